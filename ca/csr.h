@@ -1,0 +1,67 @@
+/*
+ * ca/csr.h - certificate signing requests (PKCS#10, RFC 2986) from outside.
+ *
+ * Everything here handles hostile bytes: bounded, fail-closed, and never
+ * echoes input back in messages.
+ */
+#ifndef MICA_CA_CSR_H
+#define MICA_CA_CSR_H
+
+#include <stddef.h>
+
+#include "ca/names.h"
+#include "util/err.h"
+
+#define CA_CSR_MAX (64 * 1024)   /* largest encoded CSR accepted */
+
+/*
+ * Turn IN (PEM with "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"
+ * labels, bare base64 with or without line breaks/CRLF, or DER) into DER.
+ * A PEM private key ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY",
+ * "ENCRYPTED PRIVATE KEY") is refused with MICA_E_BADREQ code
+ * "private_key_not_csr" and a message telling the user to send the CSR,
+ * never the key; other garbage -> MICA_E_BADREQ "bad_csr". Larger than
+ * CA_CSR_MAX -> MICA_E_TOOLARGE. *der is heap, caller frees.
+ */
+int ca_csr_decode(const unsigned char *in, size_t len, unsigned char **der,
+		  size_t *der_len, struct mica_err *err);
+
+struct ca_csr {
+	unsigned char *der;        /* the CSR, DER */
+	size_t der_len;
+	char *subject;             /* display form of the subject ("CN=..., O=...") */
+	char *cn;                  /* subject commonName or NULL */
+	struct ca_name *names;     /* SAN names (DNS, IP, email), canonical;
+				    * if the CSR has no SAN, the CN when it is
+				    * a valid DNS name, IP or email */
+	size_t nnames;
+	unsigned char *spki;       /* SubjectPublicKeyInfo, DER */
+	size_t spki_len;
+	unsigned char spki_sha256[32];
+	int key_kind;              /* enum ca_pubkey_kind (ca/profile.h) */
+	int key_bits;
+};
+
+/*
+ * Parse DER (the whole input must be one CSR), verify its self-signature
+ * explicitly (proof of possession; mbedTLS's parser does not), and check the
+ * key: RSA 2048..4096 bits with an odd public exponent >= 65537, or EC on
+ * P-256 / P-384 only. Signature algorithms: RSA PKCS#1 v1.5 with SHA-256/384/
+ * 512 and ECDSA with SHA-256/384/512 (SHA-1 refused).
+ * Errors: MICA_E_BADREQ "bad_csr" (unparsable), "bad_signature";
+ * MICA_E_POLICY "weak_key" (RSA < 2048, exponent), "unsupported_key"
+ * (other curves, DSA, Ed25519...), "bad_name" (a SAN entry that is not a
+ * valid name), "too_many_names".
+ * On success *out owns its fields; free with ca_csr_free.
+ */
+int ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
+		 struct mica_err *err);
+
+/* Decode + parse in one call. */
+int ca_csr_load(const unsigned char *in, size_t len, struct ca_csr *out,
+		struct mica_err *err);
+
+/* Free the fields of *c and zero it. Accepts NULL. */
+void ca_csr_free(struct ca_csr *c);
+
+#endif

@@ -1,0 +1,500 @@
+/*
+ * ca/der.c - the fail-closed DER reader and the Time writer (see der.h).
+ *
+ * Everything here reads hostile bytes: lengths are checked against what is
+ * left before any pointer moves, no recursion, no allocation, and a failed
+ * read leaves the cursor untouched. Messages name the rule broken, never
+ * the bytes.
+ */
+#include "ca/der.h"
+
+#include <string.h>
+
+/* Always -1, visibly so: callers' "< 0" paths then let the compiler see
+ * that nothing was filled in. */
+static int
+der_fail(struct mica_err *err, const char *msg)
+{
+	mica_err_set(err, MICA_E_BADREQ, "bad_der", "DER: %s", msg);
+	return -1;
+}
+
+void
+ca_der_init(struct ca_der_cur *c, const unsigned char *buf, size_t len)
+{
+	if (buf == NULL)
+		len = 0;
+	c->p = buf;
+	c->end = buf == NULL ? NULL : buf + len;
+}
+
+int
+ca_der_empty(const struct ca_der_cur *c)
+{
+	return c->p == c->end;
+}
+
+int
+ca_der_peek(const struct ca_der_cur *c, unsigned tag)
+{
+	return c->p != c->end && c->p[0] == tag;
+}
+
+int
+ca_der_end(const struct ca_der_cur *c, const char *what, struct mica_err *err)
+{
+	if (c->p != c->end) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_der",
+			     "DER: %s has trailing data",
+			     what != NULL ? what : "structure");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse the identifier and length octets at C->p (X.690 8.1.2, 8.1.3,
+ * restricted by 10.1 for DER). On success fill *OUT and return 0 without
+ * moving the cursor.
+ */
+static int
+read_header(const struct ca_der_cur *c, struct ca_der_tlv *out,
+	    struct mica_err *err)
+{
+	const unsigned char *p = c->p;
+	size_t avail, n, k, i;
+
+	if (p == NULL || p == c->end)
+		return der_fail(err, "truncated (element expected)");
+	avail = (size_t)(c->end - p);
+	if (avail < 2)
+		return der_fail(err, "truncated header");
+	if ((p[0] & 0x1f) == 0x1f)
+		return der_fail(err, "high tag number form not supported");
+	if (p[0] == 0x00)
+		return der_fail(err, "end-of-contents octets outside an "
+				"indefinite length");
+	if (p[1] < 0x80) {
+		n = p[1];
+		k = 0;
+	} else if (p[1] == 0x80) {
+		return der_fail(err, "indefinite length");
+	} else {
+		k = p[1] & 0x7f;
+		/* 0xff is reserved (X.690 8.1.3.5 c); anything above four
+		 * octets (4 GiB) is not something we will ever read. */
+		if (k > 4)
+			return der_fail(err, "length too large");
+		if (avail - 2 < k)
+			return der_fail(err, "truncated length");
+		if (p[2] == 0x00)
+			return der_fail(err, "length not minimally encoded");
+		n = 0;
+		for (i = 0; i < k; i++)
+			n = (n << 8) | p[2 + i];
+		if (n < 0x80)
+			return der_fail(err, "length not minimally encoded");
+	}
+	if (n > avail - 2 - k)
+		return der_fail(err, "length runs past the input");
+	out->tag = p[0];
+	out->raw = p;
+	out->raw_len = 2 + k + n;
+	out->val = p + 2 + k;
+	out->len = n;
+	return 0;
+}
+
+int
+ca_der_get_any(struct ca_der_cur *c, struct ca_der_tlv *out,
+	       struct mica_err *err)
+{
+	struct ca_der_tlv t;
+
+	if (read_header(c, &t, err) < 0)
+		return -1;
+	c->p = t.raw + t.raw_len;
+	*out = t;
+	return 0;
+}
+
+/* Read an element that must carry TAG into *T, moving the cursor. */
+static int
+get_tagged(struct ca_der_cur *c, unsigned tag, struct ca_der_tlv *t,
+	   struct mica_err *err)
+{
+	if (read_header(c, t, err) < 0)
+		return -1;
+	if (t->tag != tag) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_der", "DER: unexpected "
+			     "tag 0x%02x (0x%02x expected)", t->tag, tag & 0xff);
+		return -1;
+	}
+	c->p = t->raw + t->raw_len;
+	return 0;
+}
+
+int
+ca_der_get_tlv(struct ca_der_cur *c, unsigned tag, const unsigned char **val,
+	       size_t *len, struct mica_err *err)
+{
+	struct ca_der_tlv t;
+
+	if (get_tagged(c, tag, &t, err) < 0)
+		return -1;
+	*val = t.val;
+	*len = t.len;
+	return 0;
+}
+
+int
+ca_der_get_elem(struct ca_der_cur *c, unsigned tag, const unsigned char **raw,
+		size_t *raw_len, struct mica_err *err)
+{
+	struct ca_der_tlv t;
+
+	if (get_tagged(c, tag, &t, err) < 0)
+		return -1;
+	*raw = t.raw;
+	*raw_len = t.raw_len;
+	return 0;
+}
+
+int
+ca_der_enter(struct ca_der_cur *c, unsigned tag, struct ca_der_cur *inner,
+	     struct mica_err *err)
+{
+	struct ca_der_tlv t;
+
+	if ((tag & 0x20) == 0)
+		return der_fail(err, "entering a primitive element");
+	if (get_tagged(c, tag, &t, err) < 0)
+		return -1;
+	inner->p = t.val;
+	inner->end = t.val + t.len;
+	return 0;
+}
+
+/* X.690 8.3.2: the first nine bits of an INTEGER are never all equal. */
+static int
+int_check(const unsigned char *v, size_t n, struct mica_err *err)
+{
+	if (n == 0)
+		return der_fail(err, "INTEGER with no contents");
+	if (n > 1 && ((v[0] == 0x00 && (v[1] & 0x80) == 0) ||
+		      (v[0] == 0xff && (v[1] & 0x80) != 0)))
+		return der_fail(err, "INTEGER not minimally encoded");
+	return 0;
+}
+
+int
+ca_der_get_posint(struct ca_der_cur *c, const unsigned char **mag,
+		  size_t *mag_len, struct mica_err *err)
+{
+	struct ca_der_cur save = *c;
+	const unsigned char *v;
+	size_t n;
+
+	if (ca_der_get_tlv(c, CA_DER_INTEGER, &v, &n, err) < 0)
+		return -1;
+	if (int_check(v, n, err) < 0)
+		goto fail;
+	if ((v[0] & 0x80) != 0 || (n == 1 && v[0] == 0)) {
+		der_fail(err, "INTEGER not positive");
+		goto fail;
+	}
+	if (v[0] == 0x00) {
+		v++;
+		n--;
+	}
+	*mag = v;
+	*mag_len = n;
+	return 0;
+fail:
+	*c = save;
+	return -1;
+}
+
+int
+ca_der_get_uint(struct ca_der_cur *c, uint64_t max, uint64_t *out,
+		struct mica_err *err)
+{
+	struct ca_der_cur save = *c;
+	const unsigned char *v;
+	uint64_t x = 0;
+	size_t n, i;
+
+	if (ca_der_get_tlv(c, CA_DER_INTEGER, &v, &n, err) < 0)
+		return -1;
+	if (int_check(v, n, err) < 0)
+		goto fail;
+	if ((v[0] & 0x80) != 0) {
+		der_fail(err, "INTEGER negative");
+		goto fail;
+	}
+	if (v[0] == 0x00 && n > 1) {
+		v++;
+		n--;
+	}
+	if (n > 8) {
+		der_fail(err, "INTEGER out of range");
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		x = (x << 8) | v[i];
+	if (x > max) {
+		der_fail(err, "INTEGER out of range");
+		goto fail;
+	}
+	*out = x;
+	return 0;
+fail:
+	*c = save;
+	return -1;
+}
+
+int
+ca_der_get_bool(struct ca_der_cur *c, int *v, struct mica_err *err)
+{
+	struct ca_der_cur save = *c;
+	const unsigned char *b;
+	size_t n;
+
+	if (ca_der_get_tlv(c, CA_DER_BOOLEAN, &b, &n, err) < 0)
+		return -1;
+	if (n != 1 || (b[0] != 0x00 && b[0] != 0xff)) {
+		*c = save;
+		return der_fail(err, "BOOLEAN not 0x00 or 0xFF");
+	}
+	*v = b[0] == 0xff;
+	return 0;
+}
+
+int
+ca_der_get_oid(struct ca_der_cur *c, const unsigned char **oid, size_t *len,
+	       struct mica_err *err)
+{
+	struct ca_der_cur save = *c;
+	const unsigned char *v;
+	size_t n, i;
+
+	if (ca_der_get_tlv(c, CA_DER_OID, &v, &n, err) < 0)
+		return -1;
+	if (n == 0 || (v[n - 1] & 0x80) != 0) {
+		*c = save;
+		return der_fail(err, "OBJECT IDENTIFIER malformed");
+	}
+	/* A sub-identifier never starts with 0x80 (X.690 8.19.2). */
+	for (i = 0; i < n; i++) {
+		if (v[i] == 0x80 && (i == 0 || (v[i - 1] & 0x80) == 0)) {
+			*c = save;
+			return der_fail(err, "OBJECT IDENTIFIER not minimally "
+					"encoded");
+		}
+	}
+	*oid = v;
+	*len = n;
+	return 0;
+}
+
+int
+ca_der_oid_eq(const unsigned char *oid, size_t len, const unsigned char *want,
+	      size_t want_len)
+{
+	return len == want_len && memcmp(oid, want, len) == 0;
+}
+
+int
+ca_der_get_bitstring(struct ca_der_cur *c, const unsigned char **bits,
+		     size_t *nbytes, unsigned *unused, struct mica_err *err)
+{
+	struct ca_der_cur save = *c;
+	const unsigned char *v;
+	size_t n;
+
+	if (ca_der_get_tlv(c, CA_DER_BIT_STRING, &v, &n, err) < 0)
+		return -1;
+	if (n == 0 || v[0] > 7 || (n == 1 && v[0] != 0)) {
+		*c = save;
+		return der_fail(err, "BIT STRING malformed");
+	}
+	/* X.690 11.2.1: the unused bits are zero. */
+	if (n > 1 && (v[n - 1] & ((1u << v[0]) - 1)) != 0) {
+		*c = save;
+		return der_fail(err, "BIT STRING unused bits not zero");
+	}
+	*bits = v + 1;
+	*nbytes = n - 1;
+	*unused = v[0];
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil; exact for all years we accept). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The inverse: a day count to year, month, day. */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int
+is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned
+month_days(int64_t y, unsigned m)
+{
+	static const unsigned char mdays[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
+
+	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
+}
+
+/* N decimal digits at S, or -1 if any is not a digit. */
+static int
+digits(const unsigned char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int
+ca_der_get_time(struct ca_der_cur *c, int64_t *t, int *generalized,
+		struct mica_err *err)
+{
+	struct ca_der_tlv e;
+	const unsigned char *s;
+	int year, mon, day, hour, min, sec, gen;
+
+	if (read_header(c, &e, err) < 0)
+		return -1;
+	if (e.tag == CA_DER_UTC_TIME) {
+		gen = 0;
+		if (e.len != 13)
+			return der_fail(err, "UTCTime not YYMMDDHHMMSSZ");
+		s = e.val;
+		year = digits(s, 2);
+		s += 2;
+		if (year >= 0)
+			year += year >= 50 ? 1900 : 2000;
+	} else if (e.tag == CA_DER_GEN_TIME) {
+		gen = 1;
+		if (e.len != 15)
+			return der_fail(err, "GeneralizedTime not "
+					"YYYYMMDDHHMMSSZ");
+		s = e.val;
+		year = digits(s, 4);
+		s += 4;
+	} else {
+		return der_fail(err, "Time expected");
+	}
+	mon = digits(s, 2);
+	day = digits(s + 2, 2);
+	hour = digits(s + 4, 2);
+	min = digits(s + 6, 2);
+	sec = digits(s + 8, 2);
+	if (year < 0 || mon < 0 || day < 0 || hour < 0 || min < 0 || sec < 0 ||
+	    s[10] != 'Z')
+		return der_fail(err, gen ? "GeneralizedTime not YYYYMMDDHHMMSSZ"
+				: "UTCTime not YYMMDDHHMMSSZ");
+	if (mon < 1 || mon > 12 || day < 1 ||
+	    (unsigned)day > month_days(year, (unsigned)mon) || hour > 23 ||
+	    min > 59 || sec > 59)
+		return der_fail(err, "Time field out of range");
+	*t = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
+	     hour * 3600 + min * 60 + sec;
+	if (generalized != NULL)
+		*generalized = gen;
+	c->p = e.raw + e.raw_len;
+	return 0;
+}
+
+static void
+put2(unsigned char *s, unsigned v)
+{
+	s[0] = (unsigned char)('0' + v / 10);
+	s[1] = (unsigned char)('0' + v % 10);
+}
+
+int
+ca_der_put_time(int64_t t, unsigned char out[CA_DER_TIME_MAX], size_t *len,
+		struct mica_err *err)
+{
+	int64_t days, secs, y;
+	unsigned m, d, sod;
+	unsigned char *s;
+
+	if (t < CA_DER_TIME_MIN || t > CA_DER_TIME_LAST)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_time",
+				    "time outside years 0000..9999");
+	/* Floor division: times before 1970 are negative. */
+	days = t / 86400;
+	secs = t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	sod = (unsigned)secs;
+	if (t >= CA_DER_UTC_MIN && t < CA_DER_UTC_END) {
+		out[0] = CA_DER_UTC_TIME;
+		out[1] = 13;
+		s = out + 2;
+		put2(s, (unsigned)(y % 100));
+		s += 2;
+		*len = 15;
+	} else {
+		out[0] = CA_DER_GEN_TIME;
+		out[1] = 15;
+		s = out + 2;
+		put2(s, (unsigned)(y / 100));
+		put2(s + 2, (unsigned)(y % 100));
+		s += 4;
+		*len = 17;
+	}
+	put2(s, m);
+	put2(s + 2, d);
+	put2(s + 4, sod / 3600);
+	put2(s + 6, sod / 60 % 60);
+	put2(s + 8, sod % 60);
+	s[10] = 'Z';
+	return 0;
+}

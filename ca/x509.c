@@ -1,0 +1,1166 @@
+/*
+ * ca/x509.c - DER encoders for what mica signs: Names, TBSCertificate (v3),
+ * TBSCertList (v2), the signed wrapper, PEM armour, and key identifiers.
+ *
+ * Certificates are small and built with mbedTLS's asn1write functions,
+ * which write backwards from the end of a buffer sized from the inputs.
+ * CRLs may hold a million entries, so they are written forwards by a
+ * two-pass writer: the first pass checks every entry and computes the exact
+ * encoded length, the second writes into one allocation of that size. No
+ * intermediate structures, and peak memory is the output itself.
+ *
+ * The inputs come from the engine, but some of them (names, URLs, serials
+ * of imported data) started outside, so every field is checked and a bad
+ * one is refused with MICA_E_BADREQ ("bad_subject", "bad_serial",
+ * "bad_validity", "bad_name", "bad_url", "bad_tbs", "bad_crl"); an
+ * allocation or writer failure is MICA_E_INTERNAL. Nothing produced here is
+ * trusted: ca/lint.c re-parses the bytes before anything is signed.
+ */
+#include "ca/x509.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/sha1.h>
+
+#include "ca/der.h"
+#include "ca/profile.h"
+
+/* Bounds on what we are asked to encode; generous for mica's own inputs,
+ * and they keep every length computation far from overflow. */
+#define DN_VALUE_MAX_CHARS 64      /* ub-common-name, ub-organization-name */
+#define DN_VALUE_MAX_BYTES (DN_VALUE_MAX_CHARS * 4)
+#define ALG_MAX            256
+#define NAME_DER_MAX       4096
+#define SPKI_MAX           4096
+#define URL_MAX            1024
+#define SIG_MAX            4096
+#define CRL_SERIAL_MAX     20
+/* CRLs: one entry is at most 2 + 22 + 17 + 14 = 55 octets; keep the whole
+ * TBS below 4 GiB so four length octets always suffice. */
+#define CRL_ENTRIES_MAX    (((size_t)UINT32_MAX - 65536) / 64)
+
+/* OIDs (contents octets). */
+static const unsigned char OID_CN[] = { 0x55, 0x04, 0x03 };
+static const unsigned char OID_O[] = { 0x55, 0x04, 0x0a };
+static const unsigned char OID_BC[] = { 0x55, 0x1d, 0x13 };
+static const unsigned char OID_KU[] = { 0x55, 0x1d, 0x0f };
+static const unsigned char OID_EKU[] = { 0x55, 0x1d, 0x25 };
+static const unsigned char OID_SAN[] = { 0x55, 0x1d, 0x11 };
+static const unsigned char OID_SKI[] = { 0x55, 0x1d, 0x0e };
+static const unsigned char OID_AKI[] = { 0x55, 0x1d, 0x23 };
+static const unsigned char OID_CRLDP[] = { 0x55, 0x1d, 0x1f };
+static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
+static const unsigned char OID_AIA[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01,
+};
+static const unsigned char OID_CA_ISSUERS[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02,
+};
+
+/* id-kp-* (RFC 5280 4.2.1.12, RFC 4945 5.1.3.12), in the order written. */
+static const struct {
+	unsigned flag;
+	unsigned char oid[8];
+} eku_oids[] = {
+	{ CA_EKU_SERVER_AUTH,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 } },
+	{ CA_EKU_CLIENT_AUTH,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02 } },
+	{ CA_EKU_CODE_SIGNING,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03 } },
+	{ CA_EKU_EMAIL_PROTECTION,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04 } },
+	{ CA_EKU_IPSEC_IKE,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x11 } },
+};
+#define NEKU (sizeof(eku_oids) / sizeof(eku_oids[0]))
+#define EKU_ALL (CA_EKU_SERVER_AUTH | CA_EKU_CLIENT_AUTH | \
+		 CA_EKU_CODE_SIGNING | CA_EKU_EMAIL_PROTECTION | \
+		 CA_EKU_IPSEC_IKE)
+#define KU_ALL  0x7fu   /* digitalSignature .. cRLSign */
+
+static int
+oom(struct mica_err *err)
+{
+	mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	return -1;
+}
+
+static int
+enc_fail(struct mica_err *err)
+{
+	mica_err_set(err, MICA_E_INTERNAL, "encode_failed",
+		     "DER encoding failed");
+	return -1;
+}
+
+/* Is BUF[0..LEN) exactly one DER element with TAG (and, if NONEMPTY,
+ * non-empty contents)? */
+static int
+one_element(const unsigned char *buf, size_t len, unsigned tag, int nonempty)
+{
+	struct ca_der_cur c;
+	const unsigned char *v;
+	size_t n;
+
+	if (buf == NULL)
+		return 0;
+	ca_der_init(&c, buf, len);
+	if (ca_der_get_tlv(&c, tag, &v, &n, NULL) < 0 || !ca_der_empty(&c))
+		return 0;
+	return !nonempty || n > 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Name                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Check S as a DirectoryString value: valid UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), no C0/C1 control
+ * characters or DEL, 1..64 characters. *len gets the byte length.
+ */
+static int
+check_dirstring(const char *s, const char *what, size_t *len,
+		struct mica_err *err)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n, i = 0, chars = 0;
+
+	n = strnlen(s, DN_VALUE_MAX_BYTES + 1);
+	if (n == 0 || n > DN_VALUE_MAX_BYTES)
+		goto bad_len;
+	while (i < n) {
+		unsigned cp, need, k;
+
+		if (u[i] < 0x80) {
+			cp = u[i];
+			need = 0;
+		} else if (u[i] >= 0xc2 && u[i] <= 0xdf) {
+			cp = u[i] & 0x1f;
+			need = 1;
+		} else if (u[i] >= 0xe0 && u[i] <= 0xef) {
+			cp = u[i] & 0x0f;
+			need = 2;
+		} else if (u[i] >= 0xf0 && u[i] <= 0xf4) {
+			cp = u[i] & 0x07;
+			need = 3;
+		} else {
+			goto bad_utf8;
+		}
+		if (n - i - 1 < need)
+			goto bad_utf8;
+		for (k = 1; k <= need; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				goto bad_utf8;
+			cp = (cp << 6) | (u[i + k] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad_utf8;
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return mica_err_set(err, MICA_E_BADREQ, "bad_subject",
+					    "%s contains a control character",
+					    what);
+		i += need + 1;
+		chars++;
+	}
+	if (chars > DN_VALUE_MAX_CHARS)
+		goto bad_len;
+	*len = n;
+	return 0;
+bad_len:
+	return mica_err_set(err, MICA_E_BADREQ, "bad_subject",
+			    "%s must be 1..%d characters", what,
+			    DN_VALUE_MAX_CHARS);
+bad_utf8:
+	return mica_err_set(err, MICA_E_BADREQ, "bad_subject",
+			    "%s is not valid UTF-8", what);
+}
+
+/* SET { SEQUENCE { type, UTF8String value } } written backwards. */
+static int
+write_rdn(unsigned char **p, unsigned char *start, const unsigned char *oid,
+	  size_t oid_len, const char *val, size_t val_len)
+{
+	int ret;
+	size_t len = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_utf8_string(p, start,
+								 val, val_len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(p, start,
+							 (const char *)oid,
+							 oid_len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(p, start, len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(p, start,
+							 CA_DER_SEQUENCE));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(p, start, len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(p, start,
+							 CA_DER_SET));
+	return (int)len;
+}
+
+int
+ca_x509_name(const char *cn, const char *org, unsigned char **out,
+	     size_t *out_len, struct mica_err *err)
+{
+	/* Two RDNs of at most 256 value octets plus headers. */
+	unsigned char buf[2 * (DN_VALUE_MAX_BYTES + 32) + 16];
+	unsigned char *p = buf + sizeof(buf);
+	size_t cn_len, org_len = 0, len = 0;
+	int ret;
+
+	if (out == NULL || out_len == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_x509_name: no output");
+	*out = NULL;
+	*out_len = 0;
+	if (cn == NULL)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_subject",
+				    "common name missing");
+	if (check_dirstring(cn, "common name", &cn_len, err) < 0)
+		return -1;
+	if (org != NULL &&
+	    check_dirstring(org, "organization", &org_len, err) < 0)
+		return -1;
+	/* Backwards: CN last in the sequence, so written first. */
+	ret = write_rdn(&p, buf, OID_CN, sizeof(OID_CN), cn, cn_len);
+	if (ret < 0)
+		return enc_fail(err);
+	len += (size_t)ret;
+	if (org != NULL) {
+		ret = write_rdn(&p, buf, OID_O, sizeof(OID_O), org, org_len);
+		if (ret < 0)
+			return enc_fail(err);
+		len += (size_t)ret;
+	}
+	if ((ret = mbedtls_asn1_write_len(&p, buf, len)) < 0)
+		return enc_fail(err);
+	len += (size_t)ret;
+	if ((ret = mbedtls_asn1_write_tag(&p, buf, CA_DER_SEQUENCE)) < 0)
+		return enc_fail(err);
+	len += (size_t)ret;
+	*out = malloc(len);
+	if (*out == NULL)
+		return oom(err);
+	memcpy(*out, p, len);
+	*out_len = len;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* TBSCertificate                                                      */
+/* ------------------------------------------------------------------ */
+
+/* An IA5String we are willing to put in a GeneralName: printable ASCII
+ * without spaces, 1..MAX octets. */
+static int
+ia5_ok(const char *s, size_t max, size_t *len)
+{
+	size_t n = strnlen(s, max + 1), i;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	*len = n;
+	return 1;
+}
+
+/* An absolute URI (RFC 3986 3.1 scheme, then ":" and something), as
+ * RFC 5280 4.2.1.6 requires of a uniformResourceIdentifier. */
+static int
+check_url(const char *url, const char *what, size_t *len,
+	  struct mica_err *err)
+{
+	size_t i;
+
+	if (!ia5_ok(url, URL_MAX, len))
+		goto bad;
+	if (!((url[0] >= 'a' && url[0] <= 'z') ||
+	      (url[0] >= 'A' && url[0] <= 'Z')))
+		goto bad;
+	for (i = 1; i < *len && url[i] != ':'; i++) {
+		char ch = url[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' ||
+		      ch == '.'))
+			goto bad;
+	}
+	if (i >= *len - 1)
+		goto bad;
+	return 0;
+bad:
+	return mica_err_set(err, MICA_E_BADREQ, "bad_url",
+			    "%s is not an absolute URI of printable ASCII "
+			    "(at most %d octets)", what, URL_MAX);
+}
+
+/*
+ * Wrap the extnValue contents that were just written (VLEN octets in front
+ * of *p) into Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT
+ * FALSE, extnValue OCTET STRING } (RFC 5280 4.1). DER omits a FALSE
+ * critical (X.690 11.5).
+ */
+static int
+write_ext(unsigned char **p, unsigned char *start, const unsigned char *oid,
+	  size_t oid_len, int critical, size_t vlen)
+{
+	int ret;
+	size_t len = vlen;
+
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(p, start, vlen));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(p, start,
+							 CA_DER_OCTET_STRING));
+	if (critical)
+		MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_bool(p, start, 1));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(p, start,
+							 (const char *)oid,
+							 oid_len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(p, start, len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(p, start,
+							 CA_DER_SEQUENCE));
+	return (int)len;
+}
+
+/* Tag and length in front of LEN octets already written. */
+static int
+write_hdr(unsigned char **p, unsigned char *start, unsigned char tag,
+	  size_t len)
+{
+	int ret;
+	size_t n = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(n, mbedtls_asn1_write_len(p, start, len));
+	MBEDTLS_ASN1_CHK_ADD(n, mbedtls_asn1_write_tag(p, start, tag));
+	return (int)n;
+}
+
+/* GeneralName uniformResourceIdentifier [6] IA5String. */
+static int
+write_uri(unsigned char **p, unsigned char *start, const char *url,
+	  size_t url_len)
+{
+	return mbedtls_asn1_write_tagged_string(p, start, CA_DER_CTX(6),
+						url, url_len);
+}
+
+/* RFC 5280 4.2.1.9 basicConstraints. */
+static int
+write_bc(unsigned char **p, unsigned char *start, const struct ca_tbs_cert *t)
+{
+	int ret;
+	size_t len = 0;
+
+	if (t->is_ca) {
+		if (t->path_len >= 0)
+			MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_int(
+					p, start, t->path_len));
+		MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_bool(p, start, 1));
+	}
+	/* An end entity: cA DEFAULT FALSE is omitted, leaving an empty
+	 * SEQUENCE (X.690 11.5). */
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_BC, sizeof(OID_BC), 1, len);
+}
+
+/*
+ * RFC 5280 4.2.1.3 keyUsage: a named BIT STRING where bit n is the n-th bit
+ * from the most significant of the first octet; DER drops trailing zero
+ * bits and counts them as unused (X.690 11.2.2).
+ */
+static int
+write_ku(unsigned char **p, unsigned char *start, unsigned ku)
+{
+	unsigned char v[3];
+	unsigned nbits = 0, bit, nbytes;
+	size_t len;
+	int ret;
+
+	for (bit = 0; bit < 9; bit++)
+		if (ku & (1u << bit))
+			nbits = bit + 1;
+	nbytes = (nbits + 7) / 8;
+	memset(v, 0, sizeof(v));
+	v[0] = (unsigned char)(nbytes * 8 - nbits);
+	for (bit = 0; bit < nbits; bit++)
+		if (ku & (1u << bit))
+			v[1 + bit / 8] |= (unsigned char)(0x80u >> (bit % 8));
+	len = 0;
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(p, start, v,
+								1 + nbytes));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_BIT_STRING, len));
+	return write_ext(p, start, OID_KU, sizeof(OID_KU), 1, len);
+}
+
+/* RFC 5280 4.2.1.12 extendedKeyUsage, purposes in eku_oids order. */
+static int
+write_eku(unsigned char **p, unsigned char *start, unsigned eku)
+{
+	size_t len = 0, i;
+	int ret;
+
+	for (i = NEKU; i-- > 0;) {
+		if ((eku & eku_oids[i].flag) == 0)
+			continue;
+		MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(
+				p, start, (const char *)eku_oids[i].oid,
+				sizeof(eku_oids[i].oid)));
+	}
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_EKU, sizeof(OID_EKU), 0, len);
+}
+
+/* RFC 5280 4.2.1.6 subjectAltName; critical when the subject is empty. */
+static int
+write_san(unsigned char **p, unsigned char *start, const struct ca_tbs_cert *t,
+	  int critical)
+{
+	size_t len = 0, i;
+	int ret;
+
+	for (i = t->nnames; i-- > 0;) {
+		const struct ca_name *nm = &t->names[i];
+
+		switch (nm->kind) {
+		case CA_NAME_DNS:
+		case CA_NAME_EMAIL:
+			MBEDTLS_ASN1_CHK_ADD(len,
+				mbedtls_asn1_write_tagged_string(p, start,
+					nm->kind == CA_NAME_DNS ?
+					CA_DER_CTX(2) : CA_DER_CTX(1),
+					nm->value, strlen(nm->value)));
+			break;
+		case CA_NAME_IP:
+			MBEDTLS_ASN1_CHK_ADD(len,
+				mbedtls_asn1_write_raw_buffer(p, start, nm->ip,
+							      nm->ip_len));
+			MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start,
+					CA_DER_CTX(7), nm->ip_len));
+			break;
+		default:
+			return MBEDTLS_ERR_ASN1_INVALID_DATA;
+		}
+	}
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_SAN, sizeof(OID_SAN), critical, len);
+}
+
+/* KeyIdentifier OCTET STRING inside extnValue (RFC 5280 4.2.1.2). */
+static int
+write_ski(unsigned char **p, unsigned char *start, const unsigned char *ski)
+{
+	int ret;
+	size_t len = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_octet_string(p, start,
+								  ski, 20));
+	return write_ext(p, start, OID_SKI, sizeof(OID_SKI), 0, len);
+}
+
+/* AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT ... }
+ * (RFC 5280 4.2.1.1), non-critical. */
+static int
+write_aki(unsigned char **p, unsigned char *start, const unsigned char *aki)
+{
+	int ret;
+	size_t len = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(p, start,
+								aki, 20));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX(0), 20));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_AKI, sizeof(OID_AKI), 0, len);
+}
+
+/*
+ * RFC 5280 4.2.1.13: SEQUENCE { DistributionPoint SEQUENCE {
+ *   distributionPoint [0] { fullName [0] { uniformResourceIdentifier } } } }
+ * DistributionPointName is a CHOICE, so its [0] is explicit (constructed);
+ * fullName [0] IMPLICIT GeneralNames is constructed as a SEQUENCE is.
+ */
+static int
+write_crldp(unsigned char **p, unsigned char *start, const char *url,
+	    size_t url_len)
+{
+	int ret;
+	size_t len = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(len, write_uri(p, start, url, url_len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX_CONS(0), len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX_CONS(0), len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_CRLDP, sizeof(OID_CRLDP), 0, len);
+}
+
+/* RFC 5280 4.2.2.1 authorityInfoAccess with one caIssuers URI;
+ * non-critical (MUST). */
+static int
+write_aia(unsigned char **p, unsigned char *start, const char *url,
+	  size_t url_len)
+{
+	int ret;
+	size_t len = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(len, write_uri(p, start, url, url_len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(p, start,
+			(const char *)OID_CA_ISSUERS, sizeof(OID_CA_ISSUERS)));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_AIA, sizeof(OID_AIA), 0, len);
+}
+
+/* Extensions in the header's order, so written last-first. */
+static int
+write_exts(unsigned char **p, unsigned char *start,
+	   const struct ca_tbs_cert *t, size_t crl_len, size_t aia_len,
+	   int subject_empty)
+{
+	int ret;
+	size_t len = 0;
+
+	if (t->aia_url != NULL)
+		MBEDTLS_ASN1_CHK_ADD(len, write_aia(p, start, t->aia_url,
+						    aia_len));
+	if (t->crl_url != NULL)
+		MBEDTLS_ASN1_CHK_ADD(len, write_crldp(p, start, t->crl_url,
+						      crl_len));
+	if (t->has_aki)
+		MBEDTLS_ASN1_CHK_ADD(len, write_aki(p, start, t->aki));
+	MBEDTLS_ASN1_CHK_ADD(len, write_ski(p, start, t->ski));
+	if (t->nnames > 0)
+		MBEDTLS_ASN1_CHK_ADD(len, write_san(p, start, t,
+						    subject_empty));
+	if (t->eku != 0)
+		MBEDTLS_ASN1_CHK_ADD(len, write_eku(p, start, t->eku));
+	if (t->key_usage != 0)
+		MBEDTLS_ASN1_CHK_ADD(len, write_ku(p, start, t->key_usage));
+	MBEDTLS_ASN1_CHK_ADD(len, write_bc(p, start, t));
+	/* extensions [3] EXPLICIT Extensions (RFC 5280 4.1) */
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX_CONS(3), len));
+	return (int)len;
+}
+
+/* Check the serial rules of RFC 5280 4.1.2.2 on a magnitude: 1..20 octets
+ * once encoded (a 0x00 is prepended when the top bit is set), no leading
+ * zero octet. */
+static int
+check_serial(const unsigned char *s, size_t n, const char *what,
+	     struct mica_err *err)
+{
+	if (s == NULL || n == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_serial",
+				    "%s missing", what);
+	if (s[0] == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_serial",
+				    "%s has a leading zero octet or is zero",
+				    what);
+	if (n + ((s[0] & 0x80) != 0) > 20)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_serial",
+				    "%s longer than 20 octets once encoded",
+				    what);
+	return 0;
+}
+
+/* INTEGER from a positive magnitude, written backwards. */
+static int
+write_serial(unsigned char **p, unsigned char *start, const unsigned char *s,
+	     size_t n)
+{
+	int ret;
+	size_t len = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(p, start, s, n));
+	if (s[0] & 0x80) {
+		static const unsigned char zero = 0;
+
+		MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(
+				p, start, &zero, 1));
+	}
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_INTEGER, len));
+	return (int)len;
+}
+
+/* Everything ca_x509_tbs_cert refuses, before any byte is written. */
+static int
+check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
+	       struct mica_err *err)
+{
+	size_t i, n;
+
+	if (check_serial(t->serial, t->serial_len, "serial", err) < 0)
+		return -1;
+	if (t->sig_alg_len > ALG_MAX ||
+	    !one_element(t->sig_alg, t->sig_alg_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "signature algorithm is not one DER "
+				    "AlgorithmIdentifier");
+	/* RFC 5280 4.1.2.4: the issuer field MUST contain a non-empty DN. */
+	if (t->issuer_len > NAME_DER_MAX ||
+	    !one_element(t->issuer, t->issuer_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "issuer is not one non-empty DER Name");
+	if (t->subject_len > NAME_DER_MAX ||
+	    !one_element(t->subject, t->subject_len, CA_DER_SEQUENCE, 0))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "subject is not one DER Name");
+	if (t->spki_len > SPKI_MAX ||
+	    !one_element(t->spki, t->spki_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "subject public key is not one DER "
+				    "SubjectPublicKeyInfo");
+	if (t->not_before < CA_DER_TIME_MIN || t->not_after > CA_DER_TIME_LAST)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_validity",
+				    "validity outside years 0000..9999");
+	if (t->not_before >= t->not_after)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_validity",
+				    "notBefore must be before notAfter");
+	/* RFC 5280 4.2.1.9: pathLenConstraint only with cA TRUE. */
+	if (t->path_len < -1 || (!t->is_ca && t->path_len != -1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "path length constraint needs a CA and "
+				    "a value >= 0");
+	if ((t->key_usage & ~KU_ALL) != 0 || (t->eku & ~EKU_ALL) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "unknown key usage bits");
+	/* RFC 5280 4.2.1.3: keyCertSign requires cA TRUE. */
+	if ((t->key_usage & CA_KU_KEY_CERT_SIGN) && !t->is_ca)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "keyCertSign in a non-CA certificate");
+	if (t->nnames > CA_NAMES_MAX || (t->nnames > 0 && t->names == NULL))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_name",
+				    "at most %d subject alternative names",
+				    CA_NAMES_MAX);
+	for (i = 0; i < t->nnames; i++) {
+		const struct ca_name *nm = &t->names[i];
+
+		if (nm->kind == CA_NAME_IP) {
+			if (nm->ip_len != 4 && nm->ip_len != 16)
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "bad_name", "IP address "
+						    "of %zu octets", nm->ip_len);
+		} else if (nm->kind == CA_NAME_DNS ||
+			   nm->kind == CA_NAME_EMAIL) {
+			if (!ia5_ok(nm->value, sizeof(nm->value) - 1, &n))
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "bad_name", "name %zu is "
+						    "not printable ASCII", i);
+		} else {
+			return mica_err_set(err, MICA_E_BADREQ, "bad_name",
+					    "name %zu of unknown kind", i);
+		}
+	}
+	/* RFC 5280 4.1.2.6: an empty subject needs subjectAltName. */
+	if (t->subject_len == 2 && t->nnames == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_name",
+				    "an empty subject needs alternative names");
+	if (t->crl_url != NULL &&
+	    check_url(t->crl_url, "CRL distribution point", crl_len, err) < 0)
+		return -1;
+	if (t->aia_url != NULL &&
+	    check_url(t->aia_url, "CA issuers URL", aia_len, err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
+		 size_t *out_len, struct mica_err *err)
+{
+	unsigned char *buf = NULL, *p;
+	unsigned char tm[2][CA_DER_TIME_MAX];
+	size_t size, len = 0, crl_len = 0, aia_len = 0, tm_len[2];
+	int ret, rc = -1;
+
+	if (out == NULL || out_len == NULL || t == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_x509_tbs_cert: missing argument");
+	*out = NULL;
+	*out_len = 0;
+	if (check_tbs_cert(t, &crl_len, &aia_len, err) < 0)
+		return -1;
+	if (ca_der_put_time(t->not_before, tm[0], &tm_len[0], err) < 0 ||
+	    ca_der_put_time(t->not_after, tm[1], &tm_len[1], err) < 0)
+		return -1;
+
+	/* Every variable part plus 1 KiB for the fixed parts (version,
+	 * validity, basicConstraints, keyUsage, EKU, SKI, AKI and all
+	 * headers come to about 400 octets). */
+	size = 1024 + 24 + t->sig_alg_len + t->issuer_len + t->subject_len +
+	       t->spki_len + crl_len + 32 + aia_len + 32 +
+	       t->nnames * (sizeof(t->names[0].value) + 8);
+	buf = malloc(size);
+	if (buf == NULL) {
+		oom(err);
+		goto out;
+	}
+	p = buf + size;
+
+#define ADD(call) do {				\
+		if ((ret = (call)) < 0)		\
+			goto enc;		\
+		len += (size_t)ret;		\
+	} while (0)
+
+	ADD(write_exts(&p, buf, t, crl_len, aia_len, t->subject_len == 2));
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->spki, t->spki_len));
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->subject,
+					  t->subject_len));
+	/* Validity ::= SEQUENCE { notBefore Time, notAfter Time } */
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, tm[1], tm_len[1]));
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, tm[0], tm_len[0]));
+	ADD(write_hdr(&p, buf, CA_DER_SEQUENCE, tm_len[0] + tm_len[1]));
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->issuer, t->issuer_len));
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->sig_alg,
+					  t->sig_alg_len));
+	ADD(write_serial(&p, buf, t->serial, t->serial_len));
+	/* version [0] EXPLICIT INTEGER v3(2) */
+	ADD(mbedtls_asn1_write_int(&p, buf, 2));
+	ADD(write_hdr(&p, buf, CA_DER_CTX_CONS(0), 3));
+	ADD(write_hdr(&p, buf, CA_DER_SEQUENCE, len));
+#undef ADD
+
+	*out = malloc(len);
+	if (*out == NULL) {
+		oom(err);
+		goto out;
+	}
+	memcpy(*out, p, len);
+	*out_len = len;
+	rc = 0;
+	goto out;
+enc:
+	enc_fail(err);
+out:
+	free(buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Key identifier                                                      */
+/* ------------------------------------------------------------------ */
+
+int
+ca_x509_key_id(const unsigned char *spki, size_t spki_len,
+	       unsigned char out[20], struct mica_err *err)
+{
+	struct ca_der_cur top, c, alg;
+	const unsigned char *oid, *bits;
+	size_t oid_len, nbytes;
+	unsigned unused;
+
+	if (spki == NULL || spki_len > SPKI_MAX)
+		goto bad;
+	/* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
+	 *   subjectPublicKey BIT STRING } (RFC 5280 4.1) */
+	ca_der_init(&top, spki, spki_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &c, NULL) < 0 ||
+	    !ca_der_empty(&top) ||
+	    ca_der_enter(&c, CA_DER_SEQUENCE, &alg, NULL) < 0 ||
+	    ca_der_get_oid(&alg, &oid, &oid_len, NULL) < 0 ||
+	    ca_der_get_bitstring(&c, &bits, &nbytes, &unused, NULL) < 0 ||
+	    !ca_der_empty(&c) || unused != 0 || nbytes == 0)
+		goto bad;
+	/* RFC 5280 4.2.1.2 (1): SHA-1 of the BIT STRING value, excluding
+	 * tag, length and the unused-bits octet. */
+	if (mbedtls_sha1(bits, nbytes, out) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "hash_failed",
+				    "SHA-1 failed");
+	return 0;
+bad:
+	return mica_err_set(err, MICA_E_BADREQ, "bad_spki",
+			    "malformed SubjectPublicKeyInfo");
+}
+
+/* ------------------------------------------------------------------ */
+/* Forward writer (CRL and wrapper)                                    */
+/* ------------------------------------------------------------------ */
+
+/* Octets of a tag plus the minimal length for N contents octets
+ * (N < 2^32, X.690 10.1). */
+static size_t
+hdr_size(size_t n)
+{
+	if (n < 0x80)
+		return 2;
+	if (n <= 0xff)
+		return 3;
+	if (n <= 0xffff)
+		return 4;
+	if (n <= 0xffffff)
+		return 5;
+	return 6;
+}
+
+static unsigned char *
+put_hdr(unsigned char *p, unsigned char tag, size_t n)
+{
+	size_t k, i;
+
+	*p++ = tag;
+	if (n < 0x80) {
+		*p++ = (unsigned char)n;
+		return p;
+	}
+	k = hdr_size(n) - 2;
+	*p++ = (unsigned char)(0x80 | k);
+	for (i = k; i-- > 0;)
+		*p++ = (unsigned char)(n >> (8 * i));
+	return p;
+}
+
+static unsigned char *
+put_raw(unsigned char *p, const void *v, size_t n)
+{
+	memcpy(p, v, n);
+	return p + n;
+}
+
+/* ------------------------------------------------------------------ */
+/* TBSCertList                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Octets of the Time element for T (see ca_der_put_time). */
+static size_t
+time_size(int64_t t)
+{
+	return t >= CA_DER_UTC_MIN && t < CA_DER_UTC_END ? 15 : 17;
+}
+
+/* Contents length of a revokedCertificates entry. */
+static size_t
+entry_content(const struct ca_crl_entry *e)
+{
+	size_t n = 2 + e->serial_len + ((e->serial[0] & 0x80) != 0) +
+		   time_size(e->revoked_at);
+
+	/* crlEntryExtensions SEQUENCE { SEQUENCE { OID reasonCode,
+	 * OCTET STRING { ENUMERATED } } }: 2 + 2 + 5 + 2 + 3 */
+	if (e->reason != 0)
+		n += 14;
+	return n;
+}
+
+/* RFC 5280 5.3.1 CRLReason: 0..10, 7 unused. */
+static int
+reason_ok(int r)
+{
+	return r >= 0 && r <= 10 && r != 7;
+}
+
+/*
+ * Sizes of the two CRL extensions (all short-form lengths):
+ *   AKI:       SEQUENCE { OID(2+3), OCTET STRING { SEQUENCE { [0] 20 } } }
+ *   cRLNumber: SEQUENCE { OID(2+3), OCTET STRING { INTEGER n } }
+ */
+#define AKI_KEYID_TLV  (2 + 20)
+#define AKI_VALUE_TLV  (2 + AKI_KEYID_TLV)
+#define AKI_EXT_BODY   (2 + 3 + 2 + AKI_VALUE_TLV)
+#define NUM_EXT_BODY(n) (2 + 3 + 2 + 2 + (n))
+
+/* AKI + cRLNumber extensions (contents of the Extensions SEQUENCE). */
+static size_t
+crl_ext_content(size_t num_len)
+{
+	return 2 + AKI_EXT_BODY + 2 + NUM_EXT_BODY(num_len);
+}
+
+int
+ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
+		size_t *out_len, struct mica_err *err)
+{
+	unsigned char *buf = NULL, *p;
+	unsigned char num[9], tm[CA_DER_TIME_MAX];
+	size_t i, num_len, revoked = 0, exts, content, total, n;
+	uint64_t v;
+	int rc = -1;
+
+	if (t == NULL || out == NULL || out_len == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_x509_tbs_crl: missing argument");
+	*out = NULL;
+	*out_len = 0;
+	if (t->sig_alg_len > ALG_MAX ||
+	    !one_element(t->sig_alg, t->sig_alg_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "signature algorithm is not one DER "
+				    "AlgorithmIdentifier");
+	/* RFC 5280 5.1.2.3: the issuer MUST be a non-empty DN. */
+	if (t->issuer_len > NAME_DER_MAX ||
+	    !one_element(t->issuer, t->issuer_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "issuer is not one non-empty DER Name");
+	if (t->this_update < CA_DER_TIME_MIN ||
+	    t->next_update > CA_DER_TIME_LAST ||
+	    t->this_update >= t->next_update)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_validity",
+				    "thisUpdate must be before nextUpdate");
+	/* RFC 5280 5.2.3: a non-negative integer of at most 20 octets; we
+	 * count from 1. */
+	if (t->crl_number <= 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "CRL number must be positive");
+	if (t->nentries > CRL_ENTRIES_MAX || (t->nentries > 0 &&
+					      t->entries == NULL))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "too many CRL entries");
+
+	/* Pass 1: check every entry, sum the exact size. */
+	for (i = 0; i < t->nentries; i++) {
+		const struct ca_crl_entry *e = &t->entries[i];
+
+		if (e->serial_len == 0 || e->serial_len > CRL_SERIAL_MAX ||
+		    check_serial(e->serial, e->serial_len, "revoked serial",
+				 NULL) < 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_serial",
+					    "CRL entry %zu: serial must be a "
+					    "1..20 octet positive integer "
+					    "without leading zeros", i);
+		if (!reason_ok(e->reason))
+			return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+					    "CRL entry %zu: invalid reason "
+					    "code %d", i, e->reason);
+		if (e->revoked_at < CA_DER_TIME_MIN ||
+		    e->revoked_at > CA_DER_TIME_LAST)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+					    "CRL entry %zu: revocation date "
+					    "out of range", i);
+		n = entry_content(e);
+		revoked += hdr_size(n) + n;
+	}
+
+	/* cRLNumber magnitude, big-endian, with a sign octet if needed. */
+	v = (uint64_t)t->crl_number;
+	num_len = 0;
+	do {
+		num[sizeof(num) - 1 - num_len++] = (unsigned char)v;
+		v >>= 8;
+	} while (v != 0);
+	if (num[sizeof(num) - num_len] & 0x80)
+		num[sizeof(num) - 1 - num_len++] = 0;
+	exts = crl_ext_content(num_len);
+
+	content = 3 + t->sig_alg_len + t->issuer_len +
+		  time_size(t->this_update) + time_size(t->next_update) +
+		  (t->nentries > 0 ? hdr_size(revoked) + revoked : 0) +
+		  hdr_size(hdr_size(exts) + exts) + hdr_size(exts) + exts;
+	total = hdr_size(content) + content;
+
+	buf = malloc(total);
+	if (buf == NULL) {
+		oom(err);
+		goto out;
+	}
+
+	/* Pass 2: write forwards. RFC 5280 5.1.2. */
+	p = put_hdr(buf, CA_DER_SEQUENCE, content);
+	/* version v2(1): needed because extensions are present (5.1.2.1) */
+	*p++ = CA_DER_INTEGER;
+	*p++ = 1;
+	*p++ = 1;
+	p = put_raw(p, t->sig_alg, t->sig_alg_len);
+	p = put_raw(p, t->issuer, t->issuer_len);
+	if (ca_der_put_time(t->this_update, tm, &n, err) < 0)
+		goto out;
+	p = put_raw(p, tm, n);
+	if (ca_der_put_time(t->next_update, tm, &n, err) < 0)
+		goto out;
+	p = put_raw(p, tm, n);
+	/* revokedCertificates: absent when empty (5.1.2.6), never an empty
+	 * SEQUENCE. */
+	if (t->nentries > 0) {
+		p = put_hdr(p, CA_DER_SEQUENCE, revoked);
+		for (i = 0; i < t->nentries; i++) {
+			const struct ca_crl_entry *e = &t->entries[i];
+			size_t pad = (e->serial[0] & 0x80) != 0;
+
+			p = put_hdr(p, CA_DER_SEQUENCE, entry_content(e));
+			p = put_hdr(p, CA_DER_INTEGER, e->serial_len + pad);
+			if (pad)
+				*p++ = 0;
+			p = put_raw(p, e->serial, e->serial_len);
+			if (ca_der_put_time(e->revoked_at, tm, &n, err) < 0)
+				goto out;
+			p = put_raw(p, tm, n);
+			if (e->reason != 0) {
+				/* RFC 5280 5.3.1 reasonCode (2.5.29.21),
+				 * non-critical */
+				static const unsigned char head[] = {
+					0x30, 0x0c, 0x30, 0x0a,
+					0x06, 0x03, 0x55, 0x1d, 0x15,
+					0x04, 0x03, 0x0a, 0x01,
+				};
+
+				p = put_raw(p, head, sizeof(head));
+				*p++ = (unsigned char)e->reason;
+			}
+		}
+	}
+	/* crlExtensions [0] EXPLICIT Extensions: AKI (5.2.1), cRLNumber
+	 * (5.2.3), both non-critical. */
+	p = put_hdr(p, CA_DER_CTX_CONS(0), hdr_size(exts) + exts);
+	p = put_hdr(p, CA_DER_SEQUENCE, exts);
+	p = put_hdr(p, CA_DER_SEQUENCE, AKI_EXT_BODY);
+	p = put_hdr(p, CA_DER_OID, sizeof(OID_AKI));
+	p = put_raw(p, OID_AKI, sizeof(OID_AKI));
+	p = put_hdr(p, CA_DER_OCTET_STRING, AKI_VALUE_TLV);
+	p = put_hdr(p, CA_DER_SEQUENCE, AKI_KEYID_TLV);
+	p = put_hdr(p, CA_DER_CTX(0), 20);
+	p = put_raw(p, t->aki, 20);
+	p = put_hdr(p, CA_DER_SEQUENCE, NUM_EXT_BODY(num_len));
+	p = put_hdr(p, CA_DER_OID, sizeof(OID_CRL_NUMBER));
+	p = put_raw(p, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER));
+	p = put_hdr(p, CA_DER_OCTET_STRING, 2 + num_len);
+	p = put_hdr(p, CA_DER_INTEGER, num_len);
+	p = put_raw(p, num + sizeof(num) - num_len, num_len);
+
+	if ((size_t)(p - buf) != total) {
+		/* The size pass and the write pass disagree: a bug here,
+		 * and nothing half-written may escape. */
+		enc_fail(err);
+		goto out;
+	}
+	*out = buf;
+	*out_len = total;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signed wrapper and PEM                                              */
+/* ------------------------------------------------------------------ */
+
+int
+ca_x509_wrap(const unsigned char *tbs, size_t tbs_len,
+	     const unsigned char *sig_alg, size_t sig_alg_len,
+	     const unsigned char *sig, size_t sig_len, unsigned char **out,
+	     size_t *out_len, struct mica_err *err)
+{
+	unsigned char *buf, *p;
+	size_t content, total;
+
+	if (out == NULL || out_len == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_x509_wrap: no output");
+	*out = NULL;
+	*out_len = 0;
+	if (tbs_len > (size_t)UINT32_MAX - 65536 ||
+	    !one_element(tbs, tbs_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "to-be-signed data is not one DER "
+				    "SEQUENCE");
+	if (sig_alg_len > ALG_MAX ||
+	    !one_element(sig_alg, sig_alg_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "signature algorithm is not one DER "
+				    "AlgorithmIdentifier");
+	if (sig == NULL || sig_len == 0 || sig_len > SIG_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+				    "signature missing or too long");
+	/* Certificate / CertificateList ::= SEQUENCE { tbs, signatureAlgorithm,
+	 * signatureValue BIT STRING } (RFC 5280 4.1, 5.1); the signature is
+	 * whole octets, so 0 unused bits. */
+	content = tbs_len + sig_alg_len + hdr_size(1 + sig_len) + 1 + sig_len;
+	total = hdr_size(content) + content;
+	buf = malloc(total);
+	if (buf == NULL)
+		return oom(err);
+	p = put_hdr(buf, CA_DER_SEQUENCE, content);
+	p = put_raw(p, tbs, tbs_len);
+	p = put_raw(p, sig_alg, sig_alg_len);
+	p = put_hdr(p, CA_DER_BIT_STRING, 1 + sig_len);
+	*p++ = 0;
+	put_raw(p, sig, sig_len);
+	*out = buf;
+	*out_len = total;
+	return 0;
+}
+
+/* RFC 7468 2: a label is printable ASCII without '-' runs at the ends;
+ * we only ever use uppercase words ("CERTIFICATE", "X509 CRL"). */
+static int
+label_ok(const char *label)
+{
+	size_t n, i;
+
+	if (label == NULL)
+		return 0;
+	n = strnlen(label, 65);
+	if (n == 0 || n > 64 || label[0] == ' ' || label[n - 1] == ' ')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((label[i] >= 'A' && label[i] <= 'Z') ||
+		      (label[i] >= '0' && label[i] <= '9') || label[i] == ' '))
+			return 0;
+	return 1;
+}
+
+int
+ca_pem_encode(const char *label, const unsigned char *der, size_t len,
+	      char **out, struct mica_err *err)
+{
+	static const char b1[] = "-----BEGIN ", e1[] = "-----END ",
+			  dashes[] = "-----\n";
+	char *buf = NULL, *p;
+	size_t lab, b64, lines, total, off, olen;
+
+	if (out == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_pem_encode: no output");
+	*out = NULL;
+	if (!label_ok(label))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_label",
+				    "PEM label must be 1..64 uppercase "
+				    "letters, digits or spaces");
+	if (der == NULL || len == 0 || len > SIZE_MAX / 2)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_der",
+				    "nothing to encode");
+	lab = strlen(label);
+	b64 = (len + 2) / 3 * 4;
+	lines = (b64 + 63) / 64;
+	total = (sizeof(b1) - 1) + lab + (sizeof(dashes) - 1) + b64 + lines +
+		(sizeof(e1) - 1) + lab + (sizeof(dashes) - 1) + 1;
+	buf = malloc(total);
+	if (buf == NULL)
+		return oom(err);
+	p = buf;
+	p = (char *)put_raw((unsigned char *)p, b1, sizeof(b1) - 1);
+	p = (char *)put_raw((unsigned char *)p, label, lab);
+	p = (char *)put_raw((unsigned char *)p, dashes, sizeof(dashes) - 1);
+	/* 48 input octets make one 64-column line; mbedTLS writes a NUL
+	 * after each chunk, which the newline then overwrites. */
+	for (off = 0; off < len; off += 48) {
+		size_t chunk = len - off < 48 ? len - off : 48;
+		size_t room = total - (size_t)(p - buf);
+
+		if (mbedtls_base64_encode((unsigned char *)p,
+					  room < 65 ? room : 65, &olen,
+					  der + off, chunk) != 0) {
+			free(buf);
+			return enc_fail(err);
+		}
+		p += olen;
+		*p++ = '\n';
+	}
+	p = (char *)put_raw((unsigned char *)p, e1, sizeof(e1) - 1);
+	p = (char *)put_raw((unsigned char *)p, label, lab);
+	p = (char *)put_raw((unsigned char *)p, dashes, sizeof(dashes) - 1);
+	*p++ = '\0';
+	if ((size_t)(p - buf) != total) {
+		free(buf);
+		return enc_fail(err);
+	}
+	*out = buf;
+	return 0;
+}

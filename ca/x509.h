@@ -1,0 +1,140 @@
+/*
+ * ca/x509.h - DER encoders for what mica signs (certificates and CRLs, built
+ * with mbedTLS's asn1write functions), and the linter that checks a
+ * to-be-signed structure against RFC 5280 before any signature is made.
+ *
+ * Nothing here touches a private key: the engine builds a TBS, lints it,
+ * asks ca/keys.c to sign the bytes, then wraps TBS + algorithm + signature.
+ */
+#ifndef MICA_CA_X509_H
+#define MICA_CA_X509_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca/names.h"
+#include "util/err.h"
+
+/* Build a Name (RDNSequence) DER with CN and, if ORG is not NULL, O:
+ * SEQUENCE { SET { AttributeTypeAndValue CN UTF8String } ... } in the order
+ * O then CN (most significant first). CN 1..64 characters (RFC 5280 ub).
+ * *out heap. */
+int ca_x509_name(const char *cn, const char *org, unsigned char **out,
+		 size_t *out_len, struct mica_err *err);
+
+struct ca_tbs_cert {
+	const unsigned char *serial;   /* big-endian magnitude, 1..20 octets,
+					* first octet non-zero; the encoder
+					* adds a leading 0x00 if the top bit
+					* is set (must still fit in 20 octets:
+					* callers use <= 19 random octets, or
+					* 16 with the top bit cleared) */
+	size_t serial_len;
+	const unsigned char *sig_alg;  /* AlgorithmIdentifier DER (ca/keys.h) */
+	size_t sig_alg_len;
+	const unsigned char *issuer;   /* Name DER (the issuer's subject, raw) */
+	size_t issuer_len;
+	const unsigned char *subject;  /* Name DER */
+	size_t subject_len;
+	int64_t not_before, not_after; /* UTCTime for 1950..2049, else
+					* GeneralizedTime (RFC 5280 4.1.2.5) */
+	const unsigned char *spki;     /* SubjectPublicKeyInfo DER */
+	size_t spki_len;
+	/* Extensions, in this order when present: */
+	int is_ca;                     /* basicConstraints CA:TRUE critical;
+					* for end entities basicConstraints
+					* CA:FALSE critical is written */
+	int path_len;                  /* -1 = no pathLenConstraint */
+	unsigned key_usage;            /* CA_KU_* (ca/profile.h), critical; 0 = none */
+	unsigned eku;                  /* CA_EKU_*, not critical; 0 = none */
+	const struct ca_name *names;   /* subjectAltName, non-critical
+					* (critical if SUBJECT is empty) */
+	size_t nnames;
+	unsigned char ski[20];         /* subjectKeyIdentifier, always written */
+	int has_aki;
+	unsigned char aki[20];         /* authorityKeyIdentifier keyIdentifier */
+	const char *crl_url;           /* cRLDistributionPoints URI, NULL = none */
+	const char *aia_url;           /* authorityInfoAccess caIssuers, NULL = none */
+};
+
+/* Encode the TBSCertificate (v3). *out heap. */
+int ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
+		     size_t *out_len, struct mica_err *err);
+
+/* SKI per RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT
+ * STRING contents of SPKI. */
+int ca_x509_key_id(const unsigned char *spki, size_t spki_len,
+		   unsigned char out[20], struct mica_err *err);
+
+struct ca_crl_entry {
+	unsigned char serial[20];  /* magnitude, big-endian, no leading zeros */
+	unsigned char serial_len;  /* 1..20 */
+	signed char reason;        /* CRLReason; 0 (unspecified) is omitted */
+	int64_t revoked_at;
+};
+
+struct ca_tbs_crl {
+	const unsigned char *sig_alg;  size_t sig_alg_len;
+	const unsigned char *issuer;   size_t issuer_len;
+	int64_t this_update, next_update;
+	int64_t crl_number;            /* > 0 */
+	unsigned char aki[20];
+	const struct ca_crl_entry *entries;   /* may be NULL when n == 0: then
+					       * revokedCertificates is
+					       * omitted (RFC 5280 5.1.2.6) */
+	size_t nentries;
+};
+
+/* Encode the TBSCertList (v2, with AKI and cRLNumber extensions; each entry
+ * carries reasonCode unless unspecified). Must cope with 1M entries in
+ * about a second and use little more memory than the output. *out heap. */
+int ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
+		    size_t *out_len, struct mica_err *err);
+
+/* SEQUENCE { TBS, sig_alg, BIT STRING sig } -> *out heap. For certificates
+ * and CRLs alike. */
+int ca_x509_wrap(const unsigned char *tbs, size_t tbs_len,
+		 const unsigned char *sig_alg, size_t sig_alg_len,
+		 const unsigned char *sig, size_t sig_len,
+		 unsigned char **out, size_t *out_len, struct mica_err *err);
+
+/* What the linter checks a certificate TBS against. */
+struct ca_lint_cert_expect {
+	const unsigned char *issuer; size_t issuer_len;  /* must equal */
+	int64_t issuer_not_before, issuer_not_after;      /* validity within */
+	int is_ca;
+	unsigned key_usage;            /* exact keyUsage expected */
+	unsigned eku;                  /* exact EKU set expected */
+	const struct ca_name *names;   /* exact SAN set expected (order kept) */
+	size_t nnames;
+	const unsigned char *aki;      /* NULL for a self-signed root */
+};
+
+/*
+ * Lint a DER TBSCertificate independently of the encoder (own fail-closed
+ * DER cursor, whole input consumed): version v3; serial positive, <= 20
+ * octets, minimally encoded; signature algorithm known; issuer equal;
+ * validity encodings by year (UTCTime < 2050 <= GeneralizedTime, Z, seconds)
+ * and notBefore < notAfter within the issuer's; SPKI present; extensions
+ * unique, none empty; basicConstraints matches is_ca; keyUsage critical and
+ * equal; EKU equal; SAN present (for end entities) and equal to names; SKI
+ * present; AKI present and equal (non-root). MICA_E_INTERNAL code
+ * "lint_failed" with the rule in the message. Fault point "lint".
+ */
+int ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
+		 const struct ca_lint_cert_expect *e, struct mica_err *err);
+
+/* Lint a DER TBSCertList: v2, issuer, thisUpdate < nextUpdate, time
+ * encodings, revokedCertificates absent or non-empty, each serial positive
+ * <= 20 octets, entries' reasonCode not "unspecified" (omitted instead),
+ * AKI and cRLNumber (non-critical, positive, <= 20 octets) present. */
+int ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
+		const unsigned char *issuer, size_t issuer_len,
+		struct mica_err *err);
+
+/* Base64 PEM armour: "-----BEGIN LABEL-----\n" + 64-column base64 + END.
+ * *out heap, NUL-terminated. */
+int ca_pem_encode(const char *label, const unsigned char *der, size_t len,
+		  char **out, struct mica_err *err);
+
+#endif

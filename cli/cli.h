@@ -1,0 +1,60 @@
+/*
+ * cli/cli.h - the mica command line: shared helpers of the commands.
+ *
+ * Each command is int cmd_X(const char *datadir, int argc, char **argv)
+ * with argv[0] the command name, returning the process exit status
+ * (mica_err_exit_code of the failure, 0 on success).
+ */
+#ifndef MICA_CLI_H
+#define MICA_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ca/ca.h"
+#include "util/err.h"
+
+int cmd_init(const char *datadir, int argc, char **argv);
+int cmd_issue(const char *datadir, int argc, char **argv);
+int cmd_renew(const char *datadir, int argc, char **argv);
+int cmd_revoke(const char *datadir, int argc, char **argv);
+int cmd_unrevoke(const char *datadir, int argc, char **argv);
+int cmd_crl(const char *datadir, int argc, char **argv);
+int cmd_list(const char *datadir, int argc, char **argv);
+int cmd_show(const char *datadir, int argc, char **argv);
+int cmd_export_root(const char *datadir, int argc, char **argv);
+int cmd_audit(const char *datadir, int argc, char **argv);
+int cmd_request(const char *datadir, int argc, char **argv);
+int cmd_token(const char *datadir, int argc, char **argv);
+int cmd_profile(const char *datadir, int argc, char **argv);
+int cmd_domain(const char *datadir, int argc, char **argv);
+int cmd_backup(const char *datadir, int argc, char **argv);
+int cmd_restore(const char *datadir, int argc, char **argv);
+int cmd_serve(const char *datadir, int argc, char **argv);
+
+/* Print "mica: error: MSG" and return the exit code for ERR. */
+int cli_fail(const struct mica_err *err);
+/* Print a usage error ("mica CMD: MSG; see mica CMD --help") and return 2. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. */
+int cli_read_file(const char *path, size_t max, unsigned char **out,
+		  size_t *len, struct mica_err *err);
+/* Write DATA to PATH atomically (temp file + rename, MODE), or to stdout
+ * if PATH is NULL or "-". */
+int cli_write_file(const char *path, const void *data, size_t len, int mode,
+		   struct mica_err *err);
+
+/* Parse a decimal in [MIN, MAX]; 0 ok, -1 bad. */
+int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parse a duration "3600", "90s", "30m", "12h", "7d" into seconds. */
+int cli_parse_duration(const char *s, int64_t *out);
+
+/* "2026-11-24T17:30:00Z" into BUF[21]. */
+const char *cli_time(int64_t t, char buf[32]);
+
+const char *cli_cert_status(const struct db_cert *c, int64_t now);
+
+#endif

@@ -1,0 +1,445 @@
+/*
+ * cli/cmd_admin.c - administration commands: request, token, audit.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ca/x509.h"
+#include "cli/cli.h"
+
+static const char *
+req_status(int s)
+{
+	return s == DB_REQ_PENDING ? "pending" : s == DB_REQ_ISSUED ? "issued" : "denied";
+}
+
+static const char request_help[] =
+"Usage: mica [-d DIR] request list [--status pending|issued|denied|all] [--json]\n"
+"       mica [-d DIR] request show ID\n"
+"       mica [-d DIR] request approve ID [--out FILE]\n"
+"       mica [-d DIR] request deny ID [--reason TEXT]\n"
+"\n"
+"Requests submitted to 'mica serve' without an enrollment token wait for an\n"
+"admin, like a Certificate Services template that requires manager\n"
+"approval. 'approve' checks the request against the policy again, issues\n"
+"the certificate (written to --out or standard output) and marks the\n"
+"request issued; 'deny' records the reason. A decided request cannot be\n"
+"decided again.\n";
+
+int
+cmd_request(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sub, *reason = NULL, *out = NULL, *passfile = NULL;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int status = DB_REQ_PENDING, json = 0, c, rc = 0;
+	char t[32];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (strcmp(optarg, "pending") == 0) status = DB_REQ_PENDING;
+			else if (strcmp(optarg, "issued") == 0) status = DB_REQ_ISSUED;
+			else if (strcmp(optarg, "denied") == 0) status = DB_REQ_DENIED;
+			else if (strcmp(optarg, "all") == 0) status = -1;
+			else return cli_usage("request", "--status is pending, issued, denied or all");
+			break;
+		case 'j': json = 1; break;
+		case 'r': reason = optarg; break;
+		case 'o': out = optarg; break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(request_help, stdout); return 0;
+		default: return cli_usage("request", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	sub = optind < argc ? argv[optind] : "list";
+	ca_principal_cli(&cli);
+	if (strcmp(sub, "list") == 0) {
+		struct db_request *v = NULL;
+		size_t n = 0;
+		if (optind + 1 < argc)
+			return cli_usage("request", "unexpected argument '%s'", argv[optind + 1]);
+		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_request_list(ca, &cli, status, 1000, &v, &n, &err) != 0) {
+			rc = cli_fail(&err);
+		} else if (json) {
+			json_t *arr = json_array();
+			char *s;
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}",
+					"id", v[i].id, "status", req_status(v[i].status),
+					"profile", v[i].profile ? v[i].profile : "",
+					"subject", v[i].subject ? v[i].subject : "",
+					"names", v[i].names ? v[i].names : "",
+					"submitted_at", cli_time(v[i].submitted_at, t)));
+			s = json_dumps(arr, JSON_INDENT(2));
+			if (s)
+				puts(s);
+			free(s);
+			json_decref(arr);
+		} else {
+			if (n > 0)
+				printf("%-32s  %-7s  %-8s  %-20s  %s\n", "ID", "STATUS",
+				       "PROFILE", "SUBMITTED", "NAMES");
+			for (size_t i = 0; i < n; i++) {
+				char names[256];
+				snprintf(names, sizeof(names), "%s", v[i].names ? v[i].names : "");
+				for (char *p = names; *p; p++)
+					if (*p == '\n' || (unsigned char)*p < 0x20)
+						*p = ',';
+				printf("%-32s  %-7s  %-8s  %-20s  %s\n", v[i].id,
+				       req_status(v[i].status), v[i].profile,
+				       cli_time(v[i].submitted_at, t), names);
+			}
+		}
+		db_req_array_free(v, n);
+		ca_close(ca);
+		return rc;
+	}
+	if (optind + 2 != argc)
+		return cli_usage("request", "%s needs exactly one request ID", sub);
+	if (strcmp(sub, "show") == 0) {
+		struct ca_issued r;
+		struct db_request q;
+		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_request_status(ca, argv[optind + 1], &r, &q, &err) != 0) {
+			rc = cli_fail(&err);
+		} else {
+			printf("Request:    %s\nStatus:     %s\nProfile:    %s\n"
+			       "Subject:    %s\nSubmitted:  %s by %s\n",
+			       q.id, req_status(q.status), q.profile,
+			       q.subject ? q.subject : "", cli_time(q.submitted_at, t),
+			       q.client ? q.client : "");
+			printf("Names:      %s\n", q.names ? q.names : "");
+			if (q.decided_by)
+				printf("Decided:    %s by %s\n", cli_time(q.decided_at, t), q.decided_by);
+			if (q.deny_reason)
+				printf("Reason:     %s\n", q.deny_reason);
+			if (q.serial[0])
+				printf("Serial:     %s\n", q.serial);
+		}
+		ca_issued_free(&r);
+		db_req_free(&q);
+		ca_close(ca);
+		return rc;
+	}
+	if (strcmp(sub, "approve") == 0) {
+		struct ca_issued r;
+		char *pem = NULL;
+		memset(&r, 0, sizeof(r));
+		if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_request_approve(ca, &cli, argv[optind + 1], &r, &err) != 0 ||
+		    ca_pem_encode("CERTIFICATE", r.der, r.der_len, &pem, &err) != 0 ||
+		    cli_write_file(out, pem, strlen(pem), 0644, &err) != 0)
+			rc = cli_fail(&err);
+		else
+			fprintf(stderr, "approved %s: issued certificate %s, valid until %s\n",
+				argv[optind + 1], r.serial, cli_time(r.not_after, t));
+		free(pem);
+		ca_issued_free(&r);
+		ca_close(ca);
+		return rc;
+	}
+	if (strcmp(sub, "deny") == 0) {
+		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_request_deny(ca, &cli, argv[optind + 1], reason, &err) != 0)
+			rc = cli_fail(&err);
+		else
+			fprintf(stderr, "denied %s\n", argv[optind + 1]);
+		ca_close(ca);
+		return rc;
+	}
+	return cli_usage("request", "unknown subcommand '%s'", sub);
+}
+
+static const char token_help[] =
+"Usage: mica [-d DIR] token create --admin [--expires DURATION] [--comment TEXT]\n"
+"       mica [-d DIR] token create --enroll [--profile P] [--name N]... [--uses N]\n"
+"                                  [--expires DURATION] [--comment TEXT]\n"
+"       mica [-d DIR] token list [--json]\n"
+"       mica [-d DIR] token revoke ID\n"
+"\n"
+"Bearer tokens for 'mica serve' (Authorization: Bearer TOKEN). An admin\n"
+"token may do everything through the API. An enrollment token lets a server\n"
+"get a certificate at once, without approval, within its scope: a profile\n"
+"(--profile, default any) and name patterns (--name, repeatable; default any\n"
+"name within the CA's domains; \"*.web.contoso.test\" covers that wildcard and\n"
+"every name one label below web.contoso.test), for --uses certificates\n"
+"(default 1; -1 for unlimited), until --expires (e.g. 3600, 30m, 12h, 7d;\n"
+"default never).\n"
+"\n"
+"The token is printed once, on standard output, and stored only as a hash.\n";
+
+int
+cmd_token(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "admin", no_argument, NULL, 'a' },
+		{ "enroll", no_argument, NULL, 'e' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "uses", required_argument, NULL, 'u' },
+		{ "expires", required_argument, NULL, 'x' },
+		{ "comment", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *names[CA_NAMES_MAX], *sub;
+	struct ca_token_spec spec;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int kind = -1, json = 0, c, rc = 0;
+	char t[32], t2[32];
+
+	memset(&spec, 0, sizeof(spec));
+	spec.names = names;
+	spec.uses = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': kind = DB_TOKEN_ADMIN; break;
+		case 'e': kind = DB_TOKEN_ENROLL; break;
+		case 'p': spec.profile = optarg; break;
+		case 'n':
+			if (spec.nnames >= CA_NAMES_MAX)
+				return cli_usage("token", "at most %d names", CA_NAMES_MAX);
+			names[spec.nnames++] = optarg;
+			break;
+		case 'u':
+			if (cli_parse_int(optarg, -1, 1000000000, &spec.uses) != 0 || spec.uses == 0)
+				return cli_usage("token", "--uses must be a positive number or -1");
+			break;
+		case 'x':
+			if (cli_parse_duration(optarg, &spec.expires_in) != 0)
+				return cli_usage("token", "--expires must be a duration such as 3600, 30m, 12h or 7d");
+			break;
+		case 'c': spec.comment = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': fputs(token_help, stdout); return 0;
+		default: return cli_usage("token", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	sub = optind < argc ? argv[optind] : "list";
+	ca_principal_cli(&cli);
+	if (strcmp(sub, "create") == 0) {
+		char token[CA_TOKEN_MAX];
+		if (kind < 0)
+			return cli_usage("token", "token create needs --admin or --enroll");
+		if (kind == DB_TOKEN_ADMIN && (spec.profile || spec.nnames || spec.uses))
+			return cli_usage("token", "--profile, --name and --uses are for --enroll tokens");
+		spec.kind = kind;
+		if (spec.uses == 0)
+			spec.uses = kind == DB_TOKEN_ADMIN ? -1 : 1;
+		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_token_create(ca, &cli, &spec, token, NULL, &err) != 0) {
+			rc = cli_fail(&err);
+		} else {
+			printf("%s\n", token);
+			fflush(stdout);
+			fprintf(stderr, "created %s token %.16s; it is shown only this once\n",
+				kind == DB_TOKEN_ADMIN ? "an admin" : "an enrollment", token + 5);
+		}
+		explicit_bzero(token, sizeof(token));
+		ca_close(ca);
+		return rc;
+	}
+	if (strcmp(sub, "list") == 0) {
+		struct db_token *v = NULL;
+		size_t n = 0;
+		int64_t now = (int64_t)time(NULL);
+		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_token_list(ca, &cli, &v, &n, &err) != 0) {
+			rc = cli_fail(&err);
+		} else if (json) {
+			json_t *arr = json_array();
+			char *s;
+			for (size_t i = 0; i < n; i++) {
+				json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:b}",
+					"id", v[i].id,
+					"kind", v[i].kind == DB_TOKEN_ADMIN ? "admin" : "enroll",
+					"uses_left", (json_int_t)v[i].uses_left,
+					"created_at", cli_time(v[i].created_at, t),
+					"revoked", v[i].revoked);
+				json_object_set_new(o, "profile", v[i].profile ? json_string(v[i].profile) : json_null());
+				json_object_set_new(o, "names", v[i].names ? json_string(v[i].names) : json_null());
+				json_object_set_new(o, "expires_at", v[i].expires_at ? json_string(cli_time(v[i].expires_at, t2)) : json_null());
+				if (v[i].comment)
+					json_object_set_new(o, "comment", json_string(v[i].comment));
+				json_array_append_new(arr, o);
+			}
+			s = json_dumps(arr, JSON_INDENT(2));
+			if (s)
+				puts(s);
+			free(s);
+			json_decref(arr);
+		} else {
+			if (n > 0)
+				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", "ID", "KIND",
+				       "STATE", "USES LEFT", "EXPIRES", "SCOPE");
+			for (size_t i = 0; i < n; i++) {
+				const char *state = v[i].revoked ? "revoked"
+					: (v[i].expires_at && v[i].expires_at <= now) ? "expired"
+					: v[i].uses_left == 0 ? "used" : "active";
+				char uses[24], scope[200];
+				if (v[i].uses_left < 0)
+					snprintf(uses, sizeof(uses), "unlimited");
+				else
+					snprintf(uses, sizeof(uses), "%lld", (long long)v[i].uses_left);
+				snprintf(scope, sizeof(scope), "%s%s%s",
+					 v[i].profile ? v[i].profile : (v[i].kind == DB_TOKEN_ADMIN ? "-" : "any"),
+					 v[i].names ? " " : "", v[i].names ? v[i].names : "");
+				for (char *p = scope; *p; p++)
+					if (*p == '\n')
+						*p = ',';
+				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", v[i].id,
+				       v[i].kind == DB_TOKEN_ADMIN ? "admin" : "enroll",
+				       state, uses,
+				       v[i].expires_at ? cli_time(v[i].expires_at, t) : "never",
+				       scope);
+			}
+		}
+		db_token_array_free(v, n);
+		ca_close(ca);
+		return rc;
+	}
+	if (strcmp(sub, "revoke") == 0) {
+		if (optind + 2 != argc)
+			return cli_usage("token", "token revoke needs exactly one ID");
+		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_token_revoke(ca, &cli, argv[optind + 1], &err) != 0)
+			rc = cli_fail(&err);
+		else
+			fprintf(stderr, "revoked token %s\n", argv[optind + 1]);
+		ca_close(ca);
+		return rc;
+	}
+	return cli_usage("token", "unknown subcommand '%s' (create, list, revoke)", sub);
+}
+
+static const char audit_help[] =
+"Usage: mica [-d DIR] audit [--since TIME] [--limit N] [--json]\n"
+"\n"
+"Show the audit trail, newest first: every change of state (issuance,\n"
+"approval, denial, revocation, CRL publication, tokens, domains) with its\n"
+"time, actor, action, target and detail. --since takes a Unix time, a date\n"
+"(2026-11-24) or a duration back from now (12h, 7d).\n";
+
+static int
+parse_since(const char *s, int64_t *out)
+{
+	struct tm tm;
+	int64_t d;
+	char *end;
+
+	if (cli_parse_duration(s, &d) == 0 && strpbrk(s, "smhd") != NULL) {
+		*out = (int64_t)time(NULL) - d;
+		return 0;
+	}
+	if (cli_parse_int(s, 0, INT64_MAX / 2, out) == 0)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0') {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end != NULL && *end == '\0') {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	return -1;
+}
+
+int
+cmd_audit(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct db_audit *v = NULL;
+	size_t n = 0;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int64_t since = 0, limit = 100;
+	int json = 0, c, rc = 0;
+	char t[32];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (parse_since(optarg, &since) != 0)
+				return cli_usage("audit", "--since takes a Unix time, YYYY-MM-DD or a duration like 7d");
+			break;
+		case 'l':
+			if (cli_parse_int(optarg, 1, 10000, &limit) != 0)
+				return cli_usage("audit", "--limit must be 1-10000");
+			break;
+		case 'j': json = 1; break;
+		case 'h': fputs(audit_help, stdout); return 0;
+		default: return cli_usage("audit", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("audit", "unexpected argument '%s'", argv[optind]);
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_audit_list(ca, &cli, since, 0, (int)limit, &v, &n, &err) != 0) {
+		rc = cli_fail(&err);
+	} else if (json) {
+		json_t *arr = json_array();
+		char *s;
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)v[i].id,
+					      "at", cli_time(v[i].at, t), "actor", v[i].actor,
+					      "action", v[i].action);
+			json_object_set_new(o, "target", v[i].target ? json_string(v[i].target) : json_null());
+			json_object_set_new(o, "detail", v[i].detail ? json_string(v[i].detail) : json_null());
+			json_array_append_new(arr, o);
+		}
+		s = json_dumps(arr, JSON_INDENT(2));
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(arr);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s  %-20s  %-16s  %-32s  %s\n", cli_time(v[i].at, t),
+			       v[i].actor, v[i].action, v[i].target ? v[i].target : "-",
+			       v[i].detail ? v[i].detail : "");
+	}
+	db_audit_array_free(v, n);
+	ca_close(ca);
+	return rc;
+}

@@ -1,0 +1,654 @@
+/*
+ * cli/cmd_cert.c - certificate commands: issue, renew, revoke, unrevoke,
+ * crl, list, show.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ca/csr.h"
+#include "ca/x509.h"
+#include "cli/cli.h"
+
+/* Write the certificate (PEM, optionally followed by the root, or DER). */
+static int
+emit_cert(struct ca *ca, const struct ca_issued *r, const char *out, int der,
+	  int chain, struct mica_err *err)
+{
+	char *pem = NULL, *all = NULL;
+	int rc;
+
+	if (der)
+		return cli_write_file(out, r->der, r->der_len, 0644, err);
+	if (ca_pem_encode("CERTIFICATE", r->der, r->der_len, &pem, err) != 0)
+		return -1;
+	if (chain) {
+		if (asprintf(&all, "%s%s", pem, ca_root_pem(ca)) < 0) {
+			free(pem);
+			return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		}
+		rc = cli_write_file(out, all, strlen(all), 0644, err);
+		free(all);
+	} else {
+		rc = cli_write_file(out, pem, strlen(pem), 0644, err);
+	}
+	free(pem);
+	return rc;
+}
+
+static void
+report_issued(const struct ca_issued *r, const char *what)
+{
+	char t[32];
+
+	fprintf(stderr, "%s certificate %s, valid until %s\n", what, r->serial,
+		cli_time(r->not_after, t));
+	if (r->notice[0])
+		fprintf(stderr, "note: %s\n", r->notice);
+}
+
+static const char issue_help[] =
+"Usage: mica [-d DIR] issue --csr FILE [--profile NAME] [OPTIONS]\n"
+"\n"
+"Issue a certificate from a certificate signing request and write it (PEM)\n"
+"to standard output or --out. The CSR may be PEM (\"CERTIFICATE REQUEST\" or\n"
+"\"NEW CERTIFICATE REQUEST\", as certreq and Exchange write it), bare base64\n"
+"or DER; its signature is verified. Keys: RSA 2048-4096, EC P-256/P-384.\n"
+"The subject and every extension come from the profile and the checked\n"
+"names, never from the CSR. The certificate is recorded before it is\n"
+"written out.\n"
+"\n"
+"Options:\n"
+"  --csr FILE              the CSR ('-' for standard input)\n"
+"  --profile NAME          server (default), client, email, ipsec, codesign\n"
+"  --days N                validity in days (default: the profile's)\n"
+"  --name NAME             certify NAME instead of the CSR's names; repeat\n"
+"                          for several (DNS names, IP addresses, emails)\n"
+"  --out FILE              write the certificate to FILE\n"
+"  --chain                 append the root certificate (PEM)\n"
+"  --der                   write DER instead of PEM\n"
+"  --passphrase-file FILE  the CA key's passphrase\n"
+"\n"
+"Example:\n"
+"  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \\\n"
+"      -keyout mail.key -subj /CN=mail.contoso.test \\\n"
+"      -addext subjectAltName=DNS:mail.contoso.test -out mail.csr\n"
+"  mica issue --csr mail.csr --profile server --out mail.crt\n";
+
+int
+cmd_issue(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "csr", required_argument, NULL, 'c' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "days", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "chain", no_argument, NULL, 'C' },
+		{ "der", no_argument, NULL, 'D' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *csrfile = NULL, *out = NULL, *passfile = NULL;
+	const char *names[CA_NAMES_MAX];
+	struct ca_submit s;
+	struct ca_issued r;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	int64_t v;
+	int chain = 0, der = 0, c, rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	memset(&r, 0, sizeof(r));
+	s.names = names;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': csrfile = optarg; break;
+		case 'p': s.profile = optarg; break;
+		case 'd':
+			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
+				return cli_usage("issue", "--days must be a positive number");
+			s.days = (int)v;
+			break;
+		case 'n':
+			if (s.nnames >= CA_NAMES_MAX)
+				return cli_usage("issue", "at most %d names", CA_NAMES_MAX);
+			names[s.nnames++] = optarg;
+			break;
+		case 'o': out = optarg; break;
+		case 'C': chain = 1; break;
+		case 'D': der = 1; break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(issue_help, stdout); return 0;
+		default: return cli_usage("issue", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("issue", "unexpected argument '%s'", argv[optind]);
+	if (csrfile == NULL)
+		return cli_usage("issue", "--csr FILE is required");
+	if (chain && der)
+		return cli_usage("issue", "--chain and --der do not go together");
+	if (cli_read_file(csrfile, CA_CSR_MAX, &csr, &csr_len, &err) != 0)
+		return cli_fail(&err);
+	s.csr = csr;
+	s.csr_len = csr_len;
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	ca_principal_cli(&cli);
+	if (ca_submit_csr(ca, &cli, &s, &r, &err) != 0 ||
+	    emit_cert(ca, &r, out, der, chain, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	report_issued(&r, "issued");
+out:
+	ca_issued_free(&r);
+	ca_close(ca);
+	free(csr);
+	return rc;
+}
+
+static const char renew_help[] =
+"Usage: mica [-d DIR] renew SERIAL [--csr FILE] [--supersede] [OPTIONS]\n"
+"\n"
+"Issue a new certificate for the same names and profile as SERIAL, recorded\n"
+"as its renewal (linked both ways). Without --csr the old public key is\n"
+"reused; with --csr the CSR's key is certified (a new key or the same).\n"
+"\n"
+"Options:\n"
+"  --csr FILE              certify the key of this CSR\n"
+"  --supersede             revoke the old certificate (reason superseded)\n"
+"                          and publish a CRL\n"
+"  --days N                validity in days (default: the profile's)\n"
+"  --out FILE              write the new certificate to FILE\n"
+"  --chain, --der          as for 'mica issue'\n"
+"  --passphrase-file FILE  the CA key's passphrase\n";
+
+int
+cmd_renew(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "csr", required_argument, NULL, 'c' },
+		{ "supersede", no_argument, NULL, 's' },
+		{ "days", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "chain", no_argument, NULL, 'C' },
+		{ "der", no_argument, NULL, 'D' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *csrfile = NULL, *out = NULL, *passfile = NULL;
+	struct ca_issued r;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	int64_t v;
+	int days = 0, supersede = 0, chain = 0, der = 0, c, rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': csrfile = optarg; break;
+		case 's': supersede = 1; break;
+		case 'd':
+			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
+				return cli_usage("renew", "--days must be a positive number");
+			days = (int)v;
+			break;
+		case 'o': out = optarg; break;
+		case 'C': chain = 1; break;
+		case 'D': der = 1; break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(renew_help, stdout); return 0;
+		default: return cli_usage("renew", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("renew", "needs exactly one SERIAL");
+	if (csrfile != NULL &&
+	    cli_read_file(csrfile, CA_CSR_MAX, &csr, &csr_len, &err) != 0)
+		return cli_fail(&err);
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	ca_principal_cli(&cli);
+	if (ca_renew(ca, &cli, argv[optind], csr, csr_len, days, supersede, &r,
+		     &err) != 0 ||
+	    emit_cert(ca, &r, out, der, chain, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	report_issued(&r, "renewed as");
+	if (supersede)
+		fprintf(stderr, "revoked %s as superseded\n", argv[optind]);
+out:
+	ca_issued_free(&r);
+	ca_close(ca);
+	free(csr);
+	return rc;
+}
+
+static const char revoke_help[] =
+"Usage: mica [-d DIR] revoke SERIAL [--reason REASON]\n"
+"\n"
+"Revoke a certificate and publish a new CRL. REASON (RFC 5280) is one of\n"
+"unspecified (default), keyCompromise, cACompromise, affiliationChanged,\n"
+"superseded, cessationOfOperation, certificateHold, privilegeWithdrawn.\n"
+"certificateHold can be undone with 'mica unrevoke'. SERIAL is hexadecimal,\n"
+"with or without colons.\n"
+"\n"
+"Options:\n"
+"  --reason REASON         the revocation reason\n"
+"  --passphrase-file FILE  the CA key's passphrase (to sign the CRL)\n";
+
+int
+cmd_revoke(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *passfile = NULL;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int reason = 0, c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if ((reason = ca_reason_parse(optarg)) < 0)
+				return cli_usage("revoke", "unknown reason '%s'", optarg);
+			break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(revoke_help, stdout); return 0;
+		default: return cli_usage("revoke", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("revoke", "needs exactly one SERIAL");
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_revoke(ca, &cli, argv[optind], reason, &err) != 0)
+		rc = cli_fail(&err);
+	else
+		fprintf(stderr, "revoked %s (%s); CRL published\n", argv[optind],
+			ca_reason_name(reason));
+	ca_close(ca);
+	return rc;
+}
+
+static const char unrevoke_help[] =
+"Usage: mica [-d DIR] unrevoke SERIAL\n"
+"\n"
+"Release a certificate revoked with reason certificateHold, and publish a\n"
+"new CRL without it. Certificates revoked for any other reason stay\n"
+"revoked.\n";
+
+int
+cmd_unrevoke(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *passfile = NULL;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(unrevoke_help, stdout); return 0;
+		default: return cli_usage("unrevoke", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("unrevoke", "needs exactly one SERIAL");
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_unrevoke(ca, &cli, argv[optind], &err) != 0)
+		rc = cli_fail(&err);
+	else
+		fprintf(stderr, "released %s from hold; CRL published\n", argv[optind]);
+	ca_close(ca);
+	return rc;
+}
+
+static const char crl_help[] =
+"Usage: mica [-d DIR] crl [--out FILE] [--pem]\n"
+"\n"
+"Publish a new CRL now: version 2, the next CRL number, thisUpdate now,\n"
+"nextUpdate in the CA's CRL period (7 days by default), one entry per\n"
+"revoked certificate that has not expired, with its reason. With --out the\n"
+"CRL is written to FILE (DER, or PEM with --pem); with --pem alone it goes\n"
+"to standard output.\n";
+
+int
+cmd_crl(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "pem", no_argument, NULL, 'p' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *passfile = NULL;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	struct db_crl crl;
+	char t[32], *pem = NULL;
+	int as_pem = 0, c, rc = 0;
+
+	memset(&crl, 0, sizeof(crl));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'p': as_pem = 1; break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(crl_help, stdout); return 0;
+		default: return cli_usage("crl", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("crl", "unexpected argument '%s'", argv[optind]);
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_crl_publish(ca, &cli, &crl, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (as_pem) {
+		if (ca_pem_encode("X509 CRL", crl.der, crl.der_len, &pem, &err) != 0 ||
+		    cli_write_file(out, pem, strlen(pem), 0644, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+	} else if (out != NULL) {
+		if (cli_write_file(out, crl.der, crl.der_len, 0644, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+	}
+	fprintf(stderr, "published CRL number %lld, next update %s\n",
+		(long long)crl.number, cli_time(crl.next_update, t));
+out:
+	free(pem);
+	db_crl_free(&crl);
+	ca_close(ca);
+	return rc;
+}
+
+static json_t *
+cert_json(const struct db_cert *c, int64_t now)
+{
+	char nb[32], na[32], ra[32];
+	json_t *o, *names = json_array();
+	char *copy = c->names ? strdup(c->names) : NULL, *save = NULL, *tok;
+
+	for (tok = copy ? strtok_r(copy, "\n", &save) : NULL; tok != NULL;
+	     tok = strtok_r(NULL, "\n", &save))
+		json_array_append_new(names, json_string(tok));
+	free(copy);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}",
+		      "serial", c->serial,
+		      "status", cli_cert_status(c, now),
+		      "profile", c->profile ? c->profile : "",
+		      "subject", c->subject ? c->subject : "",
+		      "names", names,
+		      "not_before", cli_time(c->not_before, nb),
+		      "not_after", cli_time(c->not_after, na));
+	if (o == NULL)
+		return NULL;
+	if (c->status == DB_CERT_REVOKED) {
+		json_object_set_new(o, "revoked_at", json_string(cli_time(c->revoked_at, ra)));
+		json_object_set_new(o, "revocation_reason", json_string(ca_reason_name(c->reason)));
+	}
+	if (c->renewal_of[0])
+		json_object_set_new(o, "renewal_of", json_string(c->renewal_of));
+	if (c->renewed_by[0])
+		json_object_set_new(o, "renewed_by", json_string(c->renewed_by));
+	if (c->request_id != NULL)
+		json_object_set_new(o, "request_id", json_string(c->request_id));
+	return o;
+}
+
+static const char list_help[] =
+"Usage: mica [-d DIR] list [--status STATUS] [--expiring-days N] [OPTIONS]\n"
+"\n"
+"List certificates, newest first.\n"
+"\n"
+"Options:\n"
+"  --status STATUS     valid (current), revoked, expired, or issuing (recorded\n"
+"                      but never completed, e.g. after a crash)\n"
+"  --expiring-days N   only valid certificates that expire within N days\n"
+"  --name TEXT         only certificates with a name containing TEXT\n"
+"  --limit N           at most N certificates (default 100, at most 1000)\n"
+"  --json              JSON (an array), for scripts and jq\n";
+
+int
+cmd_list(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ "expiring-days", required_argument, NULL, 'e' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct db_cert_filter f;
+	struct db_cert *v = NULL;
+	size_t n = 0;
+	int64_t next = 0, x;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int json = 0, c, rc = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.limit = 100;
+	f.now = (int64_t)time(NULL);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (strcmp(optarg, "valid") == 0) f.status = DB_FILTER_CURRENT;
+			else if (strcmp(optarg, "revoked") == 0) f.status = DB_CERT_REVOKED;
+			else if (strcmp(optarg, "expired") == 0) f.status = DB_FILTER_EXPIRED;
+			else if (strcmp(optarg, "issuing") == 0) f.status = DB_CERT_ISSUING;
+			else return cli_usage("list", "--status is valid, revoked, expired or issuing");
+			break;
+		case 'e':
+			if (cli_parse_int(optarg, 1, 36500, &x) != 0)
+				return cli_usage("list", "--expiring-days must be a positive number");
+			f.expiring_before = f.now + x * 86400;
+			break;
+		case 'n': f.name = optarg; break;
+		case 'l':
+			if (cli_parse_int(optarg, 1, 1000, &x) != 0)
+				return cli_usage("list", "--limit must be 1-1000");
+			f.limit = (int)x;
+			break;
+		case 'j': json = 1; break;
+		case 'h': fputs(list_help, stdout); return 0;
+		default: return cli_usage("list", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("list", "unexpected argument '%s'", argv[optind]);
+	/* "What expires soon" means certificates still in use. */
+	if (f.expiring_before != 0 && f.status == -1)
+		f.status = DB_FILTER_CURRENT;
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_cert_list(ca, &cli, &f, &v, &n, &next, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (json) {
+		json_t *arr = json_array();
+		char *s;
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, cert_json(&v[i], f.now));
+		s = json_dumps(arr, JSON_INDENT(2));
+		if (s != NULL)
+			puts(s);
+		free(s);
+		json_decref(arr);
+	} else {
+		char t[32];
+		if (n > 0)
+			printf("%-32s  %-8s  %-8s  %-20s  %s\n", "SERIAL", "STATUS",
+			       "PROFILE", "NOT AFTER", "NAMES");
+		for (size_t i = 0; i < n; i++) {
+			char names[256];
+			snprintf(names, sizeof(names), "%s", v[i].names ? v[i].names : "");
+			for (char *p = names; *p; p++)
+				if (*p == '\n')
+					*p = ',';
+			printf("%-32s  %-8s  %-8s  %-20s  %s\n", v[i].serial,
+			       cli_cert_status(&v[i], f.now), v[i].profile,
+			       cli_time(v[i].not_after, t), names);
+		}
+	}
+out:
+	db_cert_array_free(v, n);
+	ca_close(ca);
+	return rc;
+}
+
+static const char show_help[] =
+"Usage: mica [-d DIR] show SERIAL [--pem|--der|--json]\n"
+"\n"
+"Show one certificate: its status, names, validity, revocation and renewal\n"
+"links (default), the certificate itself (--pem, --der) or all of it as\n"
+"JSON (--json, with the PEM in \"certificate\").\n";
+
+int
+cmd_show(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pem", no_argument, NULL, 'p' },
+		{ "der", no_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct db_cert cert;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	char *pem = NULL, t1[32], t2[32];
+	int mode = 0, c, rc = 0;
+	int64_t now = (int64_t)time(NULL);
+
+	memset(&cert, 0, sizeof(cert));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': mode = 1; break;
+		case 'D': mode = 2; break;
+		case 'j': mode = 3; break;
+		case 'h': fputs(show_help, stdout); return 0;
+		default: return cli_usage("show", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("show", "needs exactly one SERIAL");
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_cert_get(ca, &cli, argv[optind], &cert, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if ((mode == 1 || mode == 2) && cert.der == NULL) {
+		mica_err_set(&err, MICA_E_CONFLICT, "not_issued",
+			     "certificate %s was recorded but never completed (no certificate bytes)",
+			     cert.serial);
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (cert.der != NULL &&
+	    ca_pem_encode("CERTIFICATE", cert.der, cert.der_len, &pem, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (mode == 1) {
+		fputs(pem, stdout);
+	} else if (mode == 2) {
+		if (cli_write_file(NULL, cert.der, cert.der_len, 0644, &err) != 0)
+			rc = cli_fail(&err);
+	} else if (mode == 3) {
+		json_t *o = cert_json(&cert, now);
+		char *s;
+		if (pem != NULL)
+			json_object_set_new(o, "certificate", json_string(pem));
+		s = json_dumps(o, JSON_INDENT(2));
+		if (s != NULL)
+			puts(s);
+		free(s);
+		json_decref(o);
+	} else {
+		char *names = cert.names ? strdup(cert.names) : NULL;
+		printf("Serial:      %s\n", cert.serial);
+		printf("Status:      %s\n", cli_cert_status(&cert, now));
+		printf("Profile:     %s\n", cert.profile);
+		printf("Subject:     %s\n", cert.subject ? cert.subject : "");
+		printf("Names:       ");
+		for (char *p = names; p && *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		printf("%s\n", names ? names : "");
+		free(names);
+		printf("Not before:  %s\n", cli_time(cert.not_before, t1));
+		printf("Not after:   %s\n", cli_time(cert.not_after, t2));
+		if (cert.status == DB_CERT_REVOKED)
+			printf("Revoked:     %s (%s)\n", cli_time(cert.revoked_at, t1),
+			       ca_reason_name(cert.reason));
+		if (cert.renewal_of[0])
+			printf("Renews:      %s\n", cert.renewal_of);
+		if (cert.renewed_by[0])
+			printf("Renewed by:  %s\n", cert.renewed_by);
+		if (cert.request_id != NULL)
+			printf("Request:     %s\n", cert.request_id);
+	}
+out:
+	free(pem);
+	db_cert_free(&cert);
+	ca_close(ca);
+	return rc;
+}

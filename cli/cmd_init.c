@@ -1,0 +1,408 @@
+/*
+ * cli/cmd_init.c - set-up commands: init, export-root, profile, domain,
+ * backup, restore.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ca/profile.h"
+#include "cli/cli.h"
+
+static const char init_help[] =
+"Usage: mica [-d DIR] init --name NAME --public-url URL [OPTIONS]\n"
+"\n"
+"Create the database and the root CA in DIR (default ./mica-data): a fresh\n"
+"key, a self-signed root certificate (CA:TRUE, keyCertSign, cRLSign) and\n"
+"the first CRL. The key is stored in the database encrypted with AES-256-GCM\n"
+"under a key derived from a passphrase (PBKDF2-HMAC-SHA256, 600,000\n"
+"iterations). Refuses to overwrite an existing CA.\n"
+"\n"
+"Options:\n"
+"  --name NAME             the root's common name, e.g. \"Contoso Root CA\"\n"
+"  --org ORG               organisation (O) in the root's subject\n"
+"  --domain DOMAIN         a domain certificates may name, with its\n"
+"                          sub-domains; repeat for several\n"
+"  --public-url URL        where clients fetch the CRL and root, e.g.\n"
+"                          http://ca.contoso.test:8080 (certificates name\n"
+"                          URL/crl and URL/ca.crt)\n"
+"  --key TYPE              ec-p256 (default), ec-p384, rsa-2048, rsa-3072,\n"
+"                          rsa-4096\n"
+"  --days N                root validity in days (default 3650)\n"
+"  --crl-days N            CRL validity (nextUpdate) in days (default 7)\n"
+"  --passphrase-file FILE  read the passphrase from FILE (mode 0600)\n"
+"\n"
+"Without --passphrase-file or $MICA_PASSPHRASE, init writes a random\n"
+"passphrase to DIR/passphrase (mode 0600) and says so: move it off the\n"
+"machine and pass it back with MICA_PASSPHRASE or --passphrase-file.\n"
+"\n"
+"Example:\n"
+"  mica init --name \"Contoso Root CA\" --domain contoso.test \\\n"
+"            --public-url http://ca.contoso.test:8080\n";
+
+int
+cmd_init(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "org", required_argument, NULL, 'o' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "public-url", required_argument, NULL, 'u' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "days", required_argument, NULL, 'y' },
+		{ "crl-days", required_argument, NULL, 'c' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+	const char *domains[100];
+	int64_t v;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.datadir = datadir;
+	o.domains = domains;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': o.name = optarg; break;
+		case 'o': o.org = optarg; break;
+		case 'D':
+			if (o.ndomains >= 100)
+				return cli_usage("init", "at most 100 --domain options");
+			domains[o.ndomains++] = optarg;
+			break;
+		case 'u': o.public_url = optarg; break;
+		case 'k': o.key_type = optarg; break;
+		case 'y':
+			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
+				return cli_usage("init", "--days must be a number of days (1-36500)");
+			o.days = (int)v;
+			break;
+		case 'c':
+			if (cli_parse_int(optarg, 1, 365, &v) != 0)
+				return cli_usage("init", "--crl-days must be 1-365");
+			o.crl_days = (int)v;
+			break;
+		case 'p': o.passphrase_file = optarg; break;
+		case 'h': fputs(init_help, stdout); return 0;
+		default: return cli_usage("init", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("init", "unexpected argument '%s'", argv[optind]);
+	if (o.name == NULL)
+		return cli_usage("init", "--name is required");
+	if (o.public_url == NULL)
+		return cli_usage("init", "--public-url is required");
+	mica_err_clear(&err);
+	if (ca_init(&o, &res, &err) != 0)
+		return cli_fail(&err);
+	printf("Created CA \"%s\" in %s\n", o.name, datadir);
+	printf("Root SHA-256 fingerprint: %s\n", res.fingerprint);
+	if (res.passphrase_path[0] != '\0')
+		printf("The CA key's passphrase was generated into %s (mode 0600).\n"
+		       "Keep a copy somewhere safe and off this machine; without it the\n"
+		       "CA key cannot be used. See README, \"Moving the passphrase\".\n",
+		       res.passphrase_path);
+	return 0;
+}
+
+static const char export_help[] =
+"Usage: mica [-d DIR] export-root [--der|--pem] [--out FILE]\n"
+"\n"
+"Write the root certificate: PEM (default) or DER, to FILE or standard\n"
+"output. DER (.crt/.cer) is what Windows, iOS and Android open; PEM is for\n"
+"OpenSSL, curl and Linux trust stores. Also prints nothing else, so it can\n"
+"be piped.\n";
+
+int
+cmd_export_root(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "der", no_argument, NULL, 'D' },
+		{ "pem", no_argument, NULL, 'P' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca *ca = NULL;
+	struct mica_err err;
+	const char *out = NULL;
+	int der = 0, c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D': der = 1; break;
+		case 'P': der = 0; break;
+		case 'o': out = optarg; break;
+		case 'h': fputs(export_help, stdout); return 0;
+		default: return cli_usage("export-root", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("export-root", "unexpected argument '%s'", argv[optind]);
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	if (der) {
+		size_t len;
+		const unsigned char *p = ca_root_der(ca, &len);
+		rc = cli_write_file(out, p, len, 0644, &err);
+	} else {
+		const char *pem = ca_root_pem(ca);
+		rc = cli_write_file(out, pem, strlen(pem), 0644, &err);
+	}
+	ca_close(ca);
+	return rc != 0 ? cli_fail(&err) : 0;
+}
+
+static const char profile_help[] =
+"Usage: mica [-d DIR] profile list [--json]\n"
+"       mica [-d DIR] profile set PROFILE --default-days N --max-days N\n"
+"\n"
+"Profiles are mica's certificate templates. Each fixes the key usage, the\n"
+"extended key usage, the kinds of names allowed, and the default and\n"
+"maximum validity (which 'profile set' changes for this CA):\n"
+"  server    TLS server (serverAuth); DNS and IP names\n"
+"  client    TLS client / user authentication (clientAuth); email, DNS\n"
+"  email     S/MIME (emailProtection); email addresses\n"
+"  ipsec     IKE intermediate (ipsecIKE, serverAuth, clientAuth)\n"
+"  codesign  code signing (codeSigning)\n";
+
+static const char *
+eku_text(unsigned eku, char *buf, size_t size)
+{
+	static const struct { unsigned bit; const char *name; } t[] = {
+		{ CA_EKU_SERVER_AUTH, "serverAuth" },
+		{ CA_EKU_CLIENT_AUTH, "clientAuth" },
+		{ CA_EKU_CODE_SIGNING, "codeSigning" },
+		{ CA_EKU_EMAIL_PROTECTION, "emailProtection" },
+		{ CA_EKU_IPSEC_IKE, "ipsecIKE" },
+	};
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (eku & t[i].bit) {
+			if (buf[0])
+				strncat(buf, ",", size - strlen(buf) - 1);
+			strncat(buf, t[i].name, size - strlen(buf) - 1);
+		}
+	return buf;
+}
+
+static const char *
+kinds_text(unsigned kinds, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (kinds & CA_NAME_DNS)
+		strncat(buf, "dns", size - 1);
+	if (kinds & CA_NAME_IP)
+		strncat(buf, buf[0] ? ",ip" : "ip", size - strlen(buf) - 1);
+	if (kinds & CA_NAME_EMAIL)
+		strncat(buf, buf[0] ? ",email" : "email", size - strlen(buf) - 1);
+	return buf;
+}
+
+int
+cmd_profile(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "default-days", required_argument, NULL, 'd' },
+		{ "max-days", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca *ca = NULL;
+	struct mica_err err;
+	struct ca_principal cli;
+	int json = 0, c, rc = 0;
+	int64_t def = 0, max = 0;
+	const char *sub;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'd':
+			if (cli_parse_int(optarg, 1, 3650, &def) != 0)
+				return cli_usage("profile", "--default-days must be 1-3650");
+			break;
+		case 'm':
+			if (cli_parse_int(optarg, 1, 3650, &max) != 0)
+				return cli_usage("profile", "--max-days must be 1-3650");
+			break;
+		case 'h': fputs(profile_help, stdout); return 0;
+		default: return cli_usage("profile", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	sub = optind < argc ? argv[optind] : "list";
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (strcmp(sub, "list") == 0) {
+		size_t n;
+		const struct ca_profile *p = ca_profiles(&n);
+		json_t *arr = json_array();
+		char eku[128], kinds[32];
+
+		if (!json)
+			printf("%-9s %-12s %-36s %-14s %s\n", "PROFILE", "DAYS(def/max)",
+			       "EXTENDED KEY USAGE", "NAMES", "DESCRIPTION");
+		for (size_t i = 0; i < n; i++) {
+			int d, m;
+			if (ca_profile_days(ca, p[i].name, &d, &m, &err) != 0) {
+				rc = cli_fail(&err);
+				break;
+			}
+			eku_text(p[i].eku, eku, sizeof(eku));
+			kinds_text(p[i].name_kinds, kinds, sizeof(kinds));
+			if (json) {
+				json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:i,s:s,s:s}",
+					"name", p[i].name, "description", p[i].description,
+					"default_days", d, "max_days", m, "eku", eku, "names", kinds));
+			} else {
+				char days[32];
+				snprintf(days, sizeof(days), "%d/%d", d, m);
+				printf("%-9s %-13s %-36s %-14s %s\n", p[i].name, days, eku,
+				       kinds, p[i].description);
+			}
+		}
+		if (json && rc == 0) {
+			char *s = json_dumps(arr, JSON_INDENT(2));
+			if (s != NULL)
+				puts(s);
+			free(s);
+		}
+		json_decref(arr);
+	} else if (strcmp(sub, "set") == 0) {
+		if (optind + 1 >= argc) {
+			rc = cli_usage("profile", "profile set needs a profile name");
+		} else if (def == 0 || max == 0) {
+			rc = cli_usage("profile", "profile set needs --default-days and --max-days");
+		} else if (ca_profile_set_days(ca, &cli, argv[optind + 1], (int)def,
+					       (int)max, &err) != 0) {
+			rc = cli_fail(&err);
+		} else {
+			printf("profile %s: default %lld days, maximum %lld days\n",
+			       argv[optind + 1], (long long)def, (long long)max);
+		}
+	} else {
+		rc = cli_usage("profile", "unknown subcommand '%s' (list or set)", sub);
+	}
+	ca_close(ca);
+	return rc;
+}
+
+static const char domain_help[] =
+"Usage: mica [-d DIR] domain list\n"
+"       mica [-d DIR] domain add DOMAIN\n"
+"       mica [-d DIR] domain remove DOMAIN\n"
+"\n"
+"The allowed domains: a DNS or email name may appear in a certificate only\n"
+"if it is one of these domains or under one of them, on a label boundary\n"
+"(mail.contoso.test is under contoso.test, evilcontoso.test is not).\n"
+"A running 'mica serve' sees changes at once.\n";
+
+int
+cmd_domain(const char *datadir, int argc, char **argv)
+{
+	struct ca *ca = NULL;
+	struct mica_err err;
+	struct ca_principal cli;
+	const char *sub;
+	int rc = 0;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(domain_help, stdout);
+			return 0;
+		}
+	sub = argc > 1 ? argv[1] : "list";
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0 &&
+	    strcmp(sub, "remove") != 0)
+		return cli_usage("domain", "unknown subcommand '%s'", sub);
+	if (strcmp(sub, "list") != 0 && argc != 3)
+		return cli_usage("domain", "%s needs exactly one domain", sub);
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (strcmp(sub, "list") == 0) {
+		char **v = NULL;
+		if (ca_domain_list(ca, &v, &err) != 0)
+			rc = cli_fail(&err);
+		else
+			for (char **d = v; *d != NULL; d++)
+				puts(*d);
+		db_strv_free(v);
+	} else if (strcmp(sub, "add") == 0) {
+		if (ca_domain_add(ca, &cli, argv[2], &err) != 0)
+			rc = cli_fail(&err);
+	} else {
+		if (ca_domain_remove(ca, &cli, argv[2], &err) != 0)
+			rc = cli_fail(&err);
+	}
+	ca_close(ca);
+	return rc;
+}
+
+static const char backup_help[] =
+"Usage: mica [-d DIR] backup FILE\n"
+"\n"
+"Write a consistent copy of the whole database (certificates, requests,\n"
+"tokens, CRLs, audit trail and the encrypted CA key) to FILE, created with\n"
+"mode 0600. Safe while 'mica serve' is running (SQLite's online backup).\n"
+"The passphrase is not in the backup: keep it separately.\n";
+
+int
+cmd_backup(const char *datadir, int argc, char **argv)
+{
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int rc = 0;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(backup_help, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage("backup", "needs exactly one FILE");
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	if (ca_backup(ca, argv[1], &err) != 0)
+		rc = cli_fail(&err);
+	else
+		fprintf(stderr, "backup written to %s\n", argv[1]);
+	ca_close(ca);
+	return rc;
+}
+
+static const char restore_help[] =
+"Usage: mica [-d DIR] restore FILE\n"
+"\n"
+"Restore a backup made with 'mica backup' into DIR, which must not hold a\n"
+"CA. The restored CA serves the same root, knows every certificate and\n"
+"revocation, and continues CRL numbering. Give it the CA's passphrase as\n"
+"before (MICA_PASSPHRASE, --passphrase-file, or DIR/passphrase).\n";
+
+int
+cmd_restore(const char *datadir, int argc, char **argv)
+{
+	struct mica_err err;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(restore_help, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage("restore", "needs exactly one FILE");
+	if (ca_restore(datadir, argv[1], &err) != 0)
+		return cli_fail(&err);
+	fprintf(stderr, "restored %s into %s\n", argv[1], datadir);
+	return 0;
+}

@@ -1,0 +1,122 @@
+/*
+ * cli/cmd_serve.c - `mica serve`: parse the options, hand over to web/.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "web/web.h"
+
+#define SERVE_DOMAINS_MAX 100
+
+static const char serve_help[] =
+"Usage: mica [-d DIR] serve [OPTIONS]\n"
+"\n"
+"Serve the CA in DIR (default ./mica-data) over HTTP and HTTPS. If DIR holds\n"
+"no CA yet, one is created first (as 'mica init' would, named after this\n"
+"host) and a new admin token is printed once. The daemon issues its own TLS\n"
+"certificate from the CA and renews it before it expires.\n"
+"\n"
+"Options:\n"
+"  --http ADDR:PORT        plain HTTP: /ca.crt /ca.pem /crl /crl.pem /healthz\n"
+"                          (default " WEB_DEFAULT_HTTP "; none to disable)\n"
+"  --https ADDR:PORT       HTTPS: everything, including the API under /api/v1\n"
+"                          (default " WEB_DEFAULT_HTTPS "; none to disable)\n"
+"  --api-over-http         also serve /api/v1 over plain HTTP to any client\n"
+"                          (behind a TLS-terminating proxy); otherwise only\n"
+"                          loopback clients may use the API without TLS\n"
+"  --domain DOMAIN         allowed domain of a new CA; repeat for several\n"
+"                          (used only when the CA is created)\n"
+"  --public-url URL        where clients fetch the CRL and root, e.g.\n"
+"                          http://ca.contoso.test:8080 (used only when the CA\n"
+"                          is created; default: the --http address)\n"
+"  --passphrase-file FILE  the CA key's passphrase (default $MICA_PASSPHRASE,\n"
+"                          else DIR/passphrase)\n"
+"  --log FILE              append the log to FILE (default stderr)\n"
+"  --threads N             worker threads per listener (default: one per core)\n"
+"\n"
+"Addresses are numeric: 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8443.\n"
+"Signals: SIGTERM and SIGINT stop (requests in flight are finished), SIGHUP\n"
+"reopens the log, SIGUSR1 renews the daemon's TLS certificate now.\n"
+"\n"
+"Example:\n"
+"  mica -d /var/lib/mica serve --http 0.0.0.0:80 --https 0.0.0.0:443 \\\n"
+"       --domain contoso.test --public-url http://ca.contoso.test\n";
+
+int
+cmd_serve(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "http",            required_argument, NULL, 'H' },
+		{ "https",           required_argument, NULL, 'S' },
+		{ "api-over-http",   no_argument,       NULL, 'A' },
+		{ "domain",          required_argument, NULL, 'D' },
+		{ "public-url",      required_argument, NULL, 'U' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "log",             required_argument, NULL, 'L' },
+		{ "threads",         required_argument, NULL, 'T' },
+		{ "help",            no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *domains[SERVE_DOMAINS_MAX];
+	struct web_opts o;
+	struct mica_err err;
+	int64_t n;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.datadir = datadir != NULL ? datadir : "./mica-data";
+	o.domains = domains;
+	/* argv[0] is "serve"; 0 makes glibc restart its scan from scratch,
+	 * whatever main parsed before. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			o.http_addr = optarg;
+			break;
+		case 'S':
+			o.https_addr = optarg;
+			break;
+		case 'A':
+			o.api_over_http = 1;
+			break;
+		case 'D':
+			if (o.ndomains == SERVE_DOMAINS_MAX)
+				return cli_usage("serve", "at most %d --domain options",
+						 SERVE_DOMAINS_MAX);
+			domains[o.ndomains++] = optarg;
+			break;
+		case 'U':
+			o.public_url = optarg;
+			break;
+		case 'P':
+			o.passphrase_file = optarg;
+			break;
+		case 'L':
+			o.log_file = optarg;
+			break;
+		case 'T':
+			if (cli_parse_int(optarg, 1, 256, &n) != 0)
+				return cli_usage("serve", "--threads wants a number from 1 to 256");
+			o.threads = (int)n;
+			break;
+		case 'h':
+			fputs(serve_help, stdout);
+			return 0;
+		default:
+			return cli_usage("serve", "unknown option or missing value: %s",
+					 argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("serve", "unexpected argument: %s", argv[optind]);
+	mica_err_clear(&err);
+	if (web_serve(&o, &err) != 0)
+		return cli_fail(&err);
+	return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * cli/main.c - mica's entry point: global options, then one command.
+ * Thin by design: the commands parse their arguments and call ca/.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(const char *, int, char **);
+	const char *summary;
+} commands[] = {
+	{ "init",        cmd_init,        "create the root CA and its database" },
+	{ "serve",       cmd_serve,       "run the HTTP/HTTPS service" },
+	{ "issue",       cmd_issue,       "issue a certificate from a CSR" },
+	{ "renew",       cmd_renew,       "renew a certificate (same names and profile)" },
+	{ "revoke",      cmd_revoke,      "revoke a certificate and publish a CRL" },
+	{ "unrevoke",    cmd_unrevoke,    "release a certificate from certificateHold" },
+	{ "crl",         cmd_crl,         "publish a new CRL (and write it out)" },
+	{ "list",        cmd_list,        "list certificates" },
+	{ "show",        cmd_show,        "show one certificate" },
+	{ "export-root", cmd_export_root, "write the root certificate (DER or PEM)" },
+	{ "request",     cmd_request,     "list, show, approve or deny pending requests" },
+	{ "token",       cmd_token,       "create, list or revoke API tokens" },
+	{ "profile",     cmd_profile,     "list profiles or change their validity" },
+	{ "domain",      cmd_domain,      "list, add or remove allowed domains" },
+	{ "audit",       cmd_audit,       "show the audit trail" },
+	{ "backup",      cmd_backup,      "take a consistent online copy of the database" },
+	{ "restore",     cmd_restore,     "restore a backup into an empty data directory" },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"Usage: mica [-d DIR] COMMAND [OPTIONS]\n"
+"\n"
+"mica is a small private certification authority: one root CA, one SQLite\n"
+"database, a command line and an HTTP/HTTPS service.\n"
+"\n"
+"Global options:\n"
+"  -d, --data-dir DIR  data directory (default ./mica-data, or $MICA_DATA_DIR)\n"
+"  -h, --help          show this help; 'mica COMMAND --help' for a command\n"
+"  -V, --version       show the version\n"
+"\n"
+"Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+"\n"
+"The CA key is sealed with a passphrase: from --passphrase-file FILE, else\n"
+"$MICA_PASSPHRASE, else DIR/passphrase (which 'mica init' creates when\n"
+"neither is given).\n"
+"\n"
+"Exit status:\n"
+"  0 success            5 not found\n"
+"  1 internal error     6 conflict (already revoked, already decided...)\n"
+"  2 usage error        7 authentication failed (wrong passphrase, token)\n"
+"  3 malformed input    8 store unavailable (busy, full, read-only)\n"
+"  4 refused by policy  9 forbidden (insecure permissions...)\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *datadir = getenv("MICA_DATA_DIR");
+	int i = 1;
+
+	if (datadir == NULL || datadir[0] == '\0')
+		datadir = "./mica-data";
+	umask(077);
+	opterr = 0;   /* commands print their own one-line usage errors */
+	while (i < argc && argv[i][0] == '-') {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("mica %s\n", PACKAGE_VERSION);
+			return 0;
+		}
+		if (strcmp(a, "-d") == 0 || strcmp(a, "--data-dir") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+				fprintf(stderr, "mica: %s needs a directory\n", a);
+				return 2;
+			}
+			datadir = argv[i + 1];
+			i += 2;
+			continue;
+		}
+		if (strncmp(a, "--data-dir=", 11) == 0 && a[11] != '\0') {
+			datadir = a + 11;
+			i++;
+			continue;
+		}
+		fprintf(stderr, "mica: unknown option %s\nTry 'mica --help'.\n", a);
+		return 2;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 < argc) {
+			char *help_argv[] = { argv[i + 1], (char *)"--help", NULL };
+			for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+				if (strcmp(commands[c].name, argv[i + 1]) == 0)
+					return commands[c].fn(datadir, 2, help_argv);
+		}
+		usage(stdout);
+		return 0;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (strcmp(commands[c].name, argv[i]) == 0)
+			return commands[c].fn(datadir, argc - i, argv + i);
+	fprintf(stderr, "mica: unknown command '%s'\nTry 'mica --help'.\n", argv[i]);
+	return 2;
+}

@@ -1,0 +1,168 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+cli_fail(const struct mica_err *err)
+{
+	fprintf(stderr, "mica: error: %s\n",
+		err->msg[0] ? err->msg : mica_err_kind_code(err->kind));
+	return mica_err_exit_code(err->kind);
+}
+
+int
+cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mica %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'mica %s --help')\n", cmd);
+	return 2;
+}
+
+int
+cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
+	      struct mica_err *err)
+{
+	unsigned char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	*out = NULL;
+	*len = 0;
+	if (strcmp(path, "-") == 0)
+		fd = 0;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return mica_err_set(err, MICA_E_BADREQ, "cannot_read",
+				    "cannot read %s: %s", path, strerror(errno));
+	if ((buf = malloc(max + 1)) == NULL) {
+		if (fd != 0)
+			close(fd);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) > 0)
+		n += (size_t)r;
+	if (fd != 0)
+		close(fd);
+	if (n > max) {
+		free(buf);
+		return mica_err_set(err, MICA_E_TOOLARGE, "too_large",
+				    "%s is larger than %zu bytes", path, max);
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int
+cli_write_file(const char *path, const void *data, size_t len, int mode,
+	       struct mica_err *err)
+{
+	char tmp[PATH_MAX];
+	const unsigned char *p = data;
+	size_t off = 0;
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+			return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
+					    "cannot write to standard output");
+		return 0;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "path too long");
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+				    "cannot create %s: %s", path, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+		if (n <= 0) {
+			close(fd);
+			unlink(tmp);
+			return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+					    "cannot write %s: %s", path, strerror(errno));
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+				    "cannot write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+int
+cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_duration(const char *s, int64_t *out)
+{
+	char num[32];
+	size_t n;
+	int64_t v, mult = 1;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 's': mult = 1; num[n - 1] = '\0'; break;
+	case 'm': mult = 60; num[n - 1] = '\0'; break;
+	case 'h': mult = 3600; num[n - 1] = '\0'; break;
+	case 'd': mult = 86400; num[n - 1] = '\0'; break;
+	default: break;
+	}
+	if (cli_parse_int(num, 1, (int64_t)3650 * 86400, &v) != 0 ||
+	    v > (int64_t)3650 * 86400 / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+const char *
+cli_time(int64_t t, char buf[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "%lld", (long long)t);
+	return buf;
+}
+
+const char *
+cli_cert_status(const struct db_cert *c, int64_t now)
+{
+	switch (c->status) {
+	case DB_CERT_ISSUING: return "issuing";
+	case DB_CERT_REVOKED: return "revoked";
+	default: break;
+	}
+	return c->not_after <= now ? "expired" : "valid";
+}

@@ -1,0 +1,314 @@
+/*
+ * db/db.h - mica's SQLite store.
+ *
+ * One struct db is one SQLite connection: not thread-safe, use one per
+ * thread (WAL mode lets readers and the one writer proceed together).
+ * The store keeps state and enforces integrity constraints (unique
+ * serials, valid status transitions expressed as conditional UPDATEs); it
+ * makes no policy decisions and knows nothing of X.509 or HTTP.
+ *
+ * Transactions: write functions do NOT open their own transaction. The
+ * caller (ca/) groups writes with db_begin()/db_commit()/db_rollback() so
+ * that, e.g., a revocation and its audit row land together. A write outside
+ * a transaction runs in SQLite's implicit one.
+ *
+ * Errors: -1 with err filled. SQLITE_BUSY after the busy timeout, SQLITE_FULL,
+ * SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN map to MICA_E_UNAVAIL; a
+ * unique-constraint violation to MICA_E_CONFLICT; a missing row to
+ * MICA_E_NOTFOUND; anything else to MICA_E_INTERNAL. Messages never carry
+ * SQL text.
+ *
+ * Strings returned inside structs are heap copies owned by the struct and
+ * released by the matching *_free() (which accept NULL and zero the struct).
+ * All times are Unix seconds (int64_t, UTC).
+ */
+#ifndef MICA_DB_H
+#define MICA_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct db;
+
+/* db_open flags */
+#define DB_OPEN_CREATE   0x1  /* create the file (mode 0600, must not exist) */
+#define DB_OPEN_READONLY 0x2  /* open read-only (no migrations are applied) */
+
+/*
+ * Open (or with DB_OPEN_CREATE create) the database at PATH, set WAL,
+ * synchronous=FULL, foreign_keys=ON, a busy timeout, and apply the embedded
+ * schema migrations forward-only (tracked with PRAGMA user_version).
+ * Refuses (MICA_E_FORBIDDEN, code "insecure_permissions") a database file
+ * that is group- or world-accessible. On success *out owns the connection.
+ */
+int db_open(const char *path, int flags, struct db **out, struct mica_err *err);
+
+/* Close the connection; finalizes cached statements. Accepts NULL. */
+void db_close(struct db *db);
+
+/* Schema version the binary knows (highest embedded migration) and the one in
+ * the open database. */
+int db_schema_version_builtin(void);
+int db_schema_version(struct db *db);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_rollback never fails visibly (it is
+ * used on error paths) and is a no-op outside a transaction. */
+int db_begin(struct db *db, struct mica_err *err);
+int db_commit(struct db *db, struct mica_err *err);
+void db_rollback(struct db *db);
+
+/* PRAGMA integrity_check == "ok" -> 0; otherwise MICA_E_INTERNAL. */
+int db_integrity_check(struct db *db, struct mica_err *err);
+
+/* Online, consistent copy of the whole database to DEST_PATH (SQLite backup
+ * API; DEST_PATH must not exist, created 0600). Works while other
+ * connections write. */
+int db_backup(struct db *db, const char *dest_path, struct mica_err *err);
+
+/* ---------------------------------------------------------------- CA ---- */
+
+struct db_ca {
+	char *name;               /* CA common name */
+	char *public_url;         /* base URL for CDP/AIA, no trailing slash */
+	char *key_type;           /* "ec-p256", "rsa-2048", ... */
+	unsigned char *cert_der;  /* root certificate */
+	size_t cert_len;
+	/* Private key sealed at rest (see ca/keys.h): */
+	unsigned char *key_salt;  size_t key_salt_len;
+	int64_t key_iter;         /* PBKDF2 iterations */
+	unsigned char *key_nonce; size_t key_nonce_len;
+	unsigned char *key_ct;    size_t key_ct_len;   /* ciphertext || tag */
+	int crl_days;             /* nextUpdate - thisUpdate, days */
+	int64_t created_at;
+};
+
+/* Insert the single CA row. MICA_E_CONFLICT if one exists. */
+int db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err);
+/* Read the CA row. MICA_E_NOTFOUND if none. */
+int db_ca_get(struct db *db, struct db_ca *out, struct mica_err *err);
+void db_ca_free(struct db_ca *ca);
+
+/* Allowed domains (lowercase, no trailing dot). */
+int db_domain_add(struct db *db, const char *domain, struct mica_err *err);
+int db_domain_remove(struct db *db, const char *domain, struct mica_err *err);
+/* *out is a NULL-terminated array of heap strings; free with db_strv_free. */
+int db_domain_list(struct db *db, char ***out, struct mica_err *err);
+void db_strv_free(char **v);
+
+/* Profile overrides of validity (profiles themselves are built into ca/). */
+int db_profile_set_days(struct db *db, const char *profile, int default_days,
+			int max_days, struct mica_err *err);
+/* 0 and fills the two ints when an override exists; MICA_E_NOTFOUND if not. */
+int db_profile_get_days(struct db *db, const char *profile, int *default_days,
+			int *max_days, struct mica_err *err);
+
+/* Key/value settings (e.g. "serve.tls_serial"). */
+int db_setting_set(struct db *db, const char *key, const char *value,
+		   struct mica_err *err);
+/* *out heap string; MICA_E_NOTFOUND if unset. */
+int db_setting_get(struct db *db, const char *key, char **out,
+		   struct mica_err *err);
+
+/* ------------------------------------------------------- certificates -- */
+
+enum db_cert_status {
+	DB_CERT_ISSUING = 0, /* recorded before signing; no DER (yet) */
+	DB_CERT_VALID   = 1, /* signed and recorded; may be expired by date */
+	DB_CERT_REVOKED = 2,
+};
+
+#define DB_SERIAL_MAX 41   /* 20 octets as hex + NUL */
+
+struct db_cert {
+	int64_t id;                  /* row id: stable listing order, cursor */
+	char serial[DB_SERIAL_MAX];  /* lowercase hex, even length */
+	char *profile;
+	char *subject;               /* display form, e.g. "CN=mail.contoso.test" */
+	char *names;                 /* names, '\n'-separated, as in the SAN */
+	char *request_id;            /* NULL if issued directly */
+	int64_t not_before, not_after;
+	unsigned char *der; size_t der_len;  /* NULL while DB_CERT_ISSUING */
+	unsigned char spki_sha256[32];       /* SHA-256 of SubjectPublicKeyInfo */
+	int status;                  /* enum db_cert_status */
+	int64_t revoked_at;          /* 0 unless revoked */
+	int reason;                  /* RFC 5280 CRLReason, -1 unless revoked */
+	char renewal_of[DB_SERIAL_MAX];  /* "" if none */
+	char renewed_by[DB_SERIAL_MAX];  /* "" if none */
+	int64_t created_at;
+};
+
+/* Record the intent to issue, before signing: inserts a DB_CERT_ISSUING row
+ * (c->der, c->id, status and revocation fields ignored) and one searchable
+ * row per name. MICA_E_CONFLICT (code "serial_collision") if the serial
+ * exists. */
+int db_cert_reserve(struct db *db, const struct db_cert *c, struct mica_err *err);
+/* Store the signed DER and move ISSUING -> VALID. MICA_E_CONFLICT if the row
+ * is not ISSUING (e.g. revoked meanwhile: the DER is still stored). */
+int db_cert_complete(struct db *db, const char *serial, const unsigned char *der,
+		     size_t der_len, struct mica_err *err);
+/* Delete an ISSUING row whose signing failed (nothing was signed). */
+int db_cert_discard(struct db *db, const char *serial, struct mica_err *err);
+/* MICA_E_NOTFOUND if unknown. */
+int db_cert_get(struct db *db, const char *serial, struct db_cert *out,
+		struct mica_err *err);
+void db_cert_free(struct db_cert *c);
+
+struct db_cert_filter {
+	int status;            /* -1 any; DB_CERT_*; or DB_FILTER_EXPIRED /
+				* DB_FILTER_CURRENT (valid and not expired) */
+	int64_t now;           /* reference time for expiry filters */
+	int64_t expiring_before; /* 0 none; else not_after < this and > now */
+	const char *name;      /* NULL none; else substring match on a name */
+	int64_t cursor;        /* 0 from the newest; else rows with id < cursor */
+	int limit;             /* 1..1000 */
+};
+#define DB_FILTER_EXPIRED 10
+#define DB_FILTER_CURRENT 11
+
+/* Newest first. *out is an array of *n certs (DER not loaded: der = NULL)
+ * to free with db_cert_array_free. *next_cursor is 0 when no more rows. */
+int db_cert_list(struct db *db, const struct db_cert_filter *f,
+		 struct db_cert **out, size_t *n, int64_t *next_cursor,
+		 struct mica_err *err);
+void db_cert_array_free(struct db_cert *a, size_t n);
+
+/* VALID or ISSUING -> REVOKED with reason and time. A certificate already
+ * revoked with reason certificateHold (6) may be revoked again with another
+ * reason. Otherwise an already revoked certificate -> MICA_E_CONFLICT
+ * ("already_revoked"). */
+int db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
+		   struct mica_err *err);
+/* REVOKED with reason certificateHold -> VALID (or ISSUING if no DER).
+ * MICA_E_CONFLICT ("not_on_hold") otherwise. */
+int db_cert_unrevoke(struct db *db, const char *serial, struct mica_err *err);
+/* Link OLD -> NEW (renewed_by on old, renewal_of on new). */
+int db_cert_link_renewal(struct db *db, const char *old_serial,
+			 const char *new_serial, struct mica_err *err);
+
+/* Calls CB for every revoked certificate with not_after > NOW, in serial
+ * order, streaming (no full copy in memory). CB returning non-zero stops the
+ * walk and makes this return -1 with err untouched by the store. */
+typedef int (*db_revoked_cb)(void *ctx, const char *serial_hex,
+			     int64_t revoked_at, int reason);
+int db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
+		       struct mica_err *err);
+
+struct db_counts {
+	int64_t issuing, valid, revoked, expired, pending_requests;
+};
+int db_counts(struct db *db, int64_t now, struct db_counts *out,
+	      struct mica_err *err);
+
+/* --------------------------------------------------------------- CRLs -- */
+
+struct db_crl {
+	int64_t number;
+	int64_t this_update, next_update;
+	unsigned char *der; size_t der_len;
+};
+/* Highest CRL number stored, 0 if none. */
+int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
+/* Insert; MICA_E_CONFLICT if NUMBER is not greater than every stored one. */
+int db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err);
+/* The CRL with the highest number. MICA_E_NOTFOUND if none. */
+int db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err);
+void db_crl_free(struct db_crl *crl);
+
+/* ----------------------------------------------------------- requests -- */
+
+enum db_req_status { DB_REQ_PENDING = 0, DB_REQ_ISSUED = 1, DB_REQ_DENIED = 2 };
+
+struct db_request {
+	char id[40];             /* unguessable, from ca/ */
+	int status;              /* enum db_req_status */
+	char *profile;
+	unsigned char *csr_der; size_t csr_len;
+	char *names;             /* '\n'-separated, as checked at submission */
+	char *subject;           /* display form of the CSR subject */
+	int days;                /* requested validity, 0 = profile default */
+	char *client;            /* submitter address or "cli" */
+	int64_t submitted_at, decided_at;
+	char *decided_by;        /* NULL while pending */
+	char *deny_reason;       /* NULL unless denied */
+	char serial[DB_SERIAL_MAX]; /* "" unless issued */
+};
+
+int db_req_insert(struct db *db, const struct db_request *r, struct mica_err *err);
+int db_req_get(struct db *db, const char *id, struct db_request *out,
+	       struct mica_err *err);
+void db_req_free(struct db_request *r);
+/* STATUS -1 for all. Oldest first; at most LIMIT rows. */
+int db_req_list(struct db *db, int status, int limit, struct db_request **out,
+		size_t *n, struct mica_err *err);
+void db_req_array_free(struct db_request *a, size_t n);
+/* PENDING -> ISSUED (SERIAL set) or DENIED (REASON set). MICA_E_CONFLICT
+ * ("already_decided") if not pending; MICA_E_NOTFOUND if unknown. */
+int db_req_decide(struct db *db, const char *id, int status, const char *by,
+		  const char *serial, const char *reason, int64_t at,
+		  struct mica_err *err);
+int db_req_count_pending(struct db *db, int64_t *out, struct mica_err *err);
+
+/* ------------------------------------------------------------- tokens -- */
+
+enum db_token_kind { DB_TOKEN_ENROLL = 0, DB_TOKEN_ADMIN = 1 };
+
+struct db_token {
+	char id[40];             /* public identifier (part of the token) */
+	unsigned char hash[32];  /* SHA-256 of the secret part; never the secret */
+	int kind;                /* enum db_token_kind */
+	char *profile;           /* NULL = any profile (enroll) */
+	char *names;             /* '\n'-separated name patterns; NULL = any
+				  * name within the CA's domains */
+	int64_t uses_left;       /* -1 = unlimited */
+	int64_t expires_at;      /* 0 = never */
+	int64_t created_at;
+	char *created_by;
+	char *comment;
+	int revoked;             /* deleted tokens are kept, revoked = 1 */
+	int64_t last_used_at;
+};
+
+int db_token_insert(struct db *db, const struct db_token *t, struct mica_err *err);
+/* Includes revoked tokens; MICA_E_NOTFOUND if unknown. */
+int db_token_get(struct db *db, const char *id, struct db_token *out,
+		 struct mica_err *err);
+void db_token_free(struct db_token *t);
+/* Atomically consume one use: succeeds only if not revoked, not expired at
+ * NOW and uses_left is -1 or > 0 (then decremented). MICA_E_FORBIDDEN
+ * ("token_exhausted") otherwise. Two concurrent consumers of a one-use token:
+ * exactly one succeeds. */
+int db_token_consume(struct db *db, const char *id, int64_t now,
+		     struct mica_err *err);
+/* Give back one use (after a failed issuance). */
+int db_token_refund(struct db *db, const char *id, struct mica_err *err);
+int db_token_touch(struct db *db, const char *id, int64_t now, struct mica_err *err);
+/* All tokens, newest first, hashes included. */
+int db_token_list(struct db *db, struct db_token **out, size_t *n,
+		  struct mica_err *err);
+void db_token_array_free(struct db_token *a, size_t n);
+/* Mark revoked. MICA_E_NOTFOUND if unknown or already revoked. */
+int db_token_revoke(struct db *db, const char *id, struct mica_err *err);
+int db_token_count_admin(struct db *db, int64_t now, int64_t *out,
+			 struct mica_err *err);
+
+/* -------------------------------------------------------------- audit -- */
+
+struct db_audit {
+	int64_t id;
+	int64_t at;
+	char *actor;   /* "cli", "admin:<token id>", "enroll:<token id>", "anon@ip" */
+	char *action;  /* "issue", "revoke", "crl", "token.create", ... */
+	char *target;  /* serial, request id, token id; may be NULL */
+	char *detail;  /* short free text; never a secret */
+};
+int db_audit_add(struct db *db, int64_t at, const char *actor, const char *action,
+		 const char *target, const char *detail, struct mica_err *err);
+/* Rows with at >= SINCE, newest first, at most LIMIT (1..10000); if
+ * BEFORE_ID > 0 only rows with id < BEFORE_ID. */
+int db_audit_list(struct db *db, int64_t since, int64_t before_id, int limit,
+		  struct db_audit **out, size_t *n, struct mica_err *err);
+void db_audit_array_free(struct db_audit *a, size_t n);
+
+#endif

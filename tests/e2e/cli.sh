@@ -1,0 +1,264 @@
+#!/bin/bash
+# End-to-end test of the mica command line, judged by independent relying
+# parties (OpenSSL, GnuTLS certtool, curl), for an ec-p256 and an rsa-2048
+# CA: every profile, revocation and CRLs, renewal, a real TLS handshake,
+# and refused input that must leave the database unchanged.
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+command -v openssl >/dev/null || die "openssl is required"
+command -v certtool >/dev/null || die "certtool (gnutls-bin) is required"
+
+csr() { # csr NAME KEYSPEC SUBJ [SAN] [extra openssl args...]
+	local name=$1 keyspec=$2 subj=$3 san=${4:-}
+	shift 4 2>/dev/null || shift $#
+	local args=()
+	case $keyspec in
+	ec-p256) args=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+	ec-p384) args=(-newkey ec -pkeyopt ec_paramgen_curve:P-384) ;;
+	ec-p521) args=(-newkey ec -pkeyopt ec_paramgen_curve:P-521) ;;
+	rsa-*) args=(-newkey "rsa:${keyspec#rsa-}") ;;
+	ed25519) args=(-newkey ed25519) ;;
+	esac
+	[ -n "$san" ] && args+=(-addext "subjectAltName=$san")
+	openssl req -new "${args[@]}" -nodes -keyout "$W/$name.key" -subj "$subj" \
+		-out "$W/$name.csr" "$@" 2>/dev/null || die "openssl req $name"
+}
+
+# Refused input: exit code WANT, one line on stderr, database unchanged.
+refused() {
+	local d=$1 want=$2; shift 2
+	db_dump "$D" > "$TMP/before.sql"
+	"$@" >"$TMP/ref.out" 2>"$TMP/ref.err"
+	local got=$?
+	db_dump "$D" > "$TMP/after.sql"
+	if [ "$got" != "$want" ]; then
+		fail "$d: exit $got, wanted $want"; sed 's/^/    /' "$TMP/ref.err" | head -3
+	elif [ "$(wc -l < "$TMP/ref.err")" -ne 1 ]; then
+		fail "$d: stderr is not one line"; sed 's/^/    /' "$TMP/ref.err"
+	elif ! cmp -s "$TMP/before.sql" "$TMP/after.sql"; then
+		fail "$d: database changed"; diff "$TMP/before.sql" "$TMP/after.sql" | head -5
+	else
+		ok "$d (exit $want: $(cat "$TMP/ref.err"))"
+	fi
+}
+
+run_ca() {
+	KT=$1
+	W=$(mktmp)
+	D=$W/data
+	echo "# CA key type $KT"
+	if [ "$KT" = ec-p256 ]; then
+		unset MICA_PASSPHRASE
+		check "$KT: init generates a passphrase file" \
+			"$MICA" -d "$D" init --name "Contoso Root CA $KT" --org Contoso \
+			--domain contoso.test --domain 10.in-addr.test \
+			--public-url http://ca.contoso.test:8080 --key "$KT"
+		[ "$(stat -c %a "$D/passphrase")" = 600 ] && ok "$KT: passphrase file is 0600" || fail "$KT: passphrase file mode"
+	else
+		export MICA_PASSPHRASE="correct horse battery staple $KT"
+		check "$KT: init with MICA_PASSPHRASE" \
+			"$MICA" -d "$D" init --name "Contoso Root CA $KT" \
+			--domain contoso.test --public-url http://ca.contoso.test:8080 --key "$KT"
+		[ ! -e "$D/passphrase" ] && ok "$KT: no passphrase file written" || fail "$KT: passphrase file written"
+	fi
+	[ "$(stat -c %a "$D/mica.db")" = 600 ] && ok "$KT: database is 0600" || fail "$KT: database mode $(stat -c %a "$D/mica.db")"
+	[ "$(sqlite3 "$D/mica.db" 'PRAGMA journal_mode')" = wal ] && ok "$KT: database in WAL mode" || fail "$KT: not WAL"
+	expect_rc "$KT: init refuses to overwrite" 6 "$MICA" -d "$D" init --name X --public-url http://x.test
+
+	"$MICA" -d "$D" export-root --pem > "$W/root.pem"
+	"$MICA" -d "$D" export-root --der --out "$W/root.der"
+	openssl x509 -in "$W/root.pem" -outform DER | cmp -s - "$W/root.der" && ok "$KT: DER and PEM roots agree" || fail "$KT: DER/PEM differ"
+	openssl x509 -in "$W/root.pem" -noout -text > "$W/root.txt"
+	grep -A1 'Basic Constraints: critical' "$W/root.txt" | grep -q 'CA:TRUE' && ok "$KT: root CA:TRUE critical" || fail "$KT: root basicConstraints"
+	grep -A1 'Key Usage: critical' "$W/root.txt" | grep -q 'Certificate Sign, CRL Sign' && ok "$KT: root keyCertSign+cRLSign critical" || fail "$KT: root keyUsage"
+	grep -q 'Subject Key Identifier' "$W/root.txt" && ok "$KT: root has SKI" || fail "$KT: root SKI"
+	openssl verify -CAfile "$W/root.pem" "$W/root.pem" >/dev/null 2>&1 && ok "$KT: root self-verifies" || fail "$KT: root verify"
+
+	# Every profile, judged by OpenSSL and GnuTLS.
+	csr srv "$KT" /CN=mail.contoso.test "DNS:mail.contoso.test,DNS:autodiscover.contoso.test,IP:10.0.0.25"
+	csr cli ec-p256 /CN=alice "email:alice@contoso.test,DNS:phone.contoso.test"
+	csr eml rsa-2048 /CN=alice "email:alice@contoso.test"
+	csr ike ec-p384 /CN=vpn.contoso.test "DNS:vpn.contoso.test"
+	csr cod ec-p256 /CN=build.contoso.test "DNS:build.contoso.test"
+	for p in "server srv sslserver TLS Web Server Authentication" \
+		 "client cli sslclient TLS Web Client Authentication" \
+		 "email eml smimesign E-mail Protection" \
+		 "ipsec ike any ipsec Internet Key Exchange" \
+		 "codesign cod any Code Signing"; do
+		set -- $p
+		prof=$1 f=$2 purpose=$3; shift 3; eku="$*"
+		if "$MICA" -d "$D" issue --csr "$W/$f.csr" --profile "$prof" --out "$W/$f.pem" 2>"$W/$f.err"; then
+			ok "$KT/$prof: issued"
+		else
+			fail "$KT/$prof: issue failed: $(cat "$W/$f.err")"; continue
+		fi
+		if [ "$purpose" = any ]; then pa=(); else pa=(-purpose "$purpose"); fi
+		openssl verify -CAfile "$W/root.pem" "${pa[@]}" "$W/$f.pem" >/dev/null 2>&1 \
+			&& ok "$KT/$prof: openssl verify${pa:+ -purpose $purpose}" || fail "$KT/$prof: openssl verify"
+		certtool --verify --load-ca-certificate "$W/root.pem" --infile "$W/$f.pem" > "$W/$f.gnutls" 2>&1 \
+			&& grep -q 'Chain verification output: Verified' "$W/$f.gnutls" \
+			&& ok "$KT/$prof: certtool --verify" || { fail "$KT/$prof: certtool --verify"; tail -3 "$W/$f.gnutls"; }
+		openssl x509 -in "$W/$f.pem" -noout -text > "$W/$f.txt"
+		grep -q "$eku" "$W/$f.txt" && ok "$KT/$prof: EKU $eku" || fail "$KT/$prof: EKU $eku missing"
+		grep -A1 'Basic Constraints: critical' "$W/$f.txt" | grep -q 'CA:FALSE' && ok "$KT/$prof: CA:FALSE critical" || fail "$KT/$prof: basicConstraints"
+		grep -A1 'CRL Distribution Points' "$W/$f.txt" >/dev/null && grep -q 'URI:http://ca.contoso.test:8080/crl' "$W/$f.txt" && ok "$KT/$prof: CDP" || fail "$KT/$prof: CDP"
+		grep -q 'CA Issuers - URI:http://ca.contoso.test:8080/ca.crt' "$W/$f.txt" && ok "$KT/$prof: AIA caIssuers" || fail "$KT/$prof: AIA"
+		grep -q 'Authority Key Identifier' "$W/$f.txt" && grep -q 'Subject Key Identifier' "$W/$f.txt" && ok "$KT/$prof: AKI+SKI" || fail "$KT/$prof: AKI/SKI"
+		serial=$(openssl x509 -in "$W/$f.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+		[ ${#serial} -ge 30 ] && ok "$KT/$prof: serial has $((${#serial} * 4)) bits" || fail "$KT/$prof: serial $serial too short"
+	done
+	grep -q 'DNS:mail.contoso.test, DNS:autodiscover.contoso.test, IP Address:10.0.0.25' "$W/srv.txt" && ok "$KT: server SAN carries DNS and IP names" || fail "$KT: server SAN"
+	grep -q 'email:alice@contoso.test' "$W/eml.txt" && ok "$KT: email SAN" || fail "$KT: email SAN"
+	if [ "$KT" = rsa-2048 ]; then
+		grep -q 'Digital Signature, Key Encipherment' "$W/srv.txt" && ok "$KT: RSA server keyUsage" || fail "$KT: RSA server keyUsage"
+	else
+		grep -A1 'Key Usage: critical' "$W/srv.txt" | grep -q 'Digital Signature' && ok "$KT: EC server keyUsage" || fail "$KT: EC server keyUsage"
+	fi
+
+	# The profile decides, not the CSR.
+	csr evil ec-p256 /CN=www.contoso.test "DNS:www.contoso.test" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+	"$MICA" -d "$D" issue --csr "$W/evil.csr" --out "$W/evil.pem" 2>/dev/null
+	openssl x509 -in "$W/evil.pem" -noout -text > "$W/evil.txt"
+	grep -q 'CA:FALSE' "$W/evil.txt" && ! grep -q 'Certificate Sign' "$W/evil.txt" && ok "$KT: CSR asking CA:TRUE and keyCertSign gets the profile's" || fail "$KT: CSR extensions copied"
+
+	# Input formats: NEW CERTIFICATE REQUEST, bare base64 with CRLF, DER.
+	csr fmt ec-p256 /CN=web.contoso.test "DNS:web.contoso.test"
+	sed 's/CERTIFICATE REQUEST/NEW CERTIFICATE REQUEST/' "$W/fmt.csr" > "$W/fmt-new.csr"
+	grep -v -- ----- "$W/fmt.csr" | sed 's/$/\r/' > "$W/fmt.b64"
+	openssl req -in "$W/fmt.csr" -outform DER -out "$W/fmt.der"
+	for f in fmt-new.csr fmt.b64 fmt.der; do
+		check "$KT: accepts $f" "$MICA" -d "$D" issue --csr "$W/$f" --out "$W/$f.pem"
+	done
+	"$MICA" -d "$D" issue --csr - --name other.contoso.test < "$W/fmt.csr" > "$W/named.pem" 2>/dev/null
+	openssl x509 -in "$W/named.pem" -noout -ext subjectAltName 2>/dev/null | grep -q 'DNS:other.contoso.test' && ok "$KT: --name overrides the CSR's names" || fail "$KT: --name"
+
+	# Validity: profile maximum and clamping.
+	expect_rc "$KT: days above the profile maximum refused" 4 "$MICA" -d "$D" issue --csr "$W/fmt.csr" --days 399
+	check "$KT: days at the profile maximum accepted" "$MICA" -d "$D" issue --csr "$W/fmt.csr" --days 398 --out "$W/max.pem"
+
+	# Revocation and the CRL, judged by OpenSSL.
+	rserial=$(openssl x509 -in "$W/cli.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	check "$KT: revoke keyCompromise" "$MICA" -d "$D" revoke "$rserial" --reason keyCompromise
+	expect_rc "$KT: revoking twice is a conflict" 6 "$MICA" -d "$D" revoke "$rserial" --reason keyCompromise
+	check "$KT: crl --pem" "$MICA" -d "$D" crl --pem --out "$W/crl.pem"
+	openssl crl -in "$W/crl.pem" -noout -text -CAfile "$W/root.pem" > "$W/crl.txt" 2>&1
+	grep -q 'verify OK' "$W/crl.txt" && ok "$KT: CRL signature verifies" || fail "$KT: CRL verify"
+	grep -q 'Key Compromise' "$W/crl.txt" && ok "$KT: CRL shows the reason" || fail "$KT: CRL reason"
+	grep -q 'X509v3 CRL Number' "$W/crl.txt" && ok "$KT: CRL has a CRL number" || fail "$KT: CRL number"
+	grep -q 'Version 2' "$W/crl.txt" && ok "$KT: CRL is v2" || fail "$KT: CRL version"
+	grep -qi "$rserial" "$W/crl.txt" && ok "$KT: CRL lists the revoked serial" || fail "$KT: CRL serial"
+	if openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/cli.pem" >/dev/null 2>&1; then
+		fail "$KT: revoked certificate still verifies with -crl_check"
+	else ok "$KT: openssl -crl_check rejects the revoked certificate"; fi
+	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/srv.pem" >/dev/null 2>&1 && ok "$KT: -crl_check accepts the others" || fail "$KT: -crl_check others"
+	n1=$(openssl crl -in "$W/crl.pem" -noout -crlnumber | cut -d= -f2 | sed 's/^0x//')
+	"$MICA" -d "$D" crl --out "$W/crl2.der" 2>/dev/null
+	n2=$(openssl crl -inform DER -in "$W/crl2.der" -noout -crlnumber | cut -d= -f2 | sed 's/^0x//')
+	[ $((16#$n2)) -gt $((16#$n1)) ] && ok "$KT: CRL number increases ($n1 -> $n2)" || fail "$KT: CRL number $n1 -> $n2"
+
+	# Hold and release.
+	hserial=$(openssl x509 -in "$W/cod.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	check "$KT: revoke certificateHold" "$MICA" -d "$D" revoke "$hserial" --reason certificateHold
+	expect_rc "$KT: unrevoke a keyCompromise is a conflict" 6 "$MICA" -d "$D" unrevoke "$rserial"
+	check "$KT: unrevoke the hold" "$MICA" -d "$D" unrevoke "$hserial"
+	"$MICA" -d "$D" crl --pem > "$W/crl3.pem" 2>/dev/null
+	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl3.pem" "$W/cod.pem" >/dev/null 2>&1 && ok "$KT: released certificate verifies again" || fail "$KT: unrevoke not reflected in CRL"
+
+	# Renewal: same key, new key, supersede.
+	sserial=$(openssl x509 -in "$W/srv.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	check "$KT: renew reusing the key" "$MICA" -d "$D" renew "$sserial" --out "$W/srv2.pem"
+	[ "$(openssl x509 -in "$W/srv2.pem" -noout -pubkey)" = "$(openssl x509 -in "$W/srv.pem" -noout -pubkey)" ] && ok "$KT: renewal keeps the key" || fail "$KT: renewal key"
+	[ "$(openssl x509 -in "$W/srv2.pem" -noout -ext subjectAltName)" = "$(openssl x509 -in "$W/srv.pem" -noout -ext subjectAltName)" ] && ok "$KT: renewal keeps the names" || fail "$KT: renewal names"
+	nserial=$(openssl x509 -in "$W/srv2.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	"$MICA" -d "$D" show "$sserial" | grep -qi "Renewed by:  $nserial" && ok "$KT: old links to the renewal" || fail "$KT: renewed_by link"
+	"$MICA" -d "$D" show "$nserial" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["renewal_of"].lower()==sys.argv[1].lower() else 1)' "$sserial" && ok "$KT: renewal links to the old" || fail "$KT: renewal_of link"
+	csr srvnew "$KT" /CN=mail.contoso.test "DNS:mail.contoso.test"
+	check "$KT: renew with a new key and --supersede" "$MICA" -d "$D" renew "$nserial" --csr "$W/srvnew.csr" --supersede --out "$W/srv3.pem"
+	"$MICA" -d "$D" show "$nserial" --json | grep -q '"revocation_reason": "superseded"' && ok "$KT: superseded certificate revoked" || fail "$KT: supersede"
+	"$MICA" -d "$D" crl --pem > "$W/crl4.pem" 2>/dev/null
+	openssl crl -in "$W/crl4.pem" -noout -text | grep -q Superseded && ok "$KT: CRL says superseded" || fail "$KT: CRL superseded"
+
+	# Listing.
+	"$MICA" -d "$D" list --json > "$W/list.json"
+	python3 - "$W/list.json" <<'PY' && ok "$KT: list --json is valid JSON with statuses" || fail "$KT: list --json"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+st = {r["status"] for r in rows}
+assert "valid" in st and "revoked" in st, st
+assert all(r["serial"] and r["names"] for r in rows)
+PY
+	nrev=$("$MICA" -d "$D" list --status revoked --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	[ "$nrev" = 2 ] && ok "$KT: list --status revoked" || fail "$KT: list --status revoked gave $nrev"
+	"$MICA" -d "$D" list --expiring-days 400 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r and all(x["status"]=="valid" for x in r) else 1)' && ok "$KT: list --expiring-days" || fail "$KT: list --expiring-days"
+	"$MICA" -d "$D" audit | grep -q 'cert.revoke' && ok "$KT: audit records revocations" || fail "$KT: audit"
+
+	# A real TLS handshake: s_server with an issued certificate, curl trusting the root.
+	port=$(free_port)
+	cat "$W/srv3.pem" > "$W/chain.pem"
+	openssl s_server -accept "127.0.0.1:$port" -cert "$W/srv3.pem" -key "$W/srvnew.key" -www -quiet >/dev/null 2>&1 &
+	spid=$!
+	on_exit_kill $spid
+	for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port" 2>/dev/null; [ $? -ne 7 ] && break; sleep 0.1; done
+	if curl -sS --cacert "$W/root.pem" --resolve "mail.contoso.test:$port:127.0.0.1" "https://mail.contoso.test:$port/" -o /dev/null 2>"$W/curl.err"; then
+		ok "$KT: curl completes a TLS handshake with s_server"
+	else fail "$KT: TLS handshake: $(cat "$W/curl.err")"; fi
+	kill $spid 2>/dev/null; wait $spid 2>/dev/null
+
+	# Refused input: distinct exit code, one line, database unchanged.
+	cp "$W/fmt.der" "$W/broken.der"
+	len=$(stat -c %s "$W/broken.der")
+	printf '\x55' | dd of="$W/broken.der" bs=1 seek=$((len - 10)) conv=notrunc 2>/dev/null
+	refused "$KT: CSR with a broken signature" 3 "$MICA" -d "$D" issue --csr "$W/broken.der"
+	csr weak rsa-1024 /CN=weak.contoso.test "DNS:weak.contoso.test"
+	refused "$KT: RSA-1024 key" 4 "$MICA" -d "$D" issue --csr "$W/weak.csr"
+	csr p521 ec-p521 /CN=p521.contoso.test "DNS:p521.contoso.test"
+	refused "$KT: unsupported curve P-521" 4 "$MICA" -d "$D" issue --csr "$W/p521.csr"
+	csr out ec-p256 /CN=www.fabrikam.test "DNS:www.fabrikam.test"
+	refused "$KT: name outside the allowed domains" 4 "$MICA" -d "$D" issue --csr "$W/out.csr"
+	csr evil2 ec-p256 /CN=evilcontoso.test "DNS:evilcontoso.test"
+	refused "$KT: evilcontoso.test is not under contoso.test" 4 "$MICA" -d "$D" issue --csr "$W/evil2.csr"
+	head -c 600 /dev/urandom > "$W/garbage"
+	refused "$KT: garbage file" 3 "$MICA" -d "$D" issue --csr "$W/garbage"
+	refused "$KT: private key passed as a CSR" 3 "$MICA" -d "$D" issue --csr "$W/srv.key"
+	keyline=$(sed -n 2p "$W/srv.key")
+	grep -qF "$keyline" "$TMP/ref.err" "$TMP/ref.out" && fail "$KT: the private key was echoed" || ok "$KT: the private key is never echoed"
+	sqlite3 "$D/mica.db" .dump | grep -qF "${keyline:0:40}" && fail "$KT: private key stored" || ok "$KT: private key not stored"
+	refused "$KT: unknown serial" 5 "$MICA" -d "$D" revoke 0123456789abcdef --reason keyCompromise
+	refused "$KT: non-hex serial" 3 "$MICA" -d "$D" revoke zz:top
+	refused "$KT: unknown profile" 3 "$MICA" -d "$D" issue --csr "$W/fmt.csr" --profile nosuch
+	refused "$KT: email name in a server certificate" 4 "$MICA" -d "$D" issue --csr "$W/eml.csr" --profile server
+	printf 'wrong passphrase\n' > "$W/wrongpass"; chmod 600 "$W/wrongpass"
+	refused "$KT: wrong passphrase" 7 "$MICA" -d "$D" issue --csr "$W/fmt.csr" --passphrase-file "$W/wrongpass"
+	chmod 644 "$W/wrongpass"
+	refused "$KT: world-readable passphrase file" 9 "$MICA" -d "$D" issue --csr "$W/fmt.csr" --passphrase-file "$W/wrongpass"
+	refused "$KT: usage error" 2 "$MICA" -d "$D" issue --bogus
+
+	# Backup and restore keep the root, certificates and CRL numbering.
+	check "$KT: backup" "$MICA" -d "$D" backup "$W/backup.db"
+	[ "$(stat -c %a "$W/backup.db")" = 600 ] && ok "$KT: backup is 0600" || fail "$KT: backup mode"
+	check "$KT: restore into an empty directory" "$MICA" -d "$W/restored" restore "$W/backup.db"
+	[ -f "$D/passphrase" ] && cp "$D/passphrase" "$W/restored/passphrase"
+	"$MICA" -d "$W/restored" export-root --der | cmp -s - "$W/root.der" && ok "$KT: restored CA serves the same root" || fail "$KT: restored root differs"
+	[ "$("$MICA" -d "$W/restored" list --json --limit 1000 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = \
+	  "$("$MICA" -d "$D" list --json --limit 1000 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" ] && ok "$KT: restored CA knows every certificate" || fail "$KT: restored list"
+	"$MICA" -d "$W/restored" crl --out "$W/crl5.der" 2>/dev/null
+	n5=$(openssl crl -inform DER -in "$W/crl5.der" -noout -crlnumber | cut -d= -f2 | sed 's/^0x//')
+	n4=$(openssl crl -in "$W/crl4.pem" -noout -crlnumber | cut -d= -f2 | sed 's/^0x//')
+	[ $((16#$n5)) -gt $((16#$n4)) ] && ok "$KT: restored CA continues CRL numbering" || fail "$KT: CRL numbering after restore"
+	openssl crl -inform DER -in "$W/crl5.der" -noout -text | grep -qi "$rserial" && ok "$KT: restored CA keeps revocations" || fail "$KT: revocations after restore"
+	expect_rc "$KT: restore refuses a directory with a CA" 6 "$MICA" -d "$D" restore "$W/backup.db"
+}
+
+run_ca ec-p256
+run_ca rsa-2048
+
+# Help and usage.
+"$MICA" --help | grep -q 'Usage: mica' && ok "mica --help" || fail "mica --help"
+for c in init issue renew revoke unrevoke crl list show export-root request token profile domain audit backup restore serve; do
+	"$MICA" "$c" --help 2>/dev/null | grep -q "Usage: mica" || { fail "mica $c --help"; continue; }
+done
+ok "every command has --help"
+expect_rc "unknown command exits 2" 2 "$MICA" frobnicate
+expect_rc "no CA: exit 5" 5 "$MICA" -d "$TMP/none" list
+
+finish

@@ -1,0 +1,1152 @@
+/*
+ * tests/test_csr.c - decoding and parsing certificate signing requests.
+ *
+ * The CSRs are made by an independent implementation, the openssl CLI, in
+ * a temporary directory when the suite starts: good ones in every encoding
+ * users send (PEM, certreq's "NEW CERTIFICATE REQUEST", bare base64 with
+ * CRLF, DER), and hostile or mistaken ones (weak and exotic keys, SHA-1,
+ * tampered signatures, private keys, certificates, truncations).
+ */
+#include <CUnit/Basic.h>
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/random.h>
+
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+
+#include "ca/csr.h"
+#include "ca/profile.h"
+#include "util/err.h"
+
+static char tmpdir[64];
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+path_in_tmp(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", tmpdir, name);
+}
+
+/* Run an openssl command line in the temporary directory, quietly. */
+static int
+ossl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+ossl(const char *fmt, ...)
+{
+	char args[8192], cmd[8448];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && openssl %s >/dev/null 2>&1",
+		 tmpdir, args);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Read a file of the temporary directory; *len receives its size. The
+ * buffer is heap, NUL-terminated for convenience, caller frees. */
+static unsigned char *
+slurp(const char *name, size_t *len)
+{
+	char path[256];
+	FILE *f;
+	unsigned char *buf;
+	long n;
+
+	path_in_tmp(path, sizeof(path), name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf != NULL) {
+		buf[n] = '\0';
+		*len = (size_t)n;
+	}
+	return buf;
+}
+
+/* Load a CSR file with ca_csr_load; returns rc and fills *err / *c. */
+static int
+load_file(const char *name, struct ca_csr *c, struct mica_err *err)
+{
+	unsigned char *buf;
+	size_t len = 0;
+	int rc;
+
+	buf = slurp(name, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	memset(err, 0, sizeof(*err));
+	rc = ca_csr_load(buf, len, c, err);
+	free(buf);
+	return rc;
+}
+
+/* Expect NAME to be refused with KIND and CODE. */
+static void
+expect_refused(const char *name, mica_errkind kind, const char *code)
+{
+	struct ca_csr c;
+	struct mica_err err;
+	int rc = load_file(name, &c, &err);
+
+	if (rc != -1 || strcmp(err.code, code) != 0)
+		fprintf(stderr, "\n  %s: rc %d code %s (%s), expected %s\n",
+			name, rc, err.code, err.msg, code);
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_EQUAL(err.kind, kind);
+	CU_ASSERT_STRING_EQUAL(err.code, code);
+	CU_ASSERT_PTR_NULL(c.der);
+	CU_ASSERT_PTR_NULL(c.names);
+	ca_csr_free(&c);
+}
+
+/* Replace every occurrence of FROM by TO in S (heap, NUL-terminated);
+ * returns a new heap string. */
+static char *
+replace_all(const char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = s; (p = strstr(p, from)) != NULL; p += fl)
+		n++;
+	out = malloc(strlen(s) + n * tl + 1);
+	if (out == NULL)
+		return NULL;
+	for (o = out, p = s; *p != '\0';) {
+		if (strncmp(p, from, fl) == 0) {
+			memcpy(o, to, tl);
+			o += tl;
+			p += fl;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The base64 body of a PEM file: the lines between BEGIN and END. */
+static char *
+pem_body(const char *pem)
+{
+	const char *b = strstr(pem, "-----\n"), *e = strstr(pem, "-----END");
+	char *out;
+
+	if (b == NULL || e == NULL || e < b)
+		return NULL;
+	b += 6;
+	out = malloc((size_t)(e - b) + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, b, (size_t)(e - b));
+	out[e - b] = '\0';
+	return out;
+}
+
+static int
+rm_rf_tmp(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	char path[512];
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return rmdir(tmpdir);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixtures: made once by the openssl CLI                              */
+/* ------------------------------------------------------------------ */
+
+#define SUBJ "-subj '/CN=www.contoso.test/O=Contoso'"
+
+static int
+suite_init(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mica-test-csr-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	if (ossl("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+		 "-out p256.key") ||
+	    ossl("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 "
+		 "-out p384.key") ||
+	    ossl("genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+		 "-out rsa2048.key") ||
+	    ossl("genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 "
+		 "-out rsa1024.key") ||
+	    /* good requests */
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DNS:WWW.Contoso.test,DNS:www.contoso.test.,IP:192.0.2.1,"
+		 "IP:2001:DB8:0:0::1,email:Alice@Contoso.TEST,"
+		 "DNS:*.web.contoso.test' -out san.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DNS:www.contoso.test' -outform DER -out san.der") ||
+	    ossl("req -new -key p384.key -subj '/CN=Host.Contoso.test' "
+		 "-out cn.pem") ||
+	    ossl("req -new -key p256.key -subj '/CN=Jane Doe/O=Contoso' "
+		 "-out person.pem") ||
+	    ossl("req -new -key p256.key -subj '/O=Contoso' -out nocn.pem") ||
+	    ossl("req -new -key p256.key -subj / -addext 'subjectAltName="
+		 "critical,email:bob@contoso.test' -out nosubj.pem") ||
+	    ossl("req -new -key rsa2048.key -sha256 " SUBJ " -out rsa.pem") ||
+	    ossl("req -new -key rsa2048.key -sha384 " SUBJ " -outform DER "
+		 "-out rsa.der") ||
+	    ossl("req -new -key p384.key -sha512 " SUBJ " -out p384.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'keyUsage=critical,digitalSignature' -addext "
+		 "'subjectAltName=critical,DNS:www.contoso.test' "
+		 "-out critku.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'basicConstraints=CA:FALSE' -out cafalse.pem") ||
+	    /* refused requests */
+	    ossl("req -new -key rsa1024.key " SUBJ " -out rsa1024.pem") ||
+	    ossl("req -new -newkey ec -pkeyopt ec_paramgen_curve:secp521r1 "
+		 "-nodes -keyout p521.key " SUBJ " -out p521.pem") ||
+	    ossl("req -new -newkey ec -pkeyopt ec_paramgen_curve:secp256k1 "
+		 "-nodes -keyout k1.key " SUBJ " -out k1.pem") ||
+	    ossl("req -new -newkey ed25519 -nodes -keyout ed.key " SUBJ
+		 " -out ed25519.pem") ||
+	    ossl("req -new -key rsa2048.key -sha1 " SUBJ " -out sha1.pem") ||
+	    ossl("req -new -key p256.key -sha1 " SUBJ " -out ecsha1.pem") ||
+	    ossl("req -new -key rsa2048.key -sigopt rsa_padding_mode:pss "
+		 "-sha256 " SUBJ " -out pss.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'basicConstraints=critical,CA:TRUE' -out ca.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'extendedKeyUsage=critical,serverAuth' -out criteku.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'subjectAltName=DNS:www.contoso.test,URI:https://x.test/' "
+		 "-out uri.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'subjectAltName=otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@b.test' "
+		 "-out upn.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'subjectAltName=DNS:my_host.contoso.test' -out under.pem") ||
+	    ossl("req -new -key p256.key -subj '/O=-----BEGIN X/CN=a.contoso.test' "
+		 "-outform DER -out dashes.der") ||
+	    /* hand-made subjectAltName values (OpenSSL's DER: syntax) */
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3011820f61002e636f6e746f736f2e74657374' -out nulsan.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:300a8708c0000200ffffff00' -out ip8san.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3000' -out emptysan.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:30038201610000' -out trailsan.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DNS:a.contoso.test' -addext '2.5.29.17=DER:3010820e622e636f"
+		 "6e746f736f2e74657374' -out dupsan.pem") ||
+	    ossl("req -new -key p256.key -utf8 -subj '/CN=J\xc3\xbcrgen/"
+		 "CN=www.contoso.test' -out twocn.pem") ||
+	    ossl("req -new -key p256.key -utf8 -subj '/CN=J\xc3\xbcrgen "
+		 "M\xc3\xbcller' -addext 'subjectAltName=email:jm@contoso.test'"
+		 " -out utf8cn.pem") ||
+	    ossl("req -x509 -new -key p256.key " SUBJ " -days 1 "
+		 "-out cert.pem") ||
+	    /* private keys in the shapes people paste */
+	    ossl("pkey -in rsa2048.key -traditional -out rsa_trad.key") ||
+	    ossl("ec -in p256.key -out ec_trad.key") ||
+	    ossl("pkey -in p256.key -outform DER -out p256_key.der") ||
+	    ossl("pkcs8 -topk8 -in p256.key -passout pass:secret "
+		 "-out p256_enc.key") ||
+	    /* an independent view of the public key of san.pem */
+	    ossl("pkey -in p256.key -pubout -outform DER -out p256_spki.der") ||
+	    ossl("pkey -in rsa2048.key -pubout -outform DER "
+		 "-out rsa_spki.der"))
+		return -1;
+	return 0;
+}
+
+static int
+suite_clean(void)
+{
+	return rm_rf_tmp() == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Good requests                                                       */
+/* ------------------------------------------------------------------ */
+
+static void
+test_pem_with_san(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+	unsigned char *spki;
+	unsigned char sha[32];
+	size_t spki_len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(load_file("san.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.key_kind, CA_PUBKEY_EC_P256);
+	CU_ASSERT_EQUAL(c.key_bits, 256);
+	CU_ASSERT_STRING_EQUAL(c.cn, "www.contoso.test");
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.subject, "CN=www.contoso.test"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.subject, "O=Contoso"));
+	/* canonical, in order, duplicates (case, trailing dot) removed */
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 5);
+	CU_ASSERT_EQUAL(c.names[0].kind, CA_NAME_DNS);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "www.contoso.test");
+	CU_ASSERT_EQUAL(c.names[1].kind, CA_NAME_IP);
+	CU_ASSERT_STRING_EQUAL(c.names[1].value, "192.0.2.1");
+	CU_ASSERT_EQUAL(c.names[1].ip_len, 4);
+	CU_ASSERT_EQUAL(c.names[2].kind, CA_NAME_IP);
+	CU_ASSERT_STRING_EQUAL(c.names[2].value, "2001:db8::1");
+	CU_ASSERT_EQUAL(c.names[2].ip_len, 16);
+	CU_ASSERT_EQUAL(c.names[3].kind, CA_NAME_EMAIL);
+	CU_ASSERT_STRING_EQUAL(c.names[3].value, "Alice@contoso.test");
+	CU_ASSERT_EQUAL(c.names[4].kind, CA_NAME_DNS);
+	CU_ASSERT_STRING_EQUAL(c.names[4].value, "*.web.contoso.test");
+
+	/* the SPKI is the one OpenSSL derives from the private key */
+	spki = slurp("p256_spki.der", &spki_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(spki);
+	CU_ASSERT_EQUAL(c.spki_len, spki_len);
+	if (c.spki_len == spki_len)
+		CU_ASSERT_EQUAL(memcmp(c.spki, spki, spki_len), 0);
+	mbedtls_sha256(spki, spki_len, sha, 0);
+	CU_ASSERT_EQUAL(memcmp(sha, c.spki_sha256, 32), 0);
+	free(spki);
+
+	/* the DER kept is the request itself */
+	CU_ASSERT_PTR_NOT_NULL(c.der);
+	CU_ASSERT(c.der_len > 100);
+	CU_ASSERT_EQUAL(c.der[0], 0x30);
+	ca_csr_free(&c);
+	CU_ASSERT_PTR_NULL(c.der);
+	CU_ASSERT_EQUAL(c.nnames, 0);
+	ca_csr_free(NULL);
+}
+
+static void
+test_der_and_rsa(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+	unsigned char *spki;
+	size_t spki_len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(load_file("san.der", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 1);
+	ca_csr_free(&c);
+
+	CU_ASSERT_EQUAL_FATAL(load_file("rsa.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.key_kind, CA_PUBKEY_RSA);
+	CU_ASSERT_EQUAL(c.key_bits, 2048);
+	spki = slurp("rsa_spki.der", &spki_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(spki);
+	CU_ASSERT_EQUAL(c.spki_len, spki_len);
+	if (c.spki_len == spki_len)
+		CU_ASSERT_EQUAL(memcmp(c.spki, spki, spki_len), 0);
+	free(spki);
+	ca_csr_free(&c);
+
+	/* SHA-384 over RSA, DER encoded */
+	CU_ASSERT_EQUAL(load_file("rsa.der", &c, &err), 0);
+	ca_csr_free(&c);
+	/* SHA-512 over P-384 */
+	CU_ASSERT_EQUAL_FATAL(load_file("p384.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.key_kind, CA_PUBKEY_EC_P384);
+	CU_ASSERT_EQUAL(c.key_bits, 384);
+	ca_csr_free(&c);
+}
+
+static void
+test_cn_only(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	/* no SAN: a CN that is a host name stands in, canonicalised */
+	CU_ASSERT_EQUAL_FATAL(load_file("cn.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.cn, "Host.Contoso.test");
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_EQUAL(c.names[0].kind, CA_NAME_DNS);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "host.contoso.test");
+	ca_csr_free(&c);
+
+	/* a person's name is not a name to certify: parsed, no names */
+	CU_ASSERT_EQUAL_FATAL(load_file("person.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.cn, "Jane Doe");
+	CU_ASSERT_EQUAL(c.nnames, 0);
+	CU_ASSERT_PTR_NULL(c.names);
+	ca_csr_free(&c);
+
+	CU_ASSERT_EQUAL_FATAL(load_file("nocn.pem", &c, &err), 0);
+	CU_ASSERT_PTR_NULL(c.cn);
+	CU_ASSERT_EQUAL(c.nnames, 0);
+	ca_csr_free(&c);
+
+	/* a UTF-8 CN is kept as such; the SAN, not the CN, gives the names */
+	CU_ASSERT_EQUAL_FATAL(load_file("utf8cn.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.cn, "J\xc3\xbcrgen M\xc3\xbcller");
+	CU_ASSERT_PTR_NULL(strchr(c.subject, '\xc3'));
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "jm@contoso.test");
+	ca_csr_free(&c);
+
+	/* two CNs: the last (most specific) one is the CN */
+	CU_ASSERT_EQUAL_FATAL(load_file("twocn.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.cn, "www.contoso.test");
+	CU_ASSERT_EQUAL(c.nnames, 1);
+	ca_csr_free(&c);
+
+	/* an empty subject with the names in a critical SAN (RFC 5280
+	 * 4.2.1.6) */
+	CU_ASSERT_EQUAL_FATAL(load_file("nosubj.pem", &c, &err), 0);
+	CU_ASSERT_PTR_NULL(c.cn);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.subject);
+	CU_ASSERT_STRING_EQUAL(c.subject, "");
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "bob@contoso.test");
+	ca_csr_free(&c);
+}
+
+static void
+test_extensions_tolerated(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	/* critical keyUsage and SAN are understood */
+	CU_ASSERT_EQUAL(load_file("critku.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 1);
+	ca_csr_free(&c);
+	/* a non-critical CA:FALSE is harmless */
+	CU_ASSERT_EQUAL(load_file("cafalse.pem", &c, &err), 0);
+	ca_csr_free(&c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Encodings                                                           */
+/* ------------------------------------------------------------------ */
+
+static void
+test_new_certificate_request_label(void)
+{
+	unsigned char *pem;
+	char *alt, *crlf, *framed;
+	size_t len = 0;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+
+	pem = slurp("san.pem", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	alt = replace_all((char *)pem, "CERTIFICATE REQUEST",
+			  "NEW CERTIFICATE REQUEST");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(alt);
+	CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)alt, strlen(alt), &c,
+				    &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 5);
+	ca_csr_free(&c);
+
+	/* as Windows certreq writes it: CRLF, text before, blank lines
+	 * after */
+	crlf = replace_all(alt, "\n", "\r\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crlf);
+	framed = malloc(strlen(crlf) + 128);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(framed);
+	snprintf(framed, strlen(crlf) + 128,
+		 "\xef\xbb\xbf" "Request for www.contoso.test\r\n\r\n%s\r\n  \r\n",
+		 crlf);
+	CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)framed, strlen(framed),
+				    &c, &err), 0);
+	ca_csr_free(&c);
+
+	/* mismatched BEGIN/END labels */
+	free(alt);
+	alt = replace_all((char *)pem, "END CERTIFICATE REQUEST",
+			  "END NEW CERTIFICATE REQUEST");
+	CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)alt, strlen(alt), &c,
+				    &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+
+	free(framed);
+	free(crlf);
+	free(alt);
+	free(pem);
+}
+
+static void
+test_bare_base64(void)
+{
+	unsigned char *pem;
+	char *body, *crlf, *oneline;
+	size_t len = 0;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+
+	pem = slurp("san.pem", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	body = pem_body((char *)pem);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	crlf = replace_all(body, "\n", "\r\n");
+	oneline = replace_all(body, "\n", "");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crlf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(oneline);
+
+	CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)crlf, strlen(crlf), &c,
+				    &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 5);
+	ca_csr_free(&c);
+	CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)oneline, strlen(oneline),
+				    &c, &err), 0);
+	ca_csr_free(&c);
+
+	/* a stray character in the base64 */
+	oneline[10] = '!';
+	CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)oneline, strlen(oneline),
+				    &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+
+	free(oneline);
+	free(crlf);
+	free(body);
+	free(pem);
+}
+
+static void
+test_decode_direct(void)
+{
+	unsigned char *der = NULL, *pem, *ref;
+	size_t der_len = 0, len = 0, ref_len = 0;
+	struct mica_err err = { 0 };
+
+	pem = slurp("rsa.pem", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	CU_ASSERT_EQUAL_FATAL(ossl("req -in rsa.pem -outform DER "
+				   "-out rsa_copy.der"), 0);
+	ref = slurp("rsa_copy.der", &ref_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+	CU_ASSERT_EQUAL(ca_csr_decode(pem, len, &der, &der_len, &err), 0);
+	CU_ASSERT_EQUAL(der_len, ref_len);
+	if (der != NULL && der_len == ref_len)
+		CU_ASSERT_EQUAL(memcmp(der, ref, der_len), 0);
+	free(der);
+	der = NULL;
+	/* DER passes through unchanged */
+	CU_ASSERT_EQUAL(ca_csr_decode(ref, ref_len, &der, &der_len, &err), 0);
+	CU_ASSERT_EQUAL(der_len, ref_len);
+	free(der);
+	/* NULL outputs are a caller bug, not a crash */
+	CU_ASSERT_EQUAL(ca_csr_decode(ref, ref_len, NULL, NULL, &err), -1);
+	free(ref);
+	free(pem);
+}
+
+/* ------------------------------------------------------------------ */
+/* Refused requests                                                    */
+/* ------------------------------------------------------------------ */
+
+static void
+test_tampered_signature(void)
+{
+	unsigned char *der;
+	size_t len = 0, i;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+	static const char *const files[] = { "san.der", "rsa.der" };
+
+	for (i = 0; i < 2; i++) {
+		unsigned char *cn;
+
+		der = slurp(files[i], &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+		/* flip a bit of the signature value */
+		der[len - 1] ^= 0x01;
+		CU_ASSERT_EQUAL(ca_csr_parse(der, len, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+		der[len - 1] ^= 0x01;
+		CU_ASSERT_EQUAL(ca_csr_parse(der, len, &c, &err), 0);
+		ca_csr_free(&c);
+		/* change the signed subject: "www" -> "wwx" */
+		cn = memmem(der, len, "www.contoso.test", 16);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cn);
+		cn[2] = 'x';
+		CU_ASSERT_EQUAL(ca_csr_parse(der, len, &c, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+		free(der);
+	}
+}
+
+static void
+test_weak_and_unsupported_keys(void)
+{
+	expect_refused("rsa1024.pem", MICA_E_POLICY, "weak_key");
+	expect_refused("p521.pem", MICA_E_POLICY, "unsupported_key");
+	expect_refused("k1.pem", MICA_E_POLICY, "unsupported_key");
+	expect_refused("ed25519.pem", MICA_E_POLICY, "unsupported_key");
+}
+
+static void
+test_weak_signatures(void)
+{
+	expect_refused("sha1.pem", MICA_E_BADREQ, "unsupported_signature");
+	expect_refused("ecsha1.pem", MICA_E_BADREQ, "unsupported_signature");
+	expect_refused("pss.pem", MICA_E_BADREQ, "unsupported_signature");
+}
+
+/* A request for N distinct DNS names (plus duplicates when DUP). */
+static int
+make_many(const char *out, int n, int dup)
+{
+	char san[6000];
+	size_t off = 0;
+	int i;
+
+	off += (size_t)snprintf(san, sizeof(san), "subjectAltName=");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(san + off, sizeof(san) - off,
+					"%sDNS:h%d.contoso.test%s",
+					i ? "," : "", i,
+					dup ? ",DNS:H0.contoso.test" : "");
+	return ossl("req -new -key p256.key " SUBJ " -addext '%s' -out %s",
+		    san, out);
+}
+
+static void
+test_name_count_limit(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(make_many("n100.pem", CA_NAMES_MAX, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(make_many("n101.pem", CA_NAMES_MAX + 1, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(make_many("n100dup.pem", 50, 1), 0);
+	CU_ASSERT_EQUAL(load_file("n100.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, CA_NAMES_MAX);
+	ca_csr_free(&c);
+	expect_refused("n101.pem", MICA_E_POLICY, "too_many_names");
+	/* 100 SAN entries, 50 distinct once lowercased */
+	CU_ASSERT_EQUAL(load_file("n100dup.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 50);
+	ca_csr_free(&c);
+}
+
+static void
+test_der_with_dashes(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL(load_file("dashes.der", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 1);
+	ca_csr_free(&c);
+}
+
+static void
+test_requested_extensions_are_ignored(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	/* cA=TRUE and a critical EKU are accepted and ignored: the profile
+	 * decides every extension of the certificate. */
+	CU_ASSERT_EQUAL(load_file("ca.pem", &c, &err), 0);
+	ca_csr_free(&c);
+	CU_ASSERT_EQUAL(load_file("criteku.pem", &c, &err), 0);
+	ca_csr_free(&c);
+}
+
+static void
+test_refused_extensions_and_names(void)
+{
+	expect_refused("uri.pem", MICA_E_POLICY, "unsupported_name");
+	expect_refused("upn.pem", MICA_E_POLICY, "unsupported_name");
+	expect_refused("under.pem", MICA_E_POLICY, "bad_name");
+	/* "a\0.contoso.test": no C-string truncation trick */
+	expect_refused("nulsan.pem", MICA_E_POLICY, "bad_name");
+	/* an 8-octet iPAddress is a name-constraint range, not an address */
+	expect_refused("ip8san.pem", MICA_E_POLICY, "bad_name");
+	expect_refused("emptysan.pem", MICA_E_BADREQ, "bad_csr");
+	expect_refused("trailsan.pem", MICA_E_BADREQ, "bad_csr");
+	expect_refused("dupsan.pem", MICA_E_BADREQ, "bad_csr");
+}
+
+/* True if any 12-character run of the key's base64 appears in MSG. */
+static int
+leaks_key(const char *msg, const char *pem)
+{
+	char *body = pem_body(pem), *clean, *o;
+	const char *p;
+	size_t n, i;
+	int leak = 0;
+
+	if (body == NULL)
+		return 1;
+	clean = malloc(strlen(body) + 1);
+	if (clean == NULL) {
+		free(body);
+		return 1;
+	}
+	for (o = clean, p = body; *p != '\0'; p++)
+		if (*p != '\n' && *p != '\r')
+			*o++ = *p;
+	*o = '\0';
+	n = strlen(clean);
+	for (i = 0; i + 12 <= n && !leak; i++) {
+		char win[13];
+
+		memcpy(win, clean + i, 12);
+		win[12] = '\0';
+		if (strstr(msg, win) != NULL)
+			leak = 1;
+	}
+	free(clean);
+	free(body);
+	return leak;
+}
+
+static void
+test_private_keys_refused(void)
+{
+	static const char *const pems[] = { "p256.key", "rsa2048.key",
+					    "rsa_trad.key", "ec_trad.key",
+					    "p256_enc.key" };
+	size_t i, len = 0;
+	unsigned char *buf;
+	char *body;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+
+	for (i = 0; i < sizeof(pems) / sizeof(pems[0]); i++) {
+		buf = slurp(pems[i], &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+		CU_ASSERT_EQUAL(ca_csr_load(buf, len, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
+		CU_ASSERT_FALSE(leaks_key(err.msg, (char *)buf));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "CSR"));
+
+		/* the same key as bare base64, without its PEM lines */
+		body = pem_body((char *)buf);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+		CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)body,
+					    strlen(body), &c, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
+		CU_ASSERT_FALSE(leaks_key(err.msg, (char *)buf));
+		free(body);
+		free(buf);
+	}
+
+	/* DER PKCS#8, through load and through parse */
+	buf = slurp("p256_key.der", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	CU_ASSERT_EQUAL(ca_csr_load(buf, len, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
+	CU_ASSERT_EQUAL(ca_csr_parse(buf, len, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
+	free(buf);
+
+	/* a CSR with its key pasted after it */
+	{
+		unsigned char *csr = slurp("san.pem", &len), *key;
+		size_t klen = 0;
+		char *both;
+
+		key = slurp("p256.key", &klen);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(csr);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+		both = malloc(len + klen + 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(both);
+		memcpy(both, csr, len);
+		memcpy(both + len, key, klen + 1);
+		CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)both, len + klen,
+					    &c, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
+		CU_ASSERT_FALSE(leaks_key(err.msg, (char *)key));
+		free(both);
+		free(key);
+		free(csr);
+	}
+}
+
+static void
+test_certificate_refused(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL(load_file("cert.pem", &c, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "certificate, not"));
+	/* the certificate as DER is refused by the parser */
+	CU_ASSERT_EQUAL_FATAL(ossl("x509 -in cert.pem -outform DER "
+				   "-out cert.der"), 0);
+	CU_ASSERT_EQUAL(load_file("cert.der", &c, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+}
+
+static void
+test_two_blocks_refused(void)
+{
+	unsigned char *a, *b;
+	size_t la = 0, lb = 0;
+	char *both;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+
+	a = slurp("san.pem", &la);
+	b = slurp("rsa.pem", &lb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	both = malloc(la + lb + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(both);
+	memcpy(both, a, la);
+	memcpy(both + la, b, lb + 1);
+	CU_ASSERT_EQUAL(ca_csr_load((unsigned char *)both, la + lb, &c, &err),
+			-1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	free(both);
+	free(b);
+	free(a);
+}
+
+static void
+test_garbage(void)
+{
+	/* sizeof - 1: the length of the literal, NULs included */
+#define J(lit) { lit, sizeof(lit) - 1 }
+	static const struct { const char *s; size_t len; } junk[] = {
+		J("hello world"),
+		J("-----BEGIN CERTIFICATE REQUEST-----\n!!!!\n"
+		  "-----END CERTIFICATE REQUEST-----\n"),
+		J("-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n"),
+		J("-----BEGIN CERTIFICATE REQUEST-----\n"
+		  "Proc-Type: 4,ENCRYPTED\n\nMIIB\n"
+		  "-----END CERTIFICATE REQUEST-----\n"),
+		J("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"),
+		J("-----BEGIN -----\n"),
+		J("-----BEGIN CERTIFICATE REQUEST"),
+		J("MIIB"),          /* base64 of a truncated SEQUENCE */
+		J("===="),
+		J("   \r\n\t "),
+		J("0"),
+		J("\x30"),
+		J("\x30\x00"),
+		J("\x30\x80\x00\x00"),   /* BER indefinite length */
+		J("\x30\x84\xff\xff\xff\xff"),
+		J("\xff\xfe-\x00-\x00"),  /* UTF-16LE */
+		J("\xef\xbb\xbf"),        /* a lone UTF-8 BOM */
+	};
+#undef J
+	size_t i;
+	struct ca_csr c;
+	struct mica_err err;
+
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(ca_csr_load((const unsigned char *)junk[i].s,
+					    junk[i].len, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_PTR_NULL(c.der);
+	}
+
+	/* empty input, NULL input */
+	CU_ASSERT_EQUAL(ca_csr_load((const unsigned char *)"", 0, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	CU_ASSERT_EQUAL(ca_csr_load(NULL, 10, &c, &err), -1);
+	CU_ASSERT_EQUAL(ca_csr_parse(NULL, 0, &c, &err), -1);
+	CU_ASSERT_EQUAL(ca_csr_parse((const unsigned char *)"\x30\x00", 2, NULL,
+				     &err), -1);
+
+	/* a thousand random buffers */
+	srand(12345);
+	for (i = 0; i < 1000; i++) {
+		unsigned char buf[256];
+		size_t j, len = 1 + (size_t)rand() % sizeof(buf);
+
+		for (j = 0; j < len; j++)
+			buf[j] = (unsigned char)rand();
+		if (i % 2 == 0)
+			buf[0] = 0x30;   /* make it look like DER */
+		CU_ASSERT_EQUAL(ca_csr_load(buf, len, &c, &err), -1);
+	}
+}
+
+static void
+test_truncated_and_trailing(void)
+{
+	static const char *const files[] = { "san.der", "rsa.der" };
+	unsigned char *der, *longer;
+	size_t len = 0, i, f;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+	int bad = 0;
+
+	for (f = 0; f < 2; f++) {
+		der = slurp(files[f], &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+		/* every proper prefix is refused (and ASan sees no read
+		 * past it: each prefix is copied to an exact-size buffer) */
+		for (i = 0; i < len; i++) {
+			unsigned char *pre = malloc(i ? i : 1);
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(pre);
+			memcpy(pre, der, i);
+			if (ca_csr_parse(pre, i, &c, &err) != -1 ||
+			    ca_csr_load(pre, i, &c, &err) != -1)
+				bad++;
+			free(pre);
+		}
+		CU_ASSERT_EQUAL(bad, 0);
+
+		/* trailing garbage after the DER */
+		longer = malloc(len + 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(longer);
+		memcpy(longer, der, len);
+		longer[len] = 0x00;
+		CU_ASSERT_EQUAL(ca_csr_parse(longer, len + 1, &c, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+		CU_ASSERT_EQUAL(ca_csr_load(longer, len + 1, &c, &err), -1);
+		longer[len] = '\n';
+		CU_ASSERT_EQUAL(ca_csr_load(longer, len + 1, &c, &err), -1);
+		free(longer);
+
+		/* the whole thing still parses */
+		CU_ASSERT_EQUAL(ca_csr_parse(der, len, &c, &err), 0);
+		ca_csr_free(&c);
+		free(der);
+	}
+}
+
+static void
+test_oversize(void)
+{
+	unsigned char *big = malloc(CA_CSR_MAX + 1);
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, 'A', CA_CSR_MAX + 1);
+	CU_ASSERT_EQUAL(ca_csr_decode(big, CA_CSR_MAX + 1, &der, &der_len,
+				      &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_TOOLARGE);
+	CU_ASSERT_STRING_EQUAL(err.code, "too_large");
+	CU_ASSERT_PTR_NULL(der);
+	CU_ASSERT_EQUAL(ca_csr_load(big, CA_CSR_MAX + 1, &c, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_TOOLARGE);
+	big[0] = 0x30;
+	CU_ASSERT_EQUAL(ca_csr_parse(big, CA_CSR_MAX + 1, &c, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_TOOLARGE);
+	/* exactly the limit is not "too large" (just not a CSR) */
+	CU_ASSERT_EQUAL(ca_csr_load(big, CA_CSR_MAX, &c, &err), -1);
+	CU_ASSERT_NOT_EQUAL(err.kind, MICA_E_TOOLARGE);
+	free(big);
+}
+
+/* ------------------------------------------------------------------ */
+/* Signed mutations                                                    */
+/* ------------------------------------------------------------------ */
+
+static int
+rng(void *ctx, unsigned char *buf, size_t len)
+{
+	(void)ctx;
+	return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* Wrap CRI into a CertificationRequest signed by KEY (ECDSA P-256,
+ * SHA-256), as a hostile requester would: the parser must survive
+ * whatever is signed, since signing proves nothing about well-formedness.
+ * OUT needs cri_len + 100 bytes. */
+static int
+resign(mbedtls_pk_context *key, const unsigned char *cri, size_t cri_len,
+       unsigned char *out, size_t *out_len)
+{
+	static const unsigned char alg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a,
+		0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+	unsigned char hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	size_t sig_len = 0, body, o = 0;
+
+	mbedtls_sha256(cri, cri_len, hash, 0);
+	if (mbedtls_pk_sign(key, MBEDTLS_MD_SHA256, hash, 32, sig, sizeof(sig),
+			    &sig_len, rng, NULL) != 0 || sig_len > 120)
+		return -1;
+	body = cri_len + sizeof(alg) + 3 + sig_len;
+	if (body > 0xffff)
+		return -1;
+	out[o++] = 0x30;
+	out[o++] = 0x82;
+	out[o++] = (unsigned char)(body >> 8);
+	out[o++] = (unsigned char)body;
+	memcpy(out + o, cri, cri_len);
+	o += cri_len;
+	memcpy(out + o, alg, sizeof(alg));
+	o += sizeof(alg);
+	out[o++] = 0x03;
+	out[o++] = (unsigned char)(sig_len + 1);
+	out[o++] = 0x00;
+	memcpy(out + o, sig, sig_len);
+	o += sig_len;
+	*out_len = o;
+	return 0;
+}
+
+static void
+test_signed_mutations(void)
+{
+	static const unsigned char masks[] = { 0x01, 0x80, 0xff };
+	mbedtls_pk_context key;
+	unsigned char *der, *cri, *buf;
+	size_t len = 0, cri_len, hdr, i, m, out_len, ok = 0, j;
+	char path[256];
+	struct ca_csr c;
+	struct mica_err err;
+
+	mbedtls_pk_init(&key);
+	path_in_tmp(path, sizeof(path), "p256.key");
+	CU_ASSERT_EQUAL_FATAL(mbedtls_pk_parse_keyfile(&key, path, NULL, rng,
+						       NULL), 0);
+	der = slurp("san.der", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+	/* outer header: 30 82 LL LL (the request is 256..65535 bytes) */
+	CU_ASSERT_EQUAL_FATAL(der[1], 0x82);
+	hdr = 4;
+	CU_ASSERT_EQUAL_FATAL(der[hdr], 0x30);
+	CU_ASSERT_EQUAL_FATAL(der[hdr + 1], 0x81);   /* CRI 128..255 bytes */
+	cri_len = 3 + der[hdr + 2];
+	cri = malloc(cri_len);
+	buf = malloc(cri_len + 100);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cri);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+
+	/* the harness itself produces a request we accept */
+	memcpy(cri, der + hdr, cri_len);
+	CU_ASSERT_EQUAL_FATAL(resign(&key, cri, cri_len, buf, &out_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_csr_parse(buf, out_len, &c, &err), 0);
+	ca_csr_free(&c);
+
+	for (i = 0; i < cri_len; i++) {
+		for (m = 0; m < sizeof(masks); m++) {
+			memcpy(cri, der + hdr, cri_len);
+			cri[i] ^= masks[m];
+			if (resign(&key, cri, cri_len, buf, &out_len) != 0) {
+				CU_FAIL("signing failed");
+				continue;
+			}
+			memset(&err, 0, sizeof(err));
+			if (ca_csr_parse(buf, out_len, &c, &err) == 0) {
+				ok++;
+				CU_ASSERT(c.nnames <= CA_NAMES_MAX);
+				for (j = 0; j < c.nnames; j++)
+					CU_ASSERT_PTR_NOT_NULL(memchr(
+						c.names[j].value, '\0',
+						sizeof(c.names[j].value)));
+				CU_ASSERT_PTR_NOT_NULL(c.subject);
+				ca_csr_free(&c);
+			} else {
+				CU_ASSERT(err.kind != MICA_E_NONE);
+				CU_ASSERT(err.code[0] != '\0');
+				CU_ASSERT(strlen(err.msg) > 0);
+			}
+		}
+	}
+	/* flips inside the subject's text survive; structure flips do not */
+	CU_ASSERT(ok > 0);
+	CU_ASSERT(ok < cri_len * sizeof(masks));
+	free(buf);
+	free(cri);
+	free(der);
+	mbedtls_pk_free(&key);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("csr", suite_init, suite_clean);
+	if (s == NULL ||
+	    !CU_add_test(s, "parses a PEM CSR with canonical, deduplicated SANs",
+			 test_pem_with_san) ||
+	    !CU_add_test(s, "parses DER, RSA and P-384 requests",
+			 test_der_and_rsa) ||
+	    !CU_add_test(s, "uses the CN when there is no SAN",
+			 test_cn_only) ||
+	    !CU_add_test(s, "tolerates critical keyUsage/SAN and CA:FALSE",
+			 test_extensions_tolerated) ||
+	    !CU_add_test(s, "accepts certreq's NEW CERTIFICATE REQUEST with CRLF",
+			 test_new_certificate_request_label) ||
+	    !CU_add_test(s, "accepts bare base64 with or without CRLF",
+			 test_bare_base64) ||
+	    !CU_add_test(s, "decodes PEM to the same DER as OpenSSL",
+			 test_decode_direct) ||
+	    !CU_add_test(s, "refuses a tampered signature or subject",
+			 test_tampered_signature) ||
+	    !CU_add_test(s, "refuses RSA-1024, P-521, secp256k1 and Ed25519",
+			 test_weak_and_unsupported_keys) ||
+	    !CU_add_test(s, "refuses SHA-1 and RSASSA-PSS signatures",
+			 test_weak_signatures) ||
+	    !CU_add_test(s, "ignores requested cA=TRUE and critical EKU "
+			 "(the profile decides)",
+			 test_requested_extensions_are_ignored) ||
+	    !CU_add_test(s, "refuses URI/UPN and bad names",
+			 test_refused_extensions_and_names) ||
+	    !CU_add_test(s, "keeps at most 100 distinct names",
+			 test_name_count_limit) ||
+	    !CU_add_test(s, "reads DER whose subject contains PEM dashes",
+			 test_der_with_dashes) ||
+	    !CU_add_test(s, "refuses private keys without echoing them",
+			 test_private_keys_refused) ||
+	    !CU_add_test(s, "refuses a certificate sent as a CSR",
+			 test_certificate_refused) ||
+	    !CU_add_test(s, "refuses two PEM blocks at once",
+			 test_two_blocks_refused) ||
+	    !CU_add_test(s, "refuses garbage and empty input", test_garbage) ||
+	    !CU_add_test(s, "refuses every truncation and trailing data",
+			 test_truncated_and_trailing) ||
+	    !CU_add_test(s, "refuses oversize input as too large",
+			 test_oversize) ||
+	    !CU_add_test(s, "survives every signed single-byte mutation",
+			 test_signed_mutations)) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	if (CU_get_number_of_suites_failed() != 0)
+		failed++;
+	CU_cleanup_registry();
+	return failed != 0;
+}

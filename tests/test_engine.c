@@ -1,0 +1,2820 @@
+/*
+ * tests/test_engine.c - the CA engine (ca/ca.c) end to end, below the CLI
+ * and the HTTP layer: set-up and unlocking, issuance for every kind of
+ * principal, manager approval, enrollment tokens and their scopes,
+ * authorization of admin calls, revocation and CRLs, renewal, serial and
+ * reason parsing, fault injection (nothing half-done survives a failed
+ * signature or commit), backup and restore, and concurrency.
+ *
+ * Unlocking a CA costs a PBKDF2 at 600,000 iterations (about half a
+ * second), so one CA is created when the suite starts and shared by every
+ * test whose state cannot interfere with another's (each test makes its
+ * own certificates, requests and tokens and compares before/after counts
+ * on its own objects); tests about set-up itself use fresh data
+ * directories. Everything lives under one mkdtemp directory, removed at
+ * the end.
+ *
+ * The relying party is mbedTLS's X.509 parser and path validation, not the
+ * engine's own code: certificates are verified against the root, CRLs are
+ * parsed and fed to the path validation. CSRs are made here with mbedTLS
+ * (EC P-256 keys, subjectAltName dNSName entries).
+ */
+#include <CUnit/Basic.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/x509_crl.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
+
+#include "ca/ca.h"
+#include "db/db.h"
+#include "util/err.h"
+#include "util/fault.h"
+#include "util/log.h"
+
+#define PASSPHRASE "engine test passphrase: correct horse battery staple"
+#define DOMAIN     "contoso.test"
+#define DAY        ((int64_t)86400)
+
+static char g_tmp[64];                 /* mkdtemp root */
+static char g_cadir[PATH_MAX];         /* the shared CA */
+static struct ca *g_ca;
+static struct ca_principal g_cli;
+static int g_seq;
+
+static mbedtls_entropy_context g_entropy;
+static mbedtls_ctr_drbg_context g_drbg;
+static int g_rng_ready;
+
+/* ------------------------------------------------------------------ */
+/* Helpers: files                                                      */
+/* ------------------------------------------------------------------ */
+
+/* A fresh path under the temporary root (not created). */
+static void
+fresh_path(char *buf, size_t size, const char *stem)
+{
+	snprintf(buf, size, "%s/%s-%d", g_tmp, stem, ++g_seq);
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Write TEXT to PATH with exactly MODE (umask does not apply). */
+static int
+write_file_mode(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) != 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static int
+file_mode(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return -1;
+	return (int)(st.st_mode & 07777);
+}
+
+static void
+hex_of(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+is_lower_hex(const char *s, size_t want_len)
+{
+	if (strlen(s) != want_len)
+		return 0;
+	for (const char *c = s; *c != '\0'; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers: keys and CSRs (mbedTLS, independent of the engine)         */
+/* ------------------------------------------------------------------ */
+
+/* A fresh EC P-256 key. Not thread-safe (one DRBG): call from the main
+ * thread only. */
+static int
+gen_key(mbedtls_pk_context *pk)
+{
+	mbedtls_pk_init(pk);
+	if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk),
+				mbedtls_ctr_drbg_random, &g_drbg) != 0) {
+		mbedtls_pk_free(pk);
+		return -1;
+	}
+	return 0;
+}
+
+/* A DER CSR signed by PK, subject CN=CN, with a subjectAltName holding the
+ * N dNSNames of NAMES (none if N is 0). *der heap, caller frees. */
+static int
+make_csr(mbedtls_pk_context *pk, const char *cn, const char *const *names,
+	 size_t n, unsigned char **der, size_t *len)
+{
+	mbedtls_x509write_csr w;
+	mbedtls_x509_san_list san[16];
+	unsigned char buf[4096];
+	char subject[300];
+	int ret, rc = -1;
+
+	*der = NULL;
+	*len = 0;
+	if (n > 16)
+		return -1;
+	mbedtls_x509write_csr_init(&w);
+	snprintf(subject, sizeof(subject), "CN=%s", cn);
+	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_csr_set_key(&w, pk);
+	if (mbedtls_x509write_csr_set_subject_name(&w, subject) != 0)
+		goto out;
+	if (n > 0) {
+		memset(san, 0, sizeof(san));
+		for (size_t i = 0; i < n; i++) {
+			san[i].node.type = MBEDTLS_X509_SAN_DNS_NAME;
+			san[i].node.san.unstructured_name.p = (unsigned char *)names[i];
+			san[i].node.san.unstructured_name.len = strlen(names[i]);
+			san[i].next = i + 1 < n ? &san[i + 1] : NULL;
+		}
+		if (mbedtls_x509write_csr_set_subject_alternative_name(&w, san) != 0)
+			goto out;
+	}
+	ret = mbedtls_x509write_csr_der(&w, buf, sizeof(buf),
+					mbedtls_ctr_drbg_random, &g_drbg);
+	if (ret <= 0)
+		goto out;
+	if ((*der = malloc((size_t)ret)) == NULL)
+		goto out;
+	/* mbedTLS writes DER at the end of the buffer. */
+	memcpy(*der, buf + sizeof(buf) - (size_t)ret, (size_t)ret);
+	*len = (size_t)ret;
+	rc = 0;
+out:
+	mbedtls_x509write_csr_free(&w);
+	return rc;
+}
+
+/* A CSR for one name (CN and SAN) with PK. */
+static int
+make_csr1(mbedtls_pk_context *pk, const char *name, unsigned char **der,
+	  size_t *len)
+{
+	const char *names[1] = { name };
+
+	return make_csr(pk, name, names, 1, der, len);
+}
+
+/* SubjectPublicKeyInfo DER of PK into BUF (at least 256 bytes). */
+static int
+spki_of(mbedtls_pk_context *pk, unsigned char *buf, size_t size, size_t *len)
+{
+	int ret = mbedtls_pk_write_pubkey_der(pk, buf, size);
+
+	if (ret <= 0)
+		return -1;
+	memmove(buf, buf + size - (size_t)ret, (size_t)ret);
+	*len = (size_t)ret;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers: the engine                                                 */
+/* ------------------------------------------------------------------ */
+
+static int
+submit(struct ca *ca, const struct ca_principal *p, const unsigned char *csr,
+       size_t len, const char *profile, struct ca_issued *out,
+       struct mica_err *err)
+{
+	struct ca_submit s;
+
+	memset(&s, 0, sizeof(s));
+	s.csr = csr;
+	s.csr_len = len;
+	s.profile = profile;
+	return ca_submit_csr(ca, p, &s, out, err);
+}
+
+/* Issue a server certificate for NAME with PK as the CLI; 0 and *out on
+ * success. */
+static int
+issue_cli(mbedtls_pk_context *pk, const char *name, struct ca_issued *out)
+{
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	struct mica_err err;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (make_csr1(pk, name, &csr, &len) != 0)
+		return -1;
+	rc = submit(g_ca, &g_cli, csr, len, "server", out, &err);
+	if (rc != 0)
+		fprintf(stderr, "issue_cli(%s): %s: %s\n", name, err.code, err.msg);
+	free(csr);
+	return rc;
+}
+
+/* Row id of the newest certificate row (0 if none). */
+static int64_t
+newest_cert_id(struct ca *ca)
+{
+	struct db_cert_filter f;
+	struct db_cert *a = NULL;
+	size_t n = 0;
+	int64_t next = 0, id = -1;
+	struct mica_err err;
+
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = (int64_t)time(NULL);
+	f.limit = 1;
+	if (db_cert_list(ca_db(ca), &f, &a, &n, &next, &err) != 0)
+		return -1;
+	id = n > 0 ? a[0].id : 0;
+	db_cert_array_free(a, n);
+	return id;
+}
+
+static int64_t
+total_certs(struct ca *ca)
+{
+	struct db_counts c;
+	struct mica_err err;
+
+	if (ca_counts(ca, &c, &err) != 0)
+		return -1;
+	return c.issuing + c.valid + c.revoked;
+}
+
+/* Status of a certificate row, -1 if unknown. */
+static int
+cert_status(const char *serial)
+{
+	struct db_cert c;
+	struct mica_err err;
+	int st;
+
+	if (db_cert_get(ca_db(g_ca), serial, &c, &err) != 0)
+		return -1;
+	st = c.status;
+	db_cert_free(&c);
+	return st;
+}
+
+static int64_t
+token_uses_left(const char *id)
+{
+	struct db_token t;
+	struct mica_err err;
+	int64_t left;
+
+	if (db_token_get(ca_db(g_ca), id, &t, &err) != 0)
+		return -99;
+	left = t.uses_left;
+	db_token_free(&t);
+	return left;
+}
+
+/* Create an enrollment token on the shared CA; TOKEN receives the bearer
+ * string and ID its id. */
+static int
+make_enroll_token(const char *profile, const char *const *names, size_t n,
+		  int64_t uses, char token[CA_TOKEN_MAX], char id[CA_ID_MAX])
+{
+	struct ca_token_spec spec;
+	struct db_token info;
+	struct mica_err err;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = DB_TOKEN_ENROLL;
+	spec.profile = profile;
+	spec.names = names;
+	spec.nnames = n;
+	spec.uses = uses;
+	spec.comment = "engine test";
+	if (ca_token_create(g_ca, &g_cli, &spec, token, &info, &err) != 0) {
+		fprintf(stderr, "token create: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
+	snprintf(id, CA_ID_MAX, "%s", info.id);
+	db_token_free(&info);
+	return 0;
+}
+
+/* Is there an audit row ACTION (with TARGET unless NULL) among the newest
+ * 50? */
+static int
+audit_has(const char *action, const char *target)
+{
+	struct db_audit *a = NULL;
+	size_t n = 0;
+	struct mica_err err;
+	int found = 0;
+
+	if (ca_audit_list(g_ca, &g_cli, 0, 0, 50, &a, &n, &err) != 0)
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		if (a[i].action != NULL && strcmp(a[i].action, action) == 0 &&
+		    (target == NULL ||
+		     (a[i].target != NULL && strcmp(a[i].target, target) == 0)))
+			found = 1;
+	db_audit_array_free(a, n);
+	return found;
+}
+
+static void
+fault_set(const char *spec)
+{
+	setenv("MICA_FAULT", spec, 1);
+	mica_fault_reset();
+}
+
+static void
+fault_clear(void)
+{
+	setenv("MICA_FAULT", "", 1);
+	mica_fault_reset();
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers: the relying party (mbedTLS)                                */
+/* ------------------------------------------------------------------ */
+
+/* Verify certificate DER against the shared root, for name CN (may be
+ * NULL), with the CRL CRL (may be NULL). Returns mbedTLS's result and the
+ * flags. */
+static int
+verify_cert(struct ca *ca, const unsigned char *der, size_t len,
+	    const char *cn, const unsigned char *crl_der, size_t crl_len,
+	    uint32_t *flags)
+{
+	mbedtls_x509_crt root, crt;
+	mbedtls_x509_crl crl;
+	const unsigned char *rd;
+	size_t rl;
+	int ret;
+
+	*flags = 0xffffffffu;
+	mbedtls_x509_crt_init(&root);
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_x509_crl_init(&crl);
+	rd = ca_root_der(ca, &rl);
+	if ((ret = mbedtls_x509_crt_parse_der(&root, rd, rl)) != 0 ||
+	    (ret = mbedtls_x509_crt_parse_der(&crt, der, len)) != 0)
+		goto out;
+	if (crl_der != NULL &&
+	    (ret = mbedtls_x509_crl_parse_der(&crl, crl_der, crl_len)) != 0)
+		goto out;
+	ret = mbedtls_x509_crt_verify(&crt, &root, crl_der ? &crl : NULL, cn,
+				      flags, NULL, NULL);
+out:
+	mbedtls_x509_crt_free(&root);
+	mbedtls_x509_crt_free(&crt);
+	mbedtls_x509_crl_free(&crl);
+	return ret;
+}
+
+/* Find BYTES in [P, END); pointer after them or NULL. */
+static const unsigned char *
+find_bytes(const unsigned char *p, const unsigned char *end,
+	   const unsigned char *bytes, size_t n)
+{
+	for (; p != NULL && (size_t)(end - p) >= n; p++)
+		if (memcmp(p, bytes, n) == 0)
+			return p + n;
+	return NULL;
+}
+
+/* The cRLNumber (RFC 5280 5.2.3) found in the CRL's DER, -1 if absent. */
+static int64_t
+crl_number_in_der(const unsigned char *der, size_t len)
+{
+	static const unsigned char oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x14 };
+	const unsigned char *end = der + len, *p = find_bytes(der, end, oid, sizeof(oid));
+	int64_t v = 0;
+
+	if (p == NULL)
+		return -1;
+	if (end - p >= 3 && p[0] == 0x01)   /* critical BOOLEAN (never for us) */
+		p += 3;
+	if (end - p < 4 || p[0] != 0x04 || p[2] != 0x02 || p[3] == 0 || p[3] > 8 ||
+	    end - p < 4 + p[3])
+		return -1;
+	for (int i = 0; i < p[3]; i++)
+		v = v << 8 | p[4 + i];
+	return v;
+}
+
+/* Look SERIAL up in the CRL: 1 found (reason in *reason, -1 if the entry
+ * has no reasonCode), 0 absent, -1 the CRL does not parse. */
+static int
+crl_find(const unsigned char *der, size_t len, const char *serial, int *reason)
+{
+	static const unsigned char oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x15 };
+	mbedtls_x509_crl crl;
+	const mbedtls_x509_crl_entry *e;
+	char hex[2 * 32 + 1];
+	int found = 0;
+
+	*reason = -1;
+	mbedtls_x509_crl_init(&crl);
+	if (mbedtls_x509_crl_parse_der(&crl, der, len) != 0) {
+		mbedtls_x509_crl_free(&crl);
+		return -1;
+	}
+	for (e = &crl.entry; e != NULL && !found; e = e->next) {
+		if (e->serial.len == 0 || e->serial.len > 32)
+			continue;
+		hex_of(e->serial.p, e->serial.len, hex);
+		if (strcmp(hex, serial) != 0)
+			continue;
+		found = 1;
+		/* Search the whole entry: mbedTLS's entry_ext.len counts the
+		 * content of the SEQUENCE but entry_ext.p points at its tag. */
+		if (e->raw.p != NULL) {
+			const unsigned char *end = e->raw.p + e->raw.len;
+			const unsigned char *p = find_bytes(e->raw.p, end, oid, sizeof(oid));
+			/* extnValue OCTET STRING { ENUMERATED reason } */
+			if (p != NULL && end - p >= 5 && p[0] == 0x04 && p[1] == 0x03 &&
+			    p[2] == 0x0a && p[3] == 0x01)
+				*reason = p[4];
+		}
+	}
+	mbedtls_x509_crl_free(&crl);
+	return found;
+}
+
+/* The current CRL of CA; caller frees with db_crl_free. */
+static int
+current_crl(struct ca *ca, struct db_crl *crl)
+{
+	struct mica_err err;
+
+	memset(crl, 0, sizeof(*crl));
+	return ca_crl_current(ca, crl, &err);
+}
+
+static int64_t
+current_crl_number(struct ca *ca)
+{
+	struct db_crl crl;
+	int64_t n;
+
+	if (current_crl(ca, &crl) != 0)
+		return -1;
+	n = crl.number;
+	db_crl_free(&crl);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Suite set-up                                                        */
+/* ------------------------------------------------------------------ */
+
+static const char *const g_domains[] = { DOMAIN };
+
+static void
+init_opts(struct ca_init_opts *o, const char *dir)
+{
+	memset(o, 0, sizeof(*o));
+	o->datadir = dir;
+	o->name = "Contoso Test Root CA";
+	o->org = "Contoso";
+	o->domains = g_domains;
+	o->ndomains = 1;
+	o->public_url = "http://ca.contoso.test:8080";
+}
+
+static int
+suite_init(void)
+{
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+	static const char pers[] = "mica test_engine";
+
+	mica_log_set_level(MICA_LOG_ERR);
+	fault_clear();
+	snprintf(g_tmp, sizeof(g_tmp), "/tmp/mica-engine-XXXXXX");
+	if (mkdtemp(g_tmp) == NULL)
+		return -1;
+	mbedtls_entropy_init(&g_entropy);
+	mbedtls_ctr_drbg_init(&g_drbg);
+	if (mbedtls_ctr_drbg_seed(&g_drbg, mbedtls_entropy_func, &g_entropy,
+				  (const unsigned char *)pers, sizeof(pers) - 1) != 0)
+		return -1;
+	g_rng_ready = 1;
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	fresh_path(g_cadir, sizeof(g_cadir), "shared");
+	init_opts(&o, g_cadir);
+	if (ca_init(&o, &res, &err) != 0) {
+		fprintf(stderr, "ca_init: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
+	if (ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &g_ca, &err) != 0) {
+		fprintf(stderr, "ca_open: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
+	ca_principal_cli(&g_cli);
+	return 0;
+}
+
+static int
+suite_clean(void)
+{
+	ca_close(g_ca);
+	g_ca = NULL;
+	if (g_rng_ready) {
+		mbedtls_ctr_drbg_free(&g_drbg);
+		mbedtls_entropy_free(&g_entropy);
+	}
+	fault_clear();
+	if (g_tmp[0] != '\0')
+		nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up and unlocking                                                */
+/* ------------------------------------------------------------------ */
+
+static void
+test_init_creates_private_files(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca *ca = NULL;
+	struct mica_err err;
+
+	/* No MICA_PASSPHRASE: init generates a passphrase file, and open
+	 * finds it in the data directory. */
+	unsetenv("MICA_PASSPHRASE");
+	fresh_path(dir, sizeof(dir), "init");
+	init_opts(&o, dir);
+	CU_ASSERT_EQUAL(ca_exists(dir), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	CU_ASSERT_EQUAL(ca_exists(dir), 1);
+	CU_ASSERT_EQUAL(file_mode(dir), 0700);
+	snprintf(path, sizeof(path), "%s/%s", dir, CA_DB_FILE);
+	CU_ASSERT_EQUAL(file_mode(path), 0600);
+	snprintf(path, sizeof(path), "%s/%s", dir, CA_PASS_FILE);
+	CU_ASSERT_STRING_EQUAL(res.passphrase_path, path);
+	CU_ASSERT_EQUAL(file_mode(path), 0600);
+	CU_ASSERT_EQUAL(strlen(res.fingerprint), 32 * 3 - 1);
+
+	/* A second init refuses to touch it. */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_init(&o, &res, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_exists");
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	CU_ASSERT_EQUAL(ca_init(&o, &res, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+
+	/* The generated passphrase unlocks it; the first CRL is number 1. */
+	unsetenv("MICA_PASSPHRASE");
+	if (ca_open(dir, CA_OPEN_UNLOCK, NULL, &ca, &err) != 0) {
+		CU_FAIL("the generated passphrase file does not unlock the CA");
+	} else {
+		CU_ASSERT_STRING_EQUAL(ca_root_fingerprint(ca), res.fingerprint);
+		CU_ASSERT_STRING_EQUAL(ca_name(ca), "Contoso Test Root CA");
+		CU_ASSERT_STRING_EQUAL(ca_public_url(ca), "http://ca.contoso.test:8080");
+		CU_ASSERT_EQUAL(current_crl_number(ca), 1);
+		CU_ASSERT(ca_not_after(ca) > (int64_t)time(NULL) + 3649 * DAY);
+	}
+	ca_close(ca);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+}
+
+static void
+test_init_refuses_existing_ca(void)
+{
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", g_cadir, CA_DB_FILE);
+	CU_ASSERT_EQUAL(file_mode(path), 0600);
+	init_opts(&o, g_cadir);
+	o.name = "Another Root";
+	CU_ASSERT_EQUAL(ca_init(&o, &res, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_exists");
+	/* The existing CA is untouched. */
+	CU_ASSERT_STRING_EQUAL(ca_name(g_ca), "Contoso Test Root CA");
+}
+
+static void
+test_init_refuses_bad_options_and_leaves_nothing(void)
+{
+	static const char *const bad_dom[] = { "*.contoso.test" };
+	char dir[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+	struct {
+		const char *name, *url;
+		const char *const *doms;
+		int days;
+	} cases[] = {
+		{ "", "http://ca.contoso.test", NULL, 0 },
+		{ "Root", "http://ca.contoso.test/", NULL, 0 },
+		{ "Root", "ftp://ca.contoso.test", NULL, 0 },
+		{ "Root", "http://ca contoso", NULL, 0 },
+		{ "Root", "http://ca.contoso.test", bad_dom, 0 },
+		{ "Root", "http://ca.contoso.test", NULL, 40000 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fresh_path(dir, sizeof(dir), "badinit");
+		init_opts(&o, dir);
+		o.name = cases[i].name;
+		o.public_url = cases[i].url;
+		o.domains = cases[i].doms;
+		o.ndomains = cases[i].doms ? 1 : 0;
+		o.days = cases[i].days;
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(ca_init(&o, &res, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_USAGE);
+		CU_ASSERT_EQUAL(ca_exists(dir), 0);
+	}
+}
+
+static void
+test_open_refuses_wrong_passphrase(void)
+{
+	struct ca *ca = NULL;
+	struct mica_err err;
+	char dir[PATH_MAX];
+
+	setenv("MICA_PASSPHRASE", "not the passphrase", 1);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &ca, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_PTR_NULL(ca);
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "not the passphrase"));
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+
+	/* No CA there at all. */
+	fresh_path(dir, sizeof(dir), "empty");
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	CU_ASSERT_EQUAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &ca, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_PTR_NULL(ca);
+}
+
+static void
+test_open_refuses_group_readable_passphrase_file(void)
+{
+	char file[PATH_MAX], dir[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	static const mode_t bad_modes[] = { 0640, 0604, 0644, 0660, 0606 };
+
+	fresh_path(file, sizeof(file), "pass");
+	for (size_t i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(write_file_mode(file, PASSPHRASE "\n", bad_modes[i]), 0);
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(ca_open(g_cadir, CA_OPEN_UNLOCK, file, &ca, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+		CU_ASSERT_STRING_EQUAL(err.code, "insecure_permissions");
+		CU_ASSERT_PTR_NULL(ca);
+	}
+	/* Init refuses it too, and leaves nothing behind. */
+	fresh_path(dir, sizeof(dir), "grpinit");
+	init_opts(&o, dir);
+	o.passphrase_file = file;
+	CU_ASSERT_EQUAL(ca_init(&o, &res, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+	CU_ASSERT_EQUAL(ca_exists(dir), 0);
+
+	/* The same file, private, works (so the mode was the reason); the
+	 * file wins over MICA_PASSPHRASE. */
+	CU_ASSERT_EQUAL_FATAL(chmod(file, 0600), 0);
+	setenv("MICA_PASSPHRASE", "not the passphrase", 1);
+	CU_ASSERT_EQUAL(ca_open(g_cadir, CA_OPEN_UNLOCK, file, &ca, &err), 0);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	ca_close(ca);
+}
+
+static void
+test_locked_handle_reads_but_cannot_sign(void)
+{
+	struct ca *ca = NULL;
+	struct ca_issued out;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0, rl1 = 0, rl2 = 0;
+	const unsigned char *r1, *r2;
+	int64_t before;
+
+	CU_ASSERT_EQUAL_FATAL(ca_open(g_cadir, CA_OPEN_READONLY, NULL, &ca, &err), 0);
+	r1 = ca_root_der(ca, &rl1);
+	r2 = ca_root_der(g_ca, &rl2);
+	CU_ASSERT(rl1 == rl2 && rl1 > 0 && memcmp(r1, r2, rl1) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ca_root_pem(ca), "-----BEGIN CERTIFICATE-----"));
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "locked.contoso.test", &csr, &len) == 0);
+	before = newest_cert_id(g_ca);
+	CU_ASSERT_EQUAL(submit(ca, &g_cli, csr, len, "server", &out, &err), -1);
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(newest_cert_id(g_ca), before);
+	ca_close(ca);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+/* ------------------------------------------------------------------ */
+/* Issuance                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+test_cli_issues_a_server_certificate_that_verifies(void)
+{
+	static const char *const names[] = { "www." DOMAIN, "mail." DOMAIN };
+	mbedtls_pk_context pk;
+	mbedtls_x509_crt crt;
+	const mbedtls_x509_sequence *san;
+	unsigned char *csr = NULL;
+	size_t len = 0, nsan = 0;
+	struct ca_issued out;
+	struct mica_err err;
+	uint32_t flags = 0;
+	char hex[2 * 32 + 1];
+	int64_t now = (int64_t)time(NULL);
+
+	mbedtls_x509_crt_init(&crt);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr(&pk, names[0], names, 2, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &g_cli, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL(out.status, DB_REQ_ISSUED);
+	CU_ASSERT_STRING_EQUAL(out.request_id, "");
+	CU_ASSERT(is_lower_hex(out.serial, 32));
+	CU_ASSERT_FATAL(out.der != NULL && out.der_len > 0);
+	CU_ASSERT_EQUAL(out.clamped, 0);
+	/* Backdated a little for clock skew; the server default is 365 days. */
+	CU_ASSERT(out.not_before <= now && out.not_before >= now - 3600);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, 365 * DAY);
+
+	CU_ASSERT_EQUAL_FATAL(mbedtls_x509_crt_parse_der(&crt, out.der, out.der_len), 0);
+	hex_of(crt.serial.p, crt.serial.len, hex);
+	CU_ASSERT_STRING_EQUAL(hex, out.serial);
+	/* The relying party's verdict, for each name of the CSR. */
+	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
+	CU_ASSERT_EQUAL(flags, 0);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[1], NULL, 0, &flags), 0);
+	CU_ASSERT_EQUAL(flags, 0);
+	CU_ASSERT_NOT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "other." DOMAIN,
+					NULL, 0, &flags), 0);
+	CU_ASSERT(flags & MBEDTLS_X509_BADCERT_CN_MISMATCH);
+	/* Exactly the CSR's names in the SAN, in order. */
+	for (san = &crt.subject_alt_names; san != NULL && san->buf.p != NULL; san = san->next) {
+		CU_ASSERT_EQUAL(san->buf.tag,
+				MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME);
+		if (nsan < 2) {
+			CU_ASSERT(san->buf.len == strlen(names[nsan]) &&
+				  memcmp(san->buf.p, names[nsan], san->buf.len) == 0);
+		}
+		nsan++;
+	}
+	CU_ASSERT_EQUAL(nsan, 2);
+	/* A server certificate: serverAuth, digitalSignature for EC. */
+	CU_ASSERT_EQUAL(mbedtls_x509_crt_check_extended_key_usage(&crt,
+			MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)), 0);
+	CU_ASSERT_NOT_EQUAL(mbedtls_x509_crt_check_extended_key_usage(&crt,
+			MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)), 0);
+	CU_ASSERT_EQUAL(mbedtls_x509_crt_check_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE), 0);
+	/* The certificate's key is the CSR's. */
+	{
+		unsigned char spki[256];
+		size_t sl = 0;
+		CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
+		CU_ASSERT(crt.pk_raw.len == sl && memcmp(crt.pk_raw.p, spki, sl) == 0);
+	}
+	CU_ASSERT(audit_has("cert.issue", out.serial));
+
+	mbedtls_x509_crt_free(&crt);
+	ca_issued_free(&out);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_issued_row_is_valid_and_holds_the_returned_der(void)
+{
+	static const char *const names[] = { "row." DOMAIN, "row2." DOMAIN };
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL, spki[256], hash[32];
+	size_t len = 0, sl = 0;
+	struct ca_issued out;
+	struct db_cert c;
+	struct mica_err err;
+	int64_t before = newest_cert_id(g_ca), total = total_certs(g_ca);
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr(&pk, names[0], names, 2, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &g_cli, csr, len, NULL, &out, &err), 0);
+	CU_ASSERT_EQUAL(total_certs(g_ca), total + 1);
+	CU_ASSERT(newest_cert_id(g_ca) > before);
+	/* Through the admin query, with the serial in a user's spelling. */
+	{
+		char spelled[DB_SERIAL_MAX * 3 + 4];
+		size_t k = 2;
+		snprintf(spelled, sizeof(spelled), "0x");
+		for (size_t i = 0; out.serial[i] != '\0'; i++) {
+			char ch = out.serial[i];
+			spelled[k++] = (ch >= 'a' && ch <= 'f') ? (char)(ch - 'a' + 'A') : ch;
+			if (i % 2 == 1 && out.serial[i + 1] != '\0')
+				spelled[k++] = ':';
+		}
+		spelled[k] = '\0';
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, spelled, &c, &err), 0);
+	}
+	CU_ASSERT_STRING_EQUAL(c.serial, out.serial);
+	CU_ASSERT_EQUAL(c.status, DB_CERT_VALID);
+	CU_ASSERT_EQUAL(c.reason, -1);
+	CU_ASSERT_EQUAL(c.revoked_at, 0);
+	CU_ASSERT(c.der_len == out.der_len && c.der != NULL &&
+		  memcmp(c.der, out.der, out.der_len) == 0);
+	CU_ASSERT_STRING_EQUAL(c.profile, "server");
+	CU_ASSERT_STRING_EQUAL(c.names, "row." DOMAIN "\nrow2." DOMAIN);
+	CU_ASSERT_STRING_EQUAL(c.subject, "CN=row." DOMAIN);
+	CU_ASSERT_PTR_NULL(c.request_id);
+	CU_ASSERT_EQUAL(c.not_before, out.not_before);
+	CU_ASSERT_EQUAL(c.not_after, out.not_after);
+	CU_ASSERT_STRING_EQUAL(c.renewal_of, "");
+	CU_ASSERT_STRING_EQUAL(c.renewed_by, "");
+	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
+	mbedtls_sha256(spki, sl, hash, 0);
+	CU_ASSERT_EQUAL(memcmp(c.spki_sha256, hash, 32), 0);
+	db_cert_free(&c);
+
+	/* Unknown and malformed serials. */
+	CU_ASSERT_EQUAL(ca_cert_get(g_ca, &g_cli, "0123456789abcdef", &c, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(ca_cert_get(g_ca, &g_cli, "'; DROP TABLE certificates;--", &c, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+
+	ca_issued_free(&out);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_refused_submissions_store_and_sign_nothing(void)
+{
+	static const char pem_key[] =
+		"-----BEGIN PRIVATE KEY-----\n"
+		"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgYirTZSx+5O8Y6tlG\n"
+		"-----END PRIVATE KEY-----\n";
+	static const char *const override[] = { "override." DOMAIN };
+	mbedtls_pk_context pk;
+	unsigned char *good = NULL, *outside = NULL, *nonames = NULL;
+	size_t good_len = 0, outside_len = 0, nonames_len = 0;
+	struct ca_issued out;
+	struct ca_submit s;
+	struct ca_principal anon, enroll;
+	struct mica_err err;
+	struct db_counts c0, c1;
+	int64_t before = newest_cert_id(g_ca);
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "refused." DOMAIN, &good, &good_len) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "www.fabrikam.test", &outside, &outside_len) == 0);
+	CU_ASSERT_FATAL(make_csr(&pk, "Just A Person", NULL, 0, &nonames, &nonames_len) == 0);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c0, &err) == 0);
+	ca_principal_anon(&anon, "192.0.2.66");
+
+	/* Garbage and a private key instead of a CSR. */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, (const unsigned char *)"hello", 5, NULL, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(submit(g_ca, &anon, (const unsigned char *)pem_key, sizeof(pem_key) - 1,
+			       NULL, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
+	/* A tampered CSR (signature no longer matches). */
+	{
+		unsigned char *bad = malloc(good_len);
+		CU_ASSERT_FATAL(bad != NULL);
+		memcpy(bad, good, good_len);
+		bad[good_len - 5] ^= 0x01;
+		CU_ASSERT_EQUAL(submit(g_ca, &g_cli, bad, good_len, NULL, &out, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		free(bad);
+	}
+	/* A name outside the CA's domains, even for the CLI and for ANON. */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, outside, outside_len, NULL, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_not_allowed");
+	CU_ASSERT_EQUAL(submit(g_ca, &anon, outside, outside_len, NULL, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	/* No name at all ("Just A Person" is not a host name). */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, nonames, nonames_len, NULL, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	/* Unknown profile; validity beyond the profile's maximum; negative. */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, good, good_len, "superuser", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	memset(&s, 0, sizeof(s));
+	s.csr = good;
+	s.csr_len = good_len;
+	s.days = 399;
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &g_cli, &s, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	s.days = -1;
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &g_cli, &s, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	/* Overriding the CSR's names is for admins only. */
+	s.days = 0;
+	s.names = override;
+	s.nnames = 1;
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &anon, &s, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 1, token, id) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.67", &enroll, &err), 0);
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &enroll, &s, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+	ca_principal_free(&enroll);
+	CU_ASSERT_PTR_NULL(out.der);
+
+	/* Nothing stored: no certificate row, no request. */
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
+	CU_ASSERT_EQUAL(newest_cert_id(g_ca), before);
+	CU_ASSERT_EQUAL(c1.issuing, c0.issuing);
+	CU_ASSERT_EQUAL(c1.valid, c0.valid);
+	CU_ASSERT_EQUAL(c1.pending_requests, c0.pending_requests);
+
+	/* The admin override itself works, and the names are the override's. */
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &g_cli, &s, &out, &err), 0);
+	if (out.der != NULL) {
+		uint32_t flags;
+		CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, override[0], NULL, 0, &flags), 0);
+		CU_ASSERT_NOT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "refused." DOMAIN,
+						NULL, 0, &flags), 0);
+	}
+	ca_issued_free(&out);
+	free(good);
+	free(outside);
+	free(nonames);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_issue_for_spki_serves_the_daemon_key(void)
+{
+	static const char *const names[] = { "ca." DOMAIN, "192.0.2.1" };
+	mbedtls_pk_context pk;
+	unsigned char spki[256];
+	size_t sl = 0;
+	struct ca_issued out;
+	struct mica_err err;
+	uint32_t flags;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl, names, 2,
+						30, &out, &err), 0);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, 30 * DAY);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
+	CU_ASSERT_EQUAL(cert_status(out.serial), DB_CERT_VALID);
+	ca_issued_free(&out);
+	/* A malformed key or name is refused. */
+	CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl / 2, names, 1,
+					  30, &out, &err), -1);
+	{
+		static const char *const bad[] = { "not a name!" };
+		CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl, bad, 1,
+						  30, &out, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	}
+	CU_ASSERT_PTR_NULL(out.der);
+	mbedtls_pk_free(&pk);
+}
+
+/* ------------------------------------------------------------------ */
+/* Manager approval                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Submit a CSR for NAME as ANON; the request id into ID. */
+static int
+anon_submit(const char *name, char id[CA_ID_MAX])
+{
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	struct ca_principal anon;
+	struct ca_issued out;
+	struct mica_err err;
+	int rc = -1;
+
+	ca_principal_anon(&anon, "192.0.2.10");
+	if (gen_key(&pk) != 0)
+		return -1;
+	if (make_csr1(&pk, name, &csr, &len) == 0 &&
+	    submit(g_ca, &anon, csr, len, "server", &out, &err) == 0 &&
+	    out.status == DB_REQ_PENDING && out.der == NULL) {
+		snprintf(id, CA_ID_MAX, "%s", out.request_id);
+		rc = 0;
+	}
+	ca_issued_free(&out);
+	free(csr);
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
+static void
+test_anonymous_submission_waits_for_approval(void)
+{
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	struct ca_principal anon;
+	struct ca_issued out, st;
+	struct db_request req;
+	struct db_counts c0, c1;
+	struct mica_err err;
+	int64_t before = newest_cert_id(g_ca);
+	char id2[CA_ID_MAX];
+
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c0, &err) == 0);
+	ca_principal_anon(&anon, "192.0.2.10");
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "anon." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &anon, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL(out.status, DB_REQ_PENDING);
+	/* 128 random bits as 32 lowercase hex digits. */
+	CU_ASSERT(is_lower_hex(out.request_id, 32));
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(out.der_len, 0);
+	CU_ASSERT_STRING_EQUAL(out.serial, "");
+	/* Nothing signed, nothing in certificates. */
+	CU_ASSERT_EQUAL(newest_cert_id(g_ca), before);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
+	CU_ASSERT_EQUAL(c1.pending_requests, c0.pending_requests + 1);
+	CU_ASSERT_EQUAL(c1.valid, c0.valid);
+	CU_ASSERT(audit_has("request.submit", out.request_id));
+
+	/* Anyone holding the id sees the status. */
+	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, out.request_id, &st, &req, &err), 0);
+	CU_ASSERT_EQUAL(st.status, DB_REQ_PENDING);
+	CU_ASSERT_PTR_NULL(st.der);
+	CU_ASSERT_EQUAL(req.status, DB_REQ_PENDING);
+	CU_ASSERT_STRING_EQUAL(req.names, "anon." DOMAIN);
+	CU_ASSERT_STRING_EQUAL(req.profile, "server");
+	CU_ASSERT_PTR_NOT_NULL(strstr(req.client, "192.0.2.10"));
+	CU_ASSERT(req.csr_len == len && memcmp(req.csr_der, csr, len) == 0);
+	db_req_free(&req);
+	ca_issued_free(&st);
+
+	/* The same CSR again: another, different id. */
+	{
+		struct ca_issued again;
+		CU_ASSERT_EQUAL(submit(g_ca, &anon, csr, len, "server", &again, &err), 0);
+		CU_ASSERT(is_lower_hex(again.request_id, 32));
+		CU_ASSERT_STRING_NOT_EQUAL(again.request_id, out.request_id);
+		snprintf(id2, sizeof(id2), "%s", again.request_id);
+		ca_issued_free(&again);
+	}
+	/* Ids that do not exist or are malformed look alike: not found. */
+	{
+		const char *bad[] = { "00000000000000000000000000000000", "", "../../etc/passwd",
+				      "ABCDEF0123456789ABCDEF0123456789", "x' OR '1'='1" };
+		char upper[CA_ID_MAX];
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			CU_ASSERT_EQUAL(ca_request_status(g_ca, bad[i], &st, &req, &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+		}
+		snprintf(upper, sizeof(upper), "%s", id2);
+		for (char *c = upper; *c; c++)
+			if (*c >= 'a' && *c <= 'f')
+				*c = (char)(*c - 'a' + 'A');
+		if (strcmp(upper, id2) != 0) {
+			CU_ASSERT_EQUAL(ca_request_status(g_ca, upper, &st, &req, &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+		}
+		CU_ASSERT_EQUAL(ca_request_status(g_ca, NULL, &st, &req, &err), -1);
+	}
+	ca_issued_free(&out);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_approval_issues_once(void)
+{
+	char id[CA_ID_MAX];
+	struct ca_issued out, again, st;
+	struct db_request req;
+	struct db_cert c;
+	struct mica_err err;
+	uint32_t flags;
+	int64_t before;
+
+	CU_ASSERT_EQUAL_FATAL(anon_submit("approve." DOMAIN, id), 0);
+	before = total_certs(g_ca);
+	CU_ASSERT_EQUAL_FATAL(ca_request_approve(g_ca, &g_cli, id, &out, &err), 0);
+	CU_ASSERT_EQUAL(out.status, DB_REQ_ISSUED);
+	CU_ASSERT_STRING_EQUAL(out.request_id, id);
+	CU_ASSERT_FATAL(out.der != NULL);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "approve." DOMAIN, NULL, 0, &flags), 0);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), out.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.status, DB_CERT_VALID);
+	CU_ASSERT(c.request_id != NULL && strcmp(c.request_id, id) == 0);
+	db_cert_free(&c);
+	CU_ASSERT(audit_has("request.approve", out.serial));
+
+	/* The submitter collects the certificate with the id. */
+	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, id, &st, &req, &err), 0);
+	CU_ASSERT_EQUAL(st.status, DB_REQ_ISSUED);
+	CU_ASSERT_STRING_EQUAL(st.serial, out.serial);
+	CU_ASSERT(st.der_len == out.der_len && st.der != NULL &&
+		  memcmp(st.der, out.der, out.der_len) == 0);
+	CU_ASSERT_STRING_EQUAL(req.serial, out.serial);
+	CU_ASSERT_STRING_EQUAL(req.decided_by, "cli");
+	db_req_free(&req);
+	ca_issued_free(&st);
+
+	/* Approving or denying it again: conflict, nothing new. */
+	CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, id, &again, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_PTR_NULL(again.der);
+	CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, id, "too late", &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
+
+	/* Unknown ids. */
+	CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, "0123456789abcdef0123456789abcdef",
+					   &again, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, "0123456789abcdef0123456789abcdef",
+					NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	ca_issued_free(&out);
+}
+
+static void
+test_denial_is_final(void)
+{
+	char id[CA_ID_MAX], longreason[600];
+	struct ca_issued out, st;
+	struct db_request req;
+	struct mica_err err;
+	int64_t before;
+
+	CU_ASSERT_EQUAL_FATAL(anon_submit("deny." DOMAIN, id), 0);
+	before = total_certs(g_ca);
+	memset(longreason, 'x', sizeof(longreason) - 1);
+	longreason[sizeof(longreason) - 1] = '\0';
+	CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, id, longreason, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL_FATAL(ca_request_deny(g_ca, &g_cli, id, "unknown host\nsecond line", &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, id, &st, &req, &err), 0);
+	CU_ASSERT_EQUAL(st.status, DB_REQ_DENIED);
+	CU_ASSERT_PTR_NULL(st.der);
+	CU_ASSERT_PTR_NOT_NULL(req.deny_reason);
+	if (req.deny_reason != NULL) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(req.deny_reason, "unknown host"));
+		CU_ASSERT_PTR_NULL(strchr(req.deny_reason, '\n'));
+	}
+	CU_ASSERT_STRING_EQUAL(req.serial, "");
+	db_req_free(&req);
+	ca_issued_free(&st);
+	CU_ASSERT(audit_has("request.deny", id));
+
+	CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, id, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, id, NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+}
+
+static void
+test_approval_rechecks_policy(void)
+{
+	char id[CA_ID_MAX];
+	struct ca_issued out;
+	struct ca_principal anon;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int64_t before;
+
+	/* A domain added for the request, then removed before approval. */
+	CU_ASSERT_EQUAL_FATAL(ca_domain_add(g_ca, &g_cli, "fabrikam.test", &err), 0);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "www.fabrikam.test", &csr, &len) == 0);
+	ca_principal_anon(&anon, "192.0.2.11");
+	CU_ASSERT_EQUAL(submit(g_ca, &anon, csr, len, "server", &out, &err), 0);
+	snprintf(id, sizeof(id), "%s", out.request_id);
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL(ca_domain_remove(g_ca, &g_cli, "fabrikam.test", &err), 0);
+	before = total_certs(g_ca);
+	CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, id, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+	/* Still pending: the admin can deny it. */
+	CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, id, "domain retired", &err), 0);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tokens                                                              */
+/* ------------------------------------------------------------------ */
+
+static void
+test_one_use_token_issues_once(void)
+{
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
+	struct ca_principal p, p2;
+	struct ca_issued out, out2;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	uint32_t flags;
+	int64_t before;
+
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 1, token, id) == 0);
+	CU_ASSERT(strncmp(token, "mica_", 5) == 0);
+	CU_ASSERT_EQUAL(strlen(token), 5 + 16 + 1 + 64);
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.20", &p, &err), 0);
+	CU_ASSERT_EQUAL(p.kind, CA_PRINCIPAL_ENROLL);
+	CU_ASSERT_STRING_EQUAL(p.token_id, id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.actor, id));
+	/* Authenticating alone consumes nothing. */
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "once." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &p, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL(out.status, DB_REQ_ISSUED);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "once." DOMAIN, NULL, 0, &flags), 0);
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+	before = total_certs(g_ca);
+
+	/* Used up: a new authentication fails, and so does a principal
+	 * obtained before the use (the use is consumed atomically). */
+	CU_ASSERT_EQUAL(ca_authenticate(g_ca, token, "192.0.2.20", &p2, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_EQUAL(p2.kind, CA_PRINCIPAL_ANON);
+	ca_principal_free(&p2);
+	CU_ASSERT_EQUAL(submit(g_ca, &p, csr, len, "server", &out2, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_PTR_NULL(out2.der);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+
+	ca_principal_free(&p);
+	ca_issued_free(&out);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_scoped_token_issues_only_within_its_scope(void)
+{
+	static const char *const scope[] = { "*.web." DOMAIN };
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
+	struct ca_principal p;
+	struct ca_issued out;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *in = NULL, *outside = NULL, *deep = NULL, *mixed = NULL;
+	size_t in_len = 0, outside_len = 0, deep_len = 0, mixed_len = 0;
+	uint32_t flags;
+	int64_t before;
+
+	CU_ASSERT_FATAL(make_enroll_token("server", scope, 1, 1, token, id) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.21", &p, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(p.scope_profile);
+	CU_ASSERT_EQUAL(p.nscope_names, 1);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "a.web." DOMAIN, &in, &in_len) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "b." DOMAIN, &outside, &outside_len) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "x.a.web." DOMAIN, &deep, &deep_len) == 0);
+	{
+		static const char *const two[] = { "c.web." DOMAIN, "c." DOMAIN };
+		CU_ASSERT_FATAL(make_csr(&pk, two[0], two, 2, &mixed, &mixed_len) == 0);
+	}
+	before = total_certs(g_ca);
+
+	/* Refused: outside the names, two labels below, one name of two
+	 * outside, and another profile. None consumes the use. */
+	CU_ASSERT_EQUAL(submit(g_ca, &p, outside, outside_len, "server", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_not_in_scope");
+	CU_ASSERT_EQUAL(submit(g_ca, &p, deep, deep_len, "server", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_EQUAL(submit(g_ca, &p, mixed, mixed_len, "server", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_EQUAL(submit(g_ca, &p, in, in_len, "client", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "profile_not_in_scope");
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+
+	/* Within scope: issued, and the one use is gone. */
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &p, in, in_len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "a.web." DOMAIN, NULL, 0, &flags), 0);
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
+	ca_issued_free(&out);
+
+	ca_principal_free(&p);
+	free(in);
+	free(outside);
+	free(deep);
+	free(mixed);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_bad_tokens_are_unauthenticated_alike(void)
+{
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX], revoked[CA_TOKEN_MAX], rid[CA_ID_MAX];
+	char expired[CA_TOKEN_MAX], future[CA_TOKEN_MAX], variant[CA_TOKEN_MAX + 8];
+	char first_msg[sizeof(((struct mica_err *)0)->msg)];
+	struct ca_principal p;
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, -1, token, id) == 0);
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, -1, revoked, rid) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_token_revoke(g_ca, &g_cli, rid, &err), 0);
+	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, rid, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+
+	/* Tokens with a known secret and a chosen expiry, stored directly
+	 * (ca_token_create cannot make one that has already expired). */
+	{
+		unsigned char secret[32];
+		char shex[65];
+		struct db_token t;
+		const char *ids[2] = { "00ee00ee00ee00e1", "00ee00ee00ee00e2" };
+		for (int k = 0; k < 2; k++) {
+			for (int i = 0; i < 32; i++)
+				secret[i] = (unsigned char)(i * 7 + k + 1);
+			memset(&t, 0, sizeof(t));
+			snprintf(t.id, sizeof(t.id), "%s", ids[k]);
+			mbedtls_sha256(secret, 32, t.hash, 0);
+			t.kind = DB_TOKEN_ENROLL;
+			t.uses_left = -1;
+			t.created_at = now - 1000;
+			t.expires_at = k == 0 ? now - 10 : now + 3600;
+			t.created_by = "test";
+			CU_ASSERT_EQUAL_FATAL(db_token_insert(ca_db(g_ca), &t, &err), 0);
+			hex_of(secret, 32, shex);
+			snprintf(k == 0 ? expired : future, CA_TOKEN_MAX, "mica_%s_%s", ids[k], shex);
+		}
+	}
+
+	/* Positive controls: the good token, the not-yet-expired one. */
+	CU_ASSERT_EQUAL(ca_authenticate(g_ca, token, "192.0.2.30", &p, &err), 0);
+	CU_ASSERT_EQUAL(p.kind, CA_PRINCIPAL_ENROLL);
+	ca_principal_free(&p);
+	CU_ASSERT_EQUAL(ca_authenticate(g_ca, future, "192.0.2.30", &p, &err), 0);
+	CU_ASSERT_EQUAL(p.kind, CA_PRINCIPAL_ENROLL);
+	ca_principal_free(&p);
+
+	first_msg[0] = '\0';
+#define EXPECT_BAD(tok, what) do { \
+		memset(&err, 0, sizeof(err)); \
+		memset(&p, 0x5a, sizeof(p)); \
+		int rc_ = ca_authenticate(g_ca, (tok), "192.0.2.30", &p, &err); \
+		CU_ASSERT_EQUAL(rc_, -1); \
+		if (rc_ == 0) \
+			fprintf(stderr, "accepted a bad token: %s\n", (what)); \
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH); \
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_token"); \
+		CU_ASSERT_EQUAL(p.kind, CA_PRINCIPAL_ANON); \
+		CU_ASSERT_PTR_NULL(p.scope_names); \
+		if (first_msg[0] == '\0') \
+			snprintf(first_msg, sizeof(first_msg), "%s", err.msg); \
+		else \
+			CU_ASSERT_STRING_EQUAL(err.msg, first_msg); \
+		ca_principal_free(&p); \
+	} while (0)
+
+	EXPECT_BAD("garbage", "garbage");
+	EXPECT_BAD("", "empty");
+	EXPECT_BAD(NULL, "NULL");
+	EXPECT_BAD("mica_", "prefix only");
+	EXPECT_BAD("Bearer garbage", "garbage with scheme");
+	/* Right id, wrong secret (last digit changed). */
+	snprintf(variant, sizeof(variant), "%s", token);
+	variant[strlen(variant) - 1] = variant[strlen(variant) - 1] == '0' ? '1' : '0';
+	EXPECT_BAD(variant, "wrong secret");
+	/* A secret of all zeros for the right id. */
+	snprintf(variant, sizeof(variant), "mica_%s_%064d", id, 0);
+	EXPECT_BAD(variant, "zero secret");
+	/* Truncated by one, and by half. */
+	snprintf(variant, sizeof(variant), "%s", token);
+	variant[strlen(variant) - 1] = '\0';
+	EXPECT_BAD(variant, "truncated");
+	variant[strlen(variant) / 2] = '\0';
+	EXPECT_BAD(variant, "half");
+	/* One digit too many. */
+	snprintf(variant, sizeof(variant), "%s0", token);
+	EXPECT_BAD(variant, "too long");
+	/* Uppercase hex in the id. */
+	snprintf(variant, sizeof(variant), "%s", token);
+	{
+		int changed = 0;
+		for (size_t i = 5; i < 21; i++)
+			if (variant[i] >= 'a' && variant[i] <= 'f') {
+				variant[i] = (char)(variant[i] - 'a' + 'A');
+				changed = 1;
+			}
+		if (!changed)
+			variant[5] = 'G';   /* an all-digit id: a non-hex one */
+	}
+	EXPECT_BAD(variant, "uppercase id");
+	/* Uppercase everything, prefix included. */
+	snprintf(variant, sizeof(variant), "%s", token);
+	for (char *c = variant; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	EXPECT_BAD(variant, "uppercase token");
+	/* Non-hex in the secret; wrong separators; unknown id. */
+	snprintf(variant, sizeof(variant), "%s", token);
+	variant[30] = 'g';
+	EXPECT_BAD(variant, "non-hex secret");
+	snprintf(variant, sizeof(variant), "%s", token);
+	variant[21] = '-';
+	EXPECT_BAD(variant, "bad separator");
+	snprintf(variant, sizeof(variant), "%s", token);
+	memcpy(variant + 5, "0000000000000000", 16);
+	EXPECT_BAD(variant, "unknown id");
+	/* An embedded NUL: the bytes after it are not part of the token. */
+	snprintf(variant, sizeof(variant), "%s", token);
+	variant[40] = '\0';
+	EXPECT_BAD(variant, "embedded NUL");
+	/* Revoked and expired. */
+	EXPECT_BAD(revoked, "revoked");
+	EXPECT_BAD(expired, "expired");
+#undef EXPECT_BAD
+}
+
+/* The token's secret in uppercase hex: ca_authenticate() refuses uppercase
+ * in the id but hex_decode() accepts it in the secret, so a second
+ * spelling of the same secret is accepted. A bearer token has exactly one
+ * spelling (the one shown at creation). */
+static void
+test_bad_tokens_uppercase_secret_is_refused(void)
+{
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX], variant[CA_TOKEN_MAX];
+	struct ca_principal p;
+	struct mica_err err;
+	int changed = 0;
+
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, -1, token, id) == 0);
+	snprintf(variant, sizeof(variant), "%s", token);
+	for (size_t i = 22; variant[i] != '\0'; i++)
+		if (variant[i] >= 'a' && variant[i] <= 'f') {
+			variant[i] = (char)(variant[i] - 'a' + 'A');
+			changed = 1;
+		}
+	CU_ASSERT_FATAL(changed);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_authenticate(g_ca, variant, "192.0.2.31", &p, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	ca_principal_free(&p);
+}
+
+static void
+test_admin_token_acts_as_admin(void)
+{
+	struct ca_token_spec spec;
+	struct db_token info;
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
+	struct ca_principal p;
+	struct mica_err err;
+	struct db_token *list = NULL;
+	size_t n = 0;
+	int seen = 0;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = DB_TOKEN_ADMIN;
+	spec.uses = -1;
+	spec.expires_in = 3600;
+	CU_ASSERT_EQUAL_FATAL(ca_token_create(g_ca, &g_cli, &spec, token, &info, &err), 0);
+	snprintf(id, sizeof(id), "%s", info.id);
+	CU_ASSERT_EQUAL(info.kind, DB_TOKEN_ADMIN);
+	CU_ASSERT(info.expires_at > (int64_t)time(NULL));
+	/* Only the hash is stored. */
+	{
+		unsigned char secret[32], hash[32];
+		for (int i = 0; i < 32; i++) {
+			unsigned hi = (unsigned)(token[22 + 2 * i] <= '9' ? token[22 + 2 * i] - '0' : token[22 + 2 * i] - 'a' + 10);
+			unsigned lo = (unsigned)(token[23 + 2 * i] <= '9' ? token[23 + 2 * i] - '0' : token[23 + 2 * i] - 'a' + 10);
+			secret[i] = (unsigned char)(hi << 4 | lo);
+		}
+		mbedtls_sha256(secret, 32, hash, 0);
+		CU_ASSERT_EQUAL(memcmp(info.hash, hash, 32), 0);
+	}
+	db_token_free(&info);
+	CU_ASSERT_EQUAL(ca_token_list(g_ca, &g_cli, &list, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].id, id) == 0)
+			seen = 1;
+	CU_ASSERT(seen);
+	db_token_array_free(list, n);
+
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.40", &p, &err), 0);
+	CU_ASSERT_EQUAL(p.kind, CA_PRINCIPAL_ADMIN);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.actor, id));
+	/* It approves requests; the audit trail names it. */
+	{
+		char rid[CA_ID_MAX];
+		struct ca_issued out;
+		struct db_request req, *reqs = NULL;
+		size_t nreq = 0;
+		CU_ASSERT_EQUAL_FATAL(anon_submit("admintoken." DOMAIN, rid), 0);
+		CU_ASSERT_EQUAL(ca_request_list(g_ca, &p, DB_REQ_PENDING, 0, &reqs, &nreq, &err), 0);
+		CU_ASSERT(nreq >= 1);
+		db_req_array_free(reqs, nreq);
+		CU_ASSERT_EQUAL(ca_request_approve(g_ca, &p, rid, &out, &err), 0);
+		ca_issued_free(&out);
+		CU_ASSERT_EQUAL(ca_request_status(g_ca, rid, &out, &req, &err), 0);
+		CU_ASSERT(req.decided_by != NULL && strstr(req.decided_by, id) != NULL);
+		db_req_free(&req);
+		ca_issued_free(&out);
+	}
+	ca_principal_free(&p);
+
+	/* An admin token carries no scope. */
+	{
+		static const char *const names[] = { "x." DOMAIN };
+		spec.names = names;
+		spec.nnames = 1;
+		CU_ASSERT_EQUAL(ca_token_create(g_ca, &g_cli, &spec, token, NULL, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(token, "");
+	}
+	/* Revoked: gone at once. */
+	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id, &err), 0);
+}
+
+static void
+test_token_create_refuses_bad_specs(void)
+{
+	static const char *const bad_name[] = { "not a name" };
+	struct ca_token_spec spec;
+	char token[CA_TOKEN_MAX];
+	struct mica_err err;
+	struct {
+		int kind;
+		const char *profile;
+		const char *const *names;
+		size_t nnames;
+		int64_t uses, expires_in;
+	} cases[] = {
+		{ 7, NULL, NULL, 0, 1, 0 },
+		{ DB_TOKEN_ENROLL, "superuser", NULL, 0, 1, 0 },
+		{ DB_TOKEN_ENROLL, NULL, bad_name, 1, 1, 0 },
+		{ DB_TOKEN_ENROLL, NULL, NULL, 0, -2, 0 },
+		{ DB_TOKEN_ENROLL, NULL, NULL, 0, 1, -5 },
+		{ DB_TOKEN_ENROLL, NULL, NULL, 0, 1, (int64_t)3651 * 86400 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&spec, 0, sizeof(spec));
+		spec.kind = cases[i].kind;
+		spec.profile = cases[i].profile;
+		spec.names = cases[i].names;
+		spec.nnames = cases[i].nnames;
+		spec.uses = cases[i].uses;
+		spec.expires_in = cases[i].expires_in;
+		memset(&err, 0, sizeof(err));
+		memset(token, 'q', sizeof(token));
+		CU_ASSERT_EQUAL(ca_token_create(g_ca, &g_cli, &spec, token, NULL, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_EQUAL(token[0], '\0');
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Authorization of admin calls                                        */
+/* ------------------------------------------------------------------ */
+
+struct admin_ctx {
+	char req_id[CA_ID_MAX];
+	char serial[DB_SERIAL_MAX];
+	char token_id[CA_ID_MAX];
+	unsigned char spki[256];
+	size_t spki_len;
+};
+
+static const char *const admin_ops[] = {
+	"request_list", "request_approve", "request_deny", "revoke", "unrevoke",
+	"crl_publish", "cert_get", "cert_list", "audit_list", "token_create",
+	"token_list", "token_revoke", "domain_add", "domain_remove",
+	"profile_set_days", "issue_for_spki", "renew_without_csr",
+};
+
+static int
+admin_op(int op, struct admin_ctx *c, const struct ca_principal *p,
+	 struct mica_err *err)
+{
+	static const char *const names[] = { "spki." DOMAIN };
+	struct db_request *reqs = NULL;
+	struct db_cert *certs = NULL, one;
+	struct db_audit *audit = NULL;
+	struct db_token *tokens = NULL;
+	struct db_cert_filter f;
+	struct db_crl crl;
+	struct ca_token_spec spec;
+	struct ca_issued out;
+	char token[CA_TOKEN_MAX];
+	size_t n = 0;
+	int64_t next = 0;
+	int rc = -1;
+
+	memset(&out, 0, sizeof(out));
+	memset(&crl, 0, sizeof(crl));
+	memset(&one, 0, sizeof(one));
+	switch (op) {
+	case 0: rc = ca_request_list(g_ca, p, -1, 10, &reqs, &n, err); db_req_array_free(reqs, n); break;
+	case 1: rc = ca_request_approve(g_ca, p, c->req_id, &out, err); break;
+	case 2: rc = ca_request_deny(g_ca, p, c->req_id, "no", err); break;
+	case 3: rc = ca_revoke(g_ca, p, c->serial, 1, err); break;
+	case 4: rc = ca_unrevoke(g_ca, p, c->serial, err); break;
+	case 5: rc = ca_crl_publish(g_ca, p, &crl, err); db_crl_free(&crl); break;
+	case 6: rc = ca_cert_get(g_ca, p, c->serial, &one, err); db_cert_free(&one); break;
+	case 7:
+		memset(&f, 0, sizeof(f));
+		f.status = -1;
+		f.limit = 10;
+		rc = ca_cert_list(g_ca, p, &f, &certs, &n, &next, err);
+		db_cert_array_free(certs, n);
+		break;
+	case 8: rc = ca_audit_list(g_ca, p, 0, 0, 10, &audit, &n, err); db_audit_array_free(audit, n); break;
+	case 9:
+		memset(&spec, 0, sizeof(spec));
+		spec.kind = DB_TOKEN_ADMIN;
+		spec.uses = -1;
+		rc = ca_token_create(g_ca, p, &spec, token, NULL, err);
+		break;
+	case 10: rc = ca_token_list(g_ca, p, &tokens, &n, err); db_token_array_free(tokens, n); break;
+	case 11: rc = ca_token_revoke(g_ca, p, c->token_id, err); break;
+	case 12: rc = ca_domain_add(g_ca, p, "evil.test", err); break;
+	case 13: rc = ca_domain_remove(g_ca, p, DOMAIN, err); break;
+	case 14: rc = ca_profile_set_days(g_ca, p, "server", 3000, 3650, err); break;
+	case 15:
+		rc = ca_issue_for_spki(g_ca, p, "server", c->spki, c->spki_len, names, 1, 0, &out, err);
+		break;
+	case 16: rc = ca_renew(g_ca, p, c->serial, NULL, 0, 0, 0, &out, err); break;
+	}
+	if (out.der != NULL)
+		rc = 99;   /* a certificate escaped: must never happen here */
+	ca_issued_free(&out);
+	return rc;
+}
+
+static void
+test_admin_calls_refuse_anonymous_and_enrollment_callers(void)
+{
+	struct admin_ctx c;
+	struct ca_principal anon, enroll;
+	struct ca_issued victim;
+	struct mica_err err;
+	char token[CA_TOKEN_MAX];
+	mbedtls_pk_context pk;
+	int64_t before_certs, before_crl;
+	char **domains = NULL;
+	int def = 0, max = 0, def0 = 0, max0 = 0;
+
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(spki_of(&pk, c.spki, sizeof(c.spki), &c.spki_len) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "victim." DOMAIN, &victim), 0);
+	snprintf(c.serial, sizeof(c.serial), "%s", victim.serial);
+	CU_ASSERT_EQUAL_FATAL(anon_submit("pending." DOMAIN, c.req_id), 0);
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, -1, token, c.token_id) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.50", &enroll, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(enroll.kind, CA_PRINCIPAL_ENROLL);
+	ca_principal_anon(&anon, "192.0.2.51");
+	CU_ASSERT_FATAL(ca_profile_days(g_ca, "server", &def0, &max0, &err) == 0);
+	before_certs = total_certs(g_ca);
+	before_crl = current_crl_number(g_ca);
+
+	for (int op = 0; op < (int)(sizeof(admin_ops) / sizeof(admin_ops[0])); op++) {
+		memset(&err, 0, sizeof(err));
+		if (admin_op(op, &c, &anon, &err) != -1 || err.kind != MICA_E_UNAUTH) {
+			fprintf(stderr, "anonymous %s: kind %d\n", admin_ops[op], err.kind);
+			CU_FAIL("an admin call accepted or mis-refused an anonymous caller");
+		}
+		memset(&err, 0, sizeof(err));
+		if (admin_op(op, &c, &enroll, &err) != -1 || err.kind != MICA_E_FORBIDDEN) {
+			fprintf(stderr, "enrollment %s: kind %d\n", admin_ops[op], err.kind);
+			CU_FAIL("an admin call accepted or mis-refused an enrollment token");
+		}
+	}
+
+	/* Nothing changed. */
+	CU_ASSERT_EQUAL(total_certs(g_ca), before_certs);
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), before_crl);
+	CU_ASSERT_EQUAL(cert_status(c.serial), DB_CERT_VALID);
+	{
+		struct ca_issued st;
+		struct db_request req;
+		CU_ASSERT_EQUAL(ca_request_status(g_ca, c.req_id, &st, &req, &err), 0);
+		CU_ASSERT_EQUAL(req.status, DB_REQ_PENDING);
+		db_req_free(&req);
+		ca_issued_free(&st);
+	}
+	CU_ASSERT_EQUAL(token_uses_left(c.token_id), -1);
+	CU_ASSERT_EQUAL(ca_domain_list(g_ca, &domains, &err), 0);
+	if (domains != NULL) {
+		int has_ours = 0, has_evil = 0;
+		for (char **d = domains; *d != NULL; d++) {
+			has_ours |= strcmp(*d, DOMAIN) == 0;
+			has_evil |= strcmp(*d, "evil.test") == 0;
+		}
+		CU_ASSERT(has_ours && !has_evil);
+		db_strv_free(domains);
+	}
+	CU_ASSERT_EQUAL(ca_profile_days(g_ca, "server", &def, &max, &err), 0);
+	CU_ASSERT(def == def0 && max == max0);
+	/* The enrollment token still works for what it is for. */
+	CU_ASSERT_EQUAL(ca_authenticate(g_ca, token, "192.0.2.50", &anon, &err), 0);
+	ca_principal_free(&anon);
+
+	ca_principal_free(&enroll);
+	ca_request_deny(g_ca, &g_cli, c.req_id, NULL, &err);
+	ca_issued_free(&victim);
+	mbedtls_pk_free(&pk);
+}
+
+/* ------------------------------------------------------------------ */
+/* Revocation and CRLs                                                 */
+/* ------------------------------------------------------------------ */
+
+static void
+test_revocation_is_published_in_the_crl(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a, b;
+	struct db_crl crl;
+	struct db_cert c;
+	struct mica_err err;
+	uint32_t flags;
+	int64_t n0;
+	int reason;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "revoked." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kept." DOMAIN, &b), 0);
+	n0 = current_crl_number(g_ca);
+	CU_ASSERT(n0 >= 1);
+
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial, 1 /* keyCompromise */, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl.number, n0 + 1);
+	CU_ASSERT_EQUAL(crl_number_in_der(crl.der, crl.der_len), crl.number);
+	CU_ASSERT(crl.next_update > crl.this_update);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, b.serial, &reason), 0);
+	/* The relying party with the CRL: the revoked one fails, the other
+	 * passes (which also proves the CRL's signature is trusted). */
+	CU_ASSERT_NOT_EQUAL(verify_cert(g_ca, a.der, a.der_len, NULL, crl.der, crl.der_len, &flags), 0);
+	CU_ASSERT(flags & MBEDTLS_X509_BADCERT_REVOKED);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, b.der, b.der_len, NULL, crl.der, crl.der_len, &flags), 0);
+	CU_ASSERT_EQUAL(flags, 0);
+	db_crl_free(&crl);
+
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), a.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.status, DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL(c.reason, 1);
+	CU_ASSERT(c.revoked_at > 0);
+	CU_ASSERT(c.der != NULL);   /* the DER stays on record */
+	db_cert_free(&c);
+	CU_ASSERT(audit_has("cert.revoke", a.serial));
+	CU_ASSERT(audit_has("crl.publish", NULL));
+
+	/* Twice: conflict, and no new CRL. */
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, a.serial, 4, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0 + 1);
+	/* Unknown serial, bad serial, reasons that do not exist in CRLs. */
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, "7f00000000000000000000000000abcd", 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, "zz", 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	{
+		static const int bad_reasons[] = { -1, 7, 8, 11, 255 };
+		for (size_t i = 0; i < sizeof(bad_reasons) / sizeof(bad_reasons[0]); i++) {
+			CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, b.serial, bad_reasons[i], &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		}
+	}
+	CU_ASSERT_EQUAL(cert_status(b.serial), DB_CERT_VALID);
+	/* Renewal of a revoked certificate by a client: conflict. */
+	{
+		struct ca_principal anon;
+		struct ca_issued r;
+		unsigned char *csr = NULL;
+		size_t len = 0;
+		ca_principal_anon(&anon, "192.0.2.60");
+		CU_ASSERT_FATAL(make_csr1(&pk, "revoked." DOMAIN, &csr, &len) == 0);
+		CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, a.serial, csr, len, 0, 0, &r, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+		CU_ASSERT_PTR_NULL(r.der);
+		free(csr);
+	}
+
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_crl_number_increases_on_every_publication(void)
+{
+	struct db_crl crl, cur;
+	struct mica_err err;
+	int64_t last = current_crl_number(g_ca);
+	uint32_t flags;
+	mbedtls_pk_context pk;
+	struct ca_issued a;
+
+	CU_ASSERT_FATAL(last >= 1);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "crlcheck." DOMAIN, &a), 0);
+	for (int i = 0; i < 3; i++) {
+		memset(&crl, 0, sizeof(crl));
+		CU_ASSERT_EQUAL_FATAL(ca_crl_publish(g_ca, &g_cli, &crl, &err), 0);
+		CU_ASSERT_EQUAL(crl.number, last + 1);
+		CU_ASSERT_EQUAL(crl_number_in_der(crl.der, crl.der_len), last + 1);
+		/* The current CRL is the stored copy of the newest, byte for
+		 * byte, not a fresh signature. */
+		CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &cur), 0);
+		CU_ASSERT_EQUAL(cur.number, crl.number);
+		CU_ASSERT(cur.der_len == crl.der_len && memcmp(cur.der, crl.der, crl.der_len) == 0);
+		db_crl_free(&cur);
+		CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &cur), 0);
+		CU_ASSERT(cur.der_len == crl.der_len && memcmp(cur.der, crl.der, crl.der_len) == 0);
+		db_crl_free(&cur);
+		CU_ASSERT_EQUAL(verify_cert(g_ca, a.der, a.der_len, NULL, crl.der, crl.der_len, &flags), 0);
+		last = crl.number;
+		db_crl_free(&crl);
+	}
+	/* A handle of another thread sees the same current CRL. */
+	{
+		struct ca *clone = NULL;
+		CU_ASSERT_EQUAL_FATAL(ca_clone(g_ca, &clone, &err), 0);
+		CU_ASSERT_EQUAL(current_crl_number(clone), last);
+		ca_close(clone);
+	}
+	ca_issued_free(&a);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_unrevoke_only_from_certificate_hold(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued held, gone;
+	struct db_crl crl;
+	struct mica_err err;
+	int reason;
+	int64_t n;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "held." DOMAIN, &held), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "gone." DOMAIN, &gone), 0);
+
+	/* Not revoked at all: nothing to unrevoke. */
+	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, held.serial, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+
+	/* On hold: listed with reason certificateHold, then released. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, held.serial, ca_reason_parse("certificateHold"), &err), 0);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, held.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 6);
+	n = crl.number;
+	db_crl_free(&crl);
+	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, held.serial, &err), 0);
+	CU_ASSERT_EQUAL(cert_status(held.serial), DB_CERT_VALID);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl.number, n + 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, held.serial, &reason), 0);
+	db_crl_free(&crl);
+	CU_ASSERT(audit_has("cert.unrevoke", held.serial));
+	/* Once released, again: conflict. */
+	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, held.serial, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+
+	/* A hold may become a final revocation, which cannot be undone. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, gone.serial, 6, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, gone.serial, 5, &err), 0);
+	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, gone.serial, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(cert_status(gone.serial), DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, gone.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 5);
+	db_crl_free(&crl);
+	/* Unknown serial. */
+	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, "7f00000000000000000000000000abce", &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+
+	ca_issued_free(&held);
+	ca_issued_free(&gone);
+	mbedtls_pk_free(&pk);
+}
+
+/* ------------------------------------------------------------------ */
+/* Renewal                                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+test_renewal_with_the_same_key_needs_no_token(void)
+{
+	mbedtls_pk_context k1, k2;
+	struct ca_issued c1, c2, bad;
+	struct ca_principal anon;
+	struct db_cert o, nw;
+	struct mica_err err;
+	unsigned char *same = NULL, *other = NULL;
+	size_t same_len = 0, other_len = 0;
+	uint32_t flags;
+	int64_t before;
+
+	CU_ASSERT_FATAL(gen_key(&k1) == 0);
+	CU_ASSERT_FATAL(gen_key(&k2) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k1, "renew1." DOMAIN, &c1), 0);
+	ca_principal_anon(&anon, "192.0.2.70");
+	/* The CSR's names do not matter: a renewal keeps the old names. */
+	CU_ASSERT_FATAL(make_csr1(&k1, "whatever." DOMAIN, &same, &same_len) == 0);
+	CU_ASSERT_FATAL(make_csr1(&k2, "renew1." DOMAIN, &other, &other_len) == 0);
+
+	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &anon, c1.serial, same, same_len, 0, 0, &c2, &err), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(c2.serial, c1.serial);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, c2.der, c2.der_len, "renew1." DOMAIN, NULL, 0, &flags), 0);
+	CU_ASSERT_NOT_EQUAL(verify_cert(g_ca, c2.der, c2.der_len, "whatever." DOMAIN, NULL, 0, &flags), 0);
+	/* Linked both ways; the old one stays valid without supersede. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c1.serial, &o, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c2.serial, &nw, &err), 0);
+	CU_ASSERT_STRING_EQUAL(o.renewed_by, c2.serial);
+	CU_ASSERT_STRING_EQUAL(nw.renewal_of, c1.serial);
+	CU_ASSERT_EQUAL(o.status, DB_CERT_VALID);
+	CU_ASSERT_EQUAL(nw.status, DB_CERT_VALID);
+	CU_ASSERT_STRING_EQUAL(nw.names, o.names);
+	CU_ASSERT_STRING_EQUAL(nw.profile, o.profile);
+	CU_ASSERT_EQUAL(memcmp(nw.spki_sha256, o.spki_sha256, 32), 0);
+	CU_ASSERT(nw.der_len == c2.der_len && memcmp(nw.der, c2.der, c2.der_len) == 0);
+	db_cert_free(&o);
+	db_cert_free(&nw);
+	CU_ASSERT(audit_has("cert.renew", c2.serial));
+
+	/* A new key without a token: refused, nothing stored. */
+	before = total_certs(g_ca);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, c2.serial, other, other_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_PTR_NULL(bad.der);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+	/* Without a CSR (reuse the stored key) is for admins only. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, c2.serial, NULL, 0, 0, 0, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	/* Unknown or malformed serials. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, "7f00000000000000000000000000abcf", same, same_len,
+				 0, 0, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, "not-a-serial", same, same_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+
+	ca_issued_free(&c1);
+	ca_issued_free(&c2);
+	free(same);
+	free(other);
+	mbedtls_pk_free(&k1);
+	mbedtls_pk_free(&k2);
+}
+
+static void
+test_renewal_with_a_new_key_needs_a_covering_token(void)
+{
+	static const char *const scope[] = { "renew2." DOMAIN };
+	static const char *const wrong_scope[] = { "elsewhere." DOMAIN };
+	mbedtls_pk_context k1, k2;
+	struct ca_issued c1, c2, bad;
+	struct ca_principal p, q;
+	struct mica_err err;
+	unsigned char *other = NULL;
+	size_t other_len = 0;
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX], token2[CA_TOKEN_MAX], id2[CA_ID_MAX];
+	uint32_t flags;
+
+	CU_ASSERT_FATAL(gen_key(&k1) == 0);
+	CU_ASSERT_FATAL(gen_key(&k2) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k1, "renew2." DOMAIN, &c1), 0);
+	CU_ASSERT_FATAL(make_csr1(&k2, "renew2." DOMAIN, &other, &other_len) == 0);
+	CU_ASSERT_FATAL(make_enroll_token("server", wrong_scope, 1, 1, token2, id2) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token2, "192.0.2.71", &q, &err), 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &q, c1.serial, other, other_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_EQUAL(token_uses_left(id2), 1);
+	ca_principal_free(&q);
+
+	CU_ASSERT_FATAL(make_enroll_token("server", scope, 1, 1, token, id) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.71", &p, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &p, c1.serial, other, other_len, 0, 0, &c2, &err), 0);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, c2.der, c2.der_len, "renew2." DOMAIN, NULL, 0, &flags), 0);
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+	{
+		mbedtls_x509_crt crt;
+		unsigned char spki[256];
+		size_t sl = 0;
+		mbedtls_x509_crt_init(&crt);
+		CU_ASSERT_FATAL(spki_of(&k2, spki, sizeof(spki), &sl) == 0);
+		CU_ASSERT_EQUAL(mbedtls_x509_crt_parse_der(&crt, c2.der, c2.der_len), 0);
+		CU_ASSERT(crt.pk_raw.len == sl && memcmp(crt.pk_raw.p, spki, sl) == 0);
+		mbedtls_x509_crt_free(&crt);
+	}
+	ca_principal_free(&p);
+	ca_issued_free(&c1);
+	ca_issued_free(&c2);
+	free(other);
+	mbedtls_pk_free(&k1);
+	mbedtls_pk_free(&k2);
+}
+
+static void
+test_superseding_renewal_revokes_the_old_certificate(void)
+{
+	mbedtls_pk_context k;
+	struct ca_issued c1, c2;
+	struct db_cert o, nw;
+	struct db_crl crl;
+	struct mica_err err;
+	int reason;
+	int64_t n0;
+
+	CU_ASSERT_FATAL(gen_key(&k) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "supersede." DOMAIN, &c1), 0);
+	n0 = current_crl_number(g_ca);
+	/* The CLI renews with the stored key. */
+	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &g_cli, c1.serial, NULL, 0, 30, 1, &c2, &err), 0);
+	CU_ASSERT_EQUAL(c2.not_after - c2.not_before, 30 * DAY);
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c1.serial, &o, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c2.serial, &nw, &err), 0);
+	CU_ASSERT_EQUAL(o.status, DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL(o.reason, 4);
+	CU_ASSERT_STRING_EQUAL(o.renewed_by, c2.serial);
+	CU_ASSERT_STRING_EQUAL(nw.renewal_of, c1.serial);
+	CU_ASSERT_EQUAL(nw.status, DB_CERT_VALID);
+	CU_ASSERT_EQUAL(memcmp(nw.spki_sha256, o.spki_sha256, 32), 0);
+	db_cert_free(&o);
+	db_cert_free(&nw);
+	/* Published: the old one is in a newer CRL as superseded. */
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT(crl.number > n0);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, c1.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 4);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, c2.serial, &reason), 0);
+	db_crl_free(&crl);
+	CU_ASSERT_STRING_EQUAL(ca_reason_name(4), "superseded");
+
+	ca_issued_free(&c1);
+	ca_issued_free(&c2);
+	mbedtls_pk_free(&k);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+test_serial_parse_table(void)
+{
+	static const struct {
+		const char *in, *want;   /* want NULL: refused */
+	} cases[] = {
+		{ "0123ab", "0123ab" },
+		{ "01:23:ab", "0123ab" },
+		{ "01:23:AB", "0123ab" },
+		{ "0x0123ab", "0123ab" },
+		{ "0X0123AB", "0123ab" },
+		{ "0x01:23:ab", "0123ab" },
+		{ "ABCDEF", "abcdef" },
+		{ "aBcDeF", "abcdef" },
+		{ "000000ff", "ff" },
+		{ "00:00:00:ff", "ff" },
+		{ "0001ff", "01ff" },
+		{ "000abc", "0abc" },
+		{ "abc", "0abc" },
+		{ "1", "01" },
+		{ "0x1", "01" },
+		{ "::12::", "12" },
+		/* 20 octets is the RFC 5280 4.1.2.2 maximum... */
+		{ "7fffffffffffffffffffffffffffffffffffffff", "7fffffffffffffffffffffffffffffffffffffff" },
+		/* ...counted after redundant leading zeros are dropped. */
+		{ "007fffffffffffffffffffffffffffffffffffffff", "7fffffffffffffffffffffffffffffffffffffff" },
+		/* Refused: more than 20 octets, odd 41 digits, empty, zero,
+		 * non-hex, signs, spaces, double prefix, too long input. */
+		{ "017fffffffffffffffffffffffffffffffffffffff", NULL },
+		{ "17fffffffffffffffffffffffffffffffffffffff", NULL },
+		{ "7fffffffffffffffffffffffffffffffffffffffff", NULL },
+		{ "", NULL },
+		{ "0x", NULL },
+		{ ":", NULL },
+		{ "0", NULL },
+		{ "00:00", NULL },
+		{ "0x0", NULL },
+		{ "12g4", NULL },
+		{ "xyz", NULL },
+		{ "-12", NULL },
+		{ "+12", NULL },
+		{ "12 34", NULL },
+		{ " 12", NULL },
+		{ "12\n", NULL },
+		{ "0x0x12", NULL },
+		{ "12-34", NULL },
+		{ "1111111111111111111111111111111111111111111111111111111111111111111111111111111111", NULL },
+	};
+	char out[DB_SERIAL_MAX];
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'z', sizeof(out));
+		out[sizeof(out) - 1] = '\0';
+		memset(&err, 0, sizeof(err));
+		int rc = ca_serial_parse(cases[i].in, out, &err);
+		if (cases[i].want != NULL) {
+			if (rc != 0 || strcmp(out, cases[i].want) != 0) {
+				fprintf(stderr, "serial \"%s\": rc %d, \"%s\", want \"%s\"\n",
+					cases[i].in, rc, rc == 0 ? out : err.code, cases[i].want);
+				CU_FAIL("ca_serial_parse gave the wrong canonical form");
+			}
+		} else {
+			if (rc != -1 || err.kind != MICA_E_BADREQ ||
+			    strcmp(err.code, "bad_serial") != 0) {
+				fprintf(stderr, "serial \"%s\": accepted as \"%s\"\n", cases[i].in, out);
+				CU_FAIL("ca_serial_parse accepted a bad serial");
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(ca_serial_parse(NULL, out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+}
+
+static void
+test_reason_parse_and_name_round_trip(void)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} known[] = {
+		{ "unspecified", 0 }, { "keyCompromise", 1 }, { "cACompromise", 2 },
+		{ "affiliationChanged", 3 }, { "superseded", 4 },
+		{ "cessationOfOperation", 5 }, { "certificateHold", 6 },
+		{ "privilegeWithdrawn", 9 }, { "aACompromise", 10 },
+	};
+	static const char *const unknown[] = {
+		"", "removeFromCRL", "key compromise", "keyCompromise ", "7", "1",
+		"superseded\n", "unknown", "hold",
+	};
+	static const int no_name[] = { -1, 7, 11, 100, -100 };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		CU_ASSERT_EQUAL(ca_reason_parse(known[i].name), known[i].code);
+		CU_ASSERT_STRING_EQUAL(ca_reason_name(known[i].code), known[i].name);
+		CU_ASSERT_EQUAL(ca_reason_parse(ca_reason_name(known[i].code)), known[i].code);
+	}
+	/* Case-insensitive. */
+	CU_ASSERT_EQUAL(ca_reason_parse("KEYCOMPROMISE"), 1);
+	CU_ASSERT_EQUAL(ca_reason_parse("Superseded"), 4);
+	CU_ASSERT_EQUAL(ca_reason_parse("certificatehold"), 6);
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+		CU_ASSERT_EQUAL(ca_reason_parse(unknown[i]), -1);
+	CU_ASSERT_EQUAL(ca_reason_parse(NULL), -1);
+	for (size_t i = 0; i < sizeof(no_name) / sizeof(no_name[0]); i++)
+		CU_ASSERT_STRING_EQUAL(ca_reason_name(no_name[i]), "unknown");
+}
+
+/* ------------------------------------------------------------------ */
+/* Fault injection                                                     */
+/* ------------------------------------------------------------------ */
+
+#ifdef MICA_FAULT_INJECTION
+static void
+test_fault_failed_signature_leaves_nothing_and_keeps_the_token_use(void)
+{
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
+	struct ca_principal p;
+	struct ca_issued out;
+	struct db_counts c0, c1;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int64_t before;
+	int rc;
+
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 1, token, id) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.80", &p, &err), 0);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "faultsign." DOMAIN, &csr, &len) == 0);
+	before = newest_cert_id(g_ca);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c0, &err) == 0);
+
+	fault_set("sign:1");
+	memset(&err, 0, sizeof(err));
+	rc = submit(g_ca, &p, csr, len, "server", &out, &err);
+	fault_clear();
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(out.der_len, 0);
+	/* No row (the reservation was discarded), the use given back. */
+	CU_ASSERT_EQUAL(newest_cert_id(g_ca), before);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
+	CU_ASSERT_EQUAL(c1.issuing, c0.issuing);
+	CU_ASSERT_EQUAL(c1.valid, c0.valid);
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+
+	/* The next issuance succeeds, with the same token. */
+	CU_ASSERT_EQUAL(submit(g_ca, &p, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(out.der);
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+	if (out.der != NULL)
+		CU_ASSERT_EQUAL(cert_status(out.serial), DB_CERT_VALID);
+	ca_issued_free(&out);
+	ca_principal_free(&p);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_fault_failed_store_after_signing_returns_no_certificate(void)
+{
+	struct ca_issued out;
+	struct db_counts c0, c1;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int64_t before, after;
+	int rc;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "faultcommit." DOMAIN, &csr, &len) == 0);
+	before = newest_cert_id(g_ca);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c0, &err) == 0);
+
+	/* Commit 1 reserves the serial, commit 2 stores the signed DER. */
+	fault_set("db_commit:2");
+	memset(&err, 0, sizeof(err));
+	memset(&out, 0x00, sizeof(out));
+	rc = submit(g_ca, &g_cli, csr, len, "server", &out, &err);
+	fault_clear();
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_NOT_EQUAL(err.kind, MICA_E_NONE);
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(out.der_len, 0);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
+	CU_ASSERT_EQUAL(c1.valid, c0.valid);
+	/* Rolled back, or left as an "issuing" row without DER. */
+	after = newest_cert_id(g_ca);
+	if (after != before) {
+		struct db_cert_filter f;
+		struct db_cert *a = NULL;
+		size_t n = 0;
+		int64_t next = 0;
+		memset(&f, 0, sizeof(f));
+		f.status = -1;
+		f.limit = 1;
+		CU_ASSERT_EQUAL_FATAL(db_cert_list(ca_db(g_ca), &f, &a, &n, &next, &err), 0);
+		CU_ASSERT_EQUAL(n, 1);
+		if (n == 1) {
+			CU_ASSERT_EQUAL(a[0].status, DB_CERT_ISSUING);
+			CU_ASSERT_PTR_NULL(a[0].der);
+		}
+		db_cert_array_free(a, n);
+		CU_ASSERT_EQUAL(c1.issuing, c0.issuing + 1);
+	} else {
+		CU_ASSERT_EQUAL(c1.issuing, c0.issuing);
+	}
+
+	/* The store works again afterwards. */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(out.der);
+	ca_issued_free(&out);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_fault_lint_refusal_is_audited_and_signs_nothing(void)
+{
+	struct ca_issued out;
+	struct db_counts c0, c1;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int64_t before;
+	int rc;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "faultlint." DOMAIN, &csr, &len) == 0);
+	before = newest_cert_id(g_ca);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c0, &err) == 0);
+
+	fault_set("lint:1");
+	memset(&err, 0, sizeof(err));
+	rc = submit(g_ca, &g_cli, csr, len, "server", &out, &err);
+	fault_clear();
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "lint_failed");
+	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(newest_cert_id(g_ca), before);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
+	CU_ASSERT_EQUAL(c1.issuing, c0.issuing);
+	CU_ASSERT_EQUAL(c1.valid, c0.valid);
+	CU_ASSERT(audit_has("lint.refused", "faultlint." DOMAIN));
+
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, csr, len, "server", &out, &err), 0);
+	ca_issued_free(&out);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_fault_failed_crl_signature_keeps_the_revocation(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a;
+	struct db_crl crl;
+	struct mica_err err;
+	int64_t n0;
+	int reason, rc;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "faultcrl." DOMAIN, &a), 0);
+	n0 = current_crl_number(g_ca);
+	/* The revocation commits; the CRL signature then fails. */
+	fault_set("sign:1");
+	rc = ca_revoke(g_ca, &g_cli, a.serial, 1, &err);
+	fault_clear();
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(cert_status(a.serial), DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
+	/* The next publication includes it, with the next number. */
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(g_ca, &g_cli, NULL, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl.number, n0 + 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	db_crl_free(&crl);
+	ca_issued_free(&a);
+	mbedtls_pk_free(&pk);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Backup and restore                                                  */
+/* ------------------------------------------------------------------ */
+
+static void
+test_backup_and_restore_keep_everything(void)
+{
+	char file[PATH_MAX], dir[PATH_MAX], junk[PATH_MAX], dir2[PATH_MAX];
+	struct ca *r = NULL;
+	struct db_counts c0, c1;
+	struct db_crl crl;
+	struct mica_err err;
+	const unsigned char *d0, *d1;
+	size_t l0 = 0, l1 = 0;
+	int64_t n0;
+
+	fresh_path(file, sizeof(file), "backup.db");
+	fresh_path(dir, sizeof(dir), "restored");
+	CU_ASSERT_EQUAL_FATAL(ca_backup(g_ca, file, &err), 0);
+	CU_ASSERT_EQUAL(file_mode(file), 0600);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c0, &err) == 0);
+	n0 = current_crl_number(g_ca);
+	/* Never overwrites. */
+	CU_ASSERT_EQUAL(ca_backup(g_ca, file, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+
+	CU_ASSERT_EQUAL_FATAL(ca_restore(dir, file, &err), 0);
+	CU_ASSERT_EQUAL(ca_exists(dir), 1);
+	/* Not over an existing CA. */
+	CU_ASSERT_EQUAL(ca_restore(dir, file, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(ca_restore(g_cadir, file, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
+	d0 = ca_root_der(g_ca, &l0);
+	d1 = ca_root_der(r, &l1);
+	CU_ASSERT(l0 == l1 && memcmp(d0, d1, l0) == 0);
+	CU_ASSERT_STRING_EQUAL(ca_root_fingerprint(r), ca_root_fingerprint(g_ca));
+	CU_ASSERT_FATAL(ca_counts(r, &c1, &err) == 0);
+	CU_ASSERT_EQUAL(c1.issuing, c0.issuing);
+	CU_ASSERT_EQUAL(c1.valid, c0.valid);
+	CU_ASSERT_EQUAL(c1.revoked, c0.revoked);
+	CU_ASSERT_EQUAL(c1.pending_requests, c0.pending_requests);
+	CU_ASSERT_EQUAL(total_certs(r), c0.issuing + c0.valid + c0.revoked);
+	/* CRL numbering continues; the restored key signs. */
+	CU_ASSERT_EQUAL(current_crl_number(r), n0);
+	memset(&crl, 0, sizeof(crl));
+	CU_ASSERT_EQUAL(ca_crl_publish(r, &g_cli, &crl, &err), 0);
+	CU_ASSERT_EQUAL(crl.number, n0 + 1);
+	if (crl.der != NULL) {
+		/* Signed by the same key: a certificate of the original CA
+		 * verifies with this CRL. */
+		struct ca_issued a;
+		mbedtls_pk_context pk;
+		uint32_t flags;
+		CU_ASSERT_FATAL(gen_key(&pk) == 0);
+		if (issue_cli(&pk, "restored." DOMAIN, &a) == 0) {
+			CU_ASSERT_EQUAL(verify_cert(g_ca, a.der, a.der_len, NULL, crl.der,
+						    crl.der_len, &flags), 0);
+			ca_issued_free(&a);
+		} else {
+			CU_FAIL("issuance after backup failed");
+		}
+		mbedtls_pk_free(&pk);
+	}
+	db_crl_free(&crl);
+	ca_close(r);
+
+	/* Not a backup: refused, and nothing left behind. */
+	fresh_path(junk, sizeof(junk), "junk.db");
+	CU_ASSERT_EQUAL_FATAL(write_file_mode(junk, "this is not a database\n", 0600), 0);
+	fresh_path(dir2, sizeof(dir2), "restored-junk");
+	CU_ASSERT_EQUAL(ca_restore(dir2, junk, &err), -1);
+	CU_ASSERT_EQUAL(ca_exists(dir2), 0);
+	fresh_path(dir2, sizeof(dir2), "restored-missing");
+	CU_ASSERT_EQUAL(ca_restore(dir2, "/nonexistent/mica-backup.db", &err), -1);
+	CU_ASSERT_EQUAL(ca_exists(dir2), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Concurrency                                                         */
+/* ------------------------------------------------------------------ */
+
+#define NTHREADS 8
+#define PER_THREAD 25
+
+struct worker {
+	int index;
+	const unsigned char *csr;
+	size_t csr_len;
+	char serials[PER_THREAD][DB_SERIAL_MAX];
+	int ok, failed;
+	struct mica_err err;
+	/* token race */
+	const char *token;
+	pthread_barrier_t *barrier;
+	int auth_rc, submit_rc;
+	mica_errkind submit_kind;
+};
+
+static void *
+issuer_main(void *arg)
+{
+	struct worker *w = arg;
+	struct ca *ca = NULL;
+	struct ca_principal cli;
+	struct ca_issued out;
+	struct mica_err err;
+
+	if (ca_clone(g_ca, &ca, &w->err) != 0) {
+		w->failed = PER_THREAD;
+		return NULL;
+	}
+	ca_principal_cli(&cli);
+	for (int i = 0; i < PER_THREAD; i++) {
+		if (submit(ca, &cli, w->csr, w->csr_len, "server", &out, &err) == 0 &&
+		    out.der != NULL) {
+			snprintf(w->serials[w->ok++], DB_SERIAL_MAX, "%s", out.serial);
+		} else {
+			w->failed++;
+			w->err = err;
+		}
+		ca_issued_free(&out);
+	}
+	ca_close(ca);
+	return NULL;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void
+test_concurrent_issuance_from_cloned_handles(void)
+{
+	struct worker *w;
+	pthread_t th[NTHREADS];
+	mbedtls_pk_context pk[NTHREADS];
+	unsigned char *csr[NTHREADS];
+	char (*all)[DB_SERIAL_MAX];
+	size_t n = 0;
+	int64_t before = total_certs(g_ca);
+	struct db_counts c0, c1;
+	struct mica_err err;
+	int valid_rows = 0;
+
+	w = calloc(NTHREADS, sizeof(*w));
+	all = calloc(NTHREADS * PER_THREAD, sizeof(*all));
+	CU_ASSERT_FATAL(w != NULL && all != NULL);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c0, &err) == 0);
+	/* Keys and CSRs in this thread: the test's DRBG is not shared. */
+	for (int i = 0; i < NTHREADS; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "t%d.load." DOMAIN, i);
+		CU_ASSERT_FATAL(gen_key(&pk[i]) == 0);
+		CU_ASSERT_FATAL(make_csr1(&pk[i], name, &csr[i], &w[i].csr_len) == 0);
+		w[i].index = i;
+		w[i].csr = csr[i];
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, issuer_main, &w[i]) == 0);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+
+	for (int i = 0; i < NTHREADS; i++) {
+		if (w[i].failed > 0)
+			fprintf(stderr, "worker %d: %d failed, last: %s: %s\n", i,
+				w[i].failed, w[i].err.code, w[i].err.msg);
+		CU_ASSERT_EQUAL(w[i].ok, PER_THREAD);
+		for (int k = 0; k < w[i].ok; k++)
+			memcpy(all[n++], w[i].serials[k], DB_SERIAL_MAX);
+	}
+	CU_ASSERT_EQUAL(n, NTHREADS * PER_THREAD);
+	qsort(all, n, sizeof(*all), cmp_str);
+	for (size_t i = 1; i < n; i++)
+		CU_ASSERT_NOT_EQUAL(strcmp(all[i - 1], all[i]), 0);
+	for (size_t i = 0; i < n; i++)
+		valid_rows += cert_status(all[i]) == DB_CERT_VALID;
+	CU_ASSERT_EQUAL(valid_rows, NTHREADS * PER_THREAD);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before + NTHREADS * PER_THREAD);
+	CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
+	CU_ASSERT_EQUAL(c1.issuing, c0.issuing);
+	CU_ASSERT_EQUAL(c1.valid, c0.valid + NTHREADS * PER_THREAD);
+	{
+		struct db *db = ca_db(g_ca);
+		CU_ASSERT_EQUAL(db_integrity_check(db, &err), 0);
+	}
+
+	for (int i = 0; i < NTHREADS; i++) {
+		free(csr[i]);
+		mbedtls_pk_free(&pk[i]);
+	}
+	free(all);
+	free(w);
+}
+
+static void *
+racer_main(void *arg)
+{
+	struct worker *w = arg;
+	struct ca *ca = NULL;
+	struct ca_principal p;
+	struct ca_issued out;
+	struct mica_err err;
+
+	w->auth_rc = -1;
+	w->submit_rc = -1;
+	memset(&p, 0, sizeof(p));
+	if (ca_clone(g_ca, &ca, &w->err) == 0)
+		w->auth_rc = ca_authenticate(ca, w->token, "192.0.2.90", &p, &err);
+	/* Everyone holds a principal for the one-use token; now race. */
+	pthread_barrier_wait(w->barrier);
+	if (ca != NULL && w->auth_rc == 0) {
+		w->submit_rc = submit(ca, &p, w->csr, w->csr_len, "server", &out, &err);
+		w->submit_kind = err.kind;
+		if (w->submit_rc == 0) {
+			if (out.der == NULL)
+				w->submit_rc = -2;
+			snprintf(w->serials[0], DB_SERIAL_MAX, "%s", out.serial);
+		}
+		ca_issued_free(&out);
+	}
+	ca_principal_free(&p);
+	ca_close(ca);
+	return NULL;
+}
+
+static void
+test_one_use_token_race_has_exactly_one_winner(void)
+{
+	struct worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	pthread_barrier_t barrier;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
+	int wins = 0, authed = 0, winner = -1;
+	int64_t before = total_certs(g_ca);
+
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 1, token, id) == 0);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "race." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_FATAL(pthread_barrier_init(&barrier, NULL, NTHREADS) == 0);
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i].index = i;
+		w[i].csr = csr;
+		w[i].csr_len = len;
+		w[i].token = token;
+		w[i].barrier = &barrier;
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, racer_main, &w[i]) == 0);
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&barrier);
+
+	for (int i = 0; i < NTHREADS; i++) {
+		authed += w[i].auth_rc == 0;
+		if (w[i].submit_rc == 0) {
+			wins++;
+			winner = i;
+		} else if (w[i].auth_rc == 0) {
+			/* The losers are told the token is spent. */
+			CU_ASSERT_EQUAL(w[i].submit_kind, MICA_E_UNAUTH);
+		}
+		CU_ASSERT_NOT_EQUAL(w[i].submit_rc, -2);
+	}
+	CU_ASSERT_EQUAL(authed, NTHREADS);
+	CU_ASSERT_EQUAL(wins, 1);
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
+	if (winner >= 0)
+		CU_ASSERT_EQUAL(cert_status(w[winner].serials[0]), DB_CERT_VALID);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
+/* ------------------------------------------------------------------ */
+
+int
+main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{ "init creates a 0600 database and a 0600 generated passphrase, refuses a second init",
+		  test_init_creates_private_files },
+		{ "init refuses a directory that already holds a CA", test_init_refuses_existing_ca },
+		{ "init refuses bad options and leaves nothing behind",
+		  test_init_refuses_bad_options_and_leaves_nothing },
+		{ "open refuses a wrong passphrase (unauthorized) and a missing CA",
+		  test_open_refuses_wrong_passphrase },
+		{ "open and init refuse a passphrase file readable by group or others",
+		  test_open_refuses_group_readable_passphrase_file },
+		{ "a handle opened without unlocking reads but cannot sign",
+		  test_locked_handle_reads_but_cannot_sign },
+		{ "the CLI issues a server certificate that verifies against the root for its names",
+		  test_cli_issues_a_server_certificate_that_verifies },
+		{ "the issued row is valid and holds exactly the returned DER",
+		  test_issued_row_is_valid_and_holds_the_returned_der },
+		{ "refused submissions store and sign nothing",
+		  test_refused_submissions_store_and_sign_nothing },
+		{ "issue for a raw public key (the daemon's TLS key)",
+		  test_issue_for_spki_serves_the_daemon_key },
+		{ "an anonymous submission is a pending request with an unguessable id",
+		  test_anonymous_submission_waits_for_approval },
+		{ "approval issues once; a second approval conflicts",
+		  test_approval_issues_once },
+		{ "a denied request cannot be approved", test_denial_is_final },
+		{ "approval re-checks the policy of the day", test_approval_rechecks_policy },
+		{ "a one-use enrollment token issues once and is then refused",
+		  test_one_use_token_issues_once },
+		{ "a scoped token issues only within its profile and names, refusals use nothing",
+		  test_scoped_token_issues_only_within_its_scope },
+		{ "bad, revoked and expired tokens are unauthorized with one message",
+		  test_bad_tokens_are_unauthenticated_alike },
+		{ "a token spelled with an uppercase secret is refused",
+		  test_bad_tokens_uppercase_secret_is_refused },
+		{ "an admin token acts as admin and is stored as a hash",
+		  test_admin_token_acts_as_admin },
+		{ "token creation refuses bad specifications", test_token_create_refuses_bad_specs },
+		{ "admin calls refuse anonymous (401) and enrollment (403) callers and change nothing",
+		  test_admin_calls_refuse_anonymous_and_enrollment_callers },
+		{ "a revocation is published in a CRL that relying parties honour",
+		  test_revocation_is_published_in_the_crl },
+		{ "the CRL number increases on every publication",
+		  test_crl_number_increases_on_every_publication },
+		{ "unrevoke works only from certificateHold",
+		  test_unrevoke_only_from_certificate_hold },
+		{ "renewal with the same key needs no token; a new key does; links both ways",
+		  test_renewal_with_the_same_key_needs_no_token },
+		{ "renewal with a new key needs an enrollment token covering the names",
+		  test_renewal_with_a_new_key_needs_a_covering_token },
+		{ "a superseding renewal revokes the old certificate as superseded",
+		  test_superseding_renewal_revokes_the_old_certificate },
+		{ "serial numbers parse to one canonical form", test_serial_parse_table },
+		{ "revocation reasons parse and name round trip", test_reason_parse_and_name_round_trip },
+#ifdef MICA_FAULT_INJECTION
+		{ "fault: a failed signature leaves no row and keeps the token use",
+		  test_fault_failed_signature_leaves_nothing_and_keeps_the_token_use },
+		{ "fault: a failed store after signing returns no certificate",
+		  test_fault_failed_store_after_signing_returns_no_certificate },
+		{ "fault: a lint refusal signs nothing and is audited",
+		  test_fault_lint_refusal_is_audited_and_signs_nothing },
+		{ "fault: a failed CRL signature keeps the revocation for the next CRL",
+		  test_fault_failed_crl_signature_keeps_the_revocation },
+#endif
+		{ "backup and restore keep the root, the certificates and the CRL numbering",
+		  test_backup_and_restore_keep_everything },
+		{ "8 cloned handles issue 200 certificates concurrently, all distinct and stored",
+		  test_concurrent_issuance_from_cloned_handles },
+		{ "8 threads racing on a one-use token: exactly one certificate",
+		  test_one_use_token_race_has_exactly_one_winner },
+	};
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("engine", suite_init, suite_clean);
+	if (suite == NULL) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
+			CU_cleanup_registry();
+			return 1;
+		}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
+	if (CU_get_number_of_suites_failed() > 0)
+		failures++;
+	CU_cleanup_registry();
+	return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,885 @@
+/*
+ * tests/test_policy.c - names, profiles and the issuance policy.
+ *
+ * Everything under test is pure, so the suite is tables of cases: each row
+ * says what it checks, its inputs and the expected outcome (return value
+ * and error code). Hostile rows sit beside the happy ones.
+ */
+#include <CUnit/Basic.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/names.h"
+#include "ca/profile.h"
+#include "util/err.h"
+
+#define NOW      INT64_C(1790000000)          /* 2026-09-21 */
+#define DAY      INT64_C(86400)
+#define TEN_YEARS (3650 * DAY)
+
+/* ------------------------------------------------------------------ */
+/* ca_name_parse                                                       */
+/* ------------------------------------------------------------------ */
+
+struct name_case {
+	const char *what;
+	const char *text;
+	int hint;
+	int rc;
+	int kind;            /* expected kind when rc == 0 */
+	const char *value;   /* expected canonical value when rc == 0 */
+};
+
+static const struct name_case name_cases[] = {
+	{ "plain host name", "www.contoso.test", 0, 0, CA_NAME_DNS,
+	  "www.contoso.test" },
+	{ "uppercase is canonicalised to lowercase", "WWW.Contoso.TEST", 0, 0,
+	  CA_NAME_DNS, "www.contoso.test" },
+	{ "one trailing dot is stripped", "www.contoso.test.", 0, 0,
+	  CA_NAME_DNS, "www.contoso.test" },
+	{ "two trailing dots are refused", "www.contoso.test..", 0, -1, 0, NULL },
+	{ "leading dot is refused", ".contoso.test", 0, -1, 0, NULL },
+	{ "empty label is refused", "www..contoso.test", 0, -1, 0, NULL },
+	{ "single label is refused", "intranet", 0, -1, 0, NULL },
+	{ "single label with a dot is refused", "intranet.", 0, -1, 0, NULL },
+	{ "IDN punycode A-label is accepted", "xn--bcher-kva.contoso.test", 0,
+	  0, CA_NAME_DNS, "xn--bcher-kva.contoso.test" },
+	{ "raw UTF-8 is refused", "b\xc3\xbc" "cher.contoso.test", 0, -1, 0,
+	  NULL },
+	{ "underscore is refused", "_acme.contoso.test", 0, -1, 0, NULL },
+	{ "underscore inside a label is refused", "my_host.contoso.test", 0,
+	  -1, 0, NULL },
+	{ "space is refused", "my host.contoso.test", 0, -1, 0, NULL },
+	{ "label starting with a hyphen is refused", "-www.contoso.test", 0,
+	  -1, 0, NULL },
+	{ "label ending with a hyphen is refused", "www-.contoso.test", 0, -1,
+	  0, NULL },
+	{ "hyphen inside a label is fine", "w-w.contoso.test", 0, 0,
+	  CA_NAME_DNS, "w-w.contoso.test" },
+	{ "digits-only host label is fine", "123.contoso.test", 0, 0,
+	  CA_NAME_DNS, "123.contoso.test" },
+	{ "all-numeric TLD is refused", "host.123", 0, -1, 0, NULL },
+	{ "an address given as DNS is refused", "192.0.2.1", CA_NAME_DNS, -1,
+	  0, NULL },
+	{ "a 63-octet label is accepted",
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test",
+	  0, 0, CA_NAME_DNS,
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test" },
+	{ "a 64-octet label is refused",
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test",
+	  0, -1, 0, NULL },
+	{ "wildcard as the whole leftmost label", "*.contoso.test", 0, 0,
+	  CA_NAME_DNS, "*.contoso.test" },
+	{ "uppercase wildcard name canonicalised", "*.WEB.Contoso.test", 0, 0,
+	  CA_NAME_DNS, "*.web.contoso.test" },
+	{ "wildcard in a middle label is refused", "a.*.contoso.test", 0, -1,
+	  0, NULL },
+	{ "partial wildcard *a is refused", "*a.contoso.test", 0, -1, 0, NULL },
+	{ "partial wildcard a* is refused", "a*.contoso.test", 0, -1, 0, NULL },
+	{ "double wildcard is refused", "*.*.contoso.test", 0, -1, 0, NULL },
+	{ "wildcard over a TLD is refused", "*.test", 0, -1, 0, NULL },
+	{ "bare star is refused", "*", 0, -1, 0, NULL },
+	{ "star-dot alone is refused", "*.", 0, -1, 0, NULL },
+	{ "empty string is refused", "", 0, -1, 0, NULL },
+	{ "IPv4 address", "192.0.2.1", 0, 0, CA_NAME_IP, "192.0.2.1" },
+	{ "IPv4 with hint", "10.0.0.1", CA_NAME_IP, 0, CA_NAME_IP, "10.0.0.1" },
+	{ "IPv4 with a leading zero is refused", "010.0.0.1", CA_NAME_IP, -1,
+	  0, NULL },
+	{ "short IPv4 form is refused", "10.1", CA_NAME_IP, -1, 0, NULL },
+	{ "IPv6 is canonicalised (RFC 5952)", "2001:DB8:0:0:0:0:0:1", 0, 0,
+	  CA_NAME_IP, "2001:db8::1" },
+	{ "IPv6 loopback", "::1", 0, 0, CA_NAME_IP, "::1" },
+	{ "IPv6 zone index is refused", "fe80::1%eth0", CA_NAME_IP, -1, 0,
+	  NULL },
+	{ "bracketed IPv6 is refused", "[::1]", CA_NAME_IP, -1, 0, NULL },
+	{ "a host name given as IP is refused", "www.contoso.test", CA_NAME_IP,
+	  -1, 0, NULL },
+	{ "email: domain lowercased, local part kept", "Alice.Smith@Contoso.TEST",
+	  0, 0, CA_NAME_EMAIL, "Alice.Smith@contoso.test" },
+	{ "email with plus tag", "bob+vpn@contoso.test", CA_NAME_EMAIL, 0,
+	  CA_NAME_EMAIL, "bob+vpn@contoso.test" },
+	{ "email with empty local part is refused", "@contoso.test", 0, -1, 0,
+	  NULL },
+	{ "email with two @ is refused", "a@b@contoso.test", 0, -1, 0, NULL },
+	{ "email with a space is refused", "a b@contoso.test", 0, -1, 0, NULL },
+	{ "email with a control character is refused", "a\tb@contoso.test", 0,
+	  -1, 0, NULL },
+	{ "email with a quoted local part is refused", "\"a b\"@contoso.test",
+	  0, -1, 0, NULL },
+	{ "email with leading dot is refused", ".a@contoso.test", 0, -1, 0,
+	  NULL },
+	{ "email with double dot is refused", "a..b@contoso.test", 0, -1, 0,
+	  NULL },
+	{ "email with single-label domain is refused", "a@localhost", 0, -1, 0,
+	  NULL },
+	{ "email with wildcard domain is refused", "a@*.contoso.test", 0, -1,
+	  0, NULL },
+	{ "email with underscore domain is refused", "a@my_dom.test", 0, -1, 0,
+	  NULL },
+	{ "email with a 65-octet local part is refused",
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "@contoso.test", 0, -1, 0, NULL },
+	{ "email given where a DNS name is expected is refused",
+	  "a@contoso.test", CA_NAME_DNS, -1, 0, NULL },
+	{ "unknown kind hint is refused", "www.contoso.test", 3, -1, 0, NULL },
+};
+
+static void
+test_name_parse_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++) {
+		const struct name_case *c = &name_cases[i];
+		struct ca_name n;
+		struct mica_err err = { 0 };
+		int rc = ca_name_parse(c->text, c->hint, &n, &err);
+
+		if (rc != c->rc)
+			fprintf(stderr, "\n  case \"%s\": rc %d (%s: %s)\n",
+				c->what, rc, err.code, err.msg);
+		CU_ASSERT_EQUAL(rc, c->rc);
+		if (rc == 0 && c->rc == 0) {
+			CU_ASSERT_EQUAL(n.kind, c->kind);
+			CU_ASSERT_STRING_EQUAL(n.value, c->value);
+		}
+		if (rc != 0 && c->rc != 0) {
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+		}
+	}
+}
+
+static void
+test_name_length_limits(void)
+{
+	char buf[600];
+	struct ca_name n;
+	struct mica_err err = { 0 };
+	size_t i;
+
+	/* 4 labels of 63 + ".test"... build exactly 253 octets:
+	 * 63 + 1 + 63 + 1 + 63 + 1 + 61 = 253 */
+	memset(buf, 0, sizeof(buf));
+	memset(buf, 'a', 253);
+	buf[63] = buf[127] = buf[191] = '.';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), 0);
+	CU_ASSERT_EQUAL(strlen(n.value), 253);
+	/* 253 plus the root dot is still the same 253-octet name */
+	buf[253] = '.';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), 0);
+	CU_ASSERT_EQUAL(strlen(n.value), 253);
+	/* 254 octets without a dot: too long */
+	buf[253] = 'a';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+
+	/* far longer input is refused before being looked at, and the
+	 * message does not quote it */
+	memset(buf, 'a', sizeof(buf) - 1);
+	buf[sizeof(buf) - 1] = '\0';
+	for (i = 50; i < sizeof(buf) - 1; i += 50)
+		buf[i] = '.';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), -1);
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "aaaaaaaa"));
+
+	/* 254-octet email is the maximum accepted */
+	memset(buf, 0, sizeof(buf));
+	memset(buf, 'a', 64);
+	buf[64] = '@';
+	memset(buf + 65, 'b', 189);   /* 65 + 189 = 254 */
+	buf[65 + 63] = buf[65 + 127] = '.';
+	buf[65 + 188] = 't';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, CA_NAME_EMAIL, &n, &err), 0);
+	CU_ASSERT_EQUAL(strlen(n.value), 254);
+	buf[254] = 'x';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, CA_NAME_EMAIL, &n, &err), -1);
+}
+
+static void
+test_name_messages_are_safe(void)
+{
+	struct ca_name n;
+	struct mica_err err = { 0 };
+
+	CU_ASSERT_EQUAL(ca_name_parse("bad_name.contoso.test", 0, &n, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad_name.contoso.test"));
+	/* a name with an escape sequence is not quoted back */
+	CU_ASSERT_EQUAL(ca_name_parse("a\x1b[31m.contoso.test", 0, &n, &err),
+			-1);
+	CU_ASSERT_PTR_NULL(strchr(err.msg, '\x1b'));
+	CU_ASSERT_EQUAL(ca_name_parse(NULL, 0, &n, &err), -1);
+	CU_ASSERT_EQUAL(ca_name_parse("x.test", 0, NULL, &err), -1);
+	/* NULL err is allowed */
+	CU_ASSERT_EQUAL(ca_name_parse("x", 0, &n, NULL), -1);
+}
+
+static void
+test_name_ip_octets(void)
+{
+	struct ca_name n;
+	static const unsigned char v4[4] = { 192, 0, 2, 1 };
+	static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+	CU_ASSERT_EQUAL(ca_name_parse("192.0.2.1", 0, &n, NULL), 0);
+	CU_ASSERT_EQUAL(n.ip_len, 4);
+	CU_ASSERT_EQUAL(memcmp(n.ip, v4, 4), 0);
+	CU_ASSERT_EQUAL(ca_name_parse("2001:db8:0::1", 0, &n, NULL), 0);
+	CU_ASSERT_EQUAL(n.ip_len, 16);
+	CU_ASSERT_EQUAL(memcmp(n.ip, v6, 16), 0);
+	CU_ASSERT_STRING_EQUAL(n.value, "2001:db8::1");
+}
+
+static void
+test_name_kind_str(void)
+{
+	CU_ASSERT_STRING_EQUAL(ca_name_kind_str(CA_NAME_DNS), "dns");
+	CU_ASSERT_STRING_EQUAL(ca_name_kind_str(CA_NAME_IP), "ip");
+	CU_ASSERT_STRING_EQUAL(ca_name_kind_str(CA_NAME_EMAIL), "email");
+	CU_ASSERT_PTR_NOT_NULL(ca_name_kind_str(99));
+}
+
+/* ------------------------------------------------------------------ */
+/* Profiles                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+test_profiles_builtin(void)
+{
+	static const char *const order[] = { "server", "client", "email",
+					     "ipsec", "codesign" };
+	const struct ca_profile *p;
+	size_t n = 0, i;
+
+	p = ca_profiles(&n);
+	CU_ASSERT_EQUAL_FATAL(n, 5);
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_STRING_EQUAL(p[i].name, order[i]);
+		CU_ASSERT_PTR_NOT_NULL(p[i].description);
+		CU_ASSERT_PTR_NULL(strchr(p[i].description, '\n'));
+		CU_ASSERT(p[i].default_days > 0);
+		CU_ASSERT(p[i].default_days <= p[i].max_days);
+		CU_ASSERT_EQUAL(p[i].min_names, 1);
+		CU_ASSERT_PTR_EQUAL(ca_profile_find(order[i]), &p[i]);
+		/* no profile may make a CA */
+		CU_ASSERT_EQUAL(p[i].ku_rsa & (CA_KU_KEY_CERT_SIGN |
+					       CA_KU_CRL_SIGN), 0);
+		CU_ASSERT_EQUAL(p[i].ku_ec & (CA_KU_KEY_CERT_SIGN |
+					      CA_KU_CRL_SIGN), 0);
+		/* keyEncipherment is RSA-only */
+		CU_ASSERT_EQUAL(p[i].ku_ec & CA_KU_KEY_ENCIPHERMENT, 0);
+	}
+	CU_ASSERT_PTR_NULL(ca_profile_find("Server"));
+	CU_ASSERT_PTR_NULL(ca_profile_find("subca"));
+	CU_ASSERT_PTR_NULL(ca_profile_find(""));
+	CU_ASSERT_PTR_NULL(ca_profile_find(NULL));
+
+	p = ca_profile_find("server");
+	CU_ASSERT_EQUAL(p->eku, CA_EKU_SERVER_AUTH);
+	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_DNS | CA_NAME_IP);
+	CU_ASSERT_EQUAL(p->ku_rsa, CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT);
+	CU_ASSERT_EQUAL(p->ku_ec, CA_KU_DIGITAL_SIGNATURE);
+	CU_ASSERT_EQUAL(p->default_days, 365);
+	CU_ASSERT_EQUAL(p->max_days, 398);
+	p = ca_profile_find("client");
+	CU_ASSERT_EQUAL(p->eku, CA_EKU_CLIENT_AUTH);
+	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_EMAIL | CA_NAME_DNS);
+	CU_ASSERT_EQUAL(p->max_days, 825);
+	p = ca_profile_find("email");
+	CU_ASSERT_EQUAL(p->eku, CA_EKU_EMAIL_PROTECTION);
+	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_EMAIL);
+	CU_ASSERT_EQUAL(p->ku_ec, CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_AGREEMENT);
+	p = ca_profile_find("ipsec");
+	CU_ASSERT_EQUAL(p->eku, CA_EKU_IPSEC_IKE | CA_EKU_SERVER_AUTH |
+			CA_EKU_CLIENT_AUTH);
+	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_DNS | CA_NAME_IP | CA_NAME_EMAIL);
+	p = ca_profile_find("codesign");
+	CU_ASSERT_EQUAL(p->eku, CA_EKU_CODE_SIGNING);
+	CU_ASSERT_EQUAL(p->ku_rsa, CA_KU_DIGITAL_SIGNATURE);
+	CU_ASSERT_EQUAL(p->max_days, 1095);
+}
+
+/* ------------------------------------------------------------------ */
+/* ca_name_in_domain and ca_scope_covers                               */
+/* ------------------------------------------------------------------ */
+
+struct domain_case {
+	const char *what;
+	const char *name;
+	const char *domain;
+	int expect;
+};
+
+static const struct domain_case domain_cases[] = {
+	{ "host in the domain", "www.contoso.test", "contoso.test", 1 },
+	{ "deep sub-domain", "a.b.c.contoso.test", "contoso.test", 1 },
+	{ "the domain itself", "contoso.test", "contoso.test", 1 },
+	{ "suffix without a label boundary", "evilcontoso.test",
+	  "contoso.test", 0 },
+	{ "domain as a prefix of an evil name", "contoso.test.evil.test",
+	  "contoso.test", 0 },
+	{ "parent of the domain", "test.test", "contoso.test", 0 },
+	{ "wildcard under the domain", "*.a.contoso.test", "contoso.test", 1 },
+	{ "wildcard directly under the domain", "*.contoso.test",
+	  "contoso.test", 1 },
+	{ "domain compared case-insensitively", "www.contoso.test",
+	  "Contoso.TEST", 1 },
+	{ "domain with a trailing dot", "www.contoso.test", "contoso.test.", 1 },
+	{ "empty domain matches nothing", "www.contoso.test", "", 0 },
+	{ "a wildcard domain matches nothing", "www.contoso.test",
+	  "*.contoso.test", 0 },
+	{ "email under the domain", "alice@contoso.test", "contoso.test", 1 },
+	{ "email in a sub-domain", "alice@mail.contoso.test", "contoso.test",
+	  1 },
+	{ "email with a look-alike domain", "alice@evilcontoso.test",
+	  "contoso.test", 0 },
+	{ "IPv4 never under a domain", "192.0.2.1", "contoso.test", 0 },
+	{ "IPv6 never under a domain", "2001:db8::1", "contoso.test", 0 },
+};
+
+static void
+test_name_in_domain_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(domain_cases) / sizeof(domain_cases[0]); i++) {
+		const struct domain_case *c = &domain_cases[i];
+		struct ca_name n;
+
+		CU_ASSERT_EQUAL_FATAL(ca_name_parse(c->name, 0, &n, NULL), 0);
+		if (ca_name_in_domain(&n, c->domain) != c->expect)
+			fprintf(stderr, "\n  case \"%s\" failed\n", c->what);
+		CU_ASSERT_EQUAL(ca_name_in_domain(&n, c->domain), c->expect);
+	}
+	CU_ASSERT_EQUAL(ca_name_in_domain(NULL, "contoso.test"), 0);
+}
+
+struct scope_case {
+	const char *what;
+	const char *pattern;
+	const char *name;
+	int expect;
+};
+
+static const struct scope_case scope_cases[] = {
+	{ "wildcard pattern covers one label below", "*.web.contoso.test",
+	  "a.web.contoso.test", 1 },
+	{ "wildcard pattern covers the literal wildcard", "*.web.contoso.test",
+	  "*.web.contoso.test", 1 },
+	{ "wildcard pattern does not cover two labels below",
+	  "*.web.contoso.test", "a.b.web.contoso.test", 0 },
+	{ "wildcard pattern does not cover its base", "*.web.contoso.test",
+	  "web.contoso.test", 0 },
+	{ "wildcard pattern does not cover a deeper wildcard",
+	  "*.web.contoso.test", "*.a.web.contoso.test", 0 },
+	{ "wildcard pattern does not cover a look-alike",
+	  "*.web.contoso.test", "a.evilweb.contoso.test", 0 },
+	{ "exact pattern matches exactly", "www.contoso.test",
+	  "www.contoso.test", 1 },
+	{ "exact pattern does not cover sub-domains", "contoso.test",
+	  "www.contoso.test", 0 },
+	{ "exact pattern is case-insensitive", "WWW.contoso.test",
+	  "www.contoso.test", 1 },
+	{ "literal name does not cover a wildcard", "a.web.contoso.test",
+	  "*.web.contoso.test", 0 },
+	{ "IP pattern matches by octets", "2001:db8:0::1", "2001:db8::1", 1 },
+	{ "IP pattern does not match another address", "192.0.2.1",
+	  "192.0.2.2", 0 },
+	{ "IPv4 is not its IPv4-mapped IPv6 form", "192.0.2.1",
+	  "::ffff:192.0.2.1", 0 },
+	{ "email pattern matches exactly", "alice@contoso.test",
+	  "alice@contoso.test", 1 },
+	{ "email pattern does not match another mailbox",
+	  "alice@contoso.test", "bob@contoso.test", 0 },
+	{ "DNS pattern does not cover an email in that domain",
+	  "contoso.test", "alice@contoso.test", 0 },
+	{ "garbage pattern covers nothing", "not a name", "www.contoso.test",
+	  0 },
+};
+
+static void
+test_scope_covers_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(scope_cases) / sizeof(scope_cases[0]); i++) {
+		const struct scope_case *c = &scope_cases[i];
+		struct ca_name n;
+
+		CU_ASSERT_EQUAL_FATAL(ca_name_parse(c->name, 0, &n, NULL), 0);
+		if (ca_scope_covers(c->pattern, &n) != c->expect)
+			fprintf(stderr, "\n  case \"%s\" failed\n", c->what);
+		CU_ASSERT_EQUAL(ca_scope_covers(c->pattern, &n), c->expect);
+	}
+	CU_ASSERT_EQUAL(ca_scope_covers(NULL, NULL), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* ca_policy_check                                                     */
+/* ------------------------------------------------------------------ */
+
+static const char *const domains[] = { "contoso.test", "fabrikam.example" };
+
+#define RSA2048 CA_PUBKEY_RSA, 2048
+#define P256    CA_PUBKEY_EC_P256, 256
+#define P384    CA_PUBKEY_EC_P384, 384
+
+struct policy_case {
+	const char *what;
+	const char *profile;
+	const char *names[4];        /* NULL-terminated */
+	int no_domains;              /* the CA has no domains configured */
+	int scoped;
+	const char *scope_profile;
+	int scope_list;              /* pass scope[] (else scope_names NULL) */
+	const char *scope[4];
+	int key_kind, key_bits;
+	int days;                    /* requested */
+	int64_t ca_left;             /* ca_not_after - now; 0: ten years */
+	int rc;
+	const char *code;            /* expected error code, or NULL */
+	int want_days;               /* checked when rc == 0 and non-zero */
+	int want_clamped;
+};
+
+static const struct policy_case policy_cases[] = {
+	/* names and domains */
+	{ "a name in the domain is issued", "server",
+	  { "www.contoso.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0, 0, NULL,
+	  365, 0 },
+	{ "names in two configured domains", "server",
+	  { "www.contoso.test", "fabrikam.example" }, 0, 0, NULL, 0, { NULL },
+	  P256, 0, 0, 0, NULL, 0, 0 },
+	{ "refuses a name outside the allowed domains", "server",
+	  { "www.contoso.test", "www.evil.test" }, 0, 0, NULL, 0, { NULL },
+	  P256, 0, 0, -1, "name_not_allowed", 0, 0 },
+	{ "refuses a look-alike domain", "server", { "evilcontoso.test" }, 0,
+	  0, NULL, 0, { NULL }, P256, 0, 0, -1, "name_not_allowed", 0, 0 },
+	{ "refuses the domain as a prefix", "server",
+	  { "contoso.test.evil.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0,
+	  -1, "name_not_allowed", 0, 0 },
+	{ "wildcard under the domain is issued", "server",
+	  { "*.web.contoso.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0, 0,
+	  NULL, 0, 0 },
+	{ "email name refused by the server profile", "server",
+	  { "alice@contoso.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0, -1,
+	  "name_kind_not_allowed", 0, 0 },
+	{ "email name accepted by the email profile", "email",
+	  { "alice@contoso.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0, 0,
+	  NULL, 0, 0 },
+	{ "DNS name refused by the email profile", "email",
+	  { "www.contoso.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0, -1,
+	  "name_kind_not_allowed", 0, 0 },
+	{ "email outside the domains refused", "email",
+	  { "alice@evil.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0, -1,
+	  "name_not_allowed", 0, 0 },
+	{ "client profile takes email and DNS", "client",
+	  { "alice@contoso.test", "phone.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "client profile refuses IP", "client", { "192.0.2.1" }, 0, 0, NULL,
+	  0, { NULL }, P256, 0, 0, -1, "name_kind_not_allowed", 0, 0 },
+	{ "codesign refuses IP", "codesign", { "192.0.2.1" }, 0, 0, NULL, 0,
+	  { NULL }, P256, 0, 0, -1, "name_kind_not_allowed", 0, 0 },
+	{ "ipsec takes DNS, IP and email from an admin", "ipsec",
+	  { "vpn.contoso.test", "192.0.2.1", "vpn@contoso.test" }, 0, 0, NULL,
+	  0, { NULL }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "admin may put an IP in a server certificate", "server",
+	  { "www.contoso.test", "2001:db8::1" }, 0, 0, NULL, 0, { NULL }, P256,
+	  0, 0, 0, NULL, 0, 0 },
+	{ "no names at all", "server", { NULL }, 0, 0, NULL, 0, { NULL }, P256,
+	  0, 0, -1, "no_names", 0, 0 },
+	{ "no domains configured: admin may issue", "server",
+	  { "www.anything.test" }, 1, 0, NULL, 0, { NULL }, P256, 0, 0, 0,
+	  NULL, 0, 0 },
+	{ "no domains configured: a token may not", "server",
+	  { "www.anything.test" }, 1, 1, NULL, 0, { NULL }, P256, 0, 0, -1,
+	  "name_not_allowed", 0, 0 },
+	{ "no domains configured: not even a token listing the name", "server",
+	  { "www.anything.test" }, 1, 1, NULL, 1, { "www.anything.test" },
+	  P256, 0, 0, -1, "name_not_allowed", 0, 0 },
+	{ "no domains configured: token may have a listed IP", "server",
+	  { "192.0.2.1" }, 1, 1, NULL, 1, { "192.0.2.1" }, P256, 0, 0, 0, NULL,
+	  0, 0 },
+
+	/* token scope */
+	{ "scoped token within domains, no name list", "server",
+	  { "www.contoso.test" }, 0, 1, NULL, 0, { NULL }, P256, 0, 0, 0, NULL,
+	  0, 0 },
+	{ "scoped token outside domains", "server", { "www.evil.test" }, 0, 1,
+	  NULL, 0, { NULL }, P256, 0, 0, -1, "name_not_allowed", 0, 0 },
+	{ "scope profile matches", "server", { "www.contoso.test" }, 0, 1,
+	  "server", 0, { NULL }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "scope profile mismatch", "client", { "alice@contoso.test" }, 0, 1,
+	  "server", 0, { NULL }, P256, 0, 0, -1, "profile_not_in_scope", 0, 0 },
+	{ "scope profile ignored for an admin", "client",
+	  { "alice@contoso.test" }, 0, 0, "server", 0, { NULL }, P256, 0, 0, 0,
+	  NULL, 0, 0 },
+	{ "scope wildcard covers one label below", "server",
+	  { "a.web.contoso.test" }, 0, 1, NULL, 1, { "*.web.contoso.test" },
+	  P256, 0, 0, 0, NULL, 0, 0 },
+	{ "scope wildcard covers the literal wildcard", "server",
+	  { "*.web.contoso.test" }, 0, 1, NULL, 1, { "*.web.contoso.test" },
+	  P256, 0, 0, 0, NULL, 0, 0 },
+	{ "scope wildcard does not cover two labels below", "server",
+	  { "a.b.web.contoso.test" }, 0, 1, NULL, 1, { "*.web.contoso.test" },
+	  P256, 0, 0, -1, "name_not_in_scope", 0, 0 },
+	{ "scope wildcard does not cover its base", "server",
+	  { "web.contoso.test" }, 0, 1, NULL, 1, { "*.web.contoso.test" },
+	  P256, 0, 0, -1, "name_not_in_scope", 0, 0 },
+	{ "every name must be in scope", "server",
+	  { "a.web.contoso.test", "www.contoso.test" }, 0, 1, NULL, 1,
+	  { "*.web.contoso.test" }, P256, 0, 0, -1, "name_not_in_scope", 0, 0 },
+	{ "several scope patterns", "server",
+	  { "a.web.contoso.test", "www.contoso.test" }, 0, 1, NULL, 1,
+	  { "*.web.contoso.test", "www.contoso.test" }, P256, 0, 0, 0, NULL, 0,
+	  0 },
+	{ "scope listing does not override the domains", "server",
+	  { "www.evil.test" }, 0, 1, NULL, 1, { "www.evil.test" }, P256, 0, 0,
+	  -1, "name_not_allowed", 0, 0 },
+	{ "empty scope list covers nothing", "server", { "www.contoso.test" },
+	  0, 1, NULL, 1, { NULL }, P256, 0, 0, -1, "name_not_in_scope", 0, 0 },
+	{ "token may not request an unlisted IP", "server", { "192.0.2.1" }, 0,
+	  1, NULL, 0, { NULL }, P256, 0, 0, -1, "name_not_allowed", 0, 0 },
+	{ "token may request an IP its scope lists", "server", { "192.0.2.1" },
+	  0, 1, NULL, 1, { "192.0.2.1" }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "token IP must match the listed one", "server", { "192.0.2.2" }, 0,
+	  1, NULL, 1, { "192.0.2.1" }, P256, 0, 0, -1, "name_not_in_scope", 0,
+	  0 },
+	{ "scoped email name", "email", { "alice@contoso.test" }, 0, 1,
+	  "email", 1, { "alice@contoso.test" }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "scoped email name not listed", "email", { "bob@contoso.test" }, 0, 1,
+	  "email", 1, { "alice@contoso.test" }, P256, 0, 0, -1,
+	  "name_not_in_scope", 0, 0 },
+
+	/* keys */
+	{ "RSA 1024 is weak", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, CA_PUBKEY_RSA, 1024, 0, 0, -1, "weak_key", 0, 0 },
+	{ "RSA 2047 is weak", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, CA_PUBKEY_RSA, 2047, 0, 0, -1, "weak_key", 0, 0 },
+	{ "RSA 2048 is fine", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, RSA2048, 0, 0, 0, NULL, 0, 0 },
+	{ "RSA 3072 is fine", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, CA_PUBKEY_RSA, 3072, 0, 0, 0, NULL, 0, 0 },
+	{ "RSA 4096 is fine", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, CA_PUBKEY_RSA, 4096, 0, 0, 0, NULL, 0, 0 },
+	{ "RSA 8192 is not supported", "server", { "www.contoso.test" }, 0, 0,
+	  NULL, 0, { NULL }, CA_PUBKEY_RSA, 8192, 0, 0, -1, "unsupported_key",
+	  0, 0 },
+	{ "EC P-256 is fine", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "EC P-384 is fine", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, P384, 0, 0, 0, NULL, 0, 0 },
+	{ "EC P-256 claiming 521 bits is refused", "server",
+	  { "www.contoso.test" }, 0, 0, NULL, 0, { NULL }, CA_PUBKEY_EC_P256,
+	  521, 0, 0, -1, "unsupported_key", 0, 0 },
+	{ "unknown key kind is refused", "server", { "www.contoso.test" }, 0,
+	  0, NULL, 0, { NULL }, 0, 256, 0, 0, -1, "unsupported_key", 0, 0 },
+	{ "other key kind is refused", "server", { "www.contoso.test" }, 0, 0,
+	  NULL, 0, { NULL }, 42, 256, 0, 0, -1, "unsupported_key", 0, 0 },
+
+	/* validity */
+	{ "0 days means the profile default", "server", { "www.contoso.test" },
+	  0, 0, NULL, 0, { NULL }, P256, 0, 0, 0, NULL, 365, 0 },
+	{ "1 day is fine", "server", { "www.contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, P256, 1, 0, 0, NULL, 1, 0 },
+	{ "the maximum is fine", "server", { "www.contoso.test" }, 0, 0, NULL,
+	  0, { NULL }, P256, 398, 0, 0, NULL, 398, 0 },
+	{ "maximum plus one is refused", "server", { "www.contoso.test" }, 0,
+	  0, NULL, 0, { NULL }, P256, 399, 0, -1, "days_out_of_range", 0, 0 },
+	{ "negative days are refused", "server", { "www.contoso.test" }, 0, 0,
+	  NULL, 0, { NULL }, P256, -1, 0, -1, "days_out_of_range", 0, 0 },
+	{ "huge days are refused", "server", { "www.contoso.test" }, 0, 0,
+	  NULL, 0, { NULL }, P256, 2147483647, 0, -1, "days_out_of_range", 0,
+	  0 },
+	{ "codesign allows 1095 days", "codesign", { "dev@contoso.test" }, 0,
+	  0, NULL, 0, { NULL }, P256, 1095, 0, 0, NULL, 1095, 0 },
+	{ "clamped to the CA's notAfter", "server", { "www.contoso.test" }, 0,
+	  0, NULL, 0, { NULL }, P256, 365, 100 * DAY, 0, NULL, 100, 1 },
+	{ "a CA expiring within the hour refuses", "server",
+	  { "www.contoso.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 1800, -1,
+	  "ca_expiring", 0, 0 },
+	{ "an expired CA refuses", "server", { "www.contoso.test" }, 0, 0,
+	  NULL, 0, { NULL }, P256, 0, -DAY, -1, "ca_expiring", 0, 0 },
+};
+
+static void
+fill_input(const struct policy_case *c, struct ca_policy_input *in,
+	   struct ca_name *names)
+{
+	size_t i;
+
+	memset(in, 0, sizeof(*in));
+	in->profile = ca_profile_find(c->profile);
+	in->default_days = in->profile != NULL ? in->profile->default_days : 0;
+	in->max_days = in->profile != NULL ? in->profile->max_days : 0;
+	if (!c->no_domains) {
+		in->domains = domains;
+		in->ndomains = 2;
+	}
+	for (i = 0; i < 4 && c->names[i] != NULL; i++)
+		CU_ASSERT_EQUAL_FATAL(ca_name_parse(c->names[i], 0, &names[i],
+						    NULL), 0);
+	in->names = names;
+	in->nnames = i;
+	in->scoped = c->scoped;
+	in->scope_profile = c->scope_profile;
+	if (c->scope_list) {
+		in->scope_names = c->scope;
+		for (i = 0; i < 4 && c->scope[i] != NULL; i++)
+			;
+		in->nscope_names = i;
+	}
+	in->key_kind = c->key_kind;
+	in->key_bits = c->key_bits;
+	in->requested_days = c->days;
+	in->now = NOW;
+	in->ca_not_after = NOW + (c->ca_left != 0 ? c->ca_left : TEN_YEARS);
+}
+
+static void
+test_policy_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(policy_cases) / sizeof(policy_cases[0]); i++) {
+		const struct policy_case *c = &policy_cases[i];
+		struct ca_policy_input in;
+		struct ca_policy_decision d;
+		struct ca_name names[4];
+		struct mica_err err = { 0 };
+		int rc;
+
+		fill_input(c, &in, names);
+		rc = ca_policy_check(&in, &d, &err);
+		if (rc != c->rc || (c->code != NULL &&
+				    strcmp(err.code, c->code) != 0))
+			fprintf(stderr, "\n  case \"%s\": rc %d (%s: %s)\n",
+				c->what, rc, err.code, err.msg);
+		CU_ASSERT_EQUAL(rc, c->rc);
+		if (c->rc != 0) {
+			CU_ASSERT_STRING_EQUAL(err.code, c->code);
+			CU_ASSERT(err.kind == MICA_E_POLICY ||
+				  err.kind == MICA_E_BADREQ);
+			continue;
+		}
+		if (rc != 0)
+			continue;
+		CU_ASSERT_EQUAL(d.not_before, NOW - 300);
+		CU_ASSERT(d.not_after > d.not_before);
+		CU_ASSERT(d.not_after <= in.ca_not_after);
+		CU_ASSERT_EQUAL(d.clamped, c->want_clamped);
+		if (c->want_days != 0)
+			CU_ASSERT_EQUAL(d.days, c->want_days);
+		if (!c->want_clamped)
+			CU_ASSERT_EQUAL(d.not_after,
+					d.not_before + (int64_t)d.days * DAY);
+		CU_ASSERT_EQUAL(d.eku, in.profile->eku);
+		CU_ASSERT_EQUAL(d.key_usage, in.key_kind == CA_PUBKEY_RSA ?
+				in.profile->ku_rsa : in.profile->ku_ec);
+	}
+}
+
+static void
+test_policy_messages_name_the_name(void)
+{
+	const struct policy_case *c = NULL;
+	struct ca_policy_input in;
+	struct ca_policy_decision d;
+	struct ca_name names[4];
+	struct mica_err err = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(policy_cases) / sizeof(policy_cases[0]); i++)
+		if (strcmp(policy_cases[i].what,
+			   "refuses a name outside the allowed domains") == 0)
+			c = &policy_cases[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	fill_input(c, &in, names);
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "www.evil.test"));
+	/* the configured domains are not listed to the requester */
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "fabrikam"));
+}
+
+static void
+test_policy_key_usage_by_key(void)
+{
+	struct ca_policy_input in;
+	struct ca_policy_decision d;
+	struct ca_name n;
+	struct mica_err err = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("alice@contoso.test", 0, &n, NULL),
+			      0);
+	memset(&in, 0, sizeof(in));
+	in.profile = ca_profile_find("email");
+	in.domains = domains;
+	in.ndomains = 2;
+	in.names = &n;
+	in.nnames = 1;
+	in.key_kind = CA_PUBKEY_RSA;
+	in.key_bits = 3072;
+	in.now = NOW;
+	in.ca_not_after = NOW + TEN_YEARS;
+	CU_ASSERT_EQUAL_FATAL(ca_policy_check(&in, &d, &err), 0);
+	CU_ASSERT_EQUAL(d.key_usage, CA_KU_DIGITAL_SIGNATURE |
+			CA_KU_KEY_ENCIPHERMENT);
+	CU_ASSERT_EQUAL(d.eku, CA_EKU_EMAIL_PROTECTION);
+	/* default/max of 0 fall back to the profile's own */
+	CU_ASSERT_EQUAL(d.days, 365);
+
+	in.key_kind = CA_PUBKEY_EC_P384;
+	in.key_bits = 384;
+	CU_ASSERT_EQUAL_FATAL(ca_policy_check(&in, &d, &err), 0);
+	CU_ASSERT_EQUAL(d.key_usage, CA_KU_DIGITAL_SIGNATURE |
+			CA_KU_KEY_AGREEMENT);
+}
+
+static void
+test_policy_admin_overrides(void)
+{
+	struct ca_policy_input in;
+	struct ca_policy_decision d;
+	struct ca_name n;
+	struct mica_err err = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("www.contoso.test", 0, &n, NULL), 0);
+	memset(&in, 0, sizeof(in));
+	in.profile = ca_profile_find("server");
+	in.domains = domains;
+	in.ndomains = 2;
+	in.names = &n;
+	in.nnames = 1;
+	in.key_kind = CA_PUBKEY_EC_P256;
+	in.key_bits = 256;
+	in.now = NOW;
+	in.ca_not_after = NOW + TEN_YEARS;
+	in.default_days = 90;
+	in.max_days = 90;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), 0);
+	CU_ASSERT_EQUAL(d.days, 90);
+	in.requested_days = 91;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	/* a default above the maximum is cut to the maximum */
+	in.requested_days = 0;
+	in.default_days = 200;
+	in.max_days = 30;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), 0);
+	CU_ASSERT_EQUAL(d.days, 30);
+}
+
+static void
+test_policy_bad_inputs(void)
+{
+	struct ca_policy_input in;
+	struct ca_policy_decision d;
+	struct ca_name *many;
+	struct mica_err err = { 0 };
+	size_t i;
+
+	CU_ASSERT_EQUAL(ca_policy_check(NULL, &d, &err), -1);
+	memset(&in, 0, sizeof(in));
+	CU_ASSERT_EQUAL(ca_policy_check(&in, NULL, &err), -1);
+	/* no profile */
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+
+	/* too many names */
+	many = calloc(CA_NAMES_MAX + 1, sizeof(*many));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(many);
+	for (i = 0; i < CA_NAMES_MAX + 1; i++) {
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "h%zu.contoso.test", i);
+		CU_ASSERT_EQUAL_FATAL(ca_name_parse(buf, 0, &many[i], NULL), 0);
+	}
+	in.profile = ca_profile_find("server");
+	in.domains = domains;
+	in.ndomains = 2;
+	in.names = many;
+	in.nnames = CA_NAMES_MAX + 1;
+	in.key_kind = CA_PUBKEY_EC_P256;
+	in.key_bits = 256;
+	in.now = NOW;
+	in.ca_not_after = NOW + TEN_YEARS;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "too_many_names");
+	in.nnames = CA_NAMES_MAX;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), 0);
+
+	/* a name that is not NUL-terminated is refused, not over-read */
+	memset(many[0].value, 'a', sizeof(many[0].value));
+	in.nnames = 1;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+	/* nor one with control characters (not canonical) */
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("www.contoso.test", 0, &many[0],
+					    NULL), 0);
+	many[0].value[3] = '\n';
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+	CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
+	/* an unknown name kind */
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("www.contoso.test", 0, &many[0],
+					    NULL), 0);
+	many[0].kind = 8;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	/* absurd clocks */
+	many[0].kind = CA_NAME_DNS;
+	in.now = INT64_MAX;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	in.now = -1;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	free(many);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("policy", NULL, NULL);
+	if (s == NULL ||
+	    !CU_add_test(s, "parses and canonicalises names (table)",
+			 test_name_parse_table) ||
+	    !CU_add_test(s, "bounds DNS names at 253 and emails at 254 octets",
+			 test_name_length_limits) ||
+	    !CU_add_test(s, "never echoes control characters in messages",
+			 test_name_messages_are_safe) ||
+	    !CU_add_test(s, "keeps IP addresses as octets",
+			 test_name_ip_octets) ||
+	    !CU_add_test(s, "names name kinds", test_name_kind_str) ||
+	    !CU_add_test(s, "lists the built-in profiles in order",
+			 test_profiles_builtin) ||
+	    !CU_add_test(s, "matches domains on label boundaries only (table)",
+			 test_name_in_domain_table) ||
+	    !CU_add_test(s, "matches token scope patterns (table)",
+			 test_scope_covers_table) ||
+	    !CU_add_test(s, "decides issuance by profile, scope, key, days "
+			 "(table)", test_policy_table) ||
+	    !CU_add_test(s, "refusal names the name but not the domains",
+			 test_policy_messages_name_the_name) ||
+	    !CU_add_test(s, "chooses keyUsage by key algorithm",
+			 test_policy_key_usage_by_key) ||
+	    !CU_add_test(s, "honours admin overrides of validity",
+			 test_policy_admin_overrides) ||
+	    !CU_add_test(s, "fails closed on bad inputs",
+			 test_policy_bad_inputs)) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed != 0;
+}

@@ -1,0 +1,25 @@
+/*
+ * util/fault.h - fault injection for tests (SQLite's sqlite3FaultSim model).
+ *
+ * Built only with ./configure --enable-fault-injection (the test binaries
+ * are); otherwise MICA_FAULT() is the constant 0 and costs nothing.
+ *
+ * The environment variable MICA_FAULT="point:n[,point:n...]" makes the n-th
+ * call (counting from 1, per process) of MICA_FAULT("point") return 1, so
+ * the caller fails as if that step had failed. n = 0 means every call.
+ * Points used by mica: "db_write" (any store write), "db_commit", "sign",
+ * "lint" (make the linter see a broken TBS).
+ */
+#ifndef MICA_UTIL_FAULT_H
+#define MICA_UTIL_FAULT_H
+
+#ifdef MICA_FAULT_INJECTION
+int mica_fault_hit(const char *point);
+/* Re-read MICA_FAULT and reset the counters (for unit tests). */
+void mica_fault_reset(void);
+#define MICA_FAULT(p) mica_fault_hit(p)
+#else
+#define MICA_FAULT(p) 0
+#endif
+
+#endif

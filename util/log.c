@@ -1,0 +1,112 @@
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int log_fd = 2;
+static char *log_path;
+static int log_level = MICA_LOG_INFO;
+
+static int
+open_path(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
+int
+mica_log_open(const char *path)
+{
+	int fd = 2;
+	char *copy = NULL;
+
+	if (path != NULL) {
+		if ((copy = strdup(path)) == NULL)
+			return -1;
+		if ((fd = open_path(path)) < 0) {
+			free(copy);
+			return -1;
+		}
+	}
+	pthread_mutex_lock(&log_lock);
+	if (log_fd != 2)
+		close(log_fd);
+	log_fd = fd;
+	free(log_path);
+	log_path = copy;
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+int
+mica_log_reopen(void)
+{
+	int fd, rc = 0;
+
+	pthread_mutex_lock(&log_lock);
+	if (log_path != NULL) {
+		if ((fd = open_path(log_path)) < 0) {
+			rc = -1;
+		} else {
+			if (log_fd != 2)
+				close(log_fd);
+			log_fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&log_lock);
+	return rc;
+}
+
+void
+mica_log_set_level(int level)
+{
+	log_level = level;
+}
+
+void
+mica_log(int level, const char *fmt, ...)
+{
+	static const char *names[] = { "error", "warning", "info", "debug" };
+	char line[2048];
+	struct tm tm;
+	time_t now;
+	va_list ap;
+	size_t n;
+	int k, saved = errno;
+
+	if (level > log_level)
+		return;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	k = snprintf(line + n, sizeof(line) - n, "%s: ",
+		     names[level < 0 ? 0 : level > 3 ? 3 : level]);
+	if (k > 0)
+		n += (size_t)k;
+	va_start(ap, fmt);
+	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		k = 0;
+	n += (size_t)k;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	/* Control characters from clients must not forge log lines. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	line[n++] = '\n';
+	pthread_mutex_lock(&log_lock);
+	if (write(log_fd, line, n) < 0) {
+		/* nothing sensible to do */
+	}
+	pthread_mutex_unlock(&log_lock);
+	errno = saved;
+}

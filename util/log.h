@@ -1,0 +1,27 @@
+/*
+ * util/log.h - logging to stderr or a file, one line per event.
+ *
+ * Never pass a secret (token, key, passphrase, CSR body) to these
+ * functions. Thread-safe: each line is written with a single write(2).
+ */
+#ifndef MICA_UTIL_LOG_H
+#define MICA_UTIL_LOG_H
+
+enum { MICA_LOG_ERR = 0, MICA_LOG_WARN, MICA_LOG_INFO, MICA_LOG_DEBUG };
+
+/* Send log lines to PATH (appending, created 0600), or to stderr if PATH is
+ * NULL. Returns 0 or -1 (errno set). */
+int mica_log_open(const char *path);
+
+/* Reopen the file given to mica_log_open (for SIGHUP and logrotate). Safe to
+ * call from the main loop, not from a signal handler. */
+int mica_log_reopen(void);
+
+/* Lines above LEVEL are dropped. Default MICA_LOG_INFO. */
+void mica_log_set_level(int level);
+
+/* Write "2026-11-24T17:30:00Z level: message\n". */
+void mica_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif
