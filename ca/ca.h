@@ -221,7 +221,8 @@ struct ca_token_spec {
 	const char *profile;          /* enroll: NULL = any */
 	const char *const *names;     /* enroll: NULL = any within the domains */
 	size_t nnames;
-	int64_t uses;                 /* -1 unlimited; default 1 for enroll */
+	int64_t uses;                 /* -1 unlimited; 0 = default (1 for
+				       * enroll, unlimited for admin) */
 	int64_t expires_in;           /* seconds; 0 = never */
 	const char *comment;
 };
