@@ -2416,3 +2416,45 @@ ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 	}
 	return db_commit(ca->db, err);
 }
+
+int
+ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
+		     const char *new_file, struct mica_err *err)
+{
+	struct ca_sealed_key sealed;
+	struct db_ca row;
+	char *pass = NULL;
+	int rc = -1;
+
+	memset(&sealed, 0, sizeof(sealed));
+	memset(&row, 0, sizeof(row));
+	if (require_admin(p, err) != 0 || require_key(ca, err) != 0)
+		return -1;
+	if (read_pass_file(new_file, &pass, err) != 0)
+		return -1;
+	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
+			&sealed, err) != 0)
+		goto out;
+	row.key_salt = sealed.salt;
+	row.key_salt_len = sizeof(sealed.salt);
+	row.key_iter = sealed.iter;
+	row.key_nonce = sealed.nonce;
+	row.key_nonce_len = sizeof(sealed.nonce);
+	row.key_ct = sealed.ct;
+	row.key_ct_len = sealed.ct_len;
+	if (db_begin(ca->db, err) != 0)
+		goto out;
+	if (db_ca_update_key(ca->db, &row, err) != 0 ||
+	    db_audit_add(ca->db, now_s(), p->actor, "ca.passphrase", NULL,
+			 "key re-sealed under a new passphrase", err) != 0) {
+		db_rollback(ca->db);
+		goto out;
+	}
+	if (db_commit(ca->db, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	secure_free(pass);
+	ca_sealed_key_free(&sealed);
+	return rc;
+}

@@ -254,6 +254,12 @@ int ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 			const char *profile, int default_days, int max_days,
 			struct mica_err *err);
 
+/* Re-seal the CA key under a new passphrase (read from NEW_FILE, which must
+ * be 0600). The handle must be open with CA_OPEN_UNLOCK (old passphrase).
+ * A fresh salt and nonce are drawn; the old passphrase stops working. */
+int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
+			 const char *new_file, struct mica_err *err);
+
 /* ----------------------------------------------------------- backup -- */
 
 int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);

@@ -31,6 +31,7 @@ int cmd_profile(const char *datadir, int argc, char **argv);
 int cmd_domain(const char *datadir, int argc, char **argv);
 int cmd_backup(const char *datadir, int argc, char **argv);
 int cmd_restore(const char *datadir, int argc, char **argv);
+int cmd_passphrase(const char *datadir, int argc, char **argv);
 int cmd_serve(const char *datadir, int argc, char **argv);
 
 /* Print "mica: error: MSG" and return the exit code for ERR. */

@@ -406,3 +406,51 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	fprintf(stderr, "restored %s into %s\n", argv[1], datadir);
 	return 0;
 }
+
+static const char passphrase_help[] =
+"Usage: mica [-d DIR] passphrase --new-file FILE [--passphrase-file OLD]\n"
+"\n"
+"Re-seal the CA key under the passphrase in FILE (mode 0600). The current\n"
+"passphrase comes from --passphrase-file, $MICA_PASSPHRASE or\n"
+"DIR/passphrase as usual. Backups made before the change still need the old\n"
+"passphrase. A running 'mica serve' keeps working (it holds the key) and\n"
+"needs the new passphrase at its next start.\n";
+
+int
+cmd_passphrase(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "new-file", required_argument, NULL, 'n' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *newfile = NULL, *passfile = NULL;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': newfile = optarg; break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(passphrase_help, stdout); return 0;
+		default: return cli_usage("passphrase", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("passphrase", "unexpected argument '%s'", argv[optind]);
+	if (newfile == NULL)
+		return cli_usage("passphrase", "--new-file FILE is required");
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_passphrase_change(ca, &cli, newfile, &err) != 0)
+		rc = cli_fail(&err);
+	else
+		fprintf(stderr, "the CA key is now sealed under the new passphrase\n");
+	ca_close(ca);
+	return rc;
+}

@@ -30,6 +30,7 @@ static const struct {
 	{ "profile",     cmd_profile,     "list profiles or change their validity" },
 	{ "domain",      cmd_domain,      "list, add or remove allowed domains" },
 	{ "audit",       cmd_audit,       "show the audit trail" },
+	{ "passphrase",  cmd_passphrase,  "re-seal the CA key under a new passphrase" },
 	{ "backup",      cmd_backup,      "take a consistent online copy of the database" },
 	{ "restore",     cmd_restore,     "restore a backup into an empty data directory" },
 };

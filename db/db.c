@@ -58,7 +58,7 @@ enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_SP_BEGIN, S_SP_RELEASE, S_SP_ROLLBACK,
 	S_INTEGRITY, S_FK_CHECK,
-	S_CA_INSERT, S_CA_GET,
+	S_CA_INSERT, S_CA_GET, S_CA_UPDATE_KEY,
 	S_DOMAIN_ADD, S_DOMAIN_REMOVE, S_DOMAIN_LIST,
 	S_PROFILE_SET, S_PROFILE_GET,
 	S_SETTING_SET, S_SETTING_GET,
@@ -101,6 +101,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	"INSERT INTO ca (id, name, public_url, key_type, cert_der, key_salt, "
 	"key_iter, key_nonce, key_ct, crl_days, created_at) "
 	"VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[S_CA_UPDATE_KEY] =
+	"UPDATE ca SET key_salt = ?1, key_iter = ?2, key_nonce = ?3, "
+	"key_ct = ?4 WHERE id = 1",
 	[S_CA_GET] =
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
 	"key_nonce, key_ct, crl_days, created_at FROM ca WHERE id = 1",
@@ -1322,6 +1325,40 @@ db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
 	    step_done(db, st, "ca_exists", "the CA is already initialised",
 		      err) != 0)
 		goto out;
+	rc = 0;
+out:
+	stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_update_key(struct db *db, const struct db_ca *ca, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return fault(err);
+	if (db == NULL || ca == NULL)
+		return bad_arg(err);
+	if (ca->key_salt == NULL || ca->key_nonce == NULL || ca->key_ct == NULL ||
+	    ca->key_ct_len == 0 || ca->key_iter <= 0)
+		return mica_err_set(err, MICA_E_BADREQ, "invalid_argument",
+				    "incomplete key record");
+	if ((st = stmt_get(db, S_CA_UPDATE_KEY, err)) == NULL)
+		goto out;
+	bind_blob(st, 1, ca->key_salt, ca->key_salt_len, &b);
+	bind_i64(st, 2, ca->key_iter, &b);
+	bind_blob(st, 3, ca->key_nonce, ca->key_nonce_len, &b);
+	bind_blob(st, 4, ca->key_ct, ca->key_ct_len, &b);
+	if (binds_ok(db, b, err) != 0 ||
+	    step_done(db, st, "conflict", "conflict", err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) != 1) {
+		mica_err_set(err, MICA_E_NOTFOUND, "ca_not_found",
+			     "the CA has not been initialised");
+		goto out;
+	}
 	rc = 0;
 out:
 	stmt_done(st);

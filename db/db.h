@@ -86,6 +86,9 @@ struct db_ca {
 
 /* Insert the single CA row. MICA_E_CONFLICT if one exists. */
 int db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err);
+/* Replace the sealed key (key_salt, key_iter, key_nonce, key_ct of CA;
+ * the other fields are ignored), e.g. after a passphrase change. */
+int db_ca_update_key(struct db *db, const struct db_ca *ca, struct mica_err *err);
 /* Read the CA row. MICA_E_NOTFOUND if none. */
 int db_ca_get(struct db *db, struct db_ca *out, struct mica_err *err);
 void db_ca_free(struct db_ca *ca);

@@ -247,6 +247,14 @@ PY
 	[ $((16#$n5)) -gt $((16#$n4)) ] && ok "$KT: restored CA continues CRL numbering" || fail "$KT: CRL numbering after restore"
 	openssl crl -inform DER -in "$W/crl5.der" -noout -text | grep -qi "$rserial" && ok "$KT: restored CA keeps revocations" || fail "$KT: revocations after restore"
 	expect_rc "$KT: restore refuses a directory with a CA" 6 "$MICA" -d "$D" restore "$W/backup.db"
+
+	# Passphrase change: the new one works, the old one no longer does.
+	printf 'a brand new passphrase for %s\n' "$KT" > "$W/newpass"; chmod 600 "$W/newpass"
+	if [ -f "$D/passphrase" ]; then cp "$D/passphrase" "$W/oldpass"; else printf '%s\n' "$MICA_PASSPHRASE" > "$W/oldpass"; fi
+	chmod 600 "$W/oldpass"
+	check "$KT: passphrase change" "$MICA" -d "$D" passphrase --passphrase-file "$W/oldpass" --new-file "$W/newpass"
+	check "$KT: the new passphrase unlocks" "$MICA" -d "$D" crl --passphrase-file "$W/newpass"
+	refused "$KT: the old passphrase no longer unlocks" 7 "$MICA" -d "$D" crl --passphrase-file "$W/oldpass"
 }
 
 run_ca ec-p256
@@ -254,7 +262,7 @@ run_ca rsa-2048
 
 # Help and usage.
 "$MICA" --help | grep -q 'Usage: mica' && ok "mica --help" || fail "mica --help"
-for c in init issue renew revoke unrevoke crl list show export-root request token profile domain audit backup restore serve; do
+for c in init issue renew revoke unrevoke crl list show export-root request token profile domain audit backup restore passphrase serve; do
 	"$MICA" "$c" --help 2>/dev/null | grep -q "Usage: mica" || { fail "mica $c --help"; continue; }
 done
 ok "every command has --help"
