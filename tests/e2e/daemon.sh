@@ -1,0 +1,757 @@
+#!/bin/bash
+# End-to-end test of `mica serve`: the daemon on free loopback ports,
+# driven with curl and judged by OpenSSL. The root fetched over plain HTTP
+# from /ca.crt is the only trust anchor: every HTTPS call uses
+# --cacert root.pem (never -k), every issued certificate must pass
+# `openssl verify`, revocations must show in /crl for `openssl verify
+# -crl_check`. Hostile input must get the right status, store nothing and
+# leave the daemon serving.
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+for t in curl openssl python3 sqlite3; do
+	command -v "$t" >/dev/null || die "$t is required"
+done
+
+W=$(mktmp)
+D=$W/data
+LOG=$W/mica.log
+HP=$(free_port)
+SP=$(free_port)
+while [ "$SP" = "$HP" ]; do SP=$(free_port); done
+H=http://127.0.0.1:$HP
+S=https://127.0.0.1:$SP
+PID=
+
+# ------------------------------------------------------------ helpers --
+
+start_daemon() { # start_daemon OUTFILE [serve options...]
+	local out=$1 i
+	shift
+	"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
+		--log "$LOG" --threads 4 "$@" >"$out" 2>"$out.err" &
+	PID=$!
+	on_exit_kill "$PID"
+	for i in $(seq 1 300); do
+		if curl -s -o /dev/null --max-time 2 "$H/healthz" && grep -q '^https: ' "$out"; then
+			return 0
+		fi
+		kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; die "mica serve exited"; }
+		sleep 0.1
+	done
+	die "mica serve did not become ready"
+}
+
+# call METHOD URL [curl options...]: status in $CODE, body in $W/body,
+# headers in $W/hdr.
+call() {
+	local m=$1 u=$2
+	shift 2
+	CODE=$(curl -s --max-time 30 --cacert "$W/root.pem" -X "$m" -D "$W/hdr" \
+		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
+}
+
+# jget FILE PATH: a JSON value ("a.b.0"); "" for null or absent.
+jget() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+    for k in sys.argv[2].split('.'):
+        v = v[int(k)] if isinstance(v, list) else v.get(k)
+        if v is None:
+            break
+except Exception:
+    v = None
+if isinstance(v, (list, dict, bool)):
+    v = json.dumps(v)
+sys.stdout.write('' if v is None else str(v))
+PY
+}
+
+header() { # header NAME: value of a response header of the last call
+	tr -d '\r' < "$W/hdr" | sed -n "s/^$1: //Ip" | tail -1
+}
+
+# expect DESCRIPTION STATUS [ERROR_CODE]
+expect() {
+	local d=$1 want=$2 code=${3:-} got
+	got=$(jget "$W/body" error)
+	if [ "$CODE" = "$want" ] && { [ -z "$code" ] || [ "$got" = "$code" ]; }; then
+		ok "$d ($CODE${code:+ $code})"
+	else
+		fail "$d: got $CODE ${got}, wanted $want ${code}"
+		head -c 400 "$W/body" | sed 's/^/    /'
+		echo
+	fi
+}
+
+# is DESCRIPTION ACTUAL EXPECTED
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi
+}
+
+# mkcsr NAME SUBJECT SAN [ec|rsa1024|rsa2048|key:OTHER]: $W/NAME.csr (PEM),
+# $W/NAME.der, $W/NAME.json ({"csr": PEM}) and $W/NAME.key.
+mkcsr() {
+	local name=$1 subj=$2 san=$3 ks=${4:-ec} k=()
+	case $ks in
+	ec) k=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/$name.key") ;;
+	rsa1024) k=(-newkey rsa:1024 -nodes -keyout "$W/$name.key") ;;
+	rsa2048) k=(-newkey rsa:2048 -nodes -keyout "$W/$name.key") ;;
+	key:*) k=(-key "$W/${ks#key:}.key") ;;
+	esac
+	if [ -n "$san" ]; then
+		openssl req -new "${k[@]}" -subj "$subj" -addext "subjectAltName=$san" \
+			-out "$W/$name.csr" 2>/dev/null || die "openssl req $name"
+	else
+		openssl req -new "${k[@]}" -subj "$subj" -out "$W/$name.csr" 2>/dev/null ||
+			die "openssl req $name"
+	fi
+	openssl req -in "$W/$name.csr" -outform der -out "$W/$name.der" 2>/dev/null
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
+		"$W/$name.csr" > "$W/$name.json"
+}
+
+submit() { # submit NAME [curl options...]: POST the JSON of NAME
+	local name=$1
+	shift
+	call POST "$S/api/v1/requests" -H 'Content-Type: application/json' \
+		--data-binary @"$W/$name.json" "$@"
+}
+
+save_cert() { # save_cert FILE: the "certificate" of the last reply
+	jget "$W/body" certificate > "$1"
+}
+
+verify() { # verify DESCRIPTION CERTFILE
+	if openssl verify -CAfile "$W/root.pem" "$2" >"$W/verify.out" 2>&1; then
+		ok "$1"
+	else
+		fail "$1"; sed 's/^/    /' "$W/verify.out"
+	fi
+}
+
+fetch_crl() {
+	curl -s --max-time 10 -o "$W/crl.der" "$H/crl" &&
+		openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
+}
+
+crl_lists() { # crl_lists SERIAL: is SERIAL on the current CRL?
+	fetch_crl
+	openssl crl -in "$W/crl.pem" -noout -text | tr -d ' ' |
+		grep -qi "^SerialNumber:$1\$"
+}
+
+snap() { db_dump "$D" > "$W/snap.sql"; }
+unchanged() { # unchanged DESCRIPTION: the store is as at the last snap
+	db_dump "$D" > "$W/snap2.sql"
+	if cmp -s "$W/snap.sql" "$W/snap2.sql"; then
+		ok "$1: nothing stored"
+	else
+		fail "$1: the store changed"
+		diff "$W/snap.sql" "$W/snap2.sql" | head -5 | sed 's/^/    /'
+	fi
+}
+
+ADMH=()
+admin() { ADMH=(-H "Authorization: Bearer $ADM"); }
+
+# ------------------------------------------------------------ start-up --
+
+echo "# start-up on an empty data directory"
+start_daemon "$W/out1" --domain contoso.test --public-url "$H"
+FP=$(sed -n 's/^root SHA-256 fingerprint: //p' "$W/out1")
+ADM=$(sed -n 's/^admin token: //p' "$W/out1")
+admin
+[ -n "$FP" ] && ok "prints the root fingerprint" || fail "no fingerprint line"
+case $ADM in mica_*) ok "prints a new admin token" ;; *) fail "no admin token" ;; esac
+grep -q "will not be shown again" "$W/out1" && ok "says the token is shown once" || fail "no shown-once line"
+grep -q "^http: $H " "$W/out1" && ok "prints the HTTP URL" || fail "no HTTP URL"
+grep -q "^https: $S " "$W/out1" && ok "prints the HTTPS URL" || fail "no HTTPS URL"
+
+echo "# public files over plain HTTP"
+CODE=$(curl -s -D "$W/hdr" -o "$W/root.der" -w '%{http_code}' "$H/ca.crt")
+is "/ca.crt answers 200" "$CODE" 200
+is "/ca.crt is application/pkix-cert" "$(header Content-Type)" "application/pkix-cert"
+is "responses carry nosniff" "$(header X-Content-Type-Options)" "nosniff"
+openssl x509 -inform der -in "$W/root.der" -out "$W/root.pem" 2>/dev/null || die "/ca.crt is not DER"
+is "the root's fingerprint is the one printed" \
+	"$(openssl x509 -in "$W/root.pem" -noout -fingerprint -sha256 | sed 's/.*=//')" "$FP"
+curl -s -o "$W/ca.pem" "$H/ca.pem"
+cmp -s <(openssl x509 -in "$W/ca.pem" -outform der 2>/dev/null) "$W/root.der" &&
+	ok "/ca.pem is the same certificate" || fail "/ca.pem differs from /ca.crt"
+CODE=$(curl -s -I -o "$W/head" -w '%{http_code}' "$H/ca.crt")
+is "HEAD /ca.crt answers 200" "$CODE" 200
+CODE=$(curl -s -D "$W/hdr" -o "$W/crl.der" -w '%{http_code}' "$H/crl")
+is "/crl answers 200" "$CODE" 200
+is "/crl is application/pkix-crl" "$(header Content-Type)" "application/pkix-crl"
+case $(header Cache-Control) in
+"public, max-age="[0-9]*) ok "/crl may be cached until nextUpdate ($(header Cache-Control))" ;;
+*) fail "/crl Cache-Control: $(header Cache-Control)" ;;
+esac
+openssl crl -inform der -in "$W/crl.der" -CAfile "$W/root.pem" -noout >"$W/v" 2>&1 &&
+	grep -q "verify OK" "$W/v" && ok "the CRL is signed by the root" || fail "CRL signature: $(cat "$W/v")"
+curl -s -o "$W/crl2.pem" "$H/crl.pem"
+openssl crl -in "$W/crl2.pem" -noout 2>/dev/null && ok "/crl.pem is a PEM CRL" || fail "/crl.pem"
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
+is "/healthz answers 200" "$CODE" 200
+is "/healthz says ok" "$(jget "$W/body" status)" ok
+
+echo "# HTTPS with the root as trust anchor"
+call GET "$S/healthz"
+expect "GET /healthz over HTTPS with --cacert root.pem" 200
+echo | openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" -verify_ip 127.0.0.1 \
+	-verify_return_error -showcerts >"$W/sc.out" 2>&1
+grep -q "Verify return code: 0 (ok)" "$W/sc.out" && ok "openssl s_client verifies the daemon's certificate" ||
+	fail "s_client: $(grep -i verify "$W/sc.out" | head -3)"
+sed -n '/BEGIN CERT/,/END CERT/p' "$W/sc.out" | sed '/END CERT/q' > "$W/tls.pem"
+openssl x509 -in "$W/tls.pem" -noout -text > "$W/tls.txt" 2>/dev/null
+grep -q "URI:$H/crl" "$W/tls.txt" && ok "the daemon's certificate names the CDP" || fail "no CDP in the TLS certificate"
+grep -q "CA Issuers - URI:$H/ca.crt" "$W/tls.txt" && ok "the daemon's certificate names the AIA" || fail "no AIA in the TLS certificate"
+for v in tls1_2 tls1_3; do
+	echo | openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" -$v >"$W/sc.out" 2>&1 &&
+		ok "TLS handshake with -$v" || fail "no -$v handshake"
+done
+
+echo "# the API over plain HTTP"
+call GET "$H/api/v1/status" "${ADMH[@]}"
+expect "loopback clients may use the API over HTTP" 200
+NONLO=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
+if [ -n "$NONLO" ]; then
+	call GET "$H/api/v1/status" "${ADMH[@]}" --interface "$NONLO"
+	expect "other clients get 403 over HTTP" 403 https_required
+	grep -q "$S/api/v1" "$W/body" && ok "the 403 names the HTTPS URL" || fail "403 without the HTTPS URL: $(cat "$W/body")"
+	call GET "$H/ca.crt" --interface "$NONLO"
+	expect "other clients still get the public files over HTTP" 200
+else
+	ok "# SKIP no non-loopback address to test the HTTPS-only API from"
+fi
+
+# ---------------------------------------------------------- enrollment --
+
+echo "# enrollment with a token"
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	-d '{"kind":"enroll","names":["mail.contoso.test","www.contoso.test","*.web.contoso.test"],"uses":3,"comment":"e2e"}'
+expect "an admin creates an enrollment token" 201
+ET=$(jget "$W/body" token)
+ET_ID=$(jget "$W/body" id)
+case $ET in mica_"$ET_ID"_*) ok "the token is returned once, with its id" ;; *) fail "token: $ET" ;; esac
+
+mkcsr other "/CN=other.contoso.test" "DNS:other.contoso.test"
+snap
+submit other -H "Authorization: Bearer $ET"
+expect "a name outside the token's scope is refused" 422 name_not_in_scope
+unchanged "out-of-scope request"
+
+mkcsr mail "/CN=mail.contoso.test" "DNS:mail.contoso.test"
+submit mail -H "Authorization: Bearer $ET"
+expect "a CSR within the token's scope is issued at once" 201
+is "status issued" "$(jget "$W/body" status)" issued
+MAIL_SER=$(jget "$W/body" serial)
+is "Location names the certificate" "$(header Location)" "/api/v1/certificates/$MAIL_SER"
+jget "$W/body" chain.0 > "$W/chain0.pem"
+cmp -s <(openssl x509 -in "$W/chain0.pem" -outform der 2>/dev/null) "$W/root.der" &&
+	ok "the chain is the root" || fail "chain[0] is not the root"
+echo "$(jget "$W/body" not_before) $(jget "$W/body" not_after)" |
+	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z [0-9]{4}-' &&
+	ok "validity in RFC 3339 UTC" || fail "validity format"
+save_cert "$W/mail.pem"
+verify "openssl verifies the issued certificate with the root from /ca.crt" "$W/mail.pem"
+openssl x509 -in "$W/mail.pem" -noout -text | grep -q "URI:$H/crl" &&
+	ok "the certificate names the CDP" || fail "no CDP"
+
+# Raw DER with ?profile=&days=, as certreq sends it.
+mkcsr www "/CN=www.contoso.test" "DNS:www.contoso.test"
+call POST "$S/api/v1/requests?profile=server&days=30" -H "Authorization: Bearer $ET" \
+	-H 'Content-Type: application/pkcs10' --data-binary @"$W/www.der"
+expect "a raw DER CSR (application/pkcs10) is issued" 201
+WWW_SER=$(jget "$W/body" serial)
+save_cert "$W/www.pem"
+verify "openssl verifies the DER-submitted certificate" "$W/www.pem"
+DAYS=$(python3 -c 'import sys,datetime as d; f=lambda s: d.datetime.strptime(s,"%Y-%m-%dT%H:%M:%SZ"); print(round((f(sys.argv[2])-f(sys.argv[1])).total_seconds()/86400))' \
+	"$(jget "$W/body" not_before)" "$(jget "$W/body" not_after)")
+is "?days=30 gives 30 days" "$DAYS" 30
+
+mkcsr wild "/CN=a.web.contoso.test" "DNS:a.web.contoso.test"
+call POST "$S/api/v1/requests" -H "Authorization: Bearer $ET" \
+	-H 'Content-Type: application/x-pem-file' --data-binary @"$W/wild.csr"
+expect "a raw PEM CSR under a wildcard scope is issued" 201
+save_cert "$W/wild.pem"
+verify "openssl verifies the PEM-submitted certificate" "$W/wild.pem"
+
+mkcsr again "/CN=mail.contoso.test" "DNS:mail.contoso.test"
+snap
+submit again -H "Authorization: Bearer $ET"
+expect "a used-up token is refused" 401 bad_token
+unchanged "used-up token"
+
+# --------------------------------------------------- manager approval --
+
+echo "# submit without a token -> pending -> approve"
+mkcsr pend "/CN=pend.contoso.test" "DNS:pend.contoso.test"
+submit pend
+expect "without a token the request waits for approval" 202
+is "status pending" "$(jget "$W/body" status)" pending
+PEND=$(jget "$W/body" id)
+echo "$PEND" | grep -Eq '^[0-9a-f]{32,}$' && ok "the request id is long and random ($PEND)" || fail "request id: $PEND"
+is "Location names the request" "$(header Location)" "/api/v1/requests/$PEND"
+[ -n "$(header Retry-After)" ] && ok "202 carries Retry-After" || fail "no Retry-After"
+call GET "$S/api/v1/requests/$PEND"
+expect "anyone with the id sees the request" 200
+is "it is pending" "$(jget "$W/body" status)" pending
+is "the submitter's address is for admins only" "$(jget "$W/body" client)" ""
+call GET "$S/api/v1/requests?status=pending"
+expect "listing requests needs a token" 401 missing_token
+[ -n "$(header WWW-Authenticate)" ] && ok "401 carries WWW-Authenticate" || fail "no WWW-Authenticate"
+call GET "$S/api/v1/requests?status=pending" "${ADMH[@]}"
+expect "an admin lists pending requests" 200
+grep -q "\"$PEND\"" "$W/body" && ok "the pending request is listed" || fail "pending request not listed"
+call POST "$S/api/v1/requests/$PEND/approve" "${ADMH[@]}"
+expect "an admin approves" 200
+is "approved -> issued" "$(jget "$W/body" status)" issued
+call GET "$S/api/v1/requests/$PEND"
+is "the request now shows issued" "$(jget "$W/body" status)" issued
+save_cert "$W/pend.pem"
+verify "openssl verifies the approved certificate" "$W/pend.pem"
+snap
+call POST "$S/api/v1/requests/$PEND/approve" "${ADMH[@]}"
+expect "approving a decided request" 409 already_decided
+unchanged "second approval"
+
+echo "# deny"
+mkcsr deny "/CN=deny.contoso.test" "DNS:deny.contoso.test"
+submit deny
+DENY=$(jget "$W/body" id)
+call POST "$S/api/v1/requests/$DENY/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	-d '{"reason":"not one of ours"}'
+expect "an admin denies" 200
+call GET "$S/api/v1/requests/$DENY"
+is "the request shows denied" "$(jget "$W/body" status)" denied
+is "with the reason" "$(jget "$W/body" reason)" "not one of ours"
+snap
+call POST "$S/api/v1/requests/$DENY/approve" "${ADMH[@]}"
+expect "approving a denied request" 409 already_decided
+call POST "$S/api/v1/requests/$DENY/deny" "${ADMH[@]}"
+expect "denying twice" 409 already_decided
+unchanged "decisions on a decided request"
+
+# ---------------------------------------------------------- revocation --
+
+echo "# revocation and the CRL"
+call POST "$S/api/v1/certificates/$MAIL_SER/revoke" "${ADMH[@]}" \
+	-H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}'
+expect "an admin revokes" 200
+is "status revoked" "$(jget "$W/body" status)" revoked
+is "reason recorded" "$(jget "$W/body" revocation_reason)" keyCompromise
+crl_lists "$MAIL_SER" && ok "/crl lists the revoked certificate at once" || fail "revoked serial not on /crl"
+if openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/mail.pem" >"$W/v" 2>&1; then
+	fail "openssl verify -crl_check accepted a revoked certificate"
+else
+	grep -q "certificate revoked" "$W/v" && ok "openssl verify -crl_check rejects it" || fail "verify: $(cat "$W/v")"
+fi
+openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/www.pem" >/dev/null 2>&1 &&
+	ok "other certificates still pass -crl_check" || fail "-crl_check rejects a good certificate"
+snap
+call POST "$S/api/v1/certificates/$MAIL_SER/revoke" "${ADMH[@]}"
+expect "revoking twice" 409
+unchanged "second revocation"
+
+echo "# certificate hold and unrevoke"
+mkcsr hold "/CN=hold.contoso.test" "DNS:hold.contoso.test"
+submit hold "${ADMH[@]}"
+expect "an admin's submission is issued at once" 201
+HOLD_SER=$(jget "$W/body" serial)
+save_cert "$W/hold.pem"
+call POST "$S/api/v1/certificates/$HOLD_SER/revoke" "${ADMH[@]}" \
+	-H 'Content-Type: application/json' -d '{"reason":"certificateHold"}'
+expect "put on hold" 200
+crl_lists "$HOLD_SER" && ok "/crl lists the held certificate" || fail "held serial not on /crl"
+call POST "$S/api/v1/certificates/$HOLD_SER/unrevoke" "${ADMH[@]}"
+expect "unrevoke a hold" 200
+is "valid again" "$(jget "$W/body" status)" valid
+crl_lists "$HOLD_SER" && fail "/crl still lists the released certificate" || ok "/crl no longer lists it"
+openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/hold.pem" >/dev/null 2>&1 &&
+	ok "openssl verify -crl_check accepts it again" || fail "-crl_check after unrevoke"
+snap
+call POST "$S/api/v1/certificates/$MAIL_SER/unrevoke" "${ADMH[@]}"
+expect "unrevoking a key compromise" 409 not_on_hold
+unchanged "unrevoke of a key compromise"
+
+# ------------------------------------------------------------- renewal --
+
+echo "# renewal"
+mkcsr www2 "/CN=www.contoso.test" "DNS:www.contoso.test" key:www
+call POST "$S/api/v1/certificates/$WWW_SER/renew" -H 'Content-Type: application/json' \
+	--data-binary @"$W/www2.json"
+expect "renewal with the same key needs no token" 201
+NEW_SER=$(jget "$W/body" serial)
+[ -n "$NEW_SER" ] && [ "$NEW_SER" != "$WWW_SER" ] && ok "renewal gives a new serial" || fail "renewal serial $NEW_SER"
+save_cert "$W/www2.pem"
+verify "openssl verifies the renewed certificate" "$W/www2.pem"
+call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
+is "the new certificate records what it renews" "$(jget "$W/body" renewal_of)" "$WWW_SER"
+mkcsr www3 "/CN=www.contoso.test" "DNS:www.contoso.test"
+snap
+call POST "$S/api/v1/certificates/$WWW_SER/renew" -H 'Content-Type: application/json' \
+	--data-binary @"$W/www3.json"
+expect "renewal with a new key and no token is refused" 401 token_required
+mkcsr mail2 "/CN=mail.contoso.test" "DNS:mail.contoso.test" key:mail
+call POST "$S/api/v1/certificates/$MAIL_SER/renew" -H 'Content-Type: application/json' \
+	--data-binary @"$W/mail2.json"
+expect "renewal of a revoked certificate is refused" 409
+call POST "$S/api/v1/certificates/0123456789abcdef/renew" -H 'Content-Type: application/json' \
+	--data-binary @"$W/mail2.json"
+expect "renewal of an unknown serial" 404
+unchanged "refused renewals"
+
+# ----------------------------------------------------------- admin API --
+
+echo "# the admin API over HTTPS"
+call GET "$S/api/v1/certificates?status=valid&limit=2" "${ADMH[@]}"
+expect "list valid certificates, two per page" 200
+is "two on the page" "$(jget "$W/body" certificates | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
+CUR=$(jget "$W/body" next_cursor)
+[ -n "$CUR" ] && ok "a cursor for the next page" || fail "no next_cursor"
+call GET "$S/api/v1/certificates?status=valid&limit=2&cursor=$CUR" "${ADMH[@]}"
+expect "the next page" 200
+call GET "$S/api/v1/certificates?name=mail.contoso&status=revoked" "${ADMH[@]}"
+expect "search by name" 200
+grep -q "$MAIL_SER" "$W/body" && ok "the revoked mail certificate is found" || fail "name search"
+call GET "$S/api/v1/certificates?expiring_days=60" "${ADMH[@]}"
+expect "certificates expiring within 60 days" 200
+grep -q "$WWW_SER" "$W/body" && ok "the 30-day certificate is expiring" || fail "expiring_days"
+COLONS=$(echo "$NEW_SER" | sed 's/../&:/g; s/:$//' | tr a-f A-F)
+call GET "$S/api/v1/certificates/$COLONS" "${ADMH[@]}"
+expect "a serial with colons, upper case" 200
+is "same certificate" "$(jget "$W/body" serial)" "$NEW_SER"
+call GET "$S/api/v1/tokens" "${ADMH[@]}"
+expect "list tokens" 200
+if grep -q -e "$ADM" -e "$ET" -e '"token"' -e '"hash"' "$W/body"; then
+	fail "the token list shows secrets or hashes"
+else
+	ok "the token list shows neither secrets nor hashes"
+fi
+call POST "$S/api/v1/crl" "${ADMH[@]}"
+expect "publish a CRL now" 201
+N1=$(jget "$W/body" number)
+call POST "$S/api/v1/crl" "${ADMH[@]}"
+N2=$(jget "$W/body" number)
+is "CRL numbers increase" "$N2" "$((N1 + 1))"
+fetch_crl
+openssl crl -in "$W/crl.pem" -noout -text | grep -A1 "CRL Number" | grep -q "^ *$N2\$" &&
+	ok "/crl serves the newest CRL" || fail "/crl is not number $N2"
+call GET "$S/api/v1/audit?limit=5" "${ADMH[@]}"
+expect "read the audit log" 200
+is "five rows" "$(jget "$W/body" audit | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 5
+[ -n "$(jget "$W/body" next_before)" ] && ok "with a cursor" || fail "audit without next_before"
+call GET "$S/api/v1/status" "${ADMH[@]}"
+expect "status" 200
+is "status names the fingerprint" "$(jget "$W/body" fingerprint_sha256)" "$FP"
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' -d '{"kind":"admin"}'
+expect "create a second admin token" 201
+ADM2=$(jget "$W/body" token)
+ADM2_ID=$(jget "$W/body" id)
+call DELETE "$S/api/v1/tokens/$ADM2_ID" "${ADMH[@]}"
+expect "delete it" 200
+call GET "$S/api/v1/status" -H "Authorization: Bearer $ADM2" --interface 127.0.0.4
+expect "a deleted token no longer works" 401 bad_token
+
+# ---------------------------------------------------------------- race --
+
+echo "# a one-use token used by 8 clients at once"
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	-d '{"kind":"enroll","names":["race.contoso.test"],"uses":1}'
+RT=$(jget "$W/body" token)
+for i in 1 2 3 4 5 6 7 8; do
+	mkcsr "race$i" "/CN=race.contoso.test" "DNS:race.contoso.test"
+done
+RACERS=()
+for i in 1 2 3 4 5 6 7 8; do
+	curl -s --max-time 30 --cacert "$W/root.pem" --interface 127.0.0.3 -o /dev/null -w '%{http_code}\n' \
+		-H "Authorization: Bearer $RT" -H 'Content-Type: application/json' \
+		--data-binary @"$W/race$i.json" "$S/api/v1/requests" > "$W/race$i.code" &
+	RACERS+=($!)
+done
+wait "${RACERS[@]}"
+WON=$(cat "$W"/race*.code | grep -c '^201$')
+is "exactly one request got a certificate" "$WON" 1
+LOST=$(cat "$W"/race*.code | grep -Ec '^(401|403)$')
+is "the others were refused" "$LOST" 7
+call GET "$S/api/v1/certificates?name=race.contoso.test" "${ADMH[@]}"
+is "exactly one certificate stored" "$(jget "$W/body" certificates | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
+
+# ------------------------------------------------------------- hostile --
+
+echo "# hostile input"
+# Slow clients: five connections that send half a request and stall.
+python3 - "$HP" > "$W/slow.out" 2>&1 <<'PY' &
+import socket, sys, time
+socks = []
+for i in range(5):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    s.settimeout(40)
+    socks.append(s)
+t0 = time.time()
+worst = 0
+for s in socks:
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    worst = time.time() - t0
+print("closed after %.0f s" % worst)
+PY
+SLOW=$!
+on_exit_kill "$SLOW"
+sleep 0.5
+T0=$(date +%s%N)
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$H/healthz")
+T1=$(date +%s%N)
+is "another client is served while slow clients hold connections" "$CODE" 200
+[ $(((T1 - T0) / 1000000)) -lt 2000 ] && ok "... at once ($(((T1 - T0) / 1000000)) ms)" || fail "slow: $(((T1 - T0) / 1000000)) ms"
+
+snap
+head -c 102400 /dev/zero | tr '\0' a > "$W/big"
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary @"$W/big"
+expect "a 100 KiB body" 413 body_too_large
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+	--data-binary @"$W/big"
+expect "a 100 KiB chunked body" 413 body_too_large
+CODE=$(head -c 3000000 /dev/zero | curl -s --max-time 30 --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' \
+	-H 'Expect:' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @- \
+	"$S/api/v1/requests")
+case $CODE in 413|000) ok "a 3 MB chunked body is cut off ($CODE)" ;; *) fail "3 MB chunked body: $CODE" ;; esac
+call POST "$S/api/v1/requests" -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @"$W/pend.csr"
+expect "a form-encoded body" 415
+call POST "$S/api/v1/requests" -H 'Content-Type: text/html' --data-binary @"$W/pend.csr"
+expect "text/html" 415
+call POST "$S/api/v1/requests" -H 'Content-Type:' --data-binary @"$W/pend.csr"
+expect "no Content-Type" 415
+call POST "$S/api/v1/requests" -H 'Content-Type: json' --data-binary @"$W/pend.json"
+expect "a malformed Content-Type" 415
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json'
+expect "an empty body" 400 missing_csr
+for body in '{"csr": ' '[1,2]' '"csr"' '{"csr":"x"} trailing' '{"csr":"a","csr":"b"}' "{'csr':'x'}"; do
+	call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$body"
+	expect "malformed JSON: $body" 400 bad_json
+done
+printf '{"csr":"\xff\xfe"}' > "$W/latin1.json"
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary @"$W/latin1.json"
+expect "JSON that is not UTF-8" 400 bad_json
+for body in '{"csr": 42}' '{"csr": ["x"]}' '{"csr": "x", "days": "30"}' '{"csr": "x", "days": 30.5}' \
+	'{"csr": "x", "days": 0}' '{"csr": "x", "profile": 7}' '{"csr": "x", "names": "a.contoso.test"}'; do
+	call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$body"
+	expect "wrong JSON types: $body" 400 bad_field
+done
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' -d '{"csr":"x","profil":"server"}'
+expect "an unknown field" 400 unknown_field
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' -d '{"profile":"server"}'
+expect "no csr field" 400 missing_field
+call POST "$S/api/v1/requests?profile=server" -H 'Content-Type: application/json' --data-binary @"$W/pend.json"
+expect "query parameters beside a JSON body" 400 bad_parameter
+call POST "$S/api/v1/requests?evil=1" -H 'Content-Type: application/pkcs10' --data-binary @"$W/pend.der"
+expect "an unknown query parameter" 400 unknown_parameter
+call POST "$S/api/v1/requests?days=-3" -H 'Content-Type: application/pkcs10' --data-binary @"$W/pend.der"
+expect "a negative ?days" 400 bad_parameter
+for body in '{"kind":"root"}' '{"kind":"enroll","uses":"1"}' '{"kind":"enroll","uses":0}' \
+	'{"kind":"enroll","names":[1]}' '{"kind":"enroll","expires_in":-5}' '{"uses":1}' \
+	'{"kind":"admin","names":["a.contoso.test"]}' '{"kind":"enroll","profile":"nope"}'; do
+	call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$body"
+	expect "a bad token request: $body" 400
+done
+unchanged "oversized, mistyped and malformed bodies"
+
+snap
+echo "garbage" > "$W/garbage.csr"
+call POST "$S/api/v1/requests" -H 'Content-Type: application/x-pem-file' --data-binary @"$W/garbage.csr"
+expect "garbage instead of a CSR" 400
+head -c 100 "$W/pend.der" > "$W/trunc.der"
+call POST "$S/api/v1/requests" -H 'Content-Type: application/pkcs10' --data-binary @"$W/trunc.der"
+expect "a truncated DER CSR" 400
+python3 -c 'import sys; d=bytearray(open(sys.argv[1],"rb").read()); d[-5]^=0x55; open(sys.argv[2],"wb").write(d)' \
+	"$W/pend.der" "$W/tampered.der"
+call POST "$S/api/v1/requests" -H 'Content-Type: application/pkcs10' --data-binary @"$W/tampered.der"
+expect "a CSR whose signature does not match" 400
+call POST "$S/api/v1/requests" -H 'Content-Type: application/x-pem-file' --data-binary @"$W/pend.key"
+expect "a private key sent instead of a CSR" 400 private_key_not_csr
+mkcsr weak "/CN=weak.contoso.test" "DNS:weak.contoso.test" rsa1024
+submit weak
+expect "an RSA-1024 key" 422 weak_key
+mkcsr evil "/CN=evil.example" "DNS:evil.example"
+submit evil
+expect "a name outside the allowed domains" 422 name_not_allowed
+mkcsr evil2 "/CN=evilcontoso.test" "DNS:evilcontoso.test"
+submit evil2 "${ADMH[@]}"
+expect "a look-alike domain, even for an admin" 422 name_not_allowed
+unchanged "broken CSRs, weak keys, names outside the domains"
+
+snap
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	-d '{"kind":"enroll","names":["exp.contoso.test"],"expires_in":1}'
+XT=$(jget "$W/body" token)
+snap
+sleep 2
+mkcsr exp "/CN=exp.contoso.test" "DNS:exp.contoso.test"
+submit exp -H "Authorization: Bearer $XT" --interface 127.0.0.4
+expect "an expired token" 401 bad_token
+submit exp -H "Authorization: Bearer mica_0123456789abcdef_$(printf '%064d' 0)" --interface 127.0.0.4
+expect "an unknown token" 401 bad_token
+submit exp -H "Authorization: Bearer ${ADM%?}x" --interface 127.0.0.4
+expect "a token with a wrong secret" 401 bad_token
+submit exp -H "Authorization: Basic YWRtaW46YWRtaW4=" --interface 127.0.0.4
+expect "Basic credentials" 401 bad_token
+call GET "$S/api/v1/tokens" -H "Authorization: Bearer $ET" --interface 127.0.0.4
+expect "a (used-up) enrollment token on an admin route" 401
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	-d '{"kind":"enroll","uses":5}'
+ET5=$(jget "$W/body" token)
+snap
+call GET "$S/api/v1/tokens" -H "Authorization: Bearer $ET5"
+expect "an enrollment token on an admin route" 403 admin_required
+call GET "$S/api/v1/audit" --interface 127.0.0.4
+expect "no token on an admin route" 401 missing_token
+unchanged "wrong, expired and misplaced tokens"
+
+snap
+for p in "/api/v1/../ca.crt" "/%2e%2e/ca.crt" "/api/v1/certificates/..%2f..%2fetc%2fpasswd" \
+	"/api/v1/requests/%2E%2E" "/ca.crt%00" "/./crl"; do
+	call GET "$S$p" --path-as-is "${ADMH[@]}"
+	expect "path traversal: $p" 400 bad_path
+done
+CODE=$(curl -s --path-as-is -o "$W/body" -w '%{http_code}' "$H/api/../ca.crt")
+is "path traversal over plain HTTP" "$CODE" 400
+for s in xyz 0xZZ "12%2034" "1$(printf '%040d' 0)" 0x; do
+	call GET "$S/api/v1/certificates/$s" "${ADMH[@]}"
+	expect "a non-hex serial: $s" 400 bad_serial
+done
+call POST "$S/api/v1/certificates/nothex/revoke" "${ADMH[@]}"
+expect "revoke with a non-hex serial" 400 bad_serial
+call POST "$S/api/v1/certificates/$NEW_SER/revoke" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	-d '{"reason":"becauseIsaidso"}'
+expect "an unknown revocation reason" 400 bad_reason
+call GET "$S/api/v1/requests/NOT-AN-ID"
+expect "a malformed request id" 400 bad_id
+call GET "$S/api/v1/requests/0123456789abcdef0123456789abcdef"
+expect "an unknown request id" 404
+call DELETE "$H/ca.crt"
+expect "DELETE /ca.crt" 405 method_not_allowed
+is "405 says what is allowed" "$(header Allow)" "GET, HEAD"
+call PUT "$S/api/v1/requests" "${ADMH[@]}"
+expect "PUT /api/v1/requests" 405
+is "405 Allow for /api/v1/requests" "$(header Allow)" "POST, GET, HEAD"
+call GET "$H/nope"
+expect "an unknown path" 404 not_found
+call GET "$S/api/v1/certificates?status=bogus" "${ADMH[@]}"
+expect "an unknown status filter" 400 bad_parameter
+call GET "$S/api/v1/certificates?limit=0" "${ADMH[@]}"
+expect "limit=0" 400 bad_parameter
+call GET "$S/api/v1/certificates?limit=abc" "${ADMH[@]}"
+expect "limit=abc" 400 bad_parameter
+call GET "$S/api/v1/certificates?limit=1&limit=2" "${ADMH[@]}"
+expect "a repeated parameter" 400 bad_query
+call GET "$S/api/v1/certificates?expiring_days=99999" "${ADMH[@]}"
+expect "expiring_days out of range" 400 bad_parameter
+LONG=$(head -c 40000 /dev/zero | tr '\0' a)
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "$H/$LONG")
+case $CODE in 413|414|431) ok "a 40 kB URL is refused ($CODE)" ;; *) fail "40 kB URL: $CODE" ;; esac
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Junk: $LONG" "$H/healthz")
+case $CODE in 413|431) ok "a 40 kB header is refused ($CODE)" ;; *) fail "40 kB header: $CODE" ;; esac
+unchanged "traversal, bad serials, methods, parameters, caps"
+
+echo "# too many failed authentications"
+for i in $(seq 1 10); do
+	call GET "$S/api/v1/status" -H "Authorization: Bearer mica_bad_$i" --interface 127.0.0.2
+done
+expect "the 10th failure is still a 401" 401 bad_token
+call GET "$S/api/v1/status" -H "Authorization: Bearer mica_bad_11" --interface 127.0.0.2
+expect "then the client is told to wait" 429 too_many_attempts
+[ -n "$(header Retry-After)" ] && ok "429 carries Retry-After ($(header Retry-After) s)" || fail "no Retry-After"
+call GET "$S/api/v1/status" "${ADMH[@]}" --interface 127.0.0.2
+expect "even with a good token while blocked" 429
+call GET "$S/api/v1/status" "${ADMH[@]}"
+expect "other clients are not blocked" 200
+
+# chunked but small: accepted
+mkcsr chunk "/CN=chunk.contoso.test" "DNS:chunk.contoso.test"
+submit chunk -H 'Transfer-Encoding: chunked'
+expect "a small chunked body is accepted" 202
+
+wait "$SLOW"
+SLOWT=$(sed -n 's/^closed after \([0-9]*\) s$/\1/p' "$W/slow.out")
+if [ -n "$SLOWT" ] && [ "$SLOWT" -le 25 ]; then
+	ok "stalled connections are closed by the server ($(cat "$W/slow.out"))"
+else
+	fail "stalled connections: $(cat "$W/slow.out")"
+fi
+call GET "$S/healthz"
+expect "the daemon is still serving" 200
+
+# ---------------------------------------------------------------- logs --
+
+echo "# logs and signals"
+grep -q "127.0.0.1 GET /healthz 200 [0-9]*ms" "$LOG" && ok "one log line per request" || fail "no access log line"
+if grep -q -e "$ADM" -e "$ET" -e "$RT" -e "BEGIN CERTIFICATE REQUEST" -e "PRIVATE KEY" -e "profile=server" "$LOG"; then
+	fail "the log holds a token, a key, a CSR or a query string"
+else
+	ok "the log holds no token, key, CSR or query string"
+fi
+mv "$LOG" "$LOG.1"
+kill -HUP "$PID"
+sleep 0.5
+curl -s -o /dev/null "$H/healthz"
+sleep 0.3
+grep -q "GET /healthz" "$LOG" 2>/dev/null && ok "SIGHUP reopens the log" || fail "no new log after SIGHUP"
+
+OLD_TLS=$(echo | openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" 2>/dev/null | openssl x509 -noout -serial)
+kill -USR1 "$PID"
+NEW_TLS=$OLD_TLS
+for i in $(seq 1 50); do
+	sleep 0.2
+	NEW_TLS=$(echo | openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" 2>/dev/null | openssl x509 -noout -serial)
+	[ -n "$NEW_TLS" ] && [ "$NEW_TLS" != "$OLD_TLS" ] && break
+done
+[ -n "$NEW_TLS" ] && [ "$NEW_TLS" != "$OLD_TLS" ] && ok "SIGUSR1 renews the HTTPS certificate" || fail "TLS certificate not renewed"
+call GET "$S/api/v1/status" "${ADMH[@]}"
+expect "the API works with the new certificate" 200
+
+# A slow upload in flight when SIGTERM arrives still gets its answer.
+python3 -c 'import json; print(json.dumps({"csr": "x" * 30000}))' > "$W/slowbody.json"
+curl -s --max-time 30 --cacert "$W/root.pem" -H 'Expect:' --limit-rate 10k -o /dev/null -w '%{http_code}' \
+	-H 'Content-Type: application/json' --data-binary @"$W/slowbody.json" \
+	"$S/api/v1/requests" > "$W/inflight.code" &
+INFLIGHT=$!
+sleep 1
+kill -TERM "$PID"
+wait "$INFLIGHT"
+is "a request in flight at SIGTERM is answered" "$(cat "$W/inflight.code")" 400
+T0=$(date +%s)
+wait "$PID"
+RC=$?
+is "SIGTERM stops the daemon cleanly" "$RC" 0
+[ $(($(date +%s) - T0)) -le 15 ] && ok "... within the drain time" || fail "stop took too long"
+grep -q "stopped" "$LOG" && ok "the log says so" || fail "no stop line"
+curl -s -o /dev/null --max-time 2 "$H/healthz" && fail "still answering after SIGTERM" || ok "no longer listening"
+
+# ------------------------------------------------------------- restart --
+
+echo "# restart on the same data directory"
+start_daemon "$W/out2"
+grep -q "admin token" "$W/out2" && fail "a new admin token at restart" || ok "no new admin token at restart"
+is "same root" "$(sed -n 's/^root SHA-256 fingerprint: //p' "$W/out2")" "$FP"
+call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
+expect "certificates survive a restart" 200
+fetch_crl
+crl_lists "$MAIL_SER" && ok "so does the revocation" || fail "revocation lost"
+kill -TERM "$PID"
+wait "$PID"
+is "stops cleanly again" "$?" 0
+# Built with sanitizers, the daemon reports what it caught on stderr.
+if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err"; then
+	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20
+else
+	ok "nothing on the daemon's stderr from sanitizers"
+fi
+
+finish

@@ -1,0 +1,954 @@
+/*
+ * web/api.c - the handlers. Each one is parse -> validate -> call the
+ * engine -> render; policy and authorization live in the engine. A handler
+ * returns 0 with the reply filled, or -1 with the error for the
+ * dispatcher's one error-reply path.
+ */
+#include "web/web_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/csr.h"
+#include "ca/names.h"
+#include "util/log.h"
+
+#define DAYS_MAX        36500
+#define REASON_TEXT_MAX 200
+#define COMMENT_MAX     200
+#define NAME_FILTER_MAX 253
+
+/* --------------------------------------------------------- helpers -- */
+
+static int
+oom(struct mica_err *err)
+{
+	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+}
+
+static int
+param_serial(struct web_ctx *c, char out[DB_SERIAL_MAX], struct mica_err *err)
+{
+	return ca_serial_parse(c->m->param[0], out, err);
+}
+
+static int
+param_id(struct web_ctx *c, struct mica_err *err)
+{
+	if (!web_id_valid(c->m->param[0]))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_id",
+				    "malformed id (lowercase hexadecimal expected)");
+	return 0;
+}
+
+static int
+is_json(const struct web_ctx *c)
+{
+	return strcmp(c->ctype, "application/json") == 0;
+}
+
+/* Media types a raw CSR may come with: what certreq, Exchange and openssl
+ * users send (DER, base64 or PEM; ca_csr_decode tells them apart). */
+static int
+is_raw_csr(const struct web_ctx *c)
+{
+	static const char *const types[] = {
+		"application/pkcs10", "application/x-pkcs10",
+		"application/x-pem-file", "text/plain",
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(c->ctype, types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* An optional JSON object body: empty -> *out NULL; otherwise it must be
+ * application/json and fit SPEC. */
+static int
+json_body(struct web_ctx *c, const struct web_field *spec, size_t n,
+	  json_t **out, struct mica_err *err)
+{
+	*out = NULL;
+	if (c->body_len == 0)
+		return 0;
+	if (!is_json(c))
+		return mica_err_set(err, MICA_E_UNSUPPORTED, "unsupported_media_type",
+				    "send the body with Content-Type: application/json");
+	if (web_json_parse(c->body, c->body_len, out, err) != 0)
+		return -1;
+	if (web_json_check(*out, spec, n, err) != 0) {
+		json_decref(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* "days" from JSON: absent -> 0; present -> 1..DAYS_MAX. */
+static int
+json_days(json_t *j, int *days, struct mica_err *err)
+{
+	int64_t d = web_json_int(j, "days", 0);
+
+	*days = 0;
+	if (json_object_get(j, "days") != NULL && !json_is_null(json_object_get(j, "days")) &&
+	    (d < 1 || d > DAYS_MAX))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
+				    "field \"days\" must be from 1 to %d", DAYS_MAX);
+	*days = (int)d;
+	return 0;
+}
+
+/* The strings of a JSON array (checked by web_json_check) as a heap array
+ * of pointers into J. */
+static int
+json_strv(json_t *j, const char *key, const char ***out, size_t *n,
+	  struct mica_err *err)
+{
+	json_t *a = json_object_get(j, key);
+	const char **v;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return 0;
+	if ((v = calloc(json_array_size(a), sizeof(*v))) == NULL)
+		return oom(err);
+	for (size_t i = 0; i < json_array_size(a); i++)
+		v[i] = json_string_value(json_array_get(a, i));
+	*out = v;
+	*n = json_array_size(a);
+	return 0;
+}
+
+/* A JSON object from a key and an array, for list replies. */
+static json_t *
+list_object(const char *key, json_t *arr)
+{
+	json_t *o;
+
+	if (arr == NULL)
+		return NULL;
+	if ((o = json_object()) == NULL || json_object_set_new(o, key, arr) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Free text from a client (deny reason): printable, bounded; NULL ok. */
+static int
+text_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 1;
+	for (; *s != '\0'; s++, n++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || n >= max)
+			return 0;
+	return 1;
+}
+
+/* Render an issuance result: 201 Created (or 202 Accepted while pending,
+ * with Retry-After: a client polls the Location). */
+static int
+reply_issued(struct web_ctx *c, struct web_reply *rep, const struct ca_issued *is,
+	     int ok_status, struct mica_err *err)
+{
+	int status = ok_status;
+
+	if (is->status == DB_REQ_PENDING) {
+		status = 202;
+		rep->retry_after = 60;
+	}
+	if (is->request_id[0] != '\0')
+		snprintf(rep->location, sizeof(rep->location), "/api/v1/requests/%s",
+			 is->request_id);
+	else if (is->serial[0] != '\0')
+		snprintf(rep->location, sizeof(rep->location), "/api/v1/certificates/%s",
+			 is->serial);
+	return web_reply_json(rep, status, web_json_issued(is, ca_root_pem(c->ca)), 0, err);
+}
+
+/* ---------------------------------------------------- public files -- */
+
+int
+web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	const unsigned char *der;
+	const char *pem;
+	size_t len;
+
+	web_server_root(c->srv, &der, &len, &pem);
+	if (der == NULL)
+		return mica_err_set(err, MICA_E_UNAVAIL, "unavailable", "the root is not loaded");
+	rep->status = 200;
+	rep->ctype = "application/pkix-cert";   /* RFC 2585 3 */
+	rep->pbody = der;
+	rep->plen = len;
+	rep->max_age = 3600;
+	return 0;
+}
+
+int
+web_h_ca_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	const unsigned char *der;
+	const char *pem;
+	size_t len;
+
+	web_server_root(c->srv, &der, &len, &pem);
+	if (pem == NULL)
+		return mica_err_set(err, MICA_E_UNAVAIL, "unavailable", "the root is not loaded");
+	rep->status = 200;
+	rep->ctype = "application/x-pem-file";
+	rep->pbody = pem;
+	rep->plen = strlen(pem);
+	rep->max_age = 3600;
+	return 0;
+}
+
+static int
+crl_reply(struct web_ctx *c, struct web_reply *rep, int pem, struct mica_err *err)
+{
+	struct web_blob *der_b = NULL, *pem_b = NULL;
+	struct ca *ca;
+	int64_t tu, nu, num, age;
+
+	if ((ca = web_thread_ca(c->srv, err)) == NULL)
+		return -1;
+	if (web_crl_get(c->srv, ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
+		return -1;
+	rep->status = 200;
+	if (pem) {
+		rep->blob = pem_b;
+		rep->ctype = "application/x-pem-file";
+		web_blob_unref(der_b);
+	} else {
+		rep->blob = der_b;
+		rep->ctype = "application/pkix-crl";   /* RFC 2585 3 */
+		web_blob_unref(pem_b);
+	}
+	/* Caches may keep it, but never past nextUpdate, and for at most an
+	 * hour so a revocation shows up soon. */
+	age = nu - c->now;
+	if (age < 0)
+		age = 0;
+	if (age > 3600)
+		age = 3600;
+	rep->max_age = (int)age;
+	return 0;
+}
+
+int
+web_h_crl_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	return crl_reply(c, rep, 0, err);
+}
+
+int
+web_h_crl_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	return crl_reply(c, rep, 1, err);
+}
+
+int
+web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	struct web_blob *der_b = NULL, *pem_b = NULL;
+	struct ca *ca;
+	int64_t tu, nu, num, last = 0;
+	json_t *o;
+
+	if ((ca = web_thread_ca(c->srv, err)) == NULL)
+		return -1;
+	/* A real query on this worker's connection: the store answers. */
+	if (db_crl_last_number(ca_db(ca), &last, err) != 0)
+		return -1;
+	if (web_crl_get(c->srv, ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
+		return -1;
+	web_blob_unref(der_b);
+	web_blob_unref(pem_b);
+	o = json_object();
+	if (o == NULL || json_object_set_new(o, "status", json_string("ok")) != 0) {
+		json_decref(o);
+		return oom(err);
+	}
+	return web_reply_json(rep, 200, o, 0, err);
+}
+
+/* -------------------------------------------------------- requests -- */
+
+int
+web_h_req_submit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	static const struct web_field spec[] = {
+		{ "csr",     WEB_J_STRING,   1, 2 * CA_CSR_MAX },
+		{ "profile", WEB_J_STRING,   0, 32 },
+		{ "days",    WEB_J_INT,      0, 0 },
+		{ "names",   WEB_J_STRARRAY, 0, CA_NAMES_MAX },
+	};
+	struct ca_submit s;
+	struct ca_issued out;
+	json_t *j = NULL;
+	const char **names = NULL;
+	size_t nnames = 0;
+	int64_t days = 0;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(&out, 0, sizeof(out));
+	if (c->body_len == 0) {
+		mica_err_set(err, MICA_E_BADREQ, "missing_csr",
+			     "send a CSR: JSON {\"csr\": \"-----BEGIN CERTIFICATE REQUEST...\"} "
+			     "or the CSR itself with Content-Type: application/pkcs10");
+		goto out;
+	}
+	if (is_json(c)) {
+		int d;
+
+		if (c->q->n > 0) {
+			mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+				     "with a JSON body, give profile and days in the JSON");
+			goto out;
+		}
+		if (json_body(c, spec, sizeof(spec) / sizeof(spec[0]), &j, err) != 0 ||
+		    json_days(j, &d, err) != 0 ||
+		    json_strv(j, "names", &names, &nnames, err) != 0)
+			goto out;
+		s.csr = (const unsigned char *)web_json_str(j, "csr");
+		s.csr_len = json_string_length(json_object_get(j, "csr"));
+		s.profile = web_json_str(j, "profile");
+		s.days = d;
+		s.names = names;
+		s.nnames = nnames;
+	} else if (is_raw_csr(c)) {
+		if (web_query_int(c->q, "days", 1, DAYS_MAX, 0, &days, err) != 0)
+			goto out;
+		s.csr = c->body;
+		s.csr_len = c->body_len;
+		s.profile = web_query_get(c->q, "profile");
+		s.days = (int)days;
+	} else {
+		mica_err_set(err, MICA_E_UNSUPPORTED, "unsupported_media_type",
+			     "send application/json, or the CSR as application/pkcs10 "
+			     "(DER, base64 or PEM)");
+		goto out;
+	}
+	if (ca_submit_csr(c->ca, c->p, &s, &out, err) != 0)
+		goto out;
+	rc = reply_issued(c, rep, &out, 201, err);
+out:
+	free(names);
+	json_decref(j);
+	ca_issued_free(&out);
+	return rc;
+}
+
+int
+web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	const char *st = web_query_get(c->q, "status");
+	struct db_request *v = NULL;
+	json_t *arr;
+	size_t n = 0;
+	int64_t limit;
+	int status = -1, rc = -1;
+
+	if (st == NULL || strcmp(st, "all") == 0)
+		status = -1;
+	else if (strcmp(st, "pending") == 0)
+		status = DB_REQ_PENDING;
+	else if (strcmp(st, "issued") == 0)
+		status = DB_REQ_ISSUED;
+	else if (strcmp(st, "denied") == 0)
+		status = DB_REQ_DENIED;
+	else
+		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+				    "status must be pending, issued, denied or all");
+	if (web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0)
+		return -1;
+	if (ca_request_list(c->ca, c->p, status, (int)limit, &v, &n, err) != 0)
+		return -1;
+	if ((arr = json_array()) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, web_json_request(&v[i], 1)) != 0) {
+			json_decref(arr);
+			goto oom;
+		}
+	rc = web_reply_json(rep, 200, list_object("requests", arr), 0, err);
+	db_req_array_free(v, n);
+	return rc;
+oom:
+	db_req_array_free(v, n);
+	return oom(err);
+}
+
+int
+web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	struct ca_issued is;
+	struct db_request req;
+	json_t *o = NULL, *iss = NULL;
+	const char *key;
+	json_t *v;
+	int rc = -1;
+
+	if (param_id(c, err) != 0)
+		return -1;
+	if (ca_request_status(c->ca, c->m->param[0], &is, &req, err) != 0)
+		return -1;
+	/* The id is the capability: whoever knows it may see the request,
+	 * but only an admin sees who submitted it. */
+	o = web_json_request(&req, c->p->kind == CA_PRINCIPAL_ADMIN);
+	iss = web_json_issued(&is, ca_root_pem(c->ca));
+	if (o == NULL || iss == NULL) {
+		oom(err);
+		goto out;
+	}
+	json_object_foreach(iss, key, v) {
+		if (strcmp(key, "id") == 0 || strcmp(key, "status") == 0)
+			continue;
+		if (json_object_set(o, key, v) != 0) {
+			oom(err);
+			goto out;
+		}
+	}
+	if (req.status == DB_REQ_PENDING)
+		rep->retry_after = 60;
+	rc = web_reply_json(rep, 200, o, 0, err);
+	o = NULL;
+out:
+	json_decref(o);
+	json_decref(iss);
+	ca_issued_free(&is);
+	db_req_free(&req);
+	return rc;
+}
+
+int
+web_h_req_approve(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	struct ca_issued out;
+	json_t *j = NULL;
+	int rc;
+
+	if (param_id(c, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
+		return -1;
+	json_decref(j);
+	if (ca_request_approve(c->ca, c->p, c->m->param[0], &out, err) != 0)
+		return -1;
+	rc = reply_issued(c, rep, &out, 200, err);
+	ca_issued_free(&out);
+	return rc;
+}
+
+int
+web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	static const struct web_field spec[] = {
+		{ "reason", WEB_J_STRING, 0, REASON_TEXT_MAX },
+	};
+	json_t *j = NULL, *o;
+	const char *reason;
+	int rc = -1;
+
+	if (param_id(c, err) != 0 || json_body(c, spec, 1, &j, err) != 0)
+		return -1;
+	reason = web_json_str(j, "reason");
+	if (!text_ok(reason, REASON_TEXT_MAX)) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_field",
+			     "field \"reason\" must be printable text");
+		goto out;
+	}
+	if (ca_request_deny(c->ca, c->p, c->m->param[0], reason, err) != 0)
+		goto out;
+	o = json_object();
+	if (o == NULL ||
+	    json_object_set_new(o, "id", json_string(c->m->param[0])) != 0 ||
+	    json_object_set_new(o, "status", json_string("denied")) != 0 ||
+	    json_object_set_new(o, "reason", web_jstr(reason)) != 0) {
+		json_decref(o);
+		oom(err);
+		goto out;
+	}
+	rc = web_reply_json(rep, 200, o, 0, err);
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* ---------------------------------------------------- certificates -- */
+
+/* A name filter: what names are made of, nothing else. */
+static int
+name_filter_ok(char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      strchr(".-*@_:", *s) != NULL) || n >= NAME_FILTER_MAX)
+			return 0;
+	}
+	return n > 0;
+}
+
+int
+web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	const char *st = web_query_get(c->q, "status");
+	const char *nm = web_query_get(c->q, "name");
+	struct db_cert_filter f;
+	struct db_cert *v = NULL;
+	char name[NAME_FILTER_MAX + 1];
+	int64_t exp_days, limit, cursor, next = 0;
+	json_t *arr, *o;
+	size_t n = 0;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.now = c->now;
+	if (st == NULL || strcmp(st, "all") == 0)
+		f.status = -1;
+	else if (strcmp(st, "valid") == 0)
+		f.status = DB_FILTER_CURRENT;
+	else if (strcmp(st, "expired") == 0)
+		f.status = DB_FILTER_EXPIRED;
+	else if (strcmp(st, "revoked") == 0)
+		f.status = DB_CERT_REVOKED;
+	else if (strcmp(st, "issuing") == 0)
+		f.status = DB_CERT_ISSUING;
+	else
+		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+				    "status must be valid, revoked, expired, issuing or all");
+	if (web_query_int(c->q, "expiring_days", 1, 3650, 0, &exp_days, err) != 0 ||
+	    web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0 ||
+	    web_query_int(c->q, "cursor", 1, INT64_MAX, 0, &cursor, err) != 0)
+		return -1;
+	if (nm != NULL) {
+		if (strlen(nm) > NAME_FILTER_MAX)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+					    "name filter too long");
+		snprintf(name, sizeof(name), "%s", nm);
+		if (!name_filter_ok(name))
+			return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+					    "name filter: letters, digits and . - * @ _ : only");
+		f.name = name;
+	}
+	if (exp_days > 0)
+		f.expiring_before = c->now + exp_days * 86400;
+	f.cursor = cursor;
+	f.limit = (int)limit;
+	if (ca_cert_list(c->ca, c->p, &f, &v, &n, &next, err) != 0)
+		return -1;
+	if ((arr = json_array()) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, web_json_cert(&v[i], c->now)) != 0) {
+			json_decref(arr);
+			goto oom;
+		}
+	if ((o = list_object("certificates", arr)) == NULL ||
+	    json_object_set_new(o, "next_cursor",
+				next > 0 ? json_integer(next) : json_null()) != 0) {
+		json_decref(o);
+		goto oom;
+	}
+	rc = web_reply_json(rep, 200, o, 0, err);
+	db_cert_array_free(v, n);
+	return rc;
+oom:
+	db_cert_array_free(v, n);
+	return oom(err);
+}
+
+/* Reply with the stored certificate SERIAL. */
+static int
+reply_cert(struct web_ctx *c, struct web_reply *rep, const char *serial,
+	   struct mica_err *err)
+{
+	struct db_cert cert;
+	int rc;
+
+	if (ca_cert_get(c->ca, c->p, serial, &cert, err) != 0)
+		return -1;
+	rc = web_reply_json(rep, 200, web_json_cert(&cert, c->now), 0, err);
+	db_cert_free(&cert);
+	return rc;
+}
+
+int
+web_h_cert_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	char serial[DB_SERIAL_MAX];
+
+	if (param_serial(c, serial, err) != 0)
+		return -1;
+	return reply_cert(c, rep, serial, err);
+}
+
+int
+web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	static const struct web_field spec[] = {
+		{ "csr",       WEB_J_STRING, 0, 2 * CA_CSR_MAX },
+		{ "days",      WEB_J_INT,    0, 0 },
+		{ "supersede", WEB_J_BOOL,   0, 0 },
+	};
+	char serial[DB_SERIAL_MAX];
+	struct ca_issued out;
+	const unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	json_t *j = NULL;
+	int days = 0, supersede = 0, rc = -1;
+
+	memset(&out, 0, sizeof(out));
+	if (param_serial(c, serial, err) != 0)
+		return -1;
+	if (c->body_len == 0 || is_json(c)) {
+		if (c->body_len > 0 && c->q->n > 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+					    "with a JSON body, give days and supersede in the JSON");
+		if (json_body(c, spec, sizeof(spec) / sizeof(spec[0]), &j, err) != 0 ||
+		    json_days(j, &days, err) != 0)
+			goto out;
+		if (j != NULL && web_json_str(j, "csr") != NULL) {
+			csr = (const unsigned char *)web_json_str(j, "csr");
+			csr_len = json_string_length(json_object_get(j, "csr"));
+		}
+		supersede = web_json_bool(j, "supersede", 0);
+	} else if (is_raw_csr(c)) {
+		csr = c->body;
+		csr_len = c->body_len;
+	} else {
+		mica_err_set(err, MICA_E_UNSUPPORTED, "unsupported_media_type",
+			     "send application/json, or the CSR as application/pkcs10");
+		goto out;
+	}
+	if (j == NULL) {
+		/* Query form (no JSON body). */
+		const char *sup = web_query_get(c->q, "supersede");
+		int64_t d;
+
+		if (web_query_int(c->q, "days", 1, DAYS_MAX, 0, &d, err) != 0)
+			goto out;
+		days = (int)d;
+		if (sup != NULL) {
+			if (strcmp(sup, "true") == 0 || strcmp(sup, "1") == 0) {
+				supersede = 1;
+			} else if (strcmp(sup, "false") == 0 || strcmp(sup, "0") == 0) {
+				supersede = 0;
+			} else {
+				mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+					     "supersede must be true or false");
+				goto out;
+			}
+		}
+	}
+	if (ca_renew(c->ca, c->p, serial, csr, csr_len, days, supersede, &out, err) != 0)
+		goto out;
+	rc = reply_issued(c, rep, &out, 201, err);
+	if (rc == 0 && out.serial[0] != '\0')
+		snprintf(rep->location, sizeof(rep->location), "/api/v1/certificates/%s",
+			 out.serial);
+	if (supersede)
+		web_crl_changed(c->srv, c->ca);
+out:
+	json_decref(j);
+	ca_issued_free(&out);
+	return rc;
+}
+
+int
+web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	static const struct web_field spec[] = {
+		{ "reason", WEB_J_STRING, 0, 40 },
+	};
+	char serial[DB_SERIAL_MAX];
+	const char *rs;
+	json_t *j = NULL;
+	int reason = 0, rc = -1;
+
+	if (param_serial(c, serial, err) != 0 || json_body(c, spec, 1, &j, err) != 0)
+		return -1;
+	rs = web_json_str(j, "reason");
+	if (rs != NULL && (reason = ca_reason_parse(rs)) < 0) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_reason",
+			     "unknown revocation reason (RFC 5280 5.3.1 names such as "
+			     "keyCompromise, superseded, cessationOfOperation, certificateHold)");
+		goto out;
+	}
+	if (ca_revoke(c->ca, c->p, serial, reason, err) != 0)
+		goto out;
+	web_crl_changed(c->srv, c->ca);
+	rc = reply_cert(c, rep, serial, err);
+out:
+	json_decref(j);
+	return rc;
+}
+
+int
+web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	char serial[DB_SERIAL_MAX];
+	json_t *j = NULL;
+
+	if (param_serial(c, serial, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
+		return -1;
+	json_decref(j);
+	if (ca_unrevoke(c->ca, c->p, serial, err) != 0)
+		return -1;
+	web_crl_changed(c->srv, c->ca);
+	return reply_cert(c, rep, serial, err);
+}
+
+int
+web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	struct db_crl crl;
+	json_t *j = NULL, *o;
+	int rc;
+
+	if (json_body(c, NULL, 0, &j, err) != 0)
+		return -1;
+	json_decref(j);
+	memset(&crl, 0, sizeof(crl));
+	if (ca_crl_publish(c->ca, c->p, &crl, err) != 0)
+		return -1;
+	web_crl_changed(c->srv, c->ca);
+	o = json_object();
+	if (o == NULL ||
+	    json_object_set_new(o, "number", json_integer(crl.number)) != 0 ||
+	    json_object_set_new(o, "this_update", web_jtime(crl.this_update)) != 0 ||
+	    json_object_set_new(o, "next_update", web_jtime(crl.next_update)) != 0) {
+		json_decref(o);
+		db_crl_free(&crl);
+		return oom(err);
+	}
+	db_crl_free(&crl);
+	rc = web_reply_json(rep, 201, o, 0, err);
+	snprintf(rep->location, sizeof(rep->location), "/crl");
+	return rc;
+}
+
+/* ---------------------------------------------------------- tokens -- */
+
+int
+web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	static const struct web_field spec[] = {
+		{ "kind",       WEB_J_STRING,   1, 8 },
+		{ "profile",    WEB_J_STRING,   0, 32 },
+		{ "names",      WEB_J_STRARRAY, 0, CA_NAMES_MAX },
+		{ "uses",       WEB_J_INT,      0, 0 },
+		{ "expires_in", WEB_J_INT,      0, 0 },
+		{ "comment",    WEB_J_STRING,   0, COMMENT_MAX },
+	};
+	struct ca_token_spec ts;
+	struct db_token info;
+	char token[CA_TOKEN_MAX];
+	const char *kind;
+	const char **names = NULL;
+	size_t nnames = 0;
+	json_t *j = NULL, *o;
+	int rc = -1;
+
+	memset(&ts, 0, sizeof(ts));
+	memset(&info, 0, sizeof(info));
+	memset(token, 0, sizeof(token));
+	if (c->body_len == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "missing_body",
+				    "send {\"kind\": \"enroll\"|\"admin\", ...}");
+	if (json_body(c, spec, sizeof(spec) / sizeof(spec[0]), &j, err) != 0)
+		return -1;
+	kind = web_json_str(j, "kind");
+	if (strcmp(kind, "enroll") == 0) {
+		ts.kind = DB_TOKEN_ENROLL;
+		ts.uses = 1;
+	} else if (strcmp(kind, "admin") == 0) {
+		ts.kind = DB_TOKEN_ADMIN;
+		ts.uses = -1;
+	} else {
+		mica_err_set(err, MICA_E_BADREQ, "bad_kind", "kind must be enroll or admin");
+		goto out;
+	}
+	ts.uses = web_json_int(j, "uses", ts.uses);
+	if (ts.uses < -1 || ts.uses == 0) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_field",
+			     "field \"uses\" must be a positive number, or -1 for unlimited");
+		goto out;
+	}
+	ts.expires_in = web_json_int(j, "expires_in", 0);
+	if (ts.expires_in < 0) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_field",
+			     "field \"expires_in\" must be a number of seconds");
+		goto out;
+	}
+	ts.profile = web_json_str(j, "profile");
+	ts.comment = web_json_str(j, "comment");
+	if (!text_ok(ts.comment, COMMENT_MAX)) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_field",
+			     "field \"comment\" must be printable text");
+		goto out;
+	}
+	if (json_strv(j, "names", &names, &nnames, err) != 0)
+		goto out;
+	ts.names = names;
+	ts.nnames = nnames;
+	if (ca_token_create(c->ca, c->p, &ts, token, &info, err) != 0)
+		goto out;
+	o = web_json_token(&info, c->now);
+	if (o == NULL ||
+	    json_object_set_new(o, "token", json_string(token)) != 0 ||
+	    json_object_set_new(o, "notice", json_string(
+		    "store the token now: it is not shown again")) != 0) {
+		json_decref(o);
+		oom(err);
+		goto out;
+	}
+	/* The body carries the secret: zeroized when sent. */
+	rc = web_reply_json(rep, 201, o, 1, err);
+out:
+	explicit_bzero(token, sizeof(token));
+	db_token_free(&info);
+	free(names);
+	json_decref(j);
+	return rc;
+}
+
+int
+web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	struct db_token *v = NULL;
+	size_t n = 0;
+	json_t *arr;
+	int rc;
+
+	if (ca_token_list(c->ca, c->p, &v, &n, err) != 0)
+		return -1;
+	if ((arr = json_array()) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, web_json_token(&v[i], c->now)) != 0) {
+			json_decref(arr);
+			goto oom;
+		}
+	rc = web_reply_json(rep, 200, list_object("tokens", arr), 0, err);
+	db_token_array_free(v, n);
+	return rc;
+oom:
+	db_token_array_free(v, n);
+	return oom(err);
+}
+
+int
+web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	json_t *o;
+
+	if (param_id(c, err) != 0)
+		return -1;
+	if (ca_token_revoke(c->ca, c->p, c->m->param[0], err) != 0)
+		return -1;
+	o = json_object();
+	if (o == NULL ||
+	    json_object_set_new(o, "id", json_string(c->m->param[0])) != 0 ||
+	    json_object_set_new(o, "status", json_string("revoked")) != 0) {
+		json_decref(o);
+		return oom(err);
+	}
+	return web_reply_json(rep, 200, o, 0, err);
+}
+
+/* ---------------------------------------------------- audit, status -- */
+
+int
+web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	struct db_audit *v = NULL;
+	int64_t since, before, limit;
+	size_t n = 0;
+	json_t *arr, *o;
+	int rc;
+
+	if (web_query_int(c->q, "since", 0, INT64_MAX, 0, &since, err) != 0 ||
+	    web_query_int(c->q, "before", 1, INT64_MAX, 0, &before, err) != 0 ||
+	    web_query_int(c->q, "limit", 1, 10000, 100, &limit, err) != 0)
+		return -1;
+	if (ca_audit_list(c->ca, c->p, since, before, (int)limit, &v, &n, err) != 0)
+		return -1;
+	if ((arr = json_array()) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, web_json_audit(&v[i])) != 0) {
+			json_decref(arr);
+			goto oom;
+		}
+	/* Newest first: the next page is everything before the last id. */
+	if ((o = list_object("audit", arr)) == NULL ||
+	    json_object_set_new(o, "next_before",
+				n > 0 && n == (size_t)limit ? json_integer(v[n - 1].id)
+							    : json_null()) != 0) {
+		json_decref(o);
+		goto oom;
+	}
+	rc = web_reply_json(rep, 200, o, 0, err);
+	db_audit_array_free(v, n);
+	return rc;
+oom:
+	db_audit_array_free(v, n);
+	return oom(err);
+}
+
+int
+web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	struct db_counts counts;
+	struct web_blob *der_b = NULL, *pem_b = NULL;
+	int64_t tu = 0, nu = 0, num = 0;
+	json_t *o, *cnt, *crl;
+	int bad = 0;
+
+	if (ca_counts(c->ca, &counts, err) != 0)
+		return -1;
+	if (web_crl_get(c->srv, c->ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
+		return -1;
+	web_blob_unref(der_b);
+	web_blob_unref(pem_b);
+	o = json_object();
+	cnt = json_object();
+	crl = json_object();
+	if (o == NULL || cnt == NULL || crl == NULL) {
+		json_decref(o);
+		json_decref(cnt);
+		json_decref(crl);
+		return oom(err);
+	}
+	bad |= json_object_set_new(cnt, "valid", json_integer(counts.valid));
+	bad |= json_object_set_new(cnt, "revoked", json_integer(counts.revoked));
+	bad |= json_object_set_new(cnt, "expired", json_integer(counts.expired));
+	bad |= json_object_set_new(cnt, "issuing", json_integer(counts.issuing));
+	bad |= json_object_set_new(cnt, "pending_requests", json_integer(counts.pending_requests));
+	bad |= json_object_set_new(crl, "number", json_integer(num));
+	bad |= json_object_set_new(crl, "this_update", web_jtime(tu));
+	bad |= json_object_set_new(crl, "next_update", web_jtime(nu));
+	bad |= json_object_set_new(o, "name", web_jstr(ca_name(c->ca)));
+	bad |= json_object_set_new(o, "fingerprint_sha256", web_jstr(ca_root_fingerprint(c->ca)));
+	bad |= json_object_set_new(o, "public_url", web_jstr(ca_public_url(c->ca)));
+	bad |= json_object_set_new(o, "not_after", web_jtime(ca_not_after(c->ca)));
+	bad |= json_object_set_new(o, "counts", cnt);
+	bad |= json_object_set_new(o, "crl", crl);
+	if (bad) {
+		json_decref(o);
+		return oom(err);
+	}
+	return web_reply_json(rep, 200, o, 0, err);
+}

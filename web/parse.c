@@ -1,0 +1,450 @@
+/*
+ * web/parse.c - parsing what clients send: request paths, query strings,
+ * Content-Type and Authorization headers, ids, peer addresses.
+ *
+ * All of it is hostile input. Every parser here is bounded by its output
+ * buffer, refuses rather than repairs (a bad escape is an error, not a
+ * literal '%'), and never echoes more of the input than a parameter name
+ * into a message.
+ */
+#include "web/web_int.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define QUERY_MAX 2048
+
+static int
+hexv(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+web_pct_decode(const char *in, size_t len, int plus, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	if (outsz == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '%') {
+			int h, l;
+
+			if (len - i < 3)
+				return -1;
+			h = hexv((unsigned char)in[i + 1]);
+			l = hexv((unsigned char)in[i + 2]);
+			if (h < 0 || l < 0)
+				return -1;
+			c = (unsigned char)(h * 16 + l);
+			i += 2;
+		} else if (c == '+' && plus) {
+			c = ' ';
+		}
+		/* A decoded NUL would cut the string short of what was
+		 * checked; control characters have no business in a URL. */
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int
+web_path_parse(const char *raw, size_t len, char *out, size_t outsz,
+	       struct mica_err *err)
+{
+	char seg[WEB_PATH_MAX];
+	size_t pos = 1, o = 0;
+	int n;
+
+	if (outsz < 2 || len == 0 || raw[0] != '/')
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "the request path must start with '/'");
+	out[o++] = '/';
+	for (;;) {
+		const char *slash = memchr(raw + pos, '/', len - pos);
+		size_t end = slash != NULL ? (size_t)(slash - raw) : len;
+
+		if (end - pos >= sizeof(seg))
+			return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+					    "request path too long");
+		n = web_pct_decode(raw + pos, end - pos, 0, seg, sizeof(seg));
+		if (n < 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+					    "malformed or forbidden escape in the request path");
+		/* An encoded '/' or '\' would let one segment act as two
+		 * after decoding; refuse it instead of guessing. */
+		if (memchr(seg, '/', (size_t)n) != NULL ||
+		    memchr(seg, '\\', (size_t)n) != NULL)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+					    "encoded slash in the request path");
+		/* RFC 3986 5.2.4 would resolve dot segments; nothing here
+		 * needs them, so they are refused, not resolved. */
+		if (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+					    "dot segments are not allowed in the request path");
+		if (o + (size_t)n + 2 > outsz)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+					    "request path too long");
+		memcpy(out + o, seg, (size_t)n);
+		o += (size_t)n;
+		if (slash == NULL)
+			break;
+		out[o++] = '/';
+		pos = end + 1;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+void
+web_query_free(struct web_query *q)
+{
+	if (q == NULL)
+		return;
+	free(q->buf);
+	memset(q, 0, sizeof(*q));
+}
+
+int
+web_query_parse(const char *qs, struct web_query *q, struct mica_err *err)
+{
+	size_t len, o = 0, cap;
+	const char *p, *end;
+
+	memset(q, 0, sizeof(*q));
+	if (qs == NULL || *qs == '\0')
+		return 0;
+	len = strnlen(qs, QUERY_MAX + 1);
+	if (len > QUERY_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_query",
+				    "query string too long");
+	/* Decoding never grows; each pair adds two NULs. */
+	cap = len + 2 * WEB_QUERY_KEYS + 2;
+	if ((q->buf = malloc(cap)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	p = qs;
+	end = qs + len;
+	while (p <= end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *pe = amp != NULL ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(pe - p));
+		const char *ke = eq != NULL ? eq : pe;
+		int n;
+
+		if (q->n == WEB_QUERY_KEYS)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_query",
+					    "too many query parameters");
+		if (ke == p)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_query",
+					    "empty query parameter name");
+		n = web_pct_decode(p, (size_t)(ke - p), 1, q->buf + o, cap - o);
+		if (n <= 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_query",
+					    "malformed query parameter");
+		q->key[q->n] = q->buf + o;
+		o += (size_t)n + 1;
+		if (eq != NULL) {
+			n = web_pct_decode(eq + 1, (size_t)(pe - eq - 1), 1,
+					   q->buf + o, cap - o);
+			if (n < 0)
+				return mica_err_set(err, MICA_E_BADREQ, "bad_query",
+						    "malformed query parameter value");
+		} else {
+			if (o >= cap)
+				return mica_err_set(err, MICA_E_BADREQ, "bad_query",
+						    "malformed query string");
+			q->buf[o] = '\0';
+			n = 0;
+		}
+		q->val[q->n] = q->buf + o;
+		o += (size_t)n + 1;
+		for (size_t i = 0; i < q->n; i++)
+			if (strcmp(q->key[i], q->key[q->n]) == 0)
+				return mica_err_set(err, MICA_E_BADREQ, "bad_query",
+						    "query parameter given twice");
+		q->n++;
+		if (amp == NULL)
+			break;
+		p = amp + 1;
+	}
+	return 0;
+}
+
+/* Is WORD one of the space-separated words of LIST? */
+static int
+word_in(const char *word, const char *list)
+{
+	size_t wl = strlen(word);
+
+	if (list == NULL || wl == 0)
+		return 0;
+	for (const char *p = list; *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n == wl && strncmp(p, word, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* A parameter name safe to quote in a message: short printable ASCII. */
+static int
+quotable(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    *s == '"' || *s == '\\' || n >= 32)
+			return 0;
+	return 1;
+}
+
+int
+web_query_allow(const struct web_query *q, const char *allowed,
+		struct mica_err *err)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (!word_in(q->key[i], allowed)) {
+			if (quotable(q->key[i]))
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "unknown_parameter",
+						    "unknown query parameter \"%s\"",
+						    q->key[i]);
+			return mica_err_set(err, MICA_E_BADREQ, "unknown_parameter",
+					    "unknown query parameter");
+		}
+	return 0;
+}
+
+const char *
+web_query_get(const struct web_query *q, const char *key)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (strcmp(q->key[i], key) == 0)
+			return q->val[i];
+	return NULL;
+}
+
+int
+web_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	int neg = 0;
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (*s == '\0' || strlen(s) > 19)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	/* 19 digits fit in uint64_t; the signed range is checked here. */
+	if (v > (uint64_t)INT64_MAX)
+		return -1;
+	{
+		int64_t sv = neg ? -(int64_t)v : (int64_t)v;
+
+		if (sv < min || sv > max)
+			return -1;
+		*out = sv;
+	}
+	return 0;
+}
+
+int
+web_query_int(const struct web_query *q, const char *key, int64_t min,
+	      int64_t max, int64_t def, int64_t *out, struct mica_err *err)
+{
+	const char *v = web_query_get(q, key);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (web_parse_int(v, min, max, out) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+				    "query parameter \"%s\" must be a whole number from %lld to %lld",
+				    key, (long long)min, (long long)max);
+	return 0;
+}
+
+/* RFC 9110 5.6.2 tchar */
+static int
+is_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+int
+web_media_type(const char *header, char *out, size_t outsz)
+{
+	size_t o = 0;
+	int slash = 0;
+	const char *p = header;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (p == NULL)
+		return 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	for (; *p != '\0' && *p != ';' && *p != ' ' && *p != '\t'; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '/') {
+			if (slash++ || o == 0)
+				return -1;
+		} else if (!is_tchar(c)) {
+			return -1;
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	out[o] = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	/* type "/" subtype, then nothing or parameters */
+	if (o == 0) {
+		if (*p != '\0')
+			return -1;
+		return 0;
+	}
+	if (!slash || out[o - 1] == '/' || (*p != '\0' && *p != ';')) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+web_bearer(const char *header, char *tok, size_t toksz)
+{
+	const char *p = header;
+	size_t n = 0;
+
+	if (p == NULL || toksz == 0 || strncasecmp(p, "bearer", 6) != 0)
+		return -1;
+	p += 6;
+	if (*p != ' ')
+		return -1;
+	while (*p == ' ')
+		p++;
+	/* RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+	 * "~" / "+" / "/" ) *"=" */
+	for (; *p != '\0' && *p != ' '; p++) {
+		int c = (unsigned char)*p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr("-._~+/=", c) != NULL))
+			goto bad;
+		if (n + 1 >= toksz)
+			goto bad;
+		tok[n++] = (char)c;
+	}
+	while (*p == ' ')
+		p++;
+	if (*p != '\0' || n == 0)
+		goto bad;
+	tok[n] = '\0';
+	return 0;
+bad:
+	explicit_bzero(tok, toksz);
+	return -1;
+}
+
+int
+web_id_valid(const char *id)
+{
+	size_t n = id != NULL ? strnlen(id, CA_ID_MAX) : 0;
+
+	if (n == 0 || n >= CA_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+const char *
+web_time_str(int64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "1970-01-01T00:00:00Z");
+	return buf;
+}
+
+void
+web_client_describe(const struct sockaddr *sa, char *text, size_t textsz,
+		    unsigned char key[16], int *loopback)
+{
+	memset(key, 0, 16);
+	*loopback = 0;
+	snprintf(text, textsz, "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+		const unsigned char *a = (const unsigned char *)&s4->sin_addr;
+
+		if (inet_ntop(AF_INET, &s4->sin_addr, text, (socklen_t)textsz) == NULL)
+			snprintf(text, textsz, "unknown");
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, a, 4);
+		*loopback = a[0] == 127;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+		const unsigned char *a = s6->sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			/* A dual-stack socket's IPv4 client is an IPv4 client. */
+			if (inet_ntop(AF_INET, a + 12, text, (socklen_t)textsz) == NULL)
+				snprintf(text, textsz, "unknown");
+			memcpy(key, a, 16);
+			*loopback = a[12] == 127;
+			return;
+		}
+		if (inet_ntop(AF_INET6, &s6->sin6_addr, text, (socklen_t)textsz) == NULL)
+			snprintf(text, textsz, "unknown");
+		memcpy(key, a, 8);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+	}
+}
