@@ -1147,6 +1147,8 @@ struct issue_job {
 	int supersede;                      /* revoke renewal_of as superseded */
 	const char *consume_token;          /* token id to consume, or NULL */
 	const char *action;                 /* audit action */
+	struct db_request *record;          /* store this request as issued
+					     * (serial filled in), or NULL */
 };
 
 /* Build, lint, record, sign, store: the one path by which mica issues an
@@ -1289,6 +1291,12 @@ again:
 	    db_req_decide(ca->db, j->request_id, DB_REQ_ISSUED, j->p->actor,
 			  serial_hex, NULL, now_s(), err) != 0)
 		goto rollback;
+	if (j->record != NULL) {
+		snprintf(j->record->serial, sizeof(j->record->serial), "%s", serial_hex);
+		j->record->decided_at = now_s();
+		if (db_req_insert(ca->db, j->record, err) != 0)
+			goto rollback;
+	}
 	if (j->renewal_of != NULL) {
 		if (db_cert_link_renewal(ca->db, j->renewal_of, serial_hex, err) != 0)
 			goto rollback;
@@ -1450,6 +1458,8 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 	const struct ca_profile *prof;
 	struct ca_policy_decision d;
 	struct issue_job j;
+	struct db_request rec;
+	char *joined = NULL;
 	int rc = -1;
 
 	memset(&csr, 0, sizeof(csr));
@@ -1470,17 +1480,15 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 	if (p->kind == CA_PRINCIPAL_ANON) {
 		/* Manager approval: store the request, sign nothing. */
 		struct db_request r;
-		char *joined = join_names(names, nnames);
 		int64_t pending = 0;
 		char detail[200];
 
-		if (joined == NULL) {
+		if ((joined = join_names(names, nnames)) == NULL) {
 			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 			goto out;
 		}
 		memset(&r, 0, sizeof(r));
 		if (new_request_id(r.id, err) != 0) {
-			free(joined);
 			goto out;
 		}
 		r.status = DB_REQ_PENDING;
@@ -1494,7 +1502,6 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 		r.submitted_at = now_s();
 		snprintf(detail, sizeof(detail), "profile %s from %s", prof->name, p->client);
 		if (db_begin(ca->db, err) != 0) {
-			free(joined);
 			goto out;
 		}
 		if (db_req_count_pending(ca->db, &pending, err) != 0)
@@ -1509,17 +1516,14 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 				 detail, err) != 0)
 			goto anon_fail;
 		if (db_commit(ca->db, err) != 0) {
-			free(joined);
 			goto out;
 		}
-		free(joined);
 		snprintf(out->request_id, sizeof(out->request_id), "%s", r.id);
 		out->status = DB_REQ_PENDING;
 		rc = 0;
 		goto out;
 anon_fail:
 		db_rollback(ca->db);
-		free(joined);
 		goto out;
 	}
 
@@ -1534,8 +1538,31 @@ anon_fail:
 	j.d = &d;
 	j.consume_token = p->kind == CA_PRINCIPAL_ENROLL ? p->token_id : NULL;
 	j.action = "cert.issue";
+	/* Keep a request record for issuance at once too, so every API
+	 * client gets a request id it can poll, as for approvals. */
+	memset(&rec, 0, sizeof(rec));
+	if (new_request_id(rec.id, err) != 0 ||
+	    (joined = join_names(names, nnames)) == NULL) {
+		if (joined == NULL)
+			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	rec.status = DB_REQ_ISSUED;
+	rec.profile = (char *)prof->name;
+	rec.csr_der = csr.der;
+	rec.csr_len = csr.der_len;
+	rec.names = joined;
+	rec.subject = csr.subject;
+	rec.days = s->days;
+	rec.client = (char *)p->client;
+	rec.submitted_at = now_s();
+	rec.decided_by = (char *)p->actor;
+	j.record = &rec;
 	rc = issue(ca, &j, out, err);
+	if (rc == 0)
+		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);
 out:
+	free(joined);
 	free(names);
 	ca_csr_free(&csr);
 	return rc;

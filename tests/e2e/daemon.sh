@@ -248,7 +248,9 @@ submit mail -H "Authorization: Bearer $ET"
 expect "a CSR within the token's scope is issued at once" 201
 is "status issued" "$(jget "$W/body" status)" issued
 MAIL_SER=$(jget "$W/body" serial)
-is "Location names the certificate" "$(header Location)" "/api/v1/certificates/$MAIL_SER"
+MAIL_REQ=$(jget "$W/body" id)
+is "the 201 carries a request id" "$(printf %s "$MAIL_REQ" | grep -cE '^[0-9a-f]{32}$')" 1
+is "Location names the request" "$(header Location)" "/api/v1/requests/$MAIL_REQ"
 jget "$W/body" chain.0 > "$W/chain0.pem"
 cmp -s <(openssl x509 -in "$W/chain0.pem" -outform der 2>/dev/null) "$W/root.der" &&
 	ok "the chain is the root" || fail "chain[0] is not the root"
