@@ -4,6 +4,7 @@
  * completion), the body cap, the one reply path and the one error-reply
  * path, the access log, and the table of failed authentications.
  */
+#include "web/assets.h"
 #include "web/web_int.h"
 
 #include <errno.h>
@@ -393,6 +394,11 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	if (rep->ctype != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* Every response, pages and JSON alike: nothing inline, nothing from
+	 * another origin, never framed. */
+	MHD_add_response_header(resp, "Content-Security-Policy", WEB_PAGES_CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (rep->max_age < 0) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	} else {

@@ -1,0 +1,536 @@
+/*
+ * mica web pages: /admin - the administrator's console over the JSON API.
+ *
+ * The admin token is pasted once, kept in sessionStorage (this tab only,
+ * gone when it closes) and sent as "Authorization: Bearer". There is no
+ * cookie, so another site cannot make this browser act for the admin
+ * (no cross-site request forgery), and the API never sees a session.
+ * Everything the API returns is put into the page as text.
+ */
+'use strict';
+
+(function () {
+  var mica = window.mica;
+  var el = mica.el;
+  var KEY = 'mica.adminToken';
+  var PAGE = 50;
+  var certCursor = null;
+  var memToken = null;     /* when sessionStorage is unavailable */
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  /* ---- the token and API calls ---- */
+
+  function token() {
+    try {
+      return sessionStorage.getItem(KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function setToken(t) {
+    try {
+      if (t)
+        sessionStorage.setItem(KEY, t);
+      else
+        sessionStorage.removeItem(KEY);
+    } catch (e) {
+      /* Storage disabled: the console works until the page is left. */
+    }
+    memToken = t;
+  }
+
+  /* An admin API call; a rejected token ends the session. */
+  function call(path, opts) {
+    opts = opts || {};
+    opts.token = token() || memToken;
+    return mica.api(path, opts).catch(function (err) {
+      if (err.status === 401) {
+        signOut('Your token is no longer accepted (' + err.message + '). Sign in again.');
+      }
+      throw err;
+    });
+  }
+
+  function flash(kind, text) {
+    var f = $('flash');
+    mica.notice(f, kind, text);
+    if (kind !== 'error') {
+      clearTimeout(flash.timer);
+      flash.timer = setTimeout(function () { f.hidden = true; }, 8000);
+    }
+  }
+
+  function fail(what) {
+    return function (err) {
+      if (err.status !== 401)
+        flash('error', what + ': ' + mica.errorText(err));
+    };
+  }
+
+  /* ---- sign in and out ---- */
+
+  function showSignIn(message) {
+    $('console').hidden = true;
+    $('signin').hidden = false;
+    var msg = $('signin-msg');
+    if (message)
+      mica.notice(msg, 'error', message);
+    else
+      msg.hidden = true;
+    $('admin-token').focus();
+  }
+
+  function signOut(message) {
+    setToken(null);
+    mica.clear($('pending-rows'));
+    mica.clear($('cert-rows'));
+    mica.clear($('token-rows'));
+    mica.clear($('audit-rows'));
+    $('token-created').hidden = true;
+    $('token-value').value = '';
+    showSignIn(message);
+  }
+
+  function signIn(ev) {
+    ev.preventDefault();
+    var input = $('admin-token');
+    var t = input.value.trim();
+    var btn = $('signin-btn');
+    if (!/^[A-Za-z0-9._~+\/=-]{8,200}$/.test(t)) {
+      mica.notice($('signin-msg'), 'error', 'Paste the admin token (it starts with mica_).');
+      return;
+    }
+    btn.disabled = true;
+    mica.api('/api/v1/status', { token: t }).then(function (res) {
+      input.value = '';
+      setToken(t);
+      enterConsole(res.data);
+    }, function (err) {
+      var text = err.status === 401 ? 'This token was not accepted.'
+        : err.status === 403 ? 'This token may not administer the CA (' + err.message + ').'
+        : mica.errorText(err);
+      mica.notice($('signin-msg'), 'error', text);
+    }).then(function () {
+      btn.disabled = false;
+    });
+  }
+
+  function enterConsole(status) {
+    $('signin').hidden = true;
+    $('console').hidden = false;
+    if (status)
+      renderStatus(status);
+    else
+      loadStatus();
+    loadPending();
+    loadCerts(false);
+    loadTokens();
+    loadAudit();
+  }
+
+  /* ---- status, counts, CRL ---- */
+
+  function renderStatus(s) {
+    var c = s.counts || {};
+    var crl = s.crl || {};
+    $('ca-name').textContent = s.name || 'Administration';
+    document.title = (s.name ? s.name + ' - ' : '') + 'administration - mica';
+    var facts = mica.clear($('ca-facts'));
+    facts.appendChild(document.createTextNode('Root valid until ' + mica.fmtTime(s.not_after) +
+      ' · SHA-256 '));
+    mica.fingerprint(facts.appendChild(el('span', { 'class': 'id', id: 'ca-fingerprint' })),
+      s.fingerprint_sha256 || '');
+    $('stat-valid').textContent = String(c.valid != null ? c.valid : '–');
+    $('stat-revoked').textContent = String(c.revoked != null ? c.revoked : '–');
+    $('stat-expired').textContent = String(c.expired != null ? c.expired : '–');
+    $('stat-pending').textContent = String(c.pending_requests != null ? c.pending_requests : '–');
+    var dl = mica.clear($('crl-facts'));
+    [['Number', crl.number], ['Published', mica.fmtTime(crl.this_update)],
+     ['Next update', mica.fmtTime(crl.next_update)], ['Served at', (s.public_url || '') + '/crl']]
+      .forEach(function (p) {
+        dl.appendChild(el('dt', null, p[0]));
+        dl.appendChild(el('dd', { 'data-field': 'crl-' + p[0].toLowerCase().replace(/ /g, '-') },
+          p[1] == null ? '' : String(p[1])));
+      });
+  }
+
+  function loadStatus() {
+    return call('/api/v1/status').then(function (res) {
+      renderStatus(res.data || {});
+    }, fail('Status'));
+  }
+
+  function publishCrl() {
+    var btn = $('crl-publish');
+    btn.disabled = true;
+    call('/api/v1/crl', { method: 'POST', body: {} }).then(function (res) {
+      flash('ok', 'Published CRL number ' + (res.data && res.data.number) +
+        ', next update ' + mica.fmtTime(res.data && res.data.next_update) + '.');
+      loadStatus();
+      loadAudit();
+    }, fail('Publishing the CRL')).then(function () {
+      btn.disabled = false;
+    });
+  }
+
+  /* ---- tables ---- */
+
+  /* A row of cells; each cell gets its column's header as data-label,
+   * which the phone layout shows beside the value. */
+  function row(table, cells) {
+    var heads = table.tHead.rows[0].cells;
+    var tr = el('tr');
+    cells.forEach(function (c, i) {
+      var td = el('td', { 'data-label': heads[i] ? heads[i].textContent : null });
+      if (c instanceof Element && c.classList.contains('row-actions'))
+        td.className = 'cell-actions';
+      if (c instanceof Node)
+        td.appendChild(c);
+      else if (c != null)
+        td.textContent = String(c);
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+
+  function fill(tbodyId, emptyId, items, make) {
+    var tb = mica.clear($(tbodyId));
+    var table = tb.parentNode;
+    items.forEach(function (it) {
+      tb.appendChild(make(table, it));
+    });
+    $(emptyId).hidden = items.length > 0;
+    table.hidden = items.length === 0;
+  }
+
+  function names(list) {
+    return Array.isArray(list) ? list.join(', ') : '';
+  }
+
+  function badge(status, extra) {
+    return el('span', { 'class': 'badge b-' + String(status).replace(/[^a-z_]/g, '') },
+      String(status) + (extra ? ' (' + extra + ')' : ''));
+  }
+
+  function when(iso) {
+    return el('span', { 'class': 'nowrap' }, mica.fmtTime(iso));
+  }
+
+  function shortId(s) {
+    s = String(s || '');
+    return el('code', { title: s, 'class': 'id' }, s.length > 16 ? s.slice(0, 16) + '…' : s);
+  }
+
+  /* ---- confirmation dialog ---- */
+
+  /* Ask before acting: O = {title, text, ok, reason (revocation reason
+   * select), note (free text)}. Resolves to {reason, note} or null. */
+  function ask(o) {
+    var d = $('confirm');
+    $('confirm-title').textContent = o.title;
+    $('confirm-text').textContent = o.text;
+    $('confirm-ok').textContent = o.ok || 'Confirm';
+    $('confirm-reason-field').hidden = !o.reason;
+    $('confirm-text-field').hidden = !o.note;
+    $('confirm-reason').value = 'unspecified';
+    $('confirm-note').value = '';
+    if (typeof d.showModal !== 'function') {
+      /* Very old browsers: the platform's own dialog. */
+      return Promise.resolve(window.confirm(o.title + '\n\n' + o.text)
+        ? { reason: 'unspecified', note: '' } : null);
+    }
+    return new Promise(function (resolve) {
+      d.returnValue = '';
+      d.addEventListener('close', function onClose() {
+        d.removeEventListener('close', onClose);
+        resolve(d.returnValue === 'ok'
+          ? { reason: $('confirm-reason').value, note: $('confirm-note').value.trim() } : null);
+      });
+      d.showModal();
+      (o.note ? $('confirm-note') : o.reason ? $('confirm-reason') : $('confirm-cancel')).focus();
+    });
+  }
+
+  /* ---- pending requests ---- */
+
+  function loadPending() {
+    return call('/api/v1/requests?status=pending&limit=100').then(function (res) {
+      var list = (res.data && res.data.requests) || [];
+      fill('pending-rows', 'pending-empty', list, pendingRow);
+    }, fail('Pending requests'));
+  }
+
+  function pendingRow(table, r) {
+    var approve = el('button', { type: 'button', 'class': 'btn small primary approve' }, 'Approve');
+    var deny = el('button', { type: 'button', 'class': 'btn small subtle deny' }, 'Deny');
+    var tr = row(table, [
+      when(r.submitted_at),
+      el('span', { 'class': 'subject' }, String(r.subject || '')),
+      names(r.names),
+      r.profile,
+      r.client,
+      el('span', { 'class': 'row-actions' }, approve, deny)
+    ]);
+    tr.setAttribute('data-id', String(r.id));
+    approve.addEventListener('click', function () {
+      approve.disabled = deny.disabled = true;
+      call('/api/v1/requests/' + encodeURIComponent(r.id) + '/approve', { method: 'POST', body: {} })
+        .then(function (res) {
+          flash('ok', 'Approved: certificate ' + (res.data && res.data.serial) + ' issued for ' +
+            names(r.names) + '.');
+          refreshAll();
+        }, function (err) {
+          approve.disabled = deny.disabled = false;
+          fail('Approving')(err);
+        });
+    });
+    deny.addEventListener('click', function () {
+      ask({ title: 'Deny this request?', text: 'Request for ' + names(r.names) +
+        ' from ' + (r.client || 'unknown') + '. The requester sees the reason.', ok: 'Deny', note: true })
+        .then(function (a) {
+          if (!a)
+            return;
+          var body = a.note ? { reason: a.note } : {};
+          call('/api/v1/requests/' + encodeURIComponent(r.id) + '/deny', { method: 'POST', body: body })
+            .then(function () {
+              flash('ok', 'Denied the request for ' + names(r.names) + '.');
+              loadPending();
+              loadStatus();
+              loadAudit();
+            }, fail('Denying'));
+        });
+    });
+    return tr;
+  }
+
+  /* ---- certificates ---- */
+
+  function certQuery() {
+    var q = ['limit=' + PAGE];
+    var st = $('cert-status').value;
+    var nm = $('cert-name').value.trim().toLowerCase();
+    var ex = $('cert-expiring').value.trim();
+    if (st && st !== 'all')
+      q.push('status=' + encodeURIComponent(st));
+    if (nm !== '') {
+      if (!/^[a-z0-9.\-*@_:]{1,253}$/.test(nm))
+        throw new Error('A name filter has letters, digits and . - * @ _ : only.');
+      q.push('name=' + encodeURIComponent(nm));
+    }
+    if (ex !== '') {
+      if (!/^\d{1,4}$/.test(ex) || +ex < 1 || +ex > 3650)
+        throw new Error('Expiring within: a number of days from 1 to 3650.');
+      q.push('expiring_days=' + ex);
+    }
+    return q;
+  }
+
+  function loadCerts(more) {
+    var q;
+    try {
+      q = certQuery();
+    } catch (e) {
+      flash('error', e.message);
+      return Promise.resolve();
+    }
+    if (more && certCursor != null)
+      q.push('cursor=' + encodeURIComponent(certCursor));
+    return call('/api/v1/certificates?' + q.join('&')).then(function (res) {
+      var list = (res.data && res.data.certificates) || [];
+      var tb = $('cert-rows');
+      if (more) {
+        list.forEach(function (c) {
+          tb.appendChild(certRow(tb.parentNode, c));
+        });
+      } else {
+        fill('cert-rows', 'certs-empty', list, certRow);
+      }
+      certCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
+      $('certs-more').hidden = certCursor == null;
+    }, fail('Certificates'));
+  }
+
+  function certRow(table, c) {
+    var actions = el('span', { 'class': 'row-actions' });
+    var left = mica.daysUntil(c.not_after);
+    var until = el('span', null, when(c.not_after));
+    if (c.status === 'valid' && left != null && left <= 30)
+      until.appendChild(el('span', { 'class': 'soon' }, ' in ' + left + ' day' + (left === 1 ? '' : 's')));
+    if (c.status === 'valid') {
+      var rv = el('button', { type: 'button', 'class': 'btn small danger revoke' }, 'Revoke');
+      rv.addEventListener('click', function () { revoke(c); });
+      actions.appendChild(rv);
+    } else if (c.status === 'revoked' && c.revocation_reason === 'certificateHold') {
+      var ur = el('button', { type: 'button', 'class': 'btn small subtle unrevoke' }, 'Release hold');
+      ur.addEventListener('click', function () { unrevoke(c); });
+      actions.appendChild(ur);
+    }
+    var tr = row(table, [
+      shortId(c.serial),
+      el('span', { 'class': 'names', title: String(c.subject || '') }, names(c.names)),
+      c.profile,
+      badge(c.status, c.status === 'revoked' ? c.revocation_reason : null),
+      until,
+      actions
+    ]);
+    tr.setAttribute('data-serial', String(c.serial));
+    return tr;
+  }
+
+  function revoke(c) {
+    ask({ title: 'Revoke this certificate?', ok: 'Revoke', reason: true,
+      text: 'Certificate ' + c.serial + ' for ' + names(c.names) + '. Clients that check the CRL ' +
+        'will refuse it; only certificateHold can be released later.' })
+      .then(function (a) {
+        if (!a)
+          return;
+        call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/revoke',
+          { method: 'POST', body: { reason: a.reason } })
+          .then(function () {
+            flash('ok', 'Revoked ' + names(c.names) + ' (' + a.reason + '); a new CRL was published.');
+            refreshAll();
+          }, fail('Revoking'));
+      });
+  }
+
+  function unrevoke(c) {
+    ask({ title: 'Release the hold?', ok: 'Release', text: 'Certificate ' + c.serial + ' for ' +
+      names(c.names) + ' becomes valid again.' })
+      .then(function (a) {
+        if (!a)
+          return;
+        call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/unrevoke',
+          { method: 'POST', body: {} })
+          .then(function () {
+            flash('ok', 'Released ' + names(c.names) + '.');
+            refreshAll();
+          }, fail('Releasing'));
+      });
+  }
+
+  /* ---- tokens ---- */
+
+  function createToken(ev) {
+    ev.preventDefault();
+    var btn = $('tok-create');
+    var body = { kind: 'enroll' };
+    var prof = $('tok-profile').value;
+    var nm = $('tok-names').value.split(/[\s,]+/).filter(function (s) { return s !== ''; });
+    var uses = $('tok-uses').value.trim();
+    var comment = $('tok-comment').value.trim();
+    if (prof)
+      body.profile = prof;
+    if (nm.length > 0)
+      body.names = nm;
+    if (uses !== '') {
+      if (!/^\d{1,6}$/.test(uses) || +uses < 1) {
+        flash('error', 'Uses: a number from 1 up.');
+        return;
+      }
+      body.uses = +uses;
+    }
+    body.expires_in = +$('tok-expires').value;
+    if (comment)
+      body.comment = comment;
+    btn.disabled = true;
+    call('/api/v1/tokens', { method: 'POST', body: body }).then(function (res) {
+      var t = res.data && typeof res.data.token === 'string' ? res.data.token : '';
+      $('token-value').value = t;
+      $('token-created').hidden = false;
+      $('token-value').select();
+      $('tok-names').value = '';
+      $('tok-comment').value = '';
+      loadTokens();
+      loadAudit();
+    }, fail('Creating the token')).then(function () {
+      btn.disabled = false;
+    });
+  }
+
+  function loadTokens() {
+    return call('/api/v1/tokens').then(function (res) {
+      var list = (res.data && res.data.tokens) || [];
+      fill('token-rows', 'tokens-empty', list, tokenRow);
+    }, fail('Tokens'));
+  }
+
+  function tokenRow(table, t) {
+    var actions = el('span', { 'class': 'row-actions' });
+    var scope = t.kind === 'admin' ? 'everything'
+      : (t.profile || 'any profile') + ': ' + (Array.isArray(t.names) && t.names.length ? names(t.names) : 'any name in the domains');
+    if (t.status === 'active') {
+      var rv = el('button', { type: 'button', 'class': 'btn small subtle' }, 'Revoke');
+      rv.addEventListener('click', function () {
+        ask({ title: 'Revoke this token?', ok: 'Revoke', text: 'Token ' + t.id +
+          (t.comment ? ' (' + t.comment + ')' : '') + ' stops working at once.' })
+          .then(function (a) {
+            if (!a)
+              return;
+            call('/api/v1/tokens/' + encodeURIComponent(t.id), { method: 'DELETE' })
+              .then(function () {
+                flash('ok', 'Token ' + t.id + ' revoked.');
+                loadTokens();
+                loadAudit();
+              }, fail('Revoking the token'));
+          });
+      });
+      actions.appendChild(rv);
+    }
+    var id = el('span', null, shortId(t.id));
+    if (t.comment)
+      id.appendChild(el('span', { 'class': 'sub' }, String(t.comment)));
+    return row(table, [
+      id,
+      t.kind,
+      scope,
+      t.uses_left == null ? 'unlimited' : String(t.uses_left),
+      t.expires_at ? when(t.expires_at) : 'never',
+      badge(t.status),
+      actions
+    ]);
+  }
+
+  /* ---- audit ---- */
+
+  function loadAudit() {
+    return call('/api/v1/audit?limit=50').then(function (res) {
+      var list = (res.data && res.data.audit) || [];
+      fill('audit-rows', 'audit-empty', list, function (table, a) {
+        return row(table, [when(a.at), a.actor, a.action,
+          el('span', { 'class': 'id' }, String(a.target || '')), a.detail]);
+      });
+    }, fail('Audit trail'));
+  }
+
+  function refreshAll() {
+    loadStatus();
+    loadPending();
+    loadCerts(false);
+    loadAudit();
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    $('signin-form').addEventListener('submit', signIn);
+    $('signout').addEventListener('click', function () { signOut(null); });
+    $('pending-refresh').addEventListener('click', loadPending);
+    $('audit-refresh').addEventListener('click', loadAudit);
+    $('cert-filter').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      loadCerts(false);
+    });
+    $('certs-more').addEventListener('click', function () { loadCerts(true); });
+    $('crl-publish').addEventListener('click', publishCrl);
+    $('token-form').addEventListener('submit', createToken);
+    $('token-copy').addEventListener('click', function () {
+      mica.copy($('token-value').value, $('token-value'), $('token-copy'));
+    });
+    if (token())
+      enterConsole(null);
+    else
+      showSignIn(null);
+  });
+})();
