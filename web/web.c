@@ -832,7 +832,7 @@ banner(struct web_server *srv)
 	printf("root CA: %s\n", ca_name(srv->parent));
 	printf("root SHA-256 fingerprint: %s\n", ca_root_fingerprint(srv->parent));
 	if (srv->http != NULL)
-		printf("http: %s (/ca.crt /ca.pem /crl /crl.pem /healthz%s)\n",
+		printf("http: %s (pages / and /request, /ca.crt /ca.pem /crl /crl.pem /healthz%s)\n",
 		       srv->http_url, srv->api_over_http ? " /api/v1" : "");
 	if (srv->https != NULL)
 		printf("https: %s (everything, API under /api/v1; certificate for %s)\n",

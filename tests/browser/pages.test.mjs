@@ -1,0 +1,712 @@
+// Browser tests of mica's web enrollment pages (issue 4): Debian's Chromium,
+// headless, driven by playwright-core, against `mica serve` on loopback.
+//
+// The browser trusts the daemon's HTTPS the way a user's machine would: the
+// root, exported with `mica export-root`, goes into a fresh NSS database
+// under a private $HOME, so no certificate error is ignored anywhere; curl
+// and openssl use --cacert/-CAfile with the same root.
+//
+// Environment: MICA_BIN (the mica binary), MICA_SRCDIR (the source tree),
+// MICA_NODE_MODULES (where playwright-core is installed, if not here),
+// MICA_TEST_OUT (screenshots and artefacts; default tests/browser/out),
+// MICA_BROWSER_STUB=1 (serve the pages straight from web/pages through
+// stub.mjs in front of the daemon, to try page changes without rebuilding
+// mica; the daemon's own page routes are then not tested),
+// MICA_UPDATE_SCREENSHOTS=1 (copy the README screenshots to
+// docs/screenshots/), CHROMIUM (default /usr/bin/chromium).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startStub, urlPath, render } from './stub.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+// run.sh installs playwright-core beside this file, or under the output
+// directory when the source tree is read-only (make distcheck).
+const { chromium } = process.env.MICA_NODE_MODULES
+  ? await import(pathToFileURL(path.join(process.env.MICA_NODE_MODULES, 'playwright-core', 'index.mjs')).href)
+  : await import('playwright-core');
+const SRCDIR = path.resolve(process.env.MICA_SRCDIR || path.join(HERE, '..', '..'));
+const PAGES = path.join(SRCDIR, 'web', 'pages');
+const MICA = path.resolve(process.env.MICA_BIN || path.join(SRCDIR, 'mica'));
+const OUT = path.resolve(process.env.MICA_TEST_OUT || path.join(HERE, 'out'));
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const STUB = process.env.MICA_BROWSER_STUB === '1';
+const DOMAIN = 'contoso.test';
+const XSS_CN = '<script>alert(1)</script>';
+const XSS_O = '<img src=x onerror=alert(1)>';
+const XSS_REASON = '<img src=x onerror=alert(2)>';
+
+const S = { procs: [] };  // shared state of the scenarios, in order
+const events = { dialogs: [], pageErrors: [], consoleErrors: [] };
+
+// ---------------------------------------------------------------- helpers --
+
+function run(cmd, args, opts = {}) {
+  try {
+    return execFileSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 30000, ...opts });
+  } catch (e) {
+    const err = new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr ? e.stderr.toString() : e.message}`);
+    err.status = e.status;
+    err.stdout = e.stdout ? e.stdout.toString() : '';
+    err.stderr = e.stderr ? e.stderr.toString() : '';
+    throw err;
+  }
+}
+
+function mica(...args) {
+  return run(MICA, ['-d', S.data, ...args]);
+}
+
+/** GET URL with curl (--cacert root.pem; never -k): {status, headers, body}.
+ * Asynchronous, so the stub server in this process can answer. */
+let curlSeq = 0;
+async function curl(url, extra = []) {
+  const n = ++curlSeq;
+  const hdr = path.join(S.tmp, `curl${n}.h`);
+  const body = path.join(S.tmp, `curl${n}.b`);
+  await new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--max-time', '15', '--cacert', S.rootPem, '-D', hdr, '-o', body, ...extra, url],
+      (e, stdout, stderr) => (e ? reject(new Error(`curl ${url}: ${stderr || e.message}`)) : resolve()));
+  });
+  const blocks = fs.readFileSync(hdr, 'latin1').split(/\r?\n\r?\n/).filter((b) => /^HTTP\//.test(b));
+  const lines = blocks[blocks.length - 1].split(/\r?\n/);
+  const headers = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i > 0)
+      headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  const res = {
+    status: Number(lines[0].split(' ')[1]),
+    headers,
+    body: fs.existsSync(body) ? fs.readFileSync(body) : Buffer.alloc(0),
+  };
+  fs.rmSync(hdr, { force: true });
+  fs.rmSync(body, { force: true });
+  return res;
+}
+
+async function apiAdmin(pathname) {
+  const r = await curl(S.https + pathname, ['-H', 'Authorization: Bearer ' + S.admin]);
+  assert.equal(r.status, 200, `${pathname}: ${r.body}`);
+  return JSON.parse(r.body.toString('utf8'));
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what, fn, ms = 15000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v)
+        return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ': ' + last.message : ''}`);
+}
+
+/** A key and a CSR for NAME (SAN DNS:NAME) with SUBJ; returns the paths. */
+function makeCsr(tag, name, subj) {
+  const key = path.join(S.tmp, tag + '.key');
+  const csr = path.join(S.tmp, tag + '.csr');
+  run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-subj', subj || '/CN=' + name, '-addext', 'subjectAltName=DNS:' + name,
+    '-out', csr]);
+  return { key, csr, pem: fs.readFileSync(csr, 'utf8') };
+}
+
+/** openssl verify against the root (and a CRL); {ok, out}. */
+function verify(certFile, crlFile) {
+  const args = ['verify', '-CAfile', S.rootPem];
+  if (crlFile)
+    args.push('-crl_check', '-CRLfile', crlFile);
+  args.push(certFile);
+  try {
+    return { ok: true, out: run('openssl', args).toString() };
+  } catch (e) {
+    return { ok: false, out: e.stdout + e.stderr };
+  }
+}
+
+function normSerial(s) {
+  return String(s).replace(/[^0-9a-f]/gi, '').replace(/^0+/, '').toUpperCase();
+}
+
+async function newContext(opts = {}) {
+  const ctx = await S.browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, ...opts });
+  if (opts.javaScriptEnabled !== false) {
+    // Runs before any page script, outside the page's CSP: collects
+    // violations, which would mean something tried to run or load.
+    await ctx.addInitScript(() => {
+      window.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
+      });
+    });
+  }
+  return ctx;
+}
+
+async function newPage(ctx) {
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('dialog', (d) => {
+    events.dialogs.push(`${d.type()}: ${d.message()} on ${page.url()}`);
+    d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => events.pageErrors.push(`${e.message} on ${page.url()}`));
+  page.on('console', (m) => {
+    // A failed API call (401, 404...) is logged by Chromium as "Failed
+    // to load resource"; the tests provoke some on purpose.
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
+      events.consoleErrors.push(`${m.text()} on ${page.url()}`);
+  });
+  return page;
+}
+
+async function cspViolations(page) {
+  return page.evaluate(() => window.__csp || []);
+}
+
+/** Screenshots of PAGE at desktop and phone sizes; the phone layout must
+ * not scroll sideways. */
+async function shots(page, name) {
+  for (const [w, h, tag] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.evaluate(() => new Promise((r) => {
+      window.scrollTo(0, 0);
+      requestAnimationFrame(() => requestAnimationFrame(r));
+    }));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${name} at ${w}px scrolls sideways by ${overflow}px`);
+    await page.screenshot({ path: path.join(OUT, `${name}-${tag}.png`) });
+    await page.screenshot({ path: path.join(OUT, `${name}-${tag}-full.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function download(page, selector, file) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  const dest = path.join(S.tmp, file);
+  await dl.saveAs(dest);
+  return dest;
+}
+
+async function adminSignIn(page) {
+  await page.goto(S.pages + '/admin');
+  await page.waitForSelector('#signin:not([hidden])');
+  await page.fill('#admin-token', S.admin);
+  await page.click('#signin-btn');
+  await page.waitForSelector('#console:not([hidden])');
+}
+
+/** Wait until the admin page's message line says RE (kind: ok, error). */
+async function expectFlash(page, kind, re) {
+  await page.waitForFunction(([k, src]) => {
+    const f = document.getElementById('flash');
+    return !f.hidden && f.classList.contains(k) && new RegExp(src).test(f.textContent);
+  }, [kind, re.source]);
+}
+
+// ------------------------------------------------------------- set-up --
+
+/**
+ * Start `mica -d DATA serve` on free loopback ports (HTTPS too unless
+ * NOHTTPS), with EXTRA options; wait for /healthz (and, with TOKEN, for the
+ * admin token on stdout). A port taken in between: try again. Resolves to
+ * {proc, http, https, stdout}; the log goes to OUT/NAME.log.
+ */
+async function startDaemon(name, data, extra, token, nohttps = false) {
+  for (let attempt = 0; ; attempt++) {
+    const httpPort = await freePort();
+    const httpsPort = nohttps ? 0 : await freePort();
+    if (token)
+      fs.rmSync(data, { recursive: true, force: true });
+    const log = fs.openSync(path.join(OUT, name + '.log'), 'w');
+    const proc = spawn(MICA, ['-d', data, 'serve', '--http', `127.0.0.1:${httpPort}`,
+      '--https', nohttps ? 'none' : `127.0.0.1:${httpsPort}`, '--threads', '2', ...extra],
+    { stdio: ['ignore', 'pipe', log] });
+    fs.closeSync(log);
+    S.procs.push(proc);
+    const d = { proc, http: `http://127.0.0.1:${httpPort}`, https: `https://127.0.0.1:${httpsPort}`, stdout: '' };
+    proc.stdout.on('data', (b) => { d.stdout += b; });
+    const exited = new Promise((r) => proc.once('exit', () => r(false)));
+    const up = await Promise.race([
+      waitFor(`${name}'s /healthz`, async () => {
+        run('curl', ['-sf', '--max-time', '2', d.http + '/healthz']);
+        return !token || /admin token: \S+/.test(d.stdout);
+      }, 30000).then(() => true),
+      exited,
+    ]);
+    if (up)
+      return d;
+    if (attempt === 2)
+      throw new Error(`mica serve did not start; see ${path.join(OUT, name + '.log')}`);
+  }
+}
+
+async function stopDaemon(proc) {
+  if (proc.exitCode !== null || proc.signalCode !== null)
+    return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 15000);
+  await gone;
+  clearTimeout(t);
+}
+
+before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  S.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mica-browser-'));
+  S.data = path.join(S.tmp, 'data');
+  assert.ok(fs.existsSync(MICA), `no mica binary at ${MICA} (set MICA_BIN)`);
+
+  // The daemon creates the CA and prints the first admin token once.
+  const d = await startDaemon('daemon', S.data, ['--domain', DOMAIN], true);
+  S.http = d.http;
+  S.https = d.https;
+  S.admin = /admin token: (\S+)/.exec(d.stdout)[1];
+
+  S.rootDer = path.join(S.tmp, 'root.der');
+  S.rootPem = path.join(S.tmp, 'root.pem');
+  fs.writeFileSync(S.rootDer, mica('export-root', '--der'));
+  fs.writeFileSync(S.rootPem, mica('export-root', '--pem'));
+  S.fingerprint = /=([0-9A-F:]+)/.exec(run('openssl',
+    ['x509', '-in', S.rootPem, '-noout', '-fingerprint', '-sha256']).toString())[1];
+  S.status = await apiAdmin('/api/v1/status');
+
+  if (STUB) {
+    const stub = await startStub({ pages: PAGES, upstream: S.https,
+      ca: fs.readFileSync(S.rootPem), admin: S.admin });
+    S.stub = stub.server;
+    S.pages = stub.url;
+    S.indexBases = [stub.url];
+  } else {
+    S.pages = S.https;
+    S.indexBases = [S.http, S.https];
+  }
+
+  // The root in a fresh NSS database under a private HOME: Chromium then
+  // checks the daemon's certificate against it like any installed root.
+  S.home = path.join(S.tmp, 'home');
+  const nss = path.join(S.home, '.pki', 'nssdb');
+  fs.mkdirSync(nss, { recursive: true });
+  run('certutil', ['-N', '-d', 'sql:' + nss, '--empty-password']);
+  run('certutil', ['-A', '-d', 'sql:' + nss, '-n', 'mica test root', '-t', 'C,,', '-i', S.rootPem]);
+
+  // Playwright launches Chromium with --headless and a fresh temporary
+  // --user-data-dir of its own.
+  S.browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    env: { ...process.env, HOME: S.home },
+  });
+});
+
+after(async () => {
+  if (S.browser)
+    await S.browser.close();
+  if (S.stub)
+    S.stub.close();
+  for (const proc of S.procs)
+    await stopDaemon(proc);
+  if (S.tmp && process.env.MICA_KEEP_TMP !== '1')
+    fs.rmSync(S.tmp, { recursive: true, force: true });
+});
+
+// ----------------------------------------------------------- scenarios --
+
+test('every page and file is served as in web/pages, with CSP and nosniff', async () => {
+  const files = fs.readdirSync(PAGES).filter((f) => !f.startsWith('.'));
+  assert.ok(files.includes('index.html') && files.includes('admin.html'));
+  const bases = STUB ? [S.pages] : [S.http, S.https];
+  for (const base of bases) {
+    for (const f of files) {
+      const p = urlPath(f);
+      if (p === '/admin' && base === S.http)
+        continue;          // HTTPS only: its own test below
+      const r = await curl(base + p);
+      assert.equal(r.status, 200, `${base}${p}`);
+      const csp = r.headers['content-security-policy'] || '';
+      assert.match(csp, /script-src 'self'/, `${p}: CSP ${csp}`);
+      assert.match(csp, /frame-ancestors 'none'/, `${p}: CSP ${csp}`);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `${p}: CSP ${csp}`);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', p);
+      const want = fs.readFileSync(path.join(PAGES, f));
+      if (p === '/') {
+        const text = r.body.toString('utf8');
+        assert.doesNotMatch(text, /\{\{[A-Z_]+\}\}/, 'placeholders left in /');
+        assert.equal(text, render(want.toString('utf8'), await apiAdmin('/api/v1/status')),
+          '/ is index.html with the placeholders filled in, HTML-escaped');
+      } else {
+        assert.ok(r.body.equals(want), `${base}${p} differs from web/pages/${f}`);
+      }
+      const type = r.headers['content-type'] || '';
+      const ext = path.extname(f);
+      const types = { '.html': /^text\/html/, '.css': /^text\/css/, '.js': /^(text|application)\/javascript/, '.svg': /^image\/svg\+xml/ };
+      if (types[ext])
+        assert.match(type, types[ext], `${p}: Content-Type ${type}`);
+    }
+  }
+});
+
+test('/admin is only served over HTTPS', { skip: STUB && 'the stub has one listener' }, async () => {
+  const r = await curl(S.http + '/admin');
+  if (r.status >= 300 && r.status < 400) {
+    assert.equal(r.headers.location, S.https + '/admin', 'redirects to the HTTPS page');
+  } else {
+    assert.equal(r.status, 403, `GET http://.../admin answered ${r.status}`);
+    assert.doesNotMatch(r.body.toString('utf8'), /admin-token/, 'the page itself is not sent');
+  }
+});
+
+test('/ shows the root, its fingerprint and counts with JavaScript off; .crt equals mica export-root --der', async () => {
+  const ctx = await newContext({ javaScriptEnabled: false });
+  const page = await newPage(ctx);
+  for (const base of S.indexBases) {
+    const res = await page.goto(base + '/');
+    assert.equal(res.status(), 200);
+    assert.equal((await page.textContent('#ca-name')).trim(), S.status.name);
+    assert.equal((await page.textContent('#fingerprint')).trim(), S.fingerprint);
+    assert.equal(await page.title(), `${S.status.name} - certificate authority`);
+    for (const id of ['count-valid', 'count-revoked', 'count-pending'])
+      assert.match((await page.textContent('#' + id)).trim(), /^\d+$/, id);
+    assert.equal((await page.textContent('#crl-url')).trim(), S.status.public_url + '/crl');
+    assert.ok(!(await page.content()).includes('{{'), 'no placeholder left');
+
+    const crt = await download(page, '#dl-crt', 'dl-root.crt');
+    assert.ok(fs.readFileSync(crt).equals(fs.readFileSync(S.rootDer)),
+      `${base}: the downloaded .crt is not the bytes of mica export-root --der`);
+    const pem = await download(page, '#dl-pem', 'dl-root.pem');
+    assert.equal(fs.readFileSync(pem, 'utf8'), fs.readFileSync(S.rootPem, 'utf8'));
+    const crl = await curl(base + '/crl');
+    assert.equal(crl.status, 200);
+    assert.match(crl.headers['content-type'], /application\/pkix-crl/);
+  }
+  await ctx.close();
+
+  // With JavaScript on: the same page, plus a copy button and the steps of
+  // this platform opened; nothing in it may break the CSP.
+  const ctx2 = await newContext();
+  const p2 = await newPage(ctx2);
+  await p2.goto(S.indexBases[0] + '/');
+  await p2.waitForSelector('#copy-fp');
+  assert.equal(await p2.getAttribute('#os-linux', 'open'), '', 'the Linux steps are opened on Linux');
+  await p2.click('#os-windows summary');
+  await shots(p2, 'index');
+  assert.deepEqual(await cspViolations(p2), []);
+  await ctx2.close();
+});
+
+test('/ shows a CA name full of markup as text (server-side HTML escaping)', { skip: STUB && 'the stub is not the daemon' }, async () => {
+  const name = `<script>alert(3)</script> & 'Root' "CA"`;
+  const data = path.join(S.tmp, 'data-name');
+  run(MICA, ['-d', data, 'init', '--name', name, '--domain', DOMAIN,
+    '--public-url', 'http://ca.' + DOMAIN], { timeout: 60000 });
+  const d = await startDaemon('daemon-name', data, [], false, true);
+  try {
+    const html = (await curl(d.http + '/')).body.toString('utf8');
+    assert.ok(!html.includes('<script>alert(3)'), 'the name went out as markup');
+    assert.ok(html.includes('&lt;script&gt;alert(3)&lt;/script&gt; &amp; '), 'the name is not HTML-escaped');
+    const ctx = await newContext();
+    const page = await newPage(ctx);
+    await page.goto(d.http + '/');
+    assert.equal(await page.textContent('#ca-name'), name);
+    assert.equal(await page.title(), name + ' - certificate authority');
+    assert.equal(await page.evaluate(() => document.scripts.length), 1, 'only /app.js');
+    assert.deepEqual(await cspViolations(page), []);
+    await ctx.close();
+  } finally {
+    await stopDaemon(d.proc);
+  }
+  assert.deepEqual(events.dialogs, []);
+});
+
+test('an enrollment token made on /admin gets a certificate on /request that openssl verify accepts', async () => {
+  const ctx = await newContext();
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: S.pages });
+  const admin = await newPage(ctx);
+
+  // A wrong token is refused and nothing is stored.
+  await admin.goto(S.pages + '/admin');
+  await admin.waitForSelector('#signin:not([hidden])');
+  await shots(admin, 'admin-signin');
+  await admin.fill('#admin-token', 'mica_0123456789abcdef_' + '0'.repeat(64));
+  await admin.click('#signin-btn');
+  await admin.waitForSelector('#signin-msg.error:not([hidden])');
+  assert.equal(await admin.evaluate(() => sessionStorage.getItem('mica.adminToken')), null);
+
+  await admin.fill('#admin-token', S.admin);
+  await admin.click('#signin-btn');
+  await admin.waitForSelector('#console:not([hidden])');
+  assert.equal(await admin.evaluate(() => sessionStorage.getItem('mica.adminToken')), S.admin,
+    'the token is kept in sessionStorage');
+  assert.deepEqual(await ctx.cookies(), [], 'no cookie is set');
+  assert.equal((await admin.textContent('#ca-name')).trim(), S.status.name);
+
+  // Create a one-use token for web1 on the page; it is shown once.
+  await admin.selectOption('#tok-profile', 'server');
+  await admin.fill('#tok-names', 'web1.' + DOMAIN);
+  await admin.fill('#tok-uses', '1');
+  await admin.fill('#tok-comment', 'browser test');
+  await admin.click('#tok-create');
+  await admin.waitForSelector('#token-created:not([hidden])');
+  const token = await admin.inputValue('#token-value');
+  assert.match(token, /^mica_[0-9a-f]+_[0-9a-f]+$/);
+  await admin.click('#token-copy');
+  assert.equal(await admin.evaluate(() => navigator.clipboard.readText()), token, 'Copy puts the token on the clipboard');
+  await admin.waitForSelector('#token-rows tr');
+  assert.match(await admin.textContent('#token-rows'), /browser test/);
+  S.adminCtx = ctx;
+  S.adminPage = admin;
+
+  // Submit the CSR with the token on /request.
+  const { key, pem } = makeCsr('web1', 'web1.' + DOMAIN);
+  const req = await newPage(ctx);
+  await req.goto(S.pages + '/request');
+  await shots(req, 'request');
+  await req.fill('#csr', pem);
+  await req.selectOption('#profile', 'server');
+  await req.fill('#token', token);
+  await req.click('#submit');
+  await req.waitForSelector('#issued-msg');
+  const serial = (await req.textContent('[data-field="serial"]')).trim();
+  assert.match(serial, /^[0-9a-f]+$/i);
+  const certPem = await download(req, '#downloads .dl-pem', 'web1.pem');
+  const v = verify(certPem);
+  assert.ok(v.ok, 'openssl verify: ' + v.out);
+  assert.match(run('openssl', ['x509', '-in', certPem, '-noout', '-ext', 'subjectAltName']).toString(), /DNS:web1\.contoso\.test/);
+  // The certificate is for the CSR's key.
+  const pub = (f, args) => run('openssl', args.concat(f)).toString();
+  assert.equal(pub(certPem, ['x509', '-noout', '-pubkey', '-in']), pub(key, ['pkey', '-pubout', '-in']));
+  const crt = await download(req, '#downloads .dl-crt', 'web1.crt');
+  assert.equal(run('openssl', ['x509', '-inform', 'DER', '-in', crt]).toString(), fs.readFileSync(certPem, 'utf8'));
+  const chain = fs.readFileSync(await download(req, '#downloads .dl-chain', 'web1-chain.pem'), 'utf8');
+  assert.equal((chain.match(/BEGIN CERTIFICATE/g) || []).length, 2);
+  assert.ok(chain.includes(fs.readFileSync(S.rootPem, 'utf8').trim()), 'the chain ends with the root');
+  await shots(req, 'request-issued');
+
+  // The one-use token is spent: a second CSR with it is refused, in the page.
+  const again = makeCsr('web1b', 'web1.' + DOMAIN);
+  await req.click('#another');
+  await req.waitForSelector('#req-form:not([hidden])');
+  await req.fill('#csr', again.pem);
+  await req.fill('#token', token);
+  await req.click('#submit');
+  await req.waitForSelector('#form-msg.error:not([hidden])');
+  assert.match(await req.textContent('#form-msg'), /Not accepted/);
+  assert.deepEqual(await cspViolations(req), []);
+  await req.close();
+  S.web1Serial = serial;
+});
+
+test('a request without a token waits, is approved on /admin and is then issued', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page of the previous test');
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  // This one is uploaded as a DER file (the application/pkcs10 form).
+  const { csr } = makeCsr('web2', 'web2.' + DOMAIN);
+  const der = path.join(S.tmp, 'web2.der');
+  run('openssl', ['req', '-in', csr, '-outform', 'DER', '-out', der]);
+  await req.goto(S.pages + '/request');
+  await req.setInputFiles('#csr-file', der);
+  await req.waitForFunction(() => /web2\.der/.test(document.getElementById('file-note').textContent));
+  await req.click('#submit');
+  await req.waitForSelector('#pending-msg');
+  const href = await req.getAttribute('#status-link', 'href');
+  const id = /#id=([0-9a-f]+)$/.exec(href)[1];
+  await req.click('#status-link');
+  await req.waitForSelector('#status-view:not([hidden]) #pending-msg');
+  assert.equal((await req.textContent('[data-field="status"]')).trim(), 'pending');
+  await shots(req, 'request-pending');
+
+  const admin = S.adminPage;
+  await admin.reload();            // sessionStorage keeps the session
+  await admin.waitForSelector('#console:not([hidden])');
+  const row = `#pending-rows tr[data-id="${id}"]`;
+  await admin.waitForSelector(row);
+  assert.match(await admin.textContent(row), /web2\.contoso\.test/);
+  await admin.click(`${row} .approve`);
+  await expectFlash(admin, 'ok', /Approved: certificate [0-9a-f]+ issued/);
+  await admin.waitForSelector(row, { state: 'detached' });
+
+  await req.click('#status-refresh');
+  await req.waitForSelector('#status-box #issued-msg');
+  const serial = (await req.textContent('#status-box [data-field="serial"]')).trim();
+  const certPem = await download(req, '#downloads .dl-pem', 'web2.pem');
+  const v = verify(certPem);
+  assert.ok(v.ok, 'openssl verify: ' + v.out);
+  // A fresh visit of the status link shows the certificate too.
+  const req2 = await newPage(ctx);
+  await req2.goto(S.pages + '/request#id=' + id);
+  await req2.waitForSelector('#status-box #issued-msg');
+  assert.equal((await req2.textContent('#status-box [data-field="serial"]')).trim(), serial);
+  assert.deepEqual(await cspViolations(req), []);
+  await ctx.close();
+  S.web2 = { serial, certPem };
+});
+
+test('a certificate revoked on /admin is in the CRL', async () => {
+  assert.ok(S.web2, 'needs the certificate of the previous test');
+  const admin = S.adminPage;
+  await admin.fill('#cert-name', 'web2.' + DOMAIN);
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.click('#cert-search');
+  const row = `#cert-rows tr[data-serial="${S.web2.serial}"]`;
+  // The name search finds exactly web2 (the table held every valid one).
+  await admin.waitForFunction((sel) => document.querySelectorAll('#cert-rows tr').length === 1 &&
+    document.querySelector(sel) !== null, row);
+
+  // Cancelling the confirmation changes nothing.
+  await admin.click(`${row} .revoke`);
+  await admin.waitForSelector('#confirm[open]');
+  await admin.click('#confirm-cancel');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
+  assert.equal((await apiAdmin('/api/v1/certificates/' + S.web2.serial)).status, 'valid');
+
+  await admin.click(`${row} .revoke`);
+  await admin.waitForSelector('#confirm[open]');
+  await admin.selectOption('#confirm-reason', 'keyCompromise');
+  await shots(admin, 'admin-revoke-dialog');
+  await admin.click('#confirm-ok');
+  await expectFlash(admin, 'ok', /Revoked web2\.contoso\.test \(keyCompromise\)/);
+  await admin.waitForSelector(row, { state: 'detached' });
+  await admin.selectOption('#cert-status', 'revoked');
+  await admin.click('#cert-search');
+  await admin.waitForSelector(row);
+  assert.match(await admin.textContent(row), /revoked \(keyCompromise\)/);
+
+  // The CRL served over plain HTTP names it; openssl then refuses the
+  // certificate.
+  const crl = await curl((STUB ? S.pages : S.http) + '/crl');
+  assert.equal(crl.status, 200);
+  const crlDer = path.join(S.tmp, 'crl.der');
+  const crlPem = path.join(S.tmp, 'crl.pem');
+  fs.writeFileSync(crlDer, crl.body);
+  run('openssl', ['crl', '-inform', 'DER', '-in', crlDer, '-out', crlPem]);
+  const text = run('openssl', ['crl', '-in', crlPem, '-noout', '-text', '-CAfile', S.rootPem]).toString();
+  const listed = [...text.matchAll(/Serial Number: ([0-9A-Fa-f]+)/g)].map((m) => normSerial(m[1]));
+  assert.ok(listed.includes(normSerial(S.web2.serial)), `serial ${S.web2.serial} not in the CRL:\n${text}`);
+  assert.match(text, /Key Compromise/);
+  const v = verify(S.web2.certPem, crlPem);
+  assert.ok(!v.ok && /revoked/.test(v.out), 'openssl verify -crl_check: ' + v.out);
+
+  // Publish now: the CRL number moves on.
+  const before = Number((await admin.textContent('[data-field="crl-number"]')).trim());
+  await admin.click('#crl-publish');
+  await expectFlash(admin, 'ok', /Published CRL number \d+/);
+  await waitFor('a new CRL number', async () =>
+    Number((await admin.textContent('[data-field="crl-number"]')).trim()) > before);
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
+test('a subject containing <script> is shown as text and runs nothing', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page');
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  // openssl -subj takes '/' as a separator: escape the one in </script>.
+  const { pem } = makeCsr('xss', 'xss.' + DOMAIN,
+    '/CN=' + XSS_CN.replace('/', '\\/') + '/O=' + XSS_O);
+  await req.goto(S.pages + '/request');
+  await req.fill('#csr', pem);
+  await req.click('#submit');
+  await req.waitForSelector('#pending-msg');
+  const id = /#id=([0-9a-f]+)$/.exec(await req.getAttribute('#status-link', 'href'))[1];
+  await req.click('#status-link');
+  await req.waitForSelector('#status-view:not([hidden]) #pending-msg');
+  const apiSubject = (await apiAdmin('/api/v1/requests/' + id)).subject;
+  assert.match(apiSubject, /<script/, 'the API keeps the subject as submitted');
+  assert.equal((await req.textContent('[data-field="req_subject"]')).trim(), apiSubject);
+
+  const admin = S.adminPage;
+  await admin.click('#pending-refresh');
+  const row = `#pending-rows tr[data-id="${id}"]`;
+  await admin.waitForSelector(row);
+  const cell = admin.locator(`${row} .subject`);
+  assert.equal(await cell.textContent(), apiSubject, 'the subject is shown exactly, as text');
+  assert.equal(await cell.evaluate((e) => e.children.length), 0, 'no element was made from the subject');
+  assert.equal(await admin.locator('main img, main script, main iframe').count(), 0);
+
+  // Deny it with a reason that is markup too; the audit trail and the
+  // requester's status page show the reason as text.
+  await admin.click(`${row} .deny`);
+  await admin.waitForSelector('#confirm[open]');
+  await admin.fill('#confirm-note', XSS_REASON);
+  await admin.click('#confirm-ok');
+  await expectFlash(admin, 'ok', /Denied/);
+  await admin.click('#audit-refresh');
+  await waitFor('the deny in the audit trail', async () =>
+    (await admin.textContent('#audit-rows')).includes(XSS_REASON));
+  assert.equal(await admin.locator('main img, main script, main iframe').count(), 0);
+  await req.click('#status-refresh');
+  await req.waitForSelector('#denied-msg');
+  assert.equal((await req.textContent('[data-field="reason"]')).trim(), XSS_REASON);
+  assert.equal(await req.locator('main img, main script').count(), 0);
+  for (const p of [req, admin])
+    assert.deepEqual(await cspViolations(p), [], 'nothing tried to run or load');
+  assert.deepEqual(events.dialogs, [], 'no alert, confirm or prompt dialog opened');
+  await ctx.close();
+});
+
+test('the admin console, at desktop and phone widths', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page');
+  // One request waiting, so the screenshot shows the whole console.
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  await req.goto(S.pages + '/request');
+  await req.fill('#csr', makeCsr('intranet', 'intranet.' + DOMAIN).pem);
+  await req.click('#submit');
+  await req.waitForSelector('#pending-msg');
+  await ctx.close();
+
+  const admin = S.adminPage;
+  await admin.reload();
+  await admin.waitForSelector('#pending-rows tr');
+  await admin.selectOption('#cert-status', 'all');
+  await admin.fill('#cert-name', '');
+  await admin.click('#cert-search');
+  await admin.waitForSelector('#cert-rows tr .revoke');
+  await admin.waitForSelector('#audit-rows tr');
+  await admin.evaluate(() => window.scrollTo(0, 0));
+  await shots(admin, 'admin');
+
+  // Signing out forgets the token.
+  await admin.click('#signout');
+  await admin.waitForSelector('#signin:not([hidden])');
+  assert.equal(await admin.evaluate(() => sessionStorage.getItem('mica.adminToken')), null);
+  await S.adminCtx.close();
+
+  if (process.env.MICA_UPDATE_SCREENSHOTS === '1') {
+    const dir = path.join(SRCDIR, 'docs', 'screenshots');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(OUT, 'index-desktop.png'), path.join(dir, 'index.png'));
+    fs.copyFileSync(path.join(OUT, 'admin-desktop.png'), path.join(dir, 'admin.png'));
+  }
+});
+
+test('no page opened a dialog, threw, or logged an error', () => {
+  assert.deepEqual(events.dialogs, []);
+  assert.deepEqual(events.pageErrors, []);
+  assert.deepEqual(events.consoleErrors, []);
+});
