@@ -1869,6 +1869,14 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		key_bits = csr.key_bits;
 		memcpy(hash, csr.spki_sha256, 32);
 	}
+	/* A key revoked as compromised is never certified again, by anyone. */
+	if (same_key && old.status == DB_CERT_REVOKED &&
+	    (old.reason == 1 /* keyCompromise */ || old.reason == 2 /* cACompromise */)) {
+		mica_err_set(err, MICA_E_POLICY, "key_compromised",
+			     "certificate %s was revoked for key compromise; renew with a new key (--csr)",
+			     serial);
+		goto out;
+	}
 	/* Who may renew: an admin always; with the same key (proved by the
 	 * CSR's signature) anyone while the old certificate is current; a new
 	 * key needs an enrollment token whose scope covers the names. */

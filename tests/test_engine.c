@@ -2106,7 +2106,8 @@ test_revocation_is_published_in_the_crl(void)
 		}
 	}
 	CU_ASSERT_EQUAL(cert_status(b.serial), DB_CERT_VALID);
-	/* Renewal of a revoked certificate by a client: conflict. */
+	/* Renewal of a certificate revoked for key compromise, with the same
+	 * key: refused for everyone (the key is burnt). */
 	{
 		struct ca_principal anon;
 		struct ca_issued r;
@@ -2115,8 +2116,11 @@ test_revocation_is_published_in_the_crl(void)
 		ca_principal_anon(&anon, "192.0.2.60");
 		CU_ASSERT_FATAL(make_csr1(&pk, "revoked." DOMAIN, &csr, &len) == 0);
 		CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, a.serial, csr, len, 0, 0, &r, &err), -1);
-		CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+		CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
 		CU_ASSERT_PTR_NULL(r.der);
+		CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, a.serial, NULL, 0, 0, 0, &r, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
 		free(csr);
 	}
 

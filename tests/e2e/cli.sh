@@ -161,6 +161,7 @@ run_ca() {
 	check "$KT: revoke certificateHold" "$MICA" -d "$D" revoke "$hserial" --reason certificateHold
 	expect_rc "$KT: unrevoke a keyCompromise is a conflict" 6 "$MICA" -d "$D" unrevoke "$rserial"
 	check "$KT: unrevoke the hold" "$MICA" -d "$D" unrevoke "$hserial"
+	refused "$KT: renewing a key-compromised certificate with its old key" 4 "$MICA" -d "$D" renew "$rserial"
 	"$MICA" -d "$D" crl --pem > "$W/crl3.pem" 2>/dev/null
 	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl3.pem" "$W/cod.pem" >/dev/null 2>&1 && ok "$KT: released certificate verifies again" || fail "$KT: unrevoke not reflected in CRL"
 
