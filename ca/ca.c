@@ -1135,6 +1135,9 @@ out:
 	return rc;
 }
 
+static int crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
+			  struct mica_err *err);
+
 struct issue_job {
 	const struct ca_principal *p;
 	const struct ca_profile *prof;
@@ -1262,8 +1265,12 @@ again:
 	if (j->consume_token != NULL && !consumed) {
 		if (db_token_consume(ca->db, j->consume_token, now_s(), err) != 0) {
 			db_rollback(ca->db);
-			mica_err_set(err, MICA_E_UNAUTH, "bad_token",
-				     "the token is not valid (unknown, revoked, expired or used up)");
+			/* Used up or gone meanwhile: the client's token is bad.
+			 * A failing store stays a store failure (503). */
+			if (err != NULL && (err->kind == MICA_E_FORBIDDEN ||
+					    err->kind == MICA_E_NOTFOUND))
+				mica_err_set(err, MICA_E_UNAUTH, "bad_token",
+					     "the token is not valid (unknown, revoked, expired or used up)");
 			goto out;
 		}
 	}
@@ -1301,8 +1308,9 @@ again:
 		if (db_cert_link_renewal(ca->db, j->renewal_of, serial_hex, err) != 0)
 			goto rollback;
 		if (j->supersede &&
-		    db_cert_revoke(ca->db, j->renewal_of, 4 /* superseded */,
-				   now_s(), err) != 0)
+		    (db_cert_revoke(ca->db, j->renewal_of, 4 /* superseded */,
+				    now_s(), err) != 0 ||
+		     crl_publish_tx(ca, j->p->actor, NULL, err) != 0))
 			goto rollback;
 	}
 	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s",
@@ -1790,8 +1798,6 @@ ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 
 /* ---------------------------------------------------------- renewal -- */
 
-static int crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
-		       struct mica_err *err);
 
 int
 ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
@@ -1927,11 +1933,6 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	if (issue(ca, &j, out, err) != 0)
 		goto out;
 	rc = 0;
-	if (supersede) {
-		struct mica_err e2;
-		if (crl_publish(ca, p->actor, NULL, &e2) != 0)
-			mica_log(MICA_LOG_WARN, "CRL not republished after supersede: %s", e2.msg);
-	}
 out:
 	mbedtls_x509_crt_free(&crt);
 	free(spki);
@@ -1948,7 +1949,6 @@ ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	  int reason, struct mica_err *err)
 {
 	char serial[DB_SERIAL_MAX];
-	struct mica_err e2;
 
 	if (require_admin(p, err) != 0)
 		return -1;
@@ -1957,25 +1957,24 @@ ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	if (reason < 0 || reason > 10 || reason == 7 || reason == 8)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
 				    "unknown revocation reason");
+	if (require_key(ca, err) != 0)
+		return -1;
+	/* The revocation and the CRL that lists it commit together: if the
+	 * CRL cannot be made, the revocation is refused and nothing changes,
+	 * so a revoked certificate is never missing from the served CRL. */
 	if (db_begin(ca->db, err) != 0)
 		return -1;
 	if (db_cert_revoke(ca->db, serial, reason, now_s(), err) != 0 ||
 	    db_audit_add(ca->db, now_s(), p->actor, "cert.revoke", serial,
-			 ca_reason_name(reason), err) != 0) {
+			 ca_reason_name(reason), err) != 0 ||
+	    crl_publish_tx(ca, p->actor, NULL, err) != 0) {
 		db_rollback(ca->db);
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
 			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
 				     "no certificate with serial %s", serial);
 		return -1;
 	}
-	if (db_commit(ca->db, err) != 0)
-		return -1;
-	/* The revocation stands even if publishing fails now; the daemon's
-	 * timer and the next publication will include it. */
-	if (crl_publish(ca, p->actor, NULL, &e2) != 0)
-		mica_log(MICA_LOG_WARN, "revoked %s but the CRL was not republished: %s",
-			 serial, e2.msg);
-	return 0;
+	return db_commit(ca->db, err);
 }
 
 int
@@ -1983,29 +1982,26 @@ ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	    const char *serial_in, struct mica_err *err)
 {
 	char serial[DB_SERIAL_MAX];
-	struct mica_err e2;
 
 	if (require_admin(p, err) != 0)
 		return -1;
 	if (ca_serial_parse(serial_in, serial, err) != 0)
 		return -1;
+	if (require_key(ca, err) != 0)
+		return -1;
 	if (db_begin(ca->db, err) != 0)
 		return -1;
 	if (db_cert_unrevoke(ca->db, serial, err) != 0 ||
 	    db_audit_add(ca->db, now_s(), p->actor, "cert.unrevoke", serial,
-			 NULL, err) != 0) {
+			 NULL, err) != 0 ||
+	    crl_publish_tx(ca, p->actor, NULL, err) != 0) {
 		db_rollback(ca->db);
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
 			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
 				     "no certificate with serial %s", serial);
 		return -1;
 	}
-	if (db_commit(ca->db, err) != 0)
-		return -1;
-	if (crl_publish(ca, p->actor, NULL, &e2) != 0)
-		mica_log(MICA_LOG_WARN, "unrevoked %s but the CRL was not republished: %s",
-			 serial, e2.msg);
-	return 0;
+	return db_commit(ca->db, err);
 }
 
 /* ------------------------------------------------------------- CRLs -- */
@@ -2048,25 +2044,29 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
  * and the insert all happen in one write transaction, so CRL numbers
  * strictly increase with content and a revocation committed before this
  * starts is always in it. A CRL is signed once here and served stored. */
+/* Publish inside the caller's write transaction (which must be open):
+ * read the revoked set, take the next number, sign and insert. The caller
+ * commits, so a revocation and the CRL that lists it land together. */
 static int
-crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
-	    struct mica_err *err)
+crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
+	       struct mica_err *err)
 {
 	struct crl_collect col;
 	struct ca_tbs_crl t;
 	struct db_crl crl;
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbs_len = 0, der_len = 0, alg_len;
-	int64_t last = 0, now = now_s();
+	int64_t last = 0, now;
 	char detail[128];
-	int in_tx = 0, rc = -1;
+	int rc = -1;
 
 	memset(&col, 0, sizeof(col));
 	if (require_key(ca, err) != 0)
 		return -1;
-	if (db_begin(ca->db, err) != 0)
-		return -1;
-	in_tx = 1;
+	/* Read the clock under the write lock: a publisher that waited for
+	 * the lock must not give a higher number an earlier thisUpdate
+	 * (RFC 5280 5.1.2.4, 5.2.3). */
+	now = now_s();
 	if (db_crl_last_number(ca->db, &last, err) != 0)
 		goto out;
 	if (db_revoked_foreach(ca->db, now, crl_collect_cb, &col, err) != 0) {
@@ -2100,21 +2100,45 @@ crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
 	if (db_crl_insert(ca->db, &crl, err) != 0 ||
 	    db_audit_add(ca->db, now, actor, "crl.publish", NULL, detail, err) != 0)
 		goto out;
-	in_tx = 0;
-	if (db_commit(ca->db, err) != 0)
-		goto out;
 	if (out != NULL) {
 		*out = crl;
 		der = NULL;
 	}
 	rc = 0;
 out:
-	if (in_tx)
-		db_rollback(ca->db);
 	free(col.v);
 	free(tbs);
 	free(der);
 	return rc;
+}
+
+/* Publish a CRL in a transaction of its own. The read of the revoked set,
+ * the number, the signature and the insert all happen under one write
+ * lock, so CRL numbers strictly increase with content and a revocation
+ * committed before this starts is always in it. A CRL is signed once here
+ * and served stored. */
+static int
+crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
+	    struct mica_err *err)
+{
+	struct db_crl crl;
+
+	memset(&crl, 0, sizeof(crl));
+	if (db_begin(ca->db, err) != 0)
+		return -1;
+	if (crl_publish_tx(ca, actor, &crl, err) != 0) {
+		db_rollback(ca->db);
+		return -1;
+	}
+	if (db_commit(ca->db, err) != 0) {
+		db_crl_free(&crl);
+		return -1;
+	}
+	if (out != NULL)
+		*out = crl;
+	else
+		db_crl_free(&crl);
+	return 0;
 }
 
 int

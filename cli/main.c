@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -75,6 +77,15 @@ main(int argc, char **argv)
 	if (datadir == NULL || datadir[0] == '\0')
 		datadir = "./mica-data";
 	umask(077);
+	/* The CA key and tokens live in this process's memory: no core dumps
+	 * (and, outside sanitizer builds, no ptrace by other users). */
+	{
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);
+#if !defined(__SANITIZE_ADDRESS__)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	}
 	opterr = 0;   /* commands print their own one-line usage errors */
 	while (i < argc && argv[i][0] == '-') {
 		const char *a = argv[i];

@@ -1061,6 +1061,14 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		goto out;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
+	/* SQLite quietly falls back to read-only when it cannot write; a
+	 * worker would then keep a useless connection after the store is
+	 * writable again. Refuse it so the next request opens afresh. */
+	if (!db->readonly && !memory && sqlite3_db_readonly(db->h, "main") == 1) {
+		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+			     "the store is read-only");
+		goto out;
+	}
 	/* Hardening: no writable_schema tricks, no functions with side
 	 * effects called from the schema, no extension loading. */
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);

@@ -2645,7 +2645,7 @@ test_fault_lint_refusal_is_audited_and_signs_nothing(void)
 }
 
 static void
-test_fault_failed_crl_signature_keeps_the_revocation(void)
+test_fault_failed_crl_signature_refuses_the_revocation(void)
 {
 	mbedtls_pk_context pk;
 	struct ca_issued a;
@@ -2657,15 +2657,17 @@ test_fault_failed_crl_signature_keeps_the_revocation(void)
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
 	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "faultcrl." DOMAIN, &a), 0);
 	n0 = current_crl_number(g_ca);
-	/* The revocation commits; the CRL signature then fails. */
+	/* The revocation and its CRL commit together: when the CRL cannot be
+	 * signed, the revocation is refused and nothing changes. */
 	fault_set("sign:1");
 	rc = ca_revoke(g_ca, &g_cli, a.serial, 1, &err);
 	fault_clear();
-	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT_EQUAL(cert_status(a.serial), DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
+	CU_ASSERT_EQUAL(cert_status(a.serial), DB_CERT_VALID);
 	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
-	/* The next publication includes it, with the next number. */
-	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(g_ca, &g_cli, NULL, &err), 0);
+	/* Retried, it is revoked and listed in the next CRL. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial, 1, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT_EQUAL(crl.number, n0 + 1);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
@@ -3029,8 +3031,8 @@ main(void)
 		  test_fault_failed_store_after_signing_returns_no_certificate },
 		{ "fault: a lint refusal signs nothing and is audited",
 		  test_fault_lint_refusal_is_audited_and_signs_nothing },
-		{ "fault: a failed CRL signature keeps the revocation for the next CRL",
-		  test_fault_failed_crl_signature_keeps_the_revocation },
+		{ "fault: a failed CRL signature refuses the revocation; nothing changes",
+		  test_fault_failed_crl_signature_refuses_the_revocation },
 #endif
 		{ "backup and restore keep the root, the certificates and the CRL numbering",
 		  test_backup_and_restore_keep_everything },

@@ -563,9 +563,21 @@ web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	/* The path only: query strings are not logged (they may name what
 	 * a client looked for), tokens never travel in URLs. */
 	plen = r->path_len > 200 ? 200 : r->path_len;
-	mica_log(MICA_LOG_INFO, "%s %s %.*s %d %lldms%s", r->client,
-		 r->method[0] != '\0' ? r->method : "-", (int)plen, r->uri,
-		 r->status, ms, termination_note(toe));
+	{
+		/* A client may still paste a token into a URL by mistake:
+		 * blank out anything from "mica_" on, so no secret reaches the
+		 * log. */
+		char path[201];
+		char *tok;
+
+		memcpy(path, r->uri, plen);
+		path[plen] = '\0';
+		if ((tok = strstr(path, "mica_")) != NULL)
+			snprintf(tok, sizeof(path) - (size_t)(tok - path), "[redacted]");
+		mica_log(MICA_LOG_INFO, "%s %s %s %d %lldms%s", r->client,
+			 r->method[0] != '\0' ? r->method : "-", path,
+			 r->status, ms, termination_note(toe));
+	}
 	atomic_fetch_sub(&r->lst->inflight, 1);
 	free(r->body);
 	free(r->uri);

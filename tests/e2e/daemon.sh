@@ -400,7 +400,7 @@ expect "renewal with a new key and no token is refused" 401 token_required
 mkcsr mail2 "/CN=mail.contoso.test" "DNS:mail.contoso.test" key:mail
 call POST "$S/api/v1/certificates/$MAIL_SER/renew" -H 'Content-Type: application/json' \
 	--data-binary @"$W/mail2.json"
-expect "renewal of a revoked certificate is refused" 409
+expect "renewal of a key-compromised certificate with its key is refused" 422 key_compromised
 call POST "$S/api/v1/certificates/0123456789abcdef/renew" -H 'Content-Type: application/json' \
 	--data-binary @"$W/mail2.json"
 expect "renewal of an unknown serial" 404

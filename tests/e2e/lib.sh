@@ -7,6 +7,18 @@ set -u
 MICA=${MICA_BIN:-$(pwd)/mica}
 [ -x "$MICA" ] || { echo "mica binary not found at $MICA" >&2; exit 99; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mica-e2e.XXXXXX")
+# MICA_VALGRIND=1 runs every mica invocation under valgrind's leak checker
+# (scripts/valgrind-e2e): a leak or memory error makes that command fail
+# with exit 42, which the checks report.
+if [ "${MICA_VALGRIND:-0}" = 1 ]; then
+	_real=$MICA
+	MICA=$TMP/mica-vg
+	cat > "$MICA" <<VG
+#!/bin/sh
+exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=42 --log-fd=9 "$_real" "\$@" 9>>"$TMP/valgrind.log"
+VG
+	chmod +x "$MICA"
+fi
 PASS=0
 FAIL=0
 _CLEANUP=""
@@ -53,6 +65,9 @@ free_port() {
 db_dump() { sqlite3 "$1/mica.db" .dump; }
 
 finish() {
+	if [ -s "$TMP/valgrind.log" ]; then
+		fail "valgrind found leaks or memory errors:"; sed 's/^/    /' "$TMP/valgrind.log" | head -40
+	fi
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 }

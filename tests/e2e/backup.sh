@@ -1,0 +1,279 @@
+#!/bin/bash
+# Backup and restore (issue 6, promise 7). While four clients enroll
+# continuously against `mica serve` (the API over loopback HTTP), `mica
+# backup FILE` runs three times. Each backup:
+#   - is taken without disturbing the clients, is mode 0600, and passes
+#     PRAGMA integrity_check;
+#   - restored with `mica restore` into an empty data directory, gives a CA
+#     that serves the same root (export-root --der identical), knows every
+#     certificate the clients had received before the backup started (byte
+#     for byte), keeps the revocations made before it (with their reason),
+#     and continues CRL numbering (a new `mica crl` has a greater number
+#     than the backup's last); a new certificate gets a serial the backup
+#     does not hold.
+# `mica restore` refuses a data directory that holds a CA and a file that is
+# not a mica database, changing nothing; a daemon on the restored directory
+# starts, serves the same /ca.crt, a CRL with the revocations, and the old
+# admin token.
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+for t in curl openssl python3 sqlite3; do
+	command -v "$t" >/dev/null || die "$t is required"
+done
+SRC=${MICA_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+TOOL="$SRC/tests/tools/enroll.py"
+[ -f "$TOOL" ] || die "$TOOL not found"
+
+CLIENTS=4
+BACKUPS=3
+W=$(mktmp)
+D=$W/data
+DB=$D/mica.db
+HP=$(free_port)
+SP=$(free_port)
+while [ "$SP" = "$HP" ]; do SP=$(free_port); done
+H=http://127.0.0.1:$HP
+PID=
+CPIDS=
+
+is() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
+# checkv: check, and on success show the tool's one-line summary.
+checkv() { local f=$FAIL; check "$@"; [ "$FAIL" != "$f" ] || sed -n '1s/^/    /p' "$TMP/check.out"; }
+
+# Stop exactly what this script started, by PID: the clients and the
+# daemon of the moment (reaped ones are forgotten, so no PID is reused).
+stop_all() {
+	touch "$W/stop" 2>/dev/null
+	for p in $CPIDS $PID; do kill "$p" 2>/dev/null; done
+	for p in $CPIDS $PID; do wait "$p" 2>/dev/null; done
+	CPIDS=
+	PID=
+}
+trap 'stop_all; _on_exit' EXIT
+
+start_daemon() { # start_daemon DIR OUT [serve options...]
+	local dir=$1 out=$2 i
+	shift 2
+	"$MICA" -d "$dir" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
+		--log "$out.log" --threads 4 "$@" >"$out" 2>"$out.err" &
+	PID=$!
+	for i in $(seq 1 600); do
+		grep -q '^https: ' "$out" 2>/dev/null && curl -s -o /dev/null --max-time 2 "$H/healthz" && return 0
+		kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; die "mica serve exited"; }
+		sleep 0.05
+	done
+	die "mica serve did not become ready"
+}
+
+stop_daemon() {
+	local rc
+	kill -TERM "$PID"
+	wait "$PID"
+	rc=$?
+	PID=
+	is "$1" "$rc" 0
+}
+
+# api METHOD PATH [curl options...]: status in $CODE, body in $W/body
+api() {
+	local m=$1 p=$2
+	shift 2
+	CODE=$(curl -s --max-time 15 -X "$m" -o "$W/body" -w '%{http_code}' "$@" "$H$p") || true
+}
+jget() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$W/body" "$1" 2>/dev/null; }
+
+mkcsr() { # mkcsr NAME HOST: $W/NAME.der
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$W/$1.key" -subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
+		-outform der -out "$W/$1.der" 2>/dev/null || die "openssl req $1"
+}
+
+enroll() { # enroll NAME: the serial of a new certificate for $W/NAME.der
+	api POST "/api/v1/requests?profile=server" -H "Authorization: Bearer $ET" \
+		-H 'Content-Type: application/pkcs10' --data-binary @"$W/$1.der"
+	[ "$CODE" = 201 ] || die "enrollment of $1 answered $CODE: $(head -c 200 "$W/body")"
+	jget serial
+}
+
+revoke() { # revoke SERIAL REASON
+	api POST "/api/v1/certificates/$1/revoke" -H "Authorization: Bearer $ADM" \
+		-H 'Content-Type: application/json' -d "{\"reason\": \"$2\"}"
+	is "revoke $1 ($2)" "$CODE" 200
+}
+
+# ------------------------------------------------------------- set-up --
+
+start_daemon "$D" "$W/out" --domain contoso.test --public-url "$H"
+ADM=$(sed -n 's/^admin token: //p' "$W/out")
+case $ADM in mica_*) ;; *) die "no admin token printed at first start" ;; esac
+curl -fsS -o "$W/root.der" "$H/ca.crt" || die "GET /ca.crt"
+openssl x509 -inform der -in "$W/root.der" -out "$W/root.pem" 2>/dev/null || die "/ca.crt is not DER"
+PASS_VALUE=$(cat "$D/passphrase") || die "no passphrase file"
+ET=$("$MICA" -d "$D" token create --enroll --uses -1 --comment "backup test" 2>/dev/null) ||
+	die "mica token create --enroll"
+
+# A revocation before any backup.
+mkcsr gone gone.contoso.test
+REV1=$(enroll gone)
+revoke "$REV1" keyCompromise
+
+CDIRS=()
+for i in $(seq 1 $CLIENTS); do
+	CDIRS+=("$W/client$i")
+	mkcsr "c$i" "c$i.backup.contoso.test"
+	python3 "$TOOL" loop --url "$H" --token "$ET" --csr "$W/c$i.der" --source "127.0.0.$((10 + i))" \
+		--out "$W/client$i" --stop "$W/stop" 2>"$W/client$i.err" &
+	CPIDS="$CPIDS $!"
+done
+
+# --------------------------------------------------- online backups --
+
+REV2=
+for b in $(seq 1 $BACKUPS); do
+	sleep 1
+	if [ "$b" = 2 ]; then
+		# A revocation between backups of a certificate received before
+		# backup 1: valid in backup 1, revoked in backups 2 and 3.
+		REV2=$(grep '/client1/' "$W/before1.list" | head -1 | sed 's|.*/||; s/\.pem$//')
+		[ -n "$REV2" ] || die "client 1 had no certificate before backup 1"
+		revoke "$REV2" superseded
+	fi
+	# What the clients hold before the backup starts must be in it.
+	find "${CDIRS[@]}" -name '*.pem' 2>/dev/null | sort > "$W/before$b.list"
+	if "$MICA" -d "$D" backup "$W/backup$b.db" > "$W/backup$b.out" 2>&1; then
+		ok "backup $b while $CLIENTS clients enroll ($(wc -l < "$W/before$b.list") certificates received so far)"
+	else
+		fail "mica backup $b: $(cat "$W/backup$b.out")"
+	fi
+done
+sleep 0.5
+touch "$W/stop"
+for p in $CPIDS; do wait "$p" 2>/dev/null; done
+CPIDS=
+
+TOTAL=0
+CLEAN=yes
+for i in $(seq 1 $CLIENTS); do
+	st=$(cat "$W/client$i.stats" 2>/dev/null)
+	echo "# client $i: $st"
+	n=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["issued"] if j["transport_errors"] == 0 and list(j["status"]) == ["201"] else -1)' \
+		"$W/client$i.stats" 2>/dev/null)
+	case $n in ''|-1) CLEAN=no ;; *) TOTAL=$((TOTAL + n)) ;; esac
+done
+is "every enrollment during the backups answered 201, no connection failed" "$CLEAN" yes
+checkv "the live store has every certificate the clients received ($TOTAL)" \
+	python3 "$TOOL" check --db "$DB" --min "$TOTAL" "${CDIRS[@]}"
+stop_daemon "the daemon stops cleanly after the backups"
+
+# ----------------------------------------------------------- restores --
+
+for b in $(seq 1 $BACKUPS); do
+	F=$W/backup$b.db
+	R=$W/restore$b
+	echo "# backup $b"
+	is "backup $b is mode 0600" "$(stat -c %a "$F" 2>/dev/null)" 600
+	# integrity_check on a copy: opening the backup may leave -wal/-shm beside it.
+	cp "$F" "$W/copy$b.db"
+	is "backup $b passes PRAGMA integrity_check" "$(sqlite3 "$W/copy$b.db" 'PRAGMA integrity_check')" ok
+	LASTN=$(sqlite3 "$W/copy$b.db" 'SELECT max(number) FROM crl')
+
+	if MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$R" restore "$F" > "$W/restore$b.out" 2>&1; then
+		ok "mica restore of backup $b into an empty directory"
+	else
+		fail "mica restore $b: $(cat "$W/restore$b.out")"
+		continue
+	fi
+	"$MICA" -d "$R" export-root --der --out "$W/root$b.der" 2>/dev/null
+	cmp -s "$W/root$b.der" "$W/root.der" && ok "the restored CA has the same root (export-root --der)" ||
+		fail "the restored root differs"
+	checkv "it knows every certificate received before backup $b started, byte for byte" \
+		python3 "$TOOL" check --db "$R/mica.db" --list "$W/before$b.list" \
+		--min "$(wc -l < "$W/before$b.list")" "${CDIRS[@]}"
+	is "it keeps the revocation made before all backups (keyCompromise)" \
+		"$(sqlite3 "$R/mica.db" "SELECT status, reason FROM certificate WHERE serial = '$REV1'")" "2|1"
+	if [ "$b" -ge 2 ]; then
+		is "it keeps the revocation made before backup $b (superseded)" \
+			"$(sqlite3 "$R/mica.db" "SELECT status, reason FROM certificate WHERE serial = '$REV2'")" "2|4"
+	else
+		is "it does not know the revocation made after backup 1" \
+			"$(sqlite3 "$R/mica.db" "SELECT status FROM certificate WHERE serial = '$REV2'")" 1
+	fi
+	"$MICA" -d "$R" show "$REV1" > "$W/show$b.txt" 2>&1
+	grep -qi "revoked" "$W/show$b.txt" && ok "mica show in the restored directory says revoked" ||
+		fail "mica show $REV1: $(head -3 "$W/show$b.txt")"
+	if MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$R" crl --out "$W/new$b.crl" > /dev/null 2>"$W/crl$b.err"; then
+		NEWN=$(openssl crl -inform der -in "$W/new$b.crl" -noout -crlnumber 2>/dev/null | sed 's/.*=//')
+		if [ -n "$NEWN" ] && [ -n "$LASTN" ] && [ "$((NEWN))" -gt "$LASTN" ]; then
+			ok "a new CRL continues the numbering ($((NEWN)) after the backup's $LASTN)"
+		else
+			fail "new CRL number '$NEWN' after the backup's '$LASTN'"
+		fi
+		openssl crl -inform der -in "$W/new$b.crl" -noout -text 2>/dev/null | tr -d ' ' |
+			grep -qix "SerialNumber:0*$REV1" && ok "... and lists the revocation" || fail "revocation not on the new CRL"
+	else
+		fail "mica crl in the restored directory: $(cat "$W/crl$b.err")"
+	fi
+	openssl req -new -key "$W/c1.key" -subj /CN=after.backup.contoso.test \
+		-addext subjectAltName=DNS:after.backup.contoso.test -out "$W/after$b.csr" 2>/dev/null
+	if MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$R" issue --csr "$W/after$b.csr" --out "$W/after$b.pem" \
+		> /dev/null 2>"$W/issue$b.err"; then
+		NS=$(openssl x509 -in "$W/after$b.pem" -noout -serial | sed 's/.*=//' | tr 'A-F' 'a-f' | sed 's/^\(00\)*//')
+		is "a new certificate gets a serial the backup does not hold" \
+			"$(sqlite3 "$W/copy$b.db" "SELECT count(*) FROM certificate WHERE serial = '$NS'")" 0
+		openssl verify -CAfile "$W/root.pem" "$W/after$b.pem" > /dev/null 2>&1 &&
+			ok "... and verifies against the same root" || fail "new certificate does not verify"
+	else
+		fail "mica issue in the restored directory: $(cat "$W/issue$b.err")"
+	fi
+	rm -f "$W/copy$b.db"*
+done
+
+# --------------------------------------------------------- refusals --
+
+db_dump "$D" > "$W/before.sql"
+expect_rc "restore refuses a directory that holds a CA" 6 \
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$D" restore "$W/backup1.db"
+db_dump "$D" > "$W/after.sql"
+cmp -s "$W/before.sql" "$W/after.sql" && ok "... and changes nothing there" || fail "the existing store changed"
+head -c 8192 "$W/backup$BACKUPS.db" > "$W/truncated.db"
+echo "not a database" > "$W/garbage.db"
+chmod 600 "$W/truncated.db" "$W/garbage.db"  # refused for what they hold, not their mode
+for bad in truncated garbage; do
+	if MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$W/bad-$bad" restore "$W/$bad.db" > "$W/bad-$bad.out" 2>&1; then
+		fail "restore accepted a $bad file"
+	else
+		ok "restore refuses a $bad file ($(head -1 "$W/bad-$bad.out"))"
+	fi
+	"$MICA" -d "$W/bad-$bad" export-root --der > /dev/null 2>&1 &&
+		fail "a CA exists after refusing a $bad file" || ok "... and leaves no CA behind"
+done
+
+# ---------------------------------------------- a daemon on the copy --
+
+R=$W/restore$BACKUPS
+echo "# mica serve on the restored directory"
+MICA_PASSPHRASE=$PASS_VALUE start_daemon "$R" "$W/rout"
+grep -q "admin token" "$W/rout" && fail "a new admin token on the restored CA" || ok "no new admin token (the CA exists)"
+curl -s -o "$W/served.der" "$H/ca.crt"
+cmp -s "$W/served.der" "$W/root.der" && ok "the restored daemon serves the same /ca.crt" || fail "/ca.crt differs"
+api GET /crl
+openssl crl -inform der -in "$W/body" -CAfile "$W/root.pem" -noout -text > "$W/rcrl.txt" 2>&1
+grep -q "verify OK" "$W/rcrl.txt" && ok "its /crl is signed by the root" || fail "restored /crl: $(head -2 "$W/rcrl.txt")"
+tr -d ' ' < "$W/rcrl.txt" | grep -qix "SerialNumber:0*$REV1" && tr -d ' ' < "$W/rcrl.txt" | grep -qix "SerialNumber:0*$REV2" &&
+	ok "... and lists both revocations" || fail "revocations missing from the restored /crl"
+api GET "/api/v1/certificates/$REV1" -H "Authorization: Bearer $ADM"
+is "the old admin token works on the restored CA" "$CODE" 200
+is "... which reports the revoked certificate" "$(jget status)" revoked
+mkcsr post post.backup.contoso.test
+api POST "/api/v1/requests?profile=server" -H "Authorization: Bearer $ET" \
+	-H 'Content-Type: application/pkcs10' --data-binary @"$W/post.der"
+is "the old enrollment token works on the restored CA" "$CODE" 201
+stop_daemon "the restored daemon stops cleanly"
+
+if grep -q -e "Sanitizer" -e "runtime error" "$W/out.err" "$W/rout.err"; then
+	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W/out.err" "$W/rout.err" | head -20
+else
+	ok "nothing on the daemons' stderr from sanitizers"
+fi
+
+finish

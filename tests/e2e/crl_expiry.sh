@@ -1,0 +1,227 @@
+#!/bin/bash
+# Promise 8 of issue 6, the CRL part: the daemon never serves an expired
+# CRL. The daemon runs under libfaketime (LD_PRELOAD, FAKETIME="+N": its
+# clock runs N seconds ahead; the monotonic clock is left alone) against a
+# CA whose CRLs last one day (--crl-days 1):
+#   A. started three days later, when the stored CRL has long expired: it
+#      publishes a fresh one before serving; /crl and /crl.pem carry
+#      nextUpdate in the (fake) future, signed by the root; openssl verify
+#      -crl_check accepts a certificate with it at the fake time;
+#   B. started a few seconds before the stored CRL's nextUpdate, with every
+#      signature failing (MICA_FAULT=sign:0), so it cannot publish: until
+#      nextUpdate /crl serves the old CRL, from then on 503 crl_expired
+#      (and /healthz 503), never the expired CRL;
+#   C. the same with only the first signature failing (sign:1, the
+#      publication at start-up): at nextUpdate the daemon publishes on the
+#      spot, and /crl goes on answering 200 with a current CRL.
+# Each answer is judged against the client's own fake clock read before the
+# request: a 200 must carry nextUpdate after it.
+# Without libfaketime, A falls back to ageing the stored CRL in the
+# database (its next_update column, which is what the daemon goes by), and
+# B and C are skipped (MICA_HOST_NO_FAKETIME=1 forces this); without the
+# fault hook, B and C are skipped.
+SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
+. "$SRC/tests/e2e/lib.sh"
+. "$SRC/tests/tools/host_lib.sh"
+
+for t in curl openssl python3 sqlite3; do
+	command -v "$t" >/dev/null || die "$t is required"
+done
+T0=$(date +%s)
+W=$(mktmp)
+HOST_W=$W
+FTLIB=
+for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 \
+	/usr/local/lib/faketime/libfaketimeMT.so.1 /usr/lib/*/faketime/libfaketime.so.1; do
+	[ -e "$f" ] && { FTLIB=$f; break; }
+done
+[ -n "${MICA_HOST_NO_FAKETIME:-}" ] && FTLIB=   # to exercise the fallback
+FAULTS=
+host_ca "$W/probe"
+MICA_FAULT=db_write:1 "$MICA" -d "$W/probe" token create --admin >/dev/null 2>&1 || FAULTS=1
+
+TPL=$W/tpl
+host_ca "$TPL" --crl-days 1
+"$MICA" -d "$TPL" export-root --pem > "$W/root.pem" || die "export-root"
+HP=$(free_port)
+SP=$(free_port)
+while [ "$SP" = "$HP" ]; do SP=$(free_port); done
+H=http://127.0.0.1:$HP
+OFF=0
+fake_now() { echo $(($(date +%s) + OFF)); }
+crl_field() { # crl_field FILE(DER) nextupdate|lastupdate|crlnumber
+	local v
+	v=$(openssl crl -inform der -in "$1" -noout "-$2" 2>/dev/null | sed 's/^[^=]*=//')
+	case $2 in
+	crlnumber) printf '%d' "$v" ;;
+	*) date -u -d "$v" +%s ;;
+	esac
+}
+stored_next() { host_sql "$1" 'SELECT next_update FROM crl ORDER BY number DESC LIMIT 1'; }
+FT_ENV=()
+ft_env() { # ft_env OFFSET: the environment that runs the daemon OFFSET s ahead
+	OFF=$1
+	# A sanitizer build insists on its runtime coming first; libfaketime
+	# only wraps time calls, so the order does not matter here.
+	FT_ENV=("LD_PRELOAD=$FTLIB" "FAKETIME=+$1" FAKETIME_DONT_FAKE_MONOTONIC=1
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+}
+
+# ---------------------------------------------- A: long expired at start --
+
+echo "# A: started three days after the last CRL (which lasted one day)"
+D=$W/a
+cp -a "$TPL" "$D"
+N0=$(host_sql "$D" 'SELECT max(number) FROM crl')
+if [ -n "$FTLIB" ]; then
+	ft_env $((3 * 86400))
+	echo "# libfaketime: $FTLIB"
+else
+	# Fallback: age the stored CRL instead of moving the clock.
+	OFF=0
+	FT_ENV=()
+	host_sql "$D" "UPDATE crl SET this_update = strftime('%s','now') - 3 * 86400,
+		next_update = strftime('%s','now') - 2 * 86400 WHERE number = $N0"
+	ok "# no libfaketime: the stored CRL's dates are moved three days back instead"
+fi
+TOK=$("$MICA" -d "$D" token create --enroll --uses 1 2>/dev/null)
+START_MS=$(host_ms)
+host_serve "$W/out.a" "$D" "${FT_ENV[@]}" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
+	--threads 2 --log "$W/log.a" || { cat "$W/out.a.err"; die "mica serve did not start"; }
+# B and C start a daemon some seconds before its CRL expires: leave it
+# twice the time this start-up took, plus 4 s (at least 6 s).
+MARGIN=$((2 * ($(host_ms) - START_MS) / 1000 + 4))
+[ "$MARGIN" -ge 6 ] || MARGIN=6
+NOW=$(fake_now)
+CODE=$(curl -s -D "$W/hdr" -o "$W/crl.der" -w '%{http_code}' --max-time 5 "$H/crl")
+host_is "/crl answers 200" "$CODE" 200
+NEXT=$(crl_field "$W/crl.der" nextupdate)
+LAST=$(crl_field "$W/crl.der" lastupdate)
+NUM=$(crl_field "$W/crl.der" crlnumber)
+[ -n "$NEXT" ] && [ "$NEXT" -gt "$NOW" ] && ok "nextUpdate is in the (fake) future: $(date -u -d "@$NEXT")" ||
+	fail "nextUpdate $(date -u -d "@${NEXT:-0}") is not after the fake now $(date -u -d "@$NOW")"
+[ -n "$LAST" ] && [ $((LAST - NOW)) -le 5 ] && [ $((NOW - LAST)) -le 60 ] &&
+	ok "thisUpdate is the (fake) start time" || fail "thisUpdate $(date -u -d "@${LAST:-0}"), fake now $(date -u -d "@$NOW")"
+[ "$NUM" -gt "$N0" ] && ok "a new CRL number ($N0 -> $NUM)" || fail "CRL number $NUM, stored was $N0"
+openssl crl -inform der -in "$W/crl.der" -CAfile "$W/root.pem" -noout >"$W/v" 2>&1 && grep -q "verify OK" "$W/v" &&
+	ok "the CRL is signed by the root" || fail "CRL signature: $(cat "$W/v")"
+MAXAGE=$(tr -d '\r' < "$W/hdr" | sed -n 's/^Cache-Control: public, max-age=//Ip')
+[ -n "$MAXAGE" ] && [ $((NOW + MAXAGE)) -le $((NEXT + 2)) ] &&
+	ok "Cache-Control max-age=$MAXAGE does not reach past nextUpdate" || fail "Cache-Control: max-age=$MAXAGE"
+curl -s -o "$W/crl.pem" --max-time 5 "$H/crl.pem"
+openssl crl -in "$W/crl.pem" -outform der -out "$W/crl2.der" 2>/dev/null
+cmp -s "$W/crl.der" "$W/crl2.der" && ok "/crl.pem is the same CRL" || fail "/crl.pem differs from /crl"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$H/healthz")
+host_is "/healthz answers 200" "$CODE" 200
+[ "$(stored_next "$D")" = "$NEXT" ] && ok "the served CRL is the stored one" || fail "stored next_update $(stored_next "$D")"
+host_csr a a.contoso.test
+# Over plain HTTP (loopback): the daemon's own TLS certificate starts at
+# its fake time, which curl, on the real clock, would find not yet valid.
+host_enroll "$H" "$TOK" "$W/a.der"
+host_is "an enrollment at the fake time" "$CODE" 201
+host_json "$W/body" certificate > "$W/a.pem"
+openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
+if openssl verify -attime "$(($(fake_now) + 60))" -crl_check -CAfile "$W/root.pem" \
+	-CRLfile "$W/crl.pem" "$W/a.pem" >"$W/v" 2>&1; then
+	ok "openssl verify -crl_check at the fake time accepts a certificate with this CRL"
+else
+	fail "openssl verify -crl_check at the fake time: $(tail -2 "$W/v")"
+fi
+host_stop
+host_is "the daemon stops cleanly" "$HOST_RC" 0
+
+# ---------------------------------------- B and C: expiring while serving --
+
+# watch SECONDS: poll /crl every 0.3 s; one line per answer in $W/watch:
+# "FAKE_NOW_BEFORE CODE NEXTUPDATE NUMBER ERROR".
+watch() {
+	local end=$(($(date +%s) + $1)) now code next num err
+	: > "$W/watch"
+	while [ "$(date +%s)" -lt "$end" ]; do
+		now=$(fake_now)
+		code=$(curl -s -D "$W/whdr" -o "$W/w.der" -w '%{http_code}' --max-time 5 "$H/crl")
+		next=- num=- err=-
+		if [ "$code" = 200 ]; then
+			next=$(crl_field "$W/w.der" nextupdate)
+			num=$(crl_field "$W/w.der" crlnumber)
+		else
+			err=$(host_json "$W/w.der" error)
+			tr -d '\r' < "$W/whdr" | grep -qi '^Retry-After: [0-9]' || err="$err(no-Retry-After)"
+		fi
+		echo "$now $code ${next:-?} $num $err" >> "$W/watch"
+		sleep 0.3
+	done
+}
+
+# never_stale: every 200 carried a nextUpdate after the client's fake now.
+never_stale() {
+	local what=$1 bad
+	bad=$(awk '$2 == 200 && !($3 > $1)' "$W/watch")
+	if [ -z "$bad" ]; then
+		ok "$what: every 200 carried a current CRL ($(grep -c ' 200 ' "$W/watch") answers)"
+	else
+		fail "$what: an expired CRL was served"; echo "$bad" | head -3 | sed 's/^/    /'
+	fi
+}
+
+# start_expiring DIR FAULT: a daemon whose clock is MARGIN seconds before
+# the stored CRL's nextUpdate (it takes about a second to start).
+start_expiring() {
+	local dir=$1 fault=$2 next
+	next=$(stored_next "$dir")
+	ft_env $((next - $(date +%s) - MARGIN))
+	host_serve "$W/out.$fault" "$dir" "${FT_ENV[@]}" "MICA_FAULT=$fault" -- \
+		--http "127.0.0.1:$HP" --https none --threads 2 --log "$W/log.$fault" ||
+		{ cat "$W/out.$fault.err"; die "mica serve did not start"; }
+	OLD_NEXT=$next
+}
+
+if [ -z "$FTLIB" ] || [ -z "$FAULTS" ]; then
+	ok "# SKIP B and C need libfaketime and the fault hook (--enable-fault-injection)"
+else
+	echo "# B: the CRL expires while serving and cannot be renewed (every signature fails)"
+	D=$W/b
+	cp -a "$TPL" "$D"
+	start_expiring "$D" sign:0
+	watch $((MARGIN + 3))
+	never_stale "B"
+	first503=$(awk '$2 == 503 {print NR; exit}' "$W/watch")
+	last200=$(awk '$2 == 200 {n = NR} END {print n + 0}' "$W/watch")
+	[ "$last200" -gt 0 ] && ok "B: before nextUpdate the stored CRL is served" || fail "B: no 200 before nextUpdate"
+	if [ -n "$first503" ] && [ "$first503" -gt "$last200" ]; then
+		ok "B: from nextUpdate on, 503: $(awk '$2 == 503 {print $5; exit}' "$W/watch")"
+	else
+		fail "B: no steady 503 after nextUpdate"; tail -3 "$W/watch" | sed 's/^/    /'
+	fi
+	bad=$(awk '$2 == 503 && $5 != "crl_expired"' "$W/watch")
+	[ -z "$bad" ] && ok "B: each 503 says crl_expired, with Retry-After" || fail "B: 503s: $(echo "$bad" | head -2)"
+	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 5 "$H/crl.pem")
+	host_is "B: /crl.pem answers 503 too" "$CODE" 503
+	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 5 "$H/healthz")
+	host_is "B: /healthz answers 503" "$CODE" 503
+	grep -q "CRL has expired and cannot be republished" "$W/log.sign:0" &&
+		ok "B: the log says why" || fail "B: nothing in the log"
+	host_stop
+	host_is "B: the daemon stops cleanly" "$HOST_RC" 0
+
+	echo "# C: the CRL expires while serving; the first publication failed, the next succeeds"
+	D=$W/c
+	cp -a "$TPL" "$D"
+	start_expiring "$D" sign:1
+	watch $((MARGIN + 3))
+	never_stale "C"
+	n503=$(awk '$2 != 200' "$W/watch" | wc -l)
+	host_is "C: /crl always answered 200" "$n503" 0
+	after=$(awk -v old="$OLD_NEXT" '$2 == 200 && $1 >= old {print $4; exit}' "$W/watch")
+	[ -n "$after" ] && [ "$after" -gt "$N0" ] &&
+		ok "C: after the old nextUpdate a new CRL (number $after) was served" ||
+		fail "C: no new CRL after the old nextUpdate"
+	grep -q "published CRL number" "$W/log.sign:1" && ok "C: the log records the publication" ||
+		fail "C: no publication in the log"
+	host_stop
+	host_is "C: the daemon stops cleanly" "$HOST_RC" 0
+fi
+
+host_sanitizers "$W"/out.*.err
+echo "# crl_expiry.sh took $(($(date +%s) - T0)) s"
+finish

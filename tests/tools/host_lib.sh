@@ -1,0 +1,146 @@
+# tests/tools/host_lib.sh - helpers shared by the reliability and security
+# end-to-end scripts (faults.sh, hostile.sh, secrets.sh, crl_expiry.sh).
+# Sourced after tests/e2e/lib.sh, whose MICA, TMP, ok/fail, free_port and
+# on_exit_kill it uses.
+#
+# Provides:
+#   host_ca DIR [init options...]      a new CA (domain contoso.test)
+#   host_serve OUT DIR [VAR=VALUE...] -- [serve options...]
+#                                      start `mica serve` in the background
+#                                      on the addresses given in the serve
+#                                      options; 0 when it is ready (HOST_PID),
+#                                      1 when it exited first (HOST_RC)
+#   host_stop                          stop that daemon by PID (SIGTERM)
+#   host_unregister PID                drop PID from lib.sh's exit-kill list
+#                                      (once reaped: never signal a reused PID)
+#   host_csr NAME CN                   $HOST_W/NAME.der and NAME.key
+#   host_enroll URL TOKEN DERFILE      POST a DER CSR: $CODE, $HOST_W/body
+#   host_json FILE PATH                a value of a JSON file ("a.b.0")
+#   host_is DESCRIPTION ACTUAL EXPECTED
+#   host_sql DIR SQL                   one query on DIR/mica.db
+#   host_ms                            milliseconds since the epoch (real)
+#   host_sanitizers FILES...           no sanitizer report in those files
+
+HOST_W=${HOST_W:-$TMP}
+HOST_PID=
+HOST_RC=
+
+host_ca() { # host_ca DIR [init options...]
+	local dir=$1
+	shift
+	env -u MICA_PASSPHRASE "$MICA" -d "$dir" init --name "Host Test Root CA" \
+		--domain contoso.test --public-url http://127.0.0.1:1 "$@" \
+		>"$HOST_W/init.out" 2>&1 || { cat "$HOST_W/init.out" >&2; die "mica init failed"; }
+}
+
+# Forget a PID registered with on_exit_kill once we have reaped it
+# ourselves, so that the exit trap never signals a recycled PID.
+host_unregister() {
+	local p out=""
+	for p in $_CLEANUP; do
+		[ "$p" = "$1" ] || out="$out $p"
+	done
+	_CLEANUP=$out
+}
+
+# The daemon prints "http: URL ..." and "https: URL ..." (stdout, flushed)
+# once its listeners run; the HTTPS line comes after the daemon has issued
+# its own TLS certificate, so waiting for the last line to be printed is
+# waiting for the end of start-up. /healthz alone is not enough: the HTTP
+# listener answers before the HTTPS start-up (which may still fail).
+host_serve() { # host_serve OUT DIR [VAR=VALUE...] -- [serve options...]
+	local out=$1 dir=$2 want=http i
+	local envs=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		envs+=("$1")
+		shift
+	done
+	[ "${1:-}" = "--" ] && shift
+	case " $* " in
+	*" --https none "*) want=http ;;
+	*) want=https ;;
+	esac
+	env -u MICA_PASSPHRASE "${envs[@]}" "$MICA" -d "$dir" serve "$@" >"$out" 2>"$out.err" &
+	HOST_PID=$!
+	HOST_RC=
+	on_exit_kill "$HOST_PID"
+	for i in $(seq 1 600); do
+		if grep -q "^$want: " "$out" 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$HOST_PID" 2>/dev/null; then
+			wait "$HOST_PID"
+			HOST_RC=$?
+			host_unregister "$HOST_PID"
+			HOST_PID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	die "mica serve did not become ready within 30 s"
+}
+
+host_stop() {
+	[ -n "$HOST_PID" ] || return 0
+	kill -TERM "$HOST_PID" 2>/dev/null
+	wait "$HOST_PID" 2>/dev/null
+	HOST_RC=$?
+	host_unregister "$HOST_PID"
+	HOST_PID=
+}
+
+host_csr() { # host_csr NAME CN
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$HOST_W/$1.key" -subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
+		-outform der -out "$HOST_W/$1.der" 2>/dev/null || die "openssl req $1"
+}
+
+host_enroll() { # host_enroll URL TOKEN DERFILE [curl options...]
+	local url=$1 tok=$2 der=$3
+	shift 3
+	CODE=$(curl -s --max-time 30 -o "$HOST_W/body" -D "$HOST_W/hdr" -w '%{http_code}' \
+		-H "Authorization: Bearer $tok" -H 'Content-Type: application/pkcs10' \
+		--data-binary @"$der" "$@" "$url/api/v1/requests") || true
+}
+
+host_json() { # host_json FILE PATH: "" for null, absent or not JSON
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+    for k in sys.argv[2].split('.'):
+        v = v[int(k)] if isinstance(v, list) else v.get(k)
+        if v is None:
+            break
+except Exception:
+    v = None
+if isinstance(v, (list, dict, bool)):
+    v = json.dumps(v)
+sys.stdout.write('' if v is None else str(v))
+PY
+}
+
+host_is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi
+}
+
+host_sql() { sqlite3 -batch "$1/mica.db" "$2"; }
+
+host_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# host_sanitizers FILES...: nothing from ASan/UBSan/LSan in the daemons'
+# stderr (a sanitizer build reports there).
+host_sanitizers() {
+	local f hit=
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		grep -q -e "Sanitizer" -e "runtime error" "$f" && hit="$hit $f"
+	done
+	if [ -z "$hit" ]; then
+		ok "nothing from sanitizers on the daemons' stderr"
+	else
+		fail "sanitizer reports in$hit"
+		for f in $hit; do grep -A5 -e "Sanitizer" -e "runtime error" "$f" | head -10; done
+	fi
+}
