@@ -1485,33 +1485,34 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 		       s->days, &d, err) != 0)
 		goto out;
 
+	/* Every submission is recorded as a request the client can poll: a
+	 * pending one waits for an admin, an issued one is written in the
+	 * same transaction as its certificate. */
+	memset(&rec, 0, sizeof(rec));
+	if ((joined = join_names(names, nnames)) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	if (new_request_id(rec.id, err) != 0)
+		goto out;
+	rec.profile = (char *)prof->name;
+	rec.csr_der = csr.der;
+	rec.csr_len = csr.der_len;
+	rec.names = joined;
+	rec.subject = csr.subject;
+	rec.days = s->days;
+	rec.client = (char *)p->client;
+	rec.submitted_at = now_s();
+
 	if (p->kind == CA_PRINCIPAL_ANON) {
 		/* Manager approval: store the request, sign nothing. */
-		struct db_request r;
 		int64_t pending = 0;
 		char detail[200];
 
-		if ((joined = join_names(names, nnames)) == NULL) {
-			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-			goto out;
-		}
-		memset(&r, 0, sizeof(r));
-		if (new_request_id(r.id, err) != 0) {
-			goto out;
-		}
-		r.status = DB_REQ_PENDING;
-		r.profile = (char *)prof->name;
-		r.csr_der = csr.der;
-		r.csr_len = csr.der_len;
-		r.names = joined;
-		r.subject = csr.subject;
-		r.days = s->days;
-		r.client = (char *)p->client;
-		r.submitted_at = now_s();
+		rec.status = DB_REQ_PENDING;
 		snprintf(detail, sizeof(detail), "profile %s from %s", prof->name, p->client);
-		if (db_begin(ca->db, err) != 0) {
+		if (db_begin(ca->db, err) != 0)
 			goto out;
-		}
 		if (db_req_count_pending(ca->db, &pending, err) != 0)
 			goto anon_fail;
 		if (pending >= CA_PENDING_MAX) {
@@ -1519,14 +1520,13 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 				     "too many requests are waiting for approval; try again later");
 			goto anon_fail;
 		}
-		if (db_req_insert(ca->db, &r, err) != 0 ||
-		    db_audit_add(ca->db, now_s(), p->actor, "request.submit", r.id,
+		if (db_req_insert(ca->db, &rec, err) != 0 ||
+		    db_audit_add(ca->db, now_s(), p->actor, "request.submit", rec.id,
 				 detail, err) != 0)
 			goto anon_fail;
-		if (db_commit(ca->db, err) != 0) {
+		if (db_commit(ca->db, err) != 0)
 			goto out;
-		}
-		snprintf(out->request_id, sizeof(out->request_id), "%s", r.id);
+		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);
 		out->status = DB_REQ_PENDING;
 		rc = 0;
 		goto out;
@@ -1535,6 +1535,8 @@ anon_fail:
 		goto out;
 	}
 
+	rec.status = DB_REQ_ISSUED;
+	rec.decided_by = (char *)p->actor;
 	memset(&j, 0, sizeof(j));
 	j.p = p;
 	j.prof = prof;
@@ -1546,25 +1548,6 @@ anon_fail:
 	j.d = &d;
 	j.consume_token = p->kind == CA_PRINCIPAL_ENROLL ? p->token_id : NULL;
 	j.action = "cert.issue";
-	/* Keep a request record for issuance at once too, so every API
-	 * client gets a request id it can poll, as for approvals. */
-	memset(&rec, 0, sizeof(rec));
-	if (new_request_id(rec.id, err) != 0 ||
-	    (joined = join_names(names, nnames)) == NULL) {
-		if (joined == NULL)
-			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-		goto out;
-	}
-	rec.status = DB_REQ_ISSUED;
-	rec.profile = (char *)prof->name;
-	rec.csr_der = csr.der;
-	rec.csr_len = csr.der_len;
-	rec.names = joined;
-	rec.subject = csr.subject;
-	rec.days = s->days;
-	rec.client = (char *)p->client;
-	rec.submitted_at = now_s();
-	rec.decided_by = (char *)p->actor;
 	j.record = &rec;
 	rc = issue(ca, &j, out, err);
 	if (rc == 0)
