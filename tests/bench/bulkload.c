@@ -1,0 +1,288 @@
+/*
+ * tests/bench/bulkload.c - fill a mica store with revoked certificates
+ * (bench only: the CRL benchmark needs 10k..1M of them, which mica itself
+ * would take hours to issue and revoke one by one).
+ *
+ * Usage: bulkload [-s SEED] [-o SERIALS.tsv] DB N
+ *
+ * DB must be a store made by 'mica init' (schema/001_init.sql applied) and
+ * not in use. In one transaction it inserts N certificate rows in the
+ * revoked state and their cert_name rows, consistent with the schema's
+ * CHECKs and with what mica writes for an issued-then-revoked certificate:
+ *
+ *   serial       16 random octets, top bit clear, first octet non-zero,
+ *                lowercase hex (as ca/ca.c new_serial), unique
+ *   profile      server; subject CN=hNNN.mica.contoso.test; names the same
+ *   not_before   1..300 days ago; not_after 1..365 days ahead (so every
+ *                one of them belongs on the CRL, RFC 5280 5.1.2.6)
+ *   status 2, revoked_at between not_before and now, reason one of
+ *                unspecified(0), keyCompromise(1), affiliationChanged(3),
+ *                superseded(4), cessationOfOperation(5) (RFC 5280 5.3.1)
+ *   der          NULL: the schema allows it for a revoked row (a
+ *                certificate revoked while it was being signed), and CRL
+ *                generation reads only the certificate_revoked covering
+ *                index, never the DER. spki_sha256 is random.
+ *
+ * With -o, one line per certificate is written to SERIALS.tsv:
+ *   serial_hex TAB revoked_at TAB reason TAB not_after
+ * so that the same revocations can be fed to openssl ca and cfssl gencrl.
+ * With -s the content is reproducible (a seeded generator, not a CSPRNG:
+ * these serials protect nothing).
+ *
+ * Build: gcc -O2 -std=c11 -D_GNU_SOURCE -o bulkload tests/bench/bulkload.c -lsqlite3
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#define SERIAL_LEN 16
+#define MAX_N      20000000L
+
+static uint64_t rng_state;
+
+/* splitmix64: fast, seedable, good enough for test data. */
+static uint64_t
+next64(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int64_t
+rand_range(int64_t lo, int64_t hi)
+{
+	return lo + (int64_t)(next64() % (uint64_t)(hi - lo + 1));
+}
+
+static void
+new_serial(unsigned char s[SERIAL_LEN])
+{
+	uint64_t a, b;
+
+	do {
+		a = next64();
+		b = next64();
+		memcpy(s, &a, 8);
+		memcpy(s + 8, &b, 8);
+		s[0] &= 0x7f;
+	} while (s[0] == 0);
+}
+
+static int
+cmp_serial(const void *a, const void *b)
+{
+	return memcmp(a, b, SERIAL_LEN);
+}
+
+static void
+hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "bulkload: %s: %s\n", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bulkload [-s SEED] [-o SERIALS.tsv] DB N\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	/* The reasons 'openssl ca' can also record (it has no
+	 * privilegeWithdrawn), so every tool gets the same CRL content. */
+	static const int reasons[] = { 0, 1, 1, 3, 4, 4, 4, 5, 5, 5 };
+	const char *out_path = NULL, *db_path;
+	unsigned char *serials = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *ins = NULL, *name = NULL, *chk = NULL;
+	FILE *out = NULL;
+	int have_seed = 0, c, rc = 1;
+	uint64_t seed = 0;
+	long n, i;
+	int64_t now = (int64_t)time(NULL);
+	struct timespec t0, t1;
+
+	while ((c = getopt(argc, argv, "s:o:h")) != -1) {
+		switch (c) {
+		case 's': seed = strtoull(optarg, NULL, 0); have_seed = 1; break;
+		case 'o': out_path = optarg; break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 2)
+		usage();
+	db_path = argv[optind];
+	n = strtol(argv[optind + 1], NULL, 10);
+	if (n < 1 || n > MAX_N)
+		usage();
+	if (!have_seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+		fprintf(stderr, "bulkload: getrandom: %s\n", strerror(errno));
+		return 1;
+	}
+	rng_state = seed;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	/* Serials sorted, so that the inserts append to the indexes; the
+	 * CRL walk reads the serial-ordered index whatever the row order. */
+	if ((serials = malloc((size_t)n * SERIAL_LEN)) == NULL) {
+		fprintf(stderr, "bulkload: out of memory\n");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		new_serial(serials + i * SERIAL_LEN);
+	for (;;) {
+		int dup = 0;
+
+		qsort(serials, (size_t)n, SERIAL_LEN, cmp_serial);
+		for (i = 1; i < n; i++)
+			if (memcmp(serials + (i - 1) * SERIAL_LEN,
+				   serials + i * SERIAL_LEN, SERIAL_LEN) == 0) {
+				new_serial(serials + i * SERIAL_LEN);
+				dup = 1;
+			}
+		if (!dup)
+			break;
+	}
+
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		fprintf(stderr, "bulkload: %s: %s\n", db_path,
+			db ? sqlite3_errmsg(db) : "cannot open");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE "
+			       "type = 'table' AND name IN ('certificate', "
+			       "'cert_name')", -1, &chk, NULL) != SQLITE_OK ||
+	    sqlite3_step(chk) != SQLITE_ROW || sqlite3_column_int(chk, 0) != 2) {
+		fprintf(stderr, "bulkload: %s is not a mica store "
+			"(run 'mica init' first)\n", db_path);
+		goto out;
+	}
+	sqlite3_finalize(chk);
+	chk = NULL;
+	/* Bench data only: no need to survive a power cut while loading. */
+	if (exec(db, "PRAGMA synchronous = OFF") ||
+	    exec(db, "PRAGMA cache_size = -262144") ||
+	    exec(db, "PRAGMA foreign_keys = ON") ||
+	    exec(db, "BEGIN IMMEDIATE"))
+		goto out;
+	if (sqlite3_prepare_v2(db,
+		"INSERT INTO certificate (serial, profile, subject, names, "
+		"request_id, not_before, not_after, der, spki_sha256, status, "
+		"revoked_at, reason, created_at) VALUES "
+		"(?1, 'server', ?2, ?3, NULL, ?4, ?5, NULL, ?6, 2, ?7, ?8, ?4)",
+		-1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"INSERT INTO cert_name (serial, name) VALUES (?1, ?2)",
+		-1, &name, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bulkload: prepare: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (out_path != NULL && (out = fopen(out_path, "w")) == NULL) {
+		fprintf(stderr, "bulkload: %s: %s\n", out_path, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char sh[2 * SERIAL_LEN + 1], host[64], subj[80];
+		unsigned char spki[32];
+		int64_t nb = now - rand_range(1, 300) * 86400 - rand_range(0, 86399);
+		int64_t na = now + rand_range(1, 365) * 86400 + rand_range(0, 86399);
+		int64_t rev = rand_range(nb, now - 1);
+		int reason = reasons[next64() % (sizeof(reasons) / sizeof(reasons[0]))];
+		int k;
+
+		hex(serials + i * SERIAL_LEN, SERIAL_LEN, sh);
+		snprintf(host, sizeof(host), "h%ld.mica.contoso.test", i);
+		snprintf(subj, sizeof(subj), "CN=%s", host);
+		for (k = 0; k < 4; k++) {
+			uint64_t r = next64();
+
+			memcpy(spki + 8 * k, &r, 8);
+		}
+		sqlite3_bind_text(ins, 1, sh, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, subj, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 3, host, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 4, nb);
+		sqlite3_bind_int64(ins, 5, na);
+		sqlite3_bind_blob(ins, 6, spki, sizeof(spki), SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 7, rev);
+		sqlite3_bind_int(ins, 8, reason);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			fprintf(stderr, "bulkload: insert: %s\n",
+				sqlite3_errmsg(db));
+			goto out;
+		}
+		sqlite3_reset(ins);
+		sqlite3_bind_text(name, 1, sh, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(name, 2, host, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(name) != SQLITE_DONE) {
+			fprintf(stderr, "bulkload: insert name: %s\n",
+				sqlite3_errmsg(db));
+			goto out;
+		}
+		sqlite3_reset(name);
+		if (out != NULL)
+			fprintf(out, "%s\t%" PRId64 "\t%d\t%" PRId64 "\n", sh, rev,
+				reason, na);
+	}
+	if (exec(db, "COMMIT"))
+		goto out;
+	if (out != NULL && fclose(out) != 0) {
+		out = NULL;
+		fprintf(stderr, "bulkload: %s: write failed\n", out_path);
+		goto out;
+	}
+	out = NULL;
+	/* Leave a store with an empty WAL, as mica leaves it on close. */
+	if (exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "bulkload: %ld revoked certificates in %.2f s\n", n,
+		(double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	rc = 0;
+out:
+	if (out != NULL)
+		fclose(out);
+	sqlite3_finalize(chk);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(name);
+	if (db != NULL && sqlite3_get_autocommit(db) == 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	free(serials);
+	return rc;
+}

@@ -1,0 +1,1767 @@
+#!/usr/bin/env python3
+"""tests/bench/run.py - mica's benchmark harness (run it through scripts/bench).
+
+Measures, in one run on one machine, each comparison paired in time:
+  1. the crypto ceiling (tests/bench/ceiling.c): cores / (CSR verify + sign)
+  2. issuance through 'mica serve' over HTTPS and loopback HTTP at several
+     concurrencies (wrk + tests/bench/wrk.lua POSTing a pool of P-256 CSRs
+     with a multi-use enrollment token), beside 'cfssl serve' with its
+     SQLite certdb and without a database, and 'openssl ca -batch'
+  3. CRL publication ('mica crl') at 10k, 100k, 1M revoked certificates
+     (tests/bench/bulkload.c fills a copy of a fresh store), beside
+     'openssl ca -gencrl' and 'cfssl gencrl' on the same 100k serials
+  4. GET /ca.crt and /crl with wrk -c64, beside nginx serving the same bytes
+  5. memory: idle RSS and peak RSS during each load (VmHWM, reset per load)
+  6. start-up: exec of 'mica serve' to /healthz answering
+
+Every figure is the median of several runs; the runs of the things being
+compared are interleaved (and their order rotated) so that noise from other
+work on a shared machine falls on all of them alike. Only loopback
+addresses are used. Every process started here is stopped by its PID.
+
+Output: a markdown report on stdout and in OUT/latest.md, raw and median
+CSV files in OUT/, and PNG plots (gnuplot) of certificates/s and p99
+latency against concurrency.
+"""
+
+import argparse
+import atexit
+import base64
+import csv
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+LUA = os.path.join(HERE, "wrk.lua")
+CFSSL_SCHEMA = os.path.join(HERE, "cfssl-certdb.sql")
+DOMAIN = "mica.contoso.test"
+
+FULL = dict(runs=3, issue_secs=8, conc=[1, 2, 8, 32], get_secs=5,
+            crl_sizes=[10000, 100000, 1000000], csr_pool=2000,
+            openssl_ca_n=200, startup_n=5, ceiling_runs=5,
+            ceiling_secs=0.5, warm_secs=2)
+QUICK = dict(runs=3, issue_secs=2, conc=[1, 8], get_secs=2,
+             crl_sizes=[10000, 100000], csr_pool=200, openssl_ca_n=30,
+             startup_n=5, ceiling_runs=3, ceiling_secs=0.2, warm_secs=1)
+SECTIONS = ["ceiling", "issue", "opensslca", "get", "startup", "crl"]
+EXTRA_SECTIONS = ["profile"]   # run only when asked for with --only
+TARGET_LABEL = {
+    "mica-https": "mica HTTPS",
+    "mica-http": "mica HTTP (loopback)",
+    "cfssl-certdb": "cfssl + SQLite certdb",
+    "cfssl-nodb": "cfssl, no database",
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def say(msg):
+    print("==> " + msg, file=sys.stderr, flush=True)
+
+
+def warn(msg):
+    print("warning: " + msg, file=sys.stderr, flush=True)
+
+
+def run(argv, **kw):
+    """Run a command; raise BenchError with its output if it fails."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("text", True)
+    r = subprocess.run(argv, **kw)
+    if r.returncode != 0:
+        out = ((r.stdout or "") + (r.stderr or ""))[-2000:]
+        raise BenchError("%s failed (exit %d):\n%s" %
+                         (" ".join(argv[:4]), r.returncode, out))
+    return r
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+# ----------------------------------------------------------- processes --
+
+PROCS = []
+
+
+class Proc:
+    """A server started here, stopped by its PID, with memory readings."""
+
+    def __init__(self, name, argv, log, cwd=None, env=None):
+        self.name, self.argv, self.log_path = name, argv, log
+        self.cwd, self.env = cwd, env
+        self.p = None
+        self.t_exec = None
+
+    def start(self):
+        self.logf = open(self.log_path, "ab")
+        self.t_exec = time.monotonic()
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                  stdout=self.logf, stderr=subprocess.STDOUT,
+                                  cwd=self.cwd, env=self.env)
+        PROCS.append(self)
+        return self
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None
+
+    def status_kb(self, field):
+        try:
+            with open("/proc/%d/status" % self.pid) as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return None
+
+    def rss_kb(self):
+        return self.status_kb("VmRSS")
+
+    def hwm_kb(self):
+        return self.status_kb("VmHWM")
+
+    def reset_hwm(self):
+        """Reset VmHWM to the current RSS (Linux >= 4.0, clear_refs 5)."""
+        try:
+            with open("/proc/%d/clear_refs" % self.pid, "w") as f:
+                f.write("5")
+            return True
+        except OSError:
+            return False
+
+    def stop(self, timeout=20):
+        if self.p is None:
+            return None
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                warn("%s (pid %d) ignored SIGTERM for %d s; killing it" %
+                     (self.name, self.pid, timeout))
+                self.p.kill()
+                self.p.wait()
+        self.logf.close()
+        if self in PROCS:
+            PROCS.remove(self)
+        return self.p.returncode
+
+    def log_tail(self, n=15):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+def stop_all():
+    for p in list(PROCS):
+        try:
+            p.stop(timeout=10)
+        except Exception:
+            pass
+
+
+class PeakSampler:
+    """Peak RSS of a process during a load: VmHWM after resetting it, or,
+    where that reset is refused, the highest VmRSS seen every 20 ms."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.peak = 0
+        self.stopped = threading.Event()
+
+    def cpu_s(self):
+        """User + system CPU seconds of the process (all threads)."""
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                st = f.read().rsplit(")", 1)[1].split()
+            return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def __enter__(self):
+        self.cpu0, self.t0 = self.cpu_s(), time.monotonic()
+        self.hwm_ok = self.proc.reset_hwm()
+        self.t = threading.Thread(target=self._loop, daemon=True)
+        self.t.start()
+        return self
+
+    def _loop(self):
+        while not self.stopped.is_set():
+            v = self.proc.rss_kb()
+            if v:
+                self.peak = max(self.peak, v)
+            self.stopped.wait(0.02)
+
+    def __exit__(self, *a):
+        cpu1, t1 = self.cpu_s(), time.monotonic()
+        # Cores the server kept busy on average during the load.
+        self.cores = (round((cpu1 - self.cpu0) / (t1 - self.t0), 2)
+                      if cpu1 is not None and self.cpu0 is not None
+                      and t1 > self.t0 else None)
+        self.stopped.set()
+        self.t.join()
+        if self.hwm_ok:
+            h = self.proc.hwm_kb()
+            if h:
+                self.peak = max(self.peak, h)
+
+
+def http_get(host, port, path, tls=False, timeout=2.0):
+    """(status, body) of one GET, or raise OSError."""
+    if tls:
+        ctx = ssl.create_default_context()
+        # Readiness probe only; the load generator (wrk) does not verify
+        # either. The project's end-to-end tests verify the chain.
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection(host, port, timeout=timeout,
+                                        context=ctx)
+    else:
+        c = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def http_post(host, port, path, body, headers, tls=False, timeout=10.0):
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection(host, port, timeout=timeout,
+                                        context=ctx)
+    else:
+        c = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        c.request("POST", path, body=body, headers=headers)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def wait_ready(proc, port, path, want=None, tls=False, timeout=30.0):
+    """Poll until PORT answers PATH (with status WANT if given); return the
+    seconds since the process was exec'd."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise BenchError("%s exited during start-up:\n%s" %
+                             (proc.name, proc.log_tail()))
+        try:
+            st, _ = http_get("127.0.0.1", port, path, tls=tls, timeout=1.0)
+            if want is None or st == want:
+                return time.monotonic() - proc.t_exec
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.002)
+    raise BenchError("%s did not answer %s within %.0f s:\n%s" %
+                     (proc.name, path, timeout, proc.log_tail()))
+
+
+# ---------------------------------------------------------------- wrk --
+
+def wrk(url, conns, secs, bodies=None, ctype="application/json", auth=None,
+        threads=2):
+    env = dict(os.environ)
+    for k in ("BENCH_BODIES", "BENCH_CTYPE", "BENCH_AUTH"):
+        env.pop(k, None)
+    if bodies:
+        env["BENCH_BODIES"] = bodies
+        env["BENCH_CTYPE"] = ctype
+        if auth:
+            env["BENCH_AUTH"] = auth
+    t = max(1, min(conns, threads))
+    argv = ["wrk", "-t", str(t), "-c", str(conns), "-d", "%ds" % secs,
+            "--timeout", "30s", "-s", LUA, url]
+    r = run(argv, env=env, timeout=secs + 120)
+    m = re.search(r"^BENCH (\{.*\})\s*$", r.stdout, re.M)
+    if not m:
+        raise BenchError("wrk printed no summary:\n" + r.stdout[-1500:])
+    d = json.loads(m.group(1))
+    dur = d["duration_us"] / 1e6
+    errs = sum(d["errors"].values()) + d["status_errors"]
+    ok = d["requests"] - d["status_errors"]
+    lat = d["lat_us"]
+    return {
+        "requests": d["requests"], "ok": ok, "errors": errs,
+        "duration_s": dur, "rate": ok / dur if dur > 0 else 0.0,
+        "p50_ms": lat["p50"] / 1000.0, "p90_ms": lat["p90"] / 1000.0,
+        "p99_ms": lat["p99"] / 1000.0, "max_ms": lat["max"] / 1000.0,
+        "mean_ms": lat["mean"] / 1000.0, "bytes": d["bytes"],
+    }
+
+
+# ------------------------------------------------------------ machine --
+
+def machine_info(mica):
+    info = {}
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    deb = "?"
+    try:
+        with open("/etc/debian_version") as f:
+            deb = f.read().strip()
+    except OSError:
+        pass
+
+    def ver(argv, rx=None):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=10)
+            out = (r.stdout + r.stderr).strip()
+            if rx:
+                m = re.search(rx, out)
+                return m.group(1) if m else out.splitlines()[0]
+            return out.splitlines()[0] if out else "?"
+        except (OSError, subprocess.TimeoutExpired):
+            return "missing"
+
+    mbed = "?"
+    try:
+        with open("/usr/include/mbedtls/build_info.h") as f:
+            m = re.search(r'MBEDTLS_VERSION_STRING\s+"([^"]+)"', f.read())
+            mbed = m.group(1) if m else "?"
+    except OSError:
+        pass
+    info.update(
+        cpu=cpu, cores=os.cpu_count(), mem_mib=mem,
+        kernel=platform.release(), debian=deb,
+        mica=ver([mica, "--version"]), mbedtls=mbed,
+        cfssl=ver(["cfssl", "version"], r"Version:\s*(\S+)"),
+        nginx=ver(["nginx", "-v"], r"nginx/(\S+)"),
+        openssl=ver(["openssl", "version"], r"OpenSSL (\S+)"),
+        wrk=ver(["wrk", "-v"], r"wrk (\S+)"),
+        sqlite=sqlite3.sqlite_version,
+        load_start=loadavg(),
+        date=datetime.datetime.now(datetime.timezone.utc)
+        .strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    return info
+
+
+# ------------------------------------------------------------ ceiling --
+
+def bench_ceiling(cfg, ceiling_bin):
+    say("crypto ceiling (mbedTLS, per core)")
+    r = run([ceiling_bin, "-r", str(cfg["ceiling_runs"]),
+             "-s", str(cfg["ceiling_secs"])], timeout=600)
+    rows = {}
+    lines = [l for l in r.stdout.splitlines() if l and not l.startswith("#")]
+    for row in csv.DictReader(lines):
+        rows[row["key"]] = {k: (v if k == "key" else float(v))
+                            for k, v in row.items()}
+    if "p256" not in rows:
+        raise BenchError("ceiling printed no p256 row:\n" + r.stdout)
+    return rows
+
+
+# ------------------------------------------------------------ fixtures --
+
+def make_csr_pool(work, n):
+    """N P-256 CSRs for hosts under DOMAIN, made with openssl."""
+    d = os.path.join(work, "csr")
+    os.makedirs(d, exist_ok=True)
+    say("making %d P-256 CSRs with openssl" % n)
+
+    def one(i):
+        path = os.path.join(d, "h%d.csr" % i)
+        name = "h%d.%s" % (i, DOMAIN)
+        run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null",
+             "-subj", "/CN=" + name, "-addext",
+             "subjectAltName=DNS:" + name, "-out", path])
+        with open(path) as f:
+            return f.read()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+        pems = list(ex.map(one, range(n)))
+    mica_bodies = os.path.join(work, "bodies-mica.jsonl")
+    cfssl_bodies = os.path.join(work, "bodies-cfssl.jsonl")
+    with open(mica_bodies, "w") as f:
+        for p in pems:
+            f.write(json.dumps({"csr": p, "profile": "server"}) + "\n")
+    with open(cfssl_bodies, "w") as f:
+        for p in pems:
+            f.write(json.dumps({"certificate_request": p}) + "\n")
+    return d, mica_bodies, cfssl_bodies
+
+
+def make_peer_ca(work):
+    """A P-256 root for cfssl and openssl ca (mica's key stays sealed)."""
+    d = os.path.join(work, "peer-ca")
+    os.makedirs(d, exist_ok=True)
+    key8 = os.path.join(d, "key-pkcs8.pem")
+    key = os.path.join(d, "ca-key.pem")
+    crt = os.path.join(d, "ca.pem")
+    run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-out", key8])
+    # SEC1 "EC PRIVATE KEY": what cfssl 1.2 parses.
+    run(["openssl", "ec", "-in", key8, "-out", key])
+    run(["openssl", "req", "-x509", "-new", "-key", key, "-sha256",
+         "-subj", "/CN=Peer Bench Root CA", "-days", "3650", "-out", crt,
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+    return crt, key
+
+
+def mica_init(mica, datadir, http_port):
+    run([mica, "-d", datadir, "init", "--name", "Bench Root CA",
+         "--domain", DOMAIN, "--public-url",
+         "http://127.0.0.1:%d" % http_port])
+
+
+def mica_count_issued(datadir):
+    db = sqlite3.connect("file:%s?mode=ro" %
+                         os.path.join(datadir, "mica.db"), uri=True,
+                         timeout=30)
+    try:
+        return db.execute("SELECT count(*) FROM certificate "
+                          "WHERE status = 1").fetchone()[0]
+    finally:
+        db.close()
+
+
+def mica_serve_available(mica):
+    r = subprocess.run([mica, "serve", "--help"], capture_output=True,
+                       text=True)
+    out = r.stdout + r.stderr
+    return r.returncode == 0 and "not built" not in out
+
+
+# ------------------------------------------------------------ servers --
+
+class Servers:
+    """The issuing servers of the run: mica (HTTP+HTTPS), cfssl with and
+    without its certdb. Any of them may be absent (mica before the daemon
+    is built)."""
+
+    def __init__(self, work, mica, peer_crt, peer_key, with_mica):
+        self.work, self.mica = work, mica
+        self.peer_crt, self.peer_key = peer_crt, peer_key
+        self.with_mica = with_mica
+        self.mica_proc = None
+        self.cf = {}
+        self.idle = {}
+        self.idle_anon = {}
+
+    def start_mica(self):
+        w = self.work
+        self.mica_dir = os.path.join(w, "mica-data")
+        self.http_port, self.https_port = free_port(), free_port()
+        if not os.path.exists(self.mica_dir):
+            mica_init(self.mica, self.mica_dir, self.http_port)
+            r = run([self.mica, "-d", self.mica_dir, "token", "create",
+                     "--enroll", "--profile", "server", "--uses", "-1",
+                     "--comment", "benchmark"])
+            tok = [l for l in r.stdout.split() if l.startswith("mica_")]
+            if not tok:
+                raise BenchError("no token in 'mica token create' output")
+            self.token = tok[0]
+        self.mica_proc = self.new_mica_proc().start()
+        t = wait_ready(self.mica_proc, self.http_port, "/healthz", want=200)
+        wait_ready(self.mica_proc, self.https_port, "/healthz", want=200,
+                   tls=True)
+        return t
+
+    def new_mica_proc(self):
+        return Proc("mica serve",
+                    [self.mica, "-d", self.mica_dir, "serve",
+                     "--http", "127.0.0.1:%d" % self.http_port,
+                     "--https", "127.0.0.1:%d" % self.https_port,
+                     "--log", os.path.join(self.work, "mica-serve.log")],
+                    os.path.join(self.work, "mica-serve.out"))
+
+    def new_cfssl_proc(self, kind, port):
+        d = os.path.join(self.work, "cfssl-" + kind)
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "config.json")
+        with open(conf, "w") as f:
+            json.dump({"signing": {"default": {
+                "usages": ["digital signature", "key encipherment",
+                           "server auth"],
+                "expiry": "8760h"}}}, f)
+        argv = ["cfssl", "serve", "-address", "127.0.0.1",
+                "-port", str(port), "-ca", self.peer_crt,
+                "-ca-key", self.peer_key, "-config", conf]
+        if kind == "certdb":
+            db = os.path.join(d, "certs.db")
+            if not os.path.exists(db):
+                con = sqlite3.connect(db)
+                with open(CFSSL_SCHEMA) as f:
+                    con.executescript(f.read())
+                con.close()
+            dbconf = os.path.join(d, "db.json")
+            with open(dbconf, "w") as f:
+                json.dump({"driver": "sqlite3", "data_source": db}, f)
+            argv += ["-db-config", dbconf]
+            self.cf_db_path = db
+        return Proc("cfssl serve (%s)" % kind, argv,
+                    os.path.join(d, "serve.log"), cwd=d)
+
+    def start_cfssl(self, kind):
+        port = free_port()
+        p = self.new_cfssl_proc(kind, port).start()
+        t = wait_ready(p, port, "/")
+        self.cf[kind] = (p, port)
+        return t
+
+    def start(self):
+        if self.with_mica:
+            say("starting mica serve")
+            self.start_mica()
+        say("starting cfssl serve (certdb, no db)")
+        self.start_cfssl("certdb")
+        self.start_cfssl("nodb")
+        time.sleep(1.0)   # settle, then read the idle footprint
+        procs = [("cfssl-certdb", self.cf["certdb"][0]),
+                 ("cfssl-nodb", self.cf["nodb"][0])]
+        if self.mica_proc:
+            procs.insert(0, ("mica", self.mica_proc))
+        for name, p in procs:
+            self.idle[name] = p.rss_kb()
+            # Anonymous memory is the process's own; the rest of RSS is
+            # pages of mapped files (mostly shared libraries).
+            self.idle_anon[name] = p.status_kb("RssAnon")
+
+    def targets(self, mica_bodies, cfssl_bodies):
+        t = []
+        if self.mica_proc:
+            auth = "Bearer " + self.token
+            t.append(dict(name="mica-https", proc=self.mica_proc,
+                          url="https://127.0.0.1:%d/api/v1/requests" %
+                          self.https_port, bodies=mica_bodies, auth=auth))
+            t.append(dict(name="mica-http", proc=self.mica_proc,
+                          url="http://127.0.0.1:%d/api/v1/requests" %
+                          self.http_port, bodies=mica_bodies, auth=auth))
+        for kind in ("certdb", "nodb"):
+            p, port = self.cf[kind]
+            t.append(dict(name="cfssl-" + kind, proc=p,
+                          url="http://127.0.0.1:%d/api/v1/cfssl/sign" % port,
+                          bodies=cfssl_bodies, auth=None))
+        return t
+
+    def stop(self):
+        if self.mica_proc:
+            rc = self.mica_proc.stop()
+            if rc not in (0, None):
+                warn("mica serve exited with status %s:\n%s" %
+                     (rc, self.mica_proc.log_tail()))
+            self.mica_proc = None
+        for p, _ in self.cf.values():
+            p.stop()
+        self.cf = {}
+
+
+def probe_target(t):
+    """One request by hand, so a refusal shows its message, not a rate."""
+    with open(t["bodies"]) as f:
+        body = f.readline().strip().encode()
+    m = re.match(r"(https?)://([^:/]+):(\d+)(/.*)", t["url"])
+    headers = {"Content-Type": "application/json"}
+    if t["auth"]:
+        headers["Authorization"] = t["auth"]
+    st, resp = http_post(m.group(2), int(m.group(3)), m.group(4), body,
+                         headers, tls=m.group(1) == "https")
+    want = 201 if t["name"].startswith("mica") else 200
+    if st != want:
+        raise BenchError("%s answered %d to a CSR (wanted %d): %s" %
+                         (t["name"], st, want, resp[:300]))
+
+
+# ----------------------------------------------------------- issuance --
+
+def bench_issue(cfg, srv, targets, ceiling):
+    say("issuance: %s at concurrency %s, %d runs of %d s" %
+        (", ".join(t["name"] for t in targets), cfg["conc"], cfg["runs"],
+         cfg["issue_secs"]))
+    for t in targets:
+        probe_target(t)
+    # Warm-up (not recorded): TLS sessions, page cache, Go's heap.
+    for t in targets:
+        wrk(t["url"], 2, cfg["warm_secs"], bodies=t["bodies"], auth=t["auth"])
+    rows = []
+    k = 0
+    for r in range(cfg["runs"]):
+        for c in cfg["conc"]:
+            order = targets[k % len(targets):] + targets[:k % len(targets)]
+            k += 1
+            for t in order:
+                before = (mica_count_issued(srv.mica_dir)
+                          if t["name"].startswith("mica") else None)
+                with PeakSampler(t["proc"]) as ps:
+                    res = wrk(t["url"], c, cfg["issue_secs"],
+                              bodies=t["bodies"], auth=t["auth"])
+                if not t["proc"].alive():
+                    raise BenchError("%s died under load:\n%s" %
+                                     (t["name"], t["proc"].log_tail()))
+                stored = None
+                if before is not None:
+                    time.sleep(0.2)   # requests in flight when wrk stopped
+                    stored = mica_count_issued(srv.mica_dir) - before
+                    # Every 201 wrk saw must be a stored certificate; the
+                    # store may hold up to C more (answered after wrk
+                    # stopped reading).
+                    if stored < res["ok"] or stored > res["ok"] + c:
+                        warn("%s c=%d: wrk saw %d successes, the store "
+                             "gained %d certificates" %
+                             (t["name"], c, res["ok"], stored))
+                row = dict(run=r + 1, target=t["name"], conc=c,
+                           certs_per_s=round(res["rate"], 1),
+                           p50_ms=round(res["p50_ms"], 2),
+                           p90_ms=round(res["p90_ms"], 2),
+                           p99_ms=round(res["p99_ms"], 2),
+                           max_ms=round(res["max_ms"], 2),
+                           ok=res["ok"], errors=res["errors"],
+                           stored=stored if stored is not None else "",
+                           peak_rss_kb=ps.peak, server_cpu=ps.cores,
+                           anon_kb_after=t["proc"].status_kb("RssAnon"),
+                           load1=loadavg(),
+                           ceiling_ratio=round(res["rate"] / ceiling, 3))
+                rows.append(row)
+                say("  run %d c=%-2d %-13s %7.0f certs/s  p50 %6.1f ms  "
+                    "p99 %7.1f ms  err %d  rss %d MiB  cpu %.2f" %
+                    (r + 1, c, t["name"], res["rate"], res["p50_ms"],
+                     res["p99_ms"], res["errors"], ps.peak // 1024,
+                     ps.cores or 0))
+    return rows
+
+
+def issue_medians(rows):
+    out = []
+    keys = sorted({(r["target"], r["conc"]) for r in rows},
+                  key=lambda x: (list(TARGET_LABEL).index(x[0]), x[1]))
+    for tgt, c in keys:
+        rs = [r for r in rows if r["target"] == tgt and r["conc"] == c]
+        out.append(dict(
+            target=tgt, conc=c, runs=len(rs),
+            certs_per_s=median([r["certs_per_s"] for r in rs]),
+            p50_ms=median([r["p50_ms"] for r in rs]),
+            p99_ms=median([r["p99_ms"] for r in rs]),
+            ceiling_ratio=median([r["ceiling_ratio"] for r in rs]),
+            errors=sum(r["errors"] for r in rs),
+            server_cpu=median([r["server_cpu"] for r in rs]),
+            anon_kb_after=max(r["anon_kb_after"] or 0 for r in rs),
+            peak_rss_kb=max(r["peak_rss_kb"] for r in rs)))
+    return out
+
+
+# ------------------------------------------------------------ profile --
+
+def bench_profile(cfg, out_dir, srv, bodies, conc=8, secs=5):
+    """Where mica spends the time of an HTTPS issuance load: perf's on-CPU
+    profile (callers included) and the stacks at which its threads block
+    (sched_switch), written to OUT/profile-*.txt."""
+    if not shutil.which("perf") or subprocess.run(
+            ["perf", "stat", "-e", "task-clock", "true"],
+            capture_output=True).returncode != 0:
+        warn("perf is not usable here; no profile")
+        return
+    url = "https://127.0.0.1:%d/api/v1/requests" % srv.https_port
+    auth = "Bearer " + srv.token
+    for kind, ev in (("cpu", ["-F", "999"]),
+                     ("offcpu", ["-e", "sched:sched_switch"])):
+        say("profile (%s): mica HTTPS, %d clients, %d s" % (kind, conc, secs))
+        data = os.path.join(out_dir, "profile-%s.data" % kind)
+        env = dict(os.environ, BENCH_BODIES=bodies, BENCH_AUTH=auth,
+                   BENCH_CTYPE="application/json")
+        w = subprocess.Popen(["wrk", "-t2", "-c%d" % conc,
+                              "-d%ds" % (secs + 2), "--timeout", "30s",
+                              "-s", LUA, url], env=env,
+                             stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        run(["perf", "record", "-q", "-o", data, "--call-graph",
+             "dwarf,16384"] + ev + ["-p", str(srv.mica_proc.pid), "--",
+                                    "sleep", str(secs)], timeout=secs + 60)
+        w.communicate(timeout=secs + 60)
+        rep = os.path.join(out_dir, "profile-%s.txt" % kind)
+        if kind == "cpu":
+            r = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                                "--children", "--sort", "sym", "-g", "none",
+                                "--percent-limit", "2"],
+                               capture_output=True, text=True)
+            text = r.stdout
+        else:
+            r = subprocess.run(["perf", "script", "-i", data],
+                               capture_output=True, text=True)
+            text = offcpu_summary(r.stdout)
+        with open(rep, "w") as f:
+            f.write(text)
+        os.unlink(data)
+        say("  %s" % rep)
+
+
+def offcpu_summary(script):
+    """Collapse 'perf script' sched_switch samples into 'blocking call <-
+    caller <- ...' lines with their share of all context switches."""
+    counts = {}
+    total = 0
+    for block in script.split("\n\n"):
+        lines = block.strip("\n").splitlines()
+        if not lines or "sched_switch" not in lines[0]:
+            continue
+        total += 1
+        sysc, chain = None, []
+        for ln in lines[1:]:
+            parts = ln.split(None, 1)
+            if len(parts) < 2:
+                continue
+            sym = re.sub(r"\+0x[0-9a-f]+", "", parts[1].rsplit(" (", 1)[0])
+            kernel = "kernel.kallsyms" in parts[1]
+            if kernel:
+                if sysc is None and re.match(r"__(x64|se)_sys_", sym):
+                    sysc = re.sub(r"^__(x64|se)_sys_", "", sym)
+                continue
+            if sym.startswith(("0x", "[unknown]")) or sym in (
+                    "clone3", "start_thread"):
+                continue
+            sym = sym.replace(" (inlined)", "")
+            if not chain or chain[-1] != sym:
+                chain.append(sym)
+        if len(chain) > 9:
+            chain = chain[:3] + ["..."] + chain[-6:]
+        key = "%s: %s" % (sysc or "preempted", " <- ".join(chain))
+        counts[key] = counts.get(key, 0) + 1
+    out = ["# mica's threads: where they left the CPU (share of %d context "
+           "switches; a count of switches, not of time)" % total, ""]
+    for k, n in sorted(counts.items(), key=lambda x: -x[1])[:25]:
+        out.append("%5.1f%%  %s" % (100.0 * n / max(total, 1), k))
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------- openssl ca ---
+
+OPENSSL_CA_CNF = """\
+[ ca ]
+default_ca = bench
+
+[ bench ]
+dir              = {dir}
+database         = $dir/index.txt
+new_certs_dir    = $dir/newcerts
+certificate      = {crt}
+private_key      = {key}
+serial           = $dir/serial
+crlnumber        = $dir/crlnumber
+rand_serial      = yes
+default_md       = sha256
+default_days     = 365
+default_crl_days = 7
+policy           = pol
+unique_subject   = no
+copy_extensions  = copy
+x509_extensions  = srv
+crl_extensions   = crlext
+
+[ pol ]
+commonName = supplied
+
+[ srv ]
+basicConstraints       = critical,CA:FALSE
+keyUsage               = critical,digitalSignature
+extendedKeyUsage       = serverAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+crlDistributionPoints  = URI:http://127.0.0.1/crl
+
+[ crlext ]
+authorityKeyIdentifier = keyid
+"""
+
+
+def openssl_ca_dir(work, name, crt, key):
+    d = os.path.join(work, name)
+    os.makedirs(os.path.join(d, "newcerts"), exist_ok=True)
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "index.txt.attr"), "w") as f:
+        f.write("unique_subject = no\n")
+    with open(os.path.join(d, "crlnumber"), "w") as f:
+        f.write("01\n")
+    cnf = os.path.join(d, "openssl.cnf")
+    with open(cnf, "w") as f:
+        f.write(OPENSSL_CA_CNF.format(dir=d, crt=crt, key=key))
+    return d, cnf
+
+
+def bench_openssl_ca(cfg, work, csr_dir, crt, key):
+    n = cfg["openssl_ca_n"]
+    say("openssl ca -batch, %d certificates in sequence, %d runs" %
+        (n, cfg["runs"]))
+    rows = []
+    for r in range(cfg["runs"]):
+        d, cnf = openssl_ca_dir(work, "openssl-ca-%d" % r, crt, key)
+        lat = []
+        t0 = time.monotonic()
+        for i in range(n):
+            t1 = time.monotonic()
+            run(["openssl", "ca", "-batch", "-config", cnf, "-notext",
+                 "-in", os.path.join(csr_dir, "h%d.csr" % i),
+                 "-out", os.path.join(d, "out.crt")])
+            lat.append((time.monotonic() - t1) * 1000)
+        el = time.monotonic() - t0
+        lat.sort()
+        rows.append(dict(run=r + 1, target="openssl-ca", conc=1,
+                         certs_per_s=round(n / el, 1),
+                         p50_ms=round(statistics.median(lat), 2),
+                         p99_ms=round(lat[min(len(lat) - 1,
+                                              int(len(lat) * 0.99))], 2)))
+        say("  run %d: %.0f certs/s" % (r + 1, n / el))
+        shutil.rmtree(d)
+    return rows
+
+
+# ----------------------------------------------------------------- CRL --
+
+def timed(argv, stdout=None):
+    """(wall seconds, peak RSS KiB) of one command, via /usr/bin/time."""
+    tf = tempfile.NamedTemporaryFile(prefix="bench-time.", delete=False)
+    tf.close()
+    try:
+        t0 = time.monotonic()
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name] +
+                           argv, stdout=stdout or subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        el = time.monotonic() - t0
+        if r.returncode != 0:
+            raise BenchError("%s failed: %s" % (" ".join(argv[:4]),
+                                                 r.stderr[-1500:]))
+        with open(tf.name) as f:
+            rss = int(f.read().strip().splitlines()[-1])
+        return el, rss
+    finally:
+        os.unlink(tf.name)
+
+
+def utctime(t):
+    return time.strftime("%y%m%d%H%M%SZ", time.gmtime(t))
+
+
+OSSL_REASONS = {0: None, 1: "keyCompromise", 2: "CACompromise",
+                3: "affiliationChanged", 4: "superseded",
+                5: "cessationOfOperation", 6: "certificateHold"}
+
+
+def write_openssl_index(tsv, index):
+    with open(tsv) as f, open(index, "w") as out:
+        for i, line in enumerate(f):
+            serial, rev, reason, na = line.split("\t")
+            rv = utctime(int(rev))
+            rn = OSSL_REASONS[int(reason)]
+            if rn:
+                rv += "," + rn
+            out.write("R\t%s\t%s\t%s\tunknown\t/CN=h%d.%s\n" %
+                      (utctime(int(na)), rv, serial.upper(), i, DOMAIN))
+
+
+def write_cfssl_serials(tsv, path):
+    # cfssl gencrl reads decimal serial numbers, one per line.
+    with open(tsv) as f, open(path, "w") as out:
+        for line in f:
+            out.write("%d\n" % int(line.split("\t", 1)[0], 16))
+
+
+def bench_crl(cfg, work, mica, bulkload, peer_crt, peer_key,
+              with_mica):
+    sizes = cfg["crl_sizes"]
+    say("CRL publication: mica at %s revoked (each paired with an empty "
+        "store); openssl ca and cfssl gencrl at 100k; %d runs" %
+        (", ".join(map(str, sizes)), cfg["runs"]))
+    tmpl = os.path.join(work, "crl-template")
+    mica_init(mica, tmpl, 1)
+    root = os.path.join(work, "crl-root.pem")
+    run([mica, "-d", tmpl, "export-root", "--out", root])
+    # The fixed cost of a 'mica crl' process (open the store, unseal the
+    # key, sign an empty CRL), measured beside every size.
+    base = os.path.join(work, "crl-0")
+    shutil.copytree(tmpl, base)
+    base_out = os.path.join(work, "crl-0.der")
+    rows = []
+    for n in sizes:
+        d = os.path.join(work, "crl-%d" % n)
+        shutil.copytree(tmpl, d)
+        tsv = os.path.join(work, "crl-%d.tsv" % n)
+        say("  loading %d revoked certificates" % n)
+        run([bulkload, "-s", str(n), "-o", tsv, os.path.join(d, "mica.db"),
+             str(n)])
+        out = os.path.join(work, "crl-%d.der" % n)
+        tools = [("mica crl", n, [mica, "-d", d, "crl", "--out", out], None),
+                 ("mica crl", 0, [mica, "-d", base, "crl", "--out",
+                                  base_out], None)]
+        if n == 100000:
+            od, cnf = openssl_ca_dir(work, "openssl-crl", peer_crt, peer_key)
+            write_openssl_index(tsv, os.path.join(od, "index.txt"))
+            tools.append(("openssl ca -gencrl", n,
+                          ["openssl", "ca", "-gencrl", "-config", cnf,
+                           "-out", os.path.join(od, "crl.pem")], None))
+            serials = os.path.join(work, "cfssl-serials.txt")
+            write_cfssl_serials(tsv, serials)
+            # cfssl 1.2 reads every argument, TIME too, from a file.
+            expiry = os.path.join(work, "cfssl-expiry.txt")
+            with open(expiry, "w") as f:
+                f.write("604800\n")
+            tools.append(("cfssl gencrl", n,
+                          ["cfssl", "gencrl", serials, peer_crt, peer_key,
+                           expiry], os.path.join(work, "cfssl-crl.b64")))
+        # One untimed pass first: the store was just written and the page
+        # cache, not the tools, would decide the first figure.
+        for name, k, argv, sink in tools:
+            with open(sink or os.devnull, "w") as f:
+                timed(argv, stdout=f)
+        for r in range(cfg["runs"]):
+            order = tools[r % len(tools):] + tools[:r % len(tools)]
+            for name, k, argv, sink in order:
+                with open(sink or os.devnull, "w") as f:
+                    el, rss = timed(argv, stdout=f)
+                size = crl_der_size(name, out if k else base_out,
+                                    peers_out(work))
+                rows.append(dict(run=r + 1, tool=name, revoked=k,
+                                 paired_with=n, seconds=round(el, 3),
+                                 peak_rss_kb=rss, crl_bytes=size))
+                say("  run %d %-20s %8d revoked: %.3f s, %d MiB" %
+                    (r + 1, name, k, el, rss // 1024))
+        if with_mica:
+            rows += bench_crl_daemon(cfg, work, mica, d, n, out)
+        # What mica wrote is a CRL of the root that verifies, with every
+        # revoked certificate listed.
+        v = run(["openssl", "crl", "-inform", "DER", "-in", out,
+                 "-CAfile", root, "-noout"])
+        if "verify OK" not in (v.stdout + v.stderr):
+            raise BenchError("mica's CRL does not verify:\n" + v.stderr)
+        if n <= 100000:
+            t = run(["openssl", "crl", "-inform", "DER", "-in", out,
+                     "-noout", "-text"]).stdout
+            if t.count("Serial Number:") != n:
+                raise BenchError("mica's CRL lists %d certificates, not %d"
+                                 % (t.count("Serial Number:"), n))
+        shutil.rmtree(d)
+        for p in (tsv, out):
+            if os.path.exists(p):
+                os.unlink(p)
+    return rows
+
+
+DAEMON_CRL = "mica serve: POST /api/v1/crl"
+
+
+def bench_crl_daemon(cfg, work, mica, datadir, n, cli_out):
+    """CRL publication by a running daemon (key unsealed, store open):
+    POST /api/v1/crl with an admin token, timed from request to answer."""
+    r = run([mica, "-d", datadir, "token", "create", "--admin",
+             "--comment", "benchmark"])
+    tok = [w for w in r.stdout.split() if w.startswith("mica_")]
+    if not tok:
+        raise BenchError("no token in 'mica token create' output")
+    hp, sp = free_port(), free_port()
+    p = Proc("mica serve (%d revoked)" % n,
+             [mica, "-d", datadir, "serve", "--http", "127.0.0.1:%d" % hp,
+              "--https", "127.0.0.1:%d" % sp, "--log",
+              os.path.join(work, "mica-crl-serve.log")],
+             os.path.join(work, "mica-crl-serve.out")).start()
+    rows = []
+    try:
+        t_ready = wait_ready(p, hp, "/healthz", want=200, timeout=300)
+        hdr = {"Authorization": "Bearer " + tok[0]}
+
+        def publish():
+            st, body = http_post("127.0.0.1", hp, "/api/v1/crl", b"", hdr,
+                                 timeout=600)
+            if st != 201:
+                raise BenchError("POST /api/v1/crl: %d %s" % (st, body[:200]))
+
+        publish()   # warm-up, untimed
+        for i in range(cfg["runs"]):
+            rss0 = p.rss_kb() or 0
+            with PeakSampler(p) as ps:
+                t0 = time.monotonic()
+                publish()
+                el = time.monotonic() - t0
+            st, crl = http_get("127.0.0.1", hp, "/crl", timeout=60)
+            rows.append(dict(run=i + 1, tool=DAEMON_CRL, revoked=n,
+                             paired_with=n, seconds=round(el, 3),
+                             peak_rss_kb=ps.peak,
+                             added_rss_kb=max(0, ps.peak - rss0),
+                             crl_bytes=len(crl), startup_s=round(t_ready, 3)))
+            say("  run %d %-20s %8d revoked: %.3f s, +%d MiB (RSS %d MiB)" %
+                (i + 1, "daemon POST /crl", n, el,
+                 max(0, ps.peak - rss0) // 1024, ps.peak // 1024))
+    finally:
+        p.stop()
+    return rows
+
+
+def peers_out(work):
+    return {"openssl ca -gencrl": os.path.join(work, "openssl-crl",
+                                               "crl.pem"),
+            "cfssl gencrl": os.path.join(work, "cfssl-crl.b64")}
+
+
+def crl_der_size(tool, mica_out, peers):
+    """Size in bytes of the DER CRL a tool wrote (PEM or bare base64 for
+    the peers), so that the sizes can be compared."""
+    if tool == "mica crl":
+        return os.path.getsize(mica_out)
+    with open(peers[tool]) as f:
+        b64 = "".join(l.strip() for l in f if not l.startswith("-----"))
+    return len(base64.b64decode(b64))
+
+
+def crl_medians(rows):
+    """Median per (tool, revoked); for mica also the median over runs of
+    (time at N) - (time of the empty store in the same run)."""
+    out = []
+    seen = []
+    for r in rows:
+        k = (r["tool"], r["revoked"])
+        if k not in seen:
+            seen.append(k)
+    rank = {"mica crl": 0, DAEMON_CRL: 1}
+    for tool, n in sorted(seen, key=lambda k: (k[1], rank.get(k[0], 2),
+                                               k[0])):
+        rs = [r for r in rows if r["tool"] == tool and r["revoked"] == n]
+        above = ""
+        if tool == "mica crl" and n:
+            diffs = []
+            for r in rs:
+                b = [x["seconds"] for x in rows
+                     if x["tool"] == tool and x["revoked"] == 0 and
+                     x["paired_with"] == n and x["run"] == r["run"]]
+                if b:
+                    diffs.append(r["seconds"] - b[0])
+            above = round(median(diffs), 3) if diffs else ""
+        added = [r["added_rss_kb"] for r in rs if r.get("added_rss_kb")
+                 not in (None, "")]
+        out.append(dict(tool=tool, revoked=n, runs=len(rs),
+                        seconds=median([r["seconds"] for r in rs]),
+                        above_fixed_s=above,
+                        peak_rss_kb=max(r["peak_rss_kb"] for r in rs),
+                        added_rss_kb=max(added) if added else "",
+                        crl_bytes=rs[0]["crl_bytes"]))
+    return out
+
+
+# ----------------------------------------------------------------- GET --
+
+NGINX_CONF = """\
+worker_processes auto;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {dir}/access.log;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/www;
+        location = /ca.crt {{ default_type application/pkix-cert; }}
+        location = /crl {{ default_type application/pkix-crl; }}
+    }}
+}}
+"""
+
+
+def bench_get(cfg, work, srv):
+    d = os.path.join(work, "nginx")
+    os.makedirs(os.path.join(d, "www"), exist_ok=True)
+    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+    # nginx's workers run as nobody: they must reach the files.
+    for p in (work, d, os.path.join(d, "www")):
+        os.chmod(p, 0o755)
+    sizes = {}
+    for path in ("/ca.crt", "/crl"):
+        st, body = http_get("127.0.0.1", srv.http_port, path)
+        if st != 200:
+            raise BenchError("mica GET %s: %d" % (path, st))
+        fn = os.path.join(d, "www", path.lstrip("/"))
+        with open(fn, "wb") as f:
+            f.write(body)
+        os.chmod(fn, 0o644)
+        sizes[path] = len(body)
+    port = free_port()
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(NGINX_CONF.format(dir=d, port=port))
+    ngx = Proc("nginx", ["nginx", "-p", d, "-c",
+                         os.path.join(d, "nginx.conf")],
+               os.path.join(d, "nginx.out")).start()
+    try:
+        wait_ready(ngx, port, "/ca.crt", want=200)
+        for path in ("/ca.crt", "/crl"):
+            _, a = http_get("127.0.0.1", port, path)
+            _, b = http_get("127.0.0.1", srv.http_port, path)
+            if a != b:
+                raise BenchError("nginx and mica serve different %s" % path)
+        say("GET /ca.crt (%d bytes) and /crl (%d bytes): mica vs nginx, "
+            "wrk -c64, %d runs of %d s" % (sizes["/ca.crt"], sizes["/crl"],
+                                          cfg["runs"], cfg["get_secs"]))
+        servers = [("mica", srv.http_port, srv.mica_proc), ("nginx", port,
+                                                            ngx)]
+        for s, p, proc in servers:   # warm-up
+            wrk("http://127.0.0.1:%d/ca.crt" % p, 64, 1)
+        rows = []
+        k = 0
+        for r in range(cfg["runs"]):
+            for path in ("/ca.crt", "/crl"):
+                order = servers[k % 2:] + servers[:k % 2]
+                k += 1
+                for s, p, proc in order:
+                    with PeakSampler(proc) as ps:
+                        res = wrk("http://127.0.0.1:%d%s" % (p, path), 64,
+                                  cfg["get_secs"])
+                    rows.append(dict(run=r + 1, server=s, path=path,
+                                     req_per_s=round(res["rate"]),
+                                     p50_ms=round(res["p50_ms"], 3),
+                                     p99_ms=round(res["p99_ms"], 3),
+                                     errors=res["errors"],
+                                     bytes=sizes[path],
+                                     peak_rss_kb=ps.peak if s == "mica"
+                                     else ""))
+                    say("  run %d %-6s %-7s %8.0f req/s  p99 %.2f ms  err %d"
+                        % (r + 1, s, path, res["rate"], res["p99_ms"],
+                           res["errors"]))
+        return rows
+    finally:
+        ngx.stop()
+
+
+def get_medians(rows):
+    out = []
+    for path in ("/ca.crt", "/crl"):
+        for s in ("mica", "nginx"):
+            rs = [r for r in rows if r["path"] == path and r["server"] == s]
+            if not rs:
+                continue
+            out.append(dict(server=s, path=path, runs=len(rs),
+                            req_per_s=median([r["req_per_s"] for r in rs]),
+                            p99_ms=median([r["p99_ms"] for r in rs]),
+                            errors=sum(r["errors"] for r in rs),
+                            bytes=rs[0]["bytes"],
+                            peak_rss_kb=max((r["peak_rss_kb"] or 0)
+                                            for r in rs)))
+    return out
+
+
+# ------------------------------------------------------------ start-up --
+
+def bench_startup(cfg, srv):
+    n = cfg["startup_n"]
+    say("start-up: exec to serving, %d times each" % n)
+    rows = []
+    for i in range(n):
+        # mica: the data directory exists (CA, TLS certificate, every
+        # certificate issued above); ready = /healthz answers 200.
+        p = srv.new_mica_proc().start()
+        try:
+            t = wait_ready(p, srv.http_port, "/healthz", want=200)
+            rss_ready = p.rss_kb()
+            time.sleep(1.0)
+            rows.append(dict(run=i + 1, server="mica", ready_ms=round(t * 1000,
+                                                                      1),
+                             rss_ready_kb=rss_ready, rss_idle_kb=p.rss_kb()))
+        finally:
+            p.stop()
+        # cfssl with its certdb: ready = any HTTP answer.
+        port = free_port()
+        p = srv.new_cfssl_proc("certdb", port).start()
+        try:
+            t = wait_ready(p, port, "/")
+            rss_ready = p.rss_kb()
+            time.sleep(1.0)
+            rows.append(dict(run=i + 1, server="cfssl-certdb",
+                             ready_ms=round(t * 1000, 1),
+                             rss_ready_kb=rss_ready, rss_idle_kb=p.rss_kb()))
+        finally:
+            p.stop()
+    for s in ("mica", "cfssl-certdb"):
+        ts = [r["ready_ms"] for r in rows if r["server"] == s]
+        say("  %-13s median %.0f ms (min %.0f, max %.0f)" %
+            (s, median(ts), min(ts), max(ts)))
+    return rows
+
+
+# ------------------------------------------------------------ reports --
+
+def write_csv(path, rows):
+    if not rows:
+        return
+    keys = []
+    for r in rows:
+        for k in r:
+            if k not in keys:
+                keys.append(k)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+
+
+def mib(kb):
+    return "%.1f" % (kb / 1024.0) if kb else "-"
+
+
+def fmt(x, nd=0):
+    if x is None or x == "":
+        return "-"
+    return ("{:,.%df}" % nd).format(x)
+
+
+def pct_short(got, need):
+    return "%.0f%%" % (100.0 * (need - got) / need) if need else "?"
+
+
+def evaluate_targets(R):
+    """[(target, required, measured, verdict)]; a miss says by how much."""
+    out = []
+    ceil = R.get("ceiling", {}).get("p256", {}).get("ceiling_per_s")
+    im = {(m["target"], m["conc"]): m for m in R.get("issue_med", [])}
+    mh = im.get(("mica-https", 8))
+    cf = im.get(("cfssl-certdb", 8))
+    if mh and ceil:
+        need = 0.85 * ceil
+        got = mh["certs_per_s"]
+        out.append(("HTTPS issuance at c=8 >= 85% of ceiling",
+                    ">= %s certs/s (85%% of %s)" % (fmt(need), fmt(ceil)),
+                    "%s certs/s (%.0f%%)" % (fmt(got), 100 * got / ceil),
+                    "met" if got >= need else
+                    "MISSED by %s certs/s (%s short)" %
+                    (fmt(need - got), pct_short(got, need))))
+        out.append(("HTTPS issuance p99 at c=8 < 25 ms", "< 25 ms",
+                    "%.1f ms" % mh["p99_ms"],
+                    "met" if mh["p99_ms"] < 25 else
+                    "MISSED by %.1f ms (%.1fx the limit)" %
+                    (mh["p99_ms"] - 25, mh["p99_ms"] / 25)))
+    if mh and cf:
+        got, ref = mh["certs_per_s"], cf["certs_per_s"]
+        out.append(("HTTPS issuance at c=8 ahead of cfssl+certdb",
+                    "> %s certs/s" % fmt(ref), "%s certs/s (%.2fx)" %
+                    (fmt(got), got / ref if ref else 0),
+                    "met" if got > ref else
+                    "MISSED by %s certs/s" % fmt(ref - got)))
+    cm = {(m["tool"], m["revoked"]): m for m in R.get("crl_med", [])}
+    for tool, lab in (("mica crl", "mica crl"),
+                      (DAEMON_CRL, "daemon")):
+        m1 = cm.get((tool, 1000000))
+        if not m1:
+            continue
+        mem = m1["peak_rss_kb"] if tool == "mica crl" else m1["added_rss_kb"]
+        lim = 3 * m1["crl_bytes"] / 1024.0
+        out.append(("1M-entry CRL published in <= 1.5 s (%s)" % lab,
+                    "<= 1.50 s", "%.2f s" % m1["seconds"],
+                    "met" if m1["seconds"] <= 1.5 else
+                    "MISSED by %.2f s" % (m1["seconds"] - 1.5)))
+        out.append(("1M CRL peak memory < 3x CRL size (%s)" % lab,
+                    "< %s MiB (CRL %s MiB)" % (mib(lim),
+                                               mib(m1["crl_bytes"] / 1024.0)),
+                    "%s MiB (%.1fx)" % (mib(mem),
+                                        mem * 1024.0 / m1["crl_bytes"]),
+                    "met" if mem < lim else
+                    "MISSED by %s MiB" % mib(mem - lim)))
+    o100 = cm.get(("openssl ca -gencrl", 100000))
+    for tool, lab in (("mica crl", "mica crl"), (DAEMON_CRL, "daemon")):
+        m100 = cm.get((tool, 100000))
+        if not (m100 and o100):
+            continue
+        sp = o100["seconds"] / m100["seconds"]
+        out.append(("100k CRL >= 3x faster than openssl ca -gencrl (%s)" %
+                    lab, "<= %.3f s" % (o100["seconds"] / 3),
+                    "%.3f s (speed-up %.2fx)" % (m100["seconds"], sp),
+                    "met" if sp >= 3 else
+                    "MISSED: %.1fx instead of 3x (%.3f s too slow)" %
+                    (sp, m100["seconds"] - o100["seconds"] / 3)))
+    gm = {(m["server"], m["path"]): m for m in R.get("get_med", [])}
+    gmc, gnc = gm.get(("mica", "/ca.crt")), gm.get(("nginx", "/ca.crt"))
+    if gmc and gnc:
+        need = gnc["req_per_s"] / 2
+        got = gmc["req_per_s"]
+        out.append(("GET /ca.crt >= half of nginx",
+                    ">= %s req/s" % fmt(need),
+                    "%s req/s (%.0f%% of nginx)" %
+                    (fmt(got), 100 * got / gnc["req_per_s"]),
+                    "met" if got >= need else
+                    "MISSED by %s req/s (%s short)" %
+                    (fmt(need - got), pct_short(got, need))))
+    idle = R.get("idle", {})
+    if idle.get("mica"):
+        v = idle["mica"]
+        out.append(("idle RSS <= 8 MiB", "<= 8.0 MiB", "%s MiB" % mib(v),
+                    "met" if v <= 8192 else
+                    "MISSED by %s MiB" % mib(v - 8192)))
+    pk = R.get("peaks", {})
+    if pk.get("mica") and pk.get("cfssl-certdb"):
+        v, ref = pk["mica"], pk["cfssl-certdb"]
+        out.append(("RSS under issuance load <= half of cfssl+certdb",
+                    "<= %s MiB" % mib(ref / 2), "%s MiB (cfssl %s MiB)" %
+                    (mib(v), mib(ref)),
+                    "met" if v <= ref / 2 else
+                    "MISSED by %s MiB" % mib(v - ref / 2)))
+    return out
+
+
+def report(R, cfg, quick):
+    M = R["machine"]
+    L = []
+    L.append("## Benchmark results (%s run, %s)" %
+             ("quick" if quick else "full", M["date"]))
+    L.append("")
+    L.append("Machine: %s, %d cores, %d MiB RAM; Debian %s, Linux %s; "
+             "1-minute load average %.2f at start, %s during issuance, "
+             "%.2f at the end (above 1 means other work shared the cores)."
+             % (M["cpu"], M["cores"], M["mem_mib"], M["debian"],
+                M["kernel"], M["load_start"],
+                "up to %.2f" % M["load_issue_max"]
+                if "load_issue_max" in M else "-",
+                M.get("load_end", M["load_start"])))
+    L.append("Software: %s; mbedTLS %s, SQLite %s; peers: cfssl %s, "
+             "OpenSSL %s, nginx %s; load generator wrk %s (on the same "
+             "cores)." % (M["mica"], M["mbedtls"], M["sqlite"], M["cfssl"],
+                          M["openssl"], M["nginx"], M["wrk"]))
+    L.append("Each figure is the median of %d runs (issuance %d s per point, "
+             "downloads %d s); the runs of compared servers are interleaved."
+             % (cfg["runs"], cfg["issue_secs"], cfg["get_secs"]))
+    L.append("")
+    if "ceiling" in R:
+        L.append("### Crypto ceiling (mbedTLS, one core, median of %d runs)"
+                 % cfg["ceiling_runs"])
+        L.append("")
+        L.append("| keys (CSR + CA) | CSR verify/s | sign/s | ceiling = "
+                 "cores / (verify + sign) | measured, all cores |")
+        L.append("|---|---:|---:|---:|---:|")
+        for k, lab in (("p256", "P-256 + P-256"),
+                       ("rsa2048", "RSA-2048 + RSA-2048")):
+            c = R["ceiling"].get(k)
+            if c:
+                L.append("| %s | %s | %s | **%s certs/s** | %s certs/s |" %
+                         (lab, fmt(c["verify_per_s"]), fmt(c["sign_per_s"]),
+                          fmt(c["ceiling_per_s"]), fmt(c["parallel_per_s"])))
+        L.append("")
+    if R.get("issue_med") or R.get("osslca_med"):
+        L.append("### Issuance (P-256 CA, P-256 CSRs, every certificate "
+                 "stored; wrk, keep-alive)")
+        L.append("")
+        L.append("| server | clients | certs/s | p50 ms | p99 ms | "
+                 "of ceiling | server CPU (cores) | errors | peak RSS MiB |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for m in R.get("issue_med", []):
+            L.append("| %s | %d | %s | %.1f | %.1f | %.0f%% | %s | %d | %s |"
+                     % (TARGET_LABEL[m["target"]], m["conc"],
+                        fmt(m["certs_per_s"]), m["p50_ms"], m["p99_ms"],
+                        100 * m["ceiling_ratio"],
+                        "%.2f" % m["server_cpu"] if m["server_cpu"]
+                        is not None else "-", m["errors"],
+                        mib(m["peak_rss_kb"])))
+        o = R.get("osslca_med")
+        if o:
+            ceil = R.get("ceiling", {}).get("p256", {}).get("ceiling_per_s")
+            L.append("| openssl ca -batch (one process per certificate) | 1 "
+                     "| %s | %.1f | %.1f | %s | - | 0 | - |" %
+                     (fmt(o["certs_per_s"]), o["p50_ms"], o["p99_ms"],
+                      "%.0f%%" % (100 * o["certs_per_s"] / ceil)
+                      if ceil else "-"))
+        L.append("")
+        L.append("Server CPU: the cores the server process kept busy on "
+                 "average during the load (wrk runs on the same cores). "
+                 "A server well below the core count while short of the "
+                 "ceiling is waiting, not computing.")
+        L.append("")
+    if R.get("crl_med"):
+        L.append("### CRL publication (sign and store a new CRL)")
+        L.append("")
+        L.append("| revoked | tool | seconds | above mica's fixed cost | "
+                 "peak RSS MiB | CRL size MiB | peak / size |")
+        L.append("|---:|---|---:|---:|---:|---:|---:|")
+        for m in R["crl_med"]:
+            sz = m["crl_bytes"]
+            above = ("%.3f" % m["above_fixed_s"]
+                     if m["above_fixed_s"] != "" else "-")
+            mem = m["peak_rss_kb"]
+            peak = mib(mem)
+            if m["added_rss_kb"] != "":
+                # A daemon's peak counts what publishing added to it.
+                mem = m["added_rss_kb"]
+                peak = "+%s (of %s)" % (mib(mem), mib(m["peak_rss_kb"]))
+            L.append("| %s | %s | %.3f | %s | %s | %s | %s |" %
+                     (fmt(m["revoked"]), m["tool"], m["seconds"], above,
+                      peak, "%.2f" % (sz / 1048576.0) if sz else "-",
+                      "%.1fx" % (mem * 1024.0 / sz)
+                      if sz and m["revoked"] else "-"))
+        L.append("")
+        L.append("`mica crl` is a whole process: opening the store and "
+                 "unsealing the CA key (PBKDF2, 600,000 iterations) are in "
+                 "every figure. The 0-revoked row is that fixed cost, "
+                 "measured beside every size; \"above mica's fixed cost\" "
+                 "is the median of the paired differences. The daemon "
+                 "rows time POST /api/v1/crl on a running `mica serve` "
+                 "(key unsealed at start), request to answer; their "
+                 "memory is what publishing added to the daemon's "
+                 "resident set.")
+        L.append("")
+    if R.get("get_med"):
+        L.append("### Root and CRL download (plain HTTP, wrk -c64)")
+        L.append("")
+        L.append("| path | bytes | mica req/s | nginx req/s | mica / nginx "
+                 "| mica p99 ms | nginx p99 ms |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        gm = {(m["server"], m["path"]): m for m in R["get_med"]}
+        for path in ("/ca.crt", "/crl"):
+            a, b = gm.get(("mica", path)), gm.get(("nginx", path))
+            if a and b:
+                L.append("| GET %s | %d | %s | %s | %.0f%% | %.2f | %.2f |" %
+                         (path, a["bytes"], fmt(a["req_per_s"]),
+                          fmt(b["req_per_s"]),
+                          100.0 * a["req_per_s"] / b["req_per_s"],
+                          a["p99_ms"], b["p99_ms"]))
+        L.append("")
+    if R.get("idle") or R.get("peaks"):
+        L.append("### Memory (resident set)")
+        L.append("")
+        L.append("| process | idle after start MiB | idle, anonymous "
+                 "MiB | peak under issuance MiB | anonymous after issuance "
+                 "MiB | peak under downloads MiB |")
+        L.append("|---|---:|---:|---:|---:|---:|")
+        for p, lab in (("mica", "mica serve"),
+                       ("cfssl-certdb", "cfssl serve + certdb"),
+                       ("cfssl-nodb", "cfssl serve, no db")):
+            if p in R.get("idle", {}) or p in R.get("peaks", {}):
+                L.append("| %s | %s | %s | %s | %s | %s |" %
+                         (lab, mib(R["idle"].get(p)),
+                          mib(R.get("idle_anon", {}).get(p)),
+                          mib(R.get("peaks", {}).get(p)),
+                          mib(R.get("peaks_anon", {}).get(p)),
+                          mib(R.get("get_peak", {}).get(p))))
+        L.append("")
+        L.append("Resident set as the kernel counts it (VmRSS, VmHWM reset "
+                 "before each load); it includes the pages of shared "
+                 "libraries the process touched. Peaks are the highest of "
+                 "the runs.")
+        L.append("")
+    if R.get("startup"):
+        L.append("### Start-up (exec to serving, existing data directory)")
+        L.append("")
+        L.append("| server | median ms | min ms | max ms | RSS when ready "
+                 "MiB |")
+        L.append("|---|---:|---:|---:|---:|")
+        for s, lab in (("mica", "mica serve (to /healthz 200)"),
+                       ("cfssl-certdb", "cfssl serve + certdb (first HTTP "
+                        "answer)")):
+            ts = [r["ready_ms"] for r in R["startup"] if r["server"] == s]
+            rs = [r["rss_ready_kb"] for r in R["startup"]
+                  if r["server"] == s]
+            if ts:
+                L.append("| %s | %.0f | %.0f | %.0f | %s |" %
+                         (lab, median(ts), min(ts), max(ts),
+                          mib(median(rs))))
+        L.append("")
+    tg = evaluate_targets(R)
+    if tg:
+        L.append("### Targets (issue 5)")
+        L.append("")
+        L.append("| target | required | measured | verdict |")
+        L.append("|---|---|---|---|")
+        for t in tg:
+            L.append("| %s | %s | %s | %s |" % t)
+        L.append("")
+    if R.get("plots"):
+        L.append("![certificates per second](%s) ![p99 latency](%s)" %
+                 tuple(R["plots"]))
+        L.append("")
+    return "\n".join(L)
+
+
+GNUPLOT = """\
+set terminal pngcairo size 900,600 enhanced
+set datafile separator ","
+set datafile missing "NaN"
+set grid
+set key below box maxrows 3 samplen 3 width -4
+set logscale x 2
+set xrange [0.8:{xmax}]
+set xtics ({xtics})
+set xlabel "concurrent clients (wrk connections, keep-alive)"
+
+set output "{out_rate}"
+set title "Issuance rate, P-256 CA and CSRs ({machine})"
+set ylabel "certificates / s"
+set yrange [0:*]
+plot {rate_plots}
+
+set output "{out_p99}"
+set title "Issuance p99 latency ({machine})"
+set ylabel "p99 latency, ms (log scale)"
+set logscale y 10
+set yrange [*:*]
+plot {p99_plots}
+"""
+
+
+def plots(R, out_dir):
+    med = R.get("issue_med")
+    if not med or not shutil.which("gnuplot"):
+        return None
+    concs = sorted({m["conc"] for m in med})
+    tg = [t for t in TARGET_LABEL if any(m["target"] == t for m in med)]
+    dat = os.path.join(out_dir, "issuance-plot.csv")
+    idx = {(m["target"], m["conc"]): m for m in med}
+    with open(dat, "w") as f:
+        for c in concs:
+            vals = [str(c)]
+            for t in tg:
+                m = idx.get((t, c))
+                vals.append("%.1f" % m["certs_per_s"] if m else "NaN")
+            for t in tg:
+                m = idx.get((t, c))
+                vals.append("%.2f" % m["p99_ms"] if m else "NaN")
+            f.write(",".join(vals) + "\n")
+    styles = {"mica-https": 'lw 3 pt 7 lc rgb "#1f4e9a"',
+              "mica-http": 'lw 2 pt 5 lc rgb "#4d8fd6" dt 4',
+              "cfssl-certdb": 'lw 3 pt 9 lc rgb "#c0392b"',
+              "cfssl-nodb": 'lw 2 pt 11 lc rgb "#e59866" dt 4'}
+    rate = []
+    p99 = []
+    for i, t in enumerate(tg):
+        rate.append('"%s" using 1:%d with linespoints %s title "%s"' %
+                    (dat, 2 + i, styles[t], TARGET_LABEL[t]))
+        p99.append('"%s" using 1:%d with linespoints %s title "%s"' %
+                   (dat, 2 + len(tg) + i, styles[t], TARGET_LABEL[t]))
+    ceil = R.get("ceiling", {}).get("p256", {}).get("ceiling_per_s")
+    if ceil:
+        rate.append('%f with lines lw 2 dt 2 lc rgb "#333333" '
+                    'title "ceiling (mbedTLS, %d cores): %.0f/s"' %
+                    (ceil, R["machine"]["cores"], ceil))
+        rate.append('%f with lines lw 1 dt 3 lc rgb "#333333" '
+                    'title "target: 85%% of ceiling"' % (0.85 * ceil))
+    p99.append('25 with lines lw 1 dt 3 lc rgb "#333333" '
+               'title "target at 8 clients: 25 ms"')
+    out_rate = os.path.join(out_dir, "issuance-rate.png")
+    out_p99 = os.path.join(out_dir, "issuance-p99.png")
+    machine = "%d cores, %s" % (R["machine"]["cores"],
+                                re.sub(r"\s+", " ", R["machine"]["cpu"])[:40])
+    script = GNUPLOT.format(
+        xmax=max(concs) * 1.25,
+        xtics=", ".join(str(c) for c in concs),
+        out_rate=out_rate, out_p99=out_p99, machine=machine.replace('"', ""),
+        rate_plots=", \\\n     ".join(rate),
+        p99_plots=", \\\n     ".join(p99))
+    gp = os.path.join(out_dir, "issuance-plot.gp")
+    with open(gp, "w") as f:
+        f.write(script)
+    r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
+    if r.returncode != 0:
+        warn("gnuplot failed: " + r.stderr[-800:])
+        return None
+    return ["issuance-rate.png", "issuance-p99.png"]
+
+
+# ---------------------------------------------------------------- main --
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="reduced run (about 2-3 minutes)")
+    ap.add_argument("--mica", required=True, help="the mica binary")
+    ap.add_argument("--ceiling", required=True, help="the ceiling binary")
+    ap.add_argument("--bulkload", required=True, help="the bulkload binary")
+    ap.add_argument("--out", required=True, help="results directory")
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help="comma-separated sections: " + ",".join(SECTIONS))
+    ap.add_argument("--runs", type=int, help="runs per figure (>= 3)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory")
+    ap.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
+                    help="wait up to SECONDS for the 1-minute load "
+                    "average to fall below 1.0")
+    a = ap.parse_args()
+    cfg = dict(QUICK if a.quick else FULL)
+    if a.runs:
+        cfg["runs"] = a.runs
+    only = [s.strip() for s in a.only.split(",") if s.strip()]
+    for s in only:
+        if s not in SECTIONS + EXTRA_SECTIONS:
+            ap.error("unknown section %s" % s)
+    for tool in ("wrk", "cfssl", "nginx", "openssl", "/usr/bin/time"):
+        if not shutil.which(tool):
+            raise BenchError("%s is missing (scripts/bench installs it)" %
+                             tool)
+    mica = os.path.abspath(a.mica)
+    os.makedirs(a.out, exist_ok=True)
+
+    if a.wait_quiet:
+        deadline = time.monotonic() + a.wait_quiet
+        while loadavg() >= 1.0 and time.monotonic() < deadline:
+            say("load average %.2f; waiting for a quiet moment" % loadavg())
+            time.sleep(15)
+    if loadavg() >= 1.0:
+        warn("load average is %.2f: other work shares these cores, the "
+             "figures will be noisier" % loadavg())
+
+    work = tempfile.mkdtemp(prefix="mica-bench.")
+    atexit.register(stop_all)
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, lambda *x: sys.exit(130))
+    R = {"machine": machine_info(mica)}
+    t_start = time.monotonic()
+    srv = None
+    try:
+        if "ceiling" in only or "issue" in only:
+            R["ceiling"] = bench_ceiling(cfg, a.ceiling)
+            write_csv(os.path.join(a.out, "ceiling.csv"),
+                      list(R["ceiling"].values()))
+        need_csr = any(s in only for s in ("issue", "opensslca", "profile"))
+        need_srv = any(s in only for s in ("issue", "get", "startup",
+                                            "profile"))
+        if need_csr:
+            csr_dir, mica_bodies, cfssl_bodies = make_csr_pool(
+                work, max(cfg["csr_pool"], cfg["openssl_ca_n"]))
+        peer_crt, peer_key = make_peer_ca(work)
+        with_mica = mica_serve_available(mica)
+        if not with_mica:
+            warn("'mica serve' is not built into %s: skipping the daemon's "
+                 "figures" % mica)
+        if need_srv:
+            srv = Servers(work, mica, peer_crt, peer_key, with_mica)
+            srv.start()
+            R["idle"] = dict(srv.idle)
+            R["idle_anon"] = dict(srv.idle_anon)
+        if "issue" in only:
+            ceil = R["ceiling"]["p256"]["ceiling_per_s"]
+            rows = bench_issue(cfg, srv, srv.targets(mica_bodies,
+                                                      cfssl_bodies), ceil)
+            write_csv(os.path.join(a.out, "issuance-runs.csv"), rows)
+            R["machine"]["load_issue_max"] = max(r["load1"] for r in rows)
+            R["issue_med"] = issue_medians(rows)
+            write_csv(os.path.join(a.out, "issuance.csv"), R["issue_med"])
+            R["peaks"], R["peaks_anon"] = {}, {}
+            for m in R["issue_med"]:
+                p = "mica" if m["target"].startswith("mica") else m["target"]
+                R["peaks"][p] = max(R["peaks"].get(p, 0), m["peak_rss_kb"])
+                R["peaks_anon"][p] = max(R["peaks_anon"].get(p, 0),
+                                         m["anon_kb_after"])
+        if "profile" in only and srv and srv.mica_proc:
+            bench_profile(cfg, a.out, srv, mica_bodies)
+        if "opensslca" in only:
+            rows = bench_openssl_ca(cfg, work, csr_dir, peer_crt, peer_key)
+            write_csv(os.path.join(a.out, "openssl-ca-runs.csv"), rows)
+            R["osslca_med"] = dict(
+                certs_per_s=median([r["certs_per_s"] for r in rows]),
+                p50_ms=median([r["p50_ms"] for r in rows]),
+                p99_ms=median([r["p99_ms"] for r in rows]))
+        if "get" in only and srv and srv.mica_proc:
+            rows = bench_get(cfg, work, srv)
+            write_csv(os.path.join(a.out, "download-runs.csv"), rows)
+            R["get_med"] = get_medians(rows)
+            write_csv(os.path.join(a.out, "download.csv"), R["get_med"])
+            R["get_peak"] = {"mica": max(m["peak_rss_kb"]
+                                         for m in R["get_med"])}
+        if srv:
+            srv.stop()
+        if "startup" in only and srv and with_mica:
+            R["startup"] = bench_startup(cfg, srv)
+            write_csv(os.path.join(a.out, "startup.csv"), R["startup"])
+        if "crl" in only:
+            rows = bench_crl(cfg, work, mica, a.bulkload, peer_crt, peer_key,
+                             with_mica)
+            write_csv(os.path.join(a.out, "crl-runs.csv"), rows)
+            R["crl_med"] = crl_medians(rows)
+            write_csv(os.path.join(a.out, "crl.csv"), R["crl_med"])
+        mem = []
+        for p in ("mica", "cfssl-certdb", "cfssl-nodb"):
+            if p in R.get("idle", {}):
+                mem.append(dict(process=p, idle_rss_kb=R["idle"].get(p),
+                                idle_anon_kb=R.get("idle_anon", {}).get(p),
+                                peak_issuance_kb=R.get("peaks", {}).get(p,
+                                                                        ""),
+                                anon_after_issuance_kb=R.get(
+                                    "peaks_anon", {}).get(p, ""),
+                                peak_download_kb=R.get("get_peak",
+                                                       {}).get(p, "")))
+        write_csv(os.path.join(a.out, "memory.csv"), mem)
+        R["machine"]["load_end"] = loadavg()
+        R["plots"] = plots(R, a.out)
+        md = report(R, cfg, a.quick)
+        md += "\n(%s run took %.0f s.)\n" % ("quick" if a.quick else "full",
+                                            time.monotonic() - t_start)
+        # Only a run of every section is "the latest"; a partial run
+        # leaves it alone.
+        name = ("latest.md" if set(SECTIONS) <= set(only) else
+                "partial.md")
+        with open(os.path.join(a.out, name), "w") as f:
+            f.write(md)
+        with open(os.path.join(a.out, "machine.json"), "w") as f:
+            json.dump(R["machine"], f, indent=1)
+        print(md)
+        return 0
+    finally:
+        stop_all()
+        if a.keep:
+            say("work directory kept: " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        print("bench: " + str(e), file=sys.stderr)
+        sys.exit(1)
