@@ -1,8 +1,10 @@
-set terminal pngcairo size 900,600 enhanced
+set terminal pngcairo size 1100,560 enhanced
 set datafile separator ","
 set datafile missing "NaN"
 set grid
-set key below box maxrows 3 samplen 3 width -4
+set lmargin at screen 0.10
+set rmargin at screen 0.64
+set key at screen 0.66, screen 0.88 left top Left reverse box samplen 3 spacing 1.3 width -1
 set logscale x 2
 set xrange [0.8:40.0]
 set xtics (1, 2, 8, 32)
@@ -16,7 +18,7 @@ plot "/work/main/bench-results/issuance-plot.csv" using 1:2 with linespoints lw 
      "/work/main/bench-results/issuance-plot.csv" using 1:3 with linespoints lw 2 pt 5 lc rgb "#4d8fd6" dt 4 title "mica HTTP (loopback)", \
      "/work/main/bench-results/issuance-plot.csv" using 1:4 with linespoints lw 3 pt 9 lc rgb "#c0392b" title "cfssl + SQLite certdb", \
      "/work/main/bench-results/issuance-plot.csv" using 1:5 with linespoints lw 2 pt 11 lc rgb "#e59866" dt 4 title "cfssl, no database", \
-     2214.000000 with lines lw 2 dt 2 lc rgb "#333333" title "ceiling (mbedTLS, 2 cores): 2214/s", \
+     2214.000000 with lines lw 2 dt 2 lc rgb "#333333" title "ceiling, 2 cores: 2214/s", \
      1881.900000 with lines lw 1 dt 3 lc rgb "#333333" title "target: 85% of ceiling"
 
 set output "/work/main/bench-results/issuance-p99.png"

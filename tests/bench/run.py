@@ -48,7 +48,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(HERE, "wrk.lua")
 CFSSL_SCHEMA = os.path.join(HERE, "cfssl-certdb.sql")
 DOMAIN = "mica.contoso.test"
@@ -976,7 +975,7 @@ def bench_crl(cfg, work, mica, bulkload, peer_crt, peer_key,
                 say("  run %d %-20s %8d revoked: %.3f s, %d MiB" %
                     (r + 1, name, k, el, rss // 1024))
         if with_mica:
-            rows += bench_crl_daemon(cfg, work, mica, d, n, out)
+            rows += bench_crl_daemon(cfg, work, mica, d, n)
         # What mica wrote is a CRL of the root that verifies, with every
         # revoked certificate listed.
         v = run(["openssl", "crl", "-inform", "DER", "-in", out,
@@ -999,7 +998,7 @@ def bench_crl(cfg, work, mica, bulkload, peer_crt, peer_key,
 DAEMON_CRL = "mica serve: POST /api/v1/crl"
 
 
-def bench_crl_daemon(cfg, work, mica, datadir, n, cli_out):
+def bench_crl_daemon(cfg, work, mica, datadir, n):
     """CRL publication by a running daemon (key unsealed, store open):
     POST /api/v1/crl with an admin token, timed from request to answer."""
     r = run([mica, "-d", datadir, "token", "create", "--admin",
@@ -1530,11 +1529,13 @@ def report(R, cfg, quick):
 
 
 GNUPLOT = """\
-set terminal pngcairo size 900,600 enhanced
+set terminal pngcairo size 1100,560 enhanced
 set datafile separator ","
 set datafile missing "NaN"
 set grid
-set key below box maxrows 3 samplen 3 width -4
+set lmargin at screen 0.10
+set rmargin at screen 0.64
+set key at screen 0.66, screen 0.88 left top Left reverse box samplen 3 spacing 1.3 width -1
 set logscale x 2
 set xrange [0.8:{xmax}]
 set xtics ({xtics})
@@ -1587,7 +1588,7 @@ def plots(R, out_dir):
     ceil = R.get("ceiling", {}).get("p256", {}).get("ceiling_per_s")
     if ceil:
         rate.append('%f with lines lw 2 dt 2 lc rgb "#333333" '
-                    'title "ceiling (mbedTLS, %d cores): %.0f/s"' %
+                    'title "ceiling, %d cores: %.0f/s"' %
                     (ceil, R["machine"]["cores"], ceil))
         rate.append('%f with lines lw 1 dt 3 lc rgb "#333333" '
                     'title "target: 85%% of ceiling"' % (0.85 * ceil))
