@@ -38,6 +38,7 @@
 #include "ca/names.h"
 #include "ca/profile.h"
 #include "ca/x509.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 #define PASS_MAX 4096
@@ -56,44 +57,6 @@ secure_free(char *s)
 		return;
 	explicit_bzero(s, strlen(s));
 	free(s);
-}
-
-static void
-hex_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-static int
-hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode exactly LEN*2 hex digits of IN into OUT; -1 on a bad digit. */
-static int
-hex_decode(const char *in, unsigned char *out, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_val((unsigned char)in[2 * i]);
-		int lo = hex_val((unsigned char)in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 static int
@@ -123,7 +86,7 @@ ca_serial_parse(const char *in, char out[DB_SERIAL_MAX], struct mica_err *err)
 	for (const char *c = in; *c != '\0'; c++) {
 		if (*c == ':')
 			continue;
-		if (hex_val((unsigned char)*c) < 0)
+		if (mica_hex_val((unsigned char)*c) < 0)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_serial",
 					    "a serial number is hexadecimal (digits 0-9, a-f, optional ':')");
 		if (n >= 40 + 2)
@@ -162,7 +125,7 @@ new_serial(unsigned char serial[16], char hex[DB_SERIAL_MAX],
 			return -1;
 		serial[0] &= 0x7f;
 	} while (serial[0] == 0);
-	hex_encode(serial, 16, hex);
+	mica_hex_encode(serial, 16, hex);
 	return 0;
 }
 
@@ -371,13 +334,13 @@ ca_authenticate(struct ca *ca, const char *token, const char *client,
 	memcpy(id, token + 5, 16);
 	id[16] = '\0';
 	for (int i = 0; i < 16; i++)
-		if (hex_val((unsigned char)id[i]) < 0 || (id[i] >= 'A' && id[i] <= 'F'))
+		if (mica_hex_val((unsigned char)id[i]) < 0 || (id[i] >= 'A' && id[i] <= 'F'))
 			goto out;
 	/* One spelling per token: lowercase hex only. */
 	for (int i = 22; i < 86; i++)
 		if (token[i] >= 'A' && token[i] <= 'F')
 			goto out;
-	if (hex_decode(token + 22, secret, 32) != 0)
+	if (mica_hex_decode(token + 22, secret, 32) != 0)
 		goto out;
 	ca_sha256(secret, sizeof(secret), hash);
 	explicit_bzero(secret, sizeof(secret));
@@ -526,7 +489,7 @@ generate_pass_file(const char *path, char **out, struct mica_err *err)
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		goto out;
 	}
-	hex_encode(raw, sizeof(raw), pass);
+	mica_hex_encode(raw, sizeof(raw), pass);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 		       0600)) < 0) {
 		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
@@ -1451,7 +1414,7 @@ new_request_id(char id[CA_ID_MAX], struct mica_err *err)
 
 	if (ca_random(raw, sizeof(raw), err) != 0)
 		return -1;
-	hex_encode(raw, sizeof(raw), id);
+	mica_hex_encode(raw, sizeof(raw), id);
 	return 0;
 }
 
@@ -1626,7 +1589,7 @@ valid_id(const char *id)
 	if (n == 0 || n >= CA_ID_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (hex_val((unsigned char)id[i]) < 0 || (id[i] >= 'A' && id[i] <= 'F'))
+		if (mica_hex_val((unsigned char)id[i]) < 0 || (id[i] >= 'A' && id[i] <= 'F'))
 			return 0;
 	return 1;
 }
@@ -2012,7 +1975,7 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
 	}
 	e = &c->v[c->n];
 	if (len == 0 || len % 2 != 0 || len > 40 ||
-	    hex_decode(serial_hex, e->serial, len / 2) != 0) {
+	    mica_hex_decode(serial_hex, e->serial, len / 2) != 0) {
 		c->bad = 1;
 		return 1;
 	}
@@ -2250,7 +2213,7 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	    ca_random(secret, sizeof(secret), err) != 0)
 		goto out;
 	memset(&t, 0, sizeof(t));
-	hex_encode(idraw, sizeof(idraw), t.id);
+	mica_hex_encode(idraw, sizeof(idraw), t.id);
 	ca_sha256(secret, sizeof(secret), t.hash);
 	t.kind = spec->kind;
 	t.profile = (char *)spec->profile;
@@ -2270,7 +2233,7 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	}
 	if (db_commit(ca->db, err) != 0)
 		goto out;
-	hex_encode(secret, sizeof(secret), secret_hex);
+	mica_hex_encode(secret, sizeof(secret), secret_hex);
 	snprintf(token, CA_TOKEN_MAX, "mica_%s_%s", t.id, secret_hex);
 	explicit_bzero(secret_hex, sizeof(secret_hex));
 	if (info != NULL && db_token_get(ca->db, t.id, info, err) != 0)

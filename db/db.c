@@ -102,8 +102,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	"key_iter, key_nonce, key_ct, crl_days, created_at) "
 	"VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[S_CA_UPDATE_KEY] =
-	"UPDATE ca SET key_salt = ?1, key_iter = ?2, key_nonce = ?3, "
-	"key_ct = ?4 WHERE id = 1",
+	/* Same parameter numbers as S_CA_INSERT: bind_sealed_key() serves both. */
+	"UPDATE ca SET key_salt = ?5, key_iter = ?6, key_nonce = ?7, "
+	"key_ct = ?8 WHERE id = 1",
 	[S_CA_GET] =
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
 	"key_nonce, key_ct, crl_days, created_at FROM ca WHERE id = 1",
@@ -1299,6 +1300,24 @@ out:
 /* CA, domains, profiles, settings                                     */
 /* ------------------------------------------------------------------ */
 
+/* Does CA carry a complete sealed key (salt, iterations, nonce, ct)? */
+static int
+sealed_key_ok(const struct db_ca *ca)
+{
+	return ca->key_salt != NULL && ca->key_nonce != NULL &&
+	       ca->key_ct != NULL && ca->key_ct_len > 0 && ca->key_iter > 0;
+}
+
+/* Bind the sealed key to parameters ?5..?8 of S_CA_INSERT/S_CA_UPDATE_KEY. */
+static void
+bind_sealed_key(sqlite3_stmt *st, const struct db_ca *ca, int *b)
+{
+	bind_blob(st, 5, ca->key_salt, ca->key_salt_len, b);
+	bind_i64(st, 6, ca->key_iter, b);
+	bind_blob(st, 7, ca->key_nonce, ca->key_nonce_len, b);
+	bind_blob(st, 8, ca->key_ct, ca->key_ct_len, b);
+}
+
 int
 db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
 {
@@ -1311,9 +1330,7 @@ db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
 		return bad_arg(err);
 	if (!id_ok(ca->name, TEXT_MAX) || !id_ok(ca->key_type, TEXT_MAX) ||
 	    !text_ok(ca->public_url) || ca->cert_der == NULL ||
-	    ca->cert_len == 0 || ca->key_salt == NULL || ca->key_nonce == NULL ||
-	    ca->key_ct == NULL || ca->key_ct_len == 0 || ca->key_iter <= 0 ||
-	    ca->crl_days <= 0)
+	    ca->cert_len == 0 || !sealed_key_ok(ca) || ca->crl_days <= 0)
 		return mica_err_set(err, MICA_E_BADREQ, "invalid_argument",
 				    "incomplete CA record");
 	if ((st = stmt_get(db, S_CA_INSERT, err)) == NULL)
@@ -1323,10 +1340,7 @@ db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
 	bind_text(st, 2, ca->public_url != NULL ? ca->public_url : "", &b);
 	bind_text(st, 3, ca->key_type, &b);
 	bind_blob(st, 4, ca->cert_der, ca->cert_len, &b);
-	bind_blob(st, 5, ca->key_salt, ca->key_salt_len, &b);
-	bind_i64(st, 6, ca->key_iter, &b);
-	bind_blob(st, 7, ca->key_nonce, ca->key_nonce_len, &b);
-	bind_blob(st, 8, ca->key_ct, ca->key_ct_len, &b);
+	bind_sealed_key(st, ca, &b);
 	bind_i64(st, 9, ca->crl_days, &b);
 	bind_i64(st, 10, ca->created_at, &b);
 	if (binds_ok(db, b, err) != 0 ||
@@ -1349,16 +1363,12 @@ db_ca_update_key(struct db *db, const struct db_ca *ca, struct mica_err *err)
 		return fault(err);
 	if (db == NULL || ca == NULL)
 		return bad_arg(err);
-	if (ca->key_salt == NULL || ca->key_nonce == NULL || ca->key_ct == NULL ||
-	    ca->key_ct_len == 0 || ca->key_iter <= 0)
+	if (!sealed_key_ok(ca))
 		return mica_err_set(err, MICA_E_BADREQ, "invalid_argument",
 				    "incomplete key record");
 	if ((st = stmt_get(db, S_CA_UPDATE_KEY, err)) == NULL)
 		goto out;
-	bind_blob(st, 1, ca->key_salt, ca->key_salt_len, &b);
-	bind_i64(st, 2, ca->key_iter, &b);
-	bind_blob(st, 3, ca->key_nonce, ca->key_nonce_len, &b);
-	bind_blob(st, 4, ca->key_ct, ca->key_ct_len, &b);
+	bind_sealed_key(st, ca, &b);
 	if (binds_ok(db, b, err) != 0 ||
 	    step_done(db, st, "conflict", "conflict", err) != 0)
 		goto out;

@@ -17,19 +17,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define QUERY_MAX 2048
+#include "util/hex.h"
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#define QUERY_MAX 2048
 
 int
 web_pct_decode(const char *in, size_t len, int plus, char *out, size_t outsz)
@@ -46,8 +36,8 @@ web_pct_decode(const char *in, size_t len, int plus, char *out, size_t outsz)
 
 			if (len - i < 3)
 				return -1;
-			h = hexv((unsigned char)in[i + 1]);
-			l = hexv((unsigned char)in[i + 2]);
+			h = mica_hex_val((unsigned char)in[i + 1]);
+			l = mica_hex_val((unsigned char)in[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (unsigned char)(h * 16 + l);
