@@ -557,6 +557,7 @@ shared_free(struct ca_shared *sh)
 {
 	if (sh == NULL)
 		return;
+	db_writer_close(sh->writer);
 	ca_key_free(sh->key);
 	free(sh->dbpath);
 	free(sh->root_der);
@@ -731,6 +732,17 @@ ca_close(struct ca *ca)
 			shared_free(ca->sh);
 	}
 	free(ca);
+}
+
+int
+ca_batch_writes(struct ca *ca, struct mica_err *err)
+{
+	if (ca->sh->writer != NULL)
+		return 0;
+	if (ca->sh->flags & CA_OPEN_READONLY)
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "a read-only CA does not write");
+	return db_writer_open(ca->sh->dbpath, &ca->sh->writer, err);
 }
 
 struct db *
@@ -1117,6 +1129,92 @@ struct issue_job {
 					     * (serial filled in), or NULL */
 };
 
+/* issue()'s store transactions, as bodies for db_run_tx(). */
+struct reserve_tx {
+	const struct issue_job *j;
+	const struct db_cert *rec;
+	int failed_at;              /* 1 consuming the token, 2 reserving */
+};
+
+static int
+reserve_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct reserve_tx *x = arg;
+
+	if (x->j->consume_token != NULL &&
+	    db_token_consume(db, x->j->consume_token, now_s(), err) != 0) {
+		x->failed_at = 1;
+		return -1;
+	}
+	if (db_cert_reserve(db, x->rec, err) != 0) {
+		x->failed_at = 2;
+		return -1;
+	}
+	return 0;
+}
+
+struct complete_tx {
+	struct ca *ca;
+	const struct issue_job *j;
+	const char *serial_hex;
+	const unsigned char *cert;
+	size_t cert_len;
+	const char *detail;
+};
+
+static int
+complete_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct complete_tx *x = arg;
+	const struct issue_job *j = x->j;
+
+	if (db_cert_complete(db, x->serial_hex, x->cert, x->cert_len, err) != 0)
+		return -1;
+	if (j->request_id != NULL &&
+	    db_req_decide(db, j->request_id, DB_REQ_ISSUED, j->p->actor,
+			  x->serial_hex, NULL, now_s(), err) != 0)
+		return -1;
+	if (j->record != NULL) {
+		snprintf(j->record->serial, sizeof(j->record->serial), "%s", x->serial_hex);
+		j->record->decided_at = now_s();
+		if (db_req_insert(db, j->record, err) != 0)
+			return -1;
+	}
+	if (j->renewal_of != NULL) {
+		if (db_cert_link_renewal(db, j->renewal_of, x->serial_hex, err) != 0)
+			return -1;
+		if (j->supersede) {
+			/* crl_publish_tx works on the handle's own connection:
+			 * issue() runs a superseding renewal there, never on
+			 * the writer. */
+			if (db != x->ca->db)
+				return mica_err_set(err, MICA_E_INTERNAL, "internal",
+						    "superseding renewal on the wrong connection");
+			if (db_cert_revoke(db, j->renewal_of, 4 /* superseded */,
+					   now_s(), err) != 0 ||
+			    crl_publish_tx(x->ca, j->p->actor, NULL, err) != 0)
+				return -1;
+		}
+	}
+	return db_audit_add(db, now_s(), j->p->actor, j->action, x->serial_hex,
+			    x->detail, err);
+}
+
+struct discard_tx {
+	const char *serial_hex;
+	const char *token;          /* give one use back, or NULL */
+};
+
+static int
+discard_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct discard_tx *x = arg;
+
+	if (db_cert_discard(db, x->serial_hex, err) != 0)
+		return -1;
+	return x->token != NULL ? db_token_refund(db, x->token, err) : 0;
+}
+
 /* Build, lint, record, sign, store: the one path by which mica issues an
  * end-entity certificate. On success OUT holds the certificate. */
 static int
@@ -1134,6 +1232,9 @@ issue(struct ca *ca, const struct issue_job *j, struct ca_issued *out,
 	const char *cn = NULL;
 	int reserved = 0, consumed = 0, rc = -1, tries = 0;
 	struct mica_err e2;
+	struct reserve_tx rx;
+	struct complete_tx cx;
+	struct discard_tx dx;
 
 	if (require_key(ca, err) != 0)
 		return -1;
@@ -1223,28 +1324,23 @@ again:
 	rec.status = DB_CERT_ISSUING;
 	rec.reason = -1;
 	rec.created_at = now_s();
-	if (db_begin(ca->db, err) != 0)
-		goto out;
-	if (j->consume_token != NULL && !consumed) {
-		if (db_token_consume(ca->db, j->consume_token, now_s(), err) != 0) {
-			db_rollback(ca->db);
+	rx.j = j;
+	rx.rec = &rec;
+	rx.failed_at = 0;
+	if (db_run_tx(ca->sh->writer, ca->db, 0, reserve_body, &rx, err) != 0) {
+		if (rx.failed_at == 1) {
 			/* Used up or gone meanwhile: the client's token is bad.
 			 * A failing store stays a store failure (503). */
 			if (err != NULL && (err->kind == MICA_E_FORBIDDEN ||
 					    err->kind == MICA_E_NOTFOUND))
 				mica_err_set(err, MICA_E_UNAUTH, "bad_token",
 					     "the token is not valid (unknown, revoked, expired or used up)");
-			goto out;
-		}
-	}
-	if (db_cert_reserve(ca->db, &rec, err) != 0) {
-		db_rollback(ca->db);
-		if (err != NULL && err->kind == MICA_E_CONFLICT && ++tries < 4)
+		} else if (rx.failed_at == 2 && err != NULL &&
+			   err->kind == MICA_E_CONFLICT && ++tries < 4) {
 			goto again;    /* a 2^-120 serial collision: draw again */
+		}
 		goto out;
 	}
-	if (db_commit(ca->db, err) != 0)
-		goto out;
 	reserved = 1;
 	consumed = j->consume_token != NULL;
 
@@ -1252,38 +1348,21 @@ again:
 	if (sign_wrap(ca, tbs, tbs_len, &cert, &cert_len, err) != 0)
 		goto out;
 
-	/* Store it; only a committed certificate leaves this function. */
-	if (db_begin(ca->db, err) != 0)
-		goto out;
-	if (db_cert_complete(ca->db, serial_hex, cert, cert_len, err) != 0)
-		goto rollback;
-	if (j->request_id != NULL &&
-	    db_req_decide(ca->db, j->request_id, DB_REQ_ISSUED, j->p->actor,
-			  serial_hex, NULL, now_s(), err) != 0)
-		goto rollback;
-	if (j->record != NULL) {
-		snprintf(j->record->serial, sizeof(j->record->serial), "%s", serial_hex);
-		j->record->decided_at = now_s();
-		if (db_req_insert(ca->db, j->record, err) != 0)
-			goto rollback;
-	}
-	if (j->renewal_of != NULL) {
-		if (db_cert_link_renewal(ca->db, j->renewal_of, serial_hex, err) != 0)
-			goto rollback;
-		if (j->supersede &&
-		    (db_cert_revoke(ca->db, j->renewal_of, 4 /* superseded */,
-				    now_s(), err) != 0 ||
-		     crl_publish_tx(ca, j->p->actor, NULL, err) != 0))
-			goto rollback;
-	}
+	/* Store it; only a committed certificate leaves this function. A
+	 * renewal that supersedes publishes a CRL in the same transaction, on
+	 * this handle's connection, so it does not hold up the batch. */
 	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s",
 		 j->prof->name, j->d->days,
 		 j->renewal_of ? ", renews " : "", j->renewal_of ? j->renewal_of : "",
 		 j->d->clamped ? ", clamped to the CA's notAfter" : "");
-	if (db_audit_add(ca->db, now_s(), j->p->actor, j->action, serial_hex,
-			 detail, err) != 0)
-		goto rollback;
-	if (db_commit(ca->db, err) != 0)
+	cx.ca = ca;
+	cx.j = j;
+	cx.serial_hex = serial_hex;
+	cx.cert = cert;
+	cx.cert_len = cert_len;
+	cx.detail = detail;
+	if (db_run_tx(j->supersede ? NULL : ca->sh->writer, ca->db, DB_TX_DURABLE,
+		      complete_body, &cx, err) != 0)
 		goto out;
 	reserved = 0;
 
@@ -1300,9 +1379,6 @@ again:
 			 "validity was shortened to end with the CA certificate");
 	rc = 0;
 	goto out;
-rollback:
-	db_rollback(ca->db);
-	goto out;
 oom:
 	mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 out:
@@ -1310,14 +1386,9 @@ out:
 		/* Nothing left the process: forget the reservation and give the
 		 * token use back. If the store is failing this may fail too; the
 		 * row then stays "issuing", visible to admins and revocable. */
-		if (db_begin(ca->db, &e2) == 0) {
-			if (db_cert_discard(ca->db, serial_hex, &e2) == 0 &&
-			    (!consumed || db_token_refund(ca->db, j->consume_token, &e2) == 0) &&
-			    db_commit(ca->db, &e2) == 0)
-				;
-			else
-				db_rollback(ca->db);
-		}
+		dx.serial_hex = serial_hex;
+		dx.token = consumed ? j->consume_token : NULL;
+		db_run_tx(ca->sh->writer, ca->db, 0, discard_body, &dx, &e2);
 	}
 	if (cert != NULL)
 		explicit_bzero(cert, cert_len);

@@ -72,6 +72,12 @@ int ca_open(const char *datadir, int flags, const char *passphrase_file,
 /* A new handle for another thread: own connection, shared key and caches. */
 int ca_clone(struct ca *parent, struct ca **out, struct mica_err *err);
 void ca_close(struct ca *ca);
+/* For a long-running process with many threads (the daemon): from now on
+ * every handle sharing CA's data directory hands issuance's store writes to
+ * one writer thread that commits them in batches (group commit, see
+ * db_run_tx()); the last ca_close() stops it. Call once, before the other
+ * threads start. */
+int ca_batch_writes(struct ca *ca, struct mica_err *err);
 
 /* The store connection of this handle (for backup, integrity checks). */
 struct db *ca_db(struct ca *ca);

@@ -11,7 +11,7 @@
 #include "ca/keys.h"
 
 /* What every handle on one data directory shares (refcounted). Immutable
- * after ca_open() except refs. */
+ * after ca_open() except refs (and writer, set once before threads start). */
 struct ca_shared {
 	pthread_mutex_t lock;
 	int refs;
@@ -29,6 +29,7 @@ struct ca_shared {
 	char *crl_url;
 	char *aia_url;
 	int crl_days;
+	struct db_writer *writer;      /* NULL unless ca_batch_writes() */
 };
 
 struct ca {

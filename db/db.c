@@ -57,6 +57,7 @@
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_SP_BEGIN, S_SP_RELEASE, S_SP_ROLLBACK,
+	S_JOB_BEGIN, S_JOB_RELEASE, S_JOB_ROLLBACK, S_SYNC_FULL, S_SYNC_NORMAL,
 	S_INTEGRITY, S_FK_CHECK,
 	S_CA_INSERT, S_CA_GET, S_CA_UPDATE_KEY,
 	S_DOMAIN_ADD, S_DOMAIN_REMOVE, S_DOMAIN_LIST,
@@ -94,6 +95,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SP_BEGIN] = "SAVEPOINT mica_write",
 	[S_SP_RELEASE] = "RELEASE mica_write",
 	[S_SP_ROLLBACK] = "ROLLBACK TO mica_write",
+	[S_JOB_BEGIN] = "SAVEPOINT mica_job",
+	[S_JOB_RELEASE] = "RELEASE mica_job",
+	[S_JOB_ROLLBACK] = "ROLLBACK TO mica_job",
+	[S_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	[S_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 	[S_INTEGRITY] = "PRAGMA integrity_check",
 	[S_FK_CHECK] = "PRAGMA foreign_key_check",
 
@@ -1088,7 +1094,11 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 			     "knows only up to %d; upgrade mica", version, builtin);
 		goto out;
 	}
-	if (exec_script(db, "PRAGMA foreign_keys = ON", err) != 0)
+	/* A small page cache per connection: the daemon keeps one connection
+	 * per worker thread, the OS caches the file anyway, and the store's
+	 * reads are point lookups and one sequential walk (the CRL). */
+	if (exec_script(db, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -" DB_CACHE_KIB,
+			err) != 0)
 		goto out;
 	if (!db->readonly) {
 		if (query_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
@@ -1184,6 +1194,50 @@ db_rollback(struct db *db)
 	if (db == NULL || sqlite3_get_autocommit(db->h))
 		return;
 	exec_cached(db, S_ROLLBACK, NULL);
+}
+
+/* ---- for db/writer.c (declared in db_int.h) ---- */
+
+int
+db_int_exec(struct db *db, enum db_int_op op, struct mica_err *err)
+{
+	static const enum stmt_id ids[] = {
+		[DB_INT_JOB_BEGIN] = S_JOB_BEGIN,
+		[DB_INT_JOB_RELEASE] = S_JOB_RELEASE,
+		[DB_INT_JOB_ROLLBACK] = S_JOB_ROLLBACK,
+		[DB_INT_SYNC_FULL] = S_SYNC_FULL,
+		[DB_INT_SYNC_NORMAL] = S_SYNC_NORMAL,
+	};
+
+	if (db == NULL || (unsigned)op >= sizeof(ids) / sizeof(ids[0]))
+		return bad_arg(err);
+	return exec_cached(db, ids[op], err);
+}
+
+int
+db_int_in_tx(struct db *db)
+{
+	return db != NULL && !sqlite3_get_autocommit(db->h);
+}
+
+void
+db_int_wal_hook(struct db *db, int (*cb)(void *, sqlite3 *, const char *, int),
+		void *arg)
+{
+	sqlite3_wal_autocheckpoint(db->h, 0);
+	sqlite3_wal_hook(db->h, cb, arg);
+}
+
+int
+db_int_checkpoint(struct db *db, struct mica_err *err)
+{
+	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					   NULL, NULL);
+
+	/* BUSY: another checkpoint is running; it will do. */
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		return db_fail(db, rc, NULL, NULL, err);
+	return 0;
 }
 
 int

@@ -59,6 +59,41 @@ int db_begin(struct db *db, struct mica_err *err);
 int db_commit(struct db *db, struct mica_err *err);
 void db_rollback(struct db *db);
 
+/*
+ * Transaction bodies and group commit.
+ *
+ * A body is a function that makes store writes on the connection it is
+ * given and returns 0, or -1 with err filled; it must not open or close a
+ * transaction itself. db_run_tx() runs it in a transaction of its own and
+ * returns once that transaction is committed (durable on disk with
+ * DB_TX_DURABLE; otherwise durable at the next durable commit, which syncs
+ * the whole WAL, or lost only with the machine's power, never with the
+ * process). A body that fails is rolled back completely.
+ *
+ * With a writer W (db_writer_open) the body runs on W's connection and
+ * thread instead, batched with the bodies other threads hand in meanwhile:
+ * one transaction and one sync for the batch, each body inside its own
+ * SAVEPOINT so that one failing undoes only itself. While a batch syncs
+ * the next one gathers, so N concurrent writers share syncs instead of
+ * queueing for SQLite's lock one sync at a time. The body must then touch
+ * only the connection it is given, and the caller must not hold a
+ * transaction open on any connection to the same file (it would wait for
+ * itself). With W NULL the body runs on DB, unbatched.
+ *
+ * W also checkpoints the WAL on a thread of its own, off the commit path.
+ */
+struct db_writer;
+typedef int (*db_tx_fn)(struct db *db, void *arg, struct mica_err *err);
+
+#define DB_TX_DURABLE 0x1
+
+int db_writer_open(const char *path, struct db_writer **out,
+		   struct mica_err *err);
+/* Finishes the queued bodies, then stops and closes. Accepts NULL. */
+void db_writer_close(struct db_writer *w);
+int db_run_tx(struct db_writer *w, struct db *db, int flags, db_tx_fn fn,
+	      void *arg, struct mica_err *err);
+
 /* PRAGMA integrity_check == "ok" -> 0; otherwise MICA_E_INTERNAL. */
 int db_integrity_check(struct db *db, struct mica_err *err);
 

@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#include <sqlite3.h>
+
+#include "db/db.h"
+
 struct db_migration {
 	int version;       /* NNN of schema/NNN_name.sql, strictly increasing */
 	const char *name;  /* "001_init" */
@@ -26,5 +30,27 @@ extern const size_t db_nmigrations;
 /* How long a connection waits for another's write lock before giving up
  * with MICA_E_UNAVAIL. */
 #define DB_BUSY_TIMEOUT_MS 5000
+
+/* Page cache of each connection, KiB (a string: it goes into a PRAGMA). */
+#define DB_CACHE_KIB "512"
+
+/* What db/writer.c needs of a connection's insides (db.c defines these). */
+enum db_int_op {
+	DB_INT_JOB_BEGIN,     /* SAVEPOINT around one batched body */
+	DB_INT_JOB_RELEASE,
+	DB_INT_JOB_ROLLBACK,
+	DB_INT_SYNC_FULL,     /* PRAGMA synchronous: COMMIT syncs the WAL */
+	DB_INT_SYNC_NORMAL    /* COMMIT leaves the WAL sync to a later one */
+};
+int db_int_exec(struct db *db, enum db_int_op op, struct mica_err *err);
+/* Is a transaction open on DB? (SQLite rolls one back by itself after an
+ * I/O error or a full disk.) */
+int db_int_in_tx(struct db *db);
+/* Stop DB checkpointing at its own commits and call CB after each commit
+ * with the number of frames in the WAL (sqlite3_wal_hook). */
+void db_int_wal_hook(struct db *db, int (*cb)(void *, sqlite3 *, const char *, int),
+		     void *arg);
+/* A PASSIVE checkpoint: copies what it can without blocking writers. */
+int db_int_checkpoint(struct db *db, struct mica_err *err);
 
 #endif

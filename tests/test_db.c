@@ -112,6 +112,7 @@ raw_int(const char *path, const char *sql)
 	int64_t v = -12345;
 
 	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_busy_timeout(h, 5000) == SQLITE_OK &&
 	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -1976,6 +1977,251 @@ test_integrity_check(void)
 
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* Transaction bodies and the batching writer                         */
+/* ------------------------------------------------------------------ */
+
+/* Is DOMAIN among DB's allowed domains? */
+static int
+has_domain(struct db *db, const char *domain)
+{
+	struct mica_err err;
+	char **v = NULL;
+	int found = 0;
+
+	if (db_domain_list(db, &v, &err) != 0)
+		return -1;
+	for (size_t i = 0; v[i] != NULL; i++)
+		if (strcmp(v[i], domain) == 0)
+			found = 1;
+	db_strv_free(v);
+	return found;
+}
+
+struct wbody {
+	const char *path;          /* the database file, for outside looks */
+	const char *domain;        /* added by the body */
+	const char *other;         /* the batch partner's domain, or NULL */
+	const char *second;        /* add this too, then fail (or NULL) */
+	struct db *ran_on;         /* the connection the body was given */
+	int saw_partner;           /* partner's row visible inside the body */
+	int partner_outside;       /* count of it seen by another connection */
+	atomic_int *hold;          /* spin while nonzero (holds the writer) */
+};
+
+static int
+wbody_fn(struct db *db, void *arg, struct mica_err *err)
+{
+	struct wbody *b = arg;
+
+	b->ran_on = db;
+	while (b->hold != NULL && atomic_load(b->hold))
+		usleep(1000);
+	if (db_domain_add(db, b->domain, err) != 0)
+		return -1;
+	if (b->other != NULL && has_domain(db, b->other) == 1) {
+		char q[160];
+
+		b->saw_partner = 1;
+		snprintf(q, sizeof(q), "SELECT count(*) FROM ca_domain WHERE domain = '%s'",
+			 b->other);
+		b->partner_outside = (int)raw_int(b->path, q);
+	}
+	if (b->second != NULL) {
+		if (db_domain_add(db, b->second, err) != 0)
+			return -1;
+		/* A duplicate: the store refuses it, the body fails. */
+		return db_domain_add(db, b->second, err);
+	}
+	return 0;
+}
+
+struct wcall {
+	struct db_writer *w;
+	struct wbody *b;
+	int flags;
+	int rc;
+	struct mica_err err;
+	atomic_int *queued;
+};
+
+static void *
+wcall_main(void *arg)
+{
+	struct wcall *c = arg;
+
+	atomic_fetch_add(c->queued, 1);
+	c->rc = db_run_tx(c->w, NULL, c->flags, wbody_fn, c->b, &c->err);
+	return NULL;
+}
+
+static void
+test_writer_batches(void)
+{
+	char path[128];
+	struct db *db = fresh(path);
+	struct db_writer *w = NULL;
+	struct mica_err err;
+	atomic_int hold = 1, queued = 0;
+	struct wbody b0 = { .path = path, .domain = "zero.test", .hold = &hold };
+	struct wbody b1 = { .path = path, .domain = "one.test", .other = "two.test" };
+	struct wbody b2 = { .path = path, .domain = "two.test", .other = "one.test" };
+	struct wcall c0 = { .b = &b0, .flags = DB_TX_DURABLE, .queued = &queued };
+	struct wcall c1 = { .b = &b1, .flags = DB_TX_DURABLE, .queued = &queued };
+	struct wcall c2 = { .b = &b2, .flags = 0, .queued = &queued };
+	pthread_t t0, t1, t2;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL_FATAL(db_writer_open(path, &w, &err), 0);
+	c0.w = c1.w = c2.w = w;
+	/* b0 holds the writer, so b1 and b2 queue up behind it and run as
+	 * the next batch: one transaction, seen from inside and outside. */
+	pthread_create(&t0, NULL, wcall_main, &c0);
+	while (atomic_load(&queued) < 1)
+		usleep(1000);
+	usleep(20000);
+	pthread_create(&t1, NULL, wcall_main, &c1);
+	pthread_create(&t2, NULL, wcall_main, &c2);
+	while (atomic_load(&queued) < 3)
+		usleep(1000);
+	usleep(200000);  /* let both reach the queue */
+	atomic_store(&hold, 0);
+	pthread_join(t0, NULL);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CU_ASSERT_EQUAL(c0.rc, 0);
+	CU_ASSERT_EQUAL(c1.rc, 0);
+	CU_ASSERT_EQUAL(c2.rc, 0);
+	/* Bodies run on the writer's connection, not the caller's. */
+	CU_ASSERT_PTR_NOT_NULL(b0.ran_on);
+	CU_ASSERT_PTR_EQUAL(b0.ran_on, b1.ran_on);
+	CU_ASSERT_PTR_EQUAL(b1.ran_on, b2.ran_on);
+	CU_ASSERT_PTR_NOT_EQUAL(b0.ran_on, db);
+	/* The later of the two saw the earlier one's row in its own
+	 * transaction while no other connection could: one batch. */
+	CU_ASSERT_EQUAL(b1.saw_partner + b2.saw_partner, 1);
+	CU_ASSERT_EQUAL(b1.partner_outside + b2.partner_outside, 0);
+	db_writer_close(w);
+	/* Everything is committed, durable or not, once the calls return. */
+	CU_ASSERT_EQUAL(has_domain(db, "zero.test"), 1);
+	CU_ASSERT_EQUAL(has_domain(db, "one.test"), 1);
+	CU_ASSERT_EQUAL(has_domain(db, "two.test"), 1);
+	CU_ASSERT_EQUAL(db_integrity_check(db, &err), 0);
+	db_close(db);
+}
+
+static void
+test_writer_isolates_failures(void)
+{
+	char path[128];
+	struct db *db = fresh(path);
+	struct db_writer *w = NULL;
+	struct mica_err err;
+	atomic_int hold = 1, queued = 0;
+	struct wbody b0 = { .path = path, .domain = "hold.test", .hold = &hold };
+	struct wbody good = { .path = path, .domain = "good.test" };
+	struct wbody bad = { .path = path, .domain = "bad.test", .second = "bad2.test" };
+	struct wcall c0 = { .b = &b0, .flags = DB_TX_DURABLE, .queued = &queued };
+	struct wcall cg = { .b = &good, .flags = DB_TX_DURABLE, .queued = &queued };
+	struct wcall cb = { .b = &bad, .flags = DB_TX_DURABLE, .queued = &queued };
+	pthread_t t0, tg, tb;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL_FATAL(db_writer_open(path, &w, &err), 0);
+	c0.w = cg.w = cb.w = w;
+	pthread_create(&t0, NULL, wcall_main, &c0);
+	while (atomic_load(&queued) < 1)
+		usleep(1000);
+	usleep(20000);
+	pthread_create(&tb, NULL, wcall_main, &cb);
+	pthread_create(&tg, NULL, wcall_main, &cg);
+	while (atomic_load(&queued) < 3)
+		usleep(1000);
+	usleep(200000);
+	atomic_store(&hold, 0);
+	pthread_join(t0, NULL);
+	pthread_join(tb, NULL);
+	pthread_join(tg, NULL);
+	/* The failing body gets its own error and leaves nothing; its batch
+	 * partners commit. */
+	CU_ASSERT_EQUAL(c0.rc, 0);
+	CU_ASSERT_EQUAL(cg.rc, 0);
+	CU_ASSERT_EQUAL(cb.rc, -1);
+	CU_ASSERT_EQUAL(cb.err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(has_domain(db, "hold.test"), 1);
+	CU_ASSERT_EQUAL(has_domain(db, "good.test"), 1);
+	CU_ASSERT_EQUAL(has_domain(db, "bad.test"), 0);
+	CU_ASSERT_EQUAL(has_domain(db, "bad2.test"), 0);
+
+#ifdef MICA_FAULT_INJECTION
+	/* A failing commit fails the whole batch, and the writer goes on. */
+	{
+		struct wbody f = { .path = path, .domain = "commit.test" };
+		struct wbody n = { .path = path, .domain = "next.test" };
+
+		setenv("MICA_FAULT", "db_commit:1", 1);
+		mica_fault_reset();
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &f, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &n, &err), 0);
+		unsetenv("MICA_FAULT");
+		mica_fault_reset();
+		CU_ASSERT_EQUAL(has_domain(db, "commit.test"), 0);
+		CU_ASSERT_EQUAL(has_domain(db, "next.test"), 1);
+	}
+	/* A failing WAL sync: the durable caller is told the store failed
+	 * (its rows are committed but not known to be on disk, so it must
+	 * hand nothing out); a non-durable one never waits for the sync. */
+	{
+		struct wbody d = { .path = path, .domain = "sync.test" };
+		struct wbody r = { .path = path, .domain = "relaxed.test" };
+		struct wbody a = { .path = path, .domain = "after.test" };
+
+		setenv("MICA_FAULT", "db_sync:0", 1);
+		mica_fault_reset();
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &d, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, 0, wbody_fn, &r, &err), 0);
+		unsetenv("MICA_FAULT");
+		mica_fault_reset();
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &a, &err), 0);
+		CU_ASSERT_EQUAL(has_domain(db, "relaxed.test"), 1);
+		CU_ASSERT_EQUAL(has_domain(db, "after.test"), 1);
+	}
+#endif
+	db_writer_close(w);
+	db_close(db);
+}
+
+static void
+test_run_tx_direct(void)
+{
+	char path[128];
+	struct db *db = fresh(path);
+	struct mica_err err;
+	struct wbody ok = { .path = path, .domain = "direct.test" };
+	struct wbody relaxed = { .path = path, .domain = "relaxed.test" };
+	struct wbody bad = { .path = path, .domain = "b.test", .second = "b2.test" };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(db_run_tx(NULL, db, DB_TX_DURABLE, wbody_fn, &ok, &err), 0);
+	CU_ASSERT_PTR_EQUAL(ok.ran_on, db);
+	CU_ASSERT_EQUAL(db_run_tx(NULL, db, 0, wbody_fn, &relaxed, &err), 0);
+	CU_ASSERT_EQUAL(db_run_tx(NULL, db, DB_TX_DURABLE, wbody_fn, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	/* Committed rows are visible to another connection; the failed body
+	 * left nothing and no transaction open. */
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM ca_domain "
+				"WHERE domain IN ('direct.test', 'relaxed.test')"), 2);
+	CU_ASSERT_EQUAL(has_domain(db, "b.test"), 0);
+	CU_ASSERT_EQUAL(db_begin(db, &err), 0);
+	db_rollback(db);
+	/* Bad arguments are refused. */
+	CU_ASSERT_EQUAL(db_run_tx(NULL, NULL, 0, wbody_fn, &ok, &err), -1);
+	CU_ASSERT_EQUAL(db_run_tx(NULL, db, 0x100, wbody_fn, &ok, &err), -1);
+	db_close(db);
+}
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -2070,6 +2316,12 @@ main(void)
 		  test_backup_while_writing },
 		{ "integrity check passes on a sound store, fails on damage",
 		  test_integrity_check },
+		{ "batches bodies from many threads into one transaction",
+		  test_writer_batches },
+		{ "rolls back only the failing body of a batch; a failed commit or sync fails its callers",
+		  test_writer_isolates_failures },
+		{ "runs a body unbatched on the caller's connection",
+		  test_run_tx_direct },
 	};
 	CU_pSuite suite;
 	unsigned int failed;

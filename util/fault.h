@@ -8,7 +8,8 @@
  * call (counting from 1, per process) of MICA_FAULT("point") return 1, so
  * the caller fails as if that step had failed. n = 0 means every call.
  * Points used by mica: "db_write" (any store write), "db_commit", "sign",
- * "lint" (make the linter see a broken TBS).
+ * "lint" (make the linter see a broken TBS), "db_sync" (the group-commit
+ * WAL sync, db/writer.c).
  */
 #ifndef MICA_UTIL_FAULT_H
 #define MICA_UTIL_FAULT_H

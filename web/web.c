@@ -903,8 +903,15 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		return mica_err_set(err, MICA_E_USAGE, "usage",
 				    "--threads must be from 1 to %d", WEB_THREADS_MAX);
 	}
+	/* A worker blocks while its certificate's commit reaches the disk;
+	 * WEB_THREADS_PER_CORE workers per core keep the cores signing
+	 * meanwhile. */
+	if (cores < 1)
+		cores = 1;
+	if (cores > WEB_THREADS_MAX / WEB_THREADS_PER_CORE)
+		cores = WEB_THREADS_MAX / WEB_THREADS_PER_CORE;
 	srv->threads = o->threads > 0 ? (unsigned)o->threads :
-		       cores > 0 ? (unsigned)(cores > WEB_THREADS_MAX ? WEB_THREADS_MAX : cores) : 1;
+		       (unsigned)(cores * WEB_THREADS_PER_CORE);
 	if (o->log_file != NULL && mica_log_open(o->log_file) != 0) {
 		server_free(srv);
 		return mica_err_set(err, MICA_E_UNAVAIL, "log_file",
@@ -928,6 +935,9 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		first = 1;
 	}
 	if (ca_open(o->datadir, CA_OPEN_UNLOCK, o->passphrase_file, &srv->parent, err) != 0)
+		goto out;
+	/* Many workers issue at once: let them share commits. */
+	if (ca_batch_writes(srv->parent, err) != 0)
 		goto out;
 	if (copy_root(srv, err) != 0)
 		goto out;

@@ -53,6 +53,7 @@
 #define WEB_RL_FAILS       10            /* failures allowed per window */
 #define WEB_RL_WINDOW      60            /* seconds */
 #define WEB_THREADS_MAX    256
+#define WEB_THREADS_PER_CORE 4           /* default workers per listener */
 
 /* ------------------------------------------------------------- blobs -- */
 

@@ -1,0 +1,491 @@
+/*
+ * db/writer.c - transaction bodies and group commit (see db.h).
+ *
+ * One writer thread owns one connection. Callers queue a job (a body and
+ * its argument, on their own stack) and sleep until it is done. The writer
+ * takes every job queued so far (up to BATCH_MAX), opens one transaction,
+ * runs each body inside SAVEPOINT mica_job, and commits once. Nothing ever
+ * sleeps to wait for company: jobs that arrive while a batch runs form the
+ * next one, so batches grow with load and a lone caller waits for one
+ * commit only.
+ *
+ * Durability is moved off the lock, as databases with group commit do:
+ * the writer's connection commits with synchronous = NORMAL (frames are
+ * written to the WAL, the lock is released, no sync), and a sync thread
+ * then calls fdatasync() on the WAL file and only then releases the
+ * callers that asked for DB_TX_DURABLE. A durable caller therefore returns
+ * after its commit record is on disk, exactly as with synchronous = FULL,
+ * but one sync covers every transaction written before it began, and the
+ * writer goes on with the next batch (reservations need no sync) while the
+ * disk works. SQLite's own header and checkpoint syncs are unchanged.
+ *
+ * Failure rules: a body that fails is rolled back to its savepoint and
+ * only its caller sees the error. If SQLite rolls the whole transaction
+ * back by itself (I/O error, full disk), or BEGIN or COMMIT fails, every
+ * job of the batch that had not failed on its own gets that store error:
+ * nothing of the batch was committed, and each caller says so. If the sync
+ * fails, the transactions are committed but not known to be on disk; their
+ * callers get a store error and hand nothing out.
+ *
+ * The writer's connection does not checkpoint at its commits (that would
+ * put page writes and syncs on the commit path); a WAL hook wakes a
+ * checkpoint thread with its own connection once the WAL holds
+ * CHECKPOINT_FRAMES frames, and that thread runs PASSIVE checkpoints,
+ * which never block the writer.
+ */
+#include "db/db.h"
+#include "db/db_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fault.h"
+#include "util/log.h"
+
+#define BATCH_MAX          64
+#define CHECKPOINT_FRAMES  1000   /* SQLite's own auto-checkpoint default */
+
+struct job {
+	db_tx_fn fn;
+	void *arg;
+	int flags;
+	int rc;
+	int done;
+	pthread_cond_t cv;        /* signalled when done (one waiter each) */
+	struct mica_err err;
+	struct job *next;
+};
+
+/* Caller holds w->mu. */
+static void
+job_finish(struct job *j)
+{
+	j->done = 1;
+	pthread_cond_signal(&j->cv);
+}
+
+struct db_writer {
+	struct db *db;
+	pthread_mutex_t mu;
+	pthread_cond_t work;      /* the writer: jobs queued, or stop */
+	struct job *head, *tail;
+	int stop;
+	int writer_done;          /* the writer thread has drained and left */
+	pthread_t thread;
+	int thread_up;
+
+	struct job *sync_head, *sync_tail;   /* committed, awaiting the sync */
+	pthread_cond_t sync_work;
+	char *wal_path;
+	int wal_fd;
+	dev_t wal_dev;
+	ino_t wal_ino;
+	pthread_t sync_thread;
+	int sync_up;
+
+	struct db *ckpt_db;
+	pthread_cond_t ckpt_work;
+	int ckpt_due;
+	pthread_t ckpt_thread;
+	int ckpt_up;
+};
+
+/* Fail every job of the batch that has not failed by itself. */
+static void
+fail_batch(struct job **jobs, size_t n, const struct mica_err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i]->rc == 0) {
+			jobs[i]->rc = -1;
+			jobs[i]->err = *e;
+		}
+	}
+}
+
+static void
+run_batch(struct db_writer *w, struct job **jobs, size_t n)
+{
+	struct mica_err e;
+	size_t i, ok = 0;
+
+	mica_err_clear(&e);
+	for (i = 0; i < n; i++)
+		jobs[i]->rc = 0;
+	if (db_begin(w->db, &e) != 0) {
+		fail_batch(jobs, n, &e);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct job *j = jobs[i];
+
+		if (db_int_exec(w->db, DB_INT_JOB_BEGIN, &j->err) != 0) {
+			j->rc = -1;
+			continue;
+		}
+		mica_err_clear(&j->err);
+		if (j->fn(w->db, j->arg, &j->err) != 0) {
+			j->rc = -1;
+			if (!db_int_in_tx(w->db))
+				break;
+			db_int_exec(w->db, DB_INT_JOB_ROLLBACK, NULL);
+			db_int_exec(w->db, DB_INT_JOB_RELEASE, NULL);
+			continue;
+		}
+		if (db_int_exec(w->db, DB_INT_JOB_RELEASE, &e) != 0) {
+			j->rc = -1;
+			j->err = e;
+			if (!db_int_in_tx(w->db))
+				break;
+			continue;
+		}
+		ok++;
+	}
+	if (!db_int_in_tx(w->db)) {
+		/* SQLite rolled everything back: nobody's work is stored. */
+		mica_err_set(&e, MICA_E_UNAVAIL, "store_unavailable",
+			     "the certificate store failed to write; nothing was stored");
+		fail_batch(jobs, n, &e);
+		return;
+	}
+	if (ok == 0) {
+		db_rollback(w->db);
+		return;
+	}
+	if (db_commit(w->db, &e) != 0)
+		fail_batch(jobs, n, &e);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct db_writer *w = arg;
+	struct job *batch[BATCH_MAX];
+	size_t n;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->head == NULL && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->head == NULL)
+			break;                 /* stopping, queue drained */
+		for (n = 0; n < BATCH_MAX && w->head != NULL; n++) {
+			batch[n] = w->head;
+			w->head = w->head->next;
+		}
+		if (w->head == NULL)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+
+		run_batch(w, batch, n);
+
+		pthread_mutex_lock(&w->mu);
+		for (size_t i = 0; i < n; i++) {
+			struct job *j = batch[i];
+
+			if (j->rc == 0 && (j->flags & DB_TX_DURABLE)) {
+				j->next = NULL;
+				if (w->sync_tail != NULL)
+					w->sync_tail->next = j;
+				else
+					w->sync_head = j;
+				w->sync_tail = j;
+			} else {
+				job_finish(j);
+			}
+		}
+		if (w->sync_head != NULL)
+			pthread_cond_signal(&w->sync_work);
+	}
+	w->writer_done = 1;
+	pthread_cond_signal(&w->sync_work);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ syncs -- */
+
+/* fdatasync the WAL file; (re)open it when it is new or was replaced (the
+ * writer's connection keeps it in place, but never sync a stale file). */
+static int
+wal_sync(struct db_writer *w, struct mica_err *err)
+{
+	struct stat sb;
+
+	if (stat(w->wal_path, &sb) != 0) {
+		mica_log(MICA_LOG_ERR, "db: cannot find the WAL to sync: %s", strerror(errno));
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "I/O error on the certificate store");
+	}
+	if (w->wal_fd < 0 || sb.st_dev != w->wal_dev || sb.st_ino != w->wal_ino) {
+		char dir[4096];
+		char *slash;
+		int dfd;
+
+		if (w->wal_fd >= 0)
+			close(w->wal_fd);
+		if ((w->wal_fd = open(w->wal_path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    fstat(w->wal_fd, &sb) != 0) {
+			mica_log(MICA_LOG_ERR, "db: cannot open the WAL to sync: %s",
+				 strerror(errno));
+			if (w->wal_fd >= 0)
+				close(w->wal_fd);
+			w->wal_fd = -1;
+			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+					    "I/O error on the certificate store");
+		}
+		w->wal_dev = sb.st_dev;
+		w->wal_ino = sb.st_ino;
+		/* A new file's name must be durable too. */
+		snprintf(dir, sizeof(dir), "%s", w->wal_path);
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	if (MICA_FAULT("db_sync") || fdatasync(w->wal_fd) != 0) {
+		mica_log(MICA_LOG_ERR, "db: WAL sync failed: %s", strerror(errno));
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "I/O error on the certificate store");
+	}
+	return 0;
+}
+
+static void *
+sync_main(void *arg)
+{
+	struct db_writer *w = arg;
+	struct job *list;
+	struct mica_err e;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->sync_head == NULL && !w->writer_done)
+			pthread_cond_wait(&w->sync_work, &w->mu);
+		if (w->sync_head == NULL)
+			break;                 /* the writer left, nothing pending */
+		list = w->sync_head;
+		w->sync_head = w->sync_tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+
+		/* Every job on the list committed (wrote its frames) before
+		 * this sync starts, so the sync covers all of them. */
+		mica_err_clear(&e);
+		rc = wal_sync(w, &e);
+
+		pthread_mutex_lock(&w->mu);
+		while (list != NULL) {
+			struct job *j = list;
+
+			list = j->next;
+			if (rc != 0) {
+				j->rc = -1;
+				j->err = e;
+			}
+			job_finish(j);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* ------------------------------------------------------ checkpoints -- */
+
+/* sqlite3_wal_hook: runs on the writer thread after each commit. */
+static int
+wal_hook(void *arg, sqlite3 *h, const char *dbname, int frames)
+{
+	struct db_writer *w = arg;
+
+	(void)h;
+	(void)dbname;
+	if (frames >= CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&w->mu);
+		if (!w->ckpt_due) {
+			w->ckpt_due = 1;
+			pthread_cond_signal(&w->ckpt_work);
+		}
+		pthread_mutex_unlock(&w->mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *
+ckpt_main(void *arg)
+{
+	struct db_writer *w = arg;
+	struct mica_err e;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->ckpt_due && !w->stop)
+			pthread_cond_wait(&w->ckpt_work, &w->mu);
+		if (w->stop)
+			break;
+		w->ckpt_due = 0;
+		pthread_mutex_unlock(&w->mu);
+		if (db_int_checkpoint(w->ckpt_db, &e) != 0)
+			mica_log(MICA_LOG_WARN, "db: checkpoint: %s", e.msg);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ public -- */
+
+int
+db_writer_open(const char *path, struct db_writer **out, struct mica_err *err)
+{
+	struct db_writer *w;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	w->wal_fd = -1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->sync_work, NULL);
+	pthread_cond_init(&w->ckpt_work, NULL);
+	if (asprintf(&w->wal_path, "%s-wal", path) < 0) {
+		w->wal_path = NULL;
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto fail;
+	}
+	if (db_open(path, 0, &w->db, err) != 0 ||
+	    db_open(path, 0, &w->ckpt_db, err) != 0)
+		goto fail;
+	/* The sync thread makes commits durable (see the top). */
+	if (db_int_exec(w->db, DB_INT_SYNC_NORMAL, err) != 0)
+		goto fail;
+	db_int_wal_hook(w->db, wal_hook, w);
+	if (pthread_create(&w->sync_thread, NULL, sync_main, w) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "thread", "cannot start the store syncer");
+		goto fail;
+	}
+	w->sync_up = 1;
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "thread", "cannot start the store writer");
+		goto fail;
+	}
+	w->thread_up = 1;
+	if (pthread_create(&w->ckpt_thread, NULL, ckpt_main, w) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "thread", "cannot start the store checkpointer");
+		goto fail;
+	}
+	w->ckpt_up = 1;
+	*out = w;
+	return 0;
+fail:
+	db_writer_close(w);
+	return -1;
+}
+
+void
+db_writer_close(struct db_writer *w)
+{
+	struct mica_err e;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	if (!w->thread_up)
+		w->writer_done = 1;
+	pthread_cond_broadcast(&w->work);
+	pthread_cond_broadcast(&w->sync_work);
+	pthread_cond_broadcast(&w->ckpt_work);
+	pthread_mutex_unlock(&w->mu);
+	/* The writer drains the queue, then the syncer the committed jobs. */
+	if (w->thread_up)
+		pthread_join(w->thread, NULL);
+	if (w->sync_up)
+		pthread_join(w->sync_thread, NULL);
+	if (w->ckpt_up)
+		pthread_join(w->ckpt_thread, NULL);
+	/* Leave the WAL synced: the last batches may have been non-durable. */
+	if (w->db != NULL && db_int_exec(w->db, DB_INT_SYNC_FULL, &e) == 0)
+		db_int_checkpoint(w->db, &e);
+	if (w->wal_fd >= 0)
+		close(w->wal_fd);
+	free(w->wal_path);
+	db_close(w->ckpt_db);
+	db_close(w->db);
+	pthread_cond_destroy(&w->ckpt_work);
+	pthread_cond_destroy(&w->sync_work);
+	pthread_cond_destroy(&w->work);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+/* Unbatched: BEGIN IMMEDIATE, body, COMMIT on the caller's connection. */
+static int
+run_direct(struct db *db, int flags, db_tx_fn fn, void *arg,
+	   struct mica_err *err)
+{
+	int relaxed = !(flags & DB_TX_DURABLE), rc = -1;
+
+	if (relaxed && db_int_exec(db, DB_INT_SYNC_NORMAL, err) != 0)
+		return -1;
+	if (db_begin(db, err) != 0)
+		goto out;
+	if (fn(db, arg, err) != 0) {
+		db_rollback(db);
+		goto out;
+	}
+	if (db_commit(db, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (relaxed && db_int_exec(db, DB_INT_SYNC_FULL, NULL) != 0)
+		mica_log(MICA_LOG_WARN, "db: cannot restore synchronous = FULL");
+	return rc;
+}
+
+int
+db_run_tx(struct db_writer *w, struct db *db, int flags, db_tx_fn fn,
+	  void *arg, struct mica_err *err)
+{
+	struct job j;
+
+	if (fn == NULL || (w == NULL && db == NULL) || (flags & ~DB_TX_DURABLE))
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "bad arguments to the store");
+	if (w == NULL)
+		return run_direct(db, flags, fn, arg, err);
+
+	memset(&j, 0, sizeof(j));
+	j.fn = fn;
+	j.arg = arg;
+	j.flags = flags;
+	pthread_mutex_lock(&w->mu);
+	if (w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "the certificate store is closing");
+	}
+	pthread_cond_init(&j.cv, NULL);
+	if (w->tail != NULL)
+		w->tail->next = &j;
+	else
+		w->head = &j;
+	w->tail = &j;
+	pthread_cond_signal(&w->work);
+	while (!j.done)
+		pthread_cond_wait(&j.cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	pthread_cond_destroy(&j.cv);
+	if (j.rc != 0 && err != NULL)
+		*err = j.err;
+	return j.rc;
+}
