@@ -2102,10 +2102,18 @@ crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
 	memcpy(t.aki, ca->sh->ski, sizeof(t.aki));
 	t.entries = col.v;
 	t.nentries = col.n;
-	if (ca_x509_tbs_crl(&t, &tbs, &tbs_len, err) != 0 ||
-	    ca_lint_crl(tbs, tbs_len, ca->sh->subject, ca->sh->subject_len, err) != 0 ||
+	/* A large CRL is tens of megabytes in each form (entries, TBS, signed
+	 * DER): free each as soon as the next exists, so that at most two
+	 * are alive at once. */
+	if (ca_x509_tbs_crl(&t, &tbs, &tbs_len, err) != 0)
+		goto out;
+	free(col.v);
+	col.v = NULL;
+	if (ca_lint_crl(tbs, tbs_len, ca->sh->subject, ca->sh->subject_len, err) != 0 ||
 	    sign_wrap(ca, tbs, tbs_len, &der, &der_len, err) != 0)
 		goto out;
+	free(tbs);
+	tbs = NULL;
 	memset(&crl, 0, sizeof(crl));
 	crl.number = t.crl_number;
 	crl.this_update = t.this_update;

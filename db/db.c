@@ -199,8 +199,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	 * statement so that two writers cannot both pass a separate check. */
 	[S_CRL_INSERT] =
 	"INSERT INTO crl (number, this_update, next_update, der) "
-	"SELECT ?1, ?2, ?3, ?4 "
-	"WHERE ?1 > COALESCE((SELECT MAX(number) FROM crl), 0)",
+	"VALUES (?1, ?2, ?3, ?4)",
 	[S_CRL_LATEST] =
 	"SELECT number, this_update, next_update, der FROM crl "
 	"ORDER BY number DESC LIMIT 1",
@@ -2338,11 +2337,38 @@ out:
 	return rc;
 }
 
+/* Write DATA into the zero-filled blob TABLE.COLUMN of row ROWID (inserted
+ * by the caller in its open transaction). */
+static int
+blob_fill(struct db *db, const char *table, const char *column,
+	  sqlite3_int64 rowid, const unsigned char *data, size_t len,
+	  struct mica_err *err)
+{
+	sqlite3_blob *blob = NULL;
+	size_t off = 0, n;
+	int rc;
+
+	rc = sqlite3_blob_open(db->h, "main", table, column, rowid, 1, &blob);
+	while (rc == SQLITE_OK && off < len) {
+		n = len - off > (1u << 20) ? (1u << 20) : len - off;
+		rc = sqlite3_blob_write(blob, data + off, (int)n, (int)off);
+		off += n;
+	}
+	if (rc != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		return db_fail(db, rc, NULL, NULL, err);
+	}
+	if ((rc = sqlite3_blob_close(blob)) != SQLITE_OK)
+		return db_fail(db, rc, NULL, NULL, err);
+	return 0;
+}
+
 int
 db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK;
+	int64_t last = 0;
+	int rc = -1, b = SQLITE_OK, own = 0, in_sp = 0;
 
 	if (MICA_FAULT("db_write"))
 		return fault(err);
@@ -2352,24 +2378,45 @@ db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
 				    "a CRL needs a positive number and "
 				    "nextUpdate after thisUpdate");
+	/* The row and its bytes land together or not at all, and the number
+	 * is checked inside the same transaction. (INSERT ... SELECT ... WHERE
+	 * would do it in one statement, but makes SQLite copy the blob.) */
+	if (sp_begin(db, &own, err) != 0)
+		goto out;
+	in_sp = 1;
+	if (db_crl_last_number(db, &last, err) != 0)
+		goto out;
+	if (crl->number <= last) {
+		mica_err_set(err, MICA_E_CONFLICT, "crl_number_not_increasing",
+			     "the CRL number is not greater than the last one");
+		goto out;
+	}
 	if ((st = stmt_get(db, S_CRL_INSERT, err)) == NULL)
 		goto out;
 	bind_i64(st, 1, crl->number, &b);
 	bind_i64(st, 2, crl->this_update, &b);
 	bind_i64(st, 3, crl->next_update, &b);
-	bind_blob(st, 4, crl->der, crl->der_len, &b);
+	/* Insert a zero-filled blob of the right size, then write the DER
+	 * into it in place: binding the bytes themselves would make SQLite
+	 * copy a CRL of tens of megabytes twice more while building the row. */
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_zeroblob64(st, 4, crl->der_len);
 	if (binds_ok(db, b, err) != 0 ||
 	    step_done(db, st, "crl_number_not_increasing",
 		      "the CRL number is not greater than the last one", err) != 0)
 		goto out;
-	if (sqlite3_changes(db->h) != 1) {
-		mica_err_set(err, MICA_E_CONFLICT, "crl_number_not_increasing",
-			     "the CRL number is not greater than the last one");
+	stmt_done(st);
+	st = NULL;
+	if (blob_fill(db, "crl", "der", crl->number, crl->der, crl->der_len, err) != 0)
 		goto out;
-	}
+	in_sp = 0;
+	if (sp_commit(db, own, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	stmt_done(st);
+	if (in_sp)
+		sp_abort(db, own);
 	return rc;
 }
 

@@ -1324,6 +1324,26 @@ test_crl_numbering(void)
 	db_crl_free(&got);
 	CU_ASSERT_PTR_NULL(got.der);
 	db_crl_free(NULL);
+
+	/* A large CRL (written into the row in 1 MiB pieces) comes back
+	 * byte for byte. */
+	{
+		size_t big = (3u << 20) + 17;
+		unsigned char *p = malloc(big);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		for (size_t i = 0; i < big; i++)
+			p[i] = (unsigned char)(i * 2654435761u >> 13);
+		crl.number = 7;
+		crl.der = p;
+		crl.der_len = big;
+		CU_ASSERT_EQUAL(db_crl_insert(db, &crl, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(db_crl_latest(db, &got, &err), 0);
+		CU_ASSERT(got.number == 7 && got.der_len == big &&
+			  memcmp(got.der, p, big) == 0);
+		db_crl_free(&got);
+		free(p);
+	}
 	db_close(db);
 }
 
