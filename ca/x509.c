@@ -1106,19 +1106,28 @@ label_ok(const char *label)
 	return 1;
 }
 
+size_t
+ca_pem_size(const char *label, size_t len)
+{
+	size_t b64, lines;
+
+	if (!label_ok(label) || len == 0 || len > SIZE_MAX / 2)
+		return 0;
+	b64 = (len + 2) / 3 * 4;
+	lines = (b64 + 63) / 64;
+	return 2 * (sizeof("-----END ") - 1 + strlen(label) + sizeof("-----\n") - 1) +
+	       2 /* BEGIN is 2 longer than END */ + b64 + lines + 1;
+}
+
 int
-ca_pem_encode(const char *label, const unsigned char *der, size_t len,
-	      char **out, struct mica_err *err)
+ca_pem_encode_buf(const char *label, const unsigned char *der, size_t len,
+		  char *buf, size_t size, struct mica_err *err)
 {
 	static const char b1[] = "-----BEGIN ", e1[] = "-----END ",
 			  dashes[] = "-----\n";
-	char *buf = NULL, *p;
-	size_t lab, b64, lines, total, off, olen;
+	char *p;
+	size_t lab, total, off, olen;
 
-	if (out == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
-				    "ca_pem_encode: no output");
-	*out = NULL;
 	if (!label_ok(label))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_label",
 				    "PEM label must be 1..64 uppercase "
@@ -1126,14 +1135,11 @@ ca_pem_encode(const char *label, const unsigned char *der, size_t len,
 	if (der == NULL || len == 0 || len > SIZE_MAX / 2)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_der",
 				    "nothing to encode");
+	total = ca_pem_size(label, len);
+	if (buf == NULL || size != total)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_pem_encode_buf: wrong buffer size");
 	lab = strlen(label);
-	b64 = (len + 2) / 3 * 4;
-	lines = (b64 + 63) / 64;
-	total = (sizeof(b1) - 1) + lab + (sizeof(dashes) - 1) + b64 + lines +
-		(sizeof(e1) - 1) + lab + (sizeof(dashes) - 1) + 1;
-	buf = malloc(total);
-	if (buf == NULL)
-		return oom(err);
 	p = buf;
 	p = (char *)put_raw((unsigned char *)p, b1, sizeof(b1) - 1);
 	p = (char *)put_raw((unsigned char *)p, label, lab);
@@ -1146,10 +1152,8 @@ ca_pem_encode(const char *label, const unsigned char *der, size_t len,
 
 		if (mbedtls_base64_encode((unsigned char *)p,
 					  room < 65 ? room : 65, &olen,
-					  der + off, chunk) != 0) {
-			free(buf);
+					  der + off, chunk) != 0)
 			return enc_fail(err);
-		}
 		p += olen;
 		*p++ = '\n';
 	}
@@ -1157,9 +1161,29 @@ ca_pem_encode(const char *label, const unsigned char *der, size_t len,
 	p = (char *)put_raw((unsigned char *)p, label, lab);
 	p = (char *)put_raw((unsigned char *)p, dashes, sizeof(dashes) - 1);
 	*p++ = '\0';
-	if ((size_t)(p - buf) != total) {
-		free(buf);
+	if ((size_t)(p - buf) != total)
 		return enc_fail(err);
+	return 0;
+}
+
+int
+ca_pem_encode(const char *label, const unsigned char *der, size_t len,
+	      char **out, struct mica_err *err)
+{
+	size_t total;
+	char *buf;
+
+	if (out == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_pem_encode: no output");
+	*out = NULL;
+	if ((total = ca_pem_size(label, len)) == 0)
+		return ca_pem_encode_buf(label, der, len, NULL, 0, err);
+	if ((buf = malloc(total)) == NULL)
+		return oom(err);
+	if (ca_pem_encode_buf(label, der, len, buf, total, err) != 0) {
+		free(buf);
+		return -1;
 	}
 	*out = buf;
 	return 0;

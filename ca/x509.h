@@ -136,5 +136,11 @@ int ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
  * *out heap, NUL-terminated. */
 int ca_pem_encode(const char *label, const unsigned char *der, size_t len,
 		  char **out, struct mica_err *err);
+/* The same into the caller's BUF, which must hold exactly
+ * ca_pem_size(LABEL, LEN) bytes (the NUL included); 0 when LABEL or LEN
+ * cannot be encoded. For large objects (a CRL) kept in one buffer. */
+size_t ca_pem_size(const char *label, size_t len);
+int ca_pem_encode_buf(const char *label, const unsigned char *der, size_t len,
+		      char *buf, size_t size, struct mica_err *err);
 
 #endif

@@ -2869,8 +2869,26 @@ test_pem(void)
 						      b64_len), 0);
 		CU_ASSERT_EQUAL(olen, n);
 		CU_ASSERT_EQUAL(memcmp(back, der, n), 0);
+		/* The in-place form: exactly ca_pem_size() bytes, the same
+		 * text; any other buffer size is refused. */
+		{
+			size_t sz = ca_pem_size("CERTIFICATE", n);
+			char *buf = malloc(sz + 1);
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+			free(pem);  /* strtok_r cut it into lines */
+			CU_ASSERT_EQUAL_FATAL(ca_pem_encode("CERTIFICATE", der, n, &pem, &err), 0);
+			CU_ASSERT_EQUAL(sz, strlen(pem) + 1);
+			CU_ASSERT_EQUAL(ca_pem_encode_buf("CERTIFICATE", der, n, buf, sz, &err), 0);
+			CU_ASSERT_STRING_EQUAL(buf, pem);
+			CU_ASSERT_EQUAL(ca_pem_encode_buf("CERTIFICATE", der, n, buf, sz + 1, &err), -1);
+			CU_ASSERT_EQUAL(ca_pem_encode_buf("CERTIFICATE", der, n, buf, sz - 1, &err), -1);
+			free(buf);
+		}
 		free(pem);
 	}
+	CU_ASSERT_EQUAL(ca_pem_size("lower", 10), 0);
+	CU_ASSERT_EQUAL(ca_pem_size("CERTIFICATE", 0), 0);
 	/* refusals */
 	pem = NULL;
 	CU_ASSERT_EQUAL(ca_pem_encode("lower", der, 10, &pem, &err), -1);

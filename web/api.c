@@ -723,6 +723,11 @@ web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	memset(&crl, 0, sizeof(crl));
 	if (ca_crl_publish(c->ca, c->p, &crl, err) != 0)
 		return -1;
+	/* Only the number and dates are needed here; the cache reloads the
+	 * bytes, so do not hold a second copy of a large CRL meanwhile. */
+	free(crl.der);
+	crl.der = NULL;
+	crl.der_len = 0;
 	web_crl_changed(c->srv, c->ca);
 	o = json_object();
 	if (o == NULL ||

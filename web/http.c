@@ -28,12 +28,31 @@ web_blob_new(const void *data, size_t len)
 		return NULL;
 	atomic_init(&b->refs, 1);
 	b->secret = 0;
+	b->adopted = 0;
 	b->len = len;
+	b->data = b->inline_;
 	if (data != NULL)
 		memcpy(b->data, data, len);
 	else
 		memset(b->data, 0, len);
 	b->data[len] = '\0';
+	return b;
+}
+
+struct web_blob *
+web_blob_adopt(void *data, size_t len)
+{
+	struct web_blob *b;
+
+	if (data == NULL || (b = malloc(sizeof(*b))) == NULL) {
+		free(data);
+		return NULL;
+	}
+	atomic_init(&b->refs, 1);
+	b->secret = 0;
+	b->adopted = 1;
+	b->len = len;
+	b->data = data;
 	return b;
 }
 
@@ -52,6 +71,8 @@ web_blob_unref(struct web_blob *b)
 		return;
 	if (b->secret)
 		explicit_bzero(b->data, b->len);
+	if (b->adopted)
+		free(b->data);
 	free(b);
 }
 

@@ -149,25 +149,29 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 
 /* ------------------------------------------------------------- CRL -- */
 
-/* Caller holds crl_lock. */
+/* Caller holds crl_lock. Takes over CRL->der (set to NULL) without a copy:
+ * a large CRL is tens of megabytes, and its PEM form a third more. */
 static int
-crl_load(struct web_server *srv, const struct db_crl *crl, struct mica_err *err)
+crl_load(struct web_server *srv, struct db_crl *crl, struct mica_err *err)
 {
-	struct web_blob *d, *p;
-	char *pem = NULL;
+	struct web_blob *d = NULL, *p = NULL;
+	size_t pem_size;
 
 	if (crl->der == NULL || crl->der_len == 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "crl_empty", "stored CRL is empty");
-	if (ca_pem_encode("X509 CRL", crl->der, crl->der_len, &pem, err) != 0)
-		return -1;
-	d = web_blob_new(crl->der, crl->der_len);
-	p = web_blob_new(pem, strlen(pem));
-	free(pem);
-	if (d == NULL || p == NULL) {
-		web_blob_unref(d);
+	if ((pem_size = ca_pem_size("X509 CRL", crl->der_len)) == 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "crl_too_large", "the CRL is too large");
+	if ((p = web_blob_new(NULL, pem_size - 1)) == NULL)
+		goto oom;
+	if (ca_pem_encode_buf("X509 CRL", crl->der, crl->der_len, (char *)p->data,
+			      pem_size, err) != 0) {
 		web_blob_unref(p);
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		return -1;
 	}
+	d = web_blob_adopt(crl->der, crl->der_len);
+	crl->der = NULL;
+	if (d == NULL)
+		goto oom;
 	web_blob_unref(srv->crl_der);
 	web_blob_unref(srv->crl_pem);
 	srv->crl_der = d;
@@ -177,6 +181,9 @@ crl_load(struct web_server *srv, const struct db_crl *crl, struct mica_err *err)
 	srv->crl_next = crl->next_update;
 	srv->crl_loaded = 1;
 	return 0;
+oom:
+	web_blob_unref(p);
+	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 }
 
 int
