@@ -29,11 +29,7 @@ BACKUPS=3
 W=$(mktmp)
 D=$W/data
 DB=$D/mica.db
-HP=$(free_port)
-SP=$(free_port)
-while [ "$SP" = "$HP" ]; do SP=$(free_port); done
-H=http://127.0.0.1:$HP
-PID=
+serve_ports     # HP, SP, H: the same for the daemon on the restored copy
 CPIDS=
 
 is() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
@@ -44,34 +40,16 @@ checkv() { local f=$FAIL; check "$@"; [ "$FAIL" != "$f" ] || sed -n '1s/^/    /p
 # daemon of the moment (reaped ones are forgotten, so no PID is reused).
 stop_all() {
 	touch "$W/stop" 2>/dev/null
-	for p in $CPIDS $PID; do kill "$p" 2>/dev/null; done
-	for p in $CPIDS $PID; do wait "$p" 2>/dev/null; done
+	for p in $CPIDS; do kill "$p" 2>/dev/null; done
+	serve_stop
+	for p in $CPIDS; do wait "$p" 2>/dev/null; done
 	CPIDS=
-	PID=
 }
 trap 'stop_all; _on_exit' EXIT
 
-start_daemon() { # start_daemon DIR OUT [serve options...]
-	local dir=$1 out=$2 i
-	shift 2
-	"$MICA" -d "$dir" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
-		--log "$out.log" --threads 4 "$@" >"$out" 2>"$out.err" &
-	PID=$!
-	for i in $(seq 1 600); do
-		grep -q '^https: ' "$out" 2>/dev/null && curl -s -o /dev/null --max-time 2 "$H/healthz" && return 0
-		kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; die "mica serve exited"; }
-		sleep 0.05
-	done
-	die "mica serve did not become ready"
-}
-
 stop_daemon() {
-	local rc
-	kill -TERM "$PID"
-	wait "$PID"
-	rc=$?
-	PID=
-	is "$1" "$rc" 0
+	serve_stop
+	is "$1" "$SERVE_RC" 0
 }
 
 # api METHOD PATH [curl options...]: status in $CODE, body in $W/body
@@ -103,7 +81,8 @@ revoke() { # revoke SERIAL REASON
 
 # ------------------------------------------------------------- set-up --
 
-start_daemon "$D" "$W/out" --domain contoso.test --public-url "$H"
+serve_start "$W/out" "$D" -- --log "$W/out.log" --threads 4 --domain contoso.test \
+	--public-url "$H" || serve_failed "$W/out"
 ADM=$(sed -n 's/^admin token: //p' "$W/out")
 case $ADM in mica_*) ;; *) die "no admin token printed at first start" ;; esac
 curl -fsS -o "$W/root.der" "$H/ca.crt" || die "GET /ca.crt"
@@ -252,7 +231,8 @@ done
 
 R=$W/restore$BACKUPS
 echo "# mica serve on the restored directory"
-MICA_PASSPHRASE=$PASS_VALUE start_daemon "$R" "$W/rout"
+serve_start "$W/rout" "$R" "MICA_PASSPHRASE=$PASS_VALUE" -- --log "$W/rout.log" --threads 4 ||
+	serve_failed "$W/rout"
 grep -q "admin token" "$W/rout" && fail "a new admin token on the restored CA" || ok "no new admin token (the CA exists)"
 curl -s -o "$W/served.der" "$H/ca.crt"
 cmp -s "$W/served.der" "$W/root.der" && ok "the restored daemon serves the same /ca.crt" || fail "/ca.crt differs"

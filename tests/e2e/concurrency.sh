@@ -28,27 +28,16 @@ W=$(mktmp)
 D=$W/data
 DB=$D/mica.db
 LOG=$W/mica.log
-HP=$(free_port)
-SP=$(free_port)
-while [ "$SP" = "$HP" ]; do SP=$(free_port); done
-H=http://127.0.0.1:$HP
 
 is() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
 # checkv: check, and on success show the tool's one-line summary.
 checkv() { local f=$FAIL; check "$@"; [ "$FAIL" != "$f" ] || sed -n '1s/^/    /p' "$TMP/check.out"; }
 ms() { date +%s%3N; }
 
-# The daemon is stopped by PID at exit unless the test stopped (and reaped) it.
-PID=
-trap '[ -z "$PID" ] || { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }; _on_exit' EXIT
-"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" --log "$LOG" \
-	--threads 4 --domain contoso.test --public-url "$H" >"$W/out" 2>"$W/out.err" &
-PID=$!
-for i in $(seq 1 600); do
-	grep -q '^https: ' "$W/out" 2>/dev/null && curl -s -o /dev/null --max-time 2 "$H/healthz" && break
-	kill -0 "$PID" 2>/dev/null || { cat "$W/out.err" >&2; die "mica serve exited"; }
-	sleep 0.05
-done
+# lib.sh stops the daemon by PID at exit unless the test stopped (and reaped) it.
+serve_ports
+serve_start "$W/out" "$D" -- --log "$LOG" --threads 4 --domain contoso.test \
+	--public-url "$H" || serve_failed "$W/out"
 ADM=$(sed -n 's/^admin token: //p' "$W/out")
 case $ADM in mica_*) ;; *) die "no admin token printed at first start" ;; esac
 curl -fsS -o "$W/root.der" "$H/ca.crt" || die "GET /ca.crt"
@@ -165,11 +154,8 @@ tr -d ' ' < "$W/next.txt" | sed -n 's/^SerialNumber://p' | tr 'A-F' 'a-f' | sed 
 MISSING=$(sed 's/^\(00\)*//' "$W/revoke.list" | sort | comm -23 - "$W/next.list" | head -3 | tr '\n' ' ')
 is "after the race, the next CRL lists every revoked serial" "$MISSING" ""
 
-kill -TERM "$PID"
-wait "$PID"
-RC=$?
-PID=
-is "the daemon stops cleanly" "$RC" 0
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
 is "PRAGMA integrity_check" "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
 if grep -q -e "Sanitizer" -e "runtime error" "$W/out.err"; then
 	fail "sanitizer reports"; grep -A5 -e "Sanitizer" -e "runtime error" "$W/out.err" | head -20

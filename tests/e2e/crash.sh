@@ -35,12 +35,7 @@ echo "# $KILLS kills, $CLIENTS clients, seed $SEED (MICA_CRASH_SEED=$SEED reprod
 W=$(mktmp)
 D=$W/data
 LOG=$W/mica.log
-HP=$(free_port)
-SP=$(free_port)
-while [ "$SP" = "$HP" ]; do SP=$(free_port); done
-H=http://127.0.0.1:$HP
-S=https://127.0.0.1:$SP
-PID=
+serve_ports     # HP, SP, H, S: the same at every restart
 CPIDS=
 STARTS=0
 
@@ -49,35 +44,22 @@ STARTS=0
 stop_all() {
 	touch "$W/stop" 2>/dev/null
 	for p in $CPIDS; do kill "$p" 2>/dev/null; done
-	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-	for p in $CPIDS $PID; do wait "$p" 2>/dev/null; done
-	PID=
+	serve_stop KILL
+	for p in $CPIDS; do wait "$p" 2>/dev/null; done
 	CPIDS=
 }
 trap 'stop_all; _on_exit' EXIT
 
 start_daemon() { # start_daemon [serve options...]: wait for /healthz and HTTPS
-	local out i
+	local out
 	STARTS=$((STARTS + 1))
 	out=$W/out.$STARTS
-	"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
-		--log "$LOG" --threads 4 "$@" >"$out" 2>"$out.err" &
-	PID=$!
-	for i in $(seq 1 600); do
-		if grep -q '^https: ' "$out" 2>/dev/null && curl -s -o /dev/null --max-time 2 "$H/healthz"; then
-			return 0
-		fi
-		kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; die "mica serve exited (start $STARTS)"; }
-		sleep 0.05
-	done
-	die "mica serve did not become ready (start $STARTS)"
+	serve_start "$out" "$D" -- --log "$LOG" --threads 4 "$@" ||
+		serve_failed "$out" "mica serve (start $STARTS)"
 }
 
-kill_daemon() { # SIGKILL, and reap it so the PID is never reused by us
-	kill -KILL "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
-	PID=
-}
+# SIGKILL, and reap it so the PID is never reused by us.
+kill_daemon() { serve_stop KILL; }
 
 is_ok() { # is_ok DESCRIPTION ACTUAL EXPECTED
 	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi
@@ -285,11 +267,8 @@ else
 fi
 
 is_ok "the restarted daemon is healthy" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 200
-kill -TERM "$PID"
-wait "$PID"
-RC=$?
-PID=
-is_ok "and stops cleanly" "$RC" 0
+serve_stop
+is_ok "and stops cleanly" "$SERVE_RC" 0
 is_ok "PRAGMA integrity_check at the end" "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
 
 # Built with sanitizers, the daemon reports what it caught on stderr.

@@ -15,30 +15,14 @@ done
 W=$(mktmp)
 D=$W/data
 LOG=$W/mica.log
-HP=$(free_port)
-SP=$(free_port)
-while [ "$SP" = "$HP" ]; do SP=$(free_port); done
-H=http://127.0.0.1:$HP
-S=https://127.0.0.1:$SP
-PID=
+serve_ports     # HP, SP, H, S: the same at the restart
 
 # ------------------------------------------------------------ helpers --
 
 start_daemon() { # start_daemon OUTFILE [serve options...]
-	local out=$1 i
+	local out=$1
 	shift
-	"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
-		--log "$LOG" --threads 4 "$@" >"$out" 2>"$out.err" &
-	PID=$!
-	on_exit_kill "$PID"
-	for i in $(seq 1 300); do
-		if curl -s -o /dev/null --max-time 2 "$H/healthz" && grep -q '^https: ' "$out"; then
-			return 0
-		fi
-		kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; die "mica serve exited"; }
-		sleep 0.1
-	done
-	die "mica serve did not become ready"
+	serve_start "$out" "$D" -- --log "$LOG" --threads 4 "$@" || serve_failed "$out"
 }
 
 # call METHOD URL [curl options...]: status in $CODE, body in $W/body,
@@ -700,14 +684,14 @@ else
 	ok "the log holds no token, key, CSR or query string"
 fi
 mv "$LOG" "$LOG.1"
-kill -HUP "$PID"
+kill -HUP "$SERVE_PID"
 sleep 0.5
 curl -s -o /dev/null "$H/healthz"
 sleep 0.3
 grep -q "GET /healthz" "$LOG" 2>/dev/null && ok "SIGHUP reopens the log" || fail "no new log after SIGHUP"
 
 OLD_TLS=$(echo | openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" 2>/dev/null | openssl x509 -noout -serial)
-kill -USR1 "$PID"
+kill -USR1 "$SERVE_PID"
 NEW_TLS=$OLD_TLS
 for i in $(seq 1 50); do
 	sleep 0.2
@@ -725,13 +709,12 @@ curl -s --max-time 30 --cacert "$W/root.pem" -H 'Expect:' --limit-rate 10k -o /d
 	"$S/api/v1/requests" > "$W/inflight.code" &
 INFLIGHT=$!
 sleep 1
-kill -TERM "$PID"
+kill -TERM "$SERVE_PID"
 wait "$INFLIGHT"
 is "a request in flight at SIGTERM is answered" "$(cat "$W/inflight.code")" 400
 T0=$(date +%s)
-wait "$PID"
-RC=$?
-is "SIGTERM stops the daemon cleanly" "$RC" 0
+serve_wait
+is "SIGTERM stops the daemon cleanly" "$SERVE_RC" 0
 [ $(($(date +%s) - T0)) -le 15 ] && ok "... within the drain time" || fail "stop took too long"
 grep -q "stopped" "$LOG" && ok "the log says so" || fail "no stop line"
 curl -s -o /dev/null --max-time 2 "$H/healthz" && fail "still answering after SIGTERM" || ok "no longer listening"
@@ -746,9 +729,8 @@ call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
 expect "certificates survive a restart" 200
 fetch_crl
 crl_lists "$MAIL_SER" && ok "so does the revocation" || fail "revocation lost"
-kill -TERM "$PID"
-wait "$PID"
-is "stops cleanly again" "$?" 0
+serve_stop
+is "stops cleanly again" "$SERVE_RC" 0
 # Built with sanitizers, the daemon reports what it caught on stderr.
 if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err"; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20

@@ -1,7 +1,9 @@
-# tests/e2e/lib.sh - shared helpers of the end-to-end scripts (sourced).
-# Provides: MICA, TMP (removed on exit), mktmp, free_port, ok/fail/check,
-# expect_rc, db_dump, finish. Scripts run under 'make check' with MICA_BIN
-# set, or by hand: MICA_BIN=./mica sh tests/e2e/cli.sh
+# tests/e2e/lib.sh - shared helpers of the end-to-end scripts (sourced by
+# bash). Provides: MICA, TMP (removed on exit), mktmp, free_port,
+# on_exit_kill/on_exit_forget, ok/fail/check, expect_rc, db_dump, finish,
+# and `mica serve` on loopback: serve_ports, serve_start, serve_wait,
+# serve_stop, serve_failed (see below). Scripts run under 'make check' with
+# MICA_BIN set, or by hand: MICA_BIN=./mica bash tests/e2e/cli.sh
 set -u
 
 MICA=${MICA_BIN:-$(pwd)/mica}
@@ -35,6 +37,16 @@ trap 'exit 130' INT TERM
 # Register a PID to be killed at exit.
 on_exit_kill() { _CLEANUP="$_CLEANUP $1"; }
 
+# Forget a PID registered with on_exit_kill once we have reaped it
+# ourselves, so that the exit trap never signals a recycled PID.
+on_exit_forget() {
+	local p out=""
+	for p in $_CLEANUP; do
+		[ "$p" = "$1" ] || out="$out $p"
+	done
+	_CLEANUP=$out
+}
+
 mktmp() { mktemp -d "$TMP/d.XXXXXX"; }
 
 die() { echo "FATAL: $*" >&2; exit 99; }
@@ -59,6 +71,117 @@ expect_rc() {
 # A free TCP port on loopback.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ---------------------------------------------------------- mica serve --
+#
+# serve_ports: free loopback ports for the daemon, HP (HTTP) and SP
+# (HTTPS, distinct from HP), each picked only if not set yet, so that a
+# restarted daemon listens where its clients and its --public-url expect it;
+# H and S are their base URLs.
+#
+# serve_start OUT DIR [VAR=VALUE...] -- [serve options...]
+#   Starts `$MICA -d DIR serve` in the background (stdout to OUT, stderr to
+#   OUT.err), with MICA_PASSPHRASE removed from its environment and the
+#   VAR=VALUE settings added (MICA_FAULT=..., LD_PRELOAD=...). Unless the
+#   options give their own, it listens on --http 127.0.0.1:$HP and --https
+#   127.0.0.1:$SP (serve_ports is called first). SERVE_PID is its PID,
+#   registered with on_exit_kill.
+#   Then it waits for the end of the start-up: the daemon prints "http: URL
+#   ..." and "https: URL ..." (stdout, flushed) once its listeners run, the
+#   HTTPS line after it has issued its own TLS certificate; so it waits for
+#   the "https: " line (the "http: " line with --https none) and, unless
+#   SERVE_HEALTHZ is 0, for $H/healthz to answer. (/healthz alone is not
+#   enough: the HTTP listener answers before the HTTPS start-up, which may
+#   still fail.) SERVE_HEALTHZ=0 is for tests that count the daemon's store
+#   accesses or need its workers untouched: no request is made.
+#   Returns 0 when the daemon is ready; 1 when it exited first (reaped, its
+#   status in SERVE_RC, SERVE_PID empty); dies after SERVE_TIMEOUT seconds
+#   (30; 300 under MICA_VALGRIND=1).
+#   Usual call: serve_start OUT DIR -- [options] || serve_failed OUT
+# serve_wait   waits for that daemon to exit (once signalled), puts its exit
+#              status in SERVE_RC and forgets its PID.
+# serve_stop [SIGNAL]
+#              sends SIGNAL (default TERM) to it, then serve_wait. Both do
+#              nothing when no daemon runs (SERVE_PID empty).
+SERVE_PID=
+SERVE_RC=
+SERVE_HEALTHZ=${SERVE_HEALTHZ:-1}
+if [ "${MICA_VALGRIND:-0}" = 1 ]; then
+	SERVE_TIMEOUT=${SERVE_TIMEOUT:-300}
+else
+	SERVE_TIMEOUT=${SERVE_TIMEOUT:-30}
+fi
+
+serve_ports() {
+	[ -n "${HP:-}" ] || HP=$(free_port)
+	if [ -z "${SP:-}" ]; then
+		SP=$(free_port)
+		while [ "$SP" = "$HP" ]; do SP=$(free_port); done
+	fi
+	H=http://127.0.0.1:$HP
+	S=https://127.0.0.1:$SP
+}
+
+serve_start() {
+	local out=$1 dir=$2 want=https prev= a i http_set= https_set=
+	local envs=() addr=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		envs+=("$1")
+		shift
+	done
+	[ "${1:-}" = "--" ] && shift
+	for a in "$@"; do
+		case $prev in
+		--http) http_set=1 ;;
+		--https) https_set=1; [ "$a" = none ] && want=http ;;
+		esac
+		prev=$a
+	done
+	serve_ports
+	[ -n "$http_set" ] || addr+=(--http "127.0.0.1:$HP")
+	[ -n "$https_set" ] || addr+=(--https "127.0.0.1:$SP")
+	env -u MICA_PASSPHRASE "${envs[@]}" "$MICA" -d "$dir" serve "${addr[@]}" "$@" \
+		>"$out" 2>"$out.err" &
+	SERVE_PID=$!
+	SERVE_RC=
+	on_exit_kill "$SERVE_PID"
+	for i in $(seq 1 $((SERVE_TIMEOUT * 20))); do
+		if grep -q "^$want: " "$out" 2>/dev/null &&
+			{ [ "$SERVE_HEALTHZ" = 0 ] || curl -s -o /dev/null --max-time 2 "$H/healthz"; }; then
+			return 0
+		fi
+		if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+			serve_wait
+			return 1
+		fi
+		sleep 0.05
+	done
+	tail -5 "$out.err" >&2
+	die "mica serve did not become ready within $SERVE_TIMEOUT s"
+}
+
+serve_wait() {
+	[ -n "$SERVE_PID" ] || return 0
+	wait "$SERVE_PID" 2>/dev/null
+	SERVE_RC=$?
+	on_exit_forget "$SERVE_PID"
+	SERVE_PID=
+	return 0
+}
+
+serve_stop() {
+	[ -n "$SERVE_PID" ] || return 0
+	kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null
+	serve_wait
+}
+
+# serve_failed OUT WHAT: the daemon (started with OUT) did not start: show
+# its stderr and die.
+serve_failed() {
+	cat "$1.err" >&2
+	die "${2:-mica serve} exited before it was ready (exit $SERVE_RC)"
 }
 
 # Dump of a mica database, for "nothing changed" comparisons.

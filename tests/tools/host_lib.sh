@@ -1,16 +1,17 @@
 # tests/tools/host_lib.sh - helpers shared by the reliability and security
 # end-to-end scripts (faults.sh, hostile.sh, secrets.sh, crl_expiry.sh).
-# Sourced after tests/e2e/lib.sh, whose MICA, TMP, ok/fail, free_port and
-# on_exit_kill it uses.
+# Sourced after tests/e2e/lib.sh, whose MICA, TMP, ok/fail, free_port,
+# on_exit_kill/on_exit_forget and serve_start/serve_stop it uses.
 #
 # Provides:
 #   host_ca DIR [init options...]      a new CA (domain contoso.test)
 #   host_serve OUT DIR [VAR=VALUE...] -- [serve options...]
-#                                      start `mica serve` in the background
-#                                      on the addresses given in the serve
-#                                      options; 0 when it is ready (HOST_PID),
-#                                      1 when it exited first (HOST_RC)
-#   host_stop                          stop that daemon by PID (SIGTERM)
+#                                      serve_start (lib.sh) without the
+#                                      /healthz probe; 0 when it is ready
+#                                      (HOST_PID), 1 when it exited first
+#                                      (HOST_RC)
+#   host_stop                          stop that daemon by PID (SIGTERM;
+#                                      serve_stop), its exit status in HOST_RC
 #   host_unregister PID                drop PID from lib.sh's exit-kill list
 #                                      (once reaped: never signal a reused PID)
 #   host_csr NAME CN                   $HOST_W/NAME.der and NAME.key
@@ -33,60 +34,27 @@ host_ca() { # host_ca DIR [init options...]
 		>"$HOST_W/init.out" 2>&1 || { cat "$HOST_W/init.out" >&2; die "mica init failed"; }
 }
 
-# Forget a PID registered with on_exit_kill once we have reaped it
-# ourselves, so that the exit trap never signals a recycled PID.
-host_unregister() {
-	local p out=""
-	for p in $_CLEANUP; do
-		[ "$p" = "$1" ] || out="$out $p"
-	done
-	_CLEANUP=$out
-}
+# Thin wrappers of lib.sh's serve_start/serve_stop/on_exit_forget, with
+# the names and variables (HOST_PID, HOST_RC) these scripts use. No request
+# is made to wait for start-up (SERVE_HEALTHZ=0): faults.sh counts the
+# daemon's store accesses from the start of the process and needs its
+# worker threads untouched; the last line the daemon prints ("https: ", or
+# "http: " with --https none) marks the end of its start-up.
+host_unregister() { on_exit_forget "$1"; }
 
-# The daemon prints "http: URL ..." and "https: URL ..." (stdout, flushed)
-# once its listeners run; the HTTPS line comes after the daemon has issued
-# its own TLS certificate, so waiting for the last line to be printed is
-# waiting for the end of start-up. /healthz alone is not enough: the HTTP
-# listener answers before the HTTPS start-up (which may still fail).
 host_serve() { # host_serve OUT DIR [VAR=VALUE...] -- [serve options...]
-	local out=$1 dir=$2 want=http i
-	local envs=()
-	shift 2
-	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-		envs+=("$1")
-		shift
-	done
-	[ "${1:-}" = "--" ] && shift
-	case " $* " in
-	*" --https none "*) want=http ;;
-	*) want=https ;;
-	esac
-	env -u MICA_PASSPHRASE "${envs[@]}" "$MICA" -d "$dir" serve "$@" >"$out" 2>"$out.err" &
-	HOST_PID=$!
-	HOST_RC=
-	on_exit_kill "$HOST_PID"
-	for i in $(seq 1 600); do
-		if grep -q "^$want: " "$out" 2>/dev/null; then
-			return 0
-		fi
-		if ! kill -0 "$HOST_PID" 2>/dev/null; then
-			wait "$HOST_PID"
-			HOST_RC=$?
-			host_unregister "$HOST_PID"
-			HOST_PID=
-			return 1
-		fi
-		sleep 0.05
-	done
-	die "mica serve did not become ready within 30 s"
+	local SERVE_HEALTHZ=0 rc=0
+	serve_start "$@" || rc=1
+	HOST_PID=$SERVE_PID
+	HOST_RC=$SERVE_RC
+	return $rc
 }
 
 host_stop() {
 	[ -n "$HOST_PID" ] || return 0
-	kill -TERM "$HOST_PID" 2>/dev/null
-	wait "$HOST_PID" 2>/dev/null
-	HOST_RC=$?
-	host_unregister "$HOST_PID"
+	SERVE_PID=$HOST_PID
+	serve_stop
+	HOST_RC=$SERVE_RC
 	HOST_PID=
 }
 
