@@ -1616,9 +1616,18 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		return mica_err_set(err, MICA_E_BADREQ, "no_names", "1 to %d names", CA_NAMES_MAX);
 	if ((v = calloc(nnames, sizeof(*v))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-	for (size_t i = 0; i < nnames; i++)
+	for (size_t i = 0; i < nnames; i++) {
+		/* An admin may name the local host: the daemon's own TLS
+		 * certificate does, so that https://localhost works on the CA
+		 * machine. Requests never can (the parser wants two labels). */
+		if (names[i] != NULL && strcasecmp(names[i], "localhost") == 0) {
+			v[i].kind = CA_NAME_DNS;
+			snprintf(v[i].value, sizeof(v[i].value), "localhost");
+			continue;
+		}
 		if (ca_name_parse(names[i], 0, &v[i], err) != 0)
 			goto out;
+	}
 	if (profile_days(ca, prof, &def, &max, err) != 0)
 		goto out;
 	memset(&d, 0, sizeof(d));

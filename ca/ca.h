@@ -166,7 +166,8 @@ int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 	     struct ca_issued *out, struct mica_err *err);
 
 /* Issue a server certificate for a key the caller holds (the daemon's own
- * TLS certificate): admin/CLI only, names checked only for syntax. */
+ * TLS certificate): admin/CLI only, names checked only for syntax, and the
+ * single label "localhost" allowed. */
 int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		      const char *profile, const unsigned char *spki,
 		      size_t spki_len, const char *const *names, size_t nnames,

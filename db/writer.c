@@ -142,6 +142,9 @@ run_batch(struct db_writer *w, struct job **jobs, size_t n)
 			j->err = e;
 			if (!db_int_in_tx(w->db))
 				break;
+			/* Its writes must not ride along with the batch. */
+			db_int_exec(w->db, DB_INT_JOB_ROLLBACK, NULL);
+			db_int_exec(w->db, DB_INT_JOB_RELEASE, NULL);
 			continue;
 		}
 		ok++;

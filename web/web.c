@@ -559,8 +559,9 @@ url_host(const char *url, char *out, size_t size)
 	}
 }
 
-/* Names for the daemon's certificate: what clients may type to reach it.
- * Only what passes ca_name_parse (a single-label "localhost" does not). */
+/* Names for the daemon's certificate: what clients may type to reach it:
+ * "localhost" (which ca_issue_for_spki allows an admin) and whatever else
+ * passes ca_name_parse. */
 static size_t
 tls_names(struct web_server *srv, char names[TLS_NAMES_MAX][256])
 {
@@ -579,8 +580,13 @@ tls_names(struct web_server *srv, char names[TLS_NAMES_MAX][256])
 		struct ca_name nm;
 		int dup = 0;
 
-		if (ca_name_parse(cand[i], 0, &nm, NULL) != 0 || nm.kind == CA_NAME_EMAIL)
+		if (strcmp(cand[i], "localhost") == 0) {
+			nm.kind = CA_NAME_DNS;
+			snprintf(nm.value, sizeof(nm.value), "localhost");
+		} else if (ca_name_parse(cand[i], 0, &nm, NULL) != 0 ||
+			   nm.kind == CA_NAME_EMAIL) {
 			continue;
+		}
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(names[k], nm.value) == 0)
 				dup = 1;

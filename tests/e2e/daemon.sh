@@ -190,6 +190,10 @@ grep -q "Verify return code: 0 (ok)" "$W/sc.out" && ok "openssl s_client verifie
 	fail "s_client: $(grep -i verify "$W/sc.out" | head -3)"
 sed -n '/BEGIN CERT/,/END CERT/p' "$W/sc.out" | sed '/END CERT/q' > "$W/tls.pem"
 openssl x509 -in "$W/tls.pem" -noout -text > "$W/tls.txt" 2>/dev/null
+# On the CA's own machine https://localhost works too (curl checks the name).
+CODE=$(curl -s --max-time 30 --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' \
+	--resolve "localhost:$SP:127.0.0.1" "https://localhost:$SP/healthz")
+is "https://localhost:$SP/healthz verifies by name with the root alone" "$CODE" 200
 grep -q "URI:$H/crl" "$W/tls.txt" && ok "the daemon's certificate names the CDP" || fail "no CDP in the TLS certificate"
 grep -q "CA Issuers - URI:$H/ca.crt" "$W/tls.txt" && ok "the daemon's certificate names the AIA" || fail "no AIA in the TLS certificate"
 for v in tls1_2 tls1_3; do
