@@ -58,6 +58,7 @@ enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_SP_BEGIN, S_SP_RELEASE, S_SP_ROLLBACK,
 	S_JOB_BEGIN, S_JOB_RELEASE, S_JOB_ROLLBACK, S_SYNC_FULL, S_SYNC_NORMAL,
+	S_CACHE_WRITER,
 	S_INTEGRITY, S_FK_CHECK,
 	S_CA_INSERT, S_CA_GET, S_CA_UPDATE_KEY,
 	S_DOMAIN_ADD, S_DOMAIN_REMOVE, S_DOMAIN_LIST,
@@ -100,6 +101,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_JOB_ROLLBACK] = "ROLLBACK TO mica_job",
 	[S_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[S_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[S_CACHE_WRITER] = "PRAGMA cache_size = -" DB_WRITER_CACHE_KIB,
 	[S_INTEGRITY] = "PRAGMA integrity_check",
 	[S_FK_CHECK] = "PRAGMA foreign_key_check",
 
@@ -1206,6 +1208,7 @@ db_int_exec(struct db *db, enum db_int_op op, struct mica_err *err)
 		[DB_INT_JOB_ROLLBACK] = S_JOB_ROLLBACK,
 		[DB_INT_SYNC_FULL] = S_SYNC_FULL,
 		[DB_INT_SYNC_NORMAL] = S_SYNC_NORMAL,
+		[DB_INT_CACHE_WRITER] = S_CACHE_WRITER,
 	};
 
 	if (db == NULL || (unsigned)op >= sizeof(ids) / sizeof(ids[0]))

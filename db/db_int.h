@@ -31,8 +31,11 @@ extern const size_t db_nmigrations;
  * with MICA_E_UNAVAIL. */
 #define DB_BUSY_TIMEOUT_MS 5000
 
-/* Page cache of each connection, KiB (a string: it goes into a PRAGMA). */
-#define DB_CACHE_KIB "512"
+/* Page cache of each connection, KiB (strings: they go into a PRAGMA).
+ * Readers do point lookups (the OS caches the file anyway); the one
+ * group-commit writer inserts into every index and keeps more. */
+#define DB_CACHE_KIB "128"
+#define DB_WRITER_CACHE_KIB "512"
 
 /* What db/writer.c needs of a connection's insides (db.c defines these). */
 enum db_int_op {
@@ -40,7 +43,8 @@ enum db_int_op {
 	DB_INT_JOB_RELEASE,
 	DB_INT_JOB_ROLLBACK,
 	DB_INT_SYNC_FULL,     /* PRAGMA synchronous: COMMIT syncs the WAL */
-	DB_INT_SYNC_NORMAL    /* COMMIT leaves the WAL sync to a later one */
+	DB_INT_SYNC_NORMAL,   /* COMMIT leaves the WAL sync to a later one */
+	DB_INT_CACHE_WRITER   /* the writer's larger page cache */
 };
 int db_int_exec(struct db *db, enum db_int_op op, struct mica_err *err);
 /* Is a transaction open on DB? (SQLite rolls one back by itself after an

@@ -369,7 +369,8 @@ db_writer_open(const char *path, struct db_writer **out, struct mica_err *err)
 	    db_open(path, 0, &w->ckpt_db, err) != 0)
 		goto fail;
 	/* The sync thread makes commits durable (see the top). */
-	if (db_int_exec(w->db, DB_INT_SYNC_NORMAL, err) != 0)
+	if (db_int_exec(w->db, DB_INT_SYNC_NORMAL, err) != 0 ||
+	    db_int_exec(w->db, DB_INT_CACHE_WRITER, err) != 0)
 		goto fail;
 	db_int_wal_hook(w->db, wal_hook, w);
 	if (pthread_create(&w->sync_thread, NULL, sync_main, w) != 0) {
