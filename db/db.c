@@ -201,7 +201,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	 * statement so that two writers cannot both pass a separate check. */
 	[S_CRL_INSERT] =
 	"INSERT INTO crl (number, this_update, next_update, der) "
-	"VALUES (?1, ?2, ?3, ?4)",
+	"VALUES (?1, ?2, ?3, ?4)",          /* number checked first, same tx */
 	[S_CRL_LATEST] =
 	"SELECT number, this_update, next_update, der FROM crl "
 	"ORDER BY number DESC LIMIT 1",
@@ -260,6 +260,7 @@ struct db {
 	sqlite3 *h;
 	sqlite3_stmt *st[S__COUNT];
 	int readonly;
+	struct db_walsync wal;    /* for db_int_wal_sync */
 };
 
 /* Input bounds: the store is not policy, but nothing unbounded goes in. */
@@ -1058,6 +1059,7 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		goto out;
 	}
 	db->readonly = (flags & DB_OPEN_READONLY) != 0;
+	db->wal.fd = -1;
 	/* Never SQLITE_OPEN_CREATE for a file: it exists by now, and a missing
 	 * file must not be silently replaced by an empty store. One connection
 	 * per thread, so SQLite's per-connection mutex is not needed. */
@@ -1069,6 +1071,16 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		goto out;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
+	/* The WAL's name as SQLite itself derives it (symbolic links to the
+	 * database resolved), for db_int_wal_sync. */
+	if (!memory) {
+		const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db->h, "main"));
+
+		if (wal != NULL && wal[0] != '\0' && (db->wal.path = strdup(wal)) == NULL) {
+			oom(err);
+			goto out;
+		}
+	}
 	/* SQLite quietly falls back to read-only when it cannot write; a
 	 * worker would then keep a useless connection after the store is
 	 * writable again. Refuse it so the next request opens afresh. */
@@ -1149,6 +1161,7 @@ db_close(struct db *db)
 		mica_log(MICA_LOG_ERR, "db: close: %s", sqlite3_errmsg(db->h));
 		sqlite3_close_v2(db->h);
 	}
+	db_walsync_clear(&db->wal);
 	free(db);
 }
 
@@ -1228,6 +1241,86 @@ db_int_wal_hook(struct db *db, int (*cb)(void *, sqlite3 *, const char *, int),
 {
 	sqlite3_wal_autocheckpoint(db->h, 0);
 	sqlite3_wal_hook(db->h, cb, arg);
+}
+
+int
+db_walsync_init(struct db_walsync *ws, struct db *db, struct mica_err *err)
+{
+	ws->fd = -1;
+	ws->path = NULL;
+	if (db->wal.path != NULL && (ws->path = strdup(db->wal.path)) == NULL)
+		return oom(err);
+	return 0;
+}
+
+void
+db_walsync_clear(struct db_walsync *ws)
+{
+	if (ws->fd >= 0)
+		close(ws->fd);
+	ws->fd = -1;
+	free(ws->path);
+	ws->path = NULL;
+}
+
+int
+db_walsync_run(struct db_walsync *ws, struct mica_err *err)
+{
+	struct stat sb;
+
+	if (ws->path == NULL)
+		return 0;  /* in memory: nothing to sync */
+	if (MICA_FAULT("db_sync")) {
+		mica_log(MICA_LOG_ERR, "db: WAL sync failed (injected fault)");
+		return unavail(err, "I/O error on the certificate store");
+	}
+	if (stat(ws->path, &sb) != 0) {
+		if (errno == ENOENT)
+			return 0;  /* no WAL: everything is in the database file */
+		mica_log(MICA_LOG_ERR, "db: cannot find the WAL to sync: %s", strerror(errno));
+		return unavail(err, "I/O error on the certificate store");
+	}
+	/* (Re)open when first needed or when the file was replaced; never
+	 * sync a stale file. A new file's name must be durable too. */
+	if (ws->fd < 0 || sb.st_dev != ws->dev || sb.st_ino != ws->ino) {
+		char dir[PATH_MAX];
+		char *slash;
+		int dfd;
+
+		if (ws->fd >= 0)
+			close(ws->fd);
+		if ((ws->fd = open(ws->path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    fstat(ws->fd, &sb) != 0) {
+			mica_log(MICA_LOG_ERR, "db: cannot open the WAL to sync: %s",
+				 strerror(errno));
+			if (ws->fd >= 0)
+				close(ws->fd);
+			ws->fd = -1;
+			return unavail(err, "I/O error on the certificate store");
+		}
+		ws->dev = sb.st_dev;
+		ws->ino = sb.st_ino;
+		snprintf(dir, sizeof(dir), "%s", ws->path);
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	if (fdatasync(ws->fd) != 0) {
+		mica_log(MICA_LOG_ERR, "db: WAL sync failed: %s", strerror(errno));
+		return unavail(err, "I/O error on the certificate store");
+	}
+	return 0;
+}
+
+int
+db_int_wal_sync(struct db *db, struct mica_err *err)
+{
+	return db == NULL ? 0 : db_walsync_run(&db->wal, err);
 }
 
 int
@@ -1997,9 +2090,16 @@ db_cert_get(struct db *db, const char *serial, struct db_cert *out,
 	}
 	if (cert_read(st, out, 1, err) != 0)
 		goto out;
+	/* The group-commit writer makes a commit visible before its WAL
+	 * sync; a certificate must be on disk before anyone receives it, so
+	 * sync what we read (cheap when there is nothing left to write). */
+	if (out->der != NULL && db_int_wal_sync(db, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	stmt_done(st);
+	if (rc != 0)
+		db_cert_free(out);
 	return rc;
 }
 

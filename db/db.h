@@ -73,7 +73,9 @@ void db_rollback(struct db *db);
  * With a writer W (db_writer_open) the body runs on W's connection and
  * thread instead, batched with the bodies other threads hand in meanwhile:
  * one transaction and one sync for the batch, each body inside its own
- * SAVEPOINT so that one failing undoes only itself. While a batch syncs
+ * SAVEPOINT so that one failing undoes only itself. After a failed sync the
+ * writer refuses all work (MICA_E_UNAVAIL) until it is closed and opened
+ * again. While a batch syncs
  * the next one gathers, so N concurrent writers share syncs instead of
  * queueing for SQLite's lock one sync at a time. The body must then touch
  * only the connection it is given, and the caller must not hold a
@@ -188,7 +190,9 @@ int db_cert_complete(struct db *db, const char *serial, const unsigned char *der
 		     size_t der_len, struct mica_err *err);
 /* Delete an ISSUING row whose signing failed (nothing was signed). */
 int db_cert_discard(struct db *db, const char *serial, struct mica_err *err);
-/* MICA_E_NOTFOUND if unknown. */
+/* MICA_E_NOTFOUND if unknown. When the row holds a certificate, the WAL is
+ * synced before it is returned (a group commit makes rows visible before
+ * they are on disk); a failed sync is MICA_E_UNAVAIL. */
 int db_cert_get(struct db *db, const char *serial, struct db_cert *out,
 		struct mica_err *err);
 void db_cert_free(struct db_cert *c);

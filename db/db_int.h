@@ -9,6 +9,7 @@
 #define MICA_DB_INT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <sqlite3.h>
 
@@ -54,6 +55,22 @@ int db_int_in_tx(struct db *db);
  * with the number of frames in the WAL (sqlite3_wal_hook). */
 void db_int_wal_hook(struct db *db, int (*cb)(void *, sqlite3 *, const char *, int),
 		     void *arg);
+/* Syncing the WAL file SQLite uses for a database: fdatasync() on a file
+ * descriptor of our own (reopened if the file is replaced). Everything any
+ * connection committed before the call is then on disk. 0 at once for an
+ * in-memory store or when there is no WAL. Fault point "db_sync". One
+ * struct per thread that syncs. */
+struct db_walsync {
+	char *path;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+int db_walsync_init(struct db_walsync *ws, struct db *db, struct mica_err *err);
+int db_walsync_run(struct db_walsync *ws, struct mica_err *err);
+void db_walsync_clear(struct db_walsync *ws);
+/* db_walsync_run on DB's own (for its connection's thread). */
+int db_int_wal_sync(struct db *db, struct mica_err *err);
 /* A PASSIVE checkpoint: copies what it can without blocking writers. */
 int db_int_checkpoint(struct db *db, struct mica_err *err);
 

@@ -25,7 +25,15 @@
  * job of the batch that had not failed on its own gets that store error:
  * nothing of the batch was committed, and each caller says so. If the sync
  * fails, the transactions are committed but not known to be on disk; their
- * callers get a store error and hand nothing out.
+ * callers get a store error and hand nothing out, and the writer refuses
+ * every later job until it is reopened (a restart): after a failed
+ * fdatasync the kernel may report the next one as a success although the
+ * failed pages never reached the disk.
+ *
+ * Readers: a commit becomes visible to other connections before the sync
+ * thread has synced it, so db_cert_get() syncs the WAL itself before it
+ * returns a certificate; no certificate is seen anywhere before it is on
+ * disk.
  *
  * The writer's connection does not checkpoint at its commits (that would
  * put page writes and syncs on the commit path); a WAL hook wakes a
@@ -36,16 +44,10 @@
 #include "db/db.h"
 #include "db/db_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "util/fault.h"
 #include "util/log.h"
 
 #define BATCH_MAX          64
@@ -82,10 +84,8 @@ struct db_writer {
 
 	struct job *sync_head, *sync_tail;   /* committed, awaiting the sync */
 	pthread_cond_t sync_work;
-	char *wal_path;
-	int wal_fd;
-	dev_t wal_dev;
-	ino_t wal_ino;
+	struct db_walsync wal;    /* the sync thread's */
+	int broken;               /* a sync failed: refuse work until restart */
 	pthread_t sync_thread;
 	int sync_up;
 
@@ -108,8 +108,9 @@ fail_batch(struct job **jobs, size_t n, const struct mica_err *e)
 	}
 }
 
+/* BROKEN: a sync has failed (read under the lock by the caller). */
 static void
-run_batch(struct db_writer *w, struct job **jobs, size_t n)
+run_batch(struct db_writer *w, struct job **jobs, size_t n, int broken)
 {
 	struct mica_err e;
 	size_t i, ok = 0;
@@ -117,6 +118,13 @@ run_batch(struct db_writer *w, struct job **jobs, size_t n)
 	mica_err_clear(&e);
 	for (i = 0; i < n; i++)
 		jobs[i]->rc = 0;
+	if (broken) {
+		mica_err_set(&e, MICA_E_UNAVAIL, "store_unavailable",
+			     "the certificate store could not be synced to disk; "
+			     "restart mica once the disk is sound");
+		fail_batch(jobs, n, &e);
+		return;
+	}
 	if (db_begin(w->db, &e) != 0) {
 		fail_batch(jobs, n, &e);
 		return;
@@ -124,6 +132,10 @@ run_batch(struct db_writer *w, struct job **jobs, size_t n)
 	for (i = 0; i < n; i++) {
 		struct job *j = jobs[i];
 
+		/* SQLite may have rolled the transaction back by itself; a
+		 * SAVEPOINT now would open a new one that RELEASE commits. */
+		if (!db_int_in_tx(w->db))
+			break;
 		if (db_int_exec(w->db, DB_INT_JOB_BEGIN, &j->err) != 0) {
 			j->rc = -1;
 			continue;
@@ -170,6 +182,7 @@ writer_main(void *arg)
 	struct db_writer *w = arg;
 	struct job *batch[BATCH_MAX];
 	size_t n;
+	int broken;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -183,9 +196,10 @@ writer_main(void *arg)
 		}
 		if (w->head == NULL)
 			w->tail = NULL;
+		broken = w->broken;
 		pthread_mutex_unlock(&w->mu);
 
-		run_batch(w, batch, n);
+		run_batch(w, batch, n, broken);
 
 		pthread_mutex_lock(&w->mu);
 		for (size_t i = 0; i < n; i++) {
@@ -213,56 +227,6 @@ writer_main(void *arg)
 
 /* ------------------------------------------------------------ syncs -- */
 
-/* fdatasync the WAL file; (re)open it when it is new or was replaced (the
- * writer's connection keeps it in place, but never sync a stale file). */
-static int
-wal_sync(struct db_writer *w, struct mica_err *err)
-{
-	struct stat sb;
-
-	if (stat(w->wal_path, &sb) != 0) {
-		mica_log(MICA_LOG_ERR, "db: cannot find the WAL to sync: %s", strerror(errno));
-		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
-				    "I/O error on the certificate store");
-	}
-	if (w->wal_fd < 0 || sb.st_dev != w->wal_dev || sb.st_ino != w->wal_ino) {
-		char dir[4096];
-		char *slash;
-		int dfd;
-
-		if (w->wal_fd >= 0)
-			close(w->wal_fd);
-		if ((w->wal_fd = open(w->wal_path, O_RDONLY | O_CLOEXEC)) < 0 ||
-		    fstat(w->wal_fd, &sb) != 0) {
-			mica_log(MICA_LOG_ERR, "db: cannot open the WAL to sync: %s",
-				 strerror(errno));
-			if (w->wal_fd >= 0)
-				close(w->wal_fd);
-			w->wal_fd = -1;
-			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
-					    "I/O error on the certificate store");
-		}
-		w->wal_dev = sb.st_dev;
-		w->wal_ino = sb.st_ino;
-		/* A new file's name must be durable too. */
-		snprintf(dir, sizeof(dir), "%s", w->wal_path);
-		if ((slash = strrchr(dir, '/')) != NULL)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		else
-			snprintf(dir, sizeof(dir), ".");
-		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
-	if (MICA_FAULT("db_sync") || fdatasync(w->wal_fd) != 0) {
-		mica_log(MICA_LOG_ERR, "db: WAL sync failed: %s", strerror(errno));
-		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
-				    "I/O error on the certificate store");
-	}
-	return 0;
-}
-
 static void *
 sync_main(void *arg)
 {
@@ -284,9 +248,17 @@ sync_main(void *arg)
 		/* Every job on the list committed (wrote its frames) before
 		 * this sync starts, so the sync covers all of them. */
 		mica_err_clear(&e);
-		rc = wal_sync(w, &e);
+		rc = db_walsync_run(&w->wal, &e);
 
 		pthread_mutex_lock(&w->mu);
+		if (rc != 0 && !w->broken) {
+			/* After a failed fdatasync Linux may report the next one
+			 * as a success although the failed pages are lost: trust
+			 * nothing written from here on (PostgreSQL does the same). */
+			w->broken = 1;
+			mica_log(MICA_LOG_ERR, "db: the write-ahead log could not be synced to "
+				 "disk; refusing to issue until mica is restarted");
+		}
 		while (list != NULL) {
 			struct job *j = list;
 
@@ -355,18 +327,14 @@ db_writer_open(const char *path, struct db_writer **out, struct mica_err *err)
 	*out = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-	w->wal_fd = -1;
+	w->wal.fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->sync_work, NULL);
 	pthread_cond_init(&w->ckpt_work, NULL);
-	if (asprintf(&w->wal_path, "%s-wal", path) < 0) {
-		w->wal_path = NULL;
-		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-		goto fail;
-	}
 	if (db_open(path, 0, &w->db, err) != 0 ||
-	    db_open(path, 0, &w->ckpt_db, err) != 0)
+	    db_open(path, 0, &w->ckpt_db, err) != 0 ||
+	    db_walsync_init(&w->wal, w->db, err) != 0)
 		goto fail;
 	/* The sync thread makes commits durable (see the top). */
 	if (db_int_exec(w->db, DB_INT_SYNC_NORMAL, err) != 0 ||
@@ -418,11 +386,9 @@ db_writer_close(struct db_writer *w)
 	if (w->ckpt_up)
 		pthread_join(w->ckpt_thread, NULL);
 	/* Leave the WAL synced: the last batches may have been non-durable. */
-	if (w->db != NULL && db_int_exec(w->db, DB_INT_SYNC_FULL, &e) == 0)
-		db_int_checkpoint(w->db, &e);
-	if (w->wal_fd >= 0)
-		close(w->wal_fd);
-	free(w->wal_path);
+	if (w->db != NULL && db_walsync_run(&w->wal, &e) != 0)
+		mica_log(MICA_LOG_ERR, "db: the last writes may not be on disk: %s", e.msg);
+	db_walsync_clear(&w->wal);
 	db_close(w->ckpt_db);
 	db_close(w->db);
 	pthread_cond_destroy(&w->ckpt_work);

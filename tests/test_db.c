@@ -1812,6 +1812,23 @@ test_fault_injection(void)
 	mica_fault_reset();
 	CU_ASSERT_EQUAL(cert_status(db, "01"), -1);
 
+	/* A certificate is handed out only once the WAL is synced. */
+	{
+		struct db_cert c;
+
+		CU_ASSERT_EQUAL(add_valid(db, "02", "b.test", NOW + DAY), 0);
+		setenv("MICA_FAULT", "db_sync:1", 1);
+		mica_fault_reset();
+		CU_ASSERT_EQUAL(db_cert_get(db, "02", &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_PTR_NULL(c.der);
+		CU_ASSERT_EQUAL(db_cert_get(db, "02", &c, &err), 0);
+		CU_ASSERT_PTR_NOT_NULL(c.der);
+		db_cert_free(&c);
+		unsetenv("MICA_FAULT");
+		mica_fault_reset();
+	}
+
 	/* The second write of a transaction fails: the caller rolls back and
 	 * nothing of the first remains. */
 	setenv("MICA_FAULT", "db_write:2", 1);
@@ -2191,22 +2208,32 @@ test_writer_isolates_failures(void)
 	}
 	/* A failing WAL sync: the durable caller is told the store failed
 	 * (its rows are committed but not known to be on disk, so it must
-	 * hand nothing out); a non-durable one never waits for the sync. */
+	 * hand nothing out); a non-durable one never waits for the sync. From
+	 * then on the writer refuses everything, even once the disk answers
+	 * again, until it is reopened. */
 	{
-		struct wbody d = { .path = path, .domain = "sync.test" };
 		struct wbody r = { .path = path, .domain = "relaxed.test" };
+		struct wbody d = { .path = path, .domain = "sync.test" };
 		struct wbody a = { .path = path, .domain = "after.test" };
+		struct wbody x = { .path = path, .domain = "reopened.test" };
 
 		setenv("MICA_FAULT", "db_sync:0", 1);
 		mica_fault_reset();
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, 0, wbody_fn, &r, &err), 0);
 		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &d, &err), -1);
 		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
-		CU_ASSERT_EQUAL(db_run_tx(w, NULL, 0, wbody_fn, &r, &err), 0);
 		unsetenv("MICA_FAULT");
 		mica_fault_reset();
-		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &a, &err), 0);
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &a, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, 0, wbody_fn, &a, &err), -1);
 		CU_ASSERT_EQUAL(has_domain(db, "relaxed.test"), 1);
-		CU_ASSERT_EQUAL(has_domain(db, "after.test"), 1);
+		CU_ASSERT_EQUAL(has_domain(db, "after.test"), 0);
+		db_writer_close(w);
+		w = NULL;
+		CU_ASSERT_EQUAL_FATAL(db_writer_open(path, &w, &err), 0);
+		CU_ASSERT_EQUAL(db_run_tx(w, NULL, DB_TX_DURABLE, wbody_fn, &x, &err), 0);
+		CU_ASSERT_EQUAL(has_domain(db, "reopened.test"), 1);
 	}
 #endif
 	db_writer_close(w);

@@ -22,8 +22,11 @@
 #     left "issuing"), PRAGMA integrity_check is ok;
 #   - the one-use token stays consumed (uses_left 0; presenting it again is
 #     refused with 401);
-#   - the daemon keeps running: the next enrollment, with a fresh token,
-#     gets a certificate (201) that openssl verifies.
+#   - the daemon keeps running but refuses to issue (503, nothing signed)
+#     until it is restarted, since after a failed fdatasync nothing written
+#     later can be trusted to reach the disk; it logs why;
+#   - after a restart the fresh token's enrollment gets a certificate (201)
+#     that openssl verifies.
 # Then a full disk (a small tmpfs, filled) and a read-only store (a
 # read-only bind mount) must answer 503 and sign nothing.
 #
@@ -271,24 +274,37 @@ run_sync_point() {
 		host_is "$what: the same one-use token is then refused" "$CODE" 401
 		tok2=$("$MICA" -d "$RUN" token create --enroll --uses 1 --name f.contoso.test 2>/dev/null)
 		case $tok2 in mica_*) ;; *) die "token create failed" ;; esac
+		# After a failed fdatasync nothing later can be trusted to reach
+		# the disk: the daemon refuses to issue until it is restarted.
+		host_enroll "$H" "$tok2" "$W/f.der"
+		host_is "$what: the next request, with a fresh token, is refused until a restart" "$CODE" 503
+		host_is "$what: ... and signs nothing" "$(count 'der IS NOT NULL')" "$((signed0 + 1))"
+		kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running (and says why)" ||
+			fail "$what: the daemon died"
+		grep -q "refusing to issue until mica is restarted" "$W/log.$point.$n" &&
+			ok "$what: the log tells the admin to restart" || fail "$what: no restart notice in the log"
+		host_stop
+		host_is "$what: the daemon stops cleanly" "$HOST_RC" 0
+		host_serve "$W/out.$point.$n.2" "$RUN" -- \
+			--http "127.0.0.1:$HP" --https none --threads 2 --log "$W/log.$point.$n.2" ||
+			die "$what: the daemon did not restart"
+		LOGS+=("$W/log.$point.$n.2" "$W/out.$point.$n.2" "$W/out.$point.$n.2.err")
 		host_enroll "$H" "$tok2" "$W/f.der"
 		if [ "$CODE" = 201 ]; then
-			ok "$what: the next request, with a fresh token, is issued (201)"
+			ok "$what: after a restart that token's request is issued (201)"
 			host_json "$W/body" certificate > "$W/f.pem"
 			openssl verify -CAfile "$W/root.pem" "$W/f.pem" >/dev/null 2>&1 &&
 				ok "$what: openssl verifies that certificate" || fail "$what: the certificate does not verify"
 			host_is "$what: exactly one certificate more is stored" \
 				"$(count 'der IS NOT NULL')" "$((signed0 + 2))"
 		else
-			fail "$what: the next request got $CODE, wanted 201"
+			fail "$what: after a restart the request got $CODE, wanted 201"
 			head -c 300 "$W/body" | sed 's/^/    /'
 			echo
 		fi
 		host_is "$what: integrity_check after the retry" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
-		kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running" ||
-			fail "$what: the daemon died"
 		host_stop
-		host_is "$what: the daemon stops cleanly" "$HOST_RC" 0
+		host_is "$what: the restarted daemon stops cleanly" "$HOST_RC" 0
 	done
 	echo "# $point: $startup call(s) at start-up, $tolerated tolerated, $hits inside the issuance"
 	[ "$hits" -gt 0 ] && ok "$point: the fault was placed inside an issuance" ||
