@@ -2190,6 +2190,12 @@ ca_crl_current(struct ca *ca, struct db_crl *out, struct mica_err *err)
 	return db_crl_latest(ca->db, out, err);
 }
 
+int
+ca_crl_info(struct ca *ca, struct db_crl *out, struct mica_err *err)
+{
+	return db_crl_latest_info(ca->db, out, err);
+}
+
 /* ---------------------------------------------------------- queries -- */
 
 int

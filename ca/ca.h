@@ -194,6 +194,8 @@ int ca_crl_publish(struct ca *ca, const struct ca_principal *p,
 		   struct db_crl *out, struct mica_err *err);
 /* The current CRL (the stored copy, never signed per call). */
 int ca_crl_current(struct ca *ca, struct db_crl *out, struct mica_err *err);
+/* Its number and dates only (der NULL). */
+int ca_crl_info(struct ca *ca, struct db_crl *out, struct mica_err *err);
 
 /* ----------------------------------------------------------- queries -- */
 

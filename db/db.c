@@ -68,7 +68,7 @@ enum stmt_id {
 	S_CERT_STATE, S_CERT_DISCARD, S_CERT_DISCARD_UNLINK, S_CERT_GET,
 	S_CERT_LIST, S_CERT_REVOKE, S_CERT_UNREVOKE, S_CERT_LINK_OLD,
 	S_CERT_LINK_NEW, S_REVOKED, S_COUNTS,
-	S_CRL_LAST, S_CRL_INSERT, S_CRL_LATEST,
+	S_CRL_LAST, S_CRL_INSERT, S_CRL_LATEST, S_CRL_LATEST_INFO,
 	S_REQ_INSERT, S_REQ_GET, S_REQ_LIST, S_REQ_LIST_STATUS, S_REQ_DECIDE, S_REQ_EXISTS,
 	S_REQ_PENDING,
 	S_TOKEN_INSERT, S_TOKEN_GET, S_TOKEN_CONSUME, S_TOKEN_EXISTS,
@@ -204,6 +204,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	"VALUES (?1, ?2, ?3, ?4)",          /* number checked first, same tx */
 	[S_CRL_LATEST] =
 	"SELECT number, this_update, next_update, der FROM crl "
+	"ORDER BY number DESC LIMIT 1",
+	[S_CRL_LATEST_INFO] =
+	"SELECT number, this_update, next_update, NULL FROM crl "
 	"ORDER BY number DESC LIMIT 1",
 
 	[S_REQ_INSERT] =
@@ -2523,8 +2526,8 @@ out:
 	return rc;
 }
 
-int
-db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err)
+static int
+crl_latest(struct db *db, int with_der, struct db_crl *out, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, r;
@@ -2532,7 +2535,7 @@ db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err)
 	if (db == NULL || out == NULL)
 		return bad_arg(err);
 	memset(out, 0, sizeof(*out));
-	if ((st = stmt_get(db, S_CRL_LATEST, err)) == NULL)
+	if ((st = stmt_get(db, with_der ? S_CRL_LATEST : S_CRL_LATEST_INFO, err)) == NULL)
 		goto out;
 	if ((r = step_row(db, st, err)) < 0)
 		goto out;
@@ -2544,7 +2547,7 @@ db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err)
 	out->number = sqlite3_column_int64(st, 0);
 	out->this_update = sqlite3_column_int64(st, 1);
 	out->next_update = sqlite3_column_int64(st, 2);
-	if (col_blob(st, 3, &out->der, &out->der_len) != 0) {
+	if (with_der && col_blob(st, 3, &out->der, &out->der_len) != 0) {
 		oom(err);
 		goto out;
 	}
@@ -2552,6 +2555,18 @@ db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err)
 out:
 	stmt_done(st);
 	return rc;
+}
+
+int
+db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err)
+{
+	return crl_latest(db, 1, out, err);
+}
+
+int
+db_crl_latest_info(struct db *db, struct db_crl *out, struct mica_err *err)
+{
+	return crl_latest(db, 0, out, err);
 }
 
 void

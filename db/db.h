@@ -256,6 +256,9 @@ int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
 int db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err);
 /* The CRL with the highest number. MICA_E_NOTFOUND if none. */
 int db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err);
+/* The same without the DER (der NULL): number and dates only, cheap for a
+ * CRL of tens of megabytes. */
+int db_crl_latest_info(struct db *db, struct db_crl *out, struct mica_err *err);
 void db_crl_free(struct db_crl *crl);
 
 /* ----------------------------------------------------------- requests -- */

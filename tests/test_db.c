@@ -1342,6 +1342,12 @@ test_crl_numbering(void)
 		CU_ASSERT(got.number == 7 && got.der_len == big &&
 			  memcmp(got.der, p, big) == 0);
 		db_crl_free(&got);
+		/* Number and dates without the bytes. */
+		CU_ASSERT_EQUAL_FATAL(db_crl_latest_info(db, &got, &err), 0);
+		CU_ASSERT(got.number == 7 && got.this_update == NOW &&
+			  got.next_update == NOW + DAY && got.der == NULL &&
+			  got.der_len == 0);
+		db_crl_free(&got);
 		free(p);
 	}
 	db_close(db);

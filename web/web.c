@@ -207,9 +207,10 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	 * most once a second, and only copy the CRL when its number moved. */
 	if (force || !srv->crl_loaded || mono.tv_sec != srv->crl_checked.tv_sec) {
 		memset(&crl, 0, sizeof(crl));
-		if (ca_crl_current(ca, &crl, &e) == 0) {
+		/* The number first: the bytes only when they changed. */
+		if (ca_crl_info(ca, &crl, &e) == 0) {
 			if ((!srv->crl_loaded || crl.number != srv->crl_number) &&
-			    crl_load(srv, &crl, &e) != 0)
+			    (ca_crl_current(ca, &crl, &e) != 0 || crl_load(srv, &crl, &e) != 0))
 				mica_log(MICA_LOG_ERR, "cannot load the CRL: %s", e.msg);
 			srv->crl_checked = mono;
 		} else if (e.kind != MICA_E_NOTFOUND) {
@@ -281,7 +282,7 @@ crl_maintain(struct web_server *srv)
 
 	memset(&crl, 0, sizeof(crl));
 	pthread_mutex_lock(&srv->parent_lock);
-	if (ca_crl_current(srv->parent, &crl, &e) == 0) {
+	if (ca_crl_info(srv->parent, &crl, &e) == 0) {
 		need = now >= crl.this_update + (crl.next_update - crl.this_update) / 2;
 	} else if (e.kind == MICA_E_NOTFOUND) {
 		need = 1;

@@ -706,6 +706,27 @@ done
 call GET "$S/api/v1/status" "${ADMH[@]}"
 expect "the API works with the new certificate" 200
 
+# A CRL published by another process (the CLI) is served within seconds.
+crlnum() { # the served CRL's number, in decimal ("" if none)
+	local h
+	h=$(curl -s --max-time 10 "$H/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null | sed 's/.*=//; s/^0x//')
+	case $h in ''|*[!0-9A-Fa-f]*) echo "" ;; *) echo $((16#$h)) ;; esac
+}
+N_BEFORE=$(crlnum)
+if "$MICA" -d "$D" crl >/dev/null 2>&1; then
+	N_AFTER=$N_BEFORE
+	for i in $(seq 1 30); do
+		N_AFTER=$(crlnum)
+		[ -n "$N_AFTER" ] && [ "$N_AFTER" != "$N_BEFORE" ] && break
+		sleep 0.2
+	done
+	[ -n "$N_BEFORE" ] && [ -n "$N_AFTER" ] && [ "$N_AFTER" -gt "$N_BEFORE" ] &&
+		ok "a CRL published with the CLI is served by the daemon (number $N_BEFORE -> $N_AFTER)" ||
+		fail "the daemon still serves CRL $N_BEFORE after the CLI published one ($N_AFTER)"
+else
+	fail "mica crl failed while the daemon runs"
+fi
+
 # A slow upload in flight when SIGTERM arrives still gets its answer.
 python3 -c 'import json; print(json.dumps({"csr": "x" * 30000}))' > "$W/slowbody.json"
 curl -s --max-time 30 --cacert "$W/root.pem" -H 'Expect:' --limit-rate 10k -o /dev/null -w '%{http_code}' \
