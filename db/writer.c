@@ -35,6 +35,11 @@
  * returns a certificate; no certificate is seen anywhere before it is on
  * disk.
  *
+ * The writer shares SQLite's file lock with every other connection (a
+ * revocation publishing its CRL, the CLI in another process): its BEGIN
+ * IMMEDIATE waits for them up to the busy timeout, and if that runs out
+ * the whole batch gets a 503 (each caller may retry).
+ *
  * The writer's connection does not checkpoint at its commits (that would
  * put page writes and syncs on the commit path); a WAL hook wakes a
  * checkpoint thread with its own connection once the WAL holds
