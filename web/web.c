@@ -928,11 +928,12 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		       (unsigned)(cores * WEB_THREADS_PER_CORE);
 #ifdef M_ARENA_MAX
 	/* glibc gives each thread that mallocs its own arena (up to eight
-	 * per core), and every arena keeps what it freed; with a worker pool
-	 * larger than the core count that is most of the daemon's memory
-	 * under load. One arena per core is as fast here (threads mostly
-	 * sign, and small allocations come from per-thread caches). */
-	mallopt(M_ARENA_MAX, (int)(cores < 2 ? 2 : cores));
+	 * per core), and every arena keeps what it freed: with two listeners'
+	 * workers that is much of the daemon's memory under load. Not fewer
+	 * than WEB_THREADS_PER_CORE per core, though: mbedTLS allocates its
+	 * bignums with calloc, which takes the arena lock every time, and one
+	 * arena per core cost a tenth of the issuance rate in lock waits. */
+	mallopt(M_ARENA_MAX, (int)(cores * WEB_THREADS_PER_CORE));
 #endif
 	if (o->log_file != NULL && mica_log_open(o->log_file) != 0) {
 		server_free(srv);
