@@ -176,28 +176,82 @@ check_failed() {
 	fi
 }
 
-# The next request, with the same one-use token, gets its certificate.
+# check_recovers WHAT STORED_BEFORE [TOKEN LABEL]: the next request (with
+# TOKEN, by default the same one-use token) gets its certificate, and the
+# store holds exactly one more than STORED_BEFORE.
 check_recovers() {
-	local what=$1 signed0=$2
-	host_enroll "$H" "$TOK" "$W/f.der"
+	local what=$1 signed0=$2 tok=${3:-$TOK}
+	local label=${4:-"the next request, with the same one-use token,"}
+	host_enroll "$H" "$tok" "$W/f.der"
 	if [ "$CODE" = 201 ]; then
-		ok "$what: the next request, with the same one-use token, is issued (201)"
+		ok "$what: $label is issued (201)"
 		host_json "$W/body" certificate > "$W/f.pem"
 		openssl verify -CAfile "$W/root.pem" "$W/f.pem" >/dev/null 2>&1 &&
 			ok "$what: openssl verifies that certificate" || fail "$what: the certificate does not verify"
 		host_is "$what: exactly one certificate more is stored" \
 			"$(count 'der IS NOT NULL')" "$((signed0 + 1))"
 	else
-		fail "$what: the next request got $CODE, wanted 201"
+		fail "$what: $label got $CODE, wanted 201"
 		head -c 300 "$W/body" | sed 's/^/    /'
 		echo
 	fi
 	host_is "$what: integrity_check after the retry" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
 }
 
-# run_point POINT: probe n = 1.. as described at the top.
+# call_failed WHAT POINT HITS SIGNED0: the enrollment failed at call HITS of
+# POINT inside the issuance (the daemon still runs; this stops it).
+call_failed() {
+	local what=$1 point=$2 hits=$3 signed0=$4
+	check_failed "$what" "$point" "$hits" "$signed0"
+	check_recovers "$what" "$signed0"
+	kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running" ||
+		fail "$what: the daemon died"
+	host_stop
+	host_is "$what: the daemon stops cleanly" "$HOST_RC" 0
+}
+
+# sync_failed WHAT POINT HITS SIGNED0: the same for db_sync, with its own
+# expectations (see the top): the certificate was committed before the sync
+# failed, so it stays recorded, never handed out, and its token use spent;
+# the daemon then refuses to issue until it is restarted.
+sync_failed() {
+	local what=$1 point=$2 n=${1#*:} signed0=$4 tok2
+	host_is "$what: the client gets 503" "$CODE" 503
+	check_json_error "$what"
+	host_is "$what: PRAGMA integrity_check" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
+	host_is "$what: the signed certificate is recorded (never handed out)" \
+		"$(count 'der IS NOT NULL')" "$((signed0 + 1))"
+	host_is "$what: no row left half-issued" "$(count 'status = 0')" 0
+	host_is "$what: the token use stays consumed" \
+		"$(host_sql "$RUN" "SELECT uses_left FROM token WHERE id = '$TOK_ID'")" 0
+	host_enroll "$H" "$TOK" "$W/f.der"
+	host_is "$what: the same one-use token is then refused" "$CODE" 401
+	tok2=$("$MICA" -d "$RUN" token create --enroll --uses 1 --name f.contoso.test 2>/dev/null)
+	case $tok2 in mica_*) ;; *) die "token create failed" ;; esac
+	# After a failed fdatasync nothing later can be trusted to reach the
+	# disk: the daemon refuses to issue until it is restarted.
+	host_enroll "$H" "$tok2" "$W/f.der"
+	host_is "$what: the next request, with a fresh token, is refused until a restart" "$CODE" 503
+	host_is "$what: ... and signs nothing" "$(count 'der IS NOT NULL')" "$((signed0 + 1))"
+	kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running (and says why)" ||
+		fail "$what: the daemon died"
+	grep -q "refusing to issue until mica is restarted" "$W/log.$point.$n" &&
+		ok "$what: the log tells the admin to restart" || fail "$what: no restart notice in the log"
+	host_stop
+	host_is "$what: the daemon stops cleanly" "$HOST_RC" 0
+	host_serve "$W/out.$point.$n.2" "$RUN" -- \
+		--http "127.0.0.1:$HP" --https none --threads 2 --log "$W/log.$point.$n.2" ||
+		die "$what: the daemon did not restart"
+	LOGS+=("$W/log.$point.$n.2" "$W/out.$point.$n.2" "$W/out.$point.$n.2.err")
+	check_recovers "$what" "$((signed0 + 1))" "$tok2" "after a restart the request with the fresh token"
+	host_stop
+	host_is "$what: the restarted daemon stops cleanly" "$HOST_RC" 0
+}
+
+# run_point POINT ON_FAIL: probe n = 1.. as described at the top; ON_FAIL
+# (call_failed or sync_failed) checks each enrollment the fault made fail.
 run_point() {
-	local point=$1 n hits=0 startup=0 tolerated=0 signed0
+	local point=$1 on_fail=$2 n hits=0 startup=0 tolerated=0 signed0
 	for n in $(seq 1 12); do
 		fresh_run
 		signed0=$(count 'der IS NOT NULL')
@@ -219,105 +273,23 @@ run_point() {
 		fi
 		hits=$((hits + 1))
 		echo "# $point:$n fails call $hits of the issuance"
-		check_failed "$point:$n" "$point" "$hits" "$signed0"
-		check_recovers "$point:$n" "$signed0"
-		kill -0 "$HOST_PID" 2>/dev/null && ok "$point:$n: the daemon is still running" ||
-			fail "$point:$n: the daemon died"
-		host_stop
-		host_is "$point:$n: the daemon stops cleanly" "$HOST_RC" 0
+		"$on_fail" "$point:$n" "$point" "$hits" "$signed0"
 	done
 	echo "# $point: $startup call(s) at start-up, $tolerated tolerated, $hits inside the issuance"
 	[ "$hits" -gt 0 ] && ok "$point: the fault was placed inside an issuance" ||
 		fail "$point: no n in 1..12 made the enrollment fail"
 	case $point in
-	sign | lint) [ "$hits" = 1 ] || fail "$point: $hits failing calls, expected one per issuance" ;;
+	sign | lint | db_sync) [ "$hits" = 1 ] || fail "$point: $hits failing calls, expected one per issuance" ;;
 	db_commit) [ "$hits" -ge 2 ] || fail "db_commit: $hits failing calls, expected the commits before and after signing" ;;
 	esac
 }
 
-# run_sync_point: db_sync, probed like run_point, with its own
-# expectations (see the top): the certificate was committed before the sync
-# failed, so it stays recorded, never handed out, and its token use spent.
-run_sync_point() {
-	local point=db_sync n hits=0 startup=0 tolerated=0 signed0 what tok2
-	for n in $(seq 1 12); do
-		fresh_run
-		signed0=$(count 'der IS NOT NULL')
-		if ! host_serve "$W/out.$point.$n" "$RUN" "MICA_FAULT=$point:$n" -- \
-			--http "127.0.0.1:$HP" --https none --threads 2 --log "$W/log.$point.$n"; then
-			startup=$((startup + 1))
-			continue
-		fi
-		LOGS+=("$W/log.$point.$n" "$W/out.$point.$n" "$W/out.$point.$n.err")
-		host_enroll "$H" "$TOK" "$W/f.der"
-		if [ "$CODE" = 201 ]; then
-			host_stop
-			if [ "$hits" -gt 0 ]; then
-				ok "$point:$n (past the issuance): the enrollment succeeds (control)"
-				break
-			fi
-			tolerated=$((tolerated + 1))
-			continue
-		fi
-		hits=$((hits + 1))
-		what=$point:$n
-		echo "# $what fails sync $hits of the issuance"
-		host_is "$what: the client gets 503" "$CODE" 503
-		check_json_error "$what"
-		host_is "$what: PRAGMA integrity_check" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
-		host_is "$what: the signed certificate is recorded (never handed out)" \
-			"$(count 'der IS NOT NULL')" "$((signed0 + 1))"
-		host_is "$what: no row left half-issued" "$(count 'status = 0')" 0
-		host_is "$what: the token use stays consumed" \
-			"$(host_sql "$RUN" "SELECT uses_left FROM token WHERE id = '$TOK_ID'")" 0
-		host_enroll "$H" "$TOK" "$W/f.der"
-		host_is "$what: the same one-use token is then refused" "$CODE" 401
-		tok2=$("$MICA" -d "$RUN" token create --enroll --uses 1 --name f.contoso.test 2>/dev/null)
-		case $tok2 in mica_*) ;; *) die "token create failed" ;; esac
-		# After a failed fdatasync nothing later can be trusted to reach
-		# the disk: the daemon refuses to issue until it is restarted.
-		host_enroll "$H" "$tok2" "$W/f.der"
-		host_is "$what: the next request, with a fresh token, is refused until a restart" "$CODE" 503
-		host_is "$what: ... and signs nothing" "$(count 'der IS NOT NULL')" "$((signed0 + 1))"
-		kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running (and says why)" ||
-			fail "$what: the daemon died"
-		grep -q "refusing to issue until mica is restarted" "$W/log.$point.$n" &&
-			ok "$what: the log tells the admin to restart" || fail "$what: no restart notice in the log"
-		host_stop
-		host_is "$what: the daemon stops cleanly" "$HOST_RC" 0
-		host_serve "$W/out.$point.$n.2" "$RUN" -- \
-			--http "127.0.0.1:$HP" --https none --threads 2 --log "$W/log.$point.$n.2" ||
-			die "$what: the daemon did not restart"
-		LOGS+=("$W/log.$point.$n.2" "$W/out.$point.$n.2" "$W/out.$point.$n.2.err")
-		host_enroll "$H" "$tok2" "$W/f.der"
-		if [ "$CODE" = 201 ]; then
-			ok "$what: after a restart that token's request is issued (201)"
-			host_json "$W/body" certificate > "$W/f.pem"
-			openssl verify -CAfile "$W/root.pem" "$W/f.pem" >/dev/null 2>&1 &&
-				ok "$what: openssl verifies that certificate" || fail "$what: the certificate does not verify"
-			host_is "$what: exactly one certificate more is stored" \
-				"$(count 'der IS NOT NULL')" "$((signed0 + 2))"
-		else
-			fail "$what: after a restart the request got $CODE, wanted 201"
-			head -c 300 "$W/body" | sed 's/^/    /'
-			echo
-		fi
-		host_is "$what: integrity_check after the retry" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
-		host_stop
-		host_is "$what: the restarted daemon stops cleanly" "$HOST_RC" 0
-	done
-	echo "# $point: $startup call(s) at start-up, $tolerated tolerated, $hits inside the issuance"
-	[ "$hits" -gt 0 ] && ok "$point: the fault was placed inside an issuance" ||
-		fail "$point: no n in 1..12 made the enrollment fail"
-	[ "$hits" = 1 ] || fail "$point: $hits failing syncs, expected one per issuance"
-}
-
 for point in db_write sign db_commit lint; do
 	echo "# fault point $point"
-	run_point "$point"
+	run_point "$point" call_failed
 done
 echo "# fault point db_sync"
-run_sync_point
+run_point db_sync sync_failed
 
 if grep -l "BEGIN CERTIFICATE" "${LOGS[@]}" 2>/dev/null; then
 	fail "a certificate appears in the daemon's output or log"
