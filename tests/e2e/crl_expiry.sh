@@ -119,7 +119,7 @@ host_csr a a.contoso.test
 # its fake time, which curl, on the real clock, would find not yet valid.
 host_enroll "$H" "$TOK" "$W/a.der"
 host_is "an enrollment at the fake time" "$CODE" 201
-host_json "$W/body" certificate > "$W/a.pem"
+json_get "$W/body" certificate > "$W/a.pem"
 openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
 if openssl verify -attime "$(($(fake_now) + 60))" -crl_check -CAfile "$W/root.pem" \
 	-CRLfile "$W/crl.pem" "$W/a.pem" >"$W/v" 2>&1; then
@@ -145,7 +145,7 @@ watch() {
 			next=$(crl_field "$W/w.der" nextupdate)
 			num=$(crl_field "$W/w.der" crlnumber)
 		else
-			err=$(host_json "$W/w.der" error)
+			err=$(json_get "$W/w.der" error)
 			tr -d '\r' < "$W/whdr" | grep -qi '^Retry-After: [0-9]' || err="$err(no-Retry-After)"
 		fi
 		echo "$now $code ${next:-?} $num $err" >> "$W/watch"

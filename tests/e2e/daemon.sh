@@ -34,23 +34,6 @@ call() {
 		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
 }
 
-# jget FILE PATH: a JSON value ("a.b.0"); "" for null or absent.
-jget() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-try:
-    v = json.load(open(sys.argv[1]))
-    for k in sys.argv[2].split('.'):
-        v = v[int(k)] if isinstance(v, list) else v.get(k)
-        if v is None:
-            break
-except Exception:
-    v = None
-if isinstance(v, (list, dict, bool)):
-    v = json.dumps(v)
-sys.stdout.write('' if v is None else str(v))
-PY
-}
 
 header() { # header NAME: value of a response header of the last call
 	tr -d '\r' < "$W/hdr" | sed -n "s/^$1: //Ip" | tail -1
@@ -59,7 +42,7 @@ header() { # header NAME: value of a response header of the last call
 # expect DESCRIPTION STATUS [ERROR_CODE]
 expect() {
 	local d=$1 want=$2 code=${3:-} got
-	got=$(jget "$W/body" error)
+	got=$(json_get "$W/body" error)
 	if [ "$CODE" = "$want" ] && { [ -z "$code" ] || [ "$got" = "$code" ]; }; then
 		ok "$d ($CODE${code:+ $code})"
 	else
@@ -104,7 +87,7 @@ submit() { # submit NAME [curl options...]: POST the JSON of NAME
 }
 
 save_cert() { # save_cert FILE: the "certificate" of the last reply
-	jget "$W/body" certificate > "$1"
+	json_get "$W/body" certificate > "$1"
 }
 
 verify() { # verify DESCRIPTION CERTFILE
@@ -179,7 +162,7 @@ curl -s -o "$W/crl2.pem" "$H/crl.pem"
 openssl crl -in "$W/crl2.pem" -noout 2>/dev/null && ok "/crl.pem is a PEM CRL" || fail "/crl.pem"
 CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
 is "/healthz answers 200" "$CODE" 200
-is "/healthz says ok" "$(jget "$W/body" status)" ok
+is "/healthz says ok" "$(json_get "$W/body" status)" ok
 
 echo "# HTTPS with the root as trust anchor"
 call GET "$S/healthz"
@@ -221,8 +204,8 @@ echo "# enrollment with a token"
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	-d '{"kind":"enroll","names":["mail.contoso.test","www.contoso.test","*.web.contoso.test"],"uses":3,"comment":"e2e"}'
 expect "an admin creates an enrollment token" 201
-ET=$(jget "$W/body" token)
-ET_ID=$(jget "$W/body" id)
+ET=$(json_get "$W/body" token)
+ET_ID=$(json_get "$W/body" id)
 case $ET in mica_"$ET_ID"_*) ok "the token is returned once, with its id" ;; *) fail "token: $ET" ;; esac
 
 mkcsr other "/CN=other.contoso.test" "DNS:other.contoso.test"
@@ -234,15 +217,15 @@ unchanged "out-of-scope request"
 mkcsr mail "/CN=mail.contoso.test" "DNS:mail.contoso.test"
 submit mail -H "Authorization: Bearer $ET"
 expect "a CSR within the token's scope is issued at once" 201
-is "status issued" "$(jget "$W/body" status)" issued
-MAIL_SER=$(jget "$W/body" serial)
-MAIL_REQ=$(jget "$W/body" id)
+is "status issued" "$(json_get "$W/body" status)" issued
+MAIL_SER=$(json_get "$W/body" serial)
+MAIL_REQ=$(json_get "$W/body" id)
 is "the 201 carries a request id" "$(printf %s "$MAIL_REQ" | grep -cE '^[0-9a-f]{32}$')" 1
 is "Location names the request" "$(header Location)" "/api/v1/requests/$MAIL_REQ"
-jget "$W/body" chain.0 > "$W/chain0.pem"
+json_get "$W/body" chain.0 > "$W/chain0.pem"
 cmp -s <(openssl x509 -in "$W/chain0.pem" -outform der 2>/dev/null) "$W/root.der" &&
 	ok "the chain is the root" || fail "chain[0] is not the root"
-echo "$(jget "$W/body" not_before) $(jget "$W/body" not_after)" |
+echo "$(json_get "$W/body" not_before) $(json_get "$W/body" not_after)" |
 	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z [0-9]{4}-' &&
 	ok "validity in RFC 3339 UTC" || fail "validity format"
 save_cert "$W/mail.pem"
@@ -255,11 +238,11 @@ mkcsr www "/CN=www.contoso.test" "DNS:www.contoso.test"
 call POST "$S/api/v1/requests?profile=server&days=30" -H "Authorization: Bearer $ET" \
 	-H 'Content-Type: application/pkcs10' --data-binary @"$W/www.der"
 expect "a raw DER CSR (application/pkcs10) is issued" 201
-WWW_SER=$(jget "$W/body" serial)
+WWW_SER=$(json_get "$W/body" serial)
 save_cert "$W/www.pem"
 verify "openssl verifies the DER-submitted certificate" "$W/www.pem"
 DAYS=$(python3 -c 'import sys,datetime as d; f=lambda s: d.datetime.strptime(s,"%Y-%m-%dT%H:%M:%SZ"); print(round((f(sys.argv[2])-f(sys.argv[1])).total_seconds()/86400))' \
-	"$(jget "$W/body" not_before)" "$(jget "$W/body" not_after)")
+	"$(json_get "$W/body" not_before)" "$(json_get "$W/body" not_after)")
 is "?days=30 gives 30 days" "$DAYS" 30
 
 mkcsr wild "/CN=a.web.contoso.test" "DNS:a.web.contoso.test"
@@ -281,15 +264,15 @@ echo "# submit without a token -> pending -> approve"
 mkcsr pend "/CN=pend.contoso.test" "DNS:pend.contoso.test"
 submit pend
 expect "without a token the request waits for approval" 202
-is "status pending" "$(jget "$W/body" status)" pending
-PEND=$(jget "$W/body" id)
+is "status pending" "$(json_get "$W/body" status)" pending
+PEND=$(json_get "$W/body" id)
 echo "$PEND" | grep -Eq '^[0-9a-f]{32,}$' && ok "the request id is long and random ($PEND)" || fail "request id: $PEND"
 is "Location names the request" "$(header Location)" "/api/v1/requests/$PEND"
 [ -n "$(header Retry-After)" ] && ok "202 carries Retry-After" || fail "no Retry-After"
 call GET "$S/api/v1/requests/$PEND"
 expect "anyone with the id sees the request" 200
-is "it is pending" "$(jget "$W/body" status)" pending
-is "the submitter's address is for admins only" "$(jget "$W/body" client)" ""
+is "it is pending" "$(json_get "$W/body" status)" pending
+is "the submitter's address is for admins only" "$(json_get "$W/body" client)" ""
 call GET "$S/api/v1/requests?status=pending"
 expect "listing requests needs a token" 401 missing_token
 [ -n "$(header WWW-Authenticate)" ] && ok "401 carries WWW-Authenticate" || fail "no WWW-Authenticate"
@@ -298,9 +281,9 @@ expect "an admin lists pending requests" 200
 grep -q "\"$PEND\"" "$W/body" && ok "the pending request is listed" || fail "pending request not listed"
 call POST "$S/api/v1/requests/$PEND/approve" "${ADMH[@]}"
 expect "an admin approves" 200
-is "approved -> issued" "$(jget "$W/body" status)" issued
+is "approved -> issued" "$(json_get "$W/body" status)" issued
 call GET "$S/api/v1/requests/$PEND"
-is "the request now shows issued" "$(jget "$W/body" status)" issued
+is "the request now shows issued" "$(json_get "$W/body" status)" issued
 save_cert "$W/pend.pem"
 verify "openssl verifies the approved certificate" "$W/pend.pem"
 snap
@@ -311,13 +294,13 @@ unchanged "second approval"
 echo "# deny"
 mkcsr deny "/CN=deny.contoso.test" "DNS:deny.contoso.test"
 submit deny
-DENY=$(jget "$W/body" id)
+DENY=$(json_get "$W/body" id)
 call POST "$S/api/v1/requests/$DENY/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	-d '{"reason":"not one of ours"}'
 expect "an admin denies" 200
 call GET "$S/api/v1/requests/$DENY"
-is "the request shows denied" "$(jget "$W/body" status)" denied
-is "with the reason" "$(jget "$W/body" reason)" "not one of ours"
+is "the request shows denied" "$(json_get "$W/body" status)" denied
+is "with the reason" "$(json_get "$W/body" reason)" "not one of ours"
 snap
 call POST "$S/api/v1/requests/$DENY/approve" "${ADMH[@]}"
 expect "approving a denied request" 409 already_decided
@@ -331,8 +314,8 @@ echo "# revocation and the CRL"
 call POST "$S/api/v1/certificates/$MAIL_SER/revoke" "${ADMH[@]}" \
 	-H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}'
 expect "an admin revokes" 200
-is "status revoked" "$(jget "$W/body" status)" revoked
-is "reason recorded" "$(jget "$W/body" revocation_reason)" keyCompromise
+is "status revoked" "$(json_get "$W/body" status)" revoked
+is "reason recorded" "$(json_get "$W/body" revocation_reason)" keyCompromise
 crl_lists "$MAIL_SER" && ok "/crl lists the revoked certificate at once" || fail "revoked serial not on /crl"
 if openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/mail.pem" >"$W/v" 2>&1; then
 	fail "openssl verify -crl_check accepted a revoked certificate"
@@ -350,7 +333,7 @@ echo "# certificate hold and unrevoke"
 mkcsr hold "/CN=hold.contoso.test" "DNS:hold.contoso.test"
 submit hold "${ADMH[@]}"
 expect "an admin's submission is issued at once" 201
-HOLD_SER=$(jget "$W/body" serial)
+HOLD_SER=$(json_get "$W/body" serial)
 save_cert "$W/hold.pem"
 call POST "$S/api/v1/certificates/$HOLD_SER/revoke" "${ADMH[@]}" \
 	-H 'Content-Type: application/json' -d '{"reason":"certificateHold"}'
@@ -358,7 +341,7 @@ expect "put on hold" 200
 crl_lists "$HOLD_SER" && ok "/crl lists the held certificate" || fail "held serial not on /crl"
 call POST "$S/api/v1/certificates/$HOLD_SER/unrevoke" "${ADMH[@]}"
 expect "unrevoke a hold" 200
-is "valid again" "$(jget "$W/body" status)" valid
+is "valid again" "$(json_get "$W/body" status)" valid
 crl_lists "$HOLD_SER" && fail "/crl still lists the released certificate" || ok "/crl no longer lists it"
 openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/hold.pem" >/dev/null 2>&1 &&
 	ok "openssl verify -crl_check accepts it again" || fail "-crl_check after unrevoke"
@@ -374,12 +357,12 @@ mkcsr www2 "/CN=www.contoso.test" "DNS:www.contoso.test" key:www
 call POST "$S/api/v1/certificates/$WWW_SER/renew" -H 'Content-Type: application/json' \
 	--data-binary @"$W/www2.json"
 expect "renewal with the same key needs no token" 201
-NEW_SER=$(jget "$W/body" serial)
+NEW_SER=$(json_get "$W/body" serial)
 [ -n "$NEW_SER" ] && [ "$NEW_SER" != "$WWW_SER" ] && ok "renewal gives a new serial" || fail "renewal serial $NEW_SER"
 save_cert "$W/www2.pem"
 verify "openssl verifies the renewed certificate" "$W/www2.pem"
 call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
-is "the new certificate records what it renews" "$(jget "$W/body" renewal_of)" "$WWW_SER"
+is "the new certificate records what it renews" "$(json_get "$W/body" renewal_of)" "$WWW_SER"
 mkcsr www3 "/CN=www.contoso.test" "DNS:www.contoso.test"
 snap
 call POST "$S/api/v1/certificates/$WWW_SER/renew" -H 'Content-Type: application/json' \
@@ -399,8 +382,8 @@ unchanged "refused renewals"
 echo "# the admin API over HTTPS"
 call GET "$S/api/v1/certificates?status=valid&limit=2" "${ADMH[@]}"
 expect "list valid certificates, two per page" 200
-is "two on the page" "$(jget "$W/body" certificates | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
-CUR=$(jget "$W/body" next_cursor)
+is "two on the page" "$(json_get "$W/body" certificates | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
+CUR=$(json_get "$W/body" next_cursor)
 [ -n "$CUR" ] && ok "a cursor for the next page" || fail "no next_cursor"
 call GET "$S/api/v1/certificates?status=valid&limit=2&cursor=$CUR" "${ADMH[@]}"
 expect "the next page" 200
@@ -413,7 +396,7 @@ grep -q "$WWW_SER" "$W/body" && ok "the 30-day certificate is expiring" || fail 
 COLONS=$(echo "$NEW_SER" | sed 's/../&:/g; s/:$//' | tr a-f A-F)
 call GET "$S/api/v1/certificates/$COLONS" "${ADMH[@]}"
 expect "a serial with colons, upper case" 200
-is "same certificate" "$(jget "$W/body" serial)" "$NEW_SER"
+is "same certificate" "$(json_get "$W/body" serial)" "$NEW_SER"
 call GET "$S/api/v1/tokens" "${ADMH[@]}"
 expect "list tokens" 200
 if grep -q -e "$ADM" -e "$ET" -e '"token"' -e '"hash"' "$W/body"; then
@@ -423,24 +406,24 @@ else
 fi
 call POST "$S/api/v1/crl" "${ADMH[@]}"
 expect "publish a CRL now" 201
-N1=$(jget "$W/body" number)
+N1=$(json_get "$W/body" number)
 call POST "$S/api/v1/crl" "${ADMH[@]}"
-N2=$(jget "$W/body" number)
+N2=$(json_get "$W/body" number)
 is "CRL numbers increase" "$N2" "$((N1 + 1))"
 fetch_crl
 openssl crl -in "$W/crl.pem" -noout -text | grep -A1 "CRL Number" | grep -q "^ *$N2\$" &&
 	ok "/crl serves the newest CRL" || fail "/crl is not number $N2"
 call GET "$S/api/v1/audit?limit=5" "${ADMH[@]}"
 expect "read the audit log" 200
-is "five rows" "$(jget "$W/body" audit | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 5
-[ -n "$(jget "$W/body" next_before)" ] && ok "with a cursor" || fail "audit without next_before"
+is "five rows" "$(json_get "$W/body" audit | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 5
+[ -n "$(json_get "$W/body" next_before)" ] && ok "with a cursor" || fail "audit without next_before"
 call GET "$S/api/v1/status" "${ADMH[@]}"
 expect "status" 200
-is "status names the fingerprint" "$(jget "$W/body" fingerprint_sha256)" "$FP"
+is "status names the fingerprint" "$(json_get "$W/body" fingerprint_sha256)" "$FP"
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' -d '{"kind":"admin"}'
 expect "create a second admin token" 201
-ADM2=$(jget "$W/body" token)
-ADM2_ID=$(jget "$W/body" id)
+ADM2=$(json_get "$W/body" token)
+ADM2_ID=$(json_get "$W/body" id)
 call DELETE "$S/api/v1/tokens/$ADM2_ID" "${ADMH[@]}"
 expect "delete it" 200
 call GET "$S/api/v1/status" -H "Authorization: Bearer $ADM2" --interface 127.0.0.4
@@ -451,7 +434,7 @@ expect "a deleted token no longer works" 401 bad_token
 echo "# a one-use token used by 8 clients at once"
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	-d '{"kind":"enroll","names":["race.contoso.test"],"uses":1}'
-RT=$(jget "$W/body" token)
+RT=$(json_get "$W/body" token)
 for i in 1 2 3 4 5 6 7 8; do
 	mkcsr "race$i" "/CN=race.contoso.test" "DNS:race.contoso.test"
 done
@@ -468,7 +451,7 @@ is "exactly one request got a certificate" "$WON" 1
 LOST=$(cat "$W"/race*.code | grep -Ec '^(401|403)$')
 is "the others were refused" "$LOST" 7
 call GET "$S/api/v1/certificates?name=race.contoso.test" "${ADMH[@]}"
-is "exactly one certificate stored" "$(jget "$W/body" certificates | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
+is "exactly one certificate stored" "$(json_get "$W/body" certificates | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
 
 # ------------------------------------------------------------- hostile --
 
@@ -580,7 +563,7 @@ unchanged "broken CSRs, weak keys, names outside the domains"
 snap
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	-d '{"kind":"enroll","names":["exp.contoso.test"],"expires_in":1}'
-XT=$(jget "$W/body" token)
+XT=$(json_get "$W/body" token)
 snap
 sleep 2
 mkcsr exp "/CN=exp.contoso.test" "DNS:exp.contoso.test"
@@ -596,7 +579,7 @@ call GET "$S/api/v1/tokens" -H "Authorization: Bearer $ET" --interface 127.0.0.4
 expect "a (used-up) enrollment token on an admin route" 401
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	-d '{"kind":"enroll","uses":5}'
-ET5=$(jget "$W/body" token)
+ET5=$(json_get "$W/body" token)
 snap
 call GET "$S/api/v1/tokens" -H "Authorization: Bearer $ET5"
 expect "an enrollment token on an admin route" 403 admin_required

@@ -133,7 +133,7 @@ assert 'certificate' not in b and 'chain' not in b
 assert b'BEGIN CERTIFICATE' not in raw
 PY
 	then
-		ok "$what: a JSON error ($(host_json "$W/body" error): $(host_json "$W/body" message)), no certificate"
+		ok "$what: a JSON error ($(json_get "$W/body" error): $(json_get "$W/body" message)), no certificate"
 	else
 		fail "$what: the body is not a JSON error without a certificate"
 		head -c 300 "$W/body" | sed 's/^/    /'
@@ -153,7 +153,7 @@ check_failed() {
 		# Regression (fixed; ca/ca.c, issue(): a failed db_token_consume is always
 		# rewritten to 401 bad_token, even when the store failed): the
 		# client is told its token is bad when the store is at fault.
-		fail "$what: the client gets 401 $(host_json "$W/body" error) instead of 503 (store error reported as a bad token)" ;;
+		fail "$what: the client gets 401 $(json_get "$W/body" error) instead of 503 (store error reported as a bad token)" ;;
 	*) fail "$what: the client gets $CODE, wanted 500 or 503" ;;
 	esac
 	check_json_error "$what"
@@ -185,7 +185,7 @@ check_recovers() {
 	host_enroll "$H" "$tok" "$W/f.der"
 	if [ "$CODE" = 201 ]; then
 		ok "$what: $label is issued (201)"
-		host_json "$W/body" certificate > "$W/f.pem"
+		json_get "$W/body" certificate > "$W/f.pem"
 		openssl verify -CAfile "$W/root.pem" "$W/f.pem" >/dev/null 2>&1 &&
 			ok "$what: openssl verifies that certificate" || fail "$what: the certificate does not verify"
 		host_is "$what: exactly one certificate more is stored" \
@@ -317,12 +317,12 @@ expect_503() {
 	RUN=$dir
 	signed0=$(count 'der IS NOT NULL')
 	host_enroll "$H" "$TOK" "$W/f.der"
-	if [ "$CODE" = 503 ] && [ -n "$(host_json "$W/body" message)" ] &&
+	if [ "$CODE" = 503 ] && [ -n "$(json_get "$W/body" message)" ] &&
 		! grep -q "BEGIN CERTIFICATE" "$W/body"; then
-		ok "$what: 503 $(host_json "$W/body" error): $(host_json "$W/body" message)"
+		ok "$what: 503 $(json_get "$W/body" error): $(json_get "$W/body" message)"
 	elif [ "$CODE" = 401 ]; then
 		# Regression (fixed): see check_failed (the token use is the first write).
-		fail "$what: 401 $(host_json "$W/body" error) instead of 503 (store error reported as a bad token)"
+		fail "$what: 401 $(json_get "$W/body" error) instead of 503 (store error reported as a bad token)"
 	else
 		fail "$what: got $CODE, wanted 503"
 		head -c 300 "$W/body" | sed 's/^/    /'

@@ -103,7 +103,7 @@ wait "$SLOW1" "$SLOW2"
 host_unregister "$SLOW1"
 host_unregister "$SLOW2"
 for l in http https; do
-	alive=$(host_json "$W/slow.$l" alive_at_stop)
+	alive=$(json_get "$W/slow.$l" alive_at_stop)
 	# The enrollments above were made while these were held open; a
 	# server that closes a slow connection early is defending itself, but
 	# then the test above would have proved less: say how many were left.
@@ -122,7 +122,7 @@ echo "# the per-address limit (64 connections per client address)"
 for l in http https; do
 	if [ $l = http ]; then port=$HP tls=; else port=$SP tls=--tls; fi
 	$HOSTILE perip --port "$port" $tls --addr 127.0.0.50 --count 80 > "$W/perip.$l" 2>&1
-	alive=$(host_json "$W/perip.$l" alive)
+	alive=$(json_get "$W/perip.$l" alive)
 	if [ -n "$alive" ] && [ "$alive" -le 64 ] && [ "$alive" -ge 32 ]; then
 		ok "$l: of 80 connections from one address, $alive were kept, the rest closed"
 	else
@@ -138,8 +138,8 @@ echo "# oversized requests are refused early"
 for l in http https; do
 	if [ $l = http ]; then port=$HP tls=; else port=$SP tls=--tls; fi
 	$HOSTILE oversize --port "$port" $tls --kind header > "$W/o.json" 2>&1
-	st=$(host_json "$W/o.json" status)
-	sent=$(host_json "$W/o.json" sent)
+	st=$(json_get "$W/o.json" status)
+	sent=$(json_get "$W/o.json" sent)
 	case $st in
 	413 | 431 | closed) [ "${sent:-999999}" -lt 102400 ] &&
 		ok "$l: a 100 KiB header: $st after $sent bytes" ||
@@ -147,17 +147,17 @@ for l in http https; do
 	*) fail "$l: a 100 KiB header: $(cat "$W/o.json")" ;;
 	esac
 	$HOSTILE oversize --port "$port" $tls --kind length > "$W/o.json" 2>&1
-	st=$(host_json "$W/o.json" status)
+	st=$(json_get "$W/o.json" status)
 	case $st in
 	413) ok "$l: Content-Length 10 MB: 413 before any byte of the body" ;;
 	closed) ok "$l: Content-Length 10 MB: closed before any byte of the body" ;;
 	*) fail "$l: Content-Length 10 MB: $(cat "$W/o.json")" ;;
 	esac
 	$HOSTILE oversize --port "$port" $tls --kind chunked100k > "$W/o.json" 2>&1
-	host_is "$l: a finished chunked body of 100 KiB" "$(host_json "$W/o.json" status)" 413
+	host_is "$l: a finished chunked body of 100 KiB" "$(json_get "$W/o.json" status)" 413
 	$HOSTILE oversize --port "$port" $tls --kind chunked > "$W/o.json" 2>&1
-	st=$(host_json "$W/o.json" status)
-	sent=$(host_json "$W/o.json" sent)
+	st=$(json_get "$W/o.json" status)
+	sent=$(json_get "$W/o.json" sent)
 	case $st in
 	413 | closed) [ "${sent:-9999999}" -lt 2097152 ] &&
 		ok "$l: a chunked body growing without end: $st after $sent bytes" ||

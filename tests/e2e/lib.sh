@@ -1,6 +1,6 @@
 # tests/e2e/lib.sh - shared helpers of the end-to-end scripts (sourced by
 # bash). Provides: MICA, TMP (removed on exit), mktmp, free_port,
-# on_exit_kill/on_exit_forget, ok/fail/check, expect_rc, db_dump, finish,
+# on_exit_kill/on_exit_forget, ok/fail/check, expect_rc, json_get, db_dump, finish,
 # and `mica serve` on loopback: serve_ports, serve_start, serve_wait,
 # serve_stop, serve_failed (see below). Scripts run under 'make check' with
 # MICA_BIN set, or by hand: MICA_BIN=./mica bash tests/e2e/cli.sh
@@ -71,6 +71,25 @@ expect_rc() {
 # A free TCP port on loopback.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,
+# absent, or a file that is not JSON; lists, objects and booleans as JSON.
+json_get() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+    for k in sys.argv[2].split('.'):
+        v = v[int(k)] if isinstance(v, list) else v.get(k)
+        if v is None:
+            break
+except Exception:
+    v = None
+if isinstance(v, (list, dict, bool)):
+    v = json.dumps(v)
+sys.stdout.write('' if v is None else str(v))
+PY
 }
 
 # ---------------------------------------------------------- mica serve --

@@ -95,13 +95,13 @@ J=(-H 'Content-Type: application/json')
 
 api POST /api/v1/tokens "${A[@]}" "${J[@]}" -d '{"kind":"enroll","names":["a.contoso.test","b.contoso.test"],"uses":5}'
 host_is "an admin creates an enrollment token" "$CODE" 201
-ET=$(host_json "$W/body" token)
+ET=$(json_get "$W/body" token)
 secret "$ET"
 mv "$W/bodies.$NB" "$W/created.$NB"  # returning the new token is the design
 api POST /api/v1/tokens "${A[@]}" "${J[@]}" -d '{"kind":"admin","comment":"second admin"}'
 host_is "... and a second admin token" "$CODE" 201
-ADM2=$(host_json "$W/body" token)
-ADM2_ID=$(host_json "$W/body" id)
+ADM2=$(json_get "$W/body" token)
+ADM2_ID=$(json_get "$W/body" id)
 secret "$ADM2"
 mv "$W/bodies.$NB" "$W/created.$NB"
 CT=$("$MICA" -d "$D" token create --enroll --uses 2 2>/dev/null)
@@ -112,7 +112,7 @@ host_csr b b.contoso.test
 host_csr c c.contoso.test
 host_enroll "$S" "$ET" "$W/a.der" --cacert "$W/root.pem"
 host_is "enroll with the enrollment token" "$CODE" 201
-SER_A=$(host_json "$W/body" serial)
+SER_A=$(json_get "$W/body" serial)
 host_enroll "$S" "$CT" "$W/b.der" --cacert "$W/root.pem"
 host_is "enroll with the CLI's token" "$CODE" 201
 near() { if [ "${1: -1}" = 0 ]; then echo "${1%?}1"; else echo "${1%?}0"; fi; }
@@ -144,7 +144,7 @@ python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()})
 	<(openssl req -in "$W/c.der" -inform der) > "$W/c.json"
 api POST /api/v1/requests "${J[@]}" --data-binary @"$W/c.json"
 host_is "a request without a token waits" "$CODE" 202
-RID=$(host_json "$W/body" id)
+RID=$(json_get "$W/body" id)
 api POST "/api/v1/requests/$RID/approve" -H "Authorization: Bearer $ADM2"
 host_is "the second admin approves it" "$CODE" 200
 api POST "/api/v1/certificates/$SER_A/revoke" "${A[@]}" "${J[@]}" -d '{"reason":"keyCompromise"}'

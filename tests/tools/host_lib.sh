@@ -1,7 +1,7 @@
 # tests/tools/host_lib.sh - helpers shared by the reliability and security
 # end-to-end scripts (faults.sh, hostile.sh, secrets.sh, crl_expiry.sh).
 # Sourced after tests/e2e/lib.sh, whose MICA, TMP, ok/fail, free_port,
-# on_exit_kill/on_exit_forget and serve_start/serve_stop it uses.
+# on_exit_kill/on_exit_forget, json_get and serve_start/serve_stop it uses.
 #
 # Provides:
 #   host_ca DIR [init options...]      a new CA (domain contoso.test)
@@ -16,7 +16,6 @@
 #                                      (once reaped: never signal a reused PID)
 #   host_csr NAME CN                   $HOST_W/NAME.der and NAME.key
 #   host_enroll URL TOKEN DERFILE      POST a DER CSR: $CODE, $HOST_W/body
-#   host_json FILE PATH                a value of a JSON file ("a.b.0")
 #   host_is DESCRIPTION ACTUAL EXPECTED
 #   host_sql DIR SQL                   one query on DIR/mica.db
 #   host_ms                            milliseconds since the epoch (real)
@@ -72,22 +71,6 @@ host_enroll() { # host_enroll URL TOKEN DERFILE [curl options...]
 		--data-binary @"$der" "$@" "$url/api/v1/requests") || true
 }
 
-host_json() { # host_json FILE PATH: "" for null, absent or not JSON
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-try:
-    v = json.load(open(sys.argv[1]))
-    for k in sys.argv[2].split('.'):
-        v = v[int(k)] if isinstance(v, list) else v.get(k)
-        if v is None:
-            break
-except Exception:
-    v = None
-if isinstance(v, (list, dict, bool)):
-    v = json.dumps(v)
-sys.stdout.write('' if v is None else str(v))
-PY
-}
 
 host_is() {
 	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi
