@@ -17,9 +17,7 @@
 # admin token.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-for t in curl openssl python3 sqlite3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3 sqlite3
 SRC=${MICA_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TOOL="$SRC/tests/tools/enroll.py"
 [ -f "$TOOL" ] || die "$TOOL not found"
@@ -32,9 +30,6 @@ DB=$D/mica.db
 serve_ports     # HP, SP, H: the same for the daemon on the restored copy
 CPIDS=
 
-is() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
-# checkv: check, and on success show the tool's one-line summary.
-checkv() { local f=$FAIL; check "$@"; [ "$FAIL" != "$f" ] || sed -n '1s/^/    /p' "$TMP/check.out"; }
 
 # Stop exactly what this script started, by PID: the clients and the
 # daemon of the moment (reaped ones are forgotten, so no PID is reused).

@@ -15,9 +15,7 @@
 #     and in the store a greater number never has an earlier thisUpdate.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-for t in curl openssl python3 sqlite3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3 sqlite3
 SRC=${MICA_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TOOL="$SRC/tests/tools/enroll.py"
 [ -f "$TOOL" ] || die "$TOOL not found"
@@ -29,9 +27,6 @@ D=$W/data
 DB=$D/mica.db
 LOG=$W/mica.log
 
-is() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
-# checkv: check, and on success show the tool's one-line summary.
-checkv() { local f=$FAIL; check "$@"; [ "$FAIL" != "$f" ] || sed -n '1s/^/    /p' "$TMP/check.out"; }
 ms() { date +%s%3N; }
 
 # lib.sh stops the daemon by PID at exit unless the test stopped (and reaped) it.

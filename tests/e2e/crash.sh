@@ -19,9 +19,7 @@
 # MICA_CRASH_SEED makes the kill times reproducible.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-for t in curl openssl python3 sqlite3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3 sqlite3
 SRC=${MICA_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TOOL="$SRC/tests/tools/enroll.py"
 [ -f "$TOOL" ] || die "$TOOL not found"
@@ -61,11 +59,6 @@ start_daemon() { # start_daemon [serve options...]: wait for /healthz and HTTPS
 # SIGKILL, and reap it so the PID is never reused by us.
 kill_daemon() { serve_stop KILL; }
 
-is_ok() { # is_ok DESCRIPTION ACTUAL EXPECTED
-	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi
-}
-# checkv: check, and on success show the tool's one-line summary.
-checkv() { local f=$FAIL; check "$@"; [ "$FAIL" != "$f" ] || sed -n '1s/^/    /p' "$TMP/check.out"; }
 
 rand_sleep() { # 0.2 .. 1.5 s
 	local ms=$((200 + RANDOM % 1301))
@@ -137,7 +130,7 @@ done
 N500=$(cat "$W"/client*.stats 2>/dev/null | python3 -c '
 import json, sys
 print(sum(json.loads(l)["status"].get("500", 0) for l in sys.stdin if l.strip()))')
-is_ok "no enrollment answered 500" "$N500" 0
+is "no enrollment answered 500" "$N500" 0
 for i in $(seq 1 $CLIENTS); do
 	[ -s "$W/client$i.err" ] && { echo "# client $i stderr:"; head -5 "$W/client$i.err" | sed 's/^/#   /'; }
 done
@@ -146,8 +139,8 @@ done
 # ------------------------------------------------- the store as left --
 
 DB=$D/mica.db
-is_ok "PRAGMA integrity_check after the last SIGKILL" "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
-is_ok "PRAGMA foreign_key_check is empty" "$(sqlite3 "$DB" 'PRAGMA foreign_key_check' | head -3)" ""
+is "PRAGMA integrity_check after the last SIGKILL" "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
+is "PRAGMA foreign_key_check is empty" "$(sqlite3 "$DB" 'PRAGMA foreign_key_check' | head -3)" ""
 
 checkv "every certificate a client received is stored byte for byte" \
 	python3 "$TOOL" check --db "$DB" --min "$ISSUED" "${CDIRS[@]}"
@@ -164,11 +157,11 @@ for f in $(find "$W"/client* -name '*.pem' | sort | awk 'NR % 97 == 1' | head -5
 done
 [ "$SHOWN" -gt 0 ] && ok "mica show --der gives the received bytes ($SHOWN sampled)"
 
-is_ok "serials are unique in the store" \
+is "serials are unique in the store" \
 	"$(sqlite3 "$DB" 'SELECT count(*) - count(DISTINCT serial) FROM certificate')" 0
-is_ok "no serial was handed to two clients" \
+is "no serial was handed to two clients" \
 	"$(find "${CDIRS[@]}" -name '*.pem' -printf '%f\n' | sort | uniq -d | head -3)" ""
-is_ok "no signed certificate lost its DER" \
+is "no signed certificate lost its DER" \
 	"$(sqlite3 "$DB" 'SELECT count(*) FROM certificate WHERE status <> 0 AND der IS NULL')" 0
 
 NSTORED=$(python3 "$TOOL" export --db "$DB" --out "$W/stored")
@@ -212,7 +205,7 @@ LOST=""
 while read -r s; do
 	[ "$(sqlite3 "$DB" "SELECT status FROM certificate WHERE serial = '$s'")" = 2 ] || LOST="$LOST $s"
 done < "$W/revoked.list"
-is_ok "every revocation answered 200 is stored ($NREV)" "$LOST" ""
+is "every revocation answered 200 is stored ($NREV)" "$LOST" ""
 
 # ------------------------------------------- rows left mid-issuance --
 
@@ -221,7 +214,7 @@ is_ok "every revocation answered 200 is stored ($NREV)" "$LOST" ""
 python3 -c 'import json,sys; [print(c["serial"]) for c in json.load(open(sys.argv[1]))]' \
 	"$W/issuing.json" > "$W/issuing.list" 2>/dev/null || fail "mica list --json is not JSON"
 NISS=$(wc -l < "$W/issuing.list")
-is_ok "mica list --status issuing agrees with the store" "$NISS" \
+is "mica list --status issuing agrees with the store" "$NISS" \
 	"$(sqlite3 "$DB" 'SELECT count(*) FROM certificate WHERE status = 0')"
 
 # Restart on the store as the last kill left it.
@@ -232,12 +225,12 @@ if [ "$NREV" -gt 0 ]; then
 		sed -n 's/^SerialNumber://p' | tr 'A-F' 'a-f' | sed 's/^\(00\)*//' | sort > "$W/crl.final.list"
 	sqlite3 "$DB" "SELECT serial FROM certificate WHERE status = 2 AND not_after > strftime('%s','now')" |
 		sed 's/^\(00\)*//' | sort > "$W/store.revoked"
-	is_ok "the CRL served after the restart lists every stored revocation" \
+	is "the CRL served after the restart lists every stored revocation" \
 		"$(comm -23 "$W/store.revoked" "$W/crl.final.list" | head -3 | tr '\n' ' ')" ""
 fi
 curl -s --max-time 10 --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" -o "$W/api.issuing" \
 	"$S/api/v1/certificates?status=issuing&limit=1000"
-is_ok "admins see the same rows through GET /api/v1/certificates?status=issuing" \
+is "admins see the same rows through GET /api/v1/certificates?status=issuing" \
 	"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["certificates"]))' "$W/api.issuing" 2>&1)" "$NISS"
 
 if [ "$NISS" -gt 0 ]; then
@@ -247,7 +240,7 @@ if [ "$NISS" -gt 0 ]; then
 		fail "an issuing row $s was received by a client"
 	fi
 	expect_rc "mica revoke works on a row left mid-issuance" 0 "$MICA" -d "$D" revoke "$s" --reason superseded
-	is_ok "... and it is recorded as revoked" \
+	is "... and it is recorded as revoked" \
 		"$(sqlite3 "$DB" "SELECT status FROM certificate WHERE serial = '$s'")" 2
 	# The daemon re-reads the stored CRL at most once a second.
 	ON=no
@@ -260,16 +253,16 @@ if [ "$NISS" -gt 0 ]; then
 		fi
 		sleep 0.1
 	done
-	is_ok "... and on the CRL the daemon serves" "$ON" yes
+	is "... and on the CRL the daemon serves" "$ON" yes
 else
 	echo "# no SIGKILL landed between recording and completing an issuance in this run:"
 	echo "# no row was left mid-issuance to revoke (not a failure; more kills make one likely)"
 fi
 
-is_ok "the restarted daemon is healthy" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 200
+is "the restarted daemon is healthy" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 200
 serve_stop
-is_ok "and stops cleanly" "$SERVE_RC" 0
-is_ok "PRAGMA integrity_check at the end" "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
+is "and stops cleanly" "$SERVE_RC" 0
+is "PRAGMA integrity_check at the end" "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
 
 # Built with sanitizers, the daemon reports what it caught on stderr.
 if grep -l -e "Sanitizer" -e "runtime error" "$W"/out.*.err >/dev/null 2>&1; then

@@ -24,9 +24,7 @@ SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
 . "$SRC/tests/tools/host_lib.sh"
 
-for t in curl openssl python3 sqlite3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3 sqlite3
 T0=$(date +%s)
 W=$(mktmp)
 HOST_W=$W
@@ -94,7 +92,7 @@ MARGIN=$((2 * ($(host_ms) - START_MS) / 1000 + 4))
 [ "$MARGIN" -ge 6 ] || MARGIN=6
 NOW=$(fake_now)
 CODE=$(curl -s -D "$W/hdr" -o "$W/crl.der" -w '%{http_code}' --max-time 5 "$H/crl")
-host_is "/crl answers 200" "$CODE" 200
+is "/crl answers 200" "$CODE" 200
 NEXT=$(crl_field "$W/crl.der" nextupdate)
 LAST=$(crl_field "$W/crl.der" lastupdate)
 NUM=$(crl_field "$W/crl.der" crlnumber)
@@ -112,13 +110,13 @@ curl -s -o "$W/crl.pem" --max-time 5 "$H/crl.pem"
 openssl crl -in "$W/crl.pem" -outform der -out "$W/crl2.der" 2>/dev/null
 cmp -s "$W/crl.der" "$W/crl2.der" && ok "/crl.pem is the same CRL" || fail "/crl.pem differs from /crl"
 CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$H/healthz")
-host_is "/healthz answers 200" "$CODE" 200
+is "/healthz answers 200" "$CODE" 200
 [ "$(stored_next "$D")" = "$NEXT" ] && ok "the served CRL is the stored one" || fail "stored next_update $(stored_next "$D")"
 host_csr a a.contoso.test
 # Over plain HTTP (loopback): the daemon's own TLS certificate starts at
 # its fake time, which curl, on the real clock, would find not yet valid.
 host_enroll "$H" "$TOK" "$W/a.der"
-host_is "an enrollment at the fake time" "$CODE" 201
+is "an enrollment at the fake time" "$CODE" 201
 json_get "$W/body" certificate > "$W/a.pem"
 openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
 if openssl verify -attime "$(($(fake_now) + 60))" -crl_check -CAfile "$W/root.pem" \
@@ -128,7 +126,7 @@ else
 	fail "openssl verify -crl_check at the fake time: $(tail -2 "$W/v")"
 fi
 host_stop
-host_is "the daemon stops cleanly" "$HOST_RC" 0
+is "the daemon stops cleanly" "$HOST_RC" 0
 
 # ---------------------------------------- B and C: expiring while serving --
 
@@ -196,13 +194,13 @@ else
 	bad=$(awk '$2 == 503 && $5 != "crl_expired"' "$W/watch")
 	[ -z "$bad" ] && ok "B: each 503 says crl_expired, with Retry-After" || fail "B: 503s: $(echo "$bad" | head -2)"
 	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 5 "$H/crl.pem")
-	host_is "B: /crl.pem answers 503 too" "$CODE" 503
+	is "B: /crl.pem answers 503 too" "$CODE" 503
 	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 5 "$H/healthz")
-	host_is "B: /healthz answers 503" "$CODE" 503
+	is "B: /healthz answers 503" "$CODE" 503
 	grep -q "CRL has expired and cannot be republished" "$W/log.sign:0" &&
 		ok "B: the log says why" || fail "B: nothing in the log"
 	host_stop
-	host_is "B: the daemon stops cleanly" "$HOST_RC" 0
+	is "B: the daemon stops cleanly" "$HOST_RC" 0
 
 	echo "# C: the CRL expires while serving; the first publication failed, the next succeeds"
 	D=$W/c
@@ -211,7 +209,7 @@ else
 	watch $((MARGIN + 3))
 	never_stale "C"
 	n503=$(awk '$2 != 200' "$W/watch" | wc -l)
-	host_is "C: /crl always answered 200" "$n503" 0
+	is "C: /crl always answered 200" "$n503" 0
 	after=$(awk -v old="$OLD_NEXT" '$2 == 200 && $1 >= old {print $4; exit}' "$W/watch")
 	[ -n "$after" ] && [ "$after" -gt "$N0" ] &&
 		ok "C: after the old nextUpdate a new CRL (number $after) was served" ||
@@ -219,7 +217,7 @@ else
 	grep -q "published CRL number" "$W/log.sign:1" && ok "C: the log records the publication" ||
 		fail "C: no publication in the log"
 	host_stop
-	host_is "C: the daemon stops cleanly" "$HOST_RC" 0
+	is "C: the daemon stops cleanly" "$HOST_RC" 0
 fi
 
 host_sanitizers "$W"/out.*.err

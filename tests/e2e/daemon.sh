@@ -8,9 +8,7 @@
 # leave the daemon serving.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-for t in curl openssl python3 sqlite3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3 sqlite3
 
 W=$(mktmp)
 D=$W/data
@@ -53,9 +51,6 @@ expect() {
 }
 
 # is DESCRIPTION ACTUAL EXPECTED
-is() {
-	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi
-}
 
 # mkcsr NAME SUBJECT SAN [ec|rsa1024|rsa2048|key:OTHER]: $W/NAME.csr (PEM),
 # $W/NAME.der, $W/NAME.json ({"csr": PEM}) and $W/NAME.key.

@@ -65,9 +65,7 @@ SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
 . "$SRC/tests/tools/host_lib.sh"
 
-for t in curl openssl python3 sqlite3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3 sqlite3
 
 W=$(mktmp)
 HOST_W=$W
@@ -157,8 +155,8 @@ check_failed() {
 	*) fail "$what: the client gets $CODE, wanted 500 or 503" ;;
 	esac
 	check_json_error "$what"
-	host_is "$what: PRAGMA integrity_check" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
-	host_is "$what: no signed certificate was stored" "$(count 'der IS NOT NULL')" "$signed0"
+	is "$what: PRAGMA integrity_check" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
+	is "$what: no signed certificate was stored" "$(count 'der IS NOT NULL')" "$signed0"
 	issuing=$(count 'status = 0')
 	if [ "$issuing" = 0 ]; then
 		ok "$what: no row left half-issued"
@@ -167,7 +165,7 @@ check_failed() {
 	else
 		fail "$what: $issuing row(s) left 'issuing'"
 	fi
-	host_is "$what: the token use was not consumed" \
+	is "$what: the token use was not consumed" \
 		"$(host_sql "$RUN" "SELECT uses_left FROM token WHERE id = '$TOK_ID'")" 1
 	if [ "$point" = lint ]; then
 		v=$(host_sql "$RUN" "SELECT count(*) FROM audit WHERE action = 'lint.refused'")
@@ -188,14 +186,14 @@ check_recovers() {
 		json_get "$W/body" certificate > "$W/f.pem"
 		openssl verify -CAfile "$W/root.pem" "$W/f.pem" >/dev/null 2>&1 &&
 			ok "$what: openssl verifies that certificate" || fail "$what: the certificate does not verify"
-		host_is "$what: exactly one certificate more is stored" \
+		is "$what: exactly one certificate more is stored" \
 			"$(count 'der IS NOT NULL')" "$((signed0 + 1))"
 	else
 		fail "$what: $label got $CODE, wanted 201"
 		head -c 300 "$W/body" | sed 's/^/    /'
 		echo
 	fi
-	host_is "$what: integrity_check after the retry" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
+	is "$what: integrity_check after the retry" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
 }
 
 # call_failed WHAT POINT HITS SIGNED0: the enrollment failed at call HITS of
@@ -207,7 +205,7 @@ call_failed() {
 	kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running" ||
 		fail "$what: the daemon died"
 	host_stop
-	host_is "$what: the daemon stops cleanly" "$HOST_RC" 0
+	is "$what: the daemon stops cleanly" "$HOST_RC" 0
 }
 
 # sync_failed WHAT POINT HITS SIGNED0: the same for db_sync, with its own
@@ -216,36 +214,36 @@ call_failed() {
 # the daemon then refuses to issue until it is restarted.
 sync_failed() {
 	local what=$1 point=$2 n=${1#*:} signed0=$4 tok2
-	host_is "$what: the client gets 503" "$CODE" 503
+	is "$what: the client gets 503" "$CODE" 503
 	check_json_error "$what"
-	host_is "$what: PRAGMA integrity_check" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
-	host_is "$what: the signed certificate is recorded (never handed out)" \
+	is "$what: PRAGMA integrity_check" "$(host_sql "$RUN" 'PRAGMA integrity_check')" ok
+	is "$what: the signed certificate is recorded (never handed out)" \
 		"$(count 'der IS NOT NULL')" "$((signed0 + 1))"
-	host_is "$what: no row left half-issued" "$(count 'status = 0')" 0
-	host_is "$what: the token use stays consumed" \
+	is "$what: no row left half-issued" "$(count 'status = 0')" 0
+	is "$what: the token use stays consumed" \
 		"$(host_sql "$RUN" "SELECT uses_left FROM token WHERE id = '$TOK_ID'")" 0
 	host_enroll "$H" "$TOK" "$W/f.der"
-	host_is "$what: the same one-use token is then refused" "$CODE" 401
+	is "$what: the same one-use token is then refused" "$CODE" 401
 	tok2=$("$MICA" -d "$RUN" token create --enroll --uses 1 --name f.contoso.test 2>/dev/null)
 	case $tok2 in mica_*) ;; *) die "token create failed" ;; esac
 	# After a failed fdatasync nothing later can be trusted to reach the
 	# disk: the daemon refuses to issue until it is restarted.
 	host_enroll "$H" "$tok2" "$W/f.der"
-	host_is "$what: the next request, with a fresh token, is refused until a restart" "$CODE" 503
-	host_is "$what: ... and signs nothing" "$(count 'der IS NOT NULL')" "$((signed0 + 1))"
+	is "$what: the next request, with a fresh token, is refused until a restart" "$CODE" 503
+	is "$what: ... and signs nothing" "$(count 'der IS NOT NULL')" "$((signed0 + 1))"
 	kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running (and says why)" ||
 		fail "$what: the daemon died"
 	grep -q "refusing to issue until mica is restarted" "$W/log.$point.$n" &&
 		ok "$what: the log tells the admin to restart" || fail "$what: no restart notice in the log"
 	host_stop
-	host_is "$what: the daemon stops cleanly" "$HOST_RC" 0
+	is "$what: the daemon stops cleanly" "$HOST_RC" 0
 	host_serve "$W/out.$point.$n.2" "$RUN" -- \
 		--http "127.0.0.1:$HP" --https none --threads 2 --log "$W/log.$point.$n.2" ||
 		die "$what: the daemon did not restart"
 	LOGS+=("$W/log.$point.$n.2" "$W/out.$point.$n.2" "$W/out.$point.$n.2.err")
 	check_recovers "$what" "$((signed0 + 1))" "$tok2" "after a restart the request with the fresh token"
 	host_stop
-	host_is "$what: the restarted daemon stops cleanly" "$HOST_RC" 0
+	is "$what: the restarted daemon stops cleanly" "$HOST_RC" 0
 }
 
 # run_point POINT ON_FAIL: probe n = 1.. as described at the top; ON_FAIL
@@ -328,8 +326,8 @@ expect_503() {
 		head -c 300 "$W/body" | sed 's/^/    /'
 		echo
 	fi
-	host_is "$what: nothing was signed" "$(count 'der IS NOT NULL')" "$signed0"
-	host_is "$what: no row left half-issued" "$(count 'status = 0')" 0
+	is "$what: nothing was signed" "$(count 'der IS NOT NULL')" "$signed0"
+	is "$what: no row left half-issued" "$(count 'status = 0')" 0
 	kill -0 "$HOST_PID" 2>/dev/null && ok "$what: the daemon is still running" || fail "$what: the daemon died"
 }
 
@@ -343,15 +341,15 @@ if [ "${MICA_HOST_NS:-}" = 1 ] && mkdir -p "$W/mnt" &&
 	# Fill the file system; the WAL is empty after start-up, so the next
 	# transaction needs new blocks.
 	dd if=/dev/zero of="$W/mnt/fill" bs=4k 2>/dev/null
-	host_is "the disk is full" "$(df --output=avail "$W/mnt" | tail -1 | tr -d ' ')" 0
+	is "the disk is full" "$(df --output=avail "$W/mnt" | tail -1 | tr -d ' ')" 0
 	expect_503 "full disk" "$D"
-	host_is "full disk: the token use was not consumed" \
+	is "full disk: the token use was not consumed" \
 		"$(host_sql "$D" "SELECT uses_left FROM token WHERE id = '$TOK_ID'")" 1
 	rm -f "$W/mnt/fill"
 	RUN=$D
 	check_recovers "full disk, space freed" "$(count 'der IS NOT NULL')"
 	host_stop
-	host_is "full disk: the daemon stops cleanly" "$HOST_RC" 0
+	is "full disk: the daemon stops cleanly" "$HOST_RC" 0
 
 	echo "# a read-only store (read-only bind mount)"
 	D=$W/ro
@@ -373,7 +371,7 @@ if [ "${MICA_HOST_NS:-}" = 1 ] && mkdir -p "$W/mnt" &&
 			esac
 		fi
 		umount "$D"
-		host_is "read-only store at start-up: nothing was stored" \
+		is "read-only store at start-up: nothing was stored" \
 			"$(host_sql "$D" 'SELECT count(*) FROM certificate')" 0
 		# While running: the store becomes read-only under the daemon. A
 		# file opened read-write stays writable, whatever happens to the
@@ -384,9 +382,9 @@ if [ "${MICA_HOST_NS:-}" = 1 ] && mkdir -p "$W/mnt" &&
 		serve_on "$D" ro
 		mount --bind "$D" "$D" && mount -o remount,bind,ro "$D"
 		expect_503 "read-only store" "$D"
-		host_is "read-only store: the token use was not consumed" \
+		is "read-only store: the token use was not consumed" \
 			"$(host_sql "$D" "SELECT uses_left FROM token WHERE id = '$TOK_ID'")" 1
-		host_is "read-only store: integrity_check" "$(host_sql "$D" 'PRAGMA integrity_check')" ok
+		is "read-only store: integrity_check" "$(host_sql "$D" 'PRAGMA integrity_check')" ok
 		# The worker holds the read-only mount busy: detach it lazily.
 		umount -l "$D"
 		# Regression (fixed; db/db.c, db_open): SQLite silently falls back to a

@@ -20,9 +20,7 @@ SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
 . "$SRC/tests/tools/host_lib.sh"
 
-for t in curl openssl python3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3
 HOSTILE="python3 $SRC/tests/tools/host_hostile.py"
 
 T0=$(date +%s)
@@ -95,7 +93,7 @@ sleep 3
 enroll_timed "HTTPS while 200 connections trickle" "$S" --cacert "$W/root.pem"
 enroll_timed "HTTP (loopback) while 200 connections trickle" "$H"
 CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$H/crl")
-host_is "the CRL is served meanwhile (within 1 s)" "$CODE" 200
+is "the CRL is served meanwhile (within 1 s)" "$CODE" 200
 sleep 1
 enroll_timed "HTTPS, again, 5 s into the attack" "$S" --cacert "$W/root.pem"
 touch "$W/stop"
@@ -130,7 +128,7 @@ for l in http https; do
 	fi
 done
 CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --interface 127.0.0.50 "$H/healthz")
-host_is "that address is served again once its connections are gone" "$CODE" 200
+is "that address is served again once its connections are gone" "$CODE" 200
 
 # -------------------------------------------------------------- oversize --
 
@@ -154,7 +152,7 @@ for l in http https; do
 	*) fail "$l: Content-Length 10 MB: $(cat "$W/o.json")" ;;
 	esac
 	$HOSTILE oversize --port "$port" $tls --kind chunked100k > "$W/o.json" 2>&1
-	host_is "$l: a finished chunked body of 100 KiB" "$(json_get "$W/o.json" status)" 413
+	is "$l: a finished chunked body of 100 KiB" "$(json_get "$W/o.json" status)" 413
 	$HOSTILE oversize --port "$port" $tls --kind chunked > "$W/o.json" 2>&1
 	st=$(json_get "$W/o.json" status)
 	sent=$(json_get "$W/o.json" sent)
@@ -172,10 +170,10 @@ grep -q ' 413 \| 431 ' "$W/log" && ok "the refusals are in the access log" || fa
 echo "# the daemon is still up"
 kill -0 "$PID" 2>/dev/null && ok "the daemon is running" || fail "the daemon died"
 CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 2 "$H/healthz")
-host_is "/healthz" "$CODE" 200
+is "/healthz" "$CODE" 200
 enroll_timed "HTTPS after everything" "$S" --cacert "$W/root.pem"
 host_stop
-host_is "the daemon stops cleanly" "$HOST_RC" 0
+is "the daemon stops cleanly" "$HOST_RC" 0
 host_sanitizers "$W/out.err"
 echo "# hostile.sh took $(($(date +%s) - T0)) s"
 finish

@@ -1,6 +1,7 @@
 # tests/e2e/lib.sh - shared helpers of the end-to-end scripts (sourced by
 # bash). Provides: MICA, TMP (removed on exit), mktmp, free_port,
-# on_exit_kill/on_exit_forget, ok/fail/check, expect_rc, json_get, db_dump, finish,
+# on_exit_kill/on_exit_forget, ok/fail/check/checkv/is, need, expect_rc,
+# json_get, db_dump, finish,
 # and `mica serve` on loopback: serve_ports, serve_start, serve_wait,
 # serve_stop, serve_failed (see below). Scripts run under 'make check' with
 # MICA_BIN set, or by hand: MICA_BIN=./mica bash tests/e2e/cli.sh
@@ -58,6 +59,20 @@ fail() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
 check() {
 	d=$1; shift
 	if "$@" >"$TMP/check.out" 2>&1; then ok "$d"; else fail "$d"; sed 's/^/    /' "$TMP/check.out" | head -20; fi
+}
+
+# checkv: check, and on success show the command's one-line summary.
+checkv() { local f=$FAIL; check "$@"; [ "$FAIL" != "$f" ] || sed -n '1s/^/    /p' "$TMP/check.out"; }
+
+# is DESCRIPTION ACTUAL EXPECTED: pass if the two strings are equal.
+is() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi; }
+
+# need TOOL...: die unless every TOOL is on the PATH.
+need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || die "$t is required"
+	done
 }
 
 # expect_rc DESCRIPTION RC COMMAND...: pass if the command exits with RC.

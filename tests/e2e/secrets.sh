@@ -23,9 +23,7 @@ SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
 . "$SRC/tests/tools/host_lib.sh"
 
-for t in curl openssl python3 sqlite3; do
-	command -v "$t" >/dev/null || die "$t is required"
-done
+need curl openssl python3 sqlite3
 T0=$(date +%s)
 W=$(mktmp)
 HOST_W=$W
@@ -37,9 +35,9 @@ mode() { stat -c %a "$1"; }
 echo "# files are created private, even under umask 000"
 (umask 000; "$MICA" -d "$W/i" init --name "Mode Test CA" --domain contoso.test \
 	--public-url http://127.0.0.1:1 >/dev/null 2>&1) || die "init failed"
-host_is "init: the database is 0600" "$(mode "$W/i/mica.db")" 600
-host_is "init: the passphrase file is 0600" "$(mode "$W/i/passphrase")" 600
-host_is "init: the data directory is 0700" "$(mode "$W/i")" 700
+is "init: the database is 0600" "$(mode "$W/i/mica.db")" 600
+is "init: the passphrase file is 0600" "$(mode "$W/i/passphrase")" 600
+is "init: the data directory is 0700" "$(mode "$W/i")" 700
 
 HP=$(free_port)
 SP=$(free_port)
@@ -61,13 +59,13 @@ for i in $(seq 1 600); do
 	sleep 0.05
 done
 grep -q '^https: ' "$W/out" || die "mica serve did not start"
-host_is "serve (new CA): the database is 0600" "$(mode "$D/mica.db")" 600
-host_is "serve (new CA): the passphrase file is 0600" "$(mode "$D/passphrase")" 600
-host_is "serve (new CA): the data directory is 0700" "$(mode "$D")" 700
+is "serve (new CA): the database is 0600" "$(mode "$D/mica.db")" 600
+is "serve (new CA): the passphrase file is 0600" "$(mode "$D/passphrase")" 600
+is "serve (new CA): the data directory is 0700" "$(mode "$D")" 700
 for f in mica.db-wal mica.db-shm; do
-	[ -e "$D/$f" ] && host_is "serve: $f is 0600" "$(mode "$D/$f")" 600
+	[ -e "$D/$f" ] && is "serve: $f is 0600" "$(mode "$D/$f")" 600
 done
-host_is "serve: the log file is 0600" "$(mode "$LOG")" 600
+is "serve: the log file is 0600" "$(mode "$LOG")" 600
 
 # -------------------------------------------------------------- session --
 
@@ -94,12 +92,12 @@ A=(-H "Authorization: Bearer $ADM")
 J=(-H 'Content-Type: application/json')
 
 api POST /api/v1/tokens "${A[@]}" "${J[@]}" -d '{"kind":"enroll","names":["a.contoso.test","b.contoso.test"],"uses":5}'
-host_is "an admin creates an enrollment token" "$CODE" 201
+is "an admin creates an enrollment token" "$CODE" 201
 ET=$(json_get "$W/body" token)
 secret "$ET"
 mv "$W/bodies.$NB" "$W/created.$NB"  # returning the new token is the design
 api POST /api/v1/tokens "${A[@]}" "${J[@]}" -d '{"kind":"admin","comment":"second admin"}'
-host_is "... and a second admin token" "$CODE" 201
+is "... and a second admin token" "$CODE" 201
 ADM2=$(json_get "$W/body" token)
 ADM2_ID=$(json_get "$W/body" id)
 secret "$ADM2"
@@ -111,22 +109,22 @@ host_csr a a.contoso.test
 host_csr b b.contoso.test
 host_csr c c.contoso.test
 host_enroll "$S" "$ET" "$W/a.der" --cacert "$W/root.pem"
-host_is "enroll with the enrollment token" "$CODE" 201
+is "enroll with the enrollment token" "$CODE" 201
 SER_A=$(json_get "$W/body" serial)
 host_enroll "$S" "$CT" "$W/b.der" --cacert "$W/root.pem"
-host_is "enroll with the CLI's token" "$CODE" 201
+is "enroll with the CLI's token" "$CODE" 201
 near() { if [ "${1: -1}" = 0 ]; then echo "${1%?}1"; else echo "${1%?}0"; fi; }
 ET_NEAR=$(near "$ET")
 secret "$ET_NEAR"
 host_enroll "$S" "$ET_NEAR" "$W/c.der" --cacert "$W/root.pem" --interface 127.0.0.2
 cp "$W/body" "$W/bodies.wrong1"
-host_is "an almost-right token is refused" "$CODE" 401
+is "an almost-right token is refused" "$CODE" 401
 WRONG="mica_${ADM2_ID}_$(printf '%064x' 48879)"
 secret "$WRONG"
 api GET /api/v1/status -H "Authorization: Bearer $WRONG" --interface 127.0.0.2
-host_is "a wrong secret for a real id is refused" "$CODE" 401
+is "a wrong secret for a real id is refused" "$CODE" 401
 api GET /api/v1/status -H "Authorization: Basic $(printf 'admin:%s' "$ADM" | base64 -w0)" --interface 127.0.0.2
-host_is "an admin token sent as Basic credentials is refused" "$CODE" 401
+is "an admin token sent as Basic credentials is refused" "$CODE" 401
 api GET "/api/v1/status?token=$ADM2" --interface 127.0.0.2
 case $CODE in 400|401) ok "a token in the query string is refused ($CODE)" ;; *) fail "a token in the query string: $CODE" ;; esac
 # A token put in the URL path by mistake: a throwaway token, checked apart.
@@ -136,32 +134,32 @@ case $CODE in 400|404) ok "a token in the path is refused ($CODE)" ;; *) fail "a
 grep -q -- "${PT#mica_*_}" "$W/body" && fail "the reply echoes a token sent in the path" ||
 	ok "the reply does not echo a token sent in the path"
 api POST /api/v1/requests "${J[@]}" --data-binary "{\"csr\": \"$ADM2\"}"
-host_is "a token in place of a CSR is refused" "$CODE" 400
+is "a token in place of a CSR is refused" "$CODE" 400
 api POST /api/v1/requests -H "Authorization: Bearer $ADM2$ADM2" "${J[@]}" --data-binary @/dev/null --interface 127.0.0.3
-host_is "a doubled token is refused" "$CODE" 401
+is "a doubled token is refused" "$CODE" 401
 # A pending request, approved by the second admin.
 python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
 	<(openssl req -in "$W/c.der" -inform der) > "$W/c.json"
 api POST /api/v1/requests "${J[@]}" --data-binary @"$W/c.json"
-host_is "a request without a token waits" "$CODE" 202
+is "a request without a token waits" "$CODE" 202
 RID=$(json_get "$W/body" id)
 api POST "/api/v1/requests/$RID/approve" -H "Authorization: Bearer $ADM2"
-host_is "the second admin approves it" "$CODE" 200
+is "the second admin approves it" "$CODE" 200
 api POST "/api/v1/certificates/$SER_A/revoke" "${A[@]}" "${J[@]}" -d '{"reason":"keyCompromise"}'
-host_is "revoke" "$CODE" 200
+is "revoke" "$CODE" 200
 api GET /api/v1/tokens "${A[@]}"
-host_is "list tokens" "$CODE" 200
+is "list tokens" "$CODE" 200
 api GET "/api/v1/audit?limit=100" "${A[@]}"
-host_is "read the audit" "$CODE" 200
+is "read the audit" "$CODE" 200
 api DELETE "/api/v1/tokens/$ADM2_ID" "${A[@]}"
-host_is "delete the second admin token" "$CODE" 200
+is "delete the second admin token" "$CODE" 200
 api GET /api/v1/status -H "Authorization: Bearer $ADM2" --interface 127.0.0.4
-host_is "the deleted token is refused" "$CODE" 401
+is "the deleted token is refused" "$CODE" 401
 for i in $(seq 1 11); do
 	api GET /api/v1/status -H "Authorization: Bearer $ET" --interface 127.0.0.5
 	api GET /api/v1/status -H "Authorization: Bearer ${ADM%?}x" --interface 127.0.0.5
 done
-host_is "repeated failures end in 429" "$CODE" 429
+is "repeated failures end in 429" "$CODE" 429
 kill -HUP "$PID"
 sleep 0.3
 # The whole token given where its id is expected: the error must not echo it.
@@ -192,7 +190,7 @@ fi
 
 kill -TERM "$PID"
 wait "$PID"
-host_is "the daemon stops cleanly" "$?" 0
+is "the daemon stops cleanly" "$?" 0
 host_unregister "$PID"
 
 echo "# a wrong passphrase is not echoed"
@@ -212,12 +210,12 @@ if kill -0 "$BPID" 2>/dev/null; then
 else
 	wait "$BPID"
 	rc=$?
-	host_is "serve with a wrong passphrase exits 7 ($(tail -1 "$W/out.bad.err"))" "$rc" 7
+	is "serve with a wrong passphrase exits 7 ($(tail -1 "$W/out.bad.err"))" "$rc" 7
 fi
 host_unregister "$BPID"
 "$MICA" -d "$D" crl --passphrase-file "$W/badpass" >"$W/out.badcli" 2>"$W/out.badcli.err"
 rc=$?
-host_is "the CLI with a wrong passphrase exits 7" "$rc" 7
+is "the CLI with a wrong passphrase exits 7" "$rc" 7
 
 echo "# grep everything for the secrets (${#SECRETS[@]} of them)"
 grep -v '^admin token: ' "$W/out" > "$W/out.rest"
@@ -246,7 +244,7 @@ if [ -s "$W/leaks" ]; then
 else
 	ok "no token secret and no passphrase in stdout, stderr, the log, the replies or the database (${#FILES[@]} files)"
 fi
-host_is "the first admin token appears once on stdout, by design" \
+is "the first admin token appears once on stdout, by design" \
 	"$(grep -c -- "${ADM#mica_*_}" "$W/out")" 1
 if grep -q -- "${PT#mica_*_}" "$LOG"; then
 	# Regression (fixed; web/http.c, web_mhd_completed): the access log records the

@@ -16,7 +16,6 @@
 #                                      (once reaped: never signal a reused PID)
 #   host_csr NAME CN                   $HOST_W/NAME.der and NAME.key
 #   host_enroll URL TOKEN DERFILE      POST a DER CSR: $CODE, $HOST_W/body
-#   host_is DESCRIPTION ACTUAL EXPECTED
 #   host_sql DIR SQL                   one query on DIR/mica.db
 #   host_ms                            milliseconds since the epoch (real)
 #   host_sanitizers FILES...           no sanitizer report in those files
@@ -72,9 +71,6 @@ host_enroll() { # host_enroll URL TOKEN DERFILE [curl options...]
 }
 
 
-host_is() {
-	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', wanted '$3'"; fi
-}
 
 host_sql() { sqlite3 -batch "$1/mica.db" "$2"; }
 
