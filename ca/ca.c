@@ -624,6 +624,19 @@ out:
 	return rc;
 }
 
+/* Point the CA row's key fields at SEALED (which must outlive ROW). */
+static void
+row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed)
+{
+	row->key_salt = sealed->salt;
+	row->key_salt_len = sizeof(sealed->salt);
+	row->key_iter = sealed->iter;
+	row->key_nonce = sealed->nonce;
+	row->key_nonce_len = sizeof(sealed->nonce);
+	row->key_ct = sealed->ct;
+	row->key_ct_len = sealed->ct_len;
+}
+
 int
 ca_open(const char *datadir, int flags, const char *passphrase_file,
 	struct ca **out, struct mica_err *err)
@@ -976,13 +989,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	row.key_type = (char *)ca_key_type_name(kt);
 	row.cert_der = cert;
 	row.cert_len = cert_len;
-	row.key_salt = sealed.salt;
-	row.key_salt_len = sizeof(sealed.salt);
-	row.key_iter = sealed.iter;
-	row.key_nonce = sealed.nonce;
-	row.key_nonce_len = sizeof(sealed.nonce);
-	row.key_ct = sealed.ct;
-	row.key_ct_len = sealed.ct_len;
+	row_set_sealed(&row, &sealed);
 	row.crl_days = o->crl_days > 0 ? o->crl_days : 7;
 	row.created_at = now;
 	if (db_begin(db, err) != 0)
@@ -2534,13 +2541,7 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
 			&sealed, err) != 0)
 		goto out;
-	row.key_salt = sealed.salt;
-	row.key_salt_len = sizeof(sealed.salt);
-	row.key_iter = sealed.iter;
-	row.key_nonce = sealed.nonce;
-	row.key_nonce_len = sizeof(sealed.nonce);
-	row.key_ct = sealed.ct;
-	row.key_ct_len = sealed.ct_len;
+	row_set_sealed(&row, &sealed);
 	if (db_begin(ca->db, err) != 0)
 		goto out;
 	if (db_ca_update_key(ca->db, &row, err) != 0 ||
