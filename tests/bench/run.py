@@ -246,8 +246,9 @@ class PeakSampler:
                 self.peak = max(self.peak, h)
 
 
-def http_get(host, port, path, tls=False, timeout=2.0):
-    """(status, body) of one GET, or raise OSError."""
+def http_request(method, host, port, path, body=None, headers=None,
+                 tls=False, timeout=2.0):
+    """(status, body) of one request, or raise OSError."""
     if tls:
         ctx = ssl.create_default_context()
         # Readiness probe only; the load generator (wrk) does not verify
@@ -259,28 +260,20 @@ def http_get(host, port, path, tls=False, timeout=2.0):
     else:
         c = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        c.request("GET", path)
+        c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
         return r.status, r.read()
     finally:
         c.close()
+
+
+def http_get(host, port, path, tls=False, timeout=2.0):
+    return http_request("GET", host, port, path, tls=tls, timeout=timeout)
 
 
 def http_post(host, port, path, body, headers, tls=False, timeout=10.0):
-    if tls:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        c = http.client.HTTPSConnection(host, port, timeout=timeout,
-                                        context=ctx)
-    else:
-        c = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        c.request("POST", path, body=body, headers=headers)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
+    return http_request("POST", host, port, path, body, headers, tls,
+                        timeout)
 
 
 def wait_ready(proc, port, path, want=None, tls=False, timeout=30.0):
