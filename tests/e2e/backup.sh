@@ -78,10 +78,7 @@ revoke() { # revoke SERIAL REASON
 
 serve_start "$W/out" "$D" -- --log "$W/out.log" --threads 4 --domain contoso.test \
 	--public-url "$H" || serve_failed "$W/out"
-ADM=$(sed -n 's/^admin token: //p' "$W/out")
-case $ADM in mica_*) ;; *) die "no admin token printed at first start" ;; esac
-curl -fsS -o "$W/root.der" "$H/ca.crt" || die "GET /ca.crt"
-openssl x509 -inform der -in "$W/root.der" -out "$W/root.pem" 2>/dev/null || die "/ca.crt is not DER"
+serve_facts "$W/out" "$W"
 PASS_VALUE=$(cat "$D/passphrase") || die "no passphrase file"
 ET=$("$MICA" -d "$D" token create --enroll --uses -1 --comment "backup test" 2>/dev/null) ||
 	die "mica token create --enroll"

@@ -3,7 +3,7 @@
 # on_exit_kill/on_exit_forget, ok/fail/check/checkv/is, need, expect_rc,
 # json_get, db_dump, finish,
 # and `mica serve` on loopback: serve_ports, serve_start, serve_wait,
-# serve_stop, serve_failed (see below). Scripts run under 'make check' with
+# serve_stop, serve_facts, serve_failed (see below). Scripts run under 'make check' with
 # MICA_BIN set, or by hand: MICA_BIN=./mica bash tests/e2e/cli.sh
 set -u
 
@@ -209,6 +209,16 @@ serve_stop() {
 	[ -n "$SERVE_PID" ] || return 0
 	kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null
 	serve_wait
+}
+
+# serve_facts OUT DIR: after a first start (output in OUT), ADM is the
+# admin token it printed and DIR/root.der, DIR/root.pem the root it serves
+# at $H/ca.crt; dies if either is missing.
+serve_facts() {
+	ADM=$(sed -n 's/^admin token: //p' "$1")
+	case $ADM in mica_*) ;; *) die "no admin token printed at first start" ;; esac
+	curl -fsS -o "$2/root.der" "$H/ca.crt" || die "GET /ca.crt"
+	openssl x509 -inform der -in "$2/root.der" -out "$2/root.pem" 2>/dev/null || die "/ca.crt is not DER"
 }
 
 # serve_failed OUT WHAT: the daemon (started with OUT) did not start: show
