@@ -47,6 +47,7 @@
 #include "ca/ca.h"
 #include "db/db.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/fault.h"
 #include "util/log.h"
 
@@ -108,18 +109,6 @@ file_mode(const char *path)
 	if (stat(path, &st) != 0)
 		return -1;
 	return (int)(st.st_mode & 07777);
-}
-
-static void
-hex_of(const unsigned char *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
 }
 
 static int
@@ -478,7 +467,7 @@ crl_find(const unsigned char *der, size_t len, const char *serial, int *reason)
 	for (e = &crl.entry; e != NULL && !found; e = e->next) {
 		if (e->serial.len == 0 || e->serial.len > 32)
 			continue;
-		hex_of(e->serial.p, e->serial.len, hex);
+		mica_hex_encode(e->serial.p, e->serial.len, hex);
 		if (strcmp(hex, serial) != 0)
 			continue;
 		found = 1;
@@ -840,7 +829,7 @@ test_cli_issues_a_server_certificate_that_verifies(void)
 	CU_ASSERT_EQUAL(out.not_after - out.not_before, 365 * DAY);
 
 	CU_ASSERT_EQUAL_FATAL(mbedtls_x509_crt_parse_der(&crt, out.der, out.der_len), 0);
-	hex_of(crt.serial.p, crt.serial.len, hex);
+	mica_hex_encode(crt.serial.p, crt.serial.len, hex);
 	CU_ASSERT_STRING_EQUAL(hex, out.serial);
 	/* The relying party's verdict, for each name of the CSR. */
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
@@ -1474,7 +1463,7 @@ test_pending_requests_are_capped(void)
 		raw[0] = (unsigned char)(i >> 8);
 		raw[1] = (unsigned char)i;
 		raw[15] = 0xaa;
-		hex_of(raw, sizeof(raw), r.id);
+		mica_hex_encode(raw, sizeof(raw), r.id);
 		r.status = DB_REQ_PENDING;
 		r.profile = "server";
 		r.csr_der = csr;
@@ -1658,7 +1647,7 @@ test_bad_tokens_are_unauthenticated_alike(void)
 			t.expires_at = k == 0 ? now - 10 : now + 3600;
 			t.created_by = "test";
 			CU_ASSERT_EQUAL_FATAL(db_token_insert(ca_db(g_ca), &t, &err), 0);
-			hex_of(secret, 32, shex);
+			mica_hex_encode(secret, 32, shex);
 			snprintf(k == 0 ? expired : future, CA_TOKEN_MAX, "mica_%s_%s", ids[k], shex);
 		}
 	}

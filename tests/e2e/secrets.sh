@@ -266,29 +266,28 @@ grep -q "127.0.0.2 GET /api/v1/status 401" "$LOG" && ok "the failed authenticati
 echo "# refuses group- or world-readable secrets"
 P=$W/p
 cp -a "$W/i" "$P"
+# serve_refuses WHAT: `mica serve` on $P exits non-zero, naming the modes.
+serve_refuses() {
+	local rc
+	timeout 30 "$MICA" -d "$P" serve --http "127.0.0.1:$HP" --https none >/dev/null 2>"$W/perm.err"
+	rc=$?
+	if [ "$rc" != 0 ] && grep -q "group or others" "$W/perm.err"; then
+		ok "serve with $1 exits $rc: $(cat "$W/perm.err")"
+	else
+		fail "serve with $1: exit $rc: $(cat "$W/perm.err")"
+	fi
+}
 for m in 640 604 644; do
 	chmod "$m" "$P/mica.db"
 	expect_rc "CLI with the database $m exits 9" 9 "$MICA" -d "$P" list
 	expect_rc "CLI crl with the database $m exits 9" 9 "$MICA" -d "$P" crl
-	timeout 30 "$MICA" -d "$P" serve --http "127.0.0.1:$HP" --https none >/dev/null 2>"$W/perm.err"
-	rc=$?
-	if [ "$rc" != 0 ] && grep -q "group or others" "$W/perm.err"; then
-		ok "serve with the database $m exits $rc: $(cat "$W/perm.err")"
-	else
-		fail "serve with the database $m: exit $rc: $(cat "$W/perm.err")"
-	fi
+	serve_refuses "the database $m"
 done
 chmod 600 "$P/mica.db"
 for m in 640 604 644; do
 	chmod "$m" "$P/passphrase"
 	expect_rc "CLI crl with the passphrase file $m exits 9" 9 "$MICA" -d "$P" crl
-	timeout 30 "$MICA" -d "$P" serve --http "127.0.0.1:$HP" --https none >/dev/null 2>"$W/perm.err"
-	rc=$?
-	if [ "$rc" != 0 ] && grep -q "group or others" "$W/perm.err"; then
-		ok "serve with the passphrase file $m exits $rc: $(cat "$W/perm.err")"
-	else
-		fail "serve with the passphrase file $m: exit $rc: $(cat "$W/perm.err")"
-	fi
+	serve_refuses "the passphrase file $m"
 done
 cp "$P/passphrase" "$W/pf"
 chmod 644 "$W/pf"
