@@ -231,7 +231,19 @@ serve_failed() {
 # Dump of a mica database, for "nothing changed" comparisons.
 db_dump() { sqlite3 "$1/mica.db" .dump; }
 
+# A check that calls a helper or tool that does not exist would otherwise
+# count as neither ok nor failed; bash calls this (in a subshell, hence the
+# file) for every command it cannot find, and finish() fails on it.
+command_not_found_handle() {
+	echo "$1" >> "$TMP/not-found"
+	echo "lib.sh: command not found: $1" >&2
+	return 127
+}
+
 finish() {
+	if [ -s "$TMP/not-found" ]; then
+		fail "the script ran commands that do not exist: $(sort -u "$TMP/not-found" | tr '\n' ' ')"
+	fi
 	if [ -s "$TMP/valgrind.log" ]; then
 		fail "valgrind found leaks or memory errors:"; sed 's/^/    /' "$TMP/valgrind.log" | head -40
 	fi
