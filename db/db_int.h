@@ -1,14 +1,25 @@
 /*
- * db/db_int.h - private to db/: the embedded schema migrations.
+ * db/db_int.h - private to db/: what the files of the store share.
+ *
+ * Nothing here is API (that is db/db.h). Who defines what:
+ *   db.c      opening, schema migrations, transactions and savepoints
+ *   stmt.c    the statement cache, binding, stepping, reading columns,
+ *             SQLite errors as mica errors, checks of values going in
+ *   wal.c     WAL sync and checkpoints, online backup, integrity check
+ *   writer.c  group commit (db_run_tx)
+ *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c
+ *             one file per table (the CA row, domains and profile
+ *             overrides count as the CA's configuration)
  *
  * db/schema_sql.c is generated from schema/NNN_name.sql by
- * scripts/embed-schema; the definitions below must match what that script
+ * scripts/embed-schema; struct db_migration must match what that script
  * emits (it repeats the struct definition in its own translation unit).
  */
 #ifndef MICA_DB_INT_H
 #define MICA_DB_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <sqlite3.h>
@@ -38,28 +49,54 @@ extern const size_t db_nmigrations;
 #define DB_CACHE_KIB "128"
 #define DB_WRITER_CACHE_KIB "512"
 
-/* What db/writer.c needs of a connection's insides (db.c defines these). */
-enum db_int_op {
-	DB_INT_JOB_BEGIN,     /* SAVEPOINT around one batched body */
-	DB_INT_JOB_RELEASE,
-	DB_INT_JOB_ROLLBACK,
-	DB_INT_SYNC_FULL,     /* PRAGMA synchronous: COMMIT syncs the WAL */
-	DB_INT_SYNC_NORMAL,   /* COMMIT leaves the WAL sync to a later one */
-	DB_INT_CACHE_WRITER   /* the writer's larger page cache */
+/* Longest free-text field (subject, names, comment...): the store is not
+ * policy, but nothing unbounded goes in. */
+#define DB_TEXT_MAX 65536
+
+/*
+ * Statement slots. Every statement the store runs has one: it is prepared
+ * on its first use on a connection (SQLITE_PREPARE_PERSISTENT), kept in
+ * db->st[] and reused. Each file keeps the SQL text of its own slots in a
+ * table of its own, next to the code that runs it, and names that table in
+ * db_stmt().
+ */
+enum db_stmt_id {
+	/* db.c */
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_SP_BEGIN, S_SP_RELEASE, S_SP_ROLLBACK,
+	S_JOB_BEGIN, S_JOB_RELEASE, S_JOB_ROLLBACK, S_SYNC_FULL, S_SYNC_NORMAL,
+	S_CACHE_WRITER,
+	/* wal.c */
+	S_INTEGRITY, S_FK_CHECK,
+	/* config.c */
+	S_CA_INSERT, S_CA_GET, S_CA_UPDATE_KEY,
+	S_DOMAIN_ADD, S_DOMAIN_REMOVE, S_DOMAIN_LIST,
+	S_PROFILE_SET, S_PROFILE_GET,
+	S_SETTING_SET, S_SETTING_GET,
+	/* certs.c */
+	S_CERT_RESERVE, S_CERT_NAME_ADD, S_CERT_COMPLETE, S_CERT_COMPLETE_LATE,
+	S_CERT_STATE, S_CERT_DISCARD, S_CERT_DISCARD_UNLINK, S_CERT_GET,
+	S_CERT_LIST, S_CERT_REVOKE, S_CERT_UNREVOKE, S_CERT_LINK_OLD,
+	S_CERT_LINK_NEW, S_REVOKED, S_COUNTS,
+	/* crls.c */
+	S_CRL_LAST, S_CRL_INSERT, S_CRL_LATEST, S_CRL_LATEST_INFO,
+	/* requests.c */
+	S_REQ_INSERT, S_REQ_GET, S_REQ_LIST, S_REQ_LIST_STATUS, S_REQ_DECIDE, S_REQ_EXISTS,
+	S_REQ_PENDING,
+	/* tokens.c */
+	S_TOKEN_INSERT, S_TOKEN_GET, S_TOKEN_CONSUME, S_TOKEN_EXISTS,
+	S_TOKEN_REFUND, S_TOKEN_TOUCH, S_TOKEN_LIST, S_TOKEN_REVOKE,
+	S_TOKEN_COUNT_ADMIN,
+	/* audit.c */
+	S_AUDIT_ADD, S_AUDIT_LIST,
+	S__COUNT
 };
-int db_int_exec(struct db *db, enum db_int_op op, struct mica_err *err);
-/* Is a transaction open on DB? (SQLite rolls one back by itself after an
- * I/O error or a full disk.) */
-int db_int_in_tx(struct db *db);
-/* Stop DB checkpointing at its own commits and call CB after each commit
- * with the number of frames in the WAL (sqlite3_wal_hook). */
-void db_int_wal_hook(struct db *db, int (*cb)(void *, sqlite3 *, const char *, int),
-		     void *arg);
+
 /* Syncing the WAL file SQLite uses for a database: fdatasync() on a file
  * descriptor of our own (reopened if the file is replaced). Everything any
  * connection committed before the call is then on disk. 0 at once for an
  * in-memory store or when there is no WAL. Fault point "db_sync". One
- * struct per thread that syncs. */
+ * struct per thread that syncs. (wal.c) */
 struct db_walsync {
 	char *path;
 	int fd;
@@ -69,9 +106,142 @@ struct db_walsync {
 int db_walsync_init(struct db_walsync *ws, struct db *db, struct mica_err *err);
 int db_walsync_run(struct db_walsync *ws, struct mica_err *err);
 void db_walsync_clear(struct db_walsync *ws);
-/* db_walsync_run on DB's own (for its connection's thread). */
+
+/* One connection (db_open). */
+struct db {
+	sqlite3 *h;
+	sqlite3_stmt *st[S__COUNT];   /* by enum db_stmt_id; NULL until used */
+	int readonly;
+	struct db_walsync wal;        /* for db_int_wal_sync */
+};
+
+/* ---- stmt.c: errors ---- */
+
+/*
+ * Map SQLite result code RC (extended codes are on) to a mica error, as
+ * documented in db.h, and return -1. A unique/primary-key violation becomes
+ * a conflict with CONFLICT_CODE and CONFLICT_MSG (generic ones if NULL).
+ * SQLite's own message, which may name tables, goes to the log only. DB may
+ * be NULL (a connection that is not a struct db, as a backup's).
+ */
+int db_fail(struct db *db, int rc, const char *conflict_code,
+	    const char *conflict_msg, struct mica_err *err);
+/* Each sets ERR and returns -1: the store is unavailable (MSG says why);
+ * the "db_write" fault point fired; a caller passed NULL or nonsense (a
+ * bug: MICA_E_INTERNAL); out of memory; a malformed serial (BADREQ). */
+int db_unavail(struct mica_err *err, const char *msg);
+int db_fault(struct mica_err *err);
+int db_bad_arg(struct mica_err *err);
+int db_oom(struct mica_err *err);
+int db_bad_serial(struct mica_err *err);
+
+/* ---- stmt.c: statements, binding, columns ---- */
+
+/*
+ * The statement of slot ID, prepared from SQL[ID] on its first use on DB.
+ * SQL is the calling file's own table (only its slots are set). NULL with
+ * ERR set if preparing fails or the statement is still in use (re-entered
+ * from a callback). Give it back with db_stmt_done() on every path.
+ */
+sqlite3_stmt *db_stmt(struct db *db, enum db_stmt_id id,
+		      const char *const sql[S__COUNT], struct mica_err *err);
+/* Return a statement to its idle state (reset, bindings cleared), so that
+ * no cached statement holds a read transaction open. Accepts NULL. */
+void db_stmt_done(sqlite3_stmt *st);
+
+/* Binding: each keeps the first failure in *RC and then does nothing, so a
+ * run of binds is checked once with db_binds_ok(). Strings and blobs are
+ * bound SQLITE_STATIC: the statement is reset before the caller's data can
+ * go. A NULL string or blob binds SQL NULL. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s, int *rc);
+void db_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n, int *rc);
+/* NULL for "" (the fixed serial fields of the structs use "" for none). */
+void db_bind_serial_opt(sqlite3_stmt *st, int i, const char *s, int *rc);
+void db_bind_i64(sqlite3_stmt *st, int i, int64_t v, int *rc);
+void db_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n, int *rc);
+/* 0 if RC is SQLITE_OK, else the error as db_fail(). */
+int db_binds_ok(struct db *db, int rc, struct mica_err *err);
+
+/* Step a statement that returns no rows: 0, or -1 (conflicts named as in
+ * db_fail()). */
+int db_step_done(struct db *db, sqlite3_stmt *st, const char *conflict_code,
+		 const char *conflict_msg, struct mica_err *err);
+/* Step a statement expected to return at most one row: 1 row, 0 none, -1. */
+int db_step_row(struct db *db, sqlite3_stmt *st, struct mica_err *err);
+
+/* Column I of the current row. A heap copy of text (*OUT NULL for SQL
+ * NULL; -1 only on OOM); text into BUF of SIZE ("" for NULL; -1 if it does
+ * not fit, a row the store could not have written); a heap copy of a blob
+ * (NULL, 0 for SQL NULL; -1 only on OOM). The caller frees the copies. */
+int db_col_str(sqlite3_stmt *st, int i, char **out);
+int db_col_fixed(sqlite3_stmt *st, int i, char *buf, size_t size);
+int db_col_blob(sqlite3_stmt *st, int i, unsigned char **out, size_t *len);
+
+/* Grow *ARR (of *CAP elements of SIZE, new ones zeroed) so that it holds at
+ * least N + 1. -1 on OOM or overflow, *ARR untouched. */
+int db_grow(void **arr, size_t *cap, size_t n, size_t size);
+
+/* ---- stmt.c: checks of what callers pass in ---- */
+
+/* RFC 5280 4.1.2.2: 2 to 40 lowercase hex digits, even length. */
+int db_serial_ok(const char *s);
+/* A non-empty, NUL-terminated identifier shorter than SIZE. */
+int db_id_ok(const char *s, size_t size);
+/* NULL or at most DB_TEXT_MAX bytes. */
+int db_text_ok(const char *s);
+/* LIMIT into 1..MAX (list limits are clamped, not refused). */
+int db_clamp_limit(int limit, int max);
+
+/* ---- db.c: savepoints, files ---- */
+
+/*
+ * A write of several statements that must land together whether or not
+ * the caller holds a transaction: db_sp_begin() opens SAVEPOINT mica_write
+ * (*OWN records whether that also opened the transaction; then releasing
+ * it commits), db_sp_commit() releases it, db_sp_abort() undoes everything
+ * since db_sp_begin() and never fails visibly. A failed db_sp_commit() has
+ * already aborted.
+ */
+int db_sp_begin(struct db *db, int *own, struct mica_err *err);
+int db_sp_commit(struct db *db, int own, struct mica_err *err);
+void db_sp_abort(struct db *db, int own);
+
+/* Is PATH SQLite's in-memory database? */
+int db_is_memory(const char *path);
+/*
+ * Create PATH empty with mode exactly 0600, refusing an existing file or
+ * symlink and stale -wal/-shm/-journal files next to it. WHAT names the
+ * file in messages ("database", "backup"); an existing one is
+ * MICA_E_CONFLICT with EXISTS_CODE.
+ */
+int db_create_file(const char *path, const char *what, const char *exists_code,
+		   struct mica_err *err);
+/* Remove PATH and its SQLite side files (after a failed create). */
+void db_unlink_created(const char *path);
+
+/* ---- what db/writer.c needs of a connection's insides ---- */
+
+enum db_int_op {
+	DB_INT_JOB_BEGIN,     /* SAVEPOINT around one batched body */
+	DB_INT_JOB_RELEASE,
+	DB_INT_JOB_ROLLBACK,
+	DB_INT_SYNC_FULL,     /* PRAGMA synchronous: COMMIT syncs the WAL */
+	DB_INT_SYNC_NORMAL,   /* COMMIT leaves the WAL sync to a later one */
+	DB_INT_CACHE_WRITER   /* the writer's larger page cache */
+};
+/* (db.c) */
+int db_int_exec(struct db *db, enum db_int_op op, struct mica_err *err);
+/* Is a transaction open on DB? (SQLite rolls one back by itself after an
+ * I/O error or a full disk.) (db.c) */
+int db_int_in_tx(struct db *db);
+/* Stop DB checkpointing at its own commits and call CB after each commit
+ * with the number of frames in the WAL (sqlite3_wal_hook). (wal.c) */
+void db_int_wal_hook(struct db *db, int (*cb)(void *, sqlite3 *, const char *, int),
+		     void *arg);
+/* db_walsync_run on DB's own (for its connection's thread). (wal.c) */
 int db_int_wal_sync(struct db *db, struct mica_err *err);
-/* A PASSIVE checkpoint: copies what it can without blocking writers. */
+/* A PASSIVE checkpoint: copies what it can without blocking writers.
+ * (wal.c) */
 int db_int_checkpoint(struct db *db, struct mica_err *err);
 
 #endif

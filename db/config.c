@@ -1,0 +1,430 @@
+/*
+ * db/config.c - the CA's configuration in the store: the one CA row (its
+ * certificate and sealed key), the domains names may be issued under, and
+ * the validity overrides of the built-in profiles.
+ */
+#include "db/db.h"
+#include "db/db_int.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "util/fault.h"
+
+/* Bounds: the store is not policy, but nothing unbounded goes in. */
+#define DOMAIN_MAX    253        /* RFC 1035 2.3.4 */
+#define KEY_MAX       128        /* profile names, setting keys */
+#define DAYS_MAX      36500
+
+static const char *const config_sql[S__COUNT] = {
+	[S_CA_INSERT] =
+	"INSERT INTO ca (id, name, public_url, key_type, cert_der, key_salt, "
+	"key_iter, key_nonce, key_ct, crl_days, created_at) "
+	"VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[S_CA_UPDATE_KEY] =
+	/* Same parameter numbers as S_CA_INSERT: bind_sealed_key() serves both. */
+	"UPDATE ca SET key_salt = ?5, key_iter = ?6, key_nonce = ?7, "
+	"key_ct = ?8 WHERE id = 1",
+	[S_CA_GET] =
+	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
+	"key_nonce, key_ct, crl_days, created_at FROM ca WHERE id = 1",
+
+	[S_DOMAIN_ADD] = "INSERT INTO ca_domain (domain) VALUES (?1)",
+	[S_DOMAIN_REMOVE] = "DELETE FROM ca_domain WHERE domain = ?1",
+	[S_DOMAIN_LIST] = "SELECT domain FROM ca_domain ORDER BY domain",
+
+	[S_PROFILE_SET] =
+	"INSERT INTO profile_days (profile, default_days, max_days) "
+	"VALUES (?1, ?2, ?3) ON CONFLICT (profile) DO UPDATE SET "
+	"default_days = excluded.default_days, max_days = excluded.max_days",
+	[S_PROFILE_GET] =
+	"SELECT default_days, max_days FROM profile_days WHERE profile = ?1",
+
+	[S_SETTING_SET] =
+	"INSERT INTO setting (key, value) VALUES (?1, ?2) "
+	"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[S_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
+};
+
+static int
+domain_ok(const char *d)
+{
+	size_t n;
+
+	if (d == NULL || (n = strnlen(d, DOMAIN_MAX + 1)) == 0 || n > DOMAIN_MAX)
+		return 0;
+	if (d[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (d[i] >= 'A' && d[i] <= 'Z')
+			return 0;
+	return 1;
+}
+
+/* Does CA carry a complete sealed key (salt, iterations, nonce, ct)? */
+static int
+sealed_key_ok(const struct db_ca *ca)
+{
+	return ca->key_salt != NULL && ca->key_nonce != NULL &&
+	       ca->key_ct != NULL && ca->key_ct_len > 0 && ca->key_iter > 0;
+}
+
+/* Bind the sealed key to parameters ?5..?8 of S_CA_INSERT/S_CA_UPDATE_KEY. */
+static void
+bind_sealed_key(sqlite3_stmt *st, const struct db_ca *ca, int *b)
+{
+	db_bind_blob(st, 5, ca->key_salt, ca->key_salt_len, b);
+	db_bind_i64(st, 6, ca->key_iter, b);
+	db_bind_blob(st, 7, ca->key_nonce, ca->key_nonce_len, b);
+	db_bind_blob(st, 8, ca->key_ct, ca->key_ct_len, b);
+}
+
+int
+db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || ca == NULL)
+		return db_bad_arg(err);
+	if (!db_id_ok(ca->name, DB_TEXT_MAX) || !db_id_ok(ca->key_type, DB_TEXT_MAX) ||
+	    !db_text_ok(ca->public_url) || ca->cert_der == NULL ||
+	    ca->cert_len == 0 || !sealed_key_ok(ca) || ca->crl_days <= 0)
+		return mica_err_set(err, MICA_E_BADREQ, "invalid_argument",
+				    "incomplete CA record");
+	if ((st = db_stmt(db, S_CA_INSERT, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, ca->name, &b);
+	/* A CA without a public URL yet has "" (db_ca_get never returns NULL). */
+	db_bind_text(st, 2, ca->public_url != NULL ? ca->public_url : "", &b);
+	db_bind_text(st, 3, ca->key_type, &b);
+	db_bind_blob(st, 4, ca->cert_der, ca->cert_len, &b);
+	bind_sealed_key(st, ca, &b);
+	db_bind_i64(st, 9, ca->crl_days, &b);
+	db_bind_i64(st, 10, ca->created_at, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, "ca_exists", "the CA is already initialised",
+		      err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_update_key(struct db *db, const struct db_ca *ca, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || ca == NULL)
+		return db_bad_arg(err);
+	if (!sealed_key_ok(ca))
+		return mica_err_set(err, MICA_E_BADREQ, "invalid_argument",
+				    "incomplete key record");
+	if ((st = db_stmt(db, S_CA_UPDATE_KEY, config_sql, err)) == NULL)
+		goto out;
+	bind_sealed_key(st, ca, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, "conflict", "conflict", err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) != 1) {
+		mica_err_set(err, MICA_E_NOTFOUND, "ca_not_found",
+			     "the CA has not been initialised");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_get(struct db *db, struct db_ca *out, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+	int64_t days;
+
+	if (db == NULL || out == NULL)
+		return db_bad_arg(err);
+	memset(out, 0, sizeof(*out));
+	if ((st = db_stmt(db, S_CA_GET, config_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "ca_not_found",
+			     "the CA has not been initialised");
+		goto out;
+	}
+	days = sqlite3_column_int64(st, 8);
+	if (db_col_str(st, 0, &out->name) != 0 ||
+	    db_col_str(st, 1, &out->public_url) != 0 ||
+	    db_col_str(st, 2, &out->key_type) != 0 ||
+	    db_col_blob(st, 3, &out->cert_der, &out->cert_len) != 0 ||
+	    db_col_blob(st, 4, &out->key_salt, &out->key_salt_len) != 0 ||
+	    db_col_blob(st, 6, &out->key_nonce, &out->key_nonce_len) != 0 ||
+	    db_col_blob(st, 7, &out->key_ct, &out->key_ct_len) != 0) {
+		db_oom(err);
+		goto out;
+	}
+	out->key_iter = sqlite3_column_int64(st, 5);
+	out->crl_days = days > INT_MAX ? INT_MAX : (int)days;
+	out->created_at = sqlite3_column_int64(st, 9);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	if (rc != 0)
+		db_ca_free(out);
+	return rc;
+}
+
+void
+db_ca_free(struct db_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->name);
+	free(ca->public_url);
+	free(ca->key_type);
+	free(ca->cert_der);
+	free(ca->key_salt);
+	free(ca->key_nonce);
+	/* Sealed, but no reason to leave it lying in freed memory. */
+	if (ca->key_ct != NULL)
+		explicit_bzero(ca->key_ct, ca->key_ct_len);
+	free(ca->key_ct);
+	memset(ca, 0, sizeof(*ca));
+}
+
+int
+db_domain_add(struct db *db, const char *domain, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!domain_ok(domain))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_domain",
+				    "a domain is 1 to 253 lowercase characters "
+				    "without a trailing dot");
+	if ((st = db_stmt(db, S_DOMAIN_ADD, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, domain, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, "domain_exists", "the domain is already allowed",
+		      err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_domain_remove(struct db *db, const char *domain, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || domain == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_DOMAIN_REMOVE, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, domain, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) != 1) {
+		mica_err_set(err, MICA_E_NOTFOUND, "domain_not_found",
+			     "the domain is not in the allowed list");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_domain_list(struct db *db, char ***out, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1, r;
+
+	if (db == NULL || out == NULL)
+		return db_bad_arg(err);
+	*out = NULL;
+	if ((st = db_stmt(db, S_DOMAIN_LIST, config_sql, err)) == NULL)
+		goto out;
+	for (;;) {
+		/* Room for this entry and the terminating NULL. */
+		if (db_grow((void **)&v, &cap, n + 1, sizeof(*v)) != 0) {
+			db_oom(err);
+			goto out;
+		}
+		if ((r = db_step_row(db, st, err)) < 0)
+			goto out;
+		if (r == 0)
+			break;
+		if (db_col_str(st, 0, &v[n]) != 0 || v[n] == NULL) {
+			db_oom(err);
+			goto out;
+		}
+		n++;
+	}
+	v[n] = NULL;
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_strv_free(v);
+	return rc;
+}
+
+void
+db_strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+int
+db_profile_set_days(struct db *db, const char *profile, int default_days,
+		    int max_days, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || !db_id_ok(profile, KEY_MAX))
+		return db_bad_arg(err);
+	if (default_days < 1 || max_days < default_days || max_days > DAYS_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_days",
+				    "validity must satisfy 1 <= default <= max "
+				    "<= %d days", DAYS_MAX);
+	if ((st = db_stmt(db, S_PROFILE_SET, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, profile, &b);
+	db_bind_i64(st, 2, default_days, &b);
+	db_bind_i64(st, 3, max_days, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_profile_get_days(struct db *db, const char *profile, int *default_days,
+		    int *max_days, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+	int64_t d, m;
+
+	if (db == NULL || profile == NULL || default_days == NULL ||
+	    max_days == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_PROFILE_GET, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, profile, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "profile_not_overridden",
+			     "the profile has no validity override");
+		goto out;
+	}
+	d = sqlite3_column_int64(st, 0);
+	m = sqlite3_column_int64(st, 1);
+	if (d < 1 || m < d || m > INT_MAX) {
+		mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+			     "the stored profile validity is invalid");
+		goto out;
+	}
+	*default_days = (int)d;
+	*max_days = (int)m;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_setting_set(struct db *db, const char *key, const char *value,
+	       struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || !db_id_ok(key, KEY_MAX + 1) || value == NULL)
+		return db_bad_arg(err);
+	if (!db_text_ok(value))
+		return mica_err_set(err, MICA_E_TOOLARGE, "too_large",
+				    "setting value too long");
+	if ((st = db_stmt(db, S_SETTING_SET, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, key, &b);
+	db_bind_text(st, 2, value, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_setting_get(struct db *db, const char *key, char **out,
+	       struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || key == NULL || out == NULL)
+		return db_bad_arg(err);
+	*out = NULL;
+	if ((st = db_stmt(db, S_SETTING_GET, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, key, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "setting_not_found",
+			     "the setting is not set");
+		goto out;
+	}
+	if (db_col_str(st, 0, out) != 0 || *out == NULL) {
+		db_oom(err);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}

@@ -1,0 +1,186 @@
+/*
+ * db/crls.c - the CRL table: each CRL the CA issued, numbered upwards
+ * (RFC 5280 5.2.3), and the latest one.
+ */
+#include "db/db.h"
+#include "db/db_int.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "util/fault.h"
+
+static const char *const crl_sql[S__COUNT] = {
+	[S_CRL_LAST] = "SELECT COALESCE(MAX(number), 0) FROM crl",
+	/* RFC 5280 5.2.3: monotonically increasing, checked in the same
+	 * statement so that two writers cannot both pass a separate check. */
+	[S_CRL_INSERT] =
+	"INSERT INTO crl (number, this_update, next_update, der) "
+	"VALUES (?1, ?2, ?3, ?4)",          /* number checked first, same tx */
+	[S_CRL_LATEST] =
+	"SELECT number, this_update, next_update, der FROM crl "
+	"ORDER BY number DESC LIMIT 1",
+	[S_CRL_LATEST_INFO] =
+	"SELECT number, this_update, next_update, NULL FROM crl "
+	"ORDER BY number DESC LIMIT 1",
+};
+
+int
+db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (db == NULL || out == NULL)
+		return db_bad_arg(err);
+	*out = 0;
+	if ((st = db_stmt(db, S_CRL_LAST, crl_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+/* Write DATA into the zero-filled blob TABLE.COLUMN of row ROWID (inserted
+ * by the caller in its open transaction). */
+static int
+blob_fill(struct db *db, const char *table, const char *column,
+	  sqlite3_int64 rowid, const unsigned char *data, size_t len,
+	  struct mica_err *err)
+{
+	sqlite3_blob *blob = NULL;
+	size_t off = 0, n;
+	int rc;
+
+	rc = sqlite3_blob_open(db->h, "main", table, column, rowid, 1, &blob);
+	while (rc == SQLITE_OK && off < len) {
+		n = len - off > (1u << 20) ? (1u << 20) : len - off;
+		rc = sqlite3_blob_write(blob, data + off, (int)n, (int)off);
+		off += n;
+	}
+	if (rc != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		return db_fail(db, rc, NULL, NULL, err);
+	}
+	if ((rc = sqlite3_blob_close(blob)) != SQLITE_OK)
+		return db_fail(db, rc, NULL, NULL, err);
+	return 0;
+}
+
+int
+db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t last = 0;
+	int rc = -1, b = SQLITE_OK, own = 0, in_sp = 0;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || crl == NULL || crl->der == NULL || crl->der_len == 0)
+		return db_bad_arg(err);
+	if (crl->number < 1 || crl->next_update <= crl->this_update)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "a CRL needs a positive number and "
+				    "nextUpdate after thisUpdate");
+	/* The row and its bytes land together or not at all, and the number
+	 * is checked inside the same transaction. (INSERT ... SELECT ... WHERE
+	 * would do it in one statement, but makes SQLite copy the blob.) */
+	if (db_sp_begin(db, &own, err) != 0)
+		goto out;
+	in_sp = 1;
+	if (db_crl_last_number(db, &last, err) != 0)
+		goto out;
+	if (crl->number <= last) {
+		mica_err_set(err, MICA_E_CONFLICT, "crl_number_not_increasing",
+			     "the CRL number is not greater than the last one");
+		goto out;
+	}
+	if ((st = db_stmt(db, S_CRL_INSERT, crl_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, crl->number, &b);
+	db_bind_i64(st, 2, crl->this_update, &b);
+	db_bind_i64(st, 3, crl->next_update, &b);
+	/* Insert a zero-filled blob of the right size, then write the DER
+	 * into it in place: binding the bytes themselves would make SQLite
+	 * copy a CRL of tens of megabytes twice more while building the row. */
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_zeroblob64(st, 4, crl->der_len);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, "crl_number_not_increasing",
+		      "the CRL number is not greater than the last one", err) != 0)
+		goto out;
+	db_stmt_done(st);
+	st = NULL;
+	if (blob_fill(db, "crl", "der", crl->number, crl->der, crl->der_len, err) != 0)
+		goto out;
+	in_sp = 0;
+	if (db_sp_commit(db, own, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	if (in_sp)
+		db_sp_abort(db, own);
+	return rc;
+}
+
+static int
+crl_latest(struct db *db, int with_der, struct db_crl *out, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (db == NULL || out == NULL)
+		return db_bad_arg(err);
+	memset(out, 0, sizeof(*out));
+	if ((st = db_stmt(db, with_der ? S_CRL_LATEST : S_CRL_LATEST_INFO,
+			  crl_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "crl_not_found",
+			     "no CRL has been issued yet");
+		goto out;
+	}
+	out->number = sqlite3_column_int64(st, 0);
+	out->this_update = sqlite3_column_int64(st, 1);
+	out->next_update = sqlite3_column_int64(st, 2);
+	if (with_der && db_col_blob(st, 3, &out->der, &out->der_len) != 0) {
+		db_oom(err);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err)
+{
+	return crl_latest(db, 1, out, err);
+}
+
+int
+db_crl_latest_info(struct db *db, struct db_crl *out, struct mica_err *err)
+{
+	return crl_latest(db, 0, out, err);
+}
+
+void
+db_crl_free(struct db_crl *crl)
+{
+	if (crl == NULL)
+		return;
+	free(crl->der);
+	memset(crl, 0, sizeof(*crl));
+}

@@ -1,0 +1,243 @@
+/*
+ * db/wal.c - keeping an open store's file safe: syncing the WAL (for the
+ * group-commit writer, db/writer.c), checkpoints, online backups, and the
+ * integrity check.
+ *
+ * db_integrity_check also runs PRAGMA foreign_key_check.
+ */
+#include "db/db.h"
+#include "db/db_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "util/fault.h"
+#include "util/log.h"
+
+static const char *const wal_sql[S__COUNT] = {
+	[S_INTEGRITY] = "PRAGMA integrity_check",
+	[S_FK_CHECK] = "PRAGMA foreign_key_check",
+};
+
+/* ---- WAL sync and checkpoints (for db/writer.c) ---- */
+
+void
+db_int_wal_hook(struct db *db, int (*cb)(void *, sqlite3 *, const char *, int),
+		void *arg)
+{
+	sqlite3_wal_autocheckpoint(db->h, 0);
+	sqlite3_wal_hook(db->h, cb, arg);
+}
+
+int
+db_walsync_init(struct db_walsync *ws, struct db *db, struct mica_err *err)
+{
+	ws->fd = -1;
+	ws->path = NULL;
+	if (db->wal.path != NULL && (ws->path = strdup(db->wal.path)) == NULL)
+		return db_oom(err);
+	return 0;
+}
+
+void
+db_walsync_clear(struct db_walsync *ws)
+{
+	if (ws->fd >= 0)
+		close(ws->fd);
+	ws->fd = -1;
+	free(ws->path);
+	ws->path = NULL;
+}
+
+int
+db_walsync_run(struct db_walsync *ws, struct mica_err *err)
+{
+	struct stat sb;
+
+	if (ws->path == NULL)
+		return 0;  /* in memory: nothing to sync */
+	if (MICA_FAULT("db_sync")) {
+		mica_log(MICA_LOG_ERR, "db: WAL sync failed (injected fault)");
+		return db_unavail(err, "I/O error on the certificate store");
+	}
+	if (stat(ws->path, &sb) != 0) {
+		if (errno == ENOENT)
+			return 0;  /* no WAL: everything is in the database file */
+		mica_log(MICA_LOG_ERR, "db: cannot find the WAL to sync: %s", strerror(errno));
+		return db_unavail(err, "I/O error on the certificate store");
+	}
+	/* (Re)open when first needed or when the file was replaced; never
+	 * sync a stale file. A new file's name must be durable too. */
+	if (ws->fd < 0 || sb.st_dev != ws->dev || sb.st_ino != ws->ino) {
+		char dir[PATH_MAX];
+		char *slash;
+		int dfd;
+
+		if (ws->fd >= 0)
+			close(ws->fd);
+		if ((ws->fd = open(ws->path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    fstat(ws->fd, &sb) != 0) {
+			mica_log(MICA_LOG_ERR, "db: cannot open the WAL to sync: %s",
+				 strerror(errno));
+			if (ws->fd >= 0)
+				close(ws->fd);
+			ws->fd = -1;
+			return db_unavail(err, "I/O error on the certificate store");
+		}
+		ws->dev = sb.st_dev;
+		ws->ino = sb.st_ino;
+		snprintf(dir, sizeof(dir), "%s", ws->path);
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	if (fdatasync(ws->fd) != 0) {
+		mica_log(MICA_LOG_ERR, "db: WAL sync failed: %s", strerror(errno));
+		return db_unavail(err, "I/O error on the certificate store");
+	}
+	return 0;
+}
+
+int
+db_int_wal_sync(struct db *db, struct mica_err *err)
+{
+	return db == NULL ? 0 : db_walsync_run(&db->wal, err);
+}
+
+int
+db_int_checkpoint(struct db *db, struct mica_err *err)
+{
+	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					   NULL, NULL);
+
+	/* BUSY: another checkpoint is running; it will do. */
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		return db_fail(db, rc, NULL, NULL, err);
+	return 0;
+}
+
+/* ---- integrity, backup ---- */
+
+int
+db_integrity_check(struct db *db, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *s;
+	int rc = -1, r;
+
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_INTEGRITY, wal_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	s = r == 1 ? sqlite3_column_text(st, 0) : NULL;
+	if (s == NULL || strcmp((const char *)s, "ok") != 0) {
+		mica_log(MICA_LOG_ERR, "db: integrity_check: %s",
+			 s != NULL ? (const char *)s : "(no result)");
+		mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+			     "the database failed its integrity check");
+		goto out;
+	}
+	db_stmt_done(st);
+	/* Dangling references are damage too (integrity_check ignores them). */
+	if ((st = db_stmt(db, S_FK_CHECK, wal_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1) {
+		mica_log(MICA_LOG_ERR, "db: foreign_key_check: row %lld of %s",
+			 (long long)sqlite3_column_int64(st, 1),
+			 (const char *)sqlite3_column_text(st, 0));
+		mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+			     "the database failed its integrity check");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_backup(struct db *db, const char *dest_path, struct mica_err *err)
+{
+	static const struct timespec pause = { 0, 20 * 1000 * 1000 };
+	sqlite3 *dst = NULL;
+	sqlite3_backup *bk = NULL;
+	int rc = -1, src, created = 0, tries = 0;
+
+	if (db == NULL || dest_path == NULL || dest_path[0] == '\0' ||
+	    db_is_memory(dest_path))
+		return db_bad_arg(err);
+	if (db_create_file(dest_path, "backup", "backup_exists", err) != 0)
+		return -1;
+	created = 1;
+
+	src = sqlite3_open_v2(dest_path, &dst,
+			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		mica_log(MICA_LOG_ERR, "db: backup open: %s", sqlite3_errstr(src));
+		db_unavail(err, "cannot open the backup file");
+		goto out;
+	}
+	sqlite3_extended_result_codes(dst, 1);
+	if ((bk = sqlite3_backup_init(dst, "main", db->h, "main")) == NULL) {
+		mica_log(MICA_LOG_ERR, "db: backup init: %s", sqlite3_errmsg(dst));
+		db_unavail(err, "cannot start the backup");
+		goto out;
+	}
+	/* One step copies everything under a single read transaction of the
+	 * source: consistent, and WAL lets writers continue meanwhile. BUSY
+	 * or LOCKED (a writer holding a lock the copy needs) are retried for
+	 * about as long as the busy timeout. */
+	for (;;) {
+		src = sqlite3_backup_step(bk, -1);
+		if (src == SQLITE_DONE)
+			break;
+		if (((src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_LOCKED) &&
+		    tries++ < DB_BUSY_TIMEOUT_MS / 20) {
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		mica_log(MICA_LOG_ERR, "db: backup step: %s", sqlite3_errstr(src));
+		db_fail(NULL, src, NULL, NULL, err);
+		goto out;
+	}
+	src = sqlite3_backup_finish(bk);
+	bk = NULL;
+	if (src != SQLITE_OK) {
+		mica_log(MICA_LOG_ERR, "db: backup finish: %s", sqlite3_errstr(src));
+		db_fail(NULL, src, NULL, NULL, err);
+		goto out;
+	}
+	src = sqlite3_close(dst);
+	dst = NULL;
+	if (src != SQLITE_OK) {
+		db_fail(NULL, src, NULL, NULL, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (bk != NULL)
+		sqlite3_backup_finish(bk);
+	if (dst != NULL)
+		sqlite3_close_v2(dst);
+	if (rc != 0 && created)
+		db_unlink_created(dest_path);
+	return rc;
+}
