@@ -17,7 +17,7 @@
 
 /* Bounds: the store is not policy, but nothing unbounded goes in. */
 #define DOMAIN_MAX    253        /* RFC 1035 2.3.4 */
-#define KEY_MAX       128        /* profile names, setting keys */
+#define KEY_MAX       128        /* profile names */
 #define DAYS_MAX      36500
 
 static const char *const config_sql[S__COUNT] = {
@@ -43,11 +43,6 @@ static const char *const config_sql[S__COUNT] = {
 	"default_days = excluded.default_days, max_days = excluded.max_days",
 	[S_PROFILE_GET] =
 	"SELECT default_days, max_days FROM profile_days WHERE profile = ?1",
-
-	[S_SETTING_SET] =
-	"INSERT INTO setting (key, value) VALUES (?1, ?2) "
-	"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[S_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
 };
 
 static int
@@ -367,62 +362,6 @@ db_profile_get_days(struct db *db, const char *profile, int *default_days,
 	}
 	*default_days = (int)d;
 	*max_days = (int)m;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
-}
-
-int
-db_setting_set(struct db *db, const char *key, const char *value,
-	       struct mica_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK;
-
-	if (MICA_FAULT("db_write"))
-		return db_fault(err);
-	if (db == NULL || !db_id_ok(key, KEY_MAX + 1) || value == NULL)
-		return db_bad_arg(err);
-	if (!db_text_ok(value))
-		return mica_err_set(err, MICA_E_TOOLARGE, "too_large",
-				    "setting value too long");
-	if ((st = db_stmt(db, S_SETTING_SET, config_sql, err)) == NULL)
-		goto out;
-	db_bind_text(st, 1, key, &b);
-	db_bind_text(st, 2, value, &b);
-	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
-}
-
-int
-db_setting_get(struct db *db, const char *key, char **out,
-	       struct mica_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK, r;
-
-	if (db == NULL || key == NULL || out == NULL)
-		return db_bad_arg(err);
-	*out = NULL;
-	if ((st = db_stmt(db, S_SETTING_GET, config_sql, err)) == NULL)
-		goto out;
-	db_bind_text(st, 1, key, &b);
-	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
-		goto out;
-	if (r == 0) {
-		mica_err_set(err, MICA_E_NOTFOUND, "setting_not_found",
-			     "the setting is not set");
-		goto out;
-	}
-	if (db_col_str(st, 0, out) != 0 || *out == NULL) {
-		db_oom(err);
-		goto out;
-	}
 	rc = 0;
 out:
 	db_stmt_done(st);

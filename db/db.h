@@ -144,13 +144,6 @@ int db_profile_set_days(struct db *db, const char *profile, int default_days,
 int db_profile_get_days(struct db *db, const char *profile, int *default_days,
 			int *max_days, struct mica_err *err);
 
-/* Key/value settings (e.g. "serve.tls_serial"). */
-int db_setting_set(struct db *db, const char *key, const char *value,
-		   struct mica_err *err);
-/* *out heap string; MICA_E_NOTFOUND if unset. */
-int db_setting_get(struct db *db, const char *key, char **out,
-		   struct mica_err *err);
-
 /* ------------------------------------------------------- certificates -- */
 
 enum db_cert_status {
@@ -328,6 +321,8 @@ int db_token_consume(struct db *db, const char *id, int64_t now,
 		     struct mica_err *err);
 /* Give back one use (after a failed issuance). */
 int db_token_refund(struct db *db, const char *id, struct mica_err *err);
+/* Record NOW as the token's last use without consuming one.
+ * MICA_E_NOTFOUND if unknown. */
 int db_token_touch(struct db *db, const char *id, int64_t now, struct mica_err *err);
 /* All tokens, newest first, hashes included. */
 int db_token_list(struct db *db, struct db_token **out, size_t *n,
@@ -335,8 +330,6 @@ int db_token_list(struct db *db, struct db_token **out, size_t *n,
 void db_token_array_free(struct db_token *a, size_t n);
 /* Mark revoked. MICA_E_NOTFOUND if unknown or already revoked. */
 int db_token_revoke(struct db *db, const char *id, struct mica_err *err);
-int db_token_count_admin(struct db *db, int64_t now, int64_t *out,
-			 struct mica_err *err);
 
 /* -------------------------------------------------------------- audit -- */
 

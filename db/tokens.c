@@ -43,9 +43,6 @@ static const char *const token_sql[S__COUNT] = {
 	"SELECT " TOKEN_COLS " FROM token ORDER BY created_at DESC, rowid DESC",
 	[S_TOKEN_REVOKE] =
 	"UPDATE token SET revoked = 1 WHERE id = ?1 AND revoked = 0",
-	[S_TOKEN_COUNT_ADMIN] =
-	"SELECT count(*) FROM token WHERE kind = 1 AND revoked = 0 "
-	"AND uses_left <> 0 AND (expires_at = 0 OR expires_at > ?1)",
 };
 
 static int
@@ -318,27 +315,4 @@ db_token_array_free(struct db_token *a, size_t n)
 	for (size_t i = 0; i < n; i++)
 		db_token_free(&a[i]);
 	free(a);
-}
-
-int
-db_token_count_admin(struct db *db, int64_t now, int64_t *out,
-		     struct mica_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK, r;
-
-	if (db == NULL || out == NULL)
-		return db_bad_arg(err);
-	*out = 0;
-	if ((st = db_stmt(db, S_TOKEN_COUNT_ADMIN, token_sql, err)) == NULL)
-		goto out;
-	db_bind_i64(st, 1, now, &b);
-	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
-		goto out;
-	if (r == 1)
-		*out = sqlite3_column_int64(st, 0);
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
 }
