@@ -18,7 +18,6 @@
 /* Bounds: the store is not policy, but nothing unbounded goes in. */
 #define DOMAIN_MAX    253        /* RFC 1035 2.3.4 */
 #define KEY_MAX       128        /* profile names */
-#define DAYS_MAX      36500
 
 static const char *const config_sql[S__COUNT] = {
 	[S_CA_INSERT] =
@@ -315,10 +314,10 @@ db_profile_set_days(struct db *db, const char *profile, int default_days,
 		return db_fault(err);
 	if (db == NULL || !db_id_ok(profile, KEY_MAX))
 		return db_bad_arg(err);
-	if (default_days < 1 || max_days < default_days || max_days > DAYS_MAX)
+	if (default_days < 1 || max_days < default_days || max_days > DB_DAYS_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_days",
 				    "validity must satisfy 1 <= default <= max "
-				    "<= %d days", DAYS_MAX);
+				    "<= %d days", DB_DAYS_MAX);
 	if ((st = db_stmt(db, S_PROFILE_SET, config_sql, err)) == NULL)
 		goto out;
 	db_bind_text(st, 1, profile, &b);

@@ -137,7 +137,13 @@ int db_domain_remove(struct db *db, const char *domain, struct mica_err *err);
 int db_domain_list(struct db *db, char ***out, struct mica_err *err);
 void db_strv_free(char **v);
 
-/* Profile overrides of validity (profiles themselves are built into ca/). */
+/*
+ * Profile overrides of validity (profiles themselves are built into ca/).
+ * The store refuses a max_days above DB_DAYS_MAX (MICA_E_BADREQ
+ * "bad_days"): a sanity bound of the store (100 years), not policy; ca/
+ * applies its own policy bounds before it calls.
+ */
+#define DB_DAYS_MAX 36500
 int db_profile_set_days(struct db *db, const char *profile, int default_days,
 			int max_days, struct mica_err *err);
 /* 0 and fills the two ints when an override exists; MICA_E_NOTFOUND if not. */

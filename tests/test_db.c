@@ -661,8 +661,12 @@ test_profiles(void)
 	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 	CU_ASSERT_EQUAL(db_profile_set_days(db, "server", 0, 60, &err), -1);
 	CU_ASSERT_EQUAL(db_profile_set_days(db, "server", -5, -1, &err), -1);
+	CU_ASSERT_EQUAL(db_profile_set_days(db, "server", 1, DB_DAYS_MAX + 1,
+					    &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_days");
 	CU_ASSERT_EQUAL(db_profile_get_days(db, "server", &d, &m, &err), 0);
 	CU_ASSERT(d == 30 && m == 60);
+	CU_ASSERT_EQUAL(db_profile_set_days(db, "long", 1, DB_DAYS_MAX, &err), 0);
 
 	/* Names are data, never SQL. */
 	CU_ASSERT_EQUAL(db_profile_set_days(db, "x'; DROP TABLE ca; --", 1, 2,
