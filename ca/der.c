@@ -1,14 +1,21 @@
 /*
- * ca/der.c - the fail-closed DER reader and the Time writer (see der.h).
+ * ca/der.c - the fail-closed DER reader, the bounded writer and the Time
+ * encoding (see der.h).
  *
- * Everything here reads hostile bytes: lengths are checked against what is
- * left before any pointer moves, no recursion, no allocation, and a failed
- * read leaves the cursor untouched. Messages name the rule broken, never
- * the bytes.
+ * The reader reads hostile bytes: lengths are checked against what is left
+ * before any pointer moves, no recursion, no allocation, and a failed read
+ * leaves the cursor untouched. Messages name the rule broken, never the
+ * bytes. The writer writes only what its callers checked, into buffers
+ * they sized: it checks the room before every octet it writes.
  */
 #include "ca/der.h"
 
+#include <assert.h>
 #include <string.h>
+
+/* Longest contents length the reader accepts and the writer writes: four
+ * length octets. */
+#define DER_LEN_MAX ((uint64_t)UINT32_MAX)
 
 /* Always -1, visibly so: callers' "< 0" paths then let the compiler see
  * that nothing was filled in. */
@@ -447,24 +454,123 @@ ca_der_get_time(struct ca_der_cur *c, int64_t *t, int *generalized,
 	return 0;
 }
 
-static void
-put2(unsigned char *s, unsigned v)
+/* ------------------------------------------------------------------ */
+/* Bounded writer                                                      */
+/* ------------------------------------------------------------------ */
+
+void
+ca_der_w_init(struct ca_der_w *w, unsigned char *buf, size_t size)
 {
-	s[0] = (unsigned char)('0' + v / 10);
-	s[1] = (unsigned char)('0' + v % 10);
+	assert(buf != NULL || size == 0);
+	w->p = buf;
+	w->end = buf == NULL ? NULL : buf + size;
+	w->failed = 0;
 }
 
-int
-ca_der_put_time(int64_t t, unsigned char out[CA_DER_TIME_MAX], size_t *len,
-		struct mica_err *err)
+/* Is there room for N more octets? If not, the writer fails for good:
+ * nothing is written now or later. */
+static int
+w_room(struct ca_der_w *w, size_t n)
+{
+	assert(w->p == w->end || w->p < w->end);   /* no NULL < NULL */
+	if (w->failed)
+		return 0;
+	if (n == 0)
+		return 1;
+	if (w->p == NULL || n > (size_t)(w->end - w->p)) {
+		w->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+size_t
+ca_der_hdr_size(size_t n)
+{
+	assert((uint64_t)n <= DER_LEN_MAX);
+	if (n < 0x80)
+		return 2;
+	if (n <= 0xff)
+		return 3;
+	if (n <= 0xffff)
+		return 4;
+	if (n <= 0xffffff)
+		return 5;
+	return 6;
+}
+
+size_t
+ca_der_time_size(int64_t t)
+{
+	return t >= CA_DER_UTC_MIN && t < CA_DER_UTC_END ? 15 : 17;
+}
+
+void
+ca_der_w_hdr(struct ca_der_w *w, unsigned tag, size_t n)
+{
+	size_t k;
+
+	/* Callers bound every length and pass only the tags of der.h. */
+	assert(tag <= 0xff && (uint64_t)n <= DER_LEN_MAX);
+	if (tag > 0xff || (uint64_t)n > DER_LEN_MAX) {
+		w->failed = 1;
+		return;
+	}
+	if (!w_room(w, ca_der_hdr_size(n)))
+		return;
+	*w->p++ = (unsigned char)tag;
+	if (n < 0x80) {
+		*w->p++ = (unsigned char)n;
+		return;
+	}
+	k = ca_der_hdr_size(n) - 2;
+	*w->p++ = (unsigned char)(0x80 | k);
+	while (k-- > 0)
+		*w->p++ = (unsigned char)(n >> (8 * k));
+}
+
+void
+ca_der_w_raw(struct ca_der_w *w, const void *v, size_t n)
+{
+	assert(v != NULL || n == 0);
+	if (n == 0 || !w_room(w, n))
+		return;
+	memcpy(w->p, v, n);
+	w->p += n;
+}
+
+void
+ca_der_w_byte(struct ca_der_w *w, unsigned char v)
+{
+	if (!w_room(w, 1))
+		return;
+	*w->p++ = v;
+}
+
+/* Two decimal digits of V (0..99). */
+static void
+w_digits2(struct ca_der_w *w, unsigned v)
+{
+	assert(v < 100);
+	ca_der_w_byte(w, (unsigned char)('0' + v / 10));
+	ca_der_w_byte(w, (unsigned char)('0' + v % 10));
+}
+
+void
+ca_der_w_time(struct ca_der_w *w, int64_t t)
 {
 	int64_t days, secs, y;
 	unsigned m, d, sod;
-	unsigned char *s;
 
-	if (t < CA_DER_TIME_MIN || t > CA_DER_TIME_LAST)
-		return mica_err_set(err, MICA_E_BADREQ, "bad_time",
-				    "time outside years 0000..9999");
+	/* The range is the caller's check (ca_der_put_time makes it). */
+	assert(t >= CA_DER_TIME_MIN && t <= CA_DER_TIME_LAST);
+	if (t < CA_DER_TIME_MIN || t > CA_DER_TIME_LAST) {
+		w->failed = 1;
+		return;
+	}
+	/* Claim the whole element first: all of it fits or none is written. */
+	if (!w_room(w, ca_der_time_size(t)))
+		return;
 	/* Floor division: times before 1970 are negative. */
 	days = t / 86400;
 	secs = t % 86400;
@@ -474,27 +580,49 @@ ca_der_put_time(int64_t t, unsigned char out[CA_DER_TIME_MAX], size_t *len,
 	}
 	civil_from_days(days, &y, &m, &d);
 	sod = (unsigned)secs;
-	if (t >= CA_DER_UTC_MIN && t < CA_DER_UTC_END) {
-		out[0] = CA_DER_UTC_TIME;
-		out[1] = 13;
-		s = out + 2;
-		put2(s, (unsigned)(y % 100));
-		s += 2;
-		*len = 15;
+	assert(y >= 0 && y <= 9999);
+	if (ca_der_time_size(t) == 15) {
+		ca_der_w_hdr(w, CA_DER_UTC_TIME, 13);
+		w_digits2(w, (unsigned)(y % 100));
 	} else {
-		out[0] = CA_DER_GEN_TIME;
-		out[1] = 15;
-		s = out + 2;
-		put2(s, (unsigned)(y / 100));
-		put2(s + 2, (unsigned)(y % 100));
-		s += 4;
-		*len = 17;
+		ca_der_w_hdr(w, CA_DER_GEN_TIME, 15);
+		w_digits2(w, (unsigned)(y / 100));
+		w_digits2(w, (unsigned)(y % 100));
 	}
-	put2(s, m);
-	put2(s + 2, d);
-	put2(s + 4, sod / 3600);
-	put2(s + 6, sod / 60 % 60);
-	put2(s + 8, sod % 60);
-	s[10] = 'Z';
+	w_digits2(w, m);
+	w_digits2(w, d);
+	w_digits2(w, sod / 3600);
+	w_digits2(w, sod / 60 % 60);
+	w_digits2(w, sod % 60);
+	ca_der_w_byte(w, 'Z');
+}
+
+int
+ca_der_w_done(const struct ca_der_w *w, struct mica_err *err)
+{
+	assert(w->p == w->end || w->p < w->end);   /* no NULL < NULL */
+	if (w->failed || w->p != w->end)
+		return mica_err_set(err, MICA_E_INTERNAL, "encode_failed",
+				    "DER encoding failed");
+	return 0;
+}
+
+int
+ca_der_put_time(int64_t t, unsigned char out[CA_DER_TIME_MAX], size_t *len,
+		struct mica_err *err)
+{
+	struct ca_der_w w;
+	size_t n;
+
+	if (t < CA_DER_TIME_MIN || t > CA_DER_TIME_LAST)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_time",
+				    "time outside years 0000..9999");
+	n = ca_der_time_size(t);
+	assert(n <= CA_DER_TIME_MAX);
+	ca_der_w_init(&w, out, n);
+	ca_der_w_time(&w, t);
+	if (ca_der_w_done(&w, err) != 0)
+		return -1;
+	*len = n;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * ca/der.h - a small fail-closed DER reader (X.690 DER, as X.509 uses it),
- * and the Time encoding shared by the certificate and CRL writers.
+ * a bounded forward writer, and the Time encoding shared by the
+ * certificate and CRL writers.
  *
  * A cursor covers [p, end). Every reader either consumes exactly one
  * element and returns 0, or leaves the cursor where it was and returns -1
@@ -145,6 +146,46 @@ int ca_der_get_bitstring(struct ca_der_cur *c, const unsigned char **bits,
  * fits the year is the caller's rule (RFC 5280 4.1.2.5). */
 int ca_der_get_time(struct ca_der_cur *c, int64_t *t, int *generalized,
 		    struct mica_err *err);
+
+/*
+ * The bounded forward writer. A writer covers [p, end) of a buffer its
+ * caller sized beforehand (the size pass computes exactly what the write
+ * pass will put). Every put checks the room left before it writes: one
+ * that does not fit writes nothing at all and marks the writer failed,
+ * and every put after that does nothing, so a size mistake stops before a
+ * byte lands past the end, and a run of puts is checked once, with
+ * ca_der_w_done(). Running out of room is a bug in the caller's size
+ * pass, never something in the input: callers check their input first.
+ */
+struct ca_der_w {
+	unsigned char *p;          /* next octet to write */
+	unsigned char *end;        /* one past the last octet */
+	int failed;                /* a put did not fit: nothing more is written */
+};
+
+/* Start a writer over BUF[0..SIZE). BUF may be NULL only when SIZE is 0. */
+void ca_der_w_init(struct ca_der_w *w, unsigned char *buf, size_t size);
+
+/* Octets of an identifier plus the minimal length octets (X.690 10.1) in
+ * front of N contents octets; N must be below 2^32. */
+size_t ca_der_hdr_size(size_t n);
+
+/* Octets of the Time element ca_der_put_time writes for T: 15 or 17. */
+size_t ca_der_time_size(int64_t t);
+
+/* Identifier octet TAG (<= 0xff) and the minimal length of N (< 2^32). */
+void ca_der_w_hdr(struct ca_der_w *w, unsigned tag, size_t n);
+/* N octets from V (V may be NULL only when N is 0). */
+void ca_der_w_raw(struct ca_der_w *w, const void *v, size_t n);
+/* One octet. */
+void ca_der_w_byte(struct ca_der_w *w, unsigned char v);
+/* The Time element for T, which the caller has checked is within
+ * [CA_DER_TIME_MIN, CA_DER_TIME_LAST] (outside it the writer fails). */
+void ca_der_w_time(struct ca_der_w *w, int64_t t);
+
+/* 0 if every put fit and the buffer is exactly full (the size pass and the
+ * write pass agree); else -1 with MICA_E_INTERNAL "encode_failed". */
+int ca_der_w_done(const struct ca_der_w *w, struct mica_err *err);
 
 /* Write T as a complete Time element (tag, length, contents) into OUT:
  * UTCTime for [CA_DER_UTC_MIN, CA_DER_UTC_END), GeneralizedTime otherwise

@@ -6,8 +6,12 @@
  * which write backwards from the end of a buffer sized from the inputs.
  * CRLs may hold a million entries, so they are written forwards by a
  * two-pass writer: the first pass checks every entry and computes the exact
- * encoded length, the second writes into one allocation of that size. No
- * intermediate structures, and peak memory is the output itself.
+ * encoded length, the second writes into one allocation of that size with
+ * ca/der.h's bounded writer, which checks the room before every octet. No
+ * intermediate structures, and peak memory is the output itself. Both
+ * kinds of writer are given the end of their buffer (mbedTLS's writers
+ * the start they write back towards), so a size mistake stops before it
+ * writes, and fails as MICA_E_INTERNAL "encode_failed".
  *
  * The inputs come from the engine, but some of them (names, URLs, serials
  * of imported data) started outside, so every field is checked and a bad
@@ -18,6 +22,7 @@
  */
 #include "ca/x509.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +249,8 @@ ca_x509_name(const char *cn, const char *org, unsigned char **out,
 	if ((ret = mbedtls_asn1_write_tag(&p, buf, CA_DER_SEQUENCE)) < 0)
 		return enc_fail(err);
 	len += (size_t)ret;
+	/* Written backwards: the Name fills the end of BUF. */
+	assert(p >= buf && (size_t)(buf + sizeof(buf) - p) == len);
 	*out = malloc(len);
 	if (*out == NULL)
 		return oom(err);
@@ -387,6 +394,7 @@ write_ku(unsigned char **p, unsigned char *start, unsigned ku)
 		if (ku & (1u << bit))
 			nbits = bit + 1;
 	nbytes = (nbits + 7) / 8;
+	assert(nbytes + 1 <= sizeof(v));
 	memset(v, 0, sizeof(v));
 	v[0] = (unsigned char)(nbytes * 8 - nbits);
 	for (bit = 0; bit < nbits; bit++)
@@ -693,7 +701,10 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 
 	/* Every variable part plus 1 KiB for the fixed parts (version,
 	 * validity, basicConstraints, keyUsage, EKU, SKI, AKI and all
-	 * headers come to about 400 octets). */
+	 * headers come to about 400 octets): an upper bound, not the exact
+	 * size. mbedTLS's writers are given BUF as their end (they write
+	 * backwards), so a bound too small fails as "encode_failed" before
+	 * anything lands outside BUF. */
 	size = 1024 + 24 + t->sig_alg_len + t->issuer_len + t->subject_len +
 	       t->spki_len + crl_len + 32 + aia_len + 32 +
 	       t->nnames * (sizeof(t->names[0].value) + 8);
@@ -727,6 +738,7 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 	ADD(write_hdr(&p, buf, CA_DER_CTX_CONS(0), 3));
 	ADD(write_hdr(&p, buf, CA_DER_SEQUENCE, len));
 #undef ADD
+	assert(p >= buf && (size_t)(buf + size - p) == len);
 
 	*out = malloc(len);
 	if (*out == NULL) {
@@ -781,66 +793,15 @@ bad:
 }
 
 /* ------------------------------------------------------------------ */
-/* Forward writer (CRL and wrapper)                                    */
-/* ------------------------------------------------------------------ */
-
-/* Octets of a tag plus the minimal length for N contents octets
- * (N < 2^32, X.690 10.1). */
-static size_t
-hdr_size(size_t n)
-{
-	if (n < 0x80)
-		return 2;
-	if (n <= 0xff)
-		return 3;
-	if (n <= 0xffff)
-		return 4;
-	if (n <= 0xffffff)
-		return 5;
-	return 6;
-}
-
-static unsigned char *
-put_hdr(unsigned char *p, unsigned char tag, size_t n)
-{
-	size_t k, i;
-
-	*p++ = tag;
-	if (n < 0x80) {
-		*p++ = (unsigned char)n;
-		return p;
-	}
-	k = hdr_size(n) - 2;
-	*p++ = (unsigned char)(0x80 | k);
-	for (i = k; i-- > 0;)
-		*p++ = (unsigned char)(n >> (8 * i));
-	return p;
-}
-
-static unsigned char *
-put_raw(unsigned char *p, const void *v, size_t n)
-{
-	memcpy(p, v, n);
-	return p + n;
-}
-
-/* ------------------------------------------------------------------ */
 /* TBSCertList                                                         */
 /* ------------------------------------------------------------------ */
-
-/* Octets of the Time element for T (see ca_der_put_time). */
-static size_t
-time_size(int64_t t)
-{
-	return t >= CA_DER_UTC_MIN && t < CA_DER_UTC_END ? 15 : 17;
-}
 
 /* Contents length of a revokedCertificates entry. */
 static size_t
 entry_content(const struct ca_crl_entry *e)
 {
 	size_t n = 2 + e->serial_len + ((e->serial[0] & 0x80) != 0) +
-		   time_size(e->revoked_at);
+		   ca_der_time_size(e->revoked_at);
 
 	/* crlEntryExtensions SEQUENCE { SEQUENCE { OID reasonCode,
 	 * OCTET STRING { ENUMERATED } } }: 2 + 2 + 5 + 2 + 3 */
@@ -877,8 +838,9 @@ int
 ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		size_t *out_len, struct mica_err *err)
 {
-	unsigned char *buf = NULL, *p;
-	unsigned char num[9], tm[CA_DER_TIME_MAX];
+	struct ca_der_w w;
+	unsigned char *buf = NULL;
+	unsigned char num[9];
 	size_t i, num_len, revoked = 0, exts, content, total, n;
 	uint64_t v;
 	int rc = -1;
@@ -934,25 +896,33 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 					    "CRL entry %zu: revocation date "
 					    "out of range", i);
 		n = entry_content(e);
-		revoked += hdr_size(n) + n;
+		revoked += ca_der_hdr_size(n) + n;
 	}
 
-	/* cRLNumber magnitude, big-endian, with a sign octet if needed. */
+	/* cRLNumber magnitude, big-endian, with a sign octet if needed:
+	 * at most 8 + 1 octets, written backwards from the end of NUM. */
 	v = (uint64_t)t->crl_number;
 	num_len = 0;
 	do {
+		assert(num_len < sizeof(num));
 		num[sizeof(num) - 1 - num_len++] = (unsigned char)v;
 		v >>= 8;
 	} while (v != 0);
-	if (num[sizeof(num) - num_len] & 0x80)
+	if (num[sizeof(num) - num_len] & 0x80) {
+		assert(num_len < sizeof(num));
 		num[sizeof(num) - 1 - num_len++] = 0;
+	}
 	exts = crl_ext_content(num_len);
 
+	/* CRL_ENTRIES_MAX keeps all of it below 2^32: four length octets. */
 	content = 3 + t->sig_alg_len + t->issuer_len +
-		  time_size(t->this_update) + time_size(t->next_update) +
-		  (t->nentries > 0 ? hdr_size(revoked) + revoked : 0) +
-		  hdr_size(hdr_size(exts) + exts) + hdr_size(exts) + exts;
-	total = hdr_size(content) + content;
+		  ca_der_time_size(t->this_update) +
+		  ca_der_time_size(t->next_update) +
+		  (t->nentries > 0 ? ca_der_hdr_size(revoked) + revoked : 0) +
+		  ca_der_hdr_size(ca_der_hdr_size(exts) + exts) +
+		  ca_der_hdr_size(exts) + exts;
+	assert(content <= (size_t)UINT32_MAX - 8);
+	total = ca_der_hdr_size(content) + content;
 
 	buf = malloc(total);
 	if (buf == NULL) {
@@ -960,36 +930,34 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		goto out;
 	}
 
-	/* Pass 2: write forwards. RFC 5280 5.1.2. */
-	p = put_hdr(buf, CA_DER_SEQUENCE, content);
+	/* Pass 2: write forwards, exactly TOTAL octets. RFC 5280 5.1.2. */
+	ca_der_w_init(&w, buf, total);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, content);
 	/* version v2(1): needed because extensions are present (5.1.2.1) */
-	*p++ = CA_DER_INTEGER;
-	*p++ = 1;
-	*p++ = 1;
-	p = put_raw(p, t->sig_alg, t->sig_alg_len);
-	p = put_raw(p, t->issuer, t->issuer_len);
-	if (ca_der_put_time(t->this_update, tm, &n, err) < 0)
-		goto out;
-	p = put_raw(p, tm, n);
-	if (ca_der_put_time(t->next_update, tm, &n, err) < 0)
-		goto out;
-	p = put_raw(p, tm, n);
+	ca_der_w_hdr(&w, CA_DER_INTEGER, 1);
+	ca_der_w_byte(&w, 1);
+	ca_der_w_raw(&w, t->sig_alg, t->sig_alg_len);
+	ca_der_w_raw(&w, t->issuer, t->issuer_len);
+	ca_der_w_time(&w, t->this_update);
+	ca_der_w_time(&w, t->next_update);
 	/* revokedCertificates: absent when empty (5.1.2.6), never an empty
 	 * SEQUENCE. */
 	if (t->nentries > 0) {
-		p = put_hdr(p, CA_DER_SEQUENCE, revoked);
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, revoked);
 		for (i = 0; i < t->nentries; i++) {
 			const struct ca_crl_entry *e = &t->entries[i];
 			size_t pad = (e->serial[0] & 0x80) != 0;
 
-			p = put_hdr(p, CA_DER_SEQUENCE, entry_content(e));
-			p = put_hdr(p, CA_DER_INTEGER, e->serial_len + pad);
+			/* Pass 1 checked every entry. */
+			assert(e->serial_len >= 1 &&
+			       e->serial_len <= CRL_SERIAL_MAX &&
+			       reason_ok(e->reason));
+			ca_der_w_hdr(&w, CA_DER_SEQUENCE, entry_content(e));
+			ca_der_w_hdr(&w, CA_DER_INTEGER, e->serial_len + pad);
 			if (pad)
-				*p++ = 0;
-			p = put_raw(p, e->serial, e->serial_len);
-			if (ca_der_put_time(e->revoked_at, tm, &n, err) < 0)
-				goto out;
-			p = put_raw(p, tm, n);
+				ca_der_w_byte(&w, 0);
+			ca_der_w_raw(&w, e->serial, e->serial_len);
+			ca_der_w_time(&w, e->revoked_at);
 			if (e->reason != 0) {
 				/* RFC 5280 5.3.1 reasonCode (2.5.29.21),
 				 * non-critical */
@@ -999,35 +967,31 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 					0x04, 0x03, 0x0a, 0x01,
 				};
 
-				p = put_raw(p, head, sizeof(head));
-				*p++ = (unsigned char)e->reason;
+				ca_der_w_raw(&w, head, sizeof(head));
+				ca_der_w_byte(&w, (unsigned char)e->reason);
 			}
 		}
 	}
 	/* crlExtensions [0] EXPLICIT Extensions: AKI (5.2.1), cRLNumber
 	 * (5.2.3), both non-critical. */
-	p = put_hdr(p, CA_DER_CTX_CONS(0), hdr_size(exts) + exts);
-	p = put_hdr(p, CA_DER_SEQUENCE, exts);
-	p = put_hdr(p, CA_DER_SEQUENCE, AKI_EXT_BODY);
-	p = put_hdr(p, CA_DER_OID, sizeof(OID_AKI));
-	p = put_raw(p, OID_AKI, sizeof(OID_AKI));
-	p = put_hdr(p, CA_DER_OCTET_STRING, AKI_VALUE_TLV);
-	p = put_hdr(p, CA_DER_SEQUENCE, AKI_KEYID_TLV);
-	p = put_hdr(p, CA_DER_CTX(0), 20);
-	p = put_raw(p, t->aki, 20);
-	p = put_hdr(p, CA_DER_SEQUENCE, NUM_EXT_BODY(num_len));
-	p = put_hdr(p, CA_DER_OID, sizeof(OID_CRL_NUMBER));
-	p = put_raw(p, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER));
-	p = put_hdr(p, CA_DER_OCTET_STRING, 2 + num_len);
-	p = put_hdr(p, CA_DER_INTEGER, num_len);
-	p = put_raw(p, num + sizeof(num) - num_len, num_len);
-
-	if ((size_t)(p - buf) != total) {
-		/* The size pass and the write pass disagree: a bug here,
-		 * and nothing half-written may escape. */
-		enc_fail(err);
+	ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), ca_der_hdr_size(exts) + exts);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, exts);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, AKI_EXT_BODY);
+	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_AKI));
+	ca_der_w_raw(&w, OID_AKI, sizeof(OID_AKI));
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, AKI_VALUE_TLV);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, AKI_KEYID_TLV);
+	ca_der_w_hdr(&w, CA_DER_CTX(0), 20);
+	ca_der_w_raw(&w, t->aki, 20);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, NUM_EXT_BODY(num_len));
+	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_CRL_NUMBER));
+	ca_der_w_raw(&w, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER));
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, 2 + num_len);
+	ca_der_w_hdr(&w, CA_DER_INTEGER, num_len);
+	ca_der_w_raw(&w, num + sizeof(num) - num_len, num_len);
+	/* The size pass and the write pass agree, or nothing escapes. */
+	if (ca_der_w_done(&w, err) != 0)
 		goto out;
-	}
 	*out = buf;
 	*out_len = total;
 	buf = NULL;
@@ -1047,7 +1011,8 @@ ca_x509_wrap(const unsigned char *tbs, size_t tbs_len,
 	     const unsigned char *sig, size_t sig_len, unsigned char **out,
 	     size_t *out_len, struct mica_err *err)
 {
-	unsigned char *buf, *p;
+	struct ca_der_w w;
+	unsigned char *buf;
 	size_t content, total;
 
 	if (out == NULL || out_len == NULL)
@@ -1071,17 +1036,23 @@ ca_x509_wrap(const unsigned char *tbs, size_t tbs_len,
 	/* Certificate / CertificateList ::= SEQUENCE { tbs, signatureAlgorithm,
 	 * signatureValue BIT STRING } (RFC 5280 4.1, 5.1); the signature is
 	 * whole octets, so 0 unused bits. */
-	content = tbs_len + sig_alg_len + hdr_size(1 + sig_len) + 1 + sig_len;
-	total = hdr_size(content) + content;
+	content = tbs_len + sig_alg_len + ca_der_hdr_size(1 + sig_len) + 1 +
+		  sig_len;
+	total = ca_der_hdr_size(content) + content;
 	buf = malloc(total);
 	if (buf == NULL)
 		return oom(err);
-	p = put_hdr(buf, CA_DER_SEQUENCE, content);
-	p = put_raw(p, tbs, tbs_len);
-	p = put_raw(p, sig_alg, sig_alg_len);
-	p = put_hdr(p, CA_DER_BIT_STRING, 1 + sig_len);
-	*p++ = 0;
-	put_raw(p, sig, sig_len);
+	ca_der_w_init(&w, buf, total);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, content);
+	ca_der_w_raw(&w, tbs, tbs_len);
+	ca_der_w_raw(&w, sig_alg, sig_alg_len);
+	ca_der_w_hdr(&w, CA_DER_BIT_STRING, 1 + sig_len);
+	ca_der_w_byte(&w, 0);
+	ca_der_w_raw(&w, sig, sig_len);
+	if (ca_der_w_done(&w, err) != 0) {
+		free(buf);
+		return -1;
+	}
 	*out = buf;
 	*out_len = total;
 	return 0;
@@ -1125,7 +1096,8 @@ ca_pem_encode_buf(const char *label, const unsigned char *der, size_t len,
 {
 	static const char b1[] = "-----BEGIN ", e1[] = "-----END ",
 			  dashes[] = "-----\n";
-	char *p;
+	struct ca_der_w w;
+	unsigned char line[65];   /* 64 columns and mbedTLS's NUL */
 	size_t lab, total, off, olen;
 
 	if (!label_ok(label))
@@ -1140,30 +1112,27 @@ ca_pem_encode_buf(const char *label, const unsigned char *der, size_t len,
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
 				    "ca_pem_encode_buf: wrong buffer size");
 	lab = strlen(label);
-	p = buf;
-	p = (char *)put_raw((unsigned char *)p, b1, sizeof(b1) - 1);
-	p = (char *)put_raw((unsigned char *)p, label, lab);
-	p = (char *)put_raw((unsigned char *)p, dashes, sizeof(dashes) - 1);
-	/* 48 input octets make one 64-column line; mbedTLS writes a NUL
-	 * after each chunk, which the newline then overwrites. */
+	ca_der_w_init(&w, (unsigned char *)buf, size);
+	ca_der_w_raw(&w, b1, sizeof(b1) - 1);
+	ca_der_w_raw(&w, label, lab);
+	ca_der_w_raw(&w, dashes, sizeof(dashes) - 1);
+	/* 48 input octets make one 64-column line. */
 	for (off = 0; off < len; off += 48) {
 		size_t chunk = len - off < 48 ? len - off : 48;
-		size_t room = total - (size_t)(p - buf);
 
-		if (mbedtls_base64_encode((unsigned char *)p,
-					  room < 65 ? room : 65, &olen,
-					  der + off, chunk) != 0)
+		if (mbedtls_base64_encode(line, sizeof(line), &olen, der + off,
+					  chunk) != 0)
 			return enc_fail(err);
-		p += olen;
-		*p++ = '\n';
+		assert(olen < sizeof(line));
+		ca_der_w_raw(&w, line, olen);
+		ca_der_w_byte(&w, '\n');
 	}
-	p = (char *)put_raw((unsigned char *)p, e1, sizeof(e1) - 1);
-	p = (char *)put_raw((unsigned char *)p, label, lab);
-	p = (char *)put_raw((unsigned char *)p, dashes, sizeof(dashes) - 1);
-	*p++ = '\0';
-	if ((size_t)(p - buf) != total)
-		return enc_fail(err);
-	return 0;
+	ca_der_w_raw(&w, e1, sizeof(e1) - 1);
+	ca_der_w_raw(&w, label, lab);
+	ca_der_w_raw(&w, dashes, sizeof(dashes) - 1);
+	ca_der_w_byte(&w, '\0');
+	/* ca_pem_size and the writes agree, or the caller gets nothing. */
+	return ca_der_w_done(&w, err);
 }
 
 int

@@ -2935,6 +2935,117 @@ test_lint_fault(void)
 #endif
 }
 
+#define GUARD 0xa5
+
+/* Do BUF[FROM..TO) all still hold the guard byte? */
+static int
+untouched(const unsigned char *buf, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (buf[i] != GUARD)
+			return 0;
+	return 1;
+}
+
+static void
+test_writer_bounds(void)
+{
+	unsigned char buf[32];
+	struct ca_der_w w;
+	struct mica_err err;
+
+	/* A header for 300 octets needs 4; with room for 3 nothing of it is
+	 * written, not even the octets that would fit. */
+	memset(buf, GUARD, sizeof(buf));
+	ca_der_w_init(&w, buf, 3);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, 300);
+	CU_ASSERT(w.failed);
+	CU_ASSERT(untouched(buf, 0, sizeof(buf)));
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
+	CU_ASSERT_STRING_EQUAL(err.code, "encode_failed");
+
+	/* The header fits; three octets into the one left do not, and a
+	 * later one-octet put, which would fit, writes nothing either. */
+	memset(buf, GUARD, sizeof(buf));
+	ca_der_w_init(&w, buf, 5);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, 300);
+	CU_ASSERT_EQUAL(memcmp(buf, "\x30\x82\x01\x2c", 4), 0);
+	CU_ASSERT(!w.failed);
+	ca_der_w_raw(&w, "abc", 3);
+	ca_der_w_byte(&w, 0x01);
+	CU_ASSERT(w.failed);
+	CU_ASSERT(untouched(buf, 4, sizeof(buf)));
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), -1);
+
+	/* A Time element is written whole or not at all: UTCTime (15) into
+	 * 14 octets, GeneralizedTime (17) into 16. */
+	memset(buf, GUARD, sizeof(buf));
+	ca_der_w_init(&w, buf, 14);
+	ca_der_w_time(&w, INT64_C(1700000000));
+	CU_ASSERT(untouched(buf, 0, sizeof(buf)));
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), -1);
+	ca_der_w_init(&w, buf, 16);
+	ca_der_w_time(&w, INT64_C(2556144000));
+	CU_ASSERT(untouched(buf, 0, sizeof(buf)));
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), -1);
+
+	/* Exactly full is done; the guard after it holds. */
+	ca_der_w_init(&w, buf, 17);
+	ca_der_w_time(&w, INT64_C(2556144000));
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, "\x18\x0f" "20510101000000Z", 17), 0);
+	CU_ASSERT(untouched(buf, 17, sizeof(buf)));
+
+	/* Short of full is a size mistake too (the passes disagree). */
+	ca_der_w_init(&w, buf, 16);
+	ca_der_w_time(&w, INT64_C(1700000000));
+	CU_ASSERT(!w.failed);
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "encode_failed");
+
+	/* No buffer at all: nothing fits but nothing. */
+	ca_der_w_init(&w, NULL, 0);
+	ca_der_w_raw(&w, NULL, 0);
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), 0);
+	ca_der_w_byte(&w, 1);
+	CU_ASSERT_EQUAL(ca_der_w_done(&w, &err), -1);
+}
+
+static void
+test_pem_buffer_bounds(void)
+{
+	static const char label[] = "CERTIFICATE";
+	unsigned char der[100], *buf;
+	struct mica_err err;
+	size_t total;
+
+	for (size_t i = 0; i < sizeof(der); i++)
+		der[i] = (unsigned char)i;
+	total = ca_pem_size(label, sizeof(der));
+	CU_ASSERT_FATAL(total > 0);
+	buf = malloc(total + 16);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+
+	/* One octet short or over: refused before a byte is written. */
+	memset(buf, GUARD, total + 16);
+	CU_ASSERT_EQUAL(ca_pem_encode_buf(label, der, sizeof(der), (char *)buf,
+					  total - 1, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_argument");
+	CU_ASSERT(untouched(buf, 0, total + 16));
+	CU_ASSERT_EQUAL(ca_pem_encode_buf(label, der, sizeof(der), (char *)buf,
+					  total + 1, &err), -1);
+	CU_ASSERT(untouched(buf, 0, total + 16));
+
+	/* The exact size: filled to its NUL, the guard after it holds. */
+	CU_ASSERT_EQUAL(ca_pem_encode_buf(label, der, sizeof(der), (char *)buf,
+					  total, &err), 0);
+	CU_ASSERT_EQUAL(buf[total - 1], '\0');
+	CU_ASSERT_EQUAL(strlen((char *)buf), total - 1);
+	CU_ASSERT(untouched(buf, total, total + 16));
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -2987,6 +3098,10 @@ main(void)
 		{ "wrap builds SEQUENCE { tbs, alg, BIT STRING }", test_wrap },
 		{ "PEM has 64 columns and round-trips", test_pem },
 		{ "lint fails when the fault point fires", test_lint_fault },
+		{ "DER writer given too small a buffer fails without writing "
+		  "past it", test_writer_bounds },
+		{ "PEM into a wrong-sized buffer is refused without writing",
+		  test_pem_buffer_bounds },
 	};
 	CU_pSuite suite;
 	unsigned failed;
