@@ -101,7 +101,20 @@ done
 
 REV2=
 for b in $(seq 1 $BACKUPS); do
-	sleep 1
+	if [ "$b" = 1 ]; then
+		# Backup 1 must hold a certificate client 1 received before it
+		# (revoked between backups 1 and 2): wait for one with a
+		# deadline; on a busy machine the clients may take seconds to
+		# start.
+		t=0
+		until [ -n "$(find "$W/client1" -name '*.pem' 2>/dev/null | head -1)" ]; do
+			t=$((t + 1))
+			[ "$t" -le 600 ] || die "client 1 received no certificate in 60 s"
+			sleep 0.1
+		done
+	else
+		sleep 1
+	fi
 	if [ "$b" = 2 ]; then
 		# A revocation between backups of a certificate received before
 		# backup 1: valid in backup 1, revoked in backups 2 and 3.
