@@ -1,5 +1,5 @@
 /*
- * tests/test_engine.c - the CA engine (ca/ca.c) end to end, below the CLI
+ * tests/test_engine.c - the CA engine (ca/) end to end, below the CLI
  * and the HTTP layer: set-up and unlocking, issuance for every kind of
  * principal, manager approval, enrollment tokens and their scopes,
  * authorization of admin calls, revocation and CRLs, renewal, serial and

@@ -1,0 +1,308 @@
+/*
+ * ca/requests.c - certificate requests: submitting a CSR (issued at once
+ * for an admin or an enrollment token, left pending for an anonymous
+ * client), and the pending requests' status, list, approval and denial.
+ */
+#include "ca/ca.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+#include "ca/csr.h"
+#include "ca/keys.h"
+#include "util/hex.h"
+
+/* Names: the caller's override (admin only) or the CSR's. *out heap. */
+static int
+collect_names(const struct ca_principal *p, const struct ca_submit *s,
+	      const struct ca_csr *csr, struct ca_name **out, size_t *n,
+	      struct mica_err *err)
+{
+	struct ca_name *v;
+	size_t count = s->nnames > 0 ? s->nnames : csr->nnames;
+
+	*out = NULL;
+	*n = 0;
+	if (s->nnames > 0 && !ca_is_admin(p))
+		return mica_err_set(err, MICA_E_FORBIDDEN, "names_override",
+				    "only an admin may set names other than the CSR's");
+	if (count == 0)
+		return mica_err_set(err, MICA_E_POLICY, "no_names",
+				    "the CSR names nothing: add a subjectAltName (or a CN that is a host name)");
+	if (count > CA_NAMES_MAX)
+		return mica_err_set(err, MICA_E_POLICY, "too_many_names",
+				    "at most %d names per certificate", CA_NAMES_MAX);
+	if ((v = calloc(count, sizeof(*v))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		if (s->nnames > 0) {
+			if (ca_name_parse(s->names[i], 0, &v[i], err) != 0) {
+				free(v);
+				return -1;
+			}
+		} else {
+			v[i] = csr->names[i];
+		}
+	}
+	/* Drop duplicates (the same name given twice). */
+	size_t k = 0;
+	for (size_t i = 0; i < count; i++) {
+		int dup = 0;
+		for (size_t m = 0; m < k; m++)
+			if (v[m].kind == v[i].kind && strcmp(v[m].value, v[i].value) == 0)
+				dup = 1;
+		if (!dup)
+			v[k++] = v[i];
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int
+new_request_id(char id[CA_ID_MAX], struct mica_err *err)
+{
+	unsigned char raw[16];
+
+	if (ca_random(raw, sizeof(raw), err) != 0)
+		return -1;
+	mica_hex_encode(raw, sizeof(raw), id);
+	return 0;
+}
+
+int
+ca_submit_csr(struct ca *ca, const struct ca_principal *p,
+	      const struct ca_submit *s, struct ca_issued *out,
+	      struct mica_err *err)
+{
+	struct ca_csr csr;
+	struct ca_name *names = NULL;
+	size_t nnames = 0;
+	const struct ca_profile *prof;
+	struct ca_policy_decision d;
+	struct ca_issue_job j;
+	struct db_request rec;
+	char *joined = NULL;
+	int rc = -1;
+
+	memset(&csr, 0, sizeof(csr));
+	memset(out, 0, sizeof(*out));
+	if ((prof = ca_profile_get(s->profile, err)) == NULL)
+		return -1;
+	if (s->days < 0 || s->days > 36500)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_days",
+				    "days must be a positive number");
+	if (ca_csr_load(s->csr, s->csr_len, &csr, err) != 0)
+		goto out;
+	if (collect_names(p, s, &csr, &names, &nnames, err) != 0)
+		goto out;
+	if (ca_run_policy(ca, p, prof, names, nnames, csr.key_kind, csr.key_bits,
+		       s->days, &d, err) != 0)
+		goto out;
+
+	/* Every submission is recorded as a request the client can poll: a
+	 * pending one waits for an admin, an issued one is written in the
+	 * same transaction as its certificate. */
+	memset(&rec, 0, sizeof(rec));
+	if ((joined = ca_join_names(names, nnames)) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	if (new_request_id(rec.id, err) != 0)
+		goto out;
+	rec.profile = (char *)prof->name;
+	rec.csr_der = csr.der;
+	rec.csr_len = csr.der_len;
+	rec.names = joined;
+	rec.subject = csr.subject;
+	rec.days = s->days;
+	rec.client = (char *)p->client;
+	rec.submitted_at = ca_now();
+
+	if (p->kind == CA_PRINCIPAL_ANON) {
+		/* Manager approval: store the request, sign nothing. */
+		int64_t pending = 0;
+		char detail[200];
+
+		rec.status = DB_REQ_PENDING;
+		snprintf(detail, sizeof(detail), "profile %s from %s", prof->name, p->client);
+		if (db_begin(ca->db, err) != 0)
+			goto out;
+		if (db_req_count_pending(ca->db, &pending, err) != 0)
+			goto anon_fail;
+		if (pending >= CA_PENDING_MAX) {
+			mica_err_set(err, MICA_E_RATE, "too_many_pending",
+				     "too many requests are waiting for approval; try again later");
+			goto anon_fail;
+		}
+		if (db_req_insert(ca->db, &rec, err) != 0 ||
+		    db_audit_add(ca->db, ca_now(), p->actor, "request.submit", rec.id,
+				 detail, err) != 0)
+			goto anon_fail;
+		if (db_commit(ca->db, err) != 0)
+			goto out;
+		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);
+		out->status = DB_REQ_PENDING;
+		rc = 0;
+		goto out;
+anon_fail:
+		db_rollback(ca->db);
+		goto out;
+	}
+
+	rec.status = DB_REQ_ISSUED;
+	rec.decided_by = (char *)p->actor;
+	memset(&j, 0, sizeof(j));
+	j.p = p;
+	j.prof = prof;
+	j.spki = csr.spki;
+	j.spki_len = csr.spki_len;
+	j.spki_hash = csr.spki_sha256;
+	j.names = names;
+	j.nnames = nnames;
+	j.d = &d;
+	j.consume_token = p->kind == CA_PRINCIPAL_ENROLL ? p->token_id : NULL;
+	j.action = "cert.issue";
+	j.record = &rec;
+	rc = ca_issue(ca, &j, out, err);
+	if (rc == 0)
+		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);
+out:
+	free(joined);
+	free(names);
+	ca_csr_free(&csr);
+	return rc;
+}
+
+int
+ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
+		  struct db_request *req, struct mica_err *err)
+{
+	struct db_cert c;
+
+	memset(out, 0, sizeof(*out));
+	memset(req, 0, sizeof(*req));
+	if (!ca_valid_id(id))
+		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
+	if (db_req_get(ca->db, id, req, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_NOTFOUND)
+			mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
+		return -1;
+	}
+	snprintf(out->request_id, sizeof(out->request_id), "%s", req->id);
+	out->status = req->status;
+	if (req->status != DB_REQ_ISSUED)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	if (db_cert_get(ca->db, req->serial, &c, err) != 0) {
+		db_req_free(req);
+		return -1;
+	}
+	snprintf(out->serial, sizeof(out->serial), "%s", c.serial);
+	out->der = c.der;
+	out->der_len = c.der_len;
+	c.der = NULL;
+	out->not_before = c.not_before;
+	out->not_after = c.not_after;
+	db_cert_free(&c);
+	return 0;
+}
+
+int
+ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
+		int limit, struct db_request **out, size_t *n,
+		struct mica_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (limit <= 0 || limit > 1000)
+		limit = 1000;
+	return db_req_list(ca->db, status, limit, out, n, err);
+}
+
+int
+ca_request_approve(struct ca *ca, const struct ca_principal *p, const char *id,
+		   struct ca_issued *out, struct mica_err *err)
+{
+	struct db_request r;
+	struct ca_csr csr;
+	struct ca_name *names = NULL;
+	size_t nnames = 0;
+	const struct ca_profile *prof;
+	struct ca_policy_decision d;
+	struct ca_issue_job j;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	memset(&csr, 0, sizeof(csr));
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (!ca_valid_id(id))
+		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
+	if (db_req_get(ca->db, id, &r, err) != 0)
+		return -1;
+	if (r.status != DB_REQ_PENDING) {
+		mica_err_set(err, MICA_E_CONFLICT, "already_decided",
+			     "request %s was already %s", id,
+			     r.status == DB_REQ_ISSUED ? "issued" : "denied");
+		goto out;
+	}
+	if ((prof = ca_profile_get(r.profile, err)) == NULL)
+		goto out;
+	/* Re-check everything: domains or overrides may have changed. */
+	if (ca_csr_parse(r.csr_der, r.csr_len, &csr, err) != 0 ||
+	    ca_stored_names_parse(r.names, &names, &nnames, err) != 0 ||
+	    ca_run_policy(ca, p, prof, names, nnames, csr.key_kind, csr.key_bits,
+		       r.days, &d, err) != 0)
+		goto out;
+	memset(&j, 0, sizeof(j));
+	j.p = p;
+	j.prof = prof;
+	j.spki = csr.spki;
+	j.spki_len = csr.spki_len;
+	j.spki_hash = csr.spki_sha256;
+	j.names = names;
+	j.nnames = nnames;
+	j.d = &d;
+	j.request_id = r.id;
+	j.action = "request.approve";
+	if (ca_issue(ca, &j, out, err) != 0)
+		goto out;
+	snprintf(out->request_id, sizeof(out->request_id), "%s", r.id);
+	rc = 0;
+out:
+	free(names);
+	ca_csr_free(&csr);
+	db_req_free(&r);
+	return rc;
+}
+
+int
+ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
+		const char *reason, struct mica_err *err)
+{
+	char why[512];
+
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (!ca_valid_id(id))
+		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
+	if (ca_clean_text(reason, 500, why, sizeof(why)) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
+				    "the reason is longer than 500 characters");
+	if (db_begin(ca->db, err) != 0)
+		return -1;
+	if (db_req_decide(ca->db, id, DB_REQ_DENIED, p->actor, NULL,
+			  why[0] ? why : "denied", ca_now(), err) != 0 ||
+	    db_audit_add(ca->db, ca_now(), p->actor, "request.deny", id,
+			 why[0] ? why : NULL, err) != 0) {
+		db_rollback(ca->db);
+		return -1;
+	}
+	return db_commit(ca->db, err);
+}
