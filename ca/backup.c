@@ -12,6 +12,14 @@
 
 #include "ca/ca_int.h"
 
+/* ACTION: "ca.backup" or "ca.restore", by the command line. */
+static int
+audit_body(struct db *db, void *arg, struct mica_err *err)
+{
+	return db_audit_add(db, ca_now(), "cli", (const char *)arg, NULL, NULL,
+			    err);
+}
+
 int
 ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 {
@@ -20,7 +28,7 @@ ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 				    "%s exists; refusing to overwrite it", dest);
 	if (db_backup(ca->db, dest, err) != 0)
 		return -1;
-	return db_audit_add(ca->db, ca_now(), "cli", "ca.backup", NULL, NULL, err);
+	return ca_tx(ca, CA_TX_DURABLE, audit_body, (void *)"ca.backup", err);
 }
 
 int
@@ -28,6 +36,7 @@ ca_restore(const char *datadir, const char *file, struct mica_err *err)
 {
 	struct db *src = NULL, *dst = NULL;
 	struct db_ca row;
+	struct ca boot;
 	char dbpath[PATH_MAX];
 	mode_t old_umask;
 	int rc = -1;
@@ -59,7 +68,10 @@ ca_restore(const char *datadir, const char *file, struct mica_err *err)
 	/* Reopen read-write: applies any newer migrations and checks it. */
 	if (db_open(dbpath, 0, &dst, err) != 0 || db_integrity_check(dst, err) != 0)
 		goto out;
-	if (db_audit_add(dst, ca_now(), "cli", "ca.restore", NULL, NULL, err) != 0)
+	/* No handle yet: a bootstrap one, which ca_tx() runs directly. */
+	memset(&boot, 0, sizeof(boot));
+	boot.db = dst;
+	if (ca_tx(&boot, CA_TX_DURABLE, audit_body, (void *)"ca.restore", err) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -7,6 +7,7 @@
  *   handle.c      a handle on a data directory: open, clone, close, the
  *                 shared state and the cached root
  *   passphrase.c  passphrases (read, generate, change) and the sealed key
+ *   tx.c          the one write path into the store
  *   sign.c        the only door to the CA key for signing
  *   init.c        creating a CA
  *   principals.c  who is asking: the command line, tokens, anonymous
@@ -74,6 +75,28 @@ ca_now(void)
 int ca_path_join(char *out, size_t size, const char *dir, const char *file);
 /* Remove a database file and its -wal and -shm companions. */
 void ca_db_unlink(const char *dbpath);
+
+/* ---------------------------------------------------------------- tx.c -- */
+
+/* ca_tx flags */
+#define CA_TX_DURABLE 0x1  /* on disk when ca_tx() returns; otherwise at the
+			    * next durable commit (lost only with the
+			    * machine's power, never with the process) */
+#define CA_TX_OWN     0x2  /* on this handle's own connection even when
+			    * writes are batched: for a body that signs a
+			    * CRL under the write lock, which on the writer
+			    * would hold up every batch behind one signature */
+
+/*
+ * Run BODY(db, ARG, err) in a transaction: the one way the engine changes
+ * the store. BODY makes its writes on the connection it is given (the
+ * writer's, or with CA_TX_OWN or without batching CA's own) and opens no
+ * transaction itself; it must not be called with a transaction open on
+ * any connection to the store (the writer would wait for it). A failed
+ * BODY is rolled back completely and its error returned.
+ */
+int ca_tx(struct ca *ca, int flags, db_tx_fn body, void *arg,
+	  struct mica_err *err);
 
 /* -------------------------------------------------------- passphrase.c -- */
 
@@ -167,11 +190,11 @@ int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 
 /* --------------------------------------------------------------- crl.c -- */
 
-/* Publish a CRL inside the caller's write transaction on CA's own
- * connection (which must be open): read the revoked set, take the next
- * number, sign and insert. The caller commits, so a revocation and the
- * CRL that lists it land together. OUT (may be NULL) gets the CRL. */
-int ca_crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
-		      struct mica_err *err);
+/* Publish a CRL inside a transaction body that runs with CA_TX_OWN (DB is
+ * CA's own connection): read the revoked set, take the next number, sign
+ * and insert. The transaction commits both, so a revocation and the CRL
+ * that lists it land together. OUT (may be NULL) gets the CRL. */
+int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
+		      struct db_crl *out, struct mica_err *err);
 
 #endif

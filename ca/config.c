@@ -48,27 +48,41 @@ ca_domain_list(struct ca *ca, char ***out, struct mica_err *err)
 	return db_domain_list(ca->db, out, err);
 }
 
+struct domain_tx {
+	const char *domain;         /* canonical */
+	int add;
+	const char *actor;
+};
+
+static int
+domain_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct domain_tx *x = arg;
+
+	if ((x->add ? db_domain_add(db, x->domain, err)
+		    : db_domain_remove(db, x->domain, err)) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor,
+			    x->add ? "domain.add" : "domain.remove", x->domain,
+			    NULL, err);
+}
+
 static int
 domain_change(struct ca *ca, const struct ca_principal *p, const char *domain,
 	      int add, struct mica_err *err)
 {
 	struct ca_name n;
+	struct domain_tx x;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (ca_name_parse(domain, CA_NAME_DNS, &n, err) != 0 || n.value[0] == '*')
 		return mica_err_set(err, MICA_E_BADREQ, "bad_domain",
 				    "not a valid DNS domain");
-	if (db_begin(ca->db, err) != 0)
-		return -1;
-	if ((add ? db_domain_add(ca->db, n.value, err)
-		 : db_domain_remove(ca->db, n.value, err)) != 0 ||
-	    db_audit_add(ca->db, ca_now(), p->actor,
-			 add ? "domain.add" : "domain.remove", n.value, NULL, err) != 0) {
-		db_rollback(ca->db);
-		return -1;
-	}
-	return db_commit(ca->db, err);
+	x.domain = n.value;
+	x.add = add;
+	x.actor = p->actor;
+	return ca_tx(ca, CA_TX_DURABLE, domain_body, &x, err);
 }
 
 int
@@ -98,12 +112,31 @@ ca_profile_days(struct ca *ca, const char *profile, int *def, int *max,
 	return ca_profile_limits(ca, prof, def, max, err);
 }
 
+struct days_tx {
+	const char *profile;
+	int def, max;
+	const char *actor;
+};
+
+static int
+days_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct days_tx *x = arg;
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "default %d, max %d days", x->def, x->max);
+	if (db_profile_set_days(db, x->profile, x->def, x->max, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "profile.set", x->profile,
+			    detail, err);
+}
+
 int
 ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 		    const char *profile, int def, int max, struct mica_err *err)
 {
 	const struct ca_profile *prof;
-	char detail[64];
+	struct days_tx x;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
@@ -112,14 +145,9 @@ ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 	if (def < 1 || max < def || max > 3650)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_days",
 				    "need 1 <= default days <= max days <= 3650");
-	snprintf(detail, sizeof(detail), "default %d, max %d days", def, max);
-	if (db_begin(ca->db, err) != 0)
-		return -1;
-	if (db_profile_set_days(ca->db, prof->name, def, max, err) != 0 ||
-	    db_audit_add(ca->db, ca_now(), p->actor, "profile.set", prof->name,
-			 detail, err) != 0) {
-		db_rollback(ca->db);
-		return -1;
-	}
-	return db_commit(ca->db, err);
+	x.profile = prof->name;
+	x.def = def;
+	x.max = max;
+	x.actor = p->actor;
+	return ca_tx(ca, CA_TX_DURABLE, days_body, &x, err);
 }

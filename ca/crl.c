@@ -4,6 +4,7 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,8 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
  * with content and a revocation committed before this starts is always in
  * it. A CRL is signed once here and served stored. */
 int
-ca_crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
-		  struct mica_err *err)
+ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
+		  struct db_crl *out, struct mica_err *err)
 {
 	struct crl_collect col;
 	struct ca_tbs_crl t;
@@ -64,6 +65,10 @@ ca_crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
 	char detail[128];
 	int rc = -1;
 
+	/* Signing under the write lock is what keeps the numbers in step
+	 * with the content; on the shared writer it would stall every
+	 * batch, so this runs on the handle's own connection. */
+	assert(db == ca->db);
 	memset(&col, 0, sizeof(col));
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
@@ -71,9 +76,9 @@ ca_crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
 	 * the lock must not give a higher number an earlier thisUpdate
 	 * (RFC 5280 5.1.2.4, 5.2.3). */
 	now = ca_now();
-	if (db_crl_last_number(ca->db, &last, err) != 0)
+	if (db_crl_last_number(db, &last, err) != 0)
 		goto out;
-	if (db_revoked_foreach(ca->db, now, crl_collect_cb, &col, err) != 0) {
+	if (db_revoked_foreach(db, now, crl_collect_cb, &col, err) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 			     col.bad ? "a stored serial is malformed" : "out of memory");
 		goto out;
@@ -109,8 +114,8 @@ ca_crl_publish_tx(struct ca *ca, const char *actor, struct db_crl *out,
 	crl.der_len = der_len;
 	snprintf(detail, sizeof(detail), "number %lld, %zu entries",
 		 (long long)crl.number, col.n);
-	if (db_crl_insert(ca->db, &crl, err) != 0 ||
-	    db_audit_add(ca->db, now, actor, "crl.publish", NULL, detail, err) != 0)
+	if (db_crl_insert(db, &crl, err) != 0 ||
+	    db_audit_add(db, now, actor, "crl.publish", NULL, detail, err) != 0)
 		goto out;
 	if (out != NULL) {
 		*out = crl;
@@ -124,25 +129,33 @@ out:
 	return rc;
 }
 
-/* Publish a CRL in a transaction of its own. The read of the revoked set,
- * the number, the signature and the insert all happen under one write
- * lock, so CRL numbers strictly increase with content and a revocation
- * committed before this starts is always in it. A CRL is signed once here
- * and served stored. */
+struct publish_tx {
+	struct ca *ca;
+	const char *actor;
+	struct db_crl *crl;
+};
+
+static int
+publish_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct publish_tx *x = arg;
+
+	return ca_crl_publish_tx(x->ca, db, x->actor, x->crl, err);
+}
+
+/* Publish a CRL in a transaction of its own. */
 static int
 crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
 	    struct mica_err *err)
 {
 	struct db_crl crl;
+	struct publish_tx x;
 
 	memset(&crl, 0, sizeof(crl));
-	if (db_begin(ca->db, err) != 0)
-		return -1;
-	if (ca_crl_publish_tx(ca, actor, &crl, err) != 0) {
-		db_rollback(ca->db);
-		return -1;
-	}
-	if (db_commit(ca->db, err) != 0) {
+	x.ca = ca;
+	x.actor = actor;
+	x.crl = &crl;
+	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, publish_body, &x, err) != 0) {
 		db_crl_free(&crl);
 		return -1;
 	}

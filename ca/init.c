@@ -42,6 +42,27 @@ valid_url(const char *u)
 	return u[n - 1] != '/';
 }
 
+struct init_tx {
+	const struct db_ca *row;
+	const struct ca_name *domains;
+	size_t ndomains;
+	char detail[256];
+};
+
+static int
+init_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct init_tx *x = arg;
+
+	if (db_ca_insert(db, x->row, err) != 0)
+		return -1;
+	for (size_t i = 0; i < x->ndomains; i++)
+		if (db_domain_add(db, x->domains[i].value, err) != 0)
+			return -1;
+	return db_audit_add(db, x->row->created_at, "cli", "ca.init", x->row->name,
+			    x->detail, err);
+}
+
 int
 ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	struct mica_err *err)
@@ -53,7 +74,8 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	struct ca_lint_cert_expect ex;
 	struct db *db = NULL;
 	struct db_ca row;
-	struct ca *ca = NULL;
+	struct ca *ca = NULL, boot;
+	struct init_tx x;
 	struct ca_principal cli;
 	unsigned char serial[16], fp[32];
 	unsigned char *spki = NULL, *subject = NULL, *tbs = NULL, *cert = NULL;
@@ -197,21 +219,16 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	ca_row_set_sealed(&row, &sealed);
 	row.crl_days = o->crl_days > 0 ? o->crl_days : 7;
 	row.created_at = now;
-	if (db_begin(db, err) != 0)
-		goto out;
-	if (db_ca_insert(db, &row, err) != 0)
-		goto rollback;
-	for (size_t i = 0; i < o->ndomains; i++)
-		if (db_domain_add(db, doms[i].value, err) != 0)
-			goto rollback;
-	{
-		char detail[256];
-		snprintf(detail, sizeof(detail), "root %s, key %s, %d days",
-			 serial_hex, ca_key_type_name(kt), days);
-		if (db_audit_add(db, now, "cli", "ca.init", o->name, detail, err) != 0)
-			goto rollback;
-	}
-	if (db_commit(db, err) != 0)
+	x.row = &row;
+	x.domains = doms;
+	x.ndomains = o->ndomains;
+	snprintf(x.detail, sizeof(x.detail), "root %s, key %s, %d days",
+		 serial_hex, ca_key_type_name(kt), days);
+	/* No handle exists yet: a bootstrap one on the new store, which
+	 * ca_tx() runs directly. */
+	memset(&boot, 0, sizeof(boot));
+	boot.db = db;
+	if (ca_tx(&boot, CA_TX_DURABLE, init_body, &x, err) != 0)
 		goto out;
 	db_close(db);
 	db = NULL;
@@ -230,9 +247,6 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 		snprintf(res->fingerprint + 3 * i, sizeof(res->fingerprint) - 3 * (size_t)i,
 			 i < 31 ? "%02X:" : "%02X", fp[i]);
 	rc = 0;
-	goto out;
-rollback:
-	db_rollback(db);
 out:
 	ca_close(ca);
 	db_close(db);

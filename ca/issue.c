@@ -80,7 +80,7 @@ out:
 
 /* ------------------------------------------------------- the path -- */
 
-/* ca_issue()'s store transactions, as bodies for db_run_tx(). */
+/* ca_issue()'s store transactions, as bodies for ca_tx(). */
 struct reserve_tx {
 	const struct ca_issue_job *j;
 	const struct db_cert *rec;
@@ -134,18 +134,13 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 	if (j->renewal_of != NULL) {
 		if (db_cert_link_renewal(db, j->renewal_of, x->serial_hex, err) != 0)
 			return -1;
-		if (j->supersede) {
-			/* ca_crl_publish_tx works on the handle's own connection:
-			 * ca_issue() runs a superseding renewal there, never on
-			 * the writer. */
-			if (db != x->ca->db)
-				return mica_err_set(err, MICA_E_INTERNAL, "internal",
-						    "superseding renewal on the wrong connection");
-			if (db_cert_revoke(db, j->renewal_of, 4 /* superseded */,
-					   ca_now(), err) != 0 ||
-			    ca_crl_publish_tx(x->ca, j->p->actor, NULL, err) != 0)
-				return -1;
-		}
+		/* A superseding renewal runs with CA_TX_OWN: the CRL is
+		 * signed in this transaction. */
+		if (j->supersede &&
+		    (db_cert_revoke(db, j->renewal_of, 4 /* superseded */,
+				    ca_now(), err) != 0 ||
+		     ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0))
+			return -1;
 	}
 	return db_audit_add(db, ca_now(), j->p->actor, j->action, x->serial_hex,
 			    x->detail, err);
@@ -166,6 +161,19 @@ discard_body(struct db *db, void *arg, struct mica_err *err)
 	return x->token != NULL ? db_token_refund(db, x->token, err) : 0;
 }
 
+struct lint_refused_tx {
+	const char *actor, *names, *detail;
+};
+
+static int
+lint_refused_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct lint_refused_tx *x = arg;
+
+	return db_audit_add(db, ca_now(), x->actor, "lint.refused", x->names,
+			    x->detail, err);
+}
+
 int
 ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	 struct mica_err *err)
@@ -184,6 +192,7 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	struct reserve_tx rx;
 	struct complete_tx cx;
 	struct discard_tx dx;
+	struct lint_refused_tx lx;
 
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
@@ -253,8 +262,11 @@ again:
 	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0) {
 		/* Never sign what fails the lint; leave a trace for admins. */
 		snprintf(detail, sizeof(detail), "refused before signing: %s", err ? err->msg : "lint");
-		db_audit_add(ca->db, ca_now(), j->p->actor, "lint.refused",
-			     names_joined, detail, NULL);
+		lx.actor = j->p->actor;
+		lx.names = names_joined;
+		lx.detail = detail;
+		if (ca_tx(ca, 0, lint_refused_body, &lx, &e2) != 0)
+			mica_log(MICA_LOG_WARN, "cannot record a refused lint: %s", e2.msg);
 		mica_log(MICA_LOG_ERR, "lint refused a certificate for %s: %s",
 			 j->names[0].value, err ? err->msg : "");
 		goto out;
@@ -276,7 +288,7 @@ again:
 	rx.j = j;
 	rx.rec = &rec;
 	rx.failed_at = 0;
-	if (db_run_tx(ca->sh->writer, ca->db, 0, reserve_body, &rx, err) != 0) {
+	if (ca_tx(ca, 0, reserve_body, &rx, err) != 0) {
 		if (rx.failed_at == 1) {
 			/* Used up or gone meanwhile: the client's token is bad.
 			 * A failing store stays a store failure (503). */
@@ -310,8 +322,8 @@ again:
 	cx.cert = cert;
 	cx.cert_len = cert_len;
 	cx.detail = detail;
-	if (db_run_tx(j->supersede ? NULL : ca->sh->writer, ca->db, DB_TX_DURABLE,
-		      complete_body, &cx, err) != 0)
+	if (ca_tx(ca, CA_TX_DURABLE | (j->supersede ? CA_TX_OWN : 0),
+		  complete_body, &cx, err) != 0)
 		goto out;
 	reserved = 0;
 
@@ -337,7 +349,7 @@ out:
 		 * row then stays "issuing", visible to admins and revocable. */
 		dx.serial_hex = serial_hex;
 		dx.token = consumed ? j->consume_token : NULL;
-		db_run_tx(ca->sh->writer, ca->db, 0, discard_body, &dx, &e2);
+		ca_tx(ca, 0, discard_body, &dx, &e2);
 	}
 	if (cert != NULL)
 		explicit_bzero(cert, cert_len);

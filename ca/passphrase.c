@@ -178,12 +178,29 @@ ca_row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed)
 	row->key_ct_len = sealed->ct_len;
 }
 
+struct reseal_tx {
+	const struct db_ca *row;
+	const char *actor;
+};
+
+static int
+reseal_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct reseal_tx *x = arg;
+
+	if (db_ca_update_key(db, x->row, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "ca.passphrase", NULL,
+			    "key re-sealed under a new passphrase", err);
+}
+
 int
 ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 		     const char *new_file, struct mica_err *err)
 {
 	struct ca_sealed_key sealed;
 	struct db_ca row;
+	struct reseal_tx x;
 	char *pass = NULL;
 	int rc = -1;
 
@@ -197,15 +214,9 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 			&sealed, err) != 0)
 		goto out;
 	ca_row_set_sealed(&row, &sealed);
-	if (db_begin(ca->db, err) != 0)
-		goto out;
-	if (db_ca_update_key(ca->db, &row, err) != 0 ||
-	    db_audit_add(ca->db, ca_now(), p->actor, "ca.passphrase", NULL,
-			 "key re-sealed under a new passphrase", err) != 0) {
-		db_rollback(ca->db);
-		goto out;
-	}
-	if (db_commit(ca->db, err) != 0)
+	x.row = &row;
+	x.actor = p->actor;
+	if (ca_tx(ca, CA_TX_DURABLE, reseal_body, &x, err) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -129,7 +129,7 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	if (p->kind == CA_PRINCIPAL_ENROLL && same_key)
 		eff.kind = CA_PRINCIPAL_CLI;  /* same names, same key: no scope */
 	if (ca_run_policy(ca, &eff, prof, names, nnames, key_kind, key_bits, days,
-		       &d, err) != 0)
+			  &d, err) != 0)
 		goto out;
 	memset(&j, 0, sizeof(j));
 	j.p = p;

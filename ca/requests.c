@@ -72,6 +72,31 @@ new_request_id(char id[CA_ID_MAX], struct mica_err *err)
 	return 0;
 }
 
+struct pending_tx {
+	const struct db_request *rec;
+	const char *actor;
+	char detail[200];
+};
+
+/* Counted in the transaction that inserts, so that concurrent submissions
+ * cannot overshoot the bound together. */
+static int
+pending_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct pending_tx *x = arg;
+	int64_t pending = 0;
+
+	if (db_req_count_pending(db, &pending, err) != 0)
+		return -1;
+	if (pending >= CA_PENDING_MAX)
+		return mica_err_set(err, MICA_E_RATE, "too_many_pending",
+				    "too many requests are waiting for approval; try again later");
+	if (db_req_insert(db, x->rec, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "request.submit", x->rec->id,
+			    x->detail, err);
+}
+
 int
 ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 	      const struct ca_submit *s, struct ca_issued *out,
@@ -99,7 +124,7 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 	if (collect_names(p, s, &csr, &names, &nnames, err) != 0)
 		goto out;
 	if (ca_run_policy(ca, p, prof, names, nnames, csr.key_kind, csr.key_bits,
-		       s->days, &d, err) != 0)
+			  s->days, &d, err) != 0)
 		goto out;
 
 	/* Every submission is recorded as a request the client can poll: a
@@ -123,32 +148,18 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 
 	if (p->kind == CA_PRINCIPAL_ANON) {
 		/* Manager approval: store the request, sign nothing. */
-		int64_t pending = 0;
-		char detail[200];
+		struct pending_tx x;
 
 		rec.status = DB_REQ_PENDING;
-		snprintf(detail, sizeof(detail), "profile %s from %s", prof->name, p->client);
-		if (db_begin(ca->db, err) != 0)
-			goto out;
-		if (db_req_count_pending(ca->db, &pending, err) != 0)
-			goto anon_fail;
-		if (pending >= CA_PENDING_MAX) {
-			mica_err_set(err, MICA_E_RATE, "too_many_pending",
-				     "too many requests are waiting for approval; try again later");
-			goto anon_fail;
-		}
-		if (db_req_insert(ca->db, &rec, err) != 0 ||
-		    db_audit_add(ca->db, ca_now(), p->actor, "request.submit", rec.id,
-				 detail, err) != 0)
-			goto anon_fail;
-		if (db_commit(ca->db, err) != 0)
+		x.rec = &rec;
+		x.actor = p->actor;
+		snprintf(x.detail, sizeof(x.detail), "profile %s from %s",
+			 prof->name, p->client);
+		if (ca_tx(ca, CA_TX_DURABLE, pending_body, &x, err) != 0)
 			goto out;
 		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);
 		out->status = DB_REQ_PENDING;
 		rc = 0;
-		goto out;
-anon_fail:
-		db_rollback(ca->db);
 		goto out;
 	}
 
@@ -258,7 +269,7 @@ ca_request_approve(struct ca *ca, const struct ca_principal *p, const char *id,
 	if (ca_csr_parse(r.csr_der, r.csr_len, &csr, err) != 0 ||
 	    ca_stored_names_parse(r.names, &names, &nnames, err) != 0 ||
 	    ca_run_policy(ca, p, prof, names, nnames, csr.key_kind, csr.key_bits,
-		       r.days, &d, err) != 0)
+			  r.days, &d, err) != 0)
 		goto out;
 	memset(&j, 0, sizeof(j));
 	j.p = p;
@@ -282,11 +293,31 @@ out:
 	return rc;
 }
 
+struct deny_tx {
+	const char *id;
+	const char *actor;
+	const char *why;            /* "" if none given */
+};
+
+static int
+deny_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct deny_tx *x = arg;
+	int64_t now = ca_now();
+
+	if (db_req_decide(db, x->id, DB_REQ_DENIED, x->actor, NULL,
+			  x->why[0] ? x->why : "denied", now, err) != 0)
+		return -1;
+	return db_audit_add(db, now, x->actor, "request.deny", x->id,
+			    x->why[0] ? x->why : NULL, err);
+}
+
 int
 ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 		const char *reason, struct mica_err *err)
 {
 	char why[512];
+	struct deny_tx x;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
@@ -295,14 +326,8 @@ ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 	if (ca_clean_text(reason, 500, why, sizeof(why)) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
 				    "the reason is longer than 500 characters");
-	if (db_begin(ca->db, err) != 0)
-		return -1;
-	if (db_req_decide(ca->db, id, DB_REQ_DENIED, p->actor, NULL,
-			  why[0] ? why : "denied", ca_now(), err) != 0 ||
-	    db_audit_add(ca->db, ca_now(), p->actor, "request.deny", id,
-			 why[0] ? why : NULL, err) != 0) {
-		db_rollback(ca->db);
-		return -1;
-	}
-	return db_commit(ca->db, err);
+	x.id = id;
+	x.actor = p->actor;
+	x.why = why;
+	return ca_tx(ca, CA_TX_DURABLE, deny_body, &x, err);
 }

@@ -12,6 +12,19 @@
 #include "ca/keys.h"
 #include "util/hex.h"
 
+/* T: the row to insert (created_by is the actor). */
+static int
+create_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const struct db_token *t = arg;
+
+	if (db_token_insert(db, t, err) != 0)
+		return -1;
+	return db_audit_add(db, t->created_at, t->created_by, "token.create",
+			    t->id, t->kind == DB_TOKEN_ADMIN ? "admin" : "enroll",
+			    err);
+}
+
 int
 ca_token_create(struct ca *ca, const struct ca_principal *p,
 		const struct ca_token_spec *spec, char token[CA_TOKEN_MAX],
@@ -74,15 +87,8 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	t.expires_at = spec->expires_in > 0 ? t.created_at + spec->expires_in : 0;
 	t.created_by = (char *)p->actor;
 	t.comment = comment[0] ? comment : NULL;
-	if (db_begin(ca->db, err) != 0)
-		goto out;
-	if (db_token_insert(ca->db, &t, err) != 0 ||
-	    db_audit_add(ca->db, t.created_at, p->actor, "token.create", t.id,
-			 spec->kind == DB_TOKEN_ADMIN ? "admin" : "enroll", err) != 0) {
-		db_rollback(ca->db);
-		goto out;
-	}
-	if (db_commit(ca->db, err) != 0)
+	/* Durable: a token shown once must exist. */
+	if (ca_tx(ca, CA_TX_DURABLE, create_body, &t, err) != 0)
 		goto out;
 	mica_hex_encode(secret, sizeof(secret), secret_hex);
 	snprintf(token, CA_TOKEN_MAX, "mica_%s_%s", t.id, secret_hex);
@@ -110,22 +116,38 @@ ca_token_list(struct ca *ca, const struct ca_principal *p,
 	return db_token_list(ca->db, out, n, err);
 }
 
+struct revoke_tx {
+	const char *id;
+	const char *actor;
+};
+
+static int
+revoke_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct revoke_tx *x = arg;
+
+	if (db_token_revoke(db, x->id, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "token.revoke", x->id, NULL,
+			    err);
+}
+
 int
 ca_token_revoke(struct ca *ca, const struct ca_principal *p, const char *id,
 		struct mica_err *err)
 {
+	struct revoke_tx x;
+
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (!ca_valid_id(id))
 		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such token");
-	if (db_begin(ca->db, err) != 0)
-		return -1;
-	if (db_token_revoke(ca->db, id, err) != 0 ||
-	    db_audit_add(ca->db, ca_now(), p->actor, "token.revoke", id, NULL, err) != 0) {
-		db_rollback(ca->db);
+	x.id = id;
+	x.actor = p->actor;
+	if (ca_tx(ca, CA_TX_DURABLE, revoke_body, &x, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
 			mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such token");
 		return -1;
 	}
-	return db_commit(ca->db, err);
+	return 0;
 }
