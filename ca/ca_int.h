@@ -75,6 +75,8 @@ ca_now(void)
 int ca_path_join(char *out, size_t size, const char *dir, const char *file);
 /* Remove a database file and its -wal and -shm companions. */
 void ca_db_unlink(const char *dbpath);
+/* The store connection of this handle (for the unit tests). */
+struct db *ca_db(struct ca *ca);
 
 /* ---------------------------------------------------------------- tx.c -- */
 
@@ -143,7 +145,7 @@ int ca_clean_text(const char *in, size_t max, char *out, size_t outsize);
 /* ------------------------------------------------------------ serial.c -- */
 
 /* A fresh random serial number (RFC 5280 4.1.2.2) and its hex form. */
-int ca_serial_new(unsigned char serial[16], char hex[DB_SERIAL_MAX],
+int ca_serial_new(unsigned char serial[16], char hex[CA_SERIAL_MAX],
 		  struct mica_err *err);
 
 /* ------------------------------------------------------------ config.c -- */

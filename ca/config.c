@@ -5,6 +5,7 @@
 #include "ca/ca.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ca/ca_int.h"
@@ -46,6 +47,16 @@ int
 ca_domain_list(struct ca *ca, char ***out, struct mica_err *err)
 {
 	return db_domain_list(ca->db, out, err);
+}
+
+void
+ca_strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
 }
 
 struct domain_tx {

@@ -166,23 +166,68 @@ crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
 	return 0;
 }
 
+/* Move the store's CRL IN into OUT; IN is left empty. */
+static void
+crl_take(struct ca_crl *out, struct db_crl *in)
+{
+	out->number = in->number;
+	out->this_update = in->this_update;
+	out->next_update = in->next_update;
+	out->der = in->der;
+	out->der_len = in->der_len;
+	in->der = NULL;
+	in->der_len = 0;
+}
+
+void
+ca_crl_free(struct ca_crl *crl)
+{
+	if (crl == NULL)
+		return;
+	free(crl->der);
+	memset(crl, 0, sizeof(*crl));
+}
+
 int
-ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct db_crl *out,
+ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct ca_crl *out,
 	       struct mica_err *err)
 {
+	struct db_crl crl;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	return crl_publish(ca, p->actor, out, err);
+	memset(&crl, 0, sizeof(crl));
+	if (crl_publish(ca, p->actor, out != NULL ? &crl : NULL, err) != 0)
+		return -1;
+	if (out != NULL)
+		crl_take(out, &crl);
+	return 0;
 }
 
 int
-ca_crl_current(struct ca *ca, struct db_crl *out, struct mica_err *err)
+ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err)
 {
-	return db_crl_latest(ca->db, out, err);
+	struct db_crl crl;
+
+	memset(out, 0, sizeof(*out));
+	memset(&crl, 0, sizeof(crl));
+	if (db_crl_latest(ca->db, &crl, err) != 0)
+		return -1;
+	crl_take(out, &crl);
+	return 0;
 }
 
 int
-ca_crl_info(struct ca *ca, struct db_crl *out, struct mica_err *err)
+ca_crl_info(struct ca *ca, struct ca_crl *out, struct mica_err *err)
 {
-	return db_crl_latest_info(ca->db, out, err);
+	struct db_crl crl;
+
+	memset(out, 0, sizeof(*out));
+	memset(&crl, 0, sizeof(crl));
+	if (db_crl_latest_info(ca->db, &crl, err) != 0)
+		return -1;
+	crl_take(out, &crl);
+	return 0;
 }

@@ -82,7 +82,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	size_t spki_len = 0, subject_len = 0, tbs_len = 0, cert_len = 0;
 	size_t alg_len;
 	const unsigned char *alg;
-	char dbpath[PATH_MAX], passpath[PATH_MAX], serial_hex[DB_SERIAL_MAX];
+	char dbpath[PATH_MAX], passpath[PATH_MAX], serial_hex[CA_SERIAL_MAX];
 	char *pass = NULL;
 	struct ca_name *doms = NULL;
 	int days = o->days > 0 ? o->days : 3650;

@@ -184,7 +184,7 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	unsigned char serial[16], *subject = NULL, *tbs = NULL, *cert = NULL;
 	size_t subject_len = 0, tbs_len = 0, cert_len = 0, alg_len;
 	const unsigned char *alg;
-	char serial_hex[DB_SERIAL_MAX], subj_disp[300], detail[300];
+	char serial_hex[CA_SERIAL_MAX], subj_disp[300], detail[300];
 	char *names_joined = NULL;
 	const char *cn = NULL;
 	int reserved = 0, consumed = 0, rc = -1, tries = 0;
@@ -328,7 +328,7 @@ again:
 	reserved = 0;
 
 	snprintf(out->serial, sizeof(out->serial), "%s", serial_hex);
-	out->status = DB_REQ_ISSUED;
+	out->status = CA_REQ_ISSUED;
 	out->der = cert;
 	out->der_len = cert_len;
 	cert = NULL;

@@ -18,7 +18,7 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	 const unsigned char *csr_in, size_t csr_len, int days, int supersede,
 	 struct ca_issued *out, struct mica_err *err)
 {
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	struct db_cert old;
 	struct ca_csr csr;
 	struct ca_name *names = NULL;

@@ -158,7 +158,7 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 		if (ca_tx(ca, CA_TX_DURABLE, pending_body, &x, err) != 0)
 			goto out;
 		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);
-		out->status = DB_REQ_PENDING;
+		out->status = CA_REQ_PENDING;
 		rc = 0;
 		goto out;
 	}
@@ -187,52 +187,126 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------- pending requests -- */
+
+_Static_assert((int)CA_REQ_PENDING == (int)DB_REQ_PENDING &&
+	       (int)CA_REQ_ISSUED == (int)DB_REQ_ISSUED &&
+	       (int)CA_REQ_DENIED == (int)DB_REQ_DENIED, "request status");
+_Static_assert(CA_ID_MAX == sizeof(((struct db_request *)0)->id), "request id");
+
+/* Move the store's request IN into OUT; IN is left empty (freeable). */
+static void
+request_take(struct ca_request *out, struct db_request *in)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, in->id, sizeof(out->id));
+	out->status = in->status;
+	out->profile = in->profile;
+	out->csr_der = in->csr_der;
+	out->csr_len = in->csr_len;
+	out->names = in->names;
+	out->subject = in->subject;
+	out->days = in->days;
+	out->client = in->client;
+	out->submitted_at = in->submitted_at;
+	out->decided_at = in->decided_at;
+	out->decided_by = in->decided_by;
+	out->deny_reason = in->deny_reason;
+	memcpy(out->serial, in->serial, sizeof(out->serial));
+	in->profile = in->names = in->subject = in->client = NULL;
+	in->decided_by = in->deny_reason = NULL;
+	in->csr_der = NULL;
+	in->csr_len = 0;
+}
+
+void
+ca_request_free(struct ca_request *r)
+{
+	if (r == NULL)
+		return;
+	free(r->profile);
+	free(r->csr_der);
+	free(r->names);
+	free(r->subject);
+	free(r->client);
+	free(r->decided_by);
+	free(r->deny_reason);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+ca_request_array_free(struct ca_request *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ca_request_free(&a[i]);
+	free(a);
+}
+
 int
 ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
-		  struct db_request *req, struct mica_err *err)
+		  struct ca_request *req, struct mica_err *err)
 {
+	struct db_request r;
 	struct db_cert c;
 
 	memset(out, 0, sizeof(*out));
 	memset(req, 0, sizeof(*req));
+	memset(&r, 0, sizeof(r));
 	if (!ca_valid_id(id))
 		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
-	if (db_req_get(ca->db, id, req, err) != 0) {
+	if (db_req_get(ca->db, id, &r, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
 			mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
 		return -1;
 	}
-	snprintf(out->request_id, sizeof(out->request_id), "%s", req->id);
-	out->status = req->status;
-	if (req->status != DB_REQ_ISSUED)
-		return 0;
-	memset(&c, 0, sizeof(c));
-	if (db_cert_get(ca->db, req->serial, &c, err) != 0) {
-		db_req_free(req);
-		return -1;
+	snprintf(out->request_id, sizeof(out->request_id), "%s", r.id);
+	out->status = r.status;
+	if (r.status == DB_REQ_ISSUED) {
+		memset(&c, 0, sizeof(c));
+		if (db_cert_get(ca->db, r.serial, &c, err) != 0) {
+			db_req_free(&r);
+			return -1;
+		}
+		snprintf(out->serial, sizeof(out->serial), "%s", c.serial);
+		out->der = c.der;
+		out->der_len = c.der_len;
+		c.der = NULL;
+		out->not_before = c.not_before;
+		out->not_after = c.not_after;
+		db_cert_free(&c);
 	}
-	snprintf(out->serial, sizeof(out->serial), "%s", c.serial);
-	out->der = c.der;
-	out->der_len = c.der_len;
-	c.der = NULL;
-	out->not_before = c.not_before;
-	out->not_after = c.not_after;
-	db_cert_free(&c);
+	request_take(req, &r);
+	db_req_free(&r);
 	return 0;
 }
 
 int
 ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
-		int limit, struct db_request **out, size_t *n,
+		int limit, struct ca_request **out, size_t *n,
 		struct mica_err *err)
 {
+	struct db_request *v = NULL;
+	size_t count = 0;
+
 	*out = NULL;
 	*n = 0;
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (limit <= 0 || limit > 1000)
 		limit = 1000;
-	return db_req_list(ca->db, status, limit, out, n, err);
+	if (db_req_list(ca->db, status, limit, &v, &count, err) != 0)
+		return -1;
+	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
+		db_req_array_free(v, count);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	for (size_t i = 0; i < count; i++)
+		request_take(&(*out)[i], &v[i]);
+	db_req_array_free(v, count);
+	*n = count;
+	return 0;
 }
 
 int

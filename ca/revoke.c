@@ -79,7 +79,7 @@ static int
 revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	   int release, int reason, struct mica_err *err)
 {
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	struct revoke_tx x;
 
 	if (ca_require_admin(p, err) != 0)

@@ -11,7 +11,7 @@
 #include "util/hex.h"
 
 int
-ca_serial_parse(const char *in, char out[DB_SERIAL_MAX], struct mica_err *err)
+ca_serial_parse(const char *in, char out[CA_SERIAL_MAX], struct mica_err *err)
 {
 	char digits[64];
 	size_t n = 0, start = 0;
@@ -58,7 +58,7 @@ ca_serial_parse(const char *in, char out[DB_SERIAL_MAX], struct mica_err *err)
  * so the INTEGER is positive, minimally encoded in 16 octets, with 120+
  * bits of entropy (RFC 5280 4.1.2.2; CA/B Forum asks for 64). */
 int
-ca_serial_new(unsigned char serial[16], char hex[DB_SERIAL_MAX],
+ca_serial_new(unsigned char serial[16], char hex[CA_SERIAL_MAX],
 	      struct mica_err *err)
 {
 	do {

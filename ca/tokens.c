@@ -25,14 +25,60 @@ create_body(struct db *db, void *arg, struct mica_err *err)
 			    err);
 }
 
+_Static_assert((int)CA_TOKEN_ENROLL == (int)DB_TOKEN_ENROLL &&
+	       (int)CA_TOKEN_ADMIN == (int)DB_TOKEN_ADMIN, "token kind");
+_Static_assert(CA_ID_MAX == sizeof(((struct db_token *)0)->id), "token id");
+
+/* Move the store's token IN into OUT, leaving the hash behind; IN is left
+ * empty (freeable). */
+static void
+token_take(struct ca_token *out, struct db_token *in)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, in->id, sizeof(out->id));
+	out->kind = in->kind;
+	out->profile = in->profile;
+	out->names = in->names;
+	out->uses_left = in->uses_left;
+	out->expires_at = in->expires_at;
+	out->created_at = in->created_at;
+	out->created_by = in->created_by;
+	out->comment = in->comment;
+	out->revoked = in->revoked;
+	out->last_used_at = in->last_used_at;
+	in->profile = in->names = in->created_by = in->comment = NULL;
+}
+
+void
+ca_token_free(struct ca_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->profile);
+	free(t->names);
+	free(t->created_by);
+	free(t->comment);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+ca_token_array_free(struct ca_token *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ca_token_free(&a[i]);
+	free(a);
+}
+
 int
 ca_token_create(struct ca *ca, const struct ca_principal *p,
 		const struct ca_token_spec *spec, char token[CA_TOKEN_MAX],
-		struct db_token *info, struct mica_err *err)
+		struct ca_token *info, struct mica_err *err)
 {
 	unsigned char idraw[8], secret[32];
 	char secret_hex[65], comment[256], *joined = NULL;
-	struct db_token t;
+	struct db_token t, row;
 	struct ca_name *v = NULL;
 	int rc = -1;
 
@@ -41,10 +87,10 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 		memset(info, 0, sizeof(*info));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (spec->kind != DB_TOKEN_ENROLL && spec->kind != DB_TOKEN_ADMIN)
+	if (spec->kind != CA_TOKEN_ENROLL && spec->kind != CA_TOKEN_ADMIN)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_kind",
 				    "token kind must be enroll or admin");
-	if (spec->kind == DB_TOKEN_ADMIN && (spec->profile != NULL || spec->nnames > 0))
+	if (spec->kind == CA_TOKEN_ADMIN && (spec->profile != NULL || spec->nnames > 0))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_scope",
 				    "an admin token has no profile or names scope");
 	if (spec->profile != NULL && ca_profile_find(spec->profile) == NULL)
@@ -82,7 +128,7 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	t.kind = spec->kind;
 	t.profile = (char *)spec->profile;
 	t.names = joined;
-	t.uses_left = spec->kind == DB_TOKEN_ADMIN ? -1 : (spec->uses ? spec->uses : 1);
+	t.uses_left = spec->kind == CA_TOKEN_ADMIN ? -1 : (spec->uses ? spec->uses : 1);
 	t.created_at = ca_now();
 	t.expires_at = spec->expires_in > 0 ? t.created_at + spec->expires_in : 0;
 	t.created_by = (char *)p->actor;
@@ -93,8 +139,13 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	mica_hex_encode(secret, sizeof(secret), secret_hex);
 	snprintf(token, CA_TOKEN_MAX, "mica_%s_%s", t.id, secret_hex);
 	explicit_bzero(secret_hex, sizeof(secret_hex));
-	if (info != NULL && db_token_get(ca->db, t.id, info, err) != 0)
-		goto out;
+	if (info != NULL) {
+		memset(&row, 0, sizeof(row));
+		if (db_token_get(ca->db, t.id, &row, err) != 0)
+			goto out;
+		token_take(info, &row);
+		db_token_free(&row);
+	}
 	rc = 0;
 out:
 	explicit_bzero(secret, sizeof(secret));
@@ -107,13 +158,26 @@ out:
 
 int
 ca_token_list(struct ca *ca, const struct ca_principal *p,
-	      struct db_token **out, size_t *n, struct mica_err *err)
+	      struct ca_token **out, size_t *n, struct mica_err *err)
 {
+	struct db_token *v = NULL;
+	size_t count = 0;
+
 	*out = NULL;
 	*n = 0;
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	return db_token_list(ca->db, out, n, err);
+	if (db_token_list(ca->db, &v, &count, err) != 0)
+		return -1;
+	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
+		db_token_array_free(v, count);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	for (size_t i = 0; i < count; i++)
+		token_take(&(*out)[i], &v[i]);
+	db_token_array_free(v, count);
+	*n = count;
+	return 0;
 }
 
 struct revoke_tx {

@@ -363,7 +363,7 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	struct db_crl crl;
+	struct ca_crl crl;
 	char t[32], *pem = NULL;
 	int as_pem = 0, c, rc = 0;
 
@@ -403,13 +403,13 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		(long long)crl.number, cli_time(crl.next_update, t));
 out:
 	free(pem);
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	ca_close(ca);
 	return rc;
 }
 
 static json_t *
-cert_json(const struct db_cert *c, int64_t now)
+cert_json(const struct ca_cert *c, int64_t now)
 {
 	char nb[32], na[32], ra[32];
 	json_t *o, *names = json_array();
@@ -429,7 +429,7 @@ cert_json(const struct db_cert *c, int64_t now)
 		      "not_after", cli_time(c->not_after, na));
 	if (o == NULL)
 		return NULL;
-	if (c->status == DB_CERT_REVOKED) {
+	if (c->status == CA_CERT_REVOKED) {
 		json_object_set_new(o, "revoked_at", json_string(cli_time(c->revoked_at, ra)));
 		json_object_set_new(o, "revocation_reason", json_string(ca_reason_name(c->reason)));
 	}
@@ -467,8 +467,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct db_cert_filter f;
-	struct db_cert *v = NULL;
+	struct ca_cert_filter f;
+	struct ca_cert *v = NULL;
 	size_t n = 0;
 	int64_t next = 0, x;
 	struct ca_principal cli;
@@ -484,10 +484,10 @@ cmd_list(const char *datadir, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (strcmp(optarg, "valid") == 0) f.status = DB_FILTER_CURRENT;
-			else if (strcmp(optarg, "revoked") == 0) f.status = DB_CERT_REVOKED;
-			else if (strcmp(optarg, "expired") == 0) f.status = DB_FILTER_EXPIRED;
-			else if (strcmp(optarg, "issuing") == 0) f.status = DB_CERT_ISSUING;
+			if (strcmp(optarg, "valid") == 0) f.status = CA_FILTER_CURRENT;
+			else if (strcmp(optarg, "revoked") == 0) f.status = CA_CERT_REVOKED;
+			else if (strcmp(optarg, "expired") == 0) f.status = CA_FILTER_EXPIRED;
+			else if (strcmp(optarg, "issuing") == 0) f.status = CA_CERT_ISSUING;
 			else return cli_usage("list", "--status is valid, revoked, expired or issuing");
 			break;
 		case 'e':
@@ -510,7 +510,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 		return cli_usage("list", "unexpected argument '%s'", argv[optind]);
 	/* "What expires soon" means certificates still in use. */
 	if (f.expiring_before != 0 && f.status == -1)
-		f.status = DB_FILTER_CURRENT;
+		f.status = CA_FILTER_CURRENT;
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
@@ -545,7 +545,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 		}
 	}
 out:
-	db_cert_array_free(v, n);
+	ca_cert_array_free(v, n);
 	ca_close(ca);
 	return rc;
 }
@@ -567,7 +567,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct db_cert cert;
+	struct ca_cert cert;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -636,7 +636,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 		free(names);
 		printf("Not before:  %s\n", cli_time(cert.not_before, t1));
 		printf("Not after:   %s\n", cli_time(cert.not_after, t2));
-		if (cert.status == DB_CERT_REVOKED)
+		if (cert.status == CA_CERT_REVOKED)
 			printf("Revoked:     %s (%s)\n", cli_time(cert.revoked_at, t1),
 			       ca_reason_name(cert.reason));
 		if (cert.renewal_of[0])
@@ -648,7 +648,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 	}
 out:
 	free(pem);
-	db_cert_free(&cert);
+	ca_cert_free(&cert);
 	ca_close(ca);
 	return rc;
 }

@@ -339,7 +339,7 @@ cmd_domain(const char *datadir, int argc, char **argv)
 		else
 			for (char **d = v; *d != NULL; d++)
 				puts(*d);
-		db_strv_free(v);
+		ca_strv_free(v);
 	} else if (strcmp(sub, "add") == 0) {
 		if (ca_domain_add(ca, &cli, argv[2], &err) != 0)
 			rc = cli_fail(&err);

@@ -28,7 +28,7 @@ oom(struct mica_err *err)
 }
 
 static int
-param_serial(struct web_ctx *c, char out[DB_SERIAL_MAX], struct mica_err *err)
+param_serial(struct web_ctx *c, char out[CA_SERIAL_MAX], struct mica_err *err)
 {
 	return ca_serial_parse(c->m->param[0], out, err);
 }
@@ -160,7 +160,7 @@ reply_issued(struct web_ctx *c, struct web_reply *rep, const struct ca_issued *i
 {
 	int status = ok_status;
 
-	if (is->status == DB_REQ_PENDING) {
+	if (is->status == CA_REQ_PENDING) {
 		status = 202;
 		rep->retry_after = 60;
 	}
@@ -260,13 +260,13 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct web_blob *der_b = NULL, *pem_b = NULL;
 	struct ca *ca;
-	int64_t tu, nu, num, last = 0;
+	int64_t tu, nu, num;
 	json_t *o;
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
 		return -1;
 	/* A real query on this worker's connection: the store answers. */
-	if (db_crl_last_number(ca_db(ca), &last, err) != 0)
+	if (ca_store_check(ca, err) != 0)
 		return -1;
 	if (web_crl_get(c->srv, ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
 		return -1;
@@ -352,7 +352,7 @@ int
 web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	const char *st = web_query_get(c->q, "status");
-	struct db_request *v = NULL;
+	struct ca_request *v = NULL;
 	json_t *arr;
 	size_t n = 0;
 	int64_t limit;
@@ -361,11 +361,11 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (st == NULL || strcmp(st, "all") == 0)
 		status = -1;
 	else if (strcmp(st, "pending") == 0)
-		status = DB_REQ_PENDING;
+		status = CA_REQ_PENDING;
 	else if (strcmp(st, "issued") == 0)
-		status = DB_REQ_ISSUED;
+		status = CA_REQ_ISSUED;
 	else if (strcmp(st, "denied") == 0)
-		status = DB_REQ_DENIED;
+		status = CA_REQ_DENIED;
 	else
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "status must be pending, issued, denied or all");
@@ -381,10 +381,10 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	rc = web_reply_json(rep, 200, list_object("requests", arr), 0, err);
-	db_req_array_free(v, n);
+	ca_request_array_free(v, n);
 	return rc;
 oom:
-	db_req_array_free(v, n);
+	ca_request_array_free(v, n);
 	return oom(err);
 }
 
@@ -392,7 +392,7 @@ int
 web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct ca_issued is;
-	struct db_request req;
+	struct ca_request req;
 	json_t *o = NULL, *iss = NULL;
 	const char *key;
 	json_t *v;
@@ -418,7 +418,7 @@ web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto out;
 		}
 	}
-	if (req.status == DB_REQ_PENDING)
+	if (req.status == CA_REQ_PENDING)
 		rep->retry_after = 60;
 	rc = web_reply_json(rep, 200, o, 0, err);
 	o = NULL;
@@ -426,7 +426,7 @@ out:
 	json_decref(o);
 	json_decref(iss);
 	ca_issued_free(&is);
-	db_req_free(&req);
+	ca_request_free(&req);
 	return rc;
 }
 
@@ -505,8 +505,8 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	const char *st = web_query_get(c->q, "status");
 	const char *nm = web_query_get(c->q, "name");
-	struct db_cert_filter f;
-	struct db_cert *v = NULL;
+	struct ca_cert_filter f;
+	struct ca_cert *v = NULL;
 	char name[NAME_FILTER_MAX + 1];
 	int64_t exp_days, limit, cursor, next = 0;
 	json_t *arr, *o;
@@ -518,13 +518,13 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (st == NULL || strcmp(st, "all") == 0)
 		f.status = -1;
 	else if (strcmp(st, "valid") == 0)
-		f.status = DB_FILTER_CURRENT;
+		f.status = CA_FILTER_CURRENT;
 	else if (strcmp(st, "expired") == 0)
-		f.status = DB_FILTER_EXPIRED;
+		f.status = CA_FILTER_EXPIRED;
 	else if (strcmp(st, "revoked") == 0)
-		f.status = DB_CERT_REVOKED;
+		f.status = CA_CERT_REVOKED;
 	else if (strcmp(st, "issuing") == 0)
-		f.status = DB_CERT_ISSUING;
+		f.status = CA_CERT_ISSUING;
 	else
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "status must be valid, revoked, expired, issuing or all");
@@ -562,10 +562,10 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		goto oom;
 	}
 	rc = web_reply_json(rep, 200, o, 0, err);
-	db_cert_array_free(v, n);
+	ca_cert_array_free(v, n);
 	return rc;
 oom:
-	db_cert_array_free(v, n);
+	ca_cert_array_free(v, n);
 	return oom(err);
 }
 
@@ -574,20 +574,20 @@ static int
 reply_cert(struct web_ctx *c, struct web_reply *rep, const char *serial,
 	   struct mica_err *err)
 {
-	struct db_cert cert;
+	struct ca_cert cert;
 	int rc;
 
 	if (ca_cert_get(c->ca, c->p, serial, &cert, err) != 0)
 		return -1;
 	rc = web_reply_json(rep, 200, web_json_cert(&cert, c->now), 0, err);
-	db_cert_free(&cert);
+	ca_cert_free(&cert);
 	return rc;
 }
 
 int
 web_h_cert_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 
 	if (param_serial(c, serial, err) != 0)
 		return -1;
@@ -602,7 +602,7 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		{ "days",      WEB_J_INT,    0, 0 },
 		{ "supersede", WEB_J_BOOL,   0, 0 },
 	};
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	struct ca_issued out;
 	const unsigned char *csr = NULL;
 	size_t csr_len = 0;
@@ -672,7 +672,7 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	static const struct web_field spec[] = {
 		{ "reason", WEB_J_STRING, 0, 40 },
 	};
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	const char *rs;
 	json_t *j = NULL;
 	int reason = 0, rc = -1;
@@ -698,7 +698,7 @@ out:
 int
 web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	json_t *j = NULL;
 
 	if (param_serial(c, serial, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
@@ -713,7 +713,7 @@ web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *e
 int
 web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_crl crl;
+	struct ca_crl crl;
 	json_t *j = NULL, *o;
 	int rc;
 
@@ -735,10 +735,10 @@ web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	    json_object_set_new(o, "this_update", web_jtime(crl.this_update)) != 0 ||
 	    json_object_set_new(o, "next_update", web_jtime(crl.next_update)) != 0) {
 		json_decref(o);
-		db_crl_free(&crl);
+		ca_crl_free(&crl);
 		return oom(err);
 	}
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	rc = web_reply_json(rep, 201, o, 0, err);
 	snprintf(rep->location, sizeof(rep->location), "/crl");
 	return rc;
@@ -758,7 +758,7 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		{ "comment",    WEB_J_STRING,   0, COMMENT_MAX },
 	};
 	struct ca_token_spec ts;
-	struct db_token info;
+	struct ca_token info;
 	char token[CA_TOKEN_MAX];
 	const char *kind;
 	const char **names = NULL;
@@ -776,10 +776,10 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		return -1;
 	kind = web_json_str(j, "kind");
 	if (strcmp(kind, "enroll") == 0) {
-		ts.kind = DB_TOKEN_ENROLL;
+		ts.kind = CA_TOKEN_ENROLL;
 		ts.uses = 1;
 	} else if (strcmp(kind, "admin") == 0) {
-		ts.kind = DB_TOKEN_ADMIN;
+		ts.kind = CA_TOKEN_ADMIN;
 		ts.uses = -1;
 	} else {
 		mica_err_set(err, MICA_E_BADREQ, "bad_kind", "kind must be enroll or admin");
@@ -823,7 +823,7 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 	rc = web_reply_json(rep, 201, o, 1, err);
 out:
 	explicit_bzero(token, sizeof(token));
-	db_token_free(&info);
+	ca_token_free(&info);
 	free(names);
 	json_decref(j);
 	return rc;
@@ -832,7 +832,7 @@ out:
 int
 web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_token *v = NULL;
+	struct ca_token *v = NULL;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -847,10 +847,10 @@ web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	rc = web_reply_json(rep, 200, list_object("tokens", arr), 0, err);
-	db_token_array_free(v, n);
+	ca_token_array_free(v, n);
 	return rc;
 oom:
-	db_token_array_free(v, n);
+	ca_token_array_free(v, n);
 	return oom(err);
 }
 
@@ -878,7 +878,7 @@ web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 int
 web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_audit *v = NULL;
+	struct ca_audit *v = NULL;
 	int64_t since, before, limit;
 	size_t n = 0;
 	json_t *arr, *o;
@@ -906,17 +906,17 @@ web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		goto oom;
 	}
 	rc = web_reply_json(rep, 200, o, 0, err);
-	db_audit_array_free(v, n);
+	ca_audit_array_free(v, n);
 	return rc;
 oom:
-	db_audit_array_free(v, n);
+	ca_audit_array_free(v, n);
 	return oom(err);
 }
 
 int
 web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_counts counts;
+	struct ca_counts counts;
 	struct web_blob *der_b = NULL, *pem_b = NULL;
 	int64_t tu = 0, nu = 0, num = 0;
 	json_t *o, *cnt, *crl;
