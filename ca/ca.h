@@ -191,9 +191,11 @@ int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 	     const unsigned char *csr, size_t csr_len, int days, int supersede,
 	     struct ca_issued *out, struct mica_err *err);
 
-/* Issue a server certificate for a key the caller holds (the daemon's own
- * TLS certificate): admin/CLI only, names checked only for syntax, and the
- * single label "localhost" allowed. */
+/* Issue a certificate of PROFILE for a key the caller holds (the daemon's
+ * own TLS certificate): admin/CLI only, decided by the same policy as any
+ * issuance (the profile's days, name kinds and key rules), which lets
+ * this certificate alone name "localhost" and names outside the CA's
+ * domains (see daemon_tls in ca/profile.h). DAYS 0: the profile default. */
 int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		      const char *profile, const unsigned char *spki,
 		      size_t spki_len, const char *const *names, size_t nnames,

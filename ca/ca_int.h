@@ -160,13 +160,20 @@ int ca_profile_limits(struct ca *ca, const struct ca_profile *prof, int *def,
 
 /* ------------------------------------------------------------- issue.c -- */
 
-/* Ask the policy (ca_policy_check) with what the store knows: the
- * profile's limits and the allowed domains; P's token scope applies to an
- * ENROLL principal. */
+/* Ask the policy (ca_policy_check, the one place that says yes or no)
+ * with what the store knows: the profile's limits and the allowed domains;
+ * P's token scope applies to an ENROLL principal. DAEMON_TLS: the daemon's
+ * own certificate (see struct ca_policy_input). */
 int ca_run_policy(struct ca *ca, const struct ca_principal *p,
 		  const struct ca_profile *prof, const struct ca_name *names,
 		  size_t nnames, int key_kind, int key_bits, int days,
-		  struct ca_policy_decision *d, struct mica_err *err);
+		  int daemon_tls, struct ca_policy_decision *d,
+		  struct mica_err *err);
+
+/* Kind (enum ca_pubkey_kind, 0 if mica does not certify such keys) and
+ * size of the key in a SubjectPublicKeyInfo, for the policy. */
+int ca_spki_key(const unsigned char *spki, size_t len, int *kind, int *bits,
+		struct mica_err *err);
 
 struct ca_issue_job {
 	const struct ca_principal *p;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 
 #include "ca/ca_int.h"
@@ -44,7 +45,8 @@ int
 ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	      const struct ca_profile *prof, const struct ca_name *names,
 	      size_t nnames, int key_kind, int key_bits, int days,
-	      struct ca_policy_decision *d, struct mica_err *err)
+	      int daemon_tls, struct ca_policy_decision *d,
+	      struct mica_err *err)
 {
 	struct ca_policy_input in;
 	char **domains = NULL;
@@ -72,6 +74,7 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	in.requested_days = days;
 	in.now = ca_now();
 	in.ca_not_after = ca->sh->not_after;
+	in.daemon_tls = daemon_tls;
 	rc = ca_policy_check(&in, d, err);
 out:
 	db_strv_free(domains);
@@ -362,21 +365,38 @@ out:
 
 /* ------------------------------------------- the daemon's certificate -- */
 
-/* Key kind of a SubjectPublicKeyInfo (for keyUsage). */
-static int
-spki_key_kind(const unsigned char *spki, size_t len, int *kind,
-	      struct mica_err *err)
+int
+ca_spki_key(const unsigned char *spki, size_t len, int *kind, int *bits,
+	    struct mica_err *err)
 {
 	mbedtls_pk_context pk;
+	const mbedtls_ecp_keypair *ec;
 	int rc = -1;
 
+	*kind = 0;
+	*bits = 0;
 	mbedtls_pk_init(&pk);
 	if (mbedtls_pk_parse_public_key(&pk, spki, len) != 0) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_key", "the public key does not parse");
 		goto out;
 	}
-	*kind = mbedtls_pk_get_type(&pk) == MBEDTLS_PK_RSA ? CA_PUBKEY_RSA
-							   : CA_PUBKEY_EC_P256;
+	*bits = (int)mbedtls_pk_get_bitlen(&pk);
+	switch (mbedtls_pk_get_type(&pk)) {
+	case MBEDTLS_PK_RSA:
+		*kind = CA_PUBKEY_RSA;
+		break;
+	case MBEDTLS_PK_ECKEY:
+		if ((ec = mbedtls_pk_ec(pk)) == NULL)
+			break;
+		switch (mbedtls_ecp_keypair_get_group_id(ec)) {
+		case MBEDTLS_ECP_DP_SECP256R1: *kind = CA_PUBKEY_EC_P256; break;
+		case MBEDTLS_ECP_DP_SECP384R1: *kind = CA_PUBKEY_EC_P384; break;
+		default: break;
+		}
+		break;
+	default:
+		break;
+	}
 	rc = 0;
 out:
 	mbedtls_pk_free(&pk);
@@ -394,8 +414,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	struct ca_name *v = NULL;
 	struct ca_issue_job j;
 	unsigned char hash[32];
-	int64_t now = ca_now();
-	int def, max, kind, rc = -1;
+	int kind, bits, rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (ca_require_admin(p, err) != 0)
@@ -407,9 +426,9 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	if ((v = calloc(nnames, sizeof(*v))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	for (size_t i = 0; i < nnames; i++) {
-		/* An admin may name the local host: the daemon's own TLS
-		 * certificate does, so that https://localhost works on the CA
-		 * machine. Requests never can (the parser wants two labels). */
+		/* The parser wants two labels; "localhost" is handed to the
+		 * policy as it is, which allows it for this certificate only
+		 * (daemon_tls). */
 		if (names[i] != NULL && strcasecmp(names[i], "localhost") == 0) {
 			v[i].kind = CA_NAME_DNS;
 			snprintf(v[i].value, sizeof(v[i].value), "localhost");
@@ -418,20 +437,10 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		if (ca_name_parse(names[i], 0, &v[i], err) != 0)
 			goto out;
 	}
-	if (ca_profile_limits(ca, prof, &def, &max, err) != 0)
+	if (ca_spki_key(spki, spki_len, &kind, &bits, err) != 0 ||
+	    ca_run_policy(ca, p, prof, v, nnames, kind, bits, days, 1, &d,
+			  err) != 0)
 		goto out;
-	memset(&d, 0, sizeof(d));
-	d.days = days > 0 ? days : def;
-	d.not_before = now - 300;
-	d.not_after = d.not_before + (int64_t)d.days * 86400;
-	if (d.not_after > ca->sh->not_after) {
-		d.not_after = ca->sh->not_after;
-		d.clamped = 1;
-	}
-	if (spki_key_kind(spki, spki_len, &kind, err) != 0)
-		goto out;
-	d.key_usage = kind == CA_PUBKEY_RSA ? prof->ku_rsa : prof->ku_ec;
-	d.eku = prof->eku;
 	ca_sha256(spki, spki_len, hash);
 	memset(&j, 0, sizeof(j));
 	j.p = p;

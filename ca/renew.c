@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
 #include "ca/ca_int.h"
@@ -69,10 +68,8 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 			goto out;
 		}
 		memcpy(spki, crt.pk_raw.p, spki_len);
-		key_kind = mbedtls_pk_get_type(&crt.pk) == MBEDTLS_PK_RSA ? CA_PUBKEY_RSA : 0;
-		key_bits = (int)mbedtls_pk_get_bitlen(&crt.pk);
-		if (key_kind == 0)
-			key_kind = key_bits > 256 ? CA_PUBKEY_EC_P384 : CA_PUBKEY_EC_P256;
+		if (ca_spki_key(spki, spki_len, &key_kind, &key_bits, err) != 0)
+			goto out;
 		memcpy(hash, old.spki_sha256, 32);
 		same_key = 1;
 	} else {
@@ -129,7 +126,7 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	if (p->kind == CA_PRINCIPAL_ENROLL && same_key)
 		eff.kind = CA_PRINCIPAL_CLI;  /* same names, same key: no scope */
 	if (ca_run_policy(ca, &eff, prof, names, nnames, key_kind, key_bits, days,
-			  &d, err) != 0)
+			  0, &d, err) != 0)
 		goto out;
 	memset(&j, 0, sizeof(j));
 	j.p = p;

@@ -124,7 +124,7 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 	if (collect_names(p, s, &csr, &names, &nnames, err) != 0)
 		goto out;
 	if (ca_run_policy(ca, p, prof, names, nnames, csr.key_kind, csr.key_bits,
-			  s->days, &d, err) != 0)
+			  s->days, 0, &d, err) != 0)
 		goto out;
 
 	/* Every submission is recorded as a request the client can poll: a
@@ -343,7 +343,7 @@ ca_request_approve(struct ca *ca, const struct ca_principal *p, const char *id,
 	if (ca_csr_parse(r.csr_der, r.csr_len, &csr, err) != 0 ||
 	    ca_stored_names_parse(r.names, &names, &nnames, err) != 0 ||
 	    ca_run_policy(ca, p, prof, names, nnames, csr.key_kind, csr.key_bits,
-			  r.days, &d, err) != 0)
+			  r.days, 0, &d, err) != 0)
 		goto out;
 	memset(&j, 0, sizeof(j));
 	j.p = p;

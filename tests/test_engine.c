@@ -1078,6 +1078,67 @@ test_issue_for_spki_serves_the_daemon_key(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* The daemon's certificate goes through the one policy: the profile's
+ * maximum and the admin's overrides hold for it too; what it may name
+ * beyond a request ("localhost", names outside the CA's domains) is the
+ * policy's explicit allowance, and nobody but an admin gets it. */
+static void
+test_issue_for_spki_obeys_the_policy(void)
+{
+	static const char *const mine[] = { "localhost", "127.0.0.1", "buildhost.lan.test" };
+	static const char *const other[] = { "intranet" };
+	struct ca *ca = fresh_ca("spkipolicy", 0, 1);
+	struct ca_principal cli, anon;
+	mbedtls_pk_context pk;
+	unsigned char spki[256];
+	size_t sl = 0;
+	struct ca_issued out;
+	struct mica_err err;
+	uint32_t flags;
+	int64_t before;
+
+	CU_ASSERT_FATAL(ca != NULL);
+	ca_principal_cli(&cli);
+	ca_principal_anon(&anon, "192.0.2.9");
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 30,
+						&out, &err), 0);
+	CU_ASSERT_EQUAL(verify_cert(ca, out.der, out.der_len, "localhost", NULL, 0, &flags), 0);
+	ca_issued_free(&out);
+	before = total_certs(ca);
+
+	/* Beyond the server profile's 398 days: refused, nothing stored. */
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 399,
+					  &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	CU_ASSERT_PTR_NULL(out.der);
+	/* An override lowers the maximum for it as for any certificate,
+	 * and sets its default. */
+	CU_ASSERT_EQUAL_FATAL(ca_profile_set_days(ca, &cli, "server", 10, 20, &err), 0);
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 30,
+					  &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 0,
+						&out, &err), 0);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, 10 * DAY);
+	ca_issued_free(&out);
+	/* Profiles keep their name kinds. */
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "email", spki, sl, mine, 3, 0,
+					  &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_kind_not_allowed");
+	/* No other single label; nobody but an admin. */
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, other, 1, 0,
+					  &out, &err), -1);
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &anon, "server", spki, sl, mine, 3, 0,
+					  &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_EQUAL(total_certs(ca), before + 1);
+	mbedtls_pk_free(&pk);
+	ca_close(ca);
+}
+
 static void
 test_validity_follows_profile_overrides_and_is_clamped_to_the_root(void)
 {
@@ -2980,6 +3041,8 @@ main(void)
 		  test_refused_submissions_store_and_sign_nothing },
 		{ "issue for a raw public key (the daemon's TLS key)",
 		  test_issue_for_spki_serves_the_daemon_key },
+		{ "the daemon's certificate obeys the policy: max_days, overrides, localhost",
+		  test_issue_for_spki_obeys_the_policy },
 		{ "validity follows profile overrides and is clamped to the root's notAfter",
 		  test_validity_follows_profile_overrides_and_is_clamped_to_the_root },
 		{ "a CA without domains issues only to admins; domains are canonical",
