@@ -37,6 +37,13 @@ struct ca;
 #define CA_PENDING_MAX   1000    /* most pending requests held at once */
 #define CA_SERIAL_MAX    41      /* a serial in hex (20 octets), with NUL */
 
+/* Validity bounds, in days. CA_DAYS_MAX (about a century) bounds what
+ * anything may ask for - the root's validity, a request's days - so that
+ * arithmetic on times stays in range; the profiles bound a certificate far
+ * below it. CA_PROFILE_DAYS_MAX bounds an admin's profile override. */
+#define CA_DAYS_MAX          36500
+#define CA_PROFILE_DAYS_MAX  3650
+
 /* ------------------------------------------------------------ set-up -- */
 
 struct ca_init_opts {
@@ -47,7 +54,8 @@ struct ca_init_opts {
 	size_t ndomains;
 	const char *public_url;       /* base for CDP/AIA, e.g. http://ca:8080 */
 	const char *key_type;         /* "ec-p256" (default if NULL) ... */
-	int days;                     /* root validity, default 3650 */
+	int days;                     /* root validity, default 3650,
+				       * at most CA_DAYS_MAX */
 	int crl_days;                 /* CRL nextUpdate, default 7 */
 	const char *passphrase_file;  /* NULL: MICA_PASSPHRASE, else generate */
 	int64_t kdf_iter;             /* 0 = CA_KDF_DEFAULT_ITER */
@@ -203,14 +211,32 @@ int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 
 /* ------------------------------------------------------- revocation -- */
 
-/* RFC 5280 5.3.1 names: "unspecified", "keyCompromise", "cACompromise",
- * "affiliationChanged", "superseded", "cessationOfOperation",
- * "certificateHold", "privilegeWithdrawn", "aACompromise"
- * (case-insensitive). -1 if unknown. */
+/* RFC 5280 5.3.1 CRLReason: the reasons a certificate may be revoked
+ * with. 7 is not assigned, and removeFromCRL (8) only exists in delta
+ * CRLs, which mica does not publish: neither is a reason here. */
+enum ca_reason {
+	CA_REASON_UNSPECIFIED          = 0,
+	CA_REASON_KEY_COMPROMISE       = 1,
+	CA_REASON_CA_COMPROMISE        = 2,
+	CA_REASON_AFFILIATION_CHANGED  = 3,
+	CA_REASON_SUPERSEDED           = 4,
+	CA_REASON_CESSATION            = 5,   /* cessationOfOperation */
+	CA_REASON_HOLD                 = 6,   /* certificateHold */
+	CA_REASON_PRIVILEGE_WITHDRAWN  = 9,
+	CA_REASON_AA_COMPROMISE        = 10,
+};
+#define CA_REASON_MAX 10
+
+/* The one definition of the set above: 1 if REASON is in it, else 0. */
+int ca_reason_valid(int reason);
+/* A reason from its RFC 5280 name ("keyCompromise", case-insensitive);
+ * -1 unless ca_reason_valid() holds for it. */
 int ca_reason_parse(const char *s);
+/* The RFC 5280 name of REASON, "unknown" if it has none. */
 const char *ca_reason_name(int reason);
 
-/* Revoke and publish a new CRL. */
+/* Revoke with REASON (ca_reason_valid, else MICA_E_BADREQ) and publish a
+ * new CRL. */
 int ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial,
 	      int reason, struct mica_err *err);
 /* Only from certificateHold; publishes a new CRL. */
@@ -376,7 +402,7 @@ int ca_domain_remove(struct ca *ca, const struct ca_principal *p,
 int ca_profile_days(struct ca *ca, const char *profile, int *default_days,
 		    int *max_days, struct mica_err *err);
 /* Override a profile's default and maximum validity (1 <= def <= max <=
- * 3650). */
+ * CA_PROFILE_DAYS_MAX). */
 int ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 			const char *profile, int default_days, int max_days,
 			struct mica_err *err);

@@ -15,7 +15,8 @@
  *   issue.c       the one path that makes an end-entity certificate
  *   requests.c    CSR submission and pending requests
  *   renew.c       renewal
- *   revoke.c      revocation and the revocation reasons
+ *   revoke.c      revocation
+ *   reasons.c     the revocation reasons (exported in ca/ca.h)
  *   crl.c         publishing and reading CRLs
  *   query.c       reading certificates, counts and the audit log
  *   config.c      allowed domains and profile validity

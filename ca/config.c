@@ -153,9 +153,10 @@ ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 		return -1;
 	if ((prof = ca_profile_get(profile, err)) == NULL)
 		return -1;
-	if (def < 1 || max < def || max > 3650)
+	if (def < 1 || max < def || max > CA_PROFILE_DAYS_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_days",
-				    "need 1 <= default days <= max days <= 3650");
+				    "need 1 <= default days <= max days <= %d",
+				    CA_PROFILE_DAYS_MAX);
 	x.profile = prof->name;
 	x.def = def;
 	x.max = max;

@@ -42,7 +42,7 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
 		return 1;
 	}
 	e->serial_len = (unsigned char)(len / 2);
-	e->reason = (signed char)(reason > 0 && reason <= 10 ? reason : 0);
+	e->reason = (signed char)(ca_reason_valid(reason) ? reason : 0);
 	e->revoked_at = revoked_at;
 	c->n++;
 	return 0;

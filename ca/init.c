@@ -103,9 +103,9 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	if (ca_key_type_parse(o->key_type ? o->key_type : "ec-p256", &kt) != 0)
 		return mica_err_set(err, MICA_E_USAGE, "bad_key_type",
 				    "--key must be one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096");
-	if (days < 1 || days > 36500)
+	if (days < 1 || days > CA_DAYS_MAX)
 		return mica_err_set(err, MICA_E_USAGE, "bad_days",
-				    "--days must be between 1 and 36500");
+				    "--days must be between 1 and %d", CA_DAYS_MAX);
 	if (o->crl_days < 0 || o->crl_days > 365)
 		return mica_err_set(err, MICA_E_USAGE, "bad_days",
 				    "--crl-days must be between 1 and 365");

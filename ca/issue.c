@@ -140,7 +140,7 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 		/* A superseding renewal runs with CA_TX_OWN: the CRL is
 		 * signed in this transaction. */
 		if (j->supersede &&
-		    (db_cert_revoke(db, j->renewal_of, 4 /* superseded */,
+		    (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
 				    ca_now(), err) != 0 ||
 		     ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0))
 			return -1;

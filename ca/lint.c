@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca/ca.h"   /* ca_reason_valid */
 #include "ca/der.h"
 #include "ca/profile.h"
 #include "util/fault.h"
@@ -908,7 +909,9 @@ lint_crl_entry(struct ca_der_cur *list, struct mica_err *err)
 		 * extension; mica always does. */
 		if (r[0] == 0)
 			return bad(err, "reasonCode unspecified present");
-		if (r[0] > 10 || r[0] == 7)
+		/* 5.3.1: 7 is unassigned; removeFromCRL (8) belongs in
+		 * delta CRLs only. */
+		if (!ca_reason_valid(r[0]))
 			return bad(err, "reasonCode invalid");
 	}
 	return 0;

@@ -37,7 +37,7 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	mbedtls_x509_crt_init(&crt);
 	if (ca_serial_parse(serial_in, serial, err) != 0)
 		return -1;
-	if (days < 0 || days > 36500)
+	if (days < 0 || days > CA_DAYS_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_days", "days must be positive");
 	if (db_cert_get(ca->db, serial, &old, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
@@ -88,7 +88,8 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	}
 	/* A key revoked as compromised is never certified again, by anyone. */
 	if (same_key && old.status == DB_CERT_REVOKED &&
-	    (old.reason == 1 /* keyCompromise */ || old.reason == 2 /* cACompromise */)) {
+	    (old.reason == CA_REASON_KEY_COMPROMISE ||
+	     old.reason == CA_REASON_CA_COMPROMISE)) {
 		mica_err_set(err, MICA_E_POLICY, "key_compromised",
 			     "certificate %s was revoked for key compromise; renew with a new key (--csr)",
 			     serial);

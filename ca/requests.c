@@ -116,7 +116,7 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 	memset(out, 0, sizeof(*out));
 	if ((prof = ca_profile_get(s->profile, err)) == NULL)
 		return -1;
-	if (s->days < 0 || s->days > 36500)
+	if (s->days < 0 || s->days > CA_DAYS_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_days",
 				    "days must be a positive number");
 	if (ca_csr_load(s->csr, s->csr_len, &csr, err) != 0)

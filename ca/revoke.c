@@ -1,48 +1,13 @@
 /*
- * ca/revoke.c - revocation: the RFC 5280 reasons, revoking a certificate
- * and releasing one on hold, each with the CRL that says so.
+ * ca/revoke.c - revocation: revoking a certificate and releasing one on
+ * hold, each with the CRL that says so.
  */
 #include "ca/ca.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "ca/ca_int.h"
 #include "ca/sign.h"
-
-/* ----------------------------------------------------------- reasons -- */
-
-static const char *const reason_names[] = {
-	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
-	"superseded", "cessationOfOperation", "certificateHold", NULL,
-	"removeFromCRL", "privilegeWithdrawn", "aACompromise",
-};
-
-int
-ca_reason_parse(const char *s)
-{
-	if (s == NULL)
-		return -1;
-	for (int i = 0; i < (int)(sizeof(reason_names) / sizeof(reason_names[0])); i++) {
-		/* removeFromCRL (8) only exists in delta CRLs. */
-		if (reason_names[i] == NULL || i == 8)
-			continue;
-		if (strcasecmp(s, reason_names[i]) == 0)
-			return i;
-	}
-	return -1;
-}
-
-const char *
-ca_reason_name(int reason)
-{
-	if (reason < 0 || reason >= (int)(sizeof(reason_names) / sizeof(reason_names[0])) ||
-	    reason_names[reason] == NULL)
-		return "unknown";
-	return reason_names[reason];
-}
-
-/* ------------------------------------------------------- revocation -- */
 
 struct revoke_tx {
 	struct ca *ca;
@@ -86,8 +51,7 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		return -1;
 	if (ca_serial_parse(serial_in, serial, err) != 0)
 		return -1;
-	if (!release &&
-	    (reason < 0 || reason > 10 || reason == 7 || reason == 8))
+	if (!release && !ca_reason_valid(reason))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
 				    "unknown revocation reason");
 	if (ca_sign_ready(ca, err) != 0)

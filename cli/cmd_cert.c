@@ -114,7 +114,7 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		case 'c': csrfile = optarg; break;
 		case 'p': s.profile = optarg; break;
 		case 'd':
-			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
 				return cli_usage("issue", "--days must be a positive number");
 			s.days = (int)v;
 			break;
@@ -206,7 +206,7 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		case 'c': csrfile = optarg; break;
 		case 's': supersede = 1; break;
 		case 'd':
-			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
 				return cli_usage("renew", "--days must be a positive number");
 			days = (int)v;
 			break;
@@ -247,15 +247,27 @@ out:
 static const char revoke_help[] =
 "Usage: mica [-d DIR] revoke SERIAL [--reason REASON]\n"
 "\n"
-"Revoke a certificate and publish a new CRL. REASON (RFC 5280) is one of\n"
-"unspecified (default), keyCompromise, cACompromise, affiliationChanged,\n"
-"superseded, cessationOfOperation, certificateHold, privilegeWithdrawn.\n"
+"Revoke a certificate and publish a new CRL. REASON (RFC 5280 5.3.1) is one\n"
+"of (case-insensitive; default unspecified):\n";
+static const char revoke_help_tail[] =
 "certificateHold can be undone with 'mica unrevoke'. SERIAL is hexadecimal,\n"
 "with or without colons.\n"
 "\n"
 "Options:\n"
 "  --reason REASON         the revocation reason\n"
 "  --passphrase-file FILE  the CA key's passphrase (to sign the CRL)\n";
+
+/* The reasons come from the engine's one list, so the help names exactly
+ * what --reason accepts. */
+static void
+revoke_usage(void)
+{
+	fputs(revoke_help, stdout);
+	for (int r = 0; r <= CA_REASON_MAX; r++)
+		if (ca_reason_valid(r))
+			printf("  %s\n", ca_reason_name(r));
+	fputs(revoke_help_tail, stdout);
+}
 
 int
 cmd_revoke(const char *datadir, int argc, char **argv)
@@ -280,7 +292,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 				return cli_usage("revoke", "unknown reason '%s'", optarg);
 			break;
 		case 'P': passfile = optarg; break;
-		case 'h': fputs(revoke_help, stdout); return 0;
+		case 'h': revoke_usage(); return 0;
 		default: return cli_usage("revoke", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
 	}
@@ -491,7 +503,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 			else return cli_usage("list", "--status is valid, revoked, expired or issuing");
 			break;
 		case 'e':
-			if (cli_parse_int(optarg, 1, 36500, &x) != 0)
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &x) != 0)
 				return cli_usage("list", "--expiring-days must be a positive number");
 			f.expiring_before = f.now + x * 86400;
 			break;

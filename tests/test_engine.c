@@ -2533,7 +2533,7 @@ test_reason_parse_and_name_round_trip(void)
 		"", "removeFromCRL", "key compromise", "keyCompromise ", "7", "1",
 		"superseded\n", "unknown", "hold",
 	};
-	static const int no_name[] = { -1, 7, 11, 100, -100 };
+	static const int no_name[] = { -1, 7, 8, 11, 100, -100 };
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		CU_ASSERT_EQUAL(ca_reason_parse(known[i].name), known[i].code);
@@ -2549,6 +2549,13 @@ test_reason_parse_and_name_round_trip(void)
 	CU_ASSERT_EQUAL(ca_reason_parse(NULL), -1);
 	for (size_t i = 0; i < sizeof(no_name) / sizeof(no_name[0]); i++)
 		CU_ASSERT_STRING_EQUAL(ca_reason_name(no_name[i]), "unknown");
+	/* One set: valid exactly for the named reasons, 0-6, 9 and 10
+	 * (7 is unassigned, removeFromCRL is for delta CRLs). */
+	for (int r = -2; r <= CA_REASON_MAX + 2; r++)
+		CU_ASSERT_EQUAL(ca_reason_valid(r),
+				(r >= 0 && r <= 6) || r == 9 || r == 10);
+	for (size_t i = 0; i < sizeof(no_name) / sizeof(no_name[0]); i++)
+		CU_ASSERT_EQUAL(ca_reason_valid(no_name[i]), 0);
 }
 
 /* ------------------------------------------------------------------ */

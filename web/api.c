@@ -14,7 +14,6 @@
 #include "ca/names.h"
 #include "util/log.h"
 
-#define DAYS_MAX        36500
 #define REASON_TEXT_MAX 200
 #define COMMENT_MAX     200
 #define NAME_FILTER_MAX 253
@@ -86,7 +85,7 @@ json_body(struct web_ctx *c, const struct web_field *spec, size_t n,
 	return 0;
 }
 
-/* "days" from JSON: absent -> 0; present -> 1..DAYS_MAX. */
+/* "days" from JSON: absent -> 0; present -> 1..CA_DAYS_MAX. */
 static int
 json_days(json_t *j, int *days, struct mica_err *err)
 {
@@ -94,9 +93,9 @@ json_days(json_t *j, int *days, struct mica_err *err)
 
 	*days = 0;
 	if (json_object_get(j, "days") != NULL && !json_is_null(json_object_get(j, "days")) &&
-	    (d < 1 || d > DAYS_MAX))
+	    (d < 1 || d > CA_DAYS_MAX))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
-				    "field \"days\" must be from 1 to %d", DAYS_MAX);
+				    "field \"days\" must be from 1 to %d", CA_DAYS_MAX);
 	*days = (int)d;
 	return 0;
 }
@@ -326,7 +325,7 @@ web_h_req_submit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		s.names = names;
 		s.nnames = nnames;
 	} else if (is_raw_csr(c)) {
-		if (web_query_int(c->q, "days", 1, DAYS_MAX, 0, &days, err) != 0)
+		if (web_query_int(c->q, "days", 1, CA_DAYS_MAX, 0, &days, err) != 0)
 			goto out;
 		s.csr = c->body;
 		s.csr_len = c->body_len;
@@ -637,7 +636,7 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		const char *sup = web_query_get(c->q, "supersede");
 		int64_t d;
 
-		if (web_query_int(c->q, "days", 1, DAYS_MAX, 0, &d, err) != 0)
+		if (web_query_int(c->q, "days", 1, CA_DAYS_MAX, 0, &d, err) != 0)
 			goto out;
 		days = (int)d;
 		if (sup != NULL) {
