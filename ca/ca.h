@@ -121,7 +121,9 @@ void ca_principal_anon(struct ca_principal *p, const char *client);
 /* Check a bearer token ("mica_<id>_<secret>"): known, not revoked, not
  * expired, secret matching (constant time over SHA-256 hashes). MICA_E_UNAUTH
  * ("bad_token") for any failure, the same message whatever the cause. Uses
- * are consumed only when a certificate is issued. */
+ * are consumed only when a certificate is issued. A token's last_used_at
+ * is kept: an admin token's here, to the minute; an enrollment token's by
+ * the issuance that consumes a use. */
 int ca_authenticate(struct ca *ca, const char *token, const char *client,
 		    struct ca_principal *out, struct mica_err *err);
 void ca_principal_free(struct ca_principal *p);

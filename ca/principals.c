@@ -12,6 +12,9 @@
 #include "ca/ca_int.h"
 #include "ca/keys.h"
 #include "util/hex.h"
+#include "util/log.h"
+
+/* ------------------------------------------------------- principals -- */
 
 void
 ca_principal_cli(struct ca_principal *p)
@@ -66,6 +69,35 @@ ca_require_admin(const struct ca_principal *p, struct mica_err *err)
 			    "this needs an admin token; an enrollment token is not enough");
 }
 
+/* ------------------------------------------------------ token checks -- */
+
+/* How stale a token's last_used_at may get before a use writes it. */
+#define TOKEN_USE_EVERY 60
+
+static int
+touch_body(struct db *db, void *arg, struct mica_err *err)
+{
+	return db_token_touch(db, (const char *)arg, ca_now(), err);
+}
+
+/* Record that an admin token was used (the token list shows when), at most
+ * once a minute per token, as a batched non-durable write that never fails
+ * the request. An enrollment token's use is recorded by the transaction
+ * that consumes it (db_token_consume sets last_used_at), at no extra cost
+ * to issuance. */
+static void
+note_admin_use(struct ca *ca, const struct db_token *t)
+{
+	struct mica_err e;
+
+	if (ca_now() - t->last_used_at < TOKEN_USE_EVERY ||
+	    (ca->sh != NULL && (ca->sh->flags & CA_OPEN_READONLY)))
+		return;
+	if (ca_tx(ca, 0, touch_body, (void *)t->id, &e) != 0)
+		mica_log(MICA_LOG_WARN, "cannot record the use of token %s: %s",
+			 t->id, e.msg);
+}
+
 int
 ca_authenticate(struct ca *ca, const char *token, const char *client,
 		struct ca_principal *out, struct mica_err *err)
@@ -115,6 +147,7 @@ ca_authenticate(struct ca *ca, const char *token, const char *client,
 	if (t.kind == DB_TOKEN_ADMIN) {
 		out->kind = CA_PRINCIPAL_ADMIN;
 		snprintf(out->actor, sizeof(out->actor), "admin:%s", t.id);
+		note_admin_use(ca, &t);
 	} else {
 		if (t.uses_left == 0)
 			goto out;

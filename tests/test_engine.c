@@ -1906,6 +1906,86 @@ test_admin_token_acts_as_admin(void)
 	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id, &err), 0);
 }
 
+/* last_used_at of token ID as the token list shows it; -1 if not listed. */
+static int64_t
+token_last_used(const char *id)
+{
+	struct ca_token *list = NULL;
+	struct mica_err err;
+	size_t n = 0;
+	int64_t at = -1;
+
+	if (ca_token_list(g_ca, &g_cli, &list, &n, &err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].id, id) == 0)
+			at = list[i].last_used_at;
+	ca_token_array_free(list, n);
+	return at;
+}
+
+static void
+test_token_use_is_recorded(void)
+{
+	struct ca_token_spec spec;
+	struct ca_token info;
+	char admin[CA_TOKEN_MAX], aid[CA_ID_MAX];
+	char enroll[CA_TOKEN_MAX], eid[CA_ID_MAX];
+	struct ca_principal p;
+	struct ca_issued out;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int64_t t0 = (int64_t)time(NULL), at;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = CA_TOKEN_ADMIN;
+	CU_ASSERT_EQUAL_FATAL(ca_token_create(g_ca, &g_cli, &spec, admin, &info, &err), 0);
+	snprintf(aid, sizeof(aid), "%s", info.id);
+	CU_ASSERT_EQUAL(info.last_used_at, 0);
+	ca_token_free(&info);
+	CU_ASSERT_EQUAL(token_last_used(aid), 0);
+
+	/* An admin token: recorded when it is used. */
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), 0);
+	ca_principal_free(&p);
+	at = token_last_used(aid);
+	CU_ASSERT(at >= t0 && at <= (int64_t)time(NULL));
+	/* At most once a minute: a use 30 s after the last one writes
+	 * nothing, one 2 minutes after does. */
+	CU_ASSERT_EQUAL_FATAL(db_token_touch(ca_db(g_ca), aid, t0 - 30, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), 0);
+	ca_principal_free(&p);
+	CU_ASSERT_EQUAL(token_last_used(aid), t0 - 30);
+	CU_ASSERT_EQUAL_FATAL(db_token_touch(ca_db(g_ca), aid, t0 - 120, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), 0);
+	ca_principal_free(&p);
+	CU_ASSERT(token_last_used(aid) >= t0);
+	/* A failed authentication is no use. */
+	CU_ASSERT_EQUAL_FATAL(db_token_touch(ca_db(g_ca), aid, t0 - 120, &err), 0);
+	admin[30] = admin[30] == 'a' ? 'b' : 'a';
+	CU_ASSERT_EQUAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), -1);
+	ca_principal_free(&p);
+	CU_ASSERT_EQUAL(token_last_used(aid), t0 - 120);
+
+	/* An enrollment token: by the issuance that consumes a use, not by
+	 * authenticating (which writes nothing on the issuance path). */
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 2, enroll, eid) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, enroll, "192.0.2.41", &p, &err), 0);
+	CU_ASSERT_EQUAL(token_last_used(eid), 0);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "used." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &p, csr, len, "server", &out, &err), 0);
+	at = token_last_used(eid);
+	CU_ASSERT(at >= t0 && at <= (int64_t)time(NULL));
+	CU_ASSERT_EQUAL(token_uses_left(eid), 1);
+	ca_issued_free(&out);
+	ca_principal_free(&p);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_token_create_refuses_bad_specs(void)
 {
@@ -3071,6 +3151,8 @@ main(void)
 		  test_bad_tokens_uppercase_secret_is_refused },
 		{ "an admin token acts as admin and is stored as a hash",
 		  test_admin_token_acts_as_admin },
+		{ "a token's use is recorded: admin at use (once a minute), enroll with the use it consumes",
+		  test_token_use_is_recorded },
 		{ "token creation refuses bad specifications", test_token_create_refuses_bad_specs },
 		{ "admin calls refuse anonymous (401) and enrollment (403) callers and change nothing",
 		  test_admin_calls_refuse_anonymous_and_enrollment_callers },
