@@ -23,6 +23,14 @@
  *   backup.c      backup and restore
  *   serial.c      serial numbers
  *   text.c        ids, free text and the store's name lists
+ * and under them, with headers of their own and no store:
+ *   profile.c     the profiles and the policy (pure: no I/O, no key)
+ *   names.c       DNS names, addresses and email addresses
+ *   csr.c         PKCS#10 requests from outside
+ *   x509.c        DER encoders of certificates and CRLs
+ *   lint.c        the checks every TBS passes before it is signed
+ *   der.c         the DER reader the parsers and the linter share
+ *   keys.c        the CA key material: generate, seal, unseal, sign
  */
 #ifndef MICA_CA_INT_H
 #define MICA_CA_INT_H

@@ -95,6 +95,7 @@ reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct reserve_tx *x = arg;
 
+	/* Consuming the use also records it (last_used_at), here. */
 	if (x->j->consume_token != NULL &&
 	    db_token_consume(db, x->j->consume_token, ca_now(), err) != 0) {
 		x->failed_at = 1;

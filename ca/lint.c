@@ -2,10 +2,10 @@
  * ca/lint.c - check a to-be-signed certificate or CRL against RFC 5280 and
  * against what the engine meant to issue, before any signature is made.
  *
- * The linter shares nothing with the encoder but the DER reader: it takes
- * the bytes, re-parses them with a fail-closed cursor that must consume
- * everything, and compares what it finds with the expectations it was
- * given. A bug in ca/x509.c (or memory corruption between encoding and
+ * The linter shares nothing with the encoder but the DER reader and the
+ * one list of revocation reasons (ca/reasons.c): it takes the bytes,
+ * re-parses them with a fail-closed cursor that must consume everything,
+ * and compares what it finds with the expectations it was given. A bug in ca/x509.c (or memory corruption between encoding and
  * signing) then stops issuance instead of producing a certificate nobody
  * meant to sign.
  *
