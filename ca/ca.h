@@ -13,6 +13,12 @@
  * Every state change writes an audit row in the same transaction. A
  * certificate is recorded (status issuing) before it is signed and stored
  * (status valid) before it is returned; signing runs outside the write lock.
+ *
+ * The engine hands out its own types (struct ca_cert, ca_request, ca_crl,
+ * ca_token, ca_audit, ca_counts): callers never see the store's. Strings
+ * and DER inside them are heap copies owned by the struct, released by its
+ * *_free function (which accepts NULL and zeroes the struct). Times are
+ * Unix seconds, UTC.
  */
 #ifndef MICA_CA_H
 #define MICA_CA_H
@@ -20,7 +26,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db/db.h"
 #include "util/err.h"
 
 struct ca;
@@ -30,6 +35,14 @@ struct ca;
 #define CA_ID_MAX        40      /* request and token ids, with NUL */
 #define CA_TOKEN_MAX     128     /* a whole bearer token, with NUL */
 #define CA_PENDING_MAX   1000    /* most pending requests held at once */
+#define CA_SERIAL_MAX    41      /* a serial in hex (20 octets), with NUL */
+
+/* Validity bounds, in days. CA_DAYS_MAX (about a century) bounds what
+ * anything may ask for - the root's validity, a request's days - so that
+ * arithmetic on times stays in range; the profiles bound a certificate far
+ * below it. CA_PROFILE_DAYS_MAX bounds an admin's profile override. */
+#define CA_DAYS_MAX          36500
+#define CA_PROFILE_DAYS_MAX  3650
 
 /* ------------------------------------------------------------ set-up -- */
 
@@ -41,7 +54,8 @@ struct ca_init_opts {
 	size_t ndomains;
 	const char *public_url;       /* base for CDP/AIA, e.g. http://ca:8080 */
 	const char *key_type;         /* "ec-p256" (default if NULL) ... */
-	int days;                     /* root validity, default 3650 */
+	int days;                     /* root validity, default 3650,
+				       * at most CA_DAYS_MAX */
 	int crl_days;                 /* CRL nextUpdate, default 7 */
 	const char *passphrase_file;  /* NULL: MICA_PASSPHRASE, else generate */
 	int64_t kdf_iter;             /* 0 = CA_KDF_DEFAULT_ITER */
@@ -73,14 +87,14 @@ int ca_open(const char *datadir, int flags, const char *passphrase_file,
 int ca_clone(struct ca *parent, struct ca **out, struct mica_err *err);
 void ca_close(struct ca *ca);
 /* For a long-running process with many threads (the daemon): from now on
- * every handle sharing CA's data directory hands issuance's store writes to
- * one writer thread that commits them in batches (group commit, see
- * db_run_tx()); the last ca_close() stops it. Call once, before the other
- * threads start. */
+ * every handle sharing CA's data directory hands its store writes to one
+ * writer thread that commits them in batches (group commit); the last
+ * ca_close() stops it. Call once, before the other threads start. */
 int ca_batch_writes(struct ca *ca, struct mica_err *err);
 
-/* The store connection of this handle (for backup, integrity checks). */
-struct db *ca_db(struct ca *ca);
+/* Does the store answer? A real query on this handle's connection (for a
+ * health check). */
+int ca_store_check(struct ca *ca, struct mica_err *err);
 
 /* ----------------------------------------------------------- callers -- */
 
@@ -107,7 +121,9 @@ void ca_principal_anon(struct ca_principal *p, const char *client);
 /* Check a bearer token ("mica_<id>_<secret>"): known, not revoked, not
  * expired, secret matching (constant time over SHA-256 hashes). MICA_E_UNAUTH
  * ("bad_token") for any failure, the same message whatever the cause. Uses
- * are consumed only when a certificate is issued. */
+ * are consumed only when a certificate is issued. A token's last_used_at
+ * is kept: an admin token's here, to the minute; an enrollment token's by
+ * the issuance that consumes a use. */
 int ca_authenticate(struct ca *ca, const char *token, const char *client,
 		    struct ca_principal *out, struct mica_err *err);
 void ca_principal_free(struct ca_principal *p);
@@ -125,8 +141,8 @@ struct ca_submit {
 
 struct ca_issued {
 	char request_id[CA_ID_MAX];   /* "" for direct CLI issuance */
-	int status;                   /* DB_REQ_PENDING / ISSUED / DENIED */
-	char serial[DB_SERIAL_MAX];
+	int status;                   /* CA_REQ_PENDING / ISSUED / DENIED */
+	char serial[CA_SERIAL_MAX];
 	unsigned char *der; size_t der_len;   /* certificate, heap */
 	int64_t not_before, not_after;
 	int clamped;                  /* validity was cut to the CA's notAfter */
@@ -142,13 +158,33 @@ int ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 		  const struct ca_submit *s, struct ca_issued *out,
 		  struct mica_err *err);
 
+enum ca_req_status { CA_REQ_PENDING = 0, CA_REQ_ISSUED = 1, CA_REQ_DENIED = 2 };
+
+struct ca_request {
+	char id[CA_ID_MAX];           /* unguessable */
+	int status;                   /* enum ca_req_status */
+	char *profile;
+	unsigned char *csr_der; size_t csr_len;
+	char *names;                  /* '\n'-separated, as checked at submission */
+	char *subject;                /* display form of the CSR subject */
+	int days;                     /* requested validity, 0 = profile default */
+	char *client;                 /* submitter address or "cli" */
+	int64_t submitted_at, decided_at;
+	char *decided_by;             /* NULL while pending */
+	char *deny_reason;            /* NULL unless denied */
+	char serial[CA_SERIAL_MAX];   /* "" unless issued */
+};
+void ca_request_free(struct ca_request *r);
+void ca_request_array_free(struct ca_request *a, size_t n);
+
 /* Request status by id (anyone who knows the unguessable id). If issued,
- * out->der holds the certificate. */
+ * out->der holds the certificate. REQ gets the request. */
 int ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
-		      struct db_request *req, struct mica_err *err);
-/* Admin: list requests (STATUS -1 for all). */
+		      struct ca_request *req, struct mica_err *err);
+/* Admin: list requests (STATUS -1 for all), oldest first; free *OUT with
+ * ca_request_array_free. */
 int ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
-		    int limit, struct db_request **out, size_t *n,
+		    int limit, struct ca_request **out, size_t *n,
 		    struct mica_err *err);
 int ca_request_approve(struct ca *ca, const struct ca_principal *p,
 		       const char *id, struct ca_issued *out,
@@ -165,9 +201,11 @@ int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 	     const unsigned char *csr, size_t csr_len, int days, int supersede,
 	     struct ca_issued *out, struct mica_err *err);
 
-/* Issue a server certificate for a key the caller holds (the daemon's own
- * TLS certificate): admin/CLI only, names checked only for syntax, and the
- * single label "localhost" allowed. */
+/* Issue a certificate of PROFILE for a key the caller holds (the daemon's
+ * own TLS certificate): admin/CLI only, decided by the same policy as any
+ * issuance (the profile's days, name kinds and key rules), which lets
+ * this certificate alone name "localhost" and names outside the CA's
+ * domains (see daemon_tls in ca/profile.h). DAYS 0: the profile default. */
 int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		      const char *profile, const unsigned char *spki,
 		      size_t spki_len, const char *const *names, size_t nnames,
@@ -175,44 +213,130 @@ int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 
 /* ------------------------------------------------------- revocation -- */
 
-/* RFC 5280 5.3.1 names: "unspecified", "keyCompromise", "cACompromise",
- * "affiliationChanged", "superseded", "cessationOfOperation",
- * "certificateHold", "privilegeWithdrawn", "aACompromise"
- * (case-insensitive). -1 if unknown. */
+/* RFC 5280 5.3.1 CRLReason: the reasons a certificate may be revoked
+ * with. 7 is not assigned, and removeFromCRL (8) only exists in delta
+ * CRLs, which mica does not publish: neither is a reason here. */
+enum ca_reason {
+	CA_REASON_UNSPECIFIED          = 0,
+	CA_REASON_KEY_COMPROMISE       = 1,
+	CA_REASON_CA_COMPROMISE        = 2,
+	CA_REASON_AFFILIATION_CHANGED  = 3,
+	CA_REASON_SUPERSEDED           = 4,
+	CA_REASON_CESSATION            = 5,   /* cessationOfOperation */
+	CA_REASON_HOLD                 = 6,   /* certificateHold */
+	CA_REASON_PRIVILEGE_WITHDRAWN  = 9,
+	CA_REASON_AA_COMPROMISE        = 10,
+};
+#define CA_REASON_MAX 10
+
+/* The one definition of the set above: 1 if REASON is in it, else 0. */
+int ca_reason_valid(int reason);
+/* A reason from its RFC 5280 name ("keyCompromise", case-insensitive);
+ * -1 unless ca_reason_valid() holds for it. */
 int ca_reason_parse(const char *s);
+/* The RFC 5280 name of REASON, "unknown" if it has none. */
 const char *ca_reason_name(int reason);
 
-/* Revoke and publish a new CRL. */
+/* Revoke with REASON (ca_reason_valid, else MICA_E_BADREQ) and publish a
+ * new CRL. */
 int ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial,
 	      int reason, struct mica_err *err);
 /* Only from certificateHold; publishes a new CRL. */
 int ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 		const char *serial, struct mica_err *err);
 
-/* Publish a new CRL now (number incremented in the same transaction). */
+struct ca_crl {
+	int64_t number;               /* cRLNumber */
+	int64_t this_update, next_update;
+	unsigned char *der; size_t der_len;   /* NULL from ca_crl_info */
+};
+void ca_crl_free(struct ca_crl *crl);
+
+/* Publish a new CRL now (number incremented in the same transaction). OUT
+ * may be NULL. */
 int ca_crl_publish(struct ca *ca, const struct ca_principal *p,
-		   struct db_crl *out, struct mica_err *err);
-/* The current CRL (the stored copy, never signed per call). */
-int ca_crl_current(struct ca *ca, struct db_crl *out, struct mica_err *err);
-/* Its number and dates only (der NULL). */
-int ca_crl_info(struct ca *ca, struct db_crl *out, struct mica_err *err);
+		   struct ca_crl *out, struct mica_err *err);
+/* The current CRL (the stored copy, never signed per call). MICA_E_NOTFOUND
+ * if none was published. */
+int ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err);
+/* Its number and dates only (der NULL): cheap for a CRL of tens of
+ * megabytes. */
+int ca_crl_info(struct ca *ca, struct ca_crl *out, struct mica_err *err);
 
 /* ----------------------------------------------------------- queries -- */
 
 /* Canonical serial from user text: hex with optional ':' separators and
  * "0x" prefix, case-insensitive, 1..40 hex digits -> lowercase, even length,
  * no redundant leading "00" pairs. MICA_E_BADREQ "bad_serial". */
-int ca_serial_parse(const char *in, char out[DB_SERIAL_MAX],
+int ca_serial_parse(const char *in, char out[CA_SERIAL_MAX],
 		    struct mica_err *err);
 
+enum ca_cert_status {
+	CA_CERT_ISSUING = 0,   /* recorded before signing; no DER (yet) */
+	CA_CERT_VALID   = 1,   /* signed and recorded; may be expired by date */
+	CA_CERT_REVOKED = 2,
+};
+
+struct ca_cert {
+	int64_t id;                   /* stable listing order, the list cursor */
+	char serial[CA_SERIAL_MAX];   /* lowercase hex, even length */
+	char *profile;
+	char *subject;                /* display form, e.g. "CN=mail.contoso.test" */
+	char *names;                  /* '\n'-separated, as in the SAN */
+	char *request_id;             /* NULL if issued directly */
+	int64_t not_before, not_after;
+	unsigned char *der; size_t der_len;  /* NULL while issuing, and in lists */
+	unsigned char spki_sha256[32];       /* SHA-256 of SubjectPublicKeyInfo */
+	int status;                   /* enum ca_cert_status */
+	int64_t revoked_at;           /* 0 unless revoked */
+	int reason;                   /* RFC 5280 CRLReason, -1 unless revoked */
+	char renewal_of[CA_SERIAL_MAX];   /* "" if none */
+	char renewed_by[CA_SERIAL_MAX];   /* "" if none */
+	int64_t created_at;
+};
+void ca_cert_free(struct ca_cert *c);
+void ca_cert_array_free(struct ca_cert *a, size_t n);
+
+struct ca_cert_filter {
+	int status;              /* -1 any; CA_CERT_*; or CA_FILTER_EXPIRED /
+				  * CA_FILTER_CURRENT (valid and not expired) */
+	int64_t now;             /* reference time for expiry filters */
+	int64_t expiring_before; /* 0 none; else not_after < this and > now */
+	const char *name;        /* NULL none; else substring match on a name */
+	int64_t cursor;          /* 0 from the newest; else rows with id < cursor */
+	int limit;               /* 1..1000 */
+};
+#define CA_FILTER_EXPIRED 10
+#define CA_FILTER_CURRENT 11
+
+struct ca_counts {
+	int64_t issuing, valid, revoked, expired, pending_requests;
+};
+
+struct ca_audit {
+	int64_t id;
+	int64_t at;
+	char *actor;    /* "cli", "admin:<token id>", "enroll:<token id>", "anon@ip" */
+	char *action;   /* "cert.issue", "cert.revoke", "token.create", ... */
+	char *target;   /* serial, request id, token id; may be NULL */
+	char *detail;   /* short free text; never a secret */
+};
+void ca_audit_array_free(struct ca_audit *a, size_t n);
+
+/* Admin: one certificate, with its DER once signed. */
 int ca_cert_get(struct ca *ca, const struct ca_principal *p,
-		const char *serial, struct db_cert *out, struct mica_err *err);
+		const char *serial, struct ca_cert *out, struct mica_err *err);
+/* Admin: certificates matching F, newest first, without DER; free *OUT
+ * with ca_cert_array_free. *NEXT_CURSOR is 0 when no more rows. */
 int ca_cert_list(struct ca *ca, const struct ca_principal *p,
-		 const struct db_cert_filter *f, struct db_cert **out,
+		 const struct ca_cert_filter *f, struct ca_cert **out,
 		 size_t *n, int64_t *next_cursor, struct mica_err *err);
-int ca_counts(struct ca *ca, struct db_counts *out, struct mica_err *err);
+/* Certificates and pending requests by status, now. */
+int ca_counts(struct ca *ca, struct ca_counts *out, struct mica_err *err);
+/* Admin: audit rows with at >= SINCE (and id < BEFORE_ID if > 0), newest
+ * first; free *OUT with ca_audit_array_free. */
 int ca_audit_list(struct ca *ca, const struct ca_principal *p, int64_t since,
-		  int64_t before_id, int limit, struct db_audit **out,
+		  int64_t before_id, int limit, struct ca_audit **out,
 		  size_t *n, struct mica_err *err);
 
 /* The root certificate (cached; owned by the handle). */
@@ -225,8 +349,28 @@ int64_t ca_not_after(struct ca *ca);
 
 /* ------------------------------------------------------------ tokens -- */
 
+enum ca_token_kind { CA_TOKEN_ENROLL = 0, CA_TOKEN_ADMIN = 1 };
+
+/* A token as stored: never its secret, nor the secret's hash. */
+struct ca_token {
+	char id[CA_ID_MAX];           /* public identifier (part of the token) */
+	int kind;                     /* enum ca_token_kind */
+	char *profile;                /* NULL = any profile (enroll) */
+	char *names;                  /* '\n'-separated name patterns; NULL = any
+				       * name within the CA's domains */
+	int64_t uses_left;            /* -1 = unlimited */
+	int64_t expires_at;           /* 0 = never */
+	int64_t created_at;
+	char *created_by;
+	char *comment;
+	int revoked;
+	int64_t last_used_at;         /* 0 = never */
+};
+void ca_token_free(struct ca_token *t);
+void ca_token_array_free(struct ca_token *a, size_t n);
+
 struct ca_token_spec {
-	int kind;                     /* DB_TOKEN_ENROLL or DB_TOKEN_ADMIN */
+	int kind;                     /* CA_TOKEN_ENROLL or CA_TOKEN_ADMIN */
 	const char *profile;          /* enroll: NULL = any */
 	const char *const *names;     /* enroll: NULL = any within the domains */
 	size_t nnames;
@@ -237,19 +381,21 @@ struct ca_token_spec {
 };
 
 /* Create a token; TOKEN receives the secret bearer string, shown once and
- * stored only as a hash. INFO (may be NULL) gets the stored row. */
+ * stored only as a hash. INFO (may be NULL) gets the stored token. */
 int ca_token_create(struct ca *ca, const struct ca_principal *p,
 		    const struct ca_token_spec *spec, char token[CA_TOKEN_MAX],
-		    struct db_token *info, struct mica_err *err);
+		    struct ca_token *info, struct mica_err *err);
+/* Admin: all tokens, newest first; free *OUT with ca_token_array_free. */
 int ca_token_list(struct ca *ca, const struct ca_principal *p,
-		  struct db_token **out, size_t *n, struct mica_err *err);
+		  struct ca_token **out, size_t *n, struct mica_err *err);
 int ca_token_revoke(struct ca *ca, const struct ca_principal *p,
 		    const char *id, struct mica_err *err);
 
 /* ---------------------------------------------------- configuration -- */
 
-/* Allowed domains. List: *out NULL-terminated, free with db_strv_free. */
+/* Allowed domains. List: *out NULL-terminated, free with ca_strv_free. */
 int ca_domain_list(struct ca *ca, char ***out, struct mica_err *err);
+void ca_strv_free(char **v);
 int ca_domain_add(struct ca *ca, const struct ca_principal *p,
 		  const char *domain, struct mica_err *err);
 int ca_domain_remove(struct ca *ca, const struct ca_principal *p,
@@ -258,7 +404,7 @@ int ca_domain_remove(struct ca *ca, const struct ca_principal *p,
 int ca_profile_days(struct ca *ca, const char *profile, int *default_days,
 		    int *max_days, struct mica_err *err);
 /* Override a profile's default and maximum validity (1 <= def <= max <=
- * 3650). */
+ * CA_PROFILE_DAYS_MAX). */
 int ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 			const char *profile, int default_days, int max_days,
 			struct mica_err *err);

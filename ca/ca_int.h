@@ -1,14 +1,49 @@
 /*
- * ca/ca_int.h - private to ca/: the engine handle's layout.
+ * ca/ca_int.h - private to ca/: the engine handle's layout, and what the
+ * engine's files share with each other. Nothing outside ca/ includes it
+ * (the unit tests do, to look inside).
+ *
+ * The engine's files, one thing each:
+ *   handle.c      a handle on a data directory: open, clone, close, the
+ *                 shared state and the cached root
+ *   passphrase.c  passphrases (read, generate, change) and the sealed key
+ *   tx.c          the one write path into the store
+ *   sign.c        the only door to the CA key for signing
+ *   init.c        creating a CA
+ *   principals.c  who is asking: the command line, tokens, anonymous
+ *   tokens.c      creating, listing and revoking tokens
+ *   issue.c       the one path that makes an end-entity certificate
+ *   requests.c    CSR submission and pending requests
+ *   renew.c       renewal
+ *   revoke.c      revocation
+ *   reasons.c     the revocation reasons (exported in ca/ca.h)
+ *   crl.c         publishing and reading CRLs
+ *   query.c       reading certificates, counts and the audit log
+ *   config.c      allowed domains and profile validity
+ *   backup.c      backup and restore
+ *   serial.c      serial numbers
+ *   text.c        ids, free text and the store's name lists
+ * and under them, with headers of their own and no store:
+ *   profile.c     the profiles and the policy (pure: no I/O, no key)
+ *   names.c       DNS names, addresses and email addresses
+ *   csr.c         PKCS#10 requests from outside
+ *   x509.c        DER encoders of certificates and CRLs
+ *   lint.c        the checks every TBS passes before it is signed
+ *   der.c         the DER reader the parsers and the linter share
+ *   keys.c        the CA key material: generate, seal, unseal, sign
  */
 #ifndef MICA_CA_INT_H
 #define MICA_CA_INT_H
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ca/ca.h"
 #include "ca/keys.h"
+#include "ca/names.h"
+#include "ca/profile.h"
+#include "db/db.h"
 
 /* What every handle on one data directory shares (refcounted). Immutable
  * after ca_open() except refs (and writer, set once before threads start). */
@@ -36,5 +71,148 @@ struct ca {
 	struct ca_shared *sh;
 	struct db *db;
 };
+
+static inline int64_t
+ca_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ------------------------------------------------------------ handle.c -- */
+
+/* OUT = DIR "/" FILE; -1 if it does not fit in SIZE. */
+int ca_path_join(char *out, size_t size, const char *dir, const char *file);
+/* Remove a database file and its -wal and -shm companions. */
+void ca_db_unlink(const char *dbpath);
+/* The store connection of this handle (for the unit tests). */
+struct db *ca_db(struct ca *ca);
+
+/* ---------------------------------------------------------------- tx.c -- */
+
+/* ca_tx flags */
+#define CA_TX_DURABLE 0x1  /* on disk when ca_tx() returns; otherwise at the
+			    * next durable commit (lost only with the
+			    * machine's power, never with the process) */
+#define CA_TX_OWN     0x2  /* on this handle's own connection even when
+			    * writes are batched: for a body that signs a
+			    * CRL under the write lock, which on the writer
+			    * would hold up every batch behind one signature */
+
+/*
+ * Run BODY(db, ARG, err) in a transaction: the one way the engine changes
+ * the store. BODY makes its writes on the connection it is given (the
+ * writer's, or with CA_TX_OWN or without batching CA's own) and opens no
+ * transaction itself; it must not be called with a transaction open on
+ * any connection to the store (the writer would wait for it). A failed
+ * BODY is rolled back completely and its error returned.
+ */
+int ca_tx(struct ca *ca, int flags, db_tx_fn body, void *arg,
+	  struct mica_err *err);
+
+/* -------------------------------------------------------- passphrase.c -- */
+
+#define CA_PASS_MAX 4096
+
+/* Read a passphrase file: a regular file not accessible by group or others;
+ * the first line (up to CA_PASS_MAX) is the passphrase. *OUT heap, free
+ * with ca_pass_free. */
+int ca_pass_read_file(const char *path, char **out, struct mica_err *err);
+/* The passphrase of DATADIR's CA: FILE if not NULL, else $MICA_PASSPHRASE,
+ * else DATADIR/passphrase. *OUT as above. */
+int ca_pass_get(const char *datadir, const char *file, char **out,
+		struct mica_err *err);
+/* Write a fresh random passphrase to PATH (created 0600, must not exist);
+ * *OUT as above. */
+int ca_pass_generate(const char *path, char **out, struct mica_err *err);
+/* Zeroize and free a passphrase. Accepts NULL. */
+void ca_pass_free(char *s);
+/* Point the CA row's key fields at SEALED (which must outlive ROW). */
+void ca_row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed);
+
+/* -------------------------------------------------------- principals.c -- */
+
+/* An admin token or the command line. */
+int ca_is_admin(const struct ca_principal *p);
+/* 0 for an admin; else MICA_E_UNAUTH (anonymous) or MICA_E_FORBIDDEN. */
+int ca_require_admin(const struct ca_principal *p, struct mica_err *err);
+
+/* -------------------------------------------------------------- text.c -- */
+
+/* Split a '\n'-separated list into a heap array of *N heap strings. */
+int ca_split_lines(const char *s, char ***out, size_t *n);
+/* Names in the store's '\n'-separated form; heap, NULL if out of memory. */
+char *ca_join_names(const struct ca_name *names, size_t n);
+/* The store's '\n'-separated names, parsed back; *OUT heap. */
+int ca_stored_names_parse(const char *s, struct ca_name **out, size_t *n,
+			  struct mica_err *err);
+/* A request or token id: 1..CA_ID_MAX-1 lowercase hex digits. 1 or 0. */
+int ca_valid_id(const char *id);
+/* Copy IN (NULL: "") to OUT with control characters as spaces; -1 if IN is
+ * longer than MAX. */
+int ca_clean_text(const char *in, size_t max, char *out, size_t outsize);
+
+/* ------------------------------------------------------------ serial.c -- */
+
+/* A fresh random serial number (RFC 5280 4.1.2.2) and its hex form. */
+int ca_serial_new(unsigned char serial[16], char hex[CA_SERIAL_MAX],
+		  struct mica_err *err);
+
+/* ------------------------------------------------------------ config.c -- */
+
+/* The profile NAME ("server" if NULL); NULL and MICA_E_BADREQ
+ * "unknown_profile" if there is none. */
+const struct ca_profile *ca_profile_get(const char *name, struct mica_err *err);
+/* PROF's effective default and maximum validity (admin overrides or the
+ * built-in values). */
+int ca_profile_limits(struct ca *ca, const struct ca_profile *prof, int *def,
+		      int *max, struct mica_err *err);
+
+/* ------------------------------------------------------------- issue.c -- */
+
+/* Ask the policy (ca_policy_check, the one place that says yes or no)
+ * with what the store knows: the profile's limits and the allowed domains;
+ * P's token scope applies to an ENROLL principal. DAEMON_TLS: the daemon's
+ * own certificate (see struct ca_policy_input). */
+int ca_run_policy(struct ca *ca, const struct ca_principal *p,
+		  const struct ca_profile *prof, const struct ca_name *names,
+		  size_t nnames, int key_kind, int key_bits, int days,
+		  int daemon_tls, struct ca_policy_decision *d,
+		  struct mica_err *err);
+
+/* Kind (enum ca_pubkey_kind, 0 if mica does not certify such keys) and
+ * size of the key in a SubjectPublicKeyInfo, for the policy. */
+int ca_spki_key(const unsigned char *spki, size_t len, int *kind, int *bits,
+		struct mica_err *err);
+
+struct ca_issue_job {
+	const struct ca_principal *p;
+	const struct ca_profile *prof;
+	const unsigned char *spki; size_t spki_len;
+	const unsigned char *spki_hash;     /* 32 octets */
+	const struct ca_name *names; size_t nnames;
+	const struct ca_policy_decision *d;
+	const char *request_id;             /* decide this request, or NULL */
+	const char *renewal_of;             /* link, or NULL */
+	int supersede;                      /* revoke renewal_of as superseded */
+	const char *consume_token;          /* token id to consume, or NULL */
+	const char *action;                 /* audit action */
+	struct db_request *record;          /* store this request as issued
+					     * (serial filled in), or NULL */
+};
+
+/* Build, lint, record, sign, store: the one path by which mica issues an
+ * end-entity certificate, as the policy decided (J->d). On success OUT
+ * holds the certificate, committed to the store. */
+int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
+	     struct mica_err *err);
+
+/* --------------------------------------------------------------- crl.c -- */
+
+/* Publish a CRL inside a transaction body that runs with CA_TX_OWN (DB is
+ * CA's own connection): read the revoked set, take the next number, sign
+ * and insert. The transaction commits both, so a revocation and the CRL
+ * that lists it land together. OUT (may be NULL) gets the CRL. */
+int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
+		      struct db_crl *out, struct mica_err *err);
 
 #endif

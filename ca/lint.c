@@ -2,10 +2,10 @@
  * ca/lint.c - check a to-be-signed certificate or CRL against RFC 5280 and
  * against what the engine meant to issue, before any signature is made.
  *
- * The linter shares nothing with the encoder but the DER reader: it takes
- * the bytes, re-parses them with a fail-closed cursor that must consume
- * everything, and compares what it finds with the expectations it was
- * given. A bug in ca/x509.c (or memory corruption between encoding and
+ * The linter shares nothing with the encoder but the DER reader and the
+ * one list of revocation reasons (ca/reasons.c): it takes the bytes,
+ * re-parses them with a fail-closed cursor that must consume everything,
+ * and compares what it finds with the expectations it was given. A bug in ca/x509.c (or memory corruption between encoding and
  * signing) then stops issuance instead of producing a certificate nobody
  * meant to sign.
  *
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca/ca.h"   /* ca_reason_valid */
 #include "ca/der.h"
 #include "ca/profile.h"
 #include "util/fault.h"
@@ -908,7 +909,9 @@ lint_crl_entry(struct ca_der_cur *list, struct mica_err *err)
 		 * extension; mica always does. */
 		if (r[0] == 0)
 			return bad(err, "reasonCode unspecified present");
-		if (r[0] > 10 || r[0] == 7)
+		/* 5.3.1: 7 is unassigned; removeFromCRL (8) belongs in
+		 * delta CRLs only. */
+		if (!ca_reason_valid(r[0]))
 			return bad(err, "reasonCode invalid");
 	}
 	return 0;

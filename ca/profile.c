@@ -282,6 +282,19 @@ check_name(const struct ca_policy_input *in, const struct ca_name *n,
 				    "the %s profile does not allow %s names "
 				    "(\"%s\")", p->name, kind, n->value);
 
+	if (n->kind == CA_NAME_DNS && strchr(n->value, '.') == NULL) {
+		/* A single label is resolved by each client's own search
+		 * list, so it names different hosts to different clients.
+		 * Only the daemon's certificate may carry one, "localhost",
+		 * so that https://localhost works on the CA machine. It is
+		 * under no domain and needs none. */
+		if (in->daemon_tls && strcasecmp(n->value, "localhost") == 0)
+			return 0;
+		return mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
+				    "%s is a single label, not a host name a "
+				    "certificate can vouch for", n->value);
+	}
+
 	if (n->kind == CA_NAME_IP) {
 		/* An address proves nothing about who owns it, and the CA's
 		 * domain list cannot vouch for it. Only an admin (no scope)
@@ -293,7 +306,9 @@ check_name(const struct ca_policy_input *in, const struct ca_name *n,
 					    "IP address %s is not allowed: a "
 					    "token may only request addresses "
 					    "listed in its scope", n->value);
-	} else if (in->ndomains > 0) {
+	} else if (in->ndomains > 0 && !in->daemon_tls) {
+		/* (The daemon's own names - its host name, the host of its
+		 * public URL - are whatever the machine is called.) */
 		if (!in_any_domain(in, n))
 			return mica_err_set(err, MICA_E_POLICY,
 					    "name_not_allowed",
@@ -378,6 +393,10 @@ ca_policy_check(const struct ca_policy_input *in,
 	if (in->now < 0 || in->now > TIME_MAX)
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "the clock is out of range");
+	if (in->daemon_tls && in->scoped)
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "the daemon's certificate is never issued "
+				    "under a token's scope");
 
 	if (in->scoped && in->scope_profile != NULL &&
 	    strcmp(in->scope_profile, p->name) != 0)

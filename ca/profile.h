@@ -78,6 +78,12 @@ struct ca_policy_input {
 	int requested_days;             /* 0 = profile default */
 	int64_t now;
 	int64_t ca_not_after;           /* the CA certificate's notAfter */
+	/* The daemon's own TLS certificate, asked for by an admin (never
+	 * with a scope): its names are what clients type to reach the CA
+	 * machine, which need not be under the CA's domains, and the single
+	 * label "localhost" is allowed. Every other single-label DNS name is
+	 * refused, here as for any request. */
+	int daemon_tls;
 };
 
 struct ca_policy_decision {
@@ -90,8 +96,9 @@ struct ca_policy_decision {
 };
 
 /*
- * Decide whether the request may be issued. Returns 0 and fills *out, or -1
- * with MICA_E_POLICY (code says which rule: "name_not_allowed",
+ * Decide whether the request may be issued: the one place that says yes or
+ * no, for every way mica issues an end-entity certificate. Returns 0 and
+ * fills *out, or -1 with MICA_E_POLICY (code says which rule: "name_not_allowed",
  * "name_kind_not_allowed", "no_names", "too_many_names", "days_out_of_range",
  * "profile_not_in_scope", "name_not_in_scope", "weak_key") or MICA_E_BADREQ.
  * The message names the offending name. Pure: no I/O.

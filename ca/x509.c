@@ -31,6 +31,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 
+#include "ca/ca.h"   /* ca_reason_valid */
 #include "ca/der.h"
 #include "ca/profile.h"
 
@@ -810,13 +811,6 @@ entry_content(const struct ca_crl_entry *e)
 	return n;
 }
 
-/* RFC 5280 5.3.1 CRLReason: 0..10, 7 unused. */
-static int
-reason_ok(int r)
-{
-	return r >= 0 && r <= 10 && r != 7;
-}
-
 /*
  * Sizes of the two CRL extensions (all short-form lengths):
  *   AKI:       SEQUENCE { OID(2+3), OCTET STRING { SEQUENCE { [0] 20 } } }
@@ -886,7 +880,7 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 					    "CRL entry %zu: serial must be a "
 					    "1..20 octet positive integer "
 					    "without leading zeros", i);
-		if (!reason_ok(e->reason))
+		if (!ca_reason_valid(e->reason))
 			return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
 					    "CRL entry %zu: invalid reason "
 					    "code %d", i, e->reason);
@@ -951,7 +945,7 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 			/* Pass 1 checked every entry. */
 			assert(e->serial_len >= 1 &&
 			       e->serial_len <= CRL_SERIAL_MAX &&
-			       reason_ok(e->reason));
+			       ca_reason_valid(e->reason));
 			ca_der_w_hdr(&w, CA_DER_SEQUENCE, entry_content(e));
 			ca_der_w_hdr(&w, CA_DER_INTEGER, e->serial_len + pad);
 			if (pad)

@@ -56,6 +56,6 @@ int cli_parse_duration(const char *s, int64_t *out);
 /* "2026-11-24T17:30:00Z" into BUF[21]. */
 const char *cli_time(int64_t t, char buf[32]);
 
-const char *cli_cert_status(const struct db_cert *c, int64_t now);
+const char *cli_cert_status(const struct ca_cert *c, int64_t now);
 
 #endif

@@ -14,7 +14,7 @@
 static const char *
 req_status(int s)
 {
-	return s == DB_REQ_PENDING ? "pending" : s == DB_REQ_ISSUED ? "issued" : "denied";
+	return s == CA_REQ_PENDING ? "pending" : s == CA_REQ_ISSUED ? "issued" : "denied";
 }
 
 static const char request_help[] =
@@ -46,16 +46,16 @@ cmd_request(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	int status = DB_REQ_PENDING, json = 0, c, rc = 0;
+	int status = CA_REQ_PENDING, json = 0, c, rc = 0;
 	char t[32];
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (strcmp(optarg, "pending") == 0) status = DB_REQ_PENDING;
-			else if (strcmp(optarg, "issued") == 0) status = DB_REQ_ISSUED;
-			else if (strcmp(optarg, "denied") == 0) status = DB_REQ_DENIED;
+			if (strcmp(optarg, "pending") == 0) status = CA_REQ_PENDING;
+			else if (strcmp(optarg, "issued") == 0) status = CA_REQ_ISSUED;
+			else if (strcmp(optarg, "denied") == 0) status = CA_REQ_DENIED;
 			else if (strcmp(optarg, "all") == 0) status = -1;
 			else return cli_usage("request", "--status is pending, issued, denied or all");
 			break;
@@ -70,7 +70,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 	sub = optind < argc ? argv[optind] : "list";
 	ca_principal_cli(&cli);
 	if (strcmp(sub, "list") == 0) {
-		struct db_request *v = NULL;
+		struct ca_request *v = NULL;
 		size_t n = 0;
 		if (optind + 1 < argc)
 			return cli_usage("request", "unexpected argument '%s'", argv[optind + 1]);
@@ -108,7 +108,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 				       cli_time(v[i].submitted_at, t), names);
 			}
 		}
-		db_req_array_free(v, n);
+		ca_request_array_free(v, n);
 		ca_close(ca);
 		return rc;
 	}
@@ -116,7 +116,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 		return cli_usage("request", "%s needs exactly one request ID", sub);
 	if (strcmp(sub, "show") == 0) {
 		struct ca_issued r;
-		struct db_request q;
+		struct ca_request q;
 		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
 		if (ca_request_status(ca, argv[optind + 1], &r, &q, &err) != 0) {
@@ -136,7 +136,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 				printf("Serial:     %s\n", q.serial);
 		}
 		ca_issued_free(&r);
-		db_req_free(&q);
+		ca_request_free(&q);
 		ca_close(ca);
 		return rc;
 	}
@@ -218,8 +218,8 @@ cmd_token(const char *datadir, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': kind = DB_TOKEN_ADMIN; break;
-		case 'e': kind = DB_TOKEN_ENROLL; break;
+		case 'a': kind = CA_TOKEN_ADMIN; break;
+		case 'e': kind = CA_TOKEN_ENROLL; break;
 		case 'p': spec.profile = optarg; break;
 		case 'n':
 			if (spec.nnames >= CA_NAMES_MAX)
@@ -246,11 +246,11 @@ cmd_token(const char *datadir, int argc, char **argv)
 		char token[CA_TOKEN_MAX];
 		if (kind < 0)
 			return cli_usage("token", "token create needs --admin or --enroll");
-		if (kind == DB_TOKEN_ADMIN && (spec.profile || spec.nnames || spec.uses))
+		if (kind == CA_TOKEN_ADMIN && (spec.profile || spec.nnames || spec.uses))
 			return cli_usage("token", "--profile, --name and --uses are for --enroll tokens");
 		spec.kind = kind;
 		if (spec.uses == 0)
-			spec.uses = kind == DB_TOKEN_ADMIN ? -1 : 1;
+			spec.uses = kind == CA_TOKEN_ADMIN ? -1 : 1;
 		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
 		if (ca_token_create(ca, &cli, &spec, token, NULL, &err) != 0) {
@@ -259,14 +259,14 @@ cmd_token(const char *datadir, int argc, char **argv)
 			printf("%s\n", token);
 			fflush(stdout);
 			fprintf(stderr, "created %s token %.16s; it is shown only this once\n",
-				kind == DB_TOKEN_ADMIN ? "an admin" : "an enrollment", token + 5);
+				kind == CA_TOKEN_ADMIN ? "an admin" : "an enrollment", token + 5);
 		}
 		explicit_bzero(token, sizeof(token));
 		ca_close(ca);
 		return rc;
 	}
 	if (strcmp(sub, "list") == 0) {
-		struct db_token *v = NULL;
+		struct ca_token *v = NULL;
 		size_t n = 0;
 		int64_t now = (int64_t)time(NULL);
 		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
@@ -279,7 +279,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:b}",
 					"id", v[i].id,
-					"kind", v[i].kind == DB_TOKEN_ADMIN ? "admin" : "enroll",
+					"kind", v[i].kind == CA_TOKEN_ADMIN ? "admin" : "enroll",
 					"uses_left", (json_int_t)v[i].uses_left,
 					"created_at", cli_time(v[i].created_at, t),
 					"revoked", v[i].revoked);
@@ -309,19 +309,19 @@ cmd_token(const char *datadir, int argc, char **argv)
 				else
 					snprintf(uses, sizeof(uses), "%lld", (long long)v[i].uses_left);
 				snprintf(scope, sizeof(scope), "%s%s%s",
-					 v[i].profile ? v[i].profile : (v[i].kind == DB_TOKEN_ADMIN ? "-" : "any"),
+					 v[i].profile ? v[i].profile : (v[i].kind == CA_TOKEN_ADMIN ? "-" : "any"),
 					 v[i].names ? " " : "", v[i].names ? v[i].names : "");
 				for (char *p = scope; *p; p++)
 					if (*p == '\n')
 						*p = ',';
 				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", v[i].id,
-				       v[i].kind == DB_TOKEN_ADMIN ? "admin" : "enroll",
+				       v[i].kind == CA_TOKEN_ADMIN ? "admin" : "enroll",
 				       state, uses,
 				       v[i].expires_at ? cli_time(v[i].expires_at, t) : "never",
 				       scope);
 			}
 		}
-		db_token_array_free(v, n);
+		ca_token_array_free(v, n);
 		ca_close(ca);
 		return rc;
 	}
@@ -385,7 +385,7 @@ cmd_audit(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct db_audit *v = NULL;
+	struct ca_audit *v = NULL;
 	size_t n = 0;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
@@ -439,7 +439,7 @@ cmd_audit(const char *datadir, int argc, char **argv)
 			       v[i].actor, v[i].action, v[i].target ? v[i].target : "-",
 			       v[i].detail ? v[i].detail : "");
 	}
-	db_audit_array_free(v, n);
+	ca_audit_array_free(v, n);
 	ca_close(ca);
 	return rc;
 }

@@ -114,7 +114,7 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		case 'c': csrfile = optarg; break;
 		case 'p': s.profile = optarg; break;
 		case 'd':
-			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
 				return cli_usage("issue", "--days must be a positive number");
 			s.days = (int)v;
 			break;
@@ -206,7 +206,7 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		case 'c': csrfile = optarg; break;
 		case 's': supersede = 1; break;
 		case 'd':
-			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
 				return cli_usage("renew", "--days must be a positive number");
 			days = (int)v;
 			break;
@@ -247,15 +247,27 @@ out:
 static const char revoke_help[] =
 "Usage: mica [-d DIR] revoke SERIAL [--reason REASON]\n"
 "\n"
-"Revoke a certificate and publish a new CRL. REASON (RFC 5280) is one of\n"
-"unspecified (default), keyCompromise, cACompromise, affiliationChanged,\n"
-"superseded, cessationOfOperation, certificateHold, privilegeWithdrawn.\n"
+"Revoke a certificate and publish a new CRL. REASON (RFC 5280 5.3.1) is one\n"
+"of (case-insensitive; default unspecified):\n";
+static const char revoke_help_tail[] =
 "certificateHold can be undone with 'mica unrevoke'. SERIAL is hexadecimal,\n"
 "with or without colons.\n"
 "\n"
 "Options:\n"
 "  --reason REASON         the revocation reason\n"
 "  --passphrase-file FILE  the CA key's passphrase (to sign the CRL)\n";
+
+/* The reasons come from the engine's one list, so the help names exactly
+ * what --reason accepts. */
+static void
+revoke_usage(void)
+{
+	fputs(revoke_help, stdout);
+	for (int r = 0; r <= CA_REASON_MAX; r++)
+		if (ca_reason_valid(r))
+			printf("  %s\n", ca_reason_name(r));
+	fputs(revoke_help_tail, stdout);
+}
 
 int
 cmd_revoke(const char *datadir, int argc, char **argv)
@@ -280,7 +292,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 				return cli_usage("revoke", "unknown reason '%s'", optarg);
 			break;
 		case 'P': passfile = optarg; break;
-		case 'h': fputs(revoke_help, stdout); return 0;
+		case 'h': revoke_usage(); return 0;
 		default: return cli_usage("revoke", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
 	}
@@ -363,7 +375,7 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	struct db_crl crl;
+	struct ca_crl crl;
 	char t[32], *pem = NULL;
 	int as_pem = 0, c, rc = 0;
 
@@ -403,13 +415,13 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		(long long)crl.number, cli_time(crl.next_update, t));
 out:
 	free(pem);
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	ca_close(ca);
 	return rc;
 }
 
 static json_t *
-cert_json(const struct db_cert *c, int64_t now)
+cert_json(const struct ca_cert *c, int64_t now)
 {
 	char nb[32], na[32], ra[32];
 	json_t *o, *names = json_array();
@@ -429,7 +441,7 @@ cert_json(const struct db_cert *c, int64_t now)
 		      "not_after", cli_time(c->not_after, na));
 	if (o == NULL)
 		return NULL;
-	if (c->status == DB_CERT_REVOKED) {
+	if (c->status == CA_CERT_REVOKED) {
 		json_object_set_new(o, "revoked_at", json_string(cli_time(c->revoked_at, ra)));
 		json_object_set_new(o, "revocation_reason", json_string(ca_reason_name(c->reason)));
 	}
@@ -467,8 +479,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct db_cert_filter f;
-	struct db_cert *v = NULL;
+	struct ca_cert_filter f;
+	struct ca_cert *v = NULL;
 	size_t n = 0;
 	int64_t next = 0, x;
 	struct ca_principal cli;
@@ -484,14 +496,14 @@ cmd_list(const char *datadir, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (strcmp(optarg, "valid") == 0) f.status = DB_FILTER_CURRENT;
-			else if (strcmp(optarg, "revoked") == 0) f.status = DB_CERT_REVOKED;
-			else if (strcmp(optarg, "expired") == 0) f.status = DB_FILTER_EXPIRED;
-			else if (strcmp(optarg, "issuing") == 0) f.status = DB_CERT_ISSUING;
+			if (strcmp(optarg, "valid") == 0) f.status = CA_FILTER_CURRENT;
+			else if (strcmp(optarg, "revoked") == 0) f.status = CA_CERT_REVOKED;
+			else if (strcmp(optarg, "expired") == 0) f.status = CA_FILTER_EXPIRED;
+			else if (strcmp(optarg, "issuing") == 0) f.status = CA_CERT_ISSUING;
 			else return cli_usage("list", "--status is valid, revoked, expired or issuing");
 			break;
 		case 'e':
-			if (cli_parse_int(optarg, 1, 36500, &x) != 0)
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &x) != 0)
 				return cli_usage("list", "--expiring-days must be a positive number");
 			f.expiring_before = f.now + x * 86400;
 			break;
@@ -510,7 +522,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 		return cli_usage("list", "unexpected argument '%s'", argv[optind]);
 	/* "What expires soon" means certificates still in use. */
 	if (f.expiring_before != 0 && f.status == -1)
-		f.status = DB_FILTER_CURRENT;
+		f.status = CA_FILTER_CURRENT;
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
@@ -545,7 +557,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 		}
 	}
 out:
-	db_cert_array_free(v, n);
+	ca_cert_array_free(v, n);
 	ca_close(ca);
 	return rc;
 }
@@ -567,7 +579,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct db_cert cert;
+	struct ca_cert cert;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -636,7 +648,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 		free(names);
 		printf("Not before:  %s\n", cli_time(cert.not_before, t1));
 		printf("Not after:   %s\n", cli_time(cert.not_after, t2));
-		if (cert.status == DB_CERT_REVOKED)
+		if (cert.status == CA_CERT_REVOKED)
 			printf("Revoked:     %s (%s)\n", cli_time(cert.revoked_at, t1),
 			       ca_reason_name(cert.reason));
 		if (cert.renewal_of[0])
@@ -648,7 +660,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 	}
 out:
 	free(pem);
-	db_cert_free(&cert);
+	ca_cert_free(&cert);
 	ca_close(ca);
 	return rc;
 }

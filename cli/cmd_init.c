@@ -80,8 +80,8 @@ cmd_init(const char *datadir, int argc, char **argv)
 		case 'u': o.public_url = optarg; break;
 		case 'k': o.key_type = optarg; break;
 		case 'y':
-			if (cli_parse_int(optarg, 1, 36500, &v) != 0)
-				return cli_usage("init", "--days must be a number of days (1-36500)");
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
+				return cli_usage("init", "--days must be a number of days (1-%d)", CA_DAYS_MAX);
 			o.days = (int)v;
 			break;
 		case 'c':
@@ -230,12 +230,14 @@ cmd_profile(const char *datadir, int argc, char **argv)
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'd':
-			if (cli_parse_int(optarg, 1, 3650, &def) != 0)
-				return cli_usage("profile", "--default-days must be 1-3650");
+			if (cli_parse_int(optarg, 1, CA_PROFILE_DAYS_MAX, &def) != 0)
+				return cli_usage("profile", "--default-days must be 1-%d",
+						 CA_PROFILE_DAYS_MAX);
 			break;
 		case 'm':
-			if (cli_parse_int(optarg, 1, 3650, &max) != 0)
-				return cli_usage("profile", "--max-days must be 1-3650");
+			if (cli_parse_int(optarg, 1, CA_PROFILE_DAYS_MAX, &max) != 0)
+				return cli_usage("profile", "--max-days must be 1-%d",
+						 CA_PROFILE_DAYS_MAX);
 			break;
 		case 'h': fputs(profile_help, stdout); return 0;
 		default: return cli_usage("profile", "unknown option or missing value: '%s'", argv[optind - 1]);
@@ -339,7 +341,7 @@ cmd_domain(const char *datadir, int argc, char **argv)
 		else
 			for (char **d = v; *d != NULL; d++)
 				puts(*d);
-		db_strv_free(v);
+		ca_strv_free(v);
 	} else if (strcmp(sub, "add") == 0) {
 		if (ca_domain_add(ca, &cli, argv[2], &err) != 0)
 			rc = cli_fail(&err);

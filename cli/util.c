@@ -157,11 +157,11 @@ cli_time(int64_t t, char buf[32])
 }
 
 const char *
-cli_cert_status(const struct db_cert *c, int64_t now)
+cli_cert_status(const struct ca_cert *c, int64_t now)
 {
 	switch (c->status) {
-	case DB_CERT_ISSUING: return "issuing";
-	case DB_CERT_REVOKED: return "revoked";
+	case CA_CERT_ISSUING: return "issuing";
+	case CA_CERT_REVOKED: return "revoked";
 	default: break;
 	}
 	return c->not_after <= now ? "expired" : "valid";

@@ -22,7 +22,7 @@
  * the parser's length bounds (longer than 80 characters or more than 42
  * digits including leading zeros), which it may refuse. */
 static int
-reference(const char *in, char out[DB_SERIAL_MAX], int *limited)
+reference(const char *in, char out[CA_SERIAL_MAX], int *limited)
 {
 	char digits[256];
 	size_t n = 0, start = 0, len = strlen(in);
@@ -80,7 +80,7 @@ check_canonical(const char *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char out[DB_SERIAL_MAX], again[DB_SERIAL_MAX], want[DB_SERIAL_MAX];
+	char out[CA_SERIAL_MAX], again[CA_SERIAL_MAX], want[CA_SERIAL_MAX];
 	struct mica_err err;
 	char *in;
 	int rc, ok, limited;

@@ -1,5 +1,5 @@
 /*
- * tests/test_engine.c - the CA engine (ca/ca.c) end to end, below the CLI
+ * tests/test_engine.c - the CA engine (ca/) end to end, below the CLI
  * and the HTTP layer: set-up and unlocking, issuance for every kind of
  * principal, manager approval, enrollment tokens and their scopes,
  * authorization of admin calls, revocation and CRLs, renewal, serial and
@@ -45,6 +45,7 @@
 #include <mbedtls/x509_csr.h>
 
 #include "ca/ca.h"
+#include "ca/ca_int.h"   /* ca_db(): a look inside the store */
 #include "db/db.h"
 #include "util/err.h"
 #include "util/hex.h"
@@ -254,8 +255,8 @@ issue_cli(mbedtls_pk_context *pk, const char *name, struct ca_issued *out)
 static int64_t
 newest_cert_id(struct ca *ca)
 {
-	struct db_cert_filter f;
-	struct db_cert *a = NULL;
+	struct ca_cert_filter f;
+	struct ca_cert *a = NULL;
 	size_t n = 0;
 	int64_t next = 0, id = -1;
 	struct mica_err err;
@@ -264,17 +265,17 @@ newest_cert_id(struct ca *ca)
 	f.status = -1;
 	f.now = (int64_t)time(NULL);
 	f.limit = 1;
-	if (db_cert_list(ca_db(ca), &f, &a, &n, &next, &err) != 0)
+	if (ca_cert_list(ca, &g_cli, &f, &a, &n, &next, &err) != 0)
 		return -1;
 	id = n > 0 ? a[0].id : 0;
-	db_cert_array_free(a, n);
+	ca_cert_array_free(a, n);
 	return id;
 }
 
 static int64_t
 total_certs(struct ca *ca)
 {
-	struct db_counts c;
+	struct ca_counts c;
 	struct mica_err err;
 
 	if (ca_counts(ca, &c, &err) != 0)
@@ -286,14 +287,14 @@ total_certs(struct ca *ca)
 static int
 cert_status(const char *serial)
 {
-	struct db_cert c;
+	struct ca_cert c;
 	struct mica_err err;
 	int st;
 
-	if (db_cert_get(ca_db(g_ca), serial, &c, &err) != 0)
+	if (ca_cert_get(g_ca, &g_cli, serial, &c, &err) != 0)
 		return -1;
 	st = c.status;
-	db_cert_free(&c);
+	ca_cert_free(&c);
 	return st;
 }
 
@@ -318,11 +319,11 @@ make_enroll_token(const char *profile, const char *const *names, size_t n,
 		  int64_t uses, char token[CA_TOKEN_MAX], char id[CA_ID_MAX])
 {
 	struct ca_token_spec spec;
-	struct db_token info;
+	struct ca_token info;
 	struct mica_err err;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = DB_TOKEN_ENROLL;
+	spec.kind = CA_TOKEN_ENROLL;
 	spec.profile = profile;
 	spec.names = names;
 	spec.nnames = n;
@@ -333,7 +334,7 @@ make_enroll_token(const char *profile, const char *const *names, size_t n,
 		return -1;
 	}
 	snprintf(id, CA_ID_MAX, "%s", info.id);
-	db_token_free(&info);
+	ca_token_free(&info);
 	return 0;
 }
 
@@ -342,7 +343,7 @@ make_enroll_token(const char *profile, const char *const *names, size_t n,
 static int
 audit_has(const char *action, const char *target)
 {
-	struct db_audit *a = NULL;
+	struct ca_audit *a = NULL;
 	size_t n = 0;
 	struct mica_err err;
 	int found = 0;
@@ -354,7 +355,7 @@ audit_has(const char *action, const char *target)
 		    (target == NULL ||
 		     (a[i].target != NULL && strcmp(a[i].target, target) == 0)))
 			found = 1;
-	db_audit_array_free(a, n);
+	ca_audit_array_free(a, n);
 	return found;
 }
 
@@ -486,9 +487,9 @@ crl_find(const unsigned char *der, size_t len, const char *serial, int *reason)
 	return found;
 }
 
-/* The current CRL of CA; caller frees with db_crl_free. */
+/* The current CRL of CA; caller frees with ca_crl_free. */
 static int
-current_crl(struct ca *ca, struct db_crl *crl)
+current_crl(struct ca *ca, struct ca_crl *crl)
 {
 	struct mica_err err;
 
@@ -499,13 +500,13 @@ current_crl(struct ca *ca, struct db_crl *crl)
 static int64_t
 current_crl_number(struct ca *ca)
 {
-	struct db_crl crl;
+	struct ca_crl crl;
 	int64_t n;
 
 	if (current_crl(ca, &crl) != 0)
 		return -1;
 	n = crl.number;
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	return n;
 }
 
@@ -818,7 +819,7 @@ test_cli_issues_a_server_certificate_that_verifies(void)
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
 	CU_ASSERT_FATAL(make_csr(&pk, names[0], names, 2, &csr, &len) == 0);
 	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &g_cli, csr, len, "server", &out, &err), 0);
-	CU_ASSERT_EQUAL(out.status, DB_REQ_ISSUED);
+	CU_ASSERT_EQUAL(out.status, CA_REQ_ISSUED);
 	/* Issuance at once keeps a request record too, with its own id. */
 	CU_ASSERT(is_lower_hex(out.request_id, 32));
 	CU_ASSERT(is_lower_hex(out.serial, 32));
@@ -885,7 +886,7 @@ test_issued_row_is_valid_and_holds_the_returned_der(void)
 	unsigned char *csr = NULL, spki[256], hash[32];
 	size_t len = 0, sl = 0;
 	struct ca_issued out;
-	struct db_cert c;
+	struct ca_cert c;
 	struct mica_err err;
 	int64_t before = newest_cert_id(g_ca), total = total_certs(g_ca);
 
@@ -896,7 +897,7 @@ test_issued_row_is_valid_and_holds_the_returned_der(void)
 	CU_ASSERT(newest_cert_id(g_ca) > before);
 	/* Through the admin query, with the serial in a user's spelling. */
 	{
-		char spelled[DB_SERIAL_MAX * 3 + 4];
+		char spelled[CA_SERIAL_MAX * 3 + 4];
 		size_t k = 2;
 		snprintf(spelled, sizeof(spelled), "0x");
 		for (size_t i = 0; out.serial[i] != '\0'; i++) {
@@ -909,7 +910,7 @@ test_issued_row_is_valid_and_holds_the_returned_der(void)
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, spelled, &c, &err), 0);
 	}
 	CU_ASSERT_STRING_EQUAL(c.serial, out.serial);
-	CU_ASSERT_EQUAL(c.status, DB_CERT_VALID);
+	CU_ASSERT_EQUAL(c.status, CA_CERT_VALID);
 	CU_ASSERT_EQUAL(c.reason, -1);
 	CU_ASSERT_EQUAL(c.revoked_at, 0);
 	CU_ASSERT(c.der_len == out.der_len && c.der != NULL &&
@@ -931,7 +932,7 @@ test_issued_row_is_valid_and_holds_the_returned_der(void)
 	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
 	mbedtls_sha256(spki, sl, hash, 0);
 	CU_ASSERT_EQUAL(memcmp(c.spki_sha256, hash, 32), 0);
-	db_cert_free(&c);
+	ca_cert_free(&c);
 
 	/* Unknown and malformed serials. */
 	CU_ASSERT_EQUAL(ca_cert_get(g_ca, &g_cli, "0123456789abcdef", &c, &err), -1);
@@ -959,7 +960,7 @@ test_refused_submissions_store_and_sign_nothing(void)
 	struct ca_submit s;
 	struct ca_principal anon, enroll;
 	struct mica_err err;
-	struct db_counts c0, c1;
+	struct ca_counts c0, c1;
 	int64_t before = newest_cert_id(g_ca);
 	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
 
@@ -1062,7 +1063,7 @@ test_issue_for_spki_serves_the_daemon_key(void)
 						30, &out, &err), 0);
 	CU_ASSERT_EQUAL(out.not_after - out.not_before, 30 * DAY);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
-	CU_ASSERT_EQUAL(cert_status(out.serial), DB_CERT_VALID);
+	CU_ASSERT_EQUAL(cert_status(out.serial), CA_CERT_VALID);
 	ca_issued_free(&out);
 	/* A malformed key or name is refused. */
 	CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl / 2, names, 1,
@@ -1075,6 +1076,67 @@ test_issue_for_spki_serves_the_daemon_key(void)
 	}
 	CU_ASSERT_PTR_NULL(out.der);
 	mbedtls_pk_free(&pk);
+}
+
+/* The daemon's certificate goes through the one policy: the profile's
+ * maximum and the admin's overrides hold for it too; what it may name
+ * beyond a request ("localhost", names outside the CA's domains) is the
+ * policy's explicit allowance, and nobody but an admin gets it. */
+static void
+test_issue_for_spki_obeys_the_policy(void)
+{
+	static const char *const mine[] = { "localhost", "127.0.0.1", "buildhost.lan.test" };
+	static const char *const other[] = { "intranet" };
+	struct ca *ca = fresh_ca("spkipolicy", 0, 1);
+	struct ca_principal cli, anon;
+	mbedtls_pk_context pk;
+	unsigned char spki[256];
+	size_t sl = 0;
+	struct ca_issued out;
+	struct mica_err err;
+	uint32_t flags;
+	int64_t before;
+
+	CU_ASSERT_FATAL(ca != NULL);
+	ca_principal_cli(&cli);
+	ca_principal_anon(&anon, "192.0.2.9");
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 30,
+						&out, &err), 0);
+	CU_ASSERT_EQUAL(verify_cert(ca, out.der, out.der_len, "localhost", NULL, 0, &flags), 0);
+	ca_issued_free(&out);
+	before = total_certs(ca);
+
+	/* Beyond the server profile's 398 days: refused, nothing stored. */
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 399,
+					  &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	CU_ASSERT_PTR_NULL(out.der);
+	/* An override lowers the maximum for it as for any certificate,
+	 * and sets its default. */
+	CU_ASSERT_EQUAL_FATAL(ca_profile_set_days(ca, &cli, "server", 10, 20, &err), 0);
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 30,
+					  &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 0,
+						&out, &err), 0);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, 10 * DAY);
+	ca_issued_free(&out);
+	/* Profiles keep their name kinds. */
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "email", spki, sl, mine, 3, 0,
+					  &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_kind_not_allowed");
+	/* No other single label; nobody but an admin. */
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, other, 1, 0,
+					  &out, &err), -1);
+	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &anon, "server", spki, sl, mine, 3, 0,
+					  &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_EQUAL(total_certs(ca), before + 1);
+	mbedtls_pk_free(&pk);
+	ca_close(ca);
 }
 
 static void
@@ -1158,7 +1220,7 @@ test_a_ca_without_domains_issues_only_to_admins(void)
 	ca_principal_cli(&cli);
 	CU_ASSERT_EQUAL(ca_domain_list(ca, &domains, &err), 0);
 	CU_ASSERT(domains != NULL && domains[0] == NULL);
-	db_strv_free(domains);
+	ca_strv_free(domains);
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
 	CU_ASSERT_FATAL(make_csr1(&pk, "www.anything.test", &csr, &len) == 0);
 	/* The admin may issue any name before domains are set up... */
@@ -1168,7 +1230,7 @@ test_a_ca_without_domains_issues_only_to_admins(void)
 	{
 		static const char *const names[] = { "www.anything.test" };
 		memset(&spec, 0, sizeof(spec));
-		spec.kind = DB_TOKEN_ENROLL;
+		spec.kind = CA_TOKEN_ENROLL;
 		spec.names = names;
 		spec.nnames = 1;
 		spec.uses = 5;
@@ -1188,7 +1250,7 @@ test_a_ca_without_domains_issues_only_to_admins(void)
 	CU_ASSERT_EQUAL(ca_domain_list(ca, &domains, &err), 0);
 	CU_ASSERT(domains != NULL && domains[0] != NULL &&
 		  strcmp(domains[0], "anything.test") == 0 && domains[1] == NULL);
-	db_strv_free(domains);
+	ca_strv_free(domains);
 	CU_ASSERT_EQUAL(ca_authenticate(ca, token, "192.0.2.99", &p, &err), 0);
 	CU_ASSERT_EQUAL(submit(ca, &p, csr, len, "server", &out, &err), 0);
 	ca_issued_free(&out);
@@ -1226,7 +1288,7 @@ anon_submit(const char *name, char id[CA_ID_MAX])
 		return -1;
 	if (make_csr1(&pk, name, &csr, &len) == 0 &&
 	    submit(g_ca, &anon, csr, len, "server", &out, &err) == 0 &&
-	    out.status == DB_REQ_PENDING && out.der == NULL) {
+	    out.status == CA_REQ_PENDING && out.der == NULL) {
 		snprintf(id, CA_ID_MAX, "%s", out.request_id);
 		rc = 0;
 	}
@@ -1244,8 +1306,8 @@ test_anonymous_submission_waits_for_approval(void)
 	size_t len = 0;
 	struct ca_principal anon;
 	struct ca_issued out, st;
-	struct db_request req;
-	struct db_counts c0, c1;
+	struct ca_request req;
+	struct ca_counts c0, c1;
 	struct mica_err err;
 	int64_t before = newest_cert_id(g_ca);
 	char id2[CA_ID_MAX];
@@ -1255,7 +1317,7 @@ test_anonymous_submission_waits_for_approval(void)
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
 	CU_ASSERT_FATAL(make_csr1(&pk, "anon." DOMAIN, &csr, &len) == 0);
 	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &anon, csr, len, "server", &out, &err), 0);
-	CU_ASSERT_EQUAL(out.status, DB_REQ_PENDING);
+	CU_ASSERT_EQUAL(out.status, CA_REQ_PENDING);
 	/* 128 random bits as 32 lowercase hex digits. */
 	CU_ASSERT(is_lower_hex(out.request_id, 32));
 	CU_ASSERT_PTR_NULL(out.der);
@@ -1270,14 +1332,14 @@ test_anonymous_submission_waits_for_approval(void)
 
 	/* Anyone holding the id sees the status. */
 	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, out.request_id, &st, &req, &err), 0);
-	CU_ASSERT_EQUAL(st.status, DB_REQ_PENDING);
+	CU_ASSERT_EQUAL(st.status, CA_REQ_PENDING);
 	CU_ASSERT_PTR_NULL(st.der);
-	CU_ASSERT_EQUAL(req.status, DB_REQ_PENDING);
+	CU_ASSERT_EQUAL(req.status, CA_REQ_PENDING);
 	CU_ASSERT_STRING_EQUAL(req.names, "anon." DOMAIN);
 	CU_ASSERT_STRING_EQUAL(req.profile, "server");
 	CU_ASSERT_PTR_NOT_NULL(strstr(req.client, "192.0.2.10"));
 	CU_ASSERT(req.csr_len == len && memcmp(req.csr_der, csr, len) == 0);
-	db_req_free(&req);
+	ca_request_free(&req);
 	ca_issued_free(&st);
 
 	/* The same CSR again: another, different id. */
@@ -1318,8 +1380,8 @@ test_approval_issues_once(void)
 {
 	char id[CA_ID_MAX];
 	struct ca_issued out, again, st;
-	struct db_request req;
-	struct db_cert c;
+	struct ca_request req;
+	struct ca_cert c;
 	struct mica_err err;
 	uint32_t flags;
 	int64_t before;
@@ -1327,26 +1389,26 @@ test_approval_issues_once(void)
 	CU_ASSERT_EQUAL_FATAL(anon_submit("approve." DOMAIN, id), 0);
 	before = total_certs(g_ca);
 	CU_ASSERT_EQUAL_FATAL(ca_request_approve(g_ca, &g_cli, id, &out, &err), 0);
-	CU_ASSERT_EQUAL(out.status, DB_REQ_ISSUED);
+	CU_ASSERT_EQUAL(out.status, CA_REQ_ISSUED);
 	CU_ASSERT_STRING_EQUAL(out.request_id, id);
 	CU_ASSERT_FATAL(out.der != NULL);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "approve." DOMAIN, NULL, 0, &flags), 0);
 	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
-	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), out.serial, &c, &err), 0);
-	CU_ASSERT_EQUAL(c.status, DB_CERT_VALID);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.status, CA_CERT_VALID);
 	CU_ASSERT(c.request_id != NULL && strcmp(c.request_id, id) == 0);
-	db_cert_free(&c);
+	ca_cert_free(&c);
 	CU_ASSERT(audit_has("request.approve", out.serial));
 
 	/* The submitter collects the certificate with the id. */
 	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, id, &st, &req, &err), 0);
-	CU_ASSERT_EQUAL(st.status, DB_REQ_ISSUED);
+	CU_ASSERT_EQUAL(st.status, CA_REQ_ISSUED);
 	CU_ASSERT_STRING_EQUAL(st.serial, out.serial);
 	CU_ASSERT(st.der_len == out.der_len && st.der != NULL &&
 		  memcmp(st.der, out.der, out.der_len) == 0);
 	CU_ASSERT_STRING_EQUAL(req.serial, out.serial);
 	CU_ASSERT_STRING_EQUAL(req.decided_by, "cli");
-	db_req_free(&req);
+	ca_request_free(&req);
 	ca_issued_free(&st);
 
 	/* Approving or denying it again: conflict, nothing new. */
@@ -1372,7 +1434,7 @@ test_denial_is_final(void)
 {
 	char id[CA_ID_MAX], longreason[600];
 	struct ca_issued out, st;
-	struct db_request req;
+	struct ca_request req;
 	struct mica_err err;
 	int64_t before;
 
@@ -1384,7 +1446,7 @@ test_denial_is_final(void)
 	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 	CU_ASSERT_EQUAL_FATAL(ca_request_deny(g_ca, &g_cli, id, "unknown host\nsecond line", &err), 0);
 	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, id, &st, &req, &err), 0);
-	CU_ASSERT_EQUAL(st.status, DB_REQ_DENIED);
+	CU_ASSERT_EQUAL(st.status, CA_REQ_DENIED);
 	CU_ASSERT_PTR_NULL(st.der);
 	CU_ASSERT_PTR_NOT_NULL(req.deny_reason);
 	if (req.deny_reason != NULL) {
@@ -1392,7 +1454,7 @@ test_denial_is_final(void)
 		CU_ASSERT_PTR_NULL(strchr(req.deny_reason, '\n'));
 	}
 	CU_ASSERT_STRING_EQUAL(req.serial, "");
-	db_req_free(&req);
+	ca_request_free(&req);
 	ca_issued_free(&st);
 	CU_ASSERT(audit_has("request.deny", id));
 
@@ -1442,8 +1504,8 @@ test_pending_requests_are_capped(void)
 	struct ca *ca = fresh_ca("pending", 0, 1);
 	struct ca_principal anon, cli;
 	struct ca_issued out;
-	struct db_request r;
-	struct db_counts c;
+	struct db_request r;   /* stored directly, to fill the queue fast */
+	struct ca_counts c;
 	struct mica_err err;
 	mbedtls_pk_context pk;
 	unsigned char *csr = NULL, raw[16];
@@ -1530,7 +1592,7 @@ test_one_use_token_issues_once(void)
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
 	CU_ASSERT_FATAL(make_csr1(&pk, "once." DOMAIN, &csr, &len) == 0);
 	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &p, csr, len, "server", &out, &err), 0);
-	CU_ASSERT_EQUAL(out.status, DB_REQ_ISSUED);
+	CU_ASSERT_EQUAL(out.status, CA_REQ_ISSUED);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "once." DOMAIN, NULL, 0, &flags), 0);
 	CU_ASSERT_EQUAL(token_uses_left(id), 0);
 	before = total_certs(g_ca);
@@ -1770,40 +1832,44 @@ static void
 test_admin_token_acts_as_admin(void)
 {
 	struct ca_token_spec spec;
-	struct db_token info;
+	struct ca_token info;
 	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
 	struct ca_principal p;
 	struct mica_err err;
-	struct db_token *list = NULL;
+	struct ca_token *list = NULL;
 	size_t n = 0;
 	int seen = 0;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = DB_TOKEN_ADMIN;
+	spec.kind = CA_TOKEN_ADMIN;
 	spec.uses = -1;
 	spec.expires_in = 3600;
 	CU_ASSERT_EQUAL_FATAL(ca_token_create(g_ca, &g_cli, &spec, token, &info, &err), 0);
 	snprintf(id, sizeof(id), "%s", info.id);
-	CU_ASSERT_EQUAL(info.kind, DB_TOKEN_ADMIN);
+	CU_ASSERT_EQUAL(info.kind, CA_TOKEN_ADMIN);
 	CU_ASSERT(info.expires_at > (int64_t)time(NULL));
-	/* Only the hash is stored. */
+	/* Only the hash is stored (and never handed out: struct ca_token
+	 * has no field for it). */
 	{
 		unsigned char secret[32], hash[32];
+		struct db_token row;
 		for (int i = 0; i < 32; i++) {
 			unsigned hi = (unsigned)(token[22 + 2 * i] <= '9' ? token[22 + 2 * i] - '0' : token[22 + 2 * i] - 'a' + 10);
 			unsigned lo = (unsigned)(token[23 + 2 * i] <= '9' ? token[23 + 2 * i] - '0' : token[23 + 2 * i] - 'a' + 10);
 			secret[i] = (unsigned char)(hi << 4 | lo);
 		}
 		mbedtls_sha256(secret, 32, hash, 0);
-		CU_ASSERT_EQUAL(memcmp(info.hash, hash, 32), 0);
+		CU_ASSERT_EQUAL_FATAL(db_token_get(ca_db(g_ca), info.id, &row, &err), 0);
+		CU_ASSERT_EQUAL(memcmp(row.hash, hash, 32), 0);
+		db_token_free(&row);
 	}
-	db_token_free(&info);
+	ca_token_free(&info);
 	CU_ASSERT_EQUAL(ca_token_list(g_ca, &g_cli, &list, &n, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(list[i].id, id) == 0)
 			seen = 1;
 	CU_ASSERT(seen);
-	db_token_array_free(list, n);
+	ca_token_array_free(list, n);
 
 	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.40", &p, &err), 0);
 	CU_ASSERT_EQUAL(p.kind, CA_PRINCIPAL_ADMIN);
@@ -1812,17 +1878,17 @@ test_admin_token_acts_as_admin(void)
 	{
 		char rid[CA_ID_MAX];
 		struct ca_issued out;
-		struct db_request req, *reqs = NULL;
+		struct ca_request req, *reqs = NULL;
 		size_t nreq = 0;
 		CU_ASSERT_EQUAL_FATAL(anon_submit("admintoken." DOMAIN, rid), 0);
-		CU_ASSERT_EQUAL(ca_request_list(g_ca, &p, DB_REQ_PENDING, 0, &reqs, &nreq, &err), 0);
+		CU_ASSERT_EQUAL(ca_request_list(g_ca, &p, CA_REQ_PENDING, 0, &reqs, &nreq, &err), 0);
 		CU_ASSERT(nreq >= 1);
-		db_req_array_free(reqs, nreq);
+		ca_request_array_free(reqs, nreq);
 		CU_ASSERT_EQUAL(ca_request_approve(g_ca, &p, rid, &out, &err), 0);
 		ca_issued_free(&out);
 		CU_ASSERT_EQUAL(ca_request_status(g_ca, rid, &out, &req, &err), 0);
 		CU_ASSERT(req.decided_by != NULL && strstr(req.decided_by, id) != NULL);
-		db_req_free(&req);
+		ca_request_free(&req);
 		ca_issued_free(&out);
 	}
 	ca_principal_free(&p);
@@ -1840,6 +1906,86 @@ test_admin_token_acts_as_admin(void)
 	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id, &err), 0);
 }
 
+/* last_used_at of token ID as the token list shows it; -1 if not listed. */
+static int64_t
+token_last_used(const char *id)
+{
+	struct ca_token *list = NULL;
+	struct mica_err err;
+	size_t n = 0;
+	int64_t at = -1;
+
+	if (ca_token_list(g_ca, &g_cli, &list, &n, &err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].id, id) == 0)
+			at = list[i].last_used_at;
+	ca_token_array_free(list, n);
+	return at;
+}
+
+static void
+test_token_use_is_recorded(void)
+{
+	struct ca_token_spec spec;
+	struct ca_token info;
+	char admin[CA_TOKEN_MAX], aid[CA_ID_MAX];
+	char enroll[CA_TOKEN_MAX], eid[CA_ID_MAX];
+	struct ca_principal p;
+	struct ca_issued out;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int64_t t0 = (int64_t)time(NULL), at;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = CA_TOKEN_ADMIN;
+	CU_ASSERT_EQUAL_FATAL(ca_token_create(g_ca, &g_cli, &spec, admin, &info, &err), 0);
+	snprintf(aid, sizeof(aid), "%s", info.id);
+	CU_ASSERT_EQUAL(info.last_used_at, 0);
+	ca_token_free(&info);
+	CU_ASSERT_EQUAL(token_last_used(aid), 0);
+
+	/* An admin token: recorded when it is used. */
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), 0);
+	ca_principal_free(&p);
+	at = token_last_used(aid);
+	CU_ASSERT(at >= t0 && at <= (int64_t)time(NULL));
+	/* At most once a minute: a use 30 s after the last one writes
+	 * nothing, one 2 minutes after does. */
+	CU_ASSERT_EQUAL_FATAL(db_token_touch(ca_db(g_ca), aid, t0 - 30, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), 0);
+	ca_principal_free(&p);
+	CU_ASSERT_EQUAL(token_last_used(aid), t0 - 30);
+	CU_ASSERT_EQUAL_FATAL(db_token_touch(ca_db(g_ca), aid, t0 - 120, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), 0);
+	ca_principal_free(&p);
+	CU_ASSERT(token_last_used(aid) >= t0);
+	/* A failed authentication is no use. */
+	CU_ASSERT_EQUAL_FATAL(db_token_touch(ca_db(g_ca), aid, t0 - 120, &err), 0);
+	admin[30] = admin[30] == 'a' ? 'b' : 'a';
+	CU_ASSERT_EQUAL(ca_authenticate(g_ca, admin, "192.0.2.40", &p, &err), -1);
+	ca_principal_free(&p);
+	CU_ASSERT_EQUAL(token_last_used(aid), t0 - 120);
+
+	/* An enrollment token: by the issuance that consumes a use, not by
+	 * authenticating (which writes nothing on the issuance path). */
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 2, enroll, eid) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, enroll, "192.0.2.41", &p, &err), 0);
+	CU_ASSERT_EQUAL(token_last_used(eid), 0);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "used." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &p, csr, len, "server", &out, &err), 0);
+	at = token_last_used(eid);
+	CU_ASSERT(at >= t0 && at <= (int64_t)time(NULL));
+	CU_ASSERT_EQUAL(token_uses_left(eid), 1);
+	ca_issued_free(&out);
+	ca_principal_free(&p);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_token_create_refuses_bad_specs(void)
 {
@@ -1855,11 +2001,11 @@ test_token_create_refuses_bad_specs(void)
 		int64_t uses, expires_in;
 	} cases[] = {
 		{ 7, NULL, NULL, 0, 1, 0 },
-		{ DB_TOKEN_ENROLL, "superuser", NULL, 0, 1, 0 },
-		{ DB_TOKEN_ENROLL, NULL, bad_name, 1, 1, 0 },
-		{ DB_TOKEN_ENROLL, NULL, NULL, 0, -2, 0 },
-		{ DB_TOKEN_ENROLL, NULL, NULL, 0, 1, -5 },
-		{ DB_TOKEN_ENROLL, NULL, NULL, 0, 1, (int64_t)3651 * 86400 },
+		{ CA_TOKEN_ENROLL, "superuser", NULL, 0, 1, 0 },
+		{ CA_TOKEN_ENROLL, NULL, bad_name, 1, 1, 0 },
+		{ CA_TOKEN_ENROLL, NULL, NULL, 0, -2, 0 },
+		{ CA_TOKEN_ENROLL, NULL, NULL, 0, 1, -5 },
+		{ CA_TOKEN_ENROLL, NULL, NULL, 0, 1, (int64_t)3651 * 86400 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1884,7 +2030,7 @@ test_token_create_refuses_bad_specs(void)
 
 struct admin_ctx {
 	char req_id[CA_ID_MAX];
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	char token_id[CA_ID_MAX];
 	unsigned char spki[256];
 	size_t spki_len;
@@ -1902,12 +2048,12 @@ admin_op(int op, struct admin_ctx *c, const struct ca_principal *p,
 	 struct mica_err *err)
 {
 	static const char *const names[] = { "spki." DOMAIN };
-	struct db_request *reqs = NULL;
-	struct db_cert *certs = NULL, one;
-	struct db_audit *audit = NULL;
-	struct db_token *tokens = NULL;
-	struct db_cert_filter f;
-	struct db_crl crl;
+	struct ca_request *reqs = NULL;
+	struct ca_cert *certs = NULL, one;
+	struct ca_audit *audit = NULL;
+	struct ca_token *tokens = NULL;
+	struct ca_cert_filter f;
+	struct ca_crl crl;
 	struct ca_token_spec spec;
 	struct ca_issued out;
 	char token[CA_TOKEN_MAX];
@@ -1919,28 +2065,28 @@ admin_op(int op, struct admin_ctx *c, const struct ca_principal *p,
 	memset(&crl, 0, sizeof(crl));
 	memset(&one, 0, sizeof(one));
 	switch (op) {
-	case 0: rc = ca_request_list(g_ca, p, -1, 10, &reqs, &n, err); db_req_array_free(reqs, n); break;
+	case 0: rc = ca_request_list(g_ca, p, -1, 10, &reqs, &n, err); ca_request_array_free(reqs, n); break;
 	case 1: rc = ca_request_approve(g_ca, p, c->req_id, &out, err); break;
 	case 2: rc = ca_request_deny(g_ca, p, c->req_id, "no", err); break;
 	case 3: rc = ca_revoke(g_ca, p, c->serial, 1, err); break;
 	case 4: rc = ca_unrevoke(g_ca, p, c->serial, err); break;
-	case 5: rc = ca_crl_publish(g_ca, p, &crl, err); db_crl_free(&crl); break;
-	case 6: rc = ca_cert_get(g_ca, p, c->serial, &one, err); db_cert_free(&one); break;
+	case 5: rc = ca_crl_publish(g_ca, p, &crl, err); ca_crl_free(&crl); break;
+	case 6: rc = ca_cert_get(g_ca, p, c->serial, &one, err); ca_cert_free(&one); break;
 	case 7:
 		memset(&f, 0, sizeof(f));
 		f.status = -1;
 		f.limit = 10;
 		rc = ca_cert_list(g_ca, p, &f, &certs, &n, &next, err);
-		db_cert_array_free(certs, n);
+		ca_cert_array_free(certs, n);
 		break;
-	case 8: rc = ca_audit_list(g_ca, p, 0, 0, 10, &audit, &n, err); db_audit_array_free(audit, n); break;
+	case 8: rc = ca_audit_list(g_ca, p, 0, 0, 10, &audit, &n, err); ca_audit_array_free(audit, n); break;
 	case 9:
 		memset(&spec, 0, sizeof(spec));
-		spec.kind = DB_TOKEN_ADMIN;
+		spec.kind = CA_TOKEN_ADMIN;
 		spec.uses = -1;
 		rc = ca_token_create(g_ca, p, &spec, token, NULL, err);
 		break;
-	case 10: rc = ca_token_list(g_ca, p, &tokens, &n, err); db_token_array_free(tokens, n); break;
+	case 10: rc = ca_token_list(g_ca, p, &tokens, &n, err); ca_token_array_free(tokens, n); break;
 	case 11: rc = ca_token_revoke(g_ca, p, c->token_id, err); break;
 	case 12: rc = ca_domain_add(g_ca, p, "evil.test", err); break;
 	case 13: rc = ca_domain_remove(g_ca, p, DOMAIN, err); break;
@@ -1999,13 +2145,13 @@ test_admin_calls_refuse_anonymous_and_enrollment_callers(void)
 	/* Nothing changed. */
 	CU_ASSERT_EQUAL(total_certs(g_ca), before_certs);
 	CU_ASSERT_EQUAL(current_crl_number(g_ca), before_crl);
-	CU_ASSERT_EQUAL(cert_status(c.serial), DB_CERT_VALID);
+	CU_ASSERT_EQUAL(cert_status(c.serial), CA_CERT_VALID);
 	{
 		struct ca_issued st;
-		struct db_request req;
+		struct ca_request req;
 		CU_ASSERT_EQUAL(ca_request_status(g_ca, c.req_id, &st, &req, &err), 0);
-		CU_ASSERT_EQUAL(req.status, DB_REQ_PENDING);
-		db_req_free(&req);
+		CU_ASSERT_EQUAL(req.status, CA_REQ_PENDING);
+		ca_request_free(&req);
 		ca_issued_free(&st);
 	}
 	CU_ASSERT_EQUAL(token_uses_left(c.token_id), -1);
@@ -2017,7 +2163,7 @@ test_admin_calls_refuse_anonymous_and_enrollment_callers(void)
 			has_evil |= strcmp(*d, "evil.test") == 0;
 		}
 		CU_ASSERT(has_ours && !has_evil);
-		db_strv_free(domains);
+		ca_strv_free(domains);
 	}
 	CU_ASSERT_EQUAL(ca_profile_days(g_ca, "server", &def, &max, &err), 0);
 	CU_ASSERT(def == def0 && max == max0);
@@ -2040,8 +2186,8 @@ test_revocation_is_published_in_the_crl(void)
 {
 	mbedtls_pk_context pk;
 	struct ca_issued a, b;
-	struct db_crl crl;
-	struct db_cert c;
+	struct ca_crl crl;
+	struct ca_cert c;
 	struct mica_err err;
 	uint32_t flags;
 	int64_t n0;
@@ -2067,14 +2213,14 @@ test_revocation_is_published_in_the_crl(void)
 	CU_ASSERT(flags & MBEDTLS_X509_BADCERT_REVOKED);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, b.der, b.der_len, NULL, crl.der, crl.der_len, &flags), 0);
 	CU_ASSERT_EQUAL(flags, 0);
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 
-	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), a.serial, &c, &err), 0);
-	CU_ASSERT_EQUAL(c.status, DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, a.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.status, CA_CERT_REVOKED);
 	CU_ASSERT_EQUAL(c.reason, 1);
 	CU_ASSERT(c.revoked_at > 0);
 	CU_ASSERT(c.der != NULL);   /* the DER stays on record */
-	db_cert_free(&c);
+	ca_cert_free(&c);
 	CU_ASSERT(audit_has("cert.revoke", a.serial));
 	CU_ASSERT(audit_has("crl.publish", NULL));
 
@@ -2094,7 +2240,7 @@ test_revocation_is_published_in_the_crl(void)
 			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 		}
 	}
-	CU_ASSERT_EQUAL(cert_status(b.serial), DB_CERT_VALID);
+	CU_ASSERT_EQUAL(cert_status(b.serial), CA_CERT_VALID);
 	/* Renewal of a certificate revoked for key compromise, with the same
 	 * key: refused for everyone (the key is burnt). */
 	{
@@ -2121,7 +2267,7 @@ test_revocation_is_published_in_the_crl(void)
 static void
 test_crl_number_increases_on_every_publication(void)
 {
-	struct db_crl crl, cur;
+	struct ca_crl crl, cur;
 	struct mica_err err;
 	int64_t last = current_crl_number(g_ca);
 	uint32_t flags;
@@ -2141,13 +2287,13 @@ test_crl_number_increases_on_every_publication(void)
 		CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &cur), 0);
 		CU_ASSERT_EQUAL(cur.number, crl.number);
 		CU_ASSERT(cur.der_len == crl.der_len && memcmp(cur.der, crl.der, crl.der_len) == 0);
-		db_crl_free(&cur);
+		ca_crl_free(&cur);
 		CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &cur), 0);
 		CU_ASSERT(cur.der_len == crl.der_len && memcmp(cur.der, crl.der, crl.der_len) == 0);
-		db_crl_free(&cur);
+		ca_crl_free(&cur);
 		CU_ASSERT_EQUAL(verify_cert(g_ca, a.der, a.der_len, NULL, crl.der, crl.der_len, &flags), 0);
 		last = crl.number;
-		db_crl_free(&crl);
+		ca_crl_free(&crl);
 	}
 	/* A handle of another thread sees the same current CRL. */
 	{
@@ -2165,7 +2311,7 @@ test_unrevoke_only_from_certificate_hold(void)
 {
 	mbedtls_pk_context pk;
 	struct ca_issued held, gone;
-	struct db_crl crl;
+	struct ca_crl crl;
 	struct mica_err err;
 	int reason;
 	int64_t n;
@@ -2184,13 +2330,13 @@ test_unrevoke_only_from_certificate_hold(void)
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, held.serial, &reason), 1);
 	CU_ASSERT_EQUAL(reason, 6);
 	n = crl.number;
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, held.serial, &err), 0);
-	CU_ASSERT_EQUAL(cert_status(held.serial), DB_CERT_VALID);
+	CU_ASSERT_EQUAL(cert_status(held.serial), CA_CERT_VALID);
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT_EQUAL(crl.number, n + 1);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, held.serial, &reason), 0);
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	CU_ASSERT(audit_has("cert.unrevoke", held.serial));
 	/* Once released, again: conflict. */
 	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, held.serial, &err), -1);
@@ -2201,11 +2347,11 @@ test_unrevoke_only_from_certificate_hold(void)
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, gone.serial, 5, &err), 0);
 	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, gone.serial, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
-	CU_ASSERT_EQUAL(cert_status(gone.serial), DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL(cert_status(gone.serial), CA_CERT_REVOKED);
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, gone.serial, &reason), 1);
 	CU_ASSERT_EQUAL(reason, 5);
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	/* Unknown serial. */
 	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, "7f00000000000000000000000000abce", &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
@@ -2225,7 +2371,7 @@ test_renewal_with_the_same_key_needs_no_token(void)
 	mbedtls_pk_context k1, k2;
 	struct ca_issued c1, c2, bad;
 	struct ca_principal anon;
-	struct db_cert o, nw;
+	struct ca_cert o, nw;
 	struct mica_err err;
 	unsigned char *same = NULL, *other = NULL;
 	size_t same_len = 0, other_len = 0;
@@ -2245,18 +2391,18 @@ test_renewal_with_the_same_key_needs_no_token(void)
 	CU_ASSERT_EQUAL(verify_cert(g_ca, c2.der, c2.der_len, "renew1." DOMAIN, NULL, 0, &flags), 0);
 	CU_ASSERT_NOT_EQUAL(verify_cert(g_ca, c2.der, c2.der_len, "whatever." DOMAIN, NULL, 0, &flags), 0);
 	/* Linked both ways; the old one stays valid without supersede. */
-	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c1.serial, &o, &err), 0);
-	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c2.serial, &nw, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c1.serial, &o, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c2.serial, &nw, &err), 0);
 	CU_ASSERT_STRING_EQUAL(o.renewed_by, c2.serial);
 	CU_ASSERT_STRING_EQUAL(nw.renewal_of, c1.serial);
-	CU_ASSERT_EQUAL(o.status, DB_CERT_VALID);
-	CU_ASSERT_EQUAL(nw.status, DB_CERT_VALID);
+	CU_ASSERT_EQUAL(o.status, CA_CERT_VALID);
+	CU_ASSERT_EQUAL(nw.status, CA_CERT_VALID);
 	CU_ASSERT_STRING_EQUAL(nw.names, o.names);
 	CU_ASSERT_STRING_EQUAL(nw.profile, o.profile);
 	CU_ASSERT_EQUAL(memcmp(nw.spki_sha256, o.spki_sha256, 32), 0);
 	CU_ASSERT(nw.der_len == c2.der_len && memcmp(nw.der, c2.der, c2.der_len) == 0);
-	db_cert_free(&o);
-	db_cert_free(&nw);
+	ca_cert_free(&o);
+	ca_cert_free(&nw);
 	CU_ASSERT(audit_has("cert.renew", c2.serial));
 
 	/* A new key without a token: refused, nothing stored. */
@@ -2337,8 +2483,8 @@ test_superseding_renewal_revokes_the_old_certificate(void)
 {
 	mbedtls_pk_context k;
 	struct ca_issued c1, c2;
-	struct db_cert o, nw;
-	struct db_crl crl;
+	struct ca_cert o, nw;
+	struct ca_crl crl;
 	struct mica_err err;
 	int reason;
 	int64_t n0;
@@ -2349,23 +2495,23 @@ test_superseding_renewal_revokes_the_old_certificate(void)
 	/* The CLI renews with the stored key. */
 	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &g_cli, c1.serial, NULL, 0, 30, 1, &c2, &err), 0);
 	CU_ASSERT_EQUAL(c2.not_after - c2.not_before, 30 * DAY);
-	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c1.serial, &o, &err), 0);
-	CU_ASSERT_EQUAL_FATAL(db_cert_get(ca_db(g_ca), c2.serial, &nw, &err), 0);
-	CU_ASSERT_EQUAL(o.status, DB_CERT_REVOKED);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c1.serial, &o, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c2.serial, &nw, &err), 0);
+	CU_ASSERT_EQUAL(o.status, CA_CERT_REVOKED);
 	CU_ASSERT_EQUAL(o.reason, 4);
 	CU_ASSERT_STRING_EQUAL(o.renewed_by, c2.serial);
 	CU_ASSERT_STRING_EQUAL(nw.renewal_of, c1.serial);
-	CU_ASSERT_EQUAL(nw.status, DB_CERT_VALID);
+	CU_ASSERT_EQUAL(nw.status, CA_CERT_VALID);
 	CU_ASSERT_EQUAL(memcmp(nw.spki_sha256, o.spki_sha256, 32), 0);
-	db_cert_free(&o);
-	db_cert_free(&nw);
+	ca_cert_free(&o);
+	ca_cert_free(&nw);
 	/* Published: the old one is in a newer CRL as superseded. */
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT(crl.number > n0);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, c1.serial, &reason), 1);
 	CU_ASSERT_EQUAL(reason, 4);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, c2.serial, &reason), 0);
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	CU_ASSERT_STRING_EQUAL(ca_reason_name(4), "superseded");
 
 	ca_issued_free(&c1);
@@ -2425,7 +2571,7 @@ test_serial_parse_table(void)
 		{ "12-34", NULL },
 		{ "1111111111111111111111111111111111111111111111111111111111111111111111111111111111", NULL },
 	};
-	char out[DB_SERIAL_MAX];
+	char out[CA_SERIAL_MAX];
 	struct mica_err err;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -2467,7 +2613,7 @@ test_reason_parse_and_name_round_trip(void)
 		"", "removeFromCRL", "key compromise", "keyCompromise ", "7", "1",
 		"superseded\n", "unknown", "hold",
 	};
-	static const int no_name[] = { -1, 7, 11, 100, -100 };
+	static const int no_name[] = { -1, 7, 8, 11, 100, -100 };
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		CU_ASSERT_EQUAL(ca_reason_parse(known[i].name), known[i].code);
@@ -2483,6 +2629,13 @@ test_reason_parse_and_name_round_trip(void)
 	CU_ASSERT_EQUAL(ca_reason_parse(NULL), -1);
 	for (size_t i = 0; i < sizeof(no_name) / sizeof(no_name[0]); i++)
 		CU_ASSERT_STRING_EQUAL(ca_reason_name(no_name[i]), "unknown");
+	/* One set: valid exactly for the named reasons, 0-6, 9 and 10
+	 * (7 is unassigned, removeFromCRL is for delta CRLs). */
+	for (int r = -2; r <= CA_REASON_MAX + 2; r++)
+		CU_ASSERT_EQUAL(ca_reason_valid(r),
+				(r >= 0 && r <= 6) || r == 9 || r == 10);
+	for (size_t i = 0; i < sizeof(no_name) / sizeof(no_name[0]); i++)
+		CU_ASSERT_EQUAL(ca_reason_valid(no_name[i]), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2496,7 +2649,7 @@ test_fault_failed_signature_leaves_nothing_and_keeps_the_token_use(void)
 	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
 	struct ca_principal p;
 	struct ca_issued out;
-	struct db_counts c0, c1;
+	struct ca_counts c0, c1;
 	struct mica_err err;
 	mbedtls_pk_context pk;
 	unsigned char *csr = NULL;
@@ -2531,7 +2684,7 @@ test_fault_failed_signature_leaves_nothing_and_keeps_the_token_use(void)
 	CU_ASSERT_PTR_NOT_NULL(out.der);
 	CU_ASSERT_EQUAL(token_uses_left(id), 0);
 	if (out.der != NULL)
-		CU_ASSERT_EQUAL(cert_status(out.serial), DB_CERT_VALID);
+		CU_ASSERT_EQUAL(cert_status(out.serial), CA_CERT_VALID);
 	ca_issued_free(&out);
 	ca_principal_free(&p);
 	free(csr);
@@ -2542,7 +2695,7 @@ static void
 test_fault_failed_store_after_signing_returns_no_certificate(void)
 {
 	struct ca_issued out;
-	struct db_counts c0, c1;
+	struct ca_counts c0, c1;
 	struct mica_err err;
 	mbedtls_pk_context pk;
 	unsigned char *csr = NULL;
@@ -2570,20 +2723,20 @@ test_fault_failed_store_after_signing_returns_no_certificate(void)
 	/* Rolled back, or left as an "issuing" row without DER. */
 	after = newest_cert_id(g_ca);
 	if (after != before) {
-		struct db_cert_filter f;
-		struct db_cert *a = NULL;
+		struct ca_cert_filter f;
+		struct ca_cert *a = NULL;
 		size_t n = 0;
 		int64_t next = 0;
 		memset(&f, 0, sizeof(f));
 		f.status = -1;
 		f.limit = 1;
-		CU_ASSERT_EQUAL_FATAL(db_cert_list(ca_db(g_ca), &f, &a, &n, &next, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &a, &n, &next, &err), 0);
 		CU_ASSERT_EQUAL(n, 1);
 		if (n == 1) {
-			CU_ASSERT_EQUAL(a[0].status, DB_CERT_ISSUING);
+			CU_ASSERT_EQUAL(a[0].status, CA_CERT_ISSUING);
 			CU_ASSERT_PTR_NULL(a[0].der);
 		}
-		db_cert_array_free(a, n);
+		ca_cert_array_free(a, n);
 		CU_ASSERT_EQUAL(c1.issuing, c0.issuing + 1);
 	} else {
 		CU_ASSERT_EQUAL(c1.issuing, c0.issuing);
@@ -2601,7 +2754,7 @@ static void
 test_fault_lint_refusal_is_audited_and_signs_nothing(void)
 {
 	struct ca_issued out;
-	struct db_counts c0, c1;
+	struct ca_counts c0, c1;
 	struct mica_err err;
 	mbedtls_pk_context pk;
 	unsigned char *csr = NULL;
@@ -2638,7 +2791,7 @@ test_fault_failed_crl_signature_refuses_the_revocation(void)
 {
 	mbedtls_pk_context pk;
 	struct ca_issued a;
-	struct db_crl crl;
+	struct ca_crl crl;
 	struct mica_err err;
 	int64_t n0;
 	int reason, rc;
@@ -2653,14 +2806,14 @@ test_fault_failed_crl_signature_refuses_the_revocation(void)
 	fault_clear();
 	CU_ASSERT_EQUAL(rc, -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
-	CU_ASSERT_EQUAL(cert_status(a.serial), DB_CERT_VALID);
+	CU_ASSERT_EQUAL(cert_status(a.serial), CA_CERT_VALID);
 	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
 	/* Retried, it is revoked and listed in the next CRL. */
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial, 1, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT_EQUAL(crl.number, n0 + 1);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	ca_issued_free(&a);
 	mbedtls_pk_free(&pk);
 }
@@ -2675,8 +2828,8 @@ test_backup_and_restore_keep_everything(void)
 {
 	char file[PATH_MAX], dir[PATH_MAX], junk[PATH_MAX], dir2[PATH_MAX];
 	struct ca *r = NULL;
-	struct db_counts c0, c1;
-	struct db_crl crl;
+	struct ca_counts c0, c1;
+	struct ca_crl crl;
 	struct mica_err err;
 	const unsigned char *d0, *d1;
 	size_t l0 = 0, l1 = 0;
@@ -2732,7 +2885,7 @@ test_backup_and_restore_keep_everything(void)
 		}
 		mbedtls_pk_free(&pk);
 	}
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	ca_close(r);
 
 	/* Not a backup: refused, and nothing left behind. */
@@ -2757,7 +2910,7 @@ struct worker {
 	int index;
 	const unsigned char *csr;
 	size_t csr_len;
-	char serials[PER_THREAD][DB_SERIAL_MAX];
+	char serials[PER_THREAD][CA_SERIAL_MAX];
 	int ok, failed;
 	struct mica_err err;
 	/* token race */
@@ -2784,7 +2937,7 @@ issuer_main(void *arg)
 	for (int i = 0; i < PER_THREAD; i++) {
 		if (submit(ca, &cli, w->csr, w->csr_len, "server", &out, &err) == 0 &&
 		    out.der != NULL) {
-			snprintf(w->serials[w->ok++], DB_SERIAL_MAX, "%s", out.serial);
+			snprintf(w->serials[w->ok++], CA_SERIAL_MAX, "%s", out.serial);
 		} else {
 			w->failed++;
 			w->err = err;
@@ -2808,10 +2961,10 @@ test_concurrent_issuance_from_cloned_handles(void)
 	pthread_t th[NTHREADS];
 	mbedtls_pk_context pk[NTHREADS];
 	unsigned char *csr[NTHREADS];
-	char (*all)[DB_SERIAL_MAX];
+	char (*all)[CA_SERIAL_MAX];
 	size_t n = 0;
 	int64_t before = total_certs(g_ca);
-	struct db_counts c0, c1;
+	struct ca_counts c0, c1;
 	struct mica_err err;
 	int valid_rows = 0;
 
@@ -2839,14 +2992,14 @@ test_concurrent_issuance_from_cloned_handles(void)
 				w[i].failed, w[i].err.code, w[i].err.msg);
 		CU_ASSERT_EQUAL(w[i].ok, PER_THREAD);
 		for (int k = 0; k < w[i].ok; k++)
-			memcpy(all[n++], w[i].serials[k], DB_SERIAL_MAX);
+			memcpy(all[n++], w[i].serials[k], CA_SERIAL_MAX);
 	}
 	CU_ASSERT_EQUAL(n, NTHREADS * PER_THREAD);
 	qsort(all, n, sizeof(*all), cmp_str);
 	for (size_t i = 1; i < n; i++)
 		CU_ASSERT_NOT_EQUAL(strcmp(all[i - 1], all[i]), 0);
 	for (size_t i = 0; i < n; i++)
-		valid_rows += cert_status(all[i]) == DB_CERT_VALID;
+		valid_rows += cert_status(all[i]) == CA_CERT_VALID;
 	CU_ASSERT_EQUAL(valid_rows, NTHREADS * PER_THREAD);
 	CU_ASSERT_EQUAL(total_certs(g_ca), before + NTHREADS * PER_THREAD);
 	CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
@@ -2887,7 +3040,7 @@ racer_main(void *arg)
 		if (w->submit_rc == 0) {
 			if (out.der == NULL)
 				w->submit_rc = -2;
-			snprintf(w->serials[0], DB_SERIAL_MAX, "%s", out.serial);
+			snprintf(w->serials[0], CA_SERIAL_MAX, "%s", out.serial);
 		}
 		ca_issued_free(&out);
 	}
@@ -2942,7 +3095,7 @@ test_one_use_token_race_has_exactly_one_winner(void)
 	CU_ASSERT_EQUAL(token_uses_left(id), 0);
 	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
 	if (winner >= 0)
-		CU_ASSERT_EQUAL(cert_status(w[winner].serials[0]), DB_CERT_VALID);
+		CU_ASSERT_EQUAL(cert_status(w[winner].serials[0]), CA_CERT_VALID);
 	free(csr);
 	mbedtls_pk_free(&pk);
 }
@@ -2975,6 +3128,8 @@ main(void)
 		  test_refused_submissions_store_and_sign_nothing },
 		{ "issue for a raw public key (the daemon's TLS key)",
 		  test_issue_for_spki_serves_the_daemon_key },
+		{ "the daemon's certificate obeys the policy: max_days, overrides, localhost",
+		  test_issue_for_spki_obeys_the_policy },
 		{ "validity follows profile overrides and is clamped to the root's notAfter",
 		  test_validity_follows_profile_overrides_and_is_clamped_to_the_root },
 		{ "a CA without domains issues only to admins; domains are canonical",
@@ -2996,6 +3151,8 @@ main(void)
 		  test_bad_tokens_uppercase_secret_is_refused },
 		{ "an admin token acts as admin and is stored as a hash",
 		  test_admin_token_acts_as_admin },
+		{ "a token's use is recorded: admin at use (once a minute), enroll with the use it consumes",
+		  test_token_use_is_recorded },
 		{ "token creation refuses bad specifications", test_token_create_refuses_bad_specs },
 		{ "admin calls refuse anonymous (401) and enrollment (403) callers and change nothing",
 		  test_admin_calls_refuse_anonymous_and_enrollment_callers },

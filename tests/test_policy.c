@@ -774,6 +774,75 @@ test_policy_admin_overrides(void)
 	CU_ASSERT_EQUAL(d.days, 30);
 }
 
+/* The daemon's own TLS certificate goes through the same policy, with
+ * the localhost allowance as an explicit input. */
+static void
+test_policy_daemon_tls(void)
+{
+	struct ca_policy_input in;
+	struct ca_policy_decision d;
+	struct ca_name n[3];
+	struct mica_err err = { 0 };
+
+	/* "localhost" as the engine builds it (the parser refuses it). */
+	memset(n, 0, sizeof(n));
+	n[0].kind = CA_NAME_DNS;
+	snprintf(n[0].value, sizeof(n[0].value), "localhost");
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("127.0.0.1", 0, &n[1], NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("buildhost.lan.test", 0, &n[2], NULL), 0);
+	memset(&in, 0, sizeof(in));
+	in.profile = ca_profile_find("server");
+	in.domains = domains;
+	in.ndomains = 2;
+	in.names = n;
+	in.nnames = 3;
+	in.key_kind = CA_PUBKEY_EC_P256;
+	in.key_bits = 256;
+	in.requested_days = 90;
+	in.now = NOW;
+	in.ca_not_after = NOW + TEN_YEARS;
+
+	/* Without the allowance: localhost is a single label, refused. */
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_not_allowed");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "localhost"));
+	/* With it: localhost, an address, and a host name outside the
+	 * CA's domains. */
+	in.daemon_tls = 1;
+	CU_ASSERT_EQUAL_FATAL(ca_policy_check(&in, &d, &err), 0);
+	CU_ASSERT_EQUAL(d.days, 90);
+	CU_ASSERT_EQUAL(d.eku, CA_EKU_SERVER_AUTH);
+	/* Still the profile's limits... */
+	in.requested_days = 399;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	in.requested_days = 30;
+	in.max_days = 20;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
+	in.max_days = 0;
+	/* ...its name kinds and the key rules. */
+	in.profile = ca_profile_find("email");
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_kind_not_allowed");
+	in.profile = ca_profile_find("server");
+	in.key_kind = CA_PUBKEY_RSA;
+	in.key_bits = 1024;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "weak_key");
+	in.key_kind = CA_PUBKEY_EC_P256;
+	in.key_bits = 256;
+	/* Any other single label is refused even here. */
+	snprintf(n[0].value, sizeof(n[0].value), "intranet");
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_not_allowed");
+	snprintf(n[0].value, sizeof(n[0].value), "localhost");
+	/* Never under a token's scope. */
+	in.scoped = 1;
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
+}
+
 static void
 test_policy_bad_inputs(void)
 {
@@ -872,6 +941,8 @@ main(void)
 			 test_policy_key_usage_by_key) ||
 	    !CU_add_test(s, "honours admin overrides of validity",
 			 test_policy_admin_overrides) ||
+	    !CU_add_test(s, "the daemon's own certificate: localhost and its own "
+			 "names, within the profile", test_policy_daemon_tls) ||
 	    !CU_add_test(s, "fails closed on bad inputs",
 			 test_policy_bad_inputs)) {
 		CU_cleanup_registry();

@@ -369,7 +369,7 @@ test_serial_parse(void)
 		{ "../etc", NULL },
 		{ "-1", NULL },
 	};
-	char out[DB_SERIAL_MAX];
+	char out[CA_SERIAL_MAX];
 	struct mica_err err;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -743,8 +743,8 @@ test_reply_json(void)
 static void
 test_render(void)
 {
-	struct db_token t;
-	struct db_cert c;
+	struct ca_token t;
+	struct ca_cert c;
 	json_t *j;
 	char buf[32], *s;
 
@@ -754,11 +754,11 @@ test_render(void)
 	CU_ASSERT(json_is_null(j));
 	json_decref(j);
 
-	/* A token is listed without its hash, never with a secret. */
+	/* A token is listed without its hash (struct ca_token has none),
+	 * never with a secret. */
 	memset(&t, 0, sizeof(t));
 	snprintf(t.id, sizeof(t.id), "0123456789abcdef");
-	memset(t.hash, 0xab, sizeof(t.hash));
-	t.kind = DB_TOKEN_ENROLL;
+	t.kind = CA_TOKEN_ENROLL;
 	t.names = (char *)"a.contoso.test\n*.web.contoso.test";
 	t.uses_left = -1;
 	t.created_at = 1795538400;
@@ -766,7 +766,6 @@ test_render(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	s = json_dumps(j, 0);
 	CU_ASSERT_PTR_NULL(strstr(s, "hash"));
-	CU_ASSERT_PTR_NULL(strstr(s, "abab"));
 	CU_ASSERT_PTR_NULL(json_object_get(j, "token"));
 	CU_ASSERT(json_is_null(json_object_get(j, "uses_left")));
 	CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "names")), 2);
@@ -784,13 +783,13 @@ test_render(void)
 
 	/* Certificate status by date. */
 	memset(&c, 0, sizeof(c));
-	c.status = DB_CERT_VALID;
+	c.status = CA_CERT_VALID;
 	c.not_after = 2000;
 	CU_ASSERT_STRING_EQUAL(web_cert_status_name(&c, 1000), "valid");
 	CU_ASSERT_STRING_EQUAL(web_cert_status_name(&c, 2000), "expired");
-	c.status = DB_CERT_REVOKED;
+	c.status = CA_CERT_REVOKED;
 	CU_ASSERT_STRING_EQUAL(web_cert_status_name(&c, 1000), "revoked");
-	c.status = DB_CERT_ISSUING;
+	c.status = CA_CERT_ISSUING;
 	CU_ASSERT_STRING_EQUAL(web_cert_status_name(&c, 1000), "issuing");
 
 	/* Stored text that is not UTF-8 still renders. */

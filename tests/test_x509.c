@@ -2364,8 +2364,9 @@ test_crl_refusals(void)
 	struct mica_err err;
 	unsigned char *tbs;
 	size_t tbs_len, i;
-	static const int reasons[] = { 0, 1, 2, 3, 4, 5, 6, 8, 9, 10 };
-	static const int bad_reasons[] = { -1, 7, 11, 127, -128 };
+	static const int reasons[] = { 0, 1, 2, 3, 4, 5, 6, 9, 10 };
+	/* 7 is unassigned, removeFromCRL (8) is for delta CRLs only */
+	static const int bad_reasons[] = { -1, 7, 8, 11, 127, -128 };
 	unsigned char s[21];
 
 	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
@@ -2537,6 +2538,7 @@ static const struct lint_case crl_cases[] = {
 	{ "data after crlExtensions", "data after crlExtensions" },
 	{ "revocationDate malformed", "malformed revocationDate" },
 	{ "AKI critical", "authorityKeyIdentifier critical" },
+	{ "reasonCode 8 (removeFromCRL, delta CRLs only)", "reasonCode invalid" },
 };
 
 static void
@@ -2633,6 +2635,10 @@ crl_mutate(size_t i, struct crl_parts *c, int64_t r1)
 	case 29:
 		c->exts = crl_exts(crl_aki(1), crl_num(0, LIT(0x02, 0x01,
 							      0x2a)));
+		break;
+	case 30:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+				     reason_ext(0, LIT(0x0a, 0x01, 0x08))));
 		break;
 	}
 }

@@ -14,7 +14,6 @@
 #include "ca/names.h"
 #include "util/log.h"
 
-#define DAYS_MAX        36500
 #define REASON_TEXT_MAX 200
 #define COMMENT_MAX     200
 #define NAME_FILTER_MAX 253
@@ -28,7 +27,7 @@ oom(struct mica_err *err)
 }
 
 static int
-param_serial(struct web_ctx *c, char out[DB_SERIAL_MAX], struct mica_err *err)
+param_serial(struct web_ctx *c, char out[CA_SERIAL_MAX], struct mica_err *err)
 {
 	return ca_serial_parse(c->m->param[0], out, err);
 }
@@ -86,7 +85,7 @@ json_body(struct web_ctx *c, const struct web_field *spec, size_t n,
 	return 0;
 }
 
-/* "days" from JSON: absent -> 0; present -> 1..DAYS_MAX. */
+/* "days" from JSON: absent -> 0; present -> 1..CA_DAYS_MAX. */
 static int
 json_days(json_t *j, int *days, struct mica_err *err)
 {
@@ -94,9 +93,9 @@ json_days(json_t *j, int *days, struct mica_err *err)
 
 	*days = 0;
 	if (json_object_get(j, "days") != NULL && !json_is_null(json_object_get(j, "days")) &&
-	    (d < 1 || d > DAYS_MAX))
+	    (d < 1 || d > CA_DAYS_MAX))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
-				    "field \"days\" must be from 1 to %d", DAYS_MAX);
+				    "field \"days\" must be from 1 to %d", CA_DAYS_MAX);
 	*days = (int)d;
 	return 0;
 }
@@ -160,7 +159,7 @@ reply_issued(struct web_ctx *c, struct web_reply *rep, const struct ca_issued *i
 {
 	int status = ok_status;
 
-	if (is->status == DB_REQ_PENDING) {
+	if (is->status == CA_REQ_PENDING) {
 		status = 202;
 		rep->retry_after = 60;
 	}
@@ -260,13 +259,13 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct web_blob *der_b = NULL, *pem_b = NULL;
 	struct ca *ca;
-	int64_t tu, nu, num, last = 0;
+	int64_t tu, nu, num;
 	json_t *o;
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
 		return -1;
 	/* A real query on this worker's connection: the store answers. */
-	if (db_crl_last_number(ca_db(ca), &last, err) != 0)
+	if (ca_store_check(ca, err) != 0)
 		return -1;
 	if (web_crl_get(c->srv, ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
 		return -1;
@@ -326,7 +325,7 @@ web_h_req_submit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		s.names = names;
 		s.nnames = nnames;
 	} else if (is_raw_csr(c)) {
-		if (web_query_int(c->q, "days", 1, DAYS_MAX, 0, &days, err) != 0)
+		if (web_query_int(c->q, "days", 1, CA_DAYS_MAX, 0, &days, err) != 0)
 			goto out;
 		s.csr = c->body;
 		s.csr_len = c->body_len;
@@ -352,7 +351,7 @@ int
 web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	const char *st = web_query_get(c->q, "status");
-	struct db_request *v = NULL;
+	struct ca_request *v = NULL;
 	json_t *arr;
 	size_t n = 0;
 	int64_t limit;
@@ -361,11 +360,11 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (st == NULL || strcmp(st, "all") == 0)
 		status = -1;
 	else if (strcmp(st, "pending") == 0)
-		status = DB_REQ_PENDING;
+		status = CA_REQ_PENDING;
 	else if (strcmp(st, "issued") == 0)
-		status = DB_REQ_ISSUED;
+		status = CA_REQ_ISSUED;
 	else if (strcmp(st, "denied") == 0)
-		status = DB_REQ_DENIED;
+		status = CA_REQ_DENIED;
 	else
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "status must be pending, issued, denied or all");
@@ -381,10 +380,10 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	rc = web_reply_json(rep, 200, list_object("requests", arr), 0, err);
-	db_req_array_free(v, n);
+	ca_request_array_free(v, n);
 	return rc;
 oom:
-	db_req_array_free(v, n);
+	ca_request_array_free(v, n);
 	return oom(err);
 }
 
@@ -392,7 +391,7 @@ int
 web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct ca_issued is;
-	struct db_request req;
+	struct ca_request req;
 	json_t *o = NULL, *iss = NULL;
 	const char *key;
 	json_t *v;
@@ -418,7 +417,7 @@ web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto out;
 		}
 	}
-	if (req.status == DB_REQ_PENDING)
+	if (req.status == CA_REQ_PENDING)
 		rep->retry_after = 60;
 	rc = web_reply_json(rep, 200, o, 0, err);
 	o = NULL;
@@ -426,7 +425,7 @@ out:
 	json_decref(o);
 	json_decref(iss);
 	ca_issued_free(&is);
-	db_req_free(&req);
+	ca_request_free(&req);
 	return rc;
 }
 
@@ -505,8 +504,8 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	const char *st = web_query_get(c->q, "status");
 	const char *nm = web_query_get(c->q, "name");
-	struct db_cert_filter f;
-	struct db_cert *v = NULL;
+	struct ca_cert_filter f;
+	struct ca_cert *v = NULL;
 	char name[NAME_FILTER_MAX + 1];
 	int64_t exp_days, limit, cursor, next = 0;
 	json_t *arr, *o;
@@ -518,13 +517,13 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (st == NULL || strcmp(st, "all") == 0)
 		f.status = -1;
 	else if (strcmp(st, "valid") == 0)
-		f.status = DB_FILTER_CURRENT;
+		f.status = CA_FILTER_CURRENT;
 	else if (strcmp(st, "expired") == 0)
-		f.status = DB_FILTER_EXPIRED;
+		f.status = CA_FILTER_EXPIRED;
 	else if (strcmp(st, "revoked") == 0)
-		f.status = DB_CERT_REVOKED;
+		f.status = CA_CERT_REVOKED;
 	else if (strcmp(st, "issuing") == 0)
-		f.status = DB_CERT_ISSUING;
+		f.status = CA_CERT_ISSUING;
 	else
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "status must be valid, revoked, expired, issuing or all");
@@ -562,10 +561,10 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		goto oom;
 	}
 	rc = web_reply_json(rep, 200, o, 0, err);
-	db_cert_array_free(v, n);
+	ca_cert_array_free(v, n);
 	return rc;
 oom:
-	db_cert_array_free(v, n);
+	ca_cert_array_free(v, n);
 	return oom(err);
 }
 
@@ -574,20 +573,20 @@ static int
 reply_cert(struct web_ctx *c, struct web_reply *rep, const char *serial,
 	   struct mica_err *err)
 {
-	struct db_cert cert;
+	struct ca_cert cert;
 	int rc;
 
 	if (ca_cert_get(c->ca, c->p, serial, &cert, err) != 0)
 		return -1;
 	rc = web_reply_json(rep, 200, web_json_cert(&cert, c->now), 0, err);
-	db_cert_free(&cert);
+	ca_cert_free(&cert);
 	return rc;
 }
 
 int
 web_h_cert_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 
 	if (param_serial(c, serial, err) != 0)
 		return -1;
@@ -602,7 +601,7 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		{ "days",      WEB_J_INT,    0, 0 },
 		{ "supersede", WEB_J_BOOL,   0, 0 },
 	};
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	struct ca_issued out;
 	const unsigned char *csr = NULL;
 	size_t csr_len = 0;
@@ -637,7 +636,7 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		const char *sup = web_query_get(c->q, "supersede");
 		int64_t d;
 
-		if (web_query_int(c->q, "days", 1, DAYS_MAX, 0, &d, err) != 0)
+		if (web_query_int(c->q, "days", 1, CA_DAYS_MAX, 0, &d, err) != 0)
 			goto out;
 		days = (int)d;
 		if (sup != NULL) {
@@ -672,7 +671,7 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	static const struct web_field spec[] = {
 		{ "reason", WEB_J_STRING, 0, 40 },
 	};
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	const char *rs;
 	json_t *j = NULL;
 	int reason = 0, rc = -1;
@@ -698,7 +697,7 @@ out:
 int
 web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	char serial[DB_SERIAL_MAX];
+	char serial[CA_SERIAL_MAX];
 	json_t *j = NULL;
 
 	if (param_serial(c, serial, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
@@ -713,7 +712,7 @@ web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *e
 int
 web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_crl crl;
+	struct ca_crl crl;
 	json_t *j = NULL, *o;
 	int rc;
 
@@ -735,10 +734,10 @@ web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	    json_object_set_new(o, "this_update", web_jtime(crl.this_update)) != 0 ||
 	    json_object_set_new(o, "next_update", web_jtime(crl.next_update)) != 0) {
 		json_decref(o);
-		db_crl_free(&crl);
+		ca_crl_free(&crl);
 		return oom(err);
 	}
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	rc = web_reply_json(rep, 201, o, 0, err);
 	snprintf(rep->location, sizeof(rep->location), "/crl");
 	return rc;
@@ -758,7 +757,7 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		{ "comment",    WEB_J_STRING,   0, COMMENT_MAX },
 	};
 	struct ca_token_spec ts;
-	struct db_token info;
+	struct ca_token info;
 	char token[CA_TOKEN_MAX];
 	const char *kind;
 	const char **names = NULL;
@@ -776,10 +775,10 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		return -1;
 	kind = web_json_str(j, "kind");
 	if (strcmp(kind, "enroll") == 0) {
-		ts.kind = DB_TOKEN_ENROLL;
+		ts.kind = CA_TOKEN_ENROLL;
 		ts.uses = 1;
 	} else if (strcmp(kind, "admin") == 0) {
-		ts.kind = DB_TOKEN_ADMIN;
+		ts.kind = CA_TOKEN_ADMIN;
 		ts.uses = -1;
 	} else {
 		mica_err_set(err, MICA_E_BADREQ, "bad_kind", "kind must be enroll or admin");
@@ -823,7 +822,7 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 	rc = web_reply_json(rep, 201, o, 1, err);
 out:
 	explicit_bzero(token, sizeof(token));
-	db_token_free(&info);
+	ca_token_free(&info);
 	free(names);
 	json_decref(j);
 	return rc;
@@ -832,7 +831,7 @@ out:
 int
 web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_token *v = NULL;
+	struct ca_token *v = NULL;
 	size_t n = 0;
 	json_t *arr;
 	int rc;
@@ -847,10 +846,10 @@ web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	rc = web_reply_json(rep, 200, list_object("tokens", arr), 0, err);
-	db_token_array_free(v, n);
+	ca_token_array_free(v, n);
 	return rc;
 oom:
-	db_token_array_free(v, n);
+	ca_token_array_free(v, n);
 	return oom(err);
 }
 
@@ -878,7 +877,7 @@ web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 int
 web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_audit *v = NULL;
+	struct ca_audit *v = NULL;
 	int64_t since, before, limit;
 	size_t n = 0;
 	json_t *arr, *o;
@@ -906,17 +905,17 @@ web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		goto oom;
 	}
 	rc = web_reply_json(rep, 200, o, 0, err);
-	db_audit_array_free(v, n);
+	ca_audit_array_free(v, n);
 	return rc;
 oom:
-	db_audit_array_free(v, n);
+	ca_audit_array_free(v, n);
 	return oom(err);
 }
 
 int
 web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct db_counts counts;
+	struct ca_counts counts;
 	struct web_blob *der_b = NULL, *pem_b = NULL;
 	int64_t tu = 0, nu = 0, num = 0;
 	json_t *o, *cnt, *crl;

@@ -34,7 +34,7 @@
  *   {{CA_NAME}}        the CA's name (ca_name())
  *   {{FINGERPRINT}}    the root's SHA-256 fingerprint, "AB:CD:..."
  *                      (ca_root_fingerprint())
- *   {{COUNT_VALID}}    certificates valid now          (struct db_counts)
+ *   {{COUNT_VALID}}    certificates valid now          (struct ca_counts)
  *   {{COUNT_REVOKED}}  revoked certificates
  *   {{COUNT_PENDING}}  requests waiting for approval
  *   {{PUBLIC_URL}}     the CRL/AIA base URL, no trailing slash

@@ -236,12 +236,12 @@ web_jpem(const char *label, const unsigned char *der, size_t len)
 }
 
 const char *
-web_cert_status_name(const struct db_cert *c, int64_t now)
+web_cert_status_name(const struct ca_cert *c, int64_t now)
 {
 	switch (c->status) {
-	case DB_CERT_ISSUING: return "issuing";
-	case DB_CERT_REVOKED: return "revoked";
-	case DB_CERT_VALID:   return c->not_after <= now ? "expired" : "valid";
+	case CA_CERT_ISSUING: return "issuing";
+	case CA_CERT_REVOKED: return "revoked";
+	case CA_CERT_VALID:   return c->not_after <= now ? "expired" : "valid";
 	}
 	return "unknown";
 }
@@ -250,9 +250,9 @@ const char *
 web_req_status_name(int status)
 {
 	switch (status) {
-	case DB_REQ_PENDING: return "pending";
-	case DB_REQ_ISSUED:  return "issued";
-	case DB_REQ_DENIED:  return "denied";
+	case CA_REQ_PENDING: return "pending";
+	case CA_REQ_ISSUED:  return "issued";
+	case CA_REQ_DENIED:  return "denied";
 	}
 	return "unknown";
 }
@@ -283,7 +283,7 @@ opt_str(const char *s)
 }
 
 json_t *
-web_json_cert(const struct db_cert *c, int64_t now)
+web_json_cert(const struct ca_cert *c, int64_t now)
 {
 	json_t *o = json_object();
 	char hex[65];
@@ -303,7 +303,7 @@ web_json_cert(const struct db_cert *c, int64_t now)
 	put(o, "request_id", opt_str(c->request_id), &bad);
 	put(o, "renewal_of", opt_str(c->renewal_of), &bad);
 	put(o, "renewed_by", opt_str(c->renewed_by), &bad);
-	if (c->status == DB_CERT_REVOKED) {
+	if (c->status == CA_CERT_REVOKED) {
 		put(o, "revoked_at", web_jtime(c->revoked_at), &bad);
 		put(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
 	}
@@ -315,7 +315,7 @@ web_json_cert(const struct db_cert *c, int64_t now)
 }
 
 json_t *
-web_json_request(const struct db_request *r, int admin)
+web_json_request(const struct ca_request *r, int admin)
 {
 	json_t *o = json_object();
 	int bad = 0;
@@ -331,7 +331,7 @@ web_json_request(const struct db_request *r, int admin)
 	put(o, "submitted_at", web_jtime(r->submitted_at), &bad);
 	put(o, "decided_at", web_jtime(r->decided_at), &bad);
 	put(o, "serial", opt_str(r->serial), &bad);
-	if (r->status == DB_REQ_DENIED)
+	if (r->status == CA_REQ_DENIED)
 		put(o, "reason", opt_str(r->deny_reason), &bad);
 	if (admin) {
 		put(o, "client", web_jstr(r->client), &bad);
@@ -341,7 +341,7 @@ web_json_request(const struct db_request *r, int admin)
 }
 
 json_t *
-web_json_token(const struct db_token *t, int64_t now)
+web_json_token(const struct ca_token *t, int64_t now)
 {
 	json_t *o = json_object();
 	const char *status = "active";
@@ -358,7 +358,7 @@ web_json_token(const struct db_token *t, int64_t now)
 	/* Never the hash: it is what a stolen database would be attacked
 	 * with, and no client needs it. */
 	put(o, "id", json_string(t->id), &bad);
-	put(o, "kind", json_string(t->kind == DB_TOKEN_ADMIN ? "admin" : "enroll"), &bad);
+	put(o, "kind", json_string(t->kind == CA_TOKEN_ADMIN ? "admin" : "enroll"), &bad);
 	put(o, "status", json_string(status), &bad);
 	put(o, "profile", web_jstr(t->profile), &bad);
 	put(o, "names", t->names != NULL ? web_jlines(t->names) : json_null(), &bad);
@@ -372,7 +372,7 @@ web_json_token(const struct db_token *t, int64_t now)
 }
 
 json_t *
-web_json_audit(const struct db_audit *a)
+web_json_audit(const struct ca_audit *a)
 {
 	json_t *o = json_object();
 	int bad = 0;
@@ -400,7 +400,7 @@ web_json_issued(const struct ca_issued *is, const char *root_pem)
 	 * is null then, and the serial names the result. */
 	put(o, "id", is->request_id[0] != '\0' ? json_string(is->request_id) : json_null(), &bad);
 	put(o, "status", json_string(web_req_status_name(is->status)), &bad);
-	if (is->status != DB_REQ_ISSUED || is->der == NULL)
+	if (is->status != CA_REQ_ISSUED || is->der == NULL)
 		return done(o, bad);
 	put(o, "serial", json_string(is->serial), &bad);
 	put(o, "certificate", web_jpem("CERTIFICATE", is->der, is->der_len), &bad);

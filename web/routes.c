@@ -185,7 +185,7 @@ static int
 render_index(struct web_server *srv, const struct web_asset *a,
 	     struct web_reply *rep, struct mica_err *err)
 {
-	struct db_counts counts;
+	struct ca_counts counts;
 	struct ca *ca;
 	char *buf = NULL, nv[32], nr[32], np[32];
 	size_t len = 0, cap = 0;

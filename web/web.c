@@ -68,7 +68,7 @@ struct web_server {
 	int crl_loaded;
 	/* the daemon's TLS certificate */
 	int64_t tls_not_before, tls_not_after, tls_last_try;
-	char tls_serial[DB_SERIAL_MAX];
+	char tls_serial[CA_SERIAL_MAX];
 	char tls_names[TLS_NAMES_MAX * 64];
 };
 
@@ -152,7 +152,7 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 /* Caller holds crl_lock. Takes over CRL->der (set to NULL) without a copy:
  * a large CRL is tens of megabytes, and its PEM form a third more. */
 static int
-crl_load(struct web_server *srv, struct db_crl *crl, struct mica_err *err)
+crl_load(struct web_server *srv, struct ca_crl *crl, struct mica_err *err)
 {
 	struct web_blob *d = NULL, *p = NULL;
 	size_t pem_size;
@@ -193,7 +193,7 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 {
 	struct timespec mono;
 	struct mica_err e;
-	struct db_crl crl;
+	struct ca_crl crl;
 	int64_t now = (int64_t)time(NULL);
 
 	*der = *pem = NULL;
@@ -216,14 +216,14 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 		} else if (e.kind != MICA_E_NOTFOUND) {
 			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
 			if (!srv->crl_loaded) {
-				db_crl_free(&crl);
+				ca_crl_free(&crl);
 				pthread_mutex_unlock(&srv->crl_lock);
 				if (err != NULL)
 					*err = e;
 				return -1;
 			}
 		}
-		db_crl_free(&crl);
+		ca_crl_free(&crl);
 	}
 	if (!srv->crl_loaded || srv->crl_next <= now) {
 		/* Never serve an expired CRL: publish one now, or refuse. */
@@ -232,7 +232,7 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 		daemon_principal(&p);
 		memset(&crl, 0, sizeof(crl));
 		if (ca_crl_publish(ca, &p, &crl, &e) != 0 || crl_load(srv, &crl, &e) != 0) {
-			db_crl_free(&crl);
+			ca_crl_free(&crl);
 			ca_principal_free(&p);
 			pthread_mutex_unlock(&srv->crl_lock);
 			mica_log(MICA_LOG_ERR, "the CRL has expired and cannot be republished: %s",
@@ -242,7 +242,7 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 		}
 		mica_log(MICA_LOG_INFO, "published CRL number %lld (it had expired)",
 			 (long long)crl.number);
-		db_crl_free(&crl);
+		ca_crl_free(&crl);
 		ca_principal_free(&p);
 	}
 	*der = web_blob_ref(srv->crl_der);
@@ -274,7 +274,7 @@ web_crl_changed(struct web_server *srv, struct ca *ca)
 static void
 crl_maintain(struct web_server *srv)
 {
-	struct db_crl crl;
+	struct ca_crl crl;
 	struct mica_err e;
 	struct ca_principal p;
 	int64_t now = (int64_t)time(NULL);
@@ -290,7 +290,7 @@ crl_maintain(struct web_server *srv)
 		mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
 		need = 0;
 	}
-	db_crl_free(&crl);
+	ca_crl_free(&crl);
 	if (need) {
 		daemon_principal(&p);
 		if (ca_crl_publish(srv->parent, &p, &crl, &e) == 0) {
@@ -301,7 +301,7 @@ crl_maintain(struct web_server *srv)
 		} else {
 			mica_log(MICA_LOG_ERR, "cannot publish the CRL: %s: %s", e.code, e.msg);
 		}
-		db_crl_free(&crl);
+		ca_crl_free(&crl);
 		ca_principal_free(&p);
 	}
 	web_crl_changed(srv, srv->parent);
@@ -808,7 +808,7 @@ first_admin_token(struct web_server *srv, struct mica_err *err)
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = DB_TOKEN_ADMIN;
+	spec.kind = CA_TOKEN_ADMIN;
 	spec.uses = -1;
 	spec.comment = "created by mica serve at first start";
 	daemon_principal(&p);

@@ -26,7 +26,6 @@
 #include <microhttpd.h>
 
 #include "ca/ca.h"
-#include "db/db.h"
 #include "util/err.h"
 #include "web/web.h"
 
@@ -400,13 +399,13 @@ json_t *web_jlines(const char *s);
 /* PEM text of DER under LABEL, or NULL. */
 json_t *web_jpem(const char *label, const unsigned char *der, size_t len);
 
-const char *web_cert_status_name(const struct db_cert *c, int64_t now);
+const char *web_cert_status_name(const struct ca_cert *c, int64_t now);
 const char *web_req_status_name(int status);
 
-json_t *web_json_cert(const struct db_cert *c, int64_t now);
-json_t *web_json_request(const struct db_request *r, int admin);
-json_t *web_json_token(const struct db_token *t, int64_t now);
-json_t *web_json_audit(const struct db_audit *a);
+json_t *web_json_cert(const struct ca_cert *c, int64_t now);
+json_t *web_json_request(const struct ca_request *r, int admin);
+json_t *web_json_token(const struct ca_token *t, int64_t now);
+json_t *web_json_audit(const struct ca_audit *a);
 /* An issuance result: {id?, status, serial, certificate, chain:[root],
  * not_before, not_after, notice?}. ROOT_PEM may be NULL (no chain). */
 json_t *web_json_issued(const struct ca_issued *is, const char *root_pem);

@@ -11,7 +11,7 @@
  * CHECKs and with what mica writes for an issued-then-revoked certificate:
  *
  *   serial       16 random octets, top bit clear, first octet non-zero,
- *                lowercase hex (as ca/ca.c new_serial), unique
+ *                lowercase hex (as ca/serial.c ca_serial_new), unique
  *   profile      server; subject CN=hNNN.mica.contoso.test; names the same
  *   not_before   1..300 days ago; not_after 1..365 days ahead (so every
  *                one of them belongs on the CRL, RFC 5280 5.1.2.6)

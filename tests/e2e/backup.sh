@@ -99,22 +99,20 @@ done
 
 # --------------------------------------------------- online backups --
 
+held() { find "$1" -name '*.pem' 2>/dev/null | wc -l; }  # held DIR: certificates received
+
 REV2=
 for b in $(seq 1 $BACKUPS); do
-	if [ "$b" = 1 ]; then
-		# Backup 1 must hold a certificate client 1 received before it
-		# (revoked between backups 1 and 2): wait for one with a
-		# deadline; on a busy machine the clients may take seconds to
-		# start.
-		t=0
-		until [ -n "$(find "$W/client1" -name '*.pem' 2>/dev/null | head -1)" ]; do
-			t=$((t + 1))
-			[ "$t" -le 600 ] || die "client 1 received no certificate in 60 s"
-			sleep 0.1
-		done
-	else
-		sleep 1
-	fi
+	# Not a fixed sleep: wait (60 s at most) until client 1 has received a
+	# certificate since the last backup, so that each backup runs while the
+	# clients enroll and the first one finds a certificate to revoke later.
+	n0=$(held "$W/client1")
+	t=0
+	while [ "$(held "$W/client1")" -le "$n0" ] && [ $t -lt 600 ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	[ "$(held "$W/client1")" -gt "$n0" ] || die "client 1 received no certificate in 60 s"
 	if [ "$b" = 2 ]; then
 		# A revocation between backups of a certificate received before
 		# backup 1: valid in backup 1, revoked in backups 2 and 3.

@@ -104,9 +104,12 @@ crl_lists() { # crl_lists SERIAL: is SERIAL on the current CRL?
 		grep -qi "^SerialNumber:$1\$"
 }
 
-snap() { db_dump "$D" > "$W/snap.sql"; }
+# The store without the tokens' last_used_at (the last column of a token
+# row): using an admin token is recorded whether the request succeeds or not.
+store_dump() { db_dump "$D" | sed '/^INSERT INTO token VALUES/s/,[0-9]*);$/);/'; }
+snap() { store_dump > "$W/snap.sql"; }
 unchanged() { # unchanged DESCRIPTION: the store is as at the last snap
-	db_dump "$D" > "$W/snap2.sql"
+	store_dump > "$W/snap2.sql"
 	if cmp -s "$W/snap.sql" "$W/snap2.sql"; then
 		ok "$1: nothing stored"
 	else

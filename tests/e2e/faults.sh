@@ -148,7 +148,7 @@ check_failed() {
 	case $CODE in
 	500|503) ok "$what: the client gets $CODE" ;;
 	401)
-		# Regression (fixed; ca/ca.c, issue(): a failed db_token_consume is always
+		# Regression (fixed; ca/issue.c, ca_issue(): a failed db_token_consume is always
 		# rewritten to 401 bad_token, even when the store failed): the
 		# client is told its token is bad when the store is at fault.
 		fail "$what: the client gets 401 $(json_get "$W/body" error) instead of 503 (store error reported as a bad token)" ;;

@@ -1,0 +1,233 @@
+/*
+ * ca/crl.c - CRLs: publishing one (signed once, stored, then served from
+ * the store) and reading the current one.
+ */
+#include "ca/ca.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+#include "ca/sign.h"
+#include "ca/x509.h"
+#include "util/hex.h"
+
+struct crl_collect {
+	struct ca_crl_entry *v;
+	size_t n, cap;
+	int bad;
+};
+
+static int
+crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason)
+{
+	struct crl_collect *c = ctx;
+	struct ca_crl_entry *e;
+	size_t len = strlen(serial_hex);
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		struct ca_crl_entry *nv = realloc(c->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return 1;
+		c->v = nv;
+		c->cap = cap;
+	}
+	e = &c->v[c->n];
+	if (len == 0 || len % 2 != 0 || len > 40 ||
+	    mica_hex_decode(serial_hex, e->serial, len / 2) != 0) {
+		c->bad = 1;
+		return 1;
+	}
+	e->serial_len = (unsigned char)(len / 2);
+	e->reason = (signed char)(ca_reason_valid(reason) ? reason : 0);
+	e->revoked_at = revoked_at;
+	c->n++;
+	return 0;
+}
+
+/* The read of the revoked set, the number, the signature and the insert
+ * all happen in one write transaction, so CRL numbers strictly increase
+ * with content and a revocation committed before this starts is always in
+ * it. A CRL is signed once here and served stored. */
+int
+ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
+		  struct db_crl *out, struct mica_err *err)
+{
+	struct crl_collect col;
+	struct ca_tbs_crl t;
+	struct db_crl crl;
+	unsigned char *tbs = NULL, *der = NULL;
+	size_t tbs_len = 0, der_len = 0, alg_len;
+	int64_t last = 0, now;
+	char detail[128];
+	int rc = -1;
+
+	/* Signing under the write lock is what keeps the numbers in step
+	 * with the content; on the shared writer it would stall every
+	 * batch, so this runs on the handle's own connection. */
+	assert(db == ca->db);
+	memset(&col, 0, sizeof(col));
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	/* Read the clock under the write lock: a publisher that waited for
+	 * the lock must not give a higher number an earlier thisUpdate
+	 * (RFC 5280 5.1.2.4, 5.2.3). */
+	now = ca_now();
+	if (db_crl_last_number(db, &last, err) != 0)
+		goto out;
+	if (db_revoked_foreach(db, now, crl_collect_cb, &col, err) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
+			     col.bad ? "a stored serial is malformed" : "out of memory");
+		goto out;
+	}
+	memset(&t, 0, sizeof(t));
+	t.sig_alg = ca_sign_alg(ca, &alg_len);
+	t.sig_alg_len = alg_len;
+	t.issuer = ca->sh->subject;
+	t.issuer_len = ca->sh->subject_len;
+	t.this_update = now;
+	t.next_update = now + (int64_t)ca->sh->crl_days * 86400;
+	t.crl_number = last + 1;
+	memcpy(t.aki, ca->sh->ski, sizeof(t.aki));
+	t.entries = col.v;
+	t.nentries = col.n;
+	/* A large CRL is tens of megabytes in each form (entries, TBS, signed
+	 * DER): free each as soon as the next exists, so that at most two
+	 * are alive at once. */
+	if (ca_x509_tbs_crl(&t, &tbs, &tbs_len, err) != 0)
+		goto out;
+	free(col.v);
+	col.v = NULL;
+	if (ca_lint_crl(tbs, tbs_len, ca->sh->subject, ca->sh->subject_len, err) != 0 ||
+	    ca_sign_crl(ca, tbs, tbs_len, &der, &der_len, err) != 0)
+		goto out;
+	free(tbs);
+	tbs = NULL;
+	memset(&crl, 0, sizeof(crl));
+	crl.number = t.crl_number;
+	crl.this_update = t.this_update;
+	crl.next_update = t.next_update;
+	crl.der = der;
+	crl.der_len = der_len;
+	snprintf(detail, sizeof(detail), "number %lld, %zu entries",
+		 (long long)crl.number, col.n);
+	if (db_crl_insert(db, &crl, err) != 0 ||
+	    db_audit_add(db, now, actor, "crl.publish", NULL, detail, err) != 0)
+		goto out;
+	if (out != NULL) {
+		*out = crl;
+		der = NULL;
+	}
+	rc = 0;
+out:
+	free(col.v);
+	free(tbs);
+	free(der);
+	return rc;
+}
+
+struct publish_tx {
+	struct ca *ca;
+	const char *actor;
+	struct db_crl *crl;
+};
+
+static int
+publish_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct publish_tx *x = arg;
+
+	return ca_crl_publish_tx(x->ca, db, x->actor, x->crl, err);
+}
+
+/* Publish a CRL in a transaction of its own. */
+static int
+crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
+	    struct mica_err *err)
+{
+	struct db_crl crl;
+	struct publish_tx x;
+
+	memset(&crl, 0, sizeof(crl));
+	x.ca = ca;
+	x.actor = actor;
+	x.crl = &crl;
+	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, publish_body, &x, err) != 0) {
+		db_crl_free(&crl);
+		return -1;
+	}
+	if (out != NULL)
+		*out = crl;
+	else
+		db_crl_free(&crl);
+	return 0;
+}
+
+/* Move the store's CRL IN into OUT; IN is left empty. */
+static void
+crl_take(struct ca_crl *out, struct db_crl *in)
+{
+	out->number = in->number;
+	out->this_update = in->this_update;
+	out->next_update = in->next_update;
+	out->der = in->der;
+	out->der_len = in->der_len;
+	in->der = NULL;
+	in->der_len = 0;
+}
+
+void
+ca_crl_free(struct ca_crl *crl)
+{
+	if (crl == NULL)
+		return;
+	free(crl->der);
+	memset(crl, 0, sizeof(*crl));
+}
+
+int
+ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct ca_crl *out,
+	       struct mica_err *err)
+{
+	struct db_crl crl;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	memset(&crl, 0, sizeof(crl));
+	if (crl_publish(ca, p->actor, out != NULL ? &crl : NULL, err) != 0)
+		return -1;
+	if (out != NULL)
+		crl_take(out, &crl);
+	return 0;
+}
+
+int
+ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err)
+{
+	struct db_crl crl;
+
+	memset(out, 0, sizeof(*out));
+	memset(&crl, 0, sizeof(crl));
+	if (db_crl_latest(ca->db, &crl, err) != 0)
+		return -1;
+	crl_take(out, &crl);
+	return 0;
+}
+
+int
+ca_crl_info(struct ca *ca, struct ca_crl *out, struct mica_err *err)
+{
+	struct db_crl crl;
+
+	memset(out, 0, sizeof(*out));
+	memset(&crl, 0, sizeof(crl));
+	if (db_crl_latest_info(ca->db, &crl, err) != 0)
+		return -1;
+	crl_take(out, &crl);
+	return 0;
+}

@@ -1,0 +1,268 @@
+/*
+ * ca/init.c - creating a CA: the data directory, the passphrase, a fresh
+ * key and its self-signed root (linted before it is signed), the store, and
+ * the first CRL.
+ */
+#include "ca/ca.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ca/ca_int.h"
+#include "ca/keys.h"
+#include "ca/names.h"
+#include "ca/sign.h"
+#include "ca/x509.h"
+
+#define ROOT_SKEW 3600          /* root notBefore backdated one hour */
+
+/* The base of the CDP and AIA URLs: printable, no quoting characters, no
+ * trailing slash (the paths are appended). */
+static int
+valid_url(const char *u)
+{
+	size_t n;
+
+	if (u == NULL)
+		return 0;
+	n = strlen(u);
+	if (n < 8 || n > 200)
+		return 0;
+	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f ||
+		    u[i] == '"' || u[i] == '<' || u[i] == '>' || u[i] == '\\')
+			return 0;
+	return u[n - 1] != '/';
+}
+
+struct init_tx {
+	const struct db_ca *row;
+	const struct ca_name *domains;
+	size_t ndomains;
+	char detail[256];
+};
+
+static int
+init_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct init_tx *x = arg;
+
+	if (db_ca_insert(db, x->row, err) != 0)
+		return -1;
+	for (size_t i = 0; i < x->ndomains; i++)
+		if (db_domain_add(db, x->domains[i].value, err) != 0)
+			return -1;
+	return db_audit_add(db, x->row->created_at, "cli", "ca.init", x->row->name,
+			    x->detail, err);
+}
+
+int
+ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
+	struct mica_err *err)
+{
+	enum ca_key_type kt;
+	struct ca_key *key = NULL;
+	struct ca_sealed_key sealed;
+	struct ca_tbs_cert t;
+	struct ca_lint_cert_expect ex;
+	struct db *db = NULL;
+	struct db_ca row;
+	struct ca *ca = NULL, boot;
+	struct init_tx x;
+	struct ca_principal cli;
+	unsigned char serial[16], fp[32];
+	unsigned char *spki = NULL, *subject = NULL, *tbs = NULL, *cert = NULL;
+	size_t spki_len = 0, subject_len = 0, tbs_len = 0, cert_len = 0;
+	size_t alg_len;
+	const unsigned char *alg;
+	char dbpath[PATH_MAX], passpath[PATH_MAX], serial_hex[CA_SERIAL_MAX];
+	char *pass = NULL;
+	struct ca_name *doms = NULL;
+	int days = o->days > 0 ? o->days : 3650;
+	int generated = 0, created = 0, rc = -1;
+	int64_t now = ca_now();
+	mode_t old_umask;
+
+	memset(&sealed, 0, sizeof(sealed));
+	memset(&row, 0, sizeof(row));
+	memset(res, 0, sizeof(*res));
+	if (o->name == NULL || o->name[0] == '\0')
+		return mica_err_set(err, MICA_E_USAGE, "bad_name",
+				    "the CA needs a name (--name \"Contoso Root CA\")");
+	if (o->public_url == NULL || !valid_url(o->public_url))
+		return mica_err_set(err, MICA_E_USAGE, "bad_url",
+				    "--public-url must be an http:// or https:// URL without a trailing slash, "
+				    "such as http://ca.contoso.test:8080");
+	if (ca_key_type_parse(o->key_type ? o->key_type : "ec-p256", &kt) != 0)
+		return mica_err_set(err, MICA_E_USAGE, "bad_key_type",
+				    "--key must be one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096");
+	if (days < 1 || days > CA_DAYS_MAX)
+		return mica_err_set(err, MICA_E_USAGE, "bad_days",
+				    "--days must be between 1 and %d", CA_DAYS_MAX);
+	if (o->crl_days < 0 || o->crl_days > 365)
+		return mica_err_set(err, MICA_E_USAGE, "bad_days",
+				    "--crl-days must be between 1 and 365");
+	if (o->ndomains > 100)
+		return mica_err_set(err, MICA_E_USAGE, "bad_domain", "at most 100 domains");
+	if (o->ndomains > 0 && (doms = calloc(o->ndomains, sizeof(*doms))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	for (size_t i = 0; i < o->ndomains; i++) {
+		if (ca_name_parse(o->domains[i], CA_NAME_DNS, &doms[i], err) != 0 ||
+		    doms[i].value[0] == '*') {
+			mica_err_set(err, MICA_E_USAGE, "bad_domain",
+				     "--domain %s is not a valid DNS domain", o->domains[i]);
+			goto out;
+		}
+	}
+
+	old_umask = umask(077);
+	if (mkdir(o->datadir, 0700) != 0 && errno != EEXIST) {
+		umask(old_umask);
+		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+			     "cannot create the data directory: %s", strerror(errno));
+		goto out;
+	}
+	umask(old_umask);
+	if (ca_path_join(dbpath, sizeof(dbpath), o->datadir, CA_DB_FILE) != 0 ||
+	    ca_path_join(passpath, sizeof(passpath), o->datadir, CA_PASS_FILE) != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
+		goto out;
+	}
+	if (access(dbpath, F_OK) == 0) {
+		mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
+			     "%s already holds a CA; refusing to overwrite it", o->datadir);
+		goto out;
+	}
+
+	/* Passphrase first: a failure here leaves nothing behind. */
+	if (o->passphrase_file != NULL) {
+		if (ca_pass_read_file(o->passphrase_file, &pass, err) != 0)
+			goto out;
+	} else if (getenv("MICA_PASSPHRASE") != NULL &&
+		   getenv("MICA_PASSPHRASE")[0] != '\0') {
+		if (ca_pass_get(o->datadir, NULL, &pass, err) != 0)
+			goto out;
+	} else {
+		if (access(passpath, F_OK) == 0) {
+			mica_err_set(err, MICA_E_CONFLICT, "passphrase_exists",
+				     "%s/%s exists; use --passphrase-file to use it, or remove it",
+				     o->datadir, CA_PASS_FILE);
+			goto out;
+		}
+		if (ca_pass_generate(passpath, &pass, err) != 0)
+			goto out;
+		generated = 1;
+		snprintf(res->passphrase_path, sizeof(res->passphrase_path), "%s", passpath);
+	}
+
+	/* The root: fresh key, self-signed, linted before it is signed. */
+	if (ca_key_generate(kt, &key, err) != 0 ||
+	    ca_key_spki(key, &spki, &spki_len, err) != 0 ||
+	    ca_x509_name(o->name, o->org, &subject, &subject_len, err) != 0 ||
+	    ca_serial_new(serial, serial_hex, err) != 0)
+		goto out;
+	alg = ca_key_sig_alg(key, &alg_len);
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = subject;
+	t.issuer_len = subject_len;
+	t.subject = subject;
+	t.subject_len = subject_len;
+	t.not_before = now - ROOT_SKEW;
+	t.not_after = now + (int64_t)days * 86400;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.is_ca = 1;
+	t.path_len = -1;
+	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN | CA_KU_DIGITAL_SIGNATURE;
+	if (ca_x509_key_id(spki, spki_len, t.ski, err) != 0)
+		goto out;
+	t.has_aki = 1;
+	memcpy(t.aki, t.ski, sizeof(t.aki));
+	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0)
+		goto out;
+	memset(&ex, 0, sizeof(ex));
+	ex.issuer = subject;
+	ex.issuer_len = subject_len;
+	ex.issuer_not_before = t.not_before;
+	ex.issuer_not_after = t.not_after;
+	ex.is_ca = 1;
+	ex.key_usage = t.key_usage;
+	ex.aki = t.aki;
+	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0)
+		goto out;
+	if (ca_sign_root(key, tbs, tbs_len, &cert, &cert_len, err) != 0)
+		goto out;
+	if (ca_key_seal(key, pass, strlen(pass),
+			o->kdf_iter > 0 ? o->kdf_iter : CA_KDF_DEFAULT_ITER,
+			&sealed, err) != 0)
+		goto out;
+
+	if (db_open(dbpath, DB_OPEN_CREATE, &db, err) != 0)
+		goto out;
+	created = 1;
+	row.name = (char *)o->name;
+	row.public_url = (char *)o->public_url;
+	row.key_type = (char *)ca_key_type_name(kt);
+	row.cert_der = cert;
+	row.cert_len = cert_len;
+	ca_row_set_sealed(&row, &sealed);
+	row.crl_days = o->crl_days > 0 ? o->crl_days : 7;
+	row.created_at = now;
+	x.row = &row;
+	x.domains = doms;
+	x.ndomains = o->ndomains;
+	snprintf(x.detail, sizeof(x.detail), "root %s, key %s, %d days",
+		 serial_hex, ca_key_type_name(kt), days);
+	/* No handle exists yet: a bootstrap one on the new store, which
+	 * ca_tx() runs directly. */
+	memset(&boot, 0, sizeof(boot));
+	boot.db = db;
+	if (ca_tx(&boot, CA_TX_DURABLE, init_body, &x, err) != 0)
+		goto out;
+	db_close(db);
+	db = NULL;
+	memset(&row, 0, sizeof(row));
+
+	/* The first CRL, through the normal path (with MICA_PASSPHRASE set,
+	 * ca_open finds it in the environment again). */
+	if (ca_open(o->datadir, CA_OPEN_UNLOCK,
+		    generated ? passpath : o->passphrase_file, &ca, err) != 0)
+		goto out;
+	ca_principal_cli(&cli);
+	if (ca_crl_publish(ca, &cli, NULL, err) != 0)
+		goto out;
+	ca_sha256(cert, cert_len, fp);
+	for (int i = 0; i < 32; i++)
+		snprintf(res->fingerprint + 3 * i, sizeof(res->fingerprint) - 3 * (size_t)i,
+			 i < 31 ? "%02X:" : "%02X", fp[i]);
+	rc = 0;
+out:
+	ca_close(ca);
+	db_close(db);
+	if (rc != 0 && created)
+		ca_db_unlink(dbpath);
+	if (rc != 0 && generated) {
+		unlink(passpath);
+		res->passphrase_path[0] = '\0';
+	}
+	ca_pass_free(pass);
+	ca_sealed_key_free(&sealed);
+	ca_key_free(key);
+	free(spki);
+	free(subject);
+	free(tbs);
+	free(cert);
+	free(doms);
+	return rc;
+}

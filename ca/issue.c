@@ -1,0 +1,460 @@
+/*
+ * ca/issue.c - the one path by which mica makes an end-entity
+ * certificate, and the daemon's own TLS certificate through it.
+ *
+ * Issuance follows "record before you hand out":
+ *   1. validate (CSR signature, key, policy) - nothing stored yet;
+ *   2. build the TBS and lint it;
+ *   3. transaction: consume a token use, reserve the serial (status
+ *      issuing, with names, validity and key hash) - short, no signing;
+ *   4. sign, outside any transaction, so workers sign in parallel;
+ *   5. transaction: store the DER (issuing -> valid), decide the request,
+ *      link renewals, write the audit row;
+ *   6. only then return the certificate.
+ * A crash between 3 and 5 leaves an "issuing" row that admins see and can
+ * revoke; nobody ever received that certificate.
+ */
+#include "ca/ca.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mbedtls/ecp.h>
+#include <mbedtls/pk.h>
+
+#include "ca/ca_int.h"
+#include "ca/keys.h"
+#include "ca/sign.h"
+#include "ca/x509.h"
+#include "util/log.h"
+
+void
+ca_issued_free(struct ca_issued *r)
+{
+	if (r == NULL)
+		return;
+	free(r->der);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------ policy -- */
+
+int
+ca_run_policy(struct ca *ca, const struct ca_principal *p,
+	      const struct ca_profile *prof, const struct ca_name *names,
+	      size_t nnames, int key_kind, int key_bits, int days,
+	      int daemon_tls, struct ca_policy_decision *d,
+	      struct mica_err *err)
+{
+	struct ca_policy_input in;
+	char **domains = NULL;
+	int rc = -1;
+
+	memset(&in, 0, sizeof(in));
+	in.profile = prof;
+	if (ca_profile_limits(ca, prof, &in.default_days, &in.max_days, err) != 0)
+		goto out;
+	if (db_domain_list(ca->db, &domains, err) != 0)
+		goto out;
+	for (char **dp = domains; *dp != NULL; dp++)
+		in.ndomains++;
+	in.domains = (const char *const *)domains;
+	in.names = names;
+	in.nnames = nnames;
+	if (p->kind == CA_PRINCIPAL_ENROLL) {
+		in.scoped = 1;
+		in.scope_profile = p->scope_profile;
+		in.scope_names = (const char *const *)p->scope_names;
+		in.nscope_names = p->nscope_names;
+	}
+	in.key_kind = key_kind;
+	in.key_bits = key_bits;
+	in.requested_days = days;
+	in.now = ca_now();
+	in.ca_not_after = ca->sh->not_after;
+	in.daemon_tls = daemon_tls;
+	rc = ca_policy_check(&in, d, err);
+out:
+	db_strv_free(domains);
+	return rc;
+}
+
+/* ------------------------------------------------------- the path -- */
+
+/* ca_issue()'s store transactions, as bodies for ca_tx(). */
+struct reserve_tx {
+	const struct ca_issue_job *j;
+	const struct db_cert *rec;
+	int failed_at;              /* 1 consuming the token, 2 reserving */
+};
+
+static int
+reserve_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct reserve_tx *x = arg;
+
+	/* Consuming the use also records it (last_used_at), here. */
+	if (x->j->consume_token != NULL &&
+	    db_token_consume(db, x->j->consume_token, ca_now(), err) != 0) {
+		x->failed_at = 1;
+		return -1;
+	}
+	if (db_cert_reserve(db, x->rec, err) != 0) {
+		x->failed_at = 2;
+		return -1;
+	}
+	return 0;
+}
+
+struct complete_tx {
+	struct ca *ca;
+	const struct ca_issue_job *j;
+	const char *serial_hex;
+	const unsigned char *cert;
+	size_t cert_len;
+	const char *detail;
+};
+
+static int
+complete_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct complete_tx *x = arg;
+	const struct ca_issue_job *j = x->j;
+
+	if (db_cert_complete(db, x->serial_hex, x->cert, x->cert_len, err) != 0)
+		return -1;
+	if (j->request_id != NULL &&
+	    db_req_decide(db, j->request_id, DB_REQ_ISSUED, j->p->actor,
+			  x->serial_hex, NULL, ca_now(), err) != 0)
+		return -1;
+	if (j->record != NULL) {
+		snprintf(j->record->serial, sizeof(j->record->serial), "%s", x->serial_hex);
+		j->record->decided_at = ca_now();
+		if (db_req_insert(db, j->record, err) != 0)
+			return -1;
+	}
+	if (j->renewal_of != NULL) {
+		if (db_cert_link_renewal(db, j->renewal_of, x->serial_hex, err) != 0)
+			return -1;
+		/* A superseding renewal runs with CA_TX_OWN: the CRL is
+		 * signed in this transaction. */
+		if (j->supersede &&
+		    (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
+				    ca_now(), err) != 0 ||
+		     ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0))
+			return -1;
+	}
+	return db_audit_add(db, ca_now(), j->p->actor, j->action, x->serial_hex,
+			    x->detail, err);
+}
+
+struct discard_tx {
+	const char *serial_hex;
+	const char *token;          /* give one use back, or NULL */
+};
+
+static int
+discard_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct discard_tx *x = arg;
+
+	if (db_cert_discard(db, x->serial_hex, err) != 0)
+		return -1;
+	return x->token != NULL ? db_token_refund(db, x->token, err) : 0;
+}
+
+struct lint_refused_tx {
+	const char *actor, *names, *detail;
+};
+
+static int
+lint_refused_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct lint_refused_tx *x = arg;
+
+	return db_audit_add(db, ca_now(), x->actor, "lint.refused", x->names,
+			    x->detail, err);
+}
+
+int
+ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
+	 struct mica_err *err)
+{
+	struct ca_tbs_cert t;
+	struct ca_lint_cert_expect ex;
+	struct db_cert rec;
+	unsigned char serial[16], *subject = NULL, *tbs = NULL, *cert = NULL;
+	size_t subject_len = 0, tbs_len = 0, cert_len = 0, alg_len;
+	const unsigned char *alg;
+	char serial_hex[CA_SERIAL_MAX], subj_disp[300], detail[300];
+	char *names_joined = NULL;
+	const char *cn = NULL;
+	int reserved = 0, consumed = 0, rc = -1, tries = 0;
+	struct mica_err e2;
+	struct reserve_tx rx;
+	struct complete_tx cx;
+	struct discard_tx dx;
+	struct lint_refused_tx lx;
+
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	memset(&rec, 0, sizeof(rec));
+	/* Subject: CN = the first name when it fits the 64-character bound;
+	 * otherwise an empty subject with a critical SAN (RFC 5280 4.2.1.6). */
+	if (strlen(j->names[0].value) <= 64)
+		cn = j->names[0].value;
+	if (cn != NULL) {
+		if (ca_x509_name(cn, NULL, &subject, &subject_len, err) != 0)
+			goto out;
+		snprintf(subj_disp, sizeof(subj_disp), "CN=%s", cn);
+	} else {
+		static const unsigned char empty_name[] = { 0x30, 0x00 };
+		if ((subject = malloc(2)) == NULL)
+			goto oom;
+		memcpy(subject, empty_name, 2);
+		subject_len = 2;
+		subj_disp[0] = '\0';
+	}
+	if ((names_joined = ca_join_names(j->names, j->nnames)) == NULL)
+		goto oom;
+	alg = ca_sign_alg(ca, &alg_len);
+
+again:
+	if (ca_serial_new(serial, serial_hex, err) != 0)
+		goto out;
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = ca->sh->subject;
+	t.issuer_len = ca->sh->subject_len;
+	t.subject = subject;
+	t.subject_len = subject_len;
+	t.not_before = j->d->not_before;
+	t.not_after = j->d->not_after;
+	t.spki = j->spki;
+	t.spki_len = j->spki_len;
+	t.is_ca = 0;
+	t.path_len = -1;
+	t.key_usage = j->d->key_usage;
+	t.eku = j->d->eku;
+	t.names = j->names;
+	t.nnames = j->nnames;
+	if (ca_x509_key_id(j->spki, j->spki_len, t.ski, err) != 0)
+		goto out;
+	t.has_aki = 1;
+	memcpy(t.aki, ca->sh->ski, sizeof(t.aki));
+	t.crl_url = ca->sh->crl_url;
+	t.aia_url = ca->sh->aia_url;
+	free(tbs);
+	tbs = NULL;
+	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0)
+		goto out;
+	memset(&ex, 0, sizeof(ex));
+	ex.issuer = ca->sh->subject;
+	ex.issuer_len = ca->sh->subject_len;
+	ex.issuer_not_before = ca->sh->not_before;
+	ex.issuer_not_after = ca->sh->not_after;
+	ex.key_usage = t.key_usage;
+	ex.eku = t.eku;
+	ex.names = j->names;
+	ex.nnames = j->nnames;
+	ex.aki = ca->sh->ski;
+	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0) {
+		/* Never sign what fails the lint; leave a trace for admins. */
+		snprintf(detail, sizeof(detail), "refused before signing: %s", err ? err->msg : "lint");
+		lx.actor = j->p->actor;
+		lx.names = names_joined;
+		lx.detail = detail;
+		if (ca_tx(ca, 0, lint_refused_body, &lx, &e2) != 0)
+			mica_log(MICA_LOG_WARN, "cannot record a refused lint: %s", e2.msg);
+		mica_log(MICA_LOG_ERR, "lint refused a certificate for %s: %s",
+			 j->names[0].value, err ? err->msg : "");
+		goto out;
+	}
+
+	/* Record the intent (and consume the token use) before signing. */
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.serial, sizeof(rec.serial), "%s", serial_hex);
+	rec.profile = (char *)j->prof->name;
+	rec.subject = subj_disp;
+	rec.names = names_joined;
+	rec.request_id = (char *)j->request_id;
+	rec.not_before = t.not_before;
+	rec.not_after = t.not_after;
+	memcpy(rec.spki_sha256, j->spki_hash, 32);
+	rec.status = DB_CERT_ISSUING;
+	rec.reason = -1;
+	rec.created_at = ca_now();
+	rx.j = j;
+	rx.rec = &rec;
+	rx.failed_at = 0;
+	if (ca_tx(ca, 0, reserve_body, &rx, err) != 0) {
+		if (rx.failed_at == 1) {
+			/* Used up or gone meanwhile: the client's token is bad.
+			 * A failing store stays a store failure (503). */
+			if (err != NULL && (err->kind == MICA_E_FORBIDDEN ||
+					    err->kind == MICA_E_NOTFOUND))
+				mica_err_set(err, MICA_E_UNAUTH, "bad_token",
+					     "the token is not valid (unknown, revoked, expired or used up)");
+		} else if (rx.failed_at == 2 && err != NULL &&
+			   err->kind == MICA_E_CONFLICT && ++tries < 4) {
+			goto again;    /* a 2^-120 serial collision: draw again */
+		}
+		goto out;
+	}
+	reserved = 1;
+	consumed = j->consume_token != NULL;
+
+	/* Sign outside any transaction. */
+	if (ca_sign_leaf(ca, tbs, tbs_len, &cert, &cert_len, err) != 0)
+		goto out;
+
+	/* Store it; only a committed certificate leaves this function. A
+	 * renewal that supersedes publishes a CRL in the same transaction, on
+	 * this handle's connection, so it does not hold up the batch. */
+	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s",
+		 j->prof->name, j->d->days,
+		 j->renewal_of ? ", renews " : "", j->renewal_of ? j->renewal_of : "",
+		 j->d->clamped ? ", clamped to the CA's notAfter" : "");
+	cx.ca = ca;
+	cx.j = j;
+	cx.serial_hex = serial_hex;
+	cx.cert = cert;
+	cx.cert_len = cert_len;
+	cx.detail = detail;
+	if (ca_tx(ca, CA_TX_DURABLE | (j->supersede ? CA_TX_OWN : 0),
+		  complete_body, &cx, err) != 0)
+		goto out;
+	reserved = 0;
+
+	snprintf(out->serial, sizeof(out->serial), "%s", serial_hex);
+	out->status = CA_REQ_ISSUED;
+	out->der = cert;
+	out->der_len = cert_len;
+	cert = NULL;
+	out->not_before = t.not_before;
+	out->not_after = t.not_after;
+	out->clamped = j->d->clamped;
+	if (j->d->clamped)
+		snprintf(out->notice, sizeof(out->notice),
+			 "validity was shortened to end with the CA certificate");
+	rc = 0;
+	goto out;
+oom:
+	mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+out:
+	if (rc != 0 && reserved) {
+		/* Nothing left the process: forget the reservation and give the
+		 * token use back. If the store is failing this may fail too; the
+		 * row then stays "issuing", visible to admins and revocable. */
+		dx.serial_hex = serial_hex;
+		dx.token = consumed ? j->consume_token : NULL;
+		ca_tx(ca, 0, discard_body, &dx, &e2);
+	}
+	if (cert != NULL)
+		explicit_bzero(cert, cert_len);
+	free(cert);
+	free(tbs);
+	free(subject);
+	free(names_joined);
+	return rc;
+}
+
+/* ------------------------------------------- the daemon's certificate -- */
+
+int
+ca_spki_key(const unsigned char *spki, size_t len, int *kind, int *bits,
+	    struct mica_err *err)
+{
+	mbedtls_pk_context pk;
+	const mbedtls_ecp_keypair *ec;
+	int rc = -1;
+
+	*kind = 0;
+	*bits = 0;
+	mbedtls_pk_init(&pk);
+	if (mbedtls_pk_parse_public_key(&pk, spki, len) != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_key", "the public key does not parse");
+		goto out;
+	}
+	*bits = (int)mbedtls_pk_get_bitlen(&pk);
+	switch (mbedtls_pk_get_type(&pk)) {
+	case MBEDTLS_PK_RSA:
+		*kind = CA_PUBKEY_RSA;
+		break;
+	case MBEDTLS_PK_ECKEY:
+		if ((ec = mbedtls_pk_ec(pk)) == NULL)
+			break;
+		switch (mbedtls_ecp_keypair_get_group_id(ec)) {
+		case MBEDTLS_ECP_DP_SECP256R1: *kind = CA_PUBKEY_EC_P256; break;
+		case MBEDTLS_ECP_DP_SECP384R1: *kind = CA_PUBKEY_EC_P384; break;
+		default: break;
+		}
+		break;
+	default:
+		break;
+	}
+	rc = 0;
+out:
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
+int
+ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
+		  const char *profile, const unsigned char *spki,
+		  size_t spki_len, const char *const *names, size_t nnames,
+		  int days, struct ca_issued *out, struct mica_err *err)
+{
+	const struct ca_profile *prof;
+	struct ca_policy_decision d;
+	struct ca_name *v = NULL;
+	struct ca_issue_job j;
+	unsigned char hash[32];
+	int kind, bits, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if ((prof = ca_profile_get(profile, err)) == NULL)
+		return -1;
+	if (nnames == 0 || nnames > CA_NAMES_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "no_names", "1 to %d names", CA_NAMES_MAX);
+	if ((v = calloc(nnames, sizeof(*v))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	for (size_t i = 0; i < nnames; i++) {
+		/* The parser wants two labels; "localhost" is handed to the
+		 * policy as it is, which allows it for this certificate only
+		 * (daemon_tls). */
+		if (names[i] != NULL && strcasecmp(names[i], "localhost") == 0) {
+			v[i].kind = CA_NAME_DNS;
+			snprintf(v[i].value, sizeof(v[i].value), "localhost");
+			continue;
+		}
+		if (ca_name_parse(names[i], 0, &v[i], err) != 0)
+			goto out;
+	}
+	if (ca_spki_key(spki, spki_len, &kind, &bits, err) != 0 ||
+	    ca_run_policy(ca, p, prof, v, nnames, kind, bits, days, 1, &d,
+			  err) != 0)
+		goto out;
+	ca_sha256(spki, spki_len, hash);
+	memset(&j, 0, sizeof(j));
+	j.p = p;
+	j.prof = prof;
+	j.spki = spki;
+	j.spki_len = spki_len;
+	j.spki_hash = hash;
+	j.names = v;
+	j.nnames = nnames;
+	j.d = &d;
+	j.action = "cert.issue";
+	rc = ca_issue(ca, &j, out, err);
+out:
+	free(v);
+	return rc;
+}

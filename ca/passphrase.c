@@ -1,0 +1,226 @@
+/*
+ * ca/passphrase.c - the secrets that open the CA key: reading a passphrase
+ * (file, environment or the data directory's file), generating one for a
+ * new CA, and re-sealing the key under a new passphrase.
+ */
+#include "ca/ca.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ca/ca_int.h"
+#include "ca/keys.h"
+#include "ca/sign.h"
+#include "util/hex.h"
+
+void
+ca_pass_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Refuse a file that group or others may read: whoever can read the
+ * passphrase can unseal the key from a copy of the database. */
+int
+ca_pass_read_file(const char *path, char **out, struct mica_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	size_t len = 0;
+	int fd = -1, rc = -1;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+			     "cannot open the passphrase file: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+			     "the passphrase file is not a regular file");
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		mica_err_set(err, MICA_E_FORBIDDEN, "insecure_permissions",
+			     "the passphrase file is readable by group or others; run chmod 600 on it");
+		goto out;
+	}
+	if ((buf = calloc(1, CA_PASS_MAX + 2)) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	while (len < CA_PASS_MAX + 1 &&
+	       (n = read(fd, buf + len, CA_PASS_MAX + 1 - len)) > 0)
+		len += (size_t)n;
+	if (len > CA_PASS_MAX) {
+		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+			     "the passphrase file is larger than %d bytes", CA_PASS_MAX);
+		goto out;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+			     "the passphrase file is empty");
+		goto out;
+	}
+	*out = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	if (buf != NULL) {
+		explicit_bzero(buf, CA_PASS_MAX + 2);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+ca_pass_get(const char *datadir, const char *file, char **out,
+	    struct mica_err *err)
+{
+	char path[PATH_MAX];
+	const char *env;
+
+	if (file != NULL)
+		return ca_pass_read_file(file, out, err);
+	env = getenv("MICA_PASSPHRASE");
+	if (env != NULL && env[0] != '\0') {
+		if (strlen(env) > CA_PASS_MAX)
+			return mica_err_set(err, MICA_E_BADREQ, "passphrase",
+					    "MICA_PASSPHRASE is longer than %d bytes", CA_PASS_MAX);
+		if ((*out = strdup(env)) == NULL)
+			return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+					    "out of memory");
+		return 0;
+	}
+	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
+	if (access(path, F_OK) != 0)
+		return mica_err_set(err, MICA_E_UNAUTH, "no_passphrase",
+				    "no passphrase: set MICA_PASSPHRASE or use --passphrase-file "
+				    "(no %s file in the data directory)", CA_PASS_FILE);
+	return ca_pass_read_file(path, out, err);
+}
+
+int
+ca_pass_generate(const char *path, char **out, struct mica_err *err)
+{
+	unsigned char raw[32];
+	char *pass = NULL, line[80];
+	size_t off = 0;
+	int fd = -1, rc = -1;
+
+	if (ca_random(raw, sizeof(raw), err) != 0)
+		goto out;
+	if ((pass = malloc(65)) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	mica_hex_encode(raw, sizeof(raw), pass);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		       0600)) < 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+			     "cannot create the passphrase file: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(line, sizeof(line), "%s\n", pass);
+	while (off < strlen(line)) {
+		ssize_t n = write(fd, line + off, strlen(line) - off);
+		if (n <= 0) {
+			mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+				     "cannot write the passphrase file: %s", strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+			     "cannot sync the passphrase file: %s", strerror(errno));
+		goto out;
+	}
+	*out = pass;
+	pass = NULL;
+	rc = 0;
+out:
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(line, sizeof(line));
+	ca_pass_free(pass);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0 && fd >= 0)
+		unlink(path);
+	return rc;
+}
+
+/* ------------------------------------------------------- the sealed key -- */
+
+void
+ca_row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed)
+{
+	row->key_salt = sealed->salt;
+	row->key_salt_len = sizeof(sealed->salt);
+	row->key_iter = sealed->iter;
+	row->key_nonce = sealed->nonce;
+	row->key_nonce_len = sizeof(sealed->nonce);
+	row->key_ct = sealed->ct;
+	row->key_ct_len = sealed->ct_len;
+}
+
+struct reseal_tx {
+	const struct db_ca *row;
+	const char *actor;
+};
+
+static int
+reseal_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct reseal_tx *x = arg;
+
+	if (db_ca_update_key(db, x->row, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "ca.passphrase", NULL,
+			    "key re-sealed under a new passphrase", err);
+}
+
+int
+ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
+		     const char *new_file, struct mica_err *err)
+{
+	struct ca_sealed_key sealed;
+	struct db_ca row;
+	struct reseal_tx x;
+	char *pass = NULL;
+	int rc = -1;
+
+	memset(&sealed, 0, sizeof(sealed));
+	memset(&row, 0, sizeof(row));
+	if (ca_require_admin(p, err) != 0 || ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca_pass_read_file(new_file, &pass, err) != 0)
+		return -1;
+	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
+			&sealed, err) != 0)
+		goto out;
+	ca_row_set_sealed(&row, &sealed);
+	x.row = &row;
+	x.actor = p->actor;
+	if (ca_tx(ca, CA_TX_DURABLE, reseal_body, &x, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	ca_pass_free(pass);
+	ca_sealed_key_free(&sealed);
+	return rc;
+}

@@ -1,0 +1,210 @@
+/*
+ * ca/query.c - reading what the CA has done: certificates, counts and the
+ * audit log, handed out as the engine's own types (ca/ca.h), and whether
+ * the store answers at all.
+ */
+#include "ca/ca.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+
+/* The engine's numbers are the store's: the rows move across unchanged. */
+_Static_assert((int)CA_CERT_ISSUING == (int)DB_CERT_ISSUING &&
+	       (int)CA_CERT_VALID == (int)DB_CERT_VALID &&
+	       (int)CA_CERT_REVOKED == (int)DB_CERT_REVOKED, "certificate status");
+_Static_assert(CA_FILTER_EXPIRED == DB_FILTER_EXPIRED &&
+	       CA_FILTER_CURRENT == DB_FILTER_CURRENT, "certificate filter");
+_Static_assert(CA_SERIAL_MAX == DB_SERIAL_MAX, "serial size");
+
+/* ------------------------------------------------------ certificates -- */
+
+/* Move the store's row IN into OUT; IN is left empty (freeable). */
+static void
+cert_take(struct ca_cert *out, struct db_cert *in)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = in->id;
+	memcpy(out->serial, in->serial, sizeof(out->serial));
+	out->profile = in->profile;
+	out->subject = in->subject;
+	out->names = in->names;
+	out->request_id = in->request_id;
+	out->not_before = in->not_before;
+	out->not_after = in->not_after;
+	out->der = in->der;
+	out->der_len = in->der_len;
+	memcpy(out->spki_sha256, in->spki_sha256, sizeof(out->spki_sha256));
+	out->status = in->status;
+	out->revoked_at = in->revoked_at;
+	out->reason = in->reason;
+	memcpy(out->renewal_of, in->renewal_of, sizeof(out->renewal_of));
+	memcpy(out->renewed_by, in->renewed_by, sizeof(out->renewed_by));
+	out->created_at = in->created_at;
+	in->profile = in->subject = in->names = in->request_id = NULL;
+	in->der = NULL;
+	in->der_len = 0;
+}
+
+void
+ca_cert_free(struct ca_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->profile);
+	free(c->subject);
+	free(c->names);
+	free(c->request_id);
+	free(c->der);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+ca_cert_array_free(struct ca_cert *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ca_cert_free(&a[i]);
+	free(a);
+}
+
+int
+ca_cert_get(struct ca *ca, const struct ca_principal *p, const char *serial_in,
+	    struct ca_cert *out, struct mica_err *err)
+{
+	char serial[CA_SERIAL_MAX];
+	struct db_cert c;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (ca_serial_parse(serial_in, serial, err) != 0)
+		return -1;
+	if (db_cert_get(ca->db, serial, &c, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_NOTFOUND)
+			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+				     "no certificate with serial %s", serial);
+		return -1;
+	}
+	cert_take(out, &c);
+	db_cert_free(&c);
+	return 0;
+}
+
+int
+ca_cert_list(struct ca *ca, const struct ca_principal *p,
+	     const struct ca_cert_filter *f, struct ca_cert **out, size_t *n,
+	     int64_t *next_cursor, struct mica_err *err)
+{
+	struct db_cert_filter df;
+	struct db_cert *v = NULL;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	*next_cursor = 0;
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (f->name != NULL && strlen(f->name) > CA_NAME_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_name", "name filter too long");
+	memset(&df, 0, sizeof(df));
+	df.status = f->status;
+	df.now = f->now;
+	df.expiring_before = f->expiring_before;
+	df.name = f->name;
+	df.cursor = f->cursor;
+	df.limit = f->limit;
+	if (db_cert_list(ca->db, &df, &v, &count, next_cursor, err) != 0)
+		return -1;
+	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
+		db_cert_array_free(v, count);
+		*next_cursor = 0;
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	for (size_t i = 0; i < count; i++)
+		cert_take(&(*out)[i], &v[i]);
+	db_cert_array_free(v, count);
+	*n = count;
+	return 0;
+}
+
+/* ------------------------------------------------------------ counts -- */
+
+int
+ca_counts(struct ca *ca, struct ca_counts *out, struct mica_err *err)
+{
+	struct db_counts c;
+
+	memset(out, 0, sizeof(*out));
+	if (db_counts(ca->db, ca_now(), &c, err) != 0)
+		return -1;
+	out->issuing = c.issuing;
+	out->valid = c.valid;
+	out->revoked = c.revoked;
+	out->expired = c.expired;
+	out->pending_requests = c.pending_requests;
+	return 0;
+}
+
+int
+ca_store_check(struct ca *ca, struct mica_err *err)
+{
+	int64_t last = 0;
+
+	return db_crl_last_number(ca->db, &last, err);
+}
+
+/* --------------------------------------------------------- audit log -- */
+
+void
+ca_audit_array_free(struct ca_audit *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].actor);
+		free(a[i].action);
+		free(a[i].target);
+		free(a[i].detail);
+	}
+	free(a);
+}
+
+int
+ca_audit_list(struct ca *ca, const struct ca_principal *p, int64_t since,
+	      int64_t before_id, int limit, struct ca_audit **out, size_t *n,
+	      struct mica_err *err)
+{
+	struct db_audit *v = NULL;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (limit <= 0 || limit > 10000)
+		limit = 100;
+	if (db_audit_list(ca->db, since, before_id, limit, &v, &count, err) != 0)
+		return -1;
+	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
+		db_audit_array_free(v, count);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct ca_audit *a = &(*out)[i];
+
+		a->id = v[i].id;
+		a->at = v[i].at;
+		a->actor = v[i].actor;
+		a->action = v[i].action;
+		a->target = v[i].target;
+		a->detail = v[i].detail;
+		v[i].actor = v[i].action = v[i].target = v[i].detail = NULL;
+	}
+	db_audit_array_free(v, count);
+	*n = count;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * ca/sign.h - private to ca/: the only door to the CA key for signing.
+ *
+ * The engine builds a TBS (to-be-signed) structure, lints it, and then asks
+ * here for the signed DER, saying what the TBS is: a leaf certificate, a
+ * CRL, or the self-signed root of a new CA. Nothing else in ca/ calls
+ * ca_key_sign() (ca/keys.c holds the key material), so that this file's
+ * body can become the client of a signer in a separate process, which
+ * re-checks what it is asked to sign, without touching the rest of the
+ * engine. (ca/passphrase.c re-seals the key under a new passphrase; that
+ * is not signing.)
+ *
+ * Contracts common to the functions below: TBS is the DER of a
+ * TBSCertificate or TBSCertList whose signature field is the
+ * AlgorithmIdentifier from ca_sign_alg(); on success *DER is the signed
+ * structure (heap, the caller frees it) and *DER_LEN its length.
+ */
+#ifndef MICA_CA_SIGN_H
+#define MICA_CA_SIGN_H
+
+#include <stddef.h>
+
+#include "ca/keys.h"
+#include "util/err.h"
+
+struct ca;
+
+/* 0 if CA's key is unlocked (the handle was opened with CA_OPEN_UNLOCK),
+ * else MICA_E_INTERNAL "ca_locked". */
+int ca_sign_ready(struct ca *ca, struct mica_err *err);
+
+/* The AlgorithmIdentifier (DER, owned by the handle) CA's key signs with,
+ * for the signature field of a TBS. The key must be unlocked. */
+const unsigned char *ca_sign_alg(struct ca *ca, size_t *len);
+
+/* Sign an end-entity certificate's TBS with CA's key. */
+int ca_sign_leaf(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		 unsigned char **der, size_t *der_len, struct mica_err *err);
+
+/* Sign a CRL's TBS with CA's key. */
+int ca_sign_crl(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		unsigned char **der, size_t *der_len, struct mica_err *err);
+
+/* Sign the self-signed root of a new CA with its own, freshly generated
+ * KEY (ca_init; there is no handle yet). */
+int ca_sign_root(struct ca_key *key, const unsigned char *tbs, size_t tbs_len,
+		 unsigned char **der, size_t *der_len, struct mica_err *err);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * ca/tokens.c - bearer tokens: creating (the secret is shown once and
+ * stored only as a hash), listing and revoking them.
+ */
+#include "ca/ca.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+#include "ca/keys.h"
+#include "util/hex.h"
+
+/* T: the row to insert (created_by is the actor). */
+static int
+create_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const struct db_token *t = arg;
+
+	if (db_token_insert(db, t, err) != 0)
+		return -1;
+	return db_audit_add(db, t->created_at, t->created_by, "token.create",
+			    t->id, t->kind == DB_TOKEN_ADMIN ? "admin" : "enroll",
+			    err);
+}
+
+_Static_assert((int)CA_TOKEN_ENROLL == (int)DB_TOKEN_ENROLL &&
+	       (int)CA_TOKEN_ADMIN == (int)DB_TOKEN_ADMIN, "token kind");
+_Static_assert(CA_ID_MAX == sizeof(((struct db_token *)0)->id), "token id");
+
+/* Move the store's token IN into OUT, leaving the hash behind; IN is left
+ * empty (freeable). */
+static void
+token_take(struct ca_token *out, struct db_token *in)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, in->id, sizeof(out->id));
+	out->kind = in->kind;
+	out->profile = in->profile;
+	out->names = in->names;
+	out->uses_left = in->uses_left;
+	out->expires_at = in->expires_at;
+	out->created_at = in->created_at;
+	out->created_by = in->created_by;
+	out->comment = in->comment;
+	out->revoked = in->revoked;
+	out->last_used_at = in->last_used_at;
+	in->profile = in->names = in->created_by = in->comment = NULL;
+}
+
+void
+ca_token_free(struct ca_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->profile);
+	free(t->names);
+	free(t->created_by);
+	free(t->comment);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+ca_token_array_free(struct ca_token *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ca_token_free(&a[i]);
+	free(a);
+}
+
+int
+ca_token_create(struct ca *ca, const struct ca_principal *p,
+		const struct ca_token_spec *spec, char token[CA_TOKEN_MAX],
+		struct ca_token *info, struct mica_err *err)
+{
+	unsigned char idraw[8], secret[32];
+	char secret_hex[65], comment[256], *joined = NULL;
+	struct db_token t, row;
+	struct ca_name *v = NULL;
+	int rc = -1;
+
+	token[0] = '\0';
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (spec->kind != CA_TOKEN_ENROLL && spec->kind != CA_TOKEN_ADMIN)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_kind",
+				    "token kind must be enroll or admin");
+	if (spec->kind == CA_TOKEN_ADMIN && (spec->profile != NULL || spec->nnames > 0))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_scope",
+				    "an admin token has no profile or names scope");
+	if (spec->profile != NULL && ca_profile_find(spec->profile) == NULL)
+		return mica_err_set(err, MICA_E_BADREQ, "unknown_profile",
+				    "unknown profile (see 'mica profile list')");
+	if (spec->uses < -1 || spec->uses > 1000000000)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_uses",
+				    "uses must be a positive number (or -1 for unlimited)");
+	if (spec->expires_in < 0 || spec->expires_in > (int64_t)3650 * 86400)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_expiry",
+				    "expires_in must be between 1 second and 10 years");
+	if (spec->nnames > CA_NAMES_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "too_many_names",
+				    "at most %d names in a token scope", CA_NAMES_MAX);
+	if (ca_clean_text(spec->comment, 200, comment, sizeof(comment)) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_comment",
+				    "comment longer than 200 characters");
+	if (spec->nnames > 0) {
+		if ((v = calloc(spec->nnames, sizeof(*v))) == NULL)
+			return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		for (size_t i = 0; i < spec->nnames; i++)
+			if (ca_name_parse(spec->names[i], 0, &v[i], err) != 0)
+				goto out;
+		if ((joined = ca_join_names(v, spec->nnames)) == NULL) {
+			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+			goto out;
+		}
+	}
+	if (ca_random(idraw, sizeof(idraw), err) != 0 ||
+	    ca_random(secret, sizeof(secret), err) != 0)
+		goto out;
+	memset(&t, 0, sizeof(t));
+	mica_hex_encode(idraw, sizeof(idraw), t.id);
+	ca_sha256(secret, sizeof(secret), t.hash);
+	t.kind = spec->kind;
+	t.profile = (char *)spec->profile;
+	t.names = joined;
+	t.uses_left = spec->kind == CA_TOKEN_ADMIN ? -1 : (spec->uses ? spec->uses : 1);
+	t.created_at = ca_now();
+	t.expires_at = spec->expires_in > 0 ? t.created_at + spec->expires_in : 0;
+	t.created_by = (char *)p->actor;
+	t.comment = comment[0] ? comment : NULL;
+	/* Durable: a token shown once must exist. */
+	if (ca_tx(ca, CA_TX_DURABLE, create_body, &t, err) != 0)
+		goto out;
+	mica_hex_encode(secret, sizeof(secret), secret_hex);
+	snprintf(token, CA_TOKEN_MAX, "mica_%s_%s", t.id, secret_hex);
+	explicit_bzero(secret_hex, sizeof(secret_hex));
+	if (info != NULL) {
+		memset(&row, 0, sizeof(row));
+		if (db_token_get(ca->db, t.id, &row, err) != 0)
+			goto out;
+		token_take(info, &row);
+		db_token_free(&row);
+	}
+	rc = 0;
+out:
+	explicit_bzero(secret, sizeof(secret));
+	if (rc != 0)
+		explicit_bzero(token, CA_TOKEN_MAX);
+	free(joined);
+	free(v);
+	return rc;
+}
+
+int
+ca_token_list(struct ca *ca, const struct ca_principal *p,
+	      struct ca_token **out, size_t *n, struct mica_err *err)
+{
+	struct db_token *v = NULL;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (db_token_list(ca->db, &v, &count, err) != 0)
+		return -1;
+	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
+		db_token_array_free(v, count);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	for (size_t i = 0; i < count; i++)
+		token_take(&(*out)[i], &v[i]);
+	db_token_array_free(v, count);
+	*n = count;
+	return 0;
+}
+
+struct revoke_tx {
+	const char *id;
+	const char *actor;
+};
+
+static int
+revoke_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct revoke_tx *x = arg;
+
+	if (db_token_revoke(db, x->id, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "token.revoke", x->id, NULL,
+			    err);
+}
+
+int
+ca_token_revoke(struct ca *ca, const struct ca_principal *p, const char *id,
+		struct mica_err *err)
+{
+	struct revoke_tx x;
+
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (!ca_valid_id(id))
+		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such token");
+	x.id = id;
+	x.actor = p->actor;
+	if (ca_tx(ca, CA_TX_DURABLE, revoke_body, &x, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_NOTFOUND)
+			mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such token");
+		return -1;
+	}
+	return 0;
+}
