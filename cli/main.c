@@ -94,7 +94,12 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+#ifdef MICA_TEST_KDF
+			printf("mica %s (test build: honours "
+			       "MICA_TEST_INSECURE_KDF_ITER)\n", PACKAGE_VERSION);
+#else
 			printf("mica %s\n", PACKAGE_VERSION);
+#endif
 			return 0;
 		}
 		if (strcmp(a, "-d") == 0 || strcmp(a, "--data-dir") == 0) {
