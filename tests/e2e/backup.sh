@@ -99,9 +99,20 @@ done
 
 # --------------------------------------------------- online backups --
 
+# every_client_has N: each client holds at least N certificates.
+every_client_has() {
+	local d
+	for d in "${CDIRS[@]}"; do
+		[ "$(find "$d" -name '*.pem' 2>/dev/null | wc -l)" -ge "$1" ] || return 1
+	done
+}
+
 REV2=
 for b in $(seq 1 $BACKUPS); do
-	sleep 1
+	# Backup b is taken once every client has received b certificates: the
+	# clients are enrolling, and (b = 1) client 1 has one to revoke later.
+	wait_for "every client has $b certificate(s) before backup $b" 120 every_client_has "$b" ||
+		die "the clients did not receive $b certificate(s) each within $((120 * TIME_SCALE)) s; $(cat "$W"/client*.err | head -3)"
 	if [ "$b" = 2 ]; then
 		# A revocation between backups of a certificate received before
 		# backup 1: valid in backup 1, revoked in backups 2 and 3.
@@ -117,7 +128,6 @@ for b in $(seq 1 $BACKUPS); do
 		fail "mica backup $b: $(cat "$W/backup$b.out")"
 	fi
 done
-sleep 0.5
 touch "$W/stop"
 for p in $CPIDS; do wait "$p" 2>/dev/null; done
 CPIDS=
