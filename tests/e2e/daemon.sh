@@ -709,10 +709,11 @@ else
 	fail "mica crl failed while the daemon runs"
 fi
 
-# A request in flight when SIGTERM arrives still gets its answer: the
-# client completes the TLS handshake and sends the headers and half the
-# body, says so (inflight.ready), and sends the rest only once told that
-# SIGTERM was sent (inflight.go).
+# A request in flight when SIGTERM arrives still gets its answer. The
+# daemon finishes the requests whose head it has read, so the client sends
+# its head with "Expect: 100-continue": the interim 100 proves the daemon
+# has the request in hand. The client then says so (inflight.ready) and
+# sends the body only once told that SIGTERM was sent (inflight.go).
 python3 - "$SP" "$W/root.pem" "$W/inflight" > "$W/inflight.code" 2>"$W/inflight.err" <<'PY' &
 import os, socket, ssl, sys, time
 port, root, base = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -721,23 +722,35 @@ ctx = ssl.create_default_context(cafile=root)
 ctx.check_hostname = False
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=120))
 s.sendall(b"POST /api/v1/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-          b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
-s.sendall(body[:15000])
+          b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+          b"Content-Length: %d\r\n\r\n" % len(body))
+buf = b""
+def head():
+    global buf
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            return None
+        buf += d
+    h, _, buf = buf.partition(b"\r\n\r\n")
+    return h.split(b" ")[1].decode() if h.startswith(b"HTTP/") else "garbage"
+first = head()
+if first != "100":
+    sys.stderr.write("no 100 Continue: %s\n" % first)
+    print(first or "none")
+    sys.exit(0)
 open(base + ".ready", "w").close()
 t0 = time.time()
 while not os.path.exists(base + ".go") and time.time() - t0 < 120:
     time.sleep(0.05)
-s.sendall(body[15000:])
-buf = b""
-while b"\r\n" not in buf:
-    d = s.recv(4096)
-    if not d:
-        break
-    buf += d
-print(buf.split(b" ")[1].decode() if buf.startswith(b"HTTP/") else "none")
+s.sendall(body)
+st = head()
+while st == "100":
+    st = head()
+print(st or "none")
 PY
 INFLIGHT=$!
-wait_for "the in-flight request has been half sent" 60 test -e "$W/inflight.ready" ||
+wait_for "the daemon has the in-flight request in hand (100 Continue)" 60 test -e "$W/inflight.ready" ||
 	fail "the in-flight client did not connect: $(cat "$W/inflight.err")"
 kill -TERM "$SERVE_PID"
 touch "$W/inflight.go"
