@@ -22,8 +22,8 @@
  * the environment variable MICA_TEST_INSECURE_KDF_ITER=N, with N between
  * CA_KDF_TEST_MIN_ITER and CA_KDF_MIN_ITER, makes ca_key_seal use N
  * iterations whatever the caller asks, and lets ca_key_unseal open keys
- * sealed with as few as CA_KDF_TEST_MIN_ITER; any other value makes both
- * fail. Without the variable, and always in a build without the switch, a
+ * sealed with as few as CA_KDF_TEST_MIN_ITER; an empty value counts as
+ * unset, any other value makes both fail. Without the variable, and always in a build without the switch, a
  * key is never sealed or opened below CA_KDF_MIN_ITER. It exists so that
  * the end-to-end tests, which run hundreds of CLI commands that each unseal
  * the key, do not spend most of their time in PBKDF2.
