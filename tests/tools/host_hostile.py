@@ -33,7 +33,7 @@ import sys
 import time
 
 
-def connect(host, port, tls, src=None, timeout=10):
+def connect(host, port, tls, src=None, timeout=30):
     s = socket.create_connection((host, port), timeout=timeout,
                                  source_address=(src, 0) if src else None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
