@@ -657,9 +657,10 @@ check_pass(const char *pass, size_t pass_len, struct mica_err *err)
 
 /*
  * The iteration count MICA_TEST_INSECURE_KDF_ITER asks for (keys.h): 0 when
- * it is unset or empty or this is not a --enable-test-kdf build, -1 (ERR set) when it
- * holds anything but a count in CA_KDF_TEST_MIN_ITER..CA_KDF_MIN_ITER, so
- * that a mistyped value fails loudly instead of silently meaning 600,000.
+ * it is unset or empty or this is not a --enable-test-kdf build, -1 (ERR
+ * set) when it holds anything but a count in CA_KDF_TEST_MIN_ITER..
+ * CA_KDF_MIN_ITER, so that a mistyped value fails loudly instead of
+ * silently meaning 600,000.
  */
 static int64_t
 test_kdf_iter(struct mica_err *err)
