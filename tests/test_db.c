@@ -1954,6 +1954,23 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* Wait (polling, at most 60 s: a busy machine) until W has written more
+ * than N rows, failed, or finished; 0 once it has written more than N. */
+static int
+wait_written(struct writer *w, int n)
+{
+	struct timespec tick = { 0, 1000 * 1000 };
+
+	for (int i = 0; i < 60 * 1000; i++) {
+		if (w->written > n)
+			return 0;
+		if (w->failed || w->written >= 100000)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
 static void
 test_backup_while_writing(void)
 {
@@ -1964,7 +1981,6 @@ test_backup_while_writing(void)
 	char path[128], dest[128];
 	int64_t rows;
 	int before;
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
 
 	db = fresh(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
@@ -1973,15 +1989,16 @@ test_backup_while_writing(void)
 	memset(&w, 0, sizeof(w));
 	w.path = path;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, writer_main, &w), 0);
-	nanosleep(&pause, NULL);   /* let the writer get going */
+	/* The writer is going before the backup starts, and goes on after it
+	 * (conditions with a deadline, not a pause that must be long enough). */
+	CU_ASSERT_EQUAL(wait_written(&w, 0), 0);
 	before = w.written;
 	new_path(dest, "hot");
 	CU_ASSERT_EQUAL(db_backup(db, dest, &err), 0);
-	nanosleep(&pause, NULL);
+	CU_ASSERT_EQUAL(wait_written(&w, before), 0);   /* writes went on */
 	w.stop = 1;
 	pthread_join(th, NULL);
 	CU_ASSERT_EQUAL(w.failed, 0);
-	CU_ASSERT(w.written > before);   /* writes went on */
 	db_close(db);
 
 	CU_ASSERT_EQUAL_FATAL(db_open(dest, 0, &copy, &err), 0);
