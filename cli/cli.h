@@ -40,6 +40,18 @@ int cli_fail(const struct mica_err *err);
 int cli_usage(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The data directory may also follow the command ('mica issue -d DIR ...'):
+ * take every -d DIR, --data-dir DIR and --data-dir=DIR out of the command's
+ * ARGV (ARGV[0] the command name, ARGV[ARGC] NULL), setting *DATADIR to the
+ * last one given (pointing into ARGV), and compact the rest in place, still
+ * NULL-terminated. Nothing after "--" is taken. Since the command's own
+ * parser never sees them, an option value that is literally "-d" must be
+ * attached ('--comment=-d'). Returns the new ARGC, or -1 after printing a
+ * usage error when one has no directory.
+ */
+int cli_take_data_dir(int argc, char **argv, const char **datadir);
+
 /* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. */
 int cli_read_file(const char *path, size_t max, unsigned char **out,
 		  size_t *len, struct mica_err *err);

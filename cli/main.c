@@ -47,7 +47,8 @@ usage(FILE *f)
 "database, a command line and an HTTP/HTTPS service.\n"
 "\n"
 "Global options:\n"
-"  -d, --data-dir DIR  data directory (default ./mica-data, or $MICA_DATA_DIR)\n"
+"  -d, --data-dir DIR  data directory (default ./mica-data, or $MICA_DATA_DIR);\n"
+"                      before or after the command\n"
 "  -h, --help          show this help; 'mica COMMAND --help' for a command\n"
 "  -V, --version       show the version\n"
 "\n"
@@ -94,7 +95,12 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+#ifdef MICA_TEST_KDF
+			printf("mica %s (test build: honours "
+			       "MICA_TEST_INSECURE_KDF_ITER)\n", PACKAGE_VERSION);
+#else
 			printf("mica %s\n", PACKAGE_VERSION);
+#endif
 			return 0;
 		}
 		if (strcmp(a, "-d") == 0 || strcmp(a, "--data-dir") == 0) {
@@ -129,8 +135,14 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (strcmp(commands[c].name, argv[i]) == 0)
-			return commands[c].fn(datadir, argc - i, argv + i);
+		if (strcmp(commands[c].name, argv[i]) == 0) {
+			/* -d DIR before the command or after it, alike. */
+			int n = cli_take_data_dir(argc - i, argv + i, &datadir);
+
+			if (n < 0)
+				return 2;
+			return commands[c].fn(datadir, n, argv + i);
+		}
 	fprintf(stderr, "mica: unknown command '%s'\nTry 'mica --help'.\n", argv[i]);
 	return 2;
 }

@@ -108,7 +108,8 @@ function freePort() {
   });
 }
 
-async function waitFor(what, fn, ms = 15000) {
+// Deadlines are generous: the tests must hold on a busy machine.
+async function waitFor(what, fn, ms = 60000) {
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
@@ -254,7 +255,7 @@ async function startDaemon(name, data, extra, token, nohttps = false) {
       waitFor(`${name}'s /healthz`, async () => {
         run('curl', ['-sf', '--max-time', '2', d.http + '/healthz']);
         return !token || /admin token: \S+/.test(d.stdout);
-      }, 30000).then(() => true),
+      }, 60000).then(() => true),
       exited,
     ]);
     if (up)
