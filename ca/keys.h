@@ -76,6 +76,15 @@ const unsigned char *ca_key_sig_alg(const struct ca_key *k, size_t *len);
 int ca_key_sign(struct ca_key *k, const unsigned char *data, size_t len,
 		unsigned char *sig, size_t *sig_len, struct mica_err *err);
 
+/* A MAC only the key's holder can make: HMAC-SHA256 of DATA under a key
+ * derived from K's private key and LABEL (domain separation), into OUT[32].
+ * The signer uses it to tell a policy the CA key approved (the allowed
+ * domains, sealed by the command line that holds the key) from one a
+ * compromised front end wrote into the store. */
+int ca_key_mac(const struct ca_key *k, const char *label,
+	       const unsigned char *data, size_t len, unsigned char out[32],
+	       struct mica_err *err);
+
 /* Fill BUF with LEN random bytes from the kernel CSPRNG (getrandom). */
 int ca_random(void *buf, size_t len, struct mica_err *err);
 
