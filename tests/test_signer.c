@@ -25,6 +25,11 @@
 #include <unistd.h>
 
 #include <mbedtls/x509_crt.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
 
 #include "ca/keys.h"
 #include "ca/names.h"
@@ -610,7 +615,10 @@ test_signers_are_confined(void)
 			sscanf(line, "NoNewPrivs: %d", &nnp);
 		}
 		fclose(f);
-		CU_ASSERT_EQUAL(seccomp, 2);
+#ifdef RUNNING_ON_VALGRIND
+		if (!RUNNING_ON_VALGRIND)   /* valgrind cannot run seccomp */
+#endif
+			CU_ASSERT_EQUAL(seccomp, 2);
 		CU_ASSERT_EQUAL(nnp, 1);
 		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pids[i]);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "r"));
