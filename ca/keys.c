@@ -550,32 +550,41 @@ static const unsigned char alg_sha256_rsa[] = {
 };
 
 const unsigned char *
-ca_key_sig_alg(const struct ca_key *k, size_t *len)
+ca_key_type_sig_alg(enum ca_key_type t, size_t *len)
 {
 	const unsigned char *alg = NULL;
 	size_t n = 0;
 
-	if (k != NULL) {
-		switch (k->type) {
-		case CA_KEY_EC_P256:
-			alg = alg_ecdsa_sha256;
-			n = sizeof(alg_ecdsa_sha256);
-			break;
-		case CA_KEY_EC_P384:
-			alg = alg_ecdsa_sha384;
-			n = sizeof(alg_ecdsa_sha384);
-			break;
-		case CA_KEY_RSA_2048:
-		case CA_KEY_RSA_3072:
-		case CA_KEY_RSA_4096:
-			alg = alg_sha256_rsa;
-			n = sizeof(alg_sha256_rsa);
-			break;
-		}
+	switch (t) {
+	case CA_KEY_EC_P256:
+		alg = alg_ecdsa_sha256;
+		n = sizeof(alg_ecdsa_sha256);
+		break;
+	case CA_KEY_EC_P384:
+		alg = alg_ecdsa_sha384;
+		n = sizeof(alg_ecdsa_sha384);
+		break;
+	case CA_KEY_RSA_2048:
+	case CA_KEY_RSA_3072:
+	case CA_KEY_RSA_4096:
+		alg = alg_sha256_rsa;
+		n = sizeof(alg_sha256_rsa);
+		break;
 	}
 	if (len != NULL)
 		*len = n;
 	return alg;
+}
+
+const unsigned char *
+ca_key_sig_alg(const struct ca_key *k, size_t *len)
+{
+	if (k == NULL) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	return ca_key_type_sig_alg(k->type, len);
 }
 
 int

@@ -69,6 +69,9 @@ int ca_key_spki(const struct ca_key *k, unsigned char **spki, size_t *len,
  * P-256, ecdsa-with-SHA384 for P-384, sha256WithRSAEncryption with NULL
  * parameters for RSA). Points to static storage. */
 const unsigned char *ca_key_sig_alg(const struct ca_key *k, size_t *len);
+/* The same for a key of type T (NULL, *len 0, for an unknown type): what a
+ * process that holds no key (the daemon's front end) writes into a TBS. */
+const unsigned char *ca_key_type_sig_alg(enum ca_key_type t, size_t *len);
 
 /* Hash DATA with the key's digest and sign it; SIG must have CA_SIG_MAX
  * bytes. Thread-safe (a small pool of contexts, no global lock held while

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,6 +49,7 @@ struct ca_signer {
 	int rx_started;
 	/* the keeper's answer to SET_DOMAINS */
 	int ack_waiting, ack_ok, ack_got;
+	_Atomic int death_signal;     /* raised when the keeper is gone */
 };
 
 static int
@@ -158,7 +160,16 @@ rx_main(void *arg)
 	s->keeper_dead = 1;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	if (atomic_load(&s->death_signal) > 0)
+		kill(getpid(), atomic_load(&s->death_signal));
 	return NULL;
+}
+
+void
+ca_signer_notify(struct ca_signer *s, int signo)
+{
+	if (s != NULL)
+		atomic_store(&s->death_signal, signo);
 }
 
 static size_t
@@ -196,6 +207,7 @@ ca_signer_stop(struct ca_signer *s)
 {
 	if (s == NULL)
 		return;
+	atomic_store(&s->death_signal, 0);   /* this end is deliberate */
 	if (s->ctl >= 0)
 		shutdown(s->ctl, SHUT_RDWR);
 	if (s->rx_started)

@@ -109,6 +109,10 @@ int ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 			  size_t ndomains, const unsigned char mac[32],
 			  struct mica_err *err);
 
+/* Raise SIGNO in this process when the keeper is found gone (0: don't),
+ * for a main loop that waits for signals. */
+void ca_signer_notify(struct ca_signer *s, int signo);
+
 /* 1 while the keeper lives (it may be between signers), else 0. */
 int ca_signer_alive(struct ca_signer *s);
 

@@ -609,7 +609,10 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &chld, NULL) != 0 ||
+	/* Only SIGCHLD blocked (it is read from the signalfd); the front
+	 * end's mask, which blocks what its main loop waits for, is not
+	 * ours. */
+	if (sigprocmask(SIG_SETMASK, &chld, NULL) != 0 ||
 	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC)) < 0)
 		_exit(3);
 	if ((msg = malloc(CA_CTL_MSG_MAX)) == NULL)
