@@ -92,6 +92,26 @@ void ca_close(struct ca *ca);
  * ca_close() stops it. Call once, before the other threads start. */
 int ca_batch_writes(struct ca *ca, struct mica_err *err);
 
+/*
+ * Open the CA in DATADIR for `mica serve`: like ca_open() with
+ * CA_OPEN_UNLOCK, except that the key is unsealed only in a separate keeper
+ * process that starts NSIGNERS (0: one per core) confined signer processes
+ * (ca/signer.h); this process never holds it. The passphrase is read as
+ * ca_open() reads it, handed over at the fork and wiped. The caller must
+ * have no other threads yet (this forks). Errors as ca_open(), and
+ * MICA_E_FORBIDDEN "domains_not_sealed" when the allowed domains in the
+ * store were changed without the CA key.
+ */
+int ca_open_serve(const char *datadir, const char *passphrase_file,
+		  int nsigners, struct ca **out, struct mica_err *err);
+/* 1 while CA can sign (its signers' keeper lives, or the key is here), 0
+ * when the signing service is gone for good (the daemon should stop). */
+int ca_signer_ok(struct ca *ca);
+/* Raise SIGNO in this process as soon as the signing service is found
+ * gone (ca_signer_ok() then 0), so a main loop waiting for signals stops
+ * at once. No effect on a handle without signers. */
+void ca_signer_on_loss(struct ca *ca, int signo);
+
 /* Does the store answer? A real query on this handle's connection (for a
  * health check). */
 int ca_store_check(struct ca *ca, struct mica_err *err);
@@ -204,8 +224,10 @@ int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 /* Issue a certificate of PROFILE for a key the caller holds (the daemon's
  * own TLS certificate): admin/CLI only, decided by the same policy as any
  * issuance (the profile's days, name kinds and key rules), which lets
- * this certificate alone name "localhost" and names outside the CA's
- * domains (see daemon_tls in ca/profile.h). DAYS 0: the profile default. */
+ * this certificate alone name "localhost" (see daemon_tls in
+ * ca/profile.h). DNS names not under an allowed domain are left out (and
+ * logged): the machine's own names need not be. DAYS 0: the profile
+ * default. */
 int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		      const char *profile, const unsigned char *spki,
 		      size_t spki_len, const char *const *names, size_t nnames,
@@ -400,6 +422,12 @@ int ca_domain_add(struct ca *ca, const struct ca_principal *p,
 		  const char *domain, struct mica_err *err);
 int ca_domain_remove(struct ca *ca, const struct ca_principal *p,
 		     const char *domain, struct mica_err *err);
+/* Seal the allowed domains as they stand with the CA key (after 'mica
+ * serve' refused a list changed without it, and an admin reviewed it).
+ * Adding and removing seal too; all three need a handle opened with
+ * CA_OPEN_UNLOCK (MICA_E_INTERNAL "ca_locked" otherwise). */
+int ca_domain_seal(struct ca *ca, const struct ca_principal *p,
+		   struct mica_err *err);
 /* Effective validity of a profile (built-in unless overridden). */
 int ca_profile_days(struct ca *ca, const char *profile, int *default_days,
 		    int *max_days, struct mica_err *err);

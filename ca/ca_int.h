@@ -36,6 +36,7 @@
 #define MICA_CA_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -43,6 +44,7 @@
 #include "ca/keys.h"
 #include "ca/names.h"
 #include "ca/profile.h"
+#include "ca/signer.h"
 #include "db/db.h"
 
 /* What every handle on one data directory shares (refcounted). Immutable
@@ -53,6 +55,10 @@ struct ca_shared {
 	char *dbpath;
 	int flags;
 	struct ca_key *key;            /* NULL unless opened with CA_OPEN_UNLOCK */
+	struct ca_signer *signer;      /* the daemon's signers (ca_open_serve) */
+	const unsigned char *sig_alg;  /* what the key signs with (static) */
+	size_t sig_alg_len;
+	_Atomic int64_t crl_signed;    /* highest CRL number signed (sign.c) */
 	unsigned char *root_der; size_t root_len;
 	char *root_pem;
 	char fingerprint[96];
@@ -121,6 +127,9 @@ int ca_pass_read_file(const char *path, char **out, struct mica_err *err);
  * else DATADIR/passphrase. *OUT as above. */
 int ca_pass_get(const char *datadir, const char *file, char **out,
 		struct mica_err *err);
+/* Remove MICA_PASSPHRASE from the environment, wiping its bytes, once a
+ * long-running process has read it (the daemon). */
+void ca_pass_env_scrub(void);
 /* Write a fresh random passphrase to PATH (created 0600, must not exist);
  * *OUT as above. */
 int ca_pass_generate(const char *path, char **out, struct mica_err *err);
@@ -166,6 +175,11 @@ const struct ca_profile *ca_profile_get(const char *name, struct mica_err *err);
  * built-in values). */
 int ca_profile_limits(struct ca *ca, const struct ca_profile *prof, int *def,
 		      int *max, struct mica_err *err);
+
+/* The CA key's seal (ca_key_mac) on a list of allowed domains, as the
+ * signer processes check it (ca/signer.h). */
+int ca_domains_mac(const struct ca_key *key, const char *const *domains,
+		   size_t n, unsigned char mac[32], struct mica_err *err);
 
 /* ------------------------------------------------------------- issue.c -- */
 

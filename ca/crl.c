@@ -63,7 +63,7 @@ ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 	size_t tbs_len = 0, der_len = 0, alg_len;
 	int64_t last = 0, now;
 	char detail[128];
-	int rc = -1;
+	int rc = -1, retried = 0;
 
 	/* Signing under the write lock is what keeps the numbers in step
 	 * with the content; on the shared writer it would stall every
@@ -78,6 +78,13 @@ ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 	now = ca_now();
 	if (db_crl_last_number(db, &last, err) != 0)
 		goto out;
+again:
+	memset(&col, 0, sizeof(col));
+	/* Above the last one stored, and above any the signers signed that
+	 * never got stored (a transaction that failed after signing): a
+	 * number is never used for two different CRLs. */
+	if (ca_sign_crl_floor(ca) > last)
+		last = ca_sign_crl_floor(ca);
 	if (db_revoked_foreach(db, now, crl_collect_cb, &col, err) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 			     col.bad ? "a stored serial is malformed" : "out of memory");
@@ -101,9 +108,22 @@ ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		goto out;
 	free(col.v);
 	col.v = NULL;
-	if (ca_lint_crl(tbs, tbs_len, ca->sh->subject, ca->sh->subject_len, err) != 0 ||
-	    ca_sign_crl(ca, tbs, tbs_len, &der, &der_len, err) != 0)
+	if (ca_lint_crl(tbs, tbs_len, ca->sh->subject, ca->sh->subject_len, err) != 0)
 		goto out;
+	if (ca_sign_crl(ca, t.crl_number, tbs, tbs_len, &der, &der_len,
+			err) != 0) {
+		if (err != NULL && strcmp(err->code, "crl_number_used") == 0 &&
+		    !retried) {
+			/* Another process signed this number since the daemon
+			 * started (a CLI publish while it runs): take the
+			 * next one up (ca_sign_crl_floor now knows it). */
+			retried = 1;
+			free(tbs);
+			tbs = NULL;
+			goto again;
+		}
+		goto out;
+	}
 	free(tbs);
 	tbs = NULL;
 	memset(&crl, 0, sizeof(crl));

@@ -1,12 +1,14 @@
 /*
  * ca/handle.c - a handle on a data directory: whether a CA is there, opening
- * it (the shared state: the cached root, its facts and the unsealed key),
- * cloning a handle for another thread, closing, and the group-commit
- * writer that handles share.
+ * it (the shared state: the cached root, its facts, and either the unsealed
+ * key - the command line - or the daemon's signer processes, which hold it
+ * instead), cloning a handle for another thread, closing, and the
+ * group-commit writer that handles share.
  */
 #include "ca/ca.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "ca/ca_int.h"
 #include "ca/keys.h"
 #include "ca/x509.h"
+#include "util/log.h"
 
 /* ------------------------------------------------ the data directory -- */
 
@@ -66,6 +69,27 @@ x509_time_to_unix(const mbedtls_x509_time *t)
 	return (int64_t)timegm(&tm);
 }
 
+/* ca_open_serve: the key goes to signer processes, never into this one. */
+#define OPEN_SIGNER 0x100
+
+struct seal_tx {
+	const unsigned char *mac;
+	size_t n;
+};
+
+static int
+seal_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct seal_tx *x = arg;
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "%zu domain(s)", x->n);
+	if (db_domains_mac_set(db, x->mac, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), "serve", "domain.seal", NULL, detail,
+			    err);
+}
+
 /* ------------------------------------------------------ shared state -- */
 
 static void
@@ -74,6 +98,7 @@ shared_free(struct ca_shared *sh)
 	if (sh == NULL)
 		return;
 	db_writer_close(sh->writer);
+	ca_signer_stop(sh->signer);
 	ca_key_free(sh->key);
 	free(sh->dbpath);
 	free(sh->root_der);
@@ -131,6 +156,18 @@ shared_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 		goto oom;
 	}
 	sh->crl_days = row->crl_days > 0 ? row->crl_days : 7;
+	{
+		enum ca_key_type kt;
+
+		if (row->key_type == NULL ||
+		    ca_key_type_parse(row->key_type, &kt) != 0 ||
+		    (sh->sig_alg = ca_key_type_sig_alg(kt,
+						       &sh->sig_alg_len)) == NULL) {
+			mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+				     "the CA's key type is unknown");
+			goto out;
+		}
+	}
 	rc = 0;
 	goto out;
 oom:
@@ -142,9 +179,61 @@ out:
 
 /* ---------------------------------------------------------- handles -- */
 
-int
-ca_open(const char *datadir, int flags, const char *passphrase_file,
-	struct ca **out, struct mica_err *err)
+/* Start the signers for SH's key (ca_open_serve): hand them the sealed
+ * key, the passphrase, the CA certificate, the allowed domains with their
+ * seal and the last CRL number; seal the domains if the store has no seal
+ * yet (the first start after an upgrade). */
+static int
+start_signers(struct ca *ca, const struct db_ca *row,
+	      const struct ca_sealed_key *sealed, char *pass, int nsigners,
+	      struct mica_err *err)
+{
+	struct ca_signer_config c;
+	unsigned char mac[32], newmac[32];
+	char **doms = NULL;
+	size_t n = 0;
+	int64_t last = 0;
+	int has = 0, sealed_now = 0, rc = -1;
+
+	if (db_domain_list(ca->db, &doms, err) != 0 ||
+	    db_domains_mac_get(ca->db, mac, &has, err) != 0 ||
+	    db_crl_last_number(ca->db, &last, err) != 0)
+		goto out;
+	while (doms[n] != NULL)
+		n++;
+	memset(&c, 0, sizeof(c));
+	c.sealed = sealed;
+	c.pass = pass;
+	c.pass_len = strlen(pass);
+	c.ca_cert = row->cert_der;
+	c.ca_cert_len = row->cert_len;
+	c.domains = (const char *const *)doms;
+	c.ndomains = n;
+	c.domains_mac = has ? mac : NULL;
+	c.crl_number = last > 0 ? (uint64_t)last : 0;
+	c.nsigners = nsigners;
+	if (ca_signer_start(&c, &ca->sh->signer, newmac, &sealed_now,
+			    err) != 0)
+		goto out;
+	atomic_store(&ca->sh->crl_signed, last);
+	if (sealed_now) {
+		struct seal_tx x = { newmac, n };
+
+		if (ca_tx(ca, CA_TX_DURABLE, seal_body, &x, err) != 0)
+			goto out;
+		mica_log(MICA_LOG_INFO, "sealed the %zu allowed domain(s) with "
+			 "the CA key (first start with a signer process)", n);
+	}
+	rc = 0;
+out:
+	explicit_bzero(newmac, sizeof(newmac));
+	ca_strv_free(doms);
+	return rc;
+}
+
+static int
+open_handle(const char *datadir, int flags, const char *passphrase_file,
+	    int nsigners, struct ca **out, struct mica_err *err)
 {
 	struct ca *ca = NULL;
 	struct ca_shared *sh = NULL;
@@ -185,9 +274,11 @@ ca_open(const char *datadir, int flags, const char *passphrase_file,
 	}
 	if (shared_load(sh, &row, err) != 0)
 		goto out;
-	if (flags & CA_OPEN_UNLOCK) {
+	if (flags & (CA_OPEN_UNLOCK | OPEN_SIGNER)) {
 		if (ca_pass_get(datadir, passphrase_file, &pass, err) != 0)
 			goto out;
+		if (flags & OPEN_SIGNER)
+			ca_pass_env_scrub();
 		if (row.key_salt_len != sizeof(sealed.salt) ||
 		    row.key_nonce_len != sizeof(sealed.nonce)) {
 			mica_err_set(err, MICA_E_INTERNAL, "bad_record",
@@ -199,8 +290,14 @@ ca_open(const char *datadir, int flags, const char *passphrase_file,
 		sealed.iter = row.key_iter;
 		sealed.ct = row.key_ct;
 		sealed.ct_len = row.key_ct_len;
-		if (ca_key_unseal(&sealed, pass, strlen(pass), &sh->key, err) != 0)
+		if (flags & OPEN_SIGNER) {
+			if (start_signers(ca, &row, &sealed, pass, nsigners,
+					  err) != 0)
+				goto out;
+		} else if (ca_key_unseal(&sealed, pass, strlen(pass), &sh->key,
+					 err) != 0) {
 			goto out;
+		}
 	}
 	*out = ca;
 	ca = NULL;
@@ -210,6 +307,37 @@ out:
 	db_ca_free(&row);
 	ca_close(ca);
 	return rc;
+}
+
+int
+ca_open(const char *datadir, int flags, const char *passphrase_file,
+	struct ca **out, struct mica_err *err)
+{
+	return open_handle(datadir, flags & ~OPEN_SIGNER, passphrase_file, 0,
+			   out, err);
+}
+
+int
+ca_open_serve(const char *datadir, const char *passphrase_file, int nsigners,
+	      struct ca **out, struct mica_err *err)
+{
+	if (nsigners < 0 || nsigners > CA_SIGNER_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signers",
+				    "1 to %d signer processes", CA_SIGNER_MAX);
+	return open_handle(datadir, OPEN_SIGNER, passphrase_file, nsigners,
+			   out, err);
+}
+
+void
+ca_signer_on_loss(struct ca *ca, int signo)
+{
+	ca_signer_notify(ca->sh->signer, signo);
+}
+
+int
+ca_signer_ok(struct ca *ca)
+{
+	return ca->sh->signer == NULL || ca_signer_alive(ca->sh->signer);
 }
 
 int

@@ -46,6 +46,7 @@ struct init_tx {
 	const struct db_ca *row;
 	const struct ca_name *domains;
 	size_t ndomains;
+	unsigned char domains_mac[32];   /* the key's seal on them */
 	char detail[256];
 };
 
@@ -59,6 +60,8 @@ init_body(struct db *db, void *arg, struct mica_err *err)
 	for (size_t i = 0; i < x->ndomains; i++)
 		if (db_domain_add(db, x->domains[i].value, err) != 0)
 			return -1;
+	if (db_domains_mac_set(db, x->domains_mac, err) != 0)
+		return -1;
 	return db_audit_add(db, x->row->created_at, "cli", "ca.init", x->row->name,
 			    x->detail, err);
 }
@@ -222,6 +225,15 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	x.row = &row;
 	x.domains = doms;
 	x.ndomains = o->ndomains;
+	{
+		const char *v[100];
+
+		for (size_t i = 0; i < o->ndomains; i++)
+			v[i] = doms[i].value;
+		if (ca_domains_mac(key, v, o->ndomains, x.domains_mac,
+				   err) != 0)
+			goto out;
+	}
 	snprintf(x.detail, sizeof(x.detail), "root %s, key %s, %d days",
 		 serial_hex, ca_key_type_name(kt), days);
 	/* No handle exists yet: a bootstrap one on the new store, which

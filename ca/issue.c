@@ -415,6 +415,8 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	struct ca_name *v = NULL;
 	struct ca_issue_job j;
 	unsigned char hash[32];
+	char **doms = NULL;
+	size_t nv = 0;
 	int kind, bits, rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -426,18 +428,41 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		return mica_err_set(err, MICA_E_BADREQ, "no_names", "1 to %d names", CA_NAMES_MAX);
 	if ((v = calloc(nnames, sizeof(*v))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	if (db_domain_list(ca->db, &doms, err) != 0)
+		goto out;
 	for (size_t i = 0; i < nnames; i++) {
+		struct ca_name *nm = &v[nv];
+		int under = doms[0] == NULL;
+
 		/* The parser wants two labels; "localhost" is handed to the
 		 * policy as it is, which allows it for this certificate only
 		 * (daemon_tls). */
 		if (names[i] != NULL && strcasecmp(names[i], "localhost") == 0) {
-			v[i].kind = CA_NAME_DNS;
-			snprintf(v[i].value, sizeof(v[i].value), "localhost");
+			nm->kind = CA_NAME_DNS;
+			snprintf(nm->value, sizeof(nm->value), "localhost");
+			nv++;
 			continue;
 		}
-		if (ca_name_parse(names[i], 0, &v[i], err) != 0)
+		if (ca_name_parse(names[i], 0, nm, err) != 0)
 			goto out;
+		/* The machine's other names (its host name, the host of
+		 * the public URL) go in only under an allowed domain: the
+		 * signer signs nothing else. */
+		for (char **dm = doms; *dm != NULL && !under; dm++)
+			under = ca_name_in_domain(nm, *dm);
+		if (nm->kind == CA_NAME_IP || under)
+			nv++;
+		else
+			mica_log(MICA_LOG_INFO, "the daemon's certificate "
+				 "leaves out %s: not under an allowed domain",
+				 nm->value);
 	}
+	if (nv == 0) {
+		mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
+			     "none of the daemon's names is allowed");
+		goto out;
+	}
+	nnames = nv;
 	if (ca_spki_key(spki, spki_len, &kind, &bits, err) != 0 ||
 	    ca_run_policy(ca, p, prof, v, nnames, kind, bits, days, 1, &d,
 			  err) != 0)
@@ -455,6 +480,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	j.action = "cert.issue";
 	rc = ca_issue(ca, &j, out, err);
 out:
+	ca_strv_free(doms);
 	free(v);
 	return rc;
 }

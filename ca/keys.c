@@ -550,32 +550,41 @@ static const unsigned char alg_sha256_rsa[] = {
 };
 
 const unsigned char *
-ca_key_sig_alg(const struct ca_key *k, size_t *len)
+ca_key_type_sig_alg(enum ca_key_type t, size_t *len)
 {
 	const unsigned char *alg = NULL;
 	size_t n = 0;
 
-	if (k != NULL) {
-		switch (k->type) {
-		case CA_KEY_EC_P256:
-			alg = alg_ecdsa_sha256;
-			n = sizeof(alg_ecdsa_sha256);
-			break;
-		case CA_KEY_EC_P384:
-			alg = alg_ecdsa_sha384;
-			n = sizeof(alg_ecdsa_sha384);
-			break;
-		case CA_KEY_RSA_2048:
-		case CA_KEY_RSA_3072:
-		case CA_KEY_RSA_4096:
-			alg = alg_sha256_rsa;
-			n = sizeof(alg_sha256_rsa);
-			break;
-		}
+	switch (t) {
+	case CA_KEY_EC_P256:
+		alg = alg_ecdsa_sha256;
+		n = sizeof(alg_ecdsa_sha256);
+		break;
+	case CA_KEY_EC_P384:
+		alg = alg_ecdsa_sha384;
+		n = sizeof(alg_ecdsa_sha384);
+		break;
+	case CA_KEY_RSA_2048:
+	case CA_KEY_RSA_3072:
+	case CA_KEY_RSA_4096:
+		alg = alg_sha256_rsa;
+		n = sizeof(alg_sha256_rsa);
+		break;
 	}
 	if (len != NULL)
 		*len = n;
 	return alg;
+}
+
+const unsigned char *
+ca_key_sig_alg(const struct ca_key *k, size_t *len)
+{
+	if (k == NULL) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	return ca_key_type_sig_alg(k->type, len);
 }
 
 int
@@ -626,6 +635,60 @@ ca_key_sign(struct ca_key *k, const unsigned char *data, size_t len,
 	}
 	rc = 0;
 out:
+	return rc;
+}
+
+int
+ca_key_mac(const struct ca_key *k, const char *label,
+	   const unsigned char *data, size_t len, unsigned char out[32],
+	   struct mica_err *err)
+{
+	static const char tag[] = "mica key-derived MAC v1";
+	struct ca_key *mk = (struct ca_key *)k;   /* see ca_key_seal */
+	unsigned char buf[KEY_DER_MAX], mk_key[32];
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	mbedtls_md_context_t md;
+	const mbedtls_md_info_t *sha = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	int slot, ret, rc = -1;
+
+	mbedtls_md_init(&md);
+	if (k == NULL || label == NULL || out == NULL || sha == NULL ||
+	    (data == NULL && len != 0)) {
+		mica_err_set(err, MICA_E_INTERNAL, "mac_failed",
+			     "MAC failed (bad arguments)");
+		goto out;
+	}
+	if ((slot = slot_acquire(mk)) < 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "mac_failed",
+			     "MAC failed (lock)");
+		goto out;
+	}
+	ret = write_key_der(&mk->slots[slot].pk, buf, sizeof(buf), &der,
+			    &der_len, err);
+	slot_release(mk, slot);
+	if (ret != 0)
+		goto out;
+	/* MAC key = SHA-256(tag NUL label NUL private-key-DER): a one-way
+	 * function of the key, different for every label. */
+	if (mbedtls_md_setup(&md, sha, 0) != 0 ||
+	    mbedtls_md_starts(&md) != 0 ||
+	    mbedtls_md_update(&md, (const unsigned char *)tag,
+			      sizeof(tag)) != 0 ||
+	    mbedtls_md_update(&md, (const unsigned char *)label,
+			      strlen(label) + 1) != 0 ||
+	    mbedtls_md_update(&md, der, der_len) != 0 ||
+	    mbedtls_md_finish(&md, mk_key) != 0 ||
+	    mbedtls_md_hmac(sha, mk_key, sizeof(mk_key), data, len,
+			    out) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "mac_failed", "MAC failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	mbedtls_md_free(&md);
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+	mbedtls_platform_zeroize(mk_key, sizeof(mk_key));
 	return rc;
 }
 

@@ -84,12 +84,24 @@ int ca_key_spki(const struct ca_key *k, unsigned char **spki, size_t *len,
  * P-256, ecdsa-with-SHA384 for P-384, sha256WithRSAEncryption with NULL
  * parameters for RSA). Points to static storage. */
 const unsigned char *ca_key_sig_alg(const struct ca_key *k, size_t *len);
+/* The same for a key of type T (NULL, *len 0, for an unknown type): what a
+ * process that holds no key (the daemon's front end) writes into a TBS. */
+const unsigned char *ca_key_type_sig_alg(enum ca_key_type t, size_t *len);
 
 /* Hash DATA with the key's digest and sign it; SIG must have CA_SIG_MAX
  * bytes. Thread-safe (a small pool of contexts, no global lock held while
  * another thread signs). Fault point "sign". */
 int ca_key_sign(struct ca_key *k, const unsigned char *data, size_t len,
 		unsigned char *sig, size_t *sig_len, struct mica_err *err);
+
+/* A MAC only the key's holder can make: HMAC-SHA256 of DATA under a key
+ * derived from K's private key and LABEL (domain separation), into OUT[32].
+ * The signer uses it to tell a policy the CA key approved (the allowed
+ * domains, sealed by the command line that holds the key) from one a
+ * compromised front end wrote into the store. */
+int ca_key_mac(const struct ca_key *k, const char *label,
+	       const unsigned char *data, size_t len, unsigned char out[32],
+	       struct mica_err *err);
 
 /* Fill BUF with LEN random bytes from the kernel CSPRNG (getrandom). */
 int ca_random(void *buf, size_t len, struct mica_err *err);

@@ -14,6 +14,7 @@
  */
 #include "ca/x509.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -851,6 +852,131 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 	return 0;
 }
 
+/* Copy the GeneralNames of a subjectAltName into F->names. */
+static int
+read_san(const struct ext *x, struct ca_cert_facts *f, struct mica_err *err)
+{
+	struct ca_der_cur c;
+	struct ca_der_tlv g;
+	struct mica_err derr;
+
+	if (ext_enter(x, CA_DER_SEQUENCE, &c, err) < 0)
+		return -1;
+	if (ca_der_empty(&c))
+		return bad(err, "subjectAltName empty");
+	while (!ca_der_empty(&c)) {
+		struct ca_name *nm;
+
+		if (ca_der_get_any(&c, &g, &derr) < 0)
+			return bad_der(err, "subjectAltName", &derr);
+		if (f->nnames == CA_NAMES_MAX)
+			return bad(err, "subjectAltName has too many names");
+		nm = &f->names[f->nnames];
+		memset(nm, 0, sizeof(*nm));
+		switch (g.tag) {
+		case CA_DER_CTX(7):
+			if (g.len != 4 && g.len != 16)
+				return bad(err, "subjectAltName iPAddress not "
+					   "4 or 16 octets");
+			nm->kind = CA_NAME_IP;
+			memcpy(nm->ip, g.val, g.len);
+			nm->ip_len = g.len;
+			break;
+		case CA_DER_CTX(1):
+		case CA_DER_CTX(2):
+			if (!ia5_printable(g.val, g.len) || g.len > 254)
+				return bad(err, "subjectAltName name not "
+					   "printable ASCII or too long");
+			nm->kind = g.tag == CA_DER_CTX(2) ? CA_NAME_DNS :
+				   CA_NAME_EMAIL;
+			memcpy(nm->value, g.val, g.len);
+			nm->value[g.len] = '\0';
+			break;
+		default:
+			return bad(err, "subjectAltName has a name type mica "
+				   "does not issue");
+		}
+		f->nnames++;
+	}
+	return 0;
+}
+
+int
+ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
+		  struct ca_cert_facts *f, struct mica_err *err)
+{
+	struct ca_der_cur top, c, v, val, ex;
+	struct mica_err derr;
+	struct ext exts[MAX_EXTS];
+	const struct ext *x;
+	size_t nexts;
+	uint64_t version;
+	int empty;
+
+	if (tbs == NULL || f == NULL)
+		return bad(err, "nothing to read");
+	memset(f, 0, offsetof(struct ca_cert_facts, names));
+	f->nnames = 0;
+
+	ca_der_init(&top, tbs, tbs_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &c, &derr) < 0)
+		return bad_der(err, "TBSCertificate", &derr);
+	if (!ca_der_empty(&top))
+		return bad(err, "trailing data after TBSCertificate");
+	if (ca_der_enter(&c, CA_DER_CTX_CONS(0), &v, &derr) < 0 ||
+	    ca_der_get_uint(&v, 255, &version, &derr) < 0 ||
+	    ca_der_end(&v, "version", &derr) < 0)
+		return bad_der(err, "version", &derr);
+	if (version != 2)
+		return bad(err, "version not v3");
+	if (lint_serial(&c, "serial", err) < 0)
+		return -1;
+	if (ca_der_get_elem(&c, CA_DER_SEQUENCE, &f->sig_alg, &f->sig_alg_len,
+			    &derr) < 0)
+		return bad_der(err, "signature algorithm", &derr);
+	if (get_name(&c, "issuer", &f->issuer, &f->issuer_len, &empty,
+		     err) < 0)
+		return -1;
+	if (ca_der_enter(&c, CA_DER_SEQUENCE, &val, &derr) < 0)
+		return bad_der(err, "validity", &derr);
+	if (lint_time(&val, "notBefore", &f->not_before, err) < 0 ||
+	    lint_time(&val, "notAfter", &f->not_after, err) < 0)
+		return -1;
+	if (ca_der_end(&val, "validity", &derr) < 0)
+		return bad_der(err, "validity", &derr);
+	if (get_name(&c, "subject", &f->subject, &f->subject_len, &empty,
+		     err) < 0)
+		return -1;
+	if (lint_spki(&c, err) < 0)
+		return -1;
+	if (!ca_der_peek(&c, CA_DER_CTX_CONS(3)))
+		return bad(err, "extensions missing");
+	if (ca_der_enter(&c, CA_DER_CTX_CONS(3), &ex, &derr) < 0)
+		return bad_der(err, "extensions", &derr);
+	if (lint_exts(&ex, exts, &nexts, err) < 0)
+		return -1;
+	if (ca_der_end(&ex, "extensions", &derr) < 0)
+		return bad_der(err, "extensions", &derr);
+	if (!ca_der_empty(&c))
+		return bad(err, "data after the extensions");
+
+	if (lint_bc(find_ext(exts, nexts, EXT_BC), &f->is_ca, err) < 0)
+		return -1;
+	if ((x = find_ext(exts, nexts, EXT_KU)) != NULL &&
+	    lint_ku(x, &f->key_usage, err) < 0)
+		return -1;
+	if ((x = find_ext(exts, nexts, EXT_EKU)) != NULL &&
+	    lint_eku(x, &f->eku, err) < 0)
+		return -1;
+	if ((x = find_ext(exts, nexts, EXT_SAN)) != NULL &&
+	    read_san(x, f, err) < 0)
+		return -1;
+	if ((x = find_ext(exts, nexts, EXT_AKI)) != NULL &&
+	    lint_aki(x, &f->aki, &f->aki_len, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* CRL                                                                 */
 /* ------------------------------------------------------------------ */
@@ -922,6 +1048,14 @@ ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
 	    const unsigned char *issuer, size_t issuer_len,
 	    struct mica_err *err)
 {
+	return ca_lint_crl_read(tbs, tbs_len, issuer, issuer_len, NULL, err);
+}
+
+int
+ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
+		 const unsigned char *issuer, size_t issuer_len,
+		 struct ca_crl_facts *f, struct mica_err *err)
+{
 	struct ca_der_cur top, c, list, ctx;
 	struct mica_err derr;
 	struct ext exts[MAX_EXTS];
@@ -930,6 +1064,8 @@ ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
 	size_t raw_len, ki_len, nexts, num_len, i;
 	int64_t this_update, next_update;
 	uint64_t version;
+	const unsigned char *alg;
+	size_t nentries = 0, alg_len;
 	int empty;
 
 	if (MICA_FAULT("lint"))
@@ -952,9 +1088,9 @@ ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
 	if (version != 1)
 		return bad(err, "version not v2");
 
-	if (ca_der_get_elem(&c, CA_DER_SEQUENCE, &raw, &raw_len, &derr) < 0)
+	if (ca_der_get_elem(&c, CA_DER_SEQUENCE, &alg, &alg_len, &derr) < 0)
 		return bad_der(err, "signature algorithm", &derr);
-	if (!alg_known(raw, raw_len))
+	if (!alg_known(alg, alg_len))
 		return bad(err, "signature algorithm unknown");
 
 	if (get_name(&c, "issuer", &raw, &raw_len, &empty, err) < 0)
@@ -981,9 +1117,11 @@ ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
 			return bad_der(err, "revokedCertificates", &derr);
 		if (ca_der_empty(&list))
 			return bad(err, "empty revokedCertificates SEQUENCE");
-		while (!ca_der_empty(&list))
+		while (!ca_der_empty(&list)) {
 			if (lint_crl_entry(&list, err) < 0)
 				return -1;
+			nentries++;
+		}
 	}
 
 	/* crlExtensions [0] EXPLICIT: AKI (5.2.1) and cRLNumber (5.2.3) are
@@ -1019,5 +1157,21 @@ ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
 		return bad_der(err, "cRLNumber", &derr);
 	if (num_len + ((num[0] & 0x80) != 0) > 20)
 		return bad(err, "cRLNumber longer than 20 octets");
+	if (f != NULL) {
+		f->sig_alg = alg;
+		f->sig_alg_len = alg_len;
+		f->this_update = this_update;
+		f->next_update = next_update;
+		f->aki = ki;
+		f->aki_len = ki_len;
+		f->nentries = nentries;
+		if (num_len > 8) {
+			f->number = UINT64_MAX;
+		} else {
+			f->number = 0;
+			for (i = 0; i < num_len; i++)
+				f->number = f->number << 8 | num[i];
+		}
+	}
 	return 0;
 }

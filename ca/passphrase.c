@@ -86,6 +86,22 @@ out:
 	return rc;
 }
 
+void
+ca_pass_env_scrub(void)
+{
+	static const char name[] = "MICA_PASSPHRASE=";
+	char *env = getenv("MICA_PASSPHRASE");
+	size_t len = env != NULL ? strlen(env) : 0;
+
+	/* Drop the variable, so that nothing this process starts inherits it,
+	 * then wipe the whole "NAME=value" string where the kernel shows it
+	 * (/proc/PID/environ reads this very memory; getenv() points just
+	 * past the '='). */
+	unsetenv("MICA_PASSPHRASE");
+	if (env != NULL)
+		explicit_bzero(env - (sizeof(name) - 1), sizeof(name) - 1 + len);
+}
+
 int
 ca_pass_get(const char *datadir, const char *file, char **out,
 	    struct mica_err *err)

@@ -19,6 +19,7 @@
 #define MICA_CA_SIGN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ca/keys.h"
 #include "util/err.h"
@@ -37,9 +38,16 @@ const unsigned char *ca_sign_alg(struct ca *ca, size_t *len);
 int ca_sign_leaf(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 		 unsigned char **der, size_t *der_len, struct mica_err *err);
 
-/* Sign a CRL's TBS with CA's key. */
-int ca_sign_crl(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
-		unsigned char **der, size_t *der_len, struct mica_err *err);
+/* Sign a CRL's TBS, whose cRLNumber is NUMBER, with CA's key. When the
+ * signers have already signed that number (a CRL signed, then never
+ * stored), MICA_E_CONFLICT "crl_number_used": publish again with a number
+ * above ca_sign_crl_floor(). */
+int ca_sign_crl(struct ca *ca, int64_t number, const unsigned char *tbs,
+		size_t tbs_len, unsigned char **der, size_t *der_len,
+		struct mica_err *err);
+/* The highest CRL number known to have been signed with CA's key by this
+ * process's signers (0 if none yet). */
+int64_t ca_sign_crl_floor(struct ca *ca);
 
 /* Sign the self-signed root of a new CA with its own, freshly generated
  * KEY (ca_init; there is no handle yet). */

@@ -132,6 +132,47 @@ int ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
 		const unsigned char *issuer, size_t issuer_len,
 		struct mica_err *err);
 
+/* What a TBSCertificate says, as read by ca_lint_cert_read() (for the
+ * signer process, which is told nothing it can trust and so must learn what
+ * it is asked to sign from the bytes themselves). Pointers go into the TBS. */
+struct ca_cert_facts {
+	const unsigned char *sig_alg; size_t sig_alg_len;  /* whole element */
+	const unsigned char *issuer; size_t issuer_len;    /* whole Name */
+	const unsigned char *subject; size_t subject_len;  /* whole Name */
+	int64_t not_before, not_after;
+	int is_ca;                     /* basicConstraints cA */
+	unsigned key_usage;            /* CA_KU_*; 0 when absent */
+	unsigned eku;                  /* CA_EKU_*; 0 when absent */
+	const unsigned char *aki;      /* keyIdentifier, NULL when absent */
+	size_t aki_len;
+	struct ca_name names[CA_NAMES_MAX];   /* subjectAltName, in order */
+	size_t nnames;
+};
+
+/* Read a DER TBSCertificate into *F with the linter's fail-closed parser:
+ * only the shapes mica issues are understood (v3, known extensions each
+ * once, SAN of dNSName/rfc822Name/iPAddress); anything else is refused
+ * (MICA_E_INTERNAL "lint_failed", as ca_lint_cert). Names are copied as
+ * they are written; a name that is not printable ASCII or longer than
+ * CA_NAME_MAX is refused. Does not judge the values: that is the caller's
+ * policy, followed by ca_lint_cert() for the remaining RFC 5280 rules. */
+int ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
+		      struct ca_cert_facts *f, struct mica_err *err);
+
+/* What a TBSCertList says (ca_lint_crl_read). */
+struct ca_crl_facts {
+	const unsigned char *sig_alg; size_t sig_alg_len;  /* whole element */
+	int64_t this_update, next_update;
+	uint64_t number;               /* cRLNumber; UINT64_MAX if longer */
+	const unsigned char *aki; size_t aki_len;
+	size_t nentries;
+};
+
+/* ca_lint_crl(), also returning what the CRL says in *F (may be NULL). */
+int ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
+		     const unsigned char *issuer, size_t issuer_len,
+		     struct ca_crl_facts *f, struct mica_err *err);
+
 /* Base64 PEM armour: "-----BEGIN LABEL-----\n" + 64-column base64 + END.
  * *out heap, NUL-terminated. */
 int ca_pem_encode(const char *label, const unsigned char *der, size_t len,

@@ -303,13 +303,24 @@ cmd_profile(const char *datadir, int argc, char **argv)
 
 static const char domain_help[] =
 "Usage: mica [-d DIR] domain list\n"
-"       mica [-d DIR] domain add DOMAIN\n"
-"       mica [-d DIR] domain remove DOMAIN\n"
+"       mica [-d DIR] domain add DOMAIN [--passphrase-file FILE]\n"
+"       mica [-d DIR] domain remove DOMAIN [--passphrase-file FILE]\n"
+"       mica [-d DIR] domain seal [--passphrase-file FILE]\n"
 "\n"
 "The allowed domains: a DNS or email name may appear in a certificate only\n"
 "if it is one of these domains or under one of them, on a label boundary\n"
 "(mail.contoso.test is under contoso.test, evilcontoso.test is not).\n"
-"A running 'mica serve' sees changes at once.\n";
+"\n"
+"The list is sealed with the CA key (a MAC only the key's holder can make),\n"
+"because the signer processes of 'mica serve', which alone hold the key,\n"
+"sign names only within a sealed list: a compromised daemon cannot widen\n"
+"it by writing the store. So add and remove need the passphrase (as\n"
+"'mica issue' does: --passphrase-file, $MICA_PASSPHRASE or DIR/passphrase).\n"
+"A running 'mica serve' uses the new list at its next issuance.\n"
+"\n"
+"seal: seal the list as it stands. 'mica serve' refuses to start when the\n"
+"list in the store does not match its seal (someone changed it without the\n"
+"key); review it with 'mica domain list', then seal it.\n";
 
 int
 cmd_domain(const char *datadir, int argc, char **argv)
@@ -317,38 +328,66 @@ cmd_domain(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	struct ca_principal cli;
-	const char *sub;
-	int rc = 0;
+	const char *sub = NULL, *arg = NULL, *passfile = NULL;
+	int rc = 0, npos = 0;
 
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(domain_help, stdout);
 			return 0;
 		}
-	sub = argc > 1 ? argv[1] : "list";
+		if (strcmp(argv[i], "--passphrase-file") == 0) {
+			if (++i == argc)
+				return cli_usage("domain", "--passphrase-file needs a file");
+			passfile = argv[i];
+		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {
+			passfile = argv[i] + 18;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			return cli_usage("domain", "unknown option: %s", argv[i]);
+		} else if (npos == 0) {
+			sub = argv[i];
+			npos++;
+		} else if (npos == 1) {
+			arg = argv[i];
+			npos++;
+		} else {
+			return cli_usage("domain", "unexpected argument: %s", argv[i]);
+		}
+	}
+	if (sub == NULL)
+		sub = "list";
 	if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0 &&
-	    strcmp(sub, "remove") != 0)
+	    strcmp(sub, "remove") != 0 && strcmp(sub, "seal") != 0)
 		return cli_usage("domain", "unknown subcommand '%s'", sub);
-	if (strcmp(sub, "list") != 0 && argc != 3)
+	if ((strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0) && arg == NULL)
 		return cli_usage("domain", "%s needs exactly one domain", sub);
-	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
-		return cli_fail(&err);
-	ca_principal_cli(&cli);
+	if ((strcmp(sub, "list") == 0 || strcmp(sub, "seal") == 0) && arg != NULL)
+		return cli_usage("domain", "unexpected argument: %s", arg);
 	if (strcmp(sub, "list") == 0) {
 		char **v = NULL;
+
+		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
 		if (ca_domain_list(ca, &v, &err) != 0)
 			rc = cli_fail(&err);
 		else
 			for (char **d = v; *d != NULL; d++)
 				puts(*d);
 		ca_strv_free(v);
-	} else if (strcmp(sub, "add") == 0) {
-		if (ca_domain_add(ca, &cli, argv[2], &err) != 0)
-			rc = cli_fail(&err);
-	} else {
-		if (ca_domain_remove(ca, &cli, argv[2], &err) != 0)
-			rc = cli_fail(&err);
+		ca_close(ca);
+		return rc;
 	}
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (strcmp(sub, "add") == 0)
+		rc = ca_domain_add(ca, &cli, arg, &err);
+	else if (strcmp(sub, "remove") == 0)
+		rc = ca_domain_remove(ca, &cli, arg, &err);
+	else
+		rc = ca_domain_seal(ca, &cli, &err);
+	if (rc != 0)
+		rc = cli_fail(&err);
 	ca_close(ca);
 	return rc;
 }

@@ -39,11 +39,19 @@ static const char serve_help[] =
 "  --log FILE              append the log to FILE (default stderr)\n"
 "  --threads N             worker threads per listener (default: four per\n"
 "                          core, so that cores sign while others wait for\n"
-"                          the disk)\n"
+"                          the disk)\n""  --signers N             signer processes, which alone hold the CA key\n"
+"                          (default: one per core, at most 16)\n"
 "\n"
 "Addresses are numeric: 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8443.\n"
 "Signals: SIGTERM and SIGINT stop (requests in flight are finished), SIGHUP\n"
 "reopens the log, SIGUSR1 renews the daemon's TLS certificate now.\n"
+"\n"
+"The CA key is never in this process, which parses what the network sends:\n"
+"a child 'mica-keeper' unseals it and starts the 'mica-signer' processes\n"
+"(seccomp-confined, not dumpable) that sign, after checking each request\n"
+"against the CA's rules themselves. A signer that dies is replaced (the\n"
+"requests it held get 503); if the keeper dies, mica serve stops (exit 8).\n"
+"MICA_PASSPHRASE is removed from the environment once read.\n"
 "\n"
 "Example:\n"
 "  mica -d /var/lib/mica serve --http 0.0.0.0:80 --https 0.0.0.0:443 \\\n"
@@ -61,6 +69,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "log",             required_argument, NULL, 'L' },
 		{ "threads",         required_argument, NULL, 'T' },
+		{ "signers",         required_argument, NULL, 'G' },
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +116,11 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			if (cli_parse_int(optarg, 1, 256, &n) != 0)
 				return cli_usage("serve", "--threads wants a number from 1 to 256");
 			o.threads = (int)n;
+			break;
+		case 'G':
+			if (cli_parse_int(optarg, 1, 16, &n) != 0)
+				return cli_usage("serve", "--signers wants a number from 1 to 16");
+			o.signers = (int)n;
 			break;
 		case 'h':
 			fputs(serve_help, stdout);

@@ -35,6 +35,8 @@ static const char *const config_sql[S__COUNT] = {
 	[S_DOMAIN_ADD] = "INSERT INTO ca_domain (domain) VALUES (?1)",
 	[S_DOMAIN_REMOVE] = "DELETE FROM ca_domain WHERE domain = ?1",
 	[S_DOMAIN_LIST] = "SELECT domain FROM ca_domain ORDER BY domain",
+	[S_DOMAINS_MAC_GET] = "SELECT domains_mac FROM ca WHERE id = 1",
+	[S_DOMAINS_MAC_SET] = "UPDATE ca SET domains_mac = ?1 WHERE id = 1",
 
 	[S_PROFILE_SET] =
 	"INSERT INTO profile_days (profile, default_days, max_days) "
@@ -361,6 +363,64 @@ db_profile_get_days(struct db *db, const char *profile, int *default_days,
 	}
 	*default_days = (int)d;
 	*max_days = (int)m;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_domains_mac_get(struct db *db, unsigned char mac[32], int *has,
+		   struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	*has = 0;
+	if (db == NULL || mac == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_DOMAINS_MAC_GET, config_sql, err)) == NULL)
+		goto out;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 0) == 32) {
+			memcpy(mac, sqlite3_column_blob(st, 0), 32);
+			*has = 1;
+		}
+	} else if (r == SQLITE_DONE) {
+		mica_err_set(err, MICA_E_NOTFOUND, "no_ca", "no CA in the store");
+		goto out;
+	} else {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_domains_mac_set(struct db *db, const unsigned char *mac,
+		   struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_DOMAINS_MAC_SET, config_sql, err)) == NULL)
+		goto out;
+	if (mac != NULL)
+		b = sqlite3_bind_blob(st, 1, mac, 32, SQLITE_TRANSIENT);
+	else
+		b = sqlite3_bind_null(st, 1);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	db_stmt_done(st);

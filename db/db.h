@@ -135,6 +135,13 @@ int db_domain_add(struct db *db, const char *domain, struct mica_err *err);
 int db_domain_remove(struct db *db, const char *domain, struct mica_err *err);
 /* *out is a NULL-terminated array of heap strings; free with db_strv_free. */
 int db_domain_list(struct db *db, char ***out, struct mica_err *err);
+/* The CA key's MAC of the allowed-domain list (ca/signer.h): 32 octets
+ * into MAC and *HAS 1, or *HAS 0 when none is stored yet. */
+int db_domains_mac_get(struct db *db, unsigned char mac[32], int *has,
+		       struct mica_err *err);
+/* Store MAC (32 octets), or clear it with NULL. */
+int db_domains_mac_set(struct db *db, const unsigned char *mac,
+		       struct mica_err *err);
 void db_strv_free(char **v);
 
 /*

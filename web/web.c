@@ -949,6 +949,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);   /* the signing service is gone */
 	pthread_sigmask(SIG_BLOCK, &set, &oldset);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -957,8 +958,12 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 			goto out;
 		first = 1;
 	}
-	if (ca_open(o->datadir, CA_OPEN_UNLOCK, o->passphrase_file, &srv->parent, err) != 0)
+	/* The key goes to signer processes; this one, which parses
+	 * everything the network sends, never holds it. */
+	if (ca_open_serve(o->datadir, o->passphrase_file, o->signers,
+			  &srv->parent, err) != 0)
 		goto out;
+	ca_signer_on_loss(srv->parent, SIGUSR2);
 	/* Many workers issue at once: let them share commits. */
 	if (ca_batch_writes(srv->parent, err) != 0)
 		goto out;
@@ -1000,6 +1005,17 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 			}
 			continue;
 		}
+		if (!ca_signer_ok(srv->parent)) {
+			/* The keeper is gone, and the key with it: nothing
+			 * can be signed again until a restart. */
+			mica_log(MICA_LOG_ERR, "stopping: the signing service "
+				 "is gone");
+			mica_err_set(err, MICA_E_UNAVAIL, "signer_gone",
+				     "the signing service stopped");
+			goto out;
+		}
+		if (sig == SIGUSR2)
+			continue;
 		if (sig == SIGHUP) {
 			if (mica_log_reopen() != 0)
 				fprintf(stderr, "mica: cannot reopen the log file\n");

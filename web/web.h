@@ -36,6 +36,8 @@ struct web_opts {
 	const char *log_file;         /* NULL = stderr */
 	int threads;                  /* worker threads per listener;
 				       * 0 = number of online cores */
+	int signers;                  /* signer processes holding the CA
+				       * key; 0 = one per core */
 };
 
 /*
