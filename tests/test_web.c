@@ -6,16 +6,28 @@
  * authentications.
  */
 #include <arpa/inet.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
+#include "ca/ca.h"
 #include "util/log.h"
-#include "web/web_int.h"
+#include "web/api.h"
+#include "web/blob.h"
+#include "web/dispatch.h"
+#include "web/json.h"
+#include "web/parse.h"
+#include "web/ratelimit.h"
+#include "web/reply.h"
+#include "web/routes.h"
+#include "web/server.h"
 
 /* ------------------------------------------------------------ decode -- */
 
@@ -909,30 +921,32 @@ dispatch(const char *method, const char *uri, int tls, int loopback,
 	 const char *ctype, const char *body, struct web_reply *rep, char *code,
 	 size_t codesz)
 {
-	struct web_listener lst;
-	struct web_req r;
-	char *q;
+	static const unsigned char key[16];
+	const struct web_route *table;
+	struct web_request rq;
+	const char *q;
+	size_t n;
 	json_t *j;
 
-	memset(&lst, 0, sizeof(lst));
-	lst.tls = tls;
-	memset(&r, 0, sizeof(r));
-	r.lst = &lst;
-	r.uri = strdup(uri);
-	if ((q = strchr(r.uri, '?')) != NULL) {
-		r.path_len = (size_t)(q - r.uri);
-		r.query = q + 1;
+	memset(&rq, 0, sizeof(rq));
+	rq.uri = uri;
+	if ((q = strchr(uri, '?')) != NULL) {
+		rq.path_len = (size_t)(q - uri);
+		rq.query = q + 1;
 	} else {
-		r.path_len = strlen(r.uri);
+		rq.path_len = strlen(uri);
 	}
-	snprintf(r.method, sizeof(r.method), "%s", method);
-	snprintf(r.client, sizeof(r.client), loopback ? "127.0.0.1" : "192.0.2.7");
-	r.loopback = loopback;
-	r.body = (unsigned char *)(uintptr_t)body;
-	r.body_len = body != NULL ? strlen(body) : 0;
+	rq.method = method;
+	rq.client = loopback ? "127.0.0.1" : "192.0.2.7";
+	rq.client_key = key;
+	rq.loopback = loopback;
+	rq.tls = tls;
+	rq.ctype = ctype;
+	rq.body = (const unsigned char *)body;
+	rq.body_len = body != NULL ? strlen(body) : 0;
 	web_reply_init(rep);
-	web_dispatch(NULL, &lst, &r, NULL, ctype, rep);
-	free(r.uri);
+	table = web_routes(&n);
+	web_dispatch(NULL, table, n, &rq, rep);
 	code[0] = '\0';
 	if ((j = reply_body(rep)) != NULL) {
 		if (json_string_value(json_object_get(j, "error")) != NULL)
@@ -959,8 +973,10 @@ test_dispatch_early_errors(void)
 		/* plain HTTP: the API only for loopback */
 		{ "GET", "/api/v1/status", 0, 0, NULL, 403, "https_required" },
 		{ "POST", "/api/v1/requests", 0, 0, NULL, 403, "https_required" },
-		{ "GET", "/api/v1/status", 0, 1, NULL, 503, "store_unavailable" },
-		{ "GET", "/api/v1/status", 1, 0, NULL, 503, "store_unavailable" },
+		{ "GET", "/api/v1/requests/abcd", 0, 1, NULL, 503, "store_unavailable" },
+		{ "GET", "/api/v1/requests/abcd", 1, 0, NULL, 503, "store_unavailable" },
+		/* an admin route without a token: 401 before the store */
+		{ "GET", "/api/v1/status", 1, 0, NULL, 401, "missing_token" },
 		/* query strings are checked against the route */
 		{ "GET", "/api/v1/certificates?evil=1", 1, 0, NULL, 400, "unknown_parameter" },
 		{ "GET", "/api/v1/certificates?limit=1&limit=2", 1, 0, NULL, 400, "bad_query" },
@@ -989,6 +1005,223 @@ test_dispatch_early_errors(void)
 		}
 		web_reply_clear(&rep);
 	}
+}
+
+/* ------------------------------------------------------- admin gate -- */
+
+/*
+ * The dispatcher's admin gate, checked over the whole route table: every
+ * handler is replaced by a canary that counts its calls, and every admin
+ * route is asked without a token, with a malformed one, with a token that
+ * does not exist and with a valid enrollment token, through a server with
+ * a real store. Each must be answered 401 or 403 without the canary being
+ * reached; with the admin token the canary is reached. So a dispatcher
+ * that lost its gate fails here, whatever the engine would have said.
+ */
+
+static char g_tmp[64];
+static struct ca *g_parent;
+static struct web_server g_srv;
+static char g_admin[CA_TOKEN_MAX], g_enroll[CA_TOKEN_MAX];
+static int g_canary_calls;
+
+static int
+canary(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	(void)c;
+	(void)err;
+	g_canary_calls++;
+	rep->status = 299;     /* nobody else answers this */
+	return 0;
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+token_make(int kind, char out[CA_TOKEN_MAX])
+{
+	struct ca_token_spec spec;
+	struct ca_principal p;
+	struct mica_err err;
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = kind;
+	spec.uses = -1;
+	ca_principal_cli(&p);
+	rc = ca_token_create(g_parent, &p, &spec, out, NULL, &err);
+	ca_principal_free(&p);
+	if (rc != 0)
+		fprintf(stderr, "ca_token_create: %s: %s\n", err.code, err.msg);
+	return rc;
+}
+
+static int
+store_suite_init(void)
+{
+	static const char *const domains[] = { "contoso.test" };
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+	char dir[128];
+
+	snprintf(g_tmp, sizeof(g_tmp), "/tmp/mica-web-XXXXXX");
+	if (mkdtemp(g_tmp) == NULL)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/ca", g_tmp);
+	setenv("MICA_PASSPHRASE", "web test passphrase: correct horse battery", 1);
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir;
+	o.name = "Web Test Root CA";
+	o.domains = domains;
+	o.ndomains = 1;
+	o.public_url = "http://ca.contoso.test:8080";
+	if (ca_init(&o, &res, &err) != 0 ||
+	    ca_open(dir, CA_OPEN_UNLOCK, NULL, &g_parent, &err) != 0) {
+		fprintf(stderr, "CA set-up: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
+	web_server_init(&g_srv);
+	if (web_server_attach(&g_srv, g_parent, &err) != 0)
+		return -1;
+	snprintf(g_srv.https_url, sizeof(g_srv.https_url), "https://127.0.0.1:8443");
+	if (token_make(DB_TOKEN_ADMIN, g_admin) != 0 ||
+	    token_make(DB_TOKEN_ENROLL, g_enroll) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+store_suite_clean(void)
+{
+	/* This thread's engine handle: worker threads close theirs as they
+	 * exit, the main thread of a test does not exit. */
+	if (g_srv.key_made) {
+		ca_close(pthread_getspecific(g_srv.key));
+		pthread_setspecific(g_srv.key, NULL);
+	}
+	web_server_fini(&g_srv);
+	ca_close(g_parent);
+	g_parent = NULL;
+	explicit_bzero(g_admin, sizeof(g_admin));
+	explicit_bzero(g_enroll, sizeof(g_enroll));
+	if (g_tmp[0] != '\0')
+		nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* PATTERN with every "{name}" replaced by a well-formed id into OUT. */
+static void
+concrete_path(const char *pattern, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *p = pattern; *p != '\0' && o + 1 < size;) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+
+			o += (size_t)snprintf(out + o, size - o, "00ab");
+			p = close != NULL ? close + 1 : p + strlen(p);
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o < size ? o : size - 1] = '\0';
+}
+
+/* Dispatch METHOD PATH over HTTPS from a fresh client address (so the
+ * failures of one case never rate-limit the next) through TABLE. */
+static int
+dispatch_store(const struct web_route *table, size_t n, const char *method,
+	       const char *path, const char *authz, struct web_reply *rep)
+{
+	static unsigned client_no;
+	unsigned char key[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	char client[64];
+	struct web_request rq;
+
+	client_no++;
+	memcpy(key + 4, &client_no, sizeof(client_no));
+	snprintf(client, sizeof(client), "2001:db8:%x::1", client_no);
+	memset(&rq, 0, sizeof(rq));
+	rq.uri = path;
+	rq.path_len = strlen(path);
+	rq.method = method;
+	rq.client = client;
+	rq.client_key = key;
+	rq.tls = 1;
+	rq.authz = authz;
+	web_reply_init(rep);
+	web_dispatch(&g_srv, table, n, &rq, rep);
+	return rep->status;
+}
+
+static void
+test_admin_gate(void)
+{
+	const struct web_route *routes;
+	struct web_route table[64];
+	char path[WEB_PATH_MAX], bearer_admin[160], bearer_enroll[160], bearer_unknown[160];
+	struct web_reply rep;
+	size_t n, nadmin = 0;
+
+	routes = web_routes(&n);
+	CU_ASSERT_FATAL(n <= sizeof(table) / sizeof(table[0]));
+	for (size_t i = 0; i < n; i++) {
+		table[i] = routes[i];
+		table[i].fn = canary;
+	}
+	snprintf(bearer_admin, sizeof(bearer_admin), "Bearer %s", g_admin);
+	snprintf(bearer_enroll, sizeof(bearer_enroll), "Bearer %s", g_enroll);
+	/* The admin token's id with another secret: a token that does not
+	 * exist. */
+	snprintf(bearer_unknown, sizeof(bearer_unknown), "Bearer %.22s%064d", g_admin, 7);
+	for (size_t i = 0; i < n; i++) {
+		const char *const refused[] = {
+			NULL, "Bearer", "Basic YWRtaW46YWRtaW4=", "Bearer mica_zz",
+			bearer_unknown, bearer_enroll,
+		};
+
+		if (table[i].auth != WEB_AUTH_ADMIN)
+			continue;
+		nadmin++;
+		concrete_path(table[i].pattern, path, sizeof(path));
+		for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+			int before = g_canary_calls;
+			int st = dispatch_store(table, n, table[i].method, path, refused[k], &rep);
+
+			if (st != 401 && st != 403)
+				fprintf(stderr, "\n%s %s with \"%s\": %d\n", table[i].method, path,
+					refused[k] != NULL ? refused[k] : "(no token)", st);
+			CU_ASSERT(st == 401 || st == 403);
+			CU_ASSERT_EQUAL(g_canary_calls, before);
+			/* An enrollment token is a token: 403, not 401. */
+			if (refused[k] == bearer_enroll)
+				CU_ASSERT_EQUAL(st, 403);
+			web_reply_clear(&rep);
+		}
+		/* The admin token reaches the handler. */
+		{
+			int before = g_canary_calls;
+
+			CU_ASSERT_EQUAL(dispatch_store(table, n, table[i].method, path,
+						       bearer_admin, &rep), 299);
+			CU_ASSERT_EQUAL(g_canary_calls, before + 1);
+			web_reply_clear(&rep);
+		}
+	}
+	/* The table has admin routes to check (a table that lost them all
+	 * would pass the loop above vacuously). */
+	CU_ASSERT(nadmin >= 10);
+	explicit_bzero(bearer_admin, sizeof(bearer_admin));
+	explicit_bzero(bearer_enroll, sizeof(bearer_enroll));
 }
 
 int
@@ -1024,6 +1257,13 @@ main(void)
 	    !CU_add_test(s, "blocks a client after repeated failed authentications only", test_rate_limit) ||
 	    !CU_add_test(s, "answers bad paths, methods, plain-HTTP API calls, queries and media types before the engine",
 			 test_dispatch_early_errors)) {
+		CU_cleanup_registry();
+		return 2;
+	}
+	s = CU_add_suite("web with a store", store_suite_init, store_suite_clean);
+	if (s == NULL ||
+	    !CU_add_test(s, "answers every admin route 401/403 without an admin token, before its handler",
+			 test_admin_gate)) {
 		CU_cleanup_registry();
 		return 2;
 	}

@@ -1,80 +1,42 @@
 /*
  * web/http.c - the libmicrohttpd side of a request: the per-request state
  * machine (URI callback -> first call -> body chunks -> final call ->
- * completion), the body cap, the one reply path and the one error-reply
- * path, the access log, and the table of failed authentications.
+ * completion), the body cap, turning a struct web_reply into a response,
+ * and the access log.
  */
-#include "web/assets.h"
-#include "web/web_int.h"
+#include "web/http.h"
 
-#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <time.h>
 
 #include "util/log.h"
+#include "web/assets.h"
+#include "web/dispatch.h"
+#include "web/parse.h"
+#include "web/reply.h"
+#include "web/routes.h"
 
-/* ------------------------------------------------------------- blobs -- */
-
-struct web_blob *
-web_blob_new(const void *data, size_t len)
-{
-	struct web_blob *b;
-
-	if (len > SIZE_MAX - sizeof(*b) - 1)
-		return NULL;
-	if ((b = malloc(sizeof(*b) + len + 1)) == NULL)
-		return NULL;
-	atomic_init(&b->refs, 1);
-	b->secret = 0;
-	b->adopted = 0;
-	b->len = len;
-	b->data = b->inline_;
-	if (data != NULL)
-		memcpy(b->data, data, len);
-	else
-		memset(b->data, 0, len);
-	b->data[len] = '\0';
-	return b;
-}
-
-struct web_blob *
-web_blob_adopt(void *data, size_t len)
-{
-	struct web_blob *b;
-
-	if (data == NULL || (b = malloc(sizeof(*b))) == NULL) {
-		free(data);
-		return NULL;
-	}
-	atomic_init(&b->refs, 1);
-	b->secret = 0;
-	b->adopted = 1;
-	b->len = len;
-	b->data = data;
-	return b;
-}
-
-struct web_blob *
-web_blob_ref(struct web_blob *b)
-{
-	if (b != NULL)
-		atomic_fetch_add(&b->refs, 1);
-	return b;
-}
-
-void
-web_blob_unref(struct web_blob *b)
-{
-	if (b == NULL || atomic_fetch_sub(&b->refs, 1) != 1)
-		return;
-	if (b->secret)
-		explicit_bzero(b->data, b->len);
-	if (b->adopted)
-		free(b->data);
-	free(b);
-}
+/* Per request, created by the URI callback, freed at completion. */
+struct web_req {
+	struct web_listener *lst;
+	char *uri;                /* raw request target, heap */
+	size_t path_len;          /* uri[0..path_len) is the path */
+	const char *query;        /* after '?', or NULL */
+	char method[16];
+	char client[64];
+	unsigned char client_key[16];
+	int loopback;
+	struct timespec t0;
+	unsigned char *body;
+	size_t body_len, body_cap;
+	size_t body_seen;         /* including discarded bytes */
+	int started;
+	int too_large;
+	int status;               /* for the access log */
+};
 
 /* libmicrohttpd's free callback for a blob body. */
 static void
@@ -82,272 +44,6 @@ blob_release(void *cls)
 {
 	web_blob_unref(cls);
 }
-
-/* ----------------------------------------------------------- replies -- */
-
-void
-web_reply_init(struct web_reply *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->status = 500;
-	r->max_age = -1;
-}
-
-void
-web_reply_clear(struct web_reply *r)
-{
-	web_blob_unref(r->blob);
-	web_reply_init(r);
-}
-
-/* Enough JSON for humans reading curl output, and a trailing newline. */
-#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
-
-int
-web_reply_json(struct web_reply *r, int status, json_t *obj, int secret,
-	       struct mica_err *err)
-{
-	struct web_blob *b;
-	size_t n;
-
-	if (obj == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	n = json_dumpb(obj, NULL, 0, JSON_FLAGS);
-	if (n == 0 || (b = web_blob_new(NULL, n + 1)) == NULL) {
-		json_decref(obj);
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	}
-	b->secret = secret;
-	if (json_dumpb(obj, (char *)b->data, n, JSON_FLAGS) != n) {
-		json_decref(obj);
-		web_blob_unref(b);
-		return mica_err_set(err, MICA_E_INTERNAL, "json_dump",
-				    "cannot render the reply");
-	}
-	json_decref(obj);
-	b->data[n] = '\n';
-	web_blob_unref(r->blob);
-	r->blob = b;
-	r->pbody = NULL;
-	r->plen = 0;
-	r->status = status;
-	r->ctype = "application/json";
-	return 0;
-}
-
-/* Copy S into OUT keeping only printable ASCII (others become '?'). */
-static void
-ascii_copy(char *out, size_t outsz, const char *s)
-{
-	size_t o = 0;
-
-	for (; s != NULL && *s != '\0' && o + 1 < outsz; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[o] = '\0';
-}
-
-/* An error code is snake_case: anything else becomes the kind's default. */
-static int
-code_ok(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static const char *
-default_message(mica_errkind kind)
-{
-	switch (kind) {
-	case MICA_E_BADREQ:      return "malformed request";
-	case MICA_E_UNAUTH:      return "missing or invalid token";
-	case MICA_E_FORBIDDEN:   return "not allowed";
-	case MICA_E_NOTFOUND:    return "not found";
-	case MICA_E_CONFLICT:    return "the current state does not allow this";
-	case MICA_E_TOOLARGE:    return "request too large";
-	case MICA_E_UNSUPPORTED: return "unsupported media type";
-	case MICA_E_POLICY:      return "refused by policy";
-	case MICA_E_RATE:        return "too many attempts; try again later";
-	case MICA_E_UNAVAIL:     return "the certificate store is unavailable; try again later";
-	default:                 return "internal error";
-	}
-}
-
-void
-web_reply_error(struct web_reply *r, const struct mica_err *e)
-{
-	static const char fallback[] =
-		"{\"error\": \"internal\", \"message\": \"internal error\"}\n";
-	mica_errkind kind = e != NULL ? e->kind : MICA_E_INTERNAL;
-	char code[48], msg[256];
-	int status, close = r->close, retry = r->retry_after, rc = -1;
-	json_t *obj;
-
-	if (kind == MICA_E_NONE || kind == MICA_E_USAGE)
-		kind = kind == MICA_E_USAGE ? MICA_E_BADREQ : MICA_E_INTERNAL;
-	status = mica_err_http_status(kind);
-	if (kind == MICA_E_INTERNAL) {
-		/* The detail stays in the log, the client learns nothing. */
-		if (e != NULL) {
-			ascii_copy(code, sizeof(code), e->code);
-			ascii_copy(msg, sizeof(msg), e->msg);
-			mica_log(MICA_LOG_ERR, "internal error: %s: %s", code, msg);
-		}
-		snprintf(code, sizeof(code), "internal");
-		snprintf(msg, sizeof(msg), "internal error");
-	} else {
-		snprintf(code, sizeof(code), "%s",
-			 e != NULL && code_ok(e->code) ? e->code : mica_err_kind_code(kind));
-		ascii_copy(msg, sizeof(msg), e != NULL ? e->msg : NULL);
-		if (msg[0] == '\0')
-			snprintf(msg, sizeof(msg), "%s", default_message(kind));
-		if (kind == MICA_E_UNAVAIL)
-			mica_log(MICA_LOG_WARN, "store unavailable: %s: %s", code, msg);
-	}
-	web_reply_clear(r);
-	r->close = close;
-	obj = json_object();
-	if (obj != NULL &&
-	    json_object_set_new(obj, "error", json_string(code)) == 0 &&
-	    json_object_set_new(obj, "message", json_string(msg)) == 0) {
-		rc = web_reply_json(r, status, obj, 0, NULL);   /* steals obj */
-		obj = NULL;
-	}
-	json_decref(obj);
-	if (rc != 0) {
-		web_reply_clear(r);
-		r->close = close;
-		r->ctype = "application/json";
-		r->pbody = fallback;
-		r->plen = sizeof(fallback) - 1;
-	}
-	r->status = status;
-	if (kind == MICA_E_UNAUTH)
-		r->www_auth = 1;
-	if (kind == MICA_E_RATE)
-		r->retry_after = retry > 0 ? retry : WEB_RL_WINDOW;
-	if (kind == MICA_E_UNAVAIL)
-		r->retry_after = retry > 0 ? retry : 5;
-}
-
-void
-web_reply_fail(struct web_reply *r, mica_errkind kind, const char *code,
-	       const char *msg)
-{
-	struct mica_err e;
-
-	mica_err_set(&e, kind, code, "%s", msg != NULL ? msg : "");
-	web_reply_error(r, &e);
-}
-
-/* ------------------------------------------------------ rate limiter -- */
-
-static uint64_t rl_seed;
-
-void
-web_rl_init(struct web_ratelimit *rl)
-{
-	memset(rl->slot, 0, sizeof(rl->slot));
-	pthread_mutex_init(&rl->lock, NULL);
-	/* A secret seed, so nobody can pick addresses that collide. */
-	if (getrandom(&rl_seed, sizeof(rl_seed), 0) != (ssize_t)sizeof(rl_seed))
-		rl_seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
-}
-
-void
-web_rl_destroy(struct web_ratelimit *rl)
-{
-	pthread_mutex_destroy(&rl->lock);
-}
-
-static size_t
-rl_hash(const unsigned char key[16])
-{
-	uint64_t h = 1469598103934665603ULL ^ rl_seed;
-
-	for (int i = 0; i < 16; i++) {
-		h ^= key[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 29;
-	return (size_t)(h % WEB_RL_SLOTS);
-}
-
-/* Caller holds the lock. */
-static struct web_rl_slot *
-rl_find(struct web_ratelimit *rl, const unsigned char key[16])
-{
-	size_t h = rl_hash(key);
-
-	for (size_t i = 0; i < WEB_RL_PROBE; i++) {
-		struct web_rl_slot *s = &rl->slot[(h + i) % WEB_RL_SLOTS];
-
-		if (s->start != 0 && memcmp(s->key, key, 16) == 0)
-			return s;
-	}
-	return NULL;
-}
-
-int
-web_rl_check(struct web_ratelimit *rl, const unsigned char key[16], int64_t now)
-{
-	struct web_rl_slot *s;
-	int wait = 0;
-
-	pthread_mutex_lock(&rl->lock);
-	s = rl_find(rl, key);
-	if (s != NULL && now - s->start < WEB_RL_WINDOW &&
-	    s->fails >= WEB_RL_FAILS) {
-		wait = (int)(WEB_RL_WINDOW - (now - s->start));
-		if (wait < 1)
-			wait = 1;
-	}
-	pthread_mutex_unlock(&rl->lock);
-	return wait;
-}
-
-void
-web_rl_fail(struct web_ratelimit *rl, const unsigned char key[16], int64_t now)
-{
-	struct web_rl_slot *s;
-
-	pthread_mutex_lock(&rl->lock);
-	s = rl_find(rl, key);
-	if (s == NULL) {
-		/* A free or stale slot in the probe range, else the oldest. */
-		size_t h = rl_hash(key);
-
-		for (size_t i = 0; i < WEB_RL_PROBE; i++) {
-			struct web_rl_slot *c = &rl->slot[(h + i) % WEB_RL_SLOTS];
-
-			if (c->start == 0 || now - c->start >= WEB_RL_WINDOW) {
-				s = c;
-				break;
-			}
-			if (s == NULL || c->start < s->start)
-				s = c;
-		}
-		memcpy(s->key, key, 16);
-		s->start = 0;
-	}
-	if (s->start == 0 || now - s->start >= WEB_RL_WINDOW) {
-		s->start = now > 0 ? now : 1;
-		s->fails = 0;
-	}
-	if (s->fails < WEB_RL_FAILS * 100)
-		s->fails++;
-	pthread_mutex_unlock(&rl->lock);
-}
-
-/* ----------------------------------------------------- MHD callbacks -- */
 
 void
 web_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -542,12 +238,27 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		web_reply_fail(&rep, MICA_E_TOOLARGE, "body_too_large",
 			       "request body larger than 64 KiB");
 	} else {
-		web_dispatch(lst->srv, lst, r,
-			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_AUTHORIZATION),
-			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_CONTENT_TYPE),
-			     &rep);
+		struct web_request rq;
+		const struct web_route *table;
+		size_t ntable;
+
+		memset(&rq, 0, sizeof(rq));
+		rq.uri = r->uri;
+		rq.path_len = r->path_len;
+		rq.query = r->query;
+		rq.method = r->method;
+		rq.client = r->client;
+		rq.client_key = r->client_key;
+		rq.loopback = r->loopback;
+		rq.tls = lst->tls;
+		rq.authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+		rq.ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_TYPE);
+		rq.body = r->body;
+		rq.body_len = r->body_len;
+		table = web_routes(&ntable);
+		web_dispatch(lst->srv, table, ntable, &rq, &rep);
 	}
 	ret = send_reply(conn, r, &rep);
 	web_reply_clear(&rep);

@@ -7,7 +7,7 @@
  * literal '%'), and never echoes more of the input than a parameter name
  * into a message.
  */
-#include "web/web_int.h"
+#include "web/parse.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,7 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "ca/ca.h"
 #include "util/hex.h"
 
 #define QUERY_MAX 2048

@@ -1,0 +1,47 @@
+/*
+ * web/http.h - the libmicrohttpd side of a request: the callbacks every
+ * listener registers, the state they share per listener, and the caps on
+ * what they read.
+ */
+#ifndef MICA_WEB_HTTP_H
+#define MICA_WEB_HTTP_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include <microhttpd.h>
+
+#define WEB_BODY_MAX       (64 * 1024)   /* request body cap (413 above) */
+#define WEB_DISCARD_MAX    (1024 * 1024) /* a chunked body beyond the cap is
+					  * read and dropped up to this, so
+					  * the client gets its 413; past it
+					  * the connection is closed */
+
+struct web_server;
+
+/* One listener (HTTP or HTTPS): the closure of every callback below. */
+struct web_listener {
+	struct web_server *srv;
+	struct MHD_Daemon *d;
+	int tls;
+	atomic_int inflight;      /* requests begun and not completed */
+	char url[160];            /* "https://127.0.0.1:8443" */
+};
+
+/* libmicrohttpd callbacks; CLS is the struct web_listener. The URI
+ * callback creates the per-request state (it sees the raw request target,
+ * before libmicrohttpd decodes it); the access handler accumulates the
+ * body under the caps and dispatches on the final call; the completion
+ * callback writes the access log line and frees the request. */
+void *web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+enum MHD_Result web_mhd_access(void *cls, struct MHD_Connection *conn,
+			       const char *url, const char *method,
+			       const char *version, const char *upload_data,
+			       size_t *upload_data_size, void **req_cls);
+void web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+		       enum MHD_RequestTerminationCode toe);
+/* libmicrohttpd's own messages, to the log at debug level. */
+void web_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+#endif
