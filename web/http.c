@@ -135,6 +135,11 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 					"Bearer realm=\"mica\"");
 	if (rep->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	/* RFC 6797: once a browser has been here over HTTPS, it never comes
+	 * back over plain HTTP (where a token could be read). Not on the
+	 * HTTP listener: a browser ignores it there (RFC 6797 8.1). */
+	if (r->lst->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security", WEB_HSTS);
 	r->status = rep->status;
 	ret = MHD_queue_response(conn, (unsigned int)rep->status, resp);
 	MHD_destroy_response(resp);

@@ -16,6 +16,7 @@
 					  * read and dropped up to this, so
 					  * the client gets its 413; past it
 					  * the connection is closed */
+#define WEB_HSTS           "max-age=31536000"   /* one year, HTTPS only */
 
 struct web_server;
 

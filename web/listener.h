@@ -17,8 +17,17 @@
 					  * request line and headers */
 #define WEB_DRAIN_SECONDS  10            /* grace for requests in flight */
 
-/* GnuTLS priorities: TLS 1.2 and 1.3 only (RFC 8996 deprecates older). */
-#define WEB_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/*
+ * GnuTLS priorities: TLS 1.2 and 1.3 only (RFC 8996 deprecates older);
+ * AEAD ciphers only (RFC 9325 4.2: no CBC, whose MAC-then-encrypt gave
+ * Lucky13 and its kin), with ephemeral ECDH key exchange only (forward
+ * secrecy; no static RSA), and no SHA-1 signatures in the handshake.
+ */
+#define WEB_TLS_PRIORITIES \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1"
 
 /*
  * Start a listener for SRV on A (or on the already listening socket FD,
