@@ -911,6 +911,56 @@ test_rate_limit(void)
 }
 
 
+/* ----------------------------------------------------------- framing -- */
+
+static void
+test_framing(void)
+{
+	static const struct {
+		unsigned n_length, n_te, n_host;
+		const char *length, *te;
+		int ok;
+	} cases[] = {
+		{ 0, 0, 1, NULL, NULL, 1 },
+		{ 1, 0, 1, "0", NULL, 1 },
+		{ 1, 0, 1, "65536", NULL, 1 },
+		{ 0, 1, 1, NULL, "chunked", 1 },
+		{ 0, 1, 1, NULL, "Chunked", 1 },
+		{ 0, 0, 0, NULL, NULL, 1 },       /* HTTP/1.0: libmicrohttpd decides */
+		/* RFC 9112 6.3: ambiguous, so refused */
+		{ 2, 0, 1, "5", NULL, 0 },        /* even when both say 5 */
+		{ 1, 1, 1, "5", "chunked", 0 },
+		{ 0, 2, 1, NULL, "chunked", 0 },
+		{ 0, 1, 1, NULL, "gzip, chunked", 0 },
+		{ 0, 1, 1, NULL, "chunked, gzip", 0 },
+		{ 0, 1, 1, NULL, "identity", 0 },
+		{ 0, 1, 1, NULL, "", 0 },
+		{ 1, 0, 1, "5, 5", NULL, 0 },
+		{ 1, 0, 1, "-1", NULL, 0 },
+		{ 1, 0, 1, "+5", NULL, 0 },
+		{ 1, 0, 1, "0x10", NULL, 0 },
+		{ 1, 0, 1, "", NULL, 0 },
+		{ 1, 0, 1, "1234567890123456789", NULL, 0 },
+		/* RFC 9112 3.2 */
+		{ 0, 0, 2, NULL, NULL, 0 },
+	};
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
+					 cases[i].length, cases[i].te };
+		int rc = web_framing_check(&f, &err);
+
+		if ((rc == 0) != cases[i].ok)
+			fprintf(stderr, "\nframing case %zu: %d\n", i, rc);
+		CU_ASSERT_EQUAL(rc == 0, cases[i].ok);
+		if (rc != 0) {
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_framing");
+		}
+	}
+}
+
 /* --------------------------------------------------------- dispatch -- */
 
 /* Dispatch one request with no server behind it: whatever is answered
@@ -1247,6 +1297,7 @@ main(void)
 	    !CU_add_test(s, "accepts only lowercase hex ids", test_ids) ||
 	    !CU_add_test(s, "reduces Content-Type to its media type", test_media_type) ||
 	    !CU_add_test(s, "accepts only well-formed bearer credentials", test_bearer) ||
+	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3)", test_framing) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
 	    !CU_add_test(s, "reads validated JSON fields", test_json_getters) ||
 	    !CU_add_test(s, "maps every error kind to its status and a JSON body", test_error_mapping) ||

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "util/log.h"
@@ -146,6 +147,29 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	return ret;
 }
 
+/* Count the framing fields of a request head (all their lines: libmicro-
+ * httpd's lookup returns only the first). */
+static enum MHD_Result
+framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+	      const char *value)
+{
+	struct web_framing *f = cls;
+
+	(void)kind;
+	if (key == NULL)
+		return MHD_YES;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->n_length++ == 0)
+			f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		if (f->n_te++ == 0)
+			f->te = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		f->n_host++;
+	}
+	return MHD_YES;
+}
+
 /* Refuse now, before the body is read: libmicrohttpd then answers without
  * reading the body (no "100 Continue") and closes the connection. */
 static enum MHD_Result
@@ -197,7 +221,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r == NULL)
 		return MHD_NO;     /* out of memory in the URI callback */
 	if (!r->started) {
-		const char *cl;
+		struct web_framing f;
+		struct mica_err e;
 		int64_t clen;
 
 		r->started = 1;
@@ -205,11 +230,17 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			snprintf(r->method, sizeof(r->method), "-");
 		else
 			snprintf(r->method, sizeof(r->method), "%s", method);
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
-			if (web_parse_int(cl, 0, INT64_MAX, &clen) != 0)
-				return refuse_early(conn, r, MICA_E_BADREQ, "bad_request",
+		/* libmicrohttpd frames the body by the first Content-Length
+		 * and reads whatever follows as the next request: a proxy in
+		 * front that used another line would disagree. RFC 9112 6.3:
+		 * 400, then close. */
+		memset(&f, 0, sizeof(f));
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &f);
+		if (web_framing_check(&f, &e) != 0)
+			return refuse_early(conn, r, e.kind, e.code, e.msg);
+		if (f.length != NULL) {
+			if (web_parse_int(f.length, 0, INT64_MAX, &clen) != 0)
+				return refuse_early(conn, r, MICA_E_BADREQ, "bad_framing",
 						    "invalid Content-Length");
 			if (clen > WEB_BODY_MAX) {
 				r->too_large = 1;

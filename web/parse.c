@@ -379,6 +379,42 @@ bad:
 }
 
 int
+web_framing_check(const struct web_framing *f, struct mica_err *err)
+{
+	const char *p;
+	size_t n;
+
+	if (f->n_host > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "more than one Host header");
+	if (f->n_length > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "more than one Content-Length header");
+	if (f->n_te > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "more than one Transfer-Encoding header");
+	if (f->n_te > 0 && f->n_length > 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "both Content-Length and Transfer-Encoding");
+	if (f->n_te > 0) {
+		/* Field values come without surrounding blanks (RFC 9110
+		 * 5.5), but be strict about what is left. */
+		p = f->te != NULL ? f->te : "";
+		if (strcasecmp(p, "chunked") != 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+					    "the only transfer coding accepted is chunked");
+	}
+	if (f->n_length > 0) {
+		p = f->length != NULL ? f->length : "";
+		n = strlen(p);
+		if (n == 0 || n > 18 || strspn(p, "0123456789") != n)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+					    "invalid Content-Length");
+	}
+	return 0;
+}
+
+int
 web_id_valid(const char *id)
 {
 	size_t n = id != NULL ? strnlen(id, CA_ID_MAX) : 0;

@@ -72,6 +72,25 @@ int web_media_type(const char *header, char *out, size_t outsz);
  * scheme, an empty or oversized token, or bytes outside the token68 set. */
 int web_bearer(const char *header, char *tok, size_t toksz);
 
+/* What a request head says about its own framing (RFC 9112 6): how many
+ * Content-Length, Transfer-Encoding and Host field lines it has, and the
+ * first value of each of the first two (NULL if absent). */
+struct web_framing {
+	unsigned n_length, n_te, n_host;
+	const char *length, *te;
+};
+/*
+ * Refuse a request whose framing is ambiguous, so that mica and anything in
+ * front of it cannot disagree about where it ends (request smuggling):
+ * more than one Content-Length or Transfer-Encoding field line (even with
+ * equal values), both of them together (RFC 9112 6.1), a transfer coding
+ * other than exactly "chunked" (RFC 9112 6.3 item 4), a Content-Length
+ * that is not one decimal number (6.3 item 5), more than one Host (RFC
+ * 9112 3.2). MICA_E_BADREQ "bad_framing"; the caller answers 400 and
+ * closes the connection.
+ */
+int web_framing_check(const struct web_framing *f, struct mica_err *err);
+
 /* A request or token id from a URL: 1..CA_ID_MAX-1 characters of
  * [0-9a-f]. 1 yes, 0 no. */
 int web_id_valid(const char *id);

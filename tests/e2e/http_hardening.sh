@@ -3,11 +3,16 @@
 # item 2, each closed and checked here against a daemon on loopback:
 #   - TLS: HSTS on HTTPS only; TLS 1.2 offers AEAD suites only (a CBC suite
 #     is refused), TLS 1.1 is refused;
+#   - request framing: two Content-Length lines, Content-Length with
+#     Transfer-Encoding, two Host lines, a transfer coding other than
+#     chunked: 400, then the connection is closed (nothing smuggled after
+#     it is answered);
 # Every check below failed against the daemon before its fix.
 SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
 
 need curl openssl python3
+TOOL="python3 $SRC/tests/tools/http_hardening.py"
 
 T0=$(date +%s)
 W=$(mktmp)
@@ -49,6 +54,44 @@ done
 handshake -tls1_3 && ok "TLS 1.3 works ($(sed -n 's/^New, TLSv1.3, Cipher is //p' "$W/sc.out"))" ||
 	fail "TLS 1.3 failed"
 handshake -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' && fail "TLS 1.1 was accepted" || ok "TLS 1.1 is refused"
+
+# ------------------------------------------------------------- framing --
+
+echo "# ambiguous framing: 400, then the connection closes"
+SMUGGLE='GET /crl HTTP/1.1\r\nHost: x\r\n\r\n'
+# framing DESCRIPTION REQUEST: exactly one answer, 400, then closed.
+framing() {
+	local what=$1 req=$2 l port tls got
+	for l in http https; do
+		if [ $l = http ]; then port=$HP tls=; else port=$SP tls=--tls; fi
+		$TOOL raw --port "$port" $tls --data "$req" > "$W/raw.json" 2>&1
+		got="$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)"
+		case $got in
+		'[400] closed' | '[400] reset') ok "$l: $what: 400, then closed" ;;
+		*) fail "$l: $what: $(cat "$W/raw.json") (wanted one 400, then closed)" ;;
+		esac
+	done
+}
+framing "two different Content-Length lines" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\nContent-Length: 32\\r\\n\\r\\n{}$SMUGGLE"
+framing "two equal Content-Length lines" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\nContent-Length: 2\\r\\n\\r\\n{}"
+framing "Content-Length with Transfer-Encoding: chunked" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 7\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
+framing "two Host lines" \
+	"GET /healthz HTTP/1.1\\r\\nHost: a.contoso.test\\r\\nHost: b.contoso.test\\r\\n\\r\\n$SMUGGLE"
+framing "Transfer-Encoding: gzip, chunked" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: gzip, chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
+framing "two Transfer-Encoding lines" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
+# The honest forms still work, and keep the connection.
+$TOOL raw --port "$HP" --wait 2 \
+	--data "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" > "$W/raw.json"
+is "two pipelined GETs are both answered" "$(json_get "$W/raw.json" statuses)" "[200, 200]"
+$TOOL raw --port "$HP" --wait 2 \
+	--data "POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n" > "$W/raw.json"
+is "a chunked body alone is read (400 for the missing CSR, not for the framing)" \
+	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[400] open"
 
 # ---------------------------------------------------------------- end --
 
