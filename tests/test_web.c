@@ -961,6 +961,62 @@ test_framing(void)
 	}
 }
 
+/* ------------------------------------------------------ access log -- */
+
+static void
+test_log_path(void)
+{
+	static const char secret[] =
+		"3b1f0c3e1a9b2d4c673b1f0c3e1a9b2d4c673b1f0c3e1a9b2d4c673b1f0c3e1a";
+	static const struct {
+		const char *before, *after;   /* around the secret */
+		const char *want;
+	} cases[] = {
+		{ "/mica_5f0c3e1a9b2d4c67_", "", "(other path)" },
+		{ "/%6dica_5f0c3e1a9b2d4c67_", "", "(other path)" },
+		{ "/MICA_5F0C3E1A9B2D4C67_", "", "(other path)" },
+		{ "/%256dica_5f0c3e1a9b2d4c67_", "", "(other path)" },
+		{ "/api/v1/requests/", "", "/api/v1/requests/{id}" },
+		{ "/api/v1/requests/", "/approve", "/api/v1/requests/{id}/approve" },
+		{ "/api/v1/certificates/", "", "/api/v1/certificates/{serial}" },
+		{ "/api/v1/tokens/mica_5f0c3e1a9b2d4c67_", "", "/api/v1/tokens/{id}" },
+		{ "/api/v1/", "", "(other path)" },
+		{ "/", "/../ca.crt", "(other path)" },
+		{ "/ca.crt", NULL, "/ca.crt" },
+		{ "/admin", NULL, "/admin" },
+		{ "/", NULL, "/" },
+		{ "/api/v1/status", NULL, "/api/v1/status" },
+		{ "", NULL, "(other path)" },
+	};
+	char raw[256], upper[sizeof(secret)];
+
+	for (size_t i = 0; i < sizeof(secret); i++)
+		upper[i] = (char)(secret[i] >= 'a' && secret[i] <= 'f' ? secret[i] - 32 : secret[i]);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got;
+
+		snprintf(raw, sizeof(raw), "%s%s%s", cases[i].before,
+			 cases[i].after == NULL ? "" : i == 2 ? upper : secret,
+			 cases[i].after != NULL ? cases[i].after : "");
+		got = web_log_path(raw, strlen(raw));
+		CU_ASSERT_STRING_EQUAL(got, cases[i].want);
+		CU_ASSERT_PTR_NULL(strstr(got, "3b1f"));
+		CU_ASSERT_PTR_NULL(strstr(got, "3B1F"));
+	}
+	/* Every byte of the secret percent-encoded: still only the pattern. */
+	{
+		size_t o = (size_t)snprintf(raw, sizeof(raw), "/api/v1/requests/");
+
+		for (size_t i = 0; i < 32; i++)
+			o += (size_t)snprintf(raw + o, sizeof(raw) - o, "%%%02x", (unsigned char)secret[i]);
+		CU_ASSERT_STRING_EQUAL(web_log_path(raw, o), "/api/v1/requests/{id}");
+	}
+	CU_ASSERT_STRING_EQUAL(web_log_method("GET"), "GET");
+	CU_ASSERT_STRING_EQUAL(web_log_method("DELETE"), "DELETE");
+	CU_ASSERT_STRING_EQUAL(web_log_method("MICA_3b1f0c3e"), "OTHER");
+	CU_ASSERT_STRING_EQUAL(web_log_method("get"), "OTHER");
+}
+
 /* --------------------------------------------------------- dispatch -- */
 
 /* Dispatch one request with no server behind it: whatever is answered
@@ -1298,6 +1354,7 @@ main(void)
 	    !CU_add_test(s, "reduces Content-Type to its media type", test_media_type) ||
 	    !CU_add_test(s, "accepts only well-formed bearer credentials", test_bearer) ||
 	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3)", test_framing) ||
+	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
 	    !CU_add_test(s, "reads validated JSON fields", test_json_getters) ||
 	    !CU_add_test(s, "maps every error kind to its status and a JSON body", test_error_mapping) ||

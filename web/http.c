@@ -320,7 +320,6 @@ web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct web_req *r = *req_cls;
 	struct timespec t1;
 	long long ms;
-	size_t plen;
 
 	if (r == NULL)
 		return;
@@ -328,24 +327,12 @@ web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000 +
 	     (t1.tv_nsec - r->t0.tv_nsec) / 1000000;
-	/* The path only: query strings are not logged (they may name what
-	 * a client looked for), tokens never travel in URLs. */
-	plen = r->path_len > 200 ? 200 : r->path_len;
-	{
-		/* A client may still paste a token into a URL by mistake:
-		 * blank out anything from "mica_" on, so no secret reaches the
-		 * log. */
-		char path[201];
-		char *tok;
-
-		memcpy(path, r->uri, plen);
-		path[plen] = '\0';
-		if ((tok = strstr(path, "mica_")) != NULL)
-			snprintf(tok, sizeof(path) - (size_t)(tok - path), "[redacted]");
-		mica_log(MICA_LOG_INFO, "%s %s %s %d %lldms%s", r->client,
-			 r->method[0] != '\0' ? r->method : "-", path,
-			 r->status, ms, termination_note(toe));
-	}
+	/* Not the path as sent: the route it names (web_log_path). Tokens
+	 * never travel in URLs, but a client may paste one into a URL by
+	 * mistake, in any spelling; query strings are not logged either. */
+	mica_log(MICA_LOG_INFO, "%s %s %s %d %lldms%s", r->client,
+		 r->method[0] != '\0' ? web_log_method(r->method) : "-",
+		 web_log_path(r->uri, r->path_len), r->status, ms, termination_note(toe));
 	atomic_fetch_sub(&r->lst->inflight, 1);
 	free(r->body);
 	free(r->uri);

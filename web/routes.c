@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "web/api.h"
+#include "web/assets.h"
+#include "web/parse.h"
 
 static const struct web_route routes[] = {
 	/* Public and signed: plain HTTP too (CDP/AIA, bootstrap). */
@@ -134,4 +136,35 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 		return WEB_ROUTE_NOT_FOUND;
 	}
 	return WEB_ROUTE_BAD_METHOD;
+}
+
+const char *
+web_log_path(const char *raw, size_t len)
+{
+	const struct web_asset *a;
+	struct web_match m;
+	char path[WEB_PATH_MAX];
+
+	if (raw == NULL || web_path_parse(raw, len, path, sizeof(path), NULL) != 0)
+		return "(other path)";
+	if ((a = web_asset_find(path)) != NULL)
+		return a->path;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (pattern_match(routes[i].pattern, path, &m))
+			return routes[i].pattern;
+	return "(other path)";
+}
+
+const char *
+web_log_method(const char *method)
+{
+	static const char *const known[] = {
+		"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+		"TRACE", "PATCH",
+	};
+
+	for (size_t i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(method, known[i]) == 0)
+			return known[i];
+	return "OTHER";
 }

@@ -55,4 +55,17 @@ const struct web_route *web_routes(size_t *n);
 int web_route_match(const struct web_route *table, size_t n,
 		    const char *method, const char *path, struct web_match *m);
 
+/*
+ * What the access log may say of a request path, RAW[0..LEN) as the
+ * client sent it (without the query): the pattern of the route it decodes
+ * to ("/api/v1/requests/{id}", whatever the method), the path of a page
+ * ("/admin"), or "(other path)". Never a byte the client chose: a token
+ * pasted into a URL could be spelled in any case and percent-encoding, and
+ * an id segment may hold anything. Static storage.
+ */
+const char *web_log_path(const char *raw, size_t len);
+
+/* METHOD if it is one of RFC 9110's, else "OTHER" (static storage). */
+const char *web_log_method(const char *method);
+
 #endif
