@@ -136,8 +136,8 @@ banner(struct web_daemon *dm)
 	printf("root CA: %s\n", ca_name(ca));
 	printf("root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
 	if (dm->http != NULL)
-		printf("http: %s (pages / and /request, /ca.crt /ca.pem /crl /crl.pem /healthz%s)\n",
-		       dm->http_url, dm->srv.api_over_http ? " /api/v1" : "");
+		printf("http: %s (/ /ca.crt /ca.pem /crl /crl.pem /healthz%s)\n",
+		       dm->http_url, dm->srv.api_over_http ? " /request /admin /api/v1" : "");
 	if (dm->tls.listener != NULL)
 		printf("https: %s (everything, API under /api/v1; certificate for %s)\n",
 		       dm->srv.https_url, dm->tls.names);

@@ -115,8 +115,20 @@ oom:
 	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 }
 
-/* /admin is served over HTTPS only: its token must never cross the network
- * in clear. */
+/* The pages that take a token: the console (an admin token) and the
+ * request page (an optional enrollment token). */
+static int
+takes_token(const char *path)
+{
+	return strcmp(path, "/admin") == 0 || strcmp(path, "/request") == 0;
+}
+
+/* A page that takes a token is served over HTTPS only, so its token never
+ * crosses the network in clear: over plain HTTP it redirects to the same
+ * page on the HTTPS listener (a browser keeps the #fragment, so
+ * /request#id=... still works), or answers 403 without one. The one
+ * exception is --api-over-http, which says a TLS-terminating proxy is in
+ * front: then the browser's origin is HTTPS, as for the API itself. */
 int
 web_page_serve(struct web_server *srv, int tls, const char *method,
 	       const char *path, struct web_reply *rep, struct mica_err *err)
@@ -127,19 +139,19 @@ web_page_serve(struct web_server *srv, int tls, const char *method,
 		return 1;
 	if ((a = web_asset_find(path)) == NULL)
 		return 1;
-	if (strcmp(path, "/admin") == 0 && !tls) {
+	if (takes_token(path) && !tls && !web_api_over_http(srv)) {
 		const char *https = web_https_url(srv);
 
 		if (https != NULL && *https != '\0') {
 			rep->status = 302;
-			snprintf(rep->location, sizeof(rep->location), "%s/admin", https);
+			snprintf(rep->location, sizeof(rep->location), "%s%s", https, path);
 			rep->ctype = "text/plain; charset=utf-8";
-			rep->pbody = "The admin console is served over HTTPS only.\n";
+			rep->pbody = "This page takes a token: it is served over HTTPS only.\n";
 			rep->plen = strlen(rep->pbody);
 			return 0;
 		}
 		mica_err_set(err, MICA_E_FORBIDDEN, "https_required",
-			     "the admin console is served over HTTPS only");
+			     "this page takes a token: it is served over HTTPS only");
 		return -1;
 	}
 	if (strcmp(path, "/") == 0)

@@ -9,6 +9,8 @@
 #     it is answered);
 #   - the access log holds no token secret in any spelling (percent-
 #     encoded, upper case, in an id's place): it names routes, not paths;
+#   - the pages that take a token (/request, /admin) are not served over
+#     plain HTTP: they redirect to HTTPS;
 # Every check below failed against the daemon before its fix.
 SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
@@ -94,6 +96,29 @@ $TOOL raw --port "$HP" --wait 2 \
 	--data "POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n" > "$W/raw.json"
 is "a chunked body alone is read (400 for the missing CSR, not for the framing)" \
 	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[400] open"
+
+# --------------------------------------------------- pages with tokens --
+
+echo "# /request and /admin take tokens: HTTPS only"
+for p in /request /admin; do
+	CODE=$(curl -s --max-time 10 -o "$W/body" -D "$W/hdr" -w '%{http_code}' "$H$p")
+	loc=$(tr -d '\r' < "$W/hdr" | sed -n 's/^location: //Ip')
+	if [ "$CODE" = 302 ] && [ "$loc" = "$S$p" ]; then
+		ok "http: GET $p redirects to $loc"
+	else
+		fail "http: GET $p: $CODE (Location '$loc'), wanted 302 to $S$p"
+	fi
+	grep -q -e 'id="token"' -e 'id="admin-token"' -e '<form' "$W/body" &&
+		fail "http: $p: the page (with its token field) was sent" ||
+		ok "http: $p: no page and no token field over plain HTTP"
+	CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S$p")
+	is "https: GET $p is the page" "$CODE" 200
+done
+CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S/request")
+grep -q 'id="token"' "$W/body" && ok "https: /request has its token field" || fail "https: /request lost its token field"
+CODE=$(curl -s --max-time 10 -o "$W/body" -w '%{http_code}' "$H/request.js")
+grep -q 'isSecureContext' "$W/body" && ok "request.js takes no token outside a secure context" ||
+	fail "request.js does not check for a secure context"
 
 # --------------------------------------------------------- access log --
 
