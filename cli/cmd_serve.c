@@ -11,6 +11,7 @@
 #include "web/web.h"
 
 #define SERVE_DOMAINS_MAX 100
+#define SERVE_PROXIES_MAX 16    /* WEB_PROXIES_MAX */
 
 static const char serve_help[] =
 "Usage: mica [-d DIR] serve [OPTIONS]\n"
@@ -31,6 +32,12 @@ static const char serve_help[] =
 "                          HTTP to any client (behind a TLS-terminating\n"
 "                          proxy); otherwise only loopback clients may use\n"
 "                          the API without TLS\n"
+"  --trusted-proxy ADDR[/PREFIX]\n"
+"                          a reverse proxy (repeatable, at most 16): for\n"
+"                          connections from it the client is the rightmost\n"
+"                          X-Forwarded-For address that is not a trusted\n"
+"                          proxy (rate limits, audit, log); from anyone\n"
+"                          else X-Forwarded-For is ignored\n"
 "  --domain DOMAIN         allowed domain of a new CA; repeat for several\n"
 "                          (used only when the CA is created)\n"
 "  --public-url URL        where clients fetch the CRL and root, e.g.\n"
@@ -58,6 +65,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "http",            required_argument, NULL, 'H' },
 		{ "https",           required_argument, NULL, 'S' },
 		{ "api-over-http",   no_argument,       NULL, 'A' },
+		{ "trusted-proxy",   required_argument, NULL, 'X' },
 		{ "domain",          required_argument, NULL, 'D' },
 		{ "public-url",      required_argument, NULL, 'U' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
@@ -67,6 +75,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *domains[SERVE_DOMAINS_MAX];
+	const char *proxies[SERVE_PROXIES_MAX];
 	struct web_opts o;
 	struct mica_err err;
 	int64_t n;
@@ -75,6 +84,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.datadir = datadir != NULL ? datadir : "./mica-data";
 	o.domains = domains;
+	o.trusted_proxies = proxies;
 	/* argv[0] is "serve"; 0 makes glibc restart its scan from scratch,
 	 * whatever main parsed before. */
 	optind = 0;
@@ -89,6 +99,12 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			break;
 		case 'A':
 			o.api_over_http = 1;
+			break;
+		case 'X':
+			if (o.ntrusted_proxies == SERVE_PROXIES_MAX)
+				return cli_usage("serve", "at most %d --trusted-proxy options",
+						 SERVE_PROXIES_MAX);
+			proxies[o.ntrusted_proxies++] = optarg;
 			break;
 		case 'D':
 			if (o.ndomains == SERVE_DOMAINS_MAX)

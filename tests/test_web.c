@@ -24,6 +24,7 @@
 #include "web/dispatch.h"
 #include "web/json.h"
 #include "web/parse.h"
+#include "web/proxy.h"
 #include "web/ratelimit.h"
 #include "web/reply.h"
 #include "web/routes.h"
@@ -881,33 +882,149 @@ test_rate_limit(void)
 {
 	struct web_ratelimit *rl = calloc(1, sizeof(*rl));
 	unsigned char a[16] = { 1 }, b[16] = { 2 };
+	const char *id = "5f0c3e1a9b2d4c67", *other = "0123456789abcdef";
+	char label[WEB_RL_LABEL_MAX];
 	int64_t now = 1000000;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rl);
 	web_rl_init(rl);
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now), 0);
 	for (int i = 0; i < WEB_RL_FAILS - 1; i++)
-		web_rl_fail(rl, a, now + i);
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now + 20), 0);   /* 9 failures: still allowed */
-	web_rl_fail(rl, a, now + 20);
-	CU_ASSERT(web_rl_check(rl, a, now + 20) > 0);       /* the 10th blocks */
-	CU_ASSERT(web_rl_check(rl, a, now + 20) <= WEB_RL_WINDOW);
-	CU_ASSERT_EQUAL(web_rl_check(rl, b, now + 20), 0);   /* others are not blocked */
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now + WEB_RL_WINDOW), 0);  /* window over */
+		web_rl_fail(rl, a, id, now + i);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now + 20), 0);   /* 9 failures: still allowed */
+	web_rl_fail(rl, a, id, now + 20);
+	CU_ASSERT(web_rl_check(rl, a, id, now + 20) > 0);       /* the 10th blocks */
+	CU_ASSERT(web_rl_check(rl, a, id, now + 20) <= WEB_RL_WINDOW);
+	/* Only that token id from that address: other clients, and other
+	 * tokens from the same address (behind one proxy or NAT), are not
+	 * blocked by those failures. */
+	CU_ASSERT_EQUAL(web_rl_check(rl, b, id, now + 20), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, other, now + 20), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, "", now + 20), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now + WEB_RL_WINDOW), 0);  /* window over */
 	/* A new window starts from scratch. */
-	web_rl_fail(rl, a, now + WEB_RL_WINDOW);
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now + WEB_RL_WINDOW), 0);
-	/* A flood of other clients cannot make the table misbehave. */
+	web_rl_fail(rl, a, id, now + WEB_RL_WINDOW);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now + WEB_RL_WINDOW), 0);
+	/* Malformed credentials count under "" for their address. */
+	for (int i = 0; i < WEB_RL_FAILS; i++)
+		web_rl_fail(rl, b, "", now + 100);
+	CU_ASSERT(web_rl_check(rl, b, "", now + 100) > 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, b, id, now + 100), 0);
+	/* A flood of other clients cannot make the table misbehave, nor
+	 * free a blocked guesser by pushing its entry out first. */
+	for (int i = 0; i < WEB_RL_FAILS; i++)
+		web_rl_fail(rl, a, other, now + 200);
 	for (int i = 0; i < 20 * WEB_RL_SLOTS; i++) {
 		unsigned char k[16] = { 0 };
 
 		memcpy(k, &i, sizeof(i));
 		k[15] = 0x55;
-		web_rl_fail(rl, k, now + 100);
+		web_rl_fail(rl, k, id, now + 201);
 	}
-	CU_ASSERT_EQUAL(web_rl_check(rl, b, now + 100), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, b, other, now + 201), 0);
+	CU_ASSERT(web_rl_check(rl, a, other, now + 201) > 0);
 	web_rl_destroy(rl);
 	free(rl);
+
+	web_rl_label("mica_5f0c3e1a9b2d4c67_3b1f", label);
+	CU_ASSERT_STRING_EQUAL(label, "5f0c3e1a9b2d4c67");
+	web_rl_label("mica_5f0c3e1a9b2d4c67", label);      /* no secret part */
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label("mica__3b1f", label);
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label("Mica_5f0c_3b1f", label);
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label("mica_0123456789abcdef0123456789abcdef0_x", label);   /* too long */
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label(NULL, label);
+	CU_ASSERT_STRING_EQUAL(label, "");
+}
+
+/* ----------------------------------------------------------- proxies -- */
+
+static void
+a16(const char *s, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (strchr(s, ':') != NULL) {
+		CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET6, s, out), 1);
+	} else {
+		out[10] = out[11] = 0xff;
+		CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET, s, out + 12), 1);
+	}
+}
+
+static void
+test_proxies(void)
+{
+	static const struct {
+		const char *prefix;
+		int ok;
+	} parse[] = {
+		{ "127.0.0.1", 1 }, { "10.0.0.0/8", 1 }, { "0.0.0.0/0", 1 },
+		{ "2001:db8::/32", 1 }, { "::1", 1 }, { "::ffff:10.0.0.0/104", 1 },
+		{ "10.1.2.3/8", 0 },         /* host bits set */
+		{ "10.0.0.0/33", 0 }, { "2001:db8::/129", 0 }, { "10.0.0.0/", 0 },
+		{ "10.0.0.0/-0", 0 }, { "10.0.0.0/+8", 0 }, { "proxy.contoso.test", 0 },
+		{ "", 0 }, { "10.0.0.0/8/8", 0 }, { "[::1]", 0 },
+	};
+	static const struct {
+		const char *peer;
+		const char *xff[3];
+		const char *client;
+	} cases[] = {
+		/* not from a trusted proxy: the header is only a claim */
+		{ "192.0.2.9", { "203.0.113.5" }, "192.0.2.9" },
+		/* from the proxy: the rightmost untrusted address */
+		{ "127.0.0.1", { "203.0.113.5" }, "203.0.113.5" },
+		{ "127.0.0.1", { "198.51.100.1, 203.0.113.5" }, "203.0.113.5" },
+		{ "127.0.0.1", { "198.51.100.1, 203.0.113.5, 10.1.2.3" }, "203.0.113.5" },
+		{ "10.9.9.9", { "198.51.100.1", "203.0.113.5,10.1.2.3" }, "203.0.113.5" },
+		{ "127.0.0.1", { "203.0.113.5:4711" }, "203.0.113.5" },
+		{ "127.0.0.1", { "[2001:db8::7]:4711" }, "2001:db8::7" },
+		{ "127.0.0.1", { " 2001:db8::7 " }, "2001:db8::7" },
+		/* nothing usable: the last trusted hop */
+		{ "127.0.0.1", { NULL }, "127.0.0.1" },
+		{ "127.0.0.1", { "" }, "127.0.0.1" },
+		{ "127.0.0.1", { "unknown" }, "127.0.0.1" },
+		{ "127.0.0.1", { "203.0.113.5, unknown, 10.1.2.3" }, "10.1.2.3" },
+		{ "127.0.0.1", { "10.1.2.3, 10.4.5.6" }, "10.1.2.3" },
+		{ "127.0.0.1", { "203.0.113.5,,10.1.2.3" }, "10.1.2.3" },
+	};
+	struct web_proxies px;
+	struct mica_err err;
+	unsigned char peer[16], got[16], want[16];
+
+	for (size_t i = 0; i < sizeof(parse) / sizeof(parse[0]); i++) {
+		struct web_prefix p;
+		int rc = web_prefix_parse(parse[i].prefix, &p, &err);
+
+		if ((rc == 0) != parse[i].ok)
+			fprintf(stderr, "\nprefix %s: %d\n", parse[i].prefix, rc);
+		CU_ASSERT_EQUAL(rc == 0, parse[i].ok);
+	}
+	memset(&px, 0, sizeof(px));
+	CU_ASSERT_EQUAL_FATAL(web_prefix_parse("127.0.0.1", &px.p[px.n++], &err), 0);
+	CU_ASSERT_EQUAL_FATAL(web_prefix_parse("10.0.0.0/8", &px.p[px.n++], &err), 0);
+	a16("10.255.0.1", peer);
+	CU_ASSERT_EQUAL(web_proxies_match(&px, peer), 1);
+	a16("11.0.0.1", peer);
+	CU_ASSERT_EQUAL(web_proxies_match(&px, peer), 0);
+	a16("127.0.0.2", peer);
+	CU_ASSERT_EQUAL(web_proxies_match(&px, peer), 0);
+	CU_ASSERT_EQUAL(web_proxies_match(NULL, peer), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = 0;
+
+		while (n < 3 && cases[i].xff[n] != NULL)
+			n++;
+		a16(cases[i].peer, peer);
+		a16(cases[i].client, want);
+		web_client_resolve(&px, peer, cases[i].xff, n, got);
+		if (memcmp(got, want, 16) != 0)
+			fprintf(stderr, "\nresolve case %zu: wanted %s\n", i, cases[i].client);
+		CU_ASSERT_EQUAL(memcmp(got, want, 16), 0);
+	}
 }
 
 
@@ -1362,7 +1479,8 @@ main(void)
 	    !CU_add_test(s, "renders JSON replies into refcounted bodies", test_reply_json) ||
 	    !CU_add_test(s, "renders times, tokens without hashes, certificate status", test_render) ||
 	    !CU_add_test(s, "describes clients and recognises loopback", test_clients) ||
-	    !CU_add_test(s, "blocks a client after repeated failed authentications only", test_rate_limit) ||
+	    !CU_add_test(s, "blocks a token id from an address after repeated failures, nobody else", test_rate_limit) ||
+	    !CU_add_test(s, "believes X-Forwarded-For from trusted proxies only, rightmost untrusted hop", test_proxies) ||
 	    !CU_add_test(s, "answers bad paths, methods, plain-HTTP API calls, queries and media types before the engine",
 			 test_dispatch_early_errors)) {
 		CU_cleanup_registry();

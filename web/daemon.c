@@ -26,6 +26,7 @@
 #include "web/addr.h"
 #include "web/crl_cache.h"
 #include "web/listener.h"
+#include "web/proxy.h"
 #include "web/server.h"
 #include "web/tls.h"
 
@@ -172,6 +173,13 @@ daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *e
 		return mica_err_set(err, MICA_E_USAGE, "usage",
 				    "--threads must be from 1 to %d", WEB_THREADS_MAX);
 	dm->srv.api_over_http = o->api_over_http;
+	if (o->ntrusted_proxies > WEB_PROXIES_MAX)
+		return mica_err_set(err, MICA_E_USAGE, "usage",
+				    "at most %d --trusted-proxy options", WEB_PROXIES_MAX);
+	for (size_t i = 0; i < o->ntrusted_proxies; i++)
+		if (web_prefix_parse(o->trusted_proxies[i], &dm->srv.proxies.p[i], err) != 0)
+			return -1;
+	dm->srv.proxies.n = o->ntrusted_proxies;
 	/* A worker blocks while its certificate's commit reaches the disk;
 	 * WEB_THREADS_PER_CORE workers per core keep the cores signing
 	 * meanwhile. */

@@ -92,23 +92,30 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 		if ((ca = web_thread_ca(srv, &err)) == NULL)
 			goto fail;
 		if (rq->authz != NULL) {
-			/* Checked before the token is even looked at, so a
-			 * blocked client learns nothing from further tries. */
-			if ((wait = web_rl_check(web_server_rl(srv), rq->client_key, now)) > 0) {
+			char label[WEB_RL_LABEL_MAX];
+			int bearer = web_bearer(rq->authz, tok, sizeof(tok));
+
+			/* Failures count per client address and token id, so
+			 * strangers (behind the same proxy or NAT) never lock
+			 * out a valid token; checked before the token is
+			 * looked at, so a blocked guesser learns nothing. */
+			web_rl_label(bearer == 0 ? tok : NULL, label);
+			if ((wait = web_rl_check(web_server_rl(srv), rq->client_key, label,
+						 now)) > 0) {
 				rep->retry_after = wait;
 				mica_err_set(&err, MICA_E_RATE, "too_many_attempts",
 					     "too many failed authentications; try again later");
 				goto fail;
 			}
-			if (web_bearer(rq->authz, tok, sizeof(tok)) != 0) {
-				web_rl_fail(web_server_rl(srv), rq->client_key, now);
+			if (bearer != 0) {
+				web_rl_fail(web_server_rl(srv), rq->client_key, label, now);
 				mica_err_set(&err, MICA_E_UNAUTH, "bad_token",
 					     "expected \"Authorization: Bearer <token>\"");
 				goto fail;
 			}
 			if (ca_authenticate(ca, tok, rq->client, &p, &err) != 0) {
 				if (err.kind == MICA_E_UNAUTH)
-					web_rl_fail(web_server_rl(srv), rq->client_key, now);
+					web_rl_fail(web_server_rl(srv), rq->client_key, label, now);
 				goto fail;
 			}
 			explicit_bzero(tok, sizeof(tok));

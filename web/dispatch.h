@@ -37,7 +37,7 @@ struct web_request {
  *   --api-over-http) -> query string (unknown parameters refused) ->
  *   Content-Type -> an admin route without a token: 401 before the store
  *   is touched -> authentication (bearer token, failures rate-limited per
- *   client) -> the route's auth level (401/403) -> the handler -> the one
+ *   client address and token id) -> the route's auth level (401/403) -> the handler -> the one
  *   error-reply path.
  * SRV may be NULL (unit tests): the pages are skipped and anything that
  * needs the store answers 503.

@@ -17,8 +17,10 @@
 #include "web/assets.h"
 #include "web/dispatch.h"
 #include "web/parse.h"
+#include "web/proxy.h"
 #include "web/reply.h"
 #include "web/routes.h"
+#include "web/server.h"
 
 /* Per request, created by the URI callback, freed at completion. */
 struct web_req {
@@ -28,6 +30,8 @@ struct web_req {
 	const char *query;        /* after '?', or NULL */
 	char method[16];
 	char client[64];
+	unsigned char peer[16];   /* the connection's address */
+	int peer_ok;              /* peer is set */
 	unsigned char client_key[16];
 	int loopback;
 	struct timespec t0;
@@ -86,6 +90,7 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	web_client_describe(ci != NULL ? ci->client_addr : NULL, r->client,
 			    sizeof(r->client), r->client_key, &r->loopback);
+	r->peer_ok = web_addr16(ci != NULL ? ci->client_addr : NULL, r->peer) == 0;
 	atomic_fetch_add(&lst->inflight, 1);
 	return r;
 }
@@ -170,6 +175,47 @@ framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
+struct xff_lines {
+	size_t n;
+	const char *line[WEB_XFF_LINES_MAX];
+};
+
+/* Collect the X-Forwarded-For lines; with more than fit, the rightmost
+ * (the last ones, added by the proxies nearest to us) are kept. */
+static enum MHD_Result
+xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+	    const char *value)
+{
+	struct xff_lines *x = cls;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	if (x->n == WEB_XFF_LINES_MAX) {
+		memmove(x->line, x->line + 1, (WEB_XFF_LINES_MAX - 1) * sizeof(x->line[0]));
+		x->n--;
+	}
+	x->line[x->n++] = value;
+	return MHD_YES;
+}
+
+/* Behind a trusted proxy, the client is who the proxy says it is
+ * (web/proxy.h); from anyone else, the peer. */
+static void
+client_resolve(struct MHD_Connection *conn, struct web_req *r)
+{
+	const struct web_proxies *px = web_server_proxies(r->lst->srv);
+	struct xff_lines x;
+	unsigned char a[16];
+
+	if (!r->peer_ok || !web_proxies_match(px, r->peer))
+		return;
+	memset(&x, 0, sizeof(x));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, xff_collect, &x);
+	web_client_resolve(px, r->peer, x.line, x.n, a);
+	web_client_describe16(a, r->client, sizeof(r->client), r->client_key, &r->loopback);
+}
+
 /* Refuse now, before the body is read: libmicrohttpd then answers without
  * reading the body (no "100 Continue") and closes the connection. */
 static enum MHD_Result
@@ -230,6 +276,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			snprintf(r->method, sizeof(r->method), "-");
 		else
 			snprintf(r->method, sizeof(r->method), "%s", method);
+		client_resolve(conn, r);
 		/* libmicrohttpd frames the body by the first Content-Length
 		 * and reads whatever follows as the next request: a proxy in
 		 * front that used another line would disagree. RFC 9112 6.3:

@@ -440,39 +440,62 @@ web_time_str(int64_t t, char buf[32])
 	return buf;
 }
 
+int
+web_addr16(const struct sockaddr *sa, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &s4->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		memcpy(out, s6->sin6_addr.s6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+void
+web_client_describe16(const unsigned char a[16], char *text, size_t textsz,
+		      unsigned char key[16], int *loopback)
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const unsigned char lo6[16] = { [15] = 1 };
+
+	memset(key, 0, 16);
+	if (memcmp(a, v4mapped, 12) == 0) {
+		/* A dual-stack socket's IPv4 client is an IPv4 client. */
+		if (inet_ntop(AF_INET, a + 12, text, (socklen_t)textsz) == NULL)
+			snprintf(text, textsz, "unknown");
+		memcpy(key, a, 16);
+		*loopback = a[12] == 127;
+		return;
+	}
+	if (inet_ntop(AF_INET6, a, text, (socklen_t)textsz) == NULL)
+		snprintf(text, textsz, "unknown");
+	/* One host usually owns a whole /64. */
+	memcpy(key, a, 8);
+	*loopback = memcmp(a, lo6, 16) == 0;
+}
+
 void
 web_client_describe(const struct sockaddr *sa, char *text, size_t textsz,
 		    unsigned char key[16], int *loopback)
 {
-	memset(key, 0, 16);
-	*loopback = 0;
-	snprintf(text, textsz, "unknown");
-	if (sa == NULL)
+	unsigned char a[16];
+
+	if (web_addr16(sa, a) != 0) {
+		memset(key, 0, 16);
+		*loopback = 0;
+		snprintf(text, textsz, "unknown");
 		return;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-		const unsigned char *a = (const unsigned char *)&s4->sin_addr;
-
-		if (inet_ntop(AF_INET, &s4->sin_addr, text, (socklen_t)textsz) == NULL)
-			snprintf(text, textsz, "unknown");
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, a, 4);
-		*loopback = a[0] == 127;
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-		const unsigned char *a = s6->sin6_addr.s6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			/* A dual-stack socket's IPv4 client is an IPv4 client. */
-			if (inet_ntop(AF_INET, a + 12, text, (socklen_t)textsz) == NULL)
-				snprintf(text, textsz, "unknown");
-			memcpy(key, a, 16);
-			*loopback = a[12] == 127;
-			return;
-		}
-		if (inet_ntop(AF_INET6, &s6->sin6_addr, text, (socklen_t)textsz) == NULL)
-			snprintf(text, textsz, "unknown");
-		memcpy(key, a, 8);
-		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
 	}
+	web_client_describe16(a, text, textsz, key, loopback);
 }

@@ -99,12 +99,18 @@ int web_id_valid(const char *id);
 const char *web_time_str(int64_t t, char buf[32]);
 
 struct sockaddr;
+/* The 16-octet form of the address of SA (IPv4 as v4-mapped IPv6) into
+ * OUT; -1 (OUT zeroed) for NULL or another family. */
+int web_addr16(const struct sockaddr *sa, unsigned char out[16]);
 /*
- * Describe the peer SA: printable address into TEXT, a 16-octet key for
- * the rate limiter (IPv4 as v4-mapped; IPv6 cut to its /64, as one host
- * usually owns a whole /64), and whether it is loopback (127.0.0.0/8, ::1,
- * ::ffff:127.0.0.0/104). Unknown families: "unknown", not loopback.
+ * Describe the client address A (16 octets, IPv4 v4-mapped): printable
+ * address into TEXT (IPv4 in dotted form), a 16-octet key for the rate
+ * limiter (IPv6 cut to its /64, as one host usually owns a whole /64), and
+ * whether it is loopback (127.0.0.0/8, ::1).
  */
+void web_client_describe16(const unsigned char a[16], char *text,
+			   size_t textsz, unsigned char key[16], int *loopback);
+/* The same for the peer SA; unknown families: "unknown", not loopback. */
 void web_client_describe(const struct sockaddr *sa, char *text, size_t textsz,
 			 unsigned char key[16], int *loopback);
 

@@ -112,6 +112,12 @@ web_server_rl(struct web_server *srv)
 	return &srv->rl;
 }
 
+const struct web_proxies *
+web_server_proxies(const struct web_server *srv)
+{
+	return srv != NULL ? &srv->proxies : NULL;
+}
+
 void
 web_server_root(struct web_server *srv, const unsigned char **der,
 		size_t *der_len, const char **pem)

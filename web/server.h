@@ -13,6 +13,7 @@
 
 #include "ca/ca.h"
 #include "util/err.h"
+#include "web/proxy.h"
 #include "web/ratelimit.h"
 
 struct web_crl_cache;
@@ -28,6 +29,7 @@ struct web_server {
 	size_t root_der_len;
 	char *root_pem;
 	struct web_ratelimit rl;
+	struct web_proxies proxies;      /* --trusted-proxy */
 	struct web_crl_cache *crl;       /* web/crl_cache.h; may be NULL */
 };
 
@@ -55,6 +57,8 @@ int web_api_over_http(const struct web_server *srv);
 const char *web_https_url(const struct web_server *srv);
 /* The daemon's table of failed authentications. */
 struct web_ratelimit *web_server_rl(struct web_server *srv);
+/* The trusted proxies (--trusted-proxy); NULL for a NULL server. */
+const struct web_proxies *web_server_proxies(const struct web_server *srv);
 /* The root certificate as DER and PEM, valid for the daemon's lifetime
  * (NULL for a NULL server). */
 void web_server_root(struct web_server *srv, const unsigned char **der,

@@ -11,6 +11,10 @@
 #     encoded, upper case, in an id's place): it names routes, not paths;
 #   - the pages that take a token (/request, /admin) are not served over
 #     plain HTTP: they redirect to HTTPS;
+#   - failed authentications lock out a token id from one client address,
+#     not the address: strangers' failures never lock out a valid token;
+#     behind --trusted-proxy the client is the rightmost untrusted
+#     X-Forwarded-For address (and only then);
 # Every check below failed against the daemon before its fix.
 SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
@@ -161,11 +165,87 @@ grep -q "GET /api/v1/requests/{id} 4[0-9][0-9] " "$LOG" && ok "a request id is l
 grep -q "GET (other path) 404" "$LOG" && ok "an unknown path is logged as (other path)" ||
 	fail "no '(other path)' line in the log"
 
+# ------------------------------------------------------------ lockout --
+
+echo "# failed authentications lock out a token id, not the address"
+# status URL [curl options]: the HTTP status of GET URL.
+status() {
+	local u=$1
+	shift
+	curl -s --max-time 15 -o "$W/body" -w '%{http_code}' --cacert "$W/root.pem" "$@" "$u"
+}
+BOGUS="mica_00000000deadbeef_$(printf '0%.0s' $(seq 64))"
+for i in $(seq 1 10); do status "$S/api/v1/status" -H "Authorization: Bearer $BOGUS" >/dev/null; done
+is "10 failures with one token id: that id gets 429" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $BOGUS")" 429
+is "a valid token from the same address is still accepted" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $ADM")" 200
+WRONG="${ADM%_*}_$(printf '1%.0s' $(seq 64))"
+for i in $(seq 1 10); do status "$S/api/v1/status" -H "Authorization: Bearer $WRONG" >/dev/null; done
+is "10 guesses at the admin token's secret from one address: 429 for that token there" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $ADM")" 429
+is "the same token from another address is not locked out" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $ADM" --interface 127.0.0.3)" 200
+
 # ---------------------------------------------------------------- end --
 
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
-grep -q -e "Sanitizer" -e "runtime error" "$W/out.err" &&
-	fail "sanitizer reports on the daemon's stderr" || ok "nothing from sanitizers on the daemon's stderr"
+
+# ----------------------------------------------------- trusted proxies --
+
+echo "# behind --trusted-proxy 127.0.0.1: the client is in X-Forwarded-For"
+expect_rc "a prefix with host bits set is refused" 2 \
+	"$MICA" -d "$W/none" serve --trusted-proxy 10.1.2.3/8
+[ ! -e "$W/none" ] && ok "and nothing was created" || fail "$W/none was created"
+D2=$W/data2
+LOG2=$W/mica2.log
+HP= SP=
+serve_start "$W/out2" "$D2" -- --domain contoso.test --log "$LOG2" \
+	--trusted-proxy 127.0.0.1 --trusted-proxy 10.0.0.0/8 --api-over-http || serve_failed "$W/out2"
+serve_facts "$W/out2" "$W"
+# via CLIENT [curl options]: GET /api/v1/status over HTTP, as the proxy
+# would forward it for CLIENT.
+via() {
+	local c=$1
+	shift
+	curl -s --max-time 15 -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: $c" "$@" "$H/api/v1/status"
+}
+WRONG="${ADM%_*}_$(printf '2%.0s' $(seq 64))"
+for i in $(seq 1 10); do via 203.0.113.5 -H "Authorization: Bearer $WRONG" >/dev/null; done
+is "10 guesses from 203.0.113.5 (through the proxy): 429 for that client" \
+	"$(via 203.0.113.5 -H "Authorization: Bearer $ADM")" 429
+is "another client through the same proxy is not locked out" \
+	"$(via 198.51.100.7 -H "Authorization: Bearer $ADM")" 200
+is "the rightmost untrusted hop is the client (10.0.0.0/8 is a proxy too)" \
+	"$(via "203.0.113.5, 198.51.100.8, 10.1.2.3" -H "Authorization: Bearer $ADM")" 200
+is "an address left of it is only a claim" \
+	"$(via "198.51.100.9, 203.0.113.5" -H "Authorization: Bearer $ADM")" 429
+# Who the log says it was.
+via 203.0.113.77 -H "Authorization: Bearer nonsense" >/dev/null
+via 203.0.113.78 --interface 127.0.0.2 -H "Authorization: Bearer nonsense" >/dev/null
+for i in $(seq 1 100); do grep -q "127.0.0.2 GET /api/v1/status" "$LOG2" && break; sleep 0.1; done
+grep -q "203.0.113.77 GET /api/v1/status 401" "$LOG2" && ok "the log names the forwarded client" ||
+	fail "the log does not name 203.0.113.77"
+grep -q "127.0.0.2 GET /api/v1/status 401" "$LOG2" && ! grep -q "203.0.113.78" "$LOG2" &&
+	ok "X-Forwarded-For from an untrusted peer (127.0.0.2) is ignored" ||
+	fail "X-Forwarded-For from 127.0.0.2 was believed"
+# A submission through the proxy records the forwarded client.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/p.key" \
+	-subj /CN=www.contoso.test -addext subjectAltName=DNS:www.contoso.test \
+	-out "$W/p.csr" 2>/dev/null || die "openssl req"
+CODE=$(curl -s --max-time 15 -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: 203.0.113.99" \
+	-H 'Content-Type: application/x-pem-file' --data-binary @"$W/p.csr" "$H/api/v1/requests")
+RID=$(json_get "$W/body" id)
+is "a request without a token through the proxy waits (202)" "$CODE" 202
+curl -s --max-time 15 -o "$W/body" --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" \
+	"$S/api/v1/requests/$RID"
+is "the stored request names the forwarded client" "$(json_get "$W/body" client)" 203.0.113.99
+CODE=$(curl -s --max-time 15 -o "$W/body" -w '%{http_code}' "$H/request")
+is "with --api-over-http (a TLS proxy in front) /request is served over HTTP" "$CODE" 200
+serve_stop
+is "the second daemon stops cleanly" "$SERVE_RC" 0
+grep -q -e "Sanitizer" -e "runtime error" "$W/out.err" "$W/out2.err" &&
+	fail "sanitizer reports on the daemons' stderr" || ok "nothing from sanitizers on the daemons' stderr"
 echo "# http_hardening.sh took $(($(date +%s) - T0)) s"
 finish
