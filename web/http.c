@@ -290,9 +290,23 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 				return refuse_early(conn, r, MICA_E_BADREQ, "bad_framing",
 						    "invalid Content-Length");
 			if (clen > WEB_BODY_MAX) {
+				const char *expect = MHD_lookup_connection_value(
+					conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
 				r->too_large = 1;
-				return refuse_early(conn, r, MICA_E_TOOLARGE, "body_too_large",
-						    "request body larger than 64 KiB");
+				/* Answered before the body arrives, the 413 may
+				 * be lost: closing a socket with unread bytes
+				 * makes the kernel send a reset, and a client
+				 * still sending sees only that. So a body up to
+				 * WEB_DISCARD_MAX is read and dropped, and the
+				 * 413 comes after it. A client that waits for
+				 * "100 Continue" sends nothing more: refusing
+				 * at once is clean; so is a body too large to
+				 * be worth reading. */
+				if (clen > WEB_DISCARD_MAX ||
+				    (expect != NULL && strcasecmp(expect, "100-continue") == 0))
+					return refuse_early(conn, r, MICA_E_TOOLARGE, "body_too_large",
+							    "request body larger than 64 KiB");
 			}
 		}
 		return MHD_YES;

@@ -12,10 +12,11 @@
 #include <microhttpd.h>
 
 #define WEB_BODY_MAX       (64 * 1024)   /* request body cap (413 above) */
-#define WEB_DISCARD_MAX    (1024 * 1024) /* a chunked body beyond the cap is
-					  * read and dropped up to this, so
-					  * the client gets its 413; past it
-					  * the connection is closed */
+#define WEB_DISCARD_MAX    (1024 * 1024) /* a body beyond the cap is read and
+					  * dropped up to this, so the client
+					  * gets its 413 (closing with unread
+					  * bytes would reset the connection);
+					  * past it the connection is closed */
 #define WEB_HSTS           "max-age=31536000"   /* one year, HTTPS only */
 
 struct web_server;

@@ -6,9 +6,19 @@ the handshake is done, then the bytes are as raw as on plain TCP).
           then read until the server closes (or --wait seconds pass);
           prints JSON: the status of every response on the wire, in order,
           and whether the server closed the connection afterwards.
+  early   POST a body --count times with Python's http.client (which sends
+          the whole body before it reads anything, with no "Expect:
+          100-continue"), each on a new connection; prints JSON: how many
+          times each status was received ("reset" when the connection was
+          reset instead, "error:..." otherwise). --token random gives every
+          request a bearer token with a new random id, so the failures do
+          not add up in the rate limiter.
 """
 import argparse
+import collections
+import http.client
 import json
+import os
 import socket
 import ssl
 import sys
@@ -76,6 +86,34 @@ def cmd_raw(a):
                       'left_over': len(rest)}))
 
 
+def cmd_early(a):
+    body = b'{' + b' ' * (a.size - 2) + b'}'
+    seen = collections.Counter()
+    for _ in range(a.count):
+        headers = {'Content-Type': 'application/json'}
+        if a.token == 'random':
+            headers['Authorization'] = 'Bearer mica_%s_%s' % (
+                os.urandom(8).hex(), os.urandom(32).hex())
+        if a.tls:
+            ctx = ssl.create_default_context(cafile=a.cacert)
+            ctx.check_hostname = False
+            c = http.client.HTTPSConnection('127.0.0.1', a.port, timeout=30, context=ctx)
+        else:
+            c = http.client.HTTPConnection('127.0.0.1', a.port, timeout=30)
+        try:
+            c.request('POST', a.path, body=body, headers=headers)
+            r = c.getresponse()
+            r.read()
+            seen[str(r.status)] += 1
+        except (ConnectionResetError, BrokenPipeError):
+            seen['reset'] += 1
+        except Exception as e:      # noqa: BLE001 - reported, not hidden
+            seen['error:' + type(e).__name__] += 1
+        finally:
+            c.close()
+    print(json.dumps(dict(seen), sort_keys=True))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -84,8 +122,16 @@ def main():
     p.add_argument('--tls', action='store_true')
     p.add_argument('--data', required=True)
     p.add_argument('--wait', type=float, default=5.0)
+    p = sub.add_parser('early')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--cacert')
+    p.add_argument('--path', default='/api/v1/requests')
+    p.add_argument('--size', type=int, default=100 * 1024)
+    p.add_argument('--count', type=int, default=20)
+    p.add_argument('--token', choices=['none', 'random'], default='none')
     a = ap.parse_args()
-    {'raw': cmd_raw}[a.cmd](a)
+    {'raw': cmd_raw, 'early': cmd_early}[a.cmd](a)
 
 
 if __name__ == '__main__':
