@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "web/api.h"
 #include "web/blob.h"
+#include "web/conns.h"
 #include "web/dispatch.h"
 #include "web/json.h"
 #include "web/parse.h"
@@ -1134,6 +1135,79 @@ test_log_path(void)
 	CU_ASSERT_STRING_EQUAL(web_log_method("get"), "OTHER");
 }
 
+/* ------------------------------------------------------ slow clients -- */
+
+/* Has the other end of socket pair SV[0] been shut down? */
+static int
+shut(int sv[2])
+{
+	char b;
+
+	return recv(sv[1], &b, 1, MSG_DONTWAIT) == 0;
+}
+
+static void
+test_slow_clients(void)
+{
+	enum { N = 6 };
+	int sv[N][2];
+	struct web_conn *c[N];
+	struct web_reaped r = { 0, 0, 0 };
+	struct web_conns *cs = web_conns_new(4);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+	for (int i = 0; i < N; i++)
+		CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+	/* 0: its head trickles; 1: its body trickles; 2: its body comes at
+	 * twice the minimum rate; 3: being answered, for ever. */
+	for (int i = 0; i < 4; i++)
+		c[i] = web_conn_open(cs, sv[i][0], 0);
+	web_conn_head_done(cs, c[1], 0);
+	web_conn_body(cs, c[1], 4000);
+	web_conn_head_done(cs, c[2], 0);
+	web_conn_body(cs, c[2], 2 * WEB_BODY_MIN_RATE * 14);
+	web_conn_busy(cs, c[3]);
+	CU_ASSERT_EQUAL(web_conns_live(cs), 4);
+	web_conns_reap(cs, WEB_HEAD_TIMEOUT * 1000, &r);
+	CU_ASSERT(!shut(sv[0]));      /* exactly at the deadline: not yet */
+	web_conns_reap(cs, WEB_HEAD_TIMEOUT * 1000 + 1, &r);
+	CU_ASSERT(shut(sv[0]));
+	CU_ASSERT_EQUAL(r.head, 1);
+	/* The body: 4000 bytes are enough until 10 + 3.9 s. */
+	web_conns_reap(cs, (WEB_BODY_GRACE + 3) * 1000, &r);
+	CU_ASSERT(!shut(sv[1]));
+	web_conns_reap(cs, (WEB_BODY_GRACE + 4) * 1000, &r);
+	CU_ASSERT(shut(sv[1]));
+	CU_ASSERT_EQUAL(r.body, 1);
+	CU_ASSERT(!shut(sv[2]));
+	CU_ASSERT(!shut(sv[3]));
+	/* Answered: the kept-alive connection waits for its next head. */
+	web_conn_idle(cs, c[2], 20000);
+	web_conns_reap(cs, 20000 + WEB_HEAD_TIMEOUT * 1000, &r);
+	CU_ASSERT(!shut(sv[2]));
+	CU_ASSERT(!shut(sv[3]));   /* being answered: never ours to drop */
+	CU_ASSERT_EQUAL(web_conns_live(cs), 2);
+	/* Full (4 of 4): a new arrival takes the place of the one that has
+	 * waited longest, never one being answered. */
+	c[4] = web_conn_open(cs, sv[4][0], 25000);
+	c[5] = web_conn_open(cs, sv[5][0], 26000);
+	CU_ASSERT_EQUAL(web_conns_live(cs), 4);
+	web_conns_admit(cs, 27000);
+	CU_ASSERT(shut(sv[2]));          /* waiting since 20000 */
+	CU_ASSERT(!shut(sv[3]) && !shut(sv[4]) && !shut(sv[5]));
+	CU_ASSERT_EQUAL(web_conns_live(cs), 3);
+	/* Closed connections leave the table; dropped ones are not counted
+	 * twice. */
+	for (int i = 0; i < N; i++)
+		web_conn_close(cs, c[i]);
+	CU_ASSERT_EQUAL(web_conns_live(cs), 0);
+	web_conns_free(cs);
+	for (int i = 0; i < N; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+}
+
 /* --------------------------------------------------------- dispatch -- */
 
 /* Dispatch one request with no server behind it: whatever is answered
@@ -1472,6 +1546,7 @@ main(void)
 	    !CU_add_test(s, "accepts only well-formed bearer credentials", test_bearer) ||
 	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3)", test_framing) ||
 	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
+	    !CU_add_test(s, "drops slow heads and bodies, and the longest waiting when full", test_slow_clients) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
 	    !CU_add_test(s, "reads validated JSON fields", test_json_getters) ||
 	    !CU_add_test(s, "maps every error kind to its status and a JSON body", test_error_mapping) ||

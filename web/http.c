@@ -15,6 +15,7 @@
 
 #include "util/log.h"
 #include "web/assets.h"
+#include "web/conns.h"
 #include "web/dispatch.h"
 #include "web/parse.h"
 #include "web/proxy.h"
@@ -25,6 +26,7 @@
 /* Per request, created by the URI callback, freed at completion. */
 struct web_req {
 	struct web_listener *lst;
+	struct web_conn *conn;    /* its connection's entry, or NULL */
 	char *uri;                /* raw request target, heap */
 	size_t path_len;          /* uri[0..path_len) is the path */
 	const char *query;        /* after '?', or NULL */
@@ -63,6 +65,34 @@ web_mhd_log(void *cls, const char *fmt, va_list ap)
 	mica_log(MICA_LOG_DEBUG, "http: %s", line);
 }
 
+enum MHD_Result
+web_mhd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct web_listener *lst = cls;
+
+	(void)addr;
+	(void)addrlen;
+	web_conns_admit(lst->conns, web_now_ms());
+	return MHD_YES;
+}
+
+void
+web_mhd_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+		   enum MHD_ConnectionNotificationCode toe)
+{
+	struct web_listener *lst = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci != NULL ?
+				  web_conn_open(lst->conns, ci->connect_fd, web_now_ms()) : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		web_conn_close(lst->conns, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 void *
 web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
@@ -87,6 +117,8 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	} else {
 		r->path_len = strlen(r->uri);
 	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->conn = ci != NULL ? ci->socket_context : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	web_client_describe(ci != NULL ? ci->client_addr : NULL, r->client,
 			    sizeof(r->client), r->client_key, &r->loopback);
@@ -272,6 +304,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		int64_t clen;
 
 		r->started = 1;
+		web_conn_head_done(lst->conns, r->conn, web_now_ms());
 		if (method == NULL || strlen(method) >= sizeof(r->method))
 			snprintf(r->method, sizeof(r->method), "-");
 		else
@@ -316,6 +349,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 
 		r->body_seen += n;
 		*upload_data_size = 0;
+		web_conn_body(lst->conns, r->conn, n);
 		if (!r->too_large && r->body_len + n > WEB_BODY_MAX) {
 			/* A chunked body grew past the cap: stop keeping it. */
 			r->too_large = 1;
@@ -329,6 +363,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		return MHD_YES;
 	}
+	web_conn_busy(lst->conns, r->conn);
 	web_reply_init(&rep);
 	if (r->too_large) {
 		rep.close = 1;
@@ -385,6 +420,10 @@ web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (r == NULL)
 		return;
 	*req_cls = NULL;
+	/* Answered: the connection now waits for its next head. Only then:
+	 * otherwise it is closing, and its entry may go any moment. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		web_conn_idle(r->lst->conns, r->conn, web_now_ms());
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000 +
 	     (t1.tv_nsec - r->t0.tv_nsec) / 1000000;

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -20,11 +21,13 @@
 #define WEB_HSTS           "max-age=31536000"   /* one year, HTTPS only */
 
 struct web_server;
+struct web_conns;
 
 /* One listener (HTTP or HTTPS): the closure of every callback below. */
 struct web_listener {
 	struct web_server *srv;
 	struct MHD_Daemon *d;
+	struct web_conns *conns;  /* its connections (web/conns.h) */
 	int tls;
 	atomic_int inflight;      /* requests begun and not completed */
 	char url[160];            /* "https://127.0.0.1:8443" */
@@ -42,6 +45,14 @@ enum MHD_Result web_mhd_access(void *cls, struct MHD_Connection *conn,
 			       size_t *upload_data_size, void **req_cls);
 void web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		       enum MHD_RequestTerminationCode toe);
+/* The accept policy: makes room among the listener's connections
+ * (web_conns_admit); never refuses. */
+enum MHD_Result web_mhd_accept(void *cls, const struct sockaddr *addr,
+			       socklen_t addrlen);
+/* Connection start and close: the listener's table of connections. */
+void web_mhd_connection(void *cls, struct MHD_Connection *conn,
+			void **socket_context,
+			enum MHD_ConnectionNotificationCode toe);
 /* libmicrohttpd's own messages, to the log at debug level. */
 void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));

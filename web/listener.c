@@ -2,7 +2,8 @@
  * web/listener.c - one libmicrohttpd daemon per listener (web/listener.h):
  * a pool of worker threads polling with epoll where available, so a slow
  * client costs a connection slot, never a worker; connection, per-address,
- * memory and idle limits; and a graceful stop.
+ * memory and idle limits, and deadlines for slow clients (web/conns.c);
+ * and a graceful stop.
  */
 #include "web/listener.h"
 
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "web/conns.h"
 
 struct web_listener *
 web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
@@ -61,10 +63,17 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	}
 	ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	l->d = MHD_start_daemon(flags, (uint16_t)a->port, NULL, NULL,
+	if ((l->conns = web_conns_new(WEB_CONN_LIMIT)) == NULL) {
+		free(l);
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		return NULL;
+	}
+	l->d = MHD_start_daemon(flags, (uint16_t)a->port, web_mhd_accept, l,
 				web_mhd_access, l,
 				MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_CONN_LIMIT,
+				MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned int)(WEB_CONN_LIMIT + WEB_CONN_SLACK),
+				MHD_OPTION_NOTIFY_CONNECTION, web_mhd_connection, (void *)l,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)WEB_PER_IP_LIMIT,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_CONN_TIMEOUT,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
@@ -74,10 +83,17 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 				MHD_OPTION_ARRAY, ops,
 				MHD_OPTION_END);
 	if (l->d == NULL) {
+		web_conns_free(l->conns);
 		free(l);
 		mica_err_set(err, MICA_E_UNAVAIL, "listen_failed",
 			     "cannot serve %s on %s:%d (address in use or not available)",
 			     tls ? "HTTPS" : "HTTP", a->host, a->port);
+		return NULL;
+	}
+	if (web_conns_start(l->conns, err) != 0) {
+		MHD_stop_daemon(l->d);
+		web_conns_free(l->conns);
+		free(l);
 		return NULL;
 	}
 	return l;
@@ -126,17 +142,22 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 		fb = MHD_quiesce_daemon(b->d);
 	drain(a, b, WEB_DRAIN_SECONDS);
 	/* A quiesced daemon leaves its listening socket to us, to close
-	 * after the daemon's threads are gone. */
+	 * after the daemon's threads are gone. Its table of connections
+	 * goes last: the daemon tells it of every close as it stops. */
 	if (a != NULL) {
+		web_conns_stop(a->conns);
 		MHD_stop_daemon(a->d);
 		if (fa != MHD_INVALID_SOCKET)
 			close(fa);
+		web_conns_free(a->conns);
 		free(a);
 	}
 	if (b != NULL) {
+		web_conns_stop(b->conns);
 		MHD_stop_daemon(b->d);
 		if (fb != MHD_INVALID_SOCKET)
 			close(fb);
+		web_conns_free(b->conns);
 		free(b);
 	}
 }

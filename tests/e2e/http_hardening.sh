@@ -15,6 +15,12 @@
 #     not the address: strangers' failures never lock out a valid token;
 #     behind --trusted-proxy the client is the rightmost untrusted
 #     X-Forwarded-For address (and only then);
+#   - slow clients from many addresses cannot lock others out (issue 9
+#     item 4): 10 loopback addresses x 64 TLS connections, each sending
+#     one header byte every 4 s and reconnecting when dropped; meanwhile
+#     every new HTTPS client is served within 2 s. A request head must be
+#     complete within 10 s, a body must come at 1 KiB/s after 10 s, and a
+#     client twice as fast is served;
 #   - early replies arrive (issue 11 item 2): a body over the limit gets
 #     its 413, and a large body with a bad token its 401, 20 times in a
 #     row each, over HTTP and HTTPS, from curl and from Python's
@@ -168,6 +174,69 @@ grep -q "GET /api/v1/requests/{id} 4[0-9][0-9] " "$LOG" && ok "a request id is l
 	fail "no '/api/v1/requests/{id}' line in the log"
 grep -q "GET (other path) 404" "$LOG" && ok "an unknown path is logged as (other path)" ||
 	fail "no '(other path)' line in the log"
+
+# -------------------------------------------------------- slow clients --
+
+echo "# deadlines: the request head within 10 s, the body at 1 KiB/s after 10 s"
+$TOOL deadline --port "$HP" > "$W/dl.http" 2>&1 &
+DL=$!
+$TOOL deadline --port "$SP" --tls > "$W/dl.https" 2>&1
+wait "$DL"
+for l in http https; do
+	h=$(json_get "$W/dl.$l" head)
+	b=$(json_get "$W/dl.$l" body)
+	python3 -c 'import sys; sys.exit(0 if 9 <= float(sys.argv[1]) <= 14 else 1)' "${h:-99}" &&
+		ok "$l: a head trickled a byte a second is dropped after $h s" ||
+		fail "$l: a head trickled a byte a second: $(cat "$W/dl.$l")"
+	python3 -c 'import sys; sys.exit(0 if 9 <= float(sys.argv[1]) <= 14 else 1)' "${b:-99}" &&
+		ok "$l: a body trickled a byte a second is dropped after $b s" ||
+		fail "$l: a body trickled a byte a second: $(cat "$W/dl.$l")"
+	case $(json_get "$W/dl.$l" okbody) in
+	"HTTP/1.1 400"*) ok "$l: a 30 KiB body at 2 KiB/s is read to the end and answered ($(json_get "$W/dl.$l" okbody_seconds) s)" ;;
+	*) fail "$l: a 30 KiB body at 2 KiB/s: $(cat "$W/dl.$l")" ;;
+	esac
+done
+
+echo "# 640 TLS connections trickling from 10 addresses; new clients are served"
+rm -f "$W/stop" "$W/ready"
+$TOOL trickle --port "$SP" --tls --addrs 127.0.0.11-20 --per 64 --every 4 \
+	--ready "$W/ready" --stop "$W/stop" --max 90 > "$W/trickle.json" 2>&1 &
+TRICKLE=$!
+on_exit_kill "$TRICKLE"
+for i in $(seq 1 600); do
+	[ -s "$W/ready" ] && break
+	kill -0 "$TRICKLE" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$W/ready" ] && ok "the attack is on: $(cat "$W/ready") connections" ||
+	fail "the attackers could not connect: $(cat "$W/trickle.json")"
+# Probe for 25 s, past two rounds of head deadlines: every new HTTPS (and
+# HTTP) client must be served within 2 s.
+slowest=0 bad=0 n=0
+T1=$(date +%s)
+while [ $(($(date +%s) - T1)) -lt 25 ]; do
+	for u in "$S" "$H"; do
+		r=$(curl -s -o /dev/null --max-time 10 --cacert "$W/root.pem" \
+			-w '%{http_code} %{time_total}' "$u/healthz")
+		ms=$(awk -v t="${r#* }" 'BEGIN { printf "%d", t * 1000 }')
+		n=$((n + 1))
+		[ "$ms" -gt "$slowest" ] && slowest=$ms
+		if [ "${r%% *}" != 200 ] || [ "$ms" -gt 2000 ]; then
+			bad=$((bad + 1))
+			echo "    $u/healthz: ${r%% *} after $ms ms"
+		fi
+	done
+	sleep 0.2
+done
+[ "$bad" = 0 ] && [ "$n" -ge 10 ] && ok "$n new clients during the attack, all served within 2 s (slowest $slowest ms)" ||
+	fail "$bad of $n new clients were not served within 2 s during the attack (10 probes at least)"
+touch "$W/stop"
+wait "$TRICKLE"
+on_exit_forget "$TRICKLE"
+dropped=$(json_get "$W/trickle.json" dropped)
+[ "${dropped:-0}" -gt 0 ] && ok "the daemon dropped $dropped slow connections ($(cat "$W/trickle.json"))" ||
+	fail "no slow connection was dropped: $(cat "$W/trickle.json")"
+grep -q "dropped slow connections" "$LOG" && ok "and said so in the log" || fail "no 'dropped slow connections' in the log"
 
 # ------------------------------------------------------- early replies --
 

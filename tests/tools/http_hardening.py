@@ -13,9 +13,25 @@ the handshake is done, then the bytes are as raw as on plain TCP).
           reset instead, "error:..." otherwise). --token random gives every
           request a bearer token with a new random id, so the failures do
           not add up in the rate limiter.
+  trickle the slow-client attack of issue 9 item 4: --per connections
+          from each of the loopback source addresses --addrs (TLS with
+          --tls), each sending one byte of a request head every --every
+          seconds; a connection the server drops is opened again (half a
+          second later), as an attacker would. Writes "ready" to --ready
+          once --ready-at connections are open (or after 15 s), stops when --stop exists
+          or after --max seconds, then prints JSON: connections opened,
+          dropped by the server, and open at the end.
+  deadline three clients at once: "head" trickles a request head (one
+          byte a second), "body" sends a whole head and then its body one
+          byte a second, "okbody" sends a 30 KiB body at 2 KiB/s (twice
+          the minimum rate); prints JSON: the seconds after which the
+          server closed each of the first two, and the status the third
+          got (with its seconds).
 """
 import argparse
+import asyncio
 import collections
+import threading
 import http.client
 import json
 import os
@@ -114,6 +130,141 @@ def cmd_early(a):
     print(json.dumps(dict(seen), sort_keys=True))
 
 
+def addresses(spec):
+    """127.0.0.11-20 -> ['127.0.0.11', ..., '127.0.0.20']."""
+    base, _, last = spec.rpartition('.')
+    lo, _, hi = last.partition('-')
+    return ['%s.%d' % (base, i) for i in range(int(lo), int(hi or lo) + 1)]
+
+
+def cmd_trickle(a):
+    head = b'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + b'a' * 100000
+    stats = collections.Counter()
+    t0 = time.time()
+
+    def over():
+        return os.path.exists(a.stop) or time.time() - t0 > a.max
+
+    async def one(src):
+        ctx = None
+        if a.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        while not over():
+            w = None
+            try:
+                r, w = await asyncio.wait_for(asyncio.open_connection(
+                    '127.0.0.1', a.port, ssl=ctx, local_addr=(src, 0),
+                    server_hostname='127.0.0.1' if ctx else None), 30)
+                stats['opened'] += 1
+                stats['open'] += 1
+                i = 0
+                while not over():
+                    w.write(head[i:i + 1])
+                    i += 1
+                    await w.drain()
+                    try:
+                        d = await asyncio.wait_for(r.read(4096), a.every)
+                    except asyncio.TimeoutError:
+                        continue
+                    if not d:
+                        break           # the server closed it
+                stats['open'] -= 1
+                if not over():
+                    stats['dropped'] += 1
+            except (OSError, asyncio.TimeoutError, ssl.SSLError):
+                if w is not None:
+                    stats['open'] -= 1
+                    stats['dropped'] += 1
+                else:
+                    stats['refused'] += 1
+            finally:
+                if w is not None:
+                    w.close()
+            await asyncio.sleep(0.5)
+
+    async def main():
+        tasks = [asyncio.ensure_future(one(src))
+                 for src in addresses(a.addrs) for _ in range(a.per)]
+        await asyncio.sleep(0)
+        # Ready when --ready-at connections are open (the server's table
+        # is about full), or after 15 s whatever the count.
+        t = time.time()
+        while time.time() - t < 15 and stats['open'] < a.ready_at and not over():
+            await asyncio.sleep(0.1)
+        with open(a.ready, 'w') as f:
+            f.write('opened %d\n' % stats['opened'])
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    print(json.dumps({'opened': stats['opened'], 'dropped': stats['dropped'],
+                      'refused': stats['refused'], 'open_at_end': stats['open'],
+                      'seconds': round(time.time() - t0, 1)}))
+
+
+def cmd_deadline(a):
+    out = {}
+
+    def until_closed(name, first, rest, every):
+        s = connect(a.port, a.tls, timeout=60)
+        t0 = time.time()
+        s.sendall(first)
+        s.settimeout(every)
+        for i in range(len(rest)):
+            try:
+                d = s.recv(4096)
+                if not d:
+                    break
+                out[name + '_answer'] = d.split(b'\r\n', 1)[0].decode('latin-1')
+                break
+            except (socket.timeout, ssl.SSLWantReadError):
+                pass
+            except OSError:
+                break
+            try:
+                s.sendall(rest[i:i + 1])
+            except OSError:
+                break
+            if time.time() - t0 > a.max:
+                break
+        out[name] = round(time.time() - t0, 1)
+        s.close()
+
+    def okbody():
+        s = connect(a.port, a.tls, timeout=60)
+        n = 30 * 1024
+        t0 = time.time()
+        s.sendall(b'POST /api/v1/requests HTTP/1.1\r\nHost: x\r\n'
+                  b'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{' % n)
+        sent = 1
+        try:
+            while sent < n:
+                k = min(512, n - sent)
+                s.sendall((b' ' * (k - 1) + b'}') if sent + k == n else b' ' * k)
+                sent += k
+                time.sleep(0.25)        # 512 bytes / 0.25 s = 2 KiB/s
+            s.settimeout(30)
+            d = s.recv(4096)
+            out['okbody'] = d.split(b'\r\n', 1)[0].decode('latin-1') if d else 'closed'
+        except OSError as e:
+            out['okbody'] = 'error: %s after %d bytes' % (type(e).__name__, sent)
+        out['okbody_seconds'] = round(time.time() - t0, 1)
+        s.close()
+
+    head = (b'G', b'ET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + b'a' * 1000)
+    body = (b'POST /api/v1/requests HTTP/1.1\r\nHost: x\r\nContent-Type: '
+            b'application/json\r\nContent-Length: 60000\r\n\r\n{', b' ' * 1000)
+    ts = [threading.Thread(target=until_closed, args=('head', head[0], head[1], 1.0)),
+          threading.Thread(target=until_closed, args=('body', body[0], body[1], 1.0)),
+          threading.Thread(target=okbody)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(json.dumps(out, sort_keys=True))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -130,8 +281,23 @@ def main():
     p.add_argument('--size', type=int, default=100 * 1024)
     p.add_argument('--count', type=int, default=20)
     p.add_argument('--token', choices=['none', 'random'], default='none')
+    p = sub.add_parser('trickle')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--addrs', default='127.0.0.11-20')
+    p.add_argument('--per', type=int, default=64)
+    p.add_argument('--every', type=float, default=4.0)
+    p.add_argument('--ready-at', type=int, default=480)
+    p.add_argument('--ready', required=True)
+    p.add_argument('--stop', required=True)
+    p.add_argument('--max', type=float, default=120)
+    p = sub.add_parser('deadline')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--max', type=float, default=60)
     a = ap.parse_args()
-    {'raw': cmd_raw, 'early': cmd_early}[a.cmd](a)
+    {'raw': cmd_raw, 'early': cmd_early, 'trickle': cmd_trickle,
+     'deadline': cmd_deadline}[a.cmd](a)
 
 
 if __name__ == '__main__':
