@@ -130,11 +130,10 @@ make_room(struct web_conns *cs, unsigned keep)
 }
 
 void
-web_conns_admit(struct web_conns *cs, int64_t now)
+web_conns_admit(struct web_conns *cs)
 {
 	unsigned n;
 
-	(void)now;
 	pthread_mutex_lock(&cs->lock);
 	n = cs->live >= cs->soft ? make_room(cs, cs->soft - 1) : 0;
 	cs->pending.room += n;

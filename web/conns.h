@@ -52,7 +52,7 @@ int64_t web_now_ms(void);
 
 /* A new connection is about to be accepted: if SOFT are open, drop the
  * ones that waited longest (web_conns_reap's order) until one is free. */
-void web_conns_admit(struct web_conns *cs, int64_t now);
+void web_conns_admit(struct web_conns *cs);
 
 /* A connection on socket FD opened at NOW; NULL on allocation failure
  * (the connection is then simply not watched). */

@@ -1,8 +1,10 @@
 /*
  * web/http.c - the libmicrohttpd side of a request: the per-request state
  * machine (URI callback -> first call -> body chunks -> final call ->
- * completion), the body cap, turning a struct web_reply into a response,
- * and the access log.
+ * completion), what is checked once the head is in (framing, the client
+ * behind a trusted proxy, the body cap), turning a struct web_reply into a
+ * response, the access log, and telling the listener's table of
+ * connections (web/conns.h) where each connection stands.
  */
 #include "web/http.h"
 
@@ -72,7 +74,7 @@ web_mhd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 
 	(void)addr;
 	(void)addrlen;
-	web_conns_admit(lst->conns, web_now_ms());
+	web_conns_admit(lst->conns);
 	return MHD_YES;
 }
 
