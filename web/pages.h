@@ -1,7 +1,8 @@
 /*
  * web/pages.h - the web pages (web/assets.h) as answers: "/" rendered with
  * the CA's facts, the other pages and files byte for byte, and the rule
- * that the console is served over HTTPS only.
+ * that the pages taking a token (/request, /admin) are served over HTTPS
+ * only.
  */
 #ifndef MICA_WEB_PAGES_H
 #define MICA_WEB_PAGES_H
