@@ -4,7 +4,7 @@
  * returns 0 with the reply filled, or -1 with the error for the
  * dispatcher's one error-reply path.
  */
-#include "web/web_int.h"
+#include "web/api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,9 @@
 #include "ca/csr.h"
 #include "ca/names.h"
 #include "util/log.h"
+#include "web/crl_cache.h"
+#include "web/json.h"
+#include "web/server.h"
 
 #define REASON_TEXT_MAX 200
 #define COMMENT_MAX     200

@@ -7,13 +7,14 @@
  * must not silently fall back to a default). Error messages name our own
  * field names only and never quote client input.
  */
-#include "web/web_int.h"
+#include "web/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ca/x509.h"
+#include "web/parse.h"
 
 /* --------------------------------------------------------------- in -- */
 
