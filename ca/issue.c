@@ -76,6 +76,13 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	in.ca_not_after = ca->sh->not_after;
 	in.daemon_tls = daemon_tls;
 	rc = ca_policy_check(&in, d, err);
+	/* A CA certificate issued from above may constrain the names further
+	 * (RFC 5280 4.2.1.10): what it may not certify, it never signs. */
+	for (size_t i = 0; rc == 0 && ca->sh->nc != NULL && i < nnames; i++)
+		if (!ca_nc_allows(ca->sh->nc, &names[i]))
+			rc = mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
+					  "%s is outside this CA certificate's "
+					  "name constraints", names[i].value);
 out:
 	db_strv_free(domains);
 	return rc;
@@ -198,7 +205,7 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	struct discard_tx dx;
 	struct lint_refused_tx lx;
 
-	if (ca_sign_ready(ca, err) != 0)
+	if (ca_state_issue(ca, err) != 0 || ca_sign_ready(ca, err) != 0)
 		return -1;
 	memset(&rec, 0, sizeof(rec));
 	/* Subject: CN = the first name when it fits the 64-character bound;
@@ -246,7 +253,8 @@ again:
 	if (ca_x509_key_id(j->spki, j->spki_len, t.ski, err) != 0)
 		goto out;
 	t.has_aki = 1;
-	memcpy(t.aki, ca->sh->ski, sizeof(t.aki));
+	memcpy(t.aki, ca->sh->ski, ca->sh->ski_len);
+	t.aki_len = ca->sh->ski_len;
 	t.crl_url = ca->sh->crl_url;
 	t.aia_url = ca->sh->aia_url;
 	free(tbs);
@@ -263,6 +271,8 @@ again:
 	ex.names = j->names;
 	ex.nnames = j->nnames;
 	ex.aki = ca->sh->ski;
+	ex.aki_len = ca->sh->ski_len;
+	ex.issuer_nc = ca->sh->nc;
 	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0) {
 		/* Never sign what fails the lint; leave a trace for admins. */
 		snprintf(detail, sizeof(detail), "refused before signing: %s", err ? err->msg : "lint");
@@ -289,6 +299,7 @@ again:
 	rec.status = DB_CERT_ISSUING;
 	rec.reason = -1;
 	rec.created_at = ca_now();
+	rec.key_idx = ca->sh->key_idx;
 	rx.j = j;
 	rx.rec = &rec;
 	rx.failed_at = 0;
@@ -440,7 +451,9 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		if (names[i] != NULL && strcasecmp(names[i], "localhost") == 0) {
 			nm->kind = CA_NAME_DNS;
 			snprintf(nm->value, sizeof(nm->value), "localhost");
-			nv++;
+			/* Not under name constraints from above, though. */
+			if (ca_nc_allows(ca->sh->nc, nm))
+				nv++;
 			continue;
 		}
 		if (ca_name_parse(names[i], 0, nm, err) != 0)
@@ -450,7 +463,11 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		 * signer signs nothing else. */
 		for (char **dm = doms; *dm != NULL && !under; dm++)
 			under = ca_name_in_domain(nm, *dm);
-		if (nm->kind == CA_NAME_IP || under)
+		if (!ca_nc_allows(ca->sh->nc, nm))
+			under = 0;
+		else if (nm->kind == CA_NAME_IP)
+			under = 1;
+		if (under)
 			nv++;
 		else
 			mica_log(MICA_LOG_INFO, "the daemon's certificate "

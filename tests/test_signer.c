@@ -671,6 +671,7 @@ test_malformed_frames_close_the_connection_only(void)
 	struct ca_signer_hdr h;
 	unsigned char f[CA_SIGNER_HDR + 8];
 
+	memset(&h, 0, sizeof(h));
 	memset(f, 0, sizeof(f));
 	memcpy(f, "GET / HTTP/1.1\r\n", 16);              /* bad magic */
 	expect_frame_closes(f, CA_SIGNER_HDR, 0);
