@@ -83,6 +83,11 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 			rc = mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
 					  "%s is outside this CA certificate's "
 					  "name constraints", names[i].value);
+	/* Nor before the CA certificate (one from above may start the
+	 * minute it was signed). */
+	if (rc == 0 && d->not_before < ca->sh->not_before &&
+	    ca->sh->not_before < d->not_after)
+		d->not_before = ca->sh->not_before;
 out:
 	db_strv_free(domains);
 	return rc;
@@ -212,6 +217,11 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	 * otherwise an empty subject with a critical SAN (RFC 5280 4.2.1.6). */
 	if (strlen(j->names[0].value) <= 64)
 		cn = j->names[0].value;
+	/* Under name constraints relying parties read a CN of dots and
+	 * digits as a host name (OpenSSL does) and refuse it: an address
+	 * goes in the SAN alone. */
+	if (ca->sh->nc != NULL && j->names[0].kind == CA_NAME_IP)
+		cn = NULL;
 	if (cn != NULL) {
 		if (ca_x509_name(cn, NULL, &subject, &subject_len, err) != 0)
 			goto out;

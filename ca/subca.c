@@ -25,6 +25,8 @@
 #include "ca/x509.h"
 
 #define SUBCA_DAYS  1825          /* 5 years */
+#define SUBCA_SKEW  3600          /* notBefore backdated an hour: the
+				   * offline root's clock may run ahead */
 #define URL_MAX     1024
 
 /* id-pkcs9-at-extensionRequest, and the extensions read from it. */
@@ -457,7 +459,9 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	t.issuer_len = ca->sh->subject_len;
 	t.subject = r->subject;
 	t.subject_len = r->subject_len;
-	t.not_before = now;
+	t.not_before = now - SUBCA_SKEW;
+	if (t.not_before < ca->sh->not_before)
+		t.not_before = ca->sh->not_before;
 	t.not_after = na;
 	t.spki = r->spki;
 	t.spki_len = r->spki_len;

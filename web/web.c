@@ -630,6 +630,20 @@ tls_issue(struct web_server *srv, char **key_pem, char **cert_pem,
 		goto out;
 	if (ca_pem_encode("CERTIFICATE", out.der, out.der_len, cert_pem, err) != 0)
 		goto out;
+	/* Under a root, clients trust the root only: send the issuing CA
+	 * and what is above it with the certificate. */
+	if (ca_chain_count(srv->parent) > 1) {
+		char *all = NULL;
+
+		if (asprintf(&all, "%s%s", *cert_pem,
+			     ca_chain_pem(srv->parent)) < 0) {
+			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				     "out of memory");
+			goto out;
+		}
+		free(*cert_pem);
+		*cert_pem = all;
+	}
 	srv->tls_not_before = out.not_before;
 	srv->tls_not_after = out.not_after;
 	snprintf(srv->tls_serial, sizeof(srv->tls_serial), "%s", out.serial);
@@ -829,11 +843,13 @@ copy_root(struct web_server *srv, struct mica_err *err)
 	const unsigned char *der;
 	size_t len;
 
-	der = ca_root_der(srv->parent, &len);
-	if (der == NULL || len == 0 || ca_root_pem(srv->parent) == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "no_root", "the CA has no root certificate");
+	/* /ca.crt is the CA that signs (for a single tier, the root itself):
+	 * what certificates name in caIssuers. */
+	der = ca_cert_der(srv->parent, &len);
+	if (der == NULL || len == 0 || ca_cert_pem(srv->parent) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "no_root", "the CA has no certificate");
 	if ((srv->root_der = malloc(len)) == NULL ||
-	    (srv->root_pem = strdup(ca_root_pem(srv->parent))) == NULL)
+	    (srv->root_pem = strdup(ca_cert_pem(srv->parent))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	memcpy(srv->root_der, der, len);
 	srv->root_der_len = len;
@@ -843,11 +859,15 @@ copy_root(struct web_server *srv, struct mica_err *err)
 static void
 banner(struct web_server *srv)
 {
-	printf("root CA: %s\n", ca_name(srv->parent));
+	if (ca_chain_count(srv->parent) > 1)
+		printf("issuing CA: %s, under a root\n", ca_name(srv->parent));
+	else
+		printf("root CA: %s\n", ca_name(srv->parent));
 	printf("root SHA-256 fingerprint: %s\n", ca_root_fingerprint(srv->parent));
 	if (srv->http != NULL)
-		printf("http: %s (pages / and /request, /ca.crt /ca.pem /crl /crl.pem /healthz%s)\n",
-		       srv->http_url, srv->api_over_http ? " /api/v1" : "");
+		printf("http: %s (pages / and /request, /ca.crt /ca.pem /root.crt /ca-chain.pem /ca.p7b /crl /crl.pem%s /healthz%s)\n",
+		       srv->http_url, ca_chain_count(srv->parent) > 1 ? " /root.crl" : "",
+		       srv->api_over_http ? " /api/v1" : "");
 	if (srv->https != NULL)
 		printf("https: %s (everything, API under /api/v1; certificate for %s)\n",
 		       srv->https_url, srv->tls_names);

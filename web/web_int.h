@@ -406,9 +406,11 @@ json_t *web_json_cert(const struct ca_cert *c, int64_t now);
 json_t *web_json_request(const struct ca_request *r, int admin);
 json_t *web_json_token(const struct ca_token *t, int64_t now);
 json_t *web_json_audit(const struct ca_audit *a);
-/* An issuance result: {id?, status, serial, certificate, chain:[root],
- * not_before, not_after, notice?}. ROOT_PEM may be NULL (no chain). */
-json_t *web_json_issued(const struct ca_issued *is, const char *root_pem);
+/* An issuance result: {id?, status, serial, certificate, chain:[issuing
+ * CA ... root], not_before, not_after, notice?}. CHAIN_PEM (the PEM
+ * certificates of the chain, concatenated: ca_chain_pem) may be NULL (no
+ * chain). */
+json_t *web_json_issued(const struct ca_issued *is, const char *chain_pem);
 
 /* Handlers (api.c), referenced by the route table. */
 int web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
@@ -432,5 +434,14 @@ int web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *
 int web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* The hierarchy's public files (hier.c): the root, the chain as PEM and as
+ * PKCS#7, the root's imported CRL, each key's CRL and CA certificate. */
+int web_h_root_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_root_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_chain_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_chain_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_root_crl(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_crl_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_ca_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 
 #endif
