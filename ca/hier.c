@@ -89,8 +89,13 @@ pool_add(struct pool *p, const unsigned char *der, size_t len, int from,
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (p->c[i].ci.der_len == len &&
-		    memcmp(p->c[i].ci.der, der, len) == 0)
-			return 0;   /* given twice */
+		    memcmp(p->c[i].ci.der, der, len) == 0) {
+			/* Given twice (a .p7b carrying the root, and the root
+			 * with --chain): the admin vouched for it. */
+			if (from == FROM_CHAIN)
+				p->c[i].from = FROM_CHAIN;
+			return 0;
+		}
 	if (p->n == POOL_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_certificate",
 				    "too many certificates");

@@ -52,6 +52,10 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	char **domains = NULL;
 	int rc = -1;
 
+	/* An offline root, or a CA still awaiting its certificate, issues
+	 * nothing: say so before judging the request. */
+	if (ca_state_issue(ca, err) != 0)
+		return -1;
 	memset(&in, 0, sizeof(in));
 	in.profile = prof;
 	if (ca_profile_limits(ca, prof, &in.default_days, &in.max_days, err) != 0)
