@@ -640,13 +640,10 @@ ca_certs_load(const unsigned char *in, size_t len, struct ca_der_blob **out,
 				bad_cert(err, "bad base64 in a PEM block");
 				goto out;
 			}
-			rc = add_der(v, &cnt, der, der_len, err);
+			if (add_der(v, &cnt, der, der_len, err) != 0)
+				goto out;
 			free(der);
 			der = NULL;
-			if (rc != 0) {
-				rc = -1;
-				goto out;
-			}
 		}
 		p = e + strlen(endline);
 	}
