@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -678,6 +679,31 @@ test_engine_ceremony(void)
 		CU_ASSERT_EQUAL(ca_cert_issued_by(&li, &ni, &err), 0);
 	}
 	ca_issued_free(&leaf);
+
+	/* A new passphrase re-seals every key: the retired one still signs
+	 * its CRL after a reopen. */
+	{
+		char pf[PATH_MAX];
+		FILE *f;
+		struct ca_crl crl;
+
+		snprintf(pf, sizeof(pf), "%s/newpass", g_tmp);
+		f = fopen(pf, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fputs("a new passphrase for every key\n", f);
+		fclose(f);
+		CU_ASSERT_EQUAL(chmod(pf, 0600), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_passphrase_change(ica, &cli, pf, &err), 0);
+		ca_close(ica);
+		ica = NULL;
+		CU_ASSERT_EQUAL(ca_open(idir, CA_OPEN_UNLOCK, NULL, &ica, &err), -1);
+		CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK, pf, &ica,
+					      &err), 0);
+		CU_ASSERT_EQUAL(ca_crl_publish(ica, &cli, &crl, &err), 0);
+		ca_crl_free(&crl);
+		CU_ASSERT_EQUAL(ca_crl_current_key(ica, 0, &crl, &err), 0);
+		ca_crl_free(&crl);
+	}
 
 	/* A root is not renewed from above; sign-ca refuses a subordinate. */
 	CU_ASSERT_EQUAL(ca_renew_ca(root, &cli, 0, NULL, -1, NULL, &csr2,
