@@ -54,5 +54,14 @@ int web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *
 int web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* The hierarchy's public files (hier.c): the root, the chain as PEM and as
+ * PKCS#7, the root's imported CRL, each key's CRL and CA certificate. */
+int web_h_root_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_root_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_chain_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_chain_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_root_crl(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_crl_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_ca_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 
 #endif

@@ -134,11 +134,15 @@ banner(struct web_daemon *dm)
 {
 	struct ca *ca = dm->srv.parent;
 
-	printf("root CA: %s\n", ca_name(ca));
+	if (ca_chain_count(ca) > 1)
+		printf("issuing CA: %s, under a root\n", ca_name(ca));
+	else
+		printf("root CA: %s\n", ca_name(ca));
 	printf("root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
 	if (dm->http != NULL)
-		printf("http: %s (/ /ca.crt /ca.pem /crl /crl.pem /healthz%s)\n",
-		       dm->http_url, dm->srv.api_over_http ? " /request /admin /api/v1" : "");
+		printf("http: %s (/ /ca.crt /ca.pem /root.crt /root.pem /ca-chain.pem /ca.p7b /crl /crl.pem%s /healthz%s)\n",
+		       dm->http_url, ca_chain_count(ca) > 1 ? " /root.crl" : "",
+		       dm->srv.api_over_http ? " /request /admin /api/v1" : "");
 	if (dm->tls.listener != NULL)
 		printf("https: %s (everything, API under /api/v1; certificate for %s)\n",
 		       dm->srv.https_url, dm->tls.names);

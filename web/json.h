@@ -60,8 +60,10 @@ json_t *web_json_cert(const struct ca_cert *c, int64_t now);
 json_t *web_json_request(const struct ca_request *r, int admin);
 json_t *web_json_token(const struct ca_token *t, int64_t now);
 json_t *web_json_audit(const struct ca_audit *a);
-/* An issuance result: {id?, status, serial, certificate, chain:[root],
- * not_before, not_after, notice?}. ROOT_PEM may be NULL (no chain). */
-json_t *web_json_issued(const struct ca_issued *is, const char *root_pem);
+/* An issuance result: {id?, status, serial, certificate, chain:[issuing
+ * CA ... root], not_before, not_after, notice?}. CHAIN_PEM (the PEM
+ * certificates of the chain, concatenated: ca_chain_pem) may be NULL (no
+ * chain). */
+json_t *web_json_issued(const struct ca_issued *is, const char *chain_pem);
 
 #endif

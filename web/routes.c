@@ -23,6 +23,17 @@ static const struct web_route routes[] = {
 	{ "GET",    "/crl",      web_h_crl_der, WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/crl.pem",  web_h_crl_pem, WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/healthz",  web_h_healthz, WEB_AUTH_PUBLIC, NULL },
+	/* The hierarchy: the root devices install, the chain servers send,
+	 * the root's CRL (imported from the offline root), and each key's
+	 * CRL and CA certificate after a rollover (what its certificates
+	 * name: URL/crl/N, URL/ca/N.crt). */
+	{ "GET",    "/root.crt",     web_h_root_der,  WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/root.pem",     web_h_root_pem,  WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ca-chain.pem", web_h_chain_pem, WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ca.p7b",       web_h_chain_p7b, WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/root.crl",     web_h_root_crl,  WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/crl/{key}",    web_h_crl_key,   WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ca/{file}",    web_h_ca_key,    WEB_AUTH_PUBLIC, NULL },
 
 	/* Requests: submit (token optional), poll by unguessable id. */
 	{ "POST",   "/api/v1/requests",               web_h_req_submit,  WEB_AUTH_ANY,   "profile days" },

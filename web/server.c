@@ -34,11 +34,13 @@ web_server_attach(struct web_server *srv, struct ca *parent, struct mica_err *er
 	size_t len;
 
 	assert(srv->parent == NULL);
-	der = ca_root_der(parent, &len);
-	if (der == NULL || len == 0 || ca_root_pem(parent) == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "no_root", "the CA has no root certificate");
+	/* /ca.crt is the CA that signs (for a single tier, the root itself):
+	 * what certificates name in caIssuers. */
+	der = ca_cert_der(parent, &len);
+	if (der == NULL || len == 0 || ca_cert_pem(parent) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "no_root", "the CA has no certificate");
 	if ((srv->root_der = malloc(len)) == NULL ||
-	    (srv->root_pem = strdup(ca_root_pem(parent))) == NULL)
+	    (srv->root_pem = strdup(ca_cert_pem(parent))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	memcpy(srv->root_der, der, len);
 	srv->root_der_len = len;

@@ -93,6 +93,20 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 		goto out;
 	if (ca_pem_encode("CERTIFICATE", out.der, out.der_len, cert_pem, err) != 0)
 		goto out;
+	/* Under a root, clients trust the root only: send the issuing CA
+	 * and what is above it with the certificate. */
+	if (ca_chain_count(srv->parent) > 1) {
+		char *all = NULL;
+
+		if (asprintf(&all, "%s%s", *cert_pem,
+			     ca_chain_pem(srv->parent)) < 0) {
+			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				     "out of memory");
+			goto out;
+		}
+		free(*cert_pem);
+		*cert_pem = all;
+	}
 	t->not_before = out.not_before;
 	t->not_after = out.not_after;
 	snprintf(t->serial, sizeof(t->serial), "%s", out.serial);
