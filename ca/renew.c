@@ -50,6 +50,16 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 			     "certificate %s was never completed; revoke it instead", serial);
 		goto out;
 	}
+	/* A subordinate or cross certificate this root signed is renewed by
+	 * signing the subordinate's new CSR, never as a leaf. */
+	if (old.profile != NULL && (strcmp(old.profile, "subca") == 0 ||
+				    strcmp(old.profile, "cross") == 0)) {
+		mica_err_set(err, MICA_E_CONFLICT, "ca_certificate",
+			     "certificate %s is a CA certificate; renew it with "
+			     "'mica sign-ca' on the subordinate's new CSR "
+			     "(made by 'mica renew-ca')", serial);
+		goto out;
+	}
 	if ((prof = ca_profile_get(old.profile, err)) == NULL ||
 	    ca_stored_names_parse(old.names, &names, &nnames, err) != 0)
 		goto out;

@@ -200,6 +200,9 @@ grep -q "URI:$H/root.crl" issuing.txt && ok "its CDP is the root's CRL at /root.
 is "its AKI is the root's SKI" "$(aki_of issuing.crt)" "$(ski_of root.pem)"
 openssl verify -x509_strict -CAfile root.pem issuing.crt >/dev/null 2>&1 &&
 	ok "openssl verifies it against the root" || fail "issuing CA does not verify"
+expect_rc "mica renew of a CA certificate is refused, pointing to sign-ca (6)" 6 \
+	m -d R renew "$(serial_of issuing.crt)"
+grep -q "sign-ca" "$TMP/rc.err" && ok "... and says to use sign-ca" || fail "renew of a CA: $(cat "$TMP/rc.err")"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout plain.key \
 	-subj "/CN=Plain Sub CA" -out plain.csr 2>/dev/null
 expect_rc "sign-ca refuses a request without name constraints and no --permit (4)" 4 \
