@@ -561,10 +561,12 @@ check_sig_alg(const struct outer *o, const struct sigalg **out,
 		*out = &sigalgs[i];
 		return 0;
 	}
+	/* A well-formed request that mica will not accept: a policy
+	 * refusal (422, exit 4), like a weak key, not a malformed one. */
 	if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS1_SHA1, a) == 0 ||
 	    MBEDTLS_OID_CMP(MBEDTLS_OID_ECDSA_SHA1, a) == 0 ||
 	    MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS1_MD5, a) == 0)
-		return mica_err_set(err, MICA_E_BADREQ, "unsupported_signature",
+		return mica_err_set(err, MICA_E_POLICY, "weak_signature",
 				    "the CSR is signed with SHA-1 or MD5, which "
 				    "are broken: sign it with SHA-256 "
 				    "(openssl req -sha256)");

@@ -614,8 +614,10 @@ test_weak_and_unsupported_keys(void)
 static void
 test_weak_signatures(void)
 {
-	expect_refused("sha1.pem", MICA_E_BADREQ, "unsupported_signature");
-	expect_refused("ecsha1.pem", MICA_E_BADREQ, "unsupported_signature");
+	/* Well-formed but weak: refused by policy (422, exit 4), not as
+	 * malformed input. */
+	expect_refused("sha1.pem", MICA_E_POLICY, "weak_signature");
+	expect_refused("ecsha1.pem", MICA_E_POLICY, "weak_signature");
 	expect_refused("pss.pem", MICA_E_BADREQ, "unsupported_signature");
 }
 
@@ -1115,7 +1117,7 @@ main(void)
 			 test_tampered_signature) ||
 	    !CU_add_test(s, "refuses RSA-1024, P-521, secp256k1 and Ed25519",
 			 test_weak_and_unsupported_keys) ||
-	    !CU_add_test(s, "refuses SHA-1 and RSASSA-PSS signatures",
+	    !CU_add_test(s, "refuses SHA-1 by policy and RSASSA-PSS as unsupported",
 			 test_weak_signatures) ||
 	    !CU_add_test(s, "ignores requested cA=TRUE and critical EKU "
 			 "(the profile decides)",

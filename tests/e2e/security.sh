@@ -1,0 +1,102 @@
+#!/bin/bash
+# End-to-end test of the holes a hostile review found (issue 9), each
+# closed: the daemon on free loopback ports, driven with curl as an
+# attacker would, and the command line beside it. The root fetched from
+# /ca.crt is the only trust anchor (--cacert, never -k).
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need curl openssl python3 sqlite3
+
+W=$(mktmp)
+D=$W/data
+LOG=$W/mica.log
+serve_ports     # HP, SP, H, S
+
+# ------------------------------------------------------------ helpers --
+
+# call METHOD URL [curl options...]: status in $CODE, body in $W/body.
+call() {
+	local m=$1 u=$2
+	shift 2
+	CODE=$(curl -s --max-time 30 --cacert "$W/root.pem" -X "$m" \
+		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
+}
+
+# expect DESCRIPTION STATUS [ERROR_CODE]
+expect() {
+	local d=$1 want=$2 code=${3:-} got
+	got=$(json_get "$W/body" error)
+	if [ "$CODE" = "$want" ] && { [ -z "$code" ] || [ "$got" = "$code" ]; }; then
+		ok "$d ($CODE${code:+ $code})"
+	else
+		fail "$d: got $CODE ${got}, wanted $want ${code}"
+		head -c 400 "$W/body" | sed 's/^/    /'
+		echo
+	fi
+}
+
+# mkcsr NAME SUBJECT SAN [openssl req options...]: $W/NAME.key (a new
+# P-256 key unless the options name one) and $W/NAME.csr (PEM).
+mkcsr() {
+	local name=$1 subj=$2 san=$3
+	shift 3
+	local k=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/$name.key")
+	case " $* " in *" -key "*) k=() ;; esac
+	openssl req -new "${k[@]}" -subj "$subj" -addext "subjectAltName=$san" \
+		"$@" -out "$W/$name.csr" 2>/dev/null || die "openssl req $name"
+}
+
+# json_csr NAME [key=JSON...]: {"csr": PEM of NAME, key: value...} on stdout.
+json_csr() {
+	python3 - "$W/$1.csr" "${@:2}" <<'PY'
+import json, sys
+o = {"csr": open(sys.argv[1]).read()}
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    o[k] = json.loads(v)
+print(json.dumps(o))
+PY
+}
+
+ADMH=()
+
+# Refused command: exit code WANT, one line on stderr, database unchanged.
+refused() {
+	local d=$1 want=$2; shift 2
+	db_dump "$D" > "$TMP/before.sql"
+	"$@" >"$TMP/ref.out" 2>"$TMP/ref.err"
+	local got=$?
+	db_dump "$D" > "$TMP/after.sql"
+	if [ "$got" != "$want" ]; then
+		fail "$d: exit $got, wanted $want"; sed 's/^/    /' "$TMP/ref.err" | head -3
+	elif [ "$(wc -l < "$TMP/ref.err")" -ne 1 ]; then
+		fail "$d: stderr is not one line"; sed 's/^/    /' "$TMP/ref.err"
+	elif ! cmp -s "$TMP/before.sql" "$TMP/after.sql"; then
+		fail "$d: database changed"; diff "$TMP/before.sql" "$TMP/after.sql" | head -5
+	else
+		ok "$d (exit $want: $(cat "$TMP/ref.err"))"
+	fi
+}
+
+# ------------------------------------------------------------ start-up --
+
+echo "# start-up"
+serve_start "$W/out1" "$D" -- --log "$LOG" --domain contoso.test --public-url "$H" ||
+	serve_failed "$W/out1"
+serve_facts "$W/out1" "$W"
+ADMH=(-H "Authorization: Bearer $ADM")
+
+# ------------------------------------------ 14: SHA-1 is a policy refusal --
+
+echo "# a CSR signed with SHA-1 is refused by policy"
+mkcsr sha1 /CN=sha1.contoso.test DNS:sha1.contoso.test -sha1
+refused "mica issue refuses a SHA-1 CSR by policy" 4 \
+	"$MICA" -d "$D" issue --csr "$W/sha1.csr" --out "$W/sha1.pem"
+grep -q "SHA-256" "$TMP/ref.err" && ok "the message says what to use" || fail "message: $(cat "$TMP/ref.err")"
+call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr sha1)"
+expect "the API refuses a SHA-1 CSR with 422" 422 weak_signature
+
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+finish
