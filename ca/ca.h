@@ -36,6 +36,7 @@ struct ca;
 #define CA_TOKEN_MAX     128     /* a whole bearer token, with NUL */
 #define CA_PENDING_MAX   1000    /* most pending requests held at once */
 #define CA_SERIAL_MAX    41      /* a serial in hex (20 octets), with NUL */
+#define CA_TEXT_MAX      200     /* characters of a comment or a reason */
 
 /* Validity bounds, in days. CA_DAYS_MAX (about a century) bounds what
  * anything may ask for - the root's validity, a request's days - so that
@@ -43,6 +44,17 @@ struct ca;
  * below it. CA_PROFILE_DAYS_MAX bounds an admin's profile override. */
 #define CA_DAYS_MAX          36500
 #define CA_PROFILE_DAYS_MAX  3650
+
+/* Free text from outside (a token's comment, a denial's reason, the CA's
+ * name): the one check every such input passes. S (NULL passes) must be
+ * well-formed UTF-8 (RFC 3629) of at most MAX characters (code points, not
+ * octets), none of them a control character (C0, DEL, C1), a line or
+ * paragraph separator, a bidirectional control (U+202A..202E,
+ * U+2066..2069, LRM, RLM) or another invisible formatting character
+ * (zero-width ones, the BOM, soft hyphen, fillers, tags...). WHAT names
+ * the field in the message. MICA_E_BADREQ "bad_text" otherwise. */
+int ca_text_check(const char *s, size_t max, const char *what,
+		  struct mica_err *err);
 
 /* ------------------------------------------------------------ set-up -- */
 

@@ -147,9 +147,6 @@ int ca_stored_names_parse(const char *s, struct ca_name **out, size_t *n,
 			  struct mica_err *err);
 /* A request or token id: 1..CA_ID_MAX-1 lowercase hex digits. 1 or 0. */
 int ca_valid_id(const char *id);
-/* Copy IN (NULL: "") to OUT with control characters as spaces; -1 if IN is
- * longer than MAX. */
-int ca_clean_text(const char *in, size_t max, char *out, size_t outsize);
 
 /* ------------------------------------------------------------ serial.c -- */
 

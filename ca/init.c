@@ -96,6 +96,14 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	if (o->name == NULL || o->name[0] == '\0')
 		return mica_err_set(err, MICA_E_USAGE, "bad_name",
 				    "the CA needs a name (--name \"Contoso Root CA\")");
+	/* The name is shown in every list and on the pages: plain text
+	 * (a bad option, as the others here). */
+	if (ca_text_check(o->name, 64, "CA name", err) != 0 ||
+	    ca_text_check(o->org, 64, "organization", err) != 0) {
+		if (err != NULL)
+			err->kind = MICA_E_USAGE;
+		return -1;
+	}
 	if (o->public_url == NULL || !valid_url(o->public_url))
 		return mica_err_set(err, MICA_E_USAGE, "bad_url",
 				    "--public-url must be an http:// or https:// URL without a trailing slash, "

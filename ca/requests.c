@@ -390,18 +390,16 @@ int
 ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 		const char *reason, struct mica_err *err)
 {
-	char why[512];
 	struct deny_tx x;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (!ca_valid_id(id))
 		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
-	if (ca_clean_text(reason, 500, why, sizeof(why)) != 0)
-		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
-				    "the reason is longer than 500 characters");
+	if (ca_text_check(reason, CA_TEXT_MAX, "reason", err) != 0)
+		return -1;
 	x.id = id;
 	x.actor = p->actor;
-	x.why = why;
+	x.why = reason != NULL ? reason : "";
 	return ca_tx(ca, CA_TX_DURABLE, deny_body, &x, err);
 }

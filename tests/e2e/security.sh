@@ -97,6 +97,51 @@ call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' 
 	--data-binary "$(json_csr sha1)"
 expect "the API refuses a SHA-1 CSR with 422" 422 weak_signature
 
+# ------------------------------- 10: no controls or bidi in free text --
+
+echo "# free text refuses controls, bidi overrides and invisible characters"
+RLO=$(printf '\342\200\256')     # U+202E right-to-left override
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary "{\"kind\": \"enroll\", \"comment\": \"laptop ${RLO}gpj.exe\"}"
+expect "a token comment with U+202E" 400 bad_text
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "comment": "a\u2028b"}'
+expect "a token comment with U+2028 (JSON escape)" 400 bad_text
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "comment": "ad\u200bmin"}'
+expect "a token comment with a zero-width space" 400 bad_text
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "comment": "\ufeffbom"}'
+expect "a token comment with a byte order mark" 400 bad_text
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "comment": "a\u0085b"}'
+expect "a token comment with a C1 control" 400 bad_text
+ACC=$(python3 -c 'print("\u00e9" * 200)')
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary "{\"kind\": \"enroll\", \"comment\": \"$ACC\"}"
+expect "a 200-character comment of 400 octets is within the limit" 201
+is "it is stored as sent" "$(json_get "$W/body" comment)" "$ACC"
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary "{\"kind\": \"enroll\", \"comment\": \"${ACC}e\"}"
+expect "201 characters are too many" 400 bad_text
+refused "mica token create refuses a comment with U+202E" 3 \
+	"$MICA" -d "$D" token create --enroll --comment "laptop ${RLO}gpj.exe"
+mkcsr pend /CN=pend.contoso.test DNS:pend.contoso.test
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr pend)"
+expect "an anonymous request waits" 202
+PEND=$(json_get "$W/body" id)
+call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary "{\"reason\": \"no ${RLO}evil\"}"
+expect "a deny reason with U+202E" 400 bad_text
+call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"reason": "first\nsecond"}'
+expect "a deny reason with a newline" 400 bad_text
+call GET "$S/api/v1/requests/$PEND"
+is "the request is still pending" "$(json_get "$W/body" status)" pending
+call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"reason": "pas un des n\u00f4tres"}'
+expect "a plain deny reason" 200
+
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 finish
