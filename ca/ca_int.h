@@ -197,6 +197,12 @@ struct ca_issue_job {
 					     * (serial filled in), or NULL */
 };
 
+/* In a transaction body: MICA_E_POLICY "key_compromised" if the key with
+ * SHA-256 SPKI_HASH of its SubjectPublicKeyInfo was revoked for
+ * keyCompromise. ca_issue() calls it for every certificate. */
+int ca_key_check(struct db *db, const unsigned char spki_hash[32],
+		 struct mica_err *err);
+
 /* Build, lint, record, sign, store: the one path by which mica issues an
  * end-entity certificate, as the policy decided (J->d). On success OUT
  * holds the certificate, committed to the store. */

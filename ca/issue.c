@@ -5,8 +5,9 @@
  * Issuance follows "record before you hand out":
  *   1. validate (CSR signature, key, policy) - nothing stored yet;
  *   2. build the TBS and lint it;
- *   3. transaction: consume a token use, reserve the serial (status
- *      issuing, with names, validity and key hash) - short, no signing;
+ *   3. transaction: refuse a compromised key, consume a token use,
+ *      reserve the serial (status issuing, with names, validity and key
+ *      hash) - short, no signing;
  *   4. sign, outside any transaction, so workers sign in parallel;
  *   5. transaction: store the DER (issuing -> valid), decide the request,
  *      link renewals, write the audit row;
@@ -90,11 +91,32 @@ struct reserve_tx {
 	int failed_at;              /* 1 consuming the token, 2 reserving */
 };
 
+/* "A compromised key is never certified again, by anyone": checked here,
+ * on the path every issuance takes, in the transaction that reserves the
+ * serial, so a revocation for keyCompromise committed before it cannot
+ * be missed. One primary-key lookup. */
+int
+ca_key_check(struct db *db, const unsigned char spki_hash[32],
+	     struct mica_err *err)
+{
+	int bad = 0;
+
+	if (db_key_compromised(db, spki_hash, &bad, err) != 0)
+		return -1;
+	if (bad)
+		return mica_err_set(err, MICA_E_POLICY, "key_compromised",
+				    "this public key was revoked for key compromise "
+				    "and is never certified again: generate a new key");
+	return 0;
+}
+
 static int
 reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct reserve_tx *x = arg;
 
+	if (ca_key_check(db, x->j->spki_hash, err) != 0)
+		return -1;
 	/* Consuming the use also records it (last_used_at), here. */
 	if (x->j->consume_token != NULL &&
 	    db_token_consume(db, x->j->consume_token, ca_now(), err) != 0) {

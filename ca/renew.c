@@ -86,7 +86,9 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		key_bits = csr.key_bits;
 		memcpy(hash, csr.spki_sha256, 32);
 	}
-	/* A key revoked as compromised is never certified again, by anyone. */
+	/* The old certificate was itself revoked for a compromise: say so at
+	 * once, with what to do. (ca_issue refuses every key revoked for
+	 * keyCompromise on any certificate, whatever the path.) */
 	if (same_key && old.status == DB_CERT_REVOKED &&
 	    (old.reason == CA_REASON_KEY_COMPROMISE ||
 	     old.reason == CA_REASON_CA_COMPROMISE)) {

@@ -74,18 +74,22 @@ new_request_id(char id[CA_ID_MAX], struct mica_err *err)
 
 struct pending_tx {
 	const struct db_request *rec;
+	const unsigned char *spki_hash;
 	const char *actor;
 	char detail[200];
 };
 
 /* Counted in the transaction that inserts, so that concurrent submissions
- * cannot overshoot the bound together. */
+ * cannot overshoot the bound together. A request for a compromised key
+ * could never be approved: refused at once. */
 static int
 pending_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct pending_tx *x = arg;
 	int64_t pending = 0;
 
+	if (ca_key_check(db, x->spki_hash, err) != 0)
+		return -1;
 	if (db_req_count_pending(db, &pending, err) != 0)
 		return -1;
 	if (pending >= CA_PENDING_MAX)
@@ -152,6 +156,7 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 
 		rec.status = DB_REQ_PENDING;
 		x.rec = &rec;
+		x.spki_hash = csr.spki_sha256;
 		x.actor = p->actor;
 		snprintf(x.detail, sizeof(x.detail), "profile %s from %s",
 			 prof->name, p->client);

@@ -337,6 +337,18 @@ void db_token_array_free(struct db_token *a, size_t n);
 /* Mark revoked. MICA_E_NOTFOUND if unknown or already revoked. */
 int db_token_revoke(struct db *db, const char *id, struct mica_err *err);
 
+/* ---------------------------------------------------- compromised keys -- */
+
+/* Add the public key of certificate SERIAL (its spki_sha256) to the keys
+ * never certified again, at AT; nothing if it is there already or SERIAL
+ * is unknown. Rows are never updated or removed (the schema refuses). */
+int db_key_compromised_add(struct db *db, const char *serial, int64_t at,
+			   struct mica_err *err);
+/* *OUT = 1 if the key with this SHA-256 of its SubjectPublicKeyInfo is
+ * compromised, else 0 (one primary-key lookup). */
+int db_key_compromised(struct db *db, const unsigned char spki_sha256[32],
+		       int *out, struct mica_err *err);
+
 /* -------------------------------------------------------------- audit -- */
 
 struct db_audit {

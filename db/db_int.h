@@ -7,7 +7,8 @@
  *             SQLite errors as mica errors, checks of values going in
  *   wal.c     WAL sync and checkpoints, online backup, integrity check
  *   writer.c  group commit (db_run_tx)
- *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c
+ *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c,
+ *   compromised.c
  *             one file per table (the CA row, domains and profile
  *             overrides count as the CA's configuration)
  *
@@ -87,6 +88,8 @@ enum db_stmt_id {
 	S_TOKEN_REFUND, S_TOKEN_TOUCH, S_TOKEN_LIST, S_TOKEN_REVOKE,
 	/* audit.c */
 	S_AUDIT_ADD, S_AUDIT_LIST,
+	/* compromised.c */
+	S_KEY_COMPROMISED_ADD, S_KEY_COMPROMISED_GET,
 	S__COUNT
 };
 

@@ -2431,6 +2431,103 @@ test_unrevoke_only_from_certificate_hold(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* "A compromised key is never certified again, by anyone": once one
+ * certificate of a key is revoked for keyCompromise, every path that
+ * issues refuses that key (422 key_compromised), consumes nothing and
+ * stores nothing; certificateHold and its release do not list a key. */
+static void
+test_compromised_key_is_never_certified_again(void)
+{
+	static const char *const scope[] = { "*.kc." DOMAIN };
+	static const char *const spki_names[] = { "spki.kc." DOMAIN };
+	mbedtls_pk_context k, h;
+	struct ca_issued c1, c2, ch, out;
+	struct ca_principal anon, enr;
+	struct ca_request req;
+	struct ca_issued st;
+	struct mica_err err;
+	unsigned char *csr = NULL, spki[256];
+	size_t len = 0, spki_len = 0;
+	char pend[CA_ID_MAX], token[CA_TOKEN_MAX], tid[CA_ID_MAX];
+	int64_t before;
+
+	CU_ASSERT_FATAL(gen_key(&k) == 0);
+	CU_ASSERT_FATAL(gen_key(&h) == 0);
+	ca_principal_anon(&anon, "192.0.2.90");
+	/* Two certificates of one key, a pending request for it, a token. */
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "one.kc." DOMAIN, &c1), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "two.kc." DOMAIN, &c2), 0);
+	CU_ASSERT_FATAL(make_csr1(&k, "three.kc." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &anon, csr, len, "server", &out, &err), 0);
+	snprintf(pend, sizeof(pend), "%s", out.request_id);
+	ca_issued_free(&out);
+	CU_ASSERT_FATAL(make_enroll_token("server", scope, 1, 1, token, tid) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.91", &enr, &err), 0);
+
+	/* certificateHold lists nothing; its release neither. */
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&h, "hold.kc." DOMAIN, &ch), 0);
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, ch.serial, CA_REASON_HOLD, &err), 0);
+	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, ch.serial, &err), 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, ch.serial, NULL, 0, 0, 0, &out, &err), 0);
+	ca_issued_free(&out);
+
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, c1.serial, CA_REASON_KEY_COMPROMISE, &err), 0);
+	before = total_certs(g_ca);
+
+	/* The command line (an admin) with a new CSR for the key. */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, csr, len, "server", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_PTR_NULL(out.der);
+	/* An enrollment token: refused, its use kept. */
+	CU_ASSERT_EQUAL(submit(g_ca, &enr, csr, len, "server", &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_EQUAL(token_uses_left(tid), 1);
+	/* An anonymous submission: refused at once, not queued. */
+	CU_ASSERT_EQUAL(submit(g_ca, &anon, csr, len, "server", &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	/* The request made before the compromise cannot be approved. */
+	CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, pend, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, pend, &st, &req, &err), 0);
+	CU_ASSERT_EQUAL(req.status, CA_REQ_PENDING);
+	ca_request_free(&req);
+	ca_issued_free(&st);
+	/* Renewing the other certificate of the key, still valid: with the
+	 * stored key (admin), and with a CSR for it (admin). */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, c2.serial, NULL, 0, 0, 0, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, c2.serial, csr, len, 0, 0, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	/* A raw public key (the daemon's path). */
+	CU_ASSERT_FATAL(spki_of(&k, spki, sizeof(spki), &spki_len) == 0);
+	CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, spki_len,
+					  spki_names, 1, 0, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+	/* Other keys are not affected: the held key renews. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, ch.serial, NULL, 0, 0, 0, &out, &err), 0);
+	ca_issued_free(&out);
+	/* And a revocation from certificateHold to keyCompromise lists it. */
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, ch.serial, CA_REASON_HOLD, &err), 0);
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, ch.serial, CA_REASON_KEY_COMPROMISE, &err), 0);
+	CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, spki_len,
+					  spki_names, 1, 0, &out, &err), -1);
+	CU_ASSERT_FATAL(spki_of(&h, spki, sizeof(spki), &spki_len) == 0);
+	CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, spki_len,
+					  spki_names, 1, 0, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+
+	ca_request_deny(g_ca, &g_cli, pend, NULL, &err);
+	ca_principal_free(&enr);
+	ca_issued_free(&c1);
+	ca_issued_free(&c2);
+	ca_issued_free(&ch);
+	free(csr);
+	mbedtls_pk_free(&k);
+	mbedtls_pk_free(&h);
+}
+
 /* ------------------------------------------------------------------ */
 /* Renewal                                                             */
 /* ------------------------------------------------------------------ */
@@ -3234,6 +3331,8 @@ main(void)
 		  test_crl_number_increases_on_every_publication },
 		{ "unrevoke works only from certificateHold",
 		  test_unrevoke_only_from_certificate_hold },
+		{ "a key revoked for keyCompromise is never certified again, on any path",
+		  test_compromised_key_is_never_certified_again },
 		{ "renewal with the same key needs no token; a new key does; links both ways",
 		  test_renewal_with_the_same_key_needs_no_token },
 		{ "renewal with a new key needs an enrollment token covering the names",

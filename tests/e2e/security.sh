@@ -142,6 +142,44 @@ call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: applica
 	--data-binary '{"reason": "pas un des n\u00f4tres"}'
 expect "a plain deny reason" 200
 
+# ------------------------- 2: a compromised key is never certified again --
+
+echo "# a key revoked for keyCompromise is never certified again"
+mkcsr kc1 /CN=kc1.contoso.test DNS:kc1.contoso.test
+mkcsr kc2 /CN=kc2.contoso.test DNS:kc2.contoso.test -key "$W/kc1.key"
+mkcsr kc3 /CN=kc3.contoso.test DNS:kc3.contoso.test -key "$W/kc1.key"
+check "issue a certificate for key K" "$MICA" -d "$D" issue --csr "$W/kc1.csr" --out "$W/kc1.pem"
+check "issue a second certificate for key K" "$MICA" -d "$D" issue --csr "$W/kc2.csr" --out "$W/kc2.pem"
+KC1=$(openssl x509 -in "$W/kc1.pem" -noout -serial | sed 's/^serial=//')
+KC2=$(openssl x509 -in "$W/kc2.pem" -noout -serial | sed 's/^serial=//')
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr kc3)"
+expect "an anonymous request for key K waits" 202
+KCREQ=$(json_get "$W/body" id)
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "uses": 1}'
+KCTOK=$(json_get "$W/body" token)
+call POST "$S/api/v1/certificates/$KC1/revoke" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"reason": "keyCompromise"}'
+expect "revoke the first for keyCompromise" 200
+refused "mica issue refuses key K" 4 "$MICA" -d "$D" issue --csr "$W/kc3.csr" --out "$W/x.pem"
+grep -q "key compromise" "$TMP/ref.err" && ok "the message says why" || fail "message: $(cat "$TMP/ref.err")"
+refused "mica renew of K's other certificate (stored key) is refused" 4 "$MICA" -d "$D" renew "$KC2"
+refused "mica renew of K's other certificate with K's CSR is refused" 4 \
+	"$MICA" -d "$D" renew "$KC2" --csr "$W/kc3.csr"
+call POST "$S/api/v1/requests" -H "Authorization: Bearer $KCTOK" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr kc3)"
+expect "an enrollment token for key K" 422 key_compromised
+call GET "$S/api/v1/tokens" "${ADMH[@]}"
+is "the token's use is kept" "$(python3 -c 'import json,sys; print([t["uses_left"] for t in json.load(open(sys.argv[1]))["tokens"] if sys.argv[2].startswith("mica_"+t["id"]+"_")][0])' "$W/body" "$KCTOK")" 1
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr kc3)"
+expect "an anonymous request for key K" 422 key_compromised
+call POST "$S/api/v1/requests/$KCREQ/approve" "${ADMH[@]}"
+expect "the request made before cannot be approved" 422 key_compromised
+call POST "$S/api/v1/certificates/$KC2/renew" "${ADMH[@]}"
+expect "an admin renewal of K's other certificate" 422 key_compromised
+KCN=$(sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate WHERE spki_sha256 = (SELECT spki_sha256 FROM certificate WHERE serial = lower('$KC1'))")
+is "key K has its two certificates, no more" "$KCN" 2
+
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 finish

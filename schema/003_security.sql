@@ -1,0 +1,30 @@
+-- schema/003_security.sql - what closing the holes of a hostile review
+-- needed (issue 9). Applied once, inside a transaction, when PRAGMA
+-- user_version < 3; the store then sets user_version = 3 in the same
+-- transaction.
+
+-- Public keys revoked for keyCompromise (RFC 5280 5.3.1), by SHA-256 of
+-- their SubjectPublicKeyInfo DER: mica never certifies them again, for
+-- anyone. A row is added in the transaction of the revocation that
+-- compromises the key and is never removed (releasing a certificate from
+-- certificateHold does not touch it; certificateHold never adds one).
+CREATE TABLE compromised_key (
+	spki_sha256 BLOB    PRIMARY KEY CHECK (length(spki_sha256) = 32),
+	serial      TEXT    NOT NULL,   -- the revocation that added it
+	added_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER compromised_key_no_update
+BEFORE UPDATE ON compromised_key
+BEGIN
+	SELECT RAISE(ABORT, 'a compromised key stays compromised');
+END;
+CREATE TRIGGER compromised_key_no_delete
+BEFORE DELETE ON compromised_key
+BEGIN
+	SELECT RAISE(ABORT, 'a compromised key stays compromised');
+END;
+-- Keys of certificates already revoked for keyCompromise when the store
+-- is upgraded.
+INSERT OR IGNORE INTO compromised_key (spki_sha256, serial, added_at)
+	SELECT spki_sha256, serial, revoked_at FROM certificate
+	WHERE status = 2 AND reason = 1;
