@@ -204,11 +204,39 @@ int ca_request_approve(struct ca *ca, const struct ca_principal *p,
 int ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 		    const char *reason, struct mica_err *err);
 
+/* Renewal without a token proves possession of the old key freshly: a
+ * CSR is no secret, so a copy of it proves nothing. The client first asks
+ * for a one-time nonce for the certificate and signs it into its renewal
+ * CSR as the challengePassword attribute (PKCS#9, RFC 2985 5.4.1). */
+#define CA_CHALLENGE_LEN        32    /* hex characters of a nonce (128 bits) */
+#define CA_CHALLENGE_TTL        600   /* seconds a nonce lives */
+#define CA_CHALLENGES_PER_CERT  8     /* live nonces kept per certificate; a
+				       * new one pushes out the oldest */
+
+/* A fresh nonce for renewing SERIAL (anyone may ask: it grants nothing
+ * by itself). SERIAL must be a signed certificate, not revoked, not
+ * expired (MICA_E_NOTFOUND, MICA_E_CONFLICT "not_issued", "revoked",
+ * "expired"). NONCE gets CA_CHALLENGE_LEN lowercase hex digits, usable
+ * once, until *EXPIRES_AT; the store keeps only its SHA-256. */
+int ca_renew_challenge(struct ca *ca, const char *serial,
+		       char nonce[CA_CHALLENGE_LEN + 1], int64_t *expires_at,
+		       struct mica_err *err);
+
 /* Renew SERIAL: same names and profile. CSR NULL reuses the old public key
- * (admin/CLI only). With a CSR: a CSR for the same key as the old
- * certificate is allowed for anyone while the old certificate is valid and
- * not revoked; a new key needs an ENROLL token covering the names, or admin.
- * SUPERSEDE revokes the old one with reason superseded. */
+ * (admin/CLI only). With a CSR, an admin may always renew; otherwise the
+ * old certificate must be valid and not revoked (MICA_E_CONFLICT "revoked"
+ * / "expired"), and:
+ *  - a CSR for the same key whose challengePassword is a live nonce of
+ *    ca_renew_challenge() for SERIAL is a fresh proof of possession: anyone
+ *    may renew, no token is used, and the nonce is consumed in the
+ *    transaction that records the renewal (a used, expired, unknown or
+ *    foreign nonce: MICA_E_FORBIDDEN "bad_proof");
+ *  - without that proof, an ENROLL token covering the names renews (one
+ *    use, for the same key or a new one); anyone else gets MICA_E_UNAUTH
+ *    "proof_required" (same key) or "token_required" (new key).
+ * SUPERSEDE revokes the old certificate with reason superseded, audited as
+ * cert.revoke in the same transaction: only for an admin or after the
+ * fresh proof (else MICA_E_FORBIDDEN / MICA_E_UNAUTH "proof_required"). */
 int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 	     const unsigned char *csr, size_t csr_len, int days, int supersede,
 	     struct ca_issued *out, struct mica_err *err);

@@ -14,7 +14,7 @@
  *   tokens.c      creating, listing and revoking tokens
  *   issue.c       the one path that makes an end-entity certificate
  *   requests.c    CSR submission and pending requests
- *   renew.c       renewal
+ *   renew.c       renewal, and its fresh proofs of possession
  *   revoke.c      revocation
  *   reasons.c     the revocation reasons (exported in ca/ca.h)
  *   crl.c         publishing and reading CRLs
@@ -191,6 +191,8 @@ struct ca_issue_job {
 	const char *request_id;             /* decide this request, or NULL */
 	const char *renewal_of;             /* link, or NULL */
 	int supersede;                      /* revoke renewal_of as superseded */
+	const unsigned char *consume_challenge; /* SHA-256 of a renewal nonce
+					     * of renewal_of to use up, or NULL */
 	const char *consume_token;          /* token id to consume, or NULL */
 	const char *action;                 /* audit action */
 	struct db_request *record;          /* store this request as issued

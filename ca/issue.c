@@ -88,7 +88,8 @@ out:
 struct reserve_tx {
 	const struct ca_issue_job *j;
 	const struct db_cert *rec;
-	int failed_at;              /* 1 consuming the token, 2 reserving */
+	int failed_at;              /* 1 consuming the token, 2 reserving,
+				     * 3 using the renewal nonce */
 };
 
 /* "A compromised key is never certified again, by anyone": checked here,
@@ -117,6 +118,13 @@ reserve_body(struct db *db, void *arg, struct mica_err *err)
 
 	if (ca_key_check(db, x->j->spki_hash, err) != 0)
 		return -1;
+	/* The proof is used up with the renewal it allows, or not at all. */
+	if (x->j->consume_challenge != NULL &&
+	    db_challenge_consume(db, x->j->renewal_of, x->j->consume_challenge,
+				 ca_now(), err) != 0) {
+		x->failed_at = 3;
+		return -1;
+	}
 	/* Consuming the use also records it (last_used_at), here. */
 	if (x->j->consume_token != NULL &&
 	    db_token_consume(db, x->j->consume_token, ca_now(), err) != 0) {
@@ -161,12 +169,20 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 		if (db_cert_link_renewal(db, j->renewal_of, x->serial_hex, err) != 0)
 			return -1;
 		/* A superseding renewal runs with CA_TX_OWN: the CRL is
-		 * signed in this transaction. */
-		if (j->supersede &&
-		    (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
-				    ca_now(), err) != 0 ||
-		     ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0))
-			return -1;
+		 * signed in this transaction. The revocation is audited as
+		 * one, like any other. */
+		if (j->supersede) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "%s, renewed by %s",
+				 ca_reason_name(CA_REASON_SUPERSEDED), x->serial_hex);
+			if (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
+					   ca_now(), err) != 0 ||
+			    db_audit_add(db, ca_now(), j->p->actor, "cert.revoke",
+					 j->renewal_of, why, err) != 0 ||
+			    ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0)
+				return -1;
+		}
 	}
 	return db_audit_add(db, ca_now(), j->p->actor, j->action, x->serial_hex,
 			    x->detail, err);
@@ -325,6 +341,13 @@ again:
 		} else if (rx.failed_at == 2 && err != NULL &&
 			   err->kind == MICA_E_CONFLICT && ++tries < 4) {
 			goto again;    /* a 2^-120 serial collision: draw again */
+		} else if (rx.failed_at == 3 && err != NULL &&
+			   err->kind == MICA_E_FORBIDDEN) {
+			mica_err_set(err, MICA_E_FORBIDDEN, "bad_proof",
+				     "the CSR's challengePassword is not a live renewal "
+				     "challenge of certificate %s (unknown, used, expired "
+				     "or for another certificate): ask for a new one and "
+				     "sign a new CSR with it", j->renewal_of);
 		}
 		goto out;
 	}
@@ -338,9 +361,10 @@ again:
 	/* Store it; only a committed certificate leaves this function. A
 	 * renewal that supersedes publishes a CRL in the same transaction, on
 	 * this handle's connection, so it does not hold up the batch. */
-	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s",
+	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s%s",
 		 j->prof->name, j->d->days,
 		 j->renewal_of ? ", renews " : "", j->renewal_of ? j->renewal_of : "",
+		 j->consume_challenge ? ", fresh proof of possession" : "",
 		 j->d->clamped ? ", clamped to the CA's notAfter" : "");
 	cx.ca = ca;
 	cx.j = j;

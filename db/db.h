@@ -349,6 +349,22 @@ int db_key_compromised_add(struct db *db, const char *serial, int64_t at,
 int db_key_compromised(struct db *db, const unsigned char spki_sha256[32],
 		       int *out, struct mica_err *err);
 
+/* ------------------------------------------------- renewal challenges -- */
+
+/* Store a renewal nonce for certificate SERIAL by the SHA-256 HASH of its
+ * text, live until EXPIRES_AT (> NOW). In the same savepoint, every
+ * nonce expired at NOW goes, and SERIAL keeps at most KEEP (>= 1) live
+ * ones: the oldest make room. MICA_E_CONFLICT if HASH exists. */
+int db_challenge_add(struct db *db, const char *serial,
+		     const unsigned char hash[32], int64_t now,
+		     int64_t expires_at, int keep, struct mica_err *err);
+/* Use the nonce with HASH once: it must exist, be for SERIAL and be live
+ * at NOW; it is deleted. MICA_E_FORBIDDEN ("bad_proof") otherwise. Two
+ * concurrent users of one nonce: exactly one succeeds. */
+int db_challenge_consume(struct db *db, const char *serial,
+			 const unsigned char hash[32], int64_t now,
+			 struct mica_err *err);
+
 /* -------------------------------------------------------------- audit -- */
 
 struct db_audit {

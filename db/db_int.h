@@ -8,7 +8,7 @@
  *   wal.c     WAL sync and checkpoints, online backup, integrity check
  *   writer.c  group commit (db_run_tx)
  *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c,
- *   compromised.c
+ *   compromised.c, challenges.c
  *             one file per table (the CA row, domains and profile
  *             overrides count as the CA's configuration)
  *
@@ -90,6 +90,8 @@ enum db_stmt_id {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	/* compromised.c */
 	S_KEY_COMPROMISED_ADD, S_KEY_COMPROMISED_GET,
+	/* challenges.c */
+	S_CHALLENGE_EXPIRE, S_CHALLENGE_TRIM, S_CHALLENGE_ADD, S_CHALLENGE_CONSUME,
 	S__COUNT
 };
 

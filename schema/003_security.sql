@@ -28,3 +28,18 @@ END;
 INSERT OR IGNORE INTO compromised_key (spki_sha256, serial, added_at)
 	SELECT spki_sha256, serial, revoked_at FROM certificate
 	WHERE status = 2 AND reason = 1;
+
+-- One-time nonces for renewing a certificate with its own key without a
+-- token (POST /api/v1/certificates/{serial}/renew-challenge): the client
+-- signs the nonce into its renewal CSR (challengePassword), which proves
+-- it holds the key now, not only that it once saw a CSR. Kept only as a
+-- SHA-256 hash, for a few minutes, a few per certificate; consumed in the
+-- transaction that records the renewal.
+-- (A rowid table: the rowid orders one certificate's nonces by age.)
+CREATE TABLE renew_challenge (
+	hash       BLOB    NOT NULL UNIQUE CHECK (length(hash) = 32),
+	serial     TEXT    NOT NULL REFERENCES certificate (serial),
+	expires_at INTEGER NOT NULL
+);
+CREATE INDEX renew_challenge_by_serial ON renew_challenge (serial);
+CREATE INDEX renew_challenge_by_expiry ON renew_challenge (expires_at);

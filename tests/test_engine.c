@@ -44,9 +44,12 @@
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_csr.h>
 
+#include <sqlite3.h>
+
 #include "ca/ca.h"
 #include "ca/ca_int.h"   /* ca_db(): a look inside the store */
 #include "db/db.h"
+#include "db/db_int.h"   /* a look at the raw rows */
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/fault.h"
@@ -198,6 +201,88 @@ make_csr1(mbedtls_pk_context *pk, const char *name, unsigned char **der,
 	const char *names[1] = { name };
 
 	return make_csr(pk, name, names, 1, der, len);
+}
+
+static int spki_of(mbedtls_pk_context *pk, unsigned char *buf, size_t size,
+		   size_t *len);
+
+/* Append TAG LEN CONTENT (LEN < 65536) at OUT + *O. */
+static void
+der_tlv(unsigned char *out, size_t *o, unsigned char tag, const void *content,
+	size_t len)
+{
+	out[(*o)++] = tag;
+	if (len < 0x80) {
+		out[(*o)++] = (unsigned char)len;
+	} else if (len < 0x100) {
+		out[(*o)++] = 0x81;
+		out[(*o)++] = (unsigned char)len;
+	} else {
+		out[(*o)++] = 0x82;
+		out[(*o)++] = (unsigned char)(len >> 8);
+		out[(*o)++] = (unsigned char)len;
+	}
+	memmove(out + *o, content, len);
+	*o += len;
+}
+
+/* A DER CSR (RFC 2986) signed by the EC key PK with ECDSA-SHA256, subject
+ * CN=CN and no extensions, whose attributes hold a challengePassword
+ * (PKCS#9, RFC 2985 5.4.1) of CHALLENGE as a UTF8String - what `openssl
+ * req` makes from a [req_attributes] challengePassword. mbedTLS's CSR
+ * writer has no attributes, so it is built here by hand. *der heap. */
+static int
+make_csr_challenge(mbedtls_pk_context *pk, const char *cn, const char *challenge,
+		   unsigned char **der, size_t *len)
+{
+	static const unsigned char oid_cn[] = { 0x55, 0x04, 0x03 };
+	static const unsigned char oid_chal[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7,
+						  0x0d, 0x01, 0x09, 0x07 };
+	static const unsigned char alg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+					     0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+	unsigned char a[1024], b[1024], spki[256], cri[2048], body[2600];
+	unsigned char hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1];
+	size_t na = 0, nb = 0, spki_len = 0, ncri = 0, nbody = 0, sig_len = 0;
+
+	*der = NULL;
+	*len = 0;
+	if (strlen(cn) > 200 || strlen(challenge) > 300 ||
+	    spki_of(pk, spki, sizeof(spki), &spki_len) != 0)
+		return -1;
+	/* CRI: version, Name, SPKI, [0] { challengePassword } */
+	der_tlv(cri, &ncri, 0x02, "\x00", 1);
+	der_tlv(a, &na, 0x06, oid_cn, sizeof(oid_cn));
+	der_tlv(a, &na, 0x0c, cn, strlen(cn));
+	der_tlv(b, &nb, 0x30, a, na);                 /* AttributeTypeAndValue */
+	na = 0;
+	der_tlv(a, &na, 0x31, b, nb);                 /* RDN */
+	der_tlv(cri, &ncri, 0x30, a, na);             /* Name */
+	memcpy(cri + ncri, spki, spki_len);
+	ncri += spki_len;
+	na = nb = 0;
+	der_tlv(a, &na, 0x0c, challenge, strlen(challenge));
+	der_tlv(b, &nb, 0x06, oid_chal, sizeof(oid_chal));
+	der_tlv(b, &nb, 0x31, a, na);                 /* values SET */
+	na = 0;
+	der_tlv(a, &na, 0x30, b, nb);                 /* Attribute */
+	der_tlv(cri, &ncri, 0xa0, a, na);             /* attributes [0] */
+	na = 0;
+	der_tlv(body, &na, 0x30, cri, ncri);          /* the signed part */
+	nbody = na;
+	if (mbedtls_sha256(body, nbody, hash, 0) != 0 ||
+	    mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, sig + 1,
+			    sizeof(sig) - 1, &sig_len, mbedtls_ctr_drbg_random,
+			    &g_drbg) != 0)
+		return -1;
+	memcpy(body + nbody, alg, sizeof(alg));
+	nbody += sizeof(alg);
+	sig[0] = 0x00;                                /* no unused bits */
+	der_tlv(body, &nbody, 0x03, sig, sig_len + 1);
+	if ((*der = malloc(nbody + 8)) == NULL)
+		return -1;
+	*len = 0;
+	der_tlv(*der, len, 0x30, body, nbody);
+	return 0;
 }
 
 /* SubjectPublicKeyInfo DER of PK into BUF (at least 256 bytes). */
@@ -2532,8 +2617,26 @@ test_compromised_key_is_never_certified_again(void)
 /* Renewal                                                             */
 /* ------------------------------------------------------------------ */
 
+/* A renewal CSR for the key K with a fresh challenge of SERIAL. */
+static int
+fresh_renewal_csr(mbedtls_pk_context *k, const char *serial, const char *cn,
+		  char nonce[CA_CHALLENGE_LEN + 1], unsigned char **csr,
+		  size_t *len)
+{
+	struct mica_err err;
+	int64_t exp = 0;
+
+	if (ca_renew_challenge(g_ca, serial, nonce, &exp, &err) != 0) {
+		fprintf(stderr, "renew_challenge: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
+	if (exp <= (int64_t)time(NULL) || exp > (int64_t)time(NULL) + CA_CHALLENGE_TTL)
+		return -1;
+	return make_csr_challenge(k, cn, nonce, csr, len);
+}
+
 static void
-test_renewal_with_the_same_key_needs_no_token(void)
+test_renewal_with_the_same_key_and_a_fresh_proof_needs_no_token(void)
 {
 	mbedtls_pk_context k1, k2;
 	struct ca_issued c1, c2, bad;
@@ -2542,6 +2645,7 @@ test_renewal_with_the_same_key_needs_no_token(void)
 	struct mica_err err;
 	unsigned char *same = NULL, *other = NULL;
 	size_t same_len = 0, other_len = 0;
+	char nonce[CA_CHALLENGE_LEN + 1];
 	uint32_t flags;
 	int64_t before;
 
@@ -2550,7 +2654,9 @@ test_renewal_with_the_same_key_needs_no_token(void)
 	CU_ASSERT_EQUAL_FATAL(issue_cli(&k1, "renew1." DOMAIN, &c1), 0);
 	ca_principal_anon(&anon, "192.0.2.70");
 	/* The CSR's names do not matter: a renewal keeps the old names. */
-	CU_ASSERT_FATAL(make_csr1(&k1, "whatever." DOMAIN, &same, &same_len) == 0);
+	CU_ASSERT_FATAL(fresh_renewal_csr(&k1, c1.serial, "whatever." DOMAIN, nonce,
+					  &same, &same_len) == 0);
+	CU_ASSERT(is_lower_hex(nonce, CA_CHALLENGE_LEN));
 	CU_ASSERT_FATAL(make_csr1(&k2, "renew1." DOMAIN, &other, &other_len) == 0);
 
 	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &anon, c1.serial, same, same_len, 0, 0, &c2, &err), 0);
@@ -2576,6 +2682,7 @@ test_renewal_with_the_same_key_needs_no_token(void)
 	before = total_certs(g_ca);
 	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, c2.serial, other, other_len, 0, 0, &bad, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_STRING_EQUAL(err.code, "token_required");
 	CU_ASSERT_PTR_NULL(bad.der);
 	CU_ASSERT_EQUAL(total_certs(g_ca), before);
 	/* Without a CSR (reuse the stored key) is for admins only. */
@@ -2587,6 +2694,14 @@ test_renewal_with_the_same_key_needs_no_token(void)
 	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
 	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, "not-a-serial", same, same_len, 0, 0, &bad, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	{
+		int64_t exp = 1;
+
+		CU_ASSERT_EQUAL(ca_renew_challenge(g_ca, "7f00000000000000000000000000abcf",
+						   nonce, &exp, &err), -1);
+		CU_ASSERT_EQUAL(exp, 0);
+	}
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
 	CU_ASSERT_EQUAL(total_certs(g_ca), before);
 
 	ca_issued_free(&c1);
@@ -2595,6 +2710,169 @@ test_renewal_with_the_same_key_needs_no_token(void)
 	free(other);
 	mbedtls_pk_free(&k1);
 	mbedtls_pk_free(&k2);
+}
+
+/* Issue 9: a CSR is no secret. A copy of the victim's CSR - the one it
+ * was issued from, or a renewal CSR already used - neither renews nor,
+ * with supersede, revokes the victim's certificate, with or without an
+ * enrollment token; only an admin or a fresh proof supersedes, and every
+ * such revocation is audited as cert.revoke. */
+static void
+test_copied_csr_neither_renews_nor_revokes(void)
+{
+	static const char *const scope[] = { "*.victim." DOMAIN };
+	mbedtls_pk_context kv, ka;
+	struct ca_issued v, v2, v3, bad, ok;
+	struct ca_principal anon, enr;
+	struct mica_err err;
+	unsigned char *orig = NULL, *used = NULL, *forged = NULL, *unknown = NULL;
+	size_t orig_len = 0, used_len = 0, forged_len = 0, unknown_len = 0;
+	char nonce[CA_CHALLENGE_LEN + 1], token[CA_TOKEN_MAX], tid[CA_ID_MAX];
+	char first[CA_CHALLENGE_LEN + 1];
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	int64_t before, exp;
+
+	CU_ASSERT_FATAL(gen_key(&kv) == 0);
+	CU_ASSERT_FATAL(gen_key(&ka) == 0);
+	ca_principal_anon(&anon, "198.51.100.66");
+	CU_ASSERT_FATAL(make_csr1(&kv, "www.victim." DOMAIN, &orig, &orig_len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(g_ca, &g_cli, orig, orig_len, "server", &v, &err), 0);
+	CU_ASSERT_FATAL(make_enroll_token("server", scope, 1, 3, token, tid) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "198.51.100.67", &enr, &err), 0);
+	before = total_certs(g_ca);
+
+	/* The copied original CSR, anonymously, with and without supersede. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v.serial, orig, orig_len, 0, 1, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_STRING_EQUAL(err.code, "proof_required");
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v.serial, orig, orig_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "proof_required");
+	/* With an enrollment token covering the names: no supersede. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &enr, v.serial, orig, orig_len, 0, 1, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+	CU_ASSERT_STRING_EQUAL(err.code, "proof_required");
+	CU_ASSERT_EQUAL(token_uses_left(tid), 3);
+	CU_ASSERT_EQUAL(cert_status(v.serial), CA_CERT_VALID);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+	/* (Without supersede the token issues, as it would from
+	 * POST /requests: a certificate for a key its holder may not have,
+	 * and one use spent. The victim's certificate is untouched.) */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &enr, v.serial, orig, orig_len, 0, 0, &ok, &err), 0);
+	CU_ASSERT_EQUAL(token_uses_left(tid), 2);
+	CU_ASSERT_EQUAL(cert_status(v.serial), CA_CERT_VALID);
+	ca_issued_free(&ok);
+	/* The nonce signed by another key proves nothing of the victim's. */
+	CU_ASSERT_FATAL(fresh_renewal_csr(&ka, v.serial, "x." DOMAIN, nonce, &forged,
+					  &forged_len) == 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v.serial, forged, forged_len, 0, 1, &bad, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "token_required");
+	/* A nonce the CA never handed out. */
+	CU_ASSERT_FATAL(make_csr_challenge(&kv, "x", "00112233445566778899aabbccddeeff",
+					   &unknown, &unknown_len) == 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v.serial, unknown, unknown_len, 0, 1, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
+	CU_ASSERT_EQUAL(cert_status(v.serial), CA_CERT_VALID);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
+
+	/* The victim itself, with a fresh proof: renews and supersedes; the
+	 * revocation is audited as one, with its principal. */
+	CU_ASSERT_FATAL(fresh_renewal_csr(&kv, v.serial, "x", nonce, &used, &used_len) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &anon, v.serial, used, used_len, 0, 1, &v2, &err), 0);
+	CU_ASSERT_EQUAL(cert_status(v.serial), CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(cert_status(v2.serial), CA_CERT_VALID);
+	CU_ASSERT(audit_has("cert.revoke", v.serial));
+	{
+		struct ca_audit *a = NULL;
+		size_t n = 0;
+		int seen = 0;
+
+		CU_ASSERT_EQUAL(ca_audit_list(g_ca, &g_cli, 0, 0, 20, &a, &n, &err), 0);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(a[i].action, "cert.revoke") == 0 &&
+			    a[i].target != NULL && strcmp(a[i].target, v.serial) == 0) {
+				seen++;
+				CU_ASSERT_STRING_EQUAL(a[i].actor, anon.actor);
+				CU_ASSERT(a[i].detail != NULL &&
+					  strstr(a[i].detail, "superseded") != NULL);
+			}
+		CU_ASSERT_EQUAL(seen, 1);
+		ca_audit_array_free(a, n);
+	}
+	/* That renewal CSR, replayed: its nonce is used (against the old
+	 * certificate, now revoked: 409) and foreign to the new one. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v.serial, used, used_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v2.serial, used, used_len, 0, 1, &bad, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
+	CU_ASSERT_EQUAL(cert_status(v2.serial), CA_CERT_VALID);
+
+	/* A used nonce, replayed against the same certificate. */
+	CU_ASSERT_FATAL(fresh_renewal_csr(&kv, v2.serial, "x", nonce, &csr, &csr_len) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &anon, v2.serial, csr, csr_len, 0, 0, &v3, &err), 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v2.serial, csr, csr_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
+	free(csr);
+	csr = NULL;
+	/* An expired nonce. */
+	CU_ASSERT_FATAL(fresh_renewal_csr(&kv, v2.serial, "x", nonce, &csr, &csr_len) == 0);
+	CU_ASSERT_EQUAL(sqlite3_exec(ca_db(g_ca)->h,
+				     "UPDATE renew_challenge SET expires_at = 1", NULL, NULL,
+				     NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v2.serial, csr, csr_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
+	free(csr);
+	csr = NULL;
+	/* At most CA_CHALLENGES_PER_CERT live nonces per certificate: the
+	 * oldest goes first. Stored as hashes only. */
+	CU_ASSERT_EQUAL_FATAL(ca_renew_challenge(g_ca, v2.serial, first, &exp, &err), 0);
+	for (int i = 0; i < CA_CHALLENGES_PER_CERT; i++)
+		CU_ASSERT_EQUAL_FATAL(ca_renew_challenge(g_ca, v2.serial, nonce, &exp, &err), 0);
+	{
+		struct db *db = ca_db(g_ca);
+		sqlite3_stmt *st = NULL;
+		unsigned char h[32];
+
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db->h,
+			"SELECT count(*), sum(hash = ?1), sum(hash = ?2), sum(instr(hash, ?3) > 0) "
+			"FROM renew_challenge WHERE serial = ?4", -1, &st, NULL), SQLITE_OK);
+		mbedtls_sha256((const unsigned char *)nonce, strlen(nonce), h, 0);
+		sqlite3_bind_blob(st, 1, h, 32, SQLITE_TRANSIENT);
+		mbedtls_sha256((const unsigned char *)first, strlen(first), h, 0);
+		sqlite3_bind_blob(st, 2, h, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 3, nonce, (int)strlen(nonce), SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, v2.serial, -1, SQLITE_TRANSIENT);
+		CU_ASSERT_EQUAL_FATAL(sqlite3_step(st), SQLITE_ROW);
+		CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), CA_CHALLENGES_PER_CERT);
+		CU_ASSERT_EQUAL(sqlite3_column_int(st, 1), 1);
+		CU_ASSERT_EQUAL(sqlite3_column_int(st, 2), 0);
+		CU_ASSERT_EQUAL(sqlite3_column_int(st, 3), 0);
+		sqlite3_finalize(st);
+	}
+	CU_ASSERT_FATAL(make_csr_challenge(&kv, "x", first, &csr, &csr_len) == 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v2.serial, csr, csr_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
+	free(csr);
+	CU_ASSERT_FATAL(make_csr_challenge(&kv, "x", nonce, &csr, &csr_len) == 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v2.serial, csr, csr_len, 0, 0, &ok, &err), 0);
+	ca_issued_free(&ok);
+	free(csr);
+	/* No challenge for a revoked certificate. */
+	CU_ASSERT_EQUAL(ca_renew_challenge(g_ca, v.serial, nonce, &exp, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "revoked");
+	CU_ASSERT_STRING_EQUAL(nonce, "");
+
+	ca_principal_free(&enr);
+	ca_issued_free(&v);
+	ca_issued_free(&v2);
+	ca_issued_free(&v3);
+	free(orig);
+	free(used);
+	free(forged);
+	free(unknown);
+	mbedtls_pk_free(&kv);
+	mbedtls_pk_free(&ka);
 }
 
 static void
@@ -2666,6 +2944,9 @@ test_superseding_renewal_revokes_the_old_certificate(void)
 	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c2.serial, &nw, &err), 0);
 	CU_ASSERT_EQUAL(o.status, CA_CERT_REVOKED);
 	CU_ASSERT_EQUAL(o.reason, 4);
+	/* Audited as a revocation, not only as a renewal. */
+	CU_ASSERT(audit_has("cert.revoke", c1.serial));
+	CU_ASSERT(audit_has("cert.renew", c2.serial));
 	CU_ASSERT_STRING_EQUAL(o.renewed_by, c2.serial);
 	CU_ASSERT_STRING_EQUAL(nw.renewal_of, c1.serial);
 	CU_ASSERT_EQUAL(nw.status, CA_CERT_VALID);
@@ -3267,6 +3548,93 @@ test_one_use_token_race_has_exactly_one_winner(void)
 	mbedtls_pk_free(&pk);
 }
 
+struct renew_racer {
+	const char *serial;
+	const unsigned char *csr;
+	size_t csr_len;
+	pthread_barrier_t *barrier;
+	int rc;
+	mica_errkind kind;
+	char serial_out[CA_SERIAL_MAX];
+};
+
+static void *
+renew_racer_main(void *arg)
+{
+	struct renew_racer *r = arg;
+	struct ca *ca = NULL;
+	struct ca_principal anon;
+	struct ca_issued out;
+	struct mica_err err;
+
+	r->rc = -2;
+	ca_principal_anon(&anon, "192.0.2.92");
+	if (ca_clone(g_ca, &ca, &err) != 0)
+		ca = NULL;
+	pthread_barrier_wait(r->barrier);
+	if (ca != NULL) {
+		r->rc = ca_renew(ca, &anon, r->serial, r->csr, r->csr_len, 0, 1, &out, &err);
+		r->kind = err.kind;
+		if (r->rc == 0)
+			snprintf(r->serial_out, sizeof(r->serial_out), "%s", out.serial);
+		ca_issued_free(&out);
+	}
+	ca_close(ca);
+	return NULL;
+}
+
+/* Threads racing with one renewal CSR and its nonce: exactly one renews
+ * (and supersedes); the others are refused. */
+static void
+test_renewal_nonce_race_has_exactly_one_winner(void)
+{
+	struct renew_racer r[NTHREADS];
+	pthread_t th[NTHREADS];
+	pthread_barrier_t barrier;
+	mbedtls_pk_context k;
+	struct ca_issued c;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	char nonce[CA_CHALLENGE_LEN + 1];
+	int wins = 0, winner = -1;
+	int64_t before;
+
+	CU_ASSERT_FATAL(gen_key(&k) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "noncerace." DOMAIN, &c), 0);
+	CU_ASSERT_FATAL(fresh_renewal_csr(&k, c.serial, "x", nonce, &csr, &len) == 0);
+	before = total_certs(g_ca);
+	CU_ASSERT_FATAL(pthread_barrier_init(&barrier, NULL, NTHREADS) == 0);
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < NTHREADS; i++) {
+		r[i].serial = c.serial;
+		r[i].csr = csr;
+		r[i].csr_len = len;
+		r[i].barrier = &barrier;
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, renew_racer_main, &r[i]) == 0);
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&barrier);
+	for (int i = 0; i < NTHREADS; i++) {
+		CU_ASSERT_NOT_EQUAL(r[i].rc, -2);
+		if (r[i].rc == 0) {
+			wins++;
+			winner = i;
+		} else {
+			/* the nonce is spent, or the old one revoked meanwhile */
+			CU_ASSERT(r[i].kind == MICA_E_FORBIDDEN || r[i].kind == MICA_E_CONFLICT);
+		}
+	}
+	CU_ASSERT_EQUAL(wins, 1);
+	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
+	CU_ASSERT_EQUAL(cert_status(c.serial), CA_CERT_REVOKED);
+	if (winner >= 0)
+		CU_ASSERT_EQUAL(cert_status(r[winner].serial_out), CA_CERT_VALID);
+	ca_issued_free(&c);
+	free(csr);
+	mbedtls_pk_free(&k);
+}
+
 /* ------------------------------------------------------------------ */
 
 int
@@ -3333,8 +3701,10 @@ main(void)
 		  test_unrevoke_only_from_certificate_hold },
 		{ "a key revoked for keyCompromise is never certified again, on any path",
 		  test_compromised_key_is_never_certified_again },
-		{ "renewal with the same key needs no token; a new key does; links both ways",
-		  test_renewal_with_the_same_key_needs_no_token },
+		{ "renewal with the same key and a fresh proof needs no token; a new key does; links both ways",
+		  test_renewal_with_the_same_key_and_a_fresh_proof_needs_no_token },
+		{ "a copied CSR neither renews nor supersedes; nonces are single-use, bounded, hashed",
+		  test_copied_csr_neither_renews_nor_revokes },
 		{ "renewal with a new key needs an enrollment token covering the names",
 		  test_renewal_with_a_new_key_needs_a_covering_token },
 		{ "a superseding renewal revokes the old certificate as superseded",
@@ -3355,6 +3725,8 @@ main(void)
 		  test_backup_and_restore_keep_everything },
 		{ "8 cloned handles issue 200 certificates concurrently, all distinct and stored",
 		  test_concurrent_issuance_from_cloned_handles },
+		{ "8 threads racing with one renewal nonce: exactly one renewal",
+		  test_renewal_nonce_race_has_exactly_one_winner },
 		{ "8 threads racing on a one-use token: exactly one certificate",
 		  test_one_use_token_race_has_exactly_one_winner },
 	};

@@ -648,6 +648,37 @@ out:
 }
 
 int
+web_h_cert_renew_challenge(struct web_ctx *c, struct web_reply *rep,
+			   struct mica_err *err)
+{
+	char serial[CA_SERIAL_MAX], nonce[CA_CHALLENGE_LEN + 1];
+	int64_t expires_at = 0;
+	json_t *j = NULL, *o;
+	int rc;
+
+	if (param_serial(c, serial, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
+		return -1;
+	json_decref(j);
+	if (ca_renew_challenge(c->ca, serial, nonce, &expires_at, err) != 0)
+		return -1;
+	o = json_object();
+	if (o == NULL ||
+	    json_object_set_new(o, "serial", json_string(serial)) != 0 ||
+	    json_object_set_new(o, "challenge", json_string(nonce)) != 0 ||
+	    json_object_set_new(o, "expires_at", web_jtime(expires_at)) != 0 ||
+	    json_object_set_new(o, "expires_in",
+				json_integer(expires_at - c->now)) != 0) {
+		json_decref(o);
+		explicit_bzero(nonce, sizeof(nonce));
+		return oom(err);
+	}
+	explicit_bzero(nonce, sizeof(nonce));
+	/* Zeroized when sent, as a token's reply. */
+	rc = web_reply_json(rep, 200, o, 1, err);
+	return rc;
+}
+
+int
 web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	static const struct web_field spec[] = {

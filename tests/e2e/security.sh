@@ -180,6 +180,93 @@ expect "an admin renewal of K's other certificate" 422 key_compromised
 KCN=$(sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate WHERE spki_sha256 = (SELECT spki_sha256 FROM certificate WHERE serial = lower('$KC1'))")
 is "key K has its two certificates, no more" "$KCN" 2
 
+# ------------------ 1, 3: a copied CSR neither renews nor revokes others' --
+
+echo "# a copied CSR does not renew, nor revoke, someone else's certificate"
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "names": ["*.victim.contoso.test"], "uses": 5}'
+VTOK=$(json_get "$W/body" token)
+mkcsr victim /CN=www.victim.contoso.test DNS:www.victim.contoso.test
+call POST "$S/api/v1/requests" -H "Authorization: Bearer $VTOK" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr victim)"
+expect "the victim enrolls with its token" 201
+VSER=$(json_get "$W/body" serial)
+ncert() { sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate"; }
+vstatus() { sqlite3 "$D/mica.db" "SELECT status FROM certificate WHERE serial = '$VSER'"; }
+N0=$(ncert)
+# The attacker holds only a copy of the victim's CSR (CSRs are not secret).
+call POST "$S/api/v1/certificates/$VSER/renew" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr victim supersede=true)"
+expect "the copied CSR with supersede, no token" 401 proof_required
+call POST "$S/api/v1/certificates/$VSER/renew?supersede=true" -H 'Content-Type: application/pkcs10' \
+	--data-binary @"$W/victim.csr"
+expect "the same as a raw CSR" 401 proof_required
+call POST "$S/api/v1/certificates/$VSER/renew" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr victim)"
+expect "the copied CSR without supersede" 401 proof_required
+call POST "$S/api/v1/certificates/$VSER/renew" -H "Authorization: Bearer $VTOK" \
+	-H 'Content-Type: application/json' --data-binary "$(json_csr victim supersede=true)"
+expect "the copied CSR with supersede and an enrollment token" 403 proof_required
+is "the victim's certificate is still valid" "$(vstatus)" 1
+is "nothing was issued" "$(ncert)" "$N0"
+sqlite3 "$D/mica.db" "SELECT action FROM audit WHERE target = '$VSER'" | grep -q revoke &&
+	fail "a revocation was audited" || ok "no revocation was audited"
+
+# The holder of the key proves it freshly, as docs/API.md shows.
+call POST "$S/api/v1/certificates/$VSER/renew-challenge"
+expect "anyone may ask for a renewal challenge" 200
+NONCE=$(json_get "$W/body" challenge)
+case $NONCE in
+[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]*) ok "the challenge is a hex nonce" ;;
+*) fail "challenge: $NONCE" ;;
+esac
+is "it lives 10 minutes" "$(json_get "$W/body" expires_in)" 600
+printf '%s\n' "[req]" "prompt = no" "distinguished_name = dn" "attributes = req_attributes" \
+	"[dn]" "CN = www.victim.contoso.test" "[req_attributes]" "challengePassword = $NONCE" \
+	> "$W/renew.cnf"
+openssl req -new -key "$W/victim.key" -config "$W/renew.cnf" -out "$W/renew.csr" 2>/dev/null ||
+	die "openssl req -config renew.cnf"
+# A nonce signed by another key proves nothing.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/other.key" \
+	-config "$W/renew.cnf" -out "$W/other.csr" 2>/dev/null || die "openssl req other"
+call POST "$S/api/v1/certificates/$VSER/renew" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr other supersede=true)"
+expect "the nonce signed by another key" 401 token_required
+call POST "$S/api/v1/certificates/$VSER/renew" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr renew supersede=true)"
+expect "the key's holder renews and supersedes with the fresh proof" 201
+VSER2=$(json_get "$W/body" serial)
+is "the old certificate is revoked" "$(vstatus)" 2
+sqlite3 "$D/mica.db" "SELECT actor || ' ' || action || ' ' || detail FROM audit WHERE target = '$VSER'" > "$W/aud"
+grep -q "^anon@127.0.0.1 cert.revoke superseded" "$W/aud" &&
+	ok "the supersede is audited as a revocation with its principal" ||
+	{ fail "audit of the supersede"; sed 's/^/    /' "$W/aud"; }
+curl -s -o "$W/crl.der" "$H/crl"
+openssl crl -inform der -in "$W/crl.der" -noout -text | tr -d ' ' | grep -qi "^SerialNumber:$VSER\$" &&
+	ok "the CRL lists it" || fail "the CRL does not list $VSER"
+N1=$(ncert)
+call POST "$S/api/v1/certificates/$VSER2/renew" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr renew supersede=true)"
+expect "the used renewal CSR against the new certificate" 403 bad_proof
+call POST "$S/api/v1/certificates/$VSER/renew" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr renew)"
+expect "the used renewal CSR against the revoked one" 409 revoked
+call POST "$S/api/v1/certificates/$VSER2/renew-challenge"
+call POST "$S/api/v1/certificates/$VSER2/renew" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr renew)"
+expect "an old nonce, with a new one outstanding" 403 bad_proof
+is "nothing more was issued" "$(ncert)" "$N1"
+call POST "$S/api/v1/certificates/$VSER/renew-challenge"
+expect "no challenge for a revoked certificate" 409 revoked
+call POST "$S/api/v1/certificates/0123456789abcdef/renew-challenge"
+expect "no challenge for an unknown serial" 404
+call POST "$S/api/v1/certificates/$VSER2/renew-challenge" -H 'Content-Type: application/json' \
+	--data-binary '{"x": 1}'
+expect "a challenge takes no body" 400 unknown_field
+grep -q "$NONCE" "$LOG" && fail "the nonce is in the log" || ok "the nonce is not in the log"
+sqlite3 "$D/mica.db" .dump | grep -qi "$NONCE" && fail "the nonce is in the store" ||
+	ok "the store keeps no nonce, only hashes"
+
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 finish
