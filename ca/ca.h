@@ -35,6 +35,7 @@ struct ca;
 #define CA_ID_MAX        40      /* request and token ids, with NUL */
 #define CA_TOKEN_MAX     128     /* a whole bearer token, with NUL */
 #define CA_PENDING_MAX   1000    /* most pending requests held at once */
+#define CA_PENDING_PER_CLIENT 20 /* ... and from one client address */
 #define CA_SERIAL_MAX    41      /* a serial in hex (20 octets), with NUL */
 #define CA_TEXT_MAX      200     /* characters of a comment or a reason */
 
@@ -164,7 +165,11 @@ void ca_issued_free(struct ca_issued *r);
 
 /* Submit a CSR. ADMIN/CLI and ENROLL (within scope, consuming one use)
  * principals get a certificate at once; ANON gets a pending request (after
- * the same validation, so hopeless requests are refused at submission).
+ * the same validation, so hopeless requests are refused at submission):
+ * the one already pending for the same CSR (the same DER) and profile if
+ * there is one, else a new one - unless P's client already has
+ * CA_PENDING_PER_CLIENT pending (MICA_E_RATE "too_many_pending_from_client")
+ * or CA_PENDING_MAX are pending (MICA_E_RATE "too_many_pending").
  * Refused input stores nothing and signs nothing. */
 int ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 		  const struct ca_submit *s, struct ca_issued *out,

@@ -293,6 +293,14 @@ int db_req_decide(struct db *db, const char *id, int status, const char *by,
 		  const char *serial, const char *reason, int64_t at,
 		  struct mica_err *err);
 int db_req_count_pending(struct db *db, int64_t *out, struct mica_err *err);
+/* Pending requests whose client is CLIENT. */
+int db_req_count_pending_client(struct db *db, const char *client,
+				int64_t *out, struct mica_err *err);
+/* The oldest pending request for PROFILE whose CSR is exactly CSR_DER:
+ * its id into ID, or "" if there is none. */
+int db_req_find_pending(struct db *db, const char *profile,
+			const unsigned char *csr_der, size_t csr_len,
+			char id[40], struct mica_err *err);
 
 /* ------------------------------------------------------------- tokens -- */
 

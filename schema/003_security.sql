@@ -43,3 +43,10 @@ CREATE TABLE renew_challenge (
 );
 CREATE INDEX renew_challenge_by_serial ON renew_challenge (serial);
 CREATE INDEX renew_challenge_by_expiry ON renew_challenge (expires_at);
+
+-- The pending queue, per client and by CSR: each client (as the engine
+-- names it) may hold only a few pending requests, and a CSR already
+-- pending under a profile answers with that request instead of a new one.
+-- Partial indexes: only pending rows, at most CA_PENDING_MAX of them.
+CREATE INDEX request_pending_by_client ON request (client) WHERE status = 0;
+CREATE INDEX request_pending_by_csr ON request (profile, csr_der) WHERE status = 0;

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
@@ -1371,7 +1372,14 @@ anon_submit(const char *name, char id[CA_ID_MAX])
 	struct mica_err err;
 	int rc = -1;
 
-	ca_principal_anon(&anon, "192.0.2.10");
+	/* A client address per request: the per-client bound on pending
+	 * requests is not what the callers test. */
+	static int seq;
+	char client[32];
+
+	seq++;
+	snprintf(client, sizeof(client), "198.18.%d.%d", (seq / 250) % 250, seq % 250);
+	ca_principal_anon(&anon, client);
 	if (gen_key(&pk) != 0)
 		return -1;
 	if (make_csr1(&pk, name, &csr, &len) == 0 &&
@@ -1430,14 +1438,16 @@ test_anonymous_submission_waits_for_approval(void)
 	ca_request_free(&req);
 	ca_issued_free(&st);
 
-	/* The same CSR again: another, different id. */
+	/* The same CSR again: the request already waiting, no new row. */
 	{
 		struct ca_issued again;
 		CU_ASSERT_EQUAL(submit(g_ca, &anon, csr, len, "server", &again, &err), 0);
-		CU_ASSERT(is_lower_hex(again.request_id, 32));
-		CU_ASSERT_STRING_NOT_EQUAL(again.request_id, out.request_id);
+		CU_ASSERT_EQUAL(again.status, CA_REQ_PENDING);
+		CU_ASSERT_STRING_EQUAL(again.request_id, out.request_id);
 		snprintf(id2, sizeof(id2), "%s", again.request_id);
 		ca_issued_free(&again);
+		CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
+		CU_ASSERT_EQUAL(c1.pending_requests, c0.pending_requests + 1);
 	}
 	/* Ids that do not exist or are malformed look alike: not found. */
 	{
@@ -1596,9 +1606,9 @@ test_pending_requests_are_capped(void)
 	struct db_request r;   /* stored directly, to fill the queue fast */
 	struct ca_counts c;
 	struct mica_err err;
-	mbedtls_pk_context pk;
-	unsigned char *csr = NULL, raw[16];
-	size_t len = 0;
+	mbedtls_pk_context pk, pk2, pk3;
+	unsigned char *csr = NULL, *csr2 = NULL, *csr3 = NULL, raw[16];
+	size_t len = 0, len2 = 0, len3 = 0;
 	char last[CA_ID_MAX];
 
 	CU_ASSERT_FATAL(ca != NULL);
@@ -1606,21 +1616,29 @@ test_pending_requests_are_capped(void)
 	ca_principal_cli(&cli);
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
 	CU_ASSERT_FATAL(make_csr1(&pk, "flood." DOMAIN, &csr, &len) == 0);
-	/* CA_PENDING_MAX - 1 waiting requests, stored directly (fast). */
+	CU_ASSERT_FATAL(gen_key(&pk2) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk2, "flood2." DOMAIN, &csr2, &len2) == 0);
+	CU_ASSERT_FATAL(gen_key(&pk3) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk3, "flood3." DOMAIN, &csr3, &len3) == 0);
+	/* CA_PENDING_MAX - 1 waiting requests from as many clients, stored
+	 * directly (fast). */
 	CU_ASSERT_EQUAL_FATAL(db_begin(ca_db(ca), &err), 0);
 	for (int i = 0; i < CA_PENDING_MAX - 1; i++) {
+		char client[32];
+
 		memset(&r, 0, sizeof(r));
 		memset(raw, 0, sizeof(raw));
 		raw[0] = (unsigned char)(i >> 8);
 		raw[1] = (unsigned char)i;
 		raw[15] = 0xaa;
 		mica_hex_encode(raw, sizeof(raw), r.id);
+		snprintf(client, sizeof(client), "198.18.%d.%d", i / 250, i % 250);
 		r.status = DB_REQ_PENDING;
 		r.profile = "server";
 		r.csr_der = csr;
 		r.csr_len = len;
 		r.names = "flood." DOMAIN;
-		r.client = "192.0.2.77";
+		r.client = client;
 		r.submitted_at = (int64_t)time(NULL);
 		if (db_req_insert(ca_db(ca), &r, &err) != 0) {
 			CU_FAIL("db_req_insert");
@@ -1629,25 +1647,155 @@ test_pending_requests_are_capped(void)
 	}
 	CU_ASSERT_EQUAL_FATAL(db_commit(ca_db(ca), &err), 0);
 	/* The last one fits, the next is refused (429) and stores nothing. */
-	CU_ASSERT_EQUAL_FATAL(submit(ca, &anon, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(submit(ca, &anon, csr2, len2, "server", &out, &err), 0);
 	snprintf(last, sizeof(last), "%s", out.request_id);
 	ca_issued_free(&out);
-	CU_ASSERT_EQUAL(submit(ca, &anon, csr, len, "server", &out, &err), -1);
+	CU_ASSERT_EQUAL(submit(ca, &anon, csr3, len3, "server", &out, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_RATE);
+	CU_ASSERT_STRING_EQUAL(err.code, "too_many_pending");
 	CU_ASSERT(out.request_id[0] == '\0');
 	CU_ASSERT_EQUAL(ca_counts(ca, &c, &err), 0);
 	CU_ASSERT_EQUAL(c.pending_requests, CA_PENDING_MAX);
+	/* A CSR already waiting is answered with its request even now. */
+	CU_ASSERT_EQUAL(submit(ca, &anon, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL(out.status, CA_REQ_PENDING);
+	CU_ASSERT(is_lower_hex(out.request_id, 32));
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL(ca_counts(ca, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.pending_requests, CA_PENDING_MAX);
 	/* Admins are not queued: they issue directly. */
-	CU_ASSERT_EQUAL(submit(ca, &cli, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL(submit(ca, &cli, csr3, len3, "server", &out, &err), 0);
 	ca_issued_free(&out);
 	/* A decision makes room again. */
 	CU_ASSERT_EQUAL(ca_request_deny(ca, &cli, last, "flood", &err), 0);
-	CU_ASSERT_EQUAL(submit(ca, &anon, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_EQUAL(submit(ca, &anon, csr3, len3, "server", &out, &err), 0);
 	ca_issued_free(&out);
 
 	ca_close(ca);
 	free(csr);
+	free(csr2);
+	free(csr3);
 	mbedtls_pk_free(&pk);
+	mbedtls_pk_free(&pk2);
+	mbedtls_pk_free(&pk3);
+}
+
+/* Issue 9: one client could fill the whole queue (CA_PENDING_MAX) with
+ * one CSR sent again and again. The same CSR and profile now answer with
+ * the request already waiting, and one client address holds at most
+ * CA_PENDING_PER_CLIENT places. */
+static void
+test_pending_queue_per_client_and_per_csr(void)
+{
+	struct ca *ca = fresh_ca("perclient", 0, 1);
+	struct ca_principal a, b, cli;
+	struct ca_issued out;
+	struct ca_counts c;
+	struct mica_err err;
+	mbedtls_pk_context pk, more;
+	unsigned char *csr = NULL, *pem = NULL, *x = NULL;
+	size_t len = 0, pem_len = 0, xlen = 0;
+	char first[CA_ID_MAX], other_profile[CA_ID_MAX], keep[CA_ID_MAX];
+	int64_t before;
+
+	CU_ASSERT_FATAL(ca != NULL);
+	ca_principal_anon(&a, "203.0.113.5");
+	ca_principal_anon(&b, "203.0.113.6");
+	ca_principal_cli(&cli);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "same." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(submit(ca, &a, csr, len, "server", &out, &err), 0);
+	snprintf(first, sizeof(first), "%s", out.request_id);
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL(ca_counts(ca, &c, &err), 0);
+	before = c.pending_requests;
+	/* The same CSR, again and again, from anyone, as DER or as PEM: the
+	 * same request (202 with the same id), no new row. */
+	for (int i = 0; i < 50; i++) {
+		CU_ASSERT_EQUAL(submit(ca, i % 2 ? &a : &b, csr, len, "server", &out, &err), 0);
+		CU_ASSERT_STRING_EQUAL(out.request_id, first);
+		CU_ASSERT_EQUAL(out.status, CA_REQ_PENDING);
+		ca_issued_free(&out);
+	}
+	{
+		char *b64 = NULL;
+		size_t olen = 0;
+
+		CU_ASSERT_EQUAL(mbedtls_base64_encode(NULL, 0, &olen, csr, len),
+				MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL);
+		CU_ASSERT_FATAL((b64 = malloc(olen)) != NULL);
+		CU_ASSERT_EQUAL(mbedtls_base64_encode((unsigned char *)b64, olen, &olen,
+						      csr, len), 0);
+		pem_len = olen + 80;
+		CU_ASSERT_FATAL((pem = malloc(pem_len)) != NULL);
+		pem_len = (size_t)snprintf((char *)pem, pem_len,
+					   "-----BEGIN CERTIFICATE REQUEST-----\n%s\n"
+					   "-----END CERTIFICATE REQUEST-----\n", b64);
+		free(b64);
+	}
+	CU_ASSERT_EQUAL(submit(ca, &b, pem, pem_len, "server", &out, &err), 0);
+	CU_ASSERT_STRING_EQUAL(out.request_id, first);
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL(ca_counts(ca, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.pending_requests, before);
+	/* Under another profile it is another request. */
+	CU_ASSERT_EQUAL(submit(ca, &a, csr, len, "client", &out, &err), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(out.request_id, first);
+	snprintf(other_profile, sizeof(other_profile), "%s", out.request_id);
+	ca_issued_free(&out);
+
+	/* Client A holds 2; 18 more distinct CSRs fit, the next is refused. */
+	for (int i = 0; i < CA_PENDING_PER_CLIENT - 2; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "a%d." DOMAIN, i);
+		CU_ASSERT_FATAL(gen_key(&more) == 0);
+		CU_ASSERT_FATAL(make_csr1(&more, name, &x, &xlen) == 0);
+		CU_ASSERT_EQUAL(submit(ca, &a, x, xlen, "server", &out, &err), 0);
+		if (i == 0)
+			snprintf(keep, sizeof(keep), "%s", out.request_id);
+		ca_issued_free(&out);
+		free(x);
+		mbedtls_pk_free(&more);
+	}
+	CU_ASSERT_FATAL(gen_key(&more) == 0);
+	CU_ASSERT_FATAL(make_csr1(&more, "over." DOMAIN, &x, &xlen) == 0);
+	CU_ASSERT_EQUAL(ca_counts(ca, &c, &err), 0);
+	before = c.pending_requests;
+	CU_ASSERT_EQUAL(submit(ca, &a, x, xlen, "server", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_RATE);
+	CU_ASSERT_STRING_EQUAL(err.code, "too_many_pending_from_client");
+	CU_ASSERT(out.request_id[0] == '\0');
+	CU_ASSERT_EQUAL(ca_counts(ca, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.pending_requests, before);
+	/* ... but A's CSRs already waiting still answer, and B is served. */
+	CU_ASSERT_EQUAL(submit(ca, &a, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_STRING_EQUAL(out.request_id, first);
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL(submit(ca, &b, x, xlen, "server", &out, &err), 0);
+	ca_issued_free(&out);
+	/* A decision on one of A's requests gives A a place back. */
+	CU_ASSERT_EQUAL(ca_request_deny(ca, &cli, keep, "no", &err), 0);
+	mbedtls_pk_free(&more);
+	free(x);
+	CU_ASSERT_FATAL(gen_key(&more) == 0);
+	CU_ASSERT_FATAL(make_csr1(&more, "again." DOMAIN, &x, &xlen) == 0);
+	CU_ASSERT_EQUAL(submit(ca, &a, x, xlen, "server", &out, &err), 0);
+	ca_issued_free(&out);
+	/* Once decided, the same CSR is a new request. */
+	CU_ASSERT_EQUAL(ca_request_approve(ca, &cli, first, &out, &err), 0);
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL(ca_request_deny(ca, &cli, other_profile, NULL, &err), 0);
+	CU_ASSERT_EQUAL(submit(ca, &b, csr, len, "server", &out, &err), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(out.request_id, first);
+	ca_issued_free(&out);
+
+	ca_close(ca);
+	free(csr);
+	free(pem);
+	free(x);
+	mbedtls_pk_free(&pk);
+	mbedtls_pk_free(&more);
 }
 
 /* ------------------------------------------------------------------ */
@@ -3676,6 +3824,8 @@ main(void)
 		{ "a denied request cannot be approved", test_denial_is_final },
 		{ "approval re-checks the policy of the day", test_approval_rechecks_policy },
 		{ "pending requests are capped at CA_PENDING_MAX", test_pending_requests_are_capped },
+		{ "one client holds at most CA_PENDING_PER_CLIENT places; one CSR waits once",
+		  test_pending_queue_per_client_and_per_csr },
 		{ "a one-use enrollment token issues once and is then refused",
 		  test_one_use_token_issues_once },
 		{ "a scoped token issues only within its profile and names, refusals use nothing",

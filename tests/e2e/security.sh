@@ -179,6 +179,9 @@ call POST "$S/api/v1/certificates/$KC2/renew" "${ADMH[@]}"
 expect "an admin renewal of K's other certificate" 422 key_compromised
 KCN=$(sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate WHERE spki_sha256 = (SELECT spki_sha256 FROM certificate WHERE serial = lower('$KC1'))")
 is "key K has its two certificates, no more" "$KCN" 2
+call POST "$S/api/v1/requests/$KCREQ/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"reason": "key compromised"}'
+expect "the pending request is still there for an admin to deny" 200
 
 # ------------------ 1, 3: a copied CSR neither renews nor revokes others' --
 
@@ -266,6 +269,47 @@ expect "a challenge takes no body" 400 unknown_field
 grep -q "$NONCE" "$LOG" && fail "the nonce is in the log" || ok "the nonce is not in the log"
 sqlite3 "$D/mica.db" .dump | grep -qi "$NONCE" && fail "the nonce is in the store" ||
 	ok "the store keeps no nonce, only hashes"
+
+# ------------------------------ 6: one client cannot fill the queue --
+
+echo "# the pending queue: one CSR waits once, one client holds at most 20 places"
+pending_from() { sqlite3 "$D/mica.db" "SELECT count(*) FROM request WHERE status = 0 AND client = '$1'"; }
+is "no request from this address waits yet" "$(pending_from 127.0.0.1)" 0
+mkcsr flood /CN=flood.contoso.test DNS:flood.contoso.test
+openssl req -in "$W/flood.csr" -outform der -out "$W/flood.der" 2>/dev/null
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr flood)"
+expect "a first anonymous request" 202
+FID=$(json_get "$W/body" id)
+same=0
+for i in $(seq 1 30); do
+	if [ $((i % 2)) = 0 ]; then
+		call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr flood)"
+	else
+		call POST "$S/api/v1/requests" -H 'Content-Type: application/pkcs10' --data-binary @"$W/flood.der"
+	fi
+	[ "$CODE" = 202 ] && [ "$(json_get "$W/body" id)" = "$FID" ] && same=$((same + 1))
+done
+is "30 resubmissions of that CSR (PEM or DER) answer 202 with the same id" "$same" 30
+is "... and queue nothing more" "$(pending_from 127.0.0.1)" 1
+for i in $(seq 2 20); do
+	mkcsr "fl$i" "/CN=fl$i.contoso.test" "DNS:fl$i.contoso.test"
+	call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr "fl$i")"
+	[ "$CODE" = 202 ] || fail "distinct request $i: $CODE"
+done
+is "20 distinct requests wait" "$(pending_from 127.0.0.1)" 20
+mkcsr fl21 /CN=fl21.contoso.test DNS:fl21.contoso.test
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr fl21)"
+expect "the 21st from one address" 429 too_many_pending_from_client
+is "... is not queued" "$(pending_from 127.0.0.1)" 20
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr flood)"
+expect "a CSR already waiting still answers" 202
+call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$(json_csr fl21)"
+expect "an admin still issues at once" 201
+call POST "$S/api/v1/requests/$FID/deny" "${ADMH[@]}"
+expect "a decision" 200
+call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr flood)"
+expect "gives the address its place back: the decided CSR is a new request" 202
+[ "$(json_get "$W/body" id)" != "$FID" ] && ok "with a new id" || fail "the denied request's id came back"
 
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
