@@ -80,7 +80,9 @@ struct ca_init_result {
 };
 
 /* Create the data directory's database and root CA, publish the first CRL.
- * MICA_E_CONFLICT ("ca_exists") if a CA already exists there. */
+ * MICA_E_CONFLICT ("ca_exists") if a CA already exists there; an existing
+ * directory group or others may access is refused (MICA_E_FORBIDDEN
+ * "insecure_permissions"), a new one is made 0700. */
 int ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	    struct mica_err *err);
 
@@ -92,8 +94,9 @@ int ca_exists(const char *datadir);
 
 /* Open the CA in DATADIR. With CA_OPEN_UNLOCK the passphrase comes from
  * PASSPHRASE_FILE if not NULL, else $MICA_PASSPHRASE, else DATADIR/passphrase;
- * a passphrase file readable by group or others is refused. Wrong
- * passphrase -> MICA_E_UNAUTH. */
+ * a passphrase file readable by group or others is refused, as are a data
+ * directory and a database group or others may access (MICA_E_FORBIDDEN
+ * "insecure_permissions"). Wrong passphrase -> MICA_E_UNAUTH. */
 int ca_open(const char *datadir, int flags, const char *passphrase_file,
 	    struct ca **out, struct mica_err *err);
 /* A new handle for another thread: own connection, shared key and caches. */
@@ -105,9 +108,20 @@ void ca_close(struct ca *ca);
  * ca_close() stops it. Call once, before the other threads start. */
 int ca_batch_writes(struct ca *ca, struct mica_err *err);
 
-/* Does the store answer? A real query on this handle's connection (for a
- * health check). */
+/* Does the store answer, and is it still private? ca_perm_check(), then a
+ * real query on this handle's connection (for a health check). */
 int ca_store_check(struct ca *ca, struct mica_err *err);
+
+/* Are the data directory (mode 0700 or stricter) and the store's files
+ * (0600) still private to their owner? ca_open() refuses them otherwise
+ * (MICA_E_FORBIDDEN "insecure_permissions"); a long-running process calls
+ * this from its timer to notice a mode loosened while it runs. Found
+ * loosened: every handle sharing CA's state refuses to issue
+ * (MICA_E_UNAVAIL "insecure_store") until a later call finds them private
+ * again; the change is logged once each way. Returns 0, or -1 with
+ * MICA_E_UNAVAIL "insecure_store" (or another store error). Stats a few
+ * files; no store query. Thread-safe. */
+int ca_perm_check(struct ca *ca, struct mica_err *err);
 
 /* ----------------------------------------------------------- callers -- */
 

@@ -21,6 +21,7 @@
  *   query.c       reading certificates, counts and the audit log
  *   config.c      allowed domains and profile validity
  *   backup.c      backup and restore
+ *   perm.c        the data directory's and the store's permissions
  *   serial.c      serial numbers
  *   text.c        ids, free text and the store's name lists
  * and under them, with headers of their own and no store:
@@ -36,6 +37,7 @@
 #define MICA_CA_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -65,6 +67,9 @@ struct ca_shared {
 	char *aia_url;
 	int crl_days;
 	struct db_writer *writer;      /* NULL unless ca_batch_writes() */
+	atomic_int insecure;           /* the last ca_perm_check() found the
+					* data directory or the store open to
+					* group or others: no issuance */
 };
 
 struct ca {
@@ -163,6 +168,21 @@ const struct ca_profile *ca_profile_get(const char *name, struct mica_err *err);
  * built-in values). */
 int ca_profile_limits(struct ca *ca, const struct ca_profile *prof, int *def,
 		      int *max, struct mica_err *err);
+
+/* -------------------------------------------------------------- perm.c -- */
+
+/* DATADIR is a directory that group and others cannot access; else
+ * MICA_E_FORBIDDEN "insecure_permissions" saying to run chmod 700. */
+int ca_datadir_check(const char *datadir, struct mica_err *err);
+/* ERR (not NULL) says a check of SH's files failed: if for their
+ * permissions (MICA_E_FORBIDDEN), every handle of SH stops issuing (logged
+ * once, with ERR's details) and ERR becomes MICA_E_UNAVAIL
+ * "insecure_store" with a message for clients; otherwise ERR stays. */
+void ca_perm_lost(struct ca_shared *sh, struct mica_err *err);
+/* 0 unless the last ca_perm_check() of a handle sharing CA's state found
+ * the permissions loosened: then MICA_E_UNAVAIL "insecure_store". No I/O,
+ * for the issuance path. */
+int ca_insecure(struct ca *ca, struct mica_err *err);
 
 /* ------------------------------------------------------------- issue.c -- */
 

@@ -148,6 +148,10 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 			     "%s already holds a CA; refusing to overwrite it", o->datadir);
 		goto out;
 	}
+	/* A directory made by hand (mkdir under umask 022) would leave the
+	 * passphrase and the store in view: refused, as at every open. */
+	if (ca_datadir_check(o->datadir, err) != 0)
+		goto out;
 
 	/* Passphrase first: a failure here leaves nothing behind. */
 	if (o->passphrase_file != NULL) {

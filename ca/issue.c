@@ -236,7 +236,7 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	struct discard_tx dx;
 	struct lint_refused_tx lx;
 
-	if (ca_sign_ready(ca, err) != 0)
+	if (ca_insecure(ca, err) != 0 || ca_sign_ready(ca, err) != 0)
 		return -1;
 	memset(&rec, 0, sizeof(rec));
 	/* Subject: CN = the first name when it fits the 64-character bound;

@@ -45,6 +45,14 @@ struct db;
  */
 int db_open(const char *path, int flags, struct db **out, struct mica_err *err);
 
+/* The check db_open makes of the files: the database at PATH exists and
+ * it and its -wal and -shm (when present) are regular files that group and
+ * others cannot access (MICA_E_FORBIDDEN "insecure_permissions" with a
+ * message saying which and what to run; MICA_E_UNAVAIL if PATH cannot be
+ * examined). For a long-running process, whose files an admin may loosen
+ * while it runs. ":memory:" passes. */
+int db_file_check(const char *path, struct mica_err *err);
+
 /* Close the connection; finalizes cached statements. Accepts NULL. */
 void db_close(struct db *db);
 

@@ -775,6 +775,143 @@ test_init_refuses_bad_options_and_leaves_nothing(void)
 	}
 }
 
+/* Issue 9: a data directory group or others may read or write is refused
+ * as the files in it are - by every open, by init and by restore - and
+ * the message says what to run. */
+static void
+test_open_refuses_a_data_directory_open_to_others(void)
+{
+	static const mode_t loose[] = { 0750, 0705, 0701, 0770, 0777, 0710 };
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	char dir[PATH_MAX], bak[PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(chmod(g_cadir, loose[i]), 0);
+		for (int f = 0; f < 3; f++) {
+			static const int flags[] = { 0, CA_OPEN_READONLY, CA_OPEN_UNLOCK };
+
+			memset(&err, 0, sizeof(err));
+			CU_ASSERT_EQUAL(ca_open(g_cadir, flags[f], NULL, &ca, &err), -1);
+			CU_ASSERT_PTR_NULL(ca);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+			CU_ASSERT_STRING_EQUAL(err.code, "insecure_permissions");
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "chmod 700"));
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(chmod(g_cadir, 0700), 0);
+	CU_ASSERT_EQUAL(ca_open(g_cadir, CA_OPEN_READONLY, NULL, &ca, &err), 0);
+	ca_close(ca);
+
+	/* init into a directory made by hand under umask 022: refused,
+	 * nothing written into it. */
+	fresh_path(dir, sizeof(dir), "loosedir");
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0755), 0);
+	init_opts(&o, dir);
+	CU_ASSERT_EQUAL(ca_init(&o, &res, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+	CU_ASSERT_STRING_EQUAL(err.code, "insecure_permissions");
+	CU_ASSERT_EQUAL(ca_exists(dir), 0);
+	snprintf(bak, sizeof(bak), "%s/%s", dir, CA_PASS_FILE);
+	CU_ASSERT_EQUAL(access(bak, F_OK), -1);
+	/* restore likewise */
+	snprintf(bak, sizeof(bak), "%s.bak", dir);
+	CU_ASSERT_EQUAL_FATAL(ca_backup(g_ca, bak, &err), 0);
+	CU_ASSERT_EQUAL(ca_restore(dir, bak, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+	CU_ASSERT_EQUAL(ca_exists(dir), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0700), 0);
+	CU_ASSERT_EQUAL(ca_restore(dir, bak, &err), 0);
+	CU_ASSERT_EQUAL(ca_exists(dir), 1);
+}
+
+static struct ca *fresh_ca(const char *stem, int days, size_t ndomains);
+
+/* A mode loosened while a handle is open (a daemon runs for months):
+ * ca_perm_check notices, every handle sharing the state refuses to
+ * issue with insecure_store (the health check says so too) until the
+ * mode is fixed; nothing is stored meanwhile. */
+static void
+test_loosened_modes_stop_issuance_until_fixed(void)
+{
+	struct ca *ca = fresh_ca("loosen", 0, 1), *worker = NULL;
+	struct ca_principal cli;
+	struct ca_issued out;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	char dir[PATH_MAX], db[PATH_MAX + 16];
+	int64_t before;
+
+	CU_ASSERT_FATAL(ca != NULL);
+	snprintf(dir, sizeof(dir), "%s", ca->sh->dbpath);
+	*strrchr(dir, '/') = '\0';
+	snprintf(db, sizeof(db), "%s/%s", dir, CA_DB_FILE);
+	ca_principal_cli(&cli);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "perm." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_clone(ca, &worker, &err), 0);
+	CU_ASSERT_EQUAL(ca_perm_check(ca, &err), 0);
+	CU_ASSERT_EQUAL(ca_store_check(worker, &err), 0);
+	CU_ASSERT_EQUAL(submit(worker, &cli, csr, len, "server", &out, &err), 0);
+	ca_issued_free(&out);
+
+	/* The directory, then the database file. */
+	for (int which = 0; which < 2; which++) {
+		CU_ASSERT_EQUAL_FATAL(chmod(which ? db : dir, which ? 0644 : 0755), 0);
+		CU_ASSERT_EQUAL(ca_perm_check(ca, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_STRING_EQUAL(err.code, "insecure_store");
+		/* For clients: no path, no mode (those go to the log). */
+		CU_ASSERT_PTR_NULL(strstr(err.msg, dir));
+		CU_ASSERT_EQUAL(ca_store_check(worker, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "insecure_store");
+		before = total_certs(worker);
+		CU_ASSERT_EQUAL(submit(worker, &cli, csr, len, "server", &out, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_STRING_EQUAL(err.code, "insecure_store");
+		CU_ASSERT_PTR_NULL(out.der);
+		CU_ASSERT_EQUAL(total_certs(worker), before);
+		/* Fixed: issuing again. */
+		CU_ASSERT_EQUAL_FATAL(chmod(which ? db : dir, which ? 0600 : 0700), 0);
+		CU_ASSERT_EQUAL(ca_perm_check(ca, &err), 0);
+		CU_ASSERT_EQUAL(submit(worker, &cli, csr, len, "server", &out, &err), 0);
+		ca_issued_free(&out);
+	}
+	/* A handle opened meanwhile (a new worker thread) is refused, and
+	 * that too stops the others. */
+	CU_ASSERT_EQUAL_FATAL(chmod(db, 0640), 0);
+	{
+		struct ca *late = NULL;
+
+		CU_ASSERT_EQUAL(ca_clone(ca, &late, &err), -1);
+		CU_ASSERT_PTR_NULL(late);
+		CU_ASSERT_STRING_EQUAL(err.code, "insecure_store");
+	}
+	CU_ASSERT_EQUAL(submit(worker, &cli, csr, len, "server", &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "insecure_store");
+	CU_ASSERT_EQUAL_FATAL(chmod(db, 0600), 0);
+	CU_ASSERT_EQUAL(ca_perm_check(ca, &err), 0);
+	/* The health check alone notices it too. */
+	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0711), 0);
+	CU_ASSERT_EQUAL(ca_store_check(worker, &err), -1);
+	CU_ASSERT_EQUAL(submit(ca, &cli, csr, len, "server", &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "insecure_store");
+	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0700), 0);
+	CU_ASSERT_EQUAL(ca_store_check(worker, &err), 0);
+	CU_ASSERT_EQUAL(submit(ca, &cli, csr, len, "server", &out, &err), 0);
+	ca_issued_free(&out);
+
+	ca_close(worker);
+	ca_close(ca);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_open_refuses_wrong_passphrase(void)
 {
@@ -3797,6 +3934,10 @@ main(void)
 		{ "init refuses a directory that already holds a CA", test_init_refuses_existing_ca },
 		{ "init refuses bad options and leaves nothing behind",
 		  test_init_refuses_bad_options_and_leaves_nothing },
+		{ "open, init and restore refuse a data directory open to group or others",
+		  test_open_refuses_a_data_directory_open_to_others },
+		{ "a mode loosened while open stops issuance (insecure_store) until fixed",
+		  test_loosened_modes_stop_issuance_until_fixed },
 		{ "open refuses a wrong passphrase (unauthorized) and a missing CA",
 		  test_open_refuses_wrong_passphrase },
 		{ "open and init refuse a passphrase file readable by group or others",

@@ -135,7 +135,10 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 	pthread_mutex_unlock(&srv->parent_lock);
 	if (rc != 0) {
 		mica_log(MICA_LOG_ERR, "cannot open the store for a worker: %s", e.msg);
-		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+		/* The engine's code says why (store_unavailable,
+		 * insecure_store); its message stays in the log. */
+		mica_err_set(err, MICA_E_UNAVAIL,
+			     e.kind == MICA_E_UNAVAIL ? e.code : "store_unavailable",
 			     "the certificate store is unavailable; try again later");
 		return NULL;
 	}
@@ -995,8 +998,13 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig < 0) {
 			if (errno == EAGAIN) {
+				struct mica_err pe;
+
 				crl_maintain(srv);
 				tls_maintain(srv, 0);
+				/* A mode loosened while we run: the engine logs it
+				 * and refuses to issue until it is fixed. */
+				(void)ca_perm_check(srv->parent, &pe);
 			}
 			continue;
 		}

@@ -22,10 +22,17 @@ call() {
 		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
 }
 
+# jget KEY: a top-level string or number member of the last reply (the
+# daemon indents its JSON, one member per line) - without a python start
+# per call, which costs seconds on a busy machine.
+jget() {
+	sed -n "s/^  \"$1\": //p" "$W/body" | head -1 | sed 's/,$//; s/^"//; s/"$//'
+}
+
 # expect DESCRIPTION STATUS [ERROR_CODE]
 expect() {
 	local d=$1 want=$2 code=${3:-} got
-	got=$(json_get "$W/body" error)
+	got=$(jget error)
 	if [ "$CODE" = "$want" ] && { [ -z "$code" ] || [ "$got" = "$code" ]; }; then
 		ok "$d ($CODE${code:+ $code})"
 	else
@@ -48,14 +55,12 @@ mkcsr() {
 
 # json_csr NAME [key=JSON...]: {"csr": PEM of NAME, key: value...} on stdout.
 json_csr() {
-	python3 - "$W/$1.csr" "${@:2}" <<'PY'
-import json, sys
-o = {"csr": open(sys.argv[1]).read()}
-for kv in sys.argv[2:]:
-    k, v = kv.split("=", 1)
-    o[k] = json.loads(v)
-print(json.dumps(o))
-PY
+	local f=$W/$1.csr kv extra=
+	shift
+	for kv in "$@"; do
+		extra="$extra, \"${kv%%=*}\": ${kv#*=}"
+	done
+	printf '{"csr": "%s"%s}' "$(awk '{ printf "%s\\n", $0 }' "$f")" "$extra"
 }
 
 ADMH=()
@@ -120,7 +125,7 @@ ACC=$(python3 -c 'print("\u00e9" * 200)')
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary "{\"kind\": \"enroll\", \"comment\": \"$ACC\"}"
 expect "a 200-character comment of 400 octets is within the limit" 201
-is "it is stored as sent" "$(json_get "$W/body" comment)" "$ACC"
+is "it is stored as sent" "$(json_get "$W/body" comment)" "$ACC"  # (python: UTF-8)
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary "{\"kind\": \"enroll\", \"comment\": \"${ACC}e\"}"
 expect "201 characters are too many" 400 bad_text
@@ -129,7 +134,7 @@ refused "mica token create refuses a comment with U+202E" 3 \
 mkcsr pend /CN=pend.contoso.test DNS:pend.contoso.test
 call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr pend)"
 expect "an anonymous request waits" 202
-PEND=$(json_get "$W/body" id)
+PEND=$(jget id)
 call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary "{\"reason\": \"no ${RLO}evil\"}"
 expect "a deny reason with U+202E" 400 bad_text
@@ -137,7 +142,7 @@ call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: applica
 	--data-binary '{"reason": "first\nsecond"}'
 expect "a deny reason with a newline" 400 bad_text
 call GET "$S/api/v1/requests/$PEND"
-is "the request is still pending" "$(json_get "$W/body" status)" pending
+is "the request is still pending" "$(jget status)" pending
 call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{"reason": "pas un des n\u00f4tres"}'
 expect "a plain deny reason" 200
@@ -154,10 +159,10 @@ KC1=$(openssl x509 -in "$W/kc1.pem" -noout -serial | sed 's/^serial=//')
 KC2=$(openssl x509 -in "$W/kc2.pem" -noout -serial | sed 's/^serial=//')
 call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr kc3)"
 expect "an anonymous request for key K waits" 202
-KCREQ=$(json_get "$W/body" id)
+KCREQ=$(jget id)
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{"kind": "enroll", "uses": 1}'
-KCTOK=$(json_get "$W/body" token)
+KCTOK=$(jget token)
 call POST "$S/api/v1/certificates/$KC1/revoke" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{"reason": "keyCompromise"}'
 expect "revoke the first for keyCompromise" 200
@@ -188,12 +193,12 @@ expect "the pending request is still there for an admin to deny" 200
 echo "# a copied CSR does not renew, nor revoke, someone else's certificate"
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{"kind": "enroll", "names": ["*.victim.contoso.test"], "uses": 5}'
-VTOK=$(json_get "$W/body" token)
+VTOK=$(jget token)
 mkcsr victim /CN=www.victim.contoso.test DNS:www.victim.contoso.test
 call POST "$S/api/v1/requests" -H "Authorization: Bearer $VTOK" -H 'Content-Type: application/json' \
 	--data-binary "$(json_csr victim)"
 expect "the victim enrolls with its token" 201
-VSER=$(json_get "$W/body" serial)
+VSER=$(jget serial)
 ncert() { sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate"; }
 vstatus() { sqlite3 "$D/mica.db" "SELECT status FROM certificate WHERE serial = '$VSER'"; }
 N0=$(ncert)
@@ -218,12 +223,12 @@ sqlite3 "$D/mica.db" "SELECT action FROM audit WHERE target = '$VSER'" | grep -q
 # The holder of the key proves it freshly, as docs/API.md shows.
 call POST "$S/api/v1/certificates/$VSER/renew-challenge"
 expect "anyone may ask for a renewal challenge" 200
-NONCE=$(json_get "$W/body" challenge)
+NONCE=$(jget challenge)
 case $NONCE in
 [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]*) ok "the challenge is a hex nonce" ;;
 *) fail "challenge: $NONCE" ;;
 esac
-is "it lives 10 minutes" "$(json_get "$W/body" expires_in)" 600
+is "it lives 10 minutes" "$(jget expires_in)" 600
 printf '%s\n' "[req]" "prompt = no" "distinguished_name = dn" "attributes = req_attributes" \
 	"[dn]" "CN = www.victim.contoso.test" "[req_attributes]" "challengePassword = $NONCE" \
 	> "$W/renew.cnf"
@@ -238,7 +243,7 @@ expect "the nonce signed by another key" 401 token_required
 call POST "$S/api/v1/certificates/$VSER/renew" -H 'Content-Type: application/json' \
 	--data-binary "$(json_csr renew supersede=true)"
 expect "the key's holder renews and supersedes with the fresh proof" 201
-VSER2=$(json_get "$W/body" serial)
+VSER2=$(jget serial)
 is "the old certificate is revoked" "$(vstatus)" 2
 sqlite3 "$D/mica.db" "SELECT actor || ' ' || action || ' ' || detail FROM audit WHERE target = '$VSER'" > "$W/aud"
 grep -q "^anon@127.0.0.1 cert.revoke superseded" "$W/aud" &&
@@ -279,7 +284,7 @@ mkcsr flood /CN=flood.contoso.test DNS:flood.contoso.test
 openssl req -in "$W/flood.csr" -outform der -out "$W/flood.der" 2>/dev/null
 call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr flood)"
 expect "a first anonymous request" 202
-FID=$(json_get "$W/body" id)
+FID=$(jget id)
 same=0
 for i in $(seq 1 30); do
 	if [ $((i % 2)) = 0 ]; then
@@ -287,7 +292,7 @@ for i in $(seq 1 30); do
 	else
 		call POST "$S/api/v1/requests" -H 'Content-Type: application/pkcs10' --data-binary @"$W/flood.der"
 	fi
-	[ "$CODE" = 202 ] && [ "$(json_get "$W/body" id)" = "$FID" ] && same=$((same + 1))
+	[ "$CODE" = 202 ] && [ "$(jget id)" = "$FID" ] && same=$((same + 1))
 done
 is "30 resubmissions of that CSR (PEM or DER) answer 202 with the same id" "$same" 30
 is "... and queue nothing more" "$(pending_from 127.0.0.1)" 1
@@ -309,8 +314,60 @@ call POST "$S/api/v1/requests/$FID/deny" "${ADMH[@]}"
 expect "a decision" 200
 call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr flood)"
 expect "gives the address its place back: the decided CSR is a new request" 202
-[ "$(json_get "$W/body" id)" != "$FID" ] && ok "with a new id" || fail "the denied request's id came back"
+[ "$(jget id)" != "$FID" ] && ok "with a new id" || fail "the denied request's id came back"
+
+# ------------------- 12: a data directory open to others is refused --
+
+echo "# a data directory or store open to others: refused at open, noticed while serving"
+mkcsr perm /CN=perm.contoso.test DNS:perm.contoso.test
+chmod 750 "$D"
+# Nothing asks the daemon to look: its timer (a minute) notices.
+for i in $(seq 1 900); do
+	grep -q "refusing to issue until it is fixed" "$LOG" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q "accessible by group or others (mode 0750); run chmod 700 $D; refusing to issue" "$LOG" &&
+	ok "the daemon's timer notices the loosened directory and logs an error" ||
+	fail "no log line within 90 s: $(tail -3 "$LOG")"
+call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$(json_csr perm)"
+expect "issuance is refused" 503 insecure_store
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
+expect "/healthz says so" 503 insecure_store
+refused "mica list refuses the directory" 9 "$MICA" -d "$D" list
+grep -q "chmod 700" "$TMP/ref.err" && ok "... saying chmod 700" || fail "message: $(cat "$TMP/ref.err")"
+chmod 700 "$D"
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
+expect "fixed: /healthz answers 200 again" 200
+call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$(json_csr perm)"
+expect "and issuance works again" 201
+grep -q "private again; issuing again" "$LOG" && ok "the fix is logged" || fail "no log line for the fix"
+chmod 644 "$D/mica.db"
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
+expect "a database file made world-readable: /healthz" 503 insecure_store
+call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$(json_csr perm)"
+expect "... and no issuance" 503 insecure_store
+refused "mica list refuses the database" 9 "$MICA" -d "$D" list
+chmod 600 "$D/mica.db"
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
+expect "fixed again" 200
 
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
+
+echo "# mica serve and mica init refuse a data directory open to others"
+chmod 755 "$D"
+serve_start "$W/out2" "$D" -- --log "$LOG" && { fail "mica serve started"; serve_stop; } ||
+	is "mica serve refuses it (exit 9, forbidden)" "$SERVE_RC" 9
+grep -q "run chmod 700" "$W/out2.err" && ok "... saying chmod 700" || fail "serve stderr: $(cat "$W/out2.err")"
+refused "mica crl refuses it" 9 "$MICA" -d "$D" crl --out "$W/x.crl"
+chmod 700 "$D"
+NEWD=$W/handmade
+mkdir -m 755 "$NEWD"
+expect_rc "mica init refuses a directory made with mode 0755" 9 \
+	"$MICA" -d "$NEWD" init --name "Loose CA" --public-url http://ca.contoso.test:8080
+[ ! -e "$NEWD/mica.db" ] && [ ! -e "$NEWD/passphrase" ] && ok "... and writes nothing into it" ||
+	fail "init wrote into the loose directory"
+chmod 700 "$NEWD"
+check "mica init takes it once it is 0700" \
+	"$MICA" -d "$NEWD" init --name "Tight CA" --public-url http://ca.contoso.test:8080
 finish
