@@ -304,8 +304,9 @@ int db_req_count_pending(struct db *db, int64_t *out, struct mica_err *err);
 /* Pending requests whose client is CLIENT. */
 int db_req_count_pending_client(struct db *db, const char *client,
 				int64_t *out, struct mica_err *err);
-/* The oldest pending request for PROFILE whose CSR is exactly CSR_DER:
- * its id into ID, or "" if there is none. */
+/* A pending request for PROFILE whose CSR is exactly CSR_DER (there is
+ * one at most, unless it was queued before schema 003): its id into ID,
+ * or "" if there is none. */
 int db_req_find_pending(struct db *db, const char *profile,
 			const unsigned char *csr_der, size_t csr_len,
 			char id[40], struct mica_err *err);

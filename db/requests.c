@@ -37,12 +37,14 @@ static const char *const req_sql[S__COUNT] = {
 	"serial = ?5, deny_reason = ?6 WHERE id = ?1 AND status = 0",
 	[S_REQ_EXISTS] = "SELECT 1 FROM request WHERE id = ?1",
 	[S_REQ_PENDING] = "SELECT count(*) FROM request WHERE status = 0",
-	/* Both use the partial indexes on the pending rows (schema 003). */
+	/* Both use the partial indexes on the pending rows (schema 003); no
+	 * ORDER BY, which would steer SQLite to request_by_status and a
+	 * comparison of every pending CSR. */
 	[S_REQ_PENDING_CLIENT] =
 	"SELECT count(*) FROM request WHERE status = 0 AND client = ?1",
 	[S_REQ_PENDING_SAME] =
 	"SELECT id FROM request WHERE status = 0 AND profile = ?1 AND csr_der = ?2 "
-	"ORDER BY submitted_at, rowid LIMIT 1",
+	"LIMIT 1",
 };
 
 static int
