@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ca/ca_int.h"
+#include "ca/signer.h"
 
 /* ---------------------------------------------------------- profiles -- */
 
@@ -59,40 +60,104 @@ ca_strv_free(char **v)
 	free(v);
 }
 
+int
+ca_domains_mac(const struct ca_key *key, const char *const *domains, size_t n,
+	       unsigned char mac[32], struct mica_err *err)
+{
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ca_signer_domains_blob(domains, n, &blob, &len, err) != 0)
+		return -1;
+	rc = ca_key_mac(key, CA_SIGNER_DOMAINS_LABEL, blob, len, mac, err);
+	free(blob);
+	return rc;
+}
+
+/* Seal the list as it now stands in DB (inside the transaction that
+ * changed it). */
+static int
+seal_in_tx(struct db *db, const struct ca_key *key, size_t *count,
+	   struct mica_err *err)
+{
+	unsigned char mac[32];
+	char **v = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (db_domain_list(db, &v, err) != 0)
+		goto out;
+	while (v[n] != NULL)
+		n++;
+	if (ca_domains_mac(key, (const char *const *)v, n, mac, err) != 0 ||
+	    db_domains_mac_set(db, mac, err) != 0)
+		goto out;
+	if (count != NULL)
+		*count = n;
+	rc = 0;
+out:
+	explicit_bzero(mac, sizeof(mac));
+	ca_strv_free(v);
+	return rc;
+}
+
+enum domain_op { DOMAIN_ADD, DOMAIN_REMOVE, DOMAIN_SEAL };
+
 struct domain_tx {
-	const char *domain;         /* canonical */
-	int add;
+	const char *domain;         /* canonical; NULL for DOMAIN_SEAL */
+	enum domain_op op;
 	const char *actor;
+	const struct ca_key *key;
 };
 
 static int
 domain_body(struct db *db, void *arg, struct mica_err *err)
 {
+	static const char *const action[] = {
+		"domain.add", "domain.remove", "domain.seal",
+	};
 	struct domain_tx *x = arg;
+	char detail[64];
+	size_t n = 0;
 
-	if ((x->add ? db_domain_add(db, x->domain, err)
-		    : db_domain_remove(db, x->domain, err)) != 0)
+	if ((x->op == DOMAIN_ADD && db_domain_add(db, x->domain, err) != 0) ||
+	    (x->op == DOMAIN_REMOVE &&
+	     db_domain_remove(db, x->domain, err) != 0))
 		return -1;
-	return db_audit_add(db, ca_now(), x->actor,
-			    x->add ? "domain.add" : "domain.remove", x->domain,
-			    NULL, err);
+	/* The signer processes of a running daemon trust the list only with
+	 * this seal, which needs the key: change and seal go together. */
+	if (seal_in_tx(db, x->key, &n, err) != 0)
+		return -1;
+	snprintf(detail, sizeof(detail), "%zu domain(s), sealed", n);
+	return db_audit_add(db, ca_now(), x->actor, action[x->op], x->domain,
+			    detail, err);
 }
 
 static int
 domain_change(struct ca *ca, const struct ca_principal *p, const char *domain,
-	      int add, struct mica_err *err)
+	      enum domain_op op, struct mica_err *err)
 {
 	struct ca_name n;
 	struct domain_tx x;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (ca_name_parse(domain, CA_NAME_DNS, &n, err) != 0 || n.value[0] == '*')
-		return mica_err_set(err, MICA_E_BADREQ, "bad_domain",
-				    "not a valid DNS domain");
-	x.domain = n.value;
-	x.add = add;
+	if (ca->sh->key == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
+				    "changing the allowed domains needs the CA "
+				    "key (they are sealed with it)");
+	x.domain = NULL;
+	if (op != DOMAIN_SEAL) {
+		if (ca_name_parse(domain, CA_NAME_DNS, &n, err) != 0 ||
+		    n.value[0] == '*')
+			return mica_err_set(err, MICA_E_BADREQ, "bad_domain",
+					    "not a valid DNS domain");
+		x.domain = n.value;
+	}
+	x.op = op;
 	x.actor = p->actor;
+	x.key = ca->sh->key;
 	return ca_tx(ca, CA_TX_DURABLE, domain_body, &x, err);
 }
 
@@ -100,14 +165,21 @@ int
 ca_domain_add(struct ca *ca, const struct ca_principal *p, const char *domain,
 	      struct mica_err *err)
 {
-	return domain_change(ca, p, domain, 1, err);
+	return domain_change(ca, p, domain, DOMAIN_ADD, err);
 }
 
 int
 ca_domain_remove(struct ca *ca, const struct ca_principal *p,
 		 const char *domain, struct mica_err *err)
 {
-	return domain_change(ca, p, domain, 0, err);
+	return domain_change(ca, p, domain, DOMAIN_REMOVE, err);
+}
+
+int
+ca_domain_seal(struct ca *ca, const struct ca_principal *p,
+	       struct mica_err *err)
+{
+	return domain_change(ca, p, NULL, DOMAIN_SEAL, err);
 }
 
 /* -------------------------------------------------- profile validity -- */

@@ -550,32 +550,41 @@ static const unsigned char alg_sha256_rsa[] = {
 };
 
 const unsigned char *
-ca_key_sig_alg(const struct ca_key *k, size_t *len)
+ca_key_type_sig_alg(enum ca_key_type t, size_t *len)
 {
 	const unsigned char *alg = NULL;
 	size_t n = 0;
 
-	if (k != NULL) {
-		switch (k->type) {
-		case CA_KEY_EC_P256:
-			alg = alg_ecdsa_sha256;
-			n = sizeof(alg_ecdsa_sha256);
-			break;
-		case CA_KEY_EC_P384:
-			alg = alg_ecdsa_sha384;
-			n = sizeof(alg_ecdsa_sha384);
-			break;
-		case CA_KEY_RSA_2048:
-		case CA_KEY_RSA_3072:
-		case CA_KEY_RSA_4096:
-			alg = alg_sha256_rsa;
-			n = sizeof(alg_sha256_rsa);
-			break;
-		}
+	switch (t) {
+	case CA_KEY_EC_P256:
+		alg = alg_ecdsa_sha256;
+		n = sizeof(alg_ecdsa_sha256);
+		break;
+	case CA_KEY_EC_P384:
+		alg = alg_ecdsa_sha384;
+		n = sizeof(alg_ecdsa_sha384);
+		break;
+	case CA_KEY_RSA_2048:
+	case CA_KEY_RSA_3072:
+	case CA_KEY_RSA_4096:
+		alg = alg_sha256_rsa;
+		n = sizeof(alg_sha256_rsa);
+		break;
 	}
 	if (len != NULL)
 		*len = n;
 	return alg;
+}
+
+const unsigned char *
+ca_key_sig_alg(const struct ca_key *k, size_t *len)
+{
+	if (k == NULL) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	return ca_key_type_sig_alg(k->type, len);
 }
 
 int
@@ -629,6 +638,60 @@ out:
 	return rc;
 }
 
+int
+ca_key_mac(const struct ca_key *k, const char *label,
+	   const unsigned char *data, size_t len, unsigned char out[32],
+	   struct mica_err *err)
+{
+	static const char tag[] = "mica key-derived MAC v1";
+	struct ca_key *mk = (struct ca_key *)k;   /* see ca_key_seal */
+	unsigned char buf[KEY_DER_MAX], mk_key[32];
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	mbedtls_md_context_t md;
+	const mbedtls_md_info_t *sha = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	int slot, ret, rc = -1;
+
+	mbedtls_md_init(&md);
+	if (k == NULL || label == NULL || out == NULL || sha == NULL ||
+	    (data == NULL && len != 0)) {
+		mica_err_set(err, MICA_E_INTERNAL, "mac_failed",
+			     "MAC failed (bad arguments)");
+		goto out;
+	}
+	if ((slot = slot_acquire(mk)) < 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "mac_failed",
+			     "MAC failed (lock)");
+		goto out;
+	}
+	ret = write_key_der(&mk->slots[slot].pk, buf, sizeof(buf), &der,
+			    &der_len, err);
+	slot_release(mk, slot);
+	if (ret != 0)
+		goto out;
+	/* MAC key = SHA-256(tag NUL label NUL private-key-DER): a one-way
+	 * function of the key, different for every label. */
+	if (mbedtls_md_setup(&md, sha, 0) != 0 ||
+	    mbedtls_md_starts(&md) != 0 ||
+	    mbedtls_md_update(&md, (const unsigned char *)tag,
+			      sizeof(tag)) != 0 ||
+	    mbedtls_md_update(&md, (const unsigned char *)label,
+			      strlen(label) + 1) != 0 ||
+	    mbedtls_md_update(&md, der, der_len) != 0 ||
+	    mbedtls_md_finish(&md, mk_key) != 0 ||
+	    mbedtls_md_hmac(sha, mk_key, sizeof(mk_key), data, len,
+			    out) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "mac_failed", "MAC failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	mbedtls_md_free(&md);
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+	mbedtls_platform_zeroize(mk_key, sizeof(mk_key));
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sealing                                                             */
 /* ------------------------------------------------------------------ */
@@ -655,13 +718,50 @@ check_pass(const char *pass, size_t pass_len, struct mica_err *err)
 	return 0;
 }
 
-static int
-check_iter(int64_t iter, struct mica_err *err)
+/*
+ * The iteration count MICA_TEST_INSECURE_KDF_ITER asks for (keys.h): 0 when
+ * it is unset or empty or this is not a --enable-test-kdf build, -1 (ERR
+ * set) when it holds anything but a count in CA_KDF_TEST_MIN_ITER..
+ * CA_KDF_MIN_ITER, so that a mistyped value fails loudly instead of
+ * silently meaning 600,000.
+ */
+static int64_t
+test_kdf_iter(struct mica_err *err)
 {
-	if (iter < CA_KDF_MIN_ITER || iter > KDF_MAX_ITER)
+#ifdef MICA_TEST_KDF
+	const char *s = getenv(CA_KDF_TEST_ENV);
+	char *end;
+	long long v;
+
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || errno != 0 || *end != '\0' ||
+	    v < CA_KDF_TEST_MIN_ITER || v > CA_KDF_MIN_ITER) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_kdf_iterations",
+			     CA_KDF_TEST_ENV " must be a count between %d "
+			     "and %d", CA_KDF_TEST_MIN_ITER, CA_KDF_MIN_ITER);
+		return -1;
+	}
+	return (int64_t)v;
+#else
+	(void)err;
+	return 0;
+#endif
+}
+
+/* ITER is acceptable for a seal: CA_KDF_MIN_ITER..KDF_MAX_ITER, or from
+ * CA_KDF_TEST_MIN_ITER in a test build told so (TEST is test_kdf_iter()). */
+static int
+check_iter(int64_t iter, int64_t test, struct mica_err *err)
+{
+	int64_t min = test > 0 ? CA_KDF_TEST_MIN_ITER : CA_KDF_MIN_ITER;
+
+	if (iter < min || iter > KDF_MAX_ITER)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_kdf_iterations",
 				    "the key derivation iteration count must be "
-				    "between %d and %lld", CA_KDF_MIN_ITER,
+				    "between %lld and %lld", (long long)min,
 				    (long long)KDF_MAX_ITER);
 	return 0;
 }
@@ -707,6 +807,7 @@ ca_key_seal(const struct ca_key *k, const char *pass, size_t pass_len,
 	unsigned char *der = NULL, *ct = NULL;
 	size_t der_len = 0;
 	mbedtls_gcm_context gcm;
+	int64_t test;
 	int slot, ret, rc = -1;
 
 	mbedtls_gcm_init(&gcm);
@@ -716,8 +817,12 @@ ca_key_seal(const struct ca_key *k, const char *pass, size_t pass_len,
 		goto out;
 	}
 	memset(out, 0, sizeof(*out));
+	if ((test = test_kdf_iter(err)) < 0)
+		goto out;
+	if (test > 0)
+		iter = test;
 	if (check_pass(pass, pass_len, err) != 0 ||
-	    check_iter(iter, err) != 0 || crypto_ready(err) != 0)
+	    check_iter(iter, test, err) != 0 || crypto_ready(err) != 0)
 		goto out;
 
 	if ((slot = slot_acquire(mk)) < 0) {
@@ -777,6 +882,7 @@ ca_key_unseal(const struct ca_sealed_key *s, const char *pass,
 	unsigned char pt[KEY_DER_MAX], dk[SEAL_KEY_LEN], aad[SEAL_AAD_LEN];
 	size_t pt_len;
 	mbedtls_gcm_context gcm;
+	int64_t test;
 	int ret, rc = -1;
 
 	mbedtls_gcm_init(&gcm);
@@ -787,8 +893,9 @@ ca_key_unseal(const struct ca_sealed_key *s, const char *pass,
 	}
 	*out = NULL;
 	/* Cheap checks first: each refusal here saves a PBKDF2 run. */
-	if (check_pass(pass, pass_len, err) != 0 ||
-	    check_iter(s->iter, err) != 0)
+	if ((test = test_kdf_iter(err)) < 0 ||
+	    check_pass(pass, pass_len, err) != 0 ||
+	    check_iter(s->iter, test, err) != 0)
 		goto out;
 	if (s->ct == NULL || s->ct_len <= SEAL_TAG_LEN ||
 	    s->ct_len - SEAL_TAG_LEN > sizeof(pt)) {

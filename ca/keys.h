@@ -17,6 +17,19 @@
 
 #define CA_KDF_MIN_ITER     600000
 #define CA_KDF_DEFAULT_ITER 600000
+/*
+ * Test builds only (./configure --enable-test-kdf, which scripts/test uses):
+ * the environment variable MICA_TEST_INSECURE_KDF_ITER=N, with N between
+ * CA_KDF_TEST_MIN_ITER and CA_KDF_MIN_ITER, makes ca_key_seal use N
+ * iterations whatever the caller asks, and lets ca_key_unseal open keys
+ * sealed with as few as CA_KDF_TEST_MIN_ITER; an empty value counts as
+ * unset, any other value makes both fail. Without the variable, and always in a build without the switch, a
+ * key is never sealed or opened below CA_KDF_MIN_ITER. It exists so that
+ * the end-to-end tests, which run hundreds of CLI commands that each unseal
+ * the key, do not spend most of their time in PBKDF2.
+ */
+#define CA_KDF_TEST_MIN_ITER 1000
+#define CA_KDF_TEST_ENV     "MICA_TEST_INSECURE_KDF_ITER"
 #define CA_SIG_MAX          1024   /* room for any signature we make */
 
 enum ca_key_type {
@@ -53,11 +66,13 @@ struct ca_sealed_key {
 };
 void ca_sealed_key_free(struct ca_sealed_key *s);
 
-/* Seal K under PASS (PASS_LEN bytes) with ITER iterations (>= CA_KDF_MIN_ITER). */
+/* Seal K under PASS (PASS_LEN bytes) with ITER iterations (>= CA_KDF_MIN_ITER;
+ * in a test build MICA_TEST_INSECURE_KDF_ITER replaces ITER, see above). */
 int ca_key_seal(const struct ca_key *k, const char *pass, size_t pass_len,
 		int64_t iter, struct ca_sealed_key *out, struct mica_err *err);
 /* Unseal; wrong passphrase or tampered data -> MICA_E_UNAUTH code
- * "wrong_passphrase". ITER below CA_KDF_MIN_ITER or above 100M -> BADREQ. */
+ * "wrong_passphrase". ITER below CA_KDF_MIN_ITER (CA_KDF_TEST_MIN_ITER in a
+ * test build with MICA_TEST_INSECURE_KDF_ITER set) or above 100M -> BADREQ. */
 int ca_key_unseal(const struct ca_sealed_key *s, const char *pass,
 		  size_t pass_len, struct ca_key **out, struct mica_err *err);
 
@@ -69,12 +84,24 @@ int ca_key_spki(const struct ca_key *k, unsigned char **spki, size_t *len,
  * P-256, ecdsa-with-SHA384 for P-384, sha256WithRSAEncryption with NULL
  * parameters for RSA). Points to static storage. */
 const unsigned char *ca_key_sig_alg(const struct ca_key *k, size_t *len);
+/* The same for a key of type T (NULL, *len 0, for an unknown type): what a
+ * process that holds no key (the daemon's front end) writes into a TBS. */
+const unsigned char *ca_key_type_sig_alg(enum ca_key_type t, size_t *len);
 
 /* Hash DATA with the key's digest and sign it; SIG must have CA_SIG_MAX
  * bytes. Thread-safe (a small pool of contexts, no global lock held while
  * another thread signs). Fault point "sign". */
 int ca_key_sign(struct ca_key *k, const unsigned char *data, size_t len,
 		unsigned char *sig, size_t *sig_len, struct mica_err *err);
+
+/* A MAC only the key's holder can make: HMAC-SHA256 of DATA under a key
+ * derived from K's private key and LABEL (domain separation), into OUT[32].
+ * The signer uses it to tell a policy the CA key approved (the allowed
+ * domains, sealed by the command line that holds the key) from one a
+ * compromised front end wrote into the store. */
+int ca_key_mac(const struct ca_key *k, const char *label,
+	       const unsigned char *data, size_t len, unsigned char out[32],
+	       struct mica_err *err);
 
 /* Fill BUF with LEN random bytes from the kernel CSPRNG (getrandom). */
 int ca_random(void *buf, size_t len, struct mica_err *err);

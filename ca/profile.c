@@ -306,9 +306,7 @@ check_name(const struct ca_policy_input *in, const struct ca_name *n,
 					    "IP address %s is not allowed: a "
 					    "token may only request addresses "
 					    "listed in its scope", n->value);
-	} else if (in->ndomains > 0 && !in->daemon_tls) {
-		/* (The daemon's own names - its host name, the host of its
-		 * public URL - are whatever the machine is called.) */
+	} else if (in->ndomains > 0) {
 		if (!in_any_domain(in, n))
 			return mica_err_set(err, MICA_E_POLICY,
 					    "name_not_allowed",

@@ -79,10 +79,11 @@ struct ca_policy_input {
 	int64_t now;
 	int64_t ca_not_after;           /* the CA certificate's notAfter */
 	/* The daemon's own TLS certificate, asked for by an admin (never
-	 * with a scope): its names are what clients type to reach the CA
-	 * machine, which need not be under the CA's domains, and the single
-	 * label "localhost" is allowed. Every other single-label DNS name is
-	 * refused, here as for any request. */
+	 * with a scope): the single label "localhost" is allowed. Every
+	 * other single-label DNS name is refused, here as for any request,
+	 * and other names must be under the allowed domains like any other
+	 * (the signer process signs nothing else; ca_issue_for_spki leaves
+	 * out the machine's names that are not). */
 	int daemon_tls;
 };
 

@@ -33,12 +33,29 @@ int cmd_backup(const char *datadir, int argc, char **argv);
 int cmd_restore(const char *datadir, int argc, char **argv);
 int cmd_passphrase(const char *datadir, int argc, char **argv);
 int cmd_serve(const char *datadir, int argc, char **argv);
+int cmd_install_ca(const char *datadir, int argc, char **argv);
+int cmd_sign_ca(const char *datadir, int argc, char **argv);
+int cmd_renew_ca(const char *datadir, int argc, char **argv);
+int cmd_import_crl(const char *datadir, int argc, char **argv);
+int cmd_export_chain(const char *datadir, int argc, char **argv);
 
 /* Print "mica: error: MSG" and return the exit code for ERR. */
 int cli_fail(const struct mica_err *err);
 /* Print a usage error ("mica CMD: MSG; see mica CMD --help") and return 2. */
 int cli_usage(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * The data directory may also follow the command ('mica issue -d DIR ...'):
+ * take every -d DIR, --data-dir DIR and --data-dir=DIR out of the command's
+ * ARGV (ARGV[0] the command name, ARGV[ARGC] NULL), setting *DATADIR to the
+ * last one given (pointing into ARGV), and compact the rest in place, still
+ * NULL-terminated. Nothing after "--" is taken. Since the command's own
+ * parser never sees them, an option value that is literally "-d" must be
+ * attached ('--comment=-d'). Returns the new ARGC, or -1 after printing a
+ * usage error when one has no directory.
+ */
+int cli_take_data_dir(int argc, char **argv, const char **datadir);
 
 /* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. */
 int cli_read_file(const char *path, size_t max, unsigned char **out,

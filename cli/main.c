@@ -17,7 +17,7 @@ static const struct {
 	int (*fn)(const char *, int, char **);
 	const char *summary;
 } commands[] = {
-	{ "init",        cmd_init,        "create the root CA and its database" },
+	{ "init",        cmd_init,        "create a CA (a root, an offline root, an issuing CA) and its database" },
 	{ "serve",       cmd_serve,       "run the HTTP/HTTPS service" },
 	{ "issue",       cmd_issue,       "issue a certificate from a CSR" },
 	{ "renew",       cmd_renew,       "renew a certificate (same names and profile)" },
@@ -27,6 +27,11 @@ static const struct {
 	{ "list",        cmd_list,        "list certificates" },
 	{ "show",        cmd_show,        "show one certificate" },
 	{ "export-root", cmd_export_root, "write the root certificate (DER or PEM)" },
+	{ "export-chain", cmd_export_chain, "write this CA's certificate and its chain (PEM or .p7b)" },
+	{ "install-ca",  cmd_install_ca,  "install the CA certificate a CA above issued to this one" },
+	{ "sign-ca",     cmd_sign_ca,     "on a root: sign an issuing CA's (or cross-sign a root's) certificate" },
+	{ "renew-ca",    cmd_renew_ca,    "request this issuing CA's next certificate (rollover)" },
+	{ "import-crl",  cmd_import_crl,  "keep the offline root's CRL, to serve at /root.crl" },
 	{ "request",     cmd_request,     "list, show, approve or deny pending requests" },
 	{ "token",       cmd_token,       "create, list or revoke API tokens" },
 	{ "profile",     cmd_profile,     "list profiles or change their validity" },
@@ -47,13 +52,14 @@ usage(FILE *f)
 "database, a command line and an HTTP/HTTPS service.\n"
 "\n"
 "Global options:\n"
-"  -d, --data-dir DIR  data directory (default ./mica-data, or $MICA_DATA_DIR)\n"
+"  -d, --data-dir DIR  data directory (default ./mica-data, or $MICA_DATA_DIR);\n"
+"                      before or after the command\n"
 "  -h, --help          show this help; 'mica COMMAND --help' for a command\n"
 "  -V, --version       show the version\n"
 "\n"
 "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 "\n"
 "The CA key is sealed with a passphrase: from --passphrase-file FILE, else\n"
@@ -94,7 +100,12 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+#ifdef MICA_TEST_KDF
+			printf("mica %s (test build: honours "
+			       "MICA_TEST_INSECURE_KDF_ITER)\n", PACKAGE_VERSION);
+#else
 			printf("mica %s\n", PACKAGE_VERSION);
+#endif
 			return 0;
 		}
 		if (strcmp(a, "-d") == 0 || strcmp(a, "--data-dir") == 0) {
@@ -129,8 +140,14 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (strcmp(commands[c].name, argv[i]) == 0)
-			return commands[c].fn(datadir, argc - i, argv + i);
+		if (strcmp(commands[c].name, argv[i]) == 0) {
+			/* -d DIR before the command or after it, alike. */
+			int n = cli_take_data_dir(argc - i, argv + i, &datadir);
+
+			if (n < 0)
+				return 2;
+			return commands[c].fn(datadir, n, argv + i);
+		}
 	fprintf(stderr, "mica: unknown command '%s'\nTry 'mica --help'.\n", argv[i]);
 	return 2;
 }

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +30,47 @@ cli_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'mica %s --help')\n", cmd);
 	return 2;
+}
+
+int
+cli_take_data_dir(int argc, char **argv, const char **datadir)
+{
+	int i, n = 1;
+
+	assert(argc >= 1 && argv != NULL && datadir != NULL);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			/* Everything from here on is an operand: keep it all. */
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "-d") == 0 || strcmp(a, "--data-dir") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+				fprintf(stderr, "mica %s: %s needs a directory "
+					"(see 'mica %s --help')\n", argv[0], a,
+					argv[0]);
+				return -1;
+			}
+			*datadir = argv[++i];
+			continue;
+		}
+		if (strncmp(a, "--data-dir=", 11) == 0) {
+			if (a[11] == '\0') {
+				fprintf(stderr, "mica %s: --data-dir= needs a "
+					"directory (see 'mica %s --help')\n",
+					argv[0], argv[0]);
+				return -1;
+			}
+			*datadir = a + 11;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
 }
 
 int

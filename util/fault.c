@@ -48,6 +48,15 @@ mica_fault_reset(void)
 	pthread_mutex_unlock(&fault_lock);
 }
 
+void
+mica_fault_disable(void)
+{
+	pthread_mutex_lock(&fault_lock);
+	nfaults = 0;
+	fault_loaded = 1;
+	pthread_mutex_unlock(&fault_lock);
+}
+
 int
 mica_fault_hit(const char *point)
 {

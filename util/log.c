@@ -64,6 +64,17 @@ mica_log_reopen(void)
 	return rc;
 }
 
+int
+mica_log_fd(void)
+{
+	int fd;
+
+	pthread_mutex_lock(&log_lock);
+	fd = log_fd;
+	pthread_mutex_unlock(&log_lock);
+	return fd;
+}
+
 void
 mica_log_set_level(int level)
 {

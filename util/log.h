@@ -17,6 +17,10 @@ int mica_log_open(const char *path);
  * call from the main loop, not from a signal handler. */
 int mica_log_reopen(void);
 
+/* The descriptor lines go to now (2 for stderr), so a child process that
+ * closes everything else can keep it. */
+int mica_log_fd(void);
+
 /* Lines above LEVEL are dropped. Default MICA_LOG_INFO. */
 void mica_log_set_level(int level);
 

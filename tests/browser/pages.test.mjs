@@ -108,7 +108,8 @@ function freePort() {
   });
 }
 
-async function waitFor(what, fn, ms = 15000) {
+// Deadlines are generous: the tests must hold on a busy machine.
+async function waitFor(what, fn, ms = 60000) {
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
@@ -254,7 +255,7 @@ async function startDaemon(name, data, extra, token, nohttps = false) {
       waitFor(`${name}'s /healthz`, async () => {
         run('curl', ['-sf', '--max-time', '2', d.http + '/healthz']);
         return !token || /admin token: \S+/.test(d.stdout);
-      }, 30000).then(() => true),
+      }, 60000).then(() => true),
       exited,
     ]);
     if (up)
@@ -344,8 +345,8 @@ test('every page and file is served as in web/pages, with CSP and nosniff', asyn
   for (const base of bases) {
     for (const f of files) {
       const p = urlPath(f);
-      if (p === '/admin' && base === S.http)
-        continue;          // HTTPS only: its own test below
+      if ((p === '/admin' || p === '/request') && base === S.http)
+        continue;          // they take tokens, so HTTPS only: tested below
       const r = await curl(base + p);
       assert.equal(r.status, 200, `${base}${p}`);
       const csp = r.headers['content-security-policy'] || '';
@@ -371,13 +372,17 @@ test('every page and file is served as in web/pages, with CSP and nosniff', asyn
   }
 });
 
-test('/admin is only served over HTTPS', { skip: STUB && 'the stub has one listener' }, async () => {
-  const r = await curl(S.http + '/admin');
-  if (r.status >= 300 && r.status < 400) {
-    assert.equal(r.headers.location, S.https + '/admin', 'redirects to the HTTPS page');
-  } else {
-    assert.equal(r.status, 403, `GET http://.../admin answered ${r.status}`);
-    assert.doesNotMatch(r.body.toString('utf8'), /admin-token/, 'the page itself is not sent');
+test('/admin and /request, which take tokens, are only served over HTTPS', { skip: STUB && 'the stub has one listener' }, async () => {
+  for (const [p, field] of [['/admin', /admin-token/], ['/request', /id="token"/]]) {
+    for (const suffix of ['', '#id=0123456789abcdef']) {
+      const r = await curl(S.http + p + suffix);
+      if (r.status >= 300 && r.status < 400) {
+        assert.equal(r.headers.location, S.https + p, `http://...${p} redirects to the HTTPS page`);
+      } else {
+        assert.equal(r.status, 403, `GET http://...${p} answered ${r.status}`);
+      }
+      assert.doesNotMatch(r.body.toString('utf8'), field, `${p}: the page itself is not sent over HTTP`);
+    }
   }
 });
 

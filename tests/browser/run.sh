@@ -4,8 +4,8 @@
 #
 # Usage: sh tests/browser/run.sh            (from anywhere)
 # Environment:
-#   MICA_BIN        the mica binary (default: ./mica of the source tree,
-#                   else build/plain/mica)
+#   MICA_BIN        the mica binary (default: build/plain/mica of the
+#                   source tree, else build/run/mica)
 #   MICA_TEST_OUT   screenshots, daemon log (default tests/browser/out)
 #   MICA_BROWSER_STUB=1        serve web/pages straight from the source tree
 #                              through tests/browser/stub.mjs in front of the
@@ -13,37 +13,33 @@
 #                              the API is still the daemon's
 #   MICA_UPDATE_SCREENSHOTS=1  also copy the README screenshots to
 #                              docs/screenshots/{index,admin}.png
-#   MICA_BROWSER_NO_INSTALL=1  never install anything: fail if missing
+#   MICA_NODE_MODULES          where playwright-core is installed (default
+#                              build/npm/node_modules of the source tree)
 #
-# Installs what is missing (as root, with apt-get and npm): chromium,
-# libnss3-tools (certutil: the root goes into a private NSS database so the
-# browser checks the daemon's certificate for real), curl, openssl, nodejs,
-# npm, and playwright-core (the version pinned in package.json).
+# Installs nothing: scripts/setup test (or 'scripts/setup deps test')
+# installs chromium, libnss3-tools (certutil: the root goes into a private
+# NSS database so the browser checks the daemon's certificate for real),
+# curl, openssl, nodejs, npm, and playwright-core at the version
+# package-lock.json pins. When something is missing this says what and
+# fails.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 
-apt_missing=''
+missing=''
 need() {   # need COMMAND PACKAGE
-	command -v "$1" >/dev/null 2>&1 || apt_missing="$apt_missing $2"
+	command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
 }
-[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || apt_missing="$apt_missing chromium"
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
 need certutil libnss3-tools
 need curl curl
 need openssl openssl
 need node nodejs
 need npm npm
-if [ -n "$apt_missing" ]; then
-	if [ "${MICA_BROWSER_NO_INSTALL:-0}" = 1 ] || [ "$(id -u)" != 0 ]; then
-		echo "browser tests: missing packages:$apt_missing (apt-get install -y$apt_missing)" >&2
-		exit 1
-	fi
-	echo "browser tests: installing$apt_missing" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	# shellcheck disable=SC2086
-	apt-get install -y -q $apt_missing >/dev/null ||
-		{ apt-get update -q >/dev/null && apt-get install -y -q $apt_missing >/dev/null; }
+if [ -n "$missing" ]; then
+	echo "browser tests: missing:$missing; install them with 'sh scripts/setup deps test' (as root)" >&2
+	exit 1
 fi
 
 # playwright-core 1.60 runs on Node.js 18 (Debian 12's own) and later.
@@ -57,29 +53,19 @@ MICA_TEST_OUT=${MICA_TEST_OUT:-$here/out}
 mkdir -p "$MICA_TEST_OUT"
 MICA_TEST_OUT=$(cd "$MICA_TEST_OUT" && pwd)
 
-# playwright-core, the version package.json pins, beside the tests; in the
-# output directory when the source tree is read-only (make distcheck).
-moddir=$here
-if [ ! -w "$here" ]; then
-	moddir=$MICA_TEST_OUT/npm
-	mkdir -p "$moddir"
-	cp "$here/package.json" "$moddir/package.json"
-fi
+# playwright-core, the version package.json pins, where scripts/setup put it.
+MICA_NODE_MODULES=${MICA_NODE_MODULES:-$srcdir/build/npm/node_modules}
 want=$(sed -n 's/.*"playwright-core": *"\([^"]*\)".*/\1/p' "$here/package.json")
 have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
-	"$moddir/node_modules/playwright-core/package.json" 2>/dev/null | head -n 1)
+	"$MICA_NODE_MODULES/playwright-core/package.json" 2>/dev/null | head -n 1)
 if [ "$have" != "$want" ]; then
-	if [ "${MICA_BROWSER_NO_INSTALL:-0}" = 1 ]; then
-		echo "browser tests: playwright-core $want is not installed in $moddir/node_modules" >&2
-		exit 1
-	fi
-	echo "browser tests: installing playwright-core $want" >&2
-	(cd "$moddir" && npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null)
+	echo "browser tests: playwright-core $want is not in $MICA_NODE_MODULES${have:+ (found $have)};" \
+		"install it with 'sh scripts/setup deps test'" >&2
+	exit 1
 fi
-MICA_NODE_MODULES=$moddir/node_modules
 
 if [ -z "${MICA_BIN:-}" ]; then
-	for b in "$srcdir/mica" "$srcdir/build/plain/mica"; do
+	for b in "$srcdir/build/plain/mica" "$srcdir/build/run/mica"; do
 		if [ -x "$b" ]; then
 			MICA_BIN=$b
 			break
@@ -91,7 +77,10 @@ if [ -z "${MICA_BIN:-}" ] || [ ! -x "$MICA_BIN" ]; then
 	exit 1
 fi
 MICA_SRCDIR=${MICA_SRCDIR:-$srcdir}
-export MICA_BIN MICA_SRCDIR MICA_TEST_OUT MICA_NODE_MODULES
+# A test build (--enable-test-kdf) then seals the CA key with 1,000 PBKDF2
+# iterations, as the end-to-end tests do (tests/e2e/lib.sh); others ignore it.
+MICA_TEST_INSECURE_KDF_ITER=${MICA_TEST_INSECURE_KDF_ITER-1000}
+export MICA_BIN MICA_SRCDIR MICA_TEST_OUT MICA_NODE_MODULES MICA_TEST_INSECURE_KDF_ITER
 
 cd "$here"
 exec node --test --test-reporter=spec pages.test.mjs

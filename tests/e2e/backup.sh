@@ -99,20 +99,20 @@ done
 
 # --------------------------------------------------- online backups --
 
-held() { find "$1" -name '*.pem' 2>/dev/null | wc -l; }  # held DIR: certificates received
+# every_client_has N: each client holds at least N certificates.
+every_client_has() {
+	local d
+	for d in "${CDIRS[@]}"; do
+		[ "$(find "$d" -name '*.pem' 2>/dev/null | wc -l)" -ge "$1" ] || return 1
+	done
+}
 
 REV2=
 for b in $(seq 1 $BACKUPS); do
-	# Not a fixed sleep: wait (60 s at most) until client 1 has received a
-	# certificate since the last backup, so that each backup runs while the
-	# clients enroll and the first one finds a certificate to revoke later.
-	n0=$(held "$W/client1")
-	t=0
-	while [ "$(held "$W/client1")" -le "$n0" ] && [ $t -lt 600 ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	[ "$(held "$W/client1")" -gt "$n0" ] || die "client 1 received no certificate in 60 s"
+	# Backup b is taken once every client has received b certificates: the
+	# clients are enrolling, and (b = 1) client 1 has one to revoke later.
+	wait_for "every client has $b certificate(s) before backup $b" 120 every_client_has "$b" ||
+		die "the clients did not receive $b certificate(s) each within $((120 * TIME_SCALE)) s; $(cat "$W"/client*.err | head -3)"
 	if [ "$b" = 2 ]; then
 		# A revocation between backups of a certificate received before
 		# backup 1: valid in backup 1, revoked in backups 2 and 3.
@@ -128,7 +128,6 @@ for b in $(seq 1 $BACKUPS); do
 		fail "mica backup $b: $(cat "$W/backup$b.out")"
 	fi
 done
-sleep 0.5
 touch "$W/stop"
 for p in $CPIDS; do wait "$p" 2>/dev/null; done
 CPIDS=

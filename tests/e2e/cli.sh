@@ -199,7 +199,10 @@ PY
 	openssl s_server -accept "127.0.0.1:$port" -cert "$W/srv3.pem" -key "$W/srvnew.key" -www -quiet >/dev/null 2>&1 &
 	spid=$!
 	on_exit_kill $spid
-	for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port" 2>/dev/null; [ $? -ne 7 ] && break; sleep 0.1; done
+	# s_server is up once a connection is no longer refused (curl exit 7).
+	listening() { curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$port"; [ $? -ne 7 ]; }
+	wait_for "openssl s_server listens on port $port" 60 listening ||
+		fail "$KT: openssl s_server did not listen within $((60 * TIME_SCALE)) s"
 	if curl -sS --cacert "$W/root.pem" --resolve "mail.contoso.test:$port:127.0.0.1" "https://mail.contoso.test:$port/" -o /dev/null 2>"$W/curl.err"; then
 		ok "$KT: curl completes a TLS handshake with s_server"
 	else fail "$KT: TLS handshake: $(cat "$W/curl.err")"; fi
@@ -264,10 +267,60 @@ run_ca rsa-2048
 # Help and usage.
 "$MICA" --help | grep -q 'Usage: mica' && ok "mica --help" || fail "mica --help"
 for c in init issue renew revoke unrevoke crl list show export-root request token profile domain audit backup restore passphrase serve; do
-	"$MICA" "$c" --help 2>/dev/null | grep -q "Usage: mica" || { fail "mica $c --help"; continue; }
+	"$MICA" "$c" --help 2>/dev/null | grep -q "Usage: mica" && ok "mica $c --help" || fail "mica $c --help"
 done
-ok "every command has --help"
 expect_rc "unknown command exits 2" 2 "$MICA" frobnicate
 expect_rc "no CA: exit 5" 5 "$MICA" -d "$TMP/none" list
+
+# The data directory before or after the command.
+echo "# -d DIR before or after the command"
+W=$(mktmp)
+D=$W/data
+export MICA_PASSPHRASE="data dir placement"
+csr dd ec-p256 /CN=dd.contoso.test "DNS:dd.contoso.test"
+check "init -d DIR (after the command)" \
+	"$MICA" init -d "$D" --name "Placement CA" --domain contoso.test --public-url http://ca.contoso.test
+[ -f "$D/mica.db" ] && ok "... creates the CA in DIR" || fail "no CA in $D"
+check "issue -d DIR --csr ... (after the command)" "$MICA" issue -d "$D" --csr "$W/dd.csr" --out "$W/dd1.pem"
+check "issue --csr ... -d DIR (at the end)" "$MICA" issue --csr "$W/dd.csr" --out "$W/dd2.pem" -d "$D"
+check "issue --data-dir DIR" "$MICA" issue --data-dir "$D" --csr "$W/dd.csr" --out "$W/dd3.pem"
+check "issue --data-dir=DIR" "$MICA" issue --data-dir="$D" --csr "$W/dd.csr" --out "$W/dd4.pem"
+is "the four certificates are in that CA" \
+	"$("$MICA" list -d "$D" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 4
+check "after the command wins over before it" "$MICA" -d "$TMP/none" list -d "$D"
+expect_rc "-d without a directory after the command exits 2" 2 "$MICA" list -d
+expect_rc "--data-dir= without a directory exits 2" 2 "$MICA" list --data-dir=
+expect_rc "an operand after -- is not taken as the data directory" 2 "$MICA" list -- -d "$D"
+
+# The key's PBKDF2 iteration count. A test build (--enable-test-kdf, as
+# scripts/test makes) honours MICA_TEST_INSECURE_KDF_ITER, which lib.sh
+# sets; without it, and in any other build, keys are sealed and opened
+# only with at least 600,000 iterations.
+echo "# PBKDF2 iterations of the sealed key"
+iter_of() { sqlite3 "$1/mica.db" 'SELECT key_iter FROM ca'; }
+W=$(mktmp)
+env -u MICA_TEST_INSECURE_KDF_ITER "$MICA" -d "$W/real" init --name "Real KDF" \
+	--domain contoso.test --public-url http://ca.contoso.test >/dev/null 2>&1
+is "without MICA_TEST_INSECURE_KDF_ITER the key is sealed with 600,000 iterations" "$(iter_of "$W/real")" 600000
+check "... and opens without it" env -u MICA_TEST_INSECURE_KDF_ITER "$MICA" -d "$W/real" crl
+if "$MICA" --version | grep -q "test build"; then
+	MICA_TEST_INSECURE_KDF_ITER=1000 "$MICA" -d "$W/fast" init --name "Fast KDF" \
+		--domain contoso.test --public-url http://ca.contoso.test >/dev/null 2>&1
+	is "test build: MICA_TEST_INSECURE_KDF_ITER=1000 seals with 1,000" "$(iter_of "$W/fast")" 1000
+	check "... which opens with the variable set" env MICA_TEST_INSECURE_KDF_ITER=1000 "$MICA" -d "$W/fast" crl
+	expect_rc "... and is refused without it, as a production build refuses it" 3 \
+		env -u MICA_TEST_INSECURE_KDF_ITER "$MICA" -d "$W/fast" crl
+	grep -q "iteration count" "$TMP/rc.err" && ok "... saying why: $(cat "$TMP/rc.err")" ||
+		fail "no reason given: $(cat "$TMP/rc.err")"
+	expect_rc "test build: a count below 1,000 is refused" 3 \
+		env MICA_TEST_INSECURE_KDF_ITER=999 "$MICA" -d "$W/low" init --name Low \
+		--domain contoso.test --public-url http://ca.contoso.test
+	expect_rc "test build: a count that is not a number is refused" 3 \
+		env MICA_TEST_INSECURE_KDF_ITER=fast "$MICA" -d "$W/real" crl
+else
+	MICA_TEST_INSECURE_KDF_ITER=1000 "$MICA" -d "$W/fast" init --name "Fast KDF" \
+		--domain contoso.test --public-url http://ca.contoso.test >/dev/null 2>&1
+	is "production build: MICA_TEST_INSECURE_KDF_ITER is ignored (600,000)" "$(iter_of "$W/fast")" 600000
+fi
 
 finish

@@ -134,12 +134,14 @@ CODE=$(curl -s -o "$W/pub.json" -w '%{http_code}' -X POST --interface 127.0.0.3 
 	-H "Authorization: Bearer $ADM" "$H/api/v1/crl")
 is "POST /api/v1/crl after the race" "$CODE" 201
 LASTNUM=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["number"])' "$W/pub.json" 2>/dev/null)
-for i in $(seq 1 30); do  # the daemon re-reads the stored CRL at most once a second
-	curl -s -o "$W/next.der" "$H/crl"
+# The daemon re-reads the stored CRL at most once a second: ask until it
+# serves that number or a later one.
+served_lastnum() {
+	curl -s --max-time 10 -o "$W/next.der" "$H/crl"
 	N2=$(openssl crl -inform der -in "$W/next.der" -noout -crlnumber 2>/dev/null | sed 's/.*=//')
-	[ -n "$N2" ] && [ -n "$LASTNUM" ] && [ "$((N2))" -ge "$LASTNUM" ] && break
-	sleep 0.1
-done
+	[ -n "$N2" ] && [ -n "$LASTNUM" ] && [ "$((N2))" -ge "$LASTNUM" ]
+}
+wait_for "/crl serves CRL number $LASTNUM" 60 served_lastnum
 openssl crl -inform der -in "$W/next.der" -CAfile "$W/root.pem" -noout -text > "$W/next.txt" 2>&1
 grep -q "verify OK" "$W/next.txt" && ok "the next CRL is signed by the root" || fail "next CRL signature"
 tr -d ' ' < "$W/next.txt" | sed -n 's/^SerialNumber://p' | tr 'A-F' 'a-f' | sed 's/^\(00\)*//' | sort > "$W/next.list"

@@ -88,8 +88,7 @@ trap _host_exit EXIT
 
 host_ca "$W/probe"
 if MICA_FAULT=db_write:1 "$MICA" -d "$W/probe" token create --admin >/dev/null 2>&1; then
-	echo "SKIP: this mica was built without --enable-fault-injection (MICA_FAULT has no effect)"
-	exit 77
+	skip_all "this mica was built without --enable-fault-injection (MICA_FAULT has no effect)"
 fi
 ok "the fault hook is compiled in (MICA_FAULT=db_write:1 makes the CLI fail)"
 
@@ -418,7 +417,7 @@ else
 		die "prlimit (util-linux) is required for the fallback"
 	expect_503 "file size limit (full disk)" "$D"
 	host_stop
-	ok "# SKIP a read-only store needs root and a private mount namespace"
+	skip "a read-only store answers 503 and signs nothing" "needs root and a private mount namespace"
 fi
 
 host_sanitizers "$W"/out.*.err

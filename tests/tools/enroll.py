@@ -47,7 +47,7 @@ import urllib.parse
 class Client:
     """One keep-alive connection, re-opened after any transport error."""
 
-    def __init__(self, base, cacert=None, timeout=15.0, source=None):
+    def __init__(self, base, cacert=None, timeout=60.0, source=None):
         u = urllib.parse.urlsplit(base)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise SystemExit("bad URL: %s" % base)
@@ -696,7 +696,8 @@ def main():
     def client_args(q, token=True):
         q.add_argument("--url", required=True, help="http://127.0.0.1:P or https://...")
         q.add_argument("--cacert", help="the root (PEM), required for https")
-        q.add_argument("--timeout", type=float, default=15.0)
+        q.add_argument("--timeout", type=float, default=60.0,
+                       help="seconds per request (generous: a busy machine)")
         q.add_argument("--source", help="local address to connect from (127.x.y.z)")
         if token:
             q.add_argument("--token", default="")

@@ -7,11 +7,15 @@ optional: the handshake is done, then the bytes are as raw as on plain TCP).
            headers with Content-Length 60000, then the body one byte a
            second), spread over several loopback source addresses. Prints
            "open N" to --ready once all are connected, keeps trickling until
-           --stop exists (or --max seconds), then prints a JSON summary: how
-           many were still open when the stop file appeared.
+           --stop exists (or --max seconds), writing the number of rounds
+           done (one byte per connection a round, a round a second) to
+           --progress after each, then prints a JSON summary: how many were
+           still open when the stop file appeared.
   perip    --count connections from one source address, each holding an
-           unfinished request; after a second, prints how many the server
-           kept ("alive") and how many it closed.
+           unfinished request; waits until the server has closed the ones
+           beyond its limit (at most --limit left open) or --wait seconds
+           passed, then prints how many the server kept ("alive") and how
+           many it closed.
   oversize one oversized request: "header" (a 100 KiB header line),
            "length" (Content-Length: 10000000, no body sent), "chunked" (a
            chunked body growing without end), "chunked100k" (a finished
@@ -29,7 +33,7 @@ import sys
 import time
 
 
-def connect(host, port, tls, src=None, timeout=10):
+def connect(host, port, tls, src=None, timeout=30):
     s = socket.create_connection((host, port), timeout=timeout,
                                  source_address=(src, 0) if src else None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -87,6 +91,7 @@ def cmd_slow(a):
     with open(a.ready, 'w') as f:
         f.write('open %d\n' % len(conns))
     t0 = time.time()
+    rounds = 0
     while not os.path.exists(a.stop) and time.time() - t0 < a.max:
         for c in conns:
             if not c[2]:
@@ -99,6 +104,11 @@ def cmd_slow(a):
                 c[1] = c[1][1:]
             except OSError:
                 c[2] = False
+        rounds += 1
+        if a.progress:
+            with open(a.progress + '.tmp', 'w') as f:
+                f.write('%d\n' % rounds)
+            os.replace(a.progress + '.tmp', a.progress)
         time.sleep(1)
     alive = sum(1 for c in conns if c[2] and not is_closed(c[0]))
     for c in conns:
@@ -115,13 +125,22 @@ def cmd_perip(a):
     refused = 0
     for i in range(a.count):
         try:
-            s = connect('127.0.0.1', a.port, a.tls, a.addr, timeout=3)
+            s = connect('127.0.0.1', a.port, a.tls, a.addr, timeout=30)
             s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n')
             conns.append(s)
         except OSError:
             refused += 1      # refused, reset or closed during the handshake
-    time.sleep(a.wait)
-    alive = sum(1 for s in conns if not is_closed(s))
+    # The server closes the connections beyond its limit when it gets to
+    # them: poll (a closed socket stays closed) until no more than --limit
+    # are left, or the deadline passes.
+    t0 = time.time()
+    open_ = list(conns)
+    while True:
+        open_ = [s for s in open_ if not is_closed(s)]
+        if len(open_) <= a.limit or time.time() - t0 >= a.wait:
+            break
+        time.sleep(0.05)
+    alive = len(open_)
     for s in conns:
         try:
             s.close()
@@ -207,18 +226,22 @@ def main():
     p.add_argument('--addrs', default='127.0.0.10-17')
     p.add_argument('--ready', required=True)
     p.add_argument('--stop', required=True)
-    p.add_argument('--max', type=float, default=60)
+    p.add_argument('--max', type=float, default=300)
+    p.add_argument('--progress', help='file: rounds of trickling done so far')
     p = sub.add_parser('perip')
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--tls', action='store_true')
     p.add_argument('--addr', default='127.0.0.50')
     p.add_argument('--count', type=int, default=80)
-    p.add_argument('--wait', type=float, default=1.0)
+    p.add_argument('--limit', type=int, default=64,
+                   help='stop waiting once at most this many are open')
+    p.add_argument('--wait', type=float, default=60.0)
     p = sub.add_parser('oversize')
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--tls', action='store_true')
     p.add_argument('--kind', choices=['header', 'length', 'chunked', 'chunked100k'], required=True)
-    p.add_argument('--wait', type=float, default=3.0)
+    p.add_argument('--wait', type=float, default=60.0,
+                   help='seconds to wait for the answer once all was sent')
     a = ap.parse_args()
     {'slow': cmd_slow, 'perip': cmd_perip, 'oversize': cmd_oversize}[a.cmd](a)
 

@@ -44,7 +44,7 @@ def main():
                 conn.close()
             i = r // a.per_addr
             src = '127.0.%d.%d' % (1 + i // 250, 1 + i % 250)
-            conn = http.client.HTTPConnection('127.0.0.1', a.port, timeout=10,
+            conn = http.client.HTTPConnection('127.0.0.1', a.port, timeout=60,
                                               source_address=(src, 0))
             conn.connect()
         order = list(kinds)
@@ -59,7 +59,7 @@ def main():
             codes[label][resp.status] = codes[label].get(resp.status, 0) + 1
             if resp.getheader('Connection', '').lower() == 'close':
                 conn.close()
-                conn = http.client.HTTPConnection('127.0.0.1', a.port, timeout=10,
+                conn = http.client.HTTPConnection('127.0.0.1', a.port, timeout=60,
                                                   source_address=(src, 0))
                 conn.connect()
     conn.close()

@@ -1,0 +1,161 @@
+/*
+ * ca/signer.h - the CA key in a process of its own.
+ *
+ * `mica serve` parses network input (HTTP, TLS, JSON, CSRs, and later ACME,
+ * SCEP and OCSP); none of that may share an address space with the CA's
+ * private key. ca_signer_start() forks, before the daemon opens any
+ * listener, a *keeper* process that unseals the key and then forks
+ * single-threaded *signer* processes that hold it, each connected to the
+ * front end by a socketpair (OpenSMTPD's ca process, OpenBSD acme-client's
+ * keyproc). The front end never unseals the key: it hands the passphrase to
+ * the keeper at the fork and wipes its copy.
+ *
+ *   front end --(socketpair, one per signer)--> signer: SIGN tbs -> signature
+ *   front end <--(control socketpair, SCM_RIGHTS)-- keeper: new connections
+ *
+ * Each signer is confined with seccomp (read/write its socket, allocate
+ * memory, read the clock and the kernel's randomness, exit; no open, no
+ * socket, no exec), is not dumpable and makes no core dumps, and re-checks
+ * everything it is asked to sign (ca/signcheck.h): a fully compromised front
+ * end still cannot get a CA certificate, a name outside the allowed
+ * domains, an absurd validity, or a CRL whose number does not increase.
+ * The allowed domains are trusted only with a MAC made by the CA key
+ * (ca_key_mac, label CA_SIGNER_DOMAINS_LABEL), which the command line
+ * computes when it changes them; the front end cannot forge it.
+ *
+ * When a signer dies (a bug, a malformed message, kill -9), the requests it
+ * held fail with MICA_E_UNAVAIL (503), the keeper starts another, and the
+ * front end gets its connection: the daemon recovers on its own, and
+ * nothing the front end recorded is lost. When the keeper dies the signing
+ * service is gone for good and every signature fails with MICA_E_UNAVAIL
+ * (ca_signer_alive() tells the daemon to stop).
+ *
+ * The messages (ca/signer_msg.c) are few, fixed and length-bounded; a
+ * malformed one closes that connection (its signer exits, the keeper starts
+ * another), it never reaches a parser unbounded.
+ */
+#ifndef MICA_CA_SIGNER_H
+#define MICA_CA_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ca/keys.h"
+#include "util/err.h"
+
+#define CA_SIGNER_MAX         16         /* most signer processes */
+#define CA_SIGNER_KEYS        16         /* CA key indexes 0..15 */
+#define CA_SIGNER_DOMAINS_LABEL "allowed-domains"
+
+/* What a signature is asked for. */
+enum ca_sign_kind {
+	CA_SIGN_LEAF = 1,     /* an end-entity TBSCertificate */
+	CA_SIGN_CRL = 2,      /* a TBSCertList */
+	CA_SIGN_CACERT = 3,   /* a CA's TBSCertificate: in-process on an
+			       * offline root only (ca/sign.h); the signer
+			       * processes have no such message */
+};
+
+/* A CA key the CA has retired (after a rollover): it signs the CRL of the
+ * certificates it issued, nothing else. */
+struct ca_signer_key {
+	unsigned idx;                         /* its index, < CA_SIGNER_KEYS */
+	const struct ca_sealed_key *sealed;
+	const unsigned char *cert;            /* its CA certificate, DER */
+	size_t cert_len;
+};
+
+struct ca_signer;
+
+struct ca_signer_config {
+	const struct ca_sealed_key *sealed;   /* the current CA key, sealed */
+	unsigned key_idx;                     /* its index (< CA_SIGNER_KEYS) */
+	const struct ca_signer_key *retired;  /* the CA's retired keys */
+	size_t nretired;
+	char *pass; size_t pass_len;          /* its passphrase, in writable
+					       * memory: the keeper wipes its
+					       * copy, the caller its own */
+	const unsigned char *ca_cert;         /* the current key's CA
+					       * certificate, DER */
+	size_t ca_cert_len;
+	const char *const *domains;           /* allowed domains */
+	size_t ndomains;
+	const unsigned char *domains_mac;     /* 32 bytes, or NULL if the
+					       * store has none yet */
+	uint64_t crl_number;                  /* last CRL number published */
+	int nsigners;                         /* 0 = one per core */
+};
+
+/*
+ * Fork the keeper, which unseals every key, checks each matches its CA
+ * certificate and that the domain list carries the current key's MAC,
+ * then starts the signers. Returns when they are ready (or failed): wrong passphrase ->
+ * MICA_E_UNAUTH "wrong_passphrase"; a domain list whose MAC does not match
+ * -> MICA_E_FORBIDDEN "domains_not_sealed". The caller must have no other
+ * threads yet (it forks). When C->domains_mac is NULL the keeper computes
+ * the MAC of the list it was given (first start after an upgrade) and
+ * returns it in MAC_OUT (32 bytes, may be NULL) for the caller to store;
+ * *SEALED (may be NULL) is then 1.
+ */
+int ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
+		    unsigned char mac_out[32], int *sealed,
+		    struct mica_err *err);
+
+/*
+ * Sign TBS as KIND (CA_SIGN_LEAF or CA_SIGN_CRL) with the current CA key.
+ * SIG must hold CA_SIG_MAX bytes.
+ * Thread-safe: each call takes an idle signer. A refusal by the signer's
+ * checks -> MICA_E_POLICY "signer_refused" (message "signer: <rule>"); a
+ * CRL number the signer has already seen -> MICA_E_CONFLICT
+ * "crl_number_used" with *CRL_FLOOR (may be NULL) the highest number
+ * signed; a signer that died or the service gone -> MICA_E_UNAVAIL
+ * "signer_unavailable". Fault point "sign".
+ */
+int ca_signer_sign(struct ca_signer *s, enum ca_sign_kind kind,
+		   const unsigned char *tbs, size_t tbs_len,
+		   unsigned char *sig, size_t *sig_len, uint64_t *crl_floor,
+		   struct mica_err *err);
+/* The same with the key of index KEY_IDX (the signers refuse a leaf with
+ * any key but the current one). */
+int ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
+		       unsigned key_idx, const unsigned char *tbs,
+		       size_t tbs_len, unsigned char *sig, size_t *sig_len,
+		       uint64_t *crl_floor, struct mica_err *err);
+
+/*
+ * Tell every signer (and every signer started later) the allowed domains,
+ * which only take effect with MAC, the current CA key's MAC of their
+ * canonical form (ca_signer_domains_blob). A wrong MAC -> MICA_E_FORBIDDEN
+ * "domains_not_sealed" and the signers keep the list they had.
+ */
+int ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
+			  size_t ndomains, const unsigned char mac[32],
+			  struct mica_err *err);
+
+/* Raise SIGNO in this process when the keeper is found gone (0: don't),
+ * for a main loop that waits for signals. */
+void ca_signer_notify(struct ca_signer *s, int signo);
+
+/* 1 while the keeper lives (it may be between signers), else 0. */
+int ca_signer_alive(struct ca_signer *s);
+
+/* PIDs, for tests and logs: the keeper's, and the live signers' (up to
+ * MAX into PIDS; returns how many). */
+pid_t ca_signer_keeper_pid(struct ca_signer *s);
+size_t ca_signer_pids(struct ca_signer *s, pid_t *pids, size_t max);
+
+/* Stop the signers and the keeper and free S. Accepts NULL. */
+void ca_signer_stop(struct ca_signer *s);
+
+/*
+ * The canonical form of a domain list that the MAC covers: the lowercase
+ * domains, sorted, each followed by '\n', after a version line. *OUT heap
+ * (caller frees). Used by the command line (which MACs it with the key)
+ * and by the signers (which check it).
+ */
+int ca_signer_domains_blob(const char *const *domains, size_t ndomains,
+			   unsigned char **out, size_t *out_len,
+			   struct mica_err *err);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * ca/signer_int.h - private to the signing service (ca/signer*.c) and its
+ * tests: the wire format between the front end and a signer, and the
+ * process entry points.
+ *
+ * Every message, both ways, is a 16-octet header then LEN octets:
+ *
+ *   u32 magic "mcs1" | u16 type | u16 key | u32 id | u32 len
+ *
+ * big-endian. Requests: SIGN_LEAF (TBSCertificate, <= CA_SIGNER_LEAF_MAX),
+ * SIGN_CRL (TBSCertList, <= CA_SIGNER_CRL_MAX), both with KEY the index of
+ * the CA key to sign with (below CA_SIGNER_KEYS: a CA that rolled over
+ * holds several, and its retired keys still sign their CRLs); SET_DOMAINS
+ * (32-octet MAC then the canonical domain blob, <= CA_SIGNER_CONF_MAX).
+ * Replies carry the request's id: OK (the signature, <= CA_SIG_MAX, or
+ * empty) or REFUSED (u64 crl floor, then "code" NUL "message", <=
+ * CA_SIGNER_REFUSAL_MAX). KEY is 0 in every other message. Anything else -
+ * a bad magic, an unknown type, a length over its type's bound, a key
+ * index out of range, a short read - ends the connection; a key index in
+ * range that the signer does not hold is refused.
+ */
+#ifndef MICA_CA_SIGNER_INT_H
+#define MICA_CA_SIGNER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ca/signcheck.h"
+#include "ca/signer.h"
+
+#define CA_SIGNER_MAGIC        0x6d637331u   /* "mcs1" */
+#define CA_SIGNER_HDR          16
+#define CA_SIGNER_LEAF_MAX     (64u * 1024)
+#define CA_SIGNER_CRL_MAX      (256u * 1024 * 1024)
+#define CA_SIGNER_CONF_MAX     (64u * 1024)
+#define CA_SIGNER_REFUSAL_MAX  512u
+
+enum ca_signer_msg {
+	CA_SMSG_SIGN_LEAF = 1,
+	CA_SMSG_SIGN_CRL = 2,
+	CA_SMSG_SET_DOMAINS = 3,
+	CA_SMSG_OK = 0x81,
+	CA_SMSG_REFUSED = 0x82,
+};
+
+struct ca_signer_hdr {
+	uint16_t type;
+	uint16_t key;      /* CA key index (SIGN_LEAF, SIGN_CRL), else 0 */
+	uint32_t id;
+	uint32_t len;
+};
+
+/* Encode H into OUT[CA_SIGNER_HDR]. */
+void ca_signer_hdr_put(const struct ca_signer_hdr *h,
+		       unsigned char out[CA_SIGNER_HDR]);
+/* Decode and bound a header: 0, or -1 if the magic, the type, the key
+ * index or the length (for that type) is wrong. */
+int ca_signer_hdr_get(const unsigned char in[CA_SIGNER_HDR],
+		      struct ca_signer_hdr *h);
+/* The largest LEN a message of TYPE may carry; 0 for unknown types. */
+uint32_t ca_signer_max_len(uint16_t type);
+
+/* Write all of BUF (retrying EINTR and short writes): 0 or -1. */
+int ca_signer_write_all(int fd, const void *buf, size_t len);
+/* Read exactly LEN octets: 0, 1 at a clean end of file before the first
+ * octet, -1 on an error or a short read. TIMEOUT_MS < 0 waits forever. */
+int ca_signer_read_all(int fd, void *buf, size_t len, int timeout_ms);
+
+/* Parse a canonical domain blob (ca_signer_domains_blob) back into a
+ * NULL-terminated heap vector (free with ca_signer_strv_free): -1 if it is
+ * not exactly canonical. */
+int ca_signer_domains_parse(const unsigned char *blob, size_t len,
+			    char ***out, size_t *n);
+void ca_signer_strv_free(char **v);
+
+/* One CA key in a signer, and the rules it signs under (its own CA
+ * certificate's subject, key identifier and validity). */
+struct ca_signer_key_state {
+	struct ca_key *key;               /* NULL: no key with this index */
+	struct ca_sign_policy pol;
+	unsigned char *subject;           /* pol.subject's storage */
+	unsigned char *sig_alg;           /* pol.sig_alg's storage */
+};
+
+/* What one signer process knows: its keys and the rules they sign under.
+ * Leaves only with the current key; CRLs with any. */
+struct ca_signer_state {
+	struct ca_signer_key_state keys[CA_SIGNER_KEYS];
+	unsigned current;                 /* index of the current key */
+	char **domains;                   /* every pol.domains's storage */
+	size_t ndomains;
+	unsigned char domains_mac[32];
+	_Atomic uint64_t *crl_floor;      /* shared by every signer */
+	int log_fd;
+};
+
+/* Serve one connection on FD until it ends or breaks: the signer's loop
+ * (also run in-process by tests, without confinement). Returns 0 at a clean
+ * end of file, -1 after a malformed message or an I/O error. */
+int ca_signer_serve(struct ca_signer_state *st, int fd);
+
+/* Answer one request already read (type, key index, payload): fill the
+ * reply. For tests and for ca_signer_serve. *REPLY heap. */
+int ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
+		     const unsigned char *p, size_t len, uint16_t *rtype,
+		     unsigned char **reply, size_t *reply_len);
+
+/* Control messages between the keeper and the front end (a SOCK_SEQPACKET
+ * socketpair; one message per datagram; host byte order, same binary). */
+enum ca_ctl_type {
+	CA_CTL_READY = 1,        /* keeper -> front end, once */
+	CA_CTL_NEWCONN = 2,      /* keeper -> front end, a signer's socket */
+	CA_CTL_SET_DOMAINS = 3,  /* front end -> keeper, MAC + blob */
+	CA_CTL_ACK = 4,          /* keeper -> front end, after SET_DOMAINS */
+};
+struct ca_ctl_ready {
+	uint32_t type, ok, kind, sealed;
+	char code[48];
+	char msg[256];
+	unsigned char mac[32];   /* when sealed: the MAC to store */
+};
+struct ca_ctl_newconn {
+	uint32_t type;
+	int32_t pid;             /* the signer's; SCM_RIGHTS carries its fd */
+};
+struct ca_ctl_ack {
+	uint32_t type, ok;
+};
+#define CA_CTL_MSG_MAX (4 + 32 + CA_SIGNER_CONF_MAX)
+
+/* The keeper's life (forked by ca_signer_start): never returns. CTL is its
+ * end of the control socketpair, PARENT the front end's pid. */
+_Noreturn void ca_signer_keeper(int ctl, const struct ca_signer_config *c,
+				pid_t parent, int nsigners);
+
+/* Tests only: take the pool's connection to signer PID for raw use (its
+ * descriptor, or -1), and give it back broken (closed, removed). */
+int ca_signer_test_fd(struct ca_signer *s, pid_t pid);
+void ca_signer_test_fd_done(struct ca_signer *s, pid_t pid);
+
+/* Confine the calling process to what a signer needs (seccomp, no core
+ * dumps, not dumpable, no new privileges). 0 or -1. */
+int ca_signer_confine(void);
+
+#endif

@@ -1,0 +1,213 @@
+#!/bin/bash
+# tests/e2e/signer.sh - the CA key lives only in the signer processes of
+# mica serve, never in the front end that parses network input.
+#
+# A CA made by 'mica init' with a passphrase this script knows, so that
+# tests/tools/keyscan.py (Python's cryptography, not mica) can unseal the
+# key independently and learn its private value. Then, against a running
+# daemon:
+#  - the process tree: mica serve -> mica-keeper -> N mica-signer, each
+#    signer under a seccomp filter with no new privileges;
+#  - the front end's whole readable memory holds neither the private value
+#    (big- or little-endian) nor the passphrase, and its environment no
+#    longer holds MICA_PASSPHRASE; a signer's memory does hold the key (the
+#    scanner works);
+#  - signers killed with SIGKILL while clients enroll: the daemon recovers
+#    by itself, and every certificate a client received is in the store;
+#  - a domain added with the CLI while the daemon runs is used at once; a
+#    domain slipped into the store without the key stops the daemon from
+#    starting until an admin acts with the key;
+#  - when the keeper dies, mica serve stops (exit 8) instead of serving
+#    without a key.
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need curl openssl python3 sqlite3 pgrep
+SRC=${MICA_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+TOOL="$SRC/tests/tools/enroll.py"
+SCAN="$SRC/tests/tools/keyscan.py"
+[ -f "$TOOL" ] && [ -f "$SCAN" ] || die "test tools not found"
+
+W=$(mktmp)
+D=$W/data
+LOG=$W/mica.log
+serve_ports
+printf 'signer-test passphrase %s %s\n' "$$" "$RANDOM$RANDOM" > "$W/pass"
+chmod 600 "$W/pass"
+PASSWORD=$(head -1 "$W/pass")
+
+"$MICA" -d "$D" init --name "Signer Test Root" --domain contoso.test \
+	--public-url "$H" --passphrase-file "$W/pass" >/dev/null 2>&1 ||
+	die "mica init"
+SCALAR=$(python3 "$SCAN" scalar --db "$D/mica.db" --pass-file "$W/pass") ||
+	die "keyscan could not unseal the key"
+PASSHEX=$(printf '%s' "$PASSWORD" | od -An -tx1 | tr -d ' \n')
+ADM=$("$MICA" -d "$D" token create --admin 2>/dev/null)
+case $ADM in mica_*) ;; *) die "mica token create --admin" ;; esac
+ET=$("$MICA" -d "$D" token create --enroll --uses -1 2>/dev/null)
+case $ET in mica_*) ;; *) die "mica token create --enroll" ;; esac
+
+start() { # start OUT [serve options]: the daemon, its passphrase from the environment
+	local out=$1
+	shift
+	serve_start "$out" "$D" "MICA_PASSPHRASE=$PASSWORD" -- --log "$LOG" "$@"
+}
+start "$W/out.1" --signers 2 || serve_failed "$W/out.1"
+curl -fsS -o "$W/root.der" "$H/ca.crt" || die "GET /ca.crt"
+openssl x509 -inform der -in "$W/root.der" -out "$W/root.pem" 2>/dev/null
+
+signers() { pgrep -P "$1" -x mica-signer | sort; }
+
+# Wait (deadline 30 s) until the keeper has N signers, none of them in OLD.
+wait_signers() {
+	local n=$1 old=${2:-} i s cur
+	for i in $(seq 1 600); do
+		cur=$(signers "$KEEPER")
+		if [ "$(echo "$cur" | grep -c .)" = "$n" ]; then
+			s=1
+			for p in $old; do echo "$cur" | grep -qx "$p" && s=0; done
+			[ "$s" = 1 ] && return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# enroll NAME: one certificate for NAME with the enrollment token; prints
+# the HTTP status.
+enroll() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$W/$1.key" -subj "/CN=$1" -addext "subjectAltName=DNS:$1" \
+		-out "$W/$1.csr" 2>/dev/null || die "openssl req"
+	curl -s -o "$W/$1.json" -w '%{http_code}' --cacert "$W/root.pem" \
+		-H "Authorization: Bearer ${2:-$ET}" -H 'Content-Type: application/pkcs10' \
+		--data-binary @"$W/$1.csr" "$S/api/v1/requests?profile=server"
+}
+
+# ------------------------------------------------------- the processes --
+
+KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
+is "mica serve has one child, mica-keeper" "$(echo "$KEEPER" | grep -c .)" 1
+check "the keeper has two mica-signer children (--signers 2)" wait_signers 2
+SIG1=$(signers "$KEEPER" | head -1)
+for p in $(signers "$KEEPER"); do
+	is "signer $p runs under a seccomp filter" \
+		"$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$p/status")" 2
+	is "signer $p has no new privileges" \
+		"$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/$p/status")" 1
+done
+is "a certificate through the signers" "$(enroll one.contoso.test)" 201
+check "... which openssl verifies against the root" sh -c \
+	"python3 -c 'import json,sys; print(json.load(open(\"$W/one.contoso.test.json\"))[\"certificate\"])' > '$W/one.pem' &&
+	 openssl verify -CAfile '$W/root.pem' '$W/one.pem'"
+
+# ------------------------------------------------- the front end's memory --
+
+out=$(python3 "$SCAN" scan --pid "$SERVE_PID" --hex "$SCALAR" --hex "$PASSHEX") ||
+	die "cannot read the front end's memory"
+is "the front end's memory holds no copy of the CA private key" \
+	"$(echo "$out" | awk -v h="$SCALAR" '$1 == h { print $2 }')" 0
+is "the front end's memory holds no copy of the passphrase" \
+	"$(echo "$out" | awk -v h="$PASSHEX" '$1 == h { print $2 }')" 0
+if [ "$(id -u)" = 0 ]; then
+	n=$(python3 "$SCAN" scan --pid "$SIG1" --hex "$SCALAR" | awk '{ print $2 }')
+	check "a signer's memory does hold it (the scan finds keys where they are)" \
+		test "${n:-0}" -ge 1
+else
+	skip "a signer's memory holds the key (needs root to read it)"
+fi
+check "MICA_PASSPHRASE is gone from the front end's environment" \
+	sh -c "! tr '\\0' '\\n' < /proc/$SERVE_PID/environ | grep -q '^MICA_PASSPHRASE='"
+check "... and its bytes are not in /proc/PID/environ either" \
+	sh -c "! grep -aqF '$PASSWORD' /proc/$SERVE_PID/environ"
+
+# ------------------------------------------- killing signers under load --
+
+CDIRS=()
+CPIDS=
+for i in 1 2 3; do
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$W/c$i.key" -subj "/CN=c$i.load.contoso.test" \
+		-addext "subjectAltName=DNS:c$i.load.contoso.test" \
+		-outform der -out "$W/c$i.der" 2>/dev/null || die "openssl req"
+	CDIRS+=("$W/client$i")
+	python3 "$TOOL" loop --url "$S" --cacert "$W/root.pem" --token "$ET" \
+		--csr "$W/c$i.der" --out "$W/client$i" --stop "$W/stop" --timeout 30 \
+		2>"$W/client$i.err" &
+	CPIDS="$CPIDS $!"
+	on_exit_kill $!
+done
+held() { find "${CDIRS[@]}" -name '*.pem' 2>/dev/null | wc -l; }
+wait_held() { # wait_held N: until the clients hold more than N certificates
+	local i
+	for i in $(seq 1 1200); do
+		[ "$(held)" -gt "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "the clients receive certificates" wait_held 0
+KILLED=0
+for k in 1 2 3 4 5; do
+	victim=$(signers "$KEEPER" | shuf -n 1)
+	[ -n "$victim" ] || break
+	kill -KILL "$victim" && KILLED=$((KILLED + 1))
+	wait_signers 2 "$victim" || fail "signer $victim was not replaced within 30 s"
+	n=$(held)
+	wait_held "$n" || fail "no certificate issued after killing signer $victim"
+done
+is "five signers killed while clients enrolled" "$KILLED" 5
+touch "$W/stop"
+for p in $CPIDS; do wait "$p" 2>/dev/null; on_exit_forget "$p"; done
+check "every certificate a client received is stored byte for byte" \
+	python3 "$TOOL" check --db "$D/mica.db" --min 1 "${CDIRS[@]}"
+is "the keeper logged each death" "$(grep -c 'killed by signal 9; starting another' "$LOG")" 5
+check "the daemon still runs" kill -0 "$SERVE_PID"
+is "and still issues" "$(enroll after.contoso.test)" 201
+is "still two signers" "$(signers "$KEEPER" | grep -c .)" 2
+
+# ---------------------------------------------------------- the domains --
+
+is "a name under a domain the CA does not allow: refused" "$(enroll www.fabrikam.test "$ADM")" 422
+expect_rc "'mica domain add' while the daemon runs (with the key)" 0 \
+	"$MICA" -d "$D" domain add fabrikam.test --passphrase-file "$W/pass"
+is "the daemon issues under the new domain at once" "$(enroll www.fabrikam.test "$ADM")" 201
+check "the signers were told the sealed list" grep -q 'allowed domains updated' "$LOG"
+is "domain.add audited as sealed" \
+	"$(sqlite3 "$D/mica.db" "SELECT detail FROM audit WHERE action = 'domain.add' ORDER BY id DESC LIMIT 1")" \
+	"2 domain(s), sealed"
+printf 'not the passphrase\n' > "$W/wrong"
+chmod 600 "$W/wrong"
+expect_rc "'mica domain add' with a wrong passphrase: refused (7)" 7 \
+	"$MICA" -d "$D" domain add northwind.test --passphrase-file "$W/wrong"
+check "... and nothing added" sh -c "! '$MICA' -d '$D' domain list | grep -q northwind"
+
+serve_stop
+is "SIGTERM stops it cleanly" "$SERVE_RC" 0
+check "and its keeper and signers are gone" sh -c "! pgrep -x mica-keeper -P $KEEPER >/dev/null; ! kill -0 $KEEPER 2>/dev/null"
+
+# An attacker with write access to the store (a compromised front end)
+# adds a domain. The signers would not trust it: the daemon refuses to
+# start until an admin acts with the key.
+sqlite3 "$D/mica.db" "INSERT INTO ca_domain (domain) VALUES ('evil.example')" ||
+	die "sqlite3"
+start "$W/out.2" && fail "started with a domain list changed without the key" ||
+	is "refused to start: exit 9 (forbidden)" "$SERVE_RC" 9
+check "... saying why" grep -q 'changed without the CA key' "$W/out.2.err"
+expect_rc "the admin removes it with the key" 0 \
+	"$MICA" -d "$D" domain remove evil.example --passphrase-file "$W/pass"
+start "$W/out.3" || serve_failed "$W/out.3"
+ok "starts again once the list is sealed by the key"
+
+# ------------------------------------------------------ the keeper dies --
+
+KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
+kill -KILL "$KEEPER"
+for i in $(seq 1 600); do
+	kill -0 "$SERVE_PID" 2>/dev/null || break
+	sleep 0.05
+done
+serve_wait
+is "when the keeper dies mica serve stops, exit 8 (unavailable)" "$SERVE_RC" 8
+check "... and says why" grep -q 'signing service is gone' "$LOG"
+
+finish
