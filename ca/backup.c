@@ -54,6 +54,8 @@ ca_restore(const char *datadir, const char *file, struct mica_err *err)
 				    "cannot create the data directory: %s", strerror(errno));
 	}
 	umask(old_umask);
+	if (ca_datadir_check(datadir, err) != 0)
+		return -1;
 	if (db_open(file, DB_OPEN_READONLY, &src, err) != 0)
 		goto out;
 	if (db_integrity_check(src, err) != 0)

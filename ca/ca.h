@@ -35,7 +35,9 @@ struct ca;
 #define CA_ID_MAX        40      /* request and token ids, with NUL */
 #define CA_TOKEN_MAX     128     /* a whole bearer token, with NUL */
 #define CA_PENDING_MAX   1000    /* most pending requests held at once */
+#define CA_PENDING_PER_CLIENT 20 /* ... and from one client address */
 #define CA_SERIAL_MAX    41      /* a serial in hex (20 octets), with NUL */
+#define CA_TEXT_MAX      200     /* characters of a comment or a reason */
 
 /* Validity bounds, in days. CA_DAYS_MAX (about a century) bounds what
  * anything may ask for - the root's validity, a request's days - so that
@@ -43,6 +45,17 @@ struct ca;
  * below it. CA_PROFILE_DAYS_MAX bounds an admin's profile override. */
 #define CA_DAYS_MAX          36500
 #define CA_PROFILE_DAYS_MAX  3650
+
+/* Free text from outside (a token's comment, a denial's reason, the CA's
+ * name): the one check every such input passes. S (NULL passes) must be
+ * well-formed UTF-8 (RFC 3629) of at most MAX characters (code points, not
+ * octets), none of them a control character (C0, DEL, C1), a line or
+ * paragraph separator, a bidirectional control (U+202A..202E,
+ * U+2066..2069, LRM, RLM) or another invisible formatting character
+ * (zero-width ones, the BOM, soft hyphen, fillers, tags...). WHAT names
+ * the field in the message. MICA_E_BADREQ "bad_text" otherwise. */
+int ca_text_check(const char *s, size_t max, const char *what,
+		  struct mica_err *err);
 
 /* ------------------------------------------------------------ set-up -- */
 
@@ -95,7 +108,9 @@ void ca_init_result_free(struct ca_init_result *res);
  * self-signed and publishes its first CRL; a subordinate gets a key and
  * a request (res->csr) for its CA certificate, with the allowed domains
  * asked for as name constraints, and awaits it (ca_install_cert).
- * MICA_E_CONFLICT ("ca_exists") if a CA already exists there. */
+ * MICA_E_CONFLICT ("ca_exists") if a CA already exists there; an existing
+ * directory group or others may access is refused (MICA_E_FORBIDDEN
+ * "insecure_permissions"), a new one is made 0700. */
 int ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	    struct mica_err *err);
 
@@ -107,8 +122,9 @@ int ca_exists(const char *datadir);
 
 /* Open the CA in DATADIR. With CA_OPEN_UNLOCK the passphrase comes from
  * PASSPHRASE_FILE if not NULL, else $MICA_PASSPHRASE, else DATADIR/passphrase;
- * a passphrase file readable by group or others is refused. Wrong
- * passphrase -> MICA_E_UNAUTH. */
+ * a passphrase file readable by group or others is refused, as are a data
+ * directory and a database group or others may access (MICA_E_FORBIDDEN
+ * "insecure_permissions"). Wrong passphrase -> MICA_E_UNAUTH. */
 int ca_open(const char *datadir, int flags, const char *passphrase_file,
 	    struct ca **out, struct mica_err *err);
 /* A new handle for another thread: own connection, shared key and caches. */
@@ -140,9 +156,20 @@ int ca_signer_ok(struct ca *ca);
  * at once. No effect on a handle without signers. */
 void ca_signer_on_loss(struct ca *ca, int signo);
 
-/* Does the store answer? A real query on this handle's connection (for a
- * health check). */
+/* Does the store answer, and is it still private? ca_perm_check(), then a
+ * real query on this handle's connection (for a health check). */
 int ca_store_check(struct ca *ca, struct mica_err *err);
+
+/* Are the data directory (mode 0700 or stricter) and the store's files
+ * (0600) still private to their owner? ca_open() refuses them otherwise
+ * (MICA_E_FORBIDDEN "insecure_permissions"); a long-running process calls
+ * this from its timer to notice a mode loosened while it runs. Found
+ * loosened: every handle sharing CA's state refuses to issue
+ * (MICA_E_UNAVAIL "insecure_store") until a later call finds them private
+ * again; the change is logged once each way. Returns 0, or -1 with
+ * MICA_E_UNAVAIL "insecure_store" (or another store error). Stats a few
+ * files; no store query. Thread-safe. */
+int ca_perm_check(struct ca *ca, struct mica_err *err);
 
 /* ----------------------------------------------------------- callers -- */
 
@@ -200,7 +227,11 @@ void ca_issued_free(struct ca_issued *r);
 
 /* Submit a CSR. ADMIN/CLI and ENROLL (within scope, consuming one use)
  * principals get a certificate at once; ANON gets a pending request (after
- * the same validation, so hopeless requests are refused at submission).
+ * the same validation, so hopeless requests are refused at submission):
+ * the one already pending for the same CSR (the same DER) and profile if
+ * there is one, else a new one - unless P's client already has
+ * CA_PENDING_PER_CLIENT pending (MICA_E_RATE "too_many_pending_from_client")
+ * or CA_PENDING_MAX are pending (MICA_E_RATE "too_many_pending").
  * Refused input stores nothing and signs nothing. */
 int ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 		  const struct ca_submit *s, struct ca_issued *out,
@@ -240,11 +271,39 @@ int ca_request_approve(struct ca *ca, const struct ca_principal *p,
 int ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 		    const char *reason, struct mica_err *err);
 
+/* Renewal without a token proves possession of the old key freshly: a
+ * CSR is no secret, so a copy of it proves nothing. The client first asks
+ * for a one-time nonce for the certificate and signs it into its renewal
+ * CSR as the challengePassword attribute (PKCS#9, RFC 2985 5.4.1). */
+#define CA_CHALLENGE_LEN        32    /* hex characters of a nonce (128 bits) */
+#define CA_CHALLENGE_TTL        600   /* seconds a nonce lives */
+#define CA_CHALLENGES_PER_CERT  8     /* live nonces kept per certificate; a
+				       * new one pushes out the oldest */
+
+/* A fresh nonce for renewing SERIAL (anyone may ask: it grants nothing
+ * by itself). SERIAL must be a signed certificate, not revoked, not
+ * expired (MICA_E_NOTFOUND, MICA_E_CONFLICT "not_issued", "revoked",
+ * "expired"). NONCE gets CA_CHALLENGE_LEN lowercase hex digits, usable
+ * once, until *EXPIRES_AT; the store keeps only its SHA-256. */
+int ca_renew_challenge(struct ca *ca, const char *serial,
+		       char nonce[CA_CHALLENGE_LEN + 1], int64_t *expires_at,
+		       struct mica_err *err);
+
 /* Renew SERIAL: same names and profile. CSR NULL reuses the old public key
- * (admin/CLI only). With a CSR: a CSR for the same key as the old
- * certificate is allowed for anyone while the old certificate is valid and
- * not revoked; a new key needs an ENROLL token covering the names, or admin.
- * SUPERSEDE revokes the old one with reason superseded. */
+ * (admin/CLI only). With a CSR, an admin may always renew; otherwise the
+ * old certificate must be valid and not revoked (MICA_E_CONFLICT "revoked"
+ * / "expired"), and:
+ *  - a CSR for the same key whose challengePassword is a live nonce of
+ *    ca_renew_challenge() for SERIAL is a fresh proof of possession: anyone
+ *    may renew, no token is used, and the nonce is consumed in the
+ *    transaction that records the renewal (a used, expired, unknown or
+ *    foreign nonce: MICA_E_FORBIDDEN "bad_proof");
+ *  - without that proof, an ENROLL token covering the names renews (one
+ *    use, for the same key or a new one); anyone else gets MICA_E_UNAUTH
+ *    "proof_required" (same key) or "token_required" (new key).
+ * SUPERSEDE revokes the old certificate with reason superseded, audited as
+ * cert.revoke in the same transaction: only for an admin or after the
+ * fresh proof (else MICA_E_FORBIDDEN / MICA_E_UNAUTH "proof_required"). */
 int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 	     const unsigned char *csr, size_t csr_len, int days, int supersede,
 	     struct ca_issued *out, struct mica_err *err);

@@ -14,13 +14,14 @@
  *   tokens.c      creating, listing and revoking tokens
  *   issue.c       the one path that makes an end-entity certificate
  *   requests.c    CSR submission and pending requests
- *   renew.c       renewal
+ *   renew.c       renewal, and its fresh proofs of possession
  *   revoke.c      revocation
  *   reasons.c     the revocation reasons (exported in ca/ca.h)
  *   crl.c         publishing and reading CRLs
  *   query.c       reading certificates, counts and the audit log
  *   config.c      allowed domains and profile validity
  *   backup.c      backup and restore
+ *   perm.c        the data directory's and the store's permissions
  *   hier.c        the hierarchy: installing this CA's certificate, a
  *                 renewal's request, its chain, the root's CRL
  *   subca.c       an offline root signing CA certificates (sign-ca)
@@ -123,6 +124,9 @@ struct ca_shared {
 	struct ca_key *pending_key;    /* a renewal's new key, when unlocked */
 	int pending_idx;               /* its index, -1 when none */
 	struct db_writer *writer;      /* NULL unless ca_batch_writes() */
+	atomic_int insecure;           /* the last ca_perm_check() found the
+					* data directory or the store open to
+					* group or others: no issuance */
 };
 
 struct ca {
@@ -236,9 +240,6 @@ int ca_stored_names_parse(const char *s, struct ca_name **out, size_t *n,
 			  struct mica_err *err);
 /* A request or token id: 1..CA_ID_MAX-1 lowercase hex digits. 1 or 0. */
 int ca_valid_id(const char *id);
-/* Copy IN (NULL: "") to OUT with control characters as spaces; -1 if IN is
- * longer than MAX. */
-int ca_clean_text(const char *in, size_t max, char *out, size_t outsize);
 
 /* ------------------------------------------------------------ serial.c -- */
 
@@ -255,6 +256,21 @@ const struct ca_profile *ca_profile_get(const char *name, struct mica_err *err);
  * built-in values). */
 int ca_profile_limits(struct ca *ca, const struct ca_profile *prof, int *def,
 		      int *max, struct mica_err *err);
+
+/* -------------------------------------------------------------- perm.c -- */
+
+/* DATADIR is a directory that group and others cannot access; else
+ * MICA_E_FORBIDDEN "insecure_permissions" saying to run chmod 700. */
+int ca_datadir_check(const char *datadir, struct mica_err *err);
+/* ERR (not NULL) says a check of SH's files failed: if for their
+ * permissions (MICA_E_FORBIDDEN), every handle of SH stops issuing (logged
+ * once, with ERR's details) and ERR becomes MICA_E_UNAVAIL
+ * "insecure_store" with a message for clients; otherwise ERR stays. */
+void ca_perm_lost(struct ca_shared *sh, struct mica_err *err);
+/* 0 unless the last ca_perm_check() of a handle sharing CA's state found
+ * the permissions loosened: then MICA_E_UNAVAIL "insecure_store". No I/O,
+ * for the issuance path. */
+int ca_insecure(struct ca *ca, struct mica_err *err);
 
 /* The CA key's seal (ca_key_mac) on a list of allowed domains, as the
  * signer processes check it (ca/signer.h). */
@@ -288,11 +304,19 @@ struct ca_issue_job {
 	const char *request_id;             /* decide this request, or NULL */
 	const char *renewal_of;             /* link, or NULL */
 	int supersede;                      /* revoke renewal_of as superseded */
+	const unsigned char *consume_challenge; /* SHA-256 of a renewal nonce
+					     * of renewal_of to use up, or NULL */
 	const char *consume_token;          /* token id to consume, or NULL */
 	const char *action;                 /* audit action */
 	struct db_request *record;          /* store this request as issued
 					     * (serial filled in), or NULL */
 };
+
+/* In a transaction body: MICA_E_POLICY "key_compromised" if the key with
+ * SHA-256 SPKI_HASH of its SubjectPublicKeyInfo was revoked for
+ * keyCompromise. ca_issue() calls it for every certificate. */
+int ca_key_check(struct db *db, const unsigned char spki_hash[32],
+		 struct mica_err *err);
 
 /* Build, lint, record, sign, store: the one path by which mica issues an
  * end-entity certificate, as the policy decided (J->d). On success OUT

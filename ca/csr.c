@@ -30,6 +30,7 @@
 #include "ca/csr.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,8 @@ static const struct sigalg sigalgs[] = {
 #define OID_DSA  "\x2a\x86\x48\xce\x38\x04\x01"   /* 1.2.840.10040.4.1 */
 #define OID_ED448 "\x2b\x65\x71"                  /* 1.3.101.113 */
 #define OID_SM2  "\x2a\x81\x1c\xcf\x55\x01\x82\x2d" /* 1.2.156.10197.1.301 */
+/* PKCS#9 challengePassword, 1.2.840.113549.1.9.7 (RFC 2985 5.4.1) */
+#define OID_CHALLENGE_PASSWORD MBEDTLS_OID_PKCS9 "\x07"
 
 /* The parts of CertificationRequest (RFC 2986 4.1, 4.2) we look at. */
 struct outer {
@@ -561,10 +564,12 @@ check_sig_alg(const struct outer *o, const struct sigalg **out,
 		*out = &sigalgs[i];
 		return 0;
 	}
+	/* A well-formed request that mica will not accept: a policy
+	 * refusal (422, exit 4), like a weak key, not a malformed one. */
 	if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS1_SHA1, a) == 0 ||
 	    MBEDTLS_OID_CMP(MBEDTLS_OID_ECDSA_SHA1, a) == 0 ||
 	    MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS1_MD5, a) == 0)
-		return mica_err_set(err, MICA_E_BADREQ, "unsupported_signature",
+		return mica_err_set(err, MICA_E_POLICY, "weak_signature",
 				    "the CSR is signed with SHA-1 or MD5, which "
 				    "are broken: sign it with SHA-256 "
 				    "(openssl req -sha256)");
@@ -580,11 +585,48 @@ check_sig_alg(const struct outer *o, const struct sigalg **out,
 /* More requested extensions than this is not a real request. */
 #define EXT_MAX 32
 
+/* Where walk_attributes() found the challengePassword: its value's tag
+ * and octets inside the request's DER, or NULL. */
+struct challenge_ref {
+	int tag;
+	const unsigned char *p;
+	size_t len;
+};
+
+/*
+ * RFC 2985 5.4.1: challengePassword ATTRIBUTE ::= { WITH SYNTAX
+ * DirectoryString {pkcs-9-ub-challengePassword (255)} ... SINGLE VALUE
+ * TRUE }. P is at the attribute's values (SET) and ATTR_END ends it.
+ */
+static int
+read_challenge(unsigned char **p, const unsigned char *attr_end,
+	       struct challenge_ref *ch, struct mica_err *err)
+{
+	size_t len;
+
+	if (mbedtls_asn1_get_tag(p, attr_end, &len, MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SET) != 0 ||
+	    *p + len != attr_end || len < 2)
+		return bad_csr(err, "bad challengePassword");
+	ch->tag = **p;
+	(*p)++;
+	if (mbedtls_asn1_get_len(p, attr_end, &len) != 0 || *p + len != attr_end)
+		return bad_csr(err, "bad challengePassword (one value only)");
+	if (len == 0 || len > CA_CSR_CHALLENGE_MAX)
+		return bad_csr(err, "the challengePassword must be 1 to 255 "
+			       "characters");
+	ch->p = *p;
+	ch->len = len;
+	*p = (unsigned char *)attr_end;
+	return 0;
+}
+
 /*
  * Walk the attributes (RFC 2986 4.1) for the extensionRequest (PKCS#9,
- * RFC 2985 5.4.2); other attributes (challengePassword, Windows' OS
- * version and CSP info...) are skipped. Sets *san / *san_len to the
- * subjectAltName extension's value, or NULL / 0.
+ * RFC 2985 5.4.2) and the challengePassword (RFC 2985 5.4.1, at most one,
+ * into *CH); other attributes (Windows' OS version and CSP info...) are
+ * skipped. Sets *san / *san_len to the subjectAltName extension's value,
+ * or NULL / 0.
  *
  *  - Only subjectAltName is used. Every other extension, critical or not
  *    (basicConstraints cA=TRUE, keyUsage, extendedKeyUsage...), is ignored:
@@ -595,7 +637,7 @@ check_sig_alg(const struct outer *o, const struct sigalg **out,
  */
 static int
 walk_attributes(const struct outer *o, const unsigned char **san,
-		size_t *san_len, struct mica_err *err)
+		size_t *san_len, struct challenge_ref *ch, struct mica_err *err)
 {
 	unsigned char *p = (unsigned char *)o->attrs;
 	const unsigned char *attrs_end = o->attrs + o->attrs_len;
@@ -605,6 +647,7 @@ walk_attributes(const struct outer *o, const unsigned char **san,
 
 	*san = NULL;
 	*san_len = 0;
+	memset(ch, 0, sizeof(*ch));
 	while (p < attrs_end) {
 		mbedtls_asn1_buf type;
 		const unsigned char *attr_end;
@@ -619,6 +662,13 @@ walk_attributes(const struct outer *o, const unsigned char **san,
 			return bad_csr(err, "bad attribute type");
 		type.p = p;
 		p += type.len;
+		if (MBEDTLS_OID_CMP(OID_CHALLENGE_PASSWORD, &type) == 0) {
+			if (ch->p != NULL)
+				return bad_csr(err, "two challengePassword attributes");
+			if (read_challenge(&p, attr_end, ch, err) != 0)
+				return -1;
+			continue;
+		}
 		if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS9_CSR_EXT_REQ, &type) != 0) {
 			p = (unsigned char *)attr_end;   /* other attributes */
 			continue;
@@ -1174,6 +1224,7 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 	const unsigned char *san = NULL;
 	size_t san_len = 0;
 	struct ca_csr c;
+	struct challenge_ref ch;
 	struct ca_name *names = NULL;
 	struct ca_name n;
 	unsigned char *spki_buf = NULL, *p;
@@ -1219,7 +1270,7 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 	if (parse_outer(der, der_len, &o, err) != 0 ||
 	    check_key_alg(&o, err) != 0 ||
 	    check_sig_alg(&o, &alg, err) != 0 ||
-	    walk_attributes(&o, &san, &san_len, err) != 0)
+	    walk_attributes(&o, &san, &san_len, &ch, err) != 0)
 		goto out;
 
 	p = (unsigned char *)o.spki;
@@ -1251,6 +1302,23 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 	 * signature does not verify under its own key. */
 	if (verify_sig(&pk, &o, alg, err) != 0)
 		goto out;
+	/* The challengePassword, now known to be signed by the key. Only a
+	 * printable string of printable ASCII can be a mica nonce; any other
+	 * value is kept as present but empty, which matches nothing. */
+	if (ch.p != NULL) {
+		int printable = ch.tag == MBEDTLS_ASN1_UTF8_STRING ||
+				ch.tag == MBEDTLS_ASN1_PRINTABLE_STRING ||
+				ch.tag == MBEDTLS_ASN1_IA5_STRING;
+
+		for (size_t i = 0; printable && i < ch.len; i++)
+			printable = ch.p[i] >= 0x20 && ch.p[i] < 0x7f;
+		c.has_challenge = 1;
+		if (printable) {
+			assert(ch.len < sizeof(c.challenge));
+			memcpy(c.challenge, ch.p, ch.len);
+			c.challenge[ch.len] = '\0';
+		}
+	}
 
 	/* SubjectPublicKeyInfo as we will put it in the certificate:
 	 * re-encoded by mbedTLS (compressed EC points come out
@@ -1355,5 +1423,6 @@ ca_csr_free(struct ca_csr *c)
 	free(c->cn);
 	free(c->names);
 	free(c->spki);
+	mbedtls_platform_zeroize(c->challenge, sizeof(c->challenge));
 	memset(c, 0, sizeof(*c));
 }

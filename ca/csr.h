@@ -13,6 +13,7 @@
 #include "util/err.h"
 
 #define CA_CSR_MAX (64 * 1024)   /* largest encoded CSR accepted */
+#define CA_CSR_CHALLENGE_MAX 255 /* pkcs-9-ub-challengePassword (RFC 2985) */
 
 /*
  * Turn IN (PEM with "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"
@@ -40,6 +41,14 @@ struct ca_csr {
 	unsigned char spki_sha256[32];
 	int key_kind;              /* enum ca_pubkey_kind (ca/profile.h) */
 	int key_bits;
+	/* The challengePassword attribute (PKCS#9, RFC 2985 5.4.1), signed
+	 * with the rest: a renewal's fresh proof of possession carries its
+	 * nonce here. has_challenge is 1 when the attribute is present;
+	 * challenge holds its value when that is printable ASCII in a UTF8,
+	 * Printable or IA5 string, "" otherwise. Never logged or stored;
+	 * zeroized by ca_csr_free. */
+	int has_challenge;
+	char challenge[CA_CSR_CHALLENGE_MAX + 1];
 };
 
 /*
@@ -47,11 +56,15 @@ struct ca_csr {
  * explicitly (proof of possession; mbedTLS's parser does not), and check the
  * key: RSA 2048..4096 bits with an odd public exponent >= 65537, or EC on
  * P-256 / P-384 only. Signature algorithms: RSA PKCS#1 v1.5 with SHA-256/384/
- * 512 and ECDSA with SHA-256/384/512 (SHA-1 refused).
- * Errors: MICA_E_BADREQ "bad_csr" (unparsable), "bad_signature";
- * MICA_E_POLICY "weak_key" (RSA < 2048, exponent), "unsupported_key"
+ * 512 and ECDSA with SHA-256/384/512.
+ * Errors: MICA_E_BADREQ "bad_csr" (unparsable), "bad_signature",
+ * "unsupported_signature" (RSASSA-PSS, unknown algorithms);
+ * MICA_E_POLICY "weak_signature" (SHA-1, MD5), "weak_key" (RSA < 2048,
+ * exponent), "unsupported_key"
  * (other curves, DSA, Ed25519...), "bad_name" (a SAN entry that is not a
- * valid name), "too_many_names".
+ * valid name), "too_many_names". Attributes other than the extension
+ * request and one challengePassword (1..255 octets, one value) are
+ * skipped; a malformed or repeated challengePassword is "bad_csr".
  * On success *out owns its fields; free with ca_csr_free.
  */
 int ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,

@@ -482,6 +482,8 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 	if (access(path, F_OK) != 0)
 		return mica_err_set(err, MICA_E_NOTFOUND, "no_ca",
 				    "no CA in %s: run 'mica init' first", datadir);
+	if (ca_datadir_check(datadir, err) != 0)
+		return -1;
 	if ((ca = calloc(1, sizeof(*ca))) == NULL ||
 	    (sh = calloc(1, sizeof(*sh))) == NULL) {
 		free(ca);
@@ -662,6 +664,10 @@ ca_clone(struct ca *parent, struct ca **out, struct mica_err *err)
 	if (db_open(parent->sh->dbpath,
 		    (parent->sh->flags & CA_OPEN_READONLY) ? DB_OPEN_READONLY : 0,
 		    &ca->db, err) != 0) {
+		/* Loosened while the parent was open: the other handles stop
+		 * issuing too. */
+		if (err != NULL)
+			ca_perm_lost(parent->sh, err);
 		free(ca);
 		return -1;
 	}

@@ -161,6 +161,14 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	if (o->name == NULL || o->name[0] == '\0')
 		return mica_err_set(err, MICA_E_USAGE, "bad_name",
 				    "the CA needs a name (--name \"Contoso Root CA\")");
+	/* The name is shown in every list and on the pages: plain text
+	 * (a bad option, as the others here). */
+	if (ca_text_check(o->name, 64, "CA name", err) != 0 ||
+	    ca_text_check(o->org, 64, "organization", err) != 0) {
+		if (err != NULL)
+			err->kind = MICA_E_USAGE;
+		return -1;
+	}
 	/* An offline root is never served: a URL, if any, is where its CRL
 	 * and certificate are published by hand. */
 	if (!(root_only && o->public_url == NULL) &&
@@ -223,6 +231,10 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 			     "%s already holds a CA; refusing to overwrite it", o->datadir);
 		goto out;
 	}
+	/* A directory made by hand (mkdir under umask 022) would leave the
+	 * passphrase and the store in view: refused, as at every open. */
+	if (ca_datadir_check(o->datadir, err) != 0)
+		goto out;
 
 	/* Passphrase first: a failure here leaves nothing behind. */
 	if (o->passphrase_file != NULL) {

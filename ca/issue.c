@@ -5,8 +5,9 @@
  * Issuance follows "record before you hand out":
  *   1. validate (CSR signature, key, policy) - nothing stored yet;
  *   2. build the TBS and lint it;
- *   3. transaction: consume a token use, reserve the serial (status
- *      issuing, with names, validity and key hash) - short, no signing;
+ *   3. transaction: refuse a compromised key, consume a token use,
+ *      reserve the serial (status issuing, with names, validity and key
+ *      hash) - short, no signing;
  *   4. sign, outside any transaction, so workers sign in parallel;
  *   5. transaction: store the DER (issuing -> valid), decide the request,
  *      link renewals, write the audit row;
@@ -103,14 +104,43 @@ out:
 struct reserve_tx {
 	const struct ca_issue_job *j;
 	const struct db_cert *rec;
-	int failed_at;              /* 1 consuming the token, 2 reserving */
+	int failed_at;              /* 1 consuming the token, 2 reserving,
+				     * 3 using the renewal nonce */
 };
+
+/* "A compromised key is never certified again, by anyone": checked here,
+ * on the path every issuance takes, in the transaction that reserves the
+ * serial, so a revocation for keyCompromise committed before it cannot
+ * be missed. One primary-key lookup. */
+int
+ca_key_check(struct db *db, const unsigned char spki_hash[32],
+	     struct mica_err *err)
+{
+	int bad = 0;
+
+	if (db_key_compromised(db, spki_hash, &bad, err) != 0)
+		return -1;
+	if (bad)
+		return mica_err_set(err, MICA_E_POLICY, "key_compromised",
+				    "this public key was revoked for key compromise "
+				    "and is never certified again: generate a new key");
+	return 0;
+}
 
 static int
 reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct reserve_tx *x = arg;
 
+	if (ca_key_check(db, x->j->spki_hash, err) != 0)
+		return -1;
+	/* The proof is used up with the renewal it allows, or not at all. */
+	if (x->j->consume_challenge != NULL &&
+	    db_challenge_consume(db, x->j->renewal_of, x->j->consume_challenge,
+				 ca_now(), err) != 0) {
+		x->failed_at = 3;
+		return -1;
+	}
 	/* Consuming the use also records it (last_used_at), here. */
 	if (x->j->consume_token != NULL &&
 	    db_token_consume(db, x->j->consume_token, ca_now(), err) != 0) {
@@ -155,12 +185,20 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 		if (db_cert_link_renewal(db, j->renewal_of, x->serial_hex, err) != 0)
 			return -1;
 		/* A superseding renewal runs with CA_TX_OWN: the CRL is
-		 * signed in this transaction. */
-		if (j->supersede &&
-		    (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
-				    ca_now(), err) != 0 ||
-		     ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0))
-			return -1;
+		 * signed in this transaction. The revocation is audited as
+		 * one, like any other. */
+		if (j->supersede) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "%s, renewed by %s",
+				 ca_reason_name(CA_REASON_SUPERSEDED), x->serial_hex);
+			if (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
+					   ca_now(), err) != 0 ||
+			    db_audit_add(db, ca_now(), j->p->actor, "cert.revoke",
+					 j->renewal_of, why, err) != 0 ||
+			    ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0)
+				return -1;
+		}
 	}
 	return db_audit_add(db, ca_now(), j->p->actor, j->action, x->serial_hex,
 			    x->detail, err);
@@ -214,7 +252,8 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	struct discard_tx dx;
 	struct lint_refused_tx lx;
 
-	if (ca_state_issue(ca, err) != 0 || ca_sign_ready(ca, err) != 0)
+	if (ca_insecure(ca, err) != 0 || ca_state_issue(ca, err) != 0 ||
+	    ca_sign_ready(ca, err) != 0)
 		return -1;
 	memset(&rec, 0, sizeof(rec));
 	/* Subject: CN = the first name when it fits the 64-character bound;
@@ -328,6 +367,13 @@ again:
 		} else if (rx.failed_at == 2 && err != NULL &&
 			   err->kind == MICA_E_CONFLICT && ++tries < 4) {
 			goto again;    /* a 2^-120 serial collision: draw again */
+		} else if (rx.failed_at == 3 && err != NULL &&
+			   err->kind == MICA_E_FORBIDDEN) {
+			mica_err_set(err, MICA_E_FORBIDDEN, "bad_proof",
+				     "the CSR's challengePassword is not a live renewal "
+				     "challenge of certificate %s (unknown, used, expired "
+				     "or for another certificate): ask for a new one and "
+				     "sign a new CSR with it", j->renewal_of);
 		}
 		goto out;
 	}
@@ -341,9 +387,10 @@ again:
 	/* Store it; only a committed certificate leaves this function. A
 	 * renewal that supersedes publishes a CRL in the same transaction, on
 	 * this handle's connection, so it does not hold up the batch. */
-	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s",
+	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s%s",
 		 j->prof->name, j->d->days,
 		 j->renewal_of ? ", renews " : "", j->renewal_of ? j->renewal_of : "",
+		 j->consume_challenge ? ", fresh proof of possession" : "",
 		 j->d->clamped ? ", clamped to the CA's notAfter" : "");
 	cx.ca = ca;
 	cx.j = j;

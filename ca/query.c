@@ -154,6 +154,8 @@ ca_store_check(struct ca *ca, struct mica_err *err)
 {
 	int64_t last = 0;
 
+	if (ca_perm_check(ca, err) != 0)
+		return -1;
 	return db_crl_last_number(ca->db, &last, err);
 }
 

@@ -1,6 +1,13 @@
 /*
  * ca/renew.c - renewing a certificate: same names and profile, the old key
- * or a new one, and who may do which.
+ * or a new one, and who may do which; and the one-time challenges that let
+ * a client without a token prove it holds the old key now.
+ *
+ * A CSR is no secret (it travels to admins, logs, tickets): a copy of the
+ * victim's old CSR once sufficed to renew - and, with supersede, to revoke
+ * - the victim's certificate. The CSR's self-signature proves possession
+ * only if it covers something fresh: a nonce mica handed out for this
+ * certificate minutes ago, in the challengePassword attribute.
  */
 #include "ca/ca.h"
 
@@ -11,6 +18,94 @@
 
 #include "ca/ca_int.h"
 #include "ca/csr.h"
+#include "ca/keys.h"
+#include "util/hex.h"
+
+/* A certificate that may still be renewed by its holder: signed, not
+ * revoked, not expired. */
+static int
+renewable(const struct db_cert *old, const char *serial, struct mica_err *err)
+{
+	if (old->der == NULL)
+		return mica_err_set(err, MICA_E_CONFLICT, "not_issued",
+				    "certificate %s was never completed; revoke it instead",
+				    serial);
+	if (old->status == DB_CERT_REVOKED)
+		return mica_err_set(err, MICA_E_CONFLICT, "revoked",
+				    "certificate %s is revoked and cannot be renewed", serial);
+	if (old->not_after <= ca_now())
+		return mica_err_set(err, MICA_E_CONFLICT, "expired",
+				    "certificate %s has expired; request a new one", serial);
+	return 0;
+}
+
+static int
+get_old(struct ca *ca, const char *serial, struct db_cert *old,
+	struct mica_err *err)
+{
+	if (db_cert_get(ca->db, serial, old, err) == 0)
+		return 0;
+	if (err != NULL && err->kind == MICA_E_NOTFOUND)
+		mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+			     "no certificate with serial %s", serial);
+	return -1;
+}
+
+struct challenge_tx {
+	const char *serial;
+	const unsigned char *hash;
+	int64_t now, expires_at;
+};
+
+static int
+challenge_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct challenge_tx *x = arg;
+
+	return db_challenge_add(db, x->serial, x->hash, x->now, x->expires_at,
+				CA_CHALLENGES_PER_CERT, err);
+}
+
+int
+ca_renew_challenge(struct ca *ca, const char *serial_in,
+		   char nonce[CA_CHALLENGE_LEN + 1], int64_t *expires_at,
+		   struct mica_err *err)
+{
+	char serial[CA_SERIAL_MAX];
+	unsigned char raw[CA_CHALLENGE_LEN / 2], hash[32];
+	struct db_cert old;
+	struct challenge_tx x;
+	int rc = -1;
+
+	_Static_assert(CA_CHALLENGE_LEN <= CA_CSR_CHALLENGE_MAX, "nonce length");
+	nonce[0] = '\0';
+	*expires_at = 0;
+	memset(&old, 0, sizeof(old));
+	if (ca_serial_parse(serial_in, serial, err) != 0)
+		return -1;
+	if (get_old(ca, serial, &old, err) != 0 || renewable(&old, serial, err) != 0)
+		goto out;
+	if (ca_random(raw, sizeof(raw), err) != 0)
+		goto out;
+	mica_hex_encode(raw, sizeof(raw), nonce);
+	ca_sha256((const unsigned char *)nonce, CA_CHALLENGE_LEN, hash);
+	x.serial = serial;
+	x.hash = hash;
+	x.now = ca_now();
+	x.expires_at = x.now + CA_CHALLENGE_TTL;
+	/* Not durable: a nonce lost with the machine's power only makes its
+	 * client ask again; the renewal that uses it is durable. */
+	if (ca_tx(ca, 0, challenge_body, &x, err) != 0)
+		goto out;
+	*expires_at = x.expires_at;
+	rc = 0;
+out:
+	explicit_bzero(raw, sizeof(raw));
+	if (rc != 0)
+		explicit_bzero(nonce, CA_CHALLENGE_LEN + 1);
+	db_cert_free(&old);
+	return rc;
+}
 
 int
 ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
@@ -26,9 +121,9 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	struct ca_policy_decision d;
 	struct ca_issue_job j;
 	mbedtls_x509_crt crt;
-	unsigned char *spki = NULL, hash[32];
+	unsigned char *spki = NULL, hash[32], proof[32];
 	size_t spki_len = 0;
-	int key_kind = 0, key_bits = 0, same_key = 0, rc = -1;
+	int key_kind = 0, key_bits = 0, same_key = 0, fresh = 0, rc = -1;
 	struct ca_principal eff;
 
 	memset(out, 0, sizeof(*out));
@@ -39,12 +134,8 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		return -1;
 	if (days < 0 || days > CA_DAYS_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_days", "days must be positive");
-	if (db_cert_get(ca->db, serial, &old, err) != 0) {
-		if (err != NULL && err->kind == MICA_E_NOTFOUND)
-			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
-				     "no certificate with serial %s", serial);
+	if (get_old(ca, serial, &old, err) != 0)
 		goto out;
-	}
 	if (old.der == NULL) {
 		mica_err_set(err, MICA_E_CONFLICT, "not_issued",
 			     "certificate %s was never completed; revoke it instead", serial);
@@ -96,7 +187,9 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		key_bits = csr.key_bits;
 		memcpy(hash, csr.spki_sha256, 32);
 	}
-	/* A key revoked as compromised is never certified again, by anyone. */
+	/* The old certificate was itself revoked for a compromise: say so at
+	 * once, with what to do. (ca_issue refuses every key revoked for
+	 * keyCompromise on any certificate, whatever the path.) */
 	if (same_key && old.status == DB_CERT_REVOKED &&
 	    (old.reason == CA_REASON_KEY_COMPROMISE ||
 	     old.reason == CA_REASON_CA_COMPROMISE)) {
@@ -105,37 +198,46 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 			     serial);
 		goto out;
 	}
-	/* Who may renew: an admin always; with the same key (proved by the
-	 * CSR's signature) anyone while the old certificate is current; a new
-	 * key needs an enrollment token whose scope covers the names. */
+	/* Who may renew: an admin always. Anyone else only a current
+	 * certificate, and either with a fresh proof of its key (the CSR
+	 * signs a live nonce of this certificate: checked, and used up, in
+	 * the transaction that records the renewal) or as the holder of an
+	 * enrollment token covering the names (one use, as any issuance). */
 	if (!ca_is_admin(p)) {
-		if (old.status == DB_CERT_REVOKED) {
-			mica_err_set(err, MICA_E_CONFLICT, "revoked",
-				     "certificate %s is revoked and cannot be renewed", serial);
+		if (renewable(&old, serial, err) != 0)
+			goto out;
+		fresh = same_key && csr.has_challenge;
+		if (!fresh && p->kind != CA_PRINCIPAL_ENROLL) {
+			if (same_key)
+				mica_err_set(err, MICA_E_UNAUTH, "proof_required",
+					     "renewing without a token needs a fresh proof of the key: "
+					     "ask for a renewal challenge of certificate %s and put it in "
+					     "the CSR's challengePassword", serial);
+			else
+				mica_err_set(err, MICA_E_UNAUTH, "token_required",
+					     "renewing with a new key needs an enrollment or admin token");
 			goto out;
 		}
-		if (old.not_after <= ca_now()) {
-			mica_err_set(err, MICA_E_CONFLICT, "expired",
-				     "certificate %s has expired; request a new one", serial);
+		/* Supersede revokes the old certificate: only its key's holder,
+		 * proved freshly, or an admin, may do that - never a copied
+		 * CSR, never an enrollment token by itself. */
+		if (supersede && !fresh) {
+			mica_err_set(err, MICA_E_FORBIDDEN, "proof_required",
+				     "superseding revokes certificate %s: that needs an admin "
+				     "token or a fresh proof of its key (a renewal challenge in "
+				     "the CSR's challengePassword)", serial);
 			goto out;
 		}
-		if (!same_key && p->kind != CA_PRINCIPAL_ENROLL) {
-			mica_err_set(err, MICA_E_UNAUTH, "token_required",
-				     "renewing with a new key needs an enrollment or admin token");
-			goto out;
-		}
-		/* Supersede revokes the old certificate: allowed to whoever
-		 * proved possession of its key (same-key CSR) or holds an
-		 * enrollment token covering its names, as checked above. */
+		if (fresh)
+			ca_sha256((const unsigned char *)csr.challenge,
+				  strlen(csr.challenge), proof);
 	}
-	/* Same-key renewal by a client without a token: policy as for an
-	 * anonymous request (domains still apply), no token consumed. */
+	/* With a fresh proof, the same names for the same key: the policy of
+	 * the day applies (domains, profile), no token scope. Otherwise the
+	 * caller's own (an admin's, or an enrollment token's scope). */
 	eff = *p;
-	if (eff.kind == CA_PRINCIPAL_ANON) {
+	if (fresh)
 		eff.kind = CA_PRINCIPAL_CLI;  /* for the policy's scope only */
-	}
-	if (p->kind == CA_PRINCIPAL_ENROLL && same_key)
-		eff.kind = CA_PRINCIPAL_CLI;  /* same names, same key: no scope */
 	if (ca_run_policy(ca, &eff, prof, names, nnames, key_kind, key_bits, days,
 			  0, &d, err) != 0)
 		goto out;
@@ -150,12 +252,14 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	j.d = &d;
 	j.renewal_of = serial;
 	j.supersede = supersede;
-	j.consume_token = (p->kind == CA_PRINCIPAL_ENROLL && !same_key) ? p->token_id : NULL;
+	j.consume_challenge = fresh ? proof : NULL;
+	j.consume_token = (p->kind == CA_PRINCIPAL_ENROLL && !fresh) ? p->token_id : NULL;
 	j.action = "cert.renew";
 	if (ca_issue(ca, &j, out, err) != 0)
 		goto out;
 	rc = 0;
 out:
+	explicit_bzero(proof, sizeof(proof));
 	mbedtls_x509_crt_free(&crt);
 	free(spki);
 	free(names);

@@ -74,18 +74,39 @@ new_request_id(char id[CA_ID_MAX], struct mica_err *err)
 
 struct pending_tx {
 	const struct db_request *rec;
+	const unsigned char *spki_hash;
 	const char *actor;
 	char detail[200];
+	char existing[CA_ID_MAX];   /* out: the request already pending */
 };
 
-/* Counted in the transaction that inserts, so that concurrent submissions
- * cannot overshoot the bound together. */
+/* Looked up and counted in the transaction that inserts, so that
+ * concurrent submissions cannot overshoot the bounds, nor queue one CSR
+ * twice, together. A request for a compromised key could never be
+ * approved: refused at once. The same CSR again (a retry, or a flood of
+ * one CSR) is the request already waiting: no new row. One client may
+ * hold only CA_PENDING_PER_CLIENT of the CA_PENDING_MAX places, so a
+ * flood from one address cannot shut everyone else out. */
 static int
 pending_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct pending_tx *x = arg;
 	int64_t pending = 0;
 
+	if (ca_key_check(db, x->spki_hash, err) != 0)
+		return -1;
+	if (db_req_find_pending(db, x->rec->profile, x->rec->csr_der,
+				x->rec->csr_len, x->existing, err) != 0)
+		return -1;
+	if (x->existing[0] != '\0')
+		return 0;
+	if (db_req_count_pending_client(db, x->rec->client, &pending, err) != 0)
+		return -1;
+	if (pending >= CA_PENDING_PER_CLIENT)
+		return mica_err_set(err, MICA_E_RATE, "too_many_pending_from_client",
+				    "%d requests from this address are already waiting for "
+				    "approval; wait for an admin's decision",
+				    CA_PENDING_PER_CLIENT);
 	if (db_req_count_pending(db, &pending, err) != 0)
 		return -1;
 	if (pending >= CA_PENDING_MAX)
@@ -152,12 +173,15 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 
 		rec.status = DB_REQ_PENDING;
 		x.rec = &rec;
+		x.spki_hash = csr.spki_sha256;
 		x.actor = p->actor;
+		x.existing[0] = '\0';
 		snprintf(x.detail, sizeof(x.detail), "profile %s from %s",
 			 prof->name, p->client);
 		if (ca_tx(ca, CA_TX_DURABLE, pending_body, &x, err) != 0)
 			goto out;
-		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);
+		snprintf(out->request_id, sizeof(out->request_id), "%s",
+			 x.existing[0] != '\0' ? x.existing : rec.id);
 		out->status = CA_REQ_PENDING;
 		rc = 0;
 		goto out;
@@ -390,18 +414,16 @@ int
 ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 		const char *reason, struct mica_err *err)
 {
-	char why[512];
 	struct deny_tx x;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (!ca_valid_id(id))
 		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
-	if (ca_clean_text(reason, 500, why, sizeof(why)) != 0)
-		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
-				    "the reason is longer than 500 characters");
+	if (ca_text_check(reason, CA_TEXT_MAX, "reason", err) != 0)
+		return -1;
 	x.id = id;
 	x.actor = p->actor;
-	x.why = why;
+	x.why = reason != NULL ? reason : "";
 	return ca_tx(ca, CA_TX_DURABLE, deny_body, &x, err);
 }

@@ -1,6 +1,8 @@
 /*
  * ca/revoke.c - revocation: revoking a certificate and releasing one on
- * hold, each with the CRL that says so.
+ * hold, each with the CRL that says so. A revocation for keyCompromise
+ * also puts the certificate's key on the store's list of keys never
+ * certified again; a release from hold never takes one off.
  */
 #include "ca/ca.h"
 
@@ -30,6 +32,11 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 		if (db_cert_revoke(db, x->serial, x->reason, now, err) != 0 ||
 		    db_audit_add(db, now, x->p->actor, "cert.revoke", x->serial,
 				 ca_reason_name(x->reason), err) != 0)
+			return -1;
+		/* The key itself is compromised: no issuance path certifies
+		 * it again (ca_issue), from this commit on. */
+		if (x->reason == CA_REASON_KEY_COMPROMISE &&
+		    db_key_compromised_add(db, x->serial, now, err) != 0)
 			return -1;
 	} else {
 		if (db_cert_unrevoke(db, x->serial, err) != 0 ||

@@ -220,11 +220,16 @@ struct subca_reserve_tx {
 	const struct db_cert *rec;
 };
 
+/* A key revoked for keyCompromise is never certified again, a CA's key
+ * no more than a server's: checked in the transaction that reserves the
+ * serial, as ca_issue() does. */
 static int
 subca_reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct subca_reserve_tx *x = arg;
 
+	if (ca_key_check(db, x->rec->spki_sha256, err) != 0)
+		return -1;
 	return db_cert_reserve(db, x->rec, err);
 }
 

@@ -4,6 +4,8 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,21 +120,108 @@ ca_valid_id(const char *id)
 	return 1;
 }
 
-/* Control characters would let a comment or a reason forge lines in a
- * log or a terminal. */
-int
-ca_clean_text(const char *in, size_t max, char *out, size_t outsize)
-{
-	size_t n = 0;
+/*
+ * Code points free text may not hold (Unicode's Default_Ignorable_Code_Point
+ * set without the variation selectors U+FE00..FE0F that emoji need, plus
+ * the controls and the line and paragraph separators): invisible, or
+ * moving the text around them, they would let a comment or a reason forge
+ * lines in a log or a terminal, or make one entry of an admin list look
+ * like another (UTS #39 and #36, "Trojan Source"). Sorted ranges.
+ */
+static const struct { uint32_t lo, hi; } text_refused[] = {
+	{ 0x0000, 0x001f },     /* C0 controls */
+	{ 0x007f, 0x009f },     /* DEL, C1 controls */
+	{ 0x00ad, 0x00ad },     /* soft hyphen */
+	{ 0x034f, 0x034f },     /* combining grapheme joiner */
+	{ 0x061c, 0x061c },     /* Arabic letter mark */
+	{ 0x115f, 0x1160 },     /* Hangul fillers */
+	{ 0x17b4, 0x17b5 },     /* Khmer inherent vowels */
+	{ 0x180b, 0x180f },     /* Mongolian selectors and vowel separator */
+	{ 0x200b, 0x200f },     /* zero-width space, (non-)joiner, LRM, RLM */
+	{ 0x2028, 0x202e },     /* line and paragraph separators, bidi
+				 * embeddings and overrides (U+202E) */
+	{ 0x2060, 0x206f },     /* word joiner, invisible operators, bidi
+				 * isolates, deprecated format characters */
+	{ 0x3164, 0x3164 },     /* Hangul filler */
+	{ 0xfeff, 0xfeff },     /* zero-width no-break space (BOM) */
+	{ 0xffa0, 0xffa0 },     /* halfwidth Hangul filler */
+	{ 0xfff0, 0xfffb },     /* interlinear annotation and unassigned */
+	{ 0x1bca0, 0x1bca3 },   /* shorthand format controls */
+	{ 0x1d173, 0x1d17a },   /* musical format controls */
+	{ 0xe0000, 0xe0fff },   /* tags, variation selectors supplement */
+};
 
-	if (in == NULL) {
-		out[0] = '\0';
-		return 0;
+static int
+text_cp_refused(uint32_t cp)
+{
+	for (size_t i = 0; i < sizeof(text_refused) / sizeof(text_refused[0]); i++) {
+		if (cp < text_refused[i].lo)
+			return 0;
+		if (cp <= text_refused[i].hi)
+			return 1;
 	}
-	if (strlen(in) > max)
-		return -1;
-	for (const char *c = in; *c != '\0' && n + 1 < outsize; c++)
-		out[n++] = ((unsigned char)*c < 0x20 || *c == 0x7f) ? ' ' : *c;
-	out[n] = '\0';
 	return 0;
+}
+
+int
+ca_text_check(const char *s, size_t max, const char *what, struct mica_err *err)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, chars = 0, n;
+
+	assert(what != NULL);
+	if (s == NULL)
+		return 0;
+	/* A character is at most 4 octets: more than 4 * MAX octets are
+	 * more than MAX characters. */
+	n = strnlen(s, 4 * max + 1);
+	if (n > 4 * max)
+		goto too_long;
+	while (i < n) {
+		uint32_t cp;
+		size_t more;
+
+		/* RFC 3629 3: well-formed UTF-8 only - no overlong forms,
+		 * no surrogates, nothing above U+10FFFF. */
+		if (u[i] < 0x80) {
+			cp = u[i];
+			more = 0;
+		} else if (u[i] >= 0xc2 && u[i] <= 0xdf) {
+			cp = u[i] & 0x1fu;
+			more = 1;
+		} else if (u[i] >= 0xe0 && u[i] <= 0xef) {
+			cp = u[i] & 0x0fu;
+			more = 2;
+		} else if (u[i] >= 0xf0 && u[i] <= 0xf4) {
+			cp = u[i] & 0x07u;
+			more = 3;
+		} else {
+			goto bad_utf8;
+		}
+		if (n - i - 1 < more)
+			goto bad_utf8;
+		for (size_t k = 1; k <= more; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				goto bad_utf8;
+			cp = (cp << 6) | (u[i + k] & 0x3fu);
+		}
+		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			goto bad_utf8;
+		if (text_cp_refused(cp))
+			return mica_err_set(err, MICA_E_BADREQ, "bad_text",
+					    "the %s contains a control or invisible "
+					    "formatting character (U+%04X): write "
+					    "plain text", what, (unsigned)cp);
+		if (++chars > max)
+			goto too_long;
+		i += more + 1;
+	}
+	return 0;
+too_long:
+	return mica_err_set(err, MICA_E_BADREQ, "bad_text",
+			    "the %s is longer than %zu characters", what, max);
+bad_utf8:
+	return mica_err_set(err, MICA_E_BADREQ, "bad_text",
+			    "the %s is not valid UTF-8 text", what);
 }

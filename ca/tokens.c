@@ -77,7 +77,7 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 		struct ca_token *info, struct mica_err *err)
 {
 	unsigned char idraw[8], secret[32];
-	char secret_hex[65], comment[256], *joined = NULL;
+	char secret_hex[65], *joined = NULL;
 	struct db_token t, row;
 	struct ca_name *v = NULL;
 	int rc = -1;
@@ -105,9 +105,8 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	if (spec->nnames > CA_NAMES_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "too_many_names",
 				    "at most %d names in a token scope", CA_NAMES_MAX);
-	if (ca_clean_text(spec->comment, 200, comment, sizeof(comment)) != 0)
-		return mica_err_set(err, MICA_E_BADREQ, "bad_comment",
-				    "comment longer than 200 characters");
+	if (ca_text_check(spec->comment, CA_TEXT_MAX, "comment", err) != 0)
+		return -1;
 	if (spec->nnames > 0) {
 		if ((v = calloc(spec->nnames, sizeof(*v))) == NULL)
 			return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
@@ -132,7 +131,8 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	t.created_at = ca_now();
 	t.expires_at = spec->expires_in > 0 ? t.created_at + spec->expires_in : 0;
 	t.created_by = (char *)p->actor;
-	t.comment = comment[0] ? comment : NULL;
+	t.comment = spec->comment != NULL && spec->comment[0] != '\0' ?
+		    (char *)spec->comment : NULL;
 	/* Durable: a token shown once must exist. */
 	if (ca_tx(ca, CA_TX_DURABLE, create_body, &t, err) != 0)
 		goto out;

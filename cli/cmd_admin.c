@@ -27,8 +27,9 @@ static const char request_help[] =
 "admin, like a Certificate Services template that requires manager\n"
 "approval. 'approve' checks the request against the policy again, issues\n"
 "the certificate (written to --out or standard output) and marks the\n"
-"request issued; 'deny' records the reason. A decided request cannot be\n"
-"decided again.\n";
+"request issued; 'deny' records the reason (plain text, up to 200\n"
+"characters, no control or invisible characters). A decided request cannot\n"
+"be decided again.\n";
 
 int
 cmd_request(const char *datadir, int argc, char **argv)
@@ -185,7 +186,8 @@ static const char token_help[] =
 "name within the CA's domains; \"*.web.contoso.test\" covers that wildcard and\n"
 "every name one label below web.contoso.test), for --uses certificates\n"
 "(default 1; -1 for unlimited), until --expires (e.g. 3600, 30m, 12h, 7d;\n"
-"default never).\n"
+"default never). --comment is plain text, up to 200 characters, no control\n"
+"or invisible characters.\n"
 "\n"
 "The token is printed once, on standard output, and stored only as a hash.\n";
 

@@ -135,6 +135,20 @@ out:
 	return rc;
 }
 
+int
+db_file_check(const char *path, struct mica_err *err)
+{
+	if (path == NULL)
+		return db_bad_arg(err);
+	if (db_is_memory(path))
+		return 0;
+	if (check_private(path, "", 1, err) != 0 ||
+	    check_private(path, "-wal", 0, err) != 0 ||
+	    check_private(path, "-shm", 0, err) != 0)
+		return -1;
+	return 0;
+}
+
 /* One-off query returning a single integer (pragmas at open). */
 static int
 query_int(struct db *db, const char *sql, int64_t *out, struct mica_err *err)
@@ -414,11 +428,8 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		if (db_create_file(path, "database", "store_exists", err) != 0)
 			return -1;
 		created = 1;
-	} else if (!memory) {
-		if (check_private(path, "", 1, err) != 0 ||
-		    check_private(path, "-wal", 0, err) != 0 ||
-		    check_private(path, "-shm", 0, err) != 0)
-			return -1;
+	} else if (!memory && db_file_check(path, err) != 0) {
+		return -1;
 	}
 
 	if ((db = calloc(1, sizeof(*db))) == NULL) {

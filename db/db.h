@@ -45,6 +45,14 @@ struct db;
  */
 int db_open(const char *path, int flags, struct db **out, struct mica_err *err);
 
+/* The check db_open makes of the files: the database at PATH exists and
+ * it and its -wal and -shm (when present) are regular files that group and
+ * others cannot access (MICA_E_FORBIDDEN "insecure_permissions" with a
+ * message saying which and what to run; MICA_E_UNAVAIL if PATH cannot be
+ * examined). For a long-running process, whose files an admin may loosen
+ * while it runs. ":memory:" passes. */
+int db_file_check(const char *path, struct mica_err *err);
+
 /* Close the connection; finalizes cached statements. Accepts NULL. */
 void db_close(struct db *db);
 
@@ -396,6 +404,15 @@ int db_req_decide(struct db *db, const char *id, int status, const char *by,
 		  const char *serial, const char *reason, int64_t at,
 		  struct mica_err *err);
 int db_req_count_pending(struct db *db, int64_t *out, struct mica_err *err);
+/* Pending requests whose client is CLIENT. */
+int db_req_count_pending_client(struct db *db, const char *client,
+				int64_t *out, struct mica_err *err);
+/* A pending request for PROFILE whose CSR is exactly CSR_DER (there is
+ * one at most, unless it was queued before schema 003): its id into ID,
+ * or "" if there is none. */
+int db_req_find_pending(struct db *db, const char *profile,
+			const unsigned char *csr_der, size_t csr_len,
+			char id[40], struct mica_err *err);
 
 /* ------------------------------------------------------------- tokens -- */
 
@@ -439,6 +456,34 @@ int db_token_list(struct db *db, struct db_token **out, size_t *n,
 void db_token_array_free(struct db_token *a, size_t n);
 /* Mark revoked. MICA_E_NOTFOUND if unknown or already revoked. */
 int db_token_revoke(struct db *db, const char *id, struct mica_err *err);
+
+/* ---------------------------------------------------- compromised keys -- */
+
+/* Add the public key of certificate SERIAL (its spki_sha256) to the keys
+ * never certified again, at AT; nothing if it is there already or SERIAL
+ * is unknown. Rows are never updated or removed (the schema refuses). */
+int db_key_compromised_add(struct db *db, const char *serial, int64_t at,
+			   struct mica_err *err);
+/* *OUT = 1 if the key with this SHA-256 of its SubjectPublicKeyInfo is
+ * compromised, else 0 (one primary-key lookup). */
+int db_key_compromised(struct db *db, const unsigned char spki_sha256[32],
+		       int *out, struct mica_err *err);
+
+/* ------------------------------------------------- renewal challenges -- */
+
+/* Store a renewal nonce for certificate SERIAL by the SHA-256 HASH of its
+ * text, live until EXPIRES_AT (> NOW). In the same savepoint, every
+ * nonce expired at NOW goes, and SERIAL keeps at most KEEP (>= 1) live
+ * ones: the oldest make room. MICA_E_CONFLICT if HASH exists. */
+int db_challenge_add(struct db *db, const char *serial,
+		     const unsigned char hash[32], int64_t now,
+		     int64_t expires_at, int keep, struct mica_err *err);
+/* Use the nonce with HASH once: it must exist, be for SERIAL and be live
+ * at NOW; it is deleted. MICA_E_FORBIDDEN ("bad_proof") otherwise. Two
+ * concurrent users of one nonce: exactly one succeeds. */
+int db_challenge_consume(struct db *db, const char *serial,
+			 const unsigned char hash[32], int64_t now,
+			 struct mica_err *err);
 
 /* -------------------------------------------------------------- audit -- */
 

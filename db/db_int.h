@@ -7,8 +7,8 @@
  *             SQLite errors as mica errors, checks of values going in
  *   wal.c     WAL sync and checkpoints, online backup, integrity check
  *   writer.c  group commit (db_run_tx)
- *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c, keys.c,
- *   rootcrls.c
+ *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c,
+ *   compromised.c, challenges.c, keys.c, rootcrls.c
  *             one file per table (the CA row, domains and profile
  *             overrides count as the CA's configuration; keys.c is the
  *             CA's other keys, rootcrls.c the CRLs imported from above)
@@ -88,12 +88,16 @@ enum db_stmt_id {
 	S_ROOT_CRL_LAST, S_ROOT_CRL_INSERT, S_ROOT_CRL_LATEST,
 	/* requests.c */
 	S_REQ_INSERT, S_REQ_GET, S_REQ_LIST, S_REQ_LIST_STATUS, S_REQ_DECIDE, S_REQ_EXISTS,
-	S_REQ_PENDING,
+	S_REQ_PENDING, S_REQ_PENDING_CLIENT, S_REQ_PENDING_SAME,
 	/* tokens.c */
 	S_TOKEN_INSERT, S_TOKEN_GET, S_TOKEN_CONSUME, S_TOKEN_EXISTS,
 	S_TOKEN_REFUND, S_TOKEN_TOUCH, S_TOKEN_LIST, S_TOKEN_REVOKE,
 	/* audit.c */
 	S_AUDIT_ADD, S_AUDIT_LIST,
+	/* compromised.c */
+	S_KEY_COMPROMISED_ADD, S_KEY_COMPROMISED_GET,
+	/* challenges.c */
+	S_CHALLENGE_EXPIRE, S_CHALLENGE_TRIM, S_CHALLENGE_ADD, S_CHALLENGE_CONSUME,
 	S__COUNT
 };
 

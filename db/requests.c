@@ -37,6 +37,14 @@ static const char *const req_sql[S__COUNT] = {
 	"serial = ?5, deny_reason = ?6 WHERE id = ?1 AND status = 0",
 	[S_REQ_EXISTS] = "SELECT 1 FROM request WHERE id = ?1",
 	[S_REQ_PENDING] = "SELECT count(*) FROM request WHERE status = 0",
+	/* Both use the partial indexes on the pending rows (schema 003); no
+	 * ORDER BY, which would steer SQLite to request_by_status and a
+	 * comparison of every pending CSR. */
+	[S_REQ_PENDING_CLIENT] =
+	"SELECT count(*) FROM request WHERE status = 0 AND client = ?1",
+	[S_REQ_PENDING_SAME] =
+	"SELECT id FROM request WHERE status = 0 AND profile = ?1 AND csr_der = ?2 "
+	"LIMIT 1",
 };
 
 static int
@@ -300,6 +308,59 @@ db_req_count_pending(struct db *db, int64_t *out, struct mica_err *err)
 		goto out;
 	if (r == 1)
 		*out = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_req_count_pending_client(struct db *db, const char *client, int64_t *out,
+			    struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || client == NULL || out == NULL)
+		return db_bad_arg(err);
+	*out = 0;
+	if ((st = db_stmt(db, S_REQ_PENDING_CLIENT, req_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, client, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_req_find_pending(struct db *db, const char *profile,
+		    const unsigned char *csr_der, size_t csr_len,
+		    char id[40], struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || profile == NULL || csr_der == NULL || csr_len == 0 ||
+	    id == NULL)
+		return db_bad_arg(err);
+	id[0] = '\0';
+	if ((st = db_stmt(db, S_REQ_PENDING_SAME, req_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, profile, &b);
+	db_bind_blob(st, 2, csr_der, csr_len, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1 && db_col_fixed(st, 0, id, 40) != 0) {
+		id[0] = '\0';
+		mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+			     "a stored request record is malformed");
+		goto out;
+	}
 	rc = 0;
 out:
 	db_stmt_done(st);

@@ -193,6 +193,35 @@ rm_rf_tmp(void)
 
 #define SUBJ "-subj '/CN=www.contoso.test/O=Contoso'"
 
+/* 255 characters: pkcs-9-ub-challengePassword. */
+#define LONG_CHALLENGE \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"
+
+/* NAME.pem: a request by p256.key with challengePassword VALUE, encoded
+ * as openssl's string_mask MASK chooses, made from a configuration file
+ * as docs/API.md tells users to. */
+static int
+chal_req(const char *name, const char *mask, const char *value)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.cnf", tmpdir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f, "[req]\nprompt = no\ndistinguished_name = dn\n"
+		"attributes = attrs\nstring_mask = %s\n[dn]\n"
+		"CN = www.contoso.test\n[attrs]\nchallengePassword = %s\n",
+		mask, value);
+	if (fclose(f) != 0)
+		return -1;
+	return ossl("req -new -utf8 -key p256.key -config %s.cnf -out %s.pem",
+		    name, name);
+}
+
 static int
 suite_init(void)
 {
@@ -282,6 +311,12 @@ suite_init(void)
 	    ossl("pkey -in p256.key -outform DER -out p256_key.der") ||
 	    ossl("pkcs8 -topk8 -in p256.key -passout pass:secret "
 		 "-out p256_enc.key") ||
+	    /* renewal proofs: a challengePassword (RFC 2985 5.4.1) */
+	    chal_req("chal_utf8", "utf8only", "0123456789abcdef0123456789abcdef") ||
+	    chal_req("chal_print", "default", "0123456789abcdef0123456789abcdef") ||
+	    chal_req("chal_nonascii", "utf8only", "caf\xc3\xa9") ||
+	    chal_req("chal_long", "utf8only", LONG_CHALLENGE "x") ||
+	    chal_req("chal_max", "utf8only", LONG_CHALLENGE) ||
 	    /* an independent view of the public key of san.pem */
 	    ossl("pkey -in p256.key -pubout -outform DER -out p256_spki.der") ||
 	    ossl("pkey -in rsa2048.key -pubout -outform DER "
@@ -614,8 +649,10 @@ test_weak_and_unsupported_keys(void)
 static void
 test_weak_signatures(void)
 {
-	expect_refused("sha1.pem", MICA_E_BADREQ, "unsupported_signature");
-	expect_refused("ecsha1.pem", MICA_E_BADREQ, "unsupported_signature");
+	/* Well-formed but weak: refused by policy (422, exit 4), not as
+	 * malformed input. */
+	expect_refused("sha1.pem", MICA_E_POLICY, "weak_signature");
+	expect_refused("ecsha1.pem", MICA_E_POLICY, "weak_signature");
 	expect_refused("pss.pem", MICA_E_BADREQ, "unsupported_signature");
 }
 
@@ -1087,6 +1124,179 @@ test_signed_mutations(void)
 	mbedtls_pk_free(&key);
 }
 
+/* ------------------------------------------------------------------ */
+/* challengePassword                                                   */
+/* ------------------------------------------------------------------ */
+
+static void
+test_challenge_password(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	/* openssl's UTF8String and PrintableString encodings */
+	CU_ASSERT_EQUAL_FATAL(load_file("chal_utf8.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.has_challenge, 1);
+	CU_ASSERT_STRING_EQUAL(c.challenge, "0123456789abcdef0123456789abcdef");
+	ca_csr_free(&c);
+	CU_ASSERT_EQUAL(c.has_challenge, 0);
+	CU_ASSERT_EQUAL(c.challenge[0], '\0');
+	CU_ASSERT_EQUAL_FATAL(load_file("chal_print.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.challenge, "0123456789abcdef0123456789abcdef");
+	ca_csr_free(&c);
+	/* 255 characters is the bound (RFC 2985); 256 is malformed */
+	CU_ASSERT_EQUAL_FATAL(load_file("chal_max.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(strlen(c.challenge), 255);
+	ca_csr_free(&c);
+	expect_refused("chal_long.pem", MICA_E_BADREQ, "bad_csr");
+	/* present but not printable ASCII: kept as present, value empty */
+	CU_ASSERT_EQUAL_FATAL(load_file("chal_nonascii.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.has_challenge, 1);
+	CU_ASSERT_STRING_EQUAL(c.challenge, "");
+	ca_csr_free(&c);
+	/* none */
+	CU_ASSERT_EQUAL_FATAL(load_file("san.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.has_challenge, 0);
+	CU_ASSERT_STRING_EQUAL(c.challenge, "");
+	ca_csr_free(&c);
+}
+
+/* Append TAG LEN CONTENT (LEN < 65536) at OUT + *O. */
+static void
+tlv(unsigned char *out, size_t *o, unsigned char tag, const void *content,
+    size_t len)
+{
+	out[(*o)++] = tag;
+	if (len < 0x80) {
+		out[(*o)++] = (unsigned char)len;
+	} else if (len < 0x100) {
+		out[(*o)++] = 0x81;
+		out[(*o)++] = (unsigned char)len;
+	} else {
+		out[(*o)++] = 0x82;
+		out[(*o)++] = (unsigned char)(len >> 8);
+		out[(*o)++] = (unsigned char)len;
+	}
+	memcpy(out + *o, content, len);
+	*o += len;
+}
+
+/* A request by p256.key whose attributes [0] hold ATTRS (already
+ * encoded), signed: what a hostile requester can send. */
+static int
+signed_with_attrs(const unsigned char *attrs, size_t attrs_len,
+		  unsigned char *out, size_t *out_len)
+{
+	static const unsigned char name[] = {
+		0x30, 0x19, 0x31, 0x17, 0x30, 0x15, 0x06, 0x03, 0x55, 0x04, 0x03,
+		0x0c, 0x0e, 'a', '.', 'c', 'o', 'n', 't', 'o', 's', 'o', '.',
+		't', 'e', 's', 't' };
+	unsigned char cri_body[2048], cri[2100], *spki;
+	size_t o = 0, c = 0, spki_len = 0;
+	mbedtls_pk_context key;
+	char path[256];
+	int rc;
+
+	spki = slurp("p256_spki.der", &spki_len);
+	if (spki == NULL || spki_len + attrs_len + 64 > sizeof(cri_body)) {
+		free(spki);
+		return -1;
+	}
+	memcpy(cri_body + o, "\x02\x01\x00", 3);
+	o += 3;
+	memcpy(cri_body + o, name, sizeof(name));
+	o += sizeof(name);
+	memcpy(cri_body + o, spki, spki_len);
+	o += spki_len;
+	free(spki);
+	tlv(cri_body, &o, 0xa0, attrs, attrs_len);
+	tlv(cri, &c, 0x30, cri_body, o);
+	mbedtls_pk_init(&key);
+	path_in_tmp(path, sizeof(path), "p256.key");
+	rc = mbedtls_pk_parse_keyfile(&key, path, NULL, rng, NULL) == 0 &&
+	     resign(&key, cri, c, out, out_len) == 0 ? 0 : -1;
+	mbedtls_pk_free(&key);
+	return rc;
+}
+
+/* One challengePassword attribute with the values VALS (already encoded,
+ * concatenated) into ATTR. */
+static size_t
+chal_attr(const unsigned char *vals, size_t vals_len, unsigned char *attr)
+{
+	static const unsigned char oid[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+					     0x01, 0x09, 0x07 };
+	unsigned char body[600], set[600];
+	size_t o = 0, s = 0, a = 0;
+
+	tlv(set, &s, 0x31, vals, vals_len);
+	tlv(body, &o, 0x06, oid, sizeof(oid));
+	memcpy(body + o, set, s);
+	o += s;
+	tlv(attr, &a, 0x30, body, o);
+	return a;
+}
+
+static void
+test_challenge_password_hostile(void)
+{
+	static const unsigned char one[] = { 0x0c, 0x04, 'a', 'b', 'c', 'd' };
+	static const unsigned char two[] = { 0x0c, 0x01, 'a', 0x0c, 0x01, 'b' };
+	static const unsigned char empty[] = { 0x0c, 0x00 };
+	static const unsigned char bmp[] = { 0x1e, 0x04, 0x00, 'a', 0x00, 'b' };
+	static const unsigned char ctl[] = { 0x0c, 0x03, 'a', '\n', 'b' };
+	static const unsigned char nul[] = { 0x0c, 0x03, 'a', 0x00, 'b' };
+	static const unsigned char ia5[] = { 0x16, 0x02, 'o', 'k' };
+	static const unsigned char cut[] = { 0x0c, 0x05, 'a', 'b' };
+	unsigned char attrs[1200], der[2400];
+	size_t n, der_len;
+	struct ca_csr c;
+	struct mica_err err;
+	struct {
+		const char *what;
+		const unsigned char *v;
+		size_t len;
+		int twice;
+		int rc;              /* 0 parsed, -1 bad_csr */
+		int usable;          /* the value survives */
+	} cases[] = {
+		{ "one UTF8String value", one, sizeof(one), 0, 0, 1 },
+		{ "an IA5String value", ia5, sizeof(ia5), 0, 0, 1 },
+		{ "the attribute twice", one, sizeof(one), 1, -1, 0 },
+		{ "two values (SINGLE VALUE)", two, sizeof(two), 0, -1, 0 },
+		{ "an empty value", empty, sizeof(empty), 0, -1, 0 },
+		{ "a value cut short", cut, sizeof(cut), 0, -1, 0 },
+		{ "a BMPString: present, not usable", bmp, sizeof(bmp), 0, 0, 0 },
+		{ "a newline: present, not usable", ctl, sizeof(ctl), 0, 0, 0 },
+		{ "a NUL: present, not usable", nul, sizeof(nul), 0, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = chal_attr(cases[i].v, cases[i].len, attrs);
+		if (cases[i].twice)
+			n += chal_attr(cases[i].v, cases[i].len, attrs + n);
+		CU_ASSERT_EQUAL_FATAL(signed_with_attrs(attrs, n, der, &der_len), 0);
+		memset(&err, 0, sizeof(err));
+		if (ca_csr_parse(der, der_len, &c, &err) != cases[i].rc)
+			fprintf(stderr, "\n  challenge case \"%s\": %s %s\n",
+				cases[i].what, err.code, err.msg);
+		if (cases[i].rc == 0) {
+			CU_ASSERT_EQUAL(c.has_challenge, 1);
+			CU_ASSERT_EQUAL(c.challenge[0] != '\0', cases[i].usable);
+			ca_csr_free(&c);
+		} else {
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+			CU_ASSERT_PTR_NULL(c.der);
+		}
+	}
+	/* The value is compared as sent: "abcd". */
+	n = chal_attr(one, sizeof(one), attrs);
+	CU_ASSERT_EQUAL_FATAL(signed_with_attrs(attrs, n, der, &der_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_csr_parse(der, der_len, &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.challenge, "abcd");
+	ca_csr_free(&c);
+}
+
 int
 main(void)
 {
@@ -1115,7 +1325,7 @@ main(void)
 			 test_tampered_signature) ||
 	    !CU_add_test(s, "refuses RSA-1024, P-521, secp256k1 and Ed25519",
 			 test_weak_and_unsupported_keys) ||
-	    !CU_add_test(s, "refuses SHA-1 and RSASSA-PSS signatures",
+	    !CU_add_test(s, "refuses SHA-1 by policy and RSASSA-PSS as unsupported",
 			 test_weak_signatures) ||
 	    !CU_add_test(s, "ignores requested cA=TRUE and critical EKU "
 			 "(the profile decides)",
@@ -1138,7 +1348,12 @@ main(void)
 	    !CU_add_test(s, "refuses oversize input as too large",
 			 test_oversize) ||
 	    !CU_add_test(s, "survives every signed single-byte mutation",
-			 test_signed_mutations)) {
+			 test_signed_mutations) ||
+	    !CU_add_test(s, "reads a challengePassword, bounded to 255 characters",
+			 test_challenge_password) ||
+	    !CU_add_test(s, "refuses a repeated or multi-valued challengePassword, "
+			 "keeps an unprintable one unusable",
+			 test_challenge_password_hostile)) {
 		CU_cleanup_registry();
 		return 1;
 	}

@@ -471,6 +471,95 @@ test_migrates_v1_store(void)
 	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA application_id"), DB_APPLICATION_ID);
 }
 
+/* 62 hex zeros: with two more digits, a 32-octet blob literal. */
+#define Z62 "00000000000000000000000000000000000000000000000000000000000000"
+
+/* A store made before 003: opening it read-write lists the keys of the
+ * certificates already revoked for keyCompromise as compromised, and only
+ * those (not certificateHold, not superseded, not valid ones). */
+static void
+test_migration_backfills_compromised_keys(void)
+{
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128], sql[64];
+	unsigned char key[32];
+	int fd, bad = -1;
+
+	new_path(path, "v2");
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
+					      NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version <= 2)
+			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
+						     NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	/* Keys 0x01.. (keyCompromise), 0x02.. (certificateHold), 0x03..
+	 * (superseded), 0x04.. (valid), 0x05.. (keyCompromise again, on a
+	 * second certificate of key 0x01: one row). */
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"INSERT INTO certificate (serial, profile, not_before, not_after, der, "
+		"spki_sha256, status, revoked_at, reason, created_at) VALUES "
+		"('01', 'server', 1, 2, x'30', x'" Z62 "01', 2, 100, 1, 1), "
+		"('02', 'server', 1, 2, x'30', x'" Z62 "02', 2, 100, 6, 1), "
+		"('03', 'server', 1, 2, x'30', x'" Z62 "03', 2, 100, 4, 1), "
+		"('04', 'server', 1, 2, x'30', x'" Z62 "04', 1, 0, -1, 1), "
+		"('05', 'server', 1, 2, x'30', x'" Z62 "01', 2, 200, 1, 1); "
+		"PRAGMA user_version = 2; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	CU_ASSERT(db_schema_version_builtin() >= 3);
+	memset(key, 0, sizeof(key));
+	for (unsigned char k = 1; k <= 4; k++) {
+		key[31] = k;
+		CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
+		CU_ASSERT_EQUAL(bad, k == 1);
+	}
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM compromised_key"), 1);
+}
+
+/* The list of compromised keys: filled from a certificate row, idempotent,
+ * never emptied. */
+static void
+test_compromised_keys_are_kept(void)
+{
+	struct db *db = fresh(NULL);
+	struct db_cert c;
+	struct mica_err err;
+	unsigned char key[32];
+	int bad = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	cert_init(&c, "0a", "a.test", NOW + DAY);
+	c.spki_sha256[0] = 0x0a;
+	CU_ASSERT_EQUAL_FATAL(db_cert_reserve(db, &c, &err), 0);
+	memcpy(key, c.spki_sha256, 32);
+	CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0a", NOW, &err), 0);
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0a", NOW + 1, &err), 0);
+	/* an unknown serial adds nothing */
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0b", NOW, &err), 0);
+	CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
+	CU_ASSERT_EQUAL(bad, 1);
+	CU_ASSERT_EQUAL(sqlite3_exec(db->h, "DELETE FROM compromised_key", NULL, NULL,
+				     NULL) & 0xff, SQLITE_CONSTRAINT);
+	CU_ASSERT_EQUAL(sqlite3_exec(db->h, "UPDATE compromised_key SET added_at = 0",
+				     NULL, NULL, NULL) & 0xff, SQLITE_CONSTRAINT);
+	CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
+	CU_ASSERT_EQUAL(bad, 1);
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "zz", NOW, &err), -1);
+	db_close(db);
+}
+
 /* A store made by a mica that knew schema 004 (one CA, one key, no
  * hierarchy): 005 rebuilds the CA row and adds the key indexes, and a
  * single-tier CA comes out active with its one key at index 0, its
@@ -2704,6 +2793,10 @@ main(void)
 		  test_refuses_newer_schema },
 		{ "migrates a store of schema 001 forward, keeping its data",
 		  test_migrates_v1_store },
+		{ "migration 003 lists the keys of certificates revoked for keyCompromise",
+		  test_migration_backfills_compromised_keys },
+		{ "a compromised key is added from its certificate and never removed",
+		  test_compromised_keys_are_kept },
 		{ "refuses another program's SQLite file and non-SQLite files",
 		  test_refuses_foreign_file },
 		{ "opens read-only: reads work, writes are unavailable",

@@ -34,6 +34,12 @@
 #include "util/err.h"
 #include "util/log.h"
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_csr.h>
+
 #define PASSPHRASE "hierarchy test passphrase"
 #define DAY ((int64_t)86400)
 
@@ -113,6 +119,51 @@ leaf_csr(const char *name, unsigned char **der, size_t *len)
 		rc = 0;
 	ca_key_free(k);
 	free(subj);
+	return rc;
+}
+
+/* A CA's request signed with SHA-1 (DER, heap): well-formed, and refused
+ * by policy wherever mica reads a CSR. mbedTLS writes it; mica never
+ * would. */
+static int
+sha1_ca_csr(unsigned char **der, size_t *len)
+{
+	static const char pers[] = "mica test_hier sha1";
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_pk_context pk;
+	mbedtls_x509write_csr w;
+	unsigned char buf[2048];
+	int ret, rc = -1;
+
+	*der = NULL;
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_pk_init(&pk);
+	mbedtls_x509write_csr_init(&w);
+	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent,
+				  (const unsigned char *)pers, sizeof(pers) - 1) != 0 ||
+	    mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
+				mbedtls_ctr_drbg_random, &drbg) != 0)
+		goto out;
+	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA1);
+	mbedtls_x509write_csr_set_key(&w, &pk);
+	if (mbedtls_x509write_csr_set_subject_name(&w, "CN=Weak Issuing CA") != 0)
+		goto out;
+	ret = mbedtls_x509write_csr_der(&w, buf, sizeof(buf),
+					mbedtls_ctr_drbg_random, &drbg);
+	if (ret <= 0 || (*der = malloc((size_t)ret)) == NULL)
+		goto out;
+	/* mbedTLS writes DER at the end of the buffer. */
+	memcpy(*der, buf + sizeof(buf) - (size_t)ret, (size_t)ret);
+	*len = (size_t)ret;
+	rc = 0;
+out:
+	mbedtls_x509write_csr_free(&w);
+	mbedtls_pk_free(&pk);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
 	return rc;
 }
 
@@ -704,6 +755,27 @@ test_engine_ceremony(void)
 		CU_ASSERT_EQUAL(ca_crl_current_key(ica, 0, &crl, &err), 0);
 		ca_crl_free(&crl);
 	}
+
+	/* sign-ca reads a CSR as every path does: SHA-1 is refused by
+	 * policy. And a CA key revoked for keyCompromise is never certified
+	 * again, a CA's no more than a server's. */
+	CU_ASSERT_EQUAL_FATAL(sha1_ca_csr(&csr2, &csr2_len), 0);
+	memset(&so, 0, sizeof(so));
+	so.csr = csr2;
+	so.csr_len = csr2_len;
+	so.path_len = 0;
+	CU_ASSERT_EQUAL(ca_sign_ca(root, &cli, &so, &leaf, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "weak_signature");
+	free(csr2);
+	csr2 = NULL;
+	so.csr = res.csr;
+	so.csr_len = res.csr_len;
+	CU_ASSERT_EQUAL(ca_revoke(root, &cli, sub.serial,
+				  CA_REASON_KEY_COMPROMISE, &err), 0);
+	CU_ASSERT_EQUAL(ca_sign_ca(root, &cli, &so, &leaf, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
 
 	/* A root is not renewed from above; sign-ca refuses a subordinate. */
 	CU_ASSERT_EQUAL(ca_renew_ca(root, &cli, 0, NULL, -1, NULL, &csr2,

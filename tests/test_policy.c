@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/ca.h"
 #include "ca/names.h"
 #include "ca/profile.h"
 #include "util/err.h"
@@ -913,6 +914,111 @@ test_policy_bad_inputs(void)
 	free(many);
 }
 
+/* ------------------------------------------------------------------ */
+/* ca_text_check: free text (comments, reasons, the CA's name)         */
+/* ------------------------------------------------------------------ */
+
+struct text_case {
+	const char *what;
+	const char *text;
+	size_t max;
+	int rc;
+};
+
+static const struct text_case text_cases[] = {
+	{ "plain ASCII", "web servers of the Paris office", 200, 0 },
+	{ "NULL is no text", NULL, 200, 0 },
+	{ "empty", "", 200, 0 },
+	{ "accented letters", "serveur d'\xc3\xa9t\xc3\xa9, J\xc3\xbcrgen", 200, 0 },
+	{ "Arabic and Hebrew letters (right-to-left, no controls)",
+	  "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", 200, 0 },
+	{ "CJK and an emoji with its variation selector",
+	  "\xe8\xaf\x81\xe4\xb9\xa6 \xe2\x9d\xa4\xef\xb8\x8f \xf0\x9f\x94\x92", 200, 0 },
+	{ "tab", "a\tb", 200, -1 },
+	{ "newline (a forged log line)", "ok\n2026-01-01 admin approved", 200, -1 },
+	{ "carriage return", "a\rb", 200, -1 },
+	{ "escape (terminal sequences)", "\x1b[31mred", 200, -1 },
+	{ "DEL", "a\x7f", 200, -1 },
+	{ "C1 control U+0085 (next line)", "a\xc2\x85" "b", 200, -1 },
+	{ "C1 control U+009B (CSI)", "a\xc2\x9b" "31m", 200, -1 },
+	{ "right-to-left override U+202E", "invoice\xe2\x80\xae" "fdp.exe", 200, -1 },
+	{ "left-to-right embedding U+202A", "\xe2\x80\xaa" "a", 200, -1 },
+	{ "pop directional formatting U+202C", "a\xe2\x80\xac", 200, -1 },
+	{ "right-to-left isolate U+2067", "\xe2\x81\xa7" "a", 200, -1 },
+	{ "pop directional isolate U+2069", "a\xe2\x81\xa9", 200, -1 },
+	{ "right-to-left mark U+200F", "a\xe2\x80\x8f", 200, -1 },
+	{ "Arabic letter mark U+061C", "a\xd8\x9c", 200, -1 },
+	{ "zero-width space U+200B", "ad\xe2\x80\x8bmin", 200, -1 },
+	{ "zero-width joiner U+200D", "a\xe2\x80\x8d" "b", 200, -1 },
+	{ "word joiner U+2060", "a\xe2\x81\xa0" "b", 200, -1 },
+	{ "byte order mark U+FEFF", "\xef\xbb\xbf" "comment", 200, -1 },
+	{ "line separator U+2028", "a\xe2\x80\xa8" "b", 200, -1 },
+	{ "paragraph separator U+2029", "a\xe2\x80\xa9" "b", 200, -1 },
+	{ "soft hyphen U+00AD", "ad\xc2\xadmin", 200, -1 },
+	{ "Hangul filler U+3164", "\xe3\x85\xa4", 200, -1 },
+	{ "tag character U+E0041", "a\xf3\xa0\x81\x81", 200, -1 },
+	{ "overlong '/' (C0 AF)", "\xc0\xaf", 200, -1 },
+	{ "overlong NUL (C0 80)", "a\xc0\x80" "b", 200, -1 },
+	{ "overlong 3-octet form", "\xe0\x80\xaf", 200, -1 },
+	{ "UTF-16 surrogate U+D800", "\xed\xa0\x80", 200, -1 },
+	{ "beyond U+10FFFF", "\xf4\x90\x80\x80", 200, -1 },
+	{ "a lone continuation octet", "a\x80", 200, -1 },
+	{ "a truncated sequence", "a\xe2\x82", 200, -1 },
+	{ "Latin-1, not UTF-8", "caf\xe9", 200, -1 },
+	{ "exactly MAX characters", "abcde", 5, 0 },
+	{ "MAX + 1 characters", "abcdef", 5, -1 },
+	{ "MAX characters of two octets each", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 5, 0 },
+	{ "MAX characters of four octets each",
+	  "\xf0\x9f\x94\x92\xf0\x9f\x94\x92\xf0\x9f\x94\x92", 3, 0 },
+	{ "MAX + 1 characters of two octets", "\xc3\xa9\xc3\xa9\xc3\xa9", 2, -1 },
+};
+
+static void
+test_text_check_table(void)
+{
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(text_cases) / sizeof(text_cases[0]); i++) {
+		const struct text_case *c = &text_cases[i];
+		int rc;
+
+		memset(&err, 0, sizeof(err));
+		rc = ca_text_check(c->text, c->max, "comment", &err);
+		if (rc != c->rc)
+			fprintf(stderr, "\n  text case \"%s\": rc %d (%s), wanted %d\n",
+				c->what, rc, err.msg, c->rc);
+		CU_ASSERT_EQUAL(rc, c->rc);
+		if (rc != 0) {
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_text");
+			/* The message names the field and never echoes the
+			 * text (it would carry the control it refuses). */
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "comment"));
+			for (const char *m = err.msg; *m != '\0'; m++)
+				CU_ASSERT((unsigned char)*m >= 0x20 && (unsigned char)*m < 0x7f);
+		}
+	}
+}
+
+/* 200 characters of two octets each fit the documented 200-character
+ * limit; 201 do not. */
+static void
+test_text_check_counts_characters(void)
+{
+	char buf[2 * (CA_TEXT_MAX + 1) + 1];
+	struct mica_err err;
+
+	for (int i = 0; i < CA_TEXT_MAX + 1; i++)
+		memcpy(buf + 2 * i, "\xc3\xa9", 2);
+	buf[2 * CA_TEXT_MAX] = '\0';
+	CU_ASSERT_EQUAL(ca_text_check(buf, CA_TEXT_MAX, "comment", &err), 0);
+	buf[2 * CA_TEXT_MAX] = '\xc3';
+	buf[2 * (CA_TEXT_MAX + 1)] = '\0';
+	CU_ASSERT_EQUAL(ca_text_check(buf, CA_TEXT_MAX, "comment", &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_text");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "200 characters"));
+}
+
 int
 main(void)
 {
@@ -949,7 +1055,11 @@ main(void)
 	    !CU_add_test(s, "the daemon's own certificate: localhost and addresses, "
 			 "names under the domains, within the profile", test_policy_daemon_tls) ||
 	    !CU_add_test(s, "fails closed on bad inputs",
-			 test_policy_bad_inputs)) {
+			 test_policy_bad_inputs) ||
+	    !CU_add_test(s, "free text: UTF-8 without controls, bidi or invisible "
+			 "characters (table)", test_text_check_table) ||
+	    !CU_add_test(s, "free text limits count characters, not octets",
+			 test_text_check_counts_characters)) {
 		CU_cleanup_registry();
 		return 1;
 	}

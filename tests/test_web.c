@@ -161,6 +161,7 @@ test_route_match(void)
 		{ "GET", "/api/v1/certificates", web_h_cert_list, NULL },
 		{ "GET", "/api/v1/certificates/01:AB", web_h_cert_get, "01:AB" },
 		{ "POST", "/api/v1/certificates/0x1f/renew", web_h_cert_renew, "0x1f" },
+		{ "POST", "/api/v1/certificates/1f/renew-challenge", web_h_cert_renew_challenge, "1f" },
 		{ "POST", "/api/v1/certificates/1f/revoke", web_h_cert_revoke, "1f" },
 		{ "POST", "/api/v1/certificates/1f/unrevoke", web_h_cert_unrevoke, "1f" },
 		{ "POST", "/api/v1/crl", web_h_crl_publish, NULL },
@@ -178,6 +179,8 @@ test_route_match(void)
 		{ "GET", "/api/v1/requests/", NULL, NULL },
 		{ "POST", "/api/v1/requests//approve", NULL, NULL },
 		{ "GET", "/api/v1/requests/a/b", NULL, NULL },
+		{ "POST", "/api/v1/certificates/1f/renew-", NULL, NULL },
+		{ "POST", "/api/v1/certificates/1f/renewchallenge", NULL, NULL },
 		{ "GET", "/api/v2/requests", NULL, NULL },
 		{ "GET", "//ca.crt", NULL, NULL },
 	};

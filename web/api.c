@@ -17,8 +17,9 @@
 #include "web/json.h"
 #include "web/server.h"
 
-#define REASON_TEXT_MAX 200
-#define COMMENT_MAX     200
+/* Free text is checked by the engine (ca_text_check: characters, not
+ * octets); the JSON bound is only the octets that many characters fill. */
+#define TEXT_OCTETS_MAX (4 * CA_TEXT_MAX)
 #define NAME_FILTER_MAX 253
 
 /* --------------------------------------------------------- helpers -- */
@@ -138,20 +139,6 @@ list_object(const char *key, json_t *arr)
 		return NULL;
 	}
 	return o;
-}
-
-/* Free text from a client (deny reason): printable, bounded; NULL ok. */
-static int
-text_ok(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return 1;
-	for (; *s != '\0'; s++, n++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || n >= max)
-			return 0;
-	return 1;
 }
 
 /* Render an issuance result: 201 Created (or 202 Accepted while pending,
@@ -453,7 +440,7 @@ int
 web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	static const struct web_field spec[] = {
-		{ "reason", WEB_J_STRING, 0, REASON_TEXT_MAX },
+		{ "reason", WEB_J_STRING, 0, TEXT_OCTETS_MAX },
 	};
 	json_t *j = NULL, *o;
 	const char *reason;
@@ -462,11 +449,6 @@ web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (param_id(c, err) != 0 || json_body(c, spec, 1, &j, err) != 0)
 		return -1;
 	reason = web_json_str(j, "reason");
-	if (!text_ok(reason, REASON_TEXT_MAX)) {
-		mica_err_set(err, MICA_E_BADREQ, "bad_field",
-			     "field \"reason\" must be printable text");
-		goto out;
-	}
 	if (ca_request_deny(c->ca, c->p, c->m->param[0], reason, err) != 0)
 		goto out;
 	o = json_object();
@@ -669,6 +651,37 @@ out:
 }
 
 int
+web_h_cert_renew_challenge(struct web_ctx *c, struct web_reply *rep,
+			   struct mica_err *err)
+{
+	char serial[CA_SERIAL_MAX], nonce[CA_CHALLENGE_LEN + 1];
+	int64_t expires_at = 0;
+	json_t *j = NULL, *o;
+	int rc;
+
+	if (param_serial(c, serial, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
+		return -1;
+	json_decref(j);
+	if (ca_renew_challenge(c->ca, serial, nonce, &expires_at, err) != 0)
+		return -1;
+	o = json_object();
+	if (o == NULL ||
+	    json_object_set_new(o, "serial", json_string(serial)) != 0 ||
+	    json_object_set_new(o, "challenge", json_string(nonce)) != 0 ||
+	    json_object_set_new(o, "expires_at", web_jtime(expires_at)) != 0 ||
+	    json_object_set_new(o, "expires_in",
+				json_integer(expires_at - c->now)) != 0) {
+		json_decref(o);
+		explicit_bzero(nonce, sizeof(nonce));
+		return oom(err);
+	}
+	explicit_bzero(nonce, sizeof(nonce));
+	/* Zeroized when sent, as a token's reply. */
+	rc = web_reply_json(rep, 200, o, 1, err);
+	return rc;
+}
+
+int
 web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	static const struct web_field spec[] = {
@@ -757,7 +770,7 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		{ "names",      WEB_J_STRARRAY, 0, CA_NAMES_MAX },
 		{ "uses",       WEB_J_INT,      0, 0 },
 		{ "expires_in", WEB_J_INT,      0, 0 },
-		{ "comment",    WEB_J_STRING,   0, COMMENT_MAX },
+		{ "comment",    WEB_J_STRING,   0, TEXT_OCTETS_MAX },
 	};
 	struct ca_token_spec ts;
 	struct ca_token info;
@@ -801,11 +814,6 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 	}
 	ts.profile = web_json_str(j, "profile");
 	ts.comment = web_json_str(j, "comment");
-	if (!text_ok(ts.comment, COMMENT_MAX)) {
-		mica_err_set(err, MICA_E_BADREQ, "bad_field",
-			     "field \"comment\" must be printable text");
-		goto out;
-	}
 	if (json_strv(j, "names", &names, &nnames, err) != 0)
 		goto out;
 	ts.names = names;

@@ -46,6 +46,7 @@ int web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 int web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_cert_renew_challenge(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

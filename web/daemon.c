@@ -295,8 +295,13 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig < 0) {
 			if (errno == EAGAIN) {
+				struct mica_err pe;
+
 				web_crl_maintain(&dm->srv);
 				web_tls_maintain(&dm->tls, 0);
+				/* A mode loosened while we run: the engine logs it
+				 * and refuses to issue until it is fixed. */
+				(void)ca_perm_check(parent, &pe);
 			}
 			continue;
 		}

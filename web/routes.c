@@ -42,11 +42,14 @@ static const struct web_route routes[] = {
 	{ "POST",   "/api/v1/requests/{id}/approve",  web_h_req_approve, WEB_AUTH_ADMIN, NULL },
 	{ "POST",   "/api/v1/requests/{id}/deny",     web_h_req_deny,    WEB_AUTH_ADMIN, NULL },
 
-	/* Certificates. Renewal with the same key needs no token. */
+	/* Certificates. Renewal with the same key needs no token, but a fresh
+	 * proof of the key: a nonce from renew-challenge, signed in the CSR. */
 	{ "GET",    "/api/v1/certificates",                   web_h_cert_list,     WEB_AUTH_ADMIN,
 	  "status expiring_days name limit cursor" },
 	{ "GET",    "/api/v1/certificates/{serial}",          web_h_cert_get,      WEB_AUTH_ADMIN, NULL },
 	{ "POST",   "/api/v1/certificates/{serial}/renew",    web_h_cert_renew,    WEB_AUTH_ANY,   "days supersede" },
+	{ "POST",   "/api/v1/certificates/{serial}/renew-challenge", web_h_cert_renew_challenge,
+	  WEB_AUTH_ANY, NULL },
 	{ "POST",   "/api/v1/certificates/{serial}/revoke",   web_h_cert_revoke,   WEB_AUTH_ADMIN, NULL },
 	{ "POST",   "/api/v1/certificates/{serial}/unrevoke", web_h_cert_unrevoke, WEB_AUTH_ADMIN, NULL },
 

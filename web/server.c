@@ -84,7 +84,10 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 	pthread_mutex_unlock(&srv->parent_lock);
 	if (rc != 0) {
 		mica_log(MICA_LOG_ERR, "cannot open the store for a worker: %s", e.msg);
-		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+		/* The engine's code says why (store_unavailable,
+		 * insecure_store); its message stays in the log. */
+		mica_err_set(err, MICA_E_UNAVAIL,
+			     e.kind == MICA_E_UNAVAIL ? e.code : "store_unavailable",
 			     "the certificate store is unavailable; try again later");
 		return NULL;
 	}

@@ -354,7 +354,19 @@ echo "# renewal"
 mkcsr www2 "/CN=www.contoso.test" "DNS:www.contoso.test" key:www
 call POST "$S/api/v1/certificates/$WWW_SER/renew" -H 'Content-Type: application/json' \
 	--data-binary @"$W/www2.json"
-expect "renewal with the same key needs no token" 201
+expect "renewal with the same key but no fresh proof is refused" 401 proof_required
+# The fresh proof, as docs/API.md shows: a nonce in the challengePassword.
+call POST "$S/api/v1/certificates/$WWW_SER/renew-challenge"
+expect "a renewal challenge, without a token" 200
+printf '[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = www.contoso.test\n[attrs]\nchallengePassword = %s\n' \
+	"$(json_get "$W/body" challenge)" > "$W/renew.cnf"
+openssl req -new -key "$W/www.key" -config "$W/renew.cnf" -out "$W/www2.csr" 2>/dev/null ||
+	die "openssl req with a challengePassword"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
+	"$W/www2.csr" > "$W/www2.json"
+call POST "$S/api/v1/certificates/$WWW_SER/renew" -H 'Content-Type: application/json' \
+	--data-binary @"$W/www2.json"
+expect "renewal with the same key and a fresh proof needs no token" 201
 NEW_SER=$(json_get "$W/body" serial)
 [ -n "$NEW_SER" ] && [ "$NEW_SER" != "$WWW_SER" ] && ok "renewal gives a new serial" || fail "renewal serial $NEW_SER"
 save_cert "$W/www2.pem"

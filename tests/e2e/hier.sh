@@ -452,8 +452,10 @@ m -d S init --name "Contoso Single Root" --domain contoso.test --public-url "htt
 csr s1 s1.contoso.test
 m -d S issue --csr s1.csr --out s1.pem >/dev/null 2>&1 || die "issue S"
 m -d S revoke "$(serial_of s1.pem)" >/dev/null 2>&1
-mkdir -p OLD
-for f in 001_init 002_drop_setting 004_domains_mac; do cat "$SRC/schema/$f.sql"; done | sqlite3 OLD/mica.db
+mkdir -m 700 OLD
+for f in 001_init 002_drop_setting 003_security 004_domains_mac; do
+	cat "$SRC/schema/$f.sql"
+done | sqlite3 OLD/mica.db
 sqlite3 OLD/mica.db <<EOF || die "building a schema 4 store"
 ATTACH 'S/mica.db' AS s;
 INSERT INTO ca SELECT id, name, public_url, key_type, cert_der, key_salt, key_iter,
