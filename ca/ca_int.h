@@ -31,6 +31,7 @@
  *   lint.c        the checks every TBS passes before it is signed
  *   der.c         the DER reader the parsers and the linter share
  *   keys.c        the CA key material: generate, seal, unseal, sign
+ * and ACME (RFC 8555), listed in ca/acme_int.h: acme*.c, jws.c, dns.c.
  */
 #ifndef MICA_CA_INT_H
 #define MICA_CA_INT_H
@@ -212,6 +213,12 @@ struct ca_issue_job {
 	const char *action;                 /* audit action */
 	struct db_request *record;          /* store this request as issued
 					     * (serial filled in), or NULL */
+	/* Also run in the transaction that stores the certificate, after
+	 * its own writes, with its serial (the ACME order that asked for it
+	 * becomes valid in the same commit); NULL if nothing. */
+	int (*on_stored)(struct db *db, void *arg, const char *serial,
+			 struct mica_err *err);
+	void *on_stored_arg;
 };
 
 /* Build, lint, record, sign, store: the one path by which mica issues an

@@ -29,6 +29,7 @@ static const struct {
 	{ "export-root", cmd_export_root, "write the root certificate (DER or PEM)" },
 	{ "request",     cmd_request,     "list, show, approve or deny pending requests" },
 	{ "token",       cmd_token,       "create, list or revoke API tokens" },
+	{ "acme",        cmd_acme,        "list or deactivate ACME accounts, list their orders" },
 	{ "profile",     cmd_profile,     "list profiles or change their validity" },
 	{ "domain",      cmd_domain,      "list, add or remove allowed domains" },
 	{ "audit",       cmd_audit,       "show the audit trail" },

@@ -238,6 +238,23 @@ web_reply_error(struct web_reply *r, const struct mica_err *e)
 		r->retry_after = retry > 0 ? retry : 5;
 }
 
+int
+web_reply_header(struct web_reply *rep, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (rep->nhdr >= WEB_EXTRA_HEADERS)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(rep->hdr[rep->nhdr].value, sizeof(rep->hdr[rep->nhdr].value), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(rep->hdr[rep->nhdr].value))
+		return -1;
+	rep->hdr[rep->nhdr++].name = name;
+	return 0;
+}
+
 void
 web_reply_fail(struct web_reply *r, mica_errkind kind, const char *code,
 	       const char *msg)
@@ -439,6 +456,8 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 					"Bearer realm=\"mica\"");
 	if (rep->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	for (size_t i = 0; i < rep->nhdr && i < WEB_EXTRA_HEADERS; i++)
+		MHD_add_response_header(resp, rep->hdr[i].name, rep->hdr[i].value);
 	r->status = rep->status;
 	ret = MHD_queue_response(conn, (unsigned int)rep->status, resp);
 	MHD_destroy_response(resp);
@@ -542,6 +561,12 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		web_reply_fail(&rep, MICA_E_TOOLARGE, "body_too_large",
 			       "request body larger than 64 KiB");
 	} else {
+		const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							       MHD_HTTP_HEADER_HOST);
+
+		/* ACME builds its URLs from it (web/acme.c checks it). */
+		if (host != NULL && strlen(host) < sizeof(r->host))
+			snprintf(r->host, sizeof(r->host), "%s", host);
 		web_dispatch(lst->srv, lst, r,
 			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_AUTHORIZATION),

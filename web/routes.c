@@ -48,6 +48,28 @@ static const struct web_route routes[] = {
 	{ "DELETE", "/api/v1/tokens/{id}", web_h_token_delete, WEB_AUTH_ADMIN, NULL },
 	{ "GET",    "/api/v1/audit",       web_h_audit,        WEB_AUTH_ADMIN, "since before limit" },
 	{ "GET",    "/api/v1/status",      web_h_status,       WEB_AUTH_ADMIN, NULL },
+
+	/* The admin's view of ACME. */
+	{ "GET",    "/api/v1/acme/accounts",                 web_h_api_acme_accounts,   WEB_AUTH_ADMIN, "limit" },
+	{ "POST",   "/api/v1/acme/accounts/{id}/deactivate", web_h_api_acme_deactivate, WEB_AUTH_ADMIN, NULL },
+	{ "GET",    "/api/v1/acme/orders",                   web_h_api_acme_orders,     WEB_AUTH_ADMIN, "account limit" },
+	{ "POST",   "/api/v1/acme/eab",                      web_h_api_acme_eab,        WEB_AUTH_ADMIN, NULL },
+
+	/* ACME (RFC 8555): every POST is a JWS the engine verifies. */
+	{ "GET",    "/acme/directory",           web_h_acme_directory,    WEB_AUTH_ACME, NULL },
+	{ "GET",    "/acme/new-nonce",           web_h_acme_nonce,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/new-account",         web_h_acme_new_account,  WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/acct/{id}",           web_h_acme_account,      WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/acct/{id}/orders",    web_h_acme_orders,       WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/key-change",          web_h_acme_key_change,   WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/new-order",           web_h_acme_new_order,    WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/order/{id}",          web_h_acme_order,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/order/{id}/finalize", web_h_acme_finalize,     WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/authz/{id}",          web_h_acme_authz,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/chall/{id}/{type}",   web_h_acme_chall,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/cert/{serial}",       web_h_acme_cert,         WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/revoke-cert",         web_h_acme_revoke,       WEB_AUTH_ACME, NULL },
+	{ "GET",    "/acme/renewal-info/{id}",   web_h_acme_renewal_info, WEB_AUTH_ACME, NULL },
 };
 
 const struct web_route *
@@ -328,8 +350,16 @@ web_dispatch(struct web_server *srv, struct web_listener *lst,
 		mica_err_set(&err, MICA_E_NOTFOUND, "not_found", "no such resource");
 		goto fail;
 	}
-	if (m.route->auth != WEB_AUTH_PUBLIC && !lst->tls && !r->loopback &&
-	    !web_api_over_http(srv)) {
+	/* ACME lives on the HTTPS listener only: its clients are given the
+	 * directory's https URL, and nothing else of it is meant for HTTP. */
+	if (m.route->auth == WEB_AUTH_ACME && !lst->tls) {
+		mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
+			     "ACME is served over HTTPS only: use %s/acme/directory",
+			     web_https_url(srv) != NULL ? web_https_url(srv) : "https://...");
+		goto fail;
+	}
+	if (m.route->auth != WEB_AUTH_PUBLIC && m.route->auth != WEB_AUTH_ACME &&
+	    !lst->tls && !r->loopback && !web_api_over_http(srv)) {
 		const char *https = web_https_url(srv);
 
 		if (https != NULL && *https != '\0')
@@ -354,7 +384,8 @@ web_dispatch(struct web_server *srv, struct web_listener *lst,
 	if (m.route->auth != WEB_AUTH_PUBLIC) {
 		if ((ca = web_thread_ca(srv, &err)) == NULL)
 			goto fail;
-		if (authz != NULL) {
+		/* An ACME request authenticates by its JWS, never a token. */
+		if (authz != NULL && m.route->auth != WEB_AUTH_ACME) {
 			/* Checked before the token is even looked at, so a
 			 * blocked client learns nothing from further tries. */
 			if ((wait = web_rl_check(web_server_rl(srv), r->client_key, now)) > 0) {
@@ -398,6 +429,8 @@ web_dispatch(struct web_server *srv, struct web_listener *lst,
 	c.body_len = r->body_len;
 	c.client = r->client;
 	c.now = now;
+	c.method = r->method;
+	c.host = r->host;
 	if (m.route->fn(&c, rep, &err) != 0)
 		goto fail;
 	goto out;

@@ -60,6 +60,7 @@ struct web_server {
 	size_t root_der_len;
 	char *root_pem;
 	struct web_ratelimit rl;
+	struct ca_acme *acme;            /* ACME service (its own workers) */
 	/* CRL cache */
 	pthread_mutex_t crl_lock;
 	struct web_blob *crl_der, *crl_pem;
@@ -90,6 +91,12 @@ struct web_ratelimit *
 web_server_rl(struct web_server *srv)
 {
 	return &srv->rl;
+}
+
+struct ca_acme *
+web_server_acme(struct web_server *srv)
+{
+	return srv != NULL ? srv->acme : NULL;
 }
 
 void
@@ -851,6 +858,11 @@ banner(struct web_server *srv)
 	if (srv->https != NULL)
 		printf("https: %s (everything, API under /api/v1; certificate for %s)\n",
 		       srv->https_url, srv->tls_names);
+	if (srv->https != NULL)
+		printf("acme: %s/acme/directory (%s)\n", srv->https_url,
+		       ca_acme_eab_required(srv->acme) ?
+		       "external account binding required: mica token create --enroll --acme" :
+		       "open: any client proving a name within the allowed domains");
 	fflush(stdout);
 	mica_log(MICA_LOG_INFO, "serving%s%s%s%s with %u thread%s per listener",
 		 srv->http != NULL ? " " : "", srv->http != NULL ? srv->http_url : "",
@@ -969,6 +981,10 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		goto out;
 	if (copy_root(srv, err) != 0)
 		goto out;
+	/* ACME's validation workers clone their handles now, while no
+	 * other thread uses the parent. */
+	if (ca_acme_open(srv->parent, &o->acme, &srv->acme, err) != 0)
+		goto out;
 	if (pthread_key_create(&srv->key, thread_ca_free) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "thread_key", "cannot create a thread key");
 		goto out;
@@ -1034,6 +1050,8 @@ out:
 	 * MHD_stop_daemon; the parent handle goes last. */
 	listeners_stop(srv->http, srv->https);
 	srv->http = srv->https = NULL;
+	ca_acme_close(srv->acme);
+	srv->acme = NULL;
 	if (srv->key_made)
 		pthread_key_delete(srv->key);
 	ca_close(srv->parent);

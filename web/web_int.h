@@ -11,6 +11,9 @@
  *   routes.c  the one static route table and the dispatcher
  *   api.c     the handlers: parse -> validate -> engine -> render
  *   json.c    JSON body validation and rendering (jansson)
+ *   acme.c    ACME (RFC 8555): its handlers, URLs, headers and problem
+ *             documents
+ *   api_acme.c the admin's ACME API: accounts, orders, EAB credentials
  */
 #ifndef MICA_WEB_INT_H
 #define MICA_WEB_INT_H
@@ -54,6 +57,9 @@
 #define WEB_THREADS_MAX    256
 #define WEB_THREADS_PER_CORE 4           /* default workers per listener */
 
+#define WEB_EXTRA_HEADERS  4             /* struct web_reply's hdr[] */
+#define WEB_HOST_MAX       128           /* a Host header kept for ACME */
+
 /* ------------------------------------------------------------- blobs -- */
 
 /* A refcounted immutable byte buffer: reply bodies and the cached CRL, so a
@@ -95,6 +101,13 @@ struct web_reply {
 				    * >= 0: public, max-age=N */
 	int www_auth;              /* WWW-Authenticate: Bearer */
 	int close;                 /* Connection: close */
+	/* More headers (ACME: Replay-Nonce, Link, its own Location); NAME
+	 * is a static string. */
+	struct web_header {
+		const char *name;
+		char value[400];
+	} hdr[WEB_EXTRA_HEADERS];
+	size_t nhdr;
 };
 
 /* An empty reply: status 500 until something sets it, no body, no-store. */
@@ -223,6 +236,9 @@ enum web_auth {
 	WEB_AUTH_PUBLIC = 0,  /* public files: plain HTTP too, no token */
 	WEB_AUTH_ANY,         /* API; a token is optional (anon allowed) */
 	WEB_AUTH_ADMIN,       /* API; an admin token is required */
+	WEB_AUTH_ACME,        /* ACME (web/acme.c): HTTPS only, no bearer
+			       * token; the engine checks each request's
+			       * JWS */
 };
 
 struct web_ctx;
@@ -290,6 +306,7 @@ struct web_req {
 	int started;
 	int too_large;
 	int status;               /* for the access log */
+	char host[WEB_HOST_MAX];  /* the Host header, "" if absent or longer */
 };
 
 /* What a handler sees. */
@@ -304,6 +321,8 @@ struct web_ctx {
 	size_t body_len;
 	const char *client;
 	int64_t now;
+	const char *method;            /* "GET", "HEAD", "POST"... */
+	const char *host;              /* the Host header, "" if none */
 };
 
 /* Answer request R (body complete) through REP. AUTHZ and CTYPE are the
@@ -340,6 +359,8 @@ int web_api_over_http(const struct web_server *srv);
 const char *web_https_url(const struct web_server *srv);
 /* The daemon's table of failed authentications. */
 struct web_ratelimit *web_server_rl(struct web_server *srv);
+/* The daemon's ACME service (NULL for a NULL server). */
+struct ca_acme *web_server_acme(struct web_server *srv);
 /* The root certificate as DER and PEM, valid for the daemon's lifetime. */
 void web_server_root(struct web_server *srv, const unsigned char **der,
 		     size_t *der_len, const char **pem);
@@ -432,5 +453,32 @@ int web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *
 int web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+
+/* Add header NAME (static) with the formatted value to REP; -1 when REP
+ * has no room or the value does not fit (a bug: the callers' values are
+ * bounded). */
+int web_reply_header(struct web_reply *rep, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ACME (web/acme.c): RFC 8555 on the HTTPS listener. */
+int web_h_acme_directory(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_nonce(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_new_account(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_account(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_orders(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_key_change(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_new_order(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_order(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_finalize(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_authz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_chall(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_cert(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_acme_renewal_info(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* The admin's ACME API (web/api_acme.c). */
+int web_h_api_acme_accounts(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_api_acme_deactivate(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_api_acme_orders(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_api_acme_eab(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 
 #endif
