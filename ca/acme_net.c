@@ -75,8 +75,9 @@ parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return -1;
 }
 
-/* A host name as the table keeps it: lowercase, no trailing dot, letters,
- * digits, '-', '.' and '_' only. -1 if it is none. */
+/* A host name as the table keeps it: lowercase, one trailing dot
+ * dropped, labels of letters, digits, '-' and '_', none empty. -1 if it
+ * is none. */
 static int
 canon_name(const char *s, char out[256])
 {
@@ -84,7 +85,7 @@ canon_name(const char *s, char out[256])
 
 	if (n > 0 && s[n - 1] == '.')
 		n--;
-	if (n == 0 || n > 253)
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -92,7 +93,7 @@ canon_name(const char *s, char out[256])
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '.' || c == '_'))
+		      c == '.' || c == '_') || (c == '.' && s[i + 1] == '.'))
 			return -1;
 		out[i] = c;
 	}
