@@ -8,6 +8,13 @@
  * before ca_issue - the one issuance path, which also consumes a use of
  * the account's token and, in the same commit as the certificate, marks
  * the order valid.
+ *
+ * The steps before the certificate (a new order, a challenge started, an
+ * order going to processing, a validation's outcome) are committed without
+ * waiting for the disk (ca_tx without CA_TX_DURABLE): they are lost only
+ * with the machine's power, and a client then orders again. The commit of
+ * the certificate, which also marks its order valid, is durable and syncs
+ * them all.
  */
 #include "ca/acme.h"
 
@@ -406,7 +413,7 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	tx.naz = nnames;
 	tx.actor = p.actor;
 	tx.detail = detail;
-	if (ca_tx(ca, CA_TX_DURABLE, new_order_body, &tx, err) != 0)
+	if (ca_tx(ca, 0, new_order_body, &tx, err) != 0)
 		goto out;
 	rc = order_load(ca, o.id, NULL, out, err);
 out:
@@ -645,7 +652,7 @@ ca_acme_chall_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r
 		 * to validate it. */
 		if (ca_acme_queue(a, NULL, err) != 0)
 			goto out;
-		if (ca_tx(ca, CA_TX_DURABLE, authz_body, &tx, err) != 0) {
+		if (ca_tx(ca, 0, authz_body, &tx, err) != 0) {
 			if (err != NULL && err->kind == MICA_E_CONFLICT)
 				goto reread;   /* another request started one */
 			goto out;
@@ -822,7 +829,7 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	mv.from = "ready";
 	mv.to = "processing";
 	mv.actor = p.actor;
-	if (ca_tx(ca, CA_TX_DURABLE, order_move_body, &mv, err) != 0) {
+	if (ca_tx(ca, 0, order_move_body, &mv, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_CONFLICT)
 			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
 				     "the order is being finalized or was finalized already");

@@ -331,7 +331,9 @@ ca_acme_validate(struct ca_acme *a, struct ca *ca, const char *id)
 	tx.valid = r == 0;
 	tx.e = &e;
 	snprintf(tx.actor, sizeof(tx.actor), "acme:%s", z.account_id);
-	if (ca_tx(ca, CA_TX_DURABLE, finish_body, &tx, &err) != 0)
+	/* Not durable, as the other steps before a certificate
+	 * (ca/acme_order.c says why). */
+	if (ca_tx(ca, 0, finish_body, &tx, &err) != 0)
 		mica_log(MICA_LOG_WARN, "acme: cannot record the validation of %s: %s",
 			 id, err.msg);
 	else if (r != 0)

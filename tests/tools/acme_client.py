@@ -30,6 +30,9 @@ Commands (all take --dir URL --cacert PEM; account commands take
   bench          --n orders, --conc at once, each for its own name
                  NAME-PREFIX<i>.DOMAIN with http-01 (the hosts file of the
                  daemon must map them); rate and per-step latencies
+  bench-api      the same number of certificates through the plain API
+                 (POST /api/v1/requests with the enrollment --token), by
+                 the same Python, TLS stack and threads: the comparison
 """
 
 import argparse
@@ -137,6 +140,8 @@ class Acme:
         self.ctx = ssl.create_default_context(cafile=cacert)
         self.timeout = timeout
         self.local = threading.local()
+        self.requests = 0          # HTTP requests made (the benchmark)
+        self.count_lock = threading.Lock()
         self.dir = self.get_json(directory)
         self.nonce = None
         self.kid = None
@@ -152,6 +157,8 @@ class Acme:
 
     def request(self, method, url, body=None, headers=None):
         path = urllib.parse.urlsplit(url).path
+        with self.count_lock:
+            self.requests += 1
         for attempt in range(2):
             c = self.conn()
             try:
@@ -334,7 +341,7 @@ def main():
     global RESPONDER
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("cmd", choices=["account", "issue", "order", "replay-nonce",
-                                    "foreign", "bench"])
+                                    "foreign", "bench", "bench-api"])
     ap.add_argument("--dir", required=True)
     ap.add_argument("--cacert", required=True)
     ap.add_argument("--key")
@@ -353,7 +360,12 @@ def main():
     ap.add_argument("--conc", type=int, default=4)
     ap.add_argument("--prefix", default="b")
     ap.add_argument("--domain", default="contoso.test")
+    ap.add_argument("--token", help="bench-api: an enrollment token")
     o = ap.parse_args()
+
+    if o.cmd == "bench-api":
+        bench_api(o)
+        return
 
     if o.http_port and o.respond != "none":
         RESPONDER = Responder(o.http_port, o.respond)
@@ -467,12 +479,65 @@ def bench(o, a, key):
         return v[min(len(v) - 1, int(len(v) * 0.99))] if v else None
 
     print(json.dumps({"certs": len(done), "errors": len(errors),
+                      "requests_per_cert": a.requests / len(done) if done else None,
                       "first_error": errors[0] if errors else None,
                       "seconds": wall, "rate": len(done) / wall if wall else 0,
                       "median_s": med(done), "p99_s": p99(done),
                       "median_order_s": med(timings["order"]),
                       "median_challenge_s": med(timings["challenge"]),
                       "median_finalize_s": med(timings["finalize"])}))
+
+
+def bench_api(o):
+    """--n certificates from --conc threads through POST /api/v1/requests."""
+    u = urllib.parse.urlsplit(o.dir)
+    ctx = ssl.create_default_context(cafile=o.cacert)
+    lock = threading.Lock()
+    nxt, done, errors = [0], [], []
+
+    def worker():
+        c = http.client.HTTPSConnection(u.hostname, u.port or 443, context=ctx,
+                                        timeout=60)
+        while True:
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+            if i >= o.n:
+                return
+            t0 = time.time()
+            csr, _ = make_csr(["%s%d.%s" % (o.prefix, i, o.domain)])
+            body = json.dumps({"csr": "-----BEGIN CERTIFICATE REQUEST-----\n" +
+                               base64.encodebytes(csr).decode() +
+                               "-----END CERTIFICATE REQUEST-----\n"}).encode()
+            try:
+                c.request("POST", "/api/v1/requests", body=body, headers={
+                    "Content-Type": "application/json",
+                    "Authorization": "Bearer " + o.token})
+                r = c.getresponse()
+                r.read()
+                if r.status == 201:
+                    with lock:
+                        done.append(time.time() - t0)
+                else:
+                    errors.append(r.status)
+            except (http.client.HTTPException, OSError) as e:
+                errors.append(str(e))
+                c.close()
+
+    t = time.time()
+    th = [threading.Thread(target=worker) for _ in range(o.conc)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    wall = time.time() - t
+    done.sort()
+    print(json.dumps({"certs": len(done), "errors": len(errors),
+                      "first_error": errors[0] if errors else None,
+                      "requests_per_cert": 1.0, "seconds": wall,
+                      "rate": len(done) / wall if wall else 0,
+                      "median_s": done[len(done) // 2] if done else None,
+                      "p99_s": done[min(len(done) - 1, int(len(done) * 0.99))] if done else None}))
 
 
 if __name__ == "__main__":
