@@ -1101,6 +1101,20 @@ test_flow_http01_to_certificate_and_refusals(void)
 		snprintf(certid, sizeof(certid), "%s.%s", a64, s64);
 		CU_ASSERT(ca_acme_renewal_info(g_ca, certid, &start, &end, &err) == 0);
 		CU_ASSERT(start > nb + 200 * 86400 && start < nb + 250 * 86400 && end > start);
+		/* RFC 9773 5: an order may replace it, only one. */
+		{
+			struct ca_acme_order r1, r2;
+
+			snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\","
+				 "\"value\":\"www.contoso.test\"}],\"replaces\":\"%s\"}", certid);
+			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order", payload, 0),
+						    &r1, &err) == 0);
+			CU_ASSERT(r1.replaces != NULL && strcmp(r1.replaces, certid) == 0);
+			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order", payload, 0),
+						    &r2, &err) != 0);
+			CU_ASSERT_STRING_EQUAL(err.code, "already_replaced");
+			ca_acme_order_free(&r1);
+		}
 		certid[0] ^= 1;
 		CU_ASSERT(ca_acme_renewal_info(g_ca, certid, &start, &end, &err) != 0);
 		free(a64);
