@@ -561,7 +561,8 @@ dns_answer(unsigned char *buf, uint16_t id, int flags2, int ancount,
 	buf[2] = 0x81;
 	buf[3] = (unsigned char)flags2;
 	buf[7] = (unsigned char)ancount;
-	memcpy(buf + n, ans, alen);
+	if (alen > 0)
+		memcpy(buf + n, ans, alen);
 	return n + alen;
 }
 
@@ -1236,6 +1237,7 @@ test_flow_refusals_before_any_order(void)
 		CU_ASSERT_STRING_EQUAL(o2.status, "invalid");
 		ca_acme_order_free(&o2);
 	}
+	ca_acme_order_free(&o);
 	/* The admin deactivates c: nothing more works. */
 	snprintf(path, sizeof(path), "%s", c.kid + strlen(BASE "/acct/"));
 	CU_ASSERT(ca_acme_account_deactivate(g_ca, &g_cli, path, &err) == 0);
