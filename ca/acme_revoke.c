@@ -29,6 +29,21 @@
 #define ARI_START_DEN 3
 #define ARI_WIDTH_DEN 12
 
+/* Is AKI[0..LEN) the key identifier of one of this CA's keys? */
+static int
+issuer_key(const struct ca *ca, const unsigned char *aki, size_t len)
+{
+	const struct ca_shared *sh = ca->sh;
+
+	if (len == sh->ski_len && memcmp(aki, sh->ski, len) == 0)
+		return 1;
+	for (size_t i = 0; i < sh->nretired && i < CA_KEYS_MAX; i++)
+		if (len == sh->retired[i].ski_len &&
+		    memcmp(aki, sh->retired[i].ski, len) == 0)
+			return 1;
+	return 0;
+}
+
 int
 ca_acme_certid_parse(struct ca *ca, const char *cert_id,
 		     char serial[CA_SERIAL_MAX], struct mica_err *err)
@@ -47,8 +62,10 @@ ca_acme_certid_parse(struct ca *ca, const char *cert_id,
 		return mica_err_set(err, MICA_E_BADREQ, "malformed",
 				    "a certID is base64url(authority key id) \".\" "
 				    "base64url(serial)");
-	/* Issued by this CA? Its certificates name the root's key id. */
-	if (akl != sizeof(ca->sh->ski) || memcmp(aki, ca->sh->ski, akl) != 0)
+	/* Issued by this CA? Its certificates name the key id of the key
+	 * that signed them: the current one, or one retired by a rollover
+	 * (its certificates are still valid and still renew). */
+	if (!issuer_key(ca, aki, akl))
 		return mica_err_set(err, MICA_E_NOTFOUND, "malformed",
 				    "the certID names another issuer");
 	mica_hex_encode(ser, sl, hex);

@@ -46,27 +46,55 @@ struct ca;
 
 /* ------------------------------------------------------------ set-up -- */
 
+/* What kind of CA to create (struct ca_init_opts). */
+enum ca_init_kind {
+	CA_INIT_ROOT = 0,          /* a self-signed root that issues (single
+				    * tier, what 'mica init' always made) */
+	CA_INIT_ROOT_ONLY = 1,     /* an offline root: signs CA certificates
+				    * and its own CRL only; never served */
+	CA_INIT_SUBORDINATE = 2,   /* an issuing CA: a key and a request;
+				    * it awaits its certificate */
+};
+
+/* Default validity of an offline root's CRL (its ARL): published by hand
+ * on an offline machine, so long-lived. */
+#define CA_ROOT_CRL_DAYS 180
+
 struct ca_init_opts {
 	const char *datadir;          /* created 0700 if missing */
 	const char *name;             /* root CA common name */
 	const char *org;              /* organisation (O), may be NULL */
 	const char *const *domains;   /* allowed domains, may be empty */
 	size_t ndomains;
-	const char *public_url;       /* base for CDP/AIA, e.g. http://ca:8080 */
+	const char *public_url;       /* base for CDP/AIA, e.g. http://ca:8080
+				       * (optional for an offline root: where
+				       * its CRL and certificate are served) */
 	const char *key_type;         /* "ec-p256" (default if NULL) ... */
 	int days;                     /* root validity, default 3650,
 				       * at most CA_DAYS_MAX */
-	int crl_days;                 /* CRL nextUpdate, default 7 */
+	int crl_days;                 /* CRL nextUpdate, default 7 (an offline
+				       * root's CA_ROOT_CRL_DAYS), at most 365 */
 	const char *passphrase_file;  /* NULL: MICA_PASSPHRASE, else generate */
 	int64_t kdf_iter;             /* 0 = CA_KDF_DEFAULT_ITER */
+	int kind;                     /* enum ca_init_kind */
+	int path_len;                 /* subordinate: pathLenConstraint to ask
+				       * for (0: it signs no CA) */
 };
 
 struct ca_init_result {
 	char passphrase_path[4096];   /* set if a passphrase file was generated */
-	char fingerprint[96];         /* SHA-256 of the root, "AB:CD:..." */
+	char fingerprint[96];         /* SHA-256 of the root, "AB:CD:..."
+				       * ("" for a subordinate) */
+	unsigned char *csr;           /* subordinate: its request (DER, heap;
+				       * free with ca_init_result_free) */
+	size_t csr_len;
 };
+void ca_init_result_free(struct ca_init_result *res);
 
-/* Create the data directory's database and root CA, publish the first CRL.
+/* Create the data directory's database and CA. A root (either kind) is
+ * self-signed and publishes its first CRL; a subordinate gets a key and
+ * a request (res->csr) for its CA certificate, with the allowed domains
+ * asked for as name constraints, and awaits it (ca_install_cert).
  * MICA_E_CONFLICT ("ca_exists") if a CA already exists there. */
 int ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	    struct mica_err *err);
@@ -361,13 +389,139 @@ int ca_audit_list(struct ca *ca, const struct ca_principal *p, int64_t since,
 		  int64_t before_id, int limit, struct ca_audit **out,
 		  size_t *n, struct mica_err *err);
 
-/* The root certificate (cached; owned by the handle). */
+/* The root certificate at the top of this CA's chain (for a single-tier
+ * CA its own certificate; NULL while awaiting one). Cached; owned by the
+ * handle. */
 const unsigned char *ca_root_der(struct ca *ca, size_t *len);
 const char *ca_root_pem(struct ca *ca);
 const char *ca_root_fingerprint(struct ca *ca);  /* "AB:CD:..." SHA-256 */
+/* This CA's own certificate: the issuing CA that signs certificates (the
+ * root itself for a single tier); NULL while awaiting it. */
+const unsigned char *ca_cert_der(struct ca *ca, size_t *len);
+const char *ca_cert_pem(struct ca *ca);
+/* The chain from this CA's certificate up: [0] its own, then each issuer
+ * up to the root, then any cross-certificates. Count 0 while awaiting. */
+size_t ca_chain_count(struct ca *ca);
+const unsigned char *ca_chain_der(struct ca *ca, size_t i, size_t *len);
+/* All of them, PEM, concatenated in that order. */
+const char *ca_chain_pem(struct ca *ca);
+/* All of them as a PKCS#7 certs-only message (a .p7b: what Windows and
+ * IIS import). *OUT heap. */
+int ca_chain_p7b(struct ca *ca, unsigned char **out, size_t *len,
+		 struct mica_err *err);
+
+enum ca_state_kind {
+	CA_STATE_ACTIVE = 0,       /* has its certificate */
+	CA_STATE_AWAITING = 1,     /* awaits its certificate (install-ca) */
+	CA_STATE_ROOT_ONLY = 2,    /* an offline root */
+};
+int ca_state(struct ca *ca);
 const char *ca_name(struct ca *ca);
 const char *ca_public_url(struct ca *ca);
 int64_t ca_not_after(struct ca *ca);
+
+/* --------------------------------------------------------- hierarchy -- */
+
+/* The CA's key index a certificate of this CA was signed with is kept
+ * with it; each key publishes its own CRL (ca_crl_current_key). */
+
+/* The CRL of key KEY_IDX (0 is what /crl serves), as ca_crl_current and
+ * ca_crl_info. */
+int ca_crl_current_key(struct ca *ca, int key_idx, struct ca_crl *out,
+		       struct mica_err *err);
+int ca_crl_info_key(struct ca *ca, int key_idx, struct ca_crl *out,
+		    struct mica_err *err);
+/* The indexes of the keys that publish CRLs (the current key and those a
+ * rollover retired) into IDX (CA_KEYS_MAX = 16 slots); returns how many. */
+size_t ca_crl_keys(struct ca *ca, int idx[16]);
+/* The CA certificate of key KEY_IDX (the current one or a retired one),
+ * DER owned by the handle; NULL if there is none. */
+const unsigned char *ca_key_cert(struct ca *ca, int key_idx, size_t *len);
+
+/* Install this CA's certificate (CLI; the handle must be unlocked).
+ * CERT and CHAIN are files' contents: PEM (one or several certificates),
+ * DER, or a PKCS#7 .p7b as Windows' certreq returns (CERT may carry the
+ * chain too). The certificate whose key is the one awaiting it (this
+ * CA's while awaiting; a pending renewal's; or the current key's, for a
+ * renewal without a new key) must be a CA certificate (cA, keyCertSign
+ * and cRLSign), valid now, with name constraints mica can check, and
+ * chain - issuer by issuer, each signature verified - to a self-signed
+ * root given in CHAIN. It then becomes the CA's certificate: an awaiting
+ * CA becomes active and publishes its first CRL; a renewal's new key
+ * becomes the current key and the old one keeps signing the CRL of what
+ * it issued. NOTICE (may be NULL, 512 bytes) gets what the admin should
+ * know (allowed domains outside the name constraints...). Errors:
+ * MICA_E_BADREQ "bad_certificate", "not_a_ca", "wrong_key",
+ * "chain_incomplete", "bad_signature", "expired"; MICA_E_UNSUPPORTED
+ * "unsupported_name_constraints"; MICA_E_CONFLICT "root_only",
+ * "not_awaiting" (nothing waits for a certificate of that key). A
+ * running daemon must be restarted to sign with it. */
+int ca_install_cert(struct ca *ca, const struct ca_principal *p,
+		    const unsigned char *cert, size_t cert_len,
+		    const unsigned char *chain, size_t chain_len,
+		    char notice[512], struct mica_err *err);
+
+/* A request for this CA's next certificate (CLI; unlocked handle): with
+ * NEW_KEY a fresh key of the current key's type (KEY_TYPE, NULL: the
+ * same) is made and sealed under the CA's passphrase (read as ca_open
+ * reads it, from PASSPHRASE_FILE if not NULL) as the pending renewal's;
+ * PATH_LEN < 0 asks for the current certificate's; without it the
+ * current key asks again (a renewal with the same key). A CA awaiting
+ * its certificate gets its request again; a pending renewal's request is
+ * handed out again (NEW_KEY or not). The subject is the current
+ * certificate's. *CSR heap, DER. MICA_E_CONFLICT "root_only" for an
+ * offline root, "is_root" for a self-signed root (a root is replaced by
+ * a new one, cross-signed by the old: sign-ca --cross), "too_many_keys"
+ * after CA_KEYS_MAX keys. */
+int ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
+		const char *key_type, int path_len,
+		const char *passphrase_file, unsigned char **csr,
+		size_t *csr_len, struct mica_err *err);
+
+/* What 'mica sign-ca' signs. */
+struct ca_sign_ca_opts {
+	const unsigned char *csr; size_t csr_len;    /* a CA's request (PEM,
+						      * base64 or DER), or */
+	const unsigned char *cert; size_t cert_len;  /* with CROSS, the other
+						      * root's certificate */
+	int days;               /* 0: 1825 (5 years); cut to this root's end */
+	int path_len;           /* pathLenConstraint; -1: none */
+	const char *const *permit;   /* permitted DNS subtrees; NULL: those
+				      * the request asks for */
+	size_t npermit;
+	int cross;              /* cross-certify another root (no name
+				 * constraints unless PERMIT) */
+	const char *crl_url;    /* the CDP to name (the root's CRL); NULL:
+				 * this root's public URL + /root.crl, else
+				 * the one the request asks for */
+	const char *aia_url;    /* caIssuers; NULL: likewise, /root.crt */
+};
+
+/* An offline root (or a single-tier mica root) signs a CA certificate
+ * (CLI, in-process: the daemon's signers never sign one). Recorded like
+ * any certificate (profile "subca" or "cross"), so that 'mica revoke'
+ * and the root's CRL cover it. OUT gets it; OUT->notice says where the
+ * CDP came from and whether the validity was cut. MICA_E_POLICY
+ * "no_name_constraints" when neither PERMIT nor the request names any
+ * (a subordinate without them could certify any name); MICA_E_CONFLICT
+ * "not_a_root" for a subordinate CA. */
+int ca_sign_ca(struct ca *ca, const struct ca_principal *p,
+	       const struct ca_sign_ca_opts *o, struct ca_issued *out,
+	       struct mica_err *err);
+
+/* Import a CRL of a CA above this one (the offline root's ARL): DER or
+ * PEM, its signature verified with that CA's certificate in this CA's
+ * chain, newer than the last one imported of it, not expired. *NOTICE
+ * (may be NULL, 256 bytes) says if it revokes this CA's own certificate.
+ * MICA_E_BADREQ "bad_crl", "bad_signature", "unknown_issuer"; MICA_E_CONFLICT
+ * "crl_not_newer", "crl_expired". */
+int ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
+		       const unsigned char *in, size_t len,
+		       char notice[256], struct mica_err *err);
+/* The latest imported CRL of the root at the top of the chain (served at
+ * /root.crl). MICA_E_NOTFOUND "no_root_crl" if none was imported. */
+int ca_root_crl_current(struct ca *ca, struct ca_crl *out,
+			struct mica_err *err);
 
 /* ------------------------------------------------------------ tokens -- */
 

@@ -21,6 +21,9 @@
  *   query.c       reading certificates, counts and the audit log
  *   config.c      allowed domains and profile validity
  *   backup.c      backup and restore
+ *   hier.c        the hierarchy: installing this CA's certificate, a
+ *                 renewal's request, its chain, the root's CRL
+ *   subca.c       an offline root signing CA certificates (sign-ca)
  *   serial.c      serial numbers
  *   text.c        ids, free text and the store's name lists
  * and under them, with headers of their own and no store:
@@ -31,6 +34,8 @@
  *   lint.c        the checks every TBS passes before it is signed
  *   der.c         the DER reader the parsers and the linter share
  *   keys.c        the CA key material: generate, seal, unseal, sign
+ *   p7.c          PKCS#7 certs-only messages (.p7b)
+ *   cacert.c      CA certificates, bundles and CRLs from other CAs
  * and ACME (RFC 8555), listed in ca/acme_int.h: acme*.c, jws.c, dns.c.
  */
 #ifndef MICA_CA_INT_H
@@ -42,35 +47,82 @@
 #include <time.h>
 
 #include "ca/ca.h"
+#include "ca/cacert.h"
 #include "ca/keys.h"
 #include "ca/names.h"
 #include "ca/profile.h"
 #include "ca/signer.h"
+#include "ca/x509.h"
 #include "db/db.h"
 
+/* Most keys a CA holds over its life (key indexes 0..15); the store, the
+ * signer protocol and the engine agree. */
+#define CA_KEYS_MAX  16
+/* Most certificates above a CA's own (issuers, the root, crosses). */
+#define CA_CHAIN_MAX 8
+
+_Static_assert(CA_KEYS_MAX == DB_KEYS_MAX, "store and engine key indexes");
+_Static_assert(CA_KEYS_MAX == CA_SIGNER_KEYS, "signer and engine key indexes");
+
+/* One of the CA's keys as the engine knows it: its CA certificate's
+ * facts, and the key itself once unsealed (CA_OPEN_UNLOCK). */
+struct ca_keyslot {
+	int idx;                       /* the key's index */
+	struct ca_key *key;            /* NULL unless unlocked; owned */
+	const unsigned char *sig_alg;  /* what it signs with (static) */
+	size_t sig_alg_len;
+	unsigned char *cert; size_t cert_len;        /* its CA certificate */
+	unsigned char *subject; size_t subject_len;  /* that certificate's */
+	unsigned char ski[CA_KEYID_MAX];             /* its key identifier */
+	size_t ski_len;
+	int64_t not_before, not_after;
+};
+
 /* What every handle on one data directory shares (refcounted). Immutable
- * after ca_open() except refs (and writer, set once before threads start). */
+ * after ca_open() except refs (and writer, set once before threads start).
+ * The fields named after the CA (key, sig_alg, subject, ski, validity,
+ * URLs) are the current key's and its certificate's: what signs
+ * certificates now. */
 struct ca_shared {
 	pthread_mutex_t lock;
 	int refs;
 	char *dbpath;
+	char *datadir;
 	int flags;
+	int state;                     /* enum db_ca_state */
+	int key_idx;                   /* the current key's index */
 	struct ca_key *key;            /* NULL unless opened with CA_OPEN_UNLOCK */
 	struct ca_signer *signer;      /* the daemon's signers (ca_open_serve) */
 	const unsigned char *sig_alg;  /* what the key signs with (static) */
 	size_t sig_alg_len;
 	_Atomic int64_t crl_signed;    /* highest CRL number signed (sign.c) */
-	unsigned char *root_der; size_t root_len;
+	unsigned char *cert_der; size_t cert_len;   /* this CA's certificate
+						     * (NULL while awaiting) */
+	char *cert_pem;
+	unsigned char *chain_buf; size_t chain_buf_len;  /* above it, DER */
+	struct ca_der_blob chain[CA_CHAIN_MAX];     /* into chain_buf */
+	size_t nchain;
+	char *chain_pem;               /* cert_der and the chain, PEM */
+	const unsigned char *root_der; size_t root_len;  /* the root at the
+					* top (cert_der for a single tier) */
 	char *root_pem;
-	char fingerprint[96];
-	unsigned char *subject; size_t subject_len;  /* raw Name of the root */
-	unsigned char ski[20];
+	char fingerprint[96];          /* of the root */
+	unsigned char *subject; size_t subject_len;  /* raw Name of this CA */
+	unsigned char ski[CA_KEYID_MAX];  /* its certificate's key identifier */
+	size_t ski_len;
 	int64_t not_before, not_after;
+	struct ca_nc *nc;              /* its certificate's name constraints,
+					* NULL when it has none */
+	int self_signed;               /* a root */
 	char *name;
 	char *public_url;
 	char *crl_url;
 	char *aia_url;
 	int crl_days;
+	struct ca_keyslot retired[CA_KEYS_MAX];   /* keys that sign CRLs only */
+	size_t nretired;
+	struct ca_key *pending_key;    /* a renewal's new key, when unlocked */
+	int pending_idx;               /* its index, -1 when none */
 	struct db_writer *writer;      /* NULL unless ca_batch_writes() */
 };
 
@@ -93,6 +145,22 @@ int ca_path_join(char *out, size_t size, const char *dir, const char *file);
 void ca_db_unlink(const char *dbpath);
 /* The store connection of this handle (for the unit tests). */
 struct db *ca_db(struct ca *ca);
+/* The CRL and caIssuers URLs the certificates of key IDX name: key 0's
+ * are URL/crl and URL/ca.crt (what a single-tier CA always named), key
+ * k's URL/crl/k and URL/ca/k.crt. 0, or -1 if they do not fit. */
+int ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
+		char *aia, size_t aia_size);
+/* Re-read the CA row and its keys into CA's shared state after this
+ * handle changed them (install-ca), keeping the keys it has unsealed,
+ * each at its index. Only for a handle nobody shares (the command line:
+ * no clone, no signers, no writer). */
+int ca_reload(struct ca *ca, struct mica_err *err);
+/* MICA_E_CONFLICT unless CA has its certificate and may issue: "root_only"
+ * for an offline root, "awaiting_certificate" before install-ca. */
+int ca_state_issue(struct ca *ca, struct mica_err *err);
+/* The slot of the retired key of index IDX, or NULL (the current key's
+ * facts are the handle's own fields). */
+const struct ca_keyslot *ca_keyslot(struct ca *ca, int idx);
 
 /* ---------------------------------------------------------------- tx.c -- */
 
@@ -138,6 +206,18 @@ int ca_pass_generate(const char *path, char **out, struct mica_err *err);
 void ca_pass_free(char *s);
 /* Point the CA row's key fields at SEALED (which must outlive ROW). */
 void ca_row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed);
+
+/* -------------------------------------------------------------- init.c -- */
+
+/* The request of an issuing CA for its certificate: SUBJECT and key K's,
+ * asking for a CA certificate with PATH_LEN, DOMAINS (N) as its permitted
+ * name constraints (none when N is 0) and, when PUBLIC_URL is set, its
+ * issuer's CRL and certificate at PUBLIC_URL/root.crl and /root.crt.
+ * Signed by K. *CSR heap, DER. */
+int ca_ca_request(struct ca_key *k, const unsigned char *subject,
+		  size_t subject_len, const char *public_url, int path_len,
+		  const char *const *domains, size_t n, unsigned char **csr,
+		  size_t *csr_len, struct mica_err *err);
 
 /* -------------------------------------------------------- principals.c -- */
 
@@ -230,9 +310,11 @@ int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 /* --------------------------------------------------------------- crl.c -- */
 
 /* Publish a CRL inside a transaction body that runs with CA_TX_OWN (DB is
- * CA's own connection): read the revoked set, take the next number, sign
- * and insert. The transaction commits both, so a revocation and the CRL
- * that lists it land together. OUT (may be NULL) gets the CRL. */
+ * CA's own connection): for each of the CA's keys (the current one and
+ * those a rollover retired), read the revoked set of what it signed,
+ * take the next number, sign and insert. The transaction commits them
+ * all, so a revocation and the CRL that lists it land together. OUT (may
+ * be NULL) gets the current key's CRL. */
 int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		      struct db_crl *out, struct mica_err *err);
 

@@ -48,57 +48,47 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
 	return 0;
 }
 
-/* The read of the revoked set, the number, the signature and the insert
- * all happen in one write transaction, so CRL numbers strictly increase
- * with content and a revocation committed before this starts is always in
- * it. A CRL is signed once here and served stored. */
-int
-ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
-		  struct db_crl *out, struct mica_err *err)
+/* The CRL of key KEY_IDX (whose certificate's subject SUBJECT and key
+ * identifier SKI it names), numbered above *LAST, which it then holds;
+ * signed and inserted. */
+static int
+publish_key(struct ca *ca, struct db *db, const char *actor, int key_idx,
+	    const unsigned char *subject, size_t subject_len,
+	    const unsigned char *ski, size_t ski_len, int64_t now,
+	    int64_t *last, struct db_crl *out, struct mica_err *err)
 {
 	struct crl_collect col;
 	struct ca_tbs_crl t;
 	struct db_crl crl;
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbs_len = 0, der_len = 0, alg_len;
-	int64_t last = 0, now;
 	char detail[128];
 	int rc = -1, retried = 0;
 
-	/* Signing under the write lock is what keeps the numbers in step
-	 * with the content; on the shared writer it would stall every
-	 * batch, so this runs on the handle's own connection. */
-	assert(db == ca->db);
 	memset(&col, 0, sizeof(col));
-	if (ca_sign_ready(ca, err) != 0)
-		return -1;
-	/* Read the clock under the write lock: a publisher that waited for
-	 * the lock must not give a higher number an earlier thisUpdate
-	 * (RFC 5280 5.1.2.4, 5.2.3). */
-	now = ca_now();
-	if (db_crl_last_number(db, &last, err) != 0)
-		goto out;
 again:
 	memset(&col, 0, sizeof(col));
 	/* Above the last one stored, and above any the signers signed that
 	 * never got stored (a transaction that failed after signing): a
 	 * number is never used for two different CRLs. */
-	if (ca_sign_crl_floor(ca) > last)
-		last = ca_sign_crl_floor(ca);
-	if (db_revoked_foreach(db, now, crl_collect_cb, &col, err) != 0) {
+	if (ca_sign_crl_floor(ca) > *last)
+		*last = ca_sign_crl_floor(ca);
+	if (db_revoked_foreach_key(db, key_idx, now, crl_collect_cb, &col,
+				   err) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 			     col.bad ? "a stored serial is malformed" : "out of memory");
 		goto out;
 	}
 	memset(&t, 0, sizeof(t));
-	t.sig_alg = ca_sign_alg(ca, &alg_len);
+	t.sig_alg = ca_sign_alg_key(ca, key_idx, &alg_len);
 	t.sig_alg_len = alg_len;
-	t.issuer = ca->sh->subject;
-	t.issuer_len = ca->sh->subject_len;
+	t.issuer = subject;
+	t.issuer_len = subject_len;
 	t.this_update = now;
 	t.next_update = now + (int64_t)ca->sh->crl_days * 86400;
-	t.crl_number = last + 1;
-	memcpy(t.aki, ca->sh->ski, sizeof(t.aki));
+	t.crl_number = *last + 1;
+	memcpy(t.aki, ski, ski_len);
+	t.aki_len = ski_len;
 	t.entries = col.v;
 	t.nentries = col.n;
 	/* A large CRL is tens of megabytes in each form (entries, TBS, signed
@@ -108,10 +98,10 @@ again:
 		goto out;
 	free(col.v);
 	col.v = NULL;
-	if (ca_lint_crl(tbs, tbs_len, ca->sh->subject, ca->sh->subject_len, err) != 0)
+	if (ca_lint_crl(tbs, tbs_len, subject, subject_len, err) != 0)
 		goto out;
-	if (ca_sign_crl(ca, t.crl_number, tbs, tbs_len, &der, &der_len,
-			err) != 0) {
+	if (ca_sign_crl(ca, key_idx, t.crl_number, tbs, tbs_len, &der,
+			&der_len, err) != 0) {
 		if (err != NULL && strcmp(err->code, "crl_number_used") == 0 &&
 		    !retried) {
 			/* Another process signed this number since the daemon
@@ -132,11 +122,17 @@ again:
 	crl.next_update = t.next_update;
 	crl.der = der;
 	crl.der_len = der_len;
-	snprintf(detail, sizeof(detail), "number %lld, %zu entries",
-		 (long long)crl.number, col.n);
+	crl.key_idx = key_idx;
+	if (key_idx == 0)
+		snprintf(detail, sizeof(detail), "number %lld, %zu entries",
+			 (long long)crl.number, col.n);
+	else
+		snprintf(detail, sizeof(detail), "number %lld, %zu entries, "
+			 "key %d", (long long)crl.number, col.n, key_idx);
 	if (db_crl_insert(db, &crl, err) != 0 ||
 	    db_audit_add(db, now, actor, "crl.publish", NULL, detail, err) != 0)
 		goto out;
+	*last = crl.number;
 	if (out != NULL) {
 		*out = crl;
 		der = NULL;
@@ -147,6 +143,44 @@ out:
 	free(tbs);
 	free(der);
 	return rc;
+}
+
+/* The read of the revoked set, the number, the signature and the insert
+ * all happen in one write transaction, so CRL numbers strictly increase
+ * with content and a revocation committed before this starts is always in
+ * it. A CRL is signed once here and served stored. Every key of the CA
+ * that issued certificates publishes its own (a rollover retires a key,
+ * which keeps signing the CRL of what it issued): one number series for
+ * all of them. */
+int
+ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
+		  struct db_crl *out, struct mica_err *err)
+{
+	int64_t last = 0, now;
+
+	/* Signing under the write lock is what keeps the numbers in step
+	 * with the content; on the shared writer it would stall every
+	 * batch, so this runs on the handle's own connection. */
+	assert(db == ca->db);
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	/* Read the clock under the write lock: a publisher that waited for
+	 * the lock must not give a higher number an earlier thisUpdate
+	 * (RFC 5280 5.1.2.4, 5.2.3). */
+	now = ca_now();
+	if (db_crl_last_number(db, &last, err) != 0)
+		return -1;
+	for (size_t i = 0; i < ca->sh->nretired; i++) {
+		const struct ca_keyslot *k = &ca->sh->retired[i];
+
+		if (publish_key(ca, db, actor, k->idx, k->subject,
+				k->subject_len, k->ski, k->ski_len, now, &last,
+				NULL, err) != 0)
+			return -1;
+	}
+	return publish_key(ca, db, actor, ca->sh->key_idx, ca->sh->subject,
+			   ca->sh->subject_len, ca->sh->ski, ca->sh->ski_len,
+			   now, &last, out, err);
 }
 
 struct publish_tx {
@@ -227,27 +261,77 @@ ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct ca_crl *out,
 }
 
 int
-ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err)
+ca_crl_current_key(struct ca *ca, int key_idx, struct ca_crl *out,
+		   struct mica_err *err)
 {
 	struct db_crl crl;
 
 	memset(out, 0, sizeof(*out));
 	memset(&crl, 0, sizeof(crl));
-	if (db_crl_latest(ca->db, &crl, err) != 0)
+	if (key_idx < 0 || key_idx >= CA_KEYS_MAX)
+		return mica_err_set(err, MICA_E_NOTFOUND, "crl_not_found",
+				    "no such CA key");
+	if (db_crl_latest_key(ca->db, key_idx, 1, &crl, err) != 0)
 		return -1;
 	crl_take(out, &crl);
 	return 0;
 }
 
 int
-ca_crl_info(struct ca *ca, struct ca_crl *out, struct mica_err *err)
+ca_crl_info_key(struct ca *ca, int key_idx, struct ca_crl *out,
+		struct mica_err *err)
 {
 	struct db_crl crl;
 
 	memset(out, 0, sizeof(*out));
 	memset(&crl, 0, sizeof(crl));
-	if (db_crl_latest_info(ca->db, &crl, err) != 0)
+	if (key_idx < 0 || key_idx >= CA_KEYS_MAX)
+		return mica_err_set(err, MICA_E_NOTFOUND, "crl_not_found",
+				    "no such CA key");
+	if (db_crl_latest_key(ca->db, key_idx, 0, &crl, err) != 0)
 		return -1;
 	crl_take(out, &crl);
 	return 0;
+}
+
+/* /crl serves key 0's CRL: what every certificate of a single-tier CA,
+ * and those of any CA's first key, name. */
+int
+ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err)
+{
+	return ca_crl_current_key(ca, 0, out, err);
+}
+
+int
+ca_crl_info(struct ca *ca, struct ca_crl *out, struct mica_err *err)
+{
+	return ca_crl_info_key(ca, 0, out, err);
+}
+
+size_t
+ca_crl_keys(struct ca *ca, int idx[16])
+{
+	size_t n = 0;
+
+	if (ca->sh->cert_der == NULL)
+		return 0;
+	for (size_t i = 0; i < ca->sh->nretired && n < CA_KEYS_MAX - 1; i++)
+		idx[n++] = ca->sh->retired[i].idx;
+	idx[n++] = ca->sh->key_idx;
+	return n;
+}
+
+const unsigned char *
+ca_key_cert(struct ca *ca, int key_idx, size_t *len)
+{
+	const struct ca_keyslot *k;
+
+	if (key_idx == ca->sh->key_idx)
+		return ca_cert_der(ca, len);
+	if ((k = ca_keyslot(ca, key_idx)) == NULL) {
+		*len = 0;
+		return NULL;
+	}
+	*len = k->cert_len;
+	return k->cert;
 }

@@ -7,6 +7,7 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <mbedtls/x509_crt.h>
 
 #include "ca/ca_int.h"
 #include "ca/keys.h"
@@ -54,21 +53,6 @@ ca_exists(const char *datadir)
 	return access(path, F_OK) == 0;
 }
 
-static int64_t
-x509_time_to_unix(const mbedtls_x509_time *t)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = t->year - 1900;
-	tm.tm_mon = t->mon - 1;
-	tm.tm_mday = t->day;
-	tm.tm_hour = t->hour;
-	tm.tm_min = t->min;
-	tm.tm_sec = t->sec;
-	return (int64_t)timegm(&tm);
-}
-
 /* ca_open_serve: the key goes to signer processes, never into this one. */
 #define OPEN_SIGNER 0x100
 
@@ -93,6 +77,15 @@ seal_body(struct db *db, void *arg, struct mica_err *err)
 /* ------------------------------------------------------ shared state -- */
 
 static void
+slot_free(struct ca_keyslot *k)
+{
+	ca_key_free(k->key);
+	free(k->cert);
+	free(k->subject);
+	memset(k, 0, sizeof(*k));
+}
+
+static void
 shared_free(struct ca_shared *sh)
 {
 	if (sh == NULL)
@@ -100,10 +93,18 @@ shared_free(struct ca_shared *sh)
 	db_writer_close(sh->writer);
 	ca_signer_stop(sh->signer);
 	ca_key_free(sh->key);
+	ca_key_free(sh->pending_key);
+	for (size_t i = 0; i < sh->nretired; i++)
+		slot_free(&sh->retired[i]);
 	free(sh->dbpath);
-	free(sh->root_der);
+	free(sh->datadir);
+	free(sh->cert_der);
+	free(sh->cert_pem);
+	free(sh->chain_buf);
+	free(sh->chain_pem);
 	free(sh->root_pem);
 	free(sh->subject);
+	free(sh->nc);
 	free(sh->name);
 	free(sh->public_url);
 	free(sh->crl_url);
@@ -112,53 +113,140 @@ shared_free(struct ca_shared *sh)
 	free(sh);
 }
 
-/* Fill the cached CA facts from the CA row. */
 static int
-shared_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
+oom(struct mica_err *err)
 {
-	mbedtls_x509_crt crt;
+	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			    "out of memory");
+}
+
+int
+ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
+	    char *aia, size_t aia_size)
+{
+	int a, b;
+
+	if (idx == 0) {
+		a = snprintf(crl, crl_size, "%s/crl", public_url);
+		b = snprintf(aia, aia_size, "%s/ca.crt", public_url);
+	} else {
+		a = snprintf(crl, crl_size, "%s/crl/%d", public_url, idx);
+		b = snprintf(aia, aia_size, "%s/ca/%d.crt", public_url, idx);
+	}
+	return (a < 0 || (size_t)a >= crl_size || b < 0 ||
+		(size_t)b >= aia_size) ? -1 : 0;
+}
+
+/* Fill the facts of key slot K from its CA certificate CERT (copied). */
+static int
+slot_load(struct ca_keyslot *k, int idx, const char *key_type,
+	  const unsigned char *cert, size_t cert_len, struct mica_err *err)
+{
+	struct ca_cert_info ci;
+	enum ca_key_type kt;
+
+	k->idx = idx;
+	if (key_type == NULL || ca_key_type_parse(key_type, &kt) != 0 ||
+	    (k->sig_alg = ca_key_type_sig_alg(kt, &k->sig_alg_len)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+				    "a CA key's type is unknown");
+	if (ca_cert_info_read(cert, cert_len, &ci, err) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_root",
+				    "a stored CA certificate does not parse");
+	if ((k->cert = malloc(cert_len)) == NULL ||
+	    (k->subject = malloc(ci.subject_len)) == NULL)
+		return oom(err);
+	memcpy(k->cert, cert, cert_len);
+	k->cert_len = cert_len;
+	memcpy(k->subject, ci.subject, ci.subject_len);
+	k->subject_len = ci.subject_len;
+	memcpy(k->ski, ci.ski, ci.ski_len);
+	k->ski_len = ci.ski_len;
+	k->not_before = ci.not_before;
+	k->not_after = ci.not_after;
+	return 0;
+}
+
+/* The chain above the CA's certificate, and the root at its top: the
+ * first self-signed certificate of the chain (crosses follow it). */
+static int
+chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
+{
+	size_t total, i;
+
+	if (row->chain_der != NULL && row->chain_len > 0) {
+		if ((sh->chain_buf = malloc(row->chain_len)) == NULL)
+			return oom(err);
+		memcpy(sh->chain_buf, row->chain_der, row->chain_len);
+		sh->chain_buf_len = row->chain_len;
+		if (ca_der_split(sh->chain_buf, sh->chain_buf_len, sh->chain,
+				 CA_CHAIN_MAX, &sh->nchain, err) != 0)
+			return -1;
+	}
+	sh->root_der = sh->cert_der;
+	sh->root_len = sh->cert_len;
+	for (i = 0; i < sh->nchain; i++) {
+		struct ca_cert_info ci;
+
+		if (ca_cert_info_read(sh->chain[i].der, sh->chain[i].len, &ci,
+				      err) != 0)
+			return -1;
+		sh->root_der = sh->chain[i].der;
+		sh->root_len = sh->chain[i].len;
+		if (ci.subject_len == ci.issuer_len &&
+		    memcmp(ci.subject, ci.issuer, ci.subject_len) == 0)
+			break;
+	}
+	/* cert_der then each certificate above, PEM. */
+	total = ca_pem_size("CERTIFICATE", sh->cert_len);
+	for (i = 0; i < sh->nchain; i++)
+		total += ca_pem_size("CERTIFICATE", sh->chain[i].len);
+	if ((sh->chain_pem = malloc(total)) == NULL)
+		return oom(err);
+	sh->chain_pem[0] = '\0';
+	{
+		char *p = sh->chain_pem;
+		size_t left = total, n;
+
+		for (i = 0; i <= sh->nchain; i++) {
+			const unsigned char *d = i == 0 ? sh->cert_der :
+						 sh->chain[i - 1].der;
+			size_t l = i == 0 ? sh->cert_len : sh->chain[i - 1].len;
+
+			n = ca_pem_size("CERTIFICATE", l);
+			assert(n <= left);
+			if (ca_pem_encode_buf("CERTIFICATE", d, l, p, n,
+					      err) != 0)
+				return -1;
+			p += n - 1;   /* over the NUL: the next one follows */
+			left -= n - 1;
+		}
+	}
+	return 0;
+}
+
+/* Fill the cached CA facts from the CA row and its other keys. */
+static int
+shared_load(struct ca_shared *sh, const struct db_ca *row,
+	    const struct db_ca_key *keys, size_t nkeys, struct mica_err *err)
+{
+	struct ca_keyslot cur;
+	char crl[1100], aia[1100];
 	unsigned char fp[32];
 	int rc = -1;
 
-	mbedtls_x509_crt_init(&crt);
-	if (mbedtls_x509_crt_parse_der(&crt, row->cert_der, row->cert_len) != 0) {
-		mica_err_set(err, MICA_E_INTERNAL, "bad_root",
-			     "the stored root certificate does not parse");
-		goto out;
-	}
-	if ((sh->root_der = malloc(row->cert_len)) == NULL ||
-	    (sh->subject = malloc(crt.subject_raw.len)) == NULL)
-		goto oom;
-	memcpy(sh->root_der, row->cert_der, row->cert_len);
-	sh->root_len = row->cert_len;
-	memcpy(sh->subject, crt.subject_raw.p, crt.subject_raw.len);
-	sh->subject_len = crt.subject_raw.len;
-	sh->not_before = x509_time_to_unix(&crt.valid_from);
-	sh->not_after = x509_time_to_unix(&crt.valid_to);
-	if (ca_x509_key_id(crt.pk_raw.p, crt.pk_raw.len, sh->ski, err) != 0)
-		goto out;
-	if (ca_pem_encode("CERTIFICATE", sh->root_der, sh->root_len,
-			  &sh->root_pem, err) != 0)
-		goto out;
-	ca_sha256(sh->root_der, sh->root_len, fp);
-	for (int i = 0; i < 32; i++)
-		snprintf(sh->fingerprint + 3 * i, sizeof(sh->fingerprint) - 3 * (size_t)i,
-			 i < 31 ? "%02X:" : "%02X", fp[i]);
+	memset(&cur, 0, sizeof(cur));
+	sh->state = row->state;
+	sh->key_idx = row->key_idx;
+	sh->pending_idx = -1;
+	sh->crl_days = row->crl_days > 0 ? row->crl_days : 7;
 	if ((sh->name = strdup(row->name)) == NULL ||
 	    (sh->public_url = strdup(row->public_url)) == NULL)
 		goto oom;
-	if (asprintf(&sh->crl_url, "%s/crl", row->public_url) < 0) {
-		sh->crl_url = NULL;
-		goto oom;
-	}
-	if (asprintf(&sh->aia_url, "%s/ca.crt", row->public_url) < 0) {
-		sh->aia_url = NULL;
-		goto oom;
-	}
-	sh->crl_days = row->crl_days > 0 ? row->crl_days : 7;
-	{
+	if (row->state == DB_CA_AWAITING) {
 		enum ca_key_type kt;
 
+		/* No certificate yet: only the key's algorithm is known. */
 		if (row->key_type == NULL ||
 		    ca_key_type_parse(row->key_type, &kt) != 0 ||
 		    (sh->sig_alg = ca_key_type_sig_alg(kt,
@@ -167,34 +255,142 @@ shared_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 				     "the CA's key type is unknown");
 			goto out;
 		}
+	} else {
+		struct ca_cert_info ci;
+
+		if (slot_load(&cur, row->key_idx, row->key_type, row->cert_der,
+			      row->cert_len, err) != 0)
+			goto out;
+		sh->sig_alg = cur.sig_alg;
+		sh->sig_alg_len = cur.sig_alg_len;
+		sh->cert_der = cur.cert;
+		sh->cert_len = cur.cert_len;
+		sh->subject = cur.subject;
+		sh->subject_len = cur.subject_len;
+		cur.cert = cur.subject = NULL;
+		memcpy(sh->ski, cur.ski, cur.ski_len);
+		sh->ski_len = cur.ski_len;
+		sh->not_before = cur.not_before;
+		sh->not_after = cur.not_after;
+		if (ca_cert_info_read(sh->cert_der, sh->cert_len, &ci, err) != 0)
+			goto out;
+		sh->self_signed = ci.issuer_len == ci.subject_len &&
+				  memcmp(ci.issuer, ci.subject,
+					 ci.subject_len) == 0;
+		if (ci.nc != NULL) {
+			if ((sh->nc = malloc(sizeof(*sh->nc))) == NULL)
+				goto oom;
+			if (ca_nc_parse(ci.nc, ci.nc_len, sh->nc, err) != 0)
+				goto out;
+		}
+		if (ca_pem_encode("CERTIFICATE", sh->cert_der, sh->cert_len,
+				  &sh->cert_pem, err) != 0 ||
+		    chain_load(sh, row, err) != 0 ||
+		    ca_pem_encode("CERTIFICATE", sh->root_der, sh->root_len,
+				  &sh->root_pem, err) != 0)
+			goto out;
+		ca_sha256(sh->root_der, sh->root_len, fp);
+		for (int i = 0; i < 32; i++)
+			snprintf(sh->fingerprint + 3 * i,
+				 sizeof(sh->fingerprint) - 3 * (size_t)i,
+				 i < 31 ? "%02X:" : "%02X", fp[i]);
+	}
+	/* An offline root names no URL in what it signs unless given one. */
+	if (row->public_url[0] != '\0') {
+		if (ca_key_urls(row->public_url, row->key_idx, crl, sizeof(crl),
+				aia, sizeof(aia)) != 0) {
+			mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+				     "the CA's public URL is too long");
+			goto out;
+		}
+		if ((sh->crl_url = strdup(crl)) == NULL ||
+		    (sh->aia_url = strdup(aia)) == NULL)
+			goto oom;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (keys[i].role == DB_KEY_PENDING) {
+			sh->pending_idx = keys[i].idx;
+			continue;
+		}
+		if (sh->nretired == CA_KEYS_MAX)
+			break;
+		if (slot_load(&sh->retired[sh->nretired], keys[i].idx,
+			      keys[i].key_type, keys[i].cert_der,
+			      keys[i].cert_len, err) != 0) {
+			slot_free(&sh->retired[sh->nretired]);
+			goto out;
+		}
+		sh->nretired++;
 	}
 	rc = 0;
 	goto out;
 oom:
-	mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	oom(err);
 out:
-	mbedtls_x509_crt_free(&crt);
+	slot_free(&cur);
 	return rc;
 }
 
 /* ---------------------------------------------------------- handles -- */
 
-/* Start the signers for SH's key (ca_open_serve): hand them the sealed
- * key, the passphrase, the CA certificate, the allowed domains with their
- * seal and the last CRL number; seal the domains if the store has no seal
- * yet (the first start after an upgrade). */
+/* The sealed form of a key as the store keeps it. */
+static int
+sealed_from(const unsigned char *salt, size_t salt_len, int64_t iter,
+	    const unsigned char *nonce, size_t nonce_len,
+	    unsigned char *ct, size_t ct_len, struct ca_sealed_key *out,
+	    struct mica_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (salt_len != sizeof(out->salt) || nonce_len != sizeof(out->nonce))
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+				    "the sealed CA key record is damaged");
+	memcpy(out->salt, salt, sizeof(out->salt));
+	memcpy(out->nonce, nonce, sizeof(out->nonce));
+	out->iter = iter;
+	out->ct = ct;        /* borrowed: the row owns it */
+	out->ct_len = ct_len;
+	return 0;
+}
+
+static int
+key_sealed(const struct db_ca_key *k, struct ca_sealed_key *out,
+	   struct mica_err *err)
+{
+	return sealed_from(k->key_salt, k->key_salt_len, k->key_iter,
+			   k->key_nonce, k->key_nonce_len, k->key_ct,
+			   k->key_ct_len, out, err);
+}
+
+/* Start the signers for SH's keys (ca_open_serve): hand them the sealed
+ * keys, the passphrase, the CA certificates, the allowed domains with
+ * their seal and the last CRL number; seal the domains if the store has
+ * no seal yet (the first start after an upgrade). */
 static int
 start_signers(struct ca *ca, const struct db_ca *row,
-	      const struct ca_sealed_key *sealed, char *pass, int nsigners,
-	      struct mica_err *err)
+	      const struct ca_sealed_key *sealed, const struct db_ca_key *keys,
+	      size_t nkeys, char *pass, int nsigners, struct mica_err *err)
 {
 	struct ca_signer_config c;
+	struct ca_signer_key retired[CA_KEYS_MAX];
+	struct ca_sealed_key rsealed[CA_KEYS_MAX];
 	unsigned char mac[32], newmac[32];
 	char **doms = NULL;
-	size_t n = 0;
+	size_t n = 0, nr = 0;
 	int64_t last = 0;
 	int has = 0, sealed_now = 0, rc = -1;
 
+	for (size_t i = 0; i < nkeys; i++) {
+		if (keys[i].role != DB_KEY_RETIRED)
+			continue;
+		if (nr == CA_KEYS_MAX - 1 ||
+		    key_sealed(&keys[i], &rsealed[nr], err) != 0)
+			goto out;
+		retired[nr].idx = (unsigned)keys[i].idx;
+		retired[nr].sealed = &rsealed[nr];
+		retired[nr].cert = keys[i].cert_der;
+		retired[nr].cert_len = keys[i].cert_len;
+		nr++;
+	}
 	if (db_domain_list(ca->db, &doms, err) != 0 ||
 	    db_domains_mac_get(ca->db, mac, &has, err) != 0 ||
 	    db_crl_last_number(ca->db, &last, err) != 0)
@@ -203,6 +399,9 @@ start_signers(struct ca *ca, const struct db_ca *row,
 		n++;
 	memset(&c, 0, sizeof(c));
 	c.sealed = sealed;
+	c.key_idx = (unsigned)row->key_idx;
+	c.retired = retired;
+	c.nretired = nr;
 	c.pass = pass;
 	c.pass_len = strlen(pass);
 	c.ca_cert = row->cert_der;
@@ -231,6 +430,37 @@ out:
 	return rc;
 }
 
+/* Unseal every key of the CA into SH (the command line's CA_OPEN_UNLOCK):
+ * the current one, those a rollover retired (they sign their CRLs) and a
+ * pending renewal's. All are sealed under the one passphrase. */
+static int
+unseal_all(struct ca_shared *sh, const struct ca_sealed_key *sealed,
+	   const struct db_ca_key *keys, size_t nkeys, const char *pass,
+	   struct mica_err *err)
+{
+	struct ca_sealed_key s;
+
+	if (ca_key_unseal(sealed, pass, strlen(pass), &sh->key, err) != 0)
+		return -1;
+	for (size_t i = 0; i < nkeys; i++) {
+		struct ca_key **dst = NULL;
+
+		if (keys[i].role == DB_KEY_PENDING) {
+			dst = &sh->pending_key;
+		} else {
+			for (size_t j = 0; j < sh->nretired; j++)
+				if (sh->retired[j].idx == keys[i].idx)
+					dst = &sh->retired[j].key;
+		}
+		if (dst == NULL || *dst != NULL)
+			continue;
+		if (key_sealed(&keys[i], &s, err) != 0 ||
+		    ca_key_unseal(&s, pass, strlen(pass), dst, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 open_handle(const char *datadir, int flags, const char *passphrase_file,
 	    int nsigners, struct ca **out, struct mica_err *err)
@@ -238,8 +468,10 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 	struct ca *ca = NULL;
 	struct ca_shared *sh = NULL;
 	struct db_ca row;
+	struct db_ca_key *keys = NULL;
 	struct ca_sealed_key sealed;
 	char path[PATH_MAX], *pass = NULL;
+	size_t nkeys = 0;
 	int rc = -1;
 
 	memset(&row, 0, sizeof(row));
@@ -252,15 +484,17 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 				    "no CA in %s: run 'mica init' first", datadir);
 	if ((ca = calloc(1, sizeof(*ca))) == NULL ||
 	    (sh = calloc(1, sizeof(*sh))) == NULL) {
-		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-		goto out;
+		free(ca);
+		return oom(err);
 	}
 	pthread_mutex_init(&sh->lock, NULL);
 	sh->refs = 1;
 	sh->flags = flags;
+	sh->pending_idx = -1;
 	ca->sh = sh;
-	if ((sh->dbpath = strdup(path)) == NULL) {
-		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	if ((sh->dbpath = strdup(path)) == NULL ||
+	    (sh->datadir = strdup(datadir)) == NULL) {
+		oom(err);
 		goto out;
 	}
 	if (db_open(path, (flags & CA_OPEN_READONLY) ? DB_OPEN_READONLY : 0,
@@ -272,30 +506,28 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 				     "the database in %s holds no CA", datadir);
 		goto out;
 	}
-	if (shared_load(sh, &row, err) != 0)
+	if (db_ca_key_list(ca->db, &keys, &nkeys, err) != 0 ||
+	    shared_load(sh, &row, keys, nkeys, err) != 0)
+		goto out;
+	/* The daemon serves a CA that can issue: not an offline root, not
+	 * one still waiting for its certificate. */
+	if ((flags & OPEN_SIGNER) && ca_state_issue(ca, err) != 0)
 		goto out;
 	if (flags & (CA_OPEN_UNLOCK | OPEN_SIGNER)) {
 		if (ca_pass_get(datadir, passphrase_file, &pass, err) != 0)
 			goto out;
 		if (flags & OPEN_SIGNER)
 			ca_pass_env_scrub();
-		if (row.key_salt_len != sizeof(sealed.salt) ||
-		    row.key_nonce_len != sizeof(sealed.nonce)) {
-			mica_err_set(err, MICA_E_INTERNAL, "bad_record",
-				     "the sealed CA key record is damaged");
+		if (sealed_from(row.key_salt, row.key_salt_len, row.key_iter,
+				row.key_nonce, row.key_nonce_len, row.key_ct,
+				row.key_ct_len, &sealed, err) != 0)
 			goto out;
-		}
-		memcpy(sealed.salt, row.key_salt, sizeof(sealed.salt));
-		memcpy(sealed.nonce, row.key_nonce, sizeof(sealed.nonce));
-		sealed.iter = row.key_iter;
-		sealed.ct = row.key_ct;
-		sealed.ct_len = row.key_ct_len;
 		if (flags & OPEN_SIGNER) {
-			if (start_signers(ca, &row, &sealed, pass, nsigners,
-					  err) != 0)
+			if (start_signers(ca, &row, &sealed, keys, nkeys, pass,
+					  nsigners, err) != 0)
 				goto out;
-		} else if (ca_key_unseal(&sealed, pass, strlen(pass), &sh->key,
-					 err) != 0) {
+		} else if (unseal_all(sh, &sealed, keys, nkeys, pass,
+				      err) != 0) {
 			goto out;
 		}
 	}
@@ -305,7 +537,86 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 out:
 	ca_pass_free(pass);
 	db_ca_free(&row);
+	db_ca_key_array_free(keys, nkeys);
 	ca_close(ca);
+	return rc;
+}
+
+/* Take the key of index IDX out of HAVE (N pairs), or NULL. */
+static struct ca_key *
+take_key(struct ca_key **keys, const int *idx, size_t n, int want)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] != NULL && idx[i] == want) {
+			struct ca_key *k = keys[i];
+
+			keys[i] = NULL;
+			return k;
+		}
+	return NULL;
+}
+
+int
+ca_reload(struct ca *ca, struct mica_err *err)
+{
+	struct ca_shared *old = ca->sh, *nw;
+	struct db_ca row;
+	struct db_ca_key *keys = NULL;
+	struct ca_key *have[CA_KEYS_MAX + 2];
+	int idx[CA_KEYS_MAX + 2];
+	size_t nkeys = 0, n = 0, i;
+	int rc = -1;
+
+	assert(old->refs == 1 && old->signer == NULL && old->writer == NULL);
+	memset(&row, 0, sizeof(row));
+	if ((nw = calloc(1, sizeof(*nw))) == NULL)
+		return oom(err);
+	pthread_mutex_init(&nw->lock, NULL);
+	nw->refs = 1;
+	nw->flags = old->flags;
+	nw->pending_idx = -1;
+	if ((nw->dbpath = strdup(old->dbpath)) == NULL ||
+	    (nw->datadir = strdup(old->datadir)) == NULL) {
+		oom(err);
+		goto out;
+	}
+	if (db_ca_get(ca->db, &row, err) != 0 ||
+	    db_ca_key_list(ca->db, &keys, &nkeys, err) != 0 ||
+	    shared_load(nw, &row, keys, nkeys, err) != 0)
+		goto out;
+	/* The unsealed keys follow their indexes to their new places. */
+	if (old->key != NULL) {
+		have[n] = old->key;
+		idx[n++] = old->key_idx;
+	}
+	for (i = 0; i < old->nretired; i++)
+		if (old->retired[i].key != NULL) {
+			have[n] = old->retired[i].key;
+			idx[n++] = old->retired[i].idx;
+		}
+	if (old->pending_key != NULL) {
+		have[n] = old->pending_key;
+		idx[n++] = old->pending_idx;
+	}
+	nw->key = take_key(have, idx, n, nw->key_idx);
+	for (i = 0; i < nw->nretired; i++)
+		nw->retired[i].key = take_key(have, idx, n,
+					      nw->retired[i].idx);
+	if (nw->pending_idx >= 0)
+		nw->pending_key = take_key(have, idx, n, nw->pending_idx);
+	for (i = 0; i < n; i++)
+		ca_key_free(have[i]);
+	old->key = old->pending_key = NULL;
+	for (i = 0; i < old->nretired; i++)
+		old->retired[i].key = NULL;
+	atomic_store(&nw->crl_signed, atomic_load(&old->crl_signed));
+	ca->sh = nw;
+	nw = old;   /* freed below */
+	rc = 0;
+out:
+	db_ca_free(&row);
+	db_ca_key_array_free(keys, nkeys);
+	shared_free(nw);
 	return rc;
 }
 
@@ -404,6 +715,72 @@ ca_root_der(struct ca *ca, size_t *len)
 {
 	*len = ca->sh->root_len;
 	return ca->sh->root_der;
+}
+
+const unsigned char *
+ca_cert_der(struct ca *ca, size_t *len)
+{
+	*len = ca->sh->cert_len;
+	return ca->sh->cert_der;
+}
+
+const char *ca_cert_pem(struct ca *ca) { return ca->sh->cert_pem; }
+const char *ca_chain_pem(struct ca *ca) { return ca->sh->chain_pem; }
+
+size_t
+ca_chain_count(struct ca *ca)
+{
+	return ca->sh->cert_der != NULL ? 1 + ca->sh->nchain : 0;
+}
+
+const unsigned char *
+ca_chain_der(struct ca *ca, size_t i, size_t *len)
+{
+	if (i == 0 && ca->sh->cert_der != NULL) {
+		*len = ca->sh->cert_len;
+		return ca->sh->cert_der;
+	}
+	if (ca->sh->cert_der == NULL || i > ca->sh->nchain) {
+		*len = 0;
+		return NULL;
+	}
+	*len = ca->sh->chain[i - 1].len;
+	return ca->sh->chain[i - 1].der;
+}
+
+int
+ca_state(struct ca *ca)
+{
+	switch (ca->sh->state) {
+	case DB_CA_AWAITING: return CA_STATE_AWAITING;
+	case DB_CA_ROOT_ONLY: return CA_STATE_ROOT_ONLY;
+	default: return CA_STATE_ACTIVE;
+	}
+}
+
+int
+ca_state_issue(struct ca *ca, struct mica_err *err)
+{
+	if (ca->sh->state == DB_CA_ROOT_ONLY)
+		return mica_err_set(err, MICA_E_CONFLICT, "root_only",
+				    "this is an offline root: it signs CA "
+				    "certificates ('mica sign-ca') and its CRL, "
+				    "nothing else, and is never served");
+	if (ca->sh->state == DB_CA_AWAITING)
+		return mica_err_set(err, MICA_E_CONFLICT,
+				    "awaiting_certificate",
+				    "this CA awaits its certificate: have its "
+				    "request signed, then 'mica install-ca'");
+	return 0;
+}
+
+const struct ca_keyslot *
+ca_keyslot(struct ca *ca, int idx)
+{
+	for (size_t i = 0; i < ca->sh->nretired; i++)
+		if (ca->sh->retired[i].idx == idx)
+			return &ca->sh->retired[i];
+	return NULL;
 }
 
 const char *ca_root_pem(struct ca *ca) { return ca->sh->root_pem; }

@@ -1,7 +1,8 @@
 /*
  * ca/init.c - creating a CA: the data directory, the passphrase, a fresh
  * key and its self-signed root (linted before it is signed), the store, and
- * the first CRL.
+ * the first CRL; or, for an issuing CA under another root, the key and its
+ * certificate request, the CA then awaiting its certificate.
  */
 #include "ca/ca.h"
 
@@ -66,6 +67,61 @@ init_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
+void
+ca_init_result_free(struct ca_init_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->csr);
+	res->csr = NULL;
+	res->csr_len = 0;
+}
+
+/* The request of an issuing CA for its certificate: SUBJECT and the key
+ * K's, asking for a CA certificate with PATH_LEN, the allowed domains as
+ * its name constraints, and the root's CRL and certificate at this CA's
+ * URL (/root.crl, /root.crt: 'mica import-crl' keeps the one, the chain
+ * the other). Signed by K. *CSR heap. */
+int
+ca_ca_request(struct ca_key *k, const unsigned char *subject,
+	      size_t subject_len, const char *public_url, int path_len,
+	      const char *const *domains, size_t ndomains, unsigned char **csr,
+	      size_t *csr_len, struct mica_err *err)
+{
+	struct ca_tbs_csr r;
+	unsigned char *spki = NULL, *cri = NULL;
+	size_t spki_len = 0, cri_len = 0;
+	char crl[300], aia[300];
+	int rc = -1;
+
+	*csr = NULL;
+	*csr_len = 0;
+	if (ca_key_spki(k, &spki, &spki_len, err) != 0)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.subject = subject;
+	r.subject_len = subject_len;
+	r.spki = spki;
+	r.spki_len = spki_len;
+	r.path_len = path_len;
+	r.nc_permit = domains;
+	r.nc_npermit = ndomains;
+	if (public_url != NULL && public_url[0] != '\0') {
+		snprintf(crl, sizeof(crl), "%s/root.crl", public_url);
+		snprintf(aia, sizeof(aia), "%s/root.crt", public_url);
+		r.crl_url = crl;
+		r.aia_url = aia;
+	}
+	if (ca_x509_tbs_csr(&r, &cri, &cri_len, err) != 0 ||
+	    ca_sign_request(k, cri, cri_len, csr, csr_len, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(spki);
+	free(cri);
+	return rc;
+}
+
 int
 ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	struct mica_err *err)
@@ -88,21 +144,42 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	char dbpath[PATH_MAX], passpath[PATH_MAX], serial_hex[CA_SERIAL_MAX];
 	char *pass = NULL;
 	struct ca_name *doms = NULL;
+	const char *dv[100];
 	int days = o->days > 0 ? o->days : 3650;
 	int generated = 0, created = 0, rc = -1;
+	int root_only = o->kind == CA_INIT_ROOT_ONLY;
+	int sub = o->kind == CA_INIT_SUBORDINATE;
 	int64_t now = ca_now();
 	mode_t old_umask;
 
 	memset(&sealed, 0, sizeof(sealed));
 	memset(&row, 0, sizeof(row));
 	memset(res, 0, sizeof(*res));
+	if (o->kind != CA_INIT_ROOT && !root_only && !sub)
+		return mica_err_set(err, MICA_E_USAGE, "bad_kind",
+				    "unknown kind of CA");
 	if (o->name == NULL || o->name[0] == '\0')
 		return mica_err_set(err, MICA_E_USAGE, "bad_name",
 				    "the CA needs a name (--name \"Contoso Root CA\")");
-	if (o->public_url == NULL || !valid_url(o->public_url))
+	/* An offline root is never served: a URL, if any, is where its CRL
+	 * and certificate are published by hand. */
+	if (!(root_only && o->public_url == NULL) &&
+	    (o->public_url == NULL || !valid_url(o->public_url)))
 		return mica_err_set(err, MICA_E_USAGE, "bad_url",
 				    "--public-url must be an http:// or https:// URL without a trailing slash, "
 				    "such as http://ca.contoso.test:8080");
+	if (root_only && o->ndomains > 0)
+		return mica_err_set(err, MICA_E_USAGE, "bad_domain",
+				    "an offline root issues no certificates "
+				    "of its own: give --domain to the issuing "
+				    "CA ('mica init --subordinate')");
+	if (sub && o->days > 0)
+		return mica_err_set(err, MICA_E_USAGE, "bad_days",
+				    "an issuing CA's validity is decided by "
+				    "the CA that signs it (sign-ca --days)");
+	if (o->path_len < 0 || o->path_len > 16 || (!sub && o->path_len != 0))
+		return mica_err_set(err, MICA_E_USAGE, "bad_path_len",
+				    "--path-len is 0..16, for an issuing CA");
 	if (ca_key_type_parse(o->key_type ? o->key_type : "ec-p256", &kt) != 0)
 		return mica_err_set(err, MICA_E_USAGE, "bad_key_type",
 				    "--key must be one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096");
@@ -112,8 +189,10 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	if (o->crl_days < 0 || o->crl_days > 365)
 		return mica_err_set(err, MICA_E_USAGE, "bad_days",
 				    "--crl-days must be between 1 and 365");
-	if (o->ndomains > 100)
-		return mica_err_set(err, MICA_E_USAGE, "bad_domain", "at most 100 domains");
+	if (o->ndomains > 100 || (sub && o->ndomains > CA_NC_PERMIT_MAX))
+		return mica_err_set(err, MICA_E_USAGE, "bad_domain",
+				    "at most %d domains", sub ?
+				    CA_NC_PERMIT_MAX : 100);
 	if (o->ndomains > 0 && (doms = calloc(o->ndomains, sizeof(*doms))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	for (size_t i = 0; i < o->ndomains; i++) {
@@ -123,6 +202,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 				     "--domain %s is not a valid DNS domain", o->domains[i]);
 			goto out;
 		}
+		dv[i] = doms[i].value;
 	}
 
 	old_umask = umask(077);
@@ -171,6 +251,14 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	    ca_x509_name(o->name, o->org, &subject, &subject_len, err) != 0 ||
 	    ca_serial_new(serial, serial_hex, err) != 0)
 		goto out;
+	if (sub) {
+		/* An issuing CA: the request, and no certificate yet. */
+		if (ca_ca_request(key, subject, subject_len, o->public_url,
+				  o->path_len, dv, o->ndomains, &res->csr,
+				  &res->csr_len, err) != 0)
+			goto out;
+		goto seal;
+	}
 	alg = ca_key_sig_alg(key, &alg_len);
 	memset(&t, 0, sizeof(t));
 	t.serial = serial;
@@ -206,6 +294,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 		goto out;
 	if (ca_sign_root(key, tbs, tbs_len, &cert, &cert_len, err) != 0)
 		goto out;
+seal:
 	if (ca_key_seal(key, pass, strlen(pass),
 			o->kdf_iter > 0 ? o->kdf_iter : CA_KDF_DEFAULT_ITER,
 			&sealed, err) != 0)
@@ -215,27 +304,30 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 		goto out;
 	created = 1;
 	row.name = (char *)o->name;
-	row.public_url = (char *)o->public_url;
+	row.public_url = (char *)(o->public_url != NULL ? o->public_url : "");
 	row.key_type = (char *)ca_key_type_name(kt);
 	row.cert_der = cert;
 	row.cert_len = cert_len;
 	ca_row_set_sealed(&row, &sealed);
-	row.crl_days = o->crl_days > 0 ? o->crl_days : 7;
+	row.crl_days = o->crl_days > 0 ? o->crl_days :
+		       root_only ? CA_ROOT_CRL_DAYS : 7;
 	row.created_at = now;
+	row.state = sub ? DB_CA_AWAITING : root_only ? DB_CA_ROOT_ONLY :
+		    DB_CA_ACTIVE;
+	row.csr_der = res->csr;
+	row.csr_len = res->csr_len;
 	x.row = &row;
 	x.domains = doms;
 	x.ndomains = o->ndomains;
-	{
-		const char *v[100];
-
-		for (size_t i = 0; i < o->ndomains; i++)
-			v[i] = doms[i].value;
-		if (ca_domains_mac(key, v, o->ndomains, x.domains_mac,
-				   err) != 0)
-			goto out;
-	}
-	snprintf(x.detail, sizeof(x.detail), "root %s, key %s, %d days",
-		 serial_hex, ca_key_type_name(kt), days);
+	if (ca_domains_mac(key, dv, o->ndomains, x.domains_mac, err) != 0)
+		goto out;
+	if (sub)
+		snprintf(x.detail, sizeof(x.detail), "issuing CA awaiting its "
+			 "certificate, key %s", ca_key_type_name(kt));
+	else
+		snprintf(x.detail, sizeof(x.detail), "%s %s, key %s, %d days",
+			 root_only ? "offline root" : "root", serial_hex,
+			 ca_key_type_name(kt), days);
 	/* No handle exists yet: a bootstrap one on the new store, which
 	 * ca_tx() runs directly. */
 	memset(&boot, 0, sizeof(boot));
@@ -245,6 +337,10 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	db_close(db);
 	db = NULL;
 	memset(&row, 0, sizeof(row));
+	if (sub) {
+		rc = 0;
+		goto out;
+	}
 
 	/* The first CRL, through the normal path (with MICA_PASSPHRASE set,
 	 * ca_open finds it in the environment again). */
@@ -268,6 +364,8 @@ out:
 		unlink(passpath);
 		res->passphrase_path[0] = '\0';
 	}
+	if (rc != 0)
+		ca_init_result_free(res);
 	ca_pass_free(pass);
 	ca_sealed_key_free(&sealed);
 	ca_key_free(key);

@@ -52,6 +52,10 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	char **domains = NULL;
 	int rc = -1;
 
+	/* An offline root, or a CA still awaiting its certificate, issues
+	 * nothing: say so before judging the request. */
+	if (ca_state_issue(ca, err) != 0)
+		return -1;
 	memset(&in, 0, sizeof(in));
 	in.profile = prof;
 	if (ca_profile_limits(ca, prof, &in.default_days, &in.max_days, err) != 0)
@@ -76,6 +80,18 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	in.ca_not_after = ca->sh->not_after;
 	in.daemon_tls = daemon_tls;
 	rc = ca_policy_check(&in, d, err);
+	/* A CA certificate issued from above may constrain the names further
+	 * (RFC 5280 4.2.1.10): what it may not certify, it never signs. */
+	for (size_t i = 0; rc == 0 && ca->sh->nc != NULL && i < nnames; i++)
+		if (!ca_nc_allows(ca->sh->nc, &names[i]))
+			rc = mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
+					  "%s is outside this CA certificate's "
+					  "name constraints", names[i].value);
+	/* Nor before the CA certificate (one from above may start the
+	 * minute it was signed). */
+	if (rc == 0 && d->not_before < ca->sh->not_before &&
+	    ca->sh->not_before < d->not_after)
+		d->not_before = ca->sh->not_before;
 out:
 	db_strv_free(domains);
 	return rc;
@@ -201,13 +217,18 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	struct discard_tx dx;
 	struct lint_refused_tx lx;
 
-	if (ca_sign_ready(ca, err) != 0)
+	if (ca_state_issue(ca, err) != 0 || ca_sign_ready(ca, err) != 0)
 		return -1;
 	memset(&rec, 0, sizeof(rec));
 	/* Subject: CN = the first name when it fits the 64-character bound;
 	 * otherwise an empty subject with a critical SAN (RFC 5280 4.2.1.6). */
 	if (strlen(j->names[0].value) <= 64)
 		cn = j->names[0].value;
+	/* Under name constraints relying parties read a CN of dots and
+	 * digits as a host name (OpenSSL does) and refuse it: an address
+	 * goes in the SAN alone. */
+	if (ca->sh->nc != NULL && j->names[0].kind == CA_NAME_IP)
+		cn = NULL;
 	if (cn != NULL) {
 		if (ca_x509_name(cn, NULL, &subject, &subject_len, err) != 0)
 			goto out;
@@ -249,7 +270,8 @@ again:
 	if (ca_x509_key_id(j->spki, j->spki_len, t.ski, err) != 0)
 		goto out;
 	t.has_aki = 1;
-	memcpy(t.aki, ca->sh->ski, sizeof(t.aki));
+	memcpy(t.aki, ca->sh->ski, ca->sh->ski_len);
+	t.aki_len = ca->sh->ski_len;
 	t.crl_url = ca->sh->crl_url;
 	t.aia_url = ca->sh->aia_url;
 	free(tbs);
@@ -266,6 +288,8 @@ again:
 	ex.names = j->names;
 	ex.nnames = j->nnames;
 	ex.aki = ca->sh->ski;
+	ex.aki_len = ca->sh->ski_len;
+	ex.issuer_nc = ca->sh->nc;
 	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0) {
 		/* Never sign what fails the lint; leave a trace for admins. */
 		snprintf(detail, sizeof(detail), "refused before signing: %s", err ? err->msg : "lint");
@@ -292,6 +316,7 @@ again:
 	rec.status = DB_CERT_ISSUING;
 	rec.reason = -1;
 	rec.created_at = ca_now();
+	rec.key_idx = ca->sh->key_idx;
 	rx.j = j;
 	rx.rec = &rec;
 	rx.failed_at = 0;
@@ -443,7 +468,9 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		if (names[i] != NULL && strcasecmp(names[i], "localhost") == 0) {
 			nm->kind = CA_NAME_DNS;
 			snprintf(nm->value, sizeof(nm->value), "localhost");
-			nv++;
+			/* Not under name constraints from above, though. */
+			if (ca_nc_allows(ca->sh->nc, nm))
+				nv++;
 			continue;
 		}
 		if (ca_name_parse(names[i], 0, nm, err) != 0)
@@ -453,7 +480,11 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		 * signer signs nothing else. */
 		for (char **dm = doms; *dm != NULL && !under; dm++)
 			under = ca_name_in_domain(nm, *dm);
-		if (nm->kind == CA_NAME_IP || under)
+		if (!ca_nc_allows(ca->sh->nc, nm))
+			under = 0;
+		else if (nm->kind == CA_NAME_IP)
+			under = 1;
+		if (under)
 			nv++;
 		else
 			mica_log(MICA_LOG_INFO, "the daemon's certificate "

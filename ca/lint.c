@@ -16,7 +16,9 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ca/ca.h"   /* ca_reason_valid */
 #include "ca/der.h"
@@ -28,7 +30,7 @@
 
 enum ext_id {
 	EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_CRLDP,
-	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_UNKNOWN,
+	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_NC, EXT_UNKNOWN,
 };
 
 static const struct {
@@ -48,6 +50,7 @@ static const struct {
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 }, 8 },
 	{ EXT_CRL_NUMBER, "cRLNumber", { 0x55, 0x1d, 0x14 }, 3 },
 	{ EXT_REASON, "reasonCode", { 0x55, 0x1d, 0x15 }, 3 },
+	{ EXT_NC, "nameConstraints", { 0x55, 0x1d, 0x1e }, 3 },
 };
 #define NKNOWN (sizeof(known_exts) / sizeof(known_exts[0]))
 
@@ -355,15 +358,17 @@ ext_enter(const struct ext *x, unsigned tag, struct ca_der_cur *inner,
 	return 0;
 }
 
-/* RFC 5280 4.2.1.9: critical; cA TRUE or absent; pathLen only with cA. */
+/* RFC 5280 4.2.1.9: critical; cA TRUE or absent; pathLen only with cA.
+ * *PATH_LEN gets the pathLenConstraint, -1 when absent. */
 static int
-lint_bc(const struct ext *x, int *is_ca, struct mica_err *err)
+lint_bc(const struct ext *x, int *is_ca, int *path_len, struct mica_err *err)
 {
 	struct ca_der_cur c;
 	struct mica_err derr;
 	uint64_t pl;
 	int ca = 0;
 
+	*path_len = -1;
 	if (x == NULL)
 		return bad(err, "basicConstraints missing");
 	if (!x->critical)
@@ -382,6 +387,7 @@ lint_bc(const struct ext *x, int *is_ca, struct mica_err *err)
 			return bad_der(err, "pathLenConstraint", &derr);
 		if (!ca)
 			return bad(err, "pathLenConstraint without cA");
+		*path_len = (int)pl;
 	}
 	if (ca_der_end(&c, "basicConstraints", &derr) < 0)
 		return bad_der(err, "basicConstraints", &derr);
@@ -671,11 +677,11 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 	struct ext exts[MAX_EXTS];
 	const struct ext *x;
 	const unsigned char *raw, *subj, *ski = NULL, *aki;
-	size_t raw_len, subj_len, nexts, ski_len = 0, aki_len;
+	size_t raw_len, subj_len, nexts, ski_len = 0, aki_len, want_aki_len;
 	int64_t nb, na;
 	uint64_t version;
 	unsigned ku = 0, eku = 0;
-	int empty, subject_empty, is_ca = 0;
+	int empty, subject_empty, is_ca = 0, path_len = -1;
 
 	if (MICA_FAULT("lint"))
 		return mica_err_set(err, MICA_E_INTERNAL, "lint_failed",
@@ -766,10 +772,37 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 		if (exts[i].id == EXT_CRL_NUMBER || exts[i].id == EXT_REASON)
 			return bad(err, "CRL extension in a certificate");
 
-	if (lint_bc(find_ext(exts, nexts, EXT_BC), &is_ca, err) < 0)
+	if (lint_bc(find_ext(exts, nexts, EXT_BC), &is_ca, &path_len, err) < 0)
 		return -1;
 	if (is_ca != (e->is_ca != 0))
 		return bad(err, "basicConstraints cA does not match");
+	if (e->has_path_len ? path_len != e->path_len : path_len != -1)
+		return bad(err, "pathLenConstraint does not match");
+
+	/* nameConstraints (4.2.1.10): only in a CA certificate, critical,
+	 * exactly as meant. */
+	x = find_ext(exts, nexts, EXT_NC);
+	if (x != NULL && !is_ca)
+		return bad(err, "nameConstraints in an end-entity certificate");
+	if ((x == NULL) != (e->nc == NULL))
+		return bad(err, e->nc == NULL ? "nameConstraints unexpected" :
+			   "nameConstraints missing");
+	if (x != NULL) {
+		struct ca_nc *nc;
+		struct mica_err nerr;
+
+		if (!x->critical)
+			return bad(err, "nameConstraints not critical");
+		if (x->len != e->nc_len || memcmp(x->val, e->nc, x->len) != 0)
+			return bad(err, "nameConstraints different");
+		if ((nc = malloc(sizeof(*nc))) == NULL)
+			return bad(err, "out of memory");
+		if (ca_nc_parse(x->val, x->len, nc, &nerr) != 0) {
+			free(nc);
+			return bad(err, "nameConstraints malformed");
+		}
+		free(nc);
+	}
 
 	/* keyUsage (4.2.1.3): critical (mica's choice, allowed by the RFC)
 	 * and exactly the expected bits. */
@@ -820,6 +853,13 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 		if (lint_san(x, e, err) < 0)
 			return -1;
 	}
+	/* The names must be ones the issuing CA may certify: a certificate
+	 * outside its name constraints would be rejected by every relying
+	 * party that checks them (RFC 5280 6.1.3 (b), (c)). */
+	for (size_t i = 0; e->issuer_nc != NULL && i < e->nnames; i++)
+		if (!ca_nc_allows(e->issuer_nc, &e->names[i]))
+			return bad(err, "a name is outside the issuing CA's "
+				   "name constraints");
 
 	if (lint_ski(find_ext(exts, nexts, EXT_SKI), &ski, &ski_len, err) < 0)
 		return -1;
@@ -830,7 +870,9 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 			return bad(err, "authorityKeyIdentifier missing");
 		if (lint_aki(x, &aki, &aki_len, err) < 0)
 			return -1;
-		if (aki_len != 20 || memcmp(aki, e->aki, 20) != 0)
+		want_aki_len = e->aki_len == 0 ? 20 : e->aki_len;
+		if (aki_len != want_aki_len ||
+		    memcmp(aki, e->aki, want_aki_len) != 0)
 			return bad(err, "authorityKeyIdentifier different");
 	} else if (x != NULL) {
 		/* A self-signed root may carry an AKI (4.2.1.1), but then
@@ -917,6 +959,7 @@ ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 		return bad(err, "nothing to read");
 	memset(f, 0, offsetof(struct ca_cert_facts, names));
 	f->nnames = 0;
+	f->path_len = -1;
 
 	ca_der_init(&top, tbs, tbs_len);
 	if (ca_der_enter(&top, CA_DER_SEQUENCE, &c, &derr) < 0)
@@ -947,8 +990,10 @@ ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 	if (get_name(&c, "subject", &f->subject, &f->subject_len, &empty,
 		     err) < 0)
 		return -1;
+	f->spki = c.p;
 	if (lint_spki(&c, err) < 0)
 		return -1;
+	f->spki_len = (size_t)(c.p - f->spki);
 	if (!ca_der_peek(&c, CA_DER_CTX_CONS(3)))
 		return bad(err, "extensions missing");
 	if (ca_der_enter(&c, CA_DER_CTX_CONS(3), &ex, &derr) < 0)
@@ -960,8 +1005,17 @@ ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 	if (!ca_der_empty(&c))
 		return bad(err, "data after the extensions");
 
-	if (lint_bc(find_ext(exts, nexts, EXT_BC), &f->is_ca, err) < 0)
+	if (lint_bc(find_ext(exts, nexts, EXT_BC), &f->is_ca, &f->path_len,
+		    err) < 0)
 		return -1;
+	if ((x = find_ext(exts, nexts, EXT_SKI)) != NULL &&
+	    lint_ski(x, &f->ski, &f->ski_len, err) < 0)
+		return -1;
+	if ((x = find_ext(exts, nexts, EXT_NC)) != NULL) {
+		f->nc = x->val;
+		f->nc_len = x->len;
+		f->nc_critical = x->critical;
+	}
 	if ((x = find_ext(exts, nexts, EXT_KU)) != NULL &&
 	    lint_ku(x, &f->key_usage, err) < 0)
 		return -1;
@@ -1174,4 +1228,186 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 		}
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Name constraints                                                    */
+/* ------------------------------------------------------------------ */
+
+static int
+nc_bad(struct mica_err *err, const char *why)
+{
+	return mica_err_set(err, MICA_E_BADREQ, "bad_name_constraints",
+			    "nameConstraints: %s", why);
+}
+
+/* GeneralSubtrees ::= SEQUENCE SIZE (1..MAX) OF GeneralSubtree, the
+ * contents of C, into V (*N of them). */
+static int
+nc_subtrees(struct ca_der_cur *c, struct ca_nc_subtree *v, size_t *n,
+	    struct mica_err *err)
+{
+	struct ca_der_cur st;
+	struct ca_der_tlv g, m;
+	size_t i;
+
+	if (ca_der_empty(c))
+		return nc_bad(err, "empty GeneralSubtrees");
+	while (!ca_der_empty(c)) {
+		struct ca_nc_subtree *t;
+
+		if (*n == CA_NC_MAX)
+			return nc_bad(err, "too many subtrees");
+		if (ca_der_enter(c, CA_DER_SEQUENCE, &st, NULL) < 0 ||
+		    ca_der_get_any(&st, &g, NULL) < 0)
+			return nc_bad(err, "malformed GeneralSubtree");
+		/* minimum [0] BaseDistance DEFAULT 0: DER omits it, but a
+		 * written 0 means the same; maximum [1] MUST be absent. */
+		if (ca_der_peek(&st, CA_DER_CTX(0))) {
+			if (ca_der_get_any(&st, &m, NULL) < 0 || m.len != 1 ||
+			    m.val[0] != 0)
+				return nc_bad(err, "minimum other than 0");
+		}
+		if (!ca_der_empty(&st))
+			return nc_bad(err, "maximum present or trailing data");
+		t = &v[*n];
+		memset(t, 0, sizeof(*t));
+		switch (g.tag) {
+		case CA_DER_CTX(1):   /* rfc822Name */
+		case CA_DER_CTX(2):   /* dNSName */
+			if (g.len >= sizeof(t->value))
+				return nc_bad(err, "name too long");
+			for (i = 0; i < g.len; i++) {
+				if (g.val[i] < 0x21 || g.val[i] > 0x7e)
+					return nc_bad(err, "name not printable "
+						      "ASCII");
+				t->value[i] = (char)((g.val[i] >= 'A' &&
+						      g.val[i] <= 'Z') ?
+						     g.val[i] + 32 : g.val[i]);
+			}
+			t->value[g.len] = '\0';
+			t->kind = g.tag == CA_DER_CTX(2) ? CA_NAME_DNS :
+				  CA_NAME_EMAIL;
+			break;
+		case CA_DER_CTX(7):   /* iPAddress: address then mask */
+			if (g.len != 8 && g.len != 32)
+				return nc_bad(err, "iPAddress subtree not 8 or "
+					      "32 octets");
+			t->kind = CA_NAME_IP;
+			t->ip_len = g.len / 2;
+			memcpy(t->ip, g.val, t->ip_len);
+			memcpy(t->mask, g.val + t->ip_len, t->ip_len);
+			break;
+		default:
+			return mica_err_set(err, MICA_E_UNSUPPORTED,
+					    "unsupported_name_constraints",
+					    "nameConstraints of a name form "
+					    "mica does not issue (directoryName, "
+					    "URI, otherName...)");
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+int
+ca_nc_parse(const unsigned char *val, size_t len, struct ca_nc *nc,
+	    struct mica_err *err)
+{
+	struct ca_der_cur top, seq, sub;
+
+	if (val == NULL || nc == NULL)
+		return nc_bad(err, "nothing to read");
+	memset(nc, 0, sizeof(*nc));
+	ca_der_init(&top, val, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0 ||
+	    !ca_der_empty(&top))
+		return nc_bad(err, "not one SEQUENCE");
+	/* RFC 5280 4.2.1.10: "MUST NOT issue ... where name constraints is
+	 * an empty sequence". */
+	if (ca_der_empty(&seq))
+		return nc_bad(err, "empty");
+	if (ca_der_peek(&seq, CA_DER_CTX_CONS(0))) {
+		if (ca_der_enter(&seq, CA_DER_CTX_CONS(0), &sub, NULL) < 0)
+			return nc_bad(err, "malformed permittedSubtrees");
+		if (nc_subtrees(&sub, nc->permitted, &nc->npermitted, err) < 0)
+			return -1;
+	}
+	if (ca_der_peek(&seq, CA_DER_CTX_CONS(1))) {
+		if (ca_der_enter(&seq, CA_DER_CTX_CONS(1), &sub, NULL) < 0)
+			return nc_bad(err, "malformed excludedSubtrees");
+		if (nc_subtrees(&sub, nc->excluded, &nc->nexcluded, err) < 0)
+			return -1;
+	}
+	if (!ca_der_empty(&seq))
+		return nc_bad(err, "unknown element");
+	return 0;
+}
+
+/* Is HOST (lowercase) within the DNS constraint C (RFC 5280 4.2.1.10:
+ * adding labels to the left)? A leading '.' (a common reading for
+ * hosts, as OpenSSL's) means strictly under. */
+static int
+nc_dns_match(const char *host, const char *c)
+{
+	size_t hl = strlen(host), cl = strlen(c);
+
+	if (cl == 0)
+		return 1;
+	if (c[0] == '.')
+		return hl > cl && strcasecmp(host + hl - cl, c) == 0;
+	if (hl == cl)
+		return strcasecmp(host, c) == 0;
+	return hl > cl && host[hl - cl - 1] == '.' &&
+	       strcasecmp(host + hl - cl, c) == 0;
+}
+
+static int
+nc_match(const struct ca_nc_subtree *t, const struct ca_name *n)
+{
+	const char *at;
+
+	switch (n->kind) {
+	case CA_NAME_DNS:
+		return nc_dns_match(n->value, t->value);
+	case CA_NAME_EMAIL:
+		if (strchr(t->value, '@') != NULL)
+			return strcasecmp(n->value, t->value) == 0;
+		if ((at = strrchr(n->value, '@')) == NULL)
+			return 0;
+		if (t->value[0] == '.')
+			return nc_dns_match(at + 1, t->value);
+		return strcasecmp(at + 1, t->value) == 0;
+	case CA_NAME_IP:
+		if (n->ip_len != t->ip_len)
+			return 0;
+		for (size_t i = 0; i < n->ip_len; i++)
+			if ((n->ip[i] & t->mask[i]) != (t->ip[i] & t->mask[i]))
+				return 0;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+ca_nc_allows(const struct ca_nc *nc, const struct ca_name *name)
+{
+	size_t i;
+	int any = 0;
+
+	if (nc == NULL)
+		return 1;
+	for (i = 0; i < nc->nexcluded; i++)
+		if (nc->excluded[i].kind == name->kind &&
+		    nc_match(&nc->excluded[i], name))
+			return 0;
+	for (i = 0; i < nc->npermitted; i++) {
+		if (nc->permitted[i].kind != name->kind)
+			continue;
+		any = 1;
+		if (nc_match(&nc->permitted[i], name))
+			return 1;
+	}
+	return !any;
 }

@@ -194,8 +194,16 @@ ca_row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed)
 	row->key_ct_len = sealed->ct_len;
 }
 
+/* The CA's other keys, re-sealed (a passphrase change). */
+struct resealed {
+	int idx;
+	struct ca_sealed_key sealed;
+};
+
 struct reseal_tx {
 	const struct db_ca *row;
+	const struct resealed *others;
+	size_t nothers;
 	const char *actor;
 };
 
@@ -206,8 +214,27 @@ reseal_body(struct db *db, void *arg, struct mica_err *err)
 
 	if (db_ca_update_key(db, x->row, err) != 0)
 		return -1;
+	for (size_t i = 0; i < x->nothers; i++) {
+		struct db_ca_key k;
+		struct ca_sealed_key *s = (struct ca_sealed_key *)
+					  &x->others[i].sealed;
+
+		memset(&k, 0, sizeof(k));
+		k.idx = x->others[i].idx;
+		k.key_salt = s->salt;
+		k.key_salt_len = sizeof(s->salt);
+		k.key_iter = s->iter;
+		k.key_nonce = s->nonce;
+		k.key_nonce_len = sizeof(s->nonce);
+		k.key_ct = s->ct;
+		k.key_ct_len = s->ct_len;
+		if (db_ca_key_update_sealed(db, &k, err) != 0)
+			return -1;
+	}
 	return db_audit_add(db, ca_now(), x->actor, "ca.passphrase", NULL,
-			    "key re-sealed under a new passphrase", err);
+			    x->nothers > 0 ? "keys re-sealed under a new "
+			    "passphrase" : "key re-sealed under a new "
+			    "passphrase", err);
 }
 
 int
@@ -215,22 +242,48 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 		     const char *new_file, struct mica_err *err)
 {
 	struct ca_sealed_key sealed;
+	struct resealed others[CA_KEYS_MAX];
 	struct db_ca row;
 	struct reseal_tx x;
 	char *pass = NULL;
+	size_t n = 0;
 	int rc = -1;
 
 	memset(&sealed, 0, sizeof(sealed));
 	memset(&row, 0, sizeof(row));
-	if (ca_require_admin(p, err) != 0 || ca_sign_ready(ca, err) != 0)
+	memset(others, 0, sizeof(others));
+	if (ca_require_admin(p, err) != 0)
 		return -1;
+	if (ca->sh->key == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
+				    "the CA key is not unlocked");
 	if (ca_pass_read_file(new_file, &pass, err) != 0)
 		return -1;
 	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
 			&sealed, err) != 0)
 		goto out;
+	/* Every key of the CA is sealed under the one passphrase: those a
+	 * rollover retired and a pending renewal's too. */
+	for (size_t i = 0; i < ca->sh->nretired; i++) {
+		if (ca->sh->retired[i].key == NULL)
+			continue;
+		others[n].idx = ca->sh->retired[i].idx;
+		if (ca_key_seal(ca->sh->retired[i].key, pass, strlen(pass),
+				CA_KDF_DEFAULT_ITER, &others[n++].sealed,
+				err) != 0)
+			goto out;
+	}
+	if (ca->sh->pending_key != NULL) {
+		others[n].idx = ca->sh->pending_idx;
+		if (ca_key_seal(ca->sh->pending_key, pass, strlen(pass),
+				CA_KDF_DEFAULT_ITER, &others[n++].sealed,
+				err) != 0)
+			goto out;
+	}
 	ca_row_set_sealed(&row, &sealed);
 	x.row = &row;
+	x.others = others;
+	x.nothers = n;
 	x.actor = p->actor;
 	if (ca_tx(ca, CA_TX_DURABLE, reseal_body, &x, err) != 0)
 		goto out;
@@ -238,5 +291,7 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 out:
 	ca_pass_free(pass);
 	ca_sealed_key_free(&sealed);
+	for (size_t i = 0; i < CA_KEYS_MAX; i++)
+		ca_sealed_key_free(&others[i].sealed);
 	return rc;
 }

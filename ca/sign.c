@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ca/ca_int.h"
+#include "ca/der.h"
 #include "ca/keys.h"
 #include "ca/signcheck.h"
 #include "ca/signer.h"
@@ -31,7 +32,27 @@ ca_sign_ready(struct ca *ca, struct mica_err *err)
 	if (ca->sh->key == NULL && ca->sh->signer == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
 				    "the CA key is not unlocked");
+	if (ca->sh->cert_der == NULL)
+		return mica_err_set(err, MICA_E_CONFLICT,
+				    "awaiting_certificate",
+				    "this CA awaits its certificate: have its "
+				    "request signed, then 'mica install-ca'");
 	return 0;
+}
+
+const unsigned char *
+ca_sign_alg_key(struct ca *ca, int key_idx, size_t *len)
+{
+	const struct ca_keyslot *k;
+
+	if (key_idx == ca->sh->key_idx)
+		return ca_sign_alg(ca, len);
+	if ((k = ca_keyslot(ca, key_idx)) == NULL) {
+		*len = 0;
+		return NULL;
+	}
+	*len = k->sig_alg_len;
+	return k->sig_alg;
 }
 
 const unsigned char *
@@ -42,28 +63,48 @@ ca_sign_alg(struct ca *ca, size_t *len)
 	return ca->sh->sig_alg;
 }
 
-/* The rules the in-process key signs under: the same the signer process
- * learns from the CA certificate and the store. *DOMS (free with
- * ca_strv_free) backs P->domains. */
+/* The rules the in-process key KEY_IDX signs under: the same the signer
+ * process learns from its CA certificate and the store. *DOMS (free with
+ * ca_strv_free) backs P->domains. *KEY gets the key. */
 static int
-local_policy(struct ca *ca, struct ca_sign_policy *p, char ***doms,
-	     struct mica_err *err)
+local_policy(struct ca *ca, int key_idx, struct ca_sign_policy *p,
+	     char ***doms, struct ca_key **key, struct mica_err *err)
 {
+	const struct ca_keyslot *k = NULL;
 	size_t n = 0;
 
 	memset(p, 0, sizeof(*p));
 	*doms = NULL;
+	if (key_idx != ca->sh->key_idx &&
+	    ((k = ca_keyslot(ca, key_idx)) == NULL || k->key == NULL))
+		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
+				    "no unlocked CA key with index %d",
+				    key_idx);
 	if (db_domain_list(ca->db, doms, err) != 0)
 		return -1;
 	while ((*doms)[n] != NULL)
 		n++;
-	p->subject = ca->sh->subject;
-	p->subject_len = ca->sh->subject_len;
-	memcpy(p->ski, ca->sh->ski, sizeof(p->ski));
-	p->sig_alg = ca->sh->sig_alg;
-	p->sig_alg_len = ca->sh->sig_alg_len;
-	p->not_before = ca->sh->not_before;
-	p->not_after = ca->sh->not_after;
+	if (k == NULL) {
+		p->subject = ca->sh->subject;
+		p->subject_len = ca->sh->subject_len;
+		memcpy(p->ski, ca->sh->ski, ca->sh->ski_len);
+		p->ski_len = ca->sh->ski_len;
+		p->sig_alg = ca->sh->sig_alg;
+		p->sig_alg_len = ca->sh->sig_alg_len;
+		p->not_before = ca->sh->not_before;
+		p->not_after = ca->sh->not_after;
+		*key = ca->sh->key;
+	} else {
+		p->subject = k->subject;
+		p->subject_len = k->subject_len;
+		memcpy(p->ski, k->ski, k->ski_len);
+		p->ski_len = k->ski_len;
+		p->sig_alg = k->sig_alg;
+		p->sig_alg_len = k->sig_alg_len;
+		p->not_before = k->not_before;
+		p->not_after = k->not_after;
+		*key = k->key;
+	}
 	p->domains = (const char *const *)*doms;
 	p->ndomains = n;
 	return 0;
@@ -127,24 +168,42 @@ audit_refusal(struct ca *ca, const struct mica_err *e)
 			 e2.msg);
 }
 
-/* Sign TBS as KIND, in this process or in a signer; SIG gets the
- * signature. */
+/* Sign TBS as KIND with key KEY_IDX, in this process or in a signer; SIG
+ * gets the signature. X: what a CA certificate must be (CA_SIGN_CACERT,
+ * in-process only). */
 static int
-sign_raw(struct ca *ca, enum ca_sign_kind kind, const unsigned char *tbs,
+sign_raw(struct ca *ca, enum ca_sign_kind kind, int key_idx,
+	 const struct ca_cacert_expect *x, const unsigned char *tbs,
 	 size_t tbs_len, unsigned char sig[CA_SIG_MAX], size_t *sig_len,
 	 uint64_t *floor, struct mica_err *err)
 {
 	struct ca_sign_policy pol;
+	struct ca_key *key = NULL;
 	char **doms = NULL;
 	int rc = -1;
 
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
+	if (kind == CA_SIGN_CACERT) {
+		/* The daemon's signers never sign a CA certificate; only the
+		 * command line of a root does, with its key in hand. */
+		if (ca->sh->signer != NULL || ca->sh->key == NULL)
+			return mica_err_set(err, MICA_E_FORBIDDEN,
+					    "cacert_in_daemon",
+					    "CA certificates are signed on "
+					    "the command line of the root "
+					    "only");
+		if (!ca->sh->self_signed || ca->sh->nchain != 0)
+			return mica_err_set(err, MICA_E_CONFLICT, "not_a_root",
+					    "only a root signs CA "
+					    "certificates here");
+	}
 	if (ca->sh->signer != NULL) {
 		struct mica_err e;
 
-		if (ca_signer_sign(ca->sh->signer, kind, tbs, tbs_len, sig,
-				   sig_len, floor, &e) == 0)
+		if (ca_signer_sign_key(ca->sh->signer, kind,
+				       (unsigned)key_idx, tbs, tbs_len, sig,
+				       sig_len, floor, &e) == 0)
 			return 0;
 		/* The store's domains may have changed since the signers
 		 * learnt them: push the sealed list once and try again. */
@@ -152,8 +211,9 @@ sign_raw(struct ca *ca, enum ca_sign_kind kind, const unsigned char *tbs,
 		    strcmp(e.code, "signer_refused") == 0 &&
 		    strstr(e.msg, "outside the allowed domains") != NULL &&
 		    push_domains(ca, NULL) == 0 &&
-		    ca_signer_sign(ca->sh->signer, kind, tbs, tbs_len, sig,
-				   sig_len, floor, &e) == 0)
+		    ca_signer_sign_key(ca->sh->signer, kind,
+				       (unsigned)key_idx, tbs, tbs_len, sig,
+				       sig_len, floor, &e) == 0)
 			return 0;
 		if (kind == CA_SIGN_LEAF && strcmp(e.code, "signer_refused") == 0)
 			audit_refusal(ca, &e);
@@ -161,13 +221,36 @@ sign_raw(struct ca *ca, enum ca_sign_kind kind, const unsigned char *tbs,
 			*err = e;
 		return -1;
 	}
-	if (local_policy(ca, &pol, &doms, err) != 0)
+	if (local_policy(ca, key_idx, &pol, &doms, &key, err) != 0)
 		goto out;
-	if ((kind == CA_SIGN_LEAF ?
-	     ca_signcheck_leaf(&pol, ca_now(), tbs, tbs_len, err) :
-	     ca_signcheck_crl(&pol, ca_now(), tbs, tbs_len, NULL, err)) != 0)
+	switch (kind) {
+	case CA_SIGN_LEAF:
+		/* As the signers do: a retired key signs no certificate. */
+		if (key_idx != ca->sh->key_idx) {
+			mica_err_set(err, MICA_E_POLICY, "signer_refused",
+				     "signer: a certificate with a retired key");
+			goto out;
+		}
+		if (ca_signcheck_leaf(&pol, ca_now(), tbs, tbs_len, err) != 0)
+			goto out;
+		break;
+	case CA_SIGN_CRL:
+		if (ca_signcheck_crl(&pol, ca_now(), tbs, tbs_len, NULL,
+				     err) != 0)
+			goto out;
+		break;
+	case CA_SIGN_CACERT:
+		if (key_idx != ca->sh->key_idx ||
+		    ca_signcheck_cacert(&pol, x, ca_now(), tbs, tbs_len,
+					err) != 0)
+			goto out;
+		break;
+	default:
+		mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+			     "unknown kind of signature");
 		goto out;
-	rc = ca_key_sign(ca->sh->key, tbs, tbs_len, sig, sig_len, err);
+	}
+	rc = ca_key_sign(key, tbs, tbs_len, sig, sig_len, err);
 out:
 	ca_strv_free(doms);
 	return rc;
@@ -196,27 +279,51 @@ ca_sign_leaf(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 
 	*der = NULL;
 	*der_len = 0;
-	if (sign_raw(ca, CA_SIGN_LEAF, tbs, tbs_len, sig, &sig_len, NULL,
-		     err) != 0)
+	if (sign_raw(ca, CA_SIGN_LEAF, ca->sh->key_idx, NULL, tbs, tbs_len,
+		     sig, &sig_len, NULL, err) != 0)
 		return -1;
 	return wrap(tbs, tbs_len, ca->sh->sig_alg, ca->sh->sig_alg_len, sig,
 		    sig_len, der, der_len, err);
 }
 
 int
-ca_sign_crl(struct ca *ca, int64_t number, const unsigned char *tbs,
-	    size_t tbs_len, unsigned char **der, size_t *der_len,
-	    struct mica_err *err)
+ca_sign_cacert(struct ca *ca, const struct ca_cacert_expect *x,
+	       const unsigned char *tbs, size_t tbs_len, unsigned char **der,
+	       size_t *der_len, struct mica_err *err)
 {
 	unsigned char sig[CA_SIG_MAX];
 	size_t sig_len = 0;
+
+	*der = NULL;
+	*der_len = 0;
+	if (x == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "nothing expected of the CA certificate");
+	if (sign_raw(ca, CA_SIGN_CACERT, ca->sh->key_idx, x, tbs, tbs_len,
+		     sig, &sig_len, NULL, err) != 0)
+		return -1;
+	return wrap(tbs, tbs_len, ca->sh->sig_alg, ca->sh->sig_alg_len, sig,
+		    sig_len, der, der_len, err);
+}
+
+int
+ca_sign_crl(struct ca *ca, int key_idx, int64_t number,
+	    const unsigned char *tbs, size_t tbs_len, unsigned char **der,
+	    size_t *der_len, struct mica_err *err)
+{
+	unsigned char sig[CA_SIG_MAX];
+	const unsigned char *alg;
+	size_t sig_len = 0, alg_len = 0;
 	uint64_t floor = 0;
 	int64_t seen;
 
 	*der = NULL;
 	*der_len = 0;
-	if (sign_raw(ca, CA_SIGN_CRL, tbs, tbs_len, sig, &sig_len, &floor,
-		     err) != 0) {
+	if ((alg = ca_sign_alg_key(ca, key_idx, &alg_len)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "no CA key with index %d", key_idx);
+	if (sign_raw(ca, CA_SIGN_CRL, key_idx, NULL, tbs, tbs_len, sig,
+		     &sig_len, &floor, err) != 0) {
 		if (err != NULL && strcmp(err->code, "crl_number_used") == 0 &&
 		    floor <= INT64_MAX)
 			number = (int64_t)floor;
@@ -232,8 +339,8 @@ ca_sign_crl(struct ca *ca, int64_t number, const unsigned char *tbs,
 		;
 	if (sig_len == 0)
 		return -1;   /* the number was used: *err says so */
-	return wrap(tbs, tbs_len, ca->sh->sig_alg, ca->sh->sig_alg_len, sig,
-		    sig_len, der, der_len, err);
+	return wrap(tbs, tbs_len, alg, alg_len, sig, sig_len, der, der_len,
+		    err);
 }
 
 int64_t
@@ -257,4 +364,23 @@ ca_sign_root(struct ca_key *key, const unsigned char *tbs, size_t tbs_len,
 	alg = ca_key_sig_alg(key, &alg_len);
 	return wrap(tbs, tbs_len, alg, alg_len, sig, sig_len, der, der_len,
 		    err);
+}
+
+int
+ca_sign_request(struct ca_key *key, const unsigned char *cri, size_t cri_len,
+		unsigned char **der, size_t *der_len, struct mica_err *err)
+{
+	struct ca_der_cur c;
+	uint64_t version;
+	struct ca_der_cur in;
+
+	/* A CertificationRequestInfo (version 0 first), never a TBS of a
+	 * certificate ([0] version first) or of a CRL (version 1): a
+	 * request is the one thing signed here without a policy check. */
+	ca_der_init(&c, cri, cri_len);
+	if (key == NULL || ca_der_enter(&c, CA_DER_SEQUENCE, &in, NULL) < 0 ||
+	    !ca_der_empty(&c) || ca_der_get_uint(&in, 0, &version, NULL) < 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "not a certification request");
+	return ca_sign_root(key, cri, cri_len, der, der_len, err);
 }

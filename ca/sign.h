@@ -3,7 +3,8 @@
  *
  * The engine builds a TBS (to-be-signed) structure, lints it, and then asks
  * here for the signed DER, saying what the TBS is: a leaf certificate, a
- * CRL, or the self-signed root of a new CA. Nothing else in ca/ calls
+ * CRL, a CA certificate (an offline root's, in-process only), a CA's own
+ * certificate request, or the self-signed root of a new CA. Nothing else in ca/ calls
  * ca_key_sign() (ca/keys.c holds the key material), so that this file's
  * body can become the client of a signer in a separate process, which
  * re-checks what it is asked to sign, without touching the rest of the
@@ -22,12 +23,14 @@
 #include <stdint.h>
 
 #include "ca/keys.h"
+#include "ca/signcheck.h"
 #include "util/err.h"
 
 struct ca;
 
 /* 0 if CA's key is unlocked (the handle was opened with CA_OPEN_UNLOCK),
- * else MICA_E_INTERNAL "ca_locked". */
+ * else MICA_E_INTERNAL "ca_locked"; MICA_E_CONFLICT
+ * "awaiting_certificate" while the CA has no certificate to sign under. */
 int ca_sign_ready(struct ca *ca, struct mica_err *err);
 
 /* The AlgorithmIdentifier (DER, owned by the handle) CA's key signs with,
@@ -38,13 +41,18 @@ const unsigned char *ca_sign_alg(struct ca *ca, size_t *len);
 int ca_sign_leaf(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 		 unsigned char **der, size_t *der_len, struct mica_err *err);
 
-/* Sign a CRL's TBS, whose cRLNumber is NUMBER, with CA's key. When the
+/* The AlgorithmIdentifier of key KEY_IDX (the current key or a retired
+ * one), NULL if the CA has no such key. */
+const unsigned char *ca_sign_alg_key(struct ca *ca, int key_idx, size_t *len);
+
+/* Sign a CRL's TBS, whose cRLNumber is NUMBER, with CA's key KEY_IDX (the
+ * current key, or a retired one for the certificates it issued). When the
  * signers have already signed that number (a CRL signed, then never
  * stored), MICA_E_CONFLICT "crl_number_used": publish again with a number
  * above ca_sign_crl_floor(). */
-int ca_sign_crl(struct ca *ca, int64_t number, const unsigned char *tbs,
-		size_t tbs_len, unsigned char **der, size_t *der_len,
-		struct mica_err *err);
+int ca_sign_crl(struct ca *ca, int key_idx, int64_t number,
+		const unsigned char *tbs, size_t tbs_len, unsigned char **der,
+		size_t *der_len, struct mica_err *err);
 /* The highest CRL number known to have been signed with CA's key by this
  * process's signers (0 if none yet). */
 int64_t ca_sign_crl_floor(struct ca *ca);
@@ -53,5 +61,22 @@ int64_t ca_sign_crl_floor(struct ca *ca);
  * KEY (ca_init; there is no handle yet). */
 int ca_sign_root(struct ca_key *key, const unsigned char *tbs, size_t tbs_len,
 		 unsigned char **der, size_t *der_len, struct mica_err *err);
+
+/* Sign a CA certificate's TBS with this root's key, in this process: only
+ * a handle opened on the command line (CA_OPEN_UNLOCK) of a self-signed
+ * root may (MICA_E_FORBIDDEN "cacert_in_daemon" for the daemon's,
+ * MICA_E_CONFLICT "not_a_root" for a subordinate), and only what
+ * ca_signcheck_cacert() accepts for X. */
+int ca_sign_cacert(struct ca *ca, const struct ca_cacert_expect *x,
+		   const unsigned char *tbs, size_t tbs_len,
+		   unsigned char **der, size_t *der_len, struct mica_err *err);
+
+/* Sign a CertificationRequestInfo (a CA's own request, ca_x509_tbs_csr)
+ * with KEY, a key of this CA that the caller holds (a new CA's, a
+ * renewal's): the proof of possession the CA above checks. *DER is the
+ * CertificationRequest. */
+int ca_sign_request(struct ca_key *key, const unsigned char *cri,
+		    size_t cri_len, unsigned char **der, size_t *der_len,
+		    struct mica_err *err);
 
 #endif

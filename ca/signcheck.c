@@ -96,7 +96,8 @@ ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 	size_t cn_len = 0, i;
 	int rc = -1;
 
-	if (p == NULL || p->subject == NULL || p->sig_alg == NULL)
+	if (p == NULL || p->subject == NULL || p->sig_alg == NULL ||
+	    p->ski_len == 0 || p->ski_len > sizeof(p->ski))
 		return refuse(err, "no policy");
 	if ((f = malloc(sizeof(*f))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
@@ -123,9 +124,13 @@ ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 		refuse(err, "keyUsage keyCertSign or cRLSign in a leaf");
 		goto out;
 	}
-	if (f->aki == NULL || f->aki_len != sizeof(p->ski) ||
-	    memcmp(f->aki, p->ski, sizeof(p->ski)) != 0) {
+	if (f->aki == NULL || f->aki_len != p->ski_len ||
+	    memcmp(f->aki, p->ski, p->ski_len) != 0) {
 		refuse(err, "authorityKeyIdentifier is not this CA's key");
+		goto out;
+	}
+	if (f->nc != NULL) {
+		refuse(err, "nameConstraints in a leaf");
 		goto out;
 	}
 
@@ -208,6 +213,7 @@ ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 	e.names = f->names;
 	e.nnames = f->nnames;
 	e.aki = p->ski;
+	e.aki_len = p->ski_len;
 	if (ca_lint_cert(tbs, tbs_len, &e, &lerr) != 0) {
 		refuse_lint(err, &lerr);
 		goto out;
@@ -227,7 +233,8 @@ ca_signcheck_crl(const struct ca_sign_policy *p, int64_t now,
 	struct ca_crl_facts f;
 	struct mica_err lerr;
 
-	if (p == NULL || p->subject == NULL || p->sig_alg == NULL)
+	if (p == NULL || p->subject == NULL || p->sig_alg == NULL ||
+	    p->ski_len == 0 || p->ski_len > sizeof(p->ski))
 		return refuse(err, "no policy");
 	if (ca_lint_crl_read(tbs, tbs_len, p->subject, p->subject_len, &f,
 			     &lerr) != 0)
@@ -235,8 +242,7 @@ ca_signcheck_crl(const struct ca_sign_policy *p, int64_t now,
 	if (f.sig_alg_len != p->sig_alg_len ||
 	    memcmp(f.sig_alg, p->sig_alg, p->sig_alg_len) != 0)
 		return refuse(err, "signature algorithm is not the CA key's");
-	if (f.aki_len != sizeof(p->ski) ||
-	    memcmp(f.aki, p->ski, sizeof(p->ski)) != 0)
+	if (f.aki_len != p->ski_len || memcmp(f.aki, p->ski, p->ski_len) != 0)
 		return refuse(err, "authorityKeyIdentifier is not this CA's key");
 	if (f.this_update < now - CA_SIGN_CLOCK_SLACK ||
 	    f.this_update > now + CA_SIGN_CLOCK_SLACK)
@@ -248,4 +254,115 @@ ca_signcheck_crl(const struct ca_sign_policy *p, int64_t now,
 	if (number != NULL)
 		*number = f.number;
 	return 0;
+}
+
+int
+ca_signcheck_cacert(const struct ca_sign_policy *p,
+		    const struct ca_cacert_expect *x, int64_t now,
+		    const unsigned char *tbs, size_t tbs_len,
+		    struct mica_err *err)
+{
+	struct ca_cert_facts *f = NULL;
+	struct ca_lint_cert_expect e;
+	struct mica_err lerr;
+	const unsigned ku_need = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN;
+	int rc = -1;
+
+	if (p == NULL || p->subject == NULL || p->sig_alg == NULL ||
+	    p->ski_len == 0 || p->ski_len > sizeof(p->ski) || x == NULL ||
+	    x->subject == NULL || x->spki == NULL || x->max_days <= 0)
+		return refuse(err, "no policy");
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	if (ca_lint_cert_read(tbs, tbs_len, f, &lerr) != 0) {
+		refuse_lint(err, &lerr);
+		goto out;
+	}
+	if (f->sig_alg_len != p->sig_alg_len ||
+	    memcmp(f->sig_alg, p->sig_alg, p->sig_alg_len) != 0) {
+		refuse(err, "signature algorithm is not the CA key's");
+		goto out;
+	}
+	if (f->issuer_len != p->subject_len ||
+	    memcmp(f->issuer, p->subject, p->subject_len) != 0) {
+		refuse(err, "issuer is not this CA");
+		goto out;
+	}
+	if (!f->is_ca) {
+		refuse(err, "not a CA certificate");
+		goto out;
+	}
+	if ((f->key_usage & ku_need) != ku_need ||
+	    (f->key_usage & ~(ku_need | CA_KU_DIGITAL_SIGNATURE)) != 0) {
+		refuse(err, "keyUsage of a CA certificate is keyCertSign and "
+		       "cRLSign");
+		goto out;
+	}
+	if (f->eku != 0 || f->nnames != 0) {
+		refuse(err, "extendedKeyUsage or subjectAltName in a CA "
+		       "certificate");
+		goto out;
+	}
+	if (f->path_len != x->path_len) {
+		refuse(err, "pathLenConstraint is not the one requested");
+		goto out;
+	}
+	if ((f->nc == NULL) != (x->nc == NULL) ||
+	    (f->nc != NULL && (!f->nc_critical || f->nc_len != x->nc_len ||
+			       memcmp(f->nc, x->nc, x->nc_len) != 0))) {
+		refuse(err, "nameConstraints are not the ones requested");
+		goto out;
+	}
+	if (f->subject_len != x->subject_len ||
+	    memcmp(f->subject, x->subject, x->subject_len) != 0 ||
+	    f->spki_len != x->spki_len ||
+	    memcmp(f->spki, x->spki, x->spki_len) != 0) {
+		refuse(err, "subject or key is not the one requested");
+		goto out;
+	}
+	if (f->aki == NULL || f->aki_len != p->ski_len ||
+	    memcmp(f->aki, p->ski, p->ski_len) != 0) {
+		refuse(err, "authorityKeyIdentifier is not this CA's key");
+		goto out;
+	}
+	if (f->ski == NULL) {
+		refuse(err, "no subjectKeyIdentifier");
+		goto out;
+	}
+	if (f->not_before < p->not_before || f->not_after > p->not_after) {
+		refuse(err, "validity outside the CA's");
+		goto out;
+	}
+	if (f->not_after - f->not_before >
+	    x->max_days * DAY + CA_SIGN_CLOCK_SLACK) {
+		refuse(err, "validity longer than requested");
+		goto out;
+	}
+	if (f->not_before < now - CA_SIGN_CLOCK_SLACK ||
+	    f->not_before > now + CA_SIGN_CLOCK_SLACK) {
+		refuse(err, "notBefore too far from now");
+		goto out;
+	}
+	memset(&e, 0, sizeof(e));
+	e.issuer = p->subject;
+	e.issuer_len = p->subject_len;
+	e.issuer_not_before = p->not_before;
+	e.issuer_not_after = p->not_after;
+	e.is_ca = 1;
+	e.key_usage = f->key_usage;
+	e.aki = p->ski;
+	e.aki_len = p->ski_len;
+	e.has_path_len = x->path_len >= 0;
+	e.path_len = x->path_len;
+	e.nc = x->nc;
+	e.nc_len = x->nc_len;
+	if (ca_lint_cert(tbs, tbs_len, &e, &lerr) != 0) {
+		refuse_lint(err, &lerr);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(f);
+	return rc;
 }

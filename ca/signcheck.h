@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ca/x509.h"
 #include "util/err.h"
 
 /* Longest leaf lifetime the signer accepts (the profile maximum an admin
@@ -34,7 +35,9 @@
 struct ca_sign_policy {
 	const unsigned char *subject;   /* the CA's subject Name, whole DER */
 	size_t subject_len;
-	unsigned char ski[20];          /* the CA key's identifier */
+	unsigned char ski[CA_KEYID_MAX];   /* the CA key's identifier: its
+					    * certificate's SKI extension */
+	size_t ski_len;                 /* 1..CA_KEYID_MAX */
 	const unsigned char *sig_alg;   /* AlgorithmIdentifier the key makes */
 	size_t sig_alg_len;
 	int64_t not_before, not_after;  /* the CA certificate's validity */
@@ -59,5 +62,31 @@ int ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 int ca_signcheck_crl(const struct ca_sign_policy *p, int64_t now,
 		     const unsigned char *tbs, size_t tbs_len,
 		     uint64_t *number, struct mica_err *err);
+
+/* What a CA certificate this root signs must say: the subordinate's (or,
+ * cross-signing, the other root's) subject and key as requested, and the
+ * constraints the root's operator chose. */
+struct ca_cacert_expect {
+	const unsigned char *subject; size_t subject_len;   /* whole Name */
+	const unsigned char *spki; size_t spki_len;         /* whole element */
+	int path_len;                   /* pathLenConstraint, -1: none */
+	const unsigned char *nc;        /* nameConstraints value (critical),
+					 * NULL: none */
+	size_t nc_len;
+	int64_t max_days;               /* longest validity */
+};
+
+/*
+ * May this TBSCertificate of a CA certificate be signed under P at time
+ * NOW? Only the command line asks, in-process, on an offline root (the
+ * daemon's signers know no such request): a CA certificate (cA TRUE,
+ * keyCertSign and cRLSign, no EKU, no subjectAltName) for exactly X's
+ * subject, key, path length and name constraints, issued by P's CA with
+ * its key identifier, within its validity. Errors as ca_signcheck_leaf.
+ */
+int ca_signcheck_cacert(const struct ca_sign_policy *p,
+			const struct ca_cacert_expect *x, int64_t now,
+			const unsigned char *tbs, size_t tbs_len,
+			struct mica_err *err);
 
 #endif

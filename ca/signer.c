@@ -43,6 +43,7 @@ struct ca_signer {
 	int ctl;
 	int keeper_dead;
 	int nsigners;
+	unsigned current;             /* the key that signs leaves */
 	struct conn conns[CA_SIGNER_MAX];
 	uint32_t next_id;
 	pthread_t rx;
@@ -239,7 +240,9 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 		*sealed = 0;
 	memset(&ready, 0, sizeof(ready));
 	if (c == NULL || c->sealed == NULL || c->ca_cert == NULL ||
-	    c->nsigners < 0 || c->nsigners > CA_SIGNER_MAX)
+	    c->nsigners < 0 || c->nsigners > CA_SIGNER_MAX ||
+	    c->key_idx >= CA_SIGNER_KEYS || c->nretired >= CA_SIGNER_KEYS ||
+	    (c->nretired > 0 && c->retired == NULL))
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
 				    "ca_signer_start: bad configuration");
 	nsig = c->nsigners ? c->nsigners : ncpus();
@@ -250,6 +253,7 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 	pthread_cond_init(&s->cv, NULL);
 	s->ctl = -1;
 	s->nsigners = nsig;
+	s->current = c->key_idx;
 	for (int i = 0; i < CA_SIGNER_MAX; i++)
 		s->conns[i].fd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -401,9 +405,10 @@ send_all(int fd, const void *buf, size_t len)
 /* One request and its reply on connection I. Returns 0 with the reply in
  * *RTYPE / BUF (of *LEN, at most SIZE), or -1 if the connection broke. */
 static int
-round_trip(struct ca_signer *s, int i, uint16_t type, const unsigned char *a,
-	   size_t alen, const unsigned char *b, size_t blen, uint16_t *rtype,
-	   unsigned char *buf, size_t size, size_t *len)
+round_trip(struct ca_signer *s, int i, uint16_t type, uint16_t key,
+	   const unsigned char *a, size_t alen, const unsigned char *b,
+	   size_t blen, uint16_t *rtype, unsigned char *buf, size_t size,
+	   size_t *len)
 {
 	unsigned char h[CA_SIGNER_HDR];
 	struct ca_signer_hdr hdr;
@@ -414,6 +419,7 @@ round_trip(struct ca_signer *s, int i, uint16_t type, const unsigned char *a,
 	id = ++s->next_id;
 	pthread_mutex_unlock(&s->mu);
 	hdr.type = type;
+	hdr.key = key;
 	hdr.id = id;
 	hdr.len = (uint32_t)(alen + blen);
 	ca_signer_hdr_put(&hdr, h);
@@ -472,6 +478,16 @@ ca_signer_sign(struct ca_signer *s, enum ca_sign_kind kind,
 	       const unsigned char *tbs, size_t tbs_len, unsigned char *sig,
 	       size_t *sig_len, uint64_t *crl_floor, struct mica_err *err)
 {
+	return ca_signer_sign_key(s, kind, s != NULL ? s->current : 0, tbs,
+				  tbs_len, sig, sig_len, crl_floor, err);
+}
+
+int
+ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
+		   unsigned key_idx, const unsigned char *tbs,
+		   size_t tbs_len, unsigned char *sig, size_t *sig_len,
+		   uint64_t *crl_floor, struct mica_err *err)
+{
 	unsigned char reply[CA_SIGNER_REFUSAL_MAX > CA_SIG_MAX ?
 			    CA_SIGNER_REFUSAL_MAX : CA_SIG_MAX];
 	uint16_t type = kind == CA_SIGN_CRL ? CA_SMSG_SIGN_CRL :
@@ -482,8 +498,11 @@ ca_signer_sign(struct ca_signer *s, enum ca_sign_kind kind,
 	if (MICA_FAULT("sign"))
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
 				    "signing failed (fault injected)");
+	/* No CA certificate ever goes to a signer: there is no message
+	 * for it (ca/signer_int.h). */
 	if (s == NULL || sig == NULL || sig_len == NULL || tbs == NULL ||
-	    (kind != CA_SIGN_LEAF && kind != CA_SIGN_CRL))
+	    (kind != CA_SIGN_LEAF && kind != CA_SIGN_CRL) ||
+	    key_idx >= CA_SIGNER_KEYS)
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
 				    "signing failed (bad arguments)");
 	if (tbs_len > ca_signer_max_len(type))
@@ -493,8 +512,8 @@ ca_signer_sign(struct ca_signer *s, enum ca_sign_kind kind,
 				    ca_signer_max_len(type));
 	if ((i = take(s)) < 0)
 		return unavailable(err);
-	if (round_trip(s, i, type, tbs, tbs_len, NULL, 0, &rtype, reply,
-		       sizeof(reply), &len) != 0) {
+	if (round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len, NULL, 0,
+		       &rtype, reply, sizeof(reply), &len) != 0) {
 		give(s, i, 1);
 		return unavailable(err);
 	}
@@ -586,7 +605,7 @@ ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 		s->conns[i].busy = 1;
 		done[i] = 1;
 		pthread_mutex_unlock(&s->mu);
-		if (round_trip(s, i, CA_SMSG_SET_DOMAINS, mac, 32, blob,
+		if (round_trip(s, i, CA_SMSG_SET_DOMAINS, 0, mac, 32, blob,
 			       blob_len, &rtype, reply, sizeof(reply),
 			       &len) != 0) {
 			give(s, i, 1);   /* its successor gets the keeper's */

@@ -45,22 +45,39 @@
 #include "util/err.h"
 
 #define CA_SIGNER_MAX         16         /* most signer processes */
+#define CA_SIGNER_KEYS        16         /* CA key indexes 0..15 */
 #define CA_SIGNER_DOMAINS_LABEL "allowed-domains"
 
 /* What a signature is asked for. */
 enum ca_sign_kind {
 	CA_SIGN_LEAF = 1,     /* an end-entity TBSCertificate */
 	CA_SIGN_CRL = 2,      /* a TBSCertList */
+	CA_SIGN_CACERT = 3,   /* a CA's TBSCertificate: in-process on an
+			       * offline root only (ca/sign.h); the signer
+			       * processes have no such message */
+};
+
+/* A CA key the CA has retired (after a rollover): it signs the CRL of the
+ * certificates it issued, nothing else. */
+struct ca_signer_key {
+	unsigned idx;                         /* its index, < CA_SIGNER_KEYS */
+	const struct ca_sealed_key *sealed;
+	const unsigned char *cert;            /* its CA certificate, DER */
+	size_t cert_len;
 };
 
 struct ca_signer;
 
 struct ca_signer_config {
-	const struct ca_sealed_key *sealed;   /* the CA key, sealed */
+	const struct ca_sealed_key *sealed;   /* the current CA key, sealed */
+	unsigned key_idx;                     /* its index (< CA_SIGNER_KEYS) */
+	const struct ca_signer_key *retired;  /* the CA's retired keys */
+	size_t nretired;
 	char *pass; size_t pass_len;          /* its passphrase, in writable
 					       * memory: the keeper wipes its
 					       * copy, the caller its own */
-	const unsigned char *ca_cert;         /* the CA certificate, DER */
+	const unsigned char *ca_cert;         /* the current key's CA
+					       * certificate, DER */
 	size_t ca_cert_len;
 	const char *const *domains;           /* allowed domains */
 	size_t ndomains;
@@ -71,9 +88,9 @@ struct ca_signer_config {
 };
 
 /*
- * Fork the keeper, which unseals the key, checks it matches the CA
- * certificate and that the domain list carries the key's MAC, then starts
- * the signers. Returns when they are ready (or failed): wrong passphrase ->
+ * Fork the keeper, which unseals every key, checks each matches its CA
+ * certificate and that the domain list carries the current key's MAC,
+ * then starts the signers. Returns when they are ready (or failed): wrong passphrase ->
  * MICA_E_UNAUTH "wrong_passphrase"; a domain list whose MAC does not match
  * -> MICA_E_FORBIDDEN "domains_not_sealed". The caller must have no other
  * threads yet (it forks). When C->domains_mac is NULL the keeper computes
@@ -86,7 +103,8 @@ int ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 		    struct mica_err *err);
 
 /*
- * Sign TBS as KIND with the CA key. SIG must hold CA_SIG_MAX bytes.
+ * Sign TBS as KIND (CA_SIGN_LEAF or CA_SIGN_CRL) with the current CA key.
+ * SIG must hold CA_SIG_MAX bytes.
  * Thread-safe: each call takes an idle signer. A refusal by the signer's
  * checks -> MICA_E_POLICY "signer_refused" (message "signer: <rule>"); a
  * CRL number the signer has already seen -> MICA_E_CONFLICT
@@ -98,11 +116,17 @@ int ca_signer_sign(struct ca_signer *s, enum ca_sign_kind kind,
 		   const unsigned char *tbs, size_t tbs_len,
 		   unsigned char *sig, size_t *sig_len, uint64_t *crl_floor,
 		   struct mica_err *err);
+/* The same with the key of index KEY_IDX (the signers refuse a leaf with
+ * any key but the current one). */
+int ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
+		       unsigned key_idx, const unsigned char *tbs,
+		       size_t tbs_len, unsigned char *sig, size_t *sig_len,
+		       uint64_t *crl_floor, struct mica_err *err);
 
 /*
  * Tell every signer (and every signer started later) the allowed domains,
- * which only take effect with MAC, the CA key's MAC of their canonical
- * form (ca_signer_domains_blob). A wrong MAC -> MICA_E_FORBIDDEN
+ * which only take effect with MAC, the current CA key's MAC of their
+ * canonical form (ca_signer_domains_blob). A wrong MAC -> MICA_E_FORBIDDEN
  * "domains_not_sealed" and the signers keep the list they had.
  */
 int ca_signer_set_domains(struct ca_signer *s, const char *const *domains,

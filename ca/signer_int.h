@@ -5,15 +5,19 @@
  *
  * Every message, both ways, is a 16-octet header then LEN octets:
  *
- *   u32 magic "mcs1" | u16 type | u16 reserved (0) | u32 id | u32 len
+ *   u32 magic "mcs1" | u16 type | u16 key | u32 id | u32 len
  *
  * big-endian. Requests: SIGN_LEAF (TBSCertificate, <= CA_SIGNER_LEAF_MAX),
- * SIGN_CRL (TBSCertList, <= CA_SIGNER_CRL_MAX), SET_DOMAINS (32-octet MAC
- * then the canonical domain blob, <= CA_SIGNER_CONF_MAX). Replies carry the
- * request's id: OK (the signature, <= CA_SIG_MAX, or empty) or REFUSED
- * (u64 crl floor, then "code" NUL "message", <= CA_SIGNER_REFUSAL_MAX).
- * Anything else - a bad magic, an unknown type, a length over its type's
- * bound, a short read - ends the connection.
+ * SIGN_CRL (TBSCertList, <= CA_SIGNER_CRL_MAX), both with KEY the index of
+ * the CA key to sign with (below CA_SIGNER_KEYS: a CA that rolled over
+ * holds several, and its retired keys still sign their CRLs); SET_DOMAINS
+ * (32-octet MAC then the canonical domain blob, <= CA_SIGNER_CONF_MAX).
+ * Replies carry the request's id: OK (the signature, <= CA_SIG_MAX, or
+ * empty) or REFUSED (u64 crl floor, then "code" NUL "message", <=
+ * CA_SIGNER_REFUSAL_MAX). KEY is 0 in every other message. Anything else -
+ * a bad magic, an unknown type, a length over its type's bound, a key
+ * index out of range, a short read - ends the connection; a key index in
+ * range that the signer does not hold is refused.
  */
 #ifndef MICA_CA_SIGNER_INT_H
 #define MICA_CA_SIGNER_INT_H
@@ -42,6 +46,7 @@ enum ca_signer_msg {
 
 struct ca_signer_hdr {
 	uint16_t type;
+	uint16_t key;      /* CA key index (SIGN_LEAF, SIGN_CRL), else 0 */
 	uint32_t id;
 	uint32_t len;
 };
@@ -49,8 +54,8 @@ struct ca_signer_hdr {
 /* Encode H into OUT[CA_SIGNER_HDR]. */
 void ca_signer_hdr_put(const struct ca_signer_hdr *h,
 		       unsigned char out[CA_SIGNER_HDR]);
-/* Decode and bound a header: 0, or -1 if the magic, the reserved field,
- * the type or the length (for that type) is wrong. */
+/* Decode and bound a header: 0, or -1 if the magic, the type, the key
+ * index or the length (for that type) is wrong. */
 int ca_signer_hdr_get(const unsigned char in[CA_SIGNER_HDR],
 		      struct ca_signer_hdr *h);
 /* The largest LEN a message of TYPE may carry; 0 for unknown types. */
@@ -69,13 +74,22 @@ int ca_signer_domains_parse(const unsigned char *blob, size_t len,
 			    char ***out, size_t *n);
 void ca_signer_strv_free(char **v);
 
-/* What one signer process knows: its key and the rules it signs under. */
-struct ca_signer_state {
-	struct ca_key *key;
+/* One CA key in a signer, and the rules it signs under (its own CA
+ * certificate's subject, key identifier and validity). */
+struct ca_signer_key_state {
+	struct ca_key *key;               /* NULL: no key with this index */
 	struct ca_sign_policy pol;
 	unsigned char *subject;           /* pol.subject's storage */
 	unsigned char *sig_alg;           /* pol.sig_alg's storage */
-	char **domains;                   /* pol.domains's storage */
+};
+
+/* What one signer process knows: its keys and the rules they sign under.
+ * Leaves only with the current key; CRLs with any. */
+struct ca_signer_state {
+	struct ca_signer_key_state keys[CA_SIGNER_KEYS];
+	unsigned current;                 /* index of the current key */
+	char **domains;                   /* every pol.domains's storage */
+	size_t ndomains;
 	unsigned char domains_mac[32];
 	_Atomic uint64_t *crl_floor;      /* shared by every signer */
 	int log_fd;
@@ -86,9 +100,9 @@ struct ca_signer_state {
  * end of file, -1 after a malformed message or an I/O error. */
 int ca_signer_serve(struct ca_signer_state *st, int fd);
 
-/* Answer one request already read (type, payload): fill the reply. For
- * tests and for ca_signer_serve. *REPLY heap. */
-int ca_signer_handle(struct ca_signer_state *st, uint16_t type,
+/* Answer one request already read (type, key index, payload): fill the
+ * reply. For tests and for ca_signer_serve. *REPLY heap. */
+int ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 		     const unsigned char *p, size_t len, uint16_t *rtype,
 		     unsigned char **reply, size_t *reply_len);
 

@@ -41,7 +41,8 @@ ca_signer_hdr_put(const struct ca_signer_hdr *h,
 	put32(out, CA_SIGNER_MAGIC);
 	out[4] = (unsigned char)(h->type >> 8);
 	out[5] = (unsigned char)h->type;
-	out[6] = out[7] = 0;
+	out[6] = (unsigned char)(h->key >> 8);
+	out[7] = (unsigned char)h->key;
 	put32(out + 8, h->id);
 	put32(out + 12, h->len);
 }
@@ -65,15 +66,19 @@ ca_signer_hdr_get(const unsigned char in[CA_SIGNER_HDR],
 {
 	uint32_t max;
 
-	if (get32(in) != CA_SIGNER_MAGIC || in[6] != 0 || in[7] != 0)
+	if (get32(in) != CA_SIGNER_MAGIC)
 		return -1;
 	h->type = (uint16_t)(in[4] << 8 | in[5]);
+	h->key = (uint16_t)(in[6] << 8 | in[7]);
 	h->id = get32(in + 8);
 	h->len = get32(in + 12);
 	max = ca_signer_max_len(h->type);
 	if (max == 0 || h->len > max)
 		return -1;
-	return 0;
+	/* A key index only where a key signs, and one that can exist. */
+	if (h->type == CA_SMSG_SIGN_LEAF || h->type == CA_SMSG_SIGN_CRL)
+		return h->key < CA_SIGNER_KEYS ? 0 : -1;
+	return h->key == 0 ? 0 : -1;
 }
 
 int

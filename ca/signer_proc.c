@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include <mbedtls/platform_util.h>
-#include <mbedtls/x509_crt.h>
 #include <seccomp.h>
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -33,6 +32,7 @@
 #endif
 #endif
 
+#include "ca/cacert.h"
 #include "ca/x509.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -93,6 +93,20 @@ ok_reply(const unsigned char *p, size_t len, uint16_t *rtype,
 	return 0;
 }
 
+/* Point every key's policy at the domain list V (N names), which ST now
+ * owns. */
+static void
+use_domains(struct ca_signer_state *st, char **v, size_t n)
+{
+	ca_signer_strv_free(st->domains);
+	st->domains = v;
+	st->ndomains = n;
+	for (unsigned i = 0; i < CA_SIGNER_KEYS; i++) {
+		st->keys[i].pol.domains = (const char *const *)v;
+		st->keys[i].pol.ndomains = n;
+	}
+}
+
 static int
 set_domains(struct ca_signer_state *st, const unsigned char *p, size_t len,
 	    struct mica_err *err)
@@ -104,8 +118,9 @@ set_domains(struct ca_signer_state *st, const unsigned char *p, size_t len,
 	if (len < 32)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_message",
 				    "domain message too short");
-	if (ca_key_mac(st->key, CA_SIGNER_DOMAINS_LABEL, p + 32, len - 32,
-		       mac, err) != 0)
+	/* Sealed by the current key, the one that signs names. */
+	if (ca_key_mac(st->keys[st->current].key, CA_SIGNER_DOMAINS_LABEL,
+		       p + 32, len - 32, mac, err) != 0)
 		return -1;
 	if (!ca_ct_equal(mac, p, 32)) {
 		mbedtls_platform_zeroize(mac, sizeof(mac));
@@ -117,44 +132,63 @@ set_domains(struct ca_signer_state *st, const unsigned char *p, size_t len,
 	if (ca_signer_domains_parse(p + 32, len - 32, &v, &n) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_message",
 				    "domain list not canonical");
-	ca_signer_strv_free(st->domains);
-	st->domains = v;
-	st->pol.domains = (const char *const *)v;
-	st->pol.ndomains = n;
+	use_domains(st, v, n);
 	memcpy(st->domains_mac, p, 32);
 	return 0;
 }
 
 int
-ca_signer_handle(struct ca_signer_state *st, uint16_t type,
+ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 		 const unsigned char *p, size_t len, uint16_t *rtype,
 		 unsigned char **reply, size_t *reply_len)
 {
 	unsigned char sig[CA_SIG_MAX];
 	size_t sig_len = 0;
 	struct mica_err e;
+	struct ca_signer_key_state *k = NULL;
 	uint64_t num = 0, cur;
 	int64_t now = (int64_t)time(NULL);
 
 	mica_err_clear(&e);
 	*reply = NULL;
 	*reply_len = 0;
+	if (type == CA_SMSG_SIGN_LEAF || type == CA_SMSG_SIGN_CRL) {
+		if (key >= CA_SIGNER_KEYS || st->keys[key].key == NULL) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: no CA key with index %u",
+				     (unsigned)key);
+			return refusal(st, "with an unknown key", &e, rtype,
+				       reply, reply_len);
+		}
+		k = &st->keys[key];
+	}
 	switch (type) {
 	case CA_SMSG_SIGN_LEAF:
-		if (ca_signcheck_leaf(&st->pol, now, p, len, &e) != 0)
+		/* A retired key signs CRLs only: its certificates belong to
+		 * a CA certificate that is being replaced. */
+		if (key != st->current) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: a certificate with a retired "
+				     "key");
 			return refusal(st, "a certificate", &e, rtype, reply,
 				       reply_len);
-		if (ca_key_sign(st->key, p, len, sig, &sig_len, &e) != 0)
+		}
+		if (ca_signcheck_leaf(&k->pol, now, p, len, &e) != 0)
+			return refusal(st, "a certificate", &e, rtype, reply,
+				       reply_len);
+		if (ca_key_sign(k->key, p, len, sig, &sig_len, &e) != 0)
 			return refusal(st, "a certificate", &e, rtype, reply,
 				       reply_len);
 		return ok_reply(sig, sig_len, rtype, reply, reply_len);
 	case CA_SMSG_SIGN_CRL:
-		if (ca_signcheck_crl(&st->pol, now, p, len, &num, &e) != 0)
+		if (ca_signcheck_crl(&k->pol, now, p, len, &num, &e) != 0)
 			return refusal(st, "a CRL", &e, rtype, reply, reply_len);
+		/* One series of numbers for the whole CA, whatever the key:
+		 * each key's CRLs still increase. */
 		cur = atomic_load(st->crl_floor);
 		if (num <= cur)
 			goto used;
-		if (ca_key_sign(st->key, p, len, sig, &sig_len, &e) != 0)
+		if (ca_key_sign(k->key, p, len, sig, &sig_len, &e) != 0)
 			return refusal(st, "a CRL", &e, rtype, reply, reply_len);
 		/* Claim the number only now: a failure above leaves it free.
 		 * Two signers racing for one number: one wins, one refuses. */
@@ -215,12 +249,13 @@ ca_signer_serve(struct ca_signer_state *st, int fd)
 			free(buf);
 			return -1;
 		}
-		r = ca_signer_handle(st, hdr.type, buf, hdr.len, &rtype,
-				     &reply, &reply_len);
+		r = ca_signer_handle(st, hdr.type, hdr.key, buf, hdr.len,
+				     &rtype, &reply, &reply_len);
 		free(buf);
 		if (r != 0)
 			return -1;
 		rh.type = rtype;
+		rh.key = 0;
 		rh.id = hdr.id;
 		rh.len = (uint32_t)reply_len;
 		ca_signer_hdr_put(&rh, h);
@@ -428,69 +463,95 @@ spawn(struct ca_signer_state *st, int ctl, int sfd, struct worker *w)
 	return 0;
 }
 
-static int64_t
-x509_time(const mbedtls_x509_time *t)
+/* Unseal one key and learn its rules from its CA certificate (the
+ * subject, the key identifier - the certificate's SKI extension, which a
+ * CA above may have computed otherwise than mica - and the validity):
+ * fill ST->keys[IDX]. */
+static int
+load_key(struct ca_signer_state *st, unsigned idx,
+	 const struct ca_sealed_key *sealed, const char *pass, size_t pass_len,
+	 const unsigned char *cert, size_t cert_len, struct mica_err *err)
 {
-	struct tm tm;
+	struct ca_signer_key_state *k;
+	struct ca_cert_info ci;
+	unsigned char *spki = NULL;
+	const unsigned char *alg;
+	size_t spki_len = 0, alg_len = 0;
+	int rc = -1;
 
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = t->year - 1900;
-	tm.tm_mon = t->mon - 1;
-	tm.tm_mday = t->day;
-	tm.tm_hour = t->hour;
-	tm.tm_min = t->min;
-	tm.tm_sec = t->sec;
-	return (int64_t)timegm(&tm);
+	if (idx >= CA_SIGNER_KEYS || st->keys[idx].key != NULL || sealed == NULL ||
+	    cert == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "the signer was given a bad key list");
+	k = &st->keys[idx];
+	if (ca_key_unseal(sealed, pass, pass_len, &k->key, err) != 0)
+		goto out;
+	if (ca_cert_info_read(cert, cert_len, &ci, err) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "bad_root",
+			     "a CA certificate does not parse");
+		goto out;
+	}
+	if (ca_key_spki(k->key, &spki, &spki_len, err) != 0)
+		goto out;
+	if (spki_len != ci.spki_len || memcmp(spki, ci.spki, spki_len) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "key_mismatch",
+			     "a CA key does not match its CA certificate");
+		goto out;
+	}
+	if ((k->subject = malloc(ci.subject_len)) == NULL)
+		goto oom;
+	memcpy(k->subject, ci.subject, ci.subject_len);
+	k->pol.subject = k->subject;
+	k->pol.subject_len = ci.subject_len;
+	memcpy(k->pol.ski, ci.ski, ci.ski_len);
+	k->pol.ski_len = ci.ski_len;
+	k->pol.not_before = ci.not_before;
+	k->pol.not_after = ci.not_after;
+	alg = ca_key_sig_alg(k->key, &alg_len);
+	if ((k->sig_alg = malloc(alg_len)) == NULL)
+		goto oom;
+	memcpy(k->sig_alg, alg, alg_len);
+	k->pol.sig_alg = k->sig_alg;
+	k->pol.sig_alg_len = alg_len;
+	rc = 0;
+	goto out;
+oom:
+	mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+out:
+	free(spki);
+	return rc;
 }
 
-/* Unseal the key and learn the rules from the CA certificate: fill ST. */
+/* Unseal every key and learn the rules from the CA certificates: fill ST. */
 static int
 keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	    struct ca_ctl_ready *ready, struct mica_err *err)
 {
-	mbedtls_x509_crt crt;
-	unsigned char *spki = NULL, *blob = NULL, mac[32];
-	const unsigned char *alg;
-	size_t spki_len = 0, blob_len = 0, alg_len = 0;
+	unsigned char *blob = NULL, mac[32];
+	char **v = NULL;
+	size_t blob_len = 0, n = 0;
 	int rc = -1;
 
-	mbedtls_x509_crt_init(&crt);
-	if (ca_key_unseal(c->sealed, c->pass, c->pass_len, &st->key, err) != 0)
-		goto out;
-	if (mbedtls_x509_crt_parse_der(&crt, c->ca_cert, c->ca_cert_len) != 0) {
-		mica_err_set(err, MICA_E_INTERNAL, "bad_root",
-			     "the CA certificate does not parse");
+	if (c->key_idx >= CA_SIGNER_KEYS) {
+		mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+			     "the signer was given a bad key index");
 		goto out;
 	}
-	if (ca_key_spki(st->key, &spki, &spki_len, err) != 0)
+	st->current = c->key_idx;
+	if (load_key(st, c->key_idx, c->sealed, c->pass, c->pass_len,
+		     c->ca_cert, c->ca_cert_len, err) != 0)
 		goto out;
-	if (spki_len != crt.pk_raw.len ||
-	    memcmp(spki, crt.pk_raw.p, spki_len) != 0) {
-		mica_err_set(err, MICA_E_INTERNAL, "key_mismatch",
-			     "the CA key does not match the CA certificate");
-		goto out;
-	}
-	if ((st->subject = malloc(crt.subject_raw.len)) == NULL)
-		goto oom;
-	memcpy(st->subject, crt.subject_raw.p, crt.subject_raw.len);
-	st->pol.subject = st->subject;
-	st->pol.subject_len = crt.subject_raw.len;
-	if (ca_x509_key_id(crt.pk_raw.p, crt.pk_raw.len, st->pol.ski, err) != 0)
-		goto out;
-	st->pol.not_before = x509_time(&crt.valid_from);
-	st->pol.not_after = x509_time(&crt.valid_to);
-	alg = ca_key_sig_alg(st->key, &alg_len);
-	if ((st->sig_alg = malloc(alg_len)) == NULL)
-		goto oom;
-	memcpy(st->sig_alg, alg, alg_len);
-	st->pol.sig_alg = st->sig_alg;
-	st->pol.sig_alg_len = alg_len;
+	for (size_t i = 0; i < c->nretired; i++)
+		if (load_key(st, c->retired[i].idx, c->retired[i].sealed,
+			     c->pass, c->pass_len, c->retired[i].cert,
+			     c->retired[i].cert_len, err) != 0)
+			goto out;
 
-	/* The allowed domains count only with the key's MAC. */
+	/* The allowed domains count only with the current key's MAC. */
 	if (ca_signer_domains_blob(c->domains, c->ndomains, &blob, &blob_len,
 				   err) != 0 ||
-	    ca_key_mac(st->key, CA_SIGNER_DOMAINS_LABEL, blob, blob_len, mac,
-		       err) != 0)
+	    ca_key_mac(st->keys[st->current].key, CA_SIGNER_DOMAINS_LABEL,
+		       blob, blob_len, mac, err) != 0)
 		goto out;
 	if (c->domains_mac != NULL && !ca_ct_equal(mac, c->domains_mac, 32)) {
 		mica_err_set(err, MICA_E_FORBIDDEN, "domains_not_sealed",
@@ -504,22 +565,16 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 		ready->sealed = 1;
 		memcpy(ready->mac, mac, 32);
 	}
-	if (ca_signer_domains_parse(blob, blob_len, &st->domains,
-				    &st->pol.ndomains) != 0) {
+	if (ca_signer_domains_parse(blob, blob_len, &v, &n) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "bad_domains",
 			     "the domain list could not be read back");
 		goto out;
 	}
-	st->pol.domains = (const char *const *)st->domains;
+	use_domains(st, v, n);
 	memcpy(st->domains_mac, mac, 32);
 	rc = 0;
-	goto out;
-oom:
-	mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 out:
-	mbedtls_x509_crt_free(&crt);
 	mbedtls_platform_zeroize(mac, sizeof(mac));
-	free(spki);
 	free(blob);
 	return rc;
 }
@@ -541,8 +596,8 @@ keeper_ctl(struct ca_signer_state *st, int ctl, const unsigned char *m,
 	memset(&ack, 0, sizeof(ack));
 	ack.type = CA_CTL_ACK;
 	if (type == CA_CTL_SET_DOMAINS &&
-	    ca_signer_handle(st, CA_SMSG_SET_DOMAINS, m + 4, len - 4, &rtype,
-			     &reply, &reply_len) == 0)
+	    ca_signer_handle(st, CA_SMSG_SET_DOMAINS, 0, m + 4, len - 4,
+			     &rtype, &reply, &reply_len) == 0)
 		ack.ok = rtype == CA_SMSG_OK;
 	free(reply);
 	ctl_send(ctl, &ack, sizeof(ack), -1);
@@ -617,6 +672,9 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 		_exit(3);
 	if ((msg = malloc(CA_CTL_MSG_MAX)) == NULL)
 		_exit(3);
+	/* The log's timestamps (strftime) load the time zone on first use:
+	 * load it here, so that a confined signer never opens a file. */
+	tzset();
 	for (i = 0; i < nsigners; i++)
 		if (spawn(&st, ctl, sfd, &w[i]) != 0)
 			_exit(3);
@@ -691,6 +749,7 @@ done:
 			kill(w[i].pid, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0)
 		;
-	ca_key_free(st.key);
+	for (i = 0; i < CA_SIGNER_KEYS; i++)
+		ca_key_free(st.keys[i].key);
 	_exit(status);
 }

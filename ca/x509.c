@@ -60,6 +60,11 @@ static const unsigned char OID_SKI[] = { 0x55, 0x1d, 0x0e };
 static const unsigned char OID_AKI[] = { 0x55, 0x1d, 0x23 };
 static const unsigned char OID_CRLDP[] = { 0x55, 0x1d, 0x1f };
 static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
+static const unsigned char OID_NC[] = { 0x55, 0x1d, 0x1e };
+/* pkcs-9-at-extensionRequest 1.2.840.113549.1.9.14 (RFC 2985 5.4.2) */
+static const unsigned char OID_EXT_REQ[] = {
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e,
+};
 static const unsigned char OID_AIA[] = {
 	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01,
 };
@@ -461,29 +466,38 @@ write_san(unsigned char **p, unsigned char *start, const struct ca_tbs_cert *t,
 	return write_ext(p, start, OID_SAN, sizeof(OID_SAN), critical, len);
 }
 
+/* A key identifier's length: 0 stands for SHA-1's 20 octets. */
+static size_t
+keyid_len(size_t n)
+{
+	return n == 0 ? 20 : n;
+}
+
 /* KeyIdentifier OCTET STRING inside extnValue (RFC 5280 4.2.1.2). */
 static int
-write_ski(unsigned char **p, unsigned char *start, const unsigned char *ski)
+write_ski(unsigned char **p, unsigned char *start, const unsigned char *ski,
+	  size_t ski_len)
 {
 	int ret;
 	size_t len = 0;
 
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_octet_string(p, start,
-								  ski, 20));
+								  ski, ski_len));
 	return write_ext(p, start, OID_SKI, sizeof(OID_SKI), 0, len);
 }
 
 /* AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT ... }
  * (RFC 5280 4.2.1.1), non-critical. */
 static int
-write_aki(unsigned char **p, unsigned char *start, const unsigned char *aki)
+write_aki(unsigned char **p, unsigned char *start, const unsigned char *aki,
+	  size_t aki_len)
 {
 	int ret;
 	size_t len = 0;
 
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(p, start,
-								aki, 20));
-	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX(0), 20));
+								aki, aki_len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX(0), aki_len));
 	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
 	return write_ext(p, start, OID_AKI, sizeof(OID_AKI), 0, len);
 }
@@ -526,6 +540,98 @@ write_aia(unsigned char **p, unsigned char *start, const char *url,
 	return write_ext(p, start, OID_AIA, sizeof(OID_AIA), 0, len);
 }
 
+/*
+ * RFC 5280 4.2.1.10 NameConstraints ::= SEQUENCE { permittedSubtrees [0]
+ * GeneralSubtrees, ... }; GeneralSubtree ::= SEQUENCE { base GeneralName,
+ * minimum [0] DEFAULT 0 (omitted in DER), maximum absent (MUST) }. For
+ * each domain D: dNSName D, rfc822Name D, rfc822Name ".D", so that a
+ * stolen issuing key can name neither a host nor a mailbox outside D.
+ * Writes the NameConstraints SEQUENCE only (the extnValue contents).
+ */
+static int
+write_nc_value(unsigned char **p, unsigned char *start,
+	       const char *const *dom, size_t n)
+{
+	static const unsigned char forms[3] = {
+		CA_DER_CTX(2), CA_DER_CTX(1), CA_DER_CTX(1),
+	};
+	int ret, f;
+	size_t len = 0, i, one, dl;
+
+	for (i = n; i-- > 0;) {
+		dl = strlen(dom[i]);
+		/* Written backwards: ".D" (rfc822), "D" (rfc822), "D" (DNS). */
+		for (f = 2; f >= 0; f--) {
+			one = 0;
+			MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_raw_buffer(
+					p, start, (const unsigned char *)dom[i],
+					dl));
+			if (f == 2)
+				MBEDTLS_ASN1_CHK_ADD(one,
+					mbedtls_asn1_write_raw_buffer(
+						p, start,
+						(const unsigned char *)".", 1));
+			MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, forms[f],
+							    one));
+			MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start,
+							    CA_DER_SEQUENCE,
+							    one));
+			len += one;
+		}
+	}
+	/* permittedSubtrees [0] IMPLICIT GeneralSubtrees: constructed. */
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX_CONS(0), len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return (int)len;
+}
+
+/* RFC 5280 4.2.1.10: "Conforming CAs MUST mark this extension as
+ * critical". */
+static int
+write_nc(unsigned char **p, unsigned char *start, const char *const *dom,
+	 size_t n)
+{
+	int ret;
+	size_t len = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(len, write_nc_value(p, start, dom, n));
+	return write_ext(p, start, OID_NC, sizeof(OID_NC), 1, len);
+}
+
+/* Domains for permitted subtrees: canonical DNS names (ca_name_parse:
+ * lowercase, no trailing dot), no wildcard. */
+static int
+check_nc_domains(const char *const *dom, size_t n, struct mica_err *err)
+{
+	struct ca_name nm;
+
+	if (n > CA_NC_PERMIT_MAX || (n > 0 && dom == NULL))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_name_constraints",
+				    "at most %d permitted domains",
+				    CA_NC_PERMIT_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (dom[i] == NULL ||
+		    ca_name_parse(dom[i], CA_NAME_DNS, &nm, NULL) != 0 ||
+		    nm.kind != CA_NAME_DNS || nm.value[0] == '*' ||
+		    strcmp(nm.value, dom[i]) != 0)
+			return mica_err_set(err, MICA_E_BADREQ,
+					    "bad_name_constraints",
+					    "a permitted subtree is not a "
+					    "canonical DNS domain");
+	return 0;
+}
+
+/* Upper bound of the octets write_nc writes for DOM. */
+static size_t
+nc_size(const char *const *dom, size_t n)
+{
+	size_t sz = 32;
+
+	for (size_t i = 0; i < n; i++)
+		sz += 3 * (strlen(dom[i]) + 1 + 8);
+	return sz;
+}
+
 /* Extensions in the header's order, so written last-first. */
 static int
 write_exts(unsigned char **p, unsigned char *start,
@@ -542,8 +648,13 @@ write_exts(unsigned char **p, unsigned char *start,
 		MBEDTLS_ASN1_CHK_ADD(len, write_crldp(p, start, t->crl_url,
 						      crl_len));
 	if (t->has_aki)
-		MBEDTLS_ASN1_CHK_ADD(len, write_aki(p, start, t->aki));
-	MBEDTLS_ASN1_CHK_ADD(len, write_ski(p, start, t->ski));
+		MBEDTLS_ASN1_CHK_ADD(len, write_aki(p, start, t->aki,
+						    keyid_len(t->aki_len)));
+	MBEDTLS_ASN1_CHK_ADD(len, write_ski(p, start, t->ski,
+					    keyid_len(t->ski_len)));
+	if (t->nc_npermit > 0)
+		MBEDTLS_ASN1_CHK_ADD(len, write_nc(p, start, t->nc_permit,
+						   t->nc_npermit));
 	if (t->nnames > 0)
 		MBEDTLS_ASN1_CHK_ADD(len, write_san(p, start, t,
 						    subject_empty));
@@ -671,6 +782,16 @@ check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
 	if (t->subject_len == 2 && t->nnames == 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 				    "an empty subject needs alternative names");
+	if (t->ski_len > CA_KEYID_MAX || t->aki_len > CA_KEYID_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "key identifier longer than %d octets",
+				    CA_KEYID_MAX);
+	/* RFC 5280 4.2.1.10: name constraints only in a CA certificate. */
+	if (t->nc_npermit > 0 && !t->is_ca)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "name constraints in a non-CA certificate");
+	if (check_nc_domains(t->nc_permit, t->nc_npermit, err) < 0)
+		return -1;
 	if (t->crl_url != NULL &&
 	    check_url(t->crl_url, "CRL distribution point", crl_len, err) < 0)
 		return -1;
@@ -708,7 +829,8 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 	 * anything lands outside BUF. */
 	size = 1024 + 24 + t->sig_alg_len + t->issuer_len + t->subject_len +
 	       t->spki_len + crl_len + 32 + aia_len + 32 +
-	       t->nnames * (sizeof(t->names[0].value) + 8);
+	       t->nnames * (sizeof(t->names[0].value) + 8) +
+	       2 * CA_KEYID_MAX + nc_size(t->nc_permit, t->nc_npermit);
 	buf = malloc(size);
 	if (buf == NULL) {
 		oom(err);
@@ -794,6 +916,140 @@ bad:
 }
 
 /* ------------------------------------------------------------------ */
+/* Name constraints and a CA's request                                 */
+/* ------------------------------------------------------------------ */
+
+int
+ca_x509_nc_value(const char *const *domains, size_t n, unsigned char **out,
+		 size_t *out_len, struct mica_err *err)
+{
+	unsigned char *buf, *p;
+	size_t size;
+	int ret;
+
+	if (out == NULL || out_len == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_x509_nc_value: no output");
+	*out = NULL;
+	*out_len = 0;
+	if (n == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_name_constraints",
+				    "no permitted domain");
+	if (check_nc_domains(domains, n, err) < 0)
+		return -1;
+	size = nc_size(domains, n);
+	if ((buf = malloc(size)) == NULL)
+		return oom(err);
+	p = buf + size;
+	if ((ret = write_nc_value(&p, buf, domains, n)) < 0) {
+		free(buf);
+		return enc_fail(err);
+	}
+	/* Written backwards: move it to the front. */
+	memmove(buf, p, (size_t)ret);
+	*out = buf;
+	*out_len = (size_t)ret;
+	return 0;
+}
+
+int
+ca_x509_tbs_csr(const struct ca_tbs_csr *r, unsigned char **out,
+		size_t *out_len, struct mica_err *err)
+{
+	struct ca_tbs_cert t;
+	unsigned char *buf = NULL, *p;
+	size_t size, len = 0, ext, crl_len = 0, aia_len = 0;
+	int ret, rc = -1;
+
+	if (r == NULL || out == NULL || out_len == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "ca_x509_tbs_csr: missing argument");
+	*out = NULL;
+	*out_len = 0;
+	if (r->subject_len > NAME_DER_MAX ||
+	    !one_element(r->subject, r->subject_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "subject is not one non-empty DER Name");
+	if (r->spki_len > SPKI_MAX ||
+	    !one_element(r->spki, r->spki_len, CA_DER_SEQUENCE, 1))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "subject public key is not one DER "
+				    "SubjectPublicKeyInfo");
+	if (r->path_len < -1 || r->path_len > 16)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
+				    "path length constraint out of range");
+	if (check_nc_domains(r->nc_permit, r->nc_npermit, err) < 0)
+		return -1;
+	if ((r->crl_url != NULL &&
+	     check_url(r->crl_url, "CRL distribution point", &crl_len,
+		       err) < 0) ||
+	    (r->aia_url != NULL &&
+	     check_url(r->aia_url, "CA issuers URL", &aia_len, err) < 0))
+		return -1;
+	/* The extensions a CA certificate would carry, without the key
+	 * identifiers (the CA above computes them). */
+	memset(&t, 0, sizeof(t));
+	t.is_ca = 1;
+	t.path_len = r->path_len;
+	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN |
+		      CA_KU_DIGITAL_SIGNATURE;
+	t.nc_permit = r->nc_permit;
+	t.nc_npermit = r->nc_npermit;
+	size = 512 + r->subject_len + r->spki_len + crl_len + aia_len +
+	       nc_size(r->nc_permit, r->nc_npermit);
+	if ((buf = malloc(size)) == NULL)
+		return oom(err);
+	p = buf + size;
+
+#define ADD(call) do {				\
+		if ((ret = (call)) < 0)		\
+			goto enc;		\
+		len += (size_t)ret;		\
+	} while (0)
+
+	/* Extensions ::= SEQUENCE OF Extension */
+	if (r->aia_url != NULL)
+		ADD(write_aia(&p, buf, r->aia_url, aia_len));
+	if (r->crl_url != NULL)
+		ADD(write_crldp(&p, buf, r->crl_url, crl_len));
+	if (t.nc_npermit > 0)
+		ADD(write_nc(&p, buf, t.nc_permit, t.nc_npermit));
+	ADD(write_ku(&p, buf, t.key_usage));
+	ADD(write_bc(&p, buf, &t));
+	ADD(write_hdr(&p, buf, CA_DER_SEQUENCE, len));
+	/* Attribute ::= SEQUENCE { type extensionRequest, values SET {
+	 * Extensions } } inside attributes [0] IMPLICIT SET OF Attribute
+	 * (RFC 2986 4.1, RFC 2985 5.4.2). */
+	ADD(write_hdr(&p, buf, CA_DER_SET, len));
+	ADD(mbedtls_asn1_write_oid(&p, buf, (const char *)OID_EXT_REQ,
+				   sizeof(OID_EXT_REQ)));
+	ADD(write_hdr(&p, buf, CA_DER_SEQUENCE, len));
+	ADD(write_hdr(&p, buf, CA_DER_CTX_CONS(0), len));
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, r->spki, r->spki_len));
+	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, r->subject,
+					  r->subject_len));
+	/* version INTEGER { v1(0) } */
+	ADD(mbedtls_asn1_write_int(&p, buf, 0));
+	ADD(write_hdr(&p, buf, CA_DER_SEQUENCE, len));
+#undef ADD
+	ext = len;
+	assert(p >= buf && (size_t)(buf + size - p) == ext);
+	if ((*out = malloc(ext)) == NULL) {
+		oom(err);
+		goto out;
+	}
+	memcpy(*out, p, ext);
+	*out_len = ext;
+	rc = 0;
+	goto out;
+enc:
+	enc_fail(err);
+out:
+	free(buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* TBSCertList                                                         */
 /* ------------------------------------------------------------------ */
 
@@ -812,20 +1068,21 @@ entry_content(const struct ca_crl_entry *e)
 }
 
 /*
- * Sizes of the two CRL extensions (all short-form lengths):
- *   AKI:       SEQUENCE { OID(2+3), OCTET STRING { SEQUENCE { [0] 20 } } }
+ * Sizes of the two CRL extensions (all short-form lengths: a key
+ * identifier has at most CA_KEYID_MAX = 64 octets):
+ *   AKI:       SEQUENCE { OID(2+3), OCTET STRING { SEQUENCE { [0] k } } }
  *   cRLNumber: SEQUENCE { OID(2+3), OCTET STRING { INTEGER n } }
  */
-#define AKI_KEYID_TLV  (2 + 20)
-#define AKI_VALUE_TLV  (2 + AKI_KEYID_TLV)
-#define AKI_EXT_BODY   (2 + 3 + 2 + AKI_VALUE_TLV)
+#define AKI_KEYID_TLV(k) (2 + (k))
+#define AKI_VALUE_TLV(k) (2 + AKI_KEYID_TLV(k))
+#define AKI_EXT_BODY(k)  (2 + 3 + 2 + AKI_VALUE_TLV(k))
 #define NUM_EXT_BODY(n) (2 + 3 + 2 + 2 + (n))
 
 /* AKI + cRLNumber extensions (contents of the Extensions SEQUENCE). */
 static size_t
-crl_ext_content(size_t num_len)
+crl_ext_content(size_t aki_len, size_t num_len)
 {
-	return 2 + AKI_EXT_BODY + 2 + NUM_EXT_BODY(num_len);
+	return 2 + AKI_EXT_BODY(aki_len) + 2 + NUM_EXT_BODY(num_len);
 }
 
 int
@@ -835,7 +1092,7 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 	struct ca_der_w w;
 	unsigned char *buf = NULL;
 	unsigned char num[9];
-	size_t i, num_len, revoked = 0, exts, content, total, n;
+	size_t i, num_len, revoked = 0, exts, content, total, n, aki_len;
 	uint64_t v;
 	int rc = -1;
 
@@ -868,6 +1125,11 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 					      t->entries == NULL))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
 				    "too many CRL entries");
+	if (t->aki_len > CA_KEYID_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "key identifier longer than %d octets",
+				    CA_KEYID_MAX);
+	aki_len = keyid_len(t->aki_len);
 
 	/* Pass 1: check every entry, sum the exact size. */
 	for (i = 0; i < t->nentries; i++) {
@@ -906,7 +1168,7 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		assert(num_len < sizeof(num));
 		num[sizeof(num) - 1 - num_len++] = 0;
 	}
-	exts = crl_ext_content(num_len);
+	exts = crl_ext_content(aki_len, num_len);
 
 	/* CRL_ENTRIES_MAX keeps all of it below 2^32: four length octets. */
 	content = 3 + t->sig_alg_len + t->issuer_len +
@@ -970,13 +1232,13 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 	 * (5.2.3), both non-critical. */
 	ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), ca_der_hdr_size(exts) + exts);
 	ca_der_w_hdr(&w, CA_DER_SEQUENCE, exts);
-	ca_der_w_hdr(&w, CA_DER_SEQUENCE, AKI_EXT_BODY);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, AKI_EXT_BODY(aki_len));
 	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_AKI));
 	ca_der_w_raw(&w, OID_AKI, sizeof(OID_AKI));
-	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, AKI_VALUE_TLV);
-	ca_der_w_hdr(&w, CA_DER_SEQUENCE, AKI_KEYID_TLV);
-	ca_der_w_hdr(&w, CA_DER_CTX(0), 20);
-	ca_der_w_raw(&w, t->aki, 20);
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, AKI_VALUE_TLV(aki_len));
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, AKI_KEYID_TLV(aki_len));
+	ca_der_w_hdr(&w, CA_DER_CTX(0), aki_len);
+	ca_der_w_raw(&w, t->aki, aki_len);
 	ca_der_w_hdr(&w, CA_DER_SEQUENCE, NUM_EXT_BODY(num_len));
 	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_CRL_NUMBER));
 	ca_der_w_raw(&w, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER));

@@ -15,6 +15,12 @@
 #include "ca/names.h"
 #include "util/err.h"
 
+/* Longest key identifier mica writes or accepts (SKI/AKI keyIdentifier):
+ * its own are SHA-1 (20 octets), another CA's may be longer. */
+#define CA_KEYID_MAX 64
+/* Most permitted DNS subtrees mica writes into a CA certificate. */
+#define CA_NC_PERMIT_MAX 32
+
 /* Build a Name (RDNSequence) DER with CN and, if ORG is not NULL, O:
  * SEQUENCE { SET { AttributeTypeAndValue CN UTF8String } ... } in the order
  * O then CN (most significant first). CN 1..64 characters (RFC 5280 ub).
@@ -50,9 +56,17 @@ struct ca_tbs_cert {
 	const struct ca_name *names;   /* subjectAltName, non-critical
 					* (critical if SUBJECT is empty) */
 	size_t nnames;
-	unsigned char ski[20];         /* subjectKeyIdentifier, always written */
+	const char *const *nc_permit;  /* nameConstraints (CA certificates
+					* only), critical: permitted DNS
+					* subtrees (ca_x509_nc_value); none
+					* written when nc_npermit is 0 */
+	size_t nc_npermit;
+	unsigned char ski[CA_KEYID_MAX];  /* subjectKeyIdentifier, always
+					   * written */
+	size_t ski_len;                /* 1..CA_KEYID_MAX; 0 means 20 */
 	int has_aki;
-	unsigned char aki[20];         /* authorityKeyIdentifier keyIdentifier */
+	unsigned char aki[CA_KEYID_MAX];  /* authorityKeyIdentifier keyIdentifier */
+	size_t aki_len;                /* 1..CA_KEYID_MAX; 0 means 20 */
 	const char *crl_url;           /* cRLDistributionPoints URI, NULL = none */
 	const char *aia_url;           /* authorityInfoAccess caIssuers, NULL = none */
 };
@@ -66,6 +80,43 @@ int ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 int ca_x509_key_id(const unsigned char *spki, size_t spki_len,
 		   unsigned char out[20], struct mica_err *err);
 
+/*
+ * The value (extnValue contents) of a nameConstraints extension (RFC 5280
+ * 4.2.1.10) whose permittedSubtrees are, for each of the N DOMAINS
+ * (canonical DNS names, 1..CA_NC_PERMIT_MAX of them): dNSName D (D and
+ * every name under it), rfc822Name D (mailboxes at D) and rfc822Name ".D"
+ * (mailboxes at hosts under D); no excludedSubtrees. *out heap.
+ */
+int ca_x509_nc_value(const char *const *domains, size_t n,
+		     unsigned char **out, size_t *out_len,
+		     struct mica_err *err);
+
+/* What a CA's certificate signing request (PKCS#10, RFC 2986) says: the
+ * extensions it asks for in an extensionRequest (PKCS#9), for the CA
+ * above to copy or to decide on (Windows' SubCA template, openssl ca
+ * with copy_extensions). */
+struct ca_tbs_csr {
+	const unsigned char *subject;  /* Name DER */
+	size_t subject_len;
+	const unsigned char *spki;     /* SubjectPublicKeyInfo DER */
+	size_t spki_len;
+	int path_len;                  /* basicConstraints cA TRUE, critical,
+					* with this pathLenConstraint; -1 none */
+	const char *const *nc_permit;  /* nameConstraints as in ca_tbs_cert */
+	size_t nc_npermit;
+	const char *crl_url;           /* cRLDistributionPoints asked for the
+					* CA certificate, NULL = none */
+	const char *aia_url;           /* caIssuers asked, NULL = none */
+};
+
+/* Encode the CertificationRequestInfo (v1) asking for a CA certificate:
+ * basicConstraints as above, keyUsage keyCertSign, cRLSign and
+ * digitalSignature (critical), then the nameConstraints, CDP and AIA
+ * given. Sign it and wrap it with ca_x509_wrap (the same three fields as
+ * a certificate, RFC 2986 4.2). *out heap. */
+int ca_x509_tbs_csr(const struct ca_tbs_csr *r, unsigned char **out,
+		    size_t *out_len, struct mica_err *err);
+
 struct ca_crl_entry {
 	unsigned char serial[20];  /* magnitude, big-endian, no leading zeros */
 	unsigned char serial_len;  /* 1..20 */
@@ -78,7 +129,8 @@ struct ca_tbs_crl {
 	const unsigned char *issuer;   size_t issuer_len;
 	int64_t this_update, next_update;
 	int64_t crl_number;            /* > 0 */
-	unsigned char aki[20];
+	unsigned char aki[CA_KEYID_MAX];  /* the issuing key's identifier */
+	size_t aki_len;                /* 1..CA_KEYID_MAX; 0 means 20 */
 	const struct ca_crl_entry *entries;   /* may be NULL when n == 0: then
 					       * revokedCertificates is
 					       * omitted (RFC 5280 5.1.2.6) */
@@ -108,7 +160,48 @@ struct ca_lint_cert_expect {
 	const struct ca_name *names;   /* exact SAN set expected (order kept) */
 	size_t nnames;
 	const unsigned char *aki;      /* NULL for a self-signed root */
+	size_t aki_len;                /* 0 means 20 */
+	int has_path_len;              /* a CA: pathLenConstraint expected */
+	int path_len;                  /* ... equal to this (else absent) */
+	const unsigned char *nc;       /* exact nameConstraints value
+					* expected (critical), NULL: absent */
+	size_t nc_len;
+	const struct ca_nc *issuer_nc; /* the issuing CA certificate's name
+					* constraints: every name must satisfy
+					* them (NULL: none) */
 };
+
+/* Name constraints as read from a CA certificate (RFC 5280 4.2.1.10), in
+ * the name forms mica issues: dNSName, rfc822Name, iPAddress. */
+#define CA_NC_MAX 64
+struct ca_nc_subtree {
+	int kind;                      /* CA_NAME_DNS, _EMAIL or _IP */
+	char value[256];               /* DNS or email constraint, lowercase
+					* (may start with '.'; "" matches all) */
+	unsigned char ip[16], mask[16];
+	size_t ip_len;                 /* 4 or 16 */
+};
+struct ca_nc {
+	struct ca_nc_subtree permitted[CA_NC_MAX], excluded[CA_NC_MAX];
+	size_t npermitted, nexcluded;
+};
+
+/* Read a nameConstraints extnValue into *NC: GeneralSubtrees of dNSName,
+ * rfc822Name and iPAddress (address and mask), minimum 0 and no maximum
+ * (RFC 5280: MUST). A subtree of any other form (directoryName, URI...)
+ * is refused, MICA_E_UNSUPPORTED "unsupported_name_constraints": mica
+ * could not tell which of its names such a CA may certify. Malformed:
+ * MICA_E_BADREQ "bad_name_constraints". */
+int ca_nc_parse(const unsigned char *val, size_t len, struct ca_nc *nc,
+		struct mica_err *err);
+
+/* Does NAME satisfy NC (RFC 5280 4.2.1.10): outside every excluded
+ * subtree of its form and, when NC permits any subtree of that form,
+ * within one? 1 yes, 0 no. NC NULL: yes. DNS: equal, or under it on a
+ * label boundary ("." prefix: strictly under). Email: a constraint with
+ * '@' is one mailbox, one starting with '.' a host under it, otherwise a
+ * host. IP: within the address and mask. Case-insensitive. */
+int ca_nc_allows(const struct ca_nc *nc, const struct ca_name *name);
 
 /*
  * Lint a DER TBSCertificate independently of the encoder (own fail-closed
@@ -145,6 +238,14 @@ struct ca_cert_facts {
 	unsigned eku;                  /* CA_EKU_*; 0 when absent */
 	const unsigned char *aki;      /* keyIdentifier, NULL when absent */
 	size_t aki_len;
+	int path_len;                  /* pathLenConstraint, -1 when absent */
+	const unsigned char *spki;     /* SubjectPublicKeyInfo, whole element */
+	size_t spki_len;
+	const unsigned char *ski;      /* subjectKeyIdentifier, NULL if absent */
+	size_t ski_len;
+	const unsigned char *nc;       /* nameConstraints value, NULL if absent */
+	size_t nc_len;
+	int nc_critical;
 	struct ca_name names[CA_NAMES_MAX];   /* subjectAltName, in order */
 	size_t nnames;
 };

@@ -33,6 +33,11 @@ int cmd_backup(const char *datadir, int argc, char **argv);
 int cmd_restore(const char *datadir, int argc, char **argv);
 int cmd_passphrase(const char *datadir, int argc, char **argv);
 int cmd_serve(const char *datadir, int argc, char **argv);
+int cmd_install_ca(const char *datadir, int argc, char **argv);
+int cmd_sign_ca(const char *datadir, int argc, char **argv);
+int cmd_renew_ca(const char *datadir, int argc, char **argv);
+int cmd_import_crl(const char *datadir, int argc, char **argv);
+int cmd_export_chain(const char *datadir, int argc, char **argv);
 int cmd_acme(const char *datadir, int argc, char **argv);
 
 /* 'mica token create --enroll --acme': an EAB credential with SPEC's

@@ -26,7 +26,8 @@ emit_cert(struct ca *ca, const struct ca_issued *r, const char *out, int der,
 	if (ca_pem_encode("CERTIFICATE", r->der, r->der_len, &pem, err) != 0)
 		return -1;
 	if (chain) {
-		if (asprintf(&all, "%s%s", pem, ca_root_pem(ca)) < 0) {
+		/* The issuing CA upwards: for a single tier, the root. */
+		if (asprintf(&all, "%s%s", pem, ca_chain_pem(ca)) < 0) {
 			free(pem);
 			return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		}
@@ -353,13 +354,17 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 }
 
 static const char crl_help[] =
-"Usage: mica [-d DIR] crl [--out FILE] [--pem]\n"
+"Usage: mica [-d DIR] crl [--out FILE] [--pem] [--key N]\n"
 "\n"
 "Publish a new CRL now: version 2, the next CRL number, thisUpdate now,\n"
-"nextUpdate in the CA's CRL period (7 days by default), one entry per\n"
-"revoked certificate that has not expired, with its reason. With --out the\n"
-"CRL is written to FILE (DER, or PEM with --pem); with --pem alone it goes\n"
-"to standard output.\n";
+"nextUpdate in the CA's CRL period (7 days by default; 180 for an offline\n"
+"root, whose CRL - the ARL - lists the CA certificates it revoked), one\n"
+"entry per revoked certificate that has not expired, with its reason. With\n"
+"--out the CRL is written to FILE (DER, or PEM with --pem); with --pem\n"
+"alone it goes to standard output.\n"
+"\n"
+"A CA that rolled over to a new key publishes one CRL per key (the old key\n"
+"for what it issued); the current key's is written, or key N's with --key.\n";
 
 int
 cmd_crl(const char *datadir, int argc, char **argv)
@@ -367,6 +372,7 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "pem", no_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -377,6 +383,7 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	struct ca_crl crl;
 	char t[32], *pem = NULL;
+	int64_t key = -1;
 	int as_pem = 0, c, rc = 0;
 
 	memset(&crl, 0, sizeof(crl));
@@ -385,6 +392,10 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'p': as_pem = 1; break;
+		case 'k':
+			if (cli_parse_int(optarg, 0, 15, &key) != 0)
+				return cli_usage("crl", "--key must be a key index, 0-15");
+			break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(crl_help, stdout); return 0;
 		default: return cli_usage("crl", "unknown option or missing value: '%s'", argv[optind - 1]);
@@ -398,6 +409,14 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	if (ca_crl_publish(ca, &cli, &crl, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
+	}
+	/* Every key published its CRL; write the one asked for. */
+	if (key >= 0) {
+		ca_crl_free(&crl);
+		if (ca_crl_current_key(ca, (int)key, &crl, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
 	}
 	if (as_pem) {
 		if (ca_pem_encode("X509 CRL", crl.der, crl.der_len, &pem, &err) != 0 ||

@@ -9,10 +9,14 @@
 #include <jansson.h>
 
 #include "ca/profile.h"
+#include "ca/x509.h"
 #include "cli/cli.h"
 
 static const char init_help[] =
 "Usage: mica [-d DIR] init --name NAME --public-url URL [OPTIONS]\n"
+"       mica [-d DIR] init --root-only --name NAME [OPTIONS]\n"
+"       mica [-d DIR] init --subordinate --name NAME --public-url URL\n"
+"                          --csr-out FILE [--domain DOMAIN]... [OPTIONS]\n"
 "\n"
 "Create the database and the root CA in DIR (default ./mica-data): a fresh\n"
 "key, a self-signed root certificate (CA:TRUE, keyCertSign, cRLSign) and\n"
@@ -20,18 +24,35 @@ static const char init_help[] =
 "under a key derived from a passphrase (PBKDF2-HMAC-SHA256, 600,000\n"
 "iterations). Refuses to overwrite an existing CA.\n"
 "\n"
+"--root-only makes a root meant to stay offline (a machine without network,\n"
+"a USB stick): it signs subordinate CAs ('mica sign-ca') and its own CRL\n"
+"('mica crl', 180 days by default), nothing else, and 'mica serve' refuses\n"
+"it. --subordinate makes an issuing CA under another root (a mica root, an\n"
+"OpenSSL root, Active Directory Certificate Services): its key and a request\n"
+"(--csr-out) asking for a CA certificate with the allowed domains as name\n"
+"constraints; it serves nothing until 'mica install-ca' installs that\n"
+"certificate. README, \"Two-tier set-up\", has the whole ceremony.\n"
+"\n"
 "Options:\n"
-"  --name NAME             the root's common name, e.g. \"Contoso Root CA\"\n"
-"  --org ORG               organisation (O) in the root's subject\n"
+"  --name NAME             the CA's common name, e.g. \"Contoso Root CA\"\n"
+"  --org ORG               organisation (O) in the CA's subject\n"
 "  --domain DOMAIN         a domain certificates may name, with its\n"
 "                          sub-domains; repeat for several\n"
-"  --public-url URL        where clients fetch the CRL and root, e.g.\n"
-"                          http://ca.contoso.test:8080 (certificates name\n"
-"                          URL/crl and URL/ca.crt)\n"
+"  --public-url URL        where clients fetch the CRL and CA certificate,\n"
+"                          e.g. http://ca.contoso.test:8080 (certificates\n"
+"                          name URL/crl and URL/ca.crt; an offline root's,\n"
+"                          if given, is where its CRL and certificate are\n"
+"                          published: URL/root.crl, URL/root.crt)\n"
 "  --key TYPE              ec-p256 (default), ec-p384, rsa-2048, rsa-3072,\n"
 "                          rsa-4096\n"
 "  --days N                root validity in days (default 3650)\n"
-"  --crl-days N            CRL validity (nextUpdate) in days (default 7)\n"
+"  --crl-days N            CRL validity (nextUpdate) in days (default 7;\n"
+"                          180 for an offline root)\n"
+"  --root-only             an offline root (see above)\n"
+"  --subordinate           an issuing CA awaiting its certificate\n"
+"  --csr-out FILE          with --subordinate: write its request (PEM)\n"
+"  --path-len N            with --subordinate: CAs it may sign below it\n"
+"                          (default 0: none)\n"
 "  --passphrase-file FILE  read the passphrase from FILE (mode 0600)\n"
 "\n"
 "Without --passphrase-file or $MICA_PASSPHRASE, init writes a random\n"
@@ -54,15 +75,20 @@ cmd_init(const char *datadir, int argc, char **argv)
 		{ "days", required_argument, NULL, 'y' },
 		{ "crl-days", required_argument, NULL, 'c' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "root-only", no_argument, NULL, 'R' },
+		{ "subordinate", no_argument, NULL, 'S' },
+		{ "csr-out", required_argument, NULL, 'C' },
+		{ "path-len", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ca_init_opts o;
 	struct ca_init_result res;
 	struct mica_err err;
-	const char *domains[100];
+	const char *domains[100], *csr_out = NULL;
+	char *pem = NULL;
 	int64_t v;
-	int c;
+	int c, rc = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.datadir = datadir;
@@ -90,6 +116,22 @@ cmd_init(const char *datadir, int argc, char **argv)
 			o.crl_days = (int)v;
 			break;
 		case 'p': o.passphrase_file = optarg; break;
+		case 'R':
+			if (o.kind != CA_INIT_ROOT)
+				return cli_usage("init", "--root-only and --subordinate do not go together");
+			o.kind = CA_INIT_ROOT_ONLY;
+			break;
+		case 'S':
+			if (o.kind != CA_INIT_ROOT)
+				return cli_usage("init", "--root-only and --subordinate do not go together");
+			o.kind = CA_INIT_SUBORDINATE;
+			break;
+		case 'C': csr_out = optarg; break;
+		case 'L':
+			if (cli_parse_int(optarg, 0, 16, &v) != 0)
+				return cli_usage("init", "--path-len must be 0-16");
+			o.path_len = (int)v;
+			break;
 		case 'h': fputs(init_help, stdout); return 0;
 		default: return cli_usage("init", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
@@ -98,19 +140,40 @@ cmd_init(const char *datadir, int argc, char **argv)
 		return cli_usage("init", "unexpected argument '%s'", argv[optind]);
 	if (o.name == NULL)
 		return cli_usage("init", "--name is required");
-	if (o.public_url == NULL)
+	if (o.public_url == NULL && o.kind != CA_INIT_ROOT_ONLY)
 		return cli_usage("init", "--public-url is required");
+	if ((csr_out != NULL) != (o.kind == CA_INIT_SUBORDINATE))
+		return cli_usage("init", "--csr-out goes with --subordinate, and it needs one");
 	mica_err_clear(&err);
 	if (ca_init(&o, &res, &err) != 0)
 		return cli_fail(&err);
 	printf("Created CA \"%s\" in %s\n", o.name, datadir);
-	printf("Root SHA-256 fingerprint: %s\n", res.fingerprint);
+	if (o.kind == CA_INIT_SUBORDINATE) {
+		if (ca_pem_encode("CERTIFICATE REQUEST", res.csr, res.csr_len,
+				  &pem, &err) != 0 ||
+		    cli_write_file(csr_out, pem, strlen(pem), 0644, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+		printf("It awaits its CA certificate: have the request in %s signed\n"
+		       "(mica sign-ca on the root, Windows' SubCA template, openssl ca),\n"
+		       "then: mica -d %s install-ca --cert CERT --chain ROOT\n",
+		       csr_out, datadir);
+	} else {
+		printf("Root SHA-256 fingerprint: %s\n", res.fingerprint);
+		if (o.kind == CA_INIT_ROOT_ONLY)
+			printf("An offline root: it signs CA certificates (mica sign-ca) and its\n"
+			       "CRL (mica crl), and is never served.\n");
+	}
 	if (res.passphrase_path[0] != '\0')
 		printf("The CA key's passphrase was generated into %s (mode 0600).\n"
 		       "Keep a copy somewhere safe and off this machine; without it the\n"
 		       "CA key cannot be used. See README, \"Moving the passphrase\".\n",
 		       res.passphrase_path);
-	return 0;
+out:
+	free(pem);
+	ca_init_result_free(&res);
+	return rc;
 }
 
 static const char export_help[] =
@@ -119,7 +182,8 @@ static const char export_help[] =
 "Write the root certificate: PEM (default) or DER, to FILE or standard\n"
 "output. DER (.crt/.cer) is what Windows, iOS and Android open; PEM is for\n"
 "OpenSSL, curl and Linux trust stores. Also prints nothing else, so it can\n"
-"be piped.\n";
+"be piped. For an issuing CA this is the root at the top of its chain (what\n"
+"devices trust); 'mica export-chain' writes the chain.\n";
 
 int
 cmd_export_root(const char *datadir, int argc, char **argv)
@@ -150,7 +214,11 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 		return cli_usage("export-root", "unexpected argument '%s'", argv[optind]);
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
-	if (der) {
+	if (ca_root_pem(ca) == NULL) {
+		mica_err_set(&err, MICA_E_CONFLICT, "awaiting_certificate",
+			     "this CA awaits its certificate: it has no root yet");
+		rc = -1;
+	} else if (der) {
 		size_t len;
 		const unsigned char *p = ca_root_der(ca, &len);
 		rc = cli_write_file(out, p, len, 0644, &err);

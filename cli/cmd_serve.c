@@ -11,6 +11,7 @@
 #include "web/web.h"
 
 #define SERVE_DOMAINS_MAX 100
+#define SERVE_PROXIES_MAX 16    /* WEB_PROXIES_MAX */
 
 static const char serve_help[] =
 "Usage: mica [-d DIR] serve [OPTIONS]\n"
@@ -21,14 +22,23 @@ static const char serve_help[] =
 "certificate from the CA and renews it before it expires.\n"
 "\n"
 "Options:\n"
-"  --http ADDR:PORT        plain HTTP: the pages / and /request, /ca.crt,\n"
-"                          /ca.pem, /crl, /crl.pem, /healthz\n"
+"  --http ADDR:PORT        plain HTTP: the page /, /ca.crt, /ca.pem,\n"
+"                          /root.crt, /root.pem, /ca-chain.pem, /ca.p7b,\n"
+"                          /crl, /crl.pem, /root.crl, /healthz (/request\n"
+"                          and /admin, which take tokens, redirect to HTTPS)\n"
 "                          (default " WEB_DEFAULT_HTTP "; none to disable)\n"
 "  --https ADDR:PORT       HTTPS: everything, including the API under /api/v1\n"
 "                          (default " WEB_DEFAULT_HTTPS "; none to disable)\n"
-"  --api-over-http         also serve /api/v1 over plain HTTP to any client\n"
-"                          (behind a TLS-terminating proxy); otherwise only\n"
-"                          loopback clients may use the API without TLS\n"
+"  --api-over-http         also serve /api/v1, /request and /admin over plain\n"
+"                          HTTP to any client (behind a TLS-terminating\n"
+"                          proxy); otherwise only loopback clients may use\n"
+"                          the API without TLS\n"
+"  --trusted-proxy ADDR[/PREFIX]\n"
+"                          a reverse proxy (repeatable, at most 16): for\n"
+"                          connections from it the client is the rightmost\n"
+"                          X-Forwarded-For address that is not a trusted\n"
+"                          proxy (rate limits, audit, log); from anyone\n"
+"                          else X-Forwarded-For is ignored\n"
 "  --domain DOMAIN         allowed domain of a new CA; repeat for several\n"
 "                          (used only when the CA is created)\n"
 "  --public-url URL        where clients fetch the CRL and root, e.g.\n"
@@ -39,7 +49,8 @@ static const char serve_help[] =
 "  --log FILE              append the log to FILE (default stderr)\n"
 "  --threads N             worker threads per listener (default: four per\n"
 "                          core, so that cores sign while others wait for\n"
-"                          the disk)\n""  --signers N             signer processes, which alone hold the CA key\n"
+"                          the disk)\n"
+"  --signers N             signer processes, which alone hold the CA key\n"
 "                          (default: one per core, at most 16)\n"
 "\n"
 "ACME (RFC 8555) is served at https://HOST:PORT/acme/directory. Accounts\n"
@@ -57,6 +68,8 @@ static const char serve_help[] =
 "                          addresses too (refused otherwise)\n"
 "\n"
 "Addresses are numeric: 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8443.\n"
+"An offline root ('mica init --root-only') is never served, nor an issuing\n"
+"CA still awaiting its certificate ('mica install-ca'): both exit 6.\n"
 "Signals: SIGTERM and SIGINT stop (requests in flight are finished), SIGHUP\n"
 "reopens the log, SIGUSR1 renews the daemon's TLS certificate now.\n"
 "\n"
@@ -78,6 +91,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "http",            required_argument, NULL, 'H' },
 		{ "https",           required_argument, NULL, 'S' },
 		{ "api-over-http",   no_argument,       NULL, 'A' },
+		{ "trusted-proxy",   required_argument, NULL, 'X' },
 		{ "domain",          required_argument, NULL, 'D' },
 		{ "public-url",      required_argument, NULL, 'U' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
@@ -94,6 +108,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *domains[SERVE_DOMAINS_MAX];
+	const char *proxies[SERVE_PROXIES_MAX];
 	struct web_opts o;
 	struct mica_err err;
 	int64_t n;
@@ -102,6 +117,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.datadir = datadir != NULL ? datadir : "./mica-data";
 	o.domains = domains;
+	o.trusted_proxies = proxies;
 	/* argv[0] is "serve"; 0 makes glibc restart its scan from scratch,
 	 * whatever main parsed before. */
 	optind = 0;
@@ -116,6 +132,12 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			break;
 		case 'A':
 			o.api_over_http = 1;
+			break;
+		case 'X':
+			if (o.ntrusted_proxies == SERVE_PROXIES_MAX)
+				return cli_usage("serve", "at most %d --trusted-proxy options",
+						 SERVE_PROXIES_MAX);
+			proxies[o.ntrusted_proxies++] = optarg;
 			break;
 		case 'D':
 			if (o.ndomains == SERVE_DOMAINS_MAX)

@@ -17,7 +17,7 @@ static const struct {
 	int (*fn)(const char *, int, char **);
 	const char *summary;
 } commands[] = {
-	{ "init",        cmd_init,        "create the root CA and its database" },
+	{ "init",        cmd_init,        "create a CA (a root, an offline root, an issuing CA) and its database" },
 	{ "serve",       cmd_serve,       "run the HTTP/HTTPS service" },
 	{ "issue",       cmd_issue,       "issue a certificate from a CSR" },
 	{ "renew",       cmd_renew,       "renew a certificate (same names and profile)" },
@@ -27,6 +27,11 @@ static const struct {
 	{ "list",        cmd_list,        "list certificates" },
 	{ "show",        cmd_show,        "show one certificate" },
 	{ "export-root", cmd_export_root, "write the root certificate (DER or PEM)" },
+	{ "export-chain", cmd_export_chain, "write this CA's certificate and its chain (PEM or .p7b)" },
+	{ "install-ca",  cmd_install_ca,  "install the CA certificate a CA above issued to this one" },
+	{ "sign-ca",     cmd_sign_ca,     "on a root: sign an issuing CA's (or cross-sign a root's) certificate" },
+	{ "renew-ca",    cmd_renew_ca,    "request this issuing CA's next certificate (rollover)" },
+	{ "import-crl",  cmd_import_crl,  "keep the offline root's CRL, to serve at /root.crl" },
 	{ "request",     cmd_request,     "list, show, approve or deny pending requests" },
 	{ "token",       cmd_token,       "create, list or revoke API tokens" },
 	{ "acme",        cmd_acme,        "list or deactivate ACME accounts, list their orders" },
@@ -55,7 +60,7 @@ usage(FILE *f)
 "\n"
 "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 "\n"
 "The CA key is sealed with a passphrase: from --passphrase-file FILE, else\n"

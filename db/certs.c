@@ -33,7 +33,8 @@ static const char *const cert_sql[S__COUNT] = {
 	[S_CERT_RESERVE] =
 	"INSERT INTO certificate (serial, profile, subject, names, request_id, "
 	"not_before, not_after, spki_sha256, status, renewal_of, renewed_by, "
-	"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11)",
+	"created_at, key_idx) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)",
 	[S_CERT_NAME_ADD] =
 	"INSERT OR IGNORE INTO cert_name (serial, name) VALUES (?1, ?2)",
 	[S_CERT_COMPLETE] =
@@ -86,6 +87,10 @@ static const char *const cert_sql[S__COUNT] = {
 	"SELECT serial, revoked_at, reason FROM certificate "
 	"INDEXED BY certificate_revoked "
 	"WHERE status = 2 AND not_after > ?1 ORDER BY serial",
+	[S_REVOKED_KEY] =
+	"SELECT serial, revoked_at, reason FROM certificate "
+	"INDEXED BY certificate_revoked_by_key "
+	"WHERE status = 2 AND key_idx = ?2 AND not_after > ?1 ORDER BY serial",
 	[S_COUNTS] =
 	"SELECT (SELECT count(*) FROM certificate WHERE status = 0), "
 	"(SELECT count(*) FROM certificate WHERE status = 1 AND not_after > ?1), "
@@ -193,6 +198,8 @@ db_cert_reserve(struct db *db, const struct db_cert *c, struct mica_err *err)
 	if (c->not_after < c->not_before)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_validity",
 				    "notAfter precedes notBefore");
+	if (c->key_idx < 0 || c->key_idx >= DB_KEYS_MAX)
+		return db_bad_arg(err);
 
 	/* The certificate and its name rows land together or not at all. */
 	if (db_sp_begin(db, &own, err) != 0)
@@ -211,6 +218,7 @@ db_cert_reserve(struct db *db, const struct db_cert *c, struct mica_err *err)
 	db_bind_serial_opt(st, 9, c->renewal_of, &b);
 	db_bind_serial_opt(st, 10, c->renewed_by, &b);
 	db_bind_i64(st, 11, c->created_at, &b);
+	db_bind_i64(st, 12, c->key_idx, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, "serial_collision",
 		      "a certificate with this serial already exists", err) != 0)
@@ -633,19 +641,23 @@ out:
 	return rc;
 }
 
-int
-db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
-		   struct mica_err *err)
+/* The walk of db_revoked_foreach(_key): KEY_IDX < 0 for every key. */
+static int
+revoked_walk(struct db *db, int key_idx, int64_t now, db_revoked_cb cb,
+	     void *ctx, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *serial;
 	int rc = -1, b = SQLITE_OK, r;
 
-	if (db == NULL || cb == NULL)
+	if (db == NULL || cb == NULL || key_idx >= DB_KEYS_MAX)
 		return db_bad_arg(err);
-	if ((st = db_stmt(db, S_REVOKED, cert_sql, err)) == NULL)
+	if ((st = db_stmt(db, key_idx < 0 ? S_REVOKED : S_REVOKED_KEY,
+			  cert_sql, err)) == NULL)
 		goto out;
 	db_bind_i64(st, 1, now, &b);
+	if (key_idx >= 0)
+		db_bind_i64(st, 2, key_idx, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	/* Rows are handed out straight from SQLite's buffers: nothing is
@@ -667,6 +679,22 @@ db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
 out:
 	db_stmt_done(st);
 	return rc;
+}
+
+int
+db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
+		   struct mica_err *err)
+{
+	return revoked_walk(db, -1, now, cb, ctx, err);
+}
+
+int
+db_revoked_foreach_key(struct db *db, int key_idx, int64_t now,
+		       db_revoked_cb cb, void *ctx, struct mica_err *err)
+{
+	if (key_idx < 0)
+		return db_bad_arg(err);
+	return revoked_walk(db, key_idx, now, cb, ctx, err);
 }
 
 int

@@ -22,15 +22,24 @@
 static const char *const config_sql[S__COUNT] = {
 	[S_CA_INSERT] =
 	"INSERT INTO ca (id, name, public_url, key_type, cert_der, key_salt, "
-	"key_iter, key_nonce, key_ct, crl_days, created_at) "
-	"VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	"key_iter, key_nonce, key_ct, crl_days, created_at, state, key_idx, "
+	"chain_der, csr_der) "
+	"VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	"?14)",
 	[S_CA_UPDATE_KEY] =
 	/* Same parameter numbers as S_CA_INSERT: bind_sealed_key() serves both. */
 	"UPDATE ca SET key_salt = ?5, key_iter = ?6, key_nonce = ?7, "
 	"key_ct = ?8 WHERE id = 1",
+	[S_CA_UPDATE_CURRENT] =
+	/* Same parameter numbers as S_CA_INSERT. */
+	"UPDATE ca SET key_type = ?3, cert_der = ?4, key_salt = ?5, "
+	"key_iter = ?6, key_nonce = ?7, key_ct = ?8, state = ?11, "
+	"key_idx = ?12, chain_der = ?13, csr_der = ?14 WHERE id = 1",
+	[S_CA_SET_CSR] = "UPDATE ca SET csr_der = ?1 WHERE id = 1",
 	[S_CA_GET] =
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
-	"key_nonce, key_ct, crl_days, created_at FROM ca WHERE id = 1",
+	"key_nonce, key_ct, crl_days, created_at, state, key_idx, chain_der, "
+	"csr_der FROM ca WHERE id = 1",
 
 	[S_DOMAIN_ADD] = "INSERT INTO ca_domain (domain) VALUES (?1)",
 	[S_DOMAIN_REMOVE] = "DELETE FROM ca_domain WHERE domain = ?1",
@@ -79,6 +88,36 @@ bind_sealed_key(sqlite3_stmt *st, const struct db_ca *ca, int *b)
 	db_bind_blob(st, 8, ca->key_ct, ca->key_ct_len, b);
 }
 
+/* The state, the current key and the certificates of CA agree: a
+ * certificate exactly when not awaiting one, a key index in range. */
+static int
+current_ok(const struct db_ca *ca)
+{
+	if (ca->state != DB_CA_ACTIVE && ca->state != DB_CA_AWAITING &&
+	    ca->state != DB_CA_ROOT_ONLY)
+		return 0;
+	if ((ca->state == DB_CA_AWAITING) !=
+	    (ca->cert_der == NULL || ca->cert_len == 0))
+		return 0;
+	if (ca->state == DB_CA_AWAITING && ca->chain_der != NULL)
+		return 0;
+	return ca->key_idx >= 0 && ca->key_idx < DB_KEYS_MAX &&
+	       db_id_ok(ca->key_type, DB_TEXT_MAX) && sealed_key_ok(ca);
+}
+
+/* Bind parameters ?3..?8 and ?11..?14 of S_CA_INSERT/S_CA_UPDATE_CURRENT. */
+static void
+bind_current(sqlite3_stmt *st, const struct db_ca *ca, int *b)
+{
+	db_bind_text(st, 3, ca->key_type, b);
+	db_bind_blob(st, 4, ca->cert_der, ca->cert_len, b);
+	bind_sealed_key(st, ca, b);
+	db_bind_i64(st, 11, ca->state, b);
+	db_bind_i64(st, 12, ca->key_idx, b);
+	db_bind_blob(st, 13, ca->chain_der, ca->chain_len, b);
+	db_bind_blob(st, 14, ca->csr_der, ca->csr_len, b);
+}
+
 int
 db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
 {
@@ -89,9 +128,8 @@ db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
 		return db_fault(err);
 	if (db == NULL || ca == NULL)
 		return db_bad_arg(err);
-	if (!db_id_ok(ca->name, DB_TEXT_MAX) || !db_id_ok(ca->key_type, DB_TEXT_MAX) ||
-	    !db_text_ok(ca->public_url) || ca->cert_der == NULL ||
-	    ca->cert_len == 0 || !sealed_key_ok(ca) || ca->crl_days <= 0)
+	if (!db_id_ok(ca->name, DB_TEXT_MAX) || !db_text_ok(ca->public_url) ||
+	    !current_ok(ca) || ca->crl_days <= 0)
 		return mica_err_set(err, MICA_E_BADREQ, "invalid_argument",
 				    "incomplete CA record");
 	if ((st = db_stmt(db, S_CA_INSERT, config_sql, err)) == NULL)
@@ -99,9 +137,7 @@ db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err)
 	db_bind_text(st, 1, ca->name, &b);
 	/* A CA without a public URL yet has "" (db_ca_get never returns NULL). */
 	db_bind_text(st, 2, ca->public_url != NULL ? ca->public_url : "", &b);
-	db_bind_text(st, 3, ca->key_type, &b);
-	db_bind_blob(st, 4, ca->cert_der, ca->cert_len, &b);
-	bind_sealed_key(st, ca, &b);
+	bind_current(st, ca, &b);
 	db_bind_i64(st, 9, ca->crl_days, &b);
 	db_bind_i64(st, 10, ca->created_at, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
@@ -145,6 +181,60 @@ out:
 }
 
 int
+db_ca_update_current(struct db *db, const struct db_ca *ca,
+		     struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || ca == NULL)
+		return db_bad_arg(err);
+	if (!current_ok(ca))
+		return mica_err_set(err, MICA_E_BADREQ, "invalid_argument",
+				    "incomplete CA record");
+	if ((st = db_stmt(db, S_CA_UPDATE_CURRENT, config_sql, err)) == NULL)
+		goto out;
+	bind_current(st, ca, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, "conflict", "conflict", err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) != 1) {
+		mica_err_set(err, MICA_E_NOTFOUND, "ca_not_found",
+			     "the CA has not been initialised");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_set_csr(struct db *db, const unsigned char *csr, size_t len,
+	      struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || (csr != NULL && len == 0))
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_CA_SET_CSR, config_sql, err)) == NULL)
+		goto out;
+	db_bind_blob(st, 1, csr, len, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
 db_ca_get(struct db *db, struct db_ca *out, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -170,13 +260,18 @@ db_ca_get(struct db *db, struct db_ca *out, struct mica_err *err)
 	    db_col_blob(st, 3, &out->cert_der, &out->cert_len) != 0 ||
 	    db_col_blob(st, 4, &out->key_salt, &out->key_salt_len) != 0 ||
 	    db_col_blob(st, 6, &out->key_nonce, &out->key_nonce_len) != 0 ||
-	    db_col_blob(st, 7, &out->key_ct, &out->key_ct_len) != 0) {
+	    db_col_blob(st, 7, &out->key_ct, &out->key_ct_len) != 0 ||
+	    db_col_blob(st, 12, &out->chain_der, &out->chain_len) != 0 ||
+	    db_col_blob(st, 13, &out->csr_der, &out->csr_len) != 0) {
 		db_oom(err);
 		goto out;
 	}
 	out->key_iter = sqlite3_column_int64(st, 5);
 	out->crl_days = days > INT_MAX ? INT_MAX : (int)days;
 	out->created_at = sqlite3_column_int64(st, 9);
+	/* The schema's CHECKs bound both. */
+	out->state = (int)sqlite3_column_int64(st, 10);
+	out->key_idx = (int)sqlite3_column_int64(st, 11);
 	rc = 0;
 out:
 	db_stmt_done(st);
@@ -196,6 +291,8 @@ db_ca_free(struct db_ca *ca)
 	free(ca->cert_der);
 	free(ca->key_salt);
 	free(ca->key_nonce);
+	free(ca->chain_der);
+	free(ca->csr_der);
 	/* Sealed, but no reason to leave it lying in freed memory. */
 	if (ca->key_ct != NULL)
 		explicit_bzero(ca->key_ct, ca->key_ct_len);

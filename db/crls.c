@@ -18,14 +18,14 @@ static const char *const crl_sql[S__COUNT] = {
 	/* RFC 5280 5.2.3: monotonically increasing, checked in the same
 	 * statement so that two writers cannot both pass a separate check. */
 	[S_CRL_INSERT] =
-	"INSERT INTO crl (number, this_update, next_update, der) "
-	"VALUES (?1, ?2, ?3, ?4)",          /* number checked first, same tx */
+	"INSERT INTO crl (number, this_update, next_update, der, key_idx) "
+	"VALUES (?1, ?2, ?3, ?4, ?5)",      /* number checked first, same tx */
 	[S_CRL_LATEST] =
 	"SELECT number, this_update, next_update, der FROM crl "
-	"ORDER BY number DESC LIMIT 1",
+	"WHERE key_idx = ?1 ORDER BY number DESC LIMIT 1",
 	[S_CRL_LATEST_INFO] =
 	"SELECT number, this_update, next_update, NULL FROM crl "
-	"ORDER BY number DESC LIMIT 1",
+	"WHERE key_idx = ?1 ORDER BY number DESC LIMIT 1",
 };
 
 int
@@ -86,6 +86,8 @@ db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err)
 		return db_fault(err);
 	if (db == NULL || crl == NULL || crl->der == NULL || crl->der_len == 0)
 		return db_bad_arg(err);
+	if (crl->key_idx < 0 || crl->key_idx >= DB_KEYS_MAX)
+		return db_bad_arg(err);
 	if (crl->number < 1 || crl->next_update <= crl->this_update)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
 				    "a CRL needs a positive number and "
@@ -108,6 +110,7 @@ db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err)
 	db_bind_i64(st, 1, crl->number, &b);
 	db_bind_i64(st, 2, crl->this_update, &b);
 	db_bind_i64(st, 3, crl->next_update, &b);
+	db_bind_i64(st, 5, crl->key_idx, &b);
 	/* Insert a zero-filled blob of the right size, then write the DER
 	 * into it in place: binding the bytes themselves would make SQLite
 	 * copy a CRL of tens of megabytes twice more while building the row. */
@@ -132,18 +135,23 @@ out:
 	return rc;
 }
 
-static int
-crl_latest(struct db *db, int with_der, struct db_crl *out, struct mica_err *err)
+int
+db_crl_latest_key(struct db *db, int key_idx, int with_der,
+		  struct db_crl *out, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, r;
+	int rc = -1, r, b = SQLITE_OK;
 
-	if (db == NULL || out == NULL)
+	if (db == NULL || out == NULL || key_idx < 0 || key_idx >= DB_KEYS_MAX)
 		return db_bad_arg(err);
 	memset(out, 0, sizeof(*out));
 	if ((st = db_stmt(db, with_der ? S_CRL_LATEST : S_CRL_LATEST_INFO,
 			  crl_sql, err)) == NULL)
 		goto out;
+	db_bind_i64(st, 1, key_idx, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	out->key_idx = key_idx;
 	if ((r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 0) {
@@ -167,13 +175,13 @@ out:
 int
 db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err)
 {
-	return crl_latest(db, 1, out, err);
+	return db_crl_latest_key(db, 0, 1, out, err);
 }
 
 int
 db_crl_latest_info(struct db *db, struct db_crl *out, struct mica_err *err)
 {
-	return crl_latest(db, 0, out, err);
+	return db_crl_latest_key(db, 0, 0, out, err);
 }
 
 void

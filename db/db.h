@@ -119,10 +119,39 @@ struct db_ca {
 	unsigned char *key_ct;    size_t key_ct_len;   /* ciphertext || tag */
 	int crl_days;             /* nextUpdate - thisUpdate, days */
 	int64_t created_at;
+	int state;                /* enum db_ca_state */
+	int key_idx;              /* index of the current key, 0..DB_KEYS_MAX-1 */
+	unsigned char *chain_der; /* certificates above cert_der, concatenated
+				   * DER (NULL for a self-signed root) */
+	size_t chain_len;
+	unsigned char *csr_der;   /* the request given out for a certificate
+				   * still awaited, or NULL */
+	size_t csr_len;
 };
 
-/* Insert the single CA row. MICA_E_CONFLICT if one exists. */
+/* What a CA is doing (schema/005_hierarchy.sql). */
+enum db_ca_state {
+	DB_CA_ACTIVE = 0,         /* has its certificate: issues, serves */
+	DB_CA_AWAITING = 1,       /* has a key, awaits its certificate (cert_der
+				   * NULL) */
+	DB_CA_ROOT_ONLY = 2,      /* an offline root: CA certificates and its
+				   * own CRL only */
+};
+/* Most keys a CA ever holds (key indexes 0..DB_KEYS_MAX-1). */
+#define DB_KEYS_MAX 16
+
+/* Insert the single CA row. MICA_E_CONFLICT if one exists. cert_der is
+ * NULL exactly when the state is DB_CA_AWAITING. */
 int db_ca_insert(struct db *db, const struct db_ca *ca, struct mica_err *err);
+/* Replace what makes the CA's current signing identity: key_type,
+ * cert_der, the sealed key, state, key_idx, chain_der and csr_der of CA
+ * (name, URL, CRL period and creation time are kept). For installing a
+ * certificate and for a rollover. */
+int db_ca_update_current(struct db *db, const struct db_ca *ca,
+			 struct mica_err *err);
+/* Keep CSR (NULL: none) as the request given out (a pending renewal). */
+int db_ca_set_csr(struct db *db, const unsigned char *csr, size_t len,
+		  struct mica_err *err);
 /* Replace the sealed key (key_salt, key_iter, key_nonce, key_ct of CA;
  * the other fields are ignored), e.g. after a passphrase change. */
 int db_ca_update_key(struct db *db, const struct db_ca *ca, struct mica_err *err);
@@ -183,6 +212,7 @@ struct db_cert {
 	char renewal_of[DB_SERIAL_MAX];  /* "" if none */
 	char renewed_by[DB_SERIAL_MAX];  /* "" if none */
 	int64_t created_at;
+	int key_idx;                 /* the CA key that signs it */
 };
 
 /* Record the intent to issue, before signing: inserts a DB_CERT_ISSUING row
@@ -242,6 +272,9 @@ typedef int (*db_revoked_cb)(void *ctx, const char *serial_hex,
 			     int64_t revoked_at, int reason);
 int db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
 		       struct mica_err *err);
+/* The same for the certificates signed by key KEY_IDX only (its CRL). */
+int db_revoked_foreach_key(struct db *db, int key_idx, int64_t now,
+			   db_revoked_cb cb, void *ctx, struct mica_err *err);
 
 struct db_counts {
 	int64_t issuing, valid, revoked, expired, pending_requests;
@@ -255,17 +288,80 @@ struct db_crl {
 	int64_t number;
 	int64_t this_update, next_update;
 	unsigned char *der; size_t der_len;
+	int key_idx;             /* the CA key that signed it */
 };
-/* Highest CRL number stored, 0 if none. */
+/* Highest CRL number stored (of any key: one series per CA), 0 if none. */
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
 /* Insert; MICA_E_CONFLICT if NUMBER is not greater than every stored one. */
 int db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err);
-/* The CRL with the highest number. MICA_E_NOTFOUND if none. */
+/* The CRL of key 0 with the highest number. MICA_E_NOTFOUND if none. */
 int db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err);
 /* The same without the DER (der NULL): number and dates only, cheap for a
  * CRL of tens of megabytes. */
 int db_crl_latest_info(struct db *db, struct db_crl *out, struct mica_err *err);
+/* Both for the CRLs of key KEY_IDX; WITH_DER 0 leaves der NULL. */
+int db_crl_latest_key(struct db *db, int key_idx, int with_der,
+		      struct db_crl *out, struct mica_err *err);
 void db_crl_free(struct db_crl *crl);
+
+/* ------------------------------------------------------ the CA's keys -- */
+
+/* Keys beside the current one (which lives in the CA row). */
+enum db_key_role {
+	DB_KEY_RETIRED = 1,      /* signs the CRL of what it issued only */
+	DB_KEY_PENDING = 2,      /* a renewal's new key, awaiting its
+				  * certificate; at most one */
+};
+
+struct db_ca_key {
+	int idx;                 /* 0..DB_KEYS_MAX-1 */
+	int role;                /* enum db_key_role */
+	char *key_type;
+	unsigned char *key_salt;  size_t key_salt_len;
+	int64_t key_iter;
+	unsigned char *key_nonce; size_t key_nonce_len;
+	unsigned char *key_ct;    size_t key_ct_len;
+	unsigned char *cert_der;  size_t cert_len;    /* NULL while pending */
+	unsigned char *chain_der; size_t chain_len;   /* may be NULL */
+	int64_t created_at;
+};
+
+/* Insert a key; MICA_E_CONFLICT if its index is taken or (pending) a
+ * pending key exists already. */
+int db_ca_key_insert(struct db *db, const struct db_ca_key *k,
+		     struct mica_err *err);
+/* Remove key IDX; MICA_E_NOTFOUND if there is none. */
+int db_ca_key_delete(struct db *db, int idx, struct mica_err *err);
+/* Replace the sealed key of IDX (a passphrase change). */
+int db_ca_key_update_sealed(struct db *db, const struct db_ca_key *k,
+			    struct mica_err *err);
+/* Every key of the table, by index; free with db_ca_key_array_free. */
+int db_ca_key_list(struct db *db, struct db_ca_key **out, size_t *n,
+		   struct mica_err *err);
+void db_ca_key_free(struct db_ca_key *k);
+void db_ca_key_array_free(struct db_ca_key *a, size_t n);
+
+/* -------------------------------------------------- imported CRLs -- */
+
+/* A CRL of a CA above this one (the offline root's), as imported. */
+struct db_root_crl {
+	unsigned char *issuer_ski; size_t issuer_ski_len;   /* 1..64 octets */
+	int64_t number;           /* cRLNumber (0 when it has none) */
+	int64_t this_update, next_update;
+	unsigned char *der; size_t der_len;
+	int64_t imported_at;
+};
+/* Insert; MICA_E_CONFLICT "crl_not_newer" unless NUMBER is greater than
+ * every stored CRL of the same issuer key (a CRL without a number counts
+ * by its thisUpdate instead). */
+int db_root_crl_insert(struct db *db, const struct db_root_crl *c,
+		       struct mica_err *err);
+/* The latest CRL of the issuer key SKI (highest number, then the latest
+ * thisUpdate). MICA_E_NOTFOUND if none. */
+int db_root_crl_latest(struct db *db, const unsigned char *ski,
+		       size_t ski_len, struct db_root_crl *out,
+		       struct mica_err *err);
+void db_root_crl_free(struct db_root_crl *c);
 
 /* ----------------------------------------------------------- requests -- */
 

@@ -7,9 +7,11 @@
  *             SQLite errors as mica errors, checks of values going in
  *   wal.c     WAL sync and checkpoints, online backup, integrity check
  *   writer.c  group commit (db_run_tx)
- *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c
+ *   config.c, certs.c, crls.c, requests.c, tokens.c, audit.c, keys.c,
+ *   rootcrls.c
  *             one file per table (the CA row, domains and profile
- *             overrides count as the CA's configuration)
+ *             overrides count as the CA's configuration; keys.c is the
+ *             CA's other keys, rootcrls.c the CRLs imported from above)
  *   acme_accounts.c, acme_orders.c
  *             ACME: accounts with their External Account Bindings;
  *             orders with their authorizations
@@ -72,7 +74,7 @@ enum db_stmt_id {
 	/* wal.c */
 	S_INTEGRITY, S_FK_CHECK,
 	/* config.c */
-	S_CA_INSERT, S_CA_GET, S_CA_UPDATE_KEY,
+	S_CA_INSERT, S_CA_GET, S_CA_UPDATE_KEY, S_CA_UPDATE_CURRENT, S_CA_SET_CSR,
 	S_DOMAIN_ADD, S_DOMAIN_REMOVE, S_DOMAIN_LIST,
 	S_DOMAINS_MAC_GET, S_DOMAINS_MAC_SET,
 	S_PROFILE_SET, S_PROFILE_GET,
@@ -80,9 +82,13 @@ enum db_stmt_id {
 	S_CERT_RESERVE, S_CERT_NAME_ADD, S_CERT_COMPLETE, S_CERT_COMPLETE_LATE,
 	S_CERT_STATE, S_CERT_DISCARD, S_CERT_DISCARD_UNLINK, S_CERT_GET,
 	S_CERT_LIST, S_CERT_REVOKE, S_CERT_UNREVOKE, S_CERT_LINK_OLD,
-	S_CERT_LINK_NEW, S_REVOKED, S_COUNTS,
+	S_CERT_LINK_NEW, S_REVOKED, S_COUNTS, S_REVOKED_KEY,
 	/* crls.c */
 	S_CRL_LAST, S_CRL_INSERT, S_CRL_LATEST, S_CRL_LATEST_INFO,
+	/* keys.c */
+	S_KEY_INSERT, S_KEY_DELETE, S_KEY_UPDATE, S_KEY_LIST,
+	/* rootcrls.c */
+	S_ROOT_CRL_LAST, S_ROOT_CRL_INSERT, S_ROOT_CRL_LATEST,
 	/* requests.c */
 	S_REQ_INSERT, S_REQ_GET, S_REQ_LIST, S_REQ_LIST_STATUS, S_REQ_DECIDE, S_REQ_EXISTS,
 	S_REQ_PENDING,

@@ -317,8 +317,27 @@ lint_as_mbedtls_reads_it(const mbedtls_x509_crt *crt, const uint8_t *data, size_
 	}
 	e.names = n > 0 ? names : NULL;
 	e.nnames = n;
-	if (crt->authority_key_id.keyIdentifier.len == 20)
+	if (crt->authority_key_id.keyIdentifier.len > 0 &&
+	    crt->authority_key_id.keyIdentifier.len <= CA_KEYID_MAX) {
 		e.aki = crt->authority_key_id.keyIdentifier.p;
+		e.aki_len = crt->authority_key_id.keyIdentifier.len;
+	}
+	/* mbedTLS has no public reader of pathLenConstraint, and does not
+	 * parse nameConstraints: those two come from the linter's reader,
+	 * so that the rules after them are reached too. */
+	{
+		struct ca_cert_facts *f = malloc(sizeof(*f));
+
+		if (f == NULL)
+			abort();
+		if (ca_lint_cert_read(data, size, f, NULL) == 0) {
+			e.has_path_len = f->path_len >= 0;
+			e.path_len = f->path_len;
+			e.nc = f->nc;
+			e.nc_len = f->nc_len;
+		}
+		free(f);
+	}
 
 	memset(&err, 0, sizeof(err));
 	rc = ca_lint_cert(data, size, &e, &err);

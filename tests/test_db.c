@@ -167,6 +167,17 @@ add_valid(struct db *db, const char *serial, const char *names,
 	return db_cert_complete(db, serial, DER, sizeof(DER), &err);
 }
 
+/* A db_revoked_cb that counts. */
+static int
+count_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason)
+{
+	(void)serial_hex;
+	(void)revoked_at;
+	(void)reason;
+	(*(int *)ctx)++;
+	return 0;
+}
+
 static int
 cert_status(struct db *db, const char *serial)
 {
@@ -460,6 +471,74 @@ test_migrates_v1_store(void)
 	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA application_id"), DB_APPLICATION_ID);
 }
 
+/* A store made by a mica that knew schema 004 (one CA, one key, no
+ * hierarchy): 005 rebuilds the CA row and adds the key indexes, and a
+ * single-tier CA comes out active with its one key at index 0, its
+ * certificates and CRLs that key's. */
+static void
+test_migrates_v4_store(void)
+{
+	struct mica_err err;
+	struct db *db = NULL;
+	struct db_ca ca;
+	struct db_crl crl;
+	struct db_ca_key *keys = NULL;
+	sqlite3 *h = NULL;
+	char path[128], sql[64];
+	size_t nkeys = 9;
+	int fd, walked = 0;
+
+	new_path(path, "v4");
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
+					      NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			SQLITE_OK);
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version <= 4)
+			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
+						     NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"PRAGMA user_version = 4; "
+		"INSERT INTO ca VALUES (1, 'Old Root', 'http://ca.test', 'ec-p256', "
+		"x'3003020101', x'01010101010101010101010101010101', 600000, "
+		"x'020202020202020202020202', x'0303', 7, 1700000000, NULL); "
+		"INSERT INTO certificate (serial, profile, not_before, not_after, der, "
+		"spki_sha256, status, revoked_at, reason, created_at) VALUES "
+		"('0a', 'server', 1700000000, 1900000000, x'3003020101', "
+		"zeroblob(32), 2, 1700000100, 1, 1700000000); "
+		"INSERT INTO crl VALUES (3, 1700000000, 1700600000, x'3003020101'); "
+		"COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	CU_ASSERT_EQUAL(db_schema_version(db), db_schema_version_builtin());
+	CU_ASSERT_EQUAL_FATAL(db_ca_get(db, &ca, &err), 0);
+	CU_ASSERT_STRING_EQUAL(ca.name, "Old Root");
+	CU_ASSERT_EQUAL(ca.state, DB_CA_ACTIVE);
+	CU_ASSERT_EQUAL(ca.key_idx, 0);
+	CU_ASSERT_PTR_NULL(ca.chain_der);
+	CU_ASSERT_PTR_NULL(ca.csr_der);
+	CU_ASSERT(ca.cert_len == 5 && ca.key_ct_len == 2 && ca.key_iter == 600000);
+	db_ca_free(&ca);
+	CU_ASSERT_EQUAL(db_ca_key_list(db, &keys, &nkeys, &err), 0);
+	CU_ASSERT_EQUAL(nkeys, 0);
+	db_ca_key_array_free(keys, nkeys);
+	CU_ASSERT_EQUAL(db_crl_latest(db, &crl, &err), 0);
+	CU_ASSERT_EQUAL(crl.number, 3);
+	CU_ASSERT_EQUAL(crl.key_idx, 0);
+	db_crl_free(&crl);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, 1700000000, count_cb,
+					       &walked, &err), 0);
+	CU_ASSERT_EQUAL(walked, 1);
+	CU_ASSERT_EQUAL(db_integrity_check(db, &err), 0);
+	db_close(db);
+}
+
 static void
 test_refuses_foreign_file(void)
 {
@@ -521,6 +600,245 @@ test_readonly(void)
 	ro = NULL;
 	CU_ASSERT_EQUAL(db_open(opath, DB_OPEN_READONLY, &ro, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.code, "schema_outdated");
+}
+
+/* A sealed key's fields, filled with bytes V. */
+struct sealed_bytes {
+	unsigned char salt[16], nonce[12], ct[48];
+};
+
+static void
+ca_row_init(struct db_ca *ca, struct sealed_bytes *k, int v)
+{
+	memset(k->salt, v, sizeof(k->salt));
+	memset(k->nonce, v, sizeof(k->nonce));
+	memset(k->ct, v, sizeof(k->ct));
+	memset(ca, 0, sizeof(*ca));
+	ca->name = (char *)"Contoso Issuing CA";
+	ca->public_url = (char *)"https://ca.contoso.test";
+	ca->key_type = (char *)"ec-p256";
+	ca->key_salt = k->salt; ca->key_salt_len = sizeof(k->salt);
+	ca->key_iter = 600000;
+	ca->key_nonce = k->nonce; ca->key_nonce_len = sizeof(k->nonce);
+	ca->key_ct = k->ct; ca->key_ct_len = sizeof(k->ct);
+	ca->crl_days = 7;
+	ca->created_at = NOW;
+}
+
+static void
+key_row_init(struct db_ca_key *k, struct sealed_bytes *b, int idx, int role)
+{
+	memset(k, 0, sizeof(*k));
+	k->idx = idx;
+	k->role = role;
+	k->key_type = (char *)"ec-p384";
+	k->key_salt = b->salt; k->key_salt_len = sizeof(b->salt);
+	k->key_iter = 600000;
+	k->key_nonce = b->nonce; k->key_nonce_len = sizeof(b->nonce);
+	k->key_ct = b->ct; k->key_ct_len = sizeof(b->ct);
+	k->created_at = NOW;
+}
+
+/* A CA awaiting its certificate has none; an active one must; the keys a
+ * rollover retires and a pending renewal's are kept apart, one pending at
+ * most. */
+static void
+test_ca_states_and_keys(void)
+{
+	static const unsigned char CSR[] = { 0x30, 0x02, 0x05, 0x00 };
+	struct sealed_bytes kb, rb, pb;
+	struct db_ca ca, got;
+	struct db_ca_key k, *keys = NULL;
+	struct mica_err err;
+	size_t n = 0;
+	struct db *db = fresh(NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	ca_row_init(&ca, &kb, 1);
+	ca.state = DB_CA_AWAITING;
+	ca.cert_der = (unsigned char *)DER;
+	ca.cert_len = sizeof(DER);
+	CU_ASSERT_EQUAL(db_ca_insert(db, &ca, &err), -1);   /* cert while awaiting */
+	ca.cert_der = NULL;
+	ca.cert_len = 0;
+	ca.state = DB_CA_ACTIVE;
+	CU_ASSERT_EQUAL(db_ca_insert(db, &ca, &err), -1);   /* active, no cert */
+	ca.state = DB_CA_AWAITING;
+	ca.csr_der = (unsigned char *)CSR;
+	ca.csr_len = sizeof(CSR);
+	ca.key_idx = DB_KEYS_MAX;
+	CU_ASSERT_EQUAL(db_ca_insert(db, &ca, &err), -1);   /* index out of range */
+	ca.key_idx = 0;
+	CU_ASSERT_EQUAL_FATAL(db_ca_insert(db, &ca, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_ca_get(db, &got, &err), 0);
+	CU_ASSERT_EQUAL(got.state, DB_CA_AWAITING);
+	CU_ASSERT_PTR_NULL(got.cert_der);
+	CU_ASSERT(got.csr_len == sizeof(CSR) && memcmp(got.csr_der, CSR, sizeof(CSR)) == 0);
+	db_ca_free(&got);
+
+	/* Installed: active, with a chain, the request gone. */
+	ca.state = DB_CA_ACTIVE;
+	ca.cert_der = (unsigned char *)DER;
+	ca.cert_len = sizeof(DER);
+	ca.chain_der = (unsigned char *)DER;
+	ca.chain_len = sizeof(DER);
+	ca.csr_der = NULL;
+	ca.csr_len = 0;
+	CU_ASSERT_EQUAL(db_ca_update_current(db, &ca, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_ca_get(db, &got, &err), 0);
+	CU_ASSERT_EQUAL(got.state, DB_CA_ACTIVE);
+	CU_ASSERT(got.chain_len == sizeof(DER));
+	CU_ASSERT_PTR_NULL(got.csr_der);
+	db_ca_free(&got);
+	CU_ASSERT_EQUAL(db_ca_set_csr(db, CSR, sizeof(CSR), &err), 0);
+
+	/* A pending key, then a second: a conflict. A retired key needs its
+	 * certificate. */
+	key_row_init(&k, &pb, 1, DB_KEY_PENDING);
+	CU_ASSERT_EQUAL(db_ca_key_insert(db, &k, &err), 0);
+	k.idx = 2;
+	CU_ASSERT_EQUAL(db_ca_key_insert(db, &k, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	key_row_init(&k, &rb, 3, DB_KEY_RETIRED);
+	CU_ASSERT_EQUAL(db_ca_key_insert(db, &k, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	k.cert_der = (unsigned char *)DER;
+	k.cert_len = sizeof(DER);
+	CU_ASSERT_EQUAL(db_ca_key_insert(db, &k, &err), 0);
+	k.idx = 16;
+	CU_ASSERT_EQUAL(db_ca_key_insert(db, &k, &err), -1);
+	CU_ASSERT_EQUAL_FATAL(db_ca_key_list(db, &keys, &n, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT(keys[0].idx == 1 && keys[0].role == DB_KEY_PENDING &&
+		  keys[0].cert_der == NULL);
+	CU_ASSERT(keys[1].idx == 3 && keys[1].role == DB_KEY_RETIRED &&
+		  keys[1].cert_len == sizeof(DER));
+	CU_ASSERT_STRING_EQUAL(keys[1].key_type, "ec-p384");
+	db_ca_key_array_free(keys, n);
+
+	/* Re-sealed (a passphrase change), deleted (installed). */
+	memset(rb.ct, 9, sizeof(rb.ct));
+	key_row_init(&k, &rb, 3, DB_KEY_RETIRED);
+	CU_ASSERT_EQUAL(db_ca_key_update_sealed(db, &k, &err), 0);
+	k.idx = 5;
+	CU_ASSERT_EQUAL(db_ca_key_update_sealed(db, &k, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(db_ca_key_delete(db, 1, &err), 0);
+	CU_ASSERT_EQUAL(db_ca_key_delete(db, 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL_FATAL(db_ca_key_list(db, &keys, &n, &err), 0);
+	CU_ASSERT(n == 1 && keys[0].key_ct[0] == 9);
+	db_ca_key_array_free(keys, n);
+	db_close(db);
+}
+
+/* Each key's CRLs and revoked certificates apart; one number series. */
+static void
+test_crls_and_revocations_per_key(void)
+{
+	struct db_crl crl, got;
+	struct db_cert c;
+	struct mica_err err;
+	int n0 = 0, n1 = 0, all = 0;
+	struct db *db = fresh(NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	memset(&crl, 0, sizeof(crl));
+	crl.this_update = NOW;
+	crl.next_update = NOW + DAY;
+	crl.der = (unsigned char *)DER;
+	crl.der_len = sizeof(DER);
+	crl.number = 1;
+	crl.key_idx = 0;
+	CU_ASSERT_EQUAL(db_crl_insert(db, &crl, &err), 0);
+	crl.number = 2;
+	crl.key_idx = 1;
+	CU_ASSERT_EQUAL(db_crl_insert(db, &crl, &err), 0);
+	crl.number = 2;
+	crl.key_idx = 0;
+	CU_ASSERT_EQUAL(db_crl_insert(db, &crl, &err), -1);   /* one series */
+	crl.number = 3;
+	crl.key_idx = 16;
+	CU_ASSERT_EQUAL(db_crl_insert(db, &crl, &err), -1);
+	CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), 0);
+	CU_ASSERT(got.number == 1 && got.key_idx == 0 && got.der != NULL);
+	db_crl_free(&got);
+	CU_ASSERT_EQUAL(db_crl_latest_key(db, 1, 0, &got, &err), 0);
+	CU_ASSERT(got.number == 2 && got.key_idx == 1 && got.der == NULL);
+	db_crl_free(&got);
+	CU_ASSERT_EQUAL(db_crl_latest_key(db, 2, 1, &got, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+
+	cert_init(&c, "0a", "a.test", NOW + DAY);
+	c.key_idx = 0;
+	CU_ASSERT_EQUAL(db_cert_reserve(db, &c, &err), 0);
+	cert_init(&c, "0b", "b.test", NOW + DAY);
+	c.key_idx = 1;
+	CU_ASSERT_EQUAL(db_cert_reserve(db, &c, &err), 0);
+	cert_init(&c, "0c", "c.test", NOW + DAY);
+	c.key_idx = 16;
+	CU_ASSERT_EQUAL(db_cert_reserve(db, &c, &err), -1);
+	CU_ASSERT_EQUAL(db_cert_revoke(db, "0a", 1, NOW, &err), 0);
+	CU_ASSERT_EQUAL(db_cert_revoke(db, "0b", 1, NOW, &err), 0);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, count_cb, &n0, &err), 0);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 1, NOW, count_cb, &n1, &err), 0);
+	CU_ASSERT_EQUAL(db_revoked_foreach(db, NOW, count_cb, &all, &err), 0);
+	CU_ASSERT(n0 == 1 && n1 == 1 && all == 2);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, -1, NOW, count_cb, &n0, &err), -1);
+	db_close(db);
+}
+
+/* The CRLs imported from above: newer ones only, per issuer key. */
+static void
+test_root_crls(void)
+{
+	static const unsigned char SKI_A[] = { 1, 2, 3 }, SKI_B[] = { 4, 5 };
+	struct db_root_crl c, got;
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(db_root_crl_latest(db, SKI_A, sizeof(SKI_A), &got, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	memset(&c, 0, sizeof(c));
+	c.issuer_ski = (unsigned char *)SKI_A;
+	c.issuer_ski_len = sizeof(SKI_A);
+	c.number = 5;
+	c.this_update = NOW;
+	c.next_update = NOW + 180 * DAY;
+	c.der = (unsigned char *)DER;
+	c.der_len = sizeof(DER);
+	c.imported_at = NOW;
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), 0);
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "crl_not_newer");
+	c.number = 4;
+	c.this_update = NOW + DAY;
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), -1);
+	c.number = 6;
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), 0);
+	/* Another issuer key counts apart; without numbers, by thisUpdate. */
+	c.issuer_ski = (unsigned char *)SKI_B;
+	c.issuer_ski_len = sizeof(SKI_B);
+	c.number = 0;
+	c.this_update = NOW;
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), 0);
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), -1);
+	c.this_update = NOW + 1;
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), 0);
+	c.next_update = c.this_update;
+	c.this_update += 5;
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(db_root_crl_latest(db, SKI_A, sizeof(SKI_A), &got, &err), 0);
+	CU_ASSERT(got.number == 6 && got.this_update == NOW + DAY &&
+		  got.der_len == sizeof(DER) && got.issuer_ski_len == 3);
+	db_root_crl_free(&got);
+	CU_ASSERT_EQUAL(db_root_crl_latest(db, SKI_B, sizeof(SKI_B), &got, &err), 0);
+	CU_ASSERT(got.number == 0 && got.this_update == NOW + 1);
+	db_root_crl_free(&got);
+	db_root_crl_free(NULL);
+	db_close(db);
 }
 
 static void
@@ -2392,6 +2710,14 @@ main(void)
 		  test_readonly },
 		{ "works on an in-memory database", test_memory_database },
 		{ "stores one CA row; a second is a conflict", test_ca_row },
+		{ "keeps a CA awaiting its certificate, then active; its other keys",
+		  test_ca_states_and_keys },
+		{ "keeps each key's CRLs and revocations apart, one number series",
+		  test_crls_and_revocations_per_key },
+		{ "imports only newer CRLs of the CAs above, per issuer key",
+		  test_root_crls },
+		{ "migrates a schema-4 store: one active CA, its key at index 0",
+		  test_migrates_v4_store },
 		{ "adds, lists, removes allowed domains; refuses malformed ones",
 		  test_domains },
 		{ "stores profile validity overrides", test_profiles },

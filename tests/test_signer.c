@@ -31,6 +31,7 @@
 #endif
 #endif
 
+#include "ca/cacert.h"
 #include "ca/keys.h"
 #include "ca/names.h"
 #include "ca/profile.h"
@@ -55,6 +56,9 @@ static char logpath[] = "/tmp/mica-test-signer-XXXXXX";
 static const char *const domains[] = { "contoso.test" };
 static unsigned char domains_mac[32];
 static struct ca_signer *sg;   /* started with the sealed domain list */
+/* The key identifier leaf_tbs and crl_tbs name (NULL: the root's). */
+static const unsigned char *aki_over;
+static size_t aki_over_len;
 
 /* ---------------------------------------------------------------- set-up */
 
@@ -237,6 +241,10 @@ leaf_tbs(const struct leaf *l, unsigned char **tbs, size_t *tbs_len)
 	ca_x509_key_id(leaf_spki, leaf_spki_len, t.ski, NULL);
 	t.has_aki = !l->no_aki;
 	memcpy(t.aki, root_ski, 20);
+	if (aki_over != NULL) {
+		memcpy(t.aki, aki_over, aki_over_len);
+		t.aki_len = aki_over_len;
+	}
 	t.crl_url = "http://ca.contoso.test/crl";
 	t.aia_url = "http://ca.contoso.test/ca.crt";
 	rc = ca_x509_tbs_cert(&t, tbs, tbs_len, NULL);
@@ -314,6 +322,10 @@ crl_tbs(uint64_t number, int64_t this_update, unsigned char **tbs,
 	t.next_update = this_update + 7 * DAY;
 	t.crl_number = (int64_t)number;
 	memcpy(t.aki, root_ski, 20);
+	if (aki_over != NULL) {
+		memcpy(t.aki, aki_over, aki_over_len);
+		t.aki_len = aki_over_len;
+	}
 	return ca_x509_tbs_crl(&t, tbs, len, NULL);
 }
 
@@ -671,6 +683,7 @@ test_malformed_frames_close_the_connection_only(void)
 	struct ca_signer_hdr h;
 	unsigned char f[CA_SIGNER_HDR + 8];
 
+	memset(&h, 0, sizeof(h));
 	memset(f, 0, sizeof(f));
 	memcpy(f, "GET / HTTP/1.1\r\n", 16);              /* bad magic */
 	expect_frame_closes(f, CA_SIGNER_HDR, 0);
@@ -721,6 +734,185 @@ test_a_killed_signer_is_replaced(void)
 	CU_ASSERT(ca_signer_alive(sg));
 }
 
+/* A CA after a rollover: the current key (index 3) has a certificate of
+ * the same subject with a key identifier of its own length (8 octets, as
+ * another CA may write); the root's key is retired at index 0. Leaves
+ * only with the current key, CRLs with either, each under its own key
+ * identifier; a key index the signers do not hold is refused, one out of
+ * range ends the connection. */
+static void
+test_several_keys_after_a_rollover(void)
+{
+	static const unsigned char ski2[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
+	struct ca_key *k2 = NULL;
+	struct ca_sealed_key sealed2;
+	struct ca_signer_key retired;
+	struct ca_signer_config c;
+	struct ca_signer *sg2 = NULL;
+	struct ca_tbs_cert t;
+	struct ca_cert_info ci;
+	struct mica_err err;
+	struct leaf l;
+	unsigned char *spki = NULL, *tbs = NULL, *cert2 = NULL, sig[CA_SIG_MAX];
+	unsigned char serial[4] = { 0x22, 1, 2, 3 }, mac[32];
+	size_t spki_len = 0, tbs_len = 0, cert2_len = 0, sig_len = 0;
+	struct ca_signer *keep = sg;
+	int sealed_now = 0;
+
+	memset(&sealed2, 0, sizeof(sealed2));
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &k2, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(k2, &spki, &spki_len, &err), 0);
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = t.subject = root_name;
+	t.issuer_len = t.subject_len = root_name_len;
+	t.not_before = root_nb;
+	t.not_after = root_na;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.is_ca = 1;
+	t.path_len = -1;
+	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN;
+	memcpy(t.ski, ski2, sizeof(ski2));
+	t.ski_len = sizeof(ski2);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_sign(k2, tbs, tbs_len, sig, &sig_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_wrap(tbs, tbs_len, alg, alg_len, sig,
+					   sig_len, &cert2, &cert2_len, &err), 0);
+	free(tbs);
+	tbs = NULL;
+	CU_ASSERT_EQUAL_FATAL(ca_key_seal(k2, PASS, strlen(PASS),
+					  CA_KDF_MIN_ITER, &sealed2, &err), 0);
+
+	config(&c, PASS, NULL);
+	c.sealed = &sealed2;
+	c.ca_cert = cert2;
+	c.ca_cert_len = cert2_len;
+	c.key_idx = 3;
+	retired.idx = 0;
+	retired.sealed = &sealed;
+	retired.cert = root_der;
+	retired.cert_len = root_len;
+	c.retired = &retired;
+	c.nretired = 1;
+	CU_ASSERT_EQUAL_FATAL(ca_signer_start(&c, &sg2, mac, &sealed_now,
+					      &err), 0);
+	sg = sg2;   /* the helpers sign with sg */
+
+	/* A leaf under the current key's identifier: signed by that key. */
+	leaf_default(&l);
+	aki_over = ski2;
+	aki_over_len = sizeof(ski2);
+	CU_ASSERT_EQUAL_FATAL(leaf_tbs(&l, &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign(sg2, CA_SIGN_LEAF, tbs, tbs_len, sig,
+				       &sig_len, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, tbs_len, alg, alg_len, sig, sig_len,
+				      spki, spki_len, &err), 0);
+	/* ... but never by the retired key, whatever it names. */
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg2, CA_SIGN_LEAF, 0, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "retired key"));
+	free(tbs);
+	tbs = NULL;
+	aki_over = NULL;
+	CU_ASSERT_EQUAL_FATAL(leaf_tbs(&l, &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg2, CA_SIGN_LEAF, 0, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	CU_ASSERT_EQUAL(ca_signer_sign(sg2, CA_SIGN_LEAF, tbs, tbs_len, sig,
+				       &sig_len, NULL, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "authorityKeyIdentifier"));
+	free(tbs);
+	tbs = NULL;
+
+	/* The retired key signs the CRL of what it issued, under its own
+	 * identifier; the current one under its own. */
+	CU_ASSERT_EQUAL_FATAL(crl_tbs(10, time(NULL), &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg2, CA_SIGN_CRL, 0, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(root_der, root_len, &ci, &err), 0);
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, tbs_len, alg, alg_len, sig, sig_len,
+				      ci.spki, ci.spki_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg2, CA_SIGN_CRL, 3, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	free(tbs);
+	tbs = NULL;
+	aki_over = ski2;
+	CU_ASSERT_EQUAL_FATAL(crl_tbs(11, time(NULL), &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign(sg2, CA_SIGN_CRL, tbs, tbs_len, sig,
+				       &sig_len, NULL, &err), 0);
+	/* One number series: 10 is below the last one now. */
+	free(tbs);
+	tbs = NULL;
+	CU_ASSERT_EQUAL_FATAL(crl_tbs(10, time(NULL), &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign(sg2, CA_SIGN_CRL, tbs, tbs_len, sig,
+				       &sig_len, NULL, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "crl_number_used");
+	aki_over = NULL;
+
+	/* A key it does not hold is refused; beyond the range and a CA
+	 * certificate, the front end does not even ask. */
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg2, CA_SIGN_CRL, 5, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no CA key with index 5"));
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg2, CA_SIGN_CRL, 16, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
+	CU_ASSERT_EQUAL(ca_signer_sign(sg2, CA_SIGN_CACERT, tbs, tbs_len, sig,
+				       &sig_len, NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
+	free(tbs);
+	tbs = NULL;
+
+	/* On the wire: a key index out of range ends the connection. */
+	{
+		struct ca_signer_hdr h;
+		unsigned char f[CA_SIGNER_HDR];
+
+		memset(&h, 0, sizeof(h));
+		h.type = CA_SMSG_SIGN_CRL;
+		h.key = CA_SIGNER_KEYS;
+		h.id = 9;
+		h.len = 0;
+		ca_signer_hdr_put(&h, f);
+		CU_ASSERT_EQUAL(ca_signer_hdr_get(f, &h), -1);
+		h.key = CA_SIGNER_KEYS - 1;
+		ca_signer_hdr_put(&h, f);
+		CU_ASSERT_EQUAL(ca_signer_hdr_get(f, &h), 0);
+		h.type = CA_SMSG_SET_DOMAINS;
+		h.key = 1;
+		ca_signer_hdr_put(&h, f);
+		CU_ASSERT_EQUAL(ca_signer_hdr_get(f, &h), -1);
+		h.type = CA_SMSG_SIGN_CRL;
+		h.key = CA_SIGNER_KEYS;
+		ca_signer_hdr_put(&h, f);
+		{
+			pid_t pid = 0;
+			int fd = raw_fd(&pid);
+			unsigned char buf[64];
+			ssize_t r;
+
+			CU_ASSERT_FATAL(fd >= 0);
+			CU_ASSERT_EQUAL(ca_signer_write_all(fd, f, sizeof(f)), 0);
+			do
+				r = read(fd, buf, sizeof(buf));
+			while (r < 0 && errno == EINTR);
+			CU_ASSERT_EQUAL(r, 0);   /* closed, nothing answered */
+			ca_signer_test_fd_done(sg2, pid);
+			CU_ASSERT_EQUAL(wait_signers(2, pid), 0);
+		}
+	}
+
+	sg = keep;
+	ca_signer_stop(sg2);
+	ca_sealed_key_free(&sealed2);
+	ca_key_free(k2);
+	free(spki);
+	free(cert2);
+}
+
 int
 main(void)
 {
@@ -750,6 +942,8 @@ main(void)
 		  test_malformed_frames_close_the_connection_only },
 		{ "a killed signer is replaced and nothing hangs",
 		  test_a_killed_signer_is_replaced },
+		{ "after a rollover: leaves with the current key, CRLs with each",
+		  test_several_keys_after_a_rollover },
 	};
 	CU_pSuite suite;
 	unsigned failed;

@@ -6,16 +6,30 @@
  * authentications.
  */
 #include <arpa/inet.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
+#include "ca/ca.h"
 #include "util/log.h"
-#include "web/web_int.h"
+#include "web/api.h"
+#include "web/blob.h"
+#include "web/conns.h"
+#include "web/dispatch.h"
+#include "web/json.h"
+#include "web/parse.h"
+#include "web/proxy.h"
+#include "web/ratelimit.h"
+#include "web/reply.h"
+#include "web/routes.h"
+#include "web/server.h"
 
 /* ------------------------------------------------------------ decode -- */
 
@@ -872,35 +886,330 @@ test_rate_limit(void)
 {
 	struct web_ratelimit *rl = calloc(1, sizeof(*rl));
 	unsigned char a[16] = { 1 }, b[16] = { 2 };
+	const char *id = "5f0c3e1a9b2d4c67", *other = "0123456789abcdef";
+	char label[WEB_RL_LABEL_MAX];
 	int64_t now = 1000000;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rl);
 	web_rl_init(rl);
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now), 0);
 	for (int i = 0; i < WEB_RL_FAILS - 1; i++)
-		web_rl_fail(rl, a, now + i);
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now + 20), 0);   /* 9 failures: still allowed */
-	web_rl_fail(rl, a, now + 20);
-	CU_ASSERT(web_rl_check(rl, a, now + 20) > 0);       /* the 10th blocks */
-	CU_ASSERT(web_rl_check(rl, a, now + 20) <= WEB_RL_WINDOW);
-	CU_ASSERT_EQUAL(web_rl_check(rl, b, now + 20), 0);   /* others are not blocked */
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now + WEB_RL_WINDOW), 0);  /* window over */
+		web_rl_fail(rl, a, id, now + i);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now + 20), 0);   /* 9 failures: still allowed */
+	web_rl_fail(rl, a, id, now + 20);
+	CU_ASSERT(web_rl_check(rl, a, id, now + 20) > 0);       /* the 10th blocks */
+	CU_ASSERT(web_rl_check(rl, a, id, now + 20) <= WEB_RL_WINDOW);
+	/* Only that token id from that address: other clients, and other
+	 * tokens from the same address (behind one proxy or NAT), are not
+	 * blocked by those failures. */
+	CU_ASSERT_EQUAL(web_rl_check(rl, b, id, now + 20), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, other, now + 20), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, "", now + 20), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now + WEB_RL_WINDOW), 0);  /* window over */
 	/* A new window starts from scratch. */
-	web_rl_fail(rl, a, now + WEB_RL_WINDOW);
-	CU_ASSERT_EQUAL(web_rl_check(rl, a, now + WEB_RL_WINDOW), 0);
-	/* A flood of other clients cannot make the table misbehave. */
+	web_rl_fail(rl, a, id, now + WEB_RL_WINDOW);
+	CU_ASSERT_EQUAL(web_rl_check(rl, a, id, now + WEB_RL_WINDOW), 0);
+	/* Malformed credentials count under "" for their address. */
+	for (int i = 0; i < WEB_RL_FAILS; i++)
+		web_rl_fail(rl, b, "", now + 100);
+	CU_ASSERT(web_rl_check(rl, b, "", now + 100) > 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, b, id, now + 100), 0);
+	/* A flood of other clients cannot make the table misbehave, nor
+	 * free a blocked guesser by pushing its entry out first. */
+	for (int i = 0; i < WEB_RL_FAILS; i++)
+		web_rl_fail(rl, a, other, now + 200);
 	for (int i = 0; i < 20 * WEB_RL_SLOTS; i++) {
 		unsigned char k[16] = { 0 };
 
 		memcpy(k, &i, sizeof(i));
 		k[15] = 0x55;
-		web_rl_fail(rl, k, now + 100);
+		web_rl_fail(rl, k, id, now + 201);
 	}
-	CU_ASSERT_EQUAL(web_rl_check(rl, b, now + 100), 0);
+	CU_ASSERT_EQUAL(web_rl_check(rl, b, other, now + 201), 0);
+	CU_ASSERT(web_rl_check(rl, a, other, now + 201) > 0);
 	web_rl_destroy(rl);
 	free(rl);
+
+	web_rl_label("mica_5f0c3e1a9b2d4c67_3b1f", label);
+	CU_ASSERT_STRING_EQUAL(label, "5f0c3e1a9b2d4c67");
+	web_rl_label("mica_5f0c3e1a9b2d4c67", label);      /* no secret part */
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label("mica__3b1f", label);
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label("Mica_5f0c_3b1f", label);
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label("mica_0123456789abcdef0123456789abcdef0_x", label);   /* too long */
+	CU_ASSERT_STRING_EQUAL(label, "");
+	web_rl_label(NULL, label);
+	CU_ASSERT_STRING_EQUAL(label, "");
 }
 
+/* ----------------------------------------------------------- proxies -- */
+
+static void
+a16(const char *s, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (strchr(s, ':') != NULL) {
+		CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET6, s, out), 1);
+	} else {
+		out[10] = out[11] = 0xff;
+		CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET, s, out + 12), 1);
+	}
+}
+
+static void
+test_proxies(void)
+{
+	static const struct {
+		const char *prefix;
+		int ok;
+	} parse[] = {
+		{ "127.0.0.1", 1 }, { "10.0.0.0/8", 1 }, { "0.0.0.0/0", 1 },
+		{ "2001:db8::/32", 1 }, { "::1", 1 }, { "::ffff:10.0.0.0/104", 1 },
+		{ "10.1.2.3/8", 0 },         /* host bits set */
+		{ "10.0.0.0/33", 0 }, { "2001:db8::/129", 0 }, { "10.0.0.0/", 0 },
+		{ "10.0.0.0/-0", 0 }, { "10.0.0.0/+8", 0 }, { "proxy.contoso.test", 0 },
+		{ "", 0 }, { "10.0.0.0/8/8", 0 }, { "[::1]", 0 },
+	};
+	static const struct {
+		const char *peer;
+		const char *xff[3];
+		const char *client;
+	} cases[] = {
+		/* not from a trusted proxy: the header is only a claim */
+		{ "192.0.2.9", { "203.0.113.5" }, "192.0.2.9" },
+		/* from the proxy: the rightmost untrusted address */
+		{ "127.0.0.1", { "203.0.113.5" }, "203.0.113.5" },
+		{ "127.0.0.1", { "198.51.100.1, 203.0.113.5" }, "203.0.113.5" },
+		{ "127.0.0.1", { "198.51.100.1, 203.0.113.5, 10.1.2.3" }, "203.0.113.5" },
+		{ "10.9.9.9", { "198.51.100.1", "203.0.113.5,10.1.2.3" }, "203.0.113.5" },
+		{ "127.0.0.1", { "203.0.113.5:4711" }, "203.0.113.5" },
+		{ "127.0.0.1", { "[2001:db8::7]:4711" }, "2001:db8::7" },
+		{ "127.0.0.1", { " 2001:db8::7 " }, "2001:db8::7" },
+		/* nothing usable: the last trusted hop */
+		{ "127.0.0.1", { NULL }, "127.0.0.1" },
+		{ "127.0.0.1", { "" }, "127.0.0.1" },
+		{ "127.0.0.1", { "unknown" }, "127.0.0.1" },
+		{ "127.0.0.1", { "203.0.113.5, unknown, 10.1.2.3" }, "10.1.2.3" },
+		{ "127.0.0.1", { "10.1.2.3, 10.4.5.6" }, "10.1.2.3" },
+		{ "127.0.0.1", { "203.0.113.5,,10.1.2.3" }, "10.1.2.3" },
+	};
+	struct web_proxies px;
+	struct mica_err err;
+	unsigned char peer[16], got[16], want[16];
+
+	for (size_t i = 0; i < sizeof(parse) / sizeof(parse[0]); i++) {
+		struct web_prefix p;
+		int rc = web_prefix_parse(parse[i].prefix, &p, &err);
+
+		if ((rc == 0) != parse[i].ok)
+			fprintf(stderr, "\nprefix %s: %d\n", parse[i].prefix, rc);
+		CU_ASSERT_EQUAL(rc == 0, parse[i].ok);
+	}
+	memset(&px, 0, sizeof(px));
+	CU_ASSERT_EQUAL_FATAL(web_prefix_parse("127.0.0.1", &px.p[px.n++], &err), 0);
+	CU_ASSERT_EQUAL_FATAL(web_prefix_parse("10.0.0.0/8", &px.p[px.n++], &err), 0);
+	a16("10.255.0.1", peer);
+	CU_ASSERT_EQUAL(web_proxies_match(&px, peer), 1);
+	a16("11.0.0.1", peer);
+	CU_ASSERT_EQUAL(web_proxies_match(&px, peer), 0);
+	a16("127.0.0.2", peer);
+	CU_ASSERT_EQUAL(web_proxies_match(&px, peer), 0);
+	CU_ASSERT_EQUAL(web_proxies_match(NULL, peer), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = 0;
+
+		while (n < 3 && cases[i].xff[n] != NULL)
+			n++;
+		a16(cases[i].peer, peer);
+		a16(cases[i].client, want);
+		web_client_resolve(&px, peer, cases[i].xff, n, got);
+		if (memcmp(got, want, 16) != 0)
+			fprintf(stderr, "\nresolve case %zu: wanted %s\n", i, cases[i].client);
+		CU_ASSERT_EQUAL(memcmp(got, want, 16), 0);
+	}
+}
+
+
+/* ----------------------------------------------------------- framing -- */
+
+static void
+test_framing(void)
+{
+	static const struct {
+		unsigned n_length, n_te, n_host;
+		const char *length, *te;
+		int ok;
+	} cases[] = {
+		{ 0, 0, 1, NULL, NULL, 1 },
+		{ 1, 0, 1, "0", NULL, 1 },
+		{ 1, 0, 1, "65536", NULL, 1 },
+		{ 0, 1, 1, NULL, "chunked", 1 },
+		{ 0, 1, 1, NULL, "Chunked", 1 },
+		{ 0, 0, 0, NULL, NULL, 1 },       /* HTTP/1.0: libmicrohttpd decides */
+		/* RFC 9112 6.3: ambiguous, so refused */
+		{ 2, 0, 1, "5", NULL, 0 },        /* even when both say 5 */
+		{ 1, 1, 1, "5", "chunked", 0 },
+		{ 0, 2, 1, NULL, "chunked", 0 },
+		{ 0, 1, 1, NULL, "gzip, chunked", 0 },
+		{ 0, 1, 1, NULL, "chunked, gzip", 0 },
+		{ 0, 1, 1, NULL, "identity", 0 },
+		{ 0, 1, 1, NULL, "", 0 },
+		{ 1, 0, 1, "5, 5", NULL, 0 },
+		{ 1, 0, 1, "-1", NULL, 0 },
+		{ 1, 0, 1, "+5", NULL, 0 },
+		{ 1, 0, 1, "0x10", NULL, 0 },
+		{ 1, 0, 1, "", NULL, 0 },
+		{ 1, 0, 1, "1234567890123456789", NULL, 0 },
+		/* RFC 9112 3.2 */
+		{ 0, 0, 2, NULL, NULL, 0 },
+	};
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
+					 cases[i].length, cases[i].te };
+		int rc = web_framing_check(&f, &err);
+
+		if ((rc == 0) != cases[i].ok)
+			fprintf(stderr, "\nframing case %zu: %d\n", i, rc);
+		CU_ASSERT_EQUAL(rc == 0, cases[i].ok);
+		if (rc != 0) {
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_framing");
+		}
+	}
+}
+
+/* ------------------------------------------------------ access log -- */
+
+static void
+test_log_path(void)
+{
+	static const char secret[] =
+		"3b1f0c3e1a9b2d4c673b1f0c3e1a9b2d4c673b1f0c3e1a9b2d4c673b1f0c3e1a";
+	static const struct {
+		const char *before, *after;   /* around the secret */
+		const char *want;
+	} cases[] = {
+		{ "/mica_5f0c3e1a9b2d4c67_", "", "(other path)" },
+		{ "/%6dica_5f0c3e1a9b2d4c67_", "", "(other path)" },
+		{ "/MICA_5F0C3E1A9B2D4C67_", "", "(other path)" },
+		{ "/%256dica_5f0c3e1a9b2d4c67_", "", "(other path)" },
+		{ "/api/v1/requests/", "", "/api/v1/requests/{id}" },
+		{ "/api/v1/requests/", "/approve", "/api/v1/requests/{id}/approve" },
+		{ "/api/v1/certificates/", "", "/api/v1/certificates/{serial}" },
+		{ "/api/v1/tokens/mica_5f0c3e1a9b2d4c67_", "", "/api/v1/tokens/{id}" },
+		{ "/api/v1/", "", "(other path)" },
+		{ "/", "/../ca.crt", "(other path)" },
+		{ "/ca.crt", NULL, "/ca.crt" },
+		{ "/admin", NULL, "/admin" },
+		{ "/", NULL, "/" },
+		{ "/api/v1/status", NULL, "/api/v1/status" },
+		{ "", NULL, "(other path)" },
+	};
+	char raw[256], upper[sizeof(secret)];
+
+	for (size_t i = 0; i < sizeof(secret); i++)
+		upper[i] = (char)(secret[i] >= 'a' && secret[i] <= 'f' ? secret[i] - 32 : secret[i]);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got;
+
+		snprintf(raw, sizeof(raw), "%s%s%s", cases[i].before,
+			 cases[i].after == NULL ? "" : i == 2 ? upper : secret,
+			 cases[i].after != NULL ? cases[i].after : "");
+		got = web_log_path(raw, strlen(raw));
+		CU_ASSERT_STRING_EQUAL(got, cases[i].want);
+		CU_ASSERT_PTR_NULL(strstr(got, "3b1f"));
+		CU_ASSERT_PTR_NULL(strstr(got, "3B1F"));
+	}
+	/* Every byte of the secret percent-encoded: still only the pattern. */
+	{
+		size_t o = (size_t)snprintf(raw, sizeof(raw), "/api/v1/requests/");
+
+		for (size_t i = 0; i < 32; i++)
+			o += (size_t)snprintf(raw + o, sizeof(raw) - o, "%%%02x", (unsigned char)secret[i]);
+		CU_ASSERT_STRING_EQUAL(web_log_path(raw, o), "/api/v1/requests/{id}");
+	}
+	CU_ASSERT_STRING_EQUAL(web_log_method("GET"), "GET");
+	CU_ASSERT_STRING_EQUAL(web_log_method("DELETE"), "DELETE");
+	CU_ASSERT_STRING_EQUAL(web_log_method("MICA_3b1f0c3e"), "OTHER");
+	CU_ASSERT_STRING_EQUAL(web_log_method("get"), "OTHER");
+}
+
+/* ------------------------------------------------------ slow clients -- */
+
+/* Has the other end of socket pair SV[0] been shut down? */
+static int
+shut(int sv[2])
+{
+	char b;
+
+	return recv(sv[1], &b, 1, MSG_DONTWAIT) == 0;
+}
+
+static void
+test_slow_clients(void)
+{
+	enum { N = 6 };
+	int sv[N][2];
+	struct web_conn *c[N];
+	struct web_reaped r = { 0, 0, 0 };
+	struct web_conns *cs = web_conns_new(4);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+	for (int i = 0; i < N; i++)
+		CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+	/* 0: its head trickles; 1: its body trickles; 2: its body comes at
+	 * twice the minimum rate; 3: being answered, for ever. */
+	for (int i = 0; i < 4; i++)
+		c[i] = web_conn_open(cs, sv[i][0], 0);
+	web_conn_head_done(cs, c[1], 0);
+	web_conn_body(cs, c[1], 4000);
+	web_conn_head_done(cs, c[2], 0);
+	web_conn_body(cs, c[2], 2 * WEB_BODY_MIN_RATE * 14);
+	web_conn_busy(cs, c[3]);
+	CU_ASSERT_EQUAL(web_conns_live(cs), 4);
+	web_conns_reap(cs, WEB_HEAD_TIMEOUT * 1000, &r);
+	CU_ASSERT(!shut(sv[0]));      /* exactly at the deadline: not yet */
+	web_conns_reap(cs, WEB_HEAD_TIMEOUT * 1000 + 1, &r);
+	CU_ASSERT(shut(sv[0]));
+	CU_ASSERT_EQUAL(r.head, 1);
+	/* The body: 4000 bytes are enough until 10 + 3.9 s. */
+	web_conns_reap(cs, (WEB_BODY_GRACE + 3) * 1000, &r);
+	CU_ASSERT(!shut(sv[1]));
+	web_conns_reap(cs, (WEB_BODY_GRACE + 4) * 1000, &r);
+	CU_ASSERT(shut(sv[1]));
+	CU_ASSERT_EQUAL(r.body, 1);
+	CU_ASSERT(!shut(sv[2]));
+	CU_ASSERT(!shut(sv[3]));
+	/* Answered: the kept-alive connection waits for its next head. */
+	web_conn_idle(cs, c[2], 20000);
+	web_conns_reap(cs, 20000 + WEB_HEAD_TIMEOUT * 1000, &r);
+	CU_ASSERT(!shut(sv[2]));
+	CU_ASSERT(!shut(sv[3]));   /* being answered: never ours to drop */
+	CU_ASSERT_EQUAL(web_conns_live(cs), 2);
+	/* Full (4 of 4): a new arrival takes the place of the one that has
+	 * waited longest, never one being answered. */
+	c[4] = web_conn_open(cs, sv[4][0], 25000);
+	c[5] = web_conn_open(cs, sv[5][0], 26000);
+	CU_ASSERT_EQUAL(web_conns_live(cs), 4);
+	web_conns_admit(cs);
+	CU_ASSERT(shut(sv[2]));          /* waiting since 20000 */
+	CU_ASSERT(!shut(sv[3]) && !shut(sv[4]) && !shut(sv[5]));
+	CU_ASSERT_EQUAL(web_conns_live(cs), 3);
+	/* Closed connections leave the table; dropped ones are not counted
+	 * twice. */
+	for (int i = 0; i < N; i++)
+		web_conn_close(cs, c[i]);
+	CU_ASSERT_EQUAL(web_conns_live(cs), 0);
+	web_conns_free(cs);
+	for (int i = 0; i < N; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+}
 
 /* --------------------------------------------------------- dispatch -- */
 
@@ -912,30 +1221,32 @@ dispatch(const char *method, const char *uri, int tls, int loopback,
 	 const char *ctype, const char *body, struct web_reply *rep, char *code,
 	 size_t codesz)
 {
-	struct web_listener lst;
-	struct web_req r;
-	char *q;
+	static const unsigned char key[16];
+	const struct web_route *table;
+	struct web_request rq;
+	const char *q;
+	size_t n;
 	json_t *j;
 
-	memset(&lst, 0, sizeof(lst));
-	lst.tls = tls;
-	memset(&r, 0, sizeof(r));
-	r.lst = &lst;
-	r.uri = strdup(uri);
-	if ((q = strchr(r.uri, '?')) != NULL) {
-		r.path_len = (size_t)(q - r.uri);
-		r.query = q + 1;
+	memset(&rq, 0, sizeof(rq));
+	rq.uri = uri;
+	if ((q = strchr(uri, '?')) != NULL) {
+		rq.path_len = (size_t)(q - uri);
+		rq.query = q + 1;
 	} else {
-		r.path_len = strlen(r.uri);
+		rq.path_len = strlen(uri);
 	}
-	snprintf(r.method, sizeof(r.method), "%s", method);
-	snprintf(r.client, sizeof(r.client), loopback ? "127.0.0.1" : "192.0.2.7");
-	r.loopback = loopback;
-	r.body = (unsigned char *)(uintptr_t)body;
-	r.body_len = body != NULL ? strlen(body) : 0;
+	rq.method = method;
+	rq.client = loopback ? "127.0.0.1" : "192.0.2.7";
+	rq.client_key = key;
+	rq.loopback = loopback;
+	rq.tls = tls;
+	rq.ctype = ctype;
+	rq.body = (const unsigned char *)body;
+	rq.body_len = body != NULL ? strlen(body) : 0;
 	web_reply_init(rep);
-	web_dispatch(NULL, &lst, &r, NULL, ctype, rep);
-	free(r.uri);
+	table = web_routes(&n);
+	web_dispatch(NULL, table, n, &rq, rep);
 	code[0] = '\0';
 	if ((j = reply_body(rep)) != NULL) {
 		if (json_string_value(json_object_get(j, "error")) != NULL)
@@ -962,8 +1273,10 @@ test_dispatch_early_errors(void)
 		/* plain HTTP: the API only for loopback */
 		{ "GET", "/api/v1/status", 0, 0, NULL, 403, "https_required" },
 		{ "POST", "/api/v1/requests", 0, 0, NULL, 403, "https_required" },
-		{ "GET", "/api/v1/status", 0, 1, NULL, 503, "store_unavailable" },
-		{ "GET", "/api/v1/status", 1, 0, NULL, 503, "store_unavailable" },
+		{ "GET", "/api/v1/requests/abcd", 0, 1, NULL, 503, "store_unavailable" },
+		{ "GET", "/api/v1/requests/abcd", 1, 0, NULL, 503, "store_unavailable" },
+		/* an admin route without a token: 401 before the store */
+		{ "GET", "/api/v1/status", 1, 0, NULL, 401, "missing_token" },
 		/* query strings are checked against the route */
 		{ "GET", "/api/v1/certificates?evil=1", 1, 0, NULL, 400, "unknown_parameter" },
 		{ "GET", "/api/v1/certificates?limit=1&limit=2", 1, 0, NULL, 400, "bad_query" },
@@ -994,6 +1307,223 @@ test_dispatch_early_errors(void)
 	}
 }
 
+/* ------------------------------------------------------- admin gate -- */
+
+/*
+ * The dispatcher's admin gate, checked over the whole route table: every
+ * handler is replaced by a canary that counts its calls, and every admin
+ * route is asked without a token, with a malformed one, with a token that
+ * does not exist and with a valid enrollment token, through a server with
+ * a real store. Each must be answered 401 or 403 without the canary being
+ * reached; with the admin token the canary is reached. So a dispatcher
+ * that lost its gate fails here, whatever the engine would have said.
+ */
+
+static char g_tmp[64];
+static struct ca *g_parent;
+static struct web_server g_srv;
+static char g_admin[CA_TOKEN_MAX], g_enroll[CA_TOKEN_MAX];
+static int g_canary_calls;
+
+static int
+canary(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	(void)c;
+	(void)err;
+	g_canary_calls++;
+	rep->status = 299;     /* nobody else answers this */
+	return 0;
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+token_make(int kind, char out[CA_TOKEN_MAX])
+{
+	struct ca_token_spec spec;
+	struct ca_principal p;
+	struct mica_err err;
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = kind;
+	spec.uses = -1;
+	ca_principal_cli(&p);
+	rc = ca_token_create(g_parent, &p, &spec, out, NULL, &err);
+	ca_principal_free(&p);
+	if (rc != 0)
+		fprintf(stderr, "ca_token_create: %s: %s\n", err.code, err.msg);
+	return rc;
+}
+
+static int
+store_suite_init(void)
+{
+	static const char *const domains[] = { "contoso.test" };
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+	char dir[128];
+
+	snprintf(g_tmp, sizeof(g_tmp), "/tmp/mica-web-XXXXXX");
+	if (mkdtemp(g_tmp) == NULL)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/ca", g_tmp);
+	setenv("MICA_PASSPHRASE", "web test passphrase: correct horse battery", 1);
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir;
+	o.name = "Web Test Root CA";
+	o.domains = domains;
+	o.ndomains = 1;
+	o.public_url = "http://ca.contoso.test:8080";
+	if (ca_init(&o, &res, &err) != 0 ||
+	    ca_open(dir, CA_OPEN_UNLOCK, NULL, &g_parent, &err) != 0) {
+		fprintf(stderr, "CA set-up: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
+	web_server_init(&g_srv);
+	if (web_server_attach(&g_srv, g_parent, &err) != 0)
+		return -1;
+	snprintf(g_srv.https_url, sizeof(g_srv.https_url), "https://127.0.0.1:8443");
+	if (token_make(CA_TOKEN_ADMIN, g_admin) != 0 ||
+	    token_make(CA_TOKEN_ENROLL, g_enroll) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+store_suite_clean(void)
+{
+	/* This thread's engine handle: worker threads close theirs as they
+	 * exit, the main thread of a test does not exit. */
+	if (g_srv.key_made) {
+		ca_close(pthread_getspecific(g_srv.key));
+		pthread_setspecific(g_srv.key, NULL);
+	}
+	web_server_fini(&g_srv);
+	ca_close(g_parent);
+	g_parent = NULL;
+	explicit_bzero(g_admin, sizeof(g_admin));
+	explicit_bzero(g_enroll, sizeof(g_enroll));
+	if (g_tmp[0] != '\0')
+		nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* PATTERN with every "{name}" replaced by a well-formed id into OUT. */
+static void
+concrete_path(const char *pattern, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *p = pattern; *p != '\0' && o + 1 < size;) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+
+			o += (size_t)snprintf(out + o, size - o, "00ab");
+			p = close != NULL ? close + 1 : p + strlen(p);
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o < size ? o : size - 1] = '\0';
+}
+
+/* Dispatch METHOD PATH over HTTPS from a fresh client address (so the
+ * failures of one case never rate-limit the next) through TABLE. */
+static int
+dispatch_store(const struct web_route *table, size_t n, const char *method,
+	       const char *path, const char *authz, struct web_reply *rep)
+{
+	static unsigned client_no;
+	unsigned char key[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	char client[64];
+	struct web_request rq;
+
+	client_no++;
+	memcpy(key + 4, &client_no, sizeof(client_no));
+	snprintf(client, sizeof(client), "2001:db8:%x::1", client_no);
+	memset(&rq, 0, sizeof(rq));
+	rq.uri = path;
+	rq.path_len = strlen(path);
+	rq.method = method;
+	rq.client = client;
+	rq.client_key = key;
+	rq.tls = 1;
+	rq.authz = authz;
+	web_reply_init(rep);
+	web_dispatch(&g_srv, table, n, &rq, rep);
+	return rep->status;
+}
+
+static void
+test_admin_gate(void)
+{
+	const struct web_route *routes;
+	struct web_route table[64];
+	char path[WEB_PATH_MAX], bearer_admin[160], bearer_enroll[160], bearer_unknown[160];
+	struct web_reply rep;
+	size_t n, nadmin = 0;
+
+	routes = web_routes(&n);
+	CU_ASSERT_FATAL(n <= sizeof(table) / sizeof(table[0]));
+	for (size_t i = 0; i < n; i++) {
+		table[i] = routes[i];
+		table[i].fn = canary;
+	}
+	snprintf(bearer_admin, sizeof(bearer_admin), "Bearer %s", g_admin);
+	snprintf(bearer_enroll, sizeof(bearer_enroll), "Bearer %s", g_enroll);
+	/* The admin token's id with another secret: a token that does not
+	 * exist. */
+	snprintf(bearer_unknown, sizeof(bearer_unknown), "Bearer %.22s%064d", g_admin, 7);
+	for (size_t i = 0; i < n; i++) {
+		const char *const refused[] = {
+			NULL, "Bearer", "Basic YWRtaW46YWRtaW4=", "Bearer mica_zz",
+			bearer_unknown, bearer_enroll,
+		};
+
+		if (table[i].auth != WEB_AUTH_ADMIN)
+			continue;
+		nadmin++;
+		concrete_path(table[i].pattern, path, sizeof(path));
+		for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+			int before = g_canary_calls;
+			int st = dispatch_store(table, n, table[i].method, path, refused[k], &rep);
+
+			if (st != 401 && st != 403)
+				fprintf(stderr, "\n%s %s with \"%s\": %d\n", table[i].method, path,
+					refused[k] != NULL ? refused[k] : "(no token)", st);
+			CU_ASSERT(st == 401 || st == 403);
+			CU_ASSERT_EQUAL(g_canary_calls, before);
+			/* An enrollment token is a token: 403, not 401. */
+			if (refused[k] == bearer_enroll)
+				CU_ASSERT_EQUAL(st, 403);
+			web_reply_clear(&rep);
+		}
+		/* The admin token reaches the handler. */
+		{
+			int before = g_canary_calls;
+
+			CU_ASSERT_EQUAL(dispatch_store(table, n, table[i].method, path,
+						       bearer_admin, &rep), 299);
+			CU_ASSERT_EQUAL(g_canary_calls, before + 1);
+			web_reply_clear(&rep);
+		}
+	}
+	/* The table has admin routes to check (a table that lost them all
+	 * would pass the loop above vacuously). */
+	CU_ASSERT(nadmin >= 10);
+	explicit_bzero(bearer_admin, sizeof(bearer_admin));
+	explicit_bzero(bearer_enroll, sizeof(bearer_enroll));
+}
+
 int
 main(void)
 {
@@ -1017,6 +1547,9 @@ main(void)
 	    !CU_add_test(s, "accepts only lowercase hex ids", test_ids) ||
 	    !CU_add_test(s, "reduces Content-Type to its media type", test_media_type) ||
 	    !CU_add_test(s, "accepts only well-formed bearer credentials", test_bearer) ||
+	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3)", test_framing) ||
+	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
+	    !CU_add_test(s, "drops slow heads and bodies, and the longest waiting when full", test_slow_clients) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
 	    !CU_add_test(s, "reads validated JSON fields", test_json_getters) ||
 	    !CU_add_test(s, "maps every error kind to its status and a JSON body", test_error_mapping) ||
@@ -1024,9 +1557,17 @@ main(void)
 	    !CU_add_test(s, "renders JSON replies into refcounted bodies", test_reply_json) ||
 	    !CU_add_test(s, "renders times, tokens without hashes, certificate status", test_render) ||
 	    !CU_add_test(s, "describes clients and recognises loopback", test_clients) ||
-	    !CU_add_test(s, "blocks a client after repeated failed authentications only", test_rate_limit) ||
+	    !CU_add_test(s, "blocks a token id from an address after repeated failures, nobody else", test_rate_limit) ||
+	    !CU_add_test(s, "believes X-Forwarded-For from trusted proxies only, rightmost untrusted hop", test_proxies) ||
 	    !CU_add_test(s, "answers bad paths, methods, plain-HTTP API calls, queries and media types before the engine",
 			 test_dispatch_early_errors)) {
+		CU_cleanup_registry();
+		return 2;
+	}
+	s = CU_add_suite("web with a store", store_suite_init, store_suite_clean);
+	if (s == NULL ||
+	    !CU_add_test(s, "answers every admin route 401/403 without an admin token, before its handler",
+			 test_admin_gate)) {
 		CU_cleanup_registry();
 		return 2;
 	}

@@ -336,6 +336,9 @@ expect_of(struct ca_lint_cert_expect *e, const struct ca_tbs_cert *t,
 	e->names = t->names;
 	e->nnames = t->nnames;
 	e->aki = ca != NULL ? t->aki : NULL;
+	e->aki_len = t->aki_len;
+	e->has_path_len = t->is_ca && t->path_len >= 0;
+	e->path_len = t->path_len;
 }
 
 static int

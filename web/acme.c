@@ -13,7 +13,7 @@
  * the ACME error types (RFC 8555 6.7); the engine's codes are mapped here,
  * and an internal error tells the client nothing but "serverInternal".
  */
-#include "web/web_int.h"
+#include "web/acme.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,13 @@
 #include "ca/acme.h"
 #include "ca/x509.h"
 #include "util/log.h"
+#include "web/api.h"
+#include "web/blob.h"
+#include "web/crl_cache.h"
+#include "web/json.h"
+#include "web/parse.h"
+#include "web/reply.h"
+#include "web/server.h"
 
 #define BASE_MAX 160   /* "https://" HOST (at most 100) "/acme" */
 #define URL_MAX 384    /* BASE_MAX, a path of ours and two ids */
@@ -627,26 +634,26 @@ web_h_acme_cert(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct acme_call k;
 	unsigned char *der = NULL;
-	const unsigned char *rder;
-	const char *root_pem;
+	const char *chain;
 	char *leaf = NULL;
-	size_t len = 0, rlen, ll, rl;
+	size_t len = 0, ll, rl;
 	struct web_blob *b;
 	int rc;
 
 	if ((rc = begin(c, rep, &k, 1, err)) == 0 &&
 	    (rc = ca_acme_cert_post(c->ca, k.a, &k.req, c->m->param[0], &der, &len, err)) == 0 &&
 	    (rc = ca_pem_encode("CERTIFICATE", der, len, &leaf, err)) == 0) {
-		/* RFC 8555 9.1: the certificate, then its issuers upwards. */
-		web_server_root(c->srv, &rder, &rlen, &root_pem);
+		/* RFC 8555 9.1: the certificate, then its issuers upwards:
+		 * the issuing CA that signed it, up to the root. */
+		chain = ca_chain_pem(c->ca);
 		ll = strlen(leaf);
-		rl = root_pem != NULL ? strlen(root_pem) : 0;
+		rl = chain != NULL ? strlen(chain) : 0;
 		if ((b = web_blob_new(NULL, ll + rl)) == NULL) {
 			rc = mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		} else {
 			memcpy(b->data, leaf, ll);
 			if (rl > 0)
-				memcpy(b->data + ll, root_pem, rl);
+				memcpy(b->data + ll, chain, rl);
 			rep->blob = b;
 			rep->status = 200;
 			rep->ctype = "application/pem-certificate-chain";

@@ -4,7 +4,7 @@
  * returns 0 with the reply filled, or -1 with the error for the
  * dispatcher's one error-reply path.
  */
-#include "web/web_int.h"
+#include "web/api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,9 @@
 #include "ca/csr.h"
 #include "ca/names.h"
 #include "util/log.h"
+#include "web/crl_cache.h"
+#include "web/json.h"
+#include "web/server.h"
 
 #define REASON_TEXT_MAX 200
 #define COMMENT_MAX     200
@@ -169,7 +172,7 @@ reply_issued(struct web_ctx *c, struct web_reply *rep, const struct ca_issued *i
 	else if (is->serial[0] != '\0')
 		snprintf(rep->location, sizeof(rep->location), "/api/v1/certificates/%s",
 			 is->serial);
-	return web_reply_json(rep, status, web_json_issued(is, ca_root_pem(c->ca)), 0, err);
+	return web_reply_json(rep, status, web_json_issued(is, ca_chain_pem(c->ca)), 0, err);
 }
 
 /* ---------------------------------------------------- public files -- */
@@ -404,7 +407,7 @@ web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	/* The id is the capability: whoever knows it may see the request,
 	 * but only an admin sees who submitted it. */
 	o = web_json_request(&req, c->p->kind == CA_PRINCIPAL_ADMIN);
-	iss = web_json_issued(&is, ca_root_pem(c->ca));
+	iss = web_json_issued(&is, ca_chain_pem(c->ca));
 	if (o == NULL || iss == NULL) {
 		oom(err);
 		goto out;

@@ -4,7 +4,7 @@
  * credentials for new ACME clients. Handlers as in web/api.c: parse ->
  * engine (which checks the admin) -> render.
  */
-#include "web/web_int.h"
+#include "web/acme.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,10 @@
 
 #include "ca/acme.h"
 #include "ca/names.h"
+#include "web/api.h"
+#include "web/json.h"
+#include "web/parse.h"
+#include "web/reply.h"
 
 static json_t *
 account_json(const struct ca_acme_account *a)

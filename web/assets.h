@@ -10,10 +10,12 @@
  *   /             index.html        HTTP + HTTPS   the root certificate,
  *                                                  its fingerprint, install
  *                                                  steps; works without JS
- *   /request      request.html      HTTP + HTTPS   submit a CSR, see the
+ *   /request      request.html      HTTPS only     submit a CSR, see the
  *                                                  result or a request's
  *                                                  status (/request#id=...)
  *   /admin        admin.html        HTTPS only     the admin console
+ *   (the pages that take a token; over plain HTTP they redirect to HTTPS
+ *   unless --api-over-http says a TLS-terminating proxy is in front)
  *   /style.css    style.css         both
  *   /app.js       app.js            both           shared helpers
  *   /request.js   request.js        both

@@ -1,80 +1,51 @@
 /*
  * web/http.c - the libmicrohttpd side of a request: the per-request state
  * machine (URI callback -> first call -> body chunks -> final call ->
- * completion), the body cap, the one reply path and the one error-reply
- * path, the access log, and the table of failed authentications.
+ * completion), what is checked once the head is in (framing, the client
+ * behind a trusted proxy, the body cap), turning a struct web_reply into a
+ * response, the access log, and telling the listener's table of
+ * connections (web/conns.h) where each connection stands.
  */
-#include "web/assets.h"
-#include "web/web_int.h"
+#include "web/http.h"
 
-#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <strings.h>
+#include <time.h>
 
 #include "util/log.h"
+#include "web/assets.h"
+#include "web/conns.h"
+#include "web/dispatch.h"
+#include "web/parse.h"
+#include "web/proxy.h"
+#include "web/reply.h"
+#include "web/routes.h"
+#include "web/server.h"
 
-/* ------------------------------------------------------------- blobs -- */
-
-struct web_blob *
-web_blob_new(const void *data, size_t len)
-{
-	struct web_blob *b;
-
-	if (len > SIZE_MAX - sizeof(*b) - 1)
-		return NULL;
-	if ((b = malloc(sizeof(*b) + len + 1)) == NULL)
-		return NULL;
-	atomic_init(&b->refs, 1);
-	b->secret = 0;
-	b->adopted = 0;
-	b->len = len;
-	b->data = b->inline_;
-	if (data != NULL)
-		memcpy(b->data, data, len);
-	else
-		memset(b->data, 0, len);
-	b->data[len] = '\0';
-	return b;
-}
-
-struct web_blob *
-web_blob_adopt(void *data, size_t len)
-{
-	struct web_blob *b;
-
-	if (data == NULL || (b = malloc(sizeof(*b))) == NULL) {
-		free(data);
-		return NULL;
-	}
-	atomic_init(&b->refs, 1);
-	b->secret = 0;
-	b->adopted = 1;
-	b->len = len;
-	b->data = data;
-	return b;
-}
-
-struct web_blob *
-web_blob_ref(struct web_blob *b)
-{
-	if (b != NULL)
-		atomic_fetch_add(&b->refs, 1);
-	return b;
-}
-
-void
-web_blob_unref(struct web_blob *b)
-{
-	if (b == NULL || atomic_fetch_sub(&b->refs, 1) != 1)
-		return;
-	if (b->secret)
-		explicit_bzero(b->data, b->len);
-	if (b->adopted)
-		free(b->data);
-	free(b);
-}
+/* Per request, created by the URI callback, freed at completion. */
+struct web_req {
+	struct web_listener *lst;
+	struct web_conn *conn;    /* its connection's entry, or NULL */
+	char *uri;                /* raw request target, heap */
+	size_t path_len;          /* uri[0..path_len) is the path */
+	const char *query;        /* after '?', or NULL */
+	char method[16];
+	char client[64];
+	unsigned char peer[16];   /* the connection's address */
+	int peer_ok;              /* peer is set */
+	unsigned char client_key[16];
+	int loopback;
+	struct timespec t0;
+	unsigned char *body;
+	size_t body_len, body_cap;
+	size_t body_seen;         /* including discarded bytes */
+	int started;
+	int too_large;
+	int status;               /* for the access log */
+};
 
 /* libmicrohttpd's free callback for a blob body. */
 static void
@@ -82,289 +53,6 @@ blob_release(void *cls)
 {
 	web_blob_unref(cls);
 }
-
-/* ----------------------------------------------------------- replies -- */
-
-void
-web_reply_init(struct web_reply *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->status = 500;
-	r->max_age = -1;
-}
-
-void
-web_reply_clear(struct web_reply *r)
-{
-	web_blob_unref(r->blob);
-	web_reply_init(r);
-}
-
-/* Enough JSON for humans reading curl output, and a trailing newline. */
-#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
-
-int
-web_reply_json(struct web_reply *r, int status, json_t *obj, int secret,
-	       struct mica_err *err)
-{
-	struct web_blob *b;
-	size_t n;
-
-	if (obj == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	n = json_dumpb(obj, NULL, 0, JSON_FLAGS);
-	if (n == 0 || (b = web_blob_new(NULL, n + 1)) == NULL) {
-		json_decref(obj);
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	}
-	b->secret = secret;
-	if (json_dumpb(obj, (char *)b->data, n, JSON_FLAGS) != n) {
-		json_decref(obj);
-		web_blob_unref(b);
-		return mica_err_set(err, MICA_E_INTERNAL, "json_dump",
-				    "cannot render the reply");
-	}
-	json_decref(obj);
-	b->data[n] = '\n';
-	web_blob_unref(r->blob);
-	r->blob = b;
-	r->pbody = NULL;
-	r->plen = 0;
-	r->status = status;
-	r->ctype = "application/json";
-	return 0;
-}
-
-/* Copy S into OUT keeping only printable ASCII (others become '?'). */
-static void
-ascii_copy(char *out, size_t outsz, const char *s)
-{
-	size_t o = 0;
-
-	for (; s != NULL && *s != '\0' && o + 1 < outsz; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[o] = '\0';
-}
-
-/* An error code is snake_case: anything else becomes the kind's default. */
-static int
-code_ok(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static const char *
-default_message(mica_errkind kind)
-{
-	switch (kind) {
-	case MICA_E_BADREQ:      return "malformed request";
-	case MICA_E_UNAUTH:      return "missing or invalid token";
-	case MICA_E_FORBIDDEN:   return "not allowed";
-	case MICA_E_NOTFOUND:    return "not found";
-	case MICA_E_CONFLICT:    return "the current state does not allow this";
-	case MICA_E_TOOLARGE:    return "request too large";
-	case MICA_E_UNSUPPORTED: return "unsupported media type";
-	case MICA_E_POLICY:      return "refused by policy";
-	case MICA_E_RATE:        return "too many attempts; try again later";
-	case MICA_E_UNAVAIL:     return "the certificate store is unavailable; try again later";
-	default:                 return "internal error";
-	}
-}
-
-void
-web_reply_error(struct web_reply *r, const struct mica_err *e)
-{
-	static const char fallback[] =
-		"{\"error\": \"internal\", \"message\": \"internal error\"}\n";
-	mica_errkind kind = e != NULL ? e->kind : MICA_E_INTERNAL;
-	char code[48], msg[256];
-	int status, close = r->close, retry = r->retry_after, rc = -1;
-	json_t *obj;
-
-	if (kind == MICA_E_NONE || kind == MICA_E_USAGE)
-		kind = kind == MICA_E_USAGE ? MICA_E_BADREQ : MICA_E_INTERNAL;
-	status = mica_err_http_status(kind);
-	if (kind == MICA_E_INTERNAL) {
-		/* The detail stays in the log, the client learns nothing. */
-		if (e != NULL) {
-			ascii_copy(code, sizeof(code), e->code);
-			ascii_copy(msg, sizeof(msg), e->msg);
-			mica_log(MICA_LOG_ERR, "internal error: %s: %s", code, msg);
-		}
-		snprintf(code, sizeof(code), "internal");
-		snprintf(msg, sizeof(msg), "internal error");
-	} else {
-		snprintf(code, sizeof(code), "%s",
-			 e != NULL && code_ok(e->code) ? e->code : mica_err_kind_code(kind));
-		ascii_copy(msg, sizeof(msg), e != NULL ? e->msg : NULL);
-		if (msg[0] == '\0')
-			snprintf(msg, sizeof(msg), "%s", default_message(kind));
-		if (kind == MICA_E_UNAVAIL)
-			mica_log(MICA_LOG_WARN, "store unavailable: %s: %s", code, msg);
-	}
-	web_reply_clear(r);
-	r->close = close;
-	obj = json_object();
-	if (obj != NULL &&
-	    json_object_set_new(obj, "error", json_string(code)) == 0 &&
-	    json_object_set_new(obj, "message", json_string(msg)) == 0) {
-		rc = web_reply_json(r, status, obj, 0, NULL);   /* steals obj */
-		obj = NULL;
-	}
-	json_decref(obj);
-	if (rc != 0) {
-		web_reply_clear(r);
-		r->close = close;
-		r->ctype = "application/json";
-		r->pbody = fallback;
-		r->plen = sizeof(fallback) - 1;
-	}
-	r->status = status;
-	if (kind == MICA_E_UNAUTH)
-		r->www_auth = 1;
-	if (kind == MICA_E_RATE)
-		r->retry_after = retry > 0 ? retry : WEB_RL_WINDOW;
-	if (kind == MICA_E_UNAVAIL)
-		r->retry_after = retry > 0 ? retry : 5;
-}
-
-int
-web_reply_header(struct web_reply *rep, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (rep->nhdr >= WEB_EXTRA_HEADERS)
-		return -1;
-	va_start(ap, fmt);
-	n = vsnprintf(rep->hdr[rep->nhdr].value, sizeof(rep->hdr[rep->nhdr].value), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(rep->hdr[rep->nhdr].value))
-		return -1;
-	rep->hdr[rep->nhdr++].name = name;
-	return 0;
-}
-
-void
-web_reply_fail(struct web_reply *r, mica_errkind kind, const char *code,
-	       const char *msg)
-{
-	struct mica_err e;
-
-	mica_err_set(&e, kind, code, "%s", msg != NULL ? msg : "");
-	web_reply_error(r, &e);
-}
-
-/* ------------------------------------------------------ rate limiter -- */
-
-static uint64_t rl_seed;
-
-void
-web_rl_init(struct web_ratelimit *rl)
-{
-	memset(rl->slot, 0, sizeof(rl->slot));
-	pthread_mutex_init(&rl->lock, NULL);
-	/* A secret seed, so nobody can pick addresses that collide. */
-	if (getrandom(&rl_seed, sizeof(rl_seed), 0) != (ssize_t)sizeof(rl_seed))
-		rl_seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
-}
-
-void
-web_rl_destroy(struct web_ratelimit *rl)
-{
-	pthread_mutex_destroy(&rl->lock);
-}
-
-static size_t
-rl_hash(const unsigned char key[16])
-{
-	uint64_t h = 1469598103934665603ULL ^ rl_seed;
-
-	for (int i = 0; i < 16; i++) {
-		h ^= key[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 29;
-	return (size_t)(h % WEB_RL_SLOTS);
-}
-
-/* Caller holds the lock. */
-static struct web_rl_slot *
-rl_find(struct web_ratelimit *rl, const unsigned char key[16])
-{
-	size_t h = rl_hash(key);
-
-	for (size_t i = 0; i < WEB_RL_PROBE; i++) {
-		struct web_rl_slot *s = &rl->slot[(h + i) % WEB_RL_SLOTS];
-
-		if (s->start != 0 && memcmp(s->key, key, 16) == 0)
-			return s;
-	}
-	return NULL;
-}
-
-int
-web_rl_check(struct web_ratelimit *rl, const unsigned char key[16], int64_t now)
-{
-	struct web_rl_slot *s;
-	int wait = 0;
-
-	pthread_mutex_lock(&rl->lock);
-	s = rl_find(rl, key);
-	if (s != NULL && now - s->start < WEB_RL_WINDOW &&
-	    s->fails >= WEB_RL_FAILS) {
-		wait = (int)(WEB_RL_WINDOW - (now - s->start));
-		if (wait < 1)
-			wait = 1;
-	}
-	pthread_mutex_unlock(&rl->lock);
-	return wait;
-}
-
-void
-web_rl_fail(struct web_ratelimit *rl, const unsigned char key[16], int64_t now)
-{
-	struct web_rl_slot *s;
-
-	pthread_mutex_lock(&rl->lock);
-	s = rl_find(rl, key);
-	if (s == NULL) {
-		/* A free or stale slot in the probe range, else the oldest. */
-		size_t h = rl_hash(key);
-
-		for (size_t i = 0; i < WEB_RL_PROBE; i++) {
-			struct web_rl_slot *c = &rl->slot[(h + i) % WEB_RL_SLOTS];
-
-			if (c->start == 0 || now - c->start >= WEB_RL_WINDOW) {
-				s = c;
-				break;
-			}
-			if (s == NULL || c->start < s->start)
-				s = c;
-		}
-		memcpy(s->key, key, 16);
-		s->start = 0;
-	}
-	if (s->start == 0 || now - s->start >= WEB_RL_WINDOW) {
-		s->start = now > 0 ? now : 1;
-		s->fails = 0;
-	}
-	if (s->fails < WEB_RL_FAILS * 100)
-		s->fails++;
-	pthread_mutex_unlock(&rl->lock);
-}
-
-/* ----------------------------------------------------- MHD callbacks -- */
 
 void
 web_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -377,6 +65,34 @@ web_mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	mica_log(MICA_LOG_DEBUG, "http: %s", line);
+}
+
+enum MHD_Result
+web_mhd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct web_listener *lst = cls;
+
+	(void)addr;
+	(void)addrlen;
+	web_conns_admit(lst->conns);
+	return MHD_YES;
+}
+
+void
+web_mhd_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+		   enum MHD_ConnectionNotificationCode toe)
+{
+	struct web_listener *lst = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci != NULL ?
+				  web_conn_open(lst->conns, ci->connect_fd, web_now_ms()) : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		web_conn_close(lst->conns, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 void *
@@ -403,9 +119,12 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	} else {
 		r->path_len = strlen(r->uri);
 	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->conn = ci != NULL ? ci->socket_context : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	web_client_describe(ci != NULL ? ci->client_addr : NULL, r->client,
 			    sizeof(r->client), r->client_key, &r->loopback);
+	r->peer_ok = web_addr16(ci != NULL ? ci->client_addr : NULL, r->peer) == 0;
 	atomic_fetch_add(&lst->inflight, 1);
 	return r;
 }
@@ -458,10 +177,79 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	for (size_t i = 0; i < rep->nhdr && i < WEB_EXTRA_HEADERS; i++)
 		MHD_add_response_header(resp, rep->hdr[i].name, rep->hdr[i].value);
+	/* RFC 6797: once a browser has been here over HTTPS, it never comes
+	 * back over plain HTTP (where a token could be read). Not on the
+	 * HTTP listener: a browser ignores it there (RFC 6797 8.1). */
+	if (r->lst->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security", WEB_HSTS);
 	r->status = rep->status;
 	ret = MHD_queue_response(conn, (unsigned int)rep->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* Count the framing fields of a request head (all their lines: libmicro-
+ * httpd's lookup returns only the first). */
+static enum MHD_Result
+framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+	      const char *value)
+{
+	struct web_framing *f = cls;
+
+	(void)kind;
+	if (key == NULL)
+		return MHD_YES;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->n_length++ == 0)
+			f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		if (f->n_te++ == 0)
+			f->te = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		f->n_host++;
+	}
+	return MHD_YES;
+}
+
+struct xff_lines {
+	size_t n;
+	const char *line[WEB_XFF_LINES_MAX];
+};
+
+/* Collect the X-Forwarded-For lines; with more than fit, the rightmost
+ * (the last ones, added by the proxies nearest to us) are kept. */
+static enum MHD_Result
+xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+	    const char *value)
+{
+	struct xff_lines *x = cls;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	if (x->n == WEB_XFF_LINES_MAX) {
+		memmove(x->line, x->line + 1, (WEB_XFF_LINES_MAX - 1) * sizeof(x->line[0]));
+		x->n--;
+	}
+	x->line[x->n++] = value;
+	return MHD_YES;
+}
+
+/* Behind a trusted proxy, the client is who the proxy says it is
+ * (web/proxy.h); from anyone else, the peer. */
+static void
+client_resolve(struct MHD_Connection *conn, struct web_req *r)
+{
+	const struct web_proxies *px = web_server_proxies(r->lst->srv);
+	struct xff_lines x;
+	unsigned char a[16];
+
+	if (!r->peer_ok || !web_proxies_match(px, r->peer))
+		return;
+	memset(&x, 0, sizeof(x));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, xff_collect, &x);
+	web_client_resolve(px, r->peer, x.line, x.n, a);
+	web_client_describe16(a, r->client, sizeof(r->client), r->client_key, &r->loopback);
 }
 
 /* Refuse now, before the body is read: libmicrohttpd then answers without
@@ -515,24 +303,47 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r == NULL)
 		return MHD_NO;     /* out of memory in the URI callback */
 	if (!r->started) {
-		const char *cl;
+		struct web_framing f;
+		struct mica_err e;
 		int64_t clen;
 
 		r->started = 1;
+		web_conn_head_done(lst->conns, r->conn, web_now_ms());
 		if (method == NULL || strlen(method) >= sizeof(r->method))
 			snprintf(r->method, sizeof(r->method), "-");
 		else
 			snprintf(r->method, sizeof(r->method), "%s", method);
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
-			if (web_parse_int(cl, 0, INT64_MAX, &clen) != 0)
-				return refuse_early(conn, r, MICA_E_BADREQ, "bad_request",
+		client_resolve(conn, r);
+		/* libmicrohttpd frames the body by the first Content-Length
+		 * and reads whatever follows as the next request: a proxy in
+		 * front that used another line would disagree. RFC 9112 6.3:
+		 * 400, then close. */
+		memset(&f, 0, sizeof(f));
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &f);
+		if (web_framing_check(&f, &e) != 0)
+			return refuse_early(conn, r, e.kind, e.code, e.msg);
+		if (f.length != NULL) {
+			if (web_parse_int(f.length, 0, INT64_MAX, &clen) != 0)
+				return refuse_early(conn, r, MICA_E_BADREQ, "bad_framing",
 						    "invalid Content-Length");
 			if (clen > WEB_BODY_MAX) {
+				const char *expect = MHD_lookup_connection_value(
+					conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
 				r->too_large = 1;
-				return refuse_early(conn, r, MICA_E_TOOLARGE, "body_too_large",
-						    "request body larger than 64 KiB");
+				/* Answered before the body arrives, the 413 may
+				 * be lost: closing a socket with unread bytes
+				 * makes the kernel send a reset, and a client
+				 * still sending sees only that. So a body up to
+				 * WEB_DISCARD_MAX is read and dropped, and the
+				 * 413 comes after it. A client that waits for
+				 * "100 Continue" sends nothing more: refusing
+				 * at once is clean; so is a body too large to
+				 * be worth reading. */
+				if (clen > WEB_DISCARD_MAX ||
+				    (expect != NULL && strcasecmp(expect, "100-continue") == 0))
+					return refuse_early(conn, r, MICA_E_TOOLARGE, "body_too_large",
+							    "request body larger than 64 KiB");
 			}
 		}
 		return MHD_YES;
@@ -542,6 +353,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 
 		r->body_seen += n;
 		*upload_data_size = 0;
+		web_conn_body(lst->conns, r->conn, n);
 		if (!r->too_large && r->body_len + n > WEB_BODY_MAX) {
 			/* A chunked body grew past the cap: stop keeping it. */
 			r->too_large = 1;
@@ -555,24 +367,36 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		return MHD_YES;
 	}
+	web_conn_busy(lst->conns, r->conn);
 	web_reply_init(&rep);
 	if (r->too_large) {
 		rep.close = 1;
 		web_reply_fail(&rep, MICA_E_TOOLARGE, "body_too_large",
 			       "request body larger than 64 KiB");
 	} else {
-		const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							       MHD_HTTP_HEADER_HOST);
+		struct web_request rq;
+		const struct web_route *table;
+		size_t ntable;
 
-		/* ACME builds its URLs from it (web/acme.c checks it). */
-		if (host != NULL && strlen(host) < sizeof(r->host))
-			snprintf(r->host, sizeof(r->host), "%s", host);
-		web_dispatch(lst->srv, lst, r,
-			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_AUTHORIZATION),
-			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_CONTENT_TYPE),
-			     &rep);
+		memset(&rq, 0, sizeof(rq));
+		rq.uri = r->uri;
+		rq.path_len = r->path_len;
+		rq.query = r->query;
+		rq.method = r->method;
+		rq.client = r->client;
+		rq.client_key = r->client_key;
+		rq.loopback = r->loopback;
+		rq.tls = lst->tls;
+		rq.authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+		rq.ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_TYPE);
+		rq.host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_HOST);
+		rq.body = r->body;
+		rq.body_len = r->body_len;
+		table = web_routes(&ntable);
+		web_dispatch(lst->srv, table, ntable, &rq, &rep);
 	}
 	ret = send_reply(conn, r, &rep);
 	web_reply_clear(&rep);
@@ -598,32 +422,23 @@ web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct web_req *r = *req_cls;
 	struct timespec t1;
 	long long ms;
-	size_t plen;
 
 	if (r == NULL)
 		return;
 	*req_cls = NULL;
+	/* Answered: the connection now waits for its next head. Only then:
+	 * otherwise it is closing, and its entry may go any moment. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		web_conn_idle(r->lst->conns, r->conn, web_now_ms());
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000 +
 	     (t1.tv_nsec - r->t0.tv_nsec) / 1000000;
-	/* The path only: query strings are not logged (they may name what
-	 * a client looked for), tokens never travel in URLs. */
-	plen = r->path_len > 200 ? 200 : r->path_len;
-	{
-		/* A client may still paste a token into a URL by mistake:
-		 * blank out anything from "mica_" on, so no secret reaches the
-		 * log. */
-		char path[201];
-		char *tok;
-
-		memcpy(path, r->uri, plen);
-		path[plen] = '\0';
-		if ((tok = strstr(path, "mica_")) != NULL)
-			snprintf(tok, sizeof(path) - (size_t)(tok - path), "[redacted]");
-		mica_log(MICA_LOG_INFO, "%s %s %s %d %lldms%s", r->client,
-			 r->method[0] != '\0' ? r->method : "-", path,
-			 r->status, ms, termination_note(toe));
-	}
+	/* Not the path as sent: the route it names (web_log_path). Tokens
+	 * never travel in URLs, but a client may paste one into a URL by
+	 * mistake, in any spelling; query strings are not logged either. */
+	mica_log(MICA_LOG_INFO, "%s %s %s %d %lldms%s", r->client,
+		 r->method[0] != '\0' ? web_log_method(r->method) : "-",
+		 web_log_path(r->uri, r->path_len), r->status, ms, termination_note(toe));
 	atomic_fetch_sub(&r->lst->inflight, 1);
 	free(r->body);
 	free(r->uri);

@@ -7,13 +7,14 @@
  * must not silently fall back to a default). Error messages name our own
  * field names only and never quote client input.
  */
-#include "web/web_int.h"
+#include "web/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ca/x509.h"
+#include "web/parse.h"
 
 /* --------------------------------------------------------------- in -- */
 
@@ -389,8 +390,9 @@ web_json_audit(const struct ca_audit *a)
 }
 
 json_t *
-web_json_issued(const struct ca_issued *is, const char *root_pem)
+web_json_issued(const struct ca_issued *is, const char *chain_pem)
 {
+	static const char end[] = "-----END CERTIFICATE-----\n";
 	json_t *o = json_object(), *chain;
 	int bad = 0;
 
@@ -404,11 +406,18 @@ web_json_issued(const struct ca_issued *is, const char *root_pem)
 		return done(o, bad);
 	put(o, "serial", json_string(is->serial), &bad);
 	put(o, "certificate", web_jpem("CERTIFICATE", is->der, is->der_len), &bad);
-	/* The chain from the issuing CA up: mica has one level, the root. */
+	/* The chain from the issuing CA up to the root: one PEM string per
+	 * certificate (a single tier has one, the root). */
 	chain = json_array();
-	if (chain != NULL && root_pem != NULL &&
-	    json_array_append_new(chain, web_jstr(root_pem)) != 0)
-		bad = 1;
+	for (const char *p = chain_pem; chain != NULL && p != NULL && *p;) {
+		const char *e = strstr(p, end);
+		size_t n = e != NULL ? (size_t)(e - p) + sizeof(end) - 1 :
+			   strlen(p);
+
+		if (json_array_append_new(chain, json_stringn(p, n)) != 0)
+			bad = 1;
+		p += n;
+	}
 	put(o, "chain", chain, &bad);
 	put(o, "not_before", web_jtime(is->not_before), &bad);
 	put(o, "not_after", web_jtime(is->not_after), &bad);

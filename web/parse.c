@@ -7,7 +7,7 @@
  * literal '%'), and never echoes more of the input than a parameter name
  * into a message.
  */
-#include "web/web_int.h"
+#include "web/parse.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,7 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "ca/ca.h"
 #include "util/hex.h"
 
 #define QUERY_MAX 2048
@@ -377,6 +379,42 @@ bad:
 }
 
 int
+web_framing_check(const struct web_framing *f, struct mica_err *err)
+{
+	const char *p;
+	size_t n;
+
+	if (f->n_host > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "more than one Host header");
+	if (f->n_length > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "more than one Content-Length header");
+	if (f->n_te > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "more than one Transfer-Encoding header");
+	if (f->n_te > 0 && f->n_length > 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "both Content-Length and Transfer-Encoding");
+	if (f->n_te > 0) {
+		/* Field values come without surrounding blanks (RFC 9110
+		 * 5.5), but be strict about what is left. */
+		p = f->te != NULL ? f->te : "";
+		if (strcasecmp(p, "chunked") != 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+					    "the only transfer coding accepted is chunked");
+	}
+	if (f->n_length > 0) {
+		p = f->length != NULL ? f->length : "";
+		n = strlen(p);
+		if (n == 0 || n > 18 || strspn(p, "0123456789") != n)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+					    "invalid Content-Length");
+	}
+	return 0;
+}
+
+int
 web_id_valid(const char *id)
 {
 	size_t n = id != NULL ? strnlen(id, CA_ID_MAX) : 0;
@@ -402,39 +440,62 @@ web_time_str(int64_t t, char buf[32])
 	return buf;
 }
 
+int
+web_addr16(const struct sockaddr *sa, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &s4->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		memcpy(out, s6->sin6_addr.s6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+void
+web_client_describe16(const unsigned char a[16], char *text, size_t textsz,
+		      unsigned char key[16], int *loopback)
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const unsigned char lo6[16] = { [15] = 1 };
+
+	memset(key, 0, 16);
+	if (memcmp(a, v4mapped, 12) == 0) {
+		/* A dual-stack socket's IPv4 client is an IPv4 client. */
+		if (inet_ntop(AF_INET, a + 12, text, (socklen_t)textsz) == NULL)
+			snprintf(text, textsz, "unknown");
+		memcpy(key, a, 16);
+		*loopback = a[12] == 127;
+		return;
+	}
+	if (inet_ntop(AF_INET6, a, text, (socklen_t)textsz) == NULL)
+		snprintf(text, textsz, "unknown");
+	/* One host usually owns a whole /64. */
+	memcpy(key, a, 8);
+	*loopback = memcmp(a, lo6, 16) == 0;
+}
+
 void
 web_client_describe(const struct sockaddr *sa, char *text, size_t textsz,
 		    unsigned char key[16], int *loopback)
 {
-	memset(key, 0, 16);
-	*loopback = 0;
-	snprintf(text, textsz, "unknown");
-	if (sa == NULL)
+	unsigned char a[16];
+
+	if (web_addr16(sa, a) != 0) {
+		memset(key, 0, 16);
+		*loopback = 0;
+		snprintf(text, textsz, "unknown");
 		return;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-		const unsigned char *a = (const unsigned char *)&s4->sin_addr;
-
-		if (inet_ntop(AF_INET, &s4->sin_addr, text, (socklen_t)textsz) == NULL)
-			snprintf(text, textsz, "unknown");
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, a, 4);
-		*loopback = a[0] == 127;
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-		const unsigned char *a = s6->sin6_addr.s6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			/* A dual-stack socket's IPv4 client is an IPv4 client. */
-			if (inet_ntop(AF_INET, a + 12, text, (socklen_t)textsz) == NULL)
-				snprintf(text, textsz, "unknown");
-			memcpy(key, a, 16);
-			*loopback = a[12] == 127;
-			return;
-		}
-		if (inet_ntop(AF_INET6, &s6->sin6_addr, text, (socklen_t)textsz) == NULL)
-			snprintf(text, textsz, "unknown");
-		memcpy(key, a, 8);
-		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
 	}
+	web_client_describe16(a, text, textsz, key, loopback);
 }

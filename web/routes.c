@@ -1,23 +1,21 @@
 /*
- * web/routes.c - the one static route table and the dispatcher.
+ * web/routes.c - the one static route table and its matcher.
  *
  * The table says, for every endpoint, the method, the path pattern, the
- * handler, who may call it and which query parameters it takes. The
- * dispatcher applies it in a fixed order for every request:
- *   decode the path (dot segments refused) -> match (404 / 405 + Allow)
- *   -> HTTPS required for the API (unless loopback or --api-over-http)
- *   -> query string (unknown parameters refused) -> Content-Type
- *   -> authentication (bearer token, failures rate-limited per client)
- *   -> the route's auth level -> the handler -> one error-reply path.
- * The engine checks authorization again on every call; the table only
- * answers the obvious cases early and uniformly.
+ * handler, who may call it and which query parameters it takes; the
+ * dispatcher (web/dispatch.c) applies it. The engine checks authorization
+ * again on every call; the table only answers the obvious cases early and
+ * uniformly.
  */
-#include "web/assets.h"
-#include "web/web_int.h"
+#include "web/routes.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+#include "web/acme.h"
+#include "web/api.h"
+#include "web/assets.h"
+#include "web/parse.h"
 
 static const struct web_route routes[] = {
 	/* Public and signed: plain HTTP too (CDP/AIA, bootstrap). */
@@ -26,6 +24,17 @@ static const struct web_route routes[] = {
 	{ "GET",    "/crl",      web_h_crl_der, WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/crl.pem",  web_h_crl_pem, WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/healthz",  web_h_healthz, WEB_AUTH_PUBLIC, NULL },
+	/* The hierarchy: the root devices install, the chain servers send,
+	 * the root's CRL (imported from the offline root), and each key's
+	 * CRL and CA certificate after a rollover (what its certificates
+	 * name: URL/crl/N, URL/ca/N.crt). */
+	{ "GET",    "/root.crt",     web_h_root_der,  WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/root.pem",     web_h_root_pem,  WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ca-chain.pem", web_h_chain_pem, WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ca.p7b",       web_h_chain_p7b, WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/root.crl",     web_h_root_crl,  WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/crl/{key}",    web_h_crl_key,   WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ca/{file}",    web_h_ca_key,    WEB_AUTH_PUBLIC, NULL },
 
 	/* Requests: submit (token optional), poll by unguessable id. */
 	{ "POST",   "/api/v1/requests",               web_h_req_submit,  WEB_AUTH_ANY,   "profile days" },
@@ -163,281 +172,33 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 	return WEB_ROUTE_BAD_METHOD;
 }
 
-/* Append S to the growing page, HTML-escaped. */
-static int
-html_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n,
-	    int escape)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *rep = NULL;
-		char one[2] = { s[i], 0 };
-		size_t rl;
-
-		if (escape) {
-			switch (s[i]) {
-			case '&': rep = "&amp;"; break;
-			case '<': rep = "&lt;"; break;
-			case '>': rep = "&gt;"; break;
-			case '"': rep = "&quot;"; break;
-			case '\'': rep = "&#39;"; break;
-			default: break;
-			}
-		}
-		if (rep == NULL)
-			rep = one;
-		rl = strlen(rep);
-		if (*len + rl + 1 > *cap) {
-			size_t ncap = (*cap + rl + 1) * 2;
-			char *nb = realloc(*buf, ncap);
-			if (nb == NULL)
-				return -1;
-			*buf = nb;
-			*cap = ncap;
-		}
-		memcpy(*buf + *len, rep, rl);
-		*len += rl;
-		(*buf)[*len] = '\0';
-	}
-	return 0;
-}
-
-/* The "/" page with its placeholders filled in (web/assets.h), so it
- * shows the CA, its fingerprint and counts with JavaScript off. */
-static int
-render_index(struct web_server *srv, const struct web_asset *a,
-	     struct web_reply *rep, struct mica_err *err)
-{
-	struct ca_counts counts;
-	struct ca *ca;
-	char *buf = NULL, nv[32], nr[32], np[32];
-	size_t len = 0, cap = 0;
-	const char *p = (const char *)a->data, *end = p + a->len;
-
-	if ((ca = web_thread_ca(srv, err)) == NULL || ca_counts(ca, &counts, err) != 0)
-		return -1;
-	snprintf(nv, sizeof(nv), "%lld", (long long)counts.valid);
-	snprintf(nr, sizeof(nr), "%lld", (long long)counts.revoked);
-	snprintf(np, sizeof(np), "%lld", (long long)counts.pending_requests);
-	const struct { const char *key; const char *val; } vars[] = {
-		{ "{{CA_NAME}}", ca_name(ca) },
-		{ "{{FINGERPRINT}}", ca_root_fingerprint(ca) },
-		{ "{{COUNT_VALID}}", nv },
-		{ "{{COUNT_REVOKED}}", nr },
-		{ "{{COUNT_PENDING}}", np },
-		{ "{{PUBLIC_URL}}", ca_public_url(ca) },
-	};
-	while (p < end) {
-		const char *open = strstr(p, "{{");
-		size_t i;
-
-		if (open == NULL || open >= end) {
-			if (html_append(&buf, &len, &cap, p, (size_t)(end - p), 0) != 0)
-				goto oom;
-			break;
-		}
-		if (html_append(&buf, &len, &cap, p, (size_t)(open - p), 0) != 0)
-			goto oom;
-		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-			size_t kl = strlen(vars[i].key);
-			if (strncmp(open, vars[i].key, kl) == 0) {
-				const char *v = vars[i].val ? vars[i].val : "";
-				if (html_append(&buf, &len, &cap, v, strlen(v), 1) != 0)
-					goto oom;
-				p = open + kl;
-				break;
-			}
-		}
-		if (i == sizeof(vars) / sizeof(vars[0])) {
-			if (html_append(&buf, &len, &cap, "{{", 2, 0) != 0)
-				goto oom;
-			p = open + 2;
-		}
-	}
-	if ((rep->blob = web_blob_new(buf, len)) == NULL)
-		goto oom;
-	free(buf);
-	rep->status = 200;
-	rep->ctype = a->content_type;
-	rep->max_age = -1;
-	return 0;
-oom:
-	free(buf);
-	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-}
-
-/* GET of a web page or its files. 0 if answered (or failed into ERR), 1 if
- * PATH is not an asset. /admin is served over HTTPS only: its token must
- * never cross the network in clear. */
-static int
-serve_asset(struct web_server *srv, struct web_listener *lst,
-	    const char *method, const char *path, struct web_reply *rep,
-	    struct mica_err *err)
+const char *
+web_log_path(const char *raw, size_t len)
 {
 	const struct web_asset *a;
+	struct web_match m;
+	char path[WEB_PATH_MAX];
 
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return 1;
-	if ((a = web_asset_find(path)) == NULL)
-		return 1;
-	if (strcmp(path, "/admin") == 0 && !lst->tls) {
-		const char *https = web_https_url(srv);
-
-		if (https != NULL && *https != '\0') {
-			rep->status = 302;
-			snprintf(rep->location, sizeof(rep->location), "%s/admin", https);
-			rep->ctype = "text/plain; charset=utf-8";
-			rep->pbody = "The admin console is served over HTTPS only.\n";
-			rep->plen = strlen(rep->pbody);
-			return 0;
-		}
-		mica_err_set(err, MICA_E_FORBIDDEN, "https_required",
-			     "the admin console is served over HTTPS only");
-		return -1;
-	}
-	if (strcmp(path, "/") == 0)
-		return render_index(srv, a, rep, err) == 0 ? 0 : -1;
-	rep->status = 200;
-	rep->ctype = a->content_type;
-	rep->pbody = a->data;
-	rep->plen = a->len;
-	rep->max_age = 300;
-	return 0;
+	if (raw == NULL || web_path_parse(raw, len, path, sizeof(path), NULL) != 0)
+		return "(other path)";
+	if ((a = web_asset_find(path)) != NULL)
+		return a->path;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (pattern_match(routes[i].pattern, path, &m))
+			return routes[i].pattern;
+	return "(other path)";
 }
 
-void
-web_dispatch(struct web_server *srv, struct web_listener *lst,
-	     struct web_req *r, const char *authz, const char *ctype_hdr,
-	     struct web_reply *rep)
+const char *
+web_log_method(const char *method)
 {
-	char path[WEB_PATH_MAX], ctype[64], tok[CA_TOKEN_MAX];
-	const struct web_route *table;
-	struct web_match m;
-	struct web_query q;
-	struct ca_principal p;
-	struct mica_err err;
-	struct web_ctx c;
-	struct ca *ca = NULL;
-	size_t ntable;
-	int64_t now = (int64_t)time(NULL);
-	int wait;
+	static const char *const known[] = {
+		"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+		"TRACE", "PATCH",
+	};
 
-	memset(&q, 0, sizeof(q));
-	memset(&p, 0, sizeof(p));
-	memset(tok, 0, sizeof(tok));
-	mica_err_clear(&err);
-	table = web_routes(&ntable);
-
-	if (web_path_parse(r->uri, r->path_len, path, sizeof(path), &err) != 0)
-		goto fail;
-	if (srv != NULL) {
-		int a = serve_asset(srv, lst, r->method, path, rep, &err);
-		if (a == 0)
-			goto out;
-		if (a < 0)
-			goto fail;
-	}
-	switch (web_route_match(table, ntable, r->method, path, &m)) {
-	case WEB_ROUTE_OK:
-		break;
-	case WEB_ROUTE_BAD_METHOD:
-		mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
-			     "method not allowed for this resource");
-		web_reply_error(rep, &err);
-		rep->status = 405;   /* no error kind means 405: set it here */
-		snprintf(rep->allow, sizeof(rep->allow), "%s", m.allow);
-		goto out;
-	default:
-		mica_err_set(&err, MICA_E_NOTFOUND, "not_found", "no such resource");
-		goto fail;
-	}
-	/* ACME lives on the HTTPS listener only: its clients are given the
-	 * directory's https URL, and nothing else of it is meant for HTTP. */
-	if (m.route->auth == WEB_AUTH_ACME && !lst->tls) {
-		mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
-			     "ACME is served over HTTPS only: use %s/acme/directory",
-			     web_https_url(srv) != NULL ? web_https_url(srv) : "https://...");
-		goto fail;
-	}
-	if (m.route->auth != WEB_AUTH_PUBLIC && m.route->auth != WEB_AUTH_ACME &&
-	    !lst->tls && !r->loopback && !web_api_over_http(srv)) {
-		const char *https = web_https_url(srv);
-
-		if (https != NULL && *https != '\0')
-			mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
-				     "the API is served over HTTPS only: use %s/api/v1/...",
-				     https);
-		else
-			mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
-				     "the API is served over HTTPS only");
-		goto fail;
-	}
-	if (web_query_parse(r->query, &q, &err) != 0 ||
-	    web_query_allow(&q, m.route->query, &err) != 0)
-		goto fail;
-	if (web_media_type(ctype_hdr, ctype, sizeof(ctype)) != 0) {
-		mica_err_set(&err, MICA_E_UNSUPPORTED, "unsupported_media_type",
-			     "malformed Content-Type");
-		goto fail;
-	}
-
-	ca_principal_anon(&p, r->client);
-	if (m.route->auth != WEB_AUTH_PUBLIC) {
-		if ((ca = web_thread_ca(srv, &err)) == NULL)
-			goto fail;
-		/* An ACME request authenticates by its JWS, never a token. */
-		if (authz != NULL && m.route->auth != WEB_AUTH_ACME) {
-			/* Checked before the token is even looked at, so a
-			 * blocked client learns nothing from further tries. */
-			if ((wait = web_rl_check(web_server_rl(srv), r->client_key, now)) > 0) {
-				rep->retry_after = wait;
-				mica_err_set(&err, MICA_E_RATE, "too_many_attempts",
-					     "too many failed authentications; try again later");
-				goto fail;
-			}
-			if (web_bearer(authz, tok, sizeof(tok)) != 0) {
-				web_rl_fail(web_server_rl(srv), r->client_key, now);
-				mica_err_set(&err, MICA_E_UNAUTH, "bad_token",
-					     "expected \"Authorization: Bearer <token>\"");
-				goto fail;
-			}
-			if (ca_authenticate(ca, tok, r->client, &p, &err) != 0) {
-				if (err.kind == MICA_E_UNAUTH)
-					web_rl_fail(web_server_rl(srv), r->client_key, now);
-				goto fail;
-			}
-			explicit_bzero(tok, sizeof(tok));
-		}
-		if (m.route->auth == WEB_AUTH_ADMIN && p.kind != CA_PRINCIPAL_ADMIN) {
-			if (p.kind == CA_PRINCIPAL_ANON)
-				mica_err_set(&err, MICA_E_UNAUTH, "missing_token",
-					     "this needs an admin token (Authorization: Bearer ...)");
-			else
-				mica_err_set(&err, MICA_E_FORBIDDEN, "admin_required",
-					     "this needs an admin token; an enrollment token is not enough");
-			goto fail;
-		}
-	}
-
-	memset(&c, 0, sizeof(c));
-	c.srv = srv;
-	c.ca = ca;
-	c.p = &p;
-	c.m = &m;
-	c.q = &q;
-	c.ctype = ctype;
-	c.body = r->body;
-	c.body_len = r->body_len;
-	c.client = r->client;
-	c.now = now;
-	c.method = r->method;
-	c.host = r->host;
-	if (m.route->fn(&c, rep, &err) != 0)
-		goto fail;
-	goto out;
-fail:
-	web_reply_error(rep, &err);
-out:
-	explicit_bzero(tok, sizeof(tok));
-	ca_principal_free(&p);
-	web_query_free(&q);
+	for (size_t i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(method, known[i]) == 0)
+			return known[i];
+	return "OTHER";
 }

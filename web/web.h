@@ -28,6 +28,10 @@ struct web_opts {
 	int api_over_http;            /* serve /api/v1 over plain HTTP to
 				       * anyone (behind a TLS-terminating
 				       * proxy); otherwise only to loopback */
+	const char *const *trusted_proxies; /* "ADDR[/PREFIX]": connections
+				       * from these give the client in
+				       * X-Forwarded-For */
+	size_t ntrusted_proxies;
 	/* Used only when the data directory holds no CA yet: */
 	const char *const *domains;   /* allowed domains for the new CA */
 	size_t ndomains;

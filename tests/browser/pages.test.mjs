@@ -345,8 +345,8 @@ test('every page and file is served as in web/pages, with CSP and nosniff', asyn
   for (const base of bases) {
     for (const f of files) {
       const p = urlPath(f);
-      if (p === '/admin' && base === S.http)
-        continue;          // HTTPS only: its own test below
+      if ((p === '/admin' || p === '/request') && base === S.http)
+        continue;          // they take tokens, so HTTPS only: tested below
       const r = await curl(base + p);
       assert.equal(r.status, 200, `${base}${p}`);
       const csp = r.headers['content-security-policy'] || '';
@@ -372,13 +372,17 @@ test('every page and file is served as in web/pages, with CSP and nosniff', asyn
   }
 });
 
-test('/admin is only served over HTTPS', { skip: STUB && 'the stub has one listener' }, async () => {
-  const r = await curl(S.http + '/admin');
-  if (r.status >= 300 && r.status < 400) {
-    assert.equal(r.headers.location, S.https + '/admin', 'redirects to the HTTPS page');
-  } else {
-    assert.equal(r.status, 403, `GET http://.../admin answered ${r.status}`);
-    assert.doesNotMatch(r.body.toString('utf8'), /admin-token/, 'the page itself is not sent');
+test('/admin and /request, which take tokens, are only served over HTTPS', { skip: STUB && 'the stub has one listener' }, async () => {
+  for (const [p, field] of [['/admin', /admin-token/], ['/request', /id="token"/]]) {
+    for (const suffix of ['', '#id=0123456789abcdef']) {
+      const r = await curl(S.http + p + suffix);
+      if (r.status >= 300 && r.status < 400) {
+        assert.equal(r.headers.location, S.https + p, `http://...${p} redirects to the HTTPS page`);
+      } else {
+        assert.equal(r.status, 403, `GET http://...${p} answered ${r.status}`);
+      }
+      assert.doesNotMatch(r.body.toString('utf8'), field, `${p}: the page itself is not sent over HTTP`);
+    }
   }
 });
 

@@ -49,32 +49,70 @@ def scalar(args):
     print(v.to_bytes(n, "big").hex())
 
 
+# A mapping this large is a sanitizer's shadow (ASan reserves terabytes
+# of it, one byte per eight of the program's, never the program's data);
+# a process of ours holds nothing near it.
+HUGE = 64 << 30
+CHUNK = 8 << 20
+
+
+def regions_of(pid):
+    """(lo, hi, rss_kb) of each readable mapping, from smaps."""
+    out, cur = [], None
+    for line in open("/proc/%d/smaps" % pid).read().splitlines():
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if m:
+            cur = None
+            if m.group(3)[0] == "r" and not line.endswith(("[vvar]", "[vsyscall]")):
+                cur = [int(m.group(1), 16), int(m.group(2), 16), 0]
+                out.append(cur)
+        elif cur is not None and line.startswith("Rss:"):
+            cur[2] = int(line.split()[1])
+    return out
+
+
 def scan(args):
     pats = [bytes.fromhex(h) for h in args.hex]
+    pats += [p[::-1] for p in pats]
     counts = [0] * len(pats)
+    keep = max(len(p) for p in pats) - 1
     try:
-        maps = open("/proc/%d/maps" % args.pid).read().splitlines()
+        maps = regions_of(args.pid)
         mem = open("/proc/%d/mem" % args.pid, "rb", buffering=0)
     except OSError as e:
         sys.exit("cannot read process %d: %s" % (args.pid, e))
-    regions = 0
-    for line in maps:
-        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
-        if not m or m.group(3)[0] != "r" or line.endswith(("[vvar]", "[vsyscall]")):
+    regions = huge = 0
+    for lo, hi, rss in maps:
+        if rss == 0:
+            continue            # nothing resident: nothing to find
+        if hi - lo > HUGE:
+            huge += 1
             continue
-        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except OSError:
-            continue
-        regions += 1
-        for i, p in enumerate(pats):
-            counts[i] += data.count(p) + data.count(p[::-1])
+        tail, ok, off = b"", False, lo
+        while off < hi:
+            try:
+                mem.seek(off)
+                data = mem.read(min(CHUNK, hi - off))
+            except OSError:
+                break
+            if not data:
+                break
+            ok = True
+            buf = tail + data
+            for i, p in enumerate(pats):
+                # a match wholly inside the kept tail was counted last time
+                counts[i] += buf.count(p) - tail.count(p)
+            tail = buf[-keep:] if keep > 0 else b""
+            off += len(data)
+        regions += ok
     if regions == 0:
         sys.exit("no readable memory in process %d" % args.pid)
-    for h, c in zip(args.hex, counts):
-        print(h, c)
+    if huge:
+        print("skipped %d mapping(s) over %d GiB (sanitizer shadow)"
+              % (huge, HUGE >> 30), file=sys.stderr)
+    n = len(args.hex)
+    for i, h in enumerate(args.hex):
+        print(h, counts[i] + counts[n + i])
 
 
 def main():

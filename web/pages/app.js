@@ -72,6 +72,12 @@
     opts = opts || {};
     var headers = { 'Accept': 'application/json' };
     var body;
+    /* A token never crosses the network in clear: the daemon serves the
+     * pages that take one over HTTPS only, and this holds even if a page
+     * got here otherwise (loopback http:// counts as secure). */
+    if (opts.token && !window.isSecureContext)
+      return Promise.reject(new ApiError(0, 'https_required',
+        'Tokens are sent over HTTPS only: open this page with https://.'));
     if (opts.token)
       headers['Authorization'] = 'Bearer ' + opts.token;
     if (opts.body !== undefined) {

@@ -121,7 +121,8 @@
     var file = $('csr-file').files && $('csr-file').files[0];
     var profile = $('profile').value;
     var daysRaw = $('days').value.trim();
-    var token = $('token').value.trim();
+    /* Never over plain HTTP (mica.api refuses it too). */
+    var token = window.isSecureContext ? $('token').value.trim() : '';
     var days = null;
 
     msg.hidden = true;
@@ -252,6 +253,10 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
+    /* The daemon serves this page over HTTPS only; should it be reached
+     * otherwise, it takes no token. */
+    if (!window.isSecureContext)
+      $('token').parentNode.hidden = true;
     $('req-form').addEventListener('submit', submit);
     $('csr-file').addEventListener('change', onFile);
     $('status-refresh').addEventListener('click', loadStatus);

@@ -1,0 +1,129 @@
+/*
+ * ca/cacert.h - CA certificates and CRLs that come from outside: another
+ * CA's root (an OpenSSL root, Active Directory Certificate Services), the
+ * certificate it issued to this CA, its CRL. No store, no key.
+ *
+ * Unlike the linter (ca/x509.h), which accepts exactly what mica writes,
+ * these readers accept what other CAs write - version 1 roots, extensions
+ * mica never writes (certificate policies, Microsoft's CA version...) -
+ * while staying bounded and fail-closed: the DER is read with ca/der.h's
+ * cursor, every element consumed, an unknown critical extension refused
+ * where it matters. Signatures are verified with mbedTLS.
+ */
+#ifndef MICA_CA_CACERT_H
+#define MICA_CA_CACERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca/x509.h"
+#include "util/err.h"
+
+#define CA_CERT_DER_MAX   (16 * 1024)    /* largest certificate read */
+#define CA_BUNDLE_MAX     16             /* certificates in one file */
+#define CA_BUNDLE_FILE_MAX (512 * 1024)  /* largest file of them */
+
+/* What a certificate says (pointers into its DER). */
+struct ca_cert_info {
+	const unsigned char *der; size_t der_len;         /* the certificate */
+	const unsigned char *tbs; size_t tbs_len;         /* whole TBS element */
+	const unsigned char *sig_alg; size_t sig_alg_len; /* outer, whole */
+	const unsigned char *sig; size_t sig_len;         /* signature octets */
+	const unsigned char *serial; size_t serial_len;   /* INTEGER contents */
+	const unsigned char *issuer; size_t issuer_len;   /* whole Name */
+	const unsigned char *subject; size_t subject_len; /* whole Name */
+	const unsigned char *spki; size_t spki_len;       /* whole element */
+	int64_t not_before, not_after;
+	int version;                 /* 1 or 3 */
+	int is_ca;                   /* basicConstraints cA */
+	int path_len;                /* pathLenConstraint, -1 when absent */
+	int has_ku;                  /* keyUsage present */
+	unsigned key_usage;          /* CA_KU_* */
+	unsigned char ski[CA_KEYID_MAX];  /* the extension's, else computed
+					   * (RFC 5280 4.2.1.2 method 1) */
+	size_t ski_len;
+	int has_ski;                 /* the extension is present */
+	const unsigned char *aki; size_t aki_len;   /* keyIdentifier or NULL */
+	const unsigned char *nc; size_t nc_len;     /* nameConstraints value */
+	int unknown_critical;        /* an extension mica does not know, marked
+				      * critical */
+};
+
+/* Read one DER certificate (the whole input). MICA_E_BADREQ
+ * "bad_certificate" with the rule in the message. */
+int ca_cert_info_read(const unsigned char *der, size_t len,
+		      struct ca_cert_info *out, struct mica_err *err);
+
+/* Does SIG (over TBS, with the AlgorithmIdentifier ALG) verify with the
+ * key in SPKI? RSA PKCS#1 v1.5 or ECDSA with SHA-256/384/512. 0 yes;
+ * MICA_E_BADREQ "bad_signature" no; MICA_E_UNSUPPORTED
+ * "unsupported_signature" for another algorithm (SHA-1, PSS...). */
+int ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
+		  const unsigned char *alg, size_t alg_len,
+		  const unsigned char *sig, size_t sig_len,
+		  const unsigned char *spki, size_t spki_len,
+		  struct mica_err *err);
+
+/* Was CHILD signed by the key of ISSUER (and named it as its issuer)? */
+int ca_cert_issued_by(const struct ca_cert_info *child,
+		      const struct ca_cert_info *issuer, struct mica_err *err);
+
+/* A certificate in a bundle: a heap copy of its DER. */
+struct ca_der_blob {
+	unsigned char *der;
+	size_t len;
+};
+void ca_blobs_free(struct ca_der_blob *v, size_t n);
+
+/*
+ * The certificates of a file as one gets them: PEM ("CERTIFICATE",
+ * "X509 CERTIFICATE", "TRUSTED CERTIFICATE" blocks, or a "PKCS7" block),
+ * DER of one certificate, DER of a PKCS#7 certs-only message (.p7b,
+ * ca/p7.h), or bare base64 of either. At most CA_BUNDLE_MAX, each at most
+ * CA_CERT_DER_MAX. *OUT heap (free with ca_blobs_free), in file order.
+ * MICA_E_BADREQ "bad_certificate" when nothing usable is there.
+ */
+int ca_certs_load(const unsigned char *in, size_t len,
+		  struct ca_der_blob **out, size_t *n, struct mica_err *err);
+
+/* The DER of a file holding one object (a CRL): DER as it is (first
+ * octet 0x30), the first PEM block labelled LABEL, or bare base64 of the
+ * DER; at most MAX octets. *OUT heap. MICA_E_BADREQ "bad_pem". */
+int ca_pem_or_der(const unsigned char *in, size_t len, const char *label,
+		  size_t max, unsigned char **out, size_t *out_len,
+		  struct mica_err *err);
+
+/* A Name (whole DER element) for people: "CN=Contoso Issuing CA 1,
+ * O=Contoso", most significant last as mica shows subjects; attributes
+ * other than CN, O, OU, C, L, ST, DC and emailAddress as their OID, and
+ * non-printable octets as '?'. Cut to fit BUF (SIZE > 0). */
+void ca_name_text(const unsigned char *name, size_t len, char *buf,
+		  size_t size);
+
+/* Split a concatenation of DER certificates (a chain as the store keeps
+ * it) into elements pointing into BUF: at most MAX into V, *N of them. */
+int ca_der_split(const unsigned char *buf, size_t len, struct ca_der_blob *v,
+		 size_t max, size_t *n, struct mica_err *err);
+
+/* What a CRL from outside says (the root's ARL), read leniently. */
+struct ca_crl_info {
+	const unsigned char *tbs; size_t tbs_len;
+	const unsigned char *sig_alg; size_t sig_alg_len;
+	const unsigned char *sig; size_t sig_len;
+	const unsigned char *issuer; size_t issuer_len;
+	int64_t this_update, next_update;   /* next_update 0 when absent */
+	int64_t number;                     /* cRLNumber, -1 when absent or
+					     * beyond 63 bits */
+	const unsigned char *aki; size_t aki_len;   /* NULL when absent */
+	size_t nentries;
+	const unsigned char *entries; size_t entries_len;  /* revoked list */
+};
+
+/* Read a DER CertificateList (the whole input), up to 16 MiB. */
+int ca_crl_info_read(const unsigned char *der, size_t len,
+		     struct ca_crl_info *out, struct mica_err *err);
+/* 1 if the CRL lists SERIAL (INTEGER contents), else 0. */
+int ca_crl_lists(const struct ca_crl_info *crl, const unsigned char *serial,
+		 size_t serial_len);
+
+#endif

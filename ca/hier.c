@@ -1,0 +1,931 @@
+/*
+ * ca/hier.c - this CA in a hierarchy: installing the certificate a CA
+ * above issued to it (an issuing CA awaiting its first, a renewal with or
+ * without a new key), the request for its next one, its chain, and the
+ * root's CRL imported while the root stays offline.
+ *
+ * A certificate from above is checked as a relying party would check the
+ * chain it starts (RFC 5280 6.1, the parts a CA can judge): every issuer
+ * named and its signature verified, each a CA allowed to sign
+ * certificates, valid now, path lengths respected, up to a self-signed
+ * root that the admin gave. Only then does it replace anything.
+ */
+#include "ca/ca.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+#include "ca/cacert.h"
+#include "ca/p7.h"
+#include "ca/sign.h"
+#include "ca/x509.h"
+#include "util/log.h"
+
+#define CLOCK_SLACK  (INT64_C(24) * 3600)
+#define POOL_MAX     (2 * CA_BUNDLE_MAX + CA_CHAIN_MAX)
+
+static int
+oom(struct mica_err *err)
+{
+	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			    "out of memory");
+}
+
+static int
+same_name(const unsigned char *a, size_t al, const unsigned char *b,
+	  size_t bl)
+{
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+static int
+self_issued(const struct ca_cert_info *c)
+{
+	return same_name(c->subject, c->subject_len, c->issuer, c->issuer_len);
+}
+
+/* ------------------------------------------------------------ chain -- */
+
+int
+ca_chain_p7b(struct ca *ca, unsigned char **out, size_t *len,
+	     struct mica_err *err)
+{
+	struct ca_p7_cert c[CA_P7_CERTS_MAX];
+	size_t n = ca_chain_count(ca);
+
+	*out = NULL;
+	*len = 0;
+	if (n == 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "awaiting_certificate",
+				    "this CA has no certificate yet");
+	if (n > CA_P7_CERTS_MAX)
+		n = CA_P7_CERTS_MAX;
+	for (size_t i = 0; i < n; i++)
+		c[i].der = ca_chain_der(ca, i, &c[i].len);
+	return ca_p7_encode(c, n, out, len, err);
+}
+
+/* ------------------------------------------------------- install-ca -- */
+
+/* The certificates an install works with: parsed, each with its source
+ * (the --cert file, the --chain file, or the chain already installed). */
+enum { FROM_CERT = 1, FROM_CHAIN = 2, FROM_STORE = 3 };
+struct pooled {
+	struct ca_cert_info ci;
+	int from;
+	int used;            /* on the path, or kept as a cross-certificate */
+};
+
+struct pool {
+	struct pooled c[POOL_MAX];
+	size_t n;
+};
+
+static int
+pool_add(struct pool *p, const unsigned char *der, size_t len, int from,
+	 struct mica_err *err)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].ci.der_len == len &&
+		    memcmp(p->c[i].ci.der, der, len) == 0) {
+			/* Given twice (a .p7b carrying the root, and the root
+			 * with --chain): the admin vouched for it. */
+			if (from == FROM_CHAIN)
+				p->c[i].from = FROM_CHAIN;
+			return 0;
+		}
+	if (p->n == POOL_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_certificate",
+				    "too many certificates");
+	memset(&p->c[p->n], 0, sizeof(p->c[p->n]));
+	if (ca_cert_info_read(der, len, &p->c[p->n].ci, err) != 0)
+		return -1;
+	p->c[p->n].from = from;
+	p->n++;
+	return 0;
+}
+
+/* Is C a certificate that may sign certificates, valid at NOW? */
+static int
+can_sign_certs(const struct ca_cert_info *c, int64_t now, const char *what,
+	       struct mica_err *err)
+{
+	char name[160];
+
+	ca_name_text(c->subject, c->subject_len, name, sizeof(name));
+	/* A version 1 certificate can only be a trust anchor (RFC 5280
+	 * 6.1.4 (k)): the self-signed root. */
+	if (!c->is_ca && !(c->version == 1 && self_issued(c)))
+		return mica_err_set(err, MICA_E_BADREQ, "not_a_ca",
+				    "%s (%s) is not a CA certificate "
+				    "(basicConstraints cA)", what, name);
+	if (c->has_ku && (c->key_usage & CA_KU_KEY_CERT_SIGN) == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "not_a_ca",
+				    "%s (%s) may not sign certificates "
+				    "(keyUsage without keyCertSign)", what, name);
+	if (c->not_after <= now)
+		return mica_err_set(err, MICA_E_BADREQ, "expired",
+				    "%s (%s) has expired", what, name);
+	if (c->not_before > now + CLOCK_SLACK)
+		return mica_err_set(err, MICA_E_BADREQ, "not_yet_valid",
+				    "%s (%s) is not valid yet", what, name);
+	return 0;
+}
+
+/*
+ * The path from P->c[LEAF] up to a self-signed root given by the admin
+ * (FROM_CHAIN, or the installed chain for a renewal): *PATH the pool
+ * indexes, leaf first. At each step the issuer is a pooled certificate
+ * whose subject is the issuer's name and whose key verifies the
+ * signature; of several (a root and a cross-certificate of it), a
+ * self-signed one ends the path.
+ */
+static int
+build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 1],
+	   size_t *npath, struct mica_err *err)
+{
+	size_t cur = leaf, below = 0;
+
+	*npath = 0;
+	path[(*npath)++] = leaf;
+	p->c[leaf].used = 1;
+	for (;;) {
+		const struct ca_cert_info *c = &p->c[cur].ci;
+		size_t best = SIZE_MAX, i;
+		struct mica_err e2;
+		char name[160];
+
+		/* RFC 5280 6.1.4 (l): the CA certificates below the next
+		 * issuer, self-issued ones not counted (this CA's own
+		 * counts: it issues certificates). */
+		if (!self_issued(c))
+			below++;
+		for (i = 0; i < p->n; i++) {
+			const struct ca_cert_info *u = &p->c[i].ci;
+
+			if (i == cur || p->c[i].used ||
+			    !same_name(c->issuer, c->issuer_len, u->subject,
+				       u->subject_len) ||
+			    ca_cert_issued_by(c, u, &e2) != 0)
+				continue;
+			if (best == SIZE_MAX || (self_issued(u) &&
+						 p->c[i].from != FROM_CERT))
+				best = i;
+		}
+		if (best == SIZE_MAX) {
+			ca_name_text(c->issuer, c->issuer_len, name,
+				     sizeof(name));
+			return mica_err_set(err, MICA_E_BADREQ,
+					    "chain_incomplete",
+					    "no certificate given for %s, which "
+					    "signed the chain's certificate: give "
+					    "the chain up to the root with "
+					    "--chain", name);
+		}
+		if (*npath == CA_CHAIN_MAX + 1)
+			return mica_err_set(err, MICA_E_BADREQ,
+					    "chain_incomplete",
+					    "the chain is longer than %d "
+					    "certificates", CA_CHAIN_MAX);
+		if (can_sign_certs(&p->c[best].ci, now, "a CA of the chain",
+				   err) != 0)
+			return -1;
+		/* 6.1.4 (m): no more below it than it allows. */
+		if (p->c[best].ci.path_len >= 0 &&
+		    below > (size_t)p->c[best].ci.path_len)
+			return mica_err_set(err, MICA_E_BADREQ, "path_too_long",
+					    "a CA of the chain allows fewer "
+					    "CAs below it (pathLenConstraint)");
+		p->c[best].used = 1;
+		path[(*npath)++] = best;
+		if (self_issued(&p->c[best].ci)) {
+			if (p->c[best].from == FROM_CERT)
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "root_not_given",
+						    "the root must come with "
+						    "--chain (the root you "
+						    "trust), not with the "
+						    "certificate");
+			return 0;
+		}
+		cur = best;
+	}
+}
+
+/* The key an installed certificate is for. */
+enum install_mode { FOR_AWAITING = 1, FOR_SAME_KEY, FOR_NEW_KEY };
+
+struct install_tx {
+	struct ca *ca;
+	const struct ca_principal *p;
+	enum install_mode mode;
+	const unsigned char *cert; size_t cert_len;
+	unsigned char *chain; size_t chain_len;   /* NULL for none */
+	unsigned char mac[32];                    /* the new key's seal on
+						   * the allowed domains */
+	char detail[256];
+};
+
+static int
+install_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct install_tx *x = arg;
+	struct db_ca row;
+	struct db_ca_key *keys = NULL, *pending = NULL, retired;
+	size_t nkeys = 0;
+	int rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	if (db_ca_get(db, &row, err) != 0 ||
+	    db_ca_key_list(db, &keys, &nkeys, err) != 0)
+		goto out;
+	for (size_t i = 0; i < nkeys; i++)
+		if (keys[i].role == DB_KEY_PENDING)
+			pending = &keys[i];
+	if (x->mode == FOR_NEW_KEY) {
+		if (pending == NULL || row.state != DB_CA_ACTIVE) {
+			mica_err_set(err, MICA_E_CONFLICT, "not_awaiting",
+				     "the renewal's key changed meanwhile");
+			goto out;
+		}
+		/* The current key retires with its certificate and chain:
+		 * it signs the CRL of what it issued from now on. */
+		memset(&retired, 0, sizeof(retired));
+		retired.idx = row.key_idx;
+		retired.role = DB_KEY_RETIRED;
+		retired.key_type = row.key_type;
+		retired.key_salt = row.key_salt;
+		retired.key_salt_len = row.key_salt_len;
+		retired.key_iter = row.key_iter;
+		retired.key_nonce = row.key_nonce;
+		retired.key_nonce_len = row.key_nonce_len;
+		retired.key_ct = row.key_ct;
+		retired.key_ct_len = row.key_ct_len;
+		retired.cert_der = row.cert_der;
+		retired.cert_len = row.cert_len;
+		retired.chain_der = row.chain_der;
+		retired.chain_len = row.chain_len;
+		retired.created_at = row.created_at;
+		if (db_ca_key_delete(db, pending->idx, err) != 0 ||
+		    db_ca_key_insert(db, &retired, err) != 0)
+			goto out;
+		/* The row now describes the new key (its buffers stay the
+		 * key list's until both are freed below). */
+		{
+			struct db_ca cur = row;
+
+			cur.key_type = pending->key_type;
+			cur.key_salt = pending->key_salt;
+			cur.key_salt_len = pending->key_salt_len;
+			cur.key_iter = pending->key_iter;
+			cur.key_nonce = pending->key_nonce;
+			cur.key_nonce_len = pending->key_nonce_len;
+			cur.key_ct = pending->key_ct;
+			cur.key_ct_len = pending->key_ct_len;
+			cur.key_idx = pending->idx;
+			cur.cert_der = (unsigned char *)x->cert;
+			cur.cert_len = x->cert_len;
+			cur.chain_der = x->chain;
+			cur.chain_len = x->chain_len;
+			cur.csr_der = NULL;
+			cur.csr_len = 0;
+			cur.state = DB_CA_ACTIVE;
+			if (db_ca_update_current(db, &cur, err) != 0)
+				goto out;
+		}
+		/* The signers trust the allowed domains with the current
+		 * key's seal: the new key seals them. */
+		if (db_domains_mac_set(db, x->mac, err) != 0)
+			goto out;
+	} else {
+		struct db_ca cur = row;
+
+		if ((x->mode == FOR_AWAITING) != (row.state == DB_CA_AWAITING)) {
+			mica_err_set(err, MICA_E_CONFLICT, "not_awaiting",
+				     "the CA's state changed meanwhile");
+			goto out;
+		}
+		cur.cert_der = (unsigned char *)x->cert;
+		cur.cert_len = x->cert_len;
+		cur.chain_der = x->chain;
+		cur.chain_len = x->chain_len;
+		cur.state = DB_CA_ACTIVE;
+		/* A pending renewal's request stays until it is installed. */
+		if (pending == NULL) {
+			cur.csr_der = NULL;
+			cur.csr_len = 0;
+		}
+		if (db_ca_update_current(db, &cur, err) != 0)
+			goto out;
+	}
+	if (db_audit_add(db, ca_now(), x->p->actor, "ca.install", NULL,
+			 x->detail, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	/* ROW's key buffers may have been lent to CUR: free ROW alone. */
+	db_ca_free(&row);
+	db_ca_key_array_free(keys, nkeys);
+	return rc;
+}
+
+/* SPKI of K (heap). */
+static int
+key_spki(struct ca_key *k, unsigned char **spki, size_t *len,
+	 struct mica_err *err)
+{
+	*spki = NULL;
+	*len = 0;
+	if (k == NULL)
+		return 0;
+	return ca_key_spki(k, spki, len, err);
+}
+
+/* Append what the admin should know (A, B and C, any NULL) to NOTICE. */
+static void
+note(char *notice, const char *a, const char *b, const char *c)
+{
+	size_t n;
+
+	if (notice == NULL)
+		return;
+	n = strlen(notice);
+	snprintf(notice + n, 512 - n, "%s%s%s", a != NULL ? a : "",
+		 b != NULL ? b : "", c != NULL ? c : "");
+}
+
+int
+ca_install_cert(struct ca *ca, const struct ca_principal *p,
+		const unsigned char *cert, size_t cert_len,
+		const unsigned char *chain, size_t chain_len, char notice[512],
+		struct mica_err *err)
+{
+	struct ca_der_blob *a = NULL, *b = NULL;
+	struct pool *pool = NULL;
+	struct install_tx x;
+	struct ca_nc *nc = NULL;
+	unsigned char *cur_spki = NULL, *new_spki = NULL;
+	size_t na = 0, nb = 0, cur_len = 0, new_len = 0, target = SIZE_MAX;
+	size_t path[CA_CHAIN_MAX + 1], npath = 0, i, total;
+	char **doms = NULL, name[160];
+	int64_t now = ca_now();
+	int rc = -1;
+
+	memset(&x, 0, sizeof(x));
+	if (notice != NULL)
+		notice[0] = '\0';
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (ca->sh->state == DB_CA_ROOT_ONLY)
+		return mica_err_set(err, MICA_E_CONFLICT, "root_only",
+				    "an offline root is self-signed: it installs "
+				    "no certificate from above");
+	if (ca->sh->key == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
+				    "installing a certificate needs the CA key");
+	if (ca->sh->state == DB_CA_AWAITING && chain == NULL)
+		return mica_err_set(err, MICA_E_USAGE, "chain_required",
+				    "give the chain up to the root with --chain");
+	if ((pool = calloc(1, sizeof(*pool))) == NULL)
+		return oom(err);
+	if (ca_certs_load(cert, cert_len, &a, &na, err) != 0 ||
+	    (chain != NULL && ca_certs_load(chain, chain_len, &b, &nb,
+					    err) != 0))
+		goto out;
+	for (i = 0; i < na; i++)
+		if (pool_add(pool, a[i].der, a[i].len, FROM_CERT, err) != 0)
+			goto out;
+	for (i = 0; i < nb; i++)
+		if (pool_add(pool, b[i].der, b[i].len, FROM_CHAIN, err) != 0)
+			goto out;
+	/* A renewal without --chain: the installed chain, whose root the
+	 * admin trusted at the first install. */
+	if (chain == NULL)
+		for (i = 0; i < ca->sh->nchain; i++)
+			if (pool_add(pool, ca->sh->chain[i].der,
+				     ca->sh->chain[i].len, FROM_STORE,
+				     err) != 0)
+				goto out;
+
+	/* Which key is it for: a pending renewal's new key, or the key this
+	 * CA has (awaiting its first certificate, or renewing with it)? */
+	if (key_spki(ca->sh->key, &cur_spki, &cur_len, err) != 0 ||
+	    key_spki(ca->sh->pending_key, &new_spki, &new_len, err) != 0)
+		goto out;
+	for (i = 0; i < pool->n && target == SIZE_MAX; i++) {
+		const struct ca_cert_info *c = &pool->c[i].ci;
+
+		if (pool->c[i].from != FROM_CERT)
+			continue;
+		if (new_spki != NULL && c->spki_len == new_len &&
+		    memcmp(c->spki, new_spki, new_len) == 0) {
+			x.mode = FOR_NEW_KEY;
+			target = i;
+		} else if (c->spki_len == cur_len &&
+			   memcmp(c->spki, cur_spki, cur_len) == 0) {
+			x.mode = ca->sh->state == DB_CA_AWAITING ?
+				 FOR_AWAITING : FOR_SAME_KEY;
+			target = i;
+		}
+	}
+	if (target == SIZE_MAX) {
+		mica_err_set(err, MICA_E_BADREQ, "wrong_key",
+			     "no certificate in the file is for this CA's key%s",
+			     ca->sh->pending_key != NULL ?
+			     " or its pending renewal's" : "");
+		goto out;
+	}
+	{
+		const struct ca_cert_info *c = &pool->c[target].ci;
+
+		if (c->version != 3 || self_issued(c)) {
+			mica_err_set(err, MICA_E_BADREQ, "not_a_ca",
+				     "the certificate must be a version 3 CA "
+				     "certificate issued by another CA");
+			goto out;
+		}
+		if (can_sign_certs(c, now, "the certificate", err) != 0)
+			goto out;
+		/* It signs CRLs too (RFC 5280 4.2.1.3). */
+		if (c->has_ku && (c->key_usage & CA_KU_CRL_SIGN) == 0) {
+			mica_err_set(err, MICA_E_BADREQ, "not_a_ca",
+				     "the certificate may not sign CRLs "
+				     "(keyUsage without cRLSign)");
+			goto out;
+		}
+		if (c->unknown_critical) {
+			mica_err_set(err, MICA_E_UNSUPPORTED,
+				     "unsupported_extension",
+				     "the certificate has a critical extension "
+				     "mica does not know: it could not honour "
+				     "it");
+			goto out;
+		}
+		if (c->nc != NULL) {
+			if ((nc = malloc(sizeof(*nc))) == NULL) {
+				oom(err);
+				goto out;
+			}
+			if (ca_nc_parse(c->nc, c->nc_len, nc, err) != 0)
+				goto out;
+		}
+		/* The certificates already issued name this subject as their
+		 * issuer: the same key keeps it. */
+		if (x.mode == FOR_SAME_KEY &&
+		    !same_name(c->subject, c->subject_len, ca->sh->subject,
+			       ca->sh->subject_len)) {
+			mica_err_set(err, MICA_E_BADREQ, "subject_changed",
+				     "the certificate's subject is not the "
+				     "current one: certificates already issued "
+				     "name it as their issuer");
+			goto out;
+		}
+		if (x.mode == FOR_NEW_KEY &&
+		    !same_name(c->subject, c->subject_len, ca->sh->subject,
+			       ca->sh->subject_len))
+			note(notice, "the new certificate's subject differs "
+			     "from the current one; ", NULL, NULL);
+	}
+	if (build_path(pool, target, now, path, &npath, err) != 0)
+		goto out;
+
+	/* The chain kept: the path above the certificate, then the
+	 * cross-certificates given (another CA's certificate for a key of
+	 * the path: what devices with only an older root need). */
+	total = 0;
+	for (i = 1; i < npath; i++)
+		total += pool->c[path[i]].ci.der_len;
+	for (i = 0; i < pool->n; i++) {
+		const struct ca_cert_info *c = &pool->c[i].ci;
+
+		if (pool->c[i].used)
+			continue;
+		for (size_t k = 1; k < npath; k++) {
+			const struct ca_cert_info *q = &pool->c[path[k]].ci;
+
+			if (same_name(c->subject, c->subject_len, q->subject,
+				      q->subject_len) &&
+			    same_name(c->spki, c->spki_len, q->spki,
+				      q->spki_len)) {
+				pool->c[i].used = 2;
+				total += c->der_len;
+				break;
+			}
+		}
+		if (pool->c[i].used == 0 && pool->c[i].from != FROM_STORE)
+			note(notice, "a certificate given is not in the "
+			     "chain and was left out; ", NULL, NULL);
+	}
+	{
+		unsigned char *q;
+		size_t kept = 0;
+
+		if ((x.chain = malloc(total)) == NULL) {
+			oom(err);
+			goto out;
+		}
+		q = x.chain;
+		for (i = 1; i < npath; i++) {
+			memcpy(q, pool->c[path[i]].ci.der,
+			       pool->c[path[i]].ci.der_len);
+			q += pool->c[path[i]].ci.der_len;
+			kept++;
+		}
+		for (i = 0; i < pool->n; i++)
+			if (pool->c[i].used == 2 && kept < CA_CHAIN_MAX) {
+				memcpy(q, pool->c[i].ci.der,
+				       pool->c[i].ci.der_len);
+				q += pool->c[i].ci.der_len;
+				kept++;
+			}
+		x.chain_len = (size_t)(q - x.chain);
+	}
+
+	/* The allowed domains the name constraints leave out: the policy
+	 * will refuse their names, say so now. */
+	if (db_domain_list(ca->db, &doms, err) != 0)
+		goto out;
+	for (char **d = doms; nc != NULL && *d != NULL; d++) {
+		struct ca_name nm;
+
+		if (ca_name_parse(*d, CA_NAME_DNS, &nm, NULL) == 0 &&
+		    !ca_nc_allows(nc, &nm)) {
+			note(notice, "allowed domain ", *d, " is outside the "
+			     "certificate's name constraints: its names will "
+			     "be refused; ");
+		}
+	}
+	if (x.mode == FOR_NEW_KEY) {
+		size_t nd = 0;
+
+		while (doms[nd] != NULL)
+			nd++;
+		if (ca_domains_mac(ca->sh->pending_key,
+				   (const char *const *)doms, nd, x.mac,
+				   err) != 0)
+			goto out;
+	}
+
+	x.ca = ca;
+	x.p = p;
+	x.cert = pool->c[target].ci.der;
+	x.cert_len = pool->c[target].ci.der_len;
+	ca_name_text(pool->c[path[npath - 1]].ci.subject,
+		     pool->c[path[npath - 1]].ci.subject_len, name,
+		     sizeof(name));
+	snprintf(x.detail, sizeof(x.detail), "%s, chain of %zu to %s",
+		 x.mode == FOR_NEW_KEY ? "rollover to a new key" :
+		 x.mode == FOR_SAME_KEY ? "renewal with the same key" :
+		 "first certificate", npath, name);
+	if (ca_tx(ca, CA_TX_DURABLE, install_body, &x, err) != 0)
+		goto out;
+	/* Then sign under it: reload what the handle knows, and publish
+	 * the CRL of every key (the first one of a new certificate). */
+	if (ca_reload(ca, err) != 0)
+		goto out;
+	if (ca_crl_publish(ca, p, NULL, err) != 0)
+		goto out;
+	mica_log(MICA_LOG_INFO, "installed the CA certificate: %s", x.detail);
+	rc = 0;
+out:
+	explicit_bzero(x.mac, sizeof(x.mac));
+	free(x.chain);
+	free(nc);
+	free(cur_spki);
+	free(new_spki);
+	ca_strv_free(doms);
+	ca_blobs_free(a, na);
+	ca_blobs_free(b, nb);
+	free(pool);
+	return rc;
+}
+
+/* --------------------------------------------------------- renew-ca -- */
+
+struct renew_tx {
+	const struct db_ca_key *pending;   /* a new key to keep, or NULL */
+	const unsigned char *csr; size_t csr_len;
+	const char *actor;
+	const char *detail;
+};
+
+static int
+renew_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct renew_tx *x = arg;
+
+	if (x->pending != NULL && db_ca_key_insert(db, x->pending, err) != 0)
+		return -1;
+	if (x->pending != NULL && db_ca_set_csr(db, x->csr, x->csr_len,
+						err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "ca.renew", NULL,
+			    x->detail, err);
+}
+
+int
+ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
+	    const char *key_type, int path_len, const char *passphrase_file,
+	    unsigned char **csr, size_t *csr_len, struct mica_err *err)
+{
+	struct db_ca row;
+	struct ca_key *k = NULL;
+	struct ca_sealed_key sealed;
+	struct db_ca_key pend;
+	struct renew_tx x;
+	struct ca_cert_info ci;
+	enum ca_key_type kt;
+	char **doms = NULL, *pass = NULL, detail[128];
+	size_t nd = 0;
+	int idx = 0, rc = -1;
+
+	*csr = NULL;
+	*csr_len = 0;
+	memset(&row, 0, sizeof(row));
+	memset(&sealed, 0, sizeof(sealed));
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (ca->sh->state == DB_CA_ROOT_ONLY || ca->sh->self_signed)
+		return mica_err_set(err, MICA_E_CONFLICT,
+				    ca->sh->state == DB_CA_ROOT_ONLY ?
+				    "root_only" : "is_root",
+				    "a root is not renewed from above: make a "
+				    "new root and cross-sign it with the old "
+				    "one ('mica sign-ca --cross')");
+	if (ca->sh->key == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
+				    "a request needs the CA key");
+	if (db_ca_get(ca->db, &row, err) != 0)
+		goto out;
+	/* A request already given out (awaiting, or a pending renewal's):
+	 * the same again. */
+	if (ca->sh->state == DB_CA_AWAITING || ca->sh->pending_idx >= 0) {
+		if (ca->sh->pending_idx >= 0 && !new_key) {
+			mica_err_set(err, MICA_E_CONFLICT, "renewal_pending",
+				     "a renewal with a new key is pending: "
+				     "install its certificate, or ask for its "
+				     "request again with --new-key");
+			goto out;
+		}
+		if (row.csr_der == NULL) {
+			mica_err_set(err, MICA_E_NOTFOUND, "no_request",
+				     "the request given out was not kept");
+			goto out;
+		}
+		*csr = row.csr_der;
+		*csr_len = row.csr_len;
+		row.csr_der = NULL;
+		rc = 0;
+		goto out;
+	}
+	if (db_domain_list(ca->db, &doms, err) != 0)
+		goto out;
+	while (doms[nd] != NULL)
+		nd++;
+	if (nd > CA_NC_PERMIT_MAX)
+		nd = CA_NC_PERMIT_MAX;
+	if (path_len < 0) {
+		if (ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &ci,
+				      err) != 0)
+			goto out;
+		path_len = ci.path_len >= 0 ? ci.path_len : 0;
+	}
+	if (!new_key) {
+		if (ca_ca_request(ca->sh->key, ca->sh->subject,
+				  ca->sh->subject_len, ca->sh->public_url,
+				  path_len, (const char *const *)doms, nd, csr,
+				  csr_len, err) != 0)
+			goto out;
+		x.pending = NULL;
+		snprintf(detail, sizeof(detail), "request for a renewal with "
+			 "the same key %d", ca->sh->key_idx);
+	} else {
+		/* The next free index: above every key the CA has had. */
+		idx = ca->sh->key_idx;
+		for (size_t i = 0; i < ca->sh->nretired; i++)
+			if (ca->sh->retired[i].idx > idx)
+				idx = ca->sh->retired[i].idx;
+		if (++idx >= CA_KEYS_MAX) {
+			mica_err_set(err, MICA_E_CONFLICT, "too_many_keys",
+				     "this CA has had %d keys already",
+				     CA_KEYS_MAX);
+			goto out;
+		}
+		if (ca_key_type_parse(key_type != NULL ? key_type :
+				      row.key_type, &kt) != 0) {
+			mica_err_set(err, MICA_E_USAGE, "bad_key_type",
+				     "--key must be one of ec-p256, ec-p384, "
+				     "rsa-2048, rsa-3072, rsa-4096");
+			goto out;
+		}
+		/* Sealed under the CA's passphrase, as every key of it. */
+		if (ca_pass_get(ca->sh->datadir, passphrase_file, &pass,
+				err) != 0 ||
+		    ca_key_generate(kt, &k, err) != 0 ||
+		    ca_key_seal(k, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
+				&sealed, err) != 0 ||
+		    ca_ca_request(k, ca->sh->subject, ca->sh->subject_len,
+				  ca->sh->public_url, path_len,
+				  (const char *const *)doms, nd, csr, csr_len,
+				  err) != 0)
+			goto out;
+		memset(&pend, 0, sizeof(pend));
+		pend.idx = idx;
+		pend.role = DB_KEY_PENDING;
+		pend.key_type = (char *)ca_key_type_name(kt);
+		pend.key_salt = sealed.salt;
+		pend.key_salt_len = sizeof(sealed.salt);
+		pend.key_iter = sealed.iter;
+		pend.key_nonce = sealed.nonce;
+		pend.key_nonce_len = sizeof(sealed.nonce);
+		pend.key_ct = sealed.ct;
+		pend.key_ct_len = sealed.ct_len;
+		pend.created_at = ca_now();
+		x.pending = &pend;
+		snprintf(detail, sizeof(detail), "request for a renewal with a "
+			 "new key %d (%s)", idx, ca_key_type_name(kt));
+	}
+	x.csr = *csr;
+	x.csr_len = *csr_len;
+	x.actor = p->actor;
+	x.detail = detail;
+	if (ca_tx(ca, CA_TX_DURABLE, renew_body, &x, err) != 0)
+		goto out;
+	if (k != NULL) {
+		ca->sh->pending_key = k;
+		ca->sh->pending_idx = idx;
+		k = NULL;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*csr);
+		*csr = NULL;
+		*csr_len = 0;
+	}
+	ca_key_free(k);
+	ca_pass_free(pass);
+	ca_sealed_key_free(&sealed);
+	ca_strv_free(doms);
+	db_ca_free(&row);
+	return rc;
+}
+
+/* ------------------------------------------------------ the root CRL -- */
+
+struct rootcrl_tx {
+	const struct db_root_crl *crl;
+	const char *actor;
+	char detail[200];
+};
+
+static int
+rootcrl_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct rootcrl_tx *x = arg;
+
+	if (db_root_crl_insert(db, x->crl, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "rootcrl.import", NULL,
+			    x->detail, err);
+}
+
+int
+ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
+		   const unsigned char *in, size_t len, char notice[256],
+		   struct mica_err *err)
+{
+	struct ca_crl_info crl;
+	struct ca_cert_info issuer, own;
+	struct db_root_crl row;
+	struct rootcrl_tx x;
+	unsigned char *der = NULL;
+	size_t der_len = 0, i;
+	int64_t now = ca_now();
+	int found = 0, rc = -1;
+	char name[160];
+
+	if (notice != NULL)
+		notice[0] = '\0';
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (ca->sh->nchain == 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "no_chain",
+				    "this CA has no CA above it whose CRL it "
+				    "could serve");
+	if (ca_pem_or_der(in, len, "X509 CRL", 16u * 1024 * 1024, &der,
+			  &der_len, err) != 0 ||
+	    ca_crl_info_read(der, der_len, &crl, err) != 0)
+		goto out;
+	/* Its issuer: a CA of this CA's chain, by name, key identifier and
+	 * signature. */
+	for (i = 0; i < ca->sh->nchain && !found; i++) {
+		struct mica_err e2;
+
+		if (ca_cert_info_read(ca->sh->chain[i].der,
+				      ca->sh->chain[i].len, &issuer, err) != 0)
+			goto out;
+		if (!same_name(crl.issuer, crl.issuer_len, issuer.subject,
+			       issuer.subject_len) ||
+		    (crl.aki != NULL && !same_name(crl.aki, crl.aki_len,
+						   issuer.ski,
+						   issuer.ski_len)))
+			continue;
+		if (ca_sig_verify(crl.tbs, crl.tbs_len, crl.sig_alg,
+				  crl.sig_alg_len, crl.sig, crl.sig_len,
+				  issuer.spki, issuer.spki_len, &e2) != 0) {
+			if (e2.kind == MICA_E_UNSUPPORTED) {
+				if (err != NULL)
+					*err = e2;
+				goto out;
+			}
+			continue;
+		}
+		found = 1;
+	}
+	if (!found) {
+		ca_name_text(crl.issuer, crl.issuer_len, name, sizeof(name));
+		mica_err_set(err, MICA_E_BADREQ, "unknown_issuer",
+			     "the CRL of %s is not signed by a CA of this CA's "
+			     "chain", name);
+		goto out;
+	}
+	if (issuer.has_ku && (issuer.key_usage & CA_KU_CRL_SIGN) == 0) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "its issuer may not sign CRLs (keyUsage)");
+		goto out;
+	}
+	/* RFC 5280 5.1.2.5: conforming issuers include nextUpdate; a CRL
+	 * without one, or past it, tells a relying party nothing now. */
+	if (crl.next_update == 0 || crl.next_update <= now) {
+		mica_err_set(err, MICA_E_CONFLICT, "crl_expired",
+			     "the CRL has expired (or has no nextUpdate): "
+			     "publish a new one on the root");
+		goto out;
+	}
+	if (crl.this_update > now + CLOCK_SLACK) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "the CRL's thisUpdate is in the future");
+		goto out;
+	}
+	memset(&row, 0, sizeof(row));
+	row.issuer_ski = issuer.ski;
+	row.issuer_ski_len = issuer.ski_len;
+	row.number = crl.number >= 0 ? crl.number : 0;
+	row.this_update = crl.this_update;
+	row.next_update = crl.next_update;
+	row.der = der;
+	row.der_len = der_len;
+	row.imported_at = now;
+	memset(&x, 0, sizeof(x));
+	x.crl = &row;
+	x.actor = p->actor;
+	ca_name_text(crl.issuer, crl.issuer_len, name, sizeof(name));
+	snprintf(x.detail, sizeof(x.detail), "CRL %lld of %s, %zu entries",
+		 (long long)row.number, name, crl.nentries);
+	if (ca_tx(ca, CA_TX_DURABLE, rootcrl_body, &x, err) != 0)
+		goto out;
+	if (ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &own,
+			      err) == 0 &&
+	    same_name(own.issuer, own.issuer_len, crl.issuer,
+		      crl.issuer_len) &&
+	    ca_crl_lists(&crl, own.serial, own.serial_len) && notice != NULL)
+		snprintf(notice, 256, "this CRL revokes this CA's own "
+			 "certificate: relying parties reject everything it "
+			 "issued");
+	rc = 0;
+out:
+	free(der);
+	return rc;
+}
+
+int
+ca_root_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err)
+{
+	struct ca_cert_info root;
+	struct db_root_crl row;
+
+	memset(out, 0, sizeof(*out));
+	if (ca->sh->root_der == NULL)
+		return mica_err_set(err, MICA_E_NOTFOUND, "no_root_crl",
+				    "this CA has no certificate yet");
+	/* A single-tier CA is its own root: its own CRL. */
+	if (ca->sh->nchain == 0)
+		return ca_crl_current_key(ca, ca->sh->key_idx, out, err);
+	if (ca_cert_info_read(ca->sh->root_der, ca->sh->root_len, &root,
+			      err) != 0)
+		return -1;
+	memset(&row, 0, sizeof(row));
+	if (db_root_crl_latest(ca->db, root.ski, root.ski_len, &row, err) != 0)
+		return -1;
+	out->number = row.number;
+	out->this_update = row.this_update;
+	out->next_update = row.next_update;
+	out->der = row.der;
+	out->der_len = row.der_len;
+	row.der = NULL;
+	db_root_crl_free(&row);
+	return 0;
+}

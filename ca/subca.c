@@ -1,0 +1,590 @@
+/*
+ * ca/subca.c - a root signs CA certificates (mica sign-ca): an issuing
+ * CA's, from its request (mica's own, Windows' certreq, openssl req), or,
+ * cross-signing, another root's, so that devices trusting only this root
+ * keep working when that one replaces it.
+ *
+ * This runs on the command line of the root alone, in-process: the key of
+ * an offline root is never in a daemon, and the daemon's signers have no
+ * message for a CA certificate (ca/signer_int.h). The certificate is
+ * recorded (status issuing) before it is signed and stored before it is
+ * returned, like any other, so 'mica revoke' and the root's CRL cover it.
+ */
+#include "ca/ca.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+#include "ca/cacert.h"
+#include "ca/csr.h"
+#include "ca/der.h"
+#include "ca/sign.h"
+#include "ca/signcheck.h"
+#include "ca/x509.h"
+
+#define SUBCA_DAYS  1825          /* 5 years */
+#define SUBCA_SKEW  3600          /* notBefore backdated an hour: the
+				   * offline root's clock may run ahead */
+#define URL_MAX     1024
+
+/* id-pkcs9-at-extensionRequest, and the extensions read from it. */
+static const unsigned char OID_EXT_REQ[] = {
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e,
+};
+static const unsigned char OID_NC[] = { 0x55, 0x1d, 0x1e };
+static const unsigned char OID_CRLDP[] = { 0x55, 0x1d, 0x1f };
+static const unsigned char OID_AIA[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01,
+};
+static const unsigned char OID_CA_ISSUERS[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02,
+};
+
+/* What a CA's request asks for, as far as a root here takes it. */
+struct careq {
+	const unsigned char *subject; size_t subject_len;   /* whole Name */
+	const unsigned char *spki; size_t spki_len;
+	char permit[CA_NC_PERMIT_MAX][256];  /* dNSName permitted subtrees */
+	size_t npermit;
+	char crl_url[URL_MAX + 1];           /* "" when not asked */
+	char aia_url[URL_MAX + 1];
+};
+
+static int
+bad_req(struct mica_err *err, const char *why)
+{
+	return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+			    "the CA's request: %s", why);
+}
+
+/* A URI GeneralName [6] into OUT, if it is printable ASCII and fits. */
+static int
+take_uri(const struct ca_der_tlv *g, char out[URL_MAX + 1])
+{
+	if (g->tag != CA_DER_CTX(6) || g->len == 0 || g->len > URL_MAX)
+		return 0;
+	for (size_t i = 0; i < g->len; i++)
+		if (g->val[i] < 0x21 || g->val[i] > 0x7e)
+			return 0;
+	memcpy(out, g->val, g->len);
+	out[g->len] = '\0';
+	return 1;
+}
+
+/* The first fullName URI of a requested cRLDistributionPoints. */
+static void
+req_crldp(const unsigned char *v, size_t len, char out[URL_MAX + 1])
+{
+	struct ca_der_cur top, seq, dp, dpn, full;
+	struct ca_der_tlv g;
+
+	ca_der_init(&top, v, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0 ||
+	    ca_der_enter(&seq, CA_DER_SEQUENCE, &dp, NULL) < 0 ||
+	    ca_der_enter(&dp, CA_DER_CTX_CONS(0), &dpn, NULL) < 0 ||
+	    ca_der_enter(&dpn, CA_DER_CTX_CONS(0), &full, NULL) < 0)
+		return;
+	while (!ca_der_empty(&full))
+		if (ca_der_get_any(&full, &g, NULL) < 0 || take_uri(&g, out))
+			return;
+}
+
+/* The first caIssuers URI of a requested authorityInfoAccess. */
+static void
+req_aia(const unsigned char *v, size_t len, char out[URL_MAX + 1])
+{
+	struct ca_der_cur top, seq, ad;
+	struct ca_der_tlv g;
+	const unsigned char *oid;
+	size_t oid_len;
+
+	ca_der_init(&top, v, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0)
+		return;
+	while (!ca_der_empty(&seq)) {
+		if (ca_der_enter(&seq, CA_DER_SEQUENCE, &ad, NULL) < 0 ||
+		    ca_der_get_oid(&ad, &oid, &oid_len, NULL) < 0 ||
+		    ca_der_get_any(&ad, &g, NULL) < 0)
+			return;
+		if (ca_der_oid_eq(oid, oid_len, OID_CA_ISSUERS,
+				  sizeof(OID_CA_ISSUERS)) && take_uri(&g, out))
+			return;
+	}
+}
+
+/* The permitted dNSName subtrees of requested nameConstraints (mica's
+ * own requests list rfc822Name ones too: the root writes those itself
+ * for each domain). */
+static int
+req_nc(const unsigned char *v, size_t len, struct careq *r,
+       struct mica_err *err)
+{
+	struct ca_nc *nc;
+	int rc = -1;
+
+	if ((nc = malloc(sizeof(*nc))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	if (ca_nc_parse(v, len, nc, err) != 0)
+		goto out;
+	for (size_t i = 0; i < nc->npermitted; i++) {
+		struct ca_name nm;
+
+		if (nc->permitted[i].kind != CA_NAME_DNS)
+			continue;
+		if (r->npermit == CA_NC_PERMIT_MAX) {
+			bad_req(err, "too many permitted subtrees");
+			goto out;
+		}
+		if (ca_name_parse(nc->permitted[i].value, CA_NAME_DNS, &nm,
+				  NULL) != 0 || nm.value[0] == '*') {
+			bad_req(err, "a requested permitted subtree is not a "
+				"DNS domain");
+			goto out;
+		}
+		snprintf(r->permit[r->npermit++], sizeof(r->permit[0]), "%s",
+			 nm.value);
+	}
+	rc = 0;
+out:
+	free(nc);
+	return rc;
+}
+
+/*
+ * Read what a CA's request (its signature already verified by
+ * ca_csr_parse) asks for: CertificationRequest { CertificationRequestInfo
+ * { version, subject, subjectPKInfo, attributes [0] }, ... } with the
+ * extensions of an extensionRequest (RFC 2986 4.1, RFC 2985 5.4.2).
+ */
+static int
+read_careq(const unsigned char *der, size_t len, struct careq *r,
+	   struct mica_err *err)
+{
+	struct ca_der_cur top, req, cri, attrs, attr, vals, exts, e;
+	const unsigned char *oid, *val;
+	size_t oid_len, vlen;
+	uint64_t version;
+	int crit;
+
+	memset(r, 0, sizeof(*r));
+	ca_der_init(&top, der, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &req, NULL) < 0 ||
+	    ca_der_enter(&req, CA_DER_SEQUENCE, &cri, NULL) < 0 ||
+	    ca_der_get_uint(&cri, 0, &version, NULL) < 0 ||
+	    ca_der_get_elem(&cri, CA_DER_SEQUENCE, &r->subject,
+			    &r->subject_len, NULL) < 0 ||
+	    ca_der_get_elem(&cri, CA_DER_SEQUENCE, &r->spki, &r->spki_len,
+			    NULL) < 0 ||
+	    ca_der_enter(&cri, CA_DER_CTX_CONS(0), &attrs, NULL) < 0)
+		return bad_req(err, "malformed");
+	if (r->subject_len <= 2)
+		return bad_req(err, "a CA needs a subject name");
+	while (!ca_der_empty(&attrs)) {
+		if (ca_der_enter(&attrs, CA_DER_SEQUENCE, &attr, NULL) < 0 ||
+		    ca_der_get_oid(&attr, &oid, &oid_len, NULL) < 0)
+			return bad_req(err, "malformed attribute");
+		if (!ca_der_oid_eq(oid, oid_len, OID_EXT_REQ,
+				   sizeof(OID_EXT_REQ)))
+			continue;
+		if (ca_der_enter(&attr, CA_DER_SET, &vals, NULL) < 0 ||
+		    ca_der_enter(&vals, CA_DER_SEQUENCE, &exts, NULL) < 0)
+			return bad_req(err, "malformed extension request");
+		while (!ca_der_empty(&exts)) {
+			crit = 0;
+			if (ca_der_enter(&exts, CA_DER_SEQUENCE, &e, NULL) < 0 ||
+			    ca_der_get_oid(&e, &oid, &oid_len, NULL) < 0 ||
+			    (ca_der_peek(&e, CA_DER_BOOLEAN) &&
+			     ca_der_get_bool(&e, &crit, NULL) < 0) ||
+			    ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val, &vlen,
+					   NULL) < 0)
+				return bad_req(err, "malformed extension");
+			if (ca_der_oid_eq(oid, oid_len, OID_NC, sizeof(OID_NC))) {
+				if (req_nc(val, vlen, r, err) != 0)
+					return -1;
+			} else if (ca_der_oid_eq(oid, oid_len, OID_CRLDP,
+						 sizeof(OID_CRLDP))) {
+				req_crldp(val, vlen, r->crl_url);
+			} else if (ca_der_oid_eq(oid, oid_len, OID_AIA,
+						 sizeof(OID_AIA))) {
+				req_aia(val, vlen, r->aia_url);
+			}
+		}
+	}
+	return 0;
+}
+
+struct subca_reserve_tx {
+	const struct db_cert *rec;
+};
+
+static int
+subca_reserve_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct subca_reserve_tx *x = arg;
+
+	return db_cert_reserve(db, x->rec, err);
+}
+
+struct subca_complete_tx {
+	const char *serial;
+	const unsigned char *der; size_t der_len;
+	const char *actor, *detail;
+};
+
+static int
+subca_complete_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct subca_complete_tx *x = arg;
+
+	if (db_cert_complete(db, x->serial, x->der, x->der_len, err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), x->actor, "ca.sign", x->serial,
+			    x->detail, err);
+}
+
+static int
+subca_discard_body(struct db *db, void *arg, struct mica_err *err)
+{
+	return db_cert_discard(db, arg, err);
+}
+
+/* A URL for the CDP or AIA: as given, else this root's public URL with
+ * SUFFIX, else the request's (OUT gets the choice, "" for none). */
+static void
+pick_url(const char *given, const char *public_url, const char *suffix,
+	 const char *requested, char out[URL_MAX + 1], const char **from)
+{
+	if (given != NULL) {
+		snprintf(out, URL_MAX + 1, "%s", given);
+		*from = "as given";
+	} else if (public_url[0] != '\0') {
+		snprintf(out, URL_MAX + 1, "%s%s", public_url, suffix);
+		*from = "this root's URL";
+	} else {
+		snprintf(out, URL_MAX + 1, "%s", requested);
+		*from = "the request's";
+	}
+}
+
+int
+ca_sign_ca(struct ca *ca, const struct ca_principal *p,
+	   const struct ca_sign_ca_opts *o, struct ca_issued *out,
+	   struct mica_err *err)
+{
+	struct careq *r = NULL;
+	struct ca_csr csr;
+	struct ca_cert_info other;
+	struct ca_tbs_cert t;
+	struct ca_lint_cert_expect ex;
+	struct ca_cacert_expect want;
+	struct db_cert rec;
+	struct subca_reserve_tx rx;
+	struct subca_complete_tx cx;
+	unsigned char serial[16], hash[32];
+	unsigned char *tbs = NULL, *cert = NULL, *nc = NULL, *other_der = NULL;
+	size_t tbs_len = 0, cert_len = 0, nc_len = 0, alg_len, i;
+	const char *permit[CA_NC_PERMIT_MAX], *crl_from = "", *aia_from = "";
+	char serial_hex[CA_SERIAL_MAX], subj[300], detail[400];
+	char *names = NULL;
+	size_t npermit = 0, names_len = 0;
+	int64_t now = ca_now(), na;
+	int days, reserved = 0, clamped = 0, rc = -1;
+	struct mica_err e2;
+
+	memset(out, 0, sizeof(*out));
+	memset(&csr, 0, sizeof(csr));
+	memset(&rec, 0, sizeof(rec));
+	if (ca_require_admin(p, err) != 0 || ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (!ca->sh->self_signed || ca->sh->nchain != 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "not_a_root",
+				    "only a root signs CA certificates here; "
+				    "this CA is itself issued by another");
+	if (ca->sh->key == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
+				    "signing a CA certificate needs the key");
+	if (o->days < 0 || o->days > CA_DAYS_MAX || o->path_len < -1 ||
+	    o->path_len > 16 || o->npermit > CA_NC_PERMIT_MAX)
+		return mica_err_set(err, MICA_E_USAGE, "bad_option",
+				    "--days 1..%d, --path-len 0..16, at most "
+				    "%d --permit", CA_DAYS_MAX,
+				    CA_NC_PERMIT_MAX);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+
+	/* Who is certified: a request (its proof of possession checked),
+	 * or, cross-signing, another root's self-signed certificate. */
+	if (o->csr != NULL) {
+		if (ca_csr_load(o->csr, o->csr_len, &csr, err) != 0 ||
+		    read_careq(csr.der, csr.der_len, r, err) != 0)
+			goto out;
+		ca_name_text(r->subject, r->subject_len, subj, sizeof(subj));
+	} else if (o->cross && o->cert != NULL) {
+		struct ca_der_blob *v = NULL;
+		size_t n = 0;
+
+		if (ca_certs_load(o->cert, o->cert_len, &v, &n, err) != 0)
+			goto out;
+		if (n != 1) {
+			ca_blobs_free(v, n);
+			mica_err_set(err, MICA_E_BADREQ, "bad_certificate",
+				     "give the other root's certificate alone");
+			goto out;
+		}
+		other_der = v[0].der;   /* OTHER points into it */
+		v[0].der = NULL;
+		if (ca_cert_info_read(other_der, v[0].len, &other, err) != 0) {
+			ca_blobs_free(v, n);
+			goto out;
+		}
+		ca_blobs_free(v, n);
+		if (!(other.subject_len == other.issuer_len &&
+		      memcmp(other.subject, other.issuer,
+			     other.subject_len) == 0) ||
+		    ca_cert_issued_by(&other, &other, &e2) != 0 ||
+		    !other.is_ca) {
+			mica_err_set(err, MICA_E_BADREQ, "not_a_root",
+				     "the certificate to cross-sign must be "
+				     "a self-signed CA certificate");
+			goto out;
+		}
+		r->subject = other.subject;
+		r->subject_len = other.subject_len;
+		r->spki = other.spki;
+		r->spki_len = other.spki_len;
+		ca_name_text(r->subject, r->subject_len, subj, sizeof(subj));
+	} else {
+		mica_err_set(err, MICA_E_USAGE, "usage",
+			     "give a request (--csr), or with --cross the "
+			     "other root's certificate (--cert)");
+		goto out;
+	}
+	if (r->subject_len == ca->sh->subject_len &&
+	    memcmp(r->subject, ca->sh->subject, r->subject_len) == 0) {
+		mica_err_set(err, MICA_E_BADREQ, "same_subject",
+			     "the CA certified must have a name of its own");
+		goto out;
+	}
+	{
+		size_t ol = 0;
+		const unsigned char *own = ca_cert_der(ca, &ol);
+		struct ca_cert_info me;
+
+		if (ca_cert_info_read(own, ol, &me, err) != 0)
+			goto out;
+		if (me.spki_len == r->spki_len &&
+		    memcmp(me.spki, r->spki, r->spki_len) == 0) {
+			mica_err_set(err, MICA_E_BADREQ, "same_key",
+				     "the CA certified must have a key of its "
+				     "own");
+			goto out;
+		}
+	}
+
+	/* The name constraints: the root's operator decides (--permit),
+	 * else what the request asks; an issuing CA without any could
+	 * certify every name on the Internet for the devices trusting
+	 * this root. */
+	if (o->permit != NULL && o->npermit > 0) {
+		for (i = 0; i < o->npermit; i++) {
+			struct ca_name nm;
+
+			if (ca_name_parse(o->permit[i], CA_NAME_DNS, &nm,
+					  NULL) != 0 || nm.value[0] == '*') {
+				mica_err_set(err, MICA_E_USAGE, "bad_domain",
+					     "--permit %s is not a DNS domain",
+					     o->permit[i]);
+				goto out;
+			}
+			snprintf(r->permit[i], sizeof(r->permit[i]), "%s",
+				 nm.value);
+		}
+		r->npermit = o->npermit;
+	} else if (o->cross) {
+		r->npermit = 0;
+	}
+	if (r->npermit == 0 && !o->cross) {
+		mica_err_set(err, MICA_E_POLICY, "no_name_constraints",
+			     "the request asks for no name constraints: give "
+			     "the domains the issuing CA may certify with "
+			     "--permit DOMAIN (repeatable)");
+		goto out;
+	}
+	for (i = 0; i < r->npermit; i++)
+		permit[i] = r->permit[i];
+	npermit = r->npermit;
+	if (npermit > 0 &&
+	    ca_x509_nc_value(permit, npermit, &nc, &nc_len, err) != 0)
+		goto out;
+
+	/* Validity: within this root's. */
+	days = o->days > 0 ? o->days : SUBCA_DAYS;
+	na = now + (int64_t)days * 86400;
+	if (o->cross && other.not_after < na)
+		na = other.not_after;
+	if (na > ca->sh->not_after) {
+		na = ca->sh->not_after;
+		clamped = 1;
+	}
+	if (na <= now) {
+		mica_err_set(err, MICA_E_CONFLICT, "expired",
+			     "this root (or the one to cross-sign) has no "
+			     "validity left");
+		goto out;
+	}
+
+	{
+		char crl[URL_MAX + 1], aia[URL_MAX + 1];
+
+		pick_url(o->crl_url, ca->sh->public_url, "/root.crl",
+			 r->crl_url, crl, &crl_from);
+		pick_url(o->aia_url, ca->sh->public_url, "/root.crt",
+			 r->aia_url, aia, &aia_from);
+		snprintf(r->crl_url, sizeof(r->crl_url), "%s", crl);
+		snprintf(r->aia_url, sizeof(r->aia_url), "%s", aia);
+	}
+
+	if (ca_serial_new(serial, serial_hex, err) != 0)
+		goto out;
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = ca_sign_alg(ca, &alg_len);
+	t.sig_alg_len = alg_len;
+	t.issuer = ca->sh->subject;
+	t.issuer_len = ca->sh->subject_len;
+	t.subject = r->subject;
+	t.subject_len = r->subject_len;
+	t.not_before = now - SUBCA_SKEW;
+	if (t.not_before < ca->sh->not_before)
+		t.not_before = ca->sh->not_before;
+	t.not_after = na;
+	t.spki = r->spki;
+	t.spki_len = r->spki_len;
+	t.is_ca = 1;
+	t.path_len = o->path_len;
+	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN |
+		      CA_KU_DIGITAL_SIGNATURE;
+	t.nc_permit = permit;
+	t.nc_npermit = npermit;
+	/* A cross-certificate carries the other root's own key identifier,
+	 * so that what that root issued names it either way. */
+	if (o->cross && o->cert != NULL) {
+		memcpy(t.ski, other.ski, other.ski_len);
+		t.ski_len = other.ski_len;
+	} else if (ca_x509_key_id(r->spki, r->spki_len, t.ski, err) != 0) {
+		goto out;
+	} else {
+		t.ski_len = 20;
+	}
+	t.has_aki = 1;
+	memcpy(t.aki, ca->sh->ski, ca->sh->ski_len);
+	t.aki_len = ca->sh->ski_len;
+	t.crl_url = r->crl_url[0] != '\0' ? r->crl_url : NULL;
+	t.aia_url = r->aia_url[0] != '\0' ? r->aia_url : NULL;
+	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0)
+		goto out;
+	memset(&ex, 0, sizeof(ex));
+	ex.issuer = ca->sh->subject;
+	ex.issuer_len = ca->sh->subject_len;
+	ex.issuer_not_before = ca->sh->not_before;
+	ex.issuer_not_after = ca->sh->not_after;
+	ex.is_ca = 1;
+	ex.key_usage = t.key_usage;
+	ex.aki = ca->sh->ski;
+	ex.aki_len = ca->sh->ski_len;
+	ex.has_path_len = o->path_len >= 0;
+	ex.path_len = o->path_len;
+	ex.nc = nc;
+	ex.nc_len = nc_len;
+	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0)
+		goto out;
+
+	/* Record before signing, as for every certificate. */
+	for (i = 0; i < npermit; i++)
+		names_len += strlen(permit[i]) + 1;
+	if ((names = calloc(1, names_len + 1)) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			     "out of memory");
+		goto out;
+	}
+	for (i = 0; i < npermit; i++) {
+		strcat(names, permit[i]);
+		if (i + 1 < npermit)
+			strcat(names, "\n");
+	}
+	ca_sha256(r->spki, r->spki_len, hash);
+	snprintf(rec.serial, sizeof(rec.serial), "%s", serial_hex);
+	rec.profile = (char *)(o->cross ? "cross" : "subca");
+	rec.subject = subj;
+	rec.names = names;
+	rec.not_before = t.not_before;
+	rec.not_after = t.not_after;
+	memcpy(rec.spki_sha256, hash, 32);
+	rec.status = DB_CERT_ISSUING;
+	rec.reason = -1;
+	rec.created_at = now;
+	rec.key_idx = ca->sh->key_idx;
+	rx.rec = &rec;
+	if (ca_tx(ca, CA_TX_DURABLE, subca_reserve_body, &rx, err) != 0)
+		goto out;
+	reserved = 1;
+
+	memset(&want, 0, sizeof(want));
+	want.subject = r->subject;
+	want.subject_len = r->subject_len;
+	want.spki = r->spki;
+	want.spki_len = r->spki_len;
+	want.path_len = o->path_len;
+	want.nc = nc;
+	want.nc_len = nc_len;
+	want.max_days = days;
+	if (ca_sign_cacert(ca, &want, tbs, tbs_len, &cert, &cert_len, err) != 0)
+		goto out;
+	snprintf(detail, sizeof(detail), "%s %.250s, path length %d, %zu "
+		 "permitted domain(s), until %lld", o->cross ?
+		 "cross-certificate for" :
+		 "CA certificate for", subj, o->path_len, npermit,
+		 (long long)na);
+	cx.serial = serial_hex;
+	cx.der = cert;
+	cx.der_len = cert_len;
+	cx.actor = p->actor;
+	cx.detail = detail;
+	if (ca_tx(ca, CA_TX_DURABLE, subca_complete_body, &cx, err) != 0)
+		goto out;
+	reserved = 0;
+
+	snprintf(out->serial, sizeof(out->serial), "%s", serial_hex);
+	out->status = CA_REQ_ISSUED;
+	out->der = cert;
+	out->der_len = cert_len;
+	cert = NULL;
+	out->not_before = t.not_before;
+	out->not_after = t.not_after;
+	out->clamped = clamped;
+	/* The CDP decides where relying parties look for this root's CRL:
+	 * say which it is and where it came from. */
+	(void)aia_from;
+	snprintf(out->notice, sizeof(out->notice), "%sCDP %.90s (%s)",
+		 clamped ? "validity cut to this root's end; " : "",
+		 r->crl_url[0] != '\0' ? r->crl_url : "none", crl_from);
+	rc = 0;
+out:
+	if (reserved)
+		ca_tx(ca, 0, subca_discard_body, serial_hex, &e2);
+	if (cert != NULL)
+		explicit_bzero(cert, cert_len);
+	free(cert);
+	free(tbs);
+	free(nc);
+	free(names);
+	free(other_der);
+	ca_csr_free(&csr);
+	free(r);
+	return rc;
+}

@@ -1,0 +1,505 @@
+/*
+ * cli/cmd_hier.c - the hierarchy commands: install-ca, sign-ca, renew-ca,
+ * import-crl, export-chain. Each parses its options, reads its files and
+ * hands over to the engine (ca/ca.h).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/cacert.h"
+#include "ca/x509.h"
+#include "cli/cli.h"
+
+#define PERMIT_MAX 32
+
+static const char install_help[] =
+"Usage: mica [-d DIR] install-ca --cert FILE [--chain FILE]...\n"
+"\n"
+"Install the CA certificate that a CA above issued to this one: an issuing\n"
+"CA made with 'mica init --subordinate' (then it becomes active), or the\n"
+"next certificate after 'mica renew-ca'. FILE may be PEM (one or several\n"
+"certificates), DER, or a PKCS#7 .p7b as Windows' certreq returns; the\n"
+"certificate is the one for this CA's key (or the pending renewal's).\n"
+"\n"
+"It must be a CA certificate (cA, keyCertSign, cRLSign) valid now, and\n"
+"chain - issuer by issuer, every signature verified - to a self-signed\n"
+"root given with --chain (PEM bundle, DER or .p7b; repeatable): the root\n"
+"you trust, whose fingerprint you compare with the root's own. A renewal\n"
+"may leave --chain out to keep the chain already installed. Certificates\n"
+"given for a key of the chain but issued by another CA (a cross-\n"
+"certificate from an older root) are kept and served with the chain.\n"
+"\n"
+"After a renewal with a new key, new certificates are signed by the new\n"
+"CA certificate and the old key keeps signing the CRL of those it issued\n"
+"(served at URL/crl for the first key, URL/crl/N for key N). Restart\n"
+"'mica serve' to sign with the new certificate.\n"
+"\n"
+"Options:\n"
+"  --cert FILE             the CA certificate (and perhaps its chain)\n"
+"  --chain FILE            certificates above it, up to the root\n"
+"  --passphrase-file FILE  the CA key's passphrase\n";
+
+/* Append the file at PATH to *BUF (a bundle of certificates). */
+static int
+append_file(const char *path, unsigned char **buf, size_t *len,
+	    struct mica_err *err)
+{
+	unsigned char *d = NULL, *nb;
+	size_t n = 0;
+
+	if (cli_read_file(path, CA_BUNDLE_FILE_MAX, &d, &n, err) != 0)
+		return -1;
+	if (*len + n + 1 > CA_BUNDLE_FILE_MAX) {
+		free(d);
+		return mica_err_set(err, MICA_E_TOOLARGE, "too_large",
+				    "the chain files are too large together");
+	}
+	/* A DER file or .p7b stays alone: only PEM concatenates. */
+	if (*len > 0 && (n == 0 || d[0] == 0x30 || (*buf)[0] == 0x30)) {
+		free(d);
+		return mica_err_set(err, MICA_E_USAGE, "usage",
+				    "give several --chain files only as PEM; "
+				    "a DER or .p7b file holds the whole chain");
+	}
+	if ((nb = realloc(*buf, *len + n + 1)) == NULL) {
+		free(d);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	}
+	memcpy(nb + *len, d, n);
+	*len += n;
+	nb[*len] = '\n';
+	*buf = nb;
+	free(d);
+	return 0;
+}
+
+int
+cmd_install_ca(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cert", required_argument, NULL, 'c' },
+		{ "chain", required_argument, NULL, 'C' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *certfile = NULL, *passfile = NULL;
+	unsigned char *cert = NULL, *chain = NULL;
+	size_t cert_len = 0, chain_len = 0;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	char notice[512];
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': certfile = optarg; break;
+		case 'C':
+			if (append_file(optarg, &chain, &chain_len, &err) != 0) {
+				rc = cli_fail(&err);
+				goto out;
+			}
+			break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(install_help, stdout); goto out;
+		default:
+			rc = cli_usage("install-ca", "unknown option or missing value: '%s'",
+				       argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = cli_usage("install-ca", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (certfile == NULL) {
+		rc = cli_usage("install-ca", "--cert FILE is required");
+		goto out;
+	}
+	if (cli_read_file(certfile, CA_BUNDLE_FILE_MAX, &cert, &cert_len,
+			  &err) != 0 ||
+	    ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	ca_principal_cli(&cli);
+	if (ca_install_cert(ca, &cli, cert, cert_len, chain, chain_len,
+			    notice, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	fprintf(stderr, "installed the CA certificate of \"%s\"\n", ca_name(ca));
+	fprintf(stderr, "root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
+	if (notice[0] != '\0')
+		fprintf(stderr, "note: %s\n", notice);
+out:
+	ca_close(ca);
+	free(cert);
+	free(chain);
+	return rc;
+}
+
+static const char sign_help[] =
+"Usage: mica [-d ROOT] sign-ca --csr FILE --out FILE [OPTIONS]\n"
+"       mica [-d ROOT] sign-ca --cross --cert NEWROOT.crt --out FILE [OPTIONS]\n"
+"\n"
+"On a root (an offline one made with 'mica init --root-only', or a mica\n"
+"root), sign a CA certificate for the request in FILE: an issuing CA's, made\n"
+"by 'mica init --subordinate' or 'mica renew-ca', or by Windows' certreq\n"
+"or openssl req. The certificate has basicConstraints cA with the path\n"
+"length given, keyCertSign and cRLSign, and name constraints: the permitted\n"
+"DNS subtrees (and mailboxes at them) given with --permit, else those the\n"
+"request asks for; so that even a stolen issuing key cannot make a\n"
+"certificate that relying parties accept for another name. It names this\n"
+"root's CRL (--crl-url, else this root's public URL + /root.crl, else the\n"
+"one the request asks for: an issuing CA made by mica asks for its own\n"
+"URL/root.crl, which it serves after 'mica import-crl').\n"
+"\n"
+"--cross certifies another root instead (the one that replaces this one),\n"
+"so that devices which trust only this root accept what the new one\n"
+"issued: give its self-signed certificate with --cert.\n"
+"\n"
+"It is recorded like any certificate: 'mica list' shows it, 'mica revoke'\n"
+"revokes it and the next 'mica crl' lists it.\n"
+"\n"
+"Options:\n"
+"  --csr FILE              the CA's request (PEM, base64 or DER)\n"
+"  --cert FILE             with --cross: the other root's certificate\n"
+"  --out FILE              write the certificate (PEM; --der for DER)\n"
+"  --days N                validity (default 1825), cut to this root's end\n"
+"  --path-len N            CAs it may sign below it (default 0; with\n"
+"                          --cross none)\n"
+"  --permit DOMAIN         a permitted DNS subtree; repeat for several\n"
+"  --cross                 cross-certify another root\n"
+"  --crl-url URL           the CRL distribution point to name\n"
+"  --aia-url URL           the caIssuers URL to name\n"
+"  --der                   write DER\n"
+"  --chain                 append this root's certificate (PEM)\n"
+"  --passphrase-file FILE  the root key's passphrase\n";
+
+int
+cmd_sign_ca(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "csr", required_argument, NULL, 'c' },
+		{ "cert", required_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "days", required_argument, NULL, 'd' },
+		{ "path-len", required_argument, NULL, 'l' },
+		{ "permit", required_argument, NULL, 'p' },
+		{ "cross", no_argument, NULL, 'x' },
+		{ "crl-url", required_argument, NULL, 'r' },
+		{ "aia-url", required_argument, NULL, 'a' },
+		{ "der", no_argument, NULL, 'D' },
+		{ "chain", no_argument, NULL, 'C' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *csrfile = NULL, *certfile = NULL, *out = NULL;
+	const char *passfile = NULL, *permit[PERMIT_MAX];
+	struct ca_sign_ca_opts o;
+	struct ca_issued r;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	unsigned char *in = NULL;
+	size_t in_len = 0;
+	char *pem = NULL, *all = NULL, t[32];
+	int64_t v;
+	int der = 0, chain = 0, path_set = 0, c, rc = 0;
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	o.path_len = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': csrfile = optarg; break;
+		case 'k': certfile = optarg; break;
+		case 'o': out = optarg; break;
+		case 'd':
+			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
+				return cli_usage("sign-ca", "--days must be 1-%d", CA_DAYS_MAX);
+			o.days = (int)v;
+			break;
+		case 'l':
+			if (cli_parse_int(optarg, 0, 16, &v) != 0)
+				return cli_usage("sign-ca", "--path-len must be 0-16");
+			o.path_len = (int)v;
+			path_set = 1;
+			break;
+		case 'p':
+			if (o.npermit >= PERMIT_MAX)
+				return cli_usage("sign-ca", "at most %d --permit", PERMIT_MAX);
+			permit[o.npermit++] = optarg;
+			break;
+		case 'x': o.cross = 1; break;
+		case 'r': o.crl_url = optarg; break;
+		case 'a': o.aia_url = optarg; break;
+		case 'D': der = 1; break;
+		case 'C': chain = 1; break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(sign_help, stdout); return 0;
+		default: return cli_usage("sign-ca", "unknown option or missing value: '%s'",
+					  argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("sign-ca", "unexpected argument '%s'", argv[optind]);
+	if ((csrfile == NULL) == (certfile == NULL))
+		return cli_usage("sign-ca", "give --csr FILE, or --cross with --cert FILE");
+	if (certfile != NULL && !o.cross)
+		return cli_usage("sign-ca", "--cert is for --cross (a CA's request is --csr)");
+	if (out == NULL)
+		return cli_usage("sign-ca", "--out FILE is required");
+	if (der && chain)
+		return cli_usage("sign-ca", "--chain and --der do not go together");
+	if (o.cross && !path_set)
+		o.path_len = -1;
+	o.permit = o.npermit > 0 ? permit : NULL;
+	if (cli_read_file(csrfile != NULL ? csrfile : certfile,
+			  CA_BUNDLE_FILE_MAX, &in, &in_len, &err) != 0)
+		return cli_fail(&err);
+	if (csrfile != NULL) {
+		o.csr = in;
+		o.csr_len = in_len;
+	} else {
+		o.cert = in;
+		o.cert_len = in_len;
+	}
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	ca_principal_cli(&cli);
+	if (ca_sign_ca(ca, &cli, &o, &r, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (der) {
+		rc = cli_write_file(out, r.der, r.der_len, 0644, &err);
+	} else if (ca_pem_encode("CERTIFICATE", r.der, r.der_len, &pem,
+				 &err) != 0) {
+		rc = -1;
+	} else if (chain) {
+		if (asprintf(&all, "%s%s", pem, ca_cert_pem(ca)) < 0) {
+			all = NULL;
+			rc = mica_err_set(&err, MICA_E_INTERNAL, "out_of_memory",
+					  "out of memory");
+		} else {
+			rc = cli_write_file(out, all, strlen(all), 0644, &err);
+		}
+	} else {
+		rc = cli_write_file(out, pem, strlen(pem), 0644, &err);
+	}
+	if (rc != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	fprintf(stderr, "signed %s %s, valid until %s\n",
+		o.cross ? "cross-certificate" : "CA certificate", r.serial,
+		cli_time(r.not_after, t));
+	if (r.notice[0] != '\0')
+		fprintf(stderr, "note: %s\n", r.notice);
+out:
+	free(pem);
+	free(all);
+	free(in);
+	ca_issued_free(&r);
+	ca_close(ca);
+	return rc;
+}
+
+static const char renew_ca_help[] =
+"Usage: mica [-d DIR] renew-ca --csr-out FILE [--new-key] [OPTIONS]\n"
+"\n"
+"Write a request for this issuing CA's next certificate, before the\n"
+"current one expires: with --new-key for a fresh key (a rollover: the\n"
+"old key keeps signing the CRL of what it issued, as Windows CA renewal\n"
+"does with key indexes), else for the current key. Have it signed as the\n"
+"first one was, then 'mica install-ca --cert NEXT.crt'; until then the CA\n"
+"goes on signing with its current certificate. Asked again while a request\n"
+"is pending (or while the CA awaits its first certificate), it writes the\n"
+"same request again.\n"
+"\n"
+"A root is not renewed this way: make a new root ('mica init --root-only')\n"
+"and cross-sign it with the old one ('mica sign-ca --cross').\n"
+"\n"
+"Options:\n"
+"  --csr-out FILE          write the request (PEM)\n"
+"  --new-key               a fresh key (default: the current one)\n"
+"  --key TYPE              its type (default: the current key's)\n"
+"  --path-len N            CAs it may sign below it (default: as now)\n"
+"  --passphrase-file FILE  the CA key's passphrase\n";
+
+int
+cmd_renew_ca(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "csr-out", required_argument, NULL, 'o' },
+		{ "new-key", no_argument, NULL, 'n' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "path-len", required_argument, NULL, 'l' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *key_type = NULL, *passfile = NULL;
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	char *pem = NULL;
+	int64_t v;
+	int new_key = 0, path_len = -1, c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'n': new_key = 1; break;
+		case 'k': key_type = optarg; break;
+		case 'l':
+			if (cli_parse_int(optarg, 0, 16, &v) != 0)
+				return cli_usage("renew-ca", "--path-len must be 0-16");
+			path_len = (int)v;
+			break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(renew_ca_help, stdout); return 0;
+		default: return cli_usage("renew-ca", "unknown option or missing value: '%s'",
+					  argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("renew-ca", "unexpected argument '%s'", argv[optind]);
+	if (out == NULL)
+		return cli_usage("renew-ca", "--csr-out FILE is required");
+	if (key_type != NULL && !new_key)
+		return cli_usage("renew-ca", "--key goes with --new-key");
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (ca_renew_ca(ca, &cli, new_key, key_type, path_len, passfile, &csr,
+			&csr_len, &err) != 0 ||
+	    ca_pem_encode("CERTIFICATE REQUEST", csr, csr_len, &pem, &err) != 0 ||
+	    cli_write_file(out, pem, strlen(pem), 0644, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	fprintf(stderr, "wrote the request for the next CA certificate%s to %s;\n"
+		"once it is signed: mica -d %s install-ca --cert NEXT.crt\n",
+		new_key ? " (a new key)" : "", out, datadir);
+out:
+	free(pem);
+	free(csr);
+	ca_close(ca);
+	return rc;
+}
+
+static const char import_help[] =
+"Usage: mica [-d DIR] import-crl FILE\n"
+"\n"
+"Keep the CRL of a CA above this one - the offline root's, written there\n"
+"with 'mica crl --out root.crl' - after checking its signature with that\n"
+"CA's certificate in this CA's chain. 'mica serve' serves the root's at\n"
+"/root.crl (the CRL distribution point that sign-ca names in this CA's\n"
+"certificate). A CRL must be newer than the one imported before and not\n"
+"expired; import the next one before its nextUpdate. FILE is DER or PEM.\n";
+
+int
+cmd_import_crl(const char *datadir, int argc, char **argv)
+{
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	unsigned char *in = NULL;
+	size_t len = 0;
+	char notice[256];
+	int rc = 0;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(import_help, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage("import-crl", "needs exactly one FILE");
+	if (cli_read_file(argv[1], 16u * 1024 * 1024, &in, &len, &err) != 0)
+		return cli_fail(&err);
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	ca_principal_cli(&cli);
+	if (ca_root_crl_import(ca, &cli, in, len, notice, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	fprintf(stderr, "imported the CRL from %s\n", argv[1]);
+	if (notice[0] != '\0')
+		fprintf(stderr, "warning: %s\n", notice);
+out:
+	free(in);
+	ca_close(ca);
+	return rc;
+}
+
+static const char export_chain_help[] =
+"Usage: mica [-d DIR] export-chain [--p7b] [--out FILE]\n"
+"\n"
+"Write this CA's certificate and the chain above it, up to the root (and\n"
+"any cross-certificates): PEM (default), or with --p7b a PKCS#7 certs-only\n"
+"file (.p7b), what Windows and IIS import. A server configured with its\n"
+"certificate and this chain is accepted by clients that trust the root.\n";
+
+int
+cmd_export_chain(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "p7b", no_argument, NULL, 'p' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca *ca = NULL;
+	struct mica_err err;
+	const char *out = NULL;
+	unsigned char *p7 = NULL;
+	size_t p7_len = 0;
+	int p7b = 0, c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': p7b = 1; break;
+		case 'o': out = optarg; break;
+		case 'h': fputs(export_chain_help, stdout); return 0;
+		default: return cli_usage("export-chain", "unknown option or missing value: '%s'",
+					  argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("export-chain", "unexpected argument '%s'", argv[optind]);
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	if (p7b) {
+		if (ca_chain_p7b(ca, &p7, &p7_len, &err) != 0 ||
+		    cli_write_file(out, p7, p7_len, 0644, &err) != 0)
+			rc = cli_fail(&err);
+	} else if (ca_chain_pem(ca) == NULL) {
+		mica_err_set(&err, MICA_E_CONFLICT, "awaiting_certificate",
+			     "this CA awaits its certificate");
+		rc = cli_fail(&err);
+	} else if (cli_write_file(out, ca_chain_pem(ca), strlen(ca_chain_pem(ca)),
+				  0644, &err) != 0) {
+		rc = cli_fail(&err);
+	}
+	free(p7);
+	ca_close(ca);
+	return rc;
+}

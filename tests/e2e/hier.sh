@@ -1,0 +1,499 @@
+#!/bin/bash
+# End-to-end: a CA hierarchy (issue 12), judged by relying parties that
+# were not written here, each trusting the root alone: OpenSSL (verify
+# -x509_strict with the chain untrusted), GnuTLS (certtool --verify and
+# --verify-chain), NSS (certutil -V and vfychain, the root alone trusted
+# in the database), Python's cryptography (tests/tools/pyverify.py: its
+# path validator where it has one, else its primitives) and headless
+# Chromium loading a site served by openssl s_server with leaf + chain.
+#
+# The ceremony: an offline root; an issuing CA from a CSR, signed by the
+# root and installed; issuance through the daemon, which serves the chain
+# (/ca.crt, /root.crt, /ca-chain.pem, /ca.p7b) and the root's imported
+# CRL (/root.crl); name constraints that refuse what a stolen issuing key
+# signs for another name; revocation of a leaf and of the issuing CA;
+# rollover of the issuing CA to a new key (both CRLs served); a new root
+# cross-signed by the old; an issuing CA under a root made by plain
+# openssl (openssl ca -extensions v3_ca, a subjectKeyIdentifier of its
+# own, the certificate delivered as a .p7b); a single-tier store of
+# schema 4 that keeps working after the migration.
+#
+# Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/hier.sh
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need openssl certtool certutil vfychain crlutil sqlite3 curl
+SRC=${MICA_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+ROGUE=${MICA_BUILDDIR:-$(dirname "$MICA")}/tests/tools/rogue_leaf
+[ -x "$ROGUE" ] || die "tests/tools/rogue_leaf is not built (make check builds it)"
+PYV="$SRC/tests/tools/pyverify.py"
+python3 -c 'import cryptography.x509' 2>/dev/null ||
+	die "python3 with cryptography is required (Debian: python3-cryptography)"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+
+export MICA_PASSPHRASE="hier e2e passphrase"
+W=$(mktmp)
+cd "$W" || die "cd"
+
+m() { "$MICA" "$@"; }
+der_of() { openssl x509 -in "$1" -outform der -out "$2" 2>/dev/null; }
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+ski_of() { openssl x509 -in "$1" -noout -ext subjectKeyIdentifier | sed -n '2{s/[ :]//g;p}'; }
+aki_of() { openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | sed -n '2{s/[ :]//g;s/^keyid//;p}'; }
+# fingerprints PEM: the SHA-256 fingerprints of its certificates, sorted.
+fingerprints() {
+	local d
+	d=$(mktemp -d "$W/fp.XXXXXX")
+	awk -v d="$d" '/BEGIN CERT/{n++} n{print > (d "/c." n)}' "$1"
+	for f in "$d"/c.*; do openssl x509 -in "$f" -noout -fingerprint -sha256; done | sort
+}
+# csr NAME DNS: an EC P-256 server request in NAME.csr (key NAME.key).
+csr() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
+		-out "$1.csr" 2>/dev/null || die "openssl req $1"
+}
+# crls_pem OUT CRL...: the CRLs (DER or PEM) as one PEM file.
+crls_pem() {
+	local out=$1 f
+	shift
+	: > "$out"
+	for f in "$@"; do
+		if head -c 10 "$f" | grep -q -- '-----'; then cat "$f" >> "$out"
+		else openssl crl -inform der -in "$f" >> "$out" 2>/dev/null; fi
+	done
+}
+
+# ------------------------------------------------------------- judges --
+#
+# judge LABEL WANT ROOT LEAF CHAIN [CRL...]: each relying party, with ROOT
+# alone trusted, CHAIN (PEM, untrusted) and the CRLs, must accept LEAF
+# (WANT ok) or refuse it (WANT refuse).
+judge() {
+	local l=$1 want=$2 root=$3 leaf=$4 chain=$5 n got d
+	shift 5
+	local crls=("$@") oargs=() gargs=()
+	d=$(mktemp -d "$W/j.XXXXXX")
+	if [ ${#crls[@]} -gt 0 ]; then
+		crls_pem "$d/crls.pem" "${crls[@]}"
+		oargs=(-crl_check_all -CRLfile "$d/crls.pem")
+		gargs=(--load-crl "$d/crls.pem")
+	fi
+	# OpenSSL
+	if openssl verify -x509_strict -purpose sslserver -CAfile "$root" \
+		-untrusted "$chain" "${oargs[@]}" "$leaf" >"$d/o" 2>&1; then got=ok; else got=refuse; fi
+	is "$l: openssl verify -x509_strict ($(tail -1 "$d/o" | cut -c1-60))" "$got" "$want"
+	# GnuTLS
+	cat "$leaf" "$chain" > "$d/full.pem"
+	if certtool --verify --load-ca-certificate "$root" "${gargs[@]}" \
+		--infile "$d/full.pem" >"$d/g" 2>&1 &&
+		grep -q 'Chain verification output: Verified' "$d/g"; then got=ok; else got=refuse; fi
+	is "$l: certtool --verify ($(grep -m1 'verification output' "$d/g" | cut -c1-70))" "$got" "$want"
+	if [ ${#crls[@]} -eq 0 ]; then
+		# --verify-chain: the chain ends with the self-signed root.
+		cat "$leaf" "$chain" "$root" > "$d/chain-root.pem"
+		if certtool --verify-chain --infile "$d/chain-root.pem" >"$d/g2" 2>&1 &&
+			grep -q 'Chain verification output: Verified' "$d/g2"; then got=ok; else got=refuse; fi
+		is "$l: certtool --verify-chain" "$got" "$want"
+	fi
+	# NSS: a database where the root alone is trusted.
+	mkdir -p "$d/nss"
+	certutil -N -d "sql:$d/nss" --empty-password >/dev/null 2>&1
+	certutil -A -d "sql:$d/nss" -n root -t C,, -i "$root" >/dev/null 2>&1
+	awk -v d="$d" '/BEGIN CERT/{n++} n{print > (d "/chain." n ".pem")}' "$chain"
+	n=0
+	for f in "$d"/chain.*.pem; do
+		[ -s "$f" ] || continue
+		n=$((n + 1))
+		certutil -A -d "sql:$d/nss" -n "ca$n" -t ,, -i "$f" >/dev/null 2>&1
+		der_of "$f" "$d/ca$n.der"
+	done
+	certutil -A -d "sql:$d/nss" -n leaf -t ,, -i "$leaf" >/dev/null 2>&1
+	for f in "${crls[@]}"; do
+		if head -c 10 "$f" | grep -q -- '-----'; then
+			openssl crl -in "$f" -outform der -out "$d/crl.der" 2>/dev/null
+		else cp "$f" "$d/crl.der"; fi
+		crlutil -I -d "sql:$d/nss" -i "$d/crl.der" -B >/dev/null 2>&1
+	done
+	if certutil -V -d "sql:$d/nss" -n leaf -u V >"$d/n" 2>&1 && grep -q 'certificate is valid' "$d/n"; then
+		got=ok; else got=refuse; fi
+	is "$l: NSS certutil -V ($(cut -c1-60 "$d/n" | head -1))" "$got" "$want"
+	if [ ${#crls[@]} -eq 0 ]; then
+		der_of "$leaf" "$d/leaf.der"
+		if vfychain -d "sql:$d/nss" -pp -u 1 "$d/leaf.der" "$d"/ca*.der >"$d/v" 2>&1 &&
+			grep -q 'Chain is good' "$d/v"; then got=ok; else got=refuse; fi
+		is "$l: NSS vfychain -pp" "$got" "$want"
+	fi
+	# Python's cryptography
+	if python3 "$PYV" "$root" "$leaf" "$chain" "${crls[@]}" >"$d/p" 2>&1; then got=ok; else got=refuse; fi
+	is "$l: python cryptography ($(head -1 "$d/p" | cut -c1-60))" "$got" "$want"
+}
+
+# chromium_judge LABEL WANT ROOT CERT KEY CHAIN HOST: headless Chromium,
+# whose NSS database trusts ROOT alone, loads https://HOST/ from openssl
+# s_server serving CERT with CHAIN on loopback.
+chromium_judge() {
+	local l=$1 want=$2 root=$3 cert=$4 key=$5 chain=$6 host=$7 port pid home got
+	if [ -z "$CHROMIUM" ]; then skip "$l: Chromium" "chromium is not installed"; return; fi
+	home=$(mktemp -d "$W/chr.XXXXXX")
+	mkdir -p "$home/.pki/nssdb"
+	certutil -N -d "sql:$home/.pki/nssdb" --empty-password >/dev/null 2>&1
+	certutil -A -d "sql:$home/.pki/nssdb" -n root -t C,, -i "$root" >/dev/null 2>&1
+	port=$(free_port)
+	openssl s_server -quiet -www -accept "127.0.0.1:$port" -cert "$cert" \
+		-key "$key" -cert_chain "$chain" >"$home/s_server.log" 2>&1 &
+	pid=$!
+	on_exit_kill "$pid"
+	wait_for "s_server on $port" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
+		{ fail "$l: s_server did not start"; kill "$pid"; wait "$pid" 2>/dev/null; on_exit_forget "$pid"; return; }
+	HOME=$home timeout $((60 * TIME_SCALE)) "$CHROMIUM" --headless=new --no-sandbox \
+		--disable-gpu --no-first-run --user-data-dir="$home/ud" \
+		--host-resolver-rules="MAP $host 127.0.0.1" \
+		--dump-dom "https://$host:$port/" >"$home/dom" 2>"$home/err"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	on_exit_forget "$pid"
+	if grep -q 's_server -quiet -www' "$home/dom"; then got=ok; else got=refuse; fi
+	is "$l: headless Chromium $([ "$want" = ok ] && echo loads || echo refuses) https://$host/" "$got" "$want"
+}
+
+# --------------------------------------------------- 1. the offline root --
+
+expect_rc "init --root-only" 0 m -d R init --name "Contoso Root CA" --root-only
+m -d R export-root --out root.pem
+openssl x509 -in root.pem -noout -text > root.txt
+grep -q 'CA:TRUE' root.txt && ok "the offline root is a self-signed CA" || fail "root is not a CA"
+m -d R crl --pem 2>/dev/null | openssl crl -noout -text 2>/dev/null | grep -q 'Next Update' &&
+	ok "the root publishes its CRL" || fail "root crl"
+NU=$(m -d R crl --pem 2>/dev/null | openssl crl -noout -nextupdate | cut -d= -f2)
+DAYS=$(( ($(date -d "$NU" +%s) - $(date +%s)) / 86400 ))
+[ "$DAYS" -ge 170 ] && ok "its CRL lasts about six months ($DAYS days)" || fail "root CRL nextUpdate in $DAYS days"
+serve_ports
+expect_rc "serve refuses an offline root (6)" 6 "$MICA" -d R serve --http "127.0.0.1:$HP" --https none
+grep -q 'offline root' "$TMP/rc.err" && ok "... saying so" || fail "no reason given"
+csr web www.contoso.test
+expect_rc "an offline root issues no leaf (6)" 6 m -d R issue --csr web.csr
+expect_rc "init --root-only takes no --domain (2)" 2 m -d R2x init --name X --root-only --domain contoso.test
+
+# ------------------------------------------ 2. an issuing CA from a CSR --
+
+expect_rc "init --subordinate" 0 m -d I init --subordinate --name "Contoso Issuing CA 1" \
+	--domain contoso.test --public-url "$H" --csr-out issuing.csr
+openssl req -in issuing.csr -noout -verify >/dev/null 2>&1 && ok "its request verifies" || fail "CSR signature"
+openssl req -in issuing.csr -noout -text > issuing.csr.txt
+grep -q 'CA:TRUE, pathlen:0' issuing.csr.txt && ok "it asks for a CA certificate, path length 0" || fail "CSR basicConstraints"
+grep -q 'DNS:contoso.test' issuing.csr.txt && ok "it asks for its domains as name constraints" || fail "CSR nameConstraints"
+grep -q "URI:$H/root.crl" issuing.csr.txt && ok "it asks for the root's CRL at its own URL" || fail "CSR CDP"
+expect_rc "it awaits its certificate: no issuance (6)" 6 m -d I issue --csr web.csr
+expect_rc "... and no serve (6)" 6 "$MICA" -d I serve --http "127.0.0.1:$HP" --https none
+grep -q 'awaits its certificate' "$TMP/rc.err" && ok "... saying so" || fail "no reason given"
+expect_rc "a CA awaiting its certificate signs no CA (6)" 6 m -d I sign-ca --csr issuing.csr --out x.crt
+
+# ---------------------------------------------------- 3. sign-ca, install --
+
+expect_rc "sign-ca on the root" 0 m -d R sign-ca --csr issuing.csr --out issuing.crt
+openssl x509 -in issuing.crt -noout -text > issuing.txt
+grep -A1 'Basic Constraints: critical' issuing.txt | grep -q 'CA:TRUE, pathlen:0' &&
+	ok "CA:TRUE, pathlen:0, critical" || fail "basicConstraints"
+grep -q 'Name Constraints: critical' issuing.txt && grep -A3 'Permitted' issuing.txt | grep -q 'DNS:contoso.test' &&
+	ok "critical name constraints: permitted DNS contoso.test" || fail "nameConstraints"
+grep -q "URI:$H/root.crl" issuing.txt && ok "its CDP is the root's CRL at /root.crl" || fail "CDP"
+is "its AKI is the root's SKI" "$(aki_of issuing.crt)" "$(ski_of root.pem)"
+openssl verify -x509_strict -CAfile root.pem issuing.crt >/dev/null 2>&1 &&
+	ok "openssl verifies it against the root" || fail "issuing CA does not verify"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout plain.key \
+	-subj "/CN=Plain Sub CA" -out plain.csr 2>/dev/null
+expect_rc "sign-ca refuses a request without name constraints and no --permit (4)" 4 \
+	m -d R sign-ca --csr plain.csr --out plain.crt
+expect_rc "... and signs it with --permit" 0 m -d R sign-ca --csr plain.csr --out plain.crt --permit example.test
+
+expect_rc "install-ca needs --chain the first time (2)" 2 m -d I install-ca --cert issuing.crt
+expect_rc "install-ca refuses a certificate for another key (3)" 3 m -d I install-ca --cert plain.crt --chain root.pem
+m -d R2 init --name "Other Root" --root-only >/dev/null
+m -d R2 export-root --out other-root.pem
+expect_rc "install-ca refuses a chain to another root (3)" 3 m -d I install-ca --cert issuing.crt --chain other-root.pem
+grep -q 'chain' "$TMP/rc.err" && ok "... naming the missing link" || fail "no reason"
+expect_rc "install-ca refuses a root that is not a CA's chain (3)" 3 m -d I install-ca --cert root.pem --chain root.pem
+expect_rc "install-ca with the chain" 0 m -d I install-ca --cert issuing.crt --chain root.pem
+m -d I export-root --out i-root.pem
+cmp -s i-root.pem root.pem && ok "export-root gives the root" || fail "export-root"
+m -d I export-chain --out chain.pem
+is "export-chain: the issuing CA and the root" "$(grep -c 'BEGIN CERT' chain.pem)" 2
+cmp -s <(openssl x509 -in chain.pem) <(openssl x509 -in issuing.crt) && ok "... the issuing CA first" || fail "chain order"
+m -d I export-chain --p7b --out chain.p7b
+openssl pkcs7 -inform der -in chain.p7b -print_certs -noout > p7.txt 2>&1 &&
+	[ "$(grep -c '^subject=' p7.txt)" = 2 ] && ok "openssl pkcs7 -print_certs reads export-chain --p7b" || fail "p7b (openssl)"
+
+# ----------------------------------------------------------- 4. serving --
+
+ADM=$(m -d I token create --admin --comment "hier test") || die "admin token"
+ENR=$(m -d I token create --enroll --uses -1 --comment "hier test") || die "enroll token"
+serve_start "$W/serve.out" I MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/serve.out"
+grep -q '^issuing CA: Contoso Issuing CA 1' "$W/serve.out" && ok "serve says it is an issuing CA" || fail "banner"
+fetch() { # fetch PATH OUT: body to OUT, "code type" on stdout
+	curl -s -o "$2" -w '%{http_code} %{content_type}' "$H$1"
+}
+is "/ca.crt is the issuing CA (DER)" "$(fetch /ca.crt ca.der)" "200 application/pkix-cert"
+cmp -s ca.der <(openssl x509 -in issuing.crt -outform der) && ok "... byte for byte" || fail "/ca.crt is not the issuing CA"
+is "/root.crt is the root" "$(fetch /root.crt r.der)" "200 application/pkix-cert"
+cmp -s r.der <(openssl x509 -in root.pem -outform der) && ok "... byte for byte" || fail "/root.crt"
+is "/root.pem" "$(fetch /root.pem r.pem)" "200 application/x-pem-file"
+is "/ca-chain.pem" "$(fetch /ca-chain.pem served-chain.pem)" "200 application/x-pem-file"
+cmp -s served-chain.pem chain.pem && ok "... the chain" || fail "/ca-chain.pem"
+is "/ca.p7b is PKCS#7 certs-only" "$(fetch /ca.p7b served.p7b)" "200 application/x-pkcs7-certificates"
+openssl pkcs7 -inform der -in served.p7b -print_certs -out p7-certs.pem 2>/dev/null &&
+	[ "$(grep -c 'BEGIN CERT' p7-certs.pem)" = 2 ] && ok "openssl pkcs7 -print_certs: 2 certificates" || fail "p7b (openssl)"
+certtool --p7-info --inder --infile served.p7b > p7g.txt 2>&1 &&
+	grep -q 'Number of certificates: 2' p7g.txt && ok "certtool --p7-info: 2 certificates" || fail "p7b (GnuTLS)"
+is "/ca.p7b holds the issuing CA and the root" "$(fingerprints p7-certs.pem)" "$(fingerprints chain.pem)"
+is "/root.crl before any import: 404" "$(fetch /root.crl x | cut -d' ' -f1)" 404
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --cacert root.pem "$S/healthz")
+is "HTTPS with the root alone: the daemon sends its chain" "$CODE" 200
+
+# Issuance through the API.
+jq_csr() { python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$1"; }
+issue_api() { # issue_api NAME DNS: NAME.pem and NAME.json
+	csr "$1" "$2"
+	jq_csr "$1.csr" | curl -s -o "$1.json" -w '%{http_code}' --cacert root.pem \
+		-H "Authorization: Bearer $ENR" -H 'Content-Type: application/json' \
+		--data-binary @- "$S/api/v1/requests"
+	json_get "$1.json" certificate > "$1.pem"
+}
+is "the daemon issues www.contoso.test (201)" "$(issue_api web www.contoso.test)" 201
+python3 - web.json > web.chain.txt <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(len(r["chain"]))
+for c in r["chain"]:
+    sys.stdout.write(c)
+PY
+is "the answer's chain: the issuing CA and the root" "$(head -1 web.chain.txt)" 2
+tail -n +2 web.chain.txt > web.chain.pem
+cmp -s web.chain.pem chain.pem && ok "... as /ca-chain.pem" || fail "JSON chain differs"
+openssl x509 -in web.pem -noout -text > web.txt
+grep -q "CA Issuers - URI:$H/ca.crt" web.txt && ok "the leaf names the issuing CA in caIssuers" || fail "AIA"
+grep -q "URI:$H/crl" web.txt && ok "... and its CRL in the CDP" || fail "CDP"
+is "the leaf's AKI is the issuing CA's SKI" "$(aki_of web.pem)" "$(ski_of issuing.crt)"
+issuing_only() { openssl x509 -in issuing.crt; }
+issuing_only > issuing.pem
+judge "leaf under the issuing CA" ok root.pem web.pem issuing.pem
+chromium_judge "leaf + chain" ok root.pem web.pem web.key issuing.pem www.contoso.test
+chromium_judge "leaf without the root trusted" refuse other-root.pem web.pem web.key issuing.pem www.contoso.test
+
+# ------------------------------------------------ 5. name constraints --
+
+"$ROGUE" I www.fabrikam.test rogue.pem rogue.key 2>"$W/rogue.err" ||
+	{ cat "$W/rogue.err" >&2; die "rogue_leaf"; }
+openssl verify -CAfile root.pem -untrusted issuing.pem -no_check_time rogue.pem >/dev/null 2>&1
+openssl x509 -in rogue.pem -noout -text | grep -q 'DNS:www.fabrikam.test' &&
+	ok "the issuing key signs www.fabrikam.test behind mica's back" || fail "rogue leaf"
+judge "a stolen issuing key's www.fabrikam.test" refuse root.pem rogue.pem issuing.pem
+chromium_judge "www.fabrikam.test from the stolen key" refuse root.pem rogue.pem rogue.key issuing.pem www.fabrikam.test
+"$ROGUE" I in.contoso.test inside.pem inside.key 2>/dev/null || die "rogue_leaf (inside)"
+judge "the same helper's in.contoso.test (control)" ok root.pem inside.pem issuing.pem
+m -d I domain add fabrikam.test >/dev/null
+csr fab www.fabrikam.test
+expect_rc "mica itself refuses a name outside its name constraints (4)" 4 m -d I issue --csr fab.csr
+grep -q 'name constraints' "$TMP/rc.err" && ok "... saying why" || fail "no reason"
+m -d I domain remove fabrikam.test >/dev/null
+
+# -------------------------------------------------- 6. revoking a leaf --
+
+is "a second leaf (201)" "$(issue_api app app.contoso.test)" 201
+is "a third, kept to the end (201)" "$(issue_api keep keep.contoso.test)" 201
+SER=$(serial_of web.pem)
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --cacert root.pem -H "Authorization: Bearer $ADM" \
+	-H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}' "$S/api/v1/certificates/$SER/revoke")
+is "revoke the first leaf (200)" "$CODE" 200
+fetch /crl icrl.der >/dev/null
+openssl crl -inform der -in icrl.der -noout -text | grep -qi "$SER" &&
+	ok "/crl lists it" || fail "/crl does not list it"
+openssl crl -inform der -in icrl.der -noout -CAfile chain.pem 2>&1 | grep -q 'verify OK' &&
+	ok "/crl is signed by the issuing CA" || fail "/crl signature"
+m -d R crl --out arl.der
+expect_rc "import-crl: the root's CRL" 0 m -d I import-crl arl.der
+expect_rc "... not twice (6)" 6 m -d I import-crl arl.der
+expect_rc "... nor a CRL of no CA of the chain (3)" 3 m -d I import-crl icrl.der
+m -d R2 crl --out other.crl
+expect_rc "... nor another root's (3)" 3 m -d I import-crl other.crl
+is "/root.crl serves it" "$(fetch /root.crl served-arl.der)" "200 application/pkix-crl"
+cmp -s served-arl.der arl.der && ok "... byte for byte" || fail "/root.crl differs"
+judge "the revoked leaf, with both CRLs" refuse root.pem web.pem issuing.pem icrl.der served-arl.der
+judge "the other leaf, with both CRLs" ok root.pem app.pem issuing.pem icrl.der served-arl.der
+serve_stop
+
+# ----------------------------------------- 7. rollover to a new key --
+
+expect_rc "renew-ca --new-key" 0 m -d I renew-ca --new-key --csr-out next.csr
+expect_rc "asked again, the same request" 0 m -d I renew-ca --new-key --csr-out next2.csr
+cmp -s next.csr next2.csr && ok "... byte for byte" || fail "a second renewal request differs"
+expect_rc "renew-ca on a root (6)" 6 m -d R renew-ca --csr-out x.csr
+expect_rc "sign the next certificate" 0 m -d R sign-ca --csr next.csr --out next.crt
+openssl x509 -in next.crt -outform der -out next.der
+expect_rc "install-ca the next one, DER (the chain kept)" 0 m -d I install-ca --cert next.der
+openssl x509 -in next.crt > next.pem
+serve_start "$W/serve2.out" I MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/serve2.out"
+fetch /ca.crt ca2.der >/dev/null
+cmp -s ca2.der <(openssl x509 -in next.crt -outform der) && ok "/ca.crt is the new issuing CA" || fail "/ca.crt after rollover"
+is "/ca/0.crt: the old one" "$(fetch /ca/0.crt ca0.der)" "200 application/pkix-cert"
+cmp -s ca0.der <(openssl x509 -in issuing.crt -outform der) && ok "... byte for byte" || fail "/ca/0.crt"
+is "/ca/1.crt: the new one" "$(fetch /ca/1.crt ca1.der)" "200 application/pkix-cert"
+is "a leaf from the new key (201)" "$(issue_api new new.contoso.test)" 201
+is "... signed by the new CA certificate" "$(aki_of new.pem)" "$(ski_of next.crt)"
+openssl x509 -in new.pem -noout -text | grep -q "URI:$H/crl/1" && ok "... naming its key's CRL, /crl/1" || fail "CDP of key 1"
+openssl x509 -in new.pem -noout -text | grep -q "CA Issuers - URI:$H/ca/1.crt" && ok "... and CA certificate, /ca/1.crt" || fail "AIA of key 1"
+SER2=$(serial_of app.pem)
+m -d I revoke "$SER2" --reason superseded >/dev/null || fail "revoke an old leaf"
+is "/crl: the old key's CRL" "$(fetch /crl crl0.der)" "200 application/pkix-crl"
+is "/crl/1: the new key's CRL" "$(fetch /crl/1 crl1.der)" "200 application/pkix-crl"
+openssl crl -inform der -in crl0.der -noout -CAfile chain.pem 2>&1 | grep -q 'verify OK' &&
+	ok "the old key signs its CRL" || fail "old key CRL signature"
+openssl crl -inform der -in crl0.der -noout -text | grep -qi "$SER2" && ok "... listing what it issued" || fail "old CRL misses the revoked leaf"
+openssl crl -inform der -in crl1.der -noout -text | grep -qi "$SER2" && fail "the new CRL lists an old leaf" || ok "the new key's CRL lists only its own"
+# Each with the CRLs its certificates name (GnuTLS keeps one CRL per
+# issuer name, and both keys' CRLs name the same CA).
+judge "a leaf of the new key" ok root.pem new.pem next.pem crl1.der served-arl.der
+judge "an old leaf revoked after the rollover" refuse root.pem app.pem issuing.pem crl0.der served-arl.der
+serve_stop
+
+# --------------------------- 8. revoking the issuing CA at the root --
+
+judge "a leaf of the old key, before the root revokes it" ok root.pem keep.pem issuing.pem crl0.der served-arl.der
+ISER=$(serial_of issuing.crt)
+expect_rc "the root revokes the old issuing CA (cACompromise)" 0 m -d R revoke "$ISER" --reason cACompromise
+m -d R crl --out arl2.der
+openssl crl -inform der -in arl2.der -noout -text | grep -qi "$ISER" && ok "the root's CRL lists it" || fail "ARL"
+expect_rc "import-crl: the newer ARL" 0 m -d I import-crl arl2.der
+grep -q "revokes this CA's own certificate" "$TMP/rc.err" && fail "wrongly warned: the current certificate is not revoked" ||
+	ok "no warning: the current certificate is another"
+judge "a leaf of the revoked issuing CA" refuse root.pem keep.pem issuing.pem crl0.der arl2.der
+judge "a leaf of the new issuing certificate" ok root.pem new.pem next.pem crl1.der arl2.der
+
+# ------------------------------------------- 9. a new root, cross-signed --
+
+m -d RG2 init --name "Contoso Root CA G2" --root-only >/dev/null
+m -d RG2 export-root --out root-g2.pem
+expect_rc "the old root cross-signs the new one" 0 m -d R sign-ca --cross --cert root-g2.pem --out cross.crt
+openssl x509 -in cross.crt -noout -text > cross.txt
+is "the cross-certificate keeps the new root's key identifier" "$(ski_of cross.crt)" "$(ski_of root-g2.pem)"
+grep -q 'Issuer: CN = Contoso Root CA$' cross.txt && ok "... issued by the old root" || fail "cross issuer"
+m -d I3 init --subordinate --name "Contoso Issuing CA 3" --domain contoso.test --public-url "$H" \
+	--csr-out i3.csr >/dev/null || fail "init I3"
+m -d RG2 sign-ca --csr i3.csr --out i3.crt >/dev/null 2>&1 || fail "sign I3"
+expect_rc "install under the new root, with the cross-certificate" 0 \
+	m -d I3 install-ca --cert i3.crt --chain root-g2.pem --chain cross.crt
+m -d I3 export-chain --out chain3.pem
+is "its chain: issuing, new root, cross-certificate" "$(grep -c 'BEGIN CERT' chain3.pem)" 3
+csr g3 g3.contoso.test
+m -d I3 issue --csr g3.csr --out g3.pem >/dev/null 2>&1 || fail "issue under I3"
+openssl x509 -in i3.crt > i3.pem
+openssl x509 -in cross.crt > cross.pem
+cat i3.pem cross.pem > i3-cross.pem
+judge "a device with only the new root" ok root-g2.pem g3.pem i3.pem
+judge "a device with only the old root (cross-certificate)" ok root.pem g3.pem i3-cross.pem
+
+# -------------------------- 10. under a root made by plain openssl --
+
+mkdir -p ent/newcerts
+: > ent/index.txt
+echo 1000 > ent/serial
+echo 1000 > ent/crlnumber
+openssl req -x509 -newkey rsa:3072 -nodes -keyout ent/root.key -subj "/O=Fabrikam/CN=Fabrikam Enterprise Root" \
+	-days 3650 -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-out ent/root.pem 2>/dev/null || die "openssl root"
+cat > ent/ca.cnf <<EOF
+[ ca ]
+default_ca = ent
+[ ent ]
+dir = $W/ent
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = \$dir/root.pem
+private_key = \$dir/root.key
+default_md = sha256
+default_days = 730
+default_crl_days = 30
+policy = policy_anything
+copy_extensions = copy
+unique_subject = no
+[ policy_anything ]
+organizationName = optional
+commonName = supplied
+[ v3_ca ]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign, digitalSignature
+subjectKeyIdentifier = 01:02:03:04:05:06:07:08:09:0a:0b:0c
+authorityKeyIdentifier = keyid:always
+EOF
+m -d E init --subordinate --name "Fabrikam Issuing CA" --org Fabrikam --domain fabrikam.test \
+	--public-url "$H" --key rsa-2048 --csr-out e.csr >/dev/null || fail "init E"
+openssl ca -batch -config ent/ca.cnf -extensions v3_ca -in e.csr -out e.crt -notext >ent/ca.log 2>&1 &&
+	ok "openssl ca -extensions v3_ca signs mica's request" || { fail "openssl ca"; sed 's/^/    /' ent/ca.log | tail -5; }
+grep -q 'DNS:fabrikam.test' <(openssl x509 -in e.crt -noout -text) &&
+	ok "... copying its name constraints (copy_extensions)" || fail "openssl ca dropped the name constraints"
+openssl crl2pkcs7 -nocrl -certfile e.crt -certfile ent/root.pem -outform DER -out e.p7b 2>/dev/null
+expect_rc "install-ca from a .p7b, chained to the openssl root" 0 m -d E install-ca --cert e.p7b --chain ent/root.pem
+csr ent www.fabrikam.test
+m -d E issue --csr ent.csr --out ent.pem >/dev/null 2>&1 || fail "issue under E"
+is "the leaf's AKI is the openssl-made SKI, not mica's hash" "$(aki_of ent.pem)" "0102030405060708090A0B0C"
+openssl x509 -in e.crt > e.pem
+judge "a leaf under an openssl root" ok ent/root.pem ent.pem e.pem
+openssl ca -batch -config ent/ca.cnf -gencrl -out ent/root.crl >/dev/null 2>&1 || die "openssl ca -gencrl"
+expect_rc "import-crl: the openssl root's CRL (PEM)" 0 m -d E import-crl ent/root.crl
+
+# --------------------------- 11. a single-tier store of schema 4 --
+
+m -d S init --name "Contoso Single Root" --domain contoso.test --public-url "http://127.0.0.1:$HP" >/dev/null ||
+	die "init S"
+csr s1 s1.contoso.test
+m -d S issue --csr s1.csr --out s1.pem >/dev/null 2>&1 || die "issue S"
+m -d S revoke "$(serial_of s1.pem)" >/dev/null 2>&1
+mkdir -p OLD
+for f in 001_init 002_drop_setting 004_domains_mac; do cat "$SRC/schema/$f.sql"; done | sqlite3 OLD/mica.db
+sqlite3 OLD/mica.db <<EOF || die "building a schema 4 store"
+ATTACH 'S/mica.db' AS s;
+INSERT INTO ca SELECT id, name, public_url, key_type, cert_der, key_salt, key_iter,
+	key_nonce, key_ct, crl_days, created_at, domains_mac FROM s.ca;
+INSERT INTO ca_domain SELECT * FROM s.ca_domain;
+INSERT INTO certificate SELECT id, serial, profile, subject, names, request_id, not_before,
+	not_after, der, spki_sha256, status, revoked_at, reason, renewal_of, renewed_by, created_at
+	FROM s.certificate;
+INSERT INTO cert_name SELECT * FROM s.cert_name;
+INSERT INTO crl SELECT number, this_update, next_update, der FROM s.crl;
+INSERT INTO audit SELECT * FROM s.audit;
+PRAGMA user_version = 4;
+PRAGMA application_id = 1835623265;
+EOF
+chmod 600 OLD/mica.db
+is "a store of schema 4" "$(sqlite3 OLD/mica.db 'PRAGMA user_version')" 4
+expect_rc "a read-only command asks for the upgrade first (8)" 8 m -d OLD export-root
+csr s2 s2.contoso.test
+expect_rc "the first command that writes migrates it, and issues" 0 m -d OLD issue --csr s2.csr --out s2.pem
+m -d OLD export-root --out old-root.pem
+cmp -s old-root.pem <(m -d S export-root) && ok "the same root" || fail "migrated root differs"
+# The current schema is what a new store has (5, the hierarchy's, or later).
+CUR=$(sqlite3 S/mica.db 'PRAGMA user_version')
+[ "$CUR" -ge 5 ] && ok "a new store has schema 5 or later ($CUR)" || fail "a new store has schema $CUR"
+is "migrated to the current schema" "$(sqlite3 OLD/mica.db 'PRAGMA user_version')" "$CUR"
+is "... an active CA with key 0" "$(sqlite3 OLD/mica.db 'SELECT state, key_idx FROM ca')" "0|0"
+m -d OLD list --json > old-list.json
+is "... every certificate" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' old-list.json)" 2
+expect_rc "... publishes its CRL, numbering on" 0 m -d OLD crl --out old.crl
+LAST=$(sqlite3 S/mica.db 'SELECT max(number) FROM crl')
+NOW=$(openssl crl -inform der -in old.crl -noout -crlnumber | cut -d= -f2)
+[ $((16#$NOW)) -gt "$LAST" ] && ok "... above the last one ($LAST -> $((16#$NOW)))" || fail "CRL number did not increase"
+openssl crl -inform der -in old.crl -noout -text | grep -qi "$(serial_of s1.pem)" &&
+	ok "... still listing the revocation" || fail "revocation lost in the migration"
+openssl verify -x509_strict -CAfile old-root.pem s2.pem >/dev/null 2>&1 &&
+	ok "single tier: openssl -x509_strict verifies the new leaf" || fail "single tier verify"
+HP=$(free_port); SP=$(free_port); serve_ports
+serve_start "$W/serve3.out" OLD MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/serve3.out"
+grep -q '^root CA: Contoso Single Root' "$W/serve3.out" && ok "the migrated single-tier CA serves" || fail "banner"
+cmp -s <(curl -s "$H/ca.crt") <(openssl x509 -in old-root.pem -outform der) &&
+	ok "/ca.crt is still the root" || fail "/ca.crt changed"
+cmp -s <(curl -s "$H/root.crt") <(openssl x509 -in old-root.pem -outform der) &&
+	ok "/root.crt is the root too" || fail "/root.crt"
+serve_stop
+
+finish

@@ -1,0 +1,362 @@
+#!/bin/bash
+# The holes of issue 9 (a hostile review of `mica serve`) and issue 11
+# item 2, each closed and checked here against a daemon on loopback:
+#   - TLS: HSTS on HTTPS only; TLS 1.2 offers AEAD suites only (a CBC suite
+#     is refused), TLS 1.1 is refused;
+#   - request framing: two Content-Length lines, Content-Length with
+#     Transfer-Encoding, two Host lines, a transfer coding other than
+#     chunked: 400, then the connection is closed (nothing smuggled after
+#     it is answered);
+#   - the access log holds no token secret in any spelling (percent-
+#     encoded, upper case, in an id's place): it names routes, not paths;
+#   - the pages that take a token (/request, /admin) are not served over
+#     plain HTTP: they redirect to HTTPS;
+#   - failed authentications lock out a token id from one client address,
+#     not the address: strangers' failures never lock out a valid token;
+#     behind --trusted-proxy the client is the rightmost untrusted
+#     X-Forwarded-For address (and only then);
+#   - slow clients from many addresses cannot lock others out (issue 9
+#     item 4): 10 loopback addresses x 64 TLS connections, each sending
+#     one header byte every 4 s and reconnecting when dropped; meanwhile
+#     every new HTTPS client is served within 2 s. A request head must be
+#     complete within 10 s, a body must come at 1 KiB/s after 10 s, and a
+#     client twice as fast is served;
+#   - early replies arrive (issue 11 item 2): a body over the limit gets
+#     its 413, and a large body with a bad token its 401, 20 times in a
+#     row each, over HTTP and HTTPS, from curl and from Python's
+#     http.client, never a reset;
+# Every check below failed against the daemon before its fix.
+SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
+. "$SRC/tests/e2e/lib.sh"
+
+need curl openssl python3
+TOOL="python3 $SRC/tests/tools/http_hardening.py"
+
+T0=$(date +%s)
+W=$(mktmp)
+D=$W/data
+LOG=$W/mica.log
+serve_start "$W/out" "$D" -- --domain contoso.test --log "$LOG" || serve_failed "$W/out"
+serve_facts "$W/out" "$W"
+
+# ----------------------------------------------------------------- TLS --
+
+echo "# TLS: HSTS on HTTPS only, AEAD suites only"
+curl -sS --max-time 10 -I --cacert "$W/root.pem" "$S/healthz" | tr -d '\r' > "$W/hdr.https"
+curl -sS --max-time 10 -I "$H/healthz" | tr -d '\r' > "$W/hdr.http"
+hsts=$(sed -n 's/^strict-transport-security: //Ip' "$W/hdr.https")
+case $hsts in
+max-age=*) age=${hsts#max-age=}; age=${age%%;*}
+	[ "$age" -ge 15552000 ] 2>/dev/null && ok "HTTPS answers carry Strict-Transport-Security: $hsts" ||
+		fail "HSTS max-age too short: $hsts" ;;
+*) fail "no Strict-Transport-Security over HTTPS"; sed 's/^/    /' "$W/hdr.https" ;;
+esac
+grep -qi '^strict-transport-security:' "$W/hdr.http" &&
+	fail "Strict-Transport-Security sent over plain HTTP" || ok "no Strict-Transport-Security over plain HTTP"
+
+# handshake [s_client options]: 0 if a TLS handshake completed.
+handshake() {
+	echo | timeout 20 openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" \
+		"$@" >"$W/sc.out" 2>&1
+	grep -q '^New, TLSv1\.[0-3], Cipher is [A-Z]' "$W/sc.out"
+}
+for c in ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-AES256-SHA ECDHE-ECDSA-AES128-SHA256 \
+	ECDHE-ECDSA-AES256-SHA384 AES128-SHA AES128-GCM-SHA256; do
+	handshake -tls1_2 -cipher "$c" && fail "TLS 1.2 with $c was accepted" ||
+		ok "TLS 1.2 with $c is refused"
+done
+for c in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305; do
+	handshake -tls1_2 -cipher "$c" && ok "TLS 1.2 with $c works" ||
+		{ fail "TLS 1.2 with $c failed"; tail -3 "$W/sc.out" | sed 's/^/    /'; }
+done
+handshake -tls1_3 && ok "TLS 1.3 works ($(sed -n 's/^New, TLSv1.3, Cipher is //p' "$W/sc.out"))" ||
+	fail "TLS 1.3 failed"
+handshake -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' && fail "TLS 1.1 was accepted" || ok "TLS 1.1 is refused"
+
+# ------------------------------------------------------------- framing --
+
+echo "# ambiguous framing: 400, then the connection closes"
+SMUGGLE='GET /crl HTTP/1.1\r\nHost: x\r\n\r\n'
+# framing DESCRIPTION REQUEST: exactly one answer, 400, then closed.
+framing() {
+	local what=$1 req=$2 l port tls got
+	for l in http https; do
+		if [ $l = http ]; then port=$HP tls=; else port=$SP tls=--tls; fi
+		$TOOL raw --port "$port" $tls --data "$req" > "$W/raw.json" 2>&1
+		got="$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)"
+		case $got in
+		'[400] closed' | '[400] reset') ok "$l: $what: 400, then closed" ;;
+		*) fail "$l: $what: $(cat "$W/raw.json") (wanted one 400, then closed)" ;;
+		esac
+	done
+}
+framing "two different Content-Length lines" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\nContent-Length: 32\\r\\n\\r\\n{}$SMUGGLE"
+framing "two equal Content-Length lines" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\nContent-Length: 2\\r\\n\\r\\n{}"
+framing "Content-Length with Transfer-Encoding: chunked" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 7\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
+framing "two Host lines" \
+	"GET /healthz HTTP/1.1\\r\\nHost: a.contoso.test\\r\\nHost: b.contoso.test\\r\\n\\r\\n$SMUGGLE"
+framing "Transfer-Encoding: gzip, chunked" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: gzip, chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
+framing "two Transfer-Encoding lines" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
+# The honest forms still work, and keep the connection.
+$TOOL raw --port "$HP" --wait 2 \
+	--data "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" > "$W/raw.json"
+is "two pipelined GETs are both answered" "$(json_get "$W/raw.json" statuses)" "[200, 200]"
+$TOOL raw --port "$HP" --wait 2 \
+	--data "POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n" > "$W/raw.json"
+is "a chunked body alone is read (400 for the missing CSR, not for the framing)" \
+	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[400] open"
+
+# --------------------------------------------------- pages with tokens --
+
+echo "# /request and /admin take tokens: HTTPS only"
+for p in /request /admin; do
+	CODE=$(curl -s --max-time 10 -o "$W/body" -D "$W/hdr" -w '%{http_code}' "$H$p")
+	loc=$(tr -d '\r' < "$W/hdr" | sed -n 's/^location: //Ip')
+	if [ "$CODE" = 302 ] && [ "$loc" = "$S$p" ]; then
+		ok "http: GET $p redirects to $loc"
+	else
+		fail "http: GET $p: $CODE (Location '$loc'), wanted 302 to $S$p"
+	fi
+	grep -q -e 'id="token"' -e 'id="admin-token"' -e '<form' "$W/body" &&
+		fail "http: $p: the page (with its token field) was sent" ||
+		ok "http: $p: no page and no token field over plain HTTP"
+	CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S$p")
+	is "https: GET $p is the page" "$CODE" 200
+done
+CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S/request")
+grep -q 'id="token"' "$W/body" && ok "https: /request has its token field" || fail "https: /request lost its token field"
+CODE=$(curl -s --max-time 10 -o "$W/body" -w '%{http_code}' "$H/request.js")
+grep -q 'isSecureContext' "$W/body" && ok "request.js takes no token outside a secure context" ||
+	fail "request.js does not check for a secure context"
+
+# --------------------------------------------------------- access log --
+
+echo "# the access log names routes, never a token pasted into a URL"
+SECRET=${ADM##*_}
+TOKID=${ADM#mica_}
+TOKID=${TOKID%%_*}
+ENC=$(python3 -c 'import sys; print("".join("%%%02x" % ord(c) for c in sys.argv[1]))' "$SECRET")
+UP=$(echo "$ADM" | tr a-z A-Z)
+n=0
+for p in "/%6dica_${TOKID}_$SECRET" "/$UP" "/%256dica_${TOKID}_$SECRET" \
+	"/api/v1/requests/$SECRET" "/api/v1/requests/$ENC" "/api/v1/certificates/$SECRET" \
+	"/api/v1/tokens/$ADM" "/ca.crt/$SECRET" "/$SECRET/../healthz"; do
+	curl -s -o /dev/null --max-time 10 --path-as-is "$H$p"
+	curl -s -o /dev/null --max-time 10 --path-as-is --cacert "$W/root.pem" "$S$p"
+	n=$((n + 2))
+done
+# Wait for the last line (written when the request completes).
+for i in $(seq 1 100); do
+	[ "$(grep -c -e ' (other path) ' -e '{id} ' -e '{serial} ' "$LOG")" -ge "$n" ] && break
+	sleep 0.1
+done
+python3 - "$LOG" "$SECRET" > "$W/leaks" <<'PY2'
+import sys, urllib.parse
+secret = sys.argv[2].lower()
+for line in open(sys.argv[1], encoding='latin-1'):
+    s = line
+    for _ in range(4):          # %256d -> %6d -> m
+        s = urllib.parse.unquote(s)
+    if secret in s.lower() or secret[:16] in s.lower():
+        print(line.rstrip())
+PY2
+if [ -s "$W/leaks" ]; then
+	fail "the token secret reached the log"; sed 's/^/    /' "$W/leaks" | head -5
+else
+	ok "no spelling of the token secret reached the log ($n requests)"
+fi
+grep -q "GET /api/v1/requests/{id} 4[0-9][0-9] " "$LOG" && ok "a request id is logged as the route's pattern" ||
+	fail "no '/api/v1/requests/{id}' line in the log"
+grep -q "GET (other path) 404" "$LOG" && ok "an unknown path is logged as (other path)" ||
+	fail "no '(other path)' line in the log"
+
+# -------------------------------------------------------- slow clients --
+
+echo "# deadlines: the request head within 10 s, the body at 1 KiB/s after 10 s"
+$TOOL deadline --port "$HP" > "$W/dl.http" 2>&1 &
+DL=$!
+$TOOL deadline --port "$SP" --tls > "$W/dl.https" 2>&1
+wait "$DL"
+for l in http https; do
+	h=$(json_get "$W/dl.$l" head)
+	b=$(json_get "$W/dl.$l" body)
+	python3 -c 'import sys; sys.exit(0 if 9 <= float(sys.argv[1]) <= 14 else 1)' "${h:-99}" &&
+		ok "$l: a head trickled a byte a second is dropped after $h s" ||
+		fail "$l: a head trickled a byte a second: $(cat "$W/dl.$l")"
+	python3 -c 'import sys; sys.exit(0 if 9 <= float(sys.argv[1]) <= 14 else 1)' "${b:-99}" &&
+		ok "$l: a body trickled a byte a second is dropped after $b s" ||
+		fail "$l: a body trickled a byte a second: $(cat "$W/dl.$l")"
+	case $(json_get "$W/dl.$l" okbody) in
+	"HTTP/1.1 400"*) ok "$l: a 30 KiB body at 2 KiB/s is read to the end and answered ($(json_get "$W/dl.$l" okbody_seconds) s)" ;;
+	*) fail "$l: a 30 KiB body at 2 KiB/s: $(cat "$W/dl.$l")" ;;
+	esac
+done
+
+echo "# 640 TLS connections trickling from 10 addresses; new clients are served"
+rm -f "$W/stop" "$W/ready"
+$TOOL trickle --port "$SP" --tls --addrs 127.0.0.11-20 --per 64 --every 4 \
+	--ready "$W/ready" --stop "$W/stop" --max 90 > "$W/trickle.json" 2>&1 &
+TRICKLE=$!
+on_exit_kill "$TRICKLE"
+for i in $(seq 1 600); do
+	[ -s "$W/ready" ] && break
+	kill -0 "$TRICKLE" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$W/ready" ] && ok "the attack is on: $(cat "$W/ready") connections" ||
+	fail "the attackers could not connect: $(cat "$W/trickle.json")"
+# Probe for 25 s, past two rounds of head deadlines: every new HTTPS (and
+# HTTP) client must be served within 2 s.
+slowest=0 bad=0 n=0
+T1=$(date +%s)
+while [ $(($(date +%s) - T1)) -lt 25 ]; do
+	for u in "$S" "$H"; do
+		r=$(curl -s -o /dev/null --max-time 10 --cacert "$W/root.pem" \
+			-w '%{http_code} %{time_total}' "$u/healthz")
+		ms=$(awk -v t="${r#* }" 'BEGIN { printf "%d", t * 1000 }')
+		n=$((n + 1))
+		[ "$ms" -gt "$slowest" ] && slowest=$ms
+		if [ "${r%% *}" != 200 ] || [ "$ms" -gt 2000 ]; then
+			bad=$((bad + 1))
+			echo "    $u/healthz: ${r%% *} after $ms ms"
+		fi
+	done
+	sleep 0.2
+done
+[ "$bad" = 0 ] && [ "$n" -ge 10 ] && ok "$n new clients during the attack, all served within 2 s (slowest $slowest ms)" ||
+	fail "$bad of $n new clients were not served within 2 s during the attack (10 probes at least)"
+touch "$W/stop"
+wait "$TRICKLE"
+on_exit_forget "$TRICKLE"
+dropped=$(json_get "$W/trickle.json" dropped)
+[ "${dropped:-0}" -gt 0 ] && ok "the daemon dropped $dropped slow connections ($(cat "$W/trickle.json"))" ||
+	fail "no slow connection was dropped: $(cat "$W/trickle.json")"
+grep -q "dropped slow connections" "$LOG" && ok "and said so in the log" || fail "no 'dropped slow connections' in the log"
+
+# ------------------------------------------------------- early replies --
+
+echo "# early replies are received, not reset (20 times each)"
+head -c $((100 * 1024 - 2)) /dev/zero | tr '\0' ' ' | sed 's/^/{/;s/$/}/' > "$W/big.json"
+head -c $((60 * 1024 - 2)) /dev/zero | tr '\0' ' ' | sed 's/^/{/;s/$/}/' > "$W/60k.json"
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' > "$W/2m.json"
+# curl_n N URL [curl options]: the statuses of N POSTs, counted ("20x413");
+# "@TOKEN@" in an option becomes a bearer token with a new id each time
+# (failures with one id would add up to 429).
+curl_n() {
+	local n=$1 u=$2 i a args
+	shift 2
+	for i in $(seq 1 "$n"); do
+		args=()
+		for a in "$@"; do
+			args+=("${a//@TOKEN@/mica_$(printf '%08x%08x' $RANDOM $i)_$(printf 'f%.0s' $(seq 64))}")
+		done
+		curl -s --max-time 30 --cacert "$W/root.pem" -o /dev/null -w '%{http_code}\n' \
+			-H 'Content-Type: application/json' "${args[@]}" "$u" 2>/dev/null
+	done | sort | uniq -c | awk '{printf "%s%sx%s", (NR > 1 ? " " : ""), $1, $2}'
+}
+for l in http https; do
+	if [ $l = http ]; then base=$H port=$HP tls=; else base=$S port=$SP tls=--tls; fi
+	is "$l: curl, a 100 KiB body: always 413" \
+		"$(curl_n 20 "$base/api/v1/requests" --data-binary @"$W/big.json")" "20x413"
+	is "$l: curl (Expect: 100-continue), a 2 MiB body: always 413" \
+		"$(curl_n 20 "$base/api/v1/requests" --data-binary @"$W/2m.json")" "20x413"
+	is "$l: curl, a 60 KiB body with a bad token: always 401" \
+		"$(curl_n 20 "$base/api/v1/requests" --data-binary @"$W/60k.json" \
+			-H "Authorization: Bearer @TOKEN@")" "20x401"
+	$TOOL early --port "$port" $tls --cacert "$W/root.pem" --size $((100 * 1024)) > "$W/early.json"
+	is "$l: Python http.client, a 100 KiB body: always 413" "$(cat "$W/early.json")" '{"413": 20}'
+	$TOOL early --port "$port" $tls --cacert "$W/root.pem" --size $((60 * 1024)) \
+		--token random > "$W/early.json"
+	is "$l: Python http.client, a 60 KiB body with bad tokens: always 401" \
+		"$(cat "$W/early.json")" '{"401": 20}'
+done
+
+# ------------------------------------------------------------ lockout --
+
+echo "# failed authentications lock out a token id, not the address"
+# status URL [curl options]: the HTTP status of GET URL.
+status() {
+	local u=$1
+	shift
+	curl -s --max-time 15 -o "$W/body" -w '%{http_code}' --cacert "$W/root.pem" "$@" "$u"
+}
+BOGUS="mica_00000000deadbeef_$(printf '0%.0s' $(seq 64))"
+for i in $(seq 1 10); do status "$S/api/v1/status" -H "Authorization: Bearer $BOGUS" >/dev/null; done
+is "10 failures with one token id: that id gets 429" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $BOGUS")" 429
+is "a valid token from the same address is still accepted" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $ADM")" 200
+WRONG="${ADM%_*}_$(printf '1%.0s' $(seq 64))"
+for i in $(seq 1 10); do status "$S/api/v1/status" -H "Authorization: Bearer $WRONG" >/dev/null; done
+is "10 guesses at the admin token's secret from one address: 429 for that token there" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $ADM")" 429
+is "the same token from another address is not locked out" \
+	"$(status "$S/api/v1/status" -H "Authorization: Bearer $ADM" --interface 127.0.0.3)" 200
+
+# ---------------------------------------------------------------- end --
+
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+
+# ----------------------------------------------------- trusted proxies --
+
+echo "# behind --trusted-proxy 127.0.0.1: the client is in X-Forwarded-For"
+expect_rc "a prefix with host bits set is refused" 2 \
+	"$MICA" -d "$W/none" serve --trusted-proxy 10.1.2.3/8
+[ ! -e "$W/none" ] && ok "and nothing was created" || fail "$W/none was created"
+D2=$W/data2
+LOG2=$W/mica2.log
+HP= SP=
+serve_start "$W/out2" "$D2" -- --domain contoso.test --log "$LOG2" \
+	--trusted-proxy 127.0.0.1 --trusted-proxy 10.0.0.0/8 --api-over-http || serve_failed "$W/out2"
+serve_facts "$W/out2" "$W"
+# via CLIENT [curl options]: GET /api/v1/status over HTTP, as the proxy
+# would forward it for CLIENT.
+via() {
+	local c=$1
+	shift
+	curl -s --max-time 15 -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: $c" "$@" "$H/api/v1/status"
+}
+WRONG="${ADM%_*}_$(printf '2%.0s' $(seq 64))"
+for i in $(seq 1 10); do via 203.0.113.5 -H "Authorization: Bearer $WRONG" >/dev/null; done
+is "10 guesses from 203.0.113.5 (through the proxy): 429 for that client" \
+	"$(via 203.0.113.5 -H "Authorization: Bearer $ADM")" 429
+is "another client through the same proxy is not locked out" \
+	"$(via 198.51.100.7 -H "Authorization: Bearer $ADM")" 200
+is "the rightmost untrusted hop is the client (10.0.0.0/8 is a proxy too)" \
+	"$(via "203.0.113.5, 198.51.100.8, 10.1.2.3" -H "Authorization: Bearer $ADM")" 200
+is "an address left of it is only a claim" \
+	"$(via "198.51.100.9, 203.0.113.5" -H "Authorization: Bearer $ADM")" 429
+# Who the log says it was.
+via 203.0.113.77 -H "Authorization: Bearer nonsense" >/dev/null
+via 203.0.113.78 --interface 127.0.0.2 -H "Authorization: Bearer nonsense" >/dev/null
+for i in $(seq 1 100); do grep -q "127.0.0.2 GET /api/v1/status" "$LOG2" && break; sleep 0.1; done
+grep -q "203.0.113.77 GET /api/v1/status 401" "$LOG2" && ok "the log names the forwarded client" ||
+	fail "the log does not name 203.0.113.77"
+grep -q "127.0.0.2 GET /api/v1/status 401" "$LOG2" && ! grep -q "203.0.113.78" "$LOG2" &&
+	ok "X-Forwarded-For from an untrusted peer (127.0.0.2) is ignored" ||
+	fail "X-Forwarded-For from 127.0.0.2 was believed"
+# A submission through the proxy records the forwarded client.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/p.key" \
+	-subj /CN=www.contoso.test -addext subjectAltName=DNS:www.contoso.test \
+	-out "$W/p.csr" 2>/dev/null || die "openssl req"
+CODE=$(curl -s --max-time 15 -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: 203.0.113.99" \
+	-H 'Content-Type: application/x-pem-file' --data-binary @"$W/p.csr" "$H/api/v1/requests")
+RID=$(json_get "$W/body" id)
+is "a request without a token through the proxy waits (202)" "$CODE" 202
+curl -s --max-time 15 -o "$W/body" --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" \
+	"$S/api/v1/requests/$RID"
+is "the stored request names the forwarded client" "$(json_get "$W/body" client)" 203.0.113.99
+CODE=$(curl -s --max-time 15 -o "$W/body" -w '%{http_code}' "$H/request")
+is "with --api-over-http (a TLS proxy in front) /request is served over HTTP" "$CODE" 200
+serve_stop
+is "the second daemon stops cleanly" "$SERVE_RC" 0
+grep -q -e "Sanitizer" -e "runtime error" "$W/out.err" "$W/out2.err" &&
+	fail "sanitizer reports on the daemons' stderr" || ok "nothing from sanitizers on the daemons' stderr"
+echo "# http_hardening.sh took $(($(date +%s) - T0)) s"
+finish

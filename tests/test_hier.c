@@ -1,0 +1,800 @@
+/*
+ * tests/test_hier.c - a CA hierarchy (issue 12), below the CLI: PKCS#7
+ * certs-only messages, name constraints (encoding, reading, matching,
+ * linting), a CA's own certificate request, what the in-process signer of
+ * a root accepts as a CA certificate, and the engine's ceremony: an
+ * offline root, an issuing CA from its request, install, issuance under
+ * the name constraints, rollover to a new key, the root's CRL.
+ *
+ * Relying party for signatures: mbedTLS (through ca_sig_verify, which
+ * calls it) and the structure readers of ca/cacert.c, independent of the
+ * encoders. Everything lives under one mkdtemp directory.
+ */
+#include <CUnit/Basic.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ca/ca.h"
+#include "ca/ca_int.h"
+#include "ca/cacert.h"
+#include "ca/csr.h"
+#include "ca/der.h"
+#include "ca/keys.h"
+#include "ca/p7.h"
+#include "ca/sign.h"
+#include "ca/signcheck.h"
+#include "ca/x509.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define PASSPHRASE "hierarchy test passphrase"
+#define DAY ((int64_t)86400)
+
+static char g_tmp[64];
+
+/* ------------------------------------------------------------ helpers */
+
+static char *
+dir_of(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", g_tmp, name);
+	return buf;
+}
+
+/* A self-signed CA certificate (DER, heap) for a fresh key of TYPE named
+ * CN, valid a year; *KEY gets the key. */
+static int
+self_signed(const char *cn, struct ca_key **key, unsigned char **der,
+	    size_t *len)
+{
+	struct ca_tbs_cert t;
+	struct mica_err err;
+	unsigned char serial[8] = { 0x11, 1, 2, 3, 4, 5, 6, 7 };
+	unsigned char *spki = NULL, *name = NULL, *tbs = NULL, sig[CA_SIG_MAX];
+	size_t spki_len = 0, name_len = 0, tbs_len = 0, sig_len = 0, alg_len;
+	const unsigned char *alg;
+	int rc = -1;
+
+	if (ca_key_generate(CA_KEY_EC_P256, key, &err) != 0 ||
+	    ca_key_spki(*key, &spki, &spki_len, &err) != 0 ||
+	    ca_x509_name(cn, NULL, &name, &name_len, &err) != 0)
+		goto out;
+	alg = ca_key_sig_alg(*key, &alg_len);
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = t.subject = name;
+	t.issuer_len = t.subject_len = name_len;
+	t.not_before = (int64_t)time(NULL) - DAY;
+	t.not_after = t.not_before + 365 * DAY;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.is_ca = 1;
+	t.path_len = -1;
+	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN;
+	if (ca_x509_key_id(spki, spki_len, t.ski, &err) != 0 ||
+	    ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err) != 0 ||
+	    ca_key_sign(*key, tbs, tbs_len, sig, &sig_len, &err) != 0 ||
+	    ca_x509_wrap(tbs, tbs_len, alg, alg_len, sig, sig_len, der, len,
+			 &err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(spki);
+	free(name);
+	free(tbs);
+	return rc;
+}
+
+/* A request (DER, heap) for NAME as a server would send: ca_ca_request's
+ * shape with CN = NAME, which mica certifies as the one name. */
+static int
+leaf_csr(const char *name, unsigned char **der, size_t *len)
+{
+	struct ca_key *k = NULL;
+	struct mica_err err;
+	unsigned char *subj = NULL;
+	size_t subj_len = 0;
+	int rc = -1;
+
+	if (ca_key_generate(CA_KEY_EC_P256, &k, &err) == 0 &&
+	    ca_x509_name(name, NULL, &subj, &subj_len, &err) == 0 &&
+	    ca_ca_request(k, subj, subj_len, NULL, 0, NULL, 0, der, len,
+			  &err) == 0)
+		rc = 0;
+	ca_key_free(k);
+	free(subj);
+	return rc;
+}
+
+/* ------------------------------------------------------------ PKCS#7 */
+
+static void
+test_p7_round_trip(void)
+{
+	struct ca_key *k1 = NULL, *k2 = NULL;
+	unsigned char *c1 = NULL, *c2 = NULL, *p7 = NULL, *p7b = NULL;
+	size_t l1 = 0, l2 = 0, len = 0, lenb = 0, n = 0;
+	struct ca_p7_cert in[2], out[CA_P7_CERTS_MAX];
+	struct ca_der_blob *v = NULL;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(self_signed("P7 One", &k1, &c1, &l1), 0);
+	CU_ASSERT_EQUAL_FATAL(self_signed("P7 Two", &k2, &c2, &l2), 0);
+	in[0].der = c1;
+	in[0].len = l1;
+	in[1].der = c2;
+	in[1].len = l2;
+	CU_ASSERT_EQUAL_FATAL(ca_p7_encode(in, 2, &p7, &len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_p7_decode(p7, len, out, &n, &err), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	/* The same set, in DER order whatever the order given. */
+	in[0].der = c2;
+	in[0].len = l2;
+	in[1].der = c1;
+	in[1].len = l1;
+	CU_ASSERT_EQUAL_FATAL(ca_p7_encode(in, 2, &p7b, &lenb, &err), 0);
+	CU_ASSERT(len == lenb && memcmp(p7, p7b, len) == 0);
+	CU_ASSERT((out[0].len == l1 && memcmp(out[0].der, c1, l1) == 0) ||
+		  (out[0].len == l2 && memcmp(out[0].der, c2, l2) == 0));
+	/* The bundle loader reads it as a file, DER or base64 in PEM. */
+	CU_ASSERT_EQUAL(ca_certs_load(p7, len, &v, &n, &err), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	ca_blobs_free(v, n);
+	{
+		char *pem = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(ca_pem_encode("PKCS7", p7, len, &pem, &err), 0);
+		CU_ASSERT_EQUAL(ca_certs_load((unsigned char *)pem, strlen(pem), &v,
+					      &n, &err), 0);
+		CU_ASSERT_EQUAL(n, 2);
+		ca_blobs_free(v, n);
+		free(pem);
+	}
+	free(p7);
+	free(p7b);
+	free(c1);
+	free(c2);
+	ca_key_free(k1);
+	ca_key_free(k2);
+}
+
+/* Hostile messages: each refused as bad_pkcs7, never a crash. */
+static void
+test_p7_refuses_what_is_not_certs_only(void)
+{
+	struct ca_p7_cert out[CA_P7_CERTS_MAX];
+	struct mica_err err;
+	size_t n = 0;
+
+	/* ContentInfo { signedData, [0] { SignedData { 1, {}, { data },
+	 * [0] { Certificate { {}, {}, BIT STRING '' } }, {} } } }: the
+	 * smallest message of the right shape. */
+	{
+		static const unsigned char ok1[] = {
+			0x30, 0x2e, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+			0x0d, 0x01, 0x07, 0x02, 0xa0, 0x21, 0x30, 0x1f, 0x02,
+			0x01, 0x01, 0x31, 0x00, 0x30, 0x0b, 0x06, 0x09, 0x2a,
+			0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01, 0xa0,
+			0x09, 0x30, 0x07, 0x30, 0x00, 0x30, 0x00, 0x03, 0x01,
+			0x00, 0x31, 0x00,
+		};
+		unsigned char m[sizeof(ok1) + 4];
+
+		CU_ASSERT_EQUAL(ca_p7_decode(ok1, sizeof(ok1), out, &n, &err), 0);
+		CU_ASSERT_EQUAL(n, 1);
+		/* trailing data */
+		memcpy(m, ok1, sizeof(ok1));
+		m[sizeof(ok1)] = 0;
+		CU_ASSERT_EQUAL(ca_p7_decode(m, sizeof(ok1) + 1, out, &n, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_pkcs7");
+		/* version 3 */
+		memcpy(m, ok1, sizeof(ok1));
+		m[19] = 3;
+		CU_ASSERT_EQUAL(ca_p7_decode(m, sizeof(ok1), out, &n, &err), -1);
+		/* enveloped data, not signed data */
+		memcpy(m, ok1, sizeof(ok1));
+		m[12] = 3;
+		CU_ASSERT_EQUAL(ca_p7_decode(m, sizeof(ok1), out, &n, &err), -1);
+		/* encapsulated content is not id-data */
+		memcpy(m, ok1, sizeof(ok1));
+		m[34] = 2;
+		CU_ASSERT_EQUAL(ca_p7_decode(m, sizeof(ok1), out, &n, &err), -1);
+		/* the certificates as CRLs [1] */
+		memcpy(m, ok1, sizeof(ok1));
+		m[35] = 0xa1;
+		CU_ASSERT_EQUAL(ca_p7_decode(m, sizeof(ok1), out, &n, &err), -1);
+		/* an attribute certificate [2] instead of a Certificate */
+		memcpy(m, ok1, sizeof(ok1));
+		m[37] = 0xa2;
+		CU_ASSERT_EQUAL(ca_p7_decode(m, sizeof(ok1), out, &n, &err), -1);
+		/* indefinite length */
+		memcpy(m, ok1, sizeof(ok1));
+		m[1] = 0x80;
+		CU_ASSERT_EQUAL(ca_p7_decode(m, sizeof(ok1), out, &n, &err), -1);
+		/* truncated anywhere */
+		for (size_t cut = 0; cut < sizeof(ok1); cut++)
+			CU_ASSERT_EQUAL(ca_p7_decode(ok1, cut, out, &n, &err), -1);
+	}
+	CU_ASSERT_EQUAL(ca_p7_decode(NULL, 0, out, &n, &err), -1);
+	CU_ASSERT_EQUAL(ca_p7_encode(NULL, 0, NULL, NULL, &err), -1);
+	{
+		static const unsigned char junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+		struct ca_p7_cert c = { junk, sizeof(junk) };
+		unsigned char *o = NULL;
+		size_t ol = 0;
+
+		CU_ASSERT_EQUAL(ca_p7_encode(&c, 1, &o, &ol, &err), -1);
+		CU_ASSERT_PTR_NULL(o);
+	}
+}
+
+/* ---------------------------------------------------- name constraints */
+
+static int
+allows(const struct ca_nc *nc, const char *name)
+{
+	struct ca_name n;
+
+	if (ca_name_parse(name, 0, &n, NULL) != 0)
+		return -1;
+	return ca_nc_allows(nc, &n);
+}
+
+static void
+test_nc_encoding_and_matching(void)
+{
+	const char *doms[] = { "contoso.test", "corp.fabrikam.test" };
+	struct ca_nc *nc = calloc(1, sizeof(*nc));
+	unsigned char *v = NULL;
+	size_t len = 0;
+	struct mica_err err;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nc);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(doms, 2, &v, &len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_nc_parse(v, len, nc, &err), 0);
+	CU_ASSERT_EQUAL(nc->npermitted, 6);
+	CU_ASSERT_EQUAL(nc->nexcluded, 0);
+	CU_ASSERT_EQUAL(allows(nc, "contoso.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "www.contoso.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "*.web.contoso.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "evilcontoso.test"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "fabrikam.test"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "x.corp.fabrikam.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "alice@contoso.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "bob@mail.contoso.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "eve@evilcontoso.test"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "10.0.0.5"), 1);   /* no iPAddress subtree */
+	free(v);
+
+	/* Refused as subtrees: upper case, wildcards, nothing, too many. */
+	{
+		const char *bad1[] = { "Contoso.test" }, *bad2[] = { "*.contoso.test" };
+
+		CU_ASSERT_EQUAL(ca_x509_nc_value(bad1, 1, &v, &len, &err), -1);
+		CU_ASSERT_EQUAL(ca_x509_nc_value(bad2, 1, &v, &len, &err), -1);
+		CU_ASSERT_EQUAL(ca_x509_nc_value(doms, 0, &v, &len, &err), -1);
+		CU_ASSERT_EQUAL(ca_x509_nc_value(doms, CA_NC_PERMIT_MAX + 1, &v,
+						 &len, &err), -1);
+	}
+	free(nc);
+}
+
+static void
+test_nc_reads_other_cas_forms(void)
+{
+	/* permitted [0] { dNSName ".contoso.test" }, excluded [1] {
+	 * iPAddress 10.0.0.0/8, dNSName "secret.contoso.test" } */
+	static const unsigned char v1[] = {
+		0x30, 0x38, 0xa0, 0x11, 0x30, 0x0f, 0x82, 0x0d, '.', 'c', 'o',
+		'n', 't', 'o', 's', 'o', '.', 't', 'e', 's', 't', 0xa1, 0x23,
+		0x30, 0x0a, 0x87, 0x08, 10, 0, 0, 0, 255, 0, 0, 0, 0x30, 0x15,
+		0x82, 0x13, 'S', 'E', 'C', 'R', 'E', 'T', '.', 'c', 'o', 'n',
+		't', 'o', 's', 'o', '.', 't', 'e', 's', 't',
+	};
+	/* permitted [0] { directoryName }: a form mica cannot judge */
+	static const unsigned char v2[] = {
+		0x30, 0x08, 0xa0, 0x06, 0x30, 0x04, 0xa4, 0x02, 0x30, 0x00,
+	};
+	/* maximum present */
+	static const unsigned char v3[] = {
+		0x30, 0x0d, 0xa0, 0x0b, 0x30, 0x09, 0x82, 0x04, 'a', '.', 'b',
+		'c', 0x81, 0x01, 0x01,
+	};
+	static const unsigned char v4[] = { 0x30, 0x00 };
+	struct ca_nc *nc = calloc(1, sizeof(*nc));
+	struct mica_err err;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nc);
+	CU_ASSERT_EQUAL_FATAL(ca_nc_parse(v1, sizeof(v1), nc, &err), 0);
+	CU_ASSERT_EQUAL(allows(nc, "contoso.test"), 0);   /* '.': strictly under */
+	CU_ASSERT_EQUAL(allows(nc, "www.contoso.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "secret.contoso.test"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "a.secret.contoso.test"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "10.1.2.3"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "192.168.1.1"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "2001:db8::1"), 1);
+	CU_ASSERT_EQUAL(ca_nc_parse(v2, sizeof(v2), nc, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNSUPPORTED);
+	CU_ASSERT_STRING_EQUAL(err.code, "unsupported_name_constraints");
+	CU_ASSERT_EQUAL(ca_nc_parse(v3, sizeof(v3), nc, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_name_constraints");
+	CU_ASSERT_EQUAL(ca_nc_parse(v4, sizeof(v4), nc, &err), -1);
+	for (size_t cut = 0; cut < sizeof(v1); cut++)
+		CU_ASSERT_EQUAL(ca_nc_parse(v1, cut, nc, &err), -1);
+	CU_ASSERT_EQUAL(ca_nc_allows(NULL, NULL), 1);
+	free(nc);
+}
+
+/* ------------------------------------------ a CA's request, a CA's cert */
+
+static void
+test_ca_request_is_a_valid_pkcs10(void)
+{
+	const char *doms[] = { "contoso.test" };
+	struct ca_key *k = NULL;
+	struct ca_csr csr;
+	struct mica_err err;
+	unsigned char *subj = NULL, *der = NULL;
+	size_t subj_len = 0, len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P384, &k, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Contoso Issuing CA", "Contoso", &subj,
+					   &subj_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ca_request(k, subj, subj_len, "http://ca.test",
+					    0, doms, 1, &der, &len, &err), 0);
+	/* mica's own CSR parser: the signature verifies, the key is good. */
+	CU_ASSERT_EQUAL(ca_csr_parse(der, len, &csr, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(csr.subject, "Contoso Issuing CA"));
+	ca_csr_free(&csr);
+	/* A tampered request does not verify. */
+	der[len - 3] ^= 1;
+	CU_ASSERT_EQUAL(ca_csr_parse(der, len, &csr, &err), -1);
+	free(der);
+	/* Only a CertificationRequestInfo is signed this way. */
+	{
+		static const unsigned char tbs_like[] = {
+			0x30, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x02,
+		};
+
+		CU_ASSERT_EQUAL(ca_sign_request(k, tbs_like, sizeof(tbs_like),
+						&der, &len, &err), -1);
+	}
+	free(subj);
+	ca_key_free(k);
+}
+
+/* What the root's in-process signer takes for a CA certificate. */
+static void
+test_signcheck_cacert(void)
+{
+	const char *doms[] = { "contoso.test" };
+	struct ca_key *root = NULL, *sub = NULL;
+	struct ca_sign_policy pol;
+	struct ca_cacert_expect x;
+	struct ca_tbs_cert t;
+	struct ca_cert_info ci;
+	struct mica_err err;
+	unsigned char *rder = NULL, *spki = NULL, *subj = NULL, *nc = NULL;
+	unsigned char *tbs = NULL, serial[4] = { 0x33, 1, 2, 3 };
+	size_t rlen = 0, spki_len = 0, subj_len = 0, nc_len = 0, tbs_len = 0;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_EQUAL_FATAL(self_signed("Check Root", &root, &rder, &rlen), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(rder, rlen, &ci, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &sub, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(sub, &spki, &spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Check Sub", NULL, &subj, &subj_len,
+					   &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(doms, 1, &nc, &nc_len, &err), 0);
+	memset(&pol, 0, sizeof(pol));
+	pol.subject = ci.subject;
+	pol.subject_len = ci.subject_len;
+	memcpy(pol.ski, ci.ski, ci.ski_len);
+	pol.ski_len = ci.ski_len;
+	pol.sig_alg = ca_key_sig_alg(root, &pol.sig_alg_len);
+	pol.not_before = ci.not_before;
+	pol.not_after = ci.not_after;
+	memset(&x, 0, sizeof(x));
+	x.subject = subj;
+	x.subject_len = subj_len;
+	x.spki = spki;
+	x.spki_len = spki_len;
+	x.path_len = 0;
+	x.nc = nc;
+	x.nc_len = nc_len;
+	x.max_days = 100;
+
+#define BUILD(mod) do {							\
+		memset(&t, 0, sizeof(t));				\
+		t.serial = serial; t.serial_len = sizeof(serial);	\
+		t.sig_alg = pol.sig_alg; t.sig_alg_len = pol.sig_alg_len; \
+		t.issuer = ci.subject; t.issuer_len = ci.subject_len;	\
+		t.subject = subj; t.subject_len = subj_len;		\
+		t.not_before = now - 60; t.not_after = now + 90 * DAY;	\
+		t.spki = spki; t.spki_len = spki_len;			\
+		t.is_ca = 1; t.path_len = 0;				\
+		t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN;	\
+		t.nc_permit = doms; t.nc_npermit = 1;			\
+		ca_x509_key_id(spki, spki_len, t.ski, NULL);		\
+		t.has_aki = 1;						\
+		memcpy(t.aki, ci.ski, ci.ski_len); t.aki_len = ci.ski_len; \
+		mod;							\
+		free(tbs); tbs = NULL;					\
+		CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, \
+						       &err), 0);	\
+	} while (0)
+
+	BUILD((void)0);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), 0);
+	BUILD(t.path_len = 1);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "pathLenConstraint"));
+	BUILD(t.nc_npermit = 0);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nameConstraints"));
+	BUILD(t.subject = ci.subject; t.subject_len = ci.subject_len);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	BUILD(t.not_after = now + 200 * DAY);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "validity"));
+	BUILD(t.eku = CA_EKU_SERVER_AUTH);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	BUILD(t.aki[0] ^= 1);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	BUILD(t.key_usage = CA_KU_KEY_CERT_SIGN);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	/* Not a CA at all: the leaf rules would refuse it too. */
+	BUILD(t.is_ca = 0; t.path_len = -1; t.nc_npermit = 0;
+	      t.key_usage = CA_KU_DIGITAL_SIGNATURE);
+	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	/* And a leaf with name constraints never passes as a leaf. */
+	BUILD((void)0);
+	CU_ASSERT_EQUAL(ca_signcheck_leaf(&pol, now, tbs, tbs_len, &err), -1);
+#undef BUILD
+	free(tbs);
+	free(nc);
+	free(subj);
+	free(spki);
+	free(rder);
+	ca_key_free(root);
+	ca_key_free(sub);
+}
+
+/* --------------------------------------------------------- the engine */
+
+static void
+test_engine_ceremony(void)
+{
+	char rdir[PATH_MAX], idir[PATH_MAX], notice[512];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_principal cli;
+	struct ca_sign_ca_opts so;
+	struct ca_issued sub, leaf, next;
+	struct ca_submit s;
+	struct ca *root = NULL, *ica = NULL;
+	struct mica_err err;
+	const char *doms[] = { "contoso.test" };
+	unsigned char *csr = NULL, *csr2 = NULL, *lcsr = NULL;
+	size_t csr_len = 0, csr2_len = 0, lcsr_len = 0;
+	const unsigned char *rder;
+	size_t rlen;
+	int idx[16];
+
+	memset(&sub, 0, sizeof(sub));
+	memset(&leaf, 0, sizeof(leaf));
+	memset(&next, 0, sizeof(next));
+	ca_principal_cli(&cli);
+
+	/* An offline root. */
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(rdir, sizeof(rdir), "root");
+	o.name = "Engine Root";
+	o.kind = CA_INIT_ROOT_ONLY;
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	ca_init_result_free(&res);
+	CU_ASSERT_EQUAL_FATAL(ca_open(rdir, CA_OPEN_UNLOCK, NULL, &root, &err), 0);
+	CU_ASSERT_EQUAL(ca_state(root), CA_STATE_ROOT_ONLY);
+	rder = ca_root_der(root, &rlen);
+	CU_ASSERT_PTR_NOT_NULL(rder);
+
+	/* An issuing CA from its request. */
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(idir, sizeof(idir), "issuing");
+	o.name = "Engine Issuing CA";
+	o.kind = CA_INIT_SUBORDINATE;
+	o.domains = doms;
+	o.ndomains = 1;
+	o.public_url = "http://ca.contoso.test";
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res.csr);
+	CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK, NULL, &ica, &err), 0);
+	CU_ASSERT_EQUAL(ca_state(ica), CA_STATE_AWAITING);
+	CU_ASSERT_EQUAL(ca_chain_count(ica), 0);
+	/* Asked again, the same request. */
+	CU_ASSERT_EQUAL(ca_renew_ca(ica, &cli, 0, NULL, -1, NULL, &csr2,
+				    &csr2_len, &err), 0);
+	CU_ASSERT(csr2_len == res.csr_len && memcmp(csr2, res.csr, csr2_len) == 0);
+	free(csr2);
+	csr2 = NULL;
+	/* Nothing is issued yet. */
+	CU_ASSERT_EQUAL_FATAL(leaf_csr("www.contoso.test", &lcsr, &lcsr_len), 0);
+	memset(&s, 0, sizeof(s));
+	s.csr = lcsr;
+	s.csr_len = lcsr_len;
+	CU_ASSERT_EQUAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "awaiting_certificate");
+	CU_ASSERT_EQUAL(ca_submit_csr(root, &cli, &s, &leaf, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "root_only");
+
+	/* The root signs it, with the requested name constraints. */
+	memset(&so, 0, sizeof(so));
+	so.csr = res.csr;
+	so.csr_len = res.csr_len;
+	so.path_len = 0;
+	CU_ASSERT_EQUAL(ca_sign_ca(ica, &cli, &so, &sub, &err), -1);
+	CU_ASSERT_EQUAL_FATAL(ca_sign_ca(root, &cli, &so, &sub, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sub.notice, "http://ca.contoso.test/root.crl"));
+	{
+		struct ca_cert_info ci, ri;
+		struct ca_nc *nc = calloc(1, sizeof(*nc));
+
+		CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(sub.der, sub.der_len, &ci,
+							&err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(rder, rlen, &ri, &err), 0);
+		CU_ASSERT(ci.is_ca && ci.path_len == 0);
+		CU_ASSERT_EQUAL(ca_cert_issued_by(&ci, &ri, &err), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ci.nc);
+		CU_ASSERT_EQUAL(ca_nc_parse(ci.nc, ci.nc_len, nc, &err), 0);
+		CU_ASSERT_EQUAL(allows(nc, "fabrikam.test"), 0);
+		free(nc);
+	}
+
+	/* Installed: a wrong chain, then the root. */
+	CU_ASSERT_EQUAL(ca_install_cert(ica, &cli, sub.der, sub.der_len,
+					sub.der, sub.der_len, notice, &err), -1);
+	CU_ASSERT_EQUAL(ca_install_cert(ica, &cli, rder, rlen, rder, rlen,
+					notice, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "wrong_key");
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, sub.der, sub.der_len,
+					      rder, rlen, notice, &err), 0);
+	CU_ASSERT_EQUAL(ca_state(ica), CA_STATE_ACTIVE);
+	CU_ASSERT_EQUAL(ca_chain_count(ica), 2);
+	{
+		size_t l;
+		const unsigned char *top = ca_root_der(ica, &l);
+
+		CU_ASSERT(l == rlen && memcmp(top, rder, l) == 0);
+	}
+
+	/* Issuance under it: the chain, and the name constraints. */
+	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), 0);
+	{
+		struct ca_cert_info li, ii;
+
+		CU_ASSERT_EQUAL(ca_cert_info_read(leaf.der, leaf.der_len, &li,
+						  &err), 0);
+		CU_ASSERT_EQUAL(ca_cert_info_read(sub.der, sub.der_len, &ii,
+						  &err), 0);
+		CU_ASSERT_EQUAL(ca_cert_issued_by(&li, &ii, &err), 0);
+		CU_ASSERT(li.aki_len == ii.ski_len &&
+			  memcmp(li.aki, ii.ski, ii.ski_len) == 0);
+	}
+	ca_issued_free(&leaf);
+	CU_ASSERT_EQUAL(ca_domain_add(ica, &cli, "fabrikam.test", &err), 0);
+	free(lcsr);
+	CU_ASSERT_EQUAL_FATAL(leaf_csr("www.fabrikam.test", &lcsr, &lcsr_len), 0);
+	s.csr = lcsr;
+	s.csr_len = lcsr_len;
+	CU_ASSERT_EQUAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_not_allowed");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "name constraints"));
+
+	/* The chain as a .p7b. */
+	{
+		unsigned char *p7 = NULL;
+		size_t len = 0, n = 0;
+		struct ca_p7_cert c[CA_P7_CERTS_MAX];
+
+		CU_ASSERT_EQUAL(ca_chain_p7b(ica, &p7, &len, &err), 0);
+		CU_ASSERT_EQUAL(ca_p7_decode(p7, len, c, &n, &err), 0);
+		CU_ASSERT_EQUAL(n, 2);
+		free(p7);
+	}
+
+	/* The root's CRL, imported; not twice. */
+	{
+		struct ca_crl arl, got;
+
+		CU_ASSERT_EQUAL_FATAL(ca_crl_publish(root, &cli, &arl, &err), 0);
+		CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, arl.der, arl.der_len,
+						   notice, &err), 0);
+		CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, arl.der, arl.der_len,
+						   notice, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "crl_not_newer");
+		CU_ASSERT_EQUAL(ca_root_crl_current(ica, &got, &err), 0);
+		CU_ASSERT(got.der_len == arl.der_len &&
+			  memcmp(got.der, arl.der, arl.der_len) == 0);
+		ca_crl_free(&got);
+		/* Its own CRL is not one from above. */
+		CU_ASSERT_EQUAL(ca_crl_current(ica, &got, &err), 0);
+		CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, got.der, got.der_len,
+						   notice, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "unknown_issuer");
+		ca_crl_free(&got);
+		ca_crl_free(&arl);
+	}
+
+	/* Rollover to a new key: the old key keeps signing its CRL. */
+	CU_ASSERT_EQUAL_FATAL(ca_renew_ca(ica, &cli, 1, NULL, -1, NULL, &csr,
+					  &csr_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_renew_ca(ica, &cli, 0, NULL, -1, NULL, &csr2,
+				    &csr2_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "renewal_pending");
+	so.csr = csr;
+	so.csr_len = csr_len;
+	CU_ASSERT_EQUAL_FATAL(ca_sign_ca(root, &cli, &so, &next, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, next.der, next.der_len,
+					      NULL, 0, notice, &err), 0);
+	CU_ASSERT_EQUAL(ca_crl_keys(ica, idx), 2);
+	CU_ASSERT(idx[0] == 0 && idx[1] == 1);
+	{
+		size_t l0, l1;
+		const unsigned char *c0 = ca_key_cert(ica, 0, &l0);
+		const unsigned char *c1 = ca_key_cert(ica, 1, &l1);
+		struct ca_crl k0, k1;
+
+		CU_ASSERT(c0 != NULL && l0 == sub.der_len &&
+			  memcmp(c0, sub.der, l0) == 0);
+		CU_ASSERT(c1 != NULL && l1 == next.der_len &&
+			  memcmp(c1, next.der, l1) == 0);
+		CU_ASSERT_EQUAL(ca_crl_current_key(ica, 0, &k0, &err), 0);
+		CU_ASSERT_EQUAL(ca_crl_current_key(ica, 1, &k1, &err), 0);
+		CU_ASSERT(k0.number != k1.number);
+		ca_crl_free(&k0);
+		ca_crl_free(&k1);
+	}
+	free(lcsr);
+	CU_ASSERT_EQUAL_FATAL(leaf_csr("new.contoso.test", &lcsr, &lcsr_len), 0);
+	s.csr = lcsr;
+	s.csr_len = lcsr_len;
+	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), 0);
+	{
+		struct ca_cert_info li, ni;
+
+		CU_ASSERT_EQUAL(ca_cert_info_read(leaf.der, leaf.der_len, &li,
+						  &err), 0);
+		CU_ASSERT_EQUAL(ca_cert_info_read(next.der, next.der_len, &ni,
+						  &err), 0);
+		CU_ASSERT_EQUAL(ca_cert_issued_by(&li, &ni, &err), 0);
+	}
+	ca_issued_free(&leaf);
+
+	/* A new passphrase re-seals every key: the retired one still signs
+	 * its CRL after a reopen. */
+	{
+		char pf[PATH_MAX];
+		FILE *f;
+		struct ca_crl crl;
+
+		snprintf(pf, sizeof(pf), "%s/newpass", g_tmp);
+		f = fopen(pf, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fputs("a new passphrase for every key\n", f);
+		fclose(f);
+		CU_ASSERT_EQUAL(chmod(pf, 0600), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_passphrase_change(ica, &cli, pf, &err), 0);
+		ca_close(ica);
+		ica = NULL;
+		CU_ASSERT_EQUAL(ca_open(idir, CA_OPEN_UNLOCK, NULL, &ica, &err), -1);
+		CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK, pf, &ica,
+					      &err), 0);
+		CU_ASSERT_EQUAL(ca_crl_publish(ica, &cli, &crl, &err), 0);
+		ca_crl_free(&crl);
+		CU_ASSERT_EQUAL(ca_crl_current_key(ica, 0, &crl, &err), 0);
+		ca_crl_free(&crl);
+	}
+
+	/* A root is not renewed from above; sign-ca refuses a subordinate. */
+	CU_ASSERT_EQUAL(ca_renew_ca(root, &cli, 0, NULL, -1, NULL, &csr2,
+				    &csr2_len, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(ca_sign_ca(ica, &cli, &so, &leaf, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "not_a_root");
+
+	free(csr);
+	free(lcsr);
+	ca_issued_free(&sub);
+	ca_issued_free(&next);
+	ca_init_result_free(&res);
+	ca_close(ica);
+	ca_close(root);
+}
+
+/* ------------------------------------------------------------- main */
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+suite_init(void)
+{
+	snprintf(g_tmp, sizeof(g_tmp), "/tmp/mica-hier-XXXXXX");
+	if (mkdtemp(g_tmp) == NULL)
+		return -1;
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	/* Cheap PBKDF2 in a --enable-test-kdf build; ignored otherwise. */
+	if (getenv(CA_KDF_TEST_ENV) == NULL)
+		setenv(CA_KDF_TEST_ENV, "1000", 1);
+	mica_log_open("/dev/null");
+	return 0;
+}
+
+static int
+suite_clean(void)
+{
+	mica_log_open(NULL);
+	if (getenv("MICA_TEST_KEEP") == NULL)
+		nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+int
+main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{ "PKCS#7 certs-only: encodes in DER order, decodes back",
+		  test_p7_round_trip },
+		{ "PKCS#7: refuses anything but a certs-only message",
+		  test_p7_refuses_what_is_not_certs_only },
+		{ "name constraints: writes the domains, matches on label boundaries",
+		  test_nc_encoding_and_matching },
+		{ "name constraints: reads other CAs' forms, refuses what it cannot judge",
+		  test_nc_reads_other_cas_forms },
+		{ "a CA's own request is a PKCS#10 its signature proves",
+		  test_ca_request_is_a_valid_pkcs10 },
+		{ "the root signs exactly the CA certificate requested",
+		  test_signcheck_cacert },
+		{ "the ceremony: offline root, issuing CA, install, issue, rollover",
+		  test_engine_ceremony },
+	};
+	CU_pSuite suite;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("ca/hierarchy", suite_init, suite_clean);
+	if (suite == NULL)
+		goto fail;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
+			goto fail;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+		 CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+fail:
+	CU_cleanup_registry();
+	return 1;
+}

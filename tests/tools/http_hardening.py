@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Clients for tests/e2e/http_hardening.sh, on raw sockets (TLS optional:
+the handshake is done, then the bytes are as raw as on plain TCP).
+
+  raw     send one request exactly as given (Python escapes, e.g. '\\r\\n'),
+          then read until the server closes (or --wait seconds pass);
+          prints JSON: the status of every response on the wire, in order,
+          and whether the server closed the connection afterwards.
+  early   POST a body --count times with Python's http.client (which sends
+          the whole body before it reads anything, with no "Expect:
+          100-continue"), each on a new connection; prints JSON: how many
+          times each status was received ("reset" when the connection was
+          reset instead, "error:..." otherwise). --token random gives every
+          request a bearer token with a new random id, so the failures do
+          not add up in the rate limiter.
+  trickle the slow-client attack of issue 9 item 4: --per connections
+          from each of the loopback source addresses --addrs (TLS with
+          --tls), each sending one byte of a request head every --every
+          seconds; a connection the server drops is opened again (half a
+          second later), as an attacker would. Writes "ready" to --ready
+          once --ready-at connections are open (or after 15 s), stops when --stop exists
+          or after --max seconds, then prints JSON: connections opened,
+          dropped by the server, and open at the end.
+  deadline three clients at once: "head" trickles a request head (one
+          byte a second), "body" sends a whole head and then its body one
+          byte a second, "okbody" sends a 30 KiB body at 2 KiB/s (twice
+          the minimum rate); prints JSON: the seconds after which the
+          server closed each of the first two, and the status the third
+          got (with its seconds).
+"""
+import argparse
+import asyncio
+import collections
+import threading
+import http.client
+import json
+import os
+import socket
+import ssl
+import sys
+import time
+
+
+def connect(port, tls, src=None, timeout=10):
+    s = socket.create_connection(('127.0.0.1', port), timeout=timeout,
+                                 source_address=(src, 0) if src else None)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE     # framing, not trust, is tested
+        s = ctx.wrap_socket(s, server_hostname='127.0.0.1')
+    return s
+
+
+def responses(buf):
+    """The statuses of the complete HTTP responses at the start of BUF
+    (each framed by its Content-Length), and the bytes left over."""
+    out = []
+    while True:
+        end = buf.find(b'\r\n\r\n')
+        if end < 0:
+            return out, buf
+        head = buf[:end].decode('latin-1').split('\r\n')
+        parts = head[0].split()
+        if len(parts) < 2 or not parts[0].startswith('HTTP/'):
+            return out + ['garbage'], b''
+        length = 0
+        for line in head[1:]:
+            k, _, v = line.partition(':')
+            if k.strip().lower() == 'content-length':
+                length = int(v.strip())
+        if len(buf) < end + 4 + length:
+            return out, buf
+        out.append(int(parts[1]))
+        buf = buf[end + 4 + length:]
+
+
+def cmd_raw(a):
+    payload = a.data.encode('latin-1').decode('unicode_escape').encode('latin-1')
+    s = connect(a.port, a.tls)
+    s.sendall(payload)
+    buf = b''
+    closed = 'open'
+    deadline = time.time() + a.wait
+    s.settimeout(0.2)
+    while time.time() < deadline:
+        try:
+            d = s.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            continue
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            closed = 'reset'
+            break
+        if not d:
+            closed = 'closed'
+            break
+        buf += d
+    s.close()
+    statuses, rest = responses(buf)
+    print(json.dumps({'statuses': statuses, 'after': closed,
+                      'left_over': len(rest)}))
+
+
+def cmd_early(a):
+    body = b'{' + b' ' * (a.size - 2) + b'}'
+    seen = collections.Counter()
+    for _ in range(a.count):
+        headers = {'Content-Type': 'application/json'}
+        if a.token == 'random':
+            headers['Authorization'] = 'Bearer mica_%s_%s' % (
+                os.urandom(8).hex(), os.urandom(32).hex())
+        if a.tls:
+            ctx = ssl.create_default_context(cafile=a.cacert)
+            ctx.check_hostname = False
+            c = http.client.HTTPSConnection('127.0.0.1', a.port, timeout=30, context=ctx)
+        else:
+            c = http.client.HTTPConnection('127.0.0.1', a.port, timeout=30)
+        try:
+            c.request('POST', a.path, body=body, headers=headers)
+            r = c.getresponse()
+            r.read()
+            seen[str(r.status)] += 1
+        except (ConnectionResetError, BrokenPipeError):
+            seen['reset'] += 1
+        except Exception as e:      # noqa: BLE001 - reported, not hidden
+            seen['error:' + type(e).__name__] += 1
+        finally:
+            c.close()
+    print(json.dumps(dict(seen), sort_keys=True))
+
+
+def addresses(spec):
+    """127.0.0.11-20 -> ['127.0.0.11', ..., '127.0.0.20']."""
+    base, _, last = spec.rpartition('.')
+    lo, _, hi = last.partition('-')
+    return ['%s.%d' % (base, i) for i in range(int(lo), int(hi or lo) + 1)]
+
+
+def cmd_trickle(a):
+    head = b'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + b'a' * 100000
+    stats = collections.Counter()
+    t0 = time.time()
+
+    def over():
+        return os.path.exists(a.stop) or time.time() - t0 > a.max
+
+    async def one(src):
+        ctx = None
+        if a.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        while not over():
+            w = None
+            try:
+                r, w = await asyncio.wait_for(asyncio.open_connection(
+                    '127.0.0.1', a.port, ssl=ctx, local_addr=(src, 0),
+                    server_hostname='127.0.0.1' if ctx else None), 30)
+                stats['opened'] += 1
+                stats['open'] += 1
+                i = 0
+                while not over():
+                    w.write(head[i:i + 1])
+                    i += 1
+                    await w.drain()
+                    try:
+                        d = await asyncio.wait_for(r.read(4096), a.every)
+                    except asyncio.TimeoutError:
+                        continue
+                    if not d:
+                        break           # the server closed it
+                stats['open'] -= 1
+                if not over():
+                    stats['dropped'] += 1
+            except (OSError, asyncio.TimeoutError, ssl.SSLError):
+                if w is not None:
+                    stats['open'] -= 1
+                    stats['dropped'] += 1
+                else:
+                    stats['refused'] += 1
+            finally:
+                if w is not None:
+                    w.close()
+            await asyncio.sleep(0.5)
+
+    async def main():
+        tasks = [asyncio.ensure_future(one(src))
+                 for src in addresses(a.addrs) for _ in range(a.per)]
+        await asyncio.sleep(0)
+        # Ready when --ready-at connections are open (the server's table
+        # is about full), or after 15 s whatever the count.
+        t = time.time()
+        while time.time() - t < 15 and stats['open'] < a.ready_at and not over():
+            await asyncio.sleep(0.1)
+        with open(a.ready, 'w') as f:
+            f.write('opened %d\n' % stats['opened'])
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    print(json.dumps({'opened': stats['opened'], 'dropped': stats['dropped'],
+                      'refused': stats['refused'], 'open_at_end': stats['open'],
+                      'seconds': round(time.time() - t0, 1)}))
+
+
+def cmd_deadline(a):
+    out = {}
+
+    def until_closed(name, first, rest, every):
+        s = connect(a.port, a.tls, timeout=60)
+        t0 = time.time()
+        s.sendall(first)
+        s.settimeout(every)
+        for i in range(len(rest)):
+            try:
+                d = s.recv(4096)
+                if not d:
+                    break
+                out[name + '_answer'] = d.split(b'\r\n', 1)[0].decode('latin-1')
+                break
+            except (socket.timeout, ssl.SSLWantReadError):
+                pass
+            except OSError:
+                break
+            try:
+                s.sendall(rest[i:i + 1])
+            except OSError:
+                break
+            if time.time() - t0 > a.max:
+                break
+        out[name] = round(time.time() - t0, 1)
+        s.close()
+
+    def okbody():
+        s = connect(a.port, a.tls, timeout=60)
+        n = 30 * 1024
+        t0 = time.time()
+        s.sendall(b'POST /api/v1/requests HTTP/1.1\r\nHost: x\r\n'
+                  b'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{' % n)
+        sent = 1
+        try:
+            while sent < n:
+                k = min(512, n - sent)
+                s.sendall((b' ' * (k - 1) + b'}') if sent + k == n else b' ' * k)
+                sent += k
+                time.sleep(0.25)        # 512 bytes / 0.25 s = 2 KiB/s
+            s.settimeout(30)
+            d = s.recv(4096)
+            out['okbody'] = d.split(b'\r\n', 1)[0].decode('latin-1') if d else 'closed'
+        except OSError as e:
+            out['okbody'] = 'error: %s after %d bytes' % (type(e).__name__, sent)
+        out['okbody_seconds'] = round(time.time() - t0, 1)
+        s.close()
+
+    head = (b'G', b'ET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + b'a' * 1000)
+    body = (b'POST /api/v1/requests HTTP/1.1\r\nHost: x\r\nContent-Type: '
+            b'application/json\r\nContent-Length: 60000\r\n\r\n{', b' ' * 1000)
+    ts = [threading.Thread(target=until_closed, args=('head', head[0], head[1], 1.0)),
+          threading.Thread(target=until_closed, args=('body', body[0], body[1], 1.0)),
+          threading.Thread(target=okbody)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(json.dumps(out, sort_keys=True))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('raw')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--data', required=True)
+    p.add_argument('--wait', type=float, default=5.0)
+    p = sub.add_parser('early')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--cacert')
+    p.add_argument('--path', default='/api/v1/requests')
+    p.add_argument('--size', type=int, default=100 * 1024)
+    p.add_argument('--count', type=int, default=20)
+    p.add_argument('--token', choices=['none', 'random'], default='none')
+    p = sub.add_parser('trickle')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--addrs', default='127.0.0.11-20')
+    p.add_argument('--per', type=int, default=64)
+    p.add_argument('--every', type=float, default=4.0)
+    p.add_argument('--ready-at', type=int, default=480)
+    p.add_argument('--ready', required=True)
+    p.add_argument('--stop', required=True)
+    p.add_argument('--max', type=float, default=120)
+    p = sub.add_parser('deadline')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--max', type=float, default=60)
+    a = ap.parse_args()
+    {'raw': cmd_raw, 'early': cmd_early, 'trickle': cmd_trickle,
+     'deadline': cmd_deadline}[a.cmd](a)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

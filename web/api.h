@@ -1,0 +1,69 @@
+/*
+ * web/api.h - the handlers of the route table (web/api.c) and what a
+ * handler sees of its request. Each handler is parse -> validate -> call
+ * the engine -> render, and returns 0 with REP filled or -1 with ERR for
+ * the dispatcher's one error-reply path.
+ */
+#ifndef MICA_WEB_API_H
+#define MICA_WEB_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca/ca.h"
+#include "util/err.h"
+#include "web/parse.h"
+#include "web/reply.h"
+#include "web/routes.h"
+
+struct web_server;
+
+/* What a handler sees. */
+struct web_ctx {
+	struct web_server *srv;        /* NULL in unit tests */
+	struct ca *ca;                 /* this worker's engine handle */
+	const struct ca_principal *p;
+	const struct web_match *m;
+	const struct web_query *q;
+	const char *ctype;             /* media type, "" if none */
+	const unsigned char *body;
+	size_t body_len;
+	const char *client;
+	int64_t now;
+	const char *method;            /* "GET", "HEAD", "POST"... */
+	const char *host;              /* the Host header, NULL if none */
+};
+
+/* Handlers (api.c), referenced by the route table. */
+int web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_ca_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_crl_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_crl_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_req_submit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_req_approve(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_cert_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* The hierarchy's public files (hier.c): the root, the chain as PEM and as
+ * PKCS#7, the root's imported CRL, each key's CRL and CA certificate. */
+int web_h_root_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_root_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_chain_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_chain_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_root_crl(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_crl_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_ca_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * web/crl_cache.c - the CRL as served (web/crl_cache.h). GET /crl is the
+ * busiest public route, so it is answered from memory: the cache holds
+ * references to DER and PEM blobs that a response keeps while the cache
+ * moves on, and looks at the store's CRL number at most once a second.
+ */
+#include "web/crl_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ca/x509.h"
+#include "util/log.h"
+#include "web/parse.h"
+#include "web/server.h"
+
+struct web_crl_cache {
+	pthread_mutex_t lock;
+	struct web_blob *der, *pem;
+	int64_t number, this_update, next_update;
+	struct timespec checked;        /* CLOCK_MONOTONIC of the last look */
+	int loaded;
+};
+
+struct web_crl_cache *
+web_crl_cache_new(void)
+{
+	struct web_crl_cache *cc = calloc(1, sizeof(*cc));
+
+	if (cc != NULL)
+		pthread_mutex_init(&cc->lock, NULL);
+	return cc;
+}
+
+void
+web_crl_cache_free(struct web_crl_cache *cc)
+{
+	if (cc == NULL)
+		return;
+	web_blob_unref(cc->der);
+	web_blob_unref(cc->pem);
+	pthread_mutex_destroy(&cc->lock);
+	free(cc);
+}
+
+/* Caller holds cc->lock. Takes over CRL->der (set to NULL) without a copy:
+ * a large CRL is tens of megabytes, and its PEM form a third more. */
+static int
+crl_load(struct web_crl_cache *cc, struct ca_crl *crl, struct mica_err *err)
+{
+	struct web_blob *d = NULL, *p = NULL;
+	size_t pem_size;
+
+	if (crl->der == NULL || crl->der_len == 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "crl_empty", "stored CRL is empty");
+	if ((pem_size = ca_pem_size("X509 CRL", crl->der_len)) == 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "crl_too_large", "the CRL is too large");
+	if ((p = web_blob_new(NULL, pem_size - 1)) == NULL)
+		goto oom;
+	if (ca_pem_encode_buf("X509 CRL", crl->der, crl->der_len, (char *)p->data,
+			      pem_size, err) != 0) {
+		web_blob_unref(p);
+		return -1;
+	}
+	d = web_blob_adopt(crl->der, crl->der_len);
+	crl->der = NULL;
+	if (d == NULL)
+		goto oom;
+	web_blob_unref(cc->der);
+	web_blob_unref(cc->pem);
+	cc->der = d;
+	cc->pem = p;
+	cc->number = crl->number;
+	cc->this_update = crl->this_update;
+	cc->next_update = crl->next_update;
+	cc->loaded = 1;
+	return 0;
+oom:
+	web_blob_unref(p);
+	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+}
+
+int
+web_crl_get(struct web_server *srv, struct ca *ca, int force,
+	    struct web_blob **der, struct web_blob **pem, int64_t *this_update,
+	    int64_t *next_update, int64_t *number, struct mica_err *err)
+{
+	struct web_crl_cache *cc = srv != NULL ? srv->crl : NULL;
+	struct timespec mono;
+	struct mica_err e;
+	struct ca_crl crl;
+	int64_t now = (int64_t)time(NULL);
+
+	*der = *pem = NULL;
+	if (cc == NULL)
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "the certificate store is unavailable");
+	mica_err_clear(&e);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	pthread_mutex_lock(&cc->lock);
+	/* Another process (the CLI) may publish too: look at the store at
+	 * most once a second, and only copy the CRL when its number moved. */
+	if (force || !cc->loaded || mono.tv_sec != cc->checked.tv_sec) {
+		memset(&crl, 0, sizeof(crl));
+		/* The number first: the bytes only when they changed. */
+		if (ca_crl_info(ca, &crl, &e) == 0) {
+			if ((!cc->loaded || crl.number != cc->number) &&
+			    (ca_crl_current(ca, &crl, &e) != 0 || crl_load(cc, &crl, &e) != 0))
+				mica_log(MICA_LOG_ERR, "cannot load the CRL: %s", e.msg);
+			cc->checked = mono;
+		} else if (e.kind != MICA_E_NOTFOUND) {
+			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
+			if (!cc->loaded) {
+				ca_crl_free(&crl);
+				pthread_mutex_unlock(&cc->lock);
+				if (err != NULL)
+					*err = e;
+				return -1;
+			}
+		}
+		ca_crl_free(&crl);
+	}
+	if (!cc->loaded || cc->next_update <= now) {
+		/* Never serve an expired CRL: publish one now, or refuse. */
+		struct ca_principal p;
+
+		web_daemon_principal(&p);
+		memset(&crl, 0, sizeof(crl));
+		if (ca_crl_publish(ca, &p, &crl, &e) != 0 || crl_load(cc, &crl, &e) != 0) {
+			ca_crl_free(&crl);
+			ca_principal_free(&p);
+			pthread_mutex_unlock(&cc->lock);
+			mica_log(MICA_LOG_ERR, "the CRL has expired and cannot be republished: %s",
+				 e.msg);
+			return mica_err_set(err, MICA_E_UNAVAIL, "crl_expired",
+					    "the CRL has expired and a new one cannot be published now");
+		}
+		mica_log(MICA_LOG_INFO, "published CRL number %lld (it had expired)",
+			 (long long)crl.number);
+		ca_crl_free(&crl);
+		ca_principal_free(&p);
+	}
+	*der = web_blob_ref(cc->der);
+	*pem = web_blob_ref(cc->pem);
+	*this_update = cc->this_update;
+	*next_update = cc->next_update;
+	*number = cc->number;
+	pthread_mutex_unlock(&cc->lock);
+	return 0;
+}
+
+void
+web_crl_changed(struct web_server *srv, struct ca *ca)
+{
+	struct web_blob *d = NULL, *p = NULL;
+	struct mica_err e;
+	int64_t tu, nu, num;
+
+	if (srv == NULL || srv->crl == NULL)
+		return;
+	if (web_crl_get(srv, ca, 1, &d, &p, &tu, &nu, &num, &e) != 0)
+		mica_log(MICA_LOG_WARN, "cannot reload the CRL: %s", e.msg);
+	web_blob_unref(d);
+	web_blob_unref(p);
+}
+
+/* Republish when less than half of the CRL's period remains, well before
+ * nextUpdate, so relying parties never see it lapse. */
+void
+web_crl_maintain(struct web_server *srv)
+{
+	struct ca_crl crl;
+	struct mica_err e;
+	struct ca_principal p;
+	int64_t now = (int64_t)time(NULL);
+	int need;
+
+	memset(&crl, 0, sizeof(crl));
+	pthread_mutex_lock(&srv->parent_lock);
+	if (ca_crl_info(srv->parent, &crl, &e) == 0) {
+		need = now >= crl.this_update + (crl.next_update - crl.this_update) / 2;
+	} else if (e.kind == MICA_E_NOTFOUND) {
+		need = 1;
+	} else {
+		mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
+		need = 0;
+	}
+	ca_crl_free(&crl);
+	if (need) {
+		web_daemon_principal(&p);
+		if (ca_crl_publish(srv->parent, &p, &crl, &e) == 0) {
+			char t[32];
+
+			mica_log(MICA_LOG_INFO, "published CRL number %lld, next update %s",
+				 (long long)crl.number, web_time_str(crl.next_update, t));
+		} else {
+			mica_log(MICA_LOG_ERR, "cannot publish the CRL: %s: %s", e.code, e.msg);
+		}
+		ca_crl_free(&crl);
+		ca_principal_free(&p);
+	}
+	web_crl_changed(srv, srv->parent);
+	pthread_mutex_unlock(&srv->parent_lock);
+}

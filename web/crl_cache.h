@@ -1,0 +1,42 @@
+/*
+ * web/crl_cache.h - the CRL as served: a cache of the stored CRL's DER and
+ * PEM forms, refreshed from the store at most once a second (the command
+ * line may publish too), republished on a timer well before nextUpdate,
+ * and never served once expired.
+ */
+#ifndef MICA_WEB_CRL_CACHE_H
+#define MICA_WEB_CRL_CACHE_H
+
+#include <stdint.h>
+
+#include "ca/ca.h"
+#include "util/err.h"
+#include "web/blob.h"
+
+struct web_server;
+struct web_crl_cache;
+
+/* A new, empty cache (the daemon keeps it in srv->crl); NULL on
+ * allocation failure. Free with web_crl_cache_free (NULL ok). */
+struct web_crl_cache *web_crl_cache_new(void);
+void web_crl_cache_free(struct web_crl_cache *cc);
+
+/* The current CRL from SRV's cache (refreshed from the store through CA at
+ * most once a second, at once after FORCE): new references to the DER and
+ * PEM blobs and thisUpdate, nextUpdate, number. If the stored CRL has
+ * expired, one is published; if that fails, MICA_E_UNAVAIL
+ * ("crl_expired"): an expired CRL is never served. */
+int web_crl_get(struct web_server *srv, struct ca *ca, int force,
+		struct web_blob **der, struct web_blob **pem,
+		int64_t *this_update, int64_t *next_update, int64_t *number,
+		struct mica_err *err);
+
+/* After a revocation or publication through the API: reload the cache now
+ * so the next GET /crl has the new CRL. Failures are logged only. */
+void web_crl_changed(struct web_server *srv, struct ca *ca);
+
+/* The timer (main thread): republish through the daemon's own handle when
+ * less than half of the CRL's period is left, then reload the cache. */
+void web_crl_maintain(struct web_server *srv);
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * web/daemon.c - `mica serve` from start to stop (web/web.h): the options,
+ * the CA (created on first start), the listeners, signals, and the
+ * once-a-minute maintenance of the CRL and the TLS certificate.
+ *
+ * Threads: libmicrohttpd runs a pool of worker threads per listener
+ * (web/listener.c); each worker lazily clones its own engine handle
+ * (web/server.c). The main thread only waits for signals and maintains
+ * the CRL and the TLS certificate.
+ */
+#include "web/web.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ca/acme.h"
+#include "ca/ca.h"
+#include "util/log.h"
+#include "web/addr.h"
+#include "web/crl_cache.h"
+#include "web/listener.h"
+#include "web/proxy.h"
+#include "web/server.h"
+#include "web/tls.h"
+
+#define WEB_THREADS_MAX    256
+#define WEB_THREADS_PER_CORE 4           /* default workers per listener */
+#define WEB_TICK_SECONDS   60            /* CRL and TLS maintenance */
+
+/* The running daemon: what requests see (srv) and what only the main
+ * thread uses. */
+struct web_daemon {
+	const struct web_opts *o;
+	struct web_server srv;
+	unsigned threads;
+	struct web_addr http_addr, https_addr;
+	char http_url[160];
+	struct web_listener *http;
+	struct web_tls tls;              /* the HTTPS listener, tls.listener */
+};
+
+/* jansson's memory is wiped when freed: a reply may hold a new token. */
+static void *
+json_zmalloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void
+json_zfree(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static int
+init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
+{
+	const struct web_opts *o = dm->o;
+	struct ca_init_opts io;
+	char host[256], name[65], url[220];
+
+	web_host_name(host, sizeof(host));
+	/* RFC 5280 ub-common-name: 64 characters. */
+	snprintf(name, sizeof(name), "mica Root CA (%.48s)", host);
+	if (o->public_url != NULL)
+		snprintf(url, sizeof(url), "%s", o->public_url);
+	else if (dm->http_addr.on) {
+		if (web_addr_url(&dm->http_addr, "http", url, sizeof(url)) != 0)
+			return mica_err_set(err, MICA_E_USAGE, "public_url_required",
+					    "the host name is too long for a URL: give --public-url");
+	} else
+		return mica_err_set(err, MICA_E_USAGE, "public_url_required",
+				    "--public-url is required with --http none: certificates "
+				    "name it for the CRL and the CA certificate");
+	memset(&io, 0, sizeof(io));
+	io.datadir = o->datadir;
+	io.name = name;
+	io.domains = o->domains;
+	io.ndomains = o->ndomains;
+	io.public_url = url;
+	io.passphrase_file = o->passphrase_file;
+	if (ca_init(&io, res, err) != 0)
+		return -1;
+	printf("created a new CA in %s: \"%s\"\n", o->datadir, name);
+	printf("certificates point to %s/crl and %s/ca.crt\n", url, url);
+	if (res->passphrase_path[0] != '\0')
+		printf("CA key passphrase written to %s: keep a copy offline, "
+		       "the CA key is useless without it\n", res->passphrase_path);
+	if (o->ndomains == 0)
+		printf("no --domain given: issuance needs allowed domains "
+		       "(mica domain add ...), except for admin-named certificates\n");
+	fflush(stdout);
+	mica_log(MICA_LOG_INFO, "created a new CA in %s", o->datadir);
+	return 0;
+}
+
+/* The first admin token, printed once. */
+static int
+first_admin_token(struct web_server *srv, struct mica_err *err)
+{
+	struct ca_token_spec spec;
+	struct ca_principal p;
+	char token[CA_TOKEN_MAX];
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = CA_TOKEN_ADMIN;
+	spec.uses = -1;
+	spec.comment = "created by mica serve at first start";
+	web_daemon_principal(&p);
+	rc = ca_token_create(srv->parent, &p, &spec, token, NULL, err);
+	ca_principal_free(&p);
+	if (rc != 0)
+		return -1;
+	printf("admin token: %s\n", token);
+	printf("this admin token will not be shown again: store it now\n");
+	fflush(stdout);
+	explicit_bzero(token, sizeof(token));
+	return 0;
+}
+
+static void
+banner(struct web_daemon *dm)
+{
+	struct ca *ca = dm->srv.parent;
+
+	if (ca_chain_count(ca) > 1)
+		printf("issuing CA: %s, under a root\n", ca_name(ca));
+	else
+		printf("root CA: %s\n", ca_name(ca));
+	printf("root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
+	if (dm->http != NULL)
+		printf("http: %s (/ /ca.crt /ca.pem /root.crt /root.pem /ca-chain.pem /ca.p7b /crl /crl.pem%s /healthz%s)\n",
+		       dm->http_url, ca_chain_count(ca) > 1 ? " /root.crl" : "",
+		       dm->srv.api_over_http ? " /request /admin /api/v1" : "");
+	if (dm->tls.listener != NULL)
+		printf("https: %s (everything, API under /api/v1; certificate for %s)\n",
+		       dm->srv.https_url, dm->tls.names);
+	if (dm->tls.listener != NULL)
+		printf("acme: %s/acme/directory (%s)\n", dm->srv.https_url,
+		       ca_acme_eab_required(dm->srv.acme) ?
+		       "external account binding required: mica token create --enroll --acme" :
+		       "open: any client proving a name within the allowed domains");
+	fflush(stdout);
+	mica_log(MICA_LOG_INFO, "serving%s%s%s%s with %u thread%s per listener",
+		 dm->http != NULL ? " " : "", dm->http != NULL ? dm->http_url : "",
+		 dm->tls.listener != NULL ? " " : "",
+		 dm->tls.listener != NULL ? dm->srv.https_url : "",
+		 dm->threads, dm->threads == 1 ? "" : "s");
+}
+
+/* Parse and check the options into DM. */
+static int
+daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *err)
+{
+	long cores;
+
+	if (web_addr_parse("--http", o->http_addr ? o->http_addr : WEB_DEFAULT_HTTP,
+			   &dm->http_addr, err) != 0 ||
+	    web_addr_parse("--https", o->https_addr ? o->https_addr : WEB_DEFAULT_HTTPS,
+			   &dm->https_addr, err) != 0)
+		return -1;
+	if (!dm->http_addr.on && !dm->https_addr.on)
+		return mica_err_set(err, MICA_E_USAGE, "usage",
+				    "--http and --https cannot both be none");
+	if (web_addr_url(&dm->http_addr, "http", dm->http_url, sizeof(dm->http_url)) != 0 ||
+	    (dm->https_addr.on &&
+	     web_addr_url(&dm->https_addr, "https", dm->srv.https_url,
+			  sizeof(dm->srv.https_url)) != 0))
+		return mica_err_set(err, MICA_E_USAGE, "usage", "the host name is too long");
+	if (o->threads < 0 || o->threads > WEB_THREADS_MAX)
+		return mica_err_set(err, MICA_E_USAGE, "usage",
+				    "--threads must be from 1 to %d", WEB_THREADS_MAX);
+	dm->srv.api_over_http = o->api_over_http;
+	if (o->ntrusted_proxies > WEB_PROXIES_MAX)
+		return mica_err_set(err, MICA_E_USAGE, "usage",
+				    "at most %d --trusted-proxy options", WEB_PROXIES_MAX);
+	for (size_t i = 0; i < o->ntrusted_proxies; i++)
+		if (web_prefix_parse(o->trusted_proxies[i], &dm->srv.proxies.p[i], err) != 0)
+			return -1;
+	dm->srv.proxies.n = o->ntrusted_proxies;
+	/* A worker blocks while its certificate's commit reaches the disk;
+	 * WEB_THREADS_PER_CORE workers per core keep the cores signing
+	 * meanwhile. */
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cores < 1)
+		cores = 1;
+	if (cores > WEB_THREADS_MAX / WEB_THREADS_PER_CORE)
+		cores = WEB_THREADS_MAX / WEB_THREADS_PER_CORE;
+	dm->threads = o->threads > 0 ? (unsigned)o->threads :
+		      (unsigned)(cores * WEB_THREADS_PER_CORE);
+#ifdef M_ARENA_MAX
+	/* glibc gives each thread that mallocs its own arena (up to eight
+	 * per core), and every arena keeps what it freed: with two listeners'
+	 * workers that is much of the daemon's memory under load. Not fewer
+	 * than WEB_THREADS_PER_CORE per core, though: mbedTLS allocates its
+	 * bignums with calloc, which takes the arena lock every time, and one
+	 * arena per core cost a tenth of the issuance rate in lock waits. */
+	mallopt(M_ARENA_MAX, (int)(cores * WEB_THREADS_PER_CORE));
+#endif
+	return 0;
+}
+
+int
+web_serve(const struct web_opts *o, struct mica_err *err)
+{
+	struct web_daemon *dm;
+	struct ca_init_result ires;
+	struct web_blob *d = NULL, *p = NULL;
+	struct ca *parent = NULL;
+	sigset_t set, oldset;
+	int64_t tu, nu, num;
+	int rc = -1, first = 0, sig;
+
+	if (o == NULL || o->datadir == NULL)
+		return mica_err_set(err, MICA_E_USAGE, "usage", "no data directory");
+	if ((dm = calloc(1, sizeof(*dm))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	dm->o = o;
+	web_server_init(&dm->srv);
+	if ((dm->srv.crl = web_crl_cache_new()) == NULL) {
+		web_server_fini(&dm->srv);
+		free(dm);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	if (daemon_setup(dm, o, err) != 0)
+		goto early;
+	if (o->log_file != NULL && mica_log_open(o->log_file) != 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "log_file",
+			     "cannot open the log file: %s", strerror(errno));
+		goto early;
+	}
+	json_set_alloc_funcs(json_zmalloc, json_zfree);
+
+	/* Every thread started from here on inherits this mask; the main
+	 * thread takes the signals synchronously with sigtimedwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);   /* the signing service is gone */
+	pthread_sigmask(SIG_BLOCK, &set, &oldset);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!ca_exists(o->datadir)) {
+		if (init_ca(dm, &ires, err) != 0)
+			goto out;
+		first = 1;
+	}
+	/* The key goes to signer processes; this one, which parses
+	 * everything the network sends, never holds it. */
+	if (ca_open_serve(o->datadir, o->passphrase_file, o->signers, &parent,
+			  err) != 0)
+		goto out;
+	ca_signer_on_loss(parent, SIGUSR2);
+	/* Many workers issue at once: let them share commits. */
+	if (ca_batch_writes(parent, err) != 0)
+		goto out;
+	if (web_server_attach(&dm->srv, parent, err) != 0)
+		goto out;
+	/* ACME's validation workers clone their handles now, while no
+	 * other thread uses the parent. */
+	if (ca_acme_open(parent, &o->acme, &dm->srv.acme, err) != 0)
+		goto out;
+	if (first && first_admin_token(&dm->srv, err) != 0)
+		goto out;
+
+	web_crl_maintain(&dm->srv);
+	pthread_mutex_lock(&dm->srv.parent_lock);
+	rc = web_crl_get(&dm->srv, parent, 1, &d, &p, &tu, &nu, &num, err);
+	pthread_mutex_unlock(&dm->srv.parent_lock);
+	web_blob_unref(d);
+	web_blob_unref(p);
+	if (rc != 0)
+		goto out;
+	rc = -1;
+
+	if (dm->http_addr.on &&
+	    (dm->http = web_listener_start(&dm->srv, 0, &dm->http_addr, dm->http_url,
+					   dm->threads, -1, NULL, NULL, err)) == NULL)
+		goto out;
+	dm->tls.srv = &dm->srv;
+	dm->tls.addr = &dm->https_addr;
+	dm->tls.url = dm->srv.https_url;
+	dm->tls.threads = dm->threads;
+	if (dm->https_addr.on && web_tls_start(&dm->tls, err) != 0)
+		goto out;
+	banner(dm);
+
+	for (;;) {
+		struct timespec ts = { WEB_TICK_SECONDS, 0 };
+
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig < 0) {
+			if (errno == EAGAIN) {
+				web_crl_maintain(&dm->srv);
+				web_tls_maintain(&dm->tls, 0);
+			}
+			continue;
+		}
+		if (!ca_signer_ok(parent)) {
+			/* The keeper is gone, and the key with it: nothing
+			 * can be signed again until a restart. */
+			mica_log(MICA_LOG_ERR, "stopping: the signing service "
+				 "is gone");
+			mica_err_set(err, MICA_E_UNAVAIL, "signer_gone",
+				     "the signing service stopped");
+			goto out;
+		}
+		if (sig == SIGUSR2)
+			continue;
+		if (sig == SIGHUP) {
+			if (mica_log_reopen() != 0)
+				fprintf(stderr, "mica: cannot reopen the log file\n");
+			mica_log(MICA_LOG_INFO, "log reopened (SIGHUP)");
+		} else if (sig == SIGUSR1) {
+			mica_log(MICA_LOG_INFO, "renewing the HTTPS certificate (SIGUSR1)");
+			web_tls_maintain(&dm->tls, 1);
+		} else {
+			mica_log(MICA_LOG_INFO, "stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		}
+	}
+	rc = 0;
+out:
+	/* Workers close their engine handles as their threads exit inside
+	 * MHD_stop_daemon; the parent handle goes last. */
+	web_listeners_stop(dm->http, dm->tls.listener);
+	dm->http = dm->tls.listener = NULL;
+	ca_acme_close(dm->srv.acme);
+	dm->srv.acme = NULL;
+	web_crl_cache_free(dm->srv.crl);
+	web_server_fini(&dm->srv);
+	ca_close(parent);
+	if (rc == 0)
+		mica_log(MICA_LOG_INFO, "stopped");
+	free(dm);
+	pthread_sigmask(SIG_SETMASK, &oldset, NULL);
+	return rc;
+early:
+	web_crl_cache_free(dm->srv.crl);
+	web_server_fini(&dm->srv);
+	free(dm);
+	return -1;
+}

@@ -1,0 +1,167 @@
+/*
+ * web/dispatch.c - the dispatcher (web/dispatch.h): every request goes
+ * through the same checks in the same order before a handler sees it, and
+ * every failure leaves through web_reply_error.
+ */
+#include "web/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ca/ca.h"
+#include "web/api.h"
+#include "web/pages.h"
+#include "web/parse.h"
+#include "web/ratelimit.h"
+#include "web/server.h"
+
+void
+web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntable,
+	     const struct web_request *rq, struct web_reply *rep)
+{
+	char path[WEB_PATH_MAX], ctype[64], tok[CA_TOKEN_MAX];
+	struct web_match m;
+	struct web_query q;
+	struct ca_principal p;
+	struct mica_err err;
+	struct web_ctx c;
+	struct ca *ca = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int wait;
+
+	memset(&q, 0, sizeof(q));
+	memset(&p, 0, sizeof(p));
+	memset(tok, 0, sizeof(tok));
+	mica_err_clear(&err);
+
+	if (web_path_parse(rq->uri, rq->path_len, path, sizeof(path), &err) != 0)
+		goto fail;
+	if (srv != NULL) {
+		int a = web_page_serve(srv, rq->tls, rq->method, path, rep, &err);
+
+		if (a == 0)
+			goto out;
+		if (a < 0)
+			goto fail;
+	}
+	switch (web_route_match(table, ntable, rq->method, path, &m)) {
+	case WEB_ROUTE_OK:
+		break;
+	case WEB_ROUTE_BAD_METHOD:
+		mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
+			     "method not allowed for this resource");
+		web_reply_error(rep, &err);
+		rep->status = 405;   /* no error kind means 405: set it here */
+		snprintf(rep->allow, sizeof(rep->allow), "%s", m.allow);
+		goto out;
+	default:
+		mica_err_set(&err, MICA_E_NOTFOUND, "not_found", "no such resource");
+		goto fail;
+	}
+	/* ACME lives on the HTTPS listener only: its clients are given the
+	 * directory's https URL, and nothing else of it is meant for HTTP. */
+	if (m.route->auth == WEB_AUTH_ACME && !rq->tls) {
+		const char *https = web_https_url(srv);
+
+		mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
+			     "ACME is served over HTTPS only: use %s/acme/directory",
+			     https != NULL && *https != '\0' ? https : "https://...");
+		goto fail;
+	}
+	if (m.route->auth != WEB_AUTH_PUBLIC && m.route->auth != WEB_AUTH_ACME &&
+	    !rq->tls && !rq->loopback && !web_api_over_http(srv)) {
+		const char *https = web_https_url(srv);
+
+		if (https != NULL && *https != '\0')
+			mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
+				     "the API is served over HTTPS only: use %s/api/v1/...",
+				     https);
+		else
+			mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
+				     "the API is served over HTTPS only");
+		goto fail;
+	}
+	if (web_query_parse(rq->query, &q, &err) != 0 ||
+	    web_query_allow(&q, m.route->query, &err) != 0)
+		goto fail;
+	if (web_media_type(rq->ctype, ctype, sizeof(ctype)) != 0) {
+		mica_err_set(&err, MICA_E_UNSUPPORTED, "unsupported_media_type",
+			     "malformed Content-Type");
+		goto fail;
+	}
+
+	ca_principal_anon(&p, rq->client);
+	if (m.route->auth == WEB_AUTH_ADMIN && rq->authz == NULL) {
+		/* Nothing to look up: refuse before touching the store. */
+		mica_err_set(&err, MICA_E_UNAUTH, "missing_token",
+			     "this needs an admin token (Authorization: Bearer ...)");
+		goto fail;
+	}
+	if (m.route->auth != WEB_AUTH_PUBLIC) {
+		if ((ca = web_thread_ca(srv, &err)) == NULL)
+			goto fail;
+		/* An ACME request authenticates by its JWS, never a token. */
+		if (rq->authz != NULL && m.route->auth != WEB_AUTH_ACME) {
+			char label[WEB_RL_LABEL_MAX];
+			int bearer = web_bearer(rq->authz, tok, sizeof(tok));
+
+			/* Failures count per client address and token id, so
+			 * strangers (behind the same proxy or NAT) never lock
+			 * out a valid token; checked before the token is
+			 * looked at, so a blocked guesser learns nothing. */
+			web_rl_label(bearer == 0 ? tok : NULL, label);
+			if ((wait = web_rl_check(web_server_rl(srv), rq->client_key, label,
+						 now)) > 0) {
+				rep->retry_after = wait;
+				mica_err_set(&err, MICA_E_RATE, "too_many_attempts",
+					     "too many failed authentications; try again later");
+				goto fail;
+			}
+			if (bearer != 0) {
+				web_rl_fail(web_server_rl(srv), rq->client_key, label, now);
+				mica_err_set(&err, MICA_E_UNAUTH, "bad_token",
+					     "expected \"Authorization: Bearer <token>\"");
+				goto fail;
+			}
+			if (ca_authenticate(ca, tok, rq->client, &p, &err) != 0) {
+				if (err.kind == MICA_E_UNAUTH)
+					web_rl_fail(web_server_rl(srv), rq->client_key, label, now);
+				goto fail;
+			}
+			explicit_bzero(tok, sizeof(tok));
+		}
+		if (m.route->auth == WEB_AUTH_ADMIN && p.kind != CA_PRINCIPAL_ADMIN) {
+			if (p.kind == CA_PRINCIPAL_ANON)
+				mica_err_set(&err, MICA_E_UNAUTH, "missing_token",
+					     "this needs an admin token (Authorization: Bearer ...)");
+			else
+				mica_err_set(&err, MICA_E_FORBIDDEN, "admin_required",
+					     "this needs an admin token; an enrollment token is not enough");
+			goto fail;
+		}
+	}
+
+	memset(&c, 0, sizeof(c));
+	c.srv = srv;
+	c.ca = ca;
+	c.p = &p;
+	c.m = &m;
+	c.q = &q;
+	c.ctype = ctype;
+	c.body = rq->body;
+	c.body_len = rq->body_len;
+	c.client = rq->client;
+	c.now = now;
+	c.method = rq->method;
+	c.host = rq->host;
+	if (m.route->fn(&c, rep, &err) != 0)
+		goto fail;
+	goto out;
+fail:
+	web_reply_error(rep, &err);
+out:
+	explicit_bzero(tok, sizeof(tok));
+	ca_principal_free(&p);
+	web_query_free(&q);
+}

@@ -1,0 +1,50 @@
+/*
+ * web/dispatch.h - the dispatcher: one request in, one reply out, through
+ * the route table in a fixed order of checks. It knows nothing of
+ * libmicrohttpd: web/http.c hands it a struct web_request.
+ */
+#ifndef MICA_WEB_DISPATCH_H
+#define MICA_WEB_DISPATCH_H
+
+#include <stddef.h>
+
+#include "web/reply.h"
+#include "web/routes.h"
+
+struct web_server;
+
+/* A request whose head and body have been read. */
+struct web_request {
+	const char *uri;                 /* raw request target */
+	size_t path_len;                 /* uri[0..path_len) is the path */
+	const char *query;               /* after '?', or NULL */
+	const char *method;
+	const char *client;              /* printable client address */
+	const unsigned char *client_key; /* 16 octets (web_client_describe) */
+	int loopback;                    /* the client is on loopback */
+	int tls;                         /* it came over HTTPS */
+	const char *authz;               /* raw Authorization, or NULL */
+	const char *ctype;               /* raw Content-Type, or NULL */
+	const char *host;                /* raw Host (ACME builds its URLs
+					  * from it), or NULL */
+	const unsigned char *body;
+	size_t body_len;
+};
+
+/*
+ * Answer RQ through REP using the route table TABLE[0..N) (web_routes()
+ * in the daemon), in this order:
+ *   decode the path (dot segments refused) -> the pages -> match (404, or
+ *   405 + Allow) -> HTTPS required for the API (unless loopback or
+ *   --api-over-http) -> query string (unknown parameters refused) ->
+ *   Content-Type -> an admin route without a token: 401 before the store
+ *   is touched -> authentication (bearer token, failures rate-limited per
+ *   client address and token id) -> the route's auth level (401/403) -> the handler -> the one
+ *   error-reply path.
+ * SRV may be NULL (unit tests): the pages are skipped and anything that
+ * needs the store answers 503.
+ */
+void web_dispatch(struct web_server *srv, const struct web_route *table,
+		  size_t n, const struct web_request *rq, struct web_reply *rep);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * web/pages.h - the web pages (web/assets.h) as answers: "/" rendered with
+ * the CA's facts, the other pages and files byte for byte, and the rule
+ * that the pages taking a token (/request, /admin) are served over HTTPS
+ * only.
+ */
+#ifndef MICA_WEB_PAGES_H
+#define MICA_WEB_PAGES_H
+
+#include "util/err.h"
+#include "web/reply.h"
+
+struct web_server;
+
+/*
+ * Answer a GET or HEAD of a page or page file at the decoded PATH through
+ * REP. TLS says whether the request came over HTTPS. Returns 0 if
+ * answered, 1 if PATH is not a page (or the method is not GET/HEAD), -1
+ * with ERR filled if it is one but cannot be served.
+ */
+int web_page_serve(struct web_server *srv, int tls, const char *method,
+		   const char *path, struct web_reply *rep,
+		   struct mica_err *err);
+
+#endif

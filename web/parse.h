@@ -1,0 +1,117 @@
+/*
+ * web/parse.h - pure parsers of what clients send: request paths, query
+ * strings, Content-Type and Authorization headers, ids, peer addresses.
+ * No I/O, no state: every function here can be tested with a table.
+ */
+#ifndef MICA_WEB_PARSE_H
+#define MICA_WEB_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define WEB_PATH_MAX       512           /* decoded path */
+#define WEB_QUERY_KEYS     16            /* most key=value pairs */
+
+/*
+ * Percent-decode IN[0..LEN) into OUT (OUTSZ bytes, NUL-terminated). PLUS
+ * turns '+' into a space (query strings). Refuses a malformed escape, a
+ * decoded NUL or control character (< 0x20, 0x7f), and output that does
+ * not fit. Returns the decoded length or -1.
+ */
+int web_pct_decode(const char *in, size_t len, int plus, char *out,
+		   size_t outsz);
+
+/*
+ * Decode and check the path part of a request target (RAW[0..LEN), without
+ * the query). It must start with '/'; each segment is percent-decoded on
+ * its own and may not decode to '/' or '\\'; "." and ".." segments, in
+ * clear or encoded (%2e%2e), are refused rather than resolved, so nothing
+ * can climb out of a route. MICA_E_BADREQ "bad_path" on refusal.
+ */
+int web_path_parse(const char *raw, size_t len, char *out, size_t outsz,
+		   struct mica_err *err);
+
+struct web_query {
+	size_t n;
+	char *key[WEB_QUERY_KEYS];   /* point into buf */
+	char *val[WEB_QUERY_KEYS];   /* "" when the pair has no '=' */
+	char *buf;                   /* heap */
+};
+
+/* Parse a query string (without '?', may be NULL or empty): '&'-separated
+ * key=value pairs, percent-decoded ('+' = space). Refuses empty or
+ * duplicate keys, bad escapes, more than WEB_QUERY_KEYS pairs, and a string
+ * longer than 2048 bytes: MICA_E_BADREQ "bad_query". Free with
+ * web_query_free (also after failure). */
+int web_query_parse(const char *qs, struct web_query *q, struct mica_err *err);
+void web_query_free(struct web_query *q);
+/* Every key must be in ALLOWED (space-separated words; NULL = none):
+ * MICA_E_BADREQ "unknown_parameter" naming the first stranger. */
+int web_query_allow(const struct web_query *q, const char *allowed,
+		    struct mica_err *err);
+/* The value of KEY or NULL. */
+const char *web_query_get(const struct web_query *q, const char *key);
+/* KEY as a decimal integer in [MIN, MAX]; *OUT = DEF when absent.
+ * MICA_E_BADREQ "bad_parameter" if present but not such a number. */
+int web_query_int(const struct web_query *q, const char *key, int64_t min,
+		  int64_t max, int64_t def, int64_t *out, struct mica_err *err);
+
+/* Strict decimal: optional '-', digits only, no overflow, in [MIN, MAX].
+ * 0 or -1. */
+int web_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* The media type of a Content-Type header, lowercased, parameters and
+ * blanks dropped ("Application/JSON; charset=utf-8" -> "application/json").
+ * NULL or empty header -> "". -1 if it does not fit or has bad bytes. */
+int web_media_type(const char *header, char *out, size_t outsz);
+
+/* The credentials of an "Authorization: Bearer <token>" header (scheme
+ * case-insensitive, RFC 6750 2.1) into TOK (TOKSZ bytes). -1 for another
+ * scheme, an empty or oversized token, or bytes outside the token68 set. */
+int web_bearer(const char *header, char *tok, size_t toksz);
+
+/* What a request head says about its own framing (RFC 9112 6): how many
+ * Content-Length, Transfer-Encoding and Host field lines it has, and the
+ * first value of each of the first two (NULL if absent). */
+struct web_framing {
+	unsigned n_length, n_te, n_host;
+	const char *length, *te;
+};
+/*
+ * Refuse a request whose framing is ambiguous, so that mica and anything in
+ * front of it cannot disagree about where it ends (request smuggling):
+ * more than one Content-Length or Transfer-Encoding field line (even with
+ * equal values), both of them together (RFC 9112 6.1), a transfer coding
+ * other than exactly "chunked" (RFC 9112 6.3 item 4), a Content-Length
+ * that is not one decimal number (6.3 item 5), more than one Host (RFC
+ * 9112 3.2). MICA_E_BADREQ "bad_framing"; the caller answers 400 and
+ * closes the connection.
+ */
+int web_framing_check(const struct web_framing *f, struct mica_err *err);
+
+/* A request or token id from a URL: 1..CA_ID_MAX-1 characters of
+ * [0-9a-f]. 1 yes, 0 no. */
+int web_id_valid(const char *id);
+
+/* "2026-11-24T17:30:00Z" (RFC 3339, UTC) into BUF[32]. */
+const char *web_time_str(int64_t t, char buf[32]);
+
+struct sockaddr;
+/* The 16-octet form of the address of SA (IPv4 as v4-mapped IPv6) into
+ * OUT; -1 (OUT zeroed) for NULL or another family. */
+int web_addr16(const struct sockaddr *sa, unsigned char out[16]);
+/*
+ * Describe the client address A (16 octets, IPv4 v4-mapped): printable
+ * address into TEXT (IPv4 in dotted form), a 16-octet key for the rate
+ * limiter (IPv6 cut to its /64, as one host usually owns a whole /64), and
+ * whether it is loopback (127.0.0.0/8, ::1).
+ */
+void web_client_describe16(const unsigned char a[16], char *text,
+			   size_t textsz, unsigned char key[16], int *loopback);
+/* The same for the peer SA; unknown families: "unknown", not loopback. */
+void web_client_describe(const struct sockaddr *sa, char *text, size_t textsz,
+			 unsigned char key[16], int *loopback);
+
+#endif

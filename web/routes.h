@@ -1,0 +1,74 @@
+/*
+ * web/routes.h - the one static route table (method, path pattern,
+ * handler, who may call it, which query parameters it takes) and the
+ * matcher that looks a request up in it.
+ */
+#ifndef MICA_WEB_ROUTES_H
+#define MICA_WEB_ROUTES_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define WEB_PARAM_MAX      96            /* one {id}/{serial} segment */
+
+enum web_auth {
+	WEB_AUTH_PUBLIC = 0,  /* public files: plain HTTP too, no token */
+	WEB_AUTH_ANY,         /* API; a token is optional (anon allowed) */
+	WEB_AUTH_ADMIN,       /* API; an admin token is required */
+	WEB_AUTH_ACME,        /* ACME (web/acme.c): HTTPS only, no bearer
+			       * token; the engine checks each request's
+			       * JWS */
+};
+
+struct web_ctx;
+struct web_reply;
+/* A handler fills REP and returns 0, or returns -1 with ERR filled (the
+ * dispatcher renders it through web_reply_error). */
+typedef int (*web_handler_fn)(struct web_ctx *c, struct web_reply *rep,
+			      struct mica_err *err);
+
+struct web_route {
+	const char *method;     /* "GET" (also answers HEAD), "POST", "DELETE" */
+	const char *pattern;    /* "/api/v1/requests/{id}/approve" */
+	web_handler_fn fn;
+	int auth;               /* enum web_auth */
+	const char *query;      /* allowed query keys, space-separated */
+};
+
+#define WEB_MAX_PARAMS 2
+struct web_match {
+	const struct web_route *route;
+	size_t nparams;
+	char param[WEB_MAX_PARAMS][WEB_PARAM_MAX];
+	char allow[64];         /* methods for the path, when BAD_METHOD */
+};
+
+enum { WEB_ROUTE_OK = 0, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METHOD };
+
+/* The daemon's route table (static storage). */
+const struct web_route *web_routes(size_t *n);
+/*
+ * Match METHOD and a decoded PATH against TABLE: "{name}" matches one
+ * non-empty segment of at most WEB_PARAM_MAX-1 bytes. Returns WEB_ROUTE_OK
+ * (m->route and params set), WEB_ROUTE_NOT_FOUND, or WEB_ROUTE_BAD_METHOD
+ * (some route has the path, none the method; m->allow lists them, with
+ * HEAD beside GET).
+ */
+int web_route_match(const struct web_route *table, size_t n,
+		    const char *method, const char *path, struct web_match *m);
+
+/*
+ * What the access log may say of a request path, RAW[0..LEN) as the
+ * client sent it (without the query): the pattern of the route it decodes
+ * to ("/api/v1/requests/{id}", whatever the method), the path of a page
+ * ("/admin"), or "(other path)". Never a byte the client chose: a token
+ * pasted into a URL could be spelled in any case and percent-encoding, and
+ * an id segment may hold anything. Static storage.
+ */
+const char *web_log_path(const char *raw, size_t len);
+
+/* METHOD if it is one of RFC 9110's, else "OTHER" (static storage). */
+const char *web_log_method(const char *method);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * web/tls.c - the daemon's own TLS certificate and its HTTPS listener
+ * (web/tls.h). The key is generated at every start and kept in memory
+ * only; its certificate is issued by the CA like any other (CDP and AIA
+ * included), for the names clients may type to reach the daemon.
+ */
+#include "web/tls.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ca/keys.h"
+#include "ca/names.h"
+#include "ca/x509.h"
+#include "util/log.h"
+#include "web/listener.h"
+#include "web/parse.h"
+#include "web/server.h"
+
+/* Names for the daemon's certificate: what clients may type to reach it:
+ * "localhost" (which ca_issue_for_spki allows an admin) and whatever else
+ * passes ca_name_parse. */
+static size_t
+tls_names(struct web_tls *t, char names[WEB_TLS_NAMES_MAX][256])
+{
+	char cand[6][256];
+	size_t nc = 0, n = 0;
+
+	snprintf(cand[nc++], 256, "localhost");
+	snprintf(cand[nc++], 256, "127.0.0.1");
+	if (!t->addr->wildcard)
+		snprintf(cand[nc++], 256, "%s", t->addr->host);
+	web_url_host(ca_public_url(t->srv->parent), cand[nc], 256);
+	if (cand[nc][0] != '\0')
+		nc++;
+	web_host_name(cand[nc++], 256);
+	for (size_t i = 0; i < nc && n < WEB_TLS_NAMES_MAX; i++) {
+		struct ca_name nm;
+		int dup = 0;
+
+		if (strcmp(cand[i], "localhost") == 0) {
+			nm.kind = CA_NAME_DNS;
+			snprintf(nm.value, sizeof(nm.value), "localhost");
+		} else if (ca_name_parse(cand[i], 0, &nm, NULL) != 0 ||
+			   nm.kind == CA_NAME_EMAIL) {
+			continue;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(names[k], nm.value) == 0)
+				dup = 1;
+		if (!dup)
+			snprintf(names[n++], 256, "%s", nm.value);
+	}
+	return n;
+}
+
+/* A fresh key (in memory only) and a certificate for it from our own CA.
+ * On success *key_pem (zeroize with ca_key_pem_free) and *cert_pem (free). */
+static int
+tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
+	  struct mica_err *err)
+{
+	struct web_server *srv = t->srv;
+	char names[WEB_TLS_NAMES_MAX][256];
+	const char *np[WEB_TLS_NAMES_MAX];
+	unsigned char *spki = NULL;
+	size_t spki_len = 0, n, o = 0;
+	struct ca_issued out;
+	struct ca_principal p;
+	int rc = -1, r;
+
+	*key_pem = *cert_pem = NULL;
+	memset(&out, 0, sizeof(out));
+	web_daemon_principal(&p);
+	if ((n = tls_names(t, names)) == 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "tls_names", "no usable name for the TLS certificate");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		np[i] = names[i];
+	if (ca_key_generate_pem(CA_KEY_EC_P256, key_pem, &spki, &spki_len, err) != 0)
+		goto out;
+	pthread_mutex_lock(&srv->parent_lock);
+	r = ca_issue_for_spki(srv->parent, &p, "server", spki, spki_len, np, n,
+			      WEB_TLS_DAYS, &out, err);
+	pthread_mutex_unlock(&srv->parent_lock);
+	if (r != 0)
+		goto out;
+	if (ca_pem_encode("CERTIFICATE", out.der, out.der_len, cert_pem, err) != 0)
+		goto out;
+	/* Under a root, clients trust the root only: send the issuing CA
+	 * and what is above it with the certificate. */
+	if (ca_chain_count(srv->parent) > 1) {
+		char *all = NULL;
+
+		if (asprintf(&all, "%s%s", *cert_pem,
+			     ca_chain_pem(srv->parent)) < 0) {
+			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				     "out of memory");
+			goto out;
+		}
+		free(*cert_pem);
+		*cert_pem = all;
+	}
+	t->not_before = out.not_before;
+	t->not_after = out.not_after;
+	snprintf(t->serial, sizeof(t->serial), "%s", out.serial);
+	t->names[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int k = snprintf(t->names + o, sizeof(t->names) - o, "%s%s",
+				 i > 0 ? ", " : "", names[i]);
+
+		if (k < 0 || (size_t)k >= sizeof(t->names) - o)
+			break;
+		o += (size_t)k;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		ca_key_pem_free(*key_pem);
+		free(*cert_pem);
+		*key_pem = *cert_pem = NULL;
+	}
+	free(spki);
+	ca_issued_free(&out);
+	ca_principal_free(&p);
+	return rc;
+}
+
+int
+web_tls_start(struct web_tls *t, struct mica_err *err)
+{
+	char *key = NULL, *cert = NULL;
+
+	assert(t->listener == NULL);
+	if (tls_issue(t, &key, &cert, err) != 0)
+		return -1;
+	t->listener = web_listener_start(t->srv, 1, t->addr, t->url, t->threads, -1,
+					 key, cert, err);
+	/* GnuTLS has parsed both; our copy of the key goes now. */
+	ca_key_pem_free(key);
+	free(cert);
+	return t->listener != NULL ? 0 : -1;
+}
+
+/* New certificate, new listener on a duplicate of the listening socket,
+ * then the old listener stops accepting, finishes what it has, and goes. */
+static int
+tls_rotate(struct web_tls *t, struct mica_err *err)
+{
+	struct web_listener *old = t->listener, *nl;
+	char *key = NULL, *cert = NULL;
+	int fd;
+
+	if (old == NULL)
+		return 0;
+	if (tls_issue(t, &key, &cert, err) != 0)
+		return -1;
+	if ((fd = web_listener_dup_fd(old)) < 0) {
+		ca_key_pem_free(key);
+		free(cert);
+		return mica_err_set(err, MICA_E_INTERNAL, "dup", "cannot duplicate the listening socket");
+	}
+	nl = web_listener_start(t->srv, 1, t->addr, t->url, t->threads, fd, key, cert, err);
+	ca_key_pem_free(key);
+	free(cert);
+	if (nl == NULL) {
+		close(fd);
+		return -1;
+	}
+	t->listener = nl;
+	web_listeners_stop(old, NULL);
+	return 0;
+}
+
+void
+web_tls_maintain(struct web_tls *t, int force)
+{
+	int64_t now = (int64_t)time(NULL), life, renew_at;
+	struct mica_err e;
+	char ts[32];
+
+	if (t->listener == NULL)
+		return;
+	if (!force) {
+		life = t->not_after - t->not_before;
+		renew_at = t->not_after - life / 3;
+		if (now < renew_at || now - t->last_try < 300)
+			return;
+		/* Cut to the CA's own end already: a new one cannot do better. */
+		if (ca_not_after(t->srv->parent) <= t->not_after && now < t->not_after)
+			return;
+	}
+	t->last_try = now;
+	if (tls_rotate(t, &e) != 0)
+		mica_log(MICA_LOG_ERR, "cannot renew the HTTPS certificate: %s: %s",
+			 e.code, e.msg);
+	else
+		mica_log(MICA_LOG_INFO, "new HTTPS certificate %s, valid until %s",
+			 t->serial, web_time_str(t->not_after, ts));
+}
