@@ -224,7 +224,9 @@ EOF
 		"$NAMED" -g -c "$W/ns/named.conf" >"$W/ns/named.log" 2>&1 &
 		NAMED_PID=$!
 		on_exit_kill "$NAMED_PID"
-		if wait_for "named answers" 30 sh -c "dig +short +time=1 +tries=1 -p $NP @127.0.0.1 ns.contoso.test | grep -q 127.0.0.1"; then
+		# Answering a query is not enough: named may still refuse an
+		# update (SERVFAIL) until it has finished loading every zone.
+		if wait_for "named answers" 30 sh -c "grep -q 'all zones loaded' '$W/ns/named.log' && dig +short +time=1 +tries=1 -p $NP @127.0.0.1 ns.contoso.test | grep -q 127.0.0.1"; then
 			if RFC2136_NAMESERVER=127.0.0.1:$NP RFC2136_TSIG_KEY=mica-test \
 				RFC2136_TSIG_SECRET=$TSIG RFC2136_TSIG_ALGORITHM=hmac-sha256. \
 				RFC2136_PROPAGATION_TIMEOUT=$((60 * TIME_SCALE)) RFC2136_POLLING_INTERVAL=1 \
