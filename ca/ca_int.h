@@ -37,6 +37,7 @@
  *   keys.c        the CA key material: generate, seal, unseal, sign
  *   p7.c          PKCS#7 certs-only messages (.p7b)
  *   cacert.c      CA certificates, bundles and CRLs from other CAs
+ * and ACME (RFC 8555), listed in ca/acme_int.h: acme*.c, jws.c, dns.c.
  */
 #ifndef MICA_CA_INT_H
 #define MICA_CA_INT_H
@@ -310,6 +311,12 @@ struct ca_issue_job {
 	const char *action;                 /* audit action */
 	struct db_request *record;          /* store this request as issued
 					     * (serial filled in), or NULL */
+	/* Also run in the transaction that stores the certificate, after
+	 * its own writes, with its serial (the ACME order that asked for it
+	 * becomes valid in the same commit); NULL if nothing. */
+	int (*on_stored)(struct db *db, void *arg, const char *serial,
+			 struct mica_err *err);
+	void *on_stored_arg;
 };
 
 /* In a transaction body: MICA_E_POLICY "key_compromised" if the key with

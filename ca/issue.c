@@ -200,6 +200,9 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 				return -1;
 		}
 	}
+	if (j->on_stored != NULL &&
+	    j->on_stored(db, j->on_stored_arg, x->serial_hex, err) != 0)
+		return -1;
 	return db_audit_add(db, ca_now(), j->p->actor, j->action, x->serial_hex,
 			    x->detail, err);
 }

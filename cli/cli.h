@@ -38,6 +38,12 @@ int cmd_sign_ca(const char *datadir, int argc, char **argv);
 int cmd_renew_ca(const char *datadir, int argc, char **argv);
 int cmd_import_crl(const char *datadir, int argc, char **argv);
 int cmd_export_chain(const char *datadir, int argc, char **argv);
+int cmd_acme(const char *datadir, int argc, char **argv);
+
+/* 'mica token create --enroll --acme': an EAB credential with SPEC's
+ * scope, printed once (cli/cmd_acme.c). Returns the exit status. */
+int cli_token_acme(const char *datadir, const struct ca_principal *p,
+		   const struct ca_token_spec *spec);
 
 /* Print "mica: error: MSG" and return the exit code for ERR. */
 int cli_fail(const struct mica_err *err);

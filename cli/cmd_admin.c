@@ -174,8 +174,8 @@ cmd_request(const char *datadir, int argc, char **argv)
 
 static const char token_help[] =
 "Usage: mica [-d DIR] token create --admin [--expires DURATION] [--comment TEXT]\n"
-"       mica [-d DIR] token create --enroll [--profile P] [--name N]... [--uses N]\n"
-"                                  [--expires DURATION] [--comment TEXT]\n"
+"       mica [-d DIR] token create --enroll [--acme] [--profile P] [--name N]...\n"
+"                                  [--uses N] [--expires DURATION] [--comment TEXT]\n"
 "       mica [-d DIR] token list [--json]\n"
 "       mica [-d DIR] token revoke ID\n"
 "\n"
@@ -189,7 +189,14 @@ static const char token_help[] =
 "default never). --comment is plain text, up to 200 characters, no control\n"
 "or invisible characters.\n"
 "\n"
-"The token is printed once, on standard output, and stored only as a hash.\n";
+"The token is printed once, on standard output, and stored only as a hash.\n"
+"\n"
+"With --acme, the enrollment token is for an ACME client (mica serve's\n"
+"/acme/directory): instead of a bearer token, an External Account Binding\n"
+"key id and HMAC key are printed, for certbot --eab-kid/--eab-hmac-key and\n"
+"lego --eab --kid/--hmac. The ACME account they create may order what the\n"
+"token's scope allows; --uses counts certificates (default unlimited, as\n"
+"renewals are the point). The HMAC key binds one account and is then wiped.\n";
 
 int
 cmd_token(const char *datadir, int argc, char **argv)
@@ -203,10 +210,12 @@ cmd_token(const char *datadir, int argc, char **argv)
 		{ "expires", required_argument, NULL, 'x' },
 		{ "comment", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "acme", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[CA_NAMES_MAX], *sub;
+	int acme = 0;
 	struct ca_token_spec spec;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
@@ -238,6 +247,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 			break;
 		case 'c': spec.comment = optarg; break;
 		case 'j': json = 1; break;
+		case 'A': acme = 1; break;
 		case 'h': fputs(token_help, stdout); return 0;
 		default: return cli_usage("token", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
@@ -248,9 +258,11 @@ cmd_token(const char *datadir, int argc, char **argv)
 		char token[CA_TOKEN_MAX];
 		if (kind < 0)
 			return cli_usage("token", "token create needs --admin or --enroll");
-		if (kind == CA_TOKEN_ADMIN && (spec.profile || spec.nnames || spec.uses))
-			return cli_usage("token", "--profile, --name and --uses are for --enroll tokens");
+		if (kind == CA_TOKEN_ADMIN && (spec.profile || spec.nnames || spec.uses || acme))
+			return cli_usage("token", "--profile, --name, --uses and --acme are for --enroll tokens");
 		spec.kind = kind;
+		if (acme)
+			return cli_token_acme(datadir, &cli, &spec);
 		if (spec.uses == 0)
 			spec.uses = kind == CA_TOKEN_ADMIN ? -1 : 1;
 		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)

@@ -53,6 +53,20 @@ static const char serve_help[] =
 "  --signers N             signer processes, which alone hold the CA key\n"
 "                          (default: one per core, at most 16)\n"
 "\n"
+"ACME (RFC 8555) is served at https://HOST:PORT/acme/directory. Accounts\n"
+"need an External Account Binding from 'mica token create --enroll --acme'\n"
+"unless:\n"
+"  --acme-open             any client that proves control of a name within\n"
+"                          the allowed domains may enroll (closed networks)\n"
+"Where validation connects (labs and tests):\n"
+"  --acme-hosts FILE       hosts(5) file consulted before DNS\n"
+"  --acme-http-port N      http-01 port (default 80)\n"
+"  --acme-tls-port N       tls-alpn-01 and https redirect port (default 443)\n"
+"  --acme-dns ADDR:PORT    resolver for dns-01 TXT look-ups (default: the\n"
+"                          first nameserver of /etc/resolv.conf)\n"
+"  --acme-allow-loopback   validate against loopback and link-local\n"
+"                          addresses too (refused otherwise)\n"
+"\n"
 "Addresses are numeric: 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8443.\n"
 "An offline root ('mica init --root-only') is never served, nor an issuing\n"
 "CA still awaiting its certificate ('mica install-ca'): both exit 6.\n"
@@ -84,6 +98,12 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "log",             required_argument, NULL, 'L' },
 		{ "threads",         required_argument, NULL, 'T' },
 		{ "signers",         required_argument, NULL, 'G' },
+		{ "acme-open",       no_argument,       NULL, 'o' },
+		{ "acme-hosts",      required_argument, NULL, 'f' },
+		{ "acme-http-port",  required_argument, NULL, '8' },
+		{ "acme-tls-port",   required_argument, NULL, '4' },
+		{ "acme-dns",        required_argument, NULL, 'n' },
+		{ "acme-allow-loopback", no_argument,   NULL, 'l' },
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,6 +163,28 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			if (cli_parse_int(optarg, 1, 16, &n) != 0)
 				return cli_usage("serve", "--signers wants a number from 1 to 16");
 			o.signers = (int)n;
+			break;
+		case 'o':
+			o.acme.open = 1;
+			break;
+		case 'f':
+			o.acme.hosts_file = optarg;
+			break;
+		case '8':
+		case '4':
+			if (cli_parse_int(optarg, 1, 65535, &n) != 0)
+				return cli_usage("serve", "--acme-%s-port wants a port number",
+						 c == '8' ? "http" : "tls");
+			if (c == '8')
+				o.acme.http_port = (int)n;
+			else
+				o.acme.tls_port = (int)n;
+			break;
+		case 'n':
+			o.acme.dns = optarg;
+			break;
+		case 'l':
+			o.acme.allow_loopback = 1;
 			break;
 		case 'h':
 			fputs(serve_help, stdout);

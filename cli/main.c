@@ -34,6 +34,7 @@ static const struct {
 	{ "import-crl",  cmd_import_crl,  "keep the offline root's CRL, to serve at /root.crl" },
 	{ "request",     cmd_request,     "list, show, approve or deny pending requests" },
 	{ "token",       cmd_token,       "create, list or revoke API tokens" },
+	{ "acme",        cmd_acme,        "list or deactivate ACME accounts, list their orders" },
 	{ "profile",     cmd_profile,     "list profiles or change their validity" },
 	{ "domain",      cmd_domain,      "list, add or remove allowed domains" },
 	{ "audit",       cmd_audit,       "show the audit trail" },

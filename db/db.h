@@ -503,4 +503,154 @@ int db_audit_list(struct db *db, int64_t since, int64_t before_id, int limit,
 		  struct db_audit **out, size_t *n, struct mica_err *err);
 void db_audit_array_free(struct db_audit *a, size_t n);
 
+/* --------------------------------------------------------------- ACME -- */
+
+/*
+ * ACME (RFC 8555) accounts, External Account Bindings, orders and
+ * authorizations (db/acme_accounts.c, db/acme_orders.c). Statuses are the
+ * protocol's words ("valid", "pending"...); the store checks that they are
+ * among the allowed ones and makes every transition a conditional UPDATE
+ * (MICA_E_CONFLICT "acme_state" when the row is not in the state the
+ * caller expected, MICA_E_NOTFOUND when there is no row).
+ */
+#define DB_ACME_STATUS_MAX 16
+
+struct db_acme_account {
+	char id[40];
+	unsigned char thumbprint[32];  /* RFC 7638 SHA-256 of the key */
+	char *jwk;                     /* the public key, JSON */
+	char status[DB_ACME_STATUS_MAX];   /* valid, deactivated, revoked */
+	char *contact;                 /* '\n'-separated URLs, NULL if none */
+	char token_id[40];             /* EAB-bound token, "" if none */
+	char *client;
+	int64_t created_at, deactivated_at;
+};
+/* MICA_E_CONFLICT "key_in_use" if another account has the key. */
+int db_acme_account_insert(struct db *db, const struct db_acme_account *a,
+			   struct mica_err *err);
+int db_acme_account_get(struct db *db, const char *id,
+			struct db_acme_account *out, struct mica_err *err);
+int db_acme_account_by_key(struct db *db, const unsigned char thumbprint[32],
+			   struct db_acme_account *out, struct mica_err *err);
+/* CONTACT NULL clears it. */
+int db_acme_account_set_contact(struct db *db, const char *id,
+				const char *contact, struct mica_err *err);
+/* valid -> deactivated at AT. */
+int db_acme_account_deactivate(struct db *db, const char *id, int64_t at,
+			       struct mica_err *err);
+/* Replace the key of valid account ID, if it is still OLD_THUMB (key
+ * rollover): "key_in_use" if another account has the new key. */
+int db_acme_account_set_key(struct db *db, const char *id,
+			    const unsigned char old_thumb[32],
+			    const unsigned char new_thumb[32], const char *jwk,
+			    struct mica_err *err);
+/* Newest first, at most LIMIT (1..10000). */
+int db_acme_account_list(struct db *db, int limit, struct db_acme_account **out,
+			 size_t *n, struct mica_err *err);
+void db_acme_account_free(struct db_acme_account *a);
+void db_acme_account_array_free(struct db_acme_account *a, size_t n);
+
+struct db_acme_eab {
+	char token_id[40];
+	unsigned char key[32];
+	int has_key;                   /* 0 once bound (the key is wiped) */
+	char account_id[40];           /* "" until bound */
+	int64_t bound_at;
+};
+int db_acme_eab_insert(struct db *db, const char *token_id,
+		       const unsigned char key[32], struct mica_err *err);
+int db_acme_eab_get(struct db *db, const char *token_id,
+		    struct db_acme_eab *out, struct mica_err *err);
+/* Bind the unbound credential TOKEN_ID to ACCOUNT_ID and wipe its key;
+ * MICA_E_CONFLICT "eab_used" if it was bound meanwhile. */
+int db_acme_eab_bind(struct db *db, const char *token_id,
+		     const char *account_id, int64_t at, struct mica_err *err);
+
+struct db_acme_order {
+	char id[40];
+	char account_id[40];
+	char status[DB_ACME_STATUS_MAX];   /* pending ready processing valid invalid */
+	char *names;                   /* '\n'-separated, "*.x" for wildcards */
+	char *profile;
+	int64_t expires, created_at, updated_at;
+	char serial[DB_SERIAL_MAX];    /* "" unless valid */
+	char *error_code, *error_detail;   /* NULL unless invalid */
+	char *replaces;                /* RFC 9773 certID, NULL if none */
+	char replaces_serial[DB_SERIAL_MAX];
+};
+int db_acme_order_insert(struct db *db, const struct db_acme_order *o,
+			 struct mica_err *err);
+int db_acme_order_get(struct db *db, const char *id, struct db_acme_order *out,
+		      struct mica_err *err);
+/* FROM -> TO at AT; SERIAL for "valid", CODE and DETAIL for "invalid"
+ * (each NULL otherwise). */
+int db_acme_order_move(struct db *db, const char *id, const char *from,
+		       const char *to, const char *serial, const char *code,
+		       const char *detail, int64_t at, struct mica_err *err);
+/* ACCOUNT_ID's orders (every account's if NULL), newest first, at most
+ * LIMIT (1..10000). */
+int db_acme_order_list(struct db *db, const char *account_id, int limit,
+		       struct db_acme_order **out, size_t *n,
+		       struct mica_err *err);
+/* Orders of ACCOUNT_ID still pending or ready and not expired at NOW. */
+int db_acme_order_count_open(struct db *db, const char *account_id,
+			     int64_t now, int64_t *out, struct mica_err *err);
+/* The order whose certificate is SERIAL; MICA_E_NOTFOUND if none. */
+int db_acme_order_by_serial(struct db *db, const char *serial,
+			    struct db_acme_order *out, struct mica_err *err);
+/* *OUT 1 if an order other than EXCEPT_ID (may be NULL) that replaces
+ * SERIAL is valid or on its way to being (not invalid), else 0. */
+int db_acme_order_replacing(struct db *db, const char *serial,
+			    const char *except_id, int *out,
+			    struct mica_err *err);
+void db_acme_order_free(struct db_acme_order *o);
+void db_acme_order_array_free(struct db_acme_order *a, size_t n);
+
+struct db_acme_authz {
+	char id[40];
+	char order_id[40];
+	char account_id[40];
+	char kind[4];                  /* "dns" or "ip" */
+	char name[256];                /* without "*." */
+	int wildcard;
+	char status[DB_ACME_STATUS_MAX];   /* pending valid invalid deactivated */
+	int64_t expires;
+	char token[64];
+	char chall[16];                /* "" or the challenge type tried */
+	char chall_status[DB_ACME_STATUS_MAX];   /* "" processing valid invalid */
+	int64_t validated_at;
+	char *error_code, *error_detail;
+};
+int db_acme_authz_insert(struct db *db, const struct db_acme_authz *a,
+			 struct mica_err *err);
+int db_acme_authz_get(struct db *db, const char *id, struct db_acme_authz *out,
+		      struct mica_err *err);
+/* The authorizations of ORDER_ID, in insertion order. */
+int db_acme_authz_of_order(struct db *db, const char *order_id,
+			   struct db_acme_authz **out, size_t *n,
+			   struct mica_err *err);
+/* Start challenge CHALL on a pending authorization no challenge was tried
+ * on yet (chall_status processing). */
+int db_acme_authz_start(struct db *db, const char *id, const char *chall,
+			struct mica_err *err);
+/* The challenge being validated succeeded (VALID 1: authorization valid,
+ * until EXPIRES) or failed (CODE, DETAIL), at AT. */
+int db_acme_authz_finish(struct db *db, const char *id, int valid,
+			 const char *code, const char *detail, int64_t at,
+			 int64_t expires, struct mica_err *err);
+/* pending or valid -> deactivated. */
+int db_acme_authz_deactivate(struct db *db, const char *id,
+			     struct mica_err *err);
+/* A valid authorization of ACCOUNT_ID for the identifier, not expired at
+ * NOW (WILDCARD -1: either kind); MICA_E_NOTFOUND if none. */
+int db_acme_authz_find_valid(struct db *db, const char *account_id,
+			     const char *kind, const char *name, int wildcard,
+			     int64_t now, struct db_acme_authz *out,
+			     struct mica_err *err);
+/* Ids of authorizations left processing (a restart), at most MAX. */
+int db_acme_authz_processing(struct db *db, size_t max, char (**ids)[40],
+			     size_t *n, struct mica_err *err);
+void db_acme_authz_free(struct db_acme_authz *a);
+void db_acme_authz_array_free(struct db_acme_authz *a, size_t n);
+
 #endif

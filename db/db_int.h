@@ -12,6 +12,9 @@
  *             one file per table (the CA row, domains and profile
  *             overrides count as the CA's configuration; keys.c is the
  *             CA's other keys, rootcrls.c the CRLs imported from above)
+ *   acme_accounts.c, acme_orders.c
+ *             ACME: accounts with their External Account Bindings;
+ *             orders with their authorizations
  *
  * db/schema_sql.c is generated from schema/NNN_name.sql by
  * scripts/embed-schema; struct db_migration must match what that script
@@ -98,6 +101,18 @@ enum db_stmt_id {
 	S_KEY_COMPROMISED_ADD, S_KEY_COMPROMISED_GET,
 	/* challenges.c */
 	S_CHALLENGE_EXPIRE, S_CHALLENGE_TRIM, S_CHALLENGE_ADD, S_CHALLENGE_CONSUME,
+	/* acme_accounts.c */
+	S_ACME_ACCT_INSERT, S_ACME_ACCT_GET, S_ACME_ACCT_BY_KEY,
+	S_ACME_ACCT_CONTACT, S_ACME_ACCT_DEACTIVATE, S_ACME_ACCT_SET_KEY,
+	S_ACME_ACCT_LIST, S_ACME_ACCT_EXISTS,
+	S_ACME_EAB_INSERT, S_ACME_EAB_GET, S_ACME_EAB_BIND,
+	/* acme_orders.c */
+	S_ACME_ORDER_INSERT, S_ACME_ORDER_GET, S_ACME_ORDER_MOVE,
+	S_ACME_ORDER_LIST, S_ACME_ORDER_LIST_ACCT, S_ACME_ORDER_OPEN,
+	S_ACME_ORDER_BY_SERIAL, S_ACME_ORDER_REPLACING, S_ACME_ORDER_EXISTS,
+	S_ACME_AUTHZ_INSERT, S_ACME_AUTHZ_GET, S_ACME_AUTHZ_OF_ORDER,
+	S_ACME_AUTHZ_START, S_ACME_AUTHZ_FINISH, S_ACME_AUTHZ_DEACTIVATE,
+	S_ACME_AUTHZ_FIND_VALID, S_ACME_AUTHZ_PROCESSING, S_ACME_AUTHZ_EXISTS,
 	S__COUNT
 };
 

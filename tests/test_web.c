@@ -253,12 +253,16 @@ test_route_table_sane(void)
 	CU_ASSERT(n > 10);
 	for (size_t i = 0; i < n; i++) {
 		int api = strncmp(t[i].pattern, "/api/v1/", 8) == 0;
+		int acme = strncmp(t[i].pattern, "/acme/", 6) == 0;
 
 		CU_ASSERT_PTR_NOT_NULL(t[i].fn);
 		CU_ASSERT(t[i].auth == WEB_AUTH_PUBLIC || t[i].auth == WEB_AUTH_ANY ||
-			  t[i].auth == WEB_AUTH_ADMIN);
-		/* Public files outside /api, API routes never public. */
-		CU_ASSERT_EQUAL(api, t[i].auth != WEB_AUTH_PUBLIC);
+			  t[i].auth == WEB_AUTH_ADMIN || t[i].auth == WEB_AUTH_ACME);
+		/* Public files outside /api, API routes never public; ACME's
+		 * routes, and only they, authenticate by JWS. */
+		CU_ASSERT_EQUAL(acme, t[i].auth == WEB_AUTH_ACME);
+		if (!acme)
+			CU_ASSERT_EQUAL(api, t[i].auth != WEB_AUTH_PUBLIC);
 		CU_ASSERT(strcmp(t[i].method, "GET") == 0 || strcmp(t[i].method, "POST") == 0 ||
 			  strcmp(t[i].method, "DELETE") == 0);
 		for (size_t k = i + 1; k < n; k++)

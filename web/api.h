@@ -30,6 +30,8 @@ struct web_ctx {
 	size_t body_len;
 	const char *client;
 	int64_t now;
+	const char *method;            /* "GET", "HEAD", "POST"... */
+	const char *host;              /* the Host header, NULL if none */
 };
 
 /* Handlers (api.c), referenced by the route table. */

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "ca/acme.h"
 #include "ca/ca.h"
 #include "util/log.h"
 #include "web/addr.h"
@@ -146,6 +147,11 @@ banner(struct web_daemon *dm)
 	if (dm->tls.listener != NULL)
 		printf("https: %s (everything, API under /api/v1; certificate for %s)\n",
 		       dm->srv.https_url, dm->tls.names);
+	if (dm->tls.listener != NULL)
+		printf("acme: %s/acme/directory (%s)\n", dm->srv.https_url,
+		       ca_acme_eab_required(dm->srv.acme) ?
+		       "external account binding required: mica token create --enroll --acme" :
+		       "open: any client proving a name within the allowed domains");
 	fflush(stdout);
 	mica_log(MICA_LOG_INFO, "serving%s%s%s%s with %u thread%s per listener",
 		 dm->http != NULL ? " " : "", dm->http != NULL ? dm->http_url : "",
@@ -264,6 +270,10 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		goto out;
 	if (web_server_attach(&dm->srv, parent, err) != 0)
 		goto out;
+	/* ACME's validation workers clone their handles now, while no
+	 * other thread uses the parent. */
+	if (ca_acme_open(parent, &o->acme, &dm->srv.acme, err) != 0)
+		goto out;
 	if (first && first_admin_token(&dm->srv, err) != 0)
 		goto out;
 
@@ -334,6 +344,8 @@ out:
 	 * MHD_stop_daemon; the parent handle goes last. */
 	web_listeners_stop(dm->http, dm->tls.listener);
 	dm->http = dm->tls.listener = NULL;
+	ca_acme_close(dm->srv.acme);
+	dm->srv.acme = NULL;
 	web_crl_cache_free(dm->srv.crl);
 	web_server_fini(&dm->srv);
 	ca_close(parent);

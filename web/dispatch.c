@@ -59,8 +59,18 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 		mica_err_set(&err, MICA_E_NOTFOUND, "not_found", "no such resource");
 		goto fail;
 	}
-	if (m.route->auth != WEB_AUTH_PUBLIC && !rq->tls && !rq->loopback &&
-	    !web_api_over_http(srv)) {
+	/* ACME lives on the HTTPS listener only: its clients are given the
+	 * directory's https URL, and nothing else of it is meant for HTTP. */
+	if (m.route->auth == WEB_AUTH_ACME && !rq->tls) {
+		const char *https = web_https_url(srv);
+
+		mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
+			     "ACME is served over HTTPS only: use %s/acme/directory",
+			     https != NULL && *https != '\0' ? https : "https://...");
+		goto fail;
+	}
+	if (m.route->auth != WEB_AUTH_PUBLIC && m.route->auth != WEB_AUTH_ACME &&
+	    !rq->tls && !rq->loopback && !web_api_over_http(srv)) {
 		const char *https = web_https_url(srv);
 
 		if (https != NULL && *https != '\0')
@@ -91,7 +101,8 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	if (m.route->auth != WEB_AUTH_PUBLIC) {
 		if ((ca = web_thread_ca(srv, &err)) == NULL)
 			goto fail;
-		if (rq->authz != NULL) {
+		/* An ACME request authenticates by its JWS, never a token. */
+		if (rq->authz != NULL && m.route->auth != WEB_AUTH_ACME) {
 			char label[WEB_RL_LABEL_MAX];
 			int bearer = web_bearer(rq->authz, tok, sizeof(tok));
 
@@ -142,6 +153,8 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	c.body_len = rq->body_len;
 	c.client = rq->client;
 	c.now = now;
+	c.method = rq->method;
+	c.host = rq->host;
 	if (m.route->fn(&c, rep, &err) != 0)
 		goto fail;
 	goto out;

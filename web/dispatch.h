@@ -25,6 +25,8 @@ struct web_request {
 	int tls;                         /* it came over HTTPS */
 	const char *authz;               /* raw Authorization, or NULL */
 	const char *ctype;               /* raw Content-Type, or NULL */
+	const char *host;                /* raw Host (ACME builds its URLs
+					  * from it), or NULL */
 	const unsigned char *body;
 	size_t body_len;
 };

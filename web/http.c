@@ -175,6 +175,8 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 					"Bearer realm=\"mica\"");
 	if (rep->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	for (size_t i = 0; i < rep->nhdr && i < WEB_EXTRA_HEADERS; i++)
+		MHD_add_response_header(resp, rep->hdr[i].name, rep->hdr[i].value);
 	/* RFC 6797: once a browser has been here over HTTPS, it never comes
 	 * back over plain HTTP (where a token could be read). Not on the
 	 * HTTP listener: a browser ignores it there (RFC 6797 8.1). */
@@ -389,6 +391,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
 		rq.ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
+		rq.host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_HOST);
 		rq.body = r->body;
 		rq.body_len = r->body_len;
 		table = web_routes(&ntable);

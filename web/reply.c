@@ -4,6 +4,7 @@
  */
 #include "web/reply.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,6 +62,23 @@ web_reply_json(struct web_reply *r, int status, json_t *obj, int secret,
 	r->plen = 0;
 	r->status = status;
 	r->ctype = "application/json";
+	return 0;
+}
+
+int
+web_reply_header(struct web_reply *r, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->nhdr >= WEB_EXTRA_HEADERS)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(r->hdr[r->nhdr].value, sizeof(r->hdr[r->nhdr].value), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(r->hdr[r->nhdr].value))
+		return -1;
+	r->hdr[r->nhdr++].name = name;
 	return 0;
 }
 

@@ -13,6 +13,8 @@
 #include "util/err.h"
 #include "web/blob.h"
 
+#define WEB_EXTRA_HEADERS  4             /* struct web_reply's hdr[] */
+
 struct web_reply {
 	int status;                /* HTTP status */
 	const char *ctype;         /* static string; NULL = no body */
@@ -26,6 +28,13 @@ struct web_reply {
 				    * >= 0: public, max-age=N */
 	int www_auth;              /* WWW-Authenticate: Bearer */
 	int close;                 /* Connection: close */
+	/* More headers (ACME: Replay-Nonce, Link, its own Location); NAME
+	 * is a static string. */
+	struct web_header {
+		const char *name;
+		char value[400];
+	} hdr[WEB_EXTRA_HEADERS];
+	size_t nhdr;
 };
 
 /* An empty reply: status 500 until something sets it, no body, no-store. */
@@ -45,6 +54,11 @@ int web_reply_json(struct web_reply *r, int status, json_t *obj, int secret,
  * 401; keeps R's close flag. Replaces whatever else R held.
  */
 void web_reply_error(struct web_reply *r, const struct mica_err *e);
+/* Add header NAME (static) with the formatted value to R; -1 when R has
+ * no room or the value does not fit (a bug: the callers' values are
+ * bounded). */
+int web_reply_header(struct web_reply *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Convenience: build an error from parts and reply with it. */
 void web_reply_fail(struct web_reply *r, mica_errkind kind, const char *code,
 		    const char *msg);

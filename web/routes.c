@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "web/acme.h"
 #include "web/api.h"
 #include "web/assets.h"
 #include "web/parse.h"
@@ -59,6 +60,28 @@ static const struct web_route routes[] = {
 	{ "DELETE", "/api/v1/tokens/{id}", web_h_token_delete, WEB_AUTH_ADMIN, NULL },
 	{ "GET",    "/api/v1/audit",       web_h_audit,        WEB_AUTH_ADMIN, "since before limit" },
 	{ "GET",    "/api/v1/status",      web_h_status,       WEB_AUTH_ADMIN, NULL },
+
+	/* The admin's view of ACME. */
+	{ "GET",    "/api/v1/acme/accounts",                 web_h_api_acme_accounts,   WEB_AUTH_ADMIN, "limit" },
+	{ "POST",   "/api/v1/acme/accounts/{id}/deactivate", web_h_api_acme_deactivate, WEB_AUTH_ADMIN, NULL },
+	{ "GET",    "/api/v1/acme/orders",                   web_h_api_acme_orders,     WEB_AUTH_ADMIN, "account limit" },
+	{ "POST",   "/api/v1/acme/eab",                      web_h_api_acme_eab,        WEB_AUTH_ADMIN, NULL },
+
+	/* ACME (RFC 8555): every POST is a JWS the engine verifies. */
+	{ "GET",    "/acme/directory",           web_h_acme_directory,    WEB_AUTH_ACME, NULL },
+	{ "GET",    "/acme/new-nonce",           web_h_acme_nonce,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/new-account",         web_h_acme_new_account,  WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/acct/{id}",           web_h_acme_account,      WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/acct/{id}/orders",    web_h_acme_orders,       WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/key-change",          web_h_acme_key_change,   WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/new-order",           web_h_acme_new_order,    WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/order/{id}",          web_h_acme_order,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/order/{id}/finalize", web_h_acme_finalize,     WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/authz/{id}",          web_h_acme_authz,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/chall/{id}/{type}",   web_h_acme_chall,        WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/cert/{serial}",       web_h_acme_cert,         WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/revoke-cert",         web_h_acme_revoke,       WEB_AUTH_ACME, NULL },
+	{ "GET",    "/acme/renewal-info/{id}",   web_h_acme_renewal_info, WEB_AUTH_ACME, NULL },
 };
 
 const struct web_route *

@@ -16,6 +16,9 @@ enum web_auth {
 	WEB_AUTH_PUBLIC = 0,  /* public files: plain HTTP too, no token */
 	WEB_AUTH_ANY,         /* API; a token is optional (anon allowed) */
 	WEB_AUTH_ADMIN,       /* API; an admin token is required */
+	WEB_AUTH_ACME,        /* ACME (web/acme.c): HTTPS only, no bearer
+			       * token; the engine checks each request's
+			       * JWS */
 };
 
 struct web_ctx;

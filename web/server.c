@@ -117,6 +117,12 @@ web_server_rl(struct web_server *srv)
 	return &srv->rl;
 }
 
+struct ca_acme *
+web_server_acme(struct web_server *srv)
+{
+	return srv != NULL ? srv->acme : NULL;
+}
+
 const struct web_proxies *
 web_server_proxies(const struct web_server *srv)
 {

@@ -17,6 +17,7 @@
 #include "web/ratelimit.h"
 
 struct web_crl_cache;
+struct ca_acme;
 
 struct web_server {
 	struct ca *parent;               /* opened at start; parent_lock */
@@ -31,6 +32,9 @@ struct web_server {
 	struct web_ratelimit rl;
 	struct web_proxies proxies;      /* --trusted-proxy */
 	struct web_crl_cache *crl;       /* web/crl_cache.h; may be NULL */
+	struct ca_acme *acme;            /* ACME (ca/acme.h, its own workers);
+					  * the daemon opens and closes it;
+					  * NULL without */
 };
 
 /* Initialise SRV (locks, an empty failed-authentication table, no CA
@@ -57,6 +61,8 @@ int web_api_over_http(const struct web_server *srv);
 const char *web_https_url(const struct web_server *srv);
 /* The daemon's table of failed authentications. */
 struct web_ratelimit *web_server_rl(struct web_server *srv);
+/* The daemon's ACME service (NULL for a NULL server or without one). */
+struct ca_acme *web_server_acme(struct web_server *srv);
 /* The trusted proxies (--trusted-proxy); NULL for a NULL server. */
 const struct web_proxies *web_server_proxies(const struct web_server *srv);
 /* The root certificate as DER and PEM, valid for the daemon's lifetime

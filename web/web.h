@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "ca/acme.h"
 #include "util/err.h"
 
 #define WEB_DEFAULT_HTTP  "127.0.0.1:8080"
@@ -42,6 +43,7 @@ struct web_opts {
 				       * 0 = number of online cores */
 	int signers;                  /* signer processes holding the CA
 				       * key; 0 = one per core */
+	struct ca_acme_opts acme;     /* ACME at /acme/directory (HTTPS) */
 };
 
 /*

@@ -129,6 +129,7 @@
     loadPending();
     loadCerts(false);
     loadTokens();
+    loadAcme();
     loadAudit();
   }
 
@@ -494,6 +495,73 @@
     ]);
   }
 
+  /* ---- ACME ---- */
+
+  function createEab(ev) {
+    ev.preventDefault();
+    var btn = $('eab-create');
+    var body = {};
+    var nm = $('eab-names').value.split(/[\s,]+/).filter(function (s) { return s !== ''; });
+    var comment = $('eab-comment').value.trim();
+    if (nm.length > 0)
+      body.names = nm;
+    if (comment)
+      body.comment = comment;
+    btn.disabled = true;
+    call('/api/v1/acme/eab', { method: 'POST', body: body }).then(function (res) {
+      var d = res.data || {};
+      $('eab-kid').value = typeof d.eab_kid === 'string' ? d.eab_kid : '';
+      $('eab-hmac').value = typeof d.eab_hmac_key === 'string' ? d.eab_hmac_key : '';
+      $('eab-created').hidden = false;
+      $('eab-names').value = '';
+      $('eab-comment').value = '';
+      loadTokens();
+      loadAudit();
+    }, fail('Creating the ACME credential')).then(function () {
+      btn.disabled = false;
+    });
+  }
+
+  function loadAcme() {
+    $('acme-dir').textContent = window.location.origin + '/acme/directory';
+    call('/api/v1/acme/accounts?limit=100').then(function (res) {
+      var list = (res.data && res.data.accounts) || [];
+      fill('acme-account-rows', 'acme-accounts-empty', list, acmeAccountRow);
+    }, fail('ACME accounts'));
+    return call('/api/v1/acme/orders?limit=50').then(function (res) {
+      var list = (res.data && res.data.orders) || [];
+      fill('acme-order-rows', 'acme-orders-empty', list, function (table, o) {
+        return row(table, [shortId(o.id), names(o.names), when(o.created_at),
+          o.serial ? shortId(o.serial) : '-', badge(o.status, o.error || null)]);
+      });
+    }, fail('ACME orders'));
+  }
+
+  function acmeAccountRow(table, a) {
+    var actions = el('span', { 'class': 'row-actions' });
+    if (a.status === 'valid') {
+      var dv = el('button', { type: 'button', 'class': 'btn small subtle' }, 'Deactivate');
+      dv.addEventListener('click', function () {
+        ask({ title: 'Deactivate this ACME account?', ok: 'Deactivate', text: 'Account ' + a.id +
+          ' can no longer order, renew or revoke. Its certificates stay valid until revoked.' })
+          .then(function (x) {
+            if (!x)
+              return;
+            call('/api/v1/acme/accounts/' + encodeURIComponent(a.id) + '/deactivate',
+              { method: 'POST', body: {} })
+              .then(function () {
+                flash('ok', 'ACME account ' + a.id + ' deactivated.');
+                loadAcme();
+                loadAudit();
+              }, fail('Deactivating the account'));
+          });
+      });
+      actions.appendChild(dv);
+    }
+    return row(table, [shortId(a.id), a.token_id ? shortId(a.token_id) : 'open',
+      names(a.contact), when(a.created_at), badge(a.status), actions]);
+  }
+
   /* ---- audit ---- */
 
   function loadAudit() {
@@ -525,6 +593,14 @@
     $('certs-more').addEventListener('click', function () { loadCerts(true); });
     $('crl-publish').addEventListener('click', publishCrl);
     $('token-form').addEventListener('submit', createToken);
+    $('eab-form').addEventListener('submit', createEab);
+    $('acme-refresh').addEventListener('click', loadAcme);
+    $('eab-kid-copy').addEventListener('click', function () {
+      mica.copy($('eab-kid').value, $('eab-kid'), $('eab-kid-copy'));
+    });
+    $('eab-hmac-copy').addEventListener('click', function () {
+      mica.copy($('eab-hmac').value, $('eab-hmac'), $('eab-hmac-copy'));
+    });
     $('token-copy').addEventListener('click', function () {
       mica.copy($('token-value').value, $('token-value'), $('token-copy'));
     });

@@ -1,0 +1,506 @@
+/*
+ * ca/acme_account.c - ACME accounts (RFC 8555 7.3): creation with its
+ * External Account Binding, reading, contact updates, deactivation, key
+ * rollover; and the admin's list and deactivation.
+ */
+#include "ca/acme.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "ca/acme_int.h"
+#include "ca/keys.h"
+#include "util/log.h"
+
+#define CONTACT_MAX 254
+
+/* ------------------------------------------------------------ contact -- */
+
+/* RFC 8555 7.3: "contact" is an array of URLs; this server takes mailto:
+ * with one plain address (RFC 6068 without hfields). *OUT heap,
+ * '\n'-separated, NULL for an empty array. */
+static int
+contact_parse(json_t *v, char **out, struct mica_err *err)
+{
+	size_t len = 0, n;
+	char *s, *p;
+
+	*out = NULL;
+	if (!json_is_array(v))
+		return mica_err_set(err, MICA_E_BADREQ, "malformed",
+				    "\"contact\" must be an array of URLs");
+	n = json_array_size(v);
+	if (n > CA_ACME_CONTACTS_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "invalid_contact",
+				    "at most %d contacts", CA_ACME_CONTACTS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		json_t *it = json_array_get(v, i);
+		const char *c = json_string_value(it), *at;
+		size_t cl = json_string_length(it);
+
+		if (c == NULL)
+			return mica_err_set(err, MICA_E_BADREQ, "malformed",
+					    "\"contact\" must be an array of URLs");
+		if (strncmp(c, "mailto:", 7) != 0)
+			return mica_err_set(err, MICA_E_BADREQ, "unsupported_contact",
+					    "only mailto: contacts are supported");
+		at = strchr(c + 7, '@');
+		if (cl > CONTACT_MAX || at == NULL || at == c + 7 || at[1] == '\0' ||
+		    strchr(at + 1, '@') != NULL)
+			return mica_err_set(err, MICA_E_BADREQ, "invalid_contact",
+					    "a contact is mailto: and one e-mail address");
+		for (const char *q = c + 7; *q != '\0'; q++)
+			if (*q <= 0x20 || *q >= 0x7f || strchr("?,;<>\"\\()[]", *q) != NULL)
+				return mica_err_set(err, MICA_E_BADREQ, "invalid_contact",
+						    "a contact is mailto: and one plain "
+						    "e-mail address (no hfields, no lists)");
+		len += cl + 1;
+	}
+	if (n == 0)
+		return 0;
+	if ((s = malloc(len)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	p = s;
+	for (size_t i = 0; i < n; i++) {
+		json_t *it = json_array_get(v, i);
+		size_t cl = json_string_length(it);
+
+		memcpy(p, json_string_value(it), cl);
+		p += cl;
+		*p++ = i + 1 < n ? '\n' : '\0';
+	}
+	*out = s;
+	return 0;
+}
+
+/* ------------------------------------------------------- new account -- */
+
+/* RFC 8555 7.3.4: the binding JWS EAB (an object) must be MACed with the
+ * key of an unbound credential, name this request's URL, and carry the
+ * account key KEY. TOKEN_ID gets the credential's id. */
+static int
+eab_check(struct ca *ca, const struct ca_acme_req *r, json_t *eab,
+	  const struct ca_jwk *key, char token_id[CA_ID_MAX],
+	  struct mica_err *err)
+{
+	struct ca_jws j;
+	struct ca_jwk inner;
+	struct db_acme_eab cred;
+	struct db_token t;
+	int rc = -1;
+
+	memset(&inner, 0, sizeof(inner));
+	memset(&cred, 0, sizeof(cred));
+	memset(&t, 0, sizeof(t));
+	if (ca_jws_parse_json(eab, CA_JWS_MAC, &j, err) != 0)
+		goto out;
+	if (strcmp(j.url, r->url) != 0) {
+		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+			     "the external account binding names another URL");
+		goto out;
+	}
+	if (ca_jwk_parse((const char *)j.payload, j.payload_len, &inner, err) != 0)
+		goto out;
+	if (memcmp(inner.thumbprint, key->thumbprint, 32) != 0) {
+		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+			     "the external account binding is for another key");
+		goto out;
+	}
+	if (!ca_valid_id(j.kid) || strlen(j.kid) >= CA_ID_MAX ||
+	    db_acme_eab_get(ca->db, j.kid, &cred, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_INTERNAL)
+			goto out;
+		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+			     "unknown external account binding key id");
+		goto out;
+	}
+	if (!cred.has_key) {
+		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+			     "this external account binding was used already");
+		goto out;
+	}
+	if (ca_jws_verify_mac(&j, cred.key, sizeof(cred.key), err) != 0)
+		goto out;
+	if (db_token_get(ca->db, cred.token_id, &t, err) != 0)
+		goto out;
+	if (t.revoked || t.uses_left == 0 ||
+	    (t.expires_at != 0 && t.expires_at <= ca_now())) {
+		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+			     "the token of this external account binding is revoked, "
+			     "expired or used up");
+		goto out;
+	}
+	snprintf(token_id, CA_ID_MAX, "%s", cred.token_id);
+	rc = 0;
+out:
+	mbedtls_platform_zeroize(&cred, sizeof(cred));
+	db_token_free(&t);
+	ca_jwk_free(&inner);
+	ca_jws_free(&j);
+	return rc;
+}
+
+struct new_acct_tx {
+	const struct db_acme_account *row;
+	const char *actor;
+};
+
+static int
+new_acct_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct new_acct_tx *x = arg;
+	char detail[96];
+
+	if (db_acme_account_insert(db, x->row, err) != 0)
+		return -1;
+	if (x->row->token_id[0] != '\0') {
+		if (db_acme_eab_bind(db, x->row->token_id, x->row->id, x->row->created_at,
+				     err) != 0)
+			return -1;
+		snprintf(detail, sizeof(detail), "bound to token %s", x->row->token_id);
+	} else {
+		snprintf(detail, sizeof(detail), "without binding (--acme-open)");
+	}
+	return db_audit_add(db, x->row->created_at, x->actor, "acme.account.new",
+			    x->row->id, detail, err);
+}
+
+int
+ca_acme_new_account(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		    struct ca_acme_account *out, int *created,
+		    struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct db_acme_account row, found;
+	struct new_acct_tx tx;
+	json_t *pl = NULL, *v;
+	char *contact = NULL, actor[96];
+	int rc = -1, only_existing = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&row, 0, sizeof(row));
+	memset(&found, 0, sizeof(found));
+	*created = 0;
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_JWK, &x, err) != 0)
+		goto out;
+	if (ca_jws_payload_json(&x.jws, &pl, err) != 0)
+		goto out;
+	/* RFC 8555 7.1: unknown fields are ignored; known ones are typed. */
+	if ((v = json_object_get(pl, "onlyReturnExisting")) != NULL) {
+		if (!json_is_boolean(v)) {
+			mica_err_set(err, MICA_E_BADREQ, "malformed",
+				     "\"onlyReturnExisting\" must be true or false");
+			goto out;
+		}
+		only_existing = json_is_true(v);
+	}
+	if ((v = json_object_get(pl, "termsOfServiceAgreed")) != NULL && !json_is_boolean(v)) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "\"termsOfServiceAgreed\" must be true or false");
+		goto out;
+	}
+	/* RFC 8555 7.3.1: an existing key gets its account back. */
+	if (db_acme_account_by_key(ca->db, x.jws.jwk.thumbprint, &found, err) == 0) {
+		if (strcmp(found.status, "valid") != 0) {
+			mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+				     "the account of this key is %s", found.status);
+			goto out;
+		}
+		ca_acme_account_take(out, &found);
+		rc = 0;
+		goto out;
+	} else if (err != NULL && err->kind != MICA_E_NOTFOUND) {
+		goto out;
+	}
+	if (only_existing) {
+		mica_err_set(err, MICA_E_BADREQ, "account_does_not_exist",
+			     "no account has this key");
+		goto out;
+	}
+	if ((v = json_object_get(pl, "contact")) != NULL &&
+	    contact_parse(v, &contact, err) != 0)
+		goto out;
+	if ((v = json_object_get(pl, "externalAccountBinding")) != NULL) {
+		if (eab_check(ca, r, v, &x.jws.jwk, row.token_id, err) != 0)
+			goto out;
+	} else if (ca_acme_eab_required(a)) {
+		mica_err_set(err, MICA_E_UNAUTH, "external_account_required",
+			     "this server requires an external account binding: "
+			     "get a key id and HMAC key with 'mica token create "
+			     "--enroll --acme'");
+		goto out;
+	}
+	if (ca_acme_new_id(row.id, err) != 0)
+		goto out;
+	memcpy(row.thumbprint, x.jws.jwk.thumbprint, 32);
+	row.jwk = x.jws.jwk.json;
+	row.contact = contact;
+	row.client = (char *)r->client;
+	row.created_at = ca_now();
+	snprintf(actor, sizeof(actor), "acme:%s@%s", row.id, r->client ? r->client : "?");
+	tx.row = &row;
+	tx.actor = actor;
+	if (ca_tx(ca, CA_TX_DURABLE, new_acct_body, &tx, err) != 0) {
+		/* Raced by a twin request with the same key: return its account. */
+		if (err != NULL && err->kind == MICA_E_CONFLICT &&
+		    strcmp(err->code, "key_in_use") == 0 &&
+		    db_acme_account_by_key(ca->db, x.jws.jwk.thumbprint, &found, err) == 0) {
+			ca_acme_account_take(out, &found);
+			rc = 0;
+		} else if (err != NULL && strcmp(err->code, "eab_used") == 0) {
+			mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+				     "this external account binding was used already");
+		}
+		goto out;
+	}
+	if (db_acme_account_get(ca->db, row.id, &found, err) != 0)
+		goto out;
+	ca_acme_account_take(out, &found);
+	*created = 1;
+	rc = 0;
+out:
+	db_acme_account_free(&found);
+	free(contact);
+	json_decref(pl);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+/* ----------------------------------------------------- account updates -- */
+
+struct acct_tx {
+	const char *id;
+	const char *actor;
+	int deactivate;
+	int set_contact;
+	const char *contact;
+	const unsigned char *old_thumb, *new_thumb;
+	const char *jwk;
+};
+
+static int
+acct_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct acct_tx *x = arg;
+	int64_t now = ca_now();
+
+	if (x->new_thumb != NULL) {
+		if (db_acme_account_set_key(db, x->id, x->old_thumb, x->new_thumb,
+					    x->jwk, err) != 0 ||
+		    db_audit_add(db, now, x->actor, "acme.account.key_change", x->id,
+				 NULL, err) != 0)
+			return -1;
+		return 0;
+	}
+	if (x->set_contact &&
+	    (db_acme_account_set_contact(db, x->id, x->contact, err) != 0 ||
+	     db_audit_add(db, now, x->actor, "acme.account.update", x->id,
+			  "contact", err) != 0))
+		return -1;
+	if (x->deactivate &&
+	    (db_acme_account_deactivate(db, x->id, now, err) != 0 ||
+	     db_audit_add(db, now, x->actor, "acme.account.deactivate", x->id,
+			  NULL, err) != 0))
+		return -1;
+	return 0;
+}
+
+int
+ca_acme_account_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		     const char *id, struct ca_acme_account *out,
+		     struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct db_acme_account row;
+	struct acct_tx tx;
+	json_t *pl = NULL, *v;
+	char *contact = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&row, 0, sizeof(row));
+	memset(&tx, 0, sizeof(tx));
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+		goto out;
+	if (strcmp(x.acct.id, id) != 0) {
+		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
+			     "an account may only read or change itself");
+		goto out;
+	}
+	if (x.jws.payload_len > 0) {
+		if (ca_jws_payload_json(&x.jws, &pl, err) != 0)
+			goto out;
+		if ((v = json_object_get(pl, "contact")) != NULL) {
+			if (contact_parse(v, &contact, err) != 0)
+				goto out;
+			tx.set_contact = 1;
+			tx.contact = contact;
+		}
+		if ((v = json_object_get(pl, "status")) != NULL) {
+			/* RFC 8555 7.3.6: the only status a client may set. */
+			if (!json_is_string(v) ||
+			    strcmp(json_string_value(v), "deactivated") != 0) {
+				mica_err_set(err, MICA_E_BADREQ, "malformed",
+					     "an account's status can only be set to \"deactivated\"");
+				goto out;
+			}
+			tx.deactivate = 1;
+		}
+	}
+	if (tx.set_contact || tx.deactivate) {
+		char actor[96];
+
+		snprintf(actor, sizeof(actor), "acme:%s", id);
+		tx.id = id;
+		tx.actor = actor;
+		if (ca_tx(ca, CA_TX_DURABLE, acct_body, &tx, err) != 0)
+			goto out;
+	}
+	if (db_acme_account_get(ca->db, id, &row, err) != 0)
+		goto out;
+	ca_acme_account_take(out, &row);
+	rc = 0;
+out:
+	db_acme_account_free(&row);
+	free(contact);
+	json_decref(pl);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+int
+ca_acme_key_change(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		   struct ca_acme_account *out, char conflict_id[CA_ID_MAX],
+		   struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct ca_jws inner;
+	struct ca_jwk old;
+	struct db_acme_account row;
+	struct acct_tx tx;
+	json_t *pl = NULL, *ipl = NULL;
+	const char *acct_url;
+	char actor[96];
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&inner, 0, sizeof(inner));
+	memset(&old, 0, sizeof(old));
+	memset(&row, 0, sizeof(row));
+	conflict_id[0] = '\0';
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    ca_jws_payload_json(&x.jws, &pl, err) != 0)
+		goto out;
+	/* RFC 8555 7.3.5: the inner JWS is signed by the new key, names the
+	 * same URL, carries no nonce, and says which account and old key. */
+	if (ca_jws_parse_json(pl, CA_JWS_NEED_JWK | CA_JWS_NO_NONCE, &inner, err) != 0)
+		goto out;
+	if (strcmp(inner.url, x.jws.url) != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "the inner JWS must name the same URL as the outer one");
+		goto out;
+	}
+	if (ca_jws_verify(&inner, &inner.jwk, err) != 0 ||
+	    ca_jws_payload_json(&inner, &ipl, err) != 0)
+		goto out;
+	acct_url = json_string_value(json_object_get(ipl, "account"));
+	if (acct_url == NULL || strcmp(acct_url, x.jws.kid) != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "the inner payload's \"account\" must be the signer's account");
+		goto out;
+	}
+	if (ca_jwk_from_json(json_object_get(ipl, "oldKey"), &old, err) != 0 ||
+	    memcmp(old.thumbprint, x.acct.thumbprint, 32) != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "the inner payload's \"oldKey\" is not the account's key");
+		goto out;
+	}
+	if (memcmp(inner.jwk.thumbprint, x.acct.thumbprint, 32) == 0) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "the new key is the account's key already");
+		goto out;
+	}
+	memset(&tx, 0, sizeof(tx));
+	snprintf(actor, sizeof(actor), "acme:%s", x.acct.id);
+	tx.id = x.acct.id;
+	tx.actor = actor;
+	tx.old_thumb = x.acct.thumbprint;
+	tx.new_thumb = inner.jwk.thumbprint;
+	tx.jwk = inner.jwk.json;
+	if (ca_tx(ca, CA_TX_DURABLE, acct_body, &tx, err) != 0) {
+		if (err != NULL && strcmp(err->code, "key_in_use") == 0 &&
+		    db_acme_account_by_key(ca->db, inner.jwk.thumbprint, &row, NULL) == 0) {
+			snprintf(conflict_id, CA_ID_MAX, "%s", row.id);
+			mica_err_set(err, MICA_E_CONFLICT, "key_in_use",
+				     "another account has the new key");
+		}
+		goto out;
+	}
+	if (db_acme_account_get(ca->db, x.acct.id, &row, err) != 0)
+		goto out;
+	ca_acme_account_take(out, &row);
+	rc = 0;
+out:
+	db_acme_account_free(&row);
+	ca_jwk_free(&old);
+	ca_jws_free(&inner);
+	json_decref(ipl);
+	json_decref(pl);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+/* ------------------------------------------------------------- admin -- */
+
+int
+ca_acme_account_list(struct ca *ca, const struct ca_principal *p, int limit,
+		     struct ca_acme_account **out, size_t *n,
+		     struct mica_err *err)
+{
+	struct db_acme_account *v = NULL;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (db_acme_account_list(ca->db, limit, &v, &count, err) != 0)
+		return -1;
+	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
+		db_acme_account_array_free(v, count);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	for (size_t i = 0; i < count; i++)
+		ca_acme_account_take(&(*out)[i], &v[i]);
+	db_acme_account_array_free(v, count);
+	*n = count;
+	return 0;
+}
+
+int
+ca_acme_account_deactivate(struct ca *ca, const struct ca_principal *p,
+			   const char *id, struct mica_err *err)
+{
+	struct acct_tx tx;
+
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (!ca_valid_id(id))
+		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such ACME account");
+	memset(&tx, 0, sizeof(tx));
+	tx.id = id;
+	tx.actor = p->actor;
+	tx.deactivate = 1;
+	if (ca_tx(ca, CA_TX_DURABLE, acct_body, &tx, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_NOTFOUND)
+			mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such ACME account");
+		else if (err != NULL && err->kind == MICA_E_CONFLICT)
+			mica_err_set(err, MICA_E_CONFLICT, "already_deactivated",
+				     "the ACME account is not active");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,968 @@
+/*
+ * ca/acme_order.c - ACME orders (RFC 8555 7.4), their authorizations and
+ * challenges (7.5), finalization and the certificate (7.4.2).
+ *
+ * An order is checked against the one policy twice: when it is made (so a
+ * name the account may never get is refused before any challenge, as
+ * rejectedIdentifier) and when it is finalized, with the CSR's key, right
+ * before ca_issue - the one issuance path, which also consumes a use of
+ * the account's token and, in the same commit as the certificate, marks
+ * the order valid.
+ *
+ * The steps before the certificate (a new order, a challenge started, an
+ * order going to processing, a validation's outcome) are committed without
+ * waiting for the disk (ca_tx without CA_TX_DURABLE): they are lost only
+ * with the machine's power, and a client then orders again. The commit of
+ * the certificate, which also marks its order valid, is durable and syncs
+ * them all.
+ */
+#include "ca/acme.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/acme_int.h"
+#include "ca/csr.h"
+#include "ca/keys.h"
+#include "util/b64url.h"
+#include "util/log.h"
+
+/* ------------------------------------------------------------ objects -- */
+
+void
+ca_acme_order_free(struct ca_acme_order *o)
+{
+	if (o == NULL)
+		return;
+	free(o->idents);
+	free(o->profile);
+	free(o->error_code);
+	free(o->error_detail);
+	free(o->replaces);
+	free(o->authz);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+ca_acme_order_array_free(struct ca_acme_order *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ca_acme_order_free(&a[i]);
+	free(a);
+}
+
+void
+ca_acme_authz_free(struct ca_acme_authz *a)
+{
+	if (a == NULL)
+		return;
+	free(a->error_code);
+	free(a->error_detail);
+	memset(a, 0, sizeof(*a));
+}
+
+/* The order IN (moved: IN is left freeable) as the protocol shows it. */
+static int
+order_take(struct ca_acme_order *out, struct db_acme_order *in,
+	   struct mica_err *err)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, in->id, sizeof(out->id));
+	memcpy(out->account_id, in->account_id, sizeof(out->account_id));
+	snprintf(out->status, sizeof(out->status), "%s", in->status);
+	/* RFC 8555 7.1.6: an order that expires before it is finalized is
+	 * invalid. */
+	if ((strcmp(in->status, "pending") == 0 || strcmp(in->status, "ready") == 0) &&
+	    in->expires <= ca_now())
+		snprintf(out->status, sizeof(out->status), "invalid");
+	out->expires = in->expires;
+	out->created_at = in->created_at;
+	memcpy(out->serial, in->serial, sizeof(out->serial));
+	out->profile = in->profile;
+	out->error_code = in->error_code;
+	out->error_detail = in->error_detail;
+	out->replaces = in->replaces;
+	in->profile = in->error_code = in->error_detail = in->replaces = NULL;
+	if (ca_split_lines(in->names, &v, &n) != 0 ||
+	    (n > 0 && (out->idents = calloc(n, sizeof(*out->idents))) == NULL)) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ca_name nm;
+
+		if (ca_name_parse(v[i], 0, &nm, err) != 0)
+			goto out;
+		out->idents[i].ip = nm.kind == CA_NAME_IP;
+		snprintf(out->idents[i].value, sizeof(out->idents[i].value), "%s", nm.value);
+	}
+	out->nidents = n;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return rc;
+}
+
+/* The authorization IN (moved) as the protocol shows it. */
+static void
+authz_take(struct ca_acme_authz *out, struct db_acme_authz *in)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, in->id, sizeof(out->id));
+	memcpy(out->order_id, in->order_id, sizeof(out->order_id));
+	snprintf(out->status, sizeof(out->status), "%s", in->status);
+	if ((strcmp(in->status, "pending") == 0 || strcmp(in->status, "valid") == 0) &&
+	    in->expires <= ca_now())
+		snprintf(out->status, sizeof(out->status), "expired");
+	out->ident.ip = strcmp(in->kind, "ip") == 0;
+	snprintf(out->ident.value, sizeof(out->ident.value), "%s", in->name);
+	out->wildcard = in->wildcard;
+	out->expires = in->expires;
+	snprintf(out->token, sizeof(out->token), "%s", in->token);
+	/* RFC 8555 8.4: a wildcard is proven in the DNS only; RFC 8738 7:
+	 * an IP address not in the DNS. */
+	if (out->ident.ip)
+		out->offered = CA_ACME_HTTP01 | CA_ACME_TLSALPN01;
+	else if (out->wildcard)
+		out->offered = CA_ACME_DNS01;
+	else
+		out->offered = CA_ACME_HTTP01 | CA_ACME_DNS01 | CA_ACME_TLSALPN01;
+	out->tried = ca_acme_chall_parse(in->chall);
+	snprintf(out->tried_status, sizeof(out->tried_status), "%s", in->chall_status);
+	out->validated_at = in->validated_at;
+	out->error_code = in->error_code;
+	out->error_detail = in->error_detail;
+	in->error_code = in->error_detail = NULL;
+}
+
+/* Order ID of account ACCT (NULL: any) with its authorization ids. */
+static int
+order_load(struct ca *ca, const char *id, const char *acct,
+	   struct ca_acme_order *out, struct mica_err *err)
+{
+	struct db_acme_order o;
+	struct db_acme_authz *az = NULL;
+	size_t naz = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!ca_valid_id(id) || db_acme_order_get(ca->db, id, &o, err) != 0) {
+		if (err == NULL || err->kind != MICA_E_INTERNAL)
+			mica_err_set(err, MICA_E_NOTFOUND, "malformed", "no such order");
+		return -1;
+	}
+	if (acct != NULL && strcmp(o.account_id, acct) != 0) {
+		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
+			     "this order belongs to another account");
+		goto out;
+	}
+	if (order_take(out, &o, err) != 0 ||
+	    db_acme_authz_of_order(ca->db, o.id, &az, &naz, err) != 0)
+		goto out;
+	if (naz > 0 && (out->authz = calloc(naz, sizeof(*out->authz))) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < naz; i++)
+		memcpy(out->authz[i], az[i].id, CA_ID_MAX);
+	out->nauthz = naz;
+	rc = 0;
+out:
+	if (rc != 0)
+		ca_acme_order_free(out);
+	db_acme_authz_array_free(az, naz);
+	db_acme_order_free(&o);
+	return rc;
+}
+
+/* ----------------------------------------------------------- newOrder -- */
+
+/* RFC 8555 7.1.4 / RFC 8738: one identifier object into NM. */
+static int
+ident_parse(json_t *it, struct ca_name *nm, struct mica_err *err)
+{
+	const char *type, *value;
+
+	if (!json_is_object(it) ||
+	    (type = json_string_value(json_object_get(it, "type"))) == NULL ||
+	    (value = json_string_value(json_object_get(it, "value"))) == NULL)
+		return mica_err_set(err, MICA_E_BADREQ, "malformed",
+				    "an identifier is {\"type\": ..., \"value\": ...}");
+	if (strcmp(type, "dns") == 0) {
+		if (ca_name_parse(value, CA_NAME_DNS, nm, err) != 0 || nm->kind != CA_NAME_DNS)
+			return mica_err_set(err, MICA_E_BADREQ, "rejected_identifier",
+					    "a dns identifier is not a valid DNS name");
+	} else if (strcmp(type, "ip") == 0) {
+		if (ca_name_parse(value, CA_NAME_IP, nm, err) != 0 || nm->kind != CA_NAME_IP)
+			return mica_err_set(err, MICA_E_BADREQ, "rejected_identifier",
+					    "an ip identifier is not an IP address");
+	} else {
+		return mica_err_set(err, MICA_E_BADREQ, "unsupported_identifier",
+				    "identifier types are dns and ip");
+	}
+	return 0;
+}
+
+/* The order's names from the payload's "identifiers": parsed, canonical,
+ * without duplicates. *OUT heap. */
+static int
+idents_parse(json_t *pl, struct ca_name **out, size_t *n, struct mica_err *err)
+{
+	json_t *ids = json_object_get(pl, "identifiers");
+	struct ca_name *v;
+	size_t count, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(ids) || (count = json_array_size(ids)) == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "malformed",
+				    "an order needs a non-empty array of \"identifiers\"");
+	if (count > CA_NAMES_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "rejected_identifier",
+				    "at most %d identifiers per order", CA_NAMES_MAX);
+	if ((v = calloc(count, sizeof(*v))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		int dup = 0;
+
+		if (ident_parse(json_array_get(ids, i), &v[k], err) != 0) {
+			free(v);
+			return -1;
+		}
+		for (size_t m = 0; m < k; m++)
+			dup |= v[m].kind == v[k].kind && strcmp(v[m].value, v[k].value) == 0;
+		if (!dup)
+			k++;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+struct new_order_tx {
+	const struct db_acme_order *o;
+	const struct db_acme_authz *az;
+	size_t naz;
+	const char *actor;
+	const char *detail;
+};
+
+static int
+new_order_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct new_order_tx *x = arg;
+
+	if (db_acme_order_insert(db, x->o, err) != 0)
+		return -1;
+	for (size_t i = 0; i < x->naz; i++)
+		if (db_acme_authz_insert(db, &x->az[i], err) != 0)
+			return -1;
+	return db_audit_add(db, x->o->created_at, x->actor, "acme.order.new", x->o->id,
+			    x->detail, err);
+}
+
+/* Does certificate SERIAL belong to account ACCT (an order of it)? And is
+ * it replaced already by another order? RFC 9773 5. */
+static int
+replaces_check(struct ca *ca, const char *acct, const char *serial,
+	       struct mica_err *err)
+{
+	struct db_acme_order o;
+	int replaced = 0;
+
+	if (db_acme_order_by_serial(ca->db, serial, &o, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_NOTFOUND)
+			mica_err_set(err, MICA_E_BADREQ, "malformed",
+				     "\"replaces\" names no certificate this server issued "
+				     "through ACME");
+		return -1;
+	}
+	if (strcmp(o.account_id, acct) != 0) {
+		db_acme_order_free(&o);
+		return mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
+				    "\"replaces\" names a certificate of another account");
+	}
+	db_acme_order_free(&o);
+	if (db_acme_order_replacing(ca->db, serial, NULL, &replaced, err) != 0)
+		return -1;
+	if (replaced)
+		return mica_err_set(err, MICA_E_CONFLICT, "already_replaced",
+				    "another order already replaces this certificate");
+	return 0;
+}
+
+int
+ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		  struct ca_acme_order *out, struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct ca_principal p;
+	struct ca_policy_decision d;
+	const struct ca_profile *prof;
+	struct ca_name *names = NULL;
+	struct db_acme_order o;
+	struct db_acme_authz *az = NULL;
+	struct new_order_tx tx;
+	json_t *pl = NULL, *v;
+	char *joined = NULL, detail[256], serial[CA_SERIAL_MAX];
+	size_t nnames = 0, nvalid = 0;
+	int64_t now = ca_now(), open = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&p, 0, sizeof(p));
+	memset(&o, 0, sizeof(o));
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    ca_jws_payload_json(&x.jws, &pl, err) != 0)
+		goto out;
+	if (json_object_get(pl, "notBefore") != NULL || json_object_get(pl, "notAfter") != NULL) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "this server sets the validity itself: leave out "
+			     "notBefore and notAfter");
+		goto out;
+	}
+	if (idents_parse(pl, &names, &nnames, err) != 0 ||
+	    ca_acme_principal(ca, a, &x.acct, r->client, &p, err) != 0 ||
+	    (prof = ca_profile_get(ca_acme_profile(&p), err)) == NULL)
+		goto out;
+	/* The names against the domains, the profile and the token's scope,
+	 * now, before any challenge (the key is checked at finalize). */
+	if (ca_run_policy(ca, &p, prof, names, nnames, CA_PUBKEY_EC_P256, 256, 0,
+			  0, &d, err) != 0)
+		goto out;
+	if (db_acme_order_count_open(ca->db, x.acct.id, now, &open, err) != 0)
+		goto out;
+	if (open >= CA_ACME_OPEN_ORDERS) {
+		mica_err_set(err, MICA_E_RATE, "rate_limited",
+			     "this account has %d orders waiting: finish or let them expire",
+			     CA_ACME_OPEN_ORDERS);
+		goto out;
+	}
+	if ((v = json_object_get(pl, "replaces")) != NULL) {
+		if (!json_is_string(v) ||
+		    ca_acme_certid_parse(ca, json_string_value(v), serial, err) != 0 ||
+		    replaces_check(ca, x.acct.id, serial, err) != 0)
+			goto out;
+		snprintf(o.replaces_serial, sizeof(o.replaces_serial), "%s", serial);
+		o.replaces = (char *)json_string_value(v);
+	}
+	if ((joined = ca_join_names(names, nnames)) == NULL ||
+	    (az = calloc(nnames, sizeof(*az))) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	if (ca_acme_new_id(o.id, err) != 0)
+		goto out;
+	snprintf(o.account_id, sizeof(o.account_id), "%s", x.acct.id);
+	o.names = joined;
+	o.profile = (char *)prof->name;
+	o.created_at = now;
+	o.expires = now + (int64_t)CA_ACME_ORDER_HOURS * 3600;
+	for (size_t i = 0; i < nnames; i++) {
+		struct db_acme_authz *z = &az[i];
+		struct db_acme_authz old;
+		const char *bare = names[i].value;
+		unsigned char tok[24];
+
+		z->wildcard = strncmp(bare, "*.", 2) == 0;
+		if (z->wildcard)
+			bare += 2;
+		snprintf(z->kind, sizeof(z->kind), "%s", names[i].kind == CA_NAME_IP ? "ip" : "dns");
+		snprintf(z->name, sizeof(z->name), "%s", bare);
+		snprintf(z->order_id, sizeof(z->order_id), "%s", o.id);
+		snprintf(z->account_id, sizeof(z->account_id), "%s", x.acct.id);
+		if (ca_acme_new_id(z->id, err) != 0)
+			goto out;
+		/* A renewal: the account proved this name recently, and an
+		 * authorization it holds is reused (RFC 8555 7.1.4). */
+		if (db_acme_authz_find_valid(ca->db, x.acct.id, z->kind, z->name,
+					     z->wildcard, now, &old, NULL) == 0) {
+			snprintf(z->status, sizeof(z->status), "valid");
+			z->expires = old.expires;
+			snprintf(z->token, sizeof(z->token), "%s", old.token);
+			snprintf(z->chall, sizeof(z->chall), "%s", old.chall);
+			snprintf(z->chall_status, sizeof(z->chall_status), "valid");
+			z->validated_at = old.validated_at;
+			db_acme_authz_free(&old);
+			nvalid++;
+			continue;
+		}
+		/* RFC 8555 8.1: at least 128 bits of entropy. */
+		if (ca_random(tok, sizeof(tok), err) != 0)
+			goto out;
+		mica_b64url_encode(tok, sizeof(tok), z->token, sizeof(z->token));
+		snprintf(z->status, sizeof(z->status), "pending");
+		z->expires = o.expires;
+	}
+	snprintf(o.status, sizeof(o.status), "%s", nvalid == nnames ? "ready" : "pending");
+	snprintf(detail, sizeof(detail), "%.200s%s", joined, strlen(joined) > 200 ? "..." : "");
+	for (char *c = detail; *c != '\0'; c++)
+		if (*c == '\n')
+			*c = ' ';
+	tx.o = &o;
+	tx.az = az;
+	tx.naz = nnames;
+	tx.actor = p.actor;
+	tx.detail = detail;
+	if (ca_tx(ca, 0, new_order_body, &tx, err) != 0)
+		goto out;
+	rc = order_load(ca, o.id, NULL, out, err);
+out:
+	free(az);
+	free(joined);
+	free(names);
+	ca_principal_free(&p);
+	json_decref(pl);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+/* ------------------------------------------------- reading an order -- */
+
+int
+ca_acme_order_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		   const char *id, struct ca_acme_order *out, struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+		goto out;
+	if (x.jws.payload_len != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "an order is read with POST-as-GET (an empty payload)");
+		goto out;
+	}
+	rc = order_load(ca, id, x.acct.id, out, err);
+out:
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+int
+ca_acme_orders_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		    const char *id, char (**ids)[CA_ID_MAX], size_t *n,
+		    struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct db_acme_order *v = NULL;
+	size_t count = 0;
+	int rc = -1;
+
+	*ids = NULL;
+	*n = 0;
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+		goto out;
+	if (strcmp(x.acct.id, id) != 0) {
+		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
+			     "an account may only list its own orders");
+		goto out;
+	}
+	if (db_acme_order_list(ca->db, id, 1000, &v, &count, err) != 0)
+		goto out;
+	if (count > 0 && (*ids = calloc(count, sizeof(**ids))) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++)
+		memcpy((*ids)[i], v[i].id, CA_ID_MAX);
+	*n = count;
+	rc = 0;
+out:
+	db_acme_order_array_free(v, count);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+/* -------------------------------------------------- authorizations -- */
+
+/* Authorization ID of account ACCT. */
+static int
+authz_load(struct ca *ca, const char *id, const char *acct,
+	   struct db_acme_authz *out, struct mica_err *err)
+{
+	if (!ca_valid_id(id) || db_acme_authz_get(ca->db, id, out, err) != 0) {
+		if (err == NULL || err->kind != MICA_E_INTERNAL)
+			mica_err_set(err, MICA_E_NOTFOUND, "malformed",
+				     "no such authorization");
+		return -1;
+	}
+	if (strcmp(out->account_id, acct) != 0) {
+		db_acme_authz_free(out);
+		return mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
+				    "this authorization belongs to another account");
+	}
+	return 0;
+}
+
+struct authz_tx {
+	const char *id, *order_id, *actor, *chall;
+	int deactivate;
+};
+
+static int
+authz_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct authz_tx *x = arg;
+	int64_t now = ca_now();
+	struct mica_err e2;
+
+	if (x->deactivate) {
+		if (db_acme_authz_deactivate(db, x->id, err) != 0)
+			return -1;
+		/* RFC 8555 7.1.6: an order with a deactivated authorization
+		 * cannot become valid. */
+		if (db_acme_order_move(db, x->order_id, "pending", "invalid", NULL,
+				       "unauthorized", "an authorization was deactivated",
+				       now, &e2) != 0 &&
+		    db_acme_order_move(db, x->order_id, "ready", "invalid", NULL,
+				       "unauthorized", "an authorization was deactivated",
+				       now, &e2) != 0 && e2.kind != MICA_E_CONFLICT) {
+			*err = e2;
+			return -1;
+		}
+		return db_audit_add(db, now, x->actor, "acme.authz.deactivate", x->id,
+				    NULL, err);
+	}
+	if (db_acme_authz_start(db, x->id, x->chall, err) != 0)
+		return -1;
+	return db_audit_add(db, now, x->actor, "acme.challenge.start", x->id,
+			    x->chall, err);
+}
+
+int
+ca_acme_authz_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		   const char *id, struct ca_acme_authz *out, struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct db_acme_authz z;
+	json_t *pl = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&z, 0, sizeof(z));
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    authz_load(ca, id, x.acct.id, &z, err) != 0)
+		goto out;
+	if (x.jws.payload_len > 0) {
+		const char *st;
+		struct authz_tx tx;
+		char actor[96];
+
+		if (ca_jws_payload_json(&x.jws, &pl, err) != 0)
+			goto out;
+		st = json_string_value(json_object_get(pl, "status"));
+		/* RFC 8555 7.5.2: deactivation is the only change. */
+		if (st == NULL || strcmp(st, "deactivated") != 0) {
+			mica_err_set(err, MICA_E_BADREQ, "malformed",
+				     "an authorization can only be deactivated "
+				     "({\"status\": \"deactivated\"})");
+			goto out;
+		}
+		snprintf(actor, sizeof(actor), "acme:%s", x.acct.id);
+		memset(&tx, 0, sizeof(tx));
+		tx.id = z.id;
+		tx.order_id = z.order_id;
+		tx.actor = actor;
+		tx.deactivate = 1;
+		if (ca_tx(ca, CA_TX_DURABLE, authz_body, &tx, err) != 0) {
+			if (err != NULL && err->kind == MICA_E_CONFLICT)
+				mica_err_set(err, MICA_E_BADREQ, "malformed",
+					     "only a pending or valid authorization can be "
+					     "deactivated");
+			goto out;
+		}
+		db_acme_authz_free(&z);
+		if (authz_load(ca, id, x.acct.id, &z, err) != 0)
+			goto out;
+	}
+	authz_take(out, &z);
+	rc = 0;
+out:
+	db_acme_authz_free(&z);
+	json_decref(pl);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+int
+ca_acme_chall_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		   const char *id, int type, struct ca_acme_authz *out,
+		   struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct ca_principal p;
+	struct db_acme_authz z;
+	struct db_acme_order o;
+	json_t *pl = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&z, 0, sizeof(z));
+	memset(&o, 0, sizeof(o));
+	memset(&p, 0, sizeof(p));
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    authz_load(ca, id, x.acct.id, &z, err) != 0)
+		goto out;
+	authz_take(out, &z);
+	if (!(out->offered & (unsigned)type)) {
+		ca_acme_authz_free(out);
+		mica_err_set(err, MICA_E_NOTFOUND, "malformed",
+			     "this authorization offers no such challenge");
+		goto out;
+	}
+	/* RFC 8555 7.5.1: the client says it is ready with a POST of {}; an
+	 * empty payload only reads the challenge. Once a challenge was tried,
+	 * the answer is what became of it. */
+	if (x.jws.payload_len == 0 || out->tried != 0 ||
+	    strcmp(out->status, "pending") != 0) {
+		rc = 0;
+		goto out;
+	}
+	if (ca_jws_payload_json(&x.jws, &pl, err) != 0)
+		goto out;
+	/* The account must still be allowed to order (token valid), and the
+	 * order still open. */
+	if (ca_acme_principal(ca, a, &x.acct, r->client, &p, err) != 0 ||
+	    db_acme_order_get(ca->db, z.order_id, &o, err) != 0)
+		goto out;
+	if (strcmp(o.status, "pending") != 0 || o.expires <= ca_now()) {
+		mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
+			     "the order of this authorization is no longer pending");
+		goto out;
+	}
+	{
+		struct authz_tx tx;
+
+		memset(&tx, 0, sizeof(tx));
+		tx.id = z.id;
+		tx.actor = p.actor;
+		tx.chall = ca_acme_chall_name(type);
+		/* Room first: a challenge is never left processing with nobody
+		 * to validate it. */
+		if (ca_acme_queue(a, NULL, err) != 0)
+			goto out;
+		if (ca_tx(ca, 0, authz_body, &tx, err) != 0) {
+			if (err != NULL && err->kind == MICA_E_CONFLICT)
+				goto reread;   /* another request started one */
+			goto out;
+		}
+		if (ca_acme_queue(a, z.id, err) != 0)
+			mica_log(MICA_LOG_WARN, "acme: cannot queue the validation "
+				 "of %s: %s", z.id, err != NULL ? err->msg : "");
+	}
+reread:
+	ca_acme_authz_free(out);
+	db_acme_authz_free(&z);
+	if (authz_load(ca, id, x.acct.id, &z, err) != 0)
+		goto out;
+	authz_take(out, &z);
+	rc = 0;
+out:
+	if (rc != 0)
+		ca_acme_authz_free(out);
+	db_acme_order_free(&o);
+	db_acme_authz_free(&z);
+	ca_principal_free(&p);
+	json_decref(pl);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+/* ----------------------------------------------------------- finalize -- */
+
+struct order_move_tx {
+	const char *id, *from, *to, *serial, *code, *detail, *actor;
+};
+
+static int
+order_move_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct order_move_tx *x = arg;
+	int64_t now = ca_now();
+
+	if (db_acme_order_move(db, x->id, x->from, x->to, x->serial, x->code,
+			       x->detail, now, err) != 0)
+		return -1;
+	if (strcmp(x->to, "processing") == 0)
+		return db_audit_add(db, now, x->actor, "acme.order.finalize", x->id,
+				    NULL, err);
+	if (strcmp(x->to, "invalid") == 0)
+		return db_audit_add(db, now, x->actor, "acme.order.invalid", x->id,
+				    x->detail, err);
+	return 0;
+}
+
+/* ca_issue's hook: the order becomes valid in the certificate's commit. */
+static int
+order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
+{
+	const char *id = arg;
+
+	return db_acme_order_move(db, id, "processing", "valid", serial, NULL, NULL,
+				  ca_now(), err);
+}
+
+/* The CSR's names must be the order's, no more, no fewer (RFC 8555 7.4). */
+static int
+same_names(const struct ca_name *a, size_t na, const struct ca_name *b, size_t nb)
+{
+	size_t distinct = 0;
+
+	for (size_t i = 0; i < na; i++) {
+		int found = 0, dup = 0;
+
+		for (size_t k = 0; k < nb && !found; k++)
+			found = a[i].kind == b[k].kind && strcmp(a[i].value, b[k].value) == 0;
+		if (!found)
+			return 0;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = a[i].kind == a[k].kind && strcmp(a[i].value, a[k].value) == 0;
+		distinct += !dup;
+	}
+	return distinct == nb;
+}
+
+/* The errors of reading a CSR are all badCSR to an ACME client. */
+static void
+as_bad_csr(struct mica_err *err)
+{
+	if (err != NULL && (err->kind == MICA_E_BADREQ || err->kind == MICA_E_POLICY ||
+			    err->kind == MICA_E_TOOLARGE))
+		mica_err_set(err, MICA_E_BADREQ, "bad_csr", "%s", err->msg);
+}
+
+int
+ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		 const char *id, struct ca_acme_order *out, struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct ca_principal p;
+	struct ca_policy_decision d;
+	struct ca_acme_order cur;
+	struct ca_csr csr;
+	struct ca_issue_job j;
+	struct ca_issued is;
+	struct order_move_tx mv;
+	const struct ca_profile *prof;
+	struct ca_name *names = NULL;
+	unsigned char *der = NULL;
+	const char *b64;
+	json_t *pl = NULL;
+	size_t der_len = 0, b64_len;
+	int rc = -1, processing = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&p, 0, sizeof(p));
+	memset(&cur, 0, sizeof(cur));
+	memset(&csr, 0, sizeof(csr));
+	memset(&is, 0, sizeof(is));
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    order_load(ca, id, x.acct.id, &cur, err) != 0)
+		goto out;
+	if (strcmp(cur.status, "ready") != 0) {
+		if (strcmp(cur.status, "pending") == 0)
+			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
+				     "the order's authorizations are not all valid yet");
+		else
+			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
+				     "the order is %s, not ready", cur.status);
+		goto out;
+	}
+	if (ca_jws_payload_json(&x.jws, &pl, err) != 0)
+		goto out;
+	b64 = json_string_value(json_object_get(pl, "csr"));
+	b64_len = b64 != NULL ? strlen(b64) : 0;
+	if (b64 == NULL || b64_len == 0 || b64_len > MICA_B64URL_ENCLEN(CA_CSR_MAX)) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "finalize needs \"csr\": a DER CSR in base64url");
+		goto out;
+	}
+	if ((der = malloc(MICA_B64URL_DECLEN(b64_len))) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	if (mica_b64url_decode(b64, b64_len, der, MICA_B64URL_DECLEN(b64_len), &der_len) != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_csr", "the CSR is not base64url");
+		goto out;
+	}
+	if (ca_csr_parse(der, der_len, &csr, err) != 0) {
+		as_bad_csr(err);
+		goto out;
+	}
+	if ((names = calloc(cur.nidents, sizeof(*names))) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < cur.nidents; i++)
+		if (ca_name_parse(cur.idents[i].value, cur.idents[i].ip ? CA_NAME_IP : CA_NAME_DNS,
+				  &names[i], err) != 0)
+			goto out;
+	if (!same_names(csr.names, csr.nnames, names, cur.nidents)) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+			     "the CSR's names differ from the order's identifiers");
+		goto out;
+	}
+	if (ca_acme_principal(ca, a, &x.acct, r->client, &p, err) != 0 ||
+	    (prof = ca_profile_get(cur.profile, err)) == NULL)
+		goto out;
+	if (ca_run_policy(ca, &p, prof, names, cur.nidents, csr.key_kind,
+			  csr.key_bits, 0, 0, &d, err) != 0) {
+		if (err != NULL && (strcmp(err->code, "weak_key") == 0 ||
+				    strcmp(err->code, "unsupported_key") == 0))
+			as_bad_csr(err);
+		goto out;
+	}
+	/* ready -> processing: of two finalize calls racing, one goes on. */
+	memset(&mv, 0, sizeof(mv));
+	mv.id = cur.id;
+	mv.from = "ready";
+	mv.to = "processing";
+	mv.actor = p.actor;
+	if (ca_tx(ca, 0, order_move_body, &mv, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_CONFLICT)
+			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
+				     "the order is being finalized or was finalized already");
+		goto out;
+	}
+	processing = 1;
+	memset(&j, 0, sizeof(j));
+	j.p = &p;
+	j.prof = prof;
+	j.spki = csr.spki;
+	j.spki_len = csr.spki_len;
+	j.spki_hash = csr.spki_sha256;
+	j.names = names;
+	j.nnames = cur.nidents;
+	j.d = &d;
+	j.consume_token = p.token_id[0] != '\0' ? p.token_id : NULL;
+	j.action = "acme.issue";
+	j.on_stored = order_stored;
+	j.on_stored_arg = cur.id;
+	if (ca_issue(ca, &j, &is, err) != 0)
+		goto out;
+	processing = 0;
+	rc = order_load(ca, id, x.acct.id, out, err);
+out:
+	if (processing) {
+		/* Nothing was issued: the order says why, and is over. */
+		struct mica_err e2;
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "%s", err != NULL ? err->msg : "issuance failed");
+		memset(&mv, 0, sizeof(mv));
+		mv.id = cur.id;
+		mv.from = "processing";
+		mv.to = "invalid";
+		mv.code = err != NULL && err->kind != MICA_E_INTERNAL &&
+			  err->kind != MICA_E_UNAVAIL ? err->code : "server_internal";
+		mv.detail = detail;
+		mv.actor = p.actor;
+		if (ca_tx(ca, CA_TX_DURABLE, order_move_body, &mv, &e2) != 0)
+			mica_log(MICA_LOG_WARN, "acme: order %s stays processing: %s",
+				 cur.id, e2.msg);
+	}
+	ca_issued_free(&is);
+	free(names);
+	free(der);
+	ca_csr_free(&csr);
+	ca_acme_order_free(&cur);
+	ca_principal_free(&p);
+	json_decref(pl);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+/* -------------------------------------------------------- certificate -- */
+
+int
+ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
+		  const char *serial, unsigned char **der, size_t *der_len,
+		  struct mica_err *err)
+{
+	struct ca_acme_auth x;
+	struct db_acme_order o;
+	struct db_cert c;
+	char canon[CA_SERIAL_MAX];
+	int rc = -1;
+
+	*der = NULL;
+	*der_len = 0;
+	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+		goto out;
+	if (ca_serial_parse(serial, canon, NULL) != 0 || strcmp(canon, serial) != 0 ||
+	    db_acme_order_by_serial(ca->db, canon, &o, err) != 0) {
+		if (err == NULL || err->kind != MICA_E_INTERNAL)
+			mica_err_set(err, MICA_E_NOTFOUND, "malformed", "no such certificate");
+		goto out;
+	}
+	if (strcmp(o.account_id, x.acct.id) != 0) {
+		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
+			     "this certificate was ordered by another account");
+		goto out;
+	}
+	if (db_cert_get(ca->db, canon, &c, err) != 0)
+		goto out;
+	if (c.der == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "no_der", "certificate without DER");
+		goto out;
+	}
+	*der = c.der;
+	*der_len = c.der_len;
+	c.der = NULL;
+	rc = 0;
+out:
+	db_cert_free(&c);
+	db_acme_order_free(&o);
+	ca_acme_auth_free(&x);
+	return rc;
+}
+
+/* ------------------------------------------------------------- admin -- */
+
+int
+ca_acme_order_list(struct ca *ca, const struct ca_principal *p,
+		   const char *account_id, int limit, struct ca_acme_order **out,
+		   size_t *n, struct mica_err *err)
+{
+	struct db_acme_order *v = NULL;
+	size_t count = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (account_id != NULL && !ca_valid_id(account_id))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_id", "not an account id");
+	if (db_acme_order_list(ca->db, account_id, limit, &v, &count, err) != 0)
+		return -1;
+	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (order_take(&(*out)[i], &v[i], err) != 0) {
+			ca_acme_order_array_free(*out, count);
+			*out = NULL;
+			goto out;
+		}
+	}
+	*n = count;
+	rc = 0;
+out:
+	db_acme_order_array_free(v, count);
+	return rc;
+}

@@ -1,0 +1,228 @@
+/*
+ * cli/cmd_acme.c - `mica acme`: the ACME accounts (list, deactivate) and
+ * their orders; and the EAB credentials of `mica token create --acme`.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ca/acme.h"
+
+static const char acme_help[] =
+"Usage: mica [-d DIR] acme accounts [list] [--json]\n"
+"       mica [-d DIR] acme accounts deactivate ID\n"
+"       mica [-d DIR] acme orders [--account ID] [--limit N] [--json]\n"
+"\n"
+"The ACME accounts of 'mica serve' (https://HOST:PORT/acme/directory) and\n"
+"their orders. An account is a client's key; unless the daemon runs with\n"
+"--acme-open it was bound, with its External Account Binding, to an\n"
+"enrollment token ('mica token create --enroll --acme'), whose scope limits\n"
+"what it may order (TOKEN column). A deactivated account can do nothing\n"
+"more (RFC 8555 7.3.6); its certificates stay valid until revoked.\n";
+
+int
+cli_token_acme(const char *datadir, const struct ca_principal *p,
+	       const struct ca_token_spec *spec)
+{
+	char kid[CA_ID_MAX], hmac[CA_ACME_HMAC_MAX];
+	struct mica_err err;
+	struct ca *ca = NULL;
+	int rc = 0;
+
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	if (ca_acme_eab_create(ca, p, spec, kid, hmac, &err) != 0) {
+		rc = cli_fail(&err);
+	} else {
+		printf("eab-kid: %s\neab-hmac-key: %s\n", kid, hmac);
+		fflush(stdout);
+		fprintf(stderr, "created an ACME credential (token %s); the HMAC key is "
+			"shown only this once\n"
+			"  certbot ... --eab-kid %s --eab-hmac-key <key>\n"
+			"  lego ... --eab --kid %s --hmac <key>\n", kid, kid, kid);
+	}
+	explicit_bzero(hmac, sizeof(hmac));
+	ca_close(ca);
+	return rc;
+}
+
+static int
+list_accounts(struct ca *ca, const struct ca_principal *p, int json)
+{
+	struct ca_acme_account *v = NULL;
+	struct mica_err err;
+	size_t n = 0;
+	char t[32];
+
+	if (ca_acme_account_list(ca, p, 10000, &v, &n, &err) != 0)
+		return cli_fail(&err);
+	if (json) {
+		json_t *arr = json_array();
+		char *s;
+
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "id", json_string(v[i].id));
+			json_object_set_new(o, "status", json_string(v[i].status));
+			json_object_set_new(o, "token_id", v[i].token_id[0] ?
+					    json_string(v[i].token_id) : json_null());
+			json_object_set_new(o, "contact", v[i].contact ?
+					    json_string(v[i].contact) : json_null());
+			json_object_set_new(o, "key_thumbprint", json_string(v[i].thumbprint));
+			json_object_set_new(o, "client", json_string(v[i].client ? v[i].client : ""));
+			json_object_set_new(o, "created_at", json_string(cli_time(v[i].created_at, t)));
+			json_array_append_new(arr, o);
+		}
+		if ((s = json_dumps(arr, JSON_INDENT(2))) != NULL)
+			puts(s);
+		free(s);
+		json_decref(arr);
+	} else {
+		if (n > 0)
+			printf("%-32s  %-11s  %-16s  %-20s  %s\n", "ID", "STATUS", "TOKEN",
+			       "CREATED", "CONTACT");
+		for (size_t i = 0; i < n; i++) {
+			char contact[128];
+
+			snprintf(contact, sizeof(contact), "%s", v[i].contact ? v[i].contact : "-");
+			for (char *c = contact; *c; c++)
+				if (*c == '\n')
+					*c = ',';
+			printf("%-32s  %-11s  %-16s  %-20s  %s\n", v[i].id, v[i].status,
+			       v[i].token_id[0] ? v[i].token_id : "(open)",
+			       cli_time(v[i].created_at, t), contact);
+		}
+	}
+	ca_acme_account_array_free(v, n);
+	return 0;
+}
+
+static int
+list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
+	    int limit, int json)
+{
+	struct ca_acme_order *v = NULL;
+	struct mica_err err;
+	size_t n = 0;
+	char t[32];
+
+	if (ca_acme_order_list(ca, p, acct, limit, &v, &n, &err) != 0)
+		return cli_fail(&err);
+	if (json) {
+		json_t *arr = json_array();
+		char *s;
+
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_object(), *names = json_array();
+
+			for (size_t k = 0; k < v[i].nidents; k++)
+				json_array_append_new(names, json_string(v[i].idents[k].value));
+			json_object_set_new(o, "id", json_string(v[i].id));
+			json_object_set_new(o, "account_id", json_string(v[i].account_id));
+			json_object_set_new(o, "status", json_string(v[i].status));
+			json_object_set_new(o, "names", names);
+			json_object_set_new(o, "serial", v[i].serial[0] ?
+					    json_string(v[i].serial) : json_null());
+			json_object_set_new(o, "error", v[i].error_detail ?
+					    json_string(v[i].error_detail) : json_null());
+			json_object_set_new(o, "created_at", json_string(cli_time(v[i].created_at, t)));
+			json_array_append_new(arr, o);
+		}
+		if ((s = json_dumps(arr, JSON_INDENT(2))) != NULL)
+			puts(s);
+		free(s);
+		json_decref(arr);
+	} else {
+		if (n > 0)
+			printf("%-32s  %-10s  %-20s  %-32s  %s\n", "ORDER", "STATUS", "CREATED",
+			       "SERIAL", "NAMES");
+		for (size_t i = 0; i < n; i++) {
+			char names[200] = "";
+			size_t o = 0;
+
+			for (size_t k = 0; k < v[i].nidents && o < sizeof(names); k++)
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+						      k ? "," : "", v[i].idents[k].value);
+			printf("%-32s  %-10s  %-20s  %-32s  %s\n", v[i].id, v[i].status,
+			       cli_time(v[i].created_at, t), v[i].serial[0] ? v[i].serial : "-",
+			       names);
+		}
+	}
+	ca_acme_order_array_free(v, n);
+	return 0;
+}
+
+int
+cmd_acme(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "account", required_argument, NULL, 'a' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca_principal cli;
+	struct mica_err err;
+	struct ca *ca = NULL;
+	const char *sub, *what = NULL, *acct = NULL;
+	int64_t limit = 100;
+	int json = 0, c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'a': acct = optarg; break;
+		case 'l':
+			if (cli_parse_int(optarg, 1, 10000, &limit) != 0)
+				return cli_usage("acme", "--limit wants a number from 1 to 10000");
+			break;
+		case 'h': fputs(acme_help, stdout); return 0;
+		default: return cli_usage("acme", "unknown option or missing value: '%s'",
+					  argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage("acme", "which: accounts or orders");
+	sub = argv[optind];
+	if (optind + 1 < argc)
+		what = argv[optind + 1];
+	ca_principal_cli(&cli);
+	if (strcmp(sub, "accounts") == 0 && what != NULL && strcmp(what, "deactivate") == 0) {
+		if (optind + 3 != argc)
+			return cli_usage("acme", "accounts deactivate needs exactly one ID");
+		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		if (ca_acme_account_deactivate(ca, &cli, argv[optind + 2], &err) != 0)
+			rc = cli_fail(&err);
+		else
+			fprintf(stderr, "deactivated ACME account %s\n", argv[optind + 2]);
+		ca_close(ca);
+		return rc;
+	}
+	if (strcmp(sub, "accounts") == 0 &&
+	    (what == NULL || (strcmp(what, "list") == 0 && optind + 2 == argc))) {
+		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		rc = list_accounts(ca, &cli, json);
+		ca_close(ca);
+		return rc;
+	}
+	if (strcmp(sub, "orders") == 0 && what == NULL) {
+		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+			return cli_fail(&err);
+		rc = list_orders(ca, &cli, acct, (int)limit, json);
+		ca_close(ca);
+		return rc;
+	}
+	return cli_usage("acme", "unknown subcommand (accounts [list], accounts "
+			 "deactivate ID, orders)");
+}

@@ -1,0 +1,388 @@
+#!/bin/bash
+# End-to-end test of ACME (RFC 8555) in `mica serve`, judged by the real
+# clients from Debian - certbot, lego and dehydrated - each trusting only
+# mica's root (REQUESTS_CA_BUNDLE, LEGO_CA_CERTIFICATES, curl --cacert),
+# and by OpenSSL. Validation is pointed at loopback with the lab options
+# (--acme-hosts, --acme-http-port, --acme-tls-port, --acme-dns,
+# --acme-allow-loopback); dns-01 goes through a real DNS server, Debian's
+# named, started here on a free loopback port with its own configuration
+# and a TSIG key, updated by lego's rfc2136 provider, stopped by PID.
+#
+# The misbehaviour the real clients never show (a replayed nonce, a JWS of
+# another account, a CSR that differs from its order, a second finalize,
+# a failed challenge) comes from tests/tools/acme_client.py; each refusal
+# must carry the right ACME error and issue nothing.
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need curl openssl python3 sqlite3
+
+TOOL=$MICA_SRCDIR/tests/tools/acme_client.py
+W=$(mktmp)
+D=$W/data
+LOG=$W/mica.log
+serve_ports
+AP=$(free_port)       # http-01
+TP=$(free_port)       # tls-alpn-01
+NP=$(free_port)       # named
+while [ "$TP" = "$AP" ]; do TP=$(free_port); done
+while [ "$NP" = "$AP" ] || [ "$NP" = "$TP" ]; do NP=$(free_port); done
+DIRURL=$S/acme/directory
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+ncerts() { sqlite3 "$D/mica.db" 'SELECT count(*) FROM certificate'; }
+audit_has() { sqlite3 "$D/mica.db" "SELECT count(*) FROM audit WHERE action = '$1'" | grep -qv '^0$'; }
+
+# eab VAR [token options]: an EAB credential; VAR_KID and VAR_HMAC.
+eab() {
+	local v=$1 out
+	shift
+	out=$("$MICA" -d "$D" token create --enroll --acme "$@" 2>/dev/null) || die "token create --acme"
+	printf -v "${v}_KID" '%s' "$(printf '%s\n' "$out" | sed -n 's/^eab-kid: //p')"
+	printf -v "${v}_HMAC" '%s' "$(printf '%s\n' "$out" | sed -n 's/^eab-hmac-key: //p')"
+}
+
+# client CMD ARGS...: acme_client.py, its JSON in $W/c.json
+client() {
+	python3 "$TOOL" "$1" --dir "$DIRURL" --cacert "$W/root.pem" "${@:2}" >"$W/c.json" 2>"$W/c.err"
+}
+cj() { json_get "$W/c.json" "$1"; }
+
+# expect_problem DESCRIPTION TYPE [FIELD]: the client's JSON names TYPE.
+expect_problem() {
+	local got
+	got=$(cj "${3:-problem}")
+	if [ "$got" = "$2" ]; then ok "$1 ($2)"; else fail "$1: got '$got', wanted $2"; sed 's/^/    /' "$W/c.json" "$W/c.err" | head -5; fi
+}
+
+cat > "$W/hosts" <<EOF
+# the lab: every name validation may meet is this host
+127.0.0.1 www.contoso.test mail.contoso.test dh.contoso.test
+127.0.0.1 lego-http.contoso.test lego-tls.contoso.test open.contoso.test
+127.0.0.1 a1.app.contoso.test a2.app.contoso.test a3.app.contoso.test
+127.0.0.1 a4.app.contoso.test a5.app.contoso.test a6.app.contoso.test
+127.0.0.1 a7.app.contoso.test a8.app.contoso.test
+EOF
+
+start() { # start OUTFILE [more serve options]
+	local out=$1
+	shift
+	serve_start "$out" "$D" -- --log "$LOG" --domain contoso.test \
+		--acme-hosts "$W/hosts" --acme-http-port "$AP" --acme-tls-port "$TP" \
+		--acme-dns "127.0.0.1:$NP" --acme-allow-loopback "$@" || serve_failed "$out"
+}
+
+start "$W/serve1.out"
+serve_facts "$W/serve1.out" "$W"
+grep -q "^acme: $S/acme/directory (external account binding required" "$W/serve1.out" &&
+	ok "the banner names the ACME directory" || fail "acme banner"
+
+# ---------------------------------------------------------- directory --
+
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/dir.json" -w '%{http_code}' "$DIRURL")
+is "GET /acme/directory" "$CODE" 200
+is "the directory requires EAB" "$(json_get "$W/dir.json" meta.externalAccountRequired)" true
+is "newOrder is on the same listener" "$(json_get "$W/dir.json" newOrder)" "$S/acme/new-order"
+curl -s --cacert "$W/root.pem" -I -o /dev/null -D "$W/hdr" "$S/acme/new-nonce"
+grep -qi '^Replay-Nonce: [A-Za-z0-9_-]\{16,\}' "$W/hdr" && grep -q ' 200' "$W/hdr" &&
+	ok "HEAD new-nonce: 200 with Replay-Nonce" || fail "HEAD new-nonce"
+CODE=$(curl -s --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' "$S/acme/new-nonce")
+is "GET new-nonce: 204" "$CODE" 204
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "$H/acme/directory")
+is "ACME is not served over plain HTTP" "$CODE" 403
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/p.json" -D "$W/hdr" -w '%{http_code}' \
+	-H 'Content-Type: application/jose+json' --data-binary '{"protected":"e30","payload":"","signature":""}' \
+	"$S/acme/new-account")
+grep -qi '^Content-Type: application/problem+json' "$W/hdr" && [ "$CODE" = 400 ] &&
+	is "a JWS without alg is a malformed problem document" "$(json_get "$W/p.json" type)" \
+		"urn:ietf:params:acme:error:malformed" || fail "problem document ($CODE)"
+client account --key "$W/noeab.pem"
+expect_problem "an account without EAB is refused" externalAccountRequired
+
+# ------------------------------------------------------------ certbot --
+
+if have certbot; then
+	eab CB --name www.contoso.test --comment certbot
+	CB=(certbot --config-dir "$W/cb/conf" --work-dir "$W/cb/work" --logs-dir "$W/cb/logs"
+	    --non-interactive)
+	n0=$(ncerts)
+	if REQUESTS_CA_BUNDLE=$W/root.pem "${CB[@]}" certonly --server "$DIRURL" \
+		--standalone --http-01-port "$AP" --agree-tos --register-unsafely-without-email \
+		--eab-kid "$CB_KID" --eab-hmac-key "$CB_HMAC" -d www.contoso.test \
+		>"$W/cb1.log" 2>&1; then
+		ok "certbot obtains a certificate (http-01, EAB)"
+	else
+		fail "certbot certonly"; tail -5 "$W/cb1.log" | sed 's/^/    /'
+	fi
+	LIVE=$W/cb/conf/live/www.contoso.test
+	check "certbot's certificate verifies against mica's root alone" \
+		openssl verify -CAfile "$W/root.pem" "$LIVE/cert.pem"
+	openssl x509 -in "$LIVE/cert.pem" -noout -ext subjectAltName 2>/dev/null | grep -q 'DNS:www.contoso.test' &&
+		ok "it names www.contoso.test" || fail "SAN of certbot's certificate"
+	is "one certificate was issued" "$(ncerts)" "$((n0 + 1))"
+	s1=$(openssl x509 -in "$LIVE/cert.pem" -noout -serial | sed 's/serial=//' | tr A-F a-f)
+	if REQUESTS_CA_BUNDLE=$W/root.pem "${CB[@]}" renew --force-renewal \
+		--no-random-sleep-on-renew >"$W/cb2.log" 2>&1; then
+		s2=$(openssl x509 -in "$LIVE/cert.pem" -noout -serial | sed 's/serial=//' | tr A-F a-f)
+		[ -n "$s2" ] && [ "$s2" != "$s1" ] && ok "certbot renew --force-renewal: a new certificate" ||
+			fail "renewal kept serial $s1"
+	else
+		fail "certbot renew"; tail -5 "$W/cb2.log" | sed 's/^/    /'
+	fi
+	if REQUESTS_CA_BUNDLE=$W/root.pem "${CB[@]}" revoke --server "$DIRURL" \
+		--cert-path "$LIVE/cert.pem" --reason keycompromise --no-delete-after-revoke \
+		>"$W/cb3.log" 2>&1; then
+		ok "certbot revoke --reason keycompromise"
+	else
+		fail "certbot revoke"; tail -5 "$W/cb3.log" | sed 's/^/    /'
+	fi
+	curl -s -o "$W/crl.der" "$H/crl"
+	openssl crl -inform der -in "$W/crl.der" -noout -text > "$W/crl.txt" 2>&1
+	S2U=$(echo "${s2:-x}" | tr a-f A-F)
+	grep -q "Serial Number: $S2U" "$W/crl.txt" && grep -q "Key Compromise" "$W/crl.txt" &&
+		ok "the revoked certificate is in /crl as keyCompromise" || fail "CRL lacks $S2U"
+	openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
+	if openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$LIVE/cert.pem" >/dev/null 2>&1; then
+		fail "OpenSSL still accepts the revoked certificate"
+	else
+		ok "OpenSSL refuses it with the CRL"
+	fi
+	# The compromised key is never certified again - by ACME or otherwise
+	# (the blocklist in ca_issue, issue 9).
+	openssl req -new -key "$LIVE/privkey.pem" -subj /CN=www.contoso.test \
+		-addext subjectAltName=DNS:www.contoso.test -out "$W/again.csr" 2>/dev/null
+	"$MICA" -d "$D" issue --csr "$W/again.csr" --out "$W/again.crt" >/dev/null 2>"$W/again.err"
+	rc=$?
+	if [ "$rc" = 4 ] && grep -q compromise "$W/again.err"; then
+		ok "mica issue refuses the key ACME revoked as keyCompromise (4)"
+	else
+		fail "mica issue of the compromised key: exit $rc, $(head -1 "$W/again.err")"
+	fi
+	n1=$(ncerts)
+	eab CB2 --name www.contoso.test
+	client issue --key "$W/k-cb2.pem" --eab-kid "$CB2_KID" --eab-hmac "$CB2_HMAC" \
+		--name www.contoso.test --http-port "$AP" --csr-key "$LIVE/privkey.pem"
+	expect_problem "ACME refuses a CSR for the compromised key" badCSR
+	is "nothing issued for it" "$(ncerts)" "$n1"
+	audit_has acme.issue && audit_has acme.account.new && audit_has acme.authz.valid &&
+		audit_has acme.challenge.start && audit_has acme.order.new &&
+		[ "$(sqlite3 "$D/mica.db" "SELECT count(*) FROM audit WHERE action = 'cert.revoke' AND actor LIKE 'acme:%'")" -ge 1 ] &&
+		ok "every ACME step is in the audit trail" || fail "ACME audit rows"
+else
+	skip "certbot obtains, renews and revokes" "certbot is not installed"
+fi
+
+# --------------------------------------------------------------- lego --
+
+if have lego; then
+	eab LG --comment lego
+	LEGO=(lego --server "$DIRURL" --email ops@contoso.test --accept-tos --eab
+	      --kid "$LG_KID" --hmac "$LG_HMAC" --path "$W/lego")
+	export LEGO_CA_CERTIFICATES=$W/root.pem
+	if "${LEGO[@]}" --domains lego-http.contoso.test --http --http.port "127.0.0.1:$AP" run \
+		>"$W/lego1.log" 2>&1 &&
+		openssl verify -CAfile "$W/root.pem" "$W/lego/certificates/lego-http.contoso.test.crt" >/dev/null 2>&1; then
+		ok "lego obtains a certificate with http-01"
+	else
+		fail "lego http-01"; tail -5 "$W/lego1.log" | sed 's/^/    /'
+	fi
+	if "${LEGO[@]}" --domains lego-tls.contoso.test --tls --tls.port "127.0.0.1:$TP" run \
+		>"$W/lego2.log" 2>&1 &&
+		openssl verify -CAfile "$W/root.pem" "$W/lego/certificates/lego-tls.contoso.test.crt" >/dev/null 2>&1; then
+		ok "lego obtains a certificate with tls-alpn-01"
+	else
+		fail "lego tls-alpn-01"; tail -5 "$W/lego2.log" | sed 's/^/    /'
+	fi
+	NAMED=$(command -v named || echo /usr/sbin/named)
+	if [ -x "$NAMED" ]; then
+		mkdir -p "$W/ns"
+		TSIG=$(head -c 32 /dev/urandom | base64)
+		cat > "$W/ns/named.conf" <<EOF
+options {
+	directory "$W/ns";
+	listen-on port $NP { 127.0.0.1; };
+	listen-on-v6 { none; };
+	pid-file "$W/ns/named.pid";
+	session-keyfile "$W/ns/session.key";
+	managed-keys-directory "$W/ns";
+	recursion no;
+	allow-query { any; };
+	dnssec-validation no;
+};
+controls { };
+key "mica-test" { algorithm hmac-sha256; secret "$TSIG"; };
+zone "contoso.test" {
+	type primary;
+	file "$W/ns/contoso.test.zone";
+	allow-update { key "mica-test"; };
+};
+EOF
+		printf '%s\n' '$TTL 60' \
+			'@ IN SOA ns.contoso.test. admin.contoso.test. 1 60 60 600 60' \
+			'@ IN NS ns.contoso.test.' 'ns IN A 127.0.0.1' > "$W/ns/contoso.test.zone"
+		"$NAMED" -g -c "$W/ns/named.conf" >"$W/ns/named.log" 2>&1 &
+		NAMED_PID=$!
+		on_exit_kill "$NAMED_PID"
+		# Answering a query is not enough: named may still refuse an
+		# update (SERVFAIL) until it has finished loading every zone.
+		if wait_for "named answers" 30 sh -c "grep -q 'all zones loaded' '$W/ns/named.log' && dig +short +time=1 +tries=1 -p $NP @127.0.0.1 ns.contoso.test | grep -q 127.0.0.1"; then
+			if RFC2136_NAMESERVER=127.0.0.1:$NP RFC2136_TSIG_KEY=mica-test \
+				RFC2136_TSIG_SECRET=$TSIG RFC2136_TSIG_ALGORITHM=hmac-sha256. \
+				RFC2136_PROPAGATION_TIMEOUT=$((60 * TIME_SCALE)) RFC2136_POLLING_INTERVAL=1 \
+				"${LEGO[@]}" --domains '*.dns.contoso.test' --domains dns.contoso.test \
+				--dns rfc2136 --dns.resolvers "127.0.0.1:$NP" --dns.disable-cp run \
+				>"$W/lego3.log" 2>&1 &&
+				openssl verify -CAfile "$W/root.pem" "$W/lego/certificates/_.dns.contoso.test.crt" >/dev/null 2>&1; then
+				ok "lego obtains a wildcard certificate with dns-01 (named, RFC 2136)"
+				openssl x509 -in "$W/lego/certificates/_.dns.contoso.test.crt" -noout -ext subjectAltName |
+					grep -q 'DNS:\*.dns.contoso.test' && ok "it names *.dns.contoso.test" ||
+					fail "wildcard SAN"
+			else
+				fail "lego dns-01"; tail -5 "$W/lego3.log" | sed 's/^/    /'
+			fi
+		else
+			fail "named did not start"; tail -5 "$W/ns/named.log" | sed 's/^/    /'
+		fi
+		kill "$NAMED_PID" 2>/dev/null && wait "$NAMED_PID" 2>/dev/null
+		on_exit_forget "$NAMED_PID"
+	else
+		skip "lego with dns-01" "named (bind9) is not installed"
+	fi
+	unset LEGO_CA_CERTIFICATES
+else
+	skip "lego with http-01, tls-alpn-01 and dns-01" "lego is not installed"
+fi
+
+# --------------------------------------------------------- dehydrated --
+
+if have dehydrated; then
+	eab DH --comment dehydrated
+	mkdir -p "$W/dh" "$W/wk/.well-known/acme-challenge"
+	cat > "$W/dh/config" <<EOF
+CA="$DIRURL"
+CHALLENGETYPE="http-01"
+WELLKNOWN="$W/wk/.well-known/acme-challenge"
+BASEDIR="$W/dh"
+CONTACT_EMAIL="ops@contoso.test"
+EAB_KID="$DH_KID"
+EAB_HMAC_KEY="$DH_HMAC"
+CURL_OPTS="--cacert $W/root.pem"
+EOF
+	# Not through lib.sh's python3 function: $! must be the server itself.
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=$(command -v python3)
+	"$PY" -m http.server "$AP" --bind 127.0.0.1 --directory "$W/wk" >"$W/wk.log" 2>&1 &
+	WK_PID=$!
+	on_exit_kill "$WK_PID"
+	wait_for "the web root answers" 20 curl -s -o /dev/null "http://127.0.0.1:$AP/" ||
+		fail "python3 -m http.server did not start"
+	if dehydrated --config "$W/dh/config" --register --accept-terms >"$W/dh1.log" 2>&1 &&
+		dehydrated --config "$W/dh/config" -c -d dh.contoso.test >"$W/dh2.log" 2>&1 &&
+		openssl verify -CAfile "$W/root.pem" "$W/dh/certs/dh.contoso.test/cert.pem" >/dev/null 2>&1; then
+		ok "dehydrated obtains a certificate with http-01"
+	else
+		fail "dehydrated"; tail -5 "$W/dh1.log" "$W/dh2.log" | sed 's/^/    /'
+	fi
+	kill "$WK_PID" 2>/dev/null && wait "$WK_PID" 2>/dev/null
+	on_exit_forget "$WK_PID"
+else
+	skip "dehydrated with http-01" "dehydrated is not installed"
+fi
+
+# ---------------------------------------------- refusals, nothing issued --
+
+eab NG --name '*.app.contoso.test' --name www.contoso.test --comment negative
+eab OT --comment other
+A=(--key "$W/k-ng.pem" --eab-kid "$NG_KID" --eab-hmac "$NG_HMAC")
+client account "${A[@]}"
+[ -n "$(cj account)" ] && ok "the test client has an account" || fail "test client account"
+client account --key "$W/k-ot.pem" --eab-kid "$OT_KID" --eab-hmac "$OT_HMAC"
+client account --key "$W/k-ng2.pem" --eab-kid "$NG_KID" --eab-hmac "$NG_HMAC"
+expect_problem "an EAB credential binds one account only" unauthorized
+n0=$(ncerts)
+client order "${A[@]}" --name www.fabrikam.test
+expect_problem "a name outside the allowed domains" rejectedIdentifier
+client order "${A[@]}" --name mail.contoso.test
+expect_problem "a name outside the token's scope" rejectedIdentifier
+client issue "${A[@]}" --name a1.app.contoso.test --http-port "$AP" --respond wrong
+expect_problem "http-01 with the wrong content" incorrectResponse
+is "the failed challenge ends the order" "$(cj order_status)" invalid
+client issue "${A[@]}" --name a2.app.contoso.test --respond none
+expect_problem "http-01 with nothing on the port" connection
+client issue "${A[@]}" --name a3.app.contoso.test --http-port "$AP" --respond hang
+expect_problem "http-01 that never answers (timeout)" connection
+client replay-nonce "${A[@]}"
+expect_problem "a replayed nonce" badNonce
+client foreign "${A[@]}" --other-key "$W/k-ot.pem" --name a4.app.contoso.test
+expect_problem "another account cannot read an order" unauthorized read
+expect_problem "a JWS signed by another account's key" malformed forged
+client issue "${A[@]}" --name a5.app.contoso.test --csr-name a6.app.contoso.test --http-port "$AP"
+expect_problem "a CSR whose names differ from the order" badCSR
+is "nothing was issued for any refusal" "$(ncerts)" "$n0"
+client issue "${A[@]}" --name a7.app.contoso.test --http-port "$AP" --finalize-twice
+is "the test client's own flow works" "$(cj order_status)" valid
+expect_problem "an order finalized twice" orderNotReady second
+is "the second finalize issued nothing" "$(ncerts)" "$((n0 + 1))"
+is "the certificate comes with its chain (application/pem-certificate-chain)" "$(cj chain_certs)" 2
+SERIAL=$(cj serial)
+
+# -------------------------------------------------------- ARI, admin --
+
+# RFC 9773: certID = base64url(AKI keyIdentifier) "." base64url(serial).
+CERTID=$(python3 - "$D/mica.db" "$SERIAL" <<'PY'
+import base64, sqlite3, sys
+from cryptography import x509
+der = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT der FROM certificate WHERE serial = ?", (sys.argv[2].zfill(32),)).fetchone()[0]
+c = x509.load_der_x509_certificate(der)
+aki = c.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+n = c.serial_number
+b = n.to_bytes((n.bit_length() + 8) // 8, "big")
+e = lambda v: base64.urlsafe_b64encode(v).rstrip(b"=").decode()
+print(e(aki) + "." + e(b))
+PY
+)
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/ari.json" -D "$W/hdr" -w '%{http_code}' "$S/acme/renewal-info/$CERTID")
+is "renewalInfo answers for an ACME certificate" "$CODE" 200
+python3 - "$W/ari.json" "$D/mica.db" "$SERIAL" <<'PY' && ok "ARI's window starts at two thirds of the lifetime" || fail "ARI window"
+import json, sqlite3, sys, datetime
+w = json.load(open(sys.argv[1]))["suggestedWindow"]
+nb, na = sqlite3.connect(sys.argv[2]).execute(
+    "SELECT not_before, not_after FROM certificate WHERE serial = ?",
+    (sys.argv[3].zfill(32),)).fetchone()
+t = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
+    tzinfo=datetime.timezone.utc).timestamp()
+start = nb + (na - nb) * 2 / 3
+sys.exit(0 if abs(t(w["start"]) - start) < 86400 and t(w["end"]) > t(w["start"]) else 1)
+PY
+grep -qi '^Retry-After: [0-9]' "$W/hdr" && ok "renewalInfo says when to ask again" || fail "ARI Retry-After"
+
+"$MICA" -d "$D" acme accounts > "$W/accts.txt" 2>&1
+grep -q "$NG_KID" "$W/accts.txt" && ok "mica acme accounts lists the bound accounts" || fail "acme accounts"
+ACCT=$(sqlite3 "$D/mica.db" "SELECT id FROM acme_account WHERE token_id = '$NG_KID'")
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/a.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+	"$S/api/v1/acme/accounts")
+[ "$CODE" = 200 ] && grep -q "$ACCT" "$W/a.json" && ok "GET /api/v1/acme/accounts" || fail "API accounts ($CODE)"
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/o.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+	"$S/api/v1/acme/orders?account=$ACCT")
+[ "$CODE" = 200 ] && grep -q '"valid"' "$W/o.json" && ok "GET /api/v1/acme/orders" || fail "API orders ($CODE)"
+expect_rc "mica acme accounts deactivate" 0 "$MICA" -d "$D" acme accounts deactivate "$ACCT"
+client order "${A[@]}" --name a8.app.contoso.test
+expect_problem "a deactivated account can do nothing more" unauthorized
+audit_has acme.account.deactivate && ok "the deactivation is audited" || fail "deactivation audit"
+
+serve_stop
+is "mica serve stops cleanly" "$SERVE_RC" 0
+
+# ----------------------------------------------------------- --acme-open --
+
+start "$W/serve2.out" --acme-open
+grep -q "^acme: .*open" "$W/serve2.out" && ok "--acme-open is announced" || fail "open banner"
+n0=$(ncerts)
+client issue --key "$W/k-open.pem" --name open.contoso.test --http-port "$AP"
+is "--acme-open: an account without EAB gets a name it proves" "$(cj order_status)" valid
+client order --key "$W/k-open.pem" --name www.fabrikam.test
+expect_problem "--acme-open still keeps to the allowed domains" rejectedIdentifier
+is "one certificate issued" "$(ncerts)" "$((n0 + 1))"
+serve_stop
+
+finish

@@ -1,0 +1,1335 @@
+/*
+ * tests/test_acme.c - ACME (RFC 8555) below the HTTP layer: base64url,
+ * JWS and JWK (ES256, ES384, RS256, HS256), nonces, the hostile-input
+ * readers of validation (hosts files, HTTP response heads, chunked bodies,
+ * DNS answers, tls-alpn-01 certificates), the address filter, and the
+ * engine's whole flow with a CA - EAB, account, order, an http-01
+ * responder on loopback answered by the validation workers, finalize
+ * through ca_issue, revocation, ARI - with the refusals beside it.
+ *
+ * JWS, keys, certificates and CSRs are made here with mbedTLS, not with
+ * the code under test; the RFC 7638 thumbprint has its RFC test vector.
+ */
+#include <CUnit/Basic.h>
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <mbedtls/asn1.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
+
+#include "ca/acme.h"
+#include "ca/acme_int.h"
+#include "ca/dns.h"
+#include "ca/jws.h"
+#include "db/db.h"
+#include "util/b64url.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define PASSPHRASE "acme test passphrase"
+#define BASE "https://ca.contoso.test:8443/acme"
+
+static mbedtls_entropy_context g_entropy;
+static mbedtls_ctr_drbg_context g_drbg;
+static char g_tmp[64];
+
+/* ------------------------------------------------------------ helpers -- */
+
+static char *
+b64(const void *p, size_t n)
+{
+	char *s = malloc(MICA_B64URL_ENCLEN(n) + 1);
+
+	CU_ASSERT_FATAL(s != NULL);
+	mica_b64url_encode(p, n, s, MICA_B64URL_ENCLEN(n) + 1);
+	return s;
+}
+
+struct tkey {
+	mbedtls_pk_context pk;
+	int rsa;
+	size_t clen;           /* EC coordinate length */
+	char jwk[1600];
+	const char *alg;
+};
+
+static void
+tkey_free(struct tkey *k)
+{
+	mbedtls_pk_free(&k->pk);
+}
+
+/* An EC key on P-256 (or P-384) and its JWK. */
+static void
+tkey_ec(struct tkey *k, int p384)
+{
+	unsigned char der[200];
+	char *x, *y;
+	int n;
+
+	memset(k, 0, sizeof(*k));
+	mbedtls_pk_init(&k->pk);
+	CU_ASSERT_FATAL(mbedtls_pk_setup(&k->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0);
+	CU_ASSERT_FATAL(mbedtls_ecp_gen_key(p384 ? MBEDTLS_ECP_DP_SECP384R1 : MBEDTLS_ECP_DP_SECP256R1,
+					    mbedtls_pk_ec(k->pk), mbedtls_ctr_drbg_random,
+					    &g_drbg) == 0);
+	k->clen = p384 ? 48 : 32;
+	k->alg = p384 ? "ES384" : "ES256";
+	n = mbedtls_pk_write_pubkey_der(&k->pk, der, sizeof(der));
+	CU_ASSERT_FATAL(n > 0);
+	/* The SPKI ends with the uncompressed point 04 || x || y. */
+	x = b64(der + sizeof(der) - 2 * k->clen, k->clen);
+	y = b64(der + sizeof(der) - k->clen, k->clen);
+	snprintf(k->jwk, sizeof(k->jwk), "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
+		 p384 ? "P-384" : "P-256", x, y);
+	free(x);
+	free(y);
+}
+
+static void
+tkey_rsa(struct tkey *k)
+{
+	unsigned char n[256], e[4];
+	char *ns, *es;
+
+	memset(k, 0, sizeof(*k));
+	mbedtls_pk_init(&k->pk);
+	k->rsa = 1;
+	k->alg = "RS256";
+	CU_ASSERT_FATAL(mbedtls_pk_setup(&k->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) == 0);
+	CU_ASSERT_FATAL(mbedtls_rsa_gen_key(mbedtls_pk_rsa(k->pk), mbedtls_ctr_drbg_random,
+					    &g_drbg, 2048, 65537) == 0);
+	CU_ASSERT_FATAL(mbedtls_rsa_export_raw(mbedtls_pk_rsa(k->pk), n, sizeof(n), NULL, 0,
+					       NULL, 0, NULL, 0, e, sizeof(e)) == 0);
+	ns = b64(n, sizeof(n));
+	es = b64(e + 1, 3);   /* 65537: 01 00 01 */
+	snprintf(k->jwk, sizeof(k->jwk), "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\"}", ns, es);
+	free(ns);
+	free(es);
+}
+
+/* The JWS signature of K over INPUT: r || s for EC, PKCS#1 v1.5 for RSA. */
+static char *
+tsign(struct tkey *k, const char *input)
+{
+	unsigned char hash[64], sig[600], raw[96];
+	size_t slen = 0;
+	mbedtls_md_type_t md = k->clen == 48 ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256;
+	const mbedtls_md_info_t *mi = mbedtls_md_info_from_type(md);
+
+	CU_ASSERT_FATAL(mbedtls_md(mi, (const unsigned char *)input, strlen(input), hash) == 0);
+	CU_ASSERT_FATAL(mbedtls_pk_sign(&k->pk, md, hash, mbedtls_md_get_size(mi), sig,
+					sizeof(sig), &slen, mbedtls_ctr_drbg_random, &g_drbg) == 0);
+	if (k->rsa)
+		return b64(sig, slen);
+	{
+		unsigned char *p = sig, *end = sig + slen;
+		size_t len;
+		mbedtls_mpi r, s;
+
+		mbedtls_mpi_init(&r);
+		mbedtls_mpi_init(&s);
+		CU_ASSERT_FATAL(mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED |
+						     MBEDTLS_ASN1_SEQUENCE) == 0);
+		CU_ASSERT_FATAL(mbedtls_asn1_get_mpi(&p, end, &r) == 0);
+		CU_ASSERT_FATAL(mbedtls_asn1_get_mpi(&p, end, &s) == 0);
+		mbedtls_mpi_write_binary(&r, raw, k->clen);
+		mbedtls_mpi_write_binary(&s, raw + k->clen, k->clen);
+		mbedtls_mpi_free(&r);
+		mbedtls_mpi_free(&s);
+		return b64(raw, 2 * k->clen);
+	}
+}
+
+/* A flattened JWS from a protected header text and payload text (NULL:
+ * POST-as-GET), signed by K. Heap. */
+static char *
+jws_raw(struct tkey *k, const char *prot, const char *payload)
+{
+	char *p64 = b64(prot, strlen(prot));
+	char *y64 = b64(payload ? payload : "", payload ? strlen(payload) : 0);
+	char *input, *sig, *out;
+
+	CU_ASSERT_FATAL(asprintf(&input, "%s.%s", p64, y64) > 0);
+	sig = tsign(k, input);
+	CU_ASSERT_FATAL(asprintf(&out, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
+				 p64, y64, sig) > 0);
+	free(p64);
+	free(y64);
+	free(input);
+	free(sig);
+	return out;
+}
+
+/* The usual JWS: alg of K, NONCE, URL, and KID or (NULL) the JWK. */
+static char *
+jws(struct tkey *k, const char *url, const char *nonce, const char *kid,
+    const char *payload)
+{
+	char prot[2048];
+
+	if (kid != NULL)
+		snprintf(prot, sizeof(prot), "{\"alg\":\"%s\",\"nonce\":\"%s\",\"url\":\"%s\",\"kid\":\"%s\"}",
+			 k->alg, nonce, url, kid);
+	else
+		snprintf(prot, sizeof(prot), "{\"alg\":\"%s\",\"nonce\":\"%s\",\"url\":\"%s\",\"jwk\":%s}",
+			 k->alg, nonce, url, k->jwk);
+	return jws_raw(k, prot, payload);
+}
+
+static int
+parse_verify(const char *body, int flags, struct tkey *k, struct mica_err *err)
+{
+	struct ca_jws j;
+	struct ca_jwk key;
+	int rc;
+
+	if (ca_jws_parse((const unsigned char *)body, strlen(body), flags, &j, err) != 0) {
+		ca_jws_free(&j);
+		return -1;
+	}
+	if (k == NULL) {
+		rc = j.has_jwk ? ca_jws_verify(&j, &j.jwk, err) : -1;
+	} else {
+		CU_ASSERT_FATAL(ca_jwk_parse(k->jwk, strlen(k->jwk), &key, err) == 0);
+		rc = ca_jws_verify(&j, &key, err);
+		ca_jwk_free(&key);
+	}
+	ca_jws_free(&j);
+	return rc;
+}
+
+/* ------------------------------------------------------------ base64url -- */
+
+static void
+test_b64url_round_trips_and_is_canonical(void)
+{
+	unsigned char in[64], out[64];
+	char enc[100];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 37 + 11);
+	for (size_t len = 0; len <= sizeof(in); len++) {
+		size_t e = mica_b64url_encode(in, len, enc, sizeof(enc));
+
+		CU_ASSERT(e == MICA_B64URL_ENCLEN(len));
+		CU_ASSERT(strchr(enc, '=') == NULL);
+		CU_ASSERT(mica_b64url_decode(enc, e, out, sizeof(out), &n) == 0);
+		CU_ASSERT(n == len && memcmp(in, out, len) == 0);
+	}
+	mica_b64url_encode((const unsigned char *)"\xfb\xff", 2, enc, sizeof(enc));
+	CU_ASSERT_STRING_EQUAL(enc, "-_8");
+}
+
+static void
+test_b64url_refuses_other_spellings(void)
+{
+	static const char *const bad[] = {
+		"AQ==", "A", "AB/C", "AB+C", "AB C", "AQ\n", "AR", "AQF",
+		"Zm9v\xc3\xa9",
+	};
+	unsigned char out[16];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT(mica_b64url_decode(bad[i], strlen(bad[i]), out, sizeof(out), &n) != 0);
+	/* output too small */
+	CU_ASSERT(mica_b64url_decode("AAAAAAAA", 8, out, 5, &n) != 0);
+	CU_ASSERT(mica_b64url_decode("AQ", 2, out, 1, &n) == 0 && n == 1 && out[0] == 1);
+}
+
+/* ----------------------------------------------------------- JWS, JWK -- */
+
+static void
+test_jwk_thumbprint_matches_rfc7638(void)
+{
+	/* RFC 7638 3.1 */
+	static const char jwk[] =
+		"{\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAt"
+		"VT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93"
+		"lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajr"
+		"n1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-cs"
+		"FCur-kEgU8awapJzKnqDKgw\",\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}";
+	struct ca_jwk k;
+	struct mica_err err;
+	char *tp;
+
+	CU_ASSERT_FATAL(ca_jwk_parse(jwk, strlen(jwk), &k, &err) == 0);
+	tp = b64(k.thumbprint, 32);
+	CU_ASSERT_STRING_EQUAL(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+	CU_ASSERT(k.kind == CA_PUBKEY_RSA && k.bits == 2048);
+	free(tp);
+	ca_jwk_free(&k);
+}
+
+static void
+test_jws_es256_es384_rs256_verify(void)
+{
+	struct tkey k256, k384, krsa;
+	struct mica_err err;
+	char *b;
+
+	tkey_ec(&k256, 0);
+	tkey_ec(&k384, 1);
+	tkey_rsa(&krsa);
+	b = jws(&k256, BASE "/new-account", "AAAA", NULL, "{}");
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_JWK | CA_JWS_NEED_NONCE, NULL, &err) == 0);
+	free(b);
+	b = jws(&k384, BASE "/new-account", "AAAA", NULL, "{}");
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_JWK, NULL, &err) == 0);
+	free(b);
+	b = jws(&krsa, BASE "/new-account", "AAAA", NULL, "{}");
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_JWK, NULL, &err) == 0);
+	free(b);
+	b = jws(&k256, BASE "/order/1", "AAAA", BASE "/acct/1", NULL);
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_KID, &k256, &err) == 0);
+	/* Signed by one key, checked with another. */
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_KID, &k384, &err) != 0);
+	free(b);
+	tkey_free(&k256);
+	tkey_free(&k384);
+	tkey_free(&krsa);
+}
+
+static void
+test_jws_refuses_hostile_structures(void)
+{
+	static const char *const bodies[] = {
+		"", "[]", "{}", "null", "{\"protected\":\"e30\"}",
+		"{\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"\",\"header\":{}}",
+		"{\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"\"}",
+		"{\"protected\":\"e30\",\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"AA\"}",
+		"{\"protected\":1,\"payload\":\"\",\"signature\":\"AA\"}",
+		"{\"signatures\":[],\"payload\":\"\",\"protected\":\"e30\"}",
+		"{\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"AA\"} x",
+		"{\"protected\":\"e30=\",\"payload\":\"\",\"signature\":\"AA\"}",
+	};
+	struct ca_jws j;
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		CU_ASSERT(ca_jws_parse((const unsigned char *)bodies[i], strlen(bodies[i]), 0,
+				       &j, &err) != 0);
+		CU_ASSERT(err.kind == MICA_E_BADREQ);
+		ca_jws_free(&j);
+	}
+}
+
+static void
+test_jws_refuses_hostile_headers(void)
+{
+	struct tkey k, k384;
+	struct mica_err err;
+	char prot[2048], *b;
+	const char *cases[] = {
+		"{\"alg\":\"none\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK}",
+		"{\"alg\":\"HS256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK}",
+		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK,\"crit\":[\"b64\"]}",
+		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK,\"kid\":\"x\"}",
+		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"jwk\":JWK}",
+		"{\"alg\":\"ES256\",\"url\":\"u\",\"jwk\":JWK}",
+		"{\"alg\":\"ES256\",\"nonce\":\"AA AA\",\"url\":\"u\",\"jwk\":JWK}",
+		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\x01\",\"jwk\":JWK}",
+		"{\"alg\":\"ES256\",\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK}",
+		"{\"alg\":\"ES384\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK}",
+	};
+
+	tkey_ec(&k, 0);
+	tkey_ec(&k384, 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *at = strstr(cases[i], "JWK");
+
+		snprintf(prot, sizeof(prot), "%.*s%s%s", (int)(at - cases[i]), cases[i],
+			 k.jwk, at + 3);
+		b = jws_raw(&k, prot, "{}");
+		CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) != 0);
+		free(b);
+	}
+	/* A tampered payload. */
+	b = jws(&k, "u", "AAAA", NULL, "{}");
+	{
+		char *p = strstr(b, "\"payload\":\"") + 11;
+
+		p[0] = p[0] == 'A' ? 'B' : 'A';
+	}
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+	free(b);
+	/* ES256 named by an ES384 key. */
+	snprintf(prot, sizeof(prot), "{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":%s}",
+		 k384.jwk);
+	b = jws_raw(&k384, prot, "{}");
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) != 0);
+	free(b);
+	tkey_free(&k);
+	tkey_free(&k384);
+}
+
+static void
+test_jwk_refuses_bad_keys(void)
+{
+	struct tkey k;
+	struct ca_jwk out;
+	struct mica_err err;
+	char buf[2000], *x;
+	const char *bad[] = {
+		/* off the curve: x and y of the generator swapped */
+		"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU\",\"y\":\"axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY\"}",
+		"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"AAAA\"}",
+		"{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AAAA\",\"y\":\"AAAA\"}",
+		"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}",
+		"{\"kty\":\"oct\",\"k\":\"AAAA\"}",
+		"{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}",
+		"{\"crv\":\"P-256\"}",
+		"[]",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT(ca_jwk_parse(bad[i], strlen(bad[i]), &out, &err) != 0);
+		ca_jwk_free(&out);
+	}
+	CU_ASSERT(ca_jwk_parse(bad[3], strlen(bad[3]), &out, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature_algorithm");
+	/* A private key member, and a stranger. */
+	tkey_ec(&k, 0);
+	snprintf(buf, sizeof(buf), "%.*s,\"d\":\"AAAA\"}", (int)strlen(k.jwk) - 1, k.jwk);
+	CU_ASSERT(ca_jwk_parse(buf, strlen(buf), &out, &err) != 0);
+	CU_ASSERT(strstr(err.msg, "private") != NULL);
+	snprintf(buf, sizeof(buf), "%.*s,\"zz\":\"AAAA\"}", (int)strlen(k.jwk) - 1, k.jwk);
+	CU_ASSERT(ca_jwk_parse(buf, strlen(buf), &out, &err) != 0);
+	snprintf(buf, sizeof(buf), "%.*s,\"kid\":\"x\",\"use\":\"sig\"}", (int)strlen(k.jwk) - 1, k.jwk);
+	CU_ASSERT(ca_jwk_parse(buf, strlen(buf), &out, &err) == 0);
+	ca_jwk_free(&out);
+	tkey_free(&k);
+	/* RSA exponent 3 */
+	tkey_rsa(&k);
+	x = strstr(k.jwk, "\"e\":\"");
+	CU_ASSERT_FATAL(x != NULL);
+	memcpy(x + 5, "Aw\"}", 5);
+	CU_ASSERT(ca_jwk_parse(k.jwk, strlen(k.jwk), &out, &err) != 0);
+	tkey_free(&k);
+}
+
+static void
+test_eab_mac_verifies_in_constant_time(void)
+{
+	unsigned char key[32], mac[32];
+	const char *prot = "{\"alg\":\"HS256\",\"kid\":\"k1\",\"url\":\"u\"}", *pay = "{}";
+	char *p64 = b64(prot, strlen(prot)), *y64 = b64(pay, 2), *in, *sig, *body;
+	struct ca_jws j;
+	struct mica_err err;
+
+	memset(key, 7, sizeof(key));
+	CU_ASSERT_FATAL(asprintf(&in, "%s.%s", p64, y64) > 0);
+	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, 32,
+			(unsigned char *)in, strlen(in), mac);
+	sig = b64(mac, 32);
+	CU_ASSERT_FATAL(asprintf(&body, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
+				 p64, y64, sig) > 0);
+	CU_ASSERT_FATAL(ca_jws_parse((unsigned char *)body, strlen(body), CA_JWS_MAC, &j, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(j.kid, "k1");
+	CU_ASSERT(ca_jws_verify_mac(&j, key, 32, &err) == 0);
+	key[31] ^= 1;
+	CU_ASSERT(ca_jws_verify_mac(&j, key, 32, &err) != 0);
+	ca_jws_free(&j);
+	/* An account key's JWS is not a MAC, and a MAC not an account's. */
+	CU_ASSERT(ca_jws_parse((unsigned char *)body, strlen(body), CA_JWS_NEED_NONCE, &j, &err) != 0);
+	ca_jws_free(&j);
+	free(p64); free(y64); free(in); free(sig); free(body);
+}
+
+/* ------------------------------------------------------------- nonces -- */
+
+static void
+test_nonce_is_accepted_once(void)
+{
+	struct ca_acme_nonces a, b;
+	struct mica_err err;
+	char n1[CA_ACME_NONCE_MAX], n2[CA_ACME_NONCE_MAX], other[CA_ACME_NONCE_MAX];
+
+	CU_ASSERT_FATAL(ca_acme_nonces_init(&a, &err) == 0);
+	CU_ASSERT_FATAL(ca_acme_nonces_init(&b, &err) == 0);
+	ca_acme_nonce_make(&a, n1);
+	ca_acme_nonce_make(&a, n2);
+	ca_acme_nonce_make(&b, other);
+	CU_ASSERT(strcmp(n1, n2) != 0);
+	CU_ASSERT(ca_acme_nonce_use(&a, n2, &err) == 0);
+	CU_ASSERT(ca_acme_nonce_use(&a, n2, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_nonce");
+	CU_ASSERT(ca_acme_nonce_use(&a, n1, &err) == 0);
+	CU_ASSERT(ca_acme_nonce_use(&a, other, &err) != 0);   /* another process's */
+	CU_ASSERT(ca_acme_nonce_use(&a, "AAAA", &err) != 0);
+	CU_ASSERT(ca_acme_nonce_use(&a, "", &err) != 0);
+	/* Out of the window. */
+	ca_acme_nonce_make(&a, n1);
+	for (unsigned i = 0; i < CA_ACME_NONCE_WINDOW; i++)
+		ca_acme_nonce_make(&a, n2);
+	CU_ASSERT(ca_acme_nonce_use(&a, n1, &err) != 0);
+	CU_ASSERT(ca_acme_nonce_use(&a, n2, &err) == 0);
+	ca_acme_nonces_destroy(&a);
+	ca_acme_nonces_destroy(&b);
+}
+
+/* ------------------------------------------------- validation readers -- */
+
+static void
+test_hosts_file_parse(void)
+{
+	static const char text[] =
+		"# lab\n127.0.0.1 localhost\n10.1.2.3\tWWW.Contoso.Test. mail.contoso.test # comment\n"
+		"::1 v6.contoso.test\nnot-an-address x.contoso.test\nfe80::1%eth0 scoped.test\n"
+		"10.0.0.9 bad!name ok.contoso.test";
+	struct ca_acme_hosts h;
+	struct mica_err err;
+	int www = 0, ok = 0, bad = 0;
+
+	CU_ASSERT_FATAL(ca_acme_hosts_parse(text, sizeof(text) - 1, &h, &err) == 0);
+	for (size_t i = 0; i < h.n; i++) {
+		www |= strcmp(h.v[i].name, "www.contoso.test") == 0 && h.v[i].addr.ss_family == AF_INET;
+		ok |= strcmp(h.v[i].name, "ok.contoso.test") == 0;
+		bad |= strcmp(h.v[i].name, "x.contoso.test") == 0 || strstr(h.v[i].name, "!") != NULL;
+	}
+	CU_ASSERT(www && ok && !bad);
+	CU_ASSERT(h.n == 5);
+	ca_acme_hosts_free(&h);
+}
+
+static void
+test_http_head_and_chunks(void)
+{
+	char loc[64];
+	long clen;
+	int status, chunked;
+	unsigned char out[64];
+	size_t n;
+	static const char good[] = "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n";
+	static const char *const bad[] = {
+		"HTTP/1.1 200\r\n",
+		"HTTP/2 200 OK\r\n\r\n",
+		"HTTP/1.1 99 X\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: a\x01\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n\r\nextra",
+	};
+
+	CU_ASSERT(ca_acme_http_head(good, sizeof(good) - 1, &status, loc, sizeof(loc),
+				    &clen, &chunked) == 0);
+	CU_ASSERT(status == 302 && strcmp(loc, "/x") == 0 && clen == 0 && !chunked);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT(ca_acme_http_head(bad[i], strlen(bad[i]), &status, loc, sizeof(loc),
+					    &clen, &chunked) != 0);
+	CU_ASSERT(ca_acme_http_unchunk((const unsigned char *)"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+				       27, out, sizeof(out), &n) == 0 && n == 5 &&
+		  memcmp(out, "abcde", 5) == 0);
+	CU_ASSERT(ca_acme_http_unchunk((const unsigned char *)"5\r\nabc", 6, out, sizeof(out), &n) != 0);
+	CU_ASSERT(ca_acme_http_unchunk((const unsigned char *)"fffffff\r\n", 9, out, sizeof(out), &n) != 0);
+	CU_ASSERT(ca_acme_http_unchunk((const unsigned char *)"zz\r\n", 4, out, sizeof(out), &n) != 0);
+	CU_ASSERT(ca_acme_http_unchunk((const unsigned char *)"40\r\n", 4, out, 8, &n) != 0);
+}
+
+/* A DNS answer to query ID for _acme-challenge.www.contoso.test: the
+ * question, then ANS (already encoded records) with ANCOUNT. */
+static size_t
+dns_answer(unsigned char *buf, uint16_t id, int flags2, int ancount,
+	   const unsigned char *ans, size_t alen)
+{
+	size_t n = 0;
+
+	CU_ASSERT_FATAL(ca_dns_query(id, "_acme-challenge.www.contoso.test", 16, buf, 512, &n) == 0);
+	buf[2] = 0x81;
+	buf[3] = (unsigned char)flags2;
+	buf[7] = (unsigned char)ancount;
+	if (alen > 0)
+		memcpy(buf + n, ans, alen);
+	return n + alen;
+}
+
+static void
+test_dns_answers_are_read_strictly(void)
+{
+	unsigned char msg[600];
+	struct ca_dns_txt txt;
+	struct mica_err err;
+	size_t n;
+	/* owner = pointer to the question name (offset 12), TXT IN, TTL,
+	 * rdlength 7: "abc" "de" */
+	static const unsigned char txt_rr[] = {
+		0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60, 0, 7, 3, 'a', 'b', 'c', 2, 'd', 'e' };
+	/* CNAME question -> t.contoso.test (labels "t" + pointer to the
+	 * "contoso.test" of the question at 12+16+4=32), then TXT at t. */
+	static const unsigned char cname_rr[] = {
+		0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, 't', 0xc0, 32,
+		1, 't', 0xc0, 32, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'z' };
+	static const unsigned char loop_rr[] = {
+		0xc0, 0x31, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'z' };
+
+	n = dns_answer(msg, 0x1234, 0x80, 1, txt_rr, sizeof(txt_rr));
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 0x1234, "_acme-challenge.www.contoso.test", &txt, &err) == 0);
+	CU_ASSERT(txt.n == 1 && strcmp(txt.v[0], "abcde") == 0);
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 0x1235, "_acme-challenge.www.contoso.test", &txt, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "dns_mismatch");
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 0x1234, "_acme-challenge.mail.contoso.test", &txt, &err) != 0);
+	/* every truncation of a good answer fails or reads less */
+	for (size_t cut = 0; cut < n; cut++)
+		CU_ASSERT(ca_dns_parse_txt(msg, cut, 0x1234, "_acme-challenge.www.contoso.test",
+					   &txt, &err) != 0 || txt.n == 0);
+	n = dns_answer(msg, 7, 0x80, 2, cname_rr, sizeof(cname_rr));
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 7, "_acme-challenge.www.contoso.test", &txt, &err) == 0);
+	CU_ASSERT(txt.n == 1 && strcmp(txt.v[0], "z") == 0);
+	/* a pointer to itself or forwards */
+	n = dns_answer(msg, 7, 0x80, 1, loop_rr, sizeof(loop_rr));
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 7, "_acme-challenge.www.contoso.test", &txt, &err) != 0);
+	/* NXDOMAIN, truncated, SERVFAIL */
+	n = dns_answer(msg, 7, 0x83, 0, NULL, 0);
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 7, "_acme-challenge.www.contoso.test", &txt, &err) == 0);
+	CU_ASSERT(txt.rcode == CA_DNS_RCODE_NXDOMAIN && txt.n == 0);
+	n = dns_answer(msg, 7, 0x80, 0, NULL, 0);
+	msg[2] |= 0x02;
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 7, "_acme-challenge.www.contoso.test", &txt, &err) == 0);
+	CU_ASSERT(txt.truncated);
+	n = dns_answer(msg, 7, 0x82, 0, NULL, 0);
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 7, "_acme-challenge.www.contoso.test", &txt, &err) != 0);
+}
+
+/* A self-signed tls-alpn-01 certificate for NAME: SAN (NAME and EXTRA if
+ * not NULL) and acmeIdentifier of DIGEST, CRITICAL or not. */
+static int
+alpn_cert(const char *name, const char *extra, const unsigned char digest[32],
+	  int critical, unsigned char **der, size_t *len)
+{
+	mbedtls_x509write_cert w;
+	mbedtls_x509_san_list san[2];
+	struct tkey k;
+	unsigned char buf[2048], val[34], serial[1] = { 1 };
+	int n;
+
+	tkey_ec(&k, 0);
+	mbedtls_x509write_crt_init(&w);
+	mbedtls_x509write_crt_set_subject_key(&w, &k.pk);
+	mbedtls_x509write_crt_set_issuer_key(&w, &k.pk);
+	mbedtls_x509write_crt_set_subject_name(&w, "CN=acme");
+	mbedtls_x509write_crt_set_issuer_name(&w, "CN=acme");
+	mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_serial_raw(&w, serial, 1);
+	mbedtls_x509write_crt_set_validity(&w, "20250101000000", "20350101000000");
+	memset(san, 0, sizeof(san));
+	san[0].node.type = MBEDTLS_X509_SAN_DNS_NAME;
+	san[0].node.san.unstructured_name.p = (unsigned char *)name;
+	san[0].node.san.unstructured_name.len = strlen(name);
+	if (extra != NULL) {
+		san[0].next = &san[1];
+		san[1].node.type = MBEDTLS_X509_SAN_DNS_NAME;
+		san[1].node.san.unstructured_name.p = (unsigned char *)extra;
+		san[1].node.san.unstructured_name.len = strlen(extra);
+	}
+	mbedtls_x509write_crt_set_subject_alternative_name(&w, san);
+	val[0] = 0x04;
+	val[1] = 32;
+	memcpy(val + 2, digest, 32);
+	mbedtls_x509write_crt_set_extension(&w, "\x2b\x06\x01\x05\x05\x07\x01\x1f", 8,
+					    critical, val, sizeof(val));
+	n = mbedtls_x509write_crt_der(&w, buf, sizeof(buf), mbedtls_ctr_drbg_random, &g_drbg);
+	mbedtls_x509write_crt_free(&w);
+	tkey_free(&k);
+	if (n <= 0)
+		return -1;
+	*der = malloc((size_t)n);
+	memcpy(*der, buf + sizeof(buf) - n, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+static void
+test_tls_alpn_certificate_check(void)
+{
+	const char *ka = "tok.thumb";
+	unsigned char d[32], *der = NULL;
+	size_t len = 0;
+	struct ca_acme_verr e;
+
+	mbedtls_sha256((const unsigned char *)ka, strlen(ka), d, 0);
+	CU_ASSERT_FATAL(alpn_cert("www.contoso.test", NULL, d, 1, &der, &len) == 0);
+	CU_ASSERT(ca_acme_tlsalpn_cert(der, len, "www.contoso.test", 0, ka, &e) == 0);
+	CU_ASSERT(ca_acme_tlsalpn_cert(der, len, "WWW.contoso.test", 0, ka, &e) == 0);
+	CU_ASSERT(ca_acme_tlsalpn_cert(der, len, "mail.contoso.test", 0, ka, &e) != 0);
+	CU_ASSERT(ca_acme_tlsalpn_cert(der, len, "www.contoso.test", 0, "tok.other", &e) != 0);
+	CU_ASSERT_STRING_EQUAL(e.code, "incorrect_response");
+	for (size_t cut = 0; cut < len; cut += 7)
+		CU_ASSERT(ca_acme_tlsalpn_cert(der, cut, "www.contoso.test", 0, ka, &e) != 0);
+	free(der);
+	CU_ASSERT_FATAL(alpn_cert("www.contoso.test", NULL, d, 0, &der, &len) == 0);
+	CU_ASSERT(ca_acme_tlsalpn_cert(der, len, "www.contoso.test", 0, ka, &e) != 0);
+	free(der);
+	CU_ASSERT_FATAL(alpn_cert("www.contoso.test", "evil.test", d, 1, &der, &len) == 0);
+	CU_ASSERT(ca_acme_tlsalpn_cert(der, len, "www.contoso.test", 0, ka, &e) != 0);
+	free(der);
+}
+
+static void
+test_addresses_validation_may_connect_to(void)
+{
+	struct ca_acme a;
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+	static const struct { const char *ip; int lab, prod; } v[] = {
+		{ "127.0.0.1", 1, 0 }, { "127.8.9.10", 1, 0 }, { "169.254.1.1", 1, 0 },
+		{ "10.0.0.1", 1, 1 }, { "192.168.1.1", 1, 1 }, { "8.8.8.8", 1, 1 },
+		{ "0.0.0.0", 0, 0 }, { "224.0.0.1", 0, 0 }, { "255.255.255.255", 0, 0 },
+		{ "::1", 1, 0 }, { "fe80::1", 1, 0 }, { "::", 0, 0 }, { "ff02::1", 0, 0 },
+		{ "::ffff:127.0.0.1", 1, 0 }, { "2001:db8::1", 1, 1 },
+	};
+
+	memset(&a, 0, sizeof(a));
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const struct sockaddr *sa;
+
+		memset(&s4, 0, sizeof(s4));
+		memset(&s6, 0, sizeof(s6));
+		if (inet_pton(AF_INET, v[i].ip, &s4.sin_addr) == 1) {
+			s4.sin_family = AF_INET;
+			sa = (struct sockaddr *)&s4;
+		} else {
+			CU_ASSERT_FATAL(inet_pton(AF_INET6, v[i].ip, &s6.sin6_addr) == 1);
+			s6.sin6_family = AF_INET6;
+			sa = (struct sockaddr *)&s6;
+		}
+		a.o.allow_loopback = 0;
+		CU_ASSERT(ca_acme_addr_allowed(&a, sa) == v[i].prod);
+		a.o.allow_loopback = 1;
+		CU_ASSERT(ca_acme_addr_allowed(&a, sa) == v[i].lab);
+	}
+}
+
+/* ---------------------------------------------------- the engine flow -- */
+
+static char g_cadir[PATH_MAX], g_hosts[PATH_MAX];
+static struct ca *g_ca;
+static struct ca_acme *g_acme;
+static struct ca_principal g_cli;
+static int g_http_port;
+static int g_listen = -1;
+static pthread_t g_httpd;
+static pthread_mutex_t g_ka_lock = PTHREAD_MUTEX_INITIALIZER;
+static char g_ka[200];          /* what the responder answers */
+static char g_path[200];        /* for the path it was asked */
+
+/* The http-01 responder: one request per connection. */
+static void *
+httpd(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		char req[2048], resp[512], path[200], ka[200];
+		ssize_t n;
+		int c = accept(g_listen, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		n = read(c, req, sizeof(req) - 1);
+		req[n > 0 ? n : 0] = '\0';
+		pthread_mutex_lock(&g_ka_lock);
+		snprintf(path, sizeof(path), "%s", g_path);
+		snprintf(ka, sizeof(ka), "%s", g_ka);
+		pthread_mutex_unlock(&g_ka_lock);
+		if (strncmp(req, "GET ", 4) == 0 && strncmp(req + 4, path, strlen(path)) == 0)
+			snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+				 "Connection: close\r\n\r\n%s\n", strlen(ka) + 1, ka);
+		else
+			snprintf(resp, sizeof(resp), "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+		if (write(c, resp, strlen(resp)) < 0)
+			perror("write");
+		close(c);
+	}
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static int
+suite_init(void)
+{
+	static const char pers[] = "mica test_acme";
+	static const char *const domains[] = { "contoso.test" };
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_acme_opts ao;
+	struct mica_err err;
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	FILE *f;
+
+	mica_log_set_level(MICA_LOG_ERR);
+	mbedtls_entropy_init(&g_entropy);
+	mbedtls_ctr_drbg_init(&g_drbg);
+	if (mbedtls_ctr_drbg_seed(&g_drbg, mbedtls_entropy_func, &g_entropy,
+				  (const unsigned char *)pers, sizeof(pers) - 1) != 0)
+		return -1;
+	snprintf(g_tmp, sizeof(g_tmp), "/tmp/mica-acme-XXXXXX");
+	if (mkdtemp(g_tmp) == NULL)
+		return -1;
+	snprintf(g_cadir, sizeof(g_cadir), "%s/ca", g_tmp);
+	snprintf(g_hosts, sizeof(g_hosts), "%s/hosts", g_tmp);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	memset(&o, 0, sizeof(o));
+	o.datadir = g_cadir;
+	o.name = "ACME Test Root";
+	o.domains = domains;
+	o.ndomains = 1;
+	o.public_url = "http://ca.contoso.test:8080";
+	if (ca_init(&o, &res, &err) != 0 ||
+	    ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &g_ca, &err) != 0) {
+		fprintf(stderr, "CA: %s\n", err.msg);
+		return -1;
+	}
+	ca_principal_cli(&g_cli);
+	/* The responder on an ephemeral loopback port. */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((g_listen = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(g_listen, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(g_listen, 16) != 0 ||
+	    getsockname(g_listen, (struct sockaddr *)&sin, &sl) != 0)
+		return -1;
+	g_http_port = ntohs(sin.sin_port);
+	if (pthread_create(&g_httpd, NULL, httpd, NULL) != 0)
+		return -1;
+	if ((f = fopen(g_hosts, "w")) == NULL)
+		return -1;
+	fprintf(f, "127.0.0.1 www.contoso.test mail.contoso.test a.web.contoso.test\n");
+	fclose(f);
+	memset(&ao, 0, sizeof(ao));
+	ao.hosts_file = g_hosts;
+	ao.http_port = g_http_port;
+	ao.tls_port = 1;          /* nothing listens there */
+	ao.dns = "127.0.0.1:1";
+	ao.allow_loopback = 1;
+	ao.workers = 2;
+	ao.timeout = 5;
+	if (ca_acme_open(g_ca, &ao, &g_acme, &err) != 0) {
+		fprintf(stderr, "acme: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+suite_clean(void)
+{
+	ca_acme_close(g_acme);
+	if (g_listen >= 0) {
+		shutdown(g_listen, SHUT_RDWR);
+		close(g_listen);
+		pthread_join(g_httpd, NULL);
+	}
+	ca_close(g_ca);
+	mbedtls_ctr_drbg_free(&g_drbg);
+	mbedtls_entropy_free(&g_entropy);
+	if (g_tmp[0] != '\0')
+		nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* A client of the engine: a key, its account URL, and the request. */
+struct client {
+	struct tkey k;
+	char kid[256];
+	char url[256];
+	char *body;
+	struct ca_acme_req r;
+};
+
+static const struct ca_acme_req *
+req(struct client *c, const char *path, const char *payload, int use_jwk)
+{
+	char nonce[CA_ACME_NONCE_MAX];
+
+	free(c->body);
+	ca_acme_nonce(g_acme, nonce);
+	snprintf(c->url, sizeof(c->url), BASE "%s", path);
+	c->body = jws(&c->k, c->url, nonce, use_jwk ? NULL : c->kid, payload);
+	memset(&c->r, 0, sizeof(c->r));
+	c->r.body = (const unsigned char *)c->body;
+	c->r.body_len = strlen(c->body);
+	c->r.url = c->url;
+	c->r.acct_prefix = BASE "/acct/";
+	c->r.client = "127.0.0.1";
+	return &c->r;
+}
+
+/* An EAB credential (scope NAME or any) and an account bound with it. */
+static void
+client_new(struct client *c, const char *scope_name, char kid_out[CA_ID_MAX])
+{
+	struct ca_token_spec spec;
+	struct ca_acme_account acct;
+	struct mica_err err;
+	const char *names[1] = { scope_name };
+	char kid[CA_ID_MAX], hmac[CA_ACME_HMAC_MAX], prot[256], payload[3000];
+	unsigned char key[32], mac[32];
+	size_t klen;
+	char *p64, *y64, *in, *sig;
+	int created = 0;
+
+	memset(c, 0, sizeof(*c));
+	tkey_ec(&c->k, 0);
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = CA_TOKEN_ENROLL;
+	spec.names = scope_name ? names : NULL;
+	spec.nnames = scope_name ? 1 : 0;
+	CU_ASSERT_FATAL(ca_acme_eab_create(g_ca, &g_cli, &spec, kid, hmac, &err) == 0);
+	if (kid_out != NULL)
+		snprintf(kid_out, CA_ID_MAX, "%s", kid);
+	CU_ASSERT_FATAL(mica_b64url_decode(hmac, strlen(hmac), key, sizeof(key), &klen) == 0);
+	snprintf(prot, sizeof(prot), "{\"alg\":\"HS256\",\"kid\":\"%s\",\"url\":\"" BASE "/new-account\"}", kid);
+	p64 = b64(prot, strlen(prot));
+	y64 = b64(c->k.jwk, strlen(c->k.jwk));
+	CU_ASSERT_FATAL(asprintf(&in, "%s.%s", p64, y64) > 0);
+	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, klen,
+			(unsigned char *)in, strlen(in), mac);
+	sig = b64(mac, 32);
+	snprintf(payload, sizeof(payload), "{\"termsOfServiceAgreed\":true,"
+		 "\"contact\":[\"mailto:ops@contoso.test\"],\"externalAccountBinding\":"
+		 "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}}", p64, y64, sig);
+	free(p64); free(y64); free(in); free(sig);
+	CU_ASSERT_FATAL(ca_acme_new_account(g_ca, g_acme, req(c, "/new-account", payload, 1),
+					    &acct, &created, &err) == 0);
+	CU_ASSERT(created == 1);
+	snprintf(c->kid, sizeof(c->kid), BASE "/acct/%s", acct.id);
+	ca_acme_account_free(&acct);
+}
+
+static void
+client_free(struct client *c)
+{
+	free(c->body);
+	tkey_free(&c->k);
+}
+
+/* Wait (at most 20 s) until authorization ID is no longer pending. */
+static void
+wait_authz(struct client *c, const char *id, struct ca_acme_authz *z)
+{
+	struct mica_err err;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/authz/%s", id);
+	for (int i = 0; i < 400; i++) {
+		CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(c, path, NULL, 0), id, z, &err) == 0);
+		if (strcmp(z->status, "pending") != 0)
+			return;
+		ca_acme_authz_free(z);
+		usleep(50000);
+	}
+	CU_FAIL("the authorization stayed pending");
+}
+
+/* A CSR for NAMES with a fresh key; *der heap. */
+static char *
+csr_b64(const char *const *names, size_t n)
+{
+	mbedtls_x509write_csr w;
+	mbedtls_x509_san_list san[4];
+	struct tkey k;
+	unsigned char buf[2048];
+	char *out;
+	int len;
+
+	tkey_ec(&k, 0);
+	mbedtls_x509write_csr_init(&w);
+	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_csr_set_key(&w, &k.pk);
+	mbedtls_x509write_csr_set_subject_name(&w, "CN=x");
+	memset(san, 0, sizeof(san));
+	for (size_t i = 0; i < n; i++) {
+		san[i].node.type = MBEDTLS_X509_SAN_DNS_NAME;
+		san[i].node.san.unstructured_name.p = (unsigned char *)names[i];
+		san[i].node.san.unstructured_name.len = strlen(names[i]);
+		san[i].next = i + 1 < n ? &san[i + 1] : NULL;
+	}
+	mbedtls_x509write_csr_set_subject_alternative_name(&w, san);
+	len = mbedtls_x509write_csr_der(&w, buf, sizeof(buf), mbedtls_ctr_drbg_random, &g_drbg);
+	CU_ASSERT_FATAL(len > 0);
+	out = b64(buf + sizeof(buf) - len, (size_t)len);
+	mbedtls_x509write_csr_free(&w);
+	tkey_free(&k);
+	return out;
+}
+
+static int64_t
+count_certs(void)
+{
+	struct ca_counts n;
+	struct mica_err err;
+
+	CU_ASSERT_FATAL(ca_counts(g_ca, &n, &err) == 0);
+	return n.valid + n.revoked + n.issuing;
+}
+
+static void
+test_flow_http01_to_certificate_and_refusals(void)
+{
+	struct client c;
+	struct ca_acme_order o, o2;
+	struct ca_acme_authz z;
+	struct mica_err err;
+	struct db_acme_eab cred;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	char path[200], payload[4000], kid[CA_ID_MAX], *csr;
+	const char *names[1] = { "www.contoso.test" }, *other[1] = { "mail.contoso.test" };
+	int64_t before;
+	mbedtls_x509_crt crt, root;
+	uint32_t flags;
+	size_t rl;
+	const unsigned char *rd;
+
+	client_new(&c, "www.contoso.test", kid);
+	/* The HMAC key is gone from the store once bound. */
+	CU_ASSERT(db_acme_eab_get(ca_db(g_ca), kid, &cred, &err) == 0);
+	CU_ASSERT(cred.has_key == 0 && cred.account_id[0] != '\0');
+	/* Out of the token's scope: refused at the order. */
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"mail.contoso.test\"}]}", 0),
+		&o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_not_in_scope");
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"WWW.contoso.test\"}]}", 0),
+		&o, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(o.status, "pending");
+	CU_ASSERT_FATAL(o.nauthz == 1 && o.nidents == 1);
+	CU_ASSERT_STRING_EQUAL(o.idents[0].value, "www.contoso.test");
+	/* Finalize before the challenge: not ready. */
+	csr = csr_b64(names, 1);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	snprintf(path, sizeof(path), "/order/%s/finalize", o.id);
+	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "order_not_ready");
+	/* http-01, answered by the responder. */
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, (snprintf(path, sizeof(path),
+		"/authz/%s", o.authz[0]), path), NULL, 0), o.authz[0], &z, &err) == 0);
+	CU_ASSERT(z.offered == (CA_ACME_HTTP01 | CA_ACME_DNS01 | CA_ACME_TLSALPN01));
+	pthread_mutex_lock(&g_ka_lock);
+	snprintf(g_path, sizeof(g_path), "/.well-known/acme-challenge/%s", z.token);
+	{
+		struct ca_jwk jk;
+
+		CU_ASSERT_FATAL(ca_jwk_parse(c.k.jwk, strlen(c.k.jwk), &jk, &err) == 0);
+		ca_acme_key_authz(z.token, jk.thumbprint, g_ka, sizeof(g_ka));
+		ca_jwk_free(&jk);
+	}
+	pthread_mutex_unlock(&g_ka_lock);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", z.id);
+	ca_acme_authz_free(&z);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+					   CA_ACME_HTTP01, &z, &err) == 0);
+	CU_ASSERT(z.tried == CA_ACME_HTTP01);
+	ca_acme_authz_free(&z);
+	wait_authz(&c, o.authz[0], &z);
+	CU_ASSERT_STRING_EQUAL(z.status, "valid");
+	ca_acme_authz_free(&z);
+	/* A CSR for other names: badCSR, nothing issued. */
+	before = count_certs();
+	free(csr);
+	csr = csr_b64(other, 1);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	snprintf(path, sizeof(path), "/order/%s/finalize", o.id);
+	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	CU_ASSERT(count_certs() == before);
+	/* The right CSR. */
+	free(csr);
+	csr = csr_b64(names, 1);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(o2.status, "valid");
+	CU_ASSERT(o2.serial[0] != '\0');
+	CU_ASSERT(count_certs() == before + 1);
+	/* A replay of that very request: badNonce; a second finalize: not ready. */
+	{
+		struct ca_acme_order o3;
+
+		CU_ASSERT(ca_acme_finalize(g_ca, g_acme, &c.r, o.id, &o3, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_nonce");
+		CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o3, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "order_not_ready");
+	}
+	CU_ASSERT(count_certs() == before + 1);
+	/* The certificate verifies against the root. */
+	snprintf(path, sizeof(path), "/cert/%s", o2.serial);
+	CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), o2.serial,
+					  &der, &der_len, &err) == 0);
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_x509_crt_init(&root);
+	rd = ca_root_der(g_ca, &rl);
+	CU_ASSERT(mbedtls_x509_crt_parse_der(&crt, der, der_len) == 0);
+	CU_ASSERT(mbedtls_x509_crt_parse_der(&root, rd, rl) == 0);
+	CU_ASSERT(mbedtls_x509_crt_verify(&crt, &root, NULL, "www.contoso.test", &flags,
+					  NULL, NULL) == 0);
+	/* ARI: two thirds in. */
+	{
+		char certid[128], *a64 = b64(crt.authority_key_id.keyIdentifier.p,
+					    crt.authority_key_id.keyIdentifier.len);
+		char *s64 = b64(crt.serial.p, crt.serial.len);
+		int64_t start, end, nb = (int64_t)time(NULL);
+
+		snprintf(certid, sizeof(certid), "%s.%s", a64, s64);
+		CU_ASSERT(ca_acme_renewal_info(g_ca, certid, &start, &end, &err) == 0);
+		CU_ASSERT(start > nb + 200 * 86400 && start < nb + 250 * 86400 && end > start);
+		/* RFC 9773 5: an order may replace it, only one. */
+		{
+			struct ca_acme_order r1, r2;
+
+			snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\","
+				 "\"value\":\"www.contoso.test\"}],\"replaces\":\"%s\"}", certid);
+			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order", payload, 0),
+						    &r1, &err) == 0);
+			CU_ASSERT(r1.replaces != NULL && strcmp(r1.replaces, certid) == 0);
+			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order", payload, 0),
+						    &r2, &err) != 0);
+			CU_ASSERT_STRING_EQUAL(err.code, "already_replaced");
+			ca_acme_order_free(&r1);
+		}
+		certid[0] ^= 1;
+		CU_ASSERT(ca_acme_renewal_info(g_ca, certid, &start, &end, &err) != 0);
+		free(a64);
+		free(s64);
+	}
+	/* Revocation by the certificate's key is refused for another key;
+	 * by the ordering account it works, once. */
+	{
+		char *c64 = b64(der, der_len);
+
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 1), &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":6}", c64);
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_revocation_reason");
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) == 0);
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
+		free(c64);
+	}
+	mbedtls_x509_crt_free(&crt);
+	mbedtls_x509_crt_free(&root);
+	/* A new order for the same name reuses the valid authorization. */
+	{
+		struct ca_acme_order o4;
+
+		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
+			&o4, &err) == 0);
+		CU_ASSERT_STRING_EQUAL(o4.status, "ready");
+		ca_acme_order_free(&o4);
+	}
+	free(der);
+	free(csr);
+	ca_acme_order_free(&o);
+	ca_acme_order_free(&o2);
+	client_free(&c);
+}
+
+static void
+test_flow_refusals_before_any_order(void)
+{
+	struct client c, d;
+	struct ca_acme_account acct;
+	struct ca_acme_order o;
+	struct ca_acme_authz z;
+	struct mica_err err;
+	char kid[CA_ID_MAX], path[600];
+	int created;
+
+	/* No EAB: refused (EAB is required). */
+	memset(&c, 0, sizeof(c));
+	tkey_ec(&c.k, 0);
+	CU_ASSERT(ca_acme_new_account(g_ca, g_acme, req(&c, "/new-account",
+		"{\"termsOfServiceAgreed\":true}", 1), &acct, &created, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "external_account_required");
+	CU_ASSERT(ca_acme_new_account(g_ca, g_acme, req(&c, "/new-account",
+		"{\"onlyReturnExisting\":true}", 1), &acct, &created, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "account_does_not_exist");
+	client_free(&c);
+	client_new(&c, NULL, kid);
+	/* The JWS names another URL than the request's. */
+	req(&c, "/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0);
+	c.r.url = BASE "/new-account";
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, &c.r, &o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
+	/* Outside the allowed domains; unknown identifier types. */
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.fabrikam.test\"}]}", 0),
+		&o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "name_not_allowed");
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"email\",\"value\":\"a@contoso.test\"}]}", 0),
+		&o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "unsupported_identifier");
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[]}", 0), &o, &err) != 0);
+	/* Another account may not touch this one's order. */
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.web.contoso.test\"}]}", 0),
+		&o, &err) == 0);
+	client_new(&d, NULL, NULL);
+	snprintf(path, sizeof(path), "/order/%s", o.id);
+	{
+		struct ca_acme_order o2;
+
+		CU_ASSERT(ca_acme_order_post(g_ca, g_acme, req(&d, path, NULL, 0), o.id, &o2, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
+		/* d signs with its key but claims c's account. */
+		snprintf(d.kid, sizeof(d.kid), "%s", c.kid);
+		CU_ASSERT(ca_acme_order_post(g_ca, g_acme, req(&d, path, NULL, 0), o.id, &o2, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+	}
+	/* A wildcard is offered dns-01 only; dns-01 against a dead resolver
+	 * fails with a dns error and ends the order. */
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0), o.authz[0], &z, &err) == 0);
+	CU_ASSERT(z.offered == CA_ACME_DNS01 && z.wildcard);
+	CU_ASSERT_STRING_EQUAL(z.ident.value, "web.contoso.test");
+	ca_acme_authz_free(&z);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", o.authz[0]);
+	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+				     CA_ACME_HTTP01, &z, &err) != 0);
+	snprintf(path, sizeof(path), "/chall/%s/dns-01", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+					   CA_ACME_DNS01, &z, &err) == 0);
+	ca_acme_authz_free(&z);
+	wait_authz(&c, o.authz[0], &z);
+	CU_ASSERT_STRING_EQUAL(z.status, "invalid");
+	CU_ASSERT(z.error_code != NULL && strcmp(z.error_code, "dns") == 0);
+	ca_acme_authz_free(&z);
+	{
+		struct ca_acme_order o2;
+
+		snprintf(path, sizeof(path), "/order/%s", o.id);
+		CU_ASSERT_FATAL(ca_acme_order_post(g_ca, g_acme, req(&c, path, NULL, 0), o.id, &o2, &err) == 0);
+		CU_ASSERT_STRING_EQUAL(o2.status, "invalid");
+		ca_acme_order_free(&o2);
+	}
+	ca_acme_order_free(&o);
+	/* The admin deactivates c: nothing more works. */
+	snprintf(path, sizeof(path), "%s", c.kid + strlen(BASE "/acct/"));
+	CU_ASSERT(ca_acme_account_deactivate(g_ca, &g_cli, path, &err) == 0);
+	CU_ASSERT(ca_acme_account_deactivate(g_ca, &g_cli, path, &err) != 0);
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
+		&o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
+	ca_acme_order_free(&o);
+	client_free(&c);
+	client_free(&d);
+}
+
+static void
+test_key_change_moves_the_account_to_a_new_key(void)
+{
+	struct client c;
+	struct tkey nk;
+	struct ca_acme_account acct;
+	struct mica_err err;
+	char inner_prot[2000], inner_payload[2000], conflict[CA_ID_MAX], *inner;
+
+	client_new(&c, NULL, NULL);
+	tkey_ec(&nk, 1);
+	snprintf(inner_prot, sizeof(inner_prot), "{\"alg\":\"ES384\",\"url\":\"" BASE "/key-change\",\"jwk\":%s}",
+		 nk.jwk);
+	snprintf(inner_payload, sizeof(inner_payload), "{\"account\":\"%s\",\"oldKey\":%s}",
+		 c.kid, c.k.jwk);
+	inner = jws_raw(&nk, inner_prot, inner_payload);
+	CU_ASSERT(ca_acme_key_change(g_ca, g_acme, req(&c, "/key-change", inner, 0), &acct,
+				     conflict, &err) == 0);
+	ca_acme_account_free(&acct);
+	/* The old key is no longer the account's. */
+	CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, "/acct/x", NULL, 0),
+				       c.kid + strlen(BASE "/acct/"), &acct, &err) != 0);
+	tkey_free(&c.k);
+	c.k = nk;
+	{
+		char path[600];
+
+		snprintf(path, sizeof(path), "/acct/%s", c.kid + strlen(BASE "/acct/"));
+		CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, path, NULL, 0),
+					       c.kid + strlen(BASE "/acct/"), &acct, &err) == 0);
+		ca_acme_account_free(&acct);
+	}
+	free(inner);
+	client_free(&c);
+}
+
+int
+main(void)
+{
+	static const struct { const char *name; void (*fn)(void); } tests[] = {
+		{ "base64url round trips and has one spelling", test_b64url_round_trips_and_is_canonical },
+		{ "base64url refuses padding, other alphabets and stray bits", test_b64url_refuses_other_spellings },
+		{ "the JWK thumbprint is RFC 7638's", test_jwk_thumbprint_matches_rfc7638 },
+		{ "JWS with ES256, ES384 and RS256 verify; another key does not", test_jws_es256_es384_rs256_verify },
+		{ "JWS structures that are not ACME's flattened form are refused", test_jws_refuses_hostile_structures },
+		{ "JWS headers: none, HMAC, crit, jwk+kid, missing url or nonce, tampering", test_jws_refuses_hostile_headers },
+		{ "JWK: off-curve, short, Ed25519, weak RSA, private members are refused", test_jwk_refuses_bad_keys },
+		{ "an EAB MAC verifies only with its key", test_eab_mac_verifies_in_constant_time },
+		{ "a nonce is accepted once, by the process that made it, within the window", test_nonce_is_accepted_once },
+		{ "hosts(5) files: comments, aliases, IPv6, bad lines skipped", test_hosts_file_parse },
+		{ "HTTP response heads and chunked bodies are read strictly", test_http_head_and_chunks },
+		{ "DNS answers: id, question, CNAME, pointers only backwards, rcodes", test_dns_answers_are_read_strictly },
+		{ "tls-alpn-01 certificates: one name, a critical acmeIdentifier, the digest", test_tls_alpn_certificate_check },
+		{ "validation connects to loopback and link-local only in a lab", test_addresses_validation_may_connect_to },
+		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way",
+		  test_flow_http01_to_certificate_and_refusals },
+		{ "no EAB, wrong url, foreign names and accounts, failed dns-01, deactivation",
+		  test_flow_refusals_before_any_order },
+		{ "key change moves the account to the new key", test_key_change_moves_the_account_to_a_new_key },
+	};
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if ((suite = CU_add_suite("acme", suite_init, suite_clean)) == NULL) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
+			CU_cleanup_registry();
+			return 1;
+		}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
+	if (CU_get_number_of_suites_failed() > 0)
+		failures++;
+	CU_cleanup_registry();
+	return failures == 0 ? 0 : 1;
+}
