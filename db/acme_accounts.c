@@ -57,8 +57,9 @@ corrupt(struct mica_err *err)
 }
 
 static int
-acct_read(sqlite3_stmt *st, struct db_acme_account *a, struct mica_err *err)
+acct_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 {
+	struct db_acme_account *a = row;
 	const void *h;
 
 	memset(a, 0, sizeof(*a));
@@ -315,8 +316,8 @@ db_acme_account_list(struct db *db, int limit, struct db_acme_account **out,
 {
 	sqlite3_stmt *st = NULL;
 	struct db_acme_account *a = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = -1, b = SQLITE_OK, r;
+	size_t cnt = 0;
+	int rc = -1, b = SQLITE_OK;
 
 	if (db == NULL || out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -327,19 +328,8 @@ db_acme_account_list(struct db *db, int limit, struct db_acme_account **out,
 	db_bind_i64(st, 1, db_clamp_limit(limit, ACCT_LIST_MAX), &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		if (acct_read(st, &a[cnt], err) != 0)
-			goto out;
-		cnt++;
-	}
+	if (db_rows(db, st, sizeof(*a), 0, acct_read, (void **)&a, &cnt, NULL, err) != 0)
+		goto out;
 	*out = a;
 	*n = cnt;
 	a = NULL;

@@ -110,8 +110,9 @@ status_ok(const char *s, const char *const *allowed)
 /* -------------------------------------------------------------- orders -- */
 
 static int
-order_read(sqlite3_stmt *st, struct db_acme_order *o, struct mica_err *err)
+order_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 {
+	struct db_acme_order *o = row;
 	memset(o, 0, sizeof(*o));
 	if (db_col_fixed(st, 0, o->id, sizeof(o->id)) != 0 ||
 	    db_col_fixed(st, 1, o->account_id, sizeof(o->account_id)) != 0 ||
@@ -285,8 +286,8 @@ db_acme_order_list(struct db *db, const char *account_id, int limit,
 {
 	sqlite3_stmt *st = NULL;
 	struct db_acme_order *a = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = -1, b = SQLITE_OK, r;
+	size_t cnt = 0;
+	int rc = -1, b = SQLITE_OK;
 
 	if (db == NULL || out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -300,19 +301,8 @@ db_acme_order_list(struct db *db, const char *account_id, int limit,
 		db_bind_text(st, 2, account_id, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		if (order_read(st, &a[cnt], err) != 0)
-			goto out;
-		cnt++;
-	}
+	if (db_rows(db, st, sizeof(*a), 0, order_read, (void **)&a, &cnt, NULL, err) != 0)
+		goto out;
 	*out = a;
 	*n = cnt;
 	a = NULL;
@@ -374,8 +364,9 @@ out:
 /* ------------------------------------------------------ authorizations -- */
 
 static int
-authz_read(sqlite3_stmt *st, struct db_acme_authz *a, struct mica_err *err)
+authz_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 {
+	struct db_acme_authz *a = row;
 	memset(a, 0, sizeof(*a));
 	if (db_col_fixed(st, 0, a->id, sizeof(a->id)) != 0 ||
 	    db_col_fixed(st, 1, a->order_id, sizeof(a->order_id)) != 0 ||
@@ -487,8 +478,8 @@ db_acme_authz_of_order(struct db *db, const char *order_id,
 {
 	sqlite3_stmt *st = NULL;
 	struct db_acme_authz *a = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = -1, b = SQLITE_OK, r;
+	size_t cnt = 0;
+	int rc = -1, b = SQLITE_OK;
 
 	if (db == NULL || order_id == NULL || out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -499,19 +490,8 @@ db_acme_authz_of_order(struct db *db, const char *order_id,
 	db_bind_text(st, 1, order_id, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		if (authz_read(st, &a[cnt], err) != 0)
-			goto out;
-		cnt++;
-	}
+	if (db_rows(db, st, sizeof(*a), 0, authz_read, (void **)&a, &cnt, NULL, err) != 0)
+		goto out;
 	*out = a;
 	*n = cnt;
 	a = NULL;

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -52,14 +53,36 @@ out:
 	return rc;
 }
 
+/* One row of the list (a db_row_fn). */
+static int
+audit_read(sqlite3_stmt *st, void *row, struct mica_err *err)
+{
+	struct db_audit *a = row;
+
+	a->id = sqlite3_column_int64(st, 0);
+	a->at = sqlite3_column_int64(st, 1);
+	if (db_col_str(st, 2, &a->actor) != 0 ||
+	    db_col_str(st, 3, &a->action) != 0 ||
+	    db_col_str(st, 4, &a->target) != 0 ||
+	    db_col_str(st, 5, &a->detail) != 0) {
+		free(a->actor);
+		free(a->action);
+		free(a->target);
+		free(a->detail);
+		memset(a, 0, sizeof(*a));
+		return db_oom(err);
+	}
+	return 0;
+}
+
 int
 db_audit_list(struct db *db, int64_t since, int64_t before_id, int limit,
 	      struct db_audit **out, size_t *n, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_audit *a = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = -1, b = SQLITE_OK, r;
+	size_t cnt = 0;
+	int rc = -1, b = SQLITE_OK;
 
 	if (db == NULL || out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -72,27 +95,8 @@ db_audit_list(struct db *db, int64_t since, int64_t before_id, int limit,
 	db_bind_i64(st, 3, db_clamp_limit(limit, AUDIT_MAX), &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		a[cnt].id = sqlite3_column_int64(st, 0);
-		a[cnt].at = sqlite3_column_int64(st, 1);
-		/* Count it first so that the cleanup frees a partial row. */
-		cnt++;
-		if (db_col_str(st, 2, &a[cnt - 1].actor) != 0 ||
-		    db_col_str(st, 3, &a[cnt - 1].action) != 0 ||
-		    db_col_str(st, 4, &a[cnt - 1].target) != 0 ||
-		    db_col_str(st, 5, &a[cnt - 1].detail) != 0) {
-			db_oom(err);
-			goto out;
-		}
-	}
+	if (db_rows(db, st, sizeof(*a), 0, audit_read, (void **)&a, &cnt, NULL, err) != 0)
+		goto out;
 	*out = a;
 	*n = cnt;
 	a = NULL;

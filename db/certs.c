@@ -147,6 +147,13 @@ out:
 	return rc;
 }
 
+/* cert_read as a db_row_fn, without the DER: the lists. */
+static int
+cert_row(sqlite3_stmt *st, void *row, struct mica_err *err)
+{
+	return cert_read(st, row, 0, err);
+}
+
 /* Status and reason of SERIAL: 1 found, 0 unknown, -1 error. */
 static int
 cert_state(struct db *db, const char *serial, int *status, int *reason,
@@ -435,9 +442,9 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 {
 	sqlite3_stmt *st = NULL;
 	struct db_cert *a = NULL;
-	size_t cnt = 0, cap = 0;
+	size_t cnt = 0;
 	char *pattern = NULL;
-	int rc = -1, b = SQLITE_OK, r, limit;
+	int rc = -1, b = SQLITE_OK, limit, more;
 
 	if (db == NULL || f == NULL || out == NULL || n == NULL ||
 	    next_cursor == NULL)
@@ -473,23 +480,11 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	db_bind_i64(st, 6, (int64_t)limit + 1, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (cnt == (size_t)limit) {
-			*next_cursor = a[cnt - 1].id;
-			break;
-		}
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		if (cert_read(st, &a[cnt], 0, err) != 0)
-			goto out;
-		cnt++;
-	}
+	if (db_rows(db, st, sizeof(*a), (size_t)limit, cert_row, (void **)&a,
+		    &cnt, &more, err) != 0)
+		goto out;
+	if (more)
+		*next_cursor = a[cnt - 1].id;
 	*out = a;
 	*n = cnt;
 	a = NULL;

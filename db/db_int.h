@@ -204,6 +204,16 @@ int db_col_blob(sqlite3_stmt *st, int i, unsigned char **out, size_t *len);
 /* Grow *ARR (of *CAP elements of SIZE, new ones zeroed) so that it holds at
  * least N + 1. -1 on OOM or overflow, *ARR untouched. */
 int db_grow(void **arr, size_t *cap, size_t n, size_t size);
+/* Fills the zeroed element ROW from the current row of ST; on failure it
+ * frees what it took (ROW is then not counted) and sets ERR. */
+typedef int (*db_row_fn)(sqlite3_stmt *st, void *row, struct mica_err *err);
+/* Step ST (prepared and bound) to its end, appending each row, read by READ,
+ * to the array *ARR of *N elements of SIZE bytes (start with NULL and 0). At
+ * most MAX rows when MAX > 0; *MORE (if not NULL) then says whether a row
+ * was left. 0 when done; -1 with ERR, *ARR and *N then holding the rows
+ * read so far for the caller's array free function. */
+int db_rows(struct db *db, sqlite3_stmt *st, size_t size, size_t max, db_row_fn read,
+	    void **arr, size_t *n, int *more, struct mica_err *err);
 
 /* ---- stmt.c: checks of what callers pass in ---- */
 

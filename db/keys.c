@@ -141,14 +141,36 @@ out:
 	return rc;
 }
 
+/* One row of the list (a db_row_fn). */
+static int
+key_read(sqlite3_stmt *st, void *row, struct mica_err *err)
+{
+	struct db_ca_key *k = row;
+
+	k->idx = (int)sqlite3_column_int64(st, 0);
+	k->role = (int)sqlite3_column_int64(st, 1);
+	k->key_iter = sqlite3_column_int64(st, 4);
+	k->created_at = sqlite3_column_int64(st, 9);
+	if (db_col_str(st, 2, &k->key_type) != 0 ||
+	    db_col_blob(st, 3, &k->key_salt, &k->key_salt_len) != 0 ||
+	    db_col_blob(st, 5, &k->key_nonce, &k->key_nonce_len) != 0 ||
+	    db_col_blob(st, 6, &k->key_ct, &k->key_ct_len) != 0 ||
+	    db_col_blob(st, 7, &k->cert_der, &k->cert_len) != 0 ||
+	    db_col_blob(st, 8, &k->chain_der, &k->chain_len) != 0) {
+		db_ca_key_free(k);
+		return db_oom(err);
+	}
+	return 0;
+}
+
 int
 db_ca_key_list(struct db *db, struct db_ca_key **out, size_t *n,
 	       struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	struct db_ca_key *a = NULL, *k;
-	size_t cnt = 0, cap = 0;
-	int rc = -1, r;
+	struct db_ca_key *a = NULL;
+	size_t cnt = 0;
+	int rc = -1;
 
 	if (db == NULL || out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -156,30 +178,8 @@ db_ca_key_list(struct db *db, struct db_ca_key **out, size_t *n,
 	*n = 0;
 	if ((st = db_stmt(db, S_KEY_LIST, key_sql, err)) == NULL)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		k = &a[cnt++];
-		k->idx = (int)sqlite3_column_int64(st, 0);
-		k->role = (int)sqlite3_column_int64(st, 1);
-		k->key_iter = sqlite3_column_int64(st, 4);
-		k->created_at = sqlite3_column_int64(st, 9);
-		if (db_col_str(st, 2, &k->key_type) != 0 ||
-		    db_col_blob(st, 3, &k->key_salt, &k->key_salt_len) != 0 ||
-		    db_col_blob(st, 5, &k->key_nonce, &k->key_nonce_len) != 0 ||
-		    db_col_blob(st, 6, &k->key_ct, &k->key_ct_len) != 0 ||
-		    db_col_blob(st, 7, &k->cert_der, &k->cert_len) != 0 ||
-		    db_col_blob(st, 8, &k->chain_der, &k->chain_len) != 0) {
-			db_oom(err);
-			goto out;
-		}
-	}
+	if (db_rows(db, st, sizeof(*a), 0, key_read, (void **)&a, &cnt, NULL, err) != 0)
+		goto out;
 	*out = a;
 	*n = cnt;
 	a = NULL;

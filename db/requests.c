@@ -48,8 +48,9 @@ static const char *const req_sql[S__COUNT] = {
 };
 
 static int
-req_read(sqlite3_stmt *st, struct db_request *r, struct mica_err *err)
+req_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 {
+	struct db_request *r = row;
 	int64_t days;
 
 	memset(r, 0, sizeof(*r));
@@ -187,8 +188,8 @@ db_req_list(struct db *db, int status, int limit, struct db_request **out,
 {
 	sqlite3_stmt *st = NULL;
 	struct db_request *a = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = -1, b = SQLITE_OK, r;
+	size_t cnt = 0;
+	int rc = -1, b = SQLITE_OK;
 
 	if (db == NULL || out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -206,19 +207,8 @@ db_req_list(struct db *db, int status, int limit, struct db_request **out,
 	db_bind_i64(st, 2, db_clamp_limit(limit, REQ_LIST_MAX), &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		if (req_read(st, &a[cnt], err) != 0)
-			goto out;
-		cnt++;
-	}
+	if (db_rows(db, st, sizeof(*a), 0, req_read, (void **)&a, &cnt, NULL, err) != 0)
+		goto out;
 	*out = a;
 	*n = cnt;
 	a = NULL;

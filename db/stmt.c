@@ -316,6 +316,32 @@ db_grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+int
+db_rows(struct db *db, sqlite3_stmt *st, size_t size, size_t max, db_row_fn read,
+	void **arr, size_t *n, int *more, struct mica_err *err)
+{
+	size_t cap = *n;
+	int r;
+
+	assert(size > 0 && read != NULL);
+	if (more != NULL)
+		*more = 0;
+	for (;;) {
+		if ((r = db_step_row(db, st, err)) <= 0)
+			return r;
+		if (max > 0 && *n == max) {
+			if (more != NULL)
+				*more = 1;
+			return 0;
+		}
+		if (db_grow(arr, &cap, *n, size) != 0)
+			return db_oom(err);
+		if (read(st, (char *)*arr + *n * size, err) != 0)
+			return -1;
+		(*n)++;
+	}
+}
+
 /* RFC 5280 4.1.2.2: at most 20 octets; stored as lowercase hex. */
 int
 db_serial_ok(const char *s)

@@ -46,8 +46,9 @@ static const char *const token_sql[S__COUNT] = {
 };
 
 static int
-token_read(sqlite3_stmt *st, struct db_token *t, struct mica_err *err)
+token_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 {
+	struct db_token *t = row;
 	const void *h;
 
 	memset(t, 0, sizeof(*t));
@@ -274,8 +275,8 @@ db_token_list(struct db *db, struct db_token **out, size_t *n,
 {
 	sqlite3_stmt *st = NULL;
 	struct db_token *a = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = -1, r;
+	size_t cnt = 0;
+	int rc = -1;
 
 	if (db == NULL || out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -283,19 +284,8 @@ db_token_list(struct db *db, struct db_token **out, size_t *n,
 	*n = 0;
 	if ((st = db_stmt(db, S_TOKEN_LIST, token_sql, err)) == NULL)
 		goto out;
-	for (;;) {
-		if ((r = db_step_row(db, st, err)) < 0)
-			goto out;
-		if (r == 0)
-			break;
-		if (db_grow((void **)&a, &cap, cnt, sizeof(*a)) != 0) {
-			db_oom(err);
-			goto out;
-		}
-		if (token_read(st, &a[cnt], err) != 0)
-			goto out;
-		cnt++;
-	}
+	if (db_rows(db, st, sizeof(*a), 0, token_read, (void **)&a, &cnt, NULL, err) != 0)
+		goto out;
 	*out = a;
 	*n = cnt;
 	a = NULL;
