@@ -83,6 +83,34 @@ find_profile(unsigned eku, unsigned ku)
 	return NULL;
 }
 
+/* Read TBS, a certificate to be signed, into a new *FP (the caller frees
+ * it, also on failure) and check what all this CA signs shares: the CA
+ * key's signature algorithm, this CA as issuer, this CA's key as
+ * authorityKeyIdentifier. */
+static int
+read_ours(const struct ca_sign_policy *p, const unsigned char *tbs,
+	  size_t tbs_len, struct ca_cert_facts **fp, struct mica_err *err)
+{
+	struct ca_cert_facts *f;
+	struct mica_err lerr;
+
+	if ((*fp = f = malloc(sizeof(*f))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	if (ca_lint_cert_read(tbs, tbs_len, f, &lerr) != 0)
+		return refuse_lint(err, &lerr);
+	if (f->sig_alg_len != p->sig_alg_len ||
+	    memcmp(f->sig_alg, p->sig_alg, p->sig_alg_len) != 0)
+		return refuse(err, "signature algorithm is not the CA key's");
+	if (f->issuer_len != p->subject_len ||
+	    memcmp(f->issuer, p->subject, p->subject_len) != 0)
+		return refuse(err, "issuer is not this CA");
+	if (f->aki == NULL || f->aki_len != p->ski_len ||
+	    memcmp(f->aki, p->ski, p->ski_len) != 0)
+		return refuse(err, "authorityKeyIdentifier is not this CA's key");
+	return 0;
+}
+
 int
 ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 		  const unsigned char *tbs, size_t tbs_len,
@@ -99,34 +127,14 @@ ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 	if (p == NULL || p->subject == NULL || p->sig_alg == NULL ||
 	    p->ski_len == 0 || p->ski_len > sizeof(p->ski))
 		return refuse(err, "no policy");
-	if ((f = malloc(sizeof(*f))) == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	if (ca_lint_cert_read(tbs, tbs_len, f, &lerr) != 0) {
-		refuse_lint(err, &lerr);
+	if (read_ours(p, tbs, tbs_len, &f, err) != 0)
 		goto out;
-	}
-	if (f->sig_alg_len != p->sig_alg_len ||
-	    memcmp(f->sig_alg, p->sig_alg, p->sig_alg_len) != 0) {
-		refuse(err, "signature algorithm is not the CA key's");
-		goto out;
-	}
-	if (f->issuer_len != p->subject_len ||
-	    memcmp(f->issuer, p->subject, p->subject_len) != 0) {
-		refuse(err, "issuer is not this CA");
-		goto out;
-	}
 	if (f->is_ca) {
 		refuse(err, "a CA certificate (basicConstraints cA TRUE)");
 		goto out;
 	}
 	if (f->key_usage & (CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN)) {
 		refuse(err, "keyUsage keyCertSign or cRLSign in a leaf");
-		goto out;
-	}
-	if (f->aki == NULL || f->aki_len != p->ski_len ||
-	    memcmp(f->aki, p->ski, p->ski_len) != 0) {
-		refuse(err, "authorityKeyIdentifier is not this CA's key");
 		goto out;
 	}
 	if (f->nc != NULL) {
@@ -272,23 +280,8 @@ ca_signcheck_cacert(const struct ca_sign_policy *p,
 	    p->ski_len == 0 || p->ski_len > sizeof(p->ski) || x == NULL ||
 	    x->subject == NULL || x->spki == NULL || x->max_days <= 0)
 		return refuse(err, "no policy");
-	if ((f = malloc(sizeof(*f))) == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	if (ca_lint_cert_read(tbs, tbs_len, f, &lerr) != 0) {
-		refuse_lint(err, &lerr);
+	if (read_ours(p, tbs, tbs_len, &f, err) != 0)
 		goto out;
-	}
-	if (f->sig_alg_len != p->sig_alg_len ||
-	    memcmp(f->sig_alg, p->sig_alg, p->sig_alg_len) != 0) {
-		refuse(err, "signature algorithm is not the CA key's");
-		goto out;
-	}
-	if (f->issuer_len != p->subject_len ||
-	    memcmp(f->issuer, p->subject, p->subject_len) != 0) {
-		refuse(err, "issuer is not this CA");
-		goto out;
-	}
 	if (!f->is_ca) {
 		refuse(err, "not a CA certificate");
 		goto out;
@@ -319,11 +312,6 @@ ca_signcheck_cacert(const struct ca_sign_policy *p,
 	    f->spki_len != x->spki_len ||
 	    memcmp(f->spki, x->spki, x->spki_len) != 0) {
 		refuse(err, "subject or key is not the one requested");
-		goto out;
-	}
-	if (f->aki == NULL || f->aki_len != p->ski_len ||
-	    memcmp(f->aki, p->ski, p->ski_len) != 0) {
-		refuse(err, "authorityKeyIdentifier is not this CA's key");
 		goto out;
 	}
 	if (f->ski == NULL) {
