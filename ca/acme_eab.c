@@ -59,8 +59,13 @@ ca_acme_eab_create(struct ca *ca, const struct ca_principal *p,
 		s.uses = -1;
 	if (s.comment == NULL)
 		s.comment = "ACME external account binding";
-	if (ca_random(key, sizeof(key), err) != 0)
-		goto out;
+	/* Never a leading '-' in the printed key (top six bits 62): certbot
+	 * and every argparse command line would take "--eab-hmac-key -x..."
+	 * for two options. Costs under a bit of the 256. */
+	do {
+		if (ca_random(key, sizeof(key), err) != 0)
+			goto out;
+	} while (key[0] >> 2 == 62);
 	/* The token through the one path that makes tokens (scope checks,
 	 * audit); its bearer secret is dropped unseen, so the token is
 	 * usable only through the account its HMAC key binds. */

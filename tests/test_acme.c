@@ -904,6 +904,7 @@ client_new(struct client *c, const char *scope_name, char kid_out[CA_ID_MAX])
 	spec.names = scope_name ? names : NULL;
 	spec.nnames = scope_name ? 1 : 0;
 	CU_ASSERT_FATAL(ca_acme_eab_create(g_ca, &g_cli, &spec, kid, hmac, &err) == 0);
+	CU_ASSERT(hmac[0] != '-' && kid[0] != '-');
 	if (kid_out != NULL)
 		snprintf(kid_out, CA_ID_MAX, "%s", kid);
 	CU_ASSERT_FATAL(mica_b64url_decode(hmac, strlen(hmac), key, sizeof(key), &klen) == 0);

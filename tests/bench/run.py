@@ -1322,7 +1322,7 @@ def bench_acme(cfg, work, mica):
                                 "--dir", base + "/acme/directory",
                                 "--cacert", root, "--key",
                                 os.path.join(work, "acme-key-%d-%d.pem" % (run_i, c)),
-                                "--eab-kid", kid, "--eab-hmac", hmac_key,
+                                "--eab-kid=" + kid, "--eab-hmac=" + hmac_key,
                                 "--http-port", str(ap), "--n", str(cfg["acme_n"]),
                                 "--conc", str(c), "--prefix", prefix,
                                 "--domain", DOMAIN]

@@ -107,7 +107,7 @@ if have certbot; then
 	n0=$(ncerts)
 	if REQUESTS_CA_BUNDLE=$W/root.pem "${CB[@]}" certonly --server "$DIRURL" \
 		--standalone --http-01-port "$AP" --agree-tos --register-unsafely-without-email \
-		--eab-kid "$CB_KID" --eab-hmac-key "$CB_HMAC" -d www.contoso.test \
+		--eab-kid "$CB_KID" --eab-hmac-key="$CB_HMAC" -d www.contoso.test \
 		>"$W/cb1.log" 2>&1; then
 		ok "certbot obtains a certificate (http-01, EAB)"
 	else
@@ -159,7 +159,7 @@ if have certbot; then
 	fi
 	n1=$(ncerts)
 	eab CB2 --name www.contoso.test
-	client issue --key "$W/k-cb2.pem" --eab-kid "$CB2_KID" --eab-hmac "$CB2_HMAC" \
+	client issue --key "$W/k-cb2.pem" --eab-kid "$CB2_KID" --eab-hmac="$CB2_HMAC" \
 		--name www.contoso.test --http-port "$AP" --csr-key "$LIVE/privkey.pem"
 	expect_problem "ACME refuses a CSR for the compromised key" badCSR
 	is "nothing issued for it" "$(ncerts)" "$n1"
@@ -292,11 +292,11 @@ fi
 
 eab NG --name '*.app.contoso.test' --name www.contoso.test --comment negative
 eab OT --comment other
-A=(--key "$W/k-ng.pem" --eab-kid "$NG_KID" --eab-hmac "$NG_HMAC")
+A=(--key "$W/k-ng.pem" --eab-kid "$NG_KID" --eab-hmac="$NG_HMAC")
 client account "${A[@]}"
 [ -n "$(cj account)" ] && ok "the test client has an account" || fail "test client account"
-client account --key "$W/k-ot.pem" --eab-kid "$OT_KID" --eab-hmac "$OT_HMAC"
-client account --key "$W/k-ng2.pem" --eab-kid "$NG_KID" --eab-hmac "$NG_HMAC"
+client account --key "$W/k-ot.pem" --eab-kid "$OT_KID" --eab-hmac="$OT_HMAC"
+client account --key "$W/k-ng2.pem" --eab-kid "$NG_KID" --eab-hmac="$NG_HMAC"
 expect_problem "an EAB credential binds one account only" unauthorized
 n0=$(ncerts)
 client order "${A[@]}" --name www.fabrikam.test
