@@ -117,12 +117,18 @@ struct ca_shared {
 	char *public_url;
 	char *crl_url;
 	char *aia_url;
+	char *ocsp_url;                /* URL/ocsp, named in AIA (ca/ocsp.h) */
 	int crl_days;
 	struct ca_keyslot retired[CA_KEYS_MAX];   /* keys that sign CRLs only */
 	size_t nretired;
 	struct ca_key *pending_key;    /* a renewal's new key, when unlocked */
 	int pending_idx;               /* its index, -1 when none */
 	struct db_writer *writer;      /* NULL unless ca_batch_writes() */
+	/* OCSP: the in-process OCSP key (sign.c; the command line and the
+	 * tests only: the daemon's lives in its signers), and the
+	 * responder's state (ocsp.c). Both made on first use, under lock. */
+	struct ca_key *ocsp_key;
+	struct ca_ocsp_state *ocsp;
 };
 
 struct ca {
@@ -299,6 +305,12 @@ struct ca_issue_job {
  * holds the certificate, committed to the store. */
 int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	     struct mica_err *err);
+
+/* -------------------------------------------------------------- ocsp.c -- */
+
+struct ca_ocsp_state;
+/* Free the responder's state. Accepts NULL. */
+void ca_ocsp_state_free(struct ca_ocsp_state *o);
 
 /* --------------------------------------------------------------- crl.c -- */
 

@@ -271,6 +271,7 @@ again:
 	t.aki_len = ca->sh->ski_len;
 	t.crl_url = ca->sh->crl_url;
 	t.aia_url = ca->sh->aia_url;
+	t.ocsp_url = ca->sh->ocsp_url;
 	free(tbs);
 	tbs = NULL;
 	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0)

@@ -30,13 +30,13 @@
 
 enum ext_id {
 	EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_CRLDP,
-	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_NC, EXT_UNKNOWN,
+	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_NC, EXT_NOCHECK, EXT_UNKNOWN,
 };
 
 static const struct {
 	enum ext_id id;
 	const char *name;
-	unsigned char oid[8];
+	unsigned char oid[9];
 	size_t len;
 } known_exts[] = {
 	{ EXT_BC, "basicConstraints", { 0x55, 0x1d, 0x13 }, 3 },
@@ -51,6 +51,9 @@ static const struct {
 	{ EXT_CRL_NUMBER, "cRLNumber", { 0x55, 0x1d, 0x14 }, 3 },
 	{ EXT_REASON, "reasonCode", { 0x55, 0x1d, 0x15 }, 3 },
 	{ EXT_NC, "nameConstraints", { 0x55, 0x1d, 0x1e }, 3 },
+	/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
+	{ EXT_NOCHECK, "ocspNoCheck",
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05 }, 9 },
 };
 #define NKNOWN (sizeof(known_exts) / sizeof(known_exts[0]))
 
@@ -69,6 +72,8 @@ static const struct {
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04 } },
 	{ CA_EKU_IPSEC_IKE,
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x11 } },
+	{ CA_EKU_OCSP_SIGNING,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 } },
 };
 
 /* id-ad-caIssuers and id-ad-ocsp (RFC 5280 4.2.2.1). */
@@ -839,9 +844,25 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 	/* subjectAltName (4.2.1.6): required for end entities (mica names
 	 * them there, not in the CN) and with an empty subject, critical
 	 * exactly when the subject is empty. */
+	/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): in the delegated OCSP
+	 * responder's certificate only, non-critical, NULL. */
+	x = find_ext(exts, nexts, EXT_NOCHECK);
+	if (x != NULL && e->eku != CA_EKU_OCSP_SIGNING)
+		return bad(err, "ocspNoCheck outside an OCSP responder "
+			   "certificate");
+	if (x != NULL && (x->critical || x->len != 2 || x->val[0] != 0x05 ||
+			  x->val[1] != 0x00))
+		return bad(err, "ocspNoCheck not a non-critical NULL");
+	if (e->eku == CA_EKU_OCSP_SIGNING && x == NULL)
+		return bad(err, "ocspNoCheck missing in an OCSP responder "
+			   "certificate");
+
 	x = find_ext(exts, nexts, EXT_SAN);
 	if (x == NULL) {
-		if (!e->is_ca || e->nnames > 0 || subject_empty)
+		/* The OCSP responder's certificate names no host: a client
+		 * finds it in the response (RFC 6960 4.2.2.2). */
+		if ((!e->is_ca && e->eku != CA_EKU_OCSP_SIGNING) ||
+		    e->nnames > 0 || subject_empty)
 			return bad(err, "subjectAltName missing");
 	} else {
 		if (subject_empty && !x->critical)
@@ -1028,6 +1049,9 @@ ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 	if ((x = find_ext(exts, nexts, EXT_AKI)) != NULL &&
 	    lint_aki(x, &f->aki, &f->aki_len, err) < 0)
 		return -1;
+	f->ocsp_nocheck = find_ext(exts, nexts, EXT_NOCHECK) != NULL;
+	f->has_aia = find_ext(exts, nexts, EXT_AIA) != NULL ||
+		     find_ext(exts, nexts, EXT_CRLDP) != NULL;
 	return 0;
 }
 

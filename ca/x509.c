@@ -71,6 +71,14 @@ static const unsigned char OID_AIA[] = {
 static const unsigned char OID_CA_ISSUERS[] = {
 	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02,
 };
+/* id-ad-ocsp (RFC 5280 4.2.2.1) */
+static const unsigned char OID_AD_OCSP[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01,
+};
+/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
+static const unsigned char OID_OCSP_NOCHECK[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05,
+};
 
 /* id-kp-* (RFC 5280 4.2.1.12, RFC 4945 5.1.3.12), in the order written. */
 static const struct {
@@ -87,11 +95,13 @@ static const struct {
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04 } },
 	{ CA_EKU_IPSEC_IKE,
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x11 } },
+	{ CA_EKU_OCSP_SIGNING,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 } },
 };
 #define NEKU (sizeof(eku_oids) / sizeof(eku_oids[0]))
 #define EKU_ALL (CA_EKU_SERVER_AUTH | CA_EKU_CLIENT_AUTH | \
 		 CA_EKU_CODE_SIGNING | CA_EKU_EMAIL_PROTECTION | \
-		 CA_EKU_IPSEC_IKE)
+		 CA_EKU_IPSEC_IKE | CA_EKU_OCSP_SIGNING)
 #define KU_ALL  0x7fu   /* digitalSignature .. cRLSign */
 
 static int
@@ -523,21 +533,55 @@ write_crldp(unsigned char **p, unsigned char *start, const char *url,
 	return write_ext(p, start, OID_CRLDP, sizeof(OID_CRLDP), 0, len);
 }
 
-/* RFC 5280 4.2.2.1 authorityInfoAccess with one caIssuers URI;
- * non-critical (MUST). */
+/* RFC 5280 4.2.2.1 authorityInfoAccess: an OCSP URI (when OCSP_URL is
+ * set), then one caIssuers URI (when URL is set); non-critical (MUST). */
+static int
+write_aia2(unsigned char **p, unsigned char *start, const char *url,
+	   size_t url_len, const char *ocsp_url, size_t ocsp_len)
+{
+	int ret;
+	size_t len = 0, one;
+
+	if (url != NULL) {
+		one = 0;
+		MBEDTLS_ASN1_CHK_ADD(one, write_uri(p, start, url, url_len));
+		MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_oid(p, start,
+			(const char *)OID_CA_ISSUERS, sizeof(OID_CA_ISSUERS)));
+		MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, CA_DER_SEQUENCE,
+						    one));
+		len += one;
+	}
+	if (ocsp_url != NULL) {
+		one = 0;
+		MBEDTLS_ASN1_CHK_ADD(one, write_uri(p, start, ocsp_url,
+						    ocsp_len));
+		MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_oid(p, start,
+			(const char *)OID_AD_OCSP, sizeof(OID_AD_OCSP)));
+		MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, CA_DER_SEQUENCE,
+						    one));
+		len += one;
+	}
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_AIA, sizeof(OID_AIA), 0, len);
+}
+
 static int
 write_aia(unsigned char **p, unsigned char *start, const char *url,
 	  size_t url_len)
 {
+	return write_aia2(p, start, url, url_len, NULL, 0);
+}
+
+/* RFC 6960 4.2.2.2.1 id-pkix-ocsp-nocheck: extnValue NULL, non-critical. */
+static int
+write_nocheck(unsigned char **p, unsigned char *start)
+{
 	int ret;
 	size_t len = 0;
 
-	MBEDTLS_ASN1_CHK_ADD(len, write_uri(p, start, url, url_len));
-	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(p, start,
-			(const char *)OID_CA_ISSUERS, sizeof(OID_CA_ISSUERS)));
-	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
-	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
-	return write_ext(p, start, OID_AIA, sizeof(OID_AIA), 0, len);
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_NULL, 0));
+	return write_ext(p, start, OID_OCSP_NOCHECK, sizeof(OID_OCSP_NOCHECK),
+			 0, len);
 }
 
 /*
@@ -636,14 +680,17 @@ nc_size(const char *const *dom, size_t n)
 static int
 write_exts(unsigned char **p, unsigned char *start,
 	   const struct ca_tbs_cert *t, size_t crl_len, size_t aia_len,
-	   int subject_empty)
+	   size_t ocsp_len, int subject_empty)
 {
 	int ret;
 	size_t len = 0;
 
-	if (t->aia_url != NULL)
-		MBEDTLS_ASN1_CHK_ADD(len, write_aia(p, start, t->aia_url,
-						    aia_len));
+	if (t->ocsp_nocheck)
+		MBEDTLS_ASN1_CHK_ADD(len, write_nocheck(p, start));
+	if (t->aia_url != NULL || t->ocsp_url != NULL)
+		MBEDTLS_ASN1_CHK_ADD(len, write_aia2(p, start, t->aia_url,
+						     aia_len, t->ocsp_url,
+						     ocsp_len));
 	if (t->crl_url != NULL)
 		MBEDTLS_ASN1_CHK_ADD(len, write_crldp(p, start, t->crl_url,
 						      crl_len));
@@ -712,7 +759,7 @@ write_serial(unsigned char **p, unsigned char *start, const unsigned char *s,
 /* Everything ca_x509_tbs_cert refuses, before any byte is written. */
 static int
 check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
-	       struct mica_err *err)
+	       size_t *ocsp_len, struct mica_err *err)
 {
 	size_t i, n;
 
@@ -798,6 +845,9 @@ check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
 	if (t->aia_url != NULL &&
 	    check_url(t->aia_url, "CA issuers URL", aia_len, err) < 0)
 		return -1;
+	if (t->ocsp_url != NULL &&
+	    check_url(t->ocsp_url, "OCSP URL", ocsp_len, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -807,7 +857,7 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 {
 	unsigned char *buf = NULL, *p;
 	unsigned char tm[2][CA_DER_TIME_MAX];
-	size_t size, len = 0, crl_len = 0, aia_len = 0, tm_len[2];
+	size_t size, len = 0, crl_len = 0, aia_len = 0, ocsp_len = 0, tm_len[2];
 	int ret, rc = -1;
 
 	if (out == NULL || out_len == NULL || t == NULL)
@@ -815,7 +865,7 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 				    "ca_x509_tbs_cert: missing argument");
 	*out = NULL;
 	*out_len = 0;
-	if (check_tbs_cert(t, &crl_len, &aia_len, err) < 0)
+	if (check_tbs_cert(t, &crl_len, &aia_len, &ocsp_len, err) < 0)
 		return -1;
 	if (ca_der_put_time(t->not_before, tm[0], &tm_len[0], err) < 0 ||
 	    ca_der_put_time(t->not_after, tm[1], &tm_len[1], err) < 0)
@@ -828,7 +878,7 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 	 * backwards), so a bound too small fails as "encode_failed" before
 	 * anything lands outside BUF. */
 	size = 1024 + 24 + t->sig_alg_len + t->issuer_len + t->subject_len +
-	       t->spki_len + crl_len + 32 + aia_len + 32 +
+	       t->spki_len + crl_len + 32 + aia_len + 32 + ocsp_len + 64 +
 	       t->nnames * (sizeof(t->names[0].value) + 8) +
 	       2 * CA_KEYID_MAX + nc_size(t->nc_permit, t->nc_npermit);
 	buf = malloc(size);
@@ -844,7 +894,8 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 		len += (size_t)ret;		\
 	} while (0)
 
-	ADD(write_exts(&p, buf, t, crl_len, aia_len, t->subject_len == 2));
+	ADD(write_exts(&p, buf, t, crl_len, aia_len, ocsp_len,
+		       t->subject_len == 2));
 	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->spki, t->spki_len));
 	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->subject,
 					  t->subject_len));

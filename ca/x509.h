@@ -69,6 +69,11 @@ struct ca_tbs_cert {
 	size_t aki_len;                /* 1..CA_KEYID_MAX; 0 means 20 */
 	const char *crl_url;           /* cRLDistributionPoints URI, NULL = none */
 	const char *aia_url;           /* authorityInfoAccess caIssuers, NULL = none */
+	const char *ocsp_url;          /* authorityInfoAccess OCSP (written
+					* before caIssuers), NULL = none */
+	int ocsp_nocheck;              /* id-pkix-ocsp-nocheck (RFC 6960
+					* 4.2.2.2.1): the delegated OCSP
+					* responder's certificate only */
 };
 
 /* Encode the TBSCertificate (v3). *out heap. */
@@ -246,6 +251,8 @@ struct ca_cert_facts {
 	const unsigned char *nc;       /* nameConstraints value, NULL if absent */
 	size_t nc_len;
 	int nc_critical;
+	int ocsp_nocheck;              /* id-pkix-ocsp-nocheck present */
+	int has_aia;                   /* authorityInfoAccess or CRL DP */
 	struct ca_name names[CA_NAMES_MAX];   /* subjectAltName, in order */
 	size_t nnames;
 };

@@ -1434,7 +1434,7 @@ test_cert_refusals(void)
 			t.key_usage = 1u << 7;
 			break;
 		case 7:
-			t.eku = 1u << 5;
+			t.eku = 1u << 6;   /* no such purpose (5 is OCSPSigning) */
 			break;
 		case 8:
 			bad_name = nm[1];
