@@ -458,4 +458,53 @@ int db_audit_list(struct db *db, int64_t since, int64_t before_id, int limit,
 		  struct db_audit **out, size_t *n, struct mica_err *err);
 void db_audit_array_free(struct db_audit *a, size_t n);
 
+/* --------------------------------------------------------------- ocsp -- */
+
+/* A certificate's revocation state, as an OCSP response states it. */
+struct db_cert_state {
+	int status;            /* DB_CERT_* */
+	int64_t revoked_at;    /* 0 unless revoked */
+	int reason;            /* -1 unless revoked */
+	int key_idx;           /* the CA key that signed it */
+};
+/* SERIAL's state; MICA_E_NOTFOUND "cert_not_found" if never recorded. */
+int db_cert_state_get(struct db *db, const char *serial,
+		      struct db_cert_state *s, struct mica_err *err);
+
+struct db_ocsp_response {
+	unsigned char *der; size_t der_len;   /* the whole OCSPResponse */
+	int64_t this_update, next_update;
+};
+/* The pre-signed response of SERIAL whose nextUpdate is after
+ * FRESH_AFTER; MICA_E_NOTFOUND if there is none. OUT's DER heap. */
+int db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
+		struct db_ocsp_response *out, struct mica_err *err);
+void db_ocsp_response_free(struct db_ocsp_response *r);
+/* Store (or replace) SERIAL's response, which states S, but only while
+ * the certificate is still in state S: *STORED (may be NULL) 1 if it
+ * was, 0 if the certificate changed meanwhile (nothing stored, no
+ * error). Any later change of its state drops the row (a trigger). */
+int db_ocsp_put(struct db *db, const char *serial,
+		const struct db_cert_state *s, const unsigned char *der,
+		size_t der_len, int64_t this_update, int64_t next_update,
+		int *stored, struct mica_err *err);
+/* Up to MAX certificates of key KEY_IDX, valid or revoked and not
+ * expired at NOW, with no response or one whose nextUpdate is before
+ * REFRESH_BEFORE: what the background refresh signs next. */
+struct db_ocsp_todo {
+	char serial[DB_SERIAL_MAX];
+	struct db_cert_state state;   /* key_idx not filled */
+};
+int db_ocsp_todo(struct db *db, int key_idx, int64_t now,
+		 int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
+		 size_t *n, struct mica_err *err);
+/* How many stored responses are fresh at NOW. */
+int db_ocsp_count(struct db *db, int64_t now, int64_t *count,
+		  struct mica_err *err);
+/* Record a delegated OCSP responder certificate. */
+int db_ocsp_responder_add(struct db *db, const char *serial,
+			  const unsigned char *der, size_t der_len,
+			  int64_t not_before, int64_t not_after,
+			  int64_t created_at, struct mica_err *err);
+
 #endif
