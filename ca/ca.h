@@ -603,4 +603,48 @@ int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
 /* Restore FILE into DATADIR, which must hold no CA. */
 int ca_restore(const char *datadir, const char *file, struct mica_err *err);
 
+/* ------------------------------------------------------------------ */
+/* OCSP (RFC 6960, RFC 5019 lightweight profile): ca/ocsp.c            */
+/* ------------------------------------------------------------------ */
+
+/* An OCSPResponse to send back, whatever the request was. */
+struct ca_ocsp_answer {
+	unsigned char *der; size_t der_len;   /* the OCSPResponse, heap */
+	int status;               /* its responseStatus: 0 successful, 1
+				   * malformedRequest, 2 internalError, 3
+				   * tryLater, 6 unauthorized */
+	int64_t max_age;          /* seconds a cache may keep it (RFC 5019
+				   * 6.2); 0: none (an error, a nonce) */
+	int64_t this_update, next_update;   /* when successful */
+	int presigned;            /* answered from the store */
+};
+
+/*
+ * Answer the DER OCSPRequest REQ[0..LEN) (at most CA_OCSP_REQ_MAX, the
+ * caller bounds the body): always 0 with an OCSPResponse in *OUT (free
+ * with ca_ocsp_answer_free), the request's faults being OCSP statuses:
+ * malformed or unsupported (hash algorithm, version, too many CertIDs, a
+ * bad nonce) -> malformedRequest; a CertID of another issuer ->
+ * unauthorized; the signers or the store unavailable -> tryLater. Per
+ * CertID: good, revoked (time, reason) or unknown (never issued). -1 only
+ * when out of memory. Thread-safe; signs with the OCSP key (ca/sign.h),
+ * never the CA key, which certifies the OCSP key every few days.
+ */
+int ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t len,
+		   struct ca_ocsp_answer *out, struct mica_err *err);
+void ca_ocsp_answer_free(struct ca_ocsp_answer *a);
+
+/*
+ * The background work of the responder: renew the responder certificate
+ * when it is due, then sign ahead of time the responses of up to MAX
+ * certificates (valid or revoked, not expired, of the current key) that
+ * have none or whose nextUpdate is near. *DONE (may be NULL: one batch
+ * only) counts them. Needs a handle that can sign (the daemon's).
+ */
+int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
+		    struct mica_err *err);
+
+/* How many pre-signed responses are fresh now. */
+int ca_ocsp_count(struct ca *ca, int64_t *count, struct mica_err *err);
+
 #endif
