@@ -63,5 +63,8 @@ int web_h_chain_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *e
 int web_h_root_crl(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_crl_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_ca_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* OCSP (ocsp.c): POST /ocsp, GET /ocsp/{base64 request}. */
+int web_h_ocsp_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 
 #endif

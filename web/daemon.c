@@ -25,6 +25,7 @@
 #include "util/log.h"
 #include "web/addr.h"
 #include "web/crl_cache.h"
+#include "web/ocsp.h"
 #include "web/listener.h"
 #include "web/proxy.h"
 #include "web/server.h"
@@ -210,6 +211,7 @@ int
 web_serve(const struct web_opts *o, struct mica_err *err)
 {
 	struct web_daemon *dm;
+	struct web_ocsp_refresher *ocsp = NULL;
 	struct ca_init_result ires;
 	struct web_blob *d = NULL, *p = NULL;
 	struct ca *parent = NULL;
@@ -276,6 +278,9 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	if (rc != 0)
 		goto out;
 	rc = -1;
+	/* OCSP responses signed ahead of time, in the background. */
+	if ((ocsp = web_ocsp_refresh_start(&dm->srv, err)) == NULL)
+		goto out;
 
 	if (dm->http_addr.on &&
 	    (dm->http = web_listener_start(&dm->srv, 0, &dm->http_addr, dm->http_url,
@@ -329,6 +334,7 @@ out:
 	 * MHD_stop_daemon; the parent handle goes last. */
 	web_listeners_stop(dm->http, dm->tls.listener);
 	dm->http = dm->tls.listener = NULL;
+	web_ocsp_refresh_stop(ocsp);
 	web_crl_cache_free(dm->srv.crl);
 	web_server_fini(&dm->srv);
 	ca_close(parent);

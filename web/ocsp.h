@@ -1,0 +1,25 @@
+/*
+ * web/ocsp.h - the daemon's OCSP work outside the routes: the background
+ * thread that keeps a pre-signed response for every certificate
+ * (ca_ocsp_refresh) and the delegated responder certificate renewed. The
+ * routes themselves (POST /ocsp, GET /ocsp/{base64}) are in web/api.h.
+ */
+#ifndef MICA_WEB_OCSP_H
+#define MICA_WEB_OCSP_H
+
+#include "util/err.h"
+
+struct web_server;
+struct web_ocsp_refresher;
+
+/* Start the refresh thread on SRV (attached to its CA): it signs what is
+ * missing or near its nextUpdate, in batches, then sleeps half a minute
+ * (or until kicked). NULL with ERR on failure. */
+struct web_ocsp_refresher *web_ocsp_refresh_start(struct web_server *srv,
+						  struct mica_err *err);
+/* Wake it now (after a revocation, say). Accepts NULL. */
+void web_ocsp_refresh_kick(struct web_ocsp_refresher *r);
+/* Stop it, wait for it, free R. Accepts NULL. */
+void web_ocsp_refresh_stop(struct web_ocsp_refresher *r);
+
+#endif
