@@ -149,9 +149,9 @@ get_exts(struct ca_der_cur *c, const unsigned char **nonce,
 	return 0;
 }
 
-int
-ca_ocsp_req_parse(const unsigned char *der, size_t len,
-		  struct ca_ocsp_req *out, struct mica_err *err)
+static int
+req_parse(const unsigned char *der, size_t len, struct ca_ocsp_req *out,
+	  struct mica_err *err)
 {
 	struct ca_der_cur top, req, tbs, v, list, one, x;
 	struct ca_der_tlv skip;
@@ -230,7 +230,16 @@ bad:
 		mica_err_set(err, MICA_E_BADREQ, "malformed_ocsp",
 			     "malformed OCSP request (%.200s)", why);
 	}
-	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int
+ca_ocsp_req_parse(const unsigned char *der, size_t len,
+		  struct ca_ocsp_req *out, struct mica_err *err)
+{
+	if (req_parse(der, len, out, err) == 0)
+		return 0;
+	memset(out, 0, sizeof(*out));   /* nothing half-read is used */
 	return -1;
 }
 
