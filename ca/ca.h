@@ -647,4 +647,31 @@ int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
 /* How many pre-signed responses are fresh now. */
 int ca_ocsp_count(struct ca *ca, int64_t *count, struct mica_err *err);
 
+/* ------------------------------------------------------------------ */
+/* Publication to a directory: ca/publish.c                            */
+/* ------------------------------------------------------------------ */
+
+struct ca_publish_stats {
+	size_t files;            /* certificate, chain and CRL files written */
+	size_t ocsp_written;     /* responses written (new or changed) */
+	size_t ocsp_kept;        /* responses already there */
+	size_t ocsp_removed;     /* responses removed (revoked, expired) */
+	size_t ocsp_skipped;     /* names that cannot be files (left to the
+				  * daemon) */
+};
+
+/*
+ * Write into DIR (created 0755 if missing) what relying parties fetch, for
+ * any web server to serve: ca.crt, ca.pem, root.crt, root.pem,
+ * ca-chain.pem, ca.p7b, crl, crl.pem, root.crl (when imported), and
+ * ocsp/<base64 of the RFC 5019 request> for every certificate of the
+ * current key with a pre-signed response (the path a GET /ocsp/{base64}
+ * decodes to; its '/' are directories). Each file atomically (temporary
+ * name, then rename), only when it changed; the response file of a
+ * certificate revoked since (its response dropped, not yet re-signed) or
+ * expired is removed. *ST (may be NULL) counts. Signs nothing.
+ */
+int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
+	       struct mica_err *err);
+
 #endif

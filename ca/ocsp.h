@@ -117,6 +117,14 @@ int ca_ocsp_certid_encode(int hash, const struct ca_ocsp_issuer *is,
 			  unsigned char out[CA_OCSP_CERTID_MAX], size_t *len,
 			  struct mica_err *err);
 
+/* The request an RFC 5019 client sends for CERTID (one CertID, no
+ * nonce, no version, no signature): what a GET /ocsp/{base64} names, and
+ * so the file name of a published response. OUT holds SIZE octets; *LEN
+ * its length. */
+int ca_ocsp_req_encode(const unsigned char *certid, size_t certid_len,
+		       unsigned char *out, size_t size, size_t *len,
+		       struct mica_err *err);
+
 /* One SingleResponse. */
 struct ca_ocsp_single {
 	const unsigned char *certid;       /* whole CertID DER (echoed) */

@@ -368,6 +368,31 @@ ca_ocsp_certid_encode(int hash, const struct ca_ocsp_issuer *is,
 	return ca_der_w_done(&w, err);
 }
 
+int
+ca_ocsp_req_encode(const unsigned char *certid, size_t certid_len,
+		   unsigned char *out, size_t size, size_t *len,
+		   struct mica_err *err)
+{
+	struct ca_der_w w;
+	size_t req, list, tbs;
+
+	/* OCSPRequest { TBSRequest { requestList { Request { CertID } } } } */
+	req = tlv(certid_len);
+	list = tlv(req);
+	tbs = tlv(list);
+	*len = tlv(tbs);
+	if (certid == NULL || certid_len > CA_OCSP_CERTID_MAX || *len > size)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "bad CertID");
+	ca_der_w_init(&w, out, *len);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, tbs);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, list);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, req);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, certid_len);
+	ca_der_w_raw(&w, certid, certid_len);
+	return ca_der_w_done(&w, err);
+}
+
 #define GENTIME 17   /* a GeneralizedTime element */
 
 /* revoked [1] IMPLICIT RevokedInfo ::= SEQUENCE { revocationTime,

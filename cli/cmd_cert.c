@@ -683,3 +683,51 @@ out:
 	ca_close(ca);
 	return rc;
 }
+
+static const char publish_help[] =
+"Usage: mica [-d DIR] publish OUTDIR\n"
+"\n"
+"Write into OUTDIR (created if missing) what relying parties fetch, so that\n"
+"any web server, object store or CDN can serve it: ca.crt, ca.pem,\n"
+"root.crt, root.pem, ca-chain.pem, ca.p7b, crl, crl.pem, root.crl (once\n"
+"imported) and ocsp/<base64 request>, the pre-signed OCSP response of every\n"
+"certificate, at the path a GET /ocsp/{base64 request} decodes to. Each file\n"
+"is written to a temporary name and renamed into place; a response already\n"
+"there is kept, and the file of a certificate revoked since its response\n"
+"was signed is removed (the web server then asks mica: see the README's\n"
+"nginx example). Signs nothing: the responses are those 'mica serve' signed\n"
+"ahead of time ('mica serve --publish OUTDIR' keeps OUTDIR current itself).\n";
+
+int
+cmd_publish(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca_publish_stats st;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(publish_help, stdout); return 0;
+		default: return cli_usage("publish", "unknown option: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("publish", "one output directory is required");
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	if (ca_publish(ca, argv[optind], &st, &err) != 0)
+		rc = cli_fail(&err);
+	else
+		fprintf(stderr, "published to %s: %zu file(s) written; OCSP "
+			"responses: %zu written, %zu unchanged, %zu removed\n",
+			argv[optind], st.files, st.ocsp_written, st.ocsp_kept,
+			st.ocsp_removed);
+	ca_close(ca);
+	return rc;
+}

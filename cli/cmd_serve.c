@@ -24,7 +24,7 @@ static const char serve_help[] =
 "Options:\n"
 "  --http ADDR:PORT        plain HTTP: the page /, /ca.crt, /ca.pem,\n"
 "                          /root.crt, /root.pem, /ca-chain.pem, /ca.p7b,\n"
-"                          /crl, /crl.pem, /root.crl, /healthz (/request\n"
+"                          /crl, /crl.pem, /root.crl, /ocsp, /healthz (/request\n"
 "                          and /admin, which take tokens, redirect to HTTPS)\n"
 "                          (default " WEB_DEFAULT_HTTP "; none to disable)\n"
 "  --https ADDR:PORT       HTTPS: everything, including the API under /api/v1\n"
@@ -52,6 +52,11 @@ static const char serve_help[] =
 "                          the disk)\n"
 "  --signers N             signer processes, which alone hold the CA key\n"
 "                          (default: one per core, at most 16)\n"
+"  --publish DIR           keep DIR current with the certificates, the CRL\n"
+"                          and every pre-signed OCSP response, for any web\n"
+"                          server to serve (as 'mica publish DIR', after\n"
+"                          each background pass: at most half a minute\n"
+"                          behind)\n"
 "\n"
 "Addresses are numeric: 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8443.\n"
 "An offline root ('mica init --root-only') is never served, nor an issuing\n"
@@ -84,6 +89,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "log",             required_argument, NULL, 'L' },
 		{ "threads",         required_argument, NULL, 'T' },
 		{ "signers",         required_argument, NULL, 'G' },
+		{ "publish",         required_argument, NULL, 'B' },
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,6 +149,9 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			if (cli_parse_int(optarg, 1, 16, &n) != 0)
 				return cli_usage("serve", "--signers wants a number from 1 to 16");
 			o.signers = (int)n;
+			break;
+		case 'B':
+			o.publish_dir = optarg;
 			break;
 		case 'h':
 			fputs(serve_help, stdout);

@@ -501,6 +501,17 @@ int db_ocsp_todo(struct db *db, int key_idx, int64_t now,
 /* How many stored responses are fresh at NOW. */
 int db_ocsp_count(struct db *db, int64_t now, int64_t *count,
 		  struct mica_err *err);
+/* For a publication directory: CB(CTX, serial, not_after, der, der_len,
+ * this_update) for every certificate of key KEY_IDX, valid or revoked,
+ * that expires after EXPIRED_SINCE, with its pre-signed response when one
+ * is fresh at NOW (else DER NULL). A non-zero CB stops the walk: -1, ERR
+ * the callback's. */
+typedef int (*db_ocsp_cb)(void *ctx, const char *serial, int64_t not_after,
+			  const void *der, size_t der_len,
+			  int64_t this_update);
+int db_ocsp_foreach(struct db *db, int key_idx, int64_t now,
+		    int64_t expired_since, db_ocsp_cb cb, void *ctx,
+		    struct mica_err *err);
 /* Record a delegated OCSP responder certificate. */
 int db_ocsp_responder_add(struct db *db, const char *serial,
 			  const unsigned char *der, size_t der_len,

@@ -44,6 +44,13 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_OCSP_COUNT] =
 	"SELECT count(*) FROM ocsp_response WHERE next_update > ?1",
+	/* What a publication directory must hold: every certificate of key
+	 * ?1 that expired after ?3, with its response if fresh at ?2. */
+	[S_OCSP_PUBLISH] =
+	"SELECT c.serial, c.not_after, o.der, o.this_update "
+	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
+	"ON o.serial = c.serial AND o.next_update > ?2 "
+	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?3",
 	[S_CERT_STATUS] =
 	"SELECT status, revoked_at, reason, key_idx FROM certificate "
 	"WHERE serial = ?1",
@@ -257,6 +264,47 @@ db_cert_state_get(struct db *db, const char *serial, struct db_cert_state *s,
 	s->revoked_at = sqlite3_column_int64(st, 1);
 	s->reason = sqlite3_column_int(st, 2);
 	s->key_idx = sqlite3_column_int(st, 3);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_foreach(struct db *db, int key_idx, int64_t now, int64_t expired_since,
+		db_ocsp_cb cb, void *ctx, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *serial;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || cb == NULL || key_idx < 0 || key_idx >= DB_KEYS_MAX)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_OCSP_PUBLISH, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, key_idx, &b);
+	db_bind_i64(st, 2, now, &b);
+	db_bind_i64(st, 3, expired_since, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	/* Straight from SQLite's buffers: nothing allocated per row. */
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *der = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+
+		if ((serial = sqlite3_column_text(st, 0)) == NULL) {
+			db_oom(err);
+			goto out;
+		}
+		if (cb(ctx, (const char *)serial, sqlite3_column_int64(st, 1),
+		       len > 0 ? der : NULL, len,
+		       sqlite3_column_int64(st, 3)) != 0)
+			goto out;   /* stopped by the caller: err is its */
+	}
+	if (r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
 	rc = 0;
 out:
 	db_stmt_done(st);

@@ -278,8 +278,10 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	if (rc != 0)
 		goto out;
 	rc = -1;
-	/* OCSP responses signed ahead of time, in the background. */
-	if ((ocsp = web_ocsp_refresh_start(&dm->srv, err)) == NULL)
+	/* OCSP responses signed ahead of time, in the background, and the
+	 * publication directory kept current. */
+	if ((ocsp = web_ocsp_refresh_start(&dm->srv, o->publish_dir,
+					   err)) == NULL)
 		goto out;
 
 	if (dm->http_addr.on &&

@@ -130,6 +130,7 @@ web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 
 struct web_ocsp_refresher {
 	struct web_server *srv;
+	const char *publish_dir;        /* NULL: none */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -166,6 +167,20 @@ refresh_main(void *arg)
 				mica_log(MICA_LOG_INFO, "ocsp: %zu response(s) "
 					 "signed ahead of time", done);
 		}
+		/* Publish once the signing has caught up: one pass behind
+		 * the store at most. */
+		if (idle && ca != NULL && r->publish_dir != NULL) {
+			struct ca_publish_stats st;
+
+			if (ca_publish(ca, r->publish_dir, &st, &e) != 0)
+				mica_log(MICA_LOG_WARN, "publish: %s (%s)",
+					 e.msg, e.code);
+			else if (st.files + st.ocsp_written + st.ocsp_removed > 0)
+				mica_log(MICA_LOG_INFO, "published to %s: %zu "
+					 "file(s), %zu OCSP response(s) written, "
+					 "%zu removed", r->publish_dir, st.files,
+					 st.ocsp_written, st.ocsp_removed);
+		}
 		pthread_mutex_lock(&r->mu);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += idle ? REFRESH_IDLE_S : 0;
@@ -182,7 +197,8 @@ refresh_main(void *arg)
 }
 
 struct web_ocsp_refresher *
-web_ocsp_refresh_start(struct web_server *srv, struct mica_err *err)
+web_ocsp_refresh_start(struct web_server *srv, const char *publish_dir,
+		       struct mica_err *err)
 {
 	struct web_ocsp_refresher *r = calloc(1, sizeof(*r));
 
@@ -191,6 +207,7 @@ web_ocsp_refresh_start(struct web_server *srv, struct mica_err *err)
 		return NULL;
 	}
 	r->srv = srv;
+	r->publish_dir = publish_dir;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {

@@ -13,9 +13,11 @@ struct web_server;
 struct web_ocsp_refresher;
 
 /* Start the refresh thread on SRV (attached to its CA): it signs what is
- * missing or near its nextUpdate, in batches, then sleeps half a minute
- * (or until kicked). NULL with ERR on failure. */
+ * missing or near its nextUpdate, in batches, then - with PUBLISH_DIR
+ * not NULL - brings that directory up to date (ca_publish), then sleeps
+ * half a minute (or until kicked). NULL with ERR on failure. */
 struct web_ocsp_refresher *web_ocsp_refresh_start(struct web_server *srv,
+						  const char *publish_dir,
 						  struct mica_err *err);
 /* Wake it now (after a revocation, say). Accepts NULL. */
 void web_ocsp_refresh_kick(struct web_ocsp_refresher *r);

@@ -42,6 +42,8 @@ struct web_opts {
 				       * 0 = number of online cores */
 	int signers;                  /* signer processes holding the CA
 				       * key; 0 = one per core */
+	const char *publish_dir;      /* keep it current (ca_publish), or
+				       * NULL */
 };
 
 /*
