@@ -21,7 +21,9 @@
 #     64 KiB cap (three thousand CertIDs) is 413, a wrong Content-Type 415;
 #     the daemon lives on;
 #   - stapling: `openssl s_server -status_url` fetches mica's response
-#     and `openssl s_client -status` verifies it, good, then revoked.
+#     and `openssl s_client -status` verifies it, good, then revoked;
+#   - two tiers (an offline root, an issuing CA): good then revoked,
+#     the response verified up to the root.
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/ocsp.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
@@ -278,4 +280,34 @@ on_exit_forget "$SPID"
 
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
+
+# ---------------------------------------------------------- two tiers ----
+# An offline root and an issuing CA: the responder certificate is issued
+# by the issuing CA, and clients chain it to the root they trust.
+
+unset HP SP
+serve_ports
+"$MICA" -d "$W/R" init --name "OCSP Test Root" --root-only >/dev/null 2>&1 || die "init --root-only"
+"$MICA" -d "$W/R" export-root --out "$W/r-root.pem" 2>/dev/null || die "export-root"
+"$MICA" -d "$W/I" init --subordinate --name "OCSP Test Issuing CA" --domain example.test \
+	--public-url "$H" --csr-out "$W/i.csr" >/dev/null 2>&1 || die "init --subordinate"
+"$MICA" -d "$W/R" sign-ca --csr "$W/i.csr" --out "$W/i.crt" >/dev/null 2>&1 || die "sign-ca"
+"$MICA" -d "$W/I" install-ca --cert "$W/i.crt" --chain "$W/r-root.pem" >/dev/null 2>&1 || die "install-ca"
+openssl x509 -in "$W/i.crt" -out "$W/i.pem" 2>/dev/null ||
+	openssl x509 -inform der -in "$W/i.crt" -out "$W/i.pem" 2>/dev/null || die "issuing CA certificate"
+serve_start "$W/serve2.out" "$W/I" -- || serve_failed "$W/serve2.out"
+D=$W/I
+ROOT=$W/i.pem   # the issuer, for ask's -issuer; trust is the root's
+issue leaf2
+ask2() { openssl ocsp -issuer "$W/i.pem" -cert "$W/leaf2.pem" -url "$H/ocsp" \
+	-CAfile "$W/r-root.pem" -verify_other "$W/i.pem" -timeout 20 "$@" >"$W/ask.out" 2>&1; }
+ask2
+is "two tiers: openssl ocsp says good" "$(status_of "$W/ask.out" "$W/leaf2.pem")" good
+check "two tiers: the response verifies up to the offline root" grep -q "^Response verify OK" "$W/ask.out"
+"$MICA" -d "$D" revoke "$(serial_of "$W/leaf2.pem")" --reason affiliationChanged >/dev/null 2>&1 || die "revoke"
+ask2 -no_nonce
+is "two tiers: after mica revoke, revoked" "$(status_of "$W/ask.out" "$W/leaf2.pem")" revoked
+check "two tiers: reason affiliationChanged" grep -q "Reason: affiliationChanged" "$W/ask.out"
+serve_stop
+is "the issuing CA's daemon stops cleanly" "$SERVE_RC" 0
 finish
