@@ -638,11 +638,17 @@ void ca_ocsp_answer_free(struct ca_ocsp_answer *a);
  * The background work of the responder: renew the responder certificate
  * when it is due, then sign ahead of time the responses of up to MAX
  * certificates (valid or revoked, not expired, of the current key) that
- * have none or whose nextUpdate is near. *DONE (may be NULL: one batch
+ * have none or whose nextUpdate is near; drop responses stale for a
+ * week. *DONE (may be NULL: one batch
  * only) counts them. Needs a handle that can sign (the daemon's).
  */
 int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
 		    struct mica_err *err);
+
+/* Has a certificate been revoked, put on hold or released (by any
+ * process) since the last ca_ocsp_refresh? *PENDING 1 or 0. Cheap: for
+ * the background refresh to poll. */
+int ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err);
 
 /* How many pre-signed responses are fresh now. */
 int ca_ocsp_count(struct ca *ca, int64_t *count, struct mica_err *err);

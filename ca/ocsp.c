@@ -182,7 +182,9 @@ certify(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	x.not_before = t.not_before;
 	x.not_after = t.not_after;
 	x.now = now;
-	if (ca_tx(ca, CA_TX_DURABLE, responder_body, &x, err) != 0)
+	/* On this handle's own connection: the background refresh's writes
+	 * never wait in (or slow) the issuance batches. */
+	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, responder_body, &x, err) != 0)
 		goto out;
 	free(o->cert);
 	o->cert = der;
@@ -333,7 +335,7 @@ presign_one(struct ca *ca, struct ca_ocsp_state *o, const char *hex,
 	x.der_len = der_len;
 	x.this_update = sr.this_update;
 	x.next_update = sr.next_update;
-	if (ca_tx(ca, 0, put_body, &x, err) != 0)
+	if (ca_tx(ca, CA_TX_OWN, put_body, &x, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -452,6 +454,22 @@ internal:
 	return answer_error(out, CA_OCSP_INTERNAL_ERROR, err);
 }
 
+/* Clear the marks of changed certificates (the pass that follows sees
+ * every change made before), and drop what expired long ago. */
+static int
+prune_body(struct db *db, void *arg, struct mica_err *err)
+{
+	if (db_ocsp_dirty_clear(db, err) != 0)
+		return -1;
+	return db_ocsp_prune(db, *(const int64_t *)arg, err);
+}
+
+int
+ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err)
+{
+	return db_ocsp_dirty(ca->db, pending, err);
+}
+
 int
 ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 {
@@ -475,6 +493,14 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 		return -1;
 	}
 	pthread_mutex_unlock(&o->mu);
+	/* Responses of certificates that expired: kept a week past their
+	 * nextUpdate (a client may still ask), then dropped. */
+	{
+		int64_t before = now - 7 * INT64_C(86400);
+
+		if (ca_tx(ca, CA_TX_OWN, prune_body, &before, err) != 0)
+			return -1;
+	}
 	batch = max < 256 ? max : 256;
 	if (batch == 0)
 		return 0;

@@ -498,6 +498,13 @@ struct db_ocsp_todo {
 int db_ocsp_todo(struct db *db, int key_idx, int64_t now,
 		 int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
 		 size_t *n, struct mica_err *err);
+/* Drop the responses whose nextUpdate is before BEFORE (those of
+ * certificates that expired long ago: nothing refreshes them). */
+int db_ocsp_prune(struct db *db, int64_t before, struct mica_err *err);
+/* Has a certificate's revocation state changed since the last
+ * db_ocsp_dirty_clear (a trigger marks it)? *DIRTY 1 or 0. */
+int db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err);
+int db_ocsp_dirty_clear(struct db *db, struct mica_err *err);
 /* How many stored responses are fresh at NOW. */
 int db_ocsp_count(struct db *db, int64_t now, int64_t *count,
 		  struct mica_err *err);

@@ -51,6 +51,12 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
 	"ON o.serial = c.serial AND o.next_update > ?2 "
 	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?3",
+	[S_OCSP_PRUNE] =
+	"DELETE FROM ocsp_response WHERE next_update < ?1",
+	[S_OCSP_DIRTY] =
+	"SELECT EXISTS (SELECT 1 FROM ocsp_dirty)",
+	[S_OCSP_DIRTY_CLEAR] =
+	"DELETE FROM ocsp_dirty",
 	[S_CERT_STATUS] =
 	"SELECT status, revoked_at, reason, key_idx FROM certificate "
 	"WHERE serial = ?1",
@@ -305,6 +311,68 @@ db_ocsp_foreach(struct db *db, int key_idx, int64_t now, int64_t expired_since,
 		db_fail(db, r, NULL, NULL, err);
 		goto out;
 	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_prune(struct db *db, int64_t before, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_OCSP_PRUNE, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, before, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (db == NULL || dirty == NULL)
+		return db_bad_arg(err);
+	*dirty = 0;
+	if ((st = db_stmt(db, S_OCSP_DIRTY, ocsp_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	*dirty = r == 1 && sqlite3_column_int(st, 0) != 0;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_dirty_clear(struct db *db, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_OCSP_DIRTY_CLEAR, ocsp_sql, err)) == NULL)
+		goto out;
+	if (db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	db_stmt_done(st);

@@ -33,6 +33,25 @@ BEGIN
 	DELETE FROM ocsp_response WHERE serial = NEW.serial;
 END;
 
+-- Certificates whose revocation state changed (revoked, put on hold,
+-- released) since the background refresh last looked: it polls this
+-- small table every few seconds, so that a revocation made anywhere (the
+-- daemon, the command line) is signed ahead of time, and published, at
+-- once. Issuance does not mark: a new certificate waits for the next
+-- regular pass (a miss is signed on demand meanwhile).
+CREATE TABLE ocsp_dirty (
+	serial TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
+CREATE TRIGGER ocsp_response_dirty
+AFTER UPDATE OF status, revoked_at, reason ON certificate
+WHEN OLD.status IN (1, 2) AND NEW.status IN (1, 2)
+     AND (NEW.status IS NOT OLD.status OR NEW.revoked_at IS NOT OLD.revoked_at
+          OR NEW.reason IS NOT OLD.reason)
+BEGIN
+	INSERT OR IGNORE INTO ocsp_dirty (serial) VALUES (NEW.serial);
+END;
+
 -- Every delegated OCSP responder certificate (RFC 6960 4.2.2.2) this CA
 -- signed, recorded before the first response that carries it leaves the
 -- daemon. Its key was ephemeral (the signers'), so nothing here is secret.

@@ -912,6 +912,7 @@ test_presigned_answers_and_their_invalidation(void)
 	unsigned char serial[20];
 	size_t serial_len, done = 0;
 	int64_t n = 0;
+	int pending = -1;
 	char hex[41];
 
 	issuer_of_g_ca(&is);
@@ -933,7 +934,12 @@ test_presigned_answers_and_their_invalidation(void)
 
 	/* A revocation drops it at once: the next answer says revoked. */
 	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &cli, hex, 4, &err), 0);
+	/* ... and marks it for the background refresh to see. */
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 1);
 	ask(&req, &a, &s);
 	CU_ASSERT_EQUAL(a.presigned, 0);
 	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
@@ -944,6 +950,10 @@ test_presigned_answers_and_their_invalidation(void)
 	CU_ASSERT_EQUAL(a.presigned, 1);
 	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
 	ca_ocsp_answer_free(&a);
+	/* The refresh takes the mark. */
+	CU_ASSERT_EQUAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1026,7 +1036,7 @@ main(void)
 		  test_responder_answers_good_revoked_unknown },
 		{ "the responder answers unauthorized for other issuers, malformedRequest for garbage",
 		  test_responder_refuses_other_issuers_and_garbage },
-		{ "pre-signed answers are served, dropped by a revocation, and re-made",
+		{ "pre-signed answers are served, dropped and marked by a revocation, and re-made",
 		  test_presigned_answers_and_their_invalidation },
 	};
 	CU_pSuite s;

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "ca/ca.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "web/addr.h"
 #include "web/crl_cache.h"
@@ -278,8 +279,22 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	if (rc != 0)
 		goto out;
 	rc = -1;
-	/* OCSP responses signed ahead of time, in the background, and the
+	/* The OCSP responder's certificate before the first request (and
+	 * its record before anything a test or an admin compares), then
+	 * OCSP responses signed ahead of time, in the background, and the
 	 * publication directory kept current. */
+	{
+		struct mica_err e;
+
+		pthread_mutex_lock(&dm->srv.parent_lock);
+		MICA_FAULT_EXEMPT(1);   /* not a request's: never counted */
+		if (ca_ocsp_refresh(parent, 0, NULL, &e) != 0)
+			mica_log(MICA_LOG_WARN, "ocsp: no responder certificate "
+				 "yet: %s (%s); /ocsp answers tryLater until "
+				 "there is one", e.msg, e.code);
+		MICA_FAULT_EXEMPT(0);
+		pthread_mutex_unlock(&dm->srv.parent_lock);
+	}
 	if ((ocsp = web_ocsp_refresh_start(&dm->srv, o->publish_dir,
 					   err)) == NULL)
 		goto out;

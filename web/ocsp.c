@@ -22,6 +22,7 @@
 #include "web/blob.h"
 #include "web/parse.h"
 #include "web/server.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 /* Largest request accepted (ca/ocsp.h's CA_OCSP_REQ_MAX); a larger body
@@ -126,6 +127,7 @@ web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 /* How often the refresh looks for work when there is none, and how much
  * it signs between two looks at the stop flag. */
 #define REFRESH_IDLE_S  30
+#define REFRESH_POLL_S  2
 #define REFRESH_BATCH   512
 
 struct web_ocsp_refresher {
@@ -146,6 +148,9 @@ refresh_main(void *arg)
 	size_t done;
 	int rc, logged = 0;
 
+	/* Its writes run on its own connection (ca/ocsp.c), and a test's
+	 * injected faults are meant for the requests it makes. */
+	MICA_FAULT_EXEMPT(1);
 	for (;;) {
 		struct timespec until;
 		int idle = 1;
@@ -181,12 +186,31 @@ refresh_main(void *arg)
 					 "%zu removed", r->publish_dir, st.files,
 					 st.ocsp_written, st.ocsp_removed);
 		}
+		/* Sleep until the next pass, looking every few seconds
+		 * whether a certificate was revoked meanwhile (by anyone):
+		 * then its revoked response is signed, and published, at
+		 * once. */
+		for (int waited = 0; idle && waited < REFRESH_IDLE_S;
+		     waited += REFRESH_POLL_S) {
+			int pending = 0;
+
+			pthread_mutex_lock(&r->mu);
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += REFRESH_POLL_S;
+			while (!r->stop &&
+			       pthread_cond_timedwait(&r->cv, &r->mu,
+						      &until) == 0)
+				;
+			if (r->stop) {
+				pthread_mutex_unlock(&r->mu);
+				break;
+			}
+			pthread_mutex_unlock(&r->mu);
+			if (ca != NULL && ca_ocsp_pending(ca, &pending, &e) == 0 &&
+			    pending)
+				break;
+		}
 		pthread_mutex_lock(&r->mu);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += idle ? REFRESH_IDLE_S : 0;
-		while (!r->stop && idle &&
-		       pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
-			;
 		if (r->stop) {
 			pthread_mutex_unlock(&r->mu);
 			break;
@@ -219,16 +243,6 @@ web_ocsp_refresh_start(struct web_server *srv, const char *publish_dir,
 		return NULL;
 	}
 	return r;
-}
-
-void
-web_ocsp_refresh_kick(struct web_ocsp_refresher *r)
-{
-	if (r == NULL)
-		return;
-	pthread_mutex_lock(&r->mu);
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
 }
 
 void

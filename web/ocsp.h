@@ -15,12 +15,12 @@ struct web_ocsp_refresher;
 /* Start the refresh thread on SRV (attached to its CA): it signs what is
  * missing or near its nextUpdate, in batches, then - with PUBLISH_DIR
  * not NULL - brings that directory up to date (ca_publish), then sleeps
- * half a minute (or until kicked). NULL with ERR on failure. */
+ * half a minute, looking every two seconds whether a certificate was
+ * revoked meanwhile (ca_ocsp_pending: then it starts a pass at once).
+ * NULL with ERR on failure. */
 struct web_ocsp_refresher *web_ocsp_refresh_start(struct web_server *srv,
 						  const char *publish_dir,
 						  struct mica_err *err);
-/* Wake it now (after a revocation, say). Accepts NULL. */
-void web_ocsp_refresh_kick(struct web_ocsp_refresher *r);
 /* Stop it, wait for it, free R. Accepts NULL. */
 void web_ocsp_refresh_stop(struct web_ocsp_refresher *r);
 
