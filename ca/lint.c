@@ -30,7 +30,8 @@
 
 enum ext_id {
 	EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_CRLDP,
-	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_NC, EXT_NOCHECK, EXT_UNKNOWN,
+	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_NC, EXT_NOCHECK, EXT_DELTA,
+	EXT_FRESHEST, EXT_UNKNOWN,
 };
 
 static const struct {
@@ -51,6 +52,9 @@ static const struct {
 	{ EXT_CRL_NUMBER, "cRLNumber", { 0x55, 0x1d, 0x14 }, 3 },
 	{ EXT_REASON, "reasonCode", { 0x55, 0x1d, 0x15 }, 3 },
 	{ EXT_NC, "nameConstraints", { 0x55, 0x1d, 0x1e }, 3 },
+	/* RFC 5280 5.2.4 and 5.2.6: delta CRLs */
+	{ EXT_DELTA, "deltaCRLIndicator", { 0x55, 0x1d, 0x1b }, 3 },
+	{ EXT_FRESHEST, "freshestCRL", { 0x55, 0x1d, 0x2e }, 3 },
 	/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
 	{ EXT_NOCHECK, "ocspNoCheck",
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05 }, 9 },
@@ -774,7 +778,8 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 		return bad(err, "data after the extensions");
 
 	for (size_t i = 0; i < nexts; i++)
-		if (exts[i].id == EXT_CRL_NUMBER || exts[i].id == EXT_REASON)
+		if (exts[i].id == EXT_CRL_NUMBER || exts[i].id == EXT_REASON ||
+		    exts[i].id == EXT_DELTA || exts[i].id == EXT_FRESHEST)
 			return bad(err, "CRL extension in a certificate");
 
 	if (lint_bc(find_ext(exts, nexts, EXT_BC), &is_ca, &path_len, err) < 0)
@@ -1059,6 +1064,17 @@ ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 /* CRL                                                                 */
 /* ------------------------------------------------------------------ */
 
+/* A magnitude of at most 8 octets as a number. */
+static uint64_t
+number_of(const unsigned char *m, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n && i < 8; i++)
+		v = v << 8 | m[i];
+	return v;
+}
+
 /* One revokedCertificates entry (RFC 5280 5.1.2.6, 5.3.1). */
 static int
 lint_crl_entry(struct ca_der_cur *list, struct mica_err *err)
@@ -1144,6 +1160,7 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 	uint64_t version;
 	const unsigned char *alg;
 	size_t nentries = 0, alg_len;
+	uint64_t delta_base = 0;
 	int empty;
 
 	if (MICA_FAULT("lint"))
@@ -1215,8 +1232,33 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 	if (!ca_der_empty(&c))
 		return bad(err, "data after crlExtensions");
 	for (i = 0; i < nexts; i++)
-		if (exts[i].id != EXT_AKI && exts[i].id != EXT_CRL_NUMBER)
+		if (exts[i].id != EXT_AKI && exts[i].id != EXT_CRL_NUMBER &&
+		    exts[i].id != EXT_DELTA && exts[i].id != EXT_FRESHEST)
 			return bad(err, "extension not allowed in a CRL");
+	/* 5.2.4: deltaCRLIndicator, critical, BaseCRLNumber; a delta names
+	 * no further deltas. 5.2.6: freshestCRL, non-critical,
+	 * CRLDistributionPoints syntax. */
+	if ((x = find_ext(exts, nexts, EXT_DELTA)) != NULL) {
+		const unsigned char *b;
+		size_t b_len;
+
+		if (!x->critical)
+			return bad(err, "deltaCRLIndicator not critical");
+		ca_der_init(&ctx, x->val, x->len);
+		if (ca_der_get_posint(&ctx, &b, &b_len, &derr) < 0 ||
+		    ca_der_end(&ctx, "deltaCRLIndicator", &derr) < 0)
+			return bad_der(err, "deltaCRLIndicator", &derr);
+		if (b_len > 8)
+			return bad(err, "BaseCRLNumber too large");
+		delta_base = 0;
+		for (i = 0; i < b_len; i++)
+			delta_base = delta_base << 8 | b[i];
+		if (find_ext(exts, nexts, EXT_FRESHEST) != NULL)
+			return bad(err, "freshestCRL in a delta CRL");
+	}
+	if ((x = find_ext(exts, nexts, EXT_FRESHEST)) != NULL &&
+	    lint_crldp(x, err) < 0)
+		return -1;
 
 	x = find_ext(exts, nexts, EXT_AKI);
 	if (x == NULL)
@@ -1235,6 +1277,9 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 		return bad_der(err, "cRLNumber", &derr);
 	if (num_len + ((num[0] & 0x80) != 0) > 20)
 		return bad(err, "cRLNumber longer than 20 octets");
+	if (delta_base > 0 && (num_len > 8 || delta_base >= number_of(num,
+								     num_len)))
+		return bad(err, "BaseCRLNumber not below the cRLNumber");
 	if (f != NULL) {
 		f->sig_alg = alg;
 		f->sig_alg_len = alg_len;
@@ -1243,6 +1288,8 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 		f->aki = ki;
 		f->aki_len = ki_len;
 		f->nentries = nentries;
+		f->delta_base = delta_base;
+		f->freshest = find_ext(exts, nexts, EXT_FRESHEST) != NULL;
 		if (num_len > 8) {
 			f->number = UINT64_MAX;
 		} else {

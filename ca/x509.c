@@ -61,6 +61,9 @@ static const unsigned char OID_AKI[] = { 0x55, 0x1d, 0x23 };
 static const unsigned char OID_CRLDP[] = { 0x55, 0x1d, 0x1f };
 static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
 static const unsigned char OID_NC[] = { 0x55, 0x1d, 0x1e };
+/* deltaCRLIndicator and freshestCRL (RFC 5280 5.2.4, 5.2.6) */
+static const unsigned char OID_DELTA[] = { 0x55, 0x1d, 0x1b };
+static const unsigned char OID_FRESHEST[] = { 0x55, 0x1d, 0x2e };
 /* pkcs-9-at-extensionRequest 1.2.840.113549.1.9.14 (RFC 2985 5.4.2) */
 static const unsigned char OID_EXT_REQ[] = {
 	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e,
@@ -1142,8 +1145,10 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 {
 	struct ca_der_w w;
 	unsigned char *buf = NULL;
-	unsigned char num[9];
+	unsigned char num[9], base[9];
 	size_t i, num_len, revoked = 0, exts, content, total, n, aki_len;
+	size_t base_len = 0, delta_ext = 0, fresh_val = 0, fresh_ext = 0;
+	size_t url_len = 0;
 	uint64_t v;
 	int rc = -1;
 
@@ -1220,6 +1225,38 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		num[sizeof(num) - 1 - num_len++] = 0;
 	}
 	exts = crl_ext_content(aki_len, num_len);
+	/* Delta CRL Indicator: SEQUENCE { OID, TRUE, OCTET STRING {
+	 * INTEGER base } } (critical, 5.2.4). Freshest CRL: SEQUENCE { OID,
+	 * OCTET STRING { CRLDistributionPoints with one fullName URI } }. */
+	if (t->delta_base < 0 || t->delta_base >= t->crl_number ||
+	    (t->delta_base > 0 && t->freshest_url != NULL))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "a delta CRL completes a lower number, "
+				    "and names no deltas itself");
+	if (t->delta_base > 0) {
+		v = (uint64_t)t->delta_base;
+		base_len = 0;
+		do {
+			base[sizeof(base) - 1 - base_len++] = (unsigned char)v;
+			v >>= 8;
+		} while (v != 0);
+		if (base[sizeof(base) - base_len] & 0x80)
+			base[sizeof(base) - 1 - base_len++] = 0;
+		delta_ext = 2 + sizeof(OID_DELTA) + 3 + 2 + 2 + base_len;
+		exts += ca_der_hdr_size(delta_ext) + delta_ext;
+	}
+	if (t->freshest_url != NULL) {
+		if (check_url(t->freshest_url, "Freshest CRL URL", &url_len,
+			      err) < 0)
+			return -1;
+		/* SEQUENCE { SEQUENCE { [0] { [0] { [6] uri } } } } */
+		fresh_val = ca_der_hdr_size(url_len) + url_len;
+		for (int k = 0; k < 4; k++)
+			fresh_val += ca_der_hdr_size(fresh_val);
+		fresh_ext = 2 + sizeof(OID_FRESHEST) +
+			    ca_der_hdr_size(fresh_val) + fresh_val;
+		exts += ca_der_hdr_size(fresh_ext) + fresh_ext;
+	}
 
 	/* CRL_ENTRIES_MAX keeps all of it below 2^32: four length octets. */
 	content = 3 + t->sig_alg_len + t->issuer_len +
@@ -1296,6 +1333,33 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, 2 + num_len);
 	ca_der_w_hdr(&w, CA_DER_INTEGER, num_len);
 	ca_der_w_raw(&w, num + sizeof(num) - num_len, num_len);
+	if (t->delta_base > 0) {
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, delta_ext);
+		ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_DELTA));
+		ca_der_w_raw(&w, OID_DELTA, sizeof(OID_DELTA));
+		ca_der_w_hdr(&w, CA_DER_BOOLEAN, 1);
+		ca_der_w_byte(&w, 0xff);
+		ca_der_w_hdr(&w, CA_DER_OCTET_STRING, 2 + base_len);
+		ca_der_w_hdr(&w, CA_DER_INTEGER, base_len);
+		ca_der_w_raw(&w, base + sizeof(base) - base_len, base_len);
+	}
+	if (t->freshest_url != NULL) {
+		size_t l = ca_der_hdr_size(url_len) + url_len;   /* [6] uri */
+		size_t l1 = ca_der_hdr_size(l) + l;              /* [0] full */
+		size_t l2 = ca_der_hdr_size(l1) + l1;            /* [0] dpn */
+		size_t l3 = ca_der_hdr_size(l2) + l2;            /* DP */
+
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, fresh_ext);
+		ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_FRESHEST));
+		ca_der_w_raw(&w, OID_FRESHEST, sizeof(OID_FRESHEST));
+		ca_der_w_hdr(&w, CA_DER_OCTET_STRING, fresh_val);
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, l3);
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, l2);
+		ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), l1);
+		ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), l);
+		ca_der_w_hdr(&w, CA_DER_CTX(6), url_len);
+		ca_der_w_raw(&w, t->freshest_url, url_len);
+	}
 	/* The size pass and the write pass agree, or nothing escapes. */
 	if (ca_der_w_done(&w, err) != 0)
 		goto out;

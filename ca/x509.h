@@ -140,6 +140,13 @@ struct ca_tbs_crl {
 					       * revokedCertificates is
 					       * omitted (RFC 5280 5.1.2.6) */
 	size_t nentries;
+	int64_t delta_base;            /* > 0: a delta CRL completing the
+					* complete CRL of this number (Delta
+					* CRL Indicator, critical, RFC 5280
+					* 5.2.4); 0: a complete CRL */
+	const char *freshest_url;      /* a complete CRL: where its deltas
+					* are (Freshest CRL, 5.2.6); NULL:
+					* none */
 };
 
 /* Encode the TBSCertList (v2, with AKI and cRLNumber extensions; each entry
@@ -270,6 +277,8 @@ int ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 /* What a TBSCertList says (ca_lint_crl_read). */
 struct ca_crl_facts {
 	const unsigned char *sig_alg; size_t sig_alg_len;  /* whole element */
+	uint64_t delta_base;           /* Delta CRL Indicator; 0: none */
+	int freshest;                  /* a Freshest CRL extension */
 	int64_t this_update, next_update;
 	uint64_t number;               /* cRLNumber; UINT64_MAX if longer */
 	const unsigned char *aki; size_t aki_len;
