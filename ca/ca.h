@@ -291,6 +291,31 @@ const char *ca_reason_name(int reason);
  * new CRL. */
 int ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial,
 	      int reason, struct mica_err *err);
+/* Delta CRLs (RFC 5280 5.2.4), off until turned on: every HOURS (1..
+ * CA_DELTA_HOURS_MAX) a delta CRL per key, numbered in the same series,
+ * lists what was revoked since that key's latest complete CRL (which
+ * names it: Freshest CRL, URL/delta.crl or URL/delta.crl/N), and a
+ * revocation publishes a delta instead of a complete CRL. Setting the
+ * period (0: off) publishes complete CRLs at once, then a delta.
+ * Admin only. */
+#define CA_DELTA_HOURS_MAX 168
+struct ca_crl;
+int ca_crl_set_delta_hours(struct ca *ca, const struct ca_principal *p,
+			   int hours, struct mica_err *err);
+/* The period, 0 when off. */
+int ca_crl_delta_hours(struct ca *ca, int *hours, struct mica_err *err);
+/* Publish every key's delta CRL now (MICA_E_CONFLICT "no_delta_crls"
+ * when off); OUT (may be NULL) gets the current key's. */
+int ca_crl_publish_delta(struct ca *ca, const struct ca_principal *p,
+			 struct ca_crl *out, struct mica_err *err);
+/* Key KEY_IDX's latest delta CRL; MICA_E_NOTFOUND if none. */
+int ca_crl_delta_current_key(struct ca *ca, int key_idx, struct ca_crl *out,
+			     struct mica_err *err);
+/* For the daemon's clock: publish the deltas when the current key's
+ * latest is older than its complete CRL or half-way to its nextUpdate.
+ * *PUBLISHED 1 if it did. */
+int ca_crl_delta_maintain(struct ca *ca, int *published,
+			  struct mica_err *err);
 /* Only from certificateHold; publishes a new CRL. */
 int ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 		const char *serial, struct mica_err *err);

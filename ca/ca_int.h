@@ -322,5 +322,11 @@ void ca_ocsp_state_free(struct ca_ocsp_state *o);
  * be NULL) gets the current key's CRL. */
 int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		      struct db_crl *out, struct mica_err *err);
+/* The CRLs that publish a revocation (RELEASE 0) or a release from hold
+ * (1), in the same transaction: a delta CRL for a revocation when the CA
+ * publishes deltas (the complete CRL keeps its long period), else, and
+ * for a release, complete CRLs. */
+int ca_crl_publish_change_tx(struct ca *ca, struct db *db, const char *actor,
+			     int release, struct mica_err *err);
 
 #endif

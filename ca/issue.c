@@ -159,7 +159,8 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 		if (j->supersede &&
 		    (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
 				    ca_now(), err) != 0 ||
-		     ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0))
+		     ca_crl_publish_change_tx(x->ca, db, j->p->actor, 0,
+					      err) != 0))
 			return -1;
 	}
 	return db_audit_add(db, ca_now(), j->p->actor, j->action, x->serial_hex,

@@ -5,6 +5,7 @@
  *
  *   DIR/ca.crt ca.pem root.crt root.pem ca-chain.pem ca.p7b crl crl.pem
  *   DIR/root.crl                  (a two-tier CA, once imported)
+ *   DIR/delta.crl                 (the latest delta CRL, when published)
  *   DIR/ocsp/<base64 request>     (one per certificate: the pre-signed
  *                                  response, under the path a GET
  *                                  /ocsp/{base64} names once decoded; the
@@ -318,6 +319,18 @@ ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 	    publish_file(dfd, "crl.pem", pem, strlen(pem), st, err) != 0)
 		goto out;
 	ca_crl_free(&crl);
+	/* The latest delta CRL, when the CA publishes them (key 0's, as
+	 * /delta.crl: what its complete CRL's Freshest CRL names). */
+	if (ca_crl_delta_current_key(ca, 0, &crl, &e) == 0) {
+		if (publish_file(dfd, "delta.crl", crl.der, crl.der_len, st,
+				 err) != 0)
+			goto out;
+		ca_crl_free(&crl);
+	} else if (e.kind != MICA_E_NOTFOUND) {
+		if (err != NULL)
+			*err = e;
+		goto out;
+	}
 	if (ca_root_crl_current(ca, &crl, &e) == 0) {
 		if (publish_file(dfd, "root.crl", crl.der, crl.der_len, st,
 				 err) != 0)

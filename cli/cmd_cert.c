@@ -364,7 +364,14 @@ static const char crl_help[] =
 "alone it goes to standard output.\n"
 "\n"
 "A CA that rolled over to a new key publishes one CRL per key (the old key\n"
-"for what it issued); the current key's is written, or key N's with --key.\n";
+"for what it issued); the current key's is written, or key N's with --key.\n"
+"\n"
+"Delta CRLs (RFC 5280 5.2.4): --delta-hours N (1-168; 0 turns them off)\n"
+"makes the CA publish, every N hours (by 'mica serve'), a delta CRL per key\n"
+"listing what was revoked since the key's complete CRL, which names it\n"
+"(Freshest CRL: URL/delta.crl); a revocation then publishes a delta, and the\n"
+"complete CRL keeps its period. --delta publishes a delta CRL now (and\n"
+"writes it with --out).\n";
 
 int
 cmd_crl(const char *datadir, int argc, char **argv)
@@ -374,10 +381,14 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		{ "pem", no_argument, NULL, 'p' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "delta", no_argument, NULL, 'D' },
+		{ "delta-hours", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *passfile = NULL;
+	int64_t delta_hours = -1;
+	int delta = 0;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -397,6 +408,11 @@ cmd_crl(const char *datadir, int argc, char **argv)
 				return cli_usage("crl", "--key must be a key index, 0-15");
 			break;
 		case 'P': passfile = optarg; break;
+		case 'D': delta = 1; break;
+		case 'H':
+			if (cli_parse_int(optarg, 0, CA_DELTA_HOURS_MAX, &delta_hours) != 0)
+				return cli_usage("crl", "--delta-hours must be 0-%d", CA_DELTA_HOURS_MAX);
+			break;
 		case 'h': fputs(crl_help, stdout); return 0;
 		default: return cli_usage("crl", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
@@ -406,14 +422,39 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_crl_publish(ca, &cli, &crl, &err) != 0) {
+	if (delta_hours >= 0) {
+		if (ca_crl_set_delta_hours(ca, &cli, (int)delta_hours, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+		if (delta_hours > 0)
+			fprintf(stderr, "delta CRLs every %d hour(s)\n", (int)delta_hours);
+		else
+			fprintf(stderr, "no delta CRLs\n");
+		/* The complete CRLs (and a delta) are published: write the
+		 * current key's (the last of ca_crl_keys). */
+		int idx[16];
+		size_t nk = ca_crl_keys(ca, idx);
+
+		if (nk == 0 || ca_crl_current_key(ca, idx[nk - 1], &crl,
+						  &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+	} else if (delta) {
+		if (ca_crl_publish_delta(ca, &cli, &crl, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+	} else if (ca_crl_publish(ca, &cli, &crl, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	/* Every key published its CRL; write the one asked for. */
 	if (key >= 0) {
 		ca_crl_free(&crl);
-		if (ca_crl_current_key(ca, (int)key, &crl, &err) != 0) {
+		if ((delta ? ca_crl_delta_current_key(ca, (int)key, &crl, &err) :
+		     ca_crl_current_key(ca, (int)key, &crl, &err)) != 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
@@ -430,8 +471,9 @@ cmd_crl(const char *datadir, int argc, char **argv)
 			goto out;
 		}
 	}
-	fprintf(stderr, "published CRL number %lld, next update %s\n",
-		(long long)crl.number, cli_time(crl.next_update, t));
+	fprintf(stderr, "published %sCRL number %lld, next update %s\n",
+		delta ? "delta " : "", (long long)crl.number,
+		cli_time(crl.next_update, t));
 out:
 	free(pem);
 	ca_crl_free(&crl);

@@ -289,11 +289,21 @@ struct db_crl {
 	int64_t this_update, next_update;
 	unsigned char *der; size_t der_len;
 	int key_idx;             /* the CA key that signed it */
+	int64_t delta_base;      /* a delta CRL: the number of the complete
+				  * CRL it completes; 0: a complete CRL */
 };
 /* Highest CRL number stored (of any key: one series per CA), 0 if none. */
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
 /* Insert; MICA_E_CONFLICT if NUMBER is not greater than every stored one. */
 int db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err);
+/* Key KEY_IDX's latest delta CRL (with its DER if WITH_DER), as
+ * db_crl_latest_key does for complete CRLs (which it alone returns). */
+int db_crl_latest_delta(struct db *db, int key_idx, int with_der,
+			struct db_crl *out, struct mica_err *err);
+/* The period of delta CRLs in hours, 0 when the CA publishes none; set
+ * it (1..168, 0 turns them off). */
+int db_crl_delta_hours(struct db *db, int *hours, struct mica_err *err);
+int db_crl_delta_hours_set(struct db *db, int hours, struct mica_err *err);
 /* The CRL of key 0 with the highest number. MICA_E_NOTFOUND if none. */
 int db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err);
 /* The same without the DER (der NULL): number and dates only, cheap for a

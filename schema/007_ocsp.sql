@@ -65,3 +65,16 @@ CREATE TABLE ocsp_responder (
 	der        BLOB    NOT NULL CHECK (length(der) > 0),
 	created_at INTEGER NOT NULL
 );
+
+-- Delta CRLs (RFC 5280 5.2.4): a delta is a CRL row whose delta_base is
+-- the cRLNumber of the complete CRL it completes (0: a complete CRL). One
+-- number series for both (5.2.3). Deltas are published only while
+-- crl_delta holds their period (mica crl --delta-hours N): then the
+-- complete CRLs name them (Freshest CRL, 5.2.6) and a revocation
+-- publishes a delta rather than a complete CRL.
+ALTER TABLE crl ADD COLUMN delta_base INTEGER NOT NULL DEFAULT 0
+	CHECK (delta_base >= 0);
+CREATE TABLE crl_delta (
+	id    INTEGER PRIMARY KEY CHECK (id = 1),
+	hours INTEGER NOT NULL CHECK (hours BETWEEN 1 AND 168)
+);

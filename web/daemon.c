@@ -208,6 +208,21 @@ daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *e
 	return 0;
 }
 
+/* Delta CRLs on their short period, when the CA publishes them. */
+static void
+delta_maintain(struct web_daemon *dm, struct ca *parent)
+{
+	struct mica_err e;
+	int published = 0;
+
+	pthread_mutex_lock(&dm->srv.parent_lock);
+	if (ca_crl_delta_maintain(parent, &published, &e) != 0)
+		mica_log(MICA_LOG_WARN, "delta CRL: %s (%s)", e.msg, e.code);
+	else if (published)
+		mica_log(MICA_LOG_INFO, "published delta CRLs");
+	pthread_mutex_unlock(&dm->srv.parent_lock);
+}
+
 int
 web_serve(const struct web_opts *o, struct mica_err *err)
 {
@@ -271,6 +286,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		goto out;
 
 	web_crl_maintain(&dm->srv);
+	delta_maintain(dm, parent);
 	pthread_mutex_lock(&dm->srv.parent_lock);
 	rc = web_crl_get(&dm->srv, parent, 1, &d, &p, &tu, &nu, &num, err);
 	pthread_mutex_unlock(&dm->srv.parent_lock);
@@ -318,6 +334,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		if (sig < 0) {
 			if (errno == EAGAIN) {
 				web_crl_maintain(&dm->srv);
+				delta_maintain(dm, parent);
 				web_tls_maintain(&dm->tls, 0);
 			}
 			continue;

@@ -34,6 +34,9 @@ static const struct web_route routes[] = {
 	{ "GET",    "/root.crl",     web_h_root_crl,  WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/crl/{key}",    web_h_crl_key,   WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/ca/{file}",    web_h_ca_key,    WEB_AUTH_PUBLIC, NULL },
+	/* Delta CRLs (RFC 5280 5.2.4), when the CA publishes them. */
+	{ "GET",    "/delta.crl",        web_h_delta_crl,     WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/delta.crl/{key}",  web_h_delta_crl_key, WEB_AUTH_PUBLIC, NULL },
 	/* OCSP (RFC 6960 A.1, RFC 5019): what every certificate names in
 	 * its AIA. The GET's tail is a base64 request (web/ocsp.c). */
 	{ "POST",   "/ocsp",         web_h_ocsp_post, WEB_AUTH_PUBLIC, NULL },
