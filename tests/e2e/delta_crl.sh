@@ -88,10 +88,12 @@ check "GET /delta.crl: application/pkix-crl" grep -qi '^Content-Type: applicatio
 SB=$(openssl crl -inform der -in "$W/srv-base.der" -noout -crlnumber | sed 's/^crlNumber=0x//')
 SD=$(openssl crl -inform der -in "$W/srv-delta.der" -noout -text | grep -A1 'Delta CRL Indicator' | tail -1 | tr -d ' ')
 is "the daemon published, at start, a delta completing the newest complete CRL" "$SD" "$((16#$SB))"
-check "the served delta still revokes b (with the served complete CRL)" sh -c "
+# (Not with -use_deltas and the served delta: that delta lists nothing,
+# since b was revoked before the complete CRL it completes, and OpenSSL
+# 3.0 may take the newer of the two for the complete CRL.)
+check "the served complete CRL, published after the revocation, revokes b" sh -c "
 	openssl crl -inform der -in '$W/srv-base.der' -out '$W/sb.pem' &&
-	openssl crl -inform der -in '$W/srv-delta.der' -out '$W/sd.pem' &&
-	! openssl verify -crl_check -use_deltas -CAfile '$W/root.pem' -CRLfile '$W/sb.pem' -CRLfile '$W/sd.pem' '$W/b.pem' >/dev/null 2>&1"
+	! openssl verify -crl_check -CAfile '$W/root.pem' -CRLfile '$W/sb.pem' '$W/b.pem' >/dev/null 2>&1"
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 
