@@ -350,6 +350,31 @@ const char *ca_reason_name(int reason);
  * new CRL. */
 int ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial,
 	      int reason, struct mica_err *err);
+/* Delta CRLs (RFC 5280 5.2.4), off until turned on: every HOURS (1..
+ * CA_DELTA_HOURS_MAX) a delta CRL per key, numbered in the same series,
+ * lists what was revoked since that key's latest complete CRL (which
+ * names it: Freshest CRL, URL/delta.crl or URL/delta.crl/N), and a
+ * revocation publishes a delta instead of a complete CRL. Setting the
+ * period (0: off) publishes complete CRLs at once, then a delta.
+ * Admin only. */
+#define CA_DELTA_HOURS_MAX 168
+struct ca_crl;
+int ca_crl_set_delta_hours(struct ca *ca, const struct ca_principal *p,
+			   int hours, struct mica_err *err);
+/* The period, 0 when off. */
+int ca_crl_delta_hours(struct ca *ca, int *hours, struct mica_err *err);
+/* Publish every key's delta CRL now (MICA_E_CONFLICT "no_delta_crls"
+ * when off); OUT (may be NULL) gets the current key's. */
+int ca_crl_publish_delta(struct ca *ca, const struct ca_principal *p,
+			 struct ca_crl *out, struct mica_err *err);
+/* Key KEY_IDX's latest delta CRL; MICA_E_NOTFOUND if none. */
+int ca_crl_delta_current_key(struct ca *ca, int key_idx, struct ca_crl *out,
+			     struct mica_err *err);
+/* For the daemon's clock: publish the deltas when the current key's
+ * latest is older than its complete CRL or half-way to its nextUpdate.
+ * *PUBLISHED 1 if it did. */
+int ca_crl_delta_maintain(struct ca *ca, int *published,
+			  struct mica_err *err);
 /* Only from certificateHold; publishes a new CRL. */
 int ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 		const char *serial, struct mica_err *err);
@@ -661,5 +686,82 @@ int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
 /* Restore FILE into DATADIR, which must hold no CA. */
 int ca_restore(const char *datadir, const char *file, struct mica_err *err);
+
+/* ------------------------------------------------------------------ */
+/* OCSP (RFC 6960, RFC 5019 lightweight profile): ca/ocsp.c            */
+/* ------------------------------------------------------------------ */
+
+/* An OCSPResponse to send back, whatever the request was. */
+struct ca_ocsp_answer {
+	unsigned char *der; size_t der_len;   /* the OCSPResponse, heap */
+	int status;               /* its responseStatus: 0 successful, 1
+				   * malformedRequest, 2 internalError, 3
+				   * tryLater, 6 unauthorized */
+	int64_t max_age;          /* seconds a cache may keep it (RFC 5019
+				   * 6.2); 0: none (an error, a nonce) */
+	int64_t this_update, next_update;   /* when successful */
+	int presigned;            /* answered from the store */
+};
+
+/*
+ * Answer the DER OCSPRequest REQ[0..LEN) (at most CA_OCSP_REQ_MAX, the
+ * caller bounds the body): always 0 with an OCSPResponse in *OUT (free
+ * with ca_ocsp_answer_free), the request's faults being OCSP statuses:
+ * malformed or unsupported (hash algorithm, version, too many CertIDs, a
+ * bad nonce) -> malformedRequest; a CertID of another issuer ->
+ * unauthorized; the signers or the store unavailable -> tryLater. Per
+ * CertID: good, revoked (time, reason) or unknown (never issued). -1 only
+ * when out of memory. Thread-safe; signs with the OCSP key (ca/sign.h),
+ * never the CA key, which certifies the OCSP key every few days.
+ */
+int ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t len,
+		   struct ca_ocsp_answer *out, struct mica_err *err);
+void ca_ocsp_answer_free(struct ca_ocsp_answer *a);
+
+/*
+ * The background work of the responder: renew the responder certificate
+ * when it is due, then sign ahead of time the responses of up to MAX
+ * certificates (valid or revoked, not expired, of the current key) that
+ * have none or whose nextUpdate is near; drop responses stale for a
+ * week. *DONE (may be NULL: one batch
+ * only) counts them. Needs a handle that can sign (the daemon's).
+ */
+int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
+		    struct mica_err *err);
+
+/* Has a certificate been revoked, put on hold or released (by any
+ * process) since the last ca_ocsp_refresh? *PENDING 1 or 0. Cheap: for
+ * the background refresh to poll. */
+int ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err);
+
+/* How many pre-signed responses are fresh now. */
+int ca_ocsp_count(struct ca *ca, int64_t *count, struct mica_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Publication to a directory: ca/publish.c                            */
+/* ------------------------------------------------------------------ */
+
+struct ca_publish_stats {
+	size_t files;            /* certificate, chain and CRL files written */
+	size_t ocsp_written;     /* responses written (new or changed) */
+	size_t ocsp_kept;        /* responses already there */
+	size_t ocsp_removed;     /* responses removed (revoked, expired) */
+	size_t ocsp_skipped;     /* names that cannot be files (left to the
+				  * daemon) */
+};
+
+/*
+ * Write into DIR (created 0755 if missing) what relying parties fetch, for
+ * any web server to serve: ca.crt, ca.pem, root.crt, root.pem,
+ * ca-chain.pem, ca.p7b, crl, crl.pem, root.crl (when imported), and
+ * ocsp/<base64 of the RFC 5019 request> for every certificate of the
+ * current key with a pre-signed response (the path a GET /ocsp/{base64}
+ * decodes to; its '/' are directories). Each file atomically (temporary
+ * name, then rename), only when it changed; the response file of a
+ * certificate revoked since (its response dropped, not yet re-signed) or
+ * expired is removed. *ST (may be NULL) counts. Signs nothing.
+ */
+int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
+	       struct mica_err *err);
 
 #endif

@@ -119,6 +119,7 @@ struct ca_shared {
 	char *public_url;
 	char *crl_url;
 	char *aia_url;
+	char *ocsp_url;                /* URL/ocsp, named in AIA (ca/ocsp.h) */
 	int crl_days;
 	struct ca_keyslot retired[CA_KEYS_MAX];   /* keys that sign CRLs only */
 	size_t nretired;
@@ -128,6 +129,11 @@ struct ca_shared {
 	atomic_int insecure;           /* the last ca_perm_check() found the
 					* data directory or the store open to
 					* group or others: no issuance */
+	/* OCSP: the in-process OCSP key (sign.c; the command line and the
+	 * tests only: the daemon's lives in its signers), and the
+	 * responder's state (ocsp.c). Both made on first use, under lock. */
+	struct ca_key *ocsp_key;
+	struct ca_ocsp_state *ocsp;
 };
 
 struct ca {
@@ -331,6 +337,12 @@ int ca_key_check(struct db *db, const unsigned char spki_hash[32],
 int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	     struct mica_err *err);
 
+/* -------------------------------------------------------------- ocsp.c -- */
+
+struct ca_ocsp_state;
+/* Free the responder's state. Accepts NULL. */
+void ca_ocsp_state_free(struct ca_ocsp_state *o);
+
 /* --------------------------------------------------------------- crl.c -- */
 
 /* Publish a CRL inside a transaction body that runs with CA_TX_OWN (DB is
@@ -341,5 +353,11 @@ int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
  * be NULL) gets the current key's CRL. */
 int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		      struct db_crl *out, struct mica_err *err);
+/* The CRLs that publish a revocation (RELEASE 0) or a release from hold
+ * (1), in the same transaction: a delta CRL for a revocation when the CA
+ * publishes deltas (the complete CRL keeps its long period), else, and
+ * for a release, complete CRLs. */
+int ca_crl_publish_change_tx(struct ca *ca, struct db *db, const char *actor,
+			     int release, struct mica_err *err);
 
 #endif

@@ -556,11 +556,28 @@ w_digits2(struct ca_der_w *w, unsigned v)
 	ca_der_w_byte(w, (unsigned char)('0' + v % 10));
 }
 
+static void
+w_time(struct ca_der_w *w, int64_t t, int gen);
+
 void
 ca_der_w_time(struct ca_der_w *w, int64_t t)
 {
+	w_time(w, t, 0);
+}
+
+void
+ca_der_w_gentime(struct ca_der_w *w, int64_t t)
+{
+	w_time(w, t, 1);
+}
+
+/* The Time element for T; GEN: GeneralizedTime whatever the year. */
+static void
+w_time(struct ca_der_w *w, int64_t t, int gen)
+{
 	int64_t days, secs, y;
 	unsigned m, d, sod;
+	size_t size;
 
 	/* The range is the caller's check (ca_der_put_time makes it). */
 	assert(t >= CA_DER_TIME_MIN && t <= CA_DER_TIME_LAST);
@@ -568,8 +585,9 @@ ca_der_w_time(struct ca_der_w *w, int64_t t)
 		w->failed = 1;
 		return;
 	}
+	size = gen ? 17 : ca_der_time_size(t);
 	/* Claim the whole element first: all of it fits or none is written. */
-	if (!w_room(w, ca_der_time_size(t)))
+	if (!w_room(w, size))
 		return;
 	/* Floor division: times before 1970 are negative. */
 	days = t / 86400;
@@ -581,7 +599,7 @@ ca_der_w_time(struct ca_der_w *w, int64_t t)
 	civil_from_days(days, &y, &m, &d);
 	sod = (unsigned)secs;
 	assert(y >= 0 && y <= 9999);
-	if (ca_der_time_size(t) == 15) {
+	if (size == 15) {
 		ca_der_w_hdr(w, CA_DER_UTC_TIME, 13);
 		w_digits2(w, (unsigned)(y % 100));
 	} else {

@@ -182,6 +182,9 @@ void ca_der_w_byte(struct ca_der_w *w, unsigned char v);
 /* The Time element for T, which the caller has checked is within
  * [CA_DER_TIME_MIN, CA_DER_TIME_LAST] (outside it the writer fails). */
 void ca_der_w_time(struct ca_der_w *w, int64_t t);
+/* The same as a GeneralizedTime (17 octets) whatever the year, as OCSP
+ * wants (RFC 6960 4.2.2.1). */
+void ca_der_w_gentime(struct ca_der_w *w, int64_t t);
 
 /* 0 if every put fit and the buffer is exactly full (the size pass and the
  * write pass agree); else -1 with MICA_E_INTERNAL "encode_failed". */

@@ -94,6 +94,8 @@ shared_free(struct ca_shared *sh)
 	ca_signer_stop(sh->signer);
 	ca_key_free(sh->key);
 	ca_key_free(sh->pending_key);
+	ca_key_free(sh->ocsp_key);
+	ca_ocsp_state_free(sh->ocsp);
 	for (size_t i = 0; i < sh->nretired; i++)
 		slot_free(&sh->retired[i]);
 	free(sh->dbpath);
@@ -109,6 +111,7 @@ shared_free(struct ca_shared *sh)
 	free(sh->public_url);
 	free(sh->crl_url);
 	free(sh->aia_url);
+	free(sh->ocsp_url);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh);
 }
@@ -305,6 +308,16 @@ shared_load(struct ca_shared *sh, const struct db_ca *row,
 		}
 		if ((sh->crl_url = strdup(crl)) == NULL ||
 		    (sh->aia_url = strdup(aia)) == NULL)
+			goto oom;
+		/* One responder for the current key's certificates (its
+		 * certificate is issued by that key, RFC 6960 4.2.2.2). */
+		if (snprintf(crl, sizeof(crl), "%s/ocsp", row->public_url) >=
+		    (int)sizeof(crl)) {
+			mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+				     "the CA's public URL is too long");
+			goto out;
+		}
+		if ((sh->ocsp_url = strdup(crl)) == NULL)
 			goto oom;
 	}
 	for (size_t i = 0; i < nkeys; i++) {

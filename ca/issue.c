@@ -196,7 +196,8 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 					   ca_now(), err) != 0 ||
 			    db_audit_add(db, ca_now(), j->p->actor, "cert.revoke",
 					 j->renewal_of, why, err) != 0 ||
-			    ca_crl_publish_tx(x->ca, db, j->p->actor, NULL, err) != 0)
+			    ca_crl_publish_change_tx(x->ca, db, j->p->actor, 0,
+						     err) != 0)
 				return -1;
 		}
 	}
@@ -313,6 +314,7 @@ again:
 	t.aki_len = ca->sh->ski_len;
 	t.crl_url = ca->sh->crl_url;
 	t.aia_url = ca->sh->aia_url;
+	t.ocsp_url = ca->sh->ocsp_url;
 	free(tbs);
 	tbs = NULL;
 	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0)

@@ -30,13 +30,14 @@
 
 enum ext_id {
 	EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_CRLDP,
-	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_NC, EXT_UNKNOWN,
+	EXT_AIA, EXT_CRL_NUMBER, EXT_REASON, EXT_NC, EXT_NOCHECK, EXT_DELTA,
+	EXT_FRESHEST, EXT_UNKNOWN,
 };
 
 static const struct {
 	enum ext_id id;
 	const char *name;
-	unsigned char oid[8];
+	unsigned char oid[9];
 	size_t len;
 } known_exts[] = {
 	{ EXT_BC, "basicConstraints", { 0x55, 0x1d, 0x13 }, 3 },
@@ -51,6 +52,12 @@ static const struct {
 	{ EXT_CRL_NUMBER, "cRLNumber", { 0x55, 0x1d, 0x14 }, 3 },
 	{ EXT_REASON, "reasonCode", { 0x55, 0x1d, 0x15 }, 3 },
 	{ EXT_NC, "nameConstraints", { 0x55, 0x1d, 0x1e }, 3 },
+	/* RFC 5280 5.2.4 and 5.2.6: delta CRLs */
+	{ EXT_DELTA, "deltaCRLIndicator", { 0x55, 0x1d, 0x1b }, 3 },
+	{ EXT_FRESHEST, "freshestCRL", { 0x55, 0x1d, 0x2e }, 3 },
+	/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
+	{ EXT_NOCHECK, "ocspNoCheck",
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05 }, 9 },
 };
 #define NKNOWN (sizeof(known_exts) / sizeof(known_exts[0]))
 
@@ -69,6 +76,8 @@ static const struct {
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04 } },
 	{ CA_EKU_IPSEC_IKE,
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x11 } },
+	{ CA_EKU_OCSP_SIGNING,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 } },
 };
 
 /* id-ad-caIssuers and id-ad-ocsp (RFC 5280 4.2.2.1). */
@@ -769,7 +778,8 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 		return bad(err, "data after the extensions");
 
 	for (size_t i = 0; i < nexts; i++)
-		if (exts[i].id == EXT_CRL_NUMBER || exts[i].id == EXT_REASON)
+		if (exts[i].id == EXT_CRL_NUMBER || exts[i].id == EXT_REASON ||
+		    exts[i].id == EXT_DELTA || exts[i].id == EXT_FRESHEST)
 			return bad(err, "CRL extension in a certificate");
 
 	if (lint_bc(find_ext(exts, nexts, EXT_BC), &is_ca, &path_len, err) < 0)
@@ -839,9 +849,25 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 	/* subjectAltName (4.2.1.6): required for end entities (mica names
 	 * them there, not in the CN) and with an empty subject, critical
 	 * exactly when the subject is empty. */
+	/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): in the delegated OCSP
+	 * responder's certificate only, non-critical, NULL. */
+	x = find_ext(exts, nexts, EXT_NOCHECK);
+	if (x != NULL && e->eku != CA_EKU_OCSP_SIGNING)
+		return bad(err, "ocspNoCheck outside an OCSP responder "
+			   "certificate");
+	if (x != NULL && (x->critical || x->len != 2 || x->val[0] != 0x05 ||
+			  x->val[1] != 0x00))
+		return bad(err, "ocspNoCheck not a non-critical NULL");
+	if (e->eku == CA_EKU_OCSP_SIGNING && x == NULL)
+		return bad(err, "ocspNoCheck missing in an OCSP responder "
+			   "certificate");
+
 	x = find_ext(exts, nexts, EXT_SAN);
 	if (x == NULL) {
-		if (!e->is_ca || e->nnames > 0 || subject_empty)
+		/* The OCSP responder's certificate names no host: a client
+		 * finds it in the response (RFC 6960 4.2.2.2). */
+		if ((!e->is_ca && e->eku != CA_EKU_OCSP_SIGNING) ||
+		    e->nnames > 0 || subject_empty)
 			return bad(err, "subjectAltName missing");
 	} else {
 		if (subject_empty && !x->critical)
@@ -1028,12 +1054,26 @@ ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 	if ((x = find_ext(exts, nexts, EXT_AKI)) != NULL &&
 	    lint_aki(x, &f->aki, &f->aki_len, err) < 0)
 		return -1;
+	f->ocsp_nocheck = find_ext(exts, nexts, EXT_NOCHECK) != NULL;
+	f->has_aia = find_ext(exts, nexts, EXT_AIA) != NULL ||
+		     find_ext(exts, nexts, EXT_CRLDP) != NULL;
 	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* CRL                                                                 */
 /* ------------------------------------------------------------------ */
+
+/* A magnitude of at most 8 octets as a number. */
+static uint64_t
+number_of(const unsigned char *m, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n && i < 8; i++)
+		v = v << 8 | m[i];
+	return v;
+}
 
 /* One revokedCertificates entry (RFC 5280 5.1.2.6, 5.3.1). */
 static int
@@ -1120,6 +1160,7 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 	uint64_t version;
 	const unsigned char *alg;
 	size_t nentries = 0, alg_len;
+	uint64_t delta_base = 0;
 	int empty;
 
 	if (MICA_FAULT("lint"))
@@ -1191,8 +1232,33 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 	if (!ca_der_empty(&c))
 		return bad(err, "data after crlExtensions");
 	for (i = 0; i < nexts; i++)
-		if (exts[i].id != EXT_AKI && exts[i].id != EXT_CRL_NUMBER)
+		if (exts[i].id != EXT_AKI && exts[i].id != EXT_CRL_NUMBER &&
+		    exts[i].id != EXT_DELTA && exts[i].id != EXT_FRESHEST)
 			return bad(err, "extension not allowed in a CRL");
+	/* 5.2.4: deltaCRLIndicator, critical, BaseCRLNumber; a delta names
+	 * no further deltas. 5.2.6: freshestCRL, non-critical,
+	 * CRLDistributionPoints syntax. */
+	if ((x = find_ext(exts, nexts, EXT_DELTA)) != NULL) {
+		const unsigned char *b;
+		size_t b_len;
+
+		if (!x->critical)
+			return bad(err, "deltaCRLIndicator not critical");
+		ca_der_init(&ctx, x->val, x->len);
+		if (ca_der_get_posint(&ctx, &b, &b_len, &derr) < 0 ||
+		    ca_der_end(&ctx, "deltaCRLIndicator", &derr) < 0)
+			return bad_der(err, "deltaCRLIndicator", &derr);
+		if (b_len > 8)
+			return bad(err, "BaseCRLNumber too large");
+		delta_base = 0;
+		for (i = 0; i < b_len; i++)
+			delta_base = delta_base << 8 | b[i];
+		if (find_ext(exts, nexts, EXT_FRESHEST) != NULL)
+			return bad(err, "freshestCRL in a delta CRL");
+	}
+	if ((x = find_ext(exts, nexts, EXT_FRESHEST)) != NULL &&
+	    lint_crldp(x, err) < 0)
+		return -1;
 
 	x = find_ext(exts, nexts, EXT_AKI);
 	if (x == NULL)
@@ -1211,6 +1277,9 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 		return bad_der(err, "cRLNumber", &derr);
 	if (num_len + ((num[0] & 0x80) != 0) > 20)
 		return bad(err, "cRLNumber longer than 20 octets");
+	if (delta_base > 0 && (num_len > 8 || delta_base >= number_of(num,
+								     num_len)))
+		return bad(err, "BaseCRLNumber not below the cRLNumber");
 	if (f != NULL) {
 		f->sig_alg = alg;
 		f->sig_alg_len = alg_len;
@@ -1219,6 +1288,8 @@ ca_lint_crl_read(const unsigned char *tbs, size_t tbs_len,
 		f->aki = ki;
 		f->aki_len = ki_len;
 		f->nentries = nentries;
+		f->delta_base = delta_base;
+		f->freshest = find_ext(exts, nexts, EXT_FRESHEST) != NULL;
 		if (num_len > 8) {
 			f->number = UINT64_MAX;
 		} else {

@@ -28,6 +28,9 @@
 #define CA_EKU_CODE_SIGNING     (1u << 2)  /* 1.3.6.1.5.5.7.3.3 */
 #define CA_EKU_EMAIL_PROTECTION (1u << 3)  /* 1.3.6.1.5.5.7.3.4 */
 #define CA_EKU_IPSEC_IKE        (1u << 4)  /* 1.3.6.1.5.5.7.3.17 (RFC 4945) */
+/* id-kp-OCSPSigning: only the delegated OCSP responder's certificate
+ * (ca/ocsp.h), which no profile issues. */
+#define CA_EKU_OCSP_SIGNING     (1u << 5)  /* 1.3.6.1.5.5.7.3.9 */
 
 /* Public key kinds accepted in CSRs. */
 enum ca_pubkey_kind { CA_PUBKEY_RSA = 1, CA_PUBKEY_EC_P256 = 2, CA_PUBKEY_EC_P384 = 3 };

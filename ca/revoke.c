@@ -44,7 +44,8 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 				 NULL, err) != 0)
 			return -1;
 	}
-	return ca_crl_publish_tx(x->ca, db, x->p->actor, NULL, err);
+	return ca_crl_publish_change_tx(x->ca, db, x->p->actor, x->release,
+					err);
 }
 
 static int

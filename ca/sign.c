@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "ca/ca_int.h"
+#include "ca/cacert.h"
 #include "ca/der.h"
 #include "ca/keys.h"
+#include "ca/ocsp.h"
 #include "ca/signcheck.h"
 #include "ca/signer.h"
 #include "ca/x509.h"
@@ -383,4 +385,125 @@ ca_sign_request(struct ca_key *key, const unsigned char *cri, size_t cri_len,
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
 				    "not a certification request");
 	return ca_sign_root(key, cri, cri_len, der, der_len, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* OCSP                                                                */
+/* ------------------------------------------------------------------ */
+
+/* The in-process OCSP key, made on first use (the command line's handle
+ * holds the CA key anyway; the OCSP key is as ephemeral as the
+ * keeper's). */
+static struct ca_key *
+local_ocsp_key(struct ca *ca, struct mica_err *err)
+{
+	struct ca_key *k;
+
+	pthread_mutex_lock(&ca->sh->lock);
+	if (ca->sh->ocsp_key == NULL &&
+	    ca_key_generate(CA_KEY_EC_P256, &ca->sh->ocsp_key, err) != 0) {
+		pthread_mutex_unlock(&ca->sh->lock);
+		return NULL;
+	}
+	k = ca->sh->ocsp_key;
+	pthread_mutex_unlock(&ca->sh->lock);
+	return k;
+}
+
+int
+ca_sign_ocsp_key(struct ca *ca, unsigned char *spki, size_t size,
+		 size_t *len, struct mica_err *err)
+{
+	struct ca_key *k;
+	unsigned char *der = NULL;
+	size_t n = 0;
+
+	*len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL)
+		return ca_signer_ocsp_key(ca->sh->signer, spki, size, len, err);
+	if ((k = local_ocsp_key(ca, err)) == NULL ||
+	    ca_key_spki(k, &der, &n, err) != 0)
+		return -1;
+	if (n > size) {
+		free(der);
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "OCSP key too large");
+	}
+	memcpy(spki, der, n);
+	*len = n;
+	free(der);
+	return 0;
+}
+
+int
+ca_sign_ocsp_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		  unsigned char **der, size_t *der_len, struct mica_err *err)
+{
+	unsigned char sig[CA_SIG_MAX], spki[512];
+	struct ca_sign_policy pol;
+	struct ca_key *key = NULL;
+	char **doms = NULL;
+	size_t sig_len = 0, spki_len = 0;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL) {
+		if (ca_signer_sign_key(ca->sh->signer, CA_SIGN_OCSP_CERT,
+				       (unsigned)ca->sh->key_idx, tbs, tbs_len,
+				       sig, &sig_len, NULL, err) != 0)
+			return -1;
+	} else {
+		if (ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len,
+				     err) != 0 ||
+		    local_policy(ca, ca->sh->key_idx, &pol, &doms, &key,
+				 err) != 0) {
+			ca_strv_free(doms);
+			return -1;
+		}
+		rc = ca_signcheck_ocsp_cert(&pol, spki, spki_len, ca_now(),
+					    tbs, tbs_len, err);
+		if (rc == 0)
+			rc = ca_key_sign(key, tbs, tbs_len, sig, &sig_len, err);
+		ca_strv_free(doms);
+		if (rc != 0)
+			return -1;
+	}
+	return wrap(tbs, tbs_len, ca->sh->sig_alg, ca->sh->sig_alg_len, sig,
+		    sig_len, der, der_len, err);
+}
+
+int
+ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+	     unsigned char sig[CA_SIG_MAX], size_t *sig_len,
+	     const unsigned char **alg, size_t *alg_len, struct mica_err *err)
+{
+	struct ca_ocsp_issuer is;
+	struct ca_cert_info ci;
+	unsigned char spki[512], kh[20];
+	struct ca_key *k;
+	size_t spki_len = 0;
+
+	*sig_len = 0;
+	*alg = ca_key_type_sig_alg(CA_KEY_EC_P256, alg_len);
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL)
+		return ca_signer_sign_key(ca->sh->signer, CA_SIGN_OCSP, 0, tbs,
+					  tbs_len, sig, sig_len, NULL, err);
+	/* In-process: the same check the signers make. */
+	if ((k = local_ocsp_key(ca, err)) == NULL ||
+	    ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
+	    ca_ocsp_key_hash(spki, spki_len, kh, err) != 0 ||
+	    ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &ci,
+			      err) != 0 ||
+	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &is, err) != 0 ||
+	    ca_ocsp_tbs_check(&is, kh, ca_now(), tbs, tbs_len, err) != 0)
+		return -1;
+	return ca_key_sign(k, tbs, tbs_len, sig, sig_len, err);
 }

@@ -79,4 +79,29 @@ int ca_sign_request(struct ca_key *key, const unsigned char *cri,
 		    size_t cri_len, unsigned char **der, size_t *der_len,
 		    struct mica_err *err);
 
+/*
+ * OCSP (ca/ocsp.h). Responses are signed by a delegated responder key,
+ * never by the CA key: in the daemon it is made by the keeper at start and
+ * lives in the signers only; in-process (the command line, the tests) it is
+ * made on first use and lives in the handle. Both are ephemeral.
+ *
+ * ca_sign_ocsp_key: the OCSP key's SubjectPublicKeyInfo into SPKI (SIZE
+ * octets), *LEN its length.
+ * ca_sign_ocsp_cert: sign the responder certificate's TBS with the
+ * current CA key, after ca_signcheck_ocsp_cert; *DER as above.
+ * ca_sign_ocsp: sign a ResponseData with the OCSP key after
+ * ca_ocsp_tbs_check against this CA's issuer hashes and KEY_HASH (the
+ * OCSP key's); SIG (CA_SIG_MAX) and *SIG_LEN get the signature, *ALG the
+ * AlgorithmIdentifier (static).
+ */
+int ca_sign_ocsp_key(struct ca *ca, unsigned char *spki, size_t size,
+		     size_t *len, struct mica_err *err);
+int ca_sign_ocsp_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		      unsigned char **der, size_t *der_len,
+		      struct mica_err *err);
+int ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		 unsigned char sig[CA_SIG_MAX], size_t *sig_len,
+		 const unsigned char **alg, size_t *alg_len,
+		 struct mica_err *err);
+
 #endif

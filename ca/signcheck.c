@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ca/names.h"
+#include "ca/ocsp.h"
 #include "ca/profile.h"
 #include "ca/x509.h"
 
@@ -351,6 +352,93 @@ ca_signcheck_cacert(const struct ca_sign_policy *p,
 	}
 	rc = 0;
 out:
+	free(f);
+	return rc;
+}
+
+int
+ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
+		       const unsigned char *spki, size_t spki_len, int64_t now,
+		       const unsigned char *tbs, size_t tbs_len,
+		       struct mica_err *err)
+{
+	struct ca_cert_facts *f = NULL;
+	struct ca_lint_cert_expect e;
+	struct mica_err lerr;
+	unsigned char *cn = NULL;
+	size_t cn_len = 0;
+	int rc = -1;
+
+	if (p == NULL || p->subject == NULL || p->sig_alg == NULL ||
+	    p->ski_len == 0 || p->ski_len > sizeof(p->ski) || spki == NULL)
+		return refuse(err, "no policy");
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	if (ca_lint_cert_read(tbs, tbs_len, f, &lerr) != 0) {
+		refuse_lint(err, &lerr);
+		goto out;
+	}
+	if (f->sig_alg_len != p->sig_alg_len ||
+	    memcmp(f->sig_alg, p->sig_alg, p->sig_alg_len) != 0) {
+		refuse(err, "signature algorithm is not the CA key's");
+		goto out;
+	}
+	if (f->issuer_len != p->subject_len ||
+	    memcmp(f->issuer, p->subject, p->subject_len) != 0) {
+		refuse(err, "issuer is not this CA");
+		goto out;
+	}
+	if (f->spki_len != spki_len || memcmp(f->spki, spki, spki_len) != 0) {
+		refuse(err, "an OCSP responder certificate for another key");
+		goto out;
+	}
+	if (ca_x509_name(CA_OCSP_SUBJECT_CN, NULL, &cn, &cn_len, NULL) != 0 ||
+	    f->subject_len != cn_len || memcmp(f->subject, cn, cn_len) != 0) {
+		refuse(err, "OCSP responder subject is not mica's");
+		goto out;
+	}
+	if (f->is_ca || f->key_usage != CA_KU_DIGITAL_SIGNATURE ||
+	    f->eku != CA_EKU_OCSP_SIGNING || !f->ocsp_nocheck ||
+	    f->nnames != 0 || f->has_aia || f->nc != NULL) {
+		refuse(err, "an OCSP responder certificate is digitalSignature, "
+		       "OCSPSigning and ocsp-nocheck, and nothing else");
+		goto out;
+	}
+	if (f->aki == NULL || f->aki_len != p->ski_len ||
+	    memcmp(f->aki, p->ski, p->ski_len) != 0) {
+		refuse(err, "authorityKeyIdentifier is not this CA's key");
+		goto out;
+	}
+	if (f->not_before < p->not_before || f->not_after > p->not_after) {
+		refuse(err, "validity outside the CA's");
+		goto out;
+	}
+	if (f->not_after - f->not_before > CA_OCSP_CERT_DAYS * DAY) {
+		refuse(err, "OCSP responder certificate lives too long");
+		goto out;
+	}
+	if (f->not_before < now - CA_SIGN_CLOCK_SLACK ||
+	    f->not_before > now + CA_SIGN_CLOCK_SLACK) {
+		refuse(err, "notBefore too far from now");
+		goto out;
+	}
+	memset(&e, 0, sizeof(e));
+	e.issuer = p->subject;
+	e.issuer_len = p->subject_len;
+	e.issuer_not_before = p->not_before;
+	e.issuer_not_after = p->not_after;
+	e.key_usage = CA_KU_DIGITAL_SIGNATURE;
+	e.eku = CA_EKU_OCSP_SIGNING;
+	e.aki = p->ski;
+	e.aki_len = p->ski_len;
+	if (ca_lint_cert(tbs, tbs_len, &e, &lerr) != 0) {
+		refuse_lint(err, &lerr);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(cn);
 	free(f);
 	return rc;
 }

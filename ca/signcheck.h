@@ -89,4 +89,19 @@ int ca_signcheck_cacert(const struct ca_sign_policy *p,
 			const unsigned char *tbs, size_t tbs_len,
 			struct mica_err *err);
 
+/*
+ * May this TBSCertificate of the delegated OCSP responder's certificate
+ * (RFC 6960 4.2.2.2) be signed under P at time NOW? Only for exactly the
+ * OCSP key SPKI (the signer's own, ephemeral), subject CN
+ * CA_OCSP_SUBJECT_CN (ca/ocsp.h), no CA, keyUsage digitalSignature only,
+ * extendedKeyUsage id-kp-OCSPSigning only, id-pkix-ocsp-nocheck, no
+ * subjectAltName, CRL DP or AIA, this CA's key identifier, a validity of
+ * at most CA_OCSP_CERT_DAYS starting near NOW. Errors as
+ * ca_signcheck_leaf.
+ */
+int ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
+			   const unsigned char *spki, size_t spki_len,
+			   int64_t now, const unsigned char *tbs,
+			   size_t tbs_len, struct mica_err *err);
+
 #endif

@@ -491,6 +491,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	unsigned char reply[CA_SIGNER_REFUSAL_MAX > CA_SIG_MAX ?
 			    CA_SIGNER_REFUSAL_MAX : CA_SIG_MAX];
 	uint16_t type = kind == CA_SIGN_CRL ? CA_SMSG_SIGN_CRL :
+			kind == CA_SIGN_OCSP_CERT ? CA_SMSG_OCSP_CERT :
+			kind == CA_SIGN_OCSP ? CA_SMSG_OCSP_SIGN :
 			CA_SMSG_SIGN_LEAF, rtype = 0;
 	size_t len = 0;
 	int i;
@@ -501,7 +503,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	/* No CA certificate ever goes to a signer: there is no message
 	 * for it (ca/signer_int.h). */
 	if (s == NULL || sig == NULL || sig_len == NULL || tbs == NULL ||
-	    (kind != CA_SIGN_LEAF && kind != CA_SIGN_CRL) ||
+	    (kind != CA_SIGN_LEAF && kind != CA_SIGN_CRL &&
+	     kind != CA_SIGN_OCSP_CERT && kind != CA_SIGN_OCSP) ||
 	    key_idx >= CA_SIGNER_KEYS)
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
 				    "signing failed (bad arguments)");
@@ -512,6 +515,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 				    ca_signer_max_len(type));
 	if ((i = take(s)) < 0)
 		return unavailable(err);
+	if (kind == CA_SIGN_OCSP)
+		key_idx = 0;   /* the OCSP key is not a CA key */
 	if (round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len, NULL, 0,
 		       &rtype, reply, sizeof(reply), &len) != 0) {
 		give(s, i, 1);
@@ -525,6 +530,37 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 				    "the signer answered no signature");
 	memcpy(sig, reply, len);
 	*sig_len = len;
+	return 0;
+}
+
+int
+ca_signer_ocsp_key(struct ca_signer *s, unsigned char *spki, size_t size,
+		   size_t *len, struct mica_err *err)
+{
+	unsigned char reply[CA_SIGNER_REFUSAL_MAX > CA_SIG_MAX ?
+			    CA_SIGNER_REFUSAL_MAX : CA_SIG_MAX];
+	uint16_t rtype = 0;
+	size_t n = 0;
+	int i;
+
+	if (s == NULL || spki == NULL || len == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "bad arguments");
+	if ((i = take(s)) < 0)
+		return unavailable(err);
+	if (round_trip(s, i, CA_SMSG_OCSP_KEY, 0, NULL, 0, NULL, 0, &rtype,
+		       reply, sizeof(reply), &n) != 0) {
+		give(s, i, 1);
+		return unavailable(err);
+	}
+	give(s, i, 0);
+	if (rtype == CA_SMSG_REFUSED)
+		return refused(reply, n, NULL, err);
+	if (n == 0 || n > size)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "the signer answered no OCSP key");
+	memcpy(spki, reply, n);
+	*len = n;
 	return 0;
 }
 

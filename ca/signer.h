@@ -55,6 +55,9 @@ enum ca_sign_kind {
 	CA_SIGN_CACERT = 3,   /* a CA's TBSCertificate: in-process on an
 			       * offline root only (ca/sign.h); the signer
 			       * processes have no such message */
+	CA_SIGN_OCSP_CERT = 4,   /* the delegated OCSP responder's
+				  * TBSCertificate, for the OCSP key */
+	CA_SIGN_OCSP = 5,     /* a ResponseData, signed with the OCSP key */
 };
 
 /* A CA key the CA has retired (after a rollover): it signs the CRL of the
@@ -122,6 +125,16 @@ int ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 		       unsigned key_idx, const unsigned char *tbs,
 		       size_t tbs_len, unsigned char *sig, size_t *sig_len,
 		       uint64_t *crl_floor, struct mica_err *err);
+
+/*
+ * The SubjectPublicKeyInfo of the OCSP key (ca/ocsp.h): made by the keeper
+ * at start, in memory only, the same in every signer; the delegated
+ * responder certificate certifies it (CA_SIGN_OCSP_CERT) and it signs
+ * ResponseData (CA_SIGN_OCSP). SPKI must hold SIZE octets. Errors as
+ * ca_signer_sign.
+ */
+int ca_signer_ocsp_key(struct ca_signer *s, unsigned char *spki, size_t size,
+		       size_t *len, struct mica_err *err);
 
 /*
  * Tell every signer (and every signer started later) the allowed domains,

@@ -11,7 +11,14 @@
  * SIGN_CRL (TBSCertList, <= CA_SIGNER_CRL_MAX), both with KEY the index of
  * the CA key to sign with (below CA_SIGNER_KEYS: a CA that rolled over
  * holds several, and its retired keys still sign their CRLs); SET_DOMAINS
- * (32-octet MAC then the canonical domain blob, <= CA_SIGNER_CONF_MAX).
+ * (32-octet MAC then the canonical domain blob, <= CA_SIGNER_CONF_MAX);
+ * and for OCSP (ca/ocsp.h): OCSP_KEY (empty; the reply is the
+ * SubjectPublicKeyInfo of the OCSP key the keeper made at start, which
+ * never leaves the signer side), OCSP_CERT (the TBSCertificate of the
+ * delegated responder certificate for that key, <= CA_SIGNER_LEAF_MAX,
+ * KEY the current CA key, re-checked by ca_signcheck_ocsp_cert), OCSP_SIGN
+ * (a ResponseData, <= CA_OCSP_TBS_MAX, signed with the OCSP key after
+ * ca_ocsp_tbs_check).
  * Replies carry the request's id: OK (the signature, <= CA_SIG_MAX, or
  * empty) or REFUSED (u64 crl floor, then "code" NUL "message", <=
  * CA_SIGNER_REFUSAL_MAX). KEY is 0 in every other message. Anything else -
@@ -26,6 +33,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ca/ocsp.h"
 #include "ca/signcheck.h"
 #include "ca/signer.h"
 
@@ -40,13 +48,17 @@ enum ca_signer_msg {
 	CA_SMSG_SIGN_LEAF = 1,
 	CA_SMSG_SIGN_CRL = 2,
 	CA_SMSG_SET_DOMAINS = 3,
+	CA_SMSG_OCSP_KEY = 4,
+	CA_SMSG_OCSP_CERT = 5,
+	CA_SMSG_OCSP_SIGN = 6,
 	CA_SMSG_OK = 0x81,
 	CA_SMSG_REFUSED = 0x82,
 };
 
 struct ca_signer_hdr {
 	uint16_t type;
-	uint16_t key;      /* CA key index (SIGN_LEAF, SIGN_CRL), else 0 */
+	uint16_t key;      /* CA key index (SIGN_LEAF, SIGN_CRL, OCSP_CERT),
+			    * else 0 */
 	uint32_t id;
 	uint32_t len;
 };
@@ -93,6 +105,13 @@ struct ca_signer_state {
 	unsigned char domains_mac[32];
 	_Atomic uint64_t *crl_floor;      /* shared by every signer */
 	int log_fd;
+	/* The OCSP key: made by the keeper at start, in memory only,
+	 * inherited by every signer; what its responses may name. */
+	struct ca_key *ocsp_key;
+	unsigned char *ocsp_spki;
+	size_t ocsp_spki_len;
+	unsigned char ocsp_key_hash[20];
+	struct ca_ocsp_issuer ocsp_issuer;   /* the current key's hashes */
 };
 
 /* Serve one connection on FD until it ends or breaks: the signer's loop

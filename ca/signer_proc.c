@@ -196,6 +196,47 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 			if (num <= cur)
 				goto used;
 		return ok_reply(sig, sig_len, rtype, reply, reply_len);
+	case CA_SMSG_OCSP_KEY:
+		if (st->ocsp_key == NULL || len != 0) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: no OCSP key");
+			return refusal(st, "an OCSP key", &e, rtype, reply,
+				       reply_len);
+		}
+		return ok_reply(st->ocsp_spki, st->ocsp_spki_len, rtype, reply,
+				reply_len);
+	case CA_SMSG_OCSP_CERT:
+		/* The CA key certifies the OCSP key, and only it, only as
+		 * a short-lived OCSP responder (RFC 6960 4.2.2.2). */
+		if (st->ocsp_key == NULL || key != st->current ||
+		    st->keys[key].key == NULL) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: an OCSP responder certificate "
+				     "with a key that is not the current one");
+			return refusal(st, "an OCSP certificate", &e, rtype,
+				       reply, reply_len);
+		}
+		k = &st->keys[key];
+		if (ca_signcheck_ocsp_cert(&k->pol, st->ocsp_spki,
+					   st->ocsp_spki_len, now, p, len,
+					   &e) != 0 ||
+		    ca_key_sign(k->key, p, len, sig, &sig_len, &e) != 0)
+			return refusal(st, "an OCSP certificate", &e, rtype,
+				       reply, reply_len);
+		return ok_reply(sig, sig_len, rtype, reply, reply_len);
+	case CA_SMSG_OCSP_SIGN:
+		if (st->ocsp_key == NULL) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: no OCSP key");
+			return refusal(st, "an OCSP response", &e, rtype, reply,
+				       reply_len);
+		}
+		if (ca_ocsp_tbs_check(&st->ocsp_issuer, st->ocsp_key_hash, now,
+				      p, len, &e) != 0 ||
+		    ca_key_sign(st->ocsp_key, p, len, sig, &sig_len, &e) != 0)
+			return refusal(st, "an OCSP response", &e, rtype, reply,
+				       reply_len);
+		return ok_reply(sig, sig_len, rtype, reply, reply_len);
 	case CA_SMSG_SET_DOMAINS:
 		if (set_domains(st, p, len, &e) != 0)
 			return refusal(st, "a domain list", &e, rtype, reply,
@@ -234,7 +275,10 @@ ca_signer_serve(struct ca_signer_state *st, int fd)
 		if (ca_signer_hdr_get(h, &hdr) != 0 ||
 		    (hdr.type != CA_SMSG_SIGN_LEAF &&
 		     hdr.type != CA_SMSG_SIGN_CRL &&
-		     hdr.type != CA_SMSG_SET_DOMAINS)) {
+		     hdr.type != CA_SMSG_SET_DOMAINS &&
+		     hdr.type != CA_SMSG_OCSP_KEY &&
+		     hdr.type != CA_SMSG_OCSP_CERT &&
+		     hdr.type != CA_SMSG_OCSP_SIGN)) {
 			mica_log(MICA_LOG_WARN, "signer[%d]: malformed "
 				 "message header; closing the connection",
 				 (int)getpid());
@@ -522,6 +566,28 @@ out:
 	return rc;
 }
 
+/* The OCSP key: generated here, in memory only (a new one at every start,
+ * never stored, so there is nothing to steal from the disk), inherited by
+ * every signer the keeper forks. The hashes its responses must name are
+ * the current CA certificate's (RFC 6960 4.1.1). */
+static int
+ocsp_key_make(struct ca_signer_state *st, const struct ca_signer_config *c,
+	      struct mica_err *err)
+{
+	struct ca_cert_info ci;
+
+	if (ca_cert_info_read(c->ca_cert, c->ca_cert_len, &ci, err) != 0 ||
+	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &st->ocsp_issuer, err) != 0 ||
+	    ca_key_generate(CA_KEY_EC_P256, &st->ocsp_key, err) != 0 ||
+	    ca_key_spki(st->ocsp_key, &st->ocsp_spki, &st->ocsp_spki_len,
+			err) != 0 ||
+	    ca_ocsp_key_hash(st->ocsp_spki, st->ocsp_spki_len,
+			     st->ocsp_key_hash, err) != 0)
+		return -1;
+	return 0;
+}
+
 /* Unseal every key and learn the rules from the CA certificates: fill ST. */
 static int
 keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
@@ -572,6 +638,8 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	}
 	use_domains(st, v, n);
 	memcpy(st->domains_mac, mac, 32);
+	if (ocsp_key_make(st, c, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	mbedtls_platform_zeroize(mac, sizeof(mac));
@@ -751,5 +819,6 @@ done:
 		;
 	for (i = 0; i < CA_SIGNER_KEYS; i++)
 		ca_key_free(st.keys[i].key);
+	ca_key_free(st.ocsp_key);
 	_exit(status);
 }

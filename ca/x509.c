@@ -61,6 +61,9 @@ static const unsigned char OID_AKI[] = { 0x55, 0x1d, 0x23 };
 static const unsigned char OID_CRLDP[] = { 0x55, 0x1d, 0x1f };
 static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
 static const unsigned char OID_NC[] = { 0x55, 0x1d, 0x1e };
+/* deltaCRLIndicator and freshestCRL (RFC 5280 5.2.4, 5.2.6) */
+static const unsigned char OID_DELTA[] = { 0x55, 0x1d, 0x1b };
+static const unsigned char OID_FRESHEST[] = { 0x55, 0x1d, 0x2e };
 /* pkcs-9-at-extensionRequest 1.2.840.113549.1.9.14 (RFC 2985 5.4.2) */
 static const unsigned char OID_EXT_REQ[] = {
 	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e,
@@ -70,6 +73,14 @@ static const unsigned char OID_AIA[] = {
 };
 static const unsigned char OID_CA_ISSUERS[] = {
 	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02,
+};
+/* id-ad-ocsp (RFC 5280 4.2.2.1) */
+static const unsigned char OID_AD_OCSP[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01,
+};
+/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
+static const unsigned char OID_OCSP_NOCHECK[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05,
 };
 
 /* id-kp-* (RFC 5280 4.2.1.12, RFC 4945 5.1.3.12), in the order written. */
@@ -87,11 +98,13 @@ static const struct {
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04 } },
 	{ CA_EKU_IPSEC_IKE,
 	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x11 } },
+	{ CA_EKU_OCSP_SIGNING,
+	  { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 } },
 };
 #define NEKU (sizeof(eku_oids) / sizeof(eku_oids[0]))
 #define EKU_ALL (CA_EKU_SERVER_AUTH | CA_EKU_CLIENT_AUTH | \
 		 CA_EKU_CODE_SIGNING | CA_EKU_EMAIL_PROTECTION | \
-		 CA_EKU_IPSEC_IKE)
+		 CA_EKU_IPSEC_IKE | CA_EKU_OCSP_SIGNING)
 #define KU_ALL  0x7fu   /* digitalSignature .. cRLSign */
 
 static int
@@ -523,21 +536,55 @@ write_crldp(unsigned char **p, unsigned char *start, const char *url,
 	return write_ext(p, start, OID_CRLDP, sizeof(OID_CRLDP), 0, len);
 }
 
-/* RFC 5280 4.2.2.1 authorityInfoAccess with one caIssuers URI;
- * non-critical (MUST). */
+/* RFC 5280 4.2.2.1 authorityInfoAccess: an OCSP URI (when OCSP_URL is
+ * set), then one caIssuers URI (when URL is set); non-critical (MUST). */
+static int
+write_aia2(unsigned char **p, unsigned char *start, const char *url,
+	   size_t url_len, const char *ocsp_url, size_t ocsp_len)
+{
+	int ret;
+	size_t len = 0, one;
+
+	if (url != NULL) {
+		one = 0;
+		MBEDTLS_ASN1_CHK_ADD(one, write_uri(p, start, url, url_len));
+		MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_oid(p, start,
+			(const char *)OID_CA_ISSUERS, sizeof(OID_CA_ISSUERS)));
+		MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, CA_DER_SEQUENCE,
+						    one));
+		len += one;
+	}
+	if (ocsp_url != NULL) {
+		one = 0;
+		MBEDTLS_ASN1_CHK_ADD(one, write_uri(p, start, ocsp_url,
+						    ocsp_len));
+		MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_oid(p, start,
+			(const char *)OID_AD_OCSP, sizeof(OID_AD_OCSP)));
+		MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, CA_DER_SEQUENCE,
+						    one));
+		len += one;
+	}
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
+	return write_ext(p, start, OID_AIA, sizeof(OID_AIA), 0, len);
+}
+
 static int
 write_aia(unsigned char **p, unsigned char *start, const char *url,
 	  size_t url_len)
 {
+	return write_aia2(p, start, url, url_len, NULL, 0);
+}
+
+/* RFC 6960 4.2.2.2.1 id-pkix-ocsp-nocheck: extnValue NULL, non-critical. */
+static int
+write_nocheck(unsigned char **p, unsigned char *start)
+{
 	int ret;
 	size_t len = 0;
 
-	MBEDTLS_ASN1_CHK_ADD(len, write_uri(p, start, url, url_len));
-	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(p, start,
-			(const char *)OID_CA_ISSUERS, sizeof(OID_CA_ISSUERS)));
-	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
-	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
-	return write_ext(p, start, OID_AIA, sizeof(OID_AIA), 0, len);
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_NULL, 0));
+	return write_ext(p, start, OID_OCSP_NOCHECK, sizeof(OID_OCSP_NOCHECK),
+			 0, len);
 }
 
 /*
@@ -636,14 +683,17 @@ nc_size(const char *const *dom, size_t n)
 static int
 write_exts(unsigned char **p, unsigned char *start,
 	   const struct ca_tbs_cert *t, size_t crl_len, size_t aia_len,
-	   int subject_empty)
+	   size_t ocsp_len, int subject_empty)
 {
 	int ret;
 	size_t len = 0;
 
-	if (t->aia_url != NULL)
-		MBEDTLS_ASN1_CHK_ADD(len, write_aia(p, start, t->aia_url,
-						    aia_len));
+	if (t->ocsp_nocheck)
+		MBEDTLS_ASN1_CHK_ADD(len, write_nocheck(p, start));
+	if (t->aia_url != NULL || t->ocsp_url != NULL)
+		MBEDTLS_ASN1_CHK_ADD(len, write_aia2(p, start, t->aia_url,
+						     aia_len, t->ocsp_url,
+						     ocsp_len));
 	if (t->crl_url != NULL)
 		MBEDTLS_ASN1_CHK_ADD(len, write_crldp(p, start, t->crl_url,
 						      crl_len));
@@ -712,7 +762,7 @@ write_serial(unsigned char **p, unsigned char *start, const unsigned char *s,
 /* Everything ca_x509_tbs_cert refuses, before any byte is written. */
 static int
 check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
-	       struct mica_err *err)
+	       size_t *ocsp_len, struct mica_err *err)
 {
 	size_t i, n;
 
@@ -798,6 +848,9 @@ check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
 	if (t->aia_url != NULL &&
 	    check_url(t->aia_url, "CA issuers URL", aia_len, err) < 0)
 		return -1;
+	if (t->ocsp_url != NULL &&
+	    check_url(t->ocsp_url, "OCSP URL", ocsp_len, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -807,7 +860,7 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 {
 	unsigned char *buf = NULL, *p;
 	unsigned char tm[2][CA_DER_TIME_MAX];
-	size_t size, len = 0, crl_len = 0, aia_len = 0, tm_len[2];
+	size_t size, len = 0, crl_len = 0, aia_len = 0, ocsp_len = 0, tm_len[2];
 	int ret, rc = -1;
 
 	if (out == NULL || out_len == NULL || t == NULL)
@@ -815,7 +868,7 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 				    "ca_x509_tbs_cert: missing argument");
 	*out = NULL;
 	*out_len = 0;
-	if (check_tbs_cert(t, &crl_len, &aia_len, err) < 0)
+	if (check_tbs_cert(t, &crl_len, &aia_len, &ocsp_len, err) < 0)
 		return -1;
 	if (ca_der_put_time(t->not_before, tm[0], &tm_len[0], err) < 0 ||
 	    ca_der_put_time(t->not_after, tm[1], &tm_len[1], err) < 0)
@@ -828,7 +881,7 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 	 * backwards), so a bound too small fails as "encode_failed" before
 	 * anything lands outside BUF. */
 	size = 1024 + 24 + t->sig_alg_len + t->issuer_len + t->subject_len +
-	       t->spki_len + crl_len + 32 + aia_len + 32 +
+	       t->spki_len + crl_len + 32 + aia_len + 32 + ocsp_len + 64 +
 	       t->nnames * (sizeof(t->names[0].value) + 8) +
 	       2 * CA_KEYID_MAX + nc_size(t->nc_permit, t->nc_npermit);
 	buf = malloc(size);
@@ -844,7 +897,8 @@ ca_x509_tbs_cert(const struct ca_tbs_cert *t, unsigned char **out,
 		len += (size_t)ret;		\
 	} while (0)
 
-	ADD(write_exts(&p, buf, t, crl_len, aia_len, t->subject_len == 2));
+	ADD(write_exts(&p, buf, t, crl_len, aia_len, ocsp_len,
+		       t->subject_len == 2));
 	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->spki, t->spki_len));
 	ADD(mbedtls_asn1_write_raw_buffer(&p, buf, t->subject,
 					  t->subject_len));
@@ -1091,8 +1145,10 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 {
 	struct ca_der_w w;
 	unsigned char *buf = NULL;
-	unsigned char num[9];
+	unsigned char num[9], base[9];
 	size_t i, num_len, revoked = 0, exts, content, total, n, aki_len;
+	size_t base_len = 0, delta_ext = 0, fresh_val = 0, fresh_ext = 0;
+	size_t url_len = 0;
 	uint64_t v;
 	int rc = -1;
 
@@ -1169,6 +1225,38 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		num[sizeof(num) - 1 - num_len++] = 0;
 	}
 	exts = crl_ext_content(aki_len, num_len);
+	/* Delta CRL Indicator: SEQUENCE { OID, TRUE, OCTET STRING {
+	 * INTEGER base } } (critical, 5.2.4). Freshest CRL: SEQUENCE { OID,
+	 * OCTET STRING { CRLDistributionPoints with one fullName URI } }. */
+	if (t->delta_base < 0 || t->delta_base >= t->crl_number ||
+	    (t->delta_base > 0 && t->freshest_url != NULL))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				    "a delta CRL completes a lower number, "
+				    "and names no deltas itself");
+	if (t->delta_base > 0) {
+		v = (uint64_t)t->delta_base;
+		base_len = 0;
+		do {
+			base[sizeof(base) - 1 - base_len++] = (unsigned char)v;
+			v >>= 8;
+		} while (v != 0);
+		if (base[sizeof(base) - base_len] & 0x80)
+			base[sizeof(base) - 1 - base_len++] = 0;
+		delta_ext = 2 + sizeof(OID_DELTA) + 3 + 2 + 2 + base_len;
+		exts += ca_der_hdr_size(delta_ext) + delta_ext;
+	}
+	if (t->freshest_url != NULL) {
+		if (check_url(t->freshest_url, "Freshest CRL URL", &url_len,
+			      err) < 0)
+			return -1;
+		/* SEQUENCE { SEQUENCE { [0] { [0] { [6] uri } } } } */
+		fresh_val = ca_der_hdr_size(url_len) + url_len;
+		for (int k = 0; k < 4; k++)
+			fresh_val += ca_der_hdr_size(fresh_val);
+		fresh_ext = 2 + sizeof(OID_FRESHEST) +
+			    ca_der_hdr_size(fresh_val) + fresh_val;
+		exts += ca_der_hdr_size(fresh_ext) + fresh_ext;
+	}
 
 	/* CRL_ENTRIES_MAX keeps all of it below 2^32: four length octets. */
 	content = 3 + t->sig_alg_len + t->issuer_len +
@@ -1245,6 +1333,33 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, 2 + num_len);
 	ca_der_w_hdr(&w, CA_DER_INTEGER, num_len);
 	ca_der_w_raw(&w, num + sizeof(num) - num_len, num_len);
+	if (t->delta_base > 0) {
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, delta_ext);
+		ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_DELTA));
+		ca_der_w_raw(&w, OID_DELTA, sizeof(OID_DELTA));
+		ca_der_w_hdr(&w, CA_DER_BOOLEAN, 1);
+		ca_der_w_byte(&w, 0xff);
+		ca_der_w_hdr(&w, CA_DER_OCTET_STRING, 2 + base_len);
+		ca_der_w_hdr(&w, CA_DER_INTEGER, base_len);
+		ca_der_w_raw(&w, base + sizeof(base) - base_len, base_len);
+	}
+	if (t->freshest_url != NULL) {
+		size_t l = ca_der_hdr_size(url_len) + url_len;   /* [6] uri */
+		size_t l1 = ca_der_hdr_size(l) + l;              /* [0] full */
+		size_t l2 = ca_der_hdr_size(l1) + l1;            /* [0] dpn */
+		size_t l3 = ca_der_hdr_size(l2) + l2;            /* DP */
+
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, fresh_ext);
+		ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_FRESHEST));
+		ca_der_w_raw(&w, OID_FRESHEST, sizeof(OID_FRESHEST));
+		ca_der_w_hdr(&w, CA_DER_OCTET_STRING, fresh_val);
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, l3);
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, l2);
+		ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), l1);
+		ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), l);
+		ca_der_w_hdr(&w, CA_DER_CTX(6), url_len);
+		ca_der_w_raw(&w, t->freshest_url, url_len);
+	}
 	/* The size pass and the write pass agree, or nothing escapes. */
 	if (ca_der_w_done(&w, err) != 0)
 		goto out;

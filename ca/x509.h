@@ -69,6 +69,11 @@ struct ca_tbs_cert {
 	size_t aki_len;                /* 1..CA_KEYID_MAX; 0 means 20 */
 	const char *crl_url;           /* cRLDistributionPoints URI, NULL = none */
 	const char *aia_url;           /* authorityInfoAccess caIssuers, NULL = none */
+	const char *ocsp_url;          /* authorityInfoAccess OCSP (written
+					* before caIssuers), NULL = none */
+	int ocsp_nocheck;              /* id-pkix-ocsp-nocheck (RFC 6960
+					* 4.2.2.2.1): the delegated OCSP
+					* responder's certificate only */
 };
 
 /* Encode the TBSCertificate (v3). *out heap. */
@@ -135,6 +140,13 @@ struct ca_tbs_crl {
 					       * revokedCertificates is
 					       * omitted (RFC 5280 5.1.2.6) */
 	size_t nentries;
+	int64_t delta_base;            /* > 0: a delta CRL completing the
+					* complete CRL of this number (Delta
+					* CRL Indicator, critical, RFC 5280
+					* 5.2.4); 0: a complete CRL */
+	const char *freshest_url;      /* a complete CRL: where its deltas
+					* are (Freshest CRL, 5.2.6); NULL:
+					* none */
 };
 
 /* Encode the TBSCertList (v2, with AKI and cRLNumber extensions; each entry
@@ -246,6 +258,8 @@ struct ca_cert_facts {
 	const unsigned char *nc;       /* nameConstraints value, NULL if absent */
 	size_t nc_len;
 	int nc_critical;
+	int ocsp_nocheck;              /* id-pkix-ocsp-nocheck present */
+	int has_aia;                   /* authorityInfoAccess or CRL DP */
 	struct ca_name names[CA_NAMES_MAX];   /* subjectAltName, in order */
 	size_t nnames;
 };
@@ -263,6 +277,8 @@ int ca_lint_cert_read(const unsigned char *tbs, size_t tbs_len,
 /* What a TBSCertList says (ca_lint_crl_read). */
 struct ca_crl_facts {
 	const unsigned char *sig_alg; size_t sig_alg_len;  /* whole element */
+	uint64_t delta_base;           /* Delta CRL Indicator; 0: none */
+	int freshest;                  /* a Freshest CRL extension */
 	int64_t this_update, next_update;
 	uint64_t number;               /* cRLNumber; UINT64_MAX if longer */
 	const unsigned char *aki; size_t aki_len;

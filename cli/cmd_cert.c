@@ -364,7 +364,14 @@ static const char crl_help[] =
 "alone it goes to standard output.\n"
 "\n"
 "A CA that rolled over to a new key publishes one CRL per key (the old key\n"
-"for what it issued); the current key's is written, or key N's with --key.\n";
+"for what it issued); the current key's is written, or key N's with --key.\n"
+"\n"
+"Delta CRLs (RFC 5280 5.2.4): --delta-hours N (1-168; 0 turns them off)\n"
+"makes the CA publish, every N hours (by 'mica serve'), a delta CRL per key\n"
+"listing what was revoked since the key's complete CRL, which names it\n"
+"(Freshest CRL: URL/delta.crl); a revocation then publishes a delta, and the\n"
+"complete CRL keeps its period. --delta publishes a delta CRL now (and\n"
+"writes it with --out).\n";
 
 int
 cmd_crl(const char *datadir, int argc, char **argv)
@@ -374,10 +381,14 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		{ "pem", no_argument, NULL, 'p' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "delta", no_argument, NULL, 'D' },
+		{ "delta-hours", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *passfile = NULL;
+	int64_t delta_hours = -1;
+	int delta = 0;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -397,6 +408,11 @@ cmd_crl(const char *datadir, int argc, char **argv)
 				return cli_usage("crl", "--key must be a key index, 0-15");
 			break;
 		case 'P': passfile = optarg; break;
+		case 'D': delta = 1; break;
+		case 'H':
+			if (cli_parse_int(optarg, 0, CA_DELTA_HOURS_MAX, &delta_hours) != 0)
+				return cli_usage("crl", "--delta-hours must be 0-%d", CA_DELTA_HOURS_MAX);
+			break;
 		case 'h': fputs(crl_help, stdout); return 0;
 		default: return cli_usage("crl", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
@@ -406,14 +422,39 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_crl_publish(ca, &cli, &crl, &err) != 0) {
+	if (delta_hours >= 0) {
+		if (ca_crl_set_delta_hours(ca, &cli, (int)delta_hours, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+		if (delta_hours > 0)
+			fprintf(stderr, "delta CRLs every %d hour(s)\n", (int)delta_hours);
+		else
+			fprintf(stderr, "no delta CRLs\n");
+		/* The complete CRLs (and a delta) are published: write the
+		 * current key's (the last of ca_crl_keys). */
+		int idx[16];
+		size_t nk = ca_crl_keys(ca, idx);
+
+		if (nk == 0 || ca_crl_current_key(ca, idx[nk - 1], &crl,
+						  &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+	} else if (delta) {
+		if (ca_crl_publish_delta(ca, &cli, &crl, &err) != 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+	} else if (ca_crl_publish(ca, &cli, &crl, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	/* Every key published its CRL; write the one asked for. */
 	if (key >= 0) {
 		ca_crl_free(&crl);
-		if (ca_crl_current_key(ca, (int)key, &crl, &err) != 0) {
+		if ((delta ? ca_crl_delta_current_key(ca, (int)key, &crl, &err) :
+		     ca_crl_current_key(ca, (int)key, &crl, &err)) != 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
@@ -430,8 +471,9 @@ cmd_crl(const char *datadir, int argc, char **argv)
 			goto out;
 		}
 	}
-	fprintf(stderr, "published CRL number %lld, next update %s\n",
-		(long long)crl.number, cli_time(crl.next_update, t));
+	fprintf(stderr, "published %sCRL number %lld, next update %s\n",
+		delta ? "delta " : "", (long long)crl.number,
+		cli_time(crl.next_update, t));
 out:
 	free(pem);
 	ca_crl_free(&crl);
@@ -680,6 +722,54 @@ cmd_show(const char *datadir, int argc, char **argv)
 out:
 	free(pem);
 	ca_cert_free(&cert);
+	ca_close(ca);
+	return rc;
+}
+
+static const char publish_help[] =
+"Usage: mica [-d DIR] publish OUTDIR\n"
+"\n"
+"Write into OUTDIR (created if missing) what relying parties fetch, so that\n"
+"any web server, object store or CDN can serve it: ca.crt, ca.pem,\n"
+"root.crt, root.pem, ca-chain.pem, ca.p7b, crl, crl.pem, root.crl (once\n"
+"imported) and ocsp/<base64 request>, the pre-signed OCSP response of every\n"
+"certificate, at the path a GET /ocsp/{base64 request} decodes to. Each file\n"
+"is written to a temporary name and renamed into place; a response already\n"
+"there is kept, and the file of a certificate revoked since its response\n"
+"was signed is removed (the web server then asks mica: see the README's\n"
+"nginx example). Signs nothing: the responses are those 'mica serve' signed\n"
+"ahead of time ('mica serve --publish OUTDIR' keeps OUTDIR current itself).\n";
+
+int
+cmd_publish(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ca_publish_stats st;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(publish_help, stdout); return 0;
+		default: return cli_usage("publish", "unknown option: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("publish", "one output directory is required");
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	if (ca_publish(ca, argv[optind], &st, &err) != 0)
+		rc = cli_fail(&err);
+	else
+		fprintf(stderr, "published to %s: %zu file(s) written; OCSP "
+			"responses: %zu written, %zu unchanged, %zu removed\n",
+			argv[optind], st.files, st.ocsp_written, st.ocsp_kept,
+			st.ocsp_removed);
 	ca_close(ca);
 	return rc;
 }

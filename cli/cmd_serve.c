@@ -24,8 +24,9 @@ static const char serve_help[] =
 "Options:\n"
 "  --http ADDR:PORT        plain HTTP: the page /, /ca.crt, /ca.pem,\n"
 "                          /root.crt, /root.pem, /ca-chain.pem, /ca.p7b,\n"
-"                          /crl, /crl.pem, /root.crl, /healthz (/request\n"
-"                          and /admin, which take tokens, redirect to HTTPS)\n"
+"                          /crl, /crl.pem, /delta.crl, /root.crl, /ocsp,\n"
+"                          /healthz (/request and /admin, which take\n"
+"                          tokens, redirect to HTTPS)\n"
 "                          (default " WEB_DEFAULT_HTTP "; none to disable)\n"
 "  --https ADDR:PORT       HTTPS: everything, including the API under /api/v1\n"
 "                          (default " WEB_DEFAULT_HTTPS "; none to disable)\n"
@@ -52,6 +53,11 @@ static const char serve_help[] =
 "                          the disk)\n"
 "  --signers N             signer processes, which alone hold the CA key\n"
 "                          (default: one per core, at most 16)\n"
+"  --publish DIR           keep DIR current with the certificates, the CRL\n"
+"                          and every pre-signed OCSP response, for any web\n"
+"                          server to serve (as 'mica publish DIR', after\n"
+"                          each background pass: at most half a minute\n"
+"                          behind)\n"
 "\n"
 "ACME (RFC 8555) is served at https://HOST:PORT/acme/directory. Accounts\n"
 "need an External Account Binding from 'mica token create --enroll --acme'\n"
@@ -104,6 +110,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "acme-tls-port",   required_argument, NULL, '4' },
 		{ "acme-dns",        required_argument, NULL, 'n' },
 		{ "acme-allow-loopback", no_argument,   NULL, 'l' },
+		{ "publish",         required_argument, NULL, 'B' },
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -185,6 +192,9 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			break;
 		case 'l':
 			o.acme.allow_loopback = 1;
+			break;
+		case 'B':
+			o.publish_dir = optarg;
 			break;
 		case 'h':
 			fputs(serve_help, stdout);

@@ -24,6 +24,7 @@ static const struct {
 	{ "revoke",      cmd_revoke,      "revoke a certificate and publish a CRL" },
 	{ "unrevoke",    cmd_unrevoke,    "release a certificate from certificateHold" },
 	{ "crl",         cmd_crl,         "publish a new CRL (and write it out)" },
+	{ "publish",     cmd_publish,     "write the certificates, CRLs and OCSP responses to a directory" },
 	{ "list",        cmd_list,        "list certificates" },
 	{ "show",        cmd_show,        "show one certificate" },
 	{ "export-root", cmd_export_root, "write the root certificate (DER or PEM)" },

@@ -297,11 +297,21 @@ struct db_crl {
 	int64_t this_update, next_update;
 	unsigned char *der; size_t der_len;
 	int key_idx;             /* the CA key that signed it */
+	int64_t delta_base;      /* a delta CRL: the number of the complete
+				  * CRL it completes; 0: a complete CRL */
 };
 /* Highest CRL number stored (of any key: one series per CA), 0 if none. */
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
 /* Insert; MICA_E_CONFLICT if NUMBER is not greater than every stored one. */
 int db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err);
+/* Key KEY_IDX's latest delta CRL (with its DER if WITH_DER), as
+ * db_crl_latest_key does for complete CRLs (which it alone returns). */
+int db_crl_latest_delta(struct db *db, int key_idx, int with_der,
+			struct db_crl *out, struct mica_err *err);
+/* The period of delta CRLs in hours, 0 when the CA publishes none; set
+ * it (1..168, 0 turns them off). */
+int db_crl_delta_hours(struct db *db, int *hours, struct mica_err *err);
+int db_crl_delta_hours_set(struct db *db, int hours, struct mica_err *err);
 /* The CRL of key 0 with the highest number. MICA_E_NOTFOUND if none. */
 int db_crl_latest(struct db *db, struct db_crl *out, struct mica_err *err);
 /* The same without the DER (der NULL): number and dates only, cheap for a
@@ -652,5 +662,72 @@ int db_acme_authz_processing(struct db *db, size_t max, char (**ids)[40],
 			     size_t *n, struct mica_err *err);
 void db_acme_authz_free(struct db_acme_authz *a);
 void db_acme_authz_array_free(struct db_acme_authz *a, size_t n);
+
+/* --------------------------------------------------------------- ocsp -- */
+
+/* A certificate's revocation state, as an OCSP response states it. */
+struct db_cert_state {
+	int status;            /* DB_CERT_* */
+	int64_t revoked_at;    /* 0 unless revoked */
+	int reason;            /* -1 unless revoked */
+	int key_idx;           /* the CA key that signed it */
+};
+/* SERIAL's state; MICA_E_NOTFOUND "cert_not_found" if never recorded. */
+int db_cert_state_get(struct db *db, const char *serial,
+		      struct db_cert_state *s, struct mica_err *err);
+
+struct db_ocsp_response {
+	unsigned char *der; size_t der_len;   /* the whole OCSPResponse */
+	int64_t this_update, next_update;
+};
+/* The pre-signed response of SERIAL whose nextUpdate is after
+ * FRESH_AFTER; MICA_E_NOTFOUND if there is none. OUT's DER heap. */
+int db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
+		struct db_ocsp_response *out, struct mica_err *err);
+void db_ocsp_response_free(struct db_ocsp_response *r);
+/* Store (or replace) SERIAL's response, which states S, but only while
+ * the certificate is still in state S: *STORED (may be NULL) 1 if it
+ * was, 0 if the certificate changed meanwhile (nothing stored, no
+ * error). Any later change of its state drops the row (a trigger). */
+int db_ocsp_put(struct db *db, const char *serial,
+		const struct db_cert_state *s, const unsigned char *der,
+		size_t der_len, int64_t this_update, int64_t next_update,
+		int *stored, struct mica_err *err);
+/* Up to MAX certificates of key KEY_IDX, valid or revoked and not
+ * expired at NOW, with no response or one whose nextUpdate is before
+ * REFRESH_BEFORE: what the background refresh signs next. */
+struct db_ocsp_todo {
+	char serial[DB_SERIAL_MAX];
+	struct db_cert_state state;   /* key_idx not filled */
+};
+int db_ocsp_todo(struct db *db, int key_idx, int64_t now,
+		 int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
+		 size_t *n, struct mica_err *err);
+/* Drop the responses whose nextUpdate is before BEFORE (those of
+ * certificates that expired long ago: nothing refreshes them). */
+int db_ocsp_prune(struct db *db, int64_t before, struct mica_err *err);
+/* Has a certificate's revocation state changed since the last
+ * db_ocsp_dirty_clear (a trigger marks it)? *DIRTY 1 or 0. */
+int db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err);
+int db_ocsp_dirty_clear(struct db *db, struct mica_err *err);
+/* How many stored responses are fresh at NOW. */
+int db_ocsp_count(struct db *db, int64_t now, int64_t *count,
+		  struct mica_err *err);
+/* For a publication directory: CB(CTX, serial, not_after, der, der_len,
+ * this_update) for every certificate of key KEY_IDX, valid or revoked,
+ * that expires after EXPIRED_SINCE, with its pre-signed response when one
+ * is fresh at NOW (else DER NULL). A non-zero CB stops the walk: -1, ERR
+ * the callback's. */
+typedef int (*db_ocsp_cb)(void *ctx, const char *serial, int64_t not_after,
+			  const void *der, size_t der_len,
+			  int64_t this_update);
+int db_ocsp_foreach(struct db *db, int key_idx, int64_t now,
+		    int64_t expired_since, db_ocsp_cb cb, void *ctx,
+		    struct mica_err *err);
+/* Record a delegated OCSP responder certificate. */
+int db_ocsp_responder_add(struct db *db, const char *serial,
+			  const unsigned char *der, size_t der_len,
+			  int64_t not_before, int64_t not_after,
+			  int64_t created_at, struct mica_err *err);
 
 #endif

@@ -34,6 +34,7 @@
 #include "ca/cacert.h"
 #include "ca/keys.h"
 #include "ca/names.h"
+#include "ca/ocsp.h"
 #include "ca/profile.h"
 #include "ca/signer.h"
 #include "ca/signer_int.h"
@@ -913,6 +914,144 @@ test_several_keys_after_a_rollover(void)
 	free(cert2);
 }
 
+/* The OCSP key: the same in every signer, certified by the CA key only
+ * as a short-lived responder for itself, and signing only ResponseData
+ * about this CA's certificates. */
+static void
+test_the_ocsp_key_signs_only_what_the_signer_checks(void)
+{
+	unsigned char spki[512], spki2[512], sig[CA_SIG_MAX], serial[16];
+	unsigned char *subj = NULL, *tbs = NULL, kh[20];
+	unsigned char cid[CA_OCSP_CERTID_MAX];
+	size_t spki_len = 0, spki2_len = 0, sig_len = 0, subj_len = 0;
+	size_t tbs_len = 0, cid_len = 0, ocsp_alg_len = 0;
+	const unsigned char *ocsp_alg;
+	struct ca_cert_info root;
+	struct ca_ocsp_issuer is, other;
+	struct ca_ocsp_single sr;
+	struct ca_ocsp_tbs rd;
+	struct ca_tbs_cert t;
+	struct leaf l;
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_EQUAL_FATAL(ca_signer_ocsp_key(sg, spki, sizeof(spki),
+						 &spki_len, &err), 0);
+	for (int i = 0; i < 4; i++) {   /* every signer holds the same key */
+		CU_ASSERT_EQUAL(ca_signer_ocsp_key(sg, spki2, sizeof(spki2),
+						   &spki2_len, &err), 0);
+		CU_ASSERT(spki2_len == spki_len &&
+			  memcmp(spki, spki2, spki_len) == 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(root_der, root_len, &root,
+						&err), 0);
+
+	/* The responder certificate for that key. */
+	memset(serial, 0x31, sizeof(serial));
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name(CA_OCSP_SUBJECT_CN, NULL, &subj,
+					   &subj_len, &err), 0);
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = root_name;
+	t.issuer_len = root_name_len;
+	t.subject = subj;
+	t.subject_len = subj_len;
+	t.not_before = now - 3600;
+	t.not_after = now - 3600 + CA_OCSP_CERT_DAYS * DAY;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.path_len = -1;
+	t.key_usage = CA_KU_DIGITAL_SIGNATURE;
+	t.eku = CA_EKU_OCSP_SIGNING;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_key_id(spki, spki_len, t.ski, &err), 0);
+	t.ski_len = 20;
+	t.has_aki = 1;
+	memcpy(t.aki, root_ski, 20);
+	t.aki_len = 20;
+	t.ocsp_nocheck = 1;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	if (ca_signer_sign_key(sg, CA_SIGN_OCSP_CERT, 0, tbs, tbs_len, sig,
+			       &sig_len, NULL, &err) != 0)
+		fprintf(stderr, "\n  refused: %s\n", err.msg);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP_CERT, 0, tbs,
+					   tbs_len, sig, &sig_len, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, tbs_len, alg, alg_len, sig, sig_len,
+				      root.spki, root.spki_len, &err), 0);
+	free(tbs);
+	/* ... but not for another key, and not for a week. */
+	t.spki = leaf_spki;
+	t.spki_len = leaf_spki_len;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP_CERT, 0, tbs,
+					   tbs_len, sig, &sig_len, NULL, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	free(tbs);
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.not_after = t.not_before + 7 * DAY;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP_CERT, 0, tbs,
+					   tbs_len, sig, &sig_len, NULL, &err), -1);
+	free(tbs);
+	/* A leaf TBS is no responder certificate. */
+	leaf_default(&l);
+	CU_ASSERT_EQUAL_FATAL(leaf_tbs(&l, &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP_CERT, 0, tbs,
+					   tbs_len, sig, &sig_len, NULL, &err), -1);
+	free(tbs);
+
+	/* A ResponseData about this CA's certificate, by this key. */
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_issuer_hashes(root.subject,
+		root.subject_len, root.spki, root.spki_len, &is, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_key_hash(spki, spki_len, kh, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is, serial,
+		sizeof(serial), cid, &cid_len, &err), 0);
+	memset(&sr, 0, sizeof(sr));
+	sr.certid = cid;
+	sr.certid_len = cid_len;
+	sr.status = CA_OCSP_GOOD;
+	sr.this_update = now;
+	sr.next_update = now + CA_OCSP_PERIOD;
+	memset(&rd, 0, sizeof(rd));
+	memcpy(rd.key_hash, kh, 20);
+	rd.produced_at = now;
+	rd.singles = &sr;
+	rd.nsingles = 1;
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(&rd, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP, 0, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), 0);
+	ocsp_alg = ca_key_type_sig_alg(CA_KEY_EC_P256, &ocsp_alg_len);
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, tbs_len, ocsp_alg, ocsp_alg_len, sig,
+				      sig_len, spki, spki_len, &err), 0);
+	free(tbs);
+	/* Not about another issuer's certificate, not as another key. */
+	memset(&other, 0x55, sizeof(other));
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &other,
+		serial, sizeof(serial), cid, &cid_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(&rd, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP, 0, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	free(tbs);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is, serial,
+		sizeof(serial), cid, &cid_len, &err), 0);
+	memset(rd.key_hash, 0x66, 20);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(&rd, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP, 0, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	free(tbs);
+	/* A certificate TBS is no ResponseData. */
+	leaf_default(&l);
+	CU_ASSERT_EQUAL_FATAL(leaf_tbs(&l, &tbs, &tbs_len), 0);
+	CU_ASSERT_EQUAL(ca_signer_sign_key(sg, CA_SIGN_OCSP, 0, tbs, tbs_len,
+					   sig, &sig_len, NULL, &err), -1);
+	free(tbs);
+	free(subj);
+}
+
 int
 main(void)
 {
@@ -944,6 +1083,8 @@ main(void)
 		  test_a_killed_signer_is_replaced },
 		{ "after a rollover: leaves with the current key, CRLs with each",
 		  test_several_keys_after_a_rollover },
+		{ "the OCSP key: certified only as its own short-lived responder, signs only this CA's responses",
+		  test_the_ocsp_key_signs_only_what_the_signer_checks },
 	};
 	CU_pSuite suite;
 	unsigned failed;

@@ -1434,7 +1434,7 @@ test_cert_refusals(void)
 			t.key_usage = 1u << 7;
 			break;
 		case 7:
-			t.eku = 1u << 5;
+			t.eku = 1u << 6;   /* no such purpose (5 is OCSPSigning) */
 			break;
 		case 8:
 			bad_name = nm[1];
@@ -2542,7 +2542,7 @@ static const struct lint_case crl_cases[] = {
 	{ "21-octet cRLNumber", "cRLNumber longer than 20 octets" },
 	{ "cRLNumber critical", "cRLNumber critical" },
 	{ "duplicate cRLNumber", "duplicate extension" },
-	{ "deltaCRLIndicator", "unknown extension" },
+	{ "deltaCRLIndicator completing itself", "BaseCRLNumber not below" },
 	{ "trailing garbage after the TBS", "trailing data after TBSCertList" },
 	{ "issuer mismatch", "issuer mismatch" },
 	{ "thisUpdate equal to nextUpdate", "thisUpdate not before" },
@@ -2616,7 +2616,7 @@ crl_mutate(size_t i, struct crl_parts *c, int64_t r1)
 		c->exts = tlv(0xa0, SEQ(crl_aki(0),
 					crl_num(0, LIT(0x02, 0x01, 0x2a)),
 					ext_blob(OIDB(0x55, 0x1d, 0x1b), 1,
-						 LIT(0x02, 0x01, 0x29))));
+						 LIT(0x02, 0x01, 0x2a))));
 		break;
 	case 16: c->trailer = LIT(0x00); break;
 	case 17: c->issuer = name_blob("Contoso EC Root", "Fabrikam"); break;
@@ -3071,6 +3071,70 @@ test_pem_buffer_bounds(void)
 	free(buf);
 }
 
+/* RFC 5280 5.2.4 and 5.2.6: a delta CRL (critical Delta CRL Indicator)
+ * and a complete CRL naming its deltas (Freshest CRL) lint clean and say
+ * so; a delta of itself or of a later CRL, or a delta naming deltas, is
+ * refused by the encoder; the linter refuses a Delta CRL Indicator that is
+ * not critical and one in a certificate. */
+static void
+test_crl_delta_and_freshest(void)
+{
+	struct ca_crl_entry ent;
+	struct ca_tbs_crl c;
+	struct ca_crl_facts f;
+	struct mica_err err;
+	unsigned char *tbs = NULL;
+	size_t tbs_len = 0;
+	static const unsigned char s1[] = { 0x31, 0x32 };
+
+	set_entry(&ent, s1, sizeof(s1), 1, now - 30);
+	crl_template(&c, &ca_ec, &ent, 1);
+	c.delta_base = 41;
+	c.next_update = now + 3600;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), 0);
+	if (ca_lint_crl_read(tbs, tbs_len, ca_ec.name, ca_ec.name_len, &f,
+			     &err) != 0)
+		fprintf(stderr, "\n  %s\n", err.msg);
+	CU_ASSERT_EQUAL(ca_lint_crl_read(tbs, tbs_len, ca_ec.name,
+					 ca_ec.name_len, &f, &err), 0);
+	CU_ASSERT_EQUAL(f.delta_base, 41);
+	CU_ASSERT_EQUAL(f.number, 42);
+	CU_ASSERT_EQUAL(f.freshest, 0);
+	/* The indicator's critical flag cleared by hand: refused. */
+	for (size_t i = 0; i + 8 < tbs_len; i++)
+		if (memcmp(tbs + i, "\x06\x03\x55\x1d\x1b\x01\x01\xff", 8) == 0) {
+			tbs[i + 7] = 0x00;
+			break;
+		}
+	CU_ASSERT_EQUAL(ca_lint_crl(tbs, tbs_len, ca_ec.name, ca_ec.name_len,
+				    &err), -1);
+	free(tbs);
+	tbs = NULL;
+
+	crl_template(&c, &ca_ec, NULL, 0);
+	c.freshest_url = "http://ca.contoso.test/delta.crl";
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_lint_crl_read(tbs, tbs_len, ca_ec.name,
+					 ca_ec.name_len, &f, &err), 0);
+	CU_ASSERT_EQUAL(f.delta_base, 0);
+	CU_ASSERT_EQUAL(f.freshest, 1);
+	free(tbs);
+	tbs = NULL;
+
+	crl_template(&c, &ca_ec, NULL, 0);
+	c.delta_base = 42;                     /* a delta of itself */
+	CU_ASSERT_EQUAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), -1);
+	c.delta_base = 43;                     /* of a later CRL */
+	CU_ASSERT_EQUAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), -1);
+	c.delta_base = 41;
+	c.freshest_url = "http://ca.contoso.test/delta.crl";
+	CU_ASSERT_EQUAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), -1);
+	c.delta_base = -1;
+	c.freshest_url = NULL;
+	CU_ASSERT_EQUAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), -1);
+	CU_ASSERT_PTR_NULL(tbs);
+}
+
 int
 main(void)
 {
@@ -3123,6 +3187,8 @@ main(void)
 		{ "wrap builds SEQUENCE { tbs, alg, BIT STRING }", test_wrap },
 		{ "PEM has 64 columns and round-trips", test_pem },
 		{ "lint fails when the fault point fires", test_lint_fault },
+		{ "delta CRLs and the Freshest CRL: encoded, linted, refused when inconsistent",
+		  test_crl_delta_and_freshest },
 		{ "DER writer given too small a buffer fails without writing "
 		  "past it", test_writer_bounds },
 		{ "PEM into a wrong-sized buffer is refused without writing",

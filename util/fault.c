@@ -15,6 +15,7 @@ static struct {
 	unsigned long count;
 } faults[FAULT_MAX];
 static int nfaults;
+static _Thread_local int fault_exempt;
 
 static void
 load(void)
@@ -57,11 +58,19 @@ mica_fault_disable(void)
 	pthread_mutex_unlock(&fault_lock);
 }
 
+void
+mica_fault_exempt(int on)
+{
+	fault_exempt = on;
+}
+
 int
 mica_fault_hit(const char *point)
 {
 	int hit = 0;
 
+	if (fault_exempt)
+		return 0;
 	pthread_mutex_lock(&fault_lock);
 	if (!fault_loaded)
 		load();

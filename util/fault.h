@@ -21,9 +21,15 @@ void mica_fault_reset(void);
 /* No point fires in this process any more (a signer process: the front end
  * that forked it counts "sign" itself). */
 void mica_fault_disable(void);
+/* ON: no point fires in, or is counted by, the calling thread until it is
+ * called with 0 (background work such as the daemon's OCSP pre-signing,
+ * whose writes would otherwise shift the counts a test aims at). */
+void mica_fault_exempt(int on);
 #define MICA_FAULT(p) mica_fault_hit(p)
+#define MICA_FAULT_EXEMPT(on) mica_fault_exempt(on)
 #else
 #define MICA_FAULT(p) 0
+#define MICA_FAULT_EXEMPT(on) ((void)0)
 #endif
 
 #endif

@@ -35,6 +35,17 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	memset(tok, 0, sizeof(tok));
 	mica_err_clear(&err);
 
+	/* A "{*}" route takes its tail raw (web_route_match_tail): public
+	 * files only, so nothing below but the handler needs the path. */
+	if (web_route_match_tail(table, ntable, rq->method, rq->uri,
+				 rq->path_len, &m) == WEB_ROUTE_OK) {
+		if (m.route->auth != WEB_AUTH_PUBLIC) {
+			mica_err_set(&err, MICA_E_INTERNAL, "bad_route",
+				     "a tail route must be public");
+			goto fail;
+		}
+		goto matched;
+	}
 	if (web_path_parse(rq->uri, rq->path_len, path, sizeof(path), &err) != 0)
 		goto fail;
 	if (srv != NULL) {
@@ -59,6 +70,7 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 		mica_err_set(&err, MICA_E_NOTFOUND, "not_found", "no such resource");
 		goto fail;
 	}
+matched:
 	/* ACME lives on the HTTPS listener only: its clients are given the
 	 * directory's https URL, and nothing else of it is meant for HTTP. */
 	if (m.route->auth == WEB_AUTH_ACME && !rq->tls) {

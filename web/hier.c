@@ -213,3 +213,41 @@ web_h_ca_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 				    "no such CA certificate");
 	return reply_copy(rep, "application/pkix-cert", der, len, 3600, err);
 }
+
+/* A key's latest delta CRL (RFC 5280 5.2.4), where its complete CRLs'
+ * Freshest CRL extension points: /delta.crl (key 0), /delta.crl/N. */
+static int
+delta_reply(struct web_ctx *c, struct web_reply *rep, int idx,
+	    struct mica_err *err)
+{
+	struct ca *ca;
+	struct ca_crl crl;
+
+	if ((ca = web_thread_ca(c->srv, err)) == NULL)
+		return -1;
+	if (ca_crl_delta_current_key(ca, idx, &crl, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_NOTFOUND)
+			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+				     "no delta CRL");
+		return -1;
+	}
+	return crl_reply(c, rep, &crl, "a delta CRL", err);
+}
+
+int
+web_h_delta_crl(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	return delta_reply(c, rep, 0, err);
+}
+
+int
+web_h_delta_crl_key(struct web_ctx *c, struct web_reply *rep,
+		    struct mica_err *err)
+{
+	int idx;
+
+	if (key_param(c->m->param[0], "", &idx) != 0)
+		return mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+				    "no such delta CRL");
+	return delta_reply(c, rep, idx, err);
+}

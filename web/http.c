@@ -129,6 +129,27 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
+/* RFC 9110 5.6.7 IMF-fixdate of T into BUF: 0, or -1. */
+static int
+http_date(int64_t t, char *buf, size_t size)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+					  "Fri", "Sat" };
+	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May",
+					  "Jun", "Jul", "Aug", "Sep", "Oct",
+					  "Nov", "Dec" };
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
+	    tm.tm_mon < 0 || tm.tm_mon > 11)
+		return -1;
+	return snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+			wd[tm.tm_wday], tm.tm_mday, mo[tm.tm_mon],
+			tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			tm.tm_sec) < (int)size ? 0 : -1;
+}
+
 static enum MHD_Result
 send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep)
 {
@@ -162,6 +183,13 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 		snprintf(buf, sizeof(buf), "public, max-age=%d", rep->max_age);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, buf);
 	}
+	if (rep->etag[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
+	if (rep->last_modified > 0 &&
+	    http_date(rep->last_modified, buf, sizeof(buf)) == 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, buf);
+	if (rep->expires > 0 && http_date(rep->expires, buf, sizeof(buf)) == 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_EXPIRES, buf);
 	if (rep->location[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
 	if (rep->allow[0] != '\0')

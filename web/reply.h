@@ -7,6 +7,7 @@
 #define MICA_WEB_REPLY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -27,6 +28,9 @@ struct web_reply {
 	int max_age;               /* -1: Cache-Control: no-store;
 				    * >= 0: public, max-age=N */
 	int www_auth;              /* WWW-Authenticate: Bearer */
+	char etag[48];             /* ETag (quoted), "" = none */
+	int64_t last_modified;     /* Last-Modified, Unix time; 0 = none */
+	int64_t expires;           /* Expires, Unix time; 0 = none */
 	int close;                 /* Connection: close */
 	/* More headers (ACME: Replay-Nonce, Link, its own Location); NAME
 	 * is a static string. */

@@ -35,6 +35,13 @@ static const struct web_route routes[] = {
 	{ "GET",    "/root.crl",     web_h_root_crl,  WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/crl/{key}",    web_h_crl_key,   WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/ca/{file}",    web_h_ca_key,    WEB_AUTH_PUBLIC, NULL },
+	/* Delta CRLs (RFC 5280 5.2.4), when the CA publishes them. */
+	{ "GET",    "/delta.crl",        web_h_delta_crl,     WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/delta.crl/{key}",  web_h_delta_crl_key, WEB_AUTH_PUBLIC, NULL },
+	/* OCSP (RFC 6960 A.1, RFC 5019): what every certificate names in
+	 * its AIA. The GET's tail is a base64 request (web/ocsp.c). */
+	{ "POST",   "/ocsp",         web_h_ocsp_post, WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ocsp/{*}",     web_h_ocsp_get,  WEB_AUTH_PUBLIC, NULL },
 
 	/* Requests: submit (token optional), poll by unguessable id. */
 	{ "POST",   "/api/v1/requests",               web_h_req_submit,  WEB_AUTH_ANY,   "profile days" },
@@ -175,6 +182,38 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 	return WEB_ROUTE_BAD_METHOD;
 }
 
+/* The part of a "{*}" pattern before it, or 0 if PAT has none. */
+static size_t
+tail_prefix(const char *pat)
+{
+	size_t n = strlen(pat);
+
+	return n >= 3 && strcmp(pat + n - 3, "{*}") == 0 ? n - 3 : 0;
+}
+
+int
+web_route_match_tail(const struct web_route *table, size_t n,
+		     const char *method, const char *raw, size_t len,
+		     struct web_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; raw != NULL && i < n; i++) {
+		size_t pre = tail_prefix(table[i].pattern);
+
+		if (pre == 0 || len <= pre || len - pre >= WEB_TAIL_MAX ||
+		    memcmp(raw, table[i].pattern, pre) != 0 ||
+		    !method_fits(table[i].method, method) ||
+		    memchr(raw + pre, '?', len - pre) != NULL ||
+		    memchr(raw + pre, '#', len - pre) != NULL)
+			continue;
+		memcpy(m->tail, raw + pre, len - pre);
+		m->tail[len - pre] = '\0';
+		m->route = &table[i];
+		return WEB_ROUTE_OK;
+	}
+	return WEB_ROUTE_NOT_FOUND;
+}
+
 const char *
 web_log_path(const char *raw, size_t len)
 {
@@ -182,6 +221,15 @@ web_log_path(const char *raw, size_t len)
 	struct web_match m;
 	char path[WEB_PATH_MAX];
 
+	/* A tail route is logged by its pattern, never its tail. */
+	for (size_t i = 0; raw != NULL && i < sizeof(routes) / sizeof(routes[0]);
+	     i++) {
+		size_t pre = tail_prefix(routes[i].pattern);
+
+		if (pre > 0 && len > pre && memcmp(raw, routes[i].pattern,
+						   pre) == 0)
+			return routes[i].pattern;
+	}
 	if (raw == NULL || web_path_parse(raw, len, path, sizeof(path), NULL) != 0)
 		return "(other path)";
 	if ((a = web_asset_find(path)) != NULL)

@@ -37,11 +37,14 @@ struct web_route {
 };
 
 #define WEB_MAX_PARAMS 2
+#define WEB_TAIL_MAX   1024     /* a "{*}" tail: an OCSP request in base64 */
 struct web_match {
 	const struct web_route *route;
 	size_t nparams;
 	char param[WEB_MAX_PARAMS][WEB_PARAM_MAX];
 	char allow[64];         /* methods for the path, when BAD_METHOD */
+	char tail[WEB_TAIL_MAX];   /* a "{*}" route's rest of the path, raw
+				    * (still percent-encoded) */
 };
 
 enum { WEB_ROUTE_OK = 0, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METHOD };
@@ -57,6 +60,19 @@ const struct web_route *web_routes(size_t *n);
  */
 int web_route_match(const struct web_route *table, size_t n,
 		    const char *method, const char *path, struct web_match *m);
+
+/*
+ * Match METHOD and the raw (undecoded) path RAW[0..LEN) against the routes
+ * of TABLE whose pattern ends in "{*}" ("/ocsp/{*}"): the raw path must
+ * start with the part before "{*}", and the rest, non-empty, shorter than
+ * WEB_TAIL_MAX and without '?' or '#', goes into m->tail as sent, for the
+ * handler to decode (RFC 6960 A.1: a GET's base64 may hold '/', raw or
+ * as %2F, which the path decoder rightly refuses elsewhere).
+ * WEB_ROUTE_OK or WEB_ROUTE_NOT_FOUND.
+ */
+int web_route_match_tail(const struct web_route *table, size_t n,
+			 const char *method, const char *raw, size_t len,
+			 struct web_match *m);
 
 /*
  * What the access log may say of a request path, RAW[0..LEN) as the

@@ -44,6 +44,8 @@ struct web_opts {
 	int signers;                  /* signer processes holding the CA
 				       * key; 0 = one per core */
 	struct ca_acme_opts acme;     /* ACME at /acme/directory (HTTPS) */
+	const char *publish_dir;      /* keep it current (ca_publish), or
+				       * NULL */
 };
 
 /*

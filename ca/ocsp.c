@@ -1,0 +1,536 @@
+/*
+ * ca/ocsp.c - the OCSP responder (RFC 6960, RFC 5019): answers from the
+ * store, pre-signed responses, and the delegated responder certificate.
+ *
+ * Responses are signed by an OCSP key that is not the CA key (ca/sign.h:
+ * the signers' in the daemon), certified by the CA key as a delegated
+ * responder for a few days (CA_OCSP_CERT_DAYS) and renewed here well
+ * before it expires. Every certificate the current key signed has a
+ * response signed ahead of time (ca_ocsp_refresh, run by the daemon in the
+ * background), for the SHA-1 CertID without a nonce that RFC 5019 clients
+ * send: answering one is a lookup. Anything else (SHA-256, a nonce,
+ * several CertIDs, a miss) is signed on demand. A revocation drops the
+ * certificate's stored response in the same transaction (a trigger of
+ * schema/007), so the next request is answered from the store's state.
+ */
+#include "ca/ca.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+#include "ca/cacert.h"
+#include "ca/ocsp.h"
+#include "ca/sign.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+/* Renew the responder certificate when less than this is left: a
+ * response made with it (valid CA_OCSP_PERIOD) never outlives it. */
+#define CERT_RENEW_LEFT   (CA_OCSP_PERIOD + INT64_C(12) * 3600)
+/* Refresh a stored response when less than this is left of it (RFC 5019
+ * 4: well before nextUpdate). */
+#define REFRESH_LEFT      (CA_OCSP_PERIOD / 2)
+/* A stored response is served while at least this much of it is left. */
+#define SERVE_LEFT        INT64_C(300)
+
+struct ca_ocsp_state {
+	pthread_mutex_t mu;            /* the responder certificate */
+	int ready;                     /* issuer and key_hash are set */
+	struct ca_ocsp_issuer issuer;  /* the current key's CertID hashes */
+	unsigned char key_hash[20];    /* the OCSP key's KeyHash */
+	unsigned char *cert;           /* the responder certificate, DER */
+	size_t cert_len;
+	int64_t cert_not_after;
+};
+
+void
+ca_ocsp_state_free(struct ca_ocsp_state *o)
+{
+	if (o == NULL)
+		return;
+	pthread_mutex_destroy(&o->mu);
+	free(o->cert);
+	free(o);
+}
+
+static struct ca_ocsp_state *
+state(struct ca *ca, struct mica_err *err)
+{
+	struct ca_ocsp_state *o;
+
+	pthread_mutex_lock(&ca->sh->lock);
+	if (ca->sh->ocsp == NULL &&
+	    (ca->sh->ocsp = calloc(1, sizeof(*ca->sh->ocsp))) != NULL)
+		pthread_mutex_init(&ca->sh->ocsp->mu, NULL);
+	o = ca->sh->ocsp;
+	pthread_mutex_unlock(&ca->sh->lock);
+	if (o == NULL)
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			     "out of memory");
+	return o;
+}
+
+/* Learn the issuer's hashes and the OCSP key's KeyHash, once. Called
+ * with o->mu held. */
+static int
+learn(struct ca *ca, struct ca_ocsp_state *o, struct mica_err *err)
+{
+	struct ca_cert_info ci;
+	unsigned char spki[512];
+	size_t spki_len = 0;
+
+	if (o->ready)
+		return 0;
+	if (ca_sign_ready(ca, err) != 0 ||
+	    ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &ci,
+			      err) != 0 ||
+	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &o->issuer, err) != 0 ||
+	    ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
+	    ca_ocsp_key_hash(spki, spki_len, o->key_hash, err) != 0)
+		return -1;
+	o->ready = 1;
+	return 0;
+}
+
+struct responder_tx {
+	const char *serial;
+	const unsigned char *der;
+	size_t der_len;
+	int64_t not_before, not_after, now;
+};
+
+static int
+responder_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct responder_tx *x = arg;
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "valid until %lld",
+		 (long long)x->not_after);
+	if (db_ocsp_responder_add(db, x->serial, x->der, x->der_len,
+				  x->not_before, x->not_after, x->now,
+				  err) != 0 ||
+	    db_audit_add(db, x->now, "ocsp", "ocsp.responder", x->serial,
+			 detail, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* A new delegated responder certificate for the OCSP key (RFC 6960
+ * 4.2.2.2), recorded before any response carries it. Called with o->mu
+ * held. */
+static int
+certify(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
+	struct mica_err *err)
+{
+	struct ca_tbs_cert t;
+	struct responder_tx x;
+	unsigned char spki[512], serial[16];
+	unsigned char *subject = NULL, *tbs = NULL, *der = NULL;
+	char hex[CA_SERIAL_MAX];
+	size_t spki_len = 0, subject_len = 0, tbs_len = 0, der_len = 0, alg_len;
+	int rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	if (ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
+	    ca_serial_new(serial, hex, err) != 0 ||
+	    ca_x509_name(CA_OCSP_SUBJECT_CN, NULL, &subject, &subject_len,
+			 err) != 0 ||
+	    ca_x509_key_id(spki, spki_len, t.ski, err) != 0)
+		goto out;
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = ca_sign_alg(ca, &alg_len);
+	t.sig_alg_len = alg_len;
+	t.issuer = ca->sh->subject;
+	t.issuer_len = ca->sh->subject_len;
+	t.subject = subject;
+	t.subject_len = subject_len;
+	/* An hour back for clients whose clocks are slow. */
+	t.not_before = now - 3600;
+	t.not_after = t.not_before + CA_OCSP_CERT_DAYS * INT64_C(86400);
+	if (t.not_before < ca->sh->not_before)
+		t.not_before = ca->sh->not_before;
+	if (t.not_after > ca->sh->not_after)
+		t.not_after = ca->sh->not_after;
+	if (t.not_after - now < CERT_RENEW_LEFT) {
+		mica_err_set(err, MICA_E_CONFLICT, "ca_expiring",
+			     "the CA certificate expires too soon for an OCSP "
+			     "responder certificate");
+		goto out;
+	}
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.path_len = -1;
+	t.key_usage = CA_KU_DIGITAL_SIGNATURE;
+	t.eku = CA_EKU_OCSP_SIGNING;
+	t.ski_len = 20;
+	t.has_aki = 1;
+	memcpy(t.aki, ca->sh->ski, ca->sh->ski_len);
+	t.aki_len = ca->sh->ski_len;
+	t.ocsp_nocheck = 1;
+	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0 ||
+	    ca_sign_ocsp_cert(ca, tbs, tbs_len, &der, &der_len, err) != 0)
+		goto out;
+	x.serial = hex;
+	x.der = der;
+	x.der_len = der_len;
+	x.not_before = t.not_before;
+	x.not_after = t.not_after;
+	x.now = now;
+	/* On this handle's own connection: the background refresh's writes
+	 * never wait in (or slow) the issuance batches. */
+	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, responder_body, &x, err) != 0)
+		goto out;
+	free(o->cert);
+	o->cert = der;
+	o->cert_len = der_len;
+	o->cert_not_after = t.not_after;
+	der = NULL;
+	mica_log(MICA_LOG_INFO, "ocsp: new responder certificate %s, valid "
+		 "for %d days", hex, CA_OCSP_CERT_DAYS);
+	rc = 0;
+out:
+	free(subject);
+	free(tbs);
+	free(der);
+	return rc;
+}
+
+/* Sign TBS and wrap it with the responder certificate, renewing that
+ * first when it is due. *DER heap. */
+static int
+sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
+	      const struct ca_ocsp_tbs *rd, unsigned char **der,
+	      size_t *der_len, struct mica_err *err)
+{
+	unsigned char sig[CA_SIG_MAX], *tbs = NULL, *cert = NULL;
+	const unsigned char *alg;
+	size_t sig_len = 0, alg_len = 0, tbs_len = 0, cert_len = 0;
+	int rc = -1;
+
+	pthread_mutex_lock(&o->mu);
+	if ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
+	    certify(ca, o, now, err) != 0) {
+		pthread_mutex_unlock(&o->mu);
+		return -1;
+	}
+	if ((cert = malloc(o->cert_len)) != NULL) {
+		memcpy(cert, o->cert, o->cert_len);
+		cert_len = o->cert_len;
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (cert == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	if (ca_ocsp_tbs_encode(rd, &tbs, &tbs_len, err) != 0 ||
+	    ca_sign_ocsp(ca, tbs, tbs_len, sig, &sig_len, &alg, &alg_len,
+			 err) != 0 ||
+	    ca_ocsp_resp_encode(tbs, tbs_len, alg, alg_len, sig, sig_len, cert,
+				cert_len, der, der_len, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(tbs);
+	free(cert);
+	return rc;
+}
+
+/* What the store says of SERIAL (hex) for a CertID of the current key. */
+static int
+single_state(struct ca *ca, const char *hex, struct db_cert_state *s,
+	     struct mica_err *err)
+{
+	struct mica_err e;
+
+	if (db_cert_state_get(ca->db, hex, s, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			if (err != NULL)
+				*err = e;
+			return -1;
+		}
+		s->status = -1;   /* never issued: unknown */
+	}
+	/* A certificate another key signed was not issued by the issuer
+	 * this CertID names (the current key's): RFC 6960 says unknown. */
+	if (s->status >= 0 && s->key_idx != ca->sh->key_idx)
+		s->status = -1;
+	return 0;
+}
+
+static void
+fill_single(struct ca_ocsp_single *sr, const struct db_cert_state *s,
+	    const unsigned char *certid, size_t certid_len, int64_t now)
+{
+	memset(sr, 0, sizeof(*sr));
+	sr->certid = certid;
+	sr->certid_len = certid_len;
+	sr->this_update = now;
+	sr->next_update = now + CA_OCSP_PERIOD;
+	sr->reason = -1;
+	if (s->status == DB_CERT_VALID) {
+		sr->status = CA_OCSP_GOOD;
+	} else if (s->status == DB_CERT_REVOKED) {
+		sr->status = CA_OCSP_REVOKED;
+		sr->revoked_at = s->revoked_at;
+		sr->reason = s->reason;
+	} else {
+		/* Never issued, or recorded but never signed (an issuance
+		 * that failed: nobody ever received it). */
+		sr->status = CA_OCSP_UNKNOWN;
+	}
+}
+
+struct put_tx {
+	const char *serial;
+	const struct db_cert_state *s;
+	const unsigned char *der;
+	size_t der_len;
+	int64_t this_update, next_update;
+};
+
+static int
+put_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct put_tx *x = arg;
+
+	return db_ocsp_put(db, x->serial, x->s, x->der, x->der_len,
+			   x->this_update, x->next_update, NULL, err);
+}
+
+/* Sign the response for one certificate in state S, with the SHA-1
+ * CertID a client would send, and store it. */
+static int
+presign_one(struct ca *ca, struct ca_ocsp_state *o, const char *hex,
+	    const struct db_cert_state *s, int64_t now, struct mica_err *err)
+{
+	unsigned char serial[20], certid[CA_OCSP_CERTID_MAX], *der = NULL;
+	size_t n = strlen(hex) / 2, certid_len = 0, der_len = 0;
+	struct ca_ocsp_single sr;
+	struct ca_ocsp_tbs rd;
+	struct put_tx x;
+	int rc = -1;
+
+	if (n == 0 || n > sizeof(serial) || mica_hex_decode(hex, serial, n) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+				    "a stored serial is malformed");
+	if (ca_ocsp_certid_encode(CA_OCSP_SHA1, &o->issuer, serial, n, certid,
+				  &certid_len, err) != 0)
+		return -1;
+	fill_single(&sr, s, certid, certid_len, now);
+	memset(&rd, 0, sizeof(rd));
+	memcpy(rd.key_hash, o->key_hash, 20);
+	rd.produced_at = now;
+	rd.singles = &sr;
+	rd.nsingles = 1;
+	if (sign_response(ca, o, now, &rd, &der, &der_len, err) != 0)
+		goto out;
+	x.serial = hex;
+	x.s = s;
+	x.der = der;
+	x.der_len = der_len;
+	x.this_update = sr.this_update;
+	x.next_update = sr.next_update;
+	if (ca_tx(ca, CA_TX_OWN, put_body, &x, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(der);
+	return rc;
+}
+
+void
+ca_ocsp_answer_free(struct ca_ocsp_answer *a)
+{
+	if (a == NULL)
+		return;
+	free(a->der);
+	memset(a, 0, sizeof(*a));
+}
+
+/* An unsuccessful answer with STATUS. */
+static int
+answer_error(struct ca_ocsp_answer *a, int status, struct mica_err *err)
+{
+	ca_ocsp_answer_free(a);
+	if ((a->der = malloc(CA_OCSP_ERROR_LEN)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	ca_ocsp_resp_error(status, a->der);
+	a->der_len = CA_OCSP_ERROR_LEN;
+	a->status = status;
+	return 0;
+}
+
+int
+ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
+	       struct ca_ocsp_answer *out, struct mica_err *err)
+{
+	struct ca_ocsp_req r;
+	struct ca_ocsp_state *o;
+	struct ca_ocsp_single sr[CA_OCSP_IDS_MAX];
+	struct db_cert_state st[CA_OCSP_IDS_MAX];
+	struct ca_ocsp_tbs rd;
+	struct db_ocsp_response stored;
+	struct mica_err e;
+	char hex[CA_OCSP_IDS_MAX][2 * 20 + 1];
+	int64_t now = ca_now();
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	mica_err_clear(&e);
+	if (ca_ocsp_req_parse(req, req_len, &r, &e) != 0)
+		return answer_error(out, CA_OCSP_MALFORMED, err);
+	if ((o = state(ca, &e)) == NULL)
+		goto internal;
+	pthread_mutex_lock(&o->mu);
+	if (learn(ca, o, &e) != 0) {
+		pthread_mutex_unlock(&o->mu);
+		goto later;
+	}
+	pthread_mutex_unlock(&o->mu);
+	/* RFC 5019 2.2.3: a CertID of another issuer (or of this CA's
+	 * retired keys, whose responder this is not) is unauthorized. */
+	for (i = 0; i < r.nids; i++)
+		if (!ca_ocsp_certid_is(&r.ids[i], &o->issuer))
+			return answer_error(out, CA_OCSP_UNAUTHORIZED, err);
+	for (i = 0; i < r.nids; i++)
+		mica_hex_encode(r.ids[i].serial, r.ids[i].serial_len, hex[i]);
+
+	/* The common case, RFC 5019's: one SHA-1 CertID and no nonce,
+	 * answered with the response signed ahead of time. */
+	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
+	    db_ocsp_get(ca->db, hex[0], now + SERVE_LEFT, &stored, &e) == 0) {
+		out->der = stored.der;
+		out->der_len = stored.der_len;
+		out->this_update = stored.this_update;
+		out->next_update = stored.next_update;
+		out->max_age = stored.next_update - now;
+		out->presigned = 1;
+		return 0;
+	}
+
+	for (i = 0; i < r.nids; i++) {
+		if (single_state(ca, hex[i], &st[i], &e) != 0)
+			goto later;
+		fill_single(&sr[i], &st[i], r.ids[i].raw, r.ids[i].raw_len,
+			    now);
+	}
+	memset(&rd, 0, sizeof(rd));
+	memcpy(rd.key_hash, o->key_hash, 20);
+	rd.produced_at = now;
+	rd.singles = sr;
+	rd.nsingles = r.nids;
+	rd.nonce = r.nonce;
+	rd.nonce_len = r.nonce_len;
+	if (sign_response(ca, o, now, &rd, &out->der, &out->der_len, &e) != 0)
+		goto later;
+	out->this_update = now;
+	out->next_update = now + CA_OCSP_PERIOD;
+	/* A response with a nonce is for one client only (RFC 5019 6.2). */
+	out->max_age = r.nonce == NULL ? CA_OCSP_PERIOD : 0;
+	/* Keep what the background refresh would have made. */
+	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
+	    st[0].status >= DB_CERT_VALID) {
+		struct put_tx x = { hex[0], &st[0], out->der, out->der_len,
+				    out->this_update, out->next_update };
+
+		if (ca_tx(ca, 0, put_body, &x, &e) != 0)
+			mica_log(MICA_LOG_WARN, "ocsp: could not store a "
+				 "response: %s", e.msg);
+	}
+	return 0;
+later:
+	/* The signers restarting, the store busy: RFC 6960 tryLater. */
+	mica_log(MICA_LOG_WARN, "ocsp: could not answer: %s (%s)", e.msg,
+		 e.code);
+	return answer_error(out, e.kind == MICA_E_INTERNAL ?
+			    CA_OCSP_INTERNAL_ERROR : CA_OCSP_TRY_LATER, err);
+internal:
+	return answer_error(out, CA_OCSP_INTERNAL_ERROR, err);
+}
+
+/* Clear the marks of changed certificates (the pass that follows sees
+ * every change made before), and drop what expired long ago. */
+static int
+prune_body(struct db *db, void *arg, struct mica_err *err)
+{
+	if (db_ocsp_dirty_clear(db, err) != 0)
+		return -1;
+	return db_ocsp_prune(db, *(const int64_t *)arg, err);
+}
+
+int
+ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err)
+{
+	return db_ocsp_dirty(ca->db, pending, err);
+}
+
+int
+ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
+{
+	struct ca_ocsp_state *o;
+	struct db_ocsp_todo *todo = NULL;
+	int64_t now = ca_now();
+	size_t n = 0, i, batch;
+	int rc = -1;
+
+	if (done != NULL)
+		*done = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if ((o = state(ca, err)) == NULL)
+		return -1;
+	pthread_mutex_lock(&o->mu);
+	if (learn(ca, o, err) != 0 ||
+	    ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
+	     certify(ca, o, now, err) != 0)) {
+		pthread_mutex_unlock(&o->mu);
+		return -1;
+	}
+	pthread_mutex_unlock(&o->mu);
+	/* Responses of certificates that expired: kept a week past their
+	 * nextUpdate (a client may still ask), then dropped. */
+	{
+		int64_t before = now - 7 * INT64_C(86400);
+
+		if (ca_tx(ca, CA_TX_OWN, prune_body, &before, err) != 0)
+			return -1;
+	}
+	batch = max < 256 ? max : 256;
+	if (batch == 0)
+		return 0;
+	if ((todo = calloc(batch, sizeof(*todo))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	while (done == NULL || *done < max) {
+		if (db_ocsp_todo(ca->db, ca->sh->key_idx, now,
+				 now + REFRESH_LEFT, batch, todo, &n, err) != 0)
+			goto out;
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (presign_one(ca, o, todo[i].serial, &todo[i].state,
+					now, err) != 0)
+				goto out;
+			if (done != NULL)
+				(*done)++;
+		}
+		if (done == NULL)
+			break;
+	}
+	rc = 0;
+out:
+	free(todo);
+	return rc;
+}
+
+int
+ca_ocsp_count(struct ca *ca, int64_t *count, struct mica_err *err)
+{
+	return db_ocsp_count(ca->db, ca_now(), count, err);
+}

@@ -1,0 +1,723 @@
+/*
+ * ca/ocsp_der.c - OCSP requests and responses in DER (see ca/ocsp.h).
+ */
+#include "ca/ocsp.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/sha1.h>
+#include <mbedtls/sha256.h>
+
+#include "ca/ca.h"          /* ca_reason_valid */
+#include "ca/der.h"
+#include "ca/signcheck.h"   /* CA_SIGN_CLOCK_SLACK */
+
+/* id-sha1 1.3.14.3.2.26 and id-sha256 2.16.840.1.101.3.4.2.1 */
+static const unsigned char OID_SHA1[] = { 0x2b, 0x0e, 0x03, 0x02, 0x1a };
+static const unsigned char OID_SHA256[] = {
+	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+};
+/* id-pkix-ocsp-nonce 1.3.6.1.5.5.7.48.1.2, id-pkix-ocsp-basic ...48.1.1 */
+static const unsigned char OID_NONCE[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02,
+};
+static const unsigned char OID_BASIC[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01,
+};
+
+static int
+malformed(struct mica_err *err, const char *what)
+{
+	return mica_err_set(err, MICA_E_BADREQ, "malformed_ocsp",
+			    "malformed OCSP request: %s", what);
+}
+
+/* AlgorithmIdentifier of SHA-1 or SHA-256, parameters NULL or absent
+ * (RFC 5754 2: both are seen). *HASH gets enum ca_ocsp_hash. */
+static int
+get_hash_alg(struct ca_der_cur *c, int *hash, struct mica_err *err)
+{
+	struct ca_der_cur alg;
+	const unsigned char *oid, *v;
+	size_t oid_len, n;
+
+	if (ca_der_enter(c, CA_DER_SEQUENCE, &alg, err) < 0 ||
+	    ca_der_get_oid(&alg, &oid, &oid_len, err) < 0)
+		return -1;
+	if (ca_der_oid_eq(oid, oid_len, OID_SHA1, sizeof(OID_SHA1)))
+		*hash = CA_OCSP_SHA1;
+	else if (ca_der_oid_eq(oid, oid_len, OID_SHA256, sizeof(OID_SHA256)))
+		*hash = CA_OCSP_SHA256;
+	else
+		return mica_err_set(err, MICA_E_BADREQ, "malformed_ocsp",
+				    "unsupported hash algorithm in a CertID");
+	if (!ca_der_empty(&alg) &&
+	    (ca_der_get_tlv(&alg, CA_DER_NULL, &v, &n, err) < 0 || n != 0))
+		return malformed(err, "hash parameters");
+	return ca_der_end(&alg, "AlgorithmIdentifier", err);
+}
+
+/* CertID ::= SEQUENCE { hashAlgorithm, issuerNameHash OCTET STRING,
+ * issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
+ * (RFC 6960 4.1.1). */
+static int
+get_certid(struct ca_der_cur *c, struct ca_ocsp_certid *id,
+	   struct mica_err *err)
+{
+	struct ca_der_cur in;
+	const unsigned char *start = c->p, *mag;
+	size_t n, n2, mag_len;
+
+	memset(id, 0, sizeof(*id));
+	if (ca_der_enter(c, CA_DER_SEQUENCE, &in, err) < 0 ||
+	    get_hash_alg(&in, &id->hash, err) < 0 ||
+	    ca_der_get_tlv(&in, CA_DER_OCTET_STRING, &id->name_hash, &n,
+			   err) < 0 ||
+	    ca_der_get_tlv(&in, CA_DER_OCTET_STRING, &id->key_hash, &n2,
+			   err) < 0)
+		return -1;
+	id->hash_len = id->hash == CA_OCSP_SHA1 ? 20 : 32;
+	if (n != id->hash_len || n2 != id->hash_len)
+		return malformed(err, "CertID hash of the wrong length");
+	if (ca_der_get_posint(&in, &mag, &mag_len, err) < 0)
+		return -1;
+	if (mag_len > sizeof(id->serial))
+		return malformed(err, "serial longer than 20 octets");
+	if (ca_der_end(&in, "CertID", err) < 0)
+		return -1;
+	memcpy(id->serial, mag, mag_len);
+	id->serial_len = mag_len;
+	id->raw = start;
+	id->raw_len = (size_t)(c->p - start);
+	return 0;
+}
+
+/* Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension. With NONCE set,
+ * the RFC 8954 nonce is taken; any other critical extension refuses the
+ * request (RFC 5280 4.2, by analogy: one it does not know). */
+static int
+get_exts(struct ca_der_cur *c, const unsigned char **nonce,
+	 size_t *nonce_len, int only_nonce, struct mica_err *err)
+{
+	struct ca_der_cur seq, e, v;
+	const unsigned char *oid, *val, *nv;
+	size_t oid_len, len, nn, count = 0;
+	int crit;
+
+	if (ca_der_enter(c, CA_DER_SEQUENCE, &seq, err) < 0)
+		return -1;
+	if (ca_der_empty(&seq))
+		return malformed(err, "empty extensions");
+	while (!ca_der_empty(&seq)) {
+		/* A few are plenty: bound the work a request can ask for. */
+		if (++count > 8)
+			return malformed(err, "too many extensions");
+		crit = 0;
+		if (ca_der_enter(&seq, CA_DER_SEQUENCE, &e, err) < 0 ||
+		    ca_der_get_oid(&e, &oid, &oid_len, err) < 0)
+			return -1;
+		if (ca_der_peek(&e, CA_DER_BOOLEAN) &&
+		    ca_der_get_bool(&e, &crit, err) < 0)
+			return -1;
+		if (ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val, &len,
+				   err) < 0 ||
+		    ca_der_end(&e, "Extension", err) < 0)
+			return -1;
+		if (nonce != NULL &&
+		    ca_der_oid_eq(oid, oid_len, OID_NONCE, sizeof(OID_NONCE))) {
+			if (*nonce != NULL)
+				return malformed(err, "two nonces");
+			/* RFC 8954 2.1: Nonce ::= OCTET STRING (SIZE(1..32)) */
+			ca_der_init(&v, val, len);
+			if (ca_der_get_tlv(&v, CA_DER_OCTET_STRING, &nv, &nn,
+					   err) < 0 ||
+			    ca_der_end(&v, "nonce", err) < 0)
+				return -1;
+			if (nn < 1 || nn > CA_OCSP_NONCE_MAX)
+				return malformed(err, "nonce not 1..32 octets "
+						 "(RFC 8954)");
+			*nonce = nv;
+			*nonce_len = nn;
+			continue;
+		}
+		if (crit || only_nonce)
+			return malformed(err, crit ? "unknown critical extension" :
+					 "an extension other than the nonce");
+	}
+	return 0;
+}
+
+static int
+req_parse(const unsigned char *der, size_t len, struct ca_ocsp_req *out,
+	  struct mica_err *err)
+{
+	struct ca_der_cur top, req, tbs, v, list, one, x;
+	struct ca_der_tlv skip;
+	uint64_t version;
+
+	memset(out, 0, sizeof(*out));
+	if (der == NULL || len == 0)
+		return malformed(err, "empty");
+	if (len > CA_OCSP_REQ_MAX)
+		return malformed(err, "too large");
+	ca_der_init(&top, der, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &req, err) < 0 ||
+	    ca_der_end(&top, "OCSPRequest", err) < 0 ||
+	    ca_der_enter(&req, CA_DER_SEQUENCE, &tbs, err) < 0)
+		goto bad;
+	/* optionalSignature [0] EXPLICIT: not checked (RFC 5019 2.1.2:
+	 * responders need not), but it must be well formed and last. */
+	if (ca_der_peek(&req, CA_DER_CTX_CONS(0)) &&
+	    ca_der_get_any(&req, &skip, err) < 0)
+		goto bad;
+	if (ca_der_end(&req, "OCSPRequest", err) < 0)
+		goto bad;
+
+	/* version [0] EXPLICIT Version DEFAULT v1: only v1 is known. */
+	if (ca_der_peek(&tbs, CA_DER_CTX_CONS(0))) {
+		if (ca_der_enter(&tbs, CA_DER_CTX_CONS(0), &v, err) < 0 ||
+		    ca_der_get_uint(&v, 255, &version, err) < 0 ||
+		    ca_der_end(&v, "version", err) < 0)
+			goto bad;
+		if (version != 0)
+			return malformed(err, "version not v1");
+	}
+	/* requestorName [1] EXPLICIT GeneralName: ignored. */
+	if (ca_der_peek(&tbs, CA_DER_CTX_CONS(1)) &&
+	    ca_der_get_any(&tbs, &skip, err) < 0)
+		goto bad;
+	if (ca_der_enter(&tbs, CA_DER_SEQUENCE, &list, err) < 0)
+		goto bad;
+	if (ca_der_empty(&list))
+		return malformed(err, "no CertID");
+	while (!ca_der_empty(&list)) {
+		if (out->nids == CA_OCSP_IDS_MAX)
+			return malformed(err, "too many CertIDs");
+		if (ca_der_enter(&list, CA_DER_SEQUENCE, &one, err) < 0 ||
+		    get_certid(&one, &out->ids[out->nids], err) < 0)
+			goto bad;
+		/* singleRequestExtensions [0] EXPLICIT: none mica knows. */
+		if (ca_der_peek(&one, CA_DER_CTX_CONS(0))) {
+			if (ca_der_enter(&one, CA_DER_CTX_CONS(0), &x,
+					 err) < 0 ||
+			    get_exts(&x, NULL, NULL, 0, err) < 0 ||
+			    ca_der_end(&x, "singleRequestExtensions",
+				       err) < 0)
+				goto bad;
+		}
+		if (ca_der_end(&one, "Request", err) < 0)
+			goto bad;
+		out->nids++;
+	}
+	/* requestExtensions [2] EXPLICIT */
+	if (ca_der_peek(&tbs, CA_DER_CTX_CONS(2))) {
+		if (ca_der_enter(&tbs, CA_DER_CTX_CONS(2), &x, err) < 0 ||
+		    get_exts(&x, &out->nonce, &out->nonce_len, 0, err) < 0 ||
+		    ca_der_end(&x, "requestExtensions", err) < 0)
+			goto bad;
+	}
+	if (ca_der_end(&tbs, "TBSRequest", err) < 0)
+		goto bad;
+	return 0;
+bad:
+	/* Every failure is the client's: one kind, one code. */
+	if (err != NULL && strcmp(err->code, "malformed_ocsp") != 0) {
+		char why[sizeof(err->msg)];
+
+		memcpy(why, err->msg, sizeof(why));
+		mica_err_set(err, MICA_E_BADREQ, "malformed_ocsp",
+			     "malformed OCSP request (%.200s)", why);
+	}
+	return -1;
+}
+
+int
+ca_ocsp_req_parse(const unsigned char *der, size_t len,
+		  struct ca_ocsp_req *out, struct mica_err *err)
+{
+	if (req_parse(der, len, out, err) == 0)
+		return 0;
+	memset(out, 0, sizeof(*out));   /* nothing half-read is used */
+	return -1;
+}
+
+/* The value octets of SPKI's subjectPublicKey BIT STRING (RFC 6960
+ * 4.1.1: issuerKeyHash; 4.2.1: KeyHash), without the unused-bits octet. */
+static int
+spki_key(const unsigned char *spki, size_t spki_len,
+	 const unsigned char **key, size_t *key_len, struct mica_err *err)
+{
+	struct ca_der_cur c, in;
+	const unsigned char *alg;
+	size_t alg_len;
+	unsigned unused;
+
+	ca_der_init(&c, spki, spki_len);
+	if (ca_der_enter(&c, CA_DER_SEQUENCE, &in, err) < 0 ||
+	    ca_der_end(&c, "SubjectPublicKeyInfo", err) < 0 ||
+	    ca_der_get_elem(&in, CA_DER_SEQUENCE, &alg, &alg_len, err) < 0 ||
+	    ca_der_get_bitstring(&in, key, key_len, &unused, err) < 0 ||
+	    ca_der_end(&in, "SubjectPublicKeyInfo", err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+ca_ocsp_issuer_hashes(const unsigned char *subject, size_t subject_len,
+		      const unsigned char *spki, size_t spki_len,
+		      struct ca_ocsp_issuer *out, struct mica_err *err)
+{
+	const unsigned char *key;
+	size_t key_len;
+
+	memset(out, 0, sizeof(*out));
+	if (subject == NULL || spki_key(spki, spki_len, &key, &key_len,
+					err) < 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "the issuer's key does not parse");
+	if (mbedtls_sha1(subject, subject_len, out->name1) != 0 ||
+	    mbedtls_sha1(key, key_len, out->key1) != 0 ||
+	    mbedtls_sha256(subject, subject_len, out->name256, 0) != 0 ||
+	    mbedtls_sha256(key, key_len, out->key256, 0) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "hash_failed",
+				    "hashing failed");
+	return 0;
+}
+
+int
+ca_ocsp_key_hash(const unsigned char *spki, size_t spki_len,
+		 unsigned char out[20], struct mica_err *err)
+{
+	const unsigned char *key;
+	size_t key_len;
+
+	if (spki_key(spki, spki_len, &key, &key_len, err) < 0 ||
+	    mbedtls_sha1(key, key_len, out) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "the responder's key does not parse");
+	return 0;
+}
+
+int
+ca_ocsp_certid_is(const struct ca_ocsp_certid *id,
+		  const struct ca_ocsp_issuer *is)
+{
+	/* Public values: no need for constant time. */
+	if (id->hash == CA_OCSP_SHA1 && id->hash_len == 20)
+		return memcmp(id->name_hash, is->name1, 20) == 0 &&
+		       memcmp(id->key_hash, is->key1, 20) == 0;
+	if (id->hash == CA_OCSP_SHA256 && id->hash_len == 32)
+		return memcmp(id->name_hash, is->name256, 32) == 0 &&
+		       memcmp(id->key_hash, is->key256, 32) == 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* An element of N content octets, whole. */
+static size_t
+tlv(size_t n)
+{
+	return ca_der_hdr_size(n) + n;
+}
+
+int
+ca_ocsp_certid_encode(int hash, const struct ca_ocsp_issuer *is,
+		      const unsigned char *serial, size_t serial_len,
+		      unsigned char out[CA_OCSP_CERTID_MAX], size_t *len,
+		      struct mica_err *err)
+{
+	struct ca_der_w w;
+	const unsigned char *oid = hash == CA_OCSP_SHA1 ? OID_SHA1 : OID_SHA256;
+	const unsigned char *nh = hash == CA_OCSP_SHA1 ? is->name1 : is->name256;
+	const unsigned char *kh = hash == CA_OCSP_SHA1 ? is->key1 : is->key256;
+	size_t oid_len = hash == CA_OCSP_SHA1 ? sizeof(OID_SHA1) :
+			 sizeof(OID_SHA256);
+	size_t hl = hash == CA_OCSP_SHA1 ? 20 : 32, alg, ser, body;
+	int pad;
+
+	if ((hash != CA_OCSP_SHA1 && hash != CA_OCSP_SHA256) ||
+	    serial == NULL || serial_len == 0 || serial_len > 20 ||
+	    serial[0] == 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "bad CertID");
+	pad = (serial[0] & 0x80) != 0;
+	alg = tlv(oid_len) + 2;
+	ser = serial_len + (size_t)pad;
+	body = tlv(alg) + 2 * tlv(hl) + tlv(ser);
+	*len = tlv(body);
+	assert(*len <= CA_OCSP_CERTID_MAX);
+	ca_der_w_init(&w, out, *len);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, body);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, alg);
+	ca_der_w_hdr(&w, CA_DER_OID, oid_len);
+	ca_der_w_raw(&w, oid, oid_len);
+	ca_der_w_hdr(&w, CA_DER_NULL, 0);
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, hl);
+	ca_der_w_raw(&w, nh, hl);
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, hl);
+	ca_der_w_raw(&w, kh, hl);
+	ca_der_w_hdr(&w, CA_DER_INTEGER, ser);
+	if (pad)
+		ca_der_w_byte(&w, 0);
+	ca_der_w_raw(&w, serial, serial_len);
+	return ca_der_w_done(&w, err);
+}
+
+int
+ca_ocsp_req_encode(const unsigned char *certid, size_t certid_len,
+		   unsigned char *out, size_t size, size_t *len,
+		   struct mica_err *err)
+{
+	struct ca_der_w w;
+	size_t req, list, tbs;
+
+	/* OCSPRequest { TBSRequest { requestList { Request { CertID } } } } */
+	req = tlv(certid_len);
+	list = tlv(req);
+	tbs = tlv(list);
+	*len = tlv(tbs);
+	if (certid == NULL || certid_len > CA_OCSP_CERTID_MAX || *len > size)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "bad CertID");
+	ca_der_w_init(&w, out, *len);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, tbs);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, list);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, req);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, certid_len);
+	ca_der_w_raw(&w, certid, certid_len);
+	return ca_der_w_done(&w, err);
+}
+
+#define GENTIME 17   /* a GeneralizedTime element */
+
+/* revoked [1] IMPLICIT RevokedInfo ::= SEQUENCE { revocationTime,
+ * revocationReason [0] EXPLICIT CRLReason OPTIONAL }: content octets. */
+static size_t
+revoked_len(const struct ca_ocsp_single *s)
+{
+	return GENTIME + (s->reason > 0 ? 5 : 0);
+}
+
+static size_t
+single_len(const struct ca_ocsp_single *s)
+{
+	size_t st = s->status == CA_OCSP_REVOKED ? tlv(revoked_len(s)) : 2;
+
+	return s->certid_len + st + GENTIME + tlv(GENTIME);
+}
+
+static int
+check_single(const struct ca_ocsp_single *s)
+{
+	if (s->certid == NULL || s->certid_len == 0 ||
+	    s->certid_len > CA_OCSP_CERTID_MAX * 4 ||
+	    s->this_update < 0 || s->this_update > CA_DER_TIME_LAST ||
+	    s->next_update <= s->this_update ||
+	    s->next_update > CA_DER_TIME_LAST)
+		return -1;
+	switch (s->status) {
+	case CA_OCSP_GOOD:
+	case CA_OCSP_UNKNOWN:
+		return 0;
+	case CA_OCSP_REVOKED:
+		if (s->revoked_at < 0 || s->revoked_at > CA_DER_TIME_LAST ||
+		    (s->reason > 0 && !ca_reason_valid(s->reason)))
+			return -1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int
+ca_ocsp_tbs_encode(const struct ca_ocsp_tbs *t, unsigned char **out,
+		   size_t *out_len, struct mica_err *err)
+{
+	struct ca_der_w w;
+	unsigned char *buf = NULL;
+	size_t resp = 0, ext = 0, nonce_ext = 0, body, total, i;
+
+	*out = NULL;
+	*out_len = 0;
+	if (t == NULL || t->singles == NULL || t->nsingles == 0 ||
+	    t->nsingles > CA_OCSP_IDS_MAX || t->produced_at < 0 ||
+	    t->produced_at > CA_DER_TIME_LAST ||
+	    (t->nonce != NULL &&
+	     (t->nonce_len < 1 || t->nonce_len > CA_OCSP_NONCE_MAX)))
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "bad OCSP response data");
+	for (i = 0; i < t->nsingles; i++) {
+		if (check_single(&t->singles[i]) != 0)
+			return mica_err_set(err, MICA_E_INTERNAL,
+					    "bad_argument",
+					    "bad OCSP single response");
+		resp += tlv(single_len(&t->singles[i]));
+	}
+	if (t->nonce != NULL) {
+		/* Extension { extnID, extnValue OCTET STRING { Nonce } } */
+		nonce_ext = tlv(sizeof(OID_NONCE)) +
+			    tlv(tlv(t->nonce_len));
+		ext = tlv(tlv(tlv(nonce_ext)));
+	}
+	body = 24 + GENTIME + tlv(resp) + ext;
+	total = tlv(body);
+	if ((buf = malloc(total)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	ca_der_w_init(&w, buf, total);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, body);
+	/* version absent (v1); responderID byKey [2] EXPLICIT KeyHash */
+	ca_der_w_hdr(&w, CA_DER_CTX_CONS(2), 22);
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, 20);
+	ca_der_w_raw(&w, t->key_hash, 20);
+	ca_der_w_gentime(&w, t->produced_at);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, resp);
+	for (i = 0; i < t->nsingles; i++) {
+		const struct ca_ocsp_single *s = &t->singles[i];
+
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, single_len(s));
+		ca_der_w_raw(&w, s->certid, s->certid_len);
+		switch (s->status) {
+		case CA_OCSP_GOOD:       /* good [0] IMPLICIT NULL */
+			ca_der_w_hdr(&w, CA_DER_CTX(0), 0);
+			break;
+		case CA_OCSP_UNKNOWN:    /* unknown [2] IMPLICIT NULL */
+			ca_der_w_hdr(&w, CA_DER_CTX(2), 0);
+			break;
+		default:                 /* revoked [1] IMPLICIT RevokedInfo */
+			ca_der_w_hdr(&w, CA_DER_CTX_CONS(1), revoked_len(s));
+			ca_der_w_gentime(&w, s->revoked_at);
+			if (s->reason > 0) {
+				ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), 3);
+				ca_der_w_hdr(&w, CA_DER_ENUMERATED, 1);
+				ca_der_w_byte(&w, (unsigned char)s->reason);
+			}
+			break;
+		}
+		ca_der_w_gentime(&w, s->this_update);
+		ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), GENTIME);
+		ca_der_w_gentime(&w, s->next_update);
+	}
+	if (t->nonce != NULL) {
+		/* responseExtensions [1] EXPLICIT Extensions */
+		ca_der_w_hdr(&w, CA_DER_CTX_CONS(1), tlv(tlv(nonce_ext)));
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, tlv(nonce_ext));
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, nonce_ext);
+		ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_NONCE));
+		ca_der_w_raw(&w, OID_NONCE, sizeof(OID_NONCE));
+		ca_der_w_hdr(&w, CA_DER_OCTET_STRING, tlv(t->nonce_len));
+		ca_der_w_hdr(&w, CA_DER_OCTET_STRING, t->nonce_len);
+		ca_der_w_raw(&w, t->nonce, t->nonce_len);
+	}
+	if (ca_der_w_done(&w, err) != 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*out_len = total;
+	return 0;
+}
+
+int
+ca_ocsp_resp_encode(const unsigned char *tbs, size_t tbs_len,
+		    const unsigned char *alg, size_t alg_len,
+		    const unsigned char *sig, size_t sig_len,
+		    const unsigned char *cert, size_t cert_len,
+		    unsigned char **out, size_t *out_len, struct mica_err *err)
+{
+	struct ca_der_w w;
+	unsigned char *buf = NULL;
+	size_t basic, certs, rb, total;
+
+	*out = NULL;
+	*out_len = 0;
+	if (tbs == NULL || alg == NULL || sig == NULL || cert == NULL ||
+	    tbs_len > CA_OCSP_TBS_MAX || alg_len > 256 || sig_len > 4096 ||
+	    cert_len > 65536)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "bad OCSP response parts");
+	/* BasicOCSPResponse ::= SEQUENCE { tbsResponseData,
+	 * signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT
+	 * SEQUENCE OF Certificate } (RFC 6960 4.2.1) */
+	certs = tlv(tlv(cert_len));
+	basic = tbs_len + alg_len + tlv(sig_len + 1) + certs;
+	/* ResponseBytes ::= SEQUENCE { responseType, response OCTET STRING } */
+	rb = tlv(sizeof(OID_BASIC)) + tlv(tlv(basic));
+	/* OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED,
+	 * responseBytes [0] EXPLICIT ResponseBytes } */
+	total = tlv(3 + tlv(tlv(rb)));
+	if ((buf = malloc(total)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	ca_der_w_init(&w, buf, total);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, 3 + tlv(tlv(rb)));
+	ca_der_w_hdr(&w, CA_DER_ENUMERATED, 1);
+	ca_der_w_byte(&w, CA_OCSP_SUCCESSFUL);
+	ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), tlv(rb));
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, rb);
+	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_BASIC));
+	ca_der_w_raw(&w, OID_BASIC, sizeof(OID_BASIC));
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, tlv(basic));
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, basic);
+	ca_der_w_raw(&w, tbs, tbs_len);
+	ca_der_w_raw(&w, alg, alg_len);
+	ca_der_w_hdr(&w, CA_DER_BIT_STRING, sig_len + 1);
+	ca_der_w_byte(&w, 0);
+	ca_der_w_raw(&w, sig, sig_len);
+	ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), tlv(cert_len));
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, cert_len);
+	ca_der_w_raw(&w, cert, cert_len);
+	if (ca_der_w_done(&w, err) != 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*out_len = total;
+	return 0;
+}
+
+void
+ca_ocsp_resp_error(int status, unsigned char out[CA_OCSP_ERROR_LEN])
+{
+	assert(status > 0 && status < 0x80);
+	out[0] = CA_DER_SEQUENCE;
+	out[1] = 3;
+	out[2] = CA_DER_ENUMERATED;
+	out[3] = 1;
+	out[4] = (unsigned char)status;
+}
+
+/* ------------------------------------------------------------------ */
+/* What the OCSP key agrees to sign                                    */
+/* ------------------------------------------------------------------ */
+
+static int
+refuse(struct mica_err *err, const char *rule)
+{
+	return mica_err_set(err, MICA_E_POLICY, "signer_refused",
+			    "signer: %s", rule);
+}
+
+/* A GeneralizedTime (RFC 6960 4.2.2.1: OCSP times are GeneralizedTime). */
+static int
+get_gentime(struct ca_der_cur *c, int64_t *t, struct mica_err *err)
+{
+	int gen = 0;
+
+	if (ca_der_get_time(c, t, &gen, err) < 0)
+		return -1;
+	if (!gen)
+		return refuse(err, "an OCSP time that is not GeneralizedTime");
+	return 0;
+}
+
+int
+ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
+		  const unsigned char key_hash[20], int64_t now,
+		  const unsigned char *tbs, size_t tbs_len,
+		  struct mica_err *err)
+{
+	struct ca_der_cur top, rd, rid, list, one, rev, r, nu, x;
+	struct ca_der_tlv tl;
+	struct ca_ocsp_certid id;
+	const unsigned char *kh, *nonce = NULL;
+	size_t kh_len, nonce_len = 0, n = 0;
+	int64_t produced, tu, next, rt;
+	uint64_t reason;
+	struct mica_err derr;
+
+	if (is == NULL || key_hash == NULL || tbs == NULL)
+		return refuse(err, "no policy");
+	if (tbs_len > CA_OCSP_TBS_MAX)
+		return refuse(err, "OCSP response data too large");
+	ca_der_init(&top, tbs, tbs_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &rd, &derr) < 0 ||
+	    !ca_der_empty(&top))
+		return refuse(err, "ResponseData malformed");
+	if (ca_der_peek(&rd, CA_DER_CTX_CONS(0)))
+		return refuse(err, "ResponseData version given (v1 omits it)");
+	if (ca_der_enter(&rd, CA_DER_CTX_CONS(2), &rid, &derr) < 0 ||
+	    ca_der_get_tlv(&rid, CA_DER_OCTET_STRING, &kh, &kh_len,
+			   &derr) < 0 ||
+	    !ca_der_empty(&rid))
+		return refuse(err, "responderID is not byKey");
+	if (kh_len != 20 || memcmp(kh, key_hash, 20) != 0)
+		return refuse(err, "responderID is not the OCSP key");
+	if (get_gentime(&rd, &produced, &derr) < 0)
+		return refuse(err, "producedAt malformed");
+	if (produced < now - CA_SIGN_CLOCK_SLACK ||
+	    produced > now + CA_SIGN_CLOCK_SLACK)
+		return refuse(err, "producedAt too far from now");
+	if (ca_der_enter(&rd, CA_DER_SEQUENCE, &list, &derr) < 0 ||
+	    ca_der_empty(&list))
+		return refuse(err, "responses malformed");
+	while (!ca_der_empty(&list)) {
+		if (++n > CA_OCSP_IDS_MAX)
+			return refuse(err, "too many responses");
+		if (ca_der_enter(&list, CA_DER_SEQUENCE, &one, &derr) < 0 ||
+		    get_certid(&one, &id, &derr) < 0)
+			return refuse(err, "CertID malformed");
+		if (!ca_ocsp_certid_is(&id, is))
+			return refuse(err, "a CertID of another issuer");
+		if (ca_der_get_any(&one, &tl, &derr) < 0)
+			return refuse(err, "certStatus malformed");
+		switch (tl.tag) {
+		case CA_DER_CTX(0):
+		case CA_DER_CTX(2):
+			if (tl.len != 0)
+				return refuse(err, "certStatus malformed");
+			break;
+		case CA_DER_CTX_CONS(1):
+			ca_der_init(&rev, tl.val, tl.len);
+			if (get_gentime(&rev, &rt, &derr) < 0)
+				return refuse(err, "revocationTime malformed");
+			if (!ca_der_empty(&rev)) {
+				if (ca_der_enter(&rev, CA_DER_CTX_CONS(0), &r,
+						 &derr) < 0 ||
+				    ca_der_get_tlv(&r, CA_DER_ENUMERATED,
+						   &kh, &kh_len, &derr) < 0 ||
+				    !ca_der_empty(&r) || kh_len != 1 ||
+				    !ca_der_empty(&rev))
+					return refuse(err, "revocationReason "
+						      "malformed");
+				reason = kh[0];
+				if (!ca_reason_valid((int)reason) ||
+				    reason == 0)
+					return refuse(err, "revocationReason "
+						      "unknown");
+			}
+			break;
+		default:
+			return refuse(err, "certStatus unknown");
+		}
+		if (get_gentime(&one, &tu, &derr) < 0)
+			return refuse(err, "thisUpdate malformed");
+		if (tu < now - CA_SIGN_CLOCK_SLACK ||
+		    tu > now + CA_SIGN_CLOCK_SLACK)
+			return refuse(err, "thisUpdate too far from now");
+		if (ca_der_enter(&one, CA_DER_CTX_CONS(0), &nu, &derr) < 0 ||
+		    get_gentime(&nu, &next, &derr) < 0 || !ca_der_empty(&nu))
+			return refuse(err, "nextUpdate missing or malformed");
+		if (next <= tu || next - tu > CA_OCSP_PERIOD_MAX)
+			return refuse(err, "nextUpdate not within the period");
+		if (!ca_der_empty(&one))
+			return refuse(err, "singleExtensions present");
+	}
+	if (ca_der_peek(&rd, CA_DER_CTX_CONS(1))) {
+		if (ca_der_enter(&rd, CA_DER_CTX_CONS(1), &x, &derr) < 0 ||
+		    get_exts(&x, &nonce, &nonce_len, 1, &derr) < 0 ||
+		    !ca_der_empty(&x))
+			return refuse(err, "responseExtensions malformed");
+		if (nonce == NULL)
+			return refuse(err, "a response extension other than "
+				      "the nonce");
+	}
+	if (!ca_der_empty(&rd))
+		return refuse(err, "data after the ResponseData");
+	return 0;
+}

@@ -1,0 +1,376 @@
+/*
+ * ca/publish.c - publication to a directory (issue 15, item 4): the files
+ * a relying party fetches, written so that any web server, object store
+ * or CDN can serve them while the daemon only writes.
+ *
+ *   DIR/ca.crt ca.pem root.crt root.pem ca-chain.pem ca.p7b crl crl.pem
+ *   DIR/root.crl                  (a two-tier CA, once imported)
+ *   DIR/delta.crl                 (the latest delta CRL, when published)
+ *   DIR/ocsp/<base64 request>     (one per certificate: the pre-signed
+ *                                  response, under the path a GET
+ *                                  /ocsp/{base64} names once decoded; the
+ *                                  base64's '/' are directories)
+ *
+ * Every file is written to a temporary name in its directory and renamed
+ * over the old one, so a reader sees the old or the new file, never half
+ * of one. A response is rewritten only when it changed (its file's
+ * modification time is the response's thisUpdate), and the file of a
+ * certificate whose response was dropped (a revocation) or expired is
+ * removed, so the directory never says "good" for longer than one pass
+ * after a revocation.
+ */
+#include "ca/ca.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/base64.h>
+
+#include "ca/ca_int.h"
+#include "ca/cacert.h"
+#include "ca/ocsp.h"
+#include "ca/x509.h"
+#include "util/hex.h"
+
+/* Files of certificates that expired this long ago are still removed. */
+#define EXPIRED_KEEP (INT64_C(30) * 86400)
+
+static int
+io_fail(struct mica_err *err, const char *what, const char *name)
+{
+	return mica_err_set(err, MICA_E_INTERNAL, "publish_failed",
+			    "publishing: cannot %s %s: %s", what, name,
+			    strerror(errno));
+}
+
+/* Write DATA to NAME under the directory DFD, atomically; MTIME (> 0)
+ * becomes its modification time. */
+static int
+put_file(int dfd, const char *name, const void *data, size_t len,
+	 int64_t mtime, struct mica_err *err)
+{
+	char tmp[64];
+	const unsigned char *p = data;
+	size_t left = len;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), ".publish.%ld.tmp", (long)getpid());
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return io_fail(err, "create a file for", name);
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			io_fail(err, "write", name);
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (mtime > 0) {
+		struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+
+		if (futimens(fd, ts) != 0) {
+			io_fail(err, "date", name);
+			goto fail;
+		}
+	}
+	/* Readable by the web server whatever the umask. */
+	if (fchmod(fd, 0644) != 0 || close(fd) != 0) {
+		fd = -1;
+		io_fail(err, "close", name);
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, name) != 0) {
+		io_fail(err, "rename into place", name);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dfd, tmp, 0);
+	return -1;
+}
+
+/* Does NAME under DFD hold exactly DATA? */
+static int
+same_file(int dfd, const char *name, const void *data, size_t len)
+{
+	struct stat st;
+	unsigned char buf[65536];
+	const unsigned char *p = data;
+	size_t off = 0;
+	int fd, same = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+		return 0;
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			same = n == 0 && off == len;
+			break;
+		}
+		if (off + (size_t)n > len || memcmp(buf, p + off, (size_t)n) != 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	return same;
+}
+
+/* Write NAME unless it already holds DATA. */
+static int
+publish_file(int dfd, const char *name, const void *data, size_t len,
+	     struct ca_publish_stats *st, struct mica_err *err)
+{
+	if (same_file(dfd, name, data, len))
+		return 0;
+	if (put_file(dfd, name, data, len, 0, err) != 0)
+		return -1;
+	st->files++;
+	return 0;
+}
+
+struct walk {
+	struct ca *ca;
+	int dfd;                        /* DIR/ocsp */
+	struct ca_ocsp_issuer is;
+	int64_t now;
+	struct ca_publish_stats *st;
+	struct mica_err *err;
+};
+
+/* Open (creating) the directories of the relative PATH's leading
+ * components under DFD; *LEAF points at its last component. The
+ * returned descriptor is DFD itself when there are none (not to close). */
+static int
+open_parent(int dfd, char *path, const char **leaf, int create)
+{
+	char *p = path, *slash;
+	int cur = dfd;
+
+	while ((slash = strchr(p, '/')) != NULL) {
+		int next;
+
+		*slash = '\0';
+		if (create && mkdirat(cur, p, 0755) != 0 && errno != EEXIST)
+			goto fail;
+		next = openat(cur, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+			      O_NOFOLLOW);
+		*slash = '/';
+		if (next < 0)
+			goto fail;
+		if (cur != dfd)
+			close(cur);
+		cur = next;
+		p = slash + 1;
+	}
+	*leaf = p;
+	return cur;
+fail:
+	if (cur != dfd)
+		close(cur);
+	return -1;
+}
+
+static int
+ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
+	 size_t der_len, int64_t this_update)
+{
+	struct walk *w = ctx;
+	unsigned char mag[20], certid[CA_OCSP_CERTID_MAX], req[256];
+	unsigned char b64[512];
+	size_t n = strlen(serial) / 2, cid_len, req_len, b64_len;
+	const char *leaf;
+	struct stat sb;
+	int pfd;
+
+	if (n == 0 || n > sizeof(mag) || mica_hex_decode(serial, mag, n) != 0) {
+		mica_err_set(w->err, MICA_E_INTERNAL, "bad_record",
+			     "a stored serial is malformed");
+		return -1;
+	}
+	if (ca_ocsp_certid_encode(CA_OCSP_SHA1, &w->is, mag, n, certid,
+				  &cid_len, w->err) != 0 ||
+	    ca_ocsp_req_encode(certid, cid_len, req, sizeof(req), &req_len,
+			       w->err) != 0)
+		return -1;
+	if (mbedtls_base64_encode(b64, sizeof(b64), &b64_len, req,
+				  req_len) != 0) {
+		mica_err_set(w->err, MICA_E_INTERNAL, "publish_failed",
+			     "base64 failed");
+		return -1;
+	}
+	/* A name ending in '/' cannot be a file: that rare request is left
+	 * to the daemon (the web server's fallback). */
+	if (b64_len == 0 || b64[b64_len - 1] == '/') {
+		w->st->ocsp_skipped++;
+		return 0;
+	}
+	b64[b64_len] = '\0';
+	if (der == NULL || not_after <= w->now) {
+		/* Dropped (revoked, not re-signed yet) or expired: nothing
+		 * may be served from here. */
+		if ((pfd = open_parent(w->dfd, (char *)b64, &leaf, 0)) < 0)
+			return 0;   /* never published */
+		if (unlinkat(pfd, leaf, 0) == 0)
+			w->st->ocsp_removed++;
+		else if (errno != ENOENT) {
+			io_fail(w->err, "remove", "an OCSP response");
+			if (pfd != w->dfd)
+				close(pfd);
+			return -1;
+		}
+		if (pfd != w->dfd)
+			close(pfd);
+		return 0;
+	}
+	if ((pfd = open_parent(w->dfd, (char *)b64, &leaf, 1)) < 0) {
+		io_fail(w->err, "create the directories of", "an OCSP response");
+		return -1;
+	}
+	/* Its thisUpdate as the file's time: the same response is not
+	 * written again. */
+	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sb.st_mode) && (size_t)sb.st_size == der_len &&
+	    (int64_t)sb.st_mtime == this_update) {
+		w->st->ocsp_kept++;
+	} else if (put_file(pfd, leaf, der, der_len, this_update,
+			    w->err) != 0) {
+		if (pfd != w->dfd)
+			close(pfd);
+		return -1;
+	} else {
+		w->st->ocsp_written++;
+	}
+	if (pfd != w->dfd)
+		close(pfd);
+	return 0;
+}
+
+int
+ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
+	   struct mica_err *err)
+{
+	struct ca_publish_stats local;
+	struct ca_cert_info ci;
+	struct ca_crl crl;
+	struct walk w;
+	struct mica_err e;
+	unsigned char *p7 = NULL;
+	const unsigned char *der;
+	char *pem = NULL;
+	size_t len = 0;
+	int dfd = -1, rc = -1;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	memset(&crl, 0, sizeof(crl));
+	memset(&w, 0, sizeof(w));
+	w.dfd = -1;
+	if (dir == NULL || dir[0] == '\0')
+		return mica_err_set(err, MICA_E_USAGE, "usage",
+				    "no publication directory");
+	if (ca_cert_der(ca, &len) == NULL)
+		return mica_err_set(err, MICA_E_CONFLICT,
+				    "awaiting_certificate",
+				    "this CA has no certificate to publish yet");
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return io_fail(err, "create", dir);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return io_fail(err, "open", dir);
+
+	der = ca_cert_der(ca, &len);
+	if (publish_file(dfd, "ca.crt", der, len, st, err) != 0 ||
+	    publish_file(dfd, "ca.pem", ca_cert_pem(ca),
+			 strlen(ca_cert_pem(ca)), st, err) != 0)
+		goto out;
+	der = ca_root_der(ca, &len);
+	if (publish_file(dfd, "root.crt", der, len, st, err) != 0 ||
+	    publish_file(dfd, "root.pem", ca_root_pem(ca),
+			 strlen(ca_root_pem(ca)), st, err) != 0 ||
+	    publish_file(dfd, "ca-chain.pem", ca_chain_pem(ca),
+			 strlen(ca_chain_pem(ca)), st, err) != 0)
+		goto out;
+	if (ca_chain_p7b(ca, &p7, &len, err) != 0 ||
+	    publish_file(dfd, "ca.p7b", p7, len, st, err) != 0)
+		goto out;
+	if (ca_crl_current(ca, &crl, err) != 0 ||
+	    publish_file(dfd, "crl", crl.der, crl.der_len, st, err) != 0 ||
+	    ca_pem_encode("X509 CRL", crl.der, crl.der_len, &pem, err) != 0 ||
+	    publish_file(dfd, "crl.pem", pem, strlen(pem), st, err) != 0)
+		goto out;
+	ca_crl_free(&crl);
+	/* The latest delta CRL, when the CA publishes them (key 0's, as
+	 * /delta.crl: what its complete CRL's Freshest CRL names). */
+	if (ca_crl_delta_current_key(ca, 0, &crl, &e) == 0) {
+		if (publish_file(dfd, "delta.crl", crl.der, crl.der_len, st,
+				 err) != 0)
+			goto out;
+		ca_crl_free(&crl);
+	} else if (e.kind != MICA_E_NOTFOUND) {
+		if (err != NULL)
+			*err = e;
+		goto out;
+	}
+	if (ca_root_crl_current(ca, &crl, &e) == 0) {
+		if (publish_file(dfd, "root.crl", crl.der, crl.der_len, st,
+				 err) != 0)
+			goto out;
+	} else if (e.kind != MICA_E_NOTFOUND) {
+		if (err != NULL)
+			*err = e;
+		goto out;
+	}
+
+	/* The pre-signed responses of the current key's certificates. */
+	if (mkdirat(dfd, "ocsp", 0755) != 0 && errno != EEXIST) {
+		io_fail(err, "create", "ocsp/");
+		goto out;
+	}
+	if ((w.dfd = openat(dfd, "ocsp", O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+			    O_NOFOLLOW)) < 0) {
+		io_fail(err, "open", "ocsp/");
+		goto out;
+	}
+	der = ca_cert_der(ca, &len);
+	if (ca_cert_info_read(der, len, &ci, err) != 0 ||
+	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &w.is, err) != 0)
+		goto out;
+	w.ca = ca;
+	w.now = ca_now();
+	w.st = st;
+	w.err = err;
+	if (db_ocsp_foreach(ca->db, ca->sh->key_idx, w.now,
+			    w.now - EXPIRED_KEEP, ocsp_one, &w, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (w.dfd >= 0)
+		close(w.dfd);
+	if (dfd >= 0)
+		close(dfd);
+	ca_crl_free(&crl);
+	free(p7);
+	free(pem);
+	return rc;
+}

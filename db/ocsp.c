@@ -1,0 +1,380 @@
+/*
+ * db/ocsp.c - the ocsp_response table (OCSP responses signed ahead of
+ * time, one per certificate) and the ocsp_responder table (the delegated
+ * responder certificates). See schema/007_ocsp.sql.
+ */
+#include "db/db.h"
+#include "db/db_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "util/fault.h"
+
+/* An OCSPResponse with one SingleResponse and the responder certificate
+ * is about 1 KiB; this bounds a bug, not a response. */
+#define OCSP_DER_MAX (64 * 1024)
+
+static const char *const ocsp_sql[S__COUNT] = {
+	[S_OCSP_GET] =
+	"SELECT der, this_update, next_update FROM ocsp_response "
+	"WHERE serial = ?1 AND next_update > ?2",
+	/* Stored only while the certificate still has the state the
+	 * response says: a revocation committed after the response was
+	 * built leaves no row (and one committed later drops it, by the
+	 * trigger). */
+	[S_OCSP_PUT] =
+	"INSERT OR REPLACE INTO ocsp_response (serial, status, revoked_at, "
+	"reason, this_update, next_update, der) "
+	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7 "
+	"FROM certificate WHERE serial = ?1 AND status = ?2 "
+	"AND revoked_at = ?3 AND reason = ?4",
+	/* Certificates of key ?1 that are still valid by date (?2 now) and
+	 * have no response, or one whose nextUpdate comes before ?3. */
+	[S_OCSP_TODO] =
+	"SELECT c.serial, c.status, c.revoked_at, c.reason "
+	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
+	"ON o.serial = c.serial "
+	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?2 "
+	"AND (o.serial IS NULL OR o.next_update < ?3) LIMIT ?4",
+	[S_OCSP_RESPONDER_ADD] =
+	"INSERT INTO ocsp_responder (serial, not_before, not_after, der, "
+	"created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_OCSP_COUNT] =
+	"SELECT count(*) FROM ocsp_response WHERE next_update > ?1",
+	/* What a publication directory must hold: every certificate of key
+	 * ?1 that expired after ?3, with its response if fresh at ?2. */
+	[S_OCSP_PUBLISH] =
+	"SELECT c.serial, c.not_after, o.der, o.this_update "
+	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
+	"ON o.serial = c.serial AND o.next_update > ?2 "
+	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?3",
+	[S_OCSP_PRUNE] =
+	"DELETE FROM ocsp_response WHERE next_update < ?1",
+	[S_OCSP_DIRTY] =
+	"SELECT EXISTS (SELECT 1 FROM ocsp_dirty)",
+	[S_OCSP_DIRTY_CLEAR] =
+	"DELETE FROM ocsp_dirty",
+	[S_CERT_STATUS] =
+	"SELECT status, revoked_at, reason, key_idx FROM certificate "
+	"WHERE serial = ?1",
+};
+
+int
+db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
+	    struct db_ocsp_response *out, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || out == NULL)
+		return db_bad_arg(err);
+	memset(out, 0, sizeof(*out));
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_OCSP_GET, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_i64(st, 2, fresh_after, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+			     "no fresh OCSP response for this certificate");
+		goto out;
+	}
+	if (db_col_blob(st, 0, &out->der, &out->der_len) != 0) {
+		db_oom(err);
+		goto out;
+	}
+	out->this_update = sqlite3_column_int64(st, 1);
+	out->next_update = sqlite3_column_int64(st, 2);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	if (rc != 0)
+		db_ocsp_response_free(out);
+	return rc;
+}
+
+void
+db_ocsp_response_free(struct db_ocsp_response *r)
+{
+	if (r == NULL)
+		return;
+	free(r->der);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
+	    const unsigned char *der, size_t der_len, int64_t this_update,
+	    int64_t next_update, int *stored, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (stored != NULL)
+		*stored = 0;
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || s == NULL || der == NULL || der_len == 0 ||
+	    der_len > OCSP_DER_MAX || next_update <= this_update)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_OCSP_PUT, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_i64(st, 2, s->status, &b);
+	db_bind_i64(st, 3, s->revoked_at, &b);
+	db_bind_i64(st, 4, s->reason, &b);
+	db_bind_i64(st, 5, this_update, &b);
+	db_bind_i64(st, 6, next_update, &b);
+	db_bind_blob(st, 7, der, der_len, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	if (stored != NULL)
+		*stored = sqlite3_changes(db->h) > 0;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_todo(struct db *db, int key_idx, int64_t now, int64_t refresh_before,
+	     size_t max, struct db_ocsp_todo *out, size_t *n,
+	     struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || out == NULL || n == NULL || max == 0 ||
+	    max > 1000000 || key_idx < 0 || key_idx >= DB_KEYS_MAX)
+		return db_bad_arg(err);
+	*n = 0;
+	if ((st = db_stmt(db, S_OCSP_TODO, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, key_idx, &b);
+	db_bind_i64(st, 2, now, &b);
+	db_bind_i64(st, 3, refresh_before, &b);
+	db_bind_i64(st, 4, (int64_t)max, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	while (*n < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_ocsp_todo *t = &out[*n];
+
+		if (db_col_fixed(st, 0, t->serial, sizeof(t->serial)) != 0 ||
+		    !db_serial_ok(t->serial)) {
+			db_bad_serial(err);
+			goto out;
+		}
+		t->state.status = sqlite3_column_int(st, 1);
+		t->state.revoked_at = sqlite3_column_int64(st, 2);
+		t->state.reason = sqlite3_column_int(st, 3);
+		(*n)++;
+	}
+	if (*n < max && r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_count(struct db *db, int64_t now, int64_t *count,
+	      struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || count == NULL)
+		return db_bad_arg(err);
+	*count = 0;
+	if ((st = db_stmt(db, S_OCSP_COUNT, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, now, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1)
+		*count = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_responder_add(struct db *db, const char *serial,
+		      const unsigned char *der, size_t der_len,
+		      int64_t not_before, int64_t not_after, int64_t created_at,
+		      struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || der == NULL || der_len == 0 ||
+	    der_len > OCSP_DER_MAX || not_after <= not_before)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_OCSP_RESPONDER_ADD, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_i64(st, 2, not_before, &b);
+	db_bind_i64(st, 3, not_after, &b);
+	db_bind_blob(st, 4, der, der_len, &b);
+	db_bind_i64(st, 5, created_at, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, "serial_exists", "serial already used",
+			 err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_cert_state_get(struct db *db, const char *serial, struct db_cert_state *s,
+		  struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || s == NULL)
+		return db_bad_arg(err);
+	memset(s, 0, sizeof(*s));
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_CERT_STATUS, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "cert_not_found",
+			     "no such certificate");
+		goto out;
+	}
+	s->status = sqlite3_column_int(st, 0);
+	s->revoked_at = sqlite3_column_int64(st, 1);
+	s->reason = sqlite3_column_int(st, 2);
+	s->key_idx = sqlite3_column_int(st, 3);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_foreach(struct db *db, int key_idx, int64_t now, int64_t expired_since,
+		db_ocsp_cb cb, void *ctx, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *serial;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || cb == NULL || key_idx < 0 || key_idx >= DB_KEYS_MAX)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_OCSP_PUBLISH, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, key_idx, &b);
+	db_bind_i64(st, 2, now, &b);
+	db_bind_i64(st, 3, expired_since, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	/* Straight from SQLite's buffers: nothing allocated per row. */
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *der = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+
+		if ((serial = sqlite3_column_text(st, 0)) == NULL) {
+			db_oom(err);
+			goto out;
+		}
+		if (cb(ctx, (const char *)serial, sqlite3_column_int64(st, 1),
+		       len > 0 ? der : NULL, len,
+		       sqlite3_column_int64(st, 3)) != 0)
+			goto out;   /* stopped by the caller: err is its */
+	}
+	if (r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_prune(struct db *db, int64_t before, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_OCSP_PRUNE, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, before, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (db == NULL || dirty == NULL)
+		return db_bad_arg(err);
+	*dirty = 0;
+	if ((st = db_stmt(db, S_OCSP_DIRTY, ocsp_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	*dirty = r == 1 && sqlite3_column_int(st, 0) != 0;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_dirty_clear(struct db *db, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_OCSP_DIRTY_CLEAR, ocsp_sql, err)) == NULL)
+		goto out;
+	if (db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}

@@ -1,0 +1,319 @@
+#!/bin/bash
+# End-to-end: the OCSP responder (issue 15, items 1 and 2) judged by
+# independent clients. A daemon on loopback ports serves a fresh CA; its
+# certificates name $H/ocsp in their AIA. Then:
+#   - `openssl ocsp` (with a nonce, and -no_nonce) says good and verifies
+#     the response against the root; GET /ocsp/{base64} (url-encoded, and
+#     with raw '/') answers the same, with Cache-Control max-age, ETag,
+#     Last-Modified and Expires; GnuTLS `ocsptool --ask` agrees;
+#   - the daemon signs responses ahead of time (ocsp_response rows) and
+#     recorded its delegated responder certificate (OCSPSigning,
+#     ocsp-nocheck, a few days) before using it;
+#   - after `mica revoke --reason keyCompromise` every way of asking says
+#     revoked with that reason and the revocation time, at once (the
+#     pre-signed "good" is gone);
+#   - a serial never issued is unknown; a certificate of another CA is
+#     unauthorized;
+#   - hostile input gets a clean OCSP error status (malformedRequest)
+#     with 200: garbage, a truncated request, an oversized one, version 2,
+#     an unknown hash algorithm (SHA-512 CertIDs), a thousand CertIDs, an
+#     over-long nonce, a GET that is not base64; a body over the daemon's
+#     64 KiB cap (three thousand CertIDs) is 413, a wrong Content-Type 415;
+#     the daemon lives on;
+#   - stapling: `openssl s_server -status_url` fetches mica's response
+#     and `openssl s_client -status` verifies it, good, then revoked;
+#   - two tiers (an offline root, an issuing CA): good then revoked,
+#     the response verified up to the root.
+# Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/ocsp.sh
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need curl openssl python3 sqlite3 ocsptool
+
+W=$(mktmp)
+D=$W/ca
+serve_start "$W/serve.out" "$D" -- --domain example.test || serve_failed "$W/serve.out"
+serve_facts "$W/serve.out" "$W"
+ROOT=$W/root.pem
+CLI_PASS=$D/passphrase
+
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+issue() { # issue NAME: key, CSR and certificate $W/NAME.{key,csr,pem}
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$W/$1.key" -subj "/CN=$1.example.test" \
+		-addext "subjectAltName=DNS:$1.example.test" -out "$W/$1.csr" 2>/dev/null ||
+		die "openssl req"
+	"$MICA" -d "$D" issue --csr "$W/$1.csr" --profile server --out "$W/$1.pem" \
+		2>"$W/issue.err" || { cat "$W/issue.err" >&2; die "mica issue"; }
+}
+# ask CERT [openssl ocsp options]: output of openssl ocsp in $W/ask.out
+ask() {
+	local c=$1
+	shift
+	openssl ocsp -issuer "$ROOT" -cert "$c" -url "$H/ocsp" -CAfile "$ROOT" \
+		-timeout 20 "$@" >"$W/ask.out" 2>&1
+}
+# status_of OUT CERT: the status openssl printed for CERT ("good" ...)
+status_of() { sed -n "s|^$2: ||p" "$1" | head -1; }
+# post FILE: POST FILE as an OCSP request; body in $W/resp.der, the HTTP
+# status in HTTP_CODE.
+post() {
+	HTTP_CODE=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 \
+		-H 'Content-Type: application/ocsp-request' --data-binary @"$1" "$H/ocsp")
+}
+# resp_status FILE: the OCSPResponseStatus of a DER response.
+resp_status() {
+	python3 - "$1" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+# SEQUENCE { ENUMERATED status, ... }: the status octet follows 0a 01.
+i = d.find(b'\x0a\x01')
+print(d[i + 2] if d[:1] == b'\x30' and 0 < i < 6 else 'none')
+PY
+}
+urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+
+# ------------------------------------------------------------ good -------
+
+issue srv
+S=$(serial_of "$W/srv.pem")
+AIA=$(openssl x509 -in "$W/srv.pem" -noout -ext authorityInfoAccess 2>/dev/null)
+case $AIA in
+*"OCSP - URI:$H/ocsp"*) ok "the certificate names $H/ocsp in its AIA" ;;
+*) fail "no OCSP URL in the AIA: $AIA" ;;
+esac
+
+ask "$W/srv.pem"
+is "openssl ocsp (nonce): good" "$(status_of "$W/ask.out" "$W/srv.pem")" good
+check "openssl ocsp (nonce): the response verifies against the root" grep -q "^Response verify OK" "$W/ask.out"
+ask "$W/srv.pem" -no_nonce
+is "openssl ocsp -no_nonce: good" "$(status_of "$W/ask.out" "$W/srv.pem")" good
+check "openssl ocsp -no_nonce: the response verifies" grep -q "^Response verify OK" "$W/ask.out"
+
+# The responder certificate, as OpenSSL reads it from a response.
+ask "$W/srv.pem" -no_nonce -resp_text
+if grep -q "OCSP Signing" "$W/ask.out" && grep -q "OCSP No Check" "$W/ask.out" &&
+	grep -q "Subject: CN *= *mica OCSP responder" "$W/ask.out"; then
+	ok "responses carry a delegated responder certificate: OCSPSigning, ocsp-nocheck"
+else
+	fail "the responder certificate is not a delegated OCSP signer"; grep -A3 "Extended Key" "$W/ask.out" | sed 's/^/    /'
+fi
+nb=$(sed -n 's/^ *Not Before: //p' "$W/ask.out" | head -1)
+na=$(sed -n 's/^ *Not After : //p' "$W/ask.out" | head -1)
+life=$(( ($(date -u -d "$na" +%s) - $(date -u -d "$nb" +%s)) / 3600 ))
+if [ "$life" -gt 0 ] && [ "$life" -le 96 ]; then ok "the responder certificate lives $life hours (at most 4 days)"
+else fail "the responder certificate lives $life hours"; fi
+check "the responder certificate was recorded (ocsp_responder) and audited" \
+	sh -c "[ \$(sqlite3 '$D/mica.db' 'SELECT count(*) FROM ocsp_responder') -ge 1 ] &&
+	       [ \$(sqlite3 '$D/mica.db' \"SELECT count(*) FROM audit WHERE action = 'ocsp.responder'\") -ge 1 ]"
+
+# GET, url-encoded as RFC 6960 A.1 says, and with raw '/' as some send.
+openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -no_nonce -reqout "$W/req.der" >/dev/null 2>&1 ||
+	die "openssl ocsp -reqout"
+B64=$(base64 -w0 "$W/req.der")
+code=$(curl -s -D "$W/get.h" -o "$W/get.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$(urlenc "$B64")")
+is "GET /ocsp/{base64}: 200" "$code" 200
+openssl ocsp -respin "$W/get.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/get.out" 2>&1
+is "GET /ocsp/{base64}: good, as openssl reads it" "$(status_of "$W/get.out" "$W/srv.pem")" good
+check "GET: Content-Type application/ocsp-response" grep -qi '^Content-Type: application/ocsp-response' "$W/get.h"
+maxage=$(sed -n 's/^Cache-Control: public, max-age=\([0-9]*\).*/\1/ip' "$W/get.h" | tr -d '\r')
+if [ -n "$maxage" ] && [ "$maxage" -gt 0 ] && [ "$maxage" -le 86400 ]; then
+	ok "GET: Cache-Control max-age=$maxage (no later than nextUpdate)"
+else fail "GET: Cache-Control: $(grep -i '^Cache-Control' "$W/get.h")"; fi
+check "GET: ETag, Last-Modified and Expires (RFC 5019 6.2)" \
+	sh -c "grep -qi '^ETag: \"' '$W/get.h' && grep -qi '^Last-Modified: ' '$W/get.h' && grep -qi '^Expires: ' '$W/get.h'"
+code=$(curl -s -o "$W/get2.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$B64")
+if [ "$code" = 200 ] && cmp -s "$W/get.der" "$W/get2.der"; then ok "GET with raw base64 ('/' and '+' unencoded): the same response"
+else fail "GET with raw base64: $code"; fi
+
+if ocsptool --ask --load-issuer "$ROOT" --load-cert "$W/srv.pem" --load-trust "$ROOT" \
+	>"$W/gt.out" 2>&1 &&
+	grep -q "Certificate Status: good" "$W/gt.out" && grep -q "Verifying OCSP Response: Success" "$W/gt.out"; then
+	ok "GnuTLS ocsptool --ask: good, response verified"
+else fail "GnuTLS ocsptool --ask"; sed 's/^/    /' "$W/gt.out" | tail -8; fi
+
+# Pre-signed: the daemon's background refresh keeps a response per
+# certificate (this one, and the daemon's own TLS certificate).
+wait_for "pre-signed responses" 60 sh -c \
+	"[ \$(sqlite3 '$D/mica.db' \"SELECT count(*) FROM ocsp_response WHERE serial = '$S'\") = 1 ]" &&
+	ok "the daemon signed the certificate's response ahead of time" ||
+	fail "no pre-signed response for $S"
+
+# ----------------------------------------------------------- revoked -----
+
+T0=$(date -u +%s)
+"$MICA" -d "$D" revoke "$S" --reason keyCompromise >/dev/null 2>"$W/rev.err" || die "mica revoke: $(cat "$W/rev.err")"
+T1=$(date -u +%s)
+check "the revocation dropped the pre-signed good response" \
+	sh -c "[ \$(sqlite3 '$D/mica.db' \"SELECT count(*) FROM ocsp_response WHERE serial = '$S' AND status = 1\") = 0 ]"
+for how in nonce no_nonce; do
+	if [ $how = nonce ]; then ask "$W/srv.pem"; else ask "$W/srv.pem" -no_nonce; fi
+	is "openssl ocsp ($how) after mica revoke: revoked" "$(status_of "$W/ask.out" "$W/srv.pem")" revoked
+	check "openssl ocsp ($how): reason keyCompromise" grep -q "Reason: keyCompromise" "$W/ask.out"
+	rt=$(sed -n 's/^[[:space:]]*Revocation Time: //p' "$W/ask.out")
+	rts=$(date -u -d "$rt" +%s 2>/dev/null || echo 0)
+	if [ "$rts" -ge "$((T0 - 1))" ] && [ "$rts" -le "$((T1 + 1))" ]; then
+		ok "openssl ocsp ($how): the revocation time is when mica revoked it"
+	else fail "openssl ocsp ($how): revocation time '$rt' not in [$T0, $T1]"; fi
+	check "openssl ocsp ($how): the response verifies" grep -q "^Response verify OK" "$W/ask.out"
+done
+curl -s -o "$W/get.der" --max-time 20 "$H/ocsp/$(urlenc "$B64")"
+openssl ocsp -respin "$W/get.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/get.out" 2>&1
+is "GET after mica revoke: revoked" "$(status_of "$W/get.out" "$W/srv.pem")" revoked
+if ocsptool --ask --load-issuer "$ROOT" --load-cert "$W/srv.pem" --load-trust "$ROOT" \
+	>"$W/gt.out" 2>&1; [ -s "$W/gt.out" ] &&
+	grep -q "Certificate Status: revoked" "$W/gt.out" && grep -q "Verifying OCSP Response: Success" "$W/gt.out"; then
+	ok "GnuTLS ocsptool --ask: revoked, response verified"
+else fail "GnuTLS ocsptool --ask after revoke"; sed 's/^/    /' "$W/gt.out" | tail -8; fi
+
+# ----------------------------------------------- unknown, unauthorized ---
+
+openssl ocsp -issuer "$ROOT" -serial 0x1234567890abcdef -url "$H/ocsp" -CAfile "$ROOT" \
+	-timeout 20 >"$W/unk.out" 2>&1
+if grep -q "^0x1234567890ABCDEF: unknown\|: unknown$" "$W/unk.out"; then ok "a serial never issued: unknown"
+else fail "a serial never issued"; sed 's/^/    /' "$W/unk.out" | head -5; fi
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=Other -keyout "$W/other.key" -out "$W/other.pem" 2>/dev/null || die "other CA"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=x \
+	-keyout "$W/ox.key" 2>/dev/null | openssl x509 -req -CA "$W/other.pem" -CAkey "$W/other.key" \
+	-days 1 -out "$W/ox.pem" 2>/dev/null || die "other leaf"
+openssl ocsp -issuer "$W/other.pem" -cert "$W/ox.pem" -url "$H/ocsp" -timeout 20 >"$W/oth.out" 2>&1
+if grep -qi "Responder Error: unauthorized (6)" "$W/oth.out"; then ok "another CA's certificate: unauthorized"
+else fail "another CA's certificate"; sed 's/^/    /' "$W/oth.out" | head -5; fi
+
+# ----------------------------------------------------------- hostile -----
+
+hostile() { # hostile WHAT FILE: POSTed, a 200 malformedRequest
+	post "$2"
+	if [ "$HTTP_CODE" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then
+		ok "hostile: $1 -> malformedRequest"
+	else fail "hostile: $1 -> HTTP $HTTP_CODE, status $(resp_status "$W/resp.der")"; fi
+}
+printf 'GET / HTTP/1.0\r\n\r\n' >"$W/h1"; hostile "garbage" "$W/h1"
+head -c 20 "$W/req.der" >"$W/h2"; hostile "a truncated request" "$W/h2"
+python3 - "$W" <<'PY'
+import sys
+w = sys.argv[1]
+req = open(w + '/req.der', 'rb').read()
+def tlv(tag, body):
+    n = len(body)
+    if n < 0x80: l = bytes([n])
+    elif n < 0x100: l = bytes([0x81, n])
+    elif n < 0x10000: l = bytes([0x82, n >> 8, n & 0xff])
+    else: l = bytes([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff])
+    return bytes([tag]) + l + body
+def parse(d):   # -> (tag, body, rest)
+    t, n, i = d[0], d[1], 2
+    if n & 0x80:
+        k = n & 0x7f; n = int.from_bytes(d[2:2 + k], 'big'); i = 2 + k
+    return t, d[i:i + n], d[i + n:]
+_, tbsreq, _ = parse(req)                    # OCSPRequest
+_, tbs, _ = parse(tbsreq)                    # TBSRequest
+_, reqlist, _ = parse(tbs)                   # requestList
+_, one, _ = parse(reqlist)                   # Request
+one = tlv(0x30, one)
+# version 2 ([0] EXPLICIT INTEGER 1)
+open(w + '/h3', 'wb').write(tlv(0x30, tlv(0x30, tlv(0xa0, b'\x02\x01\x01') + tlv(0x30, one))))
+# a thousand CertIDs (with one-octet serials, so that the request fits in
+# the 64 KiB any body may have), and three thousand (which does not)
+_, certid, _ = parse(one)
+_, cid, _ = parse(certid)
+# without its serial: the first three elements (hashAlgorithm and the
+# two hashes), walked as DER - a search for the INTEGER tag could stop
+# inside the random serial
+rest, small = cid, b''
+for _ in range(3):
+    t, body, rest = parse(rest)
+    small += tlv(t, body)
+small = tlv(0x30, tlv(0x30, small + b'\x02\x01\x05'))
+open(w + '/h4', 'wb').write(tlv(0x30, tlv(0x30, tlv(0x30, small * 1000))))
+open(w + '/h4b', 'wb').write(tlv(0x30, tlv(0x30, tlv(0x30, one * 3000))))
+# oversized: 10 KB of padding in a requestorName
+open(w + '/h5', 'wb').write(tlv(0x30, tlv(0x30, tlv(0xa1, tlv(0x82, b'a' * 10000)) + tlv(0x30, one))))
+# a 40-octet nonce (RFC 8954: 1..32)
+nonce = tlv(0x30, tlv(0x06, bytes.fromhex('2b0601050507300102')) + tlv(0x04, tlv(0x04, b'n' * 40)))
+open(w + '/h6', 'wb').write(tlv(0x30, tlv(0x30, tlv(0x30, one) + tlv(0xa2, tlv(0x30, nonce)))))
+PY
+hostile "version 2" "$W/h3"
+hostile "a thousand CertIDs" "$W/h4"
+post "$W/h4b"
+is "three thousand CertIDs (over 64 KiB): 413 before anything is parsed" "$HTTP_CODE" 413
+hostile "an oversized request (10 KB)" "$W/h5"
+hostile "a 40-octet nonce" "$W/h6"
+openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -sha512 -no_nonce -reqout "$W/h7" >/dev/null 2>&1
+hostile "an unknown hash algorithm (SHA-512 CertID)" "$W/h7"
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/%%%")
+if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with a broken escape: malformedRequest"
+else fail "GET with a broken escape: $code"; fi
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/bm90IGEgcmVxdWVzdA==")
+if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET of base64 that is no request: malformedRequest"
+else fail "GET of base64 that is no request: $code"; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: text/plain' \
+	--data-binary @"$W/req.der" "$H/ocsp")
+is "POST with a wrong Content-Type: 415" "$code" 415
+check "the daemon lives on after the hostile requests" curl -fs -o /dev/null --max-time 10 "$H/healthz"
+
+# ---------------------------------------------------------- stapling -----
+
+issue tls
+TP=$(free_port)
+openssl s_server -accept "127.0.0.1:$TP" -cert "$W/tls.pem" -key "$W/tls.key" \
+	-CAfile "$ROOT" -status_url "$H/ocsp" -www -naccept 4 >"$W/s_server.out" 2>&1 </dev/null &
+SPID=$!
+on_exit_kill "$SPID"
+staple() { # staple: s_client -status output in $W/staple.out
+	openssl s_client -connect "127.0.0.1:$TP" -servername tls.example.test -status \
+		-CAfile "$ROOT" -verify_return_error </dev/null >"$W/staple.out" 2>&1
+}
+if wait_for "openssl s_server" 30 sh -c "echo | openssl s_client -connect 127.0.0.1:$TP >/dev/null 2>&1"; then
+	staple
+	if grep -q "OCSP Response Status: successful" "$W/staple.out" &&
+		grep -q "Cert Status: good" "$W/staple.out"; then
+		ok "stapling: s_server -status_url staples mica's response, s_client -status reads good"
+	else fail "stapling (good)"; grep -i "ocsp\|status" "$W/staple.out" | head -5 | sed 's/^/    /'; fi
+	"$MICA" -d "$D" revoke "$(serial_of "$W/tls.pem")" --reason superseded >/dev/null 2>&1
+	staple
+	if grep -q "Cert Status: revoked" "$W/staple.out" &&
+		grep -q "Revocation Reason: superseded" "$W/staple.out"; then
+		ok "stapling: after mica revoke the stapled response says revoked (superseded)"
+	else fail "stapling (revoked)"; grep -i "status\|reason" "$W/staple.out" | head -5 | sed 's/^/    /'; fi
+else
+	fail "openssl s_server did not start"
+fi
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
+on_exit_forget "$SPID"
+
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+
+# ---------------------------------------------------------- two tiers ----
+# An offline root and an issuing CA: the responder certificate is issued
+# by the issuing CA, and clients chain it to the root they trust.
+
+unset HP SP
+serve_ports
+"$MICA" -d "$W/R" init --name "OCSP Test Root" --root-only >/dev/null 2>&1 || die "init --root-only"
+"$MICA" -d "$W/R" export-root --out "$W/r-root.pem" 2>/dev/null || die "export-root"
+"$MICA" -d "$W/I" init --subordinate --name "OCSP Test Issuing CA" --domain example.test \
+	--public-url "$H" --csr-out "$W/i.csr" >/dev/null 2>&1 || die "init --subordinate"
+"$MICA" -d "$W/R" sign-ca --csr "$W/i.csr" --out "$W/i.crt" >/dev/null 2>&1 || die "sign-ca"
+"$MICA" -d "$W/I" install-ca --cert "$W/i.crt" --chain "$W/r-root.pem" >/dev/null 2>&1 || die "install-ca"
+openssl x509 -in "$W/i.crt" -out "$W/i.pem" 2>/dev/null ||
+	openssl x509 -inform der -in "$W/i.crt" -out "$W/i.pem" 2>/dev/null || die "issuing CA certificate"
+serve_start "$W/serve2.out" "$W/I" -- || serve_failed "$W/serve2.out"
+D=$W/I
+ROOT=$W/i.pem   # the issuer, for ask's -issuer; trust is the root's
+issue leaf2
+ask2() { openssl ocsp -issuer "$W/i.pem" -cert "$W/leaf2.pem" -url "$H/ocsp" \
+	-CAfile "$W/r-root.pem" -verify_other "$W/i.pem" -timeout 20 "$@" >"$W/ask.out" 2>&1; }
+ask2
+is "two tiers: openssl ocsp says good" "$(status_of "$W/ask.out" "$W/leaf2.pem")" good
+check "two tiers: the response verifies up to the offline root" grep -q "^Response verify OK" "$W/ask.out"
+"$MICA" -d "$D" revoke "$(serial_of "$W/leaf2.pem")" --reason affiliationChanged >/dev/null 2>&1 || die "revoke"
+ask2 -no_nonce
+is "two tiers: after mica revoke, revoked" "$(status_of "$W/ask.out" "$W/leaf2.pem")" revoked
+check "two tiers: reason affiliationChanged" grep -q "Reason: affiliationChanged" "$W/ask.out"
+serve_stop
+is "the issuing CA's daemon stops cleanly" "$SERVE_RC" 0
+finish

@@ -1,0 +1,138 @@
+#!/bin/bash
+# End-to-end: publication to a directory (issue 15, item 4). A daemon runs
+# with --publish PUB; Debian's nginx serves PUB with the configuration the
+# README documents (static files, /ocsp/ by path, misses and POST to
+# mica). Checked:
+#   - nginx answers /ca.crt, /root.crt, /crl and GET /ocsp/{base64} with
+#     the same bytes as the daemon, the OCSP answer from the published
+#     file (not proxied), good as openssl reads it;
+#   - openssl ocsp -url pointed at nginx (POST) gets its answer through
+#     the fallback to mica;
+#   - after mica revoke, the published file stops saying good: it is
+#     removed or rewritten within a pass, and nginx then answers revoked;
+#   - `mica publish DIR2` from the command line writes the same files,
+#     atomically (no temporary file left), and a second run rewrites none.
+# Skipped as a whole (counted) when nginx is not installed.
+# Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/publish.sh
+SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
+. "$SRC/tests/e2e/lib.sh"
+
+need curl openssl python3 sqlite3
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || skip_all "nginx is not installed (Debian: nginx-light)"
+
+W=$(mktmp)
+D=$W/ca
+PUB=$W/pub
+serve_start "$W/serve.out" "$D" -- --domain example.test --publish "$PUB" ||
+	serve_failed "$W/serve.out"
+serve_facts "$W/serve.out" "$W"
+ROOT=$W/root.pem
+
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/srv.key" \
+	-subj /CN=srv.example.test -addext "subjectAltName=DNS:srv.example.test" \
+	-out "$W/srv.csr" 2>/dev/null || die "openssl req"
+"$MICA" -d "$D" issue --csr "$W/srv.csr" --profile server --out "$W/srv.pem" 2>/dev/null ||
+	die "mica issue"
+S=$(serial_of "$W/srv.pem")
+openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -no_nonce -reqout "$W/req.der" >/dev/null 2>&1 ||
+	die "openssl ocsp -reqout"
+B64=$(base64 -w0 "$W/req.der")
+FILE=$PUB/ocsp/$B64
+
+# The daemon pre-signs, then publishes after its pass (every 30 s).
+wait_for "the published response" 90 test -s "$FILE" &&
+	ok "the daemon published the certificate's OCSP response at ocsp/<base64 request>" ||
+	fail "no published response at $FILE"
+for f in ca.crt ca.pem root.crt root.pem ca-chain.pem ca.p7b crl crl.pem; do
+	[ -s "$PUB/$f" ] || { fail "$f not published"; continue; }
+done
+ok "ca.crt, ca.pem, root.crt, root.pem, ca-chain.pem, ca.p7b, crl, crl.pem published"
+
+# ------------------------------------------------ nginx, as documented --
+
+NP=$(free_port)
+mkdir -p "$W/ngx"
+USER_LINE=
+[ "$(id -u)" = 0 ] && USER_LINE="user root;"
+cat >"$W/ngx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $W/ngx/nginx.pid;
+error_log $W/ngx/error.log;
+$USER_LINE
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $W/ngx/body;
+    proxy_temp_path $W/ngx/proxy;
+    fastcgi_temp_path $W/ngx/fcgi;
+    uwsgi_temp_path $W/ngx/uwsgi;
+    scgi_temp_path $W/ngx/scgi;
+$(sed -n '/^    # -- begin mica publication --/,/^    # -- end mica publication --/p' "$SRC/README" |
+	sed "s|/var/www/mica|$PUB|; s|http://127.0.0.1:8080|$H|; s|listen 80;|listen 127.0.0.1:$NP;|")
+}
+EOF
+grep -q "try_files" "$W/ngx/nginx.conf" || die "the README's nginx example was not found"
+"$NGINX" -c "$W/ngx/nginx.conf" >"$W/ngx/out" 2>&1 &
+NPID=$!
+on_exit_kill "$NPID"
+N=http://127.0.0.1:$NP
+wait_for "nginx" 30 curl -s -o /dev/null "$N/ca.crt" || { cat "$W/ngx/error.log" >&2; die "nginx did not start"; }
+
+same() { # same PATH: nginx and the daemon answer the same bytes
+	curl -s -o "$W/n.out" --max-time 20 "$N$1" && curl -s -o "$W/d.out" --max-time 20 "$H$1" &&
+		[ -s "$W/n.out" ] && cmp -s "$W/n.out" "$W/d.out"
+}
+for p in /ca.crt /root.crt /crl; do
+	check "nginx serves $p: the daemon's bytes" same "$p"
+done
+ctype=$(curl -s -o /dev/null -w '%{content_type}' "$N/crl")
+is "nginx: /crl is application/pkix-crl" "$ctype" application/pkix-crl
+
+GET=/ocsp/$(urlenc "$B64")
+check "nginx GET /ocsp/{base64}: the daemon's bytes" same "$GET"
+check "nginx GET /ocsp/{base64}: answered from the published file" cmp -s "$W/n.out" "$FILE"
+ctype=$(curl -s -o /dev/null -w '%{content_type}' "$N$GET")
+is "nginx: application/ocsp-response" "$ctype" application/ocsp-response
+openssl ocsp -respin "$W/n.out" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/o.out" 2>&1
+check "nginx's answer: good, verified by openssl" grep -q "srv.pem: good" "$W/o.out"
+openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -url "$N/ocsp" -CAfile "$ROOT" -timeout 20 >"$W/o.out" 2>&1
+check "openssl ocsp POSTed to nginx: good (through the fallback to mica)" grep -q "srv.pem: good" "$W/o.out"
+
+# ----------------------------------------------------------- revocation --
+
+"$MICA" -d "$D" revoke "$S" --reason keyCompromise >/dev/null 2>&1 || die "mica revoke"
+gone_or_revoked() {
+	[ -e "$FILE" ] || return 0
+	openssl ocsp -respin "$FILE" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" 2>/dev/null |
+		grep -q "srv.pem: revoked"
+}
+wait_for "the published good response to go" 90 gone_or_revoked &&
+	ok "after mica revoke the published file no longer says good" ||
+	fail "the published file still says good"
+curl -s -o "$W/n.out" --max-time 20 "$N$GET"
+openssl ocsp -respin "$W/n.out" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/o.out" 2>&1
+check "nginx then answers revoked" grep -q "srv.pem: revoked" "$W/o.out"
+
+# ------------------------------------------------------- mica publish ---
+
+"$MICA" -d "$D" publish "$W/pub2" 2>"$W/p.err"
+is "mica publish DIR: exit 0" "$?" 0
+check "mica publish: the same certificate files as the daemon's" \
+	sh -c "cmp -s '$PUB/ca.crt' '$W/pub2/ca.crt' && cmp -s '$PUB/root.pem' '$W/pub2/root.pem' && cmp -s '$PUB/ca-chain.pem' '$W/pub2/ca-chain.pem'"
+check "mica publish: the revoked certificate's response, as stored" \
+	sh -c "openssl ocsp -respin '$W/pub2/ocsp/$B64' -issuer '$ROOT' -cert '$W/srv.pem' -CAfile '$ROOT' 2>/dev/null | grep -q 'srv.pem: revoked'"
+is "mica publish: no temporary file left" "$(find "$W/pub2" -name '.publish.*' | wc -l)" 0
+"$MICA" -d "$D" publish "$W/pub2" 2>"$W/p.err"
+check "a second mica publish rewrites nothing" grep -q "0 file(s) written; OCSP responses: 0 written" "$W/p.err"
+
+kill "$NPID" 2>/dev/null
+wait "$NPID" 2>/dev/null
+on_exit_forget "$NPID"
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+finish

@@ -1,0 +1,1058 @@
+/*
+ * tests/test_ocsp.c - OCSP (ca/ocsp.h, ca/ocsp.c): the request reader on
+ * good and hostile requests, the ResponseData writer against the signer's
+ * own strict reader, the checks the signer makes before it certifies the
+ * OCSP key or signs a response, and the responder end to end on an
+ * in-process CA: good, revoked with time and reason, unknown, another
+ * issuer, garbage, pre-signed answers and their invalidation by a
+ * revocation. Signatures are verified with mbedTLS (ca_sig_verify), the
+ * responder certificate against the CA's key.
+ */
+#include <CUnit/Basic.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ca/ca.h"
+#include "ca/ca_int.h"
+#include "ca/cacert.h"
+#include "ca/der.h"
+#include "ca/keys.h"
+#include "ca/ocsp.h"
+#include "ca/profile.h"
+#include "ca/signcheck.h"
+#include "ca/x509.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define PASSPHRASE "ocsp test passphrase: correct horse battery staple"
+
+static char g_tmp[64];
+static char g_cadir[PATH_MAX];
+static struct ca *g_ca;
+
+/* A made-up issuer for the DER tests. */
+static struct ca_ocsp_issuer g_is;
+static const unsigned char g_serial[] = { 0x4a, 0x11, 0x22, 0x33 };
+
+/* ------------------------------------------------------------------ */
+/* Building requests                                                   */
+/* ------------------------------------------------------------------ */
+
+struct buf {
+	unsigned char b[80000];
+	size_t n;
+};
+
+static void
+put(struct buf *o, const void *p, size_t n)
+{
+	CU_ASSERT_FATAL(o->n + n <= sizeof(o->b));
+	memcpy(o->b + o->n, p, n);
+	o->n += n;
+}
+
+/* TAG, a DER length, then the contents C[0..N). */
+static void
+tlv(struct buf *o, unsigned tag, const void *c, size_t n)
+{
+	unsigned char h[6];
+	size_t k = 0;
+
+	h[k++] = (unsigned char)tag;
+	if (n < 0x80) {
+		h[k++] = (unsigned char)n;
+	} else if (n < 0x100) {
+		h[k++] = 0x81;
+		h[k++] = (unsigned char)n;
+	} else if (n < 0x10000) {
+		h[k++] = 0x82;
+		h[k++] = (unsigned char)(n >> 8);
+		h[k++] = (unsigned char)n;
+	} else {
+		h[k++] = 0x83;
+		h[k++] = (unsigned char)(n >> 16);
+		h[k++] = (unsigned char)(n >> 8);
+		h[k++] = (unsigned char)n;
+	}
+	put(o, h, k);
+	put(o, c, n);
+}
+
+static void
+wrap(struct buf *o, unsigned tag)
+{
+	static struct buf t;
+
+	t = *o;
+	o->n = 0;
+	tlv(o, tag, t.b, t.n);
+}
+
+/* What a request holds; the builder writes it. */
+struct reqspec {
+	int nids;                 /* CertIDs (each the same) */
+	int hash;                 /* CA_OCSP_SHA1 / SHA256 */
+	const unsigned char *certid;   /* raw CertID to use, else built */
+	size_t certid_len;
+	int nonce_len;            /* -1: none */
+	int two_nonces;
+	int version;              /* -1: absent */
+	int requestor;            /* a requestorName */
+	int signature;            /* an optionalSignature */
+	int ext_crit;             /* an unknown critical request extension */
+	int ext_other;            /* an unknown non-critical one */
+};
+
+static const unsigned char OID_NONCE[] = {
+	0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02,
+};
+
+static void
+nonce_ext(struct buf *exts, int len)
+{
+	struct buf e = { .n = 0 }, v = { .n = 0 };
+	unsigned char nonce[64];
+
+	memset(nonce, 0x5a, sizeof(nonce));
+	tlv(&v, 0x04, nonce, (size_t)len);
+	put(&e, OID_NONCE, sizeof(OID_NONCE));
+	tlv(&e, 0x04, v.b, v.n);
+	tlv(exts, 0x30, e.b, e.n);
+}
+
+static void
+build_req(const struct reqspec *s, struct buf *out)
+{
+	static struct buf list, tbs, exts, one;
+	unsigned char certid[CA_OCSP_CERTID_MAX];
+	const unsigned char *cid = s->certid;
+	size_t cid_len = s->certid_len;
+	struct mica_err err;
+
+	if (cid == NULL) {
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(
+			s->hash == CA_OCSP_SHA256 ? CA_OCSP_SHA256 :
+			CA_OCSP_SHA1, &g_is, g_serial, sizeof(g_serial),
+			certid, &cid_len, &err), 0);
+		cid = certid;
+	}
+	list.n = tbs.n = exts.n = 0;
+	for (int i = 0; i < s->nids; i++) {
+		one.n = 0;
+		put(&one, cid, cid_len);
+		tlv(&list, 0x30, one.b, one.n);
+	}
+	if (s->version >= 0) {
+		unsigned char v[3] = { 0x02, 0x01, (unsigned char)s->version };
+
+		tlv(&tbs, 0xa0, v, 3);
+	}
+	if (s->requestor) {
+		unsigned char gn[] = { 0x82, 0x03, 'a', '.', 'b' };
+
+		tlv(&tbs, 0xa1, gn, sizeof(gn));
+	}
+	tlv(&tbs, 0x30, list.b, list.n);
+	if (s->nonce_len >= 0)
+		nonce_ext(&exts, s->nonce_len);
+	if (s->two_nonces)
+		nonce_ext(&exts, 8);
+	if (s->ext_crit || s->ext_other) {
+		struct buf e = { .n = 0 };
+		unsigned char oid[] = { 0x06, 0x03, 0x2a, 0x03, 0x04 };
+		unsigned char t[] = { 0x01, 0x01, 0xff };
+		unsigned char v[] = { 0x05, 0x00 };
+
+		put(&e, oid, sizeof(oid));
+		if (s->ext_crit)
+			put(&e, t, sizeof(t));
+		tlv(&e, 0x04, v, sizeof(v));
+		tlv(&exts, 0x30, e.b, e.n);
+	}
+	if (exts.n > 0) {
+		wrap(&exts, 0x30);
+		tlv(&tbs, 0xa2, exts.b, exts.n);
+	}
+	out->n = 0;
+	tlv(out, 0x30, tbs.b, tbs.n);
+	if (s->signature) {
+		unsigned char sig[] = { 0x30, 0x00 };
+
+		tlv(out, 0xa0, sig, sizeof(sig));
+	}
+	wrap(out, 0x30);
+}
+
+static struct reqspec
+spec(void)
+{
+	struct reqspec s;
+
+	memset(&s, 0, sizeof(s));
+	s.nids = 1;
+	s.hash = CA_OCSP_SHA1;
+	s.nonce_len = -1;
+	s.version = -1;
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* The request reader                                                  */
+/* ------------------------------------------------------------------ */
+
+static void
+test_reader_accepts_what_clients_send(void)
+{
+	static struct buf b;
+	struct ca_ocsp_req r;
+	struct mica_err err;
+	struct reqspec s = spec();
+
+	build_req(&s, &b);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.nids, 1);
+	CU_ASSERT_EQUAL(r.ids[0].hash, CA_OCSP_SHA1);
+	CU_ASSERT_PTR_NULL(r.nonce);
+	CU_ASSERT_EQUAL(r.ids[0].serial_len, sizeof(g_serial));
+	CU_ASSERT(memcmp(r.ids[0].serial, g_serial, sizeof(g_serial)) == 0);
+	CU_ASSERT(ca_ocsp_certid_is(&r.ids[0], &g_is));
+
+	s = spec();
+	s.hash = CA_OCSP_SHA256;
+	s.nonce_len = 32;
+	s.nids = CA_OCSP_IDS_MAX;
+	s.version = 0;
+	s.requestor = 1;
+	s.signature = 1;
+	s.ext_other = 1;
+	build_req(&s, &b);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.nids, CA_OCSP_IDS_MAX);
+	CU_ASSERT_EQUAL(r.ids[3].hash, CA_OCSP_SHA256);
+	CU_ASSERT(ca_ocsp_certid_is(&r.ids[3], &g_is));
+	CU_ASSERT_EQUAL(r.nonce_len, 32);
+	CU_ASSERT(r.nonce != NULL && r.nonce[0] == 0x5a);
+
+	s = spec();
+	s.nonce_len = 1;
+	build_req(&s, &b);
+	CU_ASSERT_EQUAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.nonce_len, 1);
+}
+
+static void
+refused(const unsigned char *p, size_t n, const char *what)
+{
+	struct ca_ocsp_req r;
+	struct mica_err err;
+
+	mica_err_clear(&err);
+	if (ca_ocsp_req_parse(p, n, &r, &err) != -1)
+		fprintf(stderr, "\n  accepted: %s\n", what);
+	else
+		CU_ASSERT_STRING_EQUAL(err.code, "malformed_ocsp");
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(r.nids, 0);
+}
+
+static void
+test_reader_refuses_hostile_requests(void)
+{
+	static struct buf b, c;
+	struct reqspec s;
+	unsigned char certid[CA_OCSP_CERTID_MAX];
+	size_t cid_len, i;
+	struct mica_err err;
+
+	refused(NULL, 0, "nothing");
+	refused((const unsigned char *)"\x30\x00", 2, "an empty SEQUENCE");
+	refused((const unsigned char *)"GET / HTTP/1.0\r\n", 16, "text");
+
+	s = spec();
+	build_req(&s, &b);
+	for (i = 1; i < b.n; i++)   /* every truncation */
+		refused(b.b, i, "truncated");
+	c = b;
+	c.b[c.n++] = 0;
+	refused(c.b, c.n, "trailing octet");
+	c = b;
+	c.b[1] = 0x80;   /* indefinite length (BER) */
+	refused(c.b, c.n, "indefinite length");
+	c.n = 0;
+	put(&c, "\x30\x81", 2);   /* a non-minimal length */
+	c.b[c.n++] = (unsigned char)(b.n - 2);
+	put(&c, b.b + 2, b.n - 2);
+	refused(c.b, c.n, "non-minimal length");
+
+	s = spec();
+	s.version = 1;   /* v2 does not exist */
+	build_req(&s, &b);
+	refused(b.b, b.n, "version 2");
+
+	/* An unknown hash algorithm: MD5's OID where SHA-1's is. */
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &g_is,
+		g_serial, sizeof(g_serial), certid, &cid_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(certid[4], 0x06);   /* SEQ SEQ OID */
+	certid[10] = 0x1b;                        /* 1.3.14.3.2.27 */
+	s = spec();
+	s.certid = certid;
+	s.certid_len = cid_len;
+	build_req(&s, &b);
+	refused(b.b, b.n, "unknown hash algorithm");
+
+	/* A SHA-1 CertID with a 21-octet issuerNameHash. */
+	c.n = 0;
+	{
+		unsigned char h[21], k[20], ser[] = { 0x02, 0x01, 0x05 };
+		unsigned char alg[] = { 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03,
+					0x02, 0x1a, 0x05, 0x00 };
+
+		memset(h, 1, sizeof(h));
+		memset(k, 2, sizeof(k));
+		put(&c, alg, sizeof(alg));
+		tlv(&c, 0x04, h, sizeof(h));
+		tlv(&c, 0x04, k, sizeof(k));
+		put(&c, ser, sizeof(ser));
+		wrap(&c, 0x30);
+	}
+	s = spec();
+	s.certid = c.b;
+	s.certid_len = c.n;
+	build_req(&s, &b);
+	refused(b.b, b.n, "hash of the wrong length");
+
+	/* Serial zero, negative, and 21 octets. */
+	{
+		static const unsigned char *const sers[] = {
+			(const unsigned char *)"\x02\x01\x00",
+			(const unsigned char *)"\x02\x01\x80",
+			(const unsigned char *)"\x02\x15\x01\x02\x03\x04\x05"
+				"\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10"
+				"\x11\x12\x13\x14\x15",
+		};
+		static const size_t lens[] = { 3, 3, 23 };
+
+		certid[10] = 0x1a;   /* SHA-1 again */
+		for (i = 0; i < 3; i++) {
+			static struct buf d;
+
+			/* The CertID without its 4-octet serial (6 octets
+			 * with its header), then the hostile one. */
+			d.n = 0;
+			put(&d, certid, cid_len - 6);
+			put(&d, sers[i], lens[i]);
+			d.b[1] = (unsigned char)(d.n - 2);
+			s = spec();
+			s.certid = d.b;
+			s.certid_len = d.n;
+			build_req(&s, &b);
+			refused(b.b, b.n, "bad serial");
+		}
+	}
+
+	s = spec();
+	s.nids = CA_OCSP_IDS_MAX + 1;
+	build_req(&s, &b);
+	refused(b.b, b.n, "one CertID too many");
+	s.nids = 1000;
+	build_req(&s, &b);
+	CU_ASSERT(b.n > CA_OCSP_REQ_MAX);
+	refused(b.b, b.n, "a thousand CertIDs");
+	s.nids = 0;
+	build_req(&s, &b);
+	refused(b.b, b.n, "no CertID");
+
+	s = spec();
+	s.nonce_len = 0;
+	build_req(&s, &b);
+	refused(b.b, b.n, "empty nonce");
+	s.nonce_len = 33;
+	build_req(&s, &b);
+	refused(b.b, b.n, "33-octet nonce (RFC 8954)");
+	s.nonce_len = 8;
+	s.two_nonces = 1;
+	build_req(&s, &b);
+	refused(b.b, b.n, "two nonces");
+
+	s = spec();
+	s.ext_crit = 1;
+	build_req(&s, &b);
+	refused(b.b, b.n, "unknown critical extension");
+}
+
+/* ------------------------------------------------------------------ */
+/* ResponseData and what the OCSP key agrees to sign                   */
+/* ------------------------------------------------------------------ */
+
+static const unsigned char g_kh[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+
+static int
+encode_check(const struct ca_ocsp_tbs *t, int64_t now, const char *rule)
+{
+	unsigned char *tbs = NULL;
+	size_t len = 0;
+	struct mica_err err;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(t, &tbs, &len, &err), 0);
+	mica_err_clear(&err);
+	rc = ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, len, &err);
+	if (rule != NULL) {
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+		if (strstr(err.msg, rule) == NULL)
+			fprintf(stderr, "\n  refused as '%s', wanted '%s'\n",
+				err.msg, rule);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rule));
+	} else {
+		if (rc != 0)
+			fprintf(stderr, "\n  refused: %s\n", err.msg);
+		CU_ASSERT_EQUAL(rc, 0);
+	}
+	free(tbs);
+	return rc;
+}
+
+static void
+test_response_data_round_trips_through_the_signers_check(void)
+{
+	unsigned char cid[CA_OCSP_CERTID_MAX], cid256[CA_OCSP_CERTID_MAX];
+	unsigned char other[CA_OCSP_CERTID_MAX], nonce[32];
+	size_t cid_len, cid256_len, other_len;
+	struct ca_ocsp_issuer is2;
+	struct ca_ocsp_single s[3];
+	struct ca_ocsp_tbs t;
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &g_is,
+		g_serial, sizeof(g_serial), cid, &cid_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA256, &g_is,
+		g_serial, sizeof(g_serial), cid256, &cid256_len, &err), 0);
+	memset(&is2, 0x33, sizeof(is2));
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is2,
+		g_serial, sizeof(g_serial), other, &other_len, &err), 0);
+	memset(nonce, 7, sizeof(nonce));
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < 3; i++) {
+		s[i].certid = i == 1 ? cid256 : cid;
+		s[i].certid_len = i == 1 ? cid256_len : cid_len;
+		s[i].this_update = now;
+		s[i].next_update = now + CA_OCSP_PERIOD;
+		s[i].reason = -1;
+	}
+	s[0].status = CA_OCSP_GOOD;
+	s[1].status = CA_OCSP_REVOKED;
+	s[1].revoked_at = now - 100;
+	s[1].reason = 1;
+	s[2].status = CA_OCSP_UNKNOWN;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.key_hash, g_kh, 20);
+	t.produced_at = now;
+	t.singles = s;
+	t.nsingles = 3;
+	t.nonce = nonce;
+	t.nonce_len = 32;
+	encode_check(&t, now, NULL);
+	t.nonce = NULL;
+	encode_check(&t, now, NULL);
+
+	/* What the signer refuses. */
+	encode_check(&t, now + 3 * 86400, "too far from now");
+	memset(t.key_hash, 9, 20);
+	encode_check(&t, now, "responderID is not the OCSP key");
+	memcpy(t.key_hash, g_kh, 20);
+	s[2].certid = other;
+	s[2].certid_len = other_len;
+	encode_check(&t, now, "another issuer");
+	s[2].certid = cid;
+	s[2].certid_len = cid_len;
+	s[0].next_update = now + 30 * 86400;
+	encode_check(&t, now, "nextUpdate not within the period");
+	s[0].next_update = now + CA_OCSP_PERIOD;
+
+	/* The writer refuses what no response may say. */
+	s[1].reason = 7;
+	CU_ASSERT_EQUAL(ca_ocsp_tbs_encode(&t, &(unsigned char *){ NULL },
+					   &cid_len, &err), -1);
+	s[1].reason = 1;
+	t.nsingles = 0;
+	CU_ASSERT_EQUAL(ca_ocsp_tbs_encode(&t, &(unsigned char *){ NULL },
+					   &cid_len, &err), -1);
+}
+
+static void
+test_signer_check_refuses_hand_made_response_data(void)
+{
+	static const struct {
+		const char *hex_note;
+		unsigned char der[40];
+		size_t len;
+	} bad[] = {
+		{ "empty", { 0x30, 0x00 }, 2 },
+		{ "version v2", { 0x30, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x01 }, 7 },
+		{ "byName", { 0x30, 0x04, 0xa1, 0x02, 0x30, 0x00 }, 6 },
+	};
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, time(NULL),
+						  bad[i].der, bad[i].len,
+						  &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	}
+	CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, time(NULL), NULL, 0,
+					  &err), -1);
+}
+
+static void
+test_error_responses_are_five_octets(void)
+{
+	unsigned char e[CA_OCSP_ERROR_LEN];
+
+	ca_ocsp_resp_error(CA_OCSP_MALFORMED, e);
+	CU_ASSERT(memcmp(e, "\x30\x03\x0a\x01\x01", 5) == 0);
+	ca_ocsp_resp_error(CA_OCSP_UNAUTHORIZED, e);
+	CU_ASSERT(memcmp(e, "\x30\x03\x0a\x01\x06", 5) == 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The responder certificate the signer agrees to certify              */
+/* ------------------------------------------------------------------ */
+
+static void
+test_signer_certifies_only_a_short_lived_ocsp_responder(void)
+{
+	struct ca_key *cak = NULL, *ok = NULL, *other = NULL;
+	unsigned char *cak_spki = NULL, *spki = NULL, *ospki = NULL;
+	unsigned char *ca_name = NULL, *subj = NULL, *bad_subj = NULL;
+	unsigned char *tbs = NULL, serial[16];
+	size_t cak_spki_len, spki_len, ospki_len, ca_name_len, subj_len;
+	size_t bad_subj_len, tbs_len, alg_len;
+	struct ca_sign_policy p;
+	struct ca_tbs_cert t, base;
+	struct ca_name san;
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &cak, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &ok, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &other, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(cak, &cak_spki, &cak_spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ok, &spki, &spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(other, &ospki, &ospki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Test CA", NULL, &ca_name,
+					   &ca_name_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name(CA_OCSP_SUBJECT_CN, NULL, &subj,
+					   &subj_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("www.example.test", NULL,
+					   &bad_subj, &bad_subj_len, &err), 0);
+	memset(&p, 0, sizeof(p));
+	p.subject = ca_name;
+	p.subject_len = ca_name_len;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_key_id(cak_spki, cak_spki_len, p.ski,
+					     &err), 0);
+	p.ski_len = 20;
+	p.sig_alg = ca_key_sig_alg(cak, &alg_len);
+	p.sig_alg_len = alg_len;
+	p.not_before = now - 86400;
+	p.not_after = now + 3650 * 86400;
+
+	memset(serial, 0x21, sizeof(serial));
+	memset(&base, 0, sizeof(base));
+	base.serial = serial;
+	base.serial_len = sizeof(serial);
+	base.sig_alg = p.sig_alg;
+	base.sig_alg_len = p.sig_alg_len;
+	base.issuer = ca_name;
+	base.issuer_len = ca_name_len;
+	base.subject = subj;
+	base.subject_len = subj_len;
+	base.not_before = now - 3600;
+	base.not_after = now - 3600 + CA_OCSP_CERT_DAYS * 86400;
+	base.spki = spki;
+	base.spki_len = spki_len;
+	base.path_len = -1;
+	base.key_usage = CA_KU_DIGITAL_SIGNATURE;
+	base.eku = CA_EKU_OCSP_SIGNING;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_key_id(spki, spki_len, base.ski, &err), 0);
+	base.ski_len = 20;
+	base.has_aki = 1;
+	memcpy(base.aki, p.ski, 20);
+	base.aki_len = 20;
+	base.ocsp_nocheck = 1;
+	memset(&san, 0, sizeof(san));
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("www.example.test", CA_NAME_DNS,
+					    &san, &err), 0);
+
+	for (int i = 0; i <= 10; i++) {
+		const char *why = NULL;
+
+		t = base;
+		switch (i) {
+		case 0: break;
+		case 1: t.spki = ospki; t.spki_len = ospki_len;
+			why = "another key"; break;
+		case 2: t.eku = CA_EKU_SERVER_AUTH; why = "serverAuth"; break;
+		case 3: t.eku = CA_EKU_OCSP_SIGNING | CA_EKU_CLIENT_AUTH;
+			why = "and clientAuth"; break;
+		case 4: t.ocsp_nocheck = 0; why = "no ocsp-nocheck"; break;
+		case 5: t.not_after = now + 30 * 86400; why = "30 days"; break;
+		case 6: t.names = &san; t.nnames = 1; why = "a SAN"; break;
+		case 7: t.subject = bad_subj; t.subject_len = bad_subj_len;
+			why = "a host's subject"; break;
+		case 8: t.is_ca = 1; t.key_usage |= CA_KU_KEY_CERT_SIGN;
+			why = "a CA"; break;
+		case 9: t.not_before = now - 5 * 86400;
+			t.not_after = t.not_before + 86400;
+			why = "back-dated"; break;
+		case 10: t.ocsp_url = "http://x.test/ocsp"; why = "an AIA"; break;
+		}
+		tbs = NULL;
+		if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err) != 0) {
+			CU_ASSERT_PTR_NOT_NULL(why);   /* the writer refused */
+			continue;
+		}
+		mica_err_clear(&err);
+		if (why == NULL) {
+			if (ca_signcheck_ocsp_cert(&p, spki, spki_len, now, tbs,
+						   tbs_len, &err) != 0)
+				fprintf(stderr, "\n  refused: %s\n", err.msg);
+			CU_ASSERT_EQUAL(ca_signcheck_ocsp_cert(&p, spki, spki_len,
+				now, tbs, tbs_len, &err), 0);
+		} else {
+			if (ca_signcheck_ocsp_cert(&p, spki, spki_len, now, tbs,
+						   tbs_len, &err) == 0)
+				fprintf(stderr, "\n  accepted: %s\n", why);
+			CU_ASSERT_EQUAL(ca_signcheck_ocsp_cert(&p, spki, spki_len,
+				now, tbs, tbs_len, &err), -1);
+			CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+		}
+		free(tbs);
+	}
+	/* The leaf check never takes an OCSP responder certificate. */
+	t = base;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signcheck_leaf(&p, now, tbs, tbs_len, &err), -1);
+	free(tbs);
+
+	free(cak_spki);
+	free(spki);
+	free(ospki);
+	free(ca_name);
+	free(subj);
+	free(bad_subj);
+	ca_key_free(cak);
+	ca_key_free(ok);
+	ca_key_free(other);
+}
+
+/* ------------------------------------------------------------------ */
+/* The responder, on an in-process CA                                  */
+/* ------------------------------------------------------------------ */
+
+/* What a successful OCSPResponse says, read with the DER cursor. */
+struct seen {
+	int rstatus;
+	const unsigned char *tbs; size_t tbs_len;        /* whole element */
+	const unsigned char *alg; size_t alg_len;
+	const unsigned char *sig; size_t sig_len;
+	const unsigned char *cert; size_t cert_len;
+	int cstatus;                                     /* first single */
+	int64_t revoked_at;
+	int reason;
+	int has_nonce;
+};
+
+static int
+read_response(const unsigned char *der, size_t len, struct seen *s)
+{
+	struct ca_der_cur top, r, rb, bo, basic, certs, rd, list, one, ext;
+	struct ca_der_tlv tl, st;
+	const unsigned char *v, *oid;
+	size_t n, oid_len;
+	unsigned unused;
+	int64_t t;
+
+	memset(s, 0, sizeof(*s));
+	s->reason = -1;
+	ca_der_init(&top, der, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &r, NULL) < 0 ||
+	    ca_der_get_tlv(&r, CA_DER_ENUMERATED, &v, &n, NULL) < 0 || n != 1)
+		return -1;
+	s->rstatus = v[0];
+	if (s->rstatus != 0)
+		return ca_der_empty(&r) ? 0 : -1;
+	if (ca_der_enter(&r, CA_DER_CTX_CONS(0), &rb, NULL) < 0 ||
+	    ca_der_enter(&rb, CA_DER_SEQUENCE, &bo, NULL) < 0 ||
+	    ca_der_get_oid(&bo, &oid, &oid_len, NULL) < 0 ||
+	    ca_der_get_tlv(&bo, CA_DER_OCTET_STRING, &v, &n, NULL) < 0)
+		return -1;
+	ca_der_init(&top, v, n);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &basic, NULL) < 0 ||
+	    ca_der_get_elem(&basic, CA_DER_SEQUENCE, &s->tbs, &s->tbs_len,
+			    NULL) < 0 ||
+	    ca_der_get_elem(&basic, CA_DER_SEQUENCE, &s->alg, &s->alg_len,
+			    NULL) < 0 ||
+	    ca_der_get_bitstring(&basic, &s->sig, &s->sig_len, &unused,
+				 NULL) < 0 ||
+	    ca_der_enter(&basic, CA_DER_CTX_CONS(0), &certs, NULL) < 0 ||
+	    ca_der_get_tlv(&certs, CA_DER_SEQUENCE, &v, &n, NULL) < 0)
+		return -1;
+	/* certs [0] EXPLICIT SEQUENCE OF Certificate: the first, whole. */
+	ca_der_init(&top, v, n);
+	if (ca_der_get_elem(&top, CA_DER_SEQUENCE, &s->cert, &s->cert_len,
+			    NULL) < 0)
+		return -1;
+	ca_der_init(&top, s->tbs, s->tbs_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &rd, NULL) < 0 ||
+	    ca_der_get_any(&rd, &tl, NULL) < 0 ||          /* responderID */
+	    ca_der_get_time(&rd, &t, NULL, NULL) < 0 ||    /* producedAt */
+	    ca_der_enter(&rd, CA_DER_SEQUENCE, &list, NULL) < 0 ||
+	    ca_der_enter(&list, CA_DER_SEQUENCE, &one, NULL) < 0 ||
+	    ca_der_get_any(&one, &tl, NULL) < 0 ||         /* CertID */
+	    ca_der_get_any(&one, &st, NULL) < 0)
+		return -1;
+	s->cstatus = st.tag == 0x80 ? CA_OCSP_GOOD :
+		     st.tag == 0x82 ? CA_OCSP_UNKNOWN : CA_OCSP_REVOKED;
+	if (st.tag == 0xa1) {
+		ca_der_init(&top, st.val, st.len);
+		if (ca_der_get_time(&top, &s->revoked_at, NULL, NULL) < 0)
+			return -1;
+		if (!ca_der_empty(&top)) {
+			if (ca_der_enter(&top, CA_DER_CTX_CONS(0), &ext,
+					 NULL) < 0 ||
+			    ca_der_get_tlv(&ext, CA_DER_ENUMERATED, &v, &n,
+					   NULL) < 0 || n != 1)
+				return -1;
+			s->reason = v[0];
+		}
+	}
+	s->has_nonce = ca_der_peek(&rd, CA_DER_CTX_CONS(1));
+	return 0;
+}
+
+/* A SHA-1 (or SHA-256) request for SERIAL of the shared CA. */
+static void
+ca_request(const struct ca_ocsp_issuer *is, int hash,
+	   const unsigned char *serial, size_t serial_len, int nonce,
+	   struct buf *out)
+{
+	unsigned char cid[CA_OCSP_CERTID_MAX];
+	struct ca_ocsp_issuer save = g_is;
+	struct reqspec s = spec();
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(hash, is, serial,
+		serial_len, cid, &s.certid_len, &err), 0);
+	s.certid = cid;
+	s.nonce_len = nonce ? 16 : -1;
+	g_is = *is;
+	build_req(&s, out);
+	g_is = save;
+}
+
+/* Ask the shared CA; check the response's signature and its responder
+ * certificate; *S what it said. */
+static void
+ask(const struct buf *req, struct ca_ocsp_answer *a, struct seen *s)
+{
+	struct ca_cert_info resp, root;
+	struct mica_err err;
+	const unsigned char *ca_der;
+	size_t ca_len;
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_answer(g_ca, req->b, req->n, a, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(read_response(a->der, a->der_len, s), 0);
+	CU_ASSERT_EQUAL(s->rstatus, a->status);
+	if (s->rstatus != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(s->cert, s->cert_len, &resp,
+						&err), 0);
+	ca_der = ca_cert_der(g_ca, &ca_len);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(ca_der, ca_len, &root, &err),
+			      0);
+	CU_ASSERT_EQUAL(ca_cert_issued_by(&resp, &root, &err), 0);
+	CU_ASSERT_EQUAL(ca_sig_verify(s->tbs, s->tbs_len, s->alg, s->alg_len,
+				      s->sig, s->sig_len, resp.spki,
+				      resp.spki_len, &err), 0);
+}
+
+static void
+issue_one(unsigned char serial[20], size_t *serial_len, char hex[41])
+{
+	struct ca_key *k = NULL;
+	unsigned char *spki = NULL;
+	size_t spki_len = 0;
+	struct ca_principal cli;
+	struct ca_issued out;
+	struct mica_err err;
+	const char *names[] = { "host.contoso.test" };
+
+	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &k, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(k, &spki, &spki_len, &err), 0);
+	if (ca_issue_for_spki(g_ca, &cli, "server", spki, spki_len, names, 1,
+			      30, &out, &err) != 0)
+		fprintf(stderr, "issue: %s %s\n", err.code, err.msg);
+	snprintf(hex, 41, "%s", out.serial);
+	*serial_len = strlen(hex) / 2;
+	for (size_t i = 0; i < *serial_len; i++)
+		sscanf(hex + 2 * i, "%2hhx", &serial[i]);
+	ca_issued_free(&out);
+	free(spki);
+	ca_key_free(k);
+}
+
+static void
+issuer_of_g_ca(struct ca_ocsp_issuer *is)
+{
+	struct ca_cert_info ci;
+	struct mica_err err;
+	const unsigned char *der;
+	size_t len;
+
+	der = ca_cert_der(g_ca, &len);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(der, len, &ci, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_issuer_hashes(ci.subject, ci.subject_len,
+		ci.spki, ci.spki_len, is, &err), 0);
+}
+
+static void
+test_responder_answers_good_revoked_unknown(void)
+{
+	static struct buf req;
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct ca_principal cli;
+	struct seen s;
+	struct mica_err err;
+	unsigned char serial[20], never[] = { 0x12, 0x34, 0x56 };
+	size_t serial_len;
+	char hex[41];
+
+	issuer_of_g_ca(&is);
+	issue_one(serial, &serial_len, hex);
+
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 1, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT(s.has_nonce);
+	CU_ASSERT_EQUAL(a.max_age, 0);   /* a nonce: for one client only */
+	ca_ocsp_answer_free(&a);
+
+	ca_request(&is, CA_OCSP_SHA256, serial, serial_len, 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT(!s.has_nonce);
+	CU_ASSERT(a.max_age > 0);
+	ca_ocsp_answer_free(&a);
+
+	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &cli, hex, 1, &err), 0);
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 1, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
+	CU_ASSERT_EQUAL(s.reason, 1);   /* keyCompromise */
+	CU_ASSERT(s.revoked_at > time(NULL) - 600 &&
+		  s.revoked_at <= time(NULL));
+	ca_ocsp_answer_free(&a);
+
+	ca_request(&is, CA_OCSP_SHA1, never, sizeof(never), 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	ca_ocsp_answer_free(&a);
+}
+
+static void
+test_responder_refuses_other_issuers_and_garbage(void)
+{
+	static struct buf req;
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct seen s;
+	unsigned char serial[20];
+	size_t serial_len;
+	char hex[41];
+
+	issue_one(serial, &serial_len, hex);
+	memset(&is, 0x44, sizeof(is));
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_UNAUTHORIZED);
+	CU_ASSERT_EQUAL(a.der_len, CA_OCSP_ERROR_LEN);
+	ca_ocsp_answer_free(&a);
+
+	memcpy(req.b, "garbage", 7);
+	req.n = 7;
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_MALFORMED);
+	CU_ASSERT_EQUAL(a.max_age, 0);
+	ca_ocsp_answer_free(&a);
+}
+
+static void
+test_presigned_answers_and_their_invalidation(void)
+{
+	static struct buf req;
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct ca_principal cli;
+	struct seen s;
+	struct mica_err err;
+	unsigned char serial[20];
+	size_t serial_len, done = 0;
+	int64_t n = 0;
+	int pending = -1;
+	char hex[41];
+
+	issuer_of_g_ca(&is);
+	issue_one(serial, &serial_len, hex);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	CU_ASSERT(done >= 1);
+	CU_ASSERT_EQUAL(ca_ocsp_count(g_ca, &n, &err), 0);
+	CU_ASSERT(n >= 1);
+	/* Nothing left to do right after. */
+	CU_ASSERT_EQUAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	CU_ASSERT_EQUAL(done, 0);
+
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT(a.max_age > 0 && a.max_age <= CA_OCSP_PERIOD);
+	ca_ocsp_answer_free(&a);
+
+	/* A revocation drops it at once: the next answer says revoked. */
+	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &cli, hex, 4, &err), 0);
+	/* ... and marks it for the background refresh to see. */
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 1);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 0);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
+	CU_ASSERT_EQUAL(s.reason, 4);   /* superseded */
+	ca_ocsp_answer_free(&a);
+	/* ... and that answer was kept for the next client. */
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
+	ca_ocsp_answer_free(&a);
+	/* The refresh takes the mark. */
+	CU_ASSERT_EQUAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+suite_init(void)
+{
+	static const char *const doms[] = { "contoso.test" };
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+
+	mica_log_set_level(MICA_LOG_ERR);
+	memset(&g_is, 0, sizeof(g_is));
+	for (size_t i = 0; i < 20; i++) {
+		g_is.name1[i] = (unsigned char)i;
+		g_is.key1[i] = (unsigned char)(100 + i);
+	}
+	for (size_t i = 0; i < 32; i++) {
+		g_is.name256[i] = (unsigned char)(50 + i);
+		g_is.key256[i] = (unsigned char)(150 + i);
+	}
+	snprintf(g_tmp, sizeof(g_tmp), "/tmp/mica-ocsp-XXXXXX");
+	if (mkdtemp(g_tmp) == NULL)
+		return -1;
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	snprintf(g_cadir, sizeof(g_cadir), "%s/ca", g_tmp);
+	memset(&o, 0, sizeof(o));
+	o.datadir = g_cadir;
+	o.name = "OCSP Test Root";
+	o.domains = doms;
+	o.ndomains = 1;
+	o.public_url = "http://ca.contoso.test:8080";
+	if (ca_init(&o, &res, &err) != 0 ||
+	    ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &g_ca, &err) != 0) {
+		fprintf(stderr, "set-up: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+suite_clean(void)
+{
+	ca_close(g_ca);
+	if (g_tmp[0] != '\0')
+		nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+int
+main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{ "the request reader accepts what clients send (SHA-1, SHA-256, nonce, v1, requestor, signature)",
+		  test_reader_accepts_what_clients_send },
+		{ "the request reader refuses truncated, BER, wrong version, unknown hash, bad serials, too many CertIDs, bad nonces, critical extensions",
+		  test_reader_refuses_hostile_requests },
+		{ "ResponseData round-trips through the signer's check, which refuses other keys, issuers, times",
+		  test_response_data_round_trips_through_the_signers_check },
+		{ "the signer's check refuses hand-made ResponseData",
+		  test_signer_check_refuses_hand_made_response_data },
+		{ "error responses are SEQUENCE { ENUMERATED }",
+		  test_error_responses_are_five_octets },
+		{ "the signer certifies only a short-lived OCSP responder for its own key",
+		  test_signer_certifies_only_a_short_lived_ocsp_responder },
+		{ "the responder answers good, revoked with time and reason, unknown; signed by a responder the CA certified",
+		  test_responder_answers_good_revoked_unknown },
+		{ "the responder answers unauthorized for other issuers, malformedRequest for garbage",
+		  test_responder_refuses_other_issuers_and_garbage },
+		{ "pre-signed answers are served, dropped and marked by a revocation, and re-made",
+		  test_presigned_answers_and_their_invalidation },
+	};
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 99;
+	s = CU_add_suite("ocsp", suite_init, suite_clean);
+	if (s == NULL)
+		return 99;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			return 99;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

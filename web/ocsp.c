@@ -1,0 +1,261 @@
+/*
+ * web/ocsp.c - the OCSP responder's two routes (RFC 6960 A.1, RFC 5019
+ * 5): POST /ocsp with an application/ocsp-request body, and GET
+ * /ocsp/{url-encoded base64 of the request}. Parse the HTTP part, hand
+ * the DER to the engine (ca_ocsp_answer), send what it answers: always an
+ * OCSPResponse with 200, whatever the request held (RFC 6960 A.1.1), and
+ * for GET the cache headers of RFC 5019 6.2.
+ */
+#include "web/ocsp.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/sha256.h>
+
+#include "ca/ca.h"
+#include "web/api.h"
+#include "web/blob.h"
+#include "web/parse.h"
+#include "web/server.h"
+#include "util/fault.h"
+#include "util/log.h"
+
+/* Largest request accepted (ca/ocsp.h's CA_OCSP_REQ_MAX); a larger body
+ * is answered malformedRequest, not read into the parser. */
+#define OCSP_REQ_MAX 4096
+
+static int
+oom(struct mica_err *err)
+{
+	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			    "out of memory");
+}
+
+/* Answer the DER request REQ[0..LEN) (NULL when it could not even be
+ * decoded: malformedRequest). CACHEABLE: a GET, which caches may keep
+ * (RFC 5019 6.2). */
+static int
+ocsp_reply(struct web_ctx *c, struct web_reply *rep, const unsigned char *req,
+	   size_t len, int cacheable, struct mica_err *err)
+{
+	static const unsigned char garbage[1] = { 0 };
+	struct ca_ocsp_answer a;
+	struct ca *ca;
+	unsigned char h[32];
+
+	if ((ca = web_thread_ca(c->srv, err)) == NULL)
+		return -1;
+	/* An undecodable request is as malformed as a bad DER one: let the
+	 * engine say so in OCSP terms. */
+	if (req == NULL || len > OCSP_REQ_MAX) {
+		req = garbage;
+		len = sizeof(garbage);
+	}
+	if (ca_ocsp_answer(ca, req, len, &a, err) != 0)
+		return -1;
+	rep->status = 200;
+	rep->ctype = "application/ocsp-response";   /* RFC 6960 A.2 */
+	/* The blob takes the buffer, even when it fails. */
+	rep->blob = web_blob_adopt(a.der, a.der_len);
+	a.der = NULL;
+	if (rep->blob == NULL) {
+		ca_ocsp_answer_free(&a);
+		return oom(err);
+	}
+	if (cacheable && a.status == 0 && a.max_age > 0) {
+		/* RFC 5019 6.2: max-age no later than nextUpdate, with
+		 * Last-Modified, Expires and an ETag of the response. */
+		rep->max_age = a.max_age > 86400 ? 86400 : (int)a.max_age;
+		rep->last_modified = a.this_update;
+		rep->expires = a.next_update;
+		if (mbedtls_sha256(rep->blob->data, rep->blob->len, h, 0) == 0)
+			snprintf(rep->etag, sizeof(rep->etag),
+				 "\"%02x%02x%02x%02x%02x%02x%02x%02x"
+				 "%02x%02x%02x%02x%02x%02x%02x%02x\"",
+				 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
+				 h[8], h[9], h[10], h[11], h[12], h[13], h[14],
+				 h[15]);
+	} else {
+		rep->max_age = -1;
+	}
+	ca_ocsp_answer_free(&a);
+	return 0;
+}
+
+int
+web_h_ocsp_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	/* RFC 6960 A.1: Content-Type application/ocsp-request. */
+	if (strcmp(c->ctype, "application/ocsp-request") != 0)
+		return mica_err_set(err, MICA_E_UNSUPPORTED,
+				    "unsupported_media_type",
+				    "send an OCSP request as "
+				    "application/ocsp-request");
+	return ocsp_reply(c, rep, c->body, c->body_len, 0, err);
+}
+
+int
+web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	char b64[WEB_TAIL_MAX];
+	unsigned char der[OCSP_REQ_MAX];
+	size_t n = 0;
+	int len;
+
+	/* RFC 6960 A.1: the URL encoding of the base64 encoding of the DER
+	 * request. Clients send '/', '+' and '=' raw or percent-encoded
+	 * alike; '+' is never a space here. */
+	len = web_pct_decode(c->m->tail, strlen(c->m->tail), 0, b64,
+			     sizeof(b64));
+	if (len <= 0 ||
+	    mbedtls_base64_decode(der, sizeof(der), &n,
+				  (const unsigned char *)b64,
+				  (size_t)len) != 0 || n == 0)
+		return ocsp_reply(c, rep, NULL, 0, 0, err);
+	return ocsp_reply(c, rep, der, n, 1, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* The background refresh of pre-signed responses                      */
+/* ------------------------------------------------------------------ */
+
+/* How often the refresh looks for work when there is none, and how much
+ * it signs between two looks at the stop flag. */
+#define REFRESH_IDLE_S  30
+#define REFRESH_POLL_S  2
+#define REFRESH_BATCH   512
+
+struct web_ocsp_refresher {
+	struct web_server *srv;
+	const char *publish_dir;        /* NULL: none */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+};
+
+static void *
+refresh_main(void *arg)
+{
+	struct web_ocsp_refresher *r = arg;
+	struct mica_err e;
+	struct ca *ca;
+	size_t done;
+	int rc, logged = 0;
+
+	/* Its writes run on its own connection (ca/ocsp.c), and a test's
+	 * injected faults are meant for the requests it makes. */
+	MICA_FAULT_EXEMPT(1);
+	for (;;) {
+		struct timespec until;
+		int idle = 1;
+
+		done = 0;
+		mica_err_clear(&e);
+		if ((ca = web_thread_ca(r->srv, &e)) == NULL)
+			rc = -1;
+		else
+			rc = ca_ocsp_refresh(ca, REFRESH_BATCH, &done, &e);
+		if (rc != 0 && !logged) {
+			mica_log(MICA_LOG_WARN, "ocsp: pre-signing failed: %s "
+				 "(%s); retrying", e.msg, e.code);
+			logged = 1;
+		} else if (rc == 0) {
+			logged = 0;
+			idle = done < REFRESH_BATCH;
+			if (done > 0)
+				mica_log(MICA_LOG_INFO, "ocsp: %zu response(s) "
+					 "signed ahead of time", done);
+		}
+		/* Publish once the signing has caught up: one pass behind
+		 * the store at most. */
+		if (idle && ca != NULL && r->publish_dir != NULL) {
+			struct ca_publish_stats st;
+
+			if (ca_publish(ca, r->publish_dir, &st, &e) != 0)
+				mica_log(MICA_LOG_WARN, "publish: %s (%s)",
+					 e.msg, e.code);
+			else if (st.files + st.ocsp_written + st.ocsp_removed > 0)
+				mica_log(MICA_LOG_INFO, "published to %s: %zu "
+					 "file(s), %zu OCSP response(s) written, "
+					 "%zu removed", r->publish_dir, st.files,
+					 st.ocsp_written, st.ocsp_removed);
+		}
+		/* Sleep until the next pass, looking every few seconds
+		 * whether a certificate was revoked meanwhile (by anyone):
+		 * then its revoked response is signed, and published, at
+		 * once. */
+		for (int waited = 0; idle && waited < REFRESH_IDLE_S;
+		     waited += REFRESH_POLL_S) {
+			int pending = 0;
+
+			pthread_mutex_lock(&r->mu);
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += REFRESH_POLL_S;
+			while (!r->stop &&
+			       pthread_cond_timedwait(&r->cv, &r->mu,
+						      &until) == 0)
+				;
+			if (r->stop) {
+				pthread_mutex_unlock(&r->mu);
+				break;
+			}
+			pthread_mutex_unlock(&r->mu);
+			if (ca != NULL && ca_ocsp_pending(ca, &pending, &e) == 0 &&
+			    pending)
+				break;
+		}
+		pthread_mutex_lock(&r->mu);
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		pthread_mutex_unlock(&r->mu);
+	}
+	return NULL;
+}
+
+struct web_ocsp_refresher *
+web_ocsp_refresh_start(struct web_server *srv, const char *publish_dir,
+		       struct mica_err *err)
+{
+	struct web_ocsp_refresher *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		oom(err);
+		return NULL;
+	}
+	r->srv = srv;
+	r->publish_dir = publish_dir;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		mica_err_set(err, MICA_E_INTERNAL, "thread",
+			     "cannot start the OCSP refresh");
+		return NULL;
+	}
+	return r;
+}
+
+void
+web_ocsp_refresh_stop(struct web_ocsp_refresher *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
