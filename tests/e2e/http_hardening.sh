@@ -151,10 +151,8 @@ for p in "/%6dica_${TOKID}_$SECRET" "/$UP" "/%256dica_${TOKID}_$SECRET" \
 	n=$((n + 2))
 done
 # Wait for the last line (written when the request completes).
-for i in $(seq 1 100); do
-	[ "$(grep -c -e ' (other path) ' -e '{id} ' -e '{serial} ' "$LOG")" -ge "$n" ] && break
-	sleep 0.1
-done
+logged_all() { [ "$(grep -c -e ' (other path) ' -e '{id} ' -e '{serial} ' "$LOG")" -ge "$n" ]; }
+wait_for "the log lines of $n requests" 10 logged_all || :
 python3 - "$LOG" "$SECRET" > "$W/leaks" <<'PY2'
 import sys, urllib.parse
 secret = sys.argv[2].lower()
@@ -203,11 +201,8 @@ $TOOL trickle --port "$SP" --tls --addrs 127.0.0.11-20 --per 64 --every 4 \
 	--ready "$W/ready" --stop "$W/stop" --max 90 > "$W/trickle.json" 2>&1 &
 TRICKLE=$!
 on_exit_kill "$TRICKLE"
-for i in $(seq 1 600); do
-	[ -s "$W/ready" ] && break
-	kill -0 "$TRICKLE" 2>/dev/null || break
-	sleep 0.1
-done
+attack_ready() { [ -s "$W/ready" ] || ! kill -0 "$TRICKLE" 2>/dev/null; }
+wait_for "the attackers' connections" 60 attack_ready || :
 [ -s "$W/ready" ] && ok "the attack is on: $(cat "$W/ready") connections" ||
 	fail "the attackers could not connect: $(cat "$W/trickle.json")"
 # Probe for 25 s, past two rounds of head deadlines: every new HTTPS (and
@@ -335,7 +330,7 @@ is "an address left of it is only a claim" \
 # Who the log says it was.
 via 203.0.113.77 -H "Authorization: Bearer nonsense" >/dev/null
 via 203.0.113.78 --interface 127.0.0.2 -H "Authorization: Bearer nonsense" >/dev/null
-for i in $(seq 1 100); do grep -q "127.0.0.2 GET /api/v1/status" "$LOG2" && break; sleep 0.1; done
+wait_for "the log line of 127.0.0.2" 10 grep -q "127.0.0.2 GET /api/v1/status" "$LOG2" || :
 grep -q "203.0.113.77 GET /api/v1/status 401" "$LOG2" && ok "the log names the forwarded client" ||
 	fail "the log does not name 203.0.113.77"
 grep -q "127.0.0.2 GET /api/v1/status 401" "$LOG2" && ! grep -q "203.0.113.78" "$LOG2" &&

@@ -322,10 +322,7 @@ echo "# a data directory or store open to others: refused at open, noticed while
 mkcsr perm /CN=perm.contoso.test DNS:perm.contoso.test
 chmod 750 "$D"
 # Nothing asks the daemon to look: its timer (a minute) notices.
-for i in $(seq 1 900); do
-	grep -q "refusing to issue until it is fixed" "$LOG" 2>/dev/null && break
-	sleep 0.1
-done
+wait_for "the timer's permission check" 90 grep -q "refusing to issue until it is fixed" "$LOG" || :
 grep -q "accessible by group or others (mode 0750); run chmod 700 $D; refusing to issue" "$LOG" &&
 	ok "the daemon's timer notices the loosened directory and logs an error" ||
 	fail "no log line within 90 s: $(tail -3 "$LOG")"

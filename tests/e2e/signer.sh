@@ -70,20 +70,16 @@ openssl x509 -inform der -in "$W/root.der" -out "$W/root.pem" 2>/dev/null
 
 signers() { pgrep -P "$1" -x mica-signer | sort; }
 
-# Wait (deadline 30 s) until the keeper has N signers, none of them in OLD.
-wait_signers() {
-	local n=$1 old=${2:-} i s cur
-	for i in $(seq 1 600); do
-		cur=$(signers "$KEEPER")
-		if [ "$(echo "$cur" | grep -c .)" = "$n" ]; then
-			s=1
-			for p in $old; do echo "$cur" | grep -qx "$p" && s=0; done
-			[ "$s" = 1 ] && return 0
-		fi
-		sleep 0.05
-	done
-	return 1
+# The keeper has N signers, none of them in OLD.
+signers_are() {
+	local n=$1 old=${2:-} cur p
+	cur=$(signers "$KEEPER")
+	[ "$(echo "$cur" | grep -c .)" = "$n" ] || return 1
+	for p in $old; do echo "$cur" | grep -qx "$p" && return 1; done
+	return 0
 }
+# Wait (deadline 30 s) until the keeper has N signers, none of them in OLD.
+wait_signers() { wait_for "$1 signers, none of them ${2:-(any)}" 30 signers_are "$@"; }
 
 # enroll NAME: one certificate for NAME with the enrollment token; prints
 # the HTTP status.
@@ -150,13 +146,9 @@ for i in 1 2 3; do
 	on_exit_kill $!
 done
 held() { find "${CDIRS[@]}" -name '*.pem' 2>/dev/null | wc -l; }
+held_more() { [ "$(held)" -gt "$1" ]; }
 wait_held() { # wait_held N: until the clients hold more than N certificates
-	local i
-	for i in $(seq 1 1200); do
-		[ "$(held)" -gt "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_for "the clients to hold more than $1 certificates" 60 held_more "$1"
 }
 check "the clients receive certificates" wait_held 0
 KILLED=0
@@ -215,10 +207,7 @@ ok "starts again once the list is sealed by the key"
 
 KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
 kill -KILL "$KEEPER"
-for i in $(seq 1 600); do
-	kill -0 "$SERVE_PID" 2>/dev/null || break
-	sleep 0.05
-done
+wait_for "mica serve to stop" 30 sh -c "! kill -0 $SERVE_PID" || :
 serve_wait
 is "when the keeper dies mica serve stops, exit 8 (unavailable)" "$SERVE_RC" 8
 check "... and says why" grep -q 'signing service is gone' "$LOG"
