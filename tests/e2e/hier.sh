@@ -346,6 +346,14 @@ openssl x509 -in new.pem -noout -text | grep -q "URI:$H/crl/1" && ok "... naming
 openssl x509 -in new.pem -noout -text | grep -q "CA Issuers - URI:$H/ca/1.crt" && ok "... and CA certificate, /ca/1.crt" || fail "AIA of key 1"
 SER2=$(serial_of app.pem)
 m -d I revoke "$SER2" --reason superseded >/dev/null || fail "revoke an old leaf"
+# The CLI published the old key's CRL in the store; the daemon reloads its
+# cached copy from there at most once a second.
+crl0_lists() {
+	fetch /crl crl0.der >/dev/null &&
+		openssl crl -inform der -in crl0.der -noout -text | grep -qi "$SER2"
+}
+wait_for "the daemon serves the old key's CRL the CLI published" 60 crl0_lists ||
+	fail "the daemon never served the CRL revoking $SER2"
 is "/crl: the old key's CRL" "$(fetch /crl crl0.der)" "200 application/pkix-crl"
 is "/crl/1: the new key's CRL" "$(fetch /crl/1 crl1.der)" "200 application/pkix-crl"
 openssl crl -inform der -in crl0.der -noout -CAfile chain.pem 2>&1 | grep -q 'verify OK' &&
