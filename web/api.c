@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ca/csr.h"
 #include "ca/names.h"
@@ -554,6 +555,17 @@ oom:
 }
 
 /* Reply with the stored certificate SERIAL. */
+/* Seconds from now until AT (0 if past), read from the clock when the
+ * reply is made: AT came from the engine's clock, and under load the
+ * request's start time may be a second or more behind it. */
+static int64_t
+seconds_left(int64_t at)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	return at > now ? at - now : 0;
+}
+
 static int
 reply_cert(struct web_ctx *c, struct web_reply *rep, const char *serial,
 	   struct mica_err *err)
@@ -670,7 +682,7 @@ web_h_cert_renew_challenge(struct web_ctx *c, struct web_reply *rep,
 	    json_object_set_new(o, "challenge", json_string(nonce)) != 0 ||
 	    json_object_set_new(o, "expires_at", web_jtime(expires_at)) != 0 ||
 	    json_object_set_new(o, "expires_in",
-				json_integer(expires_at - c->now)) != 0) {
+				json_integer(seconds_left(expires_at))) != 0) {
 		json_decref(o);
 		explicit_bzero(nonce, sizeof(nonce));
 		return oom(err);

@@ -228,7 +228,11 @@ case $NONCE in
 [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]*) ok "the challenge is a hex nonce" ;;
 *) fail "challenge: $NONCE" ;;
 esac
-is "it lives 10 minutes" "$(jget expires_in)" 600
+# (expires_in counts from when the reply is made: a loaded machine may
+# take a second or more to get there.)
+LIFE=$(jget expires_in)
+[ "${LIFE:-0}" -ge 590 ] && [ "$LIFE" -le 600 ] &&
+	ok "it lives 10 minutes ($LIFE s left)" || fail "expires_in: '$LIFE', wanted 590..600"
 printf '%s\n' "[req]" "prompt = no" "distinguished_name = dn" "attributes = req_attributes" \
 	"[dn]" "CN = www.victim.contoso.test" "[req_attributes]" "challengePassword = $NONCE" \
 	> "$W/renew.cnf"
