@@ -45,8 +45,12 @@ extern const size_t db_nmigrations;
 #define DB_APPLICATION_ID 0x6d696361
 
 /* How long a connection waits for another's write lock before giving up
- * with MICA_E_UNAVAIL. */
-#define DB_BUSY_TIMEOUT_MS 5000
+ * with MICA_E_UNAVAIL. Generous: SQLite's busy handler sleeps up to 100 ms
+ * between tries, so on a loaded machine one of several connections taking
+ * turns (command-line calls beside the daemon, the daemon's own handles)
+ * can lose many turns in a row; 5 s was seen to run out under ASan with
+ * both cores busy. */
+#define DB_BUSY_TIMEOUT_MS 30000
 
 /* Page cache of each connection, KiB (strings: they go into a PRAGMA).
  * Readers do point lookups (the OS caches the file anyway); the one
