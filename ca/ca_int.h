@@ -97,6 +97,9 @@ struct ca_shared {
 	const unsigned char *sig_alg;  /* what the key signs with (static) */
 	size_t sig_alg_len;
 	_Atomic int64_t crl_signed;    /* highest CRL number signed (sign.c) */
+	pthread_mutex_t crl_lock;      /* one CRL publication at a time in
+					* this process (crl.c): from its
+					* snapshot to its commit */
 	unsigned char *cert_der; size_t cert_len;   /* this CA's certificate
 						     * (NULL while awaiting) */
 	char *cert_pem;
@@ -353,11 +356,31 @@ void ca_ocsp_state_free(struct ca_ocsp_state *o);
  * be NULL) gets the current key's CRL. */
 int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		      struct db_crl *out, struct mica_err *err);
-/* The CRLs that publish a revocation (RELEASE 0) or a release from hold
- * (1), in the same transaction: a delta CRL for a revocation when the CA
- * publishes deltas (the complete CRL keeps its long period), else, and
- * for a release, complete CRLs. */
-int ca_crl_publish_change_tx(struct ca *ca, struct db *db, const char *actor,
-			     int release, struct mica_err *err);
+
+/*
+ * A change of the revoked set with its CRLs signed ahead, outside the write
+ * lock (signing a CRL of a million entries takes about a second, and every
+ * issuance would wait for it under the lock): the revocation of SERIAL (as
+ * stored, lowercase hex) for REASON, or its release from hold (RELEASE 1).
+ * ca_crl_ahead_new reads a snapshot of the store and signs the CRLs that
+ * will hold once the change is made, at the time ca_crl_ahead_time says
+ * (the change must be recorded with it). The transaction body that makes
+ * the change then calls ca_crl_ahead_store, which stores those CRLs if no
+ * other CRL was stored since the snapshot, and otherwise (a race with
+ * another change or publication, or a snapshot that could not be signed)
+ * signs them there, under the lock. A revocation publishes deltas when the
+ * CA makes deltas (the complete CRL keeps its long period); a release from
+ * hold publishes complete CRLs, which then no longer list it, so that no
+ * delta ever needs removeFromCRL. Either way a change and the CRLs that
+ * show it commit together. NULL on
+ * allocation failure only; free with ca_crl_ahead_free (NULL ok).
+ */
+struct ca_crl_ahead;
+struct ca_crl_ahead *ca_crl_ahead_new(struct ca *ca, const char *serial,
+				      int release, int reason);
+int64_t ca_crl_ahead_time(const struct ca_crl_ahead *a);
+int ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
+		       struct ca_crl_ahead *a, struct mica_err *err);
+void ca_crl_ahead_free(struct ca_crl_ahead *a);
 
 #endif

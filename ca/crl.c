@@ -5,6 +5,7 @@
 #include "ca/ca.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,30 +20,34 @@ struct crl_collect {
 	size_t n, cap;
 	int bad;
 	int64_t since;         /* a delta: only revocations from then on */
+	const char *skip;      /* a serial the walk leaves out, or NULL */
 };
 
-static int
-crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason)
+/* Room for one more entry: the next free one, or NULL. */
+static struct ca_crl_entry *
+crl_entry_new(struct crl_collect *c)
 {
-	struct crl_collect *c = ctx;
-	struct ca_crl_entry *e;
-	size_t len = strlen(serial_hex);
-
-	/* A delta lists what changed since its complete CRL: revocations
-	 * at or after its thisUpdate (one in the same second may be in
-	 * both; listing it twice is harmless). Releases from hold publish
-	 * a complete CRL (ca_crl_publish_change_tx): no removeFromCRL. */
-	if (revoked_at < c->since)
-		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 1024;
 		struct ca_crl_entry *nv = realloc(c->v, cap * sizeof(*nv));
 		if (nv == NULL)
-			return 1;
+			return NULL;
 		c->v = nv;
 		c->cap = cap;
 	}
-	e = &c->v[c->n];
+	return &c->v[c->n];
+}
+
+/* Append SERIAL_HEX revoked at REVOKED_AT for REASON; 1 on failure. */
+static int
+crl_entry_add(struct crl_collect *c, const char *serial_hex,
+	      int64_t revoked_at, int reason)
+{
+	struct ca_crl_entry *e;
+	size_t len = strlen(serial_hex);
+
+	if ((e = crl_entry_new(c)) == NULL)
+		return 1;
 	if (len == 0 || len % 2 != 0 || len > 40 ||
 	    mica_hex_decode(serial_hex, e->serial, len / 2) != 0) {
 		c->bad = 1;
@@ -55,11 +60,36 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
 	return 0;
 }
 
-/* The CRL of key KEY_IDX (whose certificate's subject SUBJECT and key
- * identifier SKI it names), numbered above *LAST, which it then holds;
- * signed and inserted. */
-/* Where the delta CRLs of key KEY_IDX are served (Freshest CRL): URL/
- * delta.crl for key 0, URL/delta.crl/N for key N (as /crl and /crl/N). */
+static int
+crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason)
+{
+	struct crl_collect *c = ctx;
+
+	/* A delta lists what changed since its complete CRL: revocations
+	 * at or after its thisUpdate (one in the same second may be in
+	 * both; listing it twice is harmless). Releases from hold publish
+	 * a complete CRL (change_delta): no removeFromCRL. */
+	if (revoked_at < c->since)
+		return 0;
+	if (c->skip != NULL && strcmp(serial_hex, c->skip) == 0)
+		return 0;
+	return crl_entry_add(c, serial_hex, revoked_at, reason);
+}
+
+/* A change the CRLs being made must already show, because the transaction
+ * that stores them makes it: SERIAL's revocation (REASON at AT) or its
+ * release from hold. */
+struct crl_change {
+	const char *serial;        /* as stored: lowercase hex */
+	int release;
+	int reason;
+	int64_t at;
+	int key_idx;               /* the key that signed it */
+	int listed;                /* 0: expired, on no CRL */
+};
+
+/* Delta CRLs (RFC 5280 5.2.4) of key KEY_IDX are served (Freshest CRL) at
+ * URL/delta.crl for key 0, URL/delta.crl/N for key N (as /crl and /crl/N). */
 static int
 delta_url(struct ca *ca, int key_idx, char *buf, size_t size)
 {
@@ -73,23 +103,56 @@ delta_url(struct ca *ca, int key_idx, char *buf, size_t size)
 	       0 : -1;
 }
 
+/* A key that publishes a CRL: its index, and its certificate's subject
+ * and key identifier, which the CRL names. */
+struct crl_key {
+	int idx;
+	const unsigned char *subject; size_t subject_len;
+	const unsigned char *ski; size_t ski_len;
+};
+
+/* The keys that publish a CRL, in the order their numbers are taken: each
+ * key a rollover retired (it keeps signing the CRL of what it issued),
+ * then the current one. One number series for all of them. */
+static size_t
+crl_keys(struct ca *ca, struct crl_key keys[CA_KEYS_MAX])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ca->sh->nretired && n < CA_KEYS_MAX - 1; i++) {
+		const struct ca_keyslot *k = &ca->sh->retired[i];
+
+		keys[n++] = (struct crl_key){ k->idx, k->subject,
+			k->subject_len, k->ski, k->ski_len };
+	}
+	keys[n++] = (struct crl_key){ ca->sh->key_idx, ca->sh->subject,
+		ca->sh->subject_len, ca->sh->ski, ca->sh->ski_len };
+	return n;
+}
+
+/* One key's CRL as made by make_key, to be stored. */
+struct crl_made {
+	struct db_crl crl;
+	char detail[128];          /* for the audit */
+};
+
+/* Make (collect, encode, lint, sign) the CRL of key K as the store DB
+ * shows it plus the change CH (may be NULL), dated NOW and numbered above
+ * *LAST, which it then holds. Reads only: the caller stores it. */
 static int
-publish_key(struct ca *ca, struct db *db, const char *actor, int key_idx,
-	    const unsigned char *subject, size_t subject_len,
-	    const unsigned char *ski, size_t ski_len, int64_t now,
-	    int64_t *last, int delta_hours, int delta, struct db_crl *out,
-	    struct mica_err *err)
+make_key(struct ca *ca, struct db *db, const struct crl_key *k,
+	 int64_t now, int64_t *last, int delta_hours, int delta,
+	 const struct crl_change *ch, struct crl_made *out, struct mica_err *err)
 {
 	struct db_crl base;
 	char fresh[1100];
 	struct crl_collect col;
 	struct ca_tbs_crl t;
-	struct db_crl crl;
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbs_len = 0, der_len = 0, alg_len;
-	char detail[128];
 	int rc = -1, retried = 0;
 
+	memset(out, 0, sizeof(*out));
 	memset(&col, 0, sizeof(col));
 again:
 	memset(&col, 0, sizeof(col));
@@ -97,38 +160,45 @@ again:
 	if (delta) {
 		/* RFC 5280 5.2.4: a delta completes the latest complete CRL
 		 * of its key, and lists what was revoked since. */
-		if (db_crl_latest_key(db, key_idx, 0, &base, err) != 0)
+		if (db_crl_latest_key(db, k->idx, 0, &base, err) != 0)
 			goto out;
 		col.since = base.this_update;
 	}
 	/* Above the last one stored, and above any the signers signed that
-	 * never got stored (a transaction that failed after signing): a
-	 * number is never used for two different CRLs. */
+	 * never got stored (a transaction that failed after signing, or
+	 * CRLs signed ahead that lost a race): a number is never used for
+	 * two different CRLs. */
 	if (ca_sign_crl_floor(ca) > *last)
 		*last = ca_sign_crl_floor(ca);
-	if (db_revoked_foreach_key(db, key_idx, now, crl_collect_cb, &col,
-				   err) != 0) {
+	/* The change: the serial's stored state is left out, and a
+	 * revocation goes in as the transaction will record it. */
+	if (ch != NULL && ch->key_idx == k->idx)
+		col.skip = ch->serial;
+	if (db_revoked_foreach_key(db, k->idx, now, crl_collect_cb, &col,
+				   err) != 0 ||
+	    (col.skip != NULL && !ch->release && ch->listed &&
+	     crl_entry_add(&col, ch->serial, ch->at, ch->reason) != 0)) {
 		mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 			     col.bad ? "a stored serial is malformed" : "out of memory");
 		goto out;
 	}
 	memset(&t, 0, sizeof(t));
-	t.sig_alg = ca_sign_alg_key(ca, key_idx, &alg_len);
+	t.sig_alg = ca_sign_alg_key(ca, k->idx, &alg_len);
 	t.sig_alg_len = alg_len;
-	t.issuer = subject;
-	t.issuer_len = subject_len;
+	t.issuer = k->subject;
+	t.issuer_len = k->subject_len;
 	t.this_update = now;
 	t.next_update = now + (int64_t)ca->sh->crl_days * 86400;
 	t.crl_number = *last + 1;
-	memcpy(t.aki, ski, ski_len);
-	t.aki_len = ski_len;
+	memcpy(t.aki, k->ski, k->ski_len);
+	t.aki_len = k->ski_len;
 	t.entries = col.v;
 	t.nentries = col.n;
 	if (delta) {
 		t.delta_base = base.number;
 		t.next_update = now + (int64_t)delta_hours * 3600;
 	} else if (delta_hours > 0 &&
-		   delta_url(ca, key_idx, fresh, sizeof(fresh)) == 0) {
+		   delta_url(ca, k->idx, fresh, sizeof(fresh)) == 0) {
 		t.freshest_url = fresh;
 	}
 	/* A large CRL is tens of megabytes in each form (entries, TBS, signed
@@ -138,9 +208,9 @@ again:
 		goto out;
 	free(col.v);
 	col.v = NULL;
-	if (ca_lint_crl(tbs, tbs_len, subject, subject_len, err) != 0)
+	if (ca_lint_crl(tbs, tbs_len, k->subject, k->subject_len, err) != 0)
 		goto out;
-	if (ca_sign_crl(ca, key_idx, t.crl_number, tbs, tbs_len, &der,
+	if (ca_sign_crl(ca, k->idx, t.crl_number, tbs, tbs_len, &der,
 			&der_len, err) != 0) {
 		if (err != NULL && strcmp(err->code, "crl_number_used") == 0 &&
 		    !retried) {
@@ -154,32 +224,25 @@ again:
 		}
 		goto out;
 	}
-	free(tbs);
-	tbs = NULL;
-	memset(&crl, 0, sizeof(crl));
-	crl.number = t.crl_number;
-	crl.this_update = t.this_update;
-	crl.next_update = t.next_update;
-	crl.der = der;
-	crl.der_len = der_len;
-	crl.key_idx = key_idx;
-	crl.delta_base = t.delta_base;
-	snprintf(detail, sizeof(detail), "number %lld, %zu entries%s",
-		 (long long)crl.number, col.n, delta ? ", delta" : "");
-	if (key_idx != 0)
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-			 ", key %d", key_idx);
+	out->crl.number = t.crl_number;
+	out->crl.this_update = t.this_update;
+	out->crl.next_update = t.next_update;
+	out->crl.der = der;
+	out->crl.der_len = der_len;
+	out->crl.key_idx = k->idx;
+	out->crl.delta_base = t.delta_base;
+	der = NULL;
+	snprintf(out->detail, sizeof(out->detail), "number %lld, %zu entries%s",
+		 (long long)t.crl_number, t.nentries, delta ? ", delta" : "");
+	if (k->idx != 0)
+		snprintf(out->detail + strlen(out->detail),
+			 sizeof(out->detail) - strlen(out->detail), ", key %d",
+			 k->idx);
 	if (delta)
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-			 " of %lld", (long long)base.number);
-	if (db_crl_insert(db, &crl, err) != 0 ||
-	    db_audit_add(db, now, actor, "crl.publish", NULL, detail, err) != 0)
-		goto out;
-	*last = crl.number;
-	if (out != NULL) {
-		*out = crl;
-		der = NULL;
-	}
+		snprintf(out->detail + strlen(out->detail),
+			 sizeof(out->detail) - strlen(out->detail), " of %lld",
+			 (long long)base.number);
+	*last = t.crl_number;
 	rc = 0;
 out:
 	free(col.v);
@@ -188,24 +251,56 @@ out:
 	return rc;
 }
 
-/* The read of the revoked set, the number, the signature and the insert
- * all happen in one write transaction, so CRL numbers strictly increase
- * with content and a revocation committed before this starts is always in
- * it. A CRL is signed once here and served stored. Every key of the CA
- * that issued certificates publishes its own (a rollover retires a key,
- * which keeps signing the CRL of what it issued): one number series for
- * all of them. */
-/* Publish every key's complete CRL (DELTA 0) or delta CRL (1). */
+/* CRLs made for every key and not yet stored (struct crl_pre). */
+struct crl_pre {
+	int ready;                 /* 1: made; 0: make them under the lock */
+	int delta;                 /* deltas (1) or complete CRLs (0) */
+	int64_t last;              /* the highest number stored when made */
+	size_t n;                  /* CRLs in made[], the current key's last */
+	struct crl_made made[CA_KEYS_MAX];
+};
+
+static void
+crl_pre_free(struct crl_pre *pre)
+{
+	for (size_t i = 0; i < pre->n; i++)
+		db_crl_free(&pre->made[i].crl);
+	memset(pre, 0, sizeof(*pre));
+}
+
+/* Insert each of N CRLs of MADE with its audit line. OUT (may be NULL)
+ * takes the last one's (the current key's). */
+static int
+crl_store(struct db *db, const char *actor, struct crl_made *made, size_t n,
+	  int64_t now, struct db_crl *out, struct mica_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (db_crl_insert(db, &made[i].crl, err) != 0 ||
+		    db_audit_add(db, now, actor, "crl.publish", NULL,
+				 made[i].detail, err) != 0)
+			return -1;
+	if (out != NULL && n > 0) {
+		*out = made[n - 1].crl;
+		made[n - 1].crl.der = NULL;
+	}
+	return 0;
+}
+
+/* Publish every key's complete CRL (DELTA 0) or delta CRL (1) inside the
+ * write transaction on DB, CH (may be NULL) already made by it: read the
+ * revoked set, number, sign and insert, all under the write lock, so the
+ * numbers strictly increase with the content. This is the path that
+ * cannot lose a race, used when CRLs signed ahead (crl_presign) did. */
 static int
 publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
 	    struct db_crl *out, struct mica_err *err)
 {
+	struct crl_key keys[CA_KEYS_MAX];
+	struct crl_made made[CA_KEYS_MAX];
 	int64_t last = 0, now;
-	int hours = 0;
+	int hours = 0, rc = -1;
+	size_t n, i;
 
-	/* Signing under the write lock is what keeps the numbers in step
-	 * with the content; on the shared writer it would stall every
-	 * batch, so this runs on the handle's own connection. */
 	assert(db == ca->db);
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
@@ -220,17 +315,117 @@ publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
 		return mica_err_set(err, MICA_E_CONFLICT, "no_delta_crls",
 				    "this CA publishes no delta CRLs ('mica crl "
 				    "--delta-hours N' turns them on)");
-	for (size_t i = 0; i < ca->sh->nretired; i++) {
-		const struct ca_keyslot *k = &ca->sh->retired[i];
+	n = crl_keys(ca, keys);
+	for (i = 0; i < n; i++)
+		if (make_key(ca, db, &keys[i], now, &last, hours, delta, NULL,
+			     &made[i], err) != 0)
+			goto out;
+	rc = crl_store(db, actor, made, n, now, out, err);
+out:
+	while (i-- > 0)
+		db_crl_free(&made[i].crl);
+	return rc;
+}
 
-		if (publish_key(ca, db, actor, k->idx, k->subject,
-				k->subject_len, k->ski, k->ski_len, now, &last,
-				hours, delta, NULL, err) != 0)
-			return -1;
+/*
+ * Sign ahead, outside the write lock, the CRLs a transaction will store:
+ * in a read snapshot of the store (which the writer keeps committing
+ * past), plus the change CH the transaction makes (may be NULL). Signing
+ * a CRL of a million entries takes about a second; under the write lock
+ * every issuance would wait for it. crl_store_pre then stores them in the
+ * transaction if no CRL was stored since the snapshot, and every change
+ * of the revoked set stores one in its own transaction (revocations,
+ * releases, superseding renewals), so an unchanged last number means an
+ * unchanged revoked set. DELTA: 1 deltas, 0 complete CRLs, -1 what a
+ * change publishes (a delta for a revocation when the CA makes deltas).
+ * Never fails visibly: whatever goes wrong leaves PRE not ready, and the
+ * transaction signs under the lock as it always could.
+ */
+static void
+crl_presign(struct ca *ca, int delta, struct crl_change *ch,
+	    struct crl_pre *pre)
+{
+	struct crl_key keys[CA_KEYS_MAX];
+	struct db *db = ca->db;
+	struct db_cert cert;
+	struct mica_err e;
+	int64_t next, now;
+	int hours = 0;
+	size_t n;
+
+	memset(pre, 0, sizeof(*pre));
+	memset(&cert, 0, sizeof(cert));
+	if (ca_sign_ready(ca, &e) != 0 || db_read_begin(db, &e) != 0)
+		return;
+	/* The clock after the first read, which starts the snapshot: every
+	 * CRL it shows was dated before this one. */
+	if (db_crl_last_number(db, &pre->last, &e) != 0 ||
+	    db_crl_delta_hours(db, &hours, &e) != 0)
+		goto out;
+	now = ca_now();
+	if (delta < 0)
+		delta = hours > 0 && (ch == NULL || !ch->release);
+	if (delta && hours == 0)
+		goto out;
+	if (ch != NULL) {
+		/* Only a change the transaction will make: signing for one it
+		 * refuses (unknown, already revoked, not on hold) would only
+		 * use up CRL numbers. */
+		int on_hold;
+
+		if (db_cert_get(db, ch->serial, &cert, &e) != 0)
+			goto out;
+		on_hold = cert.status == DB_CERT_REVOKED &&
+			  cert.reason == CA_REASON_HOLD;
+		if (ch->release ? !on_hold :
+		    cert.status == DB_CERT_REVOKED && !on_hold)
+			goto out;
+		ch->key_idx = cert.key_idx;
+		ch->listed = cert.not_after > now;
+		ch->at = now;
 	}
-	return publish_key(ca, db, actor, ca->sh->key_idx, ca->sh->subject,
-			   ca->sh->subject_len, ca->sh->ski, ca->sh->ski_len,
-			   now, &last, hours, delta, out, err);
+	pre->delta = delta;
+	next = pre->last;
+	n = crl_keys(ca, keys);
+	for (size_t i = 0; i < n; i++) {
+		if (make_key(ca, db, &keys[i], now, &next, hours, delta, ch,
+			     &pre->made[i], &e) != 0)
+			goto out;
+		pre->n = i + 1;
+	}
+	pre->ready = 1;
+out:
+	db_read_end(db);
+	db_cert_free(&cert);
+	if (!pre->ready) {
+		crl_pre_free(pre);
+		if (ch != NULL)
+			ch->at = ca_now();
+	}
+}
+
+/* In the write transaction on DB: store the CRLs PRE signed ahead if they
+ * are still the next ones, else make them here, under the lock. OUT (may
+ * be NULL) gets the current key's. */
+static int
+crl_store_pre(struct ca *ca, struct db *db, const char *actor,
+	      struct crl_pre *pre, int delta, struct db_crl *out,
+	      struct mica_err *err)
+{
+	int64_t last = 0;
+
+	assert(db == ca->db);
+	if (pre->ready) {
+		if (db_crl_last_number(db, &last, err) != 0)
+			return -1;
+		if (last == pre->last)
+			return crl_store(db, actor, pre->made, pre->n,
+					 pre->made[0].crl.this_update, out, err);
+		/* Another CRL was stored since the snapshot: these would
+		 * miss what it published. Their numbers stay unused. */
+		delta = pre->delta;
+	}
+	return publish_all(ca, db, actor, delta, out, err);
 }
 
 int
@@ -240,23 +435,78 @@ ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 	return publish_all(ca, db, actor, 0, out, err);
 }
 
-int
-ca_crl_publish_change_tx(struct ca *ca, struct db *db, const char *actor,
-			 int release, struct mica_err *err)
+/* What a change publishes, under the lock: deltas for a revocation when
+ * the CA makes deltas (the complete CRL keeps its long period); complete
+ * CRLs for a release from hold, which then no longer list it, so that no
+ * delta ever needs removeFromCRL. */
+static int
+change_delta(struct db *db, int release, int *delta, struct mica_err *err)
 {
 	int hours = 0;
 
-	/* With deltas, a revocation is a delta (the complete CRL keeps its
-	 * long period); a release from hold is a complete CRL, which then
-	 * no longer lists it, so that no delta ever needs removeFromCRL. */
 	if (!release && db_crl_delta_hours(db, &hours, err) != 0)
 		return -1;
-	return publish_all(ca, db, actor, hours > 0, NULL, err);
+	*delta = hours > 0;
+	return 0;
+}
+
+/* --- a change and its CRLs, signed ahead (ca_int.h) --- */
+
+struct ca_crl_ahead {
+	struct crl_change ch;
+	struct crl_pre pre;
+	struct ca_shared *sh;      /* whose crl_lock it holds */
+};
+
+struct ca_crl_ahead *
+ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason)
+{
+	struct ca_crl_ahead *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->ch.serial = serial;
+	a->ch.release = release;
+	a->ch.reason = reason;
+	a->sh = ca->sh;
+	pthread_mutex_lock(&a->sh->crl_lock);
+	crl_presign(ca, -1, &a->ch, &a->pre);
+	return a;
+}
+
+int64_t
+ca_crl_ahead_time(const struct ca_crl_ahead *a)
+{
+	return a->ch.at;
+}
+
+int
+ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
+		   struct ca_crl_ahead *a, struct mica_err *err)
+{
+	int delta;
+
+	if (!a->pre.ready && change_delta(db, a->ch.release, &delta, err) != 0)
+		return -1;
+	return crl_store_pre(ca, db, actor, &a->pre,
+			     a->pre.ready ? a->pre.delta : delta, NULL, err);
+}
+
+void
+ca_crl_ahead_free(struct ca_crl_ahead *a)
+{
+	if (a == NULL)
+		return;
+	crl_pre_free(&a->pre);
+	pthread_mutex_unlock(&a->sh->crl_lock);
+	free(a);
 }
 
 struct publish_tx {
 	struct ca *ca;
 	const char *actor;
+	struct crl_pre *pre;
+	int delta;
 	struct db_crl *crl;
 };
 
@@ -265,22 +515,33 @@ publish_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct publish_tx *x = arg;
 
-	return ca_crl_publish_tx(x->ca, db, x->actor, x->crl, err);
+	return crl_store_pre(x->ca, db, x->actor, x->pre, x->delta, x->crl,
+			     err);
 }
 
-/* Publish a CRL in a transaction of its own. */
+/* Publish complete CRLs (DELTA 0) or deltas (1), signed ahead and stored
+ * in a transaction of their own. */
 static int
-crl_publish(struct ca *ca, const char *actor, struct db_crl *out,
+crl_publish(struct ca *ca, const char *actor, int delta, struct db_crl *out,
 	    struct mica_err *err)
 {
 	struct db_crl crl;
+	struct crl_pre pre;
 	struct publish_tx x;
+	int rc;
 
 	memset(&crl, 0, sizeof(crl));
+	pthread_mutex_lock(&ca->sh->crl_lock);
+	crl_presign(ca, delta, NULL, &pre);
 	x.ca = ca;
 	x.actor = actor;
+	x.pre = &pre;
+	x.delta = delta;
 	x.crl = &crl;
-	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, publish_body, &x, err) != 0) {
+	rc = ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, publish_body, &x, err);
+	pthread_mutex_unlock(&ca->sh->crl_lock);
+	crl_pre_free(&pre);
+	if (rc != 0) {
 		db_crl_free(&crl);
 		return -1;
 	}
@@ -324,7 +585,7 @@ ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct ca_crl *out,
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	memset(&crl, 0, sizeof(crl));
-	if (crl_publish(ca, p->actor, out != NULL ? &crl : NULL, err) != 0)
+	if (crl_publish(ca, p->actor, 0, out != NULL ? &crl : NULL, err) != 0)
 		return -1;
 	if (out != NULL)
 		crl_take(out, &crl);
@@ -415,37 +676,21 @@ struct delta_tx {
 	struct ca *ca;
 	const char *actor;
 	int hours;              /* set_hours: the new period */
-	struct db_crl *crl;
 };
-
-static int
-delta_body(struct db *db, void *arg, struct mica_err *err)
-{
-	struct delta_tx *x = arg;
-
-	return publish_all(x->ca, db, x->actor, 1, x->crl, err);
-}
 
 int
 ca_crl_publish_delta(struct ca *ca, const struct ca_principal *p,
 		     struct ca_crl *out, struct mica_err *err)
 {
 	struct db_crl crl;
-	struct delta_tx x;
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (ca_require_admin(p, err) != 0 || ca_sign_ready(ca, err) != 0)
 		return -1;
 	memset(&crl, 0, sizeof(crl));
-	x.ca = ca;
-	x.actor = p->actor;
-	x.hours = 0;
-	x.crl = &crl;
-	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, delta_body, &x, err) != 0) {
-		db_crl_free(&crl);
+	if (crl_publish(ca, p->actor, 1, &crl, err) != 0)
 		return -1;
-	}
 	if (out != NULL)
 		crl_take(out, &crl);
 	db_crl_free(&crl);
@@ -476,6 +721,7 @@ ca_crl_set_delta_hours(struct ca *ca, const struct ca_principal *p, int hours,
 		       struct mica_err *err)
 {
 	struct delta_tx x;
+	int rc;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
@@ -488,8 +734,10 @@ ca_crl_set_delta_hours(struct ca *ca, const struct ca_principal *p, int hours,
 	x.ca = ca;
 	x.actor = p->actor;
 	x.hours = hours;
-	x.crl = NULL;
-	return ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, hours_body, &x, err);
+	pthread_mutex_lock(&ca->sh->crl_lock);
+	rc = ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, hours_body, &x, err);
+	pthread_mutex_unlock(&ca->sh->crl_lock);
+	return rc;
 }
 
 int

@@ -113,6 +113,7 @@ shared_free(struct ca_shared *sh)
 	free(sh->aia_url);
 	free(sh->ocsp_url);
 	pthread_mutex_destroy(&sh->lock);
+	pthread_mutex_destroy(&sh->crl_lock);
 	free(sh);
 }
 
@@ -503,6 +504,7 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 		return oom(err);
 	}
 	pthread_mutex_init(&sh->lock, NULL);
+	pthread_mutex_init(&sh->crl_lock, NULL);
 	sh->refs = 1;
 	sh->flags = flags;
 	sh->pending_idx = -1;
@@ -587,6 +589,7 @@ ca_reload(struct ca *ca, struct mica_err *err)
 	if ((nw = calloc(1, sizeof(*nw))) == NULL)
 		return oom(err);
 	pthread_mutex_init(&nw->lock, NULL);
+	pthread_mutex_init(&nw->crl_lock, NULL);
 	nw->refs = 1;
 	nw->flags = old->flags;
 	nw->pending_idx = -1;

@@ -161,6 +161,8 @@ struct complete_tx {
 	const unsigned char *cert;
 	size_t cert_len;
 	const char *detail;
+	struct ca_crl_ahead *crl;   /* a superseding renewal: the CRLs that
+				     * revoke the old certificate */
 };
 
 static int
@@ -184,20 +186,22 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 	if (j->renewal_of != NULL) {
 		if (db_cert_link_renewal(db, j->renewal_of, x->serial_hex, err) != 0)
 			return -1;
-		/* A superseding renewal runs with CA_TX_OWN: the CRL is
-		 * signed in this transaction. The revocation is audited as
+		/* A superseding renewal runs with CA_TX_OWN: the CRL,
+		 * signed ahead, is stored in this transaction (or signed
+		 * here if it lost a race). The revocation is audited as
 		 * one, like any other. */
 		if (j->supersede) {
 			char why[96];
+			int64_t at = ca_crl_ahead_time(x->crl);
 
 			snprintf(why, sizeof(why), "%s, renewed by %s",
 				 ca_reason_name(CA_REASON_SUPERSEDED), x->serial_hex);
 			if (db_cert_revoke(db, j->renewal_of, CA_REASON_SUPERSEDED,
-					   ca_now(), err) != 0 ||
-			    db_audit_add(db, ca_now(), j->p->actor, "cert.revoke",
+					   at, err) != 0 ||
+			    db_audit_add(db, at, j->p->actor, "cert.revoke",
 					 j->renewal_of, why, err) != 0 ||
-			    ca_crl_publish_change_tx(x->ca, db, j->p->actor, 0,
-						     err) != 0)
+			    ca_crl_ahead_store(x->ca, db, j->p->actor, x->crl,
+					       err) != 0)
 				return -1;
 		}
 	}
@@ -249,7 +253,7 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	char serial_hex[CA_SERIAL_MAX], subj_disp[300], detail[300];
 	char *names_joined = NULL;
 	const char *cn = NULL;
-	int reserved = 0, consumed = 0, rc = -1, tries = 0;
+	int reserved = 0, consumed = 0, rc = -1, tries = 0, crc;
 	struct mica_err e2;
 	struct reserve_tx rx;
 	struct complete_tx cx;
@@ -403,8 +407,15 @@ again:
 	cx.cert = cert;
 	cx.cert_len = cert_len;
 	cx.detail = detail;
-	if (ca_tx(ca, CA_TX_DURABLE | (j->supersede ? CA_TX_OWN : 0),
-		  complete_body, &cx, err) != 0)
+	cx.crl = NULL;
+	if (j->supersede && j->renewal_of != NULL &&
+	    (cx.crl = ca_crl_ahead_new(ca, j->renewal_of, 0,
+				       CA_REASON_SUPERSEDED)) == NULL)
+		goto oom;
+	crc = ca_tx(ca, CA_TX_DURABLE | (j->supersede ? CA_TX_OWN : 0),
+		    complete_body, &cx, err);
+	ca_crl_ahead_free(cx.crl);
+	if (crc != 0)
 		goto out;
 	reserved = 0;
 

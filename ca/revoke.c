@@ -17,16 +17,18 @@ struct revoke_tx {
 	const char *serial;
 	int release;                /* release from certificateHold */
 	int reason;                 /* else revoke with this reason */
+	struct ca_crl_ahead *crl;   /* its CRLs, signed ahead */
 };
 
 /* The revocation (or release) and the CRL that says so commit together:
  * if the CRL cannot be made, nothing changes, so a revoked certificate is
- * never missing from the served CRL. */
+ * never missing from the served CRL. The CRL was signed ahead, outside
+ * the write lock (ca_crl_ahead_new), for a revocation at its time. */
 static int
 revoke_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct revoke_tx *x = arg;
-	int64_t now = ca_now();
+	int64_t now = ca_crl_ahead_time(x->crl);
 
 	if (!x->release) {
 		if (db_cert_revoke(db, x->serial, x->reason, now, err) != 0 ||
@@ -44,8 +46,7 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 				 NULL, err) != 0)
 			return -1;
 	}
-	return ca_crl_publish_change_tx(x->ca, db, x->p->actor, x->release,
-					err);
+	return ca_crl_ahead_store(x->ca, db, x->p->actor, x->crl, err);
 }
 
 static int
@@ -54,6 +55,7 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 {
 	char serial[CA_SERIAL_MAX];
 	struct revoke_tx x;
+	int rc;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
@@ -69,13 +71,15 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.serial = serial;
 	x.release = release;
 	x.reason = reason;
-	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, revoke_body, &x, err) != 0) {
-		if (err != NULL && err->kind == MICA_E_NOTFOUND)
-			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
-				     "no certificate with serial %s", serial);
-		return -1;
-	}
-	return 0;
+	if ((x.crl = ca_crl_ahead_new(ca, serial, release, reason)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "out of memory");
+	rc = ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, revoke_body, &x, err);
+	ca_crl_ahead_free(x.crl);
+	if (rc != 0 && err != NULL && err->kind == MICA_E_NOTFOUND)
+		mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+			     "no certificate with serial %s", serial);
+	return rc;
 }
 
 int

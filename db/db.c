@@ -36,6 +36,7 @@ static const char *const tx_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_READ_BEGIN] = "BEGIN DEFERRED",
 	[S_SP_BEGIN] = "SAVEPOINT mica_write",
 	[S_SP_RELEASE] = "RELEASE mica_write",
 	[S_SP_ROLLBACK] = "ROLLBACK TO mica_write",
@@ -584,6 +585,27 @@ db_rollback(struct db *db)
 	if (db == NULL || sqlite3_get_autocommit(db->h))
 		return;
 	exec_cached(db, S_ROLLBACK, NULL);
+}
+
+int
+db_read_begin(struct db *db, struct mica_err *err)
+{
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!sqlite3_get_autocommit(db->h))
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "a store transaction is already open");
+	/* A deferred transaction takes no lock: its first read starts the
+	 * snapshot that every later read of it sees (WAL mode), while the
+	 * writer goes on committing. */
+	return exec_cached(db, S_READ_BEGIN, err);
+}
+
+void
+db_read_end(struct db *db)
+{
+	/* Nothing was written: ending it is releasing the snapshot. */
+	db_rollback(db);
 }
 
 /* ---- savepoints (db_int.h) ---- */

@@ -66,6 +66,12 @@ int db_schema_version(struct db *db);
 int db_begin(struct db *db, struct mica_err *err);
 int db_commit(struct db *db, struct mica_err *err);
 void db_rollback(struct db *db);
+/* A read-only snapshot: BEGIN DEFERRED takes no lock, and every read until
+ * db_read_end sees the store as of the first one, while other connections
+ * (the writer) go on committing. For work too slow to do under the write
+ * lock (signing a large CRL) that must know exactly what it read. */
+int db_read_begin(struct db *db, struct mica_err *err);
+void db_read_end(struct db *db);
 
 /*
  * Transaction bodies and group commit.

@@ -71,7 +71,7 @@ extern const size_t db_nmigrations;
  */
 enum db_stmt_id {
 	/* db.c */
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_READ_BEGIN,
 	S_SP_BEGIN, S_SP_RELEASE, S_SP_ROLLBACK,
 	S_JOB_BEGIN, S_JOB_RELEASE, S_JOB_ROLLBACK, S_SYNC_FULL, S_SYNC_NORMAL,
 	S_CACHE_WRITER,

@@ -2746,6 +2746,91 @@ test_crl_number_increases_on_every_publication(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* A revocation's CRL signed ahead, in a snapshot, loses the race to a CRL
+ * another process (the command line beside the daemon) publishes before
+ * the revocation's transaction: the transaction signs again, under the
+ * lock, so the stored CRL lists both what the other one published and the
+ * revocation, with a greater number. */
+struct race_tx {
+	struct ca *ca;
+	const char *serial;
+	struct ca_crl_ahead *crl;
+};
+
+static int
+race_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct race_tx *x = arg;
+
+	if (db_cert_revoke(db, x->serial, 1, ca_crl_ahead_time(x->crl),
+			   err) != 0)
+		return -1;
+	return ca_crl_ahead_store(x->ca, db, "test", x->crl, err);
+}
+
+static void
+test_crl_signed_ahead_that_lost_a_race_is_signed_again(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a, b;
+	struct ca_crl crl, other;
+	struct mica_err err;
+	struct ca *cli = NULL;
+	struct race_tx x;
+	int reason;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "racea." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "raceb." DOMAIN, &b), 0);
+	/* Another process: a handle of its own, not a clone. */
+	CU_ASSERT_EQUAL_FATAL(ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &cli, &err), 0);
+	x.ca = g_ca;
+	x.serial = a.serial;
+	x.crl = ca_crl_ahead_new(g_ca, a.serial, 0, 1);
+	CU_ASSERT_FATAL(x.crl != NULL);
+	/* Meanwhile the other revokes b and publishes. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(cli, &g_cli, b.serial, 4, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(current_crl(cli, &other), 0);
+	CU_ASSERT_EQUAL(ca_tx(g_ca, CA_TX_DURABLE | CA_TX_OWN, race_body, &x, &err), 0);
+	ca_crl_ahead_free(x.crl);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT(crl.number > other.number);
+	CU_ASSERT(crl.this_update >= other.this_update);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, b.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 4);
+	/* Without a race, the CRL signed ahead is the one stored: the next
+	 * number, and nothing signed twice. */
+	{
+		struct ca_issued c;
+		int64_t n0 = crl.number;
+
+		ca_crl_free(&crl);
+		CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "racec." DOMAIN, &c), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, c.serial, 1, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+		CU_ASSERT_EQUAL(crl.number, n0 + 1);
+		CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, c.serial, &reason), 1);
+		ca_issued_free(&c);
+	}
+	/* A revocation the store refuses (already revoked) uses no number. */
+	{
+		int64_t n1 = crl.number;
+
+		CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, a.serial, 1, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+		CU_ASSERT_EQUAL(ca_crl_publish(g_ca, &g_cli, NULL, &err), 0);
+		CU_ASSERT_EQUAL(current_crl_number(g_ca), n1 + 1);
+	}
+	ca_crl_free(&crl);
+	ca_crl_free(&other);
+	ca_close(cli);
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_unrevoke_only_from_certificate_hold(void)
 {
@@ -3533,8 +3618,9 @@ test_fault_failed_crl_signature_refuses_the_revocation(void)
 	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "faultcrl." DOMAIN, &a), 0);
 	n0 = current_crl_number(g_ca);
 	/* The revocation and its CRL commit together: when the CRL cannot be
-	 * signed, the revocation is refused and nothing changes. */
-	fault_set("sign:1");
+	 * signed (ahead of the transaction, nor in it), the revocation is
+	 * refused and nothing changes. */
+	fault_set("sign:0");
 	rc = ca_revoke(g_ca, &g_cli, a.serial, 1, &err);
 	fault_clear();
 	CU_ASSERT_EQUAL(rc, -1);
@@ -3543,6 +3629,34 @@ test_fault_failed_crl_signature_refuses_the_revocation(void)
 	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
 	/* Retried, it is revoked and listed in the next CRL. */
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial, 1, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl.number, n0 + 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	ca_crl_free(&crl);
+	ca_issued_free(&a);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_fault_crl_signed_ahead_fails_then_signed_in_the_transaction(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a;
+	struct ca_crl crl;
+	struct mica_err err;
+	int64_t n0;
+	int reason;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "faultahead." DOMAIN, &a), 0);
+	n0 = current_crl_number(g_ca);
+	/* The CRL signed ahead of the transaction fails once: the
+	 * transaction signs it itself, under the lock, and the revocation
+	 * goes through with the next number. */
+	fault_set("sign:1");
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, a.serial, 1, &err), 0);
+	fault_clear();
+	CU_ASSERT_EQUAL(cert_status(a.serial), CA_CERT_REVOKED);
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT_EQUAL(crl.number, n0 + 1);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
@@ -3988,6 +4102,8 @@ main(void)
 		  test_revocation_is_published_in_the_crl },
 		{ "the CRL number increases on every publication",
 		  test_crl_number_increases_on_every_publication },
+		{ "a CRL signed ahead that lost a race to another process is signed again",
+		  test_crl_signed_ahead_that_lost_a_race_is_signed_again },
 		{ "unrevoke works only from certificateHold",
 		  test_unrevoke_only_from_certificate_hold },
 		{ "a key revoked for keyCompromise is never certified again, on any path",
@@ -4011,6 +4127,8 @@ main(void)
 		  test_fault_lint_refusal_is_audited_and_signs_nothing },
 		{ "fault: a failed CRL signature refuses the revocation; nothing changes",
 		  test_fault_failed_crl_signature_refuses_the_revocation },
+		{ "fault: a CRL signed ahead that failed is signed in the transaction",
+		  test_fault_crl_signed_ahead_fails_then_signed_in_the_transaction },
 #endif
 		{ "backup and restore keep the root, the certificates and the CRL numbering",
 		  test_backup_and_restore_keep_everything },

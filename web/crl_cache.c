@@ -2,7 +2,8 @@
  * web/crl_cache.c - the CRL as served (web/crl_cache.h). GET /crl is the
  * busiest public route, so it is answered from memory: the cache holds
  * references to DER and PEM blobs that a response keeps while the cache
- * moves on, and looks at the store's CRL number at most once a second.
+ * moves on, and looks at the store's CRL number at most once a second,
+ * without holding the lock that requests take.
  */
 #include "web/crl_cache.h"
 
@@ -45,41 +46,93 @@ web_crl_cache_free(struct web_crl_cache *cc)
 	free(cc);
 }
 
-/* Caller holds cc->lock. Takes over CRL->der (set to NULL) without a copy:
- * a large CRL is tens of megabytes, and its PEM form a third more. */
+/* A CRL ready to serve: its DER and PEM blobs and dates. */
+struct crl_ready {
+	struct web_blob *der, *pem;
+	int64_t number, this_update, next_update;
+};
+
+/* Build R from CRL, taking over CRL->der (set to NULL) without a copy: a
+ * large CRL is tens of megabytes, and its PEM form a third more. Needs no
+ * lock: R is nobody's yet. */
 static int
-crl_load(struct web_crl_cache *cc, struct ca_crl *crl, struct mica_err *err)
+crl_prepare(struct crl_ready *r, struct ca_crl *crl, struct mica_err *err)
 {
-	struct web_blob *d = NULL, *p = NULL;
 	size_t pem_size;
 
+	memset(r, 0, sizeof(*r));
 	if (crl->der == NULL || crl->der_len == 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "crl_empty", "stored CRL is empty");
 	if ((pem_size = ca_pem_size("X509 CRL", crl->der_len)) == 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "crl_too_large", "the CRL is too large");
-	if ((p = web_blob_new(NULL, pem_size - 1)) == NULL)
+	if ((r->pem = web_blob_new(NULL, pem_size - 1)) == NULL)
 		goto oom;
-	if (ca_pem_encode_buf("X509 CRL", crl->der, crl->der_len, (char *)p->data,
-			      pem_size, err) != 0) {
-		web_blob_unref(p);
+	if (ca_pem_encode_buf("X509 CRL", crl->der, crl->der_len,
+			      (char *)r->pem->data, pem_size, err) != 0) {
+		web_blob_unref(r->pem);
+		r->pem = NULL;
 		return -1;
 	}
-	d = web_blob_adopt(crl->der, crl->der_len);
+	r->der = web_blob_adopt(crl->der, crl->der_len);
 	crl->der = NULL;
-	if (d == NULL)
+	if (r->der == NULL)
 		goto oom;
-	web_blob_unref(cc->der);
-	web_blob_unref(cc->pem);
-	cc->der = d;
-	cc->pem = p;
-	cc->number = crl->number;
-	cc->this_update = crl->this_update;
-	cc->next_update = crl->next_update;
-	cc->loaded = 1;
+	r->number = crl->number;
+	r->this_update = crl->this_update;
+	r->next_update = crl->next_update;
 	return 0;
 oom:
-	web_blob_unref(p);
+	web_blob_unref(r->pem);
+	r->pem = NULL;
 	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+}
+
+/* Caller holds cc->lock: serve R from now on (R is emptied) unless the
+ * cache already has a newer CRL (another thread got there first). */
+static void
+crl_install(struct web_crl_cache *cc, struct crl_ready *r)
+{
+	if (!cc->loaded || r->number > cc->number) {
+		web_blob_unref(cc->der);
+		web_blob_unref(cc->pem);
+		cc->der = r->der;
+		cc->pem = r->pem;
+		cc->number = r->number;
+		cc->this_update = r->this_update;
+		cc->next_update = r->next_update;
+		cc->loaded = 1;
+	} else {
+		web_blob_unref(r->der);
+		web_blob_unref(r->pem);
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+/* Read the store's current CRL into R if its number is not HAVE (R->der
+ * stays NULL when it is). 0, or -1 with E: MICA_E_NOTFOUND when the store
+ * has none. No lock held: a CRL of a million entries takes a while to
+ * read and encode, and GET /crl goes on serving the one it has. */
+static int
+crl_fetch(struct ca *ca, int loaded, int64_t have, struct crl_ready *r,
+	  struct mica_err *e)
+{
+	struct ca_crl crl;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	memset(&crl, 0, sizeof(crl));
+	/* The number first: the bytes only when they changed. */
+	if (ca_crl_info(ca, &crl, e) != 0)
+		goto out;
+	if (!loaded || crl.number != have) {
+		ca_crl_free(&crl);
+		if (ca_crl_current(ca, &crl, e) != 0 || crl_prepare(r, &crl, e) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	ca_crl_free(&crl);
+	return rc;
 }
 
 int
@@ -91,7 +144,9 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	struct timespec mono;
 	struct mica_err e;
 	struct ca_crl crl;
-	int64_t now = (int64_t)time(NULL);
+	struct crl_ready r;
+	int64_t now = (int64_t)time(NULL), have;
+	int loaded, rc;
 
 	*der = *pem = NULL;
 	if (cc == NULL)
@@ -101,34 +156,40 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	pthread_mutex_lock(&cc->lock);
 	/* Another process (the CLI) may publish too: look at the store at
-	 * most once a second, and only copy the CRL when its number moved. */
+	 * most once a second, and only copy the CRL when its number moved.
+	 * Once a CRL is loaded, the look happens without the lock (the
+	 * others serve the loaded one meanwhile); the first load holds it,
+	 * as there is nothing to serve before it. */
 	if (force || !cc->loaded || mono.tv_sec != cc->checked.tv_sec) {
-		memset(&crl, 0, sizeof(crl));
-		/* The number first: the bytes only when they changed. */
-		if (ca_crl_info(ca, &crl, &e) == 0) {
-			if ((!cc->loaded || crl.number != cc->number) &&
-			    (ca_crl_current(ca, &crl, &e) != 0 || crl_load(cc, &crl, &e) != 0))
-				mica_log(MICA_LOG_ERR, "cannot load the CRL: %s", e.msg);
-			cc->checked = mono;
-		} else if (e.kind != MICA_E_NOTFOUND) {
+		loaded = cc->loaded;
+		have = cc->number;
+		cc->checked = mono;
+		if (loaded)
+			pthread_mutex_unlock(&cc->lock);
+		rc = crl_fetch(ca, loaded, have, &r, &e);
+		if (loaded)
+			pthread_mutex_lock(&cc->lock);
+		if (rc == 0 && r.der != NULL)
+			crl_install(cc, &r);
+		else if (rc != 0 && e.kind != MICA_E_NOTFOUND) {
 			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
 			if (!cc->loaded) {
-				ca_crl_free(&crl);
 				pthread_mutex_unlock(&cc->lock);
 				if (err != NULL)
 					*err = e;
 				return -1;
 			}
 		}
-		ca_crl_free(&crl);
 	}
 	if (!cc->loaded || cc->next_update <= now) {
-		/* Never serve an expired CRL: publish one now, or refuse. */
+		/* Never serve an expired CRL: publish one now, or refuse.
+		 * (The daemon's timer republishes at half the period, so
+		 * this is for a daemon that was stopped or starved.) */
 		struct ca_principal p;
 
 		web_daemon_principal(&p);
 		memset(&crl, 0, sizeof(crl));
-		if (ca_crl_publish(ca, &p, &crl, &e) != 0 || crl_load(cc, &crl, &e) != 0) {
+		if (ca_crl_publish(ca, &p, &crl, &e) != 0 || crl_prepare(&r, &crl, &e) != 0) {
 			ca_crl_free(&crl);
 			ca_principal_free(&p);
 			pthread_mutex_unlock(&cc->lock);
@@ -137,6 +198,7 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 			return mica_err_set(err, MICA_E_UNAVAIL, "crl_expired",
 					    "the CRL has expired and a new one cannot be published now");
 		}
+		crl_install(cc, &r);
 		mica_log(MICA_LOG_INFO, "published CRL number %lld (it had expired)",
 			 (long long)crl.number);
 		ca_crl_free(&crl);
@@ -167,9 +229,11 @@ web_crl_changed(struct web_server *srv, struct ca *ca)
 }
 
 /* Republish when less than half of the CRL's period remains, well before
- * nextUpdate, so relying parties never see it lapse. */
+ * nextUpdate, so relying parties never see it lapse. CA is the timer's
+ * own handle: the publication (about a second for a million entries) holds
+ * no lock a worker or a request needs. */
 void
-web_crl_maintain(struct web_server *srv)
+web_crl_maintain(struct web_server *srv, struct ca *ca)
 {
 	struct ca_crl crl;
 	struct mica_err e;
@@ -178,8 +242,7 @@ web_crl_maintain(struct web_server *srv)
 	int need;
 
 	memset(&crl, 0, sizeof(crl));
-	pthread_mutex_lock(&srv->parent_lock);
-	if (ca_crl_info(srv->parent, &crl, &e) == 0) {
+	if (ca_crl_info(ca, &crl, &e) == 0) {
 		need = now >= crl.this_update + (crl.next_update - crl.this_update) / 2;
 	} else if (e.kind == MICA_E_NOTFOUND) {
 		need = 1;
@@ -190,7 +253,7 @@ web_crl_maintain(struct web_server *srv)
 	ca_crl_free(&crl);
 	if (need) {
 		web_daemon_principal(&p);
-		if (ca_crl_publish(srv->parent, &p, &crl, &e) == 0) {
+		if (ca_crl_publish(ca, &p, &crl, &e) == 0) {
 			char t[32];
 
 			mica_log(MICA_LOG_INFO, "published CRL number %lld, next update %s",
@@ -201,6 +264,5 @@ web_crl_maintain(struct web_server *srv)
 		ca_crl_free(&crl);
 		ca_principal_free(&p);
 	}
-	web_crl_changed(srv, srv->parent);
-	pthread_mutex_unlock(&srv->parent_lock);
+	web_crl_changed(srv, ca);
 }

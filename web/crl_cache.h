@@ -35,8 +35,9 @@ int web_crl_get(struct web_server *srv, struct ca *ca, int force,
  * so the next GET /crl has the new CRL. Failures are logged only. */
 void web_crl_changed(struct web_server *srv, struct ca *ca);
 
-/* The timer (main thread): republish through the daemon's own handle when
- * less than half of the CRL's period is left, then reload the cache. */
-void web_crl_maintain(struct web_server *srv);
+/* The timer (main thread): republish through CA, the timer's own handle
+ * (no lock held: workers and requests go on), when less than half of the
+ * CRL's period is left, then reload the cache. */
+void web_crl_maintain(struct web_server *srv, struct ca *ca);
 
 #endif

@@ -214,19 +214,18 @@ daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *e
 	return 0;
 }
 
-/* Delta CRLs on their short period, when the CA publishes them. */
+/* Delta CRLs on their short period, when the CA publishes them, through
+ * TICK, the timer's own handle. */
 static void
-delta_maintain(struct web_daemon *dm, struct ca *parent)
+delta_maintain(struct ca *tick)
 {
 	struct mica_err e;
 	int published = 0;
 
-	pthread_mutex_lock(&dm->srv.parent_lock);
-	if (ca_crl_delta_maintain(parent, &published, &e) != 0)
+	if (ca_crl_delta_maintain(tick, &published, &e) != 0)
 		mica_log(MICA_LOG_WARN, "delta CRL: %s (%s)", e.msg, e.code);
 	else if (published)
 		mica_log(MICA_LOG_INFO, "published delta CRLs");
-	pthread_mutex_unlock(&dm->srv.parent_lock);
 }
 
 int
@@ -236,7 +235,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	struct web_ocsp_refresher *ocsp = NULL;
 	struct ca_init_result ires;
 	struct web_blob *d = NULL, *p = NULL;
-	struct ca *parent = NULL;
+	struct ca *parent = NULL, *tick = NULL;
 	sigset_t set, oldset;
 	int64_t tu, nu, num;
 	int rc = -1, first = 0, sig;
@@ -294,12 +293,17 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		goto out;
 	if (first && first_admin_token(&dm->srv, err) != 0)
 		goto out;
-
-	web_crl_maintain(&dm->srv);
-	delta_maintain(dm, parent);
+	/* The timer's own handle: its CRL publications (a second or so for
+	 * a million entries) hold no lock that workers need. */
 	pthread_mutex_lock(&dm->srv.parent_lock);
-	rc = web_crl_get(&dm->srv, parent, 1, &d, &p, &tu, &nu, &num, err);
+	rc = ca_clone(parent, &tick, err);
 	pthread_mutex_unlock(&dm->srv.parent_lock);
+	if (rc != 0)
+		goto out;
+
+	web_crl_maintain(&dm->srv, tick);
+	delta_maintain(tick);
+	rc = web_crl_get(&dm->srv, tick, 1, &d, &p, &tu, &nu, &num, err);
 	web_blob_unref(d);
 	web_blob_unref(p);
 	if (rc != 0)
@@ -345,8 +349,8 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 			if (errno == EAGAIN) {
 				struct mica_err pe;
 
-				web_crl_maintain(&dm->srv);
-				delta_maintain(dm, parent);
+				web_crl_maintain(&dm->srv, tick);
+				delta_maintain(tick);
 				web_tls_maintain(&dm->tls, 0);
 				/* A mode loosened while we run: the engine logs it
 				 * and refuses to issue until it is fixed. */
@@ -388,6 +392,7 @@ out:
 	web_ocsp_refresh_stop(ocsp);
 	web_crl_cache_free(dm->srv.crl);
 	web_server_fini(&dm->srv);
+	ca_close(tick);
 	ca_close(parent);
 	if (rc == 0)
 		mica_log(MICA_LOG_INFO, "stopped");
