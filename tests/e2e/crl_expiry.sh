@@ -11,9 +11,10 @@
 #      signature failing (MICA_FAULT=sign:0), so it cannot publish: until
 #      nextUpdate /crl serves the old CRL, from then on 503 crl_expired
 #      (and /healthz 503), never the expired CRL;
-#   C. the same with only the first signature failing (sign:1, the
-#      publication at start-up): at nextUpdate the daemon publishes on the
-#      spot, and /crl goes on answering 200 with a current CRL.
+#   C. the same with only the publication at start-up failing (its two
+#      signatures: the CRL signed ahead of the transaction, then again in
+#      it; sign:1,sign:2): at nextUpdate the daemon publishes on the spot,
+#      and /crl goes on answering 200 with a current CRL.
 # Each answer is judged against the client's own fake clock read before the
 # request: a 200 must carry nextUpdate after it.
 # Without libfaketime, A falls back to ageing the stored CRL in the
@@ -246,7 +247,7 @@ else
 
 	echo "# C: the CRL expires while serving; the first publication failed, the next succeeds"
 	D=$W/c
-	start_expiring "$D" sign:1
+	start_expiring "$D" sign:1,sign:2
 	watch c_done
 	never_stale "C"
 	n503=$(awk '$2 != 200' "$W/watch" | wc -l)
@@ -255,7 +256,7 @@ else
 	[ -n "$after" ] && [ "$after" -gt "$N0" ] &&
 		ok "C: after the old nextUpdate a new CRL (number $after) was served" ||
 		fail "C: no new CRL after the old nextUpdate"
-	grep -q "published CRL number" "$W/log.sign:1" && ok "C: the log records the publication" ||
+	grep -q "published CRL number" "$W/log.sign:1,sign:2" && ok "C: the log records the publication" ||
 		fail "C: no publication in the log"
 	host_stop
 	is "C: the daemon stops cleanly" "$HOST_RC" 0
