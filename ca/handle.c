@@ -96,6 +96,8 @@ shared_free(struct ca_shared *sh)
 	ca_key_free(sh->pending_key);
 	ca_key_free(sh->ocsp_key);
 	ca_ocsp_state_free(sh->ocsp);
+	ca_key_free(sh->scep_key);
+	ca_scep_state_free(sh->scep);
 	for (size_t i = 0; i < sh->nretired; i++)
 		slot_free(&sh->retired[i]);
 	free(sh->dbpath);

@@ -730,4 +730,29 @@ int db_ocsp_responder_add(struct db *db, const char *serial,
 			  int64_t not_before, int64_t not_after,
 			  int64_t created_at, struct mica_err *err);
 
+/* --------------------------------------------------------------- scep -- */
+
+/* Record an RA certificate (schema/008_scep.sql). */
+int db_scep_ra_add(struct db *db, const char *serial,
+		   const unsigned char *der, size_t der_len,
+		   int64_t not_before, int64_t not_after, int64_t created_at,
+		   struct mica_err *err);
+
+/* A SCEP transaction: exactly one of REQUEST_ID and SERIAL is set. */
+struct db_scep_tx {
+	unsigned char csr_hash[32];
+	char request_id[40];                 /* "" when issued at once */
+	char serial[DB_SERIAL_MAX];          /* "" when a request */
+	int64_t created_at;
+};
+/* Record transaction TID (1..128 octets) of the key whose SPKI hashes to
+ * SIGNER; MICA_E_CONFLICT "scep_tx_exists" if that pair is known. */
+int db_scep_tx_add(struct db *db, const char *tid,
+		   const unsigned char signer[32], const struct db_scep_tx *tx,
+		   struct mica_err *err);
+/* Transaction TID of SIGNER; MICA_E_NOTFOUND "scep_tx_not_found". */
+int db_scep_tx_get(struct db *db, const char *tid,
+		   const unsigned char signer[32], struct db_scep_tx *out,
+		   struct mica_err *err);
+
 #endif
