@@ -397,7 +397,7 @@ enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	ca_sha256(csr_der, csr_len, csr_hash);
 
 	/* The same transaction again, from the same key: what became of it. */
-	r = db_scep_tx_get(o->ca->db, m->tid, m->signer_key_hash, &x.tx, &e);
+	r = db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &x.tx, &e);
 	if (r == 0) {
 		if (!ca_ct_equal(x.tx.csr_hash, csr_hash, 32)) {
 			fail(o, CA_SCEP_BAD_REQUEST, "a known transactionID "
@@ -424,7 +424,18 @@ enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	memset(&sub, 0, sizeof(sub));
 	sub.csr = csr_der;
 	sub.csr_len = csr_len;
-	if (csr.has_challenge && csr.challenge[0] != '\0') {
+	if (m->type == CA_SCEP_RENEWALREQ &&
+	    own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
+			     old_serial)) {
+		/* Signed with the certificate it renews: that is the proof
+		 * of possession (the signature was verified). A challenge
+		 * in the CSR (scepclient reuses its first CSR) is not
+		 * needed. */
+		renewal = 1;
+		ca_principal_anon(&p, o->client);
+		r = ca_renew_proved(o->ca, &p, old_serial, csr_der, csr_len,
+				    &is, &e);
+	} else if (csr.has_challenge && csr.challenge[0] != '\0') {
 		/* The challengePassword is an enrollment token. */
 		if (ca_authenticate(o->ca, csr.challenge, o->client, &p,
 				    &e) != 0) {
@@ -446,15 +457,6 @@ enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		sub.profile = p.scope_profile != NULL ? p.scope_profile :
 			      "client";
 		r = ca_submit_csr(o->ca, &p, &sub, &is, &e);
-	} else if (m->type == CA_SCEP_RENEWALREQ &&
-		   own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
-				    old_serial)) {
-		/* Signed with the certificate it renews: that is the proof
-		 * of possession (the signature was verified). */
-		renewal = 1;
-		ca_principal_anon(&p, o->client);
-		r = ca_renew_proved(o->ca, &p, old_serial, csr_der, csr_len,
-				    &is, &e);
 	} else if (m->type == CA_SCEP_RENEWALREQ) {
 		fail(o, CA_SCEP_BAD_REQUEST, "a renewal must be signed with a "
 		     "current certificate of this CA");
@@ -476,7 +478,7 @@ enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		goto out;
 	}
 	x.tid = m->tid;
-	x.signer = m->signer_key_hash;
+	x.signer = m->signer_hash;
 	memcpy(x.tx.csr_hash, csr_hash, 32);
 	x.tx.created_at = ca_now();
 	if (is.status == CA_REQ_ISSUED && is.request_id[0] == '\0')
@@ -520,7 +522,7 @@ poll_tx(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
 		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
 		return 0;
 	}
-	if (db_scep_tx_get(o->ca->db, o->m->tid, o->m->signer_key_hash, &tx,
+	if (db_scep_tx_get(o->ca->db, o->m->tid, o->m->signer_hash, &tx,
 			   &e) != 0) {
 		if (e.kind != MICA_E_NOTFOUND) {
 			*err = e;

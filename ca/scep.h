@@ -99,7 +99,9 @@ struct ca_scep_msg {
 	const unsigned char *signer_cert;   /* the certificate the SignerInfo
 					     * names, whole DER */
 	size_t signer_cert_len;
-	unsigned char signer_key_hash[32];  /* SHA-256 of its SPKI */
+	unsigned char signer_hash[32];      /* SHA-256 of that certificate:
+					     * a transaction belongs to the
+					     * certificate that signed it */
 	int signer_rsa;                     /* its key is RSA */
 	/* The envelope (RFC 8894 3.3): */
 	struct ca_scep_recip recips[CA_SCEP_RECIPS_MAX];

@@ -598,8 +598,7 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	}
 	out->signer_cert = certv[signer].raw;
 	out->signer_cert_len = certv[signer].raw_len;
-	ca_sha256(crts[signer].pk_raw.p, crts[signer].pk_raw.len,
-		  out->signer_key_hash);
+	ca_sha256(certv[signer].raw, certv[signer].raw_len, out->signer_hash);
 	out->signer_rsa = mbedtls_pk_get_type(&crts[signer].pk) ==
 			  MBEDTLS_PK_RSA;
 	out->sig_ok = out->signer_rsa &&

@@ -745,8 +745,8 @@ struct db_scep_tx {
 	char serial[DB_SERIAL_MAX];          /* "" when a request */
 	int64_t created_at;
 };
-/* Record transaction TID (1..128 octets) of the key whose SPKI hashes to
- * SIGNER; MICA_E_CONFLICT "scep_tx_exists" if that pair is known. */
+/* Record transaction TID (1..128 octets) signed by the certificate whose
+ * SHA-256 is SIGNER; MICA_E_CONFLICT "scep_tx_exists" if that pair is known. */
 int db_scep_tx_add(struct db *db, const char *tid,
 		   const unsigned char signer[32], const struct db_scep_tx *tx,
 		   struct mica_err *err);

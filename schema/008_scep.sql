@@ -22,9 +22,12 @@ CREATE TABLE scep_ra (
 );
 
 -- One SCEP transaction: the client's transactionID, the SHA-256 of the
--- SubjectPublicKeyInfo that signed it (a transactionID is the client's
--- choice and public, so it is only ever looked up together with the key
--- that proved itself), the SHA-256 of the CSR, and what became of it:
+-- certificate that signed it (a transactionID is the client's choice and
+-- public - scepclient derives it from its key - so it is only ever looked
+-- up together with the certificate whose key proved itself: a resent
+-- PKCSReq or a CertPoll is signed with the same self-signed certificate,
+-- a renewal with the certificate it renews), the SHA-256 of the CSR, and
+-- what became of it:
 -- the pending request (request_id) or the certificate issued at once
 -- (serial). Refused messages store nothing.
 CREATE TABLE scep_tx (
