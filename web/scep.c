@@ -18,10 +18,10 @@
 #include "web/parse.h"
 #include "web/server.h"
 
-/* A base64 message= of a GET PKIOperation: what fits in a query
- * (web/parse.h bounds it at 2048 octets); larger messages go by POST, as
- * every client does when GetCACaps says POSTPKIOperation. */
-#define GET_MSG_MAX 2048
+/* A base64 message= of a GET PKIOperation: what fits in SCEP's query
+ * (WEB_QUERY_SCEP_MAX, web/parse.h; certmonger sends its messages this
+ * way, about 4 KiB); larger messages go by POST. */
+#define GET_MSG_MAX (WEB_QUERY_SCEP_MAX - 64)
 
 static int
 oom(struct mica_err *err)
@@ -85,9 +85,10 @@ int
 web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	const char *op = operation(c, err), *msg;
-	unsigned char der[GET_MSG_MAX];
-	char b64[GET_MSG_MAX + 1];
+	unsigned char *der = NULL;
+	char *b64 = NULL;
 	size_t n = 0, len;
+	int rc;
 
 	if (op == NULL)
 		return -1;
@@ -114,16 +115,23 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 				    "PKIOperation over GET needs message= "
 				    "(base64, at most %d characters; POST "
 				    "larger messages)", GET_MSG_MAX);
+	if ((b64 = malloc(len + 1)) == NULL || (der = malloc(len)) == NULL) {
+		free(b64);
+		return oom(err);
+	}
 	memcpy(b64, msg, len + 1);
 	for (size_t i = 0; i < len; i++)
 		if (b64[i] == ' ')
 			b64[i] = '+';
-	if (mbedtls_base64_decode(der, sizeof(der), &n,
-				  (const unsigned char *)b64, len) != 0 ||
-	    n == 0)
-		return mica_err_set(err, MICA_E_BADREQ, "bad_message",
-				    "message= is not base64");
-	return pkiop(c, rep, der, n, err);
+	if (mbedtls_base64_decode(der, len, &n, (const unsigned char *)b64,
+				  len) != 0 || n == 0)
+		rc = mica_err_set(err, MICA_E_BADREQ, "bad_message",
+				  "message= is not base64");
+	else
+		rc = pkiop(c, rep, der, n, err);
+	free(b64);
+	free(der);
+	return rc;
 }
 
 int
