@@ -8,10 +8,12 @@
  * does, an RA ("registration authority") RSA key decrypts what clients
  * send and signs what mica answers. It is never the CA key, whatever the
  * CA's type: in the daemon the keeper makes it at start and only the
- * signers hold it (ca/signer.h); the CA key certifies it for
- * CA_SCEP_RA_DAYS with keyEncipherment and digitalSignature only, here, on
- * first use after start, recorded (scep_ra) before it is sent, and renewed
- * when less than CA_SCEP_RA_RENEW_LEFT is left. The codec is ca/scep.h.
+ * signers hold it open (ca/signer.h), and the store keeps it sealed under
+ * the CA's passphrase (scep_ra_key), so it outlives restarts; the CA key
+ * certifies it for CA_SCEP_RA_DAYS with keyEncipherment and
+ * digitalSignature only, here, on first use, recorded (scep_ra) before it
+ * is sent, reused after a restart, and renewed when less than
+ * CA_SCEP_RA_RENEW_LEFT is left. The codec is ca/scep.h.
  */
 #include "ca/ca.h"
 
@@ -166,6 +168,44 @@ out:
 	return rc;
 }
 
+/* After a restart: the newest RA certificate in the store, if it is for
+ * the RA key the signers hold (sealed in the store, ca/handle.c), signed
+ * by this CA's current key and not yet due for renewal. Called with
+ * s->mu held. */
+static void
+reuse(struct ca *ca, struct ca_scep_state *s, int64_t now)
+{
+	mbedtls_x509_crt ra, cacrt;
+	unsigned char spki[1024], *der = NULL;
+	size_t spki_len = 0, len = 0;
+	int64_t not_after = 0;
+	uint32_t flags = 0;
+	struct mica_err e;
+
+	mica_err_clear(&e);
+	mbedtls_x509_crt_init(&ra);
+	mbedtls_x509_crt_init(&cacrt);
+	if (db_scep_ra_latest(ca->db, now, &der, &len, &not_after, &e) != 0 ||
+	    not_after - now < CA_SCEP_RA_RENEW_LEFT ||
+	    ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, &e) != 0 ||
+	    mbedtls_x509_crt_parse_der(&ra, der, len) != 0 ||
+	    ra.pk_raw.len != spki_len ||
+	    memcmp(ra.pk_raw.p, spki, spki_len) != 0 ||
+	    mbedtls_x509_crt_parse_der(&cacrt, ca->sh->cert_der,
+				       ca->sh->cert_len) != 0 ||
+	    mbedtls_x509_crt_verify(&ra, &cacrt, NULL, NULL, &flags, NULL,
+				    NULL) != 0)
+		goto out;
+	s->cert = der;
+	s->cert_len = len;
+	s->not_after = not_after;
+	der = NULL;
+out:
+	free(der);
+	mbedtls_x509_crt_free(&ra);
+	mbedtls_x509_crt_free(&cacrt);
+}
+
 /* A copy of the current RA certificate (made or renewed when due). */
 static int
 ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
@@ -179,6 +219,8 @@ ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
 	if (ca_sign_ready(ca, err) != 0 || (s = state(ca, err)) == NULL)
 		return -1;
 	pthread_mutex_lock(&s->mu);
+	if (s->cert == NULL)
+		reuse(ca, s, now);
 	if ((s->cert == NULL ||
 	     (s->not_after - now < CA_SCEP_RA_RENEW_LEFT &&
 	      s->not_after < ca->sh->not_after)) &&

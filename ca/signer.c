@@ -48,6 +48,9 @@ struct ca_signer {
 	uint32_t next_id;
 	pthread_t rx;
 	int rx_started;
+	/* the RA key the keeper made at start, sealed (scep_new_set) */
+	struct ca_sealed_key scep_new;
+	int scep_new_set;
 	/* the keeper's answer to SET_DOMAINS */
 	int ack_waiting, ack_ok, ack_got;
 	_Atomic int death_signal;     /* raised when the keeper is gone */
@@ -221,6 +224,7 @@ ca_signer_stop(struct ca_signer *s)
 	reap_keeper(s);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
+	free(s->scep_new.ct);
 	free(s);
 }
 
@@ -303,6 +307,18 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 			*sealed = 1;
 		if (mac_out != NULL)
 			memcpy(mac_out, ready.mac, 32);
+	}
+	if (ready.scep_made && ready.scep_ct_len > 0 &&
+	    ready.scep_ct_len <= sizeof(ready.scep_ct) &&
+	    (s->scep_new.ct = malloc(ready.scep_ct_len)) != NULL) {
+		memcpy(s->scep_new.ct, ready.scep_ct, ready.scep_ct_len);
+		s->scep_new.ct_len = ready.scep_ct_len;
+		s->scep_new.iter = ready.scep_iter;
+		memcpy(s->scep_new.salt, ready.scep_salt,
+		       sizeof(s->scep_new.salt));
+		memcpy(s->scep_new.nonce, ready.scep_nonce,
+		       sizeof(s->scep_new.nonce));
+		s->scep_new_set = 1;
 	}
 	if (pthread_create(&s->rx, NULL, rx_main, s) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "signer_failed",
@@ -571,6 +587,22 @@ simple_call(struct ca_signer *s, uint16_t type, const unsigned char *a,
 	mbedtls_platform_zeroize(reply, sizeof(reply));
 	*len = n;
 	return 0;
+}
+
+int
+ca_signer_scep_new_sealed(struct ca_signer *s, struct ca_sealed_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s == NULL || !s->scep_new_set)
+		return 0;
+	if ((out->ct = malloc(s->scep_new.ct_len)) == NULL)
+		return 0;
+	memcpy(out->ct, s->scep_new.ct, s->scep_new.ct_len);
+	out->ct_len = s->scep_new.ct_len;
+	out->iter = s->scep_new.iter;
+	memcpy(out->salt, s->scep_new.salt, sizeof(out->salt));
+	memcpy(out->nonce, s->scep_new.nonce, sizeof(out->nonce));
+	return 1;
 }
 
 int

@@ -91,6 +91,10 @@ struct ca_signer_config {
 	const unsigned char *domains_mac;     /* 32 bytes, or NULL if the
 					       * store has none yet */
 	uint64_t crl_number;                  /* last CRL number published */
+	const struct ca_sealed_key *scep_sealed;   /* SCEP's RA key as the
+					       * store keeps it (sealed under
+					       * the same passphrase); NULL:
+					       * the keeper makes one */
 	int nsigners;                         /* 0 = one per core */
 };
 
@@ -141,8 +145,8 @@ int ca_signer_ocsp_key(struct ca_signer *s, unsigned char *spki, size_t size,
 		       size_t *len, struct mica_err *err);
 
 /*
- * SCEP (ca/scep.h). The RA key: an RSA-2048 key made by the keeper at
- * start, in memory only, the same in every signer, certified by the CA key
+ * SCEP (ca/scep.h). The RA key: an RSA-2048 key the keeper unseals (or,
+ * the first time, makes and seals) at start, the same in every signer, certified by the CA key
  * (CA_SIGN_SCEP_CERT) and signing CertReps (CA_SIGN_SCEP).
  * ca_signer_scep_key: its SubjectPublicKeyInfo, as ca_signer_ocsp_key.
  * ca_signer_scep_decrypt: decrypt a client's RSA key transport EKEY
@@ -153,6 +157,10 @@ int ca_signer_ocsp_key(struct ca_signer *s, unsigned char *spki, size_t size,
  */
 int ca_signer_scep_key(struct ca_signer *s, unsigned char *spki, size_t size,
 		       size_t *len, struct mica_err *err);
+/* When the keeper made a new RA key at start (none was given, or the one
+ * given did not open), its sealed form for the caller to store: 1 and
+ * *OUT filled (OUT->ct heap, free with ca_sealed_key_free), else 0. */
+int ca_signer_scep_new_sealed(struct ca_signer *s, struct ca_sealed_key *out);
 int ca_signer_scep_decrypt(struct ca_signer *s, const unsigned char *ekey,
 			   size_t ekey_len, size_t want, unsigned char *out,
 			   struct mica_err *err);

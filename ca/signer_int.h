@@ -123,7 +123,7 @@ struct ca_signer_state {
 	size_t ocsp_spki_len;
 	unsigned char ocsp_key_hash[20];
 	struct ca_ocsp_issuer ocsp_issuer;   /* the current key's hashes */
-	/* SCEP's RA key: made by the keeper at start, in memory only. */
+	/* SCEP's RA key: unsealed (or made) by the keeper at start. */
 	struct ca_key *scep_key;
 	unsigned char *scep_spki;
 	size_t scep_spki_len;
@@ -148,11 +148,18 @@ enum ca_ctl_type {
 	CA_CTL_SET_DOMAINS = 3,  /* front end -> keeper, MAC + blob */
 	CA_CTL_ACK = 4,          /* keeper -> front end, after SET_DOMAINS */
 };
+#define CA_CTL_SCEP_CT_MAX 4096
 struct ca_ctl_ready {
 	uint32_t type, ok, kind, sealed;
 	char code[48];
 	char msg[256];
 	unsigned char mac[32];   /* when sealed: the MAC to store */
+	/* when scep_made: the RA key the keeper made, sealed, to store */
+	uint32_t scep_made;
+	uint32_t scep_ct_len;
+	int64_t scep_iter;
+	unsigned char scep_salt[16], scep_nonce[12];
+	unsigned char scep_ct[CA_CTL_SCEP_CT_MAX];
 };
 struct ca_ctl_newconn {
 	uint32_t type;

@@ -660,16 +660,53 @@ ocsp_key_make(struct ca_signer_state *st, const struct ca_signer_config *c,
 }
 
 /* SCEP's RA key: RSA (SCEP encrypts to RSA only, RFC 8894 3.5.2),
- * generated here, in memory only, like the OCSP key; inherited by every
- * signer the keeper forks. */
+ * unsealed from C->scep_sealed with the passphrase; made and sealed here
+ * the first time (or when what the store holds does not open: a store
+ * tampered with, a passphrase changed since), the sealed form going back
+ * to the front end in READY. Inherited by every signer the keeper forks. */
 static int
-scep_key_make(struct ca_signer_state *st, struct mica_err *err)
+scep_key_make(struct ca_signer_state *st, const struct ca_signer_config *c,
+	      struct ca_ctl_ready *ready, struct mica_err *err)
 {
+	struct ca_sealed_key sealed;
+	struct mica_err e;
+
+	memset(&sealed, 0, sizeof(sealed));
+	mica_err_clear(&e);
+	if (c->scep_sealed != NULL) {
+		if (ca_key_unseal(c->scep_sealed, c->pass, c->pass_len,
+				  &st->scep_key, &e) == 0 &&
+		    ca_key_rsa_len(st->scep_key) >= 256)
+			goto spki;
+		mica_log(MICA_LOG_WARN, "keeper: the sealed SCEP RA key does "
+			 "not open (%s); making another", e.msg);
+		ca_key_free(st->scep_key);
+		st->scep_key = NULL;
+	}
 	if (ca_key_generate(CA_KEY_RSA_2048, &st->scep_key, err) != 0 ||
-	    ca_key_spki(st->scep_key, &st->scep_spki, &st->scep_spki_len,
+	    ca_key_seal(st->scep_key, c->pass, c->pass_len,
+			CA_KDF_DEFAULT_ITER, &sealed, err) != 0)
+		goto fail;
+	if (sealed.ct_len > sizeof(ready->scep_ct)) {
+		mica_err_set(err, MICA_E_INTERNAL, "signer_failed",
+			     "the sealed RA key is too large");
+		goto fail;
+	}
+	ready->scep_made = 1;
+	ready->scep_ct_len = (uint32_t)sealed.ct_len;
+	ready->scep_iter = sealed.iter;
+	memcpy(ready->scep_salt, sealed.salt, sizeof(ready->scep_salt));
+	memcpy(ready->scep_nonce, sealed.nonce, sizeof(ready->scep_nonce));
+	memcpy(ready->scep_ct, sealed.ct, sealed.ct_len);
+	ca_sealed_key_free(&sealed);
+spki:
+	if (ca_key_spki(st->scep_key, &st->scep_spki, &st->scep_spki_len,
 			err) != 0)
 		return -1;
 	return 0;
+fail:
+	ca_sealed_key_free(&sealed);
+	return -1;
 }
 
 /* Unseal every key and learn the rules from the CA certificates: fill ST. */
@@ -722,7 +759,8 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	}
 	use_domains(st, v, n);
 	memcpy(st->domains_mac, mac, 32);
-	if (ocsp_key_make(st, c, err) != 0 || scep_key_make(st, err) != 0)
+	if (ocsp_key_make(st, c, err) != 0 ||
+	    scep_key_make(st, c, ready, err) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -40,3 +40,17 @@ CREATE TABLE scep_tx (
 	CHECK ((request_id IS NULL) <> (serial IS NULL)),
 	PRIMARY KEY (tid, signer)
 ) WITHOUT ROWID;
+
+-- SCEP's RA key (RSA), sealed as the CA key is (AES-256-GCM under a key
+-- PBKDF2 derives from the CA's passphrase), so that the RA - and the
+-- messages clients encrypted to it - outlive a restart of 'mica serve'.
+-- The keeper makes it at the first start and unseals it at every later
+-- one; only the signer processes ever hold it open. One row.
+CREATE TABLE scep_ra_key (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	key_salt   BLOB    NOT NULL CHECK (length(key_salt) = 16),
+	key_iter   INTEGER NOT NULL CHECK (key_iter > 0),
+	key_nonce  BLOB    NOT NULL CHECK (length(key_nonce) = 12),
+	key_ct     BLOB    NOT NULL CHECK (length(key_ct) > 16),
+	created_at INTEGER NOT NULL
+);

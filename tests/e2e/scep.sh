@@ -23,6 +23,8 @@
 #     CA (GET PKIOperation) enrolls;
 #   - against an RSA CA: scepclient (which encrypts to every certificate
 #     GetCACert gives) enrolls;
+#   - a restart keeps the RA key (sealed in the store) and its certificate:
+#     a CertPoll encrypted before the restart still decrypts;
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
@@ -291,6 +293,18 @@ check "hostile messages stored nothing" cmp -s "$W/before.sql" "$W/after.sql"
 $TOOL make "$W/h2.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6"
 scep_post "$W/h2.der"
 is "and an intact message still enrolls" "$(reply "$W/h.key" | cut -d' ' -f1)" "status=0"
+
+# ---- a restart keeps the RA ----------------------------------------------------
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+serve_start "$W/serve1b.out" "$D" -- || serve_failed "$W/serve1b.out"
+curl -fsS -o "$W/cacert3.p7" "$H/scep?operation=GetCACert" || die "GetCACert after a restart"
+check "after a restart GetCACert gives the same RA certificate (its key is sealed in the store)" \
+	cmp -s "$W/cacert.p7" "$W/cacert3.p7"
+is "the RA key is stored sealed, once" "$(count "SELECT count(*) FROM scep_ra_key")" 1
+scep_post "$W/p2.der"
+is "a CertPoll made before the restart still decrypts: SUCCESS" \
+	"$(reply "$W/p.key" | cut -d' ' -f1)" "status=0"
 serve_stop
 
 # ---- an RSA CA ----------------------------------------------------------------
