@@ -19,6 +19,8 @@
 #   - a replayed PKCSReq returns the same certificate, never a second one;
 #     the same transactionID with another CSR is refused;
 #   - a key revoked for keyCompromise is never certified again by SCEP;
+#   - `mica scep mobileconfig` writes an iPhone profile (root, SCEP payload,
+#     a one-use token as challenge) whose challenge enrolls once;
 #   - certmonger: scep-submit -c and -C, and `getcert request` with a SCEP
 #     CA (GET PKIOperation) enrolls;
 #   - against an RSA CA: scepclient (which encrypts to every certificate
@@ -210,6 +212,33 @@ TOK4=$(token --profile client --uses 1)
 $TOOL make "$W/k1.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev6.example.test --challenge "$TOK4" --tid tid-k
 scep_post "$W/k1.der"
 is "a key revoked for keyCompromise is refused (badRequest)" "$(reply "$W/r.key")" "status=2 failinfo=2 tid=tid-k"
+
+# ---- an iPhone profile ----------------------------------------------------------
+"$MICA" -d "$D" scep mobileconfig --name iphone-1.example.test --url "$H/scep" \
+	--out "$W/iphone.mobileconfig" 2>/dev/null || fail "mica scep mobileconfig"
+is "the .mobileconfig is private to its owner (it holds a token)" \
+	"$(stat -c %a "$W/iphone.mobileconfig")" 600
+python3 - "$W/iphone.mobileconfig" "$W/root.der" "$H/scep" >"$W/mc.out" 2>&1 <<'PY'
+import plistlib, sys
+d = plistlib.load(open(sys.argv[1], "rb"))
+root, scep = d["PayloadContent"]
+assert d["PayloadType"] == "Configuration"
+assert root["PayloadType"] == "com.apple.security.root"
+assert root["PayloadContent"] == open(sys.argv[2], "rb").read(), "not the root"
+assert scep["PayloadType"] == "com.apple.security.scep"
+c = scep["PayloadContent"]
+assert c["URL"] == sys.argv[3] and c["Keysize"] == 2048
+assert c["Subject"] == [[["CN", "iphone-1.example.test"]]]
+assert c["Challenge"].startswith("mica_")
+print(c["Challenge"])
+PY
+check "it is a plist with the root and a SCEP payload for that device" test -s "$W/mc.out"
+MC_TOK=$(tail -1 "$W/mc.out")
+scep "$W/c10" -challenge "$MC_TOK" -cn iphone-1.example.test
+check "its challenge enrolls that device (scepclient standing in for iOS)" \
+	openssl verify -CAfile "$ROOT" "$W/c10/client.pem"
+scep "$W/c11" -challenge "$MC_TOK" -cn iphone-1.example.test
+check "and only once" test ! -e "$W/c11/client.pem"
 
 # ---- certmonger --------------------------------------------------------------
 if [ -n "$SCEP_SUBMIT" ]; then
