@@ -528,8 +528,22 @@ enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	else
 		snprintf(x.tx.request_id, sizeof(x.tx.request_id), "%s",
 			 is.request_id);
-	if (ca_tx(o->ca, CA_TX_DURABLE, tx_body, &x, err) != 0)
+	if (ca_tx(o->ca, CA_TX_DURABLE, tx_body, &x, &e) != 0) {
+		struct db_scep_tx other;
+
+		/* The same message raced in twice: the first one recorded
+		 * answers for both (the other's certificate stays recorded,
+		 * as every certificate signed is). */
+		if (e.kind != MICA_E_CONFLICT ||
+		    db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &other,
+				   err) != 0) {
+			if (e.kind != MICA_E_CONFLICT)
+				*err = e;
+			goto out;
+		}
+		rc = tx_state(o, &other, err);
 		goto out;
+	}
 	if (is.status == CA_REQ_PENDING) {
 		o->rep.status = CA_SCEP_PENDING;
 		mica_log(MICA_LOG_INFO, "scep: %s: request %s pending",
