@@ -329,7 +329,8 @@ is "the daemon stops cleanly" "$SERVE_RC" 0
 serve_start "$W/serve1b.out" "$D" -- || serve_failed "$W/serve1b.out"
 curl -fsS -o "$W/cacert3.p7" "$H/scep?operation=GetCACert" || die "GetCACert after a restart"
 check "after a restart GetCACert gives the same RA certificate (its key is sealed in the store)" \
-	cmp -s "$W/cacert.p7" "$W/cacert3.p7"
+	cmp -s "$W/cacert.p7" "$W/cacert3.p7" ||
+	grep -i 'scep\|keeper' "$W/serve1b.out.err" | sed 's/^/    /' >&2
 is "the RA key is stored sealed, once" "$(count "SELECT count(*) FROM scep_ra_key")" 1
 scep_post "$W/p2.der"
 is "a CertPoll made before the restart still decrypts: SUCCESS" \
