@@ -272,7 +272,10 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 		goto out;
 	}
 	if (s->keeper == 0) {
+		/* The keeper keeps nothing of the front end's bookkeeping
+		 * (a leak checker following the fork would count it). */
 		close(sv[0]);
+		free(s);
 		ca_signer_keeper(sv[1], c, parent, nsig);
 	}
 	close(sv[1]);
