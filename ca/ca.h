@@ -308,6 +308,18 @@ int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 	     const unsigned char *csr, size_t csr_len, int days, int supersede,
 	     struct ca_issued *out, struct mica_err *err);
 
+/* A renewal of SERIAL whose caller has verified a signature made by the
+ * old certificate's key over this very request (SCEP's RenewalReq, RFC
+ * 8894 3.3.1.2: the pkiMessage is signed with the certificate being
+ * renewed): the proof of possession ca_renew gets from a renewal
+ * challenge, without one. Same names and profile, the key of CSR (new or
+ * old), no token used, never superseding; the old certificate must be
+ * valid and not revoked, and every other rule of ca_renew holds. */
+int ca_renew_proved(struct ca *ca, const struct ca_principal *p,
+		    const char *serial, const unsigned char *csr,
+		    size_t csr_len, struct ca_issued *out,
+		    struct mica_err *err);
+
 /* Issue a certificate of PROFILE for a key the caller holds (the daemon's
  * own TLS certificate): admin/CLI only, decided by the same policy as any
  * issuance (the profile's days, name kinds and key rules), which lets
@@ -763,5 +775,47 @@ struct ca_publish_stats {
  */
 int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 	       struct mica_err *err);
+
+/* ------------------------------------------------------------------ */
+/* SCEP (RFC 8894): ca/scep.c                                          */
+/* ------------------------------------------------------------------ */
+
+/* What GetCACaps answers (RFC 8894 3.5.2), one capability a line. */
+#define CA_SCEP_CAPS "AES\nDES3\nPOSTPKIOperation\n" \
+	"Renewal\nSHA-1\nSHA-256\nSHA-512\nSCEPStandard\n"
+
+/*
+ * GetCACert: the RA certificate (RSA; made and certified at the first
+ * SCEP operation after start, renewed before it expires, recorded before
+ * it is sent) and this CA's certificate with its chain, as a degenerate
+ * PKCS#7 (application/x-x509-ca-ra-cert). *OUT heap.
+ */
+int ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
+		   struct mica_err *err);
+
+/*
+ * PKIOperation: answer the pkiMessage MSG[0..LEN) from CLIENT (an address,
+ * for the pending requests' per-client limit) with a CertRep in *OUT
+ * (heap): SUCCESS with the certificate encrypted to the client's key,
+ * PENDING, or FAILURE with a failInfo. Who gets what:
+ *  - PKCSReq: a challengePassword that is an enrollment token issues at
+ *    once within the token's scope (its profile, else "client"); none
+ *    leaves a pending request (CertRep PENDING) an admin approves; a
+ *    wrong one, an admin token, or a CSR policy refuses is FAILURE
+ *    badRequest and stores nothing;
+ *  - RenewalReq: signed with a current certificate of this CA, renews it
+ *    (ca_renew_proved); a challenge token instead works as for PKCSReq;
+ *  - the same transactionID again from the same key (scepclient resends
+ *    while PENDING; CertPoll) answers what became of that request; with
+ *    another CSR it is FAILURE badRequest; another key never sees it;
+ *  - GetCert: a certificate of this CA by serial; GetCRL: FAILURE
+ *    badRequest (the CRL is at its distribution point).
+ * -1 only for a message that cannot be read at all (MICA_E_BADREQ
+ * "bad_scep", MICA_E_TOOLARGE: answered 400/413) or when the service
+ * fails (the signers, the store: 5xx).
+ */
+int ca_scep_pkiop(struct ca *ca, const char *client,
+		  const unsigned char *msg, size_t len, unsigned char **out,
+		  size_t *out_len, struct mica_err *err);
 
 #endif

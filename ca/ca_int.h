@@ -137,6 +137,10 @@ struct ca_shared {
 	 * responder's state (ocsp.c). Both made on first use, under lock. */
 	struct ca_key *ocsp_key;
 	struct ca_ocsp_state *ocsp;
+	/* SCEP: the in-process RA key (sign.c; as ocsp_key) and the RA
+	 * certificate's state (scep.c). */
+	struct ca_key *scep_key;
+	struct ca_scep_state *scep;
 };
 
 struct ca {
@@ -345,6 +349,11 @@ int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 struct ca_ocsp_state;
 /* Free the responder's state. Accepts NULL. */
 void ca_ocsp_state_free(struct ca_ocsp_state *o);
+
+/* -------------------------------------------------------------- scep.c -- */
+
+struct ca_scep_state;
+void ca_scep_state_free(struct ca_scep_state *s);
 
 /* --------------------------------------------------------------- crl.c -- */
 

@@ -74,6 +74,25 @@ seal_body(struct db *db, void *arg, struct mica_err *err)
 			    err);
 }
 
+/* Store the RA key the keeper made (sealed), with its audit line. */
+static int
+scep_key_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const struct ca_sealed_key *k = arg;
+	struct db_scep_key row;
+
+	memset(&row, 0, sizeof(row));
+	memcpy(row.salt, k->salt, sizeof(row.salt));
+	memcpy(row.nonce, k->nonce, sizeof(row.nonce));
+	row.iter = k->iter;
+	row.ct = k->ct;
+	row.ct_len = k->ct_len;
+	if (db_scep_key_set(db, &row, ca_now(), err) != 0)
+		return -1;
+	return db_audit_add(db, ca_now(), "serve", "scep.ra_key", NULL,
+			    "RSA-2048, sealed", err);
+}
+
 /* ------------------------------------------------------ shared state -- */
 
 static void
@@ -96,6 +115,8 @@ shared_free(struct ca_shared *sh)
 	ca_key_free(sh->pending_key);
 	ca_key_free(sh->ocsp_key);
 	ca_ocsp_state_free(sh->ocsp);
+	ca_key_free(sh->scep_key);
+	ca_scep_state_free(sh->scep);
 	for (size_t i = 0; i < sh->nretired; i++)
 		slot_free(&sh->retired[i]);
 	free(sh->dbpath);
@@ -386,13 +407,16 @@ start_signers(struct ca *ca, const struct db_ca *row,
 {
 	struct ca_signer_config c;
 	struct ca_signer_key retired[CA_KEYS_MAX];
-	struct ca_sealed_key rsealed[CA_KEYS_MAX];
+	struct ca_sealed_key rsealed[CA_KEYS_MAX], ra, ra_new;
+	struct db_scep_key ra_row;
 	unsigned char mac[32], newmac[32];
 	char **doms = NULL;
 	size_t n = 0, nr = 0;
 	int64_t last = 0;
-	int has = 0, sealed_now = 0, rc = -1;
+	int has = 0, sealed_now = 0, has_ra = 0, rc = -1;
 
+	memset(&ra_row, 0, sizeof(ra_row));
+	memset(&ra_new, 0, sizeof(ra_new));
 	for (size_t i = 0; i < nkeys; i++) {
 		if (keys[i].role != DB_KEY_RETIRED)
 			continue;
@@ -407,7 +431,13 @@ start_signers(struct ca *ca, const struct db_ca *row,
 	}
 	if (db_domain_list(ca->db, &doms, err) != 0 ||
 	    db_domains_mac_get(ca->db, mac, &has, err) != 0 ||
-	    db_crl_last_number(ca->db, &last, err) != 0)
+	    db_crl_last_number(ca->db, &last, err) != 0 ||
+	    db_scep_key_get(ca->db, &ra_row, &has_ra, err) != 0)
+		goto out;
+	if (has_ra && sealed_from(ra_row.salt, sizeof(ra_row.salt),
+				  ra_row.iter, ra_row.nonce,
+				  sizeof(ra_row.nonce), ra_row.ct,
+				  ra_row.ct_len, &ra, err) != 0)
 		goto out;
 	while (doms[n] != NULL)
 		n++;
@@ -425,8 +455,13 @@ start_signers(struct ca *ca, const struct db_ca *row,
 	c.domains_mac = has ? mac : NULL;
 	c.crl_number = last > 0 ? (uint64_t)last : 0;
 	c.nsigners = nsigners;
+	c.scep_sealed = has_ra ? &ra : NULL;
 	if (ca_signer_start(&c, &ca->sh->signer, newmac, &sealed_now,
 			    err) != 0)
+		goto out;
+	/* SCEP's RA key, made (and sealed) by the keeper the first time. */
+	if (ca_signer_scep_new_sealed(ca->sh->signer, &ra_new) &&
+	    ca_tx(ca, CA_TX_DURABLE, scep_key_body, &ra_new, err) != 0)
 		goto out;
 	atomic_store(&ca->sh->crl_signed, last);
 	if (sealed_now) {
@@ -440,6 +475,8 @@ start_signers(struct ca *ca, const struct db_ca *row,
 	rc = 0;
 out:
 	explicit_bzero(newmac, sizeof(newmac));
+	ca_sealed_key_free(&ra_new);
+	db_scep_key_free(&ra_row);
 	ca_strv_free(doms);
 	return rc;
 }

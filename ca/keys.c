@@ -638,6 +638,56 @@ out:
 	return rc;
 }
 
+size_t
+ca_key_rsa_len(const struct ca_key *k)
+{
+	if (k == NULL || (k->type != CA_KEY_RSA_2048 &&
+			  k->type != CA_KEY_RSA_3072 &&
+			  k->type != CA_KEY_RSA_4096))
+		return 0;
+	return mbedtls_pk_get_len(&k->slots[0].pk);
+}
+
+int
+ca_key_decrypt(struct ca_key *k, const unsigned char *in, size_t in_len,
+	       unsigned char *out, size_t want, struct mica_err *err)
+{
+	unsigned char pt[512], fake[32];
+	size_t n = 0, len = ca_key_rsa_len(k);
+	int slot, ret;
+
+	if (len == 0 || in == NULL || in_len != len || out == NULL ||
+	    want == 0 || want > 64 || len > sizeof(pt))
+		return mica_err_set(err, MICA_E_INTERNAL, "decrypt_failed",
+				    "decryption failed (bad arguments)");
+	if ((slot = slot_acquire(k)) < 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "decrypt_failed",
+				    "decryption failed (lock)");
+	ret = mbedtls_pk_decrypt(&k->slots[slot].pk, in, in_len, pt, &n,
+				 sizeof(pt), mica_rng, NULL);
+	slot_release(k, slot);
+	/* Implicit rejection: the same work on either path, and an answer of
+	 * the right length either way. */
+	for (size_t off = 0; off < want; off += sizeof(fake)) {
+		size_t m = want - off < sizeof(fake) ? want - off : sizeof(fake);
+		unsigned char label[32];
+
+		ca_sha256(&off, sizeof(off), label);
+		if (ca_key_mac(k, "scep-implicit-rejection", in, in_len, fake,
+			       err) != 0) {
+			mbedtls_platform_zeroize(pt, sizeof(pt));
+			return -1;
+		}
+		for (size_t i = 0; i < m; i++)
+			out[off + i] = (unsigned char)(fake[i] ^ label[i]);
+	}
+	if (ret == 0 && n == want)
+		memcpy(out, pt, want);
+	mbedtls_platform_zeroize(pt, sizeof(pt));
+	mbedtls_platform_zeroize(fake, sizeof(fake));
+	return 0;
+}
+
 int
 ca_key_mac(const struct ca_key *k, const char *label,
 	   const unsigned char *data, size_t len, unsigned char out[32],

@@ -94,6 +94,21 @@ const unsigned char *ca_key_type_sig_alg(enum ca_key_type t, size_t *len);
 int ca_key_sign(struct ca_key *k, const unsigned char *data, size_t len,
 		unsigned char *sig, size_t *sig_len, struct mica_err *err);
 
+/* RSA keys only (SCEP's RA key): the modulus in octets, 0 for EC. */
+size_t ca_key_rsa_len(const struct ca_key *k);
+
+/*
+ * RSAES-PKCS1-v1_5 decryption (RFC 8017 7.2.2) of IN (exactly
+ * ca_key_rsa_len octets) with K: SCEP's key transport (RFC 8894 3.5.2).
+ * To give a chosen-ciphertext attacker no padding oracle, a ciphertext
+ * that does not decrypt to exactly WANT octets yields WANT octets derived
+ * from the key and IN instead (implicit rejection): the caller's content
+ * decryption then fails as with any wrong key. OUT gets WANT (1..64)
+ * octets. -1 only for bad arguments or an EC key.
+ */
+int ca_key_decrypt(struct ca_key *k, const unsigned char *in, size_t in_len,
+		   unsigned char *out, size_t want, struct mica_err *err);
+
 /* A MAC only the key's holder can make: HMAC-SHA256 of DATA under a key
  * derived from K's private key and LABEL (domain separation), into OUT[32].
  * The signer uses it to tell a policy the CA key approved (the allowed

@@ -865,8 +865,10 @@ ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 	x = find_ext(exts, nexts, EXT_SAN);
 	if (x == NULL) {
 		/* The OCSP responder's certificate names no host: a client
-		 * finds it in the response (RFC 6960 4.2.2.2). */
-		if ((!e->is_ca && e->eku != CA_EKU_OCSP_SIGNING) ||
+		 * finds it in the response (RFC 6960 4.2.2.2); nor does
+		 * SCEP's RA's (RFC 8894 3.1: found by GetCACert). */
+		if ((!e->is_ca && e->eku != CA_EKU_OCSP_SIGNING &&
+		     !e->service) ||
 		    e->nnames > 0 || subject_empty)
 			return bad(err, "subjectAltName missing");
 	} else {

@@ -107,10 +107,12 @@ out:
 	return rc;
 }
 
-int
-ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
-	 const unsigned char *csr_in, size_t csr_len, int days, int supersede,
-	 struct ca_issued *out, struct mica_err *err)
+/* ca_renew, and ca_renew_proved when PROVED (the caller verified a
+ * signature of the old certificate's key over this request). */
+static int
+renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
+      const unsigned char *csr_in, size_t csr_len, int days, int supersede,
+      int proved, struct ca_issued *out, struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
 	struct db_cert old;
@@ -206,8 +208,8 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	if (!ca_is_admin(p)) {
 		if (renewable(&old, serial, err) != 0)
 			goto out;
-		fresh = same_key && csr.has_challenge;
-		if (!fresh && p->kind != CA_PRINCIPAL_ENROLL) {
+		fresh = same_key && csr.has_challenge && !proved;
+		if (!fresh && !proved && p->kind != CA_PRINCIPAL_ENROLL) {
 			if (same_key)
 				mica_err_set(err, MICA_E_UNAUTH, "proof_required",
 					     "renewing without a token needs a fresh proof of the key: "
@@ -221,7 +223,7 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		/* Supersede revokes the old certificate: only its key's holder,
 		 * proved freshly, or an admin, may do that - never a copied
 		 * CSR, never an enrollment token by itself. */
-		if (supersede && !fresh) {
+		if (supersede && !fresh && !proved) {
 			mica_err_set(err, MICA_E_FORBIDDEN, "proof_required",
 				     "superseding revokes certificate %s: that needs an admin "
 				     "token or a fresh proof of its key (a renewal challenge in "
@@ -236,7 +238,7 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	 * the day applies (domains, profile), no token scope. Otherwise the
 	 * caller's own (an admin's, or an enrollment token's scope). */
 	eff = *p;
-	if (fresh)
+	if (fresh || proved)
 		eff.kind = CA_PRINCIPAL_CLI;  /* for the policy's scope only */
 	if (ca_run_policy(ca, &eff, prof, names, nnames, key_kind, key_bits, days,
 			  0, &d, err) != 0)
@@ -253,7 +255,8 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	j.renewal_of = serial;
 	j.supersede = supersede;
 	j.consume_challenge = fresh ? proof : NULL;
-	j.consume_token = (p->kind == CA_PRINCIPAL_ENROLL && !fresh) ? p->token_id : NULL;
+	j.consume_token = (p->kind == CA_PRINCIPAL_ENROLL && !fresh &&
+			   !proved) ? p->token_id : NULL;
 	j.action = "cert.renew";
 	if (ca_issue(ca, &j, out, err) != 0)
 		goto out;
@@ -266,4 +269,24 @@ out:
 	ca_csr_free(&csr);
 	db_cert_free(&old);
 	return rc;
+}
+
+int
+ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
+	 const unsigned char *csr, size_t csr_len, int days, int supersede,
+	 struct ca_issued *out, struct mica_err *err)
+{
+	return renew(ca, p, serial, csr, csr_len, days, supersede, 0, out,
+		     err);
+}
+
+int
+ca_renew_proved(struct ca *ca, const struct ca_principal *p,
+		const char *serial, const unsigned char *csr, size_t csr_len,
+		struct ca_issued *out, struct mica_err *err)
+{
+	if (csr == NULL)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+				    "a renewal needs a CSR");
+	return renew(ca, p, serial, csr, csr_len, 0, 0, 1, out, err);
 }

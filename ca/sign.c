@@ -23,6 +23,7 @@
 #include "ca/der.h"
 #include "ca/keys.h"
 #include "ca/ocsp.h"
+#include "ca/scep.h"
 #include "ca/signcheck.h"
 #include "ca/signer.h"
 #include "ca/x509.h"
@@ -506,4 +507,134 @@ ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 	    ca_ocsp_tbs_check(&is, kh, ca_now(), tbs, tbs_len, err) != 0)
 		return -1;
 	return ca_key_sign(k, tbs, tbs_len, sig, sig_len, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* SCEP's RA key                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The in-process RA key, made on first use (as local_ocsp_key). */
+static struct ca_key *
+local_scep_key(struct ca *ca, struct mica_err *err)
+{
+	struct ca_key *k;
+
+	pthread_mutex_lock(&ca->sh->lock);
+	if (ca->sh->scep_key == NULL &&
+	    ca_key_generate(CA_KEY_RSA_2048, &ca->sh->scep_key, err) != 0) {
+		pthread_mutex_unlock(&ca->sh->lock);
+		return NULL;
+	}
+	k = ca->sh->scep_key;
+	pthread_mutex_unlock(&ca->sh->lock);
+	return k;
+}
+
+int
+ca_sign_scep_key(struct ca *ca, unsigned char *spki, size_t size,
+		 size_t *len, struct mica_err *err)
+{
+	struct ca_key *k;
+	unsigned char *der = NULL;
+	size_t n = 0;
+
+	*len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL)
+		return ca_signer_scep_key(ca->sh->signer, spki, size, len, err);
+	if ((k = local_scep_key(ca, err)) == NULL ||
+	    ca_key_spki(k, &der, &n, err) != 0)
+		return -1;
+	if (n > size) {
+		free(der);
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "RA key too large");
+	}
+	memcpy(spki, der, n);
+	*len = n;
+	free(der);
+	return 0;
+}
+
+int
+ca_sign_scep_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		  unsigned char **der, size_t *der_len, struct mica_err *err)
+{
+	unsigned char sig[CA_SIG_MAX], spki[1024];
+	struct ca_sign_policy pol;
+	struct ca_key *key = NULL;
+	char **doms = NULL;
+	size_t sig_len = 0, spki_len = 0;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL) {
+		if (ca_signer_sign_key(ca->sh->signer, CA_SIGN_SCEP_CERT,
+				       (unsigned)ca->sh->key_idx, tbs, tbs_len,
+				       sig, &sig_len, NULL, err) != 0)
+			return -1;
+	} else {
+		if (ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len,
+				     err) != 0 ||
+		    local_policy(ca, ca->sh->key_idx, &pol, &doms, &key,
+				 err) != 0) {
+			ca_strv_free(doms);
+			return -1;
+		}
+		rc = ca_signcheck_scep_cert(&pol, spki, spki_len, ca_now(),
+					    tbs, tbs_len, err);
+		if (rc == 0)
+			rc = ca_key_sign(key, tbs, tbs_len, sig, &sig_len, err);
+		ca_strv_free(doms);
+		if (rc != 0)
+			return -1;
+	}
+	return wrap(tbs, tbs_len, ca->sh->sig_alg, ca->sh->sig_alg_len, sig,
+		    sig_len, der, der_len, err);
+}
+
+int
+ca_sign_scep(struct ca *ca, const unsigned char *attrs, size_t len,
+	     unsigned char sig[CA_SIG_MAX], size_t *sig_len,
+	     struct mica_err *err)
+{
+	struct ca_key *k;
+
+	*sig_len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL)
+		return ca_signer_sign_key(ca->sh->signer, CA_SIGN_SCEP, 0,
+					  attrs, len, sig, sig_len, NULL, err);
+	/* In-process: the same check the signers make. */
+	if ((k = local_scep_key(ca, err)) == NULL ||
+	    ca_scep_attrs_check(attrs, len, err) != 0)
+		return -1;
+	return ca_key_sign(k, attrs, len, sig, sig_len, err);
+}
+
+int
+ca_sign_scep_decrypt(struct ca *ca, const unsigned char *ekey,
+		     size_t ekey_len, size_t want, unsigned char *out,
+		     struct mica_err *err)
+{
+	struct ca_key *k;
+
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL)
+		return ca_signer_scep_decrypt(ca->sh->signer, ekey, ekey_len,
+					      want, out, err);
+	if ((k = local_scep_key(ca, err)) == NULL)
+		return -1;
+	if (ekey_len != ca_key_rsa_len(k) || want == 0 ||
+	    want > CA_SCEP_KEY_MAX)
+		return mica_err_set(err, MICA_E_POLICY, "signer_refused",
+				    "signer: not a key transport to the RA "
+				    "key");
+	return ca_key_decrypt(k, ekey, ekey_len, out, want, err);
 }

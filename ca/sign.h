@@ -104,4 +104,31 @@ int ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 		 const unsigned char **alg, size_t *alg_len,
 		 struct mica_err *err);
 
+/*
+ * SCEP (ca/scep.h). The RA key is RSA and never the CA key: in the daemon
+ * the keeper makes it at start and it lives in the signers only;
+ * in-process (the tests) it is made on first use and lives in the handle.
+ * Both are ephemeral; the RA certificate is renewed at each start.
+ *
+ * ca_sign_scep_key: its SubjectPublicKeyInfo, as ca_sign_ocsp_key.
+ * ca_sign_scep_cert: sign the RA certificate's TBS with the current CA key
+ * after ca_signcheck_scep_cert; *DER as above.
+ * ca_sign_scep: sign a CertRep's SignedAttributes SET with the RA key after
+ * ca_scep_attrs_check (SHA-256, PKCS#1 v1.5); SIG CA_SIG_MAX octets.
+ * ca_sign_scep_decrypt: the RA key's PKCS#1 v1.5 decryption of a client's
+ * key transport to a content key of WANT octets (ca_key_decrypt: implicit
+ * rejection).
+ */
+int ca_sign_scep_key(struct ca *ca, unsigned char *spki, size_t size,
+		     size_t *len, struct mica_err *err);
+int ca_sign_scep_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		      unsigned char **der, size_t *der_len,
+		      struct mica_err *err);
+int ca_sign_scep(struct ca *ca, const unsigned char *attrs, size_t len,
+		 unsigned char sig[CA_SIG_MAX], size_t *sig_len,
+		 struct mica_err *err);
+int ca_sign_scep_decrypt(struct ca *ca, const unsigned char *ekey,
+			 size_t ekey_len, size_t want, unsigned char *out,
+			 struct mica_err *err);
+
 #endif

@@ -13,6 +13,7 @@
 #include "ca/names.h"
 #include "ca/ocsp.h"
 #include "ca/profile.h"
+#include "ca/scep.h"
 #include "ca/x509.h"
 
 #define DAY INT64_C(86400)
@@ -356,11 +357,15 @@ out:
 	return rc;
 }
 
-int
-ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
-		       const unsigned char *spki, size_t spki_len, int64_t now,
-		       const unsigned char *tbs, size_t tbs_len,
-		       struct mica_err *err)
+/* The certificate of a key the signers made for a service (the OCSP
+ * responder's, SCEP's RA): for exactly that SPKI, subject CN CN, no CA, no
+ * names, the key usages KU and EKU (and ocsp-nocheck when NOCHECK), this
+ * CA's key identifier, at most DAYS long, starting near NOW. */
+static int
+service_cert(const struct ca_sign_policy *p, const unsigned char *spki,
+	     size_t spki_len, const char *cn_text, unsigned ku, unsigned eku,
+	     int nocheck, int64_t days, const char *what, int64_t now,
+	     const unsigned char *tbs, size_t tbs_len, struct mica_err *err)
 {
 	struct ca_cert_facts *f = NULL;
 	struct ca_lint_cert_expect e;
@@ -390,19 +395,19 @@ ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
 		goto out;
 	}
 	if (f->spki_len != spki_len || memcmp(f->spki, spki, spki_len) != 0) {
-		refuse(err, "an OCSP responder certificate for another key");
+		refuse(err, what);
 		goto out;
 	}
-	if (ca_x509_name(CA_OCSP_SUBJECT_CN, NULL, &cn, &cn_len, NULL) != 0 ||
+	if (ca_x509_name(cn_text, NULL, &cn, &cn_len, NULL) != 0 ||
 	    f->subject_len != cn_len || memcmp(f->subject, cn, cn_len) != 0) {
-		refuse(err, "OCSP responder subject is not mica's");
+		refuse(err, "a service certificate's subject is not mica's");
 		goto out;
 	}
-	if (f->is_ca || f->key_usage != CA_KU_DIGITAL_SIGNATURE ||
-	    f->eku != CA_EKU_OCSP_SIGNING || !f->ocsp_nocheck ||
-	    f->nnames != 0 || f->has_aia || f->nc != NULL) {
-		refuse(err, "an OCSP responder certificate is digitalSignature, "
-		       "OCSPSigning and ocsp-nocheck, and nothing else");
+	if (f->is_ca || f->key_usage != ku || f->eku != eku ||
+	    f->ocsp_nocheck != nocheck || f->nnames != 0 || f->has_aia ||
+	    f->nc != NULL) {
+		refuse(err, "a service certificate has its key usages and "
+		       "nothing else");
 		goto out;
 	}
 	if (f->aki == NULL || f->aki_len != p->ski_len ||
@@ -414,8 +419,8 @@ ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
 		refuse(err, "validity outside the CA's");
 		goto out;
 	}
-	if (f->not_after - f->not_before > CA_OCSP_CERT_DAYS * DAY) {
-		refuse(err, "OCSP responder certificate lives too long");
+	if (f->not_after - f->not_before > days * DAY) {
+		refuse(err, "a service certificate lives too long");
 		goto out;
 	}
 	if (f->not_before < now - CA_SIGN_CLOCK_SLACK ||
@@ -428,8 +433,9 @@ ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
 	e.issuer_len = p->subject_len;
 	e.issuer_not_before = p->not_before;
 	e.issuer_not_after = p->not_after;
-	e.key_usage = CA_KU_DIGITAL_SIGNATURE;
-	e.eku = CA_EKU_OCSP_SIGNING;
+	e.key_usage = ku;
+	e.eku = eku;
+	e.service = 1;
 	e.aki = p->ski;
 	e.aki_len = p->ski_len;
 	if (ca_lint_cert(tbs, tbs_len, &e, &lerr) != 0) {
@@ -441,4 +447,30 @@ out:
 	free(cn);
 	free(f);
 	return rc;
+}
+
+int
+ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
+		       const unsigned char *spki, size_t spki_len, int64_t now,
+		       const unsigned char *tbs, size_t tbs_len,
+		       struct mica_err *err)
+{
+	return service_cert(p, spki, spki_len, CA_OCSP_SUBJECT_CN,
+			    CA_KU_DIGITAL_SIGNATURE, CA_EKU_OCSP_SIGNING, 1,
+			    CA_OCSP_CERT_DAYS,
+			    "an OCSP responder certificate for another key",
+			    now, tbs, tbs_len, err);
+}
+
+int
+ca_signcheck_scep_cert(const struct ca_sign_policy *p,
+		       const unsigned char *spki, size_t spki_len, int64_t now,
+		       const unsigned char *tbs, size_t tbs_len,
+		       struct mica_err *err)
+{
+	return service_cert(p, spki, spki_len, CA_SCEP_RA_CN,
+			    CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT,
+			    0, 0, CA_SCEP_RA_DAYS,
+			    "an RA certificate for another key", now, tbs,
+			    tbs_len, err);
 }

@@ -104,4 +104,16 @@ int ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
 			   int64_t now, const unsigned char *tbs,
 			   size_t tbs_len, struct mica_err *err);
 
+/*
+ * The same for SCEP's RA certificate (ca/scep.h): exactly the RA key SPKI
+ * (the signers'), subject CN CA_SCEP_RA_CN, no CA, keyUsage
+ * digitalSignature and keyEncipherment, no EKU, no names, no CRL DP or
+ * AIA, this CA's key identifier, at most CA_SCEP_RA_DAYS starting near
+ * NOW. Errors as ca_signcheck_leaf.
+ */
+int ca_signcheck_scep_cert(const struct ca_sign_policy *p,
+			   const unsigned char *spki, size_t spki_len,
+			   int64_t now, const unsigned char *tbs,
+			   size_t tbs_len, struct mica_err *err);
+
 #endif

@@ -48,6 +48,9 @@ struct ca_signer {
 	uint32_t next_id;
 	pthread_t rx;
 	int rx_started;
+	/* the RA key the keeper made at start, sealed (scep_new_set) */
+	struct ca_sealed_key scep_new;
+	int scep_new_set;
 	/* the keeper's answer to SET_DOMAINS */
 	int ack_waiting, ack_ok, ack_got;
 	_Atomic int death_signal;     /* raised when the keeper is gone */
@@ -221,6 +224,7 @@ ca_signer_stop(struct ca_signer *s)
 	reap_keeper(s);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
+	free(s->scep_new.ct);
 	free(s);
 }
 
@@ -268,7 +272,10 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 		goto out;
 	}
 	if (s->keeper == 0) {
+		/* The keeper keeps nothing of the front end's bookkeeping
+		 * (a leak checker following the fork would count it). */
 		close(sv[0]);
+		free(s);
 		ca_signer_keeper(sv[1], c, parent, nsig);
 	}
 	close(sv[1]);
@@ -303,6 +310,18 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 			*sealed = 1;
 		if (mac_out != NULL)
 			memcpy(mac_out, ready.mac, 32);
+	}
+	if (ready.scep_made && ready.scep_ct_len > 0 &&
+	    ready.scep_ct_len <= sizeof(ready.scep_ct) &&
+	    (s->scep_new.ct = malloc(ready.scep_ct_len)) != NULL) {
+		memcpy(s->scep_new.ct, ready.scep_ct, ready.scep_ct_len);
+		s->scep_new.ct_len = ready.scep_ct_len;
+		s->scep_new.iter = ready.scep_iter;
+		memcpy(s->scep_new.salt, ready.scep_salt,
+		       sizeof(s->scep_new.salt));
+		memcpy(s->scep_new.nonce, ready.scep_nonce,
+		       sizeof(s->scep_new.nonce));
+		s->scep_new_set = 1;
 	}
 	if (pthread_create(&s->rx, NULL, rx_main, s) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "signer_failed",
@@ -493,6 +512,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	uint16_t type = kind == CA_SIGN_CRL ? CA_SMSG_SIGN_CRL :
 			kind == CA_SIGN_OCSP_CERT ? CA_SMSG_OCSP_CERT :
 			kind == CA_SIGN_OCSP ? CA_SMSG_OCSP_SIGN :
+			kind == CA_SIGN_SCEP_CERT ? CA_SMSG_SCEP_CERT :
+			kind == CA_SIGN_SCEP ? CA_SMSG_SCEP_SIGN :
 			CA_SMSG_SIGN_LEAF, rtype = 0;
 	size_t len = 0;
 	int i;
@@ -504,7 +525,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	 * for it (ca/signer_int.h). */
 	if (s == NULL || sig == NULL || sig_len == NULL || tbs == NULL ||
 	    (kind != CA_SIGN_LEAF && kind != CA_SIGN_CRL &&
-	     kind != CA_SIGN_OCSP_CERT && kind != CA_SIGN_OCSP) ||
+	     kind != CA_SIGN_OCSP_CERT && kind != CA_SIGN_OCSP &&
+	     kind != CA_SIGN_SCEP_CERT && kind != CA_SIGN_SCEP) ||
 	    key_idx >= CA_SIGNER_KEYS)
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
 				    "signing failed (bad arguments)");
@@ -515,8 +537,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 				    ca_signer_max_len(type));
 	if ((i = take(s)) < 0)
 		return unavailable(err);
-	if (kind == CA_SIGN_OCSP)
-		key_idx = 0;   /* the OCSP key is not a CA key */
+	if (kind == CA_SIGN_OCSP || kind == CA_SIGN_SCEP)
+		key_idx = 0;   /* the OCSP and RA keys are not CA keys */
 	if (round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len, NULL, 0,
 		       &rtype, reply, sizeof(reply), &len) != 0) {
 		give(s, i, 1);
@@ -530,6 +552,92 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 				    "the signer answered no signature");
 	memcpy(sig, reply, len);
 	*sig_len = len;
+	return 0;
+}
+
+/* One request without a key index whose answer goes into OUT (SIZE). */
+static int
+simple_call(struct ca_signer *s, uint16_t type, const unsigned char *a,
+	    size_t alen, const unsigned char *b, size_t blen,
+	    unsigned char *out, size_t size, size_t *len,
+	    struct mica_err *err)
+{
+	unsigned char reply[CA_SIGNER_REFUSAL_MAX > CA_SIG_MAX ?
+			    CA_SIGNER_REFUSAL_MAX : CA_SIG_MAX];
+	uint16_t rtype = 0;
+	size_t n = 0;
+	int i;
+
+	if (s == NULL || out == NULL || len == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "bad arguments");
+	if ((i = take(s)) < 0)
+		return unavailable(err);
+	if (round_trip(s, i, type, 0, a, alen, b, blen, &rtype, reply,
+		       sizeof(reply), &n) != 0) {
+		give(s, i, 1);
+		return unavailable(err);
+	}
+	give(s, i, 0);
+	if (rtype == CA_SMSG_REFUSED)
+		return refused(reply, n, NULL, err);
+	if (n == 0 || n > size) {
+		mbedtls_platform_zeroize(reply, sizeof(reply));
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "the signer answered nothing usable");
+	}
+	memcpy(out, reply, n);
+	mbedtls_platform_zeroize(reply, sizeof(reply));
+	*len = n;
+	return 0;
+}
+
+int
+ca_signer_scep_new_sealed(struct ca_signer *s, struct ca_sealed_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s == NULL || !s->scep_new_set)
+		return 0;
+	if ((out->ct = malloc(s->scep_new.ct_len)) == NULL)
+		return 0;
+	memcpy(out->ct, s->scep_new.ct, s->scep_new.ct_len);
+	out->ct_len = s->scep_new.ct_len;
+	out->iter = s->scep_new.iter;
+	memcpy(out->salt, s->scep_new.salt, sizeof(out->salt));
+	memcpy(out->nonce, s->scep_new.nonce, sizeof(out->nonce));
+	return 1;
+}
+
+int
+ca_signer_scep_key(struct ca_signer *s, unsigned char *spki, size_t size,
+		   size_t *len, struct mica_err *err)
+{
+	return simple_call(s, CA_SMSG_SCEP_KEY, NULL, 0, NULL, 0, spki, size,
+			   len, err);
+}
+
+int
+ca_signer_scep_decrypt(struct ca_signer *s, const unsigned char *ekey,
+		       size_t ekey_len, size_t want, unsigned char *out,
+		       struct mica_err *err)
+{
+	unsigned char w = (unsigned char)want;
+	size_t n = 0;
+
+	if (MICA_FAULT("sign"))
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "decryption failed (fault injected)");
+	if (ekey == NULL || ekey_len == 0 || ekey_len > CA_SCEP_EKEY_MAX ||
+	    want == 0 || want > CA_SCEP_KEY_MAX)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "bad arguments");
+	if (simple_call(s, CA_SMSG_SCEP_DECRYPT, &w, 1, ekey, ekey_len, out,
+			want, &n, err) != 0)
+		return -1;
+	if (n != want)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "the signer answered a key of another "
+				    "length");
 	return 0;
 }
 

@@ -58,6 +58,10 @@ enum ca_sign_kind {
 	CA_SIGN_OCSP_CERT = 4,   /* the delegated OCSP responder's
 				  * TBSCertificate, for the OCSP key */
 	CA_SIGN_OCSP = 5,     /* a ResponseData, signed with the OCSP key */
+	CA_SIGN_SCEP_CERT = 6,   /* SCEP's RA certificate's TBSCertificate,
+				  * for the RA key (ca/scep.h) */
+	CA_SIGN_SCEP = 7,     /* a CertRep's SignedAttributes (a SET),
+			       * signed with the RA key */
 };
 
 /* A CA key the CA has retired (after a rollover): it signs the CRL of the
@@ -87,6 +91,10 @@ struct ca_signer_config {
 	const unsigned char *domains_mac;     /* 32 bytes, or NULL if the
 					       * store has none yet */
 	uint64_t crl_number;                  /* last CRL number published */
+	const struct ca_sealed_key *scep_sealed;   /* SCEP's RA key as the
+					       * store keeps it (sealed under
+					       * the same passphrase); NULL:
+					       * the keeper makes one */
 	int nsigners;                         /* 0 = one per core */
 };
 
@@ -135,6 +143,27 @@ int ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
  */
 int ca_signer_ocsp_key(struct ca_signer *s, unsigned char *spki, size_t size,
 		       size_t *len, struct mica_err *err);
+
+/*
+ * SCEP (ca/scep.h). The RA key: an RSA-2048 key the keeper unseals (or,
+ * the first time, makes and seals) at start, the same in every signer, certified by the CA key
+ * (CA_SIGN_SCEP_CERT) and signing CertReps (CA_SIGN_SCEP).
+ * ca_signer_scep_key: its SubjectPublicKeyInfo, as ca_signer_ocsp_key.
+ * ca_signer_scep_decrypt: decrypt a client's RSA key transport EKEY
+ * (exactly the RA modulus long) to a content-encryption key of WANT
+ * (1..CA_SCEP_KEY_MAX) octets into OUT; a ciphertext that does not
+ * decrypt to WANT octets gives WANT other octets (ca_key_decrypt), never
+ * an error an attacker could tell apart. Errors as ca_signer_sign.
+ */
+int ca_signer_scep_key(struct ca_signer *s, unsigned char *spki, size_t size,
+		       size_t *len, struct mica_err *err);
+/* When the keeper made a new RA key at start (none was given, or the one
+ * given did not open), its sealed form for the caller to store: 1 and
+ * *OUT filled (OUT->ct heap, free with ca_sealed_key_free), else 0. */
+int ca_signer_scep_new_sealed(struct ca_signer *s, struct ca_sealed_key *out);
+int ca_signer_scep_decrypt(struct ca_signer *s, const unsigned char *ekey,
+			   size_t ekey_len, size_t want, unsigned char *out,
+			   struct mica_err *err);
 
 /*
  * Tell every signer (and every signer started later) the allowed domains,

@@ -18,7 +18,13 @@
  * delegated responder certificate for that key, <= CA_SIGNER_LEAF_MAX,
  * KEY the current CA key, re-checked by ca_signcheck_ocsp_cert), OCSP_SIGN
  * (a ResponseData, <= CA_OCSP_TBS_MAX, signed with the OCSP key after
- * ca_ocsp_tbs_check).
+ * ca_ocsp_tbs_check); and for SCEP (ca/scep.h), the same three for the RA
+ * key: SCEP_KEY (empty; its SPKI), SCEP_CERT (the RA certificate's TBS,
+ * KEY the current CA key, re-checked by ca_signcheck_scep_cert), SCEP_SIGN
+ * (a CertRep's SignedAttributes SET, <= CA_SCEP_ATTRS_MAX, after
+ * ca_scep_attrs_check), plus SCEP_DECRYPT (one octet, the content key's
+ * length, then the encryptedKey: exactly the RA modulus long; the reply
+ * is the content key, ca_key_decrypt's implicit rejection included).
  * Replies carry the request's id: OK (the signature, <= CA_SIG_MAX, or
  * empty) or REFUSED (u64 crl floor, then "code" NUL "message", <=
  * CA_SIGNER_REFUSAL_MAX). KEY is 0 in every other message. Anything else -
@@ -34,6 +40,7 @@
 #include <sys/types.h>
 
 #include "ca/ocsp.h"
+#include "ca/scep.h"
 #include "ca/signcheck.h"
 #include "ca/signer.h"
 
@@ -51,6 +58,10 @@ enum ca_signer_msg {
 	CA_SMSG_OCSP_KEY = 4,
 	CA_SMSG_OCSP_CERT = 5,
 	CA_SMSG_OCSP_SIGN = 6,
+	CA_SMSG_SCEP_KEY = 7,
+	CA_SMSG_SCEP_CERT = 8,
+	CA_SMSG_SCEP_SIGN = 9,
+	CA_SMSG_SCEP_DECRYPT = 10,
 	CA_SMSG_OK = 0x81,
 	CA_SMSG_REFUSED = 0x82,
 };
@@ -112,6 +123,10 @@ struct ca_signer_state {
 	size_t ocsp_spki_len;
 	unsigned char ocsp_key_hash[20];
 	struct ca_ocsp_issuer ocsp_issuer;   /* the current key's hashes */
+	/* SCEP's RA key: unsealed (or made) by the keeper at start. */
+	struct ca_key *scep_key;
+	unsigned char *scep_spki;
+	size_t scep_spki_len;
 };
 
 /* Serve one connection on FD until it ends or breaks: the signer's loop
@@ -133,11 +148,18 @@ enum ca_ctl_type {
 	CA_CTL_SET_DOMAINS = 3,  /* front end -> keeper, MAC + blob */
 	CA_CTL_ACK = 4,          /* keeper -> front end, after SET_DOMAINS */
 };
+#define CA_CTL_SCEP_CT_MAX 4096
 struct ca_ctl_ready {
 	uint32_t type, ok, kind, sealed;
 	char code[48];
 	char msg[256];
 	unsigned char mac[32];   /* when sealed: the MAC to store */
+	/* when scep_made: the RA key the keeper made, sealed, to store */
+	uint32_t scep_made;
+	uint32_t scep_ct_len;
+	int64_t scep_iter;
+	unsigned char scep_salt[16], scep_nonce[12];
+	unsigned char scep_ct[CA_CTL_SCEP_CT_MAX];
 };
 struct ca_ctl_newconn {
 	uint32_t type;

@@ -57,6 +57,10 @@ ca_signer_max_len(uint16_t type)
 	case CA_SMSG_OCSP_KEY:    return 0;   /* no payload */
 	case CA_SMSG_OCSP_CERT:   return CA_SIGNER_LEAF_MAX;
 	case CA_SMSG_OCSP_SIGN:   return CA_OCSP_TBS_MAX;
+	case CA_SMSG_SCEP_KEY:    return 0;   /* no payload */
+	case CA_SMSG_SCEP_CERT:   return CA_SIGNER_LEAF_MAX;
+	case CA_SMSG_SCEP_SIGN:   return CA_SCEP_ATTRS_MAX;
+	case CA_SMSG_SCEP_DECRYPT: return 1 + CA_SCEP_EKEY_MAX;
 	case CA_SMSG_OK:          return CA_SIG_MAX;
 	case CA_SMSG_REFUSED:     return CA_SIGNER_REFUSAL_MAX;
 	default:                  return 0;
@@ -76,11 +80,12 @@ ca_signer_hdr_get(const unsigned char in[CA_SIGNER_HDR],
 	h->id = get32(in + 8);
 	h->len = get32(in + 12);
 	max = ca_signer_max_len(h->type);
-	if ((max == 0 && h->type != CA_SMSG_OCSP_KEY) || h->len > max)
+	if ((max == 0 && h->type != CA_SMSG_OCSP_KEY &&
+	     h->type != CA_SMSG_SCEP_KEY) || h->len > max)
 		return -1;
 	/* A key index only where a CA key signs, and one that can exist. */
 	if (h->type == CA_SMSG_SIGN_LEAF || h->type == CA_SMSG_SIGN_CRL ||
-	    h->type == CA_SMSG_OCSP_CERT)
+	    h->type == CA_SMSG_OCSP_CERT || h->type == CA_SMSG_SCEP_CERT)
 		return h->key < CA_SIGNER_KEYS ? 0 : -1;
 	return h->key == 0 ? 0 : -1;
 }

@@ -237,6 +237,73 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 			return refusal(st, "an OCSP response", &e, rtype, reply,
 				       reply_len);
 		return ok_reply(sig, sig_len, rtype, reply, reply_len);
+	case CA_SMSG_SCEP_KEY:
+		if (st->scep_key == NULL || len != 0) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: no RA key");
+			return refusal(st, "an RA key", &e, rtype, reply,
+				       reply_len);
+		}
+		return ok_reply(st->scep_spki, st->scep_spki_len, rtype, reply,
+				reply_len);
+	case CA_SMSG_SCEP_CERT:
+		/* The CA key certifies the RA key, and only it, only as
+		 * SCEP's short-lived RA (digitalSignature and
+		 * keyEncipherment). */
+		if (st->scep_key == NULL || key != st->current ||
+		    st->keys[key].key == NULL) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: an RA certificate with a key "
+				     "that is not the current one");
+			return refusal(st, "an RA certificate", &e, rtype,
+				       reply, reply_len);
+		}
+		k = &st->keys[key];
+		if (ca_signcheck_scep_cert(&k->pol, st->scep_spki,
+					   st->scep_spki_len, now, p, len,
+					   &e) != 0 ||
+		    ca_key_sign(k->key, p, len, sig, &sig_len, &e) != 0)
+			return refusal(st, "an RA certificate", &e, rtype,
+				       reply, reply_len);
+		return ok_reply(sig, sig_len, rtype, reply, reply_len);
+	case CA_SMSG_SCEP_SIGN:
+		/* Only a CertRep's attributes: the RA key is no signing
+		 * oracle for anything else. */
+		if (st->scep_key == NULL ||
+		    ca_scep_attrs_check(p, len, &e) != 0 ||
+		    ca_key_sign(st->scep_key, p, len, sig, &sig_len, &e) != 0) {
+			if (e.code[0] == '\0')
+				mica_err_set(&e, MICA_E_POLICY,
+					     "signer_refused",
+					     "signer: no RA key");
+			return refusal(st, "a CertRep", &e, rtype, reply,
+				       reply_len);
+		}
+		return ok_reply(sig, sig_len, rtype, reply, reply_len);
+	case CA_SMSG_SCEP_DECRYPT:
+		/* Only a key transport to the RA key's modulus size, only to
+		 * a content key of a length SCEP's ciphers use. */
+		if (st->scep_key == NULL || len < 1 ||
+		    len - 1 != ca_key_rsa_len(st->scep_key) ||
+		    (p[0] != 8 && p[0] != 16 && p[0] != 24 && p[0] != 32) ||
+		    ca_key_decrypt(st->scep_key, p + 1, len - 1, sig, p[0],
+				   &e) != 0) {
+			if (e.code[0] == '\0')
+				mica_err_set(&e, MICA_E_POLICY,
+					     "signer_refused",
+					     "signer: not a key transport to "
+					     "the RA key");
+			return refusal(st, "an RA decryption", &e, rtype,
+				       reply, reply_len);
+		}
+		sig_len = p[0];
+		{
+			int r = ok_reply(sig, sig_len, rtype, reply,
+					 reply_len);
+
+			mbedtls_platform_zeroize(sig, sizeof(sig));
+			return r;
+		}
 	case CA_SMSG_SET_DOMAINS:
 		if (set_domains(st, p, len, &e) != 0)
 			return refusal(st, "a domain list", &e, rtype, reply,
@@ -278,7 +345,11 @@ ca_signer_serve(struct ca_signer_state *st, int fd)
 		     hdr.type != CA_SMSG_SET_DOMAINS &&
 		     hdr.type != CA_SMSG_OCSP_KEY &&
 		     hdr.type != CA_SMSG_OCSP_CERT &&
-		     hdr.type != CA_SMSG_OCSP_SIGN)) {
+		     hdr.type != CA_SMSG_OCSP_SIGN &&
+		     hdr.type != CA_SMSG_SCEP_KEY &&
+		     hdr.type != CA_SMSG_SCEP_CERT &&
+		     hdr.type != CA_SMSG_SCEP_SIGN &&
+		     hdr.type != CA_SMSG_SCEP_DECRYPT)) {
 			mica_log(MICA_LOG_WARN, "signer[%d]: malformed "
 				 "message header; closing the connection",
 				 (int)getpid());
@@ -588,6 +659,56 @@ ocsp_key_make(struct ca_signer_state *st, const struct ca_signer_config *c,
 	return 0;
 }
 
+/* SCEP's RA key: RSA (SCEP encrypts to RSA only, RFC 8894 3.5.2),
+ * unsealed from C->scep_sealed with the passphrase; made and sealed here
+ * the first time (or when what the store holds does not open: a store
+ * tampered with, a passphrase changed since), the sealed form going back
+ * to the front end in READY. Inherited by every signer the keeper forks. */
+static int
+scep_key_make(struct ca_signer_state *st, const struct ca_signer_config *c,
+	      struct ca_ctl_ready *ready, struct mica_err *err)
+{
+	struct ca_sealed_key sealed;
+	struct mica_err e;
+
+	memset(&sealed, 0, sizeof(sealed));
+	mica_err_clear(&e);
+	if (c->scep_sealed != NULL) {
+		if (ca_key_unseal(c->scep_sealed, c->pass, c->pass_len,
+				  &st->scep_key, &e) == 0 &&
+		    ca_key_rsa_len(st->scep_key) >= 256)
+			goto spki;
+		mica_log(MICA_LOG_WARN, "keeper: the sealed SCEP RA key does "
+			 "not open (%s); making another", e.msg);
+		ca_key_free(st->scep_key);
+		st->scep_key = NULL;
+	}
+	if (ca_key_generate(CA_KEY_RSA_2048, &st->scep_key, err) != 0 ||
+	    ca_key_seal(st->scep_key, c->pass, c->pass_len,
+			CA_KDF_DEFAULT_ITER, &sealed, err) != 0)
+		goto fail;
+	if (sealed.ct_len > sizeof(ready->scep_ct)) {
+		mica_err_set(err, MICA_E_INTERNAL, "signer_failed",
+			     "the sealed RA key is too large");
+		goto fail;
+	}
+	ready->scep_made = 1;
+	ready->scep_ct_len = (uint32_t)sealed.ct_len;
+	ready->scep_iter = sealed.iter;
+	memcpy(ready->scep_salt, sealed.salt, sizeof(ready->scep_salt));
+	memcpy(ready->scep_nonce, sealed.nonce, sizeof(ready->scep_nonce));
+	memcpy(ready->scep_ct, sealed.ct, sealed.ct_len);
+	ca_sealed_key_free(&sealed);
+spki:
+	if (ca_key_spki(st->scep_key, &st->scep_spki, &st->scep_spki_len,
+			err) != 0)
+		return -1;
+	return 0;
+fail:
+	ca_sealed_key_free(&sealed);
+	return -1;
+}
+
 /* Unseal every key and learn the rules from the CA certificates: fill ST. */
 static int
 keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
@@ -638,7 +759,8 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	}
 	use_domains(st, v, n);
 	memcpy(st->domains_mac, mac, 32);
-	if (ocsp_key_make(st, c, err) != 0)
+	if (ocsp_key_make(st, c, err) != 0 ||
+	    scep_key_make(st, c, ready, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -820,5 +942,6 @@ done:
 	for (i = 0; i < CA_SIGNER_KEYS; i++)
 		ca_key_free(st.keys[i].key);
 	ca_key_free(st.ocsp_key);
+	ca_key_free(st.scep_key);
 	_exit(status);
 }

@@ -181,6 +181,9 @@ struct ca_lint_cert_expect {
 	const struct ca_nc *issuer_nc; /* the issuing CA certificate's name
 					* constraints: every name must satisfy
 					* them (NULL: none) */
+	int service;                   /* a service's own certificate that
+					* names no host (SCEP's RA, found by
+					* GetCACert): no subjectAltName */
 };
 
 /* Name constraints as read from a CA certificate (RFC 5280 4.2.1.10), in

@@ -40,6 +40,7 @@ int cmd_renew_ca(const char *datadir, int argc, char **argv);
 int cmd_import_crl(const char *datadir, int argc, char **argv);
 int cmd_export_chain(const char *datadir, int argc, char **argv);
 int cmd_acme(const char *datadir, int argc, char **argv);
+int cmd_scep(const char *datadir, int argc, char **argv);
 
 /* 'mica token create --enroll --acme': an EAB credential with SPEC's
  * scope, printed once (cli/cmd_acme.c). Returns the exit status. */

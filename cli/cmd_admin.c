@@ -174,7 +174,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 
 static const char token_help[] =
 "Usage: mica [-d DIR] token create --admin [--expires DURATION] [--comment TEXT]\n"
-"       mica [-d DIR] token create --enroll [--acme] [--profile P] [--name N]...\n"
+"       mica [-d DIR] token create --enroll [--acme|--scep] [--profile P] [--name N]...\n"
 "                                  [--uses N] [--expires DURATION] [--comment TEXT]\n"
 "       mica [-d DIR] token list [--json]\n"
 "       mica [-d DIR] token revoke ID\n"
@@ -196,7 +196,12 @@ static const char token_help[] =
 "key id and HMAC key are printed, for certbot --eab-kid/--eab-hmac-key and\n"
 "lego --eab --kid/--hmac. The ACME account they create may order what the\n"
 "token's scope allows; --uses counts certificates (default unlimited, as\n"
-"renewals are the point). The HMAC key binds one account and is then wiped.\n";
+"renewals are the point). The HMAC key binds one account and is then wiped.\n"
+"\n"
+"With --scep, the enrollment token is a SCEP device's challengePassword\n"
+"(mica serve's /scep; any enrollment token works as one): --profile defaults\n"
+"to client, as devices' certificates are. 'mica scep mobileconfig' makes one\n"
+"per device inside an iPhone/Mac profile.\n";
 
 int
 cmd_token(const char *datadir, int argc, char **argv)
@@ -211,11 +216,12 @@ cmd_token(const char *datadir, int argc, char **argv)
 		{ "comment", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "acme", no_argument, NULL, 'A' },
+		{ "scep", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[CA_NAMES_MAX], *sub;
-	int acme = 0;
+	int acme = 0, scep = 0;
 	struct ca_token_spec spec;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
@@ -248,6 +254,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 		case 'c': spec.comment = optarg; break;
 		case 'j': json = 1; break;
 		case 'A': acme = 1; break;
+		case 'S': scep = 1; break;
 		case 'h': fputs(token_help, stdout); return 0;
 		default: return cli_usage("token", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
@@ -256,10 +263,16 @@ cmd_token(const char *datadir, int argc, char **argv)
 	ca_principal_cli(&cli);
 	if (strcmp(sub, "create") == 0) {
 		char token[CA_TOKEN_MAX];
+		if (scep && kind < 0)
+			kind = CA_TOKEN_ENROLL;
 		if (kind < 0)
 			return cli_usage("token", "token create needs --admin or --enroll");
 		if (kind == CA_TOKEN_ADMIN && (spec.profile || spec.nnames || spec.uses || acme))
 			return cli_usage("token", "--profile, --name, --uses and --acme are for --enroll tokens");
+		if (scep && (acme || kind != CA_TOKEN_ENROLL))
+			return cli_usage("token", "--scep is for an --enroll token, not --acme or --admin");
+		if (scep && spec.profile == NULL)
+			spec.profile = "client";
 		spec.kind = kind;
 		if (acme)
 			return cli_token_acme(datadir, &cli, &spec);

@@ -36,6 +36,7 @@ static const struct {
 	{ "request",     cmd_request,     "list, show, approve or deny pending requests" },
 	{ "token",       cmd_token,       "create, list or revoke API tokens" },
 	{ "acme",        cmd_acme,        "list or deactivate ACME accounts, list their orders" },
+	{ "scep",        cmd_scep,        "write an iPhone/Mac profile that enrolls by SCEP (.mobileconfig)" },
 	{ "profile",     cmd_profile,     "list profiles or change their validity" },
 	{ "domain",      cmd_domain,      "list, add or remove allowed domains" },
 	{ "audit",       cmd_audit,       "show the audit trail" },

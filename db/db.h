@@ -736,4 +736,49 @@ int db_ocsp_responder_add(struct db *db, const char *serial,
 			  int64_t not_before, int64_t not_after,
 			  int64_t created_at, struct mica_err *err);
 
+/* --------------------------------------------------------------- scep -- */
+
+/* Record an RA certificate (schema/008_scep.sql). */
+int db_scep_ra_add(struct db *db, const char *serial,
+		   const unsigned char *der, size_t der_len,
+		   int64_t not_before, int64_t not_after, int64_t created_at,
+		   struct mica_err *err);
+
+/* The newest RA certificate still valid at NOW: *DER heap (caller frees),
+ * *NOT_AFTER its end; MICA_E_NOTFOUND if none. */
+int db_scep_ra_latest(struct db *db, int64_t now, unsigned char **der,
+		      size_t *len, int64_t *not_after, struct mica_err *err);
+
+/* The sealed RA key (schema/008_scep.sql). */
+struct db_scep_key {
+	unsigned char salt[16];
+	int64_t iter;
+	unsigned char nonce[12];
+	unsigned char *ct; size_t ct_len;    /* heap */
+};
+/* *HAS 0 (and nothing filled) when there is none yet. */
+int db_scep_key_get(struct db *db, struct db_scep_key *out, int *has,
+		    struct mica_err *err);
+/* Store (or replace) it. */
+int db_scep_key_set(struct db *db, const struct db_scep_key *k, int64_t now,
+		    struct mica_err *err);
+void db_scep_key_free(struct db_scep_key *k);
+
+/* A SCEP transaction: exactly one of REQUEST_ID and SERIAL is set. */
+struct db_scep_tx {
+	unsigned char csr_hash[32];
+	char request_id[40];                 /* "" when issued at once */
+	char serial[DB_SERIAL_MAX];          /* "" when a request */
+	int64_t created_at;
+};
+/* Record transaction TID (1..128 octets) signed by the certificate whose
+ * SHA-256 is SIGNER; MICA_E_CONFLICT "scep_tx_exists" if that pair is known. */
+int db_scep_tx_add(struct db *db, const char *tid,
+		   const unsigned char signer[32], const struct db_scep_tx *tx,
+		   struct mica_err *err);
+/* Transaction TID of SIGNER; MICA_E_NOTFOUND "scep_tx_not_found". */
+int db_scep_tx_get(struct db *db, const char *tid,
+		   const unsigned char signer[32], struct db_scep_tx *out,
+		   struct mica_err *err);
+
 #endif

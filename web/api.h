@@ -69,6 +69,9 @@ int web_h_ca_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 /* Delta CRLs (hier.c): /delta.crl (key 0) and /delta.crl/N. */
 int web_h_delta_crl(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_delta_crl_key(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* SCEP (scep.c): GET and POST /scep?operation=..., and its aliases. */
+int web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_scep_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 /* OCSP (ocsp.c): POST /ocsp, GET /ocsp/{base64 request}. */
 int web_h_ocsp_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

@@ -143,7 +143,7 @@ banner(struct web_daemon *dm)
 		printf("root CA: %s\n", ca_name(ca));
 	printf("root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
 	if (dm->http != NULL)
-		printf("http: %s (/ /ca.crt /ca.pem /root.crt /root.pem /ca-chain.pem /ca.p7b /crl /crl.pem%s /ocsp /healthz%s)\n",
+		printf("http: %s (/ /ca.crt /ca.pem /root.crt /root.pem /ca-chain.pem /ca.p7b /crl /crl.pem%s /ocsp /scep /healthz%s)\n",
 		       dm->http_url, ca_chain_count(ca) > 1 ? " /root.crl" : "",
 		       dm->srv.api_over_http ? " /request /admin /api/v1" : "");
 	if (dm->tls.listener != NULL)

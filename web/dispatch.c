@@ -94,7 +94,9 @@ matched:
 				     "the API is served over HTTPS only");
 		goto fail;
 	}
-	if (web_query_parse(rq->query, &q, &err) != 0 ||
+	if (web_query_parse_max(rq->query,
+				m.route->fn == web_h_scep_get ?
+				WEB_QUERY_SCEP_MAX : 2048, &q, &err) != 0 ||
 	    web_query_allow(&q, m.route->query, &err) != 0)
 		goto fail;
 	if (web_media_type(rq->ctype, ctype, sizeof(ctype)) != 0) {

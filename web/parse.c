@@ -119,14 +119,21 @@ web_query_free(struct web_query *q)
 int
 web_query_parse(const char *qs, struct web_query *q, struct mica_err *err)
 {
+	return web_query_parse_max(qs, QUERY_MAX, q, err);
+}
+
+int
+web_query_parse_max(const char *qs, size_t max, struct web_query *q,
+		    struct mica_err *err)
+{
 	size_t len, o = 0, cap;
 	const char *p, *end;
 
 	memset(q, 0, sizeof(*q));
 	if (qs == NULL || *qs == '\0')
 		return 0;
-	len = strnlen(qs, QUERY_MAX + 1);
-	if (len > QUERY_MAX)
+	len = strnlen(qs, max + 1);
+	if (len > max)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_query",
 				    "query string too long");
 	/* Decoding never grows; each pair adds two NULs. */

@@ -47,6 +47,11 @@ struct web_query {
  * web_query_free (also after failure). */
 int web_query_parse(const char *qs, struct web_query *q, struct mica_err *err);
 void web_query_free(struct web_query *q);
+/* The same with a longer bound, MAX octets: SCEP's GET PKIOperation
+ * carries a whole message in its query (certmonger sends no other). */
+#define WEB_QUERY_SCEP_MAX 12288
+int web_query_parse_max(const char *qs, size_t max, struct web_query *q,
+			struct mica_err *err);
 /* Every key must be in ALLOWED (space-separated words; NULL = none):
  * MICA_E_BADREQ "unknown_parameter" naming the first stranger. */
 int web_query_allow(const struct web_query *q, const char *allowed,

@@ -42,6 +42,14 @@ static const struct web_route routes[] = {
 	 * its AIA. The GET's tail is a base64 request (web/ocsp.c). */
 	{ "POST",   "/ocsp",         web_h_ocsp_post, WEB_AUTH_PUBLIC, NULL },
 	{ "GET",    "/ocsp/{*}",     web_h_ocsp_get,  WEB_AUTH_PUBLIC, NULL },
+	/* SCEP (RFC 8894 4): its messages are signed and encrypted, so
+	 * plain HTTP too; the same at NDES's and Cisco's paths. */
+	{ "GET",    "/scep",         web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
+	{ "POST",   "/scep",         web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
+	{ "GET",    "/certsrv/mscep/mscep.dll", web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
+	{ "POST",   "/certsrv/mscep/mscep.dll", web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
+	{ "GET",    "/cgi-bin/pkiclient.exe",   web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
+	{ "POST",   "/cgi-bin/pkiclient.exe",   web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
 
 	/* Requests: submit (token optional), poll by unguessable id. */
 	{ "POST",   "/api/v1/requests",               web_h_req_submit,  WEB_AUTH_ANY,   "profile days" },

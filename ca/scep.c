@@ -1,0 +1,727 @@
+/*
+ * ca/scep.c - the SCEP service (RFC 8894, ca_scep_* in ca/ca.h): the RA
+ * certificate, GetCACert, and PKIOperation through the same policy as
+ * every other issuance (tokens, pending requests, renewals, the
+ * compromised-key list).
+ *
+ * SCEP encrypts to RSA; mica's CA key is EC by default. As Windows' NDES
+ * does, an RA ("registration authority") RSA key decrypts what clients
+ * send and signs what mica answers. It is never the CA key, whatever the
+ * CA's type: in the daemon the keeper makes it at start and only the
+ * signers hold it open (ca/signer.h), and the store keeps it sealed under
+ * the CA's passphrase (scep_ra_key), so it outlives restarts; the CA key
+ * certifies it for CA_SCEP_RA_DAYS with keyEncipherment and
+ * digitalSignature only, here, on first use, recorded (scep_ra) before it
+ * is sent, reused after a restart, and renewed when less than
+ * CA_SCEP_RA_RENEW_LEFT is left. The codec is ca/scep.h.
+ */
+#include "ca/ca.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+#include <mbedtls/x509_crt.h>
+
+#include "ca/ca_int.h"
+#include "ca/csr.h"
+#include "ca/p7.h"
+#include "ca/profile.h"
+#include "ca/scep.h"
+#include "ca/sign.h"
+#include "ca/x509.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+struct ca_scep_state {
+	pthread_mutex_t mu;            /* the RA certificate */
+	unsigned char *cert;           /* DER */
+	size_t cert_len;
+	int64_t not_after;
+};
+
+void
+ca_scep_state_free(struct ca_scep_state *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_destroy(&s->mu);
+	free(s->cert);
+	free(s);
+}
+
+static struct ca_scep_state *
+state(struct ca *ca, struct mica_err *err)
+{
+	struct ca_scep_state *s;
+
+	pthread_mutex_lock(&ca->sh->lock);
+	if (ca->sh->scep == NULL &&
+	    (ca->sh->scep = calloc(1, sizeof(*ca->sh->scep))) != NULL)
+		pthread_mutex_init(&ca->sh->scep->mu, NULL);
+	s = ca->sh->scep;
+	pthread_mutex_unlock(&ca->sh->lock);
+	if (s == NULL)
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			     "out of memory");
+	return s;
+}
+
+struct ra_tx {
+	const char *serial;
+	const unsigned char *der;
+	size_t der_len;
+	int64_t not_before, not_after, now;
+};
+
+static int
+ra_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct ra_tx *x = arg;
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "valid until %lld",
+		 (long long)x->not_after);
+	if (db_scep_ra_add(db, x->serial, x->der, x->der_len, x->not_before,
+			   x->not_after, x->now, err) != 0 ||
+	    db_audit_add(db, x->now, "scep", "scep.ra", x->serial, detail,
+			 err) != 0)
+		return -1;
+	return 0;
+}
+
+/* A new RA certificate for the RA key, recorded before anyone sees it.
+ * Called with s->mu held. */
+static int
+certify(struct ca *ca, struct ca_scep_state *s, int64_t now,
+	struct mica_err *err)
+{
+	struct ca_tbs_cert t;
+	struct ra_tx x;
+	unsigned char spki[1024], serial[16];
+	unsigned char *subject = NULL, *tbs = NULL, *der = NULL;
+	char hex[CA_SERIAL_MAX];
+	size_t spki_len = 0, subject_len = 0, tbs_len = 0, der_len = 0, alg_len;
+	int rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	if (ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
+	    ca_serial_new(serial, hex, err) != 0 ||
+	    ca_x509_name(CA_SCEP_RA_CN, NULL, &subject, &subject_len,
+			 err) != 0 ||
+	    ca_x509_key_id(spki, spki_len, t.ski, err) != 0)
+		goto out;
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = ca_sign_alg(ca, &alg_len);
+	t.sig_alg_len = alg_len;
+	t.issuer = ca->sh->subject;
+	t.issuer_len = ca->sh->subject_len;
+	t.subject = subject;
+	t.subject_len = subject_len;
+	/* An hour back for clients whose clocks are slow. */
+	t.not_before = now - 3600;
+	t.not_after = t.not_before + CA_SCEP_RA_DAYS * INT64_C(86400);
+	if (t.not_before < ca->sh->not_before)
+		t.not_before = ca->sh->not_before;
+	if (t.not_after > ca->sh->not_after)
+		t.not_after = ca->sh->not_after;
+	if (t.not_after - now < 3600) {
+		mica_err_set(err, MICA_E_CONFLICT, "ca_expiring",
+			     "the CA certificate expires too soon for an RA "
+			     "certificate");
+		goto out;
+	}
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.path_len = -1;
+	t.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT;
+	t.ski_len = 20;
+	t.has_aki = 1;
+	memcpy(t.aki, ca->sh->ski, ca->sh->ski_len);
+	t.aki_len = ca->sh->ski_len;
+	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0 ||
+	    ca_sign_scep_cert(ca, tbs, tbs_len, &der, &der_len, err) != 0)
+		goto out;
+	x.serial = hex;
+	x.der = der;
+	x.der_len = der_len;
+	x.not_before = t.not_before;
+	x.not_after = t.not_after;
+	x.now = now;
+	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, ra_body, &x, err) != 0)
+		goto out;
+	free(s->cert);
+	s->cert = der;
+	s->cert_len = der_len;
+	s->not_after = t.not_after;
+	der = NULL;
+	mica_log(MICA_LOG_INFO, "scep: new RA certificate %s, valid for %d "
+		 "days", hex, CA_SCEP_RA_DAYS);
+	rc = 0;
+out:
+	free(subject);
+	free(tbs);
+	free(der);
+	return rc;
+}
+
+/* After a restart: the newest RA certificate in the store, if it is for
+ * the RA key the signers hold (sealed in the store, ca/handle.c), signed
+ * by this CA's current key and not yet due for renewal. Called with
+ * s->mu held. */
+static void
+reuse(struct ca *ca, struct ca_scep_state *s, int64_t now)
+{
+	mbedtls_x509_crt ra, cacrt;
+	unsigned char spki[1024], *der = NULL;
+	size_t spki_len = 0, len = 0;
+	int64_t not_after = 0;
+	uint32_t flags = 0;
+	struct mica_err e;
+
+	mica_err_clear(&e);
+	mbedtls_x509_crt_init(&ra);
+	mbedtls_x509_crt_init(&cacrt);
+	if (db_scep_ra_latest(ca->db, now, &der, &len, &not_after, &e) != 0 ||
+	    not_after - now < CA_SCEP_RA_RENEW_LEFT ||
+	    ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, &e) != 0 ||
+	    mbedtls_x509_crt_parse_der(&ra, der, len) != 0 ||
+	    ra.pk_raw.len != spki_len ||
+	    memcmp(ra.pk_raw.p, spki, spki_len) != 0 ||
+	    mbedtls_x509_crt_parse_der(&cacrt, ca->sh->cert_der,
+				       ca->sh->cert_len) != 0 ||
+	    mbedtls_x509_crt_verify(&ra, &cacrt, NULL, NULL, &flags, NULL,
+				    NULL) != 0)
+		goto out;
+	s->cert = der;
+	s->cert_len = len;
+	s->not_after = not_after;
+	der = NULL;
+out:
+	free(der);
+	mbedtls_x509_crt_free(&ra);
+	mbedtls_x509_crt_free(&cacrt);
+}
+
+/* A copy of the current RA certificate (made or renewed when due). */
+static int
+ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
+{
+	struct ca_scep_state *s;
+	int64_t now = ca_now();
+	int rc = -1;
+
+	*der = NULL;
+	*len = 0;
+	if (ca_sign_ready(ca, err) != 0 || (s = state(ca, err)) == NULL)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	if (s->cert == NULL)
+		reuse(ca, s, now);
+	if ((s->cert == NULL ||
+	     (s->not_after - now < CA_SCEP_RA_RENEW_LEFT &&
+	      s->not_after < ca->sh->not_after)) &&
+	    certify(ca, s, now, err) != 0)
+		goto out;
+	if ((*der = malloc(s->cert_len)) == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			     "out of memory");
+		goto out;
+	}
+	memcpy(*der, s->cert, s->cert_len);
+	*len = s->cert_len;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
+	       struct mica_err *err)
+{
+	struct ca_p7_cert c[CA_P7_CERTS_MAX];
+	unsigned char *ra = NULL;
+	size_t ra_len = 0, n = ca_chain_count(ca), k = 0;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (ra_cert(ca, &ra, &ra_len, err) != 0)
+		return -1;
+	c[k].der = ra;
+	c[k++].len = ra_len;
+	for (size_t i = 0; i < n && k < CA_P7_CERTS_MAX; i++) {
+		c[k].der = ca_chain_der(ca, i, &c[k].len);
+		k++;
+	}
+	rc = ca_p7_encode(c, k, out, len, err);
+	free(ra);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* PKIOperation                                                        */
+/* ------------------------------------------------------------------ */
+
+static int
+sign_cb(void *arg, const unsigned char *attrs, size_t attrs_len,
+	unsigned char *sig, size_t *sig_len, struct mica_err *err)
+{
+	return ca_sign_scep(arg, attrs, attrs_len, sig, sig_len, err);
+}
+
+/* Is E a fault of the service (the store, the signers), not of the
+ * request? Those are answered 5xx, never as a SCEP failure. */
+static int
+service_fault(const struct mica_err *e)
+{
+	return e->kind == MICA_E_INTERNAL || e->kind == MICA_E_UNAVAIL ||
+	       e->kind == MICA_E_RATE;
+}
+
+struct op {
+	struct ca *ca;
+	const char *client;
+	const struct ca_scep_msg *m;
+	struct ca_scep_rep rep;
+	unsigned char *content;        /* SUCCESS: degenerate PKCS#7, heap */
+	size_t content_len;
+};
+
+static void
+fail(struct op *o, int info, const char *why)
+{
+	o->rep.status = CA_SCEP_FAILURE;
+	o->rep.fail_info = info;
+	mica_log(MICA_LOG_INFO, "scep: %s refused (failInfo %d): %s",
+		 o->client, info, why);
+}
+
+/* SUCCESS with certificate DER. */
+static int
+success(struct op *o, const unsigned char *der, size_t len,
+	struct mica_err *err)
+{
+	struct ca_p7_cert c = { der, len };
+
+	if (ca_p7_encode(&c, 1, &o->content, &o->content_len, err) != 0)
+		return -1;
+	o->rep.status = CA_SCEP_SUCCESS;
+	o->rep.content = o->content;
+	o->rep.content_len = o->content_len;
+	o->rep.cipher = o->m->cipher;
+	o->rep.recipient = o->m->signer_cert;
+	o->rep.recipient_len = o->m->signer_cert_len;
+	return 0;
+}
+
+/* Answer with what became of transaction TX. */
+static int
+tx_state(struct op *o, const struct db_scep_tx *tx, struct mica_err *err)
+{
+	struct ca_issued is;
+	struct ca_request req;
+	struct db_cert c;
+	int rc = -1;
+
+	memset(&is, 0, sizeof(is));
+	memset(&req, 0, sizeof(req));
+	memset(&c, 0, sizeof(c));
+	if (tx->serial[0] != '\0') {
+		if (db_cert_get(o->ca->db, tx->serial, &c, err) != 0)
+			goto out;
+		if (c.der == NULL || c.status != DB_CERT_VALID) {
+			fail(o, CA_SCEP_BAD_REQUEST, "certificate revoked or "
+			     "never completed");
+		} else if (success(o, c.der, c.der_len, err) != 0) {
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (ca_request_status(o->ca, tx->request_id, &is, &req, err) != 0)
+		goto out;
+	if (req.status == CA_REQ_PENDING)
+		o->rep.status = CA_SCEP_PENDING;
+	else if (req.status == CA_REQ_ISSUED && is.der != NULL) {
+		if (success(o, is.der, is.der_len, err) != 0)
+			goto out;
+	} else
+		fail(o, CA_SCEP_BAD_REQUEST, "the request was denied");
+	rc = 0;
+out:
+	ca_issued_free(&is);
+	ca_request_free(&req);
+	db_cert_free(&c);
+	return rc;
+}
+
+struct scep_tx_rec {
+	const char *tid;
+	const unsigned char *signer;
+	struct db_scep_tx tx;
+};
+
+static int
+tx_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct scep_tx_rec *x = arg;
+
+	return db_scep_tx_add(db, x->tid, x->signer, &x->tx, err);
+}
+
+/* The serial (hex) of certificate DER if this CA issued it and it is
+ * current (valid, not revoked, not expired) and stored byte for byte. */
+static int
+own_current_cert(struct ca *ca, const unsigned char *der, size_t len,
+		 char serial[CA_SERIAL_MAX])
+{
+	mbedtls_x509_crt crt;
+	struct db_cert c;
+	struct mica_err e;
+	int64_t now = ca_now();
+	int ok = 0;
+
+	memset(&c, 0, sizeof(c));
+	mica_err_clear(&e);
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_der(&crt, der, len) != 0)
+		goto out;
+	{
+		const unsigned char *p = crt.serial.p;
+		size_t n = crt.serial.len;
+
+		while (n > 1 && p[0] == 0) {
+			p++;
+			n--;
+		}
+		if (n > 20)
+			goto out;
+		mica_hex_encode(p, n, serial);
+	}
+	if (db_cert_get(ca->db, serial, &c, &e) != 0)
+		goto out;
+	if (c.status == DB_CERT_VALID && c.der != NULL && c.der_len == len &&
+	    memcmp(c.der, der, len) == 0 && c.not_before <= now &&
+	    now < c.not_after)
+		ok = 1;
+out:
+	db_cert_free(&c);
+	mbedtls_x509_crt_free(&crt);
+	return ok;
+}
+
+/* PKCSReq and RenewalReq: CSR is the decrypted content. */
+static int
+enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
+       struct mica_err *err)
+{
+	const struct ca_scep_msg *m = o->m;
+	struct ca_csr csr;
+	struct ca_principal p;
+	struct ca_submit sub;
+	struct ca_issued is;
+	struct scep_tx_rec x;
+	struct mica_err e;
+	char old_serial[CA_SERIAL_MAX];
+	unsigned char csr_hash[32];
+	int rc = -1, renewal = 0, r;
+
+	memset(&csr, 0, sizeof(csr));
+	memset(&p, 0, sizeof(p));
+	memset(&is, 0, sizeof(is));
+	memset(&x, 0, sizeof(x));
+	mica_err_clear(&e);
+	ca_sha256(csr_der, csr_len, csr_hash);
+
+	/* The same transaction again, from the same key: what became of it. */
+	r = db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &x.tx, &e);
+	if (r == 0) {
+		if (!ca_ct_equal(x.tx.csr_hash, csr_hash, 32)) {
+			fail(o, CA_SCEP_BAD_REQUEST, "a known transactionID "
+			     "with another CSR");
+			rc = 0;
+			goto out;
+		}
+		rc = tx_state(o, &x.tx, err);
+		goto out;
+	}
+	if (e.kind != MICA_E_NOTFOUND) {
+		*err = e;
+		goto out;
+	}
+	if (ca_csr_parse(csr_der, csr_len, &csr, &e) != 0) {
+		if (service_fault(&e)) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
+		rc = 0;
+		goto out;
+	}
+	memset(&sub, 0, sizeof(sub));
+	sub.csr = csr_der;
+	sub.csr_len = csr_len;
+	if (m->type == CA_SCEP_RENEWALREQ &&
+	    own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
+			     old_serial)) {
+		/* Signed with the certificate it renews: that is the proof
+		 * of possession (the signature was verified). A challenge
+		 * in the CSR (scepclient reuses its first CSR) is not
+		 * needed. */
+		renewal = 1;
+		ca_principal_anon(&p, o->client);
+		r = ca_renew_proved(o->ca, &p, old_serial, csr_der, csr_len,
+				    &is, &e);
+	} else if (csr.has_challenge && csr.challenge[0] != '\0') {
+		/* The challengePassword is an enrollment token. */
+		if (ca_authenticate(o->ca, csr.challenge, o->client, &p,
+				    &e) != 0) {
+			if (service_fault(&e)) {
+				*err = e;
+				goto out;
+			}
+			fail(o, CA_SCEP_BAD_REQUEST, "the challenge is not a "
+			     "valid enrollment token");
+			rc = 0;
+			goto out;
+		}
+		if (p.kind != CA_PRINCIPAL_ENROLL) {
+			fail(o, CA_SCEP_BAD_REQUEST, "only an enrollment token "
+			     "is a challenge");
+			rc = 0;
+			goto out;
+		}
+		sub.profile = p.scope_profile != NULL ? p.scope_profile :
+			      "client";
+		r = ca_submit_csr(o->ca, &p, &sub, &is, &e);
+	} else if (m->type == CA_SCEP_RENEWALREQ) {
+		fail(o, CA_SCEP_BAD_REQUEST, "a renewal must be signed with a "
+		     "current certificate of this CA");
+		rc = 0;
+		goto out;
+	} else {
+		/* No challenge: a request an admin approves. */
+		ca_principal_anon(&p, o->client);
+		sub.profile = "client";
+		r = ca_submit_csr(o->ca, &p, &sub, &is, &e);
+	}
+	if (r != 0) {
+		if (service_fault(&e)) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
+		rc = 0;
+		goto out;
+	}
+	x.tid = m->tid;
+	x.signer = m->signer_hash;
+	memcpy(x.tx.csr_hash, csr_hash, 32);
+	x.tx.created_at = ca_now();
+	if (is.status == CA_REQ_ISSUED && is.request_id[0] == '\0')
+		snprintf(x.tx.serial, sizeof(x.tx.serial), "%s", is.serial);
+	else
+		snprintf(x.tx.request_id, sizeof(x.tx.request_id), "%s",
+			 is.request_id);
+	if (ca_tx(o->ca, CA_TX_DURABLE, tx_body, &x, &e) != 0) {
+		struct db_scep_tx other;
+
+		/* The same message raced in twice: the first one recorded
+		 * answers for both (the other's certificate stays recorded,
+		 * as every certificate signed is). */
+		if (e.kind != MICA_E_CONFLICT ||
+		    db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &other,
+				   err) != 0) {
+			if (e.kind != MICA_E_CONFLICT)
+				*err = e;
+			goto out;
+		}
+		rc = tx_state(o, &other, err);
+		goto out;
+	}
+	if (is.status == CA_REQ_PENDING) {
+		o->rep.status = CA_SCEP_PENDING;
+		mica_log(MICA_LOG_INFO, "scep: %s: request %s pending",
+			 o->client, is.request_id);
+	} else if (is.status == CA_REQ_ISSUED && is.der != NULL) {
+		if (success(o, is.der, is.der_len, err) != 0)
+			goto out;
+		mica_log(MICA_LOG_INFO, "scep: %s: %s %s", o->client,
+			 renewal ? "renewed as" : "issued", is.serial);
+	} else {
+		fail(o, CA_SCEP_BAD_REQUEST, "not issued");
+	}
+	rc = 0;
+out:
+	ca_csr_free(&csr);
+	ca_principal_free(&p);
+	ca_issued_free(&is);
+	return rc;
+}
+
+/* CertPoll: IssuerAndSubject; the transaction is found by its id and key. */
+static int
+poll_tx(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+{
+	const unsigned char *a, *b;
+	size_t al, bl;
+	struct db_scep_tx tx;
+	struct mica_err e;
+
+	mica_err_clear(&e);
+	if (ca_scep_pair_parse(c, n, 0, &a, &al, &b, &bl, &e) != 0) {
+		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
+		return 0;
+	}
+	if (db_scep_tx_get(o->ca->db, o->m->tid, o->m->signer_hash, &tx,
+			   &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			return -1;
+		}
+		fail(o, CA_SCEP_BAD_CERT_ID, "no such transaction");
+		return 0;
+	}
+	return tx_state(o, &tx, err);
+}
+
+/* GetCert: IssuerAndSerialNumber of a certificate this CA issued. */
+static int
+get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+{
+	const unsigned char *issuer, *serial;
+	size_t il, sl;
+	char hex[CA_SERIAL_MAX];
+	struct db_cert cert;
+	struct mica_err e;
+	int rc = -1;
+
+	memset(&cert, 0, sizeof(cert));
+	mica_err_clear(&e);
+	if (ca_scep_pair_parse(c, n, 1, &issuer, &il, &serial, &sl, &e) != 0) {
+		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
+		return 0;
+	}
+	while (sl > 1 && serial[0] == 0) {
+		serial++;
+		sl--;
+	}
+	if (il != o->ca->sh->subject_len ||
+	    memcmp(issuer, o->ca->sh->subject, il) != 0 || sl > 20) {
+		fail(o, CA_SCEP_BAD_CERT_ID, "not a certificate of this CA");
+		return 0;
+	}
+	mica_hex_encode(serial, sl, hex);
+	if (db_cert_get(o->ca->db, hex, &cert, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_CERT_ID, "no such certificate");
+	} else if (cert.der == NULL) {
+		fail(o, CA_SCEP_BAD_CERT_ID, "certificate never completed");
+	} else if (success(o, cert.der, cert.der_len, err) != 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	db_cert_free(&cert);
+	return rc;
+}
+
+int
+ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
+	      size_t len, unsigned char **out, size_t *out_len,
+	      struct mica_err *err)
+{
+	struct ca_scep_msg m;
+	struct op o;
+	struct mica_err e;
+	unsigned char *ra = NULL, *content = NULL, key[CA_SCEP_KEY_MAX];
+	size_t ra_len = 0, content_len = 0, klen;
+	int rc = -1, ri;
+
+	*out = NULL;
+	*out_len = 0;
+	memset(&o, 0, sizeof(o));
+	mica_err_clear(&e);
+	if (ca_scep_msg_parse(msg, len, &m, err) != 0)
+		return -1;
+	if (ra_cert(ca, &ra, &ra_len, err) != 0)
+		goto out;
+	o.ca = ca;
+	o.client = client != NULL ? client : "?";
+	o.m = &m;
+	o.rep.tid = m.tid;
+	o.rep.recipient_nonce = m.nonce;
+	o.rep.recipient_nonce_len = m.nonce_len;
+	klen = ca_scep_cipher_key_len(m.cipher);
+	if (!m.signer_rsa) {
+		fail(&o, CA_SCEP_BAD_ALG, "the signer's key is not RSA");
+		goto reply;
+	}
+	if (!m.sig_ok) {
+		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "the signature does not "
+		     "verify");
+		goto reply;
+	}
+	if ((ri = ca_scep_msg_recip(&m, ra, ra_len)) < 0) {
+		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "not encrypted to the "
+		     "current RA certificate");
+		goto reply;
+	}
+	if (ca_sign_scep_decrypt(ca, m.recips[ri].ekey, m.recips[ri].ekey_len,
+				 klen, key, &e) != 0) {
+		if (service_fault(&e)) {
+			*err = e;
+			goto out;
+		}
+		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "the key transport is not "
+		     "to the RA key");
+		goto reply;
+	}
+	if (ca_scep_decrypt(&m, key, &content, &content_len, &e) != 0) {
+		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "the content does not "
+		     "decrypt");
+		goto reply;
+	}
+	switch (m.type) {
+	case CA_SCEP_PKCSREQ:
+	case CA_SCEP_RENEWALREQ:
+		if (enroll(&o, content, content_len, err) != 0)
+			goto out;
+		break;
+	case CA_SCEP_CERTPOLL:
+		if (poll_tx(&o, content, content_len, err) != 0)
+			goto out;
+		break;
+	case CA_SCEP_GETCERT:
+		if (get_cert(&o, content, content_len, err) != 0)
+			goto out;
+		break;
+	default:
+		fail(&o, CA_SCEP_BAD_REQUEST, "GetCRL: the CRL is at its "
+		     "distribution point");
+		break;
+	}
+reply:
+	if (ca_scep_rep_encode(&o.rep, ra, ra_len, sign_cb, ca, out, out_len,
+			       err) != 0)
+		goto out;
+	rc = 0;
+out:
+	mbedtls_platform_zeroize(key, sizeof(key));
+	if (content != NULL) {
+		mbedtls_platform_zeroize(content, content_len);
+		free(content);
+	}
+	free(o.content);
+	free(ra);
+	ca_scep_msg_free(&m);
+	return rc;
+}

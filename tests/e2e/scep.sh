@@ -1,0 +1,356 @@
+#!/bin/bash
+# End-to-end: SCEP (RFC 8894, issue 14) judged by the real clients from
+# Debian - micromdm's scepclient (package scep) and certmonger - against
+# `mica serve` on loopback, with tests/tools/scep_msg.py for the messages
+# they cannot be made to send. Then:
+#   - GetCACaps advertises POSTPKIOperation, SHA-256, AES, Renewal and
+#     SCEPStandard; GetCACert is the RA certificate (RSA, keyEncipherment,
+#     issued by the root, recorded) and the root, as x-x509-ca-ra-cert;
+#     the NDES path /certsrv/mscep/mscep.dll answers the same;
+#   - against an EC P-256 CA, through the RA: scepclient enrolls with an
+#     enrollment token as challengePassword; openssl verifies the
+#     certificate against the root; the token's scope holds (a one-use
+#     token enrolls once; a name outside the token is refused);
+#   - a wrong challenge gets FAILURE, no certificate, nothing stored;
+#   - without a challenge: PENDING, a pending request, `mica request
+#     approve`, and the waiting scepclient gets its certificate; CertPoll
+#     answers the same;
+#   - RenewalReq signed with the issued certificate renews it, no token;
+#   - a replayed PKCSReq returns the same certificate, never a second one;
+#     the same transactionID with another CSR is refused;
+#   - a key revoked for keyCompromise is never certified again by SCEP;
+#   - `mica scep mobileconfig` writes an iPhone profile (root, SCEP payload,
+#     a one-use token as challenge) whose challenge enrolls once;
+#   - certmonger: scep-submit -c and -C, and `getcert request` with a SCEP
+#     CA (GET PKIOperation) enrolls;
+#   - against an RSA CA: scepclient (which encrypts to every certificate
+#     GetCACert gives) enrolls;
+#   - a restart keeps the RA key (sealed in the store) and its certificate:
+#     a CertPoll encrypted before the restart still decrypts;
+#   - hostile input: truncated and mutated messages, garbage, another
+#     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
+#     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
+# Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/scep.sh
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need curl openssl python3 sqlite3 scepclient
+
+SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
+TOOL="python3 $SRC/tests/tools/scep_msg.py"
+SCEP_SUBMIT=
+for f in /usr/lib/certmonger/scep-submit /usr/libexec/certmonger/scep-submit; do
+	[ -x "$f" ] && SCEP_SUBMIT=$f && break
+done
+
+W=$(mktmp)
+D=$W/ca
+serve_start "$W/serve.out" "$D" -- --domain example.test || serve_failed "$W/serve.out"
+serve_facts "$W/serve.out" "$W"
+ROOT=$W/root.pem
+
+count() { sqlite3 "$D/mica.db" "$1"; }
+# scep_post FILE: POST FILE as a PKIOperation; reply in $W/reply.der,
+# the HTTP status in HTTP_CODE.
+scep_post() {
+	HTTP_CODE=$(curl -s -o "$W/reply.der" -w '%{http_code}' --max-time 30 \
+		-H 'Content-Type: application/x-pki-message' --data-binary "@$1" \
+		"${2:-$H/scep}?operation=PKIOperation")
+}
+# reply KEY [OUT]: the status line of $W/reply.der, read with KEY's client
+reply() {
+	$TOOL reply "$W/reply.der" --ra "$W/ra.pem" --key "$1" ${2:+--out "$2"} 2>"$W/reply.err"
+}
+token() { # token [token create options]: a fresh enrollment token
+	"$MICA" -d "$D" token create --enroll "$@" 2>/dev/null | grep -o 'mica_[0-9a-f_]*' | head -1
+}
+scep() { # scep DIR [scepclient options]: run scepclient with key DIR/k.pem
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	timeout $((120 * TIME_SCALE)) scepclient -server-url "$H/scep" -private-key "$dir/k.pem" \
+		-ca-fingerprint "$RA_FP" "$@" >"$dir/log" 2>&1
+}
+
+# ---- GetCACaps, GetCACert, the NDES alias ----------------------------------
+curl -fsS -o "$W/caps" "$H/scep?operation=GetCACaps" || die "GetCACaps"
+for c in POSTPKIOperation SHA-256 AES Renewal SCEPStandard; do
+	check "GetCACaps says $c" grep -qx "$c" "$W/caps"
+done
+CT=$(curl -fsS -o "$W/cacert.p7" -w '%{content_type}' "$H/scep?operation=GetCACert") || die "GetCACert"
+is "GetCACert is application/x-x509-ca-ra-cert" "$CT" application/x-x509-ca-ra-cert
+openssl pkcs7 -inform der -in "$W/cacert.p7" -print_certs -out "$W/cacert.pem" 2>/dev/null || die "GetCACert is not PKCS#7"
+is "GetCACert holds the RA and the root" "$(grep -c 'BEGIN CERT' "$W/cacert.pem")" 2
+awk -v out="$W/c" '/BEGIN/{n++} {print > (out n ".pem")}' "$W/cacert.pem"
+for f in "$W/c1.pem" "$W/c2.pem"; do
+	if openssl x509 -in "$f" -noout -subject | grep -q 'mica SCEP RA'; then cp "$f" "$W/ra.pem"; fi
+done
+[ -s "$W/ra.pem" ] || die "no RA certificate in GetCACert"
+check "the RA certificate verifies against the root" openssl verify -CAfile "$ROOT" "$W/ra.pem"
+openssl x509 -in "$W/ra.pem" -noout -text >"$W/ra.txt"
+check "the RA key is RSA" grep -q 'rsaEncryption' "$W/ra.txt"
+check "the RA may encrypt keys and sign, nothing more" grep -qx ' *Digital Signature, Key Encipherment' "$W/ra.txt"
+check "the RA is no CA" grep -q 'CA:FALSE' "$W/ra.txt"
+RA_SERIAL=$(openssl x509 -in "$W/ra.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+is "the RA certificate was recorded before it was sent" \
+	"$(count "SELECT count(*) FROM scep_ra WHERE serial = '$RA_SERIAL'")" 1
+RA_FP=$(openssl x509 -in "$W/ra.pem" -outform der | sha256sum | cut -d' ' -f1)
+for alias in /certsrv/mscep/mscep.dll /cgi-bin/pkiclient.exe; do
+	curl -fsS -o "$W/caps2" "$H$alias?operation=GetCACaps"
+	check "$alias answers GetCACaps as /scep" cmp -s "$W/caps" "$W/caps2"
+	curl -fsS -o "$W/cacert2.p7" "$H$alias?operation=GetCACert"
+	check "$alias answers GetCACert as /scep" cmp -s "$W/cacert.p7" "$W/cacert2.p7"
+done
+check "GetCACaps over HTTPS too" curl -fsS --cacert "$ROOT" -o /dev/null "$S/scep?operation=GetCACaps"
+HC=$(curl -s -o /dev/null -w '%{http_code}' "$H/scep?operation=Nonsense")
+is "an unknown operation is 400" "$HC" 400
+HC=$(curl -s -o /dev/null -w '%{http_code}' "$H/scep")
+is "no operation is 400" "$HC" 400
+
+# ---- scepclient with a token, against the EC CA through the RA -----------
+TOK=$(token --profile client --name dev1.example.test --uses 1)
+[ -n "$TOK" ] || die "token create"
+scep "$W/c1" -challenge "$TOK" -cn dev1.example.test
+check "scepclient enrolls with a token as challenge" test -s "$W/c1/client.pem"
+check "its certificate verifies against the root (openssl)" openssl verify -CAfile "$ROOT" "$W/c1/client.pem"
+openssl x509 -in "$W/c1/client.pem" -noout -text >"$W/c1.txt" 2>/dev/null
+check "it names dev1.example.test (the CN, as policy allows)" grep -q 'DNS:dev1.example.test' "$W/c1.txt"
+check "it is a client certificate (the token's profile)" grep -q 'TLS Web Client Authentication' "$W/c1.txt"
+check "the subject comes from policy, not the CSR (no O=scep-client)" \
+	sh -c "! grep -q 'scep-client' '$W/c1.txt'"
+NCERT=$(count "SELECT count(*) FROM certificate")
+scep "$W/c1b" -challenge "$TOK" -cn dev1.example.test
+check "the one-use token enrolls once: FAILURE the second time" grep -q 'failInfo: badRequest' "$W/c1b/log"
+check "and no certificate" test ! -e "$W/c1b/client.pem"
+TOK2=$(token --profile client --name dev2.example.test --uses 5)
+scep "$W/c2" -challenge "$TOK2" -cn evil.example.test
+check "a name outside the token's scope is refused" grep -q 'failInfo: badRequest' "$W/c2/log"
+check "and gets no certificate" test ! -e "$W/c2/client.pem"
+
+# ---- a wrong challenge: nothing stored -------------------------------------
+db_dump "$D" >"$W/before.sql"
+scep "$W/c3" -challenge "mica_0123456789abcdef_$(printf '%064d' 0)" -cn dev3.example.test
+check "a wrong challenge gets FAILURE" grep -q 'failInfo: badRequest' "$W/c3/log"
+check "and no certificate" test ! -e "$W/c3/client.pem"
+db_dump "$D" >"$W/after.sql"
+check "a refused enrollment stores nothing" cmp -s "$W/before.sql" "$W/after.sql"
+# (An admin token's use is noted, to the minute, whatever it was used for.)
+scep "$W/c3b" -challenge "$ADM" -cn dev3.example.test
+check "an admin token is no challenge" grep -q 'failInfo: badRequest' "$W/c3b/log"
+is "no certificate was issued for them" "$(count "SELECT count(*) FROM certificate")" "$NCERT"
+
+# ---- pending, approved, polled ---------------------------------------------
+mkdir -p "$W/c4"
+timeout $((150 * TIME_SCALE)) scepclient -server-url "$H/scep" -private-key "$W/c4/k.pem" \
+	-ca-fingerprint "$RA_FP" -cn dev4.example.test >"$W/c4/log" 2>&1 &
+C4=$!
+on_exit_kill "$C4"
+pending_id() { "$MICA" -d "$D" request list 2>/dev/null | awk '$2 == "pending" && $NF == "dev4.example.test" { print $1 }'; }
+has_pending() { [ -n "$(pending_id)" ]; }
+wait_for "the pending request" 60 has_pending ||
+	{ "$MICA" -d "$D" request list >&2; die "no pending request"; }
+check "without a challenge the client is told PENDING" grep -q 'PENDING' "$W/c4/log"
+"$MICA" -d "$D" request approve "$(pending_id)" >/dev/null 2>&1 || fail "mica request approve"
+wait_for "scepclient's certificate after approval" 100 test -s "$W/c4/client.pem" ||
+	sed 's/^/    /' "$W/c4/log" | tail -3
+check "after 'mica request approve' the waiting client gets its certificate" \
+	openssl verify -CAfile "$ROOT" "$W/c4/client.pem"
+wait "$C4" 2>/dev/null
+on_exit_forget "$C4"
+
+# CertPoll (GetCertInitial), from the test client, same flow.
+$TOOL make "$W/p1.der" --ra "$W/ra.pem" --key "$W/p.key" --cn dev5.example.test --tid tid-p5 || die "scep_msg make"
+scep_post "$W/p1.der"
+is "PKCSReq without challenge: PENDING" "$(reply "$W/p.key")" "status=3 failinfo= tid=tid-p5"
+$TOOL make "$W/p2.der" --ra "$W/ra.pem" --key "$W/p.key" --cn dev5.example.test --type certpoll --tid tid-p5
+scep_post "$W/p2.der"
+is "CertPoll while pending: PENDING" "$(reply "$W/p.key")" "status=3 failinfo= tid=tid-p5"
+ID=$("$MICA" -d "$D" request list 2>/dev/null | awk '$2 == "pending" && $NF == "dev5.example.test" { print $1 }')
+"$MICA" -d "$D" request approve "$ID" >/dev/null 2>&1 || fail "approve dev5"
+scep_post "$W/p2.der"
+is "CertPoll after approval: SUCCESS" "$(reply "$W/p.key" "$W/p5.pem")" "status=0 failinfo= tid=tid-p5"
+check "with the approved certificate" openssl verify -CAfile "$ROOT" "$W/p5.pem"
+$TOOL make "$W/p3.der" --ra "$W/ra.pem" --key "$W/q.key" --cn dev5.example.test --type certpoll --tid tid-p5
+scep_post "$W/p3.der"
+is "another key polling that transaction learns nothing (badCertId)" "$(reply "$W/q.key")" \
+	"status=2 failinfo=4 tid=tid-p5"
+
+# ---- renewal ---------------------------------------------------------------
+OLD=$(openssl x509 -in "$W/c1/client.pem" -noout -serial | cut -d= -f2)
+timeout $((120 * TIME_SCALE)) scepclient -server-url "$H/scep" -private-key "$W/c1/k.pem" \
+	-certificate "$W/c1/client.pem" -ca-fingerprint "$RA_FP" -cn dev1.example.test >"$W/c1/renew.log" 2>&1
+NEW=$(openssl x509 -in "$W/c1/client.pem" -noout -serial | cut -d= -f2)
+check "RenewalReq signed with the certificate renews it without a token" \
+	sh -c "[ '$OLD' != '$NEW' ] && openssl verify -CAfile '$ROOT' '$W/c1/client.pem' >/dev/null"
+is "the renewal is recorded as one" \
+	"$(count "SELECT count(*) FROM certificate WHERE renewal_of = lower('$OLD')")" 1
+
+# ---- replay ----------------------------------------------------------------
+TOK3=$(token --profile client --uses 1)
+$TOOL make "$W/r1.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev6.example.test --challenge "$TOK3" --tid tid-r6
+scep_post "$W/r1.der"
+is "a PKCSReq with a token: SUCCESS" "$(reply "$W/r.key" "$W/r6.pem")" "status=0 failinfo= tid=tid-r6"
+N=$(count "SELECT count(*) FROM certificate")
+scep_post "$W/r1.der"
+is "the same message again: SUCCESS" "$(reply "$W/r.key" "$W/r6b.pem")" "status=0 failinfo= tid=tid-r6"
+check "with the same certificate" cmp -s "$W/r6.pem" "$W/r6b.pem"
+is "and no second certificate" "$(count "SELECT count(*) FROM certificate")" "$N"
+$TOOL make "$W/r2.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev7.example.test --challenge "$TOK3" --tid tid-r6
+scep_post "$W/r2.der"
+is "the same transactionID with another CSR: FAILURE badRequest" "$(reply "$W/r.key")" \
+	"status=2 failinfo=2 tid=tid-r6"
+
+# ---- GetCert ---------------------------------------------------------------
+SER=$(openssl x509 -in "$W/r6.pem" -noout -serial | cut -d= -f2)
+$TOOL make "$W/g.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcert --serial "$SER" --issuer-of "$W/r6.pem"
+scep_post "$W/g.der"
+reply "$W/r.key" "$W/g.pem" >/dev/null
+check "GetCert returns the certificate by issuer and serial" cmp -s "$W/r6.pem" "$W/g.pem"
+
+# ---- a compromised key -----------------------------------------------------
+"$MICA" -d "$D" revoke "$(echo "$SER" | tr 'A-F' 'a-f')" --reason keyCompromise >/dev/null 2>&1 || fail "revoke"
+TOK4=$(token --profile client --uses 1)
+$TOOL make "$W/k1.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev6.example.test --challenge "$TOK4" --tid tid-k
+scep_post "$W/k1.der"
+is "a key revoked for keyCompromise is refused (badRequest)" "$(reply "$W/r.key")" "status=2 failinfo=2 tid=tid-k"
+
+# ---- an iPhone profile ----------------------------------------------------------
+"$MICA" -d "$D" scep mobileconfig --name iphone-1.example.test --url "$H/scep" \
+	--out "$W/iphone.mobileconfig" 2>/dev/null || fail "mica scep mobileconfig"
+is "the .mobileconfig is private to its owner (it holds a token)" \
+	"$(stat -c %a "$W/iphone.mobileconfig")" 600
+python3 - "$W/iphone.mobileconfig" "$W/root.der" "$H/scep" >"$W/mc.out" 2>&1 <<'PY'
+import plistlib, sys
+d = plistlib.load(open(sys.argv[1], "rb"))
+root, scep = d["PayloadContent"]
+assert d["PayloadType"] == "Configuration"
+assert root["PayloadType"] == "com.apple.security.root"
+assert root["PayloadContent"] == open(sys.argv[2], "rb").read(), "not the root"
+assert scep["PayloadType"] == "com.apple.security.scep"
+c = scep["PayloadContent"]
+assert c["URL"] == sys.argv[3] and c["Keysize"] == 2048
+assert c["Subject"] == [[["CN", "iphone-1.example.test"]]]
+assert c["Challenge"].startswith("mica_")
+print(c["Challenge"])
+PY
+check "it is a plist with the root and a SCEP payload for that device" test -s "$W/mc.out"
+MC_TOK=$(tail -1 "$W/mc.out")
+scep "$W/c10" -challenge "$MC_TOK" -cn iphone-1.example.test
+check "its challenge enrolls that device (scepclient standing in for iOS)" \
+	openssl verify -CAfile "$ROOT" "$W/c10/client.pem"
+scep "$W/c11" -challenge "$MC_TOK" -cn iphone-1.example.test
+check "and only once" test ! -e "$W/c11/client.pem"
+
+# ---- certmonger --------------------------------------------------------------
+if [ -n "$SCEP_SUBMIT" ]; then
+	"$SCEP_SUBMIT" -u "$H/scep" -c >"$W/cm-caps" 2>&1
+	check "certmonger scep-submit -c reads GetCACaps" grep -qx POSTPKIOperation "$W/cm-caps"
+	"$SCEP_SUBMIT" -u "$H/scep" -C >"$W/cm-certs" 2>&1
+	check "certmonger scep-submit -C reads GetCACert (RA then CA)" \
+		sh -c "[ \$(grep -c 'BEGIN CERT' '$W/cm-certs') = 2 ]"
+	if command -v dbus-run-session >/dev/null && command -v getcert >/dev/null; then
+		TOK5=$(token --profile client --name cm.example.test --uses 1)
+		mkdir -p "$W/cm/home"
+		cat >"$W/cm/run.sh" <<EOF
+getcert add-scep-ca -s -c mica -u "$H/scep" >/dev/null
+getcert request -s -c mica -f "$W/cm/cert.pem" -k "$W/cm/key.pem" -N CN=cm.example.test \
+	-L "$TOK5" -I cm -w -T $((60 * TIME_SCALE)) >/dev/null
+getcert list -s -i cm
+EOF
+		HOME=$W/cm/home XDG_CONFIG_HOME=$W/cm/home/.config \
+			timeout $((120 * TIME_SCALE)) dbus-run-session -- bash "$W/cm/run.sh" >"$W/cm/log" 2>&1
+		check "certmonger (getcert request with a SCEP CA) enrolls" \
+			openssl verify -CAfile "$ROOT" "$W/cm/cert.pem"
+	else
+		skip "certmonger enrolls" "dbus-run-session or getcert missing"
+	fi
+else
+	skip "certmonger scep-submit -c" "certmonger not installed"
+	skip "certmonger scep-submit -C" "certmonger not installed"
+	skip "certmonger enrolls" "certmonger not installed"
+fi
+
+# ---- hostile input -----------------------------------------------------------
+TOK6=$(token --profile client --uses 1)
+db_dump "$D" >"$W/before.sql"
+# Mutations that only touch what the signature does not cover (the client
+# certificate's own signature, say) leave a valid message: with a wrong
+# challenge even those are refused, so every answer must be a failure.
+$TOOL make "$W/h.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge not-a-token
+SIZE=$(stat -c %s "$W/h.der")
+bad=0
+for cut in 1 2 10 100 500 $((SIZE / 2)) $((SIZE - 1)); do
+	head -c "$cut" "$W/h.der" >"$W/t.der"
+	scep_post "$W/t.der"
+	[ "$HTTP_CODE" = 400 ] || { bad=1; echo "    cut at $cut: HTTP $HTTP_CODE" >&2; }
+done
+is "truncated messages are 400" "$bad" 0
+bad=0
+for i in $(seq 0 97 $((SIZE - 1))); do
+	python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[int(sys.argv[2])]^=0x24; open(sys.argv[3],'wb').write(b)" \
+		"$W/h.der" "$i" "$W/t.der"
+	scep_post "$W/t.der"
+	case $HTTP_CODE in
+	400) ;;
+	200) r=$(reply "$W/h.key"); case $r in "status=2 "*) ;; *) bad=1; echo "    byte $i: $r" >&2 ;; esac ;;
+	*) bad=1; echo "    byte $i: HTTP $HTTP_CODE" >&2 ;;
+	esac
+done
+is "mutated messages: 400 or FAILURE, never a certificate" "$bad" 0
+printf 'garbage' >"$W/t.der"
+scep_post "$W/t.der"
+is "garbage is 400" "$HTTP_CODE" 400
+# Encrypted to another RA (a certificate of another key).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/other.key" -subj "/CN=mica SCEP RA" \
+	-days 1 -out "$W/other.pem" 2>/dev/null
+$TOOL make "$W/t.der" --ra "$W/other.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6"
+scep_post "$W/t.der"
+is "a message to another recipient: FAILURE badMessageCheck" "$($TOOL reply "$W/reply.der" --ra "$W/ra.pem" --key "$W/h.key" 2>/dev/null | cut -d' ' -f1-2)" \
+	"status=2 failinfo=1"
+$TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --digest md5
+scep_post "$W/t.der"
+is "an MD5 signature is refused (400)" "$HTTP_CODE" 400
+python3 -c "import sys; open(sys.argv[1],'wb').write(b'\x30\x84\x00\x01\x00\x00' + b'\0' * 70000)" "$W/t.der"
+scep_post "$W/t.der"
+is "a body over the cap is 413" "$HTTP_CODE" 413
+HC=$(curl -s -o /dev/null -w '%{http_code}' "$H/scep?operation=PKIOperation&message=%21%21%21")
+is "GET with a message that is not base64 is 400" "$HC" 400
+check "the daemon still serves" curl -fsS -o /dev/null "$H/healthz"
+db_dump "$D" >"$W/after.sql"
+cmp -s "$W/before.sql" "$W/after.sql" ||
+	diff "$W/before.sql" "$W/after.sql" | head -8 | cut -c1-300 >&2
+check "hostile messages stored nothing" cmp -s "$W/before.sql" "$W/after.sql"
+$TOOL make "$W/h2.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6"
+scep_post "$W/h2.der"
+is "and an intact message still enrolls" "$(reply "$W/h.key" | cut -d' ' -f1)" "status=0"
+
+# ---- a restart keeps the RA ----------------------------------------------------
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+serve_start "$W/serve1b.out" "$D" -- || serve_failed "$W/serve1b.out"
+curl -fsS -o "$W/cacert3.p7" "$H/scep?operation=GetCACert" || die "GetCACert after a restart"
+check "after a restart GetCACert gives the same RA certificate (its key is sealed in the store)" \
+	cmp -s "$W/cacert.p7" "$W/cacert3.p7" ||
+	grep -i 'scep\|keeper' "$W/serve1b.out.err" | sed 's/^/    /' >&2
+is "the RA key is stored sealed, once" "$(count "SELECT count(*) FROM scep_ra_key")" 1
+scep_post "$W/p2.der"
+is "a CertPoll made before the restart still decrypts: SUCCESS" \
+	"$(reply "$W/p.key" | cut -d' ' -f1)" "status=0"
+serve_stop
+
+# ---- an RSA CA ----------------------------------------------------------------
+D2=$W/rsa
+"$MICA" -d "$D2" init --name "RSA Test CA" --domain example.test --key rsa-2048 \
+	--public-url "$H" >/dev/null 2>&1 || die "init an RSA CA"
+serve_start "$W/serve2.out" "$D2" -- || serve_failed "$W/serve2.out"
+curl -fsS -o "$W/root2.der" "$H/ca.crt" && openssl x509 -inform der -in "$W/root2.der" -out "$W/root2.pem"
+TOK7=$("$MICA" -d "$D2" token create --enroll --profile client --uses 1 2>/dev/null | grep -o 'mica_[0-9a-f_]*' | head -1)
+mkdir -p "$W/c9"
+# Without -ca-fingerprint scepclient encrypts to every certificate of
+# GetCACert: the root (RSA here) and the RA; mica reads the RA's part.
+timeout $((120 * TIME_SCALE)) scepclient -server-url "$H/scep" -private-key "$W/c9/k.pem" \
+	-challenge "$TOK7" -cn dev9.example.test >"$W/c9/log" 2>&1
+check "scepclient enrolls against an RSA CA" openssl verify -CAfile "$W/root2.pem" "$W/c9/client.pem"
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+
+finish

@@ -1,0 +1,758 @@
+/*
+ * tests/test_scep.c - SCEP (RFC 8894): the pkiMessage reader on messages
+ * captured from real clients (tests/scep_vectors.h), hostile variants of
+ * them, the CertRep writer, the RA key's decryption with implicit
+ * rejection, and what the signer agrees to do with the RA key. The whole
+ * exchange with real clients is tests/e2e/scep.sh.
+ */
+#include <CUnit/Basic.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+#include <psa/crypto.h>
+
+#include "ca/der.h"
+#include "ca/keys.h"
+#include "ca/profile.h"
+#include "ca/csr.h"
+#include "ca/scep.h"
+#include "ca/signcheck.h"
+#include "ca/signer_int.h"
+#include "ca/x509.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include "tests/scep_vectors.h"
+
+static int
+rng(void *ctx, unsigned char *buf, size_t len)
+{
+	(void)ctx;
+	return ca_random(buf, len, NULL) == 0 ? 0 : -1;
+}
+
+/* The stand-in RA's key, for decrypting the captured messages. */
+static int
+ra_key(mbedtls_pk_context *pk)
+{
+	unsigned char *pem = malloc(ra_key_pem_len + 1);
+	int r;
+
+	if (pem == NULL)
+		return -1;
+	memcpy(pem, ra_key_pem, ra_key_pem_len);
+	pem[ra_key_pem_len] = '\0';
+	mbedtls_pk_init(pk);
+	r = mbedtls_pk_parse_key(pk, pem, ra_key_pem_len + 1, NULL, 0, rng,
+				 NULL);
+	free(pem);
+	return r;
+}
+
+/* Parse MSG, decrypt its content with the stand-in RA key: the CSR (heap)
+ * or NULL. */
+static unsigned char *
+open_msg(const unsigned char *msg, size_t len, struct ca_scep_msg *m,
+	 size_t *csr_len)
+{
+	mbedtls_pk_context pk;
+	struct mica_err err;
+	unsigned char key[64], *out = NULL;
+	size_t klen = 0;
+	int ri;
+
+	if (ca_scep_msg_parse(msg, len, m, &err) != 0)
+		return NULL;
+	if ((ri = ca_scep_msg_recip(m, ra_der, ra_der_len)) < 0)
+		return NULL;
+	if (ra_key(&pk) != 0)
+		return NULL;
+	if (mbedtls_pk_decrypt(&pk, m->recips[ri].ekey, m->recips[ri].ekey_len,
+			       key, &klen, sizeof(key), rng, NULL) != 0 ||
+	    klen != ca_scep_cipher_key_len(m->cipher) ||
+	    ca_scep_decrypt(m, key, &out, csr_len, &err) != 0)
+		out = NULL;
+	mbedtls_pk_free(&pk);
+	return out;
+}
+
+static void
+check_client_message(const unsigned char *msg, size_t len, const char *cn)
+{
+	struct ca_scep_msg m;
+	struct ca_csr csr;
+	struct mica_err err;
+	unsigned char *der;
+	size_t der_len = 0;
+
+	der = open_msg(msg, len, &m, &der_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+	CU_ASSERT_EQUAL(m.type, CA_SCEP_PKCSREQ);
+	CU_ASSERT(strlen(m.tid) > 0);
+	CU_ASSERT_EQUAL(m.nonce_len, 16);
+	CU_ASSERT_EQUAL(m.sig_ok, 1);
+	CU_ASSERT_EQUAL(m.signer_rsa, 1);
+	CU_ASSERT_EQUAL(m.nrecips, 1);
+	CU_ASSERT_EQUAL_FATAL(ca_csr_parse(der, der_len, &csr, &err), 0);
+	CU_ASSERT_STRING_EQUAL(csr.cn, cn);
+	CU_ASSERT_EQUAL(csr.has_challenge, 1);
+	CU_ASSERT_STRING_EQUAL(csr.challenge, "abc");
+	ca_csr_free(&csr);
+	free(der);
+	ca_scep_msg_free(&m);
+}
+
+static void
+test_reads_what_scepclient_sends(void)
+{
+	struct ca_scep_msg m;
+	struct mica_err err;
+
+	check_client_message(scepclient_pkcsreq_der, scepclient_pkcsreq_der_len,
+			     "dev1");
+	/* DES-CBC and SHA-1, whatever GetCACaps says; the constructed
+	 * encryptedContent of Go's pkcs7. */
+	CU_ASSERT_EQUAL_FATAL(ca_scep_msg_parse(scepclient_pkcsreq_der,
+						scepclient_pkcsreq_der_len, &m,
+						&err), 0);
+	CU_ASSERT_EQUAL(m.cipher, CA_SCEP_DES_CBC);
+	ca_scep_msg_free(&m);
+}
+
+static void
+test_reads_what_certmonger_sends(void)
+{
+	check_client_message(certmonger_pkcsreq_der,
+			     certmonger_pkcsreq_der_len, "dev6.example.test");
+}
+
+/* Every prefix is refused; every one-bit change is refused, or fails the
+ * signature, or still yields exactly the original CSR (a bit in what the
+ * signature does not cover and the reader ignores, such as the client
+ * certificate's own signature). Never another CSR with a good signature. */
+static void
+mutate(const unsigned char *orig, size_t len)
+{
+	struct ca_scep_msg m;
+	struct mica_err err;
+	unsigned char *buf = malloc(len + 1), *ref, *der;
+	size_t ref_len = 0, der_len = 0, bad = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	ref = open_msg(orig, len, &m, &ref_len);
+	ca_scep_msg_free(&m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+	for (size_t n = 0; n < len; n++)
+		if (ca_scep_msg_parse(orig, n, &m, &err) == 0) {
+			bad++;
+			ca_scep_msg_free(&m);
+		}
+	CU_ASSERT_EQUAL(bad, 0);
+	/* A byte after it, and an indefinite outer length: refused. */
+	memcpy(buf, orig, len);
+	buf[len] = 0;
+	CU_ASSERT_NOT_EQUAL(ca_scep_msg_parse(buf, len + 1, &m, &err), 0);
+	buf[1] = 0x80;
+	CU_ASSERT_NOT_EQUAL(ca_scep_msg_parse(buf, len, &m, &err), 0);
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit += 3) {
+			memcpy(buf, orig, len);
+			buf[i] ^= (unsigned char)(1u << bit);
+			if (ca_scep_msg_parse(buf, len, &m, &err) != 0)
+				continue;
+			if (m.sig_ok) {
+				ca_scep_msg_free(&m);
+				der = open_msg(buf, len, &m, &der_len);
+				if (der != NULL &&
+				    (der_len != ref_len ||
+				     memcmp(der, ref, ref_len) != 0))
+					bad++;
+				free(der);
+			}
+			ca_scep_msg_free(&m);
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	free(ref);
+	free(buf);
+}
+
+static void
+test_refuses_truncated_and_mutated_messages(void)
+{
+	struct ca_scep_msg m;
+	struct mica_err err;
+	unsigned char *big;
+
+	mutate(scepclient_pkcsreq_der, scepclient_pkcsreq_der_len);
+	mutate(certmonger_pkcsreq_der, certmonger_pkcsreq_der_len);
+	CU_ASSERT_NOT_EQUAL(ca_scep_msg_parse(NULL, 0, &m, &err), 0);
+	big = calloc(1, CA_SCEP_MSG_MAX + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	big[0] = 0x30;
+	CU_ASSERT_NOT_EQUAL(ca_scep_msg_parse(big, CA_SCEP_MSG_MAX + 1, &m,
+					      &err), 0);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_TOOLARGE);
+	free(big);
+}
+
+/* A message to another RA: nobody here is its recipient. */
+static void
+test_finds_only_its_own_recipient(void)
+{
+	struct ca_scep_msg m;
+	struct mica_err err;
+	struct ca_key *k = NULL;
+	unsigned char *spki = NULL, *name = NULL, *tbs = NULL, serial[16];
+	size_t spki_len = 0, name_len = 0, tbs_len = 0, alg_len = 0;
+	struct ca_tbs_cert t;
+
+	CU_ASSERT_EQUAL_FATAL(ca_scep_msg_parse(scepclient_pkcsreq_der,
+						scepclient_pkcsreq_der_len, &m,
+						&err), 0);
+	CU_ASSERT_EQUAL(ca_scep_msg_recip(&m, ra_der, ra_der_len), 0);
+	/* Garbage and a certificate of another name and serial. */
+	CU_ASSERT_EQUAL(ca_scep_msg_recip(&m, (const unsigned char *)"x", 1),
+			-1);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &k, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(k, &spki, &spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("other", NULL, &name, &name_len,
+					   &err), 0);
+	memset(&t, 0, sizeof(t));
+	memset(serial, 0x42, sizeof(serial));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = ca_key_sig_alg(k, &alg_len);
+	t.sig_alg_len = alg_len;
+	t.issuer = name;
+	t.issuer_len = name_len;
+	t.subject = name;
+	t.subject_len = name_len;
+	t.not_before = 0;
+	t.not_after = 86400;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.path_len = -1;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	/* (a TBS is not a certificate: that is the point) */
+	CU_ASSERT_EQUAL(ca_scep_msg_recip(&m, tbs, tbs_len), -1);
+	free(tbs);
+	free(name);
+	free(spki);
+	ca_key_free(k);
+	ca_scep_msg_free(&m);
+}
+
+/* --------------------------------------------------------- CertRep -- */
+
+struct signed_attrs {
+	struct ca_key *key;
+	unsigned char attrs[CA_SCEP_ATTRS_MAX];
+	size_t len;
+	int checked;
+};
+
+/* The RA's signature, after the check a signer makes. */
+static int
+sign_cb(void *arg, const unsigned char *attrs, size_t len, unsigned char *sig,
+	size_t *sig_len, struct mica_err *err)
+{
+	struct signed_attrs *s = arg;
+
+	if (len <= sizeof(s->attrs)) {
+		memcpy(s->attrs, attrs, len);
+		s->len = len;
+	}
+	if (ca_scep_attrs_check(attrs, len, err) != 0)
+		return -1;
+	s->checked = 1;
+	return ca_key_sign(s->key, attrs, len, sig, sig_len, err);
+}
+
+/* A self-signed RSA certificate for KEY (the RA's, for the tests). */
+static unsigned char *
+self_cert(struct ca_key *key, const char *cn, size_t *len)
+{
+	struct ca_tbs_cert t;
+	struct mica_err err;
+	unsigned char *spki = NULL, *name = NULL, *tbs = NULL, *der = NULL;
+	unsigned char serial[16], sig[CA_SIG_MAX];
+	size_t spki_len, name_len, tbs_len, alg_len, sig_len;
+	const unsigned char *alg;
+	struct ca_der_w w;
+	size_t bits, inner;
+
+	memset(serial, 0x11, sizeof(serial));
+	if (ca_key_spki(key, &spki, &spki_len, &err) != 0 ||
+	    ca_x509_name(cn, NULL, &name, &name_len, &err) != 0)
+		goto out;
+	memset(&t, 0, sizeof(t));
+	alg = ca_key_sig_alg(key, &alg_len);
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = t.subject = name;
+	t.issuer_len = t.subject_len = name_len;
+	t.not_before = time(NULL) - 60;
+	t.not_after = time(NULL) + 86400;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.path_len = -1;
+	t.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT;
+	t.ski_len = 20;
+	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err) != 0 ||
+	    ca_key_sign(key, tbs, tbs_len, sig, &sig_len, &err) != 0)
+		goto out;
+	bits = ca_der_hdr_size(sig_len + 1) + sig_len + 1;
+	inner = tbs_len + alg_len + bits;
+	*len = ca_der_hdr_size(inner) + inner;
+	if ((der = malloc(*len)) == NULL)
+		goto out;
+	ca_der_w_init(&w, der, *len);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, inner);
+	ca_der_w_raw(&w, tbs, tbs_len);
+	ca_der_w_raw(&w, alg, alg_len);
+	ca_der_w_hdr(&w, CA_DER_BIT_STRING, sig_len + 1);
+	ca_der_w_byte(&w, 0);
+	ca_der_w_raw(&w, sig, sig_len);
+	if (ca_der_w_done(&w, &err) != 0) {
+		free(der);
+		der = NULL;
+	}
+out:
+	free(spki);
+	free(name);
+	free(tbs);
+	return der;
+}
+
+static void
+test_certrep_is_signed_only_after_the_signers_check(void)
+{
+	struct signed_attrs s;
+	struct ca_scep_rep r;
+	struct ca_scep_msg m;
+	struct mica_err err;
+	mbedtls_x509_crt crt;
+	unsigned char *ra = NULL, *out = NULL, nonce[16];
+	size_t ra_len = 0, out_len = 0;
+	static const unsigned char content[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+
+	memset(&s, 0, sizeof(s));
+	memset(nonce, 0x5a, sizeof(nonce));
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_RSA_2048, &s.key, &err),
+			      0);
+	ra = self_cert(s.key, CA_SCEP_RA_CN, &ra_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ra);
+	mbedtls_x509_crt_init(&crt);
+	CU_ASSERT_EQUAL_FATAL(mbedtls_x509_crt_parse_der(&crt, ra, ra_len), 0);
+	mbedtls_x509_crt_free(&crt);
+
+	/* FAILURE and PENDING: no envelope. */
+	memset(&r, 0, sizeof(r));
+	r.status = CA_SCEP_FAILURE;
+	r.fail_info = CA_SCEP_BAD_REQUEST;
+	r.tid = "tid-1";
+	r.recipient_nonce = nonce;
+	r.recipient_nonce_len = sizeof(nonce);
+	CU_ASSERT_EQUAL(ca_scep_rep_encode(&r, ra, ra_len, sign_cb, &s, &out,
+					   &out_len, &err), 0);
+	CU_ASSERT_EQUAL(s.checked, 1);
+	CU_ASSERT(out_len > 0 && out != NULL && out[0] == 0x30);
+	/* It is no request: the reader refuses a CertRep. */
+	CU_ASSERT_NOT_EQUAL(ca_scep_msg_parse(out, out_len, &m, &err), 0);
+	free(out);
+	out = NULL;
+	r.status = CA_SCEP_PENDING;
+	CU_ASSERT_EQUAL(ca_scep_rep_encode(&r, ra, ra_len, sign_cb, &s, &out,
+					   &out_len, &err), 0);
+	free(out);
+	out = NULL;
+
+	/* SUCCESS: encrypted to the client, with each cipher. */
+	r.status = CA_SCEP_SUCCESS;
+	r.content = content;
+	r.content_len = sizeof(content);
+	r.recipient = ra;            /* any RSA certificate will do */
+	r.recipient_len = ra_len;
+	for (int c = CA_SCEP_DES_CBC; c <= CA_SCEP_AES256_CBC; c++) {
+		r.cipher = c;
+		CU_ASSERT_EQUAL(ca_scep_rep_encode(&r, ra, ra_len, sign_cb, &s,
+						   &out, &out_len, &err), 0);
+		free(out);
+		out = NULL;
+	}
+	/* Not to an EC key (SCEP encrypts to RSA); no reply without a
+	 * transactionID. */
+	r.recipient = (const unsigned char *)"junk";
+	r.recipient_len = 4;
+	CU_ASSERT_NOT_EQUAL(ca_scep_rep_encode(&r, ra, ra_len, sign_cb, &s,
+					       &out, &out_len, &err), 0);
+	r.status = CA_SCEP_PENDING;
+	r.tid = "";
+	CU_ASSERT_NOT_EQUAL(ca_scep_rep_encode(&r, ra, ra_len, sign_cb, &s,
+					       &out, &out_len, &err), 0);
+	free(ra);
+	ca_key_free(s.key);
+}
+
+/* Hand-made SignedAttributes: the RA key signs CertRep attributes only. */
+static size_t
+attr(unsigned char *p, unsigned last, unsigned tag, const char *v)
+{
+	/* SEQUENCE { OID 2.16.840.1.113733.1.9.LAST, SET { TAG V } } */
+	static const unsigned char oid[] = { 0x06, 0x0a, 0x60, 0x86, 0x48,
+		0x01, 0x86, 0xf8, 0x45, 0x01, 0x09, 0x00 };
+	size_t vl = strlen(v), n = 0;
+
+	p[n++] = 0x30;
+	p[n++] = (unsigned char)(sizeof(oid) + 4 + vl);
+	memcpy(p + n, oid, sizeof(oid));
+	p[n + sizeof(oid) - 1] = (unsigned char)last;
+	n += sizeof(oid);
+	p[n++] = 0x31;
+	p[n++] = (unsigned char)(2 + vl);
+	p[n++] = (unsigned char)tag;
+	p[n++] = (unsigned char)vl;
+	memcpy(p + n, v, vl);
+	return n + vl;
+}
+
+static int
+check_set(const char *type, int with_tid, int extra_last)
+{
+	static const unsigned char ct[] = { 0x30, 0x18, 0x06, 0x09, 0x2a, 0x86,
+		0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03, 0x31, 0x0b, 0x06,
+		0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01 };
+	unsigned char buf[512], md[49] = { 0x30, 0x2f, 0x06, 0x09, 0x2a, 0x86,
+		0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04, 0x31, 0x22, 0x04,
+		0x20 };
+	struct mica_err err;
+	size_t n = 3;
+
+	memcpy(buf + n, ct, sizeof(ct));
+	n += sizeof(ct);
+	memcpy(buf + n, md, sizeof(md));
+	n += sizeof(md);
+	n += attr(buf + n, 2, 0x13, type);
+	n += attr(buf + n, 3, 0x13, "0");
+	if (with_tid)
+		n += attr(buf + n, 7, 0x13, "tid");
+	if (extra_last >= 0)
+		n += attr(buf + n, (unsigned)extra_last, 0x13, "tid");
+	buf[0] = 0x31;
+	buf[1] = 0x81;
+	buf[2] = (unsigned char)(n - 3);
+	if (n - 3 < 128) {          /* DER: the short form */
+		memmove(buf + 2, buf + 3, n - 3);
+		buf[1] = (unsigned char)(n - 3);
+		n--;
+	}
+	int r = ca_scep_attrs_check(buf, n, &err);
+
+	if (r != 0 && getenv("SCEP_DEBUG"))
+		fprintf(stderr, "%s\n", err.msg);
+	return r;
+}
+
+static void
+test_ra_key_signs_certrep_attributes_only(void)
+{
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL(check_set("3", 1, -1), 0);
+	CU_ASSERT_NOT_EQUAL(check_set("19", 1, -1), 0);  /* a PKCSReq */
+	CU_ASSERT_NOT_EQUAL(check_set("17", 1, -1), 0);
+	CU_ASSERT_NOT_EQUAL(check_set("3", 0, -1), 0);   /* no transactionID */
+	CU_ASSERT_NOT_EQUAL(check_set("3", 1, 7), 0);    /* two of them */
+	CU_ASSERT_NOT_EQUAL(check_set("3", 1, 9), 0);    /* an unknown one */
+	CU_ASSERT_NOT_EQUAL(check_set("3x", 1, -1), 0);
+	CU_ASSERT_NOT_EQUAL(ca_scep_attrs_check((const unsigned char *)"\x30"
+						"\x00", 2, &err), 0);
+	CU_ASSERT_NOT_EQUAL(ca_scep_attrs_check(NULL, 0, &err), 0);
+}
+
+/* ------------------------------------------------------- the RA key -- */
+
+static void
+test_ra_key_decrypts_with_implicit_rejection(void)
+{
+	struct ca_key *k = NULL;
+	struct mica_err err;
+	mbedtls_pk_context pub;
+	unsigned char *spki = NULL, ct[256], garbage[256], out[32], out2[32];
+	unsigned char key[16];
+	size_t spki_len = 0, ct_len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_RSA_2048, &k, &err), 0);
+	CU_ASSERT_EQUAL(ca_key_rsa_len(k), 256);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(k, &spki, &spki_len, &err), 0);
+	mbedtls_pk_init(&pub);
+	CU_ASSERT_EQUAL_FATAL(mbedtls_pk_parse_public_key(&pub, spki,
+							  spki_len), 0);
+	memset(key, 0x77, sizeof(key));
+	CU_ASSERT_EQUAL_FATAL(mbedtls_pk_encrypt(&pub, key, sizeof(key), ct,
+						 &ct_len, sizeof(ct), rng,
+						 NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ct_len, 256);
+	CU_ASSERT_EQUAL(ca_key_decrypt(k, ct, ct_len, out, 16, &err), 0);
+	CU_ASSERT_EQUAL(memcmp(out, key, 16), 0);
+	/* Another length than the one encrypted: some other key, the same
+	 * every time, and no error to tell it apart. */
+	CU_ASSERT_EQUAL(ca_key_decrypt(k, ct, ct_len, out, 24, &err), 0);
+	CU_ASSERT_EQUAL(ca_key_decrypt(k, ct, ct_len, out2, 24, &err), 0);
+	CU_ASSERT_EQUAL(memcmp(out, out2, 24), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(out, key, 16), 0);
+	memset(garbage, 0x33, sizeof(garbage));
+	CU_ASSERT_EQUAL(ca_key_decrypt(k, garbage, 256, out, 16, &err), 0);
+	CU_ASSERT_EQUAL(ca_key_decrypt(k, garbage, 256, out2, 16, &err), 0);
+	CU_ASSERT_EQUAL(memcmp(out, out2, 16), 0);
+	/* Only the modulus length, only sane key lengths. */
+	CU_ASSERT_NOT_EQUAL(ca_key_decrypt(k, ct, 255, out, 16, &err), 0);
+	CU_ASSERT_NOT_EQUAL(ca_key_decrypt(k, ct, 256, out, 0, &err), 0);
+	mbedtls_pk_free(&pub);
+	free(spki);
+	ca_key_free(k);
+}
+
+/* The signer's side, as a compromised front end would speak to it. */
+static void
+test_signer_uses_the_ra_key_only_as_scep_needs(void)
+{
+	struct ca_signer_state st;
+	struct mica_err err;
+	unsigned char *reply = NULL, msg[1 + 256];
+	size_t reply_len = 0;
+	uint16_t rtype = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.log_fd = -1;
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_RSA_2048, &st.scep_key,
+					      &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(st.scep_key, &st.scep_spki,
+					  &st.scep_spki_len, &err), 0);
+	/* Its public key, on request. */
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_KEY, 0, NULL, 0,
+					 &rtype, &reply, &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_OK);
+	CU_ASSERT_EQUAL(reply_len, st.scep_spki_len);
+	free(reply);
+	/* A decryption of the modulus size to a 16-octet key: answered. */
+	memset(msg, 0x44, sizeof(msg));
+	msg[0] = 16;
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_DECRYPT, 0, msg,
+					 sizeof(msg), &rtype, &reply,
+					 &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_OK);
+	CU_ASSERT_EQUAL(reply_len, 16);
+	free(reply);
+	/* Another size, another key length: refused. */
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_DECRYPT, 0, msg,
+					 sizeof(msg) - 1, &rtype, &reply,
+					 &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	msg[0] = 7;
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_DECRYPT, 0, msg,
+					 sizeof(msg), &rtype, &reply,
+					 &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	/* Anything but CertRep attributes: refused (a TBSCertificate, a
+	 * PKCSReq's attributes taken from a captured message). */
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_SIGN, 0, ra_der,
+					 ra_der_len, &rtype, &reply,
+					 &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	/* An RA certificate with a CA key the signer does not hold. */
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_CERT, 0, ra_der,
+					 ra_der_len, &rtype, &reply,
+					 &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	/* Bounds of the wire format. */
+	{
+		struct ca_signer_hdr h = { CA_SMSG_SCEP_DECRYPT, 0, 1,
+					   1 + CA_SCEP_EKEY_MAX + 1 };
+		unsigned char raw[CA_SIGNER_HDR];
+
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_NOT_EQUAL(ca_signer_hdr_get(raw, &h), 0);
+		h.type = CA_SMSG_SCEP_SIGN;
+		h.len = CA_SCEP_ATTRS_MAX + 1;
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_NOT_EQUAL(ca_signer_hdr_get(raw, &h), 0);
+		h.type = CA_SMSG_SCEP_KEY;
+		h.len = 0;
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_EQUAL(ca_signer_hdr_get(raw, &h), 0);
+	}
+	free(st.scep_spki);
+	ca_key_free(st.scep_key);
+}
+
+/* The CA key certifies the RA key, and only as SCEP's RA. */
+static void
+test_signer_certifies_only_the_ra(void)
+{
+	struct ca_key *cak = NULL, *ra = NULL, *other = NULL;
+	unsigned char *cak_spki = NULL, *spki = NULL, *ospki = NULL;
+	unsigned char *ca_name = NULL, *subj = NULL, *tbs = NULL, serial[16];
+	size_t cak_spki_len, spki_len, ospki_len, ca_name_len, subj_len;
+	size_t tbs_len, alg_len;
+	struct ca_sign_policy p;
+	struct ca_tbs_cert t, base;
+	struct ca_name san;
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &cak, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_RSA_2048, &ra, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &other, &err),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(cak, &cak_spki, &cak_spki_len, &err),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ra, &spki, &spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(other, &ospki, &ospki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Test CA", NULL, &ca_name,
+					   &ca_name_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name(CA_SCEP_RA_CN, NULL, &subj,
+					   &subj_len, &err), 0);
+	memset(&p, 0, sizeof(p));
+	p.subject = ca_name;
+	p.subject_len = ca_name_len;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_key_id(cak_spki, cak_spki_len, p.ski,
+					     &err), 0);
+	p.ski_len = 20;
+	p.sig_alg = ca_key_sig_alg(cak, &alg_len);
+	p.sig_alg_len = alg_len;
+	p.not_before = now - 86400;
+	p.not_after = now + 3650 * 86400;
+
+	memset(serial, 0x21, sizeof(serial));
+	memset(&base, 0, sizeof(base));
+	base.serial = serial;
+	base.serial_len = sizeof(serial);
+	base.sig_alg = p.sig_alg;
+	base.sig_alg_len = p.sig_alg_len;
+	base.issuer = ca_name;
+	base.issuer_len = ca_name_len;
+	base.subject = subj;
+	base.subject_len = subj_len;
+	base.not_before = now - 3600;
+	base.not_after = now - 3600 + CA_SCEP_RA_DAYS * 86400;
+	base.spki = spki;
+	base.spki_len = spki_len;
+	base.path_len = -1;
+	base.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_key_id(spki, spki_len, base.ski, &err),
+			      0);
+	base.ski_len = 20;
+	base.has_aki = 1;
+	memcpy(base.aki, p.ski, 20);
+	base.aki_len = 20;
+
+#define TRY(want) do { \
+		CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, \
+						       &err), 0); \
+		CU_ASSERT_EQUAL(ca_signcheck_scep_cert(&p, spki, spki_len, \
+						       now, tbs, tbs_len, \
+						       &err), (want)); \
+		free(tbs); \
+		tbs = NULL; \
+	} while (0)
+	t = base;
+	TRY(0);
+	t = base;
+	t.spki = ospki;                 /* another key */
+	t.spki_len = ospki_len;
+	TRY(-1);
+	t = base;
+	t.key_usage = CA_KU_DIGITAL_SIGNATURE;
+	TRY(-1);
+	t = base;
+	t.eku = CA_EKU_CLIENT_AUTH;
+	TRY(-1);
+	t = base;
+	t.is_ca = 1;
+	t.key_usage |= CA_KU_KEY_CERT_SIGN;
+	TRY(-1);
+	t = base;
+	t.not_after = t.not_before + (CA_SCEP_RA_DAYS + 1) * 86400;
+	TRY(-1);
+	t = base;
+	t.subject = ca_name;             /* another subject */
+	t.subject_len = ca_name_len;
+	TRY(-1);
+	t = base;
+	memset(&san, 0, sizeof(san));
+	CU_ASSERT_EQUAL_FATAL(ca_name_parse("www.example.test", 0, &san,
+					    &err), 0);
+	t.names = &san;
+	t.nnames = 1;
+	TRY(-1);
+#undef TRY
+	free(cak_spki);
+	free(spki);
+	free(ospki);
+	free(ca_name);
+	free(subj);
+	ca_key_free(cak);
+	ca_key_free(ra);
+	ca_key_free(other);
+}
+
+int
+main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{ "the reader accepts what scepclient sends (DES-CBC, SHA-1, Go's constructed content)",
+		  test_reads_what_scepclient_sends },
+		{ "the reader accepts what certmonger sends (OpenSSL)",
+		  test_reads_what_certmonger_sends },
+		{ "the reader refuses every truncation, trailing data, BER; no bit flip yields another CSR with a good signature",
+		  test_refuses_truncated_and_mutated_messages },
+		{ "a message to another RA has no recipient here",
+		  test_finds_only_its_own_recipient },
+		{ "a CertRep is signed only after the signer's check, for every status and cipher",
+		  test_certrep_is_signed_only_after_the_signers_check },
+		{ "the RA key signs CertRep attributes only (not a PKCSReq, no strangers, no repeats)",
+		  test_ra_key_signs_certrep_attributes_only },
+		{ "the RA key decrypts key transport with implicit rejection, modulus-sized only",
+		  test_ra_key_decrypts_with_implicit_rejection },
+		{ "the signer uses the RA key only as SCEP needs, within the wire bounds",
+		  test_signer_uses_the_ra_key_only_as_scep_needs },
+		{ "the signer certifies only SCEP's RA for its own key",
+		  test_signer_certifies_only_the_ra },
+	};
+	CU_pSuite s;
+	unsigned failed;
+
+	mica_log_set_level(MICA_LOG_ERR);
+	if (psa_crypto_init() != PSA_SUCCESS)
+		return 99;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 99;
+	s = CU_add_suite("scep", NULL, NULL);
+	if (s == NULL)
+		return 99;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			return 99;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

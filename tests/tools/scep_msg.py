@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""tests/tools/scep_msg.py - a small SCEP (RFC 8894) client for
+tests/e2e/scep.sh: it builds the messages the real clients cannot be made
+to send (a chosen transactionID, a replay, another recipient, another
+algorithm, a CertPoll, a GetCert) and reads the CertRep an answer holds.
+Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
+
+  scep_msg.py make OUT --ra RA.pem --key KEY.pem --cn NAME [--challenge C]
+      [--type pkcsreq|renewalreq|certpoll|getcert] [--tid T]
+      [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
+      [--signer CERT.pem] [--serial HEX --issuer-of CERT.pem]
+  scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
+      prints "status=N failinfo=N tid=T" (the signature checked with the
+      RA certificate) and writes the certificate of a SUCCESS.
+KEY.pem is made (RSA-2048) when missing, and with it the self-signed
+certificate that signs every message of that key (KEY.pem.self), unless
+--signer names another.
+"""
+import argparse
+import os
+import sys
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives.asymmetric import padding as apad
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.x509.oid import NameOID
+import datetime
+
+
+# ---- DER ----------------------------------------------------------------
+def tlv(tag, body):
+    n = len(body)
+    if n < 128:
+        ln = bytes([n])
+    else:
+        b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        ln = bytes([0x80 | len(b)]) + b
+    return bytes([tag]) + ln + body
+
+
+def seq(*xs):
+    return tlv(0x30, b"".join(xs))
+
+
+def set_(*xs):
+    return tlv(0x31, b"".join(sorted(xs)))
+
+
+def oid(s):
+    p = [int(x) for x in s.split(".")]
+    out = bytes([40 * p[0] + p[1]])
+    for v in p[2:]:
+        enc = [v & 0x7F]
+        v >>= 7
+        while v:
+            enc.insert(0, 0x80 | (v & 0x7F))
+            v >>= 7
+        out += bytes(enc)
+    return tlv(0x06, out)
+
+
+def octet(b):
+    return tlv(0x04, b)
+
+
+def integer(v):
+    b = v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big")
+    return tlv(0x02, b)
+
+
+def printable(s):
+    return tlv(0x13, s.encode())
+
+
+def null():
+    return b"\x05\x00"
+
+
+def read(b, i=0):
+    """One element at B[i]: (tag, contents, end)."""
+    tag = b[i]
+    n = b[i + 1]
+    j = i + 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(b[j:j + k], "big")
+        j += k
+    return tag, b[j:j + n], j + n
+
+
+def items(b):
+    i, out = 0, []
+    while i < len(b):
+        t, v, e = read(b, i)
+        out.append((t, v, b[i:e]))
+        i = e
+    return out
+
+
+OID = {
+    "data": "1.2.840.113549.1.7.1", "signedData": "1.2.840.113549.1.7.2",
+    "envelopedData": "1.2.840.113549.1.7.3", "rsa": "1.2.840.113549.1.1.1",
+    "sha256": "2.16.840.1.101.3.4.2.1", "sha1": "1.3.14.3.2.26",
+    "md5": "1.2.840.113549.2.5",
+    "aes128": "2.16.840.1.101.3.4.1.2", "aes256": "2.16.840.1.101.3.4.1.42",
+    "des3": "1.2.840.113549.3.7",
+    "contentType": "1.2.840.113549.1.9.3", "messageDigest": "1.2.840.113549.1.9.4",
+    "messageType": "2.16.840.1.113733.1.9.2", "pkiStatus": "2.16.840.1.113733.1.9.3",
+    "failInfo": "2.16.840.1.113733.1.9.4", "senderNonce": "2.16.840.1.113733.1.9.5",
+    "recipientNonce": "2.16.840.1.113733.1.9.6", "transactionID": "2.16.840.1.113733.1.9.7",
+}
+TYPES = {"pkcsreq": 19, "renewalreq": 17, "certpoll": 20, "getcert": 21, "getcrl": 22}
+HASH = {"sha256": hashes.SHA256, "sha1": hashes.SHA1, "md5": hashes.MD5}
+
+
+def ias(cert):
+    """IssuerAndSerialNumber of CERT, the issuer's bytes as in the cert."""
+    tbs = items(read(cert.public_bytes(serialization.Encoding.DER))[1])[0][1]
+    f = items(tbs)
+    if f[0][0] == 0xA0:
+        f = f[1:]
+    return seq(f[2][2], f[0][2])
+
+
+def issuer_raw(cert):
+    """The issuer Name of CERT, its bytes as in the certificate."""
+    body = read(ias(cert))[1]
+    return body[:read(body)[2]]
+
+
+def load_key(path):
+    if not os.path.exists(path):
+        k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with open(path, "wb") as f:
+            f.write(k.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return serialization.load_pem_private_key(open(path, "rb").read(), None)
+
+
+def self_signed(key, cn):
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+
+
+def make(a):
+    key = load_key(a.key)
+    ra = x509.load_pem_x509_certificate(open(a.ra, "rb").read())
+    if a.signer:
+        signer = x509.load_pem_x509_certificate(open(a.signer, "rb").read())
+    elif os.path.exists(a.key + ".self"):
+        # The same self-signed certificate for every message of one key,
+        # as real clients keep theirs (scepclient's self.pem).
+        signer = x509.load_pem_x509_certificate(open(a.key + ".self", "rb").read())
+    else:
+        signer = self_signed(key, a.cn)
+        open(a.key + ".self", "wb").write(signer.public_bytes(serialization.Encoding.PEM))
+    if a.type in ("pkcsreq", "renewalreq"):
+        b = x509.CertificateSigningRequestBuilder().subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, a.cn)]))
+        if a.challenge:
+            b = b.add_attribute(x509.oid.AttributeOID.CHALLENGE_PASSWORD,
+                                a.challenge.encode())
+        content = b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    elif a.type == "certpoll":
+        name = seq(set_(seq(oid("2.5.4.3"), tlv(0x0C, a.cn.encode()))))
+        content = seq(issuer_raw(ra), name)
+    else:  # getcert: IssuerAndSerialNumber of --serial under --issuer-of
+        issuer = x509.load_pem_x509_certificate(open(a.issuer_of, "rb").read())
+        content = seq(issuer_raw(issuer), integer(int(a.serial, 16)))
+    # EnvelopedData to the RA (RFC 5652 6, 8894 3.3)
+    klen = {"aes128": 16, "aes256": 32, "des3": 24}[a.cipher]
+    cek, iv = os.urandom(klen), os.urandom(8 if a.cipher == "des3" else 16)
+    alg = algorithms.TripleDES(cek) if a.cipher == "des3" else algorithms.AES(cek)
+    p = padding.PKCS7(alg.block_size).padder()
+    e = Cipher(alg, modes.CBC(iv)).encryptor()
+    ct = e.update(p.update(content) + p.finalize()) + e.finalize()
+    ek = ra.public_key().encrypt(cek, apad.PKCS1v15())
+    env = seq(oid(OID["envelopedData"]), tlv(0xA0, seq(
+        integer(0),
+        set_(seq(integer(0), ias(ra), seq(oid(OID["rsa"]), null()), octet(ek))),
+        seq(oid(OID["data"]), seq(oid(OID[a.cipher]), octet(iv)), tlv(0x80, ct)))))
+    h = hashes.Hash(HASH[a.digest]())
+    h.update(env)
+    attrs = [
+        seq(oid(OID["contentType"]), set_(oid(OID["data"]))),
+        seq(oid(OID["messageDigest"]), set_(octet(h.finalize()))),
+        seq(oid(OID["messageType"]), set_(printable(str(TYPES[a.type])))),
+        seq(oid(OID["transactionID"]), set_(printable(a.tid))),
+        seq(oid(OID["senderNonce"]), set_(octet(os.urandom(16)))),
+    ]
+    sattrs = set_(*attrs)
+    sig = key.sign(sattrs, apad.PKCS1v15(), HASH[a.digest]())
+    dalg = seq(oid(OID[a.digest]), null())
+    si = seq(integer(1), ias(signer), dalg, b"\xa0" + sattrs[1:],
+             seq(oid(OID["rsa"]), null()), octet(sig))
+    sd = seq(integer(1), set_(dalg), seq(oid(OID["data"]), tlv(0xA0, octet(env))),
+             tlv(0xA0, signer.public_bytes(serialization.Encoding.DER)), set_(si))
+    open(a.file, "wb").write(seq(oid(OID["signedData"]), tlv(0xA0, sd)))
+
+
+def reply(a):
+    key = load_key(a.key)
+    ra = x509.load_pem_x509_certificate(open(a.ra, "rb").read())
+    b = open(a.file, "rb").read()
+    ci = items(read(b)[1])
+    sd = items(read(ci[1][1])[1])
+    econtent = read(items(sd[2][1])[1][1])[1]
+    si = items(items(sd[-1][1])[0][1])
+    sattrs = si[3][2]
+    ra.public_key().verify(si[5][1], b"\x31" + sattrs[1:], apad.PKCS1v15(), hashes.SHA256())
+    got = {}
+    for _, v, _raw in items(si[3][1]):
+        f = items(v)
+        got[f[0][1]] = items(f[1][1])[0][1]
+    want = lambda name: oid(OID[name])[2:]
+    h = hashes.Hash(hashes.SHA256())
+    h.update(econtent)
+    assert got[want("messageDigest")] == h.finalize(), "messageDigest"
+    status = got[want("pkiStatus")].decode()
+    fi = got.get(want("failInfo"), b"").decode()
+    print("status=%s failinfo=%s tid=%s" % (status, fi, got[want("transactionID")].decode()))
+    if status == "0" and a.out:
+        ed = items(read(items(read(econtent)[1])[1][1])[1])
+        ri = items(items(ed[1][1])[0][1])
+        cek = key.decrypt(ri[3][1], apad.PKCS1v15())
+        eci = items(ed[2][1])
+        algo = items(eci[1][1])
+        iv = algo[1][1]
+        alg = (algorithms.TripleDES(cek) if len(iv) == 8 else algorithms.AES(cek))
+        d = Cipher(alg, modes.CBC(iv)).decryptor()
+        u = padding.PKCS7(alg.block_size).unpadder()
+        p7 = u.update(d.update(eci[2][1]) + d.finalize()) + u.finalize()
+        certs = items(items(read(items(read(p7)[1])[1][1])[1])[3][1])
+        c = x509.load_der_x509_certificate(certs[0][2])
+        open(a.out, "wb").write(c.public_bytes(serialization.Encoding.PEM))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("op", choices=["make", "reply"])
+    ap.add_argument("file")
+    ap.add_argument("--ra", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--cn", default="device.example.test")
+    ap.add_argument("--challenge")
+    ap.add_argument("--type", default="pkcsreq", choices=sorted(TYPES))
+    ap.add_argument("--tid", default=os.urandom(8).hex())
+    ap.add_argument("--cipher", default="aes128", choices=["aes128", "aes256", "des3"])
+    ap.add_argument("--digest", default="sha256", choices=sorted(HASH))
+    ap.add_argument("--signer")
+    ap.add_argument("--serial")
+    ap.add_argument("--issuer-of")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    make(a) if a.op == "make" else reply(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
