@@ -218,13 +218,16 @@ ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
 			     "base64 failed");
 		return -1;
 	}
-	/* A name ending in '/' cannot be a file: that rare request is left
-	 * to the daemon (the web server's fallback). */
-	if (b64_len == 0 || b64[b64_len - 1] == '/') {
+	b64[b64_len] = '\0';
+	/* A name ending in '/' cannot be a file, nor can one with an empty
+	 * directory ("//", which web servers also merge into one '/'):
+	 * those rare requests are left to the daemon (the web server's
+	 * fallback), not a failed pass. */
+	if (b64_len == 0 || b64[b64_len - 1] == '/' ||
+	    strstr((char *)b64, "//") != NULL) {
 		w->st->ocsp_skipped++;
 		return 0;
 	}
-	b64[b64_len] = '\0';
 	if (der == NULL || not_after <= w->now) {
 		/* Dropped (revoked, not re-signed yet) or expired: nothing
 		 * may be served from here. */
