@@ -9,6 +9,7 @@
  * responder certificate against the CA's key.
  */
 #include <CUnit/Basic.h>
+#include <sqlite3.h>
 
 #include <ftw.h>
 #include <limits.h>
@@ -956,6 +957,98 @@ test_presigned_answers_and_their_invalidation(void)
 	CU_ASSERT_EQUAL(pending, 0);
 }
 
+/* Run SQL on the shared CA's store through a connection of its own;
+ * with a blob parameter ?1 when BLOB is set; the first column of the
+ * first row in *V when V is set. */
+static int
+store_sql(const char *sql, const void *blob, size_t blob_len, int64_t *v)
+{
+	char path[PATH_MAX + 16];
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	snprintf(path, sizeof(path), "%s/mica.db", g_cadir);
+	if (sqlite3_open(path, &h) != SQLITE_OK ||
+	    sqlite3_busy_timeout(h, 10000) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (blob != NULL &&
+	    sqlite3_bind_blob(st, 1, blob, (int)blob_len, SQLITE_TRANSIENT) !=
+	    SQLITE_OK)
+		goto out;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && v != NULL)
+		*v = sqlite3_column_int64(st, 0);
+	rc = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return rc;
+}
+
+static void
+test_store_keeps_responses_without_the_responder_certificate(void)
+{
+	static struct buf req;
+	static unsigned char whole[8192];
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct seen s;
+	struct mica_err err;
+	unsigned char serial[20], *out = NULL, bad[1024];
+	size_t serial_len, done = 0, whole_len, out_len = 0;
+	int64_t v = -1;
+	char hex[41], sql[256];
+
+	issuer_of_g_ca(&is);
+	issue_one(serial, &serial_len, hex);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	/* Stored: the BasicOCSPResponse alone (a P-256 response is under
+	 * 300 octets; with the certificate it was over 700), and the
+	 * responder certificate's serial, which is recorded. */
+	snprintf(sql, sizeof(sql), "SELECT length(der) FROM ocsp_response "
+		 "WHERE serial = '%s' AND responder IN (SELECT serial FROM "
+		 "ocsp_responder)", hex);
+	CU_ASSERT_EQUAL(store_sql(sql, NULL, 0, &v), 0);
+	CU_ASSERT(v > 100 && v < 400);
+
+	/* Served whole: the certificate is back, the signature verifies
+	 * (ask checks both). */
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT(s.cert_len > 0);
+	CU_ASSERT((int64_t)a.der_len > v + (int64_t)s.cert_len);
+	CU_ASSERT_FATAL(a.der_len <= sizeof(whole));
+	memcpy(whole, a.der, a.der_len);
+	whole_len = a.der_len;
+	ca_ocsp_answer_free(&a);
+
+	/* A row stored before schema 008 (the whole response, no
+	 * responder) is served as it is. */
+	snprintf(sql, sizeof(sql), "UPDATE ocsp_response SET der = ?1, "
+		 "responder = NULL WHERE serial = '%s'", hex);
+	CU_ASSERT_EQUAL(store_sql(sql, whole, whole_len, NULL), 0);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT(a.der_len == whole_len &&
+		  memcmp(a.der, whole, whole_len) == 0);
+	ca_ocsp_answer_free(&a);
+
+	/* The wrapper re-reads what it is given: a whole OCSPResponse, or
+	 * octets that are no BasicOCSPResponse, are refused. */
+	CU_ASSERT_EQUAL(ca_ocsp_resp_wrap(whole, whole_len, whole, 10, &out,
+					  &out_len, &err), -1);
+	CU_ASSERT(out == NULL);
+	memset(bad, 0, sizeof(bad));
+	CU_ASSERT_EQUAL(ca_ocsp_resp_wrap(bad, 300, whole, 10, &out, &out_len,
+					  &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_record");
+}
+
 /* ------------------------------------------------------------------ */
 
 static int
@@ -1038,6 +1131,8 @@ main(void)
 		  test_responder_refuses_other_issuers_and_garbage },
 		{ "pre-signed answers are served, dropped and marked by a revocation, and re-made",
 		  test_presigned_answers_and_their_invalidation },
+		{ "the store keeps a response without the responder certificate, served whole; a whole row from before is served as it is",
+		  test_store_keeps_responses_without_the_responder_certificate },
 	};
 	CU_pSuite s;
 	unsigned failed;
