@@ -18,13 +18,25 @@
  * certificate; it is added back when the response leaves (answer,
  * publication). The certificates of earlier starts, which responses
  * still in the store were signed under, are kept here by serial.
+ *
+ * A serial this CA never issued has no row to pre-sign. Its "unknown" is
+ * signed once and kept in memory (UNKNOWN_MAX answers, least recently
+ * used out, each until its own nextUpdate); the store is asked first
+ * every time, so a kept "unknown" never hides a certificate. New
+ * "unknown" signatures are rationed (UNKNOWN_RATE a second after a burst
+ * of UNKNOWN_BURST; then tryLater, unsigned): a flood of random serials,
+ * each new, cannot make the signers sign per request. Such an answer
+ * ignores a request's nonce (RFC 5019 4, as for any pre-produced
+ * response), so it is the same for everyone who asks.
  */
 #include "ca/ca.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
@@ -45,6 +57,21 @@
  * worth of restarts; a miss is one lookup in the store). */
 #define KNOWN_MAX         4
 
+/* Answers kept for serials never issued, and the ration of new ones. */
+#define UNKNOWN_MAX       1024
+#define UNKNOWN_PERIOD    INT64_C(3600)
+#define UNKNOWN_RATE      32
+#define UNKNOWN_BURST     64
+
+struct unknown_answer {
+	unsigned char certid[CA_OCSP_CERTID_MAX];   /* as the client sent it */
+	size_t certid_len;
+	unsigned char *der;            /* the whole OCSPResponse; NULL: free */
+	size_t der_len;
+	int64_t this_update, next_update;
+	uint64_t used;                 /* when last served (a tick) */
+};
+
 struct known_cert {
 	char serial[CA_SERIAL_MAX];
 	unsigned char *der;
@@ -62,6 +89,11 @@ struct ca_ocsp_state {
 	int64_t cert_not_after;
 	struct known_cert known[KNOWN_MAX];   /* others, by serial */
 	size_t known_next;             /* the slot to reuse next */
+	pthread_mutex_t umu;           /* what follows */
+	struct unknown_answer *unk;    /* UNKNOWN_MAX, made on first use */
+	uint64_t unk_tick;
+	int64_t ration_ms;             /* last refill, CLOCK_MONOTONIC ms */
+	double ration;                 /* signatures allowed now */
 };
 
 void
@@ -70,9 +102,14 @@ ca_ocsp_state_free(struct ca_ocsp_state *o)
 	if (o == NULL)
 		return;
 	pthread_mutex_destroy(&o->mu);
+	pthread_mutex_destroy(&o->umu);
 	free(o->cert);
 	for (size_t i = 0; i < KNOWN_MAX; i++)
 		free(o->known[i].der);
+	if (o->unk != NULL)
+		for (size_t i = 0; i < UNKNOWN_MAX; i++)
+			free(o->unk[i].der);
+	free(o->unk);
 	free(o);
 }
 
@@ -83,8 +120,10 @@ state(struct ca *ca, struct mica_err *err)
 
 	pthread_mutex_lock(&ca->sh->lock);
 	if (ca->sh->ocsp == NULL &&
-	    (ca->sh->ocsp = calloc(1, sizeof(*ca->sh->ocsp))) != NULL)
+	    (ca->sh->ocsp = calloc(1, sizeof(*ca->sh->ocsp))) != NULL) {
 		pthread_mutex_init(&ca->sh->ocsp->mu, NULL);
+		pthread_mutex_init(&ca->sh->ocsp->umu, NULL);
+	}
 	o = ca->sh->ocsp;
 	pthread_mutex_unlock(&ca->sh->lock);
 	if (o == NULL)
@@ -457,6 +496,118 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Serials never issued                                                */
+/* ------------------------------------------------------------------ */
+
+/* The kept answer for CERTID, fresh at NOW: a copy into *OUT. 1 found,
+ * 0 not, -1 out of memory. */
+static int
+unknown_get(struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
+	    int64_t now, struct ca_ocsp_answer *out)
+{
+	struct unknown_answer *u;
+	int found = 0;
+
+	pthread_mutex_lock(&o->umu);
+	for (size_t i = 0; o->unk != NULL && i < UNKNOWN_MAX; i++) {
+		u = &o->unk[i];
+		if (u->der == NULL || u->certid_len != id->raw_len ||
+		    memcmp(u->certid, id->raw, id->raw_len) != 0)
+			continue;
+		if (u->next_update - now < SERVE_LEFT)
+			break;   /* stale: signed again, then replaced */
+		if ((out->der = malloc(u->der_len)) == NULL) {
+			found = -1;
+			break;
+		}
+		memcpy(out->der, u->der, u->der_len);
+		out->der_len = u->der_len;
+		out->this_update = u->this_update;
+		out->next_update = u->next_update;
+		out->max_age = u->next_update - now;
+		out->cached = 1;
+		u->used = ++o->unk_tick;
+		found = 1;
+		break;
+	}
+	pthread_mutex_unlock(&o->umu);
+	return found;
+}
+
+/* Keep DER as the answer for CERTID, in the slot of the same CertID, a
+ * free one, or the least recently used. Out of memory: not kept. */
+static void
+unknown_put(struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
+	    const unsigned char *der, size_t der_len, int64_t this_update,
+	    int64_t next_update)
+{
+	struct unknown_answer *u = NULL;
+	unsigned char *copy;
+	size_t i;
+
+	if (id->raw_len > CA_OCSP_CERTID_MAX ||
+	    (copy = malloc(der_len)) == NULL)
+		return;
+	memcpy(copy, der, der_len);
+	pthread_mutex_lock(&o->umu);
+	if (o->unk == NULL)
+		o->unk = calloc(UNKNOWN_MAX, sizeof(*o->unk));
+	for (i = 0; o->unk != NULL && i < UNKNOWN_MAX; i++) {
+		struct unknown_answer *c = &o->unk[i];
+
+		if (c->der != NULL && c->certid_len == id->raw_len &&
+		    memcmp(c->certid, id->raw, id->raw_len) == 0) {
+			u = c;
+			break;
+		}
+		if (u == NULL || (u->der != NULL &&
+				  (c->der == NULL || c->used < u->used)))
+			u = c;
+	}
+	if (u == NULL) {
+		pthread_mutex_unlock(&o->umu);
+		free(copy);
+		return;
+	}
+	free(u->der);
+	memcpy(u->certid, id->raw, id->raw_len);
+	u->certid_len = id->raw_len;
+	u->der = copy;
+	u->der_len = der_len;
+	u->this_update = this_update;
+	u->next_update = next_update;
+	u->used = ++o->unk_tick;
+	pthread_mutex_unlock(&o->umu);
+}
+
+/* May one more answer about a serial never issued be signed now? A token
+ * bucket: UNKNOWN_BURST at once, UNKNOWN_RATE a second after that. */
+static int
+unknown_ration(struct ca_ocsp_state *o)
+{
+	struct timespec ts;
+	int64_t ms;
+	int ok = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	pthread_mutex_lock(&o->umu);
+	if (o->ration_ms == 0)
+		o->ration = UNKNOWN_BURST;
+	else
+		o->ration += (double)(ms - o->ration_ms) * UNKNOWN_RATE / 1000.0;
+	if (o->ration > UNKNOWN_BURST)
+		o->ration = UNKNOWN_BURST;
+	o->ration_ms = ms;
+	if (o->ration >= 1.0) {
+		o->ration -= 1.0;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&o->umu);
+	return ok;
+}
+
 void
 ca_ocsp_answer_free(struct ca_ocsp_answer *a)
 {
@@ -494,7 +645,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	struct mica_err e;
 	char hex[CA_OCSP_IDS_MAX][2 * 20 + 1];
 	int64_t now = ca_now();
-	size_t i;
+	size_t i, never = 0;
 
 	memset(out, 0, sizeof(*out));
 	mica_err_clear(&e);
@@ -540,6 +691,8 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 			goto later;
 		fill_single(&sr[i], &st[i], r.ids[i].raw, r.ids[i].raw_len,
 			    now);
+		if (st[i].status < 0)
+			never++;
 	}
 	memset(&rd, 0, sizeof(rd));
 	memcpy(rd.key_hash, o->key_hash, 20);
@@ -548,15 +701,35 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	rd.nsingles = r.nids;
 	rd.nonce = r.nonce;
 	rd.nonce_len = r.nonce_len;
+	/* A serial never issued: the kept answer, else a rationed
+	 * signature, kept for everyone (no nonce: it is not this
+	 * client's). */
+	if (never > 0 && r.nids == 1) {
+		int k = unknown_get(o, &r.ids[0], now, out);
+
+		if (k < 0)
+			goto internal;
+		if (k > 0)
+			return 0;
+		sr[0].next_update = now + UNKNOWN_PERIOD;
+		rd.nonce = NULL;
+		rd.nonce_len = 0;
+	}
+	if (never > 0 && !unknown_ration(o))
+		return answer_error(out, CA_OCSP_TRY_LATER, err);
 	if (sign_response(ca, o, now, &rd, &sresp, &e) != 0)
 		goto later;
 	out->der = sresp.der;
 	out->der_len = sresp.der_len;
 	sresp.der = NULL;
+	out->signed_now = 1;
 	out->this_update = now;
-	out->next_update = now + CA_OCSP_PERIOD;
+	out->next_update = sr[0].next_update;
 	/* A response with a nonce is for one client only (RFC 5019 6.2). */
-	out->max_age = r.nonce == NULL ? CA_OCSP_PERIOD : 0;
+	out->max_age = rd.nonce == NULL ? out->next_update - now : 0;
+	if (never > 0 && r.nids == 1)
+		unknown_put(o, &r.ids[0], out->der, out->der_len,
+			    out->this_update, out->next_update);
 	/* Keep what the background refresh would have made. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    st[0].status >= DB_CERT_VALID) {

@@ -1049,6 +1049,98 @@ test_store_keeps_responses_without_the_responder_certificate(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "bad_record");
 }
 
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_unknown_answers_are_kept_and_rationed(void)
+{
+	static struct buf req;
+	static unsigned char first[8192];
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct seen s;
+	unsigned char never[] = { 0x7e, 0x01, 0x02, 0x03 }, flood[4];
+	size_t first_len, n = 400, signed_n = 0, later = 0, i;
+	double t0, el;
+
+	issuer_of_g_ca(&is);
+	/* Asked once (with a nonce): signed, unknown, without the nonce (an
+	 * answer kept for everyone). */
+	ca_request(&is, CA_OCSP_SHA1, never, sizeof(never), 1, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	CU_ASSERT_EQUAL(a.signed_now, 1);
+	CU_ASSERT(!s.has_nonce);
+	CU_ASSERT(a.max_age > 0);
+	CU_ASSERT_FATAL(a.der_len <= sizeof(first));
+	memcpy(first, a.der, a.der_len);
+	first_len = a.der_len;
+	ca_ocsp_answer_free(&a);
+	/* Asked again: the same answer, not signed again. */
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	CU_ASSERT_EQUAL(a.signed_now, 0);
+	CU_ASSERT_EQUAL(a.cached, 1);
+	CU_ASSERT(a.der_len == first_len &&
+		  memcmp(a.der, first, first_len) == 0);
+	ca_ocsp_answer_free(&a);
+
+	/* A flood of serials never issued, each new: far fewer signatures
+	 * than requests (the ration), the rest tryLater, unsigned. */
+	t0 = mono_s();
+	for (i = 0; i < n; i++) {
+		flood[0] = 0x7f;
+		flood[1] = (unsigned char)(i >> 8);
+		flood[2] = (unsigned char)i;
+		flood[3] = 0x55;
+		ca_request(&is, CA_OCSP_SHA1, flood, sizeof(flood), 0, &req);
+		ask(&req, &a, &s);
+		if (a.signed_now) {
+			signed_n++;
+			CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+		} else {
+			CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_TRY_LATER);
+			CU_ASSERT_EQUAL(a.der_len, CA_OCSP_ERROR_LEN);
+			later++;
+		}
+		ca_ocsp_answer_free(&a);
+	}
+	el = mono_s() - t0;
+	CU_ASSERT(signed_n < n);
+	CU_ASSERT(later > 0);
+	/* 64 at once, 32 a second after that (ca/ocsp.c). */
+	CU_ASSERT((double)signed_n <= 64 + 32 * (el + 1));
+	/* The first of them, asked again: kept, not signed again. */
+	flood[1] = 0;
+	flood[2] = 0;
+	ca_request(&is, CA_OCSP_SHA1, flood, sizeof(flood), 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.cached, 1);
+	CU_ASSERT_EQUAL(a.signed_now, 0);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	ca_ocsp_answer_free(&a);
+
+	/* A kept "unknown" never hides a certificate: the store is asked
+	 * first (a row made by hand for that serial: now it is good). */
+	CU_ASSERT_EQUAL_FATAL(store_sql("INSERT INTO certificate (serial, "
+		"profile, not_before, not_after, der, spki_sha256, status, "
+		"created_at) VALUES ('7e010203', 'server', 0, 4102444800, "
+		"x'3000', randomblob(32), 1, 0)", NULL, 0, NULL), 0);
+	ca_request(&is, CA_OCSP_SHA1, never, sizeof(never), 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT_EQUAL(a.cached, 0);
+	ca_ocsp_answer_free(&a);
+}
+
 /* ------------------------------------------------------------------ */
 
 static int
@@ -1133,6 +1225,8 @@ main(void)
 		  test_presigned_answers_and_their_invalidation },
 		{ "the store keeps a response without the responder certificate, served whole; a whole row from before is served as it is",
 		  test_store_keeps_responses_without_the_responder_certificate },
+		{ "an unknown answer is signed once and kept; a flood of serials never issued gets a ration of signatures, then tryLater; the store still comes first",
+		  test_unknown_answers_are_kept_and_rationed },
 	};
 	CU_pSuite s;
 	unsigned failed;
