@@ -9,7 +9,9 @@
  * responder certificate against the CA's key.
  */
 #include <CUnit/Basic.h>
+#include <mbedtls/base64.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <ftw.h>
 #include <limits.h>
@@ -1141,6 +1143,72 @@ test_unknown_answers_are_kept_and_rationed(void)
 	ca_ocsp_answer_free(&a);
 }
 
+/* The base64 of the RFC 5019 request for SERIAL (hex) of the shared CA:
+ * the name of its published file. */
+static void
+request_b64(const struct ca_ocsp_issuer *is, const char *hex, char *out,
+	    size_t size)
+{
+	unsigned char mag[20], cid[CA_OCSP_CERTID_MAX], req[256];
+	size_t n = strlen(hex) / 2, cid_len = 0, req_len = 0, olen = 0;
+	struct mica_err err;
+
+	for (size_t i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", &mag[i]);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, is, mag, n,
+		cid, &cid_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_encode(cid, cid_len, req,
+		sizeof(req), &req_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(mbedtls_base64_encode((unsigned char *)out, size,
+		&olen, req, req_len), 0);
+}
+
+static void
+test_publish_leaves_names_with_an_empty_directory_to_the_daemon(void)
+{
+	struct ca_ocsp_issuer is;
+	struct ca_publish_stats st;
+	struct mica_err err;
+	struct stat sb;
+	char b64[512], odd[41] = "", plain[41] = "", sql[512];
+	char dir[PATH_MAX], path[PATH_MAX + 600];
+	size_t done = 0;
+
+	issuer_of_g_ca(&is);
+	/* A serial whose request's base64 has "//" (about one in forty),
+	 * and one without, recorded in that order (the walk's). */
+	for (unsigned i = 1; i < 100000 && (odd[0] == '\0' ||
+					     plain[0] == '\0'); i++) {
+		char hex[41];
+
+		snprintf(hex, sizeof(hex), "5c%06x", i);
+		request_b64(&is, hex, b64, sizeof(b64));
+		if (strstr(b64, "//") != NULL && odd[0] == '\0')
+			snprintf(odd, sizeof(odd), "%s", hex);
+		else if (strchr(b64, '/') == NULL && odd[0] != '\0' &&
+			 plain[0] == '\0')
+			snprintf(plain, sizeof(plain), "%s", hex);
+	}
+	CU_ASSERT_FATAL(odd[0] != '\0' && plain[0] != '\0');
+	snprintf(sql, sizeof(sql), "INSERT INTO certificate (serial, profile, "
+		 "not_before, not_after, der, spki_sha256, status, created_at) "
+		 "VALUES ('%s', 'server', 0, 4102444800, x'3000', "
+		 "randomblob(32), 1, 0), ('%s', 'server', 0, 4102444800, "
+		 "x'3000', randomblob(32), 1, 0)", odd, plain);
+	CU_ASSERT_EQUAL_FATAL(store_sql(sql, NULL, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+
+	snprintf(dir, sizeof(dir), "%s/pub", g_tmp);
+	CU_ASSERT_EQUAL(ca_publish(g_ca, dir, &st, &err), 0);
+	CU_ASSERT(st.ocsp_skipped >= 1);
+	/* The pass went on past it: the next certificate's response is
+	 * there, whole. */
+	request_b64(&is, plain, b64, sizeof(b64));
+	snprintf(path, sizeof(path), "%s/ocsp/%s", dir, b64);
+	CU_ASSERT_EQUAL(stat(path, &sb), 0);
+	CU_ASSERT(sb.st_size > 500);
+}
+
 /* ------------------------------------------------------------------ */
 
 static int
@@ -1227,6 +1295,8 @@ main(void)
 		  test_store_keeps_responses_without_the_responder_certificate },
 		{ "an unknown answer is signed once and kept; a flood of serials never issued gets a ration of signatures, then tryLater; the store still comes first",
 		  test_unknown_answers_are_kept_and_rationed },
+		{ "publication leaves a request whose base64 has '//' to the daemon and goes on",
+		  test_publish_leaves_names_with_an_empty_directory_to_the_daemon },
 	};
 	CU_pSuite s;
 	unsigned failed;
