@@ -1596,8 +1596,9 @@ class OpensslResponder:
     """'openssl ocsp -index ... -port P', started afresh for every load:
     OpenSSL 3.0's responder spins on a connection closed before its
     request arrives (as wrk leaves some when it stops) and then answers
-    nothing more. (Its -multi N detaches as a daemon, so the bench runs
-    the single process a user starts by hand.)"""
+    nothing more. One process, as a user starts it by hand: -multi N's
+    workers spin the same way, and in a trial they outlived the SIGTERM
+    that stopped their parent."""
 
     def __init__(self, work, argv, probe):
         self.work, self.argv, self.probe = work, argv, probe
@@ -1939,10 +1940,10 @@ def report_ocsp(R, cfg, L):
                  "pre-signed responses; nginx serves the files `mica "
                  "publish` wrote, with the README's configuration; `openssl "
                  "ocsp -index` (its own CA and delegated responder; one "
-                 "process, as a user starts it: OpenSSL 3.0's `-multi` "
-                 "detaches as a daemon) signs each answer, and is "
-                 "restarted for every load (it hangs on a connection "
-                 "closed before its request). GET /crl is the same "
+                 "process, as a user starts it by hand) signs each answer, "
+                 "and is restarted for every load (OpenSSL 3.0's responder "
+                 "spins on a connection closed before its request and "
+                 "answers nothing more). GET /crl is the same "
                  "daemon's complete CRL. Server CPU: the cores the server "
                  "and its children kept busy on average." %
                  (cfg["ocsp_certs"],))
