@@ -1924,13 +1924,18 @@ def bench_ocsp_memory(cfg, work, mica, bulkload):
                      str(n - want)], timeout=3600)
                 db = sqlite3.connect(dbp, timeout=60)
                 try:
+                    # (A store from before schema 008 has no responder.)
+                    cols = [r[1] for r in db.execute(
+                        "PRAGMA table_info(ocsp_response)")]
+                    rc_ = ", responder" if "responder" in cols else ""
+                    rt_ = ", t.responder" if "responder" in cols else ""
                     for status in (1, 2):
                         cur = db.execute(
                             "INSERT INTO ocsp_response (serial, status, "
                             "revoked_at, reason, this_update, next_update, "
-                            "der, responder) SELECT c.serial, c.status, "
+                            "der" + rc_ + ") SELECT c.serial, c.status, "
                             "c.revoked_at, c.reason, t.this_update, "
-                            "t.next_update, t.der, t.responder FROM "
+                            "t.next_update, t.der" + rt_ + " FROM "
                             "certificate AS c, (SELECT * FROM ocsp_response "
                             "WHERE status = ? LIMIT 1) AS t WHERE c.status "
                             "= ? AND NOT EXISTS (SELECT 1 FROM ocsp_response "
