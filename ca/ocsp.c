@@ -42,6 +42,7 @@
 #include "ca/cacert.h"
 #include "ca/ocsp.h"
 #include "ca/sign.h"
+#include "util/fault.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -595,7 +596,7 @@ unknown_ration(struct ca_ocsp_state *o)
 	pthread_mutex_lock(&o->umu);
 	if (o->ration_ms == 0)
 		o->ration = UNKNOWN_BURST;
-	else
+	else if (!MICA_FAULT("ocsp_ration_refill"))   /* a test: no refill */
 		o->ration += (double)(ms - o->ration_ms) * UNKNOWN_RATE / 1000.0;
 	if (o->ration > UNKNOWN_BURST)
 		o->ration = UNKNOWN_BURST;
