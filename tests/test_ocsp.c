@@ -1189,8 +1189,9 @@ test_publish_writes_names_with_an_empty_directory_merged(void)
 	size_t done = 0, len, k = 0;
 
 	issuer_of_g_ca(&is);
-	/* A serial whose request's base64 has "//" (about one in forty;
-	 * for some CAs every one, when the issuer's hashes have it). */
+	/* A serial whose request's base64 has "//" (about one in two
+	 * hundred; for some CAs every one, when the issuer's hashes have
+	 * it). */
 	for (unsigned i = 1; i < 100000 && odd[0] == '\0'; i++) {
 		char hex[41];
 
