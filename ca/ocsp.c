@@ -14,7 +14,7 @@
  * schema/007), so the next request is answered from the store's state.
  *
  * The store keeps a response without the responder certificate (the
- * BasicOCSPResponse without certs, schema/008) and the serial of that
+ * BasicOCSPResponse without certs, schema/009) and the serial of that
  * certificate; it is added back when the response leaves (answer,
  * publication). The certificates of earlier starts, which responses
  * still in the store were signed under, are kept here by serial.
@@ -374,7 +374,7 @@ ca_ocsp_stored_response(struct ca *ca, const unsigned char *der,
 	*out = NULL;
 	*out_len = 0;
 	if (responder == NULL || responder[0] == '\0') {
-		/* A row from before schema 008: the whole response. */
+		/* A row from before schema 009: the whole response. */
 		if ((*out = malloc(der_len)) == NULL)
 			return mica_err_set(err, MICA_E_INTERNAL,
 					    "out_of_memory", "out of memory");
@@ -445,7 +445,7 @@ struct put_tx {
 	int64_t this_update, next_update;
 };
 
-/* Store the response without the responder certificate (schema/008). */
+/* Store the response without the responder certificate (schema/009). */
 static int
 put_body(struct db *db, void *arg, struct mica_err *err)
 {

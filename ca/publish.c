@@ -264,7 +264,7 @@ ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
 		return 0;
 	}
 	/* The whole response, with the responder certificate the store
-	 * keeps apart (schema/008). */
+	 * keeps apart (schema/009). */
 	if (ca_ocsp_stored_response(w->ca, der, der_len, responder, &resp,
 				    &resp_len, w->err) != 0)
 		return -1;

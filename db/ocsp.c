@@ -2,7 +2,7 @@
  * db/ocsp.c - the ocsp_response table (OCSP responses signed ahead of
  * time, one per certificate) and the ocsp_responder table (the delegated
  * responder certificates). See schema/007_ocsp.sql and
- * schema/008_ocsp_compact.sql.
+ * schema/009_ocsp_compact.sql.
  */
 #include "db/db.h"
 #include "db/db_int.h"

@@ -1029,7 +1029,7 @@ test_store_keeps_responses_without_the_responder_certificate(void)
 	whole_len = a.der_len;
 	ca_ocsp_answer_free(&a);
 
-	/* A row stored before schema 008 (the whole response, no
+	/* A row stored before schema 009 (the whole response, no
 	 * responder) is served as it is. */
 	snprintf(sql, sizeof(sql), "UPDATE ocsp_response SET der = ?1, "
 		 "responder = NULL WHERE serial = '%s'", hex);

@@ -1925,7 +1925,7 @@ def bench_ocsp_memory(cfg, work, mica, bulkload):
                      str(n - want)], timeout=3600)
                 db = sqlite3.connect(dbp, timeout=60)
                 try:
-                    # (A store from before schema 008 has no responder.)
+                    # (A store from before schema 009 has no responder.)
                     cols = [r[1] for r in db.execute(
                         "PRAGMA table_info(ocsp_response)")]
                     rc_ = ", responder" if "responder" in cols else ""

@@ -137,7 +137,7 @@ wait_for "pre-signed responses" 60 sh -c \
 	"[ \$(sqlite3 '$D/mica.db' \"SELECT count(*) FROM ocsp_response WHERE serial = '$S'\") = 1 ]" &&
 	ok "the daemon signed the certificate's response ahead of time" ||
 	fail "no pre-signed response for $S"
-# Kept without the responder certificate (schema 008), which is added
+# Kept without the responder certificate (schema 009), which is added
 # back when served (and published).
 LEN=$(sqlite3 "$D/mica.db" "SELECT length(der) FROM ocsp_response WHERE serial = '$S' AND responder IN (SELECT serial FROM ocsp_responder)")
 check "the store keeps the response without the responder certificate ($LEN octets)" \

@@ -1,4 +1,4 @@
--- schema/008_ocsp_compact.sql - pre-signed OCSP responses without the
+-- schema/009_ocsp_compact.sql - pre-signed OCSP responses without the
 -- responder certificate in every row (issue 15).
 --
 -- Applied once, inside a transaction, when PRAGMA user_version < 8.
