@@ -713,6 +713,9 @@ struct ca_ocsp_answer {
 				   * 6.2); 0: none (an error, a nonce) */
 	int64_t this_update, next_update;   /* when successful */
 	int presigned;            /* answered from the store */
+	int cached;               /* an "unknown" kept in memory (a serial
+				   * never issued, signed before) */
+	int signed_now;           /* signed for this request */
 };
 
 /*
@@ -725,6 +728,9 @@ struct ca_ocsp_answer {
  * CertID: good, revoked (time, reason) or unknown (never issued). -1 only
  * when out of memory. Thread-safe; signs with the OCSP key (ca/sign.h),
  * never the CA key, which certifies the OCSP key every few days.
+ * "unknown" for one CertID is signed once and kept (without the nonce:
+ * the same for everyone); new ones are rationed, beyond which a request
+ * naming a serial never issued gets tryLater (ca/ocsp.c).
  */
 int ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t len,
 		   struct ca_ocsp_answer *out, struct mica_err *err);

@@ -349,6 +349,15 @@ int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 struct ca_ocsp_state;
 /* Free the responder's state. Accepts NULL. */
 void ca_ocsp_state_free(struct ca_ocsp_state *o);
+/* The OCSPResponse to send for a stored response (db_ocsp_response): DER
+ * as it is when RESPONDER is NULL or "", else the BasicOCSPResponse DER
+ * with the recorded responder certificate RESPONDER added
+ * (ca_ocsp_resp_wrap). *OUT heap. Needs no key: the publication from the
+ * command line uses it too. */
+int ca_ocsp_stored_response(struct ca *ca, const unsigned char *der,
+			    size_t der_len, const char *responder,
+			    unsigned char **out, size_t *out_len,
+			    struct mica_err *err);
 
 /* -------------------------------------------------------------- scep.c -- */
 

@@ -12,18 +12,37 @@
  * several CertIDs, a miss) is signed on demand. A revocation drops the
  * certificate's stored response in the same transaction (a trigger of
  * schema/007), so the next request is answered from the store's state.
+ *
+ * The store keeps a response without the responder certificate (the
+ * BasicOCSPResponse without certs, schema/009) and the serial of that
+ * certificate; it is added back when the response leaves (answer,
+ * publication). The certificates of earlier starts, which responses
+ * still in the store were signed under, are kept here by serial.
+ *
+ * A serial this CA never issued has no row to pre-sign. Its "unknown" is
+ * signed once and kept in memory (UNKNOWN_MAX answers, least recently
+ * used out, each until its own nextUpdate); the store is asked first
+ * every time, so a kept "unknown" never hides a certificate. New
+ * "unknown" signatures are rationed (UNKNOWN_RATE a second after a burst
+ * of UNKNOWN_BURST; then tryLater, unsigned): a flood of random serials,
+ * each new, cannot make the signers sign per request. Such an answer
+ * ignores a request's nonce (RFC 5019 4, as for any pre-produced
+ * response), so it is the same for everyone who asks.
  */
 #include "ca/ca.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
 #include "ca/ocsp.h"
 #include "ca/sign.h"
+#include "util/fault.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -35,6 +54,30 @@
 #define REFRESH_LEFT      (CA_OCSP_PERIOD / 2)
 /* A stored response is served while at least this much of it is left. */
 #define SERVE_LEFT        INT64_C(300)
+/* Responder certificates of earlier starts kept in memory (a few days'
+ * worth of restarts; a miss is one lookup in the store). */
+#define KNOWN_MAX         4
+
+/* Answers kept for serials never issued, and the ration of new ones. */
+#define UNKNOWN_MAX       1024
+#define UNKNOWN_PERIOD    INT64_C(3600)
+#define UNKNOWN_RATE      32
+#define UNKNOWN_BURST     64
+
+struct unknown_answer {
+	unsigned char certid[CA_OCSP_CERTID_MAX];   /* as the client sent it */
+	size_t certid_len;
+	unsigned char *der;            /* the whole OCSPResponse; NULL: free */
+	size_t der_len;
+	int64_t this_update, next_update;
+	uint64_t used;                 /* when last served (a tick) */
+};
+
+struct known_cert {
+	char serial[CA_SERIAL_MAX];
+	unsigned char *der;
+	size_t len;
+};
 
 struct ca_ocsp_state {
 	pthread_mutex_t mu;            /* the responder certificate */
@@ -43,7 +86,15 @@ struct ca_ocsp_state {
 	unsigned char key_hash[20];    /* the OCSP key's KeyHash */
 	unsigned char *cert;           /* the responder certificate, DER */
 	size_t cert_len;
+	char cert_serial[CA_SERIAL_MAX];
 	int64_t cert_not_after;
+	struct known_cert known[KNOWN_MAX];   /* others, by serial */
+	size_t known_next;             /* the slot to reuse next */
+	pthread_mutex_t umu;           /* what follows */
+	struct unknown_answer *unk;    /* UNKNOWN_MAX, made on first use */
+	uint64_t unk_tick;
+	int64_t ration_ms;             /* last refill, CLOCK_MONOTONIC ms */
+	double ration;                 /* signatures allowed now */
 };
 
 void
@@ -52,7 +103,14 @@ ca_ocsp_state_free(struct ca_ocsp_state *o)
 	if (o == NULL)
 		return;
 	pthread_mutex_destroy(&o->mu);
+	pthread_mutex_destroy(&o->umu);
 	free(o->cert);
+	for (size_t i = 0; i < KNOWN_MAX; i++)
+		free(o->known[i].der);
+	if (o->unk != NULL)
+		for (size_t i = 0; i < UNKNOWN_MAX; i++)
+			free(o->unk[i].der);
+	free(o->unk);
 	free(o);
 }
 
@@ -63,8 +121,10 @@ state(struct ca *ca, struct mica_err *err)
 
 	pthread_mutex_lock(&ca->sh->lock);
 	if (ca->sh->ocsp == NULL &&
-	    (ca->sh->ocsp = calloc(1, sizeof(*ca->sh->ocsp))) != NULL)
+	    (ca->sh->ocsp = calloc(1, sizeof(*ca->sh->ocsp))) != NULL) {
 		pthread_mutex_init(&ca->sh->ocsp->mu, NULL);
+		pthread_mutex_init(&ca->sh->ocsp->umu, NULL);
+	}
 	o = ca->sh->ocsp;
 	pthread_mutex_unlock(&ca->sh->lock);
 	if (o == NULL)
@@ -190,6 +250,7 @@ certify(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	o->cert = der;
 	o->cert_len = der_len;
 	o->cert_not_after = t.not_after;
+	snprintf(o->cert_serial, sizeof(o->cert_serial), "%s", hex);
 	der = NULL;
 	mica_log(MICA_LOG_INFO, "ocsp: new responder certificate %s, valid "
 		 "for %d days", hex, CA_OCSP_CERT_DAYS);
@@ -201,18 +262,36 @@ out:
 	return rc;
 }
 
-/* Sign TBS and wrap it with the responder certificate, renewing that
- * first when it is due. *DER heap. */
+/* A response just signed: what the store keeps and what is sent. */
+struct signed_resp {
+	unsigned char *basic;          /* BasicOCSPResponse, no certs */
+	size_t basic_len;
+	unsigned char *der;            /* the whole OCSPResponse */
+	size_t der_len;
+	char responder[CA_SERIAL_MAX]; /* the certificate in DER */
+};
+
+static void
+signed_resp_free(struct signed_resp *r)
+{
+	free(r->basic);
+	free(r->der);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Sign TBS, renewing the responder certificate first when it is due, and
+ * make both forms of the response (*OUT, free with signed_resp_free). */
 static int
 sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
-	      const struct ca_ocsp_tbs *rd, unsigned char **der,
-	      size_t *der_len, struct mica_err *err)
+	      const struct ca_ocsp_tbs *rd, struct signed_resp *out,
+	      struct mica_err *err)
 {
 	unsigned char sig[CA_SIG_MAX], *tbs = NULL, *cert = NULL;
 	const unsigned char *alg;
 	size_t sig_len = 0, alg_len = 0, tbs_len = 0, cert_len = 0;
 	int rc = -1;
 
+	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&o->mu);
 	if ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
 	    certify(ca, o, now, err) != 0) {
@@ -222,6 +301,7 @@ sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	if ((cert = malloc(o->cert_len)) != NULL) {
 		memcpy(cert, o->cert, o->cert_len);
 		cert_len = o->cert_len;
+		memcpy(out->responder, o->cert_serial, sizeof(out->responder));
 	}
 	pthread_mutex_unlock(&o->mu);
 	if (cert == NULL)
@@ -230,13 +310,86 @@ sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	if (ca_ocsp_tbs_encode(rd, &tbs, &tbs_len, err) != 0 ||
 	    ca_sign_ocsp(ca, tbs, tbs_len, sig, &sig_len, &alg, &alg_len,
 			 err) != 0 ||
-	    ca_ocsp_resp_encode(tbs, tbs_len, alg, alg_len, sig, sig_len, cert,
-				cert_len, der, der_len, err) != 0)
+	    ca_ocsp_basic_encode(tbs, tbs_len, alg, alg_len, sig, sig_len,
+				 &out->basic, &out->basic_len, err) != 0 ||
+	    ca_ocsp_resp_wrap(out->basic, out->basic_len, cert, cert_len,
+			      &out->der, &out->der_len, err) != 0)
 		goto out;
 	rc = 0;
 out:
+	if (rc != 0)
+		signed_resp_free(out);
 	free(tbs);
 	free(cert);
+	return rc;
+}
+
+/* The responder certificate SERIAL: the current one, one of earlier
+ * starts kept in O, else from the store (then kept). Called with o->mu
+ * held; *DER points into O, valid while it is. */
+static int
+responder_cert(struct ca *ca, struct ca_ocsp_state *o, const char *serial,
+	       const unsigned char **der, size_t *len, struct mica_err *err)
+{
+	struct known_cert *k;
+	unsigned char *d = NULL;
+	size_t n = 0, i;
+
+	if (o->cert != NULL && strcmp(o->cert_serial, serial) == 0) {
+		*der = o->cert;
+		*len = o->cert_len;
+		return 0;
+	}
+	for (i = 0; i < KNOWN_MAX; i++)
+		if (o->known[i].der != NULL &&
+		    strcmp(o->known[i].serial, serial) == 0) {
+			*der = o->known[i].der;
+			*len = o->known[i].len;
+			return 0;
+		}
+	if (db_ocsp_responder_get(ca->db, serial, &d, &n, err) != 0)
+		return -1;
+	k = &o->known[o->known_next];
+	o->known_next = (o->known_next + 1) % KNOWN_MAX;
+	free(k->der);
+	snprintf(k->serial, sizeof(k->serial), "%s", serial);
+	k->der = d;
+	k->len = n;
+	*der = d;
+	*len = n;
+	return 0;
+}
+
+int
+ca_ocsp_stored_response(struct ca *ca, const unsigned char *der,
+			size_t der_len, const char *responder,
+			unsigned char **out, size_t *out_len,
+			struct mica_err *err)
+{
+	struct ca_ocsp_state *o;
+	const unsigned char *cert;
+	size_t cert_len;
+	int rc;
+
+	*out = NULL;
+	*out_len = 0;
+	if (responder == NULL || responder[0] == '\0') {
+		/* A row from before schema 009: the whole response. */
+		if ((*out = malloc(der_len)) == NULL)
+			return mica_err_set(err, MICA_E_INTERNAL,
+					    "out_of_memory", "out of memory");
+		memcpy(*out, der, der_len);
+		*out_len = der_len;
+		return 0;
+	}
+	if ((o = state(ca, err)) == NULL)
+		return -1;
+	pthread_mutex_lock(&o->mu);
+	rc = responder_cert(ca, o, responder, &cert, &cert_len, err);
+	if (rc == 0)
+		rc = ca_ocsp_resp_wrap(der, der_len, cert, cert_len, out,
+				       out_len, err);
+	pthread_mutex_unlock(&o->mu);
 	return rc;
 }
 
@@ -288,18 +441,19 @@ fill_single(struct ca_ocsp_single *sr, const struct db_cert_state *s,
 struct put_tx {
 	const char *serial;
 	const struct db_cert_state *s;
-	const unsigned char *der;
-	size_t der_len;
+	const struct signed_resp *r;
 	int64_t this_update, next_update;
 };
 
+/* Store the response without the responder certificate (schema/009). */
 static int
 put_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct put_tx *x = arg;
 
-	return db_ocsp_put(db, x->serial, x->s, x->der, x->der_len,
-			   x->this_update, x->next_update, NULL, err);
+	return db_ocsp_put(db, x->serial, x->s, x->r->basic, x->r->basic_len,
+			   x->r->responder, x->this_update, x->next_update,
+			   NULL, err);
 }
 
 /* Sign the response for one certificate in state S, with the SHA-1
@@ -308,10 +462,11 @@ static int
 presign_one(struct ca *ca, struct ca_ocsp_state *o, const char *hex,
 	    const struct db_cert_state *s, int64_t now, struct mica_err *err)
 {
-	unsigned char serial[20], certid[CA_OCSP_CERTID_MAX], *der = NULL;
-	size_t n = strlen(hex) / 2, certid_len = 0, der_len = 0;
+	unsigned char serial[20], certid[CA_OCSP_CERTID_MAX];
+	size_t n = strlen(hex) / 2, certid_len = 0;
 	struct ca_ocsp_single sr;
 	struct ca_ocsp_tbs rd;
+	struct signed_resp r;
 	struct put_tx x;
 	int rc = -1;
 
@@ -327,20 +482,131 @@ presign_one(struct ca *ca, struct ca_ocsp_state *o, const char *hex,
 	rd.produced_at = now;
 	rd.singles = &sr;
 	rd.nsingles = 1;
-	if (sign_response(ca, o, now, &rd, &der, &der_len, err) != 0)
-		goto out;
+	if (sign_response(ca, o, now, &rd, &r, err) != 0)
+		return -1;
 	x.serial = hex;
 	x.s = s;
-	x.der = der;
-	x.der_len = der_len;
+	x.r = &r;
 	x.this_update = sr.this_update;
 	x.next_update = sr.next_update;
 	if (ca_tx(ca, CA_TX_OWN, put_body, &x, err) != 0)
 		goto out;
 	rc = 0;
 out:
-	free(der);
+	signed_resp_free(&r);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Serials never issued                                                */
+/* ------------------------------------------------------------------ */
+
+/* The kept answer for CERTID, fresh at NOW: a copy into *OUT. 1 found,
+ * 0 not, -1 out of memory. */
+static int
+unknown_get(struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
+	    int64_t now, struct ca_ocsp_answer *out)
+{
+	struct unknown_answer *u;
+	int found = 0;
+
+	pthread_mutex_lock(&o->umu);
+	for (size_t i = 0; o->unk != NULL && i < UNKNOWN_MAX; i++) {
+		u = &o->unk[i];
+		if (u->der == NULL || u->certid_len != id->raw_len ||
+		    memcmp(u->certid, id->raw, id->raw_len) != 0)
+			continue;
+		if (u->next_update - now < SERVE_LEFT)
+			break;   /* stale: signed again, then replaced */
+		if ((out->der = malloc(u->der_len)) == NULL) {
+			found = -1;
+			break;
+		}
+		memcpy(out->der, u->der, u->der_len);
+		out->der_len = u->der_len;
+		out->this_update = u->this_update;
+		out->next_update = u->next_update;
+		out->max_age = u->next_update - now;
+		out->cached = 1;
+		u->used = ++o->unk_tick;
+		found = 1;
+		break;
+	}
+	pthread_mutex_unlock(&o->umu);
+	return found;
+}
+
+/* Keep DER as the answer for CERTID, in the slot of the same CertID, a
+ * free one, or the least recently used. Out of memory: not kept. */
+static void
+unknown_put(struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
+	    const unsigned char *der, size_t der_len, int64_t this_update,
+	    int64_t next_update)
+{
+	struct unknown_answer *u = NULL;
+	unsigned char *copy;
+	size_t i;
+
+	if (id->raw_len > CA_OCSP_CERTID_MAX ||
+	    (copy = malloc(der_len)) == NULL)
+		return;
+	memcpy(copy, der, der_len);
+	pthread_mutex_lock(&o->umu);
+	if (o->unk == NULL)
+		o->unk = calloc(UNKNOWN_MAX, sizeof(*o->unk));
+	for (i = 0; o->unk != NULL && i < UNKNOWN_MAX; i++) {
+		struct unknown_answer *c = &o->unk[i];
+
+		if (c->der != NULL && c->certid_len == id->raw_len &&
+		    memcmp(c->certid, id->raw, id->raw_len) == 0) {
+			u = c;
+			break;
+		}
+		if (u == NULL || (u->der != NULL &&
+				  (c->der == NULL || c->used < u->used)))
+			u = c;
+	}
+	if (u == NULL) {
+		pthread_mutex_unlock(&o->umu);
+		free(copy);
+		return;
+	}
+	free(u->der);
+	memcpy(u->certid, id->raw, id->raw_len);
+	u->certid_len = id->raw_len;
+	u->der = copy;
+	u->der_len = der_len;
+	u->this_update = this_update;
+	u->next_update = next_update;
+	u->used = ++o->unk_tick;
+	pthread_mutex_unlock(&o->umu);
+}
+
+/* May one more answer about a serial never issued be signed now? A token
+ * bucket: UNKNOWN_BURST at once, UNKNOWN_RATE a second after that. */
+static int
+unknown_ration(struct ca_ocsp_state *o)
+{
+	struct timespec ts;
+	int64_t ms;
+	int ok = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	pthread_mutex_lock(&o->umu);
+	if (o->ration_ms == 0)
+		o->ration = UNKNOWN_BURST;
+	else if (!MICA_FAULT("ocsp_ration_refill"))   /* a test: no refill */
+		o->ration += (double)(ms - o->ration_ms) * UNKNOWN_RATE / 1000.0;
+	if (o->ration > UNKNOWN_BURST)
+		o->ration = UNKNOWN_BURST;
+	o->ration_ms = ms;
+	if (o->ration >= 1.0) {
+		o->ration -= 1.0;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&o->umu);
+	return ok;
 }
 
 void
@@ -376,10 +642,11 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	struct db_cert_state st[CA_OCSP_IDS_MAX];
 	struct ca_ocsp_tbs rd;
 	struct db_ocsp_response stored;
+	struct signed_resp sresp;
 	struct mica_err e;
 	char hex[CA_OCSP_IDS_MAX][2 * 20 + 1];
 	int64_t now = ca_now();
-	size_t i;
+	size_t i, never = 0;
 
 	memset(out, 0, sizeof(*out));
 	mica_err_clear(&e);
@@ -405,12 +672,18 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	 * answered with the response signed ahead of time. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    db_ocsp_get(ca->db, hex[0], now + SERVE_LEFT, &stored, &e) == 0) {
-		out->der = stored.der;
-		out->der_len = stored.der_len;
+		int rc = ca_ocsp_stored_response(ca, stored.der,
+						 stored.der_len,
+						 stored.responder, &out->der,
+						 &out->der_len, &e);
+
 		out->this_update = stored.this_update;
 		out->next_update = stored.next_update;
 		out->max_age = stored.next_update - now;
 		out->presigned = 1;
+		db_ocsp_response_free(&stored);
+		if (rc != 0)
+			goto later;
 		return 0;
 	}
 
@@ -419,6 +692,8 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 			goto later;
 		fill_single(&sr[i], &st[i], r.ids[i].raw, r.ids[i].raw_len,
 			    now);
+		if (st[i].status < 0)
+			never++;
 	}
 	memset(&rd, 0, sizeof(rd));
 	memcpy(rd.key_hash, o->key_hash, 20);
@@ -427,22 +702,46 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	rd.nsingles = r.nids;
 	rd.nonce = r.nonce;
 	rd.nonce_len = r.nonce_len;
-	if (sign_response(ca, o, now, &rd, &out->der, &out->der_len, &e) != 0)
+	/* A serial never issued: the kept answer, else a rationed
+	 * signature, kept for everyone (no nonce: it is not this
+	 * client's). */
+	if (never > 0 && r.nids == 1) {
+		int k = unknown_get(o, &r.ids[0], now, out);
+
+		if (k < 0)
+			goto internal;
+		if (k > 0)
+			return 0;
+		sr[0].next_update = now + UNKNOWN_PERIOD;
+		rd.nonce = NULL;
+		rd.nonce_len = 0;
+	}
+	if (never > 0 && !unknown_ration(o))
+		return answer_error(out, CA_OCSP_TRY_LATER, err);
+	if (sign_response(ca, o, now, &rd, &sresp, &e) != 0)
 		goto later;
+	out->der = sresp.der;
+	out->der_len = sresp.der_len;
+	sresp.der = NULL;
+	out->signed_now = 1;
 	out->this_update = now;
-	out->next_update = now + CA_OCSP_PERIOD;
+	out->next_update = sr[0].next_update;
 	/* A response with a nonce is for one client only (RFC 5019 6.2). */
-	out->max_age = r.nonce == NULL ? CA_OCSP_PERIOD : 0;
+	out->max_age = rd.nonce == NULL ? out->next_update - now : 0;
+	if (never > 0 && r.nids == 1)
+		unknown_put(o, &r.ids[0], out->der, out->der_len,
+			    out->this_update, out->next_update);
 	/* Keep what the background refresh would have made. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    st[0].status >= DB_CERT_VALID) {
-		struct put_tx x = { hex[0], &st[0], out->der, out->der_len,
+		struct put_tx x = { hex[0], &st[0], &sresp,
 				    out->this_update, out->next_update };
 
 		if (ca_tx(ca, 0, put_body, &x, &e) != 0)
 			mica_log(MICA_LOG_WARN, "ocsp: could not store a "
 				 "response: %s", e.msg);
 	}
+	signed_resp_free(&sresp);
 	return 0;
 later:
 	/* The signers restarting, the store busy: RFC 6960 tryLater. */

@@ -167,15 +167,25 @@ int ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
 		      const unsigned char *tbs, size_t tbs_len,
 		      struct mica_err *err);
 
+/* The BasicOCSPResponse { TBS, ALG, SIG } without its optional certs
+ * field: what the store keeps of a pre-signed response (the responder
+ * certificate, the same in every response, is added when one is served,
+ * by ca_ocsp_resp_wrap). *OUT heap. */
+int ca_ocsp_basic_encode(const unsigned char *tbs, size_t tbs_len,
+			 const unsigned char *alg, size_t alg_len,
+			 const unsigned char *sig, size_t sig_len,
+			 unsigned char **out, size_t *out_len,
+			 struct mica_err *err);
+
 /* The successful OCSPResponse: responseBytes of type id-pkix-ocsp-basic
- * around BasicOCSPResponse { TBS, ALG, SIG, certs [0] { CERT } }. *OUT
- * heap. */
-int ca_ocsp_resp_encode(const unsigned char *tbs, size_t tbs_len,
-			const unsigned char *alg, size_t alg_len,
-			const unsigned char *sig, size_t sig_len,
-			const unsigned char *cert, size_t cert_len,
-			unsigned char **out, size_t *out_len,
-			struct mica_err *err);
+ * around the BasicOCSPResponse BASIC (as ca_ocsp_basic_encode wrote it:
+ * no certs) with certs [0] { CERT } added. BASIC is re-read strictly
+ * (SEQUENCE of SEQUENCE, SEQUENCE, BIT STRING, nothing else; else -1
+ * with MICA_E_INTERNAL "bad_record"). *OUT heap. */
+int ca_ocsp_resp_wrap(const unsigned char *basic, size_t basic_len,
+		      const unsigned char *cert, size_t cert_len,
+		      unsigned char **out, size_t *out_len,
+		      struct mica_err *err);
 
 /* An unsuccessful OCSPResponse (STATUS not CA_OCSP_SUCCESSFUL): exactly 5
  * octets, SEQUENCE { ENUMERATED STATUS }, into OUT. */

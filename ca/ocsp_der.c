@@ -524,30 +524,84 @@ ca_ocsp_tbs_encode(const struct ca_ocsp_tbs *t, unsigned char **out,
 }
 
 int
-ca_ocsp_resp_encode(const unsigned char *tbs, size_t tbs_len,
-		    const unsigned char *alg, size_t alg_len,
-		    const unsigned char *sig, size_t sig_len,
-		    const unsigned char *cert, size_t cert_len,
-		    unsigned char **out, size_t *out_len, struct mica_err *err)
+ca_ocsp_basic_encode(const unsigned char *tbs, size_t tbs_len,
+		     const unsigned char *alg, size_t alg_len,
+		     const unsigned char *sig, size_t sig_len,
+		     unsigned char **out, size_t *out_len, struct mica_err *err)
 {
 	struct ca_der_w w;
 	unsigned char *buf = NULL;
-	size_t basic, certs, rb, total;
+	size_t basic, total;
 
 	*out = NULL;
 	*out_len = 0;
-	if (tbs == NULL || alg == NULL || sig == NULL || cert == NULL ||
-	    tbs_len > CA_OCSP_TBS_MAX || alg_len > 256 || sig_len > 4096 ||
-	    cert_len > 65536)
+	if (tbs == NULL || alg == NULL || sig == NULL ||
+	    tbs_len > CA_OCSP_TBS_MAX || alg_len > 256 || sig_len > 4096)
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
 				    "bad OCSP response parts");
 	/* BasicOCSPResponse ::= SEQUENCE { tbsResponseData,
 	 * signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT
-	 * SEQUENCE OF Certificate } (RFC 6960 4.2.1) */
-	certs = tlv(tlv(cert_len));
-	basic = tbs_len + alg_len + tlv(sig_len + 1) + certs;
+	 * SEQUENCE OF Certificate OPTIONAL } (RFC 6960 4.2.1): here
+	 * without certs. */
+	basic = tbs_len + alg_len + tlv(sig_len + 1);
+	total = tlv(basic);
+	if ((buf = malloc(total)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	ca_der_w_init(&w, buf, total);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, basic);
+	ca_der_w_raw(&w, tbs, tbs_len);
+	ca_der_w_raw(&w, alg, alg_len);
+	ca_der_w_hdr(&w, CA_DER_BIT_STRING, sig_len + 1);
+	ca_der_w_byte(&w, 0);
+	ca_der_w_raw(&w, sig, sig_len);
+	if (ca_der_w_done(&w, err) != 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*out_len = total;
+	return 0;
+}
+
+int
+ca_ocsp_resp_wrap(const unsigned char *basic, size_t basic_len,
+		  const unsigned char *cert, size_t cert_len,
+		  unsigned char **out, size_t *out_len, struct mica_err *err)
+{
+	struct ca_der_w w;
+	struct ca_der_cur top, b;
+	struct mica_err derr;
+	const unsigned char *parts, *e;
+	unsigned char *buf = NULL;
+	size_t parts_len, e_len, body, rb, total;
+
+	*out = NULL;
+	*out_len = 0;
+	if (basic == NULL || cert == NULL || cert_len == 0 ||
+	    cert_len > 65536 || basic_len > CA_OCSP_TBS_MAX + 8192)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "bad OCSP response parts");
+	/* What ca_ocsp_basic_encode wrote: SEQUENCE { ResponseData,
+	 * AlgorithmIdentifier, BIT STRING } and no certs. The three are
+	 * copied as they are; only the lengths around them change. */
+	ca_der_init(&top, basic, basic_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &b, &derr) < 0 ||
+	    !ca_der_empty(&top))
+		goto bad;
+	parts = b.p;
+	if (ca_der_get_elem(&b, CA_DER_SEQUENCE, &e, &e_len, &derr) < 0 ||
+	    ca_der_get_elem(&b, CA_DER_SEQUENCE, &e, &e_len, &derr) < 0 ||
+	    ca_der_get_elem(&b, CA_DER_BIT_STRING, &e, &e_len, &derr) < 0 ||
+	    !ca_der_empty(&b))
+		goto bad;
+	parts_len = (size_t)(b.p - parts);
+	/* certs [0] EXPLICIT SEQUENCE OF Certificate: the one responder
+	 * certificate (RFC 6960 4.2.2.2), so that clients can check the
+	 * delegation. */
+	body = parts_len + tlv(tlv(cert_len));
 	/* ResponseBytes ::= SEQUENCE { responseType, response OCTET STRING } */
-	rb = tlv(sizeof(OID_BASIC)) + tlv(tlv(basic));
+	rb = tlv(sizeof(OID_BASIC)) + tlv(tlv(body));
 	/* OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED,
 	 * responseBytes [0] EXPLICIT ResponseBytes } */
 	total = tlv(3 + tlv(tlv(rb)));
@@ -562,13 +616,9 @@ ca_ocsp_resp_encode(const unsigned char *tbs, size_t tbs_len,
 	ca_der_w_hdr(&w, CA_DER_SEQUENCE, rb);
 	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_BASIC));
 	ca_der_w_raw(&w, OID_BASIC, sizeof(OID_BASIC));
-	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, tlv(basic));
-	ca_der_w_hdr(&w, CA_DER_SEQUENCE, basic);
-	ca_der_w_raw(&w, tbs, tbs_len);
-	ca_der_w_raw(&w, alg, alg_len);
-	ca_der_w_hdr(&w, CA_DER_BIT_STRING, sig_len + 1);
-	ca_der_w_byte(&w, 0);
-	ca_der_w_raw(&w, sig, sig_len);
+	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, tlv(body));
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, body);
+	ca_der_w_raw(&w, parts, parts_len);
 	ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), tlv(cert_len));
 	ca_der_w_hdr(&w, CA_DER_SEQUENCE, cert_len);
 	ca_der_w_raw(&w, cert, cert_len);
@@ -579,6 +629,9 @@ ca_ocsp_resp_encode(const unsigned char *tbs, size_t tbs_len,
 	*out = buf;
 	*out_len = total;
 	return 0;
+bad:
+	return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+			    "a stored OCSP response is malformed");
 }
 
 void

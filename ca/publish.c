@@ -190,17 +190,32 @@ fail:
 	return -1;
 }
 
+/* Collapse every run of '/' in S into one, in place. */
+static void
+merge_slashes(char *s)
+{
+	char *r = s, *w = s;
+
+	for (; *r != '\0'; r++)
+		if (*r != '/' || w == s || w[-1] != '/')
+			*w++ = *r;
+	*w = '\0';
+}
+
 static int
 ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
-	 size_t der_len, int64_t this_update)
+	 size_t der_len, const char *responder, int64_t this_update)
 {
 	struct walk *w = ctx;
+	unsigned char *resp = NULL;
+	size_t resp_len = 0;
+	int rc = -1;
 	unsigned char mag[20], certid[CA_OCSP_CERTID_MAX], req[256];
 	unsigned char b64[512];
 	size_t n = strlen(serial) / 2, cid_len, req_len, b64_len;
 	const char *leaf;
 	struct stat sb;
-	int pfd;
+	int pfd = -1;
 
 	if (n == 0 || n > sizeof(mag) || mica_hex_decode(serial, mag, n) != 0) {
 		mica_err_set(w->err, MICA_E_INTERNAL, "bad_record",
@@ -218,13 +233,19 @@ ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
 			     "base64 failed");
 		return -1;
 	}
+	b64[b64_len] = '\0';
 	/* A name ending in '/' cannot be a file: that rare request is left
 	 * to the daemon (the web server's fallback). */
 	if (b64_len == 0 || b64[b64_len - 1] == '/') {
 		w->st->ocsp_skipped++;
 		return 0;
 	}
-	b64[b64_len] = '\0';
+	/* Nor can a directory have an empty name: "//" is written as "/",
+	 * where web servers look for it (nginx merges slashes in the path,
+	 * %2F%2F too, before it maps it to a file). Two requests of this CA
+	 * would need four more such runs in one than in the other to share
+	 * a name. */
+	merge_slashes((char *)b64);
 	if (der == NULL || not_after <= w->now) {
 		/* Dropped (revoked, not re-signed yet) or expired: nothing
 		 * may be served from here. */
@@ -242,27 +263,33 @@ ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
 			close(pfd);
 		return 0;
 	}
+	/* The whole response, with the responder certificate the store
+	 * keeps apart (schema/009). */
+	if (ca_ocsp_stored_response(w->ca, der, der_len, responder, &resp,
+				    &resp_len, w->err) != 0)
+		return -1;
 	if ((pfd = open_parent(w->dfd, (char *)b64, &leaf, 1)) < 0) {
 		io_fail(w->err, "create the directories of", "an OCSP response");
-		return -1;
+		goto out;
 	}
 	/* Its thisUpdate as the file's time: the same response is not
 	 * written again. */
 	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(sb.st_mode) && (size_t)sb.st_size == der_len &&
+	    S_ISREG(sb.st_mode) && (size_t)sb.st_size == resp_len &&
 	    (int64_t)sb.st_mtime == this_update) {
 		w->st->ocsp_kept++;
-	} else if (put_file(pfd, leaf, der, der_len, this_update,
+	} else if (put_file(pfd, leaf, resp, resp_len, this_update,
 			    w->err) != 0) {
-		if (pfd != w->dfd)
-			close(pfd);
-		return -1;
+		goto out;
 	} else {
 		w->st->ocsp_written++;
 	}
-	if (pfd != w->dfd)
+	rc = 0;
+out:
+	if (pfd >= 0 && pfd != w->dfd)
 		close(pfd);
-	return 0;
+	free(resp);
+	return rc;
 }
 
 int

@@ -683,7 +683,11 @@ int db_cert_state_get(struct db *db, const char *serial,
 		      struct db_cert_state *s, struct mica_err *err);
 
 struct db_ocsp_response {
-	unsigned char *der; size_t der_len;   /* the whole OCSPResponse */
+	unsigned char *der; size_t der_len;
+	/* "": DER is the whole OCSPResponse (a row stored before schema
+	 * 008). Else DER is the BasicOCSPResponse without its certs, to be
+	 * served with this responder certificate (db_ocsp_responder_get). */
+	char responder[DB_SERIAL_MAX];
 	int64_t this_update, next_update;
 };
 /* The pre-signed response of SERIAL whose nextUpdate is after
@@ -694,11 +698,14 @@ void db_ocsp_response_free(struct db_ocsp_response *r);
 /* Store (or replace) SERIAL's response, which states S, but only while
  * the certificate is still in state S: *STORED (may be NULL) 1 if it
  * was, 0 if the certificate changed meanwhile (nothing stored, no
- * error). Any later change of its state drops the row (a trigger). */
+ * error). Any later change of its state drops the row (a trigger).
+ * RESPONDER: the serial of the recorded responder certificate to serve
+ * DER (a BasicOCSPResponse without certs) with; NULL: DER is a whole
+ * OCSPResponse. */
 int db_ocsp_put(struct db *db, const char *serial,
 		const struct db_cert_state *s, const unsigned char *der,
-		size_t der_len, int64_t this_update, int64_t next_update,
-		int *stored, struct mica_err *err);
+		size_t der_len, const char *responder, int64_t this_update,
+		int64_t next_update, int *stored, struct mica_err *err);
 /* Up to MAX certificates of key KEY_IDX, valid or revoked and not
  * expired at NOW, with no response or one whose nextUpdate is before
  * REFRESH_BEFORE: what the background refresh signs next. */
@@ -720,16 +727,22 @@ int db_ocsp_dirty_clear(struct db *db, struct mica_err *err);
 int db_ocsp_count(struct db *db, int64_t now, int64_t *count,
 		  struct mica_err *err);
 /* For a publication directory: CB(CTX, serial, not_after, der, der_len,
- * this_update) for every certificate of key KEY_IDX, valid or revoked,
- * that expires after EXPIRED_SINCE, with its pre-signed response when one
- * is fresh at NOW (else DER NULL). A non-zero CB stops the walk: -1, ERR
- * the callback's. */
+ * responder, this_update) for every certificate of key KEY_IDX, valid or
+ * revoked, that expires after EXPIRED_SINCE, with its pre-signed response
+ * when one is fresh at NOW (else DER NULL) and its responder as
+ * db_ocsp_response says (NULL: DER is whole). A non-zero CB stops the
+ * walk: -1, ERR the callback's. */
 typedef int (*db_ocsp_cb)(void *ctx, const char *serial, int64_t not_after,
 			  const void *der, size_t der_len,
-			  int64_t this_update);
+			  const char *responder, int64_t this_update);
 int db_ocsp_foreach(struct db *db, int key_idx, int64_t now,
 		    int64_t expired_since, db_ocsp_cb cb, void *ctx,
 		    struct mica_err *err);
+/* The DER of the recorded responder certificate SERIAL (heap);
+ * MICA_E_NOTFOUND if there is none. */
+int db_ocsp_responder_get(struct db *db, const char *serial,
+			  unsigned char **der, size_t *der_len,
+			  struct mica_err *err);
 /* Record a delegated OCSP responder certificate. */
 int db_ocsp_responder_add(struct db *db, const char *serial,
 			  const unsigned char *der, size_t der_len,

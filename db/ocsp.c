@@ -1,7 +1,8 @@
 /*
  * db/ocsp.c - the ocsp_response table (OCSP responses signed ahead of
  * time, one per certificate) and the ocsp_responder table (the delegated
- * responder certificates). See schema/007_ocsp.sql.
+ * responder certificates). See schema/007_ocsp.sql and
+ * schema/009_ocsp_compact.sql.
  */
 #include "db/db.h"
 #include "db/db_int.h"
@@ -19,7 +20,7 @@
 
 static const char *const ocsp_sql[S__COUNT] = {
 	[S_OCSP_GET] =
-	"SELECT der, this_update, next_update FROM ocsp_response "
+	"SELECT der, this_update, next_update, responder FROM ocsp_response "
 	"WHERE serial = ?1 AND next_update > ?2",
 	/* Stored only while the certificate still has the state the
 	 * response says: a revocation committed after the response was
@@ -27,8 +28,8 @@ static const char *const ocsp_sql[S__COUNT] = {
 	 * trigger). */
 	[S_OCSP_PUT] =
 	"INSERT OR REPLACE INTO ocsp_response (serial, status, revoked_at, "
-	"reason, this_update, next_update, der) "
-	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7 "
+	"reason, this_update, next_update, der, responder) "
+	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7, ?8 "
 	"FROM certificate WHERE serial = ?1 AND status = ?2 "
 	"AND revoked_at = ?3 AND reason = ?4",
 	/* Certificates of key ?1 that are still valid by date (?2 now) and
@@ -47,7 +48,7 @@ static const char *const ocsp_sql[S__COUNT] = {
 	/* What a publication directory must hold: every certificate of key
 	 * ?1 that expired after ?3, with its response if fresh at ?2. */
 	[S_OCSP_PUBLISH] =
-	"SELECT c.serial, c.not_after, o.der, o.this_update "
+	"SELECT c.serial, c.not_after, o.der, o.this_update, o.responder "
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
 	"ON o.serial = c.serial AND o.next_update > ?2 "
 	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?3",
@@ -57,6 +58,8 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"SELECT EXISTS (SELECT 1 FROM ocsp_dirty)",
 	[S_OCSP_DIRTY_CLEAR] =
 	"DELETE FROM ocsp_dirty",
+	[S_OCSP_RESPONDER_GET] =
+	"SELECT der FROM ocsp_responder WHERE serial = ?1",
 	[S_CERT_STATUS] =
 	"SELECT status, revoked_at, reason, key_idx FROM certificate "
 	"WHERE serial = ?1",
@@ -91,6 +94,11 @@ db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
 	}
 	out->this_update = sqlite3_column_int64(st, 1);
 	out->next_update = sqlite3_column_int64(st, 2);
+	if (db_col_fixed(st, 3, out->responder, sizeof(out->responder)) != 0 ||
+	    (out->responder[0] != '\0' && !db_serial_ok(out->responder))) {
+		db_bad_serial(err);
+		goto out;
+	}
 	rc = 0;
 out:
 	db_stmt_done(st);
@@ -110,8 +118,9 @@ db_ocsp_response_free(struct db_ocsp_response *r)
 
 int
 db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
-	    const unsigned char *der, size_t der_len, int64_t this_update,
-	    int64_t next_update, int *stored, struct mica_err *err)
+	    const unsigned char *der, size_t der_len, const char *responder,
+	    int64_t this_update, int64_t next_update, int *stored,
+	    struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK;
@@ -123,7 +132,8 @@ db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	if (db == NULL || s == NULL || der == NULL || der_len == 0 ||
 	    der_len > OCSP_DER_MAX || next_update <= this_update)
 		return db_bad_arg(err);
-	if (!db_serial_ok(serial))
+	if (!db_serial_ok(serial) ||
+	    (responder != NULL && !db_serial_ok(responder)))
 		return db_bad_serial(err);
 	if ((st = db_stmt(db, S_OCSP_PUT, ocsp_sql, err)) == NULL)
 		goto out;
@@ -134,6 +144,7 @@ db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	db_bind_i64(st, 5, this_update, &b);
 	db_bind_i64(st, 6, next_update, &b);
 	db_bind_blob(st, 7, der, der_len, &b);
+	db_bind_text(st, 8, responder, &b);   /* NULL: SQL NULL */
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
@@ -281,7 +292,7 @@ db_ocsp_foreach(struct db *db, int key_idx, int64_t now, int64_t expired_since,
 		db_ocsp_cb cb, void *ctx, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	const unsigned char *serial;
+	const unsigned char *serial, *responder;
 	int rc = -1, b = SQLITE_OK, r;
 
 	if (db == NULL || cb == NULL || key_idx < 0 || key_idx >= DB_KEYS_MAX)
@@ -302,8 +313,14 @@ db_ocsp_foreach(struct db *db, int key_idx, int64_t now, int64_t expired_since,
 			db_oom(err);
 			goto out;
 		}
+		responder = sqlite3_column_text(st, 4);
+		if (responder != NULL &&
+		    !db_serial_ok((const char *)responder)) {
+			db_bad_serial(err);
+			goto out;
+		}
 		if (cb(ctx, (const char *)serial, sqlite3_column_int64(st, 1),
-		       len > 0 ? der : NULL, len,
+		       len > 0 ? der : NULL, len, (const char *)responder,
 		       sqlite3_column_int64(st, 3)) != 0)
 			goto out;   /* stopped by the caller: err is its */
 	}
@@ -373,6 +390,44 @@ db_ocsp_dirty_clear(struct db *db, struct mica_err *err)
 		goto out;
 	if (db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_responder_get(struct db *db, const char *serial, unsigned char **der,
+		      size_t *der_len, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || der == NULL || der_len == NULL)
+		return db_bad_arg(err);
+	*der = NULL;
+	*der_len = 0;
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_OCSP_RESPONDER_GET, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+			     "no such OCSP responder certificate");
+		goto out;
+	}
+	if (db_col_blob(st, 0, der, der_len) != 0) {
+		db_oom(err);
+		goto out;
+	}
+	if (*der == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+			     "an OCSP responder certificate without DER");
+		goto out;
+	}
 	rc = 0;
 out:
 	db_stmt_done(st);

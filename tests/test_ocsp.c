@@ -9,6 +9,9 @@
  * responder certificate against the CA's key.
  */
 #include <CUnit/Basic.h>
+#include <mbedtls/base64.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <ftw.h>
 #include <limits.h>
@@ -29,6 +32,7 @@
 #include "ca/signcheck.h"
 #include "ca/x509.h"
 #include "util/err.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 #define PASSPHRASE "ocsp test passphrase: correct horse battery staple"
@@ -956,6 +960,272 @@ test_presigned_answers_and_their_invalidation(void)
 	CU_ASSERT_EQUAL(pending, 0);
 }
 
+/* Run SQL on the shared CA's store through a connection of its own;
+ * with a blob parameter ?1 when BLOB is set; the first column of the
+ * first row in *V when V is set. */
+static int
+store_sql(const char *sql, const void *blob, size_t blob_len, int64_t *v)
+{
+	char path[PATH_MAX + 16];
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	snprintf(path, sizeof(path), "%s/mica.db", g_cadir);
+	if (sqlite3_open(path, &h) != SQLITE_OK ||
+	    sqlite3_busy_timeout(h, 10000) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (blob != NULL &&
+	    sqlite3_bind_blob(st, 1, blob, (int)blob_len, SQLITE_TRANSIENT) !=
+	    SQLITE_OK)
+		goto out;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && v != NULL)
+		*v = sqlite3_column_int64(st, 0);
+	rc = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return rc;
+}
+
+static void
+test_store_keeps_responses_without_the_responder_certificate(void)
+{
+	static struct buf req;
+	static unsigned char whole[8192];
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct seen s;
+	struct mica_err err;
+	unsigned char serial[20], *out = NULL, bad[1024];
+	size_t serial_len, done = 0, whole_len, out_len = 0;
+	int64_t v = -1;
+	char hex[41], sql[256];
+
+	issuer_of_g_ca(&is);
+	issue_one(serial, &serial_len, hex);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	/* Stored: the BasicOCSPResponse alone (a P-256 response is under
+	 * 300 octets; with the certificate it was over 700), and the
+	 * responder certificate's serial, which is recorded. */
+	snprintf(sql, sizeof(sql), "SELECT length(der) FROM ocsp_response "
+		 "WHERE serial = '%s' AND responder IN (SELECT serial FROM "
+		 "ocsp_responder)", hex);
+	CU_ASSERT_EQUAL(store_sql(sql, NULL, 0, &v), 0);
+	CU_ASSERT(v > 100 && v < 400);
+
+	/* Served whole: the certificate is back, the signature verifies
+	 * (ask checks both). */
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT(s.cert_len > 0);
+	CU_ASSERT((int64_t)a.der_len > v + (int64_t)s.cert_len);
+	CU_ASSERT_FATAL(a.der_len <= sizeof(whole));
+	memcpy(whole, a.der, a.der_len);
+	whole_len = a.der_len;
+	ca_ocsp_answer_free(&a);
+
+	/* A row stored before schema 009 (the whole response, no
+	 * responder) is served as it is. */
+	snprintf(sql, sizeof(sql), "UPDATE ocsp_response SET der = ?1, "
+		 "responder = NULL WHERE serial = '%s'", hex);
+	CU_ASSERT_EQUAL(store_sql(sql, whole, whole_len, NULL), 0);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT(a.der_len == whole_len &&
+		  memcmp(a.der, whole, whole_len) == 0);
+	ca_ocsp_answer_free(&a);
+
+	/* The wrapper re-reads what it is given: a whole OCSPResponse, or
+	 * octets that are no BasicOCSPResponse, are refused. */
+	CU_ASSERT_EQUAL(ca_ocsp_resp_wrap(whole, whole_len, whole, 10, &out,
+					  &out_len, &err), -1);
+	CU_ASSERT(out == NULL);
+	memset(bad, 0, sizeof(bad));
+	CU_ASSERT_EQUAL(ca_ocsp_resp_wrap(bad, 300, whole, 10, &out, &out_len,
+					  &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_record");
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_unknown_answers_are_kept_and_rationed(void)
+{
+	static struct buf req;
+	static unsigned char first[8192];
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct seen s;
+	unsigned char never[] = { 0x7e, 0x01, 0x02, 0x03 }, flood[4];
+	size_t first_len, n = 400, signed_n = 0, later = 0, i;
+	double t0, el;
+
+	issuer_of_g_ca(&is);
+	/* Asked once (with a nonce): signed, unknown, without the nonce (an
+	 * answer kept for everyone). */
+	ca_request(&is, CA_OCSP_SHA1, never, sizeof(never), 1, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	CU_ASSERT_EQUAL(a.signed_now, 1);
+	CU_ASSERT(!s.has_nonce);
+	CU_ASSERT(a.max_age > 0);
+	CU_ASSERT_FATAL(a.der_len <= sizeof(first));
+	memcpy(first, a.der, a.der_len);
+	first_len = a.der_len;
+	ca_ocsp_answer_free(&a);
+	/* Asked again: the same answer, not signed again. */
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	CU_ASSERT_EQUAL(a.signed_now, 0);
+	CU_ASSERT_EQUAL(a.cached, 1);
+	CU_ASSERT(a.der_len == first_len &&
+		  memcmp(a.der, first, first_len) == 0);
+	ca_ocsp_answer_free(&a);
+
+	/* A flood of serials never issued, each new: far fewer signatures
+	 * than requests (the ration), the rest tryLater, unsigned. With the
+	 * fault hook the ration's clock stands still, so that a machine
+	 * signing slower than the ration refills (32 a second) still sees
+	 * it run out. */
+#ifdef MICA_FAULT_INJECTION
+	setenv("MICA_FAULT", "ocsp_ration_refill:0", 1);
+	mica_fault_reset();
+#endif
+	t0 = mono_s();
+	for (i = 0; i < n; i++) {
+		flood[0] = 0x7f;
+		flood[1] = (unsigned char)(i >> 8);
+		flood[2] = (unsigned char)i;
+		flood[3] = 0x55;
+		ca_request(&is, CA_OCSP_SHA1, flood, sizeof(flood), 0, &req);
+		ask(&req, &a, &s);
+		if (a.signed_now) {
+			signed_n++;
+			CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+		} else {
+			CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_TRY_LATER);
+			CU_ASSERT_EQUAL(a.der_len, CA_OCSP_ERROR_LEN);
+			later++;
+		}
+		ca_ocsp_answer_free(&a);
+	}
+	el = mono_s() - t0;
+#ifdef MICA_FAULT_INJECTION
+	setenv("MICA_FAULT", "", 1);
+	mica_fault_reset();
+	/* No refill: at most the burst (ca/ocsp.c's 64). */
+	CU_ASSERT(signed_n <= 64);
+	CU_ASSERT(signed_n < n);
+	CU_ASSERT(later > 0);
+#endif
+	/* 64 at once, 32 a second after that (ca/ocsp.c). */
+	CU_ASSERT((double)signed_n <= 64 + 32 * (el + 1));
+	/* The first of them, asked again: kept, not signed again. */
+	flood[1] = 0;
+	flood[2] = 0;
+	ca_request(&is, CA_OCSP_SHA1, flood, sizeof(flood), 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.cached, 1);
+	CU_ASSERT_EQUAL(a.signed_now, 0);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	ca_ocsp_answer_free(&a);
+
+	/* A kept "unknown" never hides a certificate: the store is asked
+	 * first (a row made by hand for that serial: now it is good). */
+	CU_ASSERT_EQUAL_FATAL(store_sql("INSERT INTO certificate (serial, "
+		"profile, not_before, not_after, der, spki_sha256, status, "
+		"created_at) VALUES ('7e010203', 'server', 0, 4102444800, "
+		"x'3000', randomblob(32), 1, 0)", NULL, 0, NULL), 0);
+	ca_request(&is, CA_OCSP_SHA1, never, sizeof(never), 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	CU_ASSERT_EQUAL(a.cached, 0);
+	ca_ocsp_answer_free(&a);
+}
+
+/* The base64 of the RFC 5019 request for SERIAL (hex) of the shared CA:
+ * the name of its published file. */
+static void
+request_b64(const struct ca_ocsp_issuer *is, const char *hex, char *out,
+	    size_t size)
+{
+	unsigned char mag[20], cid[CA_OCSP_CERTID_MAX], req[256];
+	size_t n = strlen(hex) / 2, cid_len = 0, req_len = 0, olen = 0;
+	struct mica_err err;
+
+	for (size_t i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", &mag[i]);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, is, mag, n,
+		cid, &cid_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_encode(cid, cid_len, req,
+		sizeof(req), &req_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(mbedtls_base64_encode((unsigned char *)out, size,
+		&olen, req, req_len), 0);
+}
+
+static void
+test_publish_writes_names_with_an_empty_directory_merged(void)
+{
+	struct ca_ocsp_issuer is;
+	struct ca_publish_stats st;
+	struct mica_err err;
+	struct stat sb;
+	char b64[512], odd[41] = "", sql[512], merged[512];
+	char dir[PATH_MAX], path[PATH_MAX + 600];
+	size_t done = 0, len, k = 0;
+
+	issuer_of_g_ca(&is);
+	/* A serial whose request's base64 has "//" (about one in two
+	 * hundred; for some CAs every one, when the issuer's hashes have
+	 * it). */
+	for (unsigned i = 1; i < 100000 && odd[0] == '\0'; i++) {
+		char hex[41];
+
+		/* Serials spread over 32 bits (Knuth's multiplicative hash),
+		 * so that every base64 position sees every value. */
+		snprintf(hex, sizeof(hex), "5c%08x",
+			 (unsigned)(i * 2654435761u));
+		request_b64(&is, hex, b64, sizeof(b64));
+		len = strlen(b64);
+		if (strstr(b64, "//") != NULL && len > 0 && b64[len - 1] != '/')
+			snprintf(odd, sizeof(odd), "%s", hex);
+	}
+	CU_ASSERT_FATAL(odd[0] != '\0');
+	snprintf(sql, sizeof(sql), "INSERT INTO certificate (serial, profile, "
+		 "not_before, not_after, der, spki_sha256, status, created_at) "
+		 "VALUES ('%s', 'server', 0, 4102444800, x'3000', "
+		 "randomblob(32), 1, 0)", odd);
+	CU_ASSERT_EQUAL_FATAL(store_sql(sql, NULL, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+
+	snprintf(dir, sizeof(dir), "%s/pub", g_tmp);
+	CU_ASSERT_EQUAL(ca_publish(g_ca, dir, &st, &err), 0);
+	/* Written whole, under the name with "//" merged into "/": where a
+	 * web server that merges slashes looks for it. */
+	request_b64(&is, odd, b64, sizeof(b64));
+	for (size_t i = 0; b64[i] != '\0'; i++)
+		if (b64[i] != '/' || k == 0 || merged[k - 1] != '/')
+			merged[k++] = b64[i];
+	merged[k] = '\0';
+	snprintf(path, sizeof(path), "%s/ocsp/%s", dir, merged);
+	CU_ASSERT_EQUAL(stat(path, &sb), 0);
+	CU_ASSERT(sb.st_size > 500);
+}
+
 /* ------------------------------------------------------------------ */
 
 static int
@@ -1038,6 +1308,12 @@ main(void)
 		  test_responder_refuses_other_issuers_and_garbage },
 		{ "pre-signed answers are served, dropped and marked by a revocation, and re-made",
 		  test_presigned_answers_and_their_invalidation },
+		{ "the store keeps a response without the responder certificate, served whole; a whole row from before is served as it is",
+		  test_store_keeps_responses_without_the_responder_certificate },
+		{ "an unknown answer is signed once and kept; a flood of serials never issued gets a ration of signatures, then tryLater; the store still comes first",
+		  test_unknown_answers_are_kept_and_rationed },
+		{ "publication writes a request whose base64 has '//' under the name with the slashes merged",
+		  test_publish_writes_names_with_an_empty_directory_merged },
 	};
 	CU_pSuite s;
 	unsigned failed;

@@ -9,7 +9,8 @@
  * the caller fails as if that step had failed. n = 0 means every call.
  * Points used by mica: "db_write" (any store write), "db_commit", "sign",
  * "lint" (make the linter see a broken TBS), "db_sync" (the group-commit
- * WAL sync, db/writer.c).
+ * WAL sync, db/writer.c), "ocsp_ration_refill" (the ration of "unknown"
+ * OCSP signatures is not refilled: its clock stands still, ca/ocsp.c).
  */
 #ifndef MICA_UTIL_FAULT_H
 #define MICA_UTIL_FAULT_H

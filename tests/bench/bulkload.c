@@ -3,7 +3,7 @@
  * (bench only: the CRL benchmark needs 10k..1M of them, which mica itself
  * would take hours to issue and revoke one by one).
  *
- * Usage: bulkload [-s SEED] [-o SERIALS.tsv] DB N
+ * Usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] DB N
  *
  * DB must be a store made by 'mica init' (schema/001_init.sql applied) and
  * not in use. In one transaction it inserts N certificate rows in the
@@ -23,8 +23,15 @@
  *                generation reads only the certificate_revoked covering
  *                index, never the DER. spki_sha256 is random.
  *
+ * With -g PCT, PCT percent of the rows (chosen at random) are valid
+ * instead (status 1, no revocation): the OCSP benchmark pre-signs a mix
+ * of good and revoked responses. The schema wants a DER for a valid row;
+ * it gets a placeholder (an empty SEQUENCE, 30 00): the responder and the
+ * publication read the serial and the state, never the certificate.
+ *
  * With -o, one line per certificate is written to SERIALS.tsv:
  *   serial_hex TAB revoked_at TAB reason TAB not_after
+ * (revoked_at 0 and reason -1 for a valid row)
  * so that the same revocations can be fed to openssl ca and cfssl gencrl.
  * With -s the content is reproducible (a seeded generator, not a CSPRNG:
  * these serials protect nothing).
@@ -114,7 +121,8 @@ exec(sqlite3 *db, const char *sql)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bulkload [-s SEED] [-o SERIALS.tsv] DB N\n");
+	fprintf(stderr, "usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] "
+		"DB N\n");
 	exit(2);
 }
 
@@ -129,15 +137,21 @@ main(int argc, char **argv)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *ins = NULL, *name = NULL, *chk = NULL;
 	FILE *out = NULL;
-	int have_seed = 0, c, rc = 1;
+	static const unsigned char placeholder[2] = { 0x30, 0x00 };
+	int have_seed = 0, c, rc = 1, good_pct = 0;
 	uint64_t seed = 0;
 	long n, i;
 	int64_t now = (int64_t)time(NULL);
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "s:o:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:g:o:h")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); have_seed = 1; break;
+		case 'g':
+			good_pct = atoi(optarg);
+			if (good_pct < 0 || good_pct > 100)
+				usage();
+			break;
 		case 'o': out_path = optarg; break;
 		default: usage();
 		}
@@ -203,7 +217,7 @@ main(int argc, char **argv)
 		"INSERT INTO certificate (serial, profile, subject, names, "
 		"request_id, not_before, not_after, der, spki_sha256, status, "
 		"revoked_at, reason, created_at) VALUES "
-		"(?1, 'server', ?2, ?3, NULL, ?4, ?5, NULL, ?6, 2, ?7, ?8, ?4)",
+		"(?1, 'server', ?2, ?3, NULL, ?4, ?5, ?9, ?6, ?10, ?7, ?8, ?4)",
 		-1, &ins, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 		"INSERT INTO cert_name (serial, name) VALUES (?1, ?2)",
@@ -222,7 +236,15 @@ main(int argc, char **argv)
 		int64_t na = now + rand_range(1, 365) * 86400 + rand_range(0, 86399);
 		int64_t rev = rand_range(nb, now - 1);
 		int reason = reasons[next64() % (sizeof(reasons) / sizeof(reasons[0]))];
+		/* Drawn only with -g: without it the data of a seed is what
+		 * it always was. */
+		int good = good_pct > 0 && (int)(next64() % 100) < good_pct;
 		int k;
+
+		if (good) {
+			rev = 0;
+			reason = -1;
+		}
 
 		hex(serials + i * SERIAL_LEN, SERIAL_LEN, sh);
 		snprintf(host, sizeof(host), "h%ld.mica.contoso.test", i);
@@ -240,6 +262,12 @@ main(int argc, char **argv)
 		sqlite3_bind_blob(ins, 6, spki, sizeof(spki), SQLITE_TRANSIENT);
 		sqlite3_bind_int64(ins, 7, rev);
 		sqlite3_bind_int(ins, 8, reason);
+		if (good)
+			sqlite3_bind_blob(ins, 9, placeholder, sizeof(placeholder),
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 9);
+		sqlite3_bind_int(ins, 10, good ? 1 : 2);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			fprintf(stderr, "bulkload: insert: %s\n",
 				sqlite3_errmsg(db));
@@ -270,7 +298,8 @@ main(int argc, char **argv)
 	if (exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"))
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(stderr, "bulkload: %ld revoked certificates in %.2f s\n", n,
+	fprintf(stderr, "bulkload: %ld certificates (%d%% valid, the rest "
+		"revoked) in %.2f s\n", n, good_pct,
 		(double)(t1.tv_sec - t0.tv_sec) +
 		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	rc = 0;

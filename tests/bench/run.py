@@ -50,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,14 +61,19 @@ DOMAIN = "mica.contoso.test"
 FULL = dict(runs=3, issue_secs=8, conc=[1, 2, 8, 32], get_secs=5,
             crl_sizes=[10000, 100000, 1000000], csr_pool=2000,
             openssl_ca_n=200, startup_n=5, ceiling_runs=5,
-            ceiling_secs=0.5, warm_secs=2, acme_n=200, acme_conc=[1, 4, 16])
+            ceiling_secs=0.5, warm_secs=2, acme_n=200, acme_conc=[1, 4, 16],
+            ocsp_certs=400, ocsp_conc=[1, 8, 64], ocsp_secs=5,
+            ocsp_mem=[100000, 1000000], ocsp_mem_sign=20000)
 QUICK = dict(runs=3, issue_secs=2, conc=[1, 8], get_secs=2,
              crl_sizes=[10000, 100000], csr_pool=200, openssl_ca_n=30,
              startup_n=5, ceiling_runs=3, ceiling_secs=0.2, warm_secs=1,
-             acme_n=40, acme_conc=[1, 8])
-SECTIONS = ["ceiling", "issue", "opensslca", "get", "startup", "crl", "acme"]
+             acme_n=40, acme_conc=[1, 8], ocsp_certs=80, ocsp_conc=[1, 16],
+             ocsp_secs=2, ocsp_mem=[2000, 10000], ocsp_mem_sign=10000)
+SECTIONS = ["ceiling", "issue", "opensslca", "get", "startup", "crl", "acme",
+            "ocsp"]
 ACME_CLIENT = os.path.join(HERE, "..", "tools", "acme_client.py")
-EXTRA_SECTIONS = ["profile"]   # run only when asked for with --only
+# run only when asked for with --only (ocspmem: the memory half of ocsp)
+EXTRA_SECTIONS = ["profile", "ocspmem"]
 TARGET_LABEL = {
     "mica-https": "mica HTTPS",
     "mica-http": "mica HTTP (loopback)",
@@ -305,15 +311,24 @@ def wait_ready(proc, port, path, want=None, tls=False, timeout=30.0):
 # ---------------------------------------------------------------- wrk --
 
 def wrk(url, conns, secs, bodies=None, ctype="application/json", auth=None,
-        threads=2):
+        threads=2, paths=None, hexbodies=False, noprobe=False):
+    """wrk against URL: a GET of it, POSTs of the lines of BODIES (hex of
+    binary bodies with HEXBODIES), or GETs of the lines of PATHS."""
     env = dict(os.environ)
-    for k in ("BENCH_BODIES", "BENCH_CTYPE", "BENCH_AUTH"):
+    for k in ("BENCH_BODIES", "BENCH_CTYPE", "BENCH_AUTH", "BENCH_PATHS",
+              "BENCH_HEX", "BENCH_NO_PROBE"):
         env.pop(k, None)
+    if noprobe:
+        env["BENCH_NO_PROBE"] = "1"
     if bodies:
         env["BENCH_BODIES"] = bodies
         env["BENCH_CTYPE"] = ctype
+        if hexbodies:
+            env["BENCH_HEX"] = "1"
         if auth:
             env["BENCH_AUTH"] = auth
+    if paths:
+        env["BENCH_PATHS"] = paths
     t = max(1, min(conns, threads))
     argv = ["wrk", "-t", str(t), "-c", str(conns), "-d", "%ds" % secs,
             "--timeout", "30s", "-s", LUA, url]
@@ -1376,6 +1391,718 @@ def acme_medians(rows):
     return out
 
 
+# ---------------------------------------------------------------- OCSP --
+
+OCSP_TARGETS = [
+    ("mica-post", "mica POST /ocsp"),
+    ("mica-get", "mica GET /ocsp/{b64}"),
+    ("nginx-get", "nginx GET /ocsp/{b64} (mica publish DIR)"),
+    ("openssl-ocsp", "openssl ocsp -index (POST)"),
+    ("mica-crl", "mica GET /crl (for comparison)"),
+]
+
+OPENSSL_OCSP_EXT = """
+[ ocspsign ]
+basicConstraints       = critical,CA:FALSE
+keyUsage               = critical,digitalSignature
+extendedKeyUsage       = OCSPSigning
+noCheck                = ignored
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+"""
+
+NGINX_OCSP_CONF = """\
+worker_processes auto;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;
+{publication}
+}}
+"""
+
+
+def readme_nginx_conf(pub, mica_url, port):
+    """The README's documented nginx server block for a publication
+    directory, pointed at PUB, the daemon MICA_URL and 127.0.0.1:PORT."""
+    readme = os.path.join(HERE, "..", "..", "README")
+    with open(readme) as f:
+        text = f.read()
+    m = re.search(r"^    # -- begin mica publication --\n(.*?)"
+                  r"^    # -- end mica publication --$", text, re.S | re.M)
+    if not m:
+        raise BenchError("README has no mica publication nginx example")
+    conf = m.group(1)
+    conf = conf.replace("/var/www/mica", pub)
+    conf = conf.replace("http://127.0.0.1:8080", mica_url)
+    conf = conf.replace("listen 80;", "listen 127.0.0.1:%d;" % port)
+    return conf
+
+
+def ocsp_request(issuer, serial_hex, out):
+    """The RFC 5019 request (one SHA-1 CertID, no nonce) for a serial."""
+    run(["openssl", "ocsp", "-issuer", issuer, "-serial", "0x" + serial_hex,
+         "-no_nonce", "-reqout", out])
+    with open(out, "rb") as f:
+        return f.read()
+
+
+def ocsp_check(resp, issuer, serial_hex, want):
+    """openssl ocsp reads RESP (DER) as WANT (good, revoked) for the
+    serial; raises BenchError otherwise (the signature is checked by the
+    end-to-end tests; here the status)."""
+    fd, path = tempfile.mkstemp(prefix="bench-ocsp.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(resp)
+    try:
+        r = subprocess.run(["openssl", "ocsp", "-respin", path, "-issuer",
+                            issuer, "-serial", "0x" + serial_hex,
+                            "-noverify"], capture_output=True, text=True)
+        if (": %s" % want) not in r.stdout:
+            raise BenchError("OCSP answer for %s is not %s:\n%s%s" %
+                             (serial_hex, want, r.stdout, r.stderr))
+    finally:
+        os.unlink(path)
+
+
+
+def ocsp_fixture_csrs(work, n):
+    """N P-256 CSRs (the certificates of the OCSP bench share them)."""
+    d = os.path.join(work, "ocsp-csr")
+    os.makedirs(d, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = os.path.join(d, "k%d.csr" % i)
+        run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             os.path.join(d, "k%d.key" % i), "-subj",
+             "/CN=ocsp%d.%s" % (i, DOMAIN), "-addext",
+             "subjectAltName=DNS:ocsp%d.%s" % (i, DOMAIN), "-out", p])
+        paths.append(p)
+    return paths
+
+
+def ocsp_mica_certs(cfg, work, mica, csrs):
+    """A daemon with --publish, N certificates issued through its API,
+    one in four revoked (superseded). Returns (proc, ports, data dir,
+    publication dir, [(serial, 'good'|'revoked')])."""
+    d = os.path.join(work, "ocsp-data")
+    pub = os.path.join(work, "ocsp-pub")
+    hp, sp = free_port(), free_port()
+    mica_init(mica, d, hp)
+    r = run([mica, "-d", d, "token", "create", "--enroll", "--profile",
+             "server", "--uses", "-1", "--comment", "benchmark"])
+    enroll = [t for t in r.stdout.split() if t.startswith("mica_")][0]
+    r = run([mica, "-d", d, "token", "create", "--admin", "--comment",
+             "benchmark"])
+    admin = [t for t in r.stdout.split() if t.startswith("mica_")][0]
+    proc = Proc("mica serve (OCSP)",
+                [mica, "-d", d, "serve", "--http", "127.0.0.1:%d" % hp,
+                 "--https", "127.0.0.1:%d" % sp, "--publish", pub,
+                 "--log", os.path.join(work, "mica-ocsp.log")],
+                os.path.join(work, "mica-ocsp.out")).start()
+    wait_ready(proc, hp, "/healthz", want=200)
+    n = cfg["ocsp_certs"]
+    pems = []
+    for p in csrs:
+        with open(p, "rb") as f:
+            pems.append(f.read())
+
+    def issue(i):
+        st, body = http_post("127.0.0.1", hp,
+                             "/api/v1/requests?profile=server",
+                             pems[i % len(pems)],
+                             {"Content-Type": "application/pkcs10",
+                              "Authorization": "Bearer " + enroll})
+        if st != 201:
+            raise BenchError("issuing for the OCSP bench: %d %s" %
+                             (st, body[:300]))
+        return json.loads(body)["serial"]
+
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        serials = list(ex.map(issue, range(n)))
+    certs = []
+    for i, s in enumerate(serials):
+        if i % 4 == 3:
+            st, body = http_post("127.0.0.1", hp,
+                                 "/api/v1/certificates/%s/revoke" % s,
+                                 b'{"reason": "superseded"}',
+                                 {"Content-Type": "application/json",
+                                  "Authorization": "Bearer " + admin})
+            if st != 200:
+                raise BenchError("revoking for the OCSP bench: %d %s" %
+                                 (st, body[:300]))
+            certs.append((s, "revoked"))
+        else:
+            certs.append((s, "good"))
+    return proc, hp, d, pub, certs
+
+
+def ocsp_openssl_responder(cfg, work, csrs, peer_crt, peer_key):
+    """'openssl ocsp -index' as a user would run it: a CA made with
+    openssl (the bench's peer root), N certificates from 'openssl ca', one
+    in four revoked (superseded), a delegated responder certificate.
+    Returns (argv, [(serial, status)])."""
+    d, cnf = openssl_ca_dir(work, "ocsp-openssl-ca", peer_crt, peer_key)
+    with open(cnf, "a") as f:
+        f.write(OPENSSL_OCSP_EXT)
+    n = cfg["ocsp_certs"]
+    infiles = [csrs[i % len(csrs)] for i in range(n)]
+    run(["openssl", "ca", "-batch", "-config", cnf, "-notext", "-out",
+         os.path.join(d, "all.pem"), "-infiles"] + infiles, timeout=600)
+    # The responder: its own key, certified for OCSPSigning by the CA.
+    rkey = os.path.join(d, "ocsp.key")
+    rcsr = os.path.join(d, "ocsp.csr")
+    rcrt = os.path.join(d, "ocsp.pem")
+    run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-keyout", rkey, "-subj",
+         "/CN=Peer OCSP responder", "-out", rcsr])
+    run(["openssl", "ca", "-batch", "-config", cnf, "-notext",
+         "-extensions", "ocspsign", "-in", rcsr, "-out", rcrt])
+    index = os.path.join(d, "index.txt")
+    with open(index) as f:
+        lines = f.read().splitlines()
+    now = utctime(time.time() - 60)
+    certs, out = [], []
+    leaf = 0
+    for line in lines:
+        f = line.split("\t")
+        if "Peer OCSP responder" in f[5]:
+            out.append(line)
+            continue
+        if leaf % 4 == 3:
+            f[0], f[2] = "R", now + ",superseded"
+            certs.append((f[3].lower(), "revoked"))
+        else:
+            certs.append((f[3].lower(), "good"))
+        leaf += 1
+        out.append("\t".join(f))
+    with open(index, "w") as f:
+        f.write("\n".join(out) + "\n")
+    argv = ["openssl", "ocsp", "-index", index, "-rsigner", rcrt, "-rkey",
+            rkey, "-CA", peer_crt, "-nmin", "60", "-ignore_err"]
+    return argv, certs
+
+
+class OpensslResponder:
+    """'openssl ocsp -index ... -port P', started afresh for every load:
+    OpenSSL 3.0's responder spins on a connection closed before its
+    request arrives (as wrk leaves some when it stops) and then answers
+    nothing more. One process, as a user starts it by hand: -multi N's
+    workers spin the same way, and in a trial they outlived the SIGTERM
+    that stopped their parent."""
+
+    def __init__(self, work, argv, probe):
+        self.work, self.argv, self.probe = work, argv, probe
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        self.port = free_port()
+        self.proc = Proc("openssl ocsp -index",
+                         self.argv + ["-port", str(self.port)],
+                         os.path.join(self.work, "openssl-ocsp.out")).start()
+        # Ready: it answers a real request (a bare connect would hang it).
+        deadline = time.monotonic() + 30
+        while True:
+            if not self.proc.alive():
+                raise BenchError("openssl ocsp exited:\n" +
+                                 self.proc.log_tail())
+            try:
+                st, body = http_post("127.0.0.1", self.port, "/",
+                                     self.probe, {"Content-Type":
+                                                  "application/ocsp-request"},
+                                     timeout=5)
+                if st == 200:
+                    return body
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline:
+                raise BenchError("openssl ocsp did not answer")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop(timeout=5)
+            self.proc = None
+
+
+def bench_ocsp(cfg, work, mica, peer_crt, peer_key):
+    """OCSP answers per second: mica's POST and GET (pre-signed), nginx
+    serving 'mica publish'ed files, 'openssl ocsp -index' signing per
+    request, and GET /crl from the same daemon."""
+    say("OCSP: %d certificates each (one in four revoked), responders at "
+        "concurrency %s, %d runs of %d s" %
+        (cfg["ocsp_certs"], cfg["ocsp_conc"], cfg["runs"], cfg["ocsp_secs"]))
+    csrs = ocsp_fixture_csrs(work, 8)
+    proc, hp, d, pub, certs = ocsp_mica_certs(cfg, work, mica, csrs)
+    procs = [proc]
+    ossl = None
+    try:
+        root = os.path.join(work, "ocsp-root.pem")
+        st, pem = http_get("127.0.0.1", hp, "/ca.pem")
+        with open(root, "wb") as f:
+            f.write(pem)
+        rq = os.path.join(work, "ocsp-req.der")
+        reqs = [(s, want, ocsp_request(root, s, rq)) for s, want in certs]
+        # Every response pre-signed and published: the daemon's pass,
+        # then the publication (about every 30 s).
+        deadline = time.monotonic() + 180
+        # (A name ending in '/' is not published: nginx passes that
+        # request on to mica. '//' is written as '/', as nginx looks.)
+        names = [re.sub("/+", "/", base64.b64encode(r).decode())
+                 for _, _, r in reqs]
+        files = [os.path.join(pub, "ocsp", n) for n in names
+                 if not n.endswith("/")]
+        while True:
+            missing = [f for f in files if not os.path.exists(f)]
+            if not missing:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError("%d of %d OCSP responses not published "
+                                 "after 180 s" % (len(missing), len(files)))
+            if not proc.alive():
+                raise BenchError("mica serve died:\n" + proc.log_tail())
+            time.sleep(0.5)
+        # Revoked ones published as revoked (the dirty pass), not good.
+        for (s, want, r), n in zip(reqs, names):
+            fn = os.path.join(pub, "ocsp", n)
+            if os.path.exists(fn):
+                with open(fn, "rb") as f:
+                    ocsp_check(f.read(), root, s, want)
+        mica_paths = os.path.join(work, "ocsp-paths.txt")
+        mica_bodies = os.path.join(work, "ocsp-bodies-mica.hex")
+        with open(mica_paths, "w") as fp, open(mica_bodies, "w") as fb:
+            for _, _, r in reqs:
+                fp.write("/ocsp/%s\n" % urllib.parse.quote(
+                    base64.b64encode(r).decode(), safe=""))
+                fb.write(r.hex() + "\n")
+        resp_bytes = {}
+        with open(files[0], "rb") as f:
+            resp_bytes["mica"] = len(f.read())
+
+        # nginx on the publication directory, configured as documented.
+        nd = os.path.join(work, "ocsp-nginx")
+        os.makedirs(os.path.join(nd, "tmp"), exist_ok=True)
+        for p in (work, nd):
+            os.chmod(p, 0o755)
+        for root_dir, dirs, fs in os.walk(pub):
+            os.chmod(root_dir, 0o755)
+        np_ = free_port()
+        with open(os.path.join(nd, "nginx.conf"), "w") as f:
+            f.write(NGINX_OCSP_CONF.format(
+                dir=nd, publication=readme_nginx_conf(
+                    pub, "http://127.0.0.1:%d" % hp, np_)))
+        ngx = Proc("nginx (publication)", ["nginx", "-p", nd, "-c",
+                                           os.path.join(nd, "nginx.conf")],
+                   os.path.join(nd, "nginx.out")).start()
+        procs.append(ngx)
+        wait_ready(ngx, np_, "/ca.crt", want=200)
+
+        # openssl ocsp -index with its own CA and certificates.
+        oargv, ocerts = ocsp_openssl_responder(cfg, work, csrs, peer_crt,
+                                               peer_key)
+        oreqs = [(s, want, ocsp_request(peer_crt, s, rq))
+                 for s, want in ocerts]
+        ossl = OpensslResponder(work, oargv, oreqs[0][2])
+        ossl_bodies = os.path.join(work, "ocsp-bodies-openssl.hex")
+        with open(ossl_bodies, "w") as fb:
+            for _, _, r in oreqs:
+                fb.write(r.hex() + "\n")
+
+        # Each server answers a good and a revoked certificate right.
+        hdr = {"Content-Type": "application/ocsp-request"}
+        for s, want, r in (reqs[0], reqs[3]):
+            st, body = http_post("127.0.0.1", hp, "/ocsp", r, hdr)
+            ocsp_check(body, root, s, want)
+            path = "/ocsp/" + urllib.parse.quote(base64.b64encode(r).decode(),
+                                                 safe="")
+            for port in (hp, np_):
+                st, body = http_get("127.0.0.1", port, path)
+                if st != 200:
+                    raise BenchError("GET %s on %d: %d" % (path, port, st))
+                ocsp_check(body, root, s, want)
+        ossl.start()
+        for s, want, r in (oreqs[0], oreqs[3]):
+            st, body = http_post("127.0.0.1", ossl.port, "/", r, hdr)
+            ocsp_check(body, peer_crt, s, want)
+            resp_bytes["openssl"] = len(body)
+        ossl.stop()
+        st, crl = http_get("127.0.0.1", hp, "/crl")
+        resp_bytes["crl"] = len(crl)
+
+        targets = [
+            dict(name="mica-post", proc=proc, bytes=resp_bytes["mica"],
+                 url="http://127.0.0.1:%d/ocsp" % hp,
+                 kw=dict(bodies=mica_bodies, hexbodies=True,
+                         ctype="application/ocsp-request")),
+            dict(name="mica-get", proc=proc, bytes=resp_bytes["mica"],
+                 url="http://127.0.0.1:%d/" % hp, kw=dict(paths=mica_paths)),
+            dict(name="nginx-get", proc=ngx, bytes=resp_bytes["mica"],
+                 url="http://127.0.0.1:%d/" % np_, kw=dict(paths=mica_paths)),
+            dict(name="openssl-ocsp", responder=ossl,
+                 bytes=resp_bytes["openssl"],
+                 kw=dict(bodies=ossl_bodies, hexbodies=True, noprobe=True,
+                         ctype="application/ocsp-request")),
+            dict(name="mica-crl", proc=proc, bytes=resp_bytes["crl"],
+                 url="http://127.0.0.1:%d/crl" % hp, kw={}),
+        ]
+        def begin(t):
+            if "responder" in t:
+                t["responder"].start()
+                t["proc"] = t["responder"].proc
+                t["url"] = "http://127.0.0.1:%d/" % t["responder"].port
+
+        def end(t):
+            if "responder" in t:
+                t["responder"].stop()
+
+        for t in targets:   # warm-up, not recorded
+            begin(t)
+            wrk(t["url"], 2, 1, **t["kw"])
+            end(t)
+        rows = []
+        k = 0
+        for r in range(cfg["runs"]):
+            for c in cfg["ocsp_conc"]:
+                order = targets[k % len(targets):] + targets[:k % len(targets)]
+                k += 1
+                for t in order:
+                    # CPU of the server with its children (mica's
+                    # signers, nginx's workers, openssl's -multi).
+                    begin(t)
+                    cpu0, t0 = tree_cpu_s(t["proc"].pid), time.monotonic()
+                    with PeakSampler(t["proc"]) as ps:
+                        res = wrk(t["url"], c, cfg["ocsp_secs"], **t["kw"])
+                    cores = round((tree_cpu_s(t["proc"].pid) - cpu0) /
+                                  (time.monotonic() - t0), 2)
+                    if not t["proc"].alive():
+                        raise BenchError("%s died under load:\n%s" %
+                                         (t["name"], t["proc"].log_tail()))
+                    end(t)
+                    rows.append(dict(run=r + 1, target=t["name"], conc=c,
+                                     req_per_s=round(res["rate"]),
+                                     p50_ms=round(res["p50_ms"], 3),
+                                     p99_ms=round(res["p99_ms"], 3),
+                                     errors=res["errors"],
+                                     resp_bytes=t["bytes"],
+                                     server_cpu=cores,
+                                     peak_rss_kb=ps.peak, load1=loadavg()))
+                    say("  run %d c=%-3d %-13s %8.0f answers/s  p99 %7.2f ms"
+                        "  err %d  cpu %.2f" %
+                        (r + 1, c, t["name"], res["rate"], res["p99_ms"],
+                         res["errors"], cores))
+        # Nothing changed under load: the answers are still right.
+        for s, want, r in (reqs[0], reqs[3]):
+            st, body = http_post("127.0.0.1", hp, "/ocsp", r, hdr)
+            ocsp_check(body, root, s, want)
+        return rows
+    finally:
+        if ossl is not None:
+            ossl.stop()
+        for p in reversed(procs):
+            p.stop()
+
+
+def ocsp_medians(rows):
+    out = []
+    names = [n for n, _ in OCSP_TARGETS]
+    for tgt, c in sorted({(r["target"], r["conc"]) for r in rows},
+                         key=lambda x: (names.index(x[0]), x[1])):
+        rs = [r for r in rows if r["target"] == tgt and r["conc"] == c]
+        out.append(dict(target=tgt, conc=c, runs=len(rs),
+                        req_per_s=median([r["req_per_s"] for r in rs]),
+                        p50_ms=median([r["p50_ms"] for r in rs]),
+                        p99_ms=median([r["p99_ms"] for r in rs]),
+                        errors=sum(r["errors"] for r in rs),
+                        resp_bytes=rs[0]["resp_bytes"],
+                        server_cpu=median([r["server_cpu"] for r in rs]),
+                        peak_rss_kb=max(r["peak_rss_kb"] for r in rs)))
+    return out
+
+
+def sqlite_object_bytes(db_path, names):
+    """Bytes of the named tables and indexes in a store: dbstat when
+    SQLite has it, else None."""
+    db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True, timeout=60)
+    try:
+        q = ",".join("?" * len(names))
+        return db.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                          "(%s)" % q, names).fetchone()[0] or 0
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+
+
+def ocsp_mem_daemon(mica, work, d, n):
+    hp, sp = free_port(), free_port()
+    p = Proc("mica serve (%d certificates)" % n,
+             [mica, "-d", d, "serve", "--http", "127.0.0.1:%d" % hp,
+              "--https", "127.0.0.1:%d" % sp, "--log",
+              os.path.join(work, "mica-ocsp-mem.log")],
+             os.path.join(work, "mica-ocsp-mem.out")).start()
+    wait_ready(p, hp, "/healthz", want=200, timeout=600)
+    return p, hp
+
+
+def ocsp_rows(dbp):
+    db = sqlite3.connect("file:%s?mode=ro" % dbp, uri=True, timeout=60)
+    try:
+        return db.execute("SELECT count(*) FROM ocsp_response").fetchone()[0]
+    finally:
+        db.close()
+
+
+def bench_ocsp_memory(cfg, work, mica, bulkload):
+    """What pre-signed responses cost for N certificates: bulk-load N
+    (three in four valid, the rest revoked) into a fresh store, start the
+    daemon and let it sign responses ahead of time, then read the table's
+    size in the store and the daemon's memory.
+
+    Up to ocsp_mem_sign certificates the daemon signs them all. Above,
+    that many are loaded first and signed (the sample that gives the
+    signing rate); the daemon is stopped, the other certificates are
+    loaded, and each gets a copy of a signed response of its own state
+    (good or revoked: the same length, so the same bytes in the table,
+    but not a response for that serial); the daemon is then started
+    again on the full table, which it finds fresh, for its memory. Signing a million responses one after another would take
+    the signers a quarter of an hour on an idle machine."""
+    rows = []
+    tmpl = os.path.join(work, "ocsp-mem-template")
+    mica_init(mica, tmpl, 1)
+    cap = cfg["ocsp_mem_sign"]
+    for n in cfg["ocsp_mem"]:
+        d = os.path.join(work, "ocsp-mem-%d" % n)
+        shutil.copytree(tmpl, d)
+        dbp = os.path.join(d, "mica.db")
+        want = min(n, cap)
+        size0 = os.path.getsize(dbp)
+        # The daemon signs good responses before revoked ones (the order
+        # of its index): the sample is a store of its own size, so that it
+        # holds both; the rest is loaded after it is signed.
+        say("OCSP memory: loading %d certificates" % want)
+        run([bulkload, "-s", str(n), "-g", "75", dbp, str(want)],
+            timeout=3600)
+        p, hp = ocsp_mem_daemon(mica, work, d, n)
+        copied = 0
+        try:
+            rss_ready = p.rss_kb()
+            t0 = time.monotonic()
+            # Allow a rate of 50 a second on a busy machine.
+            deadline = t0 + max(300, want / 50)
+            peak = 0
+            while True:
+                done = ocsp_rows(dbp)
+                peak = max(peak, p.rss_kb() or 0)
+                if done >= want:
+                    break
+                if not p.alive():
+                    raise BenchError("mica serve died pre-signing:\n" +
+                                     p.log_tail())
+                if time.monotonic() > deadline:
+                    raise BenchError("%d of %d responses pre-signed after "
+                                     "%.0f s" % (done, want, deadline - t0))
+                time.sleep(0.5)
+            el = time.monotonic() - t0
+            signed = done
+            if want < n:
+                p.stop()
+                signed = ocsp_rows(dbp)
+                say("  %d signed in %.0f s; loading %d more certificates, "
+                    "with copies of signed responses" % (signed, el,
+                                                          n - want))
+                run([bulkload, "-s", str(n + 1), "-g", "75", dbp,
+                     str(n - want)], timeout=3600)
+                db = sqlite3.connect(dbp, timeout=60)
+                try:
+                    # (A store from before schema 009 has no responder.)
+                    cols = [r[1] for r in db.execute(
+                        "PRAGMA table_info(ocsp_response)")]
+                    rc_ = ", responder" if "responder" in cols else ""
+                    rt_ = ", t.responder" if "responder" in cols else ""
+                    for status in (1, 2):
+                        cur = db.execute(
+                            "INSERT INTO ocsp_response (serial, status, "
+                            "revoked_at, reason, this_update, next_update, "
+                            "der" + rc_ + ") SELECT c.serial, c.status, "
+                            "c.revoked_at, c.reason, t.this_update, "
+                            "t.next_update, t.der" + rt_ + " FROM "
+                            "certificate AS c, (SELECT * FROM ocsp_response "
+                            "WHERE status = ? LIMIT 1) AS t WHERE c.status "
+                            "= ? AND NOT EXISTS (SELECT 1 FROM ocsp_response "
+                            "AS o WHERE o.serial = c.serial)",
+                            (status, status))
+                        if cur.rowcount <= 0:
+                            raise BenchError("no signed response of state "
+                                             "%d to copy" % status)
+                    db.commit()
+                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    db.close()
+                copied = ocsp_rows(dbp) - signed
+                p, hp = ocsp_mem_daemon(mica, work, d, n)
+                # A few answers, so the figure is a serving daemon's.
+                for i in range(20):
+                    http_get("127.0.0.1", hp, "/healthz")
+                time.sleep(2.0)
+            peak = max(peak, p.hwm_kb() or 0)
+            rss = p.rss_kb()
+            anon = p.status_kb("RssAnon")
+            db = sqlite3.connect("file:%s?mode=ro" % dbp, uri=True,
+                                 timeout=60)
+            try:
+                avg_der, tot_der, total = db.execute(
+                    "SELECT avg(length(der)), sum(length(der)), count(*) "
+                    "FROM ocsp_response").fetchone()
+            finally:
+                db.close()
+        finally:
+            p.stop()
+        if total < n:
+            raise BenchError("%d responses for %d certificates" % (total, n))
+        tbl = sqlite_object_bytes(dbp, ["ocsp_response"])
+        idx = sqlite_object_bytes(dbp, ["sqlite_autoindex_ocsp_response_1",
+                                        "ocsp_response_by_next"])
+        grow = os.path.getsize(dbp) - size0
+        row = dict(certificates=n, signed=signed, copied=copied,
+                   presign_s=round(el, 1),
+                   presign_per_s=round(signed / el) if el > 0 else "",
+                   der_avg_bytes=round(avg_der, 1), der_total_bytes=tot_der,
+                   table_bytes=tbl if tbl is not None else "",
+                   index_bytes=idx if idx is not None else "",
+                   store_growth_bytes=grow,
+                   bytes_per_cert=round(((tbl + idx) if tbl is not None
+                                         else grow) / n, 1),
+                   rss_ready_kb=rss_ready, rss_kb=rss, anon_kb=anon,
+                   peak_rss_kb=peak)
+        rows.append(row)
+        say("  %d: %d signed in %.0f s (%d/s)%s, %.0f B per response "
+            "(DER), %.0f B per certificate in the store, daemon RSS %d MiB" %
+            (n, signed, el, signed / el if el else 0,
+             ", %d copied" % copied if copied else "", avg_der,
+             row["bytes_per_cert"], (rss or 0) // 1024))
+        shutil.rmtree(d)
+    return rows
+
+
+def report_ocsp(R, cfg, L):
+    if R.get("ocsp_med"):
+        lab = dict(OCSP_TARGETS)
+        L.append("### OCSP answers (plain HTTP, wrk, keep-alive)")
+        L.append("")
+        L.append("%d certificates per responder, one in four revoked; every "
+                 "request a real one (RFC 5019: one SHA-1 CertID, no nonce), "
+                 "cycling through all of them. mica answers from its "
+                 "pre-signed responses; nginx serves the files `mica "
+                 "publish` wrote, with the README's configuration; `openssl "
+                 "ocsp -index` (its own CA and delegated responder; one "
+                 "process, as a user starts it by hand) signs each answer, "
+                 "and is restarted for every load (OpenSSL 3.0's responder "
+                 "spins on a connection closed before its request and "
+                 "answers nothing more). GET /crl is the same "
+                 "daemon's complete CRL. Server CPU: the cores the server "
+                 "and its children kept busy on average." %
+                 (cfg["ocsp_certs"],))
+        L.append("")
+        L.append("| responder | clients | answers/s | p50 ms | p99 ms | "
+                 "server CPU (cores) | bytes per answer | errors |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for m in R["ocsp_med"]:
+            L.append("| %s | %d | %s | %.2f | %.2f | %s | %d | %d |" %
+                     (lab[m["target"]], m["conc"], fmt(m["req_per_s"]),
+                      m["p50_ms"], m["p99_ms"],
+                      "%.2f" % m["server_cpu"] if m["server_cpu"]
+                      is not None else "-", m["resp_bytes"], m["errors"]))
+        L.append("")
+    if R.get("ocsp_mem"):
+        L.append("### Pre-signed OCSP responses: what they cost")
+        L.append("")
+        L.append("A fresh store bulk-loaded with N certificates (three in "
+                 "four valid, the rest revoked); `mica serve` started on it "
+                 "signs responses ahead of time: all of them up to %s "
+                 "certificates; above, that many are loaded and signed "
+                 "first (their rate is the figure), then the others are "
+                 "loaded with copies of signed responses of their state "
+                 "(same length, same bytes in the table) and the daemon "
+                 "is started again on the full table. The "
+                 "responses live in the store (table `ocsp_response` and "
+                 "its indexes, sizes from SQLite's dbstat), not in the "
+                 "daemon's memory." % fmt(cfg["ocsp_mem_sign"]))
+        L.append("")
+        L.append("| certificates | signed (copied) | pre-signing s | "
+                 "responses/s | response DER bytes (mean) | store bytes "
+                 "per certificate | store total MiB | daemon RSS MiB "
+                 "(anonymous) | daemon peak MiB |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for m in R["ocsp_mem"]:
+            tot = m["bytes_per_cert"] * m["certificates"]
+            L.append("| %s | %s%s | %.0f | %s | %.0f | %.0f | %.1f | %s (%s) "
+                     "| %s |"
+                     % (fmt(m["certificates"]), fmt(m["signed"]),
+                        " (%s)" % fmt(m["copied"]) if m["copied"] else "",
+                        m["presign_s"],
+                        fmt(m["presign_per_s"]), m["der_avg_bytes"],
+                        m["bytes_per_cert"], tot / 1048576.0,
+                        mib(m["rss_kb"]), mib(m["anon_kb"]),
+                        mib(m["peak_rss_kb"])))
+        L.append("")
+
+
+def evaluate_ocsp_targets(R, out):
+    om = {(m["target"], m["conc"]): m for m in R.get("ocsp_med", [])}
+    if om:
+        c = max(k[1] for k in om)
+        mg, os_, crl = (om.get(("mica-get", c)), om.get(("openssl-ocsp", c)),
+                        om.get(("mica-crl", c)))
+        if mg and os_:
+            # A lookup against a signature per answer, wrk on the same
+            # cores as both.
+            need = 3 * os_["req_per_s"]
+            got = mg["req_per_s"]
+            out.append(("OCSP GET at c=%d >= 3x openssl ocsp -index" % c,
+                        ">= %s answers/s" % fmt(need),
+                        "%s answers/s (%.1fx)" %
+                        (fmt(got), got / os_["req_per_s"]
+                         if os_["req_per_s"] else 0),
+                        "met" if got >= need else
+                        "MISSED by %s answers/s (%s short)" %
+                        (fmt(need - got), pct_short(got, need))))
+        if mg and crl:
+            need = crl["req_per_s"] / 2
+            got = mg["req_per_s"]
+            out.append(("OCSP GET at c=%d >= half of GET /crl" % c,
+                        ">= %s answers/s" % fmt(need),
+                        "%s answers/s (%.0f%% of /crl)" %
+                        (fmt(got), 100.0 * got / crl["req_per_s"]
+                         if crl["req_per_s"] else 0),
+                        "met" if got >= need else
+                        "MISSED by %s answers/s (%s short)" %
+                        (fmt(need - got), pct_short(got, need))))
+    mem = R.get("ocsp_mem")
+    if mem:
+        m = max(mem, key=lambda x: x["certificates"])
+        out.append(("pre-signed store at %s certificates <= 512 B each" %
+                    fmt(m["certificates"]), "<= 512 B",
+                    "%.0f B" % m["bytes_per_cert"],
+                    "met" if m["bytes_per_cert"] <= 512 else
+                    "MISSED by %.0f B" % (m["bytes_per_cert"] - 512)))
+        out.append(("daemon RSS with %s pre-signed <= 32 MiB" %
+                    fmt(m["certificates"]), "<= 32.0 MiB",
+                    "%s MiB" % mib(m["rss_kb"]),
+                    "met" if m["rss_kb"] <= 32768 else
+                    "MISSED by %s MiB" % mib(m["rss_kb"] - 32768)))
+
+
 # ------------------------------------------------------------ reports --
 
 def write_csv(path, rows):
@@ -1478,6 +2205,7 @@ def evaluate_targets(R):
                     "met" if got >= need else
                     "MISSED by %s req/s (%s short)" %
                     (fmt(need - got), pct_short(got, need))))
+    evaluate_ocsp_targets(R, out)
     idle = R.get("idle", {})
     if idle.get("mica"):
         v = idle["mica"]
@@ -1689,6 +2417,7 @@ def report(R, cfg, quick):
                  "latency is the client's round trips and its polling of "
                  "the challenge." % (min(extra), max(extra)))
         L.append("")
+    report_ocsp(R, cfg, L)
     tg = evaluate_targets(R)
     if tg:
         L.append("### Targets (issue 5)")
@@ -1919,6 +2648,14 @@ def main():
             write_csv(os.path.join(a.out, "acme-runs.csv"), rows)
             R["acme_med"] = acme_medians(rows)
             write_csv(os.path.join(a.out, "acme.csv"), R["acme_med"])
+        if "ocsp" in only and with_mica:
+            rows = bench_ocsp(cfg, work, mica, peer_crt, peer_key)
+            write_csv(os.path.join(a.out, "ocsp-runs.csv"), rows)
+            R["ocsp_med"] = ocsp_medians(rows)
+            write_csv(os.path.join(a.out, "ocsp.csv"), R["ocsp_med"])
+        if ("ocsp" in only or "ocspmem" in only) and with_mica:
+            R["ocsp_mem"] = bench_ocsp_memory(cfg, work, mica, a.bulkload)
+            write_csv(os.path.join(a.out, "ocsp-memory.csv"), R["ocsp_mem"])
         R["machine"]["load_end"] = loadavg()
         R["plots"] = plots(R, a.out)
         md = report(R, cfg, a.quick)

@@ -4,11 +4,20 @@
 #   - its complete CRL names the deltas (Freshest CRL, URL/delta.crl) and
 #     a delta carries a critical Delta CRL Indicator with the complete
 #     CRL's number, in the same number series, as openssl crl -text and
-#     GnuTLS certtool read them;
+#     GnuTLS certtool --crl-info read them;
 #   - a certificate revoked after the complete CRL was published: openssl
 #     verify -crl_check accepts it with the complete CRL alone, and
 #     rejects it (revoked) with -use_deltas and the delta; another one is
 #     accepted with both;
+#   - GnuTLS certtool --verify: the complete CRL alone accepts the
+#     certificate revoked since, the delta rejects it (GnuTLS reads a
+#     delta as a CRL of its own), the other certificate passes;
+#   - NSS (certutil, crlutil): imports the complete CRL; refuses the delta
+#     (SEC_ERROR_CRL_UNKNOWN_CRITICAL_EXTENSION: NSS has no delta CRLs)
+#     and keeps the complete one; the next complete CRL, imported, makes
+#     certutil -V say revoked, the other certificate still valid. A
+#     client that cannot read deltas learns at the next complete CRL, as
+#     the README says (skipped, counted, without NSS's tools);
 #   - mica revoke publishes a delta, not a complete CRL;
 #   - mica serve answers /crl (the complete CRL) and /delta.crl (the
 #     latest delta) with the stored bytes, and publishes a delta at start
@@ -61,8 +70,30 @@ if [ "$((16#$DELTA_NUM))" -gt "$((16#$BASE_NUM))" ]; then
 else fail "delta number $DELTA_NUM not above $BASE_NUM"; fi
 check "the delta lists the certificate revoked since" grep -qi "Serial Number: $(serial_of "$W/b.pem")" "$W/delta.txt"
 check "openssl crl: the delta's signature verifies" openssl crl -in "$W/delta.pem" -CAfile "$W/root.pem" -noout
-check "GnuTLS certtool reads the complete CRL" certtool --crl-info --infile "$W/base.pem"
-check "GnuTLS certtool reads the delta CRL" certtool --crl-info --infile "$W/delta.pem"
+certtool --crl-info --infile "$W/base.pem" >"$W/gt-base.txt" 2>&1
+check "GnuTLS certtool reads the complete CRL: Freshest CRL (2.5.29.46), not critical" \
+	grep -q "extension 2.5.29.46 (not critical)" "$W/gt-base.txt"
+certtool --crl-info --infile "$W/delta.pem" >"$W/gt-delta.txt" 2>&1
+check "GnuTLS certtool reads the delta: Delta CRL Indicator (2.5.29.27) critical, the complete CRL's number" \
+	sh -c "grep -A2 'extension 2.5.29.27 (critical)' '$W/gt-delta.txt' | grep -qi 'Hexdump: 0201$(printf '%02x' "$((16#$BASE_NUM))")'"
+check "GnuTLS certtool reads the delta: the certificate revoked since" \
+	grep -qi "Serial Number (hex): $(serial_of "$W/b.pem")" "$W/gt-delta.txt"
+gt_verify() { # gt_verify CRL CERT: certtool's verdict
+	certtool --verify --load-ca-certificate "$W/root.pem" --load-crl "$1" --infile "$2" 2>&1 |
+		sed -n 's/^Chain verification output: //p'
+}
+case $(gt_verify "$W/base.pem" "$W/b.pem") in
+"Verified."*) ok "GnuTLS certtool --verify, complete CRL alone: the certificate revoked since passes" ;;
+*) fail "GnuTLS certtool --verify with the complete CRL: $(gt_verify "$W/base.pem" "$W/b.pem")" ;;
+esac
+case $(gt_verify "$W/delta.pem" "$W/b.pem") in
+*"is revoked"*) ok "GnuTLS certtool --verify with the delta: revoked" ;;
+*) fail "GnuTLS certtool --verify with the delta: $(gt_verify "$W/delta.pem" "$W/b.pem")" ;;
+esac
+case $(gt_verify "$W/delta.pem" "$W/a.pem") in
+"Verified."*) ok "GnuTLS certtool --verify with the delta: the other certificate passes" ;;
+*) fail "GnuTLS certtool --verify, other certificate: $(gt_verify "$W/delta.pem" "$W/a.pem")" ;;
+esac
 
 check "openssl verify, complete CRL alone: the certificate revoked since passes (the complete CRL cannot know)" \
 	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/base.pem" "$W/b.pem"
@@ -78,7 +109,40 @@ check "openssl verify -use_deltas, complete + delta: the other certificate passe
 
 # ------------------------------------------------------------ served ----
 
-"$MICA" -d "$D" crl >/dev/null 2>&1 || die "mica crl"   # a complete CRL newer than the delta
+# A complete CRL newer than the delta (it lists b).
+"$MICA" -d "$D" crl --pem --out "$W/full2.pem" >/dev/null 2>&1 || die "mica crl"
+
+# ---------------------------------------------------------------- NSS ---
+
+if command -v certutil >/dev/null && command -v crlutil >/dev/null; then
+	NDB=sql:$W/nssdb
+	mkdir -p "$W/nssdb"
+	certutil -N -d "$NDB" --empty-password >/dev/null 2>&1 || die "certutil -N"
+	certutil -A -d "$NDB" -n root -t "C,," -i "$W/root.pem" || die "certutil -A root"
+	certutil -A -d "$NDB" -n a -t ",," -i "$W/a.pem" || die "certutil -A a"
+	certutil -A -d "$NDB" -n b -t ",," -i "$W/b.pem" || die "certutil -A b"
+	for c in base delta full2; do
+		openssl crl -in "$W/$c.pem" -outform der -out "$W/$c.der" || die "openssl crl -outform der"
+	done
+	check "NSS crlutil -I imports the complete CRL" crlutil -I -d "$NDB" -i "$W/base.der" -B
+	check "NSS certutil -V, complete CRL: the certificate revoked since is valid (the CRL cannot know)" \
+		sh -c "certutil -V -d '$NDB' -n b -u V | grep -q 'certificate is valid'"
+	crlutil -I -d "$NDB" -i "$W/delta.der" >"$W/nss-delta.out" 2>&1
+	NRC=$?
+	if [ "$NRC" != 0 ] && grep -q "SEC_ERROR_CRL_UNKNOWN_CRITICAL_EXTENSION" "$W/nss-delta.out"; then
+		ok "NSS crlutil refuses the delta: its critical Delta CRL Indicator is unknown to NSS"
+	else fail "NSS and the delta CRL: exit $NRC, $(tr '\n' ' ' <"$W/nss-delta.out")"; fi
+	check "NSS keeps the complete CRL (one CRL listed)" \
+		sh -c "[ \$(crlutil -L -d '$NDB' | grep -c '^root ') = 1 ]"
+	check "NSS crlutil -I imports the next complete CRL" crlutil -I -d "$NDB" -i "$W/full2.der" -B
+	check "NSS certutil -V, next complete CRL: revoked" \
+		sh -c "certutil -V -d '$NDB' -n b -u V 2>&1 | grep -q 'has been revoked'"
+	check "NSS certutil -V, next complete CRL: the other certificate is valid" \
+		sh -c "certutil -V -d '$NDB' -n a -u V | grep -q 'certificate is valid'"
+else
+	skip "NSS reads the complete and delta CRLs" "certutil/crlutil missing (Debian: libnss3-tools)"
+fi
+
 serve_start "$W/serve.out" "$D" -- || serve_failed "$W/serve.out"
 curl -s -o "$W/srv-base.der" --max-time 20 "$H/crl"
 curl -s -D "$W/dh" -o "$W/srv-delta.der" --max-time 20 "$H/delta.crl"

@@ -137,6 +137,15 @@ wait_for "pre-signed responses" 60 sh -c \
 	"[ \$(sqlite3 '$D/mica.db' \"SELECT count(*) FROM ocsp_response WHERE serial = '$S'\") = 1 ]" &&
 	ok "the daemon signed the certificate's response ahead of time" ||
 	fail "no pre-signed response for $S"
+# Kept without the responder certificate (schema 009), which is added
+# back when served (and published).
+LEN=$(sqlite3 "$D/mica.db" "SELECT length(der) FROM ocsp_response WHERE serial = '$S' AND responder IN (SELECT serial FROM ocsp_responder)")
+check "the store keeps the response without the responder certificate ($LEN octets)" \
+	test "${LEN:-0}" -gt 100 -a "${LEN:-0}" -lt 400
+curl -s -o "$W/get3.der" --max-time 20 "$H/ocsp/$(urlenc "$B64")"
+openssl ocsp -respin "$W/get3.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" -resp_text >"$W/get3.out" 2>&1
+check "the pre-signed answer is whole: the responder certificate in it, verified" \
+	sh -c "grep -q 'srv.pem: good' '$W/get3.out' && grep -q 'OCSP Signing' '$W/get3.out' && grep -q 'Response verify OK' '$W/get3.out'"
 
 # ----------------------------------------------------------- revoked -----
 
