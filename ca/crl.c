@@ -355,6 +355,8 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 
 	memset(pre, 0, sizeof(*pre));
 	memset(&cert, 0, sizeof(cert));
+	if (ch != NULL)
+		ch->at = ca_now();   /* the change's time if nothing is signed */
 	if (ca_sign_ready(ca, &e) != 0 || db_read_begin(db, &e) != 0)
 		return;
 	/* The clock after the first read, which starts the snapshot: every
@@ -400,7 +402,7 @@ out:
 	if (!pre->ready) {
 		crl_pre_free(pre);
 		if (ch != NULL)
-			ch->at = ca_now();
+			ch->at = ca_now();   /* as the lock's path will date it */
 	}
 }
 
