@@ -392,45 +392,39 @@ ca_sign_request(struct ca_key *key, const unsigned char *cri, size_t cri_len,
 /* OCSP                                                                */
 /* ------------------------------------------------------------------ */
 
-/* The in-process OCSP key, made on first use (the command line's handle
- * holds the CA key anyway; the OCSP key is as ephemeral as the
- * keeper's). */
+/* A key of the command line's own (the OCSP responder's, SCEP's RA): made
+ * of KIND on first use into *SLOT of the shared state. The command line's
+ * handle holds the CA key anyway; these keys are as ephemeral as the
+ * keeper's. */
 static struct ca_key *
-local_ocsp_key(struct ca *ca, struct mica_err *err)
+local_key(struct ca *ca, struct ca_key **slot, int kind, struct mica_err *err)
 {
 	struct ca_key *k;
 
 	pthread_mutex_lock(&ca->sh->lock);
-	if (ca->sh->ocsp_key == NULL &&
-	    ca_key_generate(CA_KEY_EC_P256, &ca->sh->ocsp_key, err) != 0) {
+	if (*slot == NULL && ca_key_generate(kind, slot, err) != 0) {
 		pthread_mutex_unlock(&ca->sh->lock);
 		return NULL;
 	}
-	k = ca->sh->ocsp_key;
+	k = *slot;
 	pthread_mutex_unlock(&ca->sh->lock);
 	return k;
 }
 
-int
-ca_sign_ocsp_key(struct ca *ca, unsigned char *spki, size_t size,
-		 size_t *len, struct mica_err *err)
+/* K's SubjectPublicKeyInfo into SPKI (SIZE octets); WHAT names it. */
+static int
+local_spki(struct ca_key *k, const char *what, unsigned char *spki,
+	   size_t size, size_t *len, struct mica_err *err)
 {
-	struct ca_key *k;
 	unsigned char *der = NULL;
 	size_t n = 0;
 
-	*len = 0;
-	if (ca_sign_ready(ca, err) != 0)
-		return -1;
-	if (ca->sh->signer != NULL)
-		return ca_signer_ocsp_key(ca->sh->signer, spki, size, len, err);
-	if ((k = local_ocsp_key(ca, err)) == NULL ||
-	    ca_key_spki(k, &der, &n, err) != 0)
+	if (k == NULL || ca_key_spki(k, &der, &n, err) != 0)
 		return -1;
 	if (n > size) {
 		free(der);
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
-				    "OCSP key too large");
+				    "%s too large", what);
 	}
 	memcpy(spki, der, n);
 	*len = n;
@@ -438,11 +432,28 @@ ca_sign_ocsp_key(struct ca *ca, unsigned char *spki, size_t size,
 	return 0;
 }
 
-int
-ca_sign_ocsp_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
-		  unsigned char **der, size_t *der_len, struct mica_err *err)
+static struct ca_key *
+local_ocsp_key(struct ca *ca, struct mica_err *err)
 {
-	unsigned char sig[CA_SIG_MAX], spki[512];
+	return local_key(ca, &ca->sh->ocsp_key, CA_KEY_EC_P256, err);
+}
+
+typedef int (*service_key_fn)(struct ca *ca, unsigned char *spki, size_t size,
+			      size_t *len, struct mica_err *err);
+typedef int (*service_check_fn)(const struct ca_sign_policy *p,
+				const unsigned char *spki, size_t spki_len,
+				int64_t now, const unsigned char *tbs,
+				size_t tbs_len, struct mica_err *err);
+
+/* The CA key's signature on the TBSCertificate of a service key (KIND:
+ * CA_SIGN_OCSP_CERT, CA_SIGN_SCEP_CERT): by the signers, or in-process
+ * after the same check (CHECK, against the key KEY_OF gives). */
+static int
+service_cert(struct ca *ca, enum ca_sign_kind kind, service_key_fn key_of,
+	     service_check_fn check, const unsigned char *tbs, size_t tbs_len,
+	     unsigned char **der, size_t *der_len, struct mica_err *err)
+{
+	unsigned char sig[CA_SIG_MAX], spki[1024];
 	struct ca_sign_policy pol;
 	struct ca_key *key = NULL;
 	char **doms = NULL;
@@ -454,20 +465,18 @@ ca_sign_ocsp_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
 	if (ca->sh->signer != NULL) {
-		if (ca_signer_sign_key(ca->sh->signer, CA_SIGN_OCSP_CERT,
+		if (ca_signer_sign_key(ca->sh->signer, kind,
 				       (unsigned)ca->sh->key_idx, tbs, tbs_len,
 				       sig, &sig_len, NULL, err) != 0)
 			return -1;
 	} else {
-		if (ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len,
-				     err) != 0 ||
+		if (key_of(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
 		    local_policy(ca, ca->sh->key_idx, &pol, &doms, &key,
 				 err) != 0) {
 			ca_strv_free(doms);
 			return -1;
 		}
-		rc = ca_signcheck_ocsp_cert(&pol, spki, spki_len, ca_now(),
-					    tbs, tbs_len, err);
+		rc = check(&pol, spki, spki_len, ca_now(), tbs, tbs_len, err);
 		if (rc == 0)
 			rc = ca_key_sign(key, tbs, tbs_len, sig, &sig_len, err);
 		ca_strv_free(doms);
@@ -476,6 +485,28 @@ ca_sign_ocsp_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 	}
 	return wrap(tbs, tbs_len, ca->sh->sig_alg, ca->sh->sig_alg_len, sig,
 		    sig_len, der, der_len, err);
+}
+
+int
+ca_sign_ocsp_key(struct ca *ca, unsigned char *spki, size_t size,
+		 size_t *len, struct mica_err *err)
+{
+	*len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL)
+		return ca_signer_ocsp_key(ca->sh->signer, spki, size, len, err);
+	return local_spki(local_ocsp_key(ca, err), "OCSP key", spki, size, len,
+			  err);
+}
+
+int
+ca_sign_ocsp_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
+		  unsigned char **der, size_t *der_len, struct mica_err *err)
+{
+	return service_cert(ca, CA_SIGN_OCSP_CERT, ca_sign_ocsp_key,
+			    ca_signcheck_ocsp_cert, tbs, tbs_len, der, der_len,
+			    err);
 }
 
 int
@@ -517,84 +548,29 @@ ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 static struct ca_key *
 local_scep_key(struct ca *ca, struct mica_err *err)
 {
-	struct ca_key *k;
-
-	pthread_mutex_lock(&ca->sh->lock);
-	if (ca->sh->scep_key == NULL &&
-	    ca_key_generate(CA_KEY_RSA_2048, &ca->sh->scep_key, err) != 0) {
-		pthread_mutex_unlock(&ca->sh->lock);
-		return NULL;
-	}
-	k = ca->sh->scep_key;
-	pthread_mutex_unlock(&ca->sh->lock);
-	return k;
+	return local_key(ca, &ca->sh->scep_key, CA_KEY_RSA_2048, err);
 }
 
 int
 ca_sign_scep_key(struct ca *ca, unsigned char *spki, size_t size,
 		 size_t *len, struct mica_err *err)
 {
-	struct ca_key *k;
-	unsigned char *der = NULL;
-	size_t n = 0;
-
 	*len = 0;
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
 	if (ca->sh->signer != NULL)
 		return ca_signer_scep_key(ca->sh->signer, spki, size, len, err);
-	if ((k = local_scep_key(ca, err)) == NULL ||
-	    ca_key_spki(k, &der, &n, err) != 0)
-		return -1;
-	if (n > size) {
-		free(der);
-		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
-				    "RA key too large");
-	}
-	memcpy(spki, der, n);
-	*len = n;
-	free(der);
-	return 0;
+	return local_spki(local_scep_key(ca, err), "RA key", spki, size, len,
+			  err);
 }
 
 int
 ca_sign_scep_cert(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 		  unsigned char **der, size_t *der_len, struct mica_err *err)
 {
-	unsigned char sig[CA_SIG_MAX], spki[1024];
-	struct ca_sign_policy pol;
-	struct ca_key *key = NULL;
-	char **doms = NULL;
-	size_t sig_len = 0, spki_len = 0;
-	int rc;
-
-	*der = NULL;
-	*der_len = 0;
-	if (ca_sign_ready(ca, err) != 0)
-		return -1;
-	if (ca->sh->signer != NULL) {
-		if (ca_signer_sign_key(ca->sh->signer, CA_SIGN_SCEP_CERT,
-				       (unsigned)ca->sh->key_idx, tbs, tbs_len,
-				       sig, &sig_len, NULL, err) != 0)
-			return -1;
-	} else {
-		if (ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len,
-				     err) != 0 ||
-		    local_policy(ca, ca->sh->key_idx, &pol, &doms, &key,
-				 err) != 0) {
-			ca_strv_free(doms);
-			return -1;
-		}
-		rc = ca_signcheck_scep_cert(&pol, spki, spki_len, ca_now(),
-					    tbs, tbs_len, err);
-		if (rc == 0)
-			rc = ca_key_sign(key, tbs, tbs_len, sig, &sig_len, err);
-		ca_strv_free(doms);
-		if (rc != 0)
-			return -1;
-	}
-	return wrap(tbs, tbs_len, ca->sh->sig_alg, ca->sh->sig_alg_len, sig,
-		    sig_len, der, der_len, err);
+	return service_cert(ca, CA_SIGN_SCEP_CERT, ca_sign_scep_key,
+			    ca_signcheck_scep_cert, tbs, tbs_len, der, der_len,
+			    err);
 }
 
 int
