@@ -2,8 +2,12 @@
  * web/crl_cache.c - the CRL as served (web/crl_cache.h). GET /crl is the
  * busiest public route, so it is answered from memory: the cache holds
  * references to DER and PEM blobs that a response keeps while the cache
- * moves on, and looks at the store's CRL number at most once a second,
- * without holding the lock that requests take.
+ * moves on. A request never reads the store for it once a CRL is loaded:
+ * at most once a second it wakes the cache's loader thread, which looks
+ * at the store's CRL number with its own handle and, when it moved (the
+ * command line published), reads and encodes the new CRL - tens of
+ * megabytes at a million entries - while requests go on serving the one
+ * they have.
  */
 #include "web/crl_cache.h"
 
@@ -13,6 +17,7 @@
 #include <time.h>
 
 #include "ca/x509.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "web/parse.h"
 #include "web/server.h"
@@ -23,6 +28,11 @@ struct web_crl_cache {
 	int64_t number, this_update, next_update;
 	struct timespec checked;        /* CLOCK_MONOTONIC of the last look */
 	int loaded;
+	/* The loader thread (web_crl_cache_start): */
+	pthread_cond_t wake;
+	pthread_t thread;
+	struct ca *ca;                  /* its own handle, the daemon's */
+	int running, want, stop;
 };
 
 struct web_crl_cache *
@@ -30,8 +40,10 @@ web_crl_cache_new(void)
 {
 	struct web_crl_cache *cc = calloc(1, sizeof(*cc));
 
-	if (cc != NULL)
+	if (cc != NULL) {
 		pthread_mutex_init(&cc->lock, NULL);
+		pthread_cond_init(&cc->wake, NULL);
+	}
 	return cc;
 }
 
@@ -40,8 +52,10 @@ web_crl_cache_free(struct web_crl_cache *cc)
 {
 	if (cc == NULL)
 		return;
+	web_crl_cache_stop(cc);
 	web_blob_unref(cc->der);
 	web_blob_unref(cc->pem);
+	pthread_cond_destroy(&cc->wake);
 	pthread_mutex_destroy(&cc->lock);
 	free(cc);
 }
@@ -135,6 +149,75 @@ out:
 	return rc;
 }
 
+/* The loader thread: each time a request asks (at most once a second),
+ * fetch the store's CRL if its number moved, and install it. */
+static void *
+loader_main(void *arg)
+{
+	struct web_crl_cache *cc = arg;
+	struct crl_ready r;
+	struct mica_err e;
+	int64_t have;
+	int loaded, rc;
+
+	MICA_FAULT_EXEMPT(1);   /* not a request's: never counted */
+	pthread_mutex_lock(&cc->lock);
+	for (;;) {
+		while (!cc->want && !cc->stop)
+			pthread_cond_wait(&cc->wake, &cc->lock);
+		if (cc->stop)
+			break;
+		cc->want = 0;
+		loaded = cc->loaded;
+		have = cc->number;
+		pthread_mutex_unlock(&cc->lock);
+		mica_err_clear(&e);
+		rc = crl_fetch(cc->ca, loaded, have, &r, &e);
+		pthread_mutex_lock(&cc->lock);
+		if (rc == 0 && r.der != NULL)
+			crl_install(cc, &r);
+		else if (rc != 0 && e.kind != MICA_E_NOTFOUND)
+			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
+	}
+	pthread_mutex_unlock(&cc->lock);
+	return NULL;
+}
+
+int
+web_crl_cache_start(struct web_crl_cache *cc, struct ca *ca,
+		    struct mica_err *err)
+{
+	int rc;
+
+	cc->ca = ca;
+	cc->stop = cc->want = 0;
+	if ((rc = pthread_create(&cc->thread, NULL, loader_main, cc)) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "thread",
+				    "cannot start the CRL loader: %s", strerror(rc));
+	pthread_mutex_lock(&cc->lock);
+	cc->running = 1;
+	pthread_mutex_unlock(&cc->lock);
+	return 0;
+}
+
+void
+web_crl_cache_stop(struct web_crl_cache *cc)
+{
+	int running;
+
+	if (cc == NULL)
+		return;
+	pthread_mutex_lock(&cc->lock);
+	running = cc->running;
+	cc->running = 0;
+	cc->stop = 1;
+	pthread_cond_signal(&cc->wake);
+	pthread_mutex_unlock(&cc->lock);
+	if (running)
+		pthread_join(cc->thread, NULL);
+	cc->ca = NULL;
+}
+
 int
 web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	    struct web_blob **der, struct web_blob **pem, int64_t *this_update,
@@ -157,10 +240,17 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	pthread_mutex_lock(&cc->lock);
 	/* Another process (the CLI) may publish too: look at the store at
 	 * most once a second, and only copy the CRL when its number moved.
-	 * Once a CRL is loaded, the look happens without the lock (the
-	 * others serve the loaded one meanwhile); the first load holds it,
-	 * as there is nothing to serve before it. */
-	if (force || !cc->loaded || mono.tv_sec != cc->checked.tv_sec) {
+	 * Once a CRL is loaded, the loader thread looks (requests serve the
+	 * loaded one meanwhile) or, without one, this request, outside the
+	 * lock; the first load and FORCE (the caller published and must
+	 * see its CRL served) load here. */
+	if (!force && cc->loaded && cc->running) {
+		if (mono.tv_sec != cc->checked.tv_sec) {
+			cc->checked = mono;
+			cc->want = 1;
+			pthread_cond_signal(&cc->wake);
+		}
+	} else if (force || !cc->loaded || mono.tv_sec != cc->checked.tv_sec) {
 		loaded = cc->loaded;
 		have = cc->number;
 		cc->checked = mono;

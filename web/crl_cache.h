@@ -21,8 +21,18 @@ struct web_crl_cache;
 struct web_crl_cache *web_crl_cache_new(void);
 void web_crl_cache_free(struct web_crl_cache *cc);
 
-/* The current CRL from SRV's cache (refreshed from the store through CA at
- * most once a second, at once after FORCE): new references to the DER and
+/* Start CC's loader thread, which alone reads the store's CRL for
+ * requests once one is loaded (through CA, a handle of its own that must
+ * outlive web_crl_cache_stop). Without it, the request that looks at the
+ * store (once a second) reads a changed CRL itself. */
+int web_crl_cache_start(struct web_crl_cache *cc, struct ca *ca,
+			struct mica_err *err);
+/* Stop and join the loader thread, if it runs (NULL ok). */
+void web_crl_cache_stop(struct web_crl_cache *cc);
+
+/* The current CRL from SRV's cache (refreshed from the store at most once
+ * a second - by the loader thread when it runs, else through CA - and at
+ * once through CA after FORCE): new references to the DER and
  * PEM blobs and thisUpdate, nextUpdate, number. If the stored CRL has
  * expired, one is published; if that fails, MICA_E_UNAVAIL
  * ("crl_expired"): an expired CRL is never served. */

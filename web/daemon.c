@@ -235,7 +235,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	struct web_ocsp_refresher *ocsp = NULL;
 	struct ca_init_result ires;
 	struct web_blob *d = NULL, *p = NULL;
-	struct ca *parent = NULL, *tick = NULL;
+	struct ca *parent = NULL, *tick = NULL, *loader = NULL;
 	sigset_t set, oldset;
 	int64_t tu, nu, num;
 	int rc = -1, first = 0, sig;
@@ -297,6 +297,10 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	 * a million entries) hold no lock that workers need. */
 	pthread_mutex_lock(&dm->srv.parent_lock);
 	rc = ca_clone(parent, &tick, err);
+	/* And the CRL cache's loader's: requests never wait for a CRL of
+	 * tens of megabytes to be read after the command line published. */
+	if (rc == 0)
+		rc = ca_clone(parent, &loader, err);
 	pthread_mutex_unlock(&dm->srv.parent_lock);
 	if (rc != 0)
 		goto out;
@@ -306,7 +310,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	rc = web_crl_get(&dm->srv, tick, 1, &d, &p, &tu, &nu, &num, err);
 	web_blob_unref(d);
 	web_blob_unref(p);
-	if (rc != 0)
+	if (rc != 0 || (rc = web_crl_cache_start(dm->srv.crl, loader, err)) != 0)
 		goto out;
 	rc = -1;
 	/* The OCSP responder's certificate before the first request (and
@@ -392,6 +396,7 @@ out:
 	web_ocsp_refresh_stop(ocsp);
 	web_crl_cache_free(dm->srv.crl);
 	web_server_fini(&dm->srv);
+	ca_close(loader);
 	ca_close(tick);
 	ca_close(parent);
 	if (rc == 0)
