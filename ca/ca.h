@@ -119,6 +119,9 @@ int ca_exists(const char *datadir);
 
 #define CA_OPEN_UNLOCK   0x1  /* unseal the key (needed to sign) */
 #define CA_OPEN_READONLY 0x2  /* read-only connection */
+#define CA_OPEN_ALL_KEYS 0x4  /* with CA_OPEN_UNLOCK: SCEP's RA key too
+			       * (one more key derivation; what a passphrase
+			       * change needs to re-seal every key) */
 
 /* Open the CA in DATADIR. With CA_OPEN_UNLOCK the passphrase comes from
  * PASSPHRASE_FILE if not NULL, else $MICA_PASSPHRASE, else DATADIR/passphrase;
@@ -688,8 +691,13 @@ int ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 			struct mica_err *err);
 
 /* Re-seal the CA key under a new passphrase (read from NEW_FILE, which must
- * be 0600). The handle must be open with CA_OPEN_UNLOCK (old passphrase).
- * A fresh salt and nonce are drawn; the old passphrase stops working. */
+ * be 0600), with every other key sealed under it (those a rollover retired,
+ * a pending renewal's, SCEP's RA key), in one transaction. The handle must
+ * be open with CA_OPEN_UNLOCK | CA_OPEN_ALL_KEYS (old passphrase;
+ * MICA_E_INTERNAL "ca_locked" otherwise). A fresh salt and nonce are drawn
+ * for each; the old passphrase stops working. An RA key that no longer
+ * opened with the old passphrase is left as it is (the next 'mica serve'
+ * replaces it). */
 int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 			 const char *new_file, struct mica_err *err);
 

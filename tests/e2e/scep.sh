@@ -25,8 +25,10 @@
 #     CA (GET PKIOperation) enrolls;
 #   - against an RSA CA: scepclient (which encrypts to every certificate
 #     GetCACert gives) enrolls;
-#   - a restart keeps the RA key (sealed in the store) and its certificate:
-#     a CertPoll encrypted before the restart still decrypts;
+#   - a restart keeps the RA key (sealed in the store) and its certificate,
+#     also after `mica passphrase` (which re-seals it with the CA keys; the
+#     old passphrase stops working): a CertPoll encrypted before the
+#     restart still decrypts;
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
@@ -323,14 +325,25 @@ $TOOL make "$W/h2.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test 
 scep_post "$W/h2.der"
 is "and an intact message still enrolls" "$(reply "$W/h.key" | cut -d' ' -f1)" "status=0"
 
-# ---- a restart keeps the RA ----------------------------------------------------
+# ---- a restart keeps the RA, across a passphrase change too -----------------
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
+cp "$D/passphrase" "$W/oldpass"
+printf 'another passphrase for the scep test\n' >"$W/newpass"
+chmod 600 "$W/newpass"
+check "mica passphrase re-seals the keys" "$MICA" -d "$D" passphrase --new-file "$W/newpass"
+cp "$W/newpass" "$D/passphrase"
+is "the RA key was re-sealed in the passphrase change" \
+	"$(count "SELECT count(*) FROM audit WHERE action = 'ca.passphrase' AND detail LIKE '%RA key%'")" 1
+expect_rc "the old passphrase no longer opens the keys (7)" 7 \
+	"$MICA" -d "$D" domain seal --passphrase-file "$W/oldpass"
 serve_start "$W/serve1b.out" "$D" -- || serve_failed "$W/serve1b.out"
 curl -fsS -o "$W/cacert3.p7" "$H/scep?operation=GetCACert" || die "GetCACert after a restart"
-check "after a restart GetCACert gives the same RA certificate (its key is sealed in the store)" \
+check "after mica passphrase and a restart GetCACert gives the same RA certificate (its key re-sealed in the store)" \
 	cmp -s "$W/cacert.p7" "$W/cacert3.p7" ||
 	grep -i 'scep\|keeper' "$W/serve1b.out.err" | sed 's/^/    /' >&2
+check "the keeper opened the re-sealed RA key (made none)" \
+	sh -c "! grep -q 'RA key does not open' '$W/serve1b.out.err'"
 is "the RA key is stored sealed, once" "$(count "SELECT count(*) FROM scep_ra_key")" 1
 scep_post "$W/p2.der"
 is "a CertPoll made before the restart still decrypts: SUCCESS" \
