@@ -171,9 +171,13 @@ out:
 /* After a restart: the newest RA certificate in the store, if it is for
  * the RA key the signers hold (sealed in the store, ca/handle.c), signed
  * by this CA's current key and not yet due for renewal. Called with
- * s->mu held. */
-static void
-reuse(struct ca *ca, struct ca_scep_state *s, int64_t now)
+ * s->mu held. 0 when S->cert is set or there is nothing to reuse; -1 when
+ * the store or the signers could not be asked (busy, slow to start):
+ * then the caller must not certify another RA, or one slow answer under
+ * load would replace the RA certificate every client has pinned. */
+static int
+reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
+      struct mica_err *err)
 {
 	mbedtls_x509_crt ra, cacrt;
 	unsigned char spki[1024], *der = NULL;
@@ -181,13 +185,23 @@ reuse(struct ca *ca, struct ca_scep_state *s, int64_t now)
 	int64_t not_after = 0;
 	uint32_t flags = 0;
 	struct mica_err e;
+	int rc = -1;
 
 	mica_err_clear(&e);
 	mbedtls_x509_crt_init(&ra);
 	mbedtls_x509_crt_init(&cacrt);
-	if (db_scep_ra_latest(ca->db, now, &der, &len, &not_after, &e) != 0 ||
-	    not_after - now < CA_SCEP_RA_RENEW_LEFT ||
-	    ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, &e) != 0 ||
+	if (db_scep_ra_latest(ca->db, now, &der, &len, &not_after, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, err) != 0)
+		goto out;
+	rc = 0;
+	if (not_after - now < CA_SCEP_RA_RENEW_LEFT ||
 	    mbedtls_x509_crt_parse_der(&ra, der, len) != 0 ||
 	    ra.pk_raw.len != spki_len ||
 	    memcmp(ra.pk_raw.p, spki, spki_len) != 0 ||
@@ -204,6 +218,7 @@ out:
 	free(der);
 	mbedtls_x509_crt_free(&ra);
 	mbedtls_x509_crt_free(&cacrt);
+	return rc;
 }
 
 /* A copy of the current RA certificate (made or renewed when due). */
@@ -219,8 +234,8 @@ ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
 	if (ca_sign_ready(ca, err) != 0 || (s = state(ca, err)) == NULL)
 		return -1;
 	pthread_mutex_lock(&s->mu);
-	if (s->cert == NULL)
-		reuse(ca, s, now);
+	if (s->cert == NULL && reuse(ca, s, now, err) != 0)
+		goto out;
 	if ((s->cert == NULL ||
 	     (s->not_after - now < CA_SCEP_RA_RENEW_LEFT &&
 	      s->not_after < ca->sh->not_after)) &&
