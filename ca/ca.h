@@ -822,8 +822,10 @@ int ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
  *  - the same transactionID again from the same key (scepclient resends
  *    while PENDING; CertPoll) answers what became of that request; with
  *    another CSR it is FAILURE badRequest; another key never sees it;
- *  - GetCert: a certificate of this CA by serial; GetCRL: FAILURE
- *    badRequest (the CRL is at its distribution point).
+ *  - GetCert: a certificate of this CA by serial; GetCRL: the current
+ *    CRL of the CA key that signed the certificate named by issuer and
+ *    serial (badCertId for one this CA did not issue, badTime when that
+ *    CRL has expired).
  * -1 only for a message that cannot be read at all (MICA_E_BADREQ
  * "bad_scep", MICA_E_TOOLARGE: answered 400/413) or when the service
  * fails (the signers, the store: 5xx).

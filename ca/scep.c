@@ -2,7 +2,7 @@
  * ca/scep.c - the SCEP service (RFC 8894, ca_scep_* in ca/ca.h): the RA
  * certificate, GetCACert, and PKIOperation through the same policy as
  * every other issuance (tokens, pending requests, renewals, the
- * compromised-key list).
+ * compromised-key list); GetCert and GetCRL read the store.
  *
  * SCEP encrypts to RSA; mica's CA key is EC by default. As Windows' NDES
  * does, an RA ("registration authority") RSA key decrypts what clients
@@ -316,6 +316,18 @@ fail(struct op *o, int info, const char *why)
 		 o->client, info, why);
 }
 
+/* SUCCESS with O->content, a degenerate PKCS#7 already made. */
+static void
+success_content(struct op *o)
+{
+	o->rep.status = CA_SCEP_SUCCESS;
+	o->rep.content = o->content;
+	o->rep.content_len = o->content_len;
+	o->rep.cipher = o->m->cipher;
+	o->rep.recipient = o->m->signer_cert;
+	o->rep.recipient_len = o->m->signer_cert_len;
+}
+
 /* SUCCESS with certificate DER. */
 static int
 success(struct op *o, const unsigned char *der, size_t len,
@@ -325,12 +337,7 @@ success(struct op *o, const unsigned char *der, size_t len,
 
 	if (ca_p7_encode(&c, 1, &o->content, &o->content_len, err) != 0)
 		return -1;
-	o->rep.status = CA_SCEP_SUCCESS;
-	o->rep.content = o->content;
-	o->rep.content_len = o->content_len;
-	o->rep.cipher = o->m->cipher;
-	o->rep.recipient = o->m->signer_cert;
-	o->rep.recipient_len = o->m->signer_cert_len;
+	success_content(o);
 	return 0;
 }
 
@@ -605,25 +612,25 @@ poll_tx(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
 	return tx_state(o, &tx, err);
 }
 
-/* GetCert: IssuerAndSerialNumber of a certificate this CA issued. */
+/* The serial (hex) of the certificate an IssuerAndSerialNumber (decrypted
+ * content C) names, if its issuer is this CA; 0 with a FAILURE set in O
+ * otherwise (and 0 with SERIAL filled when it is). */
 static int
-get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+ias_serial(struct op *o, const unsigned char *c, size_t n,
+	   char serial[CA_SERIAL_MAX])
 {
-	const unsigned char *issuer, *serial;
+	const unsigned char *issuer, *sn;
 	size_t il, sl;
-	char hex[CA_SERIAL_MAX];
-	struct db_cert cert;
 	struct mica_err e;
-	int rc = -1;
 
-	memset(&cert, 0, sizeof(cert));
 	mica_err_clear(&e);
-	if (ca_scep_pair_parse(c, n, 1, &issuer, &il, &serial, &sl, &e) != 0) {
+	serial[0] = '\0';
+	if (ca_scep_pair_parse(c, n, 1, &issuer, &il, &sn, &sl, &e) != 0) {
 		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
 		return 0;
 	}
-	while (sl > 1 && serial[0] == 0) {
-		serial++;
+	while (sl > 1 && sn[0] == 0) {
+		sn++;
 		sl--;
 	}
 	if (il != o->ca->sh->subject_len ||
@@ -631,7 +638,23 @@ get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
 		fail(o, CA_SCEP_BAD_CERT_ID, "not a certificate of this CA");
 		return 0;
 	}
-	mica_hex_encode(serial, sl, hex);
+	mica_hex_encode(sn, sl, serial);
+	return 0;
+}
+
+/* GetCert: IssuerAndSerialNumber of a certificate this CA issued. */
+static int
+get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+{
+	char hex[CA_SERIAL_MAX];
+	struct db_cert cert;
+	struct mica_err e;
+	int rc = -1;
+
+	memset(&cert, 0, sizeof(cert));
+	mica_err_clear(&e);
+	if (ias_serial(o, c, n, hex) != 0 || hex[0] == '\0')
+		return 0;
 	if (db_cert_get(o->ca->db, hex, &cert, &e) != 0) {
 		if (e.kind != MICA_E_NOTFOUND) {
 			*err = e;
@@ -645,6 +668,61 @@ get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
 	}
 	rc = 0;
 out:
+	db_cert_free(&cert);
+	return rc;
+}
+
+/* GetCRL (RFC 8894 3.3.4): IssuerAndSerialNumber of a certificate this CA
+ * issued; the answer is the current CRL of the CA key that signed it (a
+ * rollover leaves each key its own CRL), as published (never signed per
+ * request), in a degenerate PKCS#7's crls. An expired CRL is not handed
+ * out, as /crl does not serve one. */
+static int
+get_crl(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+{
+	char hex[CA_SERIAL_MAX];
+	struct db_cert cert;
+	struct ca_crl crl;
+	struct mica_err e;
+	int rc = -1;
+
+	memset(&cert, 0, sizeof(cert));
+	memset(&crl, 0, sizeof(crl));
+	mica_err_clear(&e);
+	if (ias_serial(o, c, n, hex) != 0 || hex[0] == '\0')
+		return 0;
+	if (db_cert_get(o->ca->db, hex, &cert, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_CERT_ID, "no such certificate");
+		rc = 0;
+		goto out;
+	}
+	if (ca_crl_current_key(o->ca, cert.key_idx, &crl, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_REQUEST, "no CRL published yet");
+		rc = 0;
+		goto out;
+	}
+	if (crl.der == NULL || crl.next_update <= ca_now()) {
+		fail(o, CA_SCEP_BAD_TIME, "the current CRL has expired");
+		rc = 0;
+		goto out;
+	}
+	if (ca_p7_encode_crl(crl.der, crl.der_len, &o->content,
+			     &o->content_len, err) != 0)
+		goto out;
+	success_content(o);
+	mica_log(MICA_LOG_INFO, "scep: %s: GetCRL for %s: CRL %lld",
+		 o->client, hex, (long long)crl.number);
+	rc = 0;
+out:
+	ca_crl_free(&crl);
 	db_cert_free(&cert);
 	return rc;
 }
@@ -719,9 +797,12 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 		if (get_cert(&o, content, content_len, err) != 0)
 			goto out;
 		break;
+	case CA_SCEP_GETCRL:
+		if (get_crl(&o, content, content_len, err) != 0)
+			goto out;
+		break;
 	default:
-		fail(&o, CA_SCEP_BAD_REQUEST, "GetCRL: the CRL is at its "
-		     "distribution point");
+		fail(&o, CA_SCEP_BAD_REQUEST, "an unknown messageType");
 		break;
 	}
 reply:

@@ -21,6 +21,7 @@
 #include "ca/keys.h"
 #include "ca/profile.h"
 #include "ca/csr.h"
+#include "ca/p7.h"
 #include "ca/scep.h"
 #include "ca/signcheck.h"
 #include "ca/signer_int.h"
@@ -710,6 +711,62 @@ test_signer_certifies_only_the_ra(void)
 	ca_key_free(other);
 }
 
+/* GetCRL's answer: the CRL in the crls [1] of a degenerate SignedData, no
+ * certificates, no signers; only a CertificateList's shape goes in. */
+static void
+test_getcrl_content_carries_the_crl_in_crls(void)
+{
+	/* SEQUENCE { SEQUENCE {}, SEQUENCE {}, BIT STRING 00 } */
+	static const unsigned char crl[] = {
+		0x30, 0x07, 0x30, 0x00, 0x30, 0x00, 0x03, 0x01, 0x00,
+	};
+	static const unsigned char notcrl[] = { 0x04, 0x01, 0x00 };
+	struct ca_p7_cert certs[CA_P7_CERTS_MAX];
+	struct ca_der_cur c, sd;
+	const unsigned char *v;
+	unsigned char *out = NULL;
+	size_t out_len = 0, n = 0, vl;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(ca_p7_encode_crl(crl, sizeof(crl), &out,
+					       &out_len, &err), 0);
+	ca_der_init(&c, out, out_len);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&c, CA_DER_SEQUENCE, &v, &vl,
+					     NULL), 0);
+	CU_ASSERT(ca_der_empty(&c));
+	ca_der_init(&c, v, vl);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&c, CA_DER_OID, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&c, CA_DER_CTX_CONS(0), &v, &vl,
+					     NULL), 0);
+	ca_der_init(&c, v, vl);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&c, CA_DER_SEQUENCE, &v, &vl,
+					     NULL), 0);
+	ca_der_init(&sd, v, vl);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_INTEGER, &v, &vl, NULL),
+			0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_SET, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_SEQUENCE, &v, &vl, NULL),
+			0);
+	/* crls [1] holding exactly the CRL, then an empty signerInfos */
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&sd, CA_DER_CTX_CONS(1), &v,
+					     &vl, NULL), 0);
+	CU_ASSERT_EQUAL(vl, sizeof(crl));
+	CU_ASSERT_EQUAL(memcmp(v, crl, sizeof(crl)), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_SET, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL(vl, 0);
+	CU_ASSERT(ca_der_empty(&sd));
+	/* The certs-only reader does not take it for a certificate chain. */
+	CU_ASSERT_NOT_EQUAL(ca_p7_decode(out, out_len, certs, &n, &err), 0);
+	free(out);
+	out = NULL;
+	CU_ASSERT_NOT_EQUAL(ca_p7_encode_crl(notcrl, sizeof(notcrl), &out,
+					     &out_len, &err), 0);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_NOT_EQUAL(ca_p7_encode_crl(crl, sizeof(crl) - 1, &out,
+					     &out_len, &err), 0);
+	CU_ASSERT_PTR_NULL(out);
+}
+
 int
 main(void)
 {
@@ -735,6 +792,8 @@ main(void)
 		  test_signer_uses_the_ra_key_only_as_scep_needs },
 		{ "the signer certifies only SCEP's RA for its own key",
 		  test_signer_certifies_only_the_ra },
+		{ "a GetCRL answer carries the CRL alone in a degenerate PKCS#7's crls",
+		  test_getcrl_content_carries_the_crl_in_crls },
 	};
 	CU_pSuite s;
 	unsigned failed;

@@ -19,6 +19,8 @@
 #   - a replayed PKCSReq returns the same certificate, never a second one;
 #     the same transactionID with another CSR is refused;
 #   - a key revoked for keyCompromise is never certified again by SCEP;
+#   - GetCRL answers the CRL of the issuing key (openssl verifies it with
+#     the root; it lists the revoked certificate), badCertId otherwise;
 #   - `mica scep mobileconfig` writes an iPhone profile (root, SCEP payload,
 #     a one-use token as challenge) whose challenge enrolls once;
 #   - certmonger: scep-submit -c and -C, and `getcert request` with a SCEP
@@ -214,6 +216,28 @@ TOK4=$(token --profile client --uses 1)
 $TOOL make "$W/k1.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev6.example.test --challenge "$TOK4" --tid tid-k
 scep_post "$W/k1.der"
 is "a key revoked for keyCompromise is refused (badRequest)" "$(reply "$W/r.key")" "status=2 failinfo=2 tid=tid-k"
+
+# ---- GetCRL ------------------------------------------------------------------
+# RFC 8894 3.3.4: IssuerAndSerialNumber of a certificate -> the CRL of the
+# CA key that signed it, in the crls of a degenerate PKCS#7. A CRL
+# published after the revocation above:
+"$MICA" -d "$D" crl >/dev/null 2>&1 || fail "mica crl"
+$TOOL make "$W/gc.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcrl --serial "$SER" --issuer-of "$W/r6.pem"
+scep_post "$W/gc.der"
+is "GetCRL: SUCCESS" "$(reply "$W/r.key" "$W/gc.pem" | cut -d' ' -f1)" "status=0"
+check "the CRL it carries verifies against the root (openssl crl -CAfile)" \
+	openssl crl -in "$W/gc.pem" -CAfile "$ROOT" -noout
+openssl crl -in "$W/gc.pem" -outform der 2>/dev/null | od -An -tx1 -v | tr -d ' \n' >"$W/gc.hex"
+is "it is the newest CRL in the store, as published" "$(cat "$W/gc.hex")" \
+	"$(count "SELECT lower(hex(der)) FROM crl ORDER BY number DESC LIMIT 1")"
+check "and it lists the certificate just revoked" \
+	sh -c "openssl crl -in '$W/gc.pem' -noout -text | grep -qi 'Serial Number: $SER'"
+$TOOL make "$W/gc2.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcrl --serial 0123456789abcdef --issuer-of "$W/r6.pem"
+scep_post "$W/gc2.der"
+is "GetCRL for a serial this CA never issued: FAILURE badCertId" "$(reply "$W/r.key" | cut -d' ' -f1-2)" "status=2 failinfo=4"
+$TOOL make "$W/gc3.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcrl --serial "$SER" --issuer-of "$W/r.key.self"
+scep_post "$W/gc3.der"
+is "GetCRL under another issuer: FAILURE badCertId" "$(reply "$W/r.key" | cut -d' ' -f1-2)" "status=2 failinfo=4"
 
 # ---- an iPhone profile ----------------------------------------------------------
 "$MICA" -d "$D" scep mobileconfig --name iphone-1.example.test --url "$H/scep" \

@@ -2,16 +2,18 @@
 """tests/tools/scep_msg.py - a small SCEP (RFC 8894) client for
 tests/e2e/scep.sh: it builds the messages the real clients cannot be made
 to send (a chosen transactionID, a replay, another recipient, another
-algorithm, a CertPoll, a GetCert) and reads the CertRep an answer holds.
+algorithm, a CertPoll, a GetCert, a GetCRL) and reads the CertRep an
+answer holds.
 Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
 
   scep_msg.py make OUT --ra RA.pem --key KEY.pem --cn NAME [--challenge C]
-      [--type pkcsreq|renewalreq|certpoll|getcert] [--tid T]
+      [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
       [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
       [--signer CERT.pem] [--serial HEX --issuer-of CERT.pem]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
       prints "status=N failinfo=N tid=T" (the signature checked with the
-      RA certificate) and writes the certificate of a SUCCESS.
+      RA certificate) and writes the certificate (or, for GetCRL, the CRL)
+      of a SUCCESS as PEM.
 KEY.pem is made (RSA-2048) when missing, and with it the self-signed
 certificate that signs every message of that key (KEY.pem.self), unless
 --signer names another.
@@ -172,7 +174,7 @@ def make(a):
     elif a.type == "certpoll":
         name = seq(set_(seq(oid("2.5.4.3"), tlv(0x0C, a.cn.encode()))))
         content = seq(issuer_raw(ra), name)
-    else:  # getcert: IssuerAndSerialNumber of --serial under --issuer-of
+    else:  # getcert, getcrl: IssuerAndSerialNumber of --serial under --issuer-of
         issuer = x509.load_pem_x509_certificate(open(a.issuer_of, "rb").read())
         content = seq(issuer_raw(issuer), integer(int(a.serial, 16)))
     # EnvelopedData to the RA (RFC 5652 6, 8894 3.3)
@@ -238,8 +240,14 @@ def reply(a):
         d = Cipher(alg, modes.CBC(iv)).decryptor()
         u = padding.PKCS7(alg.block_size).unpadder()
         p7 = u.update(d.update(eci[2][1]) + d.finalize()) + u.finalize()
-        certs = items(items(read(items(read(p7)[1])[1][1])[1])[3][1])
-        c = x509.load_der_x509_certificate(certs[0][2])
+        field = items(read(items(read(p7)[1])[1][1])[1])[3]
+        if field[0] == 0xA1:  # crls [1]: a GetCRL's answer
+            crls = items(field[1])
+            if len(crls) != 1:
+                raise SystemExit("%d CRLs in the answer, wanted 1" % len(crls))
+            c = x509.load_der_x509_crl(crls[0][2])
+        else:
+            c = x509.load_der_x509_certificate(items(field[1])[0][2])
         open(a.out, "wb").write(c.public_bytes(serialization.Encoding.PEM))
 
 
