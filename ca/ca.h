@@ -834,4 +834,30 @@ int ca_scep_pkiop(struct ca *ca, const char *client,
 		  const unsigned char *msg, size_t len, unsigned char **out,
 		  size_t *out_len, struct mica_err *err);
 
+/* An iPhone/macOS profile: ca/mobileconfig.c. */
+#define CA_MOBILECONFIG_URL_MAX     480
+#define CA_MOBILECONFIG_EXPIRES_MAX (INT64_C(30) * 86400)
+struct ca_mobileconfig_spec {
+	const char *name;       /* the device's name: the CN asked for and
+				 * the token's only name (required) */
+	const char *profile;    /* NULL: "client" */
+	const char *url;        /* the SCEP URL the device reaches; NULL:
+				 * the CA's public URL + "/scep" */
+	int64_t expires_in;     /* the challenge's lifetime, seconds,
+				 * 1..CA_MOBILECONFIG_EXPIRES_MAX */
+};
+
+/*
+ * Admin P: a new one-use enrollment token for exactly SPEC->name under
+ * SPEC->profile (stored hashed, audited as every token), and the unsigned
+ * .mobileconfig (an XML plist) that carries it as the SCEP payload's
+ * challenge, with this CA's root as a certificate payload. *OUT (heap,
+ * *OUT_LEN octets) holds the token: the caller zeroizes it after use.
+ * A bad name, profile, URL or expiry is MICA_E_BADREQ (or what
+ * ca_token_create says) and stores nothing.
+ */
+int ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
+			 const struct ca_mobileconfig_spec *spec, char **out,
+			 size_t *out_len, struct mica_err *err);
+
 #endif

@@ -22,7 +22,9 @@
 #   - GetCRL answers the CRL of the issuing key (openssl verifies it with
 #     the root; it lists the revoked certificate), badCertId otherwise;
 #   - `mica scep mobileconfig` writes an iPhone profile (root, SCEP payload,
-#     a one-use token as challenge) whose challenge enrolls once;
+#     a one-use token as challenge) whose challenge enrolls once; the same
+#     from /admin's POST /api/v1/scep/mobileconfig: admin only, bad input a
+#     4xx that stores nothing, a plist download whose challenge enrolls;
 #   - certmonger: scep-submit -c and -C, and `getcert request` with a SCEP
 #     CA (GET PKIOperation) enrolls;
 #   - against an RSA CA: scepclient (which encrypts to every certificate
@@ -258,13 +260,78 @@ assert c["Subject"] == [[["CN", "iphone-1.example.test"]]]
 assert c["Challenge"].startswith("mica_")
 print(c["Challenge"])
 PY
-check "it is a plist with the root and a SCEP payload for that device" test -s "$W/mc.out"
+check "it is a plist with the root and a SCEP payload for that device" \
+	sh -c "tail -1 '$W/mc.out' | grep -q '^mica_'"
 MC_TOK=$(tail -1 "$W/mc.out")
 scep "$W/c10" -challenge "$MC_TOK" -cn iphone-1.example.test
 check "its challenge enrolls that device (scepclient standing in for iOS)" \
 	openssl verify -CAfile "$ROOT" "$W/c10/client.pem"
 scep "$W/c11" -challenge "$MC_TOK" -cn iphone-1.example.test
 check "and only once" test ! -e "$W/c11/client.pem"
+
+# ---- the same profile from /admin's button (POST /api/v1/scep/mobileconfig) ----
+# mc_post FILE [curl options]: POST the JSON in FILE over HTTPS; the body in
+# $W/mc.dl, headers in $W/mc.hdr, the status in HTTP_CODE.
+mc_post() {
+	local f=$1
+	shift
+	HTTP_CODE=$(curl -s --cacert "$ROOT" -o "$W/mc.dl" -D "$W/mc.hdr" -w '%{http_code}' --max-time 30 \
+		-H 'Content-Type: application/json' --data-binary "@$f" "$@" "$S/api/v1/scep/mobileconfig")
+}
+NTOK=$(count "SELECT count(*) FROM token")
+printf '{"name": "iphone-2.example.test", "profile": "client", "expires_in": 3600}' >"$W/mc.json"
+mc_post "$W/mc.json"
+is "POST /api/v1/scep/mobileconfig without a token: 401" "$HTTP_CODE" 401
+ETOK=$(token --profile client --uses 5)
+mc_post "$W/mc.json" -H "Authorization: Bearer $ETOK"
+is "with an enrollment token: 403" "$HTTP_CODE" 403
+NTOK=$(count "SELECT count(*) FROM token")
+bad=0
+for body in '{"name": "iphone-2.other.test"}' '{"name": ""}' '{"profile": "client"}' \
+	'{"name": "iphone-2.example.test", "profile": "nonesuch"}' \
+	'{"name": "iphone-2.example.test", "url": "ftp://x/scep"}' \
+	'{"name": "iphone-2.example.test", "url": "http://a b/scep"}' \
+	'{"name": "iphone-2.example.test", "expires_in": 0}' \
+	'{"name": "iphone-2.example.test", "expires_in": 99999999}' \
+	'{"name": "iphone-2.example.test", "extra": 1}' 'not json'; do
+	printf '%s' "$body" >"$W/mc-bad.json"
+	mc_post "$W/mc-bad.json" -H "Authorization: Bearer $ADM"
+	case $HTTP_CODE in
+	4??) grep -q '"error"' "$W/mc.dl" || { bad=1; echo "    $body: $HTTP_CODE without a JSON error" >&2; } ;;
+	*) bad=1; echo "    $body: HTTP $HTTP_CODE" >&2 ;;
+	esac
+done
+is "bad input: a 4xx with a JSON error each time" "$bad" 0
+is "and no token stored for any of them" "$(count "SELECT count(*) FROM token")" "$NTOK"
+mc_post "$W/mc.json" -H "Authorization: Bearer $ADM"
+is "an admin gets the profile: 200" "$HTTP_CODE" 200
+check "as application/x-apple-aspen-config" grep -qi '^content-type: application/x-apple-aspen-config' "$W/mc.hdr"
+check "as a download named for the device" \
+	grep -qi '^content-disposition: attachment; filename="iphone-2.example.test.mobileconfig"' "$W/mc.hdr"
+check "never cached" grep -qi '^cache-control: no-store' "$W/mc.hdr"
+is "one token stored for it (hashed, as every token)" "$(count "SELECT count(*) FROM token")" "$((NTOK + 1))"
+python3 - "$W/mc.dl" "$W/root.der" "$H/scep" >"$W/mc2.out" 2>"$W/mc2.err" <<'PY'
+import plistlib, sys
+d = plistlib.load(open(sys.argv[1], "rb"))
+root, scep = d["PayloadContent"]
+assert root["PayloadType"] == "com.apple.security.root"
+assert root["PayloadContent"] == open(sys.argv[2], "rb").read(), "not the root"
+c = scep["PayloadContent"]
+assert scep["PayloadType"] == "com.apple.security.scep"
+assert c["URL"] == sys.argv[3], c["URL"]
+assert c["Subject"] == [[["CN", "iphone-2.example.test"]]]
+assert c["Challenge"].startswith("mica_")
+print(c["Challenge"])
+PY
+check "it parses as a plist (python plistlib) with the root and a SCEP payload" \
+	sh -c "grep -q '^mica_' '$W/mc2.out'" || sed 's/^/    /' "$W/mc2.err" >&2
+MC2_TOK=$(tail -1 "$W/mc2.out")
+check "the challenge's secret is not in the store (only its hash)" \
+	sh -c "! sqlite3 '$D/mica.db' '.dump token' | grep -qi '${MC2_TOK##*_}'"
+scep "$W/c12" -challenge "$MC2_TOK" -cn iphone-2.example.test
+check "its challenge enrolls that device (scepclient)" openssl verify -CAfile "$ROOT" "$W/c12/client.pem"
+scep "$W/c13" -challenge "$MC2_TOK" -cn iphone-2.example.test
+check "and only once" test ! -e "$W/c13/client.pem"
 
 # ---- certmonger --------------------------------------------------------------
 if [ -n "$SCEP_SUBMIT" ]; then
