@@ -450,6 +450,10 @@ start_signers(struct ca *ca, const struct db_ca *row,
 	c.pass_len = strlen(pass);
 	c.ca_cert = row->cert_der;
 	c.ca_cert_len = row->cert_len;
+	if (ca->sh->nchain > 0) {
+		c.issuer_cert = ca->sh->chain[0].der;
+		c.issuer_cert_len = ca->sh->chain[0].len;
+	}
 	c.domains = (const char *const *)doms;
 	c.ndomains = n;
 	c.domains_mac = has ? mac : NULL;
