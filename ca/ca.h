@@ -794,9 +794,11 @@ int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 /* SCEP (RFC 8894): ca/scep.c                                          */
 /* ------------------------------------------------------------------ */
 
-/* What GetCACaps answers (RFC 8894 3.5.2), one capability a line. */
+/* What GetCACaps answers (RFC 8894 3.5.2), one capability a line; and
+ * the line added while a next CA certificate waits (ca_scep_next_pending). */
 #define CA_SCEP_CAPS "AES\nDES3\nPOSTPKIOperation\n" \
 	"Renewal\nSHA-1\nSHA-256\nSHA-512\nSCEPStandard\n"
+#define CA_SCEP_CAPS_NEXT "GetNextCACert\n"
 
 /*
  * GetCACert: the RA certificate (RSA; made and certified at the first
@@ -806,6 +808,25 @@ int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
  */
 int ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
 		   struct mica_err *err);
+
+/*
+ * GetNextCACert (RFC 8894 3.5.2, 4.7). A CA rolls over when 'mica
+ * install-ca' installs its next certificate; a running 'mica serve' keeps
+ * signing under the certificate it started with until it is restarted.
+ * Meanwhile that next certificate - the store's current one, which is not
+ * this handle's - is announced, if ca_scep_nextca_check accepts it (the
+ * same name, from the same CA above; mica makes no RA certificate for it
+ * before it signs with it, so none goes with it).
+ *
+ * ca_scep_next_pending: 1 while there is such a certificate, else 0 (also
+ * when the store cannot be read: GetCACaps then does not offer it).
+ * ca_scep_nextcacert: the reply, ca_scep_nextca_encode's SignedData signed
+ * by the RA key (application/x-x509-next-ca-cert), *OUT heap; MICA_E_NOTFOUND
+ * "no_next_ca" when there is no next certificate.
+ */
+int ca_scep_next_pending(struct ca *ca);
+int ca_scep_nextcacert(struct ca *ca, unsigned char **out, size_t *len,
+		       struct mica_err *err);
 
 /*
  * PKIOperation: answer the pkiMessage MSG[0..LEN) from CLIENT (an address,

@@ -13,7 +13,9 @@
  * certifies it for CA_SCEP_RA_DAYS with keyEncipherment and
  * digitalSignature only, here, on first use, recorded (scep_ra) before it
  * is sent, reused after a restart, and renewed when less than
- * CA_SCEP_RA_RENEW_LEFT is left. The codec is ca/scep.h.
+ * CA_SCEP_RA_RENEW_LEFT is left. GetNextCACert announces the certificate
+ * 'mica install-ca' installed under a running daemon. The codec is
+ * ca/scep.h.
  */
 #include "ca/ca.h"
 
@@ -274,6 +276,107 @@ ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
 		k++;
 	}
 	rc = ca_p7_encode(c, k, out, len, err);
+	free(ra);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* GetNextCACert                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The certs-only message of the next CA certificate (*CONTENT heap): the
+ * store's current certificate when it is not the one this handle signs
+ * under and ca_scep_nextca_check, the signer's own rule, accepts it. */
+static int
+next_content(struct ca *ca, unsigned char **content, size_t *len,
+	     struct mica_err *err)
+{
+	struct ca_p7_cert c;
+	struct db_ca row;
+	struct mica_err e;
+	int rc = -1;
+
+	*content = NULL;
+	*len = 0;
+	memset(&row, 0, sizeof(row));
+	mica_err_clear(&e);
+	/* A root rolls over by a new root and a cross-certificate, which
+	 * GetNextCACert does not carry. */
+	if (ca->sh->cert_der == NULL || ca->sh->nchain == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "no_next_ca",
+			     "this CA has no next CA certificate");
+		goto out;
+	}
+	if (db_ca_get(ca->db, &row, err) != 0)
+		goto out;
+	if (row.state != DB_CA_ACTIVE || row.cert_der == NULL ||
+	    (row.cert_len == ca->sh->cert_len &&
+	     memcmp(row.cert_der, ca->sh->cert_der, row.cert_len) == 0)) {
+		mica_err_set(err, MICA_E_NOTFOUND, "no_next_ca",
+			     "this CA has no next CA certificate");
+		goto out;
+	}
+	c.der = row.cert_der;
+	c.len = row.cert_len;
+	if (ca_p7_encode(&c, 1, content, len, err) != 0)
+		goto out;
+	if (ca_scep_nextca_check(ca->sh->cert_der, ca->sh->cert_len,
+				 ca->sh->chain[0].der, ca->sh->chain[0].len,
+				 *content, *len, ca_now(), &e) != 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "no_next_ca",
+			     "the CA certificate installed since this server "
+			     "started is not one SCEP announces (%s)", e.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*content);
+		*content = NULL;
+		*len = 0;
+	}
+	db_ca_free(&row);
+	return rc;
+}
+
+int
+ca_scep_next_pending(struct ca *ca)
+{
+	unsigned char *content = NULL;
+	size_t len = 0;
+	struct mica_err e;
+	int r;
+
+	r = next_content(ca, &content, &len, &e) == 0;
+	free(content);
+	return r;
+}
+
+static int
+nextca_sign_cb(void *arg, const unsigned char *content, size_t len,
+	       unsigned char *sig, size_t *sig_len, struct mica_err *err)
+{
+	return ca_sign_scep_nextca(arg, content, len, sig, sig_len, err);
+}
+
+int
+ca_scep_nextcacert(struct ca *ca, unsigned char **out, size_t *len,
+		   struct mica_err *err)
+{
+	unsigned char *content = NULL, *ra = NULL;
+	size_t content_len = 0, ra_len = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*len = 0;
+	if (next_content(ca, &content, &content_len, err) != 0 ||
+	    ra_cert(ca, &ra, &ra_len, err) != 0 ||
+	    ca_scep_nextca_encode(content, content_len, ra, ra_len,
+				  nextca_sign_cb, ca, out, len, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(content);
 	free(ra);
 	return rc;
 }

@@ -36,6 +36,14 @@
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
+#   - GetNextCACert, for an issuing CA under an offline root: 404 and not
+#     in GetCACaps without a rollover (also once renew-ca --new-key has
+#     begun one); after install-ca of the next certificate under the
+#     running daemon, offered and answered (x-x509-next-ca-cert, also at
+#     the NDES path): openssl cms -verify and scep_msg.py (cryptography)
+#     verify the RA's signature, the RA is GetCACert's, the content is the
+#     next certificate alone, as 'mica export-chain' gives it; after the
+#     restart it is GetCACert's CA and GetNextCACert is 404 again.
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/scep.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
@@ -457,4 +465,89 @@ check "scepclient enrolls against an RSA CA" openssl verify -CAfile "$W/root2.pe
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 
+
+# ---- GetNextCACert: a rollover announced before the switch ----------------
+# GetNextCACert is for a CA whose certificate a CA above renews: an issuing
+# CA under an offline root. 'mica install-ca' installs the next certificate
+# while 'mica serve' runs; the daemon keeps signing with the current one
+# until it is restarted, and announces the next one meanwhile.
+NPASS="scep next-ca passphrase"
+nm() { MICA_PASSPHRASE="$NPASS" "$MICA" "$@"; }
+NR=$W/nroot
+NI=$W/nissuing
+serve_ports
+nm -d "$NR" init --name "SCEP Next Root" --root-only >/dev/null 2>&1 || die "init a root"
+nm -d "$NR" export-root --out "$W/nroot.pem" >/dev/null 2>&1 || die "export-root"
+nm -d "$NI" init --subordinate --name "SCEP Issuing CA" --domain example.test \
+	--public-url "$H" --csr-out "$W/ni.csr" >/dev/null 2>&1 || die "init an issuing CA"
+nm -d "$NR" sign-ca --csr "$W/ni.csr" --out "$W/ni.crt" >/dev/null 2>&1 || die "sign-ca"
+nm -d "$NI" install-ca --cert "$W/ni.crt" --chain "$W/nroot.pem" >/dev/null 2>&1 || die "install-ca"
+serve_start "$W/serve3.out" "$NI" MICA_PASSPHRASE="$NPASS" -- || serve_failed "$W/serve3.out"
+# nextca [PATH]: GET GetNextCACert into $W/next.p7, "code type" in NEXT.
+nextca() {
+	NEXT=$(curl -s -o "$W/next.p7" -w '%{http_code} %{content_type}' --max-time 30 \
+		"$H${1:-/scep}?operation=GetNextCACert")
+}
+offers_next() { curl -fsS "$H${1:-/scep}?operation=GetCACaps" | grep -qx GetNextCACert; }
+check "no rollover: GetCACaps does not offer GetNextCACert" sh -c "! curl -fsS '$H/scep?operation=GetCACaps' | grep -qx GetNextCACert"
+nextca
+is "no rollover: GetNextCACert is 404" "$NEXT" "404 application/json"
+check "... saying there is no next CA certificate" grep -q '"no_next_ca"' "$W/next.p7"
+curl -fsS -o "$W/ncacert.p7" "$H/scep?operation=GetCACert" || die "GetCACert of the issuing CA"
+openssl pkcs7 -inform der -in "$W/ncacert.p7" -print_certs -out "$W/ncacert.pem" 2>/dev/null
+awk -v out="$W/nc" '/BEGIN/{n++} {print > (out n ".pem")}' "$W/ncacert.pem"
+for f in "$W"/nc[0-9]*.pem; do
+	if openssl x509 -in "$f" -noout -subject | grep -q 'mica SCEP RA'; then cp "$f" "$W/nra.pem"; fi
+done
+[ -s "$W/nra.pem" ] || die "no RA certificate in the issuing CA's GetCACert"
+nm -d "$NI" renew-ca --new-key --csr-out "$W/next.csr" >/dev/null 2>&1 || die "renew-ca --new-key"
+nextca
+is "a rollover begun (a new key, no certificate yet): still 404" "$NEXT" "404 application/json"
+check "... and not offered" sh -c "! curl -fsS '$H/scep?operation=GetCACaps' | grep -qx GetNextCACert"
+nm -d "$NR" sign-ca --csr "$W/next.csr" --out "$W/next.crt" >/dev/null 2>&1 || die "sign-ca the next"
+check "install-ca of the next certificate while serve runs" nm -d "$NI" install-ca --cert "$W/next.crt"
+check "then GetCACaps offers GetNextCACert" offers_next
+check "... at the NDES path too" offers_next /certsrv/mscep/mscep.dll
+nextca
+is "GetNextCACert: 200 application/x-x509-next-ca-cert" "$NEXT" "200 application/x-x509-next-ca-cert"
+cp "$W/next.p7" "$W/next1.p7"
+nextca /certsrv/mscep/mscep.dll
+is "... at the NDES path too" "$NEXT" "200 application/x-x509-next-ca-cert"
+check "openssl cms -verify (signature, -noverify) accepts it" \
+	openssl cms -verify -inform DER -in "$W/next1.p7" -noverify -binary \
+	-out "$W/next-content.der" -signer "$W/next-signer.pem"
+check "its signer chains to the root through the current issuing CA (openssl verify)" \
+	openssl verify -CAfile "$W/nroot.pem" -untrusted "$W/ni.crt" "$W/next-signer.pem"
+check "its signer is the RA certificate GetCACert serves" \
+	cmp -s <(openssl x509 -in "$W/next-signer.pem" -outform der) <(openssl x509 -in "$W/nra.pem" -outform der)
+openssl pkcs7 -inform der -in "$W/next-content.der" -print_certs -out "$W/next-certs.pem" 2>/dev/null
+is "its content is a certs-only PKCS#7 of one certificate" "$(grep -c 'BEGIN CERT' "$W/next-certs.pem")" 1
+check "... the certificate the root signed for the rollover" \
+	cmp -s <(openssl x509 -in "$W/next-certs.pem" -outform der) <(openssl x509 -in "$W/next.crt" -outform der)
+nm -d "$NI" export-chain --out "$W/nexport.pem" >/dev/null 2>&1
+check "... and what 'mica export-chain' now gives as the CA certificate" \
+	cmp -s <(openssl x509 -in "$W/next-certs.pem" -outform der) <(openssl x509 -in "$W/nexport.pem" -outform der)
+check "python (scep_msg.py nextca, cryptography): the RA's signature, the digest, one certificate" \
+	sh -c "$TOOL nextca '$W/next1.p7' --ra '$W/nra.pem' --out '$W/next-py.pem' | grep -qx 'certs=1 attrs=contentType,messageDigest'"
+check "... the same certificate" \
+	cmp -s <(openssl x509 -in "$W/next-py.pem" -outform der) <(openssl x509 -in "$W/next.crt" -outform der)
+curl -fsS -o "$W/ncacert2.p7" "$H/scep?operation=GetCACert"
+check "GetCACert is unchanged until the restart (the current CA and its RA)" cmp -s "$W/ncacert.p7" "$W/ncacert2.p7"
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+serve_start "$W/serve4.out" "$NI" MICA_PASSPHRASE="$NPASS" -- || serve_failed "$W/serve4.out"
+check "after the restart (the next certificate current): GetNextCACert not offered" \
+	sh -c "! curl -fsS '$H/scep?operation=GetCACaps' | grep -qx GetNextCACert"
+nextca
+is "... and 404" "$NEXT" "404 application/json"
+curl -fsS -o "$W/ncacert3.p7" "$H/scep?operation=GetCACert"
+openssl pkcs7 -inform der -in "$W/ncacert3.p7" -print_certs -out "$W/ncacert3.pem" 2>/dev/null
+awk -v out="$W/nd" '/BEGIN/{n++} {print > (out n ".pem")}' "$W/ncacert3.pem"
+has_next=0
+for f in "$W"/nd[0-9]*.pem; do
+	cmp -s <(openssl x509 -in "$f" -outform der) <(openssl x509 -in "$W/next.crt" -outform der) && has_next=1
+done
+is "GetCACert now carries the certificate GetNextCACert announced" "$has_next" 1
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
 finish

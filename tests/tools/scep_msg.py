@@ -14,6 +14,12 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
       prints "status=N failinfo=N tid=T" (the signature checked with the
       RA certificate) and writes the certificate (or, for GetCRL, the CRL)
       of a SUCCESS as PEM.
+  scep_msg.py nextca IN --ra RA.pem [--out CERT.pem]
+      reads a GetNextCACert reply (RFC 8894 4.7.1) as a client would: the
+      RA's signature over the signed attributes, their messageDigest of
+      the content, the content a certs-only PKCS#7 (read by cryptography's
+      pkcs7 loader); prints "certs=N attrs=NAME,..." and writes the
+      certificates as PEM.
 KEY.pem is made (RSA-2048) when missing, and with it the self-signed
 certificate that signs every message of that key (KEY.pem.self), unless
 --signer names another.
@@ -251,12 +257,45 @@ def reply(a):
         open(a.out, "wb").write(c.public_bytes(serialization.Encoding.PEM))
 
 
+def nextca(a):
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    ra = x509.load_pem_x509_certificate(open(a.ra, "rb").read())
+    b = open(a.file, "rb").read()
+    ci = items(read(b)[1])
+    assert ci[0][2] == oid(OID["signedData"]), "not signedData"
+    sd = items(read(ci[1][1])[1])
+    eci = items(sd[2][1])
+    assert eci[0][2] == oid(OID["data"]), "eContentType is not id-data"
+    econtent = read(eci[1][1])[1]
+    certs = [x509.load_der_x509_certificate(c[2]) for c in items(sd[3][1])]
+    assert certs == [ra], "the SignedData does not carry the RA certificate alone"
+    sis = items(sd[-1][1])
+    assert len(sis) == 1, "not one SignerInfo"
+    si = items(sis[0][1])
+    assert si[1][2] == ias(ra), "the signer is not the RA"
+    sattrs = si[3][2]
+    ra.public_key().verify(si[5][1], b"\x31" + sattrs[1:], apad.PKCS1v15(), hashes.SHA256())
+    got = {}
+    for _, v, _raw in items(si[3][1]):
+        f = items(v)
+        got[f[0][1]] = items(f[1][1])[0][1]
+    want = lambda name: oid(OID[name])[2:]
+    h = hashes.Hash(hashes.SHA256())
+    h.update(econtent)
+    assert got[want("messageDigest")] == h.finalize(), "messageDigest"
+    names = {oid(OID[k])[2:]: k for k in OID}
+    inner = pkcs7.load_der_pkcs7_certificates(econtent)
+    print("certs=%d attrs=%s" % (len(inner), ",".join(sorted(names.get(k, "?") for k in got))))
+    if a.out:
+        open(a.out, "wb").write(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in inner))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("op", choices=["make", "reply"])
+    ap.add_argument("op", choices=["make", "reply", "nextca"])
     ap.add_argument("file")
     ap.add_argument("--ra", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--key")
     ap.add_argument("--cn", default="device.example.test")
     ap.add_argument("--challenge")
     ap.add_argument("--type", default="pkcsreq", choices=sorted(TYPES))
@@ -268,6 +307,10 @@ def main():
     ap.add_argument("--issuer-of")
     ap.add_argument("--out")
     a = ap.parse_args()
+    if a.op == "nextca":
+        return nextca(a)
+    if a.key is None:
+        ap.error("--key is required for make and reply")
     make(a) if a.op == "make" else reply(a)
 
 
