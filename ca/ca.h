@@ -119,6 +119,9 @@ int ca_exists(const char *datadir);
 
 #define CA_OPEN_UNLOCK   0x1  /* unseal the key (needed to sign) */
 #define CA_OPEN_READONLY 0x2  /* read-only connection */
+#define CA_OPEN_ALL_KEYS 0x4  /* with CA_OPEN_UNLOCK: SCEP's RA key too
+			       * (one more key derivation; what a passphrase
+			       * change needs to re-seal every key) */
 
 /* Open the CA in DATADIR. With CA_OPEN_UNLOCK the passphrase comes from
  * PASSPHRASE_FILE if not NULL, else $MICA_PASSPHRASE, else DATADIR/passphrase;
@@ -688,8 +691,13 @@ int ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 			struct mica_err *err);
 
 /* Re-seal the CA key under a new passphrase (read from NEW_FILE, which must
- * be 0600). The handle must be open with CA_OPEN_UNLOCK (old passphrase).
- * A fresh salt and nonce are drawn; the old passphrase stops working. */
+ * be 0600), with every other key sealed under it (those a rollover retired,
+ * a pending renewal's, SCEP's RA key), in one transaction. The handle must
+ * be open with CA_OPEN_UNLOCK | CA_OPEN_ALL_KEYS (old passphrase;
+ * MICA_E_INTERNAL "ca_locked" otherwise). A fresh salt and nonce are drawn
+ * for each; the old passphrase stops working. An RA key that no longer
+ * opened with the old passphrase is left as it is (the next 'mica serve'
+ * replaces it). */
 int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 			 const char *new_file, struct mica_err *err);
 
@@ -786,9 +794,11 @@ int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 /* SCEP (RFC 8894): ca/scep.c                                          */
 /* ------------------------------------------------------------------ */
 
-/* What GetCACaps answers (RFC 8894 3.5.2), one capability a line. */
+/* What GetCACaps answers (RFC 8894 3.5.2), one capability a line; and
+ * the line added while a next CA certificate waits (ca_scep_next_pending). */
 #define CA_SCEP_CAPS "AES\nDES3\nPOSTPKIOperation\n" \
 	"Renewal\nSHA-1\nSHA-256\nSHA-512\nSCEPStandard\n"
+#define CA_SCEP_CAPS_NEXT "GetNextCACert\n"
 
 /*
  * GetCACert: the RA certificate (RSA; made and certified at the first
@@ -798,6 +808,25 @@ int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
  */
 int ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
 		   struct mica_err *err);
+
+/*
+ * GetNextCACert (RFC 8894 3.5.2, 4.7). A CA rolls over when 'mica
+ * install-ca' installs its next certificate; a running 'mica serve' keeps
+ * signing under the certificate it started with until it is restarted.
+ * Meanwhile that next certificate - the store's current one, which is not
+ * this handle's - is announced, if ca_scep_nextca_check accepts it (the
+ * same name, from the same CA above; mica makes no RA certificate for it
+ * before it signs with it, so none goes with it).
+ *
+ * ca_scep_next_pending: 1 while there is such a certificate, else 0 (also
+ * when the store cannot be read: GetCACaps then does not offer it).
+ * ca_scep_nextcacert: the reply, ca_scep_nextca_encode's SignedData signed
+ * by the RA key (application/x-x509-next-ca-cert), *OUT heap; MICA_E_NOTFOUND
+ * "no_next_ca" when there is no next certificate.
+ */
+int ca_scep_next_pending(struct ca *ca);
+int ca_scep_nextcacert(struct ca *ca, unsigned char **out, size_t *len,
+		       struct mica_err *err);
 
 /*
  * PKIOperation: answer the pkiMessage MSG[0..LEN) from CLIENT (an address,
@@ -814,8 +843,10 @@ int ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
  *  - the same transactionID again from the same key (scepclient resends
  *    while PENDING; CertPoll) answers what became of that request; with
  *    another CSR it is FAILURE badRequest; another key never sees it;
- *  - GetCert: a certificate of this CA by serial; GetCRL: FAILURE
- *    badRequest (the CRL is at its distribution point).
+ *  - GetCert: a certificate of this CA by serial; GetCRL: the current
+ *    CRL of the CA key that signed the certificate named by issuer and
+ *    serial (badCertId for one this CA did not issue, badTime when that
+ *    CRL has expired).
  * -1 only for a message that cannot be read at all (MICA_E_BADREQ
  * "bad_scep", MICA_E_TOOLARGE: answered 400/413) or when the service
  * fails (the signers, the store: 5xx).
@@ -823,5 +854,31 @@ int ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
 int ca_scep_pkiop(struct ca *ca, const char *client,
 		  const unsigned char *msg, size_t len, unsigned char **out,
 		  size_t *out_len, struct mica_err *err);
+
+/* An iPhone/macOS profile: ca/mobileconfig.c. */
+#define CA_MOBILECONFIG_URL_MAX     480
+#define CA_MOBILECONFIG_EXPIRES_MAX (INT64_C(30) * 86400)
+struct ca_mobileconfig_spec {
+	const char *name;       /* the device's name: the CN asked for and
+				 * the token's only name (required) */
+	const char *profile;    /* NULL: "client" */
+	const char *url;        /* the SCEP URL the device reaches; NULL:
+				 * the CA's public URL + "/scep" */
+	int64_t expires_in;     /* the challenge's lifetime, seconds,
+				 * 1..CA_MOBILECONFIG_EXPIRES_MAX */
+};
+
+/*
+ * Admin P: a new one-use enrollment token for exactly SPEC->name under
+ * SPEC->profile (stored hashed, audited as every token), and the unsigned
+ * .mobileconfig (an XML plist) that carries it as the SCEP payload's
+ * challenge, with this CA's root as a certificate payload. *OUT (heap,
+ * *OUT_LEN octets) holds the token: the caller zeroizes it after use.
+ * A bad name, profile, URL or expiry is MICA_E_BADREQ (or what
+ * ca_token_create says) and stores nothing.
+ */
+int ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
+			 const struct ca_mobileconfig_spec *spec, char **out,
+			 size_t *out_len, struct mica_err *err);
 
 #endif

@@ -140,6 +140,8 @@ struct ca_shared {
 	/* SCEP: the in-process RA key (sign.c; as ocsp_key) and the RA
 	 * certificate's state (scep.c). */
 	struct ca_key *scep_key;
+	int scep_key_stored;    /* 1: scep_key is the store's (scep_ra_key),
+				 * unsealed by CA_OPEN_ALL_KEYS */
 	struct ca_scep_state *scep;
 };
 

@@ -450,6 +450,10 @@ start_signers(struct ca *ca, const struct db_ca *row,
 	c.pass_len = strlen(pass);
 	c.ca_cert = row->cert_der;
 	c.ca_cert_len = row->cert_len;
+	if (ca->sh->nchain > 0) {
+		c.issuer_cert = ca->sh->chain[0].der;
+		c.issuer_cert_len = ca->sh->chain[0].len;
+	}
 	c.domains = (const char *const *)doms;
 	c.ndomains = n;
 	c.domains_mac = has ? mac : NULL;
@@ -510,6 +514,40 @@ unseal_all(struct ca_shared *sh, const struct ca_sealed_key *sealed,
 			return -1;
 	}
 	return 0;
+}
+
+/* SCEP's RA key, if the store holds one, into SH (CA_OPEN_ALL_KEYS).
+ * One that does not open with PASS (sealed before a passphrase change
+ * that did not re-seal it) is left alone with a warning: the next 'mica
+ * serve' makes another, as it would have anyway. */
+static int
+unseal_ra(struct ca *ca, const char *pass, struct mica_err *err)
+{
+	struct db_scep_key row;
+	struct ca_sealed_key s;
+	struct mica_err e;
+	int has = 0, rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	mica_err_clear(&e);
+	if (db_scep_key_get(ca->db, &row, &has, err) != 0)
+		goto out;
+	if (has) {
+		if (sealed_from(row.salt, sizeof(row.salt), row.iter,
+				row.nonce, sizeof(row.nonce), row.ct,
+				row.ct_len, &s, &e) == 0 &&
+		    ca_key_unseal(&s, pass, strlen(pass), &ca->sh->scep_key,
+				  &e) == 0)
+			ca->sh->scep_key_stored = 1;
+		else
+			mica_log(MICA_LOG_WARN, "the sealed SCEP RA key does "
+				 "not open with this passphrase (%s); it is "
+				 "left as it is", e.msg);
+	}
+	rc = 0;
+out:
+	db_scep_key_free(&row);
+	return rc;
 }
 
 static int
@@ -581,7 +619,9 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 					  nsigners, err) != 0)
 				goto out;
 		} else if (unseal_all(sh, &sealed, keys, nkeys, pass,
-				      err) != 0) {
+				      err) != 0 ||
+			   ((flags & CA_OPEN_ALL_KEYS) &&
+			    unseal_ra(ca, pass, err) != 0)) {
 			goto out;
 		}
 	}

@@ -164,9 +164,12 @@ der_order(const void *a, const void *b)
 	return 0;
 }
 
-int
-ca_p7_encode(const struct ca_p7_cert *certs, size_t n, unsigned char **out,
-	     size_t *out_len, struct mica_err *err)
+/* The certs-only message with CERTS[0..N) in the SET of context tag FIELD
+ * ([0] certificates or [1] crls: a CertificateList has the same outer
+ * shape as a Certificate). */
+static int
+encode(const struct ca_p7_cert *certs, size_t n, int field,
+       unsigned char **out, size_t *out_len, struct mica_err *err)
 {
 	struct ca_p7_cert sorted[CA_P7_CERTS_MAX];
 	struct ca_der_w w;
@@ -218,7 +221,8 @@ ca_p7_encode(const struct ca_p7_cert *certs, size_t n, unsigned char **out,
 	ca_der_w_hdr(&w, CA_DER_SEQUENCE, 2 + sizeof(OID_DATA));
 	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_DATA));
 	ca_der_w_raw(&w, OID_DATA, sizeof(OID_DATA));
-	ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), set);
+	ca_der_w_hdr(&w, field == 0 ? CA_DER_CTX_CONS(0) : CA_DER_CTX_CONS(1),
+		     set);
 	for (i = 0; i < n; i++)
 		ca_der_w_raw(&w, sorted[i].der, sorted[i].len);
 	ca_der_w_hdr(&w, CA_DER_SET, 0);
@@ -229,4 +233,20 @@ ca_p7_encode(const struct ca_p7_cert *certs, size_t n, unsigned char **out,
 	*out = buf;
 	*out_len = total;
 	return 0;
+}
+
+int
+ca_p7_encode(const struct ca_p7_cert *certs, size_t n, unsigned char **out,
+	     size_t *out_len, struct mica_err *err)
+{
+	return encode(certs, n, 0, out, out_len, err);
+}
+
+int
+ca_p7_encode_crl(const unsigned char *crl, size_t crl_len,
+		 unsigned char **out, size_t *out_len, struct mica_err *err)
+{
+	struct ca_p7_cert c = { crl, crl_len };
+
+	return encode(&c, 1, 1, out, out_len, err);
 }

@@ -51,4 +51,15 @@ int ca_p7_decode(const unsigned char *der, size_t len,
 int ca_p7_encode(const struct ca_p7_cert *certs, size_t n,
 		 unsigned char **out, size_t *out_len, struct mica_err *err);
 
+/*
+ * The same degenerate SignedData carrying one CRL (whole DER
+ * CertificateList) in its crls [1] and no certificates: what a SCEP
+ * GetCRL answers with (RFC 8894 3.3.2). *OUT heap. MICA_E_BADREQ
+ * "bad_pkcs7" if CRL is not one DER SEQUENCE of that shape. (ca_p7_decode
+ * reads certificates only and refuses this.)
+ */
+int ca_p7_encode_crl(const unsigned char *crl, size_t crl_len,
+		     unsigned char **out, size_t *out_len,
+		     struct mica_err *err);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * ca/passphrase.c - the secrets that open the CA key: reading a passphrase
  * (file, environment or the data directory's file), generating one for a
- * new CA, and re-sealing the key under a new passphrase.
+ * new CA, and re-sealing the keys (the CA's, SCEP's RA key) under a new
+ * passphrase.
  */
 #include "ca/ca.h"
 
@@ -204,6 +205,7 @@ struct reseal_tx {
 	const struct db_ca *row;
 	const struct resealed *others;
 	size_t nothers;
+	const struct ca_sealed_key *ra;      /* SCEP's RA key, or NULL */
 	const char *actor;
 };
 
@@ -231,17 +233,31 @@ reseal_body(struct db *db, void *arg, struct mica_err *err)
 		if (db_ca_key_update_sealed(db, &k, err) != 0)
 			return -1;
 	}
+	if (x->ra != NULL) {
+		struct db_scep_key r;
+
+		memset(&r, 0, sizeof(r));
+		memcpy(r.salt, x->ra->salt, sizeof(r.salt));
+		memcpy(r.nonce, x->ra->nonce, sizeof(r.nonce));
+		r.iter = x->ra->iter;
+		r.ct = x->ra->ct;          /* borrowed */
+		r.ct_len = x->ra->ct_len;
+		if (db_scep_key_set(db, &r, ca_now(), err) != 0)
+			return -1;
+	}
 	return db_audit_add(db, ca_now(), x->actor, "ca.passphrase", NULL,
-			    x->nothers > 0 ? "keys re-sealed under a new "
-			    "passphrase" : "key re-sealed under a new "
-			    "passphrase", err);
+			    x->nothers > 0 || x->ra != NULL ?
+			    (x->ra != NULL ? "keys (and SCEP's RA key) "
+			     "re-sealed under a new passphrase" : "keys "
+			     "re-sealed under a new passphrase") :
+			    "key re-sealed under a new passphrase", err);
 }
 
 int
 ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 		     const char *new_file, struct mica_err *err)
 {
-	struct ca_sealed_key sealed;
+	struct ca_sealed_key sealed, ra;
 	struct resealed others[CA_KEYS_MAX];
 	struct db_ca row;
 	struct reseal_tx x;
@@ -250,13 +266,16 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	int rc = -1;
 
 	memset(&sealed, 0, sizeof(sealed));
+	memset(&ra, 0, sizeof(ra));
 	memset(&row, 0, sizeof(row));
 	memset(others, 0, sizeof(others));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (ca->sh->key == NULL)
+	/* Without CA_OPEN_ALL_KEYS SCEP's RA key would stay sealed under the
+	 * old passphrase, and the next start would make another RA. */
+	if (ca->sh->key == NULL || !(ca->sh->flags & CA_OPEN_ALL_KEYS))
 		return mica_err_set(err, MICA_E_INTERNAL, "ca_locked",
-				    "the CA key is not unlocked");
+				    "the CA keys are not unlocked");
 	if (ca_pass_read_file(new_file, &pass, err) != 0)
 		return -1;
 	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
@@ -280,10 +299,15 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 				err) != 0)
 			goto out;
 	}
+	if (ca->sh->scep_key_stored &&
+	    ca_key_seal(ca->sh->scep_key, pass, strlen(pass),
+			CA_KDF_DEFAULT_ITER, &ra, err) != 0)
+		goto out;
 	ca_row_set_sealed(&row, &sealed);
 	x.row = &row;
 	x.others = others;
 	x.nothers = n;
+	x.ra = ca->sh->scep_key_stored ? &ra : NULL;
 	x.actor = p->actor;
 	if (ca_tx(ca, CA_TX_DURABLE, reseal_body, &x, err) != 0)
 		goto out;
@@ -291,6 +315,7 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 out:
 	ca_pass_free(pass);
 	ca_sealed_key_free(&sealed);
+	ca_sealed_key_free(&ra);
 	for (size_t i = 0; i < CA_KEYS_MAX; i++)
 		ca_sealed_key_free(&others[i].sealed);
 	return rc;

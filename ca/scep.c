@@ -2,7 +2,7 @@
  * ca/scep.c - the SCEP service (RFC 8894, ca_scep_* in ca/ca.h): the RA
  * certificate, GetCACert, and PKIOperation through the same policy as
  * every other issuance (tokens, pending requests, renewals, the
- * compromised-key list).
+ * compromised-key list); GetCert and GetCRL read the store.
  *
  * SCEP encrypts to RSA; mica's CA key is EC by default. As Windows' NDES
  * does, an RA ("registration authority") RSA key decrypts what clients
@@ -13,7 +13,9 @@
  * certifies it for CA_SCEP_RA_DAYS with keyEncipherment and
  * digitalSignature only, here, on first use, recorded (scep_ra) before it
  * is sent, reused after a restart, and renewed when less than
- * CA_SCEP_RA_RENEW_LEFT is left. The codec is ca/scep.h.
+ * CA_SCEP_RA_RENEW_LEFT is left. GetNextCACert announces the certificate
+ * 'mica install-ca' installed under a running daemon. The codec is
+ * ca/scep.h.
  */
 #include "ca/ca.h"
 
@@ -171,9 +173,13 @@ out:
 /* After a restart: the newest RA certificate in the store, if it is for
  * the RA key the signers hold (sealed in the store, ca/handle.c), signed
  * by this CA's current key and not yet due for renewal. Called with
- * s->mu held. */
-static void
-reuse(struct ca *ca, struct ca_scep_state *s, int64_t now)
+ * s->mu held. 0 when S->cert is set or there is nothing to reuse; -1 when
+ * the store or the signers could not be asked (busy, slow to start):
+ * then the caller must not certify another RA, or one slow answer under
+ * load would replace the RA certificate every client has pinned. */
+static int
+reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
+      struct mica_err *err)
 {
 	mbedtls_x509_crt ra, cacrt;
 	unsigned char spki[1024], *der = NULL;
@@ -181,13 +187,23 @@ reuse(struct ca *ca, struct ca_scep_state *s, int64_t now)
 	int64_t not_after = 0;
 	uint32_t flags = 0;
 	struct mica_err e;
+	int rc = -1;
 
 	mica_err_clear(&e);
 	mbedtls_x509_crt_init(&ra);
 	mbedtls_x509_crt_init(&cacrt);
-	if (db_scep_ra_latest(ca->db, now, &der, &len, &not_after, &e) != 0 ||
-	    not_after - now < CA_SCEP_RA_RENEW_LEFT ||
-	    ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, &e) != 0 ||
+	if (db_scep_ra_latest(ca->db, now, &der, &len, &not_after, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, err) != 0)
+		goto out;
+	rc = 0;
+	if (not_after - now < CA_SCEP_RA_RENEW_LEFT ||
 	    mbedtls_x509_crt_parse_der(&ra, der, len) != 0 ||
 	    ra.pk_raw.len != spki_len ||
 	    memcmp(ra.pk_raw.p, spki, spki_len) != 0 ||
@@ -204,6 +220,7 @@ out:
 	free(der);
 	mbedtls_x509_crt_free(&ra);
 	mbedtls_x509_crt_free(&cacrt);
+	return rc;
 }
 
 /* A copy of the current RA certificate (made or renewed when due). */
@@ -219,8 +236,8 @@ ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
 	if (ca_sign_ready(ca, err) != 0 || (s = state(ca, err)) == NULL)
 		return -1;
 	pthread_mutex_lock(&s->mu);
-	if (s->cert == NULL)
-		reuse(ca, s, now);
+	if (s->cert == NULL && reuse(ca, s, now, err) != 0)
+		goto out;
 	if ((s->cert == NULL ||
 	     (s->not_after - now < CA_SCEP_RA_RENEW_LEFT &&
 	      s->not_after < ca->sh->not_after)) &&
@@ -264,6 +281,107 @@ ca_scep_cacert(struct ca *ca, unsigned char **out, size_t *len,
 }
 
 /* ------------------------------------------------------------------ */
+/* GetNextCACert                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The certs-only message of the next CA certificate (*CONTENT heap): the
+ * store's current certificate when it is not the one this handle signs
+ * under and ca_scep_nextca_check, the signer's own rule, accepts it. */
+static int
+next_content(struct ca *ca, unsigned char **content, size_t *len,
+	     struct mica_err *err)
+{
+	struct ca_p7_cert c;
+	struct db_ca row;
+	struct mica_err e;
+	int rc = -1;
+
+	*content = NULL;
+	*len = 0;
+	memset(&row, 0, sizeof(row));
+	mica_err_clear(&e);
+	/* A root rolls over by a new root and a cross-certificate, which
+	 * GetNextCACert does not carry. */
+	if (ca->sh->cert_der == NULL || ca->sh->nchain == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "no_next_ca",
+			     "this CA has no next CA certificate");
+		goto out;
+	}
+	if (db_ca_get(ca->db, &row, err) != 0)
+		goto out;
+	if (row.state != DB_CA_ACTIVE || row.cert_der == NULL ||
+	    (row.cert_len == ca->sh->cert_len &&
+	     memcmp(row.cert_der, ca->sh->cert_der, row.cert_len) == 0)) {
+		mica_err_set(err, MICA_E_NOTFOUND, "no_next_ca",
+			     "this CA has no next CA certificate");
+		goto out;
+	}
+	c.der = row.cert_der;
+	c.len = row.cert_len;
+	if (ca_p7_encode(&c, 1, content, len, err) != 0)
+		goto out;
+	if (ca_scep_nextca_check(ca->sh->cert_der, ca->sh->cert_len,
+				 ca->sh->chain[0].der, ca->sh->chain[0].len,
+				 *content, *len, ca_now(), &e) != 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "no_next_ca",
+			     "the CA certificate installed since this server "
+			     "started is not one SCEP announces (%s)", e.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*content);
+		*content = NULL;
+		*len = 0;
+	}
+	db_ca_free(&row);
+	return rc;
+}
+
+int
+ca_scep_next_pending(struct ca *ca)
+{
+	unsigned char *content = NULL;
+	size_t len = 0;
+	struct mica_err e;
+	int r;
+
+	r = next_content(ca, &content, &len, &e) == 0;
+	free(content);
+	return r;
+}
+
+static int
+nextca_sign_cb(void *arg, const unsigned char *content, size_t len,
+	       unsigned char *sig, size_t *sig_len, struct mica_err *err)
+{
+	return ca_sign_scep_nextca(arg, content, len, sig, sig_len, err);
+}
+
+int
+ca_scep_nextcacert(struct ca *ca, unsigned char **out, size_t *len,
+		   struct mica_err *err)
+{
+	unsigned char *content = NULL, *ra = NULL;
+	size_t content_len = 0, ra_len = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*len = 0;
+	if (next_content(ca, &content, &content_len, err) != 0 ||
+	    ra_cert(ca, &ra, &ra_len, err) != 0 ||
+	    ca_scep_nextca_encode(content, content_len, ra, ra_len,
+				  nextca_sign_cb, ca, out, len, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(content);
+	free(ra);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* PKIOperation                                                        */
 /* ------------------------------------------------------------------ */
 
@@ -301,6 +419,18 @@ fail(struct op *o, int info, const char *why)
 		 o->client, info, why);
 }
 
+/* SUCCESS with O->content, a degenerate PKCS#7 already made. */
+static void
+success_content(struct op *o)
+{
+	o->rep.status = CA_SCEP_SUCCESS;
+	o->rep.content = o->content;
+	o->rep.content_len = o->content_len;
+	o->rep.cipher = o->m->cipher;
+	o->rep.recipient = o->m->signer_cert;
+	o->rep.recipient_len = o->m->signer_cert_len;
+}
+
 /* SUCCESS with certificate DER. */
 static int
 success(struct op *o, const unsigned char *der, size_t len,
@@ -310,12 +440,7 @@ success(struct op *o, const unsigned char *der, size_t len,
 
 	if (ca_p7_encode(&c, 1, &o->content, &o->content_len, err) != 0)
 		return -1;
-	o->rep.status = CA_SCEP_SUCCESS;
-	o->rep.content = o->content;
-	o->rep.content_len = o->content_len;
-	o->rep.cipher = o->m->cipher;
-	o->rep.recipient = o->m->signer_cert;
-	o->rep.recipient_len = o->m->signer_cert_len;
+	success_content(o);
 	return 0;
 }
 
@@ -590,25 +715,25 @@ poll_tx(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
 	return tx_state(o, &tx, err);
 }
 
-/* GetCert: IssuerAndSerialNumber of a certificate this CA issued. */
+/* The serial (hex) of the certificate an IssuerAndSerialNumber (decrypted
+ * content C) names, if its issuer is this CA; 0 with a FAILURE set in O
+ * otherwise (and 0 with SERIAL filled when it is). */
 static int
-get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+ias_serial(struct op *o, const unsigned char *c, size_t n,
+	   char serial[CA_SERIAL_MAX])
 {
-	const unsigned char *issuer, *serial;
+	const unsigned char *issuer, *sn;
 	size_t il, sl;
-	char hex[CA_SERIAL_MAX];
-	struct db_cert cert;
 	struct mica_err e;
-	int rc = -1;
 
-	memset(&cert, 0, sizeof(cert));
 	mica_err_clear(&e);
-	if (ca_scep_pair_parse(c, n, 1, &issuer, &il, &serial, &sl, &e) != 0) {
+	serial[0] = '\0';
+	if (ca_scep_pair_parse(c, n, 1, &issuer, &il, &sn, &sl, &e) != 0) {
 		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
 		return 0;
 	}
-	while (sl > 1 && serial[0] == 0) {
-		serial++;
+	while (sl > 1 && sn[0] == 0) {
+		sn++;
 		sl--;
 	}
 	if (il != o->ca->sh->subject_len ||
@@ -616,7 +741,23 @@ get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
 		fail(o, CA_SCEP_BAD_CERT_ID, "not a certificate of this CA");
 		return 0;
 	}
-	mica_hex_encode(serial, sl, hex);
+	mica_hex_encode(sn, sl, serial);
+	return 0;
+}
+
+/* GetCert: IssuerAndSerialNumber of a certificate this CA issued. */
+static int
+get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+{
+	char hex[CA_SERIAL_MAX];
+	struct db_cert cert;
+	struct mica_err e;
+	int rc = -1;
+
+	memset(&cert, 0, sizeof(cert));
+	mica_err_clear(&e);
+	if (ias_serial(o, c, n, hex) != 0 || hex[0] == '\0')
+		return 0;
 	if (db_cert_get(o->ca->db, hex, &cert, &e) != 0) {
 		if (e.kind != MICA_E_NOTFOUND) {
 			*err = e;
@@ -630,6 +771,61 @@ get_cert(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
 	}
 	rc = 0;
 out:
+	db_cert_free(&cert);
+	return rc;
+}
+
+/* GetCRL (RFC 8894 3.3.4): IssuerAndSerialNumber of a certificate this CA
+ * issued; the answer is the current CRL of the CA key that signed it (a
+ * rollover leaves each key its own CRL), as published (never signed per
+ * request), in a degenerate PKCS#7's crls. An expired CRL is not handed
+ * out, as /crl does not serve one. */
+static int
+get_crl(struct op *o, const unsigned char *c, size_t n, struct mica_err *err)
+{
+	char hex[CA_SERIAL_MAX];
+	struct db_cert cert;
+	struct ca_crl crl;
+	struct mica_err e;
+	int rc = -1;
+
+	memset(&cert, 0, sizeof(cert));
+	memset(&crl, 0, sizeof(crl));
+	mica_err_clear(&e);
+	if (ias_serial(o, c, n, hex) != 0 || hex[0] == '\0')
+		return 0;
+	if (db_cert_get(o->ca->db, hex, &cert, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_CERT_ID, "no such certificate");
+		rc = 0;
+		goto out;
+	}
+	if (ca_crl_current_key(o->ca, cert.key_idx, &crl, &e) != 0) {
+		if (e.kind != MICA_E_NOTFOUND) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_REQUEST, "no CRL published yet");
+		rc = 0;
+		goto out;
+	}
+	if (crl.der == NULL || crl.next_update <= ca_now()) {
+		fail(o, CA_SCEP_BAD_TIME, "the current CRL has expired");
+		rc = 0;
+		goto out;
+	}
+	if (ca_p7_encode_crl(crl.der, crl.der_len, &o->content,
+			     &o->content_len, err) != 0)
+		goto out;
+	success_content(o);
+	mica_log(MICA_LOG_INFO, "scep: %s: GetCRL for %s: CRL %lld",
+		 o->client, hex, (long long)crl.number);
+	rc = 0;
+out:
+	ca_crl_free(&crl);
 	db_cert_free(&cert);
 	return rc;
 }
@@ -704,9 +900,12 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 		if (get_cert(&o, content, content_len, err) != 0)
 			goto out;
 		break;
+	case CA_SCEP_GETCRL:
+		if (get_crl(&o, content, content_len, err) != 0)
+			goto out;
+		break;
 	default:
-		fail(&o, CA_SCEP_BAD_REQUEST, "GetCRL: the CRL is at its "
-		     "distribution point");
+		fail(&o, CA_SCEP_BAD_REQUEST, "an unknown messageType");
 		break;
 	}
 reply:

@@ -199,4 +199,59 @@ int ca_scep_rep_encode(const struct ca_scep_rep *r,
 int ca_scep_attrs_check(const unsigned char *attrs, size_t len,
 			struct mica_err *err);
 
+/* ------------------------------------------------------------------ */
+/* GetNextCACert (RFC 8894 3.5.2, 4.7)                                 */
+/* ------------------------------------------------------------------ */
+
+/* The largest certs-only message of a next CA certificate signed. */
+#define CA_SCEP_NEXTCA_MAX     (16 * 1024)
+
+/*
+ * May the RA key vouch for CONTENT[0..LEN) as this CA's next certificate?
+ * Yes only when CONTENT is exactly the certs-only PKCS#7 mica writes
+ * (ca_p7_encode) of one certificate that is: not CUR (this CA's current
+ * certificate, whole DER), a version 3 CA certificate that may sign
+ * certificates, with no critical extension mica does not know, named as
+ * CUR is (the same subject), not expired at NOW, and issued - name and
+ * signature - by ISSUER, the CA certificate that issued CUR (that too is
+ * checked). So a front end that lies can have the RA announce only a
+ * certificate the CA above really made for this CA's name. Pure: no I/O.
+ * 0 yes; -1 with MICA_E_POLICY "signer_refused" and "signer: <rule>".
+ */
+int ca_scep_nextca_check(const unsigned char *cur, size_t cur_len,
+			 const unsigned char *issuer, size_t issuer_len,
+			 const unsigned char *content, size_t len, int64_t now,
+			 struct mica_err *err);
+
+/*
+ * The SignedAttributes SET (DER, tag 0x31) the RA key signs for a
+ * GetNextCACert reply carrying CONTENT: contentType id-data and the
+ * messageDigest (SHA-256) of CONTENT, nothing else. The signer builds it
+ * itself from the content it checked; the writer builds the same. *OUT
+ * heap.
+ */
+int ca_scep_nextca_attrs(const unsigned char *content, size_t len,
+			 unsigned char **out, size_t *out_len,
+			 struct mica_err *err);
+
+/* The RA key's signature over ca_scep_nextca_attrs(CONTENT): made by the
+ * signer (ca_sign_scep_nextca) after ca_scep_nextca_check. SIG
+ * CA_SIG_MAX octets. */
+typedef int (*ca_scep_nextca_sign_fn)(void *arg, const unsigned char *content,
+				      size_t content_len, unsigned char *sig,
+				      size_t *sig_len, struct mica_err *err);
+
+/*
+ * The GetNextCACert reply (RFC 8894 4.7.1, application/x-x509-next-ca-cert):
+ * ContentInfo signedData { SignedData version 1, SHA-256, encapContentInfo
+ * id-data with CONTENT (a certs-only PKCS#7) as its OCTET STRING, the RA
+ * certificate RA_CERT in certificates, one SignerInfo by the RA (issuer and
+ * serial, SHA-256, the attributes above, rsaEncryption) }. *OUT heap.
+ */
+int ca_scep_nextca_encode(const unsigned char *content, size_t len,
+			  const unsigned char *ra_cert, size_t ra_cert_len,
+			  ca_scep_nextca_sign_fn sign, void *arg,
+			  unsigned char **out, size_t *out_len,
+			  struct mica_err *err);
+
 #endif

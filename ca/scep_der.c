@@ -1,8 +1,9 @@
 /*
  * ca/scep_der.c - SCEP's CMS messages (see ca/scep.h): the strict reader
  * of a client's pkiMessage with ca/der.h's fail-closed cursor, the content
- * decryption, the CertRep writer, and the RA signer's check of what it
- * signs. mbedTLS does the primitives (X.509, RSA, SHA, DES, AES).
+ * decryption, the CertRep and GetNextCACert writers, and the RA signer's
+ * checks of what it signs. mbedTLS does the primitives (X.509, RSA, SHA,
+ * DES, AES).
  */
 #include "ca/scep.h"
 
@@ -16,8 +17,11 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 
+#include "ca/cacert.h"
 #include "ca/der.h"
 #include "ca/keys.h"
+#include "ca/p7.h"
+#include "ca/profile.h"
 
 /* RFC 5652 and RFC 8894 object identifiers (contents octets). */
 static const unsigned char OID_DATA[] = {
@@ -924,6 +928,50 @@ out:
 	return rc;
 }
 
+/* Append ContentInfo signedData { SignedData v1 (RFC 5652 5.1): SHA-256,
+ * encapContentInfo id-data with CONTENT as its OCTET STRING, the RA's
+ * certificate RA_DER (parsed: RA), one SignerInfo v1 by issuer and serial
+ * with the signed attributes ATTRS (a whole SET, sent as [0] IMPLICIT,
+ * 5.3) and SIG, the RA key's rsaEncryption signature over that SET }. */
+static void
+b_signed_data(struct buf *out, const unsigned char *content,
+	      size_t content_len, const mbedtls_x509_crt *ra,
+	      const unsigned char *ra_der, size_t ra_der_len,
+	      const unsigned char *attrs, size_t attrs_len,
+	      const unsigned char *sig, size_t sig_len)
+{
+	struct buf si = { 0 }, sd = { 0 }, ci = { 0 }, algs = { 0 },
+		   eci = { 0 }, e0 = { 0 }, c0 = { 0 }, sis = { 0 }, x = { 0 };
+	size_t at;
+
+	b_tlv(&si, CA_DER_INTEGER, "\1", 1);
+	b_ias(&si, ra);
+	b_alg_null(&si, OID_SHA256, sizeof(OID_SHA256));
+	at = si.len;
+	b_put(&si, attrs, attrs_len);
+	if (!si.failed && attrs_len > 0)
+		si.p[at] = CA_DER_CTX_CONS(0);
+	b_alg_null(&si, OID_RSA, sizeof(OID_RSA));
+	b_tlv(&si, CA_DER_OCTET_STRING, sig, sig_len);
+
+	b_tlv(&sd, CA_DER_INTEGER, "\1", 1);
+	b_alg_null(&algs, OID_SHA256, sizeof(OID_SHA256));
+	b_wrap(&sd, CA_DER_SET, &algs);
+	b_oid(&eci, OID_DATA, sizeof(OID_DATA));
+	b_tlv(&e0, CA_DER_OCTET_STRING, content, content_len);
+	b_wrap(&eci, CA_DER_CTX_CONS(0), &e0);
+	b_wrap(&sd, CA_DER_SEQUENCE, &eci);
+	b_put(&c0, ra_der, ra_der_len);
+	b_wrap(&sd, CA_DER_CTX_CONS(0), &c0);
+	b_wrap(&sis, CA_DER_SEQUENCE, &si);
+	b_wrap(&sd, CA_DER_SET, &sis);
+
+	b_oid(&ci, OID_SIGNED_DATA, sizeof(OID_SIGNED_DATA));
+	b_wrap(&x, CA_DER_SEQUENCE, &sd);
+	b_wrap(&ci, CA_DER_CTX_CONS(0), &x);
+	b_wrap(out, CA_DER_SEQUENCE, &ci);
+}
+
 /* Compare two DER elements as X.690 11.6 orders a SET OF. */
 static int
 der_cmp(const struct buf *a, const struct buf *b)
@@ -944,8 +992,8 @@ ca_scep_rep_encode(const struct ca_scep_rep *r,
 {
 	enum { NATTR = 8 };
 	mbedtls_x509_crt ra;
-	struct buf content = { 0 }, attr[NATTR], attrs = { 0 }, sd = { 0 },
-		   tmp = { 0 }, si = { 0 }, top = { 0 }, ci = { 0 };
+	struct buf content = { 0 }, attr[NATTR], attrs = { 0 }, tmp = { 0 },
+		   top = { 0 };
 	unsigned char md[32], nonce[16], sig[CA_SIG_MAX];
 	char num[8];
 	size_t na = 0, sig_len = 0, i, j, tlen;
@@ -1019,41 +1067,8 @@ ca_scep_rep_encode(const struct ca_scep_rep *r,
 	}
 	if (sign(arg, tmp.p, tmp.len, sig, &sig_len, err) != 0)
 		goto out;
-	tmp.p[0] = CA_DER_CTX_CONS(0);
-
-	/* SignerInfo v1 */
-	b_tlv(&si, CA_DER_INTEGER, "\1", 1);
-	b_ias(&si, &ra);
-	b_alg_null(&si, OID_SHA256, sizeof(OID_SHA256));
-	b_put(&si, tmp.p, tmp.len);
-	b_alg_null(&si, OID_RSA, sizeof(OID_RSA));
-	b_tlv(&si, CA_DER_OCTET_STRING, sig, sig_len);
-
-	/* SignedData v1 */
-	b_tlv(&sd, CA_DER_INTEGER, "\1", 1);
-	{
-		struct buf algs = { 0 }, eci = { 0 }, e0 = { 0 }, c0 = { 0 },
-			   sis = { 0 };
-
-		b_alg_null(&algs, OID_SHA256, sizeof(OID_SHA256));
-		b_wrap(&sd, CA_DER_SET, &algs);
-		b_oid(&eci, OID_DATA, sizeof(OID_DATA));
-		b_tlv(&e0, CA_DER_OCTET_STRING, content.p, content.len);
-		b_wrap(&eci, CA_DER_CTX_CONS(0), &e0);
-		b_wrap(&sd, CA_DER_SEQUENCE, &eci);
-		b_put(&c0, ra_cert, ra_cert_len);
-		b_wrap(&sd, CA_DER_CTX_CONS(0), &c0);
-		b_wrap(&sis, CA_DER_SEQUENCE, &si);
-		b_wrap(&sd, CA_DER_SET, &sis);
-	}
-	b_oid(&ci, OID_SIGNED_DATA, sizeof(OID_SIGNED_DATA));
-	{
-		struct buf x = { 0 };
-
-		b_wrap(&x, CA_DER_SEQUENCE, &sd);
-		b_wrap(&ci, CA_DER_CTX_CONS(0), &x);
-	}
-	b_wrap(&top, CA_DER_SEQUENCE, &ci);
+	b_signed_data(&top, content.p, content.len, &ra, ra_cert, ra_cert_len,
+		      tmp.p, tmp.len, sig, sig_len);
 	if (top.failed) {
 		mica_err_set(err, MICA_E_INTERNAL, "encode_failed",
 			     "SCEP: the reply could not be encoded");
@@ -1067,8 +1082,7 @@ out:
 	mbedtls_x509_crt_free(&ra);
 	for (i = 0; i < NATTR; i++)
 		b_free(&attr[i]);
-	b_free(&content); b_free(&attrs); b_free(&sd); b_free(&tmp);
-	b_free(&si); b_free(&top); b_free(&ci);
+	b_free(&content); b_free(&attrs); b_free(&tmp); b_free(&top);
 	return rc;
 }
 
@@ -1154,4 +1168,158 @@ ca_scep_attrs_check(const unsigned char *attrs, size_t len,
 	if (!seen[0] || !seen[1] || !seen[3] || !seen[4] || !seen[6])
 		return refuse(err, "a CertRep attribute is missing");
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* GetNextCACert (RFC 8894 3.5.2, 4.7)                                 */
+/* ------------------------------------------------------------------ */
+
+int
+ca_scep_nextca_check(const unsigned char *cur, size_t cur_len,
+		     const unsigned char *issuer, size_t issuer_len,
+		     const unsigned char *content, size_t len, int64_t now,
+		     struct mica_err *err)
+{
+	struct ca_p7_cert certs[CA_P7_CERTS_MAX];
+	struct ca_cert_info next, cc, ic;
+	unsigned char *canon = NULL;
+	size_t n = 0, canon_len = 0;
+	int rc = -1;
+
+	if (content == NULL || len == 0 || len > CA_SCEP_NEXTCA_MAX)
+		return refuse(err, "a next CA certificate's message of a bad "
+			      "size");
+	/* Exactly the message mica writes for one certificate: nothing the
+	 * check below did not see can ride along. */
+	if (ca_p7_decode(content, len, certs, &n, NULL) != 0 || n != 1 ||
+	    ca_p7_encode(certs, 1, &canon, &canon_len, NULL) != 0 ||
+	    canon_len != len || memcmp(canon, content, len) != 0) {
+		refuse(err, "not the certs-only PKCS#7 of one certificate");
+		goto out;
+	}
+	if (cur == NULL || issuer == NULL ||
+	    ca_cert_info_read(cur, cur_len, &cc, NULL) != 0 ||
+	    ca_cert_info_read(issuer, issuer_len, &ic, NULL) != 0 ||
+	    ca_cert_issued_by(&cc, &ic, NULL) != 0) {
+		refuse(err, "no CA above this CA to check a next certificate "
+		       "against");
+		goto out;
+	}
+	if (ca_cert_info_read(certs[0].der, certs[0].len, &next, NULL) != 0) {
+		refuse(err, "the next CA certificate does not parse");
+		goto out;
+	}
+	if (next.der_len == cc.der_len &&
+	    memcmp(next.der, cc.der, cc.der_len) == 0) {
+		refuse(err, "the current CA certificate is not a next one");
+		goto out;
+	}
+	if (next.version != 3 || !next.is_ca ||
+	    (next.has_ku && (next.key_usage & CA_KU_KEY_CERT_SIGN) == 0) ||
+	    next.unknown_critical) {
+		refuse(err, "the next certificate is not a CA certificate "
+		       "mica could use");
+		goto out;
+	}
+	if (next.subject_len != cc.subject_len ||
+	    memcmp(next.subject, cc.subject, cc.subject_len) != 0) {
+		refuse(err, "the next certificate names another CA");
+		goto out;
+	}
+	if (next.not_after <= now) {
+		refuse(err, "the next certificate has expired");
+		goto out;
+	}
+	if (ca_cert_issued_by(&next, &ic, NULL) != 0) {
+		refuse(err, "the next certificate is not from the CA above "
+		       "this one");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(canon);
+	return rc;
+}
+
+int
+ca_scep_nextca_attrs(const unsigned char *content, size_t len,
+		     unsigned char **out, size_t *out_len,
+		     struct mica_err *err)
+{
+	struct buf a = { 0 }, b = { 0 }, set = { 0 }, top = { 0 };
+	unsigned char md[32];
+
+	*out = NULL;
+	*out_len = 0;
+	ca_sha256(content, len, md);
+	b_attr(&a, OID_CONTENT_TYPE, sizeof(OID_CONTENT_TYPE), CA_DER_OID,
+	       OID_DATA, sizeof(OID_DATA));
+	b_attr(&b, OID_MESSAGE_DIGEST, sizeof(OID_MESSAGE_DIGEST),
+	       CA_DER_OCTET_STRING, md, sizeof(md));
+	if (a.failed || b.failed)
+		set.failed = 1;
+	/* A DER SET OF, in order (X.690 11.6). */
+	if (!set.failed && der_cmp(&a, &b) > 0) {
+		b_put(&set, b.p, b.len);
+		b_put(&set, a.p, a.len);
+	} else {
+		b_put(&set, a.p, a.len);
+		b_put(&set, b.p, b.len);
+	}
+	b_wrap(&top, CA_DER_SET, &set);
+	b_free(&a);
+	b_free(&b);
+	if (top.failed) {
+		b_free(&top);
+		return mica_err_set(err, MICA_E_INTERNAL, "encode_failed",
+				    "SCEP: the attributes could not be "
+				    "encoded");
+	}
+	*out = top.p;
+	*out_len = top.len;
+	return 0;
+}
+
+int
+ca_scep_nextca_encode(const unsigned char *content, size_t len,
+		      const unsigned char *ra_cert, size_t ra_cert_len,
+		      ca_scep_nextca_sign_fn sign, void *arg,
+		      unsigned char **out, size_t *out_len,
+		      struct mica_err *err)
+{
+	mbedtls_x509_crt ra;
+	struct buf top = { 0 };
+	unsigned char *attrs = NULL, sig[CA_SIG_MAX];
+	size_t attrs_len = 0, sig_len = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*out_len = 0;
+	mbedtls_x509_crt_init(&ra);
+	if (content == NULL || len == 0 || len > CA_SCEP_NEXTCA_MAX ||
+	    sign == NULL ||
+	    mbedtls_x509_crt_parse_der(&ra, ra_cert, ra_cert_len) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+			     "SCEP: bad GetNextCACert arguments");
+		goto out;
+	}
+	if (ca_scep_nextca_attrs(content, len, &attrs, &attrs_len, err) != 0 ||
+	    sign(arg, content, len, sig, &sig_len, err) != 0)
+		goto out;
+	b_signed_data(&top, content, len, &ra, ra_cert, ra_cert_len, attrs,
+		      attrs_len, sig, sig_len);
+	if (top.failed) {
+		mica_err_set(err, MICA_E_INTERNAL, "encode_failed",
+			     "SCEP: the reply could not be encoded");
+		goto out;
+	}
+	*out = top.p;
+	*out_len = top.len;
+	memset(&top, 0, sizeof(top));
+	rc = 0;
+out:
+	mbedtls_x509_crt_free(&ra);
+	free(attrs);
+	b_free(&top);
+	return rc;
 }

@@ -614,3 +614,34 @@ ca_sign_scep_decrypt(struct ca *ca, const unsigned char *ekey,
 				    "key");
 	return ca_key_decrypt(k, ekey, ekey_len, out, want, err);
 }
+
+int
+ca_sign_scep_nextca(struct ca *ca, const unsigned char *content, size_t len,
+		    unsigned char sig[CA_SIG_MAX], size_t *sig_len,
+		    struct mica_err *err)
+{
+	unsigned char *attrs = NULL;
+	size_t attrs_len = 0;
+	struct ca_key *k;
+	int rc;
+
+	*sig_len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if (ca->sh->signer != NULL)
+		return ca_signer_sign_key(ca->sh->signer, CA_SIGN_SCEP_NEXTCA,
+					  0, content, len, sig, sig_len, NULL,
+					  err);
+	/* In-process: the same check and attributes the signers make. */
+	if ((k = local_scep_key(ca, err)) == NULL ||
+	    ca_scep_nextca_check(ca->sh->cert_der, ca->sh->cert_len,
+				 ca->sh->nchain > 0 ? ca->sh->chain[0].der :
+				 NULL,
+				 ca->sh->nchain > 0 ? ca->sh->chain[0].len : 0,
+				 content, len, ca_now(), err) != 0 ||
+	    ca_scep_nextca_attrs(content, len, &attrs, &attrs_len, err) != 0)
+		return -1;
+	rc = ca_key_sign(k, attrs, attrs_len, sig, sig_len, err);
+	free(attrs);
+	return rc;
+}

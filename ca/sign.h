@@ -118,6 +118,10 @@ int ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
  * ca_sign_scep_decrypt: the RA key's PKCS#1 v1.5 decryption of a client's
  * key transport to a content key of WANT octets (ca_key_decrypt: implicit
  * rejection).
+ * ca_sign_scep_nextca: for a GetNextCACert reply carrying CONTENT, the RA
+ * key's signature over ca_scep_nextca_attrs(CONTENT), after
+ * ca_scep_nextca_check against this CA's certificate and its issuer's
+ * (the signers': those they were started with); SIG CA_SIG_MAX octets.
  */
 int ca_sign_scep_key(struct ca *ca, unsigned char *spki, size_t size,
 		     size_t *len, struct mica_err *err);
@@ -130,5 +134,8 @@ int ca_sign_scep(struct ca *ca, const unsigned char *attrs, size_t len,
 int ca_sign_scep_decrypt(struct ca *ca, const unsigned char *ekey,
 			 size_t ekey_len, size_t want, unsigned char *out,
 			 struct mica_err *err);
+int ca_sign_scep_nextca(struct ca *ca, const unsigned char *content,
+			size_t len, unsigned char sig[CA_SIG_MAX],
+			size_t *sig_len, struct mica_err *err);
 
 #endif

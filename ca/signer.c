@@ -514,6 +514,7 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 			kind == CA_SIGN_OCSP ? CA_SMSG_OCSP_SIGN :
 			kind == CA_SIGN_SCEP_CERT ? CA_SMSG_SCEP_CERT :
 			kind == CA_SIGN_SCEP ? CA_SMSG_SCEP_SIGN :
+			kind == CA_SIGN_SCEP_NEXTCA ? CA_SMSG_SCEP_NEXTCA :
 			CA_SMSG_SIGN_LEAF, rtype = 0;
 	size_t len = 0;
 	int i;
@@ -526,7 +527,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	if (s == NULL || sig == NULL || sig_len == NULL || tbs == NULL ||
 	    (kind != CA_SIGN_LEAF && kind != CA_SIGN_CRL &&
 	     kind != CA_SIGN_OCSP_CERT && kind != CA_SIGN_OCSP &&
-	     kind != CA_SIGN_SCEP_CERT && kind != CA_SIGN_SCEP) ||
+	     kind != CA_SIGN_SCEP_CERT && kind != CA_SIGN_SCEP &&
+	     kind != CA_SIGN_SCEP_NEXTCA) ||
 	    key_idx >= CA_SIGNER_KEYS)
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
 				    "signing failed (bad arguments)");
@@ -537,7 +539,8 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 				    ca_signer_max_len(type));
 	if ((i = take(s)) < 0)
 		return unavailable(err);
-	if (kind == CA_SIGN_OCSP || kind == CA_SIGN_SCEP)
+	if (kind == CA_SIGN_OCSP || kind == CA_SIGN_SCEP ||
+	    kind == CA_SIGN_SCEP_NEXTCA)
 		key_idx = 0;   /* the OCSP and RA keys are not CA keys */
 	if (round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len, NULL, 0,
 		       &rtype, reply, sizeof(reply), &len) != 0) {

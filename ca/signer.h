@@ -62,6 +62,10 @@ enum ca_sign_kind {
 				  * for the RA key (ca/scep.h) */
 	CA_SIGN_SCEP = 7,     /* a CertRep's SignedAttributes (a SET),
 			       * signed with the RA key */
+	CA_SIGN_SCEP_NEXTCA = 8,  /* a GetNextCACert reply's content (the
+				   * certs-only PKCS#7 of this CA's next
+				   * certificate): the RA key signs the
+				   * attributes the signer makes for it */
 };
 
 /* A CA key the CA has retired (after a rollover): it signs the CRL of the
@@ -86,6 +90,11 @@ struct ca_signer_config {
 	const unsigned char *ca_cert;         /* the current key's CA
 					       * certificate, DER */
 	size_t ca_cert_len;
+	const unsigned char *issuer_cert;     /* the CA certificate that
+					       * issued it, DER; NULL for a
+					       * root (SCEP's GetNextCACert
+					       * checks against it) */
+	size_t issuer_cert_len;
 	const char *const *domains;           /* allowed domains */
 	size_t ndomains;
 	const unsigned char *domains_mac;     /* 32 bytes, or NULL if the

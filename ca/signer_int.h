@@ -24,7 +24,11 @@
  * (a CertRep's SignedAttributes SET, <= CA_SCEP_ATTRS_MAX, after
  * ca_scep_attrs_check), plus SCEP_DECRYPT (one octet, the content key's
  * length, then the encryptedKey: exactly the RA modulus long; the reply
- * is the content key, ca_key_decrypt's implicit rejection included).
+ * is the content key, ca_key_decrypt's implicit rejection included), and
+ * SCEP_NEXTCA (the content of a GetNextCACert reply, <=
+ * CA_SCEP_NEXTCA_MAX, re-checked by ca_scep_nextca_check against the CA
+ * certificates the keeper was given; the reply is the RA key's signature
+ * over ca_scep_nextca_attrs of it, attributes the signer makes itself).
  * Replies carry the request's id: OK (the signature, <= CA_SIG_MAX, or
  * empty) or REFUSED (u64 crl floor, then "code" NUL "message", <=
  * CA_SIGNER_REFUSAL_MAX). KEY is 0 in every other message. Anything else -
@@ -62,6 +66,7 @@ enum ca_signer_msg {
 	CA_SMSG_SCEP_CERT = 8,
 	CA_SMSG_SCEP_SIGN = 9,
 	CA_SMSG_SCEP_DECRYPT = 10,
+	CA_SMSG_SCEP_NEXTCA = 11,
 	CA_SMSG_OK = 0x81,
 	CA_SMSG_REFUSED = 0x82,
 };
@@ -127,6 +132,12 @@ struct ca_signer_state {
 	struct ca_key *scep_key;
 	unsigned char *scep_spki;
 	size_t scep_spki_len;
+	/* The current CA certificate and its issuer's (NULL for a root):
+	 * what a next CA certificate is checked against (GetNextCACert). */
+	unsigned char *ca_cert;
+	size_t ca_cert_len;
+	unsigned char *issuer_cert;
+	size_t issuer_cert_len;
 };
 
 /* Serve one connection on FD until it ends or breaks: the signer's loop

@@ -61,6 +61,7 @@ ca_signer_max_len(uint16_t type)
 	case CA_SMSG_SCEP_CERT:   return CA_SIGNER_LEAF_MAX;
 	case CA_SMSG_SCEP_SIGN:   return CA_SCEP_ATTRS_MAX;
 	case CA_SMSG_SCEP_DECRYPT: return 1 + CA_SCEP_EKEY_MAX;
+	case CA_SMSG_SCEP_NEXTCA: return CA_SCEP_NEXTCA_MAX;
 	case CA_SMSG_OK:          return CA_SIG_MAX;
 	case CA_SMSG_REFUSED:     return CA_SIGNER_REFUSAL_MAX;
 	default:                  return 0;

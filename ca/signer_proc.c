@@ -304,6 +304,36 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 			mbedtls_platform_zeroize(sig, sizeof(sig));
 			return r;
 		}
+	case CA_SMSG_SCEP_NEXTCA:
+		/* GetNextCACert: the RA vouches only for this CA's next
+		 * certificate from the CA above, in mica's own certs-only
+		 * form, under attributes the signer makes itself. */
+		{
+			unsigned char *attrs = NULL;
+			size_t attrs_len = 0;
+
+			if (st->scep_key == NULL) {
+				mica_err_set(&e, MICA_E_POLICY,
+					     "signer_refused",
+					     "signer: no RA key");
+				return refusal(st, "a next CA certificate", &e,
+					       rtype, reply, reply_len);
+			}
+			if (ca_scep_nextca_check(st->ca_cert, st->ca_cert_len,
+						 st->issuer_cert,
+						 st->issuer_cert_len, p, len,
+						 now, &e) != 0 ||
+			    ca_scep_nextca_attrs(p, len, &attrs, &attrs_len,
+						 &e) != 0 ||
+			    ca_key_sign(st->scep_key, attrs, attrs_len, sig,
+					&sig_len, &e) != 0) {
+				free(attrs);
+				return refusal(st, "a next CA certificate", &e,
+					       rtype, reply, reply_len);
+			}
+			free(attrs);
+			return ok_reply(sig, sig_len, rtype, reply, reply_len);
+		}
 	case CA_SMSG_SET_DOMAINS:
 		if (set_domains(st, p, len, &e) != 0)
 			return refusal(st, "a domain list", &e, rtype, reply,
@@ -349,7 +379,8 @@ ca_signer_serve(struct ca_signer_state *st, int fd)
 		     hdr.type != CA_SMSG_SCEP_KEY &&
 		     hdr.type != CA_SMSG_SCEP_CERT &&
 		     hdr.type != CA_SMSG_SCEP_SIGN &&
-		     hdr.type != CA_SMSG_SCEP_DECRYPT)) {
+		     hdr.type != CA_SMSG_SCEP_DECRYPT &&
+		     hdr.type != CA_SMSG_SCEP_NEXTCA)) {
 			mica_log(MICA_LOG_WARN, "signer[%d]: malformed "
 				 "message header; closing the connection",
 				 (int)getpid());
@@ -759,6 +790,19 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	}
 	use_domains(st, v, n);
 	memcpy(st->domains_mac, mac, 32);
+	if ((st->ca_cert = malloc(c->ca_cert_len)) == NULL ||
+	    (c->issuer_cert != NULL &&
+	     (st->issuer_cert = malloc(c->issuer_cert_len)) == NULL)) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			     "out of memory");
+		goto out;
+	}
+	memcpy(st->ca_cert, c->ca_cert, c->ca_cert_len);
+	st->ca_cert_len = c->ca_cert_len;
+	if (c->issuer_cert != NULL) {
+		memcpy(st->issuer_cert, c->issuer_cert, c->issuer_cert_len);
+		st->issuer_cert_len = c->issuer_cert_len;
+	}
 	if (ocsp_key_make(st, c, err) != 0 ||
 	    scep_key_make(st, c, ready, err) != 0)
 		goto out;
@@ -943,5 +987,7 @@ done:
 		ca_key_free(st.keys[i].key);
 	ca_key_free(st.ocsp_key);
 	ca_key_free(st.scep_key);
+	free(st.ca_cert);
+	free(st.issuer_cert);
 	_exit(status);
 }

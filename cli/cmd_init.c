@@ -553,7 +553,8 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 		return cli_usage("passphrase", "unexpected argument '%s'", argv[optind]);
 	if (newfile == NULL)
 		return cli_usage("passphrase", "--new-file FILE is required");
-	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
+	if (ca_open(datadir, CA_OPEN_UNLOCK | CA_OPEN_ALL_KEYS, passfile, &ca,
+		    &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
 	if (ca_passphrase_change(ca, &cli, newfile, &err) != 0)

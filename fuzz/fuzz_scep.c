@@ -14,13 +14,22 @@
  * the input. The content is then decrypted with a key made from the input
  * (any key must give 0 or a clean -1, never more octets than it was
  * given). The same bytes go to the signer's check: 0 or -1
- * "signer_refused".
+ * "signer_refused". And to GetNextCACert's check ca_scep_nextca_check, as
+ * the content a front end taken over could ask the RA to vouch for: the
+ * certs-only reader and the certificate reader behind it, with the
+ * self-signed stand-in RA of the vectors as both the current CA and its
+ * issuer (so that a next certificate gets read); 0 or -1
+ * "signer_refused", and 0 only for exactly the certs-only message of one
+ * certificate other than the current one.
  */
 #include "fuzz/fuzz.h"
 
 #include <psa/crypto.h>
 
+#include "ca/p7.h"
 #include "ca/scep.h"
+
+#include "tests/scep_vectors.h"
 
 static int
 inside(const uint8_t *data, size_t size, const unsigned char *p, size_t n)
@@ -98,5 +107,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check_err("ca_scep_attrs_check", rc, &err);
 	if (rc != 0 && strcmp(err.code, "signer_refused") != 0)
 		fuzz_fail("the signer's check failed as %s", err.code);
+
+	mica_err_clear(&err);
+	rc = ca_scep_nextca_check(ra_der, ra_der_len, ra_der, ra_der_len, data,
+				  size, 0, &err);
+	fuzz_check_err("ca_scep_nextca_check", rc, &err);
+	if (rc != 0 && strcmp(err.code, "signer_refused") != 0)
+		fuzz_fail("the next-CA check failed as %s", err.code);
+	if (rc == 0) {
+		struct ca_p7_cert c[CA_P7_CERTS_MAX];
+		size_t n = 0;
+
+		if (ca_p7_decode(data, size, c, &n, NULL) != 0 || n != 1 ||
+		    (c[0].len == ra_der_len &&
+		     memcmp(c[0].der, ra_der, ra_der_len) == 0))
+			fuzz_fail("the next-CA check accepted what is not "
+				  "one other certificate");
+	}
 	return 0;
 }

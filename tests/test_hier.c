@@ -4,7 +4,8 @@
  * linting), a CA's own certificate request, what the in-process signer of
  * a root accepts as a CA certificate, and the engine's ceremony: an
  * offline root, an issuing CA from its request, install, issuance under
- * the name constraints, rollover to a new key, the root's CRL.
+ * the name constraints, rollover to a new key (announced by SCEP's
+ * GetNextCACert to a handle opened before it), the root's CRL.
  *
  * Relying party for signatures: mbedTLS (through ca_sig_verify, which
  * calls it) and the structure readers of ca/cacert.c, independent of the
@@ -533,9 +534,11 @@ test_engine_ceremony(void)
 	struct ca_sign_ca_opts so;
 	struct ca_issued sub, leaf, next;
 	struct ca_submit s;
-	struct ca *root = NULL, *ica = NULL;
+	struct ca *root = NULL, *ica = NULL, *served = NULL;
 	struct mica_err err;
 	const char *doms[] = { "contoso.test" };
+	unsigned char *nx = NULL;
+	size_t nx_len = 0;
 	unsigned char *csr = NULL, *csr2 = NULL, *lcsr = NULL;
 	size_t csr_len = 0, csr2_len = 0, lcsr_len = 0;
 	const unsigned char *rder;
@@ -695,8 +698,39 @@ test_engine_ceremony(void)
 	so.csr = csr;
 	so.csr_len = csr_len;
 	CU_ASSERT_EQUAL_FATAL(ca_sign_ca(root, &cli, &so, &next, &err), 0);
+	/* A handle opened before the install stands for a running daemon:
+	 * until then SCEP has no next CA certificate to announce. */
+	CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK, NULL, &served,
+				      &err), 0);
+	CU_ASSERT_EQUAL(ca_scep_next_pending(served), 0);
+	CU_ASSERT_EQUAL(ca_scep_nextcacert(served, &nx, &nx_len, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_STRING_EQUAL(err.code, "no_next_ca");
 	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, next.der, next.der_len,
 					      NULL, 0, notice, &err), 0);
+	/* After it, the handle that still signs under the old certificate
+	 * announces the new one (GetNextCACert), the one just installed
+	 * not (it has no next one). */
+	CU_ASSERT_EQUAL(ca_scep_next_pending(served), 1);
+	CU_ASSERT_EQUAL(ca_scep_next_pending(ica), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_scep_nextcacert(served, &nx, &nx_len, &err),
+			      0);
+	{
+		struct ca_p7_cert one = { next.der, next.der_len };
+		unsigned char *want = NULL;
+		size_t want_len = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_p7_encode(&one, 1, &want, &want_len,
+						   &err), 0);
+		/* The certs-only message of the next certificate is the
+		 * reply's content, its OCTET STRING. */
+		CU_ASSERT_PTR_NOT_NULL(memmem(nx, nx_len, want, want_len));
+		free(want);
+	}
+	free(nx);
+	nx = NULL;
+	ca_close(served);
+	served = NULL;
 	CU_ASSERT_EQUAL(ca_crl_keys(ica, idx), 2);
 	CU_ASSERT(idx[0] == 0 && idx[1] == 1);
 	{
@@ -744,6 +778,13 @@ test_engine_ceremony(void)
 		fputs("a new passphrase for every key\n", f);
 		fclose(f);
 		CU_ASSERT_EQUAL(chmod(pf, 0600), 0);
+		/* Every key: a handle without CA_OPEN_ALL_KEYS is refused. */
+		CU_ASSERT_EQUAL(ca_passphrase_change(ica, &cli, pf, &err), -1);
+		ca_close(ica);
+		ica = NULL;
+		CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK |
+					      CA_OPEN_ALL_KEYS, NULL, &ica,
+					      &err), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_passphrase_change(ica, &cli, pf, &err), 0);
 		ca_close(ica);
 		ica = NULL;

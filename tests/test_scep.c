@@ -2,7 +2,8 @@
  * tests/test_scep.c - SCEP (RFC 8894): the pkiMessage reader on messages
  * captured from real clients (tests/scep_vectors.h), hostile variants of
  * them, the CertRep writer, the RA key's decryption with implicit
- * rejection, and what the signer agrees to do with the RA key. The whole
+ * rejection, what the signer agrees to do with the RA key, and
+ * GetNextCACert's rule, signature and reply. The whole
  * exchange with real clients is tests/e2e/scep.sh.
  */
 #include <CUnit/Basic.h>
@@ -17,10 +18,12 @@
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
+#include "ca/cacert.h"
 #include "ca/der.h"
 #include "ca/keys.h"
 #include "ca/profile.h"
 #include "ca/csr.h"
+#include "ca/p7.h"
 #include "ca/scep.h"
 #include "ca/signcheck.h"
 #include "ca/signer_int.h"
@@ -710,6 +713,474 @@ test_signer_certifies_only_the_ra(void)
 	ca_key_free(other);
 }
 
+/* GetCRL's answer: the CRL in the crls [1] of a degenerate SignedData, no
+ * certificates, no signers; only a CertificateList's shape goes in. */
+static void
+test_getcrl_content_carries_the_crl_in_crls(void)
+{
+	/* SEQUENCE { SEQUENCE {}, SEQUENCE {}, BIT STRING 00 } */
+	static const unsigned char crl[] = {
+		0x30, 0x07, 0x30, 0x00, 0x30, 0x00, 0x03, 0x01, 0x00,
+	};
+	static const unsigned char notcrl[] = { 0x04, 0x01, 0x00 };
+	struct ca_p7_cert certs[CA_P7_CERTS_MAX];
+	struct ca_der_cur c, sd;
+	const unsigned char *v;
+	unsigned char *out = NULL;
+	size_t out_len = 0, n = 0, vl;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(ca_p7_encode_crl(crl, sizeof(crl), &out,
+					       &out_len, &err), 0);
+	ca_der_init(&c, out, out_len);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&c, CA_DER_SEQUENCE, &v, &vl,
+					     NULL), 0);
+	CU_ASSERT(ca_der_empty(&c));
+	ca_der_init(&c, v, vl);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&c, CA_DER_OID, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&c, CA_DER_CTX_CONS(0), &v, &vl,
+					     NULL), 0);
+	ca_der_init(&c, v, vl);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&c, CA_DER_SEQUENCE, &v, &vl,
+					     NULL), 0);
+	ca_der_init(&sd, v, vl);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_INTEGER, &v, &vl, NULL),
+			0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_SET, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_SEQUENCE, &v, &vl, NULL),
+			0);
+	/* crls [1] holding exactly the CRL, then an empty signerInfos */
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&sd, CA_DER_CTX_CONS(1), &v,
+					     &vl, NULL), 0);
+	CU_ASSERT_EQUAL(vl, sizeof(crl));
+	CU_ASSERT_EQUAL(memcmp(v, crl, sizeof(crl)), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_SET, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL(vl, 0);
+	CU_ASSERT(ca_der_empty(&sd));
+	/* The certs-only reader does not take it for a certificate chain. */
+	CU_ASSERT_NOT_EQUAL(ca_p7_decode(out, out_len, certs, &n, &err), 0);
+	free(out);
+	out = NULL;
+	CU_ASSERT_NOT_EQUAL(ca_p7_encode_crl(notcrl, sizeof(notcrl), &out,
+					     &out_len, &err), 0);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_NOT_EQUAL(ca_p7_encode_crl(crl, sizeof(crl) - 1, &out,
+					     &out_len, &err), 0);
+	CU_ASSERT_PTR_NULL(out);
+}
+
+/* ------------------------------------------------------- GetNextCACert */
+
+/* A certificate (DER, heap) for SUBJECT_KEY named SUBJECT (a CN), issued
+ * by ISSUER_KEY named ISSUER: a CA one when CA, valid until NOT_AFTER. */
+static unsigned char *
+make_cert(struct ca_key *issuer_key, const char *issuer,
+	  struct ca_key *subject_key, const char *subject, int ca,
+	  int64_t not_after, unsigned char serial0, size_t *len)
+{
+	struct ca_tbs_cert t;
+	struct mica_err err;
+	unsigned char serial[8] = { 0x12, 1, 2, 3, 4, 5, 6, 7 };
+	unsigned char *spki = NULL, *iname = NULL, *sname = NULL, *tbs = NULL;
+	unsigned char *der = NULL, sig[CA_SIG_MAX];
+	size_t spki_len = 0, il = 0, sl = 0, tbs_len = 0, sig_len = 0, alg_len;
+	const unsigned char *alg;
+
+	serial[7] = serial0;
+	*len = 0;
+	if (ca_key_spki(subject_key, &spki, &spki_len, &err) != 0 ||
+	    ca_x509_name(issuer, NULL, &iname, &il, &err) != 0 ||
+	    ca_x509_name(subject, NULL, &sname, &sl, &err) != 0)
+		goto out;
+	alg = ca_key_sig_alg(issuer_key, &alg_len);
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = iname;
+	t.issuer_len = il;
+	t.subject = sname;
+	t.subject_len = sl;
+	t.not_before = (int64_t)time(NULL) - 2 * 86400;
+	t.not_after = not_after;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.is_ca = ca;
+	t.path_len = ca ? 0 : -1;
+	t.key_usage = ca ? CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN :
+			   CA_KU_DIGITAL_SIGNATURE;
+	if (ca_x509_key_id(spki, spki_len, t.ski, &err) != 0)
+		goto out;
+	t.ski_len = 20;
+	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err) != 0 ||
+	    ca_key_sign(issuer_key, tbs, tbs_len, sig, &sig_len, &err) != 0 ||
+	    ca_x509_wrap(tbs, tbs_len, alg, alg_len, sig, sig_len, &der, len,
+			 &err) != 0)
+		der = NULL;
+out:
+	free(spki);
+	free(iname);
+	free(sname);
+	free(tbs);
+	return der;
+}
+
+/* The certs-only message of DER (heap). */
+static unsigned char *
+p7_of(const unsigned char *der, size_t len, size_t *out_len)
+{
+	struct ca_p7_cert c = { der, len };
+	struct mica_err err;
+	unsigned char *out = NULL;
+
+	*out_len = 0;
+	if (ca_p7_encode(&c, 1, &out, out_len, &err) != 0)
+		return NULL;
+	return out;
+}
+
+/* A root, an issuing CA under it, and the certificates a next one could
+ * be: the fixtures of the GetNextCACert tests. */
+struct nextca_fx {
+	struct ca_key *root, *other_root, *cur_key, *next_key;
+	unsigned char *root_der, *cur, *next, *bad[6];
+	size_t root_len, cur_len, next_len, bad_len[6];
+};
+
+static void
+nextca_fx_free(struct nextca_fx *f)
+{
+	ca_key_free(f->root);
+	ca_key_free(f->other_root);
+	ca_key_free(f->cur_key);
+	ca_key_free(f->next_key);
+	free(f->root_der);
+	free(f->cur);
+	free(f->next);
+	for (size_t i = 0; i < 6; i++)
+		free(f->bad[i]);
+}
+
+static int
+nextca_fx(struct nextca_fx *f)
+{
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL), year = now + 365 * 86400;
+
+	memset(f, 0, sizeof(*f));
+	if (ca_key_generate(CA_KEY_EC_P256, &f->root, &err) != 0 ||
+	    ca_key_generate(CA_KEY_EC_P256, &f->other_root, &err) != 0 ||
+	    ca_key_generate(CA_KEY_EC_P256, &f->cur_key, &err) != 0 ||
+	    ca_key_generate(CA_KEY_EC_P256, &f->next_key, &err) != 0)
+		return -1;
+	f->root_der = make_cert(f->root, "Next Root", f->root, "Next Root", 1,
+				year, 1, &f->root_len);
+	f->cur = make_cert(f->root, "Next Root", f->cur_key, "Issuing CA", 1,
+			   year, 2, &f->cur_len);
+	f->next = make_cert(f->root, "Next Root", f->next_key, "Issuing CA",
+			    1, year + 365 * 86400, 3, &f->next_len);
+	/* What must never be announced: another CA's name, from another
+	 * root (same names), not a CA, expired, the root itself, a
+	 * self-signed stand-in with this CA's name. */
+	f->bad[0] = make_cert(f->root, "Next Root", f->next_key, "Other CA", 1,
+			      year, 4, &f->bad_len[0]);
+	f->bad[1] = make_cert(f->other_root, "Next Root", f->next_key,
+			      "Issuing CA", 1, year, 5, &f->bad_len[1]);
+	f->bad[2] = make_cert(f->root, "Next Root", f->next_key, "Issuing CA",
+			      0, year, 6, &f->bad_len[2]);
+	f->bad[3] = make_cert(f->root, "Next Root", f->next_key, "Issuing CA",
+			      1, now - 86400, 7, &f->bad_len[3]);
+	f->bad[4] = make_cert(f->root, "Next Root", f->root, "Next Root", 1,
+			      year, 8, &f->bad_len[4]);
+	f->bad[5] = make_cert(f->next_key, "Issuing CA", f->next_key,
+			      "Issuing CA", 1, year, 9, &f->bad_len[5]);
+	if (f->root_der == NULL || f->cur == NULL || f->next == NULL)
+		return -1;
+	for (size_t i = 0; i < 6; i++)
+		if (f->bad[i] == NULL)
+			return -1;
+	return 0;
+}
+
+/* The rule both sides apply: only this CA's next certificate, from the
+ * CA above, in mica's own certs-only form. */
+static void
+test_nextca_check_accepts_only_the_next_certificate(void)
+{
+	struct nextca_fx f;
+	struct mica_err err;
+	unsigned char *p7, *two = NULL;
+	size_t len, two_len = 0;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_EQUAL_FATAL(nextca_fx(&f), 0);
+	p7 = p7_of(f.next, f.next_len, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p7);
+	CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len, f.root_der,
+					     f.root_len, p7, len, now, &err),
+			0);
+	/* Without the CA above (a root), or with an issuer that did not
+	 * issue the current certificate: nothing to check against. */
+	CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len, NULL, 0, p7,
+					     len, now, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len, f.bad[5],
+					     f.bad_len[5], p7, len, now, &err),
+			-1);
+	/* A byte more or less, or the bare certificate: refused. */
+	CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len, f.root_der,
+					     f.root_len, p7, len - 1, now,
+					     &err), -1);
+	CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len, f.root_der,
+					     f.root_len, f.next, f.next_len,
+					     now, &err), -1);
+	/* Expired by the signer's clock. */
+	CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len, f.root_der,
+					     f.root_len, p7, len,
+					     now + 3 * 365 * 86400, &err), -1);
+	free(p7);
+	/* Two certificates (the next one and a stranger riding along). */
+	{
+		struct ca_p7_cert c[2] = { { f.next, f.next_len },
+					   { f.bad[0], f.bad_len[0] } };
+
+		CU_ASSERT_EQUAL_FATAL(ca_p7_encode(c, 2, &two, &two_len, &err),
+				      0);
+		CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len,
+						     f.root_der, f.root_len,
+						     two, two_len, now, &err),
+				-1);
+		free(two);
+	}
+	/* The current certificate is no next one. */
+	p7 = p7_of(f.cur, f.cur_len, &len);
+	CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len, f.root_der,
+					     f.root_len, p7, len, now, &err),
+			-1);
+	free(p7);
+	for (size_t i = 0; i < 6; i++) {
+		p7 = p7_of(f.bad[i], f.bad_len[i], &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p7);
+		CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len,
+						     f.root_der, f.root_len,
+						     p7, len, now, &err), -1);
+		free(p7);
+	}
+	/* A GetCRL's content (a CRL in crls) is no certificate. */
+	{
+		static const unsigned char crl[] = {
+			0x30, 0x07, 0x30, 0x00, 0x30, 0x00, 0x03, 0x01, 0x00,
+		};
+
+		CU_ASSERT_EQUAL_FATAL(ca_p7_encode_crl(crl, sizeof(crl), &p7,
+						       &len, &err), 0);
+		CU_ASSERT_EQUAL(ca_scep_nextca_check(f.cur, f.cur_len,
+						     f.root_der, f.root_len,
+						     p7, len, now, &err), -1);
+		free(p7);
+	}
+	nextca_fx_free(&f);
+}
+
+/* What the signer answers to SCEP_NEXTCA, as a compromised front end would
+ * ask: a signature over the attributes it makes itself, for the next
+ * certificate only. */
+static void
+test_signer_signs_getnextcacert_only_for_the_next_certificate(void)
+{
+	struct ca_signer_state st;
+	struct nextca_fx f;
+	struct mica_err err;
+	unsigned char *reply = NULL, *p7, *attrs = NULL;
+	size_t reply_len = 0, len, attrs_len = 0, alg_len;
+	const unsigned char *alg;
+	uint16_t rtype = 0;
+
+	CU_ASSERT_EQUAL_FATAL(nextca_fx(&f), 0);
+	memset(&st, 0, sizeof(st));
+	st.log_fd = -1;
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_RSA_2048, &st.scep_key,
+					      &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(st.scep_key, &st.scep_spki,
+					  &st.scep_spki_len, &err), 0);
+	st.ca_cert = f.cur;
+	st.ca_cert_len = f.cur_len;
+	st.issuer_cert = f.root_der;
+	st.issuer_cert_len = f.root_len;
+	p7 = p7_of(f.next, f.next_len, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p7);
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_NEXTCA, 0, p7, len,
+					 &rtype, &reply, &reply_len), 0);
+	CU_ASSERT_EQUAL_FATAL(rtype, CA_SMSG_OK);
+	/* The RA key's signature over contentType and the content's
+	 * digest: verified with its public key. */
+	CU_ASSERT_EQUAL_FATAL(ca_scep_nextca_attrs(p7, len, &attrs, &attrs_len,
+						   &err), 0);
+	alg = ca_key_sig_alg(st.scep_key, &alg_len);
+	CU_ASSERT_EQUAL(ca_sig_verify(attrs, attrs_len, alg, alg_len, reply,
+				      reply_len, st.scep_spki,
+				      st.scep_spki_len, &err), 0);
+	/* It covers the content's digest: another digest does not verify. */
+	attrs[attrs_len - 1] ^= 1;
+	CU_ASSERT_NOT_EQUAL(ca_sig_verify(attrs, attrs_len, alg, alg_len,
+					  reply, reply_len, st.scep_spki,
+					  st.scep_spki_len, &err), 0);
+	free(reply);
+	free(attrs);
+	free(p7);
+	/* Anything else: refused (a stranger's certificate, the current one,
+	 * CertRep attributes, a raw certificate). */
+	p7 = p7_of(f.bad[1], f.bad_len[1], &len);
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_NEXTCA, 0, p7, len,
+					 &rtype, &reply, &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	free(p7);
+	p7 = p7_of(f.cur, f.cur_len, &len);
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_NEXTCA, 0, p7, len,
+					 &rtype, &reply, &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	free(p7);
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_NEXTCA, 0, f.next,
+					 f.next_len, &rtype, &reply,
+					 &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	/* A signer of a root (no issuer) announces nothing. */
+	st.issuer_cert = NULL;
+	st.issuer_cert_len = 0;
+	p7 = p7_of(f.next, f.next_len, &len);
+	CU_ASSERT_EQUAL(ca_signer_handle(&st, CA_SMSG_SCEP_NEXTCA, 0, p7, len,
+					 &rtype, &reply, &reply_len), 0);
+	CU_ASSERT_EQUAL(rtype, CA_SMSG_REFUSED);
+	free(reply);
+	free(p7);
+	/* Bounds of the wire format. */
+	{
+		struct ca_signer_hdr h = { CA_SMSG_SCEP_NEXTCA, 0, 1,
+					   CA_SCEP_NEXTCA_MAX + 1 };
+		unsigned char raw[CA_SIGNER_HDR];
+
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_NOT_EQUAL(ca_signer_hdr_get(raw, &h), 0);
+		h.len = CA_SCEP_NEXTCA_MAX;
+		h.key = 1;
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_NOT_EQUAL(ca_signer_hdr_get(raw, &h), 0);
+		h.key = 0;
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_EQUAL(ca_signer_hdr_get(raw, &h), 0);
+	}
+	free(st.scep_spki);
+	ca_key_free(st.scep_key);
+	nextca_fx_free(&f);
+}
+
+static int
+nextca_sign(void *arg, const unsigned char *content, size_t len,
+	    unsigned char *sig, size_t *sig_len, struct mica_err *err)
+{
+	unsigned char *attrs = NULL;
+	size_t attrs_len = 0;
+	int rc;
+
+	if (ca_scep_nextca_attrs(content, len, &attrs, &attrs_len, err) != 0)
+		return -1;
+	rc = ca_key_sign(arg, attrs, attrs_len, sig, sig_len, err);
+	free(attrs);
+	return rc;
+}
+
+/* The reply's shape (RFC 8894 4.7.1): SignedData by the RA around the
+ * certs-only content, the RA certificate in certificates, one SignerInfo
+ * whose [0] attributes are what the signature covers. */
+static void
+test_getnextcacert_reply_is_signed_data_around_the_content(void)
+{
+	struct nextca_fx f;
+	struct mica_err err;
+	struct ca_der_cur c, sd, x, si;
+	struct ca_key *ra = NULL;
+	unsigned char *p7, *out = NULL, *ra_cert, *attrs = NULL;
+	const unsigned char *v, *sattrs, *alg;
+	size_t len, out_len = 0, ra_len, vl, sattrs_len, attrs_len = 0, alg_len;
+
+	CU_ASSERT_EQUAL_FATAL(nextca_fx(&f), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_RSA_2048, &ra, &err), 0);
+	ra_cert = make_cert(f.cur_key, "Issuing CA", ra, CA_SCEP_RA_CN, 0,
+			    (int64_t)time(NULL) + 86400, 10, &ra_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ra_cert);
+	p7 = p7_of(f.next, f.next_len, &len);
+	CU_ASSERT_EQUAL_FATAL(ca_scep_nextca_encode(p7, len, ra_cert, ra_len,
+						    nextca_sign, ra, &out,
+						    &out_len, &err), 0);
+	ca_der_init(&c, out, out_len);
+	CU_ASSERT_EQUAL_FATAL(ca_der_enter(&c, CA_DER_SEQUENCE, &x, NULL), 0);
+	CU_ASSERT(ca_der_empty(&c));
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&x, CA_DER_OID, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_enter(&x, CA_DER_CTX_CONS(0), &c, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_enter(&c, CA_DER_SEQUENCE, &sd, NULL), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_INTEGER, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&sd, CA_DER_SET, &v, &vl, NULL), 0);
+	/* encapContentInfo { id-data, [0] { OCTET STRING content } } */
+	CU_ASSERT_EQUAL_FATAL(ca_der_enter(&sd, CA_DER_SEQUENCE, &x, NULL), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&x, CA_DER_OID, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_enter(&x, CA_DER_CTX_CONS(0), &c, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&c, CA_DER_OCTET_STRING, &v, &vl,
+					     NULL), 0);
+	CU_ASSERT(vl == len && memcmp(v, p7, len) == 0);
+	/* certificates [0]: the RA's alone */
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&sd, CA_DER_CTX_CONS(0), &v, &vl,
+					     NULL), 0);
+	CU_ASSERT(vl == ra_len && memcmp(v, ra_cert, ra_len) == 0);
+	/* signerInfos: one, whose [0] attributes the RA key signed */
+	CU_ASSERT_EQUAL_FATAL(ca_der_enter(&sd, CA_DER_SET, &x, NULL), 0);
+	CU_ASSERT(ca_der_empty(&sd));
+	CU_ASSERT_EQUAL_FATAL(ca_der_enter(&x, CA_DER_SEQUENCE, &si, NULL), 0);
+	CU_ASSERT(ca_der_empty(&x));
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&si, CA_DER_INTEGER, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&si, CA_DER_SEQUENCE, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&si, CA_DER_SEQUENCE, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_elem(&si, CA_DER_CTX_CONS(0), &sattrs,
+					      &sattrs_len, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_scep_nextca_attrs(p7, len, &attrs, &attrs_len,
+						   &err), 0);
+	CU_ASSERT(sattrs_len == attrs_len &&
+		  memcmp(sattrs + 1, attrs + 1, attrs_len - 1) == 0);
+	CU_ASSERT_EQUAL(ca_der_get_tlv(&si, CA_DER_SEQUENCE, &v, &vl, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_der_get_tlv(&si, CA_DER_OCTET_STRING, &v, &vl,
+					     NULL), 0);
+	CU_ASSERT(ca_der_empty(&si));
+	{
+		unsigned char *spki = NULL;
+		size_t spki_len = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_key_spki(ra, &spki, &spki_len, &err),
+				      0);
+		alg = ca_key_sig_alg(ra, &alg_len);
+		CU_ASSERT_EQUAL(ca_sig_verify(attrs, attrs_len, alg, alg_len, v,
+					      vl, spki, spki_len, &err), 0);
+		free(spki);
+	}
+	free(attrs);
+	free(out);
+	out = NULL;
+	/* Nothing signed for an empty or oversized content. */
+	CU_ASSERT_NOT_EQUAL(ca_scep_nextca_encode(p7, 0, ra_cert, ra_len,
+						  nextca_sign, ra, &out,
+						  &out_len, &err), 0);
+	CU_ASSERT_PTR_NULL(out);
+	free(p7);
+	free(ra_cert);
+	ca_key_free(ra);
+	nextca_fx_free(&f);
+}
+
 int
 main(void)
 {
@@ -735,6 +1206,14 @@ main(void)
 		  test_signer_uses_the_ra_key_only_as_scep_needs },
 		{ "the signer certifies only SCEP's RA for its own key",
 		  test_signer_certifies_only_the_ra },
+		{ "a GetCRL answer carries the CRL alone in a degenerate PKCS#7's crls",
+		  test_getcrl_content_carries_the_crl_in_crls },
+		{ "GetNextCACert: only this CA's next certificate, from the CA above, in mica's certs-only form",
+		  test_nextca_check_accepts_only_the_next_certificate },
+		{ "the signer signs a GetNextCACert reply only for the next certificate, over attributes of its own",
+		  test_signer_signs_getnextcacert_only_for_the_next_certificate },
+		{ "a GetNextCACert reply is the RA's SignedData around the certs-only content",
+		  test_getnextcacert_reply_is_signed_data_around_the_content },
 	};
 	CU_pSuite s;
 	unsigned failed;

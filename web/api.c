@@ -851,6 +851,69 @@ out:
 	return rc;
 }
 
+/* POST /api/v1/scep/mobileconfig {name, profile?, url?, expires_in?}: an
+ * iPhone/macOS profile with a new one-use challenge (ca_scep_mobileconfig),
+ * downloaded as a file. The token it holds never appears in a URL: the
+ * admin's own token comes in the Authorization header, the answer in the
+ * body, zeroized once sent and never cached. */
+int
+web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep,
+			struct mica_err *err)
+{
+	static const struct web_field spec[] = {
+		{ "name",       WEB_J_STRING, 1, 253 },
+		{ "profile",    WEB_J_STRING, 0, 32 },
+		{ "url",        WEB_J_STRING, 0, CA_MOBILECONFIG_URL_MAX },
+		{ "expires_in", WEB_J_INT,    0, 0 },
+	};
+	struct ca_mobileconfig_spec ms;
+	char fname[64], *doc = NULL;
+	size_t doc_len = 0, k = 0;
+	json_t *j = NULL;
+	int rc = -1;
+
+	memset(&ms, 0, sizeof(ms));
+	if (c->body_len == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "missing_body",
+				    "send {\"name\": \"DEVICE NAME\", ...}");
+	if (json_body(c, spec, sizeof(spec) / sizeof(spec[0]), &j, err) != 0)
+		return -1;
+	ms.name = web_json_str(j, "name");
+	ms.profile = web_json_str(j, "profile");
+	ms.url = web_json_str(j, "url");
+	ms.expires_in = web_json_int(j, "expires_in", 7 * 86400);
+	if (ca_scep_mobileconfig(c->ca, c->p, &ms, &doc, &doc_len, err) != 0)
+		goto out;
+	/* The file's name: the device's, in characters any file system and
+	 * header takes. */
+	for (const char *q = ms.name; *q != '\0' && k < 40; q++, k++)
+		fname[k] = ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+			    (*q >= '0' && *q <= '9') || *q == '.' || *q == '-') ?
+			   *q : '_';
+	fname[k] = '\0';
+	if ((rep->blob = web_blob_adopt(doc, doc_len)) == NULL) {
+		explicit_bzero(doc, doc_len);
+		free(doc);
+		oom(err);
+		goto out;
+	}
+	rep->blob->secret = 1;
+	doc = NULL;
+	rep->status = 200;
+	rep->ctype = "application/x-apple-aspen-config";
+	rep->max_age = -1;
+	if (web_reply_header(rep, "Content-Disposition",
+			     "attachment; filename=\"%s.mobileconfig\"",
+			     fname) != 0) {
+		oom(err);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
 int
 web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {

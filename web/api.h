@@ -53,6 +53,7 @@ int web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err 
 int web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_audit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

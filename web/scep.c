@@ -37,8 +37,8 @@ operation(const struct web_ctx *c, struct mica_err *err)
 
 	if (op == NULL || op[0] == '\0')
 		mica_err_set(err, MICA_E_BADREQ, "bad_operation",
-			     "SCEP needs ?operation=GetCACaps, GetCACert or "
-			     "PKIOperation");
+			     "SCEP needs ?operation=GetCACaps, GetCACert, "
+			     "GetNextCACert or PKIOperation");
 	return op;
 }
 
@@ -81,6 +81,51 @@ cacert(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	return 0;
 }
 
+/* GetCACaps: GetNextCACert only while there is a next CA certificate
+ * (a store that cannot be read says there is none: the capabilities are
+ * answered all the same). */
+static int
+caps(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	static const char plain[] = CA_SCEP_CAPS;
+	static const char next[] = CA_SCEP_CAPS CA_SCEP_CAPS_NEXT;
+	struct mica_err e;
+	struct ca *ca;
+
+	(void)err;
+	ca = web_thread_ca(c->srv, &e);
+	rep->status = 200;
+	rep->ctype = "text/plain";
+	if (ca != NULL && ca_scep_next_pending(ca)) {
+		rep->pbody = next;
+		rep->plen = sizeof(next) - 1;
+	} else {
+		rep->pbody = plain;
+		rep->plen = sizeof(plain) - 1;
+	}
+	rep->max_age = -1;
+	return 0;
+}
+
+/* GetNextCACert: 404 (no_next_ca) unless a next CA certificate waits. */
+static int
+nextcacert(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+	struct ca *ca;
+
+	if ((ca = web_thread_ca(c->srv, err)) == NULL ||
+	    ca_scep_nextcacert(ca, &out, &out_len, err) != 0)
+		return -1;
+	rep->status = 200;
+	rep->ctype = "application/x-x509-next-ca-cert";   /* RFC 8894 4.7.1 */
+	rep->max_age = -1;
+	if ((rep->blob = web_blob_adopt(out, out_len)) == NULL)
+		return oom(err);
+	return 0;
+}
+
 int
 web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
@@ -92,18 +137,12 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 
 	if (op == NULL)
 		return -1;
-	if (strcmp(op, "GetCACaps") == 0) {
-		static const char caps[] = CA_SCEP_CAPS;
-
-		rep->status = 200;
-		rep->ctype = "text/plain";
-		rep->pbody = caps;
-		rep->plen = sizeof(caps) - 1;
-		rep->max_age = -1;
-		return 0;
-	}
+	if (strcmp(op, "GetCACaps") == 0)
+		return caps(c, rep, err);
 	if (strcmp(op, "GetCACert") == 0)
 		return cacert(c, rep, err);
+	if (strcmp(op, "GetNextCACert") == 0)
+		return nextcacert(c, rep, err);
 	if (strcmp(op, "PKIOperation") != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_operation",
 				    "unknown SCEP operation");

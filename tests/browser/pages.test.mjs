@@ -674,6 +674,52 @@ test('a subject containing <script> is shown as text and runs nothing', async ()
   await ctx.close();
 });
 
+test('the admin page\'s SCEP button downloads an iPhone profile with the root and a one-use challenge', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page');
+  const admin = S.adminPage;
+  const before = (await admin.locator('#token-rows tr').count());
+  // No name: the page says so and asks nothing of the server.
+  await admin.fill('#mc-name', '');
+  await admin.click('#mc-download');
+  await admin.waitForSelector('#flash.error:not([hidden])');
+  // A name outside the CA's domains: the server's refusal, in the page.
+  await admin.fill('#mc-name', 'iphone-x.elsewhere.test');
+  await admin.click('#mc-download');
+  await admin.waitForFunction(() => /Making the profile/.test(document.getElementById('flash').textContent));
+  await admin.fill('#mc-name', 'iphone-anna.' + DOMAIN);
+  await admin.selectOption('#mc-profile', 'client');
+  await admin.selectOption('#mc-expires', '86400');
+  await admin.locator('#devices').scrollIntoViewIfNeeded();
+  const dl = await download(admin, '#mc-download', 'anna.mobileconfig');
+  assert.ok(fs.statSync(dl).size > 500);
+  const out = run('python3', ['-c', [
+    'import plistlib, sys',
+    'd = plistlib.load(open(sys.argv[1], "rb"))',
+    'root, scep = d["PayloadContent"]',
+    'assert d["PayloadType"] == "Configuration"',
+    'assert root["PayloadType"] == "com.apple.security.root"',
+    'assert root["PayloadContent"] == open(sys.argv[2], "rb").read(), "not the root"',
+    'c = scep["PayloadContent"]',
+    'assert scep["PayloadType"] == "com.apple.security.scep"',
+    'assert c["Subject"] == [[["CN", sys.argv[3]]]], c["Subject"]',
+    'assert c["URL"].endswith("/scep"), c["URL"]',
+    'print(c["Challenge"])'].join('\n'), dl, S.rootDer, 'iphone-anna.' + DOMAIN]).toString().trim();
+  assert.match(out, /^mica_[0-9a-f]+_[0-9a-f]+$/, 'the challenge is an enrollment token');
+  // Its challenge is a stored (hashed) one-use token for that name.
+  await admin.waitForFunction((n) => document.getElementById('token-rows').querySelectorAll('tr').length > n, before);
+  assert.match(await admin.textContent('#token-rows'), /iphone-anna\.contoso\.test/);
+  assert.ok(!run('sqlite3', [path.join(S.data, 'mica.db'), '.dump token']).toString().includes(out.split('_')[2]),
+    'the token\'s secret is not in the store (only its hash)');
+  await admin.evaluate(() => document.getElementById('devices').scrollIntoView());
+  await admin.screenshot({ path: path.join(OUT, 'admin-scep-desktop.png') });
+  assert.deepEqual(await cspViolations(admin), []);
+  if (process.env.MICA_UPDATE_SCREENSHOTS === '1') {
+    const dir = path.join(SRCDIR, 'docs', 'screenshots');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(OUT, 'admin-scep-desktop.png'), path.join(dir, 'admin-scep.png'));
+  }
+});
+
 test('the admin console, at desktop and phone widths', async () => {
   assert.ok(S.adminPage, 'needs the signed-in admin page');
   // One request waiting, so the screenshot shows the whole console.

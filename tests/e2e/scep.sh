@@ -19,17 +19,31 @@
 #   - a replayed PKCSReq returns the same certificate, never a second one;
 #     the same transactionID with another CSR is refused;
 #   - a key revoked for keyCompromise is never certified again by SCEP;
+#   - GetCRL answers the CRL of the issuing key (openssl verifies it with
+#     the root; it lists the revoked certificate), badCertId otherwise;
 #   - `mica scep mobileconfig` writes an iPhone profile (root, SCEP payload,
-#     a one-use token as challenge) whose challenge enrolls once;
+#     a one-use token as challenge) whose challenge enrolls once; the same
+#     from /admin's POST /api/v1/scep/mobileconfig: admin only, bad input a
+#     4xx that stores nothing, a plist download whose challenge enrolls;
 #   - certmonger: scep-submit -c and -C, and `getcert request` with a SCEP
 #     CA (GET PKIOperation) enrolls;
 #   - against an RSA CA: scepclient (which encrypts to every certificate
 #     GetCACert gives) enrolls;
-#   - a restart keeps the RA key (sealed in the store) and its certificate:
-#     a CertPoll encrypted before the restart still decrypts;
+#   - a restart keeps the RA key (sealed in the store) and its certificate,
+#     also after `mica passphrase` (which re-seals it with the CA keys; the
+#     old passphrase stops working): a CertPoll encrypted before the
+#     restart still decrypts;
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
+#   - GetNextCACert, for an issuing CA under an offline root: 404 and not
+#     in GetCACaps without a rollover (also once renew-ca --new-key has
+#     begun one); after install-ca of the next certificate under the
+#     running daemon, offered and answered (x-x509-next-ca-cert, also at
+#     the NDES path): openssl cms -verify and scep_msg.py (cryptography)
+#     verify the RA's signature, the RA is GetCACert's, the content is the
+#     next certificate alone, as 'mica export-chain' gives it; after the
+#     restart it is GetCACert's CA and GetNextCACert is 404 again.
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/scep.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
@@ -213,6 +227,28 @@ $TOOL make "$W/k1.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev6.example.test 
 scep_post "$W/k1.der"
 is "a key revoked for keyCompromise is refused (badRequest)" "$(reply "$W/r.key")" "status=2 failinfo=2 tid=tid-k"
 
+# ---- GetCRL ------------------------------------------------------------------
+# RFC 8894 3.3.4: IssuerAndSerialNumber of a certificate -> the CRL of the
+# CA key that signed it, in the crls of a degenerate PKCS#7. A CRL
+# published after the revocation above:
+"$MICA" -d "$D" crl >/dev/null 2>&1 || fail "mica crl"
+$TOOL make "$W/gc.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcrl --serial "$SER" --issuer-of "$W/r6.pem"
+scep_post "$W/gc.der"
+is "GetCRL: SUCCESS" "$(reply "$W/r.key" "$W/gc.pem" | cut -d' ' -f1)" "status=0"
+check "the CRL it carries verifies against the root (openssl crl -CAfile)" \
+	openssl crl -in "$W/gc.pem" -CAfile "$ROOT" -noout
+openssl crl -in "$W/gc.pem" -outform der 2>/dev/null | od -An -tx1 -v | tr -d ' \n' >"$W/gc.hex"
+is "it is the newest CRL in the store, as published" "$(cat "$W/gc.hex")" \
+	"$(count "SELECT lower(hex(der)) FROM crl ORDER BY number DESC LIMIT 1")"
+check "and it lists the certificate just revoked" \
+	sh -c "openssl crl -in '$W/gc.pem' -noout -text | grep -qi 'Serial Number: $SER'"
+$TOOL make "$W/gc2.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcrl --serial 0123456789abcdef --issuer-of "$W/r6.pem"
+scep_post "$W/gc2.der"
+is "GetCRL for a serial this CA never issued: FAILURE badCertId" "$(reply "$W/r.key" | cut -d' ' -f1-2)" "status=2 failinfo=4"
+$TOOL make "$W/gc3.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcrl --serial "$SER" --issuer-of "$W/r.key.self"
+scep_post "$W/gc3.der"
+is "GetCRL under another issuer: FAILURE badCertId" "$(reply "$W/r.key" | cut -d' ' -f1-2)" "status=2 failinfo=4"
+
 # ---- an iPhone profile ----------------------------------------------------------
 "$MICA" -d "$D" scep mobileconfig --name iphone-1.example.test --url "$H/scep" \
 	--out "$W/iphone.mobileconfig" 2>/dev/null || fail "mica scep mobileconfig"
@@ -232,13 +268,78 @@ assert c["Subject"] == [[["CN", "iphone-1.example.test"]]]
 assert c["Challenge"].startswith("mica_")
 print(c["Challenge"])
 PY
-check "it is a plist with the root and a SCEP payload for that device" test -s "$W/mc.out"
+check "it is a plist with the root and a SCEP payload for that device" \
+	sh -c "tail -1 '$W/mc.out' | grep -q '^mica_'"
 MC_TOK=$(tail -1 "$W/mc.out")
 scep "$W/c10" -challenge "$MC_TOK" -cn iphone-1.example.test
 check "its challenge enrolls that device (scepclient standing in for iOS)" \
 	openssl verify -CAfile "$ROOT" "$W/c10/client.pem"
 scep "$W/c11" -challenge "$MC_TOK" -cn iphone-1.example.test
 check "and only once" test ! -e "$W/c11/client.pem"
+
+# ---- the same profile from /admin's button (POST /api/v1/scep/mobileconfig) ----
+# mc_post FILE [curl options]: POST the JSON in FILE over HTTPS; the body in
+# $W/mc.dl, headers in $W/mc.hdr, the status in HTTP_CODE.
+mc_post() {
+	local f=$1
+	shift
+	HTTP_CODE=$(curl -s --cacert "$ROOT" -o "$W/mc.dl" -D "$W/mc.hdr" -w '%{http_code}' --max-time 30 \
+		-H 'Content-Type: application/json' --data-binary "@$f" "$@" "$S/api/v1/scep/mobileconfig")
+}
+NTOK=$(count "SELECT count(*) FROM token")
+printf '{"name": "iphone-2.example.test", "profile": "client", "expires_in": 3600}' >"$W/mc.json"
+mc_post "$W/mc.json"
+is "POST /api/v1/scep/mobileconfig without a token: 401" "$HTTP_CODE" 401
+ETOK=$(token --profile client --uses 5)
+mc_post "$W/mc.json" -H "Authorization: Bearer $ETOK"
+is "with an enrollment token: 403" "$HTTP_CODE" 403
+NTOK=$(count "SELECT count(*) FROM token")
+bad=0
+for body in '{"name": "iphone-2.other.test"}' '{"name": ""}' '{"profile": "client"}' \
+	'{"name": "iphone-2.example.test", "profile": "nonesuch"}' \
+	'{"name": "iphone-2.example.test", "url": "ftp://x/scep"}' \
+	'{"name": "iphone-2.example.test", "url": "http://a b/scep"}' \
+	'{"name": "iphone-2.example.test", "expires_in": 0}' \
+	'{"name": "iphone-2.example.test", "expires_in": 99999999}' \
+	'{"name": "iphone-2.example.test", "extra": 1}' 'not json'; do
+	printf '%s' "$body" >"$W/mc-bad.json"
+	mc_post "$W/mc-bad.json" -H "Authorization: Bearer $ADM"
+	case $HTTP_CODE in
+	4??) grep -q '"error"' "$W/mc.dl" || { bad=1; echo "    $body: $HTTP_CODE without a JSON error" >&2; } ;;
+	*) bad=1; echo "    $body: HTTP $HTTP_CODE" >&2 ;;
+	esac
+done
+is "bad input: a 4xx with a JSON error each time" "$bad" 0
+is "and no token stored for any of them" "$(count "SELECT count(*) FROM token")" "$NTOK"
+mc_post "$W/mc.json" -H "Authorization: Bearer $ADM"
+is "an admin gets the profile: 200" "$HTTP_CODE" 200
+check "as application/x-apple-aspen-config" grep -qi '^content-type: application/x-apple-aspen-config' "$W/mc.hdr"
+check "as a download named for the device" \
+	grep -qi '^content-disposition: attachment; filename="iphone-2.example.test.mobileconfig"' "$W/mc.hdr"
+check "never cached" grep -qi '^cache-control: no-store' "$W/mc.hdr"
+is "one token stored for it (hashed, as every token)" "$(count "SELECT count(*) FROM token")" "$((NTOK + 1))"
+python3 - "$W/mc.dl" "$W/root.der" "$H/scep" >"$W/mc2.out" 2>"$W/mc2.err" <<'PY'
+import plistlib, sys
+d = plistlib.load(open(sys.argv[1], "rb"))
+root, scep = d["PayloadContent"]
+assert root["PayloadType"] == "com.apple.security.root"
+assert root["PayloadContent"] == open(sys.argv[2], "rb").read(), "not the root"
+c = scep["PayloadContent"]
+assert scep["PayloadType"] == "com.apple.security.scep"
+assert c["URL"] == sys.argv[3], c["URL"]
+assert c["Subject"] == [[["CN", "iphone-2.example.test"]]]
+assert c["Challenge"].startswith("mica_")
+print(c["Challenge"])
+PY
+check "it parses as a plist (python plistlib) with the root and a SCEP payload" \
+	sh -c "grep -q '^mica_' '$W/mc2.out'" || sed 's/^/    /' "$W/mc2.err" >&2
+MC2_TOK=$(tail -1 "$W/mc2.out")
+check "the challenge's secret is not in the store (only its hash)" \
+	sh -c "! sqlite3 '$D/mica.db' '.dump token' | grep -qi '${MC2_TOK##*_}'"
+scep "$W/c12" -challenge "$MC2_TOK" -cn iphone-2.example.test
+check "its challenge enrolls that device (scepclient)" openssl verify -CAfile "$ROOT" "$W/c12/client.pem"
+scep "$W/c13" -challenge "$MC2_TOK" -cn iphone-2.example.test
+check "and only once" test ! -e "$W/c13/client.pem"
 
 # ---- certmonger --------------------------------------------------------------
 if [ -n "$SCEP_SUBMIT" ]; then
@@ -323,14 +424,25 @@ $TOOL make "$W/h2.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test 
 scep_post "$W/h2.der"
 is "and an intact message still enrolls" "$(reply "$W/h.key" | cut -d' ' -f1)" "status=0"
 
-# ---- a restart keeps the RA ----------------------------------------------------
+# ---- a restart keeps the RA, across a passphrase change too -----------------
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
+cp "$D/passphrase" "$W/oldpass"
+printf 'another passphrase for the scep test\n' >"$W/newpass"
+chmod 600 "$W/newpass"
+check "mica passphrase re-seals the keys" "$MICA" -d "$D" passphrase --new-file "$W/newpass"
+cp "$W/newpass" "$D/passphrase"
+is "the RA key was re-sealed in the passphrase change" \
+	"$(count "SELECT count(*) FROM audit WHERE action = 'ca.passphrase' AND detail LIKE '%RA key%'")" 1
+expect_rc "the old passphrase no longer opens the keys (7)" 7 \
+	"$MICA" -d "$D" domain seal --passphrase-file "$W/oldpass"
 serve_start "$W/serve1b.out" "$D" -- || serve_failed "$W/serve1b.out"
 curl -fsS -o "$W/cacert3.p7" "$H/scep?operation=GetCACert" || die "GetCACert after a restart"
-check "after a restart GetCACert gives the same RA certificate (its key is sealed in the store)" \
+check "after mica passphrase and a restart GetCACert gives the same RA certificate (its key re-sealed in the store)" \
 	cmp -s "$W/cacert.p7" "$W/cacert3.p7" ||
 	grep -i 'scep\|keeper' "$W/serve1b.out.err" | sed 's/^/    /' >&2
+check "the keeper opened the re-sealed RA key (made none)" \
+	sh -c "! grep -q 'RA key does not open' '$W/serve1b.out.err'"
 is "the RA key is stored sealed, once" "$(count "SELECT count(*) FROM scep_ra_key")" 1
 scep_post "$W/p2.der"
 is "a CertPoll made before the restart still decrypts: SUCCESS" \
@@ -353,4 +465,89 @@ check "scepclient enrolls against an RSA CA" openssl verify -CAfile "$W/root2.pe
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 
+
+# ---- GetNextCACert: a rollover announced before the switch ----------------
+# GetNextCACert is for a CA whose certificate a CA above renews: an issuing
+# CA under an offline root. 'mica install-ca' installs the next certificate
+# while 'mica serve' runs; the daemon keeps signing with the current one
+# until it is restarted, and announces the next one meanwhile.
+NPASS="scep next-ca passphrase"
+nm() { MICA_PASSPHRASE="$NPASS" "$MICA" "$@"; }
+NR=$W/nroot
+NI=$W/nissuing
+serve_ports
+nm -d "$NR" init --name "SCEP Next Root" --root-only >/dev/null 2>&1 || die "init a root"
+nm -d "$NR" export-root --out "$W/nroot.pem" >/dev/null 2>&1 || die "export-root"
+nm -d "$NI" init --subordinate --name "SCEP Issuing CA" --domain example.test \
+	--public-url "$H" --csr-out "$W/ni.csr" >/dev/null 2>&1 || die "init an issuing CA"
+nm -d "$NR" sign-ca --csr "$W/ni.csr" --out "$W/ni.crt" >/dev/null 2>&1 || die "sign-ca"
+nm -d "$NI" install-ca --cert "$W/ni.crt" --chain "$W/nroot.pem" >/dev/null 2>&1 || die "install-ca"
+serve_start "$W/serve3.out" "$NI" MICA_PASSPHRASE="$NPASS" -- || serve_failed "$W/serve3.out"
+# nextca [PATH]: GET GetNextCACert into $W/next.p7, "code type" in NEXT.
+nextca() {
+	NEXT=$(curl -s -o "$W/next.p7" -w '%{http_code} %{content_type}' --max-time 30 \
+		"$H${1:-/scep}?operation=GetNextCACert")
+}
+offers_next() { curl -fsS "$H${1:-/scep}?operation=GetCACaps" | grep -qx GetNextCACert; }
+check "no rollover: GetCACaps does not offer GetNextCACert" sh -c "! curl -fsS '$H/scep?operation=GetCACaps' | grep -qx GetNextCACert"
+nextca
+is "no rollover: GetNextCACert is 404" "$NEXT" "404 application/json"
+check "... saying there is no next CA certificate" grep -q '"no_next_ca"' "$W/next.p7"
+curl -fsS -o "$W/ncacert.p7" "$H/scep?operation=GetCACert" || die "GetCACert of the issuing CA"
+openssl pkcs7 -inform der -in "$W/ncacert.p7" -print_certs -out "$W/ncacert.pem" 2>/dev/null
+awk -v out="$W/nc" '/BEGIN/{n++} {print > (out n ".pem")}' "$W/ncacert.pem"
+for f in "$W"/nc[0-9]*.pem; do
+	if openssl x509 -in "$f" -noout -subject | grep -q 'mica SCEP RA'; then cp "$f" "$W/nra.pem"; fi
+done
+[ -s "$W/nra.pem" ] || die "no RA certificate in the issuing CA's GetCACert"
+nm -d "$NI" renew-ca --new-key --csr-out "$W/next.csr" >/dev/null 2>&1 || die "renew-ca --new-key"
+nextca
+is "a rollover begun (a new key, no certificate yet): still 404" "$NEXT" "404 application/json"
+check "... and not offered" sh -c "! curl -fsS '$H/scep?operation=GetCACaps' | grep -qx GetNextCACert"
+nm -d "$NR" sign-ca --csr "$W/next.csr" --out "$W/next.crt" >/dev/null 2>&1 || die "sign-ca the next"
+check "install-ca of the next certificate while serve runs" nm -d "$NI" install-ca --cert "$W/next.crt"
+check "then GetCACaps offers GetNextCACert" offers_next
+check "... at the NDES path too" offers_next /certsrv/mscep/mscep.dll
+nextca
+is "GetNextCACert: 200 application/x-x509-next-ca-cert" "$NEXT" "200 application/x-x509-next-ca-cert"
+cp "$W/next.p7" "$W/next1.p7"
+nextca /certsrv/mscep/mscep.dll
+is "... at the NDES path too" "$NEXT" "200 application/x-x509-next-ca-cert"
+check "openssl cms -verify (signature, -noverify) accepts it" \
+	openssl cms -verify -inform DER -in "$W/next1.p7" -noverify -binary \
+	-out "$W/next-content.der" -signer "$W/next-signer.pem"
+check "its signer chains to the root through the current issuing CA (openssl verify)" \
+	openssl verify -CAfile "$W/nroot.pem" -untrusted "$W/ni.crt" "$W/next-signer.pem"
+check "its signer is the RA certificate GetCACert serves" \
+	cmp -s <(openssl x509 -in "$W/next-signer.pem" -outform der) <(openssl x509 -in "$W/nra.pem" -outform der)
+openssl pkcs7 -inform der -in "$W/next-content.der" -print_certs -out "$W/next-certs.pem" 2>/dev/null
+is "its content is a certs-only PKCS#7 of one certificate" "$(grep -c 'BEGIN CERT' "$W/next-certs.pem")" 1
+check "... the certificate the root signed for the rollover" \
+	cmp -s <(openssl x509 -in "$W/next-certs.pem" -outform der) <(openssl x509 -in "$W/next.crt" -outform der)
+nm -d "$NI" export-chain --out "$W/nexport.pem" >/dev/null 2>&1
+check "... and what 'mica export-chain' now gives as the CA certificate" \
+	cmp -s <(openssl x509 -in "$W/next-certs.pem" -outform der) <(openssl x509 -in "$W/nexport.pem" -outform der)
+check "python (scep_msg.py nextca, cryptography): the RA's signature, the digest, one certificate" \
+	sh -c "$TOOL nextca '$W/next1.p7' --ra '$W/nra.pem' --out '$W/next-py.pem' | grep -qx 'certs=1 attrs=contentType,messageDigest'"
+check "... the same certificate" \
+	cmp -s <(openssl x509 -in "$W/next-py.pem" -outform der) <(openssl x509 -in "$W/next.crt" -outform der)
+curl -fsS -o "$W/ncacert2.p7" "$H/scep?operation=GetCACert"
+check "GetCACert is unchanged until the restart (the current CA and its RA)" cmp -s "$W/ncacert.p7" "$W/ncacert2.p7"
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+serve_start "$W/serve4.out" "$NI" MICA_PASSPHRASE="$NPASS" -- || serve_failed "$W/serve4.out"
+check "after the restart (the next certificate current): GetNextCACert not offered" \
+	sh -c "! curl -fsS '$H/scep?operation=GetCACaps' | grep -qx GetNextCACert"
+nextca
+is "... and 404" "$NEXT" "404 application/json"
+curl -fsS -o "$W/ncacert3.p7" "$H/scep?operation=GetCACert"
+openssl pkcs7 -inform der -in "$W/ncacert3.p7" -print_certs -out "$W/ncacert3.pem" 2>/dev/null
+awk -v out="$W/nd" '/BEGIN/{n++} {print > (out n ".pem")}' "$W/ncacert3.pem"
+has_next=0
+for f in "$W"/nd[0-9]*.pem; do
+	cmp -s <(openssl x509 -in "$f" -outform der) <(openssl x509 -in "$W/next.crt" -outform der) && has_next=1
+done
+is "GetCACert now carries the certificate GetNextCACert announced" "$has_next" 1
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
 finish

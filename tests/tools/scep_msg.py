@@ -2,16 +2,24 @@
 """tests/tools/scep_msg.py - a small SCEP (RFC 8894) client for
 tests/e2e/scep.sh: it builds the messages the real clients cannot be made
 to send (a chosen transactionID, a replay, another recipient, another
-algorithm, a CertPoll, a GetCert) and reads the CertRep an answer holds.
+algorithm, a CertPoll, a GetCert, a GetCRL) and reads the CertRep an
+answer holds.
 Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
 
   scep_msg.py make OUT --ra RA.pem --key KEY.pem --cn NAME [--challenge C]
-      [--type pkcsreq|renewalreq|certpoll|getcert] [--tid T]
+      [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
       [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
       [--signer CERT.pem] [--serial HEX --issuer-of CERT.pem]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
       prints "status=N failinfo=N tid=T" (the signature checked with the
-      RA certificate) and writes the certificate of a SUCCESS.
+      RA certificate) and writes the certificate (or, for GetCRL, the CRL)
+      of a SUCCESS as PEM.
+  scep_msg.py nextca IN --ra RA.pem [--out CERT.pem]
+      reads a GetNextCACert reply (RFC 8894 4.7.1) as a client would: the
+      RA's signature over the signed attributes, their messageDigest of
+      the content, the content a certs-only PKCS#7 (read by cryptography's
+      pkcs7 loader); prints "certs=N attrs=NAME,..." and writes the
+      certificates as PEM.
 KEY.pem is made (RSA-2048) when missing, and with it the self-signed
 certificate that signs every message of that key (KEY.pem.self), unless
 --signer names another.
@@ -172,7 +180,7 @@ def make(a):
     elif a.type == "certpoll":
         name = seq(set_(seq(oid("2.5.4.3"), tlv(0x0C, a.cn.encode()))))
         content = seq(issuer_raw(ra), name)
-    else:  # getcert: IssuerAndSerialNumber of --serial under --issuer-of
+    else:  # getcert, getcrl: IssuerAndSerialNumber of --serial under --issuer-of
         issuer = x509.load_pem_x509_certificate(open(a.issuer_of, "rb").read())
         content = seq(issuer_raw(issuer), integer(int(a.serial, 16)))
     # EnvelopedData to the RA (RFC 5652 6, 8894 3.3)
@@ -238,17 +246,56 @@ def reply(a):
         d = Cipher(alg, modes.CBC(iv)).decryptor()
         u = padding.PKCS7(alg.block_size).unpadder()
         p7 = u.update(d.update(eci[2][1]) + d.finalize()) + u.finalize()
-        certs = items(items(read(items(read(p7)[1])[1][1])[1])[3][1])
-        c = x509.load_der_x509_certificate(certs[0][2])
+        field = items(read(items(read(p7)[1])[1][1])[1])[3]
+        if field[0] == 0xA1:  # crls [1]: a GetCRL's answer
+            crls = items(field[1])
+            if len(crls) != 1:
+                raise SystemExit("%d CRLs in the answer, wanted 1" % len(crls))
+            c = x509.load_der_x509_crl(crls[0][2])
+        else:
+            c = x509.load_der_x509_certificate(items(field[1])[0][2])
         open(a.out, "wb").write(c.public_bytes(serialization.Encoding.PEM))
+
+
+def nextca(a):
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    ra = x509.load_pem_x509_certificate(open(a.ra, "rb").read())
+    b = open(a.file, "rb").read()
+    ci = items(read(b)[1])
+    assert ci[0][2] == oid(OID["signedData"]), "not signedData"
+    sd = items(read(ci[1][1])[1])
+    eci = items(sd[2][1])
+    assert eci[0][2] == oid(OID["data"]), "eContentType is not id-data"
+    econtent = read(eci[1][1])[1]
+    certs = [x509.load_der_x509_certificate(c[2]) for c in items(sd[3][1])]
+    assert certs == [ra], "the SignedData does not carry the RA certificate alone"
+    sis = items(sd[-1][1])
+    assert len(sis) == 1, "not one SignerInfo"
+    si = items(sis[0][1])
+    assert si[1][2] == ias(ra), "the signer is not the RA"
+    sattrs = si[3][2]
+    ra.public_key().verify(si[5][1], b"\x31" + sattrs[1:], apad.PKCS1v15(), hashes.SHA256())
+    got = {}
+    for _, v, _raw in items(si[3][1]):
+        f = items(v)
+        got[f[0][1]] = items(f[1][1])[0][1]
+    want = lambda name: oid(OID[name])[2:]
+    h = hashes.Hash(hashes.SHA256())
+    h.update(econtent)
+    assert got[want("messageDigest")] == h.finalize(), "messageDigest"
+    names = {oid(OID[k])[2:]: k for k in OID}
+    inner = pkcs7.load_der_pkcs7_certificates(econtent)
+    print("certs=%d attrs=%s" % (len(inner), ",".join(sorted(names.get(k, "?") for k in got))))
+    if a.out:
+        open(a.out, "wb").write(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in inner))
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("op", choices=["make", "reply"])
+    ap.add_argument("op", choices=["make", "reply", "nextca"])
     ap.add_argument("file")
     ap.add_argument("--ra", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--key")
     ap.add_argument("--cn", default="device.example.test")
     ap.add_argument("--challenge")
     ap.add_argument("--type", default="pkcsreq", choices=sorted(TYPES))
@@ -260,6 +307,10 @@ def main():
     ap.add_argument("--issuer-of")
     ap.add_argument("--out")
     a = ap.parse_args()
+    if a.op == "nextca":
+        return nextca(a)
+    if a.key is None:
+        ap.error("--key is required for make and reply")
     make(a) if a.op == "make" else reply(a)
 
 

@@ -452,6 +452,40 @@
     });
   }
 
+  /* ---- an iPhone/Mac profile ---- */
+
+  /* The file name the server gave (Content-Disposition), else one. */
+  function fileName(headers, fallback) {
+    var cd = headers.get('Content-Disposition') || '';
+    var m = /filename="([A-Za-z0-9._-]{1,80})"/.exec(cd);
+    return m ? m[1] : fallback;
+  }
+
+  function downloadMobileconfig(ev) {
+    ev.preventDefault();
+    var btn = $('mc-download');
+    var name = $('mc-name').value.trim();
+    if (name === '') {
+      flash('error', 'Device name: the name the device\'s certificate is for.');
+      return;
+    }
+    var body = { name: name, profile: $('mc-profile').value, expires_in: +$('mc-expires').value };
+    btn.disabled = true;
+    call('/api/v1/scep/mobileconfig', { method: 'POST', body: body, blob: true }).then(function (res) {
+      var url = URL.createObjectURL(res.data);
+      var a = el('a', { href: url, download: fileName(res.headers, 'device.mobileconfig') });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      flash('ok', 'Profile for ' + name + ' downloaded; its one-use challenge is listed under Tokens.');
+      loadTokens();
+      loadAudit();
+    }, fail('Making the profile')).then(function () {
+      btn.disabled = false;
+    });
+  }
+
   function loadTokens() {
     return call('/api/v1/tokens').then(function (res) {
       var list = (res.data && res.data.tokens) || [];
@@ -593,6 +627,7 @@
     $('certs-more').addEventListener('click', function () { loadCerts(true); });
     $('crl-publish').addEventListener('click', publishCrl);
     $('token-form').addEventListener('submit', createToken);
+    $('mc-form').addEventListener('submit', downloadMobileconfig);
     $('eab-form').addEventListener('submit', createEab);
     $('acme-refresh').addEventListener('click', loadAcme);
     $('eab-kid-copy').addEventListener('click', function () {

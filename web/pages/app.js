@@ -97,6 +97,11 @@
       cache: 'no-store',
       redirect: 'error'
     }).then(function (res) {
+      /* opts.blob: a file to download (the body as a Blob when OK). */
+      if (opts.blob && res.ok)
+        return res.blob().then(function (b) {
+          return { status: res.status, data: b, headers: res.headers };
+        });
       return res.text().then(function (text) {
         var data = null;
         try {
