@@ -313,8 +313,8 @@ def report(rows, cfg, h, L):
         return
     L.append("### Cost as the store grows (issue 16)")
     L.append("")
-    L.append("Fresh stores bulk-loaded with N certificates (90% valid, 10% "
-             "revoked, 1-3 names each, issued over 400 days, a pre-signed "
+    L.append("Fresh stores bulk-loaded with N certificates (90%% valid, "
+             "10%% revoked, 1-3 names each, issued over 400 days, a pre-signed "
              "OCSP response each), then: `mica crl`; the store's bytes per "
              "certificate; `mica list --expiring-days 30` (median of 3); "
              "`mica backup`; daemon start-up, exec to /healthz (median of "
@@ -359,10 +359,11 @@ def report(rows, cfg, h, L):
 
 
 GNUPLOT = """\
-set terminal pngcairo size 900,520 font "sans,11"
+set terminal pngcairo size 900,520 font "sans,11" noenhanced
 set datafile separator ","
 set logscale x 10
-set xlabel "certificates in the store"
+set xtics add ("0" 1)
+set xlabel "certificates in the store (the empty store drawn at 1)"
 set grid
 set key left bottom
 set output "{out_rate}"
