@@ -446,13 +446,23 @@ struct ca_cert {
 void ca_cert_free(struct ca_cert *c);
 void ca_cert_array_free(struct ca_cert *a, size_t n);
 
+/* Where a page of ca_cert_list ends and the next starts: ID the last
+ * row's id (0: the first page); in the expiry orders KEYED 1 and KEY its
+ * notAfter. Hand it back as it came. */
+struct ca_cert_cursor {
+	int64_t id;
+	int64_t key;
+	int keyed;
+};
+
 struct ca_cert_filter {
 	int status;              /* -1 any; CA_CERT_*; or CA_FILTER_EXPIRED /
 				  * CA_FILTER_CURRENT (valid and not expired) */
 	int64_t now;             /* reference time for expiry filters */
 	int64_t expiring_before; /* 0 none; else not_after < this and > now */
-	const char *name;        /* NULL none; else substring match on a name */
-	int64_t cursor;          /* 0 from the newest; else rows with id < cursor */
+	const char *name;        /* NULL none; a name exactly, or "prefix*"
+				  * (ASCII case-insensitive) */
+	struct ca_cert_cursor cursor;   /* all zero: the first page */
 	int limit;               /* 1..1000 */
 };
 #define CA_FILTER_EXPIRED 10
@@ -475,11 +485,15 @@ void ca_audit_array_free(struct ca_audit *a, size_t n);
 /* Admin: one certificate, with its DER once signed. */
 int ca_cert_get(struct ca *ca, const struct ca_principal *p,
 		const char *serial, struct ca_cert *out, struct mica_err *err);
-/* Admin: certificates matching F, newest first, without DER; free *OUT
- * with ca_cert_array_free. *NEXT_CURSOR is 0 when no more rows. */
+/* Admin: certificates matching F, one page, without DER: soonest expiry
+ * first with expiring_before, most recently expired first with
+ * CA_FILTER_EXPIRED, else newest first (db_cert_list says what each
+ * costs). Free *OUT with ca_cert_array_free. *NEXT is all zero when there
+ * are no more rows; MICA_E_BADREQ "bad_cursor" for a cursor of another
+ * order. */
 int ca_cert_list(struct ca *ca, const struct ca_principal *p,
 		 const struct ca_cert_filter *f, struct ca_cert **out,
-		 size_t *n, int64_t *next_cursor, struct mica_err *err);
+		 size_t *n, struct ca_cert_cursor *next, struct mica_err *err);
 /* Certificates and pending requests by status, now. */
 int ca_counts(struct ca *ca, struct ca_counts *out, struct mica_err *err);
 /* Admin: audit rows with at >= SINCE (and id < BEFORE_ID if > 0), newest

@@ -97,15 +97,16 @@ ca_cert_get(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 int
 ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	     const struct ca_cert_filter *f, struct ca_cert **out, size_t *n,
-	     int64_t *next_cursor, struct mica_err *err)
+	     struct ca_cert_cursor *next, struct mica_err *err)
 {
 	struct db_cert_filter df;
+	struct db_cert_cursor dn;
 	struct db_cert *v = NULL;
 	size_t count = 0;
 
 	*out = NULL;
 	*n = 0;
-	*next_cursor = 0;
+	memset(next, 0, sizeof(*next));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (f->name != NULL && strlen(f->name) > CA_NAME_MAX)
@@ -115,19 +116,23 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	df.now = f->now;
 	df.expiring_before = f->expiring_before;
 	df.name = f->name;
-	df.cursor = f->cursor;
+	df.cursor.id = f->cursor.id;
+	df.cursor.key = f->cursor.key;
+	df.cursor.keyed = f->cursor.keyed;
 	df.limit = f->limit;
-	if (db_cert_list(ca->db, &df, &v, &count, next_cursor, err) != 0)
+	if (db_cert_list(ca->db, &df, &v, &count, &dn, err) != 0)
 		return -1;
 	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
 		db_cert_array_free(v, count);
-		*next_cursor = 0;
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	}
 	for (size_t i = 0; i < count; i++)
 		cert_take(&(*out)[i], &v[i]);
 	db_cert_array_free(v, count);
 	*n = count;
+	next->id = dn.id;
+	next->key = dn.key;
+	next->keyed = dn.keyed;
 	return 0;
 }
 

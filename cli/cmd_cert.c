@@ -518,13 +518,15 @@ cert_json(const struct ca_cert *c, int64_t now)
 static const char list_help[] =
 "Usage: mica [-d DIR] list [--status STATUS] [--expiring-days N] [OPTIONS]\n"
 "\n"
-"List certificates, newest first.\n"
+"List certificates: newest first; with --expiring-days the soonest to\n"
+"expire first; with --status expired the most recently expired first.\n"
 "\n"
 "Options:\n"
 "  --status STATUS     valid (current), revoked, expired, or issuing (recorded\n"
 "                      but never completed, e.g. after a crash)\n"
 "  --expiring-days N   only valid certificates that expire within N days\n"
-"  --name TEXT         only certificates with a name containing TEXT\n"
+"  --name NAME         only certificates with this name (DNS, IP or email,\n"
+"                      any case); NAME* for the names that begin with NAME\n"
 "  --limit N           at most N certificates (default 100, at most 1000)\n"
 "  --json              JSON (an array), for scripts and jq\n";
 
@@ -543,7 +545,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 	struct ca_cert_filter f;
 	struct ca_cert *v = NULL;
 	size_t n = 0;
-	int64_t next = 0, x;
+	struct ca_cert_cursor next;
+	int64_t x;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;

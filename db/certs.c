@@ -26,8 +26,27 @@
 	"not_after, spki_sha256, status, revoked_at, reason, renewal_of, " \
 	"renewed_by, created_at"
 
-#define LIKE_MAX      1024       /* name search string */
 #define LIST_MAX      1000       /* certificates per page */
+/* A name search looks up the certificates of the matching names and sorts
+ * them when there are fewer names than this; with more, it walks the
+ * listing's own index and checks each certificate's names. Either way a
+ * page reads a few thousand rows at most while the matches are either
+ * few or common (see db_cert_list). */
+#define NAMES_SORT_MAX 4000
+
+/* The filters of the listing, as each statement checks them. */
+#define LIST_STATUS \
+	"(?2 = -1 OR (?2 IN (0, 1, 2) AND status = ?2) " \
+	" OR (?2 = 10 AND status = 1 AND not_after <= ?3) " \
+	" OR (?2 = 11 AND status = 1 AND not_after > ?3))"
+#define LIST_EXPIRING "(?4 = 0 OR (not_after < ?4 AND not_after > ?3))"
+#define LIST_NAME \
+	"(?5 IS NULL OR EXISTS (SELECT 1 FROM cert_name AS n " \
+	" WHERE n.serial = c.serial AND n.name >= ?5 AND n.name < ?7))"
+/* The sort pair of S_CERT_LIST_NAMES, ascending in every order. */
+#define NAMES_K1 \
+	"(CASE ?10 WHEN 0 THEN -id WHEN 1 THEN not_after ELSE -not_after END)"
+#define NAMES_K2 "(CASE ?10 WHEN 0 THEN 0 WHEN 1 THEN id ELSE -id END)"
 
 static const char *const cert_sql[S__COUNT] = {
 	[S_CERT_RESERVE] =
@@ -36,7 +55,7 @@ static const char *const cert_sql[S__COUNT] = {
 	"created_at, key_idx) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)",
 	[S_CERT_NAME_ADD] =
-	"INSERT OR IGNORE INTO cert_name (serial, name) VALUES (?1, ?2)",
+	"INSERT OR IGNORE INTO cert_name (serial, name) VALUES (?1, lower(?2))",
 	[S_CERT_COMPLETE] =
 	"UPDATE certificate SET der = ?2, status = 1 "
 	"WHERE serial = ?1 AND status = 0",
@@ -56,17 +75,59 @@ static const char *const cert_sql[S__COUNT] = {
 	"AND renewed_by = ?1",
 	[S_CERT_GET] =
 	"SELECT " CERT_COLS ", der FROM certificate WHERE serial = ?1",
-	/* ?1 cursor (INT64_MAX for the first page), ?2 status filter, ?3 now,
-	 * ?4 expiring_before (0 none), ?5 LIKE pattern or NULL, ?6 limit. */
+	/*
+	 * The listing (db_cert_list). Every statement takes the same
+	 * parameters, whatever it uses of them:
+	 *   ?1 cursor id, ?2 status filter, ?3 now, ?4 expiring_before (0
+	 *   none), ?5 ?7 the name range [?5, ?7) or NULL, ?6 limit,
+	 *   ?8 ?9 the cursor's sort key (each statement says how).
+	 * Each one pins the index it walks, in the order of its page, so
+	 * that a page costs the same at any store size whatever the
+	 * planner guesses; the other filters are checked on the way.
+	 */
+	/* Newest first: the table itself, by rowid, down from the cursor. */
 	[S_CERT_LIST] =
-	"SELECT " CERT_COLS " FROM certificate AS c WHERE id < ?1 "
-	"AND (?2 = -1 OR (?2 IN (0, 1, 2) AND status = ?2) "
-	"     OR (?2 = 10 AND status = 1 AND not_after <= ?3) "
-	"     OR (?2 = 11 AND status = 1 AND not_after > ?3)) "
-	"AND (?4 = 0 OR (not_after < ?4 AND not_after > ?3)) "
-	"AND (?5 IS NULL OR EXISTS (SELECT 1 FROM cert_name AS n "
-	"     WHERE n.serial = c.serial AND n.name LIKE ?5 ESCAPE '\\')) "
-	"ORDER BY id DESC LIMIT ?6",
+	"SELECT " CERT_COLS " FROM certificate AS c NOT INDEXED "
+	"WHERE id < ?1 AND " LIST_STATUS " AND " LIST_EXPIRING " AND " LIST_NAME
+	" ORDER BY id DESC LIMIT ?6",
+	/* Few rows are ever being signed: their index, then a small sort. */
+	[S_CERT_LIST_ISSUING] =
+	"SELECT " CERT_COLS " FROM certificate AS c "
+	"INDEXED BY certificate_by_status "
+	"WHERE status = 0 AND id < ?1 AND " LIST_EXPIRING " AND " LIST_NAME
+	" ORDER BY id DESC LIMIT ?6",
+	/* Soonest expiry first: ?8 the lower bound of not_after (after now,
+	 * from the cursor on), ?9 the cursor's not_after (rows at it come
+	 * after the cursor's id). */
+	[S_CERT_LIST_EXPIRING] =
+	"SELECT " CERT_COLS " FROM certificate AS c "
+	"INDEXED BY certificate_by_expiry "
+	"WHERE not_after >= ?8 AND not_after < ?4 AND (not_after > ?9 OR id > ?1) "
+	"AND " LIST_STATUS " AND " LIST_NAME
+	" ORDER BY not_after, id LIMIT ?6",
+	/* Most recently expired first: ?8 the upper bound of not_after (at
+	 * most now, up to the cursor), ?9 the cursor's not_after. */
+	[S_CERT_LIST_EXPIRED] =
+	"SELECT " CERT_COLS " FROM certificate AS c "
+	"INDEXED BY certificate_by_status "
+	"WHERE status = 1 AND not_after <= ?8 AND (not_after < ?9 OR id < ?1) "
+	"AND " LIST_NAME " AND ?2 = 10 AND ?4 = 0 "
+	"ORDER BY not_after DESC, id DESC LIMIT ?6",
+	/* The certificates of the names in [?5, ?7), when they are few:
+	 * looked up one by one, sorted. The order is a computed pair, ?10
+	 * (0 newest first, 1 soonest expiry first, 2 most recently expired
+	 * first), and (?8, ?9) is the cursor in that pair's terms. */
+	[S_CERT_LIST_NAMES] =
+	"SELECT " CERT_COLS " FROM certificate AS c "
+	"WHERE c.serial IN (SELECT serial FROM cert_name "
+	"                   WHERE name >= ?5 AND name < ?7) "
+	"AND " LIST_STATUS " AND " LIST_EXPIRING " "
+	"AND (" NAMES_K1 ", " NAMES_K2 ") > (?8, ?9) "
+	"ORDER BY " NAMES_K1 ", " NAMES_K2 " LIMIT ?6",
+	/* How many names fall in [?1, ?2), counting no further than ?3. */
+	[S_CERT_NAME_COUNT] =
+	"SELECT count(*) FROM (SELECT 1 FROM cert_name "
+	"WHERE name >= ?1 AND name < ?2 LIMIT ?3)",
 	/* certificateHold (6) may be turned into a final revocation. */
 	[S_CERT_REVOKE] =
 	"UPDATE certificate SET status = 2, revoked_at = ?2, reason = ?3 "
@@ -415,76 +476,186 @@ db_cert_free(struct db_cert *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* "%" + S with LIKE's wildcards and the escape character escaped + "%". */
-static char *
-like_pattern(const char *s)
+/* The name filter S as the range [LO, HI) of cert_name.name: lowercase;
+ * exact ("a.test": ["a.test", "a.test\1")) or, with a trailing '*', a
+ * prefix ("a*": ["a", "b")). Names are printable ASCII without spaces. */
+static int
+name_range(const char *s, char lo[DB_NAME_FILTER_MAX + 2],
+	   char hi[DB_NAME_FILTER_MAX + 2], struct mica_err *err)
 {
-	size_t n = strlen(s), j = 0;
-	char *p = malloc(2 * n + 3);
+	size_t n = strnlen(s, DB_NAME_FILTER_MAX + 1), i;
+	int prefix;
 
-	if (p == NULL)
-		return NULL;
-	p[j++] = '%';
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-			p[j++] = '\\';
-		p[j++] = s[i];
+	if (n > DB_NAME_FILTER_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+				    "name filter too long");
+	prefix = n > 0 && s[n - 1] == '*';
+	if (prefix && --n == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+				    "a name prefix needs at least one character before '*'");
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch >= 0x7f)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+					    "a name filter is printable ASCII");
+		lo[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
 	}
-	p[j++] = '%';
-	p[j] = '\0';
-	return p;
+	lo[n] = '\0';
+	memcpy(hi, lo, n + 1);
+	if (prefix) {
+		/* The last octet is at most 0x7e: one more never wraps. */
+		hi[n - 1] = (char)(hi[n - 1] + 1);
+	} else {
+		hi[n] = '\1';
+		hi[n + 1] = '\0';
+	}
+	return 0;
+}
+
+/* The orders of a listing (see db_cert_list). */
+enum list_order { ORDER_NEWEST, ORDER_EXPIRY, ORDER_EXPIRED };
+
+/* Are there fewer than NAMES_SORT_MAX names in [LO, HI)? *FEW 1 or 0. */
+static int
+names_few(struct db *db, const char *lo, const char *hi, int *few,
+	  struct mica_err *err)
+{
+	sqlite3_stmt *st;
+	int b = SQLITE_OK, r;
+
+	if ((st = db_stmt(db, S_CERT_NAME_COUNT, cert_sql, err)) == NULL)
+		return -1;
+	db_bind_text(st, 1, lo, &b);
+	db_bind_text(st, 2, hi, &b);
+	db_bind_i64(st, 3, NAMES_SORT_MAX, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0) {
+		db_stmt_done(st);
+		return -1;
+	}
+	*few = r == 1 && sqlite3_column_int64(st, 0) < NAMES_SORT_MAX;
+	db_stmt_done(st);
+	return 0;
+}
+
+/* Bind parameter I if the statement has it (they share one numbering). */
+static void
+bind_i64_opt(sqlite3_stmt *st, int i, int64_t v, int *b)
+{
+	if (i <= sqlite3_bind_parameter_count(st))
+		db_bind_i64(st, i, v, b);
+}
+
+static void
+bind_text_opt(sqlite3_stmt *st, int i, const char *s, int *b)
+{
+	if (i <= sqlite3_bind_parameter_count(st))
+		db_bind_text(st, i, s, b);
 }
 
 int
 db_cert_list(struct db *db, const struct db_cert_filter *f,
-	     struct db_cert **out, size_t *n, int64_t *next_cursor,
+	     struct db_cert **out, size_t *n, struct db_cert_cursor *next,
 	     struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_cert *a = NULL;
+	const struct db_cert_cursor *cur;
 	size_t cnt = 0;
-	char *pattern = NULL;
-	int rc = -1, b = SQLITE_OK, limit, more;
+	char lo[DB_NAME_FILTER_MAX + 2], hi[DB_NAME_FILTER_MAX + 2];
+	int rc = -1, b = SQLITE_OK, limit, more, few = 0, named;
+	enum list_order order;
+	enum db_stmt_id id;
+	int64_t k8, k9;
 
-	if (db == NULL || f == NULL || out == NULL || n == NULL ||
-	    next_cursor == NULL)
+	if (db == NULL || f == NULL || out == NULL || n == NULL || next == NULL)
 		return db_bad_arg(err);
 	*out = NULL;
 	*n = 0;
-	*next_cursor = 0;
+	memset(next, 0, sizeof(*next));
+	cur = &f->cursor;
 	if (f->status != -1 && f->status != DB_CERT_ISSUING &&
 	    f->status != DB_CERT_VALID && f->status != DB_CERT_REVOKED &&
 	    f->status != DB_FILTER_EXPIRED && f->status != DB_FILTER_CURRENT)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
 				    "unknown certificate status filter");
-	if (f->cursor < 0 || f->expiring_before < 0)
+	if (f->expiring_before < 0 || f->now < 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
-				    "invalid cursor or date");
-	if (f->name != NULL) {
-		if (strnlen(f->name, LIKE_MAX + 1) > LIKE_MAX)
-			return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
-					    "name filter too long");
-		if ((pattern = like_pattern(f->name)) == NULL)
-			return db_oom(err);
-	}
+				    "invalid date");
+	named = f->name != NULL && f->name[0] != '\0';
+	if (named && name_range(f->name, lo, hi, err) != 0)
+		return -1;
+	order = f->expiring_before > 0 ? ORDER_EXPIRY :
+		f->status == DB_FILTER_EXPIRED ? ORDER_EXPIRED : ORDER_NEWEST;
+	/* A cursor is the last row of a page of the same order. */
+	if (cur->id < 0 || cur->key < 0 || (cur->keyed != 0 && cur->keyed != 1) ||
+	    (cur->id == 0 && (cur->keyed || cur->key != 0)) ||
+	    (cur->id > 0 && cur->keyed != (order != ORDER_NEWEST)))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_cursor",
+				    "this cursor does not belong to this listing");
 	limit = db_clamp_limit(f->limit, LIST_MAX);
-
-	if ((st = db_stmt(db, S_CERT_LIST, cert_sql, err)) == NULL)
+	/* Expired and expiring at once: nothing, without reading. */
+	if (order == ORDER_EXPIRY && f->status == DB_FILTER_EXPIRED) {
+		*out = NULL;
+		return 0;
+	}
+	if (named && names_few(db, lo, hi, &few, err) != 0)
 		goto out;
-	db_bind_i64(st, 1, f->cursor > 0 ? f->cursor : INT64_MAX, &b);
-	db_bind_i64(st, 2, f->status, &b);
-	db_bind_i64(st, 3, f->now, &b);
-	db_bind_i64(st, 4, f->expiring_before, &b);
-	db_bind_text(st, 5, pattern, &b);
+
+	if (few) {
+		id = S_CERT_LIST_NAMES;
+		/* The cursor in the sort pair's terms (NAMES_K1, NAMES_K2). */
+		if (cur->id == 0) {
+			k8 = k9 = INT64_MIN;
+		} else if (order == ORDER_NEWEST) {
+			k8 = -cur->id;
+			k9 = 0;
+		} else if (order == ORDER_EXPIRY) {
+			k8 = cur->key;
+			k9 = cur->id;
+		} else {
+			k8 = -cur->key;
+			k9 = -cur->id;
+		}
+	} else if (order == ORDER_EXPIRY) {
+		id = S_CERT_LIST_EXPIRING;
+		k9 = cur->id > 0 ? cur->key : INT64_MIN;
+		k8 = k9 > f->now ? k9 : f->now + 1;
+	} else if (order == ORDER_EXPIRED) {
+		id = S_CERT_LIST_EXPIRED;
+		k9 = cur->id > 0 ? cur->key : INT64_MAX;
+		k8 = k9 < f->now ? k9 : f->now;
+	} else {
+		id = f->status == DB_CERT_ISSUING ? S_CERT_LIST_ISSUING :
+		     S_CERT_LIST;
+		k8 = k9 = 0;
+	}
+
+	if ((st = db_stmt(db, id, cert_sql, err)) == NULL)
+		goto out;
+	/* ?1: the cursor's id, or past every id in the page's direction. */
+	bind_i64_opt(st, 1, cur->id > 0 ? cur->id :
+		     order == ORDER_EXPIRY ? 0 : INT64_MAX, &b);
+	bind_i64_opt(st, 2, f->status, &b);
+	bind_i64_opt(st, 3, f->now, &b);
+	bind_i64_opt(st, 4, f->expiring_before, &b);
+	bind_text_opt(st, 5, named ? lo : NULL, &b);
 	/* One more than asked: its presence says there is a next page. */
-	db_bind_i64(st, 6, (int64_t)limit + 1, &b);
+	bind_i64_opt(st, 6, (int64_t)limit + 1, &b);
+	bind_text_opt(st, 7, named ? hi : NULL, &b);
+	bind_i64_opt(st, 8, k8, &b);
+	bind_i64_opt(st, 9, k9, &b);
+	bind_i64_opt(st, 10, (int64_t)order, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	if (db_rows(db, st, sizeof(*a), (size_t)limit, cert_row, (void **)&a,
 		    &cnt, &more, err) != 0)
 		goto out;
-	if (more)
-		*next_cursor = a[cnt - 1].id;
+	if (more) {
+		next->id = a[cnt - 1].id;
+		next->keyed = order != ORDER_NEWEST;
+		next->key = next->keyed ? a[cnt - 1].not_after : 0;
+	}
 	*out = a;
 	*n = cnt;
 	a = NULL;
@@ -492,10 +663,9 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	rc = 0;
 out:
 	db_stmt_done(st);
-	free(pattern);
 	db_cert_array_free(a, cnt);
 	if (rc != 0)
-		*next_cursor = 0;
+		memset(next, 0, sizeof(*next));
 	return rc;
 }
 

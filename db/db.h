@@ -247,22 +247,47 @@ int db_cert_get(struct db *db, const char *serial, struct db_cert *out,
 		struct mica_err *err);
 void db_cert_free(struct db_cert *c);
 
+/* Where a page of a listing ends, and the next one starts (keyset
+ * pagination: a page costs the same however deep it is). ID is the last
+ * row's id (0: from the start); in the expiry orders KEYED is 1 and KEY
+ * is the last row's not_after. */
+struct db_cert_cursor {
+	int64_t id;
+	int64_t key;
+	int keyed;
+};
+
 struct db_cert_filter {
 	int status;            /* -1 any; DB_CERT_*; or DB_FILTER_EXPIRED /
 				* DB_FILTER_CURRENT (valid and not expired) */
 	int64_t now;           /* reference time for expiry filters */
 	int64_t expiring_before; /* 0 none; else not_after < this and > now */
-	const char *name;      /* NULL none; else substring match on a name */
-	int64_t cursor;        /* 0 from the newest; else rows with id < cursor */
+	/* NULL or "": none. Else a name of the certificate, ASCII
+	 * case-insensitive: exactly, or, ending in '*', every name that
+	 * begins with what precedes the '*' (a prefix, at least one
+	 * character). Printable ASCII only, at most DB_NAME_FILTER_MAX. */
+	const char *name;
+	struct db_cert_cursor cursor;   /* all zero: the first page */
 	int limit;             /* 1..1000 */
 };
 #define DB_FILTER_EXPIRED 10
 #define DB_FILTER_CURRENT 11
+#define DB_NAME_FILTER_MAX 1024
 
-/* Newest first. *out is an array of *n certs (DER not loaded: der = NULL)
- * to free with db_cert_array_free. *next_cursor is 0 when no more rows. */
+/* The certificates matching F, one page, in the order the filter implies:
+ *   expiring_before set     soonest expiry first (not_after, then id)
+ *   else DB_FILTER_EXPIRED  most recently expired first
+ *   else                    newest first (id descending)
+ * F->cursor must be one this function returned for the same order
+ * (keyed in the expiry orders, not keyed otherwise): MICA_E_BADREQ
+ * "bad_cursor" if not. Every plan walks an index in the page's order and
+ * stops at its end, except a name search, which reads the certificates of
+ * the names that match and sorts them when they are few (an exact name, a
+ * narrow prefix), and otherwise walks the order's index checking names.
+ * *out is an array of *n certs (DER not loaded: der = NULL) to free with
+ * db_cert_array_free. *next is all zero when no more rows. */
 int db_cert_list(struct db *db, const struct db_cert_filter *f,
-		 struct db_cert **out, size_t *n, int64_t *next_cursor,
+		 struct db_cert **out, size_t *n, struct db_cert_cursor *next,
 		 struct mica_err *err);
 void db_cert_array_free(struct db_cert *a, size_t n);
 

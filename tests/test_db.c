@@ -526,6 +526,70 @@ test_migration_backfills_compromised_keys(void)
 	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM compromised_key"), 1);
 }
 
+/* A store of schema 009, with names in upper case (an email's local part
+ * kept its case): 010 lowercases cert_name, keeping one row where two
+ * differed only in case, adds the expiry index, and the names are found
+ * whatever case the search uses. */
+static void
+test_migrates_v9_names(void)
+{
+	struct db_cert_filter f;
+	struct db_cert *a = NULL;
+	struct db_cert_cursor next;
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128], sql[64];
+	size_t n = 0;
+	int fd;
+
+	new_path(path, "v9");
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
+					      NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version <= 9)
+			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
+						     NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"INSERT INTO certificate (serial, profile, names, not_before, "
+		"not_after, der, spki_sha256, status, created_at) VALUES "
+		"('01', 'email', 'Alice@contoso.test', 1, 2000000000, x'30', "
+		"zeroblob(32), 1, 1), "
+		"('02', 'server', 'www.contoso.test', 1, 2000000000, x'30', "
+		"zeroblob(32), 1, 1); "
+		"INSERT INTO cert_name (serial, name) VALUES "
+		"('01', 'Alice@contoso.test'), ('01', 'alice@contoso.test'), "
+		"('02', 'www.contoso.test'); "
+		"PRAGMA user_version = 9; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	CU_ASSERT(db_schema_version_builtin() >= 10);
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = NOW;
+	f.limit = 10;
+	f.name = "ALICE@contoso.test";
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 1 && strcmp(a[0].serial, "01") == 0 &&
+		  strcmp(a[0].names, "Alice@contoso.test") == 0);
+	db_cert_array_free(a, n);
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM cert_name"), 2);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM cert_name "
+				"WHERE name <> lower(name)"), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM sqlite_master "
+				"WHERE name = 'certificate_by_expiry'"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"),
+			db_schema_version_builtin());
+}
+
 /* The list of compromised keys: filled from a certificate row, idempotent,
  * never emptied. */
 static void
@@ -1262,7 +1326,7 @@ test_reserve_atomic(void)
 	struct db *db;
 	char path[128];
 	size_t n = 0;
-	int64_t next;
+	struct db_cert_cursor next;
 
 	db = fresh(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
@@ -1343,7 +1407,7 @@ test_discard(void)
 	struct mica_err err;
 	struct db *db = fresh(NULL);
 	size_t n = 0;
-	int64_t next;
+	struct db_cert_cursor next;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	cert_init(&c, "0b", "gone.test", NOW + DAY);
@@ -1532,6 +1596,58 @@ test_revoked_foreach_large(void)
 	db_close(db);
 }
 
+/* Is row B after row A in ORDER (0 newest first, 1 soonest expiry
+ * first, 2 most recently expired first)? */
+static int
+list_after(const struct db_cert *a, const struct db_cert *b, int order)
+{
+	if (order == 0)
+		return b->id < a->id;
+	if (order == 1)
+		return b->not_after > a->not_after ||
+		       (b->not_after == a->not_after && b->id > a->id);
+	return b->not_after < a->not_after ||
+	       (b->not_after == a->not_after && b->id < a->id);
+}
+
+/* Page through F by PAGE rows: every row once, each page in ORDER after
+ * the last; returns how many rows there were. */
+static size_t
+list_all(struct db *db, struct db_cert_filter *f, int page, int order)
+{
+	struct db_cert *a = NULL, last;
+	struct db_cert_cursor next;
+	struct mica_err err;
+	size_t n = 0, total = 0;
+	int have_last = 0, pages = 0;
+
+	memset(&f->cursor, 0, sizeof(f->cursor));
+	memset(&last, 0, sizeof(last));
+	f->limit = page;
+	do {
+		CU_ASSERT_EQUAL_FATAL(db_cert_list(db, f, &a, &n, &next, &err), 0);
+		CU_ASSERT(n <= (size_t)page);
+		for (size_t i = 0; i < n; i++) {
+			if (have_last)
+				CU_ASSERT(list_after(&last, &a[i], order));
+			last.id = a[i].id;
+			last.not_after = a[i].not_after;
+			have_last = 1;
+		}
+		total += n;
+		if (next.id != 0) {
+			CU_ASSERT(n == (size_t)page && next.id == a[n - 1].id);
+			CU_ASSERT_EQUAL(next.keyed, order != 0);
+			if (order != 0)
+				CU_ASSERT_EQUAL(next.key, a[n - 1].not_after);
+		}
+		db_cert_array_free(a, n);
+		f->cursor = next;
+	} while (next.id != 0 && ++pages < 100000);
+	memset(&f->cursor, 0, sizeof(f->cursor));
+	return total;
+}
+
 static void
 test_list_filters_and_paging(void)
 {
@@ -1540,23 +1656,25 @@ test_list_filters_and_paging(void)
 	struct mica_err err;
 	struct db *db = fresh(NULL);
 	char serial[8], name[32];
-	int64_t next = 0, prev;
-	size_t n = 0, total;
+	struct db_cert_cursor next;
+	size_t n = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	/* 25 certificates: ids 1..25; i % 5 == 0 expired, i % 7 == 0
-	 * revoked, 24 and 25 issuing; names host<i>.example.test. */
+	 * revoked, 24 and 25 issuing; names host<i>.example.test; 1..4
+	 * expire at the same second (ties are ordered by id). */
 	for (int i = 1; i <= 25; i++) {
+		int64_t na = i % 5 == 0 ? NOW - i : NOW + (i < 5 ? 3 : i) * DAY;
+
 		snprintf(serial, sizeof(serial), "%02x", i);
 		snprintf(name, sizeof(name), "host%d.example.test", i);
 		if (i >= 24) {
 			struct db_cert c;
-			cert_init(&c, serial, name, NOW + i * DAY);
+			cert_init(&c, serial, name, na);
 			CU_ASSERT_EQUAL(db_cert_reserve(db, &c, &err), 0);
 			continue;
 		}
-		CU_ASSERT_EQUAL(add_valid(db, serial, name,
-					  i % 5 == 0 ? NOW - i : NOW + i * DAY), 0);
+		CU_ASSERT_EQUAL(add_valid(db, serial, name, na), 0);
 		if (i % 7 == 0)
 			CU_ASSERT_EQUAL(db_cert_revoke(db, serial, 1, NOW, &err), 0);
 	}
@@ -1576,14 +1694,25 @@ test_list_filters_and_paging(void)
 		/* not_after in (NOW, NOW + 10.5 days): 1..10 minus expired 5, 10 */
 		{ -1, NOW + 10 * DAY + DAY / 2, NULL, 8 },
 		{ DB_FILTER_CURRENT, NOW + 10 * DAY + DAY / 2, NULL, 7 },
-		{ -1, 0, "host1", 11 },                     /* 1, 10..19 */
-		{ -1, 0, "HOST1", 11 },                     /* names are ASCII-caseless */
-		{ DB_CERT_REVOKED, 0, "host1", 1 },         /* 14 */
-		{ -1, 0, "host25.example", 1 },
+		{ DB_FILTER_EXPIRED, NOW + 10 * DAY + DAY / 2, NULL, 0 },
+		{ -1, 0, "host1.example.test", 1 },         /* exactly */
+		{ -1, 0, "HOST1.Example.TEST", 1 },         /* ASCII-caseless */
+		{ -1, 0, "host1*", 11 },                    /* 1, 10..19 */
+		{ -1, 0, "HOST1*", 11 },
+		{ DB_CERT_REVOKED, 0, "host1*", 1 },        /* 14 */
+		{ DB_FILTER_EXPIRED, 0, "host1*", 2 },      /* 10, 15 */
+		{ -1, NOW + 10 * DAY + DAY / 2, "host*", 8 },
+		{ -1, 0, "host1.example", 0 },              /* not a substring */
+		{ -1, 0, "example.test", 0 },
+		{ -1, 0, "host25.example.test", 1 },
 		{ -1, 0, "nomatch", 0 },
 		{ -1, 0, "", 25 },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int order = cases[k].expiring_before ? 1 :
+			    cases[k].status == DB_FILTER_EXPIRED ? 2 : 0;
+		size_t want = cases[k].expect;
+
 		memset(&f, 0, sizeof(f));
 		f.status = cases[k].status;
 		f.now = NOW;
@@ -1591,54 +1720,42 @@ test_list_filters_and_paging(void)
 		f.name = cases[k].name;
 		f.limit = 1000;
 		CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
-		if (n != cases[k].expect)
+		if (n != want)
 			fprintf(stderr, "\n  case %zu: %zu rows, want %zu\n", k, n,
-				cases[k].expect);
-		CU_ASSERT_EQUAL(n, cases[k].expect);
-		CU_ASSERT_EQUAL(next, 0);
+				want);
+		CU_ASSERT_EQUAL(n, want);
+		CU_ASSERT_EQUAL(next.id, 0);
 		for (size_t i = 0; i < n; i++) {
 			CU_ASSERT_PTR_NULL(a[i].der);   /* DER not loaded */
 			if (i > 0)
-				CU_ASSERT(a[i].id < a[i - 1].id);
+				CU_ASSERT(list_after(&a[i - 1], &a[i], order));
 		}
 		db_cert_array_free(a, n);
+		/* The same rows page by page, 1 and 3 at a time. */
+		CU_ASSERT_EQUAL(list_all(db, &f, 1, order), want);
+		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
 	}
 
-	/* Paging by 4, newest first: every row once, in order. */
+	/* The newest first. */
 	memset(&f, 0, sizeof(f));
 	f.status = -1;
 	f.now = NOW;
 	f.limit = 4;
-	total = 0;
-	prev = INT64_MAX;
-	do {
-		CU_ASSERT_EQUAL_FATAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
-		CU_ASSERT(n <= 4);
-		for (size_t i = 0; i < n; i++) {
-			CU_ASSERT(a[i].id < prev);
-			prev = a[i].id;
-		}
-		if (total == 0 && n > 0)
-			CU_ASSERT_STRING_EQUAL(a[0].serial, "19");   /* 25 */
-		total += n;
-		if (next != 0)
-			CU_ASSERT(n == 4 && next == a[n - 1].id);
-		db_cert_array_free(a, n);
-		f.cursor = next;
-	} while (next != 0 && total < 100);
-	CU_ASSERT_EQUAL(total, 25);
+	CU_ASSERT_EQUAL_FATAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 4 && strcmp(a[0].serial, "19") == 0);   /* 25 */
+	CU_ASSERT(next.id == a[3].id && !next.keyed);
+	db_cert_array_free(a, n);
 
 	/* Exactly one full last page: no phantom next page. */
-	f.cursor = 0;
 	f.limit = 25;
 	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
-	CU_ASSERT(n == 25 && next == 0);
+	CU_ASSERT(n == 25 && next.id == 0);
 	db_cert_array_free(a, n);
 
 	/* Limits are clamped to 1..1000. */
 	f.limit = 0;
 	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
-	CU_ASSERT(n == 1 && next != 0);
+	CU_ASSERT(n == 1 && next.id != 0);
 	db_cert_array_free(a, n);
 	f.limit = -7;
 	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
@@ -1658,6 +1775,232 @@ test_list_filters_and_paging(void)
 	db_close(db);
 }
 
+/* A cursor must come from a page of the same order; name filters are
+ * printable ASCII, bounded, and a prefix has a character before its '*'. */
+static void
+test_list_refuses_bad_cursors_and_names(void)
+{
+	static const struct {
+		int64_t expiring_before;
+		int status;
+		struct db_cert_cursor cur;
+		const char *name;
+	} bad[] = {
+		{ 0, -1, { -1, 0, 0 }, NULL },                 /* negative id */
+		{ 0, -1, { 5, -3, 1 }, NULL },                 /* negative key */
+		{ 0, -1, { 5, 100, 1 }, NULL },                /* keyed, newest first */
+		{ NOW + DAY, -1, { 5, 0, 0 }, NULL },          /* unkeyed, by expiry */
+		{ 0, DB_FILTER_EXPIRED, { 5, 0, 0 }, NULL },
+		{ 0, -1, { 0, 7, 1 }, NULL },                  /* key without id */
+		{ 0, -1, { 5, 0, 2 }, NULL },
+		{ 0, -1, { 0, 0, 0 }, "*" },
+		{ 0, -1, { 0, 0, 0 }, "a b" },
+		{ 0, -1, { 0, 0, 0 }, "caf\xc3\xa9.test" },
+		{ 0, -1, { 0, 0, 0 }, "a\tb" },
+	};
+	struct db_cert_filter f;
+	struct db_cert *a = NULL;
+	struct db_cert_cursor next;
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+	char *longname;
+	size_t n = 7;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(add_valid(db, "01", "a.test", NOW + DAY), 0);
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		memset(&f, 0, sizeof(f));
+		f.status = bad[k].status;
+		f.now = NOW;
+		f.expiring_before = bad[k].expiring_before;
+		f.cursor = bad[k].cur;
+		f.name = bad[k].name;
+		f.limit = 10;
+		CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT(a == NULL && n == 0 && next.id == 0);
+	}
+	/* Huge but well-formed cursors are only past the end. */
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = NOW;
+	f.limit = 10;
+	f.cursor.id = 1;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 0 && next.id == 0);
+	f.cursor.id = INT64_MAX;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	db_cert_array_free(a, n);
+	f.expiring_before = NOW + 2 * DAY;
+	f.cursor.keyed = 1;
+	f.cursor.key = INT64_MAX;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	/* A key before now: from now on. */
+	f.cursor.key = 0;
+	f.cursor.id = INT64_MAX;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	db_cert_array_free(a, n);
+	/* The cursor's own row is not repeated; a later one follows. */
+	f.cursor.key = NOW + DAY;
+	f.cursor.id = 1;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	f.cursor.key = NOW + DAY - 1;
+	f.cursor.id = INT64_MAX;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	db_cert_array_free(a, n);
+	/* Too long a name. */
+	longname = malloc(DB_NAME_FILTER_MAX + 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longname);
+	memset(longname, 'a', DB_NAME_FILTER_MAX + 1);
+	longname[DB_NAME_FILTER_MAX + 1] = '\0';
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = NOW;
+	f.limit = 10;
+	f.name = longname;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	longname[DB_NAME_FILTER_MAX] = '\0';
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	free(longname);
+	db_close(db);
+}
+
+/* What the planner does with each listing statement, on a store with
+ * enough rows that a scan would matter. */
+static void
+eqp(struct db *db, enum db_stmt_id id, char *out, size_t outsz)
+{
+	sqlite3_stmt *q = NULL;
+	char *sql;
+	size_t o = 0;
+
+	out[0] = '\0';
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db->st[id]);
+	sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sqlite3_sql(db->st[id]));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db->h, sql, -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(q, 3);
+		int w = snprintf(out + o, outsz - o, "%s; ", d ? d : "");
+
+		if (w < 0 || (size_t)w >= outsz - o)
+			break;
+		o += (size_t)w;
+	}
+	sqlite3_finalize(q);
+	sqlite3_free(sql);
+}
+
+/* Every listing plan walks an index in its page's order (no scan of the
+ * table, no sort), except the lookup of a few names' certificates; a
+ * broad name prefix and a narrow one find the same rows. */
+static void
+test_list_plans_use_indexes(void)
+{
+	enum { N = 12000 };
+	struct db_cert_filter f;
+	struct db_cert *a = NULL;
+	struct db_cert_cursor next;
+	struct mica_err err;
+	struct db *db;
+	char path[128], sql[1400], plan[2048];
+	size_t n = 0;
+
+	db = fresh(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	db_close(db);
+	/* Names: every certificate "w<i>.bulk.test"; not_after spread over
+	 * a year around NOW; every tenth revoked. */
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+		 "WHERE i < %d) INSERT INTO certificate (serial, profile, "
+		 "not_before, not_after, spki_sha256, status, der, revoked_at, "
+		 "reason, created_at) SELECT printf('%%08x', i), 'server', 0, "
+		 "%lld + (i * 7919) %% (365 * 86400) - 180 * 86400, zeroblob(32), "
+		 "CASE WHEN i %% 10 = 0 THEN 2 ELSE 1 END, x'30', "
+		 "CASE WHEN i %% 10 = 0 THEN 1 ELSE 0 END, "
+		 "CASE WHEN i %% 10 = 0 THEN 1 ELSE -1 END, 0 FROM n; "
+		 "INSERT INTO cert_name (serial, name) SELECT serial, "
+		 "'w' || id || '.bulk.test' FROM certificate; ANALYZE",
+		 N, (long long)NOW);
+	CU_ASSERT_EQUAL_FATAL(raw_exec(path, sql), SQLITE_OK);
+	db = NULL;
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+
+	static const struct {
+		int status;
+		int64_t expiring_before;
+		const char *name;
+		enum db_stmt_id id;
+		const char *uses;       /* in the plan */
+	} cases[] = {
+		{ -1, 0, NULL, S_CERT_LIST, "INTEGER PRIMARY KEY (rowid<?)" },
+		{ DB_FILTER_CURRENT, 0, NULL, S_CERT_LIST, "INTEGER PRIMARY KEY (rowid<?)" },
+		{ DB_CERT_ISSUING, 0, NULL, S_CERT_LIST_ISSUING, "certificate_by_status (status=?" },
+		{ -1, NOW + 30 * DAY, NULL, S_CERT_LIST_EXPIRING,
+		  "certificate_by_expiry (not_after>? AND not_after<?)" },
+		{ DB_FILTER_EXPIRED, 0, NULL, S_CERT_LIST_EXPIRED,
+		  "certificate_by_status (status=? AND not_after<?)" },
+		{ -1, 0, "w77.bulk.test", S_CERT_LIST_NAMES, "cert_name_by_name (name>? AND name<?)" },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		memset(&f, 0, sizeof(f));
+		f.status = cases[k].status;
+		f.now = NOW;
+		f.expiring_before = cases[k].expiring_before;
+		f.name = cases[k].name;
+		f.limit = 50;
+		CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+		db_cert_array_free(a, n);
+		eqp(db, cases[k].id, plan, sizeof(plan));
+		if (strstr(plan, cases[k].uses) == NULL ||
+		    (cases[k].id != S_CERT_LIST_NAMES &&
+		     cases[k].id != S_CERT_LIST_ISSUING &&
+		     strstr(plan, "TEMP B-TREE") != NULL) ||
+		    strstr(plan, "SCAN c") != NULL)
+			fprintf(stderr, "\n  case %zu: plan %s\n", k, plan);
+		CU_ASSERT_PTR_NOT_NULL(strstr(plan, cases[k].uses));
+		CU_ASSERT_PTR_NULL(strstr(plan, "SCAN c"));
+		if (cases[k].id != S_CERT_LIST_NAMES &&
+		    cases[k].id != S_CERT_LIST_ISSUING)
+			CU_ASSERT_PTR_NULL(strstr(plan, "TEMP B-TREE"));
+	}
+
+	/* "w1*" matches 3112 names (w1, w1x, w1xx, w1xxx, w10000..w12000):
+	 * few, looked up and sorted; "w*" all of them: walked newest
+	 * first. Both agree with an exact count. */
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = NOW;
+	f.name = "w1*";
+	CU_ASSERT_EQUAL(list_all(db, &f, 100, 0), 3112);
+	f.name = "w*";
+	CU_ASSERT_EQUAL(list_all(db, &f, 1000, 0), N);
+	f.expiring_before = NOW + 30 * DAY;
+	f.name = NULL;
+	{
+		size_t all = list_all(db, &f, 97, 1);
+
+		CU_ASSERT(all > 0);
+		f.name = "w*";   /* the broad prefix walks the expiry index */
+		CU_ASSERT_EQUAL(list_all(db, &f, 97, 1), all);
+		f.name = "w1*";
+		CU_ASSERT(list_all(db, &f, 97, 1) < all);
+	}
+	f.expiring_before = 0;
+	f.name = NULL;
+	f.status = DB_FILTER_EXPIRED;
+	CU_ASSERT(list_all(db, &f, 250, 2) > 0);
+	db_close(db);
+}
+
 static void
 test_list_like_escaping(void)
 {
@@ -1665,12 +2008,14 @@ test_list_like_escaping(void)
 		const char *search;
 		const char *only;   /* the one serial expected, NULL = none */
 	} cases[] = {
-		{ "%", "01" },
-		{ "_", "03" },
-		{ "\\", "04" },
-		{ "a%b", "01" },
-		{ "a_b", "03" },
-		{ "a\\b", "04" },
+		{ "a%b.test", "01" },
+		{ "a_b.test", "03" },
+		{ "a\\b.test", "04" },
+		{ "a%*", "01" },
+		{ "a_*", "03" },
+		{ "a\\*", "04" },
+		{ "%", NULL },
+		{ "_*", NULL },
 		{ "%%", NULL },
 		{ "'", NULL },
 	};
@@ -1679,7 +2024,7 @@ test_list_like_escaping(void)
 	struct mica_err err;
 	struct db *db = fresh(NULL);
 	size_t n = 0;
-	int64_t next;
+	struct db_cert_cursor next;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	CU_ASSERT_EQUAL(add_valid(db, "01", "a%b.test", NOW + DAY), 0);
@@ -2795,6 +3140,8 @@ main(void)
 		  test_migrates_v1_store },
 		{ "migration 003 lists the keys of certificates revoked for keyCompromise",
 		  test_migration_backfills_compromised_keys },
+		{ "migration 010 keeps searchable names lowercase and indexes expiry",
+		  test_migrates_v9_names },
 		{ "a compromised key is added from its certificate and never removed",
 		  test_compromised_keys_are_kept },
 		{ "refuses another program's SQLite file and non-SQLite files",
@@ -2830,8 +3177,12 @@ main(void)
 		  test_revoked_foreach },
 		{ "streams 180,000 revoked certificates quickly, in order",
 		  test_revoked_foreach_large },
-		{ "lists by status, expiry and name, newest first, with paging",
+		{ "lists by status, expiry and name, each in its order, with keyset paging",
 		  test_list_filters_and_paging },
+		{ "refuses a cursor of another order, a negative one, a bad name filter",
+		  test_list_refuses_bad_cursors_and_names },
+		{ "every listing walks an index in page order; broad and narrow prefixes agree",
+		  test_list_plans_use_indexes },
 		{ "searches names literally: % and _ are not wildcards",
 		  test_list_like_escaping },
 		{ "counts certificates by state and pending requests",

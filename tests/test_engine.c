@@ -344,7 +344,8 @@ newest_cert_id(struct ca *ca)
 	struct ca_cert_filter f;
 	struct ca_cert *a = NULL;
 	size_t n = 0;
-	int64_t next = 0, id = -1;
+	struct ca_cert_cursor next;
+	int64_t id = -1;
 	struct mica_err err;
 
 	memset(&f, 0, sizeof(f));
@@ -2498,7 +2499,7 @@ admin_op(int op, struct admin_ctx *c, const struct ca_principal *p,
 	struct ca_issued out;
 	char token[CA_TOKEN_MAX];
 	size_t n = 0;
-	int64_t next = 0;
+	struct ca_cert_cursor next;
 	int rc = -1;
 
 	memset(&out, 0, sizeof(out));
@@ -3544,7 +3545,7 @@ test_fault_failed_store_after_signing_returns_no_certificate(void)
 		struct ca_cert_filter f;
 		struct ca_cert *a = NULL;
 		size_t n = 0;
-		int64_t next = 0;
+		struct ca_cert_cursor next;
 		memset(&f, 0, sizeof(f));
 		f.status = -1;
 		f.limit = 1;

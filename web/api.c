@@ -485,6 +485,62 @@ name_filter_ok(char *s)
 	return n > 0;
 }
 
+/* The text of a listing cursor: "ID" in the newest-first order, "KEY.ID"
+ * in the expiry orders (KEY the last row's notAfter); written by
+ * cursor_json, read back by cursor_parse. Both parts are whole decimal
+ * numbers, ID at least 1, KEY at least 0, neither above INT64_MAX: a
+ * cursor is short, and anything else is refused before the store sees it
+ * (which then checks that it belongs to the order asked for). */
+#define CURSOR_TEXT_MAX 40
+
+static int
+cursor_parse(const char *s, struct ca_cert_cursor *out, struct mica_err *err)
+{
+	char key[CURSOR_TEXT_MAX + 1];
+	const char *dot;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return 0;
+	n = strnlen(s, CURSOR_TEXT_MAX + 1);
+	if (n == 0 || n > CURSOR_TEXT_MAX)
+		goto bad;
+	if ((dot = strchr(s, '.')) != NULL) {
+		memcpy(key, s, (size_t)(dot - s));
+		key[dot - s] = '\0';
+		/* web_parse_int takes a sign: a cursor has none. */
+		if (key[0] == '-' || dot[1] == '-' ||
+		    web_parse_int(key, 0, INT64_MAX, &out->key) != 0)
+			goto bad;
+		out->keyed = 1;
+		s = dot + 1;
+	}
+	if (s[0] == '-' || web_parse_int(s, 1, INT64_MAX, &out->id) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+			    "query parameter \"cursor\" must be the next_cursor "
+			    "of a previous page");
+}
+
+static json_t *
+cursor_json(const struct ca_cert_cursor *c)
+{
+	char t[CURSOR_TEXT_MAX + 1];
+
+	if (c->id == 0)
+		return json_null();
+	if (c->keyed)
+		snprintf(t, sizeof(t), "%lld.%lld", (long long)c->key,
+			 (long long)c->id);
+	else
+		snprintf(t, sizeof(t), "%lld", (long long)c->id);
+	return json_string(t);
+}
+
 int
 web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
@@ -493,7 +549,8 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	struct ca_cert_filter f;
 	struct ca_cert *v = NULL;
 	char name[NAME_FILTER_MAX + 1];
-	int64_t exp_days, limit, cursor, next = 0;
+	struct ca_cert_cursor next;
+	int64_t exp_days, limit;
 	json_t *arr, *o;
 	size_t n = 0;
 	int rc;
@@ -515,7 +572,7 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 				    "status must be valid, revoked, expired, issuing or all");
 	if (web_query_int(c->q, "expiring_days", 1, 3650, 0, &exp_days, err) != 0 ||
 	    web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0 ||
-	    web_query_int(c->q, "cursor", 1, INT64_MAX, 0, &cursor, err) != 0)
+	    cursor_parse(web_query_get(c->q, "cursor"), &f.cursor, err) != 0)
 		return -1;
 	if (nm != NULL) {
 		if (strlen(nm) > NAME_FILTER_MAX)
@@ -529,7 +586,6 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	}
 	if (exp_days > 0)
 		f.expiring_before = c->now + exp_days * 86400;
-	f.cursor = cursor;
 	f.limit = (int)limit;
 	if (ca_cert_list(c->ca, c->p, &f, &v, &n, &next, err) != 0)
 		return -1;
@@ -541,8 +597,7 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	if ((o = list_object("certificates", arr)) == NULL ||
-	    json_object_set_new(o, "next_cursor",
-				next > 0 ? json_integer(next) : json_null()) != 0) {
+	    json_object_set_new(o, "next_cursor", cursor_json(&next)) != 0) {
 		json_decref(o);
 		goto oom;
 	}

@@ -3,7 +3,7 @@
  * (bench only: the CRL benchmark needs 10k..1M of them, which mica itself
  * would take hours to issue and revoke one by one).
  *
- * Usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] DB N
+ * Usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] [-G [-t TEMPLATE.der]] DB N
  *
  * DB must be a store made by 'mica init' (schema/001_init.sql applied) and
  * not in use. In one transaction it inserts N certificate rows in the
@@ -33,6 +33,28 @@
  *   serial_hex TAB revoked_at TAB reason TAB not_after
  * (revoked_at 0 and reason -1 for a valid row)
  * so that the same revocations can be fed to openssl ca and cfssl gencrl.
+ *
+ * With -G (the growth benchmark: a store as years of use leave it) the
+ * rows are instead what mica keeps for a real population, PCT percent
+ * valid (-g, default 90) and the rest revoked:
+ *   names        1 to 3 per certificate, h<i>.d<i%50>.contoso.test and
+ *                sometimes www<i>... and mail<i>... (cert_name rows too)
+ *   not_before   spread over the 400 days before now in row order (older
+ *                rows first, as issuance leaves them), validity 90 days
+ *                (40%), 365 (50%) or 398 (10%): a part has expired, and
+ *                what expires within 30 days was issued long ago
+ *   der          the bytes of TEMPLATE.der (a real certificate of mica's,
+ *                so that the store has its real size; the serial inside
+ *                is the template's), else 700 random octets in a SEQUENCE
+ *   ocsp_response one fresh row per unexpired certificate, 300 octets,
+ *                as the daemon's background refresh keeps them in steady
+ *                state (a cold store would make the daemon sign millions
+ *                of responses first). These rows are placeholders: the
+ *                growth benchmark never asks /ocsp about them.
+ *   revoked_at   between not_before and now; reasons as above
+ *   created_at   not_before
+ * Rows print a line to SERIALS.tsv as above (-o), plus the first name.
+ * The revoked rows keep a DER too (an issued certificate revoked later).
  * With -s the content is reproducible (a seeded generator, not a CSPRNG:
  * these serials protect nothing).
  *
@@ -118,11 +140,164 @@ exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+/* Prepare SQL on DB into *ST, saying what failed. */
+static int
+prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bulkload: prepare: %s\n", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+step(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		fprintf(stderr, "bulkload: %s: %s\n", what, sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* -G: N rows of a store in steady use (see the header). */
+static int
+load_growth(sqlite3 *db, const unsigned char *serials, long n, int64_t now,
+	    int good_pct, const unsigned char *der, size_t der_len, FILE *out)
+{
+	static const int reasons[] = { 0, 1, 1, 3, 4, 4, 4, 5, 5, 5 };
+	static unsigned char ocsp[300];
+	sqlite3_stmt *ins = NULL, *name = NULL, *resp = NULL;
+	const int64_t span = 400 * 86400;
+	int rc = -1;
+	long i;
+
+	/* A placeholder OCSPResponse: a SEQUENCE of the size of a real one. */
+	ocsp[0] = 0x30;
+	ocsp[1] = 0x82;
+	ocsp[2] = (sizeof(ocsp) - 4) >> 8;
+	ocsp[3] = (sizeof(ocsp) - 4) & 0xff;
+	for (size_t k = 4; k < sizeof(ocsp); k++)
+		ocsp[k] = (unsigned char)next64();
+	if (prep(db, "INSERT INTO certificate (serial, profile, subject, names, "
+		 "request_id, not_before, not_after, der, spki_sha256, status, "
+		 "revoked_at, reason, created_at) VALUES "
+		 "(?1, 'server', ?2, ?3, NULL, ?4, ?5, ?9, ?6, ?10, ?7, ?8, ?4)",
+		 &ins) != 0 ||
+	    prep(db, "INSERT INTO cert_name (serial, name) VALUES (?1, ?2)",
+		 &name) != 0 ||
+	    prep(db, "INSERT INTO ocsp_response (serial, status, revoked_at, "
+		 "reason, this_update, next_update, der) VALUES "
+		 "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &resp) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		char sh[2 * SERIAL_LEN + 1], names[3][64], joined[200], subj[80];
+		unsigned char spki[32];
+		int64_t nb = now - span + (int64_t)((double)span * i / n) -
+			     rand_range(0, 3600);
+		int64_t r100 = rand_range(0, 99);
+		int64_t days = r100 < 40 ? 90 : r100 < 90 ? 365 : 398;
+		int64_t na = nb + days * 86400;
+		int good = (int)(next64() % 100) < good_pct;
+		int64_t rev = good ? 0 : rand_range(nb, now - 1);
+		int reason = good ? -1 :
+			     reasons[next64() % (sizeof(reasons) / sizeof(reasons[0]))];
+		int nn = 1, k;
+		size_t jl = 0;
+
+		hex(serials + i * SERIAL_LEN, SERIAL_LEN, sh);
+		snprintf(names[0], sizeof(names[0]), "h%ld.d%ld.contoso.test",
+			 i, i % 50);
+		if (next64() % 10 < 3)
+			snprintf(names[nn++], sizeof(names[0]),
+				 "www%ld.d%ld.contoso.test", i, i % 50);
+		if (next64() % 10 < 1)
+			snprintf(names[nn++], sizeof(names[0]),
+				 "mail%ld.d%ld.contoso.test", i, i % 50);
+		joined[0] = '\0';
+		for (k = 0; k < nn; k++)
+			jl += (size_t)snprintf(joined + jl, sizeof(joined) - jl,
+					       "%s%s", k ? "\n" : "", names[k]);
+		snprintf(subj, sizeof(subj), "CN=%s", names[0]);
+		for (k = 0; k < 4; k++) {
+			uint64_t r = next64();
+
+			memcpy(spki + 8 * k, &r, 8);
+		}
+		sqlite3_bind_text(ins, 1, sh, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, subj, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 3, joined, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 4, nb);
+		sqlite3_bind_int64(ins, 5, na);
+		sqlite3_bind_blob(ins, 6, spki, sizeof(spki), SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 7, rev);
+		sqlite3_bind_int(ins, 8, reason);
+		sqlite3_bind_blob(ins, 9, der, (int)der_len, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 10, good ? 1 : 2);
+		if (step(db, ins, "insert") != 0)
+			goto out;
+		for (k = 0; k < nn; k++) {
+			sqlite3_bind_text(name, 1, sh, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(name, 2, names[k], -1, SQLITE_TRANSIENT);
+			if (step(db, name, "insert name") != 0)
+				goto out;
+		}
+		if (na > now) {
+			sqlite3_bind_text(resp, 1, sh, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int(resp, 2, good ? 1 : 2);
+			sqlite3_bind_int64(resp, 3, rev);
+			sqlite3_bind_int(resp, 4, reason);
+			sqlite3_bind_int64(resp, 5, now);
+			sqlite3_bind_int64(resp, 6, now + 7 * 86400);
+			sqlite3_bind_blob(resp, 7, ocsp, sizeof(ocsp), SQLITE_STATIC);
+			if (step(db, resp, "insert OCSP response") != 0)
+				goto out;
+		}
+		if (out != NULL)
+			fprintf(out, "%s\t%" PRId64 "\t%d\t%" PRId64 "\t%s\n", sh,
+				rev, reason, na, names[0]);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(name);
+	sqlite3_finalize(resp);
+	return rc;
+}
+
+/* The whole of file PATH into *BUF (at most 64 KiB). */
+static int
+read_file(const char *path, unsigned char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (f == NULL || (*buf = malloc(65536)) == NULL) {
+		fprintf(stderr, "bulkload: %s: %s\n", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	n = fread(*buf, 1, 65536, f);
+	fclose(f);
+	if (n == 0 || n == 65536) {
+		fprintf(stderr, "bulkload: %s: empty or too large\n", path);
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
+	*len = n;
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] "
-		"DB N\n");
+		"[-G [-t TEMPLATE.der]] DB N\n");
 	exit(2);
 }
 
@@ -138,13 +313,16 @@ main(int argc, char **argv)
 	sqlite3_stmt *ins = NULL, *name = NULL, *chk = NULL;
 	FILE *out = NULL;
 	static const unsigned char placeholder[2] = { 0x30, 0x00 };
-	int have_seed = 0, c, rc = 1, good_pct = 0;
+	int have_seed = 0, c, rc = 1, good_pct = -1, growth = 0;
+	const char *tmpl_path = NULL;
+	unsigned char *tmpl = NULL;
+	size_t tmpl_len = 0;
 	uint64_t seed = 0;
 	long n, i;
 	int64_t now = (int64_t)time(NULL);
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "s:g:o:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:g:o:Gt:h")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); have_seed = 1; break;
 		case 'g':
@@ -153,11 +331,32 @@ main(int argc, char **argv)
 				usage();
 			break;
 		case 'o': out_path = optarg; break;
+		case 'G': growth = 1; break;
+		case 't': tmpl_path = optarg; break;
 		default: usage();
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2 || (tmpl_path != NULL && !growth))
 		usage();
+	if (good_pct < 0)
+		good_pct = growth ? 90 : 0;
+	if (growth) {
+		if (tmpl_path != NULL) {
+			if (read_file(tmpl_path, &tmpl, &tmpl_len) != 0)
+				return 1;
+		} else {
+			/* 700 octets: a SEQUENCE the size of a real one. */
+			tmpl_len = 700;
+			if ((tmpl = malloc(tmpl_len)) == NULL)
+				return 1;
+			tmpl[0] = 0x30;
+			tmpl[1] = 0x82;
+			tmpl[2] = (unsigned char)((tmpl_len - 4) >> 8);
+			tmpl[3] = (unsigned char)((tmpl_len - 4) & 0xff);
+			for (size_t k = 4; k < tmpl_len; k++)
+				tmpl[k] = (unsigned char)(k * 131 + 7);
+		}
+	}
 	db_path = argv[optind];
 	n = strtol(argv[optind + 1], NULL, 10);
 	if (n < 1 || n > MAX_N)
@@ -207,9 +406,13 @@ main(int argc, char **argv)
 	}
 	sqlite3_finalize(chk);
 	chk = NULL;
-	/* Bench data only: no need to survive a power cut while loading. */
-	if (exec(db, "PRAGMA synchronous = OFF") ||
-	    exec(db, "PRAGMA cache_size = -262144") ||
+	/* Bench data only: no need to survive a power cut while loading.
+	 * -G writes gigabytes: straight into the file, not through the WAL
+	 * (which would write every page twice); WAL again at the end. */
+	if ((growth && exec(db, "PRAGMA journal_mode = OFF")) ||
+	    exec(db, "PRAGMA synchronous = OFF") ||
+	    exec(db, growth ? "PRAGMA cache_size = -1048576" :
+		 "PRAGMA cache_size = -262144") ||
 	    exec(db, "PRAGMA foreign_keys = ON") ||
 	    exec(db, "BEGIN IMMEDIATE"))
 		goto out;
@@ -229,7 +432,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "bulkload: %s: %s\n", out_path, strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
+	if (growth && load_growth(db, serials, n, now, good_pct, tmpl, tmpl_len,
+				  out) != 0)
+		goto out;
+	for (i = 0; !growth && i < n; i++) {
 		char sh[2 * SERIAL_LEN + 1], host[64], subj[80];
 		unsigned char spki[32];
 		int64_t nb = now - rand_range(1, 300) * 86400 - rand_range(0, 86399);
@@ -295,7 +501,8 @@ main(int argc, char **argv)
 	}
 	out = NULL;
 	/* Leave a store with an empty WAL, as mica leaves it on close. */
-	if (exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"))
+	if ((growth && exec(db, "PRAGMA journal_mode = WAL")) ||
+	    exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"))
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(stderr, "bulkload: %ld certificates (%d%% valid, the rest "
@@ -313,5 +520,6 @@ out:
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(db);
 	free(serials);
+	free(tmpl);
 	return rc;
 }

@@ -58,6 +58,8 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
+import growth
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "wrk.lua")
 CFSSL_SCHEMA = os.path.join(HERE, "cfssl-certdb.sql")
@@ -77,7 +79,7 @@ QUICK = dict(runs=3, issue_secs=2, conc=[1, 8], get_secs=2,
              ocsp_secs=2, ocsp_mem=[2000, 10000], ocsp_mem_sign=10000,
             stall_revoked=100000)
 SECTIONS = ["ceiling", "issue", "opensslca", "get", "startup", "crl", "stall",
-            "acme", "ocsp"]
+            "acme", "ocsp", "growth"]
 ACME_CLIENT = os.path.join(HERE, "..", "tools", "acme_client.py")
 # run only when asked for with --only (ocspmem: the memory half of ocsp)
 EXTRA_SECTIONS = ["profile", "ocspmem"]
@@ -2733,6 +2735,12 @@ def report(R, cfg, quick):
                  "the challenge." % (min(extra), max(extra)))
         L.append("")
     report_ocsp(R, cfg, L)
+    growth.report(R.get("growth"), cfg, sys.modules[__name__], L)
+    if R.get("growth_plots"):
+        L.append("![issuance against store size](%s) "
+                 "![search p99 against store size](%s)" %
+                 tuple(R["growth_plots"]))
+        L.append("")
     tg = evaluate_targets(R)
     if tg:
         L.append("### Targets (issue 5)")
@@ -2848,6 +2856,9 @@ def main():
     ap.add_argument("--only", default=",".join(SECTIONS),
                     help="comma-separated sections: " + ",".join(SECTIONS))
     ap.add_argument("--runs", type=int, help="runs per figure (>= 3)")
+    ap.add_argument("--growth-sizes", metavar="LIST",
+                    help="store sizes of the growth section, e.g. "
+                    "0,100k,1M,10M (the default; --quick 0,10k,100k)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory")
     ap.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
@@ -2855,6 +2866,12 @@ def main():
                     "average to fall below 1.0")
     a = ap.parse_args()
     cfg = dict(QUICK if a.quick else FULL)
+    cfg.update(growth.CFG_QUICK if a.quick else growth.CFG_FULL)
+    if a.growth_sizes:
+        try:
+            cfg["growth_sizes"] = growth.parse_sizes(a.growth_sizes)
+        except ValueError as e:
+            ap.error(str(e))
     if a.runs:
         cfg["runs"] = a.runs
     only = [s.strip() for s in a.only.split(",") if s.strip()]
@@ -2890,7 +2907,7 @@ def main():
             write_csv(os.path.join(a.out, "ceiling.csv"),
                       list(R["ceiling"].values()))
         need_csr = any(s in only for s in ("issue", "opensslca", "profile",
-                                            "stall"))
+                                            "stall", "growth"))
         need_srv = any(s in only for s in ("issue", "get", "startup",
                                             "profile"))
         if need_csr:
@@ -2986,6 +3003,17 @@ def main():
         if ("ocsp" in only or "ocspmem" in only) and with_mica:
             R["ocsp_mem"] = bench_ocsp_memory(cfg, work, mica, a.bulkload)
             write_csv(os.path.join(a.out, "ocsp-memory.csv"), R["ocsp_mem"])
+        if "growth" in only and with_mica:
+            R["growth"] = growth.bench_growth(cfg, sys.modules[__name__],
+                                              work, mica, a.bulkload,
+                                              mica_bodies,
+                                              cfg["growth_sizes"])
+            write_csv(os.path.join(a.out, "growth.csv"), R["growth"])
+            R["growth_plots"] = growth.plots(
+                R["growth"], "%d cores, %s" % (
+                    R["machine"]["cores"],
+                    re.sub(r"\s+", " ", R["machine"]["cpu"])[:40]),
+                sys.modules[__name__], a.out)
         R["machine"]["load_end"] = loadavg()
         R["plots"] = plots(R, a.out)
         md = report(R, cfg, a.quick)

@@ -397,12 +397,46 @@ CUR=$(json_get "$W/body" next_cursor)
 [ -n "$CUR" ] && ok "a cursor for the next page" || fail "no next_cursor"
 call GET "$S/api/v1/certificates?status=valid&limit=2&cursor=$CUR" "${ADMH[@]}"
 expect "the next page" 200
-call GET "$S/api/v1/certificates?name=mail.contoso&status=revoked" "${ADMH[@]}"
-expect "search by name" 200
+call GET "$S/api/v1/certificates?name=mail.contoso*&status=revoked" "${ADMH[@]}"
+expect "search by name prefix" 200
 grep -q "$MAIL_SER" "$W/body" && ok "the revoked mail certificate is found" || fail "name search"
+call GET "$S/api/v1/certificates?name=MAIL.contoso.TEST&status=revoked" "${ADMH[@]}"
+expect "search by exact name, any case" 200
+grep -q "$MAIL_SER" "$W/body" && ok "the revoked mail certificate is found by its name" || fail "exact name search"
+call GET "$S/api/v1/certificates?name=mail.contoso&status=revoked" "${ADMH[@]}"
+expect "a part of a name is not a name" 200
+grep -q "$MAIL_SER" "$W/body" && fail "a substring matched" || ok "a substring finds nothing"
 call GET "$S/api/v1/certificates?expiring_days=60" "${ADMH[@]}"
 expect "certificates expiring within 60 days" 200
 grep -q "$WWW_SER" "$W/body" && ok "the 30-day certificate is expiring" || fail "expiring_days"
+# Keyset pages in expiry order: each page after the last, no row twice.
+call GET "$S/api/v1/certificates?expiring_days=3650" "${ADMH[@]}"
+ALLX=$(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))')
+PAGED="" CUR="" PAGES=0
+while :; do
+	call GET "$S/api/v1/certificates?expiring_days=3650&limit=1${CUR:+&cursor=$CUR}" "${ADMH[@]}"
+	[ "$CODE" = 200 ] || break
+	PAGED="$PAGED $(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))')"
+	CUR=$(json_get "$W/body" next_cursor)
+	PAGES=$((PAGES + 1))
+	{ [ -z "$CUR" ] || [ "$CUR" = null ] || [ $PAGES -gt 100 ]; } && break
+done
+is "expiry-ordered pages of one, joined, are the whole list" "$(echo $PAGED)" "$(echo $ALLX)"
+call GET "$S/api/v1/certificates?expiring_days=3650&limit=1" "${ADMH[@]}"
+KCUR=$(json_get "$W/body" next_cursor)
+case $KCUR in *.*) ok "an expiry-order cursor carries the notAfter" ;; *) fail "expiry cursor: $KCUR" ;; esac
+call GET "$S/api/v1/certificates?limit=1&cursor=$KCUR" "${ADMH[@]}"
+expect "an expiry-order cursor in the newest-first order" 400 bad_cursor
+call GET "$S/api/v1/certificates?expiring_days=30&cursor=5" "${ADMH[@]}"
+expect "a newest-first cursor in the expiry order" 400 bad_cursor
+for BADC in abc -5 0 99999999999999999999 9223372036854775808 1.-2 .5 5. 1.2.3 %2B5 "$(head -c 60 /dev/zero | tr '\0' 9)"; do
+	call GET "$S/api/v1/certificates?cursor=$BADC" "${ADMH[@]}"
+	expect "a hostile cursor ($BADC)" 400 bad_parameter
+done
+call GET "$S/api/v1/certificates?cursor=9223372036854775807" "${ADMH[@]}"
+expect "the largest cursor is a first page" 200
+call GET "$S/api/v1/certificates?name=*" "${ADMH[@]}"
+expect "a prefix of nothing" 400 bad_filter
 COLONS=$(echo "$NEW_SER" | sed 's/../&:/g; s/:$//' | tr a-f A-F)
 call GET "$S/api/v1/certificates/$COLONS" "${ADMH[@]}"
 expect "a serial with colons, upper case" 200
