@@ -1494,27 +1494,15 @@ def bench_startup(cfg, srv):
 def tree_cpu_s(pid):
     """CPU seconds (user + system, with reaped children) of PID and every
     process below it: the daemon, its keeper and its signers."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parent, cpu = {}, {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+    total = 0
+    for p in tree_pids(pid):
         try:
-            with open("/proc/%s/stat" % d) as f:
+            with open("/proc/%d/stat" % p) as f:
                 st = f.read()
         except OSError:
             continue
-        rest = st[st.rfind(")") + 2:].split()
-        parent[int(d)] = int(rest[1])
-        cpu[int(d)] = sum(int(x) for x in rest[11:15])
-    total = 0
-    for p in cpu:
-        q = p
-        while q in parent and q != pid and q > 1:
-            q = parent[q]
-        if q == pid:
-            total += cpu[p]
-    return total / tick
+        total += sum(int(x) for x in st[st.rfind(")") + 2:].split()[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def acme_python():
