@@ -119,6 +119,10 @@ int ca_exists(const char *datadir);
 
 #define CA_OPEN_UNLOCK   0x1  /* unseal the key (needed to sign) */
 #define CA_OPEN_READONLY 0x2  /* read-only connection */
+#define CA_OPEN_OCSP_BY_CA 0x4  /* OCSP responses about the current key's
+				 * certificates are signed by the CA key
+				 * itself (mica serve --ocsp-signer ca), not
+				 * by the delegated responder */
 
 /* Open the CA in DATADIR. With CA_OPEN_UNLOCK the passphrase comes from
  * PASSPHRASE_FILE if not NULL, else $MICA_PASSPHRASE, else DATADIR/passphrase;
@@ -144,10 +148,12 @@ int ca_batch_writes(struct ca *ca, struct mica_err *err);
  * ca_open() reads it, handed over at the fork and wiped. The caller must
  * have no other threads yet (this forks). Errors as ca_open(), and
  * MICA_E_FORBIDDEN "domains_not_sealed" when the allowed domains in the
- * store were changed without the CA key.
+ * store were changed without the CA key. FLAGS: 0 or CA_OPEN_OCSP_BY_CA
+ * (the signers then let the current CA key sign OCSP responses).
  */
 int ca_open_serve(const char *datadir, const char *passphrase_file,
-		  int nsigners, struct ca **out, struct mica_err *err);
+		  int nsigners, int flags, struct ca **out,
+		  struct mica_err *err);
 /* 1 while CA can sign (its signers' keeper lives, or the key is here), 0
  * when the signing service is gone for good (the daemon should stop). */
 int ca_signer_ok(struct ca *ca);

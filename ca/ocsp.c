@@ -19,6 +19,17 @@
  * publication). The certificates of earlier starts, which responses
  * still in the store were signed under, are kept here by serial.
  *
+ * Who signs. The current key's certificates: the delegated responder
+ * (default), or the CA key itself on a handle opened with
+ * CA_OPEN_OCSP_BY_CA (mica serve --ocsp-signer ca). The certificates of a
+ * key a rollover retired: that key itself, while its CA certificate is
+ * valid (RFC 6960 4.2.2.2: the CA that issued them; the signers hold the
+ * retired keys anyway, for their CRLs), so a request naming the old CA
+ * certificate is answered rather than refused. A response the CA key
+ * signed carries no certificate and is stored whole (schema/011 by_ca);
+ * the store serves and refreshes only rows signed as the handle's mode
+ * says, so a change of --ocsp-signer is signed again at the next start.
+ *
  * A serial this CA never issued has no row to pre-sign. Its "unknown" is
  * signed once and kept in memory (UNKNOWN_MAX answers, least recently
  * used out, each until its own nextUpdate); the store is asked first
@@ -81,8 +92,9 @@ struct known_cert {
 
 struct ca_ocsp_state {
 	pthread_mutex_t mu;            /* the responder certificate */
-	int ready;                     /* issuer and key_hash are set */
-	struct ca_ocsp_issuer issuer;  /* the current key's CertID hashes */
+	int ready;                     /* keys and key_hash are set */
+	struct ca_ocsp_key keys[CA_KEYS_MAX];   /* keys[0]: the current */
+	size_t nkeys;
 	unsigned char key_hash[20];    /* the OCSP key's KeyHash */
 	unsigned char *cert;           /* the responder certificate, DER */
 	size_t cert_len;
@@ -133,27 +145,97 @@ state(struct ca *ca, struct mica_err *err)
 	return o;
 }
 
-/* Learn the issuer's hashes and the OCSP key's KeyHash, once. Called
- * with o->mu held. */
+/* One key for KEYS[*N]: IDX, its CA certificate CERT valid until
+ * NOT_AFTER. */
+static int
+key_add(struct ca_ocsp_key *keys, size_t *n, int idx, int by_ca,
+	const unsigned char *cert, size_t cert_len, int64_t not_after,
+	struct mica_err *err)
+{
+	struct ca_cert_info ci;
+	struct ca_ocsp_key *k = &keys[*n];
+
+	if (*n >= CA_KEYS_MAX)
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "too many CA keys");
+	memset(k, 0, sizeof(*k));
+	if (ca_cert_info_read(cert, cert_len, &ci, err) != 0 ||
+	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &k->issuer, err) != 0)
+		return -1;
+	k->idx = idx;
+	k->by_ca = by_ca;
+	k->not_after = not_after;
+	(*n)++;
+	return 0;
+}
+
+int
+ca_ocsp_keys(struct ca *ca, int64_t valid_after, struct ca_ocsp_key *keys,
+	     size_t *n, struct mica_err *err)
+{
+	*n = 0;
+	if (ca->sh->cert_der == NULL)
+		return mica_err_set(err, MICA_E_CONFLICT,
+				    "awaiting_certificate",
+				    "this CA has no certificate yet");
+	if (key_add(keys, n, ca->sh->key_idx,
+		    (ca->sh->flags & CA_OPEN_OCSP_BY_CA) != 0,
+		    ca->sh->cert_der, ca->sh->cert_len, ca->sh->not_after,
+		    err) != 0)
+		return -1;
+	for (size_t i = 0; i < ca->sh->nretired && i < CA_KEYS_MAX; i++) {
+		const struct ca_keyslot *k = &ca->sh->retired[i];
+
+		if (k->cert == NULL || k->not_after <= valid_after)
+			continue;
+		if (key_add(keys, n, k->idx, 1, k->cert, k->cert_len,
+			    k->not_after, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Learn the keys' hashes and the OCSP key's KeyHash, once. Called with
+ * o->mu held. */
 static int
 learn(struct ca *ca, struct ca_ocsp_state *o, struct mica_err *err)
 {
-	struct ca_cert_info ci;
 	unsigned char spki[512];
 	size_t spki_len = 0;
 
 	if (o->ready)
 		return 0;
 	if (ca_sign_ready(ca, err) != 0 ||
-	    ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &ci,
-			      err) != 0 ||
-	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
-				  ci.spki_len, &o->issuer, err) != 0 ||
+	    ca_ocsp_keys(ca, ca_now(), o->keys, &o->nkeys, err) != 0 ||
 	    ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
 	    ca_ocsp_key_hash(spki, spki_len, o->key_hash, err) != 0)
 		return -1;
 	o->ready = 1;
 	return 0;
+}
+
+/* The key whose CA certificate ID names, valid at NOW; NULL if none (a
+ * CertID of another issuer, or of a retired key whose certificate has
+ * expired). */
+static const struct ca_ocsp_key *
+key_of(const struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
+       int64_t now)
+{
+	for (size_t i = 0; i < o->nkeys; i++)
+		if (ca_ocsp_certid_is(id, &o->keys[i].issuer))
+			return o->keys[i].not_after >= now ? &o->keys[i] :
+			       NULL;
+	return NULL;
+}
+
+/* The responderID's KeyHash of what signs for K (RFC 6960 4.2.1): the
+ * CA key's (the issuer's key hash of its CertIDs) or the OCSP key's. */
+static void
+responder_key_hash(const struct ca_ocsp_state *o, const struct ca_ocsp_key *k,
+		   unsigned char out[20])
+{
+	memcpy(out, k->by_ca ? k->issuer.key1 : o->key_hash, 20);
 }
 
 struct responder_tx {
@@ -269,6 +351,8 @@ struct signed_resp {
 	unsigned char *der;            /* the whole OCSPResponse */
 	size_t der_len;
 	char responder[CA_SERIAL_MAX]; /* the certificate in DER */
+	int by_ca;                     /* the CA key signed: BASIC NULL, DER
+					* is what the store keeps */
 };
 
 static void
@@ -279,10 +363,41 @@ signed_resp_free(struct signed_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Sign TBS, renewing the responder certificate first when it is due, and
- * make both forms of the response (*OUT, free with signed_resp_free). */
+/* Sign TBS with CA key K itself: the whole response, without
+ * certificates. */
 static int
-sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
+sign_by_ca(struct ca *ca, const struct ca_ocsp_key *k,
+	   const struct ca_ocsp_tbs *rd, struct signed_resp *out,
+	   struct mica_err *err)
+{
+	unsigned char sig[CA_SIG_MAX], *tbs = NULL, *basic = NULL;
+	const unsigned char *alg;
+	size_t sig_len = 0, alg_len = 0, tbs_len = 0, basic_len = 0;
+	int rc = -1;
+
+	out->by_ca = 1;
+	if (ca_ocsp_tbs_encode(rd, &tbs, &tbs_len, err) != 0 ||
+	    ca_sign_ocsp_ca(ca, k->idx, tbs, tbs_len, sig, &sig_len, &alg,
+			    &alg_len, err) != 0 ||
+	    ca_ocsp_basic_encode(tbs, tbs_len, alg, alg_len, sig, sig_len,
+				 &basic, &basic_len, err) != 0 ||
+	    ca_ocsp_resp_wrap(basic, basic_len, NULL, 0, &out->der,
+			      &out->der_len, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(tbs);
+	free(basic);
+	return rc;
+}
+
+/* Sign TBS for the certificates of key K: by that CA key itself, or by
+ * the OCSP key, renewing the responder certificate first when it is due;
+ * make what the store keeps and what is sent (*OUT, free with
+ * signed_resp_free). */
+static int
+sign_response(struct ca *ca, struct ca_ocsp_state *o,
+	      const struct ca_ocsp_key *k, int64_t now,
 	      const struct ca_ocsp_tbs *rd, struct signed_resp *out,
 	      struct mica_err *err)
 {
@@ -292,6 +407,13 @@ sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (k->by_ca) {
+		if (sign_by_ca(ca, k, rd, out, err) != 0) {
+			signed_resp_free(out);
+			return -1;
+		}
+		return 0;
+	}
 	pthread_mutex_lock(&o->mu);
 	if ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
 	    certify(ca, o, now, err) != 0) {
@@ -393,10 +515,10 @@ ca_ocsp_stored_response(struct ca *ca, const unsigned char *der,
 	return rc;
 }
 
-/* What the store says of SERIAL (hex) for a CertID of the current key. */
+/* What the store says of SERIAL (hex) for a CertID of key K. */
 static int
-single_state(struct ca *ca, const char *hex, struct db_cert_state *s,
-	     struct mica_err *err)
+single_state(struct ca *ca, const struct ca_ocsp_key *k, const char *hex,
+	     struct db_cert_state *s, struct mica_err *err)
 {
 	struct mica_err e;
 
@@ -409,8 +531,8 @@ single_state(struct ca *ca, const char *hex, struct db_cert_state *s,
 		s->status = -1;   /* never issued: unknown */
 	}
 	/* A certificate another key signed was not issued by the issuer
-	 * this CertID names (the current key's): RFC 6960 says unknown. */
-	if (s->status >= 0 && s->key_idx != ca->sh->key_idx)
+	 * this CertID names: RFC 6960 says unknown. */
+	if (s->status >= 0 && s->key_idx != k->idx)
 		s->status = -1;
 	return 0;
 }
@@ -451,15 +573,20 @@ put_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct put_tx *x = arg;
 
+	if (x->r->by_ca)
+		return db_ocsp_put(db, x->serial, x->s, x->r->der,
+				   x->r->der_len, NULL, 1, x->this_update,
+				   x->next_update, NULL, err);
 	return db_ocsp_put(db, x->serial, x->s, x->r->basic, x->r->basic_len,
-			   x->r->responder, x->this_update, x->next_update,
+			   x->r->responder, 0, x->this_update, x->next_update,
 			   NULL, err);
 }
 
 /* Sign the response for one certificate in state S, with the SHA-1
  * CertID a client would send, and store it. */
 static int
-presign_one(struct ca *ca, struct ca_ocsp_state *o, const char *hex,
+presign_one(struct ca *ca, struct ca_ocsp_state *o,
+	    const struct ca_ocsp_key *k, const char *hex,
 	    const struct db_cert_state *s, int64_t now, struct mica_err *err)
 {
 	unsigned char serial[20], certid[CA_OCSP_CERTID_MAX];
@@ -473,16 +600,16 @@ presign_one(struct ca *ca, struct ca_ocsp_state *o, const char *hex,
 	if (n == 0 || n > sizeof(serial) || mica_hex_decode(hex, serial, n) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
 				    "a stored serial is malformed");
-	if (ca_ocsp_certid_encode(CA_OCSP_SHA1, &o->issuer, serial, n, certid,
+	if (ca_ocsp_certid_encode(CA_OCSP_SHA1, &k->issuer, serial, n, certid,
 				  &certid_len, err) != 0)
 		return -1;
 	fill_single(&sr, s, certid, certid_len, now);
 	memset(&rd, 0, sizeof(rd));
-	memcpy(rd.key_hash, o->key_hash, 20);
+	responder_key_hash(o, k, rd.key_hash);
 	rd.produced_at = now;
 	rd.singles = &sr;
 	rd.nsingles = 1;
-	if (sign_response(ca, o, now, &rd, &r, err) != 0)
+	if (sign_response(ca, o, k, now, &rd, &r, err) != 0)
 		return -1;
 	x.serial = hex;
 	x.s = s;
@@ -638,6 +765,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 {
 	struct ca_ocsp_req r;
 	struct ca_ocsp_state *o;
+	const struct ca_ocsp_key *k;
 	struct ca_ocsp_single sr[CA_OCSP_IDS_MAX];
 	struct db_cert_state st[CA_OCSP_IDS_MAX];
 	struct ca_ocsp_tbs rd;
@@ -660,10 +788,14 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 		goto later;
 	}
 	pthread_mutex_unlock(&o->mu);
-	/* RFC 5019 2.2.3: a CertID of another issuer (or of this CA's
-	 * retired keys, whose responder this is not) is unauthorized. */
-	for (i = 0; i < r.nids; i++)
-		if (!ca_ocsp_certid_is(&r.ids[i], &o->issuer))
+	/* RFC 5019 2.2.3: a CertID of another issuer (or of a retired key
+	 * whose CA certificate expired) is unauthorized; so are CertIDs of
+	 * several of this CA's keys in one request, which no one key may
+	 * answer for. */
+	if ((k = key_of(o, &r.ids[0], now)) == NULL)
+		return answer_error(out, CA_OCSP_UNAUTHORIZED, err);
+	for (i = 1; i < r.nids; i++)
+		if (!ca_ocsp_certid_is(&r.ids[i], &k->issuer))
 			return answer_error(out, CA_OCSP_UNAUTHORIZED, err);
 	for (i = 0; i < r.nids; i++)
 		mica_hex_encode(r.ids[i].serial, r.ids[i].serial_len, hex[i]);
@@ -671,7 +803,8 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	/* The common case, RFC 5019's: one SHA-1 CertID and no nonce,
 	 * answered with the response signed ahead of time. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
-	    db_ocsp_get(ca->db, hex[0], now + SERVE_LEFT, &stored, &e) == 0) {
+	    db_ocsp_get(ca->db, hex[0], k->idx, k->by_ca, now + SERVE_LEFT,
+			&stored, &e) == 0) {
 		int rc = ca_ocsp_stored_response(ca, stored.der,
 						 stored.der_len,
 						 stored.responder, &out->der,
@@ -688,7 +821,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	}
 
 	for (i = 0; i < r.nids; i++) {
-		if (single_state(ca, hex[i], &st[i], &e) != 0)
+		if (single_state(ca, k, hex[i], &st[i], &e) != 0)
 			goto later;
 		fill_single(&sr[i], &st[i], r.ids[i].raw, r.ids[i].raw_len,
 			    now);
@@ -696,7 +829,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 			never++;
 	}
 	memset(&rd, 0, sizeof(rd));
-	memcpy(rd.key_hash, o->key_hash, 20);
+	responder_key_hash(o, k, rd.key_hash);
 	rd.produced_at = now;
 	rd.singles = sr;
 	rd.nsingles = r.nids;
@@ -706,11 +839,11 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	 * signature, kept for everyone (no nonce: it is not this
 	 * client's). */
 	if (never > 0 && r.nids == 1) {
-		int k = unknown_get(o, &r.ids[0], now, out);
+		int got = unknown_get(o, &r.ids[0], now, out);
 
-		if (k < 0)
+		if (got < 0)
 			goto internal;
-		if (k > 0)
+		if (got > 0)
 			return 0;
 		sr[0].next_update = now + UNKNOWN_PERIOD;
 		rd.nonce = NULL;
@@ -718,7 +851,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	}
 	if (never > 0 && !unknown_ration(o))
 		return answer_error(out, CA_OCSP_TRY_LATER, err);
-	if (sign_response(ca, o, now, &rd, &sresp, &e) != 0)
+	if (sign_response(ca, o, k, now, &rd, &sresp, &e) != 0)
 		goto later;
 	out->der = sresp.der;
 	out->der_len = sresp.der_len;
@@ -775,7 +908,7 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 	struct ca_ocsp_state *o;
 	struct db_ocsp_todo *todo = NULL;
 	int64_t now = ca_now();
-	size_t n = 0, i, batch;
+	size_t n = 0, i, k, batch;
 	int rc = -1;
 
 	if (done != NULL)
@@ -786,7 +919,8 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 		return -1;
 	pthread_mutex_lock(&o->mu);
 	if (learn(ca, o, err) != 0 ||
-	    ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
+	    (!o->keys[0].by_ca &&
+	     (o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
 	     certify(ca, o, now, err) != 0)) {
 		pthread_mutex_unlock(&o->mu);
 		return -1;
@@ -806,22 +940,36 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 	if ((todo = calloc(batch, sizeof(*todo))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				    "out of memory");
-	while (done == NULL || *done < max) {
-		if (db_ocsp_todo(ca->db, ca->sh->key_idx, now,
-				 now + REFRESH_LEFT, batch, todo, &n, err) != 0)
-			goto out;
-		if (n == 0)
-			break;
-		for (i = 0; i < n; i++) {
-			if (presign_one(ca, o, todo[i].serial, &todo[i].state,
-					now, err) != 0)
+	/* The current key's certificates first, then those of the retired
+	 * keys whose CA certificates are still valid (o->keys). */
+	for (k = 0; k < o->nkeys && (done == NULL || *done < max); k++) {
+		const struct ca_ocsp_key *key = &o->keys[k];
+
+		if (key->not_after < now)
+			continue;   /* expired since the start */
+		while (done == NULL || *done < max) {
+			size_t want = batch;
+
+			if (done != NULL && max - *done < want)
+				want = max - *done;
+			if (db_ocsp_todo(ca->db, key->idx, key->by_ca, now,
+					 now + REFRESH_LEFT, want, todo, &n,
+					 err) != 0)
 				goto out;
-			if (done != NULL)
-				(*done)++;
+			if (n == 0)
+				break;
+			for (i = 0; i < n; i++) {
+				if (presign_one(ca, o, key, todo[i].serial,
+						&todo[i].state, now, err) != 0)
+					goto out;
+				if (done != NULL)
+					(*done)++;
+			}
+			if (done == NULL)
+				goto ok;
 		}
-		if (done == NULL)
-			break;
 	}
+ok:
 	rc = 0;
 out:
 	free(todo);

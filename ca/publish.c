@@ -297,14 +297,14 @@ ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 	   struct mica_err *err)
 {
 	struct ca_publish_stats local;
-	struct ca_cert_info ci;
+	struct ca_ocsp_key keys[CA_KEYS_MAX];
 	struct ca_crl crl;
 	struct walk w;
 	struct mica_err e;
 	unsigned char *p7 = NULL;
 	const unsigned char *der;
 	char *pem = NULL;
-	size_t len = 0;
+	size_t len = 0, nkeys = 0;
 	int dfd = -1, rc = -1;
 
 	if (st == NULL)
@@ -368,7 +368,7 @@ ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 		goto out;
 	}
 
-	/* The pre-signed responses of the current key's certificates. */
+	/* The pre-signed responses of the certificates. */
 	if (mkdirat(dfd, "ocsp", 0755) != 0 && errno != EEXIST) {
 		io_fail(err, "create", "ocsp/");
 		goto out;
@@ -378,18 +378,21 @@ ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 		io_fail(err, "open", "ocsp/");
 		goto out;
 	}
-	der = ca_cert_der(ca, &len);
-	if (ca_cert_info_read(der, len, &ci, err) != 0 ||
-	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
-				  ci.spki_len, &w.is, err) != 0)
-		goto out;
 	w.ca = ca;
 	w.now = ca_now();
 	w.st = st;
 	w.err = err;
-	if (db_ocsp_foreach(ca->db, ca->sh->key_idx, w.now,
-			    w.now - EXPIRED_KEEP, ocsp_one, &w, err) != 0)
+	/* The current key's, and those of the retired keys whose CA
+	 * certificates are valid (or expired lately: their files go). */
+	if (ca_ocsp_keys(ca, w.now - EXPIRED_KEEP, keys, &nkeys, err) != 0)
 		goto out;
+	for (size_t i = 0; i < nkeys; i++) {
+		w.is = keys[i].issuer;
+		if (db_ocsp_foreach(ca->db, keys[i].idx, w.now,
+				    w.now - EXPIRED_KEEP, ocsp_one, &w,
+				    err) != 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	if (w.dfd >= 0)

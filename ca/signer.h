@@ -62,6 +62,9 @@ enum ca_sign_kind {
 				  * for the RA key (ca/scep.h) */
 	CA_SIGN_SCEP = 7,     /* a CertRep's SignedAttributes (a SET),
 			       * signed with the RA key */
+	CA_SIGN_OCSP_CA = 8,  /* a ResponseData signed by the CA key it
+			       * answers for itself: the current key only
+			       * with ocsp_by_ca, a retired key always */
 };
 
 /* A CA key the CA has retired (after a rollover): it signs the CRL of the
@@ -96,6 +99,10 @@ struct ca_signer_config {
 					       * the same passphrase); NULL:
 					       * the keeper makes one */
 	int nsigners;                         /* 0 = one per core */
+	int ocsp_by_ca;                       /* the current CA key signs
+					       * OCSP responses itself
+					       * (mica serve --ocsp-signer
+					       * ca), not the OCSP key */
 };
 
 /*

@@ -690,10 +690,13 @@ struct db_ocsp_response {
 	char responder[DB_SERIAL_MAX];
 	int64_t this_update, next_update;
 };
-/* The pre-signed response of SERIAL whose nextUpdate is after
- * FRESH_AFTER; MICA_E_NOTFOUND if there is none. OUT's DER heap. */
-int db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
-		struct db_ocsp_response *out, struct mica_err *err);
+/* The pre-signed response of SERIAL, a certificate of key KEY_IDX, whose
+ * nextUpdate is after FRESH_AFTER and that was signed by the CA key
+ * (BY_CA 1) or by a delegated responder (0); MICA_E_NOTFOUND if there is
+ * none. OUT's DER heap. */
+int db_ocsp_get(struct db *db, const char *serial, int key_idx, int by_ca,
+		int64_t fresh_after, struct db_ocsp_response *out,
+		struct mica_err *err);
 void db_ocsp_response_free(struct db_ocsp_response *r);
 /* Store (or replace) SERIAL's response, which states S, but only while
  * the certificate is still in state S: *STORED (may be NULL) 1 if it
@@ -701,19 +704,21 @@ void db_ocsp_response_free(struct db_ocsp_response *r);
  * error). Any later change of its state drops the row (a trigger).
  * RESPONDER: the serial of the recorded responder certificate to serve
  * DER (a BasicOCSPResponse without certs) with; NULL: DER is a whole
- * OCSPResponse. */
+ * OCSPResponse. BY_CA: the CA key signed it (RESPONDER must be NULL). */
 int db_ocsp_put(struct db *db, const char *serial,
 		const struct db_cert_state *s, const unsigned char *der,
-		size_t der_len, const char *responder, int64_t this_update,
-		int64_t next_update, int *stored, struct mica_err *err);
+		size_t der_len, const char *responder, int by_ca,
+		int64_t this_update, int64_t next_update, int *stored,
+		struct mica_err *err);
 /* Up to MAX certificates of key KEY_IDX, valid or revoked and not
- * expired at NOW, with no response or one whose nextUpdate is before
- * REFRESH_BEFORE: what the background refresh signs next. */
+ * expired at NOW, with no response, one whose nextUpdate is before
+ * REFRESH_BEFORE or one signed otherwise than BY_CA says: what the
+ * background refresh signs next. */
 struct db_ocsp_todo {
 	char serial[DB_SERIAL_MAX];
 	struct db_cert_state state;   /* key_idx not filled */
 };
-int db_ocsp_todo(struct db *db, int key_idx, int64_t now,
+int db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
 		 int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
 		 size_t *n, struct mica_err *err);
 /* Drop the responses whose nextUpdate is before BEFORE (those of

@@ -19,34 +19,44 @@
 #define OCSP_DER_MAX (64 * 1024)
 
 static const char *const ocsp_sql[S__COUNT] = {
+	/* Only a response about a certificate of key ?3, signed the way
+	 * ?4 says (schema/011): a client's CertID names one issuer. */
 	[S_OCSP_GET] =
-	"SELECT der, this_update, next_update, responder FROM ocsp_response "
-	"WHERE serial = ?1 AND next_update > ?2",
+	"SELECT o.der, o.this_update, o.next_update, o.responder "
+	"FROM ocsp_response AS o JOIN certificate AS c ON c.serial = o.serial "
+	"WHERE o.serial = ?1 AND o.next_update > ?2 AND c.key_idx = ?3 "
+	"AND o.by_ca = ?4",
 	/* Stored only while the certificate still has the state the
 	 * response says: a revocation committed after the response was
 	 * built leaves no row (and one committed later drops it, by the
 	 * trigger). */
 	[S_OCSP_PUT] =
 	"INSERT OR REPLACE INTO ocsp_response (serial, status, revoked_at, "
-	"reason, this_update, next_update, der, responder) "
-	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7, ?8 "
+	"reason, this_update, next_update, der, responder, by_ca) "
+	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7, ?8, ?9 "
 	"FROM certificate WHERE serial = ?1 AND status = ?2 "
 	"AND revoked_at = ?3 AND reason = ?4",
 	/* Certificates of key ?1 that are still valid by date (?2 now) and
-	 * have no response, or one whose nextUpdate comes before ?3. */
+	 * have no response, one whose nextUpdate comes before ?3, or one
+	 * another signer than ?5 made (the daemon's --ocsp-signer
+	 * changed). */
 	[S_OCSP_TODO] =
 	"SELECT c.serial, c.status, c.revoked_at, c.reason "
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
 	"ON o.serial = c.serial "
 	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?2 "
-	"AND (o.serial IS NULL OR o.next_update < ?3) LIMIT ?4",
+	"AND (o.serial IS NULL OR o.next_update < ?3 OR o.by_ca != ?5) "
+	"LIMIT ?4",
 	[S_OCSP_RESPONDER_ADD] =
 	"INSERT INTO ocsp_responder (serial, not_before, not_after, der, "
 	"created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_OCSP_COUNT] =
 	"SELECT count(*) FROM ocsp_response WHERE next_update > ?1",
 	/* What a publication directory must hold: every certificate of key
-	 * ?1 that expired after ?3, with its response if fresh at ?2. */
+	 * ?1 that expired after ?3, with its response if fresh at ?2
+	 * (whoever signed it: the command line's publication does not know
+	 * the daemon's --ocsp-signer, and its refresh replaces a row of the
+	 * other kind before it publishes). */
 	[S_OCSP_PUBLISH] =
 	"SELECT c.serial, c.not_after, o.der, o.this_update, o.responder "
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
@@ -66,13 +76,15 @@ static const char *const ocsp_sql[S__COUNT] = {
 };
 
 int
-db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
-	    struct db_ocsp_response *out, struct mica_err *err)
+db_ocsp_get(struct db *db, const char *serial, int key_idx, int by_ca,
+	    int64_t fresh_after, struct db_ocsp_response *out,
+	    struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
 
-	if (db == NULL || out == NULL)
+	if (db == NULL || out == NULL || key_idx < 0 ||
+	    key_idx >= DB_KEYS_MAX)
 		return db_bad_arg(err);
 	memset(out, 0, sizeof(*out));
 	if (!db_serial_ok(serial))
@@ -81,6 +93,8 @@ db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
 		goto out;
 	db_bind_text(st, 1, serial, &b);
 	db_bind_i64(st, 2, fresh_after, &b);
+	db_bind_i64(st, 3, key_idx, &b);
+	db_bind_i64(st, 4, by_ca != 0, &b);
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 0) {
@@ -119,7 +133,7 @@ db_ocsp_response_free(struct db_ocsp_response *r)
 int
 db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	    const unsigned char *der, size_t der_len, const char *responder,
-	    int64_t this_update, int64_t next_update, int *stored,
+	    int by_ca, int64_t this_update, int64_t next_update, int *stored,
 	    struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -130,7 +144,8 @@ db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	if (MICA_FAULT("db_write"))
 		return db_fault(err);
 	if (db == NULL || s == NULL || der == NULL || der_len == 0 ||
-	    der_len > OCSP_DER_MAX || next_update <= this_update)
+	    der_len > OCSP_DER_MAX || next_update <= this_update ||
+	    (by_ca && responder != NULL))
 		return db_bad_arg(err);
 	if (!db_serial_ok(serial) ||
 	    (responder != NULL && !db_serial_ok(responder)))
@@ -145,6 +160,7 @@ db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	db_bind_i64(st, 6, next_update, &b);
 	db_bind_blob(st, 7, der, der_len, &b);
 	db_bind_text(st, 8, responder, &b);   /* NULL: SQL NULL */
+	db_bind_i64(st, 9, by_ca != 0, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
@@ -157,9 +173,9 @@ out:
 }
 
 int
-db_ocsp_todo(struct db *db, int key_idx, int64_t now, int64_t refresh_before,
-	     size_t max, struct db_ocsp_todo *out, size_t *n,
-	     struct mica_err *err)
+db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
+	     int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
+	     size_t *n, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
@@ -174,6 +190,7 @@ db_ocsp_todo(struct db *db, int key_idx, int64_t now, int64_t refresh_before,
 	db_bind_i64(st, 2, now, &b);
 	db_bind_i64(st, 3, refresh_before, &b);
 	db_bind_i64(st, 4, (int64_t)max, &b);
+	db_bind_i64(st, 5, by_ca != 0, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	while (*n < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -288,8 +305,9 @@ out:
 }
 
 int
-db_ocsp_foreach(struct db *db, int key_idx, int64_t now, int64_t expired_since,
-		db_ocsp_cb cb, void *ctx, struct mica_err *err)
+db_ocsp_foreach(struct db *db, int key_idx, int64_t now,
+		int64_t expired_since, db_ocsp_cb cb, void *ctx,
+		struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *serial, *responder;
