@@ -582,20 +582,36 @@ put_body(struct db *db, void *arg, struct mica_err *err)
 			   NULL, err);
 }
 
+/* Many responses stored in one transaction. */
+struct put_batch {
+	const struct put_tx *x;
+	size_t n;
+};
+
+static int
+put_batch_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const struct put_batch *b = arg;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (put_body(db, (void *)&b->x[i], err) != 0)
+			return -1;
+	return 0;
+}
+
 /* Sign the response for one certificate in state S, with the SHA-1
- * CertID a client would send, and store it. */
+ * CertID a client would send, into *R (free with signed_resp_free); *X
+ * is what stores it (put_body), pointing into HEX, S and R. */
 static int
 presign_one(struct ca *ca, struct ca_ocsp_state *o,
 	    const struct ca_ocsp_key *k, const char *hex,
-	    const struct db_cert_state *s, int64_t now, struct mica_err *err)
+	    const struct db_cert_state *s, int64_t now, struct signed_resp *r,
+	    struct put_tx *x, struct mica_err *err)
 {
 	unsigned char serial[20], certid[CA_OCSP_CERTID_MAX];
 	size_t n = strlen(hex) / 2, certid_len = 0;
 	struct ca_ocsp_single sr;
 	struct ca_ocsp_tbs rd;
-	struct signed_resp r;
-	struct put_tx x;
-	int rc = -1;
 
 	if (n == 0 || n > sizeof(serial) || mica_hex_decode(hex, serial, n) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
@@ -609,19 +625,14 @@ presign_one(struct ca *ca, struct ca_ocsp_state *o,
 	rd.produced_at = now;
 	rd.singles = &sr;
 	rd.nsingles = 1;
-	if (sign_response(ca, o, k, now, &rd, &r, err) != 0)
+	if (sign_response(ca, o, k, now, &rd, r, err) != 0)
 		return -1;
-	x.serial = hex;
-	x.s = s;
-	x.r = &r;
-	x.this_update = sr.this_update;
-	x.next_update = sr.next_update;
-	if (ca_tx(ca, CA_TX_OWN, put_body, &x, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	signed_resp_free(&r);
-	return rc;
+	x->serial = hex;
+	x->s = s;
+	x->r = r;
+	x->this_update = sr.this_update;
+	x->next_update = sr.next_update;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -907,6 +918,9 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 {
 	struct ca_ocsp_state *o;
 	struct db_ocsp_todo *todo = NULL;
+	struct signed_resp *rs = NULL;
+	struct put_tx *xs = NULL;
+	struct put_batch pb;
 	int64_t now = ca_now();
 	size_t n = 0, i, k, batch;
 	int rc = -1;
@@ -937,9 +951,14 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 	batch = max < 256 ? max : 256;
 	if (batch == 0)
 		return 0;
-	if ((todo = calloc(batch, sizeof(*todo))) == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
+	todo = calloc(batch, sizeof(*todo));
+	rs = calloc(batch, sizeof(*rs));
+	xs = calloc(batch, sizeof(*xs));
+	if (todo == NULL || rs == NULL || xs == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			     "out of memory");
+		goto out;
+	}
 	/* The current key's certificates first, then those of the retired
 	 * keys whose CA certificates are still valid (o->keys). */
 	for (k = 0; k < o->nkeys && (done == NULL || *done < max); k++) {
@@ -958,13 +977,23 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 				goto out;
 			if (n == 0)
 				break;
-			for (i = 0; i < n; i++) {
+			/* Signed one by one, stored in one transaction
+			 * (a commit per response would cost more than its
+			 * signature). */
+			for (i = 0; i < n; i++)
 				if (presign_one(ca, o, key, todo[i].serial,
-						&todo[i].state, now, err) != 0)
+						&todo[i].state, now, &rs[i],
+						&xs[i], err) != 0)
 					goto out;
-				if (done != NULL)
-					(*done)++;
-			}
+			pb.x = xs;
+			pb.n = n;
+			if (ca_tx(ca, CA_TX_OWN, put_batch_body, &pb,
+				  err) != 0)
+				goto out;
+			for (i = 0; i < n; i++)
+				signed_resp_free(&rs[i]);
+			if (done != NULL)
+				*done += n;
 			if (done == NULL)
 				goto ok;
 		}
@@ -972,7 +1001,11 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 ok:
 	rc = 0;
 out:
+	for (i = 0; rs != NULL && i < batch; i++)
+		signed_resp_free(&rs[i]);
 	free(todo);
+	free(rs);
+	free(xs);
 	return rc;
 }
 
