@@ -779,7 +779,8 @@ struct ca_publish_stats {
  * any web server to serve: ca.crt, ca.pem, root.crt, root.pem,
  * ca-chain.pem, ca.p7b, crl, crl.pem, root.crl (when imported), and
  * ocsp/<base64 of the RFC 5019 request> for every certificate of the
- * current key with a pre-signed response (the path a GET /ocsp/{base64}
+ * current key, and of a retired key whose CA certificate is valid, with a
+ * pre-signed response (the path a GET /ocsp/{base64}
  * decodes to; its '/' are directories). Each file atomically (temporary
  * name, then rename), only when it changed; the response file of a
  * certificate revoked since (its response dropped, not yet re-signed) or

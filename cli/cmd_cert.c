@@ -737,8 +737,10 @@ static const char publish_help[] =
 "is written to a temporary name and renamed into place; a response already\n"
 "there is kept, and the file of a certificate revoked since its response\n"
 "was signed is removed (the web server then asks mica: see the README's\n"
-"nginx example). Signs nothing: the responses are those 'mica serve' signed\n"
-"ahead of time ('mica serve --publish OUTDIR' keeps OUTDIR current itself).\n";
+"nginx example). Signs nothing: the responses are those 'mica serve' (or\n"
+"'mica ocsp-sign') signed ahead of time, for the current key's certificates\n"
+"and for those of a key retired by a rollover whose CA certificate is valid\n"
+"('mica serve --publish OUTDIR' keeps OUTDIR current itself).\n";
 
 int
 cmd_publish(const char *datadir, int argc, char **argv)

@@ -177,4 +177,14 @@ wait_for "the revoked response published" 90 pub_revoked &&
 ask next.pem new.pem root.pem -no_nonce
 is "new key: still good" "$(status_of new.pem)" good
 serve_stop
+
+# One pass on the command line: what the daemon left is fresh, so nothing
+# is due; --ocsp-signer ca makes the current key's rows due again.
+expect_rc "mica ocsp-sign: a bad --ocsp-signer (2)" 2 m -d I ocsp-sign --ocsp-signer x
+expect_rc "mica ocsp-sign: one pass" 0 m -d I ocsp-sign
+grep -q "^0 OCSP response(s) signed ahead of time" "$TMP/rc.err" &&
+	ok "mica ocsp-sign: nothing was due" || fail "mica ocsp-sign: $(cat "$TMP/rc.err")"
+expect_rc "mica ocsp-sign --ocsp-signer ca" 0 m -d I ocsp-sign --ocsp-signer ca
+is "... every row of the new key is the CA key's now" \
+	"$(rows I "SELECT count(*) FROM ocsp_response AS o JOIN certificate AS c ON c.serial = o.serial WHERE c.key_idx = 1 AND o.by_ca = 0")" 0
 finish
