@@ -95,6 +95,8 @@ struct ca_ocsp_state {
 	int ready;                     /* keys and key_hash are set */
 	struct ca_ocsp_key keys[CA_KEYS_MAX];   /* keys[0]: the current */
 	size_t nkeys;
+	int64_t after[CA_KEYS_MAX];    /* where the refresh of each key goes
+					* on (a certificate id; 0: start) */
 	unsigned char key_hash[20];    /* the OCSP key's KeyHash */
 	unsigned char *cert;           /* the responder certificate, DER */
 	size_t cert_len;
@@ -963,20 +965,33 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 	 * keys whose CA certificates are still valid (o->keys). */
 	for (k = 0; k < o->nkeys && (done == NULL || *done < max); k++) {
 		const struct ca_ocsp_key *key = &o->keys[k];
+		int64_t after;
 
 		if (key->not_after < now)
 			continue;   /* expired since the start */
+		/* On from where the last call stopped: the daemon calls with
+		 * a small MAX, and starting over each time would walk the
+		 * signed part of the table again for every batch. */
+		pthread_mutex_lock(&o->mu);
+		after = o->after[k];
+		pthread_mutex_unlock(&o->mu);
 		while (done == NULL || *done < max) {
 			size_t want = batch;
 
 			if (done != NULL && max - *done < want)
 				want = max - *done;
 			if (db_ocsp_todo(ca->db, key->idx, key->by_ca, now,
-					 now + REFRESH_LEFT, want, todo, &n,
-					 err) != 0)
+					 now + REFRESH_LEFT, after, want, todo,
+					 &n, err) != 0)
 				goto out;
-			if (n == 0)
+			if (n == 0) {
+				after = 0;   /* the end: from the start next */
+				pthread_mutex_lock(&o->mu);
+				o->after[k] = 0;
+				pthread_mutex_unlock(&o->mu);
 				break;
+			}
+			after = todo[n - 1].id;
 			/* Signed one by one, stored in one transaction
 			 * (a commit per response would cost more than its
 			 * signature). */
@@ -994,6 +1009,9 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 				signed_resp_free(&rs[i]);
 			if (done != NULL)
 				*done += n;
+			pthread_mutex_lock(&o->mu);
+			o->after[k] = after;
+			pthread_mutex_unlock(&o->mu);
 			if (done == NULL)
 				goto ok;
 		}

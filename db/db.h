@@ -712,14 +712,16 @@ int db_ocsp_put(struct db *db, const char *serial,
 		struct mica_err *err);
 /* Up to MAX certificates of key KEY_IDX, valid or revoked and not
  * expired at NOW, with no response, one whose nextUpdate is before
- * REFRESH_BEFORE or one signed otherwise than BY_CA says: what the
- * background refresh signs next. */
+ * REFRESH_BEFORE or one signed otherwise than BY_CA says, whose row id
+ * is above AFTER, in id order: what the background refresh signs next
+ * (AFTER 0 first, then the last id returned). */
 struct db_ocsp_todo {
+	int64_t id;                   /* the certificate's row id */
 	char serial[DB_SERIAL_MAX];
 	struct db_cert_state state;   /* key_idx not filled */
 };
 int db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
-		 int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
+		 int64_t refresh_before, int64_t after, size_t max, struct db_ocsp_todo *out,
 		 size_t *n, struct mica_err *err);
 /* Drop the responses whose nextUpdate is before BEFORE (those of
  * certificates that expired long ago: nothing refreshes them). */

@@ -39,14 +39,18 @@ static const char *const ocsp_sql[S__COUNT] = {
 	/* Certificates of key ?1 that are still valid by date (?2 now) and
 	 * have no response, one whose nextUpdate comes before ?3, or one
 	 * another signer than ?5 made (the daemon's --ocsp-signer
-	 * changed). */
+	 * changed); those after id ?6, in id order, so that a pass walks
+	 * the table once however many batches it takes (the unary '+' keeps
+	 * SQLite on the id range: from the status index it would start over
+	 * at every batch and skip what the batches before it signed). */
 	[S_OCSP_TODO] =
-	"SELECT c.serial, c.status, c.revoked_at, c.reason "
+	"SELECT c.id, c.serial, c.status, c.revoked_at, c.reason "
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
 	"ON o.serial = c.serial "
-	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?2 "
+	"WHERE c.id > ?6 AND +c.status IN (1, 2) AND c.key_idx = ?1 "
+	"AND +c.not_after > ?2 "
 	"AND (o.serial IS NULL OR o.next_update < ?3 OR o.by_ca != ?5) "
-	"LIMIT ?4",
+	"ORDER BY c.id LIMIT ?4",
 	[S_OCSP_RESPONDER_ADD] =
 	"INSERT INTO ocsp_responder (serial, not_before, not_after, der, "
 	"created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -174,8 +178,8 @@ out:
 
 int
 db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
-	     int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
-	     size_t *n, struct mica_err *err)
+	     int64_t refresh_before, int64_t after, size_t max,
+	     struct db_ocsp_todo *out, size_t *n, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
@@ -191,19 +195,21 @@ db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
 	db_bind_i64(st, 3, refresh_before, &b);
 	db_bind_i64(st, 4, (int64_t)max, &b);
 	db_bind_i64(st, 5, by_ca != 0, &b);
+	db_bind_i64(st, 6, after, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	while (*n < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_ocsp_todo *t = &out[*n];
 
-		if (db_col_fixed(st, 0, t->serial, sizeof(t->serial)) != 0 ||
+		t->id = sqlite3_column_int64(st, 0);
+		if (db_col_fixed(st, 1, t->serial, sizeof(t->serial)) != 0 ||
 		    !db_serial_ok(t->serial)) {
 			db_bad_serial(err);
 			goto out;
 		}
-		t->state.status = sqlite3_column_int(st, 1);
-		t->state.revoked_at = sqlite3_column_int64(st, 2);
-		t->state.reason = sqlite3_column_int(st, 3);
+		t->state.status = sqlite3_column_int(st, 2);
+		t->state.revoked_at = sqlite3_column_int64(st, 3);
+		t->state.reason = sqlite3_column_int(st, 4);
 		(*n)++;
 	}
 	if (*n < max && r != SQLITE_DONE) {
