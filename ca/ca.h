@@ -744,18 +744,33 @@ void ca_ocsp_answer_free(struct ca_ocsp_answer *a);
 
 /*
  * The background work of the responder: renew the responder certificate
- * when it is due, then sign ahead of time the responses of up to MAX
- * certificates (valid or revoked, not expired, of the current key) that
- * have none or whose nextUpdate is near; drop responses stale for a
- * week. *DONE (may be NULL: one batch
- * only) counts them. Needs a handle that can sign (the daemon's).
+ * when it is due, drop responses stale for a week, then sign ahead of
+ * time the responses of up to MAX certificates (valid or revoked, not
+ * expired, of a key the responder answers for): first those marked by the
+ * store (issued, revoked, put on hold or released since), then those whose
+ * refresh time (half a period before nextUpdate) came, then - once per
+ * key and signer, the first time after an upgrade, a rollover or a change
+ * of --ocsp-signer - a walk of all of a key's certificates, continued
+ * from call to call. Each is found through an index, so a pass with
+ * nothing to do reads no certificate. *P counts (zeroed first). Needs a
+ * handle that can sign (the daemon's).
  */
+struct ca_ocsp_pass {
+	size_t signed_n;    /* responses signed */
+	size_t marked;      /* marked certificates read */
+	size_t due;         /* due responses read */
+	size_t walked;      /* certificates read by a walk */
+	size_t dropped;     /* marks and due rows nothing can sign, given up */
+};
+int ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
+			 struct mica_err *err);
+/* The same, *DONE (may be NULL: one batch only) the responses signed. */
 int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
 		    struct mica_err *err);
 
-/* Has a certificate been revoked, put on hold or released (by any
- * process) since the last ca_ocsp_refresh? *PENDING 1 or 0. Cheap: for
- * the background refresh to poll. */
+/* Is a certificate marked (issued, revoked, put on hold or released, by
+ * any process) and not yet signed? *PENDING 1 or 0. Cheap: for the
+ * background refresh to poll. */
 int ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err);
 
 /* How many pre-signed responses are fresh now. */

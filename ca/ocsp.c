@@ -567,27 +567,35 @@ struct put_tx {
 	const struct db_cert_state *s;
 	const struct signed_resp *r;
 	int64_t this_update, next_update;
+	int stored;                    /* out: db_ocsp_put's */
 };
 
-/* Store the response without the responder certificate (schema/009). */
+/* Store the response without the responder certificate (schema/009),
+ * to be signed again REFRESH_LEFT before its nextUpdate. */
 static int
 put_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct put_tx *x = arg;
+	int64_t refresh_at = x->next_update - REFRESH_LEFT;
 
 	if (x->r->by_ca)
 		return db_ocsp_put(db, x->serial, x->s, x->r->der,
 				   x->r->der_len, NULL, 1, x->this_update,
-				   x->next_update, NULL, err);
+				   x->next_update, refresh_at, &x->stored,
+				   err);
 	return db_ocsp_put(db, x->serial, x->s, x->r->basic, x->r->basic_len,
 			   x->r->responder, 0, x->this_update, x->next_update,
-			   NULL, err);
+			   refresh_at, &x->stored, err);
 }
 
-/* Many responses stored in one transaction. */
+/* Many responses stored in one transaction, and what nothing can sign
+ * given up on: DROP (marks: unmarked; due responses: never refreshed). */
 struct put_batch {
-	const struct put_tx *x;
+	struct put_tx *x;
 	size_t n;
+	const char *const *drop;
+	size_t ndrop;
+	int drop_marks;                /* 1: DROP are marks, 0: due rows */
 };
 
 static int
@@ -596,7 +604,11 @@ put_batch_body(struct db *db, void *arg, struct mica_err *err)
 	const struct put_batch *b = arg;
 
 	for (size_t i = 0; i < b->n; i++)
-		if (put_body(db, (void *)&b->x[i], err) != 0)
+		if (put_body(db, &b->x[i], err) != 0)
+			return -1;
+	for (size_t i = 0; i < b->ndrop; i++)
+		if ((b->drop_marks ? db_ocsp_unmark(db, b->drop[i], err) :
+		     db_ocsp_no_refresh(db, b->drop[i], err)) != 0)
 			return -1;
 	return 0;
 }
@@ -881,7 +893,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    st[0].status >= DB_CERT_VALID) {
 		struct put_tx x = { hex[0], &st[0], &sresp,
-				    out->this_update, out->next_update };
+				    out->this_update, out->next_update, 0 };
 
 		if (ca_tx(ca, 0, put_body, &x, &e) != 0)
 			mica_log(MICA_LOG_WARN, "ocsp: could not store a "
@@ -899,13 +911,19 @@ internal:
 	return answer_error(out, CA_OCSP_INTERNAL_ERROR, err);
 }
 
-/* Clear the marks of changed certificates (the pass that follows sees
- * every change made before), and drop what expired long ago. */
+/* Record that a key's certificates were all walked, for its signer. */
+static int
+walked_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const struct ca_ocsp_key *key = arg;
+
+	return db_ocsp_walked_set(db, key->idx, key->by_ca, err);
+}
+
+/* Drop what expired long ago. */
 static int
 prune_body(struct db *db, void *arg, struct mica_err *err)
 {
-	if (db_ocsp_dirty_clear(db, err) != 0)
-		return -1;
 	return db_ocsp_prune(db, *(const int64_t *)arg, err);
 }
 
@@ -915,20 +933,186 @@ ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err)
 	return db_ocsp_dirty(ca->db, pending, err);
 }
 
+/* The key of O that signs for key index IDX now, or NULL (not held, or
+ * its CA certificate expired). */
+static const struct ca_ocsp_key *
+key_by_idx(const struct ca_ocsp_state *o, int idx, int64_t now)
+{
+	for (size_t k = 0; k < o->nkeys; k++)
+		if (o->keys[k].idx == idx)
+			return o->keys[k].not_after >= now ? &o->keys[k] : NULL;
+	return NULL;
+}
+
+/* What a refresh call works with: buffers of BATCH entries. */
+struct refresh_run {
+	struct ca *ca;
+	struct ca_ocsp_state *o;
+	int64_t now;
+	size_t batch;
+	struct db_ocsp_todo *todo;
+	struct signed_resp *rs;
+	struct put_tx *xs;
+	const char **drop;
+	struct ca_ocsp_pass *p;
+};
+
+/* Sign T[0..N) and store them in one transaction. KEY: the key they all
+ * belong to (a walk), or NULL: each its own (marks, due rows), and those
+ * nothing can sign now (expired, revoked out of existence, of a key not
+ * held) are given up on (DROP_MARKS says how). *PROGRESS: how many rows
+ * were stored or given up on. */
+static int
+sign_batch(struct refresh_run *r, const struct ca_ocsp_key *key, size_t n,
+	   int drop_marks, size_t *progress, struct mica_err *err)
+{
+	struct put_batch pb;
+	size_t i, m = 0, nd = 0;
+	int rc = -1;
+
+	*progress = 0;
+	for (i = 0; i < n; i++) {
+		const struct db_ocsp_todo *t = &r->todo[i];
+		const struct ca_ocsp_key *k = key;
+
+		if (k == NULL &&
+		    (!t->known || t->not_after <= r->now ||
+		     (t->state.status != DB_CERT_VALID &&
+		      t->state.status != DB_CERT_REVOKED) ||
+		     (k = key_by_idx(r->o, t->state.key_idx, r->now)) == NULL)) {
+			r->drop[nd++] = t->serial;
+			continue;
+		}
+		if (presign_one(r->ca, r->o, k, t->serial, &t->state, r->now,
+				&r->rs[m], &r->xs[m], err) != 0)
+			goto out;
+		r->xs[m].stored = 0;
+		m++;
+	}
+	pb.x = r->xs;
+	pb.n = m;
+	pb.drop = r->drop;
+	pb.ndrop = nd;
+	pb.drop_marks = drop_marks;
+	if (m + nd > 0 &&
+	    ca_tx(r->ca, CA_TX_OWN, put_batch_body, &pb, err) != 0)
+		goto out;
+	for (i = 0; i < m; i++)
+		*progress += r->xs[i].stored != 0;
+	*progress += nd;
+	r->p->signed_n += m;
+	r->p->dropped += nd;
+	rc = 0;
+out:
+	for (i = 0; i < m; i++)
+		signed_resp_free(&r->rs[i]);
+	return rc;
+}
+
+/* The marked certificates (MARKS 1) or the due responses (0), up to
+ * *LEFT rows, batch after batch until none is left or a batch made no
+ * progress (a state that keeps changing under it: the next pass). */
+static int
+refresh_list(struct refresh_run *r, int marks, size_t *left,
+	     struct mica_err *err)
+{
+	while (*left > 0) {
+		size_t want = r->batch < *left ? r->batch : *left, n = 0;
+		size_t progress = 0;
+
+		if ((marks ? db_ocsp_marked(r->ca->db, want, r->todo, &n, err) :
+		     db_ocsp_due(r->ca->db, r->now, want, r->todo, &n,
+				 err)) != 0)
+			return -1;
+		if (marks)
+			r->p->marked += n;
+		else
+			r->p->due += n;
+		if (n == 0)
+			break;
+		if (sign_batch(r, NULL, n, marks, &progress, err) != 0)
+			return -1;
+		*left -= n;
+		if (n < want || progress == 0)
+			break;
+	}
+	return 0;
+}
+
+/* The walk of key K's certificates (O->keys[K]), on from where the last
+ * call stopped (the daemon calls with a small budget), up to *LEFT rows;
+ * at its end the key is recorded as walked for its signer. */
+static int
+refresh_walk(struct refresh_run *r, size_t k, size_t *left,
+	     struct mica_err *err)
+{
+	const struct ca_ocsp_key *key = &r->o->keys[k];
+	int64_t after;
+	int walked = 0;
+
+	if (db_ocsp_walked(r->ca->db, key->idx, key->by_ca, &walked, err) != 0)
+		return -1;
+	if (walked)
+		return 0;
+	pthread_mutex_lock(&r->o->mu);
+	after = r->o->after[k];
+	pthread_mutex_unlock(&r->o->mu);
+	while (*left > 0) {
+		size_t want = r->batch < *left ? r->batch : *left, n = 0;
+		size_t progress;
+
+		if (db_ocsp_todo(r->ca->db, key->idx, key->by_ca, r->now,
+				 r->now + REFRESH_LEFT, after, want, r->todo,
+				 &n, err) != 0)
+			return -1;
+		r->p->walked += n;
+		if (n == 0) {
+			/* The end: from now on the marks and the due index
+			 * say what to sign for this key. */
+			if (ca_tx(r->ca, CA_TX_OWN, walked_body, (void *)key,
+				  err) != 0)
+				return -1;
+			after = 0;
+		} else {
+			after = r->todo[n - 1].id;
+			if (sign_batch(r, key, n, 0, &progress, err) != 0)
+				return -1;
+			*left -= n;
+		}
+		pthread_mutex_lock(&r->o->mu);
+		r->o->after[k] = after;
+		pthread_mutex_unlock(&r->o->mu);
+		if (n == 0)
+			break;
+	}
+	return 0;
+}
+
 int
 ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 {
+	struct ca_ocsp_pass p;
+	int rc;
+
+	rc = ca_ocsp_refresh_pass(ca, done == NULL && max > 256 ? 256 : max,
+				  &p, err);
+	if (done != NULL)
+		*done = rc == 0 ? p.signed_n : 0;
+	return rc;
+}
+
+int
+ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
+		     struct mica_err *err)
+{
 	struct ca_ocsp_state *o;
-	struct db_ocsp_todo *todo = NULL;
-	struct signed_resp *rs = NULL;
-	struct put_tx *xs = NULL;
-	struct put_batch pb;
+	struct refresh_run r;
 	int64_t now = ca_now();
-	size_t n = 0, i, k, batch;
+	size_t i, k, left = max;
 	int rc = -1;
 
-	if (done != NULL)
-		*done = 0;
+	memset(p, 0, sizeof(*p));
+	memset(&r, 0, sizeof(r));
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
 	if ((o = state(ca, err)) == NULL)
@@ -943,87 +1127,50 @@ ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 	}
 	pthread_mutex_unlock(&o->mu);
 	/* Responses of certificates that expired: kept a week past their
-	 * nextUpdate (a client may still ask), then dropped. */
+	 * nextUpdate, then dropped (through the index on nextUpdate). */
 	{
 		int64_t before = now - 7 * INT64_C(86400);
 
 		if (ca_tx(ca, CA_TX_OWN, prune_body, &before, err) != 0)
 			return -1;
 	}
-	batch = max < 256 ? max : 256;
-	if (batch == 0)
+	r.batch = max < 256 ? max : 256;
+	if (r.batch == 0)
 		return 0;
-	todo = calloc(batch, sizeof(*todo));
-	rs = calloc(batch, sizeof(*rs));
-	xs = calloc(batch, sizeof(*xs));
-	if (todo == NULL || rs == NULL || xs == NULL) {
+	r.ca = ca;
+	r.o = o;
+	r.now = now;
+	r.p = p;
+	r.todo = calloc(r.batch, sizeof(*r.todo));
+	r.rs = calloc(r.batch, sizeof(*r.rs));
+	r.xs = calloc(r.batch, sizeof(*r.xs));
+	r.drop = calloc(r.batch, sizeof(*r.drop));
+	if (r.todo == NULL || r.rs == NULL || r.xs == NULL || r.drop == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 			     "out of memory");
 		goto out;
 	}
-	/* The current key's certificates first, then those of the retired
+	/* What changed first (a revocation is signed at once), then what is
+	 * due, then - once per key and signer - a walk of all of a key's
+	 * certificates: the current key's first, then those of the retired
 	 * keys whose CA certificates are still valid (o->keys). */
-	for (k = 0; k < o->nkeys && (done == NULL || *done < max); k++) {
-		const struct ca_ocsp_key *key = &o->keys[k];
-		int64_t after;
-
-		if (key->not_after < now)
+	if (refresh_list(&r, 1, &left, err) != 0 ||
+	    refresh_list(&r, 0, &left, err) != 0)
+		goto out;
+	for (k = 0; k < o->nkeys && left > 0; k++) {
+		if (o->keys[k].not_after < now)
 			continue;   /* expired since the start */
-		/* On from where the last call stopped: the daemon calls with
-		 * a small MAX, and starting over each time would walk the
-		 * signed part of the table again for every batch. */
-		pthread_mutex_lock(&o->mu);
-		after = o->after[k];
-		pthread_mutex_unlock(&o->mu);
-		while (done == NULL || *done < max) {
-			size_t want = batch;
-
-			if (done != NULL && max - *done < want)
-				want = max - *done;
-			if (db_ocsp_todo(ca->db, key->idx, key->by_ca, now,
-					 now + REFRESH_LEFT, after, want, todo,
-					 &n, err) != 0)
-				goto out;
-			if (n == 0) {
-				after = 0;   /* the end: from the start next */
-				pthread_mutex_lock(&o->mu);
-				o->after[k] = 0;
-				pthread_mutex_unlock(&o->mu);
-				break;
-			}
-			after = todo[n - 1].id;
-			/* Signed one by one, stored in one transaction
-			 * (a commit per response would cost more than its
-			 * signature). */
-			for (i = 0; i < n; i++)
-				if (presign_one(ca, o, key, todo[i].serial,
-						&todo[i].state, now, &rs[i],
-						&xs[i], err) != 0)
-					goto out;
-			pb.x = xs;
-			pb.n = n;
-			if (ca_tx(ca, CA_TX_OWN, put_batch_body, &pb,
-				  err) != 0)
-				goto out;
-			for (i = 0; i < n; i++)
-				signed_resp_free(&rs[i]);
-			if (done != NULL)
-				*done += n;
-			pthread_mutex_lock(&o->mu);
-			o->after[k] = after;
-			pthread_mutex_unlock(&o->mu);
-			if (done == NULL)
-				goto ok;
-		}
+		if (refresh_walk(&r, k, &left, err) != 0)
+			goto out;
 	}
-ok:
 	rc = 0;
 out:
-	for (i = 0; rs != NULL && i < batch; i++)
-		signed_resp_free(&rs[i]);
-	free(todo);
-	free(rs);
-	free(xs);
+	for (i = 0; r.rs != NULL && i < r.batch; i++)
+		signed_resp_free(&r.rs[i]);
+	free(r.todo);
+	free(r.rs);
+	free(r.xs);
+	free(r.drop);
 	return rc;
 }
 
