@@ -787,6 +787,7 @@ struct ca_publish_stats {
 	size_t ocsp_removed;     /* responses removed (revoked, expired) */
 	size_t ocsp_skipped;     /* names that cannot be files (left to the
 				  * daemon) */
+	size_t ocsp_read;        /* certificates looked at */
 };
 
 /*
@@ -803,6 +804,16 @@ struct ca_publish_stats {
  */
 int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 	       struct mica_err *err);
+/*
+ * The same, for a caller that keeps *SEQ between passes: *SEQ < 0 is the
+ * full pass above; *SEQ >= 0 looks only at the responses stored or
+ * dropped (schema/012) after change *SEQ, through an index (a response
+ * gone stale, a certificate expired, a file changed by someone else: left
+ * to the next full pass). Either sets *SEQ to the change number it
+ * reached (unchanged on failure).
+ */
+int ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
+		     struct ca_publish_stats *st, struct mica_err *err);
 
 /* ------------------------------------------------------------------ */
 /* SCEP (RFC 8894): ca/scep.c                                          */
