@@ -187,6 +187,10 @@ sqlite3_stmt *db_stmt(struct db *db, enum db_stmt_id id,
 /* Return a statement to its idle state (reset, bindings cleared), so that
  * no cached statement holds a read transaction open. Accepts NULL. */
 void db_stmt_done(sqlite3_stmt *st);
+/* For tests: SQLite's query plan of ocsp.c's statement ID (an enum
+ * db_stmt_id), its lines' details joined by "; ", into BUF[LEN]. */
+int db_ocsp_plan(struct db *db, int id, char *buf, size_t len,
+		 struct mica_err *err);
 
 /* Binding: each keeps the first failure in *RC and then does nothing, so a
  * run of binds is checked once with db_binds_ok(). Strings and blobs are

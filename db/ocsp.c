@@ -7,6 +7,7 @@
 #include "db/db.h"
 #include "db/db_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -732,5 +733,53 @@ db_ocsp_changed(struct db *db, int64_t since, int64_t now,
 	rc = 0;
 out:
 	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_plan(struct db *db, int id, char *buf, size_t len,
+	     struct mica_err *err)
+{
+	static const char pre[] = "EXPLAIN QUERY PLAN ";
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	size_t used = 0, n;
+	int rc = -1, r;
+
+	if (db == NULL || buf == NULL || len == 0 || id < 0 ||
+	    id >= S__COUNT || ocsp_sql[id] == NULL)
+		return db_bad_arg(err);
+	buf[0] = '\0';
+	n = sizeof(pre) + strlen(ocsp_sql[id]);
+	if ((sql = malloc(n)) == NULL)
+		return db_oom(err);
+	snprintf(sql, n, "%s%s", pre, ocsp_sql[id]);
+	if ((r = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *d = sqlite3_column_text(st, 3);
+		int w;
+
+		if (d == NULL)
+			continue;
+		w = snprintf(buf + used, len - used, "%s%s",
+			     used > 0 ? "; " : "", (const char *)d);
+		if (w < 0 || (size_t)w >= len - used) {
+			mica_err_set(err, MICA_E_INTERNAL, "too_long",
+				     "query plan longer than the buffer");
+			goto out;
+		}
+		used += (size_t)w;
+	}
+	if (r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(sql);
 	return rc;
 }
