@@ -2035,6 +2035,8 @@ def bench_ocsp_passes(cfg, work, mica, bulkload):
     sign_re = re.compile(r"(\d+) OCSP response\(s\) signed")
     pub_re = re.compile(r"OCSP responses: (\d+) written, (\d+) unchanged, "
                         r"(\d+) removed")
+    seq_re = re.compile(r"up to change (\d+)")
+    last = {}
 
     def refresh(d, n, step):
         el, cpu, err = timed([mica, "-d", d, "ocsp-sign"], 7200)
@@ -2046,8 +2048,15 @@ def bench_ocsp_passes(cfg, work, mica, bulkload):
         say("  %d: %s: %.1f s, %.1f s CPU, %s signed" %
             (n, step, el, cpu, m.group(1) if m else "?"))
 
-    def publish(d, pub, n, step):
-        el, cpu, err = timed([mica, "-d", d, "publish", pub], 7200)
+    def publish(d, pub, n, step, since=False):
+        cmd = [mica, "-d", d, "publish"]
+        if since:
+            # What the daemon's passes between its hourly full ones do.
+            cmd += ["--since", str(last["seq"])]
+        el, cpu, err = timed(cmd + [pub], 7200)
+        q = seq_re.search(err)
+        if q:
+            last["seq"] = int(q.group(1))
         m = pub_re.search(err)
         rows.append(dict(certificates=n, step=step, wall_s=round(el, 2),
                          cpu_s=round(cpu, 2), signed="",
@@ -2068,6 +2077,7 @@ def bench_ocsp_passes(cfg, work, mica, bulkload):
         publish(d, pub, n, "publish, first (all to write)")
         refresh(d, n, "refresh, nothing changed")
         publish(d, pub, n, "publish, nothing changed")
+        publish(d, pub, n, "publish --since, nothing changed", since=True)
         k = min(cfg["ocsp_pass_revoke"], n // 2)
         db = sqlite3.connect(dbp, timeout=60)
         try:
@@ -2081,7 +2091,8 @@ def bench_ocsp_passes(cfg, work, mica, bulkload):
         finally:
             db.close()
         refresh(d, n, "refresh, %d revoked" % k)
-        publish(d, pub, n, "publish, %d revoked" % k)
+        publish(d, pub, n, "publish --since, %d revoked" % k, since=True)
+        publish(d, pub, n, "publish, %d revoked, then nothing" % k)
         shutil.rmtree(pub)
         shutil.rmtree(d)
     return rows
@@ -2122,12 +2133,18 @@ def report_ocsp(R, cfg, L):
         L.append("A fresh store bulk-loaded with N certificates (three in "
                  "four valid, the rest revoked). One refresh pass is `mica "
                  "ocsp-sign` (the daemon's background pass, in one process: "
-                 "it signs only what has no response, is less than half a "
-                 "period from nextUpdate, or lost its response to a "
-                 "revocation; every response here is really signed), one "
-                 "publication pass `mica publish DIR` (it rewrites only "
-                 "files whose response changed, and removes those of "
-                 "revoked certificates until they are signed again). The "
+                 "it signs the certificates marked as issued or revoked, "
+                 "the responses whose refresh time - half a period before "
+                 "nextUpdate - came, and walks a key's certificates only "
+                 "the first time; each found through an index; every "
+                 "response here is really signed), one full "
+                 "publication pass `mica publish DIR` (it looks at every "
+                 "certificate, rewrites only files whose response changed, "
+                 "and removes those of revoked certificates until they are "
+                 "signed again), one incremental pass `mica publish "
+                 "--since N` (what the daemon does between its hourly full "
+                 "passes: only the responses stored or dropped after change "
+                 "N). The "
                  "revocations are written into the store as `mica revoke` "
                  "writes them, without a CRL each. Each pass is a process "
                  "of its own: the empty-store row is the cost of starting "
