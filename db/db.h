@@ -783,7 +783,7 @@ int db_ocsp_seq(struct db *db, int64_t *seq, struct mica_err *err);
 /* For a publication pass that writes only what changed: CB(CTX, serial,
  * key_idx, not_after, der, der_len, responder, this_update) for every
  * certificate whose response was stored or dropped with a change number
- * above SINCE (more than once if both), with its response when one is
+ * above SINCE (once, even if both), with its response when one is
  * fresh at NOW (else DER NULL); *LAST the highest change number seen (SINCE
  * when none). Reads only those rows (an index on the number). A
  * non-zero CB stops: -1, ERR the callback's. */

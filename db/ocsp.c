@@ -102,13 +102,16 @@ static const char *const ocsp_sql[S__COUNT] = {
 	[S_OCSP_SEQ] =
 	"SELECT n FROM ocsp_seq WHERE id = 1",
 	/* What was stored or dropped after change ?1, each through the
-	 * index on its number, with the certificate and its response fresh
-	 * at ?2 (if any) by serial. */
+	 * index on its number, once per certificate (a revocation drops a
+	 * response, then its re-signing stores one), with the certificate
+	 * and its response fresh at ?2 (if any) by serial. */
 	[S_OCSP_CHANGED] =
 	"SELECT x.serial, c.key_idx, c.not_after, o.der, o.this_update, "
 	"o.responder, x.seq FROM "
+	"(SELECT serial, max(seq) AS seq FROM "
 	"(SELECT serial, seq FROM ocsp_response WHERE seq > ?1 "
-	"UNION ALL SELECT serial, seq FROM ocsp_gone WHERE seq > ?1) AS x "
+	"UNION ALL SELECT serial, seq FROM ocsp_gone WHERE seq > ?1) "
+	"GROUP BY serial) AS x "
 	"JOIN certificate AS c ON c.serial = x.serial "
 	"LEFT JOIN ocsp_response AS o ON o.serial = x.serial "
 	"AND o.next_update > ?2",
