@@ -122,6 +122,10 @@ int ca_exists(const char *datadir);
 #define CA_OPEN_ALL_KEYS 0x4  /* with CA_OPEN_UNLOCK: SCEP's RA key too
 			       * (one more key derivation; what a passphrase
 			       * change needs to re-seal every key) */
+#define CA_OPEN_OCSP_BY_CA 0x8  /* OCSP responses about the current key's
+				 * certificates are signed by the CA key
+				 * itself (mica serve --ocsp-signer ca), not
+				 * by the delegated responder */
 
 /* Open the CA in DATADIR. With CA_OPEN_UNLOCK the passphrase comes from
  * PASSPHRASE_FILE if not NULL, else $MICA_PASSPHRASE, else DATADIR/passphrase;
@@ -147,10 +151,12 @@ int ca_batch_writes(struct ca *ca, struct mica_err *err);
  * ca_open() reads it, handed over at the fork and wiped. The caller must
  * have no other threads yet (this forks). Errors as ca_open(), and
  * MICA_E_FORBIDDEN "domains_not_sealed" when the allowed domains in the
- * store were changed without the CA key.
+ * store were changed without the CA key. FLAGS: 0 or CA_OPEN_OCSP_BY_CA
+ * (the signers then let the current CA key sign OCSP responses).
  */
 int ca_open_serve(const char *datadir, const char *passphrase_file,
-		  int nsigners, struct ca **out, struct mica_err *err);
+		  int nsigners, int flags, struct ca **out,
+		  struct mica_err *err);
 /* 1 while CA can sign (its signers' keeper lives, or the key is here), 0
  * when the signing service is gone for good (the daemon should stop). */
 int ca_signer_ok(struct ca *ca);
@@ -760,18 +766,33 @@ void ca_ocsp_answer_free(struct ca_ocsp_answer *a);
 
 /*
  * The background work of the responder: renew the responder certificate
- * when it is due, then sign ahead of time the responses of up to MAX
- * certificates (valid or revoked, not expired, of the current key) that
- * have none or whose nextUpdate is near; drop responses stale for a
- * week. *DONE (may be NULL: one batch
- * only) counts them. Needs a handle that can sign (the daemon's).
+ * when it is due, drop responses stale for a week, then sign ahead of
+ * time the responses of up to MAX certificates (valid or revoked, not
+ * expired, of a key the responder answers for): first those marked by the
+ * store (issued, revoked, put on hold or released since), then those whose
+ * refresh time (half a period before nextUpdate) came, then - once per
+ * key and signer, the first time after an upgrade, a rollover or a change
+ * of --ocsp-signer - a walk of all of a key's certificates, continued
+ * from call to call. Each is found through an index, so a pass with
+ * nothing to do reads no certificate. *P counts (zeroed first). Needs a
+ * handle that can sign (the daemon's).
  */
+struct ca_ocsp_pass {
+	size_t signed_n;    /* responses signed */
+	size_t marked;      /* marked certificates read */
+	size_t due;         /* due responses read */
+	size_t walked;      /* certificates read by a walk */
+	size_t dropped;     /* marks and due rows nothing can sign, given up */
+};
+int ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
+			 struct mica_err *err);
+/* The same, *DONE (may be NULL: one batch only) the responses signed. */
 int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
 		    struct mica_err *err);
 
-/* Has a certificate been revoked, put on hold or released (by any
- * process) since the last ca_ocsp_refresh? *PENDING 1 or 0. Cheap: for
- * the background refresh to poll. */
+/* Is a certificate marked (issued, revoked, put on hold or released, by
+ * any process) and not yet signed? *PENDING 1 or 0. Cheap: for the
+ * background refresh to poll. */
 int ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err);
 
 /* How many pre-signed responses are fresh now. */
@@ -788,6 +809,7 @@ struct ca_publish_stats {
 	size_t ocsp_removed;     /* responses removed (revoked, expired) */
 	size_t ocsp_skipped;     /* names that cannot be files (left to the
 				  * daemon) */
+	size_t ocsp_read;        /* certificates looked at */
 };
 
 /*
@@ -795,7 +817,8 @@ struct ca_publish_stats {
  * any web server to serve: ca.crt, ca.pem, root.crt, root.pem,
  * ca-chain.pem, ca.p7b, crl, crl.pem, root.crl (when imported), and
  * ocsp/<base64 of the RFC 5019 request> for every certificate of the
- * current key with a pre-signed response (the path a GET /ocsp/{base64}
+ * current key, and of a retired key whose CA certificate is valid, with a
+ * pre-signed response (the path a GET /ocsp/{base64}
  * decodes to; its '/' are directories). Each file atomically (temporary
  * name, then rename), only when it changed; the response file of a
  * certificate revoked since (its response dropped, not yet re-signed) or
@@ -803,6 +826,16 @@ struct ca_publish_stats {
  */
 int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 	       struct mica_err *err);
+/*
+ * The same, for a caller that keeps *SEQ between passes: *SEQ < 0 is the
+ * full pass above; *SEQ >= 0 looks only at the responses stored or
+ * dropped (schema/012) after change *SEQ, through an index (a response
+ * gone stale, a certificate expired, a file changed by someone else: left
+ * to the next full pass). Either sets *SEQ to the change number it
+ * reached (unchanged on failure).
+ */
+int ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
+		     struct ca_publish_stats *st, struct mica_err *err);
 
 /* ------------------------------------------------------------------ */
 /* SCEP (RFC 8894): ca/scep.c                                          */

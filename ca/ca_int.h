@@ -51,6 +51,7 @@
 #include "ca/cacert.h"
 #include "ca/keys.h"
 #include "ca/names.h"
+#include "ca/ocsp.h"
 #include "ca/profile.h"
 #include "ca/signer.h"
 #include "ca/x509.h"
@@ -351,6 +352,20 @@ int ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 struct ca_ocsp_state;
 /* Free the responder's state. Accepts NULL. */
 void ca_ocsp_state_free(struct ca_ocsp_state *o);
+/* A CA key the OCSP responder answers for, and how. */
+struct ca_ocsp_key {
+	int idx;                        /* the key's index */
+	int by_ca;                      /* signed by that CA key itself (else
+					 * by the delegated responder) */
+	struct ca_ocsp_issuer issuer;   /* what its CertIDs hash to */
+	int64_t not_after;              /* its CA certificate's */
+};
+/* The keys the responder answers for, into KEYS (CA_KEYS_MAX), *N of
+ * them: the current key first (by_ca as the handle was opened,
+ * CA_OPEN_OCSP_BY_CA), then every retired key whose CA certificate is
+ * valid after VALID_AFTER (by_ca 1). Needs no key. */
+int ca_ocsp_keys(struct ca *ca, int64_t valid_after, struct ca_ocsp_key *keys,
+		 size_t *n, struct mica_err *err);
 /* The OCSPResponse to send for a stored response (db_ocsp_response): DER
  * as it is when RESPONDER is NULL or "", else the BasicOCSPResponse DER
  * with the recorded responder certificate RESPONDER added

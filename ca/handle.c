@@ -460,6 +460,7 @@ start_signers(struct ca *ca, const struct db_ca *row,
 	c.crl_number = last > 0 ? (uint64_t)last : 0;
 	c.nsigners = nsigners;
 	c.scep_sealed = has_ra ? &ra : NULL;
+	c.ocsp_by_ca = (ca->sh->flags & CA_OPEN_OCSP_BY_CA) != 0;
 	if (ca_signer_start(&c, &ca->sh->signer, newmac, &sealed_now,
 			    err) != 0)
 		goto out;
@@ -725,13 +726,16 @@ ca_open(const char *datadir, int flags, const char *passphrase_file,
 
 int
 ca_open_serve(const char *datadir, const char *passphrase_file, int nsigners,
-	      struct ca **out, struct mica_err *err)
+	      int flags, struct ca **out, struct mica_err *err)
 {
 	if (nsigners < 0 || nsigners > CA_SIGNER_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_signers",
 				    "1 to %d signer processes", CA_SIGNER_MAX);
-	return open_handle(datadir, OPEN_SIGNER, passphrase_file, nsigners,
-			   out, err);
+	if ((flags & ~CA_OPEN_OCSP_BY_CA) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
+				    "unknown flags for a served CA");
+	return open_handle(datadir, OPEN_SIGNER | flags, passphrase_file,
+			   nsigners, out, err);
 }
 
 void

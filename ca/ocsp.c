@@ -19,6 +19,17 @@
  * publication). The certificates of earlier starts, which responses
  * still in the store were signed under, are kept here by serial.
  *
+ * Who signs. The current key's certificates: the delegated responder
+ * (default), or the CA key itself on a handle opened with
+ * CA_OPEN_OCSP_BY_CA (mica serve --ocsp-signer ca). The certificates of a
+ * key a rollover retired: that key itself, while its CA certificate is
+ * valid (RFC 6960 4.2.2.2: the CA that issued them; the signers hold the
+ * retired keys anyway, for their CRLs), so a request naming the old CA
+ * certificate is answered rather than refused. A response the CA key
+ * signed carries no certificate and is stored whole (schema/011 by_ca);
+ * the store serves and refreshes only rows signed as the handle's mode
+ * says, so a change of --ocsp-signer is signed again at the next start.
+ *
  * A serial this CA never issued has no row to pre-sign. Its "unknown" is
  * signed once and kept in memory (UNKNOWN_MAX answers, least recently
  * used out, each until its own nextUpdate); the store is asked first
@@ -81,8 +92,11 @@ struct known_cert {
 
 struct ca_ocsp_state {
 	pthread_mutex_t mu;            /* the responder certificate */
-	int ready;                     /* issuer and key_hash are set */
-	struct ca_ocsp_issuer issuer;  /* the current key's CertID hashes */
+	int ready;                     /* keys and key_hash are set */
+	struct ca_ocsp_key keys[CA_KEYS_MAX];   /* keys[0]: the current */
+	size_t nkeys;
+	int64_t after[CA_KEYS_MAX];    /* where the refresh of each key goes
+					* on (a certificate id; 0: start) */
 	unsigned char key_hash[20];    /* the OCSP key's KeyHash */
 	unsigned char *cert;           /* the responder certificate, DER */
 	size_t cert_len;
@@ -133,27 +147,97 @@ state(struct ca *ca, struct mica_err *err)
 	return o;
 }
 
-/* Learn the issuer's hashes and the OCSP key's KeyHash, once. Called
- * with o->mu held. */
+/* One key for KEYS[*N]: IDX, its CA certificate CERT valid until
+ * NOT_AFTER. */
+static int
+key_add(struct ca_ocsp_key *keys, size_t *n, int idx, int by_ca,
+	const unsigned char *cert, size_t cert_len, int64_t not_after,
+	struct mica_err *err)
+{
+	struct ca_cert_info ci;
+	struct ca_ocsp_key *k = &keys[*n];
+
+	if (*n >= CA_KEYS_MAX)
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "too many CA keys");
+	memset(k, 0, sizeof(*k));
+	if (ca_cert_info_read(cert, cert_len, &ci, err) != 0 ||
+	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &k->issuer, err) != 0)
+		return -1;
+	k->idx = idx;
+	k->by_ca = by_ca;
+	k->not_after = not_after;
+	(*n)++;
+	return 0;
+}
+
+int
+ca_ocsp_keys(struct ca *ca, int64_t valid_after, struct ca_ocsp_key *keys,
+	     size_t *n, struct mica_err *err)
+{
+	*n = 0;
+	if (ca->sh->cert_der == NULL)
+		return mica_err_set(err, MICA_E_CONFLICT,
+				    "awaiting_certificate",
+				    "this CA has no certificate yet");
+	if (key_add(keys, n, ca->sh->key_idx,
+		    (ca->sh->flags & CA_OPEN_OCSP_BY_CA) != 0,
+		    ca->sh->cert_der, ca->sh->cert_len, ca->sh->not_after,
+		    err) != 0)
+		return -1;
+	for (size_t i = 0; i < ca->sh->nretired && i < CA_KEYS_MAX; i++) {
+		const struct ca_keyslot *k = &ca->sh->retired[i];
+
+		if (k->cert == NULL || k->not_after <= valid_after)
+			continue;
+		if (key_add(keys, n, k->idx, 1, k->cert, k->cert_len,
+			    k->not_after, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Learn the keys' hashes and the OCSP key's KeyHash, once. Called with
+ * o->mu held. */
 static int
 learn(struct ca *ca, struct ca_ocsp_state *o, struct mica_err *err)
 {
-	struct ca_cert_info ci;
 	unsigned char spki[512];
 	size_t spki_len = 0;
 
 	if (o->ready)
 		return 0;
 	if (ca_sign_ready(ca, err) != 0 ||
-	    ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &ci,
-			      err) != 0 ||
-	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
-				  ci.spki_len, &o->issuer, err) != 0 ||
+	    ca_ocsp_keys(ca, ca_now(), o->keys, &o->nkeys, err) != 0 ||
 	    ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
 	    ca_ocsp_key_hash(spki, spki_len, o->key_hash, err) != 0)
 		return -1;
 	o->ready = 1;
 	return 0;
+}
+
+/* The key whose CA certificate ID names, valid at NOW; NULL if none (a
+ * CertID of another issuer, or of a retired key whose certificate has
+ * expired). */
+static const struct ca_ocsp_key *
+key_of(const struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
+       int64_t now)
+{
+	for (size_t i = 0; i < o->nkeys; i++)
+		if (ca_ocsp_certid_is(id, &o->keys[i].issuer))
+			return o->keys[i].not_after >= now ? &o->keys[i] :
+			       NULL;
+	return NULL;
+}
+
+/* The responderID's KeyHash of what signs for K (RFC 6960 4.2.1): the
+ * CA key's (the issuer's key hash of its CertIDs) or the OCSP key's. */
+static void
+responder_key_hash(const struct ca_ocsp_state *o, const struct ca_ocsp_key *k,
+		   unsigned char out[20])
+{
+	memcpy(out, k->by_ca ? k->issuer.key1 : o->key_hash, 20);
 }
 
 struct responder_tx {
@@ -269,6 +353,8 @@ struct signed_resp {
 	unsigned char *der;            /* the whole OCSPResponse */
 	size_t der_len;
 	char responder[CA_SERIAL_MAX]; /* the certificate in DER */
+	int by_ca;                     /* the CA key signed: BASIC NULL, DER
+					* is what the store keeps */
 };
 
 static void
@@ -279,10 +365,41 @@ signed_resp_free(struct signed_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Sign TBS, renewing the responder certificate first when it is due, and
- * make both forms of the response (*OUT, free with signed_resp_free). */
+/* Sign TBS with CA key K itself: the whole response, without
+ * certificates. */
 static int
-sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
+sign_by_ca(struct ca *ca, const struct ca_ocsp_key *k,
+	   const struct ca_ocsp_tbs *rd, struct signed_resp *out,
+	   struct mica_err *err)
+{
+	unsigned char sig[CA_SIG_MAX], *tbs = NULL, *basic = NULL;
+	const unsigned char *alg;
+	size_t sig_len = 0, alg_len = 0, tbs_len = 0, basic_len = 0;
+	int rc = -1;
+
+	out->by_ca = 1;
+	if (ca_ocsp_tbs_encode(rd, &tbs, &tbs_len, err) != 0 ||
+	    ca_sign_ocsp_ca(ca, k->idx, tbs, tbs_len, sig, &sig_len, &alg,
+			    &alg_len, err) != 0 ||
+	    ca_ocsp_basic_encode(tbs, tbs_len, alg, alg_len, sig, sig_len,
+				 &basic, &basic_len, err) != 0 ||
+	    ca_ocsp_resp_wrap(basic, basic_len, NULL, 0, &out->der,
+			      &out->der_len, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(tbs);
+	free(basic);
+	return rc;
+}
+
+/* Sign TBS for the certificates of key K: by that CA key itself, or by
+ * the OCSP key, renewing the responder certificate first when it is due;
+ * make what the store keeps and what is sent (*OUT, free with
+ * signed_resp_free). */
+static int
+sign_response(struct ca *ca, struct ca_ocsp_state *o,
+	      const struct ca_ocsp_key *k, int64_t now,
 	      const struct ca_ocsp_tbs *rd, struct signed_resp *out,
 	      struct mica_err *err)
 {
@@ -292,6 +409,13 @@ sign_response(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (k->by_ca) {
+		if (sign_by_ca(ca, k, rd, out, err) != 0) {
+			signed_resp_free(out);
+			return -1;
+		}
+		return 0;
+	}
 	pthread_mutex_lock(&o->mu);
 	if ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
 	    certify(ca, o, now, err) != 0) {
@@ -393,10 +517,10 @@ ca_ocsp_stored_response(struct ca *ca, const unsigned char *der,
 	return rc;
 }
 
-/* What the store says of SERIAL (hex) for a CertID of the current key. */
+/* What the store says of SERIAL (hex) for a CertID of key K. */
 static int
-single_state(struct ca *ca, const char *hex, struct db_cert_state *s,
-	     struct mica_err *err)
+single_state(struct ca *ca, const struct ca_ocsp_key *k, const char *hex,
+	     struct db_cert_state *s, struct mica_err *err)
 {
 	struct mica_err e;
 
@@ -409,8 +533,8 @@ single_state(struct ca *ca, const char *hex, struct db_cert_state *s,
 		s->status = -1;   /* never issued: unknown */
 	}
 	/* A certificate another key signed was not issued by the issuer
-	 * this CertID names (the current key's): RFC 6960 says unknown. */
-	if (s->status >= 0 && s->key_idx != ca->sh->key_idx)
+	 * this CertID names: RFC 6960 says unknown. */
+	if (s->status >= 0 && s->key_idx != k->idx)
 		s->status = -1;
 	return 0;
 }
@@ -443,58 +567,86 @@ struct put_tx {
 	const struct db_cert_state *s;
 	const struct signed_resp *r;
 	int64_t this_update, next_update;
+	int stored;                    /* out: db_ocsp_put's */
 };
 
-/* Store the response without the responder certificate (schema/009). */
+/* Store the response without the responder certificate (schema/009),
+ * to be signed again REFRESH_LEFT before its nextUpdate. */
 static int
 put_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct put_tx *x = arg;
+	int64_t refresh_at = x->next_update - REFRESH_LEFT;
 
+	if (x->r->by_ca)
+		return db_ocsp_put(db, x->serial, x->s, x->r->der,
+				   x->r->der_len, NULL, 1, x->this_update,
+				   x->next_update, refresh_at, &x->stored,
+				   err);
 	return db_ocsp_put(db, x->serial, x->s, x->r->basic, x->r->basic_len,
-			   x->r->responder, x->this_update, x->next_update,
-			   NULL, err);
+			   x->r->responder, 0, x->this_update, x->next_update,
+			   refresh_at, &x->stored, err);
+}
+
+/* Many responses stored in one transaction, and what nothing can sign
+ * given up on: DROP (marks: unmarked; due responses: never refreshed). */
+struct put_batch {
+	struct put_tx *x;
+	size_t n;
+	const char *const *drop;
+	size_t ndrop;
+	int drop_marks;                /* 1: DROP are marks, 0: due rows */
+};
+
+static int
+put_batch_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const struct put_batch *b = arg;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (put_body(db, &b->x[i], err) != 0)
+			return -1;
+	for (size_t i = 0; i < b->ndrop; i++)
+		if ((b->drop_marks ? db_ocsp_unmark(db, b->drop[i], err) :
+		     db_ocsp_no_refresh(db, b->drop[i], err)) != 0)
+			return -1;
+	return 0;
 }
 
 /* Sign the response for one certificate in state S, with the SHA-1
- * CertID a client would send, and store it. */
+ * CertID a client would send, into *R (free with signed_resp_free); *X
+ * is what stores it (put_body), pointing into HEX, S and R. */
 static int
-presign_one(struct ca *ca, struct ca_ocsp_state *o, const char *hex,
-	    const struct db_cert_state *s, int64_t now, struct mica_err *err)
+presign_one(struct ca *ca, struct ca_ocsp_state *o,
+	    const struct ca_ocsp_key *k, const char *hex,
+	    const struct db_cert_state *s, int64_t now, struct signed_resp *r,
+	    struct put_tx *x, struct mica_err *err)
 {
 	unsigned char serial[20], certid[CA_OCSP_CERTID_MAX];
 	size_t n = strlen(hex) / 2, certid_len = 0;
 	struct ca_ocsp_single sr;
 	struct ca_ocsp_tbs rd;
-	struct signed_resp r;
-	struct put_tx x;
-	int rc = -1;
 
 	if (n == 0 || n > sizeof(serial) || mica_hex_decode(hex, serial, n) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
 				    "a stored serial is malformed");
-	if (ca_ocsp_certid_encode(CA_OCSP_SHA1, &o->issuer, serial, n, certid,
+	if (ca_ocsp_certid_encode(CA_OCSP_SHA1, &k->issuer, serial, n, certid,
 				  &certid_len, err) != 0)
 		return -1;
 	fill_single(&sr, s, certid, certid_len, now);
 	memset(&rd, 0, sizeof(rd));
-	memcpy(rd.key_hash, o->key_hash, 20);
+	responder_key_hash(o, k, rd.key_hash);
 	rd.produced_at = now;
 	rd.singles = &sr;
 	rd.nsingles = 1;
-	if (sign_response(ca, o, now, &rd, &r, err) != 0)
+	if (sign_response(ca, o, k, now, &rd, r, err) != 0)
 		return -1;
-	x.serial = hex;
-	x.s = s;
-	x.r = &r;
-	x.this_update = sr.this_update;
-	x.next_update = sr.next_update;
-	if (ca_tx(ca, CA_TX_OWN, put_body, &x, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	signed_resp_free(&r);
-	return rc;
+	x->serial = hex;
+	x->s = s;
+	x->r = r;
+	x->this_update = sr.this_update;
+	x->next_update = sr.next_update;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -638,6 +790,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 {
 	struct ca_ocsp_req r;
 	struct ca_ocsp_state *o;
+	const struct ca_ocsp_key *k;
 	struct ca_ocsp_single sr[CA_OCSP_IDS_MAX];
 	struct db_cert_state st[CA_OCSP_IDS_MAX];
 	struct ca_ocsp_tbs rd;
@@ -660,10 +813,14 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 		goto later;
 	}
 	pthread_mutex_unlock(&o->mu);
-	/* RFC 5019 2.2.3: a CertID of another issuer (or of this CA's
-	 * retired keys, whose responder this is not) is unauthorized. */
-	for (i = 0; i < r.nids; i++)
-		if (!ca_ocsp_certid_is(&r.ids[i], &o->issuer))
+	/* RFC 5019 2.2.3: a CertID of another issuer (or of a retired key
+	 * whose CA certificate expired) is unauthorized; so are CertIDs of
+	 * several of this CA's keys in one request, which no one key may
+	 * answer for. */
+	if ((k = key_of(o, &r.ids[0], now)) == NULL)
+		return answer_error(out, CA_OCSP_UNAUTHORIZED, err);
+	for (i = 1; i < r.nids; i++)
+		if (!ca_ocsp_certid_is(&r.ids[i], &k->issuer))
 			return answer_error(out, CA_OCSP_UNAUTHORIZED, err);
 	for (i = 0; i < r.nids; i++)
 		mica_hex_encode(r.ids[i].serial, r.ids[i].serial_len, hex[i]);
@@ -671,7 +828,8 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	/* The common case, RFC 5019's: one SHA-1 CertID and no nonce,
 	 * answered with the response signed ahead of time. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
-	    db_ocsp_get(ca->db, hex[0], now + SERVE_LEFT, &stored, &e) == 0) {
+	    db_ocsp_get(ca->db, hex[0], k->idx, k->by_ca, now + SERVE_LEFT,
+			&stored, &e) == 0) {
 		int rc = ca_ocsp_stored_response(ca, stored.der,
 						 stored.der_len,
 						 stored.responder, &out->der,
@@ -688,7 +846,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	}
 
 	for (i = 0; i < r.nids; i++) {
-		if (single_state(ca, hex[i], &st[i], &e) != 0)
+		if (single_state(ca, k, hex[i], &st[i], &e) != 0)
 			goto later;
 		fill_single(&sr[i], &st[i], r.ids[i].raw, r.ids[i].raw_len,
 			    now);
@@ -696,7 +854,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 			never++;
 	}
 	memset(&rd, 0, sizeof(rd));
-	memcpy(rd.key_hash, o->key_hash, 20);
+	responder_key_hash(o, k, rd.key_hash);
 	rd.produced_at = now;
 	rd.singles = sr;
 	rd.nsingles = r.nids;
@@ -706,11 +864,11 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	 * signature, kept for everyone (no nonce: it is not this
 	 * client's). */
 	if (never > 0 && r.nids == 1) {
-		int k = unknown_get(o, &r.ids[0], now, out);
+		int got = unknown_get(o, &r.ids[0], now, out);
 
-		if (k < 0)
+		if (got < 0)
 			goto internal;
-		if (k > 0)
+		if (got > 0)
 			return 0;
 		sr[0].next_update = now + UNKNOWN_PERIOD;
 		rd.nonce = NULL;
@@ -718,7 +876,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	}
 	if (never > 0 && !unknown_ration(o))
 		return answer_error(out, CA_OCSP_TRY_LATER, err);
-	if (sign_response(ca, o, now, &rd, &sresp, &e) != 0)
+	if (sign_response(ca, o, k, now, &rd, &sresp, &e) != 0)
 		goto later;
 	out->der = sresp.der;
 	out->der_len = sresp.der_len;
@@ -735,7 +893,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    st[0].status >= DB_CERT_VALID) {
 		struct put_tx x = { hex[0], &st[0], &sresp,
-				    out->this_update, out->next_update };
+				    out->this_update, out->next_update, 0 };
 
 		if (ca_tx(ca, 0, put_body, &x, &e) != 0)
 			mica_log(MICA_LOG_WARN, "ocsp: could not store a "
@@ -753,13 +911,19 @@ internal:
 	return answer_error(out, CA_OCSP_INTERNAL_ERROR, err);
 }
 
-/* Clear the marks of changed certificates (the pass that follows sees
- * every change made before), and drop what expired long ago. */
+/* Record that a key's certificates were all walked, for its signer. */
+static int
+walked_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const struct ca_ocsp_key *key = arg;
+
+	return db_ocsp_walked_set(db, key->idx, key->by_ca, err);
+}
+
+/* Drop what expired long ago. */
 static int
 prune_body(struct db *db, void *arg, struct mica_err *err)
 {
-	if (db_ocsp_dirty_clear(db, err) != 0)
-		return -1;
 	return db_ocsp_prune(db, *(const int64_t *)arg, err);
 }
 
@@ -769,62 +933,244 @@ ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err)
 	return db_ocsp_dirty(ca->db, pending, err);
 }
 
+/* The key of O that signs for key index IDX now, or NULL (not held, or
+ * its CA certificate expired). */
+static const struct ca_ocsp_key *
+key_by_idx(const struct ca_ocsp_state *o, int idx, int64_t now)
+{
+	for (size_t k = 0; k < o->nkeys; k++)
+		if (o->keys[k].idx == idx)
+			return o->keys[k].not_after >= now ? &o->keys[k] : NULL;
+	return NULL;
+}
+
+/* What a refresh call works with: buffers of BATCH entries. */
+struct refresh_run {
+	struct ca *ca;
+	struct ca_ocsp_state *o;
+	int64_t now;
+	size_t batch;
+	struct db_ocsp_todo *todo;
+	struct signed_resp *rs;
+	struct put_tx *xs;
+	const char **drop;
+	struct ca_ocsp_pass *p;
+};
+
+/* Sign T[0..N) and store them in one transaction. KEY: the key they all
+ * belong to (a walk), or NULL: each its own (marks, due rows), and those
+ * nothing can sign now (expired, revoked out of existence, of a key not
+ * held) are given up on (DROP_MARKS says how). *PROGRESS: how many rows
+ * were stored or given up on. */
+static int
+sign_batch(struct refresh_run *r, const struct ca_ocsp_key *key, size_t n,
+	   int drop_marks, size_t *progress, struct mica_err *err)
+{
+	struct put_batch pb;
+	size_t i, m = 0, nd = 0;
+	int rc = -1;
+
+	*progress = 0;
+	for (i = 0; i < n; i++) {
+		const struct db_ocsp_todo *t = &r->todo[i];
+		const struct ca_ocsp_key *k = key;
+
+		if (k == NULL &&
+		    (!t->known || t->not_after <= r->now ||
+		     (t->state.status != DB_CERT_VALID &&
+		      t->state.status != DB_CERT_REVOKED) ||
+		     (k = key_by_idx(r->o, t->state.key_idx, r->now)) == NULL)) {
+			r->drop[nd++] = t->serial;
+			continue;
+		}
+		if (presign_one(r->ca, r->o, k, t->serial, &t->state, r->now,
+				&r->rs[m], &r->xs[m], err) != 0)
+			goto out;
+		r->xs[m].stored = 0;
+		m++;
+	}
+	pb.x = r->xs;
+	pb.n = m;
+	pb.drop = r->drop;
+	pb.ndrop = nd;
+	pb.drop_marks = drop_marks;
+	if (m + nd > 0 &&
+	    ca_tx(r->ca, CA_TX_OWN, put_batch_body, &pb, err) != 0)
+		goto out;
+	for (i = 0; i < m; i++)
+		*progress += r->xs[i].stored != 0;
+	*progress += nd;
+	r->p->signed_n += m;
+	r->p->dropped += nd;
+	rc = 0;
+out:
+	for (i = 0; i < m; i++)
+		signed_resp_free(&r->rs[i]);
+	return rc;
+}
+
+/* The marked certificates (MARKS 1) or the due responses (0), up to
+ * *LEFT rows, batch after batch until none is left or a batch made no
+ * progress (a state that keeps changing under it: the next pass). */
+static int
+refresh_list(struct refresh_run *r, int marks, size_t *left,
+	     struct mica_err *err)
+{
+	while (*left > 0) {
+		size_t want = r->batch < *left ? r->batch : *left, n = 0;
+		size_t progress = 0;
+
+		if ((marks ? db_ocsp_marked(r->ca->db, want, r->todo, &n, err) :
+		     db_ocsp_due(r->ca->db, r->now, want, r->todo, &n,
+				 err)) != 0)
+			return -1;
+		if (marks)
+			r->p->marked += n;
+		else
+			r->p->due += n;
+		if (n == 0)
+			break;
+		if (sign_batch(r, NULL, n, marks, &progress, err) != 0)
+			return -1;
+		*left -= n;
+		if (n < want || progress == 0)
+			break;
+	}
+	return 0;
+}
+
+/* The walk of key K's certificates (O->keys[K]), on from where the last
+ * call stopped (the daemon calls with a small budget), up to *LEFT rows;
+ * at its end the key is recorded as walked for its signer. */
+static int
+refresh_walk(struct refresh_run *r, size_t k, size_t *left,
+	     struct mica_err *err)
+{
+	const struct ca_ocsp_key *key = &r->o->keys[k];
+	int64_t after;
+	int walked = 0;
+
+	if (db_ocsp_walked(r->ca->db, key->idx, key->by_ca, &walked, err) != 0)
+		return -1;
+	if (walked)
+		return 0;
+	pthread_mutex_lock(&r->o->mu);
+	after = r->o->after[k];
+	pthread_mutex_unlock(&r->o->mu);
+	while (*left > 0) {
+		size_t want = r->batch < *left ? r->batch : *left, n = 0;
+		size_t progress;
+
+		if (db_ocsp_todo(r->ca->db, key->idx, key->by_ca, r->now,
+				 r->now + REFRESH_LEFT, after, want, r->todo,
+				 &n, err) != 0)
+			return -1;
+		r->p->walked += n;
+		if (n == 0) {
+			/* The end: from now on the marks and the due index
+			 * say what to sign for this key. */
+			if (ca_tx(r->ca, CA_TX_OWN, walked_body, (void *)key,
+				  err) != 0)
+				return -1;
+			after = 0;
+		} else {
+			after = r->todo[n - 1].id;
+			if (sign_batch(r, key, n, 0, &progress, err) != 0)
+				return -1;
+			*left -= n;
+		}
+		pthread_mutex_lock(&r->o->mu);
+		r->o->after[k] = after;
+		pthread_mutex_unlock(&r->o->mu);
+		if (n == 0)
+			break;
+	}
+	return 0;
+}
+
 int
 ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done, struct mica_err *err)
 {
+	struct ca_ocsp_pass p;
+	int rc;
+
+	rc = ca_ocsp_refresh_pass(ca, done == NULL && max > 256 ? 256 : max,
+				  &p, err);
+	if (done != NULL)
+		*done = rc == 0 ? p.signed_n : 0;
+	return rc;
+}
+
+int
+ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
+		     struct mica_err *err)
+{
 	struct ca_ocsp_state *o;
-	struct db_ocsp_todo *todo = NULL;
+	struct refresh_run r;
 	int64_t now = ca_now();
-	size_t n = 0, i, batch;
+	size_t i, k, left = max;
 	int rc = -1;
 
-	if (done != NULL)
-		*done = 0;
+	memset(p, 0, sizeof(*p));
+	memset(&r, 0, sizeof(r));
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
 	if ((o = state(ca, err)) == NULL)
 		return -1;
 	pthread_mutex_lock(&o->mu);
 	if (learn(ca, o, err) != 0 ||
-	    ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
+	    (!o->keys[0].by_ca &&
+	     (o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
 	     certify(ca, o, now, err) != 0)) {
 		pthread_mutex_unlock(&o->mu);
 		return -1;
 	}
 	pthread_mutex_unlock(&o->mu);
 	/* Responses of certificates that expired: kept a week past their
-	 * nextUpdate (a client may still ask), then dropped. */
+	 * nextUpdate, then dropped (through the index on nextUpdate). */
 	{
 		int64_t before = now - 7 * INT64_C(86400);
 
 		if (ca_tx(ca, CA_TX_OWN, prune_body, &before, err) != 0)
 			return -1;
 	}
-	batch = max < 256 ? max : 256;
-	if (batch == 0)
+	r.batch = max < 256 ? max : 256;
+	if (r.batch == 0)
 		return 0;
-	if ((todo = calloc(batch, sizeof(*todo))) == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	while (done == NULL || *done < max) {
-		if (db_ocsp_todo(ca->db, ca->sh->key_idx, now,
-				 now + REFRESH_LEFT, batch, todo, &n, err) != 0)
+	r.ca = ca;
+	r.o = o;
+	r.now = now;
+	r.p = p;
+	r.todo = calloc(r.batch, sizeof(*r.todo));
+	r.rs = calloc(r.batch, sizeof(*r.rs));
+	r.xs = calloc(r.batch, sizeof(*r.xs));
+	r.drop = calloc(r.batch, sizeof(*r.drop));
+	if (r.todo == NULL || r.rs == NULL || r.xs == NULL || r.drop == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+			     "out of memory");
+		goto out;
+	}
+	/* What changed first (a revocation is signed at once), then what is
+	 * due, then - once per key and signer - a walk of all of a key's
+	 * certificates: the current key's first, then those of the retired
+	 * keys whose CA certificates are still valid (o->keys). */
+	if (refresh_list(&r, 1, &left, err) != 0 ||
+	    refresh_list(&r, 0, &left, err) != 0)
+		goto out;
+	for (k = 0; k < o->nkeys && left > 0; k++) {
+		if (o->keys[k].not_after < now)
+			continue;   /* expired since the start */
+		if (refresh_walk(&r, k, &left, err) != 0)
 			goto out;
-		if (n == 0)
-			break;
-		for (i = 0; i < n; i++) {
-			if (presign_one(ca, o, todo[i].serial, &todo[i].state,
-					now, err) != 0)
-				goto out;
-			if (done != NULL)
-				(*done)++;
-		}
-		if (done == NULL)
-			break;
 	}
 	rc = 0;
 out:
-	free(todo);
+	for (i = 0; r.rs != NULL && i < r.batch; i++)
+		signed_resp_free(&r.rs[i]);
+	free(r.todo);
+	free(r.rs);
+	free(r.xs);
+	free(r.drop);
 	return rc;
 }
 

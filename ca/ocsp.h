@@ -179,7 +179,8 @@ int ca_ocsp_basic_encode(const unsigned char *tbs, size_t tbs_len,
 
 /* The successful OCSPResponse: responseBytes of type id-pkix-ocsp-basic
  * around the BasicOCSPResponse BASIC (as ca_ocsp_basic_encode wrote it:
- * no certs) with certs [0] { CERT } added. BASIC is re-read strictly
+ * no certs) with certs [0] { CERT } added (CERT NULL and CERT_LEN 0: none,
+ * for a response the CA key signed itself). BASIC is re-read strictly
  * (SEQUENCE of SEQUENCE, SEQUENCE, BIT STRING, nothing else; else -1
  * with MICA_E_INTERNAL "bad_record"). *OUT heap. */
 int ca_ocsp_resp_wrap(const unsigned char *basic, size_t basic_len,

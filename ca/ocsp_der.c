@@ -578,7 +578,7 @@ ca_ocsp_resp_wrap(const unsigned char *basic, size_t basic_len,
 
 	*out = NULL;
 	*out_len = 0;
-	if (basic == NULL || cert == NULL || cert_len == 0 ||
+	if (basic == NULL || (cert == NULL) != (cert_len == 0) ||
 	    cert_len > 65536 || basic_len > CA_OCSP_TBS_MAX + 8192)
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
 				    "bad OCSP response parts");
@@ -598,8 +598,9 @@ ca_ocsp_resp_wrap(const unsigned char *basic, size_t basic_len,
 	parts_len = (size_t)(b.p - parts);
 	/* certs [0] EXPLICIT SEQUENCE OF Certificate: the one responder
 	 * certificate (RFC 6960 4.2.2.2), so that clients can check the
-	 * delegation. */
-	body = parts_len + tlv(tlv(cert_len));
+	 * delegation. None when the CA key signed (4.2.2.2: the issuer
+	 * needs no certificate in the response). */
+	body = parts_len + (cert != NULL ? tlv(tlv(cert_len)) : 0);
 	/* ResponseBytes ::= SEQUENCE { responseType, response OCTET STRING } */
 	rb = tlv(sizeof(OID_BASIC)) + tlv(tlv(body));
 	/* OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED,
@@ -619,9 +620,11 @@ ca_ocsp_resp_wrap(const unsigned char *basic, size_t basic_len,
 	ca_der_w_hdr(&w, CA_DER_OCTET_STRING, tlv(body));
 	ca_der_w_hdr(&w, CA_DER_SEQUENCE, body);
 	ca_der_w_raw(&w, parts, parts_len);
-	ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), tlv(cert_len));
-	ca_der_w_hdr(&w, CA_DER_SEQUENCE, cert_len);
-	ca_der_w_raw(&w, cert, cert_len);
+	if (cert != NULL) {
+		ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), tlv(cert_len));
+		ca_der_w_hdr(&w, CA_DER_SEQUENCE, cert_len);
+		ca_der_w_raw(&w, cert, cert_len);
+	}
 	if (ca_der_w_done(&w, err) != 0) {
 		free(buf);
 		return -1;

@@ -18,6 +18,14 @@
  * certificate whose response was dropped (a revocation) or expired is
  * removed, so the directory never says "good" for longer than one pass
  * after a revocation.
+ *
+ * A full pass looks at every certificate (mica publish; the daemon at
+ * start and every hour). An incremental one (the daemon's other passes)
+ * looks only at the responses stored or dropped after the change number
+ * the last pass saw (schema/012), through an index: with nothing
+ * changed it reads no row and stats no file. What it cannot see - a
+ * response that went stale unrefreshed, a certificate that expired - the
+ * next full pass reconciles.
  */
 #include "ca/ca.h"
 
@@ -152,6 +160,8 @@ struct walk {
 	struct ca *ca;
 	int dfd;                        /* DIR/ocsp */
 	struct ca_ocsp_issuer is;
+	const struct ca_ocsp_key *keys; /* those published (changes) */
+	size_t nkeys;
 	int64_t now;
 	struct ca_publish_stats *st;
 	struct mica_err *err;
@@ -292,19 +302,62 @@ out:
 	return rc;
 }
 
+/* A certificate whose response changed (db_ocsp_changed): as in a full
+ * pass, with the issuer of its key; a key no longer published is left to
+ * the full reconcile. */
+static int
+ocsp_changed_one(void *ctx, const char *serial, int key_idx, int64_t not_after,
+		 const void *der, size_t der_len, const char *responder,
+		 int64_t this_update)
+{
+	struct walk *w = ctx;
+
+	w->st->ocsp_read++;
+	for (size_t i = 0; i < w->nkeys; i++)
+		if (w->keys[i].idx == key_idx) {
+			w->is = w->keys[i].issuer;
+			return ocsp_one(w, serial, not_after, der, der_len,
+					responder, this_update);
+		}
+	return 0;
+}
+
+/* Count a certificate of a full pass, then as ocsp_one. */
+static int
+ocsp_full_one(void *ctx, const char *serial, int64_t not_after,
+	      const void *der, size_t der_len, const char *responder,
+	      int64_t this_update)
+{
+	struct walk *w = ctx;
+
+	w->st->ocsp_read++;
+	return ocsp_one(w, serial, not_after, der, der_len, responder,
+			this_update);
+}
+
 int
 ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 	   struct mica_err *err)
 {
+	int64_t seq = -1;
+
+	return ca_publish_since(ca, dir, &seq, st, err);
+}
+
+int
+ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
+		 struct ca_publish_stats *st, struct mica_err *err)
+{
 	struct ca_publish_stats local;
-	struct ca_cert_info ci;
+	int64_t top = 0;
+	struct ca_ocsp_key keys[CA_KEYS_MAX];
 	struct ca_crl crl;
 	struct walk w;
 	struct mica_err e;
 	unsigned char *p7 = NULL;
 	const unsigned char *der;
 	char *pem = NULL;
-	size_t len = 0;
+	size_t len = 0, nkeys = 0;
 	int dfd = -1, rc = -1;
 
 	if (st == NULL)
@@ -368,7 +421,7 @@ ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 		goto out;
 	}
 
-	/* The pre-signed responses of the current key's certificates. */
+	/* The pre-signed responses of the certificates. */
 	if (mkdirat(dfd, "ocsp", 0755) != 0 && errno != EEXIST) {
 		io_fail(err, "create", "ocsp/");
 		goto out;
@@ -378,18 +431,37 @@ ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 		io_fail(err, "open", "ocsp/");
 		goto out;
 	}
-	der = ca_cert_der(ca, &len);
-	if (ca_cert_info_read(der, len, &ci, err) != 0 ||
-	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
-				  ci.spki_len, &w.is, err) != 0)
-		goto out;
 	w.ca = ca;
 	w.now = ca_now();
 	w.st = st;
 	w.err = err;
-	if (db_ocsp_foreach(ca->db, ca->sh->key_idx, w.now,
-			    w.now - EXPIRED_KEEP, ocsp_one, &w, err) != 0)
+	/* The current key's, and those of the retired keys whose CA
+	 * certificates are valid (or expired lately: their files go). */
+	if (ca_ocsp_keys(ca, w.now - EXPIRED_KEEP, keys, &nkeys, err) != 0)
 		goto out;
+	if (*seq >= 0) {
+		/* Only what was stored or dropped since the last pass. */
+		w.keys = keys;
+		w.nkeys = nkeys;
+		if (db_ocsp_changed(ca->db, *seq, w.now, ocsp_changed_one, &w,
+				    &top, err) != 0)
+			goto out;
+		*seq = top;
+		rc = 0;
+		goto out;
+	}
+	/* Every certificate; what changes during the walk has a higher
+	 * number than the one read before it, and is seen again next time. */
+	if (db_ocsp_seq(ca->db, &top, err) != 0)
+		goto out;
+	for (size_t i = 0; i < nkeys; i++) {
+		w.is = keys[i].issuer;
+		if (db_ocsp_foreach(ca->db, keys[i].idx, w.now,
+				    w.now - EXPIRED_KEEP, ocsp_full_one, &w,
+				    err) != 0)
+			goto out;
+	}
+	*seq = top;
 	rc = 0;
 out:
 	if (w.dfd >= 0)

@@ -540,6 +540,57 @@ ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 	return ca_key_sign(k, tbs, tbs_len, sig, sig_len, err);
 }
 
+int
+ca_sign_ocsp_ca(struct ca *ca, int key_idx, const unsigned char *tbs,
+		size_t tbs_len, unsigned char sig[CA_SIG_MAX], size_t *sig_len,
+		const unsigned char **alg, size_t *alg_len,
+		struct mica_err *err)
+{
+	struct ca_ocsp_issuer is;
+	struct ca_cert_info ci;
+	const struct ca_keyslot *k = NULL;
+	const unsigned char *cert;
+	struct ca_key *key;
+	size_t cert_len;
+	int64_t not_after;
+
+	*sig_len = 0;
+	if (ca_sign_ready(ca, err) != 0)
+		return -1;
+	if ((*alg = ca_sign_alg_key(ca, key_idx, alg_len)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
+				    "no CA key with index %d", key_idx);
+	if (ca->sh->signer != NULL)
+		return ca_signer_sign_key(ca->sh->signer, CA_SIGN_OCSP_CA,
+					  (unsigned)key_idx, tbs, tbs_len, sig,
+					  sig_len, NULL, err);
+	/* In-process: the same rules the signers apply. */
+	if (key_idx == ca->sh->key_idx) {
+		key = ca->sh->key;
+		cert = ca->sh->cert_der;
+		cert_len = ca->sh->cert_len;
+		not_after = ca->sh->not_after;
+		if (!(ca->sh->flags & CA_OPEN_OCSP_BY_CA))
+			key = NULL;
+	} else {
+		k = ca_keyslot(ca, key_idx);
+		key = k != NULL ? k->key : NULL;
+		cert = k != NULL ? k->cert : NULL;
+		cert_len = k != NULL ? k->cert_len : 0;
+		not_after = k != NULL ? k->not_after : 0;
+	}
+	if (key == NULL || cert == NULL || ca_now() > not_after)
+		return mica_err_set(err, MICA_E_POLICY, "signer_refused",
+				    "signer: an OCSP response by CA key %d, "
+				    "which does not sign them", key_idx);
+	if (ca_cert_info_read(cert, cert_len, &ci, err) != 0 ||
+	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &is, err) != 0 ||
+	    ca_ocsp_tbs_check(&is, is.key1, ca_now(), tbs, tbs_len, err) != 0)
+		return -1;
+	return ca_key_sign(key, tbs, tbs_len, sig, sig_len, err);
+}
+
 /* ------------------------------------------------------------------ */
 /* SCEP's RA key                                                       */
 /* ------------------------------------------------------------------ */

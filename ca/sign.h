@@ -80,8 +80,9 @@ int ca_sign_request(struct ca_key *key, const unsigned char *cri,
 		    struct mica_err *err);
 
 /*
- * OCSP (ca/ocsp.h). Responses are signed by a delegated responder key,
- * never by the CA key: in the daemon it is made by the keeper at start and
+ * OCSP (ca/ocsp.h). Responses are signed by a delegated responder key
+ * (or, ca_sign_ocsp_ca, by the CA key that issued the certificates): in
+ * the daemon it is made by the keeper at start and
  * lives in the signers only; in-process (the command line, the tests) it is
  * made on first use and lives in the handle. Both are ephemeral.
  *
@@ -103,6 +104,16 @@ int ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 		 unsigned char sig[CA_SIG_MAX], size_t *sig_len,
 		 const unsigned char **alg, size_t *alg_len,
 		 struct mica_err *err);
+/* Sign a ResponseData with CA key KEY_IDX itself (RFC 6960 4.2.2.2: the
+ * CA that issued the certificates), after ca_ocsp_tbs_check against that
+ * key's issuer hashes and KeyHash: a retired key while its CA certificate
+ * is valid, the current key only on a handle opened with
+ * CA_OPEN_OCSP_BY_CA (the signers are told the same at start). SIG and
+ * *ALG (the key's AlgorithmIdentifier, owned by the handle) as above. */
+int ca_sign_ocsp_ca(struct ca *ca, int key_idx, const unsigned char *tbs,
+		    size_t tbs_len, unsigned char sig[CA_SIG_MAX],
+		    size_t *sig_len, const unsigned char **alg,
+		    size_t *alg_len, struct mica_err *err);
 
 /*
  * SCEP (ca/scep.h). The RA key is RSA and never the CA key: in the daemon

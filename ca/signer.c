@@ -512,6 +512,7 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	uint16_t type = kind == CA_SIGN_CRL ? CA_SMSG_SIGN_CRL :
 			kind == CA_SIGN_OCSP_CERT ? CA_SMSG_OCSP_CERT :
 			kind == CA_SIGN_OCSP ? CA_SMSG_OCSP_SIGN :
+			kind == CA_SIGN_OCSP_CA ? CA_SMSG_OCSP_CA_SIGN :
 			kind == CA_SIGN_SCEP_CERT ? CA_SMSG_SCEP_CERT :
 			kind == CA_SIGN_SCEP ? CA_SMSG_SCEP_SIGN :
 			kind == CA_SIGN_SCEP_NEXTCA ? CA_SMSG_SCEP_NEXTCA :
@@ -527,6 +528,7 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	if (s == NULL || sig == NULL || sig_len == NULL || tbs == NULL ||
 	    (kind != CA_SIGN_LEAF && kind != CA_SIGN_CRL &&
 	     kind != CA_SIGN_OCSP_CERT && kind != CA_SIGN_OCSP &&
+	     kind != CA_SIGN_OCSP_CA &&
 	     kind != CA_SIGN_SCEP_CERT && kind != CA_SIGN_SCEP &&
 	     kind != CA_SIGN_SCEP_NEXTCA) ||
 	    key_idx >= CA_SIGNER_KEYS)

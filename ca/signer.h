@@ -66,6 +66,9 @@ enum ca_sign_kind {
 				   * certs-only PKCS#7 of this CA's next
 				   * certificate): the RA key signs the
 				   * attributes the signer makes for it */
+	CA_SIGN_OCSP_CA = 9,  /* a ResponseData signed by the CA key it
+			       * answers for itself: the current key only
+			       * with ocsp_by_ca, a retired key always */
 };
 
 /* A CA key the CA has retired (after a rollover): it signs the CRL of the
@@ -105,6 +108,10 @@ struct ca_signer_config {
 					       * the same passphrase); NULL:
 					       * the keeper makes one */
 	int nsigners;                         /* 0 = one per core */
+	int ocsp_by_ca;                       /* the current CA key signs
+					       * OCSP responses itself
+					       * (mica serve --ocsp-signer
+					       * ca), not the OCSP key */
 };
 
 /*

@@ -18,7 +18,11 @@
  * delegated responder certificate for that key, <= CA_SIGNER_LEAF_MAX,
  * KEY the current CA key, re-checked by ca_signcheck_ocsp_cert), OCSP_SIGN
  * (a ResponseData, <= CA_OCSP_TBS_MAX, signed with the OCSP key after
- * ca_ocsp_tbs_check); and for SCEP (ca/scep.h), the same three for the RA
+ * ca_ocsp_tbs_check against the current key's issuer), OCSP_CA_SIGN (a
+ * ResponseData, <= CA_OCSP_TBS_MAX, signed by CA key KEY itself after
+ * ca_ocsp_tbs_check against that key's issuer and KeyHash: a retired key
+ * whose CA certificate has not expired, or the current key when the
+ * daemon was started with --ocsp-signer ca); and for SCEP (ca/scep.h), the same three for the RA
  * key: SCEP_KEY (empty; its SPKI), SCEP_CERT (the RA certificate's TBS,
  * KEY the current CA key, re-checked by ca_signcheck_scep_cert), SCEP_SIGN
  * (a CertRep's SignedAttributes SET, <= CA_SCEP_ATTRS_MAX, after
@@ -67,14 +71,15 @@ enum ca_signer_msg {
 	CA_SMSG_SCEP_SIGN = 9,
 	CA_SMSG_SCEP_DECRYPT = 10,
 	CA_SMSG_SCEP_NEXTCA = 11,
+	CA_SMSG_OCSP_CA_SIGN = 12,
 	CA_SMSG_OK = 0x81,
 	CA_SMSG_REFUSED = 0x82,
 };
 
 struct ca_signer_hdr {
 	uint16_t type;
-	uint16_t key;      /* CA key index (SIGN_LEAF, SIGN_CRL, OCSP_CERT),
-			    * else 0 */
+	uint16_t key;      /* CA key index (SIGN_LEAF, SIGN_CRL, OCSP_CERT,
+			    * OCSP_CA_SIGN, SCEP_CERT), else 0 */
 	uint32_t id;
 	uint32_t len;
 };
@@ -109,6 +114,8 @@ struct ca_signer_key_state {
 	struct ca_sign_policy pol;
 	unsigned char *subject;           /* pol.subject's storage */
 	unsigned char *sig_alg;           /* pol.sig_alg's storage */
+	struct ca_ocsp_issuer ocsp_issuer;   /* what its OCSP CertIDs hash
+					      * to; key1 is also its KeyHash */
 };
 
 /* What one signer process knows: its keys and the rules they sign under.
@@ -128,6 +135,8 @@ struct ca_signer_state {
 	size_t ocsp_spki_len;
 	unsigned char ocsp_key_hash[20];
 	struct ca_ocsp_issuer ocsp_issuer;   /* the current key's hashes */
+	int ocsp_by_ca;                   /* the current CA key may sign
+					   * OCSP responses (OCSP_CA_SIGN) */
 	/* SCEP's RA key: unsealed (or made) by the keeper at start. */
 	struct ca_key *scep_key;
 	unsigned char *scep_spki;

@@ -57,6 +57,7 @@ ca_signer_max_len(uint16_t type)
 	case CA_SMSG_OCSP_KEY:    return 0;   /* no payload */
 	case CA_SMSG_OCSP_CERT:   return CA_SIGNER_LEAF_MAX;
 	case CA_SMSG_OCSP_SIGN:   return CA_OCSP_TBS_MAX;
+	case CA_SMSG_OCSP_CA_SIGN: return CA_OCSP_TBS_MAX;
 	case CA_SMSG_SCEP_KEY:    return 0;   /* no payload */
 	case CA_SMSG_SCEP_CERT:   return CA_SIGNER_LEAF_MAX;
 	case CA_SMSG_SCEP_SIGN:   return CA_SCEP_ATTRS_MAX;
@@ -86,7 +87,8 @@ ca_signer_hdr_get(const unsigned char in[CA_SIGNER_HDR],
 		return -1;
 	/* A key index only where a CA key signs, and one that can exist. */
 	if (h->type == CA_SMSG_SIGN_LEAF || h->type == CA_SMSG_SIGN_CRL ||
-	    h->type == CA_SMSG_OCSP_CERT || h->type == CA_SMSG_SCEP_CERT)
+	    h->type == CA_SMSG_OCSP_CERT || h->type == CA_SMSG_SCEP_CERT ||
+	    h->type == CA_SMSG_OCSP_CA_SIGN)
 		return h->key < CA_SIGNER_KEYS ? 0 : -1;
 	return h->key == 0 ? 0 : -1;
 }

@@ -237,6 +237,28 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 			return refusal(st, "an OCSP response", &e, rtype, reply,
 				       reply_len);
 		return ok_reply(sig, sig_len, rtype, reply, reply_len);
+	case CA_SMSG_OCSP_CA_SIGN:
+		/* A CA key answers for its own certificates only (RFC 6960
+		 * 4.2.2.2: the CA that issued them): a retired key while its
+		 * CA certificate is valid (its certificates still are), the
+		 * current key only when the daemon was told to. */
+		if (key >= CA_SIGNER_KEYS || st->keys[key].key == NULL ||
+		    (key == st->current && !st->ocsp_by_ca) ||
+		    now > st->keys[key].pol.not_after) {
+			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+				     "signer: an OCSP response by CA key %u, "
+				     "which does not sign them",
+				     (unsigned)key);
+			return refusal(st, "an OCSP response", &e, rtype, reply,
+				       reply_len);
+		}
+		k = &st->keys[key];
+		if (ca_ocsp_tbs_check(&k->ocsp_issuer, k->ocsp_issuer.key1,
+				      now, p, len, &e) != 0 ||
+		    ca_key_sign(k->key, p, len, sig, &sig_len, &e) != 0)
+			return refusal(st, "an OCSP response", &e, rtype, reply,
+				       reply_len);
+		return ok_reply(sig, sig_len, rtype, reply, reply_len);
 	case CA_SMSG_SCEP_KEY:
 		if (st->scep_key == NULL || len != 0) {
 			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
@@ -376,6 +398,7 @@ ca_signer_serve(struct ca_signer_state *st, int fd)
 		     hdr.type != CA_SMSG_OCSP_KEY &&
 		     hdr.type != CA_SMSG_OCSP_CERT &&
 		     hdr.type != CA_SMSG_OCSP_SIGN &&
+		     hdr.type != CA_SMSG_OCSP_CA_SIGN &&
 		     hdr.type != CA_SMSG_SCEP_KEY &&
 		     hdr.type != CA_SMSG_SCEP_CERT &&
 		     hdr.type != CA_SMSG_SCEP_SIGN &&
@@ -659,6 +682,10 @@ load_key(struct ca_signer_state *st, unsigned idx,
 	memcpy(k->sig_alg, alg, alg_len);
 	k->pol.sig_alg = k->sig_alg;
 	k->pol.sig_alg_len = alg_len;
+	/* What its OCSP responses must name (OCSP_CA_SIGN). */
+	if (ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
+				  ci.spki_len, &k->ocsp_issuer, err) != 0)
+		goto out;
 	rc = 0;
 	goto out;
 oom:
@@ -756,6 +783,7 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 		goto out;
 	}
 	st->current = c->key_idx;
+	st->ocsp_by_ca = c->ocsp_by_ca != 0;
 	if (load_key(st, c->key_idx, c->sealed, c->pass, c->pass_len,
 		     c->ca_cert, c->ca_cert_len, err) != 0)
 		goto out;

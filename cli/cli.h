@@ -22,6 +22,7 @@ int cmd_revoke(const char *datadir, int argc, char **argv);
 int cmd_unrevoke(const char *datadir, int argc, char **argv);
 int cmd_crl(const char *datadir, int argc, char **argv);
 int cmd_publish(const char *datadir, int argc, char **argv);
+int cmd_ocsp_sign(const char *datadir, int argc, char **argv);
 int cmd_list(const char *datadir, int argc, char **argv);
 int cmd_show(const char *datadir, int argc, char **argv);
 int cmd_export_root(const char *datadir, int argc, char **argv);

@@ -730,7 +730,7 @@ out:
 }
 
 static const char publish_help[] =
-"Usage: mica [-d DIR] publish OUTDIR\n"
+"Usage: mica [-d DIR] publish [--since N] OUTDIR\n"
 "\n"
 "Write into OUTDIR (created if missing) what relying parties fetch, so that\n"
 "any web server, object store or CDN can serve it: ca.crt, ca.pem,\n"
@@ -740,24 +740,38 @@ static const char publish_help[] =
 "is written to a temporary name and renamed into place; a response already\n"
 "there is kept, and the file of a certificate revoked since its response\n"
 "was signed is removed (the web server then asks mica: see the README's\n"
-"nginx example). Signs nothing: the responses are those 'mica serve' signed\n"
-"ahead of time ('mica serve --publish OUTDIR' keeps OUTDIR current itself).\n";
+"nginx example). Signs nothing: the responses are those 'mica serve' (or\n"
+"'mica ocsp-sign') signed ahead of time, for the current key's certificates\n"
+"and for those of a key retired by a rollover whose CA certificate is valid\n"
+"('mica serve --publish OUTDIR' keeps OUTDIR current itself).\n"
+"\n"
+"Prints the change number it reached. --since N, that number from an\n"
+"earlier run on the same OUTDIR: only the OCSP responses signed or dropped\n"
+"since are looked at (as the daemon's passes between its hourly full ones);\n"
+"responses that went stale and certificates that expired wait for a run\n"
+"without --since.\n";
 
 int
 cmd_publish(const char *datadir, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "help",  no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ca_publish_stats st;
 	struct ca *ca = NULL;
 	struct mica_err err;
+	int64_t seq = -1;
 	int c, rc = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'S':
+			if (cli_parse_int(optarg, 0, INT64_MAX / 2, &seq) != 0)
+				return cli_usage("publish", "--since wants a change number");
+			break;
 		case 'h': fputs(publish_help, stdout); return 0;
 		default: return cli_usage("publish", "unknown option: '%s'", argv[optind - 1]);
 		}
@@ -766,13 +780,77 @@ cmd_publish(const char *datadir, int argc, char **argv)
 		return cli_usage("publish", "one output directory is required");
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
-	if (ca_publish(ca, argv[optind], &st, &err) != 0)
+	if (ca_publish_since(ca, argv[optind], &seq, &st, &err) != 0)
 		rc = cli_fail(&err);
 	else
 		fprintf(stderr, "published to %s: %zu file(s) written; OCSP "
-			"responses: %zu written, %zu unchanged, %zu removed\n",
+			"responses: %zu written, %zu unchanged, %zu removed; "
+			"%zu certificate(s) looked at, up to change %lld\n",
 			argv[optind], st.files, st.ocsp_written, st.ocsp_kept,
-			st.ocsp_removed);
+			st.ocsp_removed, st.ocsp_read, (long long)seq);
+	ca_close(ca);
+	return rc;
+}
+
+static const char ocsp_sign_help[] =
+"Usage: mica [-d DIR] ocsp-sign [--ocsp-signer delegated|ca]\n"
+"                              [--passphrase-file FILE]\n"
+"\n"
+"Sign ahead of time the OCSP responses that are due, once, as a pass of\n"
+"'mica serve''s background refresh does: for every certificate of the\n"
+"current key, and of a retired key whose CA certificate is valid, that the\n"
+"store marked (issued, revoked, put on hold or released since), or whose\n"
+"response is less than half a period from its nextUpdate; the first time\n"
+"after an upgrade, a rollover or a change of --ocsp-signer, also every one\n"
+"with no response or one signed otherwise than --ocsp-signer says. Each is\n"
+"found through an index: with nothing to do, nothing is read. Nothing else\n"
+"is signed again. Then 'mica publish' writes them out. For a\n"
+"store filled while no daemon ran, for a cron job next to 'mica publish'\n"
+"when no daemon runs at all, and for the benchmark. Prints how many were\n"
+"signed. The delegated responder is this process's own (a new responder\n"
+"certificate, recorded as the daemon's are), the CA key with\n"
+"--ocsp-signer ca.\n";
+
+int
+cmd_ocsp_sign(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ocsp-signer",     required_argument, NULL, 'O' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help",            no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *passfile = NULL;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	struct ca_ocsp_pass p;
+	int c, flags = CA_OPEN_UNLOCK, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'O':
+			if (strcmp(optarg, "ca") == 0)
+				flags |= CA_OPEN_OCSP_BY_CA;
+			else if (strcmp(optarg, "delegated") != 0)
+				return cli_usage("ocsp-sign", "--ocsp-signer wants 'delegated' or 'ca'");
+			break;
+		case 'P': passfile = optarg; break;
+		case 'h': fputs(ocsp_sign_help, stdout); return 0;
+		default: return cli_usage("ocsp-sign", "unknown option: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cli_usage("ocsp-sign", "unexpected argument: %s", argv[optind]);
+	if (ca_open(datadir, flags, passfile, &ca, &err) != 0)
+		return cli_fail(&err);
+	if (ca_ocsp_refresh_pass(ca, SIZE_MAX, &p, &err) != 0)
+		rc = cli_fail(&err);
+	else
+		fprintf(stderr, "%zu OCSP response(s) signed ahead of time "
+			"(read: %zu marked, %zu due, %zu walked; %zu given "
+			"up)\n", p.signed_n, p.marked, p.due, p.walked,
+			p.dropped);
 	ca_close(ca);
 	return rc;
 }

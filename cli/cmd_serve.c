@@ -58,6 +58,16 @@ static const char serve_help[] =
 "                          server to serve (as 'mica publish DIR', after\n"
 "                          each background pass: at most half a minute\n"
 "                          behind)\n"
+"  --ocsp-signer delegated|ca\n"
+"                          who signs OCSP responses about the current key's\n"
+"                          certificates: a delegated responder certificate\n"
+"                          the CA key renews every few days (default), or\n"
+"                          the CA key itself (no certificate in the\n"
+"                          response, for clients that accept no delegation).\n"
+"                          Pre-signed responses of the other kind are signed\n"
+"                          again at start. Certificates of a key retired by\n"
+"                          'mica rollover' are answered by that key itself\n"
+"                          while its CA certificate is valid.\n"
 "\n"
 "ACME (RFC 8555) is served at https://HOST:PORT/acme/directory. Accounts\n"
 "need an External Account Binding from 'mica token create --enroll --acme'\n"
@@ -111,6 +121,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "acme-dns",        required_argument, NULL, 'n' },
 		{ "acme-allow-loopback", no_argument,   NULL, 'l' },
 		{ "publish",         required_argument, NULL, 'B' },
+		{ "ocsp-signer",     required_argument, NULL, 'O' },
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -195,6 +206,14 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			break;
 		case 'B':
 			o.publish_dir = optarg;
+			break;
+		case 'O':
+			if (strcmp(optarg, "delegated") == 0)
+				o.ocsp_by_ca = 0;
+			else if (strcmp(optarg, "ca") == 0)
+				o.ocsp_by_ca = 1;
+			else
+				return cli_usage("serve", "--ocsp-signer wants 'delegated' or 'ca'");
 			break;
 		case 'h':
 			fputs(serve_help, stdout);

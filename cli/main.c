@@ -25,6 +25,7 @@ static const struct {
 	{ "unrevoke",    cmd_unrevoke,    "release a certificate from certificateHold" },
 	{ "crl",         cmd_crl,         "publish a new CRL (and write it out)" },
 	{ "publish",     cmd_publish,     "write the certificates, CRLs and OCSP responses to a directory" },
+	{ "ocsp-sign",   cmd_ocsp_sign,   "sign the OCSP responses that are due ahead of time, once" },
 	{ "list",        cmd_list,        "list certificates" },
 	{ "show",        cmd_show,        "show one certificate" },
 	{ "export-root", cmd_export_root, "write the root certificate (DER or PEM)" },

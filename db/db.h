@@ -715,10 +715,13 @@ struct db_ocsp_response {
 	char responder[DB_SERIAL_MAX];
 	int64_t this_update, next_update;
 };
-/* The pre-signed response of SERIAL whose nextUpdate is after
- * FRESH_AFTER; MICA_E_NOTFOUND if there is none. OUT's DER heap. */
-int db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
-		struct db_ocsp_response *out, struct mica_err *err);
+/* The pre-signed response of SERIAL, a certificate of key KEY_IDX, whose
+ * nextUpdate is after FRESH_AFTER and that was signed by the CA key
+ * (BY_CA 1) or by a delegated responder (0); MICA_E_NOTFOUND if there is
+ * none. OUT's DER heap. */
+int db_ocsp_get(struct db *db, const char *serial, int key_idx, int by_ca,
+		int64_t fresh_after, struct db_ocsp_response *out,
+		struct mica_err *err);
 void db_ocsp_response_free(struct db_ocsp_response *r);
 /* Store (or replace) SERIAL's response, which states S, but only while
  * the certificate is still in state S: *STORED (may be NULL) 1 if it
@@ -726,28 +729,65 @@ void db_ocsp_response_free(struct db_ocsp_response *r);
  * error). Any later change of its state drops the row (a trigger).
  * RESPONDER: the serial of the recorded responder certificate to serve
  * DER (a BasicOCSPResponse without certs) with; NULL: DER is a whole
- * OCSPResponse. */
+ * OCSPResponse. BY_CA: the CA key signed it (RESPONDER must be NULL).
+ * REFRESH_AT: when the background refresh should sign it again (stored
+ * only if NEXT_UPDATE comes before the certificate expires: else never).
+ * The row gets the next change number (schema/012), and the certificate's
+ * mark (db_ocsp_marked) goes. */
 int db_ocsp_put(struct db *db, const char *serial,
 		const struct db_cert_state *s, const unsigned char *der,
-		size_t der_len, const char *responder, int64_t this_update,
-		int64_t next_update, int *stored, struct mica_err *err);
-/* Up to MAX certificates of key KEY_IDX, valid or revoked and not
- * expired at NOW, with no response or one whose nextUpdate is before
- * REFRESH_BEFORE: what the background refresh signs next. */
+		size_t der_len, const char *responder, int by_ca,
+		int64_t this_update, int64_t next_update, int64_t refresh_at,
+		int *stored, struct mica_err *err);
+/* What the background refresh signs (schema/012): the certificates
+ * marked because they were issued or changed state (db_ocsp_marked), the
+ * responses whose refresh time came (db_ocsp_due), and, once per key and
+ * signer, a walk of all of a key's certificates (db_ocsp_todo). Each
+ * finds its rows through an index: a pass with nothing to do reads
+ * nothing. */
 struct db_ocsp_todo {
+	int64_t id;                   /* the certificate's row id */
 	char serial[DB_SERIAL_MAX];
-	struct db_cert_state state;   /* key_idx not filled */
+	struct db_cert_state state;   /* key_idx filled by marked and due */
+	int64_t not_after;            /* the certificate's (marked, due) */
+	int known;                    /* the certificate exists (marked) */
 };
-int db_ocsp_todo(struct db *db, int key_idx, int64_t now,
-		 int64_t refresh_before, size_t max, struct db_ocsp_todo *out,
-		 size_t *n, struct mica_err *err);
+/* Up to MAX marked certificates, whatever their key or state (KNOWN 0:
+ * the certificate is gone), in mark order. */
+int db_ocsp_marked(struct db *db, size_t max, struct db_ocsp_todo *out,
+		   size_t *n, struct mica_err *err);
+/* Remove SERIAL's mark (one that nothing can sign: expired, of a key
+ * not held). */
+int db_ocsp_unmark(struct db *db, const char *serial, struct mica_err *err);
+/* Up to MAX certificates whose response's refresh time is NOW or
+ * before, in that time's order. */
+int db_ocsp_due(struct db *db, int64_t now, size_t max,
+		struct db_ocsp_todo *out, size_t *n, struct mica_err *err);
+/* Never refresh SERIAL's response again (a due one nothing can sign: it
+ * stays served until its nextUpdate). */
+int db_ocsp_no_refresh(struct db *db, const char *serial,
+		       struct mica_err *err);
+/* Up to MAX certificates of key KEY_IDX, valid or revoked and not
+ * expired at NOW, with no response, one whose nextUpdate is before
+ * REFRESH_BEFORE or one signed otherwise than BY_CA says, whose row id
+ * is above AFTER, in id order: the walk of a key (AFTER 0 first, then
+ * the last id returned). Reads the key's certificates. */
+int db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
+		 int64_t refresh_before, int64_t after, size_t max,
+		 struct db_ocsp_todo *out, size_t *n, struct mica_err *err);
+/* Has key KEY_IDX been walked with signer BY_CA (*WALKED 1 or 0)? Record
+ * that it was. */
+int db_ocsp_walked(struct db *db, int key_idx, int by_ca, int *walked,
+		   struct mica_err *err);
+int db_ocsp_walked_set(struct db *db, int key_idx, int by_ca,
+		       struct mica_err *err);
 /* Drop the responses whose nextUpdate is before BEFORE (those of
- * certificates that expired long ago: nothing refreshes them). */
+ * certificates that expired long ago: nothing refreshes them), and the
+ * oldest records of dropped responses (ocsp_gone) older than a day. */
 int db_ocsp_prune(struct db *db, int64_t before, struct mica_err *err);
-/* Has a certificate's revocation state changed since the last
- * db_ocsp_dirty_clear (a trigger marks it)? *DIRTY 1 or 0. */
+/* Is a certificate marked (issued, revoked, put on hold, released: a
+ * trigger marks it) and not yet signed? *DIRTY 1 or 0. */
 int db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err);
-int db_ocsp_dirty_clear(struct db *db, struct mica_err *err);
 /* How many stored responses are fresh at NOW. */
 int db_ocsp_count(struct db *db, int64_t now, int64_t *count,
 		  struct mica_err *err);
@@ -762,6 +802,22 @@ typedef int (*db_ocsp_cb)(void *ctx, const char *serial, int64_t not_after,
 			  const char *responder, int64_t this_update);
 int db_ocsp_foreach(struct db *db, int key_idx, int64_t now,
 		    int64_t expired_since, db_ocsp_cb cb, void *ctx,
+		    struct mica_err *err);
+/* The highest change number given so far (schema/012), in *SEQ. */
+int db_ocsp_seq(struct db *db, int64_t *seq, struct mica_err *err);
+/* For a publication pass that writes only what changed: CB(CTX, serial,
+ * key_idx, not_after, der, der_len, responder, this_update) for every
+ * certificate whose response was stored or dropped with a change number
+ * above SINCE (once, even if both), with its response when one is
+ * fresh at NOW (else DER NULL); *LAST the highest change number seen (SINCE
+ * when none). Reads only those rows (an index on the number). A
+ * non-zero CB stops: -1, ERR the callback's. */
+typedef int (*db_ocsp_change_cb)(void *ctx, const char *serial, int key_idx,
+				 int64_t not_after, const void *der,
+				 size_t der_len, const char *responder,
+				 int64_t this_update);
+int db_ocsp_changed(struct db *db, int64_t since, int64_t now,
+		    db_ocsp_change_cb cb, void *ctx, int64_t *last,
 		    struct mica_err *err);
 /* The DER of the recorded responder certificate SERIAL (heap);
  * MICA_E_NOTFOUND if there is none. */

@@ -122,8 +122,10 @@ enum db_stmt_id {
 	S_ACME_AUTHZ_FIND_VALID, S_ACME_AUTHZ_PROCESSING, S_ACME_AUTHZ_EXISTS,
 	/* ocsp.c */
 	S_OCSP_GET, S_OCSP_PUT, S_OCSP_TODO, S_OCSP_RESPONDER_ADD, S_OCSP_COUNT,
-	S_OCSP_PUBLISH, S_OCSP_PRUNE, S_OCSP_DIRTY, S_OCSP_DIRTY_CLEAR,
-	S_OCSP_RESPONDER_GET, S_CERT_STATUS,
+	S_OCSP_PUBLISH, S_OCSP_PRUNE, S_OCSP_GONE_PRUNE, S_OCSP_DIRTY,
+	S_OCSP_RESPONDER_GET, S_CERT_STATUS, S_OCSP_MARKED, S_OCSP_DUE,
+	S_OCSP_UNMARK, S_OCSP_NO_REFRESH, S_OCSP_WALKED_GET,
+	S_OCSP_WALKED_SET, S_OCSP_SEQ, S_OCSP_CHANGED,
 	/* scep.c */
 	S_SCEP_RA_ADD, S_SCEP_TX_ADD, S_SCEP_TX_GET, S_SCEP_RA_LATEST,
 	S_SCEP_KEY_GET, S_SCEP_KEY_SET,
@@ -186,6 +188,10 @@ sqlite3_stmt *db_stmt(struct db *db, enum db_stmt_id id,
 /* Return a statement to its idle state (reset, bindings cleared), so that
  * no cached statement holds a read transaction open. Accepts NULL. */
 void db_stmt_done(sqlite3_stmt *st);
+/* For tests: SQLite's query plan of ocsp.c's statement ID (an enum
+ * db_stmt_id), its lines' details joined by "; ", into BUF[LEN]. */
+int db_ocsp_plan(struct db *db, int id, char *buf, size_t len,
+		 struct mica_err *err);
 
 /* Binding: each keeps the first failure in *RC and then does nothing, so a
  * run of binds is checked once with db_binds_ok(). Strings and blobs are

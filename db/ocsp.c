@@ -1,12 +1,13 @@
 /*
  * db/ocsp.c - the ocsp_response table (OCSP responses signed ahead of
  * time, one per certificate) and the ocsp_responder table (the delegated
- * responder certificates). See schema/007_ocsp.sql and
- * schema/009_ocsp_compact.sql.
+ * responder certificates). See schema/007_ocsp.sql,
+ * schema/009_ocsp_compact.sql and schema/012_ocsp_incremental.sql.
  */
 #include "db/db.h"
 #include "db/db_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,34 +20,50 @@
 #define OCSP_DER_MAX (64 * 1024)
 
 static const char *const ocsp_sql[S__COUNT] = {
+	/* Only a response about a certificate of key ?3, signed the way
+	 * ?4 says (schema/011): a client's CertID names one issuer. */
 	[S_OCSP_GET] =
-	"SELECT der, this_update, next_update, responder FROM ocsp_response "
-	"WHERE serial = ?1 AND next_update > ?2",
+	"SELECT o.der, o.this_update, o.next_update, o.responder "
+	"FROM ocsp_response AS o JOIN certificate AS c ON c.serial = o.serial "
+	"WHERE o.serial = ?1 AND o.next_update > ?2 AND c.key_idx = ?3 "
+	"AND o.by_ca = ?4",
 	/* Stored only while the certificate still has the state the
 	 * response says: a revocation committed after the response was
 	 * built leaves no row (and one committed later drops it, by the
 	 * trigger). */
 	[S_OCSP_PUT] =
 	"INSERT OR REPLACE INTO ocsp_response (serial, status, revoked_at, "
-	"reason, this_update, next_update, der, responder) "
-	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7, ?8 "
+	"reason, this_update, next_update, der, responder, by_ca, "
+	"refresh_at) "
+	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7, ?8, ?9, "
+	"CASE WHEN ?6 < not_after THEN ?10 END "
 	"FROM certificate WHERE serial = ?1 AND status = ?2 "
 	"AND revoked_at = ?3 AND reason = ?4",
 	/* Certificates of key ?1 that are still valid by date (?2 now) and
-	 * have no response, or one whose nextUpdate comes before ?3. */
+	 * have no response, one whose nextUpdate comes before ?3, or one
+	 * another signer than ?5 made (the daemon's --ocsp-signer
+	 * changed); those after id ?6, in id order, so that a pass walks
+	 * the table once however many batches it takes (the unary '+' keeps
+	 * SQLite on the id range: from the status index it would start over
+	 * at every batch and skip what the batches before it signed). */
 	[S_OCSP_TODO] =
-	"SELECT c.serial, c.status, c.revoked_at, c.reason "
+	"SELECT c.id, c.serial, c.status, c.revoked_at, c.reason "
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
 	"ON o.serial = c.serial "
-	"WHERE c.status IN (1, 2) AND c.key_idx = ?1 AND c.not_after > ?2 "
-	"AND (o.serial IS NULL OR o.next_update < ?3) LIMIT ?4",
+	"WHERE c.id > ?6 AND +c.status IN (1, 2) AND c.key_idx = ?1 "
+	"AND +c.not_after > ?2 "
+	"AND (o.serial IS NULL OR o.next_update < ?3 OR o.by_ca != ?5) "
+	"ORDER BY c.id LIMIT ?4",
 	[S_OCSP_RESPONDER_ADD] =
 	"INSERT INTO ocsp_responder (serial, not_before, not_after, der, "
 	"created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_OCSP_COUNT] =
 	"SELECT count(*) FROM ocsp_response WHERE next_update > ?1",
 	/* What a publication directory must hold: every certificate of key
-	 * ?1 that expired after ?3, with its response if fresh at ?2. */
+	 * ?1 that expired after ?3, with its response if fresh at ?2
+	 * (whoever signed it: the command line's publication does not know
+	 * the daemon's --ocsp-signer, and its refresh replaces a row of the
+	 * other kind before it publishes). */
 	[S_OCSP_PUBLISH] =
 	"SELECT c.serial, c.not_after, o.der, o.this_update, o.responder "
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
@@ -56,8 +73,48 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"DELETE FROM ocsp_response WHERE next_update < ?1",
 	[S_OCSP_DIRTY] =
 	"SELECT EXISTS (SELECT 1 FROM ocsp_dirty)",
-	[S_OCSP_DIRTY_CLEAR] =
-	"DELETE FROM ocsp_dirty",
+	/* The oldest records of dropped responses, a bounded number a
+	 * pass, by the store's clock (the trigger's). */
+	[S_OCSP_GONE_PRUNE] =
+	"DELETE FROM ocsp_gone WHERE seq IN "
+	"(SELECT seq FROM ocsp_gone ORDER BY seq LIMIT 256) "
+	"AND at < CAST(strftime('%s', 'now') AS INTEGER) - 86400",
+	[S_OCSP_MARKED] =
+	"SELECT d.serial, c.id, c.status, c.revoked_at, c.reason, c.key_idx, "
+	"c.not_after FROM ocsp_dirty AS d LEFT JOIN certificate AS c "
+	"ON c.serial = d.serial LIMIT ?1",
+	[S_OCSP_UNMARK] =
+	"DELETE FROM ocsp_dirty WHERE serial = ?1",
+	/* Through ocsp_response_by_refresh, then each certificate by its
+	 * serial: nothing due, nothing read. */
+	[S_OCSP_DUE] =
+	"SELECT o.serial, c.id, c.status, c.revoked_at, c.reason, c.key_idx, "
+	"c.not_after FROM ocsp_response AS o "
+	"JOIN certificate AS c ON c.serial = o.serial "
+	"WHERE o.refresh_at <= ?1 ORDER BY o.refresh_at LIMIT ?2",
+	[S_OCSP_NO_REFRESH] =
+	"UPDATE ocsp_response SET refresh_at = NULL WHERE serial = ?1",
+	[S_OCSP_WALKED_GET] =
+	"SELECT EXISTS (SELECT 1 FROM ocsp_walked WHERE key_idx = ?1 "
+	"AND by_ca = ?2)",
+	[S_OCSP_WALKED_SET] =
+	"INSERT OR REPLACE INTO ocsp_walked (key_idx, by_ca) VALUES (?1, ?2)",
+	[S_OCSP_SEQ] =
+	"SELECT n FROM ocsp_seq WHERE id = 1",
+	/* What was stored or dropped after change ?1, each through the
+	 * index on its number, once per certificate (a revocation drops a
+	 * response, then its re-signing stores one), with the certificate
+	 * and its response fresh at ?2 (if any) by serial. */
+	[S_OCSP_CHANGED] =
+	"SELECT x.serial, c.key_idx, c.not_after, o.der, o.this_update, "
+	"o.responder, x.seq FROM "
+	"(SELECT serial, max(seq) AS seq FROM "
+	"(SELECT serial, seq FROM ocsp_response WHERE seq > ?1 "
+	"UNION ALL SELECT serial, seq FROM ocsp_gone WHERE seq > ?1) "
+	"GROUP BY serial) AS x "
+	"JOIN certificate AS c ON c.serial = x.serial "
+	"LEFT JOIN ocsp_response AS o ON o.serial = x.serial "
+	"AND o.next_update > ?2",
 	[S_OCSP_RESPONDER_GET] =
 	"SELECT der FROM ocsp_responder WHERE serial = ?1",
 	[S_CERT_STATUS] =
@@ -65,14 +122,19 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"WHERE serial = ?1",
 };
 
+static int by_serial(struct db *db, int id, const char *serial, int fault,
+		     struct mica_err *err);
+
 int
-db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
-	    struct db_ocsp_response *out, struct mica_err *err)
+db_ocsp_get(struct db *db, const char *serial, int key_idx, int by_ca,
+	    int64_t fresh_after, struct db_ocsp_response *out,
+	    struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
 
-	if (db == NULL || out == NULL)
+	if (db == NULL || out == NULL || key_idx < 0 ||
+	    key_idx >= DB_KEYS_MAX)
 		return db_bad_arg(err);
 	memset(out, 0, sizeof(*out));
 	if (!db_serial_ok(serial))
@@ -81,6 +143,8 @@ db_ocsp_get(struct db *db, const char *serial, int64_t fresh_after,
 		goto out;
 	db_bind_text(st, 1, serial, &b);
 	db_bind_i64(st, 2, fresh_after, &b);
+	db_bind_i64(st, 3, key_idx, &b);
+	db_bind_i64(st, 4, by_ca != 0, &b);
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 0) {
@@ -119,8 +183,8 @@ db_ocsp_response_free(struct db_ocsp_response *r)
 int
 db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	    const unsigned char *der, size_t der_len, const char *responder,
-	    int64_t this_update, int64_t next_update, int *stored,
-	    struct mica_err *err)
+	    int by_ca, int64_t this_update, int64_t next_update,
+	    int64_t refresh_at, int *stored, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK;
@@ -130,7 +194,8 @@ db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	if (MICA_FAULT("db_write"))
 		return db_fault(err);
 	if (db == NULL || s == NULL || der == NULL || der_len == 0 ||
-	    der_len > OCSP_DER_MAX || next_update <= this_update)
+	    der_len > OCSP_DER_MAX || next_update <= this_update ||
+	    (by_ca && responder != NULL))
 		return db_bad_arg(err);
 	if (!db_serial_ok(serial) ||
 	    (responder != NULL && !db_serial_ok(responder)))
@@ -145,11 +210,22 @@ db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	db_bind_i64(st, 6, next_update, &b);
 	db_bind_blob(st, 7, der, der_len, &b);
 	db_bind_text(st, 8, responder, &b);   /* NULL: SQL NULL */
+	db_bind_i64(st, 9, by_ca != 0, &b);
+	db_bind_i64(st, 10, refresh_at, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
-	if (stored != NULL)
-		*stored = sqlite3_changes(db->h) > 0;
+	/* Stored for the state it says: the certificate's mark is done
+	 * with (not stored: a change raced, the mark stays for it). */
+	if (sqlite3_changes(db->h) > 0) {
+		if (stored != NULL)
+			*stored = 1;
+		db_stmt_done(st);
+		st = NULL;
+		/* Part of the one write: no fault point of its own. */
+		if (by_serial(db, S_OCSP_UNMARK, serial, 0, err) != 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	db_stmt_done(st);
@@ -157,9 +233,9 @@ out:
 }
 
 int
-db_ocsp_todo(struct db *db, int key_idx, int64_t now, int64_t refresh_before,
-	     size_t max, struct db_ocsp_todo *out, size_t *n,
-	     struct mica_err *err)
+db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
+	     int64_t refresh_before, int64_t after, size_t max,
+	     struct db_ocsp_todo *out, size_t *n, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
@@ -174,19 +250,22 @@ db_ocsp_todo(struct db *db, int key_idx, int64_t now, int64_t refresh_before,
 	db_bind_i64(st, 2, now, &b);
 	db_bind_i64(st, 3, refresh_before, &b);
 	db_bind_i64(st, 4, (int64_t)max, &b);
+	db_bind_i64(st, 5, by_ca != 0, &b);
+	db_bind_i64(st, 6, after, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	while (*n < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_ocsp_todo *t = &out[*n];
 
-		if (db_col_fixed(st, 0, t->serial, sizeof(t->serial)) != 0 ||
+		t->id = sqlite3_column_int64(st, 0);
+		if (db_col_fixed(st, 1, t->serial, sizeof(t->serial)) != 0 ||
 		    !db_serial_ok(t->serial)) {
 			db_bad_serial(err);
 			goto out;
 		}
-		t->state.status = sqlite3_column_int(st, 1);
-		t->state.revoked_at = sqlite3_column_int64(st, 2);
-		t->state.reason = sqlite3_column_int(st, 3);
+		t->state.status = sqlite3_column_int(st, 2);
+		t->state.revoked_at = sqlite3_column_int64(st, 3);
+		t->state.reason = sqlite3_column_int(st, 4);
 		(*n)++;
 	}
 	if (*n < max && r != SQLITE_DONE) {
@@ -288,8 +367,9 @@ out:
 }
 
 int
-db_ocsp_foreach(struct db *db, int key_idx, int64_t now, int64_t expired_since,
-		db_ocsp_cb cb, void *ctx, struct mica_err *err)
+db_ocsp_foreach(struct db *db, int key_idx, int64_t now,
+		int64_t expired_since, db_ocsp_cb cb, void *ctx,
+		struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *serial, *responder;
@@ -350,6 +430,10 @@ db_ocsp_prune(struct db *db, int64_t before, struct mica_err *err)
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
+	db_stmt_done(st);
+	if ((st = db_stmt(db, S_OCSP_GONE_PRUNE, ocsp_sql, err)) == NULL ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	db_stmt_done(st);
@@ -370,26 +454,6 @@ db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err)
 	if ((r = db_step_row(db, st, err)) < 0)
 		goto out;
 	*dirty = r == 1 && sqlite3_column_int(st, 0) != 0;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
-}
-
-int
-db_ocsp_dirty_clear(struct db *db, struct mica_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (MICA_FAULT("db_write"))
-		return db_fault(err);
-	if (db == NULL)
-		return db_bad_arg(err);
-	if ((st = db_stmt(db, S_OCSP_DIRTY_CLEAR, ocsp_sql, err)) == NULL)
-		goto out;
-	if (db_step_done(db, st, NULL, NULL, err) != 0)
-		goto out;
 	rc = 0;
 out:
 	db_stmt_done(st);
@@ -431,5 +495,294 @@ db_ocsp_responder_get(struct db *db, const char *serial, unsigned char **der,
 	rc = 0;
 out:
 	db_stmt_done(st);
+	return rc;
+}
+
+/* Read up to MAX rows of ST (marked or due: serial, id, status,
+ * revoked_at, reason, key_idx, not_after) into OUT. */
+static int
+read_todo(struct db *db, sqlite3_stmt *st, size_t max,
+	  struct db_ocsp_todo *out, size_t *n, struct mica_err *err)
+{
+	int r = SQLITE_DONE;
+
+	while (*n < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_ocsp_todo *t = &out[*n];
+
+		memset(t, 0, sizeof(*t));
+		if (db_col_fixed(st, 0, t->serial, sizeof(t->serial)) != 0 ||
+		    !db_serial_ok(t->serial))
+			return db_bad_serial(err);
+		t->known = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		t->id = sqlite3_column_int64(st, 1);
+		t->state.status = sqlite3_column_int(st, 2);
+		t->state.revoked_at = sqlite3_column_int64(st, 3);
+		t->state.reason = sqlite3_column_int(st, 4);
+		t->state.key_idx = sqlite3_column_int(st, 5);
+		t->not_after = sqlite3_column_int64(st, 6);
+		(*n)++;
+	}
+	if (*n < max && r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_ocsp_marked(struct db *db, size_t max, struct db_ocsp_todo *out,
+	       size_t *n, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (db == NULL || out == NULL || n == NULL || max == 0 ||
+	    max > 1000000)
+		return db_bad_arg(err);
+	*n = 0;
+	if ((st = db_stmt(db, S_OCSP_MARKED, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, (int64_t)max, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    read_todo(db, st, max, out, n, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_due(struct db *db, int64_t now, size_t max, struct db_ocsp_todo *out,
+	    size_t *n, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (db == NULL || out == NULL || n == NULL || max == 0 ||
+	    max > 1000000)
+		return db_bad_arg(err);
+	*n = 0;
+	if ((st = db_stmt(db, S_OCSP_DUE, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, now, &b);
+	db_bind_i64(st, 2, (int64_t)max, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    read_todo(db, st, max, out, n, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+/* Run statement ID with SERIAL as ?1, a write (FAULT: one a test may
+ * make fail). */
+static int
+by_serial(struct db *db, int id, const char *serial, int fault,
+	  struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (fault && MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, id, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_unmark(struct db *db, const char *serial, struct mica_err *err)
+{
+	return by_serial(db, S_OCSP_UNMARK, serial, 1, err);
+}
+
+int
+db_ocsp_no_refresh(struct db *db, const char *serial, struct mica_err *err)
+{
+	return by_serial(db, S_OCSP_NO_REFRESH, serial, 1, err);
+}
+
+int
+db_ocsp_walked(struct db *db, int key_idx, int by_ca, int *walked,
+	       struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || walked == NULL)
+		return db_bad_arg(err);
+	*walked = 0;
+	if ((st = db_stmt(db, S_OCSP_WALKED_GET, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, key_idx, &b);
+	db_bind_i64(st, 2, by_ca != 0, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	*walked = r == 1 && sqlite3_column_int(st, 0) != 0;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_walked_set(struct db *db, int key_idx, int by_ca,
+		   struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || key_idx < 0 || key_idx >= DB_KEYS_MAX)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_OCSP_WALKED_SET, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, key_idx, &b);
+	db_bind_i64(st, 2, by_ca != 0, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_seq(struct db *db, int64_t *seq, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (db == NULL || seq == NULL)
+		return db_bad_arg(err);
+	*seq = 0;
+	if ((st = db_stmt(db, S_OCSP_SEQ, ocsp_sql, err)) == NULL ||
+	    (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1)
+		*seq = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_changed(struct db *db, int64_t since, int64_t now,
+		db_ocsp_change_cb cb, void *ctx, int64_t *last,
+		struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *serial, *responder;
+	int64_t top = since;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || cb == NULL || last == NULL)
+		return db_bad_arg(err);
+	*last = since;
+	if ((st = db_stmt(db, S_OCSP_CHANGED, ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, since, &b);
+	db_bind_i64(st, 2, now, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *der = sqlite3_column_blob(st, 3);
+		size_t len = (size_t)sqlite3_column_bytes(st, 3);
+		int64_t seq = sqlite3_column_int64(st, 6);
+
+		if ((serial = sqlite3_column_text(st, 0)) == NULL) {
+			db_oom(err);
+			goto out;
+		}
+		if (!db_serial_ok((const char *)serial)) {
+			db_bad_serial(err);
+			goto out;
+		}
+		responder = sqlite3_column_text(st, 5);
+		if (responder != NULL &&
+		    !db_serial_ok((const char *)responder)) {
+			db_bad_serial(err);
+			goto out;
+		}
+		if (cb(ctx, (const char *)serial, sqlite3_column_int(st, 1),
+		       sqlite3_column_int64(st, 2), len > 0 ? der : NULL, len,
+		       (const char *)responder,
+		       sqlite3_column_int64(st, 4)) != 0)
+			goto out;   /* stopped by the caller: err is its */
+		if (seq > top)
+			top = seq;
+	}
+	if (r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	*last = top;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_plan(struct db *db, int id, char *buf, size_t len,
+	     struct mica_err *err)
+{
+	static const char pre[] = "EXPLAIN QUERY PLAN ";
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	size_t used = 0, n;
+	int rc = -1, r;
+
+	if (db == NULL || buf == NULL || len == 0 || id < 0 ||
+	    id >= S__COUNT || ocsp_sql[id] == NULL)
+		return db_bad_arg(err);
+	buf[0] = '\0';
+	n = sizeof(pre) + strlen(ocsp_sql[id]);
+	if ((sql = malloc(n)) == NULL)
+		return db_oom(err);
+	snprintf(sql, n, "%s%s", pre, ocsp_sql[id]);
+	if ((r = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *d = sqlite3_column_text(st, 3);
+		int w;
+
+		if (d == NULL)
+			continue;
+		w = snprintf(buf + used, len - used, "%s%s",
+			     used > 0 ? "; " : "", (const char *)d);
+		if (w < 0 || (size_t)w >= len - used) {
+			mica_err_set(err, MICA_E_INTERNAL, "too_long",
+				     "query plan longer than the buffer");
+			goto out;
+		}
+		used += (size_t)w;
+	}
+	if (r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(sql);
 	return rc;
 }

@@ -590,6 +590,91 @@ test_migrates_v9_names(void)
 			db_schema_version_builtin());
 }
 
+/* Migration 012 on a store of schema 011 with a pre-signed response: the
+ * response gets its refresh time (half a day before its nextUpdate, or
+ * none when it outlives its certificate), the change counter starts,
+ * and no key counts as walked (the first refresh walks once). */
+static void
+test_migration_012_upgrades_ocsp_rows(void)
+{
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128], sql[64];
+	int fd;
+
+	new_path(path, "v11");
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
+					      NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version <= 11)
+			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
+						     NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	/* 0a outlives its response, 0b expires before its response's
+	 * nextUpdate. */
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"INSERT INTO certificate (serial, profile, not_before, not_after, der, "
+		"spki_sha256, status, created_at) VALUES "
+		"('0a', 'server', 1, 900000, x'30', x'" Z62 "0a', 1, 1), "
+		"('0b', 'server', 1, 150000, x'30', x'" Z62 "0b', 1, 1); "
+		"INSERT INTO ocsp_response (serial, status, revoked_at, reason, "
+		"this_update, next_update, der, by_ca) VALUES "
+		"('0a', 1, 0, -1, 100000, 186400, x'30', 1), "
+		"('0b', 1, 0, -1, 100000, 186400, x'30', 1); "
+		"PRAGMA user_version = 11; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	CU_ASSERT(db_schema_version(db) >= 12);
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT refresh_at FROM ocsp_response "
+				      "WHERE serial = '0a'"), 186400 - 43200);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT refresh_at IS NULL FROM "
+				      "ocsp_response WHERE serial = '0b'"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT n FROM ocsp_seq"), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM ocsp_walked"), 0);
+	/* From now on: a revocation drops the response under a change
+	 * number, and marks the certificate. */
+	CU_ASSERT_EQUAL(raw_exec(path, "UPDATE certificate SET status = 2, "
+				       "revoked_at = 5, reason = 1 "
+				       "WHERE serial = '0a'"), SQLITE_OK);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT seq FROM ocsp_gone "
+				      "WHERE serial = '0a'"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM ocsp_dirty "
+				      "WHERE serial = '0a'"), 1);
+}
+
+/* The statements of the OCSP passes find their rows through indexes:
+ * with nothing to do they read nothing, whatever the store holds. */
+static void
+test_ocsp_pass_statements_use_indexes(void)
+{
+	struct db *db = fresh(NULL);
+	struct mica_err err;
+	char plan[1024];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(db_ocsp_plan(db, S_OCSP_DUE, plan, sizeof(plan), &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(plan, "ocsp_response_by_refresh (refresh_at<?)"));
+	CU_ASSERT_PTR_NULL(strstr(plan, "SCAN"));
+	CU_ASSERT_EQUAL(db_ocsp_plan(db, S_OCSP_CHANGED, plan, sizeof(plan), &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(plan, "ocsp_response_by_seq (seq>?)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(plan, "SEARCH ocsp_gone USING INTEGER PRIMARY KEY (rowid>?)"));
+	CU_ASSERT_PTR_NULL(strstr(plan, "SCAN c"));
+	CU_ASSERT_PTR_NULL(strstr(plan, "SCAN o"));
+	/* The marks are the work list itself; each certificate by serial. */
+	CU_ASSERT_EQUAL(db_ocsp_plan(db, S_OCSP_MARKED, plan, sizeof(plan), &err), 0);
+	CU_ASSERT_PTR_NULL(strstr(plan, "SCAN c"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(plan, "(serial=?)"));
+	db_close(db);
+}
+
 /* The list of compromised keys: filled from a certificate row, idempotent,
  * never emptied. */
 static void
@@ -3142,6 +3227,10 @@ main(void)
 		  test_migration_backfills_compromised_keys },
 		{ "migration 010 keeps searchable names lowercase and indexes expiry",
 		  test_migrates_v9_names },
+		{ "migration 012 gives pre-signed responses their refresh time and starts the change counter",
+		  test_migration_012_upgrades_ocsp_rows },
+		{ "the OCSP refresh and publication statements find their rows through indexes",
+		  test_ocsp_pass_statements_use_indexes },
 		{ "a compromised key is added from its certificate and never removed",
 		  test_compromised_keys_are_kept },
 		{ "refuses another program's SQLite file and non-SQLite files",

@@ -1226,6 +1226,152 @@ test_publish_writes_names_with_an_empty_directory_merged(void)
 	CU_ASSERT(sb.st_size > 500);
 }
 
+/* One refresh pass of the shared CA, all the budget it wants. */
+static struct ca_ocsp_pass
+pass(void)
+{
+	struct ca_ocsp_pass p;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL(ca_ocsp_refresh_pass(g_ca, SIZE_MAX, &p, &err), 0);
+	return p;
+}
+
+static int
+pass_read_nothing(const struct ca_ocsp_pass *p)
+{
+	return p->signed_n == 0 && p->marked == 0 && p->due == 0 &&
+	       p->walked == 0 && p->dropped == 0;
+}
+
+static void
+test_passes_read_only_what_changed(void)
+{
+	static struct buf req;
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct ca_principal cli;
+	struct ca_publish_stats st;
+	struct ca_ocsp_pass p;
+	struct seen s;
+	struct mica_err err;
+	unsigned char serial[20];
+	size_t serial_len;
+	int64_t seq = -1, before, v = 0;
+	int pending = -1;
+	char hex[41], sql[256], dir[PATH_MAX];
+
+	issuer_of_g_ca(&is);
+	ca_principal_cli(&cli);
+	snprintf(dir, sizeof(dir), "%s/pub-incremental", g_tmp);
+	/* Whatever the tests before left: signed, walked. */
+	(void)pass();
+	p = pass();
+	CU_ASSERT(pass_read_nothing(&p));
+	/* Nothing changed: nothing read, by either pass. */
+	CU_ASSERT_EQUAL_FATAL(ca_publish_since(g_ca, dir, &seq, &st, &err), 0);
+	CU_ASSERT(seq >= 0);
+	CU_ASSERT(st.ocsp_read > 0);   /* the full pass reads them all */
+	before = seq;
+	CU_ASSERT_EQUAL(ca_publish_since(g_ca, dir, &seq, &st, &err), 0);
+	CU_ASSERT_EQUAL(st.ocsp_read, 0);
+	CU_ASSERT_EQUAL(st.ocsp_written + st.ocsp_removed, 0);
+	CU_ASSERT_EQUAL(seq, before);
+
+	/* A new certificate is marked, signed from its mark (no walk), and
+	 * published alone. */
+	issue_one(serial, &serial_len, hex);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 1);
+	p = pass();
+	CU_ASSERT_EQUAL(p.marked, 1);
+	CU_ASSERT_EQUAL(p.signed_n, 1);
+	CU_ASSERT_EQUAL(p.walked + p.due + p.dropped, 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
+	CU_ASSERT_EQUAL(ca_publish_since(g_ca, dir, &seq, &st, &err), 0);
+	CU_ASSERT_EQUAL(st.ocsp_read, 1);
+	CU_ASSERT_EQUAL(st.ocsp_written, 1);
+	CU_ASSERT(seq > before);
+
+	/* A revocation: the published good response goes at the next
+	 * publication even before anything is signed again... */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &cli, hex, 1, &err), 0);
+	CU_ASSERT_EQUAL(ca_publish_since(g_ca, dir, &seq, &st, &err), 0);
+	CU_ASSERT_EQUAL(st.ocsp_read, 1);
+	CU_ASSERT_EQUAL(st.ocsp_removed, 1);
+	/* ... and the next refresh signs the revoked response at once. */
+	p = pass();
+	CU_ASSERT_EQUAL(p.marked, 1);
+	CU_ASSERT_EQUAL(p.signed_n, 1);
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
+	CU_ASSERT_EQUAL(s.reason, 1);
+	ca_ocsp_answer_free(&a);
+	CU_ASSERT_EQUAL(ca_publish_since(g_ca, dir, &seq, &st, &err), 0);
+	CU_ASSERT_EQUAL(st.ocsp_written, 1);
+	p = pass();
+	CU_ASSERT(pass_read_nothing(&p));
+
+	/* A hold released: good again, from the mark. */
+	issue_one(serial, &serial_len, hex);
+	(void)pass();
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &cli, hex, 6, &err), 0);
+	(void)pass();
+	CU_ASSERT_EQUAL_FATAL(ca_unrevoke(g_ca, &cli, hex, &err), 0);
+	p = pass();
+	CU_ASSERT_EQUAL(p.marked, 1);
+	CU_ASSERT_EQUAL(p.signed_n, 1);
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 0, &req);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+	ca_ocsp_answer_free(&a);
+
+	/* A response whose refresh time came is found through the index,
+	 * signed again, and due no more. */
+	snprintf(sql, sizeof(sql), "UPDATE ocsp_response SET refresh_at = 1 "
+		 "WHERE serial = '%s'", hex);
+	CU_ASSERT_EQUAL_FATAL(store_sql(sql, NULL, 0, NULL), 0);
+	p = pass();
+	CU_ASSERT_EQUAL(p.due, 1);
+	CU_ASSERT_EQUAL(p.signed_n, 1);
+	CU_ASSERT_EQUAL(p.marked + p.walked, 0);
+	snprintf(sql, sizeof(sql), "SELECT refresh_at FROM ocsp_response "
+		 "WHERE serial = '%s'", hex);
+	CU_ASSERT_EQUAL(store_sql(sql, NULL, 0, &v), 0);
+	CU_ASSERT(v > time(NULL));
+	p = pass();
+	CU_ASSERT(pass_read_nothing(&p));
+
+	/* A mark nothing can sign (the certificate expired) is given up,
+	 * not read again every pass. */
+	issue_one(serial, &serial_len, hex);
+	snprintf(sql, sizeof(sql), "UPDATE certificate SET not_after = not_before "
+		 "WHERE serial = '%s'", hex);
+	CU_ASSERT_EQUAL_FATAL(store_sql(sql, NULL, 0, NULL), 0);
+	p = pass();
+	CU_ASSERT_EQUAL(p.marked, 1);
+	CU_ASSERT_EQUAL(p.dropped, 1);
+	CU_ASSERT_EQUAL(p.signed_n, 0);
+	p = pass();
+	CU_ASSERT(pass_read_nothing(&p));
+
+	/* Forgetting that the key was walked (an upgrade, a new signer)
+	 * walks it once more, signing nothing that is fresh. */
+	CU_ASSERT_EQUAL_FATAL(store_sql("DELETE FROM ocsp_walked", NULL, 0,
+					NULL), 0);
+	p = pass();
+	CU_ASSERT_EQUAL(p.signed_n, 0);
+	p = pass();
+	CU_ASSERT(pass_read_nothing(&p));
+	CU_ASSERT_EQUAL(store_sql("SELECT count(*) FROM ocsp_walked", NULL, 0,
+				  &v), 0);
+	CU_ASSERT(v >= 1);
+}
+
 /* ------------------------------------------------------------------ */
 
 static int
@@ -1314,6 +1460,8 @@ main(void)
 		  test_unknown_answers_are_kept_and_rationed },
 		{ "publication writes a request whose base64 has '//' under the name with the slashes merged",
 		  test_publish_writes_names_with_an_empty_directory_merged },
+		{ "a refresh or publication pass with nothing changed reads nothing; new, revoked, released and due certificates are signed at once and published alone",
+		  test_passes_read_only_what_changed },
 	};
 	CU_pSuite s;
 	unsigned failed;

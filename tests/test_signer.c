@@ -1052,6 +1052,113 @@ test_the_ocsp_key_signs_only_what_the_signer_checks(void)
 	free(subj);
 }
 
+/* OCSP_CA_SIGN: a CA key signs a ResponseData about its own certificates
+ * itself, a retired key while its CA certificate is valid, the current
+ * key only when the daemon was started with --ocsp-signer ca. */
+static int
+ca_sign_call(struct ca_signer_state *st, unsigned key,
+	     const unsigned char *tbs, size_t tbs_len, unsigned char *sig,
+	     size_t *sig_len)
+{
+	unsigned char *reply = NULL;
+	size_t reply_len = 0;
+	uint16_t rtype = 0;
+	int ok;
+
+	if (ca_signer_handle(st, CA_SMSG_OCSP_CA_SIGN, (uint16_t)key, tbs,
+			     tbs_len, &rtype, &reply, &reply_len) != 0)
+		return -1;
+	ok = rtype == CA_SMSG_OK && reply_len > 0 && reply_len <= CA_SIG_MAX;
+	if (ok) {
+		memcpy(sig, reply, reply_len);
+		*sig_len = reply_len;
+	}
+	free(reply);
+	return ok ? 0 : -1;
+}
+
+static void
+test_a_ca_key_signs_ocsp_for_itself_only_when_allowed(void)
+{
+	struct ca_signer_state st;
+	struct ca_key *k = NULL;
+	struct ca_ocsp_issuer is, other;
+	struct ca_ocsp_single sr;
+	struct ca_ocsp_tbs rd;
+	struct mica_err err;
+	unsigned char *spki = NULL, *tbs = NULL, sig[CA_SIG_MAX];
+	unsigned char cid[CA_OCSP_CERTID_MAX], serial[8] = { 0x42, 1, 2, 3 };
+	const unsigned char *kalg;
+	size_t spki_len = 0, tbs_len = 0, sig_len = 0, cid_len = 0, kalg_len;
+	int64_t now = (int64_t)time(NULL);
+
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &k, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(k, &spki, &spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_issuer_hashes(root_name, root_name_len,
+		spki, spki_len, &is, &err), 0);
+	memset(&st, 0, sizeof(st));
+	st.current = 3;                 /* key 2 was retired */
+	st.keys[2].key = k;
+	st.keys[2].ocsp_issuer = is;
+	st.keys[2].pol.not_after = now + DAY;
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is, serial,
+		sizeof(serial), cid, &cid_len, &err), 0);
+	memset(&sr, 0, sizeof(sr));
+	sr.certid = cid;
+	sr.certid_len = cid_len;
+	sr.status = CA_OCSP_GOOD;
+	sr.this_update = now;
+	sr.next_update = now + CA_OCSP_PERIOD;
+	memset(&rd, 0, sizeof(rd));
+	memcpy(rd.key_hash, is.key1, 20);   /* byKey: the CA key's hash */
+	rd.produced_at = now;
+	rd.singles = &sr;
+	rd.nsingles = 1;
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(&rd, &tbs, &tbs_len, &err), 0);
+
+	/* The retired key: yes, and the signature is its own. */
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), 0);
+	kalg = ca_key_sig_alg(k, &kalg_len);
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, tbs_len, kalg, kalg_len, sig,
+				      sig_len, spki, spki_len, &err), 0);
+	/* Not a key it does not hold, not once its certificate expired. */
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 5, tbs, tbs_len, sig, &sig_len), -1);
+	st.keys[2].pol.not_after = now - 60;
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
+	st.keys[2].pol.not_after = now + DAY;
+	/* The current key: only with ocsp_by_ca. */
+	st.current = 2;
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
+	st.ocsp_by_ca = 1;
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), 0);
+	free(tbs);
+	/* Never another responderID, nor another issuer's CertID. */
+	memset(rd.key_hash, 0x66, 20);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(&rd, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
+	free(tbs);
+	memcpy(rd.key_hash, is.key1, 20);
+	memset(&other, 0x55, sizeof(other));
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &other,
+		serial, sizeof(serial), cid, &cid_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(&rd, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
+	free(tbs);
+	/* The header allows the key index for this message only in range. */
+	{
+		struct ca_signer_hdr h = { CA_SMSG_OCSP_CA_SIGN, 2, 1, 10 }, g;
+		unsigned char raw[CA_SIGNER_HDR];
+
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_EQUAL(ca_signer_hdr_get(raw, &g), 0);
+		h.key = CA_SIGNER_KEYS;
+		ca_signer_hdr_put(&h, raw);
+		CU_ASSERT_EQUAL(ca_signer_hdr_get(raw, &g), -1);
+	}
+	free(spki);
+	ca_key_free(k);
+}
+
 int
 main(void)
 {
@@ -1061,6 +1168,8 @@ main(void)
 	} tests[] = {
 		{ "signs a leaf that the root verifies",
 		  test_signs_a_leaf_the_root_verifies },
+		{ "a CA key signs OCSP for itself only when allowed",
+		  test_a_ca_key_signs_ocsp_for_itself_only_when_allowed },
 		{ "refuses a CA certificate or keyCertSign",
 		  test_refuses_a_ca_certificate },
 		{ "refuses names outside the allowed domains",

@@ -278,7 +278,8 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	}
 	/* The key goes to signer processes; this one, which parses
 	 * everything the network sends, never holds it. */
-	if (ca_open_serve(o->datadir, o->passphrase_file, o->signers, &parent,
+	if (ca_open_serve(o->datadir, o->passphrase_file, o->signers,
+			  o->ocsp_by_ca ? CA_OPEN_OCSP_BY_CA : 0, &parent,
 			  err) != 0)
 		goto out;
 	ca_signer_on_loss(parent, SIGUSR2);

@@ -129,10 +129,17 @@ web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 #define REFRESH_IDLE_S  30
 #define REFRESH_POLL_S  2
 #define REFRESH_BATCH   512
+/* A publication pass writes what changed since the last one; every
+ * this often (and at start) it reconciles the whole directory, which
+ * removes the files of certificates that expired. */
+#define PUBLISH_FULL_S  3600
 
 struct web_ocsp_refresher {
 	struct web_server *srv;
 	const char *publish_dir;        /* NULL: none */
+	int64_t pub_seq;                /* the change number the last pass
+					 * reached; -1: a full pass next */
+	struct timespec pub_full;       /* the last full pass (monotonic) */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -176,8 +183,15 @@ refresh_main(void *arg)
 		 * the store at most. */
 		if (idle && ca != NULL && r->publish_dir != NULL) {
 			struct ca_publish_stats st;
+			struct timespec t;
 
-			if (ca_publish(ca, r->publish_dir, &st, &e) != 0)
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - r->pub_full.tv_sec >= PUBLISH_FULL_S)
+				r->pub_seq = -1;
+			if (r->pub_seq < 0)
+				r->pub_full = t;
+			if (ca_publish_since(ca, r->publish_dir, &r->pub_seq,
+					     &st, &e) != 0)
 				mica_log(MICA_LOG_WARN, "publish: %s (%s)",
 					 e.msg, e.code);
 			else if (st.files + st.ocsp_written + st.ocsp_removed > 0)
@@ -232,6 +246,7 @@ web_ocsp_refresh_start(struct web_server *srv, const char *publish_dir,
 	}
 	r->srv = srv;
 	r->publish_dir = publish_dir;
+	r->pub_seq = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {

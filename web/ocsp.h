@@ -14,7 +14,9 @@ struct web_ocsp_refresher;
 
 /* Start the refresh thread on SRV (attached to its CA): it signs what is
  * missing or near its nextUpdate, in batches, then - with PUBLISH_DIR
- * not NULL - brings that directory up to date (ca_publish), then sleeps
+ * not NULL - brings that directory up to date (ca_publish_since: what
+ * changed since its last pass; the whole directory at start and every
+ * hour), then sleeps
  * half a minute, looking every two seconds whether a certificate was
  * revoked meanwhile (ca_ocsp_pending: then it starts a pass at once).
  * NULL with ERR on failure. */

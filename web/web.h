@@ -46,6 +46,9 @@ struct web_opts {
 	struct ca_acme_opts acme;     /* ACME at /acme/directory (HTTPS) */
 	const char *publish_dir;      /* keep it current (ca_publish), or
 				       * NULL */
+	int ocsp_by_ca;               /* OCSP responses signed by the CA
+				       * key itself (--ocsp-signer ca), not
+				       * by the delegated responder */
 };
 
 /*

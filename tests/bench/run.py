@@ -37,6 +37,7 @@ latency against concurrency.
 import argparse
 import atexit
 import base64
+import resource
 import csv
 import datetime
 import http.client
@@ -71,18 +72,21 @@ FULL = dict(runs=3, issue_secs=8, conc=[1, 2, 8, 32], get_secs=5,
             ceiling_secs=0.5, warm_secs=2, acme_n=200, acme_conc=[1, 4, 16],
             ocsp_certs=400, ocsp_conc=[1, 8, 64], ocsp_secs=5,
             ocsp_mem=[100000, 1000000], ocsp_mem_sign=20000,
-            stall_revoked=1000000)
+            stall_revoked=1000000,
+            ocsp_pass=[100000, 1000000], ocsp_pass_revoke=1000)
 QUICK = dict(runs=3, issue_secs=2, conc=[1, 8], get_secs=2,
              crl_sizes=[10000, 100000], csr_pool=200, openssl_ca_n=30,
              startup_n=5, ceiling_runs=3, ceiling_secs=0.2, warm_secs=1,
              acme_n=40, acme_conc=[1, 8], ocsp_certs=80, ocsp_conc=[1, 16],
              ocsp_secs=2, ocsp_mem=[2000, 10000], ocsp_mem_sign=10000,
-            stall_revoked=100000)
+            stall_revoked=100000,
+            ocsp_pass=[2000, 10000], ocsp_pass_revoke=1000)
 SECTIONS = ["ceiling", "issue", "opensslca", "get", "startup", "crl", "stall",
             "acme", "ocsp", "growth"]
 ACME_CLIENT = os.path.join(HERE, "..", "tools", "acme_client.py")
-# run only when asked for with --only (ocspmem: the memory half of ocsp)
-EXTRA_SECTIONS = ["profile", "ocspmem"]
+# run only when asked for with --only (ocspmem: the memory half of ocsp;
+# ocsppass: the refresh and publication passes alone)
+EXTRA_SECTIONS = ["profile", "ocspmem", "ocsppass"]
 TARGET_LABEL = {
     "mica-https": "mica HTTPS",
     "mica-http": "mica HTTP (loopback)",
@@ -2218,6 +2222,105 @@ def bench_ocsp_memory(cfg, work, mica, bulkload):
     return rows
 
 
+def timed(argv, timeout):
+    """Run ARGV; (wall s, CPU s of it and its children, its stderr)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    r = run(argv, timeout=timeout)
+    el = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return el, cpu, r.stderr or ""
+
+
+def bench_ocsp_passes(cfg, work, mica, bulkload):
+    """One pass of the OCSP refresh (`mica ocsp-sign`: what a pass of the
+    daemon's background refresh does, in one process) and one of the
+    publication (`mica publish DIR`) on a store of N certificates (three
+    in four valid), every response really signed (no copies): the first
+    passes (everything to sign and to write), passes when nothing changed,
+    and passes after ocsp_pass_revoke valid certificates were revoked.
+    The revocations are written into the store as `mica revoke` writes
+    them (status, time, reason: the store's triggers drop their responses
+    and mark them), without a CRL per revocation, which is not what is
+    measured. Each pass is a new process: its figures include starting
+    it and unsealing the key, which the "empty store" row gives alone."""
+    rows = []
+    tmpl = os.path.join(work, "ocsp-pass-template")
+    mica_init(mica, tmpl, 1)
+    d0 = os.path.join(work, "ocsp-pass-empty")
+    shutil.copytree(tmpl, d0)
+    el, cpu, _ = timed([mica, "-d", d0, "ocsp-sign"], 600)
+    rows.append(dict(certificates=0, step="refresh, empty store",
+                     wall_s=round(el, 2), cpu_s=round(cpu, 2), signed=0,
+                     written="", kept="", removed=""))
+    shutil.rmtree(d0)
+    sign_re = re.compile(r"(\d+) OCSP response\(s\) signed")
+    pub_re = re.compile(r"OCSP responses: (\d+) written, (\d+) unchanged, "
+                        r"(\d+) removed")
+    seq_re = re.compile(r"up to change (\d+)")
+    last = {}
+
+    def refresh(d, n, step):
+        el, cpu, err = timed([mica, "-d", d, "ocsp-sign"], 7200)
+        m = sign_re.search(err)
+        rows.append(dict(certificates=n, step=step, wall_s=round(el, 2),
+                         cpu_s=round(cpu, 2),
+                         signed=int(m.group(1)) if m else "",
+                         written="", kept="", removed=""))
+        say("  %d: %s: %.1f s, %.1f s CPU, %s signed" %
+            (n, step, el, cpu, m.group(1) if m else "?"))
+
+    def publish(d, pub, n, step, since=False):
+        cmd = [mica, "-d", d, "publish"]
+        if since:
+            # What the daemon's passes between its hourly full ones do.
+            cmd += ["--since", str(last["seq"])]
+        el, cpu, err = timed(cmd + [pub], 7200)
+        q = seq_re.search(err)
+        if q:
+            last["seq"] = int(q.group(1))
+        m = pub_re.search(err)
+        rows.append(dict(certificates=n, step=step, wall_s=round(el, 2),
+                         cpu_s=round(cpu, 2), signed="",
+                         written=int(m.group(1)) if m else "",
+                         kept=int(m.group(2)) if m else "",
+                         removed=int(m.group(3)) if m else ""))
+        say("  %d: %s: %.1f s, %.1f s CPU, %s" %
+            (n, step, el, cpu, m.group(0) if m else "?"))
+
+    for n in cfg["ocsp_pass"]:
+        d = os.path.join(work, "ocsp-pass-%d" % n)
+        pub = os.path.join(work, "ocsp-pass-%d-pub" % n)
+        shutil.copytree(tmpl, d)
+        dbp = os.path.join(d, "mica.db")
+        say("OCSP passes: loading %d certificates" % n)
+        run([bulkload, "-s", str(n), "-g", "75", dbp, str(n)], timeout=3600)
+        refresh(d, n, "refresh, first (all to sign)")
+        publish(d, pub, n, "publish, first (all to write)")
+        refresh(d, n, "refresh, nothing changed")
+        publish(d, pub, n, "publish, nothing changed")
+        publish(d, pub, n, "publish --since, nothing changed", since=True)
+        k = min(cfg["ocsp_pass_revoke"], n // 2)
+        db = sqlite3.connect(dbp, timeout=60)
+        try:
+            cur = db.execute(
+                "UPDATE certificate SET status = 2, revoked_at = ?, "
+                "reason = 1 WHERE serial IN (SELECT serial FROM certificate "
+                "WHERE status = 1 LIMIT ?)", (int(time.time()), k))
+            if cur.rowcount != k:
+                raise BenchError("revoked %d of %d" % (cur.rowcount, k))
+            db.commit()
+        finally:
+            db.close()
+        refresh(d, n, "refresh, %d revoked" % k)
+        publish(d, pub, n, "publish --since, %d revoked" % k, since=True)
+        publish(d, pub, n, "publish, %d revoked, then nothing" % k)
+        shutil.rmtree(pub)
+        shutil.rmtree(d)
+    return rows
+
+
 def report_ocsp(R, cfg, L):
     if R.get("ocsp_med"):
         lab = dict(OCSP_TARGETS)
@@ -2246,6 +2349,39 @@ def report_ocsp(R, cfg, L):
                       m["p50_ms"], m["p99_ms"],
                       "%.2f" % m["server_cpu"] if m["server_cpu"]
                       is not None else "-", m["resp_bytes"], m["errors"]))
+        L.append("")
+    if R.get("ocsp_pass"):
+        L.append("### OCSP refresh and publication: one pass")
+        L.append("")
+        L.append("A fresh store bulk-loaded with N certificates (three in "
+                 "four valid, the rest revoked). One refresh pass is `mica "
+                 "ocsp-sign` (the daemon's background pass, in one process: "
+                 "it signs the certificates marked as issued or revoked, "
+                 "the responses whose refresh time - half a period before "
+                 "nextUpdate - came, and walks a key's certificates only "
+                 "the first time; each found through an index; every "
+                 "response here is really signed), one full "
+                 "publication pass `mica publish DIR` (it looks at every "
+                 "certificate, rewrites only files whose response changed, "
+                 "and removes those of revoked certificates until they are "
+                 "signed again), one incremental pass `mica publish "
+                 "--since N` (what the daemon does between its hourly full "
+                 "passes: only the responses stored or dropped after change "
+                 "N). The "
+                 "revocations are written into the store as `mica revoke` "
+                 "writes them, without a CRL each. Each pass is a process "
+                 "of its own: the empty-store row is the cost of starting "
+                 "one and unsealing the key. CPU: user + system of the "
+                 "process.")
+        L.append("")
+        L.append("| certificates | pass | wall s | CPU s | signed | files "
+                 "written | unchanged | removed |")
+        L.append("|---:|---|---:|---:|---:|---:|---:|---:|")
+        for m in R["ocsp_pass"]:
+            L.append("| %s | %s | %.2f | %.2f | %s | %s | %s | %s |" %
+                     (fmt(m["certificates"]), m["step"], m["wall_s"],
+                      m["cpu_s"], fmt(m["signed"]), fmt(m["written"]),
+                      fmt(m["kept"]), fmt(m["removed"])))
         L.append("")
     if R.get("ocsp_mem"):
         L.append("### Pre-signed OCSP responses: what they cost")
@@ -2847,6 +2983,9 @@ def main():
     ap.add_argument("--growth-sizes", metavar="LIST",
                     help="store sizes of the growth section, e.g. "
                     "0,100k,1M,10M (the default; --quick 0,10k,100k)")
+    ap.add_argument("--ocsp-pass-sizes", metavar="N[,N...]",
+                    help="store sizes of the OCSP refresh/publication "
+                    "passes (default 100000,1000000; --quick 2000,10000)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory")
     ap.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
@@ -2862,6 +3001,13 @@ def main():
             ap.error(str(e))
     if a.runs:
         cfg["runs"] = a.runs
+    if a.ocsp_pass_sizes:
+        try:
+            cfg["ocsp_pass"] = [int(x) for x in a.ocsp_pass_sizes.split(",")]
+        except ValueError:
+            ap.error("--ocsp-pass-sizes wants numbers separated by commas")
+        if any(x < 2 or x > 20000000 for x in cfg["ocsp_pass"]):
+            ap.error("--ocsp-pass-sizes: each from 2 to 20000000")
     only = [s.strip() for s in a.only.split(",") if s.strip()]
     for s in only:
         if s not in SECTIONS + EXTRA_SECTIONS:
@@ -2991,6 +3137,10 @@ def main():
         if ("ocsp" in only or "ocspmem" in only) and with_mica:
             R["ocsp_mem"] = bench_ocsp_memory(cfg, work, mica, a.bulkload)
             write_csv(os.path.join(a.out, "ocsp-memory.csv"), R["ocsp_mem"])
+        if ("ocsp" in only or "ocspmem" in only or "ocsppass" in only) \
+                and with_mica:
+            R["ocsp_pass"] = bench_ocsp_passes(cfg, work, mica, a.bulkload)
+            write_csv(os.path.join(a.out, "ocsp-passes.csv"), R["ocsp_pass"])
         if "growth" in only and with_mica:
             R["growth"] = growth.bench_growth(cfg, sys.modules[__name__],
                                               work, mica, a.bulkload,

@@ -21,7 +21,7 @@
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/stapling.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-need curl openssl python3
+need curl openssl python3 pgrep
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || skip_all "nginx is not installed (Debian: nginx-light)"
 
@@ -108,7 +108,13 @@ check "nginx fetched it from mica (GET /ocsp/{base64}, in the daemon's log)" \
 # reload drops it, as an operator's would after a revocation. nginx
 # staples good responses only: of a revoked one it logs the status and
 # staples nothing (openssl s_server staples it; tests/e2e/ocsp.sh).
+# Under load the old worker, its good response stapled, may still accept
+# handshakes for a while after the reload: wait until it has exited.
+OLDW=$(pgrep -P "$NPID" | tr '\n' ' ')
 kill -HUP "$NPID" 2>/dev/null
+gone() { for p in $OLDW; do ! kill -0 "$p" 2>/dev/null || return 1; done; }
+wait_for "nginx's old worker to exit after the reload" 60 gone ||
+	die "nginx's old worker ($OLDW) did not exit after the reload"
 nginx_read_revoked() {
 	staple >/dev/null 2>&1
 	grep -q 'certificate status "revoked" in the OCSP response' "$W/ngx/error.log"
