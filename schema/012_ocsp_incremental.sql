@@ -2,7 +2,6 @@
 -- that cost what changed, not the size of the store (issue 15).
 --
 -- Applied once, inside a transaction, when PRAGMA user_version < 12.
--- (011 belongs to the branch this one follows; the lead renumbers.)
 
 -- When the background refresh signs a response again: half a period
 -- before its nextUpdate (ca/ocsp.c REFRESH_LEFT), or never (NULL) when
