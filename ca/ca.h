@@ -139,8 +139,9 @@ int ca_clone(struct ca *parent, struct ca **out, struct mica_err *err);
 void ca_close(struct ca *ca);
 /* For a long-running process with many threads (the daemon): from now on
  * every handle sharing CA's data directory hands its store writes to one
- * writer thread that commits them in batches (group commit); the last
- * ca_close() stops it. Call once, before the other threads start. */
+ * writer connection that commits them in batches (group commit, led by
+ * the callers themselves: db/writer.c); the last ca_close() closes it.
+ * Call once, before the other threads start. */
 int ca_batch_writes(struct ca *ca, struct mica_err *err);
 
 /*

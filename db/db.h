@@ -84,17 +84,19 @@ void db_read_end(struct db *db);
  * the whole WAL, or lost only with the machine's power, never with the
  * process). A body that fails is rolled back completely.
  *
- * With a writer W (db_writer_open) the body runs on W's connection and
- * thread instead, batched with the bodies other threads hand in meanwhile:
- * one transaction and one sync for the batch, each body inside its own
- * SAVEPOINT so that one failing undoes only itself. After a failed sync the
- * writer refuses all work (MICA_E_UNAVAIL) until it is closed and opened
- * again. While a batch syncs
- * the next one gathers, so N concurrent writers share syncs instead of
- * queueing for SQLite's lock one sync at a time. The body must then touch
- * only the connection it is given, and the caller must not hold a
- * transaction open on any connection to the same file (it would wait for
- * itself). With W NULL the body runs on DB, unbatched.
+ * With a writer W (db_writer_open) the body runs on W's connection
+ * instead, batched with the bodies other threads hand in meanwhile: one
+ * transaction and one sync for the batch, each body inside its own
+ * SAVEPOINT so that one failing undoes only itself. The batch runs on the
+ * thread of one of its callers (the first to find the connection free),
+ * so a body must not depend on which thread runs it. After a failed sync
+ * the writer refuses all work (MICA_E_UNAVAIL) until it is closed and
+ * opened again. While a batch syncs the next one gathers, so N concurrent
+ * writers share syncs instead of queueing for SQLite's lock one sync at a
+ * time. The body must then touch only the connection it is given, and the
+ * caller must not hold a transaction open on any connection to the same
+ * file (it would wait for itself). With W NULL the body runs on DB,
+ * unbatched.
  *
  * W also checkpoints the WAL on a thread of its own, off the commit path.
  */

@@ -1,23 +1,30 @@
 /*
  * db/writer.c - transaction bodies and group commit (see db.h).
  *
- * One writer thread owns one connection. Callers queue a job (a body and
- * its argument, on their own stack) and sleep until it is done. The writer
- * takes every job queued so far (up to BATCH_MAX), opens one transaction,
- * runs each body inside SAVEPOINT mica_job, and commits once. Nothing ever
- * sleeps to wait for company: jobs that arrive while a batch runs form the
- * next one, so batches grow with load and a lone caller waits for one
- * commit only.
+ * One connection writes; the callers take turns driving it (leader and
+ * followers, as in PostgreSQL's and MySQL's group commit). A caller queues
+ * a job (a body and its argument, on its own stack). If no one is running
+ * a batch, that caller becomes the leader: it takes every job queued so
+ * far (up to BATCH_MAX), opens one transaction, runs each body inside
+ * SAVEPOINT mica_job, commits once, and goes on until its own job has run;
+ * then it hands the lead to the oldest job still queued, if any. The
+ * others sleep until their job is done or the lead is handed to them.
+ * Nothing ever sleeps to wait for company: jobs that arrive while a batch
+ * runs form the next one, so batches grow with load, and a lone caller
+ * runs its body on its own thread, with no thread hand-off at all.
  *
- * Durability is moved off the lock, as databases with group commit do:
- * the writer's connection commits with synchronous = NORMAL (frames are
- * written to the WAL, the lock is released, no sync), and a sync thread
- * then calls fdatasync() on the WAL file and only then releases the
- * callers that asked for DB_TX_DURABLE. A durable caller therefore returns
- * after its commit record is on disk, exactly as with synchronous = FULL,
- * but one sync covers every transaction written before it began, and the
- * writer goes on with the next batch (reservations need no sync) while the
- * disk works. SQLite's own header and checkpoint syncs are unchanged.
+ * Durability is moved off the write lock: the connection commits with
+ * synchronous = NORMAL (frames are written to the WAL, the lock is
+ * released, no sync), and a durable job then waits for an fdatasync() of
+ * the WAL file that began after its commit. Syncs have a leader too: a
+ * committed job whose sync has not begun, finding no sync running, takes
+ * every committed job waiting for one, syncs once for all of them and
+ * releases them; jobs committed meanwhile form the next group, whose
+ * oldest job is woken to lead it. A durable caller therefore returns after
+ * its commit record is on disk, exactly as with synchronous = FULL, but one
+ * sync covers every transaction written before it began, and the next batch
+ * is written while the disk works. SQLite's own header and checkpoint syncs
+ * are unchanged.
  *
  * Failure rules: a body that fails is rolled back to its savepoint and
  * only its caller sees the error. If SQLite rolls the whole transaction
@@ -30,21 +37,20 @@
  * fdatasync the kernel may report the next one as a success although the
  * failed pages never reached the disk.
  *
- * Readers: a commit becomes visible to other connections before the sync
- * thread has synced it, so db_cert_get() syncs the WAL itself before it
- * returns a certificate; no certificate is seen anywhere before it is on
- * disk.
+ * Readers: a commit becomes visible to other connections before it is
+ * synced, so db_cert_get() syncs the WAL itself before it returns a
+ * certificate; no certificate is seen anywhere before it is on disk.
  *
  * The writer shares SQLite's file lock with every other connection (a
  * revocation publishing its CRL, the CLI in another process): its BEGIN
  * IMMEDIATE waits for them up to the busy timeout, and if that runs out
  * the whole batch gets a 503 (each caller may retry).
  *
- * The writer's connection does not checkpoint at its commits (that would
- * put page writes and syncs on the commit path); a WAL hook wakes a
- * checkpoint thread with its own connection once the WAL holds
- * CHECKPOINT_FRAMES frames, and that thread runs PASSIVE checkpoints,
- * which never block the writer.
+ * The connection does not checkpoint at its commits (that would put page
+ * writes and syncs on the commit path); a WAL hook wakes a checkpoint
+ * thread with its own connection once the WAL holds CHECKPOINT_FRAMES
+ * frames, and that thread runs PASSIVE checkpoints, which never block the
+ * writer.
  */
 #include "db/db.h"
 #include "db/db_int.h"
@@ -53,46 +59,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/fault.h"
 #include "util/log.h"
 
 #define BATCH_MAX          64
 #define CHECKPOINT_FRAMES  1000   /* SQLite's own auto-checkpoint default */
+
+enum job_state {
+	JOB_QUEUED,               /* waiting for a batch */
+	JOB_COMMITTED,            /* committed, waiting for a sync */
+	JOB_DONE                  /* finished: rc and err are final */
+};
 
 struct job {
 	db_tx_fn fn;
 	void *arg;
 	int flags;
 	int rc;
-	int done;
-	pthread_cond_t cv;        /* signalled when done (one waiter each) */
+	enum job_state state;
+	pthread_cond_t cv;        /* its caller: done, or the lead handed over */
 	struct mica_err err;
 	struct job *next;
 };
 
-/* Caller holds w->mu. */
-static void
-job_finish(struct job *j)
-{
-	j->done = 1;
-	pthread_cond_signal(&j->cv);
-}
-
 struct db_writer {
 	struct db *db;
 	pthread_mutex_t mu;
-	pthread_cond_t work;      /* the writer: jobs queued, or stop */
-	struct job *head, *tail;
+	struct job *head, *tail;  /* queued */
+	int leading;              /* a caller is running batches on db */
 	int stop;
-	int writer_done;          /* the writer thread has drained and left */
-	pthread_t thread;
-	int thread_up;
+	pthread_cond_t idle;      /* closing: no job queued, led or syncing */
 
-	struct job *sync_head, *sync_tail;   /* committed, awaiting the sync */
-	pthread_cond_t sync_work;
-	struct db_walsync wal;    /* the sync thread's */
+	struct job *sync_head, *sync_tail;   /* committed, awaiting a sync */
+	int syncing;              /* a caller is syncing the WAL */
+	struct db_walsync wal;
 	int broken;               /* a sync failed: refuse work until restart */
-	pthread_t sync_thread;
-	int sync_up;
 
 	struct db *ckpt_db;
 	pthread_cond_t ckpt_work;
@@ -181,20 +182,45 @@ run_batch(struct db_writer *w, struct job **jobs, size_t n, int broken)
 		fail_batch(jobs, n, &e);
 }
 
-static void *
-writer_main(void *arg)
+/* Caller holds w->mu. Wake J's caller unless it is ME (awake already). */
+static void
+wake(struct job *j, const struct job *me)
 {
-	struct db_writer *w = arg;
+	if (j != me)
+		pthread_cond_signal(&j->cv);
+}
+
+/* Caller holds w->mu. Wake whoever must act next now that a lead or a
+ * sync has been given up, and a closing writer when all is quiet. */
+static void
+hand_over(struct db_writer *w, const struct job *me)
+{
+	if (!w->leading && w->head != NULL)
+		wake(w->head, me);
+	/* A committed ME is about to lead the next sync itself. */
+	if (!w->syncing && w->sync_head != NULL && me->state != JOB_COMMITTED)
+		wake(w->sync_head, me);
+	if (w->stop && w->head == NULL && !w->leading &&
+	    w->sync_head == NULL && !w->syncing)
+		pthread_cond_broadcast(&w->idle);
+}
+
+/*
+ * Caller holds w->mu, ME is queued and nobody leads: run batches from the
+ * head of the queue until ME has run. Jobs queued before ME run first.
+ */
+static void
+lead(struct db_writer *w, struct job *me)
+{
 	struct job *batch[BATCH_MAX];
 	size_t n;
-	int broken;
+	int broken, exempt;
 
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (w->head == NULL && !w->stop)
-			pthread_cond_wait(&w->work, &w->mu);
-		if (w->head == NULL)
-			break;                 /* stopping, queue drained */
+	/* The batch is everyone's work: its fault points count whichever
+	 * thread leads, as they did on the writer thread this replaced. */
+	exempt = MICA_FAULT_EXEMPT_SWAP(0);
+	w->leading = 1;
+	while (me->state == JOB_QUEUED) {
 		for (n = 0; n < BATCH_MAX && w->head != NULL; n++) {
 			batch[n] = w->head;
 			w->head = w->head->next;
@@ -210,78 +236,73 @@ writer_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			struct job *j = batch[i];
 
+			j->next = NULL;
 			if (j->rc == 0 && (j->flags & DB_TX_DURABLE)) {
-				j->next = NULL;
+				j->state = JOB_COMMITTED;
 				if (w->sync_tail != NULL)
 					w->sync_tail->next = j;
 				else
 					w->sync_head = j;
 				w->sync_tail = j;
 			} else {
-				job_finish(j);
+				j->state = JOB_DONE;
+				wake(j, me);
 			}
 		}
-		if (w->sync_head != NULL)
-			pthread_cond_signal(&w->sync_work);
 	}
-	w->writer_done = 1;
-	pthread_cond_signal(&w->sync_work);
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	w->leading = 0;
+	hand_over(w, me);
+	(void)MICA_FAULT_EXEMPT_SWAP(exempt);
 }
 
-/* ------------------------------------------------------------ syncs -- */
-
-static void *
-sync_main(void *arg)
+/*
+ * Caller holds w->mu, ME is committed and no sync runs: sync the WAL once
+ * for every committed job waiting, ME among them (each committed, that is
+ * wrote its frames, before this sync begins, so it covers all of them).
+ */
+static void
+sync_lead(struct db_writer *w, struct job *me)
 {
-	struct db_writer *w = arg;
-	struct job *list;
+	struct job *list = w->sync_head;
 	struct mica_err e;
-	int rc;
+	int rc, exempt;
+
+	exempt = MICA_FAULT_EXEMPT_SWAP(0);   /* as in lead() */
+	w->syncing = 1;
+	w->sync_head = w->sync_tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+
+	mica_err_clear(&e);
+	rc = db_walsync_run(&w->wal, &e);
 
 	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (w->sync_head == NULL && !w->writer_done)
-			pthread_cond_wait(&w->sync_work, &w->mu);
-		if (w->sync_head == NULL)
-			break;                 /* the writer left, nothing pending */
-		list = w->sync_head;
-		w->sync_head = w->sync_tail = NULL;
-		pthread_mutex_unlock(&w->mu);
-
-		/* Every job on the list committed (wrote its frames) before
-		 * this sync starts, so the sync covers all of them. */
-		mica_err_clear(&e);
-		rc = db_walsync_run(&w->wal, &e);
-
-		pthread_mutex_lock(&w->mu);
-		if (rc != 0 && !w->broken) {
-			/* After a failed fdatasync Linux may report the next one
-			 * as a success although the failed pages are lost: trust
-			 * nothing written from here on (PostgreSQL does the same). */
-			w->broken = 1;
-			mica_log(MICA_LOG_ERR, "db: the write-ahead log could not be synced to "
-				 "disk; refusing to issue until mica is restarted");
-		}
-		while (list != NULL) {
-			struct job *j = list;
-
-			list = j->next;
-			if (rc != 0) {
-				j->rc = -1;
-				j->err = e;
-			}
-			job_finish(j);
-		}
+	if (rc != 0 && !w->broken) {
+		/* After a failed fdatasync Linux may report the next one as a
+		 * success although the failed pages are lost: trust nothing
+		 * written from here on (PostgreSQL does the same). */
+		w->broken = 1;
+		mica_log(MICA_LOG_ERR, "db: the write-ahead log could not be synced to "
+			 "disk; refusing to issue until mica is restarted");
 	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	while (list != NULL) {
+		struct job *j = list;
+
+		list = j->next;
+		if (rc != 0) {
+			j->rc = -1;
+			j->err = e;
+		}
+		j->state = JOB_DONE;
+		wake(j, me);
+	}
+	w->syncing = 0;
+	hand_over(w, me);
+	(void)MICA_FAULT_EXEMPT_SWAP(exempt);
 }
 
 /* ------------------------------------------------------ checkpoints -- */
 
-/* sqlite3_wal_hook: runs on the writer thread after each commit. */
+/* sqlite3_wal_hook: runs on the batch leader's thread after each commit. */
 static int
 wal_hook(void *arg, sqlite3 *h, const char *dbname, int frames)
 {
@@ -334,28 +355,17 @@ db_writer_open(const char *path, struct db_writer **out, struct mica_err *err)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	w->wal.fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->sync_work, NULL);
+	pthread_cond_init(&w->idle, NULL);
 	pthread_cond_init(&w->ckpt_work, NULL);
 	if (db_open(path, 0, &w->db, err) != 0 ||
 	    db_open(path, 0, &w->ckpt_db, err) != 0 ||
 	    db_walsync_init(&w->wal, w->db, err) != 0)
 		goto fail;
-	/* The sync thread makes commits durable (see the top). */
+	/* Durable callers sync the WAL themselves (see the top). */
 	if (db_int_exec(w->db, DB_INT_SYNC_NORMAL, err) != 0 ||
 	    db_int_exec(w->db, DB_INT_CACHE_WRITER, err) != 0)
 		goto fail;
 	db_int_wal_hook(w->db, wal_hook, w);
-	if (pthread_create(&w->sync_thread, NULL, sync_main, w) != 0) {
-		mica_err_set(err, MICA_E_INTERNAL, "thread", "cannot start the store syncer");
-		goto fail;
-	}
-	w->sync_up = 1;
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		mica_err_set(err, MICA_E_INTERNAL, "thread", "cannot start the store writer");
-		goto fail;
-	}
-	w->thread_up = 1;
 	if (pthread_create(&w->ckpt_thread, NULL, ckpt_main, w) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "thread", "cannot start the store checkpointer");
 		goto fail;
@@ -377,17 +387,12 @@ db_writer_close(struct db_writer *w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stop = 1;
-	if (!w->thread_up)
-		w->writer_done = 1;
-	pthread_cond_broadcast(&w->work);
-	pthread_cond_broadcast(&w->sync_work);
+	/* Calls already made are carried out; new ones are refused. */
+	while (w->head != NULL || w->leading || w->sync_head != NULL ||
+	       w->syncing)
+		pthread_cond_wait(&w->idle, &w->mu);
 	pthread_cond_broadcast(&w->ckpt_work);
 	pthread_mutex_unlock(&w->mu);
-	/* The writer drains the queue, then the syncer the committed jobs. */
-	if (w->thread_up)
-		pthread_join(w->thread, NULL);
-	if (w->sync_up)
-		pthread_join(w->sync_thread, NULL);
 	if (w->ckpt_up)
 		pthread_join(w->ckpt_thread, NULL);
 	/* Leave the WAL synced: the last batches may have been non-durable. */
@@ -397,8 +402,7 @@ db_writer_close(struct db_writer *w)
 	db_close(w->ckpt_db);
 	db_close(w->db);
 	pthread_cond_destroy(&w->ckpt_work);
-	pthread_cond_destroy(&w->sync_work);
-	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->idle);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
@@ -443,6 +447,7 @@ db_run_tx(struct db_writer *w, struct db *db, int flags, db_tx_fn fn,
 	j.fn = fn;
 	j.arg = arg;
 	j.flags = flags;
+	j.state = JOB_QUEUED;
 	pthread_mutex_lock(&w->mu);
 	if (w->stop) {
 		pthread_mutex_unlock(&w->mu);
@@ -455,9 +460,16 @@ db_run_tx(struct db_writer *w, struct db *db, int flags, db_tx_fn fn,
 	else
 		w->head = &j;
 	w->tail = &j;
-	pthread_cond_signal(&w->work);
-	while (!j.done)
-		pthread_cond_wait(&j.cv, &w->mu);
+	for (;;) {
+		if (j.state == JOB_QUEUED && !w->leading)
+			lead(w, &j);
+		else if (j.state == JOB_COMMITTED && !w->syncing)
+			sync_lead(w, &j);
+		else if (j.state == JOB_DONE)
+			break;
+		else
+			pthread_cond_wait(&j.cv, &w->mu);
+	}
 	pthread_mutex_unlock(&w->mu);
 	pthread_cond_destroy(&j.cv);
 	if (j.rc != 0 && err != NULL)

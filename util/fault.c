@@ -58,10 +58,13 @@ mica_fault_disable(void)
 	pthread_mutex_unlock(&fault_lock);
 }
 
-void
+int
 mica_fault_exempt(int on)
 {
+	int was = fault_exempt;
+
 	fault_exempt = on;
+	return was;
 }
 
 int

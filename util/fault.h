@@ -25,12 +25,16 @@ void mica_fault_disable(void);
 /* ON: no point fires in, or is counted by, the calling thread until it is
  * called with 0 (background work such as the daemon's OCSP pre-signing,
  * whose writes would otherwise shift the counts a test aims at). */
-void mica_fault_exempt(int on);
+int mica_fault_exempt(int on);   /* returns the previous setting */
 #define MICA_FAULT(p) mica_fault_hit(p)
-#define MICA_FAULT_EXEMPT(on) mica_fault_exempt(on)
+#define MICA_FAULT_EXEMPT(on) ((void)mica_fault_exempt(on))
+/* Set ON, return what it was: for code that runs other threads' work
+ * (db/writer.c's batch leader) and restores its own setting after. */
+#define MICA_FAULT_EXEMPT_SWAP(on) mica_fault_exempt(on)
 #else
 #define MICA_FAULT(p) 0
 #define MICA_FAULT_EXEMPT(on) ((void)0)
+#define MICA_FAULT_EXEMPT_SWAP(on) ((void)(on), 0)
 #endif
 
 #endif
