@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -405,6 +406,34 @@ out:
 	return rc;
 }
 
+/*
+ * SQLite's busy handler: another connection holds the write lock (the
+ * daemon storing a large CRL, the command line). SQLite's own
+ * (sqlite3_busy_timeout) sleeps ever longer, up to 100 ms between polls,
+ * so a writer could sit for most of 100 ms after the lock came free; the
+ * group commit's callers would all wait that long. Poll briefly at first,
+ * then every 2 ms, up to DB_BUSY_TIMEOUT_MS in all.
+ */
+static int
+busy_wait(void *arg, int n)
+{
+	struct db *db = arg;
+	struct timespec now, nap;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (n == 0)
+		db->busy_since = now;
+	ms = (long long)(now.tv_sec - db->busy_since.tv_sec) * 1000 +
+	     (now.tv_nsec - db->busy_since.tv_nsec) / 1000000;
+	if (ms >= DB_BUSY_TIMEOUT_MS)
+		return 0;
+	nap.tv_sec = 0;
+	nap.tv_nsec = n < 4 ? 100000L << n : 2000000L;  /* 0.1 .. 0.8, 2 ms */
+	nanosleep(&nap, NULL);
+	return 1;
+}
+
 int
 db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 {
@@ -475,7 +504,7 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 #endif
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
-	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(db->h, busy_wait, db);
 
 	/* Identify before writing anything (WAL mode rewrites the header). */
 	if (check_identity(db, &version, err) != 0)

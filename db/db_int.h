@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include <sqlite3.h>
+#include <time.h>
 
 #include "db/db.h"
 
@@ -153,6 +154,7 @@ struct db {
 	sqlite3_stmt *st[S__COUNT];   /* by enum db_stmt_id; NULL until used */
 	int readonly;
 	struct db_walsync wal;        /* for db_int_wal_sync */
+	struct timespec busy_since;   /* busy_wait: when this wait began */
 };
 
 /* ---- stmt.c: errors ---- */
