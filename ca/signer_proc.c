@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -724,20 +725,21 @@ ocsp_key_make(struct ca_signer_state *st, const struct ca_signer_config *c,
  * to the front end in READY. Inherited by every signer the keeper forks. */
 static int
 scep_key_make(struct ca_signer_state *st, const struct ca_signer_config *c,
+	      struct ca_key *unsealed, const struct mica_err *unseal_err,
 	      struct ca_ctl_ready *ready, struct mica_err *err)
 {
 	struct ca_sealed_key sealed;
-	struct mica_err e;
 
 	memset(&sealed, 0, sizeof(sealed));
-	mica_err_clear(&e);
 	if (c->scep_sealed != NULL) {
-		if (ca_key_unseal(c->scep_sealed, c->pass, c->pass_len,
-				  &st->scep_key, &e) == 0 &&
-		    ca_key_rsa_len(st->scep_key) >= 256)
+		/* UNSEALED: c->scep_sealed opened by keeper_load's thread. */
+		st->scep_key = unsealed;
+		if (st->scep_key != NULL && ca_key_rsa_len(st->scep_key) >= 256)
 			goto spki;
 		mica_log(MICA_LOG_WARN, "keeper: the sealed SCEP RA key does "
-			 "not open (%s); making another", e.msg);
+			 "not open (%s); making another",
+			 st->scep_key != NULL ? "not an RSA key of 2048 bits "
+			 "or more" : unseal_err->msg);
 		ca_key_free(st->scep_key);
 		st->scep_key = NULL;
 	}
@@ -767,7 +769,33 @@ fail:
 	return -1;
 }
 
-/* Unseal every key and learn the rules from the CA certificates: fill ST. */
+/* The RA key's unsealing on a thread of its own (see keeper_load). */
+struct ra_unseal {
+	const struct ca_signer_config *c;
+	struct ca_key *key;
+	struct mica_err err;
+};
+
+static void *
+ra_unseal_main(void *arg)
+{
+	struct ra_unseal *j = arg;
+
+	mica_err_clear(&j->err);
+	if (j->c->scep_sealed != NULL &&
+	    ca_key_unseal(j->c->scep_sealed, j->c->pass, j->c->pass_len,
+			  &j->key, &j->err) != 0)
+		j->key = NULL;
+	return NULL;
+}
+
+/* Unseal every key and learn the rules from the CA certificates: fill ST.
+ * Each sealed key costs a PBKDF2 run (600,000 iterations: the slowest part
+ * of 'mica serve' starting), so the RA key is unsealed on a second thread
+ * while this one unseals the CA's keys. It is used, or found not to open
+ * and replaced, only once the CA key has opened with the passphrase (a
+ * wrong passphrase is an error, not a reason for a new RA key), and the
+ * thread is joined before anything is forked. */
 static int
 keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	    struct ca_ctl_ready *ready, struct mica_err *err)
@@ -775,13 +803,16 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	unsigned char *blob = NULL, mac[32];
 	char **v = NULL;
 	size_t blob_len = 0, n = 0;
-	int rc = -1;
+	struct ra_unseal ra = { .c = c, .key = NULL };
+	pthread_t ra_thread;
+	int rc = -1, ra_up = 0;
 
 	if (c->key_idx >= CA_SIGNER_KEYS) {
 		mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
 			     "the signer was given a bad key index");
 		goto out;
 	}
+	ra_up = pthread_create(&ra_thread, NULL, ra_unseal_main, &ra) == 0;
 	st->current = c->key_idx;
 	st->ocsp_by_ca = c->ocsp_by_ca != 0;
 	if (load_key(st, c->key_idx, c->sealed, c->pass, c->pass_len,
@@ -831,11 +862,21 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 		memcpy(st->issuer_cert, c->issuer_cert, c->issuer_cert_len);
 		st->issuer_cert_len = c->issuer_cert_len;
 	}
-	if (ocsp_key_make(st, c, err) != 0 ||
-	    scep_key_make(st, c, ready, err) != 0)
+	if (ocsp_key_make(st, c, err) != 0)
 		goto out;
-	rc = 0;
+	if (ra_up) {
+		pthread_join(ra_thread, NULL);
+		ra_up = 0;
+	} else {
+		ra_unseal_main(&ra);   /* no thread to be had: here, then */
+	}
+	/* scep_key_make owns the unsealed key from here, used or freed. */
+	rc = scep_key_make(st, c, ra.key, &ra.err, ready, err);
+	ra.key = NULL;
 out:
+	if (ra_up)
+		pthread_join(ra_thread, NULL);
+	ca_key_free(ra.key);
 	mbedtls_platform_zeroize(mac, sizeof(mac));
 	free(blob);
 	return rc;
