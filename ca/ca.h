@@ -471,6 +471,7 @@ struct ca_cert_filter {
 				  * (ASCII case-insensitive) */
 	struct ca_cert_cursor cursor;   /* all zero: the first page */
 	int limit;               /* 1..1000 */
+	int64_t scan_max;        /* 0, or bound the walk (db_cert_filter) */
 };
 #define CA_FILTER_EXPIRED 10
 #define CA_FILTER_CURRENT 11

@@ -120,6 +120,7 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	df.cursor.key = f->cursor.key;
 	df.cursor.keyed = f->cursor.keyed;
 	df.limit = f->limit;
+	df.scan_max = f->scan_max;
 	if (db_cert_list(ca->db, &df, &v, &count, &dn, err) != 0)
 		return -1;
 	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {

@@ -88,8 +88,12 @@ static const char *const cert_sql[S__COUNT] = {
 	/* Newest first: the table itself, by rowid, down from the cursor. */
 	[S_CERT_LIST] =
 	"SELECT " CERT_COLS " FROM certificate AS c NOT INDEXED "
-	"WHERE id < ?1 AND " LIST_STATUS " AND " LIST_EXPIRING " AND " LIST_NAME
-	" ORDER BY id DESC LIMIT ?6",
+	"WHERE id < ?1 AND id >= ?11 AND " LIST_STATUS " AND " LIST_EXPIRING
+	" AND " LIST_NAME " ORDER BY id DESC LIMIT ?6",
+	/* The highest id: where a bounded walk (scan_max) of the first page
+	 * starts. */
+	[S_CERT_MAX_ID] =
+	"SELECT coalesce(max(id), 0) FROM certificate",
 	/* Few rows are ever being signed: their index, then a small sort. */
 	[S_CERT_LIST_ISSUING] =
 	"SELECT " CERT_COLS " FROM certificate AS c "
@@ -553,6 +557,31 @@ bind_text_opt(sqlite3_stmt *st, int i, const char *s, int *b)
 		db_bind_text(st, i, s, b);
 }
 
+/* The lowest id a walk from below TOP (0: the first page) may look at
+ * when it looks at no more than SCAN ids: *FLOOR >= 1. */
+static int
+walk_floor(struct db *db, int64_t top, int64_t scan, int64_t *floor,
+	   struct mica_err *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (top <= 0) {
+		if ((st = db_stmt(db, S_CERT_MAX_ID, cert_sql, err)) == NULL)
+			return -1;
+		if ((r = db_step_row(db, st, err)) < 0) {
+			db_stmt_done(st);
+			return -1;
+		}
+		top = r == 1 ? sqlite3_column_int64(st, 0) + 1 : 1;
+		db_stmt_done(st);
+	}
+	*floor = top > scan ? top - scan : 1;
+	if (*floor < 1)
+		*floor = 1;
+	return 0;
+}
+
 int
 db_cert_list(struct db *db, const struct db_cert_filter *f,
 	     struct db_cert **out, size_t *n, struct db_cert_cursor *next,
@@ -566,7 +595,7 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	int rc = -1, b = SQLITE_OK, limit, more, few = 0, named;
 	enum list_order order;
 	enum db_stmt_id id;
-	int64_t k8, k9;
+	int64_t k8, k9, floor = 0;
 
 	if (db == NULL || f == NULL || out == NULL || n == NULL || next == NULL)
 		return db_bad_arg(err);
@@ -579,7 +608,7 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	    f->status != DB_FILTER_EXPIRED && f->status != DB_FILTER_CURRENT)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
 				    "unknown certificate status filter");
-	if (f->expiring_before < 0 || f->now < 0)
+	if (f->expiring_before < 0 || f->now < 0 || f->scan_max < 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
 				    "invalid date");
 	named = f->name != NULL && f->name[0] != '\0';
@@ -629,6 +658,12 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 		id = f->status == DB_CERT_ISSUING ? S_CERT_LIST_ISSUING :
 		     S_CERT_LIST;
 		k8 = k9 = 0;
+		/* A filter may match few of the ids walked: bound the walk
+		 * to ids in [floor, the cursor's id). */
+		if (id == S_CERT_LIST && f->scan_max > 0 &&
+		    (named || f->status != -1 || f->expiring_before > 0) &&
+		    walk_floor(db, cur->id, f->scan_max, &floor, err) != 0)
+			goto out;
 	}
 
 	if ((st = db_stmt(db, id, cert_sql, err)) == NULL)
@@ -646,6 +681,7 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	bind_i64_opt(st, 8, k8, &b);
 	bind_i64_opt(st, 9, k9, &b);
 	bind_i64_opt(st, 10, (int64_t)order, &b);
+	bind_i64_opt(st, 11, floor, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	if (db_rows(db, st, sizeof(*a), (size_t)limit, cert_row, (void **)&a,
@@ -655,6 +691,10 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 		next->id = a[cnt - 1].id;
 		next->keyed = order != ORDER_NEWEST;
 		next->key = next->keyed ? a[cnt - 1].not_after : 0;
+	} else if (floor > 1) {
+		/* The bounded walk ended before the page filled: ids below
+		 * FLOOR were not looked at yet. */
+		next->id = floor;
 	}
 	*out = a;
 	*n = cnt;

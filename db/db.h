@@ -271,6 +271,12 @@ struct db_cert_filter {
 	const char *name;
 	struct db_cert_cursor cursor;   /* all zero: the first page */
 	int limit;             /* 1..1000 */
+	/* 0: walk as far as the page needs. N > 0: a newest-first listing
+	 * with a filter looks at no more than N ids; a page that filled
+	 * less then ends early with a cursor where the look stopped (so a
+	 * rare match deep in a large store costs bounded pages, never one
+	 * unbounded request). */
+	int64_t scan_max;
 };
 #define DB_FILTER_EXPIRED 10
 #define DB_FILTER_CURRENT 11

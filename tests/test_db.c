@@ -1720,7 +1720,12 @@ list_all(struct db *db, struct db_cert_filter *f, int page, int order)
 			have_last = 1;
 		}
 		total += n;
-		if (next.id != 0) {
+		if (next.id != 0 && f->scan_max > 0 && order == 0) {
+			/* A bounded walk (scan_max) goes on below the ids it
+			 * looked at, the page full or not. */
+			CU_ASSERT(!next.keyed);
+			CU_ASSERT(n == 0 || next.id <= a[n - 1].id);
+		} else if (next.id != 0) {
 			CU_ASSERT(n == (size_t)page && next.id == a[n - 1].id);
 			CU_ASSERT_EQUAL(next.keyed, order != 0);
 			if (order != 0)
@@ -1816,10 +1821,51 @@ test_list_filters_and_paging(void)
 				CU_ASSERT(list_after(&a[i - 1], &a[i], order));
 		}
 		db_cert_array_free(a, n);
-		/* The same rows page by page, 1 and 3 at a time. */
+		/* The same rows page by page, 1 and 3 at a time; and with
+		 * each page looking at no more than 4 ids (the API's bound). */
 		CU_ASSERT_EQUAL(list_all(db, &f, 1, order), want);
 		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
+		f.scan_max = 4;
+		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
+		CU_ASSERT_EQUAL(list_all(db, &f, 100, order), want);
+		f.scan_max = 0;
 	}
+
+	/* A bounded walk for matches older than the ids it may look at
+	 * (revoked are 7, 14, 21; 25..22 are looked at): an empty page that
+	 * says where to go on, then the next ids. */
+	memset(&f, 0, sizeof(f));
+	f.status = DB_CERT_REVOKED;
+	f.now = NOW;
+	f.limit = 100;
+	f.scan_max = 4;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 0 && next.id == 22 && !next.keyed);
+	db_cert_array_free(a, n);
+	f.cursor = next;
+	f.scan_max = 8;         /* 21..14 */
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 2 && strcmp(a[0].serial, "15") == 0 &&
+		  strcmp(a[1].serial, "0e") == 0 && next.id == 14);
+	db_cert_array_free(a, n);
+	f.cursor = next;        /* 13..6: 7; 5..1 are left */
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 1 && strcmp(a[0].serial, "07") == 0 && next.id == 6);
+	db_cert_array_free(a, n);
+	f.cursor = next;        /* 5..1: none, and the end */
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 0 && next.id == 0);
+	db_cert_array_free(a, n);
+	/* Without a filter every id matches: no bound, no early end. */
+	f.status = -1;
+	memset(&f.cursor, 0, sizeof(f.cursor));
+	f.limit = 10;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+	CU_ASSERT(n == 10 && next.id == a[9].id);
+	db_cert_array_free(a, n);
+	f.scan_max = -1;
+	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 
 	/* The newest first. */
 	memset(&f, 0, sizeof(f));
@@ -2026,8 +2072,8 @@ test_list_plans_use_indexes(void)
 		enum db_stmt_id id;
 		const char *uses;       /* in the plan */
 	} cases[] = {
-		{ -1, 0, NULL, S_CERT_LIST, "INTEGER PRIMARY KEY (rowid<?)" },
-		{ DB_FILTER_CURRENT, 0, NULL, S_CERT_LIST, "INTEGER PRIMARY KEY (rowid<?)" },
+		{ -1, 0, NULL, S_CERT_LIST, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)" },
+		{ DB_FILTER_CURRENT, 0, NULL, S_CERT_LIST, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)" },
 		{ DB_CERT_ISSUING, 0, NULL, S_CERT_LIST_ISSUING, "certificate_by_status (status=?" },
 		{ -1, NOW + 30 * DAY, NULL, S_CERT_LIST_EXPIRING,
 		  "certificate_by_expiry (not_after>? AND not_after<?)" },

@@ -22,6 +22,7 @@
  * octets); the JSON bound is only the octets that many characters fill. */
 #define TEXT_OCTETS_MAX (4 * CA_TEXT_MAX)
 #define NAME_FILTER_MAX 253
+#define LIST_SCAN_MAX 20000   /* ids a listing page may look at (docs/API.md) */
 
 /* --------------------------------------------------------- helpers -- */
 
@@ -587,6 +588,9 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (exp_days > 0)
 		f.expiring_before = c->now + exp_days * 86400;
 	f.limit = (int)limit;
+	/* A request never walks the whole store for a rare match: at most
+	 * LIST_SCAN_MAX ids a page, then a cursor to go on from. */
+	f.scan_max = LIST_SCAN_MAX;
 	if (ca_cert_list(c->ca, c->p, &f, &v, &n, &next, err) != 0)
 		return -1;
 	if ((arr = json_array()) == NULL)

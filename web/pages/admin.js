@@ -330,7 +330,10 @@
     return q;
   }
 
-  function loadCerts(more) {
+  // A filtered listing looks at a bounded number of certificates per
+  // request (docs/API.md), so a page may come back short, even empty,
+  // with a cursor: go on by itself a few pages before showing "more".
+  function loadCerts(more, hops) {
     var q;
     try {
       q = certQuery();
@@ -347,11 +350,15 @@
         list.forEach(function (c) {
           tb.appendChild(certRow(tb.parentNode, c));
         });
+        $('certs-empty').hidden = tb.children.length > 0;
+        tb.parentNode.hidden = tb.children.length === 0;
       } else {
         fill('cert-rows', 'certs-empty', list, certRow);
       }
       certCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
       $('certs-more').hidden = certCursor == null;
+      if (list.length === 0 && certCursor != null && (hops || 0) < 20)
+        return loadCerts(true, (hops || 0) + 1);
     }, fail('Certificates'));
   }
 
