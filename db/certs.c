@@ -558,9 +558,9 @@ bind_text_opt(sqlite3_stmt *st, int i, const char *s, int *b)
 }
 
 /* The lowest id a walk from below TOP (0: the first page) may look at
- * when it looks at no more than SCAN ids: *FLOOR >= 1. */
+ * when it looks at no more than SCAN ids: *LOW >= 1. */
 static int
-walk_floor(struct db *db, int64_t top, int64_t scan, int64_t *floor,
+walk_floor(struct db *db, int64_t top, int64_t scan, int64_t *low,
 	   struct mica_err *err)
 {
 	sqlite3_stmt *st;
@@ -576,9 +576,7 @@ walk_floor(struct db *db, int64_t top, int64_t scan, int64_t *floor,
 		top = r == 1 ? sqlite3_column_int64(st, 0) + 1 : 1;
 		db_stmt_done(st);
 	}
-	*floor = top > scan ? top - scan : 1;
-	if (*floor < 1)
-		*floor = 1;
+	*low = top > scan ? top - scan : 1;
 	return 0;
 }
 
@@ -595,7 +593,7 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	int rc = -1, b = SQLITE_OK, limit, more, few = 0, named;
 	enum list_order order;
 	enum db_stmt_id id;
-	int64_t k8, k9, floor = 0;
+	int64_t k8, k9, low_id = 0;
 
 	if (db == NULL || f == NULL || out == NULL || n == NULL || next == NULL)
 		return db_bad_arg(err);
@@ -608,9 +606,12 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	    f->status != DB_FILTER_EXPIRED && f->status != DB_FILTER_CURRENT)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
 				    "unknown certificate status filter");
-	if (f->expiring_before < 0 || f->now < 0 || f->scan_max < 0)
+	if (f->expiring_before < 0 || f->now < 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
 				    "invalid date");
+	if (f->scan_max < 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+				    "invalid scan bound");
 	named = f->name != NULL && f->name[0] != '\0';
 	if (named && name_range(f->name, lo, hi, err) != 0)
 		return -1;
@@ -659,10 +660,10 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 		     S_CERT_LIST;
 		k8 = k9 = 0;
 		/* A filter may match few of the ids walked: bound the walk
-		 * to ids in [floor, the cursor's id). */
+		 * to ids in [low_id, the cursor's id). */
 		if (id == S_CERT_LIST && f->scan_max > 0 &&
 		    (named || f->status != -1 || f->expiring_before > 0) &&
-		    walk_floor(db, cur->id, f->scan_max, &floor, err) != 0)
+		    walk_floor(db, cur->id, f->scan_max, &low_id, err) != 0)
 			goto out;
 	}
 
@@ -681,7 +682,7 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	bind_i64_opt(st, 8, k8, &b);
 	bind_i64_opt(st, 9, k9, &b);
 	bind_i64_opt(st, 10, (int64_t)order, &b);
-	bind_i64_opt(st, 11, floor, &b);
+	bind_i64_opt(st, 11, low_id, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	if (db_rows(db, st, sizeof(*a), (size_t)limit, cert_row, (void **)&a,
@@ -691,10 +692,10 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 		next->id = a[cnt - 1].id;
 		next->keyed = order != ORDER_NEWEST;
 		next->key = next->keyed ? a[cnt - 1].not_after : 0;
-	} else if (floor > 1) {
-		/* The bounded walk ended before the page filled: ids below
-		 * FLOOR were not looked at yet. */
-		next->id = floor;
+	} else if (low_id > 1) {
+		/* The bounded walk stopped at LOW_ID (the page full or not,
+		 * even empty): the ids below it were not looked at yet. */
+		next->id = low_id;
 	}
 	*out = a;
 	*n = cnt;
