@@ -272,10 +272,10 @@ struct db_cert_filter {
 	struct db_cert_cursor cursor;   /* all zero: the first page */
 	int limit;             /* 1..1000 */
 	/* 0: walk as far as the page needs. N > 0: a newest-first listing
-	 * with a filter looks at no more than N ids; a page that filled
-	 * less then ends early with a cursor where the look stopped (so a
-	 * rare match deep in a large store costs bounded pages, never one
-	 * unbounded request). */
+	 * with a filter looks at no more than N ids, and its page (full,
+	 * short or empty) ends with a cursor where the look stopped while
+	 * older ids remain (so a rare match deep in a large store costs
+	 * bounded pages, never one unbounded request). */
 	int64_t scan_max;
 };
 #define DB_FILTER_EXPIRED 10
