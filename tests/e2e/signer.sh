@@ -117,10 +117,29 @@ is "the front end's memory holds no copy of the CA private key" \
 	"$(echo "$out" | awk -v h="$SCALAR" '$1 == h { print $2 }')" 0
 is "the front end's memory holds no copy of the passphrase" \
 	"$(echo "$out" | awk -v h="$PASSHEX" '$1 == h { print $2 }')" 0
+# signer_holds_key: some live signer's memory holds the private value.
+# Each signer is scanned as it is now (one the keeper replaced since is
+# gone, and its successor is scanned instead); what the last scans said
+# is kept for the failure's diagnosis.
+signer_holds_key() {
+	local p out
+	: > "$W/scan.err"   # what the last attempt said
+	for p in $(signers "$KEEPER"); do
+		out=$(python3 "$SCAN" scan --pid "$p" --hex "$SCALAR" 2>>"$W/scan.err")
+		echo "signer $p: ${out:-no scan}" >> "$W/scan.err"
+		[ "$(echo "$out" | awk -v h="$SCALAR" '$1 == h { print $2 }')" -ge 1 ] \
+			2>/dev/null && return 0
+	done
+	return 1
+}
 if [ "$(id -u)" = 0 ]; then
-	n=$(python3 "$SCAN" scan --pid "$SIG1" --hex "$SCALAR" | awk '{ print $2 }')
-	check "a signer's memory does hold it (the scan finds keys where they are)" \
-		test "${n:-0}" -ge 1
+	if wait_for "a signer whose memory holds the key" 30 signer_holds_key; then
+		ok "a signer's memory does hold it (the scan finds keys where they are)"
+	else
+		fail "a signer's memory does hold it (the scan finds keys where they are)"
+		sed 's/^/    /' "$W/scan.err" | tail -n 20
+		grep -i 'signer' "$LOG" | tail -n 10 | sed 's/^/    log: /'
+	fi
 else
 	skip "a signer's memory holds the key (needs root to read it)"
 fi
@@ -128,6 +147,14 @@ check "MICA_PASSPHRASE is gone from the front end's environment" \
 	sh -c "! tr '\\0' '\\n' < /proc/$SERVE_PID/environ | grep -q '^MICA_PASSPHRASE='"
 check "... and its bytes are not in /proc/PID/environ either" \
 	sh -c "! grep -aqF '$PASSWORD' /proc/$SERVE_PID/environ"
+
+# Nothing so far stops a signer: if one was replaced, say so for whoever
+# reads a failure above (the log says why it ended).
+if grep -q 'signer\[[0-9]*\] \(killed\|exited\)\|lost the connection to signer' "$LOG"; then
+	echo "# a signer was replaced before this script stopped any:"
+	grep 'signer\[[0-9]*\] \(killed\|exited\)\|lost the connection to signer' "$LOG" |
+		head -n 5 | sed 's/^/#   /'
+fi
 
 # ------------------------------------------- killing signers under load --
 
