@@ -264,6 +264,43 @@ int ca_valid_id(const char *id);
 int ca_serial_new(unsigned char serial[16], char hex[CA_SERIAL_MAX],
 		  struct mica_err *err);
 
+/* ----------------------------------------------------------- service.c -- */
+
+/* A certificate for one of the CA's own service keys: the OCSP
+ * responder's, the SCEP RA's. */
+struct ca_service {
+	const char *cn;          /* the subject's commonName */
+	const char *what;        /* "an OCSP responder", in an error */
+	const char *actor;       /* the audit's actor and the log's prefix */
+	const char *action;      /* the audit's action */
+	const char *log_name;    /* "responder", in the log */
+	int days;                /* lifetime, within the CA's */
+	int64_t min_left;        /* refused (ca_expiring) if the CA leaves less */
+	unsigned key_usage;      /* CA_KU_* */
+	unsigned eku;            /* CA_EKU_*, 0 = none */
+	int ocsp_nocheck;        /* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
+	/* the key's SubjectPublicKeyInfo, and the CA's signature (ca/sign.h) */
+	int (*key)(struct ca *, unsigned char *, size_t, size_t *,
+		   struct mica_err *);
+	int (*sign)(struct ca *, const unsigned char *, size_t,
+		    unsigned char **, size_t *, struct mica_err *);
+	/* the store's record of it (db/db.h) */
+	int (*add)(struct db *, const char *, const unsigned char *, size_t,
+		   int64_t, int64_t, int64_t, struct mica_err *);
+};
+struct ca_service_cert {
+	unsigned char *der;      /* the caller's, to free */
+	size_t der_len;
+	int64_t not_after;
+	char serial[CA_SERIAL_MAX];
+};
+/* Certify SVC's key with the current CA key, valid from an hour before
+ * NOW, and record it (and an audit entry) durably before returning it in
+ * *OUT. */
+int ca_service_certify(struct ca *ca, const struct ca_service *svc,
+		       int64_t now, struct ca_service_cert *out,
+		       struct mica_err *err);
+
 /* ------------------------------------------------------------ config.c -- */
 
 /* The profile NAME ("server" if NULL); NULL and MICA_E_BADREQ

@@ -240,30 +240,6 @@ responder_key_hash(const struct ca_ocsp_state *o, const struct ca_ocsp_key *k,
 	memcpy(out, k->by_ca ? k->issuer.key1 : o->key_hash, 20);
 }
 
-struct responder_tx {
-	const char *serial;
-	const unsigned char *der;
-	size_t der_len;
-	int64_t not_before, not_after, now;
-};
-
-static int
-responder_body(struct db *db, void *arg, struct mica_err *err)
-{
-	struct responder_tx *x = arg;
-	char detail[64];
-
-	snprintf(detail, sizeof(detail), "valid until %lld",
-		 (long long)x->not_after);
-	if (db_ocsp_responder_add(db, x->serial, x->der, x->der_len,
-				  x->not_before, x->not_after, x->now,
-				  err) != 0 ||
-	    db_audit_add(db, x->now, "ocsp", "ocsp.responder", x->serial,
-			 detail, err) != 0)
-		return -1;
-	return 0;
-}
-
 /* A new delegated responder certificate for the OCSP key (RFC 6960
  * 4.2.2.2), recorded before any response carries it. Called with o->mu
  * held. */
@@ -271,79 +247,31 @@ static int
 certify(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	struct mica_err *err)
 {
-	struct ca_tbs_cert t;
-	struct responder_tx x;
-	unsigned char spki[512], serial[16];
-	unsigned char *subject = NULL, *tbs = NULL, *der = NULL;
-	char hex[CA_SERIAL_MAX];
-	size_t spki_len = 0, subject_len = 0, tbs_len = 0, der_len = 0, alg_len;
-	int rc = -1;
+	static const struct ca_service responder = {
+		.cn = CA_OCSP_SUBJECT_CN,
+		.what = "an OCSP responder",
+		.actor = "ocsp",
+		.action = "ocsp.responder",
+		.log_name = "responder",
+		.days = CA_OCSP_CERT_DAYS,
+		.min_left = CERT_RENEW_LEFT,
+		.key_usage = CA_KU_DIGITAL_SIGNATURE,
+		.eku = CA_EKU_OCSP_SIGNING,
+		.ocsp_nocheck = 1,
+		.key = ca_sign_ocsp_key,
+		.sign = ca_sign_ocsp_cert,
+		.add = db_ocsp_responder_add,
+	};
+	struct ca_service_cert c;
 
-	memset(&t, 0, sizeof(t));
-	if (ca_sign_ocsp_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
-	    ca_serial_new(serial, hex, err) != 0 ||
-	    ca_x509_name(CA_OCSP_SUBJECT_CN, NULL, &subject, &subject_len,
-			 err) != 0 ||
-	    ca_x509_key_id(spki, spki_len, t.ski, err) != 0)
-		goto out;
-	t.serial = serial;
-	t.serial_len = sizeof(serial);
-	t.sig_alg = ca_sign_alg(ca, &alg_len);
-	t.sig_alg_len = alg_len;
-	t.issuer = ca->sh->subject;
-	t.issuer_len = ca->sh->subject_len;
-	t.subject = subject;
-	t.subject_len = subject_len;
-	/* An hour back for clients whose clocks are slow. */
-	t.not_before = now - 3600;
-	t.not_after = t.not_before + CA_OCSP_CERT_DAYS * INT64_C(86400);
-	if (t.not_before < ca->sh->not_before)
-		t.not_before = ca->sh->not_before;
-	if (t.not_after > ca->sh->not_after)
-		t.not_after = ca->sh->not_after;
-	if (t.not_after - now < CERT_RENEW_LEFT) {
-		mica_err_set(err, MICA_E_CONFLICT, "ca_expiring",
-			     "the CA certificate expires too soon for an OCSP "
-			     "responder certificate");
-		goto out;
-	}
-	t.spki = spki;
-	t.spki_len = spki_len;
-	t.path_len = -1;
-	t.key_usage = CA_KU_DIGITAL_SIGNATURE;
-	t.eku = CA_EKU_OCSP_SIGNING;
-	t.ski_len = 20;
-	t.has_aki = 1;
-	memcpy(t.aki, ca->sh->ski, ca->sh->ski_len);
-	t.aki_len = ca->sh->ski_len;
-	t.ocsp_nocheck = 1;
-	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0 ||
-	    ca_sign_ocsp_cert(ca, tbs, tbs_len, &der, &der_len, err) != 0)
-		goto out;
-	x.serial = hex;
-	x.der = der;
-	x.der_len = der_len;
-	x.not_before = t.not_before;
-	x.not_after = t.not_after;
-	x.now = now;
-	/* On this handle's own connection: the background refresh's writes
-	 * never wait in (or slow) the issuance batches. */
-	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, responder_body, &x, err) != 0)
-		goto out;
+	if (ca_service_certify(ca, &responder, now, &c, err) != 0)
+		return -1;
 	free(o->cert);
-	o->cert = der;
-	o->cert_len = der_len;
-	o->cert_not_after = t.not_after;
-	snprintf(o->cert_serial, sizeof(o->cert_serial), "%s", hex);
-	der = NULL;
-	mica_log(MICA_LOG_INFO, "ocsp: new responder certificate %s, valid "
-		 "for %d days", hex, CA_OCSP_CERT_DAYS);
-	rc = 0;
-out:
-	free(subject);
-	free(tbs);
-	free(der);
-	return rc;
+	o->cert = c.der;
+	o->cert_len = c.der_len;
+	o->cert_not_after = c.not_after;
+	snprintf(o->cert_serial, sizeof(o->cert_serial), "%s", c.serial);
+	return 0;
 }
 
 /* A response just signed: what the store keeps and what is sent. */

@@ -71,103 +71,34 @@ state(struct ca *ca, struct mica_err *err)
 	return s;
 }
 
-struct ra_tx {
-	const char *serial;
-	const unsigned char *der;
-	size_t der_len;
-	int64_t not_before, not_after, now;
-};
-
-static int
-ra_body(struct db *db, void *arg, struct mica_err *err)
-{
-	struct ra_tx *x = arg;
-	char detail[64];
-
-	snprintf(detail, sizeof(detail), "valid until %lld",
-		 (long long)x->not_after);
-	if (db_scep_ra_add(db, x->serial, x->der, x->der_len, x->not_before,
-			   x->not_after, x->now, err) != 0 ||
-	    db_audit_add(db, x->now, "scep", "scep.ra", x->serial, detail,
-			 err) != 0)
-		return -1;
-	return 0;
-}
-
 /* A new RA certificate for the RA key, recorded before anyone sees it.
  * Called with s->mu held. */
 static int
 certify(struct ca *ca, struct ca_scep_state *s, int64_t now,
 	struct mica_err *err)
 {
-	struct ca_tbs_cert t;
-	struct ra_tx x;
-	unsigned char spki[1024], serial[16];
-	unsigned char *subject = NULL, *tbs = NULL, *der = NULL;
-	char hex[CA_SERIAL_MAX];
-	size_t spki_len = 0, subject_len = 0, tbs_len = 0, der_len = 0, alg_len;
-	int rc = -1;
+	static const struct ca_service ra = {
+		.cn = CA_SCEP_RA_CN,
+		.what = "an RA",
+		.actor = "scep",
+		.action = "scep.ra",
+		.log_name = "RA",
+		.days = CA_SCEP_RA_DAYS,
+		.min_left = 3600,
+		.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT,
+		.key = ca_sign_scep_key,
+		.sign = ca_sign_scep_cert,
+		.add = db_scep_ra_add,
+	};
+	struct ca_service_cert c;
 
-	memset(&t, 0, sizeof(t));
-	if (ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, err) != 0 ||
-	    ca_serial_new(serial, hex, err) != 0 ||
-	    ca_x509_name(CA_SCEP_RA_CN, NULL, &subject, &subject_len,
-			 err) != 0 ||
-	    ca_x509_key_id(spki, spki_len, t.ski, err) != 0)
-		goto out;
-	t.serial = serial;
-	t.serial_len = sizeof(serial);
-	t.sig_alg = ca_sign_alg(ca, &alg_len);
-	t.sig_alg_len = alg_len;
-	t.issuer = ca->sh->subject;
-	t.issuer_len = ca->sh->subject_len;
-	t.subject = subject;
-	t.subject_len = subject_len;
-	/* An hour back for clients whose clocks are slow. */
-	t.not_before = now - 3600;
-	t.not_after = t.not_before + CA_SCEP_RA_DAYS * INT64_C(86400);
-	if (t.not_before < ca->sh->not_before)
-		t.not_before = ca->sh->not_before;
-	if (t.not_after > ca->sh->not_after)
-		t.not_after = ca->sh->not_after;
-	if (t.not_after - now < 3600) {
-		mica_err_set(err, MICA_E_CONFLICT, "ca_expiring",
-			     "the CA certificate expires too soon for an RA "
-			     "certificate");
-		goto out;
-	}
-	t.spki = spki;
-	t.spki_len = spki_len;
-	t.path_len = -1;
-	t.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT;
-	t.ski_len = 20;
-	t.has_aki = 1;
-	memcpy(t.aki, ca->sh->ski, ca->sh->ski_len);
-	t.aki_len = ca->sh->ski_len;
-	if (ca_x509_tbs_cert(&t, &tbs, &tbs_len, err) != 0 ||
-	    ca_sign_scep_cert(ca, tbs, tbs_len, &der, &der_len, err) != 0)
-		goto out;
-	x.serial = hex;
-	x.der = der;
-	x.der_len = der_len;
-	x.not_before = t.not_before;
-	x.not_after = t.not_after;
-	x.now = now;
-	if (ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, ra_body, &x, err) != 0)
-		goto out;
+	if (ca_service_certify(ca, &ra, now, &c, err) != 0)
+		return -1;
 	free(s->cert);
-	s->cert = der;
-	s->cert_len = der_len;
-	s->not_after = t.not_after;
-	der = NULL;
-	mica_log(MICA_LOG_INFO, "scep: new RA certificate %s, valid for %d "
-		 "days", hex, CA_SCEP_RA_DAYS);
-	rc = 0;
-out:
-	free(subject);
-	free(tbs);
-	free(der);
-	return rc;
+	s->cert = c.der;
+	s->cert_len = c.der_len;
+	s->not_after = c.not_after;
+	return 0;
 }
 
 /* After a restart: the newest RA certificate in the store, if it is for
