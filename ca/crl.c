@@ -14,6 +14,7 @@
 #include "ca/sign.h"
 #include "ca/x509.h"
 #include "util/hex.h"
+#include "util/log.h"
 
 struct crl_collect {
 	struct ca_crl_entry *v;
@@ -399,6 +400,13 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 out:
 	db_read_end(db);
 	db_cert_free(&cert);
+	/* Their bodies beside the store, written and synced now, outside
+	 * the write lock (schema 013). One that cannot be goes into its row
+	 * in the transaction, as before. */
+	for (size_t i = 0; pre->ready && i < pre->n; i++)
+		if (db_crl_body_put(db, &pre->made[i].crl, &e) != 0)
+			mica_log(MICA_LOG_WARN, "crl: %s; the CRL goes into "
+				 "the store itself", e.msg);
 	if (!pre->ready) {
 		crl_pre_free(pre);
 		if (ch != NULL)

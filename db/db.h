@@ -338,7 +338,22 @@ struct db_crl {
 	int key_idx;             /* the CA key that signed it */
 	int64_t delta_base;      /* a delta CRL: the number of the complete
 				  * CRL it completes; 0: a complete CRL */
+	int body_put;            /* db_crl_body_put wrote DER beside the
+				  * store: db_crl_insert records only its
+				  * length and BODY_SHA256 */
+	unsigned char body_sha256[32];
 };
+/* Write CRL's DER (numbered, not yet recorded) to the folder FILE-crls
+ * beside the store's FILE (mica.db-crls/NUMBER.crl), and sync it: outside any
+ * transaction, since a CRL of a million entries is tens of megabytes,
+ * whose writing would otherwise hold the store's write lock (schema 013).
+ * Sets CRL->body_put, so that db_crl_insert records only the body's length
+ * and hash. Leaves body_put 0 (and returns 0) where the body goes into the
+ * row after all: a store in memory, or a file of that number already there
+ * (another process signed the same number; only one can be recorded).
+ * Bodies no longer needed (all but each key's two newest complete and
+ * delta CRLs, and any never recorded) are removed first. */
+int db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err);
 /* Highest CRL number stored (of any key: one series per CA), 0 if none. */
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
 /* Insert; MICA_E_CONFLICT if NUMBER is not greater than every stored one. */

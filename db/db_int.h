@@ -92,7 +92,7 @@ enum db_stmt_id {
 	/* crls.c */
 	S_CRL_LAST, S_CRL_INSERT, S_CRL_LATEST, S_CRL_LATEST_INFO,
 	S_CRL_LATEST_DELTA, S_CRL_LATEST_DELTA_INFO, S_CRL_DELTA_GET,
-	S_CRL_DELTA_SET, S_CRL_DELTA_OFF,
+	S_CRL_DELTA_SET, S_CRL_DELTA_OFF, S_CRL_BODIES_KEEP,
 	/* keys.c */
 	S_KEY_INSERT, S_KEY_DELETE, S_KEY_UPDATE, S_KEY_LIST,
 	/* rootcrls.c */
@@ -264,6 +264,12 @@ void db_sp_abort(struct db *db, int own);
 
 /* Is PATH SQLite's in-memory database? */
 int db_is_memory(const char *path);
+/* ---- crls.c: for db_backup ---- */
+/* In the copy DST of SRC just made, put the bodies of SRC's CRLs kept
+ * beside it (db_crl_body_put) back into their rows, so that the copy
+ * stands alone. Each key's newest complete and delta CRLs must be found
+ * intact; older bodies already removed are left out. */
+int db_int_crl_inline(struct db *src, sqlite3 *dst, struct mica_err *err);
 /*
  * Create PATH empty with mode exactly 0600, refusing an existing file or
  * symlink and stale -wal/-shm/-journal files next to it. WHAT names the

@@ -225,6 +225,8 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 		db_fail(NULL, src, NULL, NULL, err);
 		goto out;
 	}
+	if (db_int_crl_inline(db, dst, err) != 0)
+		goto out;
 	src = sqlite3_close(dst);
 	dst = NULL;
 	if (src != SQLITE_OK) {

@@ -2817,6 +2817,144 @@ test_fault_injection(void)
 #endif
 }
 
+/* Put CRL NUMBER of LEN octets (a pattern from SEED) beside the store and
+ * record it. Returns what db_crl_body_put set body_put to, or -1. */
+static int
+put_crl(struct db *db, int64_t number, unsigned char *buf, size_t len,
+	unsigned seed, int record)
+{
+	struct db_crl crl;
+	struct mica_err err;
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)((i + seed) * 2654435761u >> 13);
+	memset(&crl, 0, sizeof(crl));
+	crl.number = number;
+	crl.this_update = NOW;
+	crl.next_update = NOW + DAY;
+	crl.der = buf;
+	crl.der_len = len;
+	if (db_crl_body_put(db, &crl, &err) != 0)
+		return -1;
+	if (record && db_crl_insert(db, &crl, &err) != 0)
+		return -1;
+	return crl.body_put;
+}
+
+static void
+test_crl_bodies(void)
+{
+	enum { LEN = 100000 };
+	struct db_crl got;
+	struct mica_err err;
+	struct db *db, *copy = NULL, *mem = NULL;
+	unsigned char *buf = malloc(LEN), *want = malloc(LEN);
+	char path[128], dest[128], f[200], g[210];
+	FILE *fp;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	db = fresh(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+
+	/* Written beside the store, synced, private; the row keeps no bytes. */
+	CU_ASSERT_EQUAL(put_crl(db, 1, buf, LEN, 1, 1), 1);
+	memcpy(want, buf, LEN);
+	snprintf(f, sizeof(f), "%s-crls/1.crl", path);
+	CU_ASSERT(exists(f));
+	CU_ASSERT_EQUAL(mode_of(f), 0600);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT der IS NULL AND body_len = 100000 "
+				"AND length(body_sha256) = 32 FROM crl WHERE number = 1"), 1);
+	CU_ASSERT_EQUAL_FATAL(db_crl_latest(db, &got, &err), 0);
+	CU_ASSERT(got.number == 1 && got.der_len == LEN &&
+		  memcmp(got.der, want, LEN) == 0);
+	db_crl_free(&got);
+
+	/* One octet changed, or the file gone: refused, saying what to do. */
+	fp = fopen(f, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fseek(fp, 5000, SEEK_SET);
+	fputc(want[5000] ^ 1, fp);
+	fclose(fp);
+	CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "crl_body_damaged");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "mica crl"));
+	CU_ASSERT_PTR_NULL(got.der);
+	snprintf(g, sizeof(g), "%s.moved", f);
+	CU_ASSERT_EQUAL(rename(f, g), 0);
+	CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "crl_body_damaged");
+	fp = fopen(g, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fseek(fp, 5000, SEEK_SET);
+	fputc(want[5000], fp);
+	fclose(fp);
+	CU_ASSERT_EQUAL(rename(g, f), 0);
+	CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), 0);
+	db_crl_free(&got);
+	/* The number and dates need no body. */
+	CU_ASSERT_EQUAL(db_crl_latest_info(db, &got, &err), 0);
+	CU_ASSERT(got.number == 1 && got.der == NULL);
+
+	/* A second body for a number that has one is not written over it:
+	 * the CRL goes into the row (here, refused as a number used twice). */
+	CU_ASSERT_EQUAL(put_crl(db, 1, buf, LEN, 7, 0), 0);
+	CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), 0);
+	CU_ASSERT(got.der_len == LEN && memcmp(got.der, want, LEN) == 0);
+	db_crl_free(&got);
+
+	/* Each key keeps its two newest complete CRLs' bodies; older ones,
+	 * and any never recorded (a crash, a lost race) at or below the
+	 * highest number, go when the next body is written. */
+	CU_ASSERT_EQUAL(put_crl(db, 2, buf, LEN, 2, 1), 1);
+	CU_ASSERT_EQUAL(put_crl(db, 4, buf, LEN, 4, 0), 1);   /* never recorded */
+	CU_ASSERT_EQUAL(put_crl(db, 5, buf, LEN, 5, 1), 1);
+	CU_ASSERT_EQUAL(put_crl(db, 6, buf, LEN, 6, 1), 1);
+	memcpy(want, buf, LEN);
+	for (int i = 1; i <= 6; i++) {
+		snprintf(f, sizeof(f), "%s-crls/%d.crl", path, i);
+		CU_ASSERT_EQUAL(exists(f), i == 2 || i == 5 || i == 6);
+	}
+	CU_ASSERT_EQUAL(put_crl(db, 7, buf, LEN, 7, 0), 1);   /* 2 goes */
+	snprintf(f, sizeof(f), "%s-crls/2.crl", path);
+	CU_ASSERT(!exists(f));
+	snprintf(f, sizeof(f), "%s-crls/7.crl", path);
+	CU_ASSERT(exists(f));   /* above the highest recorded: being written */
+
+	/* A backup stands alone: the newest body is back in its row. */
+	new_path(dest, "crlbackup");
+	CU_ASSERT_EQUAL_FATAL(db_backup(db, dest, &err), 0);
+	CU_ASSERT_EQUAL(raw_int(dest, "SELECT der IS NOT NULL AND body_len IS NULL "
+				"FROM crl WHERE number = 6"), 1);
+	CU_ASSERT_EQUAL_FATAL(db_open(dest, 0, &copy, &err), 0);
+	CU_ASSERT_EQUAL(db_integrity_check(copy, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_crl_latest(copy, &got, &err), 0);
+	CU_ASSERT(got.number == 6 && got.der_len == LEN &&
+		  memcmp(got.der, want, LEN) == 0);
+	db_crl_free(&got);
+	db_close(copy);
+	/* ... and is refused, leaving nothing, when that body is missing. */
+	snprintf(f, sizeof(f), "%s-crls/6.crl", path);
+	snprintf(g, sizeof(g), "%s.moved", f);
+	CU_ASSERT_EQUAL(rename(f, g), 0);
+	new_path(dest, "crlbackup");
+	CU_ASSERT_EQUAL(db_backup(db, dest, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "crl_body_damaged");
+	CU_ASSERT(!exists(dest));
+	CU_ASSERT_EQUAL(rename(g, f), 0);
+	db_close(db);
+
+	/* A store in memory keeps bodies in its rows. */
+	CU_ASSERT_EQUAL_FATAL(db_open(":memory:", DB_OPEN_CREATE, &mem, &err), 0);
+	CU_ASSERT_EQUAL(put_crl(mem, 1, buf, 100, 1, 1), 0);
+	CU_ASSERT_EQUAL(db_crl_latest(mem, &got, &err), 0);
+	CU_ASSERT(got.der_len == 100 && memcmp(got.der, buf, 100) == 0);
+	db_crl_free(&got);
+	db_close(mem);
+	free(buf);
+	free(want);
+}
+
 static void
 test_backup(void)
 {
@@ -3375,6 +3513,8 @@ main(void)
 		  test_transactions },
 		{ "fails writes and commits cleanly at injected faults",
 		  test_fault_injection },
+		{ "keeps large CRL bodies beside the store, checked, pruned, and in backups",
+		  test_crl_bodies },
 		{ "backs up to a new 0600 file holding the same rows",
 		  test_backup },
 		{ "backs up consistently while another connection writes",

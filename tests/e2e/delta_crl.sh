@@ -153,7 +153,7 @@ fi
 serve_start "$W/serve.out" "$D" -- || serve_failed "$W/serve.out"
 curl -s -o "$W/srv-base.der" --max-time 20 "$H/crl"
 curl -s -D "$W/dh" -o "$W/srv-delta.der" --max-time 20 "$H/delta.crl"
-sqlite3 "$D/mica.db" "SELECT writefile('$W/db-delta.der', der) FROM crl WHERE delta_base > 0 ORDER BY number DESC LIMIT 1" >/dev/null
+stored_crl "$D" "delta_base > 0 ORDER BY number DESC" "$W/db-delta.der"
 check "GET /delta.crl: the latest delta, as stored" cmp -s "$W/srv-delta.der" "$W/db-delta.der"
 check "GET /delta.crl: application/pkix-crl" grep -qi '^Content-Type: application/pkix-crl' "$W/dh"
 SB=$(openssl crl -inform der -in "$W/srv-base.der" -noout -crlnumber | sed 's/^crlNumber=0x//')

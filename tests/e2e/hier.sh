@@ -473,7 +473,9 @@ INSERT INTO certificate SELECT id, serial, profile, subject, names, request_id, 
 	not_after, der, spki_sha256, status, revoked_at, reason, renewal_of, renewed_by, created_at
 	FROM s.certificate;
 INSERT INTO cert_name SELECT * FROM s.cert_name;
-INSERT INTO crl SELECT number, this_update, next_update, der FROM s.crl;
+INSERT INTO crl SELECT number, this_update, next_update, body FROM
+	(SELECT *, coalesce(der, readfile('S/mica.db-crls/' || number || '.crl')) AS body
+	 FROM s.crl) WHERE body IS NOT NULL;
 INSERT INTO audit SELECT * FROM s.audit;
 PRAGMA user_version = 4;
 PRAGMA application_id = 1835623265;

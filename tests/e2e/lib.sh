@@ -139,6 +139,31 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# stored_crl DATADIR WHERE OUT: the DER of the first CRL of DATADIR's store
+# that the SQL condition WHERE selects, in number order (e.g. "delta_base >
+# 0 ORDER BY number DESC"), into OUT: its row's bytes, or its body kept
+# beside the store (mica.db-crls/NUMBER.crl), which must match the length
+# and SHA-256 its row keeps. Fails if there is none, or no intact body.
+stored_crl() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import hashlib, sqlite3, sys
+d, where, out = sys.argv[1:4]
+db = sqlite3.connect("file:%s/mica.db?mode=ro" % d, uri=True)
+row = db.execute("SELECT number, der, body_len, body_sha256 FROM crl WHERE "
+                 + where + " LIMIT 1").fetchone()
+if row is None:
+    sys.exit("no such CRL in the store")
+n, der, ln, sha = row
+if der is None:
+    with open("%s/mica.db-crls/%d.crl" % (d, n), "rb") as f:
+        der = f.read()
+    if len(der) != ln or hashlib.sha256(der).digest() != bytes(sha):
+        sys.exit("CRL %d beside the store does not match its row" % n)
+with open(out, "wb") as f:
+    f.write(bytes(der))
+PY
+}
+
 # json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,
 # absent, or a file that is not JSON; lists, objects and booleans as JSON.
 json_get() {

@@ -42,8 +42,7 @@ serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f
 # The CRL a fresh CA published at init (number 1), straight from the store:
 # 'mica crl' would publish a new one.
 init_crl() { # init_crl DATADIR OUT.der
-	sqlite3 "$1/mica.db" "SELECT writefile('$2', der) FROM crl ORDER BY number LIMIT 1" >/dev/null
-	[ -s "$2" ]
+	stored_crl "$1" "1 ORDER BY number" "$2" && [ -s "$2" ]
 }
 
 # ---------------------------------------------------------------- judges --
