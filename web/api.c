@@ -809,12 +809,10 @@ web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	memset(&crl, 0, sizeof(crl));
 	if (ca_crl_publish(c->ca, c->p, &crl, err) != 0)
 		return -1;
-	/* Only the number and dates are needed here; the cache reloads the
-	 * bytes, so do not hold a second copy of a large CRL meanwhile. */
-	free(crl.der);
-	crl.der = NULL;
-	crl.der_len = 0;
-	web_crl_changed(c->srv, c->ca);
+	/* The cache serves it from now on, taking its bytes: reading back
+	 * a large CRL just written (and checking its hash) would cost as
+	 * much again. The number and dates stay for the answer. */
+	web_crl_published(c->srv, c->ca, &crl);
 	o = json_object();
 	if (o == NULL ||
 	    json_object_set_new(o, "number", json_integer(crl.number)) != 0 ||

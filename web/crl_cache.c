@@ -318,6 +318,24 @@ web_crl_changed(struct web_server *srv, struct ca *ca)
 	web_blob_unref(p);
 }
 
+void
+web_crl_published(struct web_server *srv, struct ca *ca, struct ca_crl *crl)
+{
+	struct web_crl_cache *cc = srv != NULL ? srv->crl : NULL;
+	struct crl_ready r;
+	struct mica_err e;
+
+	if (cc == NULL)
+		return;
+	if (crl->der == NULL || crl_prepare(&r, crl, &e) != 0) {
+		web_crl_changed(srv, ca);
+		return;
+	}
+	pthread_mutex_lock(&cc->lock);
+	crl_install(cc, &r);
+	pthread_mutex_unlock(&cc->lock);
+}
+
 /* Republish when less than half of the CRL's period remains, well before
  * nextUpdate, so relying parties never see it lapse. CA is the timer's
  * own handle: the publication (about a second for a million entries) holds
@@ -348,11 +366,14 @@ web_crl_maintain(struct web_server *srv, struct ca *ca)
 
 			mica_log(MICA_LOG_INFO, "published CRL number %lld, next update %s",
 				 (long long)crl.number, web_time_str(crl.next_update, t));
+			web_crl_published(srv, ca, &crl);
 		} else {
 			mica_log(MICA_LOG_ERR, "cannot publish the CRL: %s: %s", e.code, e.msg);
+			web_crl_changed(srv, ca);
 		}
 		ca_crl_free(&crl);
 		ca_principal_free(&p);
+		return;
 	}
 	web_crl_changed(srv, ca);
 }

@@ -44,6 +44,12 @@ int web_crl_get(struct web_server *srv, struct ca *ca, int force,
 /* After a revocation or publication through the API: reload the cache now
  * so the next GET /crl has the new CRL. Failures are logged only. */
 void web_crl_changed(struct web_server *srv, struct ca *ca);
+/* After a publication through CA that gave CRL (ca_crl_publish: the
+ * current key's complete CRL): serve it from now on, taking over its DER
+ * (CRL->der becomes NULL) rather than reading back from the store what
+ * was just written; web_crl_changed if that cannot be done. */
+void web_crl_published(struct web_server *srv, struct ca *ca,
+		       struct ca_crl *crl);
 
 /* The timer (main thread): republish through CA, the timer's own handle
  * (no lock held: workers and requests go on), when less than half of the
