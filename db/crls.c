@@ -273,7 +273,8 @@ body_prune(struct db *db, const char *dir)
 		goto out;
 	db_stmt_done(st);
 	st = NULL;
-	qsort(keep, n, sizeof(*keep), cmp_i64);
+	if (n > 1)
+		qsort(keep, n, sizeof(*keep), cmp_i64);
 	if ((d = opendir(dir)) == NULL)
 		goto done;
 	while ((de = readdir(d)) != NULL) {
