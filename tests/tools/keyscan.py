@@ -49,9 +49,15 @@ def scalar(args):
     print(v.to_bytes(n, "big").hex())
 
 
-# A mapping this large is a sanitizer's shadow (ASan reserves terabytes
-# of it, one byte per eight of the program's, never the program's data);
-# a process of ours holds nothing near it.
+# AddressSanitizer's shadow on x86-64 (one byte per eight of the
+# program's, never the program's data): from LowShadow's start to
+# HighShadow's end. It is terabytes, split into pieces wherever ASan maps
+# part of it otherwise (the main stack's shadow, for one), so a piece may
+# be of any size: skipped by address, in a process that has it (a mapping
+# over a terabyte there), and by size anywhere else (HUGE). Reading it
+# would take minutes and fill the target's page tables.
+ASAN_SHADOW = (0x00007FFF8000, 0x10007FFF8000)
+TERA = 1 << 40
 HUGE = 64 << 30
 CHUNK = 8 << 20
 
@@ -81,11 +87,14 @@ def scan(args):
         mem = open("/proc/%d/mem" % args.pid, "rb", buffering=0)
     except OSError as e:
         sys.exit("cannot read process %d: %s" % (args.pid, e))
-    regions = huge = 0
+    asan = any(hi - lo > TERA and ASAN_SHADOW[0] <= lo and
+               hi <= ASAN_SHADOW[1] for lo, hi, _ in maps)
+    regions = huge = failed = 0
     for lo, hi, rss in maps:
         if rss == 0:
             continue            # nothing resident: nothing to find
-        if hi - lo > HUGE:
+        if hi - lo > HUGE or (asan and ASAN_SHADOW[0] <= lo and
+                              hi <= ASAN_SHADOW[1]):
             huge += 1
             continue
         tail, ok, off = b"", False, lo
@@ -93,7 +102,11 @@ def scan(args):
             try:
                 mem.seek(off)
                 data = mem.read(min(CHUNK, hi - off))
-            except OSError:
+            except OSError as e:
+                # A key could hide in what is not read: say so, fail.
+                print("cannot read %x-%x at %x: %s" % (lo, hi, off, e),
+                      file=sys.stderr)
+                failed += 1
                 break
             if not data:
                 break
@@ -107,9 +120,12 @@ def scan(args):
         regions += ok
     if regions == 0:
         sys.exit("no readable memory in process %d" % args.pid)
+    if failed:
+        sys.exit("%d mapping(s) of process %d could not be read whole"
+                 % (failed, args.pid))
     if huge:
-        print("skipped %d mapping(s) over %d GiB (sanitizer shadow)"
-              % (huge, HUGE >> 30), file=sys.stderr)
+        print("skipped %d mapping(s) of sanitizer shadow" % huge,
+              file=sys.stderr)
     n = len(args.hex)
     for i, h in enumerate(args.hex):
         print(h, counts[i] + counts[n + i])
