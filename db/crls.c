@@ -52,13 +52,15 @@ static const char *const crl_sql[S__COUNT] = {
 	[S_CRL_DELTA_SET] =
 	"INSERT OR REPLACE INTO crl_delta (id, hours) VALUES (1, ?1)",
 	[S_CRL_DELTA_OFF] = "DELETE FROM crl_delta",
-	/* The bodies beside the store still needed: each key's two newest
-	 * complete CRLs and two newest deltas (a reader may have just
-	 * looked up the one before the newest). */
+	/* The bodies beside the store still needed, for key ?1: its two
+	 * newest complete CRLs and two newest deltas (a reader may have just
+	 * looked up the one before the newest). Each walks crl_by_key down
+	 * from the top, whatever the number of CRLs stored. */
 	[S_CRL_BODIES_KEEP] =
-	"SELECT c.number FROM crl AS c WHERE c.der IS NULL AND "
-	"(SELECT COUNT(*) FROM crl AS n WHERE n.key_idx = c.key_idx AND "
-	"(n.delta_base = 0) = (c.delta_base = 0) AND n.number > c.number) < 2",
+	"SELECT number FROM (SELECT number FROM crl WHERE key_idx = ?1 AND "
+	"delta_base = 0 ORDER BY number DESC LIMIT 2) UNION ALL "
+	"SELECT number FROM (SELECT number FROM crl WHERE key_idx = ?1 AND "
+	"delta_base > 0 ORDER BY number DESC LIMIT 2)",
 };
 
 /* A body beside the store is at most this large: far above any CRL mica
@@ -254,25 +256,33 @@ body_prune(struct db *db, const char *dir)
 
 	/* The highest number first: a CRL recorded between the two reads
 	 * only makes the list of those kept newer. */
-	if (db_crl_last_number(db, &last, &e) != 0 ||
-	    (st = db_stmt(db, S_CRL_BODIES_KEEP, crl_sql, &e)) == NULL)
+	if (db_crl_last_number(db, &last, &e) != 0)
 		goto out;
-	while ((r = db_step_row(db, st, &e)) == 1) {
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			int64_t *v = realloc(keep, c * sizeof(*v));
+	for (int key = 0; key < DB_KEYS_MAX; key++) {
+		int b = SQLITE_OK;
 
-			if (v == NULL)
-				goto out;
-			keep = v;
-			cap = c;
+		if ((st = db_stmt(db, S_CRL_BODIES_KEEP, crl_sql, &e)) == NULL)
+			goto out;
+		db_bind_i64(st, 1, key, &b);
+		if (db_binds_ok(db, b, &e) != 0)
+			goto out;
+		while ((r = db_step_row(db, st, &e)) == 1) {
+			if (n == cap) {
+				size_t c = cap ? cap * 2 : 16;
+				int64_t *v = realloc(keep, c * sizeof(*v));
+
+				if (v == NULL)
+					goto out;
+				keep = v;
+				cap = c;
+			}
+			keep[n++] = sqlite3_column_int64(st, 0);
 		}
-		keep[n++] = sqlite3_column_int64(st, 0);
+		if (r < 0)
+			goto out;
+		db_stmt_done(st);
+		st = NULL;
 	}
-	if (r < 0)
-		goto out;
-	db_stmt_done(st);
-	st = NULL;
 	if (n > 1)
 		qsort(keep, n, sizeof(*keep), cmp_i64);
 	if ((d = opendir(dir)) == NULL)
