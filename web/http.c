@@ -8,12 +8,14 @@
  */
 #include "web/http.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "web/assets.h"
@@ -24,6 +26,7 @@
 #include "web/reply.h"
 #include "web/routes.h"
 #include "web/server.h"
+#include "web/slow.h"
 
 /* Per request, created by the URI callback, freed at completion. */
 struct web_req {
@@ -45,7 +48,16 @@ struct web_req {
 	int started;
 	int too_large;
 	int status;               /* for the access log */
+	/* A request for a slow route (web/slow.h) is answered from the
+	 * lane: its connection suspended meanwhile. */
+	int deferred;             /* DEFER_NONE, DEFER_QUEUED, DEFER_DONE */
+	struct MHD_Connection *mhd;
+	struct web_request rq;    /* what the lane dispatches */
+	struct web_reply rep;     /* its answer, sent on resumption */
+	struct web_slow_job job;
 };
+
+enum { DEFER_NONE = 0, DEFER_QUEUED, DEFER_DONE };
 
 /* libmicrohttpd's free callback for a blob body. */
 static void
@@ -216,6 +228,75 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	return ret;
 }
 
+#ifdef MICA_FAULT_INJECTION
+/* Tests only (tests/e2e/slow_lane.sh): with MICA_TEST_SLOW_GATE=PATH, each
+ * request queued for the slow lane appends a line to PATH.queued, and each
+ * job of the lane one to PATH.reached before it waits, at most a minute,
+ * for PATH to exist: a test can hold slow requests in flight and see what
+ * else is answered meanwhile. */
+static void
+test_note(const char *what)
+{
+	const char *g = getenv("MICA_TEST_SLOW_GATE");
+	char path[512];
+	int fd;
+
+	if (g == NULL || *g == '\0' ||
+	    snprintf(path, sizeof(path), "%s.%s", g, what) >= (int)sizeof(path))
+		return;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) >= 0) {
+		if (write(fd, "x\n", 2) != 2)
+			mica_log(MICA_LOG_WARN, "test gate: cannot write %s", path);
+		close(fd);
+	}
+}
+
+static void
+test_gate(void)
+{
+	const char *g = getenv("MICA_TEST_SLOW_GATE");
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	if (g == NULL || *g == '\0')
+		return;
+	test_note("reached");
+	for (int i = 0; i < 6000 && access(g, F_OK) != 0; i++)
+		nanosleep(&ts, NULL);
+}
+#else
+#define test_note(what) ((void)0)
+#define test_gate() ((void)0)
+#endif
+
+/* The lane's side of a slow request: dispatch it, then let libmicrohttpd
+ * resume the connection, which calls web_mhd_access again to send it. */
+static void
+slow_run(void *arg)
+{
+	struct web_req *r = arg;
+	const struct web_route *table;
+	size_t ntable;
+
+	test_gate();
+	table = web_routes(&ntable);
+	web_dispatch(r->lst->srv, table, ntable, &r->rq, &r->rep);
+	r->deferred = DEFER_DONE;
+	MHD_resume_connection(r->mhd);
+}
+
+/* The lane stopped before running it (the daemon is stopping). */
+static void
+slow_cancel(void *arg)
+{
+	struct web_req *r = arg;
+
+	r->rep.close = 1;
+	web_reply_fail(&r->rep, MICA_E_UNAVAIL, "shutting_down",
+		       "the server is stopping; try again");
+	r->deferred = DEFER_DONE;
+	MHD_resume_connection(r->mhd);
+}
+
 /* Count the framing fields of a request head (all their lines: libmicro-
  * httpd's lookup returns only the first). */
 static enum MHD_Result
@@ -376,6 +457,15 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		return MHD_YES;
 	}
+	if (r->deferred == DEFER_DONE) {
+		/* Resumed: the lane's answer. (libmicrohttpd does not call
+		 * the handler of a suspended connection: QUEUED never gets
+		 * here.) */
+		r->deferred = DEFER_NONE;
+		ret = send_reply(conn, r, &r->rep);
+		web_reply_clear(&r->rep);
+		return ret;
+	}
 	if (*upload_data_size != 0) {
 		size_t n = *upload_data_size;
 
@@ -406,6 +496,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		const struct web_route *table;
 		size_t ntable;
 
+		table = web_routes(&ntable);
 		memset(&rq, 0, sizeof(rq));
 		rq.uri = r->uri;
 		rq.path_len = r->path_len;
@@ -423,7 +514,29 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 						      MHD_HTTP_HEADER_HOST);
 		rq.body = r->body;
 		rq.body_len = r->body_len;
-		table = web_routes(&ntable);
+		if (lst->slow != NULL &&
+		    web_route_slow(table, ntable, r->method, r->uri, r->path_len)) {
+			/* The header values stay in the connection's memory
+			 * while it is suspended; the rest is R's. */
+			r->rq = rq;
+			r->mhd = conn;
+			web_reply_init(&r->rep);
+			r->job.run = slow_run;
+			r->job.cancel = slow_cancel;
+			r->job.arg = r;
+			r->deferred = DEFER_QUEUED;
+			MHD_suspend_connection(conn);
+			if (web_slow_submit(lst->slow, &r->job) == 0) {
+				test_note("queued");
+			} else {
+				r->rep.retry_after = 5;
+				web_reply_fail(&r->rep, MICA_E_UNAVAIL, "busy",
+					       "too many slow requests at once; try again");
+				r->deferred = DEFER_DONE;
+				MHD_resume_connection(conn);
+			}
+			return MHD_YES;
+		}
 		web_dispatch(lst->srv, table, ntable, &rq, &rep);
 	}
 	ret = send_reply(conn, r, &rep);
@@ -468,6 +581,8 @@ web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		 r->method[0] != '\0' ? web_log_method(r->method) : "-",
 		 web_log_path(r->uri, r->path_len), r->status, ms, termination_note(toe));
 	atomic_fetch_sub(&r->lst->inflight, 1);
+	if (r->deferred == DEFER_DONE)   /* answered, never sent */
+		web_reply_clear(&r->rep);
 	free(r->body);
 	free(r->uri);
 	free(r);

@@ -28,6 +28,7 @@ struct web_listener {
 	struct web_server *srv;
 	struct MHD_Daemon *d;
 	struct web_conns *conns;  /* its connections (web/conns.h) */
+	struct web_slow *slow;    /* its slow lane (web/slow.h) */
 	int tls;
 	atomic_int inflight;      /* requests begun and not completed */
 	char url[160];            /* "https://127.0.0.1:8443" */

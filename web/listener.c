@@ -3,7 +3,8 @@
  * a pool of worker threads polling with epoll where available, so a slow
  * client costs a connection slot, never a worker; connection, per-address,
  * memory and idle limits, and deadlines for slow clients (web/conns.c);
- * and a graceful stop.
+ * the slow lane of requests that may take seconds (web/slow.h); and a
+ * graceful stop.
  */
 #include "web/listener.h"
 
@@ -16,6 +17,7 @@
 
 #include "util/log.h"
 #include "web/conns.h"
+#include "web/slow.h"
 
 struct web_listener *
 web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
@@ -25,8 +27,10 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 {
 	struct MHD_OptionItem ops[8];
 	struct web_listener *l;
+	/* Suspend/resume: the slow lane answers requests that may take
+	 * seconds (web/slow.h), off the pool threads. */
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-			     MHD_USE_ERROR_LOG;
+			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	size_t k = 0;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -63,7 +67,12 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	}
 	ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	if ((l->slow = web_slow_start(WEB_SLOW_WORKERS, err)) == NULL) {
+		free(l);
+		return NULL;
+	}
 	if ((l->conns = web_conns_new(WEB_CONN_LIMIT)) == NULL) {
+		web_slow_stop(l->slow);
 		free(l);
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		return NULL;
@@ -83,6 +92,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 				MHD_OPTION_ARRAY, ops,
 				MHD_OPTION_END);
 	if (l->d == NULL) {
+		web_slow_stop(l->slow);
 		web_conns_free(l->conns);
 		free(l);
 		mica_err_set(err, MICA_E_UNAVAIL, "listen_failed",
@@ -91,6 +101,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 		return NULL;
 	}
 	if (web_conns_start(l->conns, err) != 0) {
+		web_slow_stop(l->slow);
 		MHD_stop_daemon(l->d);
 		web_conns_free(l->conns);
 		free(l);
@@ -141,6 +152,14 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 	if (b != NULL)
 		fb = MHD_quiesce_daemon(b->d);
 	drain(a, b, WEB_DRAIN_SECONDS);
+	/* The slow lanes before the daemons: a request still there is
+	 * finished (or, not begun, answered 503) and its connection resumed,
+	 * while the daemon that holds it still exists. Their threads' store
+	 * handles go with them. */
+	if (a != NULL)
+		web_slow_stop(a->slow);
+	if (b != NULL)
+		web_slow_stop(b->slow);
 	/* A quiesced daemon leaves its listening socket to us, to close
 	 * after the daemon's threads are gone. Its table of connections
 	 * goes last: the daemon tells it of every close as it stops. */

@@ -155,7 +155,7 @@ web_reply_error(struct web_reply *r, const struct mica_err *e)
 		if (msg[0] == '\0')
 			snprintf(msg, sizeof(msg), "%s", default_message(kind));
 		if (kind == MICA_E_UNAVAIL)
-			mica_log(MICA_LOG_WARN, "store unavailable: %s: %s", code, msg);
+			mica_log(MICA_LOG_WARN, "unavailable (503): %s: %s", code, msg);
 	}
 	web_reply_clear(r);
 	r->close = close;

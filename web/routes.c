@@ -193,6 +193,33 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 	return WEB_ROUTE_BAD_METHOD;
 }
 
+/* The handlers that may take seconds: each may sign a CRL (a revocation,
+ * a release from hold, a renewal that supersedes, a publication), which
+ * at a million entries takes seconds. */
+static const web_handler_fn slow_handlers[] = {
+	web_h_cert_renew, web_h_cert_revoke, web_h_cert_unrevoke,
+	web_h_crl_publish, web_h_acme_revoke,
+};
+
+int
+web_route_slow(const struct web_route *table, size_t n, const char *method,
+	       const char *raw, size_t len)
+{
+	char path[WEB_PATH_MAX];
+	struct web_match m;
+	struct mica_err err;
+
+	/* Every slow route is a POST: the rest need not be parsed twice. */
+	if (method == NULL || strcmp(method, "POST") != 0 ||
+	    web_path_parse(raw, len, path, sizeof(path), &err) != 0 ||
+	    web_route_match(table, n, method, path, &m) != WEB_ROUTE_OK)
+		return 0;
+	for (size_t i = 0; i < sizeof(slow_handlers) / sizeof(slow_handlers[0]); i++)
+		if (m.route->fn == slow_handlers[i])
+			return 1;
+	return 0;
+}
+
 /* The part of a "{*}" pattern before it, or 0 if PAT has none. */
 static size_t
 tail_prefix(const char *pat)

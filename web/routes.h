@@ -75,6 +75,15 @@ int web_route_match_tail(const struct web_route *table, size_t n,
 			 struct web_match *m);
 
 /*
+ * Is the request METHOD RAW[0..LEN) (the path as sent) one whose handler
+ * may take seconds (it may sign a CRL), to be run on the listener's slow
+ * lane (web/slow.h), off the pool threads? 0 for anything else, unmatched
+ * or malformed included (the dispatcher then answers it as usual).
+ */
+int web_route_slow(const struct web_route *table, size_t n, const char *method,
+		   const char *raw, size_t len);
+
+/*
  * What the access log may say of a request path, RAW[0..LEN) as the
  * client sent it (without the query): the pattern of the route it decodes
  * to ("/api/v1/requests/{id}", whatever the method), the path of a page

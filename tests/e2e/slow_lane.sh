@@ -1,0 +1,221 @@
+#!/bin/bash
+# End-to-end: requests that may take seconds run on the listener's slow
+# lane (web/slow.h), never on a libmicrohttpd pool thread. A pool thread
+# serves many connections in turn, so a handler working on it for seconds
+# (publishing a CRL of a million entries takes four) made every other
+# connection on that thread wait: issuance, /crl, /healthz.
+#
+# The daemon runs with one pool thread per listener (--threads 1), where a
+# slow handler on the pool thread would hold up every other request of that
+# listener, and with the test gate of fault-injection builds:
+# MICA_TEST_SLOW_GATE=PATH makes each request queued for the slow lane
+# append a line to PATH.queued, and each job of the lane one to
+# PATH.reached before it waits (at most a minute) for PATH to exist.
+# Checked:
+#   - each slow route (POST /api/v1/crl, .../revoke, .../unrevoke,
+#     .../renew) reaches the lane, on HTTP and HTTPS;
+#   - while it is held there, on the same listener: /healthz, the current
+#     CRL and an issuance are answered, and the held request is still in
+#     flight;
+#   - once let go, it is answered as before: the CRL published (201, the
+#     next number, then served at /crl and verified by openssl), the
+#     certificate revoked (listed on the served CRL), released, renewed;
+#   - a daemon stopped (SIGTERM) while two slow requests are held and a
+#     third waits behind them: the waiting one is answered 503 with a JSON
+#     error, the held ones finish with their answers once let go, and the
+#     daemon exits 0.
+# Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/slow_lane.sh
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need curl openssl python3
+
+W=$(mktmp)
+D=$W/ca
+# The gate exists only in builds with the fault hook (util/fault.h).
+MICA_FAULT=db_write:1 "$MICA" -d "$W/probe" token create --admin >/dev/null 2>&1 &&
+	skip_all "this mica was built without --enable-fault-injection (no test gate)"
+
+G=$W/gate
+serve_start "$W/serve.out" "$D" "MICA_TEST_SLOW_GATE=$G" -- --threads 1 \
+	--domain example.test || serve_failed "$W/serve.out"
+serve_facts "$W/serve.out" "$W"
+AUTH=(-H "Authorization: Bearer $ADM")
+# The gate stays open while the test sets up.
+touch "$G"
+
+lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+reached() { lines "$G.reached" "$1"; }
+# hold: close the gate; the next slow requests wait at it.
+hold() { rm -f "$G" "$G.reached" "$G.queued"; }
+release() { touch "$G"; }
+
+# slow NAME URL [curl args...]: the request in the background; its status
+# goes to $W/NAME.code, its body to $W/NAME.body; its PID in PID_NAME.
+slow() {
+	local name=$1 url=$2
+	shift 2
+	curl -sk -o "$W/$name.body" -w '%{http_code}' --max-time $((120 * TIME_SCALE)) \
+		-X POST "${AUTH[@]}" "$@" "$url" >"$W/$name.code" 2>"$W/$name.err" &
+	eval "PID_$name=\$!"
+	on_exit_kill "$!"
+}
+# finished NAME: wait for the background request NAME (not in a $(...):
+# a subshell cannot wait for it); its status in CODE.
+finished() {
+	local pid
+	eval "pid=\$PID_$1"
+	wait "$pid" 2>/dev/null
+	on_exit_forget "$pid"
+	CODE=$(cat "$W/$1.code")
+}
+running() { local pid; eval "pid=\$PID_$1"; kill -0 "$pid" 2>/dev/null; }
+
+crl_number() { # URL: the number of the CRL served there
+	curl -fsS "$1" 2>/dev/null | openssl crl -inform der -noout -crlnumber 2>/dev/null |
+		sed -n 's/^crlNumber=0x//p' | tr 'a-f' 'A-F' | { read -r h && echo $((16#$h)); }
+}
+
+# An enrollment token for the issuance done while a slow request is held.
+curl -sk -o "$W/tok.json" -X POST "${AUTH[@]}" -H 'Content-Type: application/json' \
+	-d '{"kind":"enroll","names":["*.example.test"],"uses":20}' "$S/api/v1/tokens"
+ET=$(json_get "$W/tok.json" token)
+[ -n "$ET" ] || die "no enrollment token"
+N=0
+issue() { # LISTENER_URL -> prints the HTTP status; certificate in $W/leafN.pem
+	N=$((N + 1))
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$W/leaf$N.key" -subj "/CN=h$N.example.test" \
+		-addext "subjectAltName=DNS:h$N.example.test" -out "$W/leaf$N.csr" 2>/dev/null
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
+		"$W/leaf$N.csr" >"$W/leaf$N.json"
+	curl -sk -o "$W/leaf$N.out" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) \
+		-H "Authorization: Bearer $ET" -H 'Content-Type: application/json' \
+		--data-binary @"$W/leaf$N.json" "$1/api/v1/requests"
+	json_get "$W/leaf$N.out" certificate >"$W/leaf$N.pem"
+}
+
+# While NAME is held at the gate: the listener at URL still answers.
+answered_meanwhile() {
+	local name=$1 url=$2 code
+	code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time $((10 * TIME_SCALE)) "$url/healthz")
+	is "$name: /healthz is answered while it is held" "$code" 200
+	code=$(curl -sk -o "$W/held.crl" -w '%{http_code}' --max-time $((10 * TIME_SCALE)) "$url/crl")
+	is "$name: /crl is served while it is held" "$code" 200
+	code=$(issue "$url")
+	is "$name: a certificate is issued while it is held" "$code" 201
+	running "$name" && ok "$name: it is still in flight meanwhile" ||
+		fail "$name: it was answered before the gate opened (not on the slow lane?)"
+}
+
+# ------------------------------------------------------- publication --
+echo "# POST /api/v1/crl, over HTTP (loopback) and HTTPS"
+for L in "$H" "$S"; do
+	case $L in https*) tag=https ;; *) tag=http ;; esac
+	before=$(crl_number "$H/crl")
+	hold
+	slow "pub_$tag" "$L/api/v1/crl" -H 'Content-Type: application/json' -d '{}'
+	wait_for "publication ($tag) at the gate" 30 reached 1 &&
+		ok "pub_$tag: the publication runs on the slow lane" ||
+		fail "pub_$tag: the publication never reached the slow lane"
+	answered_meanwhile "pub_$tag" "$L"
+	release
+	finished "pub_$tag"
+is "pub_$tag: answered 201 once let go" "$CODE" 201
+	is "pub_$tag: its number is the next one" "$(json_get "$W/pub_$tag.body" number)" $((before + 1))
+	# A certificate issued meanwhile changes nothing on the CRL; the CRL
+	# the daemon serves is the one just published.
+	wait_for "the new CRL at /crl" 30 test "$(crl_number "$H/crl")" = $((before + 1)) &&
+		ok "pub_$tag: /crl serves the new CRL" || fail "pub_$tag: /crl still serves $(crl_number "$H/crl")"
+done
+curl -fsS -o "$W/now.crl" "$H/crl"
+openssl crl -inform der -in "$W/now.crl" -CAfile "$W/root.pem" -noout 2>"$W/crl.err" &&
+	ok "openssl verifies the published CRL" || { fail "openssl crl -CAfile"; sed 's/^/    /' "$W/crl.err"; }
+
+# ------------------------------------------------ revoke and release --
+echo "# revoke, unrevoke and renew"
+issue "$S" >/dev/null
+SER=$(openssl x509 -in "$W/leaf$N.pem" -noout -serial | cut -d= -f2)
+ser=$(echo "$SER" | tr 'A-F' 'a-f')
+hold
+slow revoke "$S/api/v1/certificates/$ser/revoke" -H 'Content-Type: application/json' \
+	-d '{"reason":"keyCompromise"}'
+wait_for "the revocation at the gate" 30 reached 1 &&
+	ok "revoke: the revocation runs on the slow lane" || fail "revoke: never reached the slow lane"
+answered_meanwhile revoke "$S"
+release
+finished revoke
+is "revoke: answered 200 once let go" "$CODE" 200
+listed() { curl -fsS "$H/crl" | openssl crl -inform der -noout -text 2>/dev/null | grep -q "Serial Number: $SER"; }
+wait_for "the revoked serial on /crl" 30 listed &&
+	ok "revoke: the served CRL lists the certificate" || fail "revoke: not on the served CRL"
+
+issue "$S" >/dev/null
+SER=$(openssl x509 -in "$W/leaf$N.pem" -noout -serial | cut -d= -f2)
+ser=$(echo "$SER" | tr 'A-F' 'a-f')
+curl -sk -o /dev/null -X POST "${AUTH[@]}" -H 'Content-Type: application/json' \
+	-d '{"reason":"certificateHold"}' "$S/api/v1/certificates/$ser/revoke"
+wait_for "the held serial on /crl" 30 listed || fail "hold: not on the served CRL"
+hold
+slow unrevoke "$S/api/v1/certificates/$ser/unrevoke" -H 'Content-Type: application/json' -d '{}'
+wait_for "the release at the gate" 30 reached 1 &&
+	ok "unrevoke: the release runs on the slow lane" || fail "unrevoke: never reached the slow lane"
+answered_meanwhile unrevoke "$S"
+release
+finished unrevoke
+is "unrevoke: answered 200 once let go" "$CODE" 200
+is "unrevoke: the certificate is valid again" "$(json_get "$W/unrevoke.body" status)" valid
+unlisted() { ! listed; }
+wait_for "the released serial off /crl" 30 unlisted &&
+	ok "unrevoke: the served CRL no longer lists it" || fail "unrevoke: still on the served CRL"
+
+# Renewal with a fresh proof of possession (docs/API.md): a nonce from
+# renew-challenge in the challengePassword of a CSR of the same key.
+curl -sk -o "$W/chal.json" -X POST "$S/api/v1/certificates/$ser/renew-challenge"
+CH=$(json_get "$W/chal.json" challenge)
+[ -n "$CH" ] || fail "renew: no challenge ($(cat "$W/chal.json"))"
+printf '[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n[dn]\nCN = h%s.example.test\n[attrs]\nchallengePassword = %s\n' \
+	"$N" "$CH" >"$W/renew.cnf"
+openssl req -new -key "$W/leaf$N.key" -config "$W/renew.cnf" -out "$W/renew.csr" 2>/dev/null ||
+	die "openssl req with a challengePassword"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
+	"$W/renew.csr" >"$W/renew.json"
+hold
+slow renew "$S/api/v1/certificates/$ser/renew" -H 'Content-Type: application/json' \
+	--data-binary @"$W/renew.json"
+wait_for "the renewal at the gate" 30 reached 1 &&
+	ok "renew: the renewal runs on the slow lane" || fail "renew: never reached the slow lane"
+answered_meanwhile renew "$S"
+release
+finished renew
+case $CODE in
+201) ok "renew: answered 201 once let go" ;;
+*) fail "renew: answered $CODE: $(head -c 300 "$W/renew.body")" ;;
+esac
+
+# ------------------------------------------------ stopping meanwhile --
+echo "# SIGTERM with two slow requests held and one waiting"
+hold
+slow stop1 "$S/api/v1/crl" -H 'Content-Type: application/json' -d '{}'
+slow stop2 "$S/api/v1/crl" -H 'Content-Type: application/json' -d '{}'
+wait_for "two publications at the gate" 30 reached 2 || fail "stop: the two were not both held"
+slow stop3 "$S/api/v1/crl" -H 'Content-Type: application/json' -d '{}'
+# The third waits behind them (the lane has two threads).
+wait_for "a third publication queued" 30 lines "$G.queued" 3 || fail "stop: the third was not queued"
+kill -TERM "$SERVE_PID"
+finished stop3
+is "stop: the waiting request is answered 503" "$CODE" 503
+is "stop: with a JSON error" "$(json_get "$W/stop3.body" error)" shutting_down
+running stop1 && running stop2 && ok "stop: the held ones are still in flight" ||
+	fail "stop: a held request ended before it was let go"
+release
+finished stop1
+is "stop: the first held publication finishes (201)" "$CODE" 201
+finished stop2
+is "stop: the second held publication finishes (201)" "$CODE" 201
+serve_wait
+is "stop: the daemon exits 0" "$SERVE_RC" 0
+grep -q "POST /api/v1/crl 503" "$W/serve.out.err" &&
+	ok "stop: the log has the 503" ||
+	{ fail "stop: no 503 in the log; its last lines:"; tail -15 "$W/serve.out.err" | sed 's/^/    /'; }
+
+finish
