@@ -26,6 +26,14 @@ void mica_fault_disable(void);
  * called with 0 (background work such as the daemon's OCSP pre-signing,
  * whose writes would otherwise shift the counts a test aims at). */
 int mica_fault_exempt(int on);   /* returns the previous setting */
+/* Test gates: if the environment variable VAR names a path P,
+ * mica_test_note appends a line to P.WHAT, and mica_test_gate appends one
+ * to P.reached, then waits (at most a minute) until P exists: a test holds
+ * the work there, sees what else goes on meanwhile, then lets it go. */
+void mica_test_note(const char *var, const char *what);
+void mica_test_gate(const char *var);
+#define MICA_TEST_NOTE(var, what) mica_test_note(var, what)
+#define MICA_TEST_GATE(var) mica_test_gate(var)
 #define MICA_FAULT(p) mica_fault_hit(p)
 #define MICA_FAULT_EXEMPT(on) ((void)mica_fault_exempt(on))
 /* Set ON, return what it was: for code that runs other threads' work
@@ -33,6 +41,8 @@ int mica_fault_exempt(int on);   /* returns the previous setting */
 #define MICA_FAULT_EXEMPT_SWAP(on) mica_fault_exempt(on)
 #else
 #define MICA_FAULT(p) 0
+#define MICA_TEST_NOTE(var, what) ((void)0)
+#define MICA_TEST_GATE(var) ((void)0)
 #define MICA_FAULT_EXEMPT(on) ((void)0)
 #define MICA_FAULT_EXEMPT_SWAP(on) ((void)(on), 0)
 #endif

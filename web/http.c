@@ -8,15 +8,14 @@
  */
 #include "web/http.h"
 
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "util/fault.h"
 #include "util/log.h"
 #include "web/assets.h"
 #include "web/conns.h"
@@ -228,45 +227,11 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	return ret;
 }
 
-#ifdef MICA_FAULT_INJECTION
-/* Tests only (tests/e2e/slow_lane.sh): with MICA_TEST_SLOW_GATE=PATH, each
- * request queued for the slow lane appends a line to PATH.queued, and each
- * job of the lane one to PATH.reached before it waits, at most a minute,
- * for PATH to exist: a test can hold slow requests in flight and see what
- * else is answered meanwhile. */
-static void
-test_note(const char *what)
-{
-	const char *g = getenv("MICA_TEST_SLOW_GATE");
-	char path[512];
-	int fd;
-
-	if (g == NULL || *g == '\0' ||
-	    snprintf(path, sizeof(path), "%s.%s", g, what) >= (int)sizeof(path))
-		return;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) >= 0) {
-		if (write(fd, "x\n", 2) != 2)
-			mica_log(MICA_LOG_WARN, "test gate: cannot write %s", path);
-		close(fd);
-	}
-}
-
-static void
-test_gate(void)
-{
-	const char *g = getenv("MICA_TEST_SLOW_GATE");
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-	if (g == NULL || *g == '\0')
-		return;
-	test_note("reached");
-	for (int i = 0; i < 6000 && access(g, F_OK) != 0; i++)
-		nanosleep(&ts, NULL);
-}
-#else
-#define test_note(what) ((void)0)
-#define test_gate() ((void)0)
-#endif
+/* Tests (tests/e2e/slow_lane.sh, fault-injection builds): with
+ * MICA_TEST_SLOW_GATE=PATH, each request queued for the slow lane appends
+ * a line to PATH.queued, and each job of the lane waits at the gate
+ * (util/fault.h) before it runs. */
+#define SLOW_GATE "MICA_TEST_SLOW_GATE"
 
 /* The lane's side of a slow request: dispatch it, then let libmicrohttpd
  * resume the connection, which calls web_mhd_access again to send it. */
@@ -277,7 +242,7 @@ slow_run(void *arg)
 	const struct web_route *table;
 	size_t ntable;
 
-	test_gate();
+	MICA_TEST_GATE(SLOW_GATE);
 	table = web_routes(&ntable);
 	web_dispatch(r->lst->srv, table, ntable, &r->rq, &r->rep);
 	r->deferred = DEFER_DONE;
@@ -527,7 +492,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			r->deferred = DEFER_QUEUED;
 			MHD_suspend_connection(conn);
 			if (web_slow_submit(lst->slow, &r->job) == 0) {
-				test_note("queued");
+				MICA_TEST_NOTE(SLOW_GATE, "queued");
 			} else {
 				r->rep.retry_after = 5;
 				web_reply_fail(&r->rep, MICA_E_UNAVAIL, "busy",
