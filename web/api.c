@@ -211,7 +211,8 @@ crl_reply(struct web_ctx *c, struct web_reply *rep, int pem, struct mica_err *er
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
 		return -1;
-	if (web_crl_get(c->srv, ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
+	if (web_crl_get(c->srv, ca, 0, &der_b, pem ? &pem_b : NULL, &tu, &nu,
+			&num, err) != 0)
 		return -1;
 	rep->status = 200;
 	if (pem) {
@@ -221,7 +222,6 @@ crl_reply(struct web_ctx *c, struct web_reply *rep, int pem, struct mica_err *er
 	} else {
 		rep->blob = der_b;
 		rep->ctype = "application/pkix-crl";   /* RFC 2585 3 */
-		web_blob_unref(pem_b);
 	}
 	/* Caches may keep it, but never past nextUpdate, and for at most an
 	 * hour so a revocation shows up soon. */
@@ -249,9 +249,7 @@ web_h_crl_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 int
 web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	struct web_blob *der_b = NULL, *pem_b = NULL;
 	struct ca *ca;
-	int64_t tu, nu, num;
 	json_t *o;
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
@@ -259,10 +257,8 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	/* A real query on this worker's connection: the store answers. */
 	if (ca_store_check(ca, err) != 0)
 		return -1;
-	if (web_crl_get(c->srv, ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
+	if (web_crl_check(c->srv, ca, err) != 0)
 		return -1;
-	web_blob_unref(der_b);
-	web_blob_unref(pem_b);
 	o = json_object();
 	if (o == NULL || json_object_set_new(o, "status", json_string("ok")) != 0) {
 		json_decref(o);
@@ -1059,17 +1055,16 @@ int
 web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct ca_counts counts;
-	struct web_blob *der_b = NULL, *pem_b = NULL;
+	struct web_blob *der_b = NULL;
 	int64_t tu = 0, nu = 0, num = 0;
 	json_t *o, *cnt, *crl;
 	int bad = 0;
 
 	if (ca_counts(c->ca, &counts, err) != 0)
 		return -1;
-	if (web_crl_get(c->srv, c->ca, 0, &der_b, &pem_b, &tu, &nu, &num, err) != 0)
+	if (web_crl_get(c->srv, c->ca, 0, &der_b, NULL, &tu, &nu, &num, err) != 0)
 		return -1;
 	web_blob_unref(der_b);
-	web_blob_unref(pem_b);
 	o = json_object();
 	cnt = json_object();
 	crl = json_object();

@@ -2,12 +2,13 @@
  * web/crl_cache.c - the CRL as served (web/crl_cache.h). GET /crl is the
  * busiest public route, so it is answered from memory: the cache holds
  * references to DER and PEM blobs that a response keeps while the cache
- * moves on. A request never reads the store for it once a CRL is loaded:
- * at most once a second it wakes the cache's loader thread, which looks
- * at the store's CRL number with its own handle and, when it moved (the
- * command line published), reads and encodes the new CRL - tens of
- * megabytes at a million entries - while requests go on serving the one
- * they have.
+ * moves on (the PEM made when first asked for). A request never reads the
+ * store for it once a CRL is loaded: at most once a second it wakes the
+ * cache's loader thread, which looks at the store's CRL number with its
+ * own handle and, when it moved (the command line published), reads and
+ * checks the new CRL - tens of megabytes at a million entries - while
+ * requests go on serving the one they have. The loader also makes the
+ * first load after a start, which only requests for the CRL wait for.
  */
 #include "web/crl_cache.h"
 
@@ -30,9 +31,11 @@ struct web_crl_cache {
 	int loaded;
 	/* The loader thread (web_crl_cache_start): */
 	pthread_cond_t wake;
+	pthread_cond_t first;           /* its first attempt is over */
 	pthread_t thread;
 	struct ca *ca;                  /* its own handle, the daemon's */
 	int running, want, stop;
+	int tried;                      /* it made an attempt */
 };
 
 struct web_crl_cache *
@@ -43,6 +46,7 @@ web_crl_cache_new(void)
 	if (cc != NULL) {
 		pthread_mutex_init(&cc->lock, NULL);
 		pthread_cond_init(&cc->wake, NULL);
+		pthread_cond_init(&cc->first, NULL);
 	}
 	return cc;
 }
@@ -56,37 +60,28 @@ web_crl_cache_free(struct web_crl_cache *cc)
 	web_blob_unref(cc->der);
 	web_blob_unref(cc->pem);
 	pthread_cond_destroy(&cc->wake);
+	pthread_cond_destroy(&cc->first);
 	pthread_mutex_destroy(&cc->lock);
 	free(cc);
 }
 
-/* A CRL ready to serve: its DER and PEM blobs and dates. */
+/* A CRL ready to serve: its DER blob and dates (PEM is made when first
+ * asked for: crl_pem). */
 struct crl_ready {
 	struct web_blob *der, *pem;
 	int64_t number, this_update, next_update;
 };
 
 /* Build R from CRL, taking over CRL->der (set to NULL) without a copy: a
- * large CRL is tens of megabytes, and its PEM form a third more. Needs no
- * lock: R is nobody's yet. */
+ * large CRL is tens of megabytes. Needs no lock: R is nobody's yet. */
 static int
 crl_prepare(struct crl_ready *r, struct ca_crl *crl, struct mica_err *err)
 {
-	size_t pem_size;
-
 	memset(r, 0, sizeof(*r));
 	if (crl->der == NULL || crl->der_len == 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "crl_empty", "stored CRL is empty");
-	if ((pem_size = ca_pem_size("X509 CRL", crl->der_len)) == 0)
+	if (ca_pem_size("X509 CRL", crl->der_len) == 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "crl_too_large", "the CRL is too large");
-	if ((r->pem = web_blob_new(NULL, pem_size - 1)) == NULL)
-		goto oom;
-	if (ca_pem_encode_buf("X509 CRL", crl->der, crl->der_len,
-			      (char *)r->pem->data, pem_size, err) != 0) {
-		web_blob_unref(r->pem);
-		r->pem = NULL;
-		return -1;
-	}
 	r->der = web_blob_adopt(crl->der, crl->der_len);
 	crl->der = NULL;
 	if (r->der == NULL)
@@ -99,6 +94,44 @@ oom:
 	web_blob_unref(r->pem);
 	r->pem = NULL;
 	return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+}
+
+/* Caller holds cc->lock, which this drops and takes again, and a
+ * reference to DER, a CRL the cache served: a new reference to its PEM
+ * form, made now if nobody asked for it yet (a third larger than the
+ * DER, and seldom wanted: /crl.pem) and kept if DER is still the one
+ * served; or NULL with ERR. */
+static struct web_blob *
+crl_pem(struct web_crl_cache *cc, struct web_blob *der, struct mica_err *err)
+{
+	struct web_blob *pem;
+	size_t size;
+
+	if (cc->der == der && cc->pem != NULL)
+		return web_blob_ref(cc->pem);
+	pthread_mutex_unlock(&cc->lock);
+	pem = NULL;
+	if ((size = ca_pem_size("X509 CRL", der->len)) == 0)
+		mica_err_set(err, MICA_E_INTERNAL, "crl_too_large", "the CRL is too large");
+	else if ((pem = web_blob_new(NULL, size - 1)) == NULL)
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	else if (ca_pem_encode_buf("X509 CRL", der->data, der->len,
+				   (char *)pem->data, size, err) != 0) {
+		web_blob_unref(pem);
+		pem = NULL;
+	}
+	pthread_mutex_lock(&cc->lock);
+	/* Keep it if the cache still serves that CRL; another request may
+	 * have made it meanwhile. */
+	if (pem != NULL && cc->der == der) {
+		if (cc->pem == NULL)
+			cc->pem = web_blob_ref(pem);
+		else {
+			web_blob_unref(pem);
+			pem = web_blob_ref(cc->pem);
+		}
+	}
+	return pem;
 }
 
 /* Caller holds cc->lock: serve R from now on (R is emptied) unless the
@@ -171,6 +204,9 @@ loader_main(void *arg)
 		loaded = cc->loaded;
 		have = cc->number;
 		pthread_mutex_unlock(&cc->lock);
+		/* Tests (tests/e2e/crl_load.sh) hold the first load here. */
+		if (!loaded)
+			MICA_TEST_GATE("MICA_TEST_CRL_GATE");
 		mica_err_clear(&e);
 		rc = crl_fetch(cc->ca, loaded, have, &r, &e);
 		pthread_mutex_lock(&cc->lock);
@@ -178,7 +214,13 @@ loader_main(void *arg)
 			crl_install(cc, &r);
 		else if (rc != 0 && e.kind != MICA_E_NOTFOUND)
 			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
+		if (!cc->tried) {
+			cc->tried = 1;
+			pthread_cond_broadcast(&cc->first);
+		}
 	}
+	cc->tried = 1;   /* stopping: nobody waits for it any more */
+	pthread_cond_broadcast(&cc->first);
 	pthread_mutex_unlock(&cc->lock);
 	return NULL;
 }
@@ -190,7 +232,10 @@ web_crl_cache_start(struct web_crl_cache *cc, struct ca *ca,
 	int rc;
 
 	cc->ca = ca;
-	cc->stop = cc->want = 0;
+	cc->stop = 0;
+	/* Nothing loaded yet: the thread's first task. */
+	cc->want = !cc->loaded;
+	cc->tried = 0;
 	if ((rc = pthread_create(&cc->thread, NULL, loader_main, cc)) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "thread",
 				    "cannot start the CRL loader: %s", strerror(rc));
@@ -231,13 +276,20 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	int64_t now = (int64_t)time(NULL), have;
 	int loaded, rc;
 
-	*der = *pem = NULL;
+	*der = NULL;
+	if (pem != NULL)
+		*pem = NULL;
 	if (cc == NULL)
 		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
 				    "the certificate store is unavailable");
 	mica_err_clear(&e);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
 	pthread_mutex_lock(&cc->lock);
+	/* The loader's first load (web_crl_start) is under way: wait for it
+	 * rather than read tens of megabytes a second time. If it failed,
+	 * this request tries and reports why. */
+	while (!force && !cc->loaded && cc->running && !cc->tried)
+		pthread_cond_wait(&cc->first, &cc->lock);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
 	/* Another process (the CLI) may publish too: look at the store at
 	 * most once a second, and only copy the CRL when its number moved.
 	 * Once a CRL is loaded, the loader thread looks (requests serve the
@@ -294,28 +346,95 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 		ca_crl_free(&crl);
 		ca_principal_free(&p);
 	}
+	/* The DER and dates of one CRL, then its PEM if asked for (which may
+	 * let another CRL in meanwhile: these stay together). */
 	*der = web_blob_ref(cc->der);
-	*pem = web_blob_ref(cc->pem);
 	*this_update = cc->this_update;
 	*next_update = cc->next_update;
 	*number = cc->number;
+	if (pem != NULL && (*pem = crl_pem(cc, *der, err)) == NULL) {
+		pthread_mutex_unlock(&cc->lock);
+		web_blob_unref(*der);
+		*der = NULL;
+		return -1;
+	}
 	pthread_mutex_unlock(&cc->lock);
 	return 0;
+}
+
+int
+web_crl_check(struct web_server *srv, struct ca *ca, struct mica_err *err)
+{
+	struct web_crl_cache *cc = srv != NULL ? srv->crl : NULL;
+	struct web_blob *d = NULL;
+	struct ca_crl crl;
+	struct mica_err e;
+	int64_t now = (int64_t)time(NULL), tu, nu, num;
+	int ok = 0, rc;
+
+	if (cc != NULL) {
+		pthread_mutex_lock(&cc->lock);
+		if (cc->loaded)
+			ok = cc->next_update > now;
+		else if (cc->running && !cc->tried)
+			ok = -1;   /* the first load is under way */
+		pthread_mutex_unlock(&cc->lock);
+	}
+	if (ok < 0) {
+		/* What the store records is enough to say it is current. */
+		memset(&crl, 0, sizeof(crl));
+		ok = ca_crl_info(ca, &crl, &e) == 0 && crl.next_update > now;
+		ca_crl_free(&crl);
+	}
+	if (ok)
+		return 0;
+	/* Expired, missing or unreadable: what web_crl_get makes of it (a
+	 * publication, or the error). */
+	rc = web_crl_get(srv, ca, 0, &d, NULL, &tu, &nu, &num, err);
+	web_blob_unref(d);
+	return rc;
+}
+
+int
+web_crl_start(struct web_server *srv, struct ca *ca, struct ca *loader,
+	      struct mica_err *err)
+{
+	struct web_blob *d = NULL;
+	struct ca_crl crl;
+	struct mica_err e;
+	int64_t now = (int64_t)time(NULL), tu, nu, num;
+	int due, rc;
+
+	if (srv == NULL || srv->crl == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "no_crl_cache", "no CRL cache");
+	memset(&crl, 0, sizeof(crl));
+	due = ca_crl_info(ca, &crl, &e) != 0 ||
+	      now >= crl.this_update + (crl.next_update - crl.this_update) / 2;
+	ca_crl_free(&crl);
+	if (due) {
+		/* None, unreadable or half its period gone: publish now, as
+		 * the timer would, and start only with a CRL to serve. */
+		web_crl_maintain(srv, ca);
+		rc = web_crl_get(srv, ca, 1, &d, NULL, &tu, &nu, &num, err);
+		web_blob_unref(d);
+			if (rc != 0)
+			return -1;
+	}
+	return web_crl_cache_start(srv->crl, loader, err);
 }
 
 void
 web_crl_changed(struct web_server *srv, struct ca *ca)
 {
-	struct web_blob *d = NULL, *p = NULL;
+	struct web_blob *d = NULL;
 	struct mica_err e;
 	int64_t tu, nu, num;
 
 	if (srv == NULL || srv->crl == NULL)
 		return;
-	if (web_crl_get(srv, ca, 1, &d, &p, &tu, &nu, &num, &e) != 0)
+	if (web_crl_get(srv, ca, 1, &d, NULL, &tu, &nu, &num, &e) != 0)
 		mica_log(MICA_LOG_WARN, "cannot reload the CRL: %s", e.msg);
 	web_blob_unref(d);
-	web_blob_unref(p);
 }
 
 void

@@ -32,8 +32,9 @@ void web_crl_cache_stop(struct web_crl_cache *cc);
 
 /* The current CRL from SRV's cache (refreshed from the store at most once
  * a second - by the loader thread when it runs, else through CA - and at
- * once through CA after FORCE): new references to the DER and
- * PEM blobs and thisUpdate, nextUpdate, number. If the stored CRL has
+ * once through CA after FORCE): new references to the DER blob and, if
+ * PEM is not NULL, the PEM blob (made on the first request for it) of the
+ * same CRL, and its thisUpdate, nextUpdate, number. If the stored CRL has
  * expired, one is published; if that fails, MICA_E_UNAVAIL
  * ("crl_expired"): an expired CRL is never served. */
 int web_crl_get(struct web_server *srv, struct ca *ca, int force,
@@ -41,6 +42,19 @@ int web_crl_get(struct web_server *srv, struct ca *ca, int force,
 		int64_t *this_update, int64_t *next_update, int64_t *number,
 		struct mica_err *err);
 
+/* Daemon start-up: if the store has no CRL, or half of its period is
+ * gone, publish one through CA now (and fail without a CRL to serve);
+ * then start the cache's loader thread (web_crl_cache_start) through
+ * LOADER, which loads the stored CRL in the background: at a million
+ * entries it is tens of megabytes to read, check and encode, and nothing
+ * but /crl needs to wait for it (web_crl_get waits for that first load;
+ * web_crl_check does not). */
+int web_crl_start(struct web_server *srv, struct ca *ca, struct ca *loader,
+		  struct mica_err *err);
+/* For /healthz: 0 when the CRL is current - the cached one, or, while the
+ * first load is under way, the one the store records - else what
+ * web_crl_get makes of it (a CRL published now, or an error). */
+int web_crl_check(struct web_server *srv, struct ca *ca, struct mica_err *err);
 /* After a revocation or publication through the API: reload the cache now
  * so the next GET /crl has the new CRL. Failures are logged only. */
 void web_crl_changed(struct web_server *srv, struct ca *ca);

@@ -234,10 +234,8 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	struct web_daemon *dm;
 	struct web_ocsp_refresher *ocsp = NULL;
 	struct ca_init_result ires;
-	struct web_blob *d = NULL, *p = NULL;
 	struct ca *parent = NULL, *tick = NULL, *loader = NULL;
 	sigset_t set, oldset;
-	int64_t tu, nu, num;
 	int rc = -1, first = 0, sig;
 
 	if (o == NULL || o->datadir == NULL)
@@ -306,14 +304,11 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	if (rc != 0)
 		goto out;
 
-	web_crl_maintain(&dm->srv, tick);
-	delta_maintain(tick);
-	rc = web_crl_get(&dm->srv, tick, 1, &d, &p, &tu, &nu, &num, err);
-	web_blob_unref(d);
-	web_blob_unref(p);
-	if (rc != 0 || (rc = web_crl_cache_start(dm->srv.crl, loader, err)) != 0)
-		goto out;
 	rc = -1;
+	/* A CRL to serve (published now if due), loaded in the background. */
+	if (web_crl_start(&dm->srv, tick, loader, err) != 0)
+		goto out;
+	delta_maintain(tick);
 	/* The OCSP responder's certificate before the first request (and
 	 * its record before anything a test or an admin compares), then
 	 * OCSP responses signed ahead of time, in the background, and the
