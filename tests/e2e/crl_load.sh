@@ -42,19 +42,21 @@ is "the first daemon stops cleanly" "$SERVE_RC" 0
 N=0
 issue() { # prints the HTTP status of one issuance over HTTPS
 	N=$((N + 1))
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$W/leaf$N.key" -subj "/CN=h$N.example.test" \
-		-addext "subjectAltName=DNS:h$N.example.test" -out "$W/leaf$N.csr" 2>/dev/null
-	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
-		"$W/leaf$N.csr" >"$W/leaf$N.json"
-	curl -sk -o "$W/leaf$N.out" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) \
-		-H "Authorization: Bearer $ET" -H 'Content-Type: application/json' \
-		--data-binary @"$W/leaf$N.json" "$S/api/v1/requests"
+	enroll_leaf "$S" "$ET" "h$N.example.test" "$W/leaf$N"
 }
 status() { # URL -> HTTP status, body in $W/last
 	curl -sk -o "$W/last" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) "$1"
 }
 newest() { sqlite3 "$D/mica.db" "SELECT max(number) FROM crl WHERE delta_base IS NULL OR delta_base = 0"; }
+publish() { # POST /api/v1/crl: prints the HTTP status, the answer in $W/pub.json
+	curl -sk -o "$W/pub.json" -w '%{http_code}' -X POST "${AUTH[@]}" \
+		-H 'Content-Type: application/json' -d '{}' "$S/api/v1/crl"
+}
+pem_number() { # the number of the CRL /crl.pem serves
+	status "$H/crl.pem" >/dev/null
+	openssl crl -in "$W/last" -outform der -out "$W/pem.der" 2>/dev/null
+	crl_number "$W/pem.der"
+}
 crl_number() { # DER file -> its CRL number, decimal
 	openssl crl -inform der -in "$1" -noout -crlnumber 2>/dev/null |
 		sed -n 's/^crlNumber=0x//p' | { read -r h && echo $((16#$h)); }
@@ -95,12 +97,8 @@ openssl crl -in "$W/last" -outform der -out "$W/pem.der" 2>/dev/null &&
 	fail "/crl.pem is not the CRL /crl serves"
 # A new CRL replaces the PEM made of the old one.
 m=$(newest)
-code=$(curl -sk -o /dev/null -w '%{http_code}' -X POST "${AUTH[@]}" \
-	-H 'Content-Type: application/json' -d '{}' "$S/api/v1/crl")
-is "a CRL is published" "$code" 201
-status "$H/crl.pem" >/dev/null
-openssl crl -in "$W/last" -outform der -out "$W/pem.der" 2>/dev/null
-is "/crl.pem then serves the new CRL" "$(crl_number "$W/pem.der")" $((m + 1))
+is "a CRL is published" "$(publish)" 201
+is "/crl.pem then serves the new CRL" "$(pem_number)" $((m + 1))
 is "/healthz still 200" "$(status "$H/healthz")" 200
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
@@ -134,15 +132,11 @@ PY
 		ok "$how: the log names CRL $n and says to publish a new one" ||
 		{ fail "$how: the log does not say why:"; grep -i crl "$W/s3$how.out.err" | tail -5 | sed 's/^/    /'; }
 	is "$how: certificates are still issued" "$(issue)" 201
-	code=$(curl -sk -o "$W/pub.json" -w '%{http_code}' -X POST "${AUTH[@]}" \
-		-H 'Content-Type: application/json' -d '{}' "$S/api/v1/crl")
-	is "$how: POST /api/v1/crl publishes a new CRL" "$code" 201
+	is "$how: POST /api/v1/crl publishes a new CRL" "$(publish)" 201
 	is "$how: with the next number" "$(json_get "$W/pub.json" number)" $((n + 1))
 	is "$how: /crl answers 200 again" "$(status "$H/crl")" 200
 	is "$how: and serves the new CRL" "$(crl_number "$W/last")" $((n + 1))
-	status "$H/crl.pem" >/dev/null
-	openssl crl -in "$W/last" -outform der -out "$W/pem.der" 2>/dev/null
-	is "$how: /crl.pem serves it too" "$(crl_number "$W/pem.der")" $((n + 1))
+	is "$how: /crl.pem serves it too" "$(pem_number)" $((n + 1))
 	is "$how: /healthz answers 200 again" "$(status "$H/healthz")" 200
 	serve_stop
 	is "$how: the daemon stops cleanly" "$SERVE_RC" 0

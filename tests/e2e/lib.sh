@@ -1,7 +1,7 @@
 # tests/e2e/lib.sh - shared helpers of the end-to-end scripts (sourced by
 # bash). Provides: MICA, TMP (removed on exit), mktmp, free_port,
 # on_exit_kill/on_exit_forget, ok/fail/skip/skip_all/check/checkv/is, need,
-# expect_rc, wait_for, json_get, db_dump, finish,
+# expect_rc, wait_for, json_get, enroll_leaf, db_dump, finish,
 # and `mica serve` on loopback: serve_ports, serve_start, serve_wait,
 # serve_stop, serve_facts, serve_failed (see below). Scripts run under 'make check' with
 # MICA_BIN set, or by hand: MICA_BIN=./mica bash tests/e2e/cli.sh
@@ -162,6 +162,23 @@ if der is None:
 with open(out, "wb") as f:
     f.write(bytes(der))
 PY
+}
+
+# enroll_leaf BASE TOKEN NAME OUT: a new P-256 key (OUT.key) and CSR
+# (OUT.csr) for the DNS name NAME, submitted as JSON to BASE/api/v1/requests
+# with TOKEN (curl -k: a test's loopback daemon); prints the HTTP status;
+# the answer in OUT.out, its certificate (if any) in OUT.pem.
+enroll_leaf() {
+	local base=$1 token=$2 name=$3 out=$4
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$out.key" -subj "/CN=$name" -addext "subjectAltName=DNS:$name" \
+		-out "$out.csr" 2>/dev/null
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
+		"$out.csr" >"$out.json"
+	curl -sk -o "$out.out" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) \
+		-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		--data-binary @"$out.json" "$base/api/v1/requests"
+	json_get "$out.out" certificate >"$out.pem"
 }
 
 # json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,

@@ -83,15 +83,7 @@ ET=$(json_get "$W/tok.json" token)
 N=0
 issue() { # LISTENER_URL -> prints the HTTP status; certificate in $W/leafN.pem
 	N=$((N + 1))
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$W/leaf$N.key" -subj "/CN=h$N.example.test" \
-		-addext "subjectAltName=DNS:h$N.example.test" -out "$W/leaf$N.csr" 2>/dev/null
-	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
-		"$W/leaf$N.csr" >"$W/leaf$N.json"
-	curl -sk -o "$W/leaf$N.out" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) \
-		-H "Authorization: Bearer $ET" -H 'Content-Type: application/json' \
-		--data-binary @"$W/leaf$N.json" "$1/api/v1/requests"
-	json_get "$W/leaf$N.out" certificate >"$W/leaf$N.pem"
+	enroll_leaf "$1" "$ET" "h$N.example.test" "$W/leaf$N"
 }
 
 # While NAME is held at the gate: the listener at URL still answers.
