@@ -417,7 +417,7 @@ web_crl_start(struct web_server *srv, struct ca *ca, struct ca *loader,
 		web_crl_maintain(srv, ca);
 		rc = web_crl_get(srv, ca, 1, &d, NULL, &tu, &nu, &num, err);
 		web_blob_unref(d);
-			if (rc != 0)
+		if (rc != 0)
 			return -1;
 	}
 	return web_crl_cache_start(srv->crl, loader, err);
