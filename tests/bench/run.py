@@ -1530,7 +1530,6 @@ def bench_acme(cfg, work, mica):
     r = run([mica, "-d", d, "token", "create", "--enroll", "--profile",
              "server", "--uses", "-1", "--comment", "benchmark"])
     token = [t for t in r.stdout.split() if t.startswith("mica_")][0]
-    total = cfg["runs"] * len(cfg["acme_conc"]) * cfg["acme_n"]
     hosts = os.path.join(work, "acme-hosts")
     with open(hosts, "w") as f:
         for run_i in range(cfg["runs"]):
@@ -2224,8 +2223,10 @@ def bench_ocsp_memory(cfg, work, mica, bulkload):
     return rows
 
 
-def timed(argv, timeout):
-    """Run ARGV; (wall s, CPU s of it and its children, its stderr)."""
+def timed_cpu(argv, timeout):
+    """Run ARGV; (wall s, CPU s of it and its children, its stderr). (Not
+    timed() above, which measures memory: one name for both made the CRL
+    section of a full run call this one.)"""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     r = run(argv, timeout=timeout)
@@ -2252,7 +2253,7 @@ def bench_ocsp_passes(cfg, work, mica, bulkload):
     mica_init(mica, tmpl, 1)
     d0 = os.path.join(work, "ocsp-pass-empty")
     shutil.copytree(tmpl, d0)
-    el, cpu, _ = timed([mica, "-d", d0, "ocsp-sign"], 600)
+    el, cpu, _ = timed_cpu([mica, "-d", d0, "ocsp-sign"], 600)
     rows.append(dict(certificates=0, step="refresh, empty store",
                      wall_s=round(el, 2), cpu_s=round(cpu, 2), signed=0,
                      written="", kept="", removed=""))
@@ -2264,7 +2265,7 @@ def bench_ocsp_passes(cfg, work, mica, bulkload):
     last = {}
 
     def refresh(d, n, step):
-        el, cpu, err = timed([mica, "-d", d, "ocsp-sign"], 7200)
+        el, cpu, err = timed_cpu([mica, "-d", d, "ocsp-sign"], 7200)
         m = sign_re.search(err)
         rows.append(dict(certificates=n, step=step, wall_s=round(el, 2),
                          cpu_s=round(cpu, 2),
@@ -2278,7 +2279,7 @@ def bench_ocsp_passes(cfg, work, mica, bulkload):
         if since:
             # What the daemon's passes between its hourly full ones do.
             cmd += ["--since", str(last["seq"])]
-        el, cpu, err = timed(cmd + [pub], 7200)
+        el, cpu, err = timed_cpu(cmd + [pub], 7200)
         q = seq_re.search(err)
         if q:
             last["seq"] = int(q.group(1))

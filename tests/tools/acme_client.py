@@ -45,7 +45,6 @@ import json
 import os
 import socketserver
 import ssl
-import sys
 import threading
 import time
 import urllib.parse
