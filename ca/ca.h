@@ -793,9 +793,17 @@ int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
 		    struct mica_err *err);
 
 /* Is a certificate marked (issued, revoked, put on hold or released, by
- * any process) and not yet signed? *PENDING 1 or 0. Cheap: for the
- * background refresh to poll. */
-int ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err);
+ * any process) and not yet signed? With REVOKED, only a marked
+ * certificate that is revoked now counts: what the background refresh
+ * signs at once even while issuance holds the rest back. *PENDING 1 or
+ * 0. Cheap: for the background refresh to poll. */
+int ca_ocsp_pending(struct ca *ca, int revoked, int *pending,
+		    struct mica_err *err);
+
+/* Milliseconds since a certificate was last being issued through any
+ * handle of CA's process (ca_issue: begun or finished), INT64_MAX if
+ * none was; for background work that gives way to issuance. */
+int64_t ca_issue_idle_ms(struct ca *ca);
 
 /* How many pre-signed responses are fresh now. */
 int ca_ocsp_count(struct ca *ca, int64_t *count, struct mica_err *err);

@@ -98,6 +98,9 @@ struct ca_shared {
 	const unsigned char *sig_alg;  /* what the key signs with (static) */
 	size_t sig_alg_len;
 	_Atomic int64_t crl_signed;    /* highest CRL number signed (sign.c) */
+	_Atomic int64_t issuing_ms;    /* when this process last began or
+					* finished an issuance (CLOCK_MONOTONIC
+					* ms; 0: never): ca_issue_idle_ms() */
 	pthread_mutex_t crl_lock;      /* one CRL publication at a time in
 					* this process (crl.c): from its
 					* snapshot to its commit */

@@ -706,6 +706,7 @@ ca_reload(struct ca *ca, struct mica_err *err)
 	for (i = 0; i < old->nretired; i++)
 		old->retired[i].key = NULL;
 	atomic_store(&nw->crl_signed, atomic_load(&old->crl_signed));
+	atomic_store(&nw->issuing_ms, atomic_load(&old->issuing_ms));
 	ca->sh = nw;
 	nw = old;   /* freed below */
 	rc = 0;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
@@ -240,6 +241,31 @@ lint_refused_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The background OCSP refresh (web/ocsp.c) holds its signing back while
+ * this is recent: the cores go to the certificates being asked for. */
+static void
+issuing_now(struct ca *ca)
+{
+	atomic_store(&ca->sh->issuing_ms, mono_ms());
+}
+
+int64_t
+ca_issue_idle_ms(struct ca *ca)
+{
+	int64_t at = atomic_load(&ca->sh->issuing_ms);
+
+	return at == 0 ? INT64_MAX : mono_ms() - at;
+}
+
 int
 ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	 struct mica_err *err)
@@ -263,6 +289,7 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	if (ca_insecure(ca, err) != 0 || ca_state_issue(ca, err) != 0 ||
 	    ca_sign_ready(ca, err) != 0)
 		return -1;
+	issuing_now(ca);
 	memset(&rec, 0, sizeof(rec));
 	/* Subject: CN = the first name when it fits the 64-character bound;
 	 * otherwise an empty subject with a critical SAN (RFC 5280 4.2.1.6). */
@@ -418,6 +445,7 @@ again:
 	if (crc != 0)
 		goto out;
 	reserved = 0;
+	issuing_now(ca);
 
 	snprintf(out->serial, sizeof(out->serial), "%s", serial_hex);
 	out->status = CA_REQ_ISSUED;

@@ -856,9 +856,10 @@ prune_body(struct db *db, void *arg, struct mica_err *err)
 }
 
 int
-ca_ocsp_pending(struct ca *ca, int *pending, struct mica_err *err)
+ca_ocsp_pending(struct ca *ca, int revoked, int *pending,
+		struct mica_err *err)
 {
-	return db_ocsp_dirty(ca->db, pending, err);
+	return db_ocsp_dirty(ca->db, revoked, pending, err);
 }
 
 /* The key of O that signs for key index IDX now, or NULL (not held, or

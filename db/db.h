@@ -809,8 +809,10 @@ int db_ocsp_walked_set(struct db *db, int key_idx, int by_ca,
  * oldest records of dropped responses (ocsp_gone) older than a day. */
 int db_ocsp_prune(struct db *db, int64_t before, struct mica_err *err);
 /* Is a certificate marked (issued, revoked, put on hold, released: a
- * trigger marks it) and not yet signed? *DIRTY 1 or 0. */
-int db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err);
+ * trigger marks it) and not yet signed? With REVOKED, only a marked
+ * certificate that is revoked now counts. *DIRTY 1 or 0. */
+int db_ocsp_dirty(struct db *db, int revoked, int *dirty,
+		  struct mica_err *err);
 /* How many stored responses are fresh at NOW. */
 int db_ocsp_count(struct db *db, int64_t now, int64_t *count,
 		  struct mica_err *err);

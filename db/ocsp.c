@@ -73,6 +73,12 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"DELETE FROM ocsp_response WHERE next_update < ?1",
 	[S_OCSP_DIRTY] =
 	"SELECT EXISTS (SELECT 1 FROM ocsp_dirty)",
+	/* A revocation among the marks (signed at once even while issuance
+	 * holds the rest back, web/ocsp.c): a lookup per mark, and the marks
+	 * are at most some seconds of issuance. */
+	[S_OCSP_DIRTY_REVOKED] =
+	"SELECT EXISTS (SELECT 1 FROM ocsp_dirty AS d JOIN certificate AS c "
+	"ON c.serial = d.serial WHERE c.status = 2)",
 	/* The oldest records of dropped responses, a bounded number a
 	 * pass, by the store's clock (the trigger's). */
 	[S_OCSP_GONE_PRUNE] =
@@ -441,7 +447,7 @@ out:
 }
 
 int
-db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err)
+db_ocsp_dirty(struct db *db, int revoked, int *dirty, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, r;
@@ -449,7 +455,8 @@ db_ocsp_dirty(struct db *db, int *dirty, struct mica_err *err)
 	if (db == NULL || dirty == NULL)
 		return db_bad_arg(err);
 	*dirty = 0;
-	if ((st = db_stmt(db, S_OCSP_DIRTY, ocsp_sql, err)) == NULL)
+	if ((st = db_stmt(db, revoked ? S_OCSP_DIRTY_REVOKED : S_OCSP_DIRTY,
+			  ocsp_sql, err)) == NULL)
 		goto out;
 	if ((r = db_step_row(db, st, err)) < 0)
 		goto out;

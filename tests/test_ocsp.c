@@ -938,11 +938,16 @@ test_presigned_answers_and_their_invalidation(void)
 
 	/* A revocation drops it at once: the next answer says revoked. */
 	ca_principal_cli(&cli);
-	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 0, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 1, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 0);
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &cli, hex, 4, &err), 0);
-	/* ... and marks it for the background refresh to see. */
-	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	/* ... and marks it for the background refresh to see, as a
+	 * revocation (signed even while issuance goes on). */
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 0, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 1);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 1, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 1);
 	ask(&req, &a, &s);
 	CU_ASSERT_EQUAL(a.presigned, 0);
@@ -956,7 +961,9 @@ test_presigned_answers_and_their_invalidation(void)
 	ca_ocsp_answer_free(&a);
 	/* The refresh takes the mark. */
 	CU_ASSERT_EQUAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
-	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 0, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 1, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 0);
 }
 
@@ -1281,13 +1288,17 @@ test_passes_read_only_what_changed(void)
 	/* A new certificate is marked, signed from its mark (no walk), and
 	 * published alone. */
 	issue_one(serial, &serial_len, hex);
-	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 0, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 1);
+	/* ... not as a revocation; and the handle's process was issuing. */
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 1, &pending, &err), 0);
+	CU_ASSERT_EQUAL(pending, 0);
+	CU_ASSERT(ca_issue_idle_ms(g_ca) < 60 * 1000);
 	p = pass();
 	CU_ASSERT_EQUAL(p.marked, 1);
 	CU_ASSERT_EQUAL(p.signed_n, 1);
 	CU_ASSERT_EQUAL(p.walked + p.due + p.dropped, 0);
-	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, &pending, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 0, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 0);
 	CU_ASSERT_EQUAL(ca_publish_since(g_ca, dir, &seq, &st, &err), 0);
 	CU_ASSERT_EQUAL(st.ocsp_read, 1);

@@ -20,6 +20,7 @@
 #include "ca/ca.h"
 #include "web/api.h"
 #include "web/blob.h"
+#include "web/conns.h"
 #include "web/parse.h"
 #include "web/server.h"
 #include "util/fault.h"
@@ -129,6 +130,18 @@ web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 #define REFRESH_IDLE_S  30
 #define REFRESH_POLL_S  2
 #define REFRESH_BATCH   512
+/* Signing competes with issuance for the cores. While certificates are
+ * being issued (one within REFRESH_QUIET_MS), the work found waits for
+ * a pause, for at most REFRESH_DEFER_MS from when it was found, and not
+ * at all when a revocation is among it (the responder answers a
+ * certificate with no stored response by signing on demand anyway).
+ * Past that it is signed in batches of REFRESH_PACED, each followed by
+ * a pause as long as it took: at most about half a core, still several
+ * times what the fastest issuance adds. */
+#define REFRESH_QUIET_MS  250
+#define REFRESH_DEFER_MS  20000
+#define REFRESH_PACED     64
+#define REFRESH_NAP_MS    100
 /* A publication pass writes what changed since the last one; every
  * this often (and at start) it reconciles the whole directory, which
  * removes the files of certificates that expired. */
@@ -140,11 +153,81 @@ struct web_ocsp_refresher {
 	int64_t pub_seq;                /* the change number the last pass
 					 * reached; -1: a full pass next */
 	struct timespec pub_full;       /* the last full pass (monotonic) */
+	int64_t quiet_ms, defer_ms;     /* REFRESH_QUIET_MS, REFRESH_DEFER_MS
+					 * (a test build may set them) */
+	int64_t work_since;             /* when the work now waiting was
+					 * found (web_now_ms); 0: none */
+	int paced;                      /* its deadline passed */
+	size_t signed_n;                /* signed since the last log line */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;
 };
+
+/* Sleep MS milliseconds, or until told to stop: 1 if told. */
+static int
+nap(struct web_ocsp_refresher *r, int64_t ms)
+{
+	struct timespec until;
+	int stop;
+
+	pthread_mutex_lock(&r->mu);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!r->stop &&
+	       pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
+		;
+	stop = r->stop;
+	pthread_mutex_unlock(&r->mu);
+	return stop;
+}
+
+enum turn { TURN_STOP = -1, TURN_NOW, TURN_PACED };
+
+/* Wait for the moment to sign the work found at r->work_since (see
+ * REFRESH_QUIET_MS). A test build notes each reason a wait ended
+ * (MICA_TEST_OCSP_NOTE: PATH.quiet, .revoked, .deadline). */
+static enum turn
+wait_turn(struct web_ocsp_refresher *r, struct ca *ca)
+{
+	struct mica_err e;
+	int64_t polled = -1;
+	int waited = 0;
+
+	for (;;) {
+		int64_t now = web_now_ms();
+		int revoked = 0;
+
+		if (ca_issue_idle_ms(ca) >= r->quiet_ms) {
+			if (waited)
+				MICA_TEST_NOTE("MICA_TEST_OCSP_NOTE", "quiet");
+			return TURN_NOW;
+		}
+		if (r->paced || now - r->work_since >= r->defer_ms) {
+			if (!r->paced)
+				MICA_TEST_NOTE("MICA_TEST_OCSP_NOTE", "deadline");
+			r->paced = 1;
+			return TURN_PACED;
+		}
+		if (polled < 0 || now - polled >= REFRESH_POLL_S * 1000) {
+			polled = now;
+			if (ca_ocsp_pending(ca, 1, &revoked, &e) == 0 &&
+			    revoked) {
+				MICA_TEST_NOTE("MICA_TEST_OCSP_NOTE", "revoked");
+				return TURN_NOW;
+			}
+		}
+		waited = 1;
+		if (nap(r, REFRESH_NAP_MS))
+			return TURN_STOP;
+	}
+}
 
 static void *
 refresh_main(void *arg)
@@ -159,26 +242,48 @@ refresh_main(void *arg)
 	 * injected faults are meant for the requests it makes. */
 	MICA_FAULT_EXEMPT(1);
 	for (;;) {
-		struct timespec until;
+		size_t batch = REFRESH_BATCH;
+		enum turn turn = TURN_NOW;
+		int64_t began = 0;
 		int idle = 1;
 
 		done = 0;
 		mica_err_clear(&e);
-		if ((ca = web_thread_ca(r->srv, &e)) == NULL)
+		if ((ca = web_thread_ca(r->srv, &e)) == NULL) {
 			rc = -1;
-		else
-			rc = ca_ocsp_refresh(ca, REFRESH_BATCH, &done, &e);
+		} else {
+			if (r->work_since == 0)
+				r->work_since = web_now_ms();
+			if ((turn = wait_turn(r, ca)) == TURN_STOP)
+				break;
+			if (turn == TURN_PACED)
+				batch = REFRESH_PACED;
+			began = web_now_ms();
+			rc = ca_ocsp_refresh(ca, batch, &done, &e);
+		}
 		if (rc != 0 && !logged) {
 			mica_log(MICA_LOG_WARN, "ocsp: pre-signing failed: %s "
 				 "(%s); retrying", e.msg, e.code);
 			logged = 1;
 		} else if (rc == 0) {
 			logged = 0;
-			idle = done < REFRESH_BATCH;
-			if (done > 0)
-				mica_log(MICA_LOG_INFO, "ocsp: %zu response(s) "
-					 "signed ahead of time", done);
+			idle = done < batch;
+			r->signed_n += done;
+			if (idle) {
+				/* Caught up: the next work found starts a
+				 * new wait. */
+				r->work_since = 0;
+				r->paced = 0;
+				if (r->signed_n > 0)
+					mica_log(MICA_LOG_INFO, "ocsp: %zu "
+						 "response(s) signed ahead of "
+						 "time", r->signed_n);
+				r->signed_n = 0;
+			}
 		}
+		if (!idle && turn == TURN_PACED &&
+		    nap(r, web_now_ms() - began))
+			break;
 		/* Publish once the signing has caught up: one pass behind
 		 * the store at most. */
 		if (idle && ca != NULL && r->publish_dir != NULL) {
@@ -201,27 +306,17 @@ refresh_main(void *arg)
 					 st.ocsp_written, st.ocsp_removed);
 		}
 		/* Sleep until the next pass, looking every few seconds
-		 * whether a certificate was revoked meanwhile (by anyone):
-		 * then its revoked response is signed, and published, at
-		 * once. */
+		 * whether a certificate was issued or revoked meanwhile (by
+		 * anyone): then a pass begins (at once for a revocation;
+		 * see wait_turn). */
 		for (int waited = 0; idle && waited < REFRESH_IDLE_S;
 		     waited += REFRESH_POLL_S) {
 			int pending = 0;
 
-			pthread_mutex_lock(&r->mu);
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += REFRESH_POLL_S;
-			while (!r->stop &&
-			       pthread_cond_timedwait(&r->cv, &r->mu,
-						      &until) == 0)
-				;
-			if (r->stop) {
-				pthread_mutex_unlock(&r->mu);
+			if (nap(r, REFRESH_POLL_S * 1000))
 				break;
-			}
-			pthread_mutex_unlock(&r->mu);
-			if (ca != NULL && ca_ocsp_pending(ca, &pending, &e) == 0 &&
-			    pending)
+			if (ca != NULL &&
+			    ca_ocsp_pending(ca, 0, &pending, &e) == 0 && pending)
 				break;
 		}
 		pthread_mutex_lock(&r->mu);
@@ -232,6 +327,28 @@ refresh_main(void *arg)
 		pthread_mutex_unlock(&r->mu);
 	}
 	return NULL;
+}
+
+/* The test build's settings of REFRESH_QUIET_MS and REFRESH_DEFER_MS
+ * (MICA_TEST_OCSP_QUIET_MS, MICA_TEST_OCSP_DEFER_MS): a test keeps a
+ * daemon "issuing" with a slow loop, or reaches the deadline sooner. */
+static int64_t
+test_ms(const char *var, int64_t dflt)
+{
+#ifdef MICA_FAULT_INJECTION
+	const char *v = getenv(var);
+	char *end;
+	long long ms;
+
+	if (v != NULL && *v != '\0') {
+		ms = strtoll(v, &end, 10);
+		if (*end == '\0' && ms > 0 && ms <= 3600 * 1000)
+			return ms;
+	}
+#else
+	(void)var;
+#endif
+	return dflt;
 }
 
 struct web_ocsp_refresher *
@@ -247,6 +364,8 @@ web_ocsp_refresh_start(struct web_server *srv, const char *publish_dir,
 	r->srv = srv;
 	r->publish_dir = publish_dir;
 	r->pub_seq = -1;
+	r->quiet_ms = test_ms("MICA_TEST_OCSP_QUIET_MS", REFRESH_QUIET_MS);
+	r->defer_ms = test_ms("MICA_TEST_OCSP_DEFER_MS", REFRESH_DEFER_MS);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {

@@ -18,7 +18,10 @@ struct web_ocsp_refresher;
  * changed since its last pass; the whole directory at start and every
  * hour), then sleeps
  * half a minute, looking every two seconds whether a certificate was
- * revoked meanwhile (ca_ocsp_pending: then it starts a pass at once).
+ * issued or revoked meanwhile (ca_ocsp_pending: then it starts a pass).
+ * A pass gives way to issuance: while this process is issuing
+ * (ca_issue_idle_ms) it waits for a pause, at most 20 seconds and not
+ * at all for a revocation, then signs in paced batches (web/ocsp.c).
  * NULL with ERR on failure. */
 struct web_ocsp_refresher *web_ocsp_refresh_start(struct web_server *srv,
 						  const char *publish_dir,
