@@ -3,7 +3,8 @@
  * (bench only: the CRL benchmark needs 10k..1M of them, which mica itself
  * would take hours to issue and revoke one by one).
  *
- * Usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] [-G [-t TEMPLATE.der]] DB N
+ * Usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] [-Q]
+ *                 [-G [-t TEMPLATE.der]] DB N
  *
  * DB must be a store made by 'mica init' (schema/001_init.sql applied) and
  * not in use. In one transaction it inserts N certificate rows in the
@@ -55,6 +56,14 @@
  *   created_at   not_before
  * Rows print a line to SERIALS.tsv as above (-o), plus the first name.
  * The revoked rows keep a DER too (an issued certificate revoked later).
+ * With -Q (implied by -G) the store is left as a running daemon's OCSP
+ * refresh leaves it: the marks the inserts made (schema/012's triggers
+ * mark every certificate inserted valid or revoked, for the refresh to
+ * sign) are removed, and the CA's key is recorded as walked, so a
+ * daemon started on the store does not spend its first minutes signing
+ * a response for every row (without -G the rows then have none: the
+ * responder signs one on demand). Without -Q a daemon signs them all,
+ * which is what the OCSP benchmarks measure.
  * With -s the content is reproducible (a seeded generator, not a CSPRNG:
  * these serials protect nothing).
  *
@@ -297,7 +306,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bulkload [-s SEED] [-g PCT] [-o SERIALS.tsv] "
-		"[-G [-t TEMPLATE.der]] DB N\n");
+		"[-Q] [-G [-t TEMPLATE.der]] DB N\n");
 	exit(2);
 }
 
@@ -314,6 +323,7 @@ main(int argc, char **argv)
 	FILE *out = NULL;
 	static const unsigned char placeholder[2] = { 0x30, 0x00 };
 	int have_seed = 0, c, rc = 1, good_pct = -1, growth = 0;
+	int quiet = 0;
 	const char *tmpl_path = NULL;
 	unsigned char *tmpl = NULL;
 	size_t tmpl_len = 0;
@@ -322,7 +332,7 @@ main(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "s:g:o:Gt:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:g:o:QGt:h")) != -1) {
 		switch (c) {
 		case 's': seed = strtoull(optarg, NULL, 0); have_seed = 1; break;
 		case 'g':
@@ -331,7 +341,8 @@ main(int argc, char **argv)
 				usage();
 			break;
 		case 'o': out_path = optarg; break;
-		case 'G': growth = 1; break;
+		case 'G': growth = 1; quiet = 1; break;
+		case 'Q': quiet = 1; break;
 		case 't': tmpl_path = optarg; break;
 		default: usage();
 		}
@@ -492,6 +503,10 @@ main(int argc, char **argv)
 			fprintf(out, "%s\t%" PRId64 "\t%d\t%" PRId64 "\n", sh, rev,
 				reason, na);
 	}
+	if (quiet && (exec(db, "DELETE FROM ocsp_dirty") ||
+		      exec(db, "INSERT OR REPLACE INTO ocsp_walked "
+			   "(key_idx, by_ca) VALUES (0, 0)")))
+		goto out;
 	if (exec(db, "COMMIT"))
 		goto out;
 	if (out != NULL && fclose(out) != 0) {

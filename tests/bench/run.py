@@ -554,6 +554,46 @@ def mica_count_issued(datadir):
         db.close()
 
 
+def mica_ocsp_dirty(datadir):
+    """Certificates whose OCSP response the daemon has yet to sign (the
+    marks in ocsp_dirty: every new certificate, every revocation)."""
+    db = sqlite3.connect("file:%s?mode=ro" %
+                         os.path.join(datadir, "mica.db"), uri=True,
+                         timeout=30)
+    try:
+        return db.execute("SELECT count(*) FROM ocsp_dirty").fetchone()[0]
+    finally:
+        db.close()
+
+
+def mica_ocsp_catch_up(datadir, proc, what, deadline_s=120.0):
+    """Wait until the daemon PROC (store DATADIR) has signed the OCSP
+    response of every certificate it issued: while it issues it holds its
+    background pre-signing back (at most 20 s, then paced), so after a
+    load it spends some more CPU on the responses it deferred. Returns the
+    seconds waited, or None (with a warning) past DEADLINE_S or when the
+    store has no ocsp_dirty table (a mica from before it)."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            left = mica_ocsp_dirty(datadir)
+        except sqlite3.Error as e:
+            warn("%s: cannot read ocsp_dirty (%s); the OCSP catch-up is "
+                 "not measured" % (what, e))
+            return None
+        if left == 0:
+            return time.monotonic() - t0
+        if not proc.alive():
+            raise BenchError("%s: mica serve died signing OCSP responses:"
+                             "\n%s" % (what, proc.log_tail()))
+        if time.monotonic() - t0 >= deadline_s:
+            warn("%s: %d OCSP responses still unsigned %.0f s after the "
+                 "load; carrying on without the catch-up figures" %
+                 (what, left, deadline_s))
+            return None
+        time.sleep(0.2)
+
+
 def mica_serve_available(mica):
     r = subprocess.run([mica, "serve", "--help"], capture_output=True,
                        text=True)
@@ -711,7 +751,15 @@ def bench_issue(cfg, srv, targets, ceiling, crypto_ms):
     the server's CPU time per issued certificate (its whole process tree,
     from /proc) and the efficiency: CRYPTO_MS, what the two signature
     operations alone cost (ceiling: CSR verify + certificate sign, one
-    core, this run), over that CPU time."""
+    core, this run), over that CPU time.
+
+    mica holds its OCSP pre-signing back while it issues (at most 20 s,
+    then paced), so after each mica run this waits until every new
+    certificate's response is signed (ocsp_dirty empty): the row's "all
+    in" CPU per certificate adds the CPU spent meanwhile
+    (cpu_all_in_ms_per_cert, ocsp_catchup_s from the end of the load;
+    None when the wait timed out), and no run's deferred signing falls
+    into the next run's window."""
     say("issuance: %s at concurrency %s, %d runs of %d s" %
         (", ".join(t["name"] for t in targets), cfg["conc"], cfg["runs"],
          cfg["issue_secs"]))
@@ -720,6 +768,9 @@ def bench_issue(cfg, srv, targets, ceiling, crypto_ms):
     # Warm-up (not recorded): TLS sessions, page cache, Go's heap.
     for t in targets:
         wrk(t["url"], 2, cfg["warm_secs"], bodies=t["bodies"], auth=t["auth"])
+    # ... and the warm-up's deferred OCSP signatures out of the first run.
+    if any(t["name"].startswith("mica") for t in targets):
+        mica_ocsp_catch_up(srv.mica_dir, srv.mica_proc, "issuance warm-up")
     rows = []
     k = 0
     for r in range(cfg["runs"]):
@@ -732,11 +783,14 @@ def bench_issue(cfg, srv, targets, ceiling, crypto_ms):
                 with PeakSampler(t["proc"]) as ps:
                     res = wrk(t["url"], c, cfg["issue_secs"],
                               bodies=t["bodies"], auth=t["auth"])
+                t_end = time.monotonic()
+                cpu_end = ps.cpu0 + ps.cpu_s
                 if not t["proc"].alive():
                     raise BenchError("%s died under load:\n%s" %
                                      (t["name"], t["proc"].log_tail()))
                 stored = None
                 certs = res["ok"]
+                all_in_ms = catchup_s = None
                 if before is not None:
                     time.sleep(0.2)   # requests in flight when wrk stopped
                     stored = mica_count_issued(srv.mica_dir) - before
@@ -748,6 +802,16 @@ def bench_issue(cfg, srv, targets, ceiling, crypto_ms):
                         warn("%s c=%d: wrk saw %d successes, the store "
                              "gained %d certificates" %
                              (t["name"], c, res["ok"], stored))
+                    # The OCSP responses held back during the load: their
+                    # CPU counts ("all in"), over the same certificates.
+                    if mica_ocsp_catch_up(srv.mica_dir, t["proc"],
+                                          "%s c=%d" % (t["name"], c)) \
+                            is not None:
+                        catchup_s = round(time.monotonic() - t_end, 2)
+                        all_in = tree_cpu_s(t["proc"].pid) - cpu_end + \
+                            ps.cpu_s
+                        if certs:
+                            all_in_ms = round(1000.0 * all_in / certs, 3)
                 row = dict(run=r + 1, target=t["name"], conc=c,
                            certs_per_s=round(res["rate"], 1),
                            p50_ms=round(res["p50_ms"], 2),
@@ -759,6 +823,8 @@ def bench_issue(cfg, srv, targets, ceiling, crypto_ms):
                            peak_rss_kb=ps.peak, server_cpu=ps.cores,
                            cpu_ms_per_cert=round(1000.0 * ps.cpu_s / certs,
                                                  3) if certs else "",
+                           cpu_all_in_ms_per_cert=all_in_ms,
+                           ocsp_catchup_s=catchup_s,
                            efficiency=round(crypto_ms * certs /
                                             (1000.0 * ps.cpu_s), 3)
                            if certs and ps.cpu_s > 0 else "",
@@ -770,11 +836,14 @@ def bench_issue(cfg, srv, targets, ceiling, crypto_ms):
                 rows.append(row)
                 say("  run %d c=%-2d %-13s %7.0f certs/s  p50 %6.1f ms  "
                     "p99 %7.1f ms  err %d  rss %d MiB  cpu %.2f  "
-                    "%.2f ms/cert  eff %s" %
+                    "%.2f ms/cert  eff %s%s" %
                     (r + 1, c, t["name"], res["rate"], res["p50_ms"],
                      res["p99_ms"], res["errors"], ps.peak_tree // 1024,
                      ps.cores or 0, 1000.0 * ps.cpu_s / max(1, certs),
-                     row["efficiency"]))
+                     row["efficiency"],
+                     "  all in %.2f ms/cert (OCSP catch-up %.1f s)" %
+                     (all_in_ms, catchup_s) if all_in_ms is not None
+                     else ""))
     return rows
 
 
@@ -796,6 +865,11 @@ def issue_medians(rows):
                                     if r["cpu_ms_per_cert"] != ""] or [0]),
             efficiency=median([r["efficiency"] for r in rs
                                if r["efficiency"] != ""] or [0]),
+            cpu_all_in_ms_per_cert=median(
+                [r.get("cpu_all_in_ms_per_cert") for r in rs
+                 if r.get("cpu_all_in_ms_per_cert") != ""]),
+            ocsp_catchup_s=median([r.get("ocsp_catchup_s") for r in rs
+                                   if r.get("ocsp_catchup_s") != ""]),
             anon_kb_after=max(r["anon_kb_after"] or 0 for r in rs),
             peak_anon_kb=max(r["peak_anon_kb"] for r in rs),
             peak_tree_kb=max(r["peak_tree_kb"] for r in rs),
@@ -832,6 +906,9 @@ def bench_profile(cfg, out_dir, srv, bodies, conc=8, secs=5):
                                     tree_pids(srv.mica_proc.pid)), "--",
                                     "sleep", str(secs)], timeout=secs + 60)
         w.communicate(timeout=secs + 60)
+        # The OCSP signatures the daemon held back during the load: not
+        # in the next profile's window (nor the next section's).
+        mica_ocsp_catch_up(srv.mica_dir, srv.mica_proc, "profile (%s)" % kind)
         rep = os.path.join(out_dir, "profile-%s.txt" % kind)
         if kind == "cpu":
             r = subprocess.run(["perf", "report", "-i", data, "--stdio",
@@ -1040,8 +1117,10 @@ def bench_crl(cfg, work, mica, bulkload, peer_crt, peer_key,
         shutil.copytree(tmpl, d)
         tsv = os.path.join(work, "crl-%d.tsv" % n)
         say("  loading %d revoked certificates" % n)
-        run([bulkload, "-s", str(n), "-o", tsv, os.path.join(d, "mica.db"),
-             str(n)])
+        # -Q: as a daemon's OCSP refresh leaves a store, or the daemon
+        # timed below would sign a response per row meanwhile.
+        run([bulkload, "-s", str(n), "-Q", "-o", tsv,
+             os.path.join(d, "mica.db"), str(n)])
         out = os.path.join(work, "crl-%d.der" % n)
         tools = [("mica crl", n, [mica, "-d", d, "crl", "--out", out], None),
                  ("mica crl", 0, [mica, "-d", base, "crl", "--out",
@@ -1205,7 +1284,9 @@ def bench_stall(cfg, work, mica, bulkload, bodies):
         "issuance (HTTPS, c=8), GET /crl (c=1) and GET /healthz (c=4), "
         "quiet and during CRL publication; %d runs" % (n, cfg["runs"]))
     mica_init(mica, d, hp)
-    run([bulkload, "-s", "16", os.path.join(d, "mica.db"), str(n)],
+    # -Q: no OCSP marks left for the daemon to sign through the run (a
+    # CA in steady use has signed its responses long before).
+    run([bulkload, "-s", "16", "-Q", os.path.join(d, "mica.db"), str(n)],
         timeout=1800)
     enroll = mica_token(mica, d, "--enroll", "--profile", "server",
                         "--uses", "-1")
@@ -1230,6 +1311,7 @@ def bench_stall(cfg, work, mica, bulkload, bodies):
             raise BenchError("GET /crl: %d" % st)
         wrk(issue_url, 2, cfg["warm_secs"], bodies=bodies,
             auth="Bearer " + enroll)
+        mica_ocsp_catch_up(d, p, "stall warm-up")
         for r in range(cfg["runs"]):
             phases = ["quiet", "publishing"]
             if r % 2:
@@ -1241,6 +1323,9 @@ def bench_stall(cfg, work, mica, bulkload, bodies):
                 try:
                     ri = wrk(issue_url, 8, cfg["issue_secs"], bodies=bodies,
                              auth="Bearer " + enroll)
+                    # The OCSP responses the load's issuance held back
+                    # are signed before /crl is measured.
+                    mica_ocsp_catch_up(d, p, "stall %s" % ph)
                     rc = wrk("http://127.0.0.1:%d/crl" % hp, 1,
                              cfg["get_secs"])
                     rh = wrk("http://127.0.0.1:%d/healthz" % hp, 4,
@@ -1582,10 +1667,18 @@ def bench_acme(cfg, work, mica):
                     cpu0 = tree_cpu_s(proc.pid)
                     out = run(argv).stdout
                     cpu = tree_cpu_s(proc.pid) - cpu0
+                    t_end = time.monotonic()
                     res = json.loads(out.strip().splitlines()[-1])
                     if res.get("errors") or not res.get("certs"):
                         raise BenchError("ACME bench (%s, c=%d): %s" %
                                          (kind, c, res))
+                    # The OCSP responses the daemon held back while it
+                    # issued: signed before the next run (not in its
+                    # window), their CPU in the "all in" figure.
+                    catchup = mica_ocsp_catch_up(d, proc, "ACME bench "
+                                                 "(%s, c=%d)" % (kind, c))
+                    all_in = (tree_cpu_s(proc.pid) - cpu0
+                              if catchup is not None else None)
                     rows.append(dict(kind=kind, clients=c, run=run_i,
                                      certs=res["certs"],
                                      certs_per_s=res["rate"],
@@ -1593,6 +1686,10 @@ def bench_acme(cfg, work, mica):
                                      p99_ms=res["p99_s"] * 1000,
                                      requests_per_cert=res["requests_per_cert"],
                                      server_cpu_ms_per_cert=cpu * 1000 / res["certs"],
+                                     server_cpu_all_in_ms_per_cert=all_in * 1000 /
+                                     res["certs"] if all_in is not None else None,
+                                     ocsp_catchup_s=round(time.monotonic() - t_end, 2)
+                                     if catchup is not None else None,
                                      order_ms=(res.get("median_order_s") or 0) * 1000,
                                      challenge_ms=(res.get("median_challenge_s") or 0) * 1000,
                                      finalize_ms=(res.get("median_finalize_s") or 0) * 1000,
@@ -1612,9 +1709,10 @@ def acme_medians(rows):
         for kind in ("acme", "api"):
             rs = [r for r in rows if r["clients"] == c and r["kind"] == kind]
             for k in ("certs_per_s", "p50_ms", "p99_ms", "requests_per_cert",
-                      "server_cpu_ms_per_cert", "order_ms", "challenge_ms",
-                      "finalize_ms"):
-                m["%s_%s" % (kind, k)] = median([r[k] for r in rs])
+                      "server_cpu_ms_per_cert",
+                      "server_cpu_all_in_ms_per_cert", "ocsp_catchup_s",
+                      "order_ms", "challenge_ms", "finalize_ms"):
+                m["%s_%s" % (kind, k)] = median([r.get(k) for r in rs])
         out.append(m)
     return out
 
@@ -2519,10 +2617,14 @@ def evaluate_targets(R):
                     (mh["p99_ms"] - 25, mh["p99_ms"] / 25)))
     if mh and mh.get("efficiency"):
         e = mh["efficiency"]
+        ai = mh.get("cpu_all_in_ms_per_cert")
         out.append(("HTTPS issuance efficiency at c=8 >= 0.80 (crypto "
-                    "alone / server CPU per certificate)", ">= 0.80",
-                    "%.2f (%.2f ms CPU per certificate, crypto %.2f ms)" %
-                    (e, mh["cpu_ms_per_cert"], R.get("crypto_ms", 0)),
+                    "alone / server CPU per certificate during the load)",
+                    ">= 0.80",
+                    "%.2f (%.2f ms CPU per certificate%s, crypto %.2f ms)" %
+                    (e, mh["cpu_ms_per_cert"],
+                     "; %.2f all in, with the deferred OCSP signatures" % ai
+                     if ai else "", R.get("crypto_ms", 0)),
                     "met" if e >= 0.80 else
                     "MISSED by %.2f (%.2f ms CPU per certificate too many)"
                     % (0.80 - e, mh["cpu_ms_per_cert"] -
@@ -2683,23 +2785,22 @@ def report(R, cfg, quick):
             L.append("")
             ocsp_ms = R["crypto_ms"] + R.get("sign_ms", 0)
             L.append("| clients | certs/s | server CPU ms per certificate "
-                     "| crypto alone ms | efficiency | with the OCSP "
-                     "signature | p99 ms |")
-            L.append("|---:|---:|---:|---:|---:|---:|---:|")
+                     "(during the load) | CPU all in ms per certificate | "
+                     "OCSP catch-up s | crypto alone ms | efficiency | "
+                     "with the OCSP signature (all in) | p99 ms |")
+            L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for m in eff:
-                L.append("| %d | %s | %.2f | %.2f | **%.2f** | %.2f | "
-                         "%.1f |" %
+                ai = m.get("cpu_all_in_ms_per_cert")
+                cu = m.get("ocsp_catchup_s")
+                L.append("| %d | %s | %.2f | %s | %s | %.2f | **%.2f** | "
+                         "%s | %.1f |" %
                          (m["conc"], fmt(m["certs_per_s"]),
-                          m["cpu_ms_per_cert"], R["crypto_ms"],
-                          m["efficiency"],
-                          ocsp_ms / m["cpu_ms_per_cert"]
-                          if m["cpu_ms_per_cert"] else 0, m["p99_ms"]))
-            L.append("")
-            L.append("With the OCSP signature: the same ratio counting a "
-                     "third operation every issued certificate costs "
-                     "mica, the pre-signed OCSP response its refresh "
-                     "thread has the signer make for each new certificate "
-                     "(crypto %.2f ms: verify + two signatures)." % ocsp_ms)
+                          m["cpu_ms_per_cert"],
+                          "%.2f" % ai if ai else "-",
+                          "%.1f" % cu if cu is not None else "-",
+                          R["crypto_ms"], m["efficiency"],
+                          "%.2f" % (ocsp_ms / ai) if ai else "-",
+                          m["p99_ms"]))
             L.append("")
             L.append("CPU per certificate: user + system time of every mica "
                      "process (/proc, the daemon and its signers) during the "
@@ -2708,6 +2809,19 @@ def report(R, cfg, quick):
                      "core, the ceiling above, this run). Efficiency is "
                      "their ratio; the rest is TLS, HTTP, JSON, the store, "
                      "the WAL sync and hand-offs between threads.")
+            L.append("")
+            L.append("Every issued certificate costs mica a third "
+                     "operation: the OCSP response its refresh thread has "
+                     "the signer pre-sign for it. The daemon holds that "
+                     "pre-signing back while it issues (at most 20 s; then "
+                     "paced), so the load's CPU leaves those signatures "
+                     "out. \"All in\" adds the CPU it spent after the load "
+                     "until every new certificate's response was signed "
+                     "(ocsp_dirty empty), over the same certificates; "
+                     "\"OCSP catch-up\" is how long that took from the end "
+                     "of the load. The efficiency with the OCSP signature "
+                     "is computed on the all-in CPU: crypto %.2f ms (verify "
+                     "+ two signatures) over it." % ocsp_ms)
             L.append("")
     if R.get("crl_med"):
         L.append("### CRL publication (sign and store a new CRL)")
