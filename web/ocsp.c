@@ -158,6 +158,8 @@ struct web_ocsp_refresher {
 	int64_t work_since;             /* when the work now waiting was
 					 * found (web_now_ms); 0: none */
 	int paced;                      /* its deadline passed */
+	int64_t polled;                 /* when the marks were last looked
+					 * at for a revocation (web_now_ms) */
 	size_t signed_n;                /* signed since the last log line */
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -191,13 +193,15 @@ nap(struct web_ocsp_refresher *r, int64_t ms)
 enum turn { TURN_STOP = -1, TURN_NOW, TURN_PACED };
 
 /* Wait for the moment to sign the work found at r->work_since (see
- * REFRESH_QUIET_MS). A test build notes each reason a wait ended
- * (MICA_TEST_OCSP_NOTE: PATH.quiet, .revoked, .deadline). */
+ * REFRESH_QUIET_MS). The marks are looked at for a revocation every
+ * REFRESH_POLL_S at most (a lookup per mark), paced or not: one then
+ * has the work signed at full speed until it is. A test build notes
+ * each reason a wait ended (MICA_TEST_OCSP_NOTE: PATH.quiet, .revoked,
+ * .deadline). */
 static enum turn
 wait_turn(struct web_ocsp_refresher *r, struct ca *ca)
 {
 	struct mica_err e;
-	int64_t polled = -1;
 	int waited = 0;
 
 	for (;;) {
@@ -209,19 +213,19 @@ wait_turn(struct web_ocsp_refresher *r, struct ca *ca)
 				MICA_TEST_NOTE("MICA_TEST_OCSP_NOTE", "quiet");
 			return TURN_NOW;
 		}
-		if (r->paced || now - r->work_since >= r->defer_ms) {
-			if (!r->paced)
-				MICA_TEST_NOTE("MICA_TEST_OCSP_NOTE", "deadline");
-			r->paced = 1;
-			return TURN_PACED;
-		}
-		if (polled < 0 || now - polled >= REFRESH_POLL_S * 1000) {
-			polled = now;
+		if (now - r->polled >= REFRESH_POLL_S * 1000) {
+			r->polled = now;
 			if (ca_ocsp_pending(ca, 1, &revoked, &e) == 0 &&
 			    revoked) {
 				MICA_TEST_NOTE("MICA_TEST_OCSP_NOTE", "revoked");
 				return TURN_NOW;
 			}
+		}
+		if (r->paced || now - r->work_since >= r->defer_ms) {
+			if (!r->paced)
+				MICA_TEST_NOTE("MICA_TEST_OCSP_NOTE", "deadline");
+			r->paced = 1;
+			return TURN_PACED;
 		}
 		waited = 1;
 		if (nap(r, REFRESH_NAP_MS))
