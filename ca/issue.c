@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
@@ -30,6 +29,7 @@
 #include "ca/keys.h"
 #include "ca/sign.h"
 #include "ca/x509.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 void
@@ -241,21 +241,12 @@ lint_refused_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The background OCSP refresh (web/ocsp.c) holds its signing back while
  * this is recent: the cores go to the certificates being asked for. */
 static void
 issuing_now(struct ca *ca)
 {
-	atomic_store(&ca->sh->issuing_ms, mono_ms());
+	atomic_store(&ca->sh->issuing_ms, mica_mono_ms());
 }
 
 int64_t
@@ -263,7 +254,7 @@ ca_issue_idle_ms(struct ca *ca)
 {
 	int64_t at = atomic_load(&ca->sh->issuing_ms);
 
-	return at == 0 ? INT64_MAX : mono_ms() - at;
+	return at == 0 ? INT64_MAX : mica_mono_ms() - at;
 }
 
 int

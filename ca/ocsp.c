@@ -53,6 +53,7 @@
 #include "ca/cacert.h"
 #include "ca/ocsp.h"
 #include "ca/sign.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -667,12 +668,9 @@ unknown_put(struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
 static int
 unknown_ration(struct ca_ocsp_state *o)
 {
-	struct timespec ts;
-	int64_t ms;
+	int64_t ms = mica_mono_ms();
 	int ok = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	pthread_mutex_lock(&o->umu);
 	if (o->ration_ms == 0)
 		o->ration = UNKNOWN_BURST;

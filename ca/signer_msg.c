@@ -15,6 +15,8 @@
 
 #include "ca/names.h"
 
+#include "util/clock.h"
+
 static const char blob_head[] = "mica allowed domains v1\n";
 #define DOMAINS_MAX 1000      /* more than any CA lists */
 
@@ -111,28 +113,19 @@ ca_signer_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 ca_signer_read_all(int fd, void *buf, size_t len, int timeout_ms)
 {
 	unsigned char *p = buf;
 	size_t got = 0;
-	int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? 0 : mica_mono_ms() + timeout_ms;
 
 	while (got < len) {
 		ssize_t n;
 
 		if (timeout_ms >= 0) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - mica_mono_ms();
 			int r;
 
 			if (left <= 0)

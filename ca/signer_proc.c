@@ -35,6 +35,7 @@
 
 #include "ca/cacert.h"
 #include "ca/x509.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 
@@ -518,15 +519,6 @@ struct worker {
 	int fast_exits;     /* deaths within a second of starting, in a row */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Close every descriptor but those in KEEP (N of them). */
 static void
 close_others(const int *keep, size_t n)
@@ -624,7 +616,7 @@ spawn(struct ca_signer_state *st, int ctl, int sfd, struct worker *w)
 	m.type = CA_CTL_NEWCONN;
 	m.pid = pid;
 	w->pid = pid;
-	w->started = mono_ms();
+	w->started = mica_mono_ms();
 	if (ctl_send(ctl, &m, sizeof(m), sv[0]) != 0) {
 		close(sv[0]);
 		return -1;
@@ -987,7 +979,7 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 			{ .fd = ctl, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 		};
-		int64_t wait_ms = -1, now = mono_ms();
+		int64_t wait_ms = -1, now = mica_mono_ms();
 
 		/* Signers waiting for a restart after dying young. */
 		for (i = 0; i < nsigners; i++)
@@ -1038,7 +1030,7 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 							 "exited (%d); starting "
 							 "another", (int)pid,
 							 WEXITSTATUS(ws));
-					w[i].fast_exits = mono_ms() -
+					w[i].fast_exits = mica_mono_ms() -
 						w[i].started < 1000 ?
 						w[i].fast_exits + 1 : 0;
 					w[i].pid = 0;

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 enum { PHASE_HEAD = 0, PHASE_BODY, PHASE_BUSY };
@@ -42,10 +43,7 @@ struct web_conns {
 int64_t
 web_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return mica_mono_ms();
 }
 
 struct web_conns *
