@@ -212,6 +212,10 @@ ca_signer_stop(struct ca_signer *s)
 	if (s == NULL)
 		return;
 	atomic_store(&s->death_signal, 0);   /* this end is deliberate */
+	/* ... and not an error for the receiver thread to log. */
+	pthread_mutex_lock(&s->mu);
+	s->keeper_dead = 1;
+	pthread_mutex_unlock(&s->mu);
 	if (s->ctl >= 0)
 		shutdown(s->ctl, SHUT_RDWR);
 	if (s->rx_started)

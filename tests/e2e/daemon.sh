@@ -815,6 +815,7 @@ curl -s -o /dev/null --max-time 2 "$H/healthz" && fail "still answering after SI
 # ------------------------------------------------------------- restart --
 
 echo "# restart on the same data directory"
+LOG_AT=$(wc -l <"$LOG")
 start_daemon "$W/out2"
 grep -q "admin token" "$W/out2" && fail "a new admin token at restart" || ok "no new admin token at restart"
 is "same root" "$(sed -n 's/^root SHA-256 fingerprint: //p' "$W/out2")" "$FP"
@@ -824,6 +825,13 @@ fetch_crl
 crl_lists "$MAIL_SER" && ok "so does the revocation" || fail "revocation lost"
 serve_stop
 is "stops cleanly again" "$SERVE_RC" 0
+# A deliberate stop ends the signing service too: not an error to log.
+if tail -n +$((LOG_AT + 1)) "$LOG" | grep -q " error: "; then
+	fail "a clean start and stop log an error:"
+	tail -n +$((LOG_AT + 1)) "$LOG" | grep " error: " | head -3 | sed 's/^/    /'
+else
+	ok "a clean start and stop log no error"
+fi
 # Built with sanitizers, the daemon reports what it caught on stderr.
 if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err"; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20
