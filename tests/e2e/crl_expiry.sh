@@ -44,7 +44,7 @@ done
 [ -n "${MICA_HOST_NO_FAKETIME:-}" ] && FTLIB=   # to exercise the fallback
 FAULTS=
 host_ca "$W/probe"
-MICA_FAULT=db_write:1 "$MICA" -d "$W/probe" token create --admin >/dev/null 2>&1 || FAULTS=1
+fault_injection_built && FAULTS=1
 
 TPL=$W/tpl
 host_ca "$TPL" --crl-days 1

@@ -26,15 +26,13 @@ need curl openssl python3 sqlite3
 
 W=$(mktmp)
 D=$W/ca
-MICA_FAULT=db_write:1 "$MICA" -d "$W/probe" token create --admin >/dev/null 2>&1 &&
+fault_injection_built ||
 	skip_all "this mica was built without --enable-fault-injection (no test gate)"
 
 serve_start "$W/s1.out" "$D" -- --domain example.test || serve_failed "$W/s1.out"
 serve_facts "$W/s1.out" "$W"
 AUTH=(-H "Authorization: Bearer $ADM")
-curl -sk -o "$W/tok.json" -X POST "${AUTH[@]}" -H 'Content-Type: application/json' \
-	-d '{"kind":"enroll","names":["*.example.test"],"uses":20}' "$S/api/v1/tokens"
-ET=$(json_get "$W/tok.json" token)
+ET=$(enroll_token "$S" "$ADM" 20)
 [ -n "$ET" ] || die "no enrollment token"
 serve_stop
 is "the first daemon stops cleanly" "$SERVE_RC" 0

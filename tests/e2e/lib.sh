@@ -181,6 +181,24 @@ enroll_leaf() {
 	json_get "$out.out" certificate >"$out.pem"
 }
 
+# enroll_token BASE ADMIN USES: a new enrollment token for *.example.test
+# with USES uses (-1: no limit), made with POST BASE/api/v1/tokens and the
+# admin token ADMIN; prints it (nothing if it was refused).
+enroll_token() {
+	curl -sk -o "$TMP/tok.json" -X POST -H "Authorization: Bearer $2" \
+		-H 'Content-Type: application/json' \
+		-d "{\"kind\":\"enroll\",\"names\":[\"*.example.test\"],\"uses\":$3}" \
+		"$1/api/v1/tokens"
+	json_get "$TMP/tok.json" token
+}
+
+# fault_injection_built: whether $MICA was built with
+# --enable-fault-injection (MICA_FAULT, the test gates and settings): such
+# a build fails a command whose first store write MICA_FAULT aims at.
+fault_injection_built() {
+	! MICA_FAULT=db_write:1 "$MICA" -d "$(mktmp)/probe" token create --admin >/dev/null 2>&1
+}
+
 # json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,
 # absent, or a file that is not JSON; lists, objects and booleans as JSON.
 json_get() {

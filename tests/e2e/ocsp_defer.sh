@@ -29,15 +29,13 @@ need curl openssl python3 sqlite3
 
 W=$(mktmp)
 D=$W/ca
-MICA_FAULT=db_write:1 "$MICA" -d "$W/probe" token create --admin >/dev/null 2>&1 &&
+fault_injection_built ||
 	skip_all "this mica was built without --enable-fault-injection (no test settings)"
 
 serve_start "$W/s1.out" "$D" -- --domain example.test || serve_failed "$W/s1.out"
 serve_facts "$W/s1.out" "$W"
 AUTH=(-H "Authorization: Bearer $ADM")
-curl -sk -o "$W/tok.json" -X POST "${AUTH[@]}" -H 'Content-Type: application/json' \
-	-d '{"kind":"enroll","names":["*.example.test"],"uses":-1}' "$S/api/v1/tokens"
-ET=$(json_get "$W/tok.json" token)
+ET=$(enroll_token "$S" "$ADM" -1)
 [ -n "$ET" ] || die "no enrollment token"
 serve_stop
 is "the first daemon stops cleanly" "$SERVE_RC" 0
@@ -48,6 +46,7 @@ presigned() { # SERIAL [STATUS]: a pre-signed response is stored
 	[ "$(q "SELECT count(*) FROM ocsp_response WHERE serial = '$1'${2:+ AND status = $2}")" = 1 ]
 }
 marked() { [ "$(q "SELECT count(*) FROM ocsp_dirty WHERE serial = '$1'")" = 1 ]; }
+unmarked() { [ "$(q 'SELECT count(*) FROM ocsp_dirty')" = 0 ]; }   # none at all
 N=0
 issue() { # NAME-PREFIX: one issuance over HTTPS; prints the new serial
 	N=$((N + 1))
@@ -77,6 +76,7 @@ loop_stop() {
 	on_exit_forget "$LOOP_PID"
 }
 loop_count() { wc -l <"$W/loop.serials"; }
+loop_has() { [ "$(loop_count)" -ge "$1" ]; }
 LOOPS=0
 NOTE=$W/note
 start() { # DEFER_MS
@@ -100,17 +100,13 @@ echo "# while a loop issues certificates"
 LOOPS=1
 rm -f "$NOTE".*
 loop_start
-wait_for "the loop's first certificate" 60 sh -c "[ \$(wc -l <'$W/loop.serials') -ge 1 ]" ||
+wait_for "the loop's first certificate" 60 loop_has 1 ||
 	die "the loop issued nothing"
 B=$(head -1 "$W/loop.serials")
 # Given five seconds (two polls of the refresh, and its signing), the
 # response must still wait, the loop still issuing.
-end=$((SECONDS + 5))
 early=
-while [ "$SECONDS" -lt "$end" ]; do
-	presigned "$B" && early=1 && break
-	sleep 0.2
-done
+wait_for "B's response (it must not come)" 5 presigned "$B" 2>/dev/null && early=1
 is "while certificates are issued, a new one's response is not pre-signed" "${early:-no}" no
 check "... it stays marked" marked "$B"
 check "... and the loop was issuing meanwhile" kill -0 "$LOOP_PID"
@@ -137,7 +133,7 @@ check "... and the loop issued meanwhile" test "$(loop_count)" -gt "$C1"
 
 echo "# the loop stops"
 loop_stop
-wait_for "every mark signed" 60 sh -c "[ \$(sqlite3 '$D/mica.db' 'SELECT count(*) FROM ocsp_dirty') = 0 ]" &&
+wait_for "every mark signed" 60 unmarked &&
 	ok "once issuance pauses, every new certificate's response is pre-signed" ||
 	fail "marks left after issuance stopped: $(q 'SELECT count(*) FROM ocsp_dirty')"
 check "... the loop's first certificate among them" presigned "$(head -1 "$W/loop.serials")" 1
@@ -152,7 +148,7 @@ LOOPS=2
 rm -f "$NOTE".*
 start 4000
 loop_start
-wait_for "the loop's first certificate" 60 sh -c "[ \$(wc -l <'$W/loop.serials') -ge 1 ]" ||
+wait_for "the loop's first certificate" 60 loop_has 1 ||
 	die "the loop issued nothing"
 E=$(head -1 "$W/loop.serials")
 wait_for "E's pre-signed response" 60 presigned "$E" 1 &&
@@ -161,10 +157,10 @@ wait_for "E's pre-signed response" 60 presigned "$E" 1 &&
 check "... because the deadline passed" test -s "$NOTE.deadline"
 check "... not a pause" test ! -e "$NOTE.quiet"
 C2=$(loop_count)
-wait_for "a further issuance" 60 sh -c "[ \$(wc -l <'$W/loop.serials') -gt $C2 ]" &&
+wait_for "a further issuance" 60 loop_has $((C2 + 1)) &&
 	ok "... and issuance went on" || fail "the loop stopped issuing"
 loop_stop
-wait_for "every mark signed" 60 sh -c "[ \$(sqlite3 '$D/mica.db' 'SELECT count(*) FROM ocsp_dirty') = 0 ]" &&
+wait_for "every mark signed" 60 unmarked &&
 	ok "then every mark is signed" || fail "marks left: $(q 'SELECT count(*) FROM ocsp_dirty')"
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0

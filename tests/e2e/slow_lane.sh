@@ -32,7 +32,7 @@ need curl openssl python3
 W=$(mktmp)
 D=$W/ca
 # The gate exists only in builds with the fault hook (util/fault.h).
-MICA_FAULT=db_write:1 "$MICA" -d "$W/probe" token create --admin >/dev/null 2>&1 &&
+fault_injection_built ||
 	skip_all "this mica was built without --enable-fault-injection (no test gate)"
 
 G=$W/gate
@@ -76,9 +76,7 @@ crl_number() { # URL: the number of the CRL served there
 }
 
 # An enrollment token for the issuance done while a slow request is held.
-curl -sk -o "$W/tok.json" -X POST "${AUTH[@]}" -H 'Content-Type: application/json' \
-	-d '{"kind":"enroll","names":["*.example.test"],"uses":20}' "$S/api/v1/tokens"
-ET=$(json_get "$W/tok.json" token)
+ET=$(enroll_token "$S" "$ADM" 20)
 [ -n "$ET" ] || die "no enrollment token"
 N=0
 issue() { # LISTENER_URL -> prints the HTTP status; certificate in $W/leafN.pem
