@@ -43,7 +43,6 @@ for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.
 done
 [ -n "${MICA_HOST_NO_FAKETIME:-}" ] && FTLIB=   # to exercise the fallback
 FAULTS=
-host_ca "$W/probe"
 fault_injection_built && FAULTS=1
 
 TPL=$W/tpl

@@ -86,7 +86,6 @@ trap _host_exit EXIT
 
 # ------------------------------------------------- fault hook present? --
 
-host_ca "$W/probe"
 if ! fault_injection_built; then
 	skip_all "this mica was built without --enable-fault-injection (MICA_FAULT has no effect)"
 fi

@@ -193,10 +193,19 @@ enroll_token() {
 }
 
 # fault_injection_built: whether $MICA was built with
-# --enable-fault-injection (MICA_FAULT, the test gates and settings): such
-# a build fails a command whose first store write MICA_FAULT aims at.
+# --enable-fault-injection (MICA_FAULT, the test gates and settings). The
+# probe makes a CA of its own (the command must be able to succeed: on a
+# directory with no CA it fails in every build), checks that a store
+# write succeeds there, then that MICA_FAULT aimed at it makes it fail.
 fault_injection_built() {
-	! MICA_FAULT=db_write:1 "$MICA" -d "$(mktmp)/probe" token create --admin >/dev/null 2>&1
+	local d
+	d=$(mktmp)/probe
+	env -u MICA_PASSPHRASE "$MICA" -d "$d" init --name "Probe CA" \
+		--domain probe.test --public-url http://127.0.0.1:1 >/dev/null 2>&1 ||
+		die "fault_injection_built: mica init failed"
+	"$MICA" -d "$d" token create --admin >/dev/null 2>&1 ||
+		die "fault_injection_built: 'mica token create' failed without a fault"
+	! MICA_FAULT=db_write:1 "$MICA" -d "$d" token create --admin >/dev/null 2>&1
 }
 
 # json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,
