@@ -13,6 +13,7 @@
 #include "ca/ca_int.h"
 #include "ca/sign.h"
 #include "ca/x509.h"
+#include "util/bigmem.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -30,7 +31,10 @@ crl_entry_new(struct crl_collect *c)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 1024;
-		struct ca_crl_entry *nv = realloc(c->v, cap * sizeof(*nv));
+		struct ca_crl_entry *nv;
+
+		nv = mica_mem_big_realloc(c->v, c->n * sizeof(*nv),
+					  cap * sizeof(*nv));
 		if (nv == NULL)
 			return NULL;
 		c->v = nv;

@@ -35,6 +35,7 @@
 
 #include "ca/cacert.h"
 #include "ca/x509.h"
+#include "util/bigmem.h"
 #include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -413,6 +414,7 @@ ca_signer_serve(struct ca_signer_state *st, int fd)
 		}
 		if ((buf = malloc(hdr.len ? hdr.len : 1)) == NULL)
 			return -1;
+		mica_mem_big(buf, hdr.len);
 		if (ca_signer_read_all(fd, buf, hdr.len, 30000) != 0) {
 			mica_log(MICA_LOG_WARN, "signer[%d]: truncated "
 				 "message; closing the connection",

@@ -34,6 +34,7 @@
 #include "ca/ca.h"   /* ca_reason_valid */
 #include "ca/der.h"
 #include "ca/profile.h"
+#include "util/bigmem.h"
 
 /* Bounds on what we are asked to encode; generous for mica's own inputs,
  * and they keep every length computation far from overflow. */
@@ -1273,6 +1274,7 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		oom(err);
 		goto out;
 	}
+	mica_mem_big(buf, total);
 
 	/* Pass 2: write forwards, exactly TOTAL octets. RFC 5280 5.1.2. */
 	ca_der_w_init(&w, buf, total);
@@ -1413,6 +1415,7 @@ ca_x509_wrap(const unsigned char *tbs, size_t tbs_len,
 	buf = malloc(total);
 	if (buf == NULL)
 		return oom(err);
+	mica_mem_big(buf, total);
 	ca_der_w_init(&w, buf, total);
 	ca_der_w_hdr(&w, CA_DER_SEQUENCE, content);
 	ca_der_w_raw(&w, tbs, tbs_len);

@@ -21,6 +21,7 @@
 #include <mbedtls/sha256.h>
 #include <sqlite3.h>
 
+#include "util/bigmem.h"
 #include "util/fault.h"
 #include "util/log.h"
 
@@ -177,6 +178,7 @@ body_read(const char *dir, int64_t number, int64_t len,
 		close(fd);
 		return db_oom(err);
 	}
+	mica_mem_big(buf, (size_t)len);
 	while (off < (size_t)len) {
 		ssize_t r = read(fd, buf + off, (size_t)len - off);
 

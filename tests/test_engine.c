@@ -51,6 +51,7 @@
 #include "ca/ca_int.h"   /* ca_db(): a look inside the store */
 #include "db/db.h"
 #include "db/db_int.h"   /* a look at the raw rows */
+#include "util/bigmem.h"
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/fault.h"
@@ -3342,6 +3343,45 @@ test_superseding_renewal_revokes_the_old_certificate(void)
 /* Parsing                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The CRL's growing entry array (and any buffer of tens of megabytes)
+ * goes through mica_mem_big_realloc: below MICA_MEM_BIG_MIN plain
+ * realloc, at and above it a fresh hinted buffer; either way the octets
+ * in use arrive intact and the whole new size is writable. */
+static void
+test_big_realloc_keeps_contents(void)
+{
+	size_t sizes[] = { 4096, (size_t)1 << 20, MICA_MEM_BIG_MIN - 1,
+			   MICA_MEM_BIG_MIN, (size_t)24 << 20, (size_t)40 << 20 };
+	unsigned char *p = NULL, *q;
+	size_t used = 0, i, j;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		q = mica_mem_big_realloc(p, used, sizes[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+		p = q;
+		for (j = 0; j < used; j++)
+			if (p[j] != (unsigned char)(j * 31 + (j >> 12)))
+				break;
+		CU_ASSERT_EQUAL(j, used);
+		for (j = used; j < sizes[i]; j++)
+			p[j] = (unsigned char)(j * 31 + (j >> 12));
+		used = sizes[i];
+	}
+	/* Shrinking is plain realloc: the first N octets stay. */
+	q = mica_mem_big_realloc(p, 100, 100);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	p = q;
+	for (j = 0; j < 100; j++)
+		CU_ASSERT_EQUAL(p[j], (unsigned char)(j * 31));
+	free(p);
+	/* A hint on small, NULL or unaligned memory is harmless. */
+	mica_mem_big(NULL, (size_t)64 << 20);
+	p = malloc(100);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	mica_mem_big(p + 1, 99);
+	free(p);
+}
+
 static void
 test_serial_parse_table(void)
 {
@@ -4118,6 +4158,8 @@ main(void)
 		{ "a superseding renewal revokes the old certificate as superseded",
 		  test_superseding_renewal_revokes_the_old_certificate },
 		{ "serial numbers parse to one canonical form", test_serial_parse_table },
+		{ "a buffer of tens of megabytes reallocates with its contents intact",
+		  test_big_realloc_keeps_contents },
 		{ "revocation reasons parse and name round trip", test_reason_parse_and_name_round_trip },
 #ifdef MICA_FAULT_INJECTION
 		{ "fault: a failed signature leaves no row and keeps the token use",

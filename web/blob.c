@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bigmem.h"
+
 struct web_blob *
 web_blob_new(const void *data, size_t len)
 {
@@ -16,6 +18,7 @@ web_blob_new(const void *data, size_t len)
 		return NULL;
 	if ((b = malloc(sizeof(*b) + len + 1)) == NULL)
 		return NULL;
+	mica_mem_big(b, sizeof(*b) + len + 1);
 	atomic_init(&b->refs, 1);
 	b->secret = 0;
 	b->adopted = 0;
