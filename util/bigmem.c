@@ -4,22 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-
-#define HUGE_PAGE ((uintptr_t)2 << 20)
+#include <unistd.h>
 
 void
 mica_mem_big(void *p, size_t n)
 {
-#ifdef MADV_HUGEPAGE
-	uintptr_t a, b;
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t a, b, page;
+	long ps;
 
 	if (p == NULL || n < MICA_MEM_BIG_MIN)
 		return;
-	a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	b = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
-	/* Advice only: where the kernel refuses it, pages stay small. */
+	ps = sysconf(_SC_PAGESIZE);
+	page = ps > 0 ? (uintptr_t)ps : 4096;
+	a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	b = ((uintptr_t)p + n) & ~(page - 1);
+	/* Advice only: a kernel before 5.14 refuses it (EINVAL), and the
+	 * pages are then faulted in one by one as before. */
 	if (b > a)
-		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
 #else
 	(void)p;
 	(void)n;
