@@ -2942,6 +2942,32 @@ test_crl_bodies(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "crl_body_damaged");
 	CU_ASSERT(!exists(dest));
 	CU_ASSERT_EQUAL(rename(g, f), 0);
+
+	/* A body of megabytes (a CRL of some 200,000 entries and up) is
+	 * hashed on a thread while it is written, and read back into a
+	 * buffer populated at once: reading it checks the file against the
+	 * row's SHA-256, so the row has the true one; a changed octet near
+	 * its end is still caught. */
+	{
+		size_t big = (size_t)9 << 20;
+		unsigned char *b = malloc(big);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(put_crl(db, 8, b, big, 8, 1), 1);
+		CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), 0);
+		CU_ASSERT(got.number == 8 && got.der_len == big &&
+			  got.der != NULL && memcmp(got.der, b, big) == 0);
+		db_crl_free(&got);
+		snprintf(f, sizeof(f), "%s-crls/8.crl", path);
+		fp = fopen(f, "r+b");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+		fseek(fp, (long)big - 3, SEEK_SET);
+		fputc(b[big - 3] ^ 0x40, fp);
+		fclose(fp);
+		CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "crl_body_damaged");
+		free(b);
+	}
 	db_close(db);
 
 	/* A store in memory keeps bodies in its rows. */
