@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,33 @@ busy_wait(void *arg, int n)
 	return 1;
 }
 
+/*
+ * Process-wide SQLite settings, made once before the first connection
+ * (sqlite3_config refuses them after SQLite has initialised).
+ *
+ * The statement journal: a transaction of the group commit runs each job
+ * in SAVEPOINT mica_job, and SQLite keeps the original of every page
+ * changed under a savepoint in that journal. Past 64 KiB (16 pages, a
+ * batch of three or four issuances) SQLite moves it into a temporary
+ * file it creates and unlinks in /var/tmp for each such transaction:
+ * a file creation, an unlink and some twenty writes per batch, measured
+ * at some 4 pages per certificate. 4 MiB keeps every batch in memory
+ * and still bounds what one large statement can hold.
+ */
+#define STMT_JOURNAL_SPILL (4 << 20)
+
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_configure(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL,
+			   STMT_JOURNAL_SPILL) != SQLITE_OK)
+		mica_log(MICA_LOG_WARN, "db: SQLite was initialised before "
+			 "mica could configure it; statement journals of more "
+			 "than 64 KiB go to temporary files");
+}
+
 int
 db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 {
@@ -473,6 +501,7 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	 * per thread, so SQLite's per-connection mutex is not needed. */
 	oflags = (db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 		 SQLITE_OPEN_NOMUTEX | (memory ? SQLITE_OPEN_CREATE : 0);
+	pthread_once(&sqlite_once, sqlite_configure);
 	rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		db_fail(db, rc, NULL, NULL, err);
