@@ -2,7 +2,6 @@
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -32,15 +31,15 @@ mica_mem_big(void *p, size_t n)
 void *
 mica_mem_big_realloc(void *p, size_t used, size_t n)
 {
-	void *q;
+	unsigned char *q;
 
-	if (n < MICA_MEM_BIG_MIN || used > n)
-		return realloc(p, n);
-	if ((q = malloc(n)) == NULL)
+	/* realloc itself, not malloc + copy + free: glibc moves a large
+	 * block with mremap, without touching its pages, and a new block
+	 * freed back into a thread's arena would stay resident there
+	 * (measured: the daemon kept 48 MiB more after publishing). */
+	if ((q = realloc(p, n)) == NULL)
 		return NULL;
-	mica_mem_big(q, n);
-	if (used > 0)
-		memcpy(q, p, used);
-	free(p);
+	if (used < n)
+		mica_mem_big(q + used, n - used);
 	return q;
 }

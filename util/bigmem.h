@@ -28,12 +28,11 @@
 void mica_mem_big(void *p, size_t n);
 
 /*
- * realloc(P, N) for a buffer of which the first USED octets matter: at
- * MICA_MEM_BIG_MIN and above the new buffer is populated as above before
- * those octets are copied into it (realloc would copy first, taking a
- * fault per page; the unused rest is populated too, so a buffer grown by
- * doubling costs up to twice its contents); below, plain realloc. NULL
- * on failure, P then intact.
+ * realloc(P, N) for a buffer of which the first USED octets are filled:
+ * the N - USED octets after them, about to be written, are populated as
+ * above when they are MICA_MEM_BIG_MIN or more (so a buffer grown by
+ * doubling is populated up to twice what it ends up holding). NULL on
+ * failure, P then intact.
  */
 void *mica_mem_big_realloc(void *p, size_t used, size_t n);
 
