@@ -3343,10 +3343,10 @@ test_superseding_renewal_revokes_the_old_certificate(void)
 /* Parsing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The CRL's growing entry array (and any buffer of tens of megabytes)
- * goes through mica_mem_big_realloc: below MICA_MEM_BIG_MIN plain
- * realloc, at and above it a fresh hinted buffer; either way the octets
- * in use arrive intact and the whole new size is writable. */
+/* The CRL's growing entry array goes through mica_mem_big_realloc:
+ * realloc, with the new tail populated at once when it is
+ * MICA_MEM_BIG_MIN or more; either way the octets in use arrive intact
+ * and the whole new size is writable. */
 static void
 test_big_realloc_keeps_contents(void)
 {
