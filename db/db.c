@@ -561,7 +561,10 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 				     "cannot switch the store to WAL mode");
 			goto out;
 		}
-		if (exec_script(db, "PRAGMA synchronous = FULL", err) != 0)
+		/* The connection whose transaction starts the log over cuts a
+		 * WAL file larger than DB_WAL_LIMIT back to it. */
+		if (exec_script(db, "PRAGMA synchronous = FULL; "
+				"PRAGMA journal_size_limit = " DB_WAL_LIMIT, err) != 0)
 			goto out;
 		/* SQLite gives -wal and -shm the database file's mode; check it
 		 * (an ACL or odd filesystem could differ). */

@@ -59,6 +59,12 @@ extern const size_t db_nmigrations;
 #define DB_CACHE_KIB "128"
 #define DB_WRITER_CACHE_KIB "512"
 
+/* PRAGMA journal_size_limit of every writing connection, bytes: when the
+ * log starts over, a WAL file larger than this is cut back to it
+ * (db/writer.c keeps the WAL near 64 MiB; a long reader can make it grow
+ * past). */
+#define DB_WAL_LIMIT "134217728"
+
 /* Longest free-text field (subject, names, comment...): the store is not
  * policy, but nothing unbounded goes in. */
 #define DB_TEXT_MAX 65536
@@ -306,5 +312,12 @@ int db_int_wal_sync(struct db *db, struct mica_err *err);
 /* A PASSIVE checkpoint: copies what it can without blocking writers.
  * (wal.c) */
 int db_int_checkpoint(struct db *db, struct mica_err *err);
+/* fdatasync() the database file (not the WAL) of DB's connection. (wal.c) */
+int db_int_db_sync(struct db *db, struct mica_err *err);
+/* Tests only: W checkpoints every CKPT frames and makes the log start over
+ * from RESTART frames on (db/writer.c's defines otherwise). Call before
+ * any job. (writer.c) */
+struct db_writer;
+void db_int_writer_frames(struct db_writer *w, int ckpt, int restart);
 
 #endif

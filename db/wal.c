@@ -130,6 +130,20 @@ db_int_checkpoint(struct db *db, struct mica_err *err)
 	return 0;
 }
 
+int
+db_int_db_sync(struct db *db, struct mica_err *err)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	rc = sqlite3_file_control(db->h, "main", SQLITE_FCNTL_FILE_POINTER, &f);
+	if (rc != SQLITE_OK || f == NULL || f->pMethods == NULL)
+		return db_fail(db, rc != SQLITE_OK ? rc : SQLITE_MISUSE, NULL, NULL, err);
+	if ((rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL)) != SQLITE_OK)
+		return db_fail(db, rc, NULL, NULL, err);
+	return 0;
+}
+
 /* ---- integrity, backup ---- */
 
 int

@@ -48,9 +48,27 @@
  *
  * The connection does not checkpoint at its commits (that would put page
  * writes and syncs on the commit path); a WAL hook wakes a checkpoint
- * thread with its own connection once the WAL holds CHECKPOINT_FRAMES
- * frames, and that thread runs PASSIVE checkpoints, which never block the
- * writer.
+ * thread with its own connection each time CHECKPOINT_FRAMES more frames
+ * have been written, and that thread runs PASSIVE checkpoints, which never
+ * block the writer. Batching them matters: one checkpoint after every
+ * commit wrote each hot page again and again (twice the bytes written per
+ * certificate).
+ *
+ * Passive checkpoints alone never let the WAL start over under a steady
+ * load: SQLite reuses the file from its start only when a transaction
+ * begins with every frame already copied into the database (and synced),
+ * and with commits arriving every millisecond or two a checkpoint never
+ * catches up with the end. The WAL then grew by some 25 MB a second of
+ * issuance, without bound, until the load paused. So once it holds
+ * RESTART_FRAMES frames the checkpoint thread catches up on purpose: it
+ * checkpoints and syncs the database file (nobody waits), then holds the
+ * next batch back (PAUSE) while it copies the few frames written
+ * meanwhile, which SQLite follows with the database sync that lets the
+ * next transaction start the log over, unless a reader still uses older
+ * frames: then it tries again after RESTART_FRAMES / 2 more frames. The
+ * pause measured 2 to 6 ms, about once a second at full issuance. A WAL
+ * that grew past DB_WAL_LIMIT meanwhile (a long reader: a backup, a CRL
+ * signed from a snapshot) is cut back to it when the log starts over.
  */
 #include "db/db.h"
 #include "db/db_int.h"
@@ -64,6 +82,7 @@
 
 #define BATCH_MAX          64
 #define CHECKPOINT_FRAMES  1000   /* SQLite's own auto-checkpoint default */
+#define RESTART_FRAMES     16384  /* 64 MiB of 4 KiB pages */
 
 enum job_state {
 	JOB_QUEUED,               /* waiting for a batch */
@@ -97,7 +116,14 @@ struct db_writer {
 
 	struct db *ckpt_db;
 	pthread_cond_t ckpt_work;
-	int ckpt_due;
+	int ckpt_due;             /* checkpoint: ckpt_frames more frames */
+	int restart_due;          /* catch up so that the log starts over */
+	int ckpt_mark;            /* frames in the WAL at the last ckpt_due */
+	int restart_at;           /* frames at which to set restart_due */
+	int ckpt_frames, restart_frames;   /* the defines; tests lower them */
+	int in_batch;             /* the leader is running a batch */
+	int paused;               /* the checkpoint thread holds batches back */
+	pthread_cond_t pause_cv;  /* in_batch or paused cleared */
 	pthread_t ckpt_thread;
 	int ckpt_up;
 };
@@ -221,6 +247,9 @@ lead(struct db_writer *w, struct job *me)
 	exempt = MICA_FAULT_EXEMPT_SWAP(0);
 	w->leading = 1;
 	while (me->state == JOB_QUEUED) {
+		while (w->paused)
+			pthread_cond_wait(&w->pause_cv, &w->mu);
+		w->in_batch = 1;
 		for (n = 0; n < BATCH_MAX && w->head != NULL; n++) {
 			batch[n] = w->head;
 			w->head = w->head->next;
@@ -233,6 +262,9 @@ lead(struct db_writer *w, struct job *me)
 		run_batch(w, batch, n, broken);
 
 		pthread_mutex_lock(&w->mu);
+		w->in_batch = 0;
+		if (w->paused)
+			pthread_cond_broadcast(&w->pause_cv);
 		for (size_t i = 0; i < n; i++) {
 			struct job *j = batch[i];
 
@@ -302,7 +334,8 @@ sync_lead(struct db_writer *w, struct job *me)
 
 /* ------------------------------------------------------ checkpoints -- */
 
-/* sqlite3_wal_hook: runs on the batch leader's thread after each commit. */
+/* sqlite3_wal_hook: runs on the batch leader's thread after each commit;
+ * FRAMES is the number of frames in the WAL. */
 static int
 wal_hook(void *arg, sqlite3 *h, const char *dbname, int frames)
 {
@@ -310,33 +343,80 @@ wal_hook(void *arg, sqlite3 *h, const char *dbname, int frames)
 
 	(void)h;
 	(void)dbname;
-	if (frames >= CHECKPOINT_FRAMES) {
-		pthread_mutex_lock(&w->mu);
-		if (!w->ckpt_due) {
-			w->ckpt_due = 1;
-			pthread_cond_signal(&w->ckpt_work);
-		}
-		pthread_mutex_unlock(&w->mu);
+	pthread_mutex_lock(&w->mu);
+	if (frames < w->ckpt_mark) {
+		/* The log started over. */
+		w->ckpt_mark = 0;
+		w->restart_at = w->restart_frames;
 	}
+	if (frames - w->ckpt_mark >= w->ckpt_frames) {
+		w->ckpt_mark = frames;
+		w->ckpt_due = 1;
+		pthread_cond_signal(&w->ckpt_work);
+	}
+	if (frames >= w->restart_at) {
+		w->restart_at = frames + w->restart_frames / 2;
+		w->restart_due = 1;
+		pthread_cond_signal(&w->ckpt_work);
+	}
+	pthread_mutex_unlock(&w->mu);
 	return SQLITE_OK;
+}
+
+static void
+checkpoint(struct db_writer *w)
+{
+	struct mica_err e;
+
+	if (db_int_checkpoint(w->ckpt_db, &e) != 0)
+		mica_log(MICA_LOG_WARN, "db: checkpoint: %s", e.msg);
+}
+
+/* Caller holds w->mu. Copy the rest of the WAL with no batch running, so
+ * that the next transaction can start the log over (see the top). */
+static void
+catch_up(struct db_writer *w)
+{
+	struct mica_err e;
+
+	pthread_mutex_unlock(&w->mu);
+	/* The database pages the checkpoints copied so far, written out now
+	 * rather than by SQLite's sync inside the pause. */
+	if (db_int_db_sync(w->ckpt_db, &e) != 0)
+		mica_log(MICA_LOG_WARN, "db: checkpoint: %s", e.msg);
+	checkpoint(w);
+	pthread_mutex_lock(&w->mu);
+	if (w->stop)
+		return;
+	w->paused = 1;
+	while (w->in_batch)
+		pthread_cond_wait(&w->pause_cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	checkpoint(w);
+	pthread_mutex_lock(&w->mu);
+	w->paused = 0;
+	pthread_cond_broadcast(&w->pause_cv);
 }
 
 static void *
 ckpt_main(void *arg)
 {
 	struct db_writer *w = arg;
-	struct mica_err e;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->ckpt_due && !w->stop)
+		while (!w->ckpt_due && !w->restart_due && !w->stop)
 			pthread_cond_wait(&w->ckpt_work, &w->mu);
 		if (w->stop)
 			break;
+		if (w->restart_due) {
+			w->ckpt_due = w->restart_due = 0;
+			catch_up(w);
+			continue;
+		}
 		w->ckpt_due = 0;
 		pthread_mutex_unlock(&w->mu);
-		if (db_int_checkpoint(w->ckpt_db, &e) != 0)
-			mica_log(MICA_LOG_WARN, "db: checkpoint: %s", e.msg);
+		checkpoint(w);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -357,6 +437,9 @@ db_writer_open(const char *path, struct db_writer **out, struct mica_err *err)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->idle, NULL);
 	pthread_cond_init(&w->ckpt_work, NULL);
+	pthread_cond_init(&w->pause_cv, NULL);
+	w->ckpt_frames = CHECKPOINT_FRAMES;
+	w->restart_frames = w->restart_at = RESTART_FRAMES;
 	if (db_open(path, 0, &w->db, err) != 0 ||
 	    db_open(path, 0, &w->ckpt_db, err) != 0 ||
 	    db_walsync_init(&w->wal, w->db, err) != 0)
@@ -376,6 +459,15 @@ db_writer_open(const char *path, struct db_writer **out, struct mica_err *err)
 fail:
 	db_writer_close(w);
 	return -1;
+}
+
+void
+db_int_writer_frames(struct db_writer *w, int ckpt, int restart)
+{
+	pthread_mutex_lock(&w->mu);
+	w->ckpt_frames = ckpt;
+	w->restart_frames = w->restart_at = restart;
+	pthread_mutex_unlock(&w->mu);
 }
 
 void
@@ -402,6 +494,7 @@ db_writer_close(struct db_writer *w)
 	db_close(w->ckpt_db);
 	db_close(w->db);
 	pthread_cond_destroy(&w->ckpt_work);
+	pthread_cond_destroy(&w->pause_cv);
 	pthread_cond_destroy(&w->idle);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

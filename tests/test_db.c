@@ -3452,6 +3452,90 @@ test_writer_waits_for_lock(void)
 	db_close(db);
 }
 
+/* Back-to-back writes through the writer, and the WAL's size meanwhile. */
+#define WAL_JOBS    600    /* per writing thread */
+#define WAL_CKPT    20     /* frames: db_int_writer_frames */
+#define WAL_RESTART 200
+
+struct walw {
+	struct db_writer *w;
+	int id;
+	int failed;
+};
+
+static int
+walw_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const int *n = arg;
+	char d[200];
+
+	/* Long names: a few rows fill a page, so every commit writes some. */
+	snprintf(d, sizeof(d), "%0120d.wal-%d.test", n[1], n[0]);
+	return db_domain_add(db, d, err);
+}
+
+static void *
+walw_main(void *arg)
+{
+	struct walw *t = arg;
+	struct mica_err err;
+
+	for (int i = 0; i < WAL_JOBS; i++) {
+		int n[2] = { t->id, i };
+
+		if (db_run_tx(t->w, NULL, i % 8 == 0 ? DB_TX_DURABLE : 0,
+			      walw_body, n, &err) != 0)
+			t->failed++;
+	}
+	return NULL;
+}
+
+static void
+test_writer_bounds_wal(void)
+{
+	char path[128], wal[160];
+	struct db *db = fresh(path);
+	struct db_writer *w = NULL;
+	struct mica_err err;
+	struct walw t[2] = { { .id = 0 }, { .id = 1 } };
+	pthread_t th[2];
+	int joined[2] = { 0, 0 };
+	struct stat st;
+	off_t peak = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL_FATAL(db_writer_open(path, &w, &err), 0);
+	db_int_writer_frames(w, WAL_CKPT, WAL_RESTART);
+	side(wal, path, "-wal");
+	for (int i = 0; i < 2; i++) {
+		t[i].w = w;
+		pthread_create(&th[i], NULL, walw_main, &t[i]);
+	}
+	/* Passive checkpoints alone never catch up with commits that follow
+	 * each other without a pause: the WAL would grow to every frame the
+	 * threads write (some 2,400 here). */
+	while (!joined[0] || !joined[1]) {
+		if (stat(wal, &st) == 0 && st.st_size > peak)
+			peak = st.st_size;
+		usleep(500);
+		for (int i = 0; i < 2; i++)
+			if (!joined[i] && pthread_tryjoin_np(th[i], NULL) == 0)
+				joined[i] = 1;
+	}
+	CU_ASSERT_EQUAL(t[0].failed + t[1].failed, 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM ca_domain "
+				"WHERE domain LIKE '%.wal-_.test'"), 2 * WAL_JOBS);
+	/* Started over at RESTART frames (or half as many again when a
+	 * reader was in the way), never far past it. */
+	CU_ASSERT(peak > 0);
+	CU_ASSERT(peak <= (off_t)3 * WAL_RESTART * (4096 + 24) + 32);
+	if (peak > (off_t)3 * WAL_RESTART * (4096 + 24) + 32)
+		fprintf(stderr, "WAL peak %lld bytes\n", (long long)peak);
+	db_writer_close(w);
+	CU_ASSERT_EQUAL(db_integrity_check(db, &err), 0);
+	db_close(db);
+}
+
 static void
 test_run_tx_direct(void)
 {
@@ -3610,6 +3694,8 @@ main(void)
 		  test_run_tx_direct },
 		{ "a writer waits for a lock another connection holds, then writes",
 		  test_writer_waits_for_lock },
+		{ "keeps the WAL bounded while bodies follow each other without a pause",
+		  test_writer_bounds_wal },
 	};
 	CU_pSuite suite;
 	unsigned int failed;
