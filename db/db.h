@@ -99,8 +99,9 @@ void db_read_end(struct db *db);
  * unbatched.
  *
  * W also checkpoints the WAL on a thread of its own, off the commit path,
- * and has the log start over near 64 MiB under a steady load (holding one
- * batch back for a few milliseconds, about once a second at full rate).
+ * and under a steady load has the log start over from 64 MiB on (holding
+ * one batch back for a few milliseconds, about once a second at full
+ * rate).
  */
 struct db_writer;
 typedef int (*db_tx_fn)(struct db *db, void *arg, struct mica_err *err);

@@ -61,8 +61,8 @@ extern const size_t db_nmigrations;
 
 /* PRAGMA journal_size_limit of every writing connection, bytes: when the
  * log starts over, a WAL file larger than this is cut back to it
- * (db/writer.c keeps the WAL near 64 MiB; a long reader can make it grow
- * past). */
+ * (db/writer.c has the WAL start over from 64 MiB on; a long reader can
+ * make it grow past). */
 #define DB_WAL_LIMIT "134217728"
 
 /* Longest free-text field (subject, names, comment...): the store is not

@@ -66,7 +66,8 @@
  * meanwhile, which SQLite follows with the database sync that lets the
  * next transaction start the log over, unless a reader still uses older
  * frames: then it tries again after RESTART_FRAMES / 2 more frames. The
- * pause measured 2 to 6 ms, about once a second at full issuance. A WAL
+ * pause measured 2 to 6 ms on a store of 92k certificates and up to 9 ms
+ * at 1M, about once a second at full issuance. A WAL
  * that grew past DB_WAL_LIMIT meanwhile (a long reader: a backup, a CRL
  * signed from a snapshot) is cut back to it when the log starts over.
  */
