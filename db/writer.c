@@ -58,18 +58,18 @@
  * load: SQLite reuses the file from its start only when a transaction
  * begins with every frame already copied into the database (and synced),
  * and with commits arriving every millisecond or two a checkpoint never
- * catches up with the end. The WAL then grew by some 25 MB a second of
+ * catches up with the end. The WAL then grew by about 24 MB a second of
  * issuance, without bound, until the load paused. So once it holds
  * RESTART_FRAMES frames the checkpoint thread catches up on purpose: it
  * checkpoints and syncs the database file (nobody waits), then holds the
- * next batch back (PAUSE) while it copies the few frames written
+ * next batch back (paused) while it copies the few frames written
  * meanwhile, which SQLite follows with the database sync that lets the
  * next transaction start the log over, unless a reader still uses older
  * frames: then it tries again after RESTART_FRAMES / 2 more frames. The
  * pause measured 2 to 6 ms on a store of 92k certificates and up to 9 ms
- * at 1M, about once a second at full issuance. A WAL
- * that grew past DB_WAL_LIMIT meanwhile (a long reader: a backup, a CRL
- * signed from a snapshot) is cut back to it when the log starts over.
+ * at 1M, about once a second at full issuance. A WAL that grew past
+ * DB_WAL_LIMIT meanwhile (a long reader: a backup, a CRL signed from a
+ * snapshot) is cut back to it when the log starts over.
  */
 #include "db/db.h"
 #include "db/db_int.h"
