@@ -381,11 +381,11 @@ catch_up(struct db_writer *w)
 	struct mica_err e;
 
 	pthread_mutex_unlock(&w->mu);
-	/* The database pages the checkpoints copied so far, written out now
-	 * rather than by SQLite's sync inside the pause. */
+	checkpoint(w);
+	/* The database pages the checkpoints copied so far, this one's too,
+	 * written out now rather than by SQLite's sync inside the pause. */
 	if (db_int_db_sync(w->ckpt_db, &e) != 0)
 		mica_log(MICA_LOG_WARN, "db: checkpoint: %s", e.msg);
-	checkpoint(w);
 	pthread_mutex_lock(&w->mu);
 	if (w->stop)
 		return;
