@@ -393,7 +393,8 @@ again:
 					     "the token is not valid (unknown, revoked, expired or used up)");
 		} else if (rx.failed_at == 2 && err != NULL &&
 			   err->kind == MICA_E_CONFLICT && ++tries < 4) {
-			goto again;    /* a 2^-120 serial collision: draw again */
+			goto again;    /* two serials of one millisecond
+					 * with one 80-bit tail: draw again */
 		} else if (rx.failed_at == 3 && err != NULL &&
 			   err->kind == MICA_E_FORBIDDEN) {
 			mica_err_set(err, MICA_E_FORBIDDEN, "bad_proof",

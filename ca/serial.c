@@ -4,7 +4,9 @@
  */
 #include "ca/ca.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "ca/ca_int.h"
 #include "ca/keys.h"
@@ -54,18 +56,36 @@ ca_serial_parse(const char *in, char out[CA_SERIAL_MAX], struct mica_err *err)
 	return 0;
 }
 
-/* A fresh serial: 16 random octets, top bit clear and first octet non-zero,
- * so the INTEGER is positive, minimally encoded in 16 octets, with 120+
- * bits of entropy (RFC 5280 4.1.2.2; CA/B Forum asks for 64). */
+/* A fresh serial: 16 octets, the first six the time of issue in
+ * milliseconds since 1970 (big-endian), the other ten random. The
+ * INTEGER is positive and minimally encoded in 16 octets (the first octet
+ * is 0x01 from 2004 to 2039, never 0 nor above 0x7f), and holds 80 bits
+ * from the CSPRNG (RFC 5280 4.1.2.2; the CA/B Forum asks for 64, and a
+ * serial must not be predictable: the random part is what makes a chosen
+ * prefix useless). The time says nothing the certificate's notBefore does
+ * not, and it makes serials grow with time: every index keyed by serial
+ * (the certificate's, its names', its OCSP response's) takes a new
+ * certificate at its end, in pages already cached, instead of in a
+ * random leaf of a tree that can be gigabytes long. */
 int
 ca_serial_new(unsigned char serial[16], char hex[CA_SERIAL_MAX],
 	      struct mica_err *err)
 {
-	do {
-		if (ca_random(serial, 16, err) != 0)
-			return -1;
-		serial[0] &= 0x7f;
-	} while (serial[0] == 0);
+	struct timespec ts;
+	uint64_t ms;
+
+	if (ca_random(serial + 6, 10, err) != 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = ts.tv_sec > 0 ? (uint64_t)ts.tv_sec * 1000 +
+			     (uint64_t)ts.tv_nsec / 1000000 : 0;
+	for (int i = 5; i >= 0; i--, ms >>= 8)
+		serial[i] = (unsigned char)ms;
+	/* A clock before 2004 (or past 6429) still gives a positive,
+	 * minimally encoded serial. */
+	serial[0] &= 0x7f;
+	if (serial[0] == 0)
+		serial[0] = 1;
 	mica_hex_encode(serial, 16, hex);
 	return 0;
 }

@@ -3456,6 +3456,70 @@ test_serial_parse_table(void)
 	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 }
 
+/* ca_serial_new: positive 16-octet INTEGERs whose first six octets are
+ * the time of issue in milliseconds (so that the store's serial-keyed
+ * indexes grow at their end) and whose last ten are random: every one of
+ * those 80 bits takes both values over the draws, and no two serials
+ * share a tail. */
+static void
+test_serial_new_time_then_random(void)
+{
+	enum { N = 2000 };
+	static unsigned char s[N][16];
+	char hex[CA_SERIAL_MAX], want[33];
+	unsigned char ones[10], zeros[10];
+	struct mica_err err;
+	struct timespec ts;
+	uint64_t before, after, prev = 0;
+	int bad = 0;
+
+	memset(ones, 0, sizeof(ones));
+	memset(zeros, 0xff, sizeof(zeros));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	before = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < N; i++) {
+		uint64_t ms = 0;
+
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL_FATAL(ca_serial_new(s[i], hex, &err), 0);
+		mica_hex_encode(s[i], 16, want);
+		CU_ASSERT_STRING_EQUAL(hex, want);
+		if (s[i][0] == 0 || s[i][0] > 0x7f)
+			bad++;
+		for (int k = 0; k < 6; k++)
+			ms = ms << 8 | s[i][k];
+		if (ms < prev)
+			bad++;
+		prev = ms;
+		for (int k = 0; k < 10; k++) {
+			ones[k] |= s[i][6 + k];
+			zeros[k] &= s[i][6 + k];
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	after = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	CU_ASSERT_EQUAL(bad, 0);
+	/* The prefix is the clock's: the first and last draws within the
+	 * loop's interval. */
+	{
+		uint64_t first = 0;
+
+		for (int k = 0; k < 6; k++)
+			first = first << 8 | s[0][k];
+		CU_ASSERT(first >= before && first <= after);
+		CU_ASSERT(prev >= first && prev <= after);
+	}
+	for (int k = 0; k < 10; k++) {
+		CU_ASSERT_EQUAL(ones[k], 0xff);
+		CU_ASSERT_EQUAL(zeros[k], 0x00);
+	}
+	for (int i = 1; i < N; i++)
+		for (int j = 0; j < i; j++)
+			if (memcmp(s[i] + 6, s[j] + 6, 10) == 0)
+				bad++;
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 static void
 test_reason_parse_and_name_round_trip(void)
 {
@@ -4158,6 +4222,8 @@ main(void)
 		{ "a superseding renewal revokes the old certificate as superseded",
 		  test_superseding_renewal_revokes_the_old_certificate },
 		{ "serial numbers parse to one canonical form", test_serial_parse_table },
+		{ "new serials are the time in milliseconds, then 80 random bits",
+		  test_serial_new_time_then_random },
 		{ "a buffer of tens of megabytes reallocates with its contents intact",
 		  test_big_realloc_keeps_contents },
 		{ "revocation reasons parse and name round trip", test_reason_parse_and_name_round_trip },

@@ -12,7 +12,9 @@
  * CHECKs and with what mica writes for an issued-then-revoked certificate:
  *
  *   serial       16 random octets, top bit clear, first octet non-zero,
- *                lowercase hex (as ca/serial.c ca_serial_new), unique
+ *                lowercase hex, unique (with -G: as ca/serial.c
+ *                ca_serial_new makes them, the not_before in
+ *                milliseconds then 10 random octets)
  *   profile      server; subject CN=hNNN.mica.contoso.test; names the same
  *   not_before   1..300 days ago; not_after 1..365 days ahead (so every
  *                one of them belongs on the CRL, RFC 5280 5.1.2.6)
@@ -117,6 +119,23 @@ new_serial(unsigned char s[SERIAL_LEN])
 	} while (s[0] == 0);
 }
 
+/* -G: what ca/serial.c ca_serial_new makes at time AT (seconds): six
+ * octets of milliseconds since 1970, then ten random ones. */
+static void
+time_serial(unsigned char s[SERIAL_LEN], int64_t at)
+{
+	uint64_t ms = (uint64_t)at * 1000 + (uint64_t)rand_range(0, 999);
+	uint64_t a = next64(), b = next64();
+
+	for (int k = 5; k >= 0; k--, ms >>= 8)
+		s[k] = (unsigned char)ms;
+	memcpy(s + 6, &a, 8);
+	memcpy(s + 14, &b, SERIAL_LEN - 14);
+	s[0] &= 0x7f;
+	if (s[0] == 0)
+		s[0] = 1;
+}
+
 static int
 cmp_serial(const void *a, const void *b)
 {
@@ -174,7 +193,7 @@ step(sqlite3 *db, sqlite3_stmt *st, const char *what)
 
 /* -G: N rows of a store in steady use (see the header). */
 static int
-load_growth(sqlite3 *db, const unsigned char *serials, long n, int64_t now,
+load_growth(sqlite3 *db, unsigned char *serials, long n, int64_t now,
 	    int good_pct, const unsigned char *der, size_t der_len, FILE *out)
 {
 	static const int reasons[] = { 0, 1, 1, 3, 4, 4, 4, 5, 5, 5 };
@@ -217,6 +236,9 @@ load_growth(sqlite3 *db, const unsigned char *serials, long n, int64_t now,
 		int nn = 1, k;
 		size_t jl = 0;
 
+		/* As ca_serial_new makes them: the issue time in
+		 * milliseconds, then random octets. */
+		time_serial(serials + i * SERIAL_LEN, nb);
 		hex(serials + i * SERIAL_LEN, SERIAL_LEN, sh);
 		snprintf(names[0], sizeof(names[0]), "h%ld.d%ld.contoso.test",
 			 i, i % 50);
