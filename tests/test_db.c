@@ -2030,6 +2030,37 @@ eqp(struct db *db, enum db_stmt_id id, char *out, size_t outsz)
 	sqlite3_free(sql);
 }
 
+/* A new store at PATH with N certificates (serials printf('%08x', i),
+ * not_after spread over a year around NOW, every tenth revoked), then
+ * THEN (more SQL) run on it; opened, or NULL with a CUnit failure. */
+static struct db *
+bulk_store(char *path, int n, const char *then)
+{
+	struct mica_err err;
+	struct db *db;
+	char *sql;
+
+	db = fresh(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	db_close(db);
+	sql = sqlite3_mprintf(
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+		"WHERE i < %d) INSERT INTO certificate (serial, profile, "
+		"not_before, not_after, spki_sha256, status, der, revoked_at, "
+		"reason, created_at) SELECT printf('%%08x', i), 'server', 0, "
+		"%lld + (i * 7919) %% (365 * 86400) - 180 * 86400, zeroblob(32), "
+		"CASE WHEN i %% 10 = 0 THEN 2 ELSE 1 END, x'30', "
+		"CASE WHEN i %% 10 = 0 THEN 1 ELSE 0 END, "
+		"CASE WHEN i %% 10 = 0 THEN 1 ELSE -1 END, 0 FROM n; %s",
+		n, (long long)NOW, then);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
+	CU_ASSERT_EQUAL_FATAL(raw_exec(path, sql), SQLITE_OK);
+	sqlite3_free(sql);
+	db = NULL;
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	return db;
+}
+
 /* The OCSP refresh asks every two seconds while issuance goes on
  * whether a revocation is among the marks (db_ocsp_dirty, revoked): the
  * answer must come from the few marks, each looked up by serial, never
@@ -2040,32 +2071,15 @@ eqp(struct db *db, enum db_stmt_id id, char *out, size_t outsz)
 static void
 test_ocsp_revoked_mark_reads_the_marks(void)
 {
-	enum { N = 12000 };
 	struct mica_err err;
 	struct db *db;
 	sqlite3_stmt *st;
-	char path[128], sql[1200], plan[1024];
+	char path[128], plan[1024];
 	int dirty = -1;
 
-	db = fresh(path);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
-	db_close(db);
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-		 "WHERE i < %d) INSERT INTO certificate (serial, profile, "
-		 "not_before, not_after, spki_sha256, status, der, revoked_at, "
-		 "reason, created_at) SELECT printf('%%08x', i), 'server', 0, "
-		 "%lld + i, zeroblob(32), "
-		 "CASE WHEN i %% 10 = 0 THEN 2 ELSE 1 END, x'30', "
-		 "CASE WHEN i %% 10 = 0 THEN 1 ELSE 0 END, "
-		 "CASE WHEN i %% 10 = 0 THEN 1 ELSE -1 END, 0 FROM n; "
-		 "DELETE FROM ocsp_dirty; "
-		 "INSERT INTO ocsp_dirty (serial) VALUES ('00000001'), "
-		 "('00000002'), ('00000003')",
-		 N, (long long)NOW);
-	CU_ASSERT_EQUAL_FATAL(raw_exec(path, sql), SQLITE_OK);
-	db = NULL;
-	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	db = bulk_store(path, 12000, "DELETE FROM ocsp_dirty; "
+			"INSERT INTO ocsp_dirty (serial) VALUES ('00000001'), "
+			"('00000002'), ('00000003')");
 
 	/* Three valid certificates marked: no revocation among them. */
 	CU_ASSERT_EQUAL(db_ocsp_dirty(db, 1, &dirty, &err), 0);
@@ -2109,29 +2123,14 @@ test_list_plans_use_indexes(void)
 	struct db_cert_cursor next;
 	struct mica_err err;
 	struct db *db;
-	char path[128], sql[1400], plan[2048];
+	char path[128], plan[2048];
 	size_t n = 0;
 
-	db = fresh(path);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
-	db_close(db);
 	/* Names: every certificate "w<i>.bulk.test"; not_after spread over
 	 * a year around NOW; every tenth revoked. */
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-		 "WHERE i < %d) INSERT INTO certificate (serial, profile, "
-		 "not_before, not_after, spki_sha256, status, der, revoked_at, "
-		 "reason, created_at) SELECT printf('%%08x', i), 'server', 0, "
-		 "%lld + (i * 7919) %% (365 * 86400) - 180 * 86400, zeroblob(32), "
-		 "CASE WHEN i %% 10 = 0 THEN 2 ELSE 1 END, x'30', "
-		 "CASE WHEN i %% 10 = 0 THEN 1 ELSE 0 END, "
-		 "CASE WHEN i %% 10 = 0 THEN 1 ELSE -1 END, 0 FROM n; "
-		 "INSERT INTO cert_name (serial, name) SELECT serial, "
-		 "'w' || id || '.bulk.test' FROM certificate; ANALYZE",
-		 N, (long long)NOW);
-	CU_ASSERT_EQUAL_FATAL(raw_exec(path, sql), SQLITE_OK);
-	db = NULL;
-	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	db = bulk_store(path, N, "INSERT INTO cert_name (serial, name) "
+			"SELECT serial, 'w' || id || '.bulk.test' FROM "
+			"certificate; ANALYZE");
 
 	static const struct {
 		int status;
