@@ -21,7 +21,10 @@ response per unexpired certificate), then measured:
   name_p50/p99   GET /api/v1/certificates?name=<a name of the store>
   exp_p50/p99    GET /api/v1/certificates?expiring_days=30 (first page)
   exp_deep_p99   the same, following next_cursor page after page
-  issue_rate     certificates/s over HTTPS at 8 connections (wrk), p99
+  issue_rate     certificates/s over HTTPS at 8 connections (wrk), p99;
+                 for N > 0, each run paired with one on an empty store
+                 whose daemon runs beside (alternating order): the
+                 empty store's rate and the median ratio
 
 The searches are sequential requests of one keep-alive client over plain
 HTTP on loopback (the API answers loopback without TLS), each with a
@@ -56,7 +59,7 @@ TARGET_SIZE = 10000000
 
 # What run.py adds to its FULL and QUICK configurations.
 CFG_FULL = dict(growth_sizes=[0, 100000, 1000000, 10000000],
-                growth_starts=3, growth_queries=500, growth_issue_runs=3)
+                growth_starts=3, growth_queries=500, growth_issue_runs=5)
 CFG_QUICK = dict(growth_sizes=[0, 10000, 100000], growth_starts=3,
                  growth_queries=200, growth_issue_runs=1)
 
@@ -141,7 +144,7 @@ def search_latencies(port, admin, paths, follow=False):
     return out
 
 
-def one_size(cfg, h, work, mica, bulkload, bodies, n, rng):
+def one_size(cfg, h, work, mica, bulkload, bodies, n, rng, ref=None):
     d = os.path.join(work, "growth-%d" % n)
     dbp = os.path.join(d, "mica.db")
     row = dict(certificates=n)
@@ -251,20 +254,37 @@ def one_size(cfg, h, work, mica, bulkload, bodies, n, rng):
         # The daemon signs the OCSP responses it held back during a load
         # once the load ends: each run starts after that.
         h.mica_ocsp_catch_up(d, p, "growth %s warm-up" % label(n))
-        runs = []
-        for _ in range(cfg["growth_issue_runs"]):
+        runs, refs = [], []
+        paired = ref is not None and n > 0
+        for i in range(cfg["growth_issue_runs"]):
+            # Paired: a run on the empty reference store beside each run
+            # on this one, in alternating order, so that the ratio
+            # compares the same minutes of this noisy machine.
+            if paired and i % 2 == 0:
+                refs.append(ref_run(cfg, h, ref, bodies))
             res = h.wrk(url, 8, cfg["issue_secs"], bodies=bodies, auth=auth)
             if not p.alive():
                 raise h.BenchError("mica died under load at %s:\n%s" %
                                    (label(n), p.log_tail()))
             runs.append(res)
             h.mica_ocsp_catch_up(d, p, "growth %s" % label(n))
+            if paired and i % 2 == 1:
+                refs.append(ref_run(cfg, h, ref, bodies))
+        if paired:
+            row["ref_issue_per_s"] = round(
+                h.median([r["rate"] for r in refs]), 1)
+            row["issue_ratio"] = round(h.median(
+                [a["rate"] / b["rate"] for a, b in zip(runs, refs)
+                 if b["rate"] > 0]), 3)
         row["issue_per_s"] = round(h.median([r["rate"] for r in runs]), 1)
         row["issue_p99_ms"] = round(h.median([r["p99_ms"] for r in runs]), 2)
         row["issue_errors"] = sum(r["errors"] for r in runs)
         row["load1"] = h.loadavg()
-        h.say("  issuance at 8 connections: %.0f certs/s, p99 %.1f ms" %
-              (row["issue_per_s"], row["issue_p99_ms"]))
+        h.say("  issuance at 8 connections: %.0f certs/s, p99 %.1f ms%s" %
+              (row["issue_per_s"], row["issue_p99_ms"],
+               ", %.0f%% of the empty store's beside it (%.0f certs/s)" %
+               (100 * row["issue_ratio"], row["ref_issue_per_s"])
+               if paired else ""))
         rc = p.stop()
         if rc not in (0, None):
             h.warn("mica serve exited with %s:\n%s" % (rc, p.log_tail()))
@@ -273,12 +293,55 @@ def one_size(cfg, h, work, mica, bulkload, bodies, n, rng):
     return row
 
 
+def ref_run(cfg, h, ref, bodies):
+    """One issuance run on the reference (empty) store's daemon."""
+    res = h.wrk(ref["url"], 8, cfg["issue_secs"], bodies=bodies,
+                auth=ref["auth"])
+    if not ref["proc"].alive():
+        raise h.BenchError("mica died under load on the reference store:"
+                           "\n%s" % ref["proc"].log_tail())
+    h.mica_ocsp_catch_up(ref["dir"], ref["proc"], "growth reference")
+    return res
+
+
+def start_ref(cfg, h, work, mica, bodies):
+    """An empty store's daemon, kept running beside the larger stores'
+    so that each of their issuance runs is paired with one of its."""
+    d = os.path.join(work, "growth-ref")
+    shutil.rmtree(d, ignore_errors=True)
+    http_port, https_port = h.free_port(), h.free_port()
+    h.mica_init(mica, d, http_port)
+    enroll = token(h, mica, d, "--enroll", "--profile", "server", "--uses",
+                   "-1", "--comment", "growth reference")
+    p = h.Proc("mica serve (growth reference)",
+               [mica, "-d", d, "serve",
+                "--http", "127.0.0.1:%d" % http_port,
+                "--https", "127.0.0.1:%d" % https_port,
+                "--log", os.path.join(d, "serve.log")],
+               os.path.join(d, "serve.out")).start()
+    h.wait_ready(p, http_port, "/healthz", want=200)
+    h.wait_ready(p, https_port, "/healthz", want=200, tls=True)
+    ref = dict(dir=d, proc=p, auth="Bearer " + enroll,
+               url="https://127.0.0.1:%d/api/v1/requests" % https_port)
+    h.wrk(ref["url"], 2, cfg["warm_secs"], bodies=bodies, auth=ref["auth"])
+    h.mica_ocsp_catch_up(d, p, "growth reference warm-up")
+    return ref
+
+
 def bench_growth(cfg, h, work, mica, bulkload, bodies, sizes):
     h.say("growth: stores of %s certificates" %
           ", ".join(label(n) for n in sizes))
     rng = random.Random(16)
-    return [one_size(cfg, h, work, mica, bulkload, bodies, n, rng)
-            for n in sizes]
+    ref = None
+    try:
+        if any(n > 0 for n in sizes):
+            ref = start_ref(cfg, h, work, mica, bodies)
+        return [one_size(cfg, h, work, mica, bulkload, bodies, n, rng, ref)
+                for n in sizes]
+    finally:
+        if ref is not None:
+            ref["proc"].stop()
+            shutil.rmtree(ref["dir"], ignore_errors=True)
 
 
 def evaluate(rows):
@@ -292,7 +355,18 @@ def evaluate(rows):
         at += " (the issue's size is 10M)"
     out = []
     base = [r for r in done if r["certificates"] == 0]
-    if base and top["certificates"] > 0:
+    if top.get("issue_ratio") is not None:
+        ratio = top["issue_ratio"]
+        out.append(("issuance at %s within 10%% of an empty store's, "
+                    "runs paired" % at,
+                    ">= 90%% of the empty store's in the same minutes",
+                    "%.0f certs/s against %.0f (%.0f%%)" %
+                    (top["issue_per_s"], top["ref_issue_per_s"],
+                     100 * ratio),
+                    "met" if ratio >= TARGET_ISSUE_RATIO else
+                    "MISSED by %.0f%% of the empty store's rate" %
+                    (100 * (TARGET_ISSUE_RATIO - ratio))))
+    elif base and top["certificates"] > 0:
         ratio = top["issue_per_s"] / base[0]["issue_per_s"]
         out.append(("issuance at %s within 10%% of the empty store's" % at,
                     ">= %.0f certs/s (90%% of %.0f)" %
@@ -332,22 +406,29 @@ def report(rows, cfg, h, L):
              "loopback (a random name of the store each time; the first "
              "page of expiring_days=30, and page after page by "
              "next_cursor); issuance over HTTPS at 8 connections (median "
-             "of %d runs of %d s)." %
+             "of %d runs of %d s; each run on a filled store is paired with "
+             "one on an empty store whose daemon runs beside it, in "
+             "alternating order, and the paired column is the median of "
+             "the runs' ratios)." %
              (cfg["growth_starts"], cfg["growth_queries"],
               cfg["growth_issue_runs"], cfg["issue_secs"]))
     L.append("")
-    L.append("| certificates | certs/s at 8 | issue p99 ms | ?name= p99 ms "
+    L.append("| certificates | certs/s at 8 | paired: empty store's, "
+             "ratio | issue p99 ms | ?name= p99 ms "
              "| ?expiring_days=30 p99 ms (deep) | list --expiring-days 30 s "
              "| start-up s (first /crl) | backup s | CRL s | bytes/cert |")
-    L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if "skipped" in r:
-            L.append("| %s | skipped: %s | | | | | | | | |" %
+            L.append("| %s | skipped: %s | | | | | | | | | |" %
                      (h.fmt(r["certificates"]), r["skipped"]))
             continue
-        L.append("| %s | %s | %.1f | %.1f | %.1f (%.1f) | %.2f | %.2f (%s) | "
-                 "%.1f | %.2f | %s |" %
+        L.append("| %s | %s | %s | %.1f | %.1f | %.1f (%.1f) | %.2f | "
+                 "%.2f (%s) | %.1f | %.2f | %s |" %
                  (h.fmt(r["certificates"]), h.fmt(r["issue_per_s"]),
+                  "%s, %.0f%%" % (h.fmt(r["ref_issue_per_s"]),
+                                  100 * r["issue_ratio"])
+                  if r.get("issue_ratio") is not None else "-",
                   r["issue_p99_ms"], r["name_p99_ms"], r["exp_p99_ms"],
                   r["exp_deep_p99_ms"], r["list_s"], r["startup_s"],
                   "%.2f" % r["startup_crl_s"] if r.get("startup_crl_s")
