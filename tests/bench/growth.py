@@ -359,7 +359,7 @@ def evaluate(rows):
         ratio = top["issue_ratio"]
         out.append(("issuance at %s within 10%% of an empty store's, "
                     "runs paired" % at,
-                    ">= 90%% of the empty store's in the same minutes",
+                    ">= 90% of the empty store's in the same minutes",
                     "%.0f certs/s against %.0f (%.0f%%)" %
                     (top["issue_per_s"], top["ref_issue_per_s"],
                      100 * ratio),
