@@ -160,6 +160,11 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 		web_slow_stop(a->slow);
 	if (b != NULL)
 		web_slow_stop(b->slow);
+	/* What the lanes just finished is an answer queued on a resumed
+	 * connection: the daemons' threads must send it before they stop,
+	 * or its client gets a closed connection for a request that was
+	 * carried out (a CRL published, a certificate revoked). */
+	drain(a, b, WEB_DRAIN_SECONDS);
 	/* A quiesced daemon leaves its listening socket to us, to close
 	 * after the daemon's threads are gone. Its table of connections
 	 * goes last: the daemon tells it of every close as it stops. */
