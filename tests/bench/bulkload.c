@@ -141,9 +141,9 @@ time_serial(unsigned char s[SERIAL_LEN], int64_t at)
 static int
 sync_file(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || (rc = fsync(fd)) != 0) {
+	if (fd < 0 || fsync(fd) != 0) {
 		fprintf(stderr, "bulkload: %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -418,14 +418,16 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	/* Serials sorted, so that the inserts append to the indexes; the
-	 * CRL walk reads the serial-ordered index whatever the row order. */
+	 * CRL walk reads the serial-ordered index whatever the row order.
+	 * With -G each row makes its own, from its notBefore (load_growth):
+	 * only the room for them here. */
 	if ((serials = malloc((size_t)n * SERIAL_LEN)) == NULL) {
 		fprintf(stderr, "bulkload: out of memory\n");
 		goto out;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; !growth && i < n; i++)
 		new_serial(serials + i * SERIAL_LEN);
-	for (;;) {
+	while (!growth) {
 		int dup = 0;
 
 		qsort(serials, (size_t)n, SERIAL_LEN, cmp_serial);

@@ -190,12 +190,8 @@ def one_size(cfg, h, work, mica, bulkload, bodies, n, rng, ref=None):
         os.unlink(bk)
 
         def proc():
-            return h.Proc("mica serve (growth %d)" % n,
-                          [mica, "-d", d, "serve",
-                           "--http", "127.0.0.1:%d" % http_port,
-                           "--https", "127.0.0.1:%d" % https_port,
-                           "--log", os.path.join(d, "serve.log")],
-                          os.path.join(d, "serve.out"))
+            return serve_proc(h, mica, d, "growth %d" % n, http_port,
+                              https_port)
 
         starts, crl_starts = [], []
         p = None
@@ -256,20 +252,17 @@ def one_size(cfg, h, work, mica, bulkload, bodies, n, rng, ref=None):
         h.mica_ocsp_catch_up(d, p, "growth %s warm-up" % label(n))
         runs, refs = [], []
         paired = ref is not None and n > 0
+        this = dict(dir=d, proc=p, url=url, auth=auth,
+                    what="growth %s" % label(n))
         for i in range(cfg["growth_issue_runs"]):
             # Paired: a run on the empty reference store beside each run
             # on this one, in alternating order, so that the ratio
             # compares the same minutes of this noisy machine.
             if paired and i % 2 == 0:
-                refs.append(ref_run(cfg, h, ref, bodies))
-            res = h.wrk(url, 8, cfg["issue_secs"], bodies=bodies, auth=auth)
-            if not p.alive():
-                raise h.BenchError("mica died under load at %s:\n%s" %
-                                   (label(n), p.log_tail()))
-            runs.append(res)
-            h.mica_ocsp_catch_up(d, p, "growth %s" % label(n))
+                refs.append(issue_run(cfg, h, ref, bodies))
+            runs.append(issue_run(cfg, h, this, bodies))
             if paired and i % 2 == 1:
-                refs.append(ref_run(cfg, h, ref, bodies))
+                refs.append(issue_run(cfg, h, ref, bodies))
         if paired:
             row["ref_issue_per_s"] = round(
                 h.median([r["rate"] for r in refs]), 1)
@@ -293,14 +286,25 @@ def one_size(cfg, h, work, mica, bulkload, bodies, n, rng, ref=None):
     return row
 
 
-def ref_run(cfg, h, ref, bodies):
-    """One issuance run on the reference (empty) store's daemon."""
-    res = h.wrk(ref["url"], 8, cfg["issue_secs"], bodies=bodies,
-                auth=ref["auth"])
-    if not ref["proc"].alive():
-        raise h.BenchError("mica died under load on the reference store:"
-                           "\n%s" % ref["proc"].log_tail())
-    h.mica_ocsp_catch_up(ref["dir"], ref["proc"], "growth reference")
+def serve_proc(h, mica, d, what, http_port, https_port):
+    """'mica serve' on store D, not started."""
+    return h.Proc("mica serve (%s)" % what,
+                  [mica, "-d", d, "serve",
+                   "--http", "127.0.0.1:%d" % http_port,
+                   "--https", "127.0.0.1:%d" % https_port,
+                   "--log", os.path.join(d, "serve.log")],
+                  os.path.join(d, "serve.out"))
+
+
+def issue_run(cfg, h, t, bodies):
+    """One issuance run at 8 connections on T (a store's daemon: dir,
+    proc, url, auth, what), then the OCSP responses it held back."""
+    res = h.wrk(t["url"], 8, cfg["issue_secs"], bodies=bodies,
+                auth=t["auth"])
+    if not t["proc"].alive():
+        raise h.BenchError("mica died under load at %s:\n%s" %
+                           (t["what"], t["proc"].log_tail()))
+    h.mica_ocsp_catch_up(t["dir"], t["proc"], t["what"])
     return res
 
 
@@ -313,16 +317,13 @@ def start_ref(cfg, h, work, mica, bodies):
     h.mica_init(mica, d, http_port)
     enroll = token(h, mica, d, "--enroll", "--profile", "server", "--uses",
                    "-1", "--comment", "growth reference")
-    p = h.Proc("mica serve (growth reference)",
-               [mica, "-d", d, "serve",
-                "--http", "127.0.0.1:%d" % http_port,
-                "--https", "127.0.0.1:%d" % https_port,
-                "--log", os.path.join(d, "serve.log")],
-               os.path.join(d, "serve.out")).start()
+    p = serve_proc(h, mica, d, "growth reference", http_port,
+                   https_port).start()
     h.wait_ready(p, http_port, "/healthz", want=200)
     h.wait_ready(p, https_port, "/healthz", want=200, tls=True)
     ref = dict(dir=d, proc=p, auth="Bearer " + enroll,
-               url="https://127.0.0.1:%d/api/v1/requests" % https_port)
+               url="https://127.0.0.1:%d/api/v1/requests" % https_port,
+               what="the empty reference store")
     h.wrk(ref["url"], 2, cfg["warm_secs"], bodies=bodies, auth=ref["auth"])
     h.mica_ocsp_catch_up(d, p, "growth reference warm-up")
     return ref
