@@ -26,8 +26,7 @@ need curl openssl python3 sqlite3
 
 W=$(mktmp)
 D=$W/ca
-fault_injection_built ||
-	skip_all "this mica was built without --enable-fault-injection (no test gate)"
+need_fault_hook "test gate"
 
 serve_start "$W/s1.out" "$D" -- --domain example.test || serve_failed "$W/s1.out"
 serve_facts "$W/s1.out" "$W"

@@ -208,6 +208,13 @@ fault_injection_built() {
 	! MICA_FAULT=db_write:1 "$MICA" -d "$d" token create --admin >/dev/null 2>&1
 }
 
+# need_fault_hook WHAT: skip the whole script unless $MICA has the test
+# hooks of --enable-fault-injection; WHAT names the ones it needs.
+need_fault_hook() {
+	fault_injection_built ||
+		skip_all "this mica was built without --enable-fault-injection (no $1)"
+}
+
 # json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,
 # absent, or a file that is not JSON; lists, objects and booleans as JSON.
 json_get() {

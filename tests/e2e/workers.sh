@@ -29,8 +29,7 @@ need curl openssl python3
 W=$(mktmp)
 D=$W/ca
 # The gate exists only in builds with the fault hook (util/fault.h).
-fault_injection_built ||
-	skip_all "this mica was built without --enable-fault-injection (no test gate)"
+need_fault_hook "test gate"
 
 G=$W/gate
 touch "$G"      # open while the daemon starts
