@@ -425,20 +425,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "bulkload: out of memory\n");
 		goto out;
 	}
-	for (i = 0; !growth && i < n; i++)
-		new_serial(serials + i * SERIAL_LEN);
-	while (!growth) {
-		int dup = 0;
+	if (!growth) {
+		for (i = 0; i < n; i++)
+			new_serial(serials + i * SERIAL_LEN);
+		for (;;) {
+			int dup = 0;
 
-		qsort(serials, (size_t)n, SERIAL_LEN, cmp_serial);
-		for (i = 1; i < n; i++)
-			if (memcmp(serials + (i - 1) * SERIAL_LEN,
-				   serials + i * SERIAL_LEN, SERIAL_LEN) == 0) {
-				new_serial(serials + i * SERIAL_LEN);
-				dup = 1;
-			}
-		if (!dup)
-			break;
+			qsort(serials, (size_t)n, SERIAL_LEN, cmp_serial);
+			for (i = 1; i < n; i++)
+				if (memcmp(serials + (i - 1) * SERIAL_LEN,
+					   serials + i * SERIAL_LEN, SERIAL_LEN) == 0) {
+					new_serial(serials + i * SERIAL_LEN);
+					dup = 1;
+				}
+			if (!dup)
+				break;
+		}
 	}
 
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) !=
