@@ -96,14 +96,18 @@ web_mhd_connection(void *cls, struct MHD_Connection *conn, void **socket_context
 	struct web_listener *lst = cls;
 	const union MHD_ConnectionInfo *ci;
 
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		*socket_context = ci != NULL ?
 				  web_conn_open(lst->conns, ci->connect_fd, web_now_ms()) : NULL;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		web_conn_close(lst->conns, *socket_context);
 		*socket_context = NULL;
 	}
+	/* The acceptor counted it on its worker when it placed it
+	 * (web/listener.c). */
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED && ci != NULL && lst->nworkers > 0)
+		atomic_fetch_sub(&lst->load[(unsigned)ci->connect_fd % lst->nworkers], 1);
 }
 
 void *
@@ -502,6 +506,12 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			}
 			return MHD_YES;
 		}
+#ifdef MICA_FAULT_INJECTION
+		/* tests/e2e/workers.sh: with MICA_TEST_POOL_GATE=PATH, each
+		 * GET /ca.pem waits at the gate on its pool thread. */
+		if (r->path_len == 7 && memcmp(r->uri, "/ca.pem", 7) == 0)
+			MICA_TEST_GATE("MICA_TEST_POOL_GATE");
+#endif
 		web_dispatch(lst->srv, table, ntable, &rq, &rep);
 	}
 	ret = send_reply(conn, r, &rep);

@@ -6,6 +6,7 @@
 #ifndef MICA_WEB_HTTP_H
 #define MICA_WEB_HTTP_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -29,6 +30,13 @@ struct web_listener {
 	struct MHD_Daemon *d;
 	struct web_conns *conns;  /* its connections (web/conns.h) */
 	struct web_slow *slow;    /* its slow lane (web/slow.h) */
+	int lfd;                  /* the listening socket, ours */
+	int lfd_given;            /* LFD came from the caller */
+	int wake;                 /* eventfd: tells the acceptor to stop */
+	pthread_t acceptor;       /* accepts, hands to the workers in turn */
+	int accepting;            /* the acceptor runs */
+	unsigned nworkers;        /* libmicrohttpd's pool (0: no pool) */
+	atomic_int *load;         /* open connections per worker */
 	int tls;
 	atomic_int inflight;      /* requests begun and not completed */
 	char url[160];            /* "https://127.0.0.1:8443" */

@@ -5,19 +5,203 @@
  * memory and idle limits, and deadlines for slow clients (web/conns.c);
  * the slow lane of requests that may take seconds (web/slow.h); and a
  * graceful stop.
+ *
+ * The listening socket is ours, not libmicrohttpd's: left to itself,
+ * every worker of the pool watches it, and whichever wakes first takes
+ * a whole burst of new connections (eight clients that connect at once
+ * were seen served four by one worker, two by another and none by four
+ * of them, each connection then waiting for the others' requests on
+ * its thread). One acceptor thread per listener takes each connection
+ * and hands it to the worker with the fewest open connections (place()
+ * below; MHD_add_connection); libmicrohttpd applies its connection and
+ * per-address limits and our accept policy to it as to its own. The
+ * counts are the acceptor's: up when it places a connection, down when
+ * libmicrohttpd says it closed (web_mhd_connection). One that
+ * libmicrohttpd puts on the next worker (the chosen one full) or drops
+ * before it starts stays counted where it was placed, which only tilts
+ * later choices.
  */
 #include "web/listener.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
 #include "web/conns.h"
 #include "web/slow.h"
+
+#define WEB_ACCEPT_BURST   64            /* accepts before polling again */
+
+/* A listening socket for A: non-blocking, close-on-exec, address reuse
+ * (a restart must not wait out TIME_WAIT), IPv6 only on an IPv6 address
+ * (as libmicrohttpd without dual stack). -1 with ERR. */
+static int
+listen_on(const struct web_addr *a, int tls, struct mica_err *err)
+{
+	socklen_t len = a->ss.ss_family == AF_INET6 ?
+			(socklen_t)sizeof(struct sockaddr_in6) :
+			(socklen_t)sizeof(struct sockaddr_in);
+	int fd, on = 1, e;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (a->ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
+	    bind(fd, (const struct sockaddr *)&a->ss, len) != 0 ||
+	    listen(fd, SOMAXCONN) != 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	mica_err_set(err, MICA_E_UNAVAIL, "listen_failed",
+		     "cannot serve %s on %s:%d (%s)", tls ? "HTTPS" : "HTTP",
+		     a->host, a->port,
+		     e == EADDRINUSE ? "address in use" :
+		     e == EADDRNOTAVAIL ? "address not available here" :
+		     e == EACCES ? "permission denied" : strerror(e));
+	return -1;
+}
+
+/* Connection C (a new socket) as a socket of the least busy worker.
+ * libmicrohttpd gives a connection added from outside to the worker its
+ * socket number falls on, modulo the pool's size (the next one when
+ * that worker is full), and socket numbers are not handed out in turn
+ * (the workers' own store connections take some), so C is moved to a
+ * number that falls on the worker with the fewest connections, when one
+ * is free close by. Returns the socket to add (C or its new number). */
+static int
+place(struct web_listener *l, int c)
+{
+	unsigned n = l->nworkers, best = 0, i;
+	int least = INT_MAX, d, base;
+
+	if (n <= 1)
+		return c;
+	for (i = 0; i < n; i++) {
+		int v = atomic_load(&l->load[i]);
+
+		if (v < least) {
+			least = v;
+			best = i;
+		}
+	}
+	if ((unsigned)c % n == best)
+		return c;
+	base = c - (int)((unsigned)c % n) + (int)best;
+	if (base < c)
+		base += (int)n;
+	for (i = 0; i < 4; i++) {
+		/* The lowest free number from BASE on. */
+		if ((d = fcntl(c, F_DUPFD_CLOEXEC, base)) < 0)
+			return c;
+		if ((unsigned)d % n == best) {
+			close(c);
+			return d;
+		}
+		close(d);
+		base = d - (int)((unsigned)d % n) + (int)best + (int)n;
+	}
+	return c;
+}
+
+/* The acceptor: every connection to the workers, until told to stop.
+ * Out of descriptors (or memory), it waits a moment rather than spin on
+ * a socket that stays readable. */
+static void *
+acceptor(void *arg)
+{
+	struct web_listener *l = arg;
+	struct pollfd p[2] = { { l->lfd, POLLIN, 0 }, { l->wake, POLLIN, 0 } };
+	int pause_ms = -1;
+	time_t said = 0;
+
+	for (;;) {
+		int n = poll(p, 2, pause_ms);
+
+		if (n < 0 && errno != EINTR) {
+			mica_log(MICA_LOG_ERR, "%s: poll: %s; no longer accepting",
+				 l->url, strerror(errno));
+			break;
+		}
+		if (n > 0 && (p[1].revents & POLLIN))
+			break;
+		pause_ms = -1;
+		for (int i = 0; i < WEB_ACCEPT_BURST; i++) {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			int c = accept4(l->lfd, (struct sockaddr *)&ss, &sl,
+					SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			if (c >= 0) {
+				/* It closes C itself if it cannot take it
+				 * (limits, policy, memory). */
+				c = place(l, c);
+				if (l->nworkers > 0)
+					atomic_fetch_add(&l->load[(unsigned)c % l->nworkers], 1);
+				if (MHD_add_connection(l->d, c, (struct sockaddr *)&ss,
+						       sl) != MHD_YES && l->nworkers > 0)
+					atomic_fetch_sub(&l->load[(unsigned)c % l->nworkers], 1);
+				continue;
+			}
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				time_t now = time(NULL);
+
+				if (now - said >= 10) {
+					mica_log(MICA_LOG_WARN, "%s: cannot accept: %s",
+						 l->url, strerror(errno));
+					said = now;
+				}
+				pause_ms = 100;
+			}
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void
+acceptor_stop(struct web_listener *l)
+{
+	uint64_t one = 1;
+
+	if (!l->accepting)
+		return;
+	while (write(l->wake, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+	pthread_join(l->acceptor, NULL);
+	l->accepting = 0;
+}
+
+/* Free L; on a failed start, a listening socket it was given is left to
+ * the caller (ERRED). */
+static void
+listener_free(struct web_listener *l, int erred)
+{
+	if (l->lfd >= 0 && !(erred && l->lfd_given))
+		close(l->lfd);
+	if (l->wake >= 0)
+		close(l->wake);
+	free(l->load);
+	free(l);
+}
 
 struct web_listener *
 web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
@@ -28,10 +212,13 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	struct MHD_OptionItem ops[8];
 	struct web_listener *l;
 	/* Suspend/resume: the slow lane answers requests that may take
-	 * seconds (web/slow.h), off the pool threads. */
+	 * seconds (web/slow.h), off the pool threads. ITC: a connection
+	 * added by the acceptor is taken up at once. */
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			     MHD_USE_NO_LISTEN_SOCKET;
 	size_t k = 0;
+	int rc;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
@@ -39,8 +226,21 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	}
 	l->srv = srv;
 	l->tls = tls;
+	l->lfd = fd;
+	l->lfd_given = fd >= 0;
+	l->wake = -1;
 	atomic_init(&l->inflight, 0);
 	snprintf(l->url, sizeof(l->url), "%s", url);
+	if (l->lfd < 0 && (l->lfd = listen_on(a, tls, err)) < 0) {
+		listener_free(l, 1);
+		return NULL;
+	}
+	if ((l->wake = eventfd(0, EFD_CLOEXEC)) < 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "eventfd", "cannot make an event: %s",
+			     strerror(errno));
+		listener_free(l, 1);
+		return NULL;
+	}
 	/* epoll: a slow client costs a connection slot, never a worker. */
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
 		 MHD_USE_EPOLL : MHD_USE_POLL;
@@ -48,15 +248,18 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 		flags |= MHD_USE_TLS;
 	if (a->ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	if (threads > 1)
+	if (threads > 1) {
 		ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 						    (intptr_t)threads, NULL };
-	if (fd >= 0)
-		ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
-						    (intptr_t)fd, NULL };
-	else
-		ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
-						    (void *)(uintptr_t)&a->ss };
+		if ((l->load = calloc(threads, sizeof(*l->load))) == NULL) {
+			listener_free(l, 1);
+			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+			return NULL;
+		}
+		for (unsigned i = 0; i < threads; i++)
+			atomic_init(&l->load[i], 0);
+		l->nworkers = threads;
+	}
 	if (tls) {
 		ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
 						    (void *)(uintptr_t)key_pem };
@@ -68,16 +271,16 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	if ((l->slow = web_slow_start(WEB_SLOW_WORKERS, err)) == NULL) {
-		free(l);
+		listener_free(l, 1);
 		return NULL;
 	}
 	if ((l->conns = web_conns_new(WEB_CONN_LIMIT)) == NULL) {
 		web_slow_stop(l->slow);
-		free(l);
+		listener_free(l, 1);
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		return NULL;
 	}
-	l->d = MHD_start_daemon(flags, (uint16_t)a->port, web_mhd_accept, l,
+	l->d = MHD_start_daemon(flags, 0, web_mhd_accept, l,
 				web_mhd_access, l,
 				MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
 				MHD_OPTION_CONNECTION_LIMIT,
@@ -94,31 +297,38 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	if (l->d == NULL) {
 		web_slow_stop(l->slow);
 		web_conns_free(l->conns);
-		free(l);
+		listener_free(l, 1);
 		mica_err_set(err, MICA_E_UNAVAIL, "listen_failed",
-			     "cannot serve %s on %s:%d (address in use or not available)",
-			     tls ? "HTTPS" : "HTTP", a->host, a->port);
+			     "cannot start the %s listener on %s:%d", tls ? "HTTPS" : "HTTP",
+			     a->host, a->port);
 		return NULL;
 	}
 	if (web_conns_start(l->conns, err) != 0) {
 		web_slow_stop(l->slow);
 		MHD_stop_daemon(l->d);
 		web_conns_free(l->conns);
-		free(l);
+		listener_free(l, 1);
 		return NULL;
 	}
+	if ((rc = pthread_create(&l->acceptor, NULL, acceptor, l)) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "thread",
+			     "cannot start the %s acceptor: %s", tls ? "HTTPS" : "HTTP",
+			     strerror(rc));
+		web_slow_stop(l->slow);
+		web_conns_stop(l->conns);
+		MHD_stop_daemon(l->d);
+		web_conns_free(l->conns);
+		listener_free(l, 1);
+		return NULL;
+	}
+	l->accepting = 1;
 	return l;
 }
 
 int
 web_listener_dup_fd(struct web_listener *l)
 {
-	const union MHD_DaemonInfo *di;
-
-	di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_LISTEN_FD);
-	if (di == NULL || di->listen_fd == MHD_INVALID_SOCKET)
-		return -1;
-	return fcntl(di->listen_fd, F_DUPFD_CLOEXEC, 0);
+	return l->lfd >= 0 ? fcntl(l->lfd, F_DUPFD_CLOEXEC, 0) : -1;
 }
 
 /* Wait (at most SECONDS) until no request of L1/L2 is in flight. */
@@ -145,12 +355,13 @@ drain(struct web_listener *l1, struct web_listener *l2, int seconds)
 void
 web_listeners_stop(struct web_listener *a, struct web_listener *b)
 {
-	MHD_socket fa = MHD_INVALID_SOCKET, fb = MHD_INVALID_SOCKET;
-
+	/* No new connection from here on; the listening socket stays open
+	 * (a client connecting now waits in its backlog, then is refused
+	 * when it closes) unless a new listener has a duplicate of it. */
 	if (a != NULL)
-		fa = MHD_quiesce_daemon(a->d);
+		acceptor_stop(a);
 	if (b != NULL)
-		fb = MHD_quiesce_daemon(b->d);
+		acceptor_stop(b);
 	drain(a, b, WEB_DRAIN_SECONDS);
 	/* The slow lanes before the daemons: a request still there is
 	 * finished (or, not begun, answered 503) and its connection resumed,
@@ -165,23 +376,19 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 	 * or its client gets a closed connection for a request that was
 	 * carried out (a CRL published, a certificate revoked). */
 	drain(a, b, WEB_DRAIN_SECONDS);
-	/* A quiesced daemon leaves its listening socket to us, to close
-	 * after the daemon's threads are gone. Its table of connections
-	 * goes last: the daemon tells it of every close as it stops. */
+	/* The listening socket closes after the daemon's threads are gone.
+	 * Its table of connections goes last: the daemon tells it of every
+	 * close as it stops. */
 	if (a != NULL) {
 		web_conns_stop(a->conns);
 		MHD_stop_daemon(a->d);
-		if (fa != MHD_INVALID_SOCKET)
-			close(fa);
 		web_conns_free(a->conns);
-		free(a);
+		listener_free(a, 0);
 	}
 	if (b != NULL) {
 		web_conns_stop(b->conns);
 		MHD_stop_daemon(b->d);
-		if (fb != MHD_INVALID_SOCKET)
-			close(fb);
 		web_conns_free(b->conns);
-		free(b);
+		listener_free(b, 0);
 	}
 }
