@@ -33,7 +33,7 @@ struct web_listener {
 	int lfd;                  /* the listening socket, ours */
 	int lfd_given;            /* LFD came from the caller */
 	int wake;                 /* eventfd: tells the acceptor to stop */
-	pthread_t acceptor;       /* accepts, hands to the workers in turn */
+	pthread_t acceptor;       /* accepts; each to the least busy worker */
 	int accepting;            /* the acceptor runs */
 	unsigned nworkers;        /* libmicrohttpd's pool (0: no pool) */
 	atomic_int *load;         /* open connections per worker */

@@ -1,7 +1,8 @@
 /*
  * web/listener.h - starting and stopping one libmicrohttpd daemon (an
- * HTTP or HTTPS listener) with mica's limits, and handing its listening
- * socket on.
+ * HTTP or HTTPS listener) with mica's limits, its own listening socket
+ * and the acceptor that hands each connection to the least busy worker,
+ * and handing that socket on.
  */
 #ifndef MICA_WEB_LISTENER_H
 #define MICA_WEB_LISTENER_H
