@@ -106,7 +106,7 @@ web_mhd_connection(void *cls, struct MHD_Connection *conn, void **socket_context
 	}
 	/* The acceptor counted it on its worker when it placed it
 	 * (web/listener.c). */
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED && ci != NULL && lst->nworkers > 0)
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED && ci != NULL)
 		atomic_fetch_sub(&lst->load[(unsigned)ci->connect_fd % lst->nworkers], 1);
 }
 

@@ -35,8 +35,9 @@ struct web_listener {
 	int wake;                 /* eventfd: tells the acceptor to stop */
 	pthread_t acceptor;       /* accepts; each to the least busy worker */
 	int accepting;            /* the acceptor runs */
-	unsigned nworkers;        /* libmicrohttpd's pool (0: no pool) */
+	unsigned nworkers;        /* libmicrohttpd's workers (1: no pool) */
 	atomic_int *load;         /* open connections per worker */
+	int *share;               /* each one's share of the limit */
 	int tls;
 	atomic_int inflight;      /* requests begun and not completed */
 	char url[160];            /* "https://127.0.0.1:8443" */

@@ -12,14 +12,31 @@
  * were seen served four by one worker, two by another and none by four
  * of them, each connection then waiting for the others' requests on
  * its thread). One acceptor thread per listener takes each connection
- * and hands it to the worker with the fewest open connections (place()
- * below; MHD_add_connection); libmicrohttpd applies its connection and
- * per-address limits and our accept policy to it as to its own. The
- * counts are the acceptor's: up when it places a connection, down when
- * libmicrohttpd says it closed (web_mhd_connection). One that
- * libmicrohttpd puts on the next worker (the chosen one full) or drops
- * before it starts stays counted where it was placed, which only tilts
- * later choices.
+ * and hands it to the worker with the fewest open connections (pick()
+ * and place() below; MHD_add_connection); libmicrohttpd applies its
+ * per-address limit and our accept policy to it as to its own.
+ *
+ * The counts are the acceptor's: up when it places a connection, down
+ * when libmicrohttpd says it closed (web_mhd_connection). They also
+ * keep every worker under its share of the connection limit, which
+ * libmicrohttpd 0.9.75 cannot be left to do for connections added from
+ * outside: it checks a worker's count when the connection is queued to
+ * the worker, counts it only when the worker takes it up, and a worker
+ * that then finds itself full returns without unlocking its
+ * connections' mutex, so the next lock of it hangs that worker and,
+ * at the stop, the daemon (new_connection_process_ in its daemon.c;
+ * seen under load while hundreds of slow clients connected at once).
+ * libmicrohttpd's count of a worker is at most ours plus one (it
+ * counts a connection after we do, and uncounts it just after telling
+ * us it closed, one at a time per worker), so a worker is given a
+ * connection only while ours is two under its share. When every
+ * worker is that full, the acceptor leaves new connections in the
+ * listening socket's backlog, makes room as the accept policy does
+ * (the slowest connections are dropped, web/conns.h), and looks again
+ * a moment later. A connection libmicrohttpd refuses when it is added
+ * (per-address limit, policy, memory) is uncounted at once; one it
+ * drops later without telling us (no memory for its pool) stays
+ * counted, which only tilts later choices.
  */
 #include "web/listener.h"
 
@@ -42,6 +59,8 @@
 #include "web/slow.h"
 
 #define WEB_ACCEPT_BURST   64            /* accepts before polling again */
+#define WEB_FULL_PAUSE_MS  10            /* every worker full: look again */
+#define WEB_MHD_CONN_LIMIT (WEB_CONN_LIMIT + WEB_CONN_SLACK)
 
 /* A listening socket for A: non-blocking, close-on-exec, address reuse
  * (a restart must not wait out TIME_WAIT), IPv6 only on an IPv6 address
@@ -77,29 +96,37 @@ fail:
 	return -1;
 }
 
-/* Connection C (a new socket) as a socket of the least busy worker.
- * libmicrohttpd gives a connection added from outside to the worker its
- * socket number falls on, modulo the pool's size (the next one when
- * that worker is full), and socket numbers are not handed out in turn
- * (the workers' own store connections take some), so C is moved to a
- * number that falls on the worker with the fewest connections, when one
- * is free close by. Returns the socket to add (C or its new number). */
+/* The worker with the fewest connections among those at least two
+ * under their share of the connection limit (see the top of the file);
+ * -1 when there is none. */
 static int
-place(struct web_listener *l, int c)
+pick(struct web_listener *l)
 {
-	unsigned n = l->nworkers, best = 0, i;
-	int least = INT_MAX, d, base;
+	int best = -1, least = INT_MAX;
 
-	if (n <= 1)
-		return c;
-	for (i = 0; i < n; i++) {
+	for (unsigned i = 0; i < l->nworkers; i++) {
 		int v = atomic_load(&l->load[i]);
 
-		if (v < least) {
+		if (v < least && v + 2 <= l->share[i]) {
 			least = v;
-			best = i;
+			best = (int)i;
 		}
 	}
+	return best;
+}
+
+/* Connection C (a new socket) as a socket of worker BEST. libmicrohttpd
+ * gives a connection added from outside to the worker its socket number
+ * falls on, modulo the pool's size, and socket numbers are not handed
+ * out in turn (the workers' own store connections take some), so C is
+ * moved to a number that falls on BEST. Returns the socket to add: C's
+ * new number, or C itself when none close by was free. */
+static int
+place(struct web_listener *l, int c, unsigned best)
+{
+	unsigned n = l->nworkers, i;
+	int d, base;
+
 	if ((unsigned)c % n == best)
 		return c;
 	base = c - (int)((unsigned)c % n) + (int)best;
@@ -108,7 +135,7 @@ place(struct web_listener *l, int c)
 	for (i = 0; i < 4; i++) {
 		/* The lowest free number from BASE on. */
 		if ((d = fcntl(c, F_DUPFD_CLOEXEC, base)) < 0)
-			return c;
+			break;
 		if ((unsigned)d % n == best) {
 			close(c);
 			return d;
@@ -119,43 +146,67 @@ place(struct web_listener *l, int c)
 	return c;
 }
 
+/* Connection C, just accepted from SS (SL bytes), to worker BEST. */
+static void
+hand_over(struct web_listener *l, int c, unsigned best,
+	  const struct sockaddr_storage *ss, socklen_t sl)
+{
+	unsigned w;
+
+	c = place(l, c, best);
+	w = (unsigned)c % l->nworkers;
+	/* Not moved (out of descriptors): its own worker, if it has room. */
+	if (w != best && atomic_load(&l->load[w]) + 2 > l->share[w]) {
+		close(c);
+		return;
+	}
+	atomic_fetch_add(&l->load[w], 1);
+	/* libmicrohttpd closes C itself if it refuses it (per-address limit,
+	 * policy, memory). */
+	if (MHD_add_connection(l->d, c, (const struct sockaddr *)ss, sl) != MHD_YES)
+		atomic_fetch_sub(&l->load[w], 1);
+}
+
 /* The acceptor: every connection to the workers, until told to stop.
- * Out of descriptors (or memory), it waits a moment rather than spin on
- * a socket that stays readable. */
+ * Every worker full, it leaves new connections in the backlog while the
+ * slowest make room; out of descriptors (or memory), it waits a moment
+ * rather than spin on a socket that stays readable. */
 static void *
 acceptor(void *arg)
 {
 	struct web_listener *l = arg;
-	struct pollfd p[2] = { { l->lfd, POLLIN, 0 }, { l->wake, POLLIN, 0 } };
-	int pause_ms = -1;
+	struct pollfd p[2] = { { l->wake, POLLIN, 0 }, { l->lfd, POLLIN, 0 } };
+	int pause_ms = -1, full = 0;
 	time_t said = 0;
 
 	for (;;) {
-		int n = poll(p, 2, pause_ms);
+		/* Full: only the stop and the clock wake it. */
+		int n = poll(p, full ? 1 : 2, pause_ms);
 
 		if (n < 0 && errno != EINTR) {
 			mica_log(MICA_LOG_ERR, "%s: poll: %s; no longer accepting",
 				 l->url, strerror(errno));
 			break;
 		}
-		if (n > 0 && (p[1].revents & POLLIN))
+		if (n > 0 && (p[0].revents & POLLIN))
 			break;
 		pause_ms = -1;
+		full = 0;
 		for (int i = 0; i < WEB_ACCEPT_BURST; i++) {
 			struct sockaddr_storage ss;
 			socklen_t sl = sizeof(ss);
-			int c = accept4(l->lfd, (struct sockaddr *)&ss, &sl,
-					SOCK_NONBLOCK | SOCK_CLOEXEC);
+			int best = pick(l), c;
 
+			if (best < 0) {
+				web_conns_admit(l->conns);
+				full = 1;
+				pause_ms = WEB_FULL_PAUSE_MS;
+				break;
+			}
+			c = accept4(l->lfd, (struct sockaddr *)&ss, &sl,
+				    SOCK_NONBLOCK | SOCK_CLOEXEC);
 			if (c >= 0) {
-				/* It closes C itself if it cannot take it
-				 * (limits, policy, memory). */
-				c = place(l, c);
-				if (l->nworkers > 0)
-					atomic_fetch_add(&l->load[(unsigned)c % l->nworkers], 1);
-				if (MHD_add_connection(l->d, c, (struct sockaddr *)&ss,
-						       sl) != MHD_YES && l->nworkers > 0)
-					atomic_fetch_sub(&l->load[(unsigned)c % l->nworkers], 1);
+				hand_over(l, c, (unsigned)best, &ss, sl);
 				continue;
 			}
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
@@ -200,6 +251,7 @@ listener_free(struct web_listener *l, int erred)
 	if (l->wake >= 0)
 		close(l->wake);
 	free(l->load);
+	free(l->share);
 	free(l);
 }
 
@@ -248,17 +300,22 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 		flags |= MHD_USE_TLS;
 	if (a->ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	if (threads > 1) {
+	if (threads > 1)
 		ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 						    (intptr_t)threads, NULL };
-		if ((l->load = calloc(threads, sizeof(*l->load))) == NULL) {
-			listener_free(l, 1);
-			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-			return NULL;
-		}
-		for (unsigned i = 0; i < threads; i++)
-			atomic_init(&l->load[i], 0);
-		l->nworkers = threads;
+	/* Each worker's share of the connection limit, as libmicrohttpd
+	 * divides it (MHD_start_daemon: the remainder to the first ones). */
+	l->nworkers = threads > 1 ? threads : 1;
+	if ((l->load = calloc(l->nworkers, sizeof(*l->load))) == NULL ||
+	    (l->share = calloc(l->nworkers, sizeof(*l->share))) == NULL) {
+		listener_free(l, 1);
+		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+		return NULL;
+	}
+	for (unsigned i = 0; i < l->nworkers; i++) {
+		atomic_init(&l->load[i], 0);
+		l->share[i] = (int)(WEB_MHD_CONN_LIMIT / l->nworkers +
+				    (i < WEB_MHD_CONN_LIMIT % l->nworkers));
 	}
 	if (tls) {
 		ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
@@ -283,8 +340,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	l->d = MHD_start_daemon(flags, 0, web_mhd_accept, l,
 				web_mhd_access, l,
 				MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
-				MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned int)(WEB_CONN_LIMIT + WEB_CONN_SLACK),
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_MHD_CONN_LIMIT,
 				MHD_OPTION_NOTIFY_CONNECTION, web_mhd_connection, (void *)l,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)WEB_PER_IP_LIMIT,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_CONN_TIMEOUT,
