@@ -35,11 +35,10 @@
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
 need curl openssl python3
+need_fault_hook "test gate"
 
 W=$(mktmp)
 D=$W/ca
-# The gate exists only in builds with the fault hook (util/fault.h).
-need_fault_hook "test gate"
 
 G=$W/gate
 touch "$G"      # open while the daemon starts
