@@ -35,8 +35,9 @@
  * (the slowest connections are dropped, web/conns.h), and looks again
  * a moment later. A connection libmicrohttpd refuses when it is added
  * (per-address limit, policy, memory) is uncounted at once; one it
- * drops later without telling us (no memory for its pool) stays
- * counted, which only tilts later choices.
+ * drops later without telling us (no memory for its 32 KiB pool) stays
+ * counted: that worker takes one connection fewer until the listener
+ * restarts.
  */
 #include "web/listener.h"
 
@@ -60,7 +61,13 @@
 
 #define WEB_ACCEPT_BURST   64            /* accepts before polling again */
 #define WEB_FULL_PAUSE_MS  10            /* every worker full: look again */
-#define WEB_MHD_CONN_LIMIT (WEB_CONN_LIMIT + WEB_CONN_SLACK)
+/* libmicrohttpd's connection limit for a pool of N workers. The acceptor
+ * fills a worker to one under its share (see above), N fewer than the
+ * limit in all: N more keeps WEB_CONN_LIMIT + WEB_CONN_SLACK placeable
+ * whatever the pool's size, so the accept policy's soft limit is reached
+ * (and the slowest make room) before every worker is full. */
+#define WEB_MHD_CONN_LIMIT(n) (WEB_CONN_LIMIT + WEB_CONN_SLACK + (n))
+#define WEB_ERR_PAUSE_MS   100           /* accept failing: look again */
 
 /* A listening socket for A: non-blocking, close-on-exec, address reuse
  * (a restart must not wait out TIME_WAIT), IPv6 only on an IPv6 address
@@ -211,8 +218,11 @@ acceptor(void *arg)
 			}
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 				continue;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				/* Out of descriptors or memory, most likely: the
+				 * connection stays in the backlog and the socket
+				 * readable, so only the stop and the clock may
+				 * wake the acceptor until it tries again. */
 				time_t now = time(NULL);
 
 				if (now - said >= 10) {
@@ -220,7 +230,8 @@ acceptor(void *arg)
 						 l->url, strerror(errno));
 					said = now;
 				}
-				pause_ms = 100;
+				full = 1;
+				pause_ms = WEB_ERR_PAUSE_MS;
 			}
 			break;
 		}
@@ -270,6 +281,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			     MHD_USE_NO_LISTEN_SOCKET;
 	size_t k = 0;
+	unsigned limit;
 	int rc;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -306,6 +318,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	/* Each worker's share of the connection limit, as libmicrohttpd
 	 * divides it (MHD_start_daemon: the remainder to the first ones). */
 	l->nworkers = threads > 1 ? threads : 1;
+	limit = WEB_MHD_CONN_LIMIT(l->nworkers);
 	if ((l->load = calloc(l->nworkers, sizeof(*l->load))) == NULL ||
 	    (l->share = calloc(l->nworkers, sizeof(*l->share))) == NULL) {
 		listener_free(l, 1);
@@ -314,8 +327,8 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	}
 	for (unsigned i = 0; i < l->nworkers; i++) {
 		atomic_init(&l->load[i], 0);
-		l->share[i] = (int)(WEB_MHD_CONN_LIMIT / l->nworkers +
-				    (i < WEB_MHD_CONN_LIMIT % l->nworkers));
+		l->share[i] = (int)(limit / l->nworkers +
+				    (i < limit % l->nworkers));
 	}
 	if (tls) {
 		ops[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
@@ -340,7 +353,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	l->d = MHD_start_daemon(flags, 0, web_mhd_accept, l,
 				web_mhd_access, l,
 				MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_MHD_CONN_LIMIT,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)limit,
 				MHD_OPTION_NOTIFY_CONNECTION, web_mhd_connection, (void *)l,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)WEB_PER_IP_LIMIT,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_CONN_TIMEOUT,
