@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,44 @@ delta_maintain(struct ca *tick)
 		mica_log(MICA_LOG_INFO, "published delta CRLs");
 }
 
+/* Descriptors: each listener holds up to WEB_CONN_LIMIT + WEB_CONN_SLACK
+ * connections plus one per worker (web/listener.c), and each worker an
+ * epoll set, a wake-up descriptor and its store connection's files;
+ * NOFILE_BASE for the rest (signers, the timer's and the loaders' store
+ * connections, logs, CRL files). The usual soft limit, 1024, is below
+ * that for two listeners: the soft limit is raised to the hard one, as
+ * nginx and Go programs do, so that a flood of connections finds the
+ * slowest dropped (web/conns.h) rather than every descriptor taken. */
+#define NOFILE_PER_WORKER 5
+#define NOFILE_BASE       128
+#define NOFILE_MAX        (1 << 20)
+
+static void
+raise_nofile(unsigned listeners, unsigned threads)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)listeners * (WEB_CONN_LIMIT + WEB_CONN_SLACK +
+		      (rlim_t)threads * (1 + NOFILE_PER_WORKER)) + NOFILE_BASE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < NOFILE_MAX &&
+	    rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+			      rl.rlim_max > NOFILE_MAX ? NOFILE_MAX : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		mica_log(MICA_LOG_WARN, "open files limited to %llu (ulimit -n; "
+			 "LimitNOFILE= under systemd), %llu wanted: under a "
+			 "flood of connections, new ones wait until descriptors "
+			 "are free", (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)need);
+}
+
 int
 web_serve(const struct web_opts *o, struct mica_err *err)
 {
@@ -257,6 +296,9 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		goto early;
 	}
 	json_set_alloc_funcs(json_zmalloc, json_zfree);
+	raise_nofile((o->http_addr == NULL || strcmp(o->http_addr, "none") != 0) +
+		     (o->https_addr == NULL || strcmp(o->https_addr, "none") != 0),
+		     dm->threads);
 
 	/* Every thread started from here on inherits this mask; the main
 	 * thread takes the signals synchronously with sigtimedwait. */
