@@ -134,9 +134,27 @@ wait_for() {
 	done
 }
 
-# A free TCP port on loopback.
+# A free TCP port for a server a test starts later, below the kernel's
+# ephemeral range (32768 on): a client's socket (a flood of hundreds, in
+# workers.sh, descriptors.sh and http_hardening.sh, which make check may
+# run beside this test) takes its port from that range, and may otherwise
+# take the port picked here before the server binds it. Checked free on
+# every address (certbot's standalone server binds them all).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	python3 -c '
+import random, socket
+for _ in range(1000):
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("0.0.0.0", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+'
 }
 
 # stored_crl DATADIR WHERE OUT: the DER of the first CRL of DATADIR's store
