@@ -15,8 +15,9 @@
 					  * it the slowest make room
 					  * (web/conns.h) */
 #define WEB_CONN_SLACK     64            /* libmicrohttpd's own limit is
-					  * this much higher: dropped ones
-					  * are closed a moment later */
+					  * this much higher (and one per
+					  * worker, web/listener.c): dropped
+					  * ones are closed a moment later */
 #define WEB_PER_IP_LIMIT   64            /* connections per client address */
 #define WEB_CONN_TIMEOUT   10            /* idle seconds before a close */
 #define WEB_CONN_MEMORY    (32 * 1024)   /* per-connection pool: caps the
