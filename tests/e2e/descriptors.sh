@@ -120,15 +120,8 @@ EOF
 # flood PORT ADDRESSES PER-ADDRESS WANT MODE: each line the helper prints
 # is a check.
 flood() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) fail "${line#not ok - }" ;;
-		*) echo "$line" ;;
-		esac
-	done < <(python3 "$W/flood.py" 127.0.0.1 "$1" "$SERVE_PID" "$2" "$3" "$4" \
-		"$TIME_SCALE" "$5" 2>&1)
+	tap_run python3 "$W/flood.py" 127.0.0.1 "$1" "$SERVE_PID" "$2" "$3" "$4" \
+		"$TIME_SCALE" "$5"
 }
 
 # ---------------------------------------------------- the soft limit --

@@ -134,6 +134,21 @@ wait_for() {
 	done
 }
 
+# tap_run CMD...: run CMD (a helper in Python, say); each "ok - X" or
+# "not ok - X" line it prints is a check of this script, any other line a
+# comment.
+tap_run() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${line#ok - }" ;;
+		"not ok - "*) fail "${line#not ok - }" ;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done < <("$@" 2>&1)
+}
+
 # A free TCP port for a server a test starts later, below the kernel's
 # ephemeral range (32768 on): a client's socket (a flood of hundreds, in
 # workers.sh, descriptors.sh and http_hardening.sh, which make check may

@@ -225,15 +225,8 @@ EOF
 
 # Each line the helper prints is a check.
 run_clients() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) fail "${line#not ok - }" ;;
-		*) echo "# $line" ;;
-		esac
-	done < <(python3 "$W/clients.py" "$G" 127.0.0.1 "$1" "$2" "$W/root.pem" \
-		"$TIME_SCALE" "$3" "$SERVE_PID" 2>&1)
+	tap_run python3 "$W/clients.py" "$G" 127.0.0.1 "$1" "$2" "$W/root.pem" \
+		"$TIME_SCALE" "$3" "$SERVE_PID"
 }
 run_clients "$HP" 0 spread
 run_clients "$SP" 1 spread
