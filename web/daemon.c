@@ -296,8 +296,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		goto early;
 	}
 	json_set_alloc_funcs(json_zmalloc, json_zfree);
-	raise_nofile((o->http_addr == NULL || strcmp(o->http_addr, "none") != 0) +
-		     (o->https_addr == NULL || strcmp(o->https_addr, "none") != 0),
+	raise_nofile((unsigned)dm->http_addr.on + (unsigned)dm->https_addr.on,
 		     dm->threads);
 
 	/* Every thread started from here on inherits this mask; the main

@@ -160,8 +160,9 @@ serve_start "$W/s2.out" "$D" -- --threads 2 || serve_failed "$W/s2.out"
 is "the daemon keeps the hard limit it was given" "$(soft_limit)" 160
 check "... and says at start-up that it is low" \
 	grep -q "open files limited to 160" "$W/s2.out.err"
-n=$((160 - $(fds)))
-echo "# $(fds) descriptors open, $n free"
+open=$(fds)
+n=$((160 - open))
+echo "# $open descriptors open, $n free"
 # Past every free descriptor: 320 connections from 8 addresses.
 flood "$HP" 8 40 "$((n - 2))" spin
 check "... and logs that it cannot accept" grep -q "cannot accept: Too many open files" "$W/s2.out.err"
