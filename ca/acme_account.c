@@ -78,6 +78,23 @@ contact_parse(json_t *v, char **out, struct mica_err *err)
 
 /* ------------------------------------------------------- new account -- */
 
+/* A key revoked for keyCompromise is everybody's by now: it opens no
+ * account and becomes none's (as a CA that blocks such keys). */
+static int
+key_not_compromised(struct ca *ca, const struct ca_jwk *k, struct mica_err *err)
+{
+	unsigned char h[32];
+
+	ca_sha256(k->spki, k->spki_len, h);
+	if (ca_key_check(ca->db, h, err) == 0)
+		return 0;
+	if (err != NULL && strcmp(err->code, "key_compromised") == 0)
+		mica_err_set(err, MICA_E_BADREQ, "bad_public_key",
+			     "this key was revoked for key compromise: an ACME "
+			     "account needs a new key");
+	return -1;
+}
+
 /* RFC 8555 7.3.4: the binding JWS EAB (an object) must be MACed with the
  * key of an unbound credential, name this request's URL, and carry the
  * account key KEY. TOKEN_ID gets the credential's id. */
@@ -220,6 +237,8 @@ ca_acme_new_account(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 			     "no account has this key");
 		goto out;
 	}
+	if (key_not_compromised(ca, &x.jws.jwk, err) != 0)
+		goto out;
 	if ((v = json_object_get(pl, "contact")) != NULL &&
 	    contact_parse(v, &contact, err) != 0)
 		goto out;
@@ -423,6 +442,8 @@ ca_acme_key_change(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r
 			     "the new key is the account's key already");
 		goto out;
 	}
+	if (key_not_compromised(ca, &inner.jwk, err) != 0)
+		goto out;
 	memset(&tx, 0, sizeof(tx));
 	snprintf(actor, sizeof(actor), "acme:%s", x.acct.id);
 	tx.id = x.acct.id;

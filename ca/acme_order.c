@@ -348,8 +348,13 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		goto out;
 	}
 	if ((v = json_object_get(pl, "replaces")) != NULL) {
-		if (!json_is_string(v) ||
-		    ca_acme_certid_parse(ca, json_string_value(v), serial, err) != 0 ||
+		if (!json_is_string(v)) {
+			mica_err_set(err, MICA_E_BADREQ, "malformed",
+				     "\"replaces\" must be a string: the certificate's "
+				     "ARI identifier (RFC 9773)");
+			goto out;
+		}
+		if (ca_acme_certid_parse(ca, json_string_value(v), serial, err) != 0 ||
 		    replaces_check(ca, x.acct.id, serial, err) != 0)
 			goto out;
 		snprintf(o.replaces_serial, sizeof(o.replaces_serial), "%s", serial);
@@ -742,6 +747,35 @@ as_bad_csr(struct mica_err *err)
 		mica_err_set(err, MICA_E_BADREQ, "bad_csr", "%s", err->msg);
 }
 
+/* RFC 8555 11.1: an account key is never certified, the finalizing
+ * account's or any other's (a key that signs a CA's requests and a
+ * server's TLS is two uses of one key). */
+static int
+not_an_account_key(struct ca *ca, const struct ca_csr *csr,
+		   struct mica_err *err)
+{
+	struct db_acme_account found;
+	struct mica_err e2;
+	unsigned char th[32];
+	int r = ca_jwk_spki_thumbprint(csr->spki, csr->spki_len, th);
+
+	if (r == 1)
+		return 0;
+	if (r != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	if (db_acme_account_by_key(ca->db, th, &found, &e2) == 0) {
+		db_acme_account_free(&found);
+		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+				    "the CSR's key is an ACME account key: "
+				    "the certificate needs a key of its own");
+	}
+	if (e2.kind == MICA_E_NOTFOUND)
+		return 0;
+	if (err != NULL)
+		*err = e2;
+	return -1;
+}
+
 int
 ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		 const char *id, struct ca_acme_order *out, struct mica_err *err)
@@ -800,6 +834,8 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		as_bad_csr(err);
 		goto out;
 	}
+	if (not_an_account_key(ca, &csr, err) != 0)
+		goto out;
 	if ((names = calloc(cur.nidents, sizeof(*names))) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		goto out;

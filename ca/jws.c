@@ -125,25 +125,57 @@ spki_from_pk(mbedtls_pk_context *pk, struct ca_jwk *k, struct mica_err *err)
 	return 0;
 }
 
+/* SubjectPublicKeyInfo up to the point's first octet (RFC 5480), as
+ * mbedTLS writes it. */
+static const unsigned char p256_prefix[] = {
+	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+	0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+	0x07, 0x03, 0x42, 0x00, 0x04 };
+static const unsigned char p384_prefix[] = {
+	0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+	0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62,
+	0x00, 0x04 };
+
+/* RFC 7638 3.2: an EC key's required members, sorted, no white space. */
+static char *
+ec_json(const char *crv, const unsigned char *x, const unsigned char *y,
+	size_t clen)
+{
+	char xs[80], ys[80], *out;
+
+	mica_b64url_encode(x, clen, xs, sizeof(xs));
+	mica_b64url_encode(y, clen, ys, sizeof(ys));
+	if (asprintf(&out, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+		     crv, xs, ys) < 0)
+		return NULL;
+	return out;
+}
+
+/* The same for RSA: N and E in their minimal octets. */
+static char *
+rsa_json(const unsigned char *n, size_t nl, const unsigned char *e, size_t el)
+{
+	char *ns, es[16], *out = NULL;
+
+	if (el > 8 || (ns = malloc(MICA_B64URL_ENCLEN(nl) + 1)) == NULL)
+		return NULL;
+	mica_b64url_encode(n, nl, ns, MICA_B64URL_ENCLEN(nl) + 1);
+	mica_b64url_encode(e, el, es, sizeof(es));
+	if (asprintf(&out, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", es, ns) < 0)
+		out = NULL;
+	free(ns);
+	return out;
+}
+
 /* RFC 7518 6.2: an EC public key on P-256 or P-384. */
 static int
 jwk_ec(json_t *obj, struct ca_jwk *k, struct mica_err *err)
 {
 	static const char *const want[] = { "kty", "crv", "x", "y", NULL };
-	/* SubjectPublicKeyInfo up to the point's first octet (RFC 5480). */
-	static const unsigned char p256_prefix[] = {
-		0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-		0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
-		0x07, 0x03, 0x42, 0x00, 0x04 };
-	static const unsigned char p384_prefix[] = {
-		0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-		0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62,
-		0x00, 0x04 };
 	unsigned char *x = NULL, *y = NULL, der[200], *p = der;
 	const unsigned char *prefix;
 	size_t xl = 0, yl = 0, clen, plen;
 	const char *crv;
-	char xs[80], ys[80];
 	mbedtls_pk_context pk;
 	int rc = -1;
 
@@ -190,12 +222,7 @@ jwk_ec(json_t *obj, struct ca_jwk *k, struct mica_err *err)
 	}
 	if (spki_from_pk(&pk, k, err) != 0)
 		goto out;
-	mica_b64url_encode(x, clen, xs, sizeof(xs));
-	mica_b64url_encode(y, clen, ys, sizeof(ys));
-	/* RFC 7638 3.2: the required members, sorted, no white space. */
-	if (asprintf(&k->json, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-		     crv, xs, ys) < 0) {
-		k->json = NULL;
+	if ((k->json = ec_json(crv, x, y, clen)) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		goto out;
 	}
@@ -214,7 +241,6 @@ jwk_rsa(json_t *obj, struct ca_jwk *k, struct mica_err *err)
 	static const char *const want[] = { "kty", "n", "e", NULL };
 	unsigned char *n = NULL, *e = NULL;
 	size_t nl = 0, el = 0, bits;
-	char *ns = NULL, es[16];
 	mbedtls_pk_context pk;
 	mbedtls_rsa_context *rsa;
 	int rc = -1;
@@ -263,14 +289,7 @@ jwk_rsa(json_t *obj, struct ca_jwk *k, struct mica_err *err)
 	k->bits = (int)bits;
 	if (spki_from_pk(&pk, k, err) != 0)
 		goto out;
-	if ((ns = malloc(MICA_B64URL_ENCLEN(nl) + 1)) == NULL) {
-		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-		goto out;
-	}
-	mica_b64url_encode(n, nl, ns, MICA_B64URL_ENCLEN(nl) + 1);
-	mica_b64url_encode(e, el, es, sizeof(es));
-	if (asprintf(&k->json, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", es, ns) < 0) {
-		k->json = NULL;
+	if ((k->json = rsa_json(n, nl, e, el)) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		goto out;
 	}
@@ -279,7 +298,6 @@ out:
 	mbedtls_pk_free(&pk);
 	free(n);
 	free(e);
-	free(ns);
 	return rc;
 }
 
@@ -310,6 +328,53 @@ ca_jwk_from_json(json_t *obj, struct ca_jwk *out, struct mica_err *err)
 		return -1;
 	}
 	ca_sha256(out->json, strlen(out->json), out->thumbprint);
+	return 0;
+}
+
+int
+ca_jwk_spki_thumbprint(const unsigned char *spki, size_t len,
+		       unsigned char out[32])
+{
+	unsigned char n[512], e[8];
+	size_t nl, el;
+	char *json = NULL;
+	int rsa = 0;
+	mbedtls_pk_context pk;
+	mbedtls_mpi N, E;
+
+	if (len == sizeof(p256_prefix) + 64 &&
+	    memcmp(spki, p256_prefix, sizeof(p256_prefix)) == 0)
+		json = ec_json("P-256", spki + sizeof(p256_prefix),
+			       spki + sizeof(p256_prefix) + 32, 32);
+	else if (len == sizeof(p384_prefix) + 96 &&
+		 memcmp(spki, p384_prefix, sizeof(p384_prefix)) == 0)
+		json = ec_json("P-384", spki + sizeof(p384_prefix),
+			       spki + sizeof(p384_prefix) + 48, 48);
+	else {
+		mbedtls_pk_init(&pk);
+		mbedtls_mpi_init(&N);
+		mbedtls_mpi_init(&E);
+		if (mbedtls_pk_parse_public_key(&pk, spki, len) == 0 &&
+		    mbedtls_pk_get_type(&pk) == MBEDTLS_PK_RSA &&
+		    mbedtls_rsa_export(mbedtls_pk_rsa(pk), &N, NULL, NULL, NULL,
+				       &E) == 0 &&
+		    (nl = mbedtls_mpi_size(&N)) <= sizeof(n) &&
+		    (el = mbedtls_mpi_size(&E)) <= sizeof(e) && nl > 0 &&
+		    el > 0 && mbedtls_mpi_write_binary(&N, n, nl) == 0 &&
+		    mbedtls_mpi_write_binary(&E, e, el) == 0) {
+			rsa = 1;
+			json = rsa_json(n, nl, e, el);
+		}
+		mbedtls_mpi_free(&N);
+		mbedtls_mpi_free(&E);
+		mbedtls_pk_free(&pk);
+		if (!rsa)
+			return 1;
+	}
+	if (json == NULL)
+		return -1;
+	ca_sha256(json, strlen(json), out);
+	free(json);
 	return 0;
 }
 

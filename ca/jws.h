@@ -61,6 +61,12 @@ int ca_jwk_from_json(json_t *obj, struct ca_jwk *out, struct mica_err *err);
 int ca_jwk_parse(const char *text, size_t len, struct ca_jwk *out,
 		 struct mica_err *err);
 
+/* The RFC 7638 thumbprint a JWK of the key in SPKI (DER, as mbedTLS writes
+ * it: ca_csr's spki) would have, into OUT: 0; 1 when no account key can be
+ * that key (not P-256, P-384 or RSA); -1 out of memory. */
+int ca_jwk_spki_thumbprint(const unsigned char *spki, size_t len,
+			   unsigned char out[32]);
+
 /* ca_jws_parse flags: what the protected header must hold. */
 #define CA_JWS_NEED_NONCE 0x1  /* a "nonce" (every request to the server) */
 #define CA_JWS_NEED_JWK   0x2  /* "jwk", not "kid" */

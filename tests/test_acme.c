@@ -280,6 +280,40 @@ test_jwk_thumbprint_matches_rfc7638(void)
 	CU_ASSERT(k.kind == CA_PUBKEY_RSA && k.bits == 2048);
 	free(tp);
 	ca_jwk_free(&k);
+	/* The thumbprint of a key from its SubjectPublicKeyInfo (a CSR's) is
+	 * the thumbprint of its JWK, for every kind of account key. */
+	for (int i = 0; i < 3; i++) {
+		struct tkey t;
+		unsigned char der[1024], th[32];
+		int n;
+
+		if (i < 2)
+			tkey_ec(&t, i);
+		else
+			tkey_rsa(&t);
+		n = mbedtls_pk_write_pubkey_der(&t.pk, der, sizeof(der));
+		CU_ASSERT_FATAL(n > 0);
+		CU_ASSERT_FATAL(ca_jwk_parse(t.jwk, strlen(t.jwk), &k, &err) == 0);
+		CU_ASSERT(ca_jwk_spki_thumbprint(der + sizeof(der) - n, (size_t)n, th) == 0);
+		CU_ASSERT(memcmp(th, k.thumbprint, 32) == 0);
+		ca_jwk_free(&k);
+		tkey_free(&t);
+	}
+	/* A key no account key can be (P-521): none. */
+	{
+		mbedtls_pk_context pk;
+		unsigned char der[300], th[32];
+		int n;
+
+		mbedtls_pk_init(&pk);
+		CU_ASSERT_FATAL(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0);
+		CU_ASSERT_FATAL(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP521R1, mbedtls_pk_ec(pk),
+						    mbedtls_ctr_drbg_random, &g_drbg) == 0);
+		n = mbedtls_pk_write_pubkey_der(&pk, der, sizeof(der));
+		CU_ASSERT_FATAL(n > 0);
+		CU_ASSERT(ca_jwk_spki_thumbprint(der + sizeof(der) - n, (size_t)n, th) == 1);
+		mbedtls_pk_free(&pk);
+	}
 }
 
 static void
@@ -951,21 +985,19 @@ wait_authz(struct client *c, const char *id, struct ca_acme_authz *z)
 	CU_FAIL("the authorization stayed pending");
 }
 
-/* A CSR for NAMES with a fresh key; *der heap. */
+/* A CSR for NAMES with key K, in base64url (heap). */
 static char *
-csr_b64(const char *const *names, size_t n)
+csr_b64_key(const char *const *names, size_t n, struct tkey *k)
 {
 	mbedtls_x509write_csr w;
 	mbedtls_x509_san_list san[4];
-	struct tkey k;
 	unsigned char buf[2048];
 	char *out;
 	int len;
 
-	tkey_ec(&k, 0);
 	mbedtls_x509write_csr_init(&w);
 	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_csr_set_key(&w, &k.pk);
+	mbedtls_x509write_csr_set_key(&w, &k->pk);
 	mbedtls_x509write_csr_set_subject_name(&w, "CN=x");
 	memset(san, 0, sizeof(san));
 	for (size_t i = 0; i < n; i++) {
@@ -979,6 +1011,18 @@ csr_b64(const char *const *names, size_t n)
 	CU_ASSERT_FATAL(len > 0);
 	out = b64(buf + sizeof(buf) - len, (size_t)len);
 	mbedtls_x509write_csr_free(&w);
+	return out;
+}
+
+/* The same with a fresh key. */
+static char *
+csr_b64(const char *const *names, size_t n)
+{
+	struct tkey k;
+	char *out;
+
+	tkey_ec(&k, 0);
+	out = csr_b64_key(names, n, &k);
 	tkey_free(&k);
 	return out;
 }
@@ -1006,6 +1050,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 	char path[200], payload[4000], kid[CA_ID_MAX], *csr;
 	const char *names[1] = { "www.contoso.test" }, *other[1] = { "mail.contoso.test" };
 	int64_t before;
+	struct tkey ck;                 /* the certified key */
 	mbedtls_x509_crt crt, root;
 	uint32_t flags;
 	size_t rl;
@@ -1064,9 +1109,33 @@ test_flow_http01_to_certificate_and_refusals(void)
 	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
 	CU_ASSERT(count_certs() == before);
+	/* Not a CSR: badCSR, saying why. */
+	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, "{\"csr\":\"MIIBAA\"}", 0), o.id,
+				   &o2, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	CU_ASSERT(err.msg[0] != '\0');
+	/* RFC 8555 11.1: the account's key, or another account's, is never
+	 * certified. */
+	{
+		struct client d;
+
+		client_new(&d, NULL, NULL);
+		for (int i = 0; i < 2; i++) {
+			free(csr);
+			csr = csr_b64_key(names, 1, i == 0 ? &c.k : &d.k);
+			snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+			CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id,
+						   &o2, &err) != 0);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+			CU_ASSERT(strstr(err.msg, "account key") != NULL);
+		}
+		client_free(&d);
+	}
+	CU_ASSERT(count_certs() == before);
 	/* The right CSR. */
 	free(csr);
-	csr = csr_b64(names, 1);
+	tkey_ec(&ck, 0);
+	csr = csr_b64_key(names, 1, &ck);
 	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
 	CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) == 0);
 	CU_ASSERT_STRING_EQUAL(o2.status, "valid");
@@ -1112,6 +1181,12 @@ test_flow_http01_to_certificate_and_refusals(void)
 			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order", payload, 0),
 						    &r1, &err) == 0);
 			CU_ASSERT(r1.replaces != NULL && strcmp(r1.replaces, certid) == 0);
+			/* Not a string: malformed (it was an internal error). */
+			memset(&err, 0, sizeof(err));
+			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+				"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}],"
+				"\"replaces\":5}", 0), &r2, &err) != 0);
+			CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order", payload, 0),
 						    &r2, &err) != 0);
 			CU_ASSERT_STRING_EQUAL(err.code, "already_replaced");
@@ -1138,6 +1213,29 @@ test_flow_http01_to_certificate_and_refusals(void)
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
 		free(c64);
+	}
+	/* That key, revoked for keyCompromise, opens no account and becomes
+	 * no account's. */
+	{
+		struct client e;
+		struct ca_acme_account acct;
+		char prot[2000], ipl[2000], conflict[CA_ID_MAX], *inner;
+		int created;
+
+		memset(&e, 0, sizeof(e));
+		e.k = ck;
+		CU_ASSERT(ca_acme_new_account(g_ca, g_acme, req(&e, "/new-account",
+			"{\"termsOfServiceAgreed\":true}", 1), &acct, &created, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_public_key");
+		snprintf(prot, sizeof(prot), "{\"alg\":\"ES256\",\"url\":\"" BASE
+			 "/key-change\",\"jwk\":%s}", ck.jwk);
+		snprintf(ipl, sizeof(ipl), "{\"account\":\"%s\",\"oldKey\":%s}", c.kid, c.k.jwk);
+		inner = jws_raw(&ck, prot, ipl);
+		CU_ASSERT(ca_acme_key_change(g_ca, g_acme, req(&c, "/key-change", inner, 0), &acct,
+					     conflict, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_public_key");
+		free(inner);
+		client_free(&e);
 	}
 	mbedtls_x509_crt_free(&crt);
 	mbedtls_x509_crt_free(&root);
@@ -1294,7 +1392,8 @@ main(void)
 	static const struct { const char *name; void (*fn)(void); } tests[] = {
 		{ "base64url round trips and has one spelling", test_b64url_round_trips_and_is_canonical },
 		{ "base64url refuses padding, other alphabets and stray bits", test_b64url_refuses_other_spellings },
-		{ "the JWK thumbprint is RFC 7638's", test_jwk_thumbprint_matches_rfc7638 },
+		{ "the JWK thumbprint is RFC 7638's, from a JWK or from a key's SPKI",
+		  test_jwk_thumbprint_matches_rfc7638 },
 		{ "JWS with ES256, ES384 and RS256 verify; another key does not", test_jws_es256_es384_rs256_verify },
 		{ "JWS structures that are not ACME's flattened form are refused", test_jws_refuses_hostile_structures },
 		{ "JWS headers: none, HMAC, crit, jwk+kid, missing url or nonce, tampering", test_jws_refuses_hostile_headers },
@@ -1306,7 +1405,8 @@ main(void)
 		{ "DNS answers: id, question, CNAME, pointers only backwards, rcodes", test_dns_answers_are_read_strictly },
 		{ "tls-alpn-01 certificates: one name, a critical acmeIdentifier, the digest", test_tls_alpn_certificate_check },
 		{ "validation connects to loopback and link-local only in a lab", test_addresses_validation_may_connect_to },
-		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way",
+		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way "
+		  "(account keys, a compromised key)",
 		  test_flow_http01_to_certificate_and_refusals },
 		{ "no EAB, wrong url, foreign names and accounts, failed dns-01, deactivation",
 		  test_flow_refusals_before_any_order },

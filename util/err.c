@@ -8,16 +8,22 @@ int
 mica_err_set(struct mica_err *e, mica_errkind kind, const char *code,
 	     const char *fmt, ...)
 {
+	char ncode[sizeof(e->code)], nmsg[sizeof(e->msg)];
 	va_list ap;
 
 	if (e == NULL)
 		return -1;
-	e->kind = kind;
-	snprintf(e->code, sizeof(e->code), "%s",
+	/* Made aside first: the arguments may be E's own code or message
+	 * ("%s", e->msg to change only the kind), and snprintf into the
+	 * buffer it reads is undefined (glibc leaves it empty). */
+	snprintf(ncode, sizeof(ncode), "%s",
 		 code != NULL ? code : mica_err_kind_code(kind));
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(nmsg, sizeof(nmsg), fmt, ap);
 	va_end(ap);
+	e->kind = kind;
+	memcpy(e->code, ncode, sizeof(ncode));
+	memcpy(e->msg, nmsg, sizeof(nmsg));
 	return -1;
 }
 
