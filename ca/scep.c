@@ -471,9 +471,75 @@ out:
 	return ok;
 }
 
+/* Enrollments under way in this process, by transactionID and signer: a
+ * message that races its twin (a client resending on a timeout, a replay)
+ * waits until the first is recorded, then answers from that record - one
+ * message, one certificate, one use of the challenge. */
+#define INFLIGHT_MAX 64
+
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inflight_cond = PTHREAD_COND_INITIALIZER;
+static unsigned char inflight[INFLIGHT_MAX][32];
+static unsigned inflight_n;
+
+static int
+inflight_find(const unsigned char key[32])
+{
+	for (unsigned i = 0; i < inflight_n; i++)
+		if (memcmp(inflight[i], key, 32) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Wait until no twin of (TID, SIGNER) is under way, then be the one. */
+static void
+inflight_enter(const char *tid, const unsigned char signer[32],
+	       unsigned char key[32])
+{
+	unsigned char buf[CA_SCEP_TID_MAX + 33];
+	size_t tl = strnlen(tid, CA_SCEP_TID_MAX);
+
+	memcpy(buf, signer, 32);
+	memcpy(buf + 32, tid, tl);
+	ca_sha256(buf, 32 + tl, key);
+	pthread_mutex_lock(&inflight_lock);
+	while (inflight_find(key) >= 0 || inflight_n == INFLIGHT_MAX)
+		pthread_cond_wait(&inflight_cond, &inflight_lock);
+	memcpy(inflight[inflight_n++], key, 32);
+	pthread_mutex_unlock(&inflight_lock);
+}
+
+static void
+inflight_leave(const unsigned char key[32])
+{
+	int i;
+
+	pthread_mutex_lock(&inflight_lock);
+	if ((i = inflight_find(key)) >= 0)
+		memcpy(inflight[i], inflight[--inflight_n], 32);
+	pthread_cond_broadcast(&inflight_cond);
+	pthread_mutex_unlock(&inflight_lock);
+}
+
+static int enroll_once(struct op *o, const unsigned char *csr_der,
+		       size_t csr_len, struct mica_err *err);
+
 /* PKCSReq and RenewalReq: CSR is the decrypted content. */
 static int
 enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
+       struct mica_err *err)
+{
+	unsigned char key[32];
+	int rc;
+
+	inflight_enter(o->m->tid, o->m->signer_hash, key);
+	rc = enroll_once(o, csr_der, csr_len, err);
+	inflight_leave(key);
+	return rc;
+}
+
+static int
+enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
        struct mica_err *err)
 {
 	const struct ca_scep_msg *m = o->m;
@@ -587,9 +653,11 @@ enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	if (ca_tx(o->ca, CA_TX_DURABLE, tx_body, &x, &e) != 0) {
 		struct db_scep_tx other;
 
-		/* The same message raced in twice: the first one recorded
-		 * answers for both (the other's certificate stays recorded,
-		 * as every certificate signed is). */
+		/* The same message raced in twice, through another process
+		 * on this store (twins in this one wait for each other, see
+		 * inflight_enter): the first one recorded answers for both
+		 * (the other's certificate stays recorded, as every
+		 * certificate signed is). */
 		if (e.kind != MICA_E_CONFLICT ||
 		    db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &other,
 				   err) != 0) {

@@ -213,6 +213,47 @@ scep_post "$W/r2.der"
 is "the same transactionID with another CSR: FAILURE badRequest" "$(reply "$W/r.key")" \
 	"status=2 failinfo=2 tid=tid-r6"
 
+# ---- one message, four times at once ---------------------------------------
+# A client resending on its timeout (or a replay) while the first copy is
+# still being enrolled: one certificate, one use of the challenge, and the
+# same answer for every copy.
+TOK5=$(token --profile client --uses 10)
+$TOOL make "$W/race.der" --ra "$W/ra.pem" --key "$W/race.key" --cn dev8.example.test \
+	--challenge "$TOK5" --tid tid-race || die "scep_msg make"
+N=$(count "SELECT count(*) FROM certificate")
+U=$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")
+# Four connections made first, then the four copies sent together.
+python3 - "$H" "$W/race.der" "$W/race" <<'EOF' || fail "the four copies were not all answered"
+import http.client, sys, threading, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+body = open(sys.argv[2], "rb").read()
+go = threading.Barrier(4)
+def post(i):
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    c.connect()
+    go.wait()
+    c.request("POST", "/scep?operation=PKIOperation", body=body,
+              headers={"Content-Type": "application/x-pki-message"})
+    with open("%s%d.reply" % (sys.argv[3], i), "wb") as f:
+        f.write(c.getresponse().read())
+ts = [threading.Thread(target=post, args=(i,)) for i in range(1, 5)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+EOF
+GOT=""
+for i in 1 2 3 4; do
+	cp "$W/race$i.reply" "$W/reply.der"
+	GOT="$GOT$(reply "$W/race.key" "$W/race$i.pem");"
+done
+is "four copies of one PKCSReq at once: four SUCCESS" "$GOT" \
+	"status=0 failinfo= tid=tid-race;status=0 failinfo= tid=tid-race;status=0 failinfo= tid=tid-race;status=0 failinfo= tid=tid-race;"
+check "all with the same certificate" sh -c "cmp -s '$W/race1.pem' '$W/race2.pem' &&
+	cmp -s '$W/race1.pem' '$W/race3.pem' && cmp -s '$W/race1.pem' '$W/race4.pem'"
+is "one certificate issued for them" "$(count "SELECT count(*) FROM certificate")" "$((N + 1))"
+is "one use of the challenge" "$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")" "$((U - 1))"
+
 # ---- GetCert ---------------------------------------------------------------
 SER=$(openssl x509 -in "$W/r6.pem" -noout -serial | cut -d= -f2)
 $TOOL make "$W/g.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcert --serial "$SER" --issuer-of "$W/r6.pem"
