@@ -25,6 +25,7 @@ struct web_conn {
 	int dropped;              /* shut down; libmicrohttpd closes it soon */
 	int64_t since;            /* ms: start of the phase */
 	uint64_t body;            /* bytes of body in this phase */
+	void *req;                /* web_conn_set_req: its worker's only */
 };
 
 struct web_conns {
@@ -214,6 +215,18 @@ void
 web_conn_idle(struct web_conns *cs, struct web_conn *c, int64_t now)
 {
 	phase(cs, c, PHASE_HEAD, now);
+}
+
+void
+web_conn_set_req(struct web_conn *c, void *req)
+{
+	c->req = req;
+}
+
+void *
+web_conn_req(const struct web_conn *c)
+{
+	return c->req;
 }
 
 void

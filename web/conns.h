@@ -60,6 +60,14 @@ struct web_conn *web_conn_open(struct web_conns *cs, int fd, int64_t now);
 /* It closed: forget it (before its socket is closed). C may be NULL. */
 void web_conn_close(struct web_conns *cs, struct web_conn *c);
 
+/* The request C's worker is reading or answering (a struct web_req), or
+ * NULL: libmicrohttpd may close a connection without ever reporting the
+ * end of a request it had announced (one whose arguments overflow the
+ * connection's memory), and the close then ends it (web/http.c). Only
+ * the connection's worker thread uses it, so it takes no lock. */
+void web_conn_set_req(struct web_conn *c, void *req);
+void *web_conn_req(const struct web_conn *c);
+
 /* The phases of a request on C (NULL ok): its head is complete (a body
  * may follow), N more body bytes arrived, it is being answered (no
  * deadline of ours: a handler's time is ours), it was answered (waiting

@@ -89,6 +89,8 @@ web_mhd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	return MHD_YES;
 }
 
+static void req_end(struct web_req *r, enum MHD_RequestTerminationCode toe);
+
 void
 web_mhd_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 		   enum MHD_ConnectionNotificationCode toe)
@@ -101,6 +103,19 @@ web_mhd_connection(void *cls, struct MHD_Connection *conn, void **socket_context
 		*socket_context = ci != NULL ?
 				  web_conn_open(lst->conns, ci->connect_fd, web_now_ms()) : NULL;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct web_req *r = *socket_context != NULL ?
+				    web_conn_req(*socket_context) : NULL;
+
+		/* A request libmicrohttpd announced (web_mhd_uri) and then
+		 * dropped without reporting its end: 0.9.75 does that when
+		 * the arguments overflow the connection's memory (a query of
+		 * some 500 '&'). It is ended here, or it would stay counted
+		 * in flight and its memory lost. libmicrohttpd reports every
+		 * other end before this notice (MHD_connection_close_). */
+		if (r != NULL) {
+			web_conn_set_req(*socket_context, NULL);
+			req_end(r, MHD_REQUEST_TERMINATED_WITH_ERROR);
+		}
 		web_conn_close(lst->conns, *socket_context);
 		*socket_context = NULL;
 	}
@@ -136,6 +151,8 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	}
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	r->conn = ci != NULL ? ci->socket_context : NULL;
+	if (r->conn != NULL)
+		web_conn_set_req(r->conn, r);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	web_client_describe(ci != NULL ? ci->client_addr : NULL, r->client,
 			    sizeof(r->client), r->client_key, &r->loopback);
@@ -536,12 +553,24 @@ web_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		  enum MHD_RequestTerminationCode toe)
 {
 	struct web_req *r = *req_cls;
-	struct timespec t1;
-	long long ms;
 
+	(void)cls;
+	(void)conn;
 	if (r == NULL)
 		return;
 	*req_cls = NULL;
+	if (r->conn != NULL && web_conn_req(r->conn) == r)
+		web_conn_set_req(r->conn, NULL);
+	req_end(r, toe);
+}
+
+/* The end of request R, however it ended: logged, uncounted, freed. */
+static void
+req_end(struct web_req *r, enum MHD_RequestTerminationCode toe)
+{
+	struct timespec t1;
+	long long ms;
+
 	/* Answered: the connection now waits for its next head. Only then:
 	 * otherwise it is closing, and its entry may go any moment. */
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
