@@ -1072,7 +1072,7 @@ test_framing(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
-					 cases[i].length, cases[i].te };
+					 cases[i].length, cases[i].te, 0, 0 };
 		int rc = web_framing_check(&f, &err);
 
 		if ((rc == 0) != cases[i].ok)
@@ -1083,6 +1083,29 @@ test_framing(void)
 			CU_ASSERT_STRING_EQUAL(err.code, "bad_framing");
 		}
 	}
+	/* RFC 9112 5.1: no white space between a field name and its colon
+	 * (libmicrohttpd keeps it in the name); one Authorization. */
+	{
+		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0 };
+
+		CU_ASSERT(web_framing_check(&f, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		f.n_bad_name = 0;
+		f.n_auth = 2;
+		CU_ASSERT(web_framing_check(&f, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		f.n_auth = 1;
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+	}
+	CU_ASSERT(web_field_name_ok("Content-Length"));
+	CU_ASSERT(web_field_name_ok("X-Forwarded-For"));
+	CU_ASSERT(web_field_name_ok("a!#$%&'*+-.^_`|~9"));
+	CU_ASSERT(!web_field_name_ok("Content-Length "));
+	CU_ASSERT(!web_field_name_ok("Content-Length\t"));
+	CU_ASSERT(!web_field_name_ok(" Host"));
+	CU_ASSERT(!web_field_name_ok(""));
+	CU_ASSERT(!web_field_name_ok("Na\x80me"));
+	CU_ASSERT(!web_field_name_ok("a:b"));
 }
 
 /* ------------------------------------------------------ access log -- */
@@ -1550,7 +1573,7 @@ main(void)
 	    !CU_add_test(s, "accepts only lowercase hex ids", test_ids) ||
 	    !CU_add_test(s, "reduces Content-Type to its media type", test_media_type) ||
 	    !CU_add_test(s, "accepts only well-formed bearer credentials", test_bearer) ||
-	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3)", test_framing) ||
+	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3), names that are not tokens, two Authorization", test_framing) ||
 	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
 	    !CU_add_test(s, "drops slow heads and bodies, and the longest waiting when full", test_slow_clients) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||

@@ -284,7 +284,8 @@ slow_cancel(void *arg)
 }
 
 /* Count the framing fields of a request head (all their lines: libmicro-
- * httpd's lookup returns only the first). */
+ * httpd's lookup returns only the first), the Authorization lines, and the
+ * names that are not tokens. */
 static enum MHD_Result
 framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
 	      const char *value)
@@ -294,6 +295,10 @@ framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
 	(void)kind;
 	if (key == NULL)
 		return MHD_YES;
+	if (!web_field_name_ok(key))
+		f->n_bad_name++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
+		f->n_auth++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		if (f->n_length++ == 0)
 			f->length = value;

@@ -386,10 +386,29 @@ bad:
 }
 
 int
+web_field_name_ok(const char *name)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz";
+	size_t n = strlen(name);
+
+	return n > 0 && strspn(name, tchar) == n;
+}
+
+int
 web_framing_check(const struct web_framing *f, struct mica_err *err)
 {
 	const char *p;
 	size_t n;
+
+	if (f->n_bad_name > 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "a header field name is not a token (white space "
+				    "before the colon?)");
+	if (f->n_auth > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "more than one Authorization header");
 
 	if (f->n_host > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",

@@ -83,6 +83,8 @@ int web_bearer(const char *header, char *tok, size_t toksz);
 struct web_framing {
 	unsigned n_length, n_te, n_host;
 	const char *length, *te;
+	unsigned n_bad_name;          /* field names that are not RFC 9110 tokens */
+	unsigned n_auth;              /* Authorization field lines */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in
@@ -91,10 +93,15 @@ struct web_framing {
  * equal values), both of them together (RFC 9112 6.1), a transfer coding
  * other than exactly "chunked" (RFC 9112 6.3 item 4), a Content-Length
  * that is not one decimal number (6.3 item 5), more than one Host (RFC
- * 9112 3.2). MICA_E_BADREQ "bad_framing"; the caller answers 400 and
- * closes the connection.
+ * 9112 3.2): MICA_E_BADREQ "bad_framing". A field name that is not a
+ * token ("Content-Length :" - libmicrohttpd keeps the blank in the name,
+ * where a proxy may read the field; RFC 9112 5.1), or more than one
+ * Authorization (which credentials would be whose?): MICA_E_BADREQ
+ * "bad_header". The caller answers 400 and closes the connection.
  */
 int web_framing_check(const struct web_framing *f, struct mica_err *err);
+/* Is NAME a field name (RFC 9110 5.1: a token)? 1 yes, 0 no. */
+int web_field_name_ok(const char *name);
 
 /* A request or token id from a URL: 1..CA_ID_MAX-1 characters of
  * [0-9a-f]. 1 yes, 0 no. */

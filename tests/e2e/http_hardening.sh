@@ -5,7 +5,8 @@
 #     is refused), TLS 1.1 is refused;
 #   - request framing: two Content-Length lines, Content-Length with
 #     Transfer-Encoding, two Host lines, a transfer coding other than
-#     chunked: 400, then the connection is closed (nothing smuggled after
+#     chunked, white space before a field's colon, two Authorization
+#     lines: 400, then the connection is closed (nothing smuggled after
 #     it is answered);
 #   - the access log holds no token secret in any spelling (percent-
 #     encoded, upper case, in an id's place): it names routes, not paths;
@@ -102,6 +103,14 @@ framing "Transfer-Encoding: gzip, chunked" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: gzip, chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
 framing "two Transfer-Encoding lines" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
+# RFC 9112 5.1: libmicrohttpd keeps "Content-Length " as another field, a
+# proxy may read it as the length: the body would be a second request.
+framing "white space before the colon (Content-Length :)" \
+	"POST /ocsp HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/ocsp-request\\r\\nContent-Length : 32\\r\\n\\r\\n$SMUGGLE"
+framing "white space before the colon (Transfer-Encoding :)" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding : chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
+framing "two Authorization lines" \
+	"GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer a\\r\\nAuthorization: Bearer b\\r\\n\\r\\n$SMUGGLE"
 # The honest forms still work, and keep the connection.
 $TOOL raw --port "$HP" --wait 2 \
 	--data "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" > "$W/raw.json"
