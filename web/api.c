@@ -827,6 +827,25 @@ web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 /* ---------------------------------------------------------- tokens -- */
 
 int
+web_token_limits(json_t *j, int64_t *expires_in, struct mica_err *err)
+{
+	json_t *v;
+
+	*expires_in = web_json_int(j, "expires_in", 0);
+	if (json_object_get(j, "expires_in") != NULL &&
+	    (*expires_in <= 0 || *expires_in > (int64_t)3650 * 86400))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
+				    "field \"expires_in\" must be between 1 second and 10 "
+				    "years (%d seconds); leave it out for a token that "
+				    "does not expire", 3650 * 86400);
+	if ((v = json_object_get(j, "names")) != NULL && json_array_size(v) == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
+				    "field \"names\" lists no name: leave it out for "
+				    "any name in the CA's domains");
+	return 0;
+}
+
+int
 web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	static const struct web_field spec[] = {
@@ -865,18 +884,21 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		mica_err_set(err, MICA_E_BADREQ, "bad_kind", "kind must be enroll or admin");
 		goto out;
 	}
+	/* As the command line: an admin token is never limited in uses. */
+	if (ts.kind == CA_TOKEN_ADMIN && json_object_get(j, "uses") != NULL) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_scope",
+			     "an admin token has no \"uses\": it lasts until revoked "
+			     "or expired");
+		goto out;
+	}
 	ts.uses = web_json_int(j, "uses", ts.uses);
 	if (ts.uses < -1 || ts.uses == 0) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_field",
 			     "field \"uses\" must be a positive number, or -1 for unlimited");
 		goto out;
 	}
-	ts.expires_in = web_json_int(j, "expires_in", 0);
-	if (ts.expires_in < 0) {
-		mica_err_set(err, MICA_E_BADREQ, "bad_field",
-			     "field \"expires_in\" must be a number of seconds");
+	if (web_token_limits(j, &ts.expires_in, err) != 0)
 		goto out;
-	}
 	ts.profile = web_json_str(j, "profile");
 	ts.comment = web_json_str(j, "comment");
 	if (json_strv(j, "names", &names, &nnames, err) != 0)

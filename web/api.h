@@ -52,6 +52,10 @@ int web_h_cert_renew_challenge(struct web_ctx *c, struct web_reply *rep, struct 
 int web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* The limits a token's JSON J may set, checked as the command line checks
+ * them: "expires_in", when given, 1 s to 10 years (into *EXPIRES_IN, 0 when
+ * absent: no expiry); "names", when given, not empty. */
+int web_token_limits(json_t *j, int64_t *expires_in, struct mica_err *err);
 int web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

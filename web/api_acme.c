@@ -126,7 +126,7 @@ web_h_api_acme_eab(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		{ "names",      WEB_J_STRARRAY, 0, CA_NAMES_MAX },
 		{ "uses",       WEB_J_INT,      0, 0 },
 		{ "expires_in", WEB_J_INT,      0, 0 },
-		{ "comment",    WEB_J_STRING,   0, 200 },
+		{ "comment",    WEB_J_STRING,   0, 4 * CA_TEXT_MAX },
 	};
 	struct ca_token_spec ts;
 	char kid[CA_ID_MAX], hmac[CA_ACME_HMAC_MAX];
@@ -146,13 +146,15 @@ web_h_api_acme_eab(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		ts.profile = web_json_str(j, "profile");
 		ts.comment = web_json_str(j, "comment");
 		ts.uses = web_json_int(j, "uses", 0);
-		ts.expires_in = web_json_int(j, "expires_in", 0);
-		if (ts.uses < -1 || ts.expires_in < 0) {
+		if (json_object_get(j, "uses") != NULL && (ts.uses < -1 || ts.uses == 0)) {
 			mica_err_set(err, MICA_E_BADREQ, "bad_field",
-				     "uses must be positive or -1, expires_in a number of seconds");
+				     "field \"uses\" must be a positive number, or -1 for "
+				     "unlimited (the default)");
 			goto out;
 		}
-		if ((a = json_object_get(j, "names")) != NULL && json_array_size(a) > 0) {
+		if (web_token_limits(j, &ts.expires_in, err) != 0)
+			goto out;
+		if ((a = json_object_get(j, "names")) != NULL) {
 			if ((names = calloc(json_array_size(a), sizeof(*names))) == NULL) {
 				mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 				goto out;

@@ -365,6 +365,18 @@ CODE=$(curl -s --cacert "$W/root.pem" -o "$W/a.json" -w '%{http_code}' -H "Autho
 CODE=$(curl -s --cacert "$W/root.pem" -o "$W/o.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
 	"$S/api/v1/acme/orders?account=$ACCT")
 [ "$CODE" = 200 ] && grep -q '"valid"' "$W/o.json" && ok "GET /api/v1/acme/orders" || fail "API orders ($CODE)"
+# EAB credentials through the API: the limits the command line enforces.
+NTOK=$(sqlite3 "$D/mica.db" "SELECT count(*) FROM token")
+for body in '{"uses":0}' '{"uses":-2}' '{"expires_in":0}' '{"names":[]}'; do
+	CODE=$(curl -s --cacert "$W/root.pem" -o "$W/e.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+		-H 'Content-Type: application/json' -d "$body" "$S/api/v1/acme/eab")
+	is "POST /api/v1/acme/eab $body: 400 bad_field" "$CODE $(json_get "$W/e.json" error)" "400 bad_field"
+done
+is "and no credential was made" "$(sqlite3 "$D/mica.db" "SELECT count(*) FROM token")" "$NTOK"
+LONG=$(python3 -c 'print("\u00e9" * 150)')
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/e.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+	-H 'Content-Type: application/json' -d "{\"uses\":2,\"comment\":\"$LONG\"}" "$S/api/v1/acme/eab")
+is "a comment of 150 characters (300 bytes) is accepted, as for tokens" "$CODE" 201
 expect_rc "mica acme accounts deactivate" 0 "$MICA" -d "$D" acme accounts deactivate "$ACCT"
 client order "${A[@]}" --name a8.app.contoso.test
 expect_problem "a deactivated account can do nothing more" unauthorized

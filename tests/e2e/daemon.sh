@@ -578,7 +578,9 @@ call POST "$S/api/v1/requests?days=-3" -H 'Content-Type: application/pkcs10' --d
 expect "a negative ?days" 400 bad_parameter
 for body in '{"kind":"root"}' '{"kind":"enroll","uses":"1"}' '{"kind":"enroll","uses":0}' \
 	'{"kind":"enroll","names":[1]}' '{"kind":"enroll","expires_in":-5}' '{"uses":1}' \
-	'{"kind":"admin","names":["a.contoso.test"]}' '{"kind":"enroll","profile":"nope"}'; do
+	'{"kind":"admin","names":["a.contoso.test"]}' '{"kind":"enroll","profile":"nope"}' \
+	'{"kind":"enroll","names":[]}' '{"kind":"enroll","expires_in":0}' \
+	'{"kind":"enroll","expires_in":315360001}' '{"kind":"admin","uses":3}'; do
 	call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$body"
 	expect "a bad token request: $body" 400
 done
