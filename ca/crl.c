@@ -376,8 +376,8 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 		goto out;
 	if (ch != NULL) {
 		/* Only a change the transaction will make: signing for one it
-		 * refuses (unknown, already revoked, not on hold) would only
-		 * use up CRL numbers. */
+		 * refuses (unknown, already revoked, not on hold, on hold
+		 * already) would only use up CRL numbers. */
 		int on_hold;
 
 		if (db_cert_get(db, ch->serial, &cert, &e) != 0)
@@ -385,7 +385,8 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 		on_hold = cert.status == DB_CERT_REVOKED &&
 			  cert.reason == CA_REASON_HOLD;
 		if (ch->release ? !on_hold :
-		    cert.status == DB_CERT_REVOKED && !on_hold)
+		    cert.status == DB_CERT_REVOKED &&
+		    (!on_hold || ch->reason == CA_REASON_HOLD))
 			goto out;
 		ch->key_idx = cert.key_idx;
 		ch->listed = cert.not_after > now;

@@ -2965,8 +2965,27 @@ test_compromised_key_is_never_certified_again(void)
 	/* Other keys are not affected: the held key renews. */
 	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, ch.serial, NULL, 0, 0, 0, &out, &err), 0);
 	ca_issued_free(&out);
-	/* And a revocation from certificateHold to keyCompromise lists it. */
+	/* And a revocation from certificateHold to keyCompromise lists it.
+	 * On the way: a hold on hold is refused and signs no CRL. */
 	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, ch.serial, CA_REASON_HOLD, &err), 0);
+	{
+		int64_t n0 = -1, n1 = -2;
+
+		CU_ASSERT(db_crl_last_number(ca_db(g_ca), &n0, &err) == 0);
+		CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, ch.serial, CA_REASON_HOLD, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+		CU_ASSERT(db_crl_last_number(ca_db(g_ca), &n1, &err) == 0);
+		CU_ASSERT_EQUAL(n1, n0);
+		/* No number was used up: the next CRL is the next number. */
+		{
+			struct ca_crl crl;
+
+			memset(&crl, 0, sizeof(crl));
+			CU_ASSERT_EQUAL(ca_crl_publish(g_ca, &g_cli, &crl, &err), 0);
+			CU_ASSERT_EQUAL(crl.number, n0 + 1);
+			ca_crl_free(&crl);
+		}
+	}
 	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, ch.serial, CA_REASON_KEY_COMPROMISE, &err), 0);
 	CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, spki_len,
 					  spki_names, 1, 0, &out, &err), -1);
