@@ -100,9 +100,15 @@ problem_type(const struct mica_err *e, const char **type, int *status)
 		if (strcmp(e->code, types[i].code) == 0) {
 			*type = types[i].type;
 			*status = types[i].status;
-			/* A missing resource is 404 whatever its type. */
+			/* A missing resource is 404 whatever its type, a body
+			 * of another media type 415 (RFC 8555 6.2), one too
+			 * large 413. */
 			if (e->kind == MICA_E_NOTFOUND)
 				*status = 404;
+			else if (e->kind == MICA_E_UNSUPPORTED)
+				*status = 415;
+			else if (e->kind == MICA_E_TOOLARGE)
+				*status = 413;
 			return;
 		}
 	switch (e->kind) {

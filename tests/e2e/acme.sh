@@ -95,6 +95,13 @@ CODE=$(curl -s --cacert "$W/root.pem" -o "$W/p.json" -D "$W/hdr" -w '%{http_code
 grep -qi '^Content-Type: application/problem+json' "$W/hdr" && [ "$CODE" = 400 ] &&
 	is "a JWS without alg is a malformed problem document" "$(json_get "$W/p.json" type)" \
 		"urn:ietf:params:acme:error:malformed" || fail "problem document ($CODE)"
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/p.json" -D "$W/hdr" -w '%{http_code}' \
+	-H 'Content-Type: application/json' --data-binary '{"protected":"e30","payload":"","signature":""}' \
+	"$S/acme/new-account")
+grep -qi '^Content-Type: application/problem+json' "$W/hdr" &&
+	is "a JWS sent as application/json: 415 (RFC 8555 6.2), a malformed problem" \
+		"$CODE $(json_get "$W/p.json" type)" "415 urn:ietf:params:acme:error:malformed" ||
+	fail "wrong media type: $CODE, not a problem document"
 client account --key "$W/noeab.pem"
 expect_problem "an account without EAB is refused" externalAccountRequired
 
