@@ -181,7 +181,8 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 	if (j->record != NULL) {
 		snprintf(j->record->serial, sizeof(j->record->serial), "%s", x->serial_hex);
 		j->record->decided_at = ca_now();
-		if (db_req_insert(db, j->record, err) != 0)
+		if (db_req_insert(db, j->record, err) != 0 ||
+		    db_cert_set_request(db, x->serial_hex, j->record->id, err) != 0)
 			return -1;
 	}
 	if (j->renewal_of != NULL) {

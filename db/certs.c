@@ -143,6 +143,9 @@ static const char *const cert_sql[S__COUNT] = {
 	"WHERE serial = ?1 AND status = 2 AND reason = 6",
 	[S_CERT_LINK_OLD] =
 	"UPDATE certificate SET renewed_by = ?2 WHERE serial = ?1",
+	[S_CERT_SET_REQUEST] =
+	"UPDATE certificate SET request_id = ?2 "
+	"WHERE serial = ?1 AND request_id IS NULL",
 	[S_CERT_LINK_NEW] =
 	"UPDATE certificate SET renewal_of = ?1 WHERE serial = ?2",
 	/* Pinned to the partial covering index certificate_revoked: no
@@ -794,6 +797,36 @@ db_cert_unrevoke(struct db *db, const char *serial, struct mica_err *err)
 		mica_err_set(err, MICA_E_CONFLICT, "not_on_hold",
 			     "only a certificate on hold (certificateHold) "
 			     "can be reinstated");
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_cert_set_request(struct db *db, const char *serial, const char *request_id,
+		    struct mica_err *err)
+{
+	sqlite3_stmt *st;
+	int b = SQLITE_OK, rc = -1;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || request_id == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_CERT_SET_REQUEST, cert_sql, err)) == NULL)
+		return -1;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_text(st, 2, request_id, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) != 1) {
+		mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+			     "no certificate %s without a request", serial);
+		goto out;
+	}
+	rc = 0;
 out:
 	db_stmt_done(st);
 	return rc;

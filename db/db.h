@@ -311,6 +311,11 @@ int db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
 /* REVOKED with reason certificateHold -> VALID (or ISSUING if no DER).
  * MICA_E_CONFLICT ("not_on_hold") otherwise. */
 int db_cert_unrevoke(struct db *db, const char *serial, struct mica_err *err);
+/* Certificate SERIAL was issued for request REQUEST_ID, recorded after it
+ * (a submission with a token: certificate and request in one
+ * transaction). MICA_E_NOTFOUND if SERIAL is unknown or has one. */
+int db_cert_set_request(struct db *db, const char *serial, const char *request_id,
+			struct mica_err *err);
 /* Link OLD -> NEW (renewed_by on old, renewal_of on new). */
 int db_cert_link_renewal(struct db *db, const char *old_serial,
 			 const char *new_serial, struct mica_err *err);
