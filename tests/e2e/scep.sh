@@ -108,6 +108,11 @@ RA_SERIAL=$(openssl x509 -in "$W/ra.pem" -noout -serial | cut -d= -f2 | tr 'A-F'
 is "the RA certificate was recorded before it was sent" \
 	"$(count "SELECT count(*) FROM scep_ra WHERE serial = '$RA_SERIAL'")" 1
 RA_FP=$(openssl x509 -in "$W/ra.pem" -outform der | sha256sum | cut -d' ' -f1)
+# The README's way to the RA's fingerprint (the root comes first).
+is "the README's command picks the RA's fingerprint" \
+	"$(openssl pkcs7 -inform der -in "$W/cacert.p7" -print_certs |
+		awk '/^subject=/ { ra = /SCEP RA/ } ra && /BEGIN/, /END/' |
+		openssl x509 -outform der | sha256sum | cut -d' ' -f1)" "$RA_FP"
 for alias in /certsrv/mscep/mscep.dll /cgi-bin/pkiclient.exe; do
 	curl -fsS -o "$W/caps2" "$H$alias?operation=GetCACaps"
 	check "$alias answers GetCACaps as /scep" cmp -s "$W/caps" "$W/caps2"
