@@ -513,9 +513,9 @@ header_parse(json_t *hdr, int flags, struct ca_jws *out, struct mica_err *err)
 		size_t n = json_string_length(nonce), dl;
 		unsigned char tmp[CA_JWS_NONCE_MAX];
 
-		if ((flags & (CA_JWS_NO_NONCE | CA_JWS_MAC)) || s == NULL)
+		if (flags & (CA_JWS_NO_NONCE | CA_JWS_MAC))
 			return malformed(err, "this JWS must not carry a nonce");
-		if (n == 0 || n >= CA_JWS_NONCE_MAX ||
+		if (s == NULL || n == 0 || n >= CA_JWS_NONCE_MAX ||
 		    mica_b64url_decode(s, n, tmp, sizeof(tmp), &dl) != 0)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_nonce",
 					    "the nonce is not a base64url string this server could have made");
@@ -678,28 +678,37 @@ ca_jws_verify(const struct ca_jws *j, const struct ca_jwk *key,
 	size_t sig_len = j->sig_len, hlen;
 	mbedtls_md_type_t md;
 	mbedtls_pk_context pk;
-	int ok = 0;
+	int ok = 0, size_ok = 0;
 
 	switch (j->alg) {
 	case CA_JWS_ES256:
-		ok = key->kind == CA_PUBKEY_EC_P256 && j->sig_len == 64;
+		ok = key->kind == CA_PUBKEY_EC_P256;
+		size_ok = j->sig_len == 64;
 		md = MBEDTLS_MD_SHA256;
 		break;
 	case CA_JWS_ES384:
-		ok = key->kind == CA_PUBKEY_EC_P384 && j->sig_len == 96;
+		ok = key->kind == CA_PUBKEY_EC_P384;
+		size_ok = j->sig_len == 96;
 		md = MBEDTLS_MD_SHA384;
 		break;
 	case CA_JWS_RS256:
-		ok = key->kind == CA_PUBKEY_RSA && j->sig_len == ((size_t)key->bits + 7) / 8;
+		ok = key->kind == CA_PUBKEY_RSA;
+		size_ok = j->sig_len == ((size_t)key->bits + 7) / 8;
 		md = MBEDTLS_MD_SHA256;
 		break;
 	default:
 		md = MBEDTLS_MD_NONE;
 		break;
 	}
+	/* An algorithm this key cannot sign with: the problem document then
+	 * lists the algorithms (RFC 8555 6.2). */
 	if (!ok)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signature_algorithm",
+				    "the JWS algorithm does not fit the key (ES256 for "
+				    "P-256, ES384 for P-384, RS256 for RSA)");
+	if (!size_ok)
 		return mica_err_set(err, MICA_E_BADREQ, "malformed",
-				    "the JWS algorithm or signature size does not fit the key");
+				    "the JWS signature is not of the key's size");
 	hlen = mbedtls_md_get_size(mbedtls_md_info_from_type(md));
 	if (mbedtls_md(mbedtls_md_info_from_type(md), (const unsigned char *)j->signing_input,
 		       j->signing_input_len, hash) != 0)

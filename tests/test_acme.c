@@ -409,11 +409,19 @@ test_jws_refuses_hostile_headers(void)
 	CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 	free(b);
+	/* A nonce that is not a string is a bad nonce (RFC 8555 6.5). */
+	snprintf(prot, sizeof(prot), "{\"alg\":\"ES256\",\"nonce\":12345,\"url\":\"u\",\"jwk\":%s}",
+		 k.jwk);
+	b = jws_raw(&k, prot, "{}");
+	CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_nonce");
+	free(b);
 	/* ES256 named by an ES384 key. */
 	snprintf(prot, sizeof(prot), "{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":%s}",
 		 k384.jwk);
 	b = jws_raw(&k384, prot, "{}");
 	CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature_algorithm");
 	free(b);
 	tkey_free(&k);
 	tkey_free(&k384);
