@@ -16,7 +16,9 @@
  * getrandom() RNG, deterministic ECDSA), over a real CSR made with
  * mbedtls_x509write_csr.
  *
- * Each figure is the median of RUNS runs of SECONDS each. A second,
+ * Each figure is the median of RUNS runs of SECONDS each, timed in the
+ * thread's CPU time (so other work on the machine does not count as the
+ * operations' cost). A second,
  * independent figure runs JOBS threads doing verify+sign pairs at once
  * (what the cores really deliver together on this machine right now), and
  * the CPU time one pair took in those threads (parallel_cpu_us: what the
@@ -260,11 +262,14 @@ op_sign(struct keyset *k)
 			       sig, sizeof(sig), &sig_len, rng, NULL) == 0 ? 0 : -1;
 }
 
-/* Seconds per operation over one run of about SECS seconds. */
+/* CPU seconds per operation over one run of about SECS seconds of this
+ * thread's CPU time: what the operation costs the core that runs it,
+ * whatever else the machine runs meanwhile (a wall clock would count the
+ * time other processes took the core as the operation's). */
 static double
 time_op(int (*op)(struct keyset *), struct keyset *k, double secs)
 {
-	double t0 = now_s(), t;
+	double t0 = cpu_s(), t;
 	long n = 0;
 
 	do {
@@ -273,7 +278,7 @@ time_op(int (*op)(struct keyset *), struct keyset *k, double secs)
 			exit(1);
 		}
 		n++;
-		t = now_s();
+		t = cpu_s();
 	} while (t - t0 < secs);
 	return (t - t0) / (double)n;
 }
