@@ -232,8 +232,15 @@ while [ $(($(date +%s) - T1)) -lt 25 ]; do
 	done
 	sleep 0.2
 done
-[ "$bad" = 0 ] && [ "$n" -ge 10 ] && ok "$n new clients during the attack, all served within 2 s (slowest $slowest ms)" ||
-	fail "$bad of $n new clients were not served within 2 s during the attack (10 probes at least)"
+if [ -n "${MICA_VALGRIND:-}" ]; then
+	# valgrind runs the daemon's threads one at a time, each TLS
+	# handshake many times slower: a latency bound means nothing there.
+	skip "new clients served within 2 s during the attack ($bad of $n slower)" \
+		"latency is not measured under valgrind"
+else
+	[ "$bad" = 0 ] && [ "$n" -ge 10 ] && ok "$n new clients during the attack, all served within 2 s (slowest $slowest ms)" ||
+		fail "$bad of $n new clients were not served within 2 s during the attack (10 probes at least)"
+fi
 touch "$W/stop"
 wait "$TRICKLE"
 on_exit_forget "$TRICKLE"
