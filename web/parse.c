@@ -388,12 +388,12 @@ bad:
 int
 web_field_name_ok(const char *name)
 {
-	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "abcdefghijklmnopqrstuvwxyz";
-	size_t n = strlen(name);
-
-	return n > 0 && strspn(name, tchar) == n;
+	if (*name == '\0')
+		return 0;
+	for (; *name != '\0'; name++)
+		if (!is_tchar((unsigned char)*name))
+			return 0;
+	return 1;
 }
 
 int
