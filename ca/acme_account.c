@@ -86,7 +86,7 @@ key_not_compromised(struct ca *ca, const struct ca_jwk *k, struct mica_err *err)
 	unsigned char h[32];
 
 	ca_sha256(k->spki, k->spki_len, h);
-	if (ca_key_check(ca->db, h, err) == 0)
+	if (ca_key_check(ca->db, k->spki, k->spki_len, h, err) == 0)
 		return 0;
 	if (err != NULL && strcmp(err->code, "key_compromised") == 0)
 		mica_err_set(err, MICA_E_BADREQ, "bad_public_key",

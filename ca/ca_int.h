@@ -375,11 +375,21 @@ struct ca_issue_job {
 	void *on_stored_arg;
 };
 
-/* In a transaction body: MICA_E_POLICY "key_compromised" if the key with
- * SHA-256 SPKI_HASH of its SubjectPublicKeyInfo was revoked for
- * keyCompromise. ca_issue() calls it for every certificate. */
-int ca_key_check(struct db *db, const unsigned char spki_hash[32],
-		 struct mica_err *err);
+/* In a transaction body: MICA_E_POLICY "key_compromised" if the key of
+ * SubjectPublicKeyInfo SPKI (SHA-256 SPKI_HASH) was revoked for
+ * keyCompromise: the same SPKI, or for RSA the same modulus with any
+ * exponent. ca_issue() calls it for every certificate. */
+int ca_key_check(struct db *db, const unsigned char *spki, size_t spki_len,
+		 const unsigned char spki_hash[32], struct mica_err *err);
+/* A compromised RSA key is compromised for every public exponent (its
+ * factors give the private key for each): its second identity is OUT, a
+ * SHA-256 of its modulus (domain-separated from SPKI hashes). 1 if SPKI
+ * is an RSA key (OUT set), 0 if another kind, -1 if it does not parse. */
+int ca_key_rsa_id(const unsigned char *spki, size_t len, unsigned char out[32]);
+/* Add the modulus of each RSA key revoked for keyCompromise before the
+ * store knew moduli (schema/014) to the keys never certified again; run
+ * by every open that may write. Nothing to do: one lookup. */
+int ca_key_backfill(struct ca *ca, struct mica_err *err);
 
 /* Build, lint, record, sign, store: the one path by which mica issues an
  * end-entity certificate, as the policy decided (J->d). On success OUT

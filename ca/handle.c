@@ -602,6 +602,8 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 	if (db_ca_key_list(ca->db, &keys, &nkeys, err) != 0 ||
 	    shared_load(sh, &row, keys, nkeys, err) != 0)
 		goto out;
+	if (!(flags & CA_OPEN_READONLY) && ca_key_backfill(ca, err) != 0)
+		goto out;
 	/* The daemon serves a CA that can issue: not an offline root, not
 	 * one still waiting for its certificate. */
 	if ((flags & OPEN_SIGNER) && ca_state_issue(ca, err) != 0)

@@ -22,8 +22,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/ecp.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
 
 #include "ca/ca_int.h"
 #include "ca/keys.h"
@@ -109,18 +112,78 @@ struct reserve_tx {
 				     * 3 using the renewal nonce */
 };
 
+/* The RSA half of a key's identity (ca_int.h). The SPKI is walked by
+ * hand: its algorithm OID decides, and only the modulus is read. */
+int
+ca_key_rsa_id(const unsigned char *spki, size_t len, unsigned char out[32])
+{
+	static const char label[] = "mica rsa modulus";
+	unsigned char *p = (unsigned char *)spki, *end, *alg_end;
+	mbedtls_asn1_buf oid;
+	mbedtls_sha256_context h;
+	size_t l;
+
+	if (spki == NULL || len == 0)
+		return -1;
+	end = p + len;
+	if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SEQUENCE) != 0)
+		return -1;
+	end = p + l;
+	if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SEQUENCE) != 0)
+		return -1;
+	alg_end = p + l;
+	if (mbedtls_asn1_get_tag(&p, alg_end, &oid.len, MBEDTLS_ASN1_OID) != 0)
+		return -1;
+	oid.p = p;
+	if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS1_RSA, &oid) != 0)
+		return 0;
+	p = alg_end;
+	if (mbedtls_asn1_get_bitstring_null(&p, end, &l) != 0 ||
+	    mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SEQUENCE) != 0 ||
+	    mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_INTEGER) != 0)
+		return -1;
+	/* The modulus as an unsigned number: without DER's sign octet. */
+	while (l > 1 && *p == 0) {
+		p++;
+		l--;
+	}
+	mbedtls_sha256_init(&h);
+	if (mbedtls_sha256_starts(&h, 0) != 0 ||
+	    mbedtls_sha256_update(&h, (const unsigned char *)label,
+				  sizeof(label)) != 0 ||
+	    mbedtls_sha256_update(&h, p, l) != 0 ||
+	    mbedtls_sha256_finish(&h, out) != 0) {
+		mbedtls_sha256_free(&h);
+		return -1;
+	}
+	mbedtls_sha256_free(&h);
+	return 1;
+}
+
 /* "A compromised key is never certified again, by anyone": checked here,
  * on the path every issuance takes, in the transaction that reserves the
  * serial, so a revocation for keyCompromise committed before it cannot
- * be missed. One primary-key lookup. */
+ * be missed. One primary-key lookup, two for an RSA key (its modulus:
+ * whoever holds the factors has the private key for every exponent). */
 int
-ca_key_check(struct db *db, const unsigned char spki_hash[32],
-	     struct mica_err *err)
+ca_key_check(struct db *db, const unsigned char *spki, size_t spki_len,
+	     const unsigned char spki_hash[32], struct mica_err *err)
 {
-	int bad = 0;
+	unsigned char id[32];
+	int bad = 0, r;
 
 	if (db_key_compromised(db, spki_hash, &bad, err) != 0)
 		return -1;
+	if (!bad && (r = ca_key_rsa_id(spki, spki_len, id)) != 0) {
+		if (r < 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_key",
+					    "the public key does not parse");
+		if (db_key_compromised(db, id, &bad, err) != 0)
+			return -1;
+	}
 	if (bad)
 		return mica_err_set(err, MICA_E_POLICY, "key_compromised",
 				    "this public key was revoked for key compromise "
@@ -133,7 +196,8 @@ reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct reserve_tx *x = arg;
 
-	if (ca_key_check(db, x->j->spki_hash, err) != 0)
+	if (ca_key_check(db, x->j->spki, x->j->spki_len, x->j->spki_hash,
+			 err) != 0)
 		return -1;
 	/* The proof is used up with the renewal it allows, or not at all. */
 	if (x->j->consume_challenge != NULL &&

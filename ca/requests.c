@@ -74,6 +74,7 @@ new_request_id(char id[CA_ID_MAX], struct mica_err *err)
 
 struct pending_tx {
 	const struct db_request *rec;
+	const unsigned char *spki; size_t spki_len;
 	const unsigned char *spki_hash;
 	const char *actor;
 	char detail[200];
@@ -93,7 +94,7 @@ pending_body(struct db *db, void *arg, struct mica_err *err)
 	struct pending_tx *x = arg;
 	int64_t pending = 0;
 
-	if (ca_key_check(db, x->spki_hash, err) != 0)
+	if (ca_key_check(db, x->spki, x->spki_len, x->spki_hash, err) != 0)
 		return -1;
 	if (db_req_find_pending(db, x->rec->profile, x->rec->csr_der,
 				x->rec->csr_len, x->existing, err) != 0)
@@ -173,6 +174,8 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 
 		rec.status = DB_REQ_PENDING;
 		x.rec = &rec;
+		x.spki = csr.spki;
+		x.spki_len = csr.spki_len;
 		x.spki_hash = csr.spki_sha256;
 		x.actor = p->actor;
 		x.existing[0] = '\0';

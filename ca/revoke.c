@@ -6,10 +6,14 @@
  */
 #include "ca/ca.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include <mbedtls/x509_crt.h>
 
 #include "ca/ca_int.h"
 #include "ca/sign.h"
+#include "util/log.h"
 
 struct revoke_tx {
 	struct ca *ca;
@@ -18,7 +22,24 @@ struct revoke_tx {
 	int release;                /* release from certificateHold */
 	int reason;                 /* else revoke with this reason */
 	struct ca_crl_ahead *crl;   /* its CRLs, signed ahead */
+	int has_rsa_id;             /* the key is RSA: rsa_id is its modulus's */
+	unsigned char rsa_id[32];
 };
+
+/* The second identity of the key certified by DER (ca_key_rsa_id): 1 and
+ * OUT for an RSA key, 0 for another kind, -1 if DER does not parse. */
+static int
+cert_rsa_id(const unsigned char *der, size_t len, unsigned char out[32])
+{
+	mbedtls_x509_crt crt;
+	int r = -1;
+
+	mbedtls_x509_crt_init(&crt);
+	if (der != NULL && mbedtls_x509_crt_parse_der(&crt, der, len) == 0)
+		r = ca_key_rsa_id(crt.pk_raw.p, crt.pk_raw.len, out);
+	mbedtls_x509_crt_free(&crt);
+	return r;
+}
 
 /* The revocation (or release) and the CRL that says so commit together:
  * if the CRL cannot be made, nothing changes, so a revoked certificate is
@@ -38,7 +59,9 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 		/* The key itself is compromised: no issuance path certifies
 		 * it again (ca_issue), from this commit on. */
 		if (x->reason == CA_REASON_KEY_COMPROMISE &&
-		    db_key_compromised_add(db, x->serial, now, err) != 0)
+		    db_key_compromised_add(db, x->serial, now,
+					   x->has_rsa_id ? x->rsa_id : NULL,
+					   err) != 0)
 			return -1;
 	} else {
 		if (db_cert_unrevoke(db, x->serial, err) != 0 ||
@@ -71,6 +94,26 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.serial = serial;
 	x.release = release;
 	x.reason = reason;
+	x.has_rsa_id = 0;
+	/* An RSA key is compromised under every exponent: its modulus goes
+	 * on the list too. Read before the write lock (a certificate's key
+	 * never changes); a serial unknown here fails in the transaction. */
+	if (!release && reason == CA_REASON_KEY_COMPROMISE) {
+		struct db_cert rec;
+		struct mica_err ge;
+
+		memset(&rec, 0, sizeof(rec));
+		mica_err_clear(&ge);
+		if (db_cert_get(ca->db, serial, &rec, &ge) == 0) {
+			x.has_rsa_id = cert_rsa_id(rec.der, rec.der_len,
+						   x.rsa_id) == 1;
+			db_cert_free(&rec);
+		} else if (ge.kind != MICA_E_NOTFOUND) {
+			if (err != NULL)
+				*err = ge;
+			return -1;
+		}
+	}
 	if ((x.crl = ca_crl_ahead_new(ca, serial, release, reason)) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "out of memory");
@@ -94,4 +137,55 @@ ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	    const char *serial_in, struct mica_err *err)
 {
 	return revoke_run(ca, p, serial_in, 1, 0, err);
+}
+
+/* ------------------------------------------- keys compromised before -- */
+
+/* ca_key_backfill()'s transaction: every certificate the list names. */
+static int
+backfill_body(struct db *db, void *arg, struct mica_err *err)
+{
+	char serial[DB_SERIAL_MAX];
+	unsigned char *der = NULL, id[32];
+	size_t len = 0;
+	int found = 0, *n = arg;
+
+	for (;;) {
+		if (db_key_todo_next(db, serial, &der, &len, &found, err) != 0)
+			return -1;
+		if (!found)
+			return 0;
+		/* A certificate that does not parse (or is gone) has no
+		 * modulus to add: it leaves the list all the same. */
+		int r = cert_rsa_id(der, len, id);
+
+		free(der);
+		der = NULL;
+		if (db_key_todo_done(db, serial, r == 1 ? id : NULL, err) != 0)
+			return -1;
+		(*n)++;
+	}
+}
+
+int
+ca_key_backfill(struct ca *ca, struct mica_err *err)
+{
+	char serial[DB_SERIAL_MAX];
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int n = 0, found = 0;
+
+	/* The usual case, nothing to do, takes no write lock. */
+	if (db_key_todo_next(ca->db, serial, &der, &len, &found, err) != 0)
+		return -1;
+	free(der);
+	if (!found)
+		return 0;
+	if (ca_tx(ca, CA_TX_DURABLE, backfill_body, &n, err) != 0)
+		return -1;
+	if (n > 0)
+		mica_log(MICA_LOG_INFO, "added the modulus of %d RSA key%s "
+			 "revoked for key compromise to the keys never "
+			 "certified again", n, n == 1 ? "" : "s");
+	return 0;
 }

@@ -218,6 +218,7 @@ read_careq(const unsigned char *der, size_t len, struct careq *r,
 
 struct subca_reserve_tx {
 	const struct db_cert *rec;
+	const unsigned char *spki; size_t spki_len;
 };
 
 /* A key revoked for keyCompromise is never certified again, a CA's key
@@ -228,7 +229,8 @@ subca_reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct subca_reserve_tx *x = arg;
 
-	if (ca_key_check(db, x->rec->spki_sha256, err) != 0)
+	if (ca_key_check(db, x->spki, x->spki_len, x->rec->spki_sha256,
+			 err) != 0)
 		return -1;
 	return db_cert_reserve(db, x->rec, err);
 }
@@ -535,6 +537,8 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	rec.created_at = now;
 	rec.key_idx = ca->sh->key_idx;
 	rx.rec = &rec;
+	rx.spki = r->spki;
+	rx.spki_len = r->spki_len;
 	if (ca_tx(ca, CA_TX_DURABLE, subca_reserve_body, &rx, err) != 0)
 		goto out;
 	reserved = 1;

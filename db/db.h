@@ -532,10 +532,22 @@ int db_token_revoke(struct db *db, const char *id, struct mica_err *err);
 /* ---------------------------------------------------- compromised keys -- */
 
 /* Add the public key of certificate SERIAL (its spki_sha256) to the keys
- * never certified again, at AT; nothing if it is there already or SERIAL
- * is unknown. Rows are never updated or removed (the schema refuses). */
+ * never certified again, at AT, and with it KEY_ID if not NULL (a second
+ * identity of the same key, ca_key_rsa_id); nothing if it is there
+ * already or SERIAL is unknown. Rows are never updated or removed (the
+ * schema refuses). */
 int db_key_compromised_add(struct db *db, const char *serial, int64_t at,
-			   struct mica_err *err);
+			   const unsigned char *key_id, struct mica_err *err);
+/* The next certificate of a compromised key whose second identity is
+ * still to be added (schema/014): *FOUND = 1 with SERIAL and a heap copy
+ * of its DER in *DER, *LEN (NULL, 0 if it has none); else *FOUND = 0. */
+int db_key_todo_next(struct db *db, char serial[DB_SERIAL_MAX],
+		     unsigned char **der, size_t *len, int *found,
+		     struct mica_err *err);
+/* Done with SERIAL: add KEY_ID (if not NULL) beside its compromised key,
+ * with the same time, and take SERIAL off the list. */
+int db_key_todo_done(struct db *db, const char *serial,
+		     const unsigned char *key_id, struct mica_err *err);
 /* *OUT = 1 if the key with this SHA-256 of its SubjectPublicKeyInfo is
  * compromised, else 0 (one primary-key lookup). */
 int db_key_compromised(struct db *db, const unsigned char spki_sha256[32],

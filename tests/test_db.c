@@ -676,6 +676,74 @@ test_ocsp_pass_statements_use_indexes(void)
 	db_close(db);
 }
 
+/* Upgrading to schema 14: the certificates of RSA keys already on the
+ * compromised list (rsaEncryption in their DER) wait for the engine to
+ * add their moduli; db_key_todo_done adds one beside its key, at the
+ * same time, and takes the certificate off. */
+static void
+test_migration_14_lists_compromised_rsa_keys(void)
+{
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128], sql[64], serial[DB_SERIAL_MAX];
+	unsigned char *der = NULL, id[32];
+	size_t len = 0;
+	int fd, found = -1, bad = -1;
+
+	new_path(path, "v13");
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
+					      NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version <= 13)
+			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
+						     NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	/* 0a: RSA, compromised; 0b: EC, compromised; 0c: RSA, not. */
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"INSERT INTO certificate (serial, profile, not_before, not_after, der, "
+		"spki_sha256, status, revoked_at, reason, created_at) VALUES "
+		"('0a', 'server', 1, 900000, x'3010300d06092a864886f70d0101010500', "
+		"x'" Z62 "0a', 2, 5, 1, 1), "
+		"('0b', 'server', 1, 900000, x'301306072a8648ce3d020106082a8648ce3d030107', "
+		"x'" Z62 "0b', 2, 6, 1, 1), "
+		"('0c', 'server', 1, 900000, x'3010300d06092a864886f70d0101010500', "
+		"x'" Z62 "0c', 1, 0, -1, 1); "
+		"INSERT INTO compromised_key (spki_sha256, serial, added_at) VALUES "
+		"(x'" Z62 "0a', '0a', 5), (x'" Z62 "0b', '0b', 6); "
+		"PRAGMA user_version = 13; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	CU_ASSERT(db_schema_version(db) >= 14);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM compromised_key_todo"), 1);
+	CU_ASSERT_EQUAL(db_key_todo_next(db, serial, &der, &len, &found, &err), 0);
+	CU_ASSERT_EQUAL(found, 1);
+	CU_ASSERT_STRING_EQUAL(serial, "0a");
+	CU_ASSERT_EQUAL(len, 17);
+	CU_ASSERT_PTR_NOT_NULL(der);
+	free(der);
+	memset(id, 0xab, sizeof(id));
+	CU_ASSERT_EQUAL(db_key_compromised(db, id, &bad, &err), 0);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(db_key_todo_done(db, "0a", id, &err), 0);
+	CU_ASSERT_EQUAL(db_key_compromised(db, id, &bad, &err), 0);
+	CU_ASSERT_EQUAL(bad, 1);
+	CU_ASSERT_EQUAL(db_key_todo_next(db, serial, &der, &len, &found, &err), 0);
+	CU_ASSERT_EQUAL(found, 0);
+	CU_ASSERT_PTR_NULL(der);
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT added_at FROM compromised_key "
+				      "WHERE spki_sha256 = x'" "abababababababababababababababab"
+				      "abababababababababababababababab'"), 5);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM compromised_key"), 3);
+}
+
 /* The list of compromised keys: filled from a certificate row, idempotent,
  * never emptied. */
 static void
@@ -694,10 +762,10 @@ test_compromised_keys_are_kept(void)
 	memcpy(key, c.spki_sha256, 32);
 	CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0a", NOW, &err), 0);
-	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0a", NOW + 1, &err), 0);
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0a", NOW, NULL, &err), 0);
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0a", NOW + 1, NULL, &err), 0);
 	/* an unknown serial adds nothing */
-	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0b", NOW, &err), 0);
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "0b", NOW, NULL, &err), 0);
 	CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
 	CU_ASSERT_EQUAL(bad, 1);
 	CU_ASSERT_EQUAL(sqlite3_exec(db->h, "DELETE FROM compromised_key", NULL, NULL,
@@ -706,7 +774,7 @@ test_compromised_keys_are_kept(void)
 				     NULL, NULL, NULL) & 0xff, SQLITE_CONSTRAINT);
 	CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
 	CU_ASSERT_EQUAL(bad, 1);
-	CU_ASSERT_EQUAL(db_key_compromised_add(db, "zz", NOW, &err), -1);
+	CU_ASSERT_EQUAL(db_key_compromised_add(db, "zz", NOW, NULL, &err), -1);
 	db_close(db);
 }
 
@@ -3686,6 +3754,8 @@ main(void)
 		  test_ocsp_pass_statements_use_indexes },
 		{ "a compromised key is added from its certificate and never removed",
 		  test_compromised_keys_are_kept },
+		{ "migration 14 lists the compromised RSA keys for their moduli",
+		  test_migration_14_lists_compromised_rsa_keys },
 		{ "refuses another program's SQLite file and non-SQLite files",
 		  test_refuses_foreign_file },
 		{ "opens read-only: reads work, writes are unavailable",

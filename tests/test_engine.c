@@ -3005,6 +3005,122 @@ test_compromised_key_is_never_certified_again(void)
 	mbedtls_pk_free(&h);
 }
 
+/* RSA key K2 with K's modulus and the public exponent E: whoever holds
+ * K's private key has K2's too. */
+static int
+rsa_same_modulus(mbedtls_pk_context *k, int e, mbedtls_pk_context *k2)
+{
+	mbedtls_mpi n, p, q, ee;
+	int rc = -1;
+
+	mbedtls_mpi_init(&n);
+	mbedtls_mpi_init(&p);
+	mbedtls_mpi_init(&q);
+	mbedtls_mpi_init(&ee);
+	mbedtls_pk_init(k2);
+	if (mbedtls_rsa_export(mbedtls_pk_rsa(*k), &n, &p, &q, NULL, NULL) == 0 &&
+	    mbedtls_mpi_lset(&ee, e) == 0 &&
+	    mbedtls_pk_setup(k2, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) == 0 &&
+	    mbedtls_rsa_import(mbedtls_pk_rsa(*k2), &n, &p, &q, NULL, &ee) == 0 &&
+	    mbedtls_rsa_complete(mbedtls_pk_rsa(*k2)) == 0 &&
+	    mbedtls_rsa_check_privkey(mbedtls_pk_rsa(*k2)) == 0)
+		rc = 0;
+	mbedtls_mpi_free(&n);
+	mbedtls_mpi_free(&p);
+	mbedtls_mpi_free(&q);
+	mbedtls_mpi_free(&ee);
+	return rc;
+}
+
+static int
+gen_rsa(mbedtls_pk_context *pk)
+{
+	mbedtls_pk_init(pk);
+	if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) != 0)
+		return -1;
+	return mbedtls_rsa_gen_key(mbedtls_pk_rsa(*pk), mbedtls_ctr_drbg_random,
+				   &g_drbg, 2048, 65537);
+}
+
+/* An RSA key revoked for keyCompromise is compromised under every public
+ * exponent: the same modulus with another exponent is refused too, both
+ * ways round; and a key listed before the store knew moduli (schema/014)
+ * gets its modulus at the next open that may write. */
+static void
+test_compromised_rsa_key_any_exponent(void)
+{
+	mbedtls_pk_context k, k3, k5, m, m3;
+	struct ca_issued c1, c3, cm, out;
+	struct mica_err err;
+	int n = 0;
+
+	CU_ASSERT_FATAL(gen_rsa(&k) == 0);
+	CU_ASSERT_FATAL(rsa_same_modulus(&k, 65539, &k3) == 0);
+	CU_ASSERT_FATAL(rsa_same_modulus(&k, 65543, &k5) == 0);
+	/* All three are certifiable while nothing is compromised. */
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "one.rsakc." DOMAIN, &c1), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k3, "three.rsakc." DOMAIN, &c3), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k5, "five.rsakc." DOMAIN, &out), 0);
+	ca_issued_free(&out);
+
+	/* The key with exponent 65539 is compromised: 65537 and 65543 are
+	 * refused as well as 65539 itself. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, c3.serial,
+					CA_REASON_KEY_COMPROMISE, &err), 0);
+	CU_ASSERT_EQUAL(issue_cli(&k3, "again3.rsakc." DOMAIN, &out), -1);
+	CU_ASSERT_EQUAL(issue_cli(&k, "again1.rsakc." DOMAIN, &out), -1);
+	CU_ASSERT_EQUAL(issue_cli(&k5, "again5.rsakc." DOMAIN, &out), -1);
+	/* Renewing c1 with its own (65537) key: the modulus is compromised. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, c1.serial, NULL, 0, 0, 0, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+
+	/* A store listed before moduli were: key M (65537) is on the list
+	 * by its SPKI alone and its certificate waits in the todo list, as
+	 * migration 014 leaves it. M with 65539 is certified until the
+	 * engine completes the list. */
+	CU_ASSERT_FATAL(gen_rsa(&m) == 0);
+	CU_ASSERT_FATAL(rsa_same_modulus(&m, 65539, &m3) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&m, "m.rsakc." DOMAIN, &cm), 0);
+	CU_ASSERT_EQUAL_FATAL(db_key_compromised_add(ca_db(g_ca), cm.serial, 1,
+						     NULL, &err), 0);
+	{
+		char sql[160];
+
+		snprintf(sql, sizeof(sql), "INSERT INTO compromised_key_todo "
+			 "(serial) VALUES ('%s')", cm.serial);
+		CU_ASSERT_EQUAL_FATAL(sqlite3_exec(ca_db(g_ca)->h, sql, NULL,
+						   NULL, NULL), SQLITE_OK);
+	}
+	CU_ASSERT_EQUAL(issue_cli(&m, "m2.rsakc." DOMAIN, &out), -1);
+	CU_ASSERT_EQUAL(issue_cli(&m3, "m3.rsakc." DOMAIN, &out), 0);
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL(ca_key_backfill(g_ca, &err), 0);
+	CU_ASSERT_EQUAL(issue_cli(&m3, "m3b.rsakc." DOMAIN, &out), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	/* The list is empty again; a second run finds nothing. */
+	{
+		sqlite3_stmt *st = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(ca_db(g_ca)->h,
+			"SELECT count(*) FROM compromised_key_todo", -1, &st,
+			NULL), SQLITE_OK);
+		CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+		n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(ca_key_backfill(g_ca, &err), 0);
+
+	ca_issued_free(&c1);
+	ca_issued_free(&c3);
+	ca_issued_free(&cm);
+	mbedtls_pk_free(&k);
+	mbedtls_pk_free(&k3);
+	mbedtls_pk_free(&k5);
+	mbedtls_pk_free(&m);
+	mbedtls_pk_free(&m3);
+}
+
 /* ------------------------------------------------------------------ */
 /* Renewal                                                             */
 /* ------------------------------------------------------------------ */
@@ -4233,6 +4349,8 @@ main(void)
 		  test_unrevoke_only_from_certificate_hold },
 		{ "a key revoked for keyCompromise is never certified again, on any path",
 		  test_compromised_key_is_never_certified_again },
+		{ "an RSA key is compromised under every exponent",
+		  test_compromised_rsa_key_any_exponent },
 		{ "renewal with the same key and a fresh proof needs no token; a new key does; links both ways",
 		  test_renewal_with_the_same_key_and_a_fresh_proof_needs_no_token },
 		{ "a copied CSR neither renews nor supersedes; nonces are single-use, bounded, hashed",
