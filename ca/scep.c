@@ -471,10 +471,12 @@ out:
 	return ok;
 }
 
-/* Enrollments under way in this process, by transactionID and signer: a
- * message that races its twin (a client resending on a timeout, a replay)
- * waits until the first is recorded, then answers from that record - one
- * message, one certificate, one use of the challenge. */
+/* Enrollments under way in this process, each by two keys: its
+ * transactionID and signer, and its CSR. A message that races its twin (a
+ * client resending on a timeout, a replay) or another message carrying
+ * the same CSR (a copy signed again by someone else) waits until the
+ * first is recorded, then is judged by that record - one message, one
+ * certificate, one use of the challenge. */
 #define INFLIGHT_MAX 64
 
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -491,56 +493,85 @@ inflight_find(const unsigned char key[32])
 	return -1;
 }
 
-/* Wait until no twin of (TID, SIGNER) is under way, then be the one. */
+/* Wait until no enrollment holds either key of (TID, SIGNER, CSR_HASH),
+ * then take both (KEYS[0], KEYS[1]): all or nothing, so two waiters never
+ * hold one key each. */
 static void
 inflight_enter(const char *tid, const unsigned char signer[32],
-	       unsigned char key[32])
+	       const unsigned char csr_hash[32], unsigned char keys[2][32])
 {
 	unsigned char buf[CA_SCEP_TID_MAX + 33];
 	size_t tl = strnlen(tid, CA_SCEP_TID_MAX);
 
-	memcpy(buf, signer, 32);
-	memcpy(buf + 32, tid, tl);
-	ca_sha256(buf, 32 + tl, key);
+	buf[0] = 't';
+	memcpy(buf + 1, signer, 32);
+	memcpy(buf + 33, tid, tl);
+	ca_sha256(buf, 33 + tl, keys[0]);
+	buf[0] = 'c';
+	memcpy(buf + 1, csr_hash, 32);
+	ca_sha256(buf, 33, keys[1]);
 	pthread_mutex_lock(&inflight_lock);
-	while (inflight_find(key) >= 0 || inflight_n == INFLIGHT_MAX)
+	while (inflight_find(keys[0]) >= 0 || inflight_find(keys[1]) >= 0 ||
+	       inflight_n + 2 > INFLIGHT_MAX)
 		pthread_cond_wait(&inflight_cond, &inflight_lock);
-	memcpy(inflight[inflight_n++], key, 32);
+	memcpy(inflight[inflight_n++], keys[0], 32);
+	memcpy(inflight[inflight_n++], keys[1], 32);
 	pthread_mutex_unlock(&inflight_lock);
 }
 
 static void
-inflight_leave(const unsigned char key[32])
+inflight_leave(unsigned char keys[2][32])
 {
 	int i;
 
 	pthread_mutex_lock(&inflight_lock);
-	if ((i = inflight_find(key)) >= 0)
-		memcpy(inflight[i], inflight[--inflight_n], 32);
+	for (int k = 0; k < 2; k++)
+		if ((i = inflight_find(keys[k])) >= 0)
+			memcpy(inflight[i], inflight[--inflight_n], 32);
 	pthread_cond_broadcast(&inflight_cond);
 	pthread_mutex_unlock(&inflight_lock);
 }
 
 static int enroll_once(struct op *o, const unsigned char *csr_der,
-		       size_t csr_len, struct mica_err *err);
+		       size_t csr_len, const unsigned char csr_hash[32],
+		       struct mica_err *err);
 
 /* PKCSReq and RenewalReq: CSR is the decrypted content. */
 static int
 enroll(struct op *o, const unsigned char *csr_der, size_t csr_len,
        struct mica_err *err)
 {
-	unsigned char key[32];
+	unsigned char keys[2][32], csr_hash[32];
 	int rc;
 
-	inflight_enter(o->m->tid, o->m->signer_hash, key);
-	rc = enroll_once(o, csr_der, csr_len, err);
-	inflight_leave(key);
+	ca_sha256(csr_der, csr_len, csr_hash);
+	inflight_enter(o->m->tid, o->m->signer_hash, csr_hash, keys);
+	rc = enroll_once(o, csr_der, csr_len, csr_hash, err);
+	inflight_leave(keys);
 	return rc;
+}
+
+/* Is the message signed with the key the CSR certifies? */
+static int
+signed_by_csr_key(const struct ca_scep_msg *m, const struct ca_csr *csr)
+{
+	mbedtls_x509_crt crt;
+	unsigned char buf[1024];
+	int n, same = 0;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_der(&crt, m->signer_cert,
+				       m->signer_cert_len) == 0 &&
+	    (n = mbedtls_pk_write_pubkey_der(&crt.pk, buf, sizeof(buf))) > 0)
+		same = (size_t)n == csr->spki_len &&
+		       memcmp(buf + sizeof(buf) - n, csr->spki, csr->spki_len) == 0;
+	mbedtls_x509_crt_free(&crt);
+	return same;
 }
 
 static int
 enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
-       struct mica_err *err)
+	    const unsigned char csr_hash[32], struct mica_err *err)
 {
 	const struct ca_scep_msg *m = o->m;
 	struct ca_csr csr;
@@ -550,15 +581,13 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	struct scep_tx_rec x;
 	struct mica_err e;
 	char old_serial[CA_SERIAL_MAX];
-	unsigned char csr_hash[32];
-	int rc = -1, renewal = 0, r;
+	int rc = -1, renewal = 0, seen = 0, r;
 
 	memset(&csr, 0, sizeof(csr));
 	memset(&p, 0, sizeof(p));
 	memset(&is, 0, sizeof(is));
 	memset(&x, 0, sizeof(x));
 	mica_err_clear(&e);
-	ca_sha256(csr_der, csr_len, csr_hash);
 
 	/* The same transaction again, from the same key: what became of it. */
 	r = db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &x.tx, &e);
@@ -588,14 +617,33 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	memset(&sub, 0, sizeof(sub));
 	sub.csr = csr_der;
 	sub.csr_len = csr_len;
-	if (m->type == CA_SCEP_RENEWALREQ &&
-	    own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
-			     old_serial)) {
+	renewal = m->type == CA_SCEP_RENEWALREQ &&
+		  own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
+				   old_serial);
+	/* A CSR enrolled already, in another transaction: asked again by
+	 * its key's holder (a client that made itself a new self-signed
+	 * certificate), or a copy of the message signed again by someone
+	 * who could read none of it (the envelope is encrypted to the RA)
+	 * but would spend its challenge. Only the first is served. A
+	 * renewal proves itself with the certificate it renews. */
+	if (!renewal) {
+		if (db_scep_tx_seen(o->ca->db, csr_hash, &seen, err) != 0)
+			goto out;
+		if (seen && !signed_by_csr_key(m, &csr)) {
+			mica_log(MICA_LOG_INFO, "scep: %s: a CSR enrolled "
+				 "already, signed again by another key: "
+				 "refused", o->client);
+			fail(o, CA_SCEP_BAD_REQUEST, "this CSR was enrolled "
+			     "already; only its own key may ask again");
+			rc = 0;
+			goto out;
+		}
+	}
+	if (renewal) {
 		/* Signed with the certificate it renews: that is the proof
 		 * of possession (the signature was verified). A challenge
 		 * in the CSR (scepclient reuses its first CSR) is not
 		 * needed. */
-		renewal = 1;
 		ca_principal_anon(&p, o->client);
 		r = ca_renew_proved(o->ca, &p, old_serial, csr_der, csr_len,
 				    &is, &e);

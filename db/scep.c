@@ -35,6 +35,8 @@ static const char *const scep_sql[S__COUNT] = {
 	[S_SCEP_TX_GET] =
 	"SELECT csr_hash, request_id, serial, created_at FROM scep_tx "
 	"WHERE tid = ?1 AND signer = ?2",
+	[S_SCEP_TX_BY_CSR] =
+	"SELECT 1 FROM scep_tx WHERE csr_hash = ?1 LIMIT 1",
 };
 
 int
@@ -147,6 +149,28 @@ db_scep_tx_get(struct db *db, const char *tid, const unsigned char signer[32],
 	rc = 0;
 out:
 	free(h);
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_scep_tx_seen(struct db *db, const unsigned char csr_hash[32], int *seen,
+		struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || csr_hash == NULL || seen == NULL)
+		return db_bad_arg(err);
+	*seen = 0;
+	if ((st = db_stmt(db, S_SCEP_TX_BY_CSR, scep_sql, err)) == NULL)
+		goto out;
+	db_bind_blob(st, 1, csr_hash, 32, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	*seen = r;
+	rc = 0;
+out:
 	db_stmt_done(st);
 	return rc;
 }

@@ -259,6 +259,74 @@ check "all with the same certificate" sh -c "cmp -s '$W/race1.pem' '$W/race2.pem
 is "one certificate issued for them" "$(count "SELECT count(*) FROM certificate")" "$((N + 1))"
 is "one use of the challenge" "$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")" "$((U - 1))"
 
+# ---- a message signed again by someone else --------------------------------
+# The CSR (and its challenge) travel encrypted to the RA, but an
+# eavesdropper can sign the envelope again under a certificate of its own:
+# mica refuses a CSR it enrolled already unless the message is signed with
+# that CSR's key, so the copy spends nothing and gets nothing.
+TOK6=$(token --profile client --uses 10)
+$TOOL make "$W/v.der" --ra "$W/ra.pem" --key "$W/v.key" --cn dev9.example.test \
+	--challenge "$TOK6" --tid tid-v || die "scep_msg make"
+scep_post "$W/v.der"
+is "the victim's PKCSReq: SUCCESS" "$(reply "$W/v.key" "$W/v.pem")" "status=0 failinfo= tid=tid-v"
+N=$(count "SELECT count(*) FROM certificate")
+U=$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")
+$TOOL make "$W/e1.der" --ra "$W/ra.pem" --key "$W/e.key" --cn evil.example.test \
+	--envelope-from "$W/v.der" --tid tid-e || die "scep_msg make --envelope-from"
+scep_post "$W/e1.der"
+is "its envelope signed again by another key: FAILURE badRequest" "$(reply "$W/e.key")" \
+	"status=2 failinfo=2 tid=tid-e"
+$TOOL make "$W/e2.der" --ra "$W/ra.pem" --key "$W/e.key" --cn evil.example.test \
+	--envelope-from "$W/v.der" --tid tid-v || die "scep_msg make --envelope-from"
+scep_post "$W/e2.der"
+is "the same under the victim's transactionID: FAILURE badRequest" "$(reply "$W/e.key")" \
+	"status=2 failinfo=2 tid=tid-v"
+is "no certificate for the copies" "$(count "SELECT count(*) FROM certificate")" "$N"
+is "and the challenge is not spent" \
+	"$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")" "$U"
+# The key's holder may ask again (a client that made a new self-signed
+# certificate for its key): served as before.
+openssl req -x509 -new -key "$W/v.key" -subj /CN=dev9.example.test -days 1 -out "$W/v2.self" 2>/dev/null ||
+	die "openssl req -x509"
+$TOOL make "$W/v2.der" --ra "$W/ra.pem" --key "$W/v.key" --signer "$W/v2.self" \
+	--envelope-from "$W/v.der" --tid tid-v2 || die "scep_msg make"
+scep_post "$W/v2.der"
+is "the CSR's own key asking again, with a new certificate: SUCCESS" \
+	"$(reply "$W/v.key" "$W/v2.pem")" "status=0 failinfo= tid=tid-v2"
+# Two copies signed by two strangers, sent together before anything was
+# recorded for their CSR: the second waits for the first and is refused.
+$TOOL make "$W/w.der" --ra "$W/ra.pem" --key "$W/w.key" --cn dev10.example.test \
+	--challenge "$TOK6" --tid tid-w || die "scep_msg make"
+$TOOL make "$W/x1.der" --ra "$W/ra.pem" --key "$W/x1.key" --cn x1.example.test \
+	--envelope-from "$W/w.der" --tid tid-x1 || die "scep_msg make"
+$TOOL make "$W/x2.der" --ra "$W/ra.pem" --key "$W/x2.key" --cn x2.example.test \
+	--envelope-from "$W/w.der" --tid tid-x2 || die "scep_msg make"
+N=$(count "SELECT count(*) FROM certificate")
+python3 - "$H" "$W/x1.der" "$W/x2.der" <<'EOF' || fail "the two copies were not both answered"
+import http.client, sys, threading, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+go = threading.Barrier(2)
+def post(path):
+    body = open(path, "rb").read()
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    c.connect()
+    go.wait()
+    c.request("POST", "/scep?operation=PKIOperation", body=body,
+              headers={"Content-Type": "application/x-pki-message"})
+    with open(path + ".reply", "wb") as f:
+        f.write(c.getresponse().read())
+ts = [threading.Thread(target=post, args=(p,)) for p in sys.argv[2:]]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+EOF
+cp "$W/x1.der.reply" "$W/reply.der"; X1=$(reply "$W/x1.key" | cut -d' ' -f1)
+cp "$W/x2.der.reply" "$W/reply.der"; X2=$(reply "$W/x2.key" | cut -d' ' -f1)
+is "two strangers' copies at once: one SUCCESS, one FAILURE" \
+	"$(printf '%s\n%s\n' "$X1" "$X2" | sort | tr '\n' ' ')" "status=0 status=2 "
+is "one certificate for them" "$(count "SELECT count(*) FROM certificate")" "$((N + 1))"
+
 # ---- GetCert ---------------------------------------------------------------
 SER=$(openssl x509 -in "$W/r6.pem" -noout -serial | cut -d= -f2)
 $TOOL make "$W/g.der" --ra "$W/ra.pem" --key "$W/r.key" --type getcert --serial "$SER" --issuer-of "$W/r6.pem"

@@ -10,6 +10,7 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
       [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
       [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
       [--signer CERT.pem] [--serial HEX --issuer-of CERT.pem]
+      [--envelope-from MSG.der]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
       prints "status=N failinfo=N tid=T" (the signature checked with the
       RA certificate) and writes the certificate (or, for GetCRL, the CRL)
@@ -20,6 +21,8 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
       the content, the content a certs-only PKCS#7 (read by cryptography's
       pkcs7 loader); prints "certs=N attrs=NAME,..." and writes the
       certificates as PEM.
+--envelope-from takes the encrypted envelope of an existing message as it
+is, and signs it anew: a copy signed again by someone who cannot read it.
 KEY.pem is made (RSA-2048) when missing, and with it the self-signed
 certificate that signs every message of that key (KEY.pem.self), unless
 --signer names another.
@@ -158,6 +161,22 @@ def self_signed(key, cn):
             .sign(key, hashes.SHA256()))
 
 
+def envelope(a, ra, content):
+    """EnvelopedData of CONTENT to the RA (RFC 5652 6, 8894 3.3)."""
+    klen = {"aes128": 16, "aes256": 32, "des3": 24}[a.cipher]
+    cek, iv = os.urandom(klen), os.urandom(8 if a.cipher == "des3" else 16)
+    alg = algorithms.TripleDES(cek) if a.cipher == "des3" else algorithms.AES(cek)
+    p = padding.PKCS7(alg.block_size).padder()
+    e = Cipher(alg, modes.CBC(iv)).encryptor()
+    ct = e.update(p.update(content) + p.finalize()) + e.finalize()
+    ek = ra.public_key().encrypt(cek, apad.PKCS1v15())
+    env = seq(oid(OID["envelopedData"]), tlv(0xA0, seq(
+        integer(0),
+        set_(seq(integer(0), ias(ra), seq(oid(OID["rsa"]), null()), octet(ek))),
+        seq(oid(OID["data"]), seq(oid(OID[a.cipher]), octet(iv)), tlv(0x80, ct)))))
+    return env
+
+
 def make(a):
     key = load_key(a.key)
     ra = x509.load_pem_x509_certificate(open(a.ra, "rb").read())
@@ -170,7 +189,12 @@ def make(a):
     else:
         signer = self_signed(key, a.cn)
         open(a.key + ".self", "wb").write(signer.public_bytes(serialization.Encoding.PEM))
-    if a.type in ("pkcsreq", "renewalreq"):
+    if a.envelope_from:
+        ci = items(read(open(a.envelope_from, "rb").read())[1])
+        sd0 = items(read(ci[1][1])[1])
+        env = read(items(sd0[2][1])[1][1])[1]
+        content = None
+    elif a.type in ("pkcsreq", "renewalreq"):
         b = x509.CertificateSigningRequestBuilder().subject_name(
             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, a.cn)]))
         if a.challenge:
@@ -183,18 +207,8 @@ def make(a):
     else:  # getcert, getcrl: IssuerAndSerialNumber of --serial under --issuer-of
         issuer = x509.load_pem_x509_certificate(open(a.issuer_of, "rb").read())
         content = seq(issuer_raw(issuer), integer(int(a.serial, 16)))
-    # EnvelopedData to the RA (RFC 5652 6, 8894 3.3)
-    klen = {"aes128": 16, "aes256": 32, "des3": 24}[a.cipher]
-    cek, iv = os.urandom(klen), os.urandom(8 if a.cipher == "des3" else 16)
-    alg = algorithms.TripleDES(cek) if a.cipher == "des3" else algorithms.AES(cek)
-    p = padding.PKCS7(alg.block_size).padder()
-    e = Cipher(alg, modes.CBC(iv)).encryptor()
-    ct = e.update(p.update(content) + p.finalize()) + e.finalize()
-    ek = ra.public_key().encrypt(cek, apad.PKCS1v15())
-    env = seq(oid(OID["envelopedData"]), tlv(0xA0, seq(
-        integer(0),
-        set_(seq(integer(0), ias(ra), seq(oid(OID["rsa"]), null()), octet(ek))),
-        seq(oid(OID["data"]), seq(oid(OID[a.cipher]), octet(iv)), tlv(0x80, ct)))))
+    if content is not None:
+        env = envelope(a, ra, content)
     h = hashes.Hash(HASH[a.digest]())
     h.update(env)
     attrs = [
@@ -306,6 +320,7 @@ def main():
     ap.add_argument("--serial")
     ap.add_argument("--issuer-of")
     ap.add_argument("--out")
+    ap.add_argument("--envelope-from")
     a = ap.parse_args()
     if a.op == "nextca":
         return nextca(a)

@@ -1,0 +1,12 @@
+-- schema/015_scep_by_csr.sql - SCEP transactions found by their CSR too.
+--
+-- Applied once, inside a transaction, when PRAGMA user_version < 15.
+--
+-- A PKCSReq's CSR travels encrypted to the RA, but an eavesdropper can
+-- take the encrypted envelope, sign it again under a certificate of its
+-- own (and another transactionID), and send it: mica decrypted the same
+-- CSR and its challenge, and issued again, using the enrollment token
+-- once more. Before it enrolls a CSR it has seen, mica now looks it up by
+-- its hash: only a message signed with the CSR's own key may ask for it
+-- again (ca/scep.c).
+CREATE INDEX scep_tx_by_csr ON scep_tx (csr_hash);
