@@ -17,8 +17,10 @@
 
 #include <CUnit/Basic.h>
 
+#include "ca/acme.h"
 #include "ca/ca.h"
 #include "util/log.h"
+#include "web/acme.h"
 #include "web/api.h"
 #include "web/blob.h"
 #include "web/conns.h"
@@ -253,7 +255,8 @@ test_route_table_sane(void)
 	CU_ASSERT(n > 10);
 	for (size_t i = 0; i < n; i++) {
 		int api = strncmp(t[i].pattern, "/api/v1/", 8) == 0;
-		int acme = strncmp(t[i].pattern, "/acme/", 6) == 0;
+		int acme = strncmp(t[i].pattern, WEB_ACME_PREFIX,
+				   strlen(WEB_ACME_PREFIX)) == 0;
 
 		CU_ASSERT_PTR_NOT_NULL(t[i].fn);
 		CU_ASSERT(t[i].auth == WEB_AUTH_PUBLIC || t[i].auth == WEB_AUTH_ANY ||
@@ -1333,6 +1336,124 @@ test_dispatch_early_errors(void)
 	}
 }
 
+/* The Replay-Nonce header of REP, or NULL. */
+static const char *
+reply_nonce(const struct web_reply *rep)
+{
+	for (size_t i = 0; i < rep->nhdr; i++)
+		if (strcmp(rep->hdr[i].name, "Replay-Nonce") == 0)
+			return rep->hdr[i].value;
+	return NULL;
+}
+
+/* REP is an ACME problem document of urn:ietf:params:acme:error:TYPE with
+ * STATUS, in the header and the body alike. */
+static int
+is_problem(const struct web_reply *rep, int status, const char *type)
+{
+	char urn[96];
+	json_t *j = reply_body(rep);
+	int ok;
+
+	snprintf(urn, sizeof(urn), "urn:ietf:params:acme:error:%s", type);
+	ok = rep->status == status && rep->ctype != NULL &&
+	     strcmp(rep->ctype, "application/problem+json") == 0 && j != NULL &&
+	     json_string_value(json_object_get(j, "type")) != NULL &&
+	     strcmp(json_string_value(json_object_get(j, "type")), urn) == 0 &&
+	     json_integer_value(json_object_get(j, "status")) == status &&
+	     json_string_value(json_object_get(j, "detail")) != NULL &&
+	     json_object_get(j, "error") == NULL && rep->max_age == -1;
+	if (!ok)
+		fprintf(stderr, "\nwanted %d %s, got %d %s\n", status, urn, rep->status,
+			rep->ctype != NULL ? rep->ctype : "(no body)");
+	json_decref(j);
+	return ok;
+}
+
+static void
+test_route_acme(void)
+{
+	static const struct {
+		const char *raw;
+		int acme;
+	} cases[] = {
+		{ "/acme/directory", 1 }, { "/acme/unknown", 1 }, { "/acme/", 1 },
+		{ "/%61cme/new-order", 1 },      /* matched decoded, as routed */
+		{ "/acme/../api/v1/status", 1 }, /* refused: judged as sent */
+		{ "/acme/%zz", 1 },
+		{ "/acme", 0 }, { "/acmex/directory", 0 }, { "/api/v1/acme/orders", 0 },
+		{ "/ACME/directory", 0 }, { "/", 0 }, { "", 0 }, { "acme/", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CU_ASSERT_EQUAL(web_route_acme(cases[i].raw, strlen(cases[i].raw)),
+				cases[i].acme);
+	/* The length is honoured: "/acme/x" cut before its second '/'. */
+	CU_ASSERT_EQUAL(web_route_acme("/acme/x", 5), 0);
+	CU_ASSERT_EQUAL(web_route_acme(NULL, 0), 0);
+}
+
+/* The dispatcher's refusals under /acme/ are what the ACME handlers send
+ * (RFC 8555 6.7), with the HTTP status they had; elsewhere nothing
+ * changes. No server: no nonce (checked with a store below). */
+static void
+test_dispatch_acme_problems(void)
+{
+	static const struct {
+		const char *method, *uri;
+		int tls;
+		const char *ctype;
+		int status;
+		const char *type;
+	} cases[] = {
+		{ "POST", "/acme/unknown-path", 1, "application/jose+json", 404, "malformed" },
+		{ "GET", "/%61cme/nope", 1, NULL, 404, "malformed" },
+		{ "GET", "/acme/../ca.crt", 1, NULL, 400, "malformed" },
+		{ "GET", "/acme/new-order", 1, NULL, 405, "malformed" },
+		{ "GET", "/acme/directory?x=1", 1, NULL, 400, "malformed" },
+		{ "POST", "/acme/new-order", 1, "a/b/c", 415, "malformed" },
+		/* ACME over plain HTTP: refused as unauthorized (403) */
+		{ "POST", "/acme/new-order", 0, "application/jose+json", 403, "unauthorized" },
+		/* the store unreachable before the handler */
+		{ "GET", "/acme/directory", 1, NULL, 503, "serverInternal" },
+	};
+	struct web_reply rep;
+	struct mica_err e;
+	char code[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dispatch(cases[i].method, cases[i].uri, cases[i].tls, 0, cases[i].ctype,
+			 cases[i].ctype != NULL ? "{}" : NULL, &rep, code, sizeof(code));
+		CU_ASSERT(is_problem(&rep, cases[i].status, cases[i].type));
+		CU_ASSERT_PTR_NULL(reply_nonce(&rep));
+		CU_ASSERT_EQUAL(rep.www_auth, 0);
+		if (cases[i].status == 405)
+			CU_ASSERT_STRING_EQUAL(rep.allow, "POST");
+		if (cases[i].status == 503)
+			CU_ASSERT(rep.retry_after > 0);
+		web_reply_clear(&rep);
+	}
+	/* Not under /acme/: mica's JSON error, as before. */
+	CU_ASSERT_EQUAL(dispatch("GET", "/acme", 1, 0, NULL, NULL, &rep, code, sizeof(code)), 404);
+	CU_ASSERT_STRING_EQUAL(code, "not_found");
+	CU_ASSERT_STRING_EQUAL(rep.ctype, "application/json");
+	web_reply_clear(&rep);
+	/* The HTTP layer's refusals go the same way, and keep their close. */
+	web_reply_init(&rep);
+	rep.close = 1;
+	mica_err_set(&e, MICA_E_TOOLARGE, "body_too_large", "request body larger than 64 KiB");
+	web_dispatch_error(NULL, "/acme/new-order", 15, &rep, &e);
+	CU_ASSERT(is_problem(&rep, 413, "malformed"));
+	CU_ASSERT_EQUAL(rep.close, 1);
+	web_reply_clear(&rep);
+	rep.close = 1;
+	web_dispatch_error(NULL, "/api/v1/requests", 16, &rep, &e);
+	CU_ASSERT_EQUAL(rep.status, 413);
+	CU_ASSERT_STRING_EQUAL(rep.ctype, "application/json");
+	CU_ASSERT_EQUAL(rep.close, 1);
+	web_reply_clear(&rep);
+}
+
 /* ------------------------------------------------------- admin gate -- */
 
 /*
@@ -1394,6 +1515,7 @@ store_suite_init(void)
 {
 	static const char *const domains[] = { "contoso.test" };
 	struct ca_init_opts o;
+	struct ca_acme_opts ao;
 	struct ca_init_result res;
 	struct mica_err err;
 	char dir[128];
@@ -1421,6 +1543,14 @@ store_suite_init(void)
 	if (token_make(CA_TOKEN_ADMIN, g_admin) != 0 ||
 	    token_make(CA_TOKEN_ENROLL, g_enroll) != 0)
 		return -1;
+	/* ACME, for its nonces: nothing is validated here. */
+	memset(&ao, 0, sizeof(ao));
+	ao.dns = "127.0.0.1:1";
+	ao.workers = 1;
+	if (ca_acme_open(g_parent, &ao, &g_srv.acme, &err) != 0) {
+		fprintf(stderr, "ACME set-up: %s: %s\n", err.code, err.msg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1429,6 +1559,8 @@ store_suite_clean(void)
 {
 	/* This thread's engine handle: worker threads close theirs as they
 	 * exit, the main thread of a test does not exit. */
+	ca_acme_close(g_srv.acme);
+	g_srv.acme = NULL;
 	if (g_srv.key_made) {
 		ca_close(pthread_getspecific(g_srv.key));
 		pthread_setspecific(g_srv.key, NULL);
@@ -1550,6 +1682,40 @@ test_admin_gate(void)
 	explicit_bzero(bearer_enroll, sizeof(bearer_enroll));
 }
 
+/* With ACME running, a refusal under /acme/ carries a fresh nonce (RFC
+ * 8555 6.5), each one new; elsewhere none. */
+static void
+test_acme_problem_nonce(void)
+{
+	const struct web_route *table;
+	struct web_reply rep;
+	struct mica_err e;
+	char first[CA_ACME_NONCE_MAX];
+	size_t n;
+
+	table = web_routes(&n);
+	dispatch_store(table, n, "POST", "/acme/unknown-path", NULL, &rep);
+	CU_ASSERT(is_problem(&rep, 404, "malformed"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply_nonce(&rep));
+	CU_ASSERT(strlen(reply_nonce(&rep)) >= 16);
+	snprintf(first, sizeof(first), "%s", reply_nonce(&rep));
+	web_reply_clear(&rep);
+	/* Before the dispatcher (web/http.c's 413): no store needed. */
+	web_reply_init(&rep);
+	rep.close = 1;
+	mica_err_set(&e, MICA_E_TOOLARGE, "body_too_large", "request body larger than 64 KiB");
+	web_dispatch_error(&g_srv, "/acme/new-order", 15, &rep, &e);
+	CU_ASSERT(is_problem(&rep, 413, "malformed"));
+	CU_ASSERT_EQUAL(rep.close, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply_nonce(&rep));
+	CU_ASSERT_STRING_NOT_EQUAL(reply_nonce(&rep), first);
+	web_reply_clear(&rep);
+	dispatch_store(table, n, "GET", "/api/v1/nope", NULL, &rep);
+	CU_ASSERT_EQUAL(rep.status, 404);
+	CU_ASSERT_PTR_NULL(reply_nonce(&rep));
+	web_reply_clear(&rep);
+}
+
 int
 main(void)
 {
@@ -1586,14 +1752,19 @@ main(void)
 	    !CU_add_test(s, "blocks a token id from an address after repeated failures, nobody else", test_rate_limit) ||
 	    !CU_add_test(s, "believes X-Forwarded-For from trusted proxies only, rightmost untrusted hop", test_proxies) ||
 	    !CU_add_test(s, "answers bad paths, methods, plain-HTTP API calls, queries and media types before the engine",
-			 test_dispatch_early_errors)) {
+			 test_dispatch_early_errors) ||
+	    !CU_add_test(s, "tells which request paths are ACME's", test_route_acme) ||
+	    !CU_add_test(s, "answers every refusal under /acme/ as an ACME problem document",
+			 test_dispatch_acme_problems)) {
 		CU_cleanup_registry();
 		return 2;
 	}
 	s = CU_add_suite("web with a store", store_suite_init, store_suite_clean);
 	if (s == NULL ||
 	    !CU_add_test(s, "answers every admin route 401/403 without an admin token, before its handler",
-			 test_admin_gate)) {
+			 test_admin_gate) ||
+	    !CU_add_test(s, "gives a refusal under /acme/ a fresh Replay-Nonce, nothing else one",
+			 test_acme_problem_nonce)) {
 		CU_cleanup_registry();
 		return 2;
 	}

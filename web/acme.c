@@ -74,6 +74,8 @@ static const struct {
 	{ "tls",                       "tls",                     400 },
 	{ "server_internal",           "serverInternal",          500 },
 	{ "key_in_use",                "malformed",               409 },
+	/* The dispatcher's, before any handler (web_acme_error). */
+	{ "method_not_allowed",        "malformed",               405 },
 	/* The engine's policy, in ACME's words: a name the account may not
 	 * have is a rejected identifier; a key or CSR it may not certify is a
 	 * bad CSR. */
@@ -135,7 +137,7 @@ problem(struct acme_call *k, const struct mica_err *e)
 	struct web_reply *rep = k->rep;
 	const char *type;
 	char detail[256], urn[96];
-	int status, retry = rep->retry_after;
+	int status, retry = rep->retry_after, close = rep->close;
 	json_t *o;
 
 	problem_type(e, &type, &status);
@@ -152,6 +154,7 @@ problem(struct acme_call *k, const struct mica_err *e)
 	}
 	snprintf(urn, sizeof(urn), "urn:ietf:params:acme:error:%s", type);
 	web_reply_clear(rep);
+	rep->close = close;
 	o = json_object();
 	if (o == NULL ||
 	    json_object_set_new(o, "type", json_string(urn)) != 0 ||
@@ -174,6 +177,7 @@ problem(struct acme_call *k, const struct mica_err *e)
 			"\"detail\": \"internal error\", \"status\": 500}\n";
 
 		web_reply_clear(rep);
+		rep->close = close;
 		rep->status = 500;
 		rep->pbody = fallback;
 		rep->plen = sizeof(fallback) - 1;
@@ -291,6 +295,20 @@ finish(struct acme_call *k, int rc, const struct mica_err *err)
 	if (k->base[0] != '\0')
 		web_reply_header(k->rep, "Link", "<%s/directory>;rel=\"index\"", k->base);
 	return 0;
+}
+
+void
+web_acme_error(struct web_server *srv, struct web_reply *rep,
+	       const struct mica_err *e)
+{
+	struct acme_call k;
+
+	/* No Link: the Host of a request refused this early (over plain
+	 * HTTP, say) need not name the ACME listener. */
+	memset(&k, 0, sizeof(k));
+	k.rep = rep;
+	k.a = web_server_acme(srv);
+	finish(&k, -1, e);
 }
 
 /* ------------------------------------------------------------ render -- */

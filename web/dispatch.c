@@ -1,7 +1,7 @@
 /*
  * web/dispatch.c - the dispatcher (web/dispatch.h): every request goes
  * through the same checks in the same order before a handler sees it, and
- * every failure leaves through web_reply_error.
+ * every failure leaves through web_dispatch_error.
  */
 #include "web/dispatch.h"
 
@@ -10,11 +10,22 @@
 #include <time.h>
 
 #include "ca/ca.h"
+#include "web/acme.h"
 #include "web/api.h"
 #include "web/pages.h"
 #include "web/parse.h"
 #include "web/ratelimit.h"
 #include "web/server.h"
+
+void
+web_dispatch_error(struct web_server *srv, const char *raw, size_t len,
+		   struct web_reply *rep, const struct mica_err *e)
+{
+	if (web_route_acme(raw, len))
+		web_acme_error(srv, rep, e);
+	else
+		web_reply_error(rep, e);
+}
 
 void
 web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntable,
@@ -62,7 +73,7 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	case WEB_ROUTE_BAD_METHOD:
 		mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
 			     "method not allowed for this resource");
-		web_reply_error(rep, &err);
+		web_dispatch_error(srv, rq->uri, rq->path_len, rep, &err);
 		rep->status = 405;   /* no error kind means 405: set it here */
 		snprintf(rep->allow, sizeof(rep->allow), "%s", m.allow);
 		goto out;
@@ -173,7 +184,7 @@ matched:
 		goto fail;
 	goto out;
 fail:
-	web_reply_error(rep, &err);
+	web_dispatch_error(srv, rq->uri, rq->path_len, rep, &err);
 out:
 	explicit_bzero(tok, sizeof(tok));
 	ca_principal_free(&p);

@@ -40,11 +40,22 @@ struct web_request {
  *   Content-Type -> an admin route without a token: 401 before the store
  *   is touched -> authentication (bearer token, failures rate-limited per
  *   client address and token id) -> the route's auth level (401/403) -> the handler -> the one
- *   error-reply path.
+ *   error-reply path (web_dispatch_error: problem documents under /acme/).
  * SRV may be NULL (unit tests): the pages are skipped and anything that
  * needs the store answers 503.
  */
 void web_dispatch(struct web_server *srv, const struct web_route *table,
 		  size_t n, const struct web_request *rq, struct web_reply *rep);
+
+/*
+ * The one error reply of a request for the path RAW[0..LEN) (as sent,
+ * without the query), whoever refuses it (web_dispatch, or web/http.c
+ * before it): under /acme/ (web_route_acme) an ACME problem document with
+ * a fresh Replay-Nonce (web_acme_error), for ACME clients read nothing
+ * else; elsewhere mica's JSON error (web_reply_error). Keeps REP's close
+ * flag and Retry-After. SRV may be NULL (no nonce then).
+ */
+void web_dispatch_error(struct web_server *srv, const char *raw, size_t len,
+			struct web_reply *rep, const struct mica_err *e);
 
 #endif

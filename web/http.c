@@ -248,6 +248,19 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	return ret;
 }
 
+/* Fail R with an error of KIND into REP through the one error reply of
+ * the dispatcher (web_dispatch_error): an ACME problem document with a
+ * fresh nonce under /acme/, mica's JSON error elsewhere. */
+static void
+req_fail(struct web_req *r, struct web_reply *rep, mica_errkind kind,
+	 const char *code, const char *msg)
+{
+	struct mica_err e;
+
+	mica_err_set(&e, kind, code, "%s", msg);
+	web_dispatch_error(r->lst->srv, r->uri, r->path_len, rep, &e);
+}
+
 /* Tests (tests/e2e/slow_lane.sh, fault-injection builds): with
  * MICA_TEST_SLOW_GATE=PATH, each request queued for the slow lane appends
  * a line to PATH.queued, and each job of the lane waits at the gate
@@ -277,8 +290,8 @@ slow_cancel(void *arg)
 	struct web_req *r = arg;
 
 	r->rep.close = 1;
-	web_reply_fail(&r->rep, MICA_E_UNAVAIL, "shutting_down",
-		       "the server is stopping; try again");
+	req_fail(r, &r->rep, MICA_E_UNAVAIL, "shutting_down",
+		 "the server is stopping; try again");
 	r->deferred = DEFER_DONE;
 	MHD_resume_connection(r->mhd);
 }
@@ -363,7 +376,7 @@ refuse_early(struct MHD_Connection *conn, struct web_req *r, mica_errkind kind,
 
 	web_reply_init(&rep);
 	rep.close = 1;
-	web_reply_fail(&rep, kind, code, msg);
+	req_fail(r, &rep, kind, code, msg);
 	ret = send_reply(conn, r, &rep);
 	web_reply_clear(&rep);
 	return ret;
@@ -480,8 +493,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 	web_reply_init(&rep);
 	if (r->too_large) {
 		rep.close = 1;
-		web_reply_fail(&rep, MICA_E_TOOLARGE, "body_too_large",
-			       "request body larger than 64 KiB");
+		req_fail(r, &rep, MICA_E_TOOLARGE, "body_too_large",
+			 "request body larger than 64 KiB");
 	} else {
 		struct web_request rq;
 		const struct web_route *table;
@@ -521,8 +534,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 				MICA_TEST_NOTE(SLOW_GATE, "queued");
 			} else {
 				r->rep.retry_after = 5;
-				web_reply_fail(&r->rep, MICA_E_UNAVAIL, "busy",
-					       "too many slow requests at once; try again");
+				req_fail(r, &r->rep, MICA_E_UNAVAIL, "busy",
+					 "too many slow requests at once; try again");
 				r->deferred = DEFER_DONE;
 				MHD_resume_connection(conn);
 			}

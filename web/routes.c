@@ -220,6 +220,19 @@ web_route_slow(const struct web_route *table, size_t n, const char *method,
 	return 0;
 }
 
+int
+web_route_acme(const char *raw, size_t len)
+{
+	static const size_t plen = sizeof(WEB_ACME_PREFIX) - 1;
+	char path[WEB_PATH_MAX];
+
+	if (raw == NULL)
+		return 0;
+	if (web_path_parse(raw, len, path, sizeof(path), NULL) == 0)
+		return strncmp(path, WEB_ACME_PREFIX, plen) == 0;
+	return len >= plen && memcmp(raw, WEB_ACME_PREFIX, plen) == 0;
+}
+
 /* The part of a "{*}" pattern before it, or 0 if PAT has none. */
 static size_t
 tail_prefix(const char *pat)

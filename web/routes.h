@@ -11,6 +11,8 @@
 #include "util/err.h"
 
 #define WEB_PARAM_MAX      96            /* one {id}/{serial} segment */
+#define WEB_ACME_PREFIX    "/acme/"      /* every WEB_AUTH_ACME route, and
+					  * nothing else, lies under it */
 
 enum web_auth {
 	WEB_AUTH_PUBLIC = 0,  /* public files: plain HTTP too, no token */
@@ -82,6 +84,15 @@ int web_route_match_tail(const struct web_route *table, size_t n,
  */
 int web_route_slow(const struct web_route *table, size_t n, const char *method,
 		   const char *raw, size_t len);
+
+/*
+ * Is the request path RAW[0..LEN) (as sent, without the query) under
+ * WEB_ACME_PREFIX? Judged on the decoded path, as the routes are matched
+ * (web_path_parse); a path that does not decode, on the bytes as sent.
+ * ACME clients expect every answer there, errors included, as an RFC 7807
+ * problem document (web_dispatch_error).
+ */
+int web_route_acme(const char *raw, size_t len);
 
 /*
  * What the access log may say of a request path, RAW[0..LEN) as the
