@@ -47,6 +47,26 @@ client() {
 }
 cj() { json_get "$W/c.json" "$1"; }
 
+# early_problem DESCRIPTION STATUS TYPE CURL-ARGS...: a request refused
+# before any ACME handler runs (by the dispatcher, or before the body is
+# read) is answered as the handlers answer: STATUS, an RFC 7807 problem
+# document of urn:ietf:params:acme:error:TYPE with the same "status", a
+# fresh Replay-Nonce (RFC 8555 6.5), no-store. Headers in $W/hdr.
+early_problem() {
+	local d=$1 want=$2 type=$3 code got
+	shift 3
+	code=$(curl -s --cacert "$W/root.pem" -o "$W/p.json" -D "$W/hdr" -w '%{http_code}' "$@")
+	got="$code $(json_get "$W/p.json" type) $(json_get "$W/p.json" status)"
+	if [ "$got" = "$want urn:ietf:params:acme:error:$type $want" ] &&
+		grep -qi '^Content-Type: application/problem+json' "$W/hdr" &&
+		grep -qi '^Replay-Nonce: [A-Za-z0-9_-]\{16,\}' "$W/hdr" &&
+		grep -qi '^Cache-Control: no-store' "$W/hdr"; then
+		ok "$d"
+	else
+		fail "$d: got '$got'"; sed 's/^/    /' "$W/hdr" "$W/p.json" | head -20
+	fi
+}
+
 # expect_problem DESCRIPTION TYPE [FIELD]: the client's JSON names TYPE.
 expect_problem() {
 	local got
@@ -102,6 +122,31 @@ grep -qi '^Content-Type: application/problem+json' "$W/hdr" &&
 	is "a JWS sent as application/json: 415 (RFC 8555 6.2), a malformed problem" \
 		"$CODE $(json_get "$W/p.json" type)" "415 urn:ietf:params:acme:error:malformed" ||
 	fail "wrong media type: $CODE, not a problem document"
+# What the dispatcher and the HTTP layer refuse before a handler runs is
+# a problem document too, with a nonce to retry with.
+early_problem "an unknown path under /acme/: 404, a malformed problem" 404 malformed \
+	-H 'Content-Type: application/jose+json' --data-binary '{}' "$S/acme/unknown-path"
+early_problem "GET on a POST-only ACME resource: 405, a malformed problem" 405 malformed \
+	"$S/acme/new-order"
+grep -qi '^Allow: POST' "$W/hdr" && ok "the 405 problem keeps Allow: POST" ||
+	fail "the 405 problem has no Allow"
+early_problem "a query string on an ACME URL that takes none: 400, a malformed problem" 400 malformed \
+	"$S/acme/directory?x=1"
+early_problem "a malformed Content-Type on ACME: 415, a malformed problem" 415 malformed \
+	-H 'Content-Type: a/b/c' --data-binary '{}' "$S/acme/new-order"
+head -c 70000 /dev/zero | tr '\0' a > "$W/big"    # over WEB_BODY_MAX (64 KiB)
+early_problem "a body over 64 KiB to new-order: 413, a malformed problem" 413 malformed \
+	-H 'Content-Type: application/jose+json' -H 'Expect:' --data-binary @"$W/big" "$S/acme/new-order"
+early_problem "the same refused before the body (Expect: 100-continue): 413, a problem" 413 malformed \
+	-H 'Content-Type: application/jose+json' -H 'Expect: 100-continue' --data-binary @"$W/big" \
+	"$S/acme/new-order"
+early_problem "ACME over plain HTTP: 403, an unauthorized problem" 403 unauthorized \
+	-H 'Content-Type: application/jose+json' --data-binary '{}' "$H/acme/new-order"
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/p.json" -D "$W/hdr" -w '%{http_code}' "$S/api/v1/nope")
+grep -qi '^Content-Type: application/json' "$W/hdr" && ! grep -qi '^Replay-Nonce:' "$W/hdr" &&
+	is "outside /acme/ an error is still mica's JSON error" \
+		"$CODE $(json_get "$W/p.json" error)" "404 not_found" ||
+	fail "/api/v1/nope: $CODE, not mica's JSON error"
 client account --key "$W/noeab.pem"
 expect_problem "an account without EAB is refused" externalAccountRequired
 
