@@ -102,20 +102,28 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	struct db_cert_filter df;
 	struct db_cert_cursor dn;
 	struct db_cert *v = NULL;
-	size_t count = 0;
+	char name[CA_NAME_MAX + 1];
+	size_t count = 0, nl = 0;
 
 	*out = NULL;
 	*n = 0;
 	memset(next, 0, sizeof(*next));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (f->name != NULL && strlen(f->name) > CA_NAME_MAX)
+	if (f->name != NULL && (nl = strlen(f->name)) > CA_NAME_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name", "name filter too long");
 	memset(&df, 0, sizeof(df));
+	/* "mail.contoso.test." is the fully qualified spelling of the name
+	 * certificates carry without the root's dot. */
+	if (f->name != NULL) {
+		memcpy(name, f->name, nl + 1);
+		if (nl > 1 && name[nl - 1] == '.' && name[nl - 2] != '.')
+			name[nl - 1] = '\0';
+	}
 	df.status = f->status;
 	df.now = f->now;
 	df.expiring_before = f->expiring_before;
-	df.name = f->name;
+	df.name = f->name != NULL ? name : NULL;
 	df.cursor.id = f->cursor.id;
 	df.cursor.key = f->cursor.key;
 	df.cursor.keyed = f->cursor.keyed;

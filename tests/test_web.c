@@ -659,6 +659,14 @@ test_error_mapping(void)
 			json_decref(j);
 		}
 		CU_ASSERT_EQUAL(r.www_auth, cases[i].kind == MICA_E_UNAUTH);
+		if (cases[i].kind == MICA_E_UNAUTH) {
+			/* A token sent and refused: error="invalid_token". */
+			web_reply_clear(&r);
+			web_reply_init(&r);
+			mica_err_set(&e, MICA_E_UNAUTH, "bad_token", "a message");
+			web_reply_error(&r, &e);
+			CU_ASSERT_EQUAL(r.www_auth, 2);
+		}
 		if (cases[i].kind == MICA_E_RATE || cases[i].kind == MICA_E_UNAVAIL) {
 			CU_ASSERT(r.retry_after > 0);
 		} else {

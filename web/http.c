@@ -232,6 +232,8 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	}
 	if (rep->www_auth)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					rep->www_auth == 2 ?
+					"Bearer realm=\"mica\", error=\"invalid_token\"" :
 					"Bearer realm=\"mica\"");
 	if (rep->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");

@@ -175,8 +175,10 @@ web_reply_error(struct web_reply *r, const struct mica_err *e)
 		r->plen = sizeof(fallback) - 1;
 	}
 	r->status = status;
+	/* RFC 6750 3.1: a token that was sent and refused is named
+	 * invalid_token; a request without one gets the challenge alone. */
 	if (kind == MICA_E_UNAUTH)
-		r->www_auth = 1;
+		r->www_auth = strcmp(e->code, "bad_token") == 0 ? 2 : 1;
 	if (kind == MICA_E_RATE)
 		r->retry_after = retry > 0 ? retry : WEB_RL_WINDOW;
 	if (kind == MICA_E_UNAVAIL)

@@ -27,7 +27,8 @@ struct web_reply {
 	int retry_after;           /* seconds; 0 = no Retry-After */
 	int max_age;               /* -1: Cache-Control: no-store;
 				    * >= 0: public, max-age=N */
-	int www_auth;              /* WWW-Authenticate: Bearer */
+	int www_auth;              /* WWW-Authenticate: Bearer; 2: with
+				    * error="invalid_token" */
 	char etag[48];             /* ETag (quoted), "" = none */
 	int64_t last_modified;     /* Last-Modified, Unix time; 0 = none */
 	int64_t expires;           /* Expires, Unix time; 0 = none */

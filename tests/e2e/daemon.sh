@@ -273,7 +273,7 @@ is "it is pending" "$(json_get "$W/body" status)" pending
 is "the submitter's address is for admins only" "$(json_get "$W/body" client)" ""
 call GET "$S/api/v1/requests?status=pending"
 expect "listing requests needs a token" 401 missing_token
-[ -n "$(header WWW-Authenticate)" ] && ok "401 carries WWW-Authenticate" || fail "no WWW-Authenticate"
+is "401 without a token carries the challenge alone" "$(header WWW-Authenticate)" 'Bearer realm="mica"'
 call GET "$S/api/v1/requests?status=pending" "${ADMH[@]}"
 expect "an admin lists pending requests" 200
 grep -q "\"$PEND\"" "$W/body" && ok "the pending request is listed" || fail "pending request not listed"
@@ -403,6 +403,9 @@ grep -q "$MAIL_SER" "$W/body" && ok "the revoked mail certificate is found" || f
 call GET "$S/api/v1/certificates?name=MAIL.contoso.TEST&status=revoked" "${ADMH[@]}"
 expect "search by exact name, any case" 200
 grep -q "$MAIL_SER" "$W/body" && ok "the revoked mail certificate is found by its name" || fail "exact name search"
+call GET "$S/api/v1/certificates?name=mail.contoso.test.&status=revoked" "${ADMH[@]}"
+expect "search by a fully qualified name (trailing dot)" 200
+grep -q "$MAIL_SER" "$W/body" && ok "the trailing dot of a DNS name is not part of it" || fail "FQDN name search"
 call GET "$S/api/v1/certificates?name=mail.contoso&status=revoked" "${ADMH[@]}"
 expect "a part of a name is not a name" 200
 grep -q "$MAIL_SER" "$W/body" && fail "a substring matched" || ok "a substring finds nothing"
@@ -626,6 +629,8 @@ submit exp -H "Authorization: Bearer $XT" --interface 127.0.0.4
 expect "an expired token" 401 bad_token
 submit exp -H "Authorization: Bearer mica_0123456789abcdef_$(printf '%064d' 0)" --interface 127.0.0.4
 expect "an unknown token" 401 bad_token
+is "a refused token is named in WWW-Authenticate (RFC 6750 3.1)" \
+	"$(header WWW-Authenticate)" 'Bearer realm="mica", error="invalid_token"'
 submit exp -H "Authorization: Bearer ${ADM%?}x" --interface 127.0.0.4
 expect "a token with a wrong secret" 401 bad_token
 submit exp -H "Authorization: Basic YWRtaW46YWRtaW4=" --interface 127.0.0.4
