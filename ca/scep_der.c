@@ -174,13 +174,15 @@ one_value(struct ca_der_cur *attr, struct ca_der_tlv *v, struct mica_err *err)
 	return 0;
 }
 
-/* A printable decimal of 1..3 digits, as messageType and pkiStatus are. */
+/* A printable decimal of 1..3 digits, as messageType and pkiStatus are:
+ * in its one spelling ("19", never "019" or "+19"). */
 static int
 small_decimal(const struct ca_der_tlv *v, int *out)
 {
 	int n = 0;
 
-	if (v->tag != CA_DER_PRINTABLE || v->len < 1 || v->len > 3)
+	if (v->tag != CA_DER_PRINTABLE || v->len < 1 || v->len > 3 ||
+	    (v->len > 1 && v->val[0] == '0'))
 		return -1;
 	for (size_t i = 0; i < v->len; i++) {
 		if (v->val[i] < '0' || v->val[i] > '9')

@@ -264,9 +264,9 @@ is "one use of the challenge" "$(count "SELECT sum(uses_left) FROM token WHERE u
 # eavesdropper can sign the envelope again under a certificate of its own:
 # mica refuses a CSR it enrolled already unless the message is signed with
 # that CSR's key, so the copy spends nothing and gets nothing.
-TOK6=$(token --profile client --uses 10)
+TOKR=$(token --profile client --uses 10)
 $TOOL make "$W/v.der" --ra "$W/ra.pem" --key "$W/v.key" --cn dev9.example.test \
-	--challenge "$TOK6" --tid tid-v || die "scep_msg make"
+	--challenge "$TOKR" --tid tid-v || die "scep_msg make"
 scep_post "$W/v.der"
 is "the victim's PKCSReq: SUCCESS" "$(reply "$W/v.key" "$W/v.pem")" "status=0 failinfo= tid=tid-v"
 N=$(count "SELECT count(*) FROM certificate")
@@ -296,7 +296,7 @@ is "the CSR's own key asking again, with a new certificate: SUCCESS" \
 # Two copies signed by two strangers, sent together before anything was
 # recorded for their CSR: the second waits for the first and is refused.
 $TOOL make "$W/w.der" --ra "$W/ra.pem" --key "$W/w.key" --cn dev10.example.test \
-	--challenge "$TOK6" --tid tid-w || die "scep_msg make"
+	--challenge "$TOKR" --tid tid-w || die "scep_msg make"
 $TOOL make "$W/x1.der" --ra "$W/ra.pem" --key "$W/x1.key" --cn x1.example.test \
 	--envelope-from "$W/w.der" --tid tid-x1 || die "scep_msg make"
 $TOOL make "$W/x2.der" --ra "$W/ra.pem" --key "$W/x2.key" --cn x2.example.test \
@@ -525,6 +525,9 @@ is "a message to another recipient: FAILURE badMessageCheck" "$($TOOL reply "$W/
 $TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --digest md5
 scep_post "$W/t.der"
 is "an MD5 signature is refused (400)" "$HTTP_CODE" 400
+$TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --message-type 019
+scep_post "$W/t.der"
+is "messageType \"019\" (not the one spelling of 19) is refused (400)" "$HTTP_CODE" 400
 python3 -c "import sys; open(sys.argv[1],'wb').write(b'\x30\x84\x00\x01\x00\x00' + b'\0' * 70000)" "$W/t.der"
 scep_post "$W/t.der"
 is "a body over the cap is 413" "$HTTP_CODE" 413

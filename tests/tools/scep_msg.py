@@ -10,7 +10,7 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
       [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
       [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
       [--signer CERT.pem] [--serial HEX --issuer-of CERT.pem]
-      [--envelope-from MSG.der]
+      [--envelope-from MSG.der] [--message-type RAW]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
       prints "status=N failinfo=N tid=T" (the signature checked with the
       RA certificate) and writes the certificate (or, for GetCRL, the CRL)
@@ -214,7 +214,7 @@ def make(a):
     attrs = [
         seq(oid(OID["contentType"]), set_(oid(OID["data"]))),
         seq(oid(OID["messageDigest"]), set_(octet(h.finalize()))),
-        seq(oid(OID["messageType"]), set_(printable(str(TYPES[a.type])))),
+        seq(oid(OID["messageType"]), set_(printable(a.message_type or str(TYPES[a.type])))),
         seq(oid(OID["transactionID"]), set_(printable(a.tid))),
         seq(oid(OID["senderNonce"]), set_(octet(os.urandom(16)))),
     ]
@@ -321,6 +321,7 @@ def main():
     ap.add_argument("--issuer-of")
     ap.add_argument("--out")
     ap.add_argument("--envelope-from")
+    ap.add_argument("--message-type")
     a = ap.parse_args()
     if a.op == "nextca":
         return nextca(a)
