@@ -78,6 +78,15 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 		snprintf(rep->allow, sizeof(rep->allow), "%s", m.allow);
 		goto out;
 	default:
+		/* A page exists for GET and HEAD only (RFC 9110 15.5.6). */
+		if (srv != NULL && web_page_exists(path)) {
+			mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
+				     "method not allowed for this resource");
+			web_dispatch_error(srv, rq->uri, rq->path_len, rep, &err);
+			rep->status = 405;
+			snprintf(rep->allow, sizeof(rep->allow), "GET, HEAD");
+			goto out;
+		}
 		mica_err_set(&err, MICA_E_NOTFOUND, "not_found", "no such resource");
 		goto fail;
 	}

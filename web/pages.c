@@ -130,6 +130,12 @@ takes_token(const char *path)
  * exception is --api-over-http, which says a TLS-terminating proxy is in
  * front: then the browser's origin is HTTPS, as for the API itself. */
 int
+web_page_exists(const char *path)
+{
+	return web_asset_find(path) != NULL;
+}
+
+int
 web_page_serve(struct web_server *srv, int tls, const char *method,
 	       const char *path, struct web_reply *rep, struct mica_err *err)
 {

@@ -21,5 +21,7 @@ struct web_server;
 int web_page_serve(struct web_server *srv, int tls, const char *method,
 		   const char *path, struct web_reply *rep,
 		   struct mica_err *err);
+/* Is the decoded PATH a page or page file (served for GET and HEAD)? */
+int web_page_exists(const char *path);
 
 #endif

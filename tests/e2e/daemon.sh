@@ -674,6 +674,11 @@ is "405 says what is allowed" "$(header Allow)" "GET, HEAD"
 call PUT "$S/api/v1/requests" "${ADMH[@]}"
 expect "PUT /api/v1/requests" 405
 is "405 Allow for /api/v1/requests" "$(header Allow)" "POST, GET, HEAD"
+call PUT "$H/"
+expect "PUT on a page" 405 method_not_allowed
+is "405 on a page allows GET and HEAD" "$(header Allow)" "GET, HEAD"
+call OPTIONS "$H/admin"
+expect "OPTIONS on a page" 405 method_not_allowed
 call GET "$H/nope"
 expect "an unknown path" 404 not_found
 call GET "$S/api/v1/certificates?status=bogus" "${ADMH[@]}"
