@@ -25,6 +25,7 @@
 #include "ca/names.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -80,6 +81,87 @@ bad(struct mica_err *err, const char *text, const char *why)
 			    "invalid name \"%s\": %s", shown(text), why);
 }
 
+/* Punycode (RFC 3492 6.2), only to tell a real A-label from "xn--" and
+ * letters: 1 if the LEN octets at S (after "xn--") decode, under the
+ * RFC's overflow checks, to code points that are Unicode scalar values
+ * and include at least one that is not ASCII nor a C1 control (RFC 5890
+ * 2.3.2.1: an A-label is the encoding of a U-label). */
+#define PUNY_BASE 36
+#define PUNY_TMIN 1
+#define PUNY_TMAX 26
+
+static uint32_t
+puny_adapt(uint32_t delta, uint32_t npoints, int first)
+{
+	uint32_t k = 0;
+
+	delta = first ? delta / 700 : delta / 2;
+	delta += delta / npoints;
+	while (delta > ((PUNY_BASE - PUNY_TMIN) * PUNY_TMAX) / 2) {
+		delta /= PUNY_BASE - PUNY_TMIN;
+		k += PUNY_BASE;
+	}
+	return k + (PUNY_BASE - PUNY_TMIN + 1) * delta / (delta + 38);
+}
+
+static int
+puny_digit(int c)
+{
+	c = to_lower(c);
+	if (c >= 'a' && c <= 'z')
+		return c - 'a';
+	if (c >= '0' && c <= '9')
+		return c - '0' + 26;
+	return -1;
+}
+
+static int
+punycode_ok(const char *s, size_t len)
+{
+	uint32_t n = 128, i = 0, bias = 72, out = 0;
+	size_t b = 0, in, j;
+	int wide = 0;
+
+	for (j = 0; j < len; j++)
+		if (s[j] == '-')
+			b = j;
+	/* The basic code points before the last delimiter (LDH already). */
+	out = (uint32_t)b;
+	in = b > 0 ? b + 1 : 0;
+	while (in < len) {
+		uint32_t oldi = i, w = 1, k, t;
+		int digit;
+
+		for (k = PUNY_BASE;; k += PUNY_BASE) {
+			if (in >= len || (digit = puny_digit(s[in++])) < 0)
+				return 0;
+			if ((uint32_t)digit > (UINT32_MAX - i) / w)
+				return 0;
+			i += (uint32_t)digit * w;
+			t = k <= bias ? PUNY_TMIN :
+			    k >= bias + PUNY_TMAX ? PUNY_TMAX : k - bias;
+			if ((uint32_t)digit < t)
+				break;
+			if (w > UINT32_MAX / (PUNY_BASE - t))
+				return 0;
+			w *= PUNY_BASE - t;
+		}
+		out++;
+		bias = puny_adapt(i - oldi, out, oldi == 0);
+		if (i / out > UINT32_MAX - n)
+			return 0;
+		n += i / out;
+		i %= out;
+		/* Beyond Unicode, surrogates, and C1 controls (no IDN has
+		 * them; RFC 5892's full tables are not applied here). */
+		if (n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff) || n < 0xa0)
+			return 0;
+		wide = 1;
+		i++;
+	}
+	return wide;
+}
+
 /*
  * Validate and canonicalise the DNS name S (LEN octets, no NUL inside) into
  * OUT (room for NAME_TEXT_MAX + 1). ALLOW_WILD permits "*" as the leftmost
@@ -112,11 +194,19 @@ dns_parse(const char *s, size_t len, int allow_wild, char *out,
 		int c = i < len ? (unsigned char)s[i] : '.';
 
 		if (c == '.') {
+			const char *lab = s + i - label_len;
+
 			if (label_len == 0)
 				return bad(err, whole, "empty label");
 			if (s[i - 1] == '-')
 				return bad(err, whole,
 					   "a label ends with a hyphen");
+			if (label_len >= 4 && to_lower(lab[0]) == 'x' &&
+			    to_lower(lab[1]) == 'n' && lab[2] == '-' &&
+			    lab[3] == '-' && !punycode_ok(lab + 4, label_len - 4))
+				return bad(err, whole,
+					   "an \"xn--\" label that is not valid "
+					   "Punycode of an international name");
 			nlabels++;
 			last_label = i - label_len;
 			label_len = 0;
