@@ -198,7 +198,7 @@ name_ok(struct ca *ca, const char *name, struct mica_err *err)
 		in = ca_name_in_domain(&n, doms[i]);
 	ca_strv_free(doms);
 	if (!in)
-		return mica_err_set(err, MICA_E_BADREQ, "name_not_allowed",
+		return mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
 				    "%s is not under the CA's allowed domains",
 				    n.value);
 	return 0;

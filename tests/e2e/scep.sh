@@ -426,6 +426,10 @@ for body in '{"name": "iphone-2.other.test"}' '{"name": ""}' '{"profile": "clien
 done
 is "bad input: a 4xx with a JSON error each time" "$bad" 0
 is "and no token stored for any of them" "$(count "SELECT count(*) FROM token")" "$NTOK"
+printf '{"name": "iphone-2.other.test"}' >"$W/mc-bad.json"
+mc_post "$W/mc-bad.json" -H "Authorization: Bearer $ADM"
+is "a name outside the CA's domains is refused by policy, as everywhere (422)" \
+	"$HTTP_CODE $(json_get "$W/mc.dl" error)" "422 name_not_allowed"
 mc_post "$W/mc.json" -H "Authorization: Bearer $ADM"
 is "an admin gets the profile: 200" "$HTTP_CODE" 200
 check "as application/x-apple-aspen-config" grep -qi '^content-type: application/x-apple-aspen-config' "$W/mc.hdr"
