@@ -143,11 +143,14 @@ struct crl_made {
 
 /* Make (collect, encode, lint, sign) the CRL of key K as the store DB
  * shows it plus the change CH (may be NULL), dated NOW and numbered above
- * *LAST, which it then holds. Reads only: the caller stores it. */
+ * *LAST, which it then holds. A delta completes BASE_IN when not NULL
+ * (a complete CRL made with it), else the key's latest stored complete
+ * CRL. Reads only: the caller stores it. */
 static int
 make_key(struct ca *ca, struct db *db, const struct crl_key *k,
 	 int64_t now, int64_t *last, int delta_hours, int delta,
-	 const struct crl_change *ch, struct crl_made *out, struct mica_err *err)
+	 const struct crl_change *ch, const struct db_crl *base_in,
+	 struct crl_made *out, struct mica_err *err)
 {
 	struct db_crl base;
 	char fresh[1100];
@@ -165,8 +168,12 @@ again:
 	if (delta) {
 		/* RFC 5280 5.2.4: a delta completes the latest complete CRL
 		 * of its key, and lists what was revoked since. */
-		if (db_crl_latest_key(db, k->idx, 0, &base, err) != 0)
+		if (base_in != NULL) {
+			base.number = base_in->number;
+			base.this_update = base_in->this_update;
+		} else if (db_crl_latest_key(db, k->idx, 0, &base, err) != 0) {
 			goto out;
+		}
 		col.since = base.this_update;
 	}
 	/* Above the last one stored, and above any the signers signed that
@@ -261,8 +268,9 @@ struct crl_pre {
 	int ready;                 /* 1: made; 0: make them under the lock */
 	int delta;                 /* deltas (1) or complete CRLs (0) */
 	int64_t last;              /* the highest number stored when made */
-	size_t n;                  /* CRLs in made[], the current key's last */
-	struct crl_made made[CA_KEYS_MAX];
+	size_t n;                  /* CRLs in made[] */
+	size_t cur;                /* the current key's (complete) CRL */
+	struct crl_made made[2 * CA_KEYS_MAX];
 };
 
 static void
@@ -274,19 +282,51 @@ crl_pre_free(struct crl_pre *pre)
 }
 
 /* Insert each of N CRLs of MADE with its audit line. OUT (may be NULL)
- * takes the last one's (the current key's). */
+ * takes MADE[CUR]'s (the current key's). */
 static int
 crl_store(struct db *db, const char *actor, struct crl_made *made, size_t n,
-	  int64_t now, struct db_crl *out, struct mica_err *err)
+	  size_t cur, int64_t now, struct db_crl *out, struct mica_err *err)
 {
 	for (size_t i = 0; i < n; i++)
 		if (db_crl_insert(db, &made[i].crl, err) != 0 ||
 		    db_audit_add(db, now, actor, "crl.publish", NULL,
 				 made[i].detail, err) != 0)
 			return -1;
-	if (out != NULL && n > 0) {
-		*out = made[n - 1].crl;
-		made[n - 1].crl.der = NULL;
+	if (out != NULL && cur < n) {
+		*out = made[cur].crl;
+		made[cur].crl.der = NULL;
+	}
+	return 0;
+}
+
+/* Make the CRLs of the N keys of KEYS into MADE (room for 2 N): deltas
+ * (DELTA 1) or complete CRLs, and with complete ones, when the CA makes
+ * deltas (DELTA_HOURS > 0), a delta of each on top of it. The served
+ * delta must complete the newest complete CRL: left based on an older
+ * one, it would still list what the new one no longer does (a release
+ * from hold) until its next period (RFC 5280 5.2.4). *COUNT gets how
+ * many, *CUR the current key's complete CRL (or delta). */
+static int
+make_all(struct ca *ca, struct db *db, const struct crl_key *keys, size_t n,
+	 int64_t now, int64_t *last, int delta_hours, int delta,
+	 const struct crl_change *ch, struct crl_made *made, size_t *count,
+	 size_t *cur, struct mica_err *err)
+{
+	*count = 0;
+	*cur = n - 1;
+	for (size_t i = 0; i < n; i++) {
+		if (make_key(ca, db, &keys[i], now, last, delta_hours, delta,
+			     ch, NULL, &made[i], err) != 0)
+			return -1;
+		*count = i + 1;
+	}
+	if (delta || delta_hours == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (make_key(ca, db, &keys[i], now, last, delta_hours, 1, ch,
+			     &made[i].crl, &made[n + i], err) != 0)
+			return -1;
+		*count = n + i + 1;
 	}
 	return 0;
 }
@@ -301,10 +341,10 @@ publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
 	    struct db_crl *out, struct mica_err *err)
 {
 	struct crl_key keys[CA_KEYS_MAX];
-	struct crl_made made[CA_KEYS_MAX];
+	struct crl_made made[2 * CA_KEYS_MAX];
 	int64_t last = 0, now;
 	int hours = 0, rc = -1;
-	size_t n, i;
+	size_t n, i = 0, cur = 0;
 
 	assert(db == ca->db);
 	if (ca_sign_ready(ca, err) != 0)
@@ -321,11 +361,11 @@ publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
 				    "this CA publishes no delta CRLs ('mica crl "
 				    "--delta-hours N' turns them on)");
 	n = crl_keys(ca, keys);
-	for (i = 0; i < n; i++)
-		if (make_key(ca, db, &keys[i], now, &last, hours, delta, NULL,
-			     &made[i], err) != 0)
-			goto out;
-	rc = crl_store(db, actor, made, n, now, out, err);
+	memset(made, 0, sizeof(made));
+	if (make_all(ca, db, keys, n, now, &last, hours, delta, NULL, made,
+		     &i, &cur, err) != 0)
+		goto out;
+	rc = crl_store(db, actor, made, i, cur, now, out, err);
 out:
 	while (i-- > 0)
 		db_crl_free(&made[i].crl);
@@ -395,12 +435,9 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 	pre->delta = delta;
 	next = pre->last;
 	n = crl_keys(ca, keys);
-	for (size_t i = 0; i < n; i++) {
-		if (make_key(ca, db, &keys[i], now, &next, hours, delta, ch,
-			     &pre->made[i], &e) != 0)
-			goto out;
-		pre->n = i + 1;
-	}
+	if (make_all(ca, db, keys, n, now, &next, hours, delta, ch, pre->made,
+		     &pre->n, &pre->cur, &e) != 0)
+		goto out;
 	pre->ready = 1;
 out:
 	db_read_end(db);
@@ -434,7 +471,7 @@ crl_store_pre(struct ca *ca, struct db *db, const char *actor,
 		if (db_crl_last_number(db, &last, err) != 0)
 			return -1;
 		if (last == pre->last)
-			return crl_store(db, actor, pre->made, pre->n,
+			return crl_store(db, actor, pre->made, pre->n, pre->cur,
 					 pre->made[0].crl.this_update, out, err);
 		/* Another CRL was stored since the snapshot: these would
 		 * miss what it published. Their numbers stay unused. */

@@ -171,6 +171,38 @@ is "the daemon stops cleanly" "$SERVE_RC" 0
 "$MICA" -d "$D" publish "$W/pub" 2>/dev/null || die "mica publish"
 check "mica publish writes the latest delta as delta.crl" cmp -s "$W/pub/delta.crl" "$W/db-delta.der"
 
+# ------------------------------------------------- release from hold ---
+
+# A release from hold publishes a complete CRL that no longer lists the
+# certificate; the delta served beside it must complete that one, not the
+# older complete CRL whose delta still lists the hold (RFC 5280 5.2.4: a
+# delta and its base make the complete CRL as of the delta's time).
+A_SER=$(serial_of "$W/a.pem")
+"$MICA" -d "$D" revoke "$A_SER" --reason certificateHold >/dev/null 2>&1 || die "hold"
+stored_crl "$D" "delta_base > 0 ORDER BY number DESC" "$W/hold-delta.der" || die "the hold's delta"
+check "a hold publishes a delta that lists the certificate" \
+	sh -c "openssl crl -inform der -in '$W/hold-delta.der' -noout -text | grep -qi 'Serial Number: $A_SER'"
+"$MICA" -d "$D" unrevoke "$A_SER" >/dev/null 2>&1 || die "unrevoke"
+stored_crl "$D" "delta_base = 0 ORDER BY number DESC" "$W/rel-base.der" || die "the release's complete CRL"
+stored_crl "$D" "delta_base > 0 ORDER BY number DESC" "$W/rel-delta.der" || die "the newest delta"
+RB=$(openssl crl -inform der -in "$W/rel-base.der" -noout -crlnumber | sed 's/^crlNumber=0x//')
+RD=$(openssl crl -inform der -in "$W/rel-delta.der" -noout -text | grep -A1 'Delta CRL Indicator' | tail -1 | tr -d ' ')
+is "after the release, the newest delta completes the new complete CRL" "$RD" "$((16#$RB))"
+check "and lists the released certificate no more" \
+	sh -c "! openssl crl -inform der -in '$W/rel-delta.der' -noout -text | grep -qi 'Serial Number: $A_SER'"
+openssl crl -inform der -in "$W/rel-base.der" -out "$W/rel-base.pem" 2>/dev/null
+openssl crl -inform der -in "$W/rel-delta.der" -out "$W/rel-delta.pem" 2>/dev/null
+check "openssl verify -use_deltas, the new complete CRL and its delta: the released certificate passes" \
+	openssl verify -crl_check -use_deltas -CAfile "$W/root.pem" -CRLfile "$W/rel-base.pem" \
+	-CRLfile "$W/rel-delta.pem" "$W/a.pem"
+C1=$(n_complete)
+"$MICA" -d "$D" crl >/dev/null 2>&1 || die "mica crl"
+stored_crl "$D" "delta_base = 0 ORDER BY number DESC" "$W/c3.der" || die "complete"
+stored_crl "$D" "delta_base > 0 ORDER BY number DESC" "$W/d3.der" || die "delta"
+is "mica crl: a complete CRL, and a delta on it" \
+	"$(($(n_complete) - C1)) $(openssl crl -inform der -in "$W/d3.der" -noout -text | grep -A1 'Delta CRL Indicator' | tail -1 | tr -d ' ')" \
+	"1 $((16#$(openssl crl -inform der -in "$W/c3.der" -noout -crlnumber | sed 's/^crlNumber=0x//')))"
+
 "$MICA" -d "$D" crl --delta-hours 0 --pem --out "$W/off.pem" 2>/dev/null || die "--delta-hours 0"
 check "deltas off: the next complete CRL names none" sh -c \
 	"! openssl crl -in '$W/off.pem' -noout -text | grep -q 'Freshest CRL'"
