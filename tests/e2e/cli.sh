@@ -323,4 +323,39 @@ else
 	is "production build: MICA_TEST_INSECURE_KDF_ITER is ignored (600,000)" "$(iter_of "$W/fast")" 600000
 fi
 
+# ------------------------------------------------------------- --out ---
+# --out writes where a shell redirection would: into a FIFO or device, to
+# the file a symlink names (the link stays), never over a directory; a
+# path that cannot be written is refused before anything is issued, and
+# certificates and CRLs are readable by others (0644) whatever the umask.
+O=$W/outca
+MICA_PASSPHRASE="correct horse battery staple out" "$MICA" -d "$O" init --name "Out Test" \
+	--domain contoso.test --public-url http://ca.contoso.test >/dev/null 2>&1 || die "init $O"
+csr outc ec-p256 /CN=out.contoso.test "DNS:out.contoso.test"
+ncerts() { sqlite3 "$O/mica.db" 'SELECT count(*) FROM certificate'; }
+om() { MICA_PASSPHRASE="correct horse battery staple out" "$MICA" -d "$O" "$@"; }
+N0=$(ncerts)
+mkdir -p "$W/outdir"
+expect_rc "--out a directory: a usage error (2)" 2 om issue --csr "$W/outc.csr" --out "$W/outdir"
+expect_rc "--out in a missing folder: a usage error (2)" 2 om issue --csr "$W/outc.csr" --out "$W/nope/x.pem"
+ln -s "$W/nothing-here/x.pem" "$W/dangling.pem"
+expect_rc "--out a symlink to nothing: a usage error (2)" 2 om issue --csr "$W/outc.csr" --out "$W/dangling.pem"
+is "and nothing was issued for them" "$(ncerts)" "$N0"
+mkfifo "$W/out.fifo"
+timeout $((30 * TIME_SCALE)) cat "$W/out.fifo" > "$W/from-fifo.pem" &
+FIFO_READER=$!
+on_exit_kill "$FIFO_READER"
+om export-root --pem --out "$W/out.fifo" 2>/dev/null || fail "export-root into a FIFO"
+wait "$FIFO_READER"
+on_exit_forget "$FIFO_READER"
+check "--out a FIFO: written into it, and it is still a FIFO" \
+	sh -c "[ -p '$W/out.fifo' ] && openssl x509 -in '$W/from-fifo.pem' -noout"
+: > "$W/real.pem"
+ln -s "$W/real.pem" "$W/link.pem"
+om export-root --pem --out "$W/link.pem" 2>/dev/null || fail "export-root through a symlink"
+check "--out a symlink: the file it names is written, the link kept" \
+	sh -c "[ -L '$W/link.pem' ] && openssl x509 -in '$W/real.pem' -noout"
+om issue --csr "$W/outc.csr" --out "$W/out.pem" 2>/dev/null || fail "issue --out"
+is "a certificate written by --out is 0644 (the umask is for the store)" "$(stat -c %a "$W/out.pem")" 644
+
 finish
