@@ -177,16 +177,24 @@ open_parent(int dfd, char *path, const char **leaf, int create)
 	int cur = dfd;
 
 	while ((slash = strchr(p, '/')) != NULL) {
-		int next;
+		int next, made = 0;
 
 		*slash = '\0';
-		if (create && mkdirat(cur, p, 0755) != 0 && errno != EEXIST)
+		if (create && mkdirat(cur, p, 0755) == 0)
+			made = 1;
+		else if (create && errno != EEXIST)
 			goto fail;
 		next = openat(cur, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 			      O_NOFOLLOW);
 		*slash = '/';
 		if (next < 0)
 			goto fail;
+		/* 0755 whatever the umask (mica's is 077): a web server
+		 * serves these files. */
+		if (made && fchmod(next, 0755) != 0) {
+			close(next);
+			goto fail;
+		}
 		if (cur != dfd)
 			close(cur);
 		cur = next;
@@ -358,7 +366,7 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 	const unsigned char *der;
 	char *pem = NULL;
 	size_t len = 0, nkeys = 0;
-	int dfd = -1, rc = -1;
+	int dfd = -1, rc = -1, made = 0, made_ocsp = 0;
 
 	if (st == NULL)
 		st = &local;
@@ -373,10 +381,18 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		return mica_err_set(err, MICA_E_CONFLICT,
 				    "awaiting_certificate",
 				    "this CA has no certificate to publish yet");
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) == 0)
+		made = 1;
+	else if (errno != EEXIST)
 		return io_fail(err, "create", dir);
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return io_fail(err, "open", dir);
+	/* A folder mica makes is for the web server to read: 0755 whatever
+	 * the umask (one the admin made keeps its mode). */
+	if (made && fchmod(dfd, 0755) != 0) {
+		close(dfd);
+		return io_fail(err, "create", dir);
+	}
 
 	der = ca_cert_der(ca, &len);
 	if (publish_file(dfd, "ca.crt", der, len, st, err) != 0 ||
@@ -422,13 +438,19 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 	}
 
 	/* The pre-signed responses of the certificates. */
-	if (mkdirat(dfd, "ocsp", 0755) != 0 && errno != EEXIST) {
+	if (mkdirat(dfd, "ocsp", 0755) == 0)
+		made_ocsp = 1;
+	else if (errno != EEXIST) {
 		io_fail(err, "create", "ocsp/");
 		goto out;
 	}
 	if ((w.dfd = openat(dfd, "ocsp", O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 			    O_NOFOLLOW)) < 0) {
 		io_fail(err, "open", "ocsp/");
+		goto out;
+	}
+	if (made_ocsp && fchmod(w.dfd, 0755) != 0) {
+		io_fail(err, "create", "ocsp/");
 		goto out;
 	}
 	w.ca = ca;

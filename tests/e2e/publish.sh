@@ -151,6 +151,16 @@ check "mica publish: the same certificate files as the daemon's" \
 check "mica publish: the revoked certificate's response, as stored" \
 	sh -c "openssl ocsp -respin '$W/pub2/ocsp/$B64' -issuer '$ROOT' -cert '$W/srv.pem' -CAfile '$ROOT' 2>/dev/null | grep -q 'srv.pem: revoked'"
 is "mica publish: no temporary file left" "$(find "$W/pub2" -name '.publish.*' | wc -l)" 0
+is "mica publish: the folders it makes are 0755, the files 0644 (for the web server)" \
+	"$(stat -c %a "$W/pub2" "$W/pub2/ocsp" "$W/pub2/ca.crt" | tr '\n' ' ')" "755 755 644 "
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod o+x "$TMP" "$W"   # this script's own folders, to reach pub2
+	check "another user (uid 65534) reads what mica publish wrote" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+		cat "$W/pub2/ca.crt" "$W/pub2/ocsp/$B64"
+else
+	skip "another user reads what mica publish wrote" "needs root and setpriv"
+fi
 "$MICA" -d "$D" publish "$W/pub2" 2>"$W/p.err"
 check "a second mica publish rewrites nothing" grep -q "0 file(s) written; OCSP responses: 0 written" "$W/p.err"
 
