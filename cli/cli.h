@@ -50,6 +50,9 @@ int cli_token_acme(const char *datadir, const struct ca_principal *p,
 
 /* Print "mica: error: MSG" and return the exit code for ERR. */
 int cli_fail(const struct mica_err *err);
+/* cli_fail() for a certificate issued (and recorded) that could not be
+ * written out: the message names SERIAL and how to get it again. */
+int cli_fail_issued(struct mica_err *err, const char *serial);
 /* Print a usage error ("mica CMD: MSG; see mica CMD --help") and return 2. */
 int cli_usage(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -69,10 +72,16 @@ int cli_take_data_dir(int argc, char **argv, const char **datadir);
 /* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. */
 int cli_read_file(const char *path, size_t max, unsigned char **out,
 		  size_t *len, struct mica_err *err);
-/* Write DATA to PATH atomically (temp file + rename, MODE), or to stdout
- * if PATH is NULL or "-". */
+/* Write DATA to PATH atomically (temp file + rename, mode exactly MODE),
+ * or to stdout if PATH is NULL or "-". A symlink is followed (the file it
+ * names is replaced, the link kept); a device or FIFO (/dev/null,
+ * /dev/stdout) is written into; a directory is refused. */
 int cli_write_file(const char *path, const void *data, size_t len, int mode,
 		   struct mica_err *err);
+/* Before a command changes anything: can --out PATH (NULL or "-" for
+ * stdout) be written? MICA_E_USAGE naming what is wrong if not (a
+ * directory, a missing or read-only folder, a dangling symlink). */
+int cli_out_check(const char *path, struct mica_err *err);
 
 /* Parse a decimal in [MIN, MAX]; 0 ok, -1 bad. */
 int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);

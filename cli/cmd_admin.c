@@ -145,12 +145,15 @@ cmd_request(const char *datadir, int argc, char **argv)
 		struct ca_issued r;
 		char *pem = NULL;
 		memset(&r, 0, sizeof(r));
+		if (cli_out_check(out, &err) != 0)
+			return cli_fail(&err);
 		if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 			return cli_fail(&err);
-		if (ca_request_approve(ca, &cli, argv[optind + 1], &r, &err) != 0 ||
-		    ca_pem_encode("CERTIFICATE", r.der, r.der_len, &pem, &err) != 0 ||
-		    cli_write_file(out, pem, strlen(pem), 0644, &err) != 0)
+		if (ca_request_approve(ca, &cli, argv[optind + 1], &r, &err) != 0)
 			rc = cli_fail(&err);
+		else if (ca_pem_encode("CERTIFICATE", r.der, r.der_len, &pem, &err) != 0 ||
+			 cli_write_file(out, pem, strlen(pem), 0644, &err) != 0)
+			rc = cli_fail_issued(&err, r.serial);
 		else
 			fprintf(stderr, "approved %s: issued certificate %s, valid until %s\n",
 				argv[optind + 1], r.serial, cli_time(r.not_after, t));

@@ -142,14 +142,21 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		return cli_fail(&err);
 	s.csr = csr;
 	s.csr_len = csr_len;
+	if (cli_out_check(out, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	ca_principal_cli(&cli);
-	if (ca_submit_csr(ca, &cli, &s, &r, &err) != 0 ||
-	    emit_cert(ca, &r, out, der, chain, &err) != 0) {
+	if (ca_submit_csr(ca, &cli, &s, &r, &err) != 0) {
 		rc = cli_fail(&err);
+		goto out;
+	}
+	if (emit_cert(ca, &r, out, der, chain, &err) != 0) {
+		rc = cli_fail_issued(&err, r.serial);
 		goto out;
 	}
 	report_issued(&r, "issued");
@@ -224,15 +231,22 @@ cmd_renew(const char *datadir, int argc, char **argv)
 	if (csrfile != NULL &&
 	    cli_read_file(csrfile, CA_CSR_MAX, &csr, &csr_len, &err) != 0)
 		return cli_fail(&err);
+	if (cli_out_check(out, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	ca_principal_cli(&cli);
 	if (ca_renew(ca, &cli, argv[optind], csr, csr_len, days, supersede, &r,
-		     &err) != 0 ||
-	    emit_cert(ca, &r, out, der, chain, &err) != 0) {
+		     &err) != 0) {
 		rc = cli_fail(&err);
+		goto out;
+	}
+	if (emit_cert(ca, &r, out, der, chain, &err) != 0) {
+		rc = cli_fail_issued(&err, r.serial);
 		goto out;
 	}
 	report_issued(&r, "renewed as");
@@ -419,6 +433,8 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("crl", "unexpected argument '%s'", argv[optind]);
+	if (cli_out_check(out, &err) != 0)
+		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);

@@ -272,6 +272,10 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 		o.cert = in;
 		o.cert_len = in_len;
 	}
+	if (cli_out_check(out, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
@@ -382,6 +386,8 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 		return cli_usage("renew-ca", "--csr-out FILE is required");
 	if (key_type != NULL && !new_key)
 		return cli_usage("renew-ca", "--key goes with --new-key");
+	if (cli_out_check(out, &err) != 0)
+		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
@@ -485,6 +491,8 @@ cmd_export_chain(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("export-chain", "unexpected argument '%s'", argv[optind]);
+	if (cli_out_check(out, &err) != 0)
+		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	if (p7b) {

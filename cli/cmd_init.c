@@ -144,6 +144,8 @@ cmd_init(const char *datadir, int argc, char **argv)
 		return cli_usage("init", "--public-url is required");
 	if ((csr_out != NULL) != (o.kind == CA_INIT_SUBORDINATE))
 		return cli_usage("init", "--csr-out goes with --subordinate, and it needs one");
+	if (cli_out_check(csr_out, &err) != 0)
+		return cli_fail(&err);
 	mica_err_clear(&err);
 	if (ca_init(&o, &res, &err) != 0)
 		return cli_fail(&err);
@@ -212,6 +214,8 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("export-root", "unexpected argument '%s'", argv[optind]);
+	if (cli_out_check(out, &err) != 0)
+		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	if (ca_root_pem(ca) == NULL) {

@@ -73,6 +73,8 @@ cmd_scep(const char *datadir, int argc, char **argv)
 	if (spec.name == NULL)
 		return cli_usage("scep", "--name NAME is required (the device's name)");
 	ca_principal_cli(&cli);
+	if (cli_out_check(outp, &err) != 0)
+		return cli_fail(&err);
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	if (ca_scep_mobileconfig(ca, &cli, &spec, &doc, &doc_len, &err) != 0 ||

@@ -20,6 +20,18 @@ cli_fail(const struct mica_err *err)
 }
 
 int
+cli_fail_issued(struct mica_err *err, const char *serial)
+{
+	char msg[sizeof(err->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	snprintf(err->msg, sizeof(err->msg), "certificate %.40s was issued "
+		 "and recorded, but %.100s: 'mica show %.40s --pem' prints it",
+		 serial, msg, serial);
+	return cli_fail(err);
+}
+
+int
 cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -108,14 +120,103 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 	return 0;
 }
 
+/* Write all of DATA to FD. */
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* Where --out PATH writes: *INTO 1 for a device or FIFO (written into,
+ * as a shell redirection would: /dev/null, /dev/stdout, a pipe), else
+ * 0 with REAL the file to replace atomically - PATH itself, or for a
+ * symlink the file it names (the link stays a link). A directory, or a
+ * symlink that names nothing, is refused. */
+static int
+out_target(const char *path, char real[PATH_MAX], int *into,
+	   struct mica_err *err)
+{
+	struct stat st;
+
+	*into = 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return mica_err_set(err, MICA_E_USAGE, "bad_path",
+					    "%s is a directory: --out takes a "
+					    "file name", path);
+		if (!S_ISREG(st.st_mode)) {
+			*into = 1;
+			return 0;
+		}
+	} else if (errno != ENOENT) {
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "cannot write %s: %s", path, strerror(errno));
+	}
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (realpath(path, real) == NULL)
+			return mica_err_set(err, MICA_E_USAGE, "bad_path",
+					    "%s is a symbolic link to nothing "
+					    "(%s)", path, strerror(errno));
+		return 0;
+	}
+	if (strlen(path) >= PATH_MAX)
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "path too long");
+	memcpy(real, path, strlen(path) + 1);
+	return 0;
+}
+
+int
+cli_out_check(const char *path, struct mica_err *err)
+{
+	char real[PATH_MAX], dir[PATH_MAX], *slash;
+	int into;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return 0;
+	if (*path == '\0')
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "--out needs a file name");
+	if (out_target(path, real, &into, err) != 0)
+		return -1;
+	if (into)
+		return access(path, W_OK) == 0 ? 0 :
+		       mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "cannot write %s: %s", path, strerror(errno));
+	/* The temporary file goes beside the target: its folder must be
+	 * there and writable. */
+	memcpy(dir, real, strlen(real) + 1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK) != 0)
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "cannot write %s: %s: %s", path, dir,
+				    strerror(errno));
+	return 0;
+}
+
 int
 cli_write_file(const char *path, const void *data, size_t len, int mode,
 	       struct mica_err *err)
 {
-	char tmp[PATH_MAX];
-	const unsigned char *p = data;
-	size_t off = 0;
-	int fd;
+	char real[PATH_MAX], tmp[PATH_MAX + 32];
+	int fd, into;
 
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
@@ -123,25 +224,44 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 					    "cannot write to standard output");
 		return 0;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "path too long");
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0)
-		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
-				    "cannot create %s: %s", path, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-		if (n <= 0) {
-			close(fd);
-			unlink(tmp);
+	if (out_target(path, real, &into, err) != 0)
+		return -1;
+	if (into) {
+		if ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0 ||
+		    write_all(fd, data, len) != 0) {
+			int e = errno;
+
+			if (fd >= 0)
+				close(fd);
+			return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+					    "cannot write %s: %s", path, strerror(e));
+		}
+		if (close(fd) != 0)
 			return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
 					    "cannot write %s: %s", path, strerror(errno));
-		}
-		off += (size_t)n;
+		return 0;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", real, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+				    "cannot create %s: %s", path, strerror(errno));
+	/* MODE exactly: a certificate or CRL is for others to read (the
+	 * process's umask of 077 is for the store's own files). */
+	if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		int e = errno;
+
+		close(fd);
 		unlink(tmp);
 		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
-				    "cannot write %s: %s", path, strerror(errno));
+				    "cannot write %s: %s", path, strerror(e));
+	}
+	if (close(fd) != 0 || rename(tmp, real) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+				    "cannot write %s: %s", path, strerror(e));
 	}
 	return 0;
 }
