@@ -437,6 +437,22 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
+	/* A key asked for that signs no CRL: refused before anything is
+	 * published. */
+	if (key >= 0) {
+		int idx[16], have = 0;
+		size_t nk = ca_crl_keys(ca, idx);
+
+		for (size_t i = 0; i < nk; i++)
+			have |= idx[i] == (int)key;
+		if (!have) {
+			mica_err_set(&err, MICA_E_NOTFOUND, "no_such_key",
+				     "this CA has no key %d that signs CRLs",
+				     (int)key);
+			rc = cli_fail(&err);
+			goto out;
+		}
+	}
 	ca_principal_cli(&cli);
 	if (delta_hours >= 0) {
 		if (ca_crl_set_delta_hours(ca, &cli, (int)delta_hours, &err) != 0) {

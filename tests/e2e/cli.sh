@@ -358,5 +358,10 @@ check "--out a symlink: the file it names is written, the link kept" \
 	sh -c "[ -L '$W/link.pem' ] && openssl x509 -in '$W/real.pem' -noout"
 om issue --csr "$W/outc.csr" --out "$W/out.pem" 2>/dev/null || fail "issue --out"
 is "a certificate written by --out is 0644 (the umask is for the store)" "$(stat -c %a "$W/out.pem")" 644
+NCRL=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM crl')
+expect_rc "mica crl --key 5 on a CA of one key: not found (5)" 5 om crl --key 5 --out "$W/k5.crl"
+is "and no CRL was published for it" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM crl')" "$NCRL"
+om crl --key 0 --out "$W/k0.crl" 2>/dev/null || fail "mica crl --key 0"
+check "mica crl --key 0: the current key's CRL" openssl crl -inform der -in "$W/k0.crl" -noout
 
 finish
