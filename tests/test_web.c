@@ -1083,7 +1083,7 @@ test_framing(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
-					 cases[i].length, cases[i].te, 0, 0 };
+					 cases[i].length, cases[i].te, 0, 0, NULL };
 		int rc = web_framing_check(&f, &err);
 
 		if ((rc == 0) != cases[i].ok)
@@ -1097,7 +1097,7 @@ test_framing(void)
 	/* RFC 9112 5.1: no white space between a field name and its colon
 	 * (libmicrohttpd keeps it in the name); one Authorization. */
 	{
-		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0 };
+		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL };
 
 		CU_ASSERT(web_framing_check(&f, &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
@@ -1117,6 +1117,53 @@ test_framing(void)
 	CU_ASSERT(!web_field_name_ok(""));
 	CU_ASSERT(!web_field_name_ok("Na\x80me"));
 	CU_ASSERT(!web_field_name_ok("a:b"));
+
+	/* Host (RFC 9110 7.2): uri-host [":" port]. */
+	{
+		static const char *const good[] = {
+			"ca.contoso.test", "ca.contoso.test:8443", "127.0.0.1:80",
+			"[::1]", "[::1]:443", "[2001:db8::1]", "x", "", "a:", "xn--bcher-kva.test",
+		};
+		static const char *const bad[] = {
+			"a b", "a/b", "a@b", "a?b", "a#b", "ca:80x", "[::1", "[::g]",
+			"[]", "a\tb", "a\x80", "[::1]x", "a:1:2",
+		};
+		struct web_framing f;
+
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+			CU_ASSERT(web_host_ok(good[i]));
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CU_ASSERT(!web_host_ok(bad[i]));
+		memset(&f, 0, sizeof(f));
+		f.n_host = 1;
+		f.host = "a b";
+		CU_ASSERT(web_framing_check(&f, &err) == -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		f.host = "ca.contoso.test:443";
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+	}
+	/* Absolute-form targets route by their path (RFC 9112 3.2.2). */
+	{
+		static const char *const forms[][2] = {
+			{ "http://127.0.0.1:8080/healthz", "/healthz" },
+			{ "HTTPS://ca.test/crl?x=1", "/crl?x=1" },
+			{ "http://ca.test", "/" },
+			{ "http://ca.test?q", "/?q" },
+			{ "http://user@ca.test:1/a/b", "/a/b" },
+		};
+
+		for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+			char *o = web_origin_form(forms[i][0]);
+
+			CU_ASSERT_PTR_NOT_NULL(o);
+			if (o != NULL)
+				CU_ASSERT_STRING_EQUAL(o, forms[i][1]);
+			free(o);
+		}
+		CU_ASSERT_PTR_NULL(web_origin_form("/healthz"));
+		CU_ASSERT_PTR_NULL(web_origin_form("*"));
+		CU_ASSERT_PTR_NULL(web_origin_form("ftp://x/y"));
+	}
 }
 
 /* ------------------------------------------------------ access log -- */

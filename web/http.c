@@ -139,7 +139,12 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->lst = lst;
 	/* libmicrohttpd bounds the request line by the connection's memory
 	 * pool, so the copy is bounded too. */
-	if ((r->uri = strdup(uri != NULL ? uri : "")) == NULL) {
+	if (uri == NULL)
+		uri = "";
+	/* An absolute-form target ("GET http://host/path"), which a server
+	 * must accept (RFC 9112 3.2.2), is routed by its path. */
+	if ((r->uri = web_origin_form(uri)) == NULL &&
+	    (r->uri = strdup(uri)) == NULL) {
 		free(r);
 		return NULL;
 	}
@@ -321,7 +326,8 @@ framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
 		if (f->n_te++ == 0)
 			f->te = value;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
-		f->n_host++;
+		if (f->n_host++ == 0)
+			f->host = value;
 	}
 	return MHD_YES;
 }

@@ -10,6 +10,7 @@
 #include "web/parse.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +398,56 @@ web_field_name_ok(const char *name)
 }
 
 int
+web_host_ok(const char *h)
+{
+	const char *p = h;
+
+	if (*p == '[') {
+		/* An IPv6 literal: hex digits, colons, dots (an embedded
+		 * IPv4 address); parsed no further. */
+		for (p++; *p != '\0' && *p != ']'; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+				return 0;
+		if (*p++ != ']' || p - h < 4)
+			return 0;
+	} else {
+		/* reg-name or IPv4address: unreserved, pct-encoded and
+		 * sub-delims (RFC 3986 3.2.2). */
+		for (; *p != '\0' && *p != ':'; p++)
+			if (!isalnum((unsigned char)*p) &&
+			    strchr("-._~%!$&'()*+,;=", *p) == NULL)
+				return 0;
+	}
+	if (*p == ':')
+		for (p++; *p != '\0'; p++)
+			if (!isdigit((unsigned char)*p))
+				return 0;
+	return *p == '\0';
+}
+
+char *
+web_origin_form(const char *uri)
+{
+	const char *p;
+	char *out;
+
+	if (strncasecmp(uri, "http://", 7) == 0)
+		p = uri + 7;
+	else if (strncasecmp(uri, "https://", 8) == 0)
+		p = uri + 8;
+	else
+		return NULL;
+	p += strcspn(p, "/?#");
+	if (*p == '/')
+		return strdup(p);
+	if ((out = malloc(strlen(p) + 2)) == NULL)
+		return NULL;
+	out[0] = '/';
+	strcpy(out + 1, p);
+	return out;
+}
+
+int
 web_framing_check(const struct web_framing *f, struct mica_err *err)
 {
 	const char *p;
@@ -413,6 +464,10 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 	if (f->n_host > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
 				    "more than one Host header");
+	if (f->n_host == 1 && !web_host_ok(f->host != NULL ? f->host : ""))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "the Host header is not a host name or address "
+				    "with an optional port");
 	if (f->n_length > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
 				    "more than one Content-Length header");

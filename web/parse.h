@@ -85,6 +85,7 @@ struct web_framing {
 	const char *length, *te;
 	unsigned n_bad_name;          /* field names that are not RFC 9110 tokens */
 	unsigned n_auth;              /* Authorization field lines */
+	const char *host;             /* the first Host line's value */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in
@@ -93,13 +94,24 @@ struct web_framing {
  * equal values), both of them together (RFC 9112 6.1), a transfer coding
  * other than exactly "chunked" (RFC 9112 6.3 item 4), a Content-Length
  * that is not one decimal number (6.3 item 5), more than one Host (RFC
- * 9112 3.2): MICA_E_BADREQ "bad_framing". A field name that is not a
+ * 9112 3.2): MICA_E_BADREQ "bad_framing". A Host that is not uri-host
+ * [":" port] (RFC 9110 7.2; RFC 9112 3.2 wants 400): "bad_header". A
+ * field name that is not a
  * token ("Content-Length :" - libmicrohttpd keeps the blank in the name,
  * where a proxy may read the field; RFC 9112 5.1), or more than one
  * Authorization (which credentials would be whose?): MICA_E_BADREQ
  * "bad_header". The caller answers 400 and closes the connection.
  */
 int web_framing_check(const struct web_framing *f, struct mica_err *err);
+/* Is H a Host field value: uri-host [":" port] (RFC 9110 7.2, RFC 3986
+ * 3.2.2: a reg-name, an IPv4 address or an IPv6 literal in brackets)?
+ * 1 yes, 0 no. */
+int web_host_ok(const char *h);
+/* The origin form of the request target URI (RFC 9112 3.2.1): an
+ * absolute-form target ("http://host/path?q", which a server must accept,
+ * 3.2.2) without its scheme and authority, "/" for an empty path; NULL
+ * for any other URI (used as it is). Heap; the caller frees it. */
+char *web_origin_form(const char *uri);
 /* Is NAME a field name (RFC 9110 5.1: a token)? 1 yes, 0 no. */
 int web_field_name_ok(const char *name);
 

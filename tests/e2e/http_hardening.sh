@@ -99,6 +99,10 @@ framing "Content-Length with Transfer-Encoding: chunked" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 7\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
 framing "two Host lines" \
 	"GET /healthz HTTP/1.1\\r\\nHost: a.contoso.test\\r\\nHost: b.contoso.test\\r\\n\\r\\n$SMUGGLE"
+framing "a Host that is no host (a blank in it; RFC 9112 3.2)" \
+	"GET /healthz HTTP/1.1\\r\\nHost: a b\\r\\n\\r\\n$SMUGGLE"
+framing "a Host with a path in it" \
+	"GET /healthz HTTP/1.1\\r\\nHost: a.contoso.test/x\\r\\n\\r\\n$SMUGGLE"
 framing "Transfer-Encoding: gzip, chunked" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: gzip, chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
 framing "two Transfer-Encoding lines" \
@@ -119,6 +123,11 @@ $TOOL raw --port "$HP" --wait 2 \
 	--data "POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n" > "$W/raw.json"
 is "a chunked body alone is read (400 for the missing CSR, not for the framing)" \
 	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[400] open"
+# RFC 9112 3.2.2: a server must accept the absolute form of the target.
+$TOOL raw --port "$HP" --wait 2 \
+	--data "GET http://127.0.0.1:$HP/healthz HTTP/1.1\\r\\nHost: 127.0.0.1:$HP\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: [::1]:80\\r\\n\\r\\n" > "$W/raw.json"
+is "an absolute-form target is served by its path; an IPv6 literal is a Host" \
+	"$(json_get "$W/raw.json" statuses)" "[200, 200]"
 
 # --------------------------------------------------- pages with tokens --
 
