@@ -231,7 +231,21 @@ crl_reply(struct web_ctx *c, struct web_reply *rep, int pem, struct mica_err *er
 	if (age > 3600)
 		age = 3600;
 	rep->max_age = (int)age;
+	web_crl_validators(rep, num, tu, pem);
 	return 0;
+}
+
+void
+web_crl_validators(struct web_reply *rep, int64_t number, int64_t this_update,
+		   int pem)
+{
+	/* One CRL number (and thisUpdate: a CA made anew at the same URL
+	 * numbers from 1 again) is one content; the PEM form is another
+	 * representation of it (RFC 9110 8.8.3: a strong validator). */
+	snprintf(rep->etag, sizeof(rep->etag), "\"crl-%llx-%llx%s\"",
+		 (unsigned long long)number, (unsigned long long)this_update,
+		 pem ? "-pem" : "");
+	rep->last_modified = this_update;
 }
 
 int

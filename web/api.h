@@ -38,6 +38,10 @@ struct web_ctx {
 int web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_ca_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_crl_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* A CRL's ETag and Last-Modified (its number and thisUpdate; PEM: the
+ * PEM form's), so that caches revalidate with 304 (web/http.c). */
+void web_crl_validators(struct web_reply *rep, int64_t number,
+			int64_t this_update, int pem);
 int web_h_crl_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_req_submit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

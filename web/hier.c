@@ -132,6 +132,9 @@ crl_reply(struct web_ctx *c, struct web_reply *rep, struct ca_crl *crl,
 	rep->status = 200;
 	rep->ctype = "application/pkix-crl";   /* RFC 2585 3 */
 	rep->max_age = age > 3600 ? 3600 : (int)age;
+	/* Validators: a cache asks again with them and gets 304 while the
+	 * CRL is the same (a large CRL is tens of megabytes). */
+	web_crl_validators(rep, crl->number, crl->this_update, 0);
 	return 0;
 }
 

@@ -194,6 +194,21 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	enum MHD_Result ret;
 	char buf[64];
 
+	/* A representation the client holds already (a CRL, an OCSP
+	 * response): 304 with its validators and no body (RFC 9110 15.4.5). */
+	if (rep->status == 200 && (rep->etag[0] != '\0' || rep->last_modified > 0) &&
+	    web_not_modified(r->method,
+			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_IF_NONE_MATCH),
+			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
+			     rep->etag, rep->last_modified)) {
+		rep->status = 304;
+		web_blob_unref(rep->blob);
+		rep->blob = NULL;
+		rep->pbody = NULL;
+		rep->plen = 0;
+	}
 	if (rep->blob != NULL) {
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
 			rep->blob->len, rep->blob->data, blob_release, rep->blob);

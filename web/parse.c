@@ -448,6 +448,84 @@ web_origin_form(const char *uri)
 }
 
 int
+web_http_date_parse(const char *s, int64_t *out)
+{
+	/* IMF-fixdate, then RFC 850, then asctime (RFC 9110 5.6.7). */
+	static const char *const forms[] = {
+		"%a, %d %b %Y %H:%M:%S GMT",
+		"%A, %d-%b-%y %H:%M:%S GMT",
+		"%a %b %e %H:%M:%S %Y",
+	};
+	struct tm tm;
+	time_t t;
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		const char *end;
+
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(s, forms[i], &tm)) == NULL || *end != '\0')
+			continue;
+		if ((t = timegm(&tm)) == (time_t)-1)
+			return -1;
+		*out = (int64_t)t;
+		return 0;
+	}
+	return -1;
+}
+
+/* Does the If-None-Match list INM name ETAG (weak comparison, RFC 9110
+ * 8.8.3.2), or is it "*"? */
+static int
+etag_listed(const char *inm, const char *etag)
+{
+	const char *p = inm, *e = etag;
+	size_t el;
+
+	if (strncmp(e, "W/", 2) == 0)
+		e += 2;
+	el = strlen(e);
+	for (;;) {
+		const char *start, *q;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			return 0;
+		if (*p == '*')
+			return 1;
+		start = p;
+		if (strncmp(p, "W/", 2) == 0)
+			start = p += 2;
+		if (*p != '"')
+			return 0;   /* not an entity-tag: match nothing */
+		if ((q = strchr(p + 1, '"')) == NULL)
+			return 0;
+		if ((size_t)(q + 1 - start) == el && memcmp(start, e, el) == 0)
+			return 1;
+		p = q + 1;
+	}
+}
+
+int
+web_not_modified(const char *method, const char *inm, const char *ims,
+		 const char *etag, int64_t last_modified)
+{
+	int64_t since;
+
+	if (method == NULL ||
+	    (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
+		return 0;
+	/* If-None-Match decides when present (13.2.2 step 3); then
+	 * If-Modified-Since is not looked at (step 4). */
+	if (inm != NULL)
+		return etag != NULL && etag[0] != '\0' && etag_listed(inm, etag);
+	if (ims != NULL && last_modified > 0 &&
+	    web_http_date_parse(ims, &since) == 0)
+		return last_modified <= since;
+	return 0;
+}
+
+int
 web_framing_check(const struct web_framing *f, struct mica_err *err)
 {
 	const char *p;

@@ -156,6 +156,33 @@ case $(header Cache-Control) in
 esac
 openssl crl -inform der -in "$W/crl.der" -CAfile "$W/root.pem" -noout >"$W/v" 2>&1 &&
 	grep -q "verify OK" "$W/v" && ok "the CRL is signed by the root" || fail "CRL signature: $(cat "$W/v")"
+# Conditional GET (RFC 9110 13): a cache that holds this CRL revalidates
+# with its ETag or Last-Modified and gets 304 without the body.
+CRL_ETAG=$(header ETag)
+CRL_LM=$(header Last-Modified)
+case $CRL_ETAG in '"'*'"') ok "/crl carries an ETag ($CRL_ETAG)" ;; *) fail "/crl ETag: '$CRL_ETAG'" ;; esac
+[ -n "$CRL_LM" ] && ok "/crl carries Last-Modified ($CRL_LM)" || fail "/crl without Last-Modified"
+cond() { # cond URL [curl options]: "STATUS BYTES"
+	local u=$1
+	shift
+	curl -s -D "$W/hdr" -o "$W/cond.body" -w '%{http_code} %{size_download}' "$@" "$u"
+}
+is "If-None-Match with its ETag: 304, no body" "$(cond "$H/crl" -H "If-None-Match: $CRL_ETAG")" "304 0"
+is "the 304 repeats the ETag" "$(header ETag)" "$CRL_ETAG"
+is "If-None-Match in a list, weak: 304" "$(cond "$H/crl" -H "If-None-Match: \"x\", W/$CRL_ETAG")" "304 0"
+is "If-None-Match: * : 304" "$(cond "$H/crl" -H "If-None-Match: *")" "304 0"
+is "If-None-Match with another tag: 200" "$(cond "$H/crl" -H 'If-None-Match: "crl-0-0"' | cut -d' ' -f1)" 200
+is "If-Modified-Since its Last-Modified: 304" "$(cond "$H/crl" -H "If-Modified-Since: $CRL_LM")" "304 0"
+is "If-Modified-Since a day before: 200" \
+	"$(cond "$H/crl" -H "If-Modified-Since: $(date -u -d "$CRL_LM - 1 day" '+%a, %d %b %Y %H:%M:%S GMT')" | cut -d' ' -f1)" 200
+is "If-Modified-Since that is no date: ignored (200)" "$(cond "$H/crl" -H 'If-Modified-Since: yesterday' | cut -d' ' -f1)" 200
+is "If-None-Match decides over If-Modified-Since (RFC 9110 13.2.2)" \
+	"$(cond "$H/crl" -H 'If-None-Match: "other"' -H "If-Modified-Since: $CRL_LM" | cut -d' ' -f1)" 200
+cond "$H/crl.pem" >/dev/null
+PEM_ETAG=$(header ETag)
+[ -n "$PEM_ETAG" ] && [ "$PEM_ETAG" != "$CRL_ETAG" ] && ok "/crl.pem has an ETag of its own ($PEM_ETAG)" ||
+	fail "/crl.pem ETag '$PEM_ETAG' (DER's $CRL_ETAG)"
+is "/crl.pem with the DER's ETag: 200" "$(cond "$H/crl.pem" -H "If-None-Match: $CRL_ETAG" | cut -d' ' -f1)" 200
 curl -s -o "$W/crl2.pem" "$H/crl.pem"
 openssl crl -in "$W/crl2.pem" -noout 2>/dev/null && ok "/crl.pem is a PEM CRL" || fail "/crl.pem"
 CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
@@ -315,6 +342,8 @@ expect "an admin revokes" 200
 is "status revoked" "$(json_get "$W/body" status)" revoked
 is "reason recorded" "$(json_get "$W/body" revocation_reason)" keyCompromise
 crl_lists "$MAIL_SER" && ok "/crl lists the revoked certificate at once" || fail "revoked serial not on /crl"
+is "after the revocation, the old CRL's ETag no longer matches: 200" \
+	"$(cond "$H/crl" -H "If-None-Match: $CRL_ETAG" | cut -d' ' -f1)" 200
 if openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/mail.pem" >"$W/v" 2>&1; then
 	fail "openssl verify -crl_check accepted a revoked certificate"
 else

@@ -121,6 +121,10 @@ if [ -n "$maxage" ] && [ "$maxage" -gt 0 ] && [ "$maxage" -le 86400 ]; then
 else fail "GET: Cache-Control: $(grep -i '^Cache-Control' "$W/get.h")"; fi
 check "GET: ETag, Last-Modified and Expires (RFC 5019 6.2)" \
 	sh -c "grep -qi '^ETag: \"' '$W/get.h' && grep -qi '^Last-Modified: ' '$W/get.h' && grep -qi '^Expires: ' '$W/get.h'"
+OETAG=$(sed -n 's/^ETag: //Ip' "$W/get.h" | tr -d '\r')
+is "GET again with If-None-Match: its ETag: 304, no body (RFC 9110 13.1.2)" \
+	"$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 20 \
+		-H "If-None-Match: $OETAG" "$H/ocsp/$(urlenc "$B64")")" "304 0"
 code=$(curl -s -o "$W/get2.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$B64")
 if [ "$code" = 200 ] && cmp -s "$W/get.der" "$W/get2.der"; then ok "GET with raw base64 ('/' and '+' unencoded): the same response"
 else fail "GET with raw base64: $code"; fi
