@@ -1185,8 +1185,9 @@ test_framing(void)
 			/* If-None-Match decides; If-Modified-Since is not read. */
 			CU_ASSERT(!web_not_modified("GET", "\"b\"", "Sun, 06 Nov 1994 08:49:37 GMT",
 						    "\"a\"", 784111777));
-			CU_ASSERT(web_not_modified("GET", NULL, "Sun, 06 Nov 1994 08:49:37 GMT",
-						   "\"a\"", 784111777));
+			/* Whole seconds cannot tell two CRLs apart: not used. */
+			CU_ASSERT(!web_not_modified("GET", NULL, "Sun, 06 Nov 1994 08:49:37 GMT",
+						    "\"a\"", 784111777));
 			CU_ASSERT(!web_not_modified("GET", NULL, "Sun, 06 Nov 1994 08:49:36 GMT",
 						    "\"a\"", 784111777));
 			CU_ASSERT(!web_not_modified("GET", NULL, "garbage", "\"a\"", 784111777));

@@ -196,7 +196,7 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 
 	/* A representation the client holds already (a CRL, an OCSP
 	 * response): 304 with its validators and no body (RFC 9110 15.4.5). */
-	if (rep->status == 200 && (rep->etag[0] != '\0' || rep->last_modified > 0) &&
+	if (rep->status == 200 && rep->etag[0] != '\0' &&
 	    web_not_modified(r->method,
 			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_IF_NONE_MATCH),

@@ -172,10 +172,9 @@ is "the 304 repeats the ETag" "$(header ETag)" "$CRL_ETAG"
 is "If-None-Match in a list, weak: 304" "$(cond "$H/crl" -H "If-None-Match: \"x\", W/$CRL_ETAG")" "304 0"
 is "If-None-Match: * : 304" "$(cond "$H/crl" -H "If-None-Match: *")" "304 0"
 is "If-None-Match with another tag: 200" "$(cond "$H/crl" -H 'If-None-Match: "crl-0-0"' | cut -d' ' -f1)" 200
-is "If-Modified-Since its Last-Modified: 304" "$(cond "$H/crl" -H "If-Modified-Since: $CRL_LM")" "304 0"
-is "If-Modified-Since a day before: 200" \
-	"$(cond "$H/crl" -H "If-Modified-Since: $(date -u -d "$CRL_LM - 1 day" '+%a, %d %b %Y %H:%M:%S GMT')" | cut -d' ' -f1)" 200
-is "If-Modified-Since that is no date: ignored (200)" "$(cond "$H/crl" -H 'If-Modified-Since: yesterday' | cut -d' ' -f1)" 200
+# Whole seconds cannot tell two CRLs of one second apart: a date alone
+# never gets 304, the ETag does.
+is "If-Modified-Since alone: the CRL again (200)" "$(cond "$H/crl" -H "If-Modified-Since: $CRL_LM" | cut -d' ' -f1)" 200
 is "If-None-Match decides over If-Modified-Since (RFC 9110 13.2.2)" \
 	"$(cond "$H/crl" -H 'If-None-Match: "other"' -H "If-Modified-Since: $CRL_LM" | cut -d' ' -f1)" 200
 cond "$H/crl.pem" >/dev/null
