@@ -31,44 +31,90 @@ ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 	return ca_tx(ca, CA_TX_DURABLE, audit_body, (void *)"ca.backup", err);
 }
 
+/*
+ * Check FILE before anything is written: a mica store (immutable: SQLite
+ * leaves no -wal/-shm beside it), whose schema is exactly what mica builds
+ * for its version, so that no trigger or view of its own comes along
+ * (nothing but sqlite_master is read before this check, and reading it
+ * runs none), and that passes integrity_check. The copy is made from SRC.
+ */
+static int
+restore_source(const char *file, struct db **src, struct mica_err *err)
+{
+	if (db_open(file, DB_OPEN_BACKUP, src, err) != 0)
+		return -1;
+	if (db_schema_check(*src, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_BADREQ)
+			mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+				     "%s is not a backup as mica makes them "
+				     "(%s); refusing it", file, err->msg);
+		return -1;
+	}
+	return db_integrity_check(*src, err);
+}
+
+/*
+ * The restored store must open as every later command will open it
+ * (read-only, no passphrase): its CA row and certificates must parse.
+ * The sealed key itself cannot be checked without the passphrase.
+ */
+static int
+restore_usable(const char *datadir, const char *file, struct mica_err *err)
+{
+	struct mica_err e;
+	struct ca *ca = NULL;
+
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &e) == 0) {
+		ca_close(ca);
+		return 0;
+	}
+	if (e.kind == MICA_E_NOTFOUND)
+		return mica_err_set(err, MICA_E_BADREQ, "not_a_backup",
+				    "%s holds no mica CA", file);
+	return mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+			    "%s holds an unusable CA (%s); refusing it", file,
+			    e.msg);
+}
+
 int
 ca_restore(const char *datadir, const char *file, struct mica_err *err)
 {
 	struct db *src = NULL, *dst = NULL;
-	struct db_ca row;
 	struct ca boot;
 	char dbpath[PATH_MAX];
 	mode_t old_umask;
-	int rc = -1;
+	int rc = -1, made_dir = 0, copied = 0;
 
-	memset(&row, 0, sizeof(row));
 	if (ca_path_join(dbpath, sizeof(dbpath), datadir, CA_DB_FILE) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
 	if (access(dbpath, F_OK) == 0)
 		return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
 				    "%s already holds a CA; restore into an empty directory", datadir);
+	/* Judge the backup before creating anything. */
+	if (restore_source(file, &src, err) != 0)
+		goto out;
 	old_umask = umask(077);
-	if (mkdir(datadir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(datadir, 0700) == 0) {
+		made_dir = 1;
+	} else if (errno != EEXIST) {
 		umask(old_umask);
-		return mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-				    "cannot create the data directory: %s", strerror(errno));
+		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+			     "cannot create the data directory: %s", strerror(errno));
+		goto out;
 	}
 	umask(old_umask);
 	if (ca_datadir_check(datadir, err) != 0)
-		return -1;
-	if (db_open(file, DB_OPEN_READONLY, &src, err) != 0)
 		goto out;
-	if (db_integrity_check(src, err) != 0)
-		goto out;
-	if (db_ca_get(src, &row, err) != 0) {
-		mica_err_set(err, MICA_E_BADREQ, "not_a_backup",
-			     "%s holds no mica CA", file);
-		goto out;
-	}
 	if (db_backup(src, dbpath, err) != 0)
 		goto out;
-	/* Reopen read-write: applies any newer migrations and checks it. */
+	copied = 1;
+	db_close(src);
+	src = NULL;
+	/* Reopen read-write: a backup of an older schema is upgraded here,
+	 * in the copy; the backup file itself is never written. */
 	if (db_open(dbpath, 0, &dst, err) != 0 || db_integrity_check(dst, err) != 0)
+		goto out;
+	if (restore_usable(datadir, file, err) != 0)
 		goto out;
 	/* No handle yet: a bootstrap one, which ca_tx() runs directly. */
 	memset(&boot, 0, sizeof(boot));
@@ -77,10 +123,11 @@ ca_restore(const char *datadir, const char *file, struct mica_err *err)
 		goto out;
 	rc = 0;
 out:
-	db_ca_free(&row);
 	db_close(src);
 	db_close(dst);
-	if (rc != 0 && access(dbpath, F_OK) == 0 && src != NULL)
+	if (rc != 0 && copied)
 		ca_db_unlink(dbpath);
+	if (rc != 0 && made_dir)
+		rmdir(datadir);
 	return rc;
 }

@@ -726,7 +726,12 @@ int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 /* ----------------------------------------------------------- backup -- */
 
 int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
-/* Restore FILE into DATADIR, which must hold no CA. */
+/* Restore FILE into DATADIR, which must hold no CA (MICA_E_CONFLICT).
+ * FILE must be a store as mica makes it: its schema exactly what mica
+ * builds for its version, intact, with a CA whose row and certificates
+ * parse; otherwise MICA_E_BADREQ and nothing is created (DATADIR is
+ * removed again if restore made it). An older schema is upgraded in the
+ * copy. FILE is opened immutable: never written, no -wal/-shm beside it. */
 int ca_restore(const char *datadir, const char *file, struct mica_err *err);
 
 /* ------------------------------------------------------------------ */

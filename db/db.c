@@ -12,7 +12,7 @@
  * "insecure_permissions" (FORBIDDEN, the file or its -wal/-shm),
  * "not_a_mica_database", "schema_too_new", and "schema_outdated" (read-only
  * open of an older schema) (all UNAVAIL). ":memory:" is accepted (no file
- * checks).
+ * checks). DB_OPEN_BACKUP adds "backup_wal" (BADREQ).
  */
 #include "db/db.h"
 #include "db/db_int.h"
@@ -290,12 +290,13 @@ check_identity(struct db *db, int *version, struct mica_err *err)
 
 /*
  * Apply every embedded migration newer than VERSION (what the database said
- * at open), each in its own IMMEDIATE transaction. The version is read again
+ * at open) and not newer than UPTO, each in its own IMMEDIATE transaction
+ * (logged unless QUIET: a reference schema, db_schema_check's, is no news). The version is read again
  * under the write lock: another process opening the same file may have
  * migrated it meanwhile. An up-to-date database takes no write lock here.
  */
 static int
-migrate(struct db *db, int version, struct mica_err *err)
+migrate(struct db *db, int version, int upto, int quiet, struct mica_err *err)
 {
 	const struct db_migration *m;
 	char sql[64];
@@ -306,6 +307,8 @@ migrate(struct db *db, int version, struct mica_err *err)
 		m = &db_migrations[i];
 		if (m->version <= version)
 			continue;
+		if (m->version > upto)
+			break;
 		if (exec_cached(db, S_BEGIN, err) != 0)
 			goto out;
 		if (query_int(db, "PRAGMA user_version", &uv, err) != 0)
@@ -331,7 +334,9 @@ migrate(struct db *db, int version, struct mica_err *err)
 		}
 		if (exec_cached(db, S_COMMIT, err) != 0)
 			goto out;
-		mica_log(MICA_LOG_INFO, "db: applied schema migration %s", m->name);
+		if (!quiet)
+			mica_log(MICA_LOG_INFO, "db: applied schema migration %s",
+				 m->name);
 	}
 	rc = 0;
 out:
@@ -464,22 +469,80 @@ sqlite_configure(void)
 			 "than 64 KiB go to temporary files");
 }
 
+/*
+ * A backup is opened immutable: SQLite then ignores any -wal beside it.
+ * One that is not empty may hold committed transactions (a copy taken by
+ * hand while the store was open): refuse it rather than lose them.
+ */
+static int
+backup_wal_check(const char *path, struct mica_err *err)
+{
+	struct stat sb;
+	char *p;
+	int rc = 0;
+
+	if ((p = side_path(path, "-wal")) == NULL)
+		return db_oom(err);
+	if (stat(p, &sb) == 0 && sb.st_size > 0)
+		rc = mica_err_set(err, MICA_E_BADREQ, "backup_wal",
+				  "a non-empty %s is beside the backup; open the "
+				  "backup once with sqlite3 to fold it in", p);
+	free(p);
+	return rc;
+}
+
+/* "file:PATH?immutable=1" on the heap (RFC 3986 escapes in PATH, "//"
+ * before an absolute one: an empty authority); NULL on OOM. */
+static char *
+immutable_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	static const char tail[] = "?immutable=1";
+	size_t n = strlen(path);
+	char *u, *q;
+
+	if (n > (SIZE_MAX - 16 - sizeof(tail)) / 3 ||
+	    (u = malloc(3 * n + 16 + sizeof(tail))) == NULL)
+		return NULL;
+	q = u;
+	memcpy(q, path[0] == '/' ? "file://" : "file:", path[0] == '/' ? 7 : 5);
+	q += path[0] == '/' ? 7 : 5;
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || strchr("/-._~", *c) != NULL) {
+			*q++ = (char)*c;
+		} else {
+			*q++ = '%';
+			*q++ = hex[*c >> 4];
+			*q++ = hex[*c & 15];
+		}
+	}
+	memcpy(q, tail, sizeof(tail));
+	return u;
+}
+
 int
 db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 {
 	struct db *db = NULL;
 	char mode[16];
+	char *uri = NULL;
 	int rc, ret = -1, created = 0, memory, oflags, version = 0, builtin;
 
 	if (out != NULL)
 		*out = NULL;
 	if (path == NULL || out == NULL || path[0] == '\0' ||
-	    (flags & ~(DB_OPEN_CREATE | DB_OPEN_READONLY)) != 0 ||
+	    (flags & ~(DB_OPEN_CREATE | DB_OPEN_READONLY | DB_OPEN_BACKUP)) != 0 ||
 	    ((flags & DB_OPEN_CREATE) && (flags & DB_OPEN_READONLY)))
 		return db_bad_arg(err);
 	if ((builtin = builtin_version()) < 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "embedded schema migrations are out of order");
+	if (flags & DB_OPEN_BACKUP) {
+		if (flags & DB_OPEN_CREATE)
+			return db_bad_arg(err);
+		flags |= DB_OPEN_READONLY;
+	}
 	/* An in-memory store starts empty: read-only it would be useless. */
 	if ((memory = db_is_memory(path)) && (flags & DB_OPEN_READONLY))
 		return db_bad_arg(err);
@@ -490,6 +553,12 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		created = 1;
 	} else if (!memory && db_file_check(path, err) != 0) {
 		return -1;
+	}
+	if (flags & DB_OPEN_BACKUP) {
+		if (backup_wal_check(path, err) != 0)
+			return -1;
+		if ((uri = immutable_uri(path)) == NULL)
+			return db_oom(err);
 	}
 
 	if ((db = calloc(1, sizeof(*db))) == NULL) {
@@ -502,9 +571,10 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	 * file must not be silently replaced by an empty store. One connection
 	 * per thread, so SQLite's per-connection mutex is not needed. */
 	oflags = (db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-		 SQLITE_OPEN_NOMUTEX | (memory ? SQLITE_OPEN_CREATE : 0);
+		 SQLITE_OPEN_NOMUTEX | (memory ? SQLITE_OPEN_CREATE : 0) |
+		 (uri != NULL ? SQLITE_OPEN_URI : 0);
 	pthread_once(&sqlite_once, sqlite_configure);
-	rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
+	rc = sqlite3_open_v2(uri != NULL ? uri : path, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		db_fail(db, rc, NULL, NULL, err);
 		goto out;
@@ -571,8 +641,15 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		if (!memory && (check_private(path, "-wal", 0, err) != 0 ||
 				check_private(path, "-shm", 0, err) != 0))
 			goto out;
-		if (migrate(db, version, err) != 0)
+		if (migrate(db, version, builtin, 0, err) != 0)
 			goto out;
+	} else if (flags & DB_OPEN_BACKUP) {
+		/* Any version the migrations know; db_schema_check judges. */
+		if (db_nmigrations == 0 || version < db_migrations[0].version) {
+			mica_err_set(err, MICA_E_UNAVAIL, "not_a_mica_database",
+				     "the file is not a mica database");
+			goto out;
+		}
 	} else if (version < builtin) {
 		mica_err_set(err, MICA_E_UNAVAIL, "schema_outdated",
 			     "the database has schema version %d, this mica needs "
@@ -584,6 +661,7 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	db = NULL;
 	ret = 0;
 out:
+	free(uri);
 	db_close(db);
 	if (ret != 0 && created)
 		db_unlink_created(path);
@@ -605,6 +683,153 @@ db_close(struct db *db)
 	}
 	db_walsync_clear(&db->wal);
 	free(db);
+}
+
+/* ---- checking a schema ---- */
+
+/* The objects db_schema_check compares, in an order both sides share. */
+static const char schema_sql[] =
+	"SELECT type, name, tbl_name, sql FROM sqlite_master "
+	"WHERE NOT (type = 'table' AND name IN ('sqlite_stat1', 'sqlite_stat4')) "
+	"ORDER BY type, name";
+
+/* A fresh in-memory database with the embedded migrations up to VERSION
+ * applied: the schema mica builds for that version. */
+static int
+reference_open(int version, struct db **out, struct mica_err *err)
+{
+	struct db *ref;
+	int rc;
+
+	*out = NULL;
+	if ((ref = calloc(1, sizeof(*ref))) == NULL)
+		return db_oom(err);
+	ref->wal.fd = -1;
+	pthread_once(&sqlite_once, sqlite_configure);
+	rc = sqlite3_open_v2(":memory:", &ref->h, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(ref, rc, NULL, NULL, err);
+		db_close(ref);
+		return -1;
+	}
+	sqlite3_extended_result_codes(ref->h, 1);
+	if (migrate(ref, 0, version, 1, err) != 0) {
+		db_close(ref);
+		return -1;
+	}
+	*out = ref;
+	return 0;
+}
+
+/* Column I of ST as text, "" for NULL (sqlite_master.sql of an
+ * automatic index is NULL on both sides). */
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+/* NAME as printable ASCII, at most SIZE-1 bytes: an object's name in a
+ * hostile file must not break the one-line error message. */
+static const char *
+printable(const char *name, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < size; i++)
+		buf[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+int
+db_schema_check(struct db *db, struct mica_err *err)
+{
+	struct db *ref = NULL;
+	sqlite3_stmt *have = NULL, *want = NULL;
+	char name[80];
+	int version, rh, rw, c, rc = -1;
+
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((version = db_schema_version(db)) < 0) {
+		db_unavail(err, "cannot read the schema version");
+		goto out;
+	}
+	if (db_nmigrations == 0 || version < db_migrations[0].version ||
+	    version > builtin_version()) {
+		mica_err_set(err, MICA_E_BADREQ, "schema_version",
+			     "schema version %d is not one this mica knows",
+			     version);
+		goto out;
+	}
+	if (reference_open(version, &ref, err) != 0)
+		goto out;
+	if ((rh = sqlite3_prepare_v2(db->h, schema_sql, -1, &have, NULL)) != SQLITE_OK) {
+		db_fail(db, rh, NULL, NULL, err);
+		goto out;
+	}
+	if ((rw = sqlite3_prepare_v2(ref->h, schema_sql, -1, &want, NULL)) != SQLITE_OK) {
+		db_fail(ref, rw, NULL, NULL, err);
+		goto out;
+	}
+	for (;;) {
+		rh = sqlite3_step(have);
+		rw = sqlite3_step(want);
+		if (rh != SQLITE_ROW && rh != SQLITE_DONE) {
+			db_fail(db, rh, NULL, NULL, err);
+			goto out;
+		}
+		if (rw != SQLITE_ROW && rw != SQLITE_DONE) {
+			db_fail(ref, rw, NULL, NULL, err);
+			goto out;
+		}
+		if (rh == SQLITE_DONE && rw == SQLITE_DONE)
+			break;
+		/* Ordered by (type, name): the smaller side has an object
+		 * the other lacks. */
+		if (rw == SQLITE_DONE)
+			c = -1;
+		else if (rh == SQLITE_DONE)
+			c = 1;
+		else if ((c = strcmp(col_text(have, 0), col_text(want, 0))) == 0)
+			c = strcmp(col_text(have, 1), col_text(want, 1));
+		if (c < 0) {
+			mica_err_set(err, MICA_E_BADREQ, "schema_mismatch",
+				     "schema differs from mica's version %d: "
+				     "unknown %s %s", version,
+				     printable(col_text(have, 0), name, 16),
+				     printable(col_text(have, 1), name + 16,
+					       sizeof(name) - 16));
+			goto out;
+		}
+		if (c > 0) {
+			mica_err_set(err, MICA_E_BADREQ, "schema_mismatch",
+				     "schema differs from mica's version %d: "
+				     "%s %s is missing", version, col_text(want, 0),
+				     col_text(want, 1));
+			goto out;
+		}
+		if (strcmp(col_text(have, 2), col_text(want, 2)) != 0 ||
+		    strcmp(col_text(have, 3), col_text(want, 3)) != 0 ||
+		    (sqlite3_column_type(have, 3) == SQLITE_NULL) !=
+		    (sqlite3_column_type(want, 3) == SQLITE_NULL)) {
+			mica_err_set(err, MICA_E_BADREQ, "schema_mismatch",
+				     "schema differs from mica's version %d: "
+				     "%s %s is changed", version, col_text(want, 0),
+				     col_text(want, 1));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(have);
+	sqlite3_finalize(want);
+	db_close(ref);
+	return rc;
 }
 
 /* ---- transactions ---- */

@@ -35,6 +35,13 @@ struct db;
 /* db_open flags */
 #define DB_OPEN_CREATE   0x1  /* create the file (mode 0600, must not exist) */
 #define DB_OPEN_READONLY 0x2  /* open read-only (no migrations are applied) */
+/* Read a backup file (implies DB_OPEN_READONLY): SQLite opens it immutable,
+ * so it creates no -wal/-shm beside it and changes nothing (a non-empty
+ * -wal beside it, which would be ignored, is refused: MICA_E_BADREQ
+ * "backup_wal"); any schema version the embedded migrations know is
+ * accepted, not only the newest. Check it with db_schema_check() before
+ * reading anything else from it. */
+#define DB_OPEN_BACKUP   0x4
 
 /*
  * Open (or with DB_OPEN_CREATE create) the database at PATH, set WAL,
@@ -60,6 +67,18 @@ void db_close(struct db *db);
  * the open database. */
 int db_schema_version_builtin(void);
 int db_schema_version(struct db *db);
+
+/*
+ * Is DB's schema exactly the one mica builds for DB's schema version (the
+ * embedded migrations up to that version applied to an empty database)?
+ * Every object of sqlite_master is compared by type, name, table and SQL,
+ * except SQLite's statistics tables (sqlite_stat1, sqlite_stat4, made by
+ * ANALYZE). Reading sqlite_master runs none of DB's triggers or views.
+ * 0 if equal; MICA_E_BADREQ "schema_mismatch" naming the first object
+ * that is extra, missing or changed, or "schema_version" for a version
+ * the migrations do not know; other errors as the store's.
+ */
+int db_schema_check(struct db *db, struct mica_err *err);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_rollback never fails visibly (it is
  * used on error paths) and is a no-op outside a transaction. */

@@ -12,7 +12,13 @@
 #     than the backup's last); a new certificate gets a serial the backup
 #     does not hold.
 # `mica restore` refuses a data directory that holds a CA and a file that is
-# not a mica database, changing nothing; a daemon on the restored directory
+# not a mica database, changing nothing. It reads a backup without writing
+# it or leaving -wal/-shm beside it; refuses (exit 3, creating nothing) a
+# backup whose schema is not exactly mica's (a trigger dropped or added, an
+# extra table or index, a changed index) or whose CA row does not parse;
+# and restores a backup of the previous schema version, upgrading the copy
+# to the newest while the backup stays byte for byte the same. A daemon on
+# the restored directory
 # starts, serves the same /ca.crt, a CRL with the revocations, and the old
 # admin token.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
@@ -208,6 +214,11 @@ for b in $(seq 1 $BACKUPS); do
 	fi
 	rm -f "$W/copy$b.db"*
 done
+for b in $(seq 1 $BACKUPS); do
+	F=$W/backup$b.db
+	[ ! -e "$F-wal" ] && [ ! -e "$F-shm" ] && ok "restore leaves no -wal/-shm beside backup $b" ||
+		fail "restore left $(ls "$F"-* 2>/dev/null | tr '\n' ' ')beside backup $b"
+done
 
 # --------------------------------------------------------- refusals --
 
@@ -228,6 +239,67 @@ for bad in truncated garbage; do
 	"$MICA" -d "$W/bad-$bad" export-root --der > /dev/null 2>&1 &&
 		fail "a CA exists after refusing a $bad file" || ok "... and leaves no CA behind"
 done
+
+# ------------------------------------------ hostile and older backups --
+
+NEWEST=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
+PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -2 | head -1)
+
+# tamper NAME SQL: $W/NAME.db, backup 1 changed by SQL, mode 0600.
+tamper() {
+	cp "$W/backup1.db" "$W/$1.db" && chmod 600 "$W/$1.db" &&
+		sqlite3 "$W/$1.db" "$2" > /dev/null || die "sqlite3 on $1.db"
+}
+
+# refused NAME WHAT MESSAGE: restoring $W/NAME.db exits 3 saying MESSAGE,
+# and the data directory it named does not exist afterwards.
+refused() {
+	expect_rc "restore refuses a backup with $2 (exit 3)" 3 "$MICA" -d "$W/r-$1" restore "$W/$1.db"
+	grep -qF -- "$3" "$TMP/rc.err" && ok "... saying \"$3\"" ||
+		fail "restore's message for $2: $(head -1 "$TMP/rc.err")"
+	[ ! -e "$W/r-$1" ] && ok "... and creates no data directory" ||
+		fail "restore left $(ls -A "$W/r-$1" | tr '\n' ' ')in $W/r-$1"
+}
+
+tamper nodel "DROP TRIGGER compromised_key_no_delete;
+CREATE TRIGGER x AFTER INSERT ON compromised_key BEGIN
+DELETE FROM compromised_key WHERE spki_sha256 = new.spki_sha256; END;"
+refused nodel "the compromised-key trigger swapped" "trigger compromised_key_no_delete is missing"
+# This one would fire on the restore's own audit row.
+tamper audtrig "CREATE TRIGGER y AFTER INSERT ON audit BEGIN
+UPDATE ca SET public_url = 'http://evil.test'; END;"
+refused audtrig "a trigger added on audit" "unknown trigger y"
+tamper xtable "CREATE TABLE zz (a)"
+refused xtable "an extra table" "unknown table zz"
+tamper xindex "CREATE INDEX zi ON audit (action)"
+refused xindex "an extra index" "unknown index zi"
+tamper chindex "DROP INDEX audit_by_at; CREATE INDEX audit_by_at ON audit (at DESC)"
+refused chindex "a changed index" "index audit_by_at is changed"
+tamper badcert "UPDATE ca SET cert_der = x'3003020101'"
+refused badcert "a CA certificate that does not parse" "holds an unusable CA"
+tamper badtype "UPDATE ca SET key_type = 'rsa-1'"
+refused badtype "an unknown CA key type" "holds an unusable CA"
+# Into an existing empty directory: refused, and it stays empty.
+mkdir -m 700 "$W/r-empty"
+expect_rc "restore into an existing empty directory refuses a tampered backup" 3 \
+	"$MICA" -d "$W/r-empty" restore "$W/nodel.db"
+is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
+
+# A backup of the previous schema: the newest migration undone.
+tamper old "DROP INDEX scep_tx_by_csr; PRAGMA user_version = $PREV"
+SUM=$(sha256sum < "$W/old.db")
+expect_rc "restore of a backup of schema $PREV (the previous one) succeeds" 0 \
+	"$MICA" -d "$W/r-old" restore "$W/old.db"
+is "the restored store is at the newest schema ($NEWEST)" \
+	"$(sqlite3 "$W/r-old/mica.db" 'PRAGMA user_version')" "$NEWEST"
+is "... passes PRAGMA integrity_check" "$(sqlite3 "$W/r-old/mica.db" 'PRAGMA integrity_check')" ok
+is "... has the index the upgrade adds" \
+	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM sqlite_master WHERE name = 'scep_tx_by_csr'")" 1
+"$MICA" -d "$W/r-old" export-root --der --out "$W/root-old.der" 2>/dev/null
+cmp -s "$W/root-old.der" "$W/root.der" && ok "... and serves the same root" || fail "the root restored from schema $PREV differs"
+is "the backup file is unchanged (SHA-256)" "$(sha256sum < "$W/old.db")" "$SUM"
+[ ! -e "$W/old.db-wal" ] && [ ! -e "$W/old.db-shm" ] && ok "... with no -wal/-shm beside it" ||
+	fail "restore left -wal/-shm beside the old backup"
 
 # ---------------------------------------------- a daemon on the copy --
 
