@@ -41,16 +41,19 @@ ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 static int
 restore_source(const char *file, struct db **src, struct mica_err *err)
 {
-	if (db_open(file, DB_OPEN_BACKUP, src, err) != 0)
-		return -1;
-	if (db_schema_check(*src, err) != 0) {
-		if (err != NULL && err->kind == MICA_E_BADREQ)
-			mica_err_set(err, MICA_E_BADREQ, "bad_backup",
-				     "%s is not a backup as mica makes them "
-				     "(%s); refusing it", file, err->msg);
-		return -1;
-	}
-	return db_integrity_check(*src, err);
+	if (db_open(file, DB_OPEN_BACKUP, src, err) == 0 &&
+	    db_schema_check(*src, err) == 0 &&
+	    db_integrity_check(*src, err) == 0)
+		return 0;
+	/* What the file holds is malformed input, not a store failure. */
+	if (err != NULL && (strcmp(err->code, "schema_mismatch") == 0 ||
+			    strcmp(err->code, "schema_version") == 0 ||
+			    strcmp(err->code, "not_a_mica_database") == 0 ||
+			    strcmp(err->code, "store_corrupt") == 0))
+		mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+			     "%s is not a backup as mica makes them (%s); "
+			     "refusing it", file, err->msg);
+	return -1;
 }
 
 /*

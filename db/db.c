@@ -290,10 +290,11 @@ check_identity(struct db *db, int *version, struct mica_err *err)
 
 /*
  * Apply every embedded migration newer than VERSION (what the database said
- * at open) and not newer than UPTO, each in its own IMMEDIATE transaction
- * (logged unless QUIET: a reference schema, db_schema_check's, is no news). The version is read again
- * under the write lock: another process opening the same file may have
- * migrated it meanwhile. An up-to-date database takes no write lock here.
+ * at open) and not newer than UPTO, each in its own IMMEDIATE transaction,
+ * logged unless QUIET (db_schema_check's reference schema is no news). The
+ * version is read again under the write lock: another process opening the
+ * same file may have migrated it meanwhile. An up-to-date database takes no
+ * write lock here.
  */
 static int
 migrate(struct db *db, int version, int upto, int quiet, struct mica_err *err)
@@ -768,11 +769,13 @@ db_schema_check(struct db *db, struct mica_err *err)
 	}
 	if (reference_open(version, &ref, err) != 0)
 		goto out;
-	if ((rh = sqlite3_prepare_v2(db->h, schema_sql, -1, &have, NULL)) != SQLITE_OK) {
+	rh = sqlite3_prepare_v2(db->h, schema_sql, -1, &have, NULL);
+	if (rh != SQLITE_OK) {
 		db_fail(db, rh, NULL, NULL, err);
 		goto out;
 	}
-	if ((rw = sqlite3_prepare_v2(ref->h, schema_sql, -1, &want, NULL)) != SQLITE_OK) {
+	rw = sqlite3_prepare_v2(ref->h, schema_sql, -1, &want, NULL);
+	if (rw != SQLITE_OK) {
 		db_fail(ref, rw, NULL, NULL, err);
 		goto out;
 	}

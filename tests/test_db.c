@@ -472,6 +472,105 @@ test_migrates_v1_store(void)
 	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA application_id"), DB_APPLICATION_ID);
 }
 
+/* open_backup PATH: DB_OPEN_BACKUP, then db_schema_check; its result, the
+ * error in *ERR. */
+static int
+open_backup_check(const char *path, struct mica_err *err)
+{
+	struct db *db = NULL;
+	int rc;
+
+	if (db_open(path, DB_OPEN_BACKUP, &db, err) != 0)
+		return -1;
+	rc = db_schema_check(db, err);
+	db_close(db);
+	return rc;
+}
+
+/* A backup is read immutable (no -wal/-shm made beside it) at any schema
+ * version mica knows, and its schema must be exactly what the migrations
+ * up to that version build. */
+static void
+test_schema_check(void)
+{
+	static const struct {
+		const char *sql, *msg;
+	} bad[] = {
+		{ "CREATE TRIGGER x AFTER INSERT ON audit BEGIN SELECT 1; END",
+		  "unknown trigger x" },
+		{ "DROP TRIGGER compromised_key_no_delete",
+		  "trigger compromised_key_no_delete is missing" },
+		{ "CREATE TABLE zz (a)", "unknown table zz" },
+		{ "CREATE VIEW v AS SELECT 1", "unknown view v" },
+		{ "DROP INDEX audit_by_at; CREATE INDEX audit_by_at ON audit (at DESC)",
+		  "index audit_by_at is changed" },
+	};
+	const struct db_migration *v1 = NULL;
+	struct mica_err err;
+	struct db *db;
+	sqlite3 *h = NULL;
+	char path[128], copy[128], sp[160], sql[4096];
+	int fd;
+
+	db = fresh(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	db_close(db);
+	CU_ASSERT(!exists(side(sp, path, "-wal")));
+	CU_ASSERT_EQUAL(open_backup_check(path, &err), 0);
+	CU_ASSERT(!exists(side(sp, path, "-wal")));
+	CU_ASSERT(!exists(side(sp, path, "-shm")));
+	/* Bad flags: a backup is never created. */
+	db = NULL;
+	CU_ASSERT_EQUAL(db_open(path, DB_OPEN_BACKUP | DB_OPEN_CREATE, &db, &err), -1);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		db = fresh(copy);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+		db_close(db);
+		CU_ASSERT_EQUAL_FATAL(raw_exec(copy, bad[i].sql), SQLITE_OK);
+		CU_ASSERT_EQUAL(open_backup_check(copy, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(err.code, "schema_mismatch");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].msg));
+	}
+
+	/* A non-empty -wal beside it, which immutable would ignore. */
+	fd = open(side(sp, path, "-wal"), O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "x", 1), 1);
+	close(fd);
+	CU_ASSERT_EQUAL(open_backup_check(path, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "backup_wal");
+	unlink(sp);
+
+	/* A store of schema 001 matches the schema of version 1. */
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version == 1)
+			v1 = &db_migrations[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v1);
+	new_path(path, "v1backup");
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
+					      NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, v1->sql, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
+		 "PRAGMA user_version = 1", DB_APPLICATION_ID);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	CU_ASSERT_EQUAL(open_backup_check(path, &err), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 1);
+	/* ... but not that of version 2 (002 drops the setting table). */
+	CU_ASSERT_EQUAL(raw_exec(path, "PRAGMA user_version = 2"), SQLITE_OK);
+	CU_ASSERT_EQUAL(open_backup_check(path, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "schema_mismatch");
+	/* Version 0 is no mica store at all. */
+	CU_ASSERT_EQUAL(raw_exec(path, "PRAGMA user_version = 0"), SQLITE_OK);
+	CU_ASSERT_EQUAL(open_backup_check(path, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "not_a_mica_database");
+}
+
 /* 62 hex zeros: with two more digits, a 32-octet blob literal. */
 #define Z62 "00000000000000000000000000000000000000000000000000000000000000"
 
@@ -3744,6 +3843,8 @@ main(void)
 		  test_refuses_newer_schema },
 		{ "migrates a store of schema 001 forward, keeping its data",
 		  test_migrates_v1_store },
+		{ "reads a backup immutable at its own schema version, and refuses one whose schema is not mica's",
+		  test_schema_check },
 		{ "migration 003 lists the keys of certificates revoked for keyCompromise",
 		  test_migration_backfills_compromised_keys },
 		{ "migration 010 keeps searchable names lowercase and indexes expiry",

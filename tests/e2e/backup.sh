@@ -231,11 +231,9 @@ head -c 8192 "$W/backup$BACKUPS.db" > "$W/truncated.db"
 echo "not a database" > "$W/garbage.db"
 chmod 600 "$W/truncated.db" "$W/garbage.db"  # refused for what they hold, not their mode
 for bad in truncated garbage; do
-	if MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$W/bad-$bad" restore "$W/$bad.db" > "$W/bad-$bad.out" 2>&1; then
-		fail "restore accepted a $bad file"
-	else
-		ok "restore refuses a $bad file ($(head -1 "$W/bad-$bad.out"))"
-	fi
+	MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$W/bad-$bad" restore "$W/$bad.db" > "$W/bad-$bad.out" 2>&1
+	rc=$?
+	is "restore refuses a $bad file as malformed input, exit 3 ($(tail -1 "$W/bad-$bad.out"))" "$rc" 3
 	"$MICA" -d "$W/bad-$bad" export-root --der > /dev/null 2>&1 &&
 		fail "a CA exists after refusing a $bad file" || ok "... and leaves no CA behind"
 done
