@@ -720,8 +720,17 @@ int ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
  * for each; the old passphrase stops working. An RA key that no longer
  * opened with the old passphrase is left as it is (the next 'mica serve'
  * replaces it). */
+/* The new passphrase must be one ca_init would take (at least 12
+ * characters). When the old one was read from DATADIR/passphrase, that file
+ * gets the new one (written beside it, synced, renamed over it once the
+ * re-seal has committed): *DATADIR_FILE (if not NULL) says
+ * CA_PASSFILE_UPDATED then, CA_PASSFILE_LEFT when that file exists but was
+ * not where the old passphrase came from (it is left alone), else
+ * CA_PASSFILE_NONE. */
+enum { CA_PASSFILE_NONE = 0, CA_PASSFILE_UPDATED, CA_PASSFILE_LEFT };
 int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
-			 const char *new_file, struct mica_err *err);
+			 const char *new_file, int *datadir_file,
+			 struct mica_err *err);
 
 /* ----------------------------------------------------------- backup -- */
 

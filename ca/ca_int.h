@@ -147,6 +147,8 @@ struct ca_shared {
 	int scep_key_stored;    /* 1: scep_key is the store's (scep_ra_key),
 				 * unsealed by CA_OPEN_ALL_KEYS */
 	struct ca_scep_state *scep;
+	int pass_in_datadir;    /* 1: opened with the passphrase read from
+				 * DATADIR/passphrase */
 };
 
 struct ca {
@@ -210,15 +212,27 @@ int ca_tx(struct ca *ca, int flags, db_tx_fn body, void *arg,
 /* -------------------------------------------------------- passphrase.c -- */
 
 #define CA_PASS_MAX 4096
+/* A new passphrase (init, 'mica passphrase') has at least this many
+ * characters; an existing store opens with whatever it was sealed under. */
+#define CA_PASS_MIN 12
 
-/* Read a passphrase file: a regular file not accessible by group or others;
- * the first line (up to CA_PASS_MAX) is the passphrase. *OUT heap, free
+/* Read a passphrase file: a regular file not accessible by group or others,
+ * at most CA_PASS_MAX bytes, holding the passphrase followed by at most one
+ * line ending (LF or CRLF), which is not part of it. A NUL byte, a second
+ * line, a CR anywhere but before that final LF, or nothing at all is
+ * refused (MICA_E_BADREQ "passphrase_file"), never cut off. *OUT heap, free
  * with ca_pass_free. */
 int ca_pass_read_file(const char *path, char **out, struct mica_err *err);
-/* The passphrase of DATADIR's CA: FILE if not NULL, else $MICA_PASSPHRASE,
- * else DATADIR/passphrase. *OUT as above. */
+/* The passphrase of DATADIR's CA: FILE if not NULL, else $MICA_PASSPHRASE
+ * (as it is), else DATADIR/passphrase. *OUT as above. *FROM_DATADIR (if
+ * not NULL) is set to 1 when it was read from DATADIR/passphrase (FILE
+ * naming that same file included), else 0. */
 int ca_pass_get(const char *datadir, const char *file, char **out,
-		struct mica_err *err);
+		int *from_datadir, struct mica_err *err);
+/* 0 if PASS may become a CA's passphrase: no CR or LF (MICA_E_BADREQ
+ * "passphrase"), at least CA_PASS_MIN characters (MICA_E_POLICY
+ * "passphrase_too_short"). */
+int ca_pass_check_new(const char *pass, struct mica_err *err);
 /* Remove MICA_PASSPHRASE from the environment, wiping its bytes, once a
  * long-running process has read it (the daemon). */
 void ca_pass_env_scrub(void);

@@ -609,7 +609,8 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 	if ((flags & OPEN_SIGNER) && ca_state_issue(ca, err) != 0)
 		goto out;
 	if (flags & (CA_OPEN_UNLOCK | OPEN_SIGNER)) {
-		if (ca_pass_get(datadir, passphrase_file, &pass, err) != 0)
+		if (ca_pass_get(datadir, passphrase_file, &pass,
+				&sh->pass_in_datadir, err) != 0)
 			goto out;
 		if (flags & OPEN_SIGNER)
 			ca_pass_env_scrub();

@@ -722,7 +722,7 @@ ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
 		}
 		/* Sealed under the CA's passphrase, as every key of it. */
 		if (ca_pass_get(ca->sh->datadir, passphrase_file, &pass,
-				err) != 0 ||
+				NULL, err) != 0 ||
 		    ca_key_generate(kt, &k, err) != 0 ||
 		    ca_key_seal(k, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
 				&sealed, err) != 0 ||

@@ -238,11 +238,13 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 
 	/* Passphrase first: a failure here leaves nothing behind. */
 	if (o->passphrase_file != NULL) {
-		if (ca_pass_read_file(o->passphrase_file, &pass, err) != 0)
+		if (ca_pass_read_file(o->passphrase_file, &pass, err) != 0 ||
+		    ca_pass_check_new(pass, err) != 0)
 			goto out;
 	} else if (getenv("MICA_PASSPHRASE") != NULL &&
 		   getenv("MICA_PASSPHRASE")[0] != '\0') {
-		if (ca_pass_get(o->datadir, NULL, &pass, err) != 0)
+		if (ca_pass_get(o->datadir, NULL, &pass, NULL, err) != 0 ||
+		    ca_pass_check_new(pass, err) != 0)
 			goto out;
 	} else {
 		if (access(passpath, F_OK) == 0) {

@@ -68,10 +68,38 @@ ca_pass_read_file(const char *path, char **out, struct mica_err *err)
 			     "the passphrase file is larger than %d bytes", CA_PASS_MAX);
 		goto out;
 	}
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
+	/* The passphrase is every byte of the file but one final line ending
+	 * (LF or CRLF). Anything that would make part of the file not count
+	 * (a NUL, a second line, a stray CR) is refused rather than cut off:
+	 * a passphrase silently shortened to its first line, or to the bytes
+	 * before a NUL, is a far weaker one than its owner believes. */
+	if (memchr(buf, '\0', len) != NULL) {
 		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
-			     "the passphrase file is empty");
+			     "the passphrase file %s contains a NUL byte; it must hold "
+			     "the passphrase alone, on one line", path);
+		goto out;
+	}
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\n', len) != NULL) {
+		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+			     "the passphrase file %s holds more than one line; it must "
+			     "hold the passphrase alone, on one line", path);
+		goto out;
+	}
+	if (memchr(buf, '\r', len) != NULL) {
+		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+			     "the passphrase file %s contains a carriage return that "
+			     "does not end its only line", path);
+		goto out;
+	}
+	if (len == 0) {
+		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+			     "the passphrase file %s is empty", path);
 		goto out;
 	}
 	*out = buf;
@@ -103,15 +131,39 @@ ca_pass_env_scrub(void)
 		explicit_bzero(env - (sizeof(name) - 1), sizeof(name) - 1 + len);
 }
 
+/* 1 if PATH is DATADIR's passphrase file (the same file, by whatever
+ * name), else 0. */
+static int
+is_datadir_file(const char *datadir, const char *path)
+{
+	char own[PATH_MAX];
+	struct stat a, b;
+
+	if (ca_path_join(own, sizeof(own), datadir, CA_PASS_FILE) != 0 ||
+	    stat(path, &a) != 0 || stat(own, &b) != 0)
+		return 0;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int
 ca_pass_get(const char *datadir, const char *file, char **out,
-	    struct mica_err *err)
+	    int *from_datadir, struct mica_err *err)
 {
 	char path[PATH_MAX];
 	const char *env;
 
-	if (file != NULL)
-		return ca_pass_read_file(file, out, err);
+	if (from_datadir != NULL)
+		*from_datadir = 0;
+	if (file != NULL) {
+		if (ca_pass_read_file(file, out, err) != 0)
+			return -1;
+		if (from_datadir != NULL)
+			*from_datadir = is_datadir_file(datadir, file);
+		return 0;
+	}
+	/* The variable is taken as it is, as it always was: refusing a line
+	 * break here could lock out a CA sealed under one. A new passphrase
+	 * is held to ca_pass_check_new. */
 	env = getenv("MICA_PASSPHRASE");
 	if (env != NULL && env[0] != '\0') {
 		if (strlen(env) > CA_PASS_MAX)
@@ -128,7 +180,31 @@ ca_pass_get(const char *datadir, const char *file, char **out,
 		return mica_err_set(err, MICA_E_UNAUTH, "no_passphrase",
 				    "no passphrase: set MICA_PASSPHRASE or use --passphrase-file "
 				    "(no %s file in the data directory)", CA_PASS_FILE);
-	return ca_pass_read_file(path, out, err);
+	if (ca_pass_read_file(path, out, err) != 0)
+		return -1;
+	if (from_datadir != NULL)
+		*from_datadir = 1;
+	return 0;
+}
+
+int
+ca_pass_check_new(const char *pass, struct mica_err *err)
+{
+	size_t chars = 0;
+
+	if (strpbrk(pass, "\r\n") != NULL)
+		return mica_err_set(err, MICA_E_BADREQ, "passphrase",
+				    "a new passphrase cannot contain a line break "
+				    "(CR or LF)");
+	/* Characters, not bytes: UTF-8 continuation bytes do not count. */
+	for (const unsigned char *c = (const unsigned char *)pass; *c; c++)
+		if ((*c & 0xc0) != 0x80)
+			chars++;
+	if (chars < CA_PASS_MIN)
+		return mica_err_set(err, MICA_E_POLICY, "passphrase_too_short",
+				    "a new passphrase needs at least %d characters "
+				    "(this one has %zu)", CA_PASS_MIN, chars);
+	return 0;
 }
 
 int
@@ -253,10 +329,93 @@ reseal_body(struct db *db, void *arg, struct mica_err *err)
 			    "key re-sealed under a new passphrase", err);
 }
 
+/* The new passphrase, in a temporary file beside DATADIR's passphrase file
+ * (0600, synced), to be renamed over it once the re-seal has committed.
+ * TMP gets its name. */
+static int
+pass_file_prepare(const char *datadir, const char *pass, char *tmp,
+		  size_t tmpsz, struct mica_err *err)
+{
+	size_t len = strlen(pass), off = 0;
+	char *line = NULL;
+	int fd = -1, rc = -1;
+
+	if (snprintf(tmp, tmpsz, "%s/.%s.XXXXXX", datadir, CA_PASS_FILE) >=
+	    (int)tmpsz) {
+		tmp[0] = '\0';
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "data directory path too long");
+	}
+	if ((line = malloc(len + 2)) == NULL) {
+		tmp[0] = '\0';
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	}
+	memcpy(line, pass, len);
+	line[len++] = '\n';
+	line[len] = '\0';
+	if ((fd = mkstemp(tmp)) < 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+			     "cannot create a file in %s for the new passphrase: %s",
+			     datadir, strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (fchmod(fd, 0600) != 0)
+		goto fail;
+	while (off < len) {
+		ssize_t n = write(fd, line + off, len - off);
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+		     "cannot write the new passphrase to %s: %s", tmp,
+		     strerror(errno));
+	unlink(tmp);
+	tmp[0] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(line, len);
+	free(line);
+	return rc;
+}
+
+/* Rename TMP over DATADIR's passphrase file, and sync the directory. */
+static int
+pass_file_install(const char *datadir, const char *tmp, struct mica_err *err)
+{
+	char path[PATH_MAX];
+	int dfd;
+
+	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0 ||
+	    rename(tmp, path) != 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+				    "%s", strerror(errno));
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) != 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+			     "cannot sync %s: %s", datadir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
 int
 ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
-		     const char *new_file, struct mica_err *err)
+		     const char *new_file, int *datadir_file,
+		     struct mica_err *err)
 {
+	char tmp[PATH_MAX] = "", own[PATH_MAX];
 	struct ca_sealed_key sealed, ra;
 	struct resealed others[CA_KEYS_MAX];
 	struct db_ca row;
@@ -269,6 +428,8 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	memset(&ra, 0, sizeof(ra));
 	memset(&row, 0, sizeof(row));
 	memset(others, 0, sizeof(others));
+	if (datadir_file != NULL)
+		*datadir_file = CA_PASSFILE_NONE;
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	/* Without CA_OPEN_ALL_KEYS SCEP's RA key would stay sealed under the
@@ -278,6 +439,16 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 				    "the CA keys are not unlocked");
 	if (ca_pass_read_file(new_file, &pass, err) != 0)
 		return -1;
+	if (ca_pass_check_new(pass, err) != 0)
+		goto out;
+	/* The old passphrase came from the data directory's file: that file
+	 * gets the new one, or the next command would find the old. It is
+	 * written (and synced) first, renamed into place once the re-seal
+	 * has committed. */
+	if (ca->sh->pass_in_datadir &&
+	    pass_file_prepare(ca->sh->datadir, pass, tmp, sizeof(tmp),
+			      err) != 0)
+		goto out;
 	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
 			&sealed, err) != 0)
 		goto out;
@@ -311,8 +482,32 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	x.actor = p->actor;
 	if (ca_tx(ca, CA_TX_DURABLE, reseal_body, &x, err) != 0)
 		goto out;
+	if (tmp[0] != '\0') {
+		struct mica_err e2;
+
+		if (pass_file_install(ca->sh->datadir, tmp, &e2) != 0) {
+			/* Committed: the key is under the new passphrase. */
+			mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+				     "the keys are now sealed under the passphrase in "
+				     "%s, but %s/%s still holds the old one (%s): copy "
+				     "%s there (mode 0600)", new_file, ca->sh->datadir,
+				     CA_PASS_FILE, e2.msg, new_file);
+			goto out;
+		}
+		tmp[0] = '\0';
+		if (datadir_file != NULL)
+			*datadir_file = CA_PASSFILE_UPDATED;
+	} else if (datadir_file != NULL &&
+		   ca_path_join(own, sizeof(own), ca->sh->datadir,
+				CA_PASS_FILE) == 0 &&
+		   access(own, F_OK) == 0 && !is_datadir_file(ca->sh->datadir,
+							      new_file)) {
+		*datadir_file = CA_PASSFILE_LEFT;
+	}
 	rc = 0;
 out:
+	if (tmp[0] != '\0')
+		unlink(tmp);
 	ca_pass_free(pass);
 	ca_sealed_key_free(&sealed);
 	ca_sealed_key_free(&ra);

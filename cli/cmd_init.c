@@ -58,6 +58,8 @@ static const char init_help[] =
 "Without --passphrase-file or $MICA_PASSPHRASE, init writes a random\n"
 "passphrase to DIR/passphrase (mode 0600) and says so: move it off the\n"
 "machine and pass it back with MICA_PASSPHRASE or --passphrase-file.\n"
+"A passphrase given needs at least 12 characters; a passphrase file holds\n"
+"it on one line (a final LF or CRLF is not part of it).\n"
 "\n"
 "Example:\n"
 "  mica init --name \"Contoso Root CA\" --domain contoso.test \\\n"
@@ -525,9 +527,10 @@ cmd_restore(const char *datadir, int argc, char **argv)
 static const char passphrase_help[] =
 "Usage: mica [-d DIR] passphrase --new-file FILE [--passphrase-file OLD]\n"
 "\n"
-"Re-seal the CA key under the passphrase in FILE (mode 0600). The current\n"
-"passphrase comes from --passphrase-file, $MICA_PASSPHRASE or\n"
-"DIR/passphrase as usual. Backups made before the change still need the old\n"
+"Re-seal the CA key under the passphrase in FILE (mode 0600; one line, at\n"
+"least 12 characters). The current passphrase comes from --passphrase-file,\n"
+"$MICA_PASSPHRASE or DIR/passphrase as usual; when it came from\n"
+"DIR/passphrase, that file gets the new one. Backups made before the change still need the old\n"
 "passphrase. A running 'mica serve' keeps working (it holds the key) and\n"
 "needs the new passphrase at its next start.\n";
 
@@ -544,7 +547,7 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	int c, rc = 0;
+	int c, pf = CA_PASSFILE_NONE, rc = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -563,10 +566,18 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 		    &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_passphrase_change(ca, &cli, newfile, &err) != 0)
+	if (ca_passphrase_change(ca, &cli, newfile, &pf, &err) != 0) {
 		rc = cli_fail(&err);
-	else
+	} else {
 		fprintf(stderr, "the CA key is now sealed under the new passphrase\n");
+		if (pf == CA_PASSFILE_UPDATED)
+			fprintf(stderr, "%s/%s, where the old passphrase came from, "
+				"now holds the new one\n", datadir, CA_PASS_FILE);
+		else if (pf == CA_PASSFILE_LEFT)
+			fprintf(stderr, "warning: %s/%s was not used and is left as "
+				"it is: it does not hold the new passphrase\n",
+				datadir, CA_PASS_FILE);
+	}
 	ca_close(ca);
 	return rc;
 }

@@ -49,6 +49,7 @@
 
 #include "ca/ca.h"
 #include "ca/ca_int.h"   /* ca_db(): a look inside the store */
+#include "ca/keys.h"     /* ca_key_seal: a store sealed by an older mica */
 #include "db/db.h"
 #include "db/db_int.h"   /* a look at the raw rows */
 #include "util/bigmem.h"
@@ -971,6 +972,144 @@ test_open_refuses_group_readable_passphrase_file(void)
 	CU_ASSERT_EQUAL(ca_open(g_cadir, CA_OPEN_UNLOCK, file, &ca, &err), 0);
 	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
 	ca_close(ca);
+}
+
+/* Write LEN bytes of DATA to PATH, mode 0600. */
+static int
+write_bytes(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len || fchmod(fd, 0600) != 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* A passphrase file is the passphrase and at most one line ending: what
+ * would be cut off (after a NUL, a second line, a stray CR) is refused. */
+static void
+test_pass_file_one_line(void)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+		const char *want;        /* NULL: refused */
+	} cases[] = {
+#define C(s, w) { s, sizeof(s) - 1, w }
+		C("correct horse", "correct horse"),
+		C("correct horse\n", "correct horse"),
+		C("correct horse\r\n", "correct horse"),
+		C(" spaces count \n", " spaces count "),
+		C("correct horse\n\n", NULL),
+		C("correct horse\r\n\r\n", NULL),
+		C("correct\nhorse\n", NULL),
+		C("correct\nhorse", NULL),
+		C("correct\rhorse\n", NULL),
+		C("correct horse\r", NULL),
+		C("correct horse\r\r\n", NULL),
+		C("x\0correct horse battery\n", NULL),
+		C("correct horse\0", NULL),
+		C("correct horse\0\n", NULL),
+		C("\0", NULL),
+		C("", NULL),
+		C("\n", NULL),
+		C("\r\n", NULL),
+#undef C
+	};
+	char file[PATH_MAX];
+	struct mica_err err;
+	char *pass;
+
+	fresh_path(file, sizeof(file), "passfile");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(write_bytes(file, cases[i].data,
+						  cases[i].len), 0);
+		memset(&err, 0, sizeof(err));
+		pass = NULL;
+		if (cases[i].want != NULL) {
+			CU_ASSERT_EQUAL(ca_pass_read_file(file, &pass, &err), 0);
+			if (pass != NULL)
+				CU_ASSERT_STRING_EQUAL(pass, cases[i].want);
+		} else {
+			CU_ASSERT_EQUAL(ca_pass_read_file(file, &pass, &err), -1);
+			CU_ASSERT_PTR_NULL(pass);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_STRING_EQUAL(err.code, "passphrase_file");
+			/* The error names the file. */
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, file));
+		}
+		ca_pass_free(pass);
+	}
+}
+
+/* A new passphrase: 12 characters (not bytes), no line break. */
+static void
+test_pass_new_minimum(void)
+{
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL(ca_pass_check_new("twelve chars", &err), 0);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_pass_check_new("elevenchars", &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "passphrase_too_short");
+	CU_ASSERT_EQUAL(ca_pass_check_new("x", &err), -1);
+	/* 11 characters in 22 bytes of UTF-8; 12 of them pass. */
+	CU_ASSERT_EQUAL(ca_pass_check_new("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+					  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+					  "\xc3\xa9\xc3\xa9\xc3\xa9", &err), -1);
+	CU_ASSERT_EQUAL(ca_pass_check_new("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+					  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+					  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+					  &err), 0);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_pass_check_new("correct horse\nbattery", &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(ca_pass_check_new("correct horse battery\r", &err), -1);
+}
+
+/* A CA sealed under a short passphrase (by a mica without the minimum)
+ * still opens with it: the minimum is for new passphrases only. And init
+ * refuses a short one, leaving nothing behind. */
+static void
+test_pass_short_old_still_opens(void)
+{
+	char dir[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_sealed_key sealed;
+	struct db_ca row;
+	struct ca *ca = NULL;
+	struct mica_err err;
+
+	fresh_path(dir, sizeof(dir), "shortpass");
+	init_opts(&o, dir);
+	setenv("MICA_PASSPHRASE", "short", 1);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_init(&o, &res, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_EQUAL(ca_exists(dir), 0);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &ca, &err), 0);
+	/* Re-seal under "short" as an older mica would have. */
+	memset(&sealed, 0, sizeof(sealed));
+	memset(&row, 0, sizeof(row));
+	CU_ASSERT_EQUAL_FATAL(ca_key_seal(ca->sh->key, "short", 5,
+					  CA_KDF_DEFAULT_ITER, &sealed, &err), 0);
+	ca_row_set_sealed(&row, &sealed);
+	CU_ASSERT_EQUAL(db_ca_update_key(ca->db, &row, &err), 0);
+	ca_sealed_key_free(&sealed);
+	ca_close(ca);
+	ca = NULL;
+	setenv("MICA_PASSPHRASE", "short", 1);
+	CU_ASSERT_EQUAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &ca, &err), 0);
+	ca_close(ca);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
 }
 
 static void
@@ -4297,6 +4436,12 @@ main(void)
 		  test_open_refuses_wrong_passphrase },
 		{ "open and init refuse a passphrase file readable by group or others",
 		  test_open_refuses_group_readable_passphrase_file },
+		{ "a passphrase file is one line: NUL, a second line, a stray CR refused",
+		  test_pass_file_one_line },
+		{ "a new passphrase has at least 12 characters and no line break",
+		  test_pass_new_minimum },
+		{ "a store sealed under a short passphrase still opens with it",
+		  test_pass_short_old_still_opens },
 		{ "a handle opened without unlocking reads but cannot sign",
 		  test_locked_handle_reads_but_cannot_sign },
 		{ "the CLI issues a server certificate that verifies against the root for its names",

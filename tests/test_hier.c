@@ -779,13 +779,13 @@ test_engine_ceremony(void)
 		fclose(f);
 		CU_ASSERT_EQUAL(chmod(pf, 0600), 0);
 		/* Every key: a handle without CA_OPEN_ALL_KEYS is refused. */
-		CU_ASSERT_EQUAL(ca_passphrase_change(ica, &cli, pf, &err), -1);
+		CU_ASSERT_EQUAL(ca_passphrase_change(ica, &cli, pf, NULL, &err), -1);
 		ca_close(ica);
 		ica = NULL;
 		CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK |
 					      CA_OPEN_ALL_KEYS, NULL, &ica,
 					      &err), 0);
-		CU_ASSERT_EQUAL_FATAL(ca_passphrase_change(ica, &cli, pf, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_passphrase_change(ica, &cli, pf, NULL, &err), 0);
 		ca_close(ica);
 		ica = NULL;
 		CU_ASSERT_EQUAL(ca_open(idir, CA_OPEN_UNLOCK, NULL, &ica, &err), -1);

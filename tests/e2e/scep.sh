@@ -553,7 +553,8 @@ cp "$D/passphrase" "$W/oldpass"
 printf 'another passphrase for the scep test\n' >"$W/newpass"
 chmod 600 "$W/newpass"
 check "mica passphrase re-seals the keys" "$MICA" -d "$D" passphrase --new-file "$W/newpass"
-cp "$W/newpass" "$D/passphrase"
+check "... and puts the new passphrase in DIR/passphrase, where the old came from" \
+	cmp -s "$W/newpass" "$D/passphrase"
 is "the RA key was re-sealed in the passphrase change" \
 	"$(count "SELECT count(*) FROM audit WHERE action = 'ca.passphrase' AND detail LIKE '%RA key%'")" 1
 expect_rc "the old passphrase no longer opens the keys (7)" 7 \

@@ -14,7 +14,12 @@
 #      error bodies it sent, or in the database (dump and raw files, as hex
 #      text or as raw bytes). A wrong passphrase is not echoed either. The
 #      daemon keeps core dumps from being written.
-#   4. A wrong token takes the same time as an almost-right one (same id,
+#   4. A passphrase file is the passphrase and at most one line ending
+#      (LF or CRLF): a NUL, a second line or a stray CR is refused (exit 3,
+#      naming the file), never cut off; a new passphrase (init, `mica
+#      passphrase`) has at least 12 characters (exit 4); `mica passphrase`
+#      writes the new one into DIR/passphrase when the old came from there.
+#   5. A wrong token takes the same time as an almost-right one (same id,
 #      last hex digit changed) and as one with an unknown id: 300 requests
 #      of each, interleaved, medians within 20 % or 2 ms of each other. The
 #      slack is generous on purpose: it fails only if one path is grossly
@@ -307,6 +312,83 @@ rc=$?
 [ "$rc" != 0 ] && grep -q "group or others" "$W/perm.err" &&
 	ok "serve with --passphrase-file FILE 0644 exits $rc" || fail "serve --passphrase-file 0644: exit $rc: $(cat "$W/perm.err")"
 expect_rc "with both private again, the CLI works" 0 "$MICA" -d "$P" crl
+
+# ---------------------------------------------------- passphrase files --
+
+echo "# a passphrase file is the passphrase and one line ending, nothing cut off"
+F=$W/pp
+mkdir -m 700 "$F"
+# pf NAME FORMAT [ARGS]: a private passphrase file $F/NAME, by printf.
+pf() { local n=$1; shift; printf "$@" > "$F/$n"; chmod 600 "$F/$n"; }
+# keyhash DIR: the sealed CA key as the store holds it.
+keyhash() { sqlite3 "$1/mica.db" 'SELECT hex(key_salt) || hex(key_ct) FROM ca' | sha256sum; }
+PPI="$MICA -d $F/c init --name PassFileCA --domain contoso.test --public-url http://127.0.0.1:1"
+pf plain 'passphrase-file test %s' "$$"
+PPV="passphrase-file test $$"
+pf lf '%s\n' "$PPV"
+pf crlf '%s\r\n' "$PPV"
+expect_rc "init with a passphrase file without a line ending" 0 $PPI --passphrase-file "$F/plain"
+expect_rc "a file with the passphrase and LF opens the key" 0 "$MICA" -d "$F/c" crl --passphrase-file "$F/lf"
+expect_rc "a file with the passphrase and CRLF opens the key" 0 "$MICA" -d "$F/c" crl --passphrase-file "$F/crlf"
+expect_rc "MICA_PASSPHRASE with the same passphrase opens the key" 0 env MICA_PASSPHRASE="$PPV" "$MICA" -d "$F/c" crl
+K0=$(keyhash "$F/c")
+pf nul 'x\0%s\n' "$RANDOM$RANDOM-more-random-bytes"
+expect_rc "passphrase --new-file with a NUL byte exits 3" 3 "$MICA" -d "$F/c" passphrase --new-file "$F/nul" --passphrase-file "$F/lf"
+grep -q "$F/nul" "$TMP/rc.err" && grep -q NUL "$TMP/rc.err" &&
+	ok "the error names the file and the NUL: $(cat "$TMP/rc.err")" || fail "NUL refusal: $(cat "$TMP/rc.err")"
+is "after the refusal the key is sealed as before" "$(keyhash "$F/c")" "$K0"
+expect_rc "... and what precedes the NUL does not open it" 7 env MICA_PASSPHRASE=x "$MICA" -d "$F/c" crl
+pf two 'a first line, long enough\nand a second line\n'
+expect_rc "passphrase --new-file with two lines exits 3" 3 "$MICA" -d "$F/c" passphrase --new-file "$F/two" --passphrase-file "$F/lf"
+grep -q "$F/two.*more than one line" "$TMP/rc.err" &&
+	ok "the error names the file: $(cat "$TMP/rc.err")" || fail "two-line refusal: $(cat "$TMP/rc.err")"
+is "after the refusal the key is sealed as before" "$(keyhash "$F/c")" "$K0"
+expect_rc "... and its first line does not open it" 7 env MICA_PASSPHRASE='a first line, long enough' "$MICA" -d "$F/c" crl
+pf blank '%s\n\n' "$PPV"
+expect_rc "a file with a blank second line exits 3 (opening)" 3 "$MICA" -d "$F/c" crl --passphrase-file "$F/blank"
+pf cr '%s\rmore\n' "$PPV"
+expect_rc "a file with a CR inside exits 3 (opening)" 3 "$MICA" -d "$F/c" crl --passphrase-file "$F/cr"
+pf nulo '%s\0\n' "$PPV"
+expect_rc "a file with a NUL after the passphrase exits 3 (opening)" 3 "$MICA" -d "$F/c" crl --passphrase-file "$F/nulo"
+expect_rc "init with a two-line passphrase file exits 3" 3 "$MICA" -d "$F/c2" init --name X --domain contoso.test \
+	--public-url http://127.0.0.1:1 --passphrase-file "$F/two"
+[ ! -e "$F/c2/mica.db" ] && ok "... and makes no CA" || fail "init with a two-line file made a CA"
+
+echo "# a new passphrase has at least 12 characters"
+pf short '%s\n' 'elevenchars'
+expect_rc "init with an 11-character passphrase file exits 4" 4 "$MICA" -d "$F/c3" init --name X \
+	--domain contoso.test --public-url http://127.0.0.1:1 --passphrase-file "$F/short"
+expect_rc "init with an 11-character MICA_PASSPHRASE exits 4" 4 env MICA_PASSPHRASE=elevenchars "$MICA" -d "$F/c3" init \
+	--name X --domain contoso.test --public-url http://127.0.0.1:1
+expect_rc "init with a CR in MICA_PASSPHRASE exits 3" 3 env MICA_PASSPHRASE="$PPV"$'\r' "$MICA" -d "$F/c3" init \
+	--name X --domain contoso.test --public-url http://127.0.0.1:1
+[ ! -e "$F/c3/mica.db" ] && ok "... and they make no CA" || fail "init with a short passphrase made a CA"
+expect_rc "passphrase --new-file with 11 characters exits 4" 4 "$MICA" -d "$F/c" passphrase --new-file "$F/short" --passphrase-file "$F/lf"
+is "after the refusal the key is sealed as before" "$(keyhash "$F/c")" "$K0"
+pf twelve '%s\n' 'twelve chars'
+expect_rc "passphrase --new-file with 12 characters works" 0 "$MICA" -d "$F/c" passphrase --new-file "$F/twelve" --passphrase-file "$F/lf"
+expect_rc "... and it opens the key" 0 env MICA_PASSPHRASE='twelve chars' "$MICA" -d "$F/c" crl
+
+echo "# mica passphrase updates DIR/passphrase when the old one came from it"
+(cd "$F" && env -u MICA_PASSPHRASE "$MICA" -d g init --name GenCA --domain contoso.test \
+	--public-url http://127.0.0.1:1 >/dev/null 2>&1) || die "init (generated passphrase) failed"
+cp "$F/g/passphrase" "$F/gold"
+pf gnew 'the replacement passphrase %s\n' "$$"
+expect_rc "passphrase --new-file, the old one from DIR/passphrase" 0 env -u MICA_PASSPHRASE "$MICA" -d "$F/g" passphrase --new-file "$F/gnew"
+grep -q "now holds the new one" "$TMP/rc.err" && ok "it says the file was updated" || fail "no word of DIR/passphrase: $(cat "$TMP/rc.err")"
+is "DIR/passphrase holds the new passphrase" "$(cat "$F/g/passphrase")" "the replacement passphrase $$"
+is "DIR/passphrase is 0600" "$(mode "$F/g/passphrase")" 600
+is "no temporary file is left in the data directory" "$(ls -A "$F/g" | grep -c '^\.passphrase')" 0
+expect_rc "the next command finds the key with DIR/passphrase" 0 env -u MICA_PASSPHRASE "$MICA" -d "$F/g" crl
+expect_rc "the old passphrase no longer opens it" 7 "$MICA" -d "$F/g" crl --passphrase-file "$F/gold"
+pf gnew2 'and yet another passphrase %s\n' "$$"
+expect_rc "passphrase with --passphrase-file naming DIR/passphrase" 0 "$MICA" -d "$F/g" passphrase \
+	--passphrase-file "$F/g/passphrase" --new-file "$F/gnew2"
+expect_rc "... updates it too" 0 env -u MICA_PASSPHRASE "$MICA" -d "$F/g" crl
+pf gnew3 'a passphrase kept elsewhere %s\n' "$$"
+expect_rc "passphrase with the old one from elsewhere" 0 "$MICA" -d "$F/g" passphrase --passphrase-file "$F/gnew2" --new-file "$F/gnew3"
+grep -q "warning: .*left as it is" "$TMP/rc.err" && ok "it warns that DIR/passphrase was left alone" ||
+	fail "no warning about DIR/passphrase: $(cat "$TMP/rc.err")"
 
 # --------------------------------------------------------------- timing --
 
