@@ -624,8 +624,8 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	 * its key's holder (a client that made itself a new self-signed
 	 * certificate), or a copy of the message signed again by someone
 	 * who could read none of it (the envelope is encrypted to the RA)
-	 * but would spend its challenge. Only the first is served. A
-	 * renewal proves itself with the certificate it renews. */
+	 * but would spend its challenge. Only the key's holder is served.
+	 * A renewal proves itself with the certificate it renews. */
 	if (!renewal) {
 		if (db_scep_tx_seen(o->ca->db, csr_hash, &seen, err) != 0)
 			goto out;
