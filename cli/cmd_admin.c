@@ -238,8 +238,14 @@ cmd_token(const char *datadir, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': kind = CA_TOKEN_ADMIN; break;
-		case 'e': kind = CA_TOKEN_ENROLL; break;
+		case 'a':
+		case 'e':
+			/* One kind: the last of two must not win silently
+			 * (an admin token is a very different thing). */
+			if (kind >= 0 && kind != (c == 'a' ? CA_TOKEN_ADMIN : CA_TOKEN_ENROLL))
+				return cli_usage("token", "--admin and --enroll do not go together");
+			kind = c == 'a' ? CA_TOKEN_ADMIN : CA_TOKEN_ENROLL;
+			break;
 		case 'p': spec.profile = optarg; break;
 		case 'n':
 			if (spec.nnames >= CA_NAMES_MAX)
@@ -264,6 +270,10 @@ cmd_token(const char *datadir, int argc, char **argv)
 	}
 	sub = optind < argc ? argv[optind] : "list";
 	ca_principal_cli(&cli);
+	/* create and list take no argument (revoke takes its ID below). */
+	if ((strcmp(sub, "create") == 0 || strcmp(sub, "list") == 0) &&
+	    optind + 1 < argc)
+		return cli_usage("token", "unexpected argument '%s'", argv[optind + 1]);
 	if (strcmp(sub, "create") == 0) {
 		char token[CA_TOKEN_MAX];
 		if (scep && kind < 0)

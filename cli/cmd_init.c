@@ -318,6 +318,8 @@ cmd_profile(const char *datadir, int argc, char **argv)
 		}
 	}
 	sub = optind < argc ? argv[optind] : "list";
+	if (strcmp(sub, "list") == 0 && optind + 1 < argc)
+		return cli_usage("profile", "unexpected argument '%s'", argv[optind + 1]);
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
@@ -359,6 +361,9 @@ cmd_profile(const char *datadir, int argc, char **argv)
 	} else if (strcmp(sub, "set") == 0) {
 		if (optind + 1 >= argc) {
 			rc = cli_usage("profile", "profile set needs a profile name");
+		} else if (optind + 2 < argc) {
+			rc = cli_usage("profile", "unexpected argument '%s' (one profile at a time)",
+				       argv[optind + 2]);
 		} else if (def == 0 || max == 0) {
 			rc = cli_usage("profile", "profile set needs --default-days and --max-days");
 		} else if (ca_profile_set_days(ca, &cli, argv[optind + 1], (int)def,

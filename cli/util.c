@@ -106,8 +106,21 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 			close(fd);
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	}
-	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) > 0)
+	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			/* A directory, say: not "an empty file". */
+			int e = errno;
+
+			if (fd != 0)
+				close(fd);
+			free(buf);
+			return mica_err_set(err, MICA_E_BADREQ, "cannot_read",
+					    "cannot read %s: %s", path, strerror(e));
+		}
 		n += (size_t)r;
+	}
 	if (fd != 0)
 		close(fd);
 	if (n > max) {

@@ -363,5 +363,18 @@ expect_rc "mica crl --key 5 on a CA of one key: not found (5)" 5 om crl --key 5 
 is "and no CRL was published for it" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM crl')" "$NCRL"
 om crl --key 0 --out "$W/k0.crl" 2>/dev/null || fail "mica crl --key 0"
 check "mica crl --key 0: the current key's CRL" openssl crl -inform der -in "$W/k0.crl" -noout
+# Arguments that would be ignored, or flags that contradict each other,
+# are usage errors (2) that change nothing.
+NTOK=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')
+expect_rc "token create --enroll --admin: a usage error" 2 om token create --enroll --admin
+expect_rc "token create --admin --enroll: a usage error" 2 om token create --admin --enroll
+expect_rc "token create with a stray argument: a usage error" 2 om token create --admin junk
+expect_rc "token list with a stray argument: a usage error" 2 om token list x
+is "no token was made by them" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
+DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")
+expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
+is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
+expect_rc "profile list with a stray argument: a usage error" 2 om profile list x
+expect_rc "--csr naming a folder: malformed input (3), not 'empty'" 3 om issue --csr "$W/outdir"
 
 finish
