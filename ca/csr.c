@@ -1062,8 +1062,12 @@ extract_subject(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 	buf[0] = '\0';    /* an empty subject prints as "" */
 	if (dn != NULL) {
 		n = mbedtls_x509_dn_gets(buf, sizeof(buf), dn);
-		if (n < 0)
+		if (n == MBEDTLS_ERR_X509_BUFFER_TOO_SMALL)
 			return bad_csr(err, "the subject is too long");
+		if (n < 0)
+			return bad_csr(err, "the subject holds a value that is "
+				       "not text (a NUL byte, or a malformed "
+				       "string)");
 	}
 	/* dn_gets already replaces most unprintables; make sure no control
 	 * character reaches a log or a terminal. */

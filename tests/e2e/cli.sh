@@ -376,5 +376,20 @@ expect_rc "profile set with two profiles: a usage error" 2 om profile set server
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
 expect_rc "profile list with a stray argument: a usage error" 2 om profile list x
 expect_rc "--csr naming a folder: malformed input (3), not 'empty'" 3 om issue --csr "$W/outdir"
+python3 - "$W/nul.csr" <<'PY' || die "python3 cryptography"
+import sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+k = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a\x00b.contoso.test")])
+san = x509.SubjectAlternativeName([x509.DNSName("ab.contoso.test")])
+csr = x509.CertificateSigningRequestBuilder().subject_name(name).add_extension(san, False)
+open(sys.argv[1], "wb").write(csr.sign(k, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+PY
+om issue --csr "$W/nul.csr" 2>"$W/nul.err"
+is "a CN with a NUL byte: malformed (3), and said so" \
+	"$? $(grep -c 'not text (a NUL byte' "$W/nul.err")" "3 1"
 
 finish
