@@ -251,14 +251,19 @@ web_route_match_tail(const struct web_route *table, size_t n,
 	for (size_t i = 0; raw != NULL && i < n; i++) {
 		size_t pre = tail_prefix(table[i].pattern);
 
-		if (pre == 0 || len <= pre || len - pre >= WEB_TAIL_MAX ||
+		if (pre == 0 || len < pre ||
 		    memcmp(raw, table[i].pattern, pre) != 0 ||
 		    !method_fits(table[i].method, method) ||
 		    memchr(raw + pre, '?', len - pre) != NULL ||
 		    memchr(raw + pre, '#', len - pre) != NULL)
 			continue;
-		memcpy(m->tail, raw + pre, len - pre);
-		m->tail[len - pre] = '\0';
+		/* An empty tail, or one too long to be what the route takes,
+		 * is still the route's to refuse in its own terms (an OCSP
+		 * malformedRequest, not a JSON 400/404): it gets "". */
+		if (len - pre < WEB_TAIL_MAX) {
+			memcpy(m->tail, raw + pre, len - pre);
+			m->tail[len - pre] = '\0';
+		}
 		m->route = &table[i];
 		return WEB_ROUTE_OK;
 	}

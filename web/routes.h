@@ -66,10 +66,11 @@ int web_route_match(const struct web_route *table, size_t n,
 /*
  * Match METHOD and the raw (undecoded) path RAW[0..LEN) against the routes
  * of TABLE whose pattern ends in "{*}" ("/ocsp/{*}"): the raw path must
- * start with the part before "{*}", and the rest, non-empty, shorter than
- * WEB_TAIL_MAX and without '?' or '#', goes into m->tail as sent, for the
- * handler to decode (RFC 6960 A.1: a GET's base64 may hold '/', raw or
- * as %2F, which the path decoder rightly refuses elsewhere).
+ * start with the part before "{*}", and the rest, without '?' or '#',
+ * goes into m->tail as sent, for the handler to decode (RFC 6960 A.1: a
+ * GET's base64 may hold '/', raw or as %2F, which the path decoder
+ * rightly refuses elsewhere); a rest of WEB_TAIL_MAX or more octets, or
+ * none, leaves m->tail "" for the handler to refuse in its own terms.
  * WEB_ROUTE_OK or WEB_ROUTE_NOT_FOUND.
  */
 int web_route_match_tail(const struct web_route *table, size_t n,

@@ -261,6 +261,12 @@ else fail "GET with a broken escape: $code"; fi
 code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/bm90IGEgcmVxdWVzdA==")
 if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET of base64 that is no request: malformedRequest"
 else fail "GET of base64 that is no request: $code"; fi
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/")
+if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with nothing after /ocsp/: malformedRequest"
+else fail "GET /ocsp/: $code"; fi
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$(head -c 1500 /dev/zero | tr '\0' 'A')")
+if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with 1500 octets of base64: malformedRequest"
+else fail "GET with a long tail: $code"; fi
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: text/plain' \
 	--data-binary @"$W/req.der" "$H/ocsp")
 is "POST with a wrong Content-Type: 415" "$code" 415
