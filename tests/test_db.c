@@ -574,6 +574,38 @@ test_schema_check(void)
 /* 62 hex zeros: with two more digits, a 32-octet blob literal. */
 #define Z62 "00000000000000000000000000000000000000000000000000000000000000"
 
+/* A store as a mica of schema VERSION made it, at PATH (named after
+ * STEM): the migrations up to VERSION applied, mica's application_id, in
+ * an open transaction for the caller's rows, which end with its own
+ * "PRAGMA user_version = VERSION; COMMIT". NULL on failure. */
+static sqlite3 *
+old_store(char path[128], const char *stem, int version)
+{
+	char sql[64];
+	sqlite3 *h = NULL;
+	int fd, ok = 1;
+
+	new_path(path, stem);
+	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600)) < 0)
+		return NULL;
+	close(fd);
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		ok = 0;
+	for (size_t i = 0; ok && i < db_nmigrations; i++)
+		if (db_migrations[i].version <= version &&
+		    sqlite3_exec(h, db_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+			ok = 0;
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
+	if (ok && sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+		ok = 0;
+	if (!ok) {
+		sqlite3_close(h);
+		return NULL;
+	}
+	return h;
+}
+
 /* A store made before 003: opening it read-write lists the keys of the
  * certificates already revoked for keyCompromise as compromised, and only
  * those (not certificateHold, not superseded, not valid ones). */
@@ -583,23 +615,12 @@ test_migration_backfills_compromised_keys(void)
 	struct mica_err err;
 	struct db *db = NULL;
 	sqlite3 *h = NULL;
-	char path[128], sql[64];
+	char path[128];
 	unsigned char key[32];
-	int fd, bad = -1;
+	int bad = -1;
 
-	new_path(path, "v2");
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
-	CU_ASSERT_FATAL(fd >= 0);
-	close(fd);
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
-					      NULL), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	for (size_t i = 0; i < db_nmigrations; i++)
-		if (db_migrations[i].version <= 2)
-			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
-						     NULL, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	h = old_store(path, "v2", 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	/* Keys 0x01.. (keyCompromise), 0x02.. (certificateHold), 0x03..
 	 * (superseded), 0x04.. (valid), 0x05.. (keyCompromise again, on a
 	 * second certificate of key 0x01: one row). */
@@ -639,23 +660,11 @@ test_migrates_v9_names(void)
 	struct mica_err err;
 	struct db *db = NULL;
 	sqlite3 *h = NULL;
-	char path[128], sql[64];
+	char path[128];
 	size_t n = 0;
-	int fd;
 
-	new_path(path, "v9");
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
-	CU_ASSERT_FATAL(fd >= 0);
-	close(fd);
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
-					      NULL), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	for (size_t i = 0; i < db_nmigrations; i++)
-		if (db_migrations[i].version <= 9)
-			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
-						     NULL, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	h = old_store(path, "v9", 9);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	CU_ASSERT_EQUAL(sqlite3_exec(h,
 		"INSERT INTO certificate (serial, profile, names, not_before, "
 		"not_after, der, spki_sha256, status, created_at) VALUES "
@@ -700,22 +709,10 @@ test_migration_012_upgrades_ocsp_rows(void)
 	struct mica_err err;
 	struct db *db = NULL;
 	sqlite3 *h = NULL;
-	char path[128], sql[64];
-	int fd;
+	char path[128];
 
-	new_path(path, "v11");
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
-	CU_ASSERT_FATAL(fd >= 0);
-	close(fd);
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
-					      NULL), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	for (size_t i = 0; i < db_nmigrations; i++)
-		if (db_migrations[i].version <= 11)
-			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
-						     NULL, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	h = old_store(path, "v11", 11);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	/* 0a outlives its response, 0b expires before its response's
 	 * nextUpdate. */
 	CU_ASSERT_EQUAL(sqlite3_exec(h,
@@ -785,24 +782,13 @@ test_migration_14_lists_compromised_rsa_keys(void)
 	struct mica_err err;
 	struct db *db = NULL;
 	sqlite3 *h = NULL;
-	char path[128], sql[64], serial[DB_SERIAL_MAX];
+	char path[128], serial[DB_SERIAL_MAX];
 	unsigned char *der = NULL, id[32];
 	size_t len = 0;
-	int fd, found = -1, bad = -1;
+	int found = -1, bad = -1;
 
-	new_path(path, "v13");
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
-	CU_ASSERT_FATAL(fd >= 0);
-	close(fd);
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
-					      NULL), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	for (size_t i = 0; i < db_nmigrations; i++)
-		if (db_migrations[i].version <= 13)
-			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
-						     NULL, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	h = old_store(path, "v13", 13);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	/* 0a: RSA, compromised; 0b: EC, compromised; 0c: RSA, not. */
 	CU_ASSERT_EQUAL(sqlite3_exec(h,
 		"INSERT INTO certificate (serial, profile, not_before, not_after, der, "
@@ -890,24 +876,12 @@ test_migrates_v4_store(void)
 	struct db_crl crl;
 	struct db_ca_key *keys = NULL;
 	sqlite3 *h = NULL;
-	char path[128], sql[64];
+	char path[128];
 	size_t nkeys = 9;
-	int fd, walked = 0;
+	int walked = 0;
 
-	new_path(path, "v4");
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
-	CU_ASSERT_FATAL(fd >= 0);
-	close(fd);
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE,
-					      NULL), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-			SQLITE_OK);
-	for (size_t i = 0; i < db_nmigrations; i++)
-		if (db_migrations[i].version <= 4)
-			CU_ASSERT_EQUAL(sqlite3_exec(h, db_migrations[i].sql, NULL,
-						     NULL, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
-	CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	h = old_store(path, "v4", 4);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	CU_ASSERT_EQUAL(sqlite3_exec(h,
 		"PRAGMA user_version = 4; "
 		"INSERT INTO ca VALUES (1, 'Old Root', 'http://ca.test', 'ec-p256', "
