@@ -285,7 +285,10 @@ cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 	char *end;
 	long long v;
 
-	if (s == NULL || *s == '\0')
+	/* Digits, with a '-' for a negative bound: strtoll alone would take
+	 * " 10" and "+10" too. */
+	if (s == NULL || !((*s >= '0' && *s <= '9') ||
+			   (*s == '-' && s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);

@@ -375,6 +375,9 @@ DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') 
 expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
 expect_rc "profile list with a stray argument: a usage error" 2 om profile list x
+expect_rc "--limit ' 10' (a blank before the number): a usage error" 2 om list --limit " 10"
+expect_rc "--limit +10: a usage error" 2 om list --limit +10
+expect_rc "--limit 10: fine" 0 om list --limit 10
 expect_rc "--csr naming a folder: malformed input (3), not 'empty'" 3 om issue --csr "$W/outdir"
 python3 - "$W/nul.csr" <<'PY' || die "python3 cryptography"
 import sys
