@@ -1163,36 +1163,18 @@ test_framing(void)
 		CU_ASSERT_PTR_NULL(web_origin_form("/healthz"));
 		/* Conditional GET (RFC 9110 13.2.2). */
 		{
-			int64_t t = 0;
-
-			CU_ASSERT(web_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT", &t) == 0);
-			CU_ASSERT_EQUAL(t, 784111777);
-			CU_ASSERT(web_http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT", &t) == 0);
-			CU_ASSERT_EQUAL(t, 784111777);
-			CU_ASSERT(web_http_date_parse("Sun Nov  6 08:49:37 1994", &t) == 0);
-			CU_ASSERT_EQUAL(t, 784111777);
-			CU_ASSERT(web_http_date_parse("yesterday", &t) == -1);
-			CU_ASSERT(web_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT x", &t) == -1);
-			CU_ASSERT(web_http_date_parse("", &t) == -1);
-			CU_ASSERT(web_not_modified("GET", "\"a\"", NULL, "\"a\"", 0));
-			CU_ASSERT(web_not_modified("HEAD", "W/\"a\"", NULL, "\"a\"", 0));
-			CU_ASSERT(web_not_modified("GET", "\"b\", \"a\"", NULL, "\"a\"", 0));
-			CU_ASSERT(web_not_modified("GET", "*", NULL, "\"a\"", 0));
-			CU_ASSERT(!web_not_modified("GET", "\"b\"", NULL, "\"a\"", 0));
-			CU_ASSERT(!web_not_modified("GET", "a", NULL, "\"a\"", 0));
-			CU_ASSERT(!web_not_modified("GET", "\"a", NULL, "\"a\"", 0));
-			CU_ASSERT(!web_not_modified("POST", "\"a\"", NULL, "\"a\"", 0));
-			/* If-None-Match decides; If-Modified-Since is not read. */
-			CU_ASSERT(!web_not_modified("GET", "\"b\"", "Sun, 06 Nov 1994 08:49:37 GMT",
-						    "\"a\"", 784111777));
-			/* Whole seconds cannot tell two CRLs apart: not used. */
-			CU_ASSERT(!web_not_modified("GET", NULL, "Sun, 06 Nov 1994 08:49:37 GMT",
-						    "\"a\"", 784111777));
-			CU_ASSERT(!web_not_modified("GET", NULL, "Sun, 06 Nov 1994 08:49:36 GMT",
-						    "\"a\"", 784111777));
-			CU_ASSERT(!web_not_modified("GET", NULL, "garbage", "\"a\"", 784111777));
-			CU_ASSERT(!web_not_modified("GET", NULL, "Sun, 06 Nov 1994 08:49:37 GMT",
-						    "", 0));
+			CU_ASSERT(web_not_modified("GET", "\"a\"", "\"a\""));
+			CU_ASSERT(web_not_modified("HEAD", "W/\"a\"", "\"a\""));
+			CU_ASSERT(web_not_modified("GET", "\"b\", \"a\"", "\"a\""));
+			CU_ASSERT(web_not_modified("GET", "*", "\"a\""));
+			CU_ASSERT(!web_not_modified("GET", "\"b\"", "\"a\""));
+			CU_ASSERT(!web_not_modified("GET", "a", "\"a\""));
+			CU_ASSERT(!web_not_modified("GET", "\"a", "\"a\""));
+			CU_ASSERT(!web_not_modified("POST", "\"a\"", "\"a\""));
+			/* Without If-None-Match, no 304 (If-Modified-Since is
+			 * not read: daemon.sh sends it). */
+			CU_ASSERT(!web_not_modified("GET", NULL, "\"a\""));
+			CU_ASSERT(!web_not_modified("GET", "\"a\"", ""));
 		}
 		CU_ASSERT_PTR_NULL(web_origin_form("*"));
 		CU_ASSERT_PTR_NULL(web_origin_form("ftp://x/y"));

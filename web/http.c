@@ -200,9 +200,7 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	    web_not_modified(r->method,
 			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_IF_NONE_MATCH),
-			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
-			     rep->etag, rep->last_modified)) {
+			     rep->etag)) {
 		rep->status = 304;
 		web_blob_unref(rep->blob);
 		rep->blob = NULL;

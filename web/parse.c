@@ -447,32 +447,6 @@ web_origin_form(const char *uri)
 	return out;
 }
 
-int
-web_http_date_parse(const char *s, int64_t *out)
-{
-	/* IMF-fixdate, then RFC 850, then asctime (RFC 9110 5.6.7). */
-	static const char *const forms[] = {
-		"%a, %d %b %Y %H:%M:%S GMT",
-		"%A, %d-%b-%y %H:%M:%S GMT",
-		"%a %b %e %H:%M:%S %Y",
-	};
-	struct tm tm;
-	time_t t;
-
-	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-		const char *end;
-
-		memset(&tm, 0, sizeof(tm));
-		if ((end = strptime(s, forms[i], &tm)) == NULL || *end != '\0')
-			continue;
-		if ((t = timegm(&tm)) == (time_t)-1)
-			return -1;
-		*out = (int64_t)t;
-		return 0;
-	}
-	return -1;
-}
-
 /* Does the If-None-Match list INM name ETAG (weak comparison, RFC 9110
  * 8.8.3.2), or is it "*"? */
 static int
@@ -507,8 +481,7 @@ etag_listed(const char *inm, const char *etag)
 }
 
 int
-web_not_modified(const char *method, const char *inm, const char *ims,
-		 const char *etag, int64_t last_modified)
+web_not_modified(const char *method, const char *inm, const char *etag)
 {
 	if (method == NULL ||
 	    (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
@@ -518,11 +491,8 @@ web_not_modified(const char *method, const char *inm, const char *ims,
 	 * response can change within one (a revocation right after a
 	 * publication); a cache told 304 would keep the old one, that says
 	 * "good", as long as no later one came. The ETag tells them apart. */
-	(void)ims;
-	(void)last_modified;
-	if (inm != NULL)
-		return etag != NULL && etag[0] != '\0' && etag_listed(inm, etag);
-	return 0;
+	return inm != NULL && etag != NULL && etag[0] != '\0' &&
+	       etag_listed(inm, etag);
 }
 
 int

@@ -112,16 +112,12 @@ int web_host_ok(const char *h);
  * 3.2.2) without its scheme and authority, "/" for an empty path; NULL
  * for any other URI (used as it is). Heap; the caller frees it. */
 char *web_origin_form(const char *uri);
-/* An HTTP-date (RFC 9110 5.6.7: IMF-fixdate, or the obsolete RFC 850 and
- * asctime forms) into Unix time *OUT. 0, or -1 if S is none of them. */
-int web_http_date_parse(const char *s, int64_t *out);
 /* RFC 9110 13.2.2 for a GET or HEAD of a representation with ETAG ("" if
  * none): 1 if the request's If-None-Match (INM, NULL if absent) names it,
  * so the client holds it already (answer 304), else 0. If-Modified-Since
- * (IMS) against LAST_MODIFIED is deliberately not honoured: whole seconds
- * cannot tell two CRLs or OCSP responses of one second apart. */
-int web_not_modified(const char *method, const char *inm, const char *ims,
-		     const char *etag, int64_t last_modified);
+ * is deliberately not honoured: whole seconds cannot tell two CRLs or OCSP
+ * responses of one second apart. */
+int web_not_modified(const char *method, const char *inm, const char *etag);
 /* Is NAME a field name (RFC 9110 5.1: a token)? 1 yes, 0 no. */
 int web_field_name_ok(const char *name);
 
