@@ -147,20 +147,6 @@ int
 db_key_compromised(struct db *db, const unsigned char spki_sha256[32],
 		   int *out, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK, r;
-
-	if (db == NULL || spki_sha256 == NULL || out == NULL)
-		return db_bad_arg(err);
-	*out = 0;
-	if ((st = db_stmt(db, S_KEY_COMPROMISED_GET, compromised_sql, err)) == NULL)
-		goto out;
-	db_bind_blob(st, 1, spki_sha256, 32, &b);
-	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
-		goto out;
-	*out = r;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return db_hash_listed(db, S_KEY_COMPROMISED_GET, compromised_sql,
+			      spki_sha256, out, err);
 }

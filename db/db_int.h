@@ -222,6 +222,11 @@ int db_step_done(struct db *db, sqlite3_stmt *st, const char *conflict_code,
 		 const char *conflict_msg, struct mica_err *err);
 /* Step a statement expected to return at most one row: 1 row, 0 none, -1. */
 int db_step_row(struct db *db, sqlite3_stmt *st, struct mica_err *err);
+/* Run statement ID of SQL, a "SELECT 1 ... WHERE x = ?1 LIMIT 1" bound to
+ * the 32-octet HASH: *OUT 1 if a row names it, else 0. */
+int db_hash_listed(struct db *db, enum db_stmt_id id,
+		   const char *const sql[S__COUNT], const unsigned char hash[32],
+		   int *out, struct mica_err *err);
 
 /* Column I of the current row. A heap copy of text (*OUT NULL for SQL
  * NULL; -1 only on OOM); text into BUF of SIZE ("" for NULL; -1 if it does

@@ -157,22 +157,7 @@ int
 db_scep_tx_seen(struct db *db, const unsigned char csr_hash[32], int *seen,
 		struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK, r;
-
-	if (db == NULL || csr_hash == NULL || seen == NULL)
-		return db_bad_arg(err);
-	*seen = 0;
-	if ((st = db_stmt(db, S_SCEP_TX_BY_CSR, scep_sql, err)) == NULL)
-		goto out;
-	db_bind_blob(st, 1, csr_hash, 32, &b);
-	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
-		goto out;
-	*seen = r;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return db_hash_listed(db, S_SCEP_TX_BY_CSR, scep_sql, csr_hash, seen, err);
 }
 
 int

@@ -234,6 +234,27 @@ db_step_row(struct db *db, sqlite3_stmt *st, struct mica_err *err)
 	return db_fail(db, rc, NULL, NULL, err);
 }
 
+int
+db_hash_listed(struct db *db, enum db_stmt_id id, const char *const sql[S__COUNT],
+	       const unsigned char hash[32], int *out, struct mica_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || hash == NULL || out == NULL)
+		return db_bad_arg(err);
+	*out = 0;
+	if ((st = db_stmt(db, id, sql, err)) == NULL)
+		return -1;
+	db_bind_blob(st, 1, hash, 32, &b);
+	if (db_binds_ok(db, b, err) == 0 && (r = db_step_row(db, st, err)) >= 0) {
+		*out = r;
+		rc = 0;
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
 /* Heap copy of a text column (NULL stays NULL). -1 only on OOM. */
 int
 db_col_str(sqlite3_stmt *st, int i, char **out)
