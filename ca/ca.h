@@ -372,6 +372,19 @@ const char *ca_reason_name(int reason);
  * new CRL. */
 int ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial,
 	      int reason, struct mica_err *err);
+/* Serials (lowercase hex), as ca_revoke_all returns them. */
+struct ca_serials {
+	char (*v)[CA_SERIAL_MAX];
+	size_t n;
+};
+void ca_serials_free(struct ca_serials *s);
+/* As ca_revoke. For keyCompromise every other certificate of the same
+ * key (being signed, valid or on hold, not expired) is revoked too, in
+ * the same transaction and CRL; ALSO (may be NULL) receives their serials
+ * (ca_serials_free). ca_revoke does the same and does not say. */
+int ca_revoke_all(struct ca *ca, const struct ca_principal *p,
+		  const char *serial, int reason, struct ca_serials *also,
+		  struct mica_err *err);
 /* Delta CRLs (RFC 5280 5.2.4), off until turned on: every HOURS (1..
  * CA_DELTA_HOURS_MAX) a delta CRL per key, numbered in the same series,
  * lists what was revoked since that key's latest complete CRL (which

@@ -480,6 +480,10 @@ struct ca_crl_ahead *ca_crl_ahead_new(struct ca *ca, const char *serial,
 int64_t ca_crl_ahead_time(const struct ca_crl_ahead *a);
 int ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
 		       struct ca_crl_ahead *a, struct mica_err *err);
+/* The transaction changed more than the one serial A was signed for (a
+ * keyCompromise revoking the key's other certificates too): what A signed
+ * is dropped, and ca_crl_ahead_store signs under the lock. */
+void ca_crl_ahead_stale(struct ca_crl_ahead *a);
 void ca_crl_ahead_free(struct ca_crl_ahead *a);
 
 #endif

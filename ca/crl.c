@@ -545,6 +545,14 @@ ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
 }
 
 void
+ca_crl_ahead_stale(struct ca_crl_ahead *a)
+{
+	/* Their bodies already written beside the store stay unreferenced,
+	 * as when a race makes them stale; the store prunes such files. */
+	crl_pre_free(&a->pre);
+}
+
+void
 ca_crl_ahead_free(struct ca_crl_ahead *a)
 {
 	if (a == NULL)

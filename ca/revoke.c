@@ -6,6 +6,7 @@
  */
 #include "ca/ca.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@
 #include "ca/ca_int.h"
 #include "ca/sign.h"
 #include "util/log.h"
+
+_Static_assert(CA_SERIAL_MAX == DB_SERIAL_MAX, "one serial buffer for both");
 
 struct revoke_tx {
 	struct ca *ca;
@@ -24,6 +27,8 @@ struct revoke_tx {
 	struct ca_crl_ahead *crl;   /* its CRLs, signed ahead */
 	int has_rsa_id;             /* the key is RSA: rsa_id is its modulus's */
 	unsigned char rsa_id[32];
+	char (*also)[DB_SERIAL_MAX]; /* keyCompromise: the key's others */
+	size_t nalso;
 };
 
 /* The second identity of the key certified by DER (ca_key_rsa_id): 1 and
@@ -39,6 +44,34 @@ cert_rsa_id(const unsigned char *der, size_t len, unsigned char out[32])
 		r = ca_key_rsa_id(crt.pk_raw.p, crt.pk_raw.len, out);
 	mbedtls_x509_crt_free(&crt);
 	return r;
+}
+
+/* A key revoked for keyCompromise is compromised in every certificate
+ * that names it: revoke the others too, in the same transaction, with the
+ * same reason and time (CA/B Forum BR 4.9.1.1). They are rare, so their
+ * CRLs are signed here, under the lock, rather than ahead. */
+static int
+revoke_same_key(struct revoke_tx *x, struct db *db, int64_t now,
+		struct mica_err *err)
+{
+	char detail[DB_SERIAL_MAX + 32];
+
+	free(x->also);   /* a transaction run again finds them again */
+	x->also = NULL;
+	x->nalso = 0;
+	if (db_cert_same_key(db, x->serial, now, &x->also, &x->nalso, err) != 0)
+		return -1;
+	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s)",
+		 x->serial);
+	for (size_t i = 0; i < x->nalso; i++)
+		if (db_cert_revoke(db, x->also[i], CA_REASON_KEY_COMPROMISE,
+				   now, err) != 0 ||
+		    db_audit_add(db, now, x->p->actor, "cert.revoke",
+				 x->also[i], detail, err) != 0)
+			return -1;
+	if (x->nalso > 0)
+		ca_crl_ahead_stale(x->crl);
+	return 0;
 }
 
 /* The revocation (or release) and the CRL that says so commit together:
@@ -59,9 +92,10 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 		/* The key itself is compromised: no issuance path certifies
 		 * it again (ca_issue), from this commit on. */
 		if (x->reason == CA_REASON_KEY_COMPROMISE &&
-		    db_key_compromised_add(db, x->serial, now,
-					   x->has_rsa_id ? x->rsa_id : NULL,
-					   err) != 0)
+		    (db_key_compromised_add(db, x->serial, now,
+					    x->has_rsa_id ? x->rsa_id : NULL,
+					    err) != 0 ||
+		     revoke_same_key(x, db, now, err) != 0))
 			return -1;
 	} else {
 		if (db_cert_unrevoke(db, x->serial, err) != 0 ||
@@ -74,7 +108,8 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 
 static int
 revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
-	   int release, int reason, struct mica_err *err)
+	   int release, int reason, struct ca_serials *also,
+	   struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
 	struct revoke_tx x;
@@ -95,6 +130,12 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.release = release;
 	x.reason = reason;
 	x.has_rsa_id = 0;
+	x.also = NULL;
+	x.nalso = 0;
+	if (also != NULL) {
+		also->v = NULL;
+		also->n = 0;
+	}
 	/* An RSA key is compromised under every exponent: its modulus goes
 	 * on the list too. Read before the write lock (a certificate's key
 	 * never changes); a serial unknown here fails in the transaction. */
@@ -119,6 +160,12 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 				    "out of memory");
 	rc = ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, revoke_body, &x, err);
 	ca_crl_ahead_free(x.crl);
+	if (rc == 0 && also != NULL) {
+		also->v = x.also;
+		also->n = x.nalso;
+		x.also = NULL;
+	}
+	free(x.also);
 	if (rc != 0 && err != NULL && err->kind == MICA_E_NOTFOUND)
 		mica_err_set(err, MICA_E_NOTFOUND, "not_found",
 			     "no certificate with serial %s", serial);
@@ -129,14 +176,32 @@ int
 ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	  int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, err);
+	return revoke_run(ca, p, serial_in, 0, reason, NULL, err);
+}
+
+int
+ca_revoke_all(struct ca *ca, const struct ca_principal *p,
+	      const char *serial_in, int reason, struct ca_serials *also,
+	      struct mica_err *err)
+{
+	return revoke_run(ca, p, serial_in, 0, reason, also, err);
+}
+
+void
+ca_serials_free(struct ca_serials *s)
+{
+	if (s == NULL)
+		return;
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
 }
 
 int
 ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	    const char *serial_in, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 1, 0, err);
+	return revoke_run(ca, p, serial_in, 1, 0, NULL, err);
 }
 
 /* ------------------------------------------- keys compromised before -- */

@@ -265,8 +265,11 @@ static const char revoke_help[] =
 "Revoke a certificate and publish a new CRL. REASON (RFC 5280 5.3.1) is one\n"
 "of (case-insensitive; default unspecified):\n";
 static const char revoke_help_tail[] =
-"certificateHold can be undone with 'mica unrevoke'. SERIAL is hexadecimal,\n"
-"with or without colons.\n"
+"certificateHold can be undone with 'mica unrevoke'. keyCompromise also\n"
+"puts the key on the list of keys never certified again, and revokes every\n"
+"other certificate of the same key that is valid, on hold or being signed\n"
+"(each is named on standard error, and in the audit log). SERIAL is\n"
+"hexadecimal, with or without colons.\n"
 "\n"
 "Options:\n"
 "  --reason REASON         the revocation reason\n"
@@ -294,6 +297,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *passfile = NULL;
+	struct ca_serials also = { NULL, 0 };
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -316,11 +320,16 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_revoke(ca, &cli, argv[optind], reason, &err) != 0)
+	if (ca_revoke_all(ca, &cli, argv[optind], reason, &also, &err) != 0) {
 		rc = cli_fail(&err);
-	else
+	} else {
+		for (size_t i = 0; i < also.n; i++)
+			fprintf(stderr, "revoked %s too (%s: the same key)\n",
+				also.v[i], ca_reason_name(reason));
 		fprintf(stderr, "revoked %s (%s); CRL published\n", argv[optind],
 			ca_reason_name(reason));
+	}
+	ca_serials_free(&also);
 	ca_close(ca);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "db/db_int.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,16 @@ static const char *const cert_sql[S__COUNT] = {
 	"UPDATE certificate SET status = CASE WHEN der IS NULL THEN 0 ELSE 1 END, "
 	"revoked_at = 0, reason = -1 "
 	"WHERE serial = ?1 AND status = 2 AND reason = 6",
+	/* The others of ?1's key that a keyCompromise still changes: being
+	 * signed, valid or on hold, and not expired at ?2. */
+	[S_CERT_SAME_KEY] =
+	"SELECT c.serial FROM certificate k "
+	"JOIN certificate c INDEXED BY certificate_by_spki "
+	"ON substr(c.spki_sha256, 1, 8) = substr(k.spki_sha256, 1, 8) "
+	"AND c.spki_sha256 = k.spki_sha256 "
+	"WHERE k.serial = ?1 AND c.serial <> ?1 AND c.not_after > ?2 "
+	"AND (c.status IN (0, 1) OR (c.status = 2 AND c.reason = 6)) "
+	"ORDER BY c.id",
 	[S_CERT_LINK_OLD] =
 	"UPDATE certificate SET renewed_by = ?2 WHERE serial = ?1",
 	[S_CERT_SET_REQUEST] =
@@ -762,6 +773,63 @@ db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
 			     "the certificate is already on hold" :
 			     "the certificate is already revoked");
 out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_cert_same_key(struct db *db, const char *serial, int64_t now,
+		 char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char (*v)[DB_SERIAL_MAX] = NULL, (*nv)[DB_SERIAL_MAX];
+	const unsigned char *s;
+	size_t len = 0, cap = 0;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (out == NULL || n == NULL)
+		return db_bad_arg(err);
+	*out = NULL;
+	*n = 0;
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_CERT_SAME_KEY, cert_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_i64(st, 2, now, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	/* Collected first: the caller revokes them on this connection,
+	 * which must not change rows under a statement still stepping. */
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		s = sqlite3_column_text(st, 0);
+		if (s == NULL || !db_serial_ok((const char *)s)) {
+			mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+				     "a certificate's serial in the store is malformed");
+			goto out;
+		}
+		if (len == cap) {
+			cap = cap ? 2 * cap : 8;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				db_oom(err);
+				goto out;
+			}
+			v = nv;
+		}
+		snprintf(v[len++], DB_SERIAL_MAX, "%s", (const char *)s);
+	}
+	if (r != SQLITE_DONE) {
+		db_fail(db, r, NULL, NULL, err);
+		goto out;
+	}
+	*out = v;
+	*n = len;
+	v = NULL;
+	rc = 0;
+out:
+	free(v);
 	db_stmt_done(st);
 	return rc;
 }

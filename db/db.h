@@ -327,6 +327,13 @@ void db_cert_array_free(struct db_cert *a, size_t n);
  * ("already_revoked"). */
 int db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
 		   struct mica_err *err);
+/* The serials of the other certificates of SERIAL's key (the same
+ * SubjectPublicKeyInfo) that a revocation for keyCompromise must revoke
+ * too: being signed, valid or on hold, and not expired at NOW; oldest
+ * first. *OUT (free()) holds *N of them (NULL and 0 when none). */
+int db_cert_same_key(struct db *db, const char *serial, int64_t now,
+		     char (**out)[DB_SERIAL_MAX], size_t *n,
+		     struct mica_err *err);
 /* REVOKED with reason certificateHold -> VALID (or ISSUING if no DER).
  * MICA_E_CONFLICT ("not_on_hold") otherwise. */
 int db_cert_unrevoke(struct db *db, const char *serial, struct mica_err *err);

@@ -2766,7 +2766,7 @@ test_admin_calls_refuse_anonymous_and_enrollment_callers(void)
 static void
 test_revocation_is_published_in_the_crl(void)
 {
-	mbedtls_pk_context pk;
+	mbedtls_pk_context pk, pk2;
 	struct ca_issued a, b;
 	struct ca_crl crl;
 	struct ca_cert c;
@@ -2776,8 +2776,11 @@ test_revocation_is_published_in_the_crl(void)
 	int reason;
 
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(gen_key(&pk2) == 0);
 	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "revoked." DOMAIN, &a), 0);
-	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kept." DOMAIN, &b), 0);
+	/* Another key: a keyCompromise revokes the key's certificates, not
+	 * the CA's others (test_key_compromise_revokes_the_keys_others). */
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk2, "kept." DOMAIN, &b), 0);
 	n0 = current_crl_number(g_ca);
 	CU_ASSERT(n0 >= 1);
 
@@ -2844,6 +2847,97 @@ test_revocation_is_published_in_the_crl(void)
 	ca_issued_free(&a);
 	ca_issued_free(&b);
 	mbedtls_pk_free(&pk);
+	mbedtls_pk_free(&pk2);
+}
+
+/* A key revoked for keyCompromise is compromised in every certificate
+ * that names it: the others valid or on hold are revoked with it, in the
+ * same CRL; those revoked already keep their reason; another key's stay. */
+static void
+test_key_compromise_revokes_the_keys_others(void)
+{
+	mbedtls_pk_context pk, other;
+	struct ca_issued a, b, held, gone, stranger;
+	struct ca_serials also;
+	struct ca_crl crl;
+	struct ca_cert c;
+	struct mica_err err;
+	int64_t n0;
+	int reason;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(gen_key(&other) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kc-a." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kc-b." DOMAIN, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kc-held." DOMAIN, &held), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kc-gone." DOMAIN, &gone), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&other, "kc-other." DOMAIN, &stranger), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, held.serial, CA_REASON_HOLD, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, gone.serial, 4 /* superseded */, &err), 0);
+	n0 = current_crl_number(g_ca);
+
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
+					    CA_REASON_KEY_COMPROMISE, &also, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(also.n, 2);
+	CU_ASSERT_STRING_EQUAL(also.v[0], b.serial);    /* oldest first */
+	CU_ASSERT_STRING_EQUAL(also.v[1], held.serial);
+	ca_serials_free(&also);
+	CU_ASSERT_PTR_NULL(also.v);
+	CU_ASSERT_EQUAL(also.n, 0);
+	{
+		const char *const want[] = { a.serial, b.serial, held.serial, gone.serial };
+		const int reasons[] = { 1, 1, 1, 4 };
+		for (size_t i = 0; i < 4; i++) {
+			CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, want[i], &c, &err), 0);
+			CU_ASSERT_EQUAL(c.status, CA_CERT_REVOKED);
+			CU_ASSERT_EQUAL(c.reason, reasons[i]);
+			ca_cert_free(&c);
+		}
+	}
+	CU_ASSERT_EQUAL(cert_status(stranger.serial), CA_CERT_VALID);
+	CU_ASSERT(audit_has("cert.revoke", b.serial));
+	/* One change, one new CRL, listing them all. */
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT(crl.number > n0);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, b.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, held.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, gone.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 4);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, stranger.serial, &reason), 0);
+	ca_crl_free(&crl);
+	/* The held one is compromised now: no release brings it back. */
+	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, held.serial, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	/* Refused again: nothing more, and ALSO says nothing. */
+	also.n = 99;
+	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, b.serial,
+				      CA_REASON_KEY_COMPROMISE, &also, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(also.n, 0);
+	CU_ASSERT_PTR_NULL(also.v);
+	/* Another reason revokes the one certificate only. */
+	{
+		struct ca_issued d;
+
+		CU_ASSERT_EQUAL_FATAL(issue_cli(&other, "kc-d." DOMAIN, &d), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, d.serial, 4,
+						    &also, &err), 0);
+		CU_ASSERT_EQUAL(also.n, 0);
+		CU_ASSERT_EQUAL(cert_status(stranger.serial), CA_CERT_VALID);
+		ca_issued_free(&d);
+	}
+
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	ca_issued_free(&held);
+	ca_issued_free(&gone);
+	ca_issued_free(&stranger);
+	mbedtls_pk_free(&pk);
+	mbedtls_pk_free(&other);
 }
 
 static void
@@ -4486,6 +4580,8 @@ main(void)
 		  test_admin_calls_refuse_anonymous_and_enrollment_callers },
 		{ "a revocation is published in a CRL that relying parties honour",
 		  test_revocation_is_published_in_the_crl },
+		{ "a keyCompromise revokes the key's other certificates",
+		  test_key_compromise_revokes_the_keys_others },
 		{ "the CRL number increases on every publication",
 		  test_crl_number_increases_on_every_publication },
 		{ "a CRL signed ahead that lost a race to another process is signed again",

@@ -635,18 +635,42 @@ seconds_left(int64_t at)
 	return at > now ? at - now : 0;
 }
 
+/* The certificate SERIAL; with ALSO (a revocation's answer), its member
+ * "also_revoked" lists the other certificates the revocation took (those
+ * of the same key, for keyCompromise), [] when none. */
 static int
-reply_cert(struct web_ctx *c, struct web_reply *rep, const char *serial,
-	   struct mica_err *err)
+reply_cert_also(struct web_ctx *c, struct web_reply *rep, const char *serial,
+		const struct ca_serials *also, struct mica_err *err)
 {
 	struct ca_cert cert;
+	json_t *o, *a = NULL;
 	int rc;
 
 	if (ca_cert_get(c->ca, c->p, serial, &cert, err) != 0)
 		return -1;
-	rc = web_reply_json(rep, 200, web_json_cert(&cert, c->now), 0, err);
+	o = web_json_cert(&cert, c->now);
 	ca_cert_free(&cert);
+	if (o != NULL && also != NULL) {
+		if ((a = json_array()) == NULL ||
+		    json_object_set_new(o, "also_revoked", a) != 0) {
+			json_decref(o);
+			return oom(err);
+		}
+		for (size_t i = 0; i < also->n; i++)
+			if (json_array_append_new(a, json_string(also->v[i])) != 0) {
+				json_decref(o);
+				return oom(err);
+			}
+	}
+	rc = web_reply_json(rep, 200, o, 0, err);
 	return rc;
+}
+
+static int
+reply_cert(struct web_ctx *c, struct web_reply *rep, const char *serial,
+	   struct mica_err *err)
+{
+	return reply_cert_also(c, rep, serial, NULL, err);
 }
 
 int
@@ -769,6 +793,7 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 		{ "reason", WEB_J_STRING, 0, 40 },
 	};
 	char serial[CA_SERIAL_MAX];
+	struct ca_serials also = { NULL, 0 };
 	const char *rs;
 	json_t *j = NULL;
 	int reason = 0, rc = -1;
@@ -782,11 +807,12 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 			     "keyCompromise, superseded, cessationOfOperation, certificateHold)");
 		goto out;
 	}
-	if (ca_revoke(c->ca, c->p, serial, reason, err) != 0)
+	if (ca_revoke_all(c->ca, c->p, serial, reason, &also, err) != 0)
 		goto out;
 	web_crl_changed(c->srv, c->ca);
-	rc = reply_cert(c, rep, serial, err);
+	rc = reply_cert_also(c, rep, serial, &also, err);
 out:
+	ca_serials_free(&also);
 	json_decref(j);
 	return rc;
 }

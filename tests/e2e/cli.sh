@@ -138,7 +138,23 @@ run_ca() {
 
 	# Revocation and the CRL, judged by OpenSSL.
 	rserial=$(openssl x509 -in "$W/cli.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	# Two more certificates of cli's key, one put on hold: keyCompromise
+	# revokes them with it (the key is compromised whichever names it).
+	openssl req -new -key "$W/cli.key" -subj /CN=alice2 -addext "subjectAltName=DNS:phone2.contoso.test" -out "$W/cli2.csr" 2>/dev/null
+	openssl req -new -key "$W/cli.key" -subj /CN=alice3 -addext "subjectAltName=DNS:phone3.contoso.test" -out "$W/cli3.csr" 2>/dev/null
+	check "$KT: a second certificate of the same key" "$MICA" -d "$D" issue --csr "$W/cli2.csr" --profile client --out "$W/cli2.pem"
+	check "$KT: a third, put on hold" "$MICA" -d "$D" issue --csr "$W/cli3.csr" --profile client --out "$W/cli3.pem"
+	r2serial=$(openssl x509 -in "$W/cli2.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	r3serial=$(openssl x509 -in "$W/cli3.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	check "$KT: hold the third" "$MICA" -d "$D" revoke "$r3serial" --reason certificateHold
 	check "$KT: revoke keyCompromise" "$MICA" -d "$D" revoke "$rserial" --reason keyCompromise
+	"$MICA" -d "$D" show "$r2serial" --json > "$W/r2.json" 2>/dev/null
+	"$MICA" -d "$D" show "$r3serial" --json > "$W/r3.json" 2>/dev/null
+	for f in r2 r3; do
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["status"]=="revoked" and d["revocation_reason"]=="keyCompromise" else 1)' "$W/$f.json" \
+			&& ok "$KT: the key's other certificate $f is revoked for keyCompromise" || fail "$KT: $f not revoked with the key: $(cat "$W/$f.json")"
+	done
+	"$MICA" -d "$D" audit --json 2>/dev/null | grep -qi "\"$r2serial\"" && ok "$KT: the audit log names the other certificate" || fail "$KT: audit of the other certificate"
 	expect_rc "$KT: revoking twice is a conflict" 6 "$MICA" -d "$D" revoke "$rserial" --reason keyCompromise
 	check "$KT: crl --pem" "$MICA" -d "$D" crl --pem --out "$W/crl.pem"
 	openssl crl -in "$W/crl.pem" -noout -text -CAfile "$W/root.pem" > "$W/crl.txt" 2>&1
@@ -150,6 +166,11 @@ run_ca() {
 	if openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/cli.pem" >/dev/null 2>&1; then
 		fail "$KT: revoked certificate still verifies with -crl_check"
 	else ok "$KT: openssl -crl_check rejects the revoked certificate"; fi
+	for f in cli2 cli3; do
+		openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/$f.pem" > "$W/$f.v" 2>&1
+		grep -q 'certificate revoked' "$W/$f.v" && ok "$KT: openssl -crl_check rejects $f (same key)" || fail "$KT: $f (same key) not revoked in the CRL: $(cat "$W/$f.v")"
+	done
+	[ "$(grep -c 'Key Compromise' "$W/crl.txt")" -ge 3 ] && ok "$KT: the CRL gives all three keyCompromise" || fail "$KT: CRL reasons of the key's certificates"
 	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/srv.pem" >/dev/null 2>&1 && ok "$KT: -crl_check accepts the others" || fail "$KT: -crl_check others"
 	n1=$(openssl crl -in "$W/crl.pem" -noout -crlnumber | cut -d= -f2 | sed 's/^0x//')
 	"$MICA" -d "$D" crl --out "$W/crl2.der" 2>/dev/null
@@ -189,7 +210,8 @@ assert "valid" in st and "revoked" in st, st
 assert all(r["serial"] and r["names"] for r in rows)
 PY
 	nrev=$("$MICA" -d "$D" list --status revoked --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-	[ "$nrev" = 2 ] && ok "$KT: list --status revoked" || fail "$KT: list --status revoked gave $nrev"
+	# cli's (keyCompromise) with its key's two others, and the superseded.
+	[ "$nrev" = 4 ] && ok "$KT: list --status revoked" || fail "$KT: list --status revoked gave $nrev"
 	"$MICA" -d "$D" list --expiring-days 400 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r and all(x["status"]=="valid" for x in r) else 1)' && ok "$KT: list --expiring-days" || fail "$KT: list --expiring-days"
 	"$MICA" -d "$D" audit | grep -q 'cert.revoke' && ok "$KT: audit records revocations" || fail "$KT: audit"
 

@@ -340,6 +340,7 @@ call POST "$S/api/v1/certificates/$MAIL_SER/revoke" "${ADMH[@]}" \
 expect "an admin revokes" 200
 is "status revoked" "$(json_get "$W/body" status)" revoked
 is "reason recorded" "$(json_get "$W/body" revocation_reason)" keyCompromise
+is "no other certificate of that key to revoke" "$(json_get "$W/body" also_revoked)" "[]"
 crl_lists "$MAIL_SER" && ok "/crl lists the revoked certificate at once" || fail "revoked serial not on /crl"
 is "after the revocation, the old CRL's ETag no longer matches: 200" \
 	"$(cond "$H/crl" -H "If-None-Match: $CRL_ETAG" | cut -d' ' -f1)" 200
@@ -354,6 +355,30 @@ snap
 call POST "$S/api/v1/certificates/$MAIL_SER/revoke" "${ADMH[@]}"
 expect "revoking twice" 409
 unchanged "second revocation"
+
+echo "# keyCompromise revokes the key's other certificates"
+mkcsr kc1 "/CN=kc1.contoso.test" "DNS:kc1.contoso.test"
+submit kc1 "${ADMH[@]}"
+expect "a first certificate of a key" 201
+KC1=$(json_get "$W/body" serial)
+mkcsr kc2 "/CN=kc2.contoso.test" "DNS:kc2.contoso.test" key:kc1
+submit kc2 "${ADMH[@]}"
+expect "a second certificate of the same key" 201
+KC2=$(json_get "$W/body" serial)
+save_cert "$W/kc2.pem"
+call POST "$S/api/v1/certificates/$KC1/revoke" "${ADMH[@]}" \
+	-H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}'
+expect "revoke the first for keyCompromise" 200
+is "also_revoked names the other" "$(json_get "$W/body" also_revoked)" "[\"$KC2\"]"
+call GET "$S/api/v1/certificates/$KC2" "${ADMH[@]}"
+is "the other is revoked" "$(json_get "$W/body" status)" revoked
+is "for keyCompromise" "$(json_get "$W/body" revocation_reason)" keyCompromise
+crl_lists "$KC2" && ok "/crl lists the other at once" || fail "the key's other certificate is not on /crl"
+if openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "$W/kc2.pem" >"$W/v" 2>&1; then
+	fail "openssl verify -crl_check accepted the key's other certificate"
+else
+	grep -q "certificate revoked" "$W/v" && ok "openssl verify -crl_check rejects the other" || fail "verify: $(cat "$W/v")"
+fi
 
 echo "# certificate hold and unrevoke"
 mkcsr hold "/CN=hold.contoso.test" "DNS:hold.contoso.test"

@@ -153,9 +153,23 @@ check "the pre-signed answer is whole: the responder certificate in it, verified
 
 # ----------------------------------------------------------- revoked -----
 
+# A twin: another certificate of srv's key, good until srv's key is
+# revoked for keyCompromise, then revoked with it.
+openssl req -new -key "$W/srv.key" -subj /CN=twin.example.test \
+	-addext "subjectAltName=DNS:twin.example.test" -out "$W/twin.csr" 2>/dev/null || die "openssl req"
+"$MICA" -d "$D" issue --csr "$W/twin.csr" --profile server --out "$W/twin.pem" 2>"$W/issue.err" ||
+	die "mica issue: $(cat "$W/issue.err")"
+ask "$W/twin.pem" -no_nonce
+is "openssl ocsp: the twin of the same key is good" "$(status_of "$W/ask.out" "$W/twin.pem")" good
 T0=$(date -u +%s)
 "$MICA" -d "$D" revoke "$S" --reason keyCompromise >/dev/null 2>"$W/rev.err" || die "mica revoke: $(cat "$W/rev.err")"
 T1=$(date -u +%s)
+check "mica revoke names the twin it revoked too" grep -qi "revoked $(serial_of "$W/twin.pem") too (keyCompromise" "$W/rev.err"
+for how in nonce no_nonce; do
+	if [ $how = nonce ]; then ask "$W/twin.pem"; else ask "$W/twin.pem" -no_nonce; fi
+	is "openssl ocsp ($how): the twin is revoked with the key" "$(status_of "$W/ask.out" "$W/twin.pem")" revoked
+	check "openssl ocsp ($how): the twin's reason is keyCompromise" grep -q "Reason: keyCompromise" "$W/ask.out"
+done
 check "the revocation dropped the pre-signed good response" \
 	sh -c "[ \$(sqlite3 '$D/mica.db' \"SELECT count(*) FROM ocsp_response WHERE serial = '$S' AND status = 1\") = 0 ]"
 for how in nonce no_nonce; do
