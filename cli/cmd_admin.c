@@ -388,6 +388,24 @@ static const char audit_help[] =
 "time, actor, action, target and detail. --since takes a Unix time, a date\n"
 "(2026-11-24) or a duration back from now (12h, 7d).\n";
 
+/* *OUT from TM (UTC) if TM names a real moment: timegm() would make
+ * 2026-02-30 the 2nd of March and 24:00:00 the next day; strptime()
+ * takes both. */
+static int
+time_real(const struct tm *tm, int64_t *out)
+{
+	struct tm in = *tm, back;
+	time_t t = timegm(&in);
+
+	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL ||
+	    back.tm_year != tm->tm_year || back.tm_mon != tm->tm_mon ||
+	    back.tm_mday != tm->tm_mday || back.tm_hour != tm->tm_hour ||
+	    back.tm_min != tm->tm_min || back.tm_sec != tm->tm_sec)
+		return -1;
+	*out = (int64_t)t;
+	return 0;
+}
+
 static int
 parse_since(const char *s, int64_t *out)
 {
@@ -403,16 +421,13 @@ parse_since(const char *s, int64_t *out)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end != NULL && *end == '\0') {
-		*out = (int64_t)timegm(&tm);
-		return 0;
+	if (end == NULL || *end != '\0') {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end != NULL && *end == '\0') {
-		*out = (int64_t)timegm(&tm);
-		return 0;
-	}
-	return -1;
+	if (end == NULL || *end != '\0')
+		return -1;
+	return time_real(&tm, out);
 }
 
 int

@@ -494,6 +494,8 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage("backup", "needs exactly one FILE");
+	if (argv[1][0] == '\0')
+		return cli_usage("backup", "FILE is empty");
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	if (ca_backup(ca, argv[1], &err) != 0)
@@ -523,6 +525,8 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage("restore", "needs exactly one FILE");
+	if (argv[1][0] == '\0')
+		return cli_usage("restore", "FILE is empty");
 	if (ca_restore(datadir, argv[1], &err) != 0)
 		return cli_fail(&err);
 	fprintf(stderr, "restored %s into %s\n", argv[1], datadir);

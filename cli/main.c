@@ -126,6 +126,10 @@ main(int argc, char **argv)
 			i++;
 			continue;
 		}
+		if (strcmp(a, "--") == 0) {   /* the end of the options */
+			i++;
+			break;
+		}
 		fprintf(stderr, "mica: unknown option %s\nTry 'mica --help'.\n", a);
 		return 2;
 	}

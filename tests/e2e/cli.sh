@@ -400,6 +400,16 @@ expect_rc "profile list with a stray argument: a usage error" 2 om profile list 
 expect_rc "--limit ' 10' (a blank before the number): a usage error" 2 om list --limit " 10"
 expect_rc "--limit +10: a usage error" 2 om list --limit +10
 expect_rc "--limit 10: fine" 0 om list --limit 10
+expect_rc "'mica -d DIR -- list': '--' ends the options" 0 "$MICA" -d "$O" -- list
+expect_rc "'mica -- -d DIR list': after '--' an option is no command" 2 "$MICA" -- -d "$O" list
+for since in 2026-02-30 2025-02-29 2026-12-01T24:00:00Z 2026-13-01; do
+	expect_rc "audit --since $since (no such day or time): a usage error" 2 om audit --since "$since"
+done
+expect_rc "audit --since 2024-02-29 (a leap day): fine" 0 om audit --since 2024-02-29
+expect_rc "audit --since 2026-12-01T23:59:59Z: fine" 0 om audit --since 2026-12-01T23:59:59Z
+expect_rc "backup '': a usage error" 2 om backup ""
+expect_rc "restore '': a usage error" 2 "$MICA" -d "$W/restore-empty" restore ""
+[ ! -e "$W/restore-empty" ] && ok "... which made no directory" || fail "restore '' made $W/restore-empty"
 expect_rc "--csr naming a folder: malformed input (3), not 'empty'" 3 om issue --csr "$W/outdir"
 python3 - "$W/nul.csr" <<'PY' || die "python3 cryptography"
 import sys
