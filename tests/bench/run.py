@@ -11,7 +11,8 @@ Measures, in one run on one machine, each comparison paired in time:
      (tests/bench/bulkload.c fills a copy of a fresh store), beside
      'openssl ca -gencrl' and 'cfssl gencrl' on the same 100k serials
   4. GET /ca.crt and /crl with wrk -c64, beside nginx serving the same bytes
-  5. memory: anonymous and resident memory of each server's process tree,
+  5. memory: anonymous and resident memory of each server's process tree
+     (pages shared copy-on-write by mica's forked processes counted once),
      idle and at its peak during each load (sampled every 20 ms); the
      server's CPU per certificate against the crypto alone (efficiency)
   6. start-up: exec of 'mica serve' to /healthz answering
@@ -249,30 +250,62 @@ def tree_pids(pid):
     return out
 
 
-def status_kb(pid, field):
+def status_fields_kb(pid, fields):
+    """{field: KiB} of /proc/PID/status for FIELDS (0 for one not found),
+    in one read."""
+    out = dict.fromkeys(fields, 0)
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith(field + ":"):
+                k = line.split(":", 1)[0]
+                if k in out:
+                    out[k] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def anon_pss_kb(pid, rss_anon):
+    """PID's proportional share of the anonymous pages it maps (Pss_Anon of
+    /proc/PID/smaps_rollup): a page shared copy-on-write by N processes
+    since a fork counts 1/N in each. RSS_ANON (its RssAnon) where that is
+    unreadable or the kernel has no Pss_Anon (before Linux 5.8)."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss_Anon:"):
                     return int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return rss_anon
 
 
 def tree_memory_kb(pid, pids=None):
-    """(anonymous, resident) KiB of PID's process tree. Anonymous: the sum
-    of every process's RssAnon, memory of its own. Resident: PID's VmRSS
-    plus its children's anonymous and shared-memory pages, so that the
-    shared libraries the children map as well (the same files) count once
-    rather than once per process."""
-    anon = rss = 0
+    """(anonymous, resident) KiB of PID's process tree.
+
+    Anonymous: the sum over the tree of every process's Pss_Anon
+    (anon_pss_kb), the distinct anonymous pages the tree holds. mica's
+    keeper and signers are forked from the daemon, not exec'd, so they
+    share its anonymous pages copy-on-write until one of them writes;
+    summing RssAnon would count such a page once per process mapping it.
+    Anonymous pages are shared only between relatives by fork, all in the
+    tree, so the proportional shares add up to each page counted once. For
+    a single process (cfssl) Pss_Anon equals RssAnon.
+
+    Resident: PID's pages of mapped files (VmRSS - RssAnon: the shared
+    libraries as the main process maps them, counted once, though the
+    children map the same files), plus the tree's anonymous memory as
+    above, plus the children's shared-memory pages (RssShmem)."""
+    anon = files = 0
     for p in (pids if pids is not None else tree_pids(pid)):
-        a = status_kb(p, "RssAnon")
-        anon += a
-        rss += status_kb(p, "VmRSS") if p == pid else \
-            a + status_kb(p, "RssShmem")
-    return anon, rss
+        if p == pid:
+            st = status_fields_kb(p, ("VmRSS", "RssAnon"))
+            files += st["VmRSS"] - st["RssAnon"]
+        else:
+            st = status_fields_kb(p, ("RssAnon", "RssShmem"))
+            files += st["RssShmem"]
+        anon += anon_pss_kb(p, st["RssAnon"])
+    return anon, files + anon
 
 
 class PeakSampler:
@@ -713,8 +746,9 @@ class Servers:
         for name, p in procs:
             self.idle[name] = p.rss_kb()
             # Anonymous memory is the processes' own; the rest of RSS is
-            # pages of mapped files (mostly shared libraries). Summed
-            # over the process tree (mica's signer processes too).
+            # pages of mapped files (mostly shared libraries). Over the
+            # process tree (mica's keeper and signers too), pages shared
+            # copy-on-write since a fork counted once (tree_memory_kb).
             self.idle_anon[name], self.idle_tree[name] = \
                 tree_memory_kb(p.pid)
 
@@ -3004,15 +3038,19 @@ def report(R, cfg, quick):
                           mib(R.get("peaks_tree", {}).get(p)),
                           mib(R.get("get_peak", {}).get(p))))
         L.append("")
-        L.append("Anonymous: the processes' own memory (RssAnon summed over "
-                 "the server's process tree: mica's daemon and its signer "
-                 "processes), what a server really costs. Resident: the "
-                 "main process's VmRSS plus its children's anonymous and "
-                 "shared pages, so the shared libraries every mica process "
-                 "maps count once; it includes the library pages the "
-                 "server touched (GnuTLS, SQLite, mbedTLS, libc for mica; "
-                 "cfssl is one static Go binary). Peaks: sampled every 20 "
-                 "ms during each load, the highest of the runs.")
+        L.append("Anonymous: the processes' own memory (Pss_Anon summed over "
+                 "the server's process tree: mica's daemon and its keeper "
+                 "and signer processes), what a server really costs; the "
+                 "keeper and signers are forked from the daemon, so a page "
+                 "they still share with it copy-on-write counts once, not "
+                 "once per process (RssAnon where the kernel has no "
+                 "Pss_Anon). Resident: the main process's pages of mapped "
+                 "files plus that anonymous memory and the children's "
+                 "shared-memory pages, so the shared libraries every mica "
+                 "process maps count once; it includes the library pages "
+                 "the server touched (GnuTLS, SQLite, mbedTLS, libc for "
+                 "mica; cfssl is one static Go binary). Peaks: sampled "
+                 "every 20 ms during each load, the highest of the runs.")
         L.append("")
     if R.get("startup"):
         L.append("### Start-up (exec to serving, existing data directory)")
