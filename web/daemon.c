@@ -1,12 +1,13 @@
 /*
  * web/daemon.c - `mica serve` from start to stop (web/web.h): the options,
- * the CA (created on first start), the listeners, signals, and the
- * once-a-minute maintenance of the CRL and the TLS certificate.
+ * the CA (created on first start), the listeners, signals, the
+ * once-a-minute maintenance of the CRL and the TLS certificate, and
+ * giving freed memory back once the daemon has gone quiet.
  *
  * Threads: libmicrohttpd runs a pool of worker threads per listener
  * (web/listener.c); each worker lazily clones its own engine handle
- * (web/server.c). The main thread only waits for signals and maintains
- * the CRL and the TLS certificate.
+ * (web/server.c). The main thread only waits for signals, maintains
+ * the CRL and the TLS certificate, and trims the heap.
  */
 #include "web/web.h"
 
@@ -24,6 +25,7 @@
 
 #include "ca/acme.h"
 #include "ca/ca.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "web/addr.h"
@@ -37,6 +39,9 @@
 #define WEB_THREADS_MAX    256
 #define WEB_THREADS_PER_CORE 4           /* default workers per listener */
 #define WEB_TICK_SECONDS   60            /* CRL and TLS maintenance */
+#define WEB_QUIET_SECONDS  1             /* the main thread's wake-up: a
+					  * tick with no request begun is
+					  * quiet (trim_when_quiet) */
 
 /* The running daemon: what requests see (srv) and what only the main
  * thread uses. */
@@ -48,6 +53,8 @@ struct web_daemon {
 	char http_url[160];
 	struct web_listener *http;
 	struct web_tls tls;              /* the HTTPS listener, tls.listener */
+	unsigned long requests_seen;     /* srv.requests at the last tick */
+	int trim_due;                    /* work done since the last trim */
 };
 
 /* jansson's memory is wiped when freed: a reply may hold a new token. */
@@ -229,6 +236,34 @@ delta_maintain(struct ca *tick)
 		mica_log(MICA_LOG_INFO, "published delta CRLs");
 }
 
+/*
+ * Every WEB_QUIET_SECONDS, from the main thread: once the daemon has done
+ * work since the last trim (requests, or a maintenance tick) and no
+ * request began during the last tick, give the memory the heap keeps
+ * free back to the system. glibc's arenas (one per worker, up to
+ * M_ARENA_MAX) keep what a load freed: after an issuance load the daemon
+ * held twice its idle anonymous memory, most of it free in the arenas.
+ * Never on a request's path: malloc_trim takes each arena's lock in turn.
+ */
+static void
+trim_when_quiet(struct web_daemon *dm)
+{
+	unsigned long n = atomic_load_explicit(&dm->srv.requests,
+					       memory_order_relaxed);
+
+	if (n != dm->requests_seen) {
+		dm->requests_seen = n;
+		dm->trim_due = 1;
+		return;
+	}
+	if (!dm->trim_due)
+		return;
+	dm->trim_due = 0;
+#ifdef HAVE_MALLOC_TRIM
+	malloc_trim(0);
+#endif
+}
+
 /* Descriptors: each listener holds up to WEB_CONN_LIMIT + WEB_CONN_SLACK
  * connections plus one per worker (web/listener.c), and each worker an
  * epoll set, a wake-up descriptor and its store connection's files;
@@ -275,6 +310,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	struct ca_init_result ires;
 	struct ca *parent = NULL, *tick = NULL, *loader = NULL;
 	sigset_t set, oldset;
+	int64_t next_tick;
 	int rc = -1, first = 0, sig;
 
 	if (o == NULL || o->datadir == NULL)
@@ -382,12 +418,15 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		goto out;
 	banner(dm);
 
+	next_tick = mica_mono_ms() + WEB_TICK_SECONDS * 1000;
 	for (;;) {
-		struct timespec ts = { WEB_TICK_SECONDS, 0 };
+		struct timespec ts = { WEB_QUIET_SECONDS, 0 };
 
 		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig < 0) {
-			if (errno == EAGAIN) {
+			if (errno != EAGAIN)
+				continue;
+			if (mica_mono_ms() >= next_tick) {
 				struct mica_err pe;
 
 				web_crl_maintain(&dm->srv, tick);
@@ -396,7 +435,14 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 				/* A mode loosened while we run: the engine logs it
 				 * and refuses to issue until it is fixed. */
 				(void)ca_perm_check(parent, &pe);
+				/* Publishing a CRL allocates in proportion
+				 * to it; so does the background signing of
+				 * OCSP responses. */
+				dm->trim_due = 1;
+				next_tick = mica_mono_ms() +
+					    WEB_TICK_SECONDS * 1000;
 			}
+			trim_when_quiet(dm);
 			continue;
 		}
 		if (!ca_signer_ok(parent)) {

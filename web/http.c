@@ -163,6 +163,9 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 			    sizeof(r->client), r->client_key, &r->loopback);
 	r->peer_ok = web_addr16(ci != NULL ? ci->client_addr : NULL, r->peer) == 0;
 	atomic_fetch_add(&lst->inflight, 1);
+	if (lst->srv != NULL)
+		atomic_fetch_add_explicit(&lst->srv->requests, 1,
+					  memory_order_relaxed);
 	return r;
 }
 

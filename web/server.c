@@ -23,6 +23,7 @@ void
 web_server_init(struct web_server *srv)
 {
 	memset(srv, 0, sizeof(*srv));
+	atomic_init(&srv->requests, 0);
 	pthread_mutex_init(&srv->parent_lock, NULL);
 	web_rl_init(&srv->rl);
 }

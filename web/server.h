@@ -9,6 +9,7 @@
 #define MICA_WEB_SERVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "ca/ca.h"
@@ -35,6 +36,9 @@ struct web_server {
 	struct ca_acme *acme;            /* ACME (ca/acme.h, its own workers);
 					  * the daemon opens and closes it;
 					  * NULL without */
+	atomic_ulong requests;           /* requests begun, ever (relaxed):
+					  * the daemon's main thread reads
+					  * it to see when it has gone quiet */
 };
 
 /* Initialise SRV (locks, an empty failed-authentication table, no CA
