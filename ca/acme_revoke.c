@@ -248,7 +248,11 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	/* The engine decided; the one revocation path does it (as the
 	 * command line would, recorded under the ACME actor). */
 	snprintf(p.client, sizeof(p.client), "%s", r->client != NULL ? r->client : "?");
-	if (ca_revoke(ca, &p, serial, (int)reason, err) != 0) {
+	/* Signed with the certificate's key, keyCompromise is shown and
+	 * revokes the key's other certificates too; an account (which may
+	 * only have proved the names) revokes this one. */
+	if ((x.jws.has_jwk ? ca_revoke(ca, &p, serial, (int)reason, err) :
+	     ca_revoke_one(ca, &p, serial, (int)reason, err)) != 0) {
 		if (err != NULL && err->kind == MICA_E_CONFLICT)
 			mica_err_set(err, MICA_E_BADREQ, "already_revoked",
 				     "the certificate is revoked already");

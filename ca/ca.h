@@ -385,6 +385,11 @@ void ca_serials_free(struct ca_serials *s);
 int ca_revoke_all(struct ca *ca, const struct ca_principal *p,
 		  const char *serial, int reason, struct ca_serials *also,
 		  struct mica_err *err);
+/* As ca_revoke, but only SERIAL even for keyCompromise (the key still goes
+ * on the list of keys never certified again): for a caller that has not
+ * shown the key compromised, as an ACME account that is not the key. */
+int ca_revoke_one(struct ca *ca, const struct ca_principal *p,
+		  const char *serial, int reason, struct mica_err *err);
 /* Delta CRLs (RFC 5280 5.2.4), off until turned on: every HOURS (1..
  * CA_DELTA_HOURS_MAX) a delta CRL per key, numbered in the same series,
  * lists what was revoked since that key's latest complete CRL (which

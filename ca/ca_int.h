@@ -404,6 +404,11 @@ int ca_key_rsa_id(const unsigned char *spki, size_t len, unsigned char out[32]);
  * store knew moduli (schema/014) to the keys never certified again; run
  * by every open that may write. Nothing to do: one lookup. */
 int ca_key_backfill(struct ca *ca, struct mica_err *err);
+/* Revoke the other certificates of each key revoked for keyCompromise
+ * before a revocation revoked them too (schema/016), with the CRLs that
+ * list them, once the CA key is at hand (else later). Run by every open
+ * that may write; nothing to do: one lookup. */
+int ca_key_sweep(struct ca *ca, struct mica_err *err);
 
 /* Build, lint, record, sign, store: the one path by which mica issues an
  * end-entity certificate, as the policy decided (J->d). On success OUT

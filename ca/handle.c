@@ -629,6 +629,16 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 			goto out;
 		}
 	}
+	/* A sweep that fails changes nothing and is tried again at the
+	 * next open: the CA stays usable meanwhile. */
+	if (!(flags & CA_OPEN_READONLY)) {
+		struct mica_err se;
+
+		if (ca_key_sweep(ca, &se) != 0)
+			mica_log(MICA_LOG_WARN, "cannot yet revoke the other "
+				 "certificates of keys compromised before: %s",
+				 se.msg);
+	}
 	*out = ca;
 	ca = NULL;
 	rc = 0;

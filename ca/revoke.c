@@ -27,7 +27,8 @@ struct revoke_tx {
 	struct ca_crl_ahead *crl;   /* its CRLs, signed ahead */
 	int has_rsa_id;             /* the key is RSA: rsa_id is its modulus's */
 	unsigned char rsa_id[32];
-	char (*also)[DB_SERIAL_MAX]; /* keyCompromise: the key's others */
+	int cascade;                /* keyCompromise revokes the key's others */
+	char (*also)[DB_SERIAL_MAX]; /* those it revoked */
 	size_t nalso;
 };
 
@@ -95,7 +96,7 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 		    (db_key_compromised_add(db, x->serial, now,
 					    x->has_rsa_id ? x->rsa_id : NULL,
 					    err) != 0 ||
-		     revoke_same_key(x, db, now, err) != 0))
+		     (x->cascade && revoke_same_key(x, db, now, err) != 0)))
 			return -1;
 	} else {
 		if (db_cert_unrevoke(db, x->serial, err) != 0 ||
@@ -108,12 +109,17 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 
 static int
 revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
-	   int release, int reason, struct ca_serials *also,
+	   int release, int reason, int cascade, struct ca_serials *also,
 	   struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
 	struct revoke_tx x;
 	int rc;
+
+	if (also != NULL) {
+		also->v = NULL;
+		also->n = 0;
+	}
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
@@ -130,12 +136,9 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.release = release;
 	x.reason = reason;
 	x.has_rsa_id = 0;
+	x.cascade = cascade;
 	x.also = NULL;
 	x.nalso = 0;
-	if (also != NULL) {
-		also->v = NULL;
-		also->n = 0;
-	}
 	/* An RSA key is compromised under every exponent: its modulus goes
 	 * on the list too. Read before the write lock (a certificate's key
 	 * never changes); a serial unknown here fails in the transaction. */
@@ -176,7 +179,14 @@ int
 ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	  int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, NULL, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 1, NULL, err);
+}
+
+int
+ca_revoke_one(struct ca *ca, const struct ca_principal *p,
+	      const char *serial_in, int reason, struct mica_err *err)
+{
+	return revoke_run(ca, p, serial_in, 0, reason, 0, NULL, err);
 }
 
 int
@@ -184,7 +194,7 @@ ca_revoke_all(struct ca *ca, const struct ca_principal *p,
 	      const char *serial_in, int reason, struct ca_serials *also,
 	      struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, also, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 1, also, err);
 }
 
 void
@@ -201,7 +211,7 @@ int
 ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	    const char *serial_in, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 1, 0, NULL, err);
+	return revoke_run(ca, p, serial_in, 1, 0, 0, NULL, err);
 }
 
 /* ------------------------------------------- keys compromised before -- */
@@ -253,4 +263,69 @@ ca_key_backfill(struct ca *ca, struct mica_err *err)
 			 "revoked for key compromise to the keys never "
 			 "certified again", n, n == 1 ? "" : "s");
 	return 0;
+}
+
+/* ------------------------------- their other certificates, revoked late -- */
+
+/* ca_key_sweep()'s transaction: the other certificates of every key on
+ * the list (schema/016), then the CRLs that list them. */
+static int
+sweep_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct ca *ca = arg;
+	char serial[DB_SERIAL_MAX], detail[DB_SERIAL_MAX + 48];
+	char (*v)[DB_SERIAL_MAX] = NULL;
+	size_t n = 0, total = 0;
+	int64_t now = ca_now();
+	int found = 0;
+
+	for (;;) {
+		if (db_key_siblings_next(db, serial, &found, err) != 0)
+			return -1;
+		if (!found)
+			break;
+		if (db_cert_same_key(db, serial, now, &v, &n, err) != 0)
+			return -1;
+		snprintf(detail, sizeof(detail),
+			 "keyCompromise (the key of %s, revoked before)", serial);
+		for (size_t i = 0; i < n; i++)
+			if (db_cert_revoke(db, v[i], CA_REASON_KEY_COMPROMISE,
+					   now, err) != 0 ||
+			    db_audit_add(db, now, "mica", "cert.revoke", v[i],
+					 detail, err) != 0) {
+				free(v);
+				return -1;
+			}
+		free(v);
+		v = NULL;
+		total += n;
+		if (db_key_siblings_done(db, serial, err) != 0)
+			return -1;
+	}
+	if (total > 0) {
+		mica_log(MICA_LOG_INFO, "revoked %zu certificate%s of keys "
+			 "revoked for key compromise before", total,
+			 total == 1 ? "" : "s");
+		return ca_crl_publish_tx(ca, db, "mica", NULL, err);
+	}
+	return 0;
+}
+
+int
+ca_key_sweep(struct ca *ca, struct mica_err *err)
+{
+	char serial[DB_SERIAL_MAX];
+	struct mica_err e;
+	int found = 0;
+
+	/* The usual case, nothing to do, takes no write lock. */
+	if (db_key_siblings_next(ca->db, serial, &found, err) != 0)
+		return -1;
+	if (!found)
+		return 0;
+	/* Revoked only with the CRL that lists them: left for an open that
+	 * has the CA key (the daemon's, 'mica crl', 'mica revoke', ...). */
+	if (ca_sign_ready(ca, &e) != 0)
+		return 0;
+	return ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, sweep_body, ca, err);
 }

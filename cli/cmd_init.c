@@ -481,27 +481,40 @@ static const char backup_help[] =
 "(mica.db-crls/), go into FILE too: it needs nothing else to be restored.\n"
 "The passphrase is not in the backup: keep it separately.\n";
 
+/* The one FILE operand of backup and restore: ARGV[1], or ARGV[2] after
+ * "--" (which lets a name begin with '-'); NULL otherwise. */
+static const char *
+one_file(int argc, char **argv)
+{
+	if (argc == 2 && argv[1][0] != '-')
+		return argv[1];
+	if (argc == 3 && strcmp(argv[1], "--") == 0)
+		return argv[2];
+	return NULL;
+}
+
 int
 cmd_backup(const char *datadir, int argc, char **argv)
 {
 	struct ca *ca = NULL;
 	struct mica_err err;
+	const char *file;
 	int rc = 0;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(backup_help, stdout);
 		return 0;
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	if ((file = one_file(argc, argv)) == NULL)
 		return cli_usage("backup", "needs exactly one FILE");
-	if (argv[1][0] == '\0')
+	if (file[0] == '\0')
 		return cli_usage("backup", "FILE is empty");
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
-	if (ca_backup(ca, argv[1], &err) != 0)
+	if (ca_backup(ca, file, &err) != 0)
 		rc = cli_fail(&err);
 	else
-		fprintf(stderr, "backup written to %s\n", argv[1]);
+		fprintf(stderr, "backup written to %s\n", file);
 	ca_close(ca);
 	return rc;
 }
@@ -518,18 +531,19 @@ int
 cmd_restore(const char *datadir, int argc, char **argv)
 {
 	struct mica_err err;
+	const char *file;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(restore_help, stdout);
 		return 0;
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	if ((file = one_file(argc, argv)) == NULL)
 		return cli_usage("restore", "needs exactly one FILE");
-	if (argv[1][0] == '\0')
+	if (file[0] == '\0')
 		return cli_usage("restore", "FILE is empty");
-	if (ca_restore(datadir, argv[1], &err) != 0)
+	if (ca_restore(datadir, file, &err) != 0)
 		return cli_fail(&err);
-	fprintf(stderr, "restored %s into %s\n", argv[1], datadir);
+	fprintf(stderr, "restored %s into %s\n", file, datadir);
 	return 0;
 }
 

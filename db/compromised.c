@@ -7,6 +7,7 @@
 #include "db/db_int.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sqlite3.h>
@@ -27,6 +28,10 @@ static const char *const compromised_sql[S__COUNT] = {
 	"INSERT OR IGNORE INTO compromised_key (spki_sha256, serial, added_at) "
 	"SELECT ?1, serial, added_at FROM compromised_key WHERE serial = ?2 "
 	"LIMIT 1",
+	[S_KEY_SIBLINGS_NEXT] =
+	"SELECT serial FROM key_siblings_todo LIMIT 1",
+	[S_KEY_SIBLINGS_DONE] =
+	"DELETE FROM key_siblings_todo WHERE serial = ?1",
 	[S_KEY_TODO_NEXT] =
 	"SELECT t.serial, c.der FROM compromised_key_todo t "
 	"LEFT JOIN certificate c ON c.serial = t.serial "
@@ -133,6 +138,59 @@ db_key_todo_done(struct db *db, const char *serial,
 	if (key_id != NULL && add_id(db, serial, key_id, err) != 0)
 		return -1;
 	if ((st = db_stmt(db, S_KEY_TODO_DONE, compromised_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_key_siblings_next(struct db *db, char serial[DB_SERIAL_MAX], int *found,
+		     struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *s;
+	int rc = -1, r;
+
+	if (db == NULL || serial == NULL || found == NULL)
+		return db_bad_arg(err);
+	*found = 0;
+	serial[0] = '\0';
+	if ((st = db_stmt(db, S_KEY_SIBLINGS_NEXT, compromised_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1) {
+		s = sqlite3_column_text(st, 0);
+		if (s == NULL || !db_serial_ok((const char *)s)) {
+			mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+				     "a serial in key_siblings_todo is malformed");
+			goto out;
+		}
+		snprintf(serial, DB_SERIAL_MAX, "%s", (const char *)s);
+		*found = 1;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_key_siblings_done(struct db *db, const char *serial, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || serial == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_KEY_SIBLINGS_DONE, compromised_sql, err)) == NULL)
 		goto out;
 	db_bind_text(st, 1, serial, &b);
 	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)

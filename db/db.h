@@ -574,6 +574,13 @@ int db_key_todo_next(struct db *db, char serial[DB_SERIAL_MAX],
  * with the same time, and take SERIAL off the list. */
 int db_key_todo_done(struct db *db, const char *serial,
 		     const unsigned char *key_id, struct mica_err *err);
+/* The next certificate revoked for keyCompromise before its key's other
+ * certificates were revoked with it (schema/016): *FOUND = 1 with its
+ * SERIAL, else 0. db_key_siblings_done takes SERIAL off that list. */
+int db_key_siblings_next(struct db *db, char serial[DB_SERIAL_MAX],
+			 int *found, struct mica_err *err);
+int db_key_siblings_done(struct db *db, const char *serial,
+			 struct mica_err *err);
 /* *OUT = 1 if the key with this SHA-256 of its SubjectPublicKeyInfo is
  * compromised, else 0 (one primary-key lookup). */
 int db_key_compromised(struct db *db, const unsigned char spki_sha256[32],

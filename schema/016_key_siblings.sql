@@ -14,3 +14,13 @@
 -- page cache at ten million certificates, where every new certificate
 -- lands on a random leaf of it.
 CREATE INDEX certificate_by_spki ON certificate (substr(spki_sha256, 1, 8));
+
+-- The keys revoked for keyCompromise before: their other certificates
+-- are revoked the next time the engine opens the store with the CA key
+-- (it publishes the CRL that lists them), then their rows go
+-- (ca_key_sweep). One lookup at an open when there is nothing.
+CREATE TABLE key_siblings_todo (
+	serial TEXT PRIMARY KEY
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO key_siblings_todo (serial)
+	SELECT serial FROM compromised_key;

@@ -1206,9 +1206,22 @@ test_flow_http01_to_certificate_and_refusals(void)
 		free(s64);
 	}
 	/* Revocation by the certificate's key is refused for another key;
-	 * by the ordering account it works, once. */
+	 * by the ordering account it works, once. keyCompromise from an
+	 * account revokes that certificate only; from the certificate's key
+	 * it revokes the key's others too. */
 	{
-		char *c64 = b64(der, der_len);
+		char *c64 = b64(der, der_len), *t64;
+		const char *tn[1] = { "twin.contoso.test" };
+		struct ca_issued twin, twin2;
+		struct ca_cert tc;
+		unsigned char spki[300];
+		int sl = mbedtls_pk_write_pubkey_der(&ck.pk, spki, sizeof(spki));
+
+		CU_ASSERT_FATAL(sl > 0);
+		CU_ASSERT_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server",
+			spki + sizeof(spki) - sl, (size_t)sl, tn, 1, 0, &twin, &err) == 0);
+		CU_ASSERT_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server",
+			spki + sizeof(spki) - sl, (size_t)sl, tn, 1, 0, &twin2, &err) == 0);
 
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 1), &err) != 0);
@@ -1221,6 +1234,28 @@ test_flow_http01_to_certificate_and_refusals(void)
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
 		free(c64);
+		CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, twin.serial, &tc, &err) == 0);
+		CU_ASSERT_EQUAL(tc.status, CA_CERT_VALID);
+		ca_cert_free(&tc);
+		/* Signed with the key itself: the key's other one goes too. */
+		{
+			struct client e;
+
+			memset(&e, 0, sizeof(e));
+			e.k = ck;
+			t64 = b64(twin.der, twin.der_len);
+			snprintf(payload, sizeof(payload),
+				 "{\"certificate\":\"%s\",\"reason\":1}", t64);
+			CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&e, "/revoke-cert",
+					payload, 1), &err) == 0);
+			free(t64);
+		}
+		CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, twin2.serial, &tc, &err) == 0);
+		CU_ASSERT_EQUAL(tc.status, CA_CERT_REVOKED);
+		CU_ASSERT_EQUAL(tc.reason, CA_REASON_KEY_COMPROMISE);
+		ca_cert_free(&tc);
+		ca_issued_free(&twin);
+		ca_issued_free(&twin2);
 	}
 	/* That key, revoked for keyCompromise, opens no account and becomes
 	 * no account's. */

@@ -2930,6 +2930,55 @@ test_key_compromise_revokes_the_keys_others(void)
 		CU_ASSERT_EQUAL(cert_status(stranger.serial), CA_CERT_VALID);
 		ca_issued_free(&d);
 	}
+	/* ca_revoke_one (an ACME account, not the key): the key is listed,
+	 * its other certificate stays. Then a store upgraded with such a
+	 * key (schema 016 lists its serial): the sweep at open revokes the
+	 * other, with a CRL that lists it, once. */
+	{
+		mbedtls_pk_context k3;
+		struct ca_issued s1, s2;
+		char sql[160];
+		int64_t n1;
+
+		CU_ASSERT_FATAL(gen_key(&k3) == 0);
+		CU_ASSERT_EQUAL_FATAL(issue_cli(&k3, "kc-s1." DOMAIN, &s1), 0);
+		CU_ASSERT_EQUAL_FATAL(issue_cli(&k3, "kc-s2." DOMAIN, &s2), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke_one(g_ca, &g_cli, s1.serial,
+						    CA_REASON_KEY_COMPROMISE, &err), 0);
+		CU_ASSERT_EQUAL(cert_status(s2.serial), CA_CERT_VALID);
+		CU_ASSERT_EQUAL(ca_key_sweep(g_ca, &err), 0);   /* nothing listed */
+		CU_ASSERT_EQUAL(cert_status(s2.serial), CA_CERT_VALID);
+		snprintf(sql, sizeof(sql), "INSERT INTO key_siblings_todo "
+			 "(serial) VALUES ('%s')", s1.serial);
+		CU_ASSERT_EQUAL_FATAL(sqlite3_exec(ca_db(g_ca)->h, sql, NULL,
+						   NULL, NULL), SQLITE_OK);
+		n1 = current_crl_number(g_ca);
+		CU_ASSERT_EQUAL_FATAL(ca_key_sweep(g_ca, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, s2.serial, &c, &err), 0);
+		CU_ASSERT_EQUAL(c.status, CA_CERT_REVOKED);
+		CU_ASSERT_EQUAL(c.reason, CA_REASON_KEY_COMPROMISE);
+		ca_cert_free(&c);
+		CU_ASSERT(audit_has("cert.revoke", s2.serial));
+		CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+		CU_ASSERT(crl.number > n1);
+		CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, s2.serial, &reason), 1);
+		CU_ASSERT_EQUAL(reason, 1);
+		ca_crl_free(&crl);
+		/* Done: the list is empty, a second sweep publishes nothing. */
+		n1 = current_crl_number(g_ca);
+		CU_ASSERT_EQUAL(ca_key_sweep(g_ca, &err), 0);
+		CU_ASSERT_EQUAL(current_crl_number(g_ca), n1);
+		{
+			char s[DB_SERIAL_MAX];
+			int found = 1;
+
+			CU_ASSERT_EQUAL(db_key_siblings_next(ca_db(g_ca), s, &found, &err), 0);
+			CU_ASSERT_EQUAL(found, 0);
+		}
+		ca_issued_free(&s1);
+		ca_issued_free(&s2);
+		mbedtls_pk_free(&k3);
+	}
 
 	ca_issued_free(&a);
 	ca_issued_free(&b);

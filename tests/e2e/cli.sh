@@ -410,6 +410,31 @@ expect_rc "audit --since 2026-12-01T23:59:59Z: fine" 0 om audit --since 2026-12-
 expect_rc "backup '': a usage error" 2 om backup ""
 expect_rc "restore '': a usage error" 2 "$MICA" -d "$W/restore-empty" restore ""
 [ ! -e "$W/restore-empty" ] && ok "... which made no directory" || fail "restore '' made $W/restore-empty"
+(cd "$W" && om backup -- -dash.db 2>/dev/null) && [ -s "$W/-dash.db" ] && ok "backup -- -dash.db: a name beginning with '-' after '--'" || fail "backup -- -dash.db"
+(cd "$W" && "$MICA" -d "$W/r-dash" restore -- -dash.db 2>/dev/null) && [ -s "$W/r-dash/mica.db" ] && ok "restore -- -dash.db" || fail "restore -- -dash.db"
+expect_rc "backup -dash.db (an option): a usage error" 2 om backup -dash.db
+
+# A store of schema 15 whose key was revoked for keyCompromise when that
+# revoked only the one certificate: the other certificate of the key is
+# revoked the first time mica opens the store with the CA key, in a CRL.
+csr up1 ec-p256 /CN=up1.contoso.test "DNS:up1.contoso.test"
+openssl req -new -key "$W/up1.key" -subj /CN=up2.contoso.test -addext "subjectAltName=DNS:up2.contoso.test" -out "$W/up2.csr" 2>/dev/null
+om issue --csr "$W/up1.csr" --out "$W/up1.pem" 2>/dev/null || fail "issue up1"
+om issue --csr "$W/up2.csr" --out "$W/up2.pem" 2>/dev/null || fail "issue up2"
+up1=$(openssl x509 -in "$W/up1.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+up2=$(openssl x509 -in "$W/up2.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at = strftime('%s','now') WHERE serial = '$up1';
+	INSERT INTO compromised_key (spki_sha256, serial, added_at) SELECT spki_sha256, serial, revoked_at FROM certificate WHERE serial = '$up1';
+	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; PRAGMA user_version = 15" || die "sqlite3: an old store"
+is "in the old store the key's other certificate is valid" \
+	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
+check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"
+is "... which revoked the key's other certificate" \
+	"$("$MICA" -d "$O" show "$up2" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d.get("revocation_reason"))')" "revoked keyCompromise"
+openssl verify -crl_check -CAfile <(om export-root --pem 2>/dev/null) -CRLfile "$W/up.crl" "$W/up2.pem" > "$W/up2.v" 2>&1
+grep -q 'certificate revoked' "$W/up2.v" && ok "... and openssl verify -crl_check finds it on the CRL" || fail "up2 not on the CRL: $(cat "$W/up2.v")"
+is "... once: nothing left to do" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM key_siblings_todo')" 0
+om audit 2>/dev/null | grep -q "the key of $up1, revoked before" && ok "... recorded in the audit log" || fail "no audit line for the sweep"
 expect_rc "--csr naming a folder: malformed input (3), not 'empty'" 3 om issue --csr "$W/outdir"
 python3 - "$W/nul.csr" <<'PY' || die "python3 cryptography"
 import sys
