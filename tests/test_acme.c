@@ -1249,6 +1249,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 			CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&e, "/revoke-cert",
 					payload, 1), &err) == 0);
 			free(t64);
+			free(e.body);   /* e.k is ck's, freed below */
 		}
 		CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, twin2.serial, &tc, &err) == 0);
 		CU_ASSERT_EQUAL(tc.status, CA_CERT_REVOKED);
