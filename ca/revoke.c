@@ -47,6 +47,21 @@ cert_rsa_id(const unsigned char *der, size_t len, unsigned char out[32])
 	return r;
 }
 
+/* Revoke the N serials of V for keyCompromise at NOW, each audited as
+ * ACTOR's with DETAIL. */
+static int
+revoke_listed(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n, int64_t now,
+	      const char *actor, const char *detail, struct mica_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (db_cert_revoke(db, v[i], CA_REASON_KEY_COMPROMISE, now,
+				   err) != 0 ||
+		    db_audit_add(db, now, actor, "cert.revoke", v[i], detail,
+				 err) != 0)
+			return -1;
+	return 0;
+}
+
 /* A key revoked for keyCompromise is compromised in every certificate
  * that names it: revoke the others too, in the same transaction, with the
  * same reason and time (CA/B Forum BR 4.9.1.1). They are rare, so their
@@ -64,12 +79,9 @@ revoke_same_key(struct revoke_tx *x, struct db *db, int64_t now,
 		return -1;
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s)",
 		 x->serial);
-	for (size_t i = 0; i < x->nalso; i++)
-		if (db_cert_revoke(db, x->also[i], CA_REASON_KEY_COMPROMISE,
-				   now, err) != 0 ||
-		    db_audit_add(db, now, x->p->actor, "cert.revoke",
-				 x->also[i], detail, err) != 0)
-			return -1;
+	if (revoke_listed(db, x->also, x->nalso, now, x->p->actor, detail,
+			  err) != 0)
+		return -1;
 	if (x->nalso > 0)
 		ca_crl_ahead_stale(x->crl);
 	return 0;
@@ -288,14 +300,10 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 			return -1;
 		snprintf(detail, sizeof(detail),
 			 "keyCompromise (the key of %s, revoked before)", serial);
-		for (size_t i = 0; i < n; i++)
-			if (db_cert_revoke(db, v[i], CA_REASON_KEY_COMPROMISE,
-					   now, err) != 0 ||
-			    db_audit_add(db, now, "mica", "cert.revoke", v[i],
-					 detail, err) != 0) {
-				free(v);
-				return -1;
-			}
+		if (revoke_listed(db, v, n, now, "mica", detail, err) != 0) {
+			free(v);
+			return -1;
+		}
 		free(v);
 		v = NULL;
 		total += n;
