@@ -228,6 +228,7 @@ struct complete_tx {
 	const char *detail;
 	struct ca_crl_ahead *crl;   /* a superseding renewal: the CRLs that
 				     * revoke the old certificate */
+	int late;                   /* revoked while being signed */
 };
 
 static int
@@ -235,9 +236,22 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct complete_tx *x = arg;
 	const struct ca_issue_job *j = x->j;
+	int r;
 
-	if (db_cert_complete(db, x->serial_hex, x->cert, x->cert_len, err) != 0)
+	if ((r = db_cert_complete(db, x->serial_hex, x->cert, x->cert_len,
+				  err)) < 0)
 		return -1;
+	if ((x->late = r == 1)) {
+		/* Revoked while it was being signed (a keyCompromise of its
+		 * key, or by serial): its DER goes on record, revoked, and
+		 * no one gets it; the request it answers stays as it was. */
+		char why[300];
+
+		snprintf(why, sizeof(why), "%s; revoked while being signed, "
+			 "not delivered", x->detail);
+		return db_audit_add(db, ca_now(), j->p->actor, j->action,
+				    x->serial_hex, why, err);
+	}
 	if (j->request_id != NULL &&
 	    db_req_decide(db, j->request_id, DB_REQ_ISSUED, j->p->actor,
 			  x->serial_hex, NULL, ca_now(), err) != 0)
@@ -492,6 +506,7 @@ again:
 	cx.cert_len = cert_len;
 	cx.detail = detail;
 	cx.crl = NULL;
+	cx.late = 0;
 	if (j->supersede && j->renewal_of != NULL &&
 	    (cx.crl = ca_crl_ahead_new(ca, j->renewal_of, 0,
 				       CA_REASON_SUPERSEDED)) == NULL)
@@ -503,6 +518,12 @@ again:
 		goto out;
 	reserved = 0;
 	issuing_now(ca);
+	if (cx.late) {
+		mica_err_set(err, MICA_E_CONFLICT, "not_issuing",
+			     "the certificate was revoked while it was being "
+			     "issued; it is recorded as revoked");
+		goto out;
+	}
 
 	snprintf(out->serial, sizeof(out->serial), "%s", serial_hex);
 	out->status = CA_REQ_ISSUED;

@@ -239,17 +239,25 @@ struct subca_complete_tx {
 	const char *serial;
 	const unsigned char *der; size_t der_len;
 	const char *actor, *detail;
+	int late;                   /* revoked while being signed */
 };
 
 static int
 subca_complete_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct subca_complete_tx *x = arg;
+	char why[300];
+	int r;
 
-	if (db_cert_complete(db, x->serial, x->der, x->der_len, err) != 0)
+	if ((r = db_cert_complete(db, x->serial, x->der, x->der_len, err)) < 0)
 		return -1;
-	return db_audit_add(db, ca_now(), x->actor, "ca.sign", x->serial,
-			    x->detail, err);
+	/* Revoked while it was being signed: on record, revoked, and
+	 * handed to no one (as ca_issue does). */
+	x->late = r == 1;
+	snprintf(why, sizeof(why), "%s%s", x->detail,
+		 x->late ? "; revoked while being signed, not delivered" : "");
+	return db_audit_add(db, ca_now(), x->actor, "ca.sign", x->serial, why,
+			    err);
 }
 
 static int
@@ -564,9 +572,16 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	cx.der_len = cert_len;
 	cx.actor = p->actor;
 	cx.detail = detail;
+	cx.late = 0;
 	if (ca_tx(ca, CA_TX_DURABLE, subca_complete_body, &cx, err) != 0)
 		goto out;
 	reserved = 0;
+	if (cx.late) {
+		mica_err_set(err, MICA_E_CONFLICT, "not_issuing",
+			     "the certificate was revoked while it was being "
+			     "signed; it is recorded as revoked");
+		goto out;
+	}
 
 	snprintf(out->serial, sizeof(out->serial), "%s", serial_hex);
 	out->status = CA_REQ_ISSUED;

@@ -375,9 +375,7 @@ db_cert_complete(struct db *db, const char *serial, const unsigned char *der,
 	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
 	if (sqlite3_changes(db->h) == 1) {
-		mica_err_set(err, MICA_E_CONFLICT, "not_issuing",
-			     "the certificate was revoked while it was being "
-			     "issued; it is recorded as revoked");
+		rc = 1;
 		goto out;
 	}
 	db_stmt_done(st);

@@ -258,8 +258,11 @@ struct db_cert {
  * row per name. MICA_E_CONFLICT (code "serial_collision") if the serial
  * exists. */
 int db_cert_reserve(struct db *db, const struct db_cert *c, struct mica_err *err);
-/* Store the signed DER and move ISSUING -> VALID. MICA_E_CONFLICT if the row
- * is not ISSUING (e.g. revoked meanwhile: the DER is still stored). */
+/* Store the signed DER and move ISSUING -> VALID: 0. A row revoked while
+ * it was being signed (no DER yet) gets the DER and stays revoked: 1 (the
+ * caller commits it, so that every signed certificate is on record, and
+ * hands the certificate to no one). MICA_E_CONFLICT if the row is neither
+ * (completed already). */
 int db_cert_complete(struct db *db, const char *serial, const unsigned char *der,
 		     size_t der_len, struct mica_err *err);
 /* Delete an ISSUING row whose signing failed (nothing was signed). */
