@@ -13,7 +13,6 @@
 #include "db/db_int.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -775,15 +774,21 @@ out:
 	return rc;
 }
 
+/* db_rows reader: a serial, one column. */
+static int
+serial_row(sqlite3_stmt *st, void *row, struct mica_err *err)
+{
+	return db_col_serial(st, 0, row, err);
+}
+
 int
 db_cert_same_key(struct db *db, const char *serial, int64_t now,
 		 char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	char (*v)[DB_SERIAL_MAX] = NULL, (*nv)[DB_SERIAL_MAX];
-	const unsigned char *s;
-	size_t len = 0, cap = 0;
-	int rc = -1, b = SQLITE_OK, r;
+	char (*v)[DB_SERIAL_MAX] = NULL;
+	size_t len = 0;
+	int rc = -1, b = SQLITE_OK;
 
 	if (out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -797,31 +802,12 @@ db_cert_same_key(struct db *db, const char *serial, int64_t now,
 		goto out;
 	db_bind_text(st, 1, serial, &b);
 	db_bind_i64(st, 2, now, &b);
-	if (db_binds_ok(db, b, err) != 0)
-		goto out;
 	/* Collected first: the caller revokes them on this connection,
 	 * which must not change rows under a statement still stepping. */
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		s = sqlite3_column_text(st, 0);
-		if (s == NULL || !db_serial_ok((const char *)s)) {
-			mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
-				     "a certificate's serial in the store is malformed");
-			goto out;
-		}
-		if (len == cap) {
-			cap = cap ? 2 * cap : 8;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				db_oom(err);
-				goto out;
-			}
-			v = nv;
-		}
-		snprintf(v[len++], DB_SERIAL_MAX, "%s", (const char *)s);
-	}
-	if (r != SQLITE_DONE) {
-		db_fail(db, r, NULL, NULL, err);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_rows(db, st, sizeof(*v), 0, serial_row, (void **)&v, &len,
+		    NULL, err) != 0)
 		goto out;
-	}
 	*out = v;
 	*n = len;
 	v = NULL;

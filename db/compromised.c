@@ -7,7 +7,6 @@
 #include "db/db_int.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include <sqlite3.h>
@@ -124,28 +123,34 @@ out:
 	return rc;
 }
 
+/* Take SERIAL off the todo list whose DELETE statement is ID. */
+static int
+todo_delete(struct db *db, enum db_stmt_id id, const char *serial,
+	    struct mica_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1, b = SQLITE_OK;
+
+	if ((st = db_stmt(db, id, compromised_sql, err)) == NULL)
+		return -1;
+	db_bind_text(st, 1, serial, &b);
+	if (db_binds_ok(db, b, err) == 0 && db_step_done(db, st, NULL, NULL, err) == 0)
+		rc = 0;
+	db_stmt_done(st);
+	return rc;
+}
+
 int
 db_key_todo_done(struct db *db, const char *serial,
 		 const unsigned char *key_id, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK;
-
 	if (MICA_FAULT("db_write"))
 		return db_fault(err);
 	if (db == NULL || serial == NULL)
 		return db_bad_arg(err);
 	if (key_id != NULL && add_id(db, serial, key_id, err) != 0)
 		return -1;
-	if ((st = db_stmt(db, S_KEY_TODO_DONE, compromised_sql, err)) == NULL)
-		goto out;
-	db_bind_text(st, 1, serial, &b);
-	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return todo_delete(db, S_KEY_TODO_DONE, serial, err);
 }
 
 int
@@ -153,7 +158,6 @@ db_key_siblings_next(struct db *db, char serial[DB_SERIAL_MAX], int *found,
 		     struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	const unsigned char *s;
 	int rc = -1, r;
 
 	if (db == NULL || serial == NULL || found == NULL)
@@ -165,13 +169,8 @@ db_key_siblings_next(struct db *db, char serial[DB_SERIAL_MAX], int *found,
 	if ((r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 1) {
-		s = sqlite3_column_text(st, 0);
-		if (s == NULL || !db_serial_ok((const char *)s)) {
-			mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
-				     "a serial in key_siblings_todo is malformed");
+		if (db_col_serial(st, 0, serial, err) != 0)
 			goto out;
-		}
-		snprintf(serial, DB_SERIAL_MAX, "%s", (const char *)s);
 		*found = 1;
 	}
 	rc = 0;
@@ -183,22 +182,11 @@ out:
 int
 db_key_siblings_done(struct db *db, const char *serial, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK;
-
 	if (MICA_FAULT("db_write"))
 		return db_fault(err);
 	if (db == NULL || serial == NULL)
 		return db_bad_arg(err);
-	if ((st = db_stmt(db, S_KEY_SIBLINGS_DONE, compromised_sql, err)) == NULL)
-		goto out;
-	db_bind_text(st, 1, serial, &b);
-	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return todo_delete(db, S_KEY_SIBLINGS_DONE, serial, err);
 }
 
 int

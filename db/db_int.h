@@ -235,6 +235,10 @@ int db_hash_listed(struct db *db, enum db_stmt_id id,
 int db_col_str(sqlite3_stmt *st, int i, char **out);
 int db_col_fixed(sqlite3_stmt *st, int i, char *buf, size_t size);
 int db_col_blob(sqlite3_stmt *st, int i, unsigned char **out, size_t *len);
+/* A serial (db_serial_ok) from column I into BUF; "store_corrupt" if the
+ * column holds anything else. */
+int db_col_serial(sqlite3_stmt *st, int i, char buf[DB_SERIAL_MAX],
+		  struct mica_err *err);
 
 /* Grow *ARR (of *CAP elements of SIZE, new ones zeroed) so that it holds at
  * least N + 1. -1 on OOM or overflow, *ARR untouched. */

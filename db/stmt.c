@@ -296,6 +296,17 @@ db_col_fixed(sqlite3_stmt *st, int i, char *buf, size_t size)
 	return 0;
 }
 
+int
+db_col_serial(sqlite3_stmt *st, int i, char buf[DB_SERIAL_MAX],
+	      struct mica_err *err)
+{
+	if (db_col_fixed(st, i, buf, DB_SERIAL_MAX) != 0 || !db_serial_ok(buf))
+		return mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+				    "a certificate's serial in the store is "
+				    "malformed");
+	return 0;
+}
+
 /* Heap copy of a blob column (NULL, 0 for SQL NULL). -1 only on OOM. */
 int
 db_col_blob(sqlite3_stmt *st, int i, unsigned char **out, size_t *len)
