@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,38 +57,84 @@ restore_source(const char *file, struct db **src, struct mica_err *err)
 	return -1;
 }
 
+/* Where the passphrase for the restored CA would come from (as every
+ * later command takes it: PASSPHRASE_FILE, $MICA_PASSPHRASE or
+ * DATADIR/passphrase), or NULL when there is none to check the key with. */
+static const char *
+restore_pass_source(const char *datadir, const char *passphrase_file)
+{
+	const char *env = getenv("MICA_PASSPHRASE");
+	char path[PATH_MAX];
+
+	if (passphrase_file != NULL)
+		return "--passphrase-file";
+	if (env != NULL && env[0] != '\0')
+		return "MICA_PASSPHRASE";
+	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) == 0 &&
+	    access(path, F_OK) == 0)
+		return CA_PASS_FILE " in the data directory";
+	return NULL;
+}
+
 /*
  * The restored store must open as every later command will open it
- * (read-only, no passphrase): its CA row and certificates must parse.
- * The sealed key itself cannot be checked without the passphrase.
+ * (read-only): its CA row and certificates must parse. With a passphrase
+ * (SOURCE not NULL), every sealed key (the CA's, its other generations',
+ * SCEP's RA key) must also open and match its certificate: a backup whose
+ * key is damaged is found now, not at the first signature. Without one,
+ * the sealed keys cannot be checked.
  */
 static int
-restore_usable(const char *datadir, const char *file, struct mica_err *err)
+restore_usable(const char *datadir, const char *file,
+	       const char *passphrase_file, const char *source,
+	       struct mica_err *err)
 {
 	struct mica_err e;
 	struct ca *ca = NULL;
+	int flags = CA_OPEN_READONLY;
 
-	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &e) == 0) {
+	if (source != NULL)
+		flags |= CA_OPEN_UNLOCK | CA_OPEN_ALL_KEYS;
+	if (ca_open(datadir, flags, passphrase_file, &ca, &e) == 0) {
 		ca_close(ca);
 		return 0;
 	}
 	if (e.kind == MICA_E_NOTFOUND)
 		return mica_err_set(err, MICA_E_BADREQ, "not_a_backup",
 				    "%s holds no mica CA", file);
+	if (source != NULL && e.kind == MICA_E_UNAUTH)
+		return mica_err_set(err, MICA_E_UNAUTH, e.code,
+				    "the CA key in %s does not open with the "
+				    "passphrase from %s: a wrong passphrase (give "
+				    "the one it was sealed under with "
+				    "--passphrase-file) or a damaged sealed key; "
+				    "nothing restored", file, source);
+	/* The passphrase's own source failed (unreadable, group-readable,
+	 * too long): as any command would say it. */
+	if (strcmp(e.code, "passphrase_file") == 0 ||
+	    strcmp(e.code, "passphrase") == 0 ||
+	    strcmp(e.code, "insecure_permissions") == 0) {
+		*err = e;
+		return -1;
+	}
 	return mica_err_set(err, MICA_E_BADREQ, "bad_backup",
 			    "%s holds an unusable CA (%s); refusing it", file,
 			    e.msg);
 }
 
 int
-ca_restore(const char *datadir, const char *file, struct mica_err *err)
+ca_restore(const char *datadir, const char *file, const char *passphrase_file,
+	   int *key_checked, struct mica_err *err)
 {
+	const char *source;
 	struct db *src = NULL, *dst = NULL;
 	struct ca boot;
 	char dbpath[PATH_MAX];
 	mode_t old_umask;
 	int rc = -1, made_dir = 0, copied = 0;
 
+	if (key_checked != NULL)
+		*key_checked = 0;
 	if (ca_path_join(dbpath, sizeof(dbpath), datadir, CA_DB_FILE) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
 	if (access(dbpath, F_OK) == 0)
@@ -117,13 +164,16 @@ ca_restore(const char *datadir, const char *file, struct mica_err *err)
 	 * in the copy; the backup file itself is never written. */
 	if (db_open(dbpath, 0, &dst, err) != 0 || db_integrity_check(dst, err) != 0)
 		goto out;
-	if (restore_usable(datadir, file, err) != 0)
+	source = restore_pass_source(datadir, passphrase_file);
+	if (restore_usable(datadir, file, passphrase_file, source, err) != 0)
 		goto out;
 	/* No handle yet: a bootstrap one, which ca_tx() runs directly. */
 	memset(&boot, 0, sizeof(boot));
 	boot.db = dst;
 	if (ca_tx(&boot, CA_TX_DURABLE, audit_body, (void *)"ca.restore", err) != 0)
 		goto out;
+	if (key_checked != NULL)
+		*key_checked = source != NULL;
 	rc = 0;
 out:
 	db_close(src);

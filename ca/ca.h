@@ -758,8 +758,15 @@ int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
  * builds for its version, intact, with a CA whose row and certificates
  * parse; otherwise MICA_E_BADREQ and nothing is created (DATADIR is
  * removed again if restore made it). An older schema is upgraded in the
- * copy. FILE is opened immutable: never written, no -wal/-shm beside it. */
-int ca_restore(const char *datadir, const char *file, struct mica_err *err);
+ * copy. FILE is opened immutable: never written, no -wal/-shm beside it.
+ * When a passphrase is at hand (PASSPHRASE_FILE if not NULL, else
+ * $MICA_PASSPHRASE, else DATADIR/passphrase), every sealed key must open
+ * with it and match its certificate (MICA_E_UNAUTH otherwise, nothing
+ * restored) and *KEY_CHECKED (if not NULL) is set to 1; without one the
+ * keys cannot be checked and it is 0. */
+int ca_restore(const char *datadir, const char *file,
+	       const char *passphrase_file, int *key_checked,
+	       struct mica_err *err);
 
 /* ------------------------------------------------------------------ */
 /* OCSP (RFC 6960, RFC 5019 lightweight profile): ca/ocsp.c            */

@@ -481,7 +481,7 @@ static const char backup_help[] =
 "(mica.db-crls/), go into FILE too: it needs nothing else to be restored.\n"
 "The passphrase is not in the backup: keep it separately.\n";
 
-/* The one FILE operand of backup and restore: ARGV[1], or ARGV[2] after
+/* The one FILE operand of backup: ARGV[1], or ARGV[2] after
  * "--" (which lets a name begin with '-'); NULL otherwise. */
 static const char *
 one_file(int argc, char **argv)
@@ -520,30 +520,68 @@ cmd_backup(const char *datadir, int argc, char **argv)
 }
 
 static const char restore_help[] =
-"Usage: mica [-d DIR] restore FILE\n"
+"Usage: mica [-d DIR] restore [--passphrase-file PASS] [--] FILE\n"
 "\n"
 "Restore a backup made with 'mica backup' into DIR, which must not hold a\n"
 "CA. The restored CA serves the same root, knows every certificate and\n"
 "revocation, and continues CRL numbering. Give it the CA's passphrase as\n"
-"before (MICA_PASSPHRASE, --passphrase-file, or DIR/passphrase).\n";
+"before (MICA_PASSPHRASE, --passphrase-file, or DIR/passphrase).\n"
+"\n"
+"FILE must be a store as mica makes it (its schema exactly mica's, intact,\n"
+"its CA's records parsing); a backup from an older mica is upgraded in the\n"
+"copy, never in FILE. When a passphrase is at hand (--passphrase-file\n"
+"PASS, else $MICA_PASSPHRASE, else DIR/passphrase), every sealed key in\n"
+"FILE must open with it and match its certificate: a wrong passphrase or\n"
+"a damaged key is refused (exit 7) and nothing is restored. Without one,\n"
+"the keys cannot be checked: restore says so, and the first command that\n"
+"needs the key checks it.\n"
+"\n"
+"  --passphrase-file PASS  check the sealed keys with the passphrase in\n"
+"                          PASS (mode 0600)\n"
+"\n"
+"Exit status: 0 restored; 2 usage; 3 FILE is not a usable backup;\n"
+"6 DIR holds a CA already; 7 the key does not open; 9 insecure\n"
+"permissions. On failure nothing is left in DIR.\n";
 
 int
 cmd_restore(const char *datadir, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct mica_err err;
-	const char *file;
+	const char *file, *passfile = NULL;
+	int c, checked = 0;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(restore_help, stdout);
-		return 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			if (optarg[0] == '\0')
+				return cli_usage("restore", "--passphrase-file is empty");
+			passfile = optarg;
+			break;
+		case 'h': fputs(restore_help, stdout); return 0;
+		default: return cli_usage("restore", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
 	}
-	if ((file = one_file(argc, argv)) == NULL)
+	if (argc - optind != 1)
 		return cli_usage("restore", "needs exactly one FILE");
+	file = argv[optind];
 	if (file[0] == '\0')
 		return cli_usage("restore", "FILE is empty");
-	if (ca_restore(datadir, file, &err) != 0)
+	if (ca_restore(datadir, file, passfile, &checked, &err) != 0)
 		return cli_fail(&err);
-	fprintf(stderr, "restored %s into %s\n", file, datadir);
+	if (checked)
+		fprintf(stderr, "restored %s into %s; its keys open with the "
+			"passphrase\n", file, datadir);
+	else
+		fprintf(stderr, "restored %s into %s\nnote: the sealed CA key "
+			"was not checked (no passphrase: --passphrase-file, "
+			"MICA_PASSPHRASE or %s/%s); the first command that "
+			"needs it will\n", file, datadir, datadir, CA_PASS_FILE);
 	return 0;
 }
 

@@ -823,11 +823,11 @@ test_open_refuses_a_data_directory_open_to_others(void)
 	/* restore likewise */
 	snprintf(bak, sizeof(bak), "%s.bak", dir);
 	CU_ASSERT_EQUAL_FATAL(ca_backup(g_ca, bak, &err), 0);
-	CU_ASSERT_EQUAL(ca_restore(dir, bak, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir, bak, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
 	CU_ASSERT_EQUAL(ca_exists(dir), 0);
 	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0700), 0);
-	CU_ASSERT_EQUAL(ca_restore(dir, bak, &err), 0);
+	CU_ASSERT_EQUAL(ca_restore(dir, bak, NULL, NULL, &err), 0);
 	CU_ASSERT_EQUAL(ca_exists(dir), 1);
 }
 
@@ -4197,7 +4197,10 @@ static void
 test_backup_and_restore_keep_everything(void)
 {
 	char file[PATH_MAX], dir[PATH_MAX], junk[PATH_MAX], dir2[PATH_MAX];
+	char pf[PATH_MAX];
 	struct ca *r = NULL;
+	sqlite3 *h = NULL;
+	int checked;
 	struct ca_counts c0, c1;
 	struct ca_crl crl;
 	struct mica_err err;
@@ -4215,12 +4218,12 @@ test_backup_and_restore_keep_everything(void)
 	CU_ASSERT_EQUAL(ca_backup(g_ca, file, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 
-	CU_ASSERT_EQUAL_FATAL(ca_restore(dir, file, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_restore(dir, file, NULL, NULL, &err), 0);
 	CU_ASSERT_EQUAL(ca_exists(dir), 1);
 	/* Not over an existing CA. */
-	CU_ASSERT_EQUAL(ca_restore(dir, file, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir, file, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
-	CU_ASSERT_EQUAL(ca_restore(g_cadir, file, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(g_cadir, file, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 
 	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
@@ -4262,11 +4265,54 @@ test_backup_and_restore_keep_everything(void)
 	fresh_path(junk, sizeof(junk), "junk.db");
 	CU_ASSERT_EQUAL_FATAL(write_file_mode(junk, "this is not a database\n", 0600), 0);
 	fresh_path(dir2, sizeof(dir2), "restored-junk");
-	CU_ASSERT_EQUAL(ca_restore(dir2, junk, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir2, junk, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(ca_exists(dir2), 0);
 	fresh_path(dir2, sizeof(dir2), "restored-missing");
-	CU_ASSERT_EQUAL(ca_restore(dir2, "/nonexistent/mica-backup.db", &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir2, "/nonexistent/mica-backup.db", NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(ca_exists(dir2), 0);
+
+	/* With a passphrase at hand (MICA_PASSPHRASE here) the sealed keys
+	 * are checked; a wrong one is refused and leaves nothing. */
+	fresh_path(dir2, sizeof(dir2), "restored-checked");
+	checked = -1;
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, &err), 0);
+	CU_ASSERT_EQUAL(checked, 1);
+	setenv("MICA_PASSPHRASE", "not the passphrase", 1);
+	fresh_path(dir2, sizeof(dir2), "restored-wrong");
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nothing restored"));
+	CU_ASSERT_EQUAL(access(dir2, F_OK), -1);
+	/* Without one it restores, saying the keys went unchecked. */
+	unsetenv("MICA_PASSPHRASE");
+	fresh_path(dir2, sizeof(dir2), "restored-unchecked");
+	checked = -1;
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, &err), 0);
+	CU_ASSERT_EQUAL(checked, 0);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	/* A backup whose sealed key was damaged (its schema and integrity
+	 * intact): refused with the right passphrase too. */
+	fresh_path(junk, sizeof(junk), "damaged-key.db");
+	CU_ASSERT_EQUAL_FATAL(ca_backup(g_ca, junk, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(junk, &h), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "UPDATE ca SET key_ct = "
+				     "zeroblob(length(key_ct))", NULL, NULL, NULL),
+			SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_changes(h), 1);
+	sqlite3_close(h);
+	fresh_path(dir2, sizeof(dir2), "restored-damaged");
+	CU_ASSERT_EQUAL(ca_restore(dir2, junk, NULL, &checked, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_EQUAL(access(dir2, F_OK), -1);
+	/* ... and with the passphrase given as a file. */
+	fresh_path(pf, sizeof(pf), "restore-pass");
+	CU_ASSERT_EQUAL_FATAL(write_file_mode(pf, PASSPHRASE "\n", 0600), 0);
+	unsetenv("MICA_PASSPHRASE");
+	CU_ASSERT_EQUAL(ca_restore(dir2, junk, pf, &checked, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, pf, &checked, &err), 0);
+	CU_ASSERT_EQUAL(checked, 1);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
 }
 
 /* ------------------------------------------------------------------ */

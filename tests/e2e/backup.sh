@@ -299,6 +299,38 @@ is "the backup file is unchanged (SHA-256)" "$(sha256sum < "$W/old.db")" "$SUM"
 [ ! -e "$W/old.db-wal" ] && [ ! -e "$W/old.db-shm" ] && ok "... with no -wal/-shm beside it" ||
 	fail "restore left -wal/-shm beside the old backup"
 
+# The sealed keys: checked when a passphrase is at hand, and a backup
+# whose key does not open is refused before anything is restored.
+tamper damkey "UPDATE ca SET key_ct = zeroblob(length(key_ct))"
+expect_rc "restore with the passphrase refuses a backup whose sealed key is damaged (exit 7)" 7 \
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/r-damkey" restore "$W/damkey.db"
+grep -qF "nothing restored" "$TMP/rc.err" && ok "... saying nothing was restored" ||
+	fail "restore's message for a damaged key: $(head -1 "$TMP/rc.err")"
+[ ! -e "$W/r-damkey" ] && ok "... and creates no data directory" ||
+	fail "restore left $(ls -A "$W/r-damkey" | tr '\n' ' ')in $W/r-damkey"
+expect_rc "restore without a passphrase cannot check the key: exit 0" 0 \
+	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-damkey2" restore "$W/damkey.db"
+grep -q "key was not checked" "$TMP/rc.err" && ok "... and says the key was not checked" ||
+	fail "restore without a passphrase said: $(cat "$TMP/rc.err")"
+expect_rc "... and the first command that needs it refuses it (exit 7)" 7 \
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/r-damkey2" crl --out "$W/damkey.crl"
+printf 'not the passphrase of this CA\n' > "$W/wrong.pass"
+printf '%s\n' "$PASS_VALUE" > "$W/right.pass"
+chmod 600 "$W/wrong.pass" "$W/right.pass"
+expect_rc "restore --passphrase-file with a wrong passphrase refuses an intact backup (exit 7)" 7 \
+	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-wrong" restore --passphrase-file "$W/wrong.pass" "$W/backup1.db"
+[ ! -e "$W/r-wrong" ] && ok "... and creates no data directory" ||
+	fail "restore left $(ls -A "$W/r-wrong" | tr '\n' ' ')in $W/r-wrong"
+expect_rc "restore --passphrase-file with the right one (exit 0)" 0 \
+	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-right" restore --passphrase-file "$W/right.pass" -- "$W/backup1.db"
+grep -q "keys open with the passphrase" "$TMP/rc.err" && ok "... saying the keys open" ||
+	fail "restore with the right passphrase said: $(cat "$TMP/rc.err")"
+chmod 644 "$W/right.pass"
+expect_rc "restore refuses a passphrase file others may read (exit 9)" 9 \
+	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-open" restore --passphrase-file "$W/right.pass" "$W/backup1.db"
+[ ! -e "$W/r-open" ] && ok "... and creates no data directory" ||
+	fail "restore left $(ls -A "$W/r-open" | tr '\n' ' ')in $W/r-open"
+
 # ---------------------------------------------- a daemon on the copy --
 
 R=$W/restore$BACKUPS
