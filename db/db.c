@@ -522,6 +522,50 @@ immutable_uri(const char *path)
 	return u;
 }
 
+/*
+ * A read-only open of a store SQLite could not read: one on write-protected
+ * media (an offline root's), or in a directory this user may not write,
+ * where no -shm exists and none can be made, which WAL mode needs. Such a
+ * store is read immutable (no other process can be writing it there),
+ * unless its -wal holds changes not yet in the file, which an immutable
+ * read would miss: refused, saying so. 1: open immutable; 0: as usual;
+ * -1: refused (ERR set).
+ */
+static int
+readonly_place(const char *path, struct mica_err *err)
+{
+	struct stat sb;
+	char *dir = NULL, *shm = NULL, *wal = NULL, *slash;
+	int rc = 0;
+
+	if ((dir = strdup(path)) == NULL || (shm = side_path(path, "-shm")) == NULL ||
+	    (wal = side_path(path, "-wal")) == NULL) {
+		rc = db_oom(err);
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK) == 0 || access(shm, F_OK) == 0)
+		goto out;
+	if (stat(wal, &sb) == 0 && sb.st_size > 0) {
+		rc = mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				  "the store's directory cannot be written and "
+				  "%s holds changes not yet in the store: open it "
+				  "once where it can be written", wal);
+		goto out;
+	}
+	rc = 1;
+out:
+	free(dir);
+	free(shm);
+	free(wal);
+	return rc;
+}
+
 int
 db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 {
@@ -559,6 +603,11 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		if (backup_wal_check(path, err) != 0)
 			return -1;
 		if ((uri = immutable_uri(path)) == NULL)
+			return db_oom(err);
+	} else if (!memory && (flags & DB_OPEN_READONLY)) {
+		if ((rc = readonly_place(path, err)) < 0)
+			return -1;
+		if (rc == 1 && (uri = immutable_uri(path)) == NULL)
 			return db_oom(err);
 	}
 
