@@ -481,14 +481,17 @@ int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
  */
 struct ca_crl_ahead;
 struct ca_crl_ahead *ca_crl_ahead_new(struct ca *ca, const char *serial,
-				      int release, int reason);
+				      int release, int reason, int cascade);
 int64_t ca_crl_ahead_time(const struct ca_crl_ahead *a);
 int ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
 		       struct ca_crl_ahead *a, struct mica_err *err);
-/* The transaction changed more than the one serial A was signed for (a
- * keyCompromise revoking the key's other certificates too): what A signed
- * is dropped, and ca_crl_ahead_store signs under the lock. */
-void ca_crl_ahead_stale(struct ca_crl_ahead *a);
+/* A keyCompromise with CASCADE set revokes the key's other certificates
+ * too (ca/revoke.c): ca_crl_ahead_new signed its CRLs with those the
+ * snapshot showed. In the transaction, before ca_crl_ahead_store, say
+ * which N serials of V it revoked: when they are not exactly those, what
+ * A signed is dropped and ca_crl_ahead_store signs under the lock. */
+void ca_crl_ahead_also(struct ca_crl_ahead *a, char (*v)[DB_SERIAL_MAX],
+		       size_t n);
 void ca_crl_ahead_free(struct ca_crl_ahead *a);
 
 #endif

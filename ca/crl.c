@@ -23,7 +23,15 @@ struct crl_collect {
 	int bad;
 	int64_t since;         /* a delta: only revocations from then on */
 	const char *skip;      /* a serial the walk leaves out, or NULL */
+	char (*skip_also)[DB_SERIAL_MAX];  /* more it leaves out, sorted */
+	size_t nskip_also;
 };
+
+static int
+serial_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
 
 /* Room for one more entry: the next free one, or NULL. */
 static struct ca_crl_entry *
@@ -78,6 +86,10 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
 		return 0;
 	if (c->skip != NULL && strcmp(serial_hex, c->skip) == 0)
 		return 0;
+	if (c->nskip_also > 0 &&
+	    bsearch(serial_hex, c->skip_also, c->nskip_also,
+		    sizeof(*c->skip_also), serial_cmp) != NULL)
+		return 0;
 	return crl_entry_add(c, serial_hex, revoked_at, reason);
 }
 
@@ -91,6 +103,15 @@ struct crl_change {
 	int64_t at;
 	int key_idx;               /* the key that signed it */
 	int listed;                /* 0: expired, on no CRL */
+	/* A keyCompromise that revokes the key's other certificates too
+	 * (CASCADE): those the snapshot shows (ca/revoke.c finds them again
+	 * in the transaction), sorted, each with the key that signed it;
+	 * revoked with the same reason and time, all of them listed (none
+	 * has expired). */
+	int cascade;
+	char (*also)[DB_SERIAL_MAX];
+	int *also_key;
+	size_t nalso;
 };
 
 /* Delta CRLs (RFC 5280 5.2.4) of key KEY_IDX are served (Freshest CRL) at
@@ -186,6 +207,10 @@ again:
 	 * revocation goes in as the transaction will record it. */
 	if (ch != NULL && ch->key_idx == k->idx)
 		col.skip = ch->serial;
+	if (ch != NULL) {
+		col.skip_also = ch->also;
+		col.nskip_also = ch->nalso;
+	}
 	if (db_revoked_foreach_key(db, k->idx, now, crl_collect_cb, &col,
 				   err) != 0 ||
 	    (col.skip != NULL && !ch->release && ch->listed &&
@@ -194,6 +219,13 @@ again:
 			     col.bad ? "a stored serial is malformed" : "out of memory");
 		goto out;
 	}
+	for (size_t j = 0; ch != NULL && j < ch->nalso; j++)
+		if (ch->also_key[j] == k->idx &&
+		    crl_entry_add(&col, ch->also[j], ch->at, ch->reason) != 0) {
+			mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
+				     "out of memory");
+			goto out;
+		}
 	memset(&t, 0, sizeof(t));
 	t.sig_alg = ca_sign_alg_key(ca, k->idx, &alg_len);
 	t.sig_alg_len = alg_len;
@@ -372,6 +404,48 @@ out:
 	return rc;
 }
 
+static void
+also_free(struct crl_change *ch)
+{
+	free(ch->also);
+	free(ch->also_key);
+	ch->also = NULL;
+	ch->also_key = NULL;
+	ch->nalso = 0;
+}
+
+/* The other certificates of CH's key that its keyCompromise revokes too,
+ * as the snapshot on DB shows them at CH->at (the query ca/revoke.c runs
+ * again in the transaction), sorted, with the key that signed each. */
+static int
+also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
+{
+	struct db_cert c;
+
+	also_free(ch);
+	if (db_cert_same_key(db, ch->serial, ch->at, &ch->also, &ch->nalso,
+			     err) != 0)
+		return -1;
+	if (ch->nalso == 0)
+		return 0;
+	qsort(ch->also, ch->nalso, sizeof(*ch->also), serial_cmp);
+	if ((ch->also_key = calloc(ch->nalso, sizeof(*ch->also_key))) == NULL) {
+		also_free(ch);
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	}
+	for (size_t i = 0; i < ch->nalso; i++) {
+		memset(&c, 0, sizeof(c));
+		if (db_cert_get(db, ch->also[i], &c, err) != 0) {
+			also_free(ch);
+			return -1;
+		}
+		ch->also_key[i] = c.key_idx;
+		db_cert_free(&c);
+	}
+	return 0;
+}
+
 /*
  * Sign ahead, outside the write lock, the CRLs a transaction will store:
  * in a read snapshot of the store (which the writer keeps committing
@@ -431,6 +505,10 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 		ch->key_idx = cert.key_idx;
 		ch->listed = cert.not_after > now;
 		ch->at = now;
+		if (ch->cascade && !ch->release &&
+		    ch->reason == CA_REASON_KEY_COMPROMISE &&
+		    also_find(db, ch, &e) != 0)
+			goto out;
 	}
 	pre->delta = delta;
 	next = pre->last;
@@ -451,8 +529,10 @@ out:
 				 "the store itself", e.msg);
 	if (!pre->ready) {
 		crl_pre_free(pre);
-		if (ch != NULL)
+		if (ch != NULL) {
 			ch->at = ca_now();   /* as the lock's path will date it */
+			also_free(ch);
+		}
 	}
 }
 
@@ -511,7 +591,8 @@ struct ca_crl_ahead {
 };
 
 struct ca_crl_ahead *
-ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason)
+ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason,
+		 int cascade)
 {
 	struct ca_crl_ahead *a = calloc(1, sizeof(*a));
 
@@ -520,6 +601,7 @@ ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason)
 	a->ch.serial = serial;
 	a->ch.release = release;
 	a->ch.reason = reason;
+	a->ch.cascade = cascade;
 	a->sh = ca->sh;
 	pthread_mutex_lock(&a->sh->crl_lock);
 	crl_presign(ca, -1, &a->ch, &a->pre);
@@ -545,8 +627,18 @@ ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
 }
 
 void
-ca_crl_ahead_stale(struct ca_crl_ahead *a)
+ca_crl_ahead_also(struct ca_crl_ahead *a, char (*v)[DB_SERIAL_MAX], size_t n)
 {
+	size_t i = 0;
+
+	/* Signed ahead with exactly these revoked too: they stand. */
+	if (a->pre.ready && a->ch.cascade && n == a->ch.nalso)
+		for (i = 0; i < n; i++)
+			if (bsearch(v[i], a->ch.also, n, sizeof(*v),
+				    serial_cmp) == NULL)
+				break;
+	if (a->pre.ready && a->ch.cascade && i == n && n == a->ch.nalso)
+		return;
 	/* Their bodies already written beside the store stay unreferenced,
 	 * as when a race makes them stale; the store prunes such files. */
 	crl_pre_free(&a->pre);
@@ -558,6 +650,7 @@ ca_crl_ahead_free(struct ca_crl_ahead *a)
 	if (a == NULL)
 		return;
 	crl_pre_free(&a->pre);
+	also_free(&a->ch);
 	pthread_mutex_unlock(&a->sh->crl_lock);
 	free(a);
 }

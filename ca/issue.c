@@ -509,7 +509,7 @@ again:
 	cx.late = 0;
 	if (j->supersede && j->renewal_of != NULL &&
 	    (cx.crl = ca_crl_ahead_new(ca, j->renewal_of, 0,
-				       CA_REASON_SUPERSEDED)) == NULL)
+				       CA_REASON_SUPERSEDED, 0)) == NULL)
 		goto oom;
 	crc = ca_tx(ca, CA_TX_DURABLE | (j->supersede ? CA_TX_OWN : 0),
 		    complete_body, &cx, err);

@@ -64,8 +64,9 @@ revoke_listed(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n, int64_t now,
 
 /* A key revoked for keyCompromise is compromised in every certificate
  * that names it: revoke the others too, in the same transaction, with the
- * same reason and time (CA/B Forum BR 4.9.1.1). They are rare, so their
- * CRLs are signed here, under the lock, rather than ahead. */
+ * same reason and time (CA/B Forum BR 4.9.1.1). The CRLs signed ahead
+ * list those the snapshot showed; if the transaction finds others, they
+ * are signed here, under the lock. */
 static int
 revoke_same_key(struct revoke_tx *x, struct db *db, int64_t now,
 		struct mica_err *err)
@@ -82,8 +83,7 @@ revoke_same_key(struct revoke_tx *x, struct db *db, int64_t now,
 	if (revoke_listed(db, x->also, x->nalso, now, x->p->actor, detail,
 			  err) != 0)
 		return -1;
-	if (x->nalso > 0)
-		ca_crl_ahead_stale(x->crl);
+	ca_crl_ahead_also(x->crl, x->also, x->nalso);
 	return 0;
 }
 
@@ -170,7 +170,8 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 			return -1;
 		}
 	}
-	if ((x.crl = ca_crl_ahead_new(ca, serial, release, reason)) == NULL)
+	if ((x.crl = ca_crl_ahead_new(ca, serial, release, reason,
+				      cascade)) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "out of memory");
 	rc = ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, revoke_body, &x, err);

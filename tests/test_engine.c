@@ -2909,6 +2909,22 @@ test_key_compromise_revokes_the_keys_others(void)
 	CU_ASSERT_EQUAL(reason, 4);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, stranger.serial, &reason), 0);
 	ca_crl_free(&crl);
+	/* Signed once, ahead of the lock, with the others in it: the CRLs
+	 * stored take the next numbers, none skipped for CRLs signed and
+	 * then dropped. */
+	{
+		sqlite3_stmt *st = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(ca_db(g_ca)->h,
+			"SELECT count(*), max(number) FROM crl WHERE number > ?1",
+			-1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_int64(st, 1, n0);
+		CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+		CU_ASSERT(sqlite3_column_int64(st, 0) > 0);
+		CU_ASSERT_EQUAL(sqlite3_column_int64(st, 1),
+				n0 + sqlite3_column_int64(st, 0));
+		sqlite3_finalize(st);
+	}
 	/* The held one is compromised now: no release brings it back. */
 	CU_ASSERT_EQUAL(ca_unrevoke(g_ca, &g_cli, held.serial, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
@@ -3053,6 +3069,86 @@ race_body(struct db *db, void *arg, struct mica_err *err)
 	return ca_crl_ahead_store(x->ca, db, "test", x->crl, err);
 }
 
+/* A keyCompromise's CRLs are signed ahead with the key's other
+ * certificates the snapshot shows. The transaction revokes those it finds
+ * (as ca/revoke.c does): when they are the same, what was signed ahead is
+ * stored, at the next number; when one more appeared meanwhile (issued
+ * for the key before it was listed), the CRLs are signed again under the
+ * lock, so none is missing. */
+static int
+cascade_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct race_tx *x = arg;
+	int64_t at = ca_crl_ahead_time(x->crl);
+	char (*v)[DB_SERIAL_MAX] = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (db_cert_revoke(db, x->serial, 1, at, err) != 0 ||
+	    db_cert_same_key(db, x->serial, at, &v, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (db_cert_revoke(db, v[i], 1, at, err) != 0)
+			goto out;
+	ca_crl_ahead_also(x->crl, v, n);
+	rc = ca_crl_ahead_store(x->ca, db, "test", x->crl, err);
+out:
+	free(v);
+	return rc;
+}
+
+static void
+test_key_compromise_crls_signed_ahead_with_the_others(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a, b, c;
+	struct ca_crl crl;
+	struct mica_err err;
+	struct race_tx x;
+	int64_t n0;
+	int reason;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	/* The same others: signed once. */
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kca-a." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kca-b." DOMAIN, &b), 0);
+	n0 = current_crl_number(g_ca);
+	x.ca = g_ca;
+	x.serial = a.serial;
+	CU_ASSERT_FATAL((x.crl = ca_crl_ahead_new(g_ca, a.serial, 0, 1, 1)) != NULL);
+	CU_ASSERT_EQUAL(ca_tx(g_ca, CA_TX_DURABLE | CA_TX_OWN, cascade_body, &x, &err), 0);
+	ca_crl_ahead_free(x.crl);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl.number, n0 + 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, b.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	ca_crl_free(&crl);
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	mbedtls_pk_free(&pk);
+
+	/* One more appears between the snapshot and the transaction. */
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kcb-a." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kcb-b." DOMAIN, &b), 0);
+	x.serial = a.serial;
+	CU_ASSERT_FATAL((x.crl = ca_crl_ahead_new(g_ca, a.serial, 0, 1, 1)) != NULL);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kcb-c." DOMAIN, &c), 0);
+	CU_ASSERT_EQUAL(ca_tx(g_ca, CA_TX_DURABLE | CA_TX_OWN, cascade_body, &x, &err), 0);
+	ca_crl_ahead_free(x.crl);
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, b.serial, &reason), 1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, c.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	ca_crl_free(&crl);
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	ca_issued_free(&c);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_crl_signed_ahead_that_lost_a_race_is_signed_again(void)
 {
@@ -3071,7 +3167,7 @@ test_crl_signed_ahead_that_lost_a_race_is_signed_again(void)
 	CU_ASSERT_EQUAL_FATAL(ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &cli, &err), 0);
 	x.ca = g_ca;
 	x.serial = a.serial;
-	x.crl = ca_crl_ahead_new(g_ca, a.serial, 0, 1);
+	x.crl = ca_crl_ahead_new(g_ca, a.serial, 0, 1, 0);
 	CU_ASSERT_FATAL(x.crl != NULL);
 	/* Meanwhile the other revokes b and publishes. */
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(cli, &g_cli, b.serial, 4, &err), 0);
@@ -4677,6 +4773,8 @@ main(void)
 		  test_revocation_is_published_in_the_crl },
 		{ "a keyCompromise revokes the key's other certificates",
 		  test_key_compromise_revokes_the_keys_others },
+		{ "a keyCompromise's CRLs are signed ahead with the key's other certificates",
+		  test_key_compromise_crls_signed_ahead_with_the_others },
 		{ "the CRL number increases on every publication",
 		  test_crl_number_increases_on_every_publication },
 		{ "a CRL signed ahead that lost a race to another process is signed again",
