@@ -667,7 +667,7 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		goto out;
 	}
 	/* A small page cache per connection: the daemon keeps one connection
-	 * per worker thread, the OS caches the file anyway, and the store's
+	 * per request running at once, the OS caches the file anyway, and the store's
 	 * reads are point lookups and one sequential walk (the CRL). */
 	if (exec_script(db, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -" DB_CACHE_KIB,
 			err) != 0)

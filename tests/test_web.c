@@ -1645,6 +1645,81 @@ store_suite_clean(void)
 	return 0;
 }
 
+/* Another thread's request: the handle it holds, given back or not. */
+struct pool_job {
+	struct ca *got;
+	int release;
+};
+
+static void *
+pool_thread(void *arg)
+{
+	struct pool_job *j = arg;
+	struct mica_err err;
+
+	j->got = web_thread_ca(&g_srv, &err);
+	if (j->release)
+		web_thread_release(&g_srv);
+	return NULL;
+}
+
+/* The engine handles are pooled: a thread holds one until it gives it
+ * back, two threads never hold the same one, and a handle given back
+ * serves the next request on any thread (no new connection). A thread
+ * that exits holding one closes it (the key's destructor). */
+static void
+test_handle_pool(void)
+{
+	struct mica_err err;
+	struct ca *a, *b;
+	struct pool_job j;
+	pthread_t t;
+	size_t idle0;
+
+	/* Whatever the suite's earlier tests left, given back first. */
+	web_thread_release(&g_srv);
+	a = web_thread_ca(&g_srv, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+
+	CU_ASSERT_PTR_EQUAL(web_thread_ca(&g_srv, &err), a);   /* held */
+	/* Another thread meanwhile gets another one... */
+	memset(&j, 0, sizeof(j));
+	j.release = 1;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, pool_thread, &j), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_PTR_NOT_NULL(j.got);
+	CU_ASSERT_PTR_NOT_EQUAL(j.got, a);
+	b = j.got;
+	idle0 = g_srv.nidle;   /* B among them, A held here */
+	CU_ASSERT(idle0 >= 1);
+	/* ... which it gave back: the next thread takes that one. */
+	memset(&j, 0, sizeof(j));
+	j.release = 1;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, pool_thread, &j), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_PTR_EQUAL(j.got, b);
+	/* Given back here, ours serves the next request of another thread
+	 * (the one given back last first). */
+	web_thread_release(&g_srv);
+	web_thread_release(&g_srv);   /* holding none: nothing happens */
+	CU_ASSERT_EQUAL(g_srv.nidle, idle0 + 1);
+	memset(&j, 0, sizeof(j));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, pool_thread, &j), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_PTR_EQUAL(j.got, a);
+	/* That thread exited holding it: closed, not back in the pool. */
+	CU_ASSERT_EQUAL(g_srv.nidle, idle0);
+	/* The handle still there works. */
+	b = web_thread_ca(&g_srv, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	{
+		struct ca_counts c;
+
+		CU_ASSERT_EQUAL(ca_counts(b, &c, &err), 0);
+	}
+	web_thread_release(&g_srv);
+}
+
 /* PATTERN with every "{name}" replaced by a well-formed id into OUT. */
 static void
 concrete_path(const char *pattern, char *out, size_t size)
@@ -1834,7 +1909,9 @@ main(void)
 	    !CU_add_test(s, "answers every admin route 401/403 without an admin token, before its handler",
 			 test_admin_gate) ||
 	    !CU_add_test(s, "gives a refusal under /acme/ a fresh Replay-Nonce, nothing else one",
-			 test_acme_problem_nonce)) {
+			 test_acme_problem_nonce) ||
+	    !CU_add_test(s, "pools the engine handles: one per request running, reused by any thread",
+			 test_handle_pool)) {
 		CU_cleanup_registry();
 		return 2;
 	}

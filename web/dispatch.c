@@ -198,4 +198,7 @@ out:
 	explicit_bzero(tok, sizeof(tok));
 	ca_principal_free(&p);
 	web_query_free(&q);
+	/* Nothing of the request uses the store after this: its handle goes
+	 * back to the pool for the next request, on any thread. */
+	web_thread_release(srv);
 }

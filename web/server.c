@@ -1,8 +1,10 @@
 /*
  * web/server.c - what every request may use of the running daemon
- * (web/server.h), chiefly the per-thread engine handles: each worker
- * lazily clones its own handle (its own SQLite connection) from the one
- * opened at start, so workers never share a connection.
+ * (web/server.h), chiefly the engine handles: a request's thread takes
+ * one (its own SQLite connection) from the pool, or clones one from the
+ * handle opened at start, and gives it back when the request is done, so
+ * two threads never use a connection at once and no more connections are
+ * open than requests ever ran at once.
  */
 #include "web/server.h"
 
@@ -25,6 +27,7 @@ web_server_init(struct web_server *srv)
 	memset(srv, 0, sizeof(*srv));
 	atomic_init(&srv->requests, 0);
 	pthread_mutex_init(&srv->parent_lock, NULL);
+	pthread_mutex_init(&srv->pool_lock, NULL);
 	web_rl_init(&srv->rl);
 }
 
@@ -59,6 +62,9 @@ web_server_fini(struct web_server *srv)
 		return;
 	if (srv->key_made)
 		pthread_key_delete(srv->key);
+	for (size_t i = 0; i < srv->nidle; i++)
+		ca_close(srv->idle[i]);
+	pthread_mutex_destroy(&srv->pool_lock);
 	free(srv->root_der);
 	free(srv->root_pem);
 	web_rl_destroy(&srv->rl);
@@ -80,6 +86,13 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 	}
 	if ((ca = pthread_getspecific(srv->key)) != NULL)
 		return ca;
+	/* The one used last: its pages and statements are the warmest. */
+	pthread_mutex_lock(&srv->pool_lock);
+	if (srv->nidle > 0)
+		ca = srv->idle[--srv->nidle];
+	pthread_mutex_unlock(&srv->pool_lock);
+	if (ca != NULL)
+		goto hold;
 	pthread_mutex_lock(&srv->parent_lock);
 	rc = ca_clone(srv->parent, &ca, &e);
 	pthread_mutex_unlock(&srv->parent_lock);
@@ -92,12 +105,32 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 			     "the certificate store is unavailable; try again later");
 		return NULL;
 	}
+hold:
 	if (pthread_setspecific(srv->key, ca) != 0) {
 		ca_close(ca);
 		mica_err_set(err, MICA_E_INTERNAL, "thread_key", "cannot keep a store handle");
 		return NULL;
 	}
 	return ca;
+}
+
+void
+web_thread_release(struct web_server *srv)
+{
+	struct ca *ca;
+
+	if (srv == NULL || !srv->key_made ||
+	    (ca = pthread_getspecific(srv->key)) == NULL)
+		return;
+	if (pthread_setspecific(srv->key, NULL) != 0)
+		return;   /* it stays this thread's */
+	pthread_mutex_lock(&srv->pool_lock);
+	if (srv->nidle < WEB_POOL_MAX) {
+		srv->idle[srv->nidle++] = ca;
+		ca = NULL;
+	}
+	pthread_mutex_unlock(&srv->pool_lock);
+	ca_close(ca);
 }
 
 int
