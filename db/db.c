@@ -528,24 +528,36 @@ immutable_uri(const char *path)
  * where no -shm exists and none can be made, which WAL mode needs. Such a
  * store is read immutable (no other process can be writing it there),
  * unless its -wal holds changes not yet in the file, which an immutable
- * read would miss: refused, saying so. 1: open immutable; 0: as usual;
- * -1: refused (ERR set).
+ * read would miss: refused, saying so. 1: open immutable, *REAL set to
+ * the file's real path (heap), the one to open; 0: as usual; -1: refused
+ * (ERR set).
+ *
+ * Judged where SQLite itself puts the -wal and -shm: beside the file with
+ * every symbolic link resolved. A mica.db that is a link (in a directory
+ * nobody may write) to a live store elsewhere must not be read immutable:
+ * that store's -shm and -wal are beside its real file, and an immutable
+ * read would miss what is only in its -wal.
  */
 static int
-readonly_place(const char *path, struct mica_err *err)
+readonly_place(const char *path, char **real, struct mica_err *err)
 {
 	struct stat sb;
 	char *dir = NULL, *shm = NULL, *wal = NULL, *slash;
 	int rc = 0;
 
-	if ((dir = strdup(path)) == NULL || (shm = side_path(path, "-shm")) == NULL ||
-	    (wal = side_path(path, "-wal")) == NULL) {
+	*real = NULL;
+	/* Unresolvable (gone, a component not searchable): as usual, and
+	 * SQLite says why. */
+	if ((dir = realpath(path, NULL)) == NULL)
+		return errno == ENOMEM ? db_oom(err) : 0;
+	if ((shm = side_path(dir, "-shm")) == NULL ||
+	    (wal = side_path(dir, "-wal")) == NULL ||
+	    (*real = strdup(dir)) == NULL) {
 		rc = db_oom(err);
 		goto out;
 	}
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
+	/* Absolute: there is a slash. */
+	if ((slash = strrchr(dir, '/')) == dir)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
@@ -560,6 +572,10 @@ readonly_place(const char *path, struct mica_err *err)
 	}
 	rc = 1;
 out:
+	if (rc != 1) {
+		free(*real);
+		*real = NULL;
+	}
 	free(dir);
 	free(shm);
 	free(wal);
@@ -605,10 +621,16 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		if ((uri = immutable_uri(path)) == NULL)
 			return db_oom(err);
 	} else if (!memory && (flags & DB_OPEN_READONLY)) {
-		if ((rc = readonly_place(path, err)) < 0)
+		char *real = NULL;
+
+		if ((rc = readonly_place(path, &real, err)) < 0)
 			return -1;
-		if (rc == 1 && (uri = immutable_uri(path)) == NULL)
-			return db_oom(err);
+		if (rc == 1) {
+			uri = immutable_uri(real);
+			free(real);
+			if (uri == NULL)
+				return db_oom(err);
+		}
 	}
 
 	if ((db = calloc(1, sizeof(*db))) == NULL) {

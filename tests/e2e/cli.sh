@@ -491,7 +491,20 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	expect_rc "read-only with a non-empty -wal beside it: refused (exit 8)" 8 nob list
 	grep -q "holds changes not yet in the store" "$TMP/rc.err" && ok "... saying why" ||
 		fail "read-only with a -wal said: $(cat "$TMP/rc.err")"
-	chmod 700 "$RO"
+	# A mica.db that links to the store: SQLite keeps the -wal and -shm
+	# beside the real file, so that is where they are looked for; the
+	# link's directory having none proves nothing.
+	LNK=$W/ro/lnk
+	mkdir -m 700 "$LNK"
+	ln -s "$RO/mica.db" "$LNK/mica.db"
+	chown -h 65534:65534 "$LNK/mica.db"
+	chown 65534:65534 "$LNK"
+	chmod 500 "$LNK"
+	expect_rc "read-only through a link to a store with a non-empty -wal: refused (exit 8)" 8 \
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- "$MICA" -d "$LNK" list
+	grep -qF "$(realpath "$RO")/mica.db-wal" "$TMP/rc.err" && ok "... naming the store's own -wal" ||
+		fail "read-only through a link said: $(cat "$TMP/rc.err")"
+	chmod 700 "$RO" "$LNK"
 else
 	skip "a store on read-only media" "needs root and setpriv"
 fi
