@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "ca/ca_int.h"
+#include "ca/cacert.h"
+#include "ca/keys.h"
 
 /* ACTION: "ca.backup" or "ca.restore", by the command line. */
 static int
@@ -76,13 +78,67 @@ restore_pass_source(const char *datadir, const char *passphrase_file)
 	return NULL;
 }
 
+/* 1 if K is the key certified by CERT (DER), 0 if not, -1 on error. */
+static int
+key_fits(const struct ca_key *k, const unsigned char *cert, size_t cert_len,
+	 struct mica_err *err)
+{
+	struct ca_cert_info ci;
+	unsigned char *spki = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (ca_cert_info_read(cert, cert_len, &ci, err) != 0 ||
+	    ca_key_spki(k, &spki, &n, err) != 0)
+		return -1;
+	rc = n == ci.spki_len && memcmp(spki, ci.spki, n) == 0;
+	free(spki);
+	return rc;
+}
+
+/* Every unsealed key of CA (the current one once it has its certificate,
+ * those a rollover retired) is the key of its certificate. A pending
+ * renewal's key has no certificate yet, nor has a subordinate's awaiting
+ * it. */
+static int
+keys_fit(struct ca *ca, const char *file, struct mica_err *err)
+{
+	struct ca_shared *sh = ca->sh;
+	int r;
+
+	if (sh->key != NULL && sh->cert_der != NULL && sh->cert_len > 0) {
+		if ((r = key_fits(sh->key, sh->cert_der, sh->cert_len, err)) < 0)
+			return -1;
+		if (r == 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+					    "the sealed CA key in %s is not the "
+					    "key of its certificate; refusing it",
+					    file);
+	}
+	for (size_t i = 0; i < sh->nretired; i++) {
+		if (sh->retired[i].key == NULL || sh->retired[i].cert == NULL)
+			continue;
+		if ((r = key_fits(sh->retired[i].key, sh->retired[i].cert,
+				  sh->retired[i].cert_len, err)) < 0)
+			return -1;
+		if (r == 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+					    "the sealed key %d in %s is not the "
+					    "key of its certificate; refusing it",
+					    sh->retired[i].idx, file);
+	}
+	return 0;
+}
+
 /*
  * The restored store must open as every later command will open it
  * (read-only): its CA row and certificates must parse. With a passphrase
- * (SOURCE not NULL), every sealed key (the CA's, its other generations',
- * SCEP's RA key) must also open and match its certificate: a backup whose
- * key is damaged is found now, not at the first signature. Without one,
- * the sealed keys cannot be checked.
+ * (SOURCE not NULL), every sealed CA key (the current one, its other
+ * generations') must also open and be the key of its certificate: a
+ * backup whose key is damaged is found now, not at the first signature.
+ * SCEP's RA key is tried too (CA_OPEN_ALL_KEYS), but one that does not open
+ * is only warned about, as at any open: the next 'mica serve' makes
+ * another. Without a passphrase, the sealed keys cannot be checked.
  */
 static int
 restore_usable(const char *datadir, const char *file,
@@ -96,8 +152,10 @@ restore_usable(const char *datadir, const char *file,
 	if (source != NULL)
 		flags |= CA_OPEN_UNLOCK | CA_OPEN_ALL_KEYS;
 	if (ca_open(datadir, flags, passphrase_file, &ca, &e) == 0) {
+		int rc = source != NULL ? keys_fit(ca, file, err) : 0;
+
 		ca_close(ca);
-		return 0;
+		return rc;
 	}
 	if (e.kind == MICA_E_NOTFOUND)
 		return mica_err_set(err, MICA_E_BADREQ, "not_a_backup",

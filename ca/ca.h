@@ -760,10 +760,12 @@ int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
  * removed again if restore made it). An older schema is upgraded in the
  * copy. FILE is opened immutable: never written, no -wal/-shm beside it.
  * When a passphrase is at hand (PASSPHRASE_FILE if not NULL, else
- * $MICA_PASSPHRASE, else DATADIR/passphrase), every sealed key must open
- * with it and match its certificate (MICA_E_UNAUTH otherwise, nothing
- * restored) and *KEY_CHECKED (if not NULL) is set to 1; without one the
- * keys cannot be checked and it is 0. */
+ * $MICA_PASSPHRASE, else DATADIR/passphrase), every sealed CA key must
+ * open with it (MICA_E_UNAUTH otherwise) and be the key of its certificate
+ * (MICA_E_BADREQ "bad_backup" otherwise), nothing restored then, and
+ * *KEY_CHECKED (if not NULL) is set to 1; SCEP's RA key is tried, one that
+ * does not open only logged. Without a passphrase the keys cannot be
+ * checked and it is 0. */
 int ca_restore(const char *datadir, const char *file,
 	       const char *passphrase_file, int *key_checked,
 	       struct mica_err *err);

@@ -530,9 +530,11 @@ static const char restore_help[] =
 "FILE must be a store as mica makes it (its schema exactly mica's, intact,\n"
 "its CA's records parsing); a backup from an older mica is upgraded in the\n"
 "copy, never in FILE. When a passphrase is at hand (--passphrase-file\n"
-"PASS, else $MICA_PASSPHRASE, else DIR/passphrase), every sealed key in\n"
-"FILE must open with it and match its certificate: a wrong passphrase or\n"
-"a damaged key is refused (exit 7) and nothing is restored. Without one,\n"
+"PASS, else $MICA_PASSPHRASE, else DIR/passphrase), every sealed CA key\n"
+"in FILE must open with it (a wrong passphrase or a damaged key: exit 7)\n"
+"and be the key of its certificate (exit 3); nothing is restored then.\n"
+"SCEP's RA key is tried too; one that does not open is only warned\n"
+"about (the next 'mica serve' makes another). Without a passphrase,\n"
 "the keys cannot be checked: restore says so, and the first command that\n"
 "needs the key checks it.\n"
 "\n"
@@ -564,7 +566,17 @@ cmd_restore(const char *datadir, int argc, char **argv)
 			passfile = optarg;
 			break;
 		case 'h': fputs(restore_help, stdout); return 0;
-		default: return cli_usage("restore", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default:
+			/* optopt: the long option's value when its value is
+			 * missing, the letter of an unknown short option
+			 * (argv[optind - 1] may then be the argument before
+			 * it: "-dash.db" stops at its 'd'), else 0. */
+			if (optopt == 'P')
+				return cli_usage("restore", "--passphrase-file needs a value");
+			if (optopt != 0)
+				return cli_usage("restore", "unknown option '-%c' (a FILE "
+						 "beginning with '-' goes after '--')", optopt);
+			return cli_usage("restore", "unknown option or missing value: '%s'", argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 1)
@@ -575,8 +587,8 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	if (ca_restore(datadir, file, passfile, &checked, &err) != 0)
 		return cli_fail(&err);
 	if (checked)
-		fprintf(stderr, "restored %s into %s; its keys open with the "
-			"passphrase\n", file, datadir);
+		fprintf(stderr, "restored %s into %s; its CA keys open with "
+			"the passphrase\n", file, datadir);
 	else
 		fprintf(stderr, "restored %s into %s\nnote: the sealed CA key "
 			"was not checked (no passphrase: --passphrase-file, "

@@ -325,6 +325,19 @@ expect_rc "restore --passphrase-file with the right one (exit 0)" 0 \
 	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-right" restore --passphrase-file "$W/right.pass" -- "$W/backup1.db"
 grep -q "keys open with the passphrase" "$TMP/rc.err" && ok "... saying the keys open" ||
 	fail "restore with the right passphrase said: $(cat "$TMP/rc.err")"
+# A sealed key that opens but is another CA's (sealed under the same
+# passphrase): it would sign what nobody can verify. Refused too.
+MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$W/other-ca" init --name "Other CA" --public-url http://other.test > /dev/null 2>&1 ||
+	die "init of another CA under the same passphrase"
+tamper swapkey "ATTACH '$W/other-ca/mica.db' AS o; UPDATE ca SET
+	key_salt = (SELECT key_salt FROM o.ca), key_iter = (SELECT key_iter FROM o.ca),
+	key_nonce = (SELECT key_nonce FROM o.ca), key_ct = (SELECT key_ct FROM o.ca)"
+expect_rc "restore refuses a sealed key that is not its certificate's (exit 3)" 3 \
+	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-swapkey" restore --passphrase-file "$W/right.pass" "$W/swapkey.db"
+grep -q "not the key of its certificate" "$TMP/rc.err" && ok "... saying so" ||
+	fail "restore of a swapped key said: $(cat "$TMP/rc.err")"
+[ ! -e "$W/r-swapkey" ] && ok "... and creates no data directory" ||
+	fail "restore left $(ls -A "$W/r-swapkey" | tr '\n' ' ')in $W/r-swapkey"
 chmod 644 "$W/right.pass"
 expect_rc "restore refuses a passphrase file others may read (exit 9)" 9 \
 	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-open" restore --passphrase-file "$W/right.pass" "$W/backup1.db"
