@@ -525,7 +525,8 @@ immutable_uri(const char *path)
 /*
  * A read-only open of a store SQLite could not read: one on write-protected
  * media (an offline root's), or in a directory this user may not write,
- * where no -shm exists and none can be made, which WAL mode needs. Such a
+ * where no -shm exists and none can be made, which WAL mode needs (or a
+ * -shm left there with no -wal, which SQLite cannot use read-only). Such a
  * store is read immutable (no other process can be writing it there),
  * unless its -wal holds changes not yet in the file, which an immutable
  * read would miss: refused, saying so. 1: open immutable, *REAL set to
@@ -561,7 +562,13 @@ readonly_place(const char *path, char **real, struct mica_err *err)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (access(dir, W_OK) == 0 || access(shm, F_OK) == 0)
+	if (access(dir, W_OK) == 0)
+		goto out;
+	/* A -shm left beside a store nothing has open (a copy, a store
+	 * closed uncleanly): SQLite deletes the -wal when its last
+	 * connection closes, so with no -wal nothing is writing it. With
+	 * both, a process may be: as usual. */
+	if (access(shm, F_OK) == 0 && access(wal, F_OK) == 0)
 		goto out;
 	if (stat(wal, &sb) == 0 && sb.st_size > 0) {
 		rc = mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",

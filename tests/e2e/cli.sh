@@ -490,6 +490,15 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	grep -q "read-only" "$TMP/rc.err" && ok "... saying so" || fail "read-only crl said: $(cat "$TMP/rc.err")"
 	is "read-only: nothing was made beside the store" "$(ls -A "$RO" | tr '\n' ' ')" "$RO_FILES"
 	chmod 700 "$RO"
+	# A -shm left behind with no -wal: nothing has the store open.
+	head -c 32768 /dev/zero > "$RO/mica.db-shm"
+	chown 65534:65534 "$RO/mica.db-shm"
+	chmod 400 "$RO/mica.db-shm"
+	chmod 500 "$RO"
+	nob list > /dev/null 2>"$W/ro-shm.err" && ok "read-only with a leftover -shm and no -wal: list works" ||
+		fail "read-only with a leftover -shm: $(cat "$W/ro-shm.err")"
+	chmod 700 "$RO"
+	rm -f "$RO/mica.db-shm"
 	printf 'not yet checkpointed' > "$RO/mica.db-wal"
 	chown 65534:65534 "$RO/mica.db-wal"
 	chmod 600 "$RO/mica.db-wal"
