@@ -24,7 +24,7 @@
 #define CERT_COLS \
 	"id, serial, profile, subject, names, request_id, not_before, " \
 	"not_after, spki_sha256, status, revoked_at, reason, renewal_of, " \
-	"renewed_by, created_at"
+	"renewed_by, created_at, key_idx"
 
 #define LIST_MAX      1000       /* certificates per page */
 /* A name search looks up the certificates of the matching names and sorts
@@ -184,7 +184,7 @@ reason_ok(int r)
 	return r >= 0 && r <= 10 && r != 7 && r != 8;
 }
 
-/* Fill C from a row of CERT_COLS (plus der at column 15 if WITH_DER). */
+/* Fill C from a row of CERT_COLS (plus der at column 16 if WITH_DER). */
 static int
 cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	  struct mica_err *err)
@@ -208,7 +208,7 @@ cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	    db_col_str(st, 3, &c->subject) != 0 ||
 	    db_col_str(st, 4, &c->names) != 0 ||
 	    db_col_str(st, 5, &c->request_id) != 0 ||
-	    (with_der && db_col_blob(st, 15, &c->der, &c->der_len) != 0)) {
+	    (with_der && db_col_blob(st, 16, &c->der, &c->der_len) != 0)) {
 		db_oom(err);
 		goto out;
 	}
@@ -218,6 +218,7 @@ cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	c->revoked_at = sqlite3_column_int64(st, 10);
 	c->reason = sqlite3_column_int(st, 11);
 	c->created_at = sqlite3_column_int64(st, 14);
+	c->key_idx = sqlite3_column_int(st, 15);
 	rc = 0;
 out:
 	if (rc != 0)

@@ -39,7 +39,10 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_csr.h>
+
+#include "util/hex.h"
 
 #define PASSPHRASE "hierarchy test passphrase"
 #define DAY ((int64_t)86400)
@@ -104,23 +107,76 @@ out:
 
 /* A request (DER, heap) for NAME as a server would send: ca_ca_request's
  * shape with CN = NAME, which mica certifies as the one name. */
+/* A CSR for NAME with key K. */
 static int
-leaf_csr(const char *name, unsigned char **der, size_t *len)
+leaf_csr_key(struct ca_key *k, const char *name, unsigned char **der,
+	     size_t *len)
 {
-	struct ca_key *k = NULL;
 	struct mica_err err;
 	unsigned char *subj = NULL;
 	size_t subj_len = 0;
 	int rc = -1;
 
-	if (ca_key_generate(CA_KEY_EC_P256, &k, &err) == 0 &&
-	    ca_x509_name(name, NULL, &subj, &subj_len, &err) == 0 &&
+	if (ca_x509_name(name, NULL, &subj, &subj_len, &err) == 0 &&
 	    ca_ca_request(k, subj, subj_len, NULL, 0, NULL, 0, der, len,
 			  &err) == 0)
 		rc = 0;
-	ca_key_free(k);
 	free(subj);
 	return rc;
+}
+
+static int
+leaf_csr(const char *name, unsigned char **der, size_t *len)
+{
+	struct ca_key *k = NULL;
+	struct mica_err err;
+	int rc = -1;
+
+	if (ca_key_generate(CA_KEY_EC_P256, &k, &err) == 0)
+		rc = leaf_csr_key(k, name, der, len);
+	ca_key_free(k);
+	return rc;
+}
+
+/* Whether key KEY_IDX's current CRL of CA lists SERIAL: 1 with its
+ * reasonCode in *REASON (-1 none), 0 not, -1 no CRL. */
+static int
+key_crl_lists(struct ca *ca, int key_idx, const char *serial, int *reason)
+{
+	static const unsigned char oid[] = { 0x55, 0x1d, 0x15 };
+	struct ca_crl crl;
+	struct mica_err err;
+	mbedtls_x509_crl c;
+	const mbedtls_x509_crl_entry *e;
+	char hex[65];
+	int found = -1;
+
+	*reason = -1;
+	memset(&crl, 0, sizeof(crl));
+	if (ca_crl_current_key(ca, key_idx, &crl, &err) != 0)
+		return -1;
+	mbedtls_x509_crl_init(&c);
+	if (mbedtls_x509_crl_parse_der(&c, crl.der, crl.der_len) == 0) {
+		found = 0;
+		for (e = &c.entry; e != NULL && !found; e = e->next) {
+			if (e->serial.len == 0 || e->serial.len > 32)
+				continue;
+			mica_hex_encode(e->serial.p, e->serial.len, hex);
+			if (strcmp(hex, serial) != 0)
+				continue;
+			found = 1;
+			for (size_t i = 0; e->raw.p != NULL && i + 8 <= e->raw.len; i++)
+				if (memcmp(e->raw.p + i, oid, sizeof(oid)) == 0 &&
+				    e->raw.p[i + 3] == 0x04 &&
+				    e->raw.p[i + 5] == 0x0a) {
+					*reason = e->raw.p[i + 7];
+					break;
+				}
+		}
+	}
+	mbedtls_x509_crl_free(&c);
+	ca_crl_free(&crl);
+	return found;
 }
 
 /* A CA's request signed with SHA-1 (DER, heap): well-formed, and refused
@@ -532,7 +588,8 @@ test_engine_ceremony(void)
 	struct ca_init_result res;
 	struct ca_principal cli;
 	struct ca_sign_ca_opts so;
-	struct ca_issued sub, leaf, next;
+	struct ca_issued sub, leaf, next, kk_old, kk_new;
+	struct ca_key *kk = NULL;
 	struct ca_submit s;
 	struct ca *root = NULL, *ica = NULL, *served = NULL;
 	struct mica_err err;
@@ -633,6 +690,22 @@ test_engine_ceremony(void)
 
 	/* Issuance under it: the chain, and the name constraints. */
 	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), 0);
+	/* A key certified under the first CA key, and again after the
+	 * rollover (below). */
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &kk, &err), 0);
+	{
+		struct ca_submit ks = s;
+		unsigned char *kcsr = NULL;
+		size_t kcsr_len = 0;
+
+		CU_ASSERT_EQUAL_FATAL(leaf_csr_key(kk, "kk-old.contoso.test",
+						   &kcsr, &kcsr_len), 0);
+		ks.csr = kcsr;
+		ks.csr_len = kcsr_len;
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &ks, &kk_old,
+						    &err), 0);
+		free(kcsr);
+	}
 	{
 		struct ca_cert_info li, ii;
 
@@ -754,6 +827,57 @@ test_engine_ceremony(void)
 	s.csr = lcsr;
 	s.csr_len = lcsr_len;
 	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), 0);
+	/* A certificate of the new CA key, revoked alone: on that key's
+	 * CRL (signed ahead), not the retired key's. */
+	{
+		struct ca_submit ps = s;
+		struct ca_issued plain;
+		unsigned char *pcsr = NULL;
+		size_t pcsr_len = 0;
+		int why = 0;
+
+		CU_ASSERT_EQUAL_FATAL(leaf_csr("plain.contoso.test", &pcsr,
+					       &pcsr_len), 0);
+		ps.csr = pcsr;
+		ps.csr_len = pcsr_len;
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &ps, &plain,
+						    &err), 0);
+		free(pcsr);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke_one(ica, &cli, plain.serial,
+						    4, &err), 0);
+		CU_ASSERT_EQUAL(key_crl_lists(ica, 1, plain.serial, &why), 1);
+		CU_ASSERT_EQUAL(why, 4);
+		CU_ASSERT_EQUAL(key_crl_lists(ica, 0, plain.serial, &why), 0);
+		ca_issued_free(&plain);
+	}
+	/* The same key under the new CA key: a keyCompromise of this one
+	 * revokes the other too, each on its own key's CRL, signed ahead. */
+	{
+		struct ca_submit ks = s;
+		unsigned char *kcsr = NULL;
+		size_t kcsr_len = 0;
+		int why = 0;
+
+		CU_ASSERT_EQUAL_FATAL(leaf_csr_key(kk, "kk-new.contoso.test",
+						   &kcsr, &kcsr_len), 0);
+		ks.csr = kcsr;
+		ks.csr_len = kcsr_len;
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &ks, &kk_new,
+						    &err), 0);
+		free(kcsr);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke(ica, &cli, kk_new.serial,
+						CA_REASON_KEY_COMPROMISE, &err), 0);
+		CU_ASSERT_EQUAL(key_crl_lists(ica, 1, kk_new.serial, &why), 1);
+		CU_ASSERT_EQUAL(why, 1);
+		CU_ASSERT_EQUAL(key_crl_lists(ica, 0, kk_old.serial, &why), 1);
+		CU_ASSERT_EQUAL(why, 1);
+		CU_ASSERT_EQUAL(key_crl_lists(ica, 0, kk_new.serial, &why), 0);
+		CU_ASSERT_EQUAL(key_crl_lists(ica, 1, kk_old.serial, &why), 0);
+		ca_issued_free(&kk_old);
+		ca_issued_free(&kk_new);
+		ca_key_free(kk);
+		kk = NULL;
+	}
 	{
 		struct ca_cert_info li, ni;
 
