@@ -470,8 +470,9 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	}
 	rc = 0;
 out:
-	/* Workers close their engine handles as their threads exit inside
-	 * MHD_stop_daemon; the parent handle goes last. */
+	/* The workers and slow lanes stop inside web_listeners_stop (their
+	 * requests gave their engine handles back to the pool), the pool's
+	 * handles close in web_server_fini, the parent handle last. */
 	web_listeners_stop(dm->http, dm->tls.listener);
 	dm->http = dm->tls.listener = NULL;
 	ca_acme_close(dm->srv.acme);

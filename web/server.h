@@ -55,12 +55,13 @@ void web_server_init(struct web_server *srv);
 /*
  * Attach the opened engine handle PARENT (the caller keeps ownership and
  * closes it after web_server_fini): copy its root certificate and prepare
- * the per-thread handles. -1 with ERR on failure.
+ * the pool of handles cloned from it. -1 with ERR on failure.
  */
 int web_server_attach(struct web_server *srv, struct ca *parent,
 		      struct mica_err *err);
-/* Undo web_server_init/attach. Worker threads must be gone: their engine
- * handles are closed as they exit. SRV may be NULL. */
+/* Undo web_server_init/attach, closing the pool's idle handles. Worker
+ * threads must be gone (one that exited holding a handle closed it).
+ * SRV may be NULL. */
 void web_server_fini(struct web_server *srv);
 
 /*
