@@ -537,11 +537,12 @@ out:
 }
 
 /* In the write transaction on DB: store the CRLs PRE signed ahead if they
- * are still the next ones, else make them here, under the lock. OUT (may
- * be NULL) gets the current key's. */
+ * are still the next ones, else make them here, under the lock (complete
+ * ones for a CHANGE: see ca_crl_ahead_store). OUT (may be NULL) gets the
+ * current key's. */
 static int
 crl_store_pre(struct ca *ca, struct db *db, const char *actor,
-	      struct crl_pre *pre, int delta, struct db_crl *out,
+	      struct crl_pre *pre, int delta, int change, struct db_crl *out,
 	      struct mica_err *err)
 {
 	int64_t last = 0;
@@ -555,7 +556,7 @@ crl_store_pre(struct ca *ca, struct db *db, const char *actor,
 					 pre->made[0].crl.this_update, out, err);
 		/* Another CRL was stored since the snapshot: these would
 		 * miss what it published. Their numbers stay unused. */
-		delta = pre->delta;
+		delta = change ? 0 : pre->delta;
 	}
 	return publish_all(ca, db, actor, delta, out, err);
 }
@@ -565,21 +566,6 @@ ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		  struct db_crl *out, struct mica_err *err)
 {
 	return publish_all(ca, db, actor, 0, out, err);
-}
-
-/* What a change publishes, under the lock: deltas for a revocation when
- * the CA makes deltas (the complete CRL keeps its long period); complete
- * CRLs for a release from hold, which then no longer list it, so that no
- * delta ever needs removeFromCRL. */
-static int
-change_delta(struct db *db, int release, int *delta, struct mica_err *err)
-{
-	int hours = 0;
-
-	if (!release && db_crl_delta_hours(db, &hours, err) != 0)
-		return -1;
-	*delta = hours > 0;
-	return 0;
 }
 
 /* --- a change and its CRLs, signed ahead (ca_int.h) --- */
@@ -614,16 +600,24 @@ ca_crl_ahead_time(const struct ca_crl_ahead *a)
 	return a->ch.at;
 }
 
+/*
+ * Signed ahead, a change publishes deltas when the CA makes them (the
+ * complete CRL keeps its long period) and complete CRLs for a release
+ * from hold (which no delta could express without removeFromCRL). Made
+ * here, under the lock, it publishes complete CRLs: the change is dated
+ * before the lock was taken (the snapshot's time), and a complete CRL
+ * another process stored meanwhile may be dated after it; a delta on
+ * that one lists only revocations from its thisUpdate on and would leave
+ * the change out (RFC 5280 5.2.4), on no CRL until the next complete one.
+ * A complete CRL lists it whatever its date. Rare: a race with another
+ * process, or a snapshot that could not be signed.
+ */
 int
 ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
 		   struct ca_crl_ahead *a, struct mica_err *err)
 {
-	int delta;
-
-	if (!a->pre.ready && change_delta(db, a->ch.release, &delta, err) != 0)
-		return -1;
 	return crl_store_pre(ca, db, actor, &a->pre,
-			     a->pre.ready ? a->pre.delta : delta, NULL, err);
+			     a->pre.ready ? a->pre.delta : 0, 1, NULL, err);
 }
 
 void
@@ -668,7 +662,7 @@ publish_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct publish_tx *x = arg;
 
-	return crl_store_pre(x->ca, db, x->actor, x->pre, x->delta, x->crl,
+	return crl_store_pre(x->ca, db, x->actor, x->pre, x->delta, 0, x->crl,
 			     err);
 }
 

@@ -3234,6 +3234,57 @@ test_key_compromise_delta_lists_the_others(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* With delta CRLs on: a revocation's deltas, signed ahead, lose the race
+ * to a complete CRL another process stores a second after the snapshot.
+ * A delta on that one would list only what was revoked from its
+ * thisUpdate on, and the revocation is dated at the snapshot: the
+ * transaction publishes complete CRLs instead, which list it. */
+static void
+test_delta_race_keeps_the_revocation(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a;
+	struct ca_crl crl, d;
+	struct mica_err err;
+	struct ca *cli = NULL;
+	struct race_tx x;
+	int64_t at;
+	time_t deadline;
+	int reason, on_complete, on_delta;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "drace." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(g_ca, &g_cli, 6, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &cli, &err), 0);
+	x.ca = g_ca;
+	x.serial = a.serial;
+	CU_ASSERT_FATAL((x.crl = ca_crl_ahead_new(g_ca, a.serial, 0, 1, 0)) != NULL);
+	at = ca_crl_ahead_time(x.crl);
+	/* The other process's complete CRL is dated after the change. */
+	deadline = time(NULL) + 10;
+	while ((int64_t)time(NULL) <= at && time(NULL) < deadline)
+		usleep(20000);
+	CU_ASSERT_FATAL((int64_t)time(NULL) > at);
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(cli, &g_cli, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ca_tx(g_ca, CA_TX_DURABLE | CA_TX_OWN, race_body, &x, &err), 0);
+	ca_crl_ahead_free(x.crl);
+	/* Relying parties that use deltas read the latest complete CRL with
+	 * the latest delta: the revocation is on one of them. */
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	memset(&d, 0, sizeof(d));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_delta_current_key(g_ca, 0, &d, &err), 0);
+	on_complete = crl_find(crl.der, crl.der_len, a.serial, &reason) == 1;
+	on_delta = delta_find(d.der, d.der_len, a.serial, &reason) == 1;
+	CU_ASSERT(on_complete || on_delta);
+	CU_ASSERT(on_complete);   /* complete CRLs, made under the lock */
+	ca_crl_free(&crl);
+	ca_crl_free(&d);
+	CU_ASSERT_EQUAL(ca_crl_set_delta_hours(g_ca, &g_cli, 0, &err), 0);
+	ca_close(cli);
+	ca_issued_free(&a);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_crl_signed_ahead_that_lost_a_race_is_signed_again(void)
 {
@@ -4866,6 +4917,8 @@ main(void)
 		  test_crl_number_increases_on_every_publication },
 		{ "a CRL signed ahead that lost a race to another process is signed again",
 		  test_crl_signed_ahead_that_lost_a_race_is_signed_again },
+		{ "with delta CRLs, a revocation that lost a race to a newer complete CRL is still listed",
+		  test_delta_race_keeps_the_revocation },
 		{ "unrevoke works only from certificateHold",
 		  test_unrevoke_only_from_certificate_hold },
 		{ "a key revoked for keyCompromise is never certified again, on any path",
