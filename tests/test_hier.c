@@ -105,9 +105,9 @@ out:
 	return rc;
 }
 
-/* A request (DER, heap) for NAME as a server would send: ca_ca_request's
- * shape with CN = NAME, which mica certifies as the one name. */
-/* A CSR for NAME with key K. */
+/* A request (DER, heap) for NAME with key K, as a server would send:
+ * ca_ca_request's shape with CN = NAME, which mica certifies as the one
+ * name. */
 static int
 leaf_csr_key(struct ca_key *k, const char *name, unsigned char **der,
 	     size_t *len)
@@ -125,6 +125,7 @@ leaf_csr_key(struct ca_key *k, const char *name, unsigned char **der,
 	return rc;
 }
 
+/* The same with a new P-256 key. */
 static int
 leaf_csr(const char *name, unsigned char **der, size_t *len)
 {
