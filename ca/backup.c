@@ -198,7 +198,16 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	if (access(dbpath, F_OK) == 0)
 		return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
 				    "%s already holds a CA; restore into an empty directory", datadir);
-	/* Judge the backup before creating anything. */
+	/* A passphrase file given must be usable (readable, 0600, one
+	 * line), and the backup as mica makes them, before anything is
+	 * created or copied. */
+	if (passphrase_file != NULL) {
+		char *pass = NULL;
+
+		if (ca_pass_read_file(passphrase_file, &pass, err) != 0)
+			return -1;
+		ca_pass_free(pass);
+	}
 	if (restore_source(file, &src, err) != 0)
 		goto out;
 	old_umask = umask(077);

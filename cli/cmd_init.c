@@ -541,9 +541,10 @@ static const char restore_help[] =
 "  --passphrase-file PASS  check the sealed keys with the passphrase in\n"
 "                          PASS (mode 0600)\n"
 "\n"
-"Exit status: 0 restored; 2 usage; 3 FILE is not a usable backup;\n"
-"6 DIR holds a CA already; 7 the key does not open; 9 insecure\n"
-"permissions. On failure nothing is left in DIR.\n";
+"Exit status: 0 restored; 2 usage; 3 FILE is not a usable backup (or\n"
+"PASS cannot be read); 6 DIR holds a CA already; 7 the key does not\n"
+"open; 9 insecure permissions (of DIR or PASS). On failure nothing is\n"
+"left in DIR.\n";
 
 int
 cmd_restore(const char *datadir, int argc, char **argv)

@@ -339,6 +339,10 @@ grep -q "not the key of its certificate" "$TMP/rc.err" && ok "... saying so" ||
 [ ! -e "$W/r-swapkey" ] && ok "... and creates no data directory" ||
 	fail "restore left $(ls -A "$W/r-swapkey" | tr '\n' ' ')in $W/r-swapkey"
 chmod 644 "$W/right.pass"
+expect_rc "restore refuses a passphrase file that does not exist (exit 3)" 3 \
+	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-nopass" restore --passphrase-file "$W/no-such.pass" "$W/backup1.db"
+[ ! -e "$W/r-nopass" ] && ok "... before creating anything" ||
+	fail "restore left $(ls -A "$W/r-nopass" | tr '\n' ' ')in $W/r-nopass"
 expect_rc "restore refuses a passphrase file others may read (exit 9)" 9 \
 	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-open" restore --passphrase-file "$W/right.pass" "$W/backup1.db"
 [ ! -e "$W/r-open" ] && ok "... and creates no data directory" ||
