@@ -420,7 +420,7 @@ also_free(struct crl_change *ch)
 static int
 also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
 {
-	struct db_cert c;
+	struct db_cert_state c;
 
 	also_free(ch);
 	if (db_cert_same_key(db, ch->serial, ch->at, &ch->also, &ch->nalso,
@@ -435,13 +435,11 @@ also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
 				    "out of memory");
 	}
 	for (size_t i = 0; i < ch->nalso; i++) {
-		memset(&c, 0, sizeof(c));
-		if (db_cert_get(db, ch->also[i], &c, err) != 0) {
+		if (db_cert_state_get(db, ch->also[i], &c, err) != 0) {
 			also_free(ch);
 			return -1;
 		}
 		ch->also_key[i] = c.key_idx;
-		db_cert_free(&c);
 	}
 	return 0;
 }
