@@ -58,6 +58,8 @@
 #include "util/fault.h"
 #include "util/log.h"
 
+#include "tests/crl_find.h"
+
 #define PASSPHRASE "engine test passphrase: correct horse battery staple"
 #define DOMAIN     "contoso.test"
 #define DAY        ((int64_t)86400)
@@ -506,17 +508,6 @@ out:
 	return ret;
 }
 
-/* Find BYTES in [P, END); pointer after them or NULL. */
-static const unsigned char *
-find_bytes(const unsigned char *p, const unsigned char *end,
-	   const unsigned char *bytes, size_t n)
-{
-	for (; p != NULL && (size_t)(end - p) >= n; p++)
-		if (memcmp(p, bytes, n) == 0)
-			return p + n;
-	return NULL;
-}
-
 /* The cRLNumber (RFC 5280 5.2.3) found in the CRL's DER, -1 if absent. */
 static int64_t
 crl_number_in_der(const unsigned char *der, size_t len)
@@ -535,45 +526,6 @@ crl_number_in_der(const unsigned char *der, size_t len)
 	for (int i = 0; i < p[3]; i++)
 		v = v << 8 | p[4 + i];
 	return v;
-}
-
-/* Look SERIAL up in the CRL: 1 found (reason in *reason, -1 if the entry
- * has no reasonCode), 0 absent, -1 the CRL does not parse. */
-static int
-crl_find(const unsigned char *der, size_t len, const char *serial, int *reason)
-{
-	static const unsigned char oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x15 };
-	mbedtls_x509_crl crl;
-	const mbedtls_x509_crl_entry *e;
-	char hex[2 * 32 + 1];
-	int found = 0;
-
-	*reason = -1;
-	mbedtls_x509_crl_init(&crl);
-	if (mbedtls_x509_crl_parse_der(&crl, der, len) != 0) {
-		mbedtls_x509_crl_free(&crl);
-		return -1;
-	}
-	for (e = &crl.entry; e != NULL && !found; e = e->next) {
-		if (e->serial.len == 0 || e->serial.len > 32)
-			continue;
-		mica_hex_encode(e->serial.p, e->serial.len, hex);
-		if (strcmp(hex, serial) != 0)
-			continue;
-		found = 1;
-		/* Search the whole entry: mbedTLS's entry_ext.len counts the
-		 * content of the SEQUENCE but entry_ext.p points at its tag. */
-		if (e->raw.p != NULL) {
-			const unsigned char *end = e->raw.p + e->raw.len;
-			const unsigned char *p = find_bytes(e->raw.p, end, oid, sizeof(oid));
-			/* extnValue OCTET STRING { ENUMERATED reason } */
-			if (p != NULL && end - p >= 5 && p[0] == 0x04 && p[1] == 0x03 &&
-			    p[2] == 0x0a && p[3] == 0x01)
-				*reason = p[4];
-		}
-	}
-	mbedtls_x509_crl_free(&crl);
-	return found;
 }
 
 /* The current CRL of CA; caller frees with ca_crl_free. */

@@ -44,6 +44,8 @@
 
 #include "util/hex.h"
 
+#include "tests/crl_find.h"
+
 #define PASSPHRASE "hierarchy test passphrase"
 #define DAY ((int64_t)86400)
 
@@ -144,38 +146,15 @@ leaf_csr(const char *name, unsigned char **der, size_t *len)
 static int
 key_crl_lists(struct ca *ca, int key_idx, const char *serial, int *reason)
 {
-	static const unsigned char oid[] = { 0x55, 0x1d, 0x15 };
 	struct ca_crl crl;
 	struct mica_err err;
-	mbedtls_x509_crl c;
-	const mbedtls_x509_crl_entry *e;
-	char hex[65];
-	int found = -1;
+	int found;
 
 	*reason = -1;
 	memset(&crl, 0, sizeof(crl));
 	if (ca_crl_current_key(ca, key_idx, &crl, &err) != 0)
 		return -1;
-	mbedtls_x509_crl_init(&c);
-	if (mbedtls_x509_crl_parse_der(&c, crl.der, crl.der_len) == 0) {
-		found = 0;
-		for (e = &c.entry; e != NULL && !found; e = e->next) {
-			if (e->serial.len == 0 || e->serial.len > 32)
-				continue;
-			mica_hex_encode(e->serial.p, e->serial.len, hex);
-			if (strcmp(hex, serial) != 0)
-				continue;
-			found = 1;
-			for (size_t i = 0; e->raw.p != NULL && i + 8 <= e->raw.len; i++)
-				if (memcmp(e->raw.p + i, oid, sizeof(oid)) == 0 &&
-				    e->raw.p[i + 3] == 0x04 &&
-				    e->raw.p[i + 5] == 0x0a) {
-					*reason = e->raw.p[i + 7];
-					break;
-				}
-		}
-	}
-	mbedtls_x509_crl_free(&c);
+	found = crl_find(crl.der, crl.der_len, serial, reason);
 	ca_crl_free(&crl);
 	return found;
 }
