@@ -59,25 +59,6 @@ restore_source(const char *file, struct db **src, struct mica_err *err)
 	return -1;
 }
 
-/* Where the passphrase for the restored CA would come from (as every
- * later command takes it: PASSPHRASE_FILE, $MICA_PASSPHRASE or
- * DATADIR/passphrase), or NULL when there is none to check the key with. */
-static const char *
-restore_pass_source(const char *datadir, const char *passphrase_file)
-{
-	const char *env = getenv("MICA_PASSPHRASE");
-	char path[PATH_MAX];
-
-	if (passphrase_file != NULL)
-		return "--passphrase-file";
-	if (env != NULL && env[0] != '\0')
-		return "MICA_PASSPHRASE";
-	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) == 0 &&
-	    access(path, F_OK) == 0)
-		return CA_PASS_FILE " in the data directory";
-	return NULL;
-}
-
 /* 1 if K is the key certified by CERT (DER), 0 if not, -1 on error. */
 static int
 key_fits(const struct ca_key *k, const unsigned char *cert, size_t cert_len,
@@ -231,7 +212,7 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	 * in the copy; the backup file itself is never written. */
 	if (db_open(dbpath, 0, &dst, err) != 0 || db_integrity_check(dst, err) != 0)
 		goto out;
-	source = restore_pass_source(datadir, passphrase_file);
+	source = ca_pass_source(datadir, passphrase_file);
 	if (restore_usable(datadir, file, passphrase_file, source, err) != 0)
 		goto out;
 	/* No handle yet: a bootstrap one, which ca_tx() runs directly. */

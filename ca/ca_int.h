@@ -223,6 +223,11 @@ int ca_tx(struct ca *ca, int flags, db_tx_fn body, void *arg,
  * refused (MICA_E_BADREQ "passphrase_file"), never cut off. *OUT heap, free
  * with ca_pass_free. */
 int ca_pass_read_file(const char *path, char **out, struct mica_err *err);
+/* Where ca_pass_get takes the passphrase of DATADIR's CA from: FILE if
+ * not NULL ("--passphrase-file"), else a non-empty $MICA_PASSPHRASE
+ * ("MICA_PASSPHRASE"), else DATADIR/passphrase if it exists ("passphrase
+ * in the data directory"); NULL when none is there. Reads nothing. */
+const char *ca_pass_source(const char *datadir, const char *file);
 /* The passphrase of DATADIR's CA: FILE if not NULL, else $MICA_PASSPHRASE
  * (as it is), else DATADIR/passphrase. *OUT as above. *FROM_DATADIR (if
  * not NULL) is set to 1 when it was read from DATADIR/passphrase (FILE

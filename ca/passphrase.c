@@ -145,16 +145,36 @@ is_datadir_file(const char *datadir, const char *path)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+static const char SRC_FILE[] = "--passphrase-file";
+static const char SRC_ENV[] = "MICA_PASSPHRASE";
+static const char SRC_DATADIR[] = CA_PASS_FILE " in the data directory";
+
+const char *
+ca_pass_source(const char *datadir, const char *file)
+{
+	const char *env = getenv("MICA_PASSPHRASE");
+	char path[PATH_MAX];
+
+	if (file != NULL)
+		return SRC_FILE;
+	if (env != NULL && env[0] != '\0')
+		return SRC_ENV;
+	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) == 0 &&
+	    access(path, F_OK) == 0)
+		return SRC_DATADIR;
+	return NULL;
+}
+
 int
 ca_pass_get(const char *datadir, const char *file, char **out,
 	    int *from_datadir, struct mica_err *err)
 {
 	char path[PATH_MAX];
-	const char *env;
+	const char *src, *env;
 
 	if (from_datadir != NULL)
 		*from_datadir = 0;
-	if (file != NULL) {
+	if ((src = ca_pass_source(datadir, file)) == SRC_FILE) {
 		if (ca_pass_read_file(file, out, err) != 0)
 			return -1;
 		if (from_datadir != NULL)
@@ -164,8 +184,8 @@ ca_pass_get(const char *datadir, const char *file, char **out,
 	/* The variable is taken as it is, as it always was: refusing a line
 	 * break here could lock out a CA sealed under one. A new passphrase
 	 * is held to ca_pass_check_new. */
-	env = getenv("MICA_PASSPHRASE");
-	if (env != NULL && env[0] != '\0') {
+	if (src == SRC_ENV) {
+		env = getenv("MICA_PASSPHRASE");
 		if (strlen(env) > CA_PASS_MAX)
 			return mica_err_set(err, MICA_E_BADREQ, "passphrase",
 					    "MICA_PASSPHRASE is longer than %d bytes", CA_PASS_MAX);
@@ -176,7 +196,7 @@ ca_pass_get(const char *datadir, const char *file, char **out,
 	}
 	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
-	if (access(path, F_OK) != 0)
+	if (src == NULL)
 		return mica_err_set(err, MICA_E_UNAUTH, "no_passphrase",
 				    "no passphrase: set MICA_PASSPHRASE or use --passphrase-file "
 				    "(no %s file in the data directory)", CA_PASS_FILE);
