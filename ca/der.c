@@ -195,6 +195,21 @@ int_check(const unsigned char *v, size_t n, struct mica_err *err)
 }
 
 int
+ca_der_get_int(struct ca_der_cur *c, const unsigned char **v, size_t *n,
+	       struct mica_err *err)
+{
+	struct ca_der_cur save = *c;
+
+	if (ca_der_get_tlv(c, CA_DER_INTEGER, v, n, err) < 0)
+		return -1;
+	if (int_check(*v, *n, err) < 0) {
+		*c = save;
+		return -1;
+	}
+	return 0;
+}
+
+int
 ca_der_get_posint(struct ca_der_cur *c, const unsigned char **mag,
 		  size_t *mag_len, struct mica_err *err)
 {

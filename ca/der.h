@@ -109,6 +109,11 @@ int ca_der_get_elem(struct ca_der_cur *c, unsigned tag,
 int ca_der_enter(struct ca_der_cur *c, unsigned tag, struct ca_der_cur *inner,
 		 struct mica_err *err);
 
+/* INTEGER of any sign, minimally encoded: *v and *n get its content
+ * octets (big-endian two's complement, 1.. octets). */
+int ca_der_get_int(struct ca_der_cur *c, const unsigned char **v, size_t *n,
+		   struct mica_err *err);
+
 /* INTEGER that is minimally encoded and > 0. *mag and *mag_len get the
  * big-endian magnitude without the sign octet (so 1.. octets, first octet
  * non-zero). */

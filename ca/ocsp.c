@@ -754,6 +754,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	/* The common case, RFC 5019's: one SHA-1 CertID and no nonce,
 	 * answered with the response signed ahead of time. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
+	    r.ids[0].serial_len > 0 &&
 	    db_ocsp_get(ca->db, hex[0], k->idx, k->by_ca, now + SERVE_LEFT,
 			&stored, &e) == 0) {
 		int rc = ca_ocsp_stored_response(ca, stored.der,
@@ -772,8 +773,12 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	}
 
 	for (i = 0; i < r.nids; i++) {
-		if (single_state(ca, k, hex[i], &st[i], &e) != 0)
+		if (r.ids[i].serial_len == 0) {
+			memset(&st[i], 0, sizeof(st[i]));
+			st[i].status = -1;   /* no certificate has it */
+		} else if (single_state(ca, k, hex[i], &st[i], &e) != 0) {
 			goto later;
+		}
 		fill_single(&sr[i], &st[i], r.ids[i].raw, r.ids[i].raw_len,
 			    now);
 		if (st[i].status < 0)

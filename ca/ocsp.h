@@ -60,7 +60,9 @@ struct ca_ocsp_certid {
 	const unsigned char *key_hash;     /* issuerKeyHash, into the input */
 	size_t hash_len;                   /* 20 or 32 */
 	unsigned char serial[20];          /* magnitude, no leading zero */
-	size_t serial_len;                 /* 1..20 */
+	size_t serial_len;                 /* 1..20; 0: a serial no
+					    * certificate of mica's has
+					    * (zero, negative, longer) */
 };
 
 /* An OCSPRequest as read by ca_ocsp_req_parse. Pointers go into the
@@ -77,8 +79,9 @@ struct ca_ocsp_req {
  * input consumed, at most CA_OCSP_REQ_MAX octets; version absent or v1;
  * a requestorName and a signature are read and ignored (mica answers
  * anyone, RFC 5019 2.1.2); 1..CA_OCSP_IDS_MAX CertIDs, each with SHA-1 or
- * SHA-256 (parameters NULL or absent), hashes of that length and a
- * positive serial of at most 20 octets; request extensions: the nonce
+ * SHA-256 (parameters NULL or absent), hashes of that length and any
+ * INTEGER serial (one no certificate has is answered unknown); request
+ * extensions: the nonce
  * (1..32 octets, RFC 8954), others ignored unless critical; no
  * singleRequestExtensions that are critical. Anything else: -1 with
  * MICA_E_BADREQ "malformed_ocsp" (answered malformedRequest).

@@ -81,14 +81,24 @@ get_certid(struct ca_der_cur *c, struct ca_ocsp_certid *id,
 	id->hash_len = id->hash == CA_OCSP_SHA1 ? 20 : 32;
 	if (n != id->hash_len || n2 != id->hash_len)
 		return malformed(err, "CertID hash of the wrong length");
-	if (ca_der_get_posint(&in, &mag, &mag_len, err) < 0)
+	/* Any INTEGER is a CertificateSerialNumber the request may ask
+	 * about; one no certificate of mica's can have (zero, negative,
+	 * past 20 octets: RFC 5280 4.1.2.2) is answered unknown, as a
+	 * serial never issued, not refused as malformed. */
+	if (ca_der_get_int(&in, &mag, &mag_len, err) < 0)
 		return -1;
-	if (mag_len > sizeof(id->serial))
-		return malformed(err, "serial longer than 20 octets");
 	if (ca_der_end(&in, "CertID", err) < 0)
 		return -1;
-	memcpy(id->serial, mag, mag_len);
-	id->serial_len = mag_len;
+	if ((mag[0] & 0x80) == 0 && !(mag_len == 1 && mag[0] == 0)) {
+		if (mag[0] == 0x00) {
+			mag++;
+			mag_len--;
+		}
+		if (mag_len <= sizeof(id->serial)) {
+			memcpy(id->serial, mag, mag_len);
+			id->serial_len = mag_len;
+		}
+	}
 	id->raw = start;
 	id->raw_len = (size_t)(c->p - start);
 	return 0;

@@ -84,7 +84,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !inside(data, size, id->name_hash, id->hash_len) ||
 		    !inside(data, size, id->key_hash, id->hash_len))
 			fuzz_fail("CertID %zu points outside the input", i);
-		if (id->serial_len < 1 || id->serial_len > 20 || id->serial[0] == 0)
+		/* 0: a serial no certificate has (zero, negative, longer
+		 * than 20 octets), answered unknown. */
+		if (id->serial_len > 20 || (id->serial_len > 0 && id->serial[0] == 0))
 			fuzz_fail("CertID %zu: serial of %zu octets", i, id->serial_len);
 		/* The issuer the CertIDs name, if they all name one. */
 		if (!*have) {

@@ -251,6 +251,82 @@ test_reader_accepts_what_clients_send(void)
 	CU_ASSERT_EQUAL(r.nonce_len, 1);
 }
 
+/* CERTID[0..LEN) (a SHA-1 CertID with a 4-octet serial, as
+ * ca_ocsp_certid_encode writes it for g_serial) with its serial replaced
+ * by the element SER[0..SER_LEN), into *OUT. */
+static void
+certid_serial(const unsigned char *certid, size_t len,
+	      const unsigned char *ser, size_t ser_len, struct buf *out)
+{
+	/* The CertID without its serial (6 octets with its header). */
+	out->n = 0;
+	put(out, certid, len - 6);
+	put(out, ser, ser_len);
+	out->b[1] = (unsigned char)(out->n - 2);
+}
+
+/* Serials no certificate of mica's has, as INTEGERs: zero, negative,
+ * and longer than RFC 5280's 20 octets. */
+static const unsigned char *const g_odd_serials[] = {
+	(const unsigned char *)"\x02\x01\x00",
+	(const unsigned char *)"\x02\x01\x80",
+	(const unsigned char *)"\x02\x02\xff\x7f",
+	(const unsigned char *)"\x02\x15\x01\x02\x03\x04\x05"
+		"\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10"
+		"\x11\x12\x13\x14\x15",
+	(const unsigned char *)"\x02\x16\x00\x81\x02\x03\x04\x05"
+		"\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10"
+		"\x11\x12\x13\x14\x15",
+};
+static const size_t g_odd_lens[] = { 3, 3, 4, 23, 24 };
+#define ODD_SERIALS (sizeof(g_odd_lens) / sizeof(g_odd_lens[0]))
+
+/* A CertID's serial is any INTEGER (RFC 6960 4.1.1): one no certificate
+ * can have is read, with serial_len 0, to be answered unknown. */
+static void
+test_reader_takes_any_integer_serial(void)
+{
+	static struct buf b, d;
+	unsigned char certid[CA_OCSP_CERTID_MAX];
+	size_t cid_len;
+	struct ca_ocsp_req r;
+	struct reqspec s;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &g_is,
+		g_serial, sizeof(g_serial), certid, &cid_len, &err), 0);
+	for (size_t i = 0; i < ODD_SERIALS; i++) {
+		certid_serial(certid, cid_len, g_odd_serials[i],
+			      g_odd_lens[i], &d);
+		s = spec();
+		s.certid = d.b;
+		s.certid_len = d.n;
+		build_req(&s, &b);
+		mica_err_clear(&err);
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+		CU_ASSERT_EQUAL(r.nids, 1);
+		CU_ASSERT_EQUAL(r.ids[0].serial_len, 0);
+		CU_ASSERT(ca_ocsp_certid_is(&r.ids[0], &g_is));
+		/* The CertID to echo is the one sent. */
+		CU_ASSERT_EQUAL(r.ids[0].raw_len, d.n);
+		CU_ASSERT(memcmp(r.ids[0].raw, d.b, d.n) == 0);
+	}
+	/* 20 octets with the sign octet before them: a serial mica may
+	 * have issued. */
+	{
+		unsigned char ser[23] = { 0x02, 0x15, 0x00, 0x81 };
+
+		certid_serial(certid, cid_len, ser, sizeof(ser), &d);
+		s = spec();
+		s.certid = d.b;
+		s.certid_len = d.n;
+		build_req(&s, &b);
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+		CU_ASSERT_EQUAL(r.ids[0].serial_len, 20);
+		CU_ASSERT_EQUAL(r.ids[0].serial[0], 0x81);
+	}
+}
+
 static void
 refused(const unsigned char *p, size_t n, const char *what)
 {
@@ -332,27 +408,23 @@ test_reader_refuses_hostile_requests(void)
 	build_req(&s, &b);
 	refused(b.b, b.n, "hash of the wrong length");
 
-	/* Serial zero, negative, and 21 octets. */
+	/* A serial that is no INTEGER in DER: not minimally encoded, or
+	 * with no contents. (Zero, negative and 21 octets are INTEGERs:
+	 * test_reader_takes_any_integer_serial.) */
 	{
 		static const unsigned char *const sers[] = {
-			(const unsigned char *)"\x02\x01\x00",
-			(const unsigned char *)"\x02\x01\x80",
-			(const unsigned char *)"\x02\x15\x01\x02\x03\x04\x05"
-				"\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10"
-				"\x11\x12\x13\x14\x15",
+			(const unsigned char *)"\x02\x02\x00\x05",
+			(const unsigned char *)"\x02\x02\xff\x85",
+			(const unsigned char *)"\x02\x00",
+			(const unsigned char *)"\x04\x01\x05",
 		};
-		static const size_t lens[] = { 3, 3, 23 };
+		static const size_t lens[] = { 4, 4, 2, 3 };
 
 		certid[10] = 0x1a;   /* SHA-1 again */
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			static struct buf d;
 
-			/* The CertID without its 4-octet serial (6 octets
-			 * with its header), then the hostile one. */
-			d.n = 0;
-			put(&d, certid, cid_len - 6);
-			put(&d, sers[i], lens[i]);
-			d.b[1] = (unsigned char)(d.n - 2);
+			certid_serial(certid, cid_len, sers[i], lens[i], &d);
 			s = spec();
 			s.certid = d.b;
 			s.certid_len = d.n;
@@ -875,6 +947,31 @@ test_responder_answers_good_revoked_unknown(void)
 	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
 	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
 	ca_ocsp_answer_free(&a);
+
+	/* Serials no certificate has (zero, negative, 21 octets): unknown,
+	 * as RFC 6960 says of one never issued, not malformedRequest. */
+	for (size_t i = 0; i < ODD_SERIALS; i++) {
+		static struct buf cid;
+		unsigned char id[CA_OCSP_CERTID_MAX];
+		size_t id_len;
+		struct reqspec rs = spec();
+		struct ca_ocsp_issuer save = g_is;
+
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is,
+			g_serial, sizeof(g_serial), id, &id_len, &err), 0);
+		certid_serial(id, id_len, g_odd_serials[i], g_odd_lens[i],
+			      &cid);
+		rs.certid = cid.b;
+		rs.certid_len = cid.n;
+		rs.nonce_len = (int)i % 2 ? 16 : -1;
+		g_is = is;
+		build_req(&rs, &req);
+		g_is = save;
+		ask(&req, &a, &s);
+		CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
+		CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+		ca_ocsp_answer_free(&a);
+	}
 }
 
 static void
@@ -1449,8 +1546,10 @@ main(void)
 	} tests[] = {
 		{ "the request reader accepts what clients send (SHA-1, SHA-256, nonce, v1, requestor, signature)",
 		  test_reader_accepts_what_clients_send },
-		{ "the request reader refuses truncated, BER, wrong version, unknown hash, bad serials, too many CertIDs, bad nonces, critical extensions",
+		{ "the request reader refuses truncated, BER, wrong version, unknown hash, serials not DER INTEGERs, too many CertIDs, bad nonces, critical extensions",
 		  test_reader_refuses_hostile_requests },
+		{ "the request reader takes any INTEGER serial: zero, negative, 21 octets are serials no certificate has",
+		  test_reader_takes_any_integer_serial },
 		{ "ResponseData round-trips through the signer's check, which refuses other keys, issuers, times",
 		  test_response_data_round_trips_through_the_signers_check },
 		{ "the signer's check refuses hand-made ResponseData",

@@ -114,10 +114,12 @@ matched:
 				     "the API is served over HTTPS only");
 		goto fail;
 	}
-	if (web_query_parse_max(rq->query,
-				m.route->fn == web_h_scep_get ?
-				WEB_QUERY_SCEP_MAX : 2048, &q, &err) != 0 ||
-	    web_query_allow(&q, m.route->query, &err) != 0)
+	if ((m.route->query == NULL ||
+	     strcmp(m.route->query, WEB_QUERY_IGNORED) != 0) &&
+	    (web_query_parse_max(rq->query,
+				 m.route->fn == web_h_scep_get ?
+				 WEB_QUERY_SCEP_MAX : 2048, &q, &err) != 0 ||
+	     web_query_allow(&q, m.route->query, &err) != 0))
 		goto fail;
 	if (web_media_type(rq->ctype, ctype, sizeof(ctype)) != 0) {
 		mica_err_set(&err, MICA_E_UNSUPPORTED, "unsupported_media_type",

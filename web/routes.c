@@ -19,29 +19,29 @@
 
 static const struct web_route routes[] = {
 	/* Public and signed: plain HTTP too (CDP/AIA, bootstrap). */
-	{ "GET",    "/ca.crt",   web_h_ca_der,  WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/ca.pem",   web_h_ca_pem,  WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/crl",      web_h_crl_der, WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/crl.pem",  web_h_crl_pem, WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/healthz",  web_h_healthz, WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/ca.crt",   web_h_ca_der,  WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/ca.pem",   web_h_ca_pem,  WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/crl",      web_h_crl_der, WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/crl.pem",  web_h_crl_pem, WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/healthz",  web_h_healthz, WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
 	/* The hierarchy: the root devices install, the chain servers send,
 	 * the root's CRL (imported from the offline root), and each key's
 	 * CRL and CA certificate after a rollover (what its certificates
 	 * name: URL/crl/N, URL/ca/N.crt). */
-	{ "GET",    "/root.crt",     web_h_root_der,  WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/root.pem",     web_h_root_pem,  WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/ca-chain.pem", web_h_chain_pem, WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/ca.p7b",       web_h_chain_p7b, WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/root.crl",     web_h_root_crl,  WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/crl/{key}",    web_h_crl_key,   WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/ca/{file}",    web_h_ca_key,    WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/root.crt",     web_h_root_der,  WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/root.pem",     web_h_root_pem,  WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/ca-chain.pem", web_h_chain_pem, WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/ca.p7b",       web_h_chain_p7b, WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/root.crl",     web_h_root_crl,  WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/crl/{key}",    web_h_crl_key,   WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/ca/{file}",    web_h_ca_key,    WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
 	/* Delta CRLs (RFC 5280 5.2.4), when the CA publishes them. */
-	{ "GET",    "/delta.crl",        web_h_delta_crl,     WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/delta.crl/{key}",  web_h_delta_crl_key, WEB_AUTH_PUBLIC, NULL },
+	{ "GET",    "/delta.crl",        web_h_delta_crl,     WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/delta.crl/{key}",  web_h_delta_crl_key, WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
 	/* OCSP (RFC 6960 A.1, RFC 5019): what every certificate names in
 	 * its AIA. The GET's tail is a base64 request (web/ocsp.c). */
-	{ "POST",   "/ocsp",         web_h_ocsp_post, WEB_AUTH_PUBLIC, NULL },
-	{ "GET",    "/ocsp/{*}",     web_h_ocsp_get,  WEB_AUTH_PUBLIC, NULL },
+	{ "POST",   "/ocsp",         web_h_ocsp_post, WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
+	{ "GET",    "/ocsp/{*}",     web_h_ocsp_get,  WEB_AUTH_PUBLIC, WEB_QUERY_IGNORED },
 	/* SCEP (RFC 8894 4): its messages are signed and encrypted, so
 	 * plain HTTP too; the same at NDES's and Cisco's paths. */
 	{ "GET",    "/scep",         web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },

@@ -35,8 +35,16 @@ struct web_route {
 	const char *pattern;    /* "/api/v1/requests/{id}/approve" */
 	web_handler_fn fn;
 	int auth;               /* enum web_auth */
-	const char *query;      /* allowed query keys, space-separated */
+	const char *query;      /* allowed query keys, space-separated;
+				 * WEB_QUERY_IGNORED: any query, not read */
 };
+
+/* The query of a public file (a CRL, a CA certificate, an OCSP GET):
+ * relying parties and caches fetch these by the URL a certificate names,
+ * and a query a proxy or a download link adds ("?download=1", a cache
+ * buster) is ignored as a web server ignores it on a static file, rather
+ * than answered with an API error a certificate client cannot read. */
+#define WEB_QUERY_IGNORED "*"
 
 #define WEB_MAX_PARAMS 2
 #define WEB_TAIL_MAX   1024     /* a "{*}" tail: an OCSP request in base64 */

@@ -12,7 +12,8 @@
 #   - after `mica revoke --reason keyCompromise` every way of asking says
 #     revoked with that reason and the revocation time, at once (the
 #     pre-signed "good" is gone);
-#   - a serial never issued is unknown; a certificate of another CA is
+#   - a serial never issued is unknown, and so are zero and a 21-octet
+#     one; a query added to a GET is ignored; a certificate of another CA is
 #     unauthorized;
 #   - hostile input gets a clean OCSP error status (malformedRequest)
 #     with 200: garbage, a truncated request, an oversized one, version 2,
@@ -128,6 +129,17 @@ is "GET again with If-None-Match: its ETag: 304, no body (RFC 9110 13.1.2)" \
 code=$(curl -s -o "$W/get2.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$B64")
 if [ "$code" = 200 ] && cmp -s "$W/get.der" "$W/get2.der"; then ok "GET with raw base64 ('/' and '+' unencoded): the same response"
 else fail "GET with raw base64: $code"; fi
+# A query a cache or proxy added is ignored, as a web server ignores it
+# on a file: the client still gets an OCSP response, not an API error.
+code=$(curl -s -D "$W/getq.h" -o "$W/getq.der" -w '%{http_code}' --max-time 20 \
+	"$H/ocsp/$(urlenc "$B64")?nocache=1&x=%zz")
+openssl ocsp -respin "$W/getq.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/getq.out" 2>&1
+if [ "$code" = 200 ] && grep -qi '^Content-Type: application/ocsp-response' "$W/getq.h" &&
+	[ "$(status_of "$W/getq.out" "$W/srv.pem")" = good ]; then
+	ok "GET /ocsp/{base64}?query: the query ignored, good"
+else fail "GET with a query: $code $(head -c 200 "$W/getq.der")"; fi
+is "GET /crl?query and /ca.crt?download=1: served (a file's query is ignored)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$H/crl?v=2") $(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$H/ca.crt?download=1")" "200 200"
 
 if ocsptool --ask --load-issuer "$ROOT" --load-cert "$W/srv.pem" --load-trust "$ROOT" \
 	>"$W/gt.out" 2>&1 &&
@@ -198,6 +210,15 @@ openssl ocsp -issuer "$ROOT" -serial 0x1234567890abcdef -url "$H/ocsp" -CAfile "
 	-timeout 20 >"$W/unk.out" 2>&1
 if grep -q "^0x1234567890ABCDEF: unknown\|: unknown$" "$W/unk.out"; then ok "a serial never issued: unknown"
 else fail "a serial never issued"; sed 's/^/    /' "$W/unk.out" | head -5; fi
+# Serials no certificate can have are INTEGERs all the same: unknown,
+# not malformedRequest (RFC 6960 4.1.1, RFC 5280 4.1.2.2).
+for ser in 0 0x112233445566778899aabbccddeeff00112233; do
+	openssl ocsp -issuer "$ROOT" -serial "$ser" -url "$H/ocsp" -CAfile "$ROOT" \
+		-timeout 20 >"$W/unk0.out" 2>&1
+	if grep -q ": unknown$" "$W/unk0.out" && grep -q "^Response verify OK" "$W/unk0.out"; then
+		ok "serial $ser: unknown, response verified"
+	else fail "serial $ser"; sed 's/^/    /' "$W/unk0.out" | head -5; fi
+done
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj /CN=Other -keyout "$W/other.key" -out "$W/other.pem" 2>/dev/null || die "other CA"
