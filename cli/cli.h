@@ -14,6 +14,7 @@
 
 #include "ca/ca.h"
 #include "util/err.h"
+#include "util/jstr.h"
 
 int cmd_init(const char *datadir, int argc, char **argv);
 int cmd_issue(const char *datadir, int argc, char **argv);
@@ -92,5 +93,16 @@ int cli_parse_duration(const char *s, int64_t *out);
 const char *cli_time(int64_t t, char buf[32]);
 
 const char *cli_cert_status(const struct ca_cert *c, int64_t now);
+
+/* --json output. cli_jput sets KEY of O to V (the reference is taken),
+ * cli_jpush appends V to ARR; a NULL O, ARR or V (out of memory) sets
+ * *BAD, so that a record is never silently left out. Text read from
+ * the store goes through mica_jstr (util/jstr.h): never NULL for text
+ * that is not UTF-8. cli_jprint prints V indented on standard output
+ * and drops it: 0, or 1 (internal error, said on stderr) when BAD or it
+ * cannot be rendered. */
+void cli_jput(json_t *o, const char *key, json_t *v, int *bad);
+void cli_jpush(json_t *arr, json_t *v, int *bad);
+int cli_jprint(json_t *v, int bad);
 
 #endif

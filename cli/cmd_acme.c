@@ -64,26 +64,23 @@ list_accounts(struct ca *ca, const struct ca_principal *p, int json)
 		return cli_fail(&err);
 	if (json) {
 		json_t *arr = json_array();
-		char *s;
+		int bad = 0;
 
 		for (size_t i = 0; i < n; i++) {
 			json_t *o = json_object();
 
-			json_object_set_new(o, "id", json_string(v[i].id));
-			json_object_set_new(o, "status", json_string(v[i].status));
-			json_object_set_new(o, "token_id", v[i].token_id[0] ?
-					    json_string(v[i].token_id) : json_null());
-			json_object_set_new(o, "contact", v[i].contact ?
-					    json_string(v[i].contact) : json_null());
-			json_object_set_new(o, "key_thumbprint", json_string(v[i].thumbprint));
-			json_object_set_new(o, "client", json_string(v[i].client ? v[i].client : ""));
-			json_object_set_new(o, "created_at", json_string(cli_time(v[i].created_at, t)));
-			json_array_append_new(arr, o);
+			cli_jput(o, "id", mica_jstr(v[i].id), &bad);
+			cli_jput(o, "status", mica_jstr(v[i].status), &bad);
+			cli_jput(o, "token_id", v[i].token_id[0] ?
+				 mica_jstr(v[i].token_id) : json_null(), &bad);
+			cli_jput(o, "contact", mica_jstr(v[i].contact), &bad);
+			cli_jput(o, "key_thumbprint", mica_jstr(v[i].thumbprint), &bad);
+			cli_jput(o, "client", mica_jstr(v[i].client ? v[i].client : ""), &bad);
+			cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
+			cli_jpush(arr, o, &bad);
 		}
-		if ((s = json_dumps(arr, JSON_INDENT(2))) != NULL)
-			puts(s);
-		free(s);
-		json_decref(arr);
+		ca_acme_account_array_free(v, n);
+		return cli_jprint(arr, bad);
 	} else {
 		if (n > 0)
 			printf("%-32s  %-11s  %-16s  %-20s  %s\n", "ID", "STATUS", "TOKEN",
@@ -117,28 +114,25 @@ list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
 		return cli_fail(&err);
 	if (json) {
 		json_t *arr = json_array();
-		char *s;
+		int bad = 0;
 
 		for (size_t i = 0; i < n; i++) {
 			json_t *o = json_object(), *names = json_array();
 
 			for (size_t k = 0; k < v[i].nidents; k++)
-				json_array_append_new(names, json_string(v[i].idents[k].value));
-			json_object_set_new(o, "id", json_string(v[i].id));
-			json_object_set_new(o, "account_id", json_string(v[i].account_id));
-			json_object_set_new(o, "status", json_string(v[i].status));
-			json_object_set_new(o, "names", names);
-			json_object_set_new(o, "serial", v[i].serial[0] ?
-					    json_string(v[i].serial) : json_null());
-			json_object_set_new(o, "error", v[i].error_detail ?
-					    json_string(v[i].error_detail) : json_null());
-			json_object_set_new(o, "created_at", json_string(cli_time(v[i].created_at, t)));
-			json_array_append_new(arr, o);
+				cli_jpush(names, mica_jstr(v[i].idents[k].value), &bad);
+			cli_jput(o, "id", mica_jstr(v[i].id), &bad);
+			cli_jput(o, "account_id", mica_jstr(v[i].account_id), &bad);
+			cli_jput(o, "status", mica_jstr(v[i].status), &bad);
+			cli_jput(o, "names", names, &bad);
+			cli_jput(o, "serial", v[i].serial[0] ?
+				 mica_jstr(v[i].serial) : json_null(), &bad);
+			cli_jput(o, "error", mica_jstr(v[i].error_detail), &bad);
+			cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
+			cli_jpush(arr, o, &bad);
 		}
-		if ((s = json_dumps(arr, JSON_INDENT(2))) != NULL)
-			puts(s);
-		free(s);
-		json_decref(arr);
+		ca_acme_order_array_free(v, n);
+		return cli_jprint(arr, bad);
 	} else {
 		if (n > 0)
 			printf("%-32s  %-10s  %-20s  %-32s  %s\n", "ORDER", "STATUS", "CREATED",

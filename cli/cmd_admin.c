@@ -81,19 +81,20 @@ cmd_request(const char *datadir, int argc, char **argv)
 			rc = cli_fail(&err);
 		} else if (json) {
 			json_t *arr = json_array();
-			char *s;
-			for (size_t i = 0; i < n; i++)
-				json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}",
-					"id", v[i].id, "status", req_status(v[i].status),
-					"profile", v[i].profile ? v[i].profile : "",
-					"subject", v[i].subject ? v[i].subject : "",
-					"names", v[i].names ? v[i].names : "",
-					"submitted_at", cli_time(v[i].submitted_at, t)));
-			s = json_dumps(arr, JSON_INDENT(2));
-			if (s)
-				puts(s);
-			free(s);
-			json_decref(arr);
+			int bad = 0;
+			for (size_t i = 0; i < n; i++) {
+				json_t *o = json_object();
+
+				cli_jput(o, "id", mica_jstr(v[i].id), &bad);
+				cli_jput(o, "status", json_string(req_status(v[i].status)), &bad);
+				cli_jput(o, "profile", mica_jstr(v[i].profile ? v[i].profile : ""), &bad);
+				cli_jput(o, "subject", mica_jstr(v[i].subject ? v[i].subject : ""), &bad);
+				cli_jput(o, "names", mica_jstr(v[i].names ? v[i].names : ""), &bad);
+				cli_jput(o, "submitted_at", json_string(cli_time(v[i].submitted_at, t)), &bad);
+				cli_jpush(arr, o, &bad);
+			}
+			if (cli_jprint(arr, bad) != 0)
+				rc = 1;
 		} else {
 			if (n > 0)
 				printf("%-32s  %-7s  %-8s  %-20s  %s\n", "ID", "STATUS",
@@ -315,26 +316,26 @@ cmd_token(const char *datadir, int argc, char **argv)
 			rc = cli_fail(&err);
 		} else if (json) {
 			json_t *arr = json_array();
-			char *s;
+			int bad = 0;
 			for (size_t i = 0; i < n; i++) {
-				json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:b}",
-					"id", v[i].id,
-					"kind", v[i].kind == CA_TOKEN_ADMIN ? "admin" : "enroll",
-					"uses_left", (json_int_t)v[i].uses_left,
-					"created_at", cli_time(v[i].created_at, t),
-					"revoked", v[i].revoked);
-				json_object_set_new(o, "profile", v[i].profile ? json_string(v[i].profile) : json_null());
-				json_object_set_new(o, "names", v[i].names ? json_string(v[i].names) : json_null());
-				json_object_set_new(o, "expires_at", v[i].expires_at ? json_string(cli_time(v[i].expires_at, t2)) : json_null());
+				json_t *o = json_object();
+
+				cli_jput(o, "id", mica_jstr(v[i].id), &bad);
+				cli_jput(o, "kind", json_string(v[i].kind == CA_TOKEN_ADMIN ?
+							       "admin" : "enroll"), &bad);
+				cli_jput(o, "uses_left", json_integer((json_int_t)v[i].uses_left), &bad);
+				cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
+				cli_jput(o, "revoked", json_boolean(v[i].revoked), &bad);
+				cli_jput(o, "profile", mica_jstr(v[i].profile), &bad);
+				cli_jput(o, "names", mica_jstr(v[i].names), &bad);
+				cli_jput(o, "expires_at", v[i].expires_at ?
+					 json_string(cli_time(v[i].expires_at, t2)) : json_null(), &bad);
 				if (v[i].comment)
-					json_object_set_new(o, "comment", json_string(v[i].comment));
-				json_array_append_new(arr, o);
+					cli_jput(o, "comment", mica_jstr(v[i].comment), &bad);
+				cli_jpush(arr, o, &bad);
 			}
-			s = json_dumps(arr, JSON_INDENT(2));
-			if (s)
-				puts(s);
-			free(s);
-			json_decref(arr);
+			if (cli_jprint(arr, bad) != 0)
+				rc = 1;
 		} else {
 			if (n > 0)
 				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", "ID", "KIND",
@@ -474,20 +475,20 @@ cmd_audit(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 	} else if (json) {
 		json_t *arr = json_array();
-		char *s;
+		int bad = 0;
 		for (size_t i = 0; i < n; i++) {
-			json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)v[i].id,
-					      "at", cli_time(v[i].at, t), "actor", v[i].actor,
-					      "action", v[i].action);
-			json_object_set_new(o, "target", v[i].target ? json_string(v[i].target) : json_null());
-			json_object_set_new(o, "detail", v[i].detail ? json_string(v[i].detail) : json_null());
-			json_array_append_new(arr, o);
+			json_t *o = json_object();
+
+			cli_jput(o, "id", json_integer((json_int_t)v[i].id), &bad);
+			cli_jput(o, "at", json_string(cli_time(v[i].at, t)), &bad);
+			cli_jput(o, "actor", mica_jstr(v[i].actor), &bad);
+			cli_jput(o, "action", mica_jstr(v[i].action), &bad);
+			cli_jput(o, "target", mica_jstr(v[i].target), &bad);
+			cli_jput(o, "detail", mica_jstr(v[i].detail), &bad);
+			cli_jpush(arr, o, &bad);
 		}
-		s = json_dumps(arr, JSON_INDENT(2));
-		if (s)
-			puts(s);
-		free(s);
-		json_decref(arr);
+		if (cli_jprint(arr, bad) != 0)
+			rc = 1;
 	} else {
 		for (size_t i = 0; i < n; i++)
 			printf("%s  %-20s  %-16s  %-32s  %s\n", cli_time(v[i].at, t),

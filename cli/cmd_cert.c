@@ -522,37 +522,46 @@ out:
 	return rc;
 }
 
+/* The certificate as --json shows it; NULL when out of memory. */
 static json_t *
 cert_json(const struct ca_cert *c, int64_t now)
 {
 	char nb[32], na[32], ra[32];
-	json_t *o, *names = json_array();
-	char *copy = c->names ? strdup(c->names) : NULL, *save = NULL, *tok;
+	json_t *o = json_object(), *names = json_array();
+	int bad = 0;
 
-	for (tok = copy ? strtok_r(copy, "\n", &save) : NULL; tok != NULL;
-	     tok = strtok_r(NULL, "\n", &save))
-		json_array_append_new(names, json_string(tok));
-	free(copy);
-	o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}",
-		      "serial", c->serial,
-		      "status", cli_cert_status(c, now),
-		      "profile", c->profile ? c->profile : "",
-		      "subject", c->subject ? c->subject : "",
-		      "names", names,
-		      "not_before", cli_time(c->not_before, nb),
-		      "not_after", cli_time(c->not_after, na));
-	if (o == NULL)
-		return NULL;
+	for (const char *p = c->names; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+
+		if (n > 0) {
+			char *item = strndup(p, n);
+
+			cli_jpush(names, item != NULL ? mica_jstr(item) : NULL, &bad);
+			free(item);
+		}
+		p += n + (p[n] == '\n');
+	}
+	cli_jput(o, "serial", mica_jstr(c->serial), &bad);
+	cli_jput(o, "status", json_string(cli_cert_status(c, now)), &bad);
+	cli_jput(o, "profile", mica_jstr(c->profile ? c->profile : ""), &bad);
+	cli_jput(o, "subject", mica_jstr(c->subject ? c->subject : ""), &bad);
+	cli_jput(o, "names", names, &bad);
+	cli_jput(o, "not_before", json_string(cli_time(c->not_before, nb)), &bad);
+	cli_jput(o, "not_after", json_string(cli_time(c->not_after, na)), &bad);
 	if (c->status == CA_CERT_REVOKED) {
-		json_object_set_new(o, "revoked_at", json_string(cli_time(c->revoked_at, ra)));
-		json_object_set_new(o, "revocation_reason", json_string(ca_reason_name(c->reason)));
+		cli_jput(o, "revoked_at", json_string(cli_time(c->revoked_at, ra)), &bad);
+		cli_jput(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
 	}
 	if (c->renewal_of[0])
-		json_object_set_new(o, "renewal_of", json_string(c->renewal_of));
+		cli_jput(o, "renewal_of", mica_jstr(c->renewal_of), &bad);
 	if (c->renewed_by[0])
-		json_object_set_new(o, "renewed_by", json_string(c->renewed_by));
+		cli_jput(o, "renewed_by", mica_jstr(c->renewed_by), &bad);
 	if (c->request_id != NULL)
-		json_object_set_new(o, "request_id", json_string(c->request_id));
+		cli_jput(o, "request_id", mica_jstr(c->request_id), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -637,14 +646,10 @@ cmd_list(const char *datadir, int argc, char **argv)
 	}
 	if (json) {
 		json_t *arr = json_array();
-		char *s;
+		int bad = 0;
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, cert_json(&v[i], f.now));
-		s = json_dumps(arr, JSON_INDENT(2));
-		if (s != NULL)
-			puts(s);
-		free(s);
-		json_decref(arr);
+			cli_jpush(arr, cert_json(&v[i], f.now), &bad);
+		rc = cli_jprint(arr, bad);
 	} else {
 		char t[32];
 		if (n > 0)
@@ -731,14 +736,10 @@ cmd_show(const char *datadir, int argc, char **argv)
 			rc = cli_fail(&err);
 	} else if (mode == 3) {
 		json_t *o = cert_json(&cert, now);
-		char *s;
+		int bad = 0;
 		if (pem != NULL)
-			json_object_set_new(o, "certificate", json_string(pem));
-		s = json_dumps(o, JSON_INDENT(2));
-		if (s != NULL)
-			puts(s);
-		free(s);
-		json_decref(o);
+			cli_jput(o, "certificate", json_string(pem), &bad);
+		rc = cli_jprint(o, bad || o == NULL);
 	} else {
 		char *names = cert.names ? strdup(cert.names) : NULL;
 		printf("Serial:      %s\n", cert.serial);

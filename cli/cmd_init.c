@@ -328,6 +328,7 @@ cmd_profile(const char *datadir, int argc, char **argv)
 		const struct ca_profile *p = ca_profiles(&n);
 		json_t *arr = json_array();
 		char eku[128], kinds[32];
+		int bad = 0;
 
 		if (!json)
 			printf("%-9s %-12s %-36s %-14s %s\n", "PROFILE", "DAYS(def/max)",
@@ -341,9 +342,10 @@ cmd_profile(const char *datadir, int argc, char **argv)
 			eku_text(p[i].eku, eku, sizeof(eku));
 			kinds_text(p[i].name_kinds, kinds, sizeof(kinds));
 			if (json) {
-				json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:i,s:s,s:s}",
+				cli_jpush(arr, json_pack("{s:s,s:s,s:i,s:i,s:s,s:s}",
 					"name", p[i].name, "description", p[i].description,
-					"default_days", d, "max_days", m, "eku", eku, "names", kinds));
+					"default_days", d, "max_days", m, "eku", eku, "names", kinds),
+					  &bad);
 			} else {
 				char days[32];
 				snprintf(days, sizeof(days), "%d/%d", d, m);
@@ -351,13 +353,10 @@ cmd_profile(const char *datadir, int argc, char **argv)
 				       kinds, p[i].description);
 			}
 		}
-		if (json && rc == 0) {
-			char *s = json_dumps(arr, JSON_INDENT(2));
-			if (s != NULL)
-				puts(s);
-			free(s);
-		}
-		json_decref(arr);
+		if (json && rc == 0)
+			rc = cli_jprint(arr, bad);
+		else
+			json_decref(arr);
 	} else if (strcmp(sub, "set") == 0) {
 		if (optind + 1 >= argc) {
 			rc = cli_usage("profile", "profile set needs a profile name");

@@ -2,6 +2,7 @@
  * cli/main.c - mica's entry point: global options, then one command.
  * Thin by design: the commands parse their arguments and call ca/.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,27 @@ usage(FILE *f)
 "  1 internal error     6 conflict (already revoked, already decided...)\n"
 "  2 usage error        7 authentication failed (wrong passphrase, token)\n"
 "  3 malformed input    8 store unavailable (busy, full, read-only)\n"
-"  4 refused by policy  9 forbidden (insecure permissions...)\n");
+"  4 refused by policy  9 forbidden (insecure permissions...)\n"
+"An output that could not be written (a full disk) is exit 1.\n");
+}
+
+/*
+ * What a command printed must have reached its destination: `mica list
+ * --json > FILE` on a full disk is a failure, not exit 0 with half a
+ * file (coreutils' close_stdout). A closed pipe is not worth a message
+ * (the reader stopped on purpose; SIGPIPE usually ends mica first).
+ */
+static int
+stdout_done(int rc)
+{
+	int e = fflush(stdout) != 0 ? errno : 0;
+
+	if (e == 0 && !ferror(stdout))
+		return rc;
+	if (e != EPIPE)
+		fprintf(stderr, "mica: error: cannot write the output: %s\n",
+			e != 0 ? strerror(e) : "write error");
+	return rc != 0 ? rc : 1;
 }
 
 int
@@ -101,7 +122,7 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
-			return 0;
+			return stdout_done(0);
 		}
 		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
 #ifdef MICA_TEST_KDF
@@ -110,7 +131,7 @@ main(int argc, char **argv)
 #else
 			printf("mica %s\n", PACKAGE_VERSION);
 #endif
-			return 0;
+			return stdout_done(0);
 		}
 		if (strcmp(a, "-d") == 0 || strcmp(a, "--data-dir") == 0) {
 			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
@@ -142,10 +163,11 @@ main(int argc, char **argv)
 			char *help_argv[] = { argv[i + 1], (char *)"--help", NULL };
 			for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 				if (strcmp(commands[c].name, argv[i + 1]) == 0)
-					return commands[c].fn(datadir, 2, help_argv);
+					return stdout_done(commands[c].fn(datadir, 2,
+									  help_argv));
 		}
 		usage(stdout);
-		return 0;
+		return stdout_done(0);
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (strcmp(commands[c].name, argv[i]) == 0) {
@@ -154,7 +176,7 @@ main(int argc, char **argv)
 
 			if (n < 0)
 				return 2;
-			return commands[c].fn(datadir, n, argv + i);
+			return stdout_done(commands[c].fn(datadir, n, argv + i));
 		}
 	fprintf(stderr, "mica: unknown command '%s'\nTry 'mica --help'.\n", argv[i]);
 	return 2;

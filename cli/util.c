@@ -344,3 +344,36 @@ cli_cert_status(const struct ca_cert *c, int64_t now)
 	}
 	return c->not_after <= now ? "expired" : "valid";
 }
+
+void
+cli_jput(json_t *o, const char *key, json_t *v, int *bad)
+{
+	/* jansson drops V when it cannot set it (a NULL O included). */
+	if (json_object_set_new(o, key, v) != 0)
+		*bad = 1;
+}
+
+void
+cli_jpush(json_t *arr, json_t *v, int *bad)
+{
+	if (json_array_append_new(arr, v) != 0)
+		*bad = 1;
+}
+
+int
+cli_jprint(json_t *v, int bad)
+{
+	char *s = NULL;
+
+	if (!bad && v != NULL)
+		s = json_dumps(v, JSON_INDENT(2));
+	json_decref(v);
+	if (s == NULL) {
+		fprintf(stderr, "mica: error: out of memory rendering the "
+			"JSON output\n");
+		return 1;
+	}
+	puts(s);
+	free(s);
+	return 0;
+}

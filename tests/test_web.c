@@ -825,7 +825,7 @@ test_render(void)
 	CU_ASSERT_STRING_EQUAL(web_cert_status_name(&c, 1000), "issuing");
 
 	/* Stored text that is not UTF-8 still renders. */
-	j = web_jstr("caf\xe9");
+	j = mica_jstr("caf\xe9");
 	CU_ASSERT_PTR_NOT_NULL(j);
 	CU_ASSERT_STRING_EQUAL(json_string_value(j), "caf?");
 	json_decref(j);

@@ -327,7 +327,7 @@ problem_json(const char *code, const char *detail)
 	problem_type(&e, &type, &status);
 	snprintf(urn, sizeof(urn), "urn:ietf:params:acme:error:%s", type);
 	json_object_set_new(o, "type", json_string(urn));
-	json_object_set_new(o, "detail", web_jstr(detail != NULL ? detail : ""));
+	json_object_set_new(o, "detail", mica_jstr(detail != NULL ? detail : ""));
 	json_object_set_new(o, "status", json_integer(status));
 	return o;
 }
@@ -382,7 +382,7 @@ order_json(struct acme_call *k, const struct ca_acme_order *ord)
 	if (ord->error_code != NULL)
 		json_object_set_new(o, "error", problem_json(ord->error_code, ord->error_detail));
 	if (ord->replaces != NULL)
-		json_object_set_new(o, "replaces", web_jstr(ord->replaces));
+		json_object_set_new(o, "replaces", mica_jstr(ord->replaces));
 	return o;
 }
 
@@ -457,7 +457,7 @@ web_h_acme_directory(struct web_ctx *c, struct web_reply *rep, struct mica_err *
 		json_object_set_new(meta, "externalAccountRequired",
 				    json_boolean(ca_acme_eab_required(k.a)));
 		if (ca_public_url(c->ca) != NULL)
-			json_object_set_new(meta, "website", web_jstr(ca_public_url(c->ca)));
+			json_object_set_new(meta, "website", mica_jstr(ca_public_url(c->ca)));
 		json_object_set_new(o, "meta", meta);
 		rc = reply(&k, 200, o, err);
 	}

@@ -467,7 +467,7 @@ web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (o == NULL ||
 	    json_object_set_new(o, "id", json_string(c->m->param[0])) != 0 ||
 	    json_object_set_new(o, "status", json_string("denied")) != 0 ||
-	    json_object_set_new(o, "reason", web_jstr(reason)) != 0) {
+	    json_object_set_new(o, "reason", mica_jstr(reason)) != 0) {
 		json_decref(o);
 		oom(err);
 		goto out;
@@ -1144,9 +1144,9 @@ web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	bad |= json_object_set_new(crl, "number", json_integer(num));
 	bad |= json_object_set_new(crl, "this_update", web_jtime(tu));
 	bad |= json_object_set_new(crl, "next_update", web_jtime(nu));
-	bad |= json_object_set_new(o, "name", web_jstr(ca_name(c->ca)));
-	bad |= json_object_set_new(o, "fingerprint_sha256", web_jstr(ca_root_fingerprint(c->ca)));
-	bad |= json_object_set_new(o, "public_url", web_jstr(ca_public_url(c->ca)));
+	bad |= json_object_set_new(o, "name", mica_jstr(ca_name(c->ca)));
+	bad |= json_object_set_new(o, "fingerprint_sha256", mica_jstr(ca_root_fingerprint(c->ca)));
+	bad |= json_object_set_new(o, "public_url", mica_jstr(ca_public_url(c->ca)));
 	bad |= json_object_set_new(o, "not_after", web_jtime(ca_not_after(c->ca)));
 	bad |= json_object_set_new(o, "counts", cnt);
 	bad |= json_object_set_new(o, "crl", crl);

@@ -28,7 +28,7 @@ account_json(const struct ca_acme_account *a)
 	json_object_set_new(o, "token_id", a->token_id[0] != '\0' ?
 			    json_string(a->token_id) : json_null());
 	json_object_set_new(o, "key_thumbprint", json_string(a->thumbprint));
-	json_object_set_new(o, "client", web_jstr(a->client));
+	json_object_set_new(o, "client", mica_jstr(a->client));
 	json_object_set_new(o, "created_at", web_jtime(a->created_at));
 	json_object_set_new(o, "deactivated_at", web_jtime(a->deactivated_at));
 	return o;
@@ -45,11 +45,11 @@ order_json(const struct ca_acme_order *ord)
 	json_object_set_new(o, "account_id", json_string(ord->account_id));
 	json_object_set_new(o, "status", json_string(ord->status));
 	json_object_set_new(o, "names", names);
-	json_object_set_new(o, "profile", web_jstr(ord->profile));
+	json_object_set_new(o, "profile", mica_jstr(ord->profile));
 	json_object_set_new(o, "serial", ord->serial[0] != '\0' ?
 			    json_string(ord->serial) : json_null());
 	json_object_set_new(o, "error", ord->error_code != NULL ?
-			    web_jstr(ord->error_detail) : json_null());
+			    mica_jstr(ord->error_detail) : json_null());
 	json_object_set_new(o, "created_at", web_jtime(ord->created_at));
 	json_object_set_new(o, "expires", web_jtime(ord->expires));
 	return o;

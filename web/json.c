@@ -166,27 +166,6 @@ web_json_bool(json_t *obj, const char *key, int def)
 /* -------------------------------------------------------------- out -- */
 
 json_t *
-web_jstr(const char *s)
-{
-	json_t *j;
-	char *copy;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	/* Not UTF-8: keep the ASCII, mark the rest. */
-	if ((copy = strdup(s)) == NULL)
-		return NULL;
-	for (char *p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-json_t *
 web_jtime(int64_t t)
 {
 	char buf[32];
@@ -208,7 +187,7 @@ web_jlines(const char *s)
 
 		if (n > 0) {
 			char *item = strndup(s, n);
-			json_t *js = item != NULL ? web_jstr(item) : NULL;
+			json_t *js = item != NULL ? mica_jstr(item) : NULL;
 
 			free(item);
 			if (js == NULL || json_array_append_new(a, js) != 0) {
@@ -280,7 +259,7 @@ done(json_t *o, int bad)
 static json_t *
 opt_str(const char *s)
 {
-	return s != NULL && *s != '\0' ? web_jstr(s) : json_null();
+	return s != NULL && *s != '\0' ? mica_jstr(s) : json_null();
 }
 
 json_t *
@@ -296,8 +275,8 @@ web_json_cert(const struct ca_cert *c, int64_t now)
 		snprintf(hex + 2 * i, 3, "%02x", c->spki_sha256[i]);
 	put(o, "serial", json_string(c->serial), &bad);
 	put(o, "status", json_string(web_cert_status_name(c, now)), &bad);
-	put(o, "profile", web_jstr(c->profile), &bad);
-	put(o, "subject", web_jstr(c->subject), &bad);
+	put(o, "profile", mica_jstr(c->profile), &bad);
+	put(o, "subject", mica_jstr(c->subject), &bad);
 	put(o, "names", web_jlines(c->names), &bad);
 	put(o, "not_before", web_jtime(c->not_before), &bad);
 	put(o, "not_after", web_jtime(c->not_after), &bad);
@@ -325,8 +304,8 @@ web_json_request(const struct ca_request *r, int admin)
 		return NULL;
 	put(o, "id", json_string(r->id), &bad);
 	put(o, "status", json_string(web_req_status_name(r->status)), &bad);
-	put(o, "profile", web_jstr(r->profile), &bad);
-	put(o, "subject", web_jstr(r->subject), &bad);
+	put(o, "profile", mica_jstr(r->profile), &bad);
+	put(o, "subject", mica_jstr(r->subject), &bad);
 	put(o, "names", web_jlines(r->names), &bad);
 	put(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), &bad);
 	put(o, "submitted_at", web_jtime(r->submitted_at), &bad);
@@ -335,8 +314,8 @@ web_json_request(const struct ca_request *r, int admin)
 	if (r->status == CA_REQ_DENIED)
 		put(o, "reason", opt_str(r->deny_reason), &bad);
 	if (admin) {
-		put(o, "client", web_jstr(r->client), &bad);
-		put(o, "decided_by", web_jstr(r->decided_by), &bad);
+		put(o, "client", mica_jstr(r->client), &bad);
+		put(o, "decided_by", mica_jstr(r->decided_by), &bad);
 	}
 	return done(o, bad);
 }
@@ -361,13 +340,13 @@ web_json_token(const struct ca_token *t, int64_t now)
 	put(o, "id", json_string(t->id), &bad);
 	put(o, "kind", json_string(t->kind == CA_TOKEN_ADMIN ? "admin" : "enroll"), &bad);
 	put(o, "status", json_string(status), &bad);
-	put(o, "profile", web_jstr(t->profile), &bad);
+	put(o, "profile", mica_jstr(t->profile), &bad);
 	put(o, "names", t->names != NULL ? web_jlines(t->names) : json_null(), &bad);
 	put(o, "uses_left", t->uses_left < 0 ? json_null() : json_integer(t->uses_left), &bad);
 	put(o, "expires_at", web_jtime(t->expires_at), &bad);
 	put(o, "created_at", web_jtime(t->created_at), &bad);
-	put(o, "created_by", web_jstr(t->created_by), &bad);
-	put(o, "comment", web_jstr(t->comment), &bad);
+	put(o, "created_by", mica_jstr(t->created_by), &bad);
+	put(o, "comment", mica_jstr(t->comment), &bad);
 	put(o, "last_used_at", web_jtime(t->last_used_at), &bad);
 	return done(o, bad);
 }
@@ -382,10 +361,10 @@ web_json_audit(const struct ca_audit *a)
 		return NULL;
 	put(o, "id", json_integer(a->id), &bad);
 	put(o, "at", web_jtime(a->at), &bad);
-	put(o, "actor", web_jstr(a->actor), &bad);
-	put(o, "action", web_jstr(a->action), &bad);
-	put(o, "target", web_jstr(a->target), &bad);
-	put(o, "detail", web_jstr(a->detail), &bad);
+	put(o, "actor", mica_jstr(a->actor), &bad);
+	put(o, "action", mica_jstr(a->action), &bad);
+	put(o, "target", mica_jstr(a->target), &bad);
+	put(o, "detail", mica_jstr(a->detail), &bad);
 	return done(o, bad);
 }
 
@@ -422,7 +401,7 @@ web_json_issued(const struct ca_issued *is, const char *chain_pem)
 	put(o, "not_before", web_jtime(is->not_before), &bad);
 	put(o, "not_after", web_jtime(is->not_after), &bad);
 	if (is->notice[0] != '\0')
-		put(o, "notice", web_jstr(is->notice), &bad);
+		put(o, "notice", mica_jstr(is->notice), &bad);
 	else if (is->clamped)
 		put(o, "notice", json_string("validity cut to the CA certificate's notAfter"), &bad);
 	return done(o, bad);

@@ -12,6 +12,7 @@
 
 #include "ca/ca.h"
 #include "util/err.h"
+#include "util/jstr.h"
 
 enum web_jtype {
 	WEB_J_STRING = 1,
@@ -43,9 +44,6 @@ const char *web_json_str(json_t *obj, const char *key);
 int64_t web_json_int(json_t *obj, const char *key, int64_t def);
 int web_json_bool(json_t *obj, const char *key, int def);
 
-/* A JSON string from S: null for NULL; bytes that are not valid UTF-8 are
- * replaced by '?'. New reference (NULL on allocation failure). */
-json_t *web_jstr(const char *s);
 /* RFC 3339 time string, or null for 0. */
 json_t *web_jtime(int64_t t);
 /* An array from a '\n'-separated list (NULL -> []). */

@@ -458,6 +458,32 @@ om issue --csr "$W/nul.csr" 2>"$W/nul.err"
 is "a CN with a NUL byte: malformed (3), and said so" \
 	"$? $(grep -c 'not text (a NUL byte' "$W/nul.err")" "3 1"
 
+# Stored text that is not UTF-8 (a store edited by hand): --json still
+# lists the record, its text marked, never leaves it out; an output that
+# cannot be written (a full disk) is a failure, not exit 0.
+echo "# stored text that is not UTF-8; an output that cannot be written"
+ut=$(om list --json --limit 1 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["serial"])')
+nall=$(om list --json --limit 1000 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+sqlite3 "$O/mica.db" "UPDATE certificate SET subject = CAST(X'434e3d636166e9' AS TEXT),
+	names = CAST(X'636166e92e636f6e746f736f2e74657374' AS TEXT) WHERE serial = '$ut'" ||
+	die "sqlite3: text that is not UTF-8"
+is "list --json: every certificate still listed" \
+	"$(om list --json --limit 1000 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" "$nall"
+is "show --json: the text marked, the record whole" \
+	"$(om show "$ut" --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["subject"], d["names"][0], d["serial"] == sys.argv[1], "certificate" in d)' "$ut")" \
+	"CN=caf? caf?.contoso.test True True"
+if [ -w /dev/full ]; then
+	om list --json > /dev/full 2>"$W/full.err"
+	is "list --json > /dev/full: exit 1, said on stderr" \
+		"$? $(grep -c 'cannot write the output: No space left' "$W/full.err")" "1 1"
+	om show "$ut" --pem > /dev/full 2>/dev/null
+	is "show --pem > /dev/full: exit 1" "$?" 1
+	"$MICA" --help > /dev/full 2>/dev/null
+	is "mica --help > /dev/full: exit 1" "$?" 1
+else
+	skip "the write failures" "no writable /dev/full"
+fi
+
 # An offline root kept on write-protected media: no -shm can be made beside
 # its store, yet the commands that only read work (the store is read
 # immutable there); those that write say the store is read-only; a -wal

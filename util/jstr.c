@@ -1,0 +1,28 @@
+/*
+ * util/jstr.c - see util/jstr.h.
+ */
+#include "util/jstr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+json_t *
+mica_jstr(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* Not UTF-8: keep the ASCII, mark the rest. */
+	if ((copy = strdup(s)) == NULL)
+		return NULL;
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}

@@ -1,0 +1,16 @@
+/*
+ * util/jstr.h - a JSON string of text read from the store, for the API's
+ * and the command line's JSON alike (jansson).
+ */
+#ifndef MICA_UTIL_JSTR_H
+#define MICA_UTIL_JSTR_H
+
+#include <jansson.h>
+
+/* S as a JSON string; JSON null for NULL. Text that is not UTF-8 (a
+ * store edited by hand, a name from before it was checked) keeps its
+ * ASCII and has every other octet replaced by '?', rather than making
+ * the whole record fail to render. NULL only when out of memory. */
+json_t *mica_jstr(const char *s);
+
+#endif
