@@ -58,6 +58,26 @@ int cli_fail_issued(struct mica_err *err, const char *serial);
 int cli_usage(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+struct option;
+/*
+ * The usage error for getopt_long() returning '?' (or ':') while parsing
+ * with SHORTOPTS and OPTS (all with flag NULL and a non-zero val): it
+ * reads optopt and argv[optind - 1] to name the option at fault, which
+ * argv[optind - 1] alone does not (in "mica show -zz 01" getopt stops at
+ * the first 'z' before moving past "-zz": argv[optind - 1] is "show"):
+ *   "unknown option '-x'"            a letter SHORTOPTS does not have
+ *   "unknown option '--foo'"         a long option OPTS does not have
+ *   "ambiguous option '--p': ..."    an abbreviation of several
+ *   "--days needs a value"           a long option given as the last argument
+ *   "-o (--out) needs a value"       a short one (its long name, if any)
+ *   "--json takes no value"          --json=...
+ * An option's "=value" is never printed (it may be a secret). HINT, if
+ * not NULL, is appended to an unknown option's message. Opterr must be 0
+ * (main sets it) so that getopt prints nothing itself. Returns 2.
+ */
+int cli_bad_option(const char *cmd, const char *shortopts,
+		   const struct option *opts, char **argv, const char *hint);
+
 /*
  * The data directory may also follow the command ('mica issue -d DIR ...'):
  * take every -d DIR, --data-dir DIR and --data-dir=DIR out of the command's

@@ -180,8 +180,7 @@ cmd_acme(const char *datadir, int argc, char **argv)
 				return cli_usage("acme", "--limit wants a number from 1 to 10000");
 			break;
 		case 'h': fputs(acme_help, stdout); return 0;
-		default: return cli_usage("acme", "unknown option or missing value: '%s'",
-					  argv[optind - 1]);
+		default: return cli_bad_option("acme", "h", opts, argv, NULL);
 		}
 	}
 	if (optind >= argc)

@@ -65,7 +65,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(request_help, stdout); return 0;
-		default: return cli_usage("request", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("request", "ho:", opts, argv, NULL);
 		}
 	}
 	sub = optind < argc ? argv[optind] : "list";
@@ -266,7 +266,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 		case 'A': acme = 1; break;
 		case 'S': scep = 1; break;
 		case 'h': fputs(token_help, stdout); return 0;
-		default: return cli_usage("token", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("token", "h", opts, argv, NULL);
 		}
 	}
 	sub = optind < argc ? argv[optind] : "list";
@@ -463,7 +463,7 @@ cmd_audit(const char *datadir, int argc, char **argv)
 			break;
 		case 'j': json = 1; break;
 		case 'h': fputs(audit_help, stdout); return 0;
-		default: return cli_usage("audit", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("audit", "h", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)

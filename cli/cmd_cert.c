@@ -129,7 +129,7 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		case 'D': der = 1; break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(issue_help, stdout); return 0;
-		default: return cli_usage("issue", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("issue", "ho:", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)
@@ -223,7 +223,7 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		case 'D': der = 1; break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(renew_help, stdout); return 0;
-		default: return cli_usage("renew", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("renew", "ho:", opts, argv, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -312,7 +312,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 			break;
 		case 'P': passfile = optarg; break;
 		case 'h': revoke_usage(); return 0;
-		default: return cli_usage("revoke", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("revoke", "h", opts, argv, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -360,7 +360,7 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 		switch (c) {
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(unrevoke_help, stdout); return 0;
-		default: return cli_usage("unrevoke", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("unrevoke", "h", opts, argv, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -437,7 +437,7 @@ cmd_crl(const char *datadir, int argc, char **argv)
 				return cli_usage("crl", "--delta-hours must be 0-%d", CA_DELTA_HOURS_MAX);
 			break;
 		case 'h': fputs(crl_help, stdout); return 0;
-		default: return cli_usage("crl", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("crl", "ho:", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)
@@ -629,7 +629,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 			break;
 		case 'j': json = 1; break;
 		case 'h': fputs(list_help, stdout); return 0;
-		default: return cli_usage("list", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("list", "h", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)
@@ -705,7 +705,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 		case 'D': mode = 2; break;
 		case 'j': mode = 3; break;
 		case 'h': fputs(show_help, stdout); return 0;
-		default: return cli_usage("show", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("show", "h", opts, argv, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -815,7 +815,7 @@ cmd_publish(const char *datadir, int argc, char **argv)
 				return cli_usage("publish", "--since wants a change number");
 			break;
 		case 'h': fputs(publish_help, stdout); return 0;
-		default: return cli_usage("publish", "unknown option: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("publish", "h", opts, argv, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -879,7 +879,7 @@ cmd_ocsp_sign(const char *datadir, int argc, char **argv)
 			break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(ocsp_sign_help, stdout); return 0;
-		default: return cli_usage("ocsp-sign", "unknown option: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("ocsp-sign", "h", opts, argv, NULL);
 		}
 	}
 	if (optind != argc)

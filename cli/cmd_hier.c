@@ -107,8 +107,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(install_help, stdout); goto out;
 		default:
-			rc = cli_usage("install-ca", "unknown option or missing value: '%s'",
-				       argv[optind - 1]);
+			rc = cli_bad_option("install-ca", "h", opts, argv, NULL);
 			goto out;
 		}
 	}
@@ -245,8 +244,7 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 		case 'C': chain = 1; break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(sign_help, stdout); return 0;
-		default: return cli_usage("sign-ca", "unknown option or missing value: '%s'",
-					  argv[optind - 1]);
+		default: return cli_bad_option("sign-ca", "ho:", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)
@@ -376,8 +374,7 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 			break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(renew_ca_help, stdout); return 0;
-		default: return cli_usage("renew-ca", "unknown option or missing value: '%s'",
-					  argv[optind - 1]);
+		default: return cli_bad_option("renew-ca", "h", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)
@@ -485,8 +482,7 @@ cmd_export_chain(const char *datadir, int argc, char **argv)
 		case 'p': p7b = 1; break;
 		case 'o': out = optarg; break;
 		case 'h': fputs(export_chain_help, stdout); return 0;
-		default: return cli_usage("export-chain", "unknown option or missing value: '%s'",
-					  argv[optind - 1]);
+		default: return cli_bad_option("export-chain", "ho:", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)

@@ -135,7 +135,7 @@ cmd_init(const char *datadir, int argc, char **argv)
 			o.path_len = (int)v;
 			break;
 		case 'h': fputs(init_help, stdout); return 0;
-		default: return cli_usage("init", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("init", "h", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)
@@ -211,7 +211,7 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 		case 'P': der = 0; break;
 		case 'o': out = optarg; break;
 		case 'h': fputs(export_help, stdout); return 0;
-		default: return cli_usage("export-root", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("export-root", "ho:", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)
@@ -314,7 +314,7 @@ cmd_profile(const char *datadir, int argc, char **argv)
 						 CA_PROFILE_DAYS_MAX);
 			break;
 		case 'h': fputs(profile_help, stdout); return 0;
-		default: return cli_usage("profile", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("profile", "h", opts, argv, NULL);
 		}
 	}
 	sub = optind < argc ? argv[optind] : "list";
@@ -421,7 +421,9 @@ cmd_domain(const char *datadir, int argc, char **argv)
 		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {
 			passfile = argv[i] + 18;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			return cli_usage("domain", "unknown option: %s", argv[i]);
+			/* Not its "=value": that may be a secret. */
+			return cli_usage("domain", "unknown option '%.*s'",
+					 (int)strcspn(argv[i], "="), argv[i]);
 		} else if (npos == 0) {
 			sub = argv[i];
 			npos++;
@@ -567,16 +569,9 @@ cmd_restore(const char *datadir, int argc, char **argv)
 			break;
 		case 'h': fputs(restore_help, stdout); return 0;
 		default:
-			/* optopt: the long option's value when its value is
-			 * missing, the letter of an unknown short option
-			 * (argv[optind - 1] may then be the argument before
-			 * it: "-dash.db" stops at its 'd'), else 0. */
-			if (optopt == 'P')
-				return cli_usage("restore", "--passphrase-file needs a value");
-			if (optopt != 0)
-				return cli_usage("restore", "unknown option '-%c' (a FILE "
-						 "beginning with '-' goes after '--')", optopt);
-			return cli_usage("restore", "unknown option or missing value: '%s'", argv[optind - 1]);
+			/* "-dash.db" is taken for options: say where FILE goes. */
+			return cli_bad_option("restore", "h", opts, argv, "(a FILE "
+					      "beginning with '-' goes after '--')");
 		}
 	}
 	if (argc - optind != 1)
@@ -628,7 +623,7 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 		case 'n': newfile = optarg; break;
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(passphrase_help, stdout); return 0;
-		default: return cli_usage("passphrase", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("passphrase", "h", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)

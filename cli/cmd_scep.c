@@ -63,7 +63,7 @@ cmd_scep(const char *datadir, int argc, char **argv)
 			break;
 		case 'o': outp = optarg; break;
 		case 'h': fputs(scep_help, stdout); return 0;
-		default: return cli_usage("scep", "unknown option or missing value: '%s'", argv[optind - 1]);
+		default: return cli_bad_option("scep", "h", opts, argv, NULL);
 		}
 	}
 	if (optind >= argc || strcmp(argv[optind], "mobileconfig") != 0)

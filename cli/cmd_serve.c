@@ -222,8 +222,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			fputs(serve_help, stdout);
 			return 0;
 		default:
-			return cli_usage("serve", "unknown option or missing value: %s",
-					 argv[optind - 1]);
+			return cli_bad_option("serve", "+h", opts, argv, NULL);
 		}
 	}
 	if (optind < argc)

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -42,6 +43,100 @@ cli_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'mica %s --help')\n", cmd);
 	return 2;
+}
+
+/* How SHORTOPTS takes the option letter C: -1 not at all (unknown),
+ * else no_argument, required_argument or optional_argument. */
+static int
+short_option(const char *shortopts, int c)
+{
+	const char *p;
+
+	if (shortopts[0] == '+' || shortopts[0] == '-')
+		shortopts++;
+	if (shortopts[0] == ':')
+		shortopts++;
+	if (c == ':' || c == ';' || c == '\0' || (p = strchr(shortopts, c)) == NULL)
+		return -1;
+	if (p[1] != ':')
+		return no_argument;
+	return p[2] == ':' ? optional_argument : required_argument;
+}
+
+/* The long option of OPTS whose val is VAL: the one NAME (LEN bytes, not
+ * terminated) abbreviates if NAME is not NULL, else the first. */
+static const struct option *
+long_option_by_val(const struct option *opts, int val, const char *name,
+		   size_t len)
+{
+	for (const struct option *o = opts; o->name != NULL; o++)
+		if (o->flag == NULL && o->val == val &&
+		    (name == NULL || strncmp(o->name, name, len) == 0))
+			return o;
+	return NULL;
+}
+
+int
+cli_bad_option(const char *cmd, const char *shortopts,
+	       const struct option *opts, char **argv, const char *hint)
+{
+	/* The argument getopt last moved past: a long option at fault is
+	 * always that one; a short one is in it only if it ended it. */
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const char *sep = hint != NULL ? " " : "", *tail = hint != NULL ? hint : "";
+	const struct option *o;
+	int is_long = strncmp(arg, "--", 2) == 0 && arg[2] != '\0';
+	size_t len = is_long ? strcspn(arg + 2, "=") : 0;
+	int has_value = is_long && arg[2 + len] == '=';
+
+	if (optopt == 0) {
+		/* A long option getopt does not know, or an abbreviation of
+		 * more than one: glibc and musl set optopt to 0 then. */
+		char also[200] = "";
+		size_t used = 0;
+		int n = 0;
+
+		if (!is_long || len == 0)   /* "--=VALUE": its "--=" */
+			return cli_usage(cmd, "unknown option '%.*s'%s%s",
+					 (int)strcspn(arg, "=") + (len == 0 && has_value),
+					 arg, sep, tail);
+		for (o = opts; o->name != NULL; o++)
+			if (strncmp(o->name, arg + 2, len) == 0) {
+				int w = snprintf(also + used, sizeof(also) - used,
+						 "%s--%s", n ? ", " : "", o->name);
+
+				n++;
+				if (w > 0 && (size_t)w < sizeof(also) - used)
+					used += (size_t)w;
+				else
+					also[used] = '\0';   /* the ones that fit */
+			}
+		if (n > 1)
+			return cli_usage(cmd, "ambiguous option '--%.*s': %s",
+					 (int)len, arg + 2, also);
+		return cli_usage(cmd, "unknown option '--%.*s'%s%s",
+				 (int)len, arg + 2, sep, tail);
+	}
+	/* optopt is the val of a known long option that lacks its value or
+	 * has one it does not take, else a short option's letter. The
+	 * argument before a cluster ("--all -xq") could be a long option
+	 * of that val only if it took no value and was given none: the
+	 * checks of has_arg tell the cases apart. */
+	if (is_long && (o = long_option_by_val(opts, optopt, arg + 2, len)) != NULL) {
+		if (!has_value && o->has_arg == required_argument)
+			return cli_usage(cmd, "--%s needs a value", o->name);
+		if (has_value && o->has_arg == no_argument)
+			return cli_usage(cmd, "--%s takes no value", o->name);
+	}
+	if (short_option(shortopts, optopt) == required_argument) {
+		if ((o = long_option_by_val(opts, optopt, NULL, 0)) != NULL)
+			return cli_usage(cmd, "-%c (--%s) needs a value", optopt, o->name);
+		return cli_usage(cmd, "-%c needs a value", optopt);
+	}
+	if (optopt > ' ' && optopt < 0x7f)
+		return cli_usage(cmd, "unknown option '-%c'%s%s", optopt, sep, tail);
+	return cli_usage(cmd, "unknown option (byte 0x%02x)%s%s",
+			 (unsigned)optopt & 0xffu, sep, tail);
 }
 
 int

@@ -420,6 +420,69 @@ expect_rc "restore --passphrase-file with no value: a usage error" 2 "$MICA" -d 
 grep -q "needs a value" "$TMP/rc.err" && ok "... saying it needs a value" ||
 	fail "restore --passphrase-file said: $(cat "$TMP/rc.err")"
 
+# An option getopt refuses is named as given, whichever of the three ways
+# it fails: an unknown letter (even inside a cluster, where getopt stops
+# before moving past the argument: the message once named the command or
+# the argument before), an unknown long option (never its =value, which
+# may be a secret), a known one without its value (by its long name).
+# A usage error (2), one line on stderr, naming nothing else.
+echo "# getopt errors name the option at fault"
+# usage_says DESCRIPTION TEXT COMMAND...: exit 2, stderr one line with TEXT.
+usage_says() {
+	local d=$1 want=$2; shift 2
+	"$@" >"$TMP/use.out" 2>"$TMP/use.err"
+	local got=$?
+	if [ "$got" != 2 ]; then
+		fail "$d: exit $got, wanted 2"; sed 's/^/    /' "$TMP/use.err" | head -3
+	elif [ "$(wc -l < "$TMP/use.err")" -ne 1 ]; then
+		fail "$d: stderr is not one line"; sed 's/^/    /' "$TMP/use.err"
+	elif ! grep -qF -- "$want" "$TMP/use.err"; then
+		fail "$d: said '$(cat "$TMP/use.err")', wanted '$want'"
+	else
+		ok "$d (exit 2: $(cat "$TMP/use.err"))"
+	fi
+}
+usage_says "list -jx: the unknown letter of a cluster, not the command" \
+	"list: unknown option '-j' (see" om list -jx
+grep -qF "'list'" "$TMP/use.err" && fail "... named 'list'" || ok "... and not 'list'"
+usage_says "show -zz SERIAL: the letter, not 'show'" \
+	"show: unknown option '-z' (see" om show -zz 01
+usage_says "issue --csr FILE -qz: the letter, not FILE" \
+	"issue: unknown option '-q' (see" om issue --csr "$W/outc.csr" -qz
+grep -qF "outc.csr" "$TMP/use.err" && fail "... named the CSR file" || ok "... and not the CSR file"
+usage_says "crl -x: an unknown short option alone" \
+	"crl: unknown option '-x' (see" om crl -x
+usage_says "list --token=hunter2: an unknown long option, named" \
+	"list: unknown option '--token' (see" om list --token=hunter2
+grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
+usage_says "serve --bogus=hunter2: the same in serve" \
+	"serve: unknown option '--bogus' (see" om serve --bogus=hunter2
+grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
+usage_says "domain add --bogus=hunter2 (parsed by hand): the same" \
+	"domain: unknown option '--bogus' (see" om domain add --bogus=hunter2 x.contoso.test
+grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
+usage_says "restore --bogus=hunter2: named, and where a FILE beginning with '-' goes" \
+	"restore: unknown option '--bogus' (a FILE beginning with '-' goes after '--')" \
+	"$MICA" -d "$W/r-bogus" restore --bogus=hunter2
+grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
+[ ! -e "$W/r-bogus" ] && ok "... having made no directory" || fail "restore --bogus made $W/r-bogus"
+usage_says "issue --csr F --days: a missing value, by the long name" \
+	"issue: --days needs a value (see" om issue --csr "$W/outc.csr" --days
+usage_says "list --limit: the same in list" "list: --limit needs a value (see" om list --limit
+usage_says "list --lim (an abbreviation): by the full name" "list: --limit needs a value (see" om list --lim
+usage_says "revoke SERIAL --reason: the same in revoke" \
+	"revoke: --reason needs a value (see" om revoke 01 --reason
+usage_says "token create --name: the same in token" \
+	"token: --name needs a value (see" om token create --enroll --name
+usage_says "serve --threads: the same in serve" "serve: --threads needs a value (see" om serve --threads
+usage_says "export-root -o: a short option's missing value, with its long name" \
+	"export-root: -o (--out) needs a value (see" om export-root -o
+usage_says "list --json=yes: a value given to an option that takes none" \
+	"list: --json takes no value (see" om list --json=yes
+grep -qF yes "$TMP/use.err" && fail "... echoing it" || ok "... not echoing it"
+usage_says "serve --p: an abbreviation of several, with what it could be" \
+	"serve: ambiguous option '--p': --public-url, --passphrase-file, --publish (see" om serve --p
+
 # A store of schema 15 whose key was revoked for keyCompromise when that
 # revoked only the one certificate: the other certificate of the key is
 # revoked the first time mica opens the store with the CA key, in a CRL.
