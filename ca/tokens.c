@@ -99,7 +99,7 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	if (spec->uses < -1 || spec->uses > 1000000000)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_uses",
 				    "uses must be a positive number (or -1 for unlimited)");
-	if (spec->expires_in < 0 || spec->expires_in > (int64_t)3650 * 86400)
+	if (spec->expires_in < 0 || spec->expires_in > CA_TOKEN_LIFE_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_expiry",
 				    "expires_in must be between 1 second and 10 years");
 	if (spec->nnames > CA_NAMES_MAX)

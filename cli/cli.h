@@ -106,7 +106,8 @@ int cli_out_check(const char *path, struct mica_err *err);
 
 /* Parse a decimal in [MIN, MAX]; 0 ok, -1 bad. */
 int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
-/* Parse a duration "3600", "90s", "30m", "12h", "7d" into seconds. */
+/* Parse a duration "3600", "90s", "30m", "12h", "7d" into seconds: 1 s
+ * to CA_TOKEN_LIFE_MAX (ten years). */
 int cli_parse_duration(const char *s, int64_t *out);
 
 /* "2026-11-24T17:30:00Z" into BUF[21]. */

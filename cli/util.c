@@ -410,8 +410,8 @@ cli_parse_duration(const char *s, int64_t *out)
 	case 'd': mult = 86400; num[n - 1] = '\0'; break;
 	default: break;
 	}
-	if (cli_parse_int(num, 1, (int64_t)3650 * 86400, &v) != 0 ||
-	    v > (int64_t)3650 * 86400 / mult)
+	if (cli_parse_int(num, 1, CA_TOKEN_LIFE_MAX, &v) != 0 ||
+	    v > CA_TOKEN_LIFE_MAX / mult)
 		return -1;
 	*out = v * mult;
 	return 0;

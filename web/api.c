@@ -873,11 +873,11 @@ web_token_limits(json_t *j, int64_t *expires_in, struct mica_err *err)
 
 	*expires_in = web_json_int(j, "expires_in", 0);
 	if (json_object_get(j, "expires_in") != NULL &&
-	    (*expires_in <= 0 || *expires_in > (int64_t)3650 * 86400))
+	    (*expires_in <= 0 || *expires_in > CA_TOKEN_LIFE_MAX))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
 				    "field \"expires_in\" must be between 1 second and 10 "
-				    "years (%d seconds); leave it out for a token that "
-				    "does not expire", 3650 * 86400);
+				    "years (%lld seconds); leave it out for a token that "
+				    "does not expire", (long long)CA_TOKEN_LIFE_MAX);
 	if ((v = json_object_get(j, "names")) != NULL && json_array_size(v) == 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
 				    "field \"names\" lists no name: leave it out for "

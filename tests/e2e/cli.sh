@@ -393,6 +393,8 @@ expect_rc "token create --admin --enroll: a usage error" 2 om token create --adm
 expect_rc "token create with a stray argument: a usage error" 2 om token create --admin junk
 expect_rc "token list with a stray argument: a usage error" 2 om token list x
 is "no token was made by them" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
+expect_rc "token create --expires 3651d (over ten years): a usage error" 2 om token create --enroll --expires 3651d
+expect_rc "token create --expires 3650d: ten years is the most, and allowed" 0 om token create --enroll --expires 3650d
 DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")
 expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
