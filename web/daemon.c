@@ -140,8 +140,9 @@ first_admin_token(struct web_server *srv, struct mica_err *err)
 	return 0;
 }
 
+/* FIRST: the CA was created now (its admin token printed before). */
 static void
-banner(struct web_daemon *dm)
+banner(struct web_daemon *dm, int first)
 {
 	struct ca *ca = dm->srv.parent;
 
@@ -162,7 +163,17 @@ banner(struct web_daemon *dm)
 		       ca_acme_eab_required(dm->srv.acme) ?
 		       "external account binding required: mica token create --enroll --acme" :
 		       "open: any client proving a name within the allowed domains");
-	fflush(stdout);
+	/* These lines are for whoever started the daemon. With its standard
+	 * output gone (closed, a pipe no one reads any more) it serves all
+	 * the same: the log says what was not shown, and the error is
+	 * cleared, so that main's check of standard output (for what a
+	 * command prints as its result) does not make a clean stop exit 1. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		mica_log(MICA_LOG_WARN, "standard output could not be "
+			 "written: the start-up lines%s may not have been "
+			 "shown", first ? " (and the first admin token)" : "");
+		clearerr(stdout);
+	}
 	mica_log(MICA_LOG_INFO, "serving%s%s%s%s with %u thread%s per listener",
 		 dm->http != NULL ? " " : "", dm->http != NULL ? dm->http_url : "",
 		 dm->tls.listener != NULL ? " " : "",
@@ -416,7 +427,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	dm->tls.threads = dm->threads;
 	if (dm->https_addr.on && web_tls_start(&dm->tls, err) != 0)
 		goto out;
-	banner(dm);
+	banner(dm, first);
 
 	next_tick = mica_mono_ms() + WEB_TICK_SECONDS * 1000;
 	for (;;) {

@@ -897,6 +897,33 @@ if tail -n +$((LOG_AT + 1)) "$LOG" | grep -q " error: "; then
 else
 	ok "a clean start and stop log no error"
 fi
+
+# Its standard output gone (a pipe whose reader has exited; the daemon
+# ignores SIGPIPE): it serves all the same, says in the log what was not
+# shown, and a clean stop is still exit 0 (main's check of standard
+# output made it 1, "cannot write the output: write error").
+echo "# standard output a pipe no one reads"
+LOG_AT=$(wc -l <"$LOG")
+mkfifo "$W/gone.fifo"
+exec 8<>"$W/gone.fifo"        # a reader, so that the writer opens at once
+exec 9>"$W/gone.fifo"
+exec 8<&-                     # now it has none: a write is EPIPE
+"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https none --log "$LOG" \
+	--threads 2 >&9 9>&- 2>"$W/out3.err" &
+SERVE_PID=$!
+exec 9>&-
+on_exit_kill "$SERVE_PID"
+healthy() { curl -s -o /dev/null --max-time 5 "$H/healthz"; }
+wait_for "the daemon with no standard output serves" 60 healthy &&
+	ok "standard output gone: the daemon serves" ||
+	fail "standard output gone: the daemon does not serve ($(tail -2 "$W/out3.err"))"
+serve_stop
+is "standard output gone: a clean stop is exit 0" "$SERVE_RC" 0
+is "... and nothing said on stderr about the output" \
+	"$(grep -c 'cannot write the output' "$W/out3.err")" 0
+tail -n +$((LOG_AT + 1)) "$LOG" | grep -q "standard output could not be written" &&
+	ok "... the log says the start-up lines may not have been shown" ||
+	fail "no word in the log of the start-up lines not shown"
 # Built with sanitizers, the daemon reports what it caught on stderr.
 if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err"; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20
