@@ -83,8 +83,10 @@ usage(FILE *f)
 /*
  * What a command printed must have reached its destination: `mica list
  * --json > FILE` on a full disk is a failure, not exit 0 with half a
- * file (coreutils' close_stdout). A closed pipe is not worth a message
- * (the reader stopped on purpose; SIGPIPE usually ends mica first).
+ * file (coreutils' close_stdout). A closed pipe is exit 1 without a
+ * message (the reader stopped on purpose; SIGPIPE usually ends mica
+ * first); an error found by ferror alone has lost its cause ("write
+ * error"): cli_write_file says its own, with the cause, and clears it.
  */
 static int
 stdout_done(int rc)

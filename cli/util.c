@@ -123,7 +123,12 @@ cli_bad_option(const char *cmd, const char *shortopts,
 	 * of that val only if it took no value and was given none: the
 	 * checks of has_arg tell the cases apart. */
 	if (is_long && (o = long_option_by_val(opts, optopt, arg + 2, len)) != NULL) {
-		if (!has_value && o->has_arg == required_argument)
+		/* getopt takes the next argument as the value, whatever it
+		 * is: a value is missing only at the end of the arguments
+		 * (else ARG was another option's value: "--name --limit
+		 * -lx" stops at the 'l' of the next cluster). */
+		if (!has_value && o->has_arg == required_argument &&
+		    argv[optind] == NULL)
 			return cli_usage(cmd, "--%s needs a value", o->name);
 		if (has_value && o->has_arg == no_argument)
 			return cli_usage(cmd, "--%s takes no value", o->name);
@@ -327,9 +332,16 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 	int fd, into;
 
 	if (path == NULL || strcmp(path, "-") == 0) {
-		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+			int e = errno;
+
+			/* Said here, with its cause: not again by main's
+			 * check of standard output (cli/main.c). */
+			clearerr(stdout);
 			return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
-					    "cannot write to standard output");
+					    "cannot write to standard output: %s",
+					    strerror(e));
+		}
 		return 0;
 	}
 	if (out_target(path, real, &into, err) != 0)

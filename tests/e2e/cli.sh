@@ -471,6 +471,8 @@ grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... witho
 usage_says "issue --csr F --days: a missing value, by the long name" \
 	"issue: --days needs a value (see" om issue --csr "$W/outc.csr" --days
 usage_says "list --limit: the same in list" "list: --limit needs a value (see" om list --limit
+usage_says "list --name --limit -lx: the letter, not the value that looks like an option" \
+	"list: unknown option '-l' (see" om list --name --limit -lx
 usage_says "list --lim (an abbreviation): by the full name" "list: --limit needs a value (see" om list --lim
 usage_says "revoke SERIAL --reason: the same in revoke" \
 	"revoke: --reason needs a value (see" om revoke 01 --reason
@@ -543,6 +545,9 @@ if [ -w /dev/full ]; then
 		"$? $(grep -c 'cannot write the output: No space left' "$W/full.err")" "1 1"
 	om show "$ut" --pem > /dev/full 2>/dev/null
 	is "show --pem > /dev/full: exit 1" "$?" 1
+	om export-root > /dev/full 2>"$W/full.err"
+	is "export-root (DER) > /dev/full: exit 1, one line with the cause" \
+		"$? $(wc -l < "$W/full.err") $(grep -c 'No space left' "$W/full.err")" "1 1 1"
 	"$MICA" --help > /dev/full 2>/dev/null
 	is "mica --help > /dev/full: exit 1" "$?" 1
 else
