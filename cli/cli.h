@@ -61,8 +61,9 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 struct option;
 /*
  * The usage error for getopt_long() returning '?' (or ':') while parsing
- * with SHORTOPTS and OPTS (all with flag NULL and a non-zero val): it
- * reads optopt and argv[optind - 1] to name the option at fault, which
+ * with SHORTOPTS and OPTS (all with flag NULL and a non-zero val) over
+ * ARGV (NULL after its last argument): it reads optopt, argv[optind - 1]
+ * and argv[optind] to name the option at fault, which
  * argv[optind - 1] alone does not (in "mica show -zz 01" getopt stops at
  * the first 'z' before moving past "-zz": argv[optind - 1] is "show"):
  *   "unknown option '-x'"            a letter SHORTOPTS does not have
