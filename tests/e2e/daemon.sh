@@ -925,7 +925,7 @@ tail -n +$((LOG_AT + 1)) "$LOG" | grep -q "standard output could not be written"
 	ok "... the log says the start-up lines may not have been shown" ||
 	fail "no word in the log of the start-up lines not shown"
 # Built with sanitizers, the daemon reports what it caught on stderr.
-if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err"; then
+if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err" "$W/out3.err"; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20
 else
 	ok "nothing on the daemon's stderr from sanitizers"
