@@ -141,6 +141,28 @@ leaf_csr(const char *name, unsigned char **der, size_t *len)
 	return rc;
 }
 
+/* Submit to CA, as S does (profile, token), a request for NAME with key
+ * K; *OUT the certificate. 0, or -1. */
+static int
+submit_key(struct ca *ca, const struct ca_principal *cli,
+	   const struct ca_submit *s, struct ca_key *k, const char *name,
+	   struct ca_issued *out)
+{
+	struct ca_submit ks = *s;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	int rc = -1;
+
+	if (leaf_csr_key(k, name, &csr, &csr_len) == 0) {
+		ks.csr = csr;
+		ks.csr_len = csr_len;
+		rc = ca_submit_csr(ca, cli, &ks, out, &err);
+	}
+	free(csr);
+	return rc;
+}
+
 /* Whether key KEY_IDX's current CRL of CA lists SERIAL: 1 with its
  * reasonCode in *REASON (-1 none), 0 not, -1 no CRL. */
 static int
@@ -673,19 +695,8 @@ test_engine_ceremony(void)
 	/* A key certified under the first CA key, and again after the
 	 * rollover (below). */
 	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &kk, &err), 0);
-	{
-		struct ca_submit ks = s;
-		unsigned char *kcsr = NULL;
-		size_t kcsr_len = 0;
-
-		CU_ASSERT_EQUAL_FATAL(leaf_csr_key(kk, "kk-old.contoso.test",
-						   &kcsr, &kcsr_len), 0);
-		ks.csr = kcsr;
-		ks.csr_len = kcsr_len;
-		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &ks, &kk_old,
-						    &err), 0);
-		free(kcsr);
-	}
+	CU_ASSERT_EQUAL_FATAL(submit_key(ica, &cli, &s, kk,
+					 "kk-old.contoso.test", &kk_old), 0);
 	{
 		struct ca_cert_info li, ii;
 
@@ -833,18 +844,10 @@ test_engine_ceremony(void)
 	/* The same key under the new CA key: a keyCompromise of this one
 	 * revokes the other too, each on its own key's CRL, signed ahead. */
 	{
-		struct ca_submit ks = s;
-		unsigned char *kcsr = NULL;
-		size_t kcsr_len = 0;
 		int why = 0;
 
-		CU_ASSERT_EQUAL_FATAL(leaf_csr_key(kk, "kk-new.contoso.test",
-						   &kcsr, &kcsr_len), 0);
-		ks.csr = kcsr;
-		ks.csr_len = kcsr_len;
-		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &ks, &kk_new,
-						    &err), 0);
-		free(kcsr);
+		CU_ASSERT_EQUAL_FATAL(submit_key(ica, &cli, &s, kk,
+						 "kk-new.contoso.test", &kk_new), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_revoke(ica, &cli, kk_new.serial,
 						CA_REASON_KEY_COMPROMISE, &err), 0);
 		CU_ASSERT_EQUAL(key_crl_lists(ica, 1, kk_new.serial, &why), 1);
