@@ -527,25 +527,14 @@ static json_t *
 cert_json(const struct ca_cert *c, int64_t now)
 {
 	char nb[32], na[32], ra[32];
-	json_t *o = json_object(), *names = json_array();
+	json_t *o = json_object();
 	int bad = 0;
 
-	for (const char *p = c->names; p != NULL && *p != '\0';) {
-		size_t n = strcspn(p, "\n");
-
-		if (n > 0) {
-			char *item = strndup(p, n);
-
-			cli_jpush(names, item != NULL ? mica_jstr(item) : NULL, &bad);
-			free(item);
-		}
-		p += n + (p[n] == '\n');
-	}
 	cli_jput(o, "serial", mica_jstr(c->serial), &bad);
 	cli_jput(o, "status", json_string(cli_cert_status(c, now)), &bad);
 	cli_jput(o, "profile", mica_jstr(c->profile ? c->profile : ""), &bad);
 	cli_jput(o, "subject", mica_jstr(c->subject ? c->subject : ""), &bad);
-	cli_jput(o, "names", names, &bad);
+	cli_jput(o, "names", mica_jlines(c->names), &bad);
 	cli_jput(o, "not_before", json_string(cli_time(c->not_before, nb)), &bad);
 	cli_jput(o, "not_after", json_string(cli_time(c->not_after, na)), &bad);
 	if (c->status == CA_CERT_REVOKED) {

@@ -829,7 +829,7 @@ test_render(void)
 	CU_ASSERT_PTR_NOT_NULL(j);
 	CU_ASSERT_STRING_EQUAL(json_string_value(j), "caf?");
 	json_decref(j);
-	j = web_jlines("a\n\nb\n");
+	j = mica_jlines("a\n\nb\n");
 	CU_ASSERT_EQUAL(json_array_size(j), 2);
 	json_decref(j);
 }

@@ -26,3 +26,30 @@ mica_jstr(const char *s)
 	free(copy);
 	return j;
 }
+
+json_t *
+mica_jlines(const char *s)
+{
+	json_t *a = json_array();
+
+	if (a == NULL || s == NULL)
+		return a;
+	while (*s != '\0') {
+		size_t n = strcspn(s, "\n");
+
+		if (n > 0) {
+			char *item = strndup(s, n);
+			json_t *js = item != NULL ? mica_jstr(item) : NULL;
+
+			free(item);
+			if (js == NULL || json_array_append_new(a, js) != 0) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		s += n;
+		if (*s == '\n')
+			s++;
+	}
+	return a;
+}

@@ -12,5 +12,9 @@
  * ASCII and has every other octet replaced by '?', rather than making
  * the whole record fail to render. NULL only when out of memory. */
 json_t *mica_jstr(const char *s);
+/* An array of the non-empty lines of a '\n'-separated list S (names,
+ * contacts, as the store keeps them), each through mica_jstr; [] for
+ * NULL. NULL only when out of memory. */
+json_t *mica_jlines(const char *s);
 
 #endif

@@ -341,7 +341,7 @@ account_json(struct acme_call *k, const struct ca_acme_account *acct)
 	snprintf(url, sizeof(url), "%s/acct/%s/orders", k->base, acct->id);
 	json_object_set_new(o, "status", json_string(acct->status));
 	if (acct->contact != NULL)
-		json_object_set_new(o, "contact", web_jlines(acct->contact));
+		json_object_set_new(o, "contact", mica_jlines(acct->contact));
 	json_object_set_new(o, "orders", json_string(url));
 	json_object_set_new(o, "createdAt", web_jtime(acct->created_at));
 	return o;

@@ -24,7 +24,7 @@ account_json(const struct ca_acme_account *a)
 
 	json_object_set_new(o, "id", json_string(a->id));
 	json_object_set_new(o, "status", json_string(a->status));
-	json_object_set_new(o, "contact", web_jlines(a->contact));
+	json_object_set_new(o, "contact", mica_jlines(a->contact));
 	json_object_set_new(o, "token_id", a->token_id[0] != '\0' ?
 			    json_string(a->token_id) : json_null());
 	json_object_set_new(o, "key_thumbprint", json_string(a->thumbprint));

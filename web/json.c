@@ -176,33 +176,6 @@ web_jtime(int64_t t)
 }
 
 json_t *
-web_jlines(const char *s)
-{
-	json_t *a = json_array();
-
-	if (a == NULL || s == NULL)
-		return a;
-	while (*s != '\0') {
-		size_t n = strcspn(s, "\n");
-
-		if (n > 0) {
-			char *item = strndup(s, n);
-			json_t *js = item != NULL ? mica_jstr(item) : NULL;
-
-			free(item);
-			if (js == NULL || json_array_append_new(a, js) != 0) {
-				json_decref(a);
-				return NULL;
-			}
-		}
-		s += n;
-		if (*s == '\n')
-			s++;
-	}
-	return a;
-}
-
-json_t *
 web_jpem(const char *label, const unsigned char *der, size_t len)
 {
 	char *pem = NULL;
@@ -277,7 +250,7 @@ web_json_cert(const struct ca_cert *c, int64_t now)
 	put(o, "status", json_string(web_cert_status_name(c, now)), &bad);
 	put(o, "profile", mica_jstr(c->profile), &bad);
 	put(o, "subject", mica_jstr(c->subject), &bad);
-	put(o, "names", web_jlines(c->names), &bad);
+	put(o, "names", mica_jlines(c->names), &bad);
 	put(o, "not_before", web_jtime(c->not_before), &bad);
 	put(o, "not_after", web_jtime(c->not_after), &bad);
 	put(o, "request_id", opt_str(c->request_id), &bad);
@@ -306,7 +279,7 @@ web_json_request(const struct ca_request *r, int admin)
 	put(o, "status", json_string(web_req_status_name(r->status)), &bad);
 	put(o, "profile", mica_jstr(r->profile), &bad);
 	put(o, "subject", mica_jstr(r->subject), &bad);
-	put(o, "names", web_jlines(r->names), &bad);
+	put(o, "names", mica_jlines(r->names), &bad);
 	put(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), &bad);
 	put(o, "submitted_at", web_jtime(r->submitted_at), &bad);
 	put(o, "decided_at", web_jtime(r->decided_at), &bad);
@@ -341,7 +314,7 @@ web_json_token(const struct ca_token *t, int64_t now)
 	put(o, "kind", json_string(t->kind == CA_TOKEN_ADMIN ? "admin" : "enroll"), &bad);
 	put(o, "status", json_string(status), &bad);
 	put(o, "profile", mica_jstr(t->profile), &bad);
-	put(o, "names", t->names != NULL ? web_jlines(t->names) : json_null(), &bad);
+	put(o, "names", t->names != NULL ? mica_jlines(t->names) : json_null(), &bad);
 	put(o, "uses_left", t->uses_left < 0 ? json_null() : json_integer(t->uses_left), &bad);
 	put(o, "expires_at", web_jtime(t->expires_at), &bad);
 	put(o, "created_at", web_jtime(t->created_at), &bad);

@@ -46,8 +46,6 @@ int web_json_bool(json_t *obj, const char *key, int def);
 
 /* RFC 3339 time string, or null for 0. */
 json_t *web_jtime(int64_t t);
-/* An array from a '\n'-separated list (NULL -> []). */
-json_t *web_jlines(const char *s);
 /* PEM text of DER under LABEL, or NULL. */
 json_t *web_jpem(const char *label, const unsigned char *der, size_t len);
 
