@@ -1,8 +1,9 @@
 #!/bin/bash
 # End-to-end test of ACME (RFC 8555) in `mica serve`, judged by the real
-# clients from Debian - certbot, lego and dehydrated - each trusting only
-# mica's root (REQUESTS_CA_BUNDLE, LEGO_CA_CERTIFICATES, curl --cacert),
-# and by OpenSSL. Validation is pointed at loopback with the lab options
+# clients from Debian - certbot, lego, dehydrated, uacme and acme-tiny -
+# each trusting only mica's root (REQUESTS_CA_BUNDLE, LEGO_CA_CERTIFICATES,
+# curl --cacert, a system bundle in a mount namespace, SSL_CERT_FILE), and
+# by OpenSSL. Validation is pointed at loopback with the lab options
 # (--acme-hosts, --acme-http-port, --acme-tls-port, --acme-dns,
 # --acme-allow-loopback); dns-01 goes through a real DNS server, Debian's
 # named, started here on a free loopback port with its own configuration
@@ -340,6 +341,110 @@ else
 	skip "dehydrated with http-01" "dehydrated is not installed"
 fi
 
+# -------------------------------------------------------------- uacme --
+
+# uacme (C, libcurl with GnuTLS) has no option for the CA's certificate:
+# it trusts the system's bundle only, as on a machine where the admin
+# installed mica's root. The test gives it a bundle with the root in a
+# mount namespace of its own (root only), changing nothing outside.
+# uacme's exit status: 0 issued (or revoked...), 1 not reissued (still
+# current), 2 failed.
+uacme_run() { # uacme_run LOG ARGS...: uacme in the namespace, its status
+	local log=$1
+	shift
+	unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"' \
+		"$W/ua/bundle.pem" uacme -v -c "$W/ua/conf" -a "$DIRURL" \
+		-h "$W/ua/hook" "$@" >"$log" 2>&1
+}
+ua_serial() { openssl x509 -in "$W/ua/conf/www.contoso.test/cert.pem" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
+ua_reason() { sqlite3 "$D/mica.db" "SELECT reason FROM certificate WHERE serial = '$(printf '%032s' "$1" | tr ' ' 0 | tr A-F a-f)'"; }
+if ! have uacme; then
+	skip "uacme obtains, renews on OCSP, revokes, rolls its key over" "uacme is not installed"
+elif [ "$(id -u)" != 0 ] || [ ! -f /etc/ssl/certs/ca-certificates.crt ] ||
+	! unshare -m true 2>/dev/null; then
+	skip "uacme obtains, renews on OCSP, revokes, rolls its key over" \
+		"needs root (a mount namespace) to show uacme mica's root"
+else
+	eab UA --comment uacme
+	mkdir -p "$W/ua/wk/.well-known/acme-challenge"
+	cat /etc/ssl/certs/ca-certificates.crt "$W/root.pem" > "$W/ua/bundle.pem"
+	# The hook Debian's uacme ships (http-01 into a web root).
+	printf '#!/bin/sh\nUACME_CHALLENGE_PATH=%s exec /usr/share/uacme/uacme.sh "$@"\n' \
+		"$W/ua/wk/.well-known/acme-challenge" > "$W/ua/hook"
+	chmod +x "$W/ua/hook"
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=$(command -v python3)
+	"$PY" -m http.server "$AP" --bind 127.0.0.1 --directory "$W/ua/wk" >"$W/ua/wk.log" 2>&1 &
+	WK_PID=$!
+	on_exit_kill "$WK_PID"
+	wait_for "the web root answers" 20 curl -s -o /dev/null "http://127.0.0.1:$AP/" ||
+		fail "python3 -m http.server did not start"
+	UA_CRT=$W/ua/conf/www.contoso.test/cert.pem
+	uacme_run "$W/ua/new.log" -y -e "$UA_KID:$UA_HMAC" new ops@contoso.test
+	is "uacme creates an account with its EAB" "$?" 0
+	uacme_run "$W/ua/issue1.log" issue www.contoso.test mail.contoso.test
+	rc=$?
+	if [ "$rc" = 0 ] && openssl verify -CAfile "$W/root.pem" "$UA_CRT" >/dev/null 2>&1 &&
+		openssl x509 -in "$UA_CRT" -noout -ext subjectAltName |
+		grep -q 'DNS:www.contoso.test, DNS:mail.contoso.test'; then
+		ok "uacme obtains a certificate for two names with http-01"
+	else
+		fail "uacme issue: exit $rc"; tail -5 "$W/ua/issue1.log" | sed 's/^/    /'
+	fi
+	UA1=$(ua_serial)
+	# Run again, as its cron job does: it asks mica's OCSP responder
+	# (from the certificate's AIA) and keeps a good certificate.
+	uacme_run "$W/ua/issue2.log" issue www.contoso.test mail.contoso.test
+	rc=$?
+	if [ "$rc" = 1 ] && grep -q 'OCSP certificate status is GOOD' "$W/ua/issue2.log" &&
+		[ "$(ua_serial)" = "$UA1" ]; then
+		ok "uacme's next run reads GOOD from mica's OCSP responder and keeps it"
+	else
+		fail "uacme's second run: exit $rc"; tail -5 "$W/ua/issue2.log" | sed 's/^/    /'
+	fi
+	# An admin revokes it: the next run reads REVOKED and gets a new one.
+	expect_rc "mica revoke the uacme certificate" 0 "$MICA" -d "$D" revoke "$UA1" --reason superseded
+	uacme_run "$W/ua/issue3.log" issue www.contoso.test mail.contoso.test
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q 'OCSP certificate status is REVOKED' "$W/ua/issue3.log" &&
+		[ -n "$(ua_serial)" ] && [ "$(ua_serial)" != "$UA1" ] &&
+		openssl verify -CAfile "$W/root.pem" "$UA_CRT" >/dev/null 2>&1; then
+		ok "uacme reads REVOKED from mica's OCSP responder and obtains a new certificate"
+	else
+		fail "uacme after a revocation: exit $rc"; tail -5 "$W/ua/issue3.log" | sed 's/^/    /'
+	fi
+	# Key rollover (RFC 8555 7.3.5), then an order under the new key.
+	uacme_run "$W/ua/newkey.log" newkey
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q 'account key changed' "$W/ua/newkey.log" &&
+		uacme_run "$W/ua/issue4.log" -f issue www.contoso.test &&
+		openssl verify -CAfile "$W/root.pem" "$UA_CRT" >/dev/null 2>&1; then
+		ok "uacme rolls its account key over and orders with the new one"
+	else
+		fail "uacme newkey: exit $rc"; tail -5 "$W/ua/newkey.log" "$W/ua/issue4.log" | sed 's/^/    /'
+	fi
+	# Revocation signed by the certificate's own key, keyCompromise (1).
+	UA2=$(ua_serial)
+	uacme_run "$W/ua/revoke.log" -r 1 revoke "$UA_CRT" "$W/ua/conf/private/www.contoso.test/key.pem"
+	rc=$?
+	if [ "$rc" = 0 ] && [ "$(ua_reason "$UA2")" = 1 ]; then
+		ok "uacme revokes with the certificate's key: recorded as keyCompromise"
+	else
+		fail "uacme revoke: exit $rc, reason '$(ua_reason "$UA2")'"; tail -5 "$W/ua/revoke.log" | sed 's/^/    /'
+	fi
+	uacme_run "$W/ua/deact.log" deactivate
+	is "uacme deactivates its account" "$?" 0
+	uacme_run "$W/ua/issue5.log" -f issue mail.contoso.test
+	rc=$?
+	if [ "$rc" = 2 ] && grep -q 'urn:ietf:params:acme:error:unauthorized' "$W/ua/issue5.log"; then
+		ok "a deactivated uacme account is refused (unauthorized)"
+	else
+		fail "uacme after deactivate: exit $rc"; tail -5 "$W/ua/issue5.log" | sed 's/^/    /'
+	fi
+	kill "$WK_PID" 2>/dev/null && wait "$WK_PID" 2>/dev/null
+	on_exit_forget "$WK_PID"
+fi
+
 # ---------------------------------------------- refusals, nothing issued --
 
 eab NG --name '*.app.contoso.test' --name www.contoso.test --comment negative
@@ -447,6 +552,41 @@ is "--acme-open: an account without EAB gets a name it proves" "$(cj order_statu
 client order --key "$W/k-open.pem" --name www.fabrikam.test
 expect_problem "--acme-open still keeps to the allowed domains" rejectedIdentifier
 is "one certificate issued" "$(ncerts)" "$((n0 + 1))"
+# acme-tiny speaks no EAB: an open server is where it can be used. It
+# trusts what Python's ssl trusts (SSL_CERT_FILE).
+if have acme-tiny; then
+	mkdir -p "$W/tiny/wk/.well-known/acme-challenge"
+	openssl genrsa -out "$W/tiny/account.key" 2048 2>/dev/null
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$W/tiny/dom.key" -subj /CN=open.contoso.test \
+		-addext subjectAltName=DNS:open.contoso.test,DNS:www.contoso.test \
+		-out "$W/tiny/dom.csr" 2>/dev/null
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=$(command -v python3)
+	"$PY" -m http.server "$AP" --bind 127.0.0.1 --directory "$W/tiny/wk" >"$W/tiny/wk.log" 2>&1 &
+	WK_PID=$!
+	on_exit_kill "$WK_PID"
+	wait_for "the web root answers" 20 curl -s -o /dev/null "http://127.0.0.1:$AP/" ||
+		fail "python3 -m http.server did not start"
+	# --disable-check: acme-tiny would fetch the file itself by the
+	# names' DNS, which only mica's --acme-hosts knows here.
+	if SSL_CERT_FILE=$W/root.pem acme-tiny --account-key "$W/tiny/account.key" \
+		--csr "$W/tiny/dom.csr" --acme-dir "$W/tiny/wk/.well-known/acme-challenge" \
+		--directory-url "$DIRURL" --contact mailto:ops@contoso.test --disable-check \
+		>"$W/tiny/chain.pem" 2>"$W/tiny/log" &&
+		openssl verify -CAfile "$W/root.pem" "$W/tiny/chain.pem" >/dev/null 2>&1 &&
+		openssl x509 -in "$W/tiny/chain.pem" -noout -ext subjectAltName >"$W/tiny/san" &&
+		grep -q 'DNS:open.contoso.test' "$W/tiny/san" &&
+		grep -q 'DNS:www.contoso.test' "$W/tiny/san"; then
+		ok "acme-tiny registers without EAB and obtains a certificate with http-01"
+	else
+		fail "acme-tiny"; tail -3 "$W/tiny/log" "$W/tiny/san" | sed 's/^/    /'
+	fi
+	kill "$WK_PID" 2>/dev/null && wait "$WK_PID" 2>/dev/null
+	on_exit_forget "$WK_PID"
+else
+	skip "acme-tiny on an open server" "acme-tiny is not installed"
+fi
 serve_stop
 
 finish
