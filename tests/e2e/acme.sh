@@ -1,9 +1,9 @@
 #!/bin/bash
 # End-to-end test of ACME (RFC 8555) in `mica serve`, judged by the real
-# clients from Debian - certbot, lego, dehydrated, uacme and acme-tiny -
-# each trusting only mica's root (REQUESTS_CA_BUNDLE, LEGO_CA_CERTIFICATES,
-# curl --cacert, a system bundle in a mount namespace, SSL_CERT_FILE), and
-# by OpenSSL. Validation is pointed at loopback with the lab options
+# clients from Debian - certbot, lego, dehydrated, uacme, acme.sh and
+# acme-tiny - each trusting only mica's root (REQUESTS_CA_BUNDLE,
+# LEGO_CA_CERTIFICATES, curl --cacert, a system bundle in a mount
+# namespace, --ca-bundle, SSL_CERT_FILE), and by OpenSSL. Validation is pointed at loopback with the lab options
 # (--acme-hosts, --acme-http-port, --acme-tls-port, --acme-dns,
 # --acme-allow-loopback); dns-01 goes through a real DNS server, Debian's
 # named, started here on a free loopback port with its own configuration
@@ -357,7 +357,7 @@ uacme_run() { # uacme_run LOG ARGS...: uacme in the namespace, its status
 		-h "$W/ua/hook" "$@" >"$log" 2>&1
 }
 ua_serial() { openssl x509 -in "$W/ua/conf/www.contoso.test/cert.pem" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
-ua_reason() { sqlite3 "$D/mica.db" "SELECT reason FROM certificate WHERE serial = '$(printf '%032s' "$1" | tr ' ' 0 | tr A-F a-f)'"; }
+cert_reason() { sqlite3 "$D/mica.db" "SELECT reason FROM certificate WHERE serial = '$(printf '%032s' "$1" | tr ' ' 0 | tr A-F a-f)'"; }
 if ! have uacme; then
 	skip "uacme obtains, renews on OCSP, revokes, rolls its key over" "uacme is not installed"
 elif [ "$(id -u)" != 0 ] || [ ! -f /etc/ssl/certs/ca-certificates.crt ] ||
@@ -427,10 +427,10 @@ else
 	UA2=$(ua_serial)
 	uacme_run "$W/ua/revoke.log" -r 1 revoke "$UA_CRT" "$W/ua/conf/private/www.contoso.test/key.pem"
 	rc=$?
-	if [ "$rc" = 0 ] && [ "$(ua_reason "$UA2")" = 1 ]; then
+	if [ "$rc" = 0 ] && [ "$(cert_reason "$UA2")" = 1 ]; then
 		ok "uacme revokes with the certificate's key: recorded as keyCompromise"
 	else
-		fail "uacme revoke: exit $rc, reason '$(ua_reason "$UA2")'"; tail -5 "$W/ua/revoke.log" | sed 's/^/    /'
+		fail "uacme revoke: exit $rc, reason '$(cert_reason "$UA2")'"; tail -5 "$W/ua/revoke.log" | sed 's/^/    /'
 	fi
 	uacme_run "$W/ua/deact.log" deactivate
 	is "uacme deactivates its account" "$?" 0
@@ -443,6 +443,60 @@ else
 	fi
 	kill "$WK_PID" 2>/dev/null && wait "$WK_PID" 2>/dev/null
 	on_exit_forget "$WK_PID"
+fi
+
+# ------------------------------------------------------------ acme.sh --
+
+# acme.sh (POSIX shell and curl) in a home of its own (no cron job),
+# trusting mica's root with --ca-bundle, http-01 through a web root.
+if have acme.sh; then
+	eab AS --comment acme.sh
+	mkdir -p "$W/as/home" "$W/as/wk/.well-known/acme-challenge"
+	ASH=(env LE_WORKING_DIR="$W/as/home" acme.sh --home "$W/as/home" --config-home "$W/as/home"
+	     --server "$DIRURL" --ca-bundle "$W/root.pem")
+	AS_CRT=$W/as/home/www.contoso.test_ecc/www.contoso.test.cer
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=$(command -v python3)
+	"$PY" -m http.server "$AP" --bind 127.0.0.1 --directory "$W/as/wk" >"$W/as/wk.log" 2>&1 &
+	WK_PID=$!
+	on_exit_kill "$WK_PID"
+	wait_for "the web root answers" 20 curl -s -o /dev/null "http://127.0.0.1:$AP/" ||
+		fail "python3 -m http.server did not start"
+	if "${ASH[@]}" --register-account --eab-kid "$AS_KID" --eab-hmac-key "$AS_HMAC" \
+		-m ops@contoso.test >"$W/as/reg.log" 2>&1 &&
+		"${ASH[@]}" --issue -d www.contoso.test -d mail.contoso.test -w "$W/as/wk" \
+		>"$W/as/issue.log" 2>&1 &&
+		openssl verify -CAfile "$W/root.pem" "$AS_CRT" >/dev/null 2>&1; then
+		ok "acme.sh registers with its EAB and obtains a certificate with http-01"
+	else
+		fail "acme.sh issue"; tail -5 "$W/as/reg.log" "$W/as/issue.log" | sed 's/^/    /'
+	fi
+	AS1=$(openssl x509 -in "$AS_CRT" -noout -serial 2>/dev/null | sed 's/^serial=//')
+	if "${ASH[@]}" --renew -d www.contoso.test --ecc --force >"$W/as/renew.log" 2>&1 &&
+		AS2=$(openssl x509 -in "$AS_CRT" -noout -serial 2>/dev/null | sed 's/^serial=//') &&
+		[ -n "$AS2" ] && [ "$AS2" != "$AS1" ] &&
+		openssl verify -CAfile "$W/root.pem" "$AS_CRT" >/dev/null 2>&1; then
+		ok "acme.sh renews it"
+	else
+		fail "acme.sh renew"; tail -5 "$W/as/renew.log" | sed 's/^/    /'
+	fi
+	if "${ASH[@]}" --revoke -d www.contoso.test --ecc --revoke-reason 4 >"$W/as/revoke.log" 2>&1 &&
+		[ "$(cert_reason "${AS2:-none}")" = 4 ]; then
+		ok "acme.sh revokes it as superseded (4)"
+	else
+		fail "acme.sh revoke: reason '$(cert_reason "${AS2:-none}")'"; tail -5 "$W/as/revoke.log" | sed 's/^/    /'
+	fi
+	if "${ASH[@]}" --deactivate-account >"$W/as/deact.log" 2>&1 &&
+		! "${ASH[@]}" --issue -d mail.contoso.test -w "$W/as/wk" --force >"$W/as/issue2.log" 2>&1 &&
+		grep -q 'deactivated' "$W/as/issue2.log"; then
+		ok "acme.sh deactivates its account, which can then order nothing"
+	else
+		fail "acme.sh deactivate"; tail -5 "$W/as/deact.log" "$W/as/issue2.log" | sed 's/^/    /'
+	fi
+	kill "$WK_PID" 2>/dev/null && wait "$WK_PID" 2>/dev/null
+	on_exit_forget "$WK_PID"
+else
+	skip "acme.sh obtains, renews, revokes" "acme.sh is not installed"
 fi
 
 # ---------------------------------------------- refusals, nothing issued --
