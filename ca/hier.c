@@ -154,7 +154,8 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 	for (;;) {
 		const struct ca_cert_info *c = &p->c[cur].ci;
 		size_t best = SIZE_MAX, i;
-		struct mica_err e2;
+		struct mica_err e2, why;
+		int have_why = 0;
 		char name[160];
 
 		/* RFC 5280 6.1.4 (l): the CA certificates below the next
@@ -167,9 +168,17 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 
 			if (i == cur || p->c[i].used ||
 			    !same_name(c->issuer, c->issuer_len, u->subject,
-				       u->subject_len) ||
-			    ca_cert_issued_by(c, u, &e2) != 0)
+				       u->subject_len))
 				continue;
+			if (ca_cert_issued_by(c, u, &e2) != 0) {
+				/* The issuer's certificate was given but does
+				 * not serve (an algorithm mica cannot verify,
+				 * another key of the same name): say so, not
+				 * that it is missing. */
+				why = e2;
+				have_why = 1;
+				continue;
+			}
 			if (best == SIZE_MAX || (self_issued(u) &&
 						 p->c[i].from != FROM_CERT))
 				best = i;
@@ -177,6 +186,12 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 		if (best == SIZE_MAX) {
 			ca_name_text(c->issuer, c->issuer_len, name,
 				     sizeof(name));
+			if (have_why)
+				return mica_err_set(err, why.kind, why.code,
+						    "the certificate given for "
+						    "%s does not verify the "
+						    "chain's certificate: %s",
+						    name, why.msg);
 			return mica_err_set(err, MICA_E_BADREQ,
 					    "chain_incomplete",
 					    "no certificate given for %s, which "
