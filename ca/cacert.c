@@ -349,6 +349,212 @@ static const struct {
 	  MBEDTLS_MD_SHA512, MBEDTLS_PK_ECDSA },
 };
 
+/* id-RSASSA-PSS (RFC 4055 3.1), rsaEncryption, id-mgf1, SHA-2 hashes. */
+static const unsigned char OID_PSS[] = {
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
+static const unsigned char OID_RSA[] = {
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+static const unsigned char OID_MGF1[] = {
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08 };
+static const struct {
+	unsigned char oid[9];
+	mbedtls_md_type_t md;
+} pss_hashes[] = {
+	{ { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 }, MBEDTLS_MD_SHA256 },
+	{ { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 }, MBEDTLS_MD_SHA384 },
+	{ { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03 }, MBEDTLS_MD_SHA512 },
+};
+#define PSS_SALT_MAX 1024
+
+struct pss {
+	mbedtls_md_type_t md, mgf_md;
+	int salt;
+};
+
+static int
+unsupported_pss(struct mica_err *err, const char *why)
+{
+	return mica_err_set(err, MICA_E_UNSUPPORTED, "unsupported_signature",
+			    "an RSASSA-PSS signature mica does not verify: %s "
+			    "(it takes SHA-256, -384 or -512, with MGF1 over one "
+			    "of them)", why);
+}
+
+static int
+bad_pss(struct mica_err *err)
+{
+	return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+			    "malformed RSASSA-PSS parameters");
+}
+
+/* HashAlgorithm ::= AlgorithmIdentifier, parameters NULL or absent (RFC
+ * 4055 2.1: both are accepted). */
+static int
+pss_hash(struct ca_der_cur *c, mbedtls_md_type_t *md, struct mica_err *err)
+{
+	struct ca_der_cur a;
+	struct ca_der_tlv prm;
+	const unsigned char *oid;
+	size_t oid_len;
+
+	if (ca_der_enter(c, CA_DER_SEQUENCE, &a, NULL) < 0 ||
+	    ca_der_get_oid(&a, &oid, &oid_len, NULL) < 0)
+		return bad_pss(err);
+	if (!ca_der_empty(&a) &&
+	    (ca_der_get_any(&a, &prm, NULL) < 0 || prm.tag != CA_DER_NULL ||
+	     prm.len != 0 || !ca_der_empty(&a)))
+		return bad_pss(err);
+	for (size_t i = 0; i < sizeof(pss_hashes) / sizeof(pss_hashes[0]); i++)
+		if (oid_is(oid, oid_len, pss_hashes[i].oid, 9)) {
+			*md = pss_hashes[i].md;
+			return 0;
+		}
+	return unsupported_pss(err, "its hash is not SHA-2");
+}
+
+/*
+ * RSASSA-PSS-params (RFC 4055 3.1) from the contents of an
+ * AlgorithmIdentifier after its OID (C). The defaults (SHA-1, MGF1 with
+ * SHA-1) are refused as SHA-1; EMPTY_OK: no parameters at all is allowed
+ * (a key's, RFC 4055 1.2: no restriction, *P untouched).
+ */
+static int
+pss_params(struct ca_der_cur *c, int empty_ok, struct pss *p,
+	   struct mica_err *err)
+{
+	struct ca_der_cur seq, f, mgf;
+	const unsigned char *oid;
+	size_t oid_len;
+	uint64_t v;
+
+	if (ca_der_empty(c)) {
+		if (empty_ok)
+			return 0;
+		return bad_pss(err);
+	}
+	if (ca_der_enter(c, CA_DER_SEQUENCE, &seq, NULL) < 0 ||
+	    !ca_der_empty(c))
+		return bad_pss(err);
+	p->md = p->mgf_md = MBEDTLS_MD_NONE;
+	p->salt = 20;
+	if (ca_der_peek(&seq, CA_DER_CTX_CONS(0))) {
+		if (ca_der_enter(&seq, CA_DER_CTX_CONS(0), &f, NULL) < 0)
+			return bad_pss(err);
+		if (pss_hash(&f, &p->md, err) != 0)
+			return -1;
+		if (!ca_der_empty(&f))
+			return bad_pss(err);
+	}
+	if (ca_der_peek(&seq, CA_DER_CTX_CONS(1))) {
+		if (ca_der_enter(&seq, CA_DER_CTX_CONS(1), &f, NULL) < 0 ||
+		    ca_der_enter(&f, CA_DER_SEQUENCE, &mgf, NULL) < 0 ||
+		    !ca_der_empty(&f) ||
+		    ca_der_get_oid(&mgf, &oid, &oid_len, NULL) < 0)
+			return bad_pss(err);
+		if (!oid_is(oid, oid_len, OID_MGF1, sizeof(OID_MGF1)))
+			return unsupported_pss(err, "its mask generation is not MGF1");
+		if (pss_hash(&mgf, &p->mgf_md, err) != 0)
+			return -1;
+		if (!ca_der_empty(&mgf))
+			return bad_pss(err);
+	}
+	if (ca_der_peek(&seq, CA_DER_CTX_CONS(2))) {
+		if (ca_der_enter(&seq, CA_DER_CTX_CONS(2), &f, NULL) < 0 ||
+		    ca_der_get_uint(&f, PSS_SALT_MAX, &v, NULL) < 0 ||
+		    !ca_der_empty(&f))
+			return bad_pss(err);
+		p->salt = (int)v;
+	}
+	if (ca_der_peek(&seq, CA_DER_CTX_CONS(3))) {
+		/* trailerFieldBC (1), the only one defined. */
+		if (ca_der_enter(&seq, CA_DER_CTX_CONS(3), &f, NULL) < 0 ||
+		    ca_der_get_uint(&f, 1, &v, NULL) < 0 || v != 1 ||
+		    !ca_der_empty(&f))
+			return bad_pss(err);
+	}
+	if (!ca_der_empty(&seq))
+		return bad_pss(err);
+	if (p->md == MBEDTLS_MD_NONE || p->mgf_md == MBEDTLS_MD_NONE)
+		return unsupported_pss(err, "its hash or its MGF1 hash is "
+				       "SHA-1 (the default)");
+	return 0;
+}
+
+/*
+ * The issuer's key for mbedTLS: an rsaEncryption or EC SPKI as it is. An
+ * id-RSASSA-PSS key (RFC 4055 1.2; mbedTLS reads none) is the same
+ * RSAPublicKey: it is given to mbedTLS as rsaEncryption, for PSS
+ * signatures only (PSS 1, else "unsupported"), and the restrictions its
+ * parameters set (hash, MGF1 hash, minimum salt) must hold for SIG.
+ */
+static int
+issuer_key(const unsigned char *spki, size_t spki_len, int pss,
+	   const struct pss *sig, mbedtls_pk_context *pk, struct mica_err *err)
+{
+	struct ca_der_cur top, s, a;
+	const unsigned char *oid, *bits;
+	size_t oid_len, nbytes;
+	unsigned unused;
+	unsigned char buf[1100];
+	struct ca_der_w w;
+	struct pss kp;
+	size_t bs_len, alg_len, inner;
+
+	ca_der_init(&top, spki, spki_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &s, NULL) < 0 ||
+	    ca_der_enter(&s, CA_DER_SEQUENCE, &a, NULL) < 0 ||
+	    ca_der_get_oid(&a, &oid, &oid_len, NULL) < 0 ||
+	    !oid_is(oid, oid_len, OID_PSS, sizeof(OID_PSS))) {
+		if (mbedtls_pk_parse_public_key(pk, spki, spki_len) != 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+					    "the issuer's public key does not "
+					    "parse");
+		return 0;
+	}
+	if (!pss)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+				    "an RSASSA-PSS key made a signature that "
+				    "is not RSASSA-PSS");
+	kp.md = MBEDTLS_MD_NONE;
+	if (pss_params(&a, 1, &kp, err) != 0)
+		return -1;
+	if (kp.md != MBEDTLS_MD_NONE &&
+	    (kp.md != sig->md || kp.mgf_md != sig->mgf_md || sig->salt < kp.salt))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+				    "the signature's RSASSA-PSS parameters break "
+				    "the restrictions of the issuer's key");
+	if (ca_der_get_bitstring(&s, &bits, &nbytes, &unused, NULL) < 0 ||
+	    unused != 0 || !ca_der_empty(&s) || !ca_der_empty(&top))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+				    "the issuer's public key does not parse");
+	/* SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING } */
+	alg_len = 2 + sizeof(OID_RSA) + 2;
+	bs_len = 1 + nbytes;
+	if (nbytes > 1040)
+		return mica_err_set(err, MICA_E_UNSUPPORTED,
+				    "unsupported_signature",
+				    "the issuer's RSA key is too large");
+	inner = ca_der_hdr_size(alg_len) + alg_len + ca_der_hdr_size(bs_len) +
+		bs_len;
+	ca_der_w_init(&w, buf, ca_der_hdr_size(inner) + inner);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, inner);
+	ca_der_w_hdr(&w, CA_DER_SEQUENCE, alg_len);
+	ca_der_w_hdr(&w, CA_DER_OID, sizeof(OID_RSA));
+	ca_der_w_raw(&w, OID_RSA, sizeof(OID_RSA));
+	ca_der_w_hdr(&w, CA_DER_NULL, 0);
+	ca_der_w_hdr(&w, CA_DER_BIT_STRING, bs_len);
+	ca_der_w_byte(&w, 0);
+	ca_der_w_raw(&w, bits, nbytes);
+	if (ca_der_w_done(&w, err) != 0)
+		return -1;
+	if (mbedtls_pk_parse_public_key(pk, buf, ca_der_hdr_size(inner) +
+					inner) != 0 ||
+	    mbedtls_pk_get_type(pk) != MBEDTLS_PK_RSA)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+				    "the issuer's public key does not parse");
+	return 0;
+}
+
 int
 ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
 	      const unsigned char *alg, size_t alg_len,
@@ -362,50 +568,74 @@ ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
 	size_t oid_len, i, k = SIZE_MAX;
 	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
 	const mbedtls_md_info_t *md;
+	mbedtls_md_type_t md_type;
+	mbedtls_pk_type_t pk_type;
+	mbedtls_pk_rsassa_pss_options opts;
 	mbedtls_pk_context pk;
-	int rc = -1;
+	struct pss pss;
+	int is_pss = 0, rc = -1;
 
 	mbedtls_pk_init(&pk);
+	memset(&pss, 0, sizeof(pss));
 	ca_der_init(&top, alg, alg_len);
 	if (alg == NULL || ca_der_enter(&top, CA_DER_SEQUENCE, &a, NULL) < 0 ||
 	    !ca_der_empty(&top) || ca_der_get_oid(&a, &oid, &oid_len, NULL) < 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
 				    "malformed signature algorithm");
-	for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
-		if (oid_is(oid, oid_len, sigalgs[i].oid, sigalgs[i].len))
-			k = i;
-	if (k == SIZE_MAX)
-		return mica_err_set(err, MICA_E_UNSUPPORTED,
-				    "unsupported_signature",
-				    "a signature algorithm mica does not "
-				    "verify (it takes RSA PKCS#1 v1.5 and "
-				    "ECDSA with SHA-256, -384 or -512)");
-	/* RSA: NULL parameters (RFC 4055 5; absent tolerated); ECDSA: none
-	 * (RFC 5758 3.2). */
-	if (!ca_der_empty(&a)) {
-		if (sigalgs[k].pk != MBEDTLS_PK_RSA ||
-		    ca_der_get_any(&a, &prm, NULL) < 0 ||
-		    prm.tag != CA_DER_NULL || prm.len != 0 || !ca_der_empty(&a))
-			return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
-					    "malformed signature parameters");
+	if (oid_is(oid, oid_len, OID_PSS, sizeof(OID_PSS))) {
+		/* RSASSA-PSS (RFC 4055 3.1), as AD CS signs with
+		 * AlternateSignatureAlgorithm: parameters required. */
+		if (pss_params(&a, 0, &pss, err) != 0)
+			return -1;
+		is_pss = 1;
+		md_type = pss.md;
+		pk_type = MBEDTLS_PK_RSASSA_PSS;
+	} else {
+		for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
+			if (oid_is(oid, oid_len, sigalgs[i].oid, sigalgs[i].len))
+				k = i;
+		if (k == SIZE_MAX)
+			return mica_err_set(err, MICA_E_UNSUPPORTED,
+					    "unsupported_signature",
+					    "a signature algorithm mica does not "
+					    "verify (it takes RSA PKCS#1 v1.5, "
+					    "RSASSA-PSS and ECDSA with SHA-256, "
+					    "-384 or -512)");
+		/* RSA: NULL parameters (RFC 4055 5; absent tolerated);
+		 * ECDSA: none (RFC 5758 3.2). */
+		if (!ca_der_empty(&a)) {
+			if (sigalgs[k].pk != MBEDTLS_PK_RSA ||
+			    ca_der_get_any(&a, &prm, NULL) < 0 ||
+			    prm.tag != CA_DER_NULL || prm.len != 0 ||
+			    !ca_der_empty(&a))
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "bad_signature",
+						    "malformed signature parameters");
+		}
+		md_type = sigalgs[k].md;
+		pk_type = sigalgs[k].pk;
 	}
 #if defined(MBEDTLS_USE_PSA_CRYPTO)
 	if (psa_crypto_init() != PSA_SUCCESS)
 		return mica_err_set(err, MICA_E_INTERNAL, "crypto_init_failed",
 				    "the crypto library could not start");
 #endif
-	md = mbedtls_md_info_from_type(sigalgs[k].md);
+	md = mbedtls_md_info_from_type(md_type);
 	if (md == NULL || mbedtls_md(md, tbs, tbs_len, hash) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "hash_failed",
 			     "hash unavailable");
 		goto out;
 	}
-	if (mbedtls_pk_parse_public_key(&pk, spki, spki_len) != 0) {
+	if (issuer_key(spki, spki_len, is_pss, &pss, &pk, err) != 0)
+		goto out;
+	if (is_pss && mbedtls_pk_get_type(&pk) != MBEDTLS_PK_RSA) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_signature",
-			     "the issuer's public key does not parse");
+			     "an RSASSA-PSS signature from a key that is not RSA");
 		goto out;
 	}
-	if (mbedtls_pk_verify_ext(sigalgs[k].pk, NULL, &pk, sigalgs[k].md,
+	opts.mgf1_hash_id = pss.mgf_md;
+	opts.expected_salt_len = pss.salt;
+	if (mbedtls_pk_verify_ext(pk_type, is_pss ? &opts : NULL, &pk, md_type,
 				  hash, mbedtls_md_get_size(md), sig,
 				  sig_len) != 0) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_signature",

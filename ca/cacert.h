@@ -55,9 +55,11 @@ int ca_cert_info_read(const unsigned char *der, size_t len,
 		      struct ca_cert_info *out, struct mica_err *err);
 
 /* Does SIG (over TBS, with the AlgorithmIdentifier ALG) verify with the
- * key in SPKI? RSA PKCS#1 v1.5 or ECDSA with SHA-256/384/512. 0 yes;
- * MICA_E_BADREQ "bad_signature" no; MICA_E_UNSUPPORTED
- * "unsupported_signature" for another algorithm (SHA-1, PSS...). */
+ * key in SPKI? RSA PKCS#1 v1.5 or ECDSA with SHA-256/384/512, or
+ * RSASSA-PSS (RFC 4055) with those hashes and MGF1 over one of them, from
+ * an rsaEncryption key or an id-RSASSA-PSS one (whose restrictions must
+ * hold). 0 yes; MICA_E_BADREQ "bad_signature" no; MICA_E_UNSUPPORTED
+ * "unsupported_signature" for another algorithm (SHA-1, Ed25519...). */
 int ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
 		  const unsigned char *alg, size_t alg_len,
 		  const unsigned char *sig, size_t sig_len,

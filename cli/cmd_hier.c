@@ -29,6 +29,8 @@ static const char install_help[] =
 "may leave --chain out to keep the chain already installed. Certificates\n"
 "given for a key of the chain but issued by another CA (a cross-\n"
 "certificate from an older root) are kept and served with the chain.\n"
+"Signatures verified: RSA (PKCS#1 v1.5 or RSASSA-PSS) and ECDSA, with\n"
+"SHA-256, -384 or -512; others (SHA-1, Ed25519) are refused by name.\n"
 "\n"
 "After a renewal with a new key, new certificates are signed by the new\n"
 "CA certificate and the old key keeps signing the CRL of those it issued\n"

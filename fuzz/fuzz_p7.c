@@ -14,6 +14,8 @@
  *    which ca_cert_info_read accepts, with lengths in bounds;
  *  - ca_cert_info_read's pointers lie inside the input, its key
  *    identifier is 1..CA_KEYID_MAX octets;
+ *  - ca_cert_issued_by on such a certificate and itself (its signature
+ *    algorithm and key, RSASSA-PSS too) keeps the error convention;
  *  - ca_crl_info_read's pointers lie inside the input;
  *  - ca_nc_parse counts no more subtrees than it has room for, and
  *    ca_nc_allows answers 0 or 1 for a few names.
@@ -178,8 +180,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mica_err_clear(&err);
 	rc = ca_cert_info_read(data, size, &ci, &err);
 	fuzz_check_err("ca_cert_info_read", rc, &err);
-	if (rc == 0)
+	if (rc == 0) {
 		check_info(&ci, data, size);
+		/* Its own signature with its own key: the signature
+		 * algorithm (RSASSA-PSS parameters included) and the key
+		 * (id-RSASSA-PSS ones rewritten for mbedTLS) as a root's
+		 * are read by install-ca. */
+		mica_err_clear(&err);
+		fuzz_check_err("ca_cert_issued_by",
+			       ca_cert_issued_by(&ci, &ci, &err), &err);
+	}
 
 	mica_err_clear(&err);
 	rc = ca_crl_info_read(data, size, &crl, &err);

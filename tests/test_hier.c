@@ -39,6 +39,8 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_csr.h>
 
@@ -224,6 +226,166 @@ out:
 	mbedtls_ctr_drbg_free(&drbg);
 	mbedtls_entropy_free(&ent);
 	return rc;
+}
+
+/* ----------------------------------------------------- RSASSA-PSS */
+
+/* AlgorithmIdentifier of RSASSA-PSS with SHA-2 hash H (the last octet of
+ * its OID: 1 SHA-256, 2 SHA-384), MGF1 over the same, salt SALT (RFC 4055
+ * 3.1), written into OUT (PSS_ALG_LEN octets). */
+#define PSS_ALG_LEN 67
+static size_t
+pss_alg(unsigned char out[PSS_ALG_LEN], unsigned char h, unsigned char salt)
+{
+	static const unsigned char head[] = {
+		0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x0a, 0x30, 0x34,
+		0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+		0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+		0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+		0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60,
+		0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+		0xa2, 0x03, 0x02, 0x01, 0x20,
+	};
+
+	_Static_assert(sizeof(head) == PSS_ALG_LEN, "pss_alg's size");
+	memcpy(out, head, sizeof(head));
+	out[29] = h;      /* hashAlgorithm */
+	out[59] = h;      /* MGF1's hash */
+	out[66] = salt;
+	return sizeof(head);
+}
+
+/* SPKI of the RSA key in RSA_SPKI as an id-RSASSA-PSS key, with the
+ * restrictions ALG (a pss_alg AlgorithmIdentifier) or none (NULL). */
+static size_t
+pss_spki(const unsigned char *rsa_spki, size_t rsa_len, const unsigned char *alg,
+	 unsigned char *out, size_t size)
+{
+	static const unsigned char bare[] = {
+		0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x0a };
+	struct ca_der_cur top, s;
+	struct ca_der_tlv a, bits;
+	size_t alen = alg != NULL ? PSS_ALG_LEN : sizeof(bare), n;
+
+	ca_der_init(&top, rsa_spki, rsa_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &s, NULL) < 0 ||
+	    ca_der_get_any(&s, &a, NULL) < 0 || ca_der_get_any(&s, &bits, NULL) < 0)
+		return 0;
+	n = alen + bits.raw_len;
+	if (n > 0xffff || n + 4 > size)
+		return 0;
+	out[0] = 0x30;
+	out[1] = 0x82;
+	out[2] = (unsigned char)(n >> 8);
+	out[3] = (unsigned char)n;
+	memcpy(out + 4, alg != NULL ? alg : bare, alen);
+	memcpy(out + 4 + alen, bits.raw, bits.raw_len);
+	return n + 4;
+}
+
+static void
+test_sig_verify_pss(void)
+{
+	static const char pers[] = "mica test_hier pss";
+	static const unsigned char tbs[] = "a to-be-signed body";
+	static const unsigned char sha1_defaults[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x0a, 0x30, 0x00 };
+	static const unsigned char rsa_sha256[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x0b, 0x05, 0x00 };
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_pk_context pk;
+	unsigned char buf[1024], spki[1024], pspki[1100], hash[32], sig[256];
+	unsigned char a256[PSS_ALG_LEN], a384[PSS_ALG_LEN];
+	unsigned char a256_salt20[PSS_ALG_LEN], bad[PSS_ALG_LEN + 1];
+	size_t spki_len, pspki_len;
+	struct mica_err err;
+	int ret;
+
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_pk_init(&pk);
+	CU_ASSERT_FATAL(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent,
+					      (const unsigned char *)pers,
+					      sizeof(pers) - 1) == 0);
+	CU_ASSERT_FATAL(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) == 0);
+	CU_ASSERT_FATAL(mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), mbedtls_ctr_drbg_random,
+					    &drbg, 2048, 65537) == 0);
+	ret = mbedtls_pk_write_pubkey_der(&pk, buf, sizeof(buf));
+	CU_ASSERT_FATAL(ret > 0);
+	spki_len = (size_t)ret;
+	memcpy(spki, buf + sizeof(buf) - spki_len, spki_len);
+	/* The signature: SHA-256, MGF1 SHA-256, 32 octets of salt. */
+	CU_ASSERT_FATAL(mbedtls_sha256(tbs, sizeof(tbs), hash, 0) == 0);
+	CU_ASSERT_FATAL(mbedtls_rsa_set_padding(mbedtls_pk_rsa(pk), MBEDTLS_RSA_PKCS_V21,
+						MBEDTLS_MD_SHA256) == 0);
+	CU_ASSERT_FATAL(mbedtls_rsa_rsassa_pss_sign_ext(mbedtls_pk_rsa(pk),
+							mbedtls_ctr_drbg_random, &drbg,
+							MBEDTLS_MD_SHA256, 32, hash,
+							32, sig) == 0);
+	pss_alg(a256, 0x01, 32);
+	pss_alg(a384, 0x02, 32);
+	pss_alg(a256_salt20, 0x01, 20);
+
+	/* An rsaEncryption key, as AD CS's with AlternateSignatureAlgorithm. */
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), a256, PSS_ALG_LEN, sig, 256,
+				      spki, spki_len, &err), 0);
+	sig[100] ^= 1;
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), a256, PSS_ALG_LEN, sig, 256,
+				      spki, spki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+	sig[100] ^= 1;
+	/* Not the hash the parameters name. */
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), a384, PSS_ALG_LEN, sig, 256,
+				      spki, spki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+	/* No parameters: SHA-1 and MGF1 with SHA-1, refused as SHA-1. */
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), sha1_defaults,
+				      sizeof(sha1_defaults), sig, 256, spki,
+				      spki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "unsupported_signature");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "SHA-1"));
+	/* Parameters with a trailing element. */
+	memcpy(bad, a256, PSS_ALG_LEN);
+	bad[1]++;
+	bad[14]++;
+	bad[PSS_ALG_LEN] = 0x05;   /* half an element */
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), bad, sizeof(bad), sig, 256,
+				      spki, spki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+
+	/* An id-RSASSA-PSS key: without restrictions, with the signature's
+	 * own, with another hash than the signature's, and a PKCS#1 v1.5
+	 * signature from it. */
+	pspki_len = pss_spki(spki, spki_len, NULL, pspki, sizeof(pspki));
+	CU_ASSERT_FATAL(pspki_len > 0);
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), a256, PSS_ALG_LEN, sig, 256,
+				      pspki, pspki_len, &err), 0);
+	pspki_len = pss_spki(spki, spki_len, a256, pspki, sizeof(pspki));
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), a256, PSS_ALG_LEN, sig, 256,
+				      pspki, pspki_len, &err), 0);
+	pspki_len = pss_spki(spki, spki_len, a384, pspki, sizeof(pspki));
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), a256, PSS_ALG_LEN, sig, 256,
+				      pspki, pspki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "restrictions"));
+	/* The key asks for at least 32 octets of salt; 20 is too few. */
+	pspki_len = pss_spki(spki, spki_len, a256, pspki, sizeof(pspki));
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), a256_salt20, PSS_ALG_LEN, sig,
+				      256, pspki, pspki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), rsa_sha256,
+				      sizeof(rsa_sha256), sig, 256, pspki,
+				      pspki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature");
+
+	mbedtls_pk_free(&pk);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
 }
 
 /* ------------------------------------------------------------ PKCS#7 */
@@ -996,6 +1158,8 @@ main(void)
 		  test_signcheck_cacert },
 		{ "the ceremony: offline root, issuing CA, install, issue, rollover",
 		  test_engine_ceremony },
+		{ "RSASSA-PSS signatures of other CAs' roots: verified, with their keys' restrictions",
+		  test_sig_verify_pss },
 	};
 	CU_pSuite suite;
 	unsigned failed;

@@ -15,8 +15,10 @@
 # rollover of the issuing CA to a new key (both CRLs served); a new root
 # cross-signed by the old; an issuing CA under a root made by plain
 # openssl (openssl ca -extensions v3_ca, a subjectKeyIdentifier of its
-# own, the certificate delivered as a .p7b); a single-tier store of
-# schema 4 that keeps working after the migration.
+# own, the certificate delivered as a .p7b); roots made by GnuTLS's
+# certtool that sign with RSASSA-PSS (an RSA-PSS key, an RSA key) and one
+# with Ed25519, named as unsupported; a single-tier store of schema 4 that
+# keeps working after the migration.
 #
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/hier.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
@@ -452,6 +454,100 @@ openssl x509 -in e.crt > e.pem
 judge "a leaf under an openssl root" ok ent/root.pem ent.pem e.pem
 openssl ca -batch -config ent/ca.cnf -gencrl -out ent/root.crl >/dev/null 2>&1 || die "openssl ca -gencrl"
 expect_rc "import-crl: the openssl root's CRL (PEM)" 0 m -d E import-crl ent/root.crl
+
+# ------------- 10b. under roots that sign with RSASSA-PSS, or Ed25519 --
+# AD CS with AlternateSignatureAlgorithm=1, and any CA with an RSA-PSS
+# key (RFC 4055), signs with RSASSA-PSS: install-ca and import-crl verify
+# those signatures. Made here by GnuTLS's certtool, judged by OpenSSL,
+# GnuTLS and NSS. A root whose algorithm mica cannot verify (Ed25519) is
+# named as such, not reported as a missing certificate.
+
+# gt_root DIR CN KEYGEN-ARGS...: a self-signed certtool root in DIR.
+gt_root() {
+	local d=$1 cn=$2
+	shift 2
+	mkdir -p "$d"
+	certtool --generate-privkey "$@" --outfile "$d/root.key" >/dev/null 2>&1 &&
+		printf 'cn = "%s"\nca\ncert_signing_key\ncrl_signing_key\nexpiration_days = 3650\n' \
+			"$cn" > "$d/root.tmpl" &&
+		certtool --generate-self-signed --load-privkey "$d/root.key" \
+			--template "$d/root.tmpl" --outfile "$d/root.pem" >/dev/null 2>&1 ||
+		die "certtool root $cn"
+}
+# gt_sign DIR CSR OUT [ARGS...]: DIR's root signs the issuing CA's request.
+gt_sign() {
+	local d=$1 req=$2 out=$3
+	shift 3
+	printf 'ca\ncert_signing_key\ncrl_signing_key\npath_len = 0\nexpiration_days = 730\nhonor_crq_extensions\n' \
+		> "$d/sub.tmpl"
+	certtool --generate-certificate --load-request "$req" --load-ca-certificate "$d/root.pem" \
+		--load-ca-privkey "$d/root.key" --template "$d/sub.tmpl" "$@" --outfile "$out" \
+		>"$d/sign.log" 2>&1
+}
+# flip_last DER OUT: the same DER with its last octet (in the signature)
+# changed.
+flip_last() {
+	python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; open(sys.argv[2], "wb").write(b)' "$1" "$2"
+}
+
+gt_root pss "Northwind PSS Root" --key-type rsa-pss --bits 2048
+openssl x509 -in pss/root.pem -noout -text | grep -q 'Public Key Algorithm: rsassaPss' ||
+	die "certtool made no RSA-PSS key"
+m -d P init --subordinate --name "Northwind Issuing CA" --domain northwind.test \
+	--public-url "$H" --csr-out p.csr >/dev/null || fail "init P"
+gt_sign pss p.csr p.crt && ok "certtool (an RSA-PSS root) signs mica's request" ||
+	{ fail "certtool signs"; tail -3 pss/sign.log | sed 's/^/    /'; }
+openssl x509 -in p.crt -noout -text | grep -q 'Signature Algorithm: rsassaPss' ||
+	fail "the issuing CA's certificate is not RSASSA-PSS-signed"
+der_of p.crt p.der
+flip_last p.der p-bad.der
+m -d P install-ca --cert p-bad.der --chain pss/root.pem >/dev/null 2>p-bad.err
+is "install-ca refuses a PSS signature that does not verify (3)" "$?" 3
+grep -q 'does not verify' p-bad.err && ok "... saying the signature does not verify" ||
+	fail "tampered PSS: $(cat p-bad.err)"
+expect_rc "install-ca verifies the RSASSA-PSS chain" 0 m -d P install-ca --cert p.crt --chain pss/root.pem
+csr pss www.northwind.test
+m -d P issue --csr pss.csr --out pss-leaf.pem >/dev/null 2>&1 || fail "issue under P"
+openssl x509 -in p.crt > p.pem
+openssl verify -x509_strict -purpose sslserver -CAfile pss/root.pem -untrusted p.pem pss-leaf.pem >/dev/null 2>&1 &&
+	ok "a leaf under the PSS root: openssl verify -x509_strict" || fail "PSS chain: openssl verify"
+cat pss-leaf.pem p.pem > pss-full.pem
+certtool --verify --load-ca-certificate pss/root.pem --infile pss-full.pem 2>&1 |
+	grep -q 'Chain verification output: Verified' &&
+	ok "a leaf under the PSS root: certtool --verify" || fail "PSS chain: certtool --verify"
+mkdir -p pss/nss
+certutil -N -d sql:pss/nss --empty-password >/dev/null 2>&1
+certutil -A -d sql:pss/nss -n root -t C,, -i pss/root.pem >/dev/null 2>&1
+der_of pss-leaf.pem pss-leaf.der
+vfychain -d sql:pss/nss -pp -u 1 pss-leaf.der p.der 2>&1 | grep -q 'Chain is good' &&
+	ok "a leaf under the PSS root: NSS vfychain" || fail "PSS chain: vfychain"
+printf 'crl_next_update = 30\ncrl_number = 7\n' > pss/crl.tmpl
+certtool --generate-crl --load-ca-privkey pss/root.key --load-ca-certificate pss/root.pem \
+	--template pss/crl.tmpl --outfile pss/root.crl >/dev/null 2>&1 || die "certtool --generate-crl"
+openssl crl -in pss/root.crl -outform der -out pss/root-crl.der 2>/dev/null
+flip_last pss/root-crl.der pss/bad-crl.der
+expect_rc "import-crl refuses the PSS root's CRL with a bad signature (3)" 3 m -d P import-crl pss/bad-crl.der
+expect_rc "import-crl: the PSS root's CRL (RSASSA-PSS)" 0 m -d P import-crl pss/root.crl
+
+# An RSA key signing with PSS (certtool --sign-params), SHA-512.
+gt_root psig "Northwind PSS-signing Root" --key-type rsa --bits 2048
+m -d P2 init --subordinate --name "Northwind Issuing CA 2" --domain northwind.test \
+	--public-url "$H" --csr-out p2.csr >/dev/null || fail "init P2"
+gt_sign psig p2.csr p2.crt --sign-params RSA-PSS --hash sha512 ||
+	{ fail "certtool --sign-params RSA-PSS"; tail -3 psig/sign.log | sed 's/^/    /'; }
+expect_rc "install-ca: an RSA root's RSASSA-PSS signature (SHA-512)" 0 \
+	m -d P2 install-ca --cert p2.crt --chain psig/root.pem
+
+gt_root ed "Northwind Ed25519 Root" --key-type ed25519
+m -d P3 init --subordinate --name "Northwind Issuing CA 3" --domain northwind.test \
+	--public-url "$H" --csr-out p3.csr >/dev/null || fail "init P3"
+gt_sign ed p3.csr p3.crt || fail "certtool (Ed25519) signs"
+m -d P3 install-ca --cert p3.crt --chain ed/root.pem >/dev/null 2>p3.err
+is "install-ca under an Ed25519 root: refused (3)" "$?" 3
+grep -q 'Northwind Ed25519 Root.*signature algorithm mica does not verify' p3.err &&
+	ok "... naming the root and the algorithm, not a missing certificate" ||
+	fail "Ed25519 root: $(cat p3.err)"
+expect_rc "... and the CA still awaits its certificate (6)" 6 m -d P3 issue --csr pss.csr --out /dev/null
 
 # --------------------------- 11. a single-tier store of schema 4 --
 
