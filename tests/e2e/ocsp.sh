@@ -5,7 +5,8 @@
 #   - `openssl ocsp` (with a nonce, and -no_nonce) says good and verifies
 #     the response against the root; GET /ocsp/{base64} (url-encoded, and
 #     with raw '/') answers the same, with Cache-Control max-age, ETag,
-#     Last-Modified and Expires; GnuTLS `ocsptool --ask` agrees;
+#     Last-Modified and Expires; GnuTLS `ocsptool --ask` and NSS
+#     `vfychain -m ocsp` (fresh information required) agree;
 #   - the daemon signs responses ahead of time (ocsp_response rows) and
 #     recorded its delegated responder certificate (OCSPSigning,
 #     ocsp-nocheck, a few days) before using it;
@@ -147,6 +148,24 @@ if ocsptool --ask --load-issuer "$ROOT" --load-cert "$W/srv.pem" --load-trust "$
 	ok "GnuTLS ocsptool --ask: good, response verified"
 else fail "GnuTLS ocsptool --ask"; sed 's/^/    /' "$W/gt.out" | tail -8; fi
 
+# NSS (Firefox's library): vfychain with the root alone trusted, leaf
+# revocation by OCSP only, requireFreshInfo (no answer from the responder
+# named in the AIA fails the chain).
+nss_ocsp() { # nss_ocsp CERT.pem: vfychain's verdict in $W/nss.out
+	openssl x509 -in "$1" -outform der -out "$W/nss-leaf.der" 2>/dev/null
+	vfychain -d "sql:$W/nss" -pp -u 1 -g leaf -m ocsp -s requireFreshInfo \
+		"$W/nss-leaf.der" >"$W/nss.out" 2>&1
+}
+if command -v vfychain >/dev/null && command -v certutil >/dev/null; then
+	mkdir -p "$W/nss"
+	certutil -N -d "sql:$W/nss" --empty-password >/dev/null 2>&1
+	certutil -A -d "sql:$W/nss" -n root -t C,, -i "$ROOT" >/dev/null 2>&1
+	nss_ocsp "$W/srv.pem"
+	check "NSS vfychain, OCSP required fresh: the chain is good" grep -q 'Chain is good' "$W/nss.out"
+else
+	skip "NSS vfychain asks mica's OCSP responder" "libnss3-tools is not installed"
+fi
+
 # Pre-signed: the daemon's background refresh keeps a response per
 # certificate (this one, and the daemon's own TLS certificate).
 wait_for "pre-signed responses" 60 sh -c \
@@ -198,6 +217,11 @@ done
 curl -s -o "$W/get.der" --max-time 20 "$H/ocsp/$(urlenc "$B64")"
 openssl ocsp -respin "$W/get.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/get.out" 2>&1
 is "GET after mica revoke: revoked" "$(status_of "$W/get.out" "$W/srv.pem")" revoked
+if [ -d "$W/nss" ]; then
+	nss_ocsp "$W/srv.pem"
+	check "NSS vfychain after mica revoke: refused as revoked (SEC_ERROR_REVOKED_CERTIFICATE)" \
+		sh -c "grep -q 'Chain is bad' '$W/nss.out' && grep -q -- '-8180' '$W/nss.out'"
+fi
 if ocsptool --ask --load-issuer "$ROOT" --load-cert "$W/srv.pem" --load-trust "$ROOT" \
 	>"$W/gt.out" 2>&1; [ -s "$W/gt.out" ] &&
 	grep -q "Certificate Status: revoked" "$W/gt.out" && grep -q "Verifying OCSP Response: Success" "$W/gt.out"; then
