@@ -28,6 +28,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "ca/ca_int.h"
+#include "ca/cacert.h"
 #include "ca/csr.h"
 #include "ca/p7.h"
 #include "ca/profile.h"
@@ -107,22 +108,22 @@ certify(struct ca *ca, struct ca_scep_state *s, int64_t now,
  * s->mu held. 0 when S->cert is set or there is nothing to reuse; -1 when
  * the store or the signers could not be asked (busy, slow to start):
  * then the caller must not certify another RA, or one slow answer under
- * load would replace the RA certificate every client has pinned. */
+ * load would replace the RA certificate every client has pinned.
+ * The CA certificate is read with ca/cacert.h, not mbedTLS: an issuing
+ * CA's carries critical name constraints, which mbedTLS 3.6 refuses to
+ * parse, and the RA certificate would then be replaced at every start. */
 static int
 reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
       struct mica_err *err)
 {
-	mbedtls_x509_crt ra, cacrt;
+	struct ca_cert_info ra, cacrt;
 	unsigned char spki[1024], *der = NULL;
 	size_t spki_len = 0, len = 0;
 	int64_t not_after = 0;
-	uint32_t flags = 0;
 	struct mica_err e;
 	int rc = -1;
 
 	mica_err_clear(&e);
-	mbedtls_x509_crt_init(&ra);
-	mbedtls_x509_crt_init(&cacrt);
 	if (db_scep_ra_latest(ca->db, now, &der, &len, &not_after, &e) != 0) {
 		if (e.kind != MICA_E_NOTFOUND) {
 			*err = e;
@@ -134,14 +135,15 @@ reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
 	if (ca_sign_scep_key(ca, spki, sizeof(spki), &spki_len, err) != 0)
 		goto out;
 	rc = 0;
+	mica_err_clear(&e);
 	if (not_after - now < CA_SCEP_RA_RENEW_LEFT ||
-	    mbedtls_x509_crt_parse_der(&ra, der, len) != 0 ||
-	    ra.pk_raw.len != spki_len ||
-	    memcmp(ra.pk_raw.p, spki, spki_len) != 0 ||
-	    mbedtls_x509_crt_parse_der(&cacrt, ca->sh->cert_der,
-				       ca->sh->cert_len) != 0 ||
-	    mbedtls_x509_crt_verify(&ra, &cacrt, NULL, NULL, &flags, NULL,
-				    NULL) != 0)
+	    ca_cert_info_read(der, len, &ra, &e) != 0 ||
+	    ra.not_before > now ||
+	    ra.spki_len != spki_len ||
+	    memcmp(ra.spki, spki, spki_len) != 0 ||
+	    ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &cacrt,
+			      &e) != 0 ||
+	    ca_cert_issued_by(&ra, &cacrt, &e) != 0)
 		goto out;
 	s->cert = der;
 	s->cert_len = len;
@@ -149,8 +151,6 @@ reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
 	der = NULL;
 out:
 	free(der);
-	mbedtls_x509_crt_free(&ra);
-	mbedtls_x509_crt_free(&cacrt);
 	return rc;
 }
 

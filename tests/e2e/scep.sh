@@ -36,6 +36,8 @@
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
+#   - an issuing CA under an offline root (name constraints) keeps its RA
+#     certificate across a restart too;
 #   - GetNextCACert, for an issuing CA under an offline root: 404 and not
 #     in GetCACaps without a rollover (also once renew-ca --new-key has
 #     begun one); after install-ca of the next certificate under the
@@ -623,6 +625,17 @@ for f in "$W"/nc[0-9]*.pem; do
 	if openssl x509 -in "$f" -noout -subject | grep -q 'mica SCEP RA'; then cp "$f" "$W/nra.pem"; fi
 done
 [ -s "$W/nra.pem" ] || die "no RA certificate in the issuing CA's GetCACert"
+# An issuing CA's certificate carries critical name constraints, which
+# mbedTLS 3.6 cannot parse: the RA certificate is kept across a restart
+# all the same (scepclient pins it by -ca-fingerprint, a CertPoll is
+# encrypted to it).
+serve_stop
+is "the daemon stops cleanly" "$SERVE_RC" 0
+serve_start "$W/serve3b.out" "$NI" MICA_PASSPHRASE="$NPASS" -- || serve_failed "$W/serve3b.out"
+curl -fsS -o "$W/ncacert1b.p7" "$H/scep?operation=GetCACert" || die "GetCACert of the issuing CA after a restart"
+check "an issuing CA (name constraints) gives the same RA certificate after a restart" \
+	cmp -s "$W/ncacert.p7" "$W/ncacert1b.p7"
+is "... and made no other" "$(sqlite3 "$NI/mica.db" "SELECT count(*) FROM scep_ra")" 1
 nm -d "$NI" renew-ca --new-key --csr-out "$W/next.csr" >/dev/null 2>&1 || die "renew-ca --new-key"
 nextca
 is "a rollover begun (a new key, no certificate yet): still 404" "$NEXT" "404 application/json"
