@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/x509_crt.h>
-
 #include "ca/ca_int.h"
+#include "ca/cacert.h"
 #include "ca/sign.h"
 #include "util/log.h"
 
@@ -33,18 +32,19 @@ struct revoke_tx {
 };
 
 /* The second identity of the key certified by DER (ca_key_rsa_id): 1 and
- * OUT for an RSA key, 0 for another kind, -1 if DER does not parse. */
+ * OUT for an RSA key, 0 for another kind, -1 if DER does not parse.
+ * Read with ca/cacert.h, not mbedTLS: a subordinate CA's certificate
+ * carries critical name constraints, which mbedTLS 3.6 refuses to parse,
+ * and its modulus would then never reach the list. */
 static int
 cert_rsa_id(const unsigned char *der, size_t len, unsigned char out[32])
 {
-	mbedtls_x509_crt crt;
-	int r = -1;
+	struct ca_cert_info ci;
+	struct mica_err e;
 
-	mbedtls_x509_crt_init(&crt);
-	if (der != NULL && mbedtls_x509_crt_parse_der(&crt, der, len) == 0)
-		r = ca_key_rsa_id(crt.pk_raw.p, crt.pk_raw.len, out);
-	mbedtls_x509_crt_free(&crt);
-	return r;
+	if (der == NULL || ca_cert_info_read(der, len, &ci, &e) != 0)
+		return -1;
+	return ca_key_rsa_id(ci.spki, ci.spki_len, out);
 }
 
 /* Revoke the N serials of V for keyCompromise at NOW, each audited as

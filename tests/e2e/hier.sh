@@ -12,13 +12,14 @@
 # (/ca.crt, /root.crt, /ca-chain.pem, /ca.p7b) and the root's imported
 # CRL (/root.crl); name constraints that refuse what a stolen issuing key
 # signs for another name; revocation of a leaf and of the issuing CA;
-# rollover of the issuing CA to a new key (both CRLs served); a new root
-# cross-signed by the old; an issuing CA under a root made by plain
-# openssl (openssl ca -extensions v3_ca, a subjectKeyIdentifier of its
-# own, the certificate delivered as a .p7b); roots made by GnuTLS's
-# certtool that sign with RSASSA-PSS (an RSA-PSS key, an RSA key) and one
-# with Ed25519, named as unsupported; a single-tier store of schema 4 that
-# keeps working after the migration.
+# rollover of the issuing CA to a new key (both CRLs served); an RSA
+# issuing CA's key revoked for keyCompromise refused under another public
+# exponent; a new root cross-signed by the old; an issuing CA under a
+# root made by plain openssl (openssl ca -extensions v3_ca, a
+# subjectKeyIdentifier of its own, the certificate delivered as a .p7b);
+# roots made by GnuTLS's certtool that sign with RSASSA-PSS (an RSA-PSS
+# key, an RSA key) and one with Ed25519, named as unsupported; a
+# single-tier store of schema 4 that keeps working after the migration.
 #
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/hier.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
@@ -380,6 +381,38 @@ grep -q "revokes this CA's own certificate" "$TMP/rc.err" && fail "wrongly warne
 	ok "no warning: the current certificate is another"
 judge "a leaf of the revoked issuing CA" refuse root.pem keep.pem issuing.pem crl0.der arl2.der
 judge "a leaf of the new issuing certificate" ok root.pem new.pem next.pem crl1.der arl2.der
+
+# An RSA CA key revoked for keyCompromise is never certified again, under
+# any public exponent: its modulus goes on the list too. Its certificate
+# carries critical name constraints (which mbedTLS cannot parse): the
+# modulus must be read all the same. Python makes the two keys (the same
+# p and q, exponents 65537 and 65539), OpenSSL the requests.
+python3 - <<'PY' || die "making two RSA keys of one modulus"
+import math
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+n = k.private_numbers()
+p, q, e2 = n.p, n.q, 65539
+d2 = pow(e2, -1, (p - 1) * (q - 1) // math.gcd(p - 1, q - 1))
+k2 = rsa.RSAPrivateNumbers(p, q, d2, d2 % (p - 1), d2 % (q - 1), pow(q, -1, p),
+                           rsa.RSAPublicNumbers(e2, n.public_numbers.n)).private_key()
+for name, key in (("kc1.key", k), ("kc2.key", k2)):
+    open(name, "wb").write(key.private_bytes(serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+PY
+for i in 1 2; do
+	openssl req -new -key kc$i.key -subj "/CN=Contoso RSA Issuing CA $i" \
+		-addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" -out kc$i.csr 2>/dev/null ||
+		die "openssl req kc$i"
+done
+expect_rc "the root signs an RSA issuing CA (name constraints)" 0 \
+	m -d R sign-ca --csr kc1.csr --permit contoso.test --out kc1.crt
+expect_rc "... and revokes it for keyCompromise" 0 \
+	m -d R revoke "$(serial_of kc1.crt)" --reason keyCompromise
+expect_rc "the same modulus with exponent 65539 is never certified (4)" 4 \
+	m -d R sign-ca --csr kc2.csr --permit contoso.test --out kc2.crt
 
 # ------------------------------------------- 9. a new root, cross-signed --
 
