@@ -637,6 +637,10 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 			/* Not under name constraints from above, though. */
 			if (ca_nc_allows(ca->sh->nc, nm))
 				nv++;
+			else
+				mica_log(MICA_LOG_INFO, "the daemon's certificate "
+					 "leaves out localhost: outside this CA "
+					 "certificate's name constraints");
 			continue;
 		}
 		if (ca_name_parse(names[i], 0, nm, err) != 0)

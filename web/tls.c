@@ -110,14 +110,35 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 	t->not_before = out.not_before;
 	t->not_after = out.not_after;
 	snprintf(t->serial, sizeof(t->serial), "%s", out.serial);
+	/* The names the certificate has, for the banner: the engine leaves
+	 * out those it may not certify (under a root, "localhost" is outside
+	 * the name constraints), so not NAMES but the record. */
 	t->names[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		int k = snprintf(t->names + o, sizeof(t->names) - o, "%s%s",
-				 i > 0 ? ", " : "", names[i]);
+	{
+		struct ca_cert c;
+		struct mica_err ge;
+		const char *nm;
+		size_t len;
 
-		if (k < 0 || (size_t)k >= sizeof(t->names) - o)
-			break;
-		o += (size_t)k;
+		memset(&c, 0, sizeof(c));
+		mica_err_clear(&ge);
+		pthread_mutex_lock(&srv->parent_lock);
+		r = ca_cert_get(srv->parent, &p, out.serial, &c, &ge);
+		pthread_mutex_unlock(&srv->parent_lock);
+		if (r == 0 && c.names != NULL) {
+			for (nm = c.names; *nm != '\0'; nm += len + (nm[len] == '\n')) {
+				int k;
+
+				len = strcspn(nm, "\n");
+				k = snprintf(t->names + o, sizeof(t->names) - o,
+					     "%s%.*s", o > 0 ? ", " : "",
+					     (int)len, nm);
+				if (k < 0 || (size_t)k >= sizeof(t->names) - o)
+					break;
+				o += (size_t)k;
+			}
+		}
+		ca_cert_free(&c);
 	}
 	rc = 0;
 out:

@@ -235,6 +235,13 @@ ADM=$(m -d I token create --admin --comment "hier test") || die "admin token"
 ENR=$(m -d I token create --enroll --uses -1 --comment "hier test") || die "enroll token"
 serve_start "$W/serve.out" I MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/serve.out"
 grep -q '^issuing CA: Contoso Issuing CA 1' "$W/serve.out" && ok "serve says it is an issuing CA" || fail "banner"
+# The banner names what the daemon's own certificate has (OpenSSL reads
+# it): under a root, "localhost" is outside the name constraints and left out.
+TLS_SAN=$(echo | openssl s_client -connect "127.0.0.1:$SP" 2>/dev/null |
+	openssl x509 -noout -ext subjectAltName 2>/dev/null |
+	sed -n '2{s/DNS://g;s/IP Address://g;s/^ *//;p}')
+BANNER_NAMES=$(sed -n 's/^https: .*; certificate for \(.*\))$/\1/p' "$W/serve.out")
+is "the banner names the TLS certificate's names" "$BANNER_NAMES" "$TLS_SAN"
 fetch() { # fetch PATH OUT: body to OUT, "code type" on stdout
 	curl -s -o "$2" -w '%{http_code} %{content_type}' "$H$1"
 }
