@@ -172,7 +172,8 @@ cmd_init(const char *datadir, int argc, char **argv)
 	if (res.passphrase_path[0] != '\0')
 		printf("The CA key's passphrase was generated into %s (mode 0600).\n"
 		       "Keep a copy somewhere safe and off this machine; without it the\n"
-		       "CA key cannot be used. See README, \"Moving the passphrase\".\n",
+		       "CA key cannot be used. See README, \"The passphrase, and moving\n"
+		       "it off the machine\".\n",
 		       res.passphrase_path);
 out:
 	free(pem);
