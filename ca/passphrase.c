@@ -43,17 +43,19 @@ ca_pass_read_file(const char *path, char **out, struct mica_err *err)
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
-			     "cannot open the passphrase file: %s", strerror(errno));
+			     "cannot open the passphrase file %s: %s", path,
+			     strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
-			     "the passphrase file is not a regular file");
+			     "the passphrase file %s is not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
 		mica_err_set(err, MICA_E_FORBIDDEN, "insecure_permissions",
-			     "the passphrase file is readable by group or others; run chmod 600 on it");
+			     "the passphrase file %s is readable by group or "
+			     "others; run chmod 600 %s", path, path);
 		goto out;
 	}
 	if ((buf = calloc(1, CA_PASS_MAX + 2)) == NULL) {

@@ -121,15 +121,15 @@ check_private(const char *path, const char *suffix, int must_exist,
 	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
 		if (suffix[0] == '\0')
 			mica_err_set(err, MICA_E_FORBIDDEN, "insecure_permissions",
-				     "the database file is accessible by group "
-				     "or others (mode %04o); run chmod 600 on it",
-				     (unsigned)(sb.st_mode & 07777));
+				     "the database file %s is accessible by group "
+				     "or others (mode %04o); run chmod 600 %s", p,
+				     (unsigned)(sb.st_mode & 07777), p);
 		else
 			mica_err_set(err, MICA_E_FORBIDDEN, "insecure_permissions",
-				     "the database's %s file is accessible by "
+				     "the database's %s file %s is accessible by "
 				     "group or others (mode %04o); run chmod 600 "
-				     "on it", suffix,
-				     (unsigned)(sb.st_mode & 07777));
+				     "%s", suffix, p,
+				     (unsigned)(sb.st_mode & 07777), p);
 		goto out;
 	}
 	rc = 0;

@@ -258,6 +258,15 @@ open(sys.argv[2], 'wb').write(b)" "$W/fmt.der" "$W/broken.der" || die "python3"
 	refused "$KT: wrong passphrase" 7 "$MICA" -d "$D" issue --csr "$W/fmt.csr" --passphrase-file "$W/wrongpass"
 	chmod 644 "$W/wrongpass"
 	refused "$KT: world-readable passphrase file" 9 "$MICA" -d "$D" issue --csr "$W/fmt.csr" --passphrase-file "$W/wrongpass"
+	grep -qF "run chmod 600 $W/wrongpass" "$TMP/ref.err" &&
+		ok "$KT: ... naming the file in the chmod to run" || fail "$KT: message: $(cat "$TMP/ref.err")"
+	refused "$KT: a missing passphrase file" 3 "$MICA" -d "$D" issue --csr "$W/fmt.csr" --passphrase-file "$W/nosuchpass"
+	grep -qF "$W/nosuchpass" "$TMP/ref.err" && ok "$KT: ... naming it" || fail "$KT: message: $(cat "$TMP/ref.err")"
+	chmod 640 "$D/mica.db"
+	refused "$KT: a database readable by the group" 9 "$MICA" -d "$D" list
+	grep -qF "run chmod 600 $D/mica.db" "$TMP/ref.err" &&
+		ok "$KT: ... naming the file in the chmod to run" || fail "$KT: message: $(cat "$TMP/ref.err")"
+	chmod 600 "$D/mica.db"
 	refused "$KT: usage error" 2 "$MICA" -d "$D" issue --bogus
 
 	# Backup and restore keep the root, certificates and CRL numbering.
