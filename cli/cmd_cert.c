@@ -561,12 +561,14 @@ static const char list_help[] =
 "expire first; with --status expired the most recently expired first.\n"
 "\n"
 "Options:\n"
-"  --status STATUS     valid (current), revoked, expired, or issuing (recorded\n"
-"                      but never completed, e.g. after a crash)\n"
+"  --status STATUS     valid (current), revoked, expired, issuing (recorded\n"
+"                      but never completed, e.g. after a crash), or all\n"
+"                      (the default)\n"
 "  --expiring-days N   only valid certificates that expire within N days\n"
 "  --name NAME         only certificates with this name (DNS, IP or email,\n"
 "                      any case); NAME* for the names that begin with NAME\n"
-"  --limit N           at most N certificates (default 100, at most 1000)\n"
+"  --limit N           at most N certificates (default 100, at most 1000);\n"
+"                      when more match, standard error says so\n"
 "  --json              JSON (an array), for scripts and jq\n";
 
 int
@@ -603,7 +605,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 			else if (strcmp(optarg, "revoked") == 0) f.status = CA_CERT_REVOKED;
 			else if (strcmp(optarg, "expired") == 0) f.status = CA_FILTER_EXPIRED;
 			else if (strcmp(optarg, "issuing") == 0) f.status = CA_CERT_ISSUING;
-			else return cli_usage("list", "--status is valid, revoked, expired or issuing");
+			else if (strcmp(optarg, "all") == 0) f.status = -1;
+			else return cli_usage("list", "--status is valid, revoked, expired, issuing or all");
 			break;
 		case 'e':
 			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &x) != 0)
@@ -655,6 +658,11 @@ cmd_list(const char *datadir, int argc, char **argv)
 			       cli_time(v[i].not_after, t), names);
 		}
 	}
+	/* A page that ends before the matches do must not pass for all of
+	 * them: "what expires soon" cut at 100 would hide the rest. */
+	if (rc == 0 && (next.id != 0 || next.key != 0 || next.keyed != 0))
+		fprintf(stderr, "note: more certificates match than the %d shown "
+			"(--limit, up to 1000)\n", f.limit);
 out:
 	ca_cert_array_free(v, n);
 	ca_close(ca);

@@ -320,6 +320,14 @@ check "issue --data-dir=DIR" "$MICA" issue --data-dir="$D" --csr "$W/dd.csr" --o
 is "the four certificates are in that CA" \
 	"$("$MICA" list -d "$D" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 4
 check "after the command wins over before it" "$MICA" -d "$TMP/none" list -d "$D"
+# A listing cut by --limit says so on stderr, and only then.
+"$MICA" -d "$D" list --limit 3 >/dev/null 2>"$W/cut.err"
+grep -q "more certificates match than the 3 shown" "$W/cut.err" &&
+	ok "list --limit 3 of 4: stderr says more match" || fail "list --limit 3 of 4: stderr '$(cat "$W/cut.err")'"
+"$MICA" -d "$D" list --limit 4 --json >/dev/null 2>"$W/whole.err"
+[ ! -s "$W/whole.err" ] && ok "list --limit 4 of 4: no note" || fail "list --limit 4 of 4: stderr '$(cat "$W/whole.err")'"
+is "list --status all (as the API's status=all) lists the four" \
+	"$("$MICA" list -d "$D" --status all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 4
 expect_rc "-d without a directory after the command exits 2" 2 "$MICA" list -d
 expect_rc "--data-dir= without a directory exits 2" 2 "$MICA" list --data-dir=
 expect_rc "an operand after -- is not taken as the data directory" 2 "$MICA" list -- -d "$D"
