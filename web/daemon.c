@@ -496,6 +496,11 @@ out:
 	ca_close(parent);
 	if (rc == 0)
 		mica_log(MICA_LOG_INFO, "stopped");
+	else if (mica_log_fd() != 2)
+		/* The caller prints ERR on stderr; with --log the reason
+		 * for the exit belongs in the log too, where an admin reading
+		 * it after "signing service started" would look. */
+		mica_log(MICA_LOG_ERR, "not serving: %s", err->msg);
 	free(dm);
 	pthread_sigmask(SIG_SETMASK, &oldset, NULL);
 	return rc;

@@ -924,8 +924,29 @@ is "... and nothing said on stderr about the output" \
 tail -n +$((LOG_AT + 1)) "$LOG" | grep -q "standard output could not be written" &&
 	ok "... the log says the start-up lines may not have been shown" ||
 	fail "no word in the log of the start-up lines not shown"
+# A start that fails (here its port is taken) says why on stderr, and in
+# the --log file too, where "signing service started" was the last word.
+echo "# a failed start says why in the log"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").close(); time.sleep(300)' "$HP" "$W/taken" &
+TAKER=$!
+on_exit_kill "$TAKER"
+taken() { [ -e "$W/taken" ]; }
+wait_for "a listener holds port $HP" 30 taken || die "could not take port $HP"
+LOG_AT=$(wc -l <"$LOG")
+"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https none --log "$LOG" \
+	>/dev/null 2>"$W/out4.err"
+is "port in use: exit 8" "$?" 8
+grep -q "cannot serve HTTP on 127.0.0.1:$HP (address in use)" "$W/out4.err" &&
+	ok "... saying so on stderr" || fail "stderr: $(cat "$W/out4.err")"
+tail -n +$((LOG_AT + 1)) "$LOG" |
+	grep -q "error: not serving: cannot serve HTTP on 127.0.0.1:$HP (address in use)" &&
+	ok "... and in the log" || fail "the log does not say why: $(tail -n +$((LOG_AT + 1)) "$LOG")"
+kill "$TAKER"; wait "$TAKER" 2>/dev/null; on_exit_forget "$TAKER"
 # Built with sanitizers, the daemon reports what it caught on stderr.
-if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err" "$W/out3.err"; then
+if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err" "$W/out3.err" "$W/out4.err"; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20
 else
 	ok "nothing on the daemon's stderr from sanitizers"
