@@ -683,6 +683,9 @@ struct ca_token {
 };
 void ca_token_free(struct ca_token *t);
 void ca_token_array_free(struct ca_token *a, size_t n);
+/* A token's state at NOW, one word for the API and the command line alike:
+ * "revoked", "expired", "used_up" or "active" (a static string). */
+const char *ca_token_status(const struct ca_token *t, int64_t now);
 
 struct ca_token_spec {
 	int kind;                     /* CA_TOKEN_ENROLL or CA_TOKEN_ADMIN */

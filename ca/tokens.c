@@ -4,6 +4,7 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,19 @@ token_take(struct ca_token *out, struct db_token *in)
 	out->revoked = in->revoked;
 	out->last_used_at = in->last_used_at;
 	in->profile = in->names = in->created_by = in->comment = NULL;
+}
+
+const char *
+ca_token_status(const struct ca_token *t, int64_t now)
+{
+	assert(t != NULL);
+	if (t->revoked)
+		return "revoked";
+	if (t->expires_at != 0 && t->expires_at <= now)
+		return "expired";
+	if (t->uses_left == 0)
+		return "used_up";
+	return "active";
 }
 
 void

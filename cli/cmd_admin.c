@@ -89,7 +89,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 				cli_jput(o, "status", json_string(req_status(v[i].status)), &bad);
 				cli_jput(o, "profile", mica_jstr(v[i].profile ? v[i].profile : ""), &bad);
 				cli_jput(o, "subject", mica_jstr(v[i].subject ? v[i].subject : ""), &bad);
-				cli_jput(o, "names", mica_jstr(v[i].names ? v[i].names : ""), &bad);
+				cli_jput(o, "names", mica_jlines(v[i].names), &bad);
 				cli_jput(o, "submitted_at", json_string(cli_time(v[i].submitted_at, t)), &bad);
 				cli_jpush(arr, o, &bad);
 			}
@@ -323,11 +323,13 @@ cmd_token(const char *datadir, int argc, char **argv)
 				cli_jput(o, "id", mica_jstr(v[i].id), &bad);
 				cli_jput(o, "kind", json_string(v[i].kind == CA_TOKEN_ADMIN ?
 							       "admin" : "enroll"), &bad);
+				cli_jput(o, "status", json_string(ca_token_status(&v[i], now)), &bad);
 				cli_jput(o, "uses_left", json_integer((json_int_t)v[i].uses_left), &bad);
 				cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
 				cli_jput(o, "revoked", json_boolean(v[i].revoked), &bad);
 				cli_jput(o, "profile", mica_jstr(v[i].profile), &bad);
-				cli_jput(o, "names", mica_jstr(v[i].names), &bad);
+				cli_jput(o, "names", v[i].names != NULL ?
+					 mica_jlines(v[i].names) : json_null(), &bad);
 				cli_jput(o, "expires_at", v[i].expires_at ?
 					 json_string(cli_time(v[i].expires_at, t2)) : json_null(), &bad);
 				if (v[i].comment)
@@ -341,9 +343,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", "ID", "KIND",
 				       "STATE", "USES LEFT", "EXPIRES", "SCOPE");
 			for (size_t i = 0; i < n; i++) {
-				const char *state = v[i].revoked ? "revoked"
-					: (v[i].expires_at && v[i].expires_at <= now) ? "expired"
-					: v[i].uses_left == 0 ? "used" : "active";
+				const char *state = ca_token_status(&v[i], now);
 				char uses[24], scope[200];
 				if (v[i].uses_left < 0)
 					snprintf(uses, sizeof(uses), "unlimited");

@@ -297,22 +297,15 @@ json_t *
 web_json_token(const struct ca_token *t, int64_t now)
 {
 	json_t *o = json_object();
-	const char *status = "active";
 	int bad = 0;
 
 	if (o == NULL)
 		return NULL;
-	if (t->revoked)
-		status = "revoked";
-	else if (t->expires_at != 0 && t->expires_at <= now)
-		status = "expired";
-	else if (t->uses_left == 0)
-		status = "used_up";
 	/* Never the hash: it is what a stolen database would be attacked
 	 * with, and no client needs it. */
 	put(o, "id", json_string(t->id), &bad);
 	put(o, "kind", json_string(t->kind == CA_TOKEN_ADMIN ? "admin" : "enroll"), &bad);
-	put(o, "status", json_string(status), &bad);
+	put(o, "status", json_string(ca_token_status(t, now)), &bad);
 	put(o, "profile", mica_jstr(t->profile), &bad);
 	put(o, "names", t->names != NULL ? mica_jlines(t->names) : json_null(), &bad);
 	put(o, "uses_left", t->uses_left < 0 ? json_null() : json_integer(t->uses_left), &bad);

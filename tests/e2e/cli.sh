@@ -412,6 +412,17 @@ expect_rc "token list with a stray argument: a usage error" 2 om token list x
 is "no token was made by them" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
 expect_rc "token create --expires 3651d (over ten years): a usage error" 2 om token create --enroll --expires 3651d
 expect_rc "token create --expires 3650d: ten years is the most, and allowed" 0 om token create --enroll --expires 3650d
+# --json lists as the API does: name lists as arrays, a token's status in
+# the API's words.
+om token create --enroll --name a.contoso.test --name '*.b.contoso.test' >/dev/null 2>&1 || fail "token create --name"
+TID=$(om token list --json 2>/dev/null | python3 -c 'import json,sys; print([t["id"] for t in json.load(sys.stdin) if "a.contoso.test" in str(t["names"])][0])')
+om token revoke "$TID" 2>/dev/null || fail "token revoke"
+is "token list --json: names an array, status as the API says it" \
+	"$(om token list --json 2>/dev/null | python3 -c 'import json,sys; t=[t for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0]; print(t["names"], t.get("status"))' "$TID")" \
+	"['a.contoso.test', '*.b.contoso.test'] revoked"
+is "request list --json: names an array" \
+	"$(om request list --status all --json 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r) > 0 and all(isinstance(x["names"], list) and x["names"] for x in r))')" \
+	True
 DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")
 expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
