@@ -60,7 +60,8 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	if (web_path_parse(rq->uri, rq->path_len, path, sizeof(path), &err) != 0)
 		goto fail;
 	if (srv != NULL) {
-		int a = web_page_serve(srv, rq->tls, rq->method, path, rep, &err);
+		int a = web_page_serve(srv, rq->tls, rq->method, path, rq->host,
+				       rep, &err);
 
 		if (a == 0)
 			goto out;

@@ -5,6 +5,7 @@
  */
 #include "web/pages.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,43 @@ web_page_exists(const char *path)
 	return web_asset_find(path) != NULL;
 }
 
+/* Where to send a browser that asked for PATH over plain HTTP: the host it
+ * asked for (HOST, the request's Host header, which the framing checked)
+ * with the port of HTTPS, the listener's URL, else that URL itself. A
+ * listener on 0.0.0.0 has no name of its own, and the machine's
+ * (gethostname) is seldom the name clients reach the CA by. */
+static void
+https_location(const char *https, const char *host, const char *path,
+	       char *out, size_t size)
+{
+	const char *port = strrchr(https, ':');
+	size_t n = 0, i;
+	int ok = host != NULL && port != NULL && strchr(port, ']') == NULL;
+
+	if (ok && host[0] == '[') {
+		n = strcspn(host, "]");
+		ok = host[n] == ']' && n > 1;
+		n++;
+		for (i = 1; ok && i + 1 < n; i++)
+			ok = isxdigit((unsigned char)host[i]) || host[i] == ':' ||
+			     host[i] == '.';
+	} else if (ok) {
+		n = strcspn(host, ":");
+		ok = n > 0;
+		for (i = 0; ok && i < n; i++)
+			ok = isalnum((unsigned char)host[i]) || host[i] == '.' ||
+			     host[i] == '-';
+	}
+	if (ok && n <= 100)
+		snprintf(out, size, "https://%.*s%s%s", (int)n, host, port, path);
+	else
+		snprintf(out, size, "%s%s", https, path);
+}
+
 int
 web_page_serve(struct web_server *srv, int tls, const char *method,
-	       const char *path, struct web_reply *rep, struct mica_err *err)
+	       const char *path, const char *host, struct web_reply *rep,
+	       struct mica_err *err)
 {
 	const struct web_asset *a;
 
@@ -150,7 +185,8 @@ web_page_serve(struct web_server *srv, int tls, const char *method,
 
 		if (https != NULL && *https != '\0') {
 			rep->status = 302;
-			snprintf(rep->location, sizeof(rep->location), "%s%s", https, path);
+			https_location(https, host, path, rep->location,
+				       sizeof(rep->location));
 			rep->ctype = "text/plain; charset=utf-8";
 			rep->pbody = "This page takes a token: it is served over HTTPS only.\n";
 			rep->plen = strlen(rep->pbody);

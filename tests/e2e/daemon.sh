@@ -222,6 +222,18 @@ else
 	skip "other clients get 403 over HTTP" "no non-loopback address on this machine to test from"
 fi
 
+# A page that takes a token sends plain HTTP to HTTPS at the host the
+# browser asked for: behind a name (or a listener on 0.0.0.0) the
+# listener's own address or the machine's name would not reach it.
+echo "# pages with tokens redirect to HTTPS at the host asked for"
+call GET "$H/request" -H "Host: ca.contoso.test:$HP"
+expect "http: /request by name: 302" 302
+is "... to that name, at the HTTPS port" "$(header Location)" "https://ca.contoso.test:$SP/request"
+call GET "$H/admin" -H "Host: [::1]:$HP"
+is "http: /admin by an IPv6 literal: to that literal" "$(header Location)" "https://[::1]:$SP/admin"
+call GET "$H/admin" -H "Host: a(b):$HP"
+is "http: /admin by a Host that is no name: to the listener" "$(header Location)" "$S/admin"
+
 # ---------------------------------------------------------- enrollment --
 
 echo "# enrollment with a token"
