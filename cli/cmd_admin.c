@@ -387,7 +387,9 @@ static const char audit_help[] =
 "Show the audit trail, newest first: every change of state (issuance,\n"
 "approval, denial, revocation, CRL publication, tokens, domains) with its\n"
 "time, actor, action, target and detail. --since takes a Unix time, a date\n"
-"(2026-11-24) or a duration back from now (12h, 7d).\n";
+"(2026-11-24) or a duration back from now (12h, 7d). --limit N shows at\n"
+"most N entries (default 100, at most 10000); when more match, standard\n"
+"error says so.\n";
 
 /* *OUT from TM (UTC) if TM names a real moment: timegm() would make
  * 2026-02-30 the 2nd of March and 24:00:00 the next day; strptime()
@@ -494,6 +496,18 @@ cmd_audit(const char *datadir, int argc, char **argv)
 			printf("%s  %-20s  %-16s  %-32s  %s\n", cli_time(v[i].at, t),
 			       v[i].actor, v[i].action, v[i].target ? v[i].target : "-",
 			       v[i].detail ? v[i].detail : "");
+	}
+	/* A trail cut at --limit must not pass for the whole of --since:
+	 * look for one entry older than the last shown. */
+	if (rc == 0 && n > 0 && n == (size_t)limit) {
+		struct ca_audit *more = NULL;
+		size_t m = 0;
+
+		if (ca_audit_list(ca, &cli, since, v[n - 1].id, 1, &more, &m, &err) == 0 &&
+		    m > 0)
+			fprintf(stderr, "note: more entries match than the %lld shown "
+				"(--limit, up to 10000)\n", (long long)limit);
+		ca_audit_array_free(more, m);
 	}
 	ca_audit_array_free(v, n);
 	ca_close(ca);

@@ -436,6 +436,12 @@ for since in 2026-02-30 2025-02-29 2026-12-01T24:00:00Z 2026-13-01; do
 	expect_rc "audit --since $since (no such day or time): a usage error" 2 om audit --since "$since"
 done
 expect_rc "audit --since 2024-02-29 (a leap day): fine" 0 om audit --since 2024-02-29
+NAUD=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM audit')
+om audit --limit $((NAUD - 1)) >/dev/null 2>"$W/aud.err"
+grep -q "more entries match than the $((NAUD - 1)) shown" "$W/aud.err" &&
+	ok "audit --limit one short of the trail: stderr says more match" || fail "audit cut: stderr '$(cat "$W/aud.err")'"
+om audit --limit "$NAUD" --json >/dev/null 2>"$W/aud.err"
+[ ! -s "$W/aud.err" ] && ok "audit --limit the whole trail: no note" || fail "audit whole: stderr '$(cat "$W/aud.err")'"
 expect_rc "audit --since 2026-12-01T23:59:59Z: fine" 0 om audit --since 2026-12-01T23:59:59Z
 expect_rc "backup '': a usage error" 2 om backup ""
 expect_rc "restore '': a usage error" 2 "$MICA" -d "$W/restore-empty" restore ""
