@@ -44,6 +44,17 @@ ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 static int
 restore_source(const char *file, struct db **src, struct mica_err *err)
 {
+	struct stat sb;
+
+	/* Said of FILE by name: the store's own "the database file does not
+	 * exist" (exit 8) would read as if DIR were missing something. */
+	if (stat(file, &sb) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+				    "cannot read the backup %s: %s", file,
+				    strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+				    "the backup %s is not a regular file", file);
 	if (db_open(file, DB_OPEN_BACKUP, src, err) == 0 &&
 	    db_schema_check(*src, err) == 0 &&
 	    db_integrity_check(*src, err) == 0)

@@ -455,6 +455,11 @@ grep -q "unknown option '-d'.*after '--'" "$TMP/rc.err" && ok "... naming the op
 expect_rc "restore --passphrase-file with no value: a usage error" 2 "$MICA" -d "$W/r-dash2" restore --passphrase-file
 grep -q "needs a value" "$TMP/rc.err" && ok "... saying it needs a value" ||
 	fail "restore --passphrase-file said: $(cat "$TMP/rc.err")"
+expect_rc "restore of a backup that does not exist: exit 3, as --help says" 3 \
+	"$MICA" -d "$W/r-none" restore "$W/no-such-backup.db"
+grep -qF "cannot read the backup $W/no-such-backup.db" "$TMP/rc.err" && ok "... naming the backup" ||
+	fail "restore of a missing backup said: $(cat "$TMP/rc.err")"
+[ ! -e "$W/r-none" ] && ok "... and making no directory" || fail "restore of a missing backup made $W/r-none"
 
 # An option getopt refuses is named as given, whichever of the three ways
 # it fails: an unknown letter (even inside a cluster, where getopt stops
