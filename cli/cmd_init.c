@@ -478,7 +478,9 @@ static const char backup_help[] =
 "\n"
 "Write a consistent copy of the whole database (certificates, requests,\n"
 "tokens, CRLs, audit trail and the encrypted CA key) to FILE, created with\n"
-"mode 0600. Safe while 'mica serve' is running (SQLite's online backup).\n"
+"mode 0600; a FILE that exists is never overwritten (exit 6), so a nightly\n"
+"backup names each copy anew (backup-$(date +%F).db). Safe while 'mica\n"
+"serve' is running (SQLite's online backup).\n"
 "The newest CRLs, whose bodies the data directory keeps beside the store\n"
 "(mica.db-crls/), go into FILE too: it needs nothing else to be restored.\n"
 "The passphrase is not in the backup: keep it separately.\n";
