@@ -335,11 +335,14 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 }
 
 static const char unrevoke_help[] =
-"Usage: mica [-d DIR] unrevoke SERIAL\n"
+"Usage: mica [-d DIR] unrevoke SERIAL [--passphrase-file FILE]\n"
 "\n"
 "Release a certificate revoked with reason certificateHold, and publish a\n"
 "new CRL without it. Certificates revoked for any other reason stay\n"
-"revoked.\n";
+"revoked.\n"
+"\n"
+"Options:\n"
+"  --passphrase-file FILE  the CA key's passphrase (to sign the CRL)\n";
 
 int
 cmd_unrevoke(const char *datadir, int argc, char **argv)
@@ -377,7 +380,8 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 }
 
 static const char crl_help[] =
-"Usage: mica [-d DIR] crl [--out FILE] [--pem] [--key N]\n"
+"Usage: mica [-d DIR] crl [--out FILE] [--pem] [--key N] [--delta]\n"
+"                         [--delta-hours N] [--passphrase-file FILE]\n"
 "\n"
 "Publish a new CRL now: version 2, the next CRL number, thisUpdate now,\n"
 "nextUpdate in the CA's CRL period (7 days by default; 180 for an offline\n"
@@ -394,7 +398,10 @@ static const char crl_help[] =
 "listing what was revoked since the key's complete CRL, which names it\n"
 "(Freshest CRL: URL/delta.crl); a revocation then publishes a delta, and the\n"
 "complete CRL keeps its period. --delta publishes a delta CRL now (and\n"
-"writes it with --out).\n";
+"writes it with --out).\n"
+"\n"
+"The CA key's passphrase comes from --passphrase-file FILE, else\n"
+"$MICA_PASSPHRASE, else DIR/passphrase.\n";
 
 int
 cmd_crl(const char *datadir, int argc, char **argv)
