@@ -168,6 +168,13 @@ cmd_init(const char *datadir, int argc, char **argv)
 		if (o.kind == CA_INIT_ROOT_ONLY)
 			printf("An offline root: it signs CA certificates (mica sign-ca) and its\n"
 			       "CRL (mica crl), and is never served.\n");
+		else if (o.ndomains == 0)
+			/* Not an error: the policy lets an admin issue any
+			 * name then. But nobody should learn that from the
+			 * first refused enrollment. */
+			printf("No allowed domains (--domain): enrollment tokens, ACME and SCEP\n"
+			       "get no certificate, and an admin may issue any name, until\n"
+			       "'mica -d %s domain add DOMAIN'.\n", datadir);
 	}
 	if (res.passphrase_path[0] != '\0')
 		printf("The CA key's passphrase was generated into %s (mode 0600).\n"

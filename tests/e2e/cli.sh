@@ -313,6 +313,11 @@ csr dd ec-p256 /CN=dd.contoso.test "DNS:dd.contoso.test"
 check "init -d DIR (after the command)" \
 	"$MICA" init -d "$D" --name "Placement CA" --domain contoso.test --public-url http://ca.contoso.test
 [ -f "$D/mica.db" ] && ok "... creates the CA in DIR" || fail "no CA in $D"
+grep -q "No allowed domains" "$TMP/check.out" && fail "... yet says it has no allowed domains" ||
+	ok "... and, with --domain, says nothing of domains"
+"$MICA" -d "$W/nodom" init --name "No Domain CA" --public-url http://ca.contoso.test >"$W/nodom.out" 2>&1
+grep -q "No allowed domains (--domain).*" "$W/nodom.out" && grep -q "domain add DOMAIN" "$W/nodom.out" &&
+	ok "init without --domain says what that means and how to add one" || fail "init without --domain: $(cat "$W/nodom.out")"
 check "issue -d DIR --csr ... (after the command)" "$MICA" issue -d "$D" --csr "$W/dd.csr" --out "$W/dd1.pem"
 check "issue --csr ... -d DIR (at the end)" "$MICA" issue --csr "$W/dd.csr" --out "$W/dd2.pem" -d "$D"
 check "issue --data-dir DIR" "$MICA" issue --data-dir "$D" --csr "$W/dd.csr" --out "$W/dd3.pem"
