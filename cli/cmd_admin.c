@@ -20,7 +20,7 @@ req_status(int s)
 static const char request_help[] =
 "Usage: mica [-d DIR] request list [--status pending|issued|denied|all] [--json]\n"
 "       mica [-d DIR] request show ID\n"
-"       mica [-d DIR] request approve ID [--out FILE]\n"
+"       mica [-d DIR] request approve ID [--out FILE] [--passphrase-file FILE]\n"
 "       mica [-d DIR] request deny ID [--reason TEXT]\n"
 "\n"
 "Requests submitted to 'mica serve' without an enrollment token wait for an\n"
@@ -29,7 +29,10 @@ static const char request_help[] =
 "the certificate (written to --out or standard output) and marks the\n"
 "request issued; 'deny' records the reason (plain text, up to 200\n"
 "characters, no control or invisible characters). A decided request cannot\n"
-"be decided again.\n";
+"be decided again.\n"
+"\n"
+"'list' shows the pending requests (--status for the others; 'all' is the\n"
+"API's default), oldest first, at most 1000.\n";
 
 int
 cmd_request(const char *datadir, int argc, char **argv)
