@@ -720,7 +720,9 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		if (!memory && (check_private(path, "-wal", 0, err) != 0 ||
 				check_private(path, "-shm", 0, err) != 0))
 			goto out;
-		if (migrate(db, version, builtin, 0, err) != 0)
+		/* A store made now is not news: only an upgrade of one that
+		 * existed is logged, migration by migration. */
+		if (migrate(db, version, builtin, version == 0, err) != 0)
 			goto out;
 	} else if (flags & DB_OPEN_BACKUP) {
 		/* Any version the migrations know; db_schema_check judges. */

@@ -315,6 +315,8 @@ check "init -d DIR (after the command)" \
 [ -f "$D/mica.db" ] && ok "... creates the CA in DIR" || fail "no CA in $D"
 grep -q "No allowed domains" "$TMP/check.out" && fail "... yet says it has no allowed domains" ||
 	ok "... and, with --domain, says nothing of domains"
+grep -q "schema migration" "$TMP/check.out" && fail "... yet lists the migrations of a new store" ||
+	ok "... and lists no schema migrations for a store it just made"
 "$MICA" -d "$W/nodom" init --name "No Domain CA" --public-url http://ca.contoso.test >"$W/nodom.out" 2>&1
 grep -q "No allowed domains (--domain).*" "$W/nodom.out" && grep -q "domain add DOMAIN" "$W/nodom.out" &&
 	ok "init without --domain says what that means and how to add one" || fail "init without --domain: $(cat "$W/nodom.out")"
@@ -546,6 +548,8 @@ sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at 
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
 check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"
+grep -q "applied schema migration 016" "$TMP/check.out" && ok "... logging the migration it applied" ||
+	fail "the upgrade did not log its migration: $(head -3 "$TMP/check.out")"
 is "... which revoked the key's other certificate" \
 	"$("$MICA" -d "$O" show "$up2" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d.get("revocation_reason"))')" "revoked keyCompromise"
 openssl verify -crl_check -CAfile <(om export-root --pem 2>/dev/null) -CRLfile "$W/up.crl" "$W/up2.pem" > "$W/up2.v" 2>&1
