@@ -91,6 +91,17 @@ json_body(struct web_ctx *c, const struct web_field *spec, size_t n,
 	return 0;
 }
 
+int
+web_no_body(struct web_ctx *c, struct mica_err *err)
+{
+	json_t *j = NULL;
+
+	if (json_body(c, NULL, 0, &j, err) != 0)
+		return -1;
+	json_decref(j);
+	return 0;
+}
+
 /* "days" from JSON: absent -> 0; present -> 1..CA_DAYS_MAX. */
 static int
 json_days(json_t *j, int *days, struct mica_err *err)
@@ -435,12 +446,10 @@ int
 web_h_req_approve(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct ca_issued out;
-	json_t *j = NULL;
 	int rc;
 
-	if (param_id(c, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
+	if (param_id(c, err) != 0 || web_no_body(c, err) != 0)
 		return -1;
-	json_decref(j);
 	if (ca_request_approve(c->ca, c->p, c->m->param[0], &out, err) != 0)
 		return -1;
 	rc = reply_issued(c, rep, &out, 200, err);
@@ -761,12 +770,11 @@ web_h_cert_renew_challenge(struct web_ctx *c, struct web_reply *rep,
 {
 	char serial[CA_SERIAL_MAX], nonce[CA_CHALLENGE_LEN + 1];
 	int64_t expires_at = 0;
-	json_t *j = NULL, *o;
+	json_t *o;
 	int rc;
 
-	if (param_serial(c, serial, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
+	if (param_serial(c, serial, err) != 0 || web_no_body(c, err) != 0)
 		return -1;
-	json_decref(j);
 	if (ca_renew_challenge(c->ca, serial, nonce, &expires_at, err) != 0)
 		return -1;
 	o = json_object();
@@ -821,11 +829,9 @@ int
 web_h_cert_unrevoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
-	json_t *j = NULL;
 
-	if (param_serial(c, serial, err) != 0 || json_body(c, NULL, 0, &j, err) != 0)
+	if (param_serial(c, serial, err) != 0 || web_no_body(c, err) != 0)
 		return -1;
-	json_decref(j);
 	if (ca_unrevoke(c->ca, c->p, serial, err) != 0)
 		return -1;
 	web_crl_changed(c->srv, c->ca);
@@ -836,12 +842,11 @@ int
 web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct ca_crl crl;
-	json_t *j = NULL, *o;
+	json_t *o;
 	int rc;
 
-	if (json_body(c, NULL, 0, &j, err) != 0)
+	if (web_no_body(c, err) != 0)
 		return -1;
-	json_decref(j);
 	memset(&crl, 0, sizeof(crl));
 	if (ca_crl_publish(c->ca, c->p, &crl, err) != 0)
 		return -1;
@@ -1059,7 +1064,7 @@ web_h_token_delete(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 {
 	json_t *o;
 
-	if (param_id(c, err) != 0)
+	if (param_id(c, err) != 0 || web_no_body(c, err) != 0)
 		return -1;
 	if (ca_token_revoke(c->ca, c->p, c->m->param[0], err) != 0)
 		return -1;

@@ -34,6 +34,12 @@ struct web_ctx {
 	const char *host;              /* the Host header, NULL if none */
 };
 
+/* A body that carries nothing, for the actions that take none: empty, or
+ * the JSON object {}. Anything else is refused (415 another media type,
+ * 400 bad_json or unknown_field), so that a request the client meant
+ * otherwise changes nothing. */
+int web_no_body(struct web_ctx *c, struct mica_err *err);
+
 /* Handlers (api.c), referenced by the route table. */
 int web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_ca_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

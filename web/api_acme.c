@@ -85,6 +85,8 @@ web_h_api_acme_deactivate(struct web_ctx *c, struct web_reply *rep,
 	if (!web_id_valid(c->m->param[0]))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_id",
 				    "malformed id (lowercase hexadecimal expected)");
+	if (web_no_body(c, err) != 0)
+		return -1;
 	if (ca_acme_account_deactivate(c->ca, c->p, c->m->param[0], err) != 0)
 		return -1;
 	o = json_object();

@@ -588,6 +588,15 @@ LONG=$(python3 -c 'print("\u00e9" * 150)')
 CODE=$(curl -s --cacert "$W/root.pem" -o "$W/e.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
 	-H 'Content-Type: application/json' -d "{\"uses\":2,\"comment\":\"$LONG\"}" "$S/api/v1/acme/eab")
 is "a comment of 150 characters (300 bytes) is accepted, as for tokens" "$CODE" 201
+# The admin's deactivation takes no body: one it cannot read is refused
+# (as every action without a body), and the account stays valid.
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/e.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+	-H 'Content-Type: application/json' -d '{"status": "valid"}' "$S/api/v1/acme/accounts/$ACCT/deactivate")
+is "POST .../deactivate with an unknown field: 400 unknown_field" "$CODE $(json_get "$W/e.json" error)" "400 unknown_field"
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/e.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+	-H 'Content-Type: text/plain' -d 'later' "$S/api/v1/acme/accounts/$ACCT/deactivate")
+is "POST .../deactivate with a text body: 415" "$CODE" 415
+is "and the account is still valid" "$(sqlite3 "$D/mica.db" "SELECT status FROM acme_account WHERE id = '$ACCT'")" valid
 expect_rc "mica acme accounts deactivate" 0 "$MICA" -d "$D" acme accounts deactivate "$ACCT"
 client order "${A[@]}" --name a8.app.contoso.test
 expect_problem "a deactivated account can do nothing more" unauthorized

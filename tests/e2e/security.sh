@@ -146,6 +146,21 @@ is "the request is still pending" "$(jget status)" pending
 call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{"reason": "pas un des n\u00f4tres"}'
 expect "a plain deny reason" 200
+# An action that takes no body refuses one it cannot read, as approve
+# does, rather than act on a request the client meant otherwise.
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll"}'
+NBTOK=$(jget id)
+call DELETE "$S/api/v1/tokens/$NBTOK" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"reason": "lost"}'
+expect "DELETE a token with an unknown field in its body" 400 unknown_field
+call DELETE "$S/api/v1/tokens/$NBTOK" "${ADMH[@]}" -H 'Content-Type: text/plain' \
+	--data-binary 'revoke it'
+expect "DELETE a token with a text body" 415 unsupported_media_type
+is "the token is still active" "$(sqlite3 "$D/mica.db" "SELECT revoked FROM token WHERE id = '$NBTOK'")" 0
+call DELETE "$S/api/v1/tokens/$NBTOK" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{}'
+expect "DELETE a token with the body {}" 200
 
 # ------------------------- 2: a compromised key is never certified again --
 
