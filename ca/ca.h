@@ -278,6 +278,10 @@ int ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
 int ca_request_approve(struct ca *ca, const struct ca_principal *p,
 		       const char *id, struct ca_issued *out,
 		       struct mica_err *err);
+/* Admin: deny a pending request. REASON (free text, ca_text_check) is
+ * recorded as given; NULL or "" is recorded as CA_DENY_REASON_DEFAULT,
+ * which is what a later status shows and what a reply should say. */
+#define CA_DENY_REASON_DEFAULT "denied"
 int ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 		    const char *reason, struct mica_err *err);
 

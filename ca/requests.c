@@ -407,7 +407,7 @@ deny_body(struct db *db, void *arg, struct mica_err *err)
 	int64_t now = ca_now();
 
 	if (db_req_decide(db, x->id, DB_REQ_DENIED, x->actor, NULL,
-			  x->why[0] ? x->why : "denied", now, err) != 0)
+			  x->why[0] ? x->why : CA_DENY_REASON_DEFAULT, now, err) != 0)
 		return -1;
 	return db_audit_add(db, now, x->actor, "request.deny", x->id,
 			    x->why[0] ? x->why : NULL, err);

@@ -472,6 +472,9 @@ web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	reason = web_json_str(j, "reason");
 	if (ca_request_deny(c->ca, c->p, c->m->param[0], reason, err) != 0)
 		goto out;
+	/* The reply says what was recorded, as a later GET shows it. */
+	if (reason == NULL || reason[0] == '\0')
+		reason = CA_DENY_REASON_DEFAULT;
 	o = json_object();
 	if (o == NULL ||
 	    json_object_set_new(o, "id", json_string(c->m->param[0])) != 0 ||

@@ -161,6 +161,18 @@ is "the token is still active" "$(sqlite3 "$D/mica.db" "SELECT revoked FROM toke
 call DELETE "$S/api/v1/tokens/$NBTOK" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{}'
 expect "DELETE a token with the body {}" 200
+# A denial without a reason: the reply says the reason recorded, the one
+# a later GET shows, not null (nor "" for an empty one).
+for body in '' '{"reason": ""}'; do
+	mkcsr nor /CN=nor.contoso.test DNS:nor.contoso.test
+	call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr nor)"
+	NOR=$(jget id)
+	call POST "$S/api/v1/requests/$NOR/deny" "${ADMH[@]}" -H 'Content-Type: application/json' \
+		--data-binary "$body"
+	DENIED=$(jget reason)
+	call GET "$S/api/v1/requests/$NOR"
+	is "deny with body '$body': the reply's reason is the recorded one" "$DENIED" "$(jget reason)"
+done
 
 # ------------------------- 2: a compromised key is never certified again --
 
