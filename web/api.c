@@ -109,8 +109,7 @@ json_days(json_t *j, int *days, struct mica_err *err)
 	int64_t d = web_json_int(j, "days", 0);
 
 	*days = 0;
-	if (json_object_get(j, "days") != NULL && !json_is_null(json_object_get(j, "days")) &&
-	    (d < 1 || d > CA_DAYS_MAX))
+	if (web_json_has(j, "days") && (d < 1 || d > CA_DAYS_MAX))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
 				    "field \"days\" must be from 1 to %d", CA_DAYS_MAX);
 	*days = (int)d;
@@ -877,16 +876,14 @@ web_h_crl_publish(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 int
 web_token_limits(json_t *j, int64_t *expires_in, struct mica_err *err)
 {
-	json_t *v;
-
 	*expires_in = web_json_int(j, "expires_in", 0);
-	if (json_object_get(j, "expires_in") != NULL &&
+	if (web_json_has(j, "expires_in") &&
 	    (*expires_in <= 0 || *expires_in > CA_TOKEN_LIFE_MAX))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
 				    "field \"expires_in\" must be between 1 second and 10 "
 				    "years (%lld seconds); leave it out for a token that "
 				    "does not expire", (long long)CA_TOKEN_LIFE_MAX);
-	if ((v = json_object_get(j, "names")) != NULL && json_array_size(v) == 0)
+	if (web_json_has(j, "names") && json_array_size(json_object_get(j, "names")) == 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_field",
 				    "field \"names\" lists no name: leave it out for "
 				    "any name in the CA's domains");
@@ -933,7 +930,7 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		goto out;
 	}
 	/* As the command line: an admin token is never limited in uses. */
-	if (ts.kind == CA_TOKEN_ADMIN && json_object_get(j, "uses") != NULL) {
+	if (ts.kind == CA_TOKEN_ADMIN && web_json_has(j, "uses")) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_scope",
 			     "an admin token has no \"uses\": it lasts until revoked "
 			     "or expired");

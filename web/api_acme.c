@@ -148,7 +148,7 @@ web_h_api_acme_eab(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		ts.profile = web_json_str(j, "profile");
 		ts.comment = web_json_str(j, "comment");
 		ts.uses = web_json_int(j, "uses", 0);
-		if (json_object_get(j, "uses") != NULL && (ts.uses < -1 || ts.uses == 0)) {
+		if (web_json_has(j, "uses") && (ts.uses < -1 || ts.uses == 0)) {
 			mica_err_set(err, MICA_E_BADREQ, "bad_field",
 				     "field \"uses\" must be a positive number, or -1 for "
 				     "unlimited (the default)");
@@ -156,7 +156,8 @@ web_h_api_acme_eab(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 		}
 		if (web_token_limits(j, &ts.expires_in, err) != 0)
 			goto out;
-		if ((a = json_object_get(j, "names")) != NULL) {
+		if (web_json_has(j, "names")) {
+			a = json_object_get(j, "names");
 			if ((names = calloc(json_array_size(a), sizeof(*names))) == NULL) {
 				mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 				goto out;

@@ -139,6 +139,14 @@ web_json_check(json_t *obj, const struct web_field *spec, size_t n,
 	return 0;
 }
 
+int
+web_json_has(json_t *obj, const char *key)
+{
+	json_t *v = obj != NULL ? json_object_get(obj, key) : NULL;
+
+	return v != NULL && !json_is_null(v);
+}
+
 const char *
 web_json_str(json_t *obj, const char *key)
 {

@@ -40,6 +40,7 @@ int web_json_parse(const unsigned char *body, size_t len, json_t **out,
 int web_json_check(json_t *obj, const struct web_field *spec, size_t n,
 		   struct mica_err *err);
 /* Getters after web_json_check: NULL/DEF when absent or null. */
+int web_json_has(json_t *obj, const char *key);   /* present, not null */
 const char *web_json_str(json_t *obj, const char *key);
 int64_t web_json_int(json_t *obj, const char *key, int64_t def);
 int web_json_bool(json_t *obj, const char *key, int def);

@@ -161,6 +161,19 @@ is "the token is still active" "$(sqlite3 "$D/mica.db" "SELECT revoked FROM toke
 call DELETE "$S/api/v1/tokens/$NBTOK" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{}'
 expect "DELETE a token with the body {}" 200
+# A JSON null counts as absent (docs/API.md, Conventions), in the token
+# limits as in every other field.
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary \
+	'{"kind": "enroll", "profile": null, "names": null, "uses": null, "expires_in": null, "comment": null}'
+expect "an enrollment token whose optional fields are all null" 201
+is "it never expires" "$(jget expires_at)" null
+is "it has the default one use" "$(jget uses_left)" 1
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "admin", "uses": null}'
+expect "an admin token with \"uses\": null" 201
+call POST "$S/api/v1/acme/eab" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"names": null, "uses": null, "expires_in": null}'
+expect "an EAB credential whose limits are null" 201
 # A denial without a reason: the reply says the reason recorded, the one
 # a later GET shows, not null (nor "" for an empty one).
 for body in '' '{"reason": ""}'; do
