@@ -697,13 +697,16 @@ struct ca_token_spec {
 	const char *const *names;     /* enroll: NULL = any within the domains */
 	size_t nnames;
 	int64_t uses;                 /* -1 unlimited; 0 = default (1 for
-				       * enroll, unlimited for admin) */
+				       * enroll, unlimited for admin); at
+				       * most CA_TOKEN_USES_MAX */
 	int64_t expires_in;           /* seconds; 0 = never; at most
 				       * CA_TOKEN_LIFE_MAX */
 	const char *comment;
 };
 /* The longest a token may be made to live: ten years. */
 #define CA_TOKEN_LIFE_MAX ((int64_t)3650 * 86400)
+/* The most uses an enrollment token may be given (-1: unlimited). */
+#define CA_TOKEN_USES_MAX 1000000000
 
 /* Create a token; TOKEN receives the secret bearer string, shown once and
  * stored only as a hash. INFO (may be NULL) gets the stored token. */

@@ -110,9 +110,10 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 	if (spec->profile != NULL && ca_profile_find(spec->profile) == NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "unknown_profile",
 				    "unknown profile (see 'mica profile list')");
-	if (spec->uses < -1 || spec->uses > 1000000000)
+	if (spec->uses < -1 || spec->uses > CA_TOKEN_USES_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_uses",
-				    "uses must be a positive number (or -1 for unlimited)");
+				    "uses must be from 1 to %d (or -1 for unlimited)",
+				    CA_TOKEN_USES_MAX);
 	if (spec->expires_in < 0 || spec->expires_in > CA_TOKEN_LIFE_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_expiry",
 				    "expires_in must be between 1 second and 10 years");

@@ -257,8 +257,10 @@ cmd_token(const char *datadir, int argc, char **argv)
 			names[spec.nnames++] = optarg;
 			break;
 		case 'u':
-			if (cli_parse_int(optarg, -1, 1000000000, &spec.uses) != 0 || spec.uses == 0)
-				return cli_usage("token", "--uses must be a positive number or -1");
+			if (cli_parse_int(optarg, -1, CA_TOKEN_USES_MAX, &spec.uses) != 0 ||
+			    spec.uses == 0)
+				return cli_usage("token", "--uses must be from 1 to %d, or -1",
+						 CA_TOKEN_USES_MAX);
 			break;
 		case 'x':
 			if (cli_parse_duration(optarg, &spec.expires_in) != 0)

@@ -174,6 +174,15 @@ expect "an admin token with \"uses\": null" 201
 call POST "$S/api/v1/acme/eab" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary '{"names": null, "uses": null, "expires_in": null}'
 expect "an EAB credential whose limits are null" 201
+# Uses past the most a token may have: the answer says what that is (it
+# said "a positive number" of a positive number).
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "uses": 1000000001}'
+expect "an enrollment token of 1000000001 uses" 400 bad_uses
+case $(jget message) in *1000000000*) ok "the message names the most" ;;
+*) fail "the message names the most: $(jget message)" ;; esac
+"$MICA" -d "$D" token create --enroll --uses 1000000001 2>"$W/uses.err"
+grep -q 1000000000 "$W/uses.err" && ok "so does mica token create" || fail "mica token create: $(cat "$W/uses.err")"
 # A denial without a reason: the reply says the reason recorded, the one
 # a later GET shows, not null (nor "" for an empty one).
 for body in '' '{"reason": ""}'; do
