@@ -666,8 +666,9 @@ cmd_list(const char *datadir, int argc, char **argv)
 		}
 	}
 	/* A page that ends before the matches do must not pass for all of
-	 * them: "what expires soon" cut at 100 would hide the rest. */
-	if (rc == 0 && (next.id != 0 || next.key != 0 || next.keyed != 0))
+	 * them: "what expires soon" cut at 100 would hide the rest. A next
+	 * page exists when its cursor's id is set (as the API's next_cursor). */
+	if (rc == 0 && next.id != 0)
 		fprintf(stderr, "note: more certificates match than the %d shown "
 			"(--limit, up to 1000)\n", f.limit);
 out:
