@@ -266,14 +266,27 @@ struct ca_request {
 void ca_request_free(struct ca_request *r);
 void ca_request_array_free(struct ca_request *a, size_t n);
 
+/* Where a page of a listing ends and the next starts: ID the last row's
+ * id (0: the first page). Certificates (ca_cert_list): in the expiry
+ * orders KEYED 1 and KEY its notAfter. Requests (ca_request_list): always
+ * KEYED, KEY its submission time, ID its row. Hand it back as it came. */
+struct ca_cursor {
+	int64_t id;
+	int64_t key;
+	int keyed;
+};
+
 /* Request status by id (anyone who knows the unguessable id). If issued,
  * out->der holds the certificate. REQ gets the request. */
 int ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 		      struct ca_request *req, struct mica_err *err);
-/* Admin: list requests (STATUS -1 for all), oldest first; free *OUT with
+/* Admin: requests of STATUS (-1 for all), oldest first: one page of at
+ * most LIMIT (1..1000) after AFTER (NULL or id 0: from the first); *NEXT
+ * where the next page starts (id 0: none follows). Free *OUT with
  * ca_request_array_free. */
 int ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
-		    int limit, struct ca_request **out, size_t *n,
+		    const struct ca_cursor *after, int limit,
+		    struct ca_request **out, size_t *n, struct ca_cursor *next,
 		    struct mica_err *err);
 int ca_request_approve(struct ca *ca, const struct ca_principal *p,
 		       const char *id, struct ca_issued *out,
@@ -475,14 +488,6 @@ struct ca_cert {
 void ca_cert_free(struct ca_cert *c);
 void ca_cert_array_free(struct ca_cert *a, size_t n);
 
-/* Where a page of ca_cert_list ends and the next starts: ID the last
- * row's id (0: the first page); in the expiry orders KEYED 1 and KEY its
- * notAfter. Hand it back as it came. */
-struct ca_cert_cursor {
-	int64_t id;
-	int64_t key;
-	int keyed;
-};
 
 struct ca_cert_filter {
 	int status;              /* -1 any; CA_CERT_*; or CA_FILTER_EXPIRED /
@@ -491,7 +496,7 @@ struct ca_cert_filter {
 	int64_t expiring_before; /* 0 none; else not_after < this and > now */
 	const char *name;        /* NULL none; a name exactly, or "prefix*"
 				  * (ASCII case-insensitive) */
-	struct ca_cert_cursor cursor;   /* all zero: the first page */
+	struct ca_cursor cursor;   /* all zero: the first page */
 	int limit;               /* 1..1000 */
 	int64_t scan_max;        /* 0, or bound the walk (db_cert_filter) */
 };
@@ -523,7 +528,7 @@ int ca_cert_get(struct ca *ca, const struct ca_principal *p,
  * order. */
 int ca_cert_list(struct ca *ca, const struct ca_principal *p,
 		 const struct ca_cert_filter *f, struct ca_cert **out,
-		 size_t *n, struct ca_cert_cursor *next, struct mica_err *err);
+		 size_t *n, struct ca_cursor *next, struct mica_err *err);
 /* Certificates and pending requests by status, now. */
 int ca_counts(struct ca *ca, struct ca_counts *out, struct mica_err *err);
 /* Admin: audit rows with at >= SINCE (and id < BEFORE_ID if > 0), newest

@@ -97,7 +97,7 @@ ca_cert_get(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 int
 ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	     const struct ca_cert_filter *f, struct ca_cert **out, size_t *n,
-	     struct ca_cert_cursor *next, struct mica_err *err)
+	     struct ca_cursor *next, struct mica_err *err)
 {
 	struct db_cert_filter df;
 	struct db_cert_cursor dn;

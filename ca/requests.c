@@ -311,23 +311,36 @@ ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 
 int
 ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
-		int limit, struct ca_request **out, size_t *n,
+		const struct ca_cursor *after, int limit,
+		struct ca_request **out, size_t *n, struct ca_cursor *next,
 		struct mica_err *err)
 {
 	struct db_request *v = NULL;
 	size_t count = 0;
+	int more = 0;
 
 	*out = NULL;
 	*n = 0;
+	memset(next, 0, sizeof(*next));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
+	if (after != NULL && after->id != 0 && (!after->keyed || after->id < 0))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_cursor",
+				    "this cursor is not one of a request listing");
 	if (limit <= 0 || limit > 1000)
 		limit = 1000;
-	if (db_req_list(ca->db, status, limit, &v, &count, err) != 0)
+	if (db_req_list(ca->db, status, after != NULL ? after->key : 0,
+			after != NULL ? after->id : 0, limit, &v, &count,
+			&more, err) != 0)
 		return -1;
 	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
 		db_req_array_free(v, count);
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	}
+	if (more && count > 0) {
+		next->keyed = 1;
+		next->key = v[count - 1].submitted_at;
+		next->id = v[count - 1].rowid;
 	}
 	for (size_t i = 0; i < count; i++)
 		request_take(&(*out)[i], &v[i]);

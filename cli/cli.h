@@ -127,4 +127,16 @@ void cli_jput(json_t *o, const char *key, json_t *v, int *bad);
 void cli_jpush(json_t *arr, json_t *v, int *bad);
 int cli_jprint(json_t *v, int bad);
 
+/* A JSON array printed as its items come, for listings too long to hold
+ * at once: the same text cli_jprint would print for the whole array.
+ * cli_jstream_item prints V (NULL or BAD set: out of memory) and drops
+ * it; cli_jstream_end closes the array. Each returns 0, or 1 (said on
+ * stderr) when the item cannot be rendered: the array is then left
+ * unclosed, so that nothing reads a cut listing as a whole one. */
+struct cli_jstream {
+	size_t n;      /* items printed */
+};
+int cli_jstream_item(struct cli_jstream *js, json_t *v, int bad);
+int cli_jstream_end(struct cli_jstream *js);
+
 #endif

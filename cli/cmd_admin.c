@@ -18,7 +18,8 @@ req_status(int s)
 }
 
 static const char request_help[] =
-"Usage: mica [-d DIR] request list [--status pending|issued|denied|all] [--json]\n"
+"Usage: mica [-d DIR] request list [--status pending|issued|denied|all]\n"
+"                                  [--limit N] [--json]\n"
 "       mica [-d DIR] request show ID\n"
 "       mica [-d DIR] request approve ID [--out FILE] [--passphrase-file FILE]\n"
 "       mica [-d DIR] request deny ID [--reason TEXT]\n"
@@ -32,13 +33,100 @@ static const char request_help[] =
 "be decided again.\n"
 "\n"
 "'list' shows the pending requests (--status for the others; 'all' is the\n"
-"API's default), oldest first, at most 1000.\n";
+"API's default), oldest first: every one, or the first N with --limit N\n"
+"(standard error then says when more match).\n";
+
+/* Requests read from the store at a time (ca_request_list's most). */
+#define REQ_PAGE 1000
+
+static void
+req_row(const struct ca_request *r, int json, struct cli_jstream *js,
+	size_t *shown, int *rc)
+{
+	char t[32], names[256];
+
+	if (json) {
+		json_t *o = json_object();
+		int bad = 0;
+
+		cli_jput(o, "id", mica_jstr(r->id), &bad);
+		cli_jput(o, "status", json_string(req_status(r->status)), &bad);
+		cli_jput(o, "profile", mica_jstr(r->profile ? r->profile : ""), &bad);
+		cli_jput(o, "subject", mica_jstr(r->subject ? r->subject : ""), &bad);
+		cli_jput(o, "names", mica_jlines(r->names), &bad);
+		cli_jput(o, "submitted_at", json_string(cli_time(r->submitted_at, t)), &bad);
+		if (*rc == 0 && cli_jstream_item(js, o, bad) != 0)
+			*rc = 1;
+		else if (*rc != 0)
+			json_decref(o);
+	} else {
+		if (*shown == 0)
+			printf("%-32s  %-7s  %-8s  %-20s  %s\n", "ID", "STATUS",
+			       "PROFILE", "SUBMITTED", "NAMES");
+		snprintf(names, sizeof(names), "%s", r->names ? r->names : "");
+		for (char *p = names; *p; p++)
+			if (*p == '\n' || (unsigned char)*p < 0x20)
+				*p = ',';
+		printf("%-32s  %-7s  %-8s  %-20s  %s\n", r->id,
+		       req_status(r->status), r->profile,
+		       cli_time(r->submitted_at, t), names);
+	}
+	(*shown)++;
+}
+
+/* 'request list': page after page (keyset pages, oldest first), each
+ * printed and dropped before the next is read. */
+static int
+req_list(const char *datadir, int status, int64_t want, int json)
+{
+	struct ca_request *v = NULL;
+	struct ca_cursor after, next;
+	struct cli_jstream js = { 0 };
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	size_t n = 0, shown = 0;
+	int rc = 0;
+
+	memset(&after, 0, sizeof(after));
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	for (;;) {
+		int64_t left = want == 0 ? REQ_PAGE : want - (int64_t)shown;
+
+		if (ca_request_list(ca, &cli, status, &after,
+				    left < REQ_PAGE ? (int)left : REQ_PAGE,
+				    &v, &n, &next, &err) != 0) {
+			rc = cli_fail(&err);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			req_row(&v[i], json, &js, &shown, &rc);
+		ca_request_array_free(v, n);
+		v = NULL;
+		n = 0;
+		if (rc != 0 || next.id == 0)
+			break;
+		if (want != 0 && (int64_t)shown >= want) {
+			fprintf(stderr, "note: more requests match than the "
+				"%lld shown (--limit)\n", (long long)want);
+			break;
+		}
+		after = next;
+	}
+	if (rc == 0 && json)
+		rc = cli_jstream_end(&js);
+	ca_close(ca);
+	return rc;
+}
 
 int
 cmd_request(const char *datadir, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "status", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "out", required_argument, NULL, 'o' },
@@ -51,6 +139,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	int status = CA_REQ_PENDING, json = 0, c, rc = 0;
+	int64_t want = 0;        /* --limit; 0: every one */
 	char t[32];
 
 	optind = 1;
@@ -63,6 +152,10 @@ cmd_request(const char *datadir, int argc, char **argv)
 			else if (strcmp(optarg, "all") == 0) status = -1;
 			else return cli_usage("request", "--status is pending, issued, denied or all");
 			break;
+		case 'l':
+			if (cli_parse_int(optarg, 1, INT64_MAX, &want) != 0)
+				return cli_usage("request", "--limit must be a positive number");
+			break;
 		case 'j': json = 1; break;
 		case 'r': reason = optarg; break;
 		case 'o': out = optarg; break;
@@ -74,49 +167,12 @@ cmd_request(const char *datadir, int argc, char **argv)
 	sub = optind < argc ? argv[optind] : "list";
 	ca_principal_cli(&cli);
 	if (strcmp(sub, "list") == 0) {
-		struct ca_request *v = NULL;
-		size_t n = 0;
 		if (optind + 1 < argc)
 			return cli_usage("request", "unexpected argument '%s'", argv[optind + 1]);
-		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
-			return cli_fail(&err);
-		if (ca_request_list(ca, &cli, status, 1000, &v, &n, &err) != 0) {
-			rc = cli_fail(&err);
-		} else if (json) {
-			json_t *arr = json_array();
-			int bad = 0;
-			for (size_t i = 0; i < n; i++) {
-				json_t *o = json_object();
-
-				cli_jput(o, "id", mica_jstr(v[i].id), &bad);
-				cli_jput(o, "status", json_string(req_status(v[i].status)), &bad);
-				cli_jput(o, "profile", mica_jstr(v[i].profile ? v[i].profile : ""), &bad);
-				cli_jput(o, "subject", mica_jstr(v[i].subject ? v[i].subject : ""), &bad);
-				cli_jput(o, "names", mica_jlines(v[i].names), &bad);
-				cli_jput(o, "submitted_at", json_string(cli_time(v[i].submitted_at, t)), &bad);
-				cli_jpush(arr, o, &bad);
-			}
-			if (cli_jprint(arr, bad) != 0)
-				rc = 1;
-		} else {
-			if (n > 0)
-				printf("%-32s  %-7s  %-8s  %-20s  %s\n", "ID", "STATUS",
-				       "PROFILE", "SUBMITTED", "NAMES");
-			for (size_t i = 0; i < n; i++) {
-				char names[256];
-				snprintf(names, sizeof(names), "%s", v[i].names ? v[i].names : "");
-				for (char *p = names; *p; p++)
-					if (*p == '\n' || (unsigned char)*p < 0x20)
-						*p = ',';
-				printf("%-32s  %-7s  %-8s  %-20s  %s\n", v[i].id,
-				       req_status(v[i].status), v[i].profile,
-				       cli_time(v[i].submitted_at, t), names);
-			}
-		}
-		ca_request_array_free(v, n);
-		ca_close(ca);
-		return rc;
+		return req_list(datadir, status, want, json);
 	}
+	if (want != 0)
+		return cli_usage("request", "--limit is for 'list'");
 	if (optind + 2 != argc)
 		return cli_usage("request", "%s needs exactly one request ID", sub);
 	if (strcmp(sub, "show") == 0) {
@@ -387,14 +443,44 @@ cmd_token(const char *datadir, int argc, char **argv)
 }
 
 static const char audit_help[] =
-"Usage: mica [-d DIR] audit [--since TIME] [--limit N] [--json]\n"
+"Usage: mica [-d DIR] audit [--since TIME] [--limit N | --all] [--json]\n"
 "\n"
 "Show the audit trail, newest first: every change of state (issuance,\n"
 "approval, denial, revocation, CRL publication, tokens, domains) with its\n"
 "time, actor, action, target and detail. --since takes a Unix time, a date\n"
 "(2026-11-24) or a duration back from now (12h, 7d). --limit N shows at\n"
-"most N entries (default 100, at most 10000); when more match, standard\n"
-"error says so.\n";
+"most N entries (default 100); when more match, standard error says so.\n"
+"--all shows every entry (since --since).\n";
+
+/* Audit entries read from the store at a time (ca_audit_list's most). */
+#define AUDIT_PAGE 10000
+
+static void
+audit_row(const struct ca_audit *a, int json, struct cli_jstream *js,
+	  int *rc)
+{
+	char t[32];
+
+	if (json) {
+		json_t *o = json_object();
+		int bad = 0;
+
+		cli_jput(o, "id", json_integer((json_int_t)a->id), &bad);
+		cli_jput(o, "at", json_string(cli_time(a->at, t)), &bad);
+		cli_jput(o, "actor", mica_jstr(a->actor), &bad);
+		cli_jput(o, "action", mica_jstr(a->action), &bad);
+		cli_jput(o, "target", mica_jstr(a->target), &bad);
+		cli_jput(o, "detail", mica_jstr(a->detail), &bad);
+		if (*rc == 0 && cli_jstream_item(js, o, bad) != 0)
+			*rc = 1;
+		else if (*rc != 0)
+			json_decref(o);
+	} else {
+		printf("%s  %-20s  %-16s  %-32s  %s\n", cli_time(a->at, t),
+		       a->actor, a->action, a->target ? a->target : "-",
+		       a->detail ? a->detail : "");
+	}
+}
 
 /* *OUT from TM (UTC) if TM names a real moment: timegm() would make
  * 2026-02-30 the 2nd of March and 24:00:00 the next day; strptime()
@@ -444,18 +530,19 @@ cmd_audit(const char *datadir, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 's' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ca_audit *v = NULL;
 	size_t n = 0;
+	struct cli_jstream js = { 0 };
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	int64_t since = 0, limit = 100;
-	int json = 0, c, rc = 0;
-	char t[32];
+	int64_t since = 0, want = 100, shown = 0, before = 0;
+	int json = 0, c, rc = 0, limit_given = 0, all = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -465,9 +552,11 @@ cmd_audit(const char *datadir, int argc, char **argv)
 				return cli_usage("audit", "--since takes a Unix time, YYYY-MM-DD or a duration like 7d");
 			break;
 		case 'l':
-			if (cli_parse_int(optarg, 1, 10000, &limit) != 0)
-				return cli_usage("audit", "--limit must be 1-10000");
+			if (cli_parse_int(optarg, 1, INT64_MAX, &want) != 0)
+				return cli_usage("audit", "--limit must be a positive number");
+			limit_given = 1;
 			break;
+		case 'a': all = 1; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(audit_help, stdout); return 0;
 		default: return cli_bad_option("audit", "h", opts, argv, NULL);
@@ -475,46 +564,45 @@ cmd_audit(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("audit", "unexpected argument '%s'", argv[optind]);
+	if (all && limit_given)
+		return cli_usage("audit", "--all and --limit exclude each other");
+	if (all)
+		want = 0;
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_audit_list(ca, &cli, since, 0, (int)limit, &v, &n, &err) != 0) {
-		rc = cli_fail(&err);
-	} else if (json) {
-		json_t *arr = json_array();
-		int bad = 0;
-		for (size_t i = 0; i < n; i++) {
-			json_t *o = json_object();
+	/* Newest first, page after page: each the entries before the last
+	 * id shown. A page one longer than what is left says whether a trail
+	 * cut at --limit goes on (it must not pass for the whole of it). */
+	for (;;) {
+		int64_t left = want == 0 ? AUDIT_PAGE : want - shown;
+		int page = left < AUDIT_PAGE ? (int)left + 1 : AUDIT_PAGE;
+		size_t take;
 
-			cli_jput(o, "id", json_integer((json_int_t)v[i].id), &bad);
-			cli_jput(o, "at", json_string(cli_time(v[i].at, t)), &bad);
-			cli_jput(o, "actor", mica_jstr(v[i].actor), &bad);
-			cli_jput(o, "action", mica_jstr(v[i].action), &bad);
-			cli_jput(o, "target", mica_jstr(v[i].target), &bad);
-			cli_jput(o, "detail", mica_jstr(v[i].detail), &bad);
-			cli_jpush(arr, o, &bad);
+		if (ca_audit_list(ca, &cli, since, before, page, &v, &n, &err) != 0) {
+			rc = cli_fail(&err);
+			break;
 		}
-		if (cli_jprint(arr, bad) != 0)
-			rc = 1;
-	} else {
-		for (size_t i = 0; i < n; i++)
-			printf("%s  %-20s  %-16s  %-32s  %s\n", cli_time(v[i].at, t),
-			       v[i].actor, v[i].action, v[i].target ? v[i].target : "-",
-			       v[i].detail ? v[i].detail : "");
+		take = n < (size_t)left ? n : (size_t)left;
+		for (size_t i = 0; i < take; i++)
+			audit_row(&v[i], json, &js, &rc);
+		shown += (int64_t)take;
+		if (take > 0)
+			before = v[take - 1].id;
+		ca_audit_array_free(v, n);
+		v = NULL;
+		if (rc != 0)
+			break;
+		if (n > take) {
+			fprintf(stderr, "note: more entries match than the %lld "
+				"shown (--limit N, or --all)\n", (long long)want);
+			break;
+		}
+		if (n < (size_t)page)
+			break;
 	}
-	/* A trail cut at --limit must not pass for the whole of --since:
-	 * look for one entry older than the last shown. */
-	if (rc == 0 && n > 0 && n == (size_t)limit) {
-		struct ca_audit *more = NULL;
-		size_t m = 0;
-
-		if (ca_audit_list(ca, &cli, since, v[n - 1].id, 1, &more, &m, &err) == 0 &&
-		    m > 0)
-			fprintf(stderr, "note: more entries match than the %lld shown "
-				"(--limit, up to 10000)\n", (long long)limit);
-		ca_audit_array_free(more, m);
-	}
-	ca_audit_array_free(v, n);
+	if (rc == 0 && json)
+		rc = cli_jstream_end(&js);
 	ca_close(ca);
 	return rc;
 }

@@ -574,9 +574,38 @@ static const char list_help[] =
 "  --expiring-days N   only valid certificates that expire within N days\n"
 "  --name NAME         only certificates with this name (DNS, IP or email,\n"
 "                      any case); NAME* for the names that begin with NAME\n"
-"  --limit N           at most N certificates (default 100, at most 1000);\n"
-"                      when more match, standard error says so\n"
+"  --limit N           at most N certificates (default 100); when more\n"
+"                      match, standard error says so\n"
+"  --all               every certificate that matches, however many (read\n"
+"                      from the store a thousand at a time)\n"
 "  --json              JSON (an array), for scripts and jq\n";
+
+/* Certificates read from the store at a time (ca_cert_list's most). */
+#define LIST_PAGE 1000
+
+static void
+list_row(const struct ca_cert *c, int64_t now, int json,
+	 struct cli_jstream *js, size_t *shown, int *rc)
+{
+	char t[32], names[256];
+
+	if (json) {
+		if (*rc == 0 && cli_jstream_item(js, cert_json(c, now), 0) != 0)
+			*rc = 1;
+	} else {
+		if (*shown == 0)
+			printf("%-32s  %-8s  %-8s  %-20s  %s\n", "SERIAL",
+			       "STATUS", "PROFILE", "NOT AFTER", "NAMES");
+		snprintf(names, sizeof(names), "%s", c->names ? c->names : "");
+		for (char *p = names; *p; p++)
+			if (*p == '\n')
+				*p = ',';
+		printf("%-32s  %-8s  %-8s  %-20s  %s\n", c->serial,
+		       cli_cert_status(c, now), c->profile,
+		       cli_time(c->not_after, t), names);
+	}
+	(*shown)++;
+}
 
 int
 cmd_list(const char *datadir, int argc, char **argv)
@@ -586,23 +615,24 @@ cmd_list(const char *datadir, int argc, char **argv)
 		{ "expiring-days", required_argument, NULL, 'e' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ca_cert_filter f;
 	struct ca_cert *v = NULL;
-	size_t n = 0;
-	struct ca_cert_cursor next;
-	int64_t x;
+	size_t n = 0, shown = 0;
+	struct ca_cursor next;
+	struct cli_jstream js = { 0 };
+	int64_t x, want = 100;    /* 0: all */
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	int json = 0, c, rc = 0;
+	int json = 0, c, rc = 0, limit_given = 0, all = 0;
 
 	memset(&f, 0, sizeof(f));
 	f.status = -1;
-	f.limit = 100;
 	f.now = (int64_t)time(NULL);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -622,10 +652,11 @@ cmd_list(const char *datadir, int argc, char **argv)
 			break;
 		case 'n': f.name = optarg; break;
 		case 'l':
-			if (cli_parse_int(optarg, 1, 1000, &x) != 0)
-				return cli_usage("list", "--limit must be 1-1000");
-			f.limit = (int)x;
+			if (cli_parse_int(optarg, 1, INT64_MAX, &want) != 0)
+				return cli_usage("list", "--limit must be a positive number");
+			limit_given = 1;
 			break;
+		case 'a': all = 1; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(list_help, stdout); return 0;
 		default: return cli_bad_option("list", "h", opts, argv, NULL);
@@ -633,46 +664,48 @@ cmd_list(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("list", "unexpected argument '%s'", argv[optind]);
+	if (all && limit_given)
+		return cli_usage("list", "--all and --limit exclude each other");
+	if (all)
+		want = 0;
 	/* "What expires soon" means certificates still in use. */
 	if (f.expiring_before != 0 && f.status == -1)
 		f.status = CA_FILTER_CURRENT;
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_cert_list(ca, &cli, &f, &v, &n, &next, &err) != 0) {
-		rc = cli_fail(&err);
-		goto out;
-	}
-	if (json) {
-		json_t *arr = json_array();
-		int bad = 0;
-		for (size_t i = 0; i < n; i++)
-			cli_jpush(arr, cert_json(&v[i], f.now), &bad);
-		rc = cli_jprint(arr, bad);
-	} else {
-		char t[32];
-		if (n > 0)
-			printf("%-32s  %-8s  %-8s  %-20s  %s\n", "SERIAL", "STATUS",
-			       "PROFILE", "NOT AFTER", "NAMES");
-		for (size_t i = 0; i < n; i++) {
-			char names[256];
-			snprintf(names, sizeof(names), "%s", v[i].names ? v[i].names : "");
-			for (char *p = names; *p; p++)
-				if (*p == '\n')
-					*p = ',';
-			printf("%-32s  %-8s  %-8s  %-20s  %s\n", v[i].serial,
-			       cli_cert_status(&v[i], f.now), v[i].profile,
-			       cli_time(v[i].not_after, t), names);
+	/* Page after page from the store (keyset pages: none skipped or
+	 * repeated while certificates are issued meanwhile), each printed
+	 * and dropped before the next is read. A next page exists when its
+	 * cursor's id is set (as the API's next_cursor). */
+	for (;;) {
+		int64_t left = want == 0 ? LIST_PAGE : want - (int64_t)shown;
+
+		f.limit = left < LIST_PAGE ? (int)left : LIST_PAGE;
+		if (ca_cert_list(ca, &cli, &f, &v, &n, &next, &err) != 0) {
+			rc = cli_fail(&err);
+			break;
 		}
+		for (size_t i = 0; i < n; i++)
+			list_row(&v[i], f.now, json, &js, &shown, &rc);
+		ca_cert_array_free(v, n);
+		v = NULL;
+		n = 0;
+		if (rc != 0 || next.id == 0)
+			break;
+		if (want != 0 && (int64_t)shown >= want) {
+			/* A page that ends before the matches do must not
+			 * pass for all of them: "what expires soon" cut at
+			 * 100 would hide the rest. */
+			fprintf(stderr, "note: more certificates match than the "
+				"%lld shown (--limit N, or --all)\n",
+				(long long)want);
+			break;
+		}
+		f.cursor = next;
 	}
-	/* A page that ends before the matches do must not pass for all of
-	 * them: "what expires soon" cut at 100 would hide the rest. A next
-	 * page exists when its cursor's id is set (as the API's next_cursor). */
-	if (rc == 0 && next.id != 0)
-		fprintf(stderr, "note: more certificates match than the %d shown "
-			"(--limit, up to 1000)\n", f.limit);
-out:
-	ca_cert_array_free(v, n);
+	if (rc == 0 && json)
+		rc = cli_jstream_end(&js);
 	ca_close(ca);
 	return rc;
 }

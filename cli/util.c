@@ -484,3 +484,37 @@ cli_jprint(json_t *v, int bad)
 	free(s);
 	return 0;
 }
+
+int
+cli_jstream_item(struct cli_jstream *js, json_t *v, int bad)
+{
+	char *s = NULL;
+
+	if (!bad && v != NULL)
+		s = json_dumps(v, JSON_INDENT(2));
+	json_decref(v);
+	if (s == NULL) {
+		fprintf(stderr, "mica: error: out of memory rendering the "
+			"JSON output\n");
+		return 1;
+	}
+	/* jansson's own layout of an array of two-space indents: each item
+	 * on lines of its own, one level in. A string in it never holds a
+	 * raw newline (JSON escapes them), so every newline is layout. */
+	fputs(js->n == 0 ? "[\n  " : ",\n  ", stdout);
+	for (const char *p = s; *p != '\0'; p++) {
+		putchar(*p);
+		if (*p == '\n')
+			fputs("  ", stdout);
+	}
+	free(s);
+	js->n++;
+	return 0;
+}
+
+int
+cli_jstream_end(struct cli_jstream *js)
+{
+	puts(js->n == 0 ? "[]" : "\n]");
+	return 0;
+}

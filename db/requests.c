@@ -26,11 +26,16 @@ static const char *const req_sql[S__COUNT] = {
 	"INSERT INTO request (" REQ_COLS ") "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[S_REQ_GET] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
-	/* Two statements so that the filtered one can use request_by_status. */
+	/* Two statements so that the filtered one can use request_by_status
+	 * and the other request_by_submitted (schema/017); both are keyset
+	 * pages after (submitted_at, rowid) = (?3, ?4), ?4 = 0 the first. */
 	[S_REQ_LIST] =
-	"SELECT " REQ_COLS " FROM request ORDER BY submitted_at, rowid LIMIT ?2",
+	"SELECT " REQ_COLS ", rowid FROM request "
+	"WHERE (submitted_at, rowid) > (?3, ?4) "
+	"ORDER BY submitted_at, rowid LIMIT ?2",
 	[S_REQ_LIST_STATUS] =
-	"SELECT " REQ_COLS " FROM request WHERE status = ?1 "
+	"SELECT " REQ_COLS ", rowid FROM request WHERE status = ?1 "
+	"AND (submitted_at, rowid) > (?3, ?4) "
 	"ORDER BY submitted_at, rowid LIMIT ?2",
 	[S_REQ_DECIDE] =
 	"UPDATE request SET status = ?2, decided_by = ?3, decided_at = ?4, "
@@ -75,6 +80,9 @@ req_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 	r->days = days > INT_MAX ? INT_MAX : (int)days;
 	r->submitted_at = sqlite3_column_int64(st, 8);
 	r->decided_at = sqlite3_column_int64(st, 9);
+	/* The listings add the row's place (their cursor). */
+	if (sqlite3_column_count(st) > 13)
+		r->rowid = sqlite3_column_int64(st, 13);
 	return 0;
 }
 
@@ -183,18 +191,20 @@ db_req_free(struct db_request *r)
 }
 
 int
-db_req_list(struct db *db, int status, int limit, struct db_request **out,
-	    size_t *n, struct mica_err *err)
+db_req_list(struct db *db, int status, int64_t after_at, int64_t after_row,
+	    int limit, struct db_request **out, size_t *n, int *more,
+	    struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_request *a = NULL;
 	size_t cnt = 0;
 	int rc = -1, b = SQLITE_OK;
 
-	if (db == NULL || out == NULL || n == NULL)
+	if (db == NULL || out == NULL || n == NULL || more == NULL)
 		return db_bad_arg(err);
 	*out = NULL;
 	*n = 0;
+	*more = 0;
 	if (status != -1 && status != DB_REQ_PENDING && status != DB_REQ_ISSUED &&
 	    status != DB_REQ_DENIED)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
@@ -204,10 +214,15 @@ db_req_list(struct db *db, int status, int limit, struct db_request **out,
 		goto out;
 	if (status != -1)
 		db_bind_i64(st, 1, status, &b);
-	db_bind_i64(st, 2, db_clamp_limit(limit, REQ_LIST_MAX), &b);
+	limit = db_clamp_limit(limit, REQ_LIST_MAX);
+	/* One row more than the page: whether another page follows. */
+	db_bind_i64(st, 2, (int64_t)limit + 1, &b);
+	db_bind_i64(st, 3, after_row > 0 ? after_at : INT64_MIN, &b);
+	db_bind_i64(st, 4, after_row > 0 ? after_row : 0, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	if (db_rows(db, st, sizeof(*a), 0, req_read, (void **)&a, &cnt, NULL, err) != 0)
+	if (db_rows(db, st, sizeof(*a), (size_t)limit, req_read, (void **)&a,
+		    &cnt, more, err) != 0)
 		goto out;
 	*out = a;
 	*n = cnt;

@@ -348,7 +348,7 @@ newest_cert_id(struct ca *ca)
 	struct ca_cert_filter f;
 	struct ca_cert *a = NULL;
 	size_t n = 0;
-	struct ca_cert_cursor next;
+	struct ca_cursor next;
 	int64_t id = -1;
 	struct mica_err err;
 
@@ -2347,9 +2347,10 @@ test_admin_token_acts_as_admin(void)
 		char rid[CA_ID_MAX];
 		struct ca_issued out;
 		struct ca_request req, *reqs = NULL;
+		struct ca_cursor next;
 		size_t nreq = 0;
 		CU_ASSERT_EQUAL_FATAL(anon_submit("admintoken." DOMAIN, rid), 0);
-		CU_ASSERT_EQUAL(ca_request_list(g_ca, &p, CA_REQ_PENDING, 0, &reqs, &nreq, &err), 0);
+		CU_ASSERT_EQUAL(ca_request_list(g_ca, &p, CA_REQ_PENDING, NULL, 0, &reqs, &nreq, &next, &err), 0);
 		CU_ASSERT(nreq >= 1);
 		ca_request_array_free(reqs, nreq);
 		CU_ASSERT_EQUAL(ca_request_approve(g_ca, &p, rid, &out, &err), 0);
@@ -2592,14 +2593,14 @@ admin_op(int op, struct admin_ctx *c, const struct ca_principal *p,
 	struct ca_issued out;
 	char token[CA_TOKEN_MAX];
 	size_t n = 0;
-	struct ca_cert_cursor next;
+	struct ca_cursor next;
 	int rc = -1;
 
 	memset(&out, 0, sizeof(out));
 	memset(&crl, 0, sizeof(crl));
 	memset(&one, 0, sizeof(one));
 	switch (op) {
-	case 0: rc = ca_request_list(g_ca, p, -1, 10, &reqs, &n, err); ca_request_array_free(reqs, n); break;
+	case 0: rc = ca_request_list(g_ca, p, -1, NULL, 10, &reqs, &n, &next, err); ca_request_array_free(reqs, n); break;
 	case 1: rc = ca_request_approve(g_ca, p, c->req_id, &out, err); break;
 	case 2: rc = ca_request_deny(g_ca, p, c->req_id, "no", err); break;
 	case 3: rc = ca_revoke(g_ca, p, c->serial, 1, err); break;
@@ -4251,7 +4252,7 @@ test_fault_failed_store_after_signing_returns_no_certificate(void)
 		struct ca_cert_filter f;
 		struct ca_cert *a = NULL;
 		size_t n = 0;
-		struct ca_cert_cursor next;
+		struct ca_cursor next;
 		memset(&f, 0, sizeof(f));
 		f.status = -1;
 		f.limit = 1;

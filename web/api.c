@@ -291,6 +291,63 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	return web_reply_json(rep, 200, o, 0, err);
 }
 
+/* The text of a listing cursor: for certificates "ID" in the newest-first
+ * order, "KEY.ID" in the expiry orders (KEY the last row's notAfter); for
+ * requests "KEY.ID" (KEY the last row's submission time); written by
+ * cursor_json, read back by cursor_parse. Both parts are whole decimal
+ * numbers, ID at least 1, KEY at least 0, neither above INT64_MAX: a
+ * cursor is short, and anything else is refused before the store sees it
+ * (which then checks that it belongs to the order asked for). */
+#define CURSOR_TEXT_MAX 40
+
+static int
+cursor_parse(const char *s, struct ca_cursor *out, struct mica_err *err)
+{
+	char key[CURSOR_TEXT_MAX + 1];
+	const char *dot;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return 0;
+	n = strnlen(s, CURSOR_TEXT_MAX + 1);
+	if (n == 0 || n > CURSOR_TEXT_MAX)
+		goto bad;
+	if ((dot = strchr(s, '.')) != NULL) {
+		memcpy(key, s, (size_t)(dot - s));
+		key[dot - s] = '\0';
+		/* web_parse_int takes a sign: a cursor has none. */
+		if (key[0] == '-' || dot[1] == '-' ||
+		    web_parse_int(key, 0, INT64_MAX, &out->key) != 0)
+			goto bad;
+		out->keyed = 1;
+		s = dot + 1;
+	}
+	if (s[0] == '-' || web_parse_int(s, 1, INT64_MAX, &out->id) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+			    "query parameter \"cursor\" must be the next_cursor "
+			    "of a previous page");
+}
+
+static json_t *
+cursor_json(const struct ca_cursor *c)
+{
+	char t[CURSOR_TEXT_MAX + 1];
+
+	if (c->id == 0)
+		return json_null();
+	if (c->keyed)
+		snprintf(t, sizeof(t), "%lld.%lld", (long long)c->key,
+			 (long long)c->id);
+	else
+		snprintf(t, sizeof(t), "%lld", (long long)c->id);
+	return json_string(t);
+}
+
 /* -------------------------------------------------------- requests -- */
 
 int
@@ -364,7 +421,8 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	const char *st = web_query_get(c->q, "status");
 	struct ca_request *v = NULL;
-	json_t *arr;
+	struct ca_cursor after, next;
+	json_t *arr, *o;
 	size_t n = 0;
 	int64_t limit;
 	int status = -1, rc = -1;
@@ -380,9 +438,11 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	else
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "status must be pending, issued, denied or all");
-	if (web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0)
+	if (web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0 ||
+	    cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0)
 		return -1;
-	if (ca_request_list(c->ca, c->p, status, (int)limit, &v, &n, err) != 0)
+	if (ca_request_list(c->ca, c->p, status, &after, (int)limit, &v, &n,
+			    &next, err) != 0)
 		return -1;
 	if ((arr = json_array()) == NULL)
 		goto oom;
@@ -391,7 +451,12 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			json_decref(arr);
 			goto oom;
 		}
-	rc = web_reply_json(rep, 200, list_object("requests", arr), 0, err);
+	if ((o = list_object("requests", arr)) == NULL ||
+	    json_object_set_new(o, "next_cursor", cursor_json(&next)) != 0) {
+		json_decref(o);
+		goto oom;
+	}
+	rc = web_reply_json(rep, 200, o, 0, err);
 	ca_request_array_free(v, n);
 	return rc;
 oom:
@@ -507,62 +572,6 @@ name_filter_ok(char *s)
 	return n > 0;
 }
 
-/* The text of a listing cursor: "ID" in the newest-first order, "KEY.ID"
- * in the expiry orders (KEY the last row's notAfter); written by
- * cursor_json, read back by cursor_parse. Both parts are whole decimal
- * numbers, ID at least 1, KEY at least 0, neither above INT64_MAX: a
- * cursor is short, and anything else is refused before the store sees it
- * (which then checks that it belongs to the order asked for). */
-#define CURSOR_TEXT_MAX 40
-
-static int
-cursor_parse(const char *s, struct ca_cert_cursor *out, struct mica_err *err)
-{
-	char key[CURSOR_TEXT_MAX + 1];
-	const char *dot;
-	size_t n;
-
-	memset(out, 0, sizeof(*out));
-	if (s == NULL)
-		return 0;
-	n = strnlen(s, CURSOR_TEXT_MAX + 1);
-	if (n == 0 || n > CURSOR_TEXT_MAX)
-		goto bad;
-	if ((dot = strchr(s, '.')) != NULL) {
-		memcpy(key, s, (size_t)(dot - s));
-		key[dot - s] = '\0';
-		/* web_parse_int takes a sign: a cursor has none. */
-		if (key[0] == '-' || dot[1] == '-' ||
-		    web_parse_int(key, 0, INT64_MAX, &out->key) != 0)
-			goto bad;
-		out->keyed = 1;
-		s = dot + 1;
-	}
-	if (s[0] == '-' || web_parse_int(s, 1, INT64_MAX, &out->id) != 0)
-		goto bad;
-	return 0;
-bad:
-	memset(out, 0, sizeof(*out));
-	return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
-			    "query parameter \"cursor\" must be the next_cursor "
-			    "of a previous page");
-}
-
-static json_t *
-cursor_json(const struct ca_cert_cursor *c)
-{
-	char t[CURSOR_TEXT_MAX + 1];
-
-	if (c->id == 0)
-		return json_null();
-	if (c->keyed)
-		snprintf(t, sizeof(t), "%lld.%lld", (long long)c->key,
-			 (long long)c->id);
-	else
-		snprintf(t, sizeof(t), "%lld", (long long)c->id);
-	return json_string(t);
-}
-
 int
 web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
@@ -571,7 +580,7 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	struct ca_cert_filter f;
 	struct ca_cert *v = NULL;
 	char name[NAME_FILTER_MAX + 1];
-	struct ca_cert_cursor next;
+	struct ca_cursor next;
 	int64_t exp_days, limit;
 	json_t *arr, *o;
 	size_t n = 0;

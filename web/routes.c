@@ -53,7 +53,7 @@ static const struct web_route routes[] = {
 
 	/* Requests: submit (token optional), poll by unguessable id. */
 	{ "POST",   "/api/v1/requests",               web_h_req_submit,  WEB_AUTH_ANY,   "profile days" },
-	{ "GET",    "/api/v1/requests",               web_h_req_list,    WEB_AUTH_ADMIN, "status limit" },
+	{ "GET",    "/api/v1/requests",               web_h_req_list,    WEB_AUTH_ADMIN, "status limit cursor" },
 	{ "GET",    "/api/v1/requests/{id}",          web_h_req_get,     WEB_AUTH_ANY,   NULL },
 	{ "POST",   "/api/v1/requests/{id}/approve",  web_h_req_approve, WEB_AUTH_ADMIN, NULL },
 	{ "POST",   "/api/v1/requests/{id}/deny",     web_h_req_deny,    WEB_AUTH_ADMIN, NULL },

@@ -450,6 +450,90 @@ grep -q "more entries match than the $((NAUD - 1)) shown" "$W/aud.err" &&
 om audit --limit "$NAUD" --json >/dev/null 2>"$W/aud.err"
 [ ! -s "$W/aud.err" ] && ok "audit --limit the whole trail: no note" || fail "audit whole: stderr '$(cat "$W/aud.err")'"
 expect_rc "audit --since 2026-12-01T23:59:59Z: fine" 0 om audit --since 2026-12-01T23:59:59Z
+
+# Listings longer than one read of the store (1,000 certificates or
+# requests, 10,000 audit entries a read): --all and a large --limit page
+# through the store, every row once, in order, and a cut says so. The
+# rows are written straight into a store of its own (issuing thousands
+# would take minutes): revoked certificates (no DER, as a certificate
+# revoked while it was signed), denied requests and audit entries.
+MANY=$W/many
+MICA_PASSPHRASE="many rows of the store" "$MICA" -d "$MANY" init --name "Many Test" \
+	--domain contoso.test --public-url http://ca.contoso.test >/dev/null 2>&1 || die "init $MANY"
+mm() { MICA_PASSPHRASE="many rows of the store" "$MICA" -d "$MANY" "$@"; }
+NMANY=2345 NREQ=2100 NAUDX=10050
+python3 - "$MANY/mica.db" "$NMANY" "$NREQ" "$NAUDX" <<'PY' || die "filling $MANY"
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+nc, nr, na = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+now = int(time.time())
+with db:
+    for i in range(nc):
+        serial = "7f%030x" % i
+        db.execute("INSERT INTO certificate (serial, profile, subject, names, "
+                   "not_before, not_after, spki_sha256, status, revoked_at, "
+                   "reason, created_at) VALUES (?, 'server', ?, ?, ?, ?, ?, 2, ?, 4, ?)",
+                   (serial, "CN=m%d.contoso.test" % i, "m%d.contoso.test" % i,
+                    now - 86400, now + 86400 * (1 + i % 300), os.urandom(32),
+                    now - 60, now - 86400 + i))
+        db.execute("INSERT INTO cert_name (serial, name) VALUES (?, ?)",
+                   (serial, "m%d.contoso.test" % i))
+    # Submission times with ties (every third shares one): the order
+    # within one second is the row's.
+    for i in range(nr):
+        db.execute("INSERT INTO request (id, status, profile, csr_der, names, "
+                   "client, submitted_at, decided_at, decided_by, deny_reason) "
+                   "VALUES (?, 2, 'server', x'3000', ?, '192.0.2.1', ?, ?, 'cli', 'no')",
+                   ("%032x" % (0xabc000 + i), "m%d.contoso.test" % i,
+                    now - 100000 + i // 3, now - 50))
+    for i in range(na):
+        db.execute("INSERT INTO audit (at, actor, action, target, detail) "
+                   "VALUES (?, 'cli', 'test.row', ?, 'filler')", (now - 3600, str(i)))
+PY
+NAUDM=$(sqlite3 "$MANY/mica.db" 'SELECT count(*) FROM audit')
+mm list --all --status revoked --json >"$W/many.json" 2>"$W/many.err"
+python3 - "$W/many.json" "$NMANY" <<'PY' && ok "list --all: all $NMANY revoked certificates, once each, newest first" || fail "list --all over pages"
+import json, sys
+v = json.load(open(sys.argv[1]))
+s = [c["serial"] for c in v]
+want = ["7f%030x" % i for i in reversed(range(int(sys.argv[2])))]
+sys.exit(0 if s == want else 1)
+PY
+[ ! -s "$W/many.err" ] && ok "... with nothing on stderr" || fail "list --all stderr: $(cat "$W/many.err")"
+is "list --all (text): a heading and a line each" "$(mm list --all --status revoked | wc -l)" $((NMANY + 1))
+is "list --expiring-days --all (another order, several pages)" \
+	"$(mm list --all --status revoked --expiring-days 3650 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(len(v), len({c["serial"] for c in v}), [c["not_after"] for c in v] == sorted(c["not_after"] for c in v))')" \
+	"$NMANY $NMANY True"
+mm list --status revoked --limit 1500 --json 2>"$W/many.err" | python3 -c 'import json,sys; sys.exit(len(json.load(sys.stdin)) != 1500)' &&
+	ok "list --limit 1500 (two reads): 1500" || fail "list --limit 1500"
+grep -q "more certificates match than the 1500 shown" "$W/many.err" && ok "... and stderr says more match" ||
+	fail "list --limit 1500 stderr: $(cat "$W/many.err")"
+mm list --status revoked --limit "$NMANY" >/dev/null 2>"$W/many.err"
+[ ! -s "$W/many.err" ] && ok "list --limit of exactly all of them: no note" || fail "list --limit $NMANY: $(cat "$W/many.err")"
+expect_rc "list --all --limit: a usage error" 2 mm list --all --limit 5
+mm request list --status denied --json >"$W/manyr.json" 2>"$W/many.err"
+python3 - "$W/manyr.json" "$NREQ" <<'PY' && ok "request list: all $NREQ denied requests, oldest first, once each" || fail "request list over pages"
+import json, sys
+v = json.load(open(sys.argv[1]))
+want = ["%032x" % (0xabc000 + i) for i in range(int(sys.argv[2]))]
+sys.exit(0 if [r["id"] for r in v] == want else 1)
+PY
+mm request list --status all --limit 1001 2>"$W/many.err" | tail -n 1 | grep -q "^$(printf '%032x' $((0xabc000 + 1000)))" &&
+	ok "request list --limit 1001: the 1001st is the last line" || fail "request list --limit 1001"
+grep -q "more requests match than the 1001 shown" "$W/many.err" && ok "... and stderr says more match" ||
+	fail "request list --limit stderr: $(cat "$W/many.err")"
+mm audit --all --json >"$W/manya.json" 2>"$W/many.err"
+python3 - "$W/manya.json" "$NAUDM" <<'PY' && ok "audit --all: all $NAUDM entries (two reads), newest first, once each" || fail "audit --all over pages"
+import json, sys
+ids = [a["id"] for a in json.load(open(sys.argv[1]))]
+sys.exit(0 if len(ids) == int(sys.argv[2]) and ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids) else 1)
+PY
+[ ! -s "$W/many.err" ] && ok "... with nothing on stderr" || fail "audit --all stderr: $(cat "$W/many.err")"
+mm audit --limit 10001 2>"$W/many.err" | wc -l | grep -qx 10001 && ok "audit --limit 10001: 10001 lines" || fail "audit --limit 10001"
+grep -q "more entries match than the 10001 shown" "$W/many.err" && ok "... and stderr says more match" ||
+	fail "audit --limit 10001 stderr: $(cat "$W/many.err")"
+mm audit --limit "$NAUDM" >/dev/null 2>"$W/many.err"
+[ ! -s "$W/many.err" ] && ok "audit --limit of exactly the whole trail: no note" || fail "audit --limit $NAUDM: $(cat "$W/many.err")"
 expect_rc "backup '': a usage error" 2 om backup ""
 expect_rc "restore '': a usage error" 2 "$MICA" -d "$W/restore-empty" restore ""
 [ ! -e "$W/restore-empty" ] && ok "... which made no directory" || fail "restore '' made $W/restore-empty"
@@ -544,7 +628,8 @@ up1=$(openssl x509 -in "$W/up1.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f
 up2=$(openssl x509 -in "$W/up2.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at = strftime('%s','now') WHERE serial = '$up1';
 	INSERT INTO compromised_key (spki_sha256, serial, added_at) SELECT spki_sha256, serial, revoked_at FROM certificate WHERE serial = '$up1';
-	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; PRAGMA user_version = 15" || die "sqlite3: an old store"
+	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_submitted;
+	PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
 check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"

@@ -503,6 +503,32 @@ for BADC in abc -5 0 99999999999999999999 9223372036854775808 1.-2 .5 5. 1.2.3 %
 done
 call GET "$S/api/v1/certificates?cursor=9223372036854775807" "${ADMH[@]}"
 expect "the largest cursor is a first page" 200
+# Requests, oldest first, by keyset pages too: pages of one, joined, are
+# the whole listing, in its order; only a request cursor goes on.
+call GET "$S/api/v1/requests?status=all&limit=1000" "${ADMH[@]}"
+expect "every request" 200
+ALLR=$(json_get "$W/body" requests | python3 -c 'import json,sys; print(" ".join(r["id"] for r in json.load(sys.stdin)))')
+is "one page holds them all: no cursor" "$(json_get "$W/body" next_cursor)" ""
+PAGED="" CUR="" PAGES=0
+while :; do
+	call GET "$S/api/v1/requests?limit=1${CUR:+&cursor=$CUR}" "${ADMH[@]}"
+	[ "$CODE" = 200 ] || break
+	PAGED="$PAGED $(json_get "$W/body" requests | python3 -c 'import json,sys; print(" ".join(r["id"] for r in json.load(sys.stdin)))')"
+	CUR=$(json_get "$W/body" next_cursor)
+	PAGES=$((PAGES + 1))
+	{ [ -z "$CUR" ] || [ "$CUR" = null ] || [ $PAGES -gt 200 ]; } && break
+done
+[ "$(echo $ALLR | wc -w)" -ge 3 ] && ok "several requests to page through ($(echo $ALLR | wc -w))" || fail "requests: '$ALLR'"
+is "request pages of one, joined, are the whole list" "$(echo $PAGED)" "$(echo $ALLR)"
+call GET "$S/api/v1/requests?limit=1" "${ADMH[@]}"
+RCUR=$(json_get "$W/body" next_cursor)
+case $RCUR in [0-9]*.[0-9]*) ok "a request cursor: submission time and row ($RCUR)" ;; *) fail "request cursor: $RCUR" ;; esac
+call GET "$S/api/v1/requests?status=issued&limit=1&cursor=$RCUR" "${ADMH[@]}"
+expect "a request cursor in a status listing" 200
+call GET "$S/api/v1/requests?cursor=5" "${ADMH[@]}"
+expect "a certificate cursor in the request listing" 400 bad_cursor
+call GET "$S/api/v1/requests?cursor=1.-2" "${ADMH[@]}"
+expect "a hostile request cursor" 400 bad_parameter
 call GET "$S/api/v1/certificates?name=*" "${ADMH[@]}"
 expect "a prefix of nothing" 400 bad_filter
 COLONS=$(echo "$NEW_SER" | sed 's/../&:/g; s/:$//' | tr a-f A-F)

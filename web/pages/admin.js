@@ -258,8 +258,10 @@
 
   /* ---- pending requests ---- */
 
+  // Every pending request on one page: the CA holds at most 1000 at once
+  // (CA_PENDING_MAX), the most one page of the listing gives.
   function loadPending() {
-    return call('/api/v1/requests?status=pending&limit=100').then(function (res) {
+    return call('/api/v1/requests?status=pending&limit=1000').then(function (res) {
       var list = (res.data && res.data.requests) || [];
       fill('pending-rows', 'pending-empty', list, pendingRow);
     }, fail('Pending requests'));

@@ -1,0 +1,13 @@
+-- schema/017_request_list.sql - every request, oldest first, by pages.
+--
+-- Applied once, inside a transaction, when PRAGMA user_version < 17.
+--
+-- The listing of requests of any status (GET /api/v1/requests, 'mica
+-- request list --status all') goes on from a cursor, the last row's
+-- (submitted_at, rowid), rather than ending at its first 1,000 rows. The
+-- listing of one status walks request_by_status (schema 001); this index
+-- lets the other one start where the previous page ended instead of
+-- sorting every request of the store for each page. Requests are recorded
+-- in about the order they were submitted, so a new one lands on the last
+-- leaf of the index.
+CREATE INDEX request_by_submitted ON request (submitted_at);
