@@ -376,8 +376,8 @@ unsupported_pss(struct mica_err *err, const char *why)
 {
 	return mica_err_set(err, MICA_E_UNSUPPORTED, "unsupported_signature",
 			    "an RSASSA-PSS signature mica does not verify: %s "
-			    "(it takes SHA-256, -384 or -512, with MGF1 over one "
-			    "of them)", why);
+			    "(it takes SHA-256, -384 or -512, with MGF1 over the "
+			    "same hash)", why);
 }
 
 static int
@@ -477,6 +477,11 @@ pss_params(struct ca_der_cur *c, int empty_ok, struct pss *p,
 	if (p->md == MBEDTLS_MD_NONE || p->mgf_md == MBEDTLS_MD_NONE)
 		return unsupported_pss(err, "its hash or its MGF1 hash is "
 				       "SHA-1 (the default)");
+	/* mbedTLS 3.6 hashes M' with the MGF1 hash (rsa.c, hash_mprime):
+	 * another hash there would fail as a bad signature. RFC 4055 allows
+	 * it; AD CS, OpenSSL and GnuTLS use one hash for both. */
+	if (p->md != p->mgf_md)
+		return unsupported_pss(err, "its MGF1 hash is not its hash");
 	return 0;
 }
 
@@ -555,6 +560,73 @@ issuer_key(const unsigned char *spki, size_t spki_len, int pss,
 	return 0;
 }
 
+/* The AlgorithmIdentifier ALG of a signature: its hash, mbedTLS's kind
+ * of signature and, for RSASSA-PSS (*IS_PSS 1), its parameters. */
+static int
+sig_alg_read(const unsigned char *alg, size_t alg_len,
+	     mbedtls_md_type_t *md_type, mbedtls_pk_type_t *pk_type,
+	     int *is_pss, struct pss *pss, struct mica_err *err)
+{
+	struct ca_der_cur top, a;
+	struct ca_der_tlv prm;
+	const unsigned char *oid;
+	size_t oid_len, i, k = SIZE_MAX;
+
+	*is_pss = 0;
+	memset(pss, 0, sizeof(*pss));
+	ca_der_init(&top, alg, alg_len);
+	if (alg == NULL || ca_der_enter(&top, CA_DER_SEQUENCE, &a, NULL) < 0 ||
+	    !ca_der_empty(&top) || ca_der_get_oid(&a, &oid, &oid_len, NULL) < 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
+				    "malformed signature algorithm");
+	if (oid_is(oid, oid_len, OID_PSS, sizeof(OID_PSS))) {
+		/* RSASSA-PSS (RFC 4055 3.1), as AD CS signs with
+		 * AlternateSignatureAlgorithm: parameters required. */
+		if (pss_params(&a, 0, pss, err) != 0)
+			return -1;
+		*is_pss = 1;
+		*md_type = pss->md;
+		*pk_type = MBEDTLS_PK_RSASSA_PSS;
+		return 0;
+	}
+	for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
+		if (oid_is(oid, oid_len, sigalgs[i].oid, sigalgs[i].len))
+			k = i;
+	if (k == SIZE_MAX)
+		return mica_err_set(err, MICA_E_UNSUPPORTED,
+				    "unsupported_signature",
+				    "a signature algorithm mica does not "
+				    "verify (it takes RSA PKCS#1 v1.5, "
+				    "RSASSA-PSS and ECDSA with SHA-256, "
+				    "-384 or -512)");
+	/* RSA: NULL parameters (RFC 4055 5; absent tolerated); ECDSA:
+	 * none (RFC 5758 3.2). */
+	if (!ca_der_empty(&a)) {
+		if (sigalgs[k].pk != MBEDTLS_PK_RSA ||
+		    ca_der_get_any(&a, &prm, NULL) < 0 ||
+		    prm.tag != CA_DER_NULL || prm.len != 0 ||
+		    !ca_der_empty(&a))
+			return mica_err_set(err, MICA_E_BADREQ,
+					    "bad_signature",
+					    "malformed signature parameters");
+	}
+	*md_type = sigalgs[k].md;
+	*pk_type = sigalgs[k].pk;
+	return 0;
+}
+
+int
+ca_sig_alg_check(const unsigned char *alg, size_t alg_len,
+		 struct mica_err *err)
+{
+	mbedtls_md_type_t md;
+	mbedtls_pk_type_t pk;
+	struct pss pss;
+	int is_pss;
+
+	return sig_alg_read(alg, alg_len, &md, &pk, &is_pss, &pss, err);
+}
+
 int
 ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
 	      const unsigned char *alg, size_t alg_len,
@@ -562,10 +634,6 @@ ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
 	      const unsigned char *spki, size_t spki_len,
 	      struct mica_err *err)
 {
-	struct ca_der_cur top, a;
-	struct ca_der_tlv prm;
-	const unsigned char *oid;
-	size_t oid_len, i, k = SIZE_MAX;
 	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
 	const mbedtls_md_info_t *md;
 	mbedtls_md_type_t md_type;
@@ -576,45 +644,9 @@ ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
 	int is_pss = 0, rc = -1;
 
 	mbedtls_pk_init(&pk);
-	memset(&pss, 0, sizeof(pss));
-	ca_der_init(&top, alg, alg_len);
-	if (alg == NULL || ca_der_enter(&top, CA_DER_SEQUENCE, &a, NULL) < 0 ||
-	    !ca_der_empty(&top) || ca_der_get_oid(&a, &oid, &oid_len, NULL) < 0)
-		return mica_err_set(err, MICA_E_BADREQ, "bad_signature",
-				    "malformed signature algorithm");
-	if (oid_is(oid, oid_len, OID_PSS, sizeof(OID_PSS))) {
-		/* RSASSA-PSS (RFC 4055 3.1), as AD CS signs with
-		 * AlternateSignatureAlgorithm: parameters required. */
-		if (pss_params(&a, 0, &pss, err) != 0)
-			return -1;
-		is_pss = 1;
-		md_type = pss.md;
-		pk_type = MBEDTLS_PK_RSASSA_PSS;
-	} else {
-		for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
-			if (oid_is(oid, oid_len, sigalgs[i].oid, sigalgs[i].len))
-				k = i;
-		if (k == SIZE_MAX)
-			return mica_err_set(err, MICA_E_UNSUPPORTED,
-					    "unsupported_signature",
-					    "a signature algorithm mica does not "
-					    "verify (it takes RSA PKCS#1 v1.5, "
-					    "RSASSA-PSS and ECDSA with SHA-256, "
-					    "-384 or -512)");
-		/* RSA: NULL parameters (RFC 4055 5; absent tolerated);
-		 * ECDSA: none (RFC 5758 3.2). */
-		if (!ca_der_empty(&a)) {
-			if (sigalgs[k].pk != MBEDTLS_PK_RSA ||
-			    ca_der_get_any(&a, &prm, NULL) < 0 ||
-			    prm.tag != CA_DER_NULL || prm.len != 0 ||
-			    !ca_der_empty(&a))
-				return mica_err_set(err, MICA_E_BADREQ,
-						    "bad_signature",
-						    "malformed signature parameters");
-		}
-		md_type = sigalgs[k].md;
-		pk_type = sigalgs[k].pk;
-	}
+	if (sig_alg_read(alg, alg_len, &md_type, &pk_type, &is_pss, &pss,
+			 err) != 0)
+		return -1;
 #if defined(MBEDTLS_USE_PSA_CRYPTO)
 	if (psa_crypto_init() != PSA_SUCCESS)
 		return mica_err_set(err, MICA_E_INTERNAL, "crypto_init_failed",

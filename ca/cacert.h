@@ -66,6 +66,11 @@ int ca_sig_verify(const unsigned char *tbs, size_t tbs_len,
 		  const unsigned char *spki, size_t spki_len,
 		  struct mica_err *err);
 
+/* Is ALG (a signature's AlgorithmIdentifier) one ca_sig_verify takes,
+ * its parameters well formed? Its errors, without verifying anything. */
+int ca_sig_alg_check(const unsigned char *alg, size_t alg_len,
+		     struct mica_err *err);
+
 /* Was CHILD signed by the key of ISSUER (and named it as its issuer)? */
 int ca_cert_issued_by(const struct ca_cert_info *child,
 		      const struct ca_cert_info *issuer, struct mica_err *err);

@@ -349,6 +349,18 @@ test_sig_verify_pss(void)
 				      spki_len, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.code, "unsupported_signature");
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "SHA-1"));
+	/* MGF1 over SHA-384 with a SHA-256 hash: allowed by RFC 4055, not
+	 * verifiable with mbedTLS (it hashes M' with the MGF1 hash): said,
+	 * not passed off as a bad signature; ca_sig_alg_check the same. */
+	memcpy(bad, a256, PSS_ALG_LEN);
+	bad[59] = 0x02;
+	CU_ASSERT_EQUAL(ca_sig_verify(tbs, sizeof(tbs), bad, PSS_ALG_LEN, sig, 256,
+				      spki, spki_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "unsupported_signature");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "MGF1"));
+	CU_ASSERT_EQUAL(ca_sig_alg_check(bad, PSS_ALG_LEN, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "unsupported_signature");
+	CU_ASSERT_EQUAL(ca_sig_alg_check(a256, PSS_ALG_LEN, &err), 0);
 	/* Parameters with a trailing element. */
 	memcpy(bad, a256, PSS_ALG_LEN);
 	bad[1]++;

@@ -230,6 +230,31 @@ PY
 	else fail "$KT: TLS handshake: $(cat "$W/curl.err")"; fi
 	kill $spid 2>/dev/null; wait $spid 2>/dev/null
 
+	# RSASSA-PSS requests (what certreq makes with AlternateSignatureAlgorithm):
+	# OpenSSL's default salt (as long as it can be) with SHA-256, and SHA-512
+	# with a 64-octet salt; the certificates judged by OpenSSL and certtool.
+	for v in "sha256 max" "sha512 64"; do
+		read -r ph psalt <<< "$v"
+		openssl req -new -newkey rsa:2048 -nodes -keyout "$W/pss-$ph.key" -subj "/CN=pss-$ph.contoso.test" \
+			-addext "subjectAltName=DNS:pss-$ph.contoso.test" -sigopt rsa_padding_mode:pss \
+			-sigopt "rsa_pss_saltlen:$psalt" -sigopt "rsa_mgf1_md:$ph" -"$ph" -out "$W/pss-$ph.csr" 2>/dev/null ||
+			die "openssl req (PSS, $ph)"
+		openssl req -in "$W/pss-$ph.csr" -noout -text | grep -q "Signature Algorithm: rsassaPss" || die "pss-$ph.csr is not PSS"
+		check "$KT: a CSR signed with RSASSA-PSS ($ph, salt $psalt)" \
+			"$MICA" -d "$D" issue --csr "$W/pss-$ph.csr" --out "$W/pss-$ph.pem"
+		openssl verify -x509_strict -CAfile "$W/root.pem" "$W/pss-$ph.pem" >/dev/null 2>&1 &&
+			ok "$KT: ... openssl verifies its certificate" || fail "$KT: openssl verify pss-$ph.pem"
+		certtool --verify --load-ca-certificate "$W/root.pem" --infile "$W/pss-$ph.pem" 2>&1 | grep -q "Chain verification output: Verified" &&
+			ok "$KT: ... and certtool" || fail "$KT: certtool verify pss-$ph.pem"
+	done
+	openssl req -in "$W/pss-sha256.csr" -outform DER -out "$W/pss.der" 2>/dev/null || die "openssl req -outform DER"
+	python3 -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[-10] ^= 0x55
+open(sys.argv[2], 'wb').write(b)" "$W/pss.der" "$W/pss-broken.der" || die "python3"
+	refused "$KT: RSASSA-PSS CSR with a broken signature" 3 "$MICA" -d "$D" issue --csr "$W/pss-broken.der"
+	openssl req -new -key "$W/pss-sha256.key" -subj /CN=pss1.contoso.test -sigopt rsa_padding_mode:pss \
+		-sha1 -out "$W/pss-sha1.csr" 2>/dev/null || die "openssl req (PSS, SHA-1)"
+	refused "$KT: RSASSA-PSS CSR over SHA-1 (the PSS defaults)" 3 "$MICA" -d "$D" issue --csr "$W/pss-sha1.csr"
+
 	# Refused input: distinct exit code, one line, database unchanged.
 	# (A byte of the signature flipped, not overwritten: a byte that
 	# already held the value written would break nothing, 1 run in 256.)
