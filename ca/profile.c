@@ -438,14 +438,19 @@ ca_policy_check(const struct ca_policy_input *in,
 
 	memset(&d, 0, sizeof(d));
 	d.not_before = in->now - BACKDATE_SECS;
-	/* days <= INT_MAX and now <= TIME_MAX: no int64 overflow. */
-	d.not_after = d.not_before + (int64_t)days * DAY_SECS;
+	/* The validity period includes both notBefore and notAfter (RFC
+	 * 5280 4.1.2.5): DAYS days end one second before notBefore plus
+	 * DAYS * 86400, so that a 398-day certificate is 398 days as the
+	 * CA/Browser Forum counts them (BR 6.3.2: a second more makes a
+	 * 399th day), as Let's Encrypt's 90 days are. days <= INT_MAX and
+	 * now <= TIME_MAX: no int64 overflow. */
+	d.not_after = d.not_before + (int64_t)days * DAY_SECS - 1;
 	d.days = days;
 	if (d.not_after > in->ca_not_after) {
 		/* RFC 5280 6.1.3 does not forbid a leaf outliving its issuer,
 		 * but every path check fails after the CA expires: say so. */
 		d.not_after = in->ca_not_after;
-		d.days = (int)((d.not_after - d.not_before) / DAY_SECS);
+		d.days = (int)((d.not_after - d.not_before + 1) / DAY_SECS);
 		d.clamped = 1;
 	}
 	d.key_usage = in->key_kind == CA_PUBKEY_RSA ? p->ku_rsa : p->ku_ec;

@@ -1146,7 +1146,7 @@ test_cli_issues_a_server_certificate_that_verifies(void)
 	CU_ASSERT_EQUAL(out.clamped, 0);
 	/* Backdated a little for clock skew; the server default is 365 days. */
 	CU_ASSERT(out.not_before <= now && out.not_before >= now - 3600);
-	CU_ASSERT_EQUAL(out.not_after - out.not_before, 365 * DAY);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, 365 * DAY - 1);
 
 	CU_ASSERT_EQUAL_FATAL(mbedtls_x509_crt_parse_der(&crt, out.der, out.der_len), 0);
 	mica_hex_encode(crt.serial.p, crt.serial.len, hex);
@@ -1381,7 +1381,7 @@ test_issue_for_spki_serves_the_daemon_key(void)
 	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
 	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl, names, 2,
 						30, &out, &err), 0);
-	CU_ASSERT_EQUAL(out.not_after - out.not_before, 30 * DAY);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, 30 * DAY - 1);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
 	CU_ASSERT_EQUAL(cert_status(out.serial), CA_CERT_VALID);
 	ca_issued_free(&out);
@@ -1442,7 +1442,7 @@ test_issue_for_spki_obeys_the_policy(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "days_out_of_range");
 	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(ca, &cli, "server", spki, sl, mine, 3, 0,
 						&out, &err), 0);
-	CU_ASSERT_EQUAL(out.not_after - out.not_before, 10 * DAY);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, 10 * DAY - 1);
 	ca_issued_free(&out);
 	/* Profiles keep their name kinds. */
 	CU_ASSERT_EQUAL(ca_issue_for_spki(ca, &cli, "email", spki, sl, mine, 3, 0,
@@ -1498,7 +1498,7 @@ test_validity_follows_profile_overrides_and_is_clamped_to_the_root(void)
 	CU_ASSERT(def == 1 && max == 20);
 	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ca, &cli, &s, &out, &err), 0);
 	CU_ASSERT_EQUAL(out.clamped, 0);
-	CU_ASSERT_EQUAL(out.not_after - out.not_before, DAY);
+	CU_ASSERT_EQUAL(out.not_after - out.not_before, DAY - 1);
 	ca_issued_free(&out);
 	s.days = 21;
 	CU_ASSERT_EQUAL(ca_submit_csr(ca, &cli, &s, &out, &err), -1);
@@ -3914,7 +3914,7 @@ test_superseding_renewal_revokes_the_old_certificate(void)
 	n0 = current_crl_number(g_ca);
 	/* The CLI renews with the stored key. */
 	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &g_cli, c1.serial, NULL, 0, 30, 1, &c2, &err), 0);
-	CU_ASSERT_EQUAL(c2.not_after - c2.not_before, 30 * DAY);
+	CU_ASSERT_EQUAL(c2.not_after - c2.not_before, 30 * DAY - 1);
 	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c1.serial, &o, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c2.serial, &nw, &err), 0);
 	CU_ASSERT_EQUAL(o.status, CA_CERT_REVOKED);

@@ -695,7 +695,7 @@ test_policy_table(void)
 			CU_ASSERT_EQUAL(d.days, c->want_days);
 		if (!c->want_clamped)
 			CU_ASSERT_EQUAL(d.not_after,
-					d.not_before + (int64_t)d.days * DAY);
+					d.not_before + (int64_t)d.days * DAY - 1);
 		CU_ASSERT_EQUAL(d.eku, in.profile->eku);
 		CU_ASSERT_EQUAL(d.key_usage, in.key_kind == CA_PUBKEY_RSA ?
 				in.profile->ku_rsa : in.profile->ku_ec);
