@@ -708,14 +708,79 @@ order_move_body(struct db *db, void *arg, struct mica_err *err)
 	return 0;
 }
 
-/* ca_issue's hook: the order becomes valid in the certificate's commit. */
+/* Do the '\n'-separated lists A and B hold the same names (each list's
+ * names are distinct: an order's identifiers)? */
+static int
+same_name_set(const char *a, const char *b)
+{
+	size_t na = 0, nb = 0;
+
+	for (const char *p = a; p != NULL && *p != '\0'; na++) {
+		const char *e = strchr(p, '\n');
+		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+		int found = 0;
+
+		for (const char *q = b; q != NULL && *q != '\0' && !found;) {
+			const char *f = strchr(q, '\n');
+			size_t ql = f != NULL ? (size_t)(f - q) : strlen(q);
+
+			found = ql == len && memcmp(p, q, len) == 0;
+			q = f != NULL ? f + 1 : NULL;
+		}
+		if (!found)
+			return 0;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	for (const char *q = b; q != NULL && *q != '\0'; nb++) {
+		const char *f = strchr(q, '\n');
+
+		q = f != NULL ? f + 1 : NULL;
+	}
+	return na == nb && na > 0;
+}
+
+/* Orders of an account looked through for the certificate a new one
+ * renews (newest first). */
+#define RENEWS_LOOKBACK 100
+
+/* ca_issue's hook: the order becomes valid in the certificate's commit,
+ * and the certificate it renews is recorded as renewed (so that "what
+ * expires soon" leaves it out): the one "replaces" named (RFC 9773), else
+ * the account's newest certificate for the same names, as certbot, lego
+ * and the others renew - if it is still current. */
 static int
 order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 {
 	const char *id = arg;
+	struct db_acme_order o, *v = NULL;
+	char prev[DB_SERIAL_MAX] = "";
+	size_t n = 0;
+	int rc = -1;
 
-	return db_acme_order_move(db, id, "processing", "valid", serial, NULL, NULL,
-				  ca_now(), err);
+	memset(&o, 0, sizeof(o));
+	if (db_acme_order_move(db, id, "processing", "valid", serial, NULL, NULL,
+			       ca_now(), err) != 0 ||
+	    db_acme_order_get(db, id, &o, err) != 0)
+		goto out;
+	if (o.replaces_serial[0] != '\0') {
+		snprintf(prev, sizeof(prev), "%s", o.replaces_serial);
+	} else {
+		if (db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
+				       err) != 0)
+			goto out;
+		for (size_t i = 0; i < n && prev[0] == '\0'; i++)
+			if (strcmp(v[i].status, "valid") == 0 &&
+			    v[i].serial[0] != '\0' &&
+			    strcmp(v[i].id, id) != 0 &&
+			    strcmp(v[i].serial, serial) != 0 &&
+			    same_name_set(v[i].names, o.names))
+				snprintf(prev, sizeof(prev), "%s", v[i].serial);
+	}
+	rc = ca_renewal_link_current(db, prev, serial, err);
+out:
+	db_acme_order_array_free(v, n);
+	db_acme_order_free(&o);
+	return rc;
 }
 
 /* The CSR's names must be the order's, no more, no fewer (RFC 8555 7.4). */

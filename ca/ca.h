@@ -353,7 +353,9 @@ int ca_renew_proved(struct ca *ca, const struct ca_principal *p,
  * this certificate alone name "localhost" (see daemon_tls in
  * ca/profile.h). DNS names not under an allowed domain are left out (and
  * logged): the machine's own names need not be. DAYS 0: the profile
- * default. */
+ * default. The certificate the daemon had before (recorded in the store)
+ * becomes one this one renews, if it is still current: its key is gone,
+ * and "what expires soon" leaves renewed certificates out. */
 int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		      const char *profile, const unsigned char *spki,
 		      size_t spki_len, const char *const *names, size_t nnames,
@@ -493,7 +495,9 @@ struct ca_cert_filter {
 	int status;              /* -1 any; CA_CERT_*; or CA_FILTER_EXPIRED /
 				  * CA_FILTER_CURRENT (valid and not expired) */
 	int64_t now;             /* reference time for expiry filters */
-	int64_t expiring_before; /* 0 none; else not_after < this and > now */
+	int64_t expiring_before; /* 0 none; else not_after < this and > now,
+				  * and not renewed by a certificate still
+				  * valid (renewed_by) */
 	const char *name;        /* NULL none; a name exactly, or "prefix*"
 				  * (ASCII case-insensitive) */
 	struct ca_cursor cursor;   /* all zero: the first page */

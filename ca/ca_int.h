@@ -394,6 +394,13 @@ struct ca_issue_job {
 	void *on_stored_arg;
 };
 
+/* In a transaction body: record SERIAL as the renewal of PREV (NULL or
+ * "": none) if PREV is still current - valid, unexpired, not renewed
+ * already; otherwise, or if PREV is gone, nothing. A certificate someone
+ * renewed is left out of "what expires soon" (db_cert_list). */
+int ca_renewal_link_current(struct db *db, const char *prev,
+			    const char *serial, struct mica_err *err);
+
 /* In a transaction body: MICA_E_POLICY "key_compromised" if the key of
  * SubjectPublicKeyInfo SPKI (SHA-256 SPKI_HASH) was revoked for
  * keyCompromise: the same SPKI, or for RSA the same modulus with any

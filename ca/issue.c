@@ -599,6 +599,42 @@ out:
 }
 
 int
+ca_renewal_link_current(struct db *db, const char *prev, const char *serial,
+			struct mica_err *err)
+{
+	struct db_cert c;
+	int r, rc = 0;
+
+	if (prev == NULL || prev[0] == '\0' || strcmp(prev, serial) == 0)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	if ((r = db_cert_get(db, prev, &c, err)) != 0)
+		return err->kind == MICA_E_NOTFOUND ? 0 : -1;
+	if (c.status == DB_CERT_VALID && c.renewed_by[0] == '\0' &&
+	    c.not_after > ca_now())
+		rc = db_cert_link_renewal(db, prev, serial, err);
+	db_cert_free(&c);
+	return rc;
+}
+
+/* In the transaction that stores the daemon's new TLS certificate
+ * SERIAL: the certificate it had before (of a key that went with its
+ * process, or that it replaced when the certificate was due) is renewed
+ * by this one if still current, and SERIAL is the daemon's from now on. */
+static int
+daemon_tls_stored(struct db *db, void *arg, const char *serial,
+		  struct mica_err *err)
+{
+	char prev[DB_SERIAL_MAX];
+
+	(void)arg;
+	if (db_ca_tls_serial(db, prev, err) != 0 ||
+	    ca_renewal_link_current(db, prev, serial, err) != 0)
+		return -1;
+	return db_ca_set_tls_serial(db, serial, err);
+}
+
+int
 ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		  const char *profile, const unsigned char *spki,
 		  size_t spki_len, const char *const *names, size_t nnames,
@@ -682,6 +718,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	j.nnames = nnames;
 	j.d = &d;
 	j.action = "cert.issue";
+	j.on_stored = daemon_tls_stored;
 	rc = ca_issue(ca, &j, out, err);
 out:
 	ca_strv_free(doms);

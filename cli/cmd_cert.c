@@ -573,6 +573,7 @@ static const char list_help[] =
 "                      but never completed, e.g. after a crash), or all\n"
 "                      (the default)\n"
 "  --expiring-days N   only valid certificates that expire within N days\n"
+"                      and no valid certificate renewed (what to renew)\n"
 "  --name NAME         only certificates with this name (DNS, IP or email,\n"
 "                      any case); NAME* for the names that begin with NAME\n"
 "  --limit N           at most N certificates (default 100); when more\n"

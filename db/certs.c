@@ -39,7 +39,14 @@
 	"(?2 = -1 OR (?2 IN (0, 1, 2) AND status = ?2) " \
 	" OR (?2 = 10 AND status = 1 AND not_after <= ?3) " \
 	" OR (?2 = 11 AND status = 1 AND not_after > ?3))"
-#define LIST_EXPIRING "(?4 = 0 OR (not_after < ?4 AND not_after > ?3))"
+/* Expiring: what someone has to renew, so not what a certificate still
+ * valid renewed already (a renewal since revoked or expired does not
+ * count). The lookup is by serial (unique), for renewed rows only. */
+#define LIST_NOT_RENEWED \
+	"(c.renewed_by IS NULL OR NOT EXISTS (SELECT 1 FROM certificate AS r " \
+	" WHERE r.serial = c.renewed_by AND r.status = 1 AND r.not_after > ?3))"
+#define LIST_EXPIRING \
+	"(?4 = 0 OR (not_after < ?4 AND not_after > ?3 AND " LIST_NOT_RENEWED "))"
 #define LIST_NAME \
 	"(?5 IS NULL OR EXISTS (SELECT 1 FROM cert_name AS n " \
 	" WHERE n.serial = c.serial AND n.name >= ?5 AND n.name < ?7))"
@@ -107,7 +114,7 @@ static const char *const cert_sql[S__COUNT] = {
 	"SELECT " CERT_COLS " FROM certificate AS c "
 	"INDEXED BY certificate_by_expiry "
 	"WHERE not_after >= ?8 AND not_after < ?4 AND (not_after > ?9 OR id > ?1) "
-	"AND " LIST_STATUS " AND " LIST_NAME
+	"AND " LIST_NOT_RENEWED " AND " LIST_STATUS " AND " LIST_NAME
 	" ORDER BY not_after, id LIMIT ?6",
 	/* Most recently expired first: ?8 the upper bound of not_after (at
 	 * most now, up to the cursor), ?9 the cursor's not_after. */

@@ -36,6 +36,8 @@ static const char *const config_sql[S__COUNT] = {
 	"key_iter = ?6, key_nonce = ?7, key_ct = ?8, state = ?11, "
 	"key_idx = ?12, chain_der = ?13, csr_der = ?14 WHERE id = 1",
 	[S_CA_SET_CSR] = "UPDATE ca SET csr_der = ?1 WHERE id = 1",
+	[S_CA_TLS_GET] = "SELECT tls_serial FROM ca WHERE id = 1",
+	[S_CA_TLS_SET] = "UPDATE ca SET tls_serial = ?1 WHERE id = 1",
 	[S_CA_GET] =
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
 	"key_nonce, key_ct, crl_days, created_at, state, key_idx, chain_der, "
@@ -225,6 +227,59 @@ db_ca_set_csr(struct db *db, const unsigned char *csr, size_t len,
 	if ((st = db_stmt(db, S_CA_SET_CSR, config_sql, err)) == NULL)
 		goto out;
 	db_bind_blob(st, 1, csr, len, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],
+		 struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (db == NULL || serial == NULL)
+		return db_bad_arg(err);
+	serial[0] = '\0';
+	if ((st = db_stmt(db, S_CA_TLS_GET, config_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    (db_col_fixed(st, 0, serial, DB_SERIAL_MAX) != 0 ||
+	     !db_serial_ok(serial))) {
+		serial[0] = '\0';
+		mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+			     "the daemon's certificate serial in the store is "
+			     "malformed");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_set_tls_serial(struct db *db, const char *serial, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_CA_TLS_SET, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;

@@ -234,6 +234,13 @@ enum db_cert_status {
 
 #define DB_SERIAL_MAX 41   /* 20 octets as hex + NUL */
 
+/* The serial of the daemon's own TLS certificate (schema 018): "" when
+ * none was recorded. */
+int db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],
+		     struct mica_err *err);
+int db_ca_set_tls_serial(struct db *db, const char *serial,
+			 struct mica_err *err);
+
 struct db_cert {
 	int64_t id;                  /* row id: stable listing order, cursor */
 	char serial[DB_SERIAL_MAX];  /* lowercase hex, even length */
@@ -288,7 +295,9 @@ struct db_cert_filter {
 	int status;            /* -1 any; DB_CERT_*; or DB_FILTER_EXPIRED /
 				* DB_FILTER_CURRENT (valid and not expired) */
 	int64_t now;           /* reference time for expiry filters */
-	int64_t expiring_before; /* 0 none; else not_after < this and > now */
+	int64_t expiring_before; /* 0 none; else not_after < this and > now,
+				  * and not renewed by a certificate still
+				  * valid (renewed_by) */
 	/* NULL or "": none. Else a name of the certificate, ASCII
 	 * case-insensitive: exactly, or, ending in '*', every name that
 	 * begins with what precedes the '*' (a prefix, at least one

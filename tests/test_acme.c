@@ -1045,6 +1045,33 @@ count_certs(void)
 	return n.valid + n.revoked + n.issuing;
 }
 
+/* Does "what expires soon" (valid, within 400 days) list SERIAL? */
+static int
+expiring_lists(const char *serial)
+{
+	struct ca_cert_filter f;
+	struct ca_cert *v = NULL;
+	struct ca_cursor cur;
+	struct mica_err err;
+	size_t n = 0;
+	int found = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.status = CA_FILTER_CURRENT;
+	f.now = (int64_t)time(NULL);
+	f.expiring_before = f.now + 400 * INT64_C(86400);
+	do {
+		f.limit = 1000;
+		if (ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err) != 0)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			found |= strcmp(v[i].serial, serial) == 0;
+		ca_cert_array_free(v, n);
+		f.cursor = cur;
+	} while (cur.id != 0 && !found);
+	return found;
+}
+
 static void
 test_flow_http01_to_certificate_and_refusals(void)
 {
@@ -1198,6 +1225,47 @@ test_flow_http01_to_certificate_and_refusals(void)
 			CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order", payload, 0),
 						    &r2, &err) != 0);
 			CU_ASSERT_STRING_EQUAL(err.code, "already_replaced");
+			/* Finalized (its authorization is the earlier one's),
+			 * the order's certificate renews the one it replaces;
+			 * an order without "replaces" for the same names renews
+			 * the account's newest (certbot's renewal). A renewed
+			 * certificate is not "expiring": nobody has to renew it. */
+			{
+				struct ca_acme_order f1, r3, f3;
+				struct ca_cert cc;
+				char *c2;
+
+				CU_ASSERT_STRING_EQUAL_FATAL(r1.status, "ready");
+				c2 = csr_b64(names, 1);
+				snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", c2);
+				snprintf(path, sizeof(path), "/order/%s/finalize", r1.id);
+				CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0),
+								 r1.id, &f1, &err) == 0);
+				CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, o2.serial, &cc, &err) == 0);
+				CU_ASSERT_STRING_EQUAL(cc.renewed_by, f1.serial);
+				CU_ASSERT_EQUAL(cc.status, CA_CERT_VALID);
+				ca_cert_free(&cc);
+				CU_ASSERT_FALSE(expiring_lists(o2.serial));
+				CU_ASSERT_TRUE(expiring_lists(f1.serial));
+				CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+					"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}",
+					0), &r3, &err) == 0);
+				CU_ASSERT_STRING_EQUAL_FATAL(r3.status, "ready");
+				snprintf(path, sizeof(path), "/order/%s/finalize", r3.id);
+				CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0),
+								 r3.id, &f3, &err) == 0);
+				CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, f1.serial, &cc, &err) == 0);
+				CU_ASSERT_STRING_EQUAL(cc.renewed_by, f3.serial);
+				ca_cert_free(&cc);
+				CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, f3.serial, &cc, &err) == 0);
+				CU_ASSERT_STRING_EQUAL(cc.renewal_of, f1.serial);
+				ca_cert_free(&cc);
+				CU_ASSERT_FALSE(expiring_lists(f1.serial));
+				free(c2);
+				ca_acme_order_free(&f1);
+				ca_acme_order_free(&r3);
+				ca_acme_order_free(&f3);
+			}
 			ca_acme_order_free(&r1);
 		}
 		certid[0] ^= 1;

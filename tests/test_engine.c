@@ -1384,6 +1384,65 @@ test_issue_for_spki_serves_the_daemon_key(void)
 	CU_ASSERT_EQUAL(out.not_after - out.not_before, 30 * DAY - 1);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
 	CU_ASSERT_EQUAL(cert_status(out.serial), CA_CERT_VALID);
+	/* The daemon's next certificate (a restart: a new key) renews the
+	 * one before, which then drops out of "what expires soon"; one
+	 * that is no longer current (revoked) is not renewed. */
+	{
+		struct ca_issued next, third;
+		struct ca_cert c, *v = NULL;
+		struct ca_cert_filter f;
+		struct ca_cursor cur;
+		size_t n = 0, seen_first = 0, seen_next = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &next, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, next.serial);
+		CU_ASSERT_EQUAL(c.status, CA_CERT_VALID);
+		ca_cert_free(&c);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, next.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewal_of, out.serial);
+		ca_cert_free(&c);
+		memset(&f, 0, sizeof(f));
+		f.status = CA_FILTER_CURRENT;
+		f.now = (int64_t)time(NULL);
+		f.expiring_before = f.now + 31 * DAY;
+		f.limit = 1000;
+		CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+		for (size_t i = 0; i < n; i++) {
+			seen_first += strcmp(v[i].serial, out.serial) == 0;
+			seen_next += strcmp(v[i].serial, next.serial) == 0;
+		}
+		CU_ASSERT_EQUAL(seen_first, 0);
+		CU_ASSERT_EQUAL(seen_next, 1);
+		ca_cert_array_free(v, n);
+		/* By name, the other path of the expiry order: the same. */
+		f.name = "192.0.2.1";
+		CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+		CU_ASSERT(n >= 1);
+		for (size_t i = 0; i < n; i++)
+			CU_ASSERT(strcmp(v[i].serial, out.serial) != 0);
+		ca_cert_array_free(v, n);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, next.serial, 0, &err), 0);
+		/* Its renewal revoked, the first is what to renew again. */
+		f.name = NULL;
+		CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+		seen_first = 0;
+		for (size_t i = 0; i < n; i++)
+			seen_first += strcmp(v[i].serial, out.serial) == 0;
+		CU_ASSERT_EQUAL(seen_first, 1);
+		ca_cert_array_free(v, n);
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &third, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, third.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewal_of, "");
+		ca_cert_free(&c);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, next.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, "");
+		ca_cert_free(&c);
+		ca_issued_free(&next);
+		ca_issued_free(&third);
+	}
 	ca_issued_free(&out);
 	/* A malformed key or name is refused. */
 	CU_ASSERT_EQUAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl / 2, names, 1,

@@ -654,7 +654,7 @@ up2=$(openssl x509 -in "$W/up2.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f
 sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at = strftime('%s','now') WHERE serial = '$up1';
 	INSERT INTO compromised_key (spki_sha256, serial, added_at) SELECT spki_sha256, serial, revoked_at FROM certificate WHERE serial = '$up1';
 	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_submitted;
-	PRAGMA user_version = 15" || die "sqlite3: an old store"
+	ALTER TABLE ca DROP COLUMN tls_serial; PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
 check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"

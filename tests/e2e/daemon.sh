@@ -476,7 +476,18 @@ expect "a part of a name is not a name" 200
 grep -q "$MAIL_SER" "$W/body" && fail "a substring matched" || ok "a substring finds nothing"
 call GET "$S/api/v1/certificates?expiring_days=60" "${ADMH[@]}"
 expect "certificates expiring within 60 days" 200
-grep -q "$WWW_SER" "$W/body" && ok "the 30-day certificate is expiring" || fail "expiring_days"
+# The 30-day certificate was renewed above: nobody has to renew it again,
+# so it is not "expiring"; its renewal is, within its own lifetime.
+json_get "$W/body" certificates | python3 -c 'import json,sys; sys.exit(0 if any(c["serial"] == sys.argv[1] for c in json.load(sys.stdin)) else 1)' "$WWW_SER" &&
+	fail "expiring_days lists a renewed certificate" || ok "the renewed 30-day certificate is not expiring"
+call GET "$S/api/v1/certificates?expiring_days=3650&limit=1000" "${ADMH[@]}"
+# (The serials listed: the renewal names the renewed in its renewal_of.)
+EXP_SERS=" $(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))') "
+case $EXP_SERS in *" $NEW_SER "*) ok "its renewal is, within 3650 days" ;; *) fail "expiring_days lacks the renewal" ;; esac
+case $EXP_SERS in *" $WWW_SER "*) fail "expiring_days=3650 lists the renewed certificate" ;;
+	*) ok "... and the renewed one is not" ;; esac
+call GET "$S/api/v1/certificates/$WWW_SER" "${ADMH[@]}"
+is "the renewed certificate is still valid (status=valid lists it)" "$(json_get "$W/body" status)" valid
 # Keyset pages in expiry order: each page after the last, no row twice.
 call GET "$S/api/v1/certificates?expiring_days=3650" "${ADMH[@]}"
 ALLX=$(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))')
@@ -924,6 +935,25 @@ grep -q "admin token" "$W/out2" && fail "a new admin token at restart" || ok "no
 is "same root" "$(sed -n 's/^root SHA-256 fingerprint: //p' "$W/out2")" "$FP"
 call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
 expect "certificates survive a restart" 200
+# The daemon's TLS key is new at every start: its certificate is recorded
+# as the renewal of the one the previous start had, which then no longer
+# counts as expiring (nobody has to renew it; its key is gone).
+TLS_SER=$(openssl s_client -connect "127.0.0.1:$SP" </dev/null 2>/dev/null |
+	openssl x509 -noout -serial 2>/dev/null | cut -d= -f2 | tr A-F a-f)
+call GET "$S/api/v1/certificates/$TLS_SER" "${ADMH[@]}"
+expect "the certificate the restarted daemon serves is on record" 200
+PREV_TLS=$(json_get "$W/body" renewal_of)
+[ -n "$PREV_TLS" ] && [ "$PREV_TLS" != "$TLS_SER" ] &&
+	ok "it renews the certificate of the previous start" || fail "the restarted daemon's certificate renews nothing"
+call GET "$S/api/v1/certificates/$PREV_TLS" "${ADMH[@]}"
+is "... which names it as its renewal" "$(json_get "$W/body" renewed_by)" "$TLS_SER"
+is "... and is still valid (not revoked)" "$(json_get "$W/body" status)" valid
+call GET "$S/api/v1/certificates?expiring_days=3650&name=127.0.0.1&limit=1000" "${ADMH[@]}"
+EXPIRING=$(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))')
+case " $EXPIRING " in *" $TLS_SER "*) ok "what expires lists the daemon's current certificate" ;;
+	*) fail "what expires lacks the daemon's current certificate: '$EXPIRING'" ;; esac
+case " $EXPIRING " in *" $PREV_TLS "*) fail "what expires lists the previous start's certificate" ;;
+	*) ok "... and not the previous start's" ;; esac
 fetch_crl
 crl_lists "$MAIL_SER" && ok "so does the revocation" || fail "revocation lost"
 serve_stop

@@ -1,0 +1,12 @@
+-- schema/018_daemon_tls.sql - the daemon's own TLS certificate, by serial.
+--
+-- Applied once, inside a transaction, when PRAGMA user_version < 18.
+--
+-- 'mica serve' makes a key in memory at every start (and when its
+-- certificate is due) and has the CA certify it: the certificate before
+-- is of a key that is gone. The new one is recorded as its renewal, so
+-- that "what expires soon" (mica list --expiring-days, the API's
+-- expiring_days) leaves out what nobody has to renew; this column says
+-- which certificate the daemon's is. NULL: none yet (or issued before
+-- this migration).
+ALTER TABLE ca ADD COLUMN tls_serial TEXT;
