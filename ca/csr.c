@@ -548,6 +548,29 @@ check_key_alg(const struct outer *o, struct mica_err *err)
 			    "P-256/P-384", what);
 }
 
+/* Do the RSASSA-PSS parameters PRM (RFC 4055 3.1) hash the message with
+ * SHA-1 or MD5? hashAlgorithm [0] absent is its default, SHA-1. */
+static int
+pss_hash_weak(const mbedtls_asn1_buf *prm)
+{
+	unsigned char *p = prm->p;
+	const unsigned char *end = prm->p + prm->len;
+	mbedtls_asn1_buf oid, hprm;
+	size_t len;
+
+	if (prm->tag != (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return 0;
+	if (p == end || *p != (MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+			       MBEDTLS_ASN1_CONSTRUCTED | 0))
+		return 1;
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+				 MBEDTLS_ASN1_CONSTRUCTED | 0) != 0 ||
+	    mbedtls_asn1_get_alg(&p, p + len, &oid, &hprm) != 0)
+		return 0;
+	return MBEDTLS_OID_CMP(MBEDTLS_OID_DIGEST_ALG_SHA1, &oid) == 0 ||
+	       MBEDTLS_OID_CMP(MBEDTLS_OID_DIGEST_ALG_MD5, &oid) == 0;
+}
+
 static int
 check_sig_alg(const struct outer *o, const struct sigalg **out,
 	      struct mica_err *err)
@@ -586,11 +609,22 @@ check_sig_alg(const struct outer *o, const struct sigalg **out,
 	/* RSASSA-PSS (RFC 4055 3.1: certreq with AlternateSignatureAlgorithm,
 	 * openssl req -sigopt rsa_padding_mode:pss, certtool --sign-params
 	 * RSA-PSS): its parameters read as strictly as another CA's
-	 * (ca/cacert.c), SHA-1 (the defaults) refused. */
+	 * (ca/cacert.c). A message hashed with SHA-1 (the default) or MD5
+	 * is the policy refusal above, as in PKCS#1 v1.5; the rest that
+	 * ca/cacert.c does not verify is an unsupported algorithm. */
 	if (MBEDTLS_OID_CMP(MBEDTLS_OID_RSASSA_PSS, a) == 0) {
 		if (ca_sig_alg_check(o->sig_alg, o->sig_alg_len, err) != 0) {
-			if (err->kind == MICA_E_UNSUPPORTED)
-				err->kind = MICA_E_BADREQ;
+			if (err->kind != MICA_E_UNSUPPORTED)
+				return -1;
+			if (pss_hash_weak(prm))
+				return mica_err_set(err, MICA_E_POLICY,
+						    "weak_signature",
+						    "the CSR is signed with "
+						    "RSASSA-PSS over SHA-1 or "
+						    "MD5, which are broken: "
+						    "sign it with SHA-256 "
+						    "(openssl req -sha256)");
+			err->kind = MICA_E_BADREQ;
 			return -1;
 		}
 		*out = &sigalg_pss;

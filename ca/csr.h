@@ -55,11 +55,13 @@ struct ca_csr {
  * Parse DER (the whole input must be one CSR), verify its self-signature
  * explicitly (proof of possession; mbedTLS's parser does not), and check the
  * key: RSA 2048..4096 bits with an odd public exponent >= 65537, or EC on
- * P-256 / P-384 only. Signature algorithms: RSA PKCS#1 v1.5 with SHA-256/384/
- * 512 and ECDSA with SHA-256/384/512.
+ * P-256 / P-384 only. Signature algorithms: RSA PKCS#1 v1.5 or RSASSA-PSS
+ * (MGF1 over the same hash) with SHA-256/384/512 and ECDSA with
+ * SHA-256/384/512.
  * Errors: MICA_E_BADREQ "bad_csr" (unparsable), "bad_signature",
- * "unsupported_signature" (RSASSA-PSS, unknown algorithms);
- * MICA_E_POLICY "weak_signature" (SHA-1, MD5), "weak_key" (RSA < 2048,
+ * "unsupported_signature" (unknown algorithms, RSASSA-PSS parameters
+ * mica does not verify); MICA_E_POLICY "weak_signature" (SHA-1, MD5,
+ * RSASSA-PSS included), "weak_key" (RSA < 2048,
  * exponent), "unsupported_key"
  * (other curves, DSA, Ed25519...), "bad_name" (a SAN entry that is not a
  * valid name), "too_many_names". Attributes other than the extension

@@ -285,6 +285,8 @@ suite_init(void)
 		 "-sigopt rsa_pss_saltlen:0 -sha256 " SUBJ " -out pss0.pem") ||
 	    ossl("req -new -key rsa2048.key -sigopt rsa_padding_mode:pss "
 		 "-sha1 " SUBJ " -out psssha1.pem") ||
+	    ossl("req -new -key rsa2048.key -sigopt rsa_padding_mode:pss "
+		 "-sigopt rsa_mgf1_md:sha1 -sha256 " SUBJ " -out pssmgf1.pem") ||
 	    ossl("req -new -key p256.key " SUBJ " -addext "
 		 "'basicConstraints=critical,CA:TRUE' -out ca.pem") ||
 	    ossl("req -new -key p256.key " SUBJ " -addext "
@@ -666,10 +668,88 @@ test_weak_signatures(void)
 	 * malformed input. */
 	expect_refused("sha1.pem", MICA_E_POLICY, "weak_signature");
 	expect_refused("ecsha1.pem", MICA_E_POLICY, "weak_signature");
-	expect_refused("psssha1.pem", MICA_E_BADREQ, "unsupported_signature");
+	/* RSASSA-PSS over SHA-1 (the default hashAlgorithm) is as weak,
+	 * and refused the same way (README, docs/API.md: weak_signature). */
+	expect_refused("psssha1.pem", MICA_E_POLICY, "weak_signature");
 	/* MGF1 over another hash than the message's: RFC 4055 allows it,
-	 * mbedTLS cannot verify it; said so rather than "bad signature". */
+	 * mbedTLS cannot verify it; said so rather than "bad signature".
+	 * MGF1 over SHA-1 (its default) under SHA-256 is that, not a
+	 * signature over SHA-1. */
 	expect_refused("pssmgf.pem", MICA_E_BADREQ, "unsupported_signature");
+	expect_refused("pssmgf1.pem", MICA_E_BADREQ, "unsupported_signature");
+}
+
+/* A DER CSR: the CertificationRequestInfo of FILE (DER, lengths in two
+ * octets), signed (with zeros: refused before anything verifies it) with
+ * the AlgorithmIdentifier ALG. */
+static unsigned char *
+csr_with_alg(const char *file, const unsigned char *alg, size_t alg_len,
+	     size_t *out_len)
+{
+	unsigned char *der, *out;
+	size_t len = 0, cri_len, body;
+
+	der = slurp(file, &len);
+	if (der == NULL || len < 8 || der[0] != 0x30 || der[1] != 0x82 ||
+	    der[4] != 0x30 || der[5] != 0x82) {
+		free(der);
+		return NULL;
+	}
+	cri_len = 4 + ((size_t)der[6] << 8 | der[7]);
+	body = cri_len + alg_len + 5 + 256;
+	if ((out = calloc(1, 4 + body)) == NULL) {
+		free(der);
+		return NULL;
+	}
+	out[0] = 0x30;
+	out[1] = 0x82;
+	out[2] = (unsigned char)(body >> 8);
+	out[3] = (unsigned char)body;
+	memcpy(out + 4, der + 4, cri_len);
+	memcpy(out + 4 + cri_len, alg, alg_len);
+	memcpy(out + 4 + cri_len + alg_len, "\x03\x82\x01\x01\x00", 5);
+	free(der);
+	*out_len = 4 + body;
+	return out;
+}
+
+/* RSASSA-PSS with SHA-1 or MD5 written out as its hashAlgorithm (and
+ * MGF1 over it, salt 20): weak_signature, as in PKCS#1 v1.5. */
+static void
+test_pss_weak_explicit(void)
+{
+	static const unsigned char sha1[] =
+		"\x30\x39\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a"
+		"\x30\x2c"
+		"\xa0\x0b\x30\x09\x06\x05\x2b\x0e\x03\x02\x1a\x05\x00"
+		"\xa1\x18\x30\x16\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x08"
+		"\x30\x09\x06\x05\x2b\x0e\x03\x02\x1a\x05\x00"
+		"\xa2\x03\x02\x01\x14";
+	static const unsigned char md5[] =
+		"\x30\x3f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a"
+		"\x30\x32"
+		"\xa0\x0e\x30\x0c\x06\x08\x2a\x86\x48\x86\xf7\x0d\x02\x05\x05\x00"
+		"\xa1\x1b\x30\x19\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x08"
+		"\x30\x0c\x06\x08\x2a\x86\x48\x86\xf7\x0d\x02\x05\x05\x00"
+		"\xa2\x03\x02\x01\x14";
+	const struct { const unsigned char *alg; size_t len; } v[] = {
+		{ sha1, sizeof(sha1) - 1 }, { md5, sizeof(md5) - 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct ca_csr c;
+		struct mica_err err;
+		unsigned char *der;
+		size_t len = 0;
+
+		der = csr_with_alg("pss384.der", v[i].alg, v[i].len, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(ca_csr_parse(der, len, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+		CU_ASSERT_STRING_EQUAL(err.code, "weak_signature");
+		free(der);
+	}
 }
 
 /* RSASSA-PSS signed requests (RFC 4055), as certreq makes them with
@@ -1417,6 +1497,8 @@ main(void)
 			 test_weak_and_unsupported_keys) ||
 	    !CU_add_test(s, "refuses SHA-1 by policy, and in RSASSA-PSS",
 			 test_weak_signatures) ||
+	    !CU_add_test(s, "refuses RSASSA-PSS with SHA-1 or MD5 written out",
+			 test_pss_weak_explicit) ||
 	    !CU_add_test(s, "takes RSASSA-PSS requests, their signature checked",
 			 test_pss) ||
 	    !CU_add_test(s, "ignores requested cA=TRUE and critical EKU "

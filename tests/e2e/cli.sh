@@ -253,7 +253,7 @@ open(sys.argv[2], 'wb').write(b)" "$W/pss.der" "$W/pss-broken.der" || die "pytho
 	refused "$KT: RSASSA-PSS CSR with a broken signature" 3 "$MICA" -d "$D" issue --csr "$W/pss-broken.der"
 	openssl req -new -key "$W/pss-sha256.key" -subj /CN=pss1.contoso.test -sigopt rsa_padding_mode:pss \
 		-sha1 -out "$W/pss-sha1.csr" 2>/dev/null || die "openssl req (PSS, SHA-1)"
-	refused "$KT: RSASSA-PSS CSR over SHA-1 (the PSS defaults)" 3 "$MICA" -d "$D" issue --csr "$W/pss-sha1.csr"
+	refused "$KT: RSASSA-PSS CSR over SHA-1 (the PSS defaults), by policy" 4 "$MICA" -d "$D" issue --csr "$W/pss-sha1.csr"
 
 	# Refused input: distinct exit code, one line, database unchanged.
 	# (A byte of the signature flipped, not overwritten: a byte that
