@@ -268,8 +268,8 @@ void ca_request_array_free(struct ca_request *a, size_t n);
 
 /* Where a page of a listing ends and the next starts: ID the last row's
  * id (0: the first page). Certificates (ca_cert_list): in the expiry
- * orders KEYED 1 and KEY its notAfter. Requests (ca_request_list): always
- * KEYED, KEY its submission time, ID its row. Hand it back as it came. */
+ * orders KEYED 1 and KEY its notAfter. Requests (ca_request_list): ID
+ * the last row's place in the order recorded. Hand it back as it came. */
 struct ca_cursor {
 	int64_t id;
 	int64_t key;
@@ -280,8 +280,10 @@ struct ca_cursor {
  * out->der holds the certificate. REQ gets the request. */
 int ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 		      struct ca_request *req, struct mica_err *err);
-/* Admin: requests of STATUS (-1 for all), oldest first: one page of at
- * most LIMIT (1..1000) after AFTER (NULL or id 0: from the first); *NEXT
+/* Admin: requests of STATUS (-1 for all), in the order recorded (oldest
+ * first): one page of at most LIMIT (1..1000) after AFTER (NULL or id 0:
+ * from the first; MICA_E_BADREQ "bad_cursor" for a certificate listing's
+ * expiry cursor); *NEXT
  * where the next page starts (id 0: none follows). Free *OUT with
  * ca_request_array_free. */
 int ca_request_list(struct ca *ca, const struct ca_principal *p, int status,

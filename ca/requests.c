@@ -324,24 +324,20 @@ ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
 	memset(next, 0, sizeof(*next));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (after != NULL && after->id != 0 && (!after->keyed || after->id < 0))
+	if (after != NULL && after->id != 0 && (after->keyed || after->id < 0))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_cursor",
 				    "this cursor is not one of a request listing");
 	if (limit <= 0 || limit > 1000)
 		limit = 1000;
-	if (db_req_list(ca->db, status, after != NULL ? after->key : 0,
-			after != NULL ? after->id : 0, limit, &v, &count,
-			&more, err) != 0)
+	if (db_req_list(ca->db, status, after != NULL ? after->id : 0, limit,
+			&v, &count, &more, err) != 0)
 		return -1;
 	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
 		db_req_array_free(v, count);
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	}
-	if (more && count > 0) {
-		next->keyed = 1;
-		next->key = v[count - 1].submitted_at;
+	if (more && count > 0)
 		next->id = v[count - 1].rowid;
-	}
 	for (size_t i = 0; i < count; i++)
 		request_take(&(*out)[i], &v[i]);
 	db_req_array_free(v, count);

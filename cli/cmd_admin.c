@@ -33,8 +33,8 @@ static const char request_help[] =
 "be decided again.\n"
 "\n"
 "'list' shows the pending requests (--status for the others; 'all' is the\n"
-"API's default), oldest first: every one, or the first N with --limit N\n"
-"(standard error then says when more match).\n";
+"API's default), in the order recorded (oldest first): every one, or the\n"
+"first N with --limit N (standard error then says when more match).\n";
 
 /* Requests read from the store at a time (ca_request_list's most). */
 #define REQ_PAGE 1000
@@ -74,7 +74,7 @@ req_row(const struct ca_request *r, int json, struct cli_jstream *js,
 	(*shown)++;
 }
 
-/* 'request list': page after page (keyset pages, oldest first), each
+/* 'request list': page after page (keyset pages, in the order recorded), each
  * printed and dropped before the next is read. */
 static int
 req_list(const char *datadir, int status, int64_t want, int json)

@@ -505,12 +505,12 @@ int db_req_insert(struct db *db, const struct db_request *r, struct mica_err *er
 int db_req_get(struct db *db, const char *id, struct db_request *out,
 	       struct mica_err *err);
 void db_req_free(struct db_request *r);
-/* STATUS -1 for all. Oldest first (submitted_at, then rowid), after
- * the row (AFTER_AT, AFTER_ROW) when AFTER_ROW > 0; at most LIMIT rows
- * (clamped to 1..10000), *MORE set when more follow (the next page then
- * starts after the last row's submitted_at and rowid). */
-int db_req_list(struct db *db, int status, int64_t after_at, int64_t after_row,
-		int limit, struct db_request **out, size_t *n, int *more,
+/* STATUS -1 for all. In the order recorded (rowid), after the row
+ * AFTER_ROW when > 0; at most LIMIT rows (clamped to 1..10000), *MORE set
+ * when more follow (the next page then starts after the last row's
+ * rowid). */
+int db_req_list(struct db *db, int status, int64_t after_row, int limit,
+		struct db_request **out, size_t *n, int *more,
 		struct mica_err *err);
 void db_req_array_free(struct db_request *a, size_t n);
 /* PENDING -> ISSUED (SERIAL set) or DENIED (REASON set). MICA_E_CONFLICT

@@ -26,17 +26,15 @@ static const char *const req_sql[S__COUNT] = {
 	"INSERT INTO request (" REQ_COLS ") "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[S_REQ_GET] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
-	/* Two statements so that the filtered one can use request_by_status
-	 * and the other request_by_submitted (schema/017); both are keyset
-	 * pages after (submitted_at, rowid) = (?3, ?4), ?4 = 0 the first. */
+	/* In the order recorded, after the row ?3 (0: from the first): the
+	 * table itself, or request_by_status_row (schema 017) for one
+	 * status. */
 	[S_REQ_LIST] =
-	"SELECT " REQ_COLS ", rowid FROM request "
-	"WHERE (submitted_at, rowid) > (?3, ?4) "
-	"ORDER BY submitted_at, rowid LIMIT ?2",
+	"SELECT " REQ_COLS ", rowid FROM request WHERE rowid > ?3 "
+	"ORDER BY rowid LIMIT ?2",
 	[S_REQ_LIST_STATUS] =
-	"SELECT " REQ_COLS ", rowid FROM request WHERE status = ?1 "
-	"AND (submitted_at, rowid) > (?3, ?4) "
-	"ORDER BY submitted_at, rowid LIMIT ?2",
+	"SELECT " REQ_COLS ", rowid FROM request INDEXED BY request_by_status_row "
+	"WHERE status = ?1 AND rowid > ?3 ORDER BY rowid LIMIT ?2",
 	[S_REQ_DECIDE] =
 	"UPDATE request SET status = ?2, decided_by = ?3, decided_at = ?4, "
 	"serial = ?5, deny_reason = ?6 WHERE id = ?1 AND status = 0",
@@ -191,9 +189,8 @@ db_req_free(struct db_request *r)
 }
 
 int
-db_req_list(struct db *db, int status, int64_t after_at, int64_t after_row,
-	    int limit, struct db_request **out, size_t *n, int *more,
-	    struct mica_err *err)
+db_req_list(struct db *db, int status, int64_t after_row, int limit,
+	    struct db_request **out, size_t *n, int *more, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_request *a = NULL;
@@ -217,8 +214,7 @@ db_req_list(struct db *db, int status, int64_t after_at, int64_t after_row,
 	limit = db_clamp_limit(limit, REQ_LIST_MAX);
 	/* One row more than the page: whether another page follows. */
 	db_bind_i64(st, 2, (int64_t)limit + 1, &b);
-	db_bind_i64(st, 3, after_row > 0 ? after_at : INT64_MIN, &b);
-	db_bind_i64(st, 4, after_row > 0 ? after_row : 0, &b);
+	db_bind_i64(st, 3, after_row > 0 ? after_row : 0, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	if (db_rows(db, st, sizeof(*a), (size_t)limit, req_read, (void **)&a,

@@ -1,13 +1,14 @@
--- schema/017_request_list.sql - every request, oldest first, by pages.
+-- schema/017_request_list.sql - requests in the order recorded, by pages.
 --
 -- Applied once, inside a transaction, when PRAGMA user_version < 17.
 --
--- The listing of requests of any status (GET /api/v1/requests, 'mica
--- request list --status all') goes on from a cursor, the last row's
--- (submitted_at, rowid), rather than ending at its first 1,000 rows. The
--- listing of one status walks request_by_status (schema 001); this index
--- lets the other one start where the previous page ended instead of
--- sorting every request of the store for each page. Requests are recorded
--- in about the order they were submitted, so a new one lands on the last
--- leaf of the index.
-CREATE INDEX request_by_submitted ON request (submitted_at);
+-- The listing of requests (GET /api/v1/requests, 'mica request list')
+-- goes on from a cursor, the last row's rowid, rather than ending at its
+-- first 1,000 rows. Rowids are the order the rows were recorded in (no
+-- request is ever deleted), which a later page can trust: a request
+-- issued at once is recorded after it is signed, with the time it was
+-- submitted, so an order by submission time could put a new row before a
+-- page already read. The listing of every status walks the table; the
+-- listing of one status walks this index, whose entries are (status,
+-- rowid).
+CREATE INDEX request_by_status_row ON request (status);

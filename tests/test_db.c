@@ -2588,45 +2588,47 @@ test_requests(void)
 	db_req_free(&got);
 	db_req_free(NULL);
 
-	/* Lists, oldest first. */
-	CU_ASSERT_EQUAL_FATAL(db_req_list(db, -1, 0, 0, 100, &a, &n, &more, &err), 0);
+	/* Lists, in the order recorded (r-late was recorded first, though
+	 * submitted last: a token's request is recorded once issued). */
+	CU_ASSERT_EQUAL_FATAL(db_req_list(db, -1, 0, 100, &a, &n, &more, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(n, 3);
 	CU_ASSERT_EQUAL(more, 0);
-	CU_ASSERT_STRING_EQUAL(a[0].id, "r-early");
-	CU_ASSERT_STRING_EQUAL(a[1].id, "r-mid");
-	CU_ASSERT_STRING_EQUAL(a[2].id, "r-late");
-	CU_ASSERT(a[0].rowid > 0 && a[1].rowid > 0 && a[2].rowid > 0);
+	CU_ASSERT_STRING_EQUAL(a[0].id, "r-late");
+	CU_ASSERT_STRING_EQUAL(a[1].id, "r-early");
+	CU_ASSERT_STRING_EQUAL(a[2].id, "r-mid");
+	CU_ASSERT(a[0].rowid > 0 && a[1].rowid > a[0].rowid && a[2].rowid > a[1].rowid);
 	db_req_array_free(a, n);
-	CU_ASSERT_EQUAL_FATAL(db_req_list(db, DB_REQ_PENDING, 0, 0, 100, &a, &n, &more, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_req_list(db, DB_REQ_PENDING, 0, 100, &a, &n, &more, &err), 0);
 	CU_ASSERT(n == 1 && strcmp(a[0].id, "r-early") == 0);
 	db_req_array_free(a, n);
-	/* By pages: a cut page says more follow; the next starts after
-	 * the last row, ties on the submission time broken by the row. */
-	req_init(&r, "r-tie", NOW + 15);
-	CU_ASSERT_EQUAL_FATAL(db_req_insert(db, &r, &err), 0);
-	CU_ASSERT_EQUAL_FATAL(db_req_list(db, -1, 0, 0, 2, &a, &n, &more, &err), 0);
+	/* By pages: a cut page says more follow; the next starts after the
+	 * last row, and a row recorded meanwhile comes after, whatever its
+	 * submission time. */
+	CU_ASSERT_EQUAL_FATAL(db_req_list(db, -1, 0, 2, &a, &n, &more, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(n, 2);
 	CU_ASSERT_EQUAL(more, 1);
-	CU_ASSERT_STRING_EQUAL(a[1].id, "r-mid");
+	CU_ASSERT_STRING_EQUAL(a[1].id, "r-early");
 	{
-		int64_t at = a[1].submitted_at, row = a[1].rowid;
+		int64_t row = a[1].rowid;
 
 		db_req_array_free(a, n);
-		CU_ASSERT_EQUAL_FATAL(db_req_list(db, -1, at, row, 2, &a, &n, &more, &err), 0);
+		req_init(&r, "r-tie", NOW - 1000);
+		CU_ASSERT_EQUAL_FATAL(db_req_insert(db, &r, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(db_req_list(db, -1, row, 2, &a, &n, &more, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(n, 2);
 		CU_ASSERT_EQUAL(more, 0);
-		CU_ASSERT_STRING_EQUAL(a[0].id, "r-tie");
-		CU_ASSERT_STRING_EQUAL(a[1].id, "r-late");
+		CU_ASSERT_STRING_EQUAL(a[0].id, "r-mid");
+		CU_ASSERT_STRING_EQUAL(a[1].id, "r-tie");
 		db_req_array_free(a, n);
 		/* The status listing goes on the same way (r-mid issued, r-tie
-		 * pending: after r-mid's place only r-tie). */
-		CU_ASSERT_EQUAL_FATAL(db_req_list(db, DB_REQ_PENDING, at, row, 5, &a, &n, &more, &err), 0);
+		 * pending: after r-early's place only r-tie). */
+		CU_ASSERT_EQUAL_FATAL(db_req_list(db, DB_REQ_PENDING, row, 5, &a, &n, &more, &err), 0);
 		CU_ASSERT(n == 1 && strcmp(a[0].id, "r-tie") == 0 && more == 0);
 		db_req_array_free(a, n);
 	}
 	CU_ASSERT_EQUAL_FATAL(db_req_decide(db, "r-tie", DB_REQ_DENIED, "cli", NULL,
 					    "tie", NOW + 40, &err), 0);
-	CU_ASSERT_EQUAL(db_req_list(db, 9, 0, 0, 2, &a, &n, &more, &err), -1);
+	CU_ASSERT_EQUAL(db_req_list(db, 9, 0, 2, &a, &n, &more, &err), -1);
 	CU_ASSERT_EQUAL(db_req_count_pending(db, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 1);
 

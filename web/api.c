@@ -146,7 +146,12 @@ list_object(const char *key, json_t *arr)
 
 	if (arr == NULL)
 		return NULL;
-	if ((o = json_object()) == NULL || json_object_set_new(o, key, arr) != 0) {
+	if ((o = json_object()) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	/* json_object_set_new drops ARR when it fails. */
+	if (json_object_set_new(o, key, arr) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -293,7 +298,7 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 
 /* The text of a listing cursor: for certificates "ID" in the newest-first
  * order, "KEY.ID" in the expiry orders (KEY the last row's notAfter); for
- * requests "KEY.ID" (KEY the last row's submission time); written by
+ * requests "ID" (the last row's place in the order recorded); written by
  * cursor_json, read back by cursor_parse. Both parts are whole decimal
  * numbers, ID at least 1, KEY at least 0, neither above INT64_MAX: a
  * cursor is short, and anything else is refused before the store sees it

@@ -503,8 +503,8 @@ with db:
                     now - 60, now - 86400 + i))
         db.execute("INSERT INTO cert_name (serial, name) VALUES (?, ?)",
                    (serial, "m%d.contoso.test" % i))
-    # Submission times with ties (every third shares one): the order
-    # within one second is the row's.
+    # Submission times with ties (every third shares one); the listing
+    # is in the order recorded.
     for i in range(nr):
         db.execute("INSERT INTO request (id, status, profile, csr_der, names, "
                    "client, submitted_at, decided_at, decided_by, deny_reason) "
@@ -653,7 +653,7 @@ up1=$(openssl x509 -in "$W/up1.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f
 up2=$(openssl x509 -in "$W/up2.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at = strftime('%s','now') WHERE serial = '$up1';
 	INSERT INTO compromised_key (spki_sha256, serial, added_at) SELECT spki_sha256, serial, revoked_at FROM certificate WHERE serial = '$up1';
-	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_submitted;
+	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_status_row;
 	ALTER TABLE ca DROP COLUMN tls_serial; PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
