@@ -467,19 +467,29 @@ cli_jpush(json_t *arr, json_t *v, int *bad)
 		*bad = 1;
 }
 
-int
-cli_jprint(json_t *v, int bad)
+/* V as --json prints it (indented), V dropped; NULL (said on stderr)
+ * when BAD or it cannot be rendered. */
+static char *
+jrender(json_t *v, int bad)
 {
 	char *s = NULL;
 
 	if (!bad && v != NULL)
 		s = json_dumps(v, JSON_INDENT(2));
 	json_decref(v);
-	if (s == NULL) {
+	if (s == NULL)
 		fprintf(stderr, "mica: error: out of memory rendering the "
 			"JSON output\n");
+	return s;
+}
+
+int
+cli_jprint(json_t *v, int bad)
+{
+	char *s = jrender(v, bad);
+
+	if (s == NULL)
 		return 1;
-	}
 	puts(s);
 	free(s);
 	return 0;
@@ -488,16 +498,10 @@ cli_jprint(json_t *v, int bad)
 int
 cli_jstream_item(struct cli_jstream *js, json_t *v, int bad)
 {
-	char *s = NULL;
+	char *s = jrender(v, bad);
 
-	if (!bad && v != NULL)
-		s = json_dumps(v, JSON_INDENT(2));
-	json_decref(v);
-	if (s == NULL) {
-		fprintf(stderr, "mica: error: out of memory rendering the "
-			"JSON output\n");
+	if (s == NULL)
 		return 1;
-	}
 	/* jansson's own layout of an array of two-space indents: each item
 	 * on lines of its own, one level in. A string in it never holds a
 	 * raw newline (JSON escapes them), so every newline is layout. */
