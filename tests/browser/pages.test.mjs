@@ -626,6 +626,44 @@ test('a certificate revoked on /admin is in the CRL', async () => {
   assert.deepEqual(await cspViolations(admin), []);
 });
 
+test('a renewed certificate is marked renewed on /admin and is not what expires', async () => {
+  assert.ok(S.web1Serial && S.adminPage, 'needs web1 and the signed-in admin page');
+  const admin = S.adminPage;
+  // Renew web1 with its own key and a fresh proof, as docs/API.md shows.
+  const ch = await curl(S.https + '/api/v1/certificates/' + S.web1Serial + '/renew-challenge', ['-X', 'POST']);
+  assert.equal(ch.status, 200, ch.body.toString());
+  const challenge = JSON.parse(ch.body.toString('utf8')).challenge;
+  const cnf = path.join(S.tmp, 'renew.cnf');
+  fs.writeFileSync(cnf, '[req]\nprompt = no\ndistinguished_name = dn\nattributes = attrs\n' +
+    `[dn]\nCN = web1.${DOMAIN}\n[attrs]\nchallengePassword = ${challenge}\n`);
+  const csr = path.join(S.tmp, 'web1-renew.csr');
+  run('openssl', ['req', '-new', '-key', path.join(S.tmp, 'web1.key'), '-config', cnf, '-out', csr]);
+  const body = path.join(S.tmp, 'web1-renew.json');
+  fs.writeFileSync(body, JSON.stringify({ csr: fs.readFileSync(csr, 'utf8') }));
+  const r = await curl(S.https + '/api/v1/certificates/' + S.web1Serial + '/renew',
+    ['-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', '@' + body]);
+  assert.equal(r.status, 201, r.body.toString());
+  const renewal = JSON.parse(r.body.toString('utf8')).serial;
+  const old = `#cert-rows tr[data-serial="${S.web1Serial}"]`;
+  const neu = `#cert-rows tr[data-serial="${renewal}"]`;
+
+  await admin.fill('#cert-name', 'web1.' + DOMAIN);
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.fill('#cert-expiring', '');
+  await admin.click('#cert-search');
+  await admin.waitForFunction(([o, n]) => document.querySelector(o) !== null &&
+    document.querySelector(n) !== null, [old, neu]);
+  assert.match(await admin.textContent(old), /renewed/);
+  assert.doesNotMatch(await admin.textContent(neu), /renewed/);
+  // What expires within 400 days: the renewal, not the certificate it renewed.
+  await admin.fill('#cert-expiring', '400');
+  await admin.click('#cert-search');
+  await admin.waitForFunction(([o, n]) => document.querySelector(o) === null &&
+    document.querySelector(n) !== null, [old, neu]);
+  await admin.fill('#cert-expiring', '');
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
 test('a subject containing <script> is shown as text and runs nothing', async () => {
   assert.ok(S.adminPage, 'needs the signed-in admin page');
   const ctx = await newContext();

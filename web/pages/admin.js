@@ -368,7 +368,11 @@
     var actions = el('span', { 'class': 'row-actions' });
     var left = mica.daysUntil(c.not_after);
     var until = el('span', null, when(c.not_after));
-    if (c.status === 'valid' && left != null && left <= 30)
+    // A renewed certificate needs nothing more, however soon it expires
+    // (the API's expiring_days leaves it out too).
+    if (c.status === 'valid' && c.renewed_by)
+      until.appendChild(el('span', { 'class': 'renewed', title: 'renewed by ' + c.renewed_by }, ' renewed'));
+    else if (c.status === 'valid' && left != null && left <= 30)
       until.appendChild(el('span', { 'class': 'soon' }, ' in ' + left + ' day' + (left === 1 ? '' : 's')));
     if (c.status === 'valid') {
       var rv = el('button', { type: 'button', 'class': 'btn small danger revoke' }, 'Revoke');
