@@ -628,8 +628,16 @@ daemon_tls_stored(struct db *db, void *arg, const char *serial,
 	char prev[DB_SERIAL_MAX];
 
 	(void)arg;
-	if (db_ca_tls_serial(db, prev, err) != 0 ||
-	    ca_renewal_link_current(db, prev, serial, err) != 0)
+	if (db_ca_tls_serial(db, prev, err) != 0) {
+		/* A damaged record must not keep the daemon from its
+		 * certificate: it is overwritten below. */
+		if (strcmp(err->code, "store_corrupt") != 0)
+			return -1;
+		mica_log(MICA_LOG_WARN, "the record of the daemon's previous "
+			 "TLS certificate is malformed; replaced");
+		prev[0] = '\0';
+	}
+	if (ca_renewal_link_current(db, prev, serial, err) != 0)
 		return -1;
 	return db_ca_set_tls_serial(db, serial, err);
 }

@@ -1440,6 +1440,19 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, next.serial, &c, &err), 0);
 		CU_ASSERT_STRING_EQUAL(c.renewed_by, "");
 		ca_cert_free(&c);
+		/* A damaged record of the daemon's certificate does not keep
+		 * it from a new one, which then is the record. */
+		CU_ASSERT_EQUAL_FATAL(sqlite3_exec(ca_db(g_ca)->h,
+			"UPDATE ca SET tls_serial = 'not a serial'", NULL, NULL, NULL), SQLITE_OK);
+		ca_issued_free(&next);
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &next, &err), 0);
+		{
+			char rec[DB_SERIAL_MAX];
+
+			CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
+			CU_ASSERT_STRING_EQUAL(rec, next.serial);
+		}
 		ca_issued_free(&next);
 		ca_issued_free(&third);
 	}
