@@ -221,7 +221,9 @@ check_decision(const struct ca_policy_input *in, const struct ca_policy_decision
 	int max_days = in->max_days > 0 ? in->max_days : p->max_days;
 	int def = in->default_days > 0 ? in->default_days : p->default_days;
 	int days = in->requested_days > 0 ? in->requested_days : (def < max_days ? def : max_days);
-	int64_t want_na = d->not_before + days * DAY;
+	/* DAYS days include notBefore and notAfter (RFC 5280 4.1.2.5): one
+	 * second short of DAYS * 86400 after notBefore. */
+	int64_t want_na = d->not_before + days * DAY - 1;
 
 	if (d->not_before != in->now - 300)
 		fuzz_fail("%s: notBefore %lld, now %lld", p->name,
@@ -233,7 +235,8 @@ check_decision(const struct ca_policy_input *in, const struct ca_policy_decision
 	if (want_na > in->ca_not_after) {
 		if (!d->clamped || d->not_after != in->ca_not_after)
 			fuzz_fail("%s: %d days past the CA's notAfter not clamped", p->name, days);
-		if (d->days < 0 || (int64_t)d->days * DAY > d->not_after - d->not_before)
+		if (d->days < 0 ||
+		    (int64_t)d->days * DAY > d->not_after - d->not_before + 1)
 			fuzz_fail("%s: clamped to %d days", p->name, d->days);
 	} else if (d->clamped || d->not_after != want_na || d->days != days) {
 		fuzz_fail("%s: %d days granted as %d (clamped %d)", p->name, days,
