@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/x509_crt.h>
+
 #include "ca/acme_int.h"
 #include "ca/csr.h"
 #include "ca/keys.h"
@@ -743,11 +745,41 @@ same_name_set(const char *a, const char *b)
  * renews (newest first). */
 #define RENEWS_LOOKBACK 100
 
+/* In a transaction body: *KIND the kind of key (CA_PUBKEY_*) stored
+ * certificate SERIAL certifies, 0 if it cannot tell (or the row is
+ * gone). -1 only if the store fails. */
+static int
+stored_key_kind(struct db *db, const char *serial, int *kind,
+		struct mica_err *err)
+{
+	struct db_cert c;
+	mbedtls_x509_crt crt;
+	int bits;
+
+	*kind = 0;
+	memset(&c, 0, sizeof(c));
+	if (db_cert_get(db, serial, &c, err) != 0) {
+		if (err == NULL || err->kind != MICA_E_NOTFOUND)
+			return -1;
+		mica_err_clear(err);
+		return 0;
+	}
+	mbedtls_x509_crt_init(&crt);
+	if (c.der == NULL ||
+	    mbedtls_x509_crt_parse_der(&crt, c.der, c.der_len) != 0 ||
+	    ca_spki_key(crt.pk_raw.p, crt.pk_raw.len, kind, &bits, NULL) != 0)
+		*kind = 0;
+	mbedtls_x509_crt_free(&crt);
+	db_cert_free(&c);
+	return 0;
+}
+
 /* ca_issue's hook: the order becomes valid in the certificate's commit,
  * and the certificate it renews is recorded as renewed (so that "what
  * expires soon" leaves it out): the one "replaces" named (RFC 9773), else
- * the account's newest certificate for the same names, as certbot, lego
- * and the others renew - if it is still current. */
+ * the account's newest certificate for the same names and the same kind
+ * of key, as certbot, lego and the others renew - if it is still
+ * current. */
 static int
 order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 {
@@ -765,16 +797,28 @@ order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 	if (o.replaces_serial[0] != '\0') {
 		snprintf(prev, sizeof(prev), "%s", o.replaces_serial);
 	} else {
-		if (db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
+		/* Of the same kind of key, too: a server may hold an RSA
+		 * and an ECDSA certificate for the same names side by side
+		 * (certbot --key-type, a lineage each), and one of them
+		 * does not renew the other. */
+		int kind, k;
+
+		if (stored_key_kind(db, serial, &kind, err) != 0 ||
+		    db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
 				       err) != 0)
 			goto out;
-		for (size_t i = 0; i < n && prev[0] == '\0'; i++)
-			if (strcmp(v[i].status, "valid") == 0 &&
-			    v[i].serial[0] != '\0' &&
-			    strcmp(v[i].id, id) != 0 &&
-			    strcmp(v[i].serial, serial) != 0 &&
-			    same_name_set(v[i].names, o.names))
+		for (size_t i = 0; kind != 0 && i < n && prev[0] == '\0'; i++) {
+			if (strcmp(v[i].status, "valid") != 0 ||
+			    v[i].serial[0] == '\0' ||
+			    strcmp(v[i].id, id) == 0 ||
+			    strcmp(v[i].serial, serial) == 0 ||
+			    !same_name_set(v[i].names, o.names))
+				continue;
+			if (stored_key_kind(db, v[i].serial, &k, err) != 0)
+				goto out;
+			if (k == kind)
 				snprintf(prev, sizeof(prev), "%s", v[i].serial);
+		}
 	}
 	rc = ca_renewal_link_current(db, prev, serial, err);
 out:

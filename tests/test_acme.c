@@ -1261,6 +1261,57 @@ test_flow_http01_to_certificate_and_refusals(void)
 				CU_ASSERT_STRING_EQUAL(cc.renewal_of, f1.serial);
 				ca_cert_free(&cc);
 				CU_ASSERT_FALSE(expiring_lists(f1.serial));
+				/* Without "replaces", a certificate of another kind
+				 * of key for the same names is not the one renewed:
+				 * a server may keep an RSA and an ECDSA certificate
+				 * side by side (certbot --key-type, one lineage
+				 * each), and the RSA one must stay "expiring" until
+				 * an RSA one renews it. */
+				{
+					struct ca_acme_order r4, f4, r5, f5;
+					struct tkey rk;
+					char *c4;
+
+					tkey_rsa(&rk);
+					c4 = csr_b64_key(names, 1, &rk);
+					CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+						"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}",
+						0), &r4, &err) == 0);
+					CU_ASSERT_STRING_EQUAL_FATAL(r4.status, "ready");
+					snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", c4);
+					snprintf(path, sizeof(path), "/order/%s/finalize", r4.id);
+					CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0),
+									 r4.id, &f4, &err) == 0);
+					CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, f4.serial, &cc, &err) == 0);
+					CU_ASSERT_STRING_EQUAL(cc.renewal_of, "");
+					ca_cert_free(&cc);
+					CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, f3.serial, &cc, &err) == 0);
+					CU_ASSERT_STRING_EQUAL(cc.renewed_by, "");
+					ca_cert_free(&cc);
+					CU_ASSERT_TRUE(expiring_lists(f3.serial));
+					/* The RSA one's renewal renews it, past the
+					 * ECDSA one issued since. */
+					CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+						"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}",
+						0), &r5, &err) == 0);
+					snprintf(path, sizeof(path), "/order/%s/finalize", r5.id);
+					snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", c2);
+					CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0),
+									 r5.id, &f5, &err) == 0);
+					CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, f3.serial, &cc, &err) == 0);
+					CU_ASSERT_STRING_EQUAL(cc.renewed_by, f5.serial);
+					ca_cert_free(&cc);
+					CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, f4.serial, &cc, &err) == 0);
+					CU_ASSERT_STRING_EQUAL(cc.renewed_by, "");
+					ca_cert_free(&cc);
+					CU_ASSERT_TRUE(expiring_lists(f4.serial));
+					free(c4);
+					tkey_free(&rk);
+					ca_acme_order_free(&r4);
+					ca_acme_order_free(&f4);
+					ca_acme_order_free(&r5);
+					ca_acme_order_free(&f5);
+				}
 				free(c2);
 				ca_acme_order_free(&f1);
 				ca_acme_order_free(&r3);
