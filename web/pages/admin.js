@@ -369,7 +369,8 @@
     var left = mica.daysUntil(c.not_after);
     var until = el('span', null, when(c.not_after));
     // A renewed certificate needs nothing more, however soon it expires
-    // (the API's expiring_days leaves it out too).
+    // (expiring_days leaves it out too, unless its renewal was revoked or
+    // has expired since: the row still says "renewed" then).
     if (c.status === 'valid' && c.renewed_by)
       until.appendChild(el('span', { 'class': 'renewed', title: 'renewed by ' + c.renewed_by }, ' renewed'));
     else if (c.status === 'valid' && left != null && left <= 30)
