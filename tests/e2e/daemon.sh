@@ -37,6 +37,29 @@ header() { # header NAME: value of a response header of the last call
 	tr -d '\r' < "$W/hdr" | sed -n "s/^$1: //Ip" | tail -1
 }
 
+# ids_of ARRAY FIELD: FIELD of each entry of ARRAY in the last call's
+# body, space-separated (the serials of a certificate listing).
+ids_of() {
+	json_get "$W/body" "$1" |
+		python3 -c 'import json,sys; print(" ".join(e[sys.argv[1]] for e in json.load(sys.stdin)))' "$2"
+}
+
+# walk_pages URL ARRAY FIELD MAX: the admin listing URL (with a query) read
+# in pages of one, following next_cursor to its end (at most MAX pages);
+# ids_of each page, joined.
+walk_pages() {
+	local url=$1 cur="" pages=0 out=""
+	while :; do
+		call GET "$url&limit=1${cur:+&cursor=$cur}" "${ADMH[@]}"
+		[ "$CODE" = 200 ] || break
+		out="$out $(ids_of "$2" "$3")"
+		cur=$(json_get "$W/body" next_cursor)
+		pages=$((pages + 1))
+		{ [ -z "$cur" ] || [ "$cur" = null ] || [ $pages -gt "$4" ]; } && break
+	done
+	echo $out
+}
+
 # expect DESCRIPTION STATUS [ERROR_CODE]
 expect() {
 	local d=$1 want=$2 code=${3:-} got
@@ -482,7 +505,7 @@ json_get "$W/body" certificates | python3 -c 'import json,sys; sys.exit(0 if any
 	fail "expiring_days lists a renewed certificate" || ok "the renewed 30-day certificate is not expiring"
 call GET "$S/api/v1/certificates?expiring_days=3650&limit=1000" "${ADMH[@]}"
 # (The serials listed: the renewal names the renewed in its renewal_of.)
-EXP_SERS=" $(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))') "
+EXP_SERS=" $(ids_of certificates serial) "
 case $EXP_SERS in *" $NEW_SER "*) ok "its renewal is, within 3650 days" ;; *) fail "expiring_days lacks the renewal" ;; esac
 case $EXP_SERS in *" $WWW_SER "*) fail "expiring_days=3650 lists the renewed certificate" ;;
 	*) ok "... and the renewed one is not" ;; esac
@@ -490,17 +513,9 @@ call GET "$S/api/v1/certificates/$WWW_SER" "${ADMH[@]}"
 is "the renewed certificate is still valid (status=valid lists it)" "$(json_get "$W/body" status)" valid
 # Keyset pages in expiry order: each page after the last, no row twice.
 call GET "$S/api/v1/certificates?expiring_days=3650" "${ADMH[@]}"
-ALLX=$(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))')
-PAGED="" CUR="" PAGES=0
-while :; do
-	call GET "$S/api/v1/certificates?expiring_days=3650&limit=1${CUR:+&cursor=$CUR}" "${ADMH[@]}"
-	[ "$CODE" = 200 ] || break
-	PAGED="$PAGED $(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))')"
-	CUR=$(json_get "$W/body" next_cursor)
-	PAGES=$((PAGES + 1))
-	{ [ -z "$CUR" ] || [ "$CUR" = null ] || [ $PAGES -gt 100 ]; } && break
-done
-is "expiry-ordered pages of one, joined, are the whole list" "$(echo $PAGED)" "$(echo $ALLX)"
+ALLX=$(ids_of certificates serial)
+is "expiry-ordered pages of one, joined, are the whole list" \
+	"$(walk_pages "$S/api/v1/certificates?expiring_days=3650" certificates serial 100)" "$(echo $ALLX)"
 call GET "$S/api/v1/certificates?expiring_days=3650&limit=1" "${ADMH[@]}"
 KCUR=$(json_get "$W/body" next_cursor)
 case $KCUR in *.*) ok "an expiry-order cursor carries the notAfter" ;; *) fail "expiry cursor: $KCUR" ;; esac
@@ -518,19 +533,11 @@ expect "the largest cursor is a first page" 200
 # the whole listing, in its order; only a request cursor goes on.
 call GET "$S/api/v1/requests?status=all&limit=1000" "${ADMH[@]}"
 expect "every request" 200
-ALLR=$(json_get "$W/body" requests | python3 -c 'import json,sys; print(" ".join(r["id"] for r in json.load(sys.stdin)))')
+ALLR=$(ids_of requests id)
 is "one page holds them all: no cursor" "$(json_get "$W/body" next_cursor)" ""
-PAGED="" CUR="" PAGES=0
-while :; do
-	call GET "$S/api/v1/requests?limit=1${CUR:+&cursor=$CUR}" "${ADMH[@]}"
-	[ "$CODE" = 200 ] || break
-	PAGED="$PAGED $(json_get "$W/body" requests | python3 -c 'import json,sys; print(" ".join(r["id"] for r in json.load(sys.stdin)))')"
-	CUR=$(json_get "$W/body" next_cursor)
-	PAGES=$((PAGES + 1))
-	{ [ -z "$CUR" ] || [ "$CUR" = null ] || [ $PAGES -gt 200 ]; } && break
-done
 [ "$(echo $ALLR | wc -w)" -ge 3 ] && ok "several requests to page through ($(echo $ALLR | wc -w))" || fail "requests: '$ALLR'"
-is "request pages of one, joined, are the whole list" "$(echo $PAGED)" "$(echo $ALLR)"
+is "request pages of one, joined, are the whole list" \
+	"$(walk_pages "$S/api/v1/requests?status=all" requests id 200)" "$(echo $ALLR)"
 call GET "$S/api/v1/requests?limit=1" "${ADMH[@]}"
 RCUR=$(json_get "$W/body" next_cursor)
 case $RCUR in *.*|"") fail "request cursor: '$RCUR'" ;; *) ok "a request cursor: the row's place ($RCUR)" ;; esac
@@ -949,7 +956,7 @@ call GET "$S/api/v1/certificates/$PREV_TLS" "${ADMH[@]}"
 is "... which names it as its renewal" "$(json_get "$W/body" renewed_by)" "$TLS_SER"
 is "... and is still valid (not revoked)" "$(json_get "$W/body" status)" valid
 call GET "$S/api/v1/certificates?expiring_days=3650&name=127.0.0.1&limit=1000" "${ADMH[@]}"
-EXPIRING=$(json_get "$W/body" certificates | python3 -c 'import json,sys; print(" ".join(c["serial"] for c in json.load(sys.stdin)))')
+EXPIRING=$(ids_of certificates serial)
 case " $EXPIRING " in *" $TLS_SER "*) ok "what expires lists the daemon's current certificate" ;;
 	*) fail "what expires lacks the daemon's current certificate: '$EXPIRING'" ;; esac
 case " $EXPIRING " in *" $PREV_TLS "*) fail "what expires lists the previous start's certificate" ;;
