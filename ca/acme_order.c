@@ -774,6 +774,13 @@ stored_key_kind(struct db *db, const char *serial, int *kind,
 	return 0;
 }
 
+/* What order_stored is told: the order, and the kind of key (enum
+ * ca_pubkey_kind) of the CSR its certificate certifies. */
+struct order_done {
+	const char *id;
+	int key_kind;
+};
+
 /* ca_issue's hook: the order becomes valid in the certificate's commit,
  * and the certificate it renews is recorded as renewed (so that "what
  * expires soon" leaves it out): the one "replaces" named (RFC 9773), else
@@ -783,7 +790,8 @@ stored_key_kind(struct db *db, const char *serial, int *kind,
 static int
 order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 {
-	const char *id = arg;
+	const struct order_done *done = arg;
+	const char *id = done->id;
 	struct db_acme_order o, *v = NULL;
 	char prev[DB_SERIAL_MAX] = "";
 	size_t n = 0;
@@ -801,13 +809,12 @@ order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 		 * and an ECDSA certificate for the same names side by side
 		 * (certbot --key-type, a lineage each), and one of them
 		 * does not renew the other. */
-		int kind, k;
+		int k;
 
-		if (stored_key_kind(db, serial, &kind, err) != 0 ||
-		    db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
+		if (db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
 				       err) != 0)
 			goto out;
-		for (size_t i = 0; kind != 0 && i < n && prev[0] == '\0'; i++) {
+		for (size_t i = 0; i < n && prev[0] == '\0'; i++) {
 			if (strcmp(v[i].status, "valid") != 0 ||
 			    v[i].serial[0] == '\0' ||
 			    strcmp(v[i].id, id) == 0 ||
@@ -816,7 +823,7 @@ order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 				continue;
 			if (stored_key_kind(db, v[i].serial, &k, err) != 0)
 				goto out;
-			if (k == kind)
+			if (k == done->key_kind)
 				snprintf(prev, sizeof(prev), "%s", v[i].serial);
 		}
 	}
@@ -895,6 +902,7 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	struct ca_acme_order cur;
 	struct ca_csr csr;
 	struct ca_issue_job j;
+	struct order_done done;
 	struct ca_issued is;
 	struct order_move_tx mv;
 	const struct ca_profile *prof;
@@ -992,8 +1000,10 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	j.d = &d;
 	j.consume_token = p.token_id[0] != '\0' ? p.token_id : NULL;
 	j.action = "acme.issue";
+	done.id = cur.id;
+	done.key_kind = csr.key_kind;
 	j.on_stored = order_stored;
-	j.on_stored_arg = cur.id;
+	j.on_stored_arg = &done;
 	if (ca_issue(ca, &j, &is, err) != 0)
 		goto out;
 	processing = 0;
