@@ -32,6 +32,7 @@ struct ca;
 
 #define CA_DB_FILE       "mica.db"
 #define CA_PASS_FILE     "passphrase"
+#define CA_SERVE_LOCK_FILE "serve.lock"
 #define CA_ID_MAX        40      /* request and token ids, with NUL */
 #define CA_TOKEN_MAX     128     /* a whole bearer token, with NUL */
 #define CA_PENDING_MAX   1000    /* most pending requests held at once */
@@ -113,6 +114,14 @@ void ca_init_result_free(struct ca_init_result *res);
  * "insecure_permissions"), a new one is made 0700. */
 int ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	    struct mica_err *err);
+
+/* One daemon per data directory (ca/lock.c): an exclusive lock on
+ * DATADIR/serve.lock, made with DATADIR (0700) if it does not exist yet,
+ * held through *FD until ca_serve_unlock. MICA_E_CONFLICT
+ * ("already_serving", naming the holder's process id) if another
+ * process holds it. */
+int ca_serve_lock(const char *datadir, int *fd, struct mica_err *err);
+void ca_serve_unlock(int fd);
 
 /* Is there a CA in DATADIR? 1 yes, 0 no. */
 int ca_exists(const char *datadir);

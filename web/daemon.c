@@ -322,7 +322,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	struct ca *parent = NULL, *tick = NULL, *loader = NULL;
 	sigset_t set, oldset;
 	int64_t next_tick;
-	int rc = -1, first = 0, sig;
+	int rc = -1, first = 0, sig, lock = -1;
 
 	if (o == NULL || o->datadir == NULL)
 		return mica_err_set(err, MICA_E_USAGE, "usage", "no data directory");
@@ -357,6 +357,10 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	pthread_sigmask(SIG_BLOCK, &set, &oldset);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before the CA is created or opened: a second daemon on this store
+	 * changes nothing in it. */
+	if (ca_serve_lock(o->datadir, &lock, err) != 0)
+		goto out;
 	if (!ca_exists(o->datadir)) {
 		if (init_ca(dm, &ires, err) != 0)
 			goto out;
@@ -494,6 +498,7 @@ out:
 	ca_close(loader);
 	ca_close(tick);
 	ca_close(parent);
+	ca_serve_unlock(lock);
 	if (rc == 0)
 		mica_log(MICA_LOG_INFO, "stopped");
 	else if (mica_log_fd() != 2)

@@ -861,6 +861,26 @@ wait_for "a new HTTPS certificate after SIGUSR1" 60 tls_renewed &&
 call GET "$S/api/v1/status" "${ADMH[@]}"
 expect "the API works with the new certificate" 200
 
+# A second daemon on the same store, on ports of its own: refused before
+# it changes anything, naming the daemon that serves the store. (Without
+# the lock it would issue itself a TLS certificate, mark the running
+# daemon's as renewed, and serve until the timeout stops it.)
+echo "# one daemon per store"
+snap
+P2=$(free_port)
+P3=$(free_port)
+env -u MICA_PASSPHRASE timeout -k 5 $((60 * TIME_SCALE)) "$MICA" -d "$D" serve \
+	--http "127.0.0.1:$P2" --https "127.0.0.1:$P3" --log "$W/second.log" \
+	>"$W/second.out" 2>"$W/out5.err"
+is "a second daemon on the store: exit 6" "$?" 6
+grep -q "^mica: error: another mica serve (process $SERVE_PID) is serving $D: stop it first$" \
+	"$W/out5.err" && ok "... naming the daemon that serves it" ||
+	fail "stderr: $(cat "$W/out5.err")"
+unchanged "a second daemon on the store"
+is "... and printed nothing on standard output" "$(wc -c <"$W/second.out")" 0
+call GET "$S/api/v1/status" "${ADMH[@]}"
+expect "the first daemon serves on" 200
+
 # A CRL published by another process (the CLI) is served within seconds.
 crlnum() { # the served CRL's number, in decimal ("" if none)
 	local h
@@ -1020,8 +1040,41 @@ tail -n +$((LOG_AT + 1)) "$LOG" |
 	grep -q "error: not serving: cannot serve HTTP on 127.0.0.1:$HP (address in use)" &&
 	ok "... and in the log" || fail "the log does not say why: $(tail -n +$((LOG_AT + 1)) "$LOG")"
 kill "$TAKER"; wait "$TAKER" 2>/dev/null; on_exit_forget "$TAKER"
+
+# Two first starts at once on a directory that does not exist yet: one
+# makes the directory and the CA; the other finds the lock taken and
+# stops at once, before it could create a second CA over the first.
+echo "# two first starts at once"
+R=$W/race
+RACE=()
+for i in 1 2; do
+	env -u MICA_PASSPHRASE "$MICA" -d "$R" serve \
+		--http "127.0.0.1:$(free_port)" --https none --public-url http://ca.test \
+		>"$W/race$i.out" 2>"$W/out-race$i.err" &
+	RACE[$i]=$!
+	on_exit_kill "${RACE[$i]}"
+done
+one_gone() { ! kill -0 "${RACE[1]}" 2>/dev/null || ! kill -0 "${RACE[2]}" 2>/dev/null; }
+wait_for "one of two first starts stops" $((60 * TIME_SCALE)) one_gone
+if ! kill -0 "${RACE[1]}" 2>/dev/null; then LOSER=1 WINNER=2; else LOSER=2 WINNER=1; fi
+wait "${RACE[$LOSER]}"
+is "two first starts: the second exits 6" "$?" 6
+on_exit_forget "${RACE[$LOSER]}"
+grep -q "^mica: error: another mica serve .*is serving $R: stop it first$" \
+	"$W/out-race$LOSER.err" && ok "... because the first holds the store" ||
+	fail "stderr: $(cat "$W/out-race$LOSER.err")"
+serving() { grep -q "^http: " "$W/race$WINNER.out"; }
+wait_for "the first start serves" $((60 * TIME_SCALE)) serving &&
+	ok "... while the first serves the CA it created" ||
+	fail "the first start does not serve: $(tail -2 "$W/out-race$WINNER.err")"
+is "... one CA, created once" "$(grep -c '^created a new CA' "$W/race1.out" "$W/race2.out" | awk -F: '{ n += $2 } END { print n }')" 1
+is "... the data directory made private" "$(stat -c %a "$R")" 700
+kill "${RACE[$WINNER]}"
+wait "${RACE[$WINNER]}"
+is "... and stops cleanly" "$?" 0
+on_exit_forget "${RACE[$WINNER]}"
 # Built with sanitizers, the daemon reports what it caught on stderr.
-if grep -q -e "Sanitizer" -e "runtime error" "$W/out1.err" "$W/out2.err" "$W/out3.err" "$W/out4.err"; then
+if grep -q -e "Sanitizer" -e "runtime error" "$W"/out*.err; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20
 else
 	ok "nothing on the daemon's stderr from sanitizers"
