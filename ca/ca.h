@@ -496,6 +496,10 @@ struct ca_cert {
 	int reason;                   /* RFC 5280 CRLReason, -1 unless revoked */
 	char renewal_of[CA_SERIAL_MAX];   /* "" if none */
 	char renewed_by[CA_SERIAL_MAX];   /* "" if none */
+	int renewed;                  /* a certificate still valid renewed it:
+				       * renewed_by, or one that renewed that
+				       * in turn (as of the listing's now;
+				       * ca_cert_get: now) */
 	int64_t created_at;
 };
 void ca_cert_free(struct ca_cert *c);
@@ -507,8 +511,7 @@ struct ca_cert_filter {
 				  * CA_FILTER_CURRENT (valid and not expired) */
 	int64_t now;             /* reference time for expiry filters */
 	int64_t expiring_before; /* 0 none; else not_after < this and > now,
-				  * and not renewed by a certificate still
-				  * valid (renewed_by) */
+				  * and not renewed (struct ca_cert) */
 	const char *name;        /* NULL none; a name exactly, or "prefix*"
 				  * (ASCII case-insensitive) */
 	struct ca_cursor cursor;   /* all zero: the first page */

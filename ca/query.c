@@ -41,6 +41,7 @@ cert_take(struct ca_cert *out, struct db_cert *in)
 	out->reason = in->reason;
 	memcpy(out->renewal_of, in->renewal_of, sizeof(out->renewal_of));
 	memcpy(out->renewed_by, in->renewed_by, sizeof(out->renewed_by));
+	out->renewed = in->renewal_live;
 	out->created_at = in->created_at;
 	in->profile = in->subject = in->names = in->request_id = NULL;
 	in->der = NULL;
@@ -83,7 +84,7 @@ ca_cert_get(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		return -1;
 	if (ca_serial_parse(serial_in, serial, err) != 0)
 		return -1;
-	if (db_cert_get(ca->db, serial, &c, err) != 0) {
+	if (db_cert_get_at(ca->db, serial, ca_now(), &c, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
 			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
 				     "no certificate with serial %s", serial);

@@ -553,6 +553,7 @@ cert_json(const struct ca_cert *c, int64_t now)
 		cli_jput(o, "renewal_of", mica_jstr(c->renewal_of), &bad);
 	if (c->renewed_by[0])
 		cli_jput(o, "renewed_by", mica_jstr(c->renewed_by), &bad);
+	cli_jput(o, "renewed", json_boolean(c->renewed), &bad);
 	if (c->request_id != NULL)
 		cli_jput(o, "request_id", mica_jstr(c->request_id), &bad);
 	if (bad) {
@@ -573,7 +574,9 @@ static const char list_help[] =
 "                      but never completed, e.g. after a crash), or all\n"
 "                      (the default)\n"
 "  --expiring-days N   only valid certificates that expire within N days\n"
-"                      and no valid certificate renewed (what to renew)\n"
+"                      and that no valid certificate renewed, directly or\n"
+"                      through a renewal since renewed in turn (what to\n"
+"                      renew; \"renewed\" in --json)\n"
 "  --name NAME         only certificates with this name (DNS, IP or email,\n"
 "                      any case); NAME* for the names that begin with NAME\n"
 "  --limit N           at most N certificates (default 100); when more\n"
@@ -800,7 +803,8 @@ cmd_show(const char *datadir, int argc, char **argv)
 		if (cert.renewal_of[0])
 			printf("Renews:      %s\n", cert.renewal_of);
 		if (cert.renewed_by[0])
-			printf("Renewed by:  %s\n", cert.renewed_by);
+			printf("Renewed by:  %s%s\n", cert.renewed_by,
+			       cert.renewed ? "" : " (no longer valid)");
 		if (cert.request_id != NULL)
 			printf("Request:     %s\n", cert.request_id);
 	}

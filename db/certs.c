@@ -20,11 +20,32 @@
 
 #include "util/fault.h"
 
-/* The columns cert_read() reads, in its order. */
-#define CERT_COLS \
-	"id, serial, profile, subject, names, request_id, not_before, " \
-	"not_after, spki_sha256, status, revoked_at, reason, renewal_of, " \
-	"renewed_by, created_at, key_idx"
+/* Renewed by a certificate still valid at ?3, of the row c: the one its
+ * renewed_by names, or, where that one was revoked or has expired, one
+ * that renewed it in turn (a renewal revoked as superseded by a newer
+ * one), up to RENEWAL_DEPTH links. The walk stops at the first valid
+ * one; each link is a lookup by serial (unique), and only renewed rows
+ * take the first. */
+#define RENEWAL_DEPTH "16"
+#define RENEWAL_VALID(r) "(" r ".status = 1 AND " r ".not_after > ?3)"
+#define RENEWAL_LIVE \
+	"(c.renewed_by IS NOT NULL AND EXISTS (WITH RECURSIVE " \
+	" chain(s, n) AS (SELECT c.renewed_by, 0 UNION ALL " \
+	"  SELECT r.renewed_by, chain.n + 1 FROM chain " \
+	"  JOIN certificate AS r ON r.serial = chain.s " \
+	"  WHERE r.renewed_by IS NOT NULL AND chain.n < " RENEWAL_DEPTH \
+	"  AND NOT " RENEWAL_VALID("r") ") " \
+	" SELECT 1 FROM chain JOIN certificate AS r ON r.serial = chain.s " \
+	" WHERE " RENEWAL_VALID("r") "))"
+
+/* The columns cert_read() reads, in its order, of the row c, with
+ * renewal_live (RENEWAL_LIVE where the statement binds ?3 to now, else
+ * 0) at column 16. */
+#define CERT_COLS_AT(live) \
+	"c.id, c.serial, c.profile, c.subject, c.names, c.request_id, " \
+	"c.not_before, c.not_after, c.spki_sha256, c.status, c.revoked_at, " \
+	"c.reason, c.renewal_of, c.renewed_by, c.created_at, c.key_idx, " live
+#define CERT_COLS CERT_COLS_AT(RENEWAL_LIVE)
 
 #define LIST_MAX      1000       /* certificates per page */
 /* A name search looks up the certificates of the matching names and sorts
@@ -40,11 +61,8 @@
 	" OR (?2 = 10 AND status = 1 AND not_after <= ?3) " \
 	" OR (?2 = 11 AND status = 1 AND not_after > ?3))"
 /* Expiring: what someone has to renew, so not what a certificate still
- * valid renewed already (a renewal since revoked or expired does not
- * count). The lookup is by serial (unique), for renewed rows only. */
-#define LIST_NOT_RENEWED \
-	"(c.renewed_by IS NULL OR NOT EXISTS (SELECT 1 FROM certificate AS r " \
-	" WHERE r.serial = c.renewed_by AND r.status = 1 AND r.not_after > ?3))"
+ * valid renewed already (RENEWAL_LIVE). */
+#define LIST_NOT_RENEWED "(NOT " RENEWAL_LIVE ")"
 #define LIST_EXPIRING \
 	"(?4 = 0 OR (not_after < ?4 AND not_after > ?3 AND " LIST_NOT_RENEWED "))"
 #define LIST_NAME \
@@ -81,7 +99,12 @@ static const char *const cert_sql[S__COUNT] = {
 	"(SELECT renewal_of FROM certificate WHERE serial = ?1) "
 	"AND renewed_by = ?1",
 	[S_CERT_GET] =
-	"SELECT " CERT_COLS ", der FROM certificate WHERE serial = ?1",
+	"SELECT " CERT_COLS_AT("0") ", c.der FROM certificate AS c "
+	"WHERE c.serial = ?1",
+	/* The same, with renewal_live at ?3. */
+	[S_CERT_GET_AT] =
+	"SELECT " CERT_COLS ", c.der FROM certificate AS c "
+	"WHERE c.serial = ?1",
 	/*
 	 * The listing (db_cert_list). Every statement takes the same
 	 * parameters, whatever it uses of them:
@@ -191,7 +214,7 @@ reason_ok(int r)
 	return r >= 0 && r <= 10 && r != 7 && r != 8;
 }
 
-/* Fill C from a row of CERT_COLS (plus der at column 16 if WITH_DER). */
+/* Fill C from a row of CERT_COLS (plus der at column 17 if WITH_DER). */
 static int
 cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	  struct mica_err *err)
@@ -215,7 +238,7 @@ cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	    db_col_str(st, 3, &c->subject) != 0 ||
 	    db_col_str(st, 4, &c->names) != 0 ||
 	    db_col_str(st, 5, &c->request_id) != 0 ||
-	    (with_der && db_col_blob(st, 16, &c->der, &c->der_len) != 0)) {
+	    (with_der && db_col_blob(st, 17, &c->der, &c->der_len) != 0)) {
 		db_oom(err);
 		goto out;
 	}
@@ -226,6 +249,7 @@ cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	c->reason = sqlite3_column_int(st, 11);
 	c->created_at = sqlite3_column_int64(st, 14);
 	c->key_idx = sqlite3_column_int(st, 15);
+	c->renewal_live = sqlite3_column_int(st, 16) != 0;
 	rc = 0;
 out:
 	if (rc != 0)
@@ -452,9 +476,10 @@ out:
 	return rc;
 }
 
-int
-db_cert_get(struct db *db, const char *serial, struct db_cert *out,
-	    struct mica_err *err)
+/* db_cert_get, and db_cert_get_at when AT (renewal_live at NOW). */
+static int
+cert_get(struct db *db, const char *serial, int at, int64_t now,
+	 struct db_cert *out, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
@@ -462,9 +487,12 @@ db_cert_get(struct db *db, const char *serial, struct db_cert *out,
 	if (db == NULL || serial == NULL || out == NULL)
 		return db_bad_arg(err);
 	memset(out, 0, sizeof(*out));
-	if ((st = db_stmt(db, S_CERT_GET, cert_sql, err)) == NULL)
+	if ((st = db_stmt(db, at ? S_CERT_GET_AT : S_CERT_GET, cert_sql,
+			  err)) == NULL)
 		goto out;
 	db_bind_text(st, 1, serial, &b);
+	if (at)
+		db_bind_i64(st, 3, now, &b);
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 0) {
@@ -484,6 +512,20 @@ out:
 	if (rc != 0)
 		db_cert_free(out);
 	return rc;
+}
+
+int
+db_cert_get(struct db *db, const char *serial, struct db_cert *out,
+	    struct mica_err *err)
+{
+	return cert_get(db, serial, 0, 0, out, err);
+}
+
+int
+db_cert_get_at(struct db *db, const char *serial, int64_t now,
+	       struct db_cert *out, struct mica_err *err)
+{
+	return cert_get(db, serial, 1, now, out, err);
 }
 
 void

@@ -258,6 +258,11 @@ struct db_cert {
 	char renewed_by[DB_SERIAL_MAX];  /* "" if none */
 	int64_t created_at;
 	int key_idx;                 /* the CA key that signs it */
+	int renewal_live;            /* renewed by a certificate still valid
+				      * at the listing's now: renewed_by, or
+				      * one that renewed it in turn (up to 16
+				      * links). Listings and db_cert_get_at
+				      * only; 0 from db_cert_get */
 };
 
 /* Record the intent to issue, before signing: inserts a DB_CERT_ISSUING row
@@ -279,6 +284,9 @@ int db_cert_discard(struct db *db, const char *serial, struct mica_err *err);
  * they are on disk); a failed sync is MICA_E_UNAVAIL. */
 int db_cert_get(struct db *db, const char *serial, struct db_cert *out,
 		struct mica_err *err);
+/* db_cert_get, with renewal_live as of NOW. */
+int db_cert_get_at(struct db *db, const char *serial, int64_t now,
+		   struct db_cert *out, struct mica_err *err);
 void db_cert_free(struct db_cert *c);
 
 /* Where a page of a listing ends, and the next one starts (keyset
@@ -296,8 +304,7 @@ struct db_cert_filter {
 				* DB_FILTER_CURRENT (valid and not expired) */
 	int64_t now;           /* reference time for expiry filters */
 	int64_t expiring_before; /* 0 none; else not_after < this and > now,
-				  * and not renewed by a certificate still
-				  * valid (renewed_by) */
+				  * and not renewal_live */
 	/* NULL or "": none. Else a name of the certificate, ASCII
 	 * case-insensitive: exactly, or, ending in '*', every name that
 	 * begins with what precedes the '*' (a prefix, at least one

@@ -1697,6 +1697,119 @@ test_renewal_links(void)
 	db_close(db);
 }
 
+/* Does an expiring listing (within 30 days of NOW) hold SERIAL? 1, 0,
+ * or -1 if the listing failed. */
+static int
+expiring_holds(struct db *db, const char *serial, int *live)
+{
+	struct db_cert_filter f;
+	struct db_cert_cursor next;
+	struct db_cert *a = NULL;
+	struct mica_err err;
+	size_t n = 0;
+	int found = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = NOW;
+	f.expiring_before = NOW + 30 * DAY;
+	f.limit = 100;
+	if (db_cert_list(db, &f, &a, &n, &next, &err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a[i].serial, serial) == 0) {
+			found = 1;
+			*live = a[i].renewal_live;
+		}
+	db_cert_array_free(a, n);
+	return found;
+}
+
+/* The renewal_live of SERIAL in a listing of every certificate (-1 if
+ * not listed), and from db_cert_get_at (through *AT). */
+static int
+live_of(struct db *db, const char *serial, int *at)
+{
+	struct db_cert_filter f;
+	struct db_cert_cursor next;
+	struct db_cert *a = NULL, got;
+	struct mica_err err;
+	size_t n = 0;
+	int live = -1;
+
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = NOW;
+	f.limit = 100;
+	if (db_cert_list(db, &f, &a, &n, &next, &err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a[i].serial, serial) == 0)
+			live = a[i].renewal_live;
+	db_cert_array_free(a, n);
+	*at = -1;
+	if (db_cert_get_at(db, serial, NOW, &got, &err) == 0) {
+		*at = got.renewal_live;
+		db_cert_free(&got);
+	}
+	return live;
+}
+
+/* "Renewed" looks down the chain of renewals: A renewed by B, B revoked
+ * as superseded by C; while C is valid nobody has to renew A. */
+static void
+test_renewal_chain(void)
+{
+	struct db_cert got;
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+	int live = -1, at = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL_FATAL(add_valid(db, "a0", "chain.test", NOW + 5 * DAY), 0);
+	CU_ASSERT_EQUAL_FATAL(add_valid(db, "b0", "chain.test", NOW + 60 * DAY), 0);
+	CU_ASSERT_EQUAL_FATAL(add_valid(db, "c0", "chain.test", NOW + 90 * DAY), 0);
+	CU_ASSERT_EQUAL(expiring_holds(db, "a0", &live), 1);
+	CU_ASSERT_EQUAL(live, 0);
+	CU_ASSERT_EQUAL(live_of(db, "a0", &at), 0);
+	CU_ASSERT_EQUAL(at, 0);
+
+	CU_ASSERT_EQUAL_FATAL(db_cert_link_renewal(db, "a0", "b0", &err), 0);
+	CU_ASSERT_EQUAL(expiring_holds(db, "a0", &live), 0);
+	CU_ASSERT_EQUAL(live_of(db, "a0", &at), 1);
+	CU_ASSERT_EQUAL(at, 1);
+	/* db_cert_get does not look: 0 whatever the chain. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(db, "a0", &got, &err), 0);
+	CU_ASSERT_EQUAL(got.renewal_live, 0);
+	db_cert_free(&got);
+
+	/* B revoked, renewed by nothing: A is to renew again. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_revoke(db, "b0", 4, NOW, &err), 0);
+	CU_ASSERT_EQUAL(expiring_holds(db, "a0", &live), 1);
+	CU_ASSERT_EQUAL(live, 0);
+	CU_ASSERT_EQUAL(live_of(db, "a0", &at), 0);
+	CU_ASSERT_EQUAL(at, 0);
+	/* ... until C renews B: A is renewed, through B, and so is B. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_link_renewal(db, "b0", "c0", &err), 0);
+	CU_ASSERT_EQUAL(expiring_holds(db, "a0", &live), 0);
+	CU_ASSERT_EQUAL(live_of(db, "a0", &at), 1);
+	CU_ASSERT_EQUAL(at, 1);
+	CU_ASSERT_EQUAL(live_of(db, "b0", &at), 1);
+	CU_ASSERT_EQUAL(live_of(db, "c0", &at), 0);
+	/* At a time when C has expired too, nothing renews A. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_get_at(db, "a0", NOW + 91 * DAY, &got, &err), 0);
+	CU_ASSERT_EQUAL(got.renewal_live, 0);
+	db_cert_free(&got);
+	/* C revoked: A is to renew again. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_revoke(db, "c0", 4, NOW, &err), 0);
+	CU_ASSERT_EQUAL(expiring_holds(db, "a0", &live), 1);
+	CU_ASSERT_EQUAL(live_of(db, "a0", &at), 0);
+	CU_ASSERT_EQUAL(at, 0);
+	CU_ASSERT_EQUAL(db_cert_get_at(db, "ff", NOW, &got, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	db_close(db);
+}
+
 struct walk {
 	char serials[16][DB_SERIAL_MAX];
 	int64_t at[16];
@@ -2146,6 +2259,14 @@ test_list_refuses_bad_cursors_and_names(void)
 	db_close(db);
 }
 
+/* Does PLAN (eqp's) scan the table c, as a whole or through a whole
+ * index? (Not the few rows of a renewal chain, "SCAN chain".) */
+static int
+scans_c(const char *plan)
+{
+	return strstr(plan, "SCAN c;") != NULL || strstr(plan, "SCAN c ") != NULL;
+}
+
 /* What the planner does with each listing statement, on a store with
  * enough rows that a scan would matter. */
 static void
@@ -2265,7 +2386,7 @@ test_list_plans_use_indexes(void)
 	struct db_cert_cursor next;
 	struct mica_err err;
 	struct db *db;
-	char path[128], plan[2048];
+	char path[128], plan[8192];
 	size_t n = 0;
 
 	/* Names: every certificate "w<i>.bulk.test"; not_after spread over
@@ -2304,10 +2425,10 @@ test_list_plans_use_indexes(void)
 		    (cases[k].id != S_CERT_LIST_NAMES &&
 		     cases[k].id != S_CERT_LIST_ISSUING &&
 		     strstr(plan, "TEMP B-TREE") != NULL) ||
-		    strstr(plan, "SCAN c") != NULL)
+		    scans_c(plan))
 			fprintf(stderr, "\n  case %zu: plan %s\n", k, plan);
 		CU_ASSERT_PTR_NOT_NULL(strstr(plan, cases[k].uses));
-		CU_ASSERT_PTR_NULL(strstr(plan, "SCAN c"));
+		CU_ASSERT_FALSE(scans_c(plan));
 		if (cases[k].id != S_CERT_LIST_NAMES &&
 		    cases[k].id != S_CERT_LIST_ISSUING)
 			CU_ASSERT_PTR_NULL(strstr(plan, "TEMP B-TREE"));
@@ -3889,6 +4010,7 @@ main(void)
 		{ "discards only unsigned certificates, with their names",
 		  test_discard },
 		{ "links renewals on both sides or not at all", test_renewal_links },
+		{ "looks down a chain of renewals for one still valid", test_renewal_chain },
 		{ "walks revoked, unexpired certificates in serial order",
 		  test_revoked_foreach },
 		{ "streams 180,000 revoked certificates quickly, in order",

@@ -1399,6 +1399,7 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
 		CU_ASSERT_STRING_EQUAL(c.renewed_by, next.serial);
 		CU_ASSERT_EQUAL(c.status, CA_CERT_VALID);
+		CU_ASSERT_EQUAL(c.renewed, 1);
 		ca_cert_free(&c);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, next.serial, &c, &err), 0);
 		CU_ASSERT_STRING_EQUAL(c.renewal_of, out.serial);
@@ -1429,9 +1430,16 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
 		seen_first = 0;
 		for (size_t i = 0; i < n; i++)
-			seen_first += strcmp(v[i].serial, out.serial) == 0;
+			if (strcmp(v[i].serial, out.serial) == 0) {
+				seen_first++;
+				CU_ASSERT_EQUAL(v[i].renewed, 0);
+			}
 		CU_ASSERT_EQUAL(seen_first, 1);
 		ca_cert_array_free(v, n);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, next.serial);
+		CU_ASSERT_EQUAL(c.renewed, 0);
+		ca_cert_free(&c);
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &third, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, third.serial, &c, &err), 0);

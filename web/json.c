@@ -264,6 +264,7 @@ web_json_cert(const struct ca_cert *c, int64_t now)
 	put(o, "request_id", opt_str(c->request_id), &bad);
 	put(o, "renewal_of", opt_str(c->renewal_of), &bad);
 	put(o, "renewed_by", opt_str(c->renewed_by), &bad);
+	put(o, "renewed", json_boolean(c->renewed), &bad);
 	if (c->status == CA_CERT_REVOKED) {
 		put(o, "revoked_at", web_jtime(c->revoked_at), &bad);
 		put(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);

@@ -626,7 +626,7 @@ test('a certificate revoked on /admin is in the CRL', async () => {
   assert.deepEqual(await cspViolations(admin), []);
 });
 
-test('a renewed certificate is marked renewed on /admin and is not what expires', async () => {
+test('a renewed certificate is marked renewed on /admin and is not what expires, until its renewal is revoked', async () => {
   assert.ok(S.web1Serial && S.adminPage, 'needs web1 and the signed-in admin page');
   const admin = S.adminPage;
   // Renew web1 with its own key and a fresh proof, as docs/API.md shows.
@@ -660,6 +660,16 @@ test('a renewed certificate is marked renewed on /admin and is not what expires'
   await admin.click('#cert-search');
   await admin.waitForFunction(([o, n]) => document.querySelector(o) === null &&
     document.querySelector(n) !== null, [old, neu]);
+  // The renewal revoked: web1 is to renew again, and no longer marked.
+  const rv = await curl(S.https + '/api/v1/certificates/' + renewal + '/revoke',
+    ['-X', 'POST', '-H', 'Authorization: Bearer ' + S.admin,
+      '-H', 'Content-Type: application/json', '--data-binary', '{"reason":"cessationOfOperation"}']);
+  assert.equal(rv.status, 200, rv.body.toString());
+  assert.equal((await apiAdmin('/api/v1/certificates/' + S.web1Serial)).renewed, false);
+  await admin.click('#cert-search');
+  await admin.waitForFunction(([o, n]) => document.querySelector(o) !== null &&
+    document.querySelector(n) === null, [old, neu]);
+  assert.doesNotMatch(await admin.textContent(old), /renewed/);
   await admin.fill('#cert-expiring', '');
   assert.deepEqual(await cspViolations(admin), []);
 });

@@ -199,6 +199,14 @@ run_ca() {
 	"$MICA" -d "$D" show "$nserial" --json | grep -q '"revocation_reason": "superseded"' && ok "$KT: superseded certificate revoked" || fail "$KT: supersede"
 	"$MICA" -d "$D" crl --pem > "$W/crl4.pem" 2>/dev/null
 	openssl crl -in "$W/crl4.pem" -noout -text | grep -q Superseded && ok "$KT: CRL says superseded" || fail "$KT: CRL superseded"
+	# srv was renewed by srv2, itself revoked as superseded by srv3: srv
+	# is renewed through it, and nobody has to renew it.
+	renewed_of() { "$MICA" -d "$D" show "$1" --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["renewed"]))'; }
+	is "$KT: renewed through a superseded renewal" "$(renewed_of "$sserial")" true
+	is "$KT: ... as is that renewal" "$(renewed_of "$nserial")" true
+	"$MICA" -d "$D" list --expiring-days 3650 --json | grep -qi "\"$sserial\"" &&
+		fail "$KT: --expiring-days lists a certificate renewed through a chain" ||
+		ok "$KT: ... and --expiring-days leaves it out"
 
 	# Listing.
 	"$MICA" -d "$D" list --json > "$W/list.json"
@@ -214,6 +222,19 @@ PY
 	[ "$nrev" = 4 ] && ok "$KT: list --status revoked" || fail "$KT: list --status revoked gave $nrev"
 	"$MICA" -d "$D" list --expiring-days 400 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r and all(x["status"]=="valid" for x in r) else 1)' && ok "$KT: list --expiring-days" || fail "$KT: list --expiring-days"
 	"$MICA" -d "$D" audit | grep -q 'cert.revoke' && ok "$KT: audit records revocations" || fail "$KT: audit"
+	# A renewal revoked with nothing after it: the certificate it renewed
+	# is to renew again, and 'show' says the renewal is gone.
+	check "$KT: renew srv3 once more" "$MICA" -d "$D" renew \
+		"$(openssl x509 -in "$W/srv3.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')" --out "$W/srv4.pem"
+	s4serial=$(openssl x509 -in "$W/srv4.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	check "$KT: revoke that renewal" "$MICA" -d "$D" revoke "$s4serial" --reason cessationOfOperation
+	s3serial=$(openssl x509 -in "$W/srv3.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	is "$KT: a renewal revoked: not renewed" "$(renewed_of "$s3serial")" false
+	"$MICA" -d "$D" show "$s3serial" | grep -qi "^Renewed by:  $s4serial (no longer valid)$" &&
+		ok "$KT: ... and show says the renewal is no longer valid" ||
+		fail "$KT: show: $("$MICA" -d "$D" show "$s3serial" | grep 'Renewed by')"
+	"$MICA" -d "$D" list --expiring-days 3650 --json | grep -qi "\"$s3serial\"" &&
+		ok "$KT: ... and it is expiring again" || fail "$KT: --expiring-days lacks it"
 
 	# A real TLS handshake: s_server with an issued certificate, curl trusting the root.
 	port=$(free_port)

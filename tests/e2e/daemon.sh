@@ -511,6 +511,9 @@ case $EXP_SERS in *" $WWW_SER "*) fail "expiring_days=3650 lists the renewed cer
 	*) ok "... and the renewed one is not" ;; esac
 call GET "$S/api/v1/certificates/$WWW_SER" "${ADMH[@]}"
 is "the renewed certificate is still valid (status=valid lists it)" "$(json_get "$W/body" status)" valid
+is "... and says it is renewed" "$(json_get "$W/body" renewed)" true
+call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
+is "... and its renewal that it is not" "$(json_get "$W/body" renewed)" false
 # Keyset pages in expiry order: each page after the last, no row twice.
 call GET "$S/api/v1/certificates?expiring_days=3650" "${ADMH[@]}"
 ALLX=$(ids_of certificates serial)

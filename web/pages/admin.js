@@ -368,10 +368,10 @@
     var actions = el('span', { 'class': 'row-actions' });
     var left = mica.daysUntil(c.not_after);
     var until = el('span', null, when(c.not_after));
-    // A renewed certificate needs nothing more, however soon it expires
-    // (expiring_days leaves it out too, unless its renewal was revoked or
-    // has expired since: the row still says "renewed" then).
-    if (c.status === 'valid' && c.renewed_by)
+    // A renewed certificate needs nothing more, however soon it expires,
+    // as long as its renewal (or a renewal of that) is still valid: the
+    // server says so in "renewed", as expiring_days leaves such rows out.
+    if (c.status === 'valid' && c.renewed)
       until.appendChild(el('span', { 'class': 'renewed', title: 'renewed by ' + c.renewed_by }, ' renewed'));
     else if (c.status === 'valid' && left != null && left <= 30)
       until.appendChild(el('span', { 'class': 'soon' }, ' in ' + left + ' day' + (left === 1 ? '' : 's')));
