@@ -617,17 +617,13 @@ ca_renewal_link_current(struct db *db, const char *prev, const char *serial,
 	return rc;
 }
 
-/* In the transaction that stores the daemon's new TLS certificate
- * SERIAL: the certificate it had before (of a key that went with its
- * process, or that it replaced when the certificate was due) is renewed
- * by this one if still current, and SERIAL is the daemon's from now on. */
+/* The body of ca_tls_adopt: ARG the serial the daemon serves now. */
 static int
-daemon_tls_stored(struct db *db, void *arg, const char *serial,
-		  struct mica_err *err)
+tls_adopt_body(struct db *db, void *arg, struct mica_err *err)
 {
+	const char *serial = arg;
 	char prev[DB_SERIAL_MAX];
 
-	(void)arg;
 	if (db_ca_tls_serial(db, prev, err) != 0) {
 		/* A damaged record must not keep the daemon from its
 		 * certificate: it is overwritten below. */
@@ -640,6 +636,25 @@ daemon_tls_stored(struct db *db, void *arg, const char *serial,
 	if (ca_renewal_link_current(db, prev, serial, err) != 0)
 		return -1;
 	return db_ca_set_tls_serial(db, serial, err);
+}
+
+int
+ca_tls_adopt(struct ca *ca, const struct ca_principal *p,
+	     const char *serial_in, struct mica_err *err)
+{
+	char serial[CA_SERIAL_MAX];
+
+	if (ca_require_admin(p, err) != 0 ||
+	    ca_serial_parse(serial_in, serial, err) != 0)
+		return -1;
+	return ca_tx(ca, CA_TX_DURABLE, tls_adopt_body, serial, err);
+}
+
+int
+ca_tls_abandon(struct ca *ca, const struct ca_principal *p,
+	       const char *serial, struct mica_err *err)
+{
+	return ca_revoke_one(ca, p, serial, CA_REASON_CESSATION, err);
 }
 
 int
@@ -726,7 +741,6 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	j.nnames = nnames;
 	j.d = &d;
 	j.action = "cert.issue";
-	j.on_stored = daemon_tls_stored;
 	rc = ca_issue(ca, &j, out, err);
 out:
 	ca_strv_free(doms);

@@ -1384,18 +1384,51 @@ test_issue_for_spki_serves_the_daemon_key(void)
 	CU_ASSERT_EQUAL(out.not_after - out.not_before, 30 * DAY - 1);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
 	CU_ASSERT_EQUAL(cert_status(out.serial), CA_CERT_VALID);
-	/* The daemon's next certificate (a restart: a new key) renews the
-	 * one before, which then drops out of "what expires soon"; one
-	 * that is no longer current (revoked) is not renewed. */
+	CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &g_cli, out.serial, &err), 0);
+	/* The daemon's next certificate (a restart: a new key), once it
+	 * serves it, renews the one before, which then drops out of "what
+	 * expires soon"; one that is no longer current (revoked) is not
+	 * renewed. One issued but never served renews nothing and is
+	 * revoked. */
 	{
-		struct ca_issued next, third;
+		struct ca_issued next, third, unused;
 		struct ca_cert c, *v = NULL;
 		struct ca_cert_filter f;
 		struct ca_cursor cur;
 		size_t n = 0, seen_first = 0, seen_next = 0;
 
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &unused, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, "");
+		ca_cert_free(&c);
+		CU_ASSERT_EQUAL(ca_tls_abandon(g_ca, &g_cli, unused.serial, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, unused.serial, &c, &err), 0);
+		CU_ASSERT_EQUAL(c.status, CA_CERT_REVOKED);
+		CU_ASSERT_EQUAL(c.reason, CA_REASON_CESSATION);
+		CU_ASSERT_STRING_EQUAL(c.renewal_of, "");
+		ca_cert_free(&c);
+		ca_issued_free(&unused);
+		{
+			char rec[DB_SERIAL_MAX];
+
+			CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
+			CU_ASSERT_STRING_EQUAL(rec, out.serial);
+		}
+		/* Adopting is admin-only, and takes a serial. */
+		{
+			struct ca_principal anon;
+
+			ca_principal_anon(&anon, "192.0.2.67");
+			CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &anon, out.serial, &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+			ca_principal_free(&anon);
+		}
+		CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &g_cli, "zz", &err), -1);
+
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &next, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_tls_adopt(g_ca, &g_cli, next.serial, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
 		CU_ASSERT_STRING_EQUAL(c.renewed_by, next.serial);
 		CU_ASSERT_EQUAL(c.status, CA_CERT_VALID);
@@ -1442,6 +1475,7 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		ca_cert_free(&c);
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &third, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_tls_adopt(g_ca, &g_cli, third.serial, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, third.serial, &c, &err), 0);
 		CU_ASSERT_STRING_EQUAL(c.renewal_of, "");
 		ca_cert_free(&c);
@@ -1455,6 +1489,7 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		ca_issued_free(&next);
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &next, &err), 0);
+		CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &g_cli, next.serial, &err), 0);
 		{
 			char rec[DB_SERIAL_MAX];
 

@@ -322,7 +322,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	struct ca *parent = NULL, *tick = NULL, *loader = NULL;
 	sigset_t set, oldset;
 	int64_t next_tick;
-	int rc = -1, first = 0, sig, lock = -1;
+	int rc = -1, first = 0, sig, lock = -1, http_fd = -1, https_fd = -1;
 
 	if (o == NULL || o->datadir == NULL)
 		return mica_err_set(err, MICA_E_USAGE, "usage", "no data directory");
@@ -360,6 +360,13 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	/* Before the CA is created or opened: a second daemon on this store
 	 * changes nothing in it. */
 	if (ca_serve_lock(o->datadir, &lock, err) != 0)
+		goto out;
+	/* Then the ports: one in use stops the daemon before it creates,
+	 * opens or issues anything. */
+	if ((dm->http_addr.on &&
+	     (http_fd = web_listen(&dm->http_addr, 0, err)) < 0) ||
+	    (dm->https_addr.on &&
+	     (https_fd = web_listen(&dm->https_addr, 1, err)) < 0))
 		goto out;
 	if (!ca_exists(o->datadir)) {
 		if (init_ca(dm, &ires, err) != 0)
@@ -421,16 +428,25 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 					   err)) == NULL)
 		goto out;
 
-	if (dm->http_addr.on &&
-	    (dm->http = web_listener_start(&dm->srv, 0, &dm->http_addr, dm->http_url,
-					   dm->threads, -1, NULL, NULL, err)) == NULL)
-		goto out;
+	if (dm->http_addr.on) {
+		if ((dm->http = web_listener_start(&dm->srv, 0, &dm->http_addr,
+						   dm->http_url, dm->threads,
+						   http_fd, NULL, NULL, err)) == NULL)
+			goto out;
+		http_fd = -1;   /* the listener's now */
+	}
 	dm->tls.srv = &dm->srv;
 	dm->tls.addr = &dm->https_addr;
 	dm->tls.url = dm->srv.https_url;
 	dm->tls.threads = dm->threads;
-	if (dm->https_addr.on && web_tls_start(&dm->tls, err) != 0)
-		goto out;
+	if (dm->https_addr.on) {
+		/* Taken, whether it starts or not (closed then). */
+		int fd = https_fd;
+
+		https_fd = -1;
+		if (web_tls_start(&dm->tls, fd, err) != 0)
+			goto out;
+	}
 	banner(dm, first);
 
 	next_tick = mica_mono_ms() + WEB_TICK_SECONDS * 1000;
@@ -498,6 +514,10 @@ out:
 	ca_close(loader);
 	ca_close(tick);
 	ca_close(parent);
+	if (http_fd >= 0)
+		close(http_fd);
+	if (https_fd >= 0)
+		close(https_fd);
 	ca_serve_unlock(lock);
 	if (rc == 0)
 		mica_log(MICA_LOG_INFO, "stopped");

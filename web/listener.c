@@ -69,11 +69,8 @@
 #define WEB_MHD_CONN_LIMIT(n) (WEB_CONN_LIMIT + WEB_CONN_SLACK + (n))
 #define WEB_ERR_PAUSE_MS   100           /* accept failing: look again */
 
-/* A listening socket for A: non-blocking, close-on-exec, address reuse
- * (a restart must not wait out TIME_WAIT), IPv6 only on an IPv6 address
- * (as libmicrohttpd without dual stack). -1 with ERR. */
-static int
-listen_on(const struct web_addr *a, int tls, struct mica_err *err)
+int
+web_listen(const struct web_addr *a, int tls, struct mica_err *err)
 {
 	socklen_t len = a->ss.ss_family == AF_INET6 ?
 			(socklen_t)sizeof(struct sockaddr_in6) :
@@ -295,7 +292,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 	l->wake = -1;
 	atomic_init(&l->inflight, 0);
 	snprintf(l->url, sizeof(l->url), "%s", url);
-	if (l->lfd < 0 && (l->lfd = listen_on(a, tls, err)) < 0) {
+	if (l->lfd < 0 && (l->lfd = web_listen(a, tls, err)) < 0) {
 		listener_free(l, 1);
 		return NULL;
 	}

@@ -50,6 +50,12 @@ struct web_listener *web_listener_start(struct web_server *srv, int tls,
 					const char *key_pem, const char *cert_pem,
 					struct mica_err *err);
 
+/* A listening socket for A: non-blocking, close-on-exec, address reuse
+ * (a restart must not wait out TIME_WAIT), IPv6 only on an IPv6 address
+ * (as libmicrohttpd without dual stack). -1 with ERR ("listen_failed",
+ * saying why: address in use...). TLS: only for the message. */
+int web_listen(const struct web_addr *a, int tls, struct mica_err *err);
+
 /* The listening socket of L, duplicated (close-on-exec), for a new
  * listener to take over; -1 if there is none. */
 int web_listener_dup_fd(struct web_listener *l);

@@ -17,6 +17,7 @@
 #include "ca/keys.h"
 #include "ca/names.h"
 #include "ca/x509.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "web/listener.h"
 #include "web/parse.h"
@@ -59,11 +60,20 @@ tls_names(struct web_tls *t, char names[WEB_TLS_NAMES_MAX][256])
 	return n;
 }
 
-/* A fresh key (in memory only) and a certificate for it from our own CA.
- * On success *key_pem (zeroize with ca_key_pem_free) and *cert_pem (free). */
+/* A certificate tls_issue made: T's once it is served (tls_adopt). */
+struct tls_new {
+	char serial[sizeof(((struct ca_issued *)0)->serial)];
+	int64_t not_before, not_after;
+	char names[sizeof(((struct web_tls *)0)->names)];
+};
+static void tls_abandon(struct web_tls *t, const struct tls_new *nw);
+
+/* A fresh key (in memory only) and a certificate for it from our own CA,
+ * described in *NEW. On success *key_pem (zeroize with ca_key_pem_free)
+ * and *cert_pem (free). */
 static int
 tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
-	  struct mica_err *err)
+	  struct tls_new *nw, struct mica_err *err)
 {
 	struct web_server *srv = t->srv;
 	char names[WEB_TLS_NAMES_MAX][256];
@@ -75,6 +85,7 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 	int rc = -1, r;
 
 	*key_pem = *cert_pem = NULL;
+	memset(nw, 0, sizeof(*nw));
 	memset(&out, 0, sizeof(out));
 	web_daemon_principal(&p);
 	if ((n = tls_names(t, names)) == 0) {
@@ -91,8 +102,11 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 	pthread_mutex_unlock(&srv->parent_lock);
 	if (r != 0)
 		goto out;
+	nw->not_before = out.not_before;
+	nw->not_after = out.not_after;
+	snprintf(nw->serial, sizeof(nw->serial), "%s", out.serial);
 	if (ca_pem_encode("CERTIFICATE", out.der, out.der_len, cert_pem, err) != 0)
-		goto out;
+		goto abandon;
 	/* Under a root, clients trust the root only: send the issuing CA
 	 * and what is above it with the certificate. */
 	if (ca_chain_count(srv->parent) > 1) {
@@ -102,18 +116,14 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 			     ca_chain_pem(srv->parent)) < 0) {
 			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				     "out of memory");
-			goto out;
+			goto abandon;
 		}
 		free(*cert_pem);
 		*cert_pem = all;
 	}
-	t->not_before = out.not_before;
-	t->not_after = out.not_after;
-	snprintf(t->serial, sizeof(t->serial), "%s", out.serial);
 	/* The names the certificate has, for the banner: the engine leaves
 	 * out those it may not certify (under a root, "localhost" is outside
 	 * the name constraints), so not NAMES but the record. */
-	t->names[0] = '\0';
 	{
 		struct ca_cert c;
 		struct mica_err ge;
@@ -130,10 +140,10 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 				int k;
 
 				len = strcspn(nm, "\n");
-				k = snprintf(t->names + o, sizeof(t->names) - o,
+				k = snprintf(nw->names + o, sizeof(nw->names) - o,
 					     "%s%.*s", o > 0 ? ", " : "",
 					     (int)len, nm);
-				if (k < 0 || (size_t)k >= sizeof(t->names) - o)
+				if (k < 0 || (size_t)k >= sizeof(nw->names) - o)
 					break;
 				o += (size_t)k;
 			}
@@ -141,6 +151,9 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 		ca_cert_free(&c);
 	}
 	rc = 0;
+	goto out;
+abandon:
+	tls_abandon(t, nw);
 out:
 	if (rc != 0) {
 		ca_key_pem_free(*key_pem);
@@ -153,48 +166,122 @@ out:
 	return rc;
 }
 
-int
-web_tls_start(struct web_tls *t, struct mica_err *err)
+/* NW is served now: it is the daemon's certificate, here and in the
+ * store (where it renews the one served before). A store that cannot
+ * record it is logged: the daemon serves it all the same. */
+static void
+tls_adopt(struct web_tls *t, const struct tls_new *nw)
 {
+	struct ca_principal p;
+	struct mica_err e;
+	int r;
+
+	t->not_before = nw->not_before;
+	t->not_after = nw->not_after;
+	snprintf(t->serial, sizeof(t->serial), "%s", nw->serial);
+	snprintf(t->names, sizeof(t->names), "%s", nw->names);
+	web_daemon_principal(&p);
+	pthread_mutex_lock(&t->srv->parent_lock);
+	r = ca_tls_adopt(t->srv->parent, &p, nw->serial, &e);
+	pthread_mutex_unlock(&t->srv->parent_lock);
+	ca_principal_free(&p);
+	if (r != 0)
+		mica_log(MICA_LOG_WARN, "the HTTPS certificate %s is not "
+			 "recorded as the daemon's: %s (%s); the one before "
+			 "still counts as expiring", nw->serial, e.msg, e.code);
+}
+
+/* NW was issued but is never served, and its key is gone. */
+static void
+tls_abandon(struct web_tls *t, const struct tls_new *nw)
+{
+	struct ca_principal p;
+	struct mica_err e;
+	int r;
+
+	web_daemon_principal(&p);
+	pthread_mutex_lock(&t->srv->parent_lock);
+	r = ca_tls_abandon(t->srv->parent, &p, nw->serial, &e);
+	pthread_mutex_unlock(&t->srv->parent_lock);
+	ca_principal_free(&p);
+	if (r != 0)
+		mica_log(MICA_LOG_WARN, "the unused HTTPS certificate %s is "
+			 "not revoked: %s (%s)", nw->serial, e.msg, e.code);
+	else
+		mica_log(MICA_LOG_INFO, "revoked the unused HTTPS certificate "
+			 "%s (cessationOfOperation)", nw->serial);
+}
+
+/* The HTTPS listener on the listening socket FD (closed on failure). */
+static struct web_listener *
+tls_listen(struct web_tls *t, int fd, const char *key, const char *cert,
+	   struct mica_err *err)
+{
+	struct web_listener *l;
+
+	if (MICA_FAULT("tls_listener")) {
+		mica_err_set(err, MICA_E_INTERNAL, "fault", "injected fault");
+		l = NULL;
+	} else
+		l = web_listener_start(t->srv, 1, t->addr, t->url, t->threads,
+				       fd, key, cert, err);
+	if (l == NULL)
+		close(fd);
+	return l;
+}
+
+int
+web_tls_start(struct web_tls *t, int fd, struct mica_err *err)
+{
+	struct tls_new nw;
 	char *key = NULL, *cert = NULL;
 
-	assert(t->listener == NULL);
-	if (tls_issue(t, &key, &cert, err) != 0)
+	assert(t->listener == NULL && fd >= 0);
+	if (tls_issue(t, &key, &cert, &nw, err) != 0) {
+		close(fd);
 		return -1;
-	t->listener = web_listener_start(t->srv, 1, t->addr, t->url, t->threads, -1,
-					 key, cert, err);
+	}
+	t->listener = tls_listen(t, fd, key, cert, err);
 	/* GnuTLS has parsed both; our copy of the key goes now. */
 	ca_key_pem_free(key);
 	free(cert);
-	return t->listener != NULL ? 0 : -1;
+	if (t->listener == NULL) {
+		tls_abandon(t, &nw);
+		return -1;
+	}
+	tls_adopt(t, &nw);
+	return 0;
 }
 
 /* New certificate, new listener on a duplicate of the listening socket,
- * then the old listener stops accepting, finishes what it has, and goes. */
+ * then the old listener stops accepting, finishes what it has, and goes.
+ * Until the new one serves, T still describes the old one: a failure is
+ * retried (web_tls_maintain). */
 static int
 tls_rotate(struct web_tls *t, struct mica_err *err)
 {
 	struct web_listener *old = t->listener, *nl;
+	struct tls_new nw;
 	char *key = NULL, *cert = NULL;
 	int fd;
 
 	if (old == NULL)
 		return 0;
-	if (tls_issue(t, &key, &cert, err) != 0)
-		return -1;
-	if ((fd = web_listener_dup_fd(old)) < 0) {
-		ca_key_pem_free(key);
-		free(cert);
+	if ((fd = web_listener_dup_fd(old)) < 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "dup", "cannot duplicate the listening socket");
-	}
-	nl = web_listener_start(t->srv, 1, t->addr, t->url, t->threads, fd, key, cert, err);
-	ca_key_pem_free(key);
-	free(cert);
-	if (nl == NULL) {
+	if (tls_issue(t, &key, &cert, &nw, err) != 0) {
 		close(fd);
 		return -1;
 	}
+	nl = tls_listen(t, fd, key, cert, err);
+	ca_key_pem_free(key);
+	free(cert);
+	if (nl == NULL) {
+		tls_abandon(t, &nw);
+		return -1;
+	}
 	t->listener = nl;
+	tls_adopt(t, &nw);
 	web_listeners_stop(old, NULL);
 	return 0;
 }

@@ -33,10 +33,13 @@ struct web_tls {
 	char names[WEB_TLS_NAMES_MAX * 64];   /* "localhost, 127.0.0.1, ..." */
 };
 
-/* Issue the certificate and start the HTTPS listener on T->addr
- * (T->listener). -1 with ERR on failure. The caller stops the listener
+/* Issue the certificate and start the HTTPS listener (T->listener) on
+ * FD, a socket listening on T->addr (web_listen), which it takes: the
+ * caller binds first, so that an address in use issues nothing. -1 with
+ * ERR on failure (FD closed; a certificate issued but not served is
+ * revoked, ca_tls_abandon). The caller stops the listener
  * (web_listeners_stop). Main thread only, as web_tls_maintain. */
-int web_tls_start(struct web_tls *t, struct mica_err *err);
+int web_tls_start(struct web_tls *t, int fd, struct mica_err *err);
 
 /* Renew the certificate when less than a third of its life is left (now
  * if FORCE): a new listener on a duplicate of the listening socket, then

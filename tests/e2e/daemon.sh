@@ -1022,18 +1022,32 @@ is "... and nothing said on stderr about the output" \
 tail -n +$((LOG_AT + 1)) "$LOG" | grep -q "standard output could not be written" &&
 	ok "... the log says the start-up lines may not have been shown" ||
 	fail "no word in the log of the start-up lines not shown"
-# A start that fails (here its port is taken) says why on stderr, and in
-# the --log file too, where "signing service started" was the last word.
-echo "# a failed start says why in the log"
-python3 -c 'import socket, sys, time
+# take_port PORT: a process that listens on PORT (TAKER) until
+# free_port_again. The interpreter itself, not lib.sh's python3 function:
+# in the background that would be a subshell, and killing it would leave
+# the interpreter holding the port.
+take_port() {
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=$(type -P python3)
+	rm -f "$W/taken"
+	"$py" -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").close(); time.sleep(300)' "$HP" "$W/taken" &
-TAKER=$!
-on_exit_kill "$TAKER"
+open(sys.argv[2], "w").close(); time.sleep(300)' "$1" "$W/taken" &
+	TAKER=$!
+	on_exit_kill "$TAKER"
+	wait_for "a listener holds port $1" 30 taken || die "could not take port $1"
+}
 taken() { [ -e "$W/taken" ]; }
-wait_for "a listener holds port $HP" 30 taken || die "could not take port $HP"
+free_port_again() { kill "$TAKER"; wait "$TAKER" 2>/dev/null; on_exit_forget "$TAKER"; }
+
+# A start that fails (here its port is taken) says why on stderr, and in
+# the --log file too; it binds its ports before it opens the store, so
+# it has issued nothing, not even an OCSP responder certificate.
+echo "# a failed start says why in the log"
+take_port "$HP"
 LOG_AT=$(wc -l <"$LOG")
+snap
 "$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https none --log "$LOG" \
 	>/dev/null 2>"$W/out4.err"
 is "port in use: exit 8" "$?" 8
@@ -1042,7 +1056,67 @@ grep -q "cannot serve HTTP on 127.0.0.1:$HP (address in use)" "$W/out4.err" &&
 tail -n +$((LOG_AT + 1)) "$LOG" |
 	grep -q "error: not serving: cannot serve HTTP on 127.0.0.1:$HP (address in use)" &&
 	ok "... and in the log" || fail "the log does not say why: $(tail -n +$((LOG_AT + 1)) "$LOG")"
-kill "$TAKER"; wait "$TAKER" 2>/dev/null; on_exit_forget "$TAKER"
+unchanged "port in use (no OCSP responder certificate either)"
+free_port_again
+
+# The HTTPS port taken: the same, so a start that cannot serve HTTPS
+# issues itself no certificate.
+echo "# the HTTPS port in use"
+take_port "$SP"
+snap
+"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" --log "$LOG" \
+	>/dev/null 2>"$W/out6.err"
+is "HTTPS port in use: exit 8" "$?" 8
+grep -q "cannot serve HTTPS on 127.0.0.1:$SP (address in use)" "$W/out6.err" &&
+	ok "... saying so" || fail "stderr: $(cat "$W/out6.err")"
+unchanged "HTTPS port in use"
+free_port_again
+
+# A certificate the daemon issued itself but could not serve (its
+# listener did not start: injected here) renews nothing, and is revoked
+# (its key is gone); until a new one serves, the daemon still counts on
+# the one it serves, and tries again.
+echo "# an HTTPS certificate that could not be served"
+cert_row() { sqlite3 "$D/mica.db" "SELECT lower(serial) || ' ' || status || ' ' || reason || ' ' || coalesce(renewal_of, '-') FROM certificate ORDER BY id DESC LIMIT 1"; }
+tls_rec() { sqlite3 "$D/mica.db" "SELECT lower(coalesce(tls_serial, '')) FROM ca"; }
+served() { tls_serial | sed 's/^serial=//' | tr A-F a-f; }
+if fault_injection_built; then
+	REC=$(tls_rec)
+	MICA_FAULT=tls_listener:1 "$MICA" -d "$D" serve --http "127.0.0.1:$HP" \
+		--https "127.0.0.1:$SP" --log "$LOG" >/dev/null 2>"$W/out7.err"
+	[ "$?" != 0 ] && ok "a start whose HTTPS listener fails stops" ||
+		fail "the daemon served without its HTTPS listener"
+	read -r ORPHAN OST ORS OREN <<<"$(cert_row)"
+	is "... its new certificate revoked (cessationOfOperation), renewing nothing" \
+		"$OST $ORS $OREN" "2 5 -"
+	is "... and the record still names the certificate served before" "$(tls_rec)" "$REC"
+	serve_start "$W/out8" "$D" MICA_FAULT=tls_listener:2 -- --log "$LOG" \
+		--threads 4 || serve_failed "$W/out8"
+	SERVED=$(served)
+	is "the daemon records the certificate it serves" "$(tls_rec)" "$SERVED"
+	LOG_AT=$(wc -l <"$LOG")
+	kill -USR1 "$SERVE_PID"
+	rotate_failed() { tail -n +$((LOG_AT + 1)) "$LOG" | grep -q "cannot renew the HTTPS certificate"; }
+	wait_for "the failed renewal logged" 60 rotate_failed &&
+		ok "a renewal whose listener fails is logged" || fail "no word of the failed renewal"
+	is "... the daemon serves its certificate on" "$(served)" "$SERVED"
+	read -r ORPHAN OST ORS OREN <<<"$(cert_row)"
+	is "... the one it could not serve is revoked and renews nothing" "$OST $ORS $OREN" "2 5 -"
+	is "... and the served one is not marked renewed" \
+		"$(sqlite3 "$D/mica.db" "SELECT coalesce(renewed_by, '-') FROM certificate WHERE lower(serial) = '$SERVED'")" "-"
+	kill -USR1 "$SERVE_PID"
+	OLD_TLS="serial=$(echo "$SERVED" | tr a-f A-F)"
+	wait_for "a new HTTPS certificate at the next try" 60 tls_renewed &&
+		ok "the next try serves a new certificate" || fail "no new certificate at the next try"
+	NOW_SERVED=$(served)
+	is "... which the store records" "$(tls_rec)" "$NOW_SERVED"
+	is "... as the renewal of the one served before" \
+		"$(sqlite3 "$D/mica.db" "SELECT lower(renewed_by) FROM certificate WHERE lower(serial) = '$SERVED'")" "$NOW_SERVED"
+	serve_stop
+	is "... and it stops cleanly" "$SERVE_RC" 0
+else
+	skip "an HTTPS certificate that could not be served" "mica built without --enable-fault-injection"
+fi
 
 # Two first starts at once on a directory that does not exist yet: one
 # makes the directory and the CA; the other finds the lock taken and
