@@ -146,7 +146,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	struct ca_name *doms = NULL;
 	const char *dv[100];
 	int days = o->days > 0 ? o->days : 3650;
-	int generated = 0, created = 0, rc = -1;
+	int generated = 0, created = 0, made_dir = 0, rc = -1;
 	int root_only = o->kind == CA_INIT_ROOT_ONLY;
 	int sub = o->kind == CA_INIT_SUBORDINATE;
 	int64_t now = ca_now();
@@ -214,7 +214,9 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	}
 
 	old_umask = umask(077);
-	if (mkdir(o->datadir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(o->datadir, 0700) == 0)
+		made_dir = 1;
+	else if (errno != EEXIST) {
 		umask(old_umask);
 		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
 			     "cannot create the data directory: %s", strerror(errno));
@@ -378,6 +380,10 @@ out:
 		unlink(passpath);
 		res->passphrase_path[0] = '\0';
 	}
+	/* A refused init changes nothing: the directory it made goes too
+	 * (rmdir removes it only if it is empty again). */
+	if (rc != 0 && made_dir)
+		rmdir(o->datadir);
 	if (rc != 0)
 		ca_init_result_free(res);
 	ca_pass_free(pass);

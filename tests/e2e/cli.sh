@@ -349,6 +349,19 @@ for c in init issue renew revoke unrevoke crl list show export-root request toke
 done
 expect_rc "unknown command exits 2" 2 "$MICA" frobnicate
 expect_rc "no CA: exit 5" 5 "$MICA" -d "$TMP/none" list
+# A refused init changes nothing: no empty data directory is left behind
+# (one the user made stays).
+printf 'short\n' > "$TMP/short.pass"; chmod 600 "$TMP/short.pass"
+expect_rc "init with a short passphrase: exit 4" 4 "$MICA" -d "$TMP/refused" init --name R \
+	--public-url http://ca.contoso.test --passphrase-file "$TMP/short.pass"
+[ ! -e "$TMP/refused" ] && ok "... and leaves no data directory behind" || fail "init left $TMP/refused behind"
+expect_rc "init with a missing passphrase file: exit 3" 3 "$MICA" -d "$TMP/refused" init --name R \
+	--public-url http://ca.contoso.test --passphrase-file "$TMP/no-such-pass"
+[ ! -e "$TMP/refused" ] && ok "... and leaves no data directory behind" || fail "init left $TMP/refused behind"
+mkdir -m 700 "$TMP/premade"
+expect_rc "init refused in a directory made beforehand" 4 "$MICA" -d "$TMP/premade" init --name R \
+	--public-url http://ca.contoso.test --passphrase-file "$TMP/short.pass"
+[ -d "$TMP/premade" ] && ok "... keeps that directory" || fail "init removed a directory it did not make"
 
 # The data directory before or after the command.
 echo "# -d DIR before or after the command"
