@@ -117,7 +117,8 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		case 'p': s.profile = optarg; break;
 		case 'd':
 			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
-				return cli_usage("issue", "--days must be a positive number");
+				return cli_usage("issue", "--days must be a number of days, 1 to %d",
+						 CA_DAYS_MAX);
 			s.days = (int)v;
 			break;
 		case 'n':
@@ -216,7 +217,8 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		case 's': supersede = 1; break;
 		case 'd':
 			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
-				return cli_usage("renew", "--days must be a positive number");
+				return cli_usage("renew", "--days must be a number of days, 1 to %d",
+						 CA_DAYS_MAX);
 			days = (int)v;
 			break;
 		case 'o': out = optarg; break;
@@ -652,7 +654,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 			break;
 		case 'e':
 			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &x) != 0)
-				return cli_usage("list", "--expiring-days must be a positive number");
+				return cli_usage("list", "--expiring-days must be a number of days, 1 to %d",
+						 CA_DAYS_MAX);
 			f.expiring_before = f.now + x * 86400;
 			break;
 		case 'n': f.name = optarg; break;

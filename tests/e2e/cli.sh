@@ -660,6 +660,13 @@ grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... witho
 usage_says "issue --csr F --days: a missing value, by the long name" \
 	"issue: --days needs a value (see" om issue --csr "$W/outc.csr" --days
 usage_says "list --limit: the same in list" "list: --limit needs a value (see" om list --limit
+# A number out of range is told the range, not "must be a positive number".
+usage_says "list --expiring-days 99999: the range" \
+	"list: --expiring-days must be a number of days, 1 to 36500 (see" om list --expiring-days 99999
+usage_says "issue --days 40000: the range" \
+	"issue: --days must be a number of days, 1 to 36500 (see" om issue --csr "$W/outc.csr" --days 40000
+usage_says "renew --days 0: the range" \
+	"renew: --days must be a number of days, 1 to 36500 (see" om renew 01 --days 0
 usage_says "list --name --limit -lx: the letter, not the value that looks like an option" \
 	"list: unknown option '-l' (see" om list --name --limit -lx
 usage_says "list --lim (an abbreviation): by the full name" "list: --limit needs a value (see" om list --lim
