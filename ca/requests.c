@@ -28,9 +28,22 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 	if (s->nnames > 0 && !ca_is_admin(p))
 		return mica_err_set(err, MICA_E_FORBIDDEN, "names_override",
 				    "only an admin may set names other than the CSR's");
-	if (count == 0)
+	if (count == 0) {
+		struct mica_err why;
+		struct ca_name cn_name;
+
+		/* A CN that was meant as a host name (it has a dot) but is
+		 * not a valid one: say what is wrong with it, rather than
+		 * only that nothing was named. */
+		mica_err_clear(&why);
+		if (csr->cn != NULL && strchr(csr->cn, '.') != NULL &&
+		    ca_name_parse(csr->cn, 0, &cn_name, &why) != 0)
+			return mica_err_set(err, MICA_E_POLICY, "no_names",
+					    "the CSR names nothing: its CN is not a valid host name (%s); "
+					    "fix it or add a subjectAltName", why.msg);
 		return mica_err_set(err, MICA_E_POLICY, "no_names",
 				    "the CSR names nothing: add a subjectAltName (or a CN that is a host name)");
+	}
 	if (count > CA_NAMES_MAX)
 		return mica_err_set(err, MICA_E_POLICY, "too_many_names",
 				    "at most %d names per certificate", CA_NAMES_MAX);

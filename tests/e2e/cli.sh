@@ -290,6 +290,12 @@ open(sys.argv[2], 'wb').write(b)" "$W/fmt.der" "$W/broken.der" || die "python3"
 	refused "$KT: name outside the allowed domains" 4 "$MICA" -d "$D" issue --csr "$W/out.csr"
 	csr evil2 ec-p256 /CN=evilcontoso.test "DNS:evilcontoso.test"
 	refused "$KT: evilcontoso.test is not under contoso.test" 4 "$MICA" -d "$D" issue --csr "$W/evil2.csr"
+	# A CN meant as a host name but not a valid one, and no SAN: the
+	# error says what is wrong with the CN, not only that nothing is named.
+	csr uscore ec-p256 /CN=bad_name.contoso.test
+	refused "$KT: a CN with an underscore and no SAN" 4 "$MICA" -d "$D" issue --csr "$W/uscore.csr"
+	grep -qF 'its CN is not a valid host name (invalid name "bad_name.contoso.test": underscores' "$TMP/ref.err" &&
+		ok "$KT: ... saying why the CN is no name" || fail "$KT: message: $(cat "$TMP/ref.err")"
 	head -c 600 /dev/urandom > "$W/garbage"
 	refused "$KT: garbage file" 3 "$MICA" -d "$D" issue --csr "$W/garbage"
 	refused "$KT: private key passed as a CSR" 3 "$MICA" -d "$D" issue --csr "$W/srv.key"
