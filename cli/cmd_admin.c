@@ -54,7 +54,20 @@ req_row(const struct ca_request *r, int json, struct cli_jstream *js,
 		cli_jput(o, "profile", mica_jstr(r->profile ? r->profile : ""), &bad);
 		cli_jput(o, "subject", mica_jstr(r->subject ? r->subject : ""), &bad);
 		cli_jput(o, "names", mica_jlines(r->names), &bad);
+		cli_jput(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), &bad);
 		cli_jput(o, "submitted_at", json_string(cli_time(r->submitted_at, t)), &bad);
+		/* What was decided, as the API's admin listing has it: a
+		 * script must be able to find the certificate an approval
+		 * issued, or why a request was denied. */
+		cli_jput(o, "decided_at", r->decided_at > 0 ?
+			 json_string(cli_time(r->decided_at, t)) : json_null(), &bad);
+		cli_jput(o, "serial", r->serial[0] ? mica_jstr(r->serial) : json_null(), &bad);
+		if (r->status == CA_REQ_DENIED)
+			cli_jput(o, "reason", r->deny_reason && r->deny_reason[0] ?
+				 mica_jstr(r->deny_reason) : json_null(), &bad);
+		cli_jput(o, "client", mica_jstr(r->client ? r->client : ""), &bad);
+		cli_jput(o, "decided_by", r->decided_by ?
+			 mica_jstr(r->decided_by) : json_null(), &bad);
 		if (*rc == 0 && cli_jstream_item(js, o, bad) != 0)
 			*rc = 1;
 		else if (*rc != 0)

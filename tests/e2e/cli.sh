@@ -495,6 +495,23 @@ is "token list --json: names an array, status as the API says it" \
 is "request list --json: names an array" \
 	"$(om request list --status all --json 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r) > 0 and all(isinstance(x["names"], list) and x["names"] for x in r))')" \
 	True
+# ... and what was decided, as the API's admin listing: the serial an
+# approval issued, who decided, why a request was denied.
+om request list --status all --json >"$W/reqs.json" 2>/dev/null
+sqlite3 -json "$O/mica.db" 'SELECT id, serial, decided_by, deny_reason FROM request' >"$W/reqs.sql.json"
+python3 - "$W/reqs.json" "$W/reqs.sql.json" <<'PY' && ok "request list --json: serial, decided_by and reason as the store has them" || fail "request list --json lacks the decision: $(head -c 300 "$W/reqs.json")"
+import json, sys
+got = {r["id"]: r for r in json.load(open(sys.argv[1]))}
+rows = json.load(open(sys.argv[2]))
+assert got and len(rows) == len(got)
+for row in rows:
+    r = got[row["id"]]
+    assert r["serial"] == (row["serial"] or None), r
+    assert r["decided_by"] == row["decided_by"], r
+    assert "decided_at" in r and "client" in r, r
+    if r["status"] == "denied":
+        assert r["reason"] == (row["deny_reason"] or None), r
+PY
 DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")
 expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
