@@ -77,7 +77,8 @@ usage(FILE *f)
 "  2 usage error        7 authentication failed (wrong passphrase, token)\n"
 "  3 malformed input    8 store unavailable (busy, full, read-only)\n"
 "  4 refused by policy  9 forbidden (insecure permissions...)\n"
-"An output that could not be written (a full disk) is exit 1.\n");
+"An output that could not be written (a full disk) is exit 1; 'mica serve'\n"
+"exits 8 too when it cannot listen (an address in use).\n");
 }
 
 /*
