@@ -284,6 +284,14 @@ ca_request_array_free(struct ca_request *a, size_t n)
 	free(a);
 }
 
+/* A request id that cannot be one (as the API's 400 bad_id). */
+static int
+bad_id(struct mica_err *err)
+{
+	return mica_err_set(err, MICA_E_BADREQ, "bad_id",
+			    "malformed request id (lowercase hexadecimal expected)");
+}
+
 int
 ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 		  struct ca_request *req, struct mica_err *err)
@@ -295,7 +303,7 @@ ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 	memset(req, 0, sizeof(*req));
 	memset(&r, 0, sizeof(r));
 	if (!ca_valid_id(id))
-		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
+		return bad_id(err);
 	if (db_req_get(ca->db, id, &r, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
 			mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
@@ -377,7 +385,7 @@ ca_request_approve(struct ca *ca, const struct ca_principal *p, const char *id,
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (!ca_valid_id(id))
-		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
+		return bad_id(err);
 	if (db_req_get(ca->db, id, &r, err) != 0)
 		return -1;
 	if (r.status != DB_REQ_PENDING) {
@@ -444,7 +452,7 @@ ca_request_deny(struct ca *ca, const struct ca_principal *p, const char *id,
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (!ca_valid_id(id))
-		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such request");
+		return bad_id(err);
 	if (ca_text_check(reason, CA_TEXT_MAX, "reason", err) != 0)
 		return -1;
 	x.id = id;

@@ -266,6 +266,8 @@ static const char token_help[] =
 "or invisible characters.\n"
 "\n"
 "The token is printed once, on standard output, and stored only as a hash.\n"
+"'token list --json' gives each token as GET /api/v1/tokens does (uses_left\n"
+"null for unlimited, created_by, last_used_at), and \"revoked\".\n"
 "\n"
 "With --acme, the enrollment token is for an ACME client (mica serve's\n"
 "/acme/directory): instead of a bearer token, an External Account Binding\n"
@@ -394,20 +396,25 @@ cmd_token(const char *datadir, int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				json_t *o = json_object();
 
+				/* The API's fields (GET /api/v1/tokens), and
+				 * "revoked". */
 				cli_jput(o, "id", mica_jstr(v[i].id), &bad);
 				cli_jput(o, "kind", json_string(v[i].kind == CA_TOKEN_ADMIN ?
 							       "admin" : "enroll"), &bad);
 				cli_jput(o, "status", json_string(ca_token_status(&v[i], now)), &bad);
-				cli_jput(o, "uses_left", json_integer((json_int_t)v[i].uses_left), &bad);
-				cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
-				cli_jput(o, "revoked", json_boolean(v[i].revoked), &bad);
 				cli_jput(o, "profile", mica_jstr(v[i].profile), &bad);
 				cli_jput(o, "names", v[i].names != NULL ?
 					 mica_jlines(v[i].names) : json_null(), &bad);
+				cli_jput(o, "uses_left", v[i].uses_left < 0 ? json_null() :
+					 json_integer((json_int_t)v[i].uses_left), &bad);
 				cli_jput(o, "expires_at", v[i].expires_at ?
 					 json_string(cli_time(v[i].expires_at, t2)) : json_null(), &bad);
-				if (v[i].comment)
-					cli_jput(o, "comment", mica_jstr(v[i].comment), &bad);
+				cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
+				cli_jput(o, "created_by", mica_jstr(v[i].created_by), &bad);
+				cli_jput(o, "comment", mica_jstr(v[i].comment), &bad);
+				cli_jput(o, "last_used_at", v[i].last_used_at ?
+					 json_string(cli_time(v[i].last_used_at, t2)) : json_null(), &bad);
+				cli_jput(o, "revoked", json_boolean(v[i].revoked), &bad);
 				cli_jpush(arr, o, &bad);
 			}
 			if (cli_jprint(arr, bad) != 0)

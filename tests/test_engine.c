@@ -1795,14 +1795,23 @@ test_anonymous_submission_waits_for_approval(void)
 		CU_ASSERT_FATAL(ca_counts(g_ca, &c1, &err) == 0);
 		CU_ASSERT_EQUAL(c1.pending_requests, c0.pending_requests + 1);
 	}
-	/* Ids that do not exist or are malformed look alike: not found. */
+	/* An id that does not exist is not found; one that cannot be an id
+	 * is malformed (bad_id, as the API says before it asks). */
 	{
-		const char *bad[] = { "00000000000000000000000000000000", "", "../../etc/passwd",
+		const char *bad[] = { "", "../../etc/passwd",
 				      "ABCDEF0123456789ABCDEF0123456789", "x' OR '1'='1" };
 		char upper[CA_ID_MAX];
+		CU_ASSERT_EQUAL(ca_request_status(g_ca, "00000000000000000000000000000000",
+						  &st, &req, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			CU_ASSERT_EQUAL(ca_request_status(g_ca, bad[i], &st, &req, &err), -1);
-			CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_id");
+			CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, bad[i], &st, &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, bad[i], NULL, &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 		}
 		snprintf(upper, sizeof(upper), "%s", id2);
 		for (char *c = upper; *c; c++)
@@ -1810,7 +1819,7 @@ test_anonymous_submission_waits_for_approval(void)
 				*c = (char)(*c - 'a' + 'A');
 		if (strcmp(upper, id2) != 0) {
 			CU_ASSERT_EQUAL(ca_request_status(g_ca, upper, &st, &req, &err), -1);
-			CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 		}
 		CU_ASSERT_EQUAL(ca_request_status(g_ca, NULL, &st, &req, &err), -1);
 	}

@@ -512,6 +512,13 @@ for row in rows:
     if r["status"] == "denied":
         assert r["reason"] == (row["deny_reason"] or None), r
 PY
+# A request id that cannot be one is malformed input (the API's 400
+# bad_id), not "no such request".
+for sub in show approve deny; do
+	expect_rc "request $sub of a malformed id: exit 3" 3 om request "$sub" zz
+done
+expect_rc "request show of an id in capitals: exit 3" 3 om request show 0123456789ABCDEF0123456789ABCDEF
+expect_rc "request show of an unknown id: exit 5" 5 om request show 0123456789abcdef0123456789abcdef
 DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")
 expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"

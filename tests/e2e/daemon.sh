@@ -563,6 +563,23 @@ if grep -q -e "$ADM" -e "$ET" -e '"token"' -e '"hash"' "$W/body"; then
 else
 	ok "the token list shows neither secrets nor hashes"
 fi
+# 'mica token list --json' says what the API says, field for field
+# ("revoked" besides; last_used_at only as present, since the call above
+# used the admin token).
+"$MICA" -d "$D" token list --json >"$W/tokens-cli.json" 2>/dev/null
+python3 - "$W/body" "$W/tokens-cli.json" <<'PY' && ok "token list --json has the API's fields and values" || fail "token list --json differs from the API"
+import json, sys
+api = {t["id"]: t for t in json.load(open(sys.argv[1]))["tokens"]}
+cli = {t["id"]: t for t in json.load(open(sys.argv[2]))}
+assert api.keys() == cli.keys(), (api.keys(), cli.keys())
+for i, a in api.items():
+    c = dict(cli[i])
+    assert isinstance(c.pop("revoked"), bool)
+    assert c.keys() == a.keys(), (sorted(c), sorted(a))
+    for k in a:
+        if k != "last_used_at":
+            assert c[k] == a[k], (i, k, c[k], a[k])
+PY
 call POST "$S/api/v1/crl" "${ADMH[@]}"
 expect "publish a CRL now" 201
 N1=$(json_get "$W/body" number)
