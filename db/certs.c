@@ -23,20 +23,32 @@
 /* Renewed by a certificate still valid at ?3, of the row c: the one its
  * renewed_by names, or, where that one was revoked or has expired, one
  * that renewed it in turn (a renewal revoked as superseded by a newer
- * one), up to RENEWAL_DEPTH links. The walk stops at the first valid
- * one; each link is a lookup by serial (unique), and only renewed rows
- * take the first. */
+ * one), RENEWAL_DEPTH links down at most. Only renewed rows look, and
+ * most stop at the first link, still valid: one lookup by serial, as
+ * before there was a walk. Past it, the walk goes one link a step and
+ * stops at the first valid certificate.
+ *
+ * Every lookup is a scalar subquery of one table, by serial (unique),
+ * never a join: on a store with statistics (ANALYZE), SQLite gives a
+ * join of the walk's rows with certificate a Bloom filter, built by
+ * reading every certificate, at each row of the listing (a listing of
+ * what expires went from 0.4 s to 11 s at a million certificates). */
 #define RENEWAL_DEPTH "16"
 #define RENEWAL_VALID(r) "(" r ".status = 1 AND " r ".not_after > ?3)"
+#define RENEWAL_VALID_SERIAL(s) \
+	"EXISTS (SELECT 1 FROM certificate AS r WHERE r.serial = " s \
+	" AND " RENEWAL_VALID("r") ")"
 #define RENEWAL_LIVE \
-	"(c.renewed_by IS NOT NULL AND EXISTS (WITH RECURSIVE " \
-	" chain(s, n) AS (SELECT c.renewed_by, 0 UNION ALL " \
-	"  SELECT r.renewed_by, chain.n + 1 FROM chain " \
-	"  JOIN certificate AS r ON r.serial = chain.s " \
-	"  WHERE r.renewed_by IS NOT NULL AND chain.n < " RENEWAL_DEPTH \
-	"  AND NOT " RENEWAL_VALID("r") ") " \
-	" SELECT 1 FROM chain JOIN certificate AS r ON r.serial = chain.s " \
-	" WHERE " RENEWAL_VALID("r") "))"
+	"(c.renewed_by IS NOT NULL AND (" RENEWAL_VALID_SERIAL("c.renewed_by") \
+	" OR EXISTS (WITH RECURSIVE chain(s, n) AS (" \
+	"  SELECT (SELECT r.renewed_by FROM certificate AS r " \
+	"          WHERE r.serial = c.renewed_by), 2 " \
+	"  UNION ALL SELECT (SELECT r.renewed_by FROM certificate AS r " \
+	"          WHERE r.serial = chain.s AND NOT " RENEWAL_VALID("r") "), " \
+	"   chain.n + 1 FROM chain " \
+	"  WHERE chain.s IS NOT NULL AND chain.n < " RENEWAL_DEPTH ") " \
+	" SELECT 1 FROM chain WHERE chain.s IS NOT NULL AND " \
+	RENEWAL_VALID_SERIAL("chain.s") ")))"
 
 /* The columns cert_read() reads, in its order, of the row c, with
  * renewal_live (RENEWAL_LIVE where the statement binds ?3 to now, else

@@ -1810,6 +1810,53 @@ test_renewal_chain(void)
 	db_close(db);
 }
 
+/* The walk follows at most 16 renewed_by links: a valid certificate 16
+ * links down renews the first, one 17 links down does not; and a cycle
+ * (never made by mica, but a store edited by hand may hold one) ends. */
+static void
+test_renewal_chain_depth(void)
+{
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+	static const char *const s[18] = {
+		"40", "41", "42", "43", "44", "45", "46", "47", "48",
+		"49", "4a", "4b", "4c", "4d", "4e", "4f", "50", "51",
+	};
+	int live = -1, at = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	for (int i = 0; i < 18; i++) {
+		CU_ASSERT_EQUAL_FATAL(add_valid(db, s[i], "deep.test",
+						i == 0 ? NOW + 5 * DAY :
+						NOW + (60 + i) * DAY), 0);
+		if (i > 0)
+			CU_ASSERT_EQUAL_FATAL(db_cert_link_renewal(db, s[i - 1],
+								   s[i], &err), 0);
+	}
+	/* Links 1 to 15 revoked: the 16th renews the first. */
+	for (int i = 1; i <= 15; i++)
+		CU_ASSERT_EQUAL_FATAL(db_cert_revoke(db, s[i], 4, NOW, &err), 0);
+	CU_ASSERT_EQUAL(live_of(db, s[0], &at), 1);
+	CU_ASSERT_EQUAL(at, 1);
+	CU_ASSERT_EQUAL(expiring_holds(db, s[0], &live), 0);
+	/* The 16th revoked too: the 17th is one link too far. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_revoke(db, s[16], 4, NOW, &err), 0);
+	CU_ASSERT_EQUAL(live_of(db, s[0], &at), 0);
+	CU_ASSERT_EQUAL(at, 0);
+	CU_ASSERT_EQUAL(expiring_holds(db, s[0], &live), 1);
+	CU_ASSERT_EQUAL(live_of(db, s[1], &at), 1);   /* 16 links from s[1] */
+
+	/* A cycle of revoked certificates: the walk ends, nothing renews. */
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db->h, "UPDATE certificate SET "
+					   "renewed_by = '42' WHERE serial = '44'",
+					   NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(live_of(db, s[1], &at), 0);
+	CU_ASSERT_EQUAL(at, 0);
+	CU_ASSERT_EQUAL(expiring_holds(db, s[0], &live), 1);
+	CU_ASSERT_EQUAL(live, 0);
+	db_close(db);
+}
+
 struct walk {
 	char serials[16][DB_SERIAL_MAX];
 	int64_t at[16];
@@ -2425,13 +2472,33 @@ test_list_plans_use_indexes(void)
 		    (cases[k].id != S_CERT_LIST_NAMES &&
 		     cases[k].id != S_CERT_LIST_ISSUING &&
 		     strstr(plan, "TEMP B-TREE") != NULL) ||
-		    scans_c(plan))
+		    scans_c(plan) || strstr(plan, "BLOOM") != NULL ||
+		    strstr(plan, "AUTOMATIC") != NULL)
 			fprintf(stderr, "\n  case %zu: plan %s\n", k, plan);
 		CU_ASSERT_PTR_NOT_NULL(strstr(plan, cases[k].uses));
 		CU_ASSERT_FALSE(scans_c(plan));
+		/* The renewal walk of each row looks certificates up by
+		 * serial: never a Bloom filter or an automatic index, which
+		 * SQLite builds by reading a whole table, once a row. */
+		CU_ASSERT_PTR_NULL(strstr(plan, "BLOOM"));
+		CU_ASSERT_PTR_NULL(strstr(plan, "AUTOMATIC"));
 		if (cases[k].id != S_CERT_LIST_NAMES &&
 		    cases[k].id != S_CERT_LIST_ISSUING)
 			CU_ASSERT_PTR_NULL(strstr(plan, "TEMP B-TREE"));
+	}
+
+	/* One certificate with its renewal: by serial, the same walk. */
+	{
+		struct db_cert got;
+
+		CU_ASSERT_EQUAL(db_cert_get_at(db, "00000001", NOW, &got, &err), 0);
+		db_cert_free(&got);
+		eqp(db, S_CERT_GET_AT, plan, sizeof(plan));
+		if (strstr(plan, "BLOOM") != NULL || scans_c(plan))
+			fprintf(stderr, "\n  get_at: plan %s\n", plan);
+		CU_ASSERT_PTR_NULL(strstr(plan, "BLOOM"));
+		CU_ASSERT_PTR_NULL(strstr(plan, "AUTOMATIC"));
+		CU_ASSERT_FALSE(scans_c(plan));
 	}
 
 	/* "w1*" matches 3112 names (w1, w1x, w1xx, w1xxx, w10000..w12000):
@@ -4011,6 +4078,8 @@ main(void)
 		  test_discard },
 		{ "links renewals on both sides or not at all", test_renewal_links },
 		{ "looks down a chain of renewals for one still valid", test_renewal_chain },
+		{ "looks 16 renewals down at most, and ends on a cycle",
+		  test_renewal_chain_depth },
 		{ "walks revoked, unexpired certificates in serial order",
 		  test_revoked_foreach },
 		{ "streams 180,000 revoked certificates quickly, in order",
