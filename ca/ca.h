@@ -115,13 +115,18 @@ void ca_init_result_free(struct ca_init_result *res);
 int ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	    struct mica_err *err);
 
-/* One daemon per data directory (ca/lock.c): an exclusive lock on
- * DATADIR/serve.lock, made with DATADIR (0700) if it does not exist yet,
- * held through *FD until ca_serve_unlock. MICA_E_CONFLICT
- * ("already_serving", naming the holder's process id) if another
- * process holds it. */
-int ca_serve_lock(const char *datadir, int *fd, struct mica_err *err);
-void ca_serve_unlock(int fd);
+/* One daemon per data directory and per store (ca/lock.c): an
+ * exclusive lock on DATADIR/serve.lock, made with DATADIR (0700) if it
+ * does not exist yet, and on serve.lock beside the store when
+ * DATADIR/mica.db is a symbolic link out of DATADIR; held in *L until
+ * ca_serve_unlock. MICA_E_CONFLICT ("already_serving", naming the
+ * holder's process id) if another process holds either. */
+struct ca_serve_lock {
+	int fd[2];      /* -1: not held */
+};
+int ca_serve_lock(const char *datadir, struct ca_serve_lock *l,
+		  struct mica_err *err);
+void ca_serve_unlock(struct ca_serve_lock *l);
 
 /* Is there a CA in DATADIR? 1 yes, 0 no. */
 int ca_exists(const char *datadir);

@@ -569,6 +569,97 @@ init_opts(struct ca_init_opts *o, const char *dir)
 	o->public_url = "http://ca.contoso.test:8080";
 }
 
+/* ca_serve_lock on DIR: 0, or the kind of the failure (its message in
+ * MSG). The lock, when taken, is kept in *L. */
+static int
+serve_lock_kind(const char *dir, struct ca_serve_lock *l, char *msg, size_t size)
+{
+	struct mica_err err;
+
+	memset(&err, 0, sizeof(err));
+	if (ca_serve_lock(dir, l, &err) == 0)
+		return 0;
+	CU_ASSERT_EQUAL(l->fd[0], -1);
+	CU_ASSERT_EQUAL(l->fd[1], -1);
+	snprintf(msg, size, "%s", err.msg);
+	return (int)err.kind;
+}
+
+/* One mica serve per data directory and per store: by any path to the
+ * directory, and through a data directory whose mica.db is a symbolic
+ * link to the store of another; what is not a plain file is refused. */
+static void
+test_serve_lock_one_daemon_per_store(void)
+{
+	struct ca_serve_lock held, l;
+	char a[PATH_MAX], b[PATH_MAX], link[PATH_MAX], p[PATH_MAX + 32];
+	char q[PATH_MAX + 32], msg[512], pid[32];
+	struct stat sb;
+	int fd;
+
+	fresh_path(a, sizeof(a), "lock-a");
+	fresh_path(b, sizeof(b), "lock-b");
+	fresh_path(link, sizeof(link), "lock-link");
+	/* The first start makes the directory, private whatever the umask. */
+	{
+		mode_t old = umask(0);
+
+		CU_ASSERT_EQUAL_FATAL(serve_lock_kind(a, &held, msg, sizeof(msg)), 0);
+		umask(old);
+	}
+	CU_ASSERT_EQUAL(stat(a, &sb), 0);
+	CU_ASSERT_EQUAL(sb.st_mode & 07777, 0700);
+	snprintf(p, sizeof(p), "%s/serve.lock", a);
+	CU_ASSERT_EQUAL(stat(p, &sb), 0);
+	CU_ASSERT_EQUAL(sb.st_mode & 07777, 0600);
+	CU_ASSERT(held.fd[0] >= 0);
+	CU_ASSERT_EQUAL(held.fd[1], -1);
+
+	/* Held: refused by the same path, another spelling, a symlink. */
+	snprintf(pid, sizeof(pid), "(process %ld)", (long)getpid());
+	CU_ASSERT_EQUAL(serve_lock_kind(a, &l, msg, sizeof(msg)), MICA_E_CONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, pid));
+	snprintf(p, sizeof(p), "%s/./", a);
+	CU_ASSERT_EQUAL(serve_lock_kind(p, &l, msg, sizeof(msg)), MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL_FATAL(symlink(a, link), 0);
+	CU_ASSERT_EQUAL(serve_lock_kind(link, &l, msg, sizeof(msg)), MICA_E_CONFLICT);
+
+	/* B's mica.db leads to A's store: refused while A is served ... */
+	CU_ASSERT_EQUAL_FATAL(mkdir(b, 0700), 0);
+	snprintf(p, sizeof(p), "%s/mica.db", a);
+	CU_ASSERT_EQUAL_FATAL((fd = open(p, O_CREAT | O_WRONLY, 0600)) >= 0, 1);
+	close(fd);
+	snprintf(q, sizeof(q), "%s/mica.db", b);
+	CU_ASSERT_EQUAL_FATAL(symlink(p, q), 0);
+	CU_ASSERT_EQUAL(serve_lock_kind(b, &l, msg, sizeof(msg)), MICA_E_CONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "the store of"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, pid));
+	/* ... and A refused while B serves it. */
+	ca_serve_unlock(&held);
+	CU_ASSERT_EQUAL(held.fd[0], -1);
+	CU_ASSERT_EQUAL_FATAL(serve_lock_kind(b, &held, msg, sizeof(msg)), 0);
+	CU_ASSERT(held.fd[0] >= 0 && held.fd[1] >= 0);
+	CU_ASSERT_EQUAL(serve_lock_kind(a, &l, msg, sizeof(msg)), MICA_E_CONFLICT);
+	ca_serve_unlock(&held);
+	CU_ASSERT_EQUAL_FATAL(serve_lock_kind(a, &held, msg, sizeof(msg)), 0);
+	ca_serve_unlock(&held);
+
+	/* serve.lock a symlink, a FIFO, a directory: refused, unavailable. */
+	snprintf(p, sizeof(p), "%s/serve.lock", a);
+	CU_ASSERT_EQUAL_FATAL(unlink(p), 0);
+	snprintf(q, sizeof(q), "%s/elsewhere", a);
+	CU_ASSERT_EQUAL_FATAL(symlink(q, p), 0);
+	CU_ASSERT_EQUAL(serve_lock_kind(a, &l, msg, sizeof(msg)), MICA_E_UNAVAIL);
+	CU_ASSERT_EQUAL(access(q, F_OK), -1);
+	CU_ASSERT_EQUAL_FATAL(unlink(p), 0);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(p, 0600), 0);
+	CU_ASSERT_EQUAL(serve_lock_kind(a, &l, msg, sizeof(msg)), MICA_E_UNAVAIL);
+	CU_ASSERT_EQUAL_FATAL(unlink(p), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0700), 0);
+	CU_ASSERT_EQUAL(serve_lock_kind(a, &l, msg, sizeof(msg)), MICA_E_UNAVAIL);
+	CU_ASSERT_EQUAL_FATAL(rmdir(p), 0);
+}
+
 static int
 suite_init(void)
 {
@@ -5028,6 +5119,8 @@ main(void)
 		{ "fault: a CRL signed ahead that failed is signed in the transaction",
 		  test_fault_crl_signed_ahead_fails_then_signed_in_the_transaction },
 #endif
+		{ "one mica serve per data directory and per store, by any path",
+		  test_serve_lock_one_daemon_per_store },
 		{ "backup and restore keep the root, the certificates and the CRL numbering",
 		  test_backup_and_restore_keep_everything },
 		{ "8 cloned handles issue 200 certificates concurrently, all distinct and stored",

@@ -322,7 +322,8 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	struct ca *parent = NULL, *tick = NULL, *loader = NULL;
 	sigset_t set, oldset;
 	int64_t next_tick;
-	int rc = -1, first = 0, sig, lock = -1, http_fd = -1, https_fd = -1;
+	struct ca_serve_lock lock = { { -1, -1 } };
+	int rc = -1, first = 0, sig, http_fd = -1, https_fd = -1;
 
 	if (o == NULL || o->datadir == NULL)
 		return mica_err_set(err, MICA_E_USAGE, "usage", "no data directory");
@@ -518,7 +519,7 @@ out:
 		close(http_fd);
 	if (https_fd >= 0)
 		close(https_fd);
-	ca_serve_unlock(lock);
+	ca_serve_unlock(&lock);
 	if (rc == 0)
 		mica_log(MICA_LOG_INFO, "stopped");
 	else if (mica_log_fd() != 2)

@@ -900,6 +900,20 @@ unchanged "a second daemon on the store"
 is "... and printed nothing on standard output" "$(wc -c <"$W/second.out")" 0
 call GET "$S/api/v1/status" "${ADMH[@]}"
 expect "the first daemon serves on" 200
+# The same store through another data directory, whose mica.db is a
+# symbolic link to it: the same store, so refused as well.
+D2=$W/data-link
+mkdir -m 700 "$D2" && ln -s "$D/mica.db" "$D2/mica.db"
+env -u MICA_PASSPHRASE timeout -k 5 $((60 * TIME_SCALE)) "$MICA" -d "$D2" serve \
+	--passphrase-file "$D/passphrase" --http "127.0.0.1:$P2" --https "127.0.0.1:$P3" \
+	>"$W/second.out" 2>"$W/out6.err"
+is "a daemon on the store through a symlinked mica.db: exit 6" "$?" 6
+grep -q "^mica: error: another mica serve (process $SERVE_PID) is serving the store of $D2, .*/mica.db: stop it first$" \
+	"$W/out6.err" && ok "... naming the daemon that serves it" ||
+	fail "stderr: $(cat "$W/out6.err")"
+unchanged "a daemon on the store through a symlinked mica.db"
+call GET "$S/api/v1/status" "${ADMH[@]}"
+expect "the first daemon serves on" 200
 
 # A CRL published by another process (the CLI) is served within seconds.
 crlnum() { # the served CRL's number, in decimal ("" if none)
