@@ -529,7 +529,8 @@ struct ca_cert_filter {
 				  * CA_FILTER_CURRENT (valid and not expired) */
 	int64_t now;             /* reference time for expiry filters */
 	int64_t expiring_before; /* 0 none; else not_after < this and > now,
-				  * and not renewed (struct ca_cert) */
+				  * and not renewed (struct ca_cert); with
+				  * status -1, valid ones only */
 	const char *name;        /* NULL none; a name exactly, or "prefix*"
 				  * (ASCII case-insensitive) */
 	struct ca_cursor cursor;   /* all zero: the first page */

@@ -122,6 +122,10 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 			name[nl - 1] = '\0';
 	}
 	df.status = f->status;
+	/* "What expires soon" means certificates still in use, unless a
+	 * status is asked for. */
+	if (f->expiring_before != 0 && f->status == -1)
+		df.status = CA_FILTER_CURRENT;
 	df.now = f->now;
 	df.expiring_before = f->expiring_before;
 	df.name = f->name != NULL ? name : NULL;

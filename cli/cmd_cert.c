@@ -676,9 +676,6 @@ cmd_list(const char *datadir, int argc, char **argv)
 		return cli_usage("list", "--all and --limit exclude each other");
 	if (all)
 		want = 0;
-	/* "What expires soon" means certificates still in use. */
-	if (f.expiring_before != 0 && f.status == -1)
-		f.status = CA_FILTER_CURRENT;
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);

@@ -509,6 +509,13 @@ EXP_SERS=" $(ids_of certificates serial) "
 case $EXP_SERS in *" $NEW_SER "*) ok "its renewal is, within 3650 days" ;; *) fail "expiring_days lacks the renewal" ;; esac
 case $EXP_SERS in *" $WWW_SER "*) fail "expiring_days=3650 lists the renewed certificate" ;;
 	*) ok "... and the renewed one is not" ;; esac
+# What expires soon is what is still in use: the revoked mail
+# certificate only when revoked ones are asked for.
+case $EXP_SERS in *" $MAIL_SER "*) fail "expiring_days lists a revoked certificate" ;;
+	*) ok "... nor the revoked one" ;; esac
+call GET "$S/api/v1/certificates?expiring_days=3650&status=revoked" "${ADMH[@]}"
+case " $(ids_of certificates serial) " in *" $MAIL_SER "*) ok "... unless status=revoked asks" ;;
+	*) fail "status=revoked&expiring_days lacks the revoked certificate" ;; esac
 call GET "$S/api/v1/certificates/$WWW_SER" "${ADMH[@]}"
 is "the renewed certificate is still valid (status=valid lists it)" "$(json_get "$W/body" status)" valid
 is "... and says it is renewed" "$(json_get "$W/body" renewed)" true

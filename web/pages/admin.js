@@ -372,7 +372,7 @@
     // as long as its renewal (or a renewal of that) is still valid: the
     // server says so in "renewed", as expiring_days leaves such rows out.
     if (c.status === 'valid' && c.renewed)
-      until.appendChild(el('span', { 'class': 'renewed', title: 'renewed by ' + c.renewed_by }, ' renewed'));
+      until.appendChild(el('span', { 'class': 'renewed', title: 'renewed by ' + c.renewed_by + ' or a renewal of it' }, ' renewed'));
     else if (c.status === 'valid' && left != null && left <= 30)
       until.appendChild(el('span', { 'class': 'soon' }, ' in ' + left + ' day' + (left === 1 ? '' : 's')));
     if (c.status === 'valid') {
