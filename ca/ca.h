@@ -755,6 +755,13 @@ struct ca_token_spec {
 int ca_token_create(struct ca *ca, const struct ca_principal *p,
 		    const struct ca_token_spec *spec, char token[CA_TOKEN_MAX],
 		    struct ca_token *info, struct mica_err *err);
+/* Is there a name among NAMES (a token scope's) no certificate can be
+ * issued for with a token: one under none of the CA's allowed domains
+ * (or any, with none), or outside the CA certificate's name constraints?
+ * 1 and the first into OUT, else 0. For a warning: the token is made all
+ * the same, as the domain may be added later. */
+int ca_token_scope_unreachable(struct ca *ca, const char *const *names,
+			       size_t n, char *out, size_t size);
 /* Admin: all tokens, newest first; free *OUT with ca_token_array_free. */
 int ca_token_list(struct ca *ca, const struct ca_principal *p,
 		  struct ca_token **out, size_t *n, struct mica_err *err);

@@ -11,6 +11,8 @@
 
 #include "ca/ca_int.h"
 #include "ca/keys.h"
+#include "ca/profile.h"
+#include "ca/x509.h"
 #include "util/hex.h"
 
 /* T: the row to insert (created_by is the actor). */
@@ -229,4 +231,35 @@ ca_token_revoke(struct ca *ca, const struct ca_principal *p, const char *id,
 		return -1;
 	}
 	return 0;
+}
+
+int
+ca_token_scope_unreachable(struct ca *ca, const char *const *names,
+			   size_t n, char *out, size_t size)
+{
+	struct mica_err e;
+	char **doms = NULL;
+	int r = 0;
+
+	if (n == 0 || db_domain_list(ca->db, &doms, &e) != 0)
+		return 0;
+	for (size_t i = 0; i < n && !r; i++) {
+		struct ca_name nm;
+		int under = 0;
+
+		if (names[i] == NULL || ca_name_parse(names[i], 0, &nm, NULL) != 0)
+			continue;
+		/* An address needs no domain: a scope that names it
+		 * allows it (ca/profile.c). */
+		if (nm.kind == CA_NAME_IP)
+			under = 1;
+		for (char **d = doms; *d != NULL && !under; d++)
+			under = ca_name_in_domain(&nm, *d);
+		if (!under || (ca->sh != NULL && !ca_nc_allows(ca->sh->nc, &nm))) {
+			snprintf(out, size, "%s", nm.value);
+			r = 1;
+		}
+	}
+	ca_strv_free(doms);
+	return r;
 }

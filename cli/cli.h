@@ -51,6 +51,9 @@ int cli_token_acme(const char *datadir, const struct ca_principal *p,
 
 /* Print "mica: error: MSG" and return the exit code for ERR. */
 int cli_fail(const struct mica_err *err);
+/* After a token was made for SPEC: a warning on stderr if its scope names
+ * something no certificate can be issued for (ca_token_scope_unreachable). */
+void cli_scope_warn(struct ca *ca, const struct ca_token_spec *spec);
 /* cli_fail() for a certificate issued (and recorded) that could not be
  * written out: the message names SERIAL and how to get it again. */
 int cli_fail_issued(struct mica_err *err, const char *serial);

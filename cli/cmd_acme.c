@@ -46,6 +46,7 @@ cli_token_acme(const char *datadir, const struct ca_principal *p,
 			"shown only this once\n"
 			"  certbot ... --eab-kid %s --eab-hmac-key <key>\n"
 			"  lego ... --eab --kid %s --hmac <key>\n", kid, kid, kid);
+		cli_scope_warn(ca, spec);
 	}
 	explicit_bzero(hmac, sizeof(hmac));
 	ca_close(ca);

@@ -266,6 +266,8 @@ static const char token_help[] =
 "or invisible characters.\n"
 "\n"
 "The token is printed once, on standard output, and stored only as a hash.\n"
+"A --name under none of the CA's allowed domains is warned about on standard\n"
+"error (the token is made: the domain may be added later).\n"
 "'token list --json' gives each token as GET /api/v1/tokens does (uses_left\n"
 "null for unlimited, created_by, last_used_at), and \"revoked\".\n"
 "\n"
@@ -377,6 +379,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 			fflush(stdout);
 			fprintf(stderr, "created %s token %.16s; it is shown only this once\n",
 				kind == CA_TOKEN_ADMIN ? "an admin" : "an enrollment", token + 5);
+			cli_scope_warn(ca, &spec);
 		}
 		explicit_bzero(token, sizeof(token));
 		ca_close(ca);

@@ -522,3 +522,17 @@ cli_jstream_end(struct cli_jstream *js)
 	puts(js->n == 0 ? "[]" : "\n]");
 	return 0;
 }
+
+void
+cli_scope_warn(struct ca *ca, const struct ca_token_spec *spec)
+{
+	char name[256];
+
+	if (spec->nnames > 0 &&
+	    ca_token_scope_unreachable(ca, spec->names, spec->nnames, name,
+				       sizeof(name)))
+		fprintf(stderr, "warning: %s is not under any of the CA's allowed "
+			"domains (or outside its name constraints): this token "
+			"gets no certificate for it until the domain is added "
+			"('mica domain add')\n", name);
+}

@@ -905,6 +905,25 @@ web_token_limits(json_t *j, int64_t *expires_in, struct mica_err *err)
 }
 
 int
+web_scope_warning(struct web_ctx *c, const struct ca_token_spec *ts, json_t *o)
+{
+	char name[256], *msg = NULL;
+	int rc;
+
+	if (ts->nnames == 0 ||
+	    !ca_token_scope_unreachable(c->ca, ts->names, ts->nnames, name,
+					sizeof(name)))
+		return 0;
+	if (asprintf(&msg, "%s is not under any of the CA's allowed domains "
+		     "(or outside its name constraints): this token gets no "
+		     "certificate for it until the domain is added", name) < 0)
+		return -1;
+	rc = json_object_set_new(o, "warning", json_string(msg));
+	free(msg);
+	return rc;
+}
+
+int
 web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	static const struct web_field spec[] = {
@@ -970,7 +989,8 @@ web_h_token_create(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 	if (o == NULL ||
 	    json_object_set_new(o, "token", json_string(token)) != 0 ||
 	    json_object_set_new(o, "notice", json_string(
-		    "store the token now: it is not shown again")) != 0) {
+		    "store the token now: it is not shown again")) != 0 ||
+	    web_scope_warning(c, &ts, o) != 0) {
 		json_decref(o);
 		oom(err);
 		goto out;

@@ -39,6 +39,11 @@ struct web_ctx {
  * 400 bad_json or unknown_field), so that a request the client meant
  * otherwise changes nothing. */
 int web_no_body(struct web_ctx *c, struct mica_err *err);
+/* Into O, the answer that made a token for TS: a "warning" when its scope
+ * names something no certificate can be issued for
+ * (ca_token_scope_unreachable). -1 when out of memory. */
+int web_scope_warning(struct web_ctx *c, const struct ca_token_spec *ts,
+		      json_t *o);
 
 /* Handlers (api.c), referenced by the route table. */
 int web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

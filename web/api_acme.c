@@ -176,6 +176,7 @@ web_h_api_acme_eab(struct web_ctx *c, struct web_reply *rep, struct mica_err *er
 	json_object_set_new(o, "notice", json_string(
 		"store the HMAC key now: it is not shown again, and is wiped once "
 		"an ACME account is bound with it"));
+	(void)web_scope_warning(c, &ts, o);
 	/* The body carries a secret: zeroized when sent. */
 	rc = web_reply_json(rep, 201, o, 1, err);
 	explicit_bzero(hmac, sizeof(hmac));

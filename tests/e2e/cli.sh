@@ -486,7 +486,16 @@ expect_rc "token create --expires 3651d (over ten years): a usage error" 2 om to
 expect_rc "token create --expires 3650d: ten years is the most, and allowed" 0 om token create --enroll --expires 3650d
 # --json lists as the API does: name lists as arrays, a token's status in
 # the API's words.
-om token create --enroll --name a.contoso.test --name '*.b.contoso.test' >/dev/null 2>&1 || fail "token create --name"
+om token create --enroll --name a.contoso.test --name '*.b.contoso.test' >/dev/null 2>"$W/tok.err" || fail "token create --name"
+grep -q "^warning:" "$W/tok.err" && fail "a token within the domains warns: $(cat "$W/tok.err")" ||
+	ok "token create within the allowed domains: no warning"
+om token create --enroll --name c.contoso.test --name 10.1.2.3 --name '*.b.elsewhere.test' >/dev/null 2>"$W/tok.err"
+is "token create naming a name outside the allowed domains: made (exit 0)" "$?" 0
+grep -q "^warning: \*\.b\.elsewhere\.test is not under any of the CA's allowed domains" "$W/tok.err" &&
+	ok "... with a warning naming it" || fail "no warning: $(cat "$W/tok.err")"
+om token create --enroll --acme --name x.elsewhere.test >/dev/null 2>"$W/tok.err"
+grep -q "^warning: x\.elsewhere\.test is not under" "$W/tok.err" &&
+	ok "... an ACME credential too" || fail "no warning for --acme: $(cat "$W/tok.err")"
 TID=$(om token list --json 2>/dev/null | python3 -c 'import json,sys; print([t["id"] for t in json.load(sys.stdin) if "a.contoso.test" in str(t["names"])][0])')
 om token revoke "$TID" 2>/dev/null || fail "token revoke"
 is "token list --json: names an array, status as the API says it" \

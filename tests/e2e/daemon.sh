@@ -266,6 +266,15 @@ expect "an admin creates an enrollment token" 201
 ET=$(json_get "$W/body" token)
 ET_ID=$(json_get "$W/body" id)
 case $ET in mica_"$ET_ID"_*) ok "the token is returned once, with its id" ;; *) fail "token: $ET" ;; esac
+is "... with no warning: its names are under the allowed domains" "$(json_get "$W/body" warning)" ""
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	-d '{"kind":"enroll","names":["mail.contoso.test","www.elsewhere.test"]}'
+expect "a token naming a name outside the allowed domains is made" 201
+case $(json_get "$W/body" warning) in
+	"www.elsewhere.test is not under any of the CA's allowed domains"*) ok "... with a warning naming it" ;;
+	*) fail "no warning: $(cat "$W/body")" ;; esac
+call DELETE "$S/api/v1/tokens/$(json_get "$W/body" id)" "${ADMH[@]}"
+expect "... and revoked" 200
 
 mkcsr other "/CN=other.contoso.test" "DNS:other.contoso.test"
 snap
