@@ -1697,10 +1697,11 @@ test_renewal_links(void)
 	db_close(db);
 }
 
-/* Does an expiring listing (within 30 days of NOW) hold SERIAL? 1, 0,
- * or -1 if the listing failed. */
+/* Does a listing of every certificate (EXPIRING: of what expires within
+ * 30 days of NOW) hold SERIAL? 1 with its renewal_live in *LIVE, 0, or
+ * -1 if the listing failed. */
 static int
-expiring_holds(struct db *db, const char *serial, int *live)
+listed(struct db *db, const char *serial, int expiring, int *live)
 {
 	struct db_cert_filter f;
 	struct db_cert_cursor next;
@@ -1712,7 +1713,7 @@ expiring_holds(struct db *db, const char *serial, int *live)
 	memset(&f, 0, sizeof(f));
 	f.status = -1;
 	f.now = NOW;
-	f.expiring_before = NOW + 30 * DAY;
+	f.expiring_before = expiring ? NOW + 30 * DAY : 0;
 	f.limit = 100;
 	if (db_cert_list(db, &f, &a, &n, &next, &err) != 0)
 		return -1;
@@ -1725,28 +1726,23 @@ expiring_holds(struct db *db, const char *serial, int *live)
 	return found;
 }
 
+static int
+expiring_holds(struct db *db, const char *serial, int *live)
+{
+	return listed(db, serial, 1, live);
+}
+
 /* The renewal_live of SERIAL in a listing of every certificate (-1 if
  * not listed), and from db_cert_get_at (through *AT). */
 static int
 live_of(struct db *db, const char *serial, int *at)
 {
-	struct db_cert_filter f;
-	struct db_cert_cursor next;
-	struct db_cert *a = NULL, got;
+	struct db_cert got;
 	struct mica_err err;
-	size_t n = 0;
 	int live = -1;
 
-	memset(&f, 0, sizeof(f));
-	f.status = -1;
-	f.now = NOW;
-	f.limit = 100;
-	if (db_cert_list(db, &f, &a, &n, &next, &err) != 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(a[i].serial, serial) == 0)
-			live = a[i].renewal_live;
-	db_cert_array_free(a, n);
+	if (listed(db, serial, 0, &live) != 1)
+		live = -1;
 	*at = -1;
 	if (db_cert_get_at(db, serial, NOW, &got, &err) == 0) {
 		*at = got.renewal_live;
