@@ -369,24 +369,21 @@ int ca_renew_proved(struct ca *ca, const struct ca_principal *p,
  * this certificate alone name "localhost" (see daemon_tls in
  * ca/profile.h). DNS names not under an allowed domain are left out (and
  * logged): the machine's own names need not be. DAYS 0: the profile
- * default. Once the daemon serves it, ca_tls_adopt makes it the daemon's;
- * if it never does, ca_tls_abandon. */
+ * default. The certificate the daemon had before (recorded in the store)
+ * becomes one this one renews, if it is still current - its key is gone,
+ * and "what expires soon" leaves renewed certificates out - and this one
+ * is recorded as the daemon's, in the commit that stores it: a daemon
+ * killed before it serves it leaves no certificate unaccounted for. */
 int ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		      const char *profile, const unsigned char *spki,
 		      size_t spki_len, const char *const *names, size_t nnames,
 		      int days, struct ca_issued *out, struct mica_err *err);
-/* SERIAL (from ca_issue_for_spki) is what the daemon serves now: the
- * certificate it served before (recorded in the store) becomes one this
- * one renews, if it is still current - its key is gone, and "what
- * expires soon" leaves renewed certificates out - and SERIAL is recorded
- * as the daemon's. A damaged record of the one before is replaced.
- * Admin/CLI only, as ca_tls_abandon. */
-int ca_tls_adopt(struct ca *ca, const struct ca_principal *p,
-		 const char *serial, struct mica_err *err);
-/* SERIAL was issued for the daemon, which could not serve it and has
- * wiped its key: revoked (cessationOfOperation), so that it neither
- * waits among what expires soon for a renewal nobody will make nor
- * counts as a renewal of what the daemon still serves. */
+/* SERIAL was issued for the daemon (ca_issue_for_spki), which could not
+ * serve it and has wiped its key: revoked (cessationOfOperation), so that
+ * it neither waits among what expires soon for a renewal nobody will make
+ * nor counts as a renewal of what the daemon still serves; the one it
+ * renewed is no longer linked to it and is recorded as the daemon's
+ * again. Admin/CLI only. */
 int ca_tls_abandon(struct ca *ca, const struct ca_principal *p,
 		   const char *serial, struct mica_err *err);
 

@@ -617,13 +617,52 @@ ca_renewal_link_current(struct db *db, const char *prev, const char *serial,
 	return rc;
 }
 
-/* The body of ca_tls_adopt: ARG the serial the daemon serves now. */
+/* PREV, the daemon's recorded certificate, was abandoned
+ * (cessationOfOperation) by a ca_tls_abandon that revoked it but did
+ * not get to undo its record (the daemon killed, the store failing):
+ * finish that, so that PREV becomes the one it renewed, which the new
+ * certificate then renews. */
 static int
-tls_adopt_body(struct db *db, void *arg, struct mica_err *err)
+tls_unabandoned(struct db *db, char prev[DB_SERIAL_MAX], struct mica_err *err)
 {
-	const char *serial = arg;
+	struct db_cert c, o;
+	int rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(&o, 0, sizeof(o));
+	if (db_cert_get(db, prev, &c, err) != 0)
+		return err->kind == MICA_E_NOTFOUND ? 0 : -1;
+	if (c.status == DB_CERT_VALID || c.reason != CA_REASON_CESSATION ||
+	    c.renewal_of[0] == '\0')
+		goto out;
+	if (db_cert_get(db, c.renewal_of, &o, err) != 0) {
+		rc = err->kind == MICA_E_NOTFOUND ? 0 : -1;
+		goto out;
+	}
+	if (strcmp(o.renewed_by, prev) != 0)
+		goto out;
+	if ((rc = db_cert_unlink_renewal(db, c.renewal_of, prev, err)) == 0)
+		snprintf(prev, DB_SERIAL_MAX, "%s", c.renewal_of);
+out:
+	db_cert_free(&o);
+	db_cert_free(&c);
+	return rc;
+}
+
+/* In the transaction that stores the daemon's new TLS certificate
+ * SERIAL: the certificate it had before (of a key that went with its
+ * process, or that it replaced when the certificate was due) is renewed
+ * by this one if still current, and SERIAL is the daemon's from now on.
+ * In the same commit as the certificate: a daemon killed before it
+ * serves it leaves nothing unaccounted for (the next start's renews it
+ * in turn). If it is never served, ca_tls_abandon undoes this. */
+static int
+daemon_tls_stored(struct db *db, void *arg, const char *serial,
+		  struct mica_err *err)
+{
 	char prev[DB_SERIAL_MAX];
 
+	(void)arg;
 	if (db_ca_tls_serial(db, prev, err) != 0) {
 		/* A damaged record must not keep the daemon from its
 		 * certificate: it is overwritten below. */
@@ -633,28 +672,57 @@ tls_adopt_body(struct db *db, void *arg, struct mica_err *err)
 			 "TLS certificate is malformed; replaced");
 		prev[0] = '\0';
 	}
+	if (prev[0] != '\0' && tls_unabandoned(db, prev, err) != 0)
+		return -1;
 	if (ca_renewal_link_current(db, prev, serial, err) != 0)
 		return -1;
 	return db_ca_set_tls_serial(db, serial, err);
 }
 
+/* The body of ca_tls_abandon: ARG the serial never served. The one it
+ * renewed (the one still served) is no longer renewed, and is the
+ * daemon's again. */
+static int
+tls_abandon_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const char *serial = arg;
+	char rec[DB_SERIAL_MAX];
+	struct db_cert c;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	if (db_cert_get(db, serial, &c, err) != 0)
+		return -1;
+	if (c.renewal_of[0] != '\0' &&
+	    db_cert_unlink_renewal(db, c.renewal_of, serial, err) != 0)
+		goto out;
+	if (db_ca_tls_serial(db, rec, err) != 0)
+		rec[0] = '\0';
+	if (strcmp(rec, serial) == 0 && c.renewal_of[0] != '\0' &&
+	    db_ca_set_tls_serial(db, c.renewal_of, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_cert_free(&c);
+	return rc;
+}
+
 int
-ca_tls_adopt(struct ca *ca, const struct ca_principal *p,
-	     const char *serial_in, struct mica_err *err)
+ca_tls_abandon(struct ca *ca, const struct ca_principal *p,
+	       const char *serial_in, struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
 
 	if (ca_require_admin(p, err) != 0 ||
 	    ca_serial_parse(serial_in, serial, err) != 0)
 		return -1;
-	return ca_tx(ca, CA_TX_DURABLE, tls_adopt_body, serial, err);
-}
-
-int
-ca_tls_abandon(struct ca *ca, const struct ca_principal *p,
-	       const char *serial, struct mica_err *err)
-{
-	return ca_revoke_one(ca, p, serial, CA_REASON_CESSATION, err);
+	/* Revoked first: whatever happens next, a certificate whose key
+	 * is gone is not left valid. Its renewal link then no longer
+	 * counts (a renewal counts while valid); the transaction below
+	 * only tidies the record. */
+	if (ca_revoke_one(ca, p, serial, CA_REASON_CESSATION, err) != 0)
+		return -1;
+	return ca_tx(ca, CA_TX_DURABLE, tls_abandon_body, serial, err);
 }
 
 int
@@ -741,6 +809,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	j.nnames = nnames;
 	j.d = &d;
 	j.action = "cert.issue";
+	j.on_stored = daemon_tls_stored;
 	rc = ca_issue(ca, &j, out, err);
 out:
 	ca_strv_free(doms);

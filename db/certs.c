@@ -200,6 +200,12 @@ static const char *const cert_sql[S__COUNT] = {
 	"WHERE serial = ?1 AND request_id IS NULL",
 	[S_CERT_LINK_NEW] =
 	"UPDATE certificate SET renewal_of = ?1 WHERE serial = ?2",
+	[S_CERT_UNLINK_OLD] =
+	"UPDATE certificate SET renewed_by = NULL "
+	"WHERE serial = ?1 AND renewed_by = ?2",
+	[S_CERT_UNLINK_NEW] =
+	"UPDATE certificate SET renewal_of = NULL "
+	"WHERE serial = ?2 AND renewal_of = ?1",
 	/* Pinned to the partial covering index certificate_revoked: no
 	 * table access and no sort, whatever the planner's statistics say
 	 * (left to itself it may sort every revoked row in a temp B-tree). */
@@ -980,6 +986,46 @@ db_cert_link_renewal(struct db *db, const char *old_serial,
 			cert_not_found(err);
 			goto out;
 		}
+		db_stmt_done(st);
+		st = NULL;
+	}
+	in_sp = 0;
+	if (db_sp_commit(db, own, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	if (in_sp)
+		db_sp_abort(db, own);
+	return rc;
+}
+
+int
+db_cert_unlink_renewal(struct db *db, const char *old_serial,
+		       const char *new_serial, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, own = 0, in_sp = 0;
+	const enum db_stmt_id ids[2] = { S_CERT_UNLINK_OLD, S_CERT_UNLINK_NEW };
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(old_serial) || !db_serial_ok(new_serial))
+		return db_bad_serial(err);
+	if (db_sp_begin(db, &own, err) != 0)
+		goto out;
+	in_sp = 1;
+	for (int i = 0; i < 2; i++) {
+		if ((st = db_stmt(db, ids[i], cert_sql, err)) == NULL)
+			goto out;
+		b = SQLITE_OK;
+		db_bind_text(st, 1, old_serial, &b);
+		db_bind_text(st, 2, new_serial, &b);
+		if (db_binds_ok(db, b, err) != 0 ||
+		    db_step_done(db, st, NULL, NULL, err) != 0)
+			goto out;
 		db_stmt_done(st);
 		st = NULL;
 	}

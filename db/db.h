@@ -364,6 +364,9 @@ int db_cert_set_request(struct db *db, const char *serial, const char *request_i
 /* Link OLD -> NEW (renewed_by on old, renewal_of on new). */
 int db_cert_link_renewal(struct db *db, const char *old_serial,
 			 const char *new_serial, struct mica_err *err);
+/* Undo that link, each side only if it names the other (else nothing). */
+int db_cert_unlink_renewal(struct db *db, const char *old_serial,
+			   const char *new_serial, struct mica_err *err);
 
 /* Calls CB for every revoked certificate with not_after > NOW, in serial
  * order, streaming (no full copy in memory). CB returning non-zero stops the

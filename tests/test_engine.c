@@ -1475,51 +1475,53 @@ test_issue_for_spki_serves_the_daemon_key(void)
 	CU_ASSERT_EQUAL(out.not_after - out.not_before, 30 * DAY - 1);
 	CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, names[0], NULL, 0, &flags), 0);
 	CU_ASSERT_EQUAL(cert_status(out.serial), CA_CERT_VALID);
-	CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &g_cli, out.serial, &err), 0);
-	/* The daemon's next certificate (a restart: a new key), once it
-	 * serves it, renews the one before, which then drops out of "what
-	 * expires soon"; one that is no longer current (revoked) is not
-	 * renewed. One issued but never served renews nothing and is
-	 * revoked. */
+	/* The daemon's next certificate (a restart: a new key) renews the
+	 * one before, which then drops out of "what expires soon"; one that
+	 * is no longer current (revoked) is not renewed. One issued but
+	 * never served (ca_tls_abandon) renews nothing and is revoked. */
 	{
 		struct ca_issued next, third, unused;
 		struct ca_cert c, *v = NULL;
 		struct ca_cert_filter f;
 		struct ca_cursor cur;
 		size_t n = 0, seen_first = 0, seen_next = 0;
+		char rec[DB_SERIAL_MAX];
 
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &unused, &err), 0);
+		/* Recorded in the commit that stores it. */
+		CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
+		CU_ASSERT_STRING_EQUAL(rec, unused.serial);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
-		CU_ASSERT_STRING_EQUAL(c.renewed_by, "");
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, unused.serial);
 		ca_cert_free(&c);
+		/* Abandoning is admin-only, and takes a serial. */
+		{
+			struct ca_principal anon;
+
+			ca_principal_anon(&anon, "192.0.2.67");
+			CU_ASSERT_EQUAL(ca_tls_abandon(g_ca, &anon, unused.serial, &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+			ca_principal_free(&anon);
+		}
+		CU_ASSERT_EQUAL(ca_tls_abandon(g_ca, &g_cli, "zz", &err), -1);
+		CU_ASSERT_EQUAL(cert_status(unused.serial), CA_CERT_VALID);
 		CU_ASSERT_EQUAL(ca_tls_abandon(g_ca, &g_cli, unused.serial, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, unused.serial, &c, &err), 0);
 		CU_ASSERT_EQUAL(c.status, CA_CERT_REVOKED);
 		CU_ASSERT_EQUAL(c.reason, CA_REASON_CESSATION);
 		CU_ASSERT_STRING_EQUAL(c.renewal_of, "");
 		ca_cert_free(&c);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, "");
+		CU_ASSERT_EQUAL(c.renewed, 0);
+		ca_cert_free(&c);
 		ca_issued_free(&unused);
-		{
-			char rec[DB_SERIAL_MAX];
-
-			CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
-			CU_ASSERT_STRING_EQUAL(rec, out.serial);
-		}
-		/* Adopting is admin-only, and takes a serial. */
-		{
-			struct ca_principal anon;
-
-			ca_principal_anon(&anon, "192.0.2.67");
-			CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &anon, out.serial, &err), -1);
-			CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
-			ca_principal_free(&anon);
-		}
-		CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &g_cli, "zz", &err), -1);
+		CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
+		CU_ASSERT_STRING_EQUAL(rec, out.serial);
 
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &next, &err), 0);
-		CU_ASSERT_EQUAL_FATAL(ca_tls_adopt(g_ca, &g_cli, next.serial, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, out.serial, &c, &err), 0);
 		CU_ASSERT_STRING_EQUAL(c.renewed_by, next.serial);
 		CU_ASSERT_EQUAL(c.status, CA_CERT_VALID);
@@ -1566,7 +1568,6 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		ca_cert_free(&c);
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &third, &err), 0);
-		CU_ASSERT_EQUAL_FATAL(ca_tls_adopt(g_ca, &g_cli, third.serial, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, third.serial, &c, &err), 0);
 		CU_ASSERT_STRING_EQUAL(c.renewal_of, "");
 		ca_cert_free(&c);
@@ -1580,13 +1581,52 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		ca_issued_free(&next);
 		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
 							names, 2, 30, &next, &err), 0);
-		CU_ASSERT_EQUAL(ca_tls_adopt(g_ca, &g_cli, next.serial, &err), 0);
-		{
-			char rec[DB_SERIAL_MAX];
-
-			CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
-			CU_ASSERT_STRING_EQUAL(rec, next.serial);
+		CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
+		CU_ASSERT_STRING_EQUAL(rec, next.serial);
+		/* A daemon killed between issuing a certificate and serving
+		 * it (neither served nor abandoned): the next start's renews
+		 * it, and nothing of the daemon's is left to renew. */
+		ca_issued_free(&third);
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &unused, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &third, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, next.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, unused.serial);
+		CU_ASSERT_EQUAL(c.renewed, 1);
+		ca_cert_free(&c);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, unused.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, third.serial);
+		CU_ASSERT_EQUAL(c.renewed, 1);
+		ca_cert_free(&c);
+		f.name = NULL;
+		f.now = (int64_t)time(NULL);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+		for (size_t i = 0; i < n; i++) {
+			CU_ASSERT(strcmp(v[i].serial, next.serial) != 0);
+			CU_ASSERT(strcmp(v[i].serial, unused.serial) != 0);
 		}
+		ca_cert_array_free(v, n);
+		/* Killed halfway through ca_tls_abandon (revoked, the record
+		 * not undone): the next certificate renews the one served. */
+		ca_issued_free(&unused);
+		ca_issued_free(&next);
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &unused, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke_one(g_ca, &g_cli, unused.serial,
+						    CA_REASON_CESSATION, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+							names, 2, 30, &next, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, third.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewed_by, next.serial);
+		CU_ASSERT_EQUAL(c.renewed, 1);
+		ca_cert_free(&c);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, unused.serial, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.renewal_of, "");
+		ca_cert_free(&c);
+		CU_ASSERT_EQUAL(db_ca_tls_serial(ca_db(g_ca), rec, &err), 0);
+		CU_ASSERT_STRING_EQUAL(rec, next.serial);
+		ca_issued_free(&unused);
 		ca_issued_free(&next);
 		ca_issued_free(&third);
 	}

@@ -166,49 +166,31 @@ out:
 	return rc;
 }
 
-/* FN (ca_tls_adopt or ca_tls_abandon) for SERIAL, as the daemon, on the
- * parent handle. */
-static int
-tls_record(struct web_tls *t, int (*fn)(struct ca *, const struct ca_principal *,
-					const char *, struct mica_err *),
-	   const char *serial, struct mica_err *e)
-{
-	struct ca_principal p;
-	int r;
-
-	web_daemon_principal(&p);
-	pthread_mutex_lock(&t->srv->parent_lock);
-	r = fn(t->srv->parent, &p, serial, e);
-	pthread_mutex_unlock(&t->srv->parent_lock);
-	ca_principal_free(&p);
-	return r;
-}
-
-/* NW is served now: it is the daemon's certificate, here and in the
- * store (where it renews the one served before). A store that cannot
- * record it is logged: the daemon serves it all the same. */
+/* NW is served now: the daemon's state follows it (the store recorded it
+ * as the daemon's when it was issued). */
 static void
 tls_adopt(struct web_tls *t, const struct tls_new *nw)
 {
-	struct mica_err e;
-
 	t->not_before = nw->not_before;
 	t->not_after = nw->not_after;
 	snprintf(t->serial, sizeof(t->serial), "%s", nw->serial);
 	snprintf(t->names, sizeof(t->names), "%s", nw->names);
-	if (tls_record(t, ca_tls_adopt, nw->serial, &e) != 0)
-		mica_log(MICA_LOG_WARN, "the HTTPS certificate %s is not "
-			 "recorded as the daemon's: %s (%s); the one before "
-			 "still counts as expiring", nw->serial, e.msg, e.code);
 }
 
 /* NW was issued but is never served, and its key is gone. */
 static void
 tls_abandon(struct web_tls *t, const struct tls_new *nw)
 {
+	struct ca_principal p;
 	struct mica_err e;
+	int r;
 
-	if (tls_record(t, ca_tls_abandon, nw->serial, &e) != 0)
+	web_daemon_principal(&p);
+	pthread_mutex_lock(&t->srv->parent_lock);
+	r = ca_tls_abandon(t->srv->parent, &p, nw->serial, &e);
+	pthread_mutex_unlock(&t->srv->parent_lock);
+	ca_principal_free(&p);
+	if (r != 0)
 		mica_log(MICA_LOG_WARN, "the unused HTTPS certificate %s is "
 			 "not revoked: %s (%s)", nw->serial, e.msg, e.code);
 	else
