@@ -952,13 +952,20 @@ out:
 	return rc;
 }
 
-int
-db_cert_link_renewal(struct db *db, const char *old_serial,
-		     const char *new_serial, struct mica_err *err)
+/* The two statements of a renewal link, LINK or its undoing, each on
+ * (OLD, NEW), in one savepoint: both sides or neither. With LINK each
+ * must change its row (both exist); an undoing changes only a side that
+ * names the other. */
+static int
+renewal_pair(struct db *db, const char *old_serial, const char *new_serial,
+	     int link, struct mica_err *err)
 {
+	static const enum db_stmt_id ids[2][2] = {
+		{ S_CERT_UNLINK_OLD, S_CERT_UNLINK_NEW },
+		{ S_CERT_LINK_OLD, S_CERT_LINK_NEW },
+	};
 	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK, own = 0, in_sp = 0;
-	const enum db_stmt_id ids[2] = { S_CERT_LINK_OLD, S_CERT_LINK_NEW };
+	int rc = -1, b, own = 0, in_sp = 0;
 
 	if (MICA_FAULT("db_write"))
 		return db_fault(err);
@@ -966,15 +973,14 @@ db_cert_link_renewal(struct db *db, const char *old_serial,
 		return db_bad_arg(err);
 	if (!db_serial_ok(old_serial) || !db_serial_ok(new_serial))
 		return db_bad_serial(err);
-	if (strcmp(old_serial, new_serial) == 0)
+	if (link && strcmp(old_serial, new_serial) == 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_serial",
 				    "a certificate cannot renew itself");
 	if (db_sp_begin(db, &own, err) != 0)
 		goto out;
 	in_sp = 1;
-	/* Both sides or neither; each must exist. */
 	for (int i = 0; i < 2; i++) {
-		if ((st = db_stmt(db, ids[i], cert_sql, err)) == NULL)
+		if ((st = db_stmt(db, ids[link][i], cert_sql, err)) == NULL)
 			goto out;
 		b = SQLITE_OK;
 		db_bind_text(st, 1, old_serial, &b);
@@ -982,7 +988,7 @@ db_cert_link_renewal(struct db *db, const char *old_serial,
 		if (db_binds_ok(db, b, err) != 0 ||
 		    db_step_done(db, st, NULL, NULL, err) != 0)
 			goto out;
-		if (sqlite3_changes(db->h) != 1) {
+		if (link && sqlite3_changes(db->h) != 1) {
 			cert_not_found(err);
 			goto out;
 		}
@@ -1001,43 +1007,17 @@ out:
 }
 
 int
+db_cert_link_renewal(struct db *db, const char *old_serial,
+		     const char *new_serial, struct mica_err *err)
+{
+	return renewal_pair(db, old_serial, new_serial, 1, err);
+}
+
+int
 db_cert_unlink_renewal(struct db *db, const char *old_serial,
 		       const char *new_serial, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK, own = 0, in_sp = 0;
-	const enum db_stmt_id ids[2] = { S_CERT_UNLINK_OLD, S_CERT_UNLINK_NEW };
-
-	if (MICA_FAULT("db_write"))
-		return db_fault(err);
-	if (db == NULL)
-		return db_bad_arg(err);
-	if (!db_serial_ok(old_serial) || !db_serial_ok(new_serial))
-		return db_bad_serial(err);
-	if (db_sp_begin(db, &own, err) != 0)
-		goto out;
-	in_sp = 1;
-	for (int i = 0; i < 2; i++) {
-		if ((st = db_stmt(db, ids[i], cert_sql, err)) == NULL)
-			goto out;
-		b = SQLITE_OK;
-		db_bind_text(st, 1, old_serial, &b);
-		db_bind_text(st, 2, new_serial, &b);
-		if (db_binds_ok(db, b, err) != 0 ||
-		    db_step_done(db, st, NULL, NULL, err) != 0)
-			goto out;
-		db_stmt_done(st);
-		st = NULL;
-	}
-	in_sp = 0;
-	if (db_sp_commit(db, own, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	if (in_sp)
-		db_sp_abort(db, own);
-	return rc;
+	return renewal_pair(db, old_serial, new_serial, 0, err);
 }
 
 /* The walk of db_revoked_foreach(_key): KEY_IDX < 0 for every key. */
