@@ -1179,7 +1179,7 @@ for i in 1 2; do
 	on_exit_kill "${RACE[$i]}"
 done
 one_gone() { ! kill -0 "${RACE[1]}" 2>/dev/null || ! kill -0 "${RACE[2]}" 2>/dev/null; }
-wait_for "one of two first starts stops" $((60 * TIME_SCALE)) one_gone
+wait_for "one of two first starts stops" 60 one_gone
 if ! kill -0 "${RACE[1]}" 2>/dev/null; then LOSER=1 WINNER=2; else LOSER=2 WINNER=1; fi
 wait "${RACE[$LOSER]}"
 is "two first starts: the second exits 6" "$?" 6
@@ -1188,7 +1188,7 @@ grep -q "^mica: error: another mica serve .*is serving $R: stop it first$" \
 	"$W/out-race$LOSER.err" && ok "... because the first holds the store" ||
 	fail "stderr: $(cat "$W/out-race$LOSER.err")"
 serving() { grep -q "^http: " "$W/race$WINNER.out"; }
-wait_for "the first start serves" $((60 * TIME_SCALE)) serving &&
+wait_for "the first start serves" 60 serving &&
 	ok "... while the first serves the CA it created" ||
 	fail "the first start does not serve: $(tail -2 "$W/out-race$WINNER.err")"
 is "... one CA, created once" "$(grep -c '^created a new CA' "$W/race1.out" "$W/race2.out" | awk -F: '{ n += $2 } END { print n }')" 1
