@@ -745,32 +745,31 @@ same_name_set(const char *a, const char *b)
  * renews (newest first). */
 #define RENEWS_LOOKBACK 100
 
-/* In a transaction body: *KIND the kind of key (CA_PUBKEY_*) stored
- * certificate SERIAL certifies, 0 if it cannot tell (or the row is
- * gone). -1 only if the store fails. */
+/* In a transaction body: stored certificate SERIAL into *C (free with
+ * db_cert_free) and *KIND the kind of key (CA_PUBKEY_*) it certifies, 0
+ * if it cannot tell (or the row is gone: *C empty then). -1 only if the
+ * store fails. */
 static int
-stored_key_kind(struct db *db, const char *serial, int *kind,
-		struct mica_err *err)
+stored_key_kind(struct db *db, const char *serial, struct db_cert *c,
+		int *kind, struct mica_err *err)
 {
-	struct db_cert c;
 	mbedtls_x509_crt crt;
 	int bits;
 
 	*kind = 0;
-	memset(&c, 0, sizeof(c));
-	if (db_cert_get(db, serial, &c, err) != 0) {
+	memset(c, 0, sizeof(*c));
+	if (db_cert_get(db, serial, c, err) != 0) {
 		if (err == NULL || err->kind != MICA_E_NOTFOUND)
 			return -1;
 		mica_err_clear(err);
 		return 0;
 	}
 	mbedtls_x509_crt_init(&crt);
-	if (c.der == NULL ||
-	    mbedtls_x509_crt_parse_der(&crt, c.der, c.der_len) != 0 ||
+	if (c->der == NULL ||
+	    mbedtls_x509_crt_parse_der(&crt, c->der, c->der_len) != 0 ||
 	    ca_spki_key(crt.pk_raw.p, crt.pk_raw.len, kind, &bits, NULL) != 0)
 		*kind = 0;
 	mbedtls_x509_crt_free(&crt);
-	db_cert_free(&c);
 	return 0;
 }
 
@@ -793,7 +792,6 @@ order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 	const struct order_done *done = arg;
 	const char *id = done->id;
 	struct db_acme_order o, *v = NULL;
-	char prev[DB_SERIAL_MAX] = "";
 	size_t n = 0;
 	int rc = -1;
 
@@ -803,31 +801,38 @@ order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 	    db_acme_order_get(db, id, &o, err) != 0)
 		goto out;
 	if (o.replaces_serial[0] != '\0') {
-		snprintf(prev, sizeof(prev), "%s", o.replaces_serial);
-	} else {
-		/* Of the same kind of key, too: a server may hold an RSA
-		 * and an ECDSA certificate for the same names side by side
-		 * (certbot --key-type, a lineage each), and one of them
-		 * does not renew the other. */
+		rc = ca_renewal_link_current(db, o.replaces_serial, serial, err);
+		goto out;
+	}
+	/* Of the same kind of key, too: a server may hold an RSA and an
+	 * ECDSA certificate for the same names side by side (certbot
+	 * --key-type, a lineage each), and one of them does not renew the
+	 * other. The first match is the one, linked as read. */
+	if (db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
+			       err) != 0)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct db_cert c;
 		int k;
 
-		if (db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
-				       err) != 0)
-			goto out;
-		for (size_t i = 0; i < n && prev[0] == '\0'; i++) {
-			if (strcmp(v[i].status, "valid") != 0 ||
-			    v[i].serial[0] == '\0' ||
-			    strcmp(v[i].id, id) == 0 ||
-			    strcmp(v[i].serial, serial) == 0 ||
-			    !same_name_set(v[i].names, o.names))
-				continue;
-			if (stored_key_kind(db, v[i].serial, &k, err) != 0)
-				goto out;
-			if (k == done->key_kind)
-				snprintf(prev, sizeof(prev), "%s", v[i].serial);
+		if (strcmp(v[i].status, "valid") != 0 ||
+		    v[i].serial[0] == '\0' ||
+		    strcmp(v[i].id, id) == 0 ||
+		    strcmp(v[i].serial, serial) == 0 ||
+		    !same_name_set(v[i].names, o.names))
+			continue;
+		if (stored_key_kind(db, v[i].serial, &c, &k, err) != 0) {
+			rc = -1;
+			break;
 		}
+		if (k == done->key_kind) {
+			rc = ca_renewal_link_cert(db, &c, serial, err);
+			db_cert_free(&c);
+			break;
+		}
+		db_cert_free(&c);
 	}
-	rc = ca_renewal_link_current(db, prev, serial, err);
 out:
 	db_acme_order_array_free(v, n);
 	db_acme_order_free(&o);

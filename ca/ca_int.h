@@ -400,6 +400,9 @@ struct ca_issue_job {
  * renewed is left out of "what expires soon" (db_cert_list). */
 int ca_renewal_link_current(struct db *db, const char *prev,
 			    const char *serial, struct mica_err *err);
+/* The same for PREV read already (db_cert_get). */
+int ca_renewal_link_cert(struct db *db, const struct db_cert *prev,
+			 const char *serial, struct mica_err *err);
 
 /* In a transaction body: MICA_E_POLICY "key_compromised" if the key of
  * SubjectPublicKeyInfo SPKI (SHA-256 SPKI_HASH) was revoked for

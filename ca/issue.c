@@ -599,20 +599,28 @@ out:
 }
 
 int
+ca_renewal_link_cert(struct db *db, const struct db_cert *prev,
+		     const char *serial, struct mica_err *err)
+{
+	if (strcmp(prev->serial, serial) == 0 || prev->status != DB_CERT_VALID ||
+	    prev->renewed_by[0] != '\0' || prev->not_after <= ca_now())
+		return 0;
+	return db_cert_link_renewal(db, prev->serial, serial, err);
+}
+
+int
 ca_renewal_link_current(struct db *db, const char *prev, const char *serial,
 			struct mica_err *err)
 {
 	struct db_cert c;
-	int r, rc = 0;
+	int rc;
 
 	if (prev == NULL || prev[0] == '\0' || strcmp(prev, serial) == 0)
 		return 0;
 	memset(&c, 0, sizeof(c));
-	if ((r = db_cert_get(db, prev, &c, err)) != 0)
+	if (db_cert_get(db, prev, &c, err) != 0)
 		return err->kind == MICA_E_NOTFOUND ? 0 : -1;
-	if (c.status == DB_CERT_VALID && c.renewed_by[0] == '\0' &&
-	    c.not_after > ca_now())
-		rc = db_cert_link_renewal(db, prev, serial, err);
+	rc = ca_renewal_link_cert(db, &c, serial, err);
 	db_cert_free(&c);
 	return rc;
 }
