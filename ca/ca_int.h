@@ -136,6 +136,8 @@ struct ca_shared {
 	atomic_int insecure;           /* the last ca_perm_check() found the
 					* data directory or the store open to
 					* group or others: no issuance */
+	atomic_int linked;             /* ... found the store hard-linked:
+					* warned once, issuance goes on */
 	/* OCSP: the in-process OCSP key (sign.c; the command line and the
 	 * tests only: the daemon's lives in its signers), and the
 	 * responder's state (ocsp.c). Both made on first use, under lock. */
@@ -341,7 +343,10 @@ int ca_datadir_check(const char *datadir, struct mica_err *err);
 /* ERR (not NULL) says a check of SH's files failed: if for their
  * permissions (MICA_E_FORBIDDEN), every handle of SH stops issuing (logged
  * once, with ERR's details) and ERR becomes MICA_E_UNAVAIL
- * "insecure_store" with a message for clients; otherwise ERR stays. */
+ * "insecure_store" with a message for clients; otherwise ERR stays. A
+ * store given a second name while open ("store_linked") is logged once,
+ * and ERR's message loses the path: this process's own writes are safe,
+ * another's through that name not. */
 void ca_perm_lost(struct ca_shared *sh, struct mica_err *err);
 /* 0 unless the last ca_perm_check() of a handle sharing CA's state found
  * the permissions loosened: then MICA_E_UNAVAIL "insecure_store". No I/O,

@@ -46,10 +46,19 @@ ca_datadir_check(const char *datadir, struct mica_err *err)
 #define INSECURE_MSG "the data directory or the store became accessible by group " \
 	"or others; nothing is issued until an admin makes them private again"
 
+#define LINKED_MSG "the certificate store has a second name (a hard link), " \
+	"through which another process would corrupt it; the log says where"
+
 void
 ca_perm_lost(struct ca_shared *sh, struct mica_err *err)
 {
 	assert(sh != NULL && err != NULL);
+	if (strcmp(err->code, "store_linked") == 0) {
+		if (!atomic_exchange(&sh->linked, 1))
+			mica_log(MICA_LOG_WARN, "%s", err->msg);
+		mica_err_set(err, MICA_E_UNAVAIL, "store_linked", LINKED_MSG);
+		return;
+	}
 	if (err->kind != MICA_E_FORBIDDEN)
 		return;
 	if (!atomic_exchange(&sh->insecure, 1))
@@ -73,6 +82,7 @@ ca_perm_check(struct ca *ca, struct mica_err *err)
 	dir[n - tail] = '\0';
 	memset(&e, 0, sizeof(e));
 	if (ca_datadir_check(dir, &e) == 0 && db_file_check(ca->sh->dbpath, &e) == 0) {
+		atomic_store(&ca->sh->linked, 0);
 		if (atomic_exchange(&ca->sh->insecure, 0))
 			mica_log(MICA_LOG_INFO, "the data directory and the store are "
 				 "private again; issuing again");

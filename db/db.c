@@ -138,8 +138,37 @@ out:
 	return rc;
 }
 
-int
-db_file_check(const char *path, struct mica_err *err)
+/*
+ * SQLite finds a store's write-ahead log and its index by the name the
+ * store was opened under. Two names of one file (a hard link, as cp -al or
+ * rsync --link-dest make) would each get a log of their own, and commits
+ * made through one name would be lost to, or overwritten by, the other:
+ * refuse a store with more than one name. A symbolic link is fine, SQLite
+ * resolves it. A backup file is read as an immutable snapshot, without a
+ * log, so its names do not matter.
+ */
+static int
+check_one_name(const char *path, struct mica_err *err)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "cannot examine the database file: %s",
+				    strerror(errno));
+	if (sb.st_nlink > 1)
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_linked",
+				    "the database file %s has %ju names (hard "
+				    "links); SQLite finds the write-ahead log by "
+				    "name, so writes through another name would "
+				    "corrupt the store: remove the other names, "
+				    "and copy a store with 'mica backup'", path,
+				    (uintmax_t)sb.st_nlink);
+	return 0;
+}
+
+static int
+file_check(const char *path, int one_name, struct mica_err *err)
 {
 	if (path == NULL)
 		return db_bad_arg(err);
@@ -147,9 +176,16 @@ db_file_check(const char *path, struct mica_err *err)
 		return 0;
 	if (check_private(path, "", 1, err) != 0 ||
 	    check_private(path, "-wal", 0, err) != 0 ||
-	    check_private(path, "-shm", 0, err) != 0)
+	    check_private(path, "-shm", 0, err) != 0 ||
+	    (one_name && check_one_name(path, err) != 0))
 		return -1;
 	return 0;
+}
+
+int
+db_file_check(const char *path, struct mica_err *err)
+{
+	return file_check(path, 1, err);
 }
 
 /* One-off query returning a single integer (pragmas at open). */
@@ -619,7 +655,8 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		if (db_create_file(path, "database", "store_exists", err) != 0)
 			return -1;
 		created = 1;
-	} else if (!memory && db_file_check(path, err) != 0) {
+	} else if (!memory &&
+		   file_check(path, !(flags & DB_OPEN_BACKUP), err) != 0) {
 		return -1;
 	}
 	if (flags & DB_OPEN_BACKUP) {

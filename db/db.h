@@ -56,7 +56,9 @@ int db_open(const char *path, int flags, struct db **out, struct mica_err *err);
  * it and its -wal and -shm (when present) are regular files that group and
  * others cannot access (MICA_E_FORBIDDEN "insecure_permissions" with a
  * message saying which and what to run; MICA_E_UNAVAIL if PATH cannot be
- * examined). For a long-running process, whose files an admin may loosen
+ * examined), and that the database has one name (MICA_E_UNAVAIL
+ * "store_linked" for a hard link: SQLite finds the write-ahead log by
+ * name). For a long-running process, whose files an admin may loosen
  * while it runs. ":memory:" passes. */
 int db_file_check(const char *path, struct mica_err *err);
 

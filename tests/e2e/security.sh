@@ -401,6 +401,25 @@ chmod 600 "$D/mica.db"
 CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
 expect "fixed again" 200
 
+echo "# a second name (hard link) of the store: refused at open, noticed while serving"
+# SQLite finds the write-ahead log by the name it opened: a process
+# writing through the other name would have a log of its own.
+ln "$D/mica.db" "$W/second.db"
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
+expect "the daemon's /healthz" 503 store_linked
+grep -q "$D" "$W/body" && fail "/healthz names the path: $(cat "$W/body")" || ok "... without naming the path"
+grep -q "warning: the database file $D/mica.db has 2 names (hard links)" "$LOG" &&
+	ok "the log says which file" || fail "no log line: $(tail -2 "$LOG")"
+call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$(json_csr perm)"
+expect "the daemon's own writes go on (one log, its own)" 201
+refused "mica list refuses the store (exit 8)" 8 "$MICA" -d "$D" list
+grep -q "has 2 names (hard links).*mica backup" "$TMP/ref.err" && ok "... saying why and what to do" ||
+	fail "message: $(cat "$TMP/ref.err")"
+refused "mica crl refuses it too" 8 "$MICA" -d "$D" crl --out "$W/x.crl"
+rm "$W/second.db"
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")
+expect "the link removed: /healthz answers 200" 200
+
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 
@@ -409,6 +428,13 @@ chmod 755 "$D"
 serve_start "$W/out2" "$D" -- --log "$LOG" && { fail "mica serve started"; serve_stop; } ||
 	is "mica serve refuses it (exit 9, forbidden)" "$SERVE_RC" 9
 grep -q "run chmod 700" "$W/out2.err" && ok "... saying chmod 700" || fail "serve stderr: $(cat "$W/out2.err")"
+chmod 700 "$D"
+ln "$D/mica.db" "$W/second.db"
+serve_start "$W/out3" "$D" -- --log "$LOG" && { fail "mica serve started on a hard-linked store"; serve_stop; } ||
+	is "mica serve refuses a hard-linked store (exit 8)" "$SERVE_RC" 8
+grep -q "hard links" "$W/out3.err" && ok "... saying so" || fail "serve stderr: $(cat "$W/out3.err")"
+rm "$W/second.db"
+chmod 755 "$D"
 refused "mica crl refuses it" 9 "$MICA" -d "$D" crl --out "$W/x.crl"
 chmod 700 "$D"
 NEWD=$W/handmade
