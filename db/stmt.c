@@ -84,9 +84,13 @@ db_fail(struct db *db, int rc, const char *conflict_code,
 		return db_oom(err);
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		mica_log(MICA_LOG_ERR, "db: corrupt: %s", detail);
+		/* The message carries the detail: every caller reports it
+		 * (the command line as its one line, the daemon in its log;
+		 * clients get "internal error"). */
+		mica_log(MICA_LOG_DEBUG, "db: corrupt: %s", detail);
 		return mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
-				    "the certificate store is damaged");
+				    "the certificate store is damaged (%s)",
+				    detail);
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
 		    rc == SQLITE_CONSTRAINT_PRIMARYKEY) {

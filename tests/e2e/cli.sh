@@ -858,4 +858,21 @@ else
 	skip "a store on read-only media" "needs root and setpriv"
 fi
 
+echo "# a damaged store: one line on stderr, saying what SQLite found"
+BAD=$W/damaged
+mkdir -m 700 "$BAD"
+om backup "$BAD/copy.db" > /dev/null
+MICA_PASSPHRASE="correct horse battery staple out" "$MICA" -d "$BAD/d" restore "$BAD/copy.db" > /dev/null 2>&1
+# The certificate table's first page overwritten: the schema still reads.
+page=$(sqlite3 "$BAD/d/mica.db" "SELECT rootpage FROM sqlite_master WHERE name = 'certificate'")
+psize=$(sqlite3 "$BAD/d/mica.db" "PRAGMA page_size")
+head -c "$psize" /dev/zero | tr '\0' '\377' |
+	dd of="$BAD/d/mica.db" bs="$psize" seek=$((page - 1)) conv=notrunc status=none
+"$MICA" -d "$BAD/d" list > /dev/null 2> "$BAD/err"
+rc=$?
+is "mica list on a damaged store: exit 1" "$rc" 1
+is "... one line on stderr" "$(wc -l < "$BAD/err")" 1
+grep -q "^mica: error: the certificate store is damaged (database disk image is malformed)$" "$BAD/err" &&
+	ok "... naming the damage" || fail "damaged store said: $(cat "$BAD/err")"
+
 finish
