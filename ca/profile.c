@@ -222,6 +222,13 @@ ca_scope_covers(const char *pattern, const struct ca_name *name)
 		return name->ip_len == pat.ip_len && pat.ip_len > 0 &&
 		       memcmp(name->ip, pat.ip, pat.ip_len) == 0;
 
+	/* An email address's local part keeps its case (RFC 5321 2.4:
+	 * "Alice" and "alice" may be two mailboxes) and both sides are
+	 * canonical (the domain lowercased), so they compare exactly: a
+	 * token for alice@ never certifies Alice@. DNS names are in any
+	 * case. */
+	if (name->kind == CA_NAME_EMAIL)
+		return strcmp(pat.value, name->value) == 0;
 	if (strcasecmp(pat.value, name->value) == 0)
 		return 1;
 	if (name->kind != CA_NAME_DNS || strncmp(pat.value, "*.", 2) != 0)

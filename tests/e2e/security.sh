@@ -196,6 +196,23 @@ for body in '' '{"reason": ""}'; do
 	is "deny with body '$body': the reply's reason is the recorded one" "$DENIED" "$(jget reason)"
 done
 
+# ------------- an email address in a token's scope keeps its case --
+
+echo "# a token for alice@ does not certify Alice@ (RFC 5321 2.4)"
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary '{"kind": "enroll", "profile": "email", "names": ["alice@contoso.test"], "uses": 2}'
+MAILTOK=$(jget token)
+NCERT=$(sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate")
+mkcsr mailcase /CN=Alice email:Alice@contoso.test
+call POST "$S/api/v1/requests" -H "Authorization: Bearer $MAILTOK" \
+	-H 'Content-Type: application/json' --data-binary "$(json_csr mailcase 'profile="email"')"
+expect "another spelling of the local part is outside the scope" 422 name_not_in_scope
+is "nothing was issued" "$(sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate")" "$NCERT"
+mkcsr mailok /CN=alice email:alice@CONTOSO.test
+call POST "$S/api/v1/requests" -H "Authorization: Bearer $MAILTOK" \
+	-H 'Content-Type: application/json' --data-binary "$(json_csr mailok 'profile="email"')"
+expect "the domain matches in any case" 201
+
 # ------------------------- 2: a compromised key is never certified again --
 
 echo "# a key revoked for keyCompromise is never certified again"
