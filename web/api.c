@@ -392,6 +392,14 @@ web_h_req_submit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		    json_days(j, &d, err) != 0 ||
 		    json_strv(j, "names", &names, &nnames, err) != 0)
 			goto out;
+		/* An empty list is a script's empty variable, not a wish for
+		 * the CSR's names: those come from leaving it out. */
+		if (web_json_has(j, "names") && nnames == 0) {
+			mica_err_set(err, MICA_E_BADREQ, "bad_field",
+				     "field \"names\" lists no name: leave it out "
+				     "for the CSR's own names");
+			goto out;
+		}
 		s.csr = (const unsigned char *)web_json_str(j, "csr");
 		s.csr_len = json_string_length(json_object_get(j, "csr"));
 		s.profile = web_json_str(j, "profile");

@@ -380,6 +380,9 @@ call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary
 expect "a CSR already waiting still answers" 202
 call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' --data-binary "$(json_csr fl21)"
 expect "an admin still issues at once" 201
+call POST "$S/api/v1/requests" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary "$(json_csr fl21 'names=[]')"
+expect "an admin's empty \"names\" (an empty variable) is refused, not the CSR's names" 400 bad_field
 call POST "$S/api/v1/requests/$FID/deny" "${ADMH[@]}"
 expect "a decision" 200
 call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr flood)"
