@@ -203,6 +203,7 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	}
 	if (mica_b64url_decode(b64, b64_len, der, MICA_B64URL_DECLEN(b64_len), &der_len) != 0 ||
 	    mbedtls_x509_crt_parse_der(&crt, der, der_len) != 0 ||
+	    crt.raw.len != der_len ||   /* nothing after it */
 	    crt.serial.len == 0 || crt.serial.len > 32) {
 		mica_err_set(err, MICA_E_BADREQ, "malformed", "the certificate does not parse");
 		goto out;

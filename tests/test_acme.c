@@ -1348,6 +1348,23 @@ test_flow_http01_to_certificate_and_refusals(void)
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":6}", c64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_revocation_reason");
+		/* The certificate with a byte after it is malformed (400),
+		 * not one this server did not issue (404). */
+		{
+			unsigned char *longer = malloc(der_len + 1);
+			char *l64;
+
+			CU_ASSERT_FATAL(longer != NULL);
+			memcpy(longer, der, der_len);
+			longer[der_len] = 0;
+			l64 = b64(longer, der_len + 1);
+			snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\"}", l64);
+			CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+			CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+			free(l64);
+			free(longer);
+		}
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) == 0);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
