@@ -1178,6 +1178,26 @@ test_framing(void)
 		}
 		CU_ASSERT_PTR_NULL(web_origin_form("*"));
 		CU_ASSERT_PTR_NULL(web_origin_form("ftp://x/y"));
+		/* Its authority stands for Host (RFC 9112 3.2.2). */
+		{
+			static const char *const auth[][2] = {
+				{ "http://ca.test:8080/healthz", "ca.test:8080" },
+				{ "HTTPS://[::1]?q", "[::1]" },
+				{ "http:///x", "" },
+				{ "http://user@ca.test:1/a/b", "user@ca.test:1" },
+			};
+
+			for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++) {
+				char *a = web_target_authority(auth[i][0]);
+
+				CU_ASSERT_PTR_NOT_NULL(a);
+				if (a != NULL)
+					CU_ASSERT_STRING_EQUAL(a, auth[i][1]);
+				free(a);
+			}
+			CU_ASSERT_PTR_NULL(web_target_authority("/healthz"));
+			CU_ASSERT_PTR_NULL(web_target_authority("*"));
+		}
 	}
 }
 

@@ -15,6 +15,7 @@
  */
 #include "web/acme.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,22 +191,31 @@ problem(struct acme_call *k, const struct mica_err *e)
 /* ------------------------------------------------------- the request -- */
 
 /* A Host header we may build URLs on: a name or IPv4 address, or an IPv6
- * address in brackets, and an optional port. */
+ * address in brackets, and an optional port from 1 to 65535 ("h:" or
+ * "h:99999" would make URLs no client can use). */
 static int
 host_ok(const char *h)
 {
+	const char *p = h, *port;
 	size_t n = strlen(h);
+	long v;
 
-	if (n == 0 || n > 100)
+	if (n == 0 || n > 100 || !web_host_ok(h))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = h[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == ':' ||
-		      ch == '[' || ch == ']'))
-			return 0;
-	}
+	if (*p == '[')
+		p = strchr(p, ']') + 1;         /* web_host_ok: there is one */
+	else
+		for (; *p != '\0' && *p != ':'; p++)
+			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+				return 0;
+	if (p == h)
+		return 0;
+	if (*p == '\0')
+		return 1;
+	port = p + 1;                           /* web_host_ok: digits */
+	if (*port == '\0' || strlen(port) > 5 || (v = strtol(port, NULL, 10)) < 1 ||
+	    v > 65535)
+		return 0;
 	return 1;
 }
 

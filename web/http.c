@@ -32,6 +32,8 @@ struct web_req {
 	struct web_listener *lst;
 	struct web_conn *conn;    /* its connection's entry, or NULL */
 	char *uri;                /* raw request target, heap */
+	char *authority;          /* an absolute-form target's host[:port],
+				   * heap, or NULL: it stands for Host */
 	size_t path_len;          /* uri[0..path_len) is the path */
 	const char *query;        /* after '?', or NULL */
 	char method[16];
@@ -142,9 +144,15 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (uri == NULL)
 		uri = "";
 	/* An absolute-form target ("GET http://host/path"), which a server
-	 * must accept (RFC 9112 3.2.2), is routed by its path. */
-	if ((r->uri = web_origin_form(uri)) == NULL &&
-	    (r->uri = strdup(uri)) == NULL) {
+	 * must accept (RFC 9112 3.2.2), is routed by its path, and its
+	 * authority is the request's host: Host is then ignored. */
+	if ((r->uri = web_origin_form(uri)) != NULL) {
+		if ((r->authority = web_target_authority(uri)) == NULL) {
+			free(r->uri);
+			free(r);
+			return NULL;
+		}
+	} else if ((r->uri = strdup(uri)) == NULL) {
 		free(r);
 		return NULL;
 	}
@@ -459,6 +467,11 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &f);
 		if (web_framing_check(&f, &e) != 0)
 			return refuse_early(conn, r, e.kind, e.code, e.msg);
+		if (r->authority != NULL &&
+		    (r->authority[0] == '\0' || !web_host_ok(r->authority)))
+			return refuse_early(conn, r, MICA_E_BADREQ, "bad_request_target",
+					    "the request target's authority is not a "
+					    "host name or address with an optional port");
 		if (f.length != NULL) {
 			if (web_parse_int(f.length, 0, INT64_MAX, &clen) != 0)
 				return refuse_early(conn, r, MICA_E_BADREQ, "bad_framing",
@@ -538,7 +551,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
 		rq.ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
-		rq.host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		rq.host = r->authority != NULL ? r->authority :
+			  MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_HOST);
 		rq.body = r->body;
 		rq.body_len = r->body_len;
@@ -631,5 +645,6 @@ req_end(struct web_req *r, enum MHD_RequestTerminationCode toe)
 		web_reply_clear(&r->rep);
 	free(r->body);
 	free(r->uri);
+	free(r->authority);
 	free(r);
 }

@@ -425,17 +425,32 @@ web_host_ok(const char *h)
 	return *p == '\0';
 }
 
+/* After an absolute-form target's scheme ("http://", "https://"), or NULL. */
+static const char *
+after_scheme(const char *uri)
+{
+	if (strncasecmp(uri, "http://", 7) == 0)
+		return uri + 7;
+	if (strncasecmp(uri, "https://", 8) == 0)
+		return uri + 8;
+	return NULL;
+}
+
+char *
+web_target_authority(const char *uri)
+{
+	const char *p = after_scheme(uri);
+
+	return p != NULL ? strndup(p, strcspn(p, "/?#")) : NULL;
+}
+
 char *
 web_origin_form(const char *uri)
 {
 	const char *p;
 	char *out;
 
-	if (strncasecmp(uri, "http://", 7) == 0)
-		p = uri + 7;
-	else if (strncasecmp(uri, "https://", 8) == 0)
-		p = uri + 8;
-	else
+	if ((p = after_scheme(uri)) == NULL)
 		return NULL;
 	p += strcspn(p, "/?#");
 	if (*p == '/')

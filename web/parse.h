@@ -112,6 +112,10 @@ int web_host_ok(const char *h);
  * 3.2.2) without its scheme and authority, "/" for an empty path; NULL
  * for any other URI (used as it is). Heap; the caller frees it. */
 char *web_origin_form(const char *uri);
+/* The authority ("host:port") of an absolute-form target URI, possibly
+ * empty; NULL for any other URI, or out of memory. Heap; the caller
+ * frees it. */
+char *web_target_authority(const char *uri);
 /* RFC 9110 13.2.2 for a GET or HEAD of a representation with ETAG ("" if
  * none): 1 if the request's If-None-Match (INM, NULL if absent) names it,
  * so the client holds it already (answer 304), else 0. If-Modified-Since

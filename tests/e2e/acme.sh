@@ -122,6 +122,14 @@ CODE=$(curl -s --cacert "$W/root.pem" -o "$W/dir.json" -w '%{http_code}' "$DIRUR
 is "GET /acme/directory" "$CODE" 200
 is "the directory requires EAB" "$(json_get "$W/dir.json" meta.externalAccountRequired)" true
 is "newOrder is on the same listener" "$(json_get "$W/dir.json" newOrder)" "$S/acme/new-order"
+# URLs are built on the Host header: one no client could use is refused.
+for h in 'ca.contoso.test:' 'ca.contoso.test:99999' 'ca.contoso.test:0' ':8443' '[::1]:'; do
+	CODE=$(curl -s --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' -H "Host: $h" "$DIRURL")
+	is "the directory for Host \"$h\": 400" "$CODE" 400
+done
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/dir2.json" -w '%{http_code}' -H "Host: ca.contoso.test:65535" "$DIRURL")
+is "... and for Host \"ca.contoso.test:65535\" it names that authority" \
+	"$CODE $(json_get "$W/dir2.json" newOrder)" "200 https://ca.contoso.test:65535/acme/new-order"
 curl -s --cacert "$W/root.pem" -I -o /dev/null -D "$W/hdr" "$S/acme/new-nonce"
 grep -qi '^Replay-Nonce: [A-Za-z0-9_-]\{16,\}' "$W/hdr" && grep -q ' 200' "$W/hdr" &&
 	ok "HEAD new-nonce: 200 with Replay-Nonce" || fail "HEAD new-nonce"

@@ -256,6 +256,14 @@ call GET "$H/admin" -H "Host: [::1]:$HP"
 is "http: /admin by an IPv6 literal: to that literal" "$(header Location)" "https://[::1]:$SP/admin"
 call GET "$H/admin" -H "Host: a(b):$HP"
 is "http: /admin by a Host that is no name: to the listener" "$(header Location)" "$S/admin"
+# RFC 9112 3.2.2: an absolute-form target's authority, not Host, is the host.
+call GET "$H/admin" --request-target "http://ca2.contoso.test:$HP/admin" -H "Host: ca.contoso.test:$HP"
+is "http: /admin as an absolute-form target: to its authority, Host ignored" \
+	"$(header Location)" "https://ca2.contoso.test:$SP/admin"
+call GET "$H/healthz" --request-target "http://user@ca.contoso.test:$HP/healthz"
+expect "an absolute-form target with userinfo" 400 bad_request_target
+call GET "$H/healthz" --request-target "http:///healthz"
+expect "an absolute-form target with an empty authority" 400 bad_request_target
 
 # ---------------------------------------------------------- enrollment --
 
