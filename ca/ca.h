@@ -920,6 +920,8 @@ struct ca_publish_stats {
 	size_t ocsp_skipped;     /* names that cannot be files (left to the
 				  * daemon) */
 	size_t ocsp_read;        /* certificates looked at */
+	int64_t past;            /* a *SEQ past the store's last change,
+				  * taken as a full pass; else -1 */
 };
 
 /*
@@ -942,7 +944,10 @@ int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
  * dropped (schema/012) after change *SEQ, through an index (a response
  * gone stale, a certificate expired, a file changed by someone else: left
  * to the next full pass). Either sets *SEQ to the change number it
- * reached (unchanged on failure).
+ * reached (unchanged on failure). A *SEQ past the store's last change
+ * cannot come from an earlier pass on this store (one restored from an
+ * older backup, another store's number): it is a full pass, and
+ * ST->past says which number was given.
  */
 int ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		     struct ca_publish_stats *st, struct mica_err *err);

@@ -371,6 +371,7 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof(*st));
+	st->past = -1;
 	memset(&crl, 0, sizeof(crl));
 	memset(&w, 0, sizeof(w));
 	w.dfd = -1;
@@ -461,6 +462,14 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 	 * certificates are valid (or expired lately: their files go). */
 	if (ca_ocsp_keys(ca, w.now - EXPIRED_KEEP, keys, &nkeys, err) != 0)
 		goto out;
+	/* The counter only grows: a number past it never came from a pass
+	 * on this store, and changes up to it would be skipped for good. */
+	if (db_ocsp_seq(ca->db, &top, err) != 0)
+		goto out;
+	if (*seq > top) {
+		st->past = *seq;
+		*seq = -1;
+	}
 	if (*seq >= 0) {
 		/* Only what was stored or dropped since the last pass. */
 		w.keys = keys;
@@ -473,9 +482,8 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		goto out;
 	}
 	/* Every certificate; what changes during the walk has a higher
-	 * number than the one read before it, and is seen again next time. */
-	if (db_ocsp_seq(ca->db, &top, err) != 0)
-		goto out;
+	 * number than the one read before it (TOP, read above), and is seen
+	 * again next time. */
 	for (size_t i = 0; i < nkeys; i++) {
 		w.is = keys[i].issuer;
 		if (db_ocsp_foreach(ca->db, keys[i].idx, w.now,

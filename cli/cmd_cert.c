@@ -836,7 +836,8 @@ static const char publish_help[] =
 "earlier run on the same OUTDIR: only the OCSP responses signed or dropped\n"
 "since are looked at (as the daemon's passes between its hourly full ones);\n"
 "responses that went stale and certificates that expired wait for a run\n"
-"without --since.\n";
+"without --since. A number past the store's last change (a store restored\n"
+"from an older backup) makes a full run, and a note says so.\n";
 
 int
 cmd_publish(const char *datadir, int argc, char **argv)
@@ -867,14 +868,21 @@ cmd_publish(const char *datadir, int argc, char **argv)
 		return cli_usage("publish", "one output directory is required");
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
-	if (ca_publish_since(ca, argv[optind], &seq, &st, &err) != 0)
+	if (ca_publish_since(ca, argv[optind], &seq, &st, &err) != 0) {
 		rc = cli_fail(&err);
-	else
-		fprintf(stderr, "published to %s: %zu file(s) written; OCSP "
-			"responses: %zu written, %zu unchanged, %zu removed; "
-			"%zu certificate(s) looked at, up to change %lld\n",
-			argv[optind], st.files, st.ocsp_written, st.ocsp_kept,
-			st.ocsp_removed, st.ocsp_read, (long long)seq);
+		goto out;
+	}
+	if (st.past >= 0)
+		fprintf(stderr, "note: --since %lld is past this store's last "
+			"change (a store restored from an older backup, or "
+			"another store's number): every certificate was looked "
+			"at instead\n", (long long)st.past);
+	fprintf(stderr, "published to %s: %zu file(s) written; OCSP "
+		"responses: %zu written, %zu unchanged, %zu removed; "
+		"%zu certificate(s) looked at, up to change %lld\n",
+		argv[optind], st.files, st.ocsp_written, st.ocsp_kept,
+		st.ocsp_removed, st.ocsp_read, (long long)seq);
+out:
 	ca_close(ca);
 	return rc;
 }

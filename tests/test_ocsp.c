@@ -1381,6 +1381,16 @@ test_passes_read_only_what_changed(void)
 	CU_ASSERT_EQUAL(st.ocsp_read, 0);
 	CU_ASSERT_EQUAL(st.ocsp_written + st.ocsp_removed, 0);
 	CU_ASSERT_EQUAL(seq, before);
+	CU_ASSERT_EQUAL(st.past, -1);
+	/* A number past the store's last change (a store restored from an
+	 * older backup, another store's) is a full pass, and the number
+	 * reached is the store's, never the one given: echoed, it would
+	 * skip every change up to it for good. */
+	seq = before + 1000;
+	CU_ASSERT_EQUAL(ca_publish_since(g_ca, dir, &seq, &st, &err), 0);
+	CU_ASSERT_EQUAL(st.past, before + 1000);
+	CU_ASSERT(st.ocsp_read > 0);
+	CU_ASSERT_EQUAL(seq, before);
 
 	/* A new certificate is marked, signed from its mark (no walk), and
 	 * published alone. */
