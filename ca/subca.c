@@ -280,7 +280,9 @@ pick_url(const char *given, const char *public_url, const char *suffix,
 		*from = "this root's URL";
 	} else {
 		snprintf(out, URL_MAX + 1, "%s", requested);
-		*from = "the request's";
+		/* A cross-certificate has no request to take it from. */
+		*from = requested[0] != '\0' ? "the request's" :
+			"no --crl-url, and this root has no public URL";
 	}
 }
 

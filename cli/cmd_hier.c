@@ -94,7 +94,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	char notice[512];
-	int c, rc = 0;
+	int c, rc = 0, renewal;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -128,6 +128,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 		goto out;
 	}
 	ca_principal_cli(&cli);
+	renewal = ca_state(ca) != CA_STATE_AWAITING;
 	if (ca_install_cert(ca, &cli, cert, cert_len, chain, chain_len,
 			    notice, &err) != 0) {
 		rc = cli_fail(&err);
@@ -135,6 +136,12 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 	}
 	fprintf(stderr, "installed the CA certificate of \"%s\"\n", ca_name(ca));
 	fprintf(stderr, "root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
+	/* A daemon keeps the certificate it started with: say so, or the
+	 * admin waits for a change that never comes. */
+	if (renewal)
+		fprintf(stderr, "restart 'mica serve' to sign with it (until "
+			"then a running daemon offers it to SCEP clients as "
+			"GetNextCACert)\n");
 	if (notice[0] != '\0')
 		fprintf(stderr, "note: %s\n", notice);
 out:
