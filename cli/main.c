@@ -154,7 +154,13 @@ main(int argc, char **argv)
 			i++;
 			break;
 		}
-		fprintf(stderr, "mica: unknown option %s\nTry 'mica --help'.\n", a);
+		/* Most often a command's option put before its name
+		 * (mica --passphrase-file F crl); never echo an =value,
+		 * which may be a secret. One line, as every error. */
+		fprintf(stderr, "mica: unknown option '%.*s' before the "
+			"command: only -d DIR goes there, a command's own "
+			"options after its name (see 'mica COMMAND --help')\n",
+			(int)strcspn(a, "="), a);
 		return 2;
 	}
 	if (i >= argc) {

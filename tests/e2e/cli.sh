@@ -685,6 +685,10 @@ usage_says "crl -x: an unknown short option alone" \
 usage_says "list --token=hunter2: an unknown long option, named" \
 	"list: unknown option '--token' (see" om list --token=hunter2
 grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
+usage_says "--passphrase-file=hunter2 crl: a command's option before the command, named" \
+	"mica: unknown option '--passphrase-file' before the command: only -d DIR goes there" \
+	om --passphrase-file=hunter2 crl
+grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
 usage_says "serve --bogus=hunter2: the same in serve" \
 	"serve: unknown option '--bogus' (see" om serve --bogus=hunter2
 grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
