@@ -41,10 +41,22 @@ ca_pass_read_file(const char *path, char **out, struct mica_err *err)
 	int fd = -1, rc = -1;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
-			     "cannot open the passphrase file %s: %s", path,
-			     strerror(errno));
+	/* O_NONBLOCK: a FIFO (or a tty) is refused below as not a regular
+	 * file, and must not hang the command first waiting for a writer;
+	 * a regular file reads the same with it. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+		       O_NONBLOCK)) < 0) {
+		int e = errno;
+		struct stat lst;
+
+		if (e == ELOOP && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+			mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+				     "the passphrase file %s is a symbolic link; "
+				     "give the file it names", path);
+		else
+			mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+				     "cannot open the passphrase file %s: %s",
+				     path, strerror(e));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -63,11 +75,22 @@ ca_pass_read_file(const char *path, char **out, struct mica_err *err)
 		goto out;
 	}
 	while (len < CA_PASS_MAX + 1 &&
-	       (n = read(fd, buf + len, CA_PASS_MAX + 1 - len)) > 0)
+	       (n = read(fd, buf + len, CA_PASS_MAX + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* Not a passphrase cut short at the failure. */
+			mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
+				     "cannot read the passphrase file %s: %s",
+				     path, strerror(errno));
+			goto out;
+		}
 		len += (size_t)n;
+	}
 	if (len > CA_PASS_MAX) {
 		mica_err_set(err, MICA_E_BADREQ, "passphrase_file",
-			     "the passphrase file is larger than %d bytes", CA_PASS_MAX);
+			     "the passphrase file %s is larger than %d bytes",
+			     path, CA_PASS_MAX);
 		goto out;
 	}
 	/* The passphrase is every byte of the file but one final line ending

@@ -350,6 +350,22 @@ pf cr '%s\rmore\n' "$PPV"
 expect_rc "a file with a CR inside exits 3 (opening)" 3 "$MICA" -d "$F/c" crl --passphrase-file "$F/cr"
 pf nulo '%s\0\n' "$PPV"
 expect_rc "a file with a NUL after the passphrase exits 3 (opening)" 3 "$MICA" -d "$F/c" crl --passphrase-file "$F/nulo"
+# A FIFO is no passphrase file: refused at once, not after waiting
+# (forever) for something to write into it; a symbolic link is refused
+# saying so, not as "too many levels of symbolic links".
+mkfifo -m 600 "$F/fifo"
+expect_rc "a FIFO as the passphrase file exits 3 without waiting for a writer" 3 \
+	timeout $((30 * TIME_SCALE)) "$MICA" -d "$F/c" crl --passphrase-file "$F/fifo"
+grep -q "$F/fifo is not a regular file" "$TMP/rc.err" &&
+	ok "... naming it: $(cat "$TMP/rc.err")" || fail "FIFO refusal: $(cat "$TMP/rc.err")"
+ln -s lf "$F/link"
+expect_rc "a symbolic link as the passphrase file exits 3" 3 "$MICA" -d "$F/c" crl --passphrase-file "$F/link"
+grep -q "$F/link is a symbolic link" "$TMP/rc.err" &&
+	ok "... saying it is a link: $(cat "$TMP/rc.err")" || fail "link refusal: $(cat "$TMP/rc.err")"
+head -c 5000 /dev/zero | tr '\0' x > "$F/huge"; chmod 600 "$F/huge"
+expect_rc "a passphrase file over 4096 bytes exits 3" 3 "$MICA" -d "$F/c" crl --passphrase-file "$F/huge"
+grep -q "$F/huge is larger" "$TMP/rc.err" &&
+	ok "... naming the file: $(cat "$TMP/rc.err")" || fail "large-file refusal: $(cat "$TMP/rc.err")"
 expect_rc "init with a two-line passphrase file exits 3" 3 "$MICA" -d "$F/c2" init --name X --domain contoso.test \
 	--public-url http://127.0.0.1:1 --passphrase-file "$F/two"
 [ ! -e "$F/c2/mica.db" ] && ok "... and makes no CA" || fail "init with a two-line file made a CA"
