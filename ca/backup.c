@@ -67,6 +67,12 @@ restore_source(const char *file, struct db **src, struct mica_err *err)
 		mica_err_set(err, MICA_E_BADREQ, "bad_backup",
 			     "%s is not a backup as mica makes them (%s); "
 			     "refusing it", file, err->msg);
+	/* A newer mica's backup is no more usable here: exit 3 as
+	 * 'restore --help' says, not 8 as if the store were busy. */
+	else if (err != NULL && strcmp(err->code, "schema_too_new") == 0)
+		mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+			     "%s comes from a newer mica (%s); refusing it",
+			     file, err->msg);
 	return -1;
 }
 

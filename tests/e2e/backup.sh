@@ -277,6 +277,9 @@ tamper badcert "UPDATE ca SET cert_der = x'3003020101'"
 refused badcert "a CA certificate that does not parse" "holds an unusable CA"
 tamper badtype "UPDATE ca SET key_type = 'rsa-1'"
 refused badtype "an unknown CA key type" "holds an unusable CA"
+# A newer mica's backup is unusable here: exit 3, not 8 (store unavailable).
+tamper future "PRAGMA user_version = $((NEWEST + 1))"
+refused future "a newer mica's schema version" "comes from a newer mica"
 # Into an existing empty directory: refused, and it stays empty.
 mkdir -m 700 "$W/r-empty"
 expect_rc "restore into an existing empty directory refuses a tampered backup" 3 \
