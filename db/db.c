@@ -420,21 +420,26 @@ db_create_file(const char *path, const char *what, const char *exists_code,
 			return db_oom(err);
 		found = lstat(p, &sb) == 0;
 		free(p);
+		/* Named by path: for a restore, PATH is DIR/mica.db, not
+		 * the backup the user named; and the side file may be a
+		 * running command's, not a leftover. */
 		if (found)
 			return mica_err_set(err, MICA_E_CONFLICT, exists_code,
-					    "a %s file of an earlier database is "
-					    "next to the %s file; remove it first",
-					    sfx[i] + 1, what);
+					    "%s%s exists (the %s of an earlier "
+					    "database, or of one another command "
+					    "is writing): remove it first if no "
+					    "mica is using it", path, sfx[i],
+					    sfx[i] + 1);
 	}
 	/* O_EXCL also refuses a symlink planted at PATH. */
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return mica_err_set(err, MICA_E_CONFLICT, exists_code,
-					    "the %s file already exists", what);
+					    "%s already exists", path);
 		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
-				    "cannot create the %s file: %s", what,
-				    strerror(errno));
+				    "cannot create the %s file %s: %s", what,
+				    path, strerror(errno));
 	}
 	if (fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
 		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",

@@ -351,6 +351,32 @@ expect_rc "restore refuses a passphrase file others may read (exit 9)" 9 \
 [ ! -e "$W/r-open" ] && ok "... and creates no data directory" ||
 	fail "restore left $(ls -A "$W/r-open" | tr '\n' ' ')in $W/r-open"
 
+# What is in the way in DIR is named by its path, never as "the backup
+# file" (which reads as FILE, the one the user gave).
+mkdir -m 700 "$W/r-stale"
+: > "$W/r-stale/mica.db-wal"
+expect_rc "restore into a directory with a stale mica.db-wal exits 6" 6 \
+	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-stale" restore "$W/backup1.db"
+grep -qF "$W/r-stale/mica.db-wal exists" "$TMP/rc.err" && ok "... naming it" ||
+	fail "restore's message for a stale -wal: $(cat "$TMP/rc.err")"
+is "... and leaves only it there" "$(ls -A "$W/r-stale")" "mica.db-wal"
+# Two restores into one directory at once: one restores, the other is
+# refused (exit 6) and leaves the first one's store whole.
+for i in 1 2; do
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/r-twice" restore "$W/backup1.db" \
+		> /dev/null 2>"$W/twice$i.err" &
+	eval "TW$i=\$!"
+done
+wait "$TW1"; T1=$?
+wait "$TW2"; T2=$?
+is "two restores into one directory at once: one exits 0, the other 6" "$(printf '%s\n' "$T1" "$T2" | sort | tr '\n' ' ')" "0 6 "
+grep -q "backup file" "$W/twice1.err" "$W/twice2.err" &&
+	fail "the refused one speaks of the backup file: $(cat "$W/twice1.err" "$W/twice2.err")" ||
+	ok "... the refused one names what is in the way: $(cat "$W/twice1.err" "$W/twice2.err")"
+"$MICA" -d "$W/r-twice" export-root --der --out "$W/root-twice.der" 2>/dev/null
+cmp -s "$W/root-twice.der" "$W/root.der" && ok "... and the restored store serves the same root" ||
+	fail "the store two restores raced for does not serve the root"
+
 # ---------------------------------------------- a daemon on the copy --
 
 R=$W/restore$BACKUPS
