@@ -344,6 +344,9 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 		}
 		return 0;
 	}
+	/* A file that cannot be written (a full disk) is exit 1, as standard
+	 * output is (cli/main.c): what failed is the output, not the store
+	 * (exit 8). */
 	if (out_target(path, real, &into, err) != 0)
 		return -1;
 	if (into) {
@@ -353,17 +356,17 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 
 			if (fd >= 0)
 				close(fd);
-			return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+			return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 					    "cannot write %s: %s", path, strerror(e));
 		}
 		if (close(fd) != 0)
-			return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+			return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 					    "cannot write %s: %s", path, strerror(errno));
 		return 0;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", real, (long)getpid());
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+		return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 				    "cannot create %s: %s", path, strerror(errno));
 	/* MODE exactly: a certificate or CRL is for others to read (the
 	 * process's umask of 077 is for the store's own files). */
@@ -373,14 +376,14 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 
 		close(fd);
 		unlink(tmp);
-		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+		return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 				    "cannot write %s: %s", path, strerror(e));
 	}
 	if (close(fd) != 0 || rename(tmp, real) != 0) {
 		int e = errno;
 
 		unlink(tmp);
-		return mica_err_set(err, MICA_E_UNAVAIL, "write_failed",
+		return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 				    "cannot write %s: %s", path, strerror(e));
 	}
 	return 0;

@@ -22,6 +22,7 @@
 #include "db/db_int.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,23 +63,42 @@ db_fail(struct db *db, int rc, const char *conflict_code,
 {
 	const char *detail = db != NULL && db->h != NULL ?
 			     sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+	int sys_errno = db != NULL && db->h != NULL ?
+			sqlite3_system_errno(db->h) : 0;
 
+	/* The message carries what the caller must know, and the log line
+	 * is debug: the command line prints the message as its one line on
+	 * stderr (a log line at error level would be a second), the daemon
+	 * logs it with the reply it makes. */
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		mica_log(MICA_LOG_WARN, "db: busy: %s", detail);
+		mica_log(MICA_LOG_DEBUG, "db: busy: %s", detail);
 		return db_unavail(err, "the certificate store is busy; try again");
 	case SQLITE_FULL:
-		mica_log(MICA_LOG_ERR, "db: full: %s", detail);
+		mica_log(MICA_LOG_DEBUG, "db: full: %s", detail);
 		return db_unavail(err, "the disk holding the certificate store is full");
 	case SQLITE_READONLY:
-		mica_log(MICA_LOG_ERR, "db: read-only: %s", detail);
+		mica_log(MICA_LOG_DEBUG, "db: read-only: %s", detail);
 		return db_unavail(err, "the certificate store is read-only");
 	case SQLITE_IOERR:
-		mica_log(MICA_LOG_ERR, "db: I/O error (%d): %s", rc, detail);
+		mica_log(MICA_LOG_DEBUG, "db: I/O error (%d): %s", rc, detail);
+		/* A full disk often shows as an I/O error (the -shm that
+		 * cannot grow, a write of the WAL): say which. */
+		if (sys_errno == ENOSPC || sys_errno == EDQUOT)
+			return db_unavail(err, "the disk holding the certificate "
+					  "store is full");
+		if (sys_errno != 0)
+			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+					    "I/O error on the certificate store: %s",
+					    strerror(sys_errno));
 		return db_unavail(err, "I/O error on the certificate store");
 	case SQLITE_CANTOPEN:
-		mica_log(MICA_LOG_ERR, "db: cannot open: %s", detail);
+		mica_log(MICA_LOG_DEBUG, "db: cannot open: %s", detail);
+		if (sys_errno != 0)
+			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+					    "cannot open the certificate store: %s",
+					    strerror(sys_errno));
 		return db_unavail(err, "cannot open the certificate store");
 	case SQLITE_NOMEM:
 		return db_oom(err);

@@ -187,6 +187,30 @@ out:
 	return rc;
 }
 
+/* The copy into DEST failed with RC: a full disk or an I/O error is the
+ * copy's (the source is only read), said of DEST by name - not "the
+ * certificate store", which reads as the store being copied. Others as
+ * any store error. */
+static int
+copy_fail(sqlite3 *dst, int rc, const char *dest, struct mica_err *err)
+{
+	int e = dst != NULL ? sqlite3_system_errno(dst) : 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "cannot write %s: the disk is full", dest);
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "cannot write %s: %s", dest,
+				    e != 0 ? strerror(e) : sqlite3_errstr(rc));
+	default:
+		return db_fail(NULL, rc, NULL, NULL, err);
+	}
+}
+
 int
 db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 {
@@ -205,14 +229,16 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 	src = sqlite3_open_v2(dest_path, &dst,
 			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (src != SQLITE_OK) {
-		mica_log(MICA_LOG_ERR, "db: backup open: %s", sqlite3_errstr(src));
-		db_unavail(err, "cannot open the backup file");
+		mica_log(MICA_LOG_DEBUG, "db: backup open: %s", sqlite3_errstr(src));
+		copy_fail(dst, src, dest_path, err);
 		goto out;
 	}
 	sqlite3_extended_result_codes(dst, 1);
 	if ((bk = sqlite3_backup_init(dst, "main", db->h, "main")) == NULL) {
-		mica_log(MICA_LOG_ERR, "db: backup init: %s", sqlite3_errmsg(dst));
-		db_unavail(err, "cannot start the backup");
+		mica_log(MICA_LOG_DEBUG, "db: backup init: %s", sqlite3_errmsg(dst));
+		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+			     "cannot start the copy into %s: %s", dest_path,
+			     sqlite3_errmsg(dst));
 		goto out;
 	}
 	/* One step copies everything under a single read transaction of the
@@ -228,23 +254,29 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 			nanosleep(&pause, NULL);
 			continue;
 		}
-		mica_log(MICA_LOG_ERR, "db: backup step: %s", sqlite3_errstr(src));
-		db_fail(NULL, src, NULL, NULL, err);
+		mica_log(MICA_LOG_DEBUG, "db: backup step: %s", sqlite3_errstr(src));
+		copy_fail(dst, src, dest_path, err);
 		goto out;
 	}
 	src = sqlite3_backup_finish(bk);
 	bk = NULL;
 	if (src != SQLITE_OK) {
-		mica_log(MICA_LOG_ERR, "db: backup finish: %s", sqlite3_errstr(src));
-		db_fail(NULL, src, NULL, NULL, err);
+		mica_log(MICA_LOG_DEBUG, "db: backup finish: %s", sqlite3_errstr(src));
+		copy_fail(dst, src, dest_path, err);
 		goto out;
 	}
-	if (db_int_crl_inline(db, dst, err) != 0)
+	if (db_int_crl_inline(db, dst, err) != 0) {
+		/* A store error there is the copy's (the bodies are read
+		 * from files beside the source, written into DST). */
+		if (err != NULL && err->kind == MICA_E_UNAVAIL)
+			copy_fail(dst, sqlite3_extended_errcode(dst), dest_path,
+				  err);
 		goto out;
+	}
 	src = sqlite3_close(dst);
 	dst = NULL;
 	if (src != SQLITE_OK) {
-		db_fail(NULL, src, NULL, NULL, err);
+		copy_fail(NULL, src, dest_path, err);
 		goto out;
 	}
 	rc = 0;

@@ -879,4 +879,44 @@ is "... one line on stderr" "$(wc -l < "$BAD/err")" 1
 grep -q "^mica: error: the certificate store is damaged (database disk image is malformed)$" "$BAD/err" &&
 	ok "... naming the damage" || fail "damaged store said: $(cat "$BAD/err")"
 
+echo "# a full disk: each command says what is full, in one line"
+# In a private mount namespace: the tmpfs goes with it, whatever happens.
+FULL=$W/full
+mkdir -m 700 "$FULL" "$FULL/mnt"
+om backup "$FULL/copy.db" > /dev/null 2>&1 || die "backup for the full-disk checks"
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	unshare -m --propagation private env MICA="$MICA" FULL="$FULL" O="$O" bash -c '
+		mount -t tmpfs -o size=1m,mode=0700 tmpfs "$FULL/mnt" || exit 99
+		export MICA_PASSPHRASE="correct horse battery staple out"
+		"$MICA" -d "$FULL/mnt/s" restore "$FULL/copy.db" > /dev/null 2>&1 || exit 98
+		dd if=/dev/zero of="$FULL/mnt/fill" bs=4k 2>/dev/null
+		run() { n=$1; shift; "$MICA" "$@" > /dev/null 2>"$FULL/$n.err"; echo $? > "$FULL/$n.rc"; }
+		run list -d "$FULL/mnt/s" list
+		run crl -d "$O" crl --out "$FULL/mnt/c.crl"
+		run backup -d "$O" backup "$FULL/mnt/b.db"
+		run restore -d "$FULL/mnt/r" restore "$FULL/copy.db"
+		ls -A "$FULL/mnt" | tr "\n" " " > "$FULL/left"
+	'
+	rc=$?
+	case $rc in
+	0)
+		# full_is NAME WHAT RC MESSAGE: NAME's exit and its one line.
+		full_is() {
+			is "$2 on a full disk: exit $3, one line on stderr" \
+				"$(cat "$FULL/$1.rc") $(wc -l < "$FULL/$1.err")" "$3 1"
+			grep -qF -- "$4" "$FULL/$1.err" && ok "... saying \"$4\"" ||
+				fail "$2 on a full disk said: $(cat "$FULL/$1.err")"
+		}
+		full_is list "list on a store" 8 "the disk holding the certificate store is full"
+		full_is crl "crl --out FILE" 1 "cannot write $FULL/mnt/c.crl: No space left on device"
+		full_is backup "backup FILE" 8 "cannot write $FULL/mnt/b.db: the disk is full"
+		full_is restore "restore into DIR" 8 "cannot write $FULL/mnt/r/mica.db: the disk is full"
+		is "... and nothing is left of what failed" "$(cat "$FULL/left")" "fill s "
+		;;
+	*) fail "the full-disk set-up failed (exit $rc)" ;;
+	esac
+else
+	skip "a full disk" "needs root and unshare -m"
+fi
+
 finish
