@@ -967,6 +967,15 @@ ca_pem_or_der(const unsigned char *in, size_t len, const char *label,
 		if ((e = find_str(b, (size_t)(in + len - b), endl)) == NULL)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_pem",
 					    "a PEM block without its END line");
+		/* With two blocks, which one was meant? (An older CRL
+		 * before the new one would be taken, and refused as not
+		 * newer.) Refused, as a CSR with two is (ca/csr.c). */
+		if (find_str(e + strlen(endl),
+			     (size_t)(in + len - (e + strlen(endl))),
+			     begin) != NULL)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_pem",
+					    "more than one PEM block labelled "
+					    "%s: give exactly one", label);
 	} else if (find_str(in, len, "-----BEGIN ") != NULL) {
 		return mica_err_set(err, MICA_E_BADREQ, "bad_pem",
 				    "no PEM block labelled %s", label);

@@ -94,8 +94,8 @@ int ca_certs_load(const unsigned char *in, size_t len,
 		  struct ca_der_blob **out, size_t *n, struct mica_err *err);
 
 /* The DER of a file holding one object (a CRL): DER as it is (first
- * octet 0x30), the first PEM block labelled LABEL, or bare base64 of the
- * DER; at most MAX octets. *OUT heap. MICA_E_BADREQ "bad_pem". */
+ * octet 0x30), the one PEM block labelled LABEL (a second is refused),
+ * or bare base64 of the DER; at most MAX octets. *OUT heap. MICA_E_BADREQ "bad_pem". */
 int ca_pem_or_der(const unsigned char *in, size_t len, const char *label,
 		  size_t max, unsigned char **out, size_t *out_len,
 		  struct mica_err *err);

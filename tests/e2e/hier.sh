@@ -385,6 +385,11 @@ ISER=$(serial_of issuing.crt)
 expect_rc "the root revokes the old issuing CA (cACompromise)" 0 m -d R revoke "$ISER" --reason cACompromise
 m -d R crl --out arl2.der
 openssl crl -inform der -in arl2.der -noout -text | grep -qi "$ISER" && ok "the root's CRL lists it" || fail "ARL"
+# Both ARLs in one PEM file, the older first: which one was meant? Refused
+# (3), not the first taken and refused as not newer (6).
+{ openssl crl -inform der -in arl.der; openssl crl -inform der -in arl2.der; } > arl12.pem
+expect_rc "import-crl refuses a file of two PEM CRLs (3)" 3 m -d I import-crl arl12.pem
+grep -q "more than one PEM block" "$TMP/rc.err" && ok "... saying so" || fail "two PEM CRLs: $(cat "$TMP/rc.err")"
 expect_rc "import-crl: the newer ARL" 0 m -d I import-crl arl2.der
 grep -q "revokes this CA's own certificate" "$TMP/rc.err" && fail "wrongly warned: the current certificate is not revoked" ||
 	ok "no warning: the current certificate is another"
