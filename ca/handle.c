@@ -8,11 +8,13 @@
 #include "ca/ca.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -569,9 +571,27 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 	if (ca_path_join(path, sizeof(path), datadir, CA_DB_FILE) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
 				    "data directory path too long");
-	if (access(path, F_OK) != 0)
+	if (access(path, F_OK) != 0) {
+		int e = errno;
+		struct stat lsb;
+
+		/* Only a store that is not there is "no CA": one this user
+		 * may not reach (the daemon's own, run as another user) or
+		 * a link to nothing must not send anyone to 'mica init'. */
+		if (e == ENOENT && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode))
+			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+					    "%s is a symbolic link to nothing",
+					    path);
+		if (e == ENOTDIR)
+			return mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+					    "%s is not a directory", datadir);
+		if (e != ENOENT)
+			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+					    "cannot reach the store %s: %s",
+					    path, strerror(e));
 		return mica_err_set(err, MICA_E_NOTFOUND, "no_ca",
 				    "no CA in %s: run 'mica init' first", datadir);
+	}
 	if (ca_datadir_check(datadir, err) != 0)
 		return -1;
 	if ((ca = calloc(1, sizeof(*ca))) == NULL ||

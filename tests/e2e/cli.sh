@@ -879,6 +879,29 @@ is "... one line on stderr" "$(wc -l < "$BAD/err")" 1
 grep -q "^mica: error: the certificate store is damaged (database disk image is malformed)$" "$BAD/err" &&
 	ok "... naming the damage" || fail "damaged store said: $(cat "$BAD/err")"
 
+echo "# a store that is there but cannot be reached is not 'no CA'"
+UNR=$W/unreach
+mkdir -m 700 "$UNR"
+ln -s "$UNR/nothing" "$UNR/mica.db"
+expect_rc "a mica.db that links to nothing: exit 8" 8 "$MICA" -d "$UNR" list
+grep -q "mica.db is a symbolic link to nothing" "$TMP/rc.err" && ok "... saying so" ||
+	fail "a dangling mica.db said: $(cat "$TMP/rc.err")"
+: > "$UNR/file"
+expect_rc "-d naming a file: exit 8" 8 "$MICA" -d "$UNR/file" list
+grep -q "is not a directory" "$TMP/rc.err" && ok "... saying so, not 'run mica init'" ||
+	fail "-d FILE said: $(cat "$TMP/rc.err")"
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	# Another user's data directory (the daemon's, 0700): the store is
+	# there, this user cannot reach it.
+	expect_rc "another user's data directory: exit 8" 8 \
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- "$MICA" -d "$O" list
+	grep -q "Permission denied" "$TMP/rc.err" && ! grep -q "mica init" "$TMP/rc.err" &&
+		ok "... saying permission is denied, not to run 'mica init'" ||
+		fail "another user's store said: $(cat "$TMP/rc.err")"
+else
+	skip "another user's data directory" "needs root and setpriv"
+fi
+
 echo "# a full disk: each command says what is full, in one line"
 # In a private mount namespace: the tmpfs goes with it, whatever happens.
 FULL=$W/full
