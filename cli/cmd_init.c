@@ -415,24 +415,34 @@ cmd_domain(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	struct ca_principal cli;
 	const char *sub = NULL, *arg = NULL, *passfile = NULL;
-	int rc = 0, npos = 0;
+	int rc = 0, npos = 0, operands = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		/* "--" ends the options, as getopt's do for every other
+		 * command: what follows is operands, whatever it looks like. */
+		if (!operands && strcmp(argv[i], "--") == 0) {
+			operands = 1;
+			continue;
+		}
+		if (operands) {
+			/* an operand, below */
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(domain_help, stdout);
 			return 0;
-		}
-		if (strcmp(argv[i], "--passphrase-file") == 0) {
+		} else if (strcmp(argv[i], "--passphrase-file") == 0) {
 			if (++i == argc)
 				return cli_usage("domain", "--passphrase-file needs a file");
 			passfile = argv[i];
+			continue;
 		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {
 			passfile = argv[i] + 18;
+			continue;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			/* Not its "=value": that may be a secret. */
 			return cli_usage("domain", "unknown option '%.*s'",
 					 (int)strcspn(argv[i], "="), argv[i]);
-		} else if (npos == 0) {
+		}
+		if (npos == 0) {
 			sub = argv[i];
 			npos++;
 		} else if (npos == 1) {

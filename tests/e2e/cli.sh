@@ -695,6 +695,13 @@ grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... witho
 usage_says "domain add --bogus=hunter2 (parsed by hand): the same" \
 	"domain: unknown option '--bogus' (see" om domain add --bogus=hunter2 x.contoso.test
 grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
+# '--' ends the options there too, as getopt's do for every other command.
+expect_rc "domain add -- DOMAIN: '--' ends the options (parsed by hand too)" 0 \
+	om domain add -- dashdash.contoso.test
+is "... and the domain is allowed" "$(om domain list | grep -c '^dashdash.contoso.test$')" 1
+expect_rc "domain -- remove DOMAIN" 0 om domain -- remove dashdash.contoso.test
+usage_says "domain -- --help: after '--', an operand" \
+	"domain: unknown subcommand '--help'" om domain -- --help
 usage_says "restore --bogus=hunter2: named, and where a FILE beginning with '-' goes" \
 	"restore: unknown option '--bogus' (a FILE beginning with '-' goes after '--')" \
 	"$MICA" -d "$W/r-bogus" restore --bogus=hunter2
