@@ -526,8 +526,17 @@ cmd_backup(const char *datadir, int argc, char **argv)
 		fputs(backup_help, stdout);
 		return 0;
 	}
-	if ((file = one_file(argc, argv)) == NULL)
+	if ((file = one_file(argc, argv)) == NULL) {
+		/* An option it does not know, named (as restore does; not
+		 * its "=value"), rather than "needs exactly one FILE". */
+		for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+			if (argv[i][0] == '-' && argv[i][1] != '\0')
+				return cli_usage("backup", "unknown option '%.*s' "
+						 "(a FILE beginning with '-' goes "
+						 "after '--')",
+						 (int)strcspn(argv[i], "="), argv[i]);
 		return cli_usage("backup", "needs exactly one FILE");
+	}
 	if (file[0] == '\0')
 		return cli_usage("backup", "FILE is empty");
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)

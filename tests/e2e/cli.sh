@@ -638,6 +638,8 @@ expect_rc "restore '': a usage error" 2 "$MICA" -d "$W/restore-empty" restore ""
 (cd "$W" && om backup -- -dash.db 2>/dev/null) && [ -s "$W/-dash.db" ] && ok "backup -- -dash.db: a name beginning with '-' after '--'" || fail "backup -- -dash.db"
 (cd "$W" && MICA_PASSPHRASE="correct horse battery staple out" "$MICA" -d "$W/r-dash" restore -- -dash.db 2>/dev/null) && [ -s "$W/r-dash/mica.db" ] && ok "restore -- -dash.db" || fail "restore -- -dash.db"
 expect_rc "backup -dash.db (an option): a usage error" 2 om backup -dash.db
+grep -q "unknown option '-dash.db'.*after '--'" "$TMP/rc.err" && ok "... naming the option and pointing to '--'" ||
+	fail "backup -dash.db said: $(cat "$TMP/rc.err")"
 expect_rc "restore -dash.db (an option): a usage error" 2 "$MICA" -d "$W/r-dash2" restore -dash.db
 grep -q "unknown option '-d'.*after '--'" "$TMP/rc.err" && ok "... naming the option and pointing to '--'" ||
 	fail "restore -dash.db said: $(cat "$TMP/rc.err")"
