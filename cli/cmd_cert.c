@@ -2,10 +2,13 @@
  * cli/cmd_cert.c - certificate commands: issue, renew, revoke, unrevoke,
  * crl, list, show.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -866,6 +869,21 @@ cmd_publish(const char *datadir, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("publish", "one output directory is required");
+	/* OUTDIR as --out's FILE is checked: a user's mistake is a usage
+	 * error (2) before anything is done, not an internal one (1). */
+	{
+		const char *dir = argv[optind];
+		struct stat sb;
+
+		if (dir[0] != '\0' && stat(dir, &sb) == 0) {
+			if (!S_ISDIR(sb.st_mode))
+				return cli_usage("publish", "%s is not a directory",
+						 dir);
+			if (access(dir, W_OK | X_OK) != 0)
+				return cli_usage("publish", "cannot write %s: %s",
+						 dir, strerror(errno));
+		}
+	}
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	if (ca_publish_since(ca, argv[optind], &seq, &st, &err) != 0) {

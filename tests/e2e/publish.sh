@@ -161,6 +161,10 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
 	skip "another user reads what mica publish wrote" "needs root and setpriv"
 fi
+: > "$W/not-a-dir"
+expect_rc "mica publish FILE (not a directory): a usage error, exit 2" 2 "$MICA" -d "$D" publish "$W/not-a-dir"
+grep -q "not-a-dir is not a directory" "$TMP/rc.err" && ok "... saying so" ||
+	fail "mica publish FILE said: $(cat "$TMP/rc.err")"
 "$MICA" -d "$D" publish "$W/pub2" 2>"$W/p.err"
 check "a second mica publish rewrites nothing" grep -q "0 file(s) written; OCSP responses: 0 written" "$W/p.err"
 
