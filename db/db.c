@@ -737,6 +737,18 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 			     "knows only up to %d; upgrade mica", version, builtin);
 		goto out;
 	}
+	/* An empty file (made by hand, or an init killed before its schema)
+	 * is no store: a command that only opens one must not build the
+	 * schema into it (and then refuse: "holds no CA"), nor say to
+	 * upgrade it. Only 'mica init' (DB_OPEN_CREATE) makes a store. */
+	if (version == 0 && !memory &&
+	    !(flags & (DB_OPEN_CREATE | DB_OPEN_BACKUP))) {
+		mica_err_set(err, MICA_E_UNAVAIL, "not_a_mica_database",
+			     "%s is an empty database, not a mica store (an "
+			     "interrupted 'mica init'?): remove it, then run "
+			     "'mica init' or 'mica restore'", path);
+		goto out;
+	}
 	/* A small page cache per connection: the daemon keeps one connection
 	 * per request running at once, the OS caches the file anyway, and the store's
 	 * reads are point lookups and one sequential walk (the CRL). */

@@ -974,12 +974,21 @@ test_readonly(void)
 	db_close(ro);
 	db_close(db);
 
-	/* A read-only open never initialises an empty file. */
+	/* An open never initialises an empty file, read-only or not: only
+	 * DB_OPEN_CREATE makes a store. */
 	new_path(opath, "empty");
 	close(open(opath, O_CREAT | O_WRONLY, 0600));
 	ro = NULL;
 	CU_ASSERT_EQUAL(db_open(opath, DB_OPEN_READONLY, &ro, &err), -1);
-	CU_ASSERT_STRING_EQUAL(err.code, "schema_outdated");
+	CU_ASSERT_STRING_EQUAL(err.code, "not_a_mica_database");
+	CU_ASSERT_EQUAL(db_open(opath, 0, &ro, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "not_a_mica_database");
+	{
+		struct stat sb;
+
+		CU_ASSERT_EQUAL(stat(opath, &sb), 0);
+		CU_ASSERT_EQUAL(sb.st_size, 0);
+	}
 }
 
 /* A sealed key's fields, filled with bytes V. */

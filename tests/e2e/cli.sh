@@ -899,6 +899,15 @@ grep -q "mica.db is a symbolic link to nothing" "$TMP/rc.err" && ok "... saying 
 expect_rc "-d naming a file: exit 8" 8 "$MICA" -d "$UNR/file" list
 grep -q "is not a directory" "$TMP/rc.err" && ok "... saying so, not 'run mica init'" ||
 	fail "-d FILE said: $(cat "$TMP/rc.err")"
+# An empty mica.db (an init killed before its schema): refused, untouched.
+EMP=$W/emptydb
+mkdir -m 700 "$EMP"
+: > "$EMP/mica.db"
+chmod 600 "$EMP/mica.db"
+expect_rc "an empty mica.db: crl exits 8" 8 "$MICA" -d "$EMP" crl
+grep -q "is an empty database, not a mica store" "$TMP/rc.err" && ok "... saying so" ||
+	fail "an empty mica.db said: $(cat "$TMP/rc.err")"
+is "... and leaves it empty, with nothing beside it" "$(stat -c %s "$EMP/mica.db") $(ls -A "$EMP" | tr '\n' ' ')" "0 mica.db "
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	# Another user's data directory (the daemon's, 0700): the store is
 	# there, this user cannot reach it.
