@@ -497,6 +497,16 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 				     "name it as their issuer");
 			goto out;
 		}
+		/* The certificate in use, given again: nothing is renewed,
+		 * and the audit trail must not say so. */
+		if (x.mode == FOR_SAME_KEY && ca->sh->cert_der != NULL &&
+		    c->der_len == ca->sh->cert_len &&
+		    memcmp(c->der, ca->sh->cert_der, c->der_len) == 0) {
+			mica_err_set(err, MICA_E_CONFLICT, "already_installed",
+				     "this CA certificate is the one installed "
+				     "already");
+			goto out;
+		}
 		if (x.mode == FOR_NEW_KEY &&
 		    !same_name(c->subject, c->subject_len, ca->sh->subject,
 			       ca->sh->subject_len))

@@ -221,6 +221,11 @@ grep -q 'chain' "$TMP/rc.err" && ok "... naming the missing link" || fail "no re
 expect_rc "install-ca refuses a root that is not a CA's chain (3)" 3 m -d I install-ca --cert root.pem --chain root.pem
 expect_rc "install-ca with the chain" 0 m -d I install-ca --cert issuing.crt --chain root.pem
 check "... the first certificate: no restart to ask for" sh -c "! grep -q restart '$TMP/rc.err'"
+n_audit=$(sqlite3 I/mica.db 'SELECT count(*) FROM audit')
+expect_rc "install-ca of the installed certificate again: a conflict (6)" 6 \
+	m -d I install-ca --cert issuing.crt --chain root.pem
+check "... saying so" grep -q "is the one installed already" "$TMP/rc.err"
+is "... and no renewal in the audit trail" "$(sqlite3 I/mica.db 'SELECT count(*) FROM audit')" "$n_audit"
 m -d I export-root --out i-root.pem
 cmp -s i-root.pem root.pem && ok "export-root gives the root" || fail "export-root"
 m -d I export-chain --out chain.pem
