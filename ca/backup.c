@@ -194,8 +194,8 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	if (ca_path_join(dbpath, sizeof(dbpath), datadir, CA_DB_FILE) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
 	if (access(dbpath, F_OK) == 0)
-		return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
-				    "%s already holds a CA; restore into an empty directory", datadir);
+		return ca_store_in_the_way(datadir, dbpath,
+					   "restore into an empty directory", err);
 	/* A passphrase file given must be usable (readable, 0600, one
 	 * line), and the backup as mica makes them, before anything is
 	 * created or copied. */

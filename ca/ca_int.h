@@ -340,6 +340,11 @@ int ca_profile_limits(struct ca *ca, const struct ca_profile *prof, int *def,
 /* DATADIR is a directory that group and others cannot access; else
  * MICA_E_FORBIDDEN "insecure_permissions" saying to run chmod 700. */
 int ca_datadir_check(const char *datadir, struct mica_err *err);
+/* DBPATH (DATADIR's store) exists: MICA_E_CONFLICT "ca_exists", "DATADIR
+ * already holds a CA; HINT" - or, for an empty file (an init killed
+ * before its schema), a message saying to remove it. */
+int ca_store_in_the_way(const char *datadir, const char *dbpath,
+			const char *hint, struct mica_err *err);
 /* ERR (not NULL) says a check of SH's files failed: if for their
  * permissions (MICA_E_FORBIDDEN), every handle of SH stops issuing (logged
  * once, with ERR's details) and ERR becomes MICA_E_UNAVAIL

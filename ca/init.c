@@ -229,8 +229,8 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 		goto out;
 	}
 	if (access(dbpath, F_OK) == 0) {
-		mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
-			     "%s already holds a CA; refusing to overwrite it", o->datadir);
+		ca_store_in_the_way(o->datadir, dbpath, "refusing to overwrite it",
+				    err);
 		goto out;
 	}
 	/* A directory made by hand (mkdir under umask 022) would leave the

@@ -42,6 +42,21 @@ ca_datadir_check(const char *datadir, struct mica_err *err)
 	return 0;
 }
 
+int
+ca_store_in_the_way(const char *datadir, const char *dbpath, const char *hint,
+		    struct mica_err *err)
+{
+	struct stat sb;
+
+	if (lstat(dbpath, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
+				    "%s is an empty file, not a CA (an "
+				    "interrupted 'mica init'?): remove it first",
+				    dbpath);
+	return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
+			    "%s already holds a CA; %s", datadir, hint);
+}
+
 /* The message for clients: the details (paths, modes) go to the log. */
 #define INSECURE_MSG "the data directory or the store became accessible by group " \
 	"or others; nothing is issued until an admin makes them private again"

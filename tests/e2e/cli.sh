@@ -908,6 +908,14 @@ expect_rc "an empty mica.db: crl exits 8" 8 "$MICA" -d "$EMP" crl
 grep -q "is an empty database, not a mica store" "$TMP/rc.err" && ok "... saying so" ||
 	fail "an empty mica.db said: $(cat "$TMP/rc.err")"
 is "... and leaves it empty, with nothing beside it" "$(stat -c %s "$EMP/mica.db") $(ls -A "$EMP" | tr '\n' ' ')" "0 mica.db "
+MICA_PASSPHRASE="correct horse battery staple out" expect_rc "... init on it: a conflict (6)" 6 \
+	"$MICA" -d "$EMP" init --name "Empty" --public-url http://ca.contoso.test
+grep -q "mica.db is an empty file, not a CA (an interrupted 'mica init'?): remove it first" "$TMP/rc.err" &&
+	ok "... saying to remove the empty file, not that a CA is there" ||
+	fail "init on an empty mica.db said: $(cat "$TMP/rc.err")"
+rm "$EMP/mica.db"
+MICA_PASSPHRASE="correct horse battery staple out" expect_rc "... removed, init makes the CA" 0 \
+	"$MICA" -d "$EMP" init --name "Empty" --public-url http://ca.contoso.test
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	# Another user's data directory (the daemon's, 0700): the store is
 	# there, this user cannot reach it.
