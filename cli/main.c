@@ -187,6 +187,8 @@ main(int argc, char **argv)
 				return 2;
 			return stdout_done(commands[c].fn(datadir, n, argv + i));
 		}
-	fprintf(stderr, "mica: unknown command '%s'\nTry 'mica --help'.\n", argv[i]);
+	/* One line, as every error (a long argument cut at 40 bytes). */
+	fprintf(stderr, "mica: unknown command '%.40s' (see 'mica --help')\n",
+		argv[i]);
 	return 2;
 }

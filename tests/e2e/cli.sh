@@ -354,6 +354,7 @@ for c in init issue renew revoke unrevoke crl list show export-root request toke
 	"$MICA" "$c" --help 2>/dev/null | grep -q "Usage: mica" && ok "mica $c --help" || fail "mica $c --help"
 done
 expect_rc "unknown command exits 2" 2 "$MICA" frobnicate
+is "... with one line naming it" "$(cat "$TMP/rc.err")" "mica: unknown command 'frobnicate' (see 'mica --help')"
 expect_rc "no CA: exit 5" 5 "$MICA" -d "$TMP/none" list
 # A refused init changes nothing: no empty data directory is left behind
 # (one the user made stays).
