@@ -14,7 +14,8 @@
  *    domain and in its parent's, an IP is in no domain;
  *  - ca_scope_covers and ca_name_in_domain agree with an independent
  *    reading of their contracts (exact match, one-label wildcard, label
- *    boundary, case-insensitive, one trailing dot on the domain ignored);
+ *    boundary, case-insensitive but for an email's local part, one
+ *    trailing dot on the domain ignored);
  *  - a malformed struct ca_name (no NUL, junk kind) covers nothing and is
  *    in no domain, without reading past the struct.
  */
@@ -158,6 +159,15 @@ ref_covers(const char *pattern, const struct ca_name *n)
 		return 0;
 	if (n->kind == CA_NAME_IP)
 		return p.ip_len == n->ip_len && memcmp(p.ip, n->ip, n->ip_len) == 0;
+	/* An email's local part keeps its case (RFC 5321 2.4), its domain
+	 * matches in any case. */
+	if (n->kind == CA_NAME_EMAIL) {
+		const char *pa = strrchr(p.value, '@'), *na = strrchr(n->value, '@');
+
+		return pa != NULL && na != NULL && pa - p.value == na - n->value &&
+		       strncmp(p.value, n->value, (size_t)(na - n->value)) == 0 &&
+		       strcasecmp(pa, na) == 0;
+	}
 	if (strcasecmp(p.value, n->value) == 0)
 		return 1;
 	if (n->kind != CA_NAME_DNS || strncmp(p.value, "*.", 2) != 0)
