@@ -755,8 +755,10 @@ int ca_token_create(struct ca *ca, const struct ca_principal *p,
 /* Is there a name among NAMES (a token scope's) no certificate can be
  * issued for with a token: one under none of the CA's allowed domains
  * (or any, with none), or outside the CA certificate's name constraints?
- * 1 and the first into OUT, else 0. For a warning: the token is made all
- * the same, as the domain may be added later. */
+ * 1 and the warning that names the first into OUT (CA_SCOPE_WARNING_MAX),
+ * else 0. For a warning: the token is made all the same, as the domain
+ * may be added later. */
+#define CA_SCOPE_WARNING_MAX 512
 int ca_token_scope_unreachable(struct ca *ca, const char *const *names,
 			       size_t n, char *out, size_t size);
 /* Admin: all tokens, newest first; free *OUT with ca_token_array_free. */

@@ -256,7 +256,10 @@ ca_token_scope_unreachable(struct ca *ca, const char *const *names,
 		for (char **d = doms; *d != NULL && !under; d++)
 			under = ca_name_in_domain(&nm, *d);
 		if (!under || (ca->sh != NULL && !ca_nc_allows(ca->sh->nc, &nm))) {
-			snprintf(out, size, "%s", nm.value);
+			snprintf(out, size, "%s is not under any of the CA's "
+				 "allowed domains (or outside its name "
+				 "constraints): this token gets no certificate "
+				 "for it until the domain is added", nm.value);
 			r = 1;
 		}
 	}

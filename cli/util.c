@@ -529,13 +529,9 @@ cli_jstream_end(struct cli_jstream *js)
 void
 cli_scope_warn(struct ca *ca, const struct ca_token_spec *spec)
 {
-	char name[256];
+	char warning[CA_SCOPE_WARNING_MAX];
 
-	if (spec->nnames > 0 &&
-	    ca_token_scope_unreachable(ca, spec->names, spec->nnames, name,
-				       sizeof(name)))
-		fprintf(stderr, "warning: %s is not under any of the CA's allowed "
-			"domains (or outside its name constraints): this token "
-			"gets no certificate for it until the domain is added "
-			"('mica domain add')\n", name);
+	if (ca_token_scope_unreachable(ca, spec->names, spec->nnames, warning,
+				       sizeof(warning)))
+		fprintf(stderr, "warning: %s ('mica domain add')\n", warning);
 }

@@ -915,20 +915,12 @@ web_token_limits(json_t *j, int64_t *expires_in, struct mica_err *err)
 int
 web_scope_warning(struct web_ctx *c, const struct ca_token_spec *ts, json_t *o)
 {
-	char name[256], *msg = NULL;
-	int rc;
+	char warning[CA_SCOPE_WARNING_MAX];
 
-	if (ts->nnames == 0 ||
-	    !ca_token_scope_unreachable(c->ca, ts->names, ts->nnames, name,
-					sizeof(name)))
+	if (!ca_token_scope_unreachable(c->ca, ts->names, ts->nnames, warning,
+					sizeof(warning)))
 		return 0;
-	if (asprintf(&msg, "%s is not under any of the CA's allowed domains "
-		     "(or outside its name constraints): this token gets no "
-		     "certificate for it until the domain is added", name) < 0)
-		return -1;
-	rc = json_object_set_new(o, "warning", json_string(msg));
-	free(msg);
-	return rc;
+	return json_object_set_new(o, "warning", json_string(warning));
 }
 
 int
