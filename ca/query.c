@@ -113,6 +113,8 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 		return -1;
 	if (f->name != NULL && (nl = strlen(f->name)) > CA_NAME_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name", "name filter too long");
+	if (f->name != NULL && nl == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_name", "name filter is empty");
 	memset(&df, 0, sizeof(df));
 	/* "mail.contoso.test." is the fully qualified spelling of the name
 	 * certificates carry without the root's dot. */

@@ -661,7 +661,13 @@ cmd_list(const char *datadir, int argc, char **argv)
 						 CA_DAYS_MAX);
 			f.expiring_before = f.now + x * 86400;
 			break;
-		case 'n': f.name = optarg; break;
+		case 'n':
+			/* An empty name would match nothing the admin meant;
+			 * the store would take it for no filter at all. */
+			if (optarg[0] == '\0')
+				return cli_usage("list", "--name needs a name");
+			f.name = optarg;
+			break;
 		case 'l':
 			if (cli_parse_int(optarg, 1, INT64_MAX, &want) != 0)
 				return cli_usage("list", "--limit must be a positive number");

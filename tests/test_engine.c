@@ -1550,6 +1550,13 @@ test_issue_for_spki_serves_the_daemon_key(void)
 		for (size_t i = 0; i < n; i++)
 			CU_ASSERT(strcmp(v[i].serial, out.serial) != 0);
 		ca_cert_array_free(v, n);
+		/* An empty name is refused, not taken for no filter. */
+		f.name = "";
+		v = NULL;
+		n = 0;
+		CU_ASSERT_NOT_EQUAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+		CU_ASSERT_EQUAL(n, 0);
 		CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, next.serial, 0, &err), 0);
 		/* Its renewal revoked, the first is what to renew again. */
 		f.name = NULL;

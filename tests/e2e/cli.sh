@@ -401,6 +401,10 @@ grep -q "more certificates match than the 3 shown" "$W/cut.err" &&
 [ ! -s "$W/whole.err" ] && ok "list --limit 4 of 4: no note" || fail "list --limit 4 of 4: stderr '$(cat "$W/whole.err")'"
 is "list --status all (as the API's status=all) lists the four" \
 	"$("$MICA" list -d "$D" --status all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 4
+# An empty --name is a mistake (an unset shell variable), not "no filter".
+"$MICA" -d "$D" list --name "" >"$W/noname.out" 2>"$W/noname.err"; rc=$?
+[ "$rc" = 2 ] && [ ! -s "$W/noname.out" ] && grep -q -- "--name needs a name" "$W/noname.err" &&
+	ok "list --name '': exit 2, nothing listed" || fail "list --name '': rc $rc, stderr '$(cat "$W/noname.err")'"
 expect_rc "-d without a directory after the command exits 2" 2 "$MICA" list -d
 expect_rc "--data-dir= without a directory exits 2" 2 "$MICA" list --data-dir=
 expect_rc "an operand after -- is not taken as the data directory" 2 "$MICA" list -- -d "$D"
