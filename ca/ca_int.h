@@ -175,6 +175,12 @@ struct db *ca_db(struct ca *ca);
 /* The CRL and caIssuers URLs the certificates of key IDX name: key 0's
  * are URL/crl and URL/ca.crt (what a single-tier CA always named), key
  * k's URL/crl/k and URL/ca/k.crt. 0, or -1 if they do not fit. */
+/* The longest public URL init takes, and the CRL validity's bounds. */
+#define CA_PUBLIC_URL_MAX 200
+#define CA_CRL_DAYS_MAX 365
+/* 1 if U is a public URL as init takes it: http(s), printable, no quoting
+ * characters, no trailing slash. */
+int ca_public_url_ok(const char *u);
 int ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
 		char *aia, size_t aia_size);
 /* Re-read the CA row and its keys into CA's shared state after this

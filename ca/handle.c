@@ -147,6 +147,27 @@ oom(struct mica_err *err)
 			    "out of memory");
 }
 
+/* The base of the CDP and AIA URLs: printable, no quoting characters, no
+ * trailing slash (the paths are appended). */
+int
+ca_public_url_ok(const char *u)
+{
+	size_t n;
+
+	if (u == NULL)
+		return 0;
+	n = strlen(u);
+	if (n < 8 || n > CA_PUBLIC_URL_MAX)
+		return 0;
+	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f ||
+		    u[i] == '"' || u[i] == '<' || u[i] == '>' || u[i] == '\\')
+			return 0;
+	return u[n - 1] != '/';
+}
+
 int
 ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
 	    char *aia, size_t aia_size)
@@ -266,6 +287,21 @@ shared_load(struct ca_shared *sh, const struct db_ca *row,
 	sh->state = row->state;
 	sh->key_idx = row->key_idx;
 	sh->pending_idx = -1;
+	/* The row is what init wrote, unless the file was edited (or came
+	 * from a tampered backup): refused here, at every open, rather
+	 * than put into what the CA signs or serves. */
+	if (row->crl_days < 0 || row->crl_days > CA_CRL_DAYS_MAX) {
+		mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+			     "the CA's CRL validity (%d days) is not 1 to %d",
+			     row->crl_days, CA_CRL_DAYS_MAX);
+		goto out;
+	}
+	if (row->public_url[0] != '\0' && !ca_public_url_ok(row->public_url)) {
+		mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+			     "the CA's public URL is not a URL mica init "
+			     "would take");
+		goto out;
+	}
 	sh->crl_days = row->crl_days > 0 ? row->crl_days : 7;
 	if ((sh->name = strdup(row->name)) == NULL ||
 	    (sh->public_url = strdup(row->public_url)) == NULL)

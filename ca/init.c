@@ -22,27 +22,6 @@
 
 #define ROOT_SKEW 3600          /* root notBefore backdated one hour */
 
-/* The base of the CDP and AIA URLs: printable, no quoting characters, no
- * trailing slash (the paths are appended). */
-static int
-valid_url(const char *u)
-{
-	size_t n;
-
-	if (u == NULL)
-		return 0;
-	n = strlen(u);
-	if (n < 8 || n > 200)
-		return 0;
-	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f ||
-		    u[i] == '"' || u[i] == '<' || u[i] == '>' || u[i] == '\\')
-			return 0;
-	return u[n - 1] != '/';
-}
-
 struct init_tx {
 	const struct db_ca *row;
 	const struct ca_name *domains;
@@ -172,7 +151,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	/* An offline root is never served: a URL, if any, is where its CRL
 	 * and certificate are published by hand. */
 	if (!(root_only && o->public_url == NULL) &&
-	    (o->public_url == NULL || !valid_url(o->public_url)))
+	    (o->public_url == NULL || !ca_public_url_ok(o->public_url)))
 		return mica_err_set(err, MICA_E_USAGE, "bad_url",
 				    "--public-url must be an http:// or https:// URL without a trailing slash, "
 				    "such as http://ca.contoso.test:8080");
@@ -194,7 +173,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	if (days < 1 || days > CA_DAYS_MAX)
 		return mica_err_set(err, MICA_E_USAGE, "bad_days",
 				    "--days must be between 1 and %d", CA_DAYS_MAX);
-	if (o->crl_days < 0 || o->crl_days > 365)
+	if (o->crl_days < 0 || o->crl_days > CA_CRL_DAYS_MAX)
 		return mica_err_set(err, MICA_E_USAGE, "bad_days",
 				    "--crl-days must be between 1 and 365");
 	if (o->ndomains > 100 || (sub && o->ndomains > CA_NC_PERMIT_MAX))

@@ -277,6 +277,11 @@ tamper badcert "UPDATE ca SET cert_der = x'3003020101'"
 refused badcert "a CA certificate that does not parse" "holds an unusable CA"
 tamper badtype "UPDATE ca SET key_type = 'rsa-1'"
 refused badtype "an unknown CA key type" "holds an unusable CA"
+# Values init would never take: refused now, not at the first CRL or serve.
+tamper badurl "UPDATE ca SET public_url = 'http://ca.contoso.test' || char(10) || 'x'"
+refused badurl "a public URL with a newline in it" "public URL is not a URL mica init would take"
+tamper longcrl "UPDATE ca SET crl_days = 2000000000"
+refused longcrl "a CRL validity of two billion days" "CRL validity (2000000000 days) is not 1 to 365"
 # A newer mica's backup is unusable here: exit 3, not 8 (store unavailable).
 tamper future "PRAGMA user_version = $((NEWEST + 1))"
 refused future "a newer mica's schema version" "comes from a newer mica"
