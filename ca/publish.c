@@ -496,8 +496,14 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 out:
 	if (w.dfd >= 0)
 		close(w.dfd);
+	/* A failed run leaves no empty folder it made (a full disk, say):
+	 * only empty ones go, so nothing published is taken away. */
+	if (rc != 0 && made_ocsp && dfd >= 0)
+		unlinkat(dfd, "ocsp", AT_REMOVEDIR);
 	if (dfd >= 0)
 		close(dfd);
+	if (rc != 0 && made)
+		rmdir(dir);
 	ca_crl_free(&crl);
 	free(p7);
 	free(pem);

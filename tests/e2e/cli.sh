@@ -949,6 +949,7 @@ if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
 		run crl -d "$O" crl --out "$FULL/mnt/c.crl"
 		run backup -d "$O" backup "$FULL/mnt/b.db"
 		run restore -d "$FULL/mnt/r" restore "$FULL/copy.db"
+		run publish -d "$O" publish "$FULL/mnt/pub"
 		ls -A "$FULL/mnt" | tr "\n" " " > "$FULL/left"
 	'
 	rc=$?
@@ -965,6 +966,7 @@ if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
 		full_is crl "crl --out FILE" 1 "cannot write $FULL/mnt/c.crl: No space left on device"
 		full_is backup "backup FILE" 8 "cannot write $FULL/mnt/b.db: the disk is full"
 		full_is restore "restore into DIR" 8 "cannot write $FULL/mnt/r/mica.db: the disk is full"
+		full_is publish "publish OUTDIR" 1 "No space left on device"
 		is "... and nothing is left of what failed" "$(cat "$FULL/left")" "fill s "
 		;;
 	*) fail "the full-disk set-up failed (exit $rc)" ;;
