@@ -151,6 +151,10 @@ struct ca_shared {
 	struct ca_scep_state *scep;
 	int pass_in_datadir;    /* 1: opened with the passphrase read from
 				 * DATADIR/passphrase */
+	/* The salt of the sealed CA key this handle unsealed: a passphrase
+	 * change re-seals only if no other one came first. */
+	unsigned char unsealed_salt[16];
+	int unsealed_salt_set;
 };
 
 struct ca {

@@ -674,6 +674,11 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 				row.key_nonce, row.key_nonce_len, row.key_ct,
 				row.key_ct_len, &sealed, err) != 0)
 			goto out;
+		if (row.key_salt_len == sizeof(sh->unsealed_salt)) {
+			memcpy(sh->unsealed_salt, row.key_salt,
+			       sizeof(sh->unsealed_salt));
+			sh->unsealed_salt_set = 1;
+		}
 		if (flags & OPEN_SIGNER) {
 			if (start_signers(ca, &row, &sealed, keys, nkeys, pass,
 					  nsigners, err) != 0)

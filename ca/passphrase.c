@@ -328,13 +328,32 @@ struct reseal_tx {
 	size_t nothers;
 	const struct ca_sealed_key *ra;      /* SCEP's RA key, or NULL */
 	const char *actor;
+	const unsigned char *salt;   /* the unsealed key's, or NULL */
 };
 
 static int
 reseal_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct reseal_tx *x = arg;
+	struct db_ca cur;
+	int same;
 
+	/* Two changes at once: the second would seal over the first's keys
+	 * while the first renames its passphrase file into place last,
+	 * leaving the file and the keys at odds. The key this handle
+	 * unsealed must still be the one stored. */
+	memset(&cur, 0, sizeof(cur));
+	if (db_ca_get(db, &cur, err) != 0)
+		return -1;
+	same = x->salt != NULL && cur.key_salt_len == 16 &&
+	       memcmp(cur.key_salt, x->salt, 16) == 0;
+	db_ca_free(&cur);
+	if (!same)
+		return mica_err_set(err, MICA_E_CONFLICT, "passphrase_changed",
+				    "another command changed the passphrase "
+				    "meanwhile; nothing changed (run 'mica "
+				    "passphrase' again, with the passphrase "
+				    "that one set as --passphrase-file)");
 	if (db_ca_update_key(db, x->row, err) != 0)
 		return -1;
 	for (size_t i = 0; i < x->nothers; i++) {
@@ -525,6 +544,7 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	x.nothers = n;
 	x.ra = ca->sh->scep_key_stored ? &ra : NULL;
 	x.actor = p->actor;
+	x.salt = ca->sh->unsealed_salt_set ? ca->sh->unsealed_salt : NULL;
 	if (ca_tx(ca, CA_TX_DURABLE, reseal_body, &x, err) != 0)
 		goto out;
 	if (tmp[0] != '\0') {

@@ -629,7 +629,8 @@ static const char passphrase_help[] =
 "$MICA_PASSPHRASE or DIR/passphrase as usual; when it came from\n"
 "DIR/passphrase, that file gets the new one. Backups made before the change still need the old\n"
 "passphrase. A running 'mica serve' keeps working (it holds the key) and\n"
-"needs the new passphrase at its next start.\n";
+"needs the new passphrase at its next start. Of two changes run at once,\n"
+"the one that commits second is refused (exit 6) and changes nothing.\n";
 
 int
 cmd_passphrase(const char *datadir, int argc, char **argv)

@@ -1066,7 +1066,31 @@ test_engine_ceremony(void)
 		CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK |
 					      CA_OPEN_ALL_KEYS, NULL, &ica,
 					      &err), 0);
-		CU_ASSERT_EQUAL_FATAL(ca_passphrase_change(ica, &cli, pf, NULL, &err), 0);
+		{
+			/* Two changes at once: the second, whose handle
+			 * unsealed the key before the first committed, is
+			 * refused and changes nothing. */
+			struct ca *other = NULL;
+			char pf2[PATH_MAX];
+
+			snprintf(pf2, sizeof(pf2), "%s/otherpass", g_tmp);
+			f = fopen(pf2, "w");
+			CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+			fputs("the passphrase of the one that lost\n", f);
+			fclose(f);
+			CU_ASSERT_EQUAL(chmod(pf2, 0600), 0);
+			CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK |
+						      CA_OPEN_ALL_KEYS, NULL,
+						      &other, &err), 0);
+			CU_ASSERT_EQUAL_FATAL(ca_passphrase_change(ica, &cli, pf, NULL, &err), 0);
+			CU_ASSERT_EQUAL(ca_passphrase_change(other, &cli, pf2, NULL, &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+			CU_ASSERT_STRING_EQUAL(err.code, "passphrase_changed");
+			ca_close(other);
+			other = NULL;
+			CU_ASSERT_EQUAL(ca_open(idir, CA_OPEN_UNLOCK, pf2, &other, &err), -1);
+			ca_close(other);
+		}
 		ca_close(ica);
 		ica = NULL;
 		CU_ASSERT_EQUAL(ca_open(idir, CA_OPEN_UNLOCK, NULL, &ica, &err), -1);
