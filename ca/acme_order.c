@@ -926,15 +926,9 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
 	    order_load(ca, id, x.acct.id, &cur, err) != 0)
 		goto out;
-	if (strcmp(cur.status, "ready") != 0) {
-		if (strcmp(cur.status, "pending") == 0)
-			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
-				     "the order's authorizations are not all valid yet");
-		else
-			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
-				     "the order is %s, not ready", cur.status);
-		goto out;
-	}
+	/* A request that is not a finalize at all is malformed whatever the
+	 * order's state (as Boulder); the CSR itself is judged once the
+	 * order is ready. */
 	if (ca_jws_payload_json(&x.jws, &pl, err) != 0)
 		goto out;
 	b64 = json_string_value(json_object_get(pl, "csr"));
@@ -950,6 +944,15 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	}
 	if (mica_b64url_decode(b64, b64_len, der, MICA_B64URL_DECLEN(b64_len), &der_len) != 0) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_csr", "the CSR is not base64url");
+		goto out;
+	}
+	if (strcmp(cur.status, "ready") != 0) {
+		if (strcmp(cur.status, "pending") == 0)
+			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
+				     "the order's authorizations are not all valid yet");
+		else
+			mica_err_set(err, MICA_E_FORBIDDEN, "order_not_ready",
+				     "the order is %s, not ready", cur.status);
 		goto out;
 	}
 	if (ca_csr_parse(der, der_len, &csr, err) != 0) {

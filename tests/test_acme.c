@@ -1112,6 +1112,10 @@ test_flow_http01_to_certificate_and_refusals(void)
 	snprintf(path, sizeof(path), "/order/%s/finalize", o.id);
 	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "order_not_ready");
+	/* A payload that is no finalize is malformed, whatever the state. */
+	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, "{\"cs\":\"x\"}", 0),
+				   o.id, &o2, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 	/* http-01, answered by the responder. */
 	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, (snprintf(path, sizeof(path),
 		"/authz/%s", o.authz[0]), path), NULL, 0), o.authz[0], &z, &err) == 0);
