@@ -5,9 +5,12 @@
 #include "ca/ca.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,7 +142,7 @@ keys_fit(struct ca *ca, const char *file, struct mica_err *err)
  * another. Without a passphrase, the sealed keys cannot be checked.
  */
 static int
-restore_usable(const char *datadir, const char *file,
+restore_usable(const char *datadir, const char *dbfile, const char *file,
 	       const char *passphrase_file, const char *source,
 	       struct mica_err *err)
 {
@@ -149,7 +152,8 @@ restore_usable(const char *datadir, const char *file,
 
 	if (source != NULL)
 		flags |= CA_OPEN_UNLOCK | CA_OPEN_ALL_KEYS;
-	if (ca_open(datadir, flags, passphrase_file, &ca, &e) == 0) {
+	if (ca_open_file(datadir, dbfile, flags, passphrase_file, &ca,
+			 &e) == 0) {
 		int rc = source != NULL ? keys_fit(ca, file, err) : 0;
 
 		ca_close(ca);
@@ -178,6 +182,43 @@ restore_usable(const char *datadir, const char *file,
 			    e.msg);
 }
 
+/* The copy is made under this name in DIR, and becomes DIR/mica.db only
+ * once complete: a restore killed while copying leaves no mica.db that
+ * the next restore (or any command) would take for a CA. */
+#define RESTORE_PARTIAL CA_DB_FILE ".partial"
+
+/* Rename FROM to TO, both under directory DFD, unless TO exists (another
+ * command made a store there meanwhile: never replaced). */
+static int
+rename_noreplace(int dfd, const char *from, const char *to)
+{
+	if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: link() refuses an
+	 * existing name as well. */
+	if (linkat(dfd, from, dfd, to, 0) != 0)
+		return -1;
+	return unlinkat(dfd, from, 0);
+}
+
+/* 0 if the store PATH has no -wal file left with frames in it (checkpointed
+ * and removed by its last close), -1 with ERR otherwise. */
+static int
+wal_left(const char *path, struct mica_err *err)
+{
+	char wal[PATH_MAX + 8];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &sb) != 0 || sb.st_size == 0)
+		return 0;
+	return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+			    "the restored copy %s was not checkpointed (its "
+			    "-wal is left); nothing restored", path);
+}
+
 int
 ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	   int *key_checked, struct mica_err *err)
@@ -185,13 +226,15 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	const char *source;
 	struct db *src = NULL, *dst = NULL;
 	struct ca boot;
-	char dbpath[PATH_MAX];
+	char dbpath[PATH_MAX], partial[PATH_MAX];
 	mode_t old_umask;
-	int rc = -1, made_dir = 0, copied = 0;
+	int rc = -1, made_dir = 0, copied = 0, dfd = -1;
 
 	if (key_checked != NULL)
 		*key_checked = 0;
-	if (ca_path_join(dbpath, sizeof(dbpath), datadir, CA_DB_FILE) != 0)
+	if (ca_path_join(dbpath, sizeof(dbpath), datadir, CA_DB_FILE) != 0 ||
+	    ca_path_join(partial, sizeof(partial), datadir,
+			 RESTORE_PARTIAL) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
 	if (access(dbpath, F_OK) == 0)
 		return ca_store_in_the_way(datadir, dbpath,
@@ -220,23 +263,79 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	umask(old_umask);
 	if (ca_datadir_check(datadir, err) != 0)
 		goto out;
-	if (db_backup(src, dbpath, err) != 0)
+	/* One restore into DIR at a time (the lock goes with the process,
+	 * however it ends): a partial copy found under the lock is a killed
+	 * restore's, and goes. */
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+			     "cannot open %s: %s", datadir, strerror(errno));
+		goto out;
+	}
+	if (flock(dfd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			mica_err_set(err, MICA_E_CONFLICT, "restore_running",
+				     "another restore into %s is running",
+				     datadir);
+		else
+			mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+				     "cannot lock %s: %s", datadir,
+				     strerror(errno));
+		goto out;
+	}
+	if (access(dbpath, F_OK) == 0) {
+		ca_store_in_the_way(datadir, dbpath,
+				    "restore into an empty directory", err);
+		goto out;
+	}
+	/* SQLite would replay a -wal or hot -journal left beside mica.db
+	 * into the restored store once it takes that name. */
+	if (db_sides_absent(dbpath, "backup_exists", err) != 0)
+		goto out;
+	ca_db_unlink(partial);
+	if (db_backup(src, partial, err) != 0)
 		goto out;
 	copied = 1;
 	db_close(src);
 	src = NULL;
 	/* Reopen read-write: a backup of an older schema is upgraded here,
 	 * in the copy; the backup file itself is never written. */
-	if (db_open(dbpath, 0, &dst, err) != 0 || db_integrity_check(dst, err) != 0)
+	if (db_open(partial, 0, &dst, err) != 0 ||
+	    db_integrity_check(dst, err) != 0)
 		goto out;
 	source = ca_pass_source(datadir, passphrase_file);
-	if (restore_usable(datadir, file, passphrase_file, source, err) != 0)
+	if (restore_usable(datadir, RESTORE_PARTIAL, file, passphrase_file,
+			   source, err) != 0)
 		goto out;
 	/* No handle yet: a bootstrap one, which ca_tx() runs directly. */
 	memset(&boot, 0, sizeof(boot));
 	boot.db = dst;
 	if (ca_tx(&boot, CA_TX_DURABLE, audit_body, (void *)"ca.restore", err) != 0)
 		goto out;
+	/* The last connection's close checkpoints the copy's WAL into it and
+	 * removes it: the file is then whole on its own, and may be named. */
+	db_close(dst);
+	dst = NULL;
+	if (wal_left(partial, err) != 0)
+		goto out;
+	if (rename_noreplace(dfd, RESTORE_PARTIAL, CA_DB_FILE) != 0) {
+		if (errno == EEXIST)
+			ca_store_in_the_way(datadir, dbpath,
+					    "restore into an empty directory",
+					    err);
+		else
+			mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+				     "cannot rename %s to %s: %s", partial,
+				     dbpath, strerror(errno));
+		goto out;
+	}
+	copied = 0;
+	if (fsync(dfd) != 0) {
+		/* Named, but perhaps not durably so: said, not undone. */
+		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+			     "restored, but cannot sync %s: %s", datadir,
+			     strerror(errno));
+		goto out_named;
+	}
 	if (key_checked != NULL)
 		*key_checked = source != NULL;
 	rc = 0;
@@ -244,8 +343,13 @@ out:
 	db_close(src);
 	db_close(dst);
 	if (rc != 0 && copied)
-		ca_db_unlink(dbpath);
+		ca_db_unlink(partial);
+	if (dfd >= 0)
+		close(dfd);
 	if (rc != 0 && made_dir)
 		rmdir(datadir);
 	return rc;
+out_named:
+	close(dfd);
+	return -1;
 }

@@ -172,7 +172,12 @@ ca_now(void)
 
 /* OUT = DIR "/" FILE; -1 if it does not fit in SIZE. */
 int ca_path_join(char *out, size_t size, const char *dir, const char *file);
-/* Remove a database file and its -wal and -shm companions. */
+/* ca_open() of the store DATADIR/DBFILE rather than DATADIR/mica.db
+ * (restore checks its copy before the copy takes that name). */
+int ca_open_file(const char *datadir, const char *dbfile, int flags,
+		 const char *passphrase_file, struct ca **out,
+		 struct mica_err *err);
+/* Remove a database file and its -wal, -shm and -journal companions. */
 void ca_db_unlink(const char *dbpath);
 /* The store connection of this handle (for the unit tests). */
 struct db *ca_db(struct ca *ca);

@@ -43,6 +43,8 @@ ca_db_unlink(const char *dbpath)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", dbpath);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s-journal", dbpath);
+	unlink(p);
 }
 
 int
@@ -590,8 +592,9 @@ out:
 }
 
 static int
-open_handle(const char *datadir, int flags, const char *passphrase_file,
-	    int nsigners, struct ca **out, struct mica_err *err)
+open_handle(const char *datadir, const char *dbfile, int flags,
+	    const char *passphrase_file, int nsigners, struct ca **out,
+	    struct mica_err *err)
 {
 	struct ca *ca = NULL;
 	struct ca_shared *sh = NULL;
@@ -604,7 +607,7 @@ open_handle(const char *datadir, int flags, const char *passphrase_file,
 
 	memset(&row, 0, sizeof(row));
 	*out = NULL;
-	if (ca_path_join(path, sizeof(path), datadir, CA_DB_FILE) != 0)
+	if (ca_path_join(path, sizeof(path), datadir, dbfile) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
 				    "data directory path too long");
 	if (access(path, F_OK) != 0) {
@@ -795,8 +798,17 @@ int
 ca_open(const char *datadir, int flags, const char *passphrase_file,
 	struct ca **out, struct mica_err *err)
 {
-	return open_handle(datadir, flags & ~OPEN_SIGNER, passphrase_file, 0,
-			   out, err);
+	return open_handle(datadir, CA_DB_FILE, flags & ~OPEN_SIGNER,
+			   passphrase_file, 0, out, err);
+}
+
+int
+ca_open_file(const char *datadir, const char *dbfile, int flags,
+	     const char *passphrase_file, struct ca **out,
+	     struct mica_err *err)
+{
+	return open_handle(datadir, dbfile, flags & ~OPEN_SIGNER,
+			   passphrase_file, 0, out, err);
 }
 
 int
@@ -809,8 +821,8 @@ ca_open_serve(const char *datadir, const char *passphrase_file, int nsigners,
 	if ((flags & ~CA_OPEN_OCSP_BY_CA) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
 				    "unknown flags for a served CA");
-	return open_handle(datadir, OPEN_SIGNER | flags, passphrase_file,
-			   nsigners, out, err);
+	return open_handle(datadir, CA_DB_FILE, OPEN_SIGNER | flags,
+			   passphrase_file, nsigners, out, err);
 }
 
 void

@@ -407,13 +407,13 @@ db_unlink_created(const char *path)
  * an existing one is MICA_E_CONFLICT with EXISTS_CODE.
  */
 int
-db_create_file(const char *path, const char *what, const char *exists_code,
-	    struct mica_err *err)
+db_sides_absent(const char *path, const char *exists_code,
+		struct mica_err *err)
 {
 	static const char *const sfx[] = { "-wal", "-shm", "-journal" };
 	struct stat sb;
 	char *p;
-	int fd, found, rc = -1;
+	int found;
 
 	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
 		if ((p = side_path(path, sfx[i])) == NULL)
@@ -431,6 +431,17 @@ db_create_file(const char *path, const char *what, const char *exists_code,
 					    "mica is using it", path, sfx[i],
 					    sfx[i] + 1);
 	}
+	return 0;
+}
+
+int
+db_create_file(const char *path, const char *what, const char *exists_code,
+	    struct mica_err *err)
+{
+	int fd, rc = -1;
+
+	if (db_sides_absent(path, exists_code, err) != 0)
+		return -1;
 	/* O_EXCL also refuses a symlink planted at PATH. */
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {

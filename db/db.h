@@ -139,6 +139,12 @@ int db_run_tx(struct db_writer *w, struct db *db, int flags, db_tx_fn fn,
 /* PRAGMA integrity_check == "ok" -> 0; otherwise MICA_E_INTERNAL. */
 int db_integrity_check(struct db *db, struct mica_err *err);
 
+/* 0 if no -wal, -shm or -journal of the database PATH exists (SQLite would
+ * replay a leftover one into whatever file gets that name); otherwise
+ * MICA_E_CONFLICT with EXISTS_CODE, naming the file. */
+int db_sides_absent(const char *path, const char *exists_code,
+		    struct mica_err *err);
+
 /* Online, consistent copy of the whole database to DEST_PATH (SQLite backup
  * API; DEST_PATH must not exist, created 0600). Works while other
  * connections write. */

@@ -365,6 +365,33 @@ expect_rc "restore into a directory with a stale mica.db-wal exits 6" 6 \
 grep -qF "$W/r-stale/mica.db-wal exists" "$TMP/rc.err" && ok "... naming it" ||
 	fail "restore's message for a stale -wal: $(cat "$TMP/rc.err")"
 is "... and leaves only it there" "$(ls -A "$W/r-stale")" "mica.db-wal"
+# A restore killed while it copies leaves its partial copy, never a
+# mica.db: nothing takes the directory for a CA, and the next restore
+# removes the leftover (the copy's own journal too) and restores.
+mkdir -m 700 "$W/r-killed"
+head -c 8192 "$W/backup1.db" > "$W/r-killed/mica.db.partial"
+: > "$W/r-killed/mica.db.partial-journal"
+expect_rc "after a killed restore, list says there is no CA (exit 5)" 5 \
+	"$MICA" -d "$W/r-killed" list
+expect_rc "... and restore again succeeds" 0 \
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/r-killed" restore "$W/backup1.db"
+is "... leaving only the store" "$(ls -A "$W/r-killed" | tr '\n' ' ')" "mica.db "
+# Killed for real, at a moment that varies: either nothing is named
+# mica.db, or the store is whole and the next restore refuses it.
+for delay in 0.05 0.15 0.3 0.6; do
+	rm -rf "$W/r-kill"
+	timeout -s KILL "$delay" env MICA_PASSPHRASE="$PASS_VALUE" \
+		"$MICA" -d "$W/r-kill" restore "$W/backup1.db" > /dev/null 2>&1
+	if [ -e "$W/r-kill/mica.db" ]; then
+		is "restore killed after $delay s: the store it named is whole" \
+			"$(sqlite3 "$W/r-kill/mica.db" 'PRAGMA integrity_check')" ok
+	else
+		env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/r-kill" restore "$W/backup1.db" \
+			> /dev/null 2>"$W/rkill.err"
+		is "restore killed after $delay s, no store named: the next one restores" \
+			"$? $(ls -A "$W/r-kill" | tr '\n' ' ')" "0 mica.db "
+	fi
+done
 # Two restores into one directory at once: one restores, the other is
 # refused (exit 6) and leaves the first one's store whole.
 for i in 1 2; do

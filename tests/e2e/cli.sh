@@ -965,7 +965,7 @@ if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
 		full_is list "list on a store" 8 "the disk holding the certificate store is full"
 		full_is crl "crl --out FILE" 1 "cannot write $FULL/mnt/c.crl: No space left on device"
 		full_is backup "backup FILE" 8 "cannot write $FULL/mnt/b.db: the disk is full"
-		full_is restore "restore into DIR" 8 "cannot write $FULL/mnt/r/mica.db: the disk is full"
+		full_is restore "restore into DIR" 8 "cannot write $FULL/mnt/r/mica.db.partial: the disk is full"
 		full_is publish "publish OUTDIR" 1 "No space left on device"
 		is "... and nothing is left of what failed" "$(cat "$FULL/left")" "fill s "
 		;;
