@@ -582,7 +582,9 @@ const char *ca_root_fingerprint(struct ca *ca);  /* "AB:CD:..." SHA-256 */
 const unsigned char *ca_cert_der(struct ca *ca, size_t *len);
 const char *ca_cert_pem(struct ca *ca);
 /* The chain from this CA's certificate up: [0] its own, then each issuer
- * up to the root, then any cross-certificates. Count 0 while awaiting. */
+ * below the root, then any cross-certificates, then the self-signed root
+ * (after the crosses, so that a device with only an older root follows a
+ * cross-certificate). Count 0 while awaiting. */
 size_t ca_chain_count(struct ca *ca);
 const unsigned char *ca_chain_der(struct ca *ca, size_t i, size_t *len);
 /* All of them, PEM, concatenated in that order. */

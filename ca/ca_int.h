@@ -110,6 +110,8 @@ struct ca_shared {
 	unsigned char *chain_buf; size_t chain_buf_len;  /* above it, DER */
 	struct ca_der_blob chain[CA_CHAIN_MAX];     /* into chain_buf */
 	size_t nchain;
+	size_t served[CA_CHAIN_MAX];   /* the chain in the order it is handed
+					* out: chain[served[i]] (handle.c) */
 	char *chain_pem;               /* cert_der and the chain, PEM */
 	const unsigned char *root_der; size_t root_len;  /* the root at the
 					* top (cert_der for a single tier) */

@@ -218,11 +218,20 @@ slot_load(struct ca_keyslot *k, int idx, const char *key_type,
 }
 
 /* The chain above the CA's certificate, and the root at its top: the
- * first self-signed certificate of the chain (crosses follow it). */
+ * first self-signed certificate of the chain (crosses follow it). The
+ * chain is stored issuer first (chain[0] is what signed this CA) and
+ * handed out (ca_chain_der, chain_pem) with the self-signed root after
+ * the cross-certificates: a relying party that trusts only an older root
+ * and meets the new root's self-signed certificate among the untrusted
+ * ones before the cross-certificate ends its path there (OpenSSL 3.0
+ * takes the first issuer that fits: "self-signed certificate in
+ * certificate chain"), while one that trusts the new root finds it in
+ * its own store whatever the order. RFC 8446 4.4.2 lets the root be
+ * anywhere in what a server sends, or left out. */
 static int
 chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 {
-	size_t total, i;
+	size_t total, i, root = SIZE_MAX, k;
 
 	if (row->chain_der != NULL && row->chain_len > 0) {
 		if ((sh->chain_buf = malloc(row->chain_len)) == NULL)
@@ -244,9 +253,17 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 		sh->root_der = sh->chain[i].der;
 		sh->root_len = sh->chain[i].len;
 		if (ci.subject_len == ci.issuer_len &&
-		    memcmp(ci.subject, ci.issuer, ci.subject_len) == 0)
+		    memcmp(ci.subject, ci.issuer, ci.subject_len) == 0) {
+			root = i;
 			break;
+		}
 	}
+	for (i = 0, k = 0; i < sh->nchain; i++)
+		if (i != root)
+			sh->served[k++] = i;
+	if (root != SIZE_MAX)
+		sh->served[k++] = root;
+	assert(k == sh->nchain);
 	/* cert_der then each certificate above, PEM. */
 	total = ca_pem_size("CERTIFICATE", sh->cert_len);
 	for (i = 0; i < sh->nchain; i++)
@@ -260,8 +277,9 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 
 		for (i = 0; i <= sh->nchain; i++) {
 			const unsigned char *d = i == 0 ? sh->cert_der :
-						 sh->chain[i - 1].der;
-			size_t l = i == 0 ? sh->cert_len : sh->chain[i - 1].len;
+				sh->chain[sh->served[i - 1]].der;
+			size_t l = i == 0 ? sh->cert_len :
+				sh->chain[sh->served[i - 1]].len;
 
 			n = ca_pem_size("CERTIFICATE", l);
 			assert(n <= left);
@@ -934,8 +952,8 @@ ca_chain_der(struct ca *ca, size_t i, size_t *len)
 		*len = 0;
 		return NULL;
 	}
-	*len = ca->sh->chain[i - 1].len;
-	return ca->sh->chain[i - 1].der;
+	*len = ca->sh->chain[ca->sh->served[i - 1]].len;
+	return ca->sh->chain[ca->sh->served[i - 1]].der;
 }
 
 int
