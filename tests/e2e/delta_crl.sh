@@ -159,12 +159,20 @@ check "GET /delta.crl: application/pkix-crl" grep -qi '^Content-Type: applicatio
 SB=$(openssl crl -inform der -in "$W/srv-base.der" -noout -crlnumber | sed 's/^crlNumber=0x//')
 SD=$(openssl crl -inform der -in "$W/srv-delta.der" -noout -text | grep -A1 'Delta CRL Indicator' | tail -1 | tr -d ' ')
 is "the daemon published, at start, a delta completing the newest complete CRL" "$SD" "$((16#$SB))"
-# (Not with -use_deltas and the served delta: that delta lists nothing,
-# since b was revoked before the complete CRL it completes, and OpenSSL
-# 3.0 may take the newer of the two for the complete CRL.)
 check "the served complete CRL, published after the revocation, revokes b" sh -c "
 	openssl crl -inform der -in '$W/srv-base.der' -out '$W/sb.pem' &&
 	! openssl verify -crl_check -CAfile '$W/root.pem' -CRLfile '$W/sb.pem' '$W/b.pem' >/dev/null 2>&1"
+# The served delta lists nothing (b was revoked before the complete CRL it
+# completes). Without -extended_crl, OpenSSL 3.0 scores a delta like a
+# complete CRL and takes the newer of the two, so b would pass: the
+# README's command has -extended_crl, and with it the pair revokes b.
+openssl crl -inform der -in "$W/srv-delta.der" -out "$W/sd.pem" 2>/dev/null
+if openssl verify -crl_check -extended_crl -use_deltas -CAfile "$W/root.pem" -CRLfile "$W/sb.pem" \
+	-CRLfile "$W/sd.pem" "$W/b.pem" >"$W/v2.out" 2>&1; then
+	fail "openssl verify -extended_crl -use_deltas, served complete CRL + its empty delta: b passes"
+elif grep -q "certificate revoked" "$W/v2.out"; then
+	ok "openssl verify -extended_crl -use_deltas (the README's), served complete CRL + its empty delta: b revoked"
+else fail "openssl verify -extended_crl -use_deltas: $(tr '\n' ' ' <"$W/v2.out")"; fi
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0
 
@@ -193,7 +201,7 @@ check "and lists the released certificate no more" \
 openssl crl -inform der -in "$W/rel-base.der" -out "$W/rel-base.pem" 2>/dev/null
 openssl crl -inform der -in "$W/rel-delta.der" -out "$W/rel-delta.pem" 2>/dev/null
 check "openssl verify -use_deltas, the new complete CRL and its delta: the released certificate passes" \
-	openssl verify -crl_check -use_deltas -CAfile "$W/root.pem" -CRLfile "$W/rel-base.pem" \
+	openssl verify -crl_check -extended_crl -use_deltas -CAfile "$W/root.pem" -CRLfile "$W/rel-base.pem" \
 	-CRLfile "$W/rel-delta.pem" "$W/a.pem"
 C1=$(n_complete)
 "$MICA" -d "$D" crl >/dev/null 2>&1 || die "mica crl"
