@@ -528,6 +528,17 @@ check_key_alg(const struct outer *o, struct mica_err *err)
 		    (MBEDTLS_OID_CMP(MBEDTLS_OID_EC_GRP_SECP256R1, &params) == 0 ||
 		     MBEDTLS_OID_CMP(MBEDTLS_OID_EC_GRP_SECP384R1, &params) == 0))
 			return 0;
+		/* specifiedCurve (a SEQUENCE of explicit parameters) may
+		 * well be P-256 spelled out: say what to change. */
+		if (params.tag == (MBEDTLS_ASN1_CONSTRUCTED |
+				   MBEDTLS_ASN1_SEQUENCE))
+			return mica_err_set(err, MICA_E_POLICY,
+					    "unsupported_key",
+					    "EC keys with explicit curve "
+					    "parameters are not supported (RFC "
+					    "5480 2.1.1): use the named curve "
+					    "P-256 or P-384 (openssl: -pkeyopt "
+					    "ec_param_enc:named_curve)");
 		what = "EC keys on curves other than P-256 and P-384 are";
 	} else if (MBEDTLS_OID_CMP(MBEDTLS_OID_ED25519, &alg) == 0) {
 		what = "Ed25519 keys are";

@@ -266,6 +266,9 @@ suite_init(void)
 		 "-nodes -keyout p521.key " SUBJ " -out p521.pem") ||
 	    ossl("req -new -newkey ec -pkeyopt ec_paramgen_curve:secp256k1 "
 		 "-nodes -keyout k1.key " SUBJ " -out k1.pem") ||
+	    ossl("req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+		 "-pkeyopt ec_param_enc:explicit -nodes -keyout p256x.key "
+		 SUBJ " -out p256x.pem") ||
 	    ossl("req -new -newkey ed25519 -nodes -keyout ed.key " SUBJ
 		 " -out ed25519.pem") ||
 	    ossl("req -new -key rsa2048.key -sha1 " SUBJ " -out sha1.pem") ||
@@ -659,6 +662,18 @@ test_weak_and_unsupported_keys(void)
 	expect_refused("p521.pem", MICA_E_POLICY, "unsupported_key");
 	expect_refused("k1.pem", MICA_E_POLICY, "unsupported_key");
 	expect_refused("ed25519.pem", MICA_E_POLICY, "unsupported_key");
+	/* P-256 with its parameters spelled out (RFC 5480 2.1.1 allows
+	 * namedCurve only): the message says so, not "another curve". */
+	{
+		struct ca_csr c;
+		struct mica_err err;
+
+		CU_ASSERT_EQUAL(load_file("p256x.pem", &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+		CU_ASSERT_STRING_EQUAL(err.code, "unsupported_key");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "explicit curve parameters"));
+		ca_csr_free(&c);
+	}
 }
 
 static void
