@@ -21,6 +21,7 @@
 #include "ca/ca.h"
 #include "util/log.h"
 #include "web/acme.h"
+#include "web/addr.h"
 #include "web/api.h"
 #include "web/blob.h"
 #include "web/conns.h"
@@ -34,6 +35,37 @@
 #include "web/server.h"
 
 /* ------------------------------------------------------------ decode -- */
+
+/* HSTS covers every port of the host name: sent only where each URL it
+ * upgrades reaches the HTTPS listener (http://H/ -> https://H:443/). */
+static void
+test_hsts_applies(void)
+{
+	static const struct {
+		const char *http, *https;
+		int want;
+	} cases[] = {
+		{ "127.0.0.1:8080", "127.0.0.1:8443", 0 },  /* the default */
+		{ "0.0.0.0:8080", "0.0.0.0:443", 0 },       /* :8080 -> https:8080 */
+		{ "0.0.0.0:80", "0.0.0.0:8443", 0 },        /* :80 -> :443, nobody */
+		{ "none", "0.0.0.0:8443", 0 },
+		{ "0.0.0.0:80", "0.0.0.0:443", 1 },
+		{ "none", "[::]:443", 1 },
+		{ "0.0.0.0:80", "none", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct web_addr h, s;
+		struct mica_err e;
+
+		CU_ASSERT_EQUAL_FATAL(web_addr_parse("--http", cases[i].http, &h, &e), 0);
+		CU_ASSERT_EQUAL_FATAL(web_addr_parse("--https", cases[i].https, &s, &e), 0);
+		if (web_hsts_applies(&h, &s) != cases[i].want)
+			fprintf(stderr, "hsts: --http %s --https %s: want %d\n",
+				cases[i].http, cases[i].https, cases[i].want);
+		CU_ASSERT_EQUAL(web_hsts_applies(&h, &s), cases[i].want);
+	}
+}
 
 static void
 test_pct_decode(void)
@@ -1894,6 +1926,7 @@ main(void)
 	s = CU_add_suite("web", NULL, NULL);
 	if (s == NULL ||
 	    !CU_add_test(s, "decodes percent escapes and refuses malformed ones", test_pct_decode) ||
+	    !CU_add_test(s, "sends HSTS only where every URL it upgrades reaches HTTPS", test_hsts_applies) ||
 	    !CU_add_test(s, "refuses path traversal, in clear or percent-encoded", test_path_traversal) ||
 	    !CU_add_test(s, "matches routes and extracts parameters", test_route_match) ||
 	    !CU_add_test(s, "answers a wrong method with 405 and the allowed methods", test_route_method_not_allowed) ||

@@ -118,6 +118,13 @@ web_addr_url(const struct web_addr *a, const char *scheme, char *out, size_t siz
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+int
+web_hsts_applies(const struct web_addr *http, const struct web_addr *https)
+{
+	return https != NULL && https->on && https->port == 443 &&
+	       (http == NULL || !http->on || http->port == 80);
+}
+
 void
 web_url_host(const char *url, char *out, size_t size)
 {

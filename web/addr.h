@@ -34,6 +34,19 @@ int web_addr_parse(const char *opt, const char *s, struct web_addr *a,
 int web_addr_url(const struct web_addr *a, const char *scheme, char *out,
 		 size_t size);
 
+/*
+ * 1 if an HTTPS listener on HTTPS may send Strict-Transport-Security
+ * (RFC 6797): a browser applies it to every port of the host name, and
+ * turns http://HOST:PORT into https://HOST:PORT, keeping any port but 80
+ * (which becomes 443; RFC 6797 8.3). So it is sent only when every URL it
+ * upgrades lands on that listener: HTTPS on port 443 and plain HTTP
+ * (HTTP) off or on port 80. Otherwise http://HOST:8080/ca.crt would
+ * become https://HOST:8080/ca.crt, where the plain HTTP listener cannot
+ * answer, and the root page and public files would fail in that browser
+ * for the header's lifetime, with no way past the error.
+ */
+int web_hsts_applies(const struct web_addr *http, const struct web_addr *https);
+
 /* This host's name, lowercased, if it is a usable DNS name, else
  * "localhost", into OUT. */
 void web_host_name(char *out, size_t size);

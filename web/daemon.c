@@ -204,6 +204,7 @@ daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *e
 		return mica_err_set(err, MICA_E_USAGE, "usage",
 				    "--threads must be from 1 to %d", WEB_THREADS_MAX);
 	dm->srv.api_over_http = o->api_over_http;
+	dm->srv.hsts = web_hsts_applies(&dm->http_addr, &dm->https_addr);
 	if (o->ntrusted_proxies > WEB_PROXIES_MAX)
 		return mica_err_set(err, MICA_E_USAGE, "usage",
 				    "at most %d --trusted-proxy options", WEB_PROXIES_MAX);

@@ -270,8 +270,10 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 		MHD_add_response_header(resp, rep->hdr[i].name, rep->hdr[i].value);
 	/* RFC 6797: once a browser has been here over HTTPS, it never comes
 	 * back over plain HTTP (where a token could be read). Not on the
-	 * HTTP listener: a browser ignores it there (RFC 6797 8.1). */
-	if (r->lst->tls)
+	 * HTTP listener: a browser ignores it there (RFC 6797 8.1). Only
+	 * where the URLs it upgrades reach this listener (web_hsts_applies):
+	 * it covers every port of the host name. */
+	if (r->lst->tls && r->lst->srv->hsts)
 		MHD_add_response_header(resp, "Strict-Transport-Security", WEB_HSTS);
 	r->status = rep->status;
 	ret = MHD_queue_response(conn, (unsigned int)rep->status, resp);

@@ -34,6 +34,8 @@ struct web_server {
 	struct ca *idle[WEB_POOL_MAX];   /* clones of parent no thread holds */
 	size_t nidle;
 	int api_over_http;
+	int hsts;                        /* HTTPS answers carry HSTS
+					  * (web_hsts_applies) */
 	char https_url[160];             /* "" without an HTTPS listener */
 	unsigned char *root_der;
 	size_t root_der_len;

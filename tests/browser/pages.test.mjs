@@ -386,6 +386,53 @@ test('/admin and /request, which take tokens, are only served over HTTPS', { ski
   }
 });
 
+// HSTS holds for every port of a host name, and a browser keeps the port
+// when it upgrades http:// to https:// (RFC 6797 8.3): sent from HTTPS on
+// 8443 beside plain HTTP on 8080, it would turn http://HOST:8080/ into
+// https://HOST:8080/, where nothing speaks TLS, for a year.
+test('after a visit over HTTPS, the root page and the root over plain HTTP still open', { skip: STUB && 'the stub has one listener' }, async () => {
+  const host = 'ca.' + DOMAIN;
+  const data = path.join(S.tmp, 'data-hsts');
+  // A CA whose URL names HOST: the daemon's certificate names it too.
+  run(MICA, ['-d', data, 'init', '--name', 'HSTS Root CA', '--domain', DOMAIN,
+    '--public-url', `http://${host}:8080`]);
+  const d = await startDaemon('hsts', data, [], false);
+  const home = path.join(S.tmp, 'home-hsts');
+  const nss = path.join(home, '.pki', 'nssdb');
+  fs.mkdirSync(nss, { recursive: true });
+  const rootPem = path.join(S.tmp, 'hsts-root.pem');
+  fs.writeFileSync(rootPem, run(MICA, ['-d', data, 'export-root', '--pem']));
+  run('certutil', ['-N', '-d', 'sql:' + nss, '--empty-password']);
+  run('certutil', ['-A', '-d', 'sql:' + nss, '-n', 'mica hsts root', '-t', 'C,,', '-i', rootPem]);
+  // Chromium applies HSTS to host names only, never to an address.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--host-resolver-rules=MAP ${host} 127.0.0.1`],
+    env: { ...process.env, HOME: home },
+  });
+  try {
+    const page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(15000);
+    const httpBase = d.http.replace('127.0.0.1', host);
+    const httpsBase = d.https.replace('127.0.0.1', host);
+    assert.equal((await page.goto(httpsBase + '/')).status(), 200, 'the page over HTTPS');
+    const r = await page.goto(httpBase + '/');
+    assert.equal(page.url(), httpBase + '/', 'not upgraded to https on the plain HTTP port');
+    assert.equal(r.status(), 200);
+    const crt = await curl(httpBase + '/ca.crt', ['--resolve', `${host}:${new URL(d.http).port}:127.0.0.1`]);
+    assert.equal(crt.status, 200);
+    assert.ok(!('strict-transport-security' in (await curl(httpsBase + '/',
+      ['--cacert', rootPem, '--resolve', `${host}:${new URL(d.https).port}:127.0.0.1`])).headers),
+    'no HSTS from HTTPS on a port other than 443');
+  } finally {
+    await browser.close();
+    await stopDaemon(d.proc);
+  }
+});
+
 test('/ shows the root, its fingerprint and counts with JavaScript off; .crt equals mica export-root --der', async () => {
   const ctx = await newContext({ javaScriptEnabled: false });
   const page = await newPage(ctx);

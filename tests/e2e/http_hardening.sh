@@ -42,16 +42,17 @@ serve_facts "$W/out" "$W"
 
 # ----------------------------------------------------------------- TLS --
 
-echo "# TLS: HSTS on HTTPS only, AEAD suites only"
+echo "# TLS: HSTS on HTTPS only (on port 443 only), AEAD suites only"
 curl -sS --max-time 10 -I --cacert "$W/root.pem" "$S/healthz" | tr -d '\r' > "$W/hdr.https"
 curl -sS --max-time 10 -I "$H/healthz" | tr -d '\r' > "$W/hdr.http"
-hsts=$(sed -n 's/^strict-transport-security: //Ip' "$W/hdr.https")
-case $hsts in
-max-age=*) age=${hsts#max-age=}; age=${age%%;*}
-	[ "$age" -ge 15552000 ] 2>/dev/null && ok "HTTPS answers carry Strict-Transport-Security: $hsts" ||
-		fail "HSTS max-age too short: $hsts" ;;
-*) fail "no Strict-Transport-Security over HTTPS"; sed 's/^/    /' "$W/hdr.https" ;;
-esac
+# HSTS covers every port of the host name, and a browser keeps the port
+# when it upgrades (RFC 6797 8.3): from HTTPS on another port than 443, it
+# would send http://HOST:$HP/ca.crt to https://HOST:$HP/, where only plain
+# HTTP listens, and the root page and files would fail there for a year.
+# Sent on port 443 only (with plain HTTP on 80 or off): checked at the end.
+grep -qi '^strict-transport-security:' "$W/hdr.https" &&
+	fail "Strict-Transport-Security from HTTPS on port $SP, beside plain HTTP on $HP" ||
+	ok "no Strict-Transport-Security from HTTPS on port $SP (it would upgrade http://HOST:$HP/ to https://HOST:$HP/)"
 grep -qi '^strict-transport-security:' "$W/hdr.http" &&
 	fail "Strict-Transport-Security sent over plain HTTP" || ok "no Strict-Transport-Security over plain HTTP"
 
@@ -400,6 +401,39 @@ CODE=$(curl -s --max-time 15 -o "$W/body" -w '%{http_code}' "$H/request")
 is "with --api-over-http (a TLS proxy in front) /request is served over HTTP" "$CODE" 200
 serve_stop
 is "the second daemon stops cleanly" "$SERVE_RC" 0
+
+# ------------------------------------------------- HSTS on 80 and 443 --
+
+echo "# HSTS where every URL it upgrades reaches HTTPS: HTTP on 80, HTTPS on 443"
+HA=127.0.0.77
+if python3 -c 'import socket, sys
+for p in (80, 443):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((sys.argv[1], p)); s.close()' "$HA" 2>/dev/null; then
+	HP= SP=
+	# The second daemon's store: $W/root.pem is its root now.
+	SERVE_HEALTHZ=0 serve_start "$W/out3" "$D2" -- --http "$HA:80" --https "$HA:443" ||
+		serve_failed "$W/out3"
+	wait_for "https://$HA/healthz" 30 curl -s -o /dev/null --max-time 5 --cacert "$W/root.pem" \
+		"https://$HA/healthz" || :
+	curl -sS --max-time 10 -I --cacert "$W/root.pem" "https://$HA/healthz" | tr -d '\r' > "$W/hdr.443"
+	curl -sS --max-time 10 -I "http://$HA/healthz" | tr -d '\r' > "$W/hdr.80"
+	hsts=$(sed -n 's/^strict-transport-security: //Ip' "$W/hdr.443")
+	case $hsts in
+	max-age=*) age=${hsts#max-age=}; age=${age%%;*}
+		[ "$age" -ge 15552000 ] 2>/dev/null && ok "HTTPS on 443 carries Strict-Transport-Security: $hsts" ||
+			fail "HSTS max-age too short: $hsts" ;;
+	*) fail "no Strict-Transport-Security from HTTPS on 443"; sed 's/^/    /' "$W/hdr.443" ;;
+	esac
+	grep -qi '^strict-transport-security:' "$W/hdr.80" &&
+		fail "Strict-Transport-Security sent over plain HTTP on 80" ||
+		ok "no Strict-Transport-Security over plain HTTP on 80"
+	serve_stop
+	is "the daemon on 80 and 443 stops cleanly" "$SERVE_RC" 0
+else
+	skip "HSTS from HTTPS on 443" "cannot listen on $HA:80 and $HA:443 (not root, or taken)"
+fi
+
 grep -q -e "Sanitizer" -e "runtime error" "$W/out.err" "$W/out2.err" &&
 	fail "sanitizer reports on the daemons' stderr" || ok "nothing from sanitizers on the daemons' stderr"
 echo "# http_hardening.sh took $(($(date +%s) - T0)) s"
