@@ -386,6 +386,36 @@ test('/admin and /request, which take tokens, are only served over HTTPS', { ski
   }
 });
 
+// A form the page's script did not take over (JavaScript off, the script
+// not loaded yet or failed) is submitted by the browser itself, as a GET of
+// the page with every named field in the query: a token would land in the
+// address bar, the history and the log of any proxy in front.
+test('a token typed into /request or /admin never lands in a URL, even if the script did not run', async () => {
+  const ctx = await newContext({ javaScriptEnabled: false });
+  const page = await newPage(ctx);
+  const urls = [];
+  page.on('request', (rq) => urls.push(rq.url()));
+  const secret = 'mica_0123456789abcdef_' + 'f'.repeat(64);
+  for (const [p, form, field] of [['/request', '#req-form', '#token'], ['/admin', '#signin-form', '#admin-token']]) {
+    await page.goto(S.pages + p);
+    assert.equal(await page.isVisible(form), false, `${p}: without JavaScript the form is not offered`);
+    assert.deepEqual(await page.$$eval('input[type=password][name]', (l) => l.map((e) => e.name)), [],
+      `${p}: a secret field has no name, so no form submission carries it`);
+    // As if the script had not run yet: the form shown, filled and sent.
+    await page.$eval(form, (f) => {
+      for (let e = f; e; e = e.parentElement)
+        e.hidden = false;
+    });
+    if (p === '/request')
+      await page.fill('#csr', '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----');
+    await page.fill(field, secret);
+    await Promise.all([page.waitForNavigation().catch(() => null), page.press(field, 'Enter')]);
+  }
+  const leaked = urls.filter((u) => u.includes(secret.slice(0, 20)) || u.includes('csr='));
+  assert.deepEqual(leaked, [], 'no URL carried the token or the form\'s fields');
+  await ctx.close();
+});
+
 // HSTS holds for every port of a host name, and a browser keeps the port
 // when it upgrades http:// to https:// (RFC 6797 8.3): sent from HTTPS on
 // 8443 beside plain HTTP on 8080, it would turn http://HOST:8080/ into
