@@ -1364,6 +1364,9 @@ test_slow_clients(void)
 
 /* --------------------------------------------------------- dispatch -- */
 
+/* The Sec-Fetch-Site the next dispatch() sends (NULL: none, as curl). */
+static const char *g_fetch_site;
+
 /* Dispatch one request with no server behind it: whatever is answered
  * before the engine is reached can be checked; reaching the engine shows
  * as 503 (no store). */
@@ -1393,6 +1396,7 @@ dispatch(const char *method, const char *uri, int tls, int loopback,
 	rq.loopback = loopback;
 	rq.tls = tls;
 	rq.ctype = ctype;
+	rq.fetch_site = g_fetch_site;
 	rq.body = (const unsigned char *)body;
 	rq.body_len = body != NULL ? strlen(body) : 0;
 	web_reply_init(rep);
@@ -1456,6 +1460,48 @@ test_dispatch_early_errors(void)
 		}
 		web_reply_clear(&rep);
 	}
+}
+
+/* Another site's page cannot make a browser call the API (a no-cors POST
+ * of a raw CSR as text/plain needs no preflight); the pages' own calls,
+ * clients that send no Fetch Metadata, reads, and the public files and
+ * machine protocols are untouched. Refused before the store (503 here). */
+static void
+test_dispatch_cross_site(void)
+{
+	static const struct {
+		const char *site, *method, *uri, *ctype;
+		int status;
+		const char *code;
+	} cases[] = {
+		{ "cross-site", "POST", "/api/v1/requests?profile=server", "text/plain", 403, "cross_site" },
+		{ "same-site", "POST", "/api/v1/requests", "application/json", 403, "cross_site" },
+		{ " Cross-Site ", "POST", "/api/v1/requests", "text/plain", 403, "cross_site" },
+		{ "cross-site", "POST", "/api/v1/requests/abcd/approve", "application/json", 403, "cross_site" },
+		{ "cross-site", "DELETE", "/api/v1/tokens/abcd", NULL, 403, "cross_site" },
+		{ "same-origin", "POST", "/api/v1/requests", "text/plain", 503, "store_unavailable" },
+		{ "none", "POST", "/api/v1/requests", "text/plain", 503, "store_unavailable" },
+		{ NULL, "POST", "/api/v1/requests", "text/plain", 503, "store_unavailable" },
+		{ "cross-site", "GET", "/api/v1/requests/abcd", NULL, 503, "store_unavailable" },
+		{ "cross-site", "GET", "/ca.crt", NULL, 503, "unavailable" },
+	};
+	struct web_reply rep;
+	char code[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st;
+
+		g_fetch_site = cases[i].site;
+		st = dispatch(cases[i].method, cases[i].uri, 1, 0, cases[i].ctype, NULL,
+			      &rep, code, sizeof(code));
+		if (st != cases[i].status)
+			fprintf(stderr, "cross site %zu: %s %s: %d %s\n", i, cases[i].method,
+				cases[i].uri, st, code);
+		CU_ASSERT_EQUAL(st, cases[i].status);
+		CU_ASSERT_STRING_EQUAL(code, cases[i].code);
+		web_reply_clear(&rep);
+	}
+	g_fetch_site = NULL;
 }
 
 /* The Replay-Nonce header of REP, or NULL. */
@@ -1951,6 +1997,8 @@ main(void)
 	    !CU_add_test(s, "believes X-Forwarded-For from trusted proxies only, rightmost untrusted hop", test_proxies) ||
 	    !CU_add_test(s, "answers bad paths, methods, plain-HTTP API calls, queries and media types before the engine",
 			 test_dispatch_early_errors) ||
+	    !CU_add_test(s, "refuses API calls another site's page made a browser send (Sec-Fetch-Site)",
+			 test_dispatch_cross_site) ||
 	    !CU_add_test(s, "tells which request paths are ACME's", test_route_acme) ||
 	    !CU_add_test(s, "answers every refusal under /acme/ as an ACME problem document",
 			 test_dispatch_acme_problems)) {

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "ca/ca.h"
@@ -25,6 +26,24 @@ web_dispatch_error(struct web_server *srv, const char *raw, size_t len,
 		web_acme_error(srv, rep, e);
 	else
 		web_reply_error(rep, e);
+}
+
+/* 1 if a browser's Sec-Fetch-Site (Fetch Metadata) says the request was
+ * made by a page of another origin: "cross-site", or "same-site" (another
+ * host of the same site: a port or a name beside the CA's). The CA's own
+ * pages send "same-origin"; an address typed or a bookmark, "none";
+ * clients that are not browsers, nothing. */
+static int
+cross_site(const char *v)
+{
+	size_t n;
+
+	if (v == NULL)
+		return 0;
+	v += strspn(v, " \t");
+	n = strcspn(v, " \t");
+	return (n == 10 && strncasecmp(v, "cross-site", n) == 0) ||
+	       (n == 9 && strncasecmp(v, "same-site", n) == 0);
 }
 
 void
@@ -113,6 +132,20 @@ matched:
 		else
 			mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
 				     "the API is served over HTTPS only");
+		goto fail;
+	}
+	/* No other site's page may make a browser call the API: a form or a
+	 * no-cors fetch needs no preflight (a raw CSR as text/plain is
+	 * one), and would file requests in the name of a browser inside the
+	 * network, from its address. The pages' own calls are same-origin;
+	 * a token needs a preflight, which no CORS header ever answers. */
+	if ((m.route->auth == WEB_AUTH_ANY || m.route->auth == WEB_AUTH_ADMIN) &&
+	    strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0 &&
+	    cross_site(rq->fetch_site)) {
+		mica_err_set(&err, MICA_E_FORBIDDEN, "cross_site",
+			     "the browser says another site's page sent this: "
+			     "the API takes calls from its own pages and from "
+			     "clients that are not browsers");
 		goto fail;
 	}
 	if ((m.route->query == NULL ||

@@ -27,6 +27,8 @@ struct web_request {
 	const char *ctype;               /* raw Content-Type, or NULL */
 	const char *host;                /* raw Host (ACME builds its URLs
 					  * from it), or NULL */
+	const char *fetch_site;          /* raw Sec-Fetch-Site (a browser's
+					  * Fetch Metadata), or NULL */
 	const unsigned char *body;
 	size_t body_len;
 };
@@ -36,7 +38,9 @@ struct web_request {
  * in the daemon), in this order:
  *   decode the path (dot segments refused) -> the pages -> match (404, or
  *   405 + Allow) -> HTTPS required for the API (unless loopback or
- *   --api-over-http) -> query string (unknown parameters refused) ->
+ *   --api-over-http) -> an API call other than GET or HEAD that a
+ *   browser says another site made (Sec-Fetch-Site: cross-site or
+ *   same-site): 403 cross_site -> query string (unknown parameters refused) ->
  *   Content-Type -> an admin route without a token: 401 before the store
  *   is touched -> authentication (bearer token, failures rate-limited per
  *   client address and token id) -> the route's auth level (401/403) -> the handler -> the one

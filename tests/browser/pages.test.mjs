@@ -18,6 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -601,6 +602,40 @@ test('an enrollment token made on /admin gets a certificate on /request that ope
   assert.deepEqual(await cspViolations(req), []);
   await req.close();
   S.web1Serial = serial;
+});
+
+// Another site's page cannot make a browser file a request: a no-cors
+// POST of a raw CSR as text/plain needs no preflight, and would come from
+// the browser's address, inside the network (Sec-Fetch-Site: cross-site).
+test('a page of another site cannot make the browser submit a CSR', async () => {
+  const name = 'csrf.' + DOMAIN;
+  const csr = makeCsr('csrf', name);
+  const target = S.pages + '/api/v1/requests?profile=server';
+  const html = `<!doctype html><title>-</title><script>
+fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors',
+  headers: { 'Content-Type': 'text/plain' }, body: ${JSON.stringify(csr.pem)} })
+  .then(() => { document.title = 'sent'; }, (e) => { document.title = 'failed ' + e; });
+</script>`;
+  const evil = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end(html);
+  });
+  await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+  const ctx = await newContext({ javaScriptEnabled: true });
+  const page = await newPage(ctx);
+  const answered = page.waitForResponse((r) => r.url() === target);
+  try {
+    await page.goto(`http://127.0.0.1:${evil.address().port}/`);
+    await page.waitForFunction(() => document.title !== '-');
+    assert.equal(await page.title(), 'sent', 'the browser sent the POST');
+    await answered;
+  } finally {
+    await ctx.close();
+    await new Promise((r) => evil.close(r));
+  }
+  const pending = await apiAdmin('/api/v1/requests?status=pending&limit=1000');
+  assert.deepEqual(pending.requests.filter((r) => (r.names || []).includes(name)), [],
+    'no request was filed for the other site');
 });
 
 test('a request without a token waits, is approved on /admin and is then issued', async () => {
