@@ -211,22 +211,92 @@ copy_fail(sqlite3 *dst, int rc, const char *dest, struct mica_err *err)
 	}
 }
 
+/* A new, empty file beside DEST (DEST.tmp-XXXXXX, mode 0600) for the copy;
+ * its name in TMP. */
+static int
+backup_tmp(const char *dest, char *tmp, size_t size, struct mica_err *err)
+{
+	int fd, n = snprintf(tmp, size, "%s.tmp-XXXXXX", dest);
+
+	if (n < 0 || (size_t)n >= size)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "the path %s is too long", dest);
+	if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
+		int e = errno;
+
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "cannot create a file beside %s: %s", dest,
+				    strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+/* Put the finished copy TMP in place as DEST - never over a file that
+ * appeared there meanwhile - and make the name durable. */
+static int
+backup_install(const char *tmp, const char *dest, struct mica_err *err)
+{
+	char dir[PATH_MAX], *slash;
+	int dfd;
+
+	if (link(tmp, dest) != 0)
+		return errno == EEXIST ?
+		       mica_err_set(err, MICA_E_CONFLICT, "backup_exists",
+				    "%s exists; refusing to overwrite it", dest) :
+		       mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "cannot write %s: %s", dest, strerror(errno));
+	unlink(tmp);
+	snprintf(dir, sizeof(dir), "%s", dest);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) != 0) {
+		int e = errno;
+
+		if (dfd >= 0)
+			close(dfd);
+		unlink(dest);
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "cannot write %s: %s", dest, strerror(e));
+	}
+	close(dfd);
+	return 0;
+}
+
 int
 db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 {
 	static const struct timespec pause = { 0, 20 * 1000 * 1000 };
 	sqlite3 *dst = NULL;
 	sqlite3_backup *bk = NULL;
+	char tmp[PATH_MAX];
 	int rc = -1, src, created = 0, tries = 0;
+	struct stat sb;
 
 	if (db == NULL || dest_path == NULL || dest_path[0] == '\0' ||
 	    db_is_memory(dest_path))
 		return db_bad_arg(err);
-	if (db_create_file(dest_path, "backup", "backup_exists", err) != 0)
+	/* The copy is made under a temporary name and linked into place
+	 * whole: a copy cut short (a full disk, a kill) never sits at
+	 * DEST_PATH, where it would pass for a backup - one without its
+	 * CRLs' bodies, say - and keep the next 'mica backup' out. */
+	if (lstat(dest_path, &sb) == 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "backup_exists",
+				    "%s already exists", dest_path);
+	if (backup_tmp(dest_path, tmp, sizeof(tmp), err) != 0)
 		return -1;
 	created = 1;
 
-	src = sqlite3_open_v2(dest_path, &dst,
+	src = sqlite3_open_v2(tmp, &dst,
 			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (src != SQLITE_OK) {
 		mica_log(MICA_LOG_DEBUG, "db: backup open: %s", sqlite3_errstr(src));
@@ -265,6 +335,9 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 		copy_fail(dst, src, dest_path, err);
 		goto out;
 	}
+	/* Tests kill the command here: the pages are copied, the CRLs'
+	 * bodies not yet (util/fault.h). */
+	MICA_TEST_GATE("MICA_TEST_BACKUP_GATE");
 	if (db_int_crl_inline(db, dst, err) != 0) {
 		/* A store error there is the copy's (the bodies are read
 		 * from files beside the source, written into DST). */
@@ -279,6 +352,8 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 		copy_fail(NULL, src, dest_path, err);
 		goto out;
 	}
+	if (backup_install(tmp, dest_path, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (bk != NULL)
@@ -286,6 +361,6 @@ out:
 	if (dst != NULL)
 		sqlite3_close_v2(dst);
 	if (rc != 0 && created)
-		db_unlink_created(dest_path);
+		db_unlink_created(tmp);
 	return rc;
 }

@@ -1,0 +1,55 @@
+#!/bin/bash
+# Commands of the command line killed (SIGKILL) half-way, at the moments a
+# test gate holds them (util/fault.h: MICA_TEST_*_GATE=PATH appends to
+# PATH.reached, then waits until PATH exists): what is left must not pass
+# for a finished result, nor keep the next command out, and the next
+# command must say what to do. (crash.sh kills the daemon.)
+#   - backup FILE killed after the pages are copied, before the CRLs'
+#     bodies are: FILE is not there (no copy that looks whole but lacks its
+#     CRLs), and the next 'mica backup FILE' makes a good one.
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need sqlite3
+need_fault_hook "test gates"
+
+W=$(mktmp)
+D=$W/data
+
+# killed_at VAR NAME COMMAND...: run COMMAND with the test gate VAR set,
+# wait until it reaches the gate, kill -9 it; 0 if it got there.
+killed_at() {
+	local var=$1 name=$2 g=$W/gate.$2 pid
+	shift 2
+	rm -f "$g" "$g.reached"
+	env "$var=$g" "$@" >"$W/$name.out" 2>"$W/$name.err" &
+	pid=$!
+	on_exit_kill "$pid"
+	if ! wait_for "$name to reach its gate" 60 test -s "$g.reached"; then
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		on_exit_forget "$pid"
+		return 1
+	fi
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	on_exit_forget "$pid"
+	return 0
+}
+
+"$MICA" -d "$D" init --name "Interrupt CA" --domain contoso.test \
+	--public-url http://127.0.0.1:1 >/dev/null 2>&1 || die "mica init"
+
+# ------------------------------------------------------------ backup --
+if killed_at MICA_TEST_BACKUP_GATE backup "$MICA" -d "$D" backup "$W/bk.db"; then
+	ok "backup killed after copying the pages"
+	[ ! -e "$W/bk.db" ] && ok "... leaves no $W/bk.db to pass for a backup" ||
+		fail "a killed backup left $W/bk.db ($(stat -c %s "$W/bk.db") bytes)"
+	check "... and the next backup to that name succeeds" \
+		"$MICA" -d "$D" backup "$W/bk.db"
+	check "... which restores" "$MICA" -d "$W/restored" restore "$W/bk.db"
+	check "... with its CRL" "$MICA" -d "$W/restored" crl --passphrase-file "$D/passphrase" --out "$W/r.crl"
+else
+	fail "backup never reached its gate"
+fi
+
+finish
