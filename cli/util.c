@@ -364,10 +364,14 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 					    "cannot write %s: %s", path, strerror(errno));
 		return 0;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", real, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+	/* A name no other run can have: one named by the PID alone, left by
+	 * a run that was killed, would refuse every later run given the
+	 * same PID (a container's commands all start as the same one). */
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", real);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
-				    "cannot create %s: %s", path, strerror(errno));
+				    "cannot create a file beside %s: %s", path,
+				    strerror(errno));
 	/* MODE exactly: a certificate or CRL is for others to read (the
 	 * process's umask of 077 is for the store's own files). */
 	if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 ||

@@ -356,7 +356,6 @@ body_hash_run(void *arg)
 int
 db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err)
 {
-	static _Atomic unsigned seq;
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
 	struct body_hash h;
 	pthread_t hasher;
@@ -377,8 +376,11 @@ db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err)
 				  "beside the store");
 	}
 	body_prune(db, dir);
-	n = snprintf(tmp, sizeof(tmp), "%s/%lld.crl.%ld-%u.tmp", dir,
-		     (long long)crl->number, (long)getpid(), seq++);
+	/* Unique whoever else writes (mkostemps below): a name made of the
+	 * PID alone, left by a process that was killed, would collide with
+	 * a later process given the same PID (in a container). */
+	n = snprintf(tmp, sizeof(tmp), "%s/%lld.crl.XXXXXX.tmp", dir,
+		     (long long)crl->number);
 	if (n <= 0 || (size_t)n >= sizeof(tmp) ||
 	    body_path(dir, crl->number, path, sizeof(path)) != 0)
 		return db_unavail(err, "the store's path is too long");
@@ -387,8 +389,7 @@ db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err)
 	h.rc = -1;
 	hashing = crl->der_len >= BODY_HASH_THREAD_MIN &&
 		  pthread_create(&hasher, NULL, body_hash_run, &h) == 0;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
+	fd = mkostemps(tmp, 4, O_CLOEXEC);
 	if (fd < 0 || write_all(fd, crl->der, crl->der_len) != 0 ||
 	    fdatasync(fd) != 0) {
 		mica_log(MICA_LOG_ERR, "db: writing %s: %s", tmp,

@@ -7,6 +7,10 @@
 #   - backup FILE killed after the pages are copied, before the CRLs'
 #     bodies are: FILE is not there (no copy that looks whole but lacks its
 #     CRLs), and the next 'mica backup FILE' makes a good one.
+#   - what a killed command leaves beside an --out FILE or in
+#     mica.db-crls/ never keeps out a later command that gets the same
+#     PID (as a container's commands do): 'mica crl --out FILE' with the
+#     temporary files of a killed run of that PID in the way.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
 need sqlite3
@@ -51,5 +55,17 @@ if killed_at MICA_TEST_BACKUP_GATE backup "$MICA" -d "$D" backup "$W/bk.db"; the
 else
 	fail "backup never reached its gate"
 fi
+
+# --------------------------------------- temporary files of a dead PID --
+N=$(( $(sqlite3 -readonly "$D/mica.db" 'SELECT max(number) FROM crl') + 1 ))
+# The names a killed run of this PID (exec keeps it) would have left.
+expect_rc "crl --out with a killed run's temporary files of the same PID: exit 0" 0 \
+	sh -c ': > "$1.tmp.$$"; : > "$2/mica.db-crls/$3.crl.$$-0.tmp"
+		exec "$4" -d "$2" crl --passphrase-file "$2/passphrase" --out "$1"' \
+	sh "$W/x.crl" "$D" "$N" "$MICA"
+grep -iv '^published CRL' "$TMP/rc.err" >/dev/null &&
+	fail "... said more than what it published: $(cat "$TMP/rc.err")" ||
+	ok "... saying only what it published"
+[ -s "$W/x.crl" ] && ok "... and the CRL written" || fail "no CRL in $W/x.crl"
 
 finish
