@@ -242,6 +242,14 @@ int ca_tx(struct ca *ca, int flags, db_tx_fn body, void *arg,
  * refused (MICA_E_BADREQ "passphrase_file"), never cut off. *OUT heap, free
  * with ca_pass_free. */
 int ca_pass_read_file(const char *path, char **out, struct mica_err *err);
+/* Finish a 'mica passphrase' that died between committing the re-seal and
+ * renaming the new passphrase over DATADIR/passphrase: if the file it
+ * wrote for the key sealed with SALT (SALT_LEN octets, the store's) is
+ * there, it becomes DATADIR/passphrase (said on the log). 0 also when
+ * there is nothing to finish; -1 (MICA_E_UNAVAIL, naming the mv to run)
+ * when the rename fails. */
+int ca_pass_roll_forward(const char *datadir, const unsigned char *salt,
+			 size_t salt_len, struct mica_err *err);
 /* Where ca_pass_get takes the passphrase of DATADIR's CA from: FILE if
  * not NULL ("--passphrase-file"), else a non-empty $MICA_PASSPHRASE
  * ("MICA_PASSPHRASE"), else DATADIR/passphrase if it exists ("passphrase

@@ -686,7 +686,9 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 	if ((flags & OPEN_SIGNER) && ca_state_issue(ca, err) != 0)
 		goto out;
 	if (flags & (CA_OPEN_UNLOCK | OPEN_SIGNER)) {
-		if (ca_pass_get(datadir, passphrase_file, &pass,
+		if (ca_pass_roll_forward(datadir, row.key_salt,
+					 row.key_salt_len, err) != 0 ||
+		    ca_pass_get(datadir, passphrase_file, &pass,
 				&sh->pass_in_datadir, err) != 0)
 			goto out;
 		if (flags & OPEN_SIGNER)

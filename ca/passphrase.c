@@ -6,6 +6,7 @@
  */
 #include "ca/ca.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,7 +19,9 @@
 #include "ca/ca_int.h"
 #include "ca/keys.h"
 #include "ca/sign.h"
+#include "util/fault.h"
 #include "util/hex.h"
+#include "util/log.h"
 
 void
 ca_pass_free(char *s)
@@ -393,19 +396,37 @@ reseal_body(struct db *db, void *arg, struct mica_err *err)
 			    "key re-sealed under a new passphrase", err);
 }
 
+/* DATADIR/.passphrase.HEX, HEX the salt SALT (16 octets) of the sealed
+ * CA key whose passphrase it holds. */
+static int
+pass_file_pending(const char *datadir, const unsigned char *salt, char *out,
+		  size_t size)
+{
+	char hex[33];
+	int n;
+
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", salt[i]);
+	n = snprintf(out, size, "%s/.%s.%s", datadir, CA_PASS_FILE, hex);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 /* The new passphrase, in a temporary file beside DATADIR's passphrase file
  * (0600, synced), to be renamed over it once the re-seal has committed.
- * TMP gets its name. */
+ * The file is named by SALT, the new sealed key's: if the command dies
+ * between the commit and the rename, the next open finds it by the salt
+ * in the store and finishes the job (ca_pass_roll_forward). TMP gets its
+ * name. */
 static int
-pass_file_prepare(const char *datadir, const char *pass, char *tmp,
-		  size_t tmpsz, struct mica_err *err)
+pass_file_prepare(const char *datadir, const char *pass,
+		  const unsigned char *salt, char *tmp, size_t tmpsz,
+		  struct mica_err *err)
 {
 	size_t len = strlen(pass), off = 0;
 	char *line = NULL;
 	int fd = -1, rc = -1;
 
-	if (snprintf(tmp, tmpsz, "%s/.%s.XXXXXX", datadir, CA_PASS_FILE) >=
-	    (int)tmpsz) {
+	if (pass_file_pending(datadir, salt, tmp, tmpsz) != 0) {
 		tmp[0] = '\0';
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
 				    "data directory path too long");
@@ -418,7 +439,8 @@ pass_file_prepare(const char *datadir, const char *pass, char *tmp,
 	memcpy(line, pass, len);
 	line[len++] = '\n';
 	line[len] = '\0';
-	if ((fd = mkstemp(tmp)) < 0) {
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		       O_NOFOLLOW, 0600)) < 0) {
 		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
 			     "cannot create a file in %s for the new passphrase: %s",
 			     datadir, strerror(errno));
@@ -449,6 +471,29 @@ out:
 	explicit_bzero(line, len);
 	free(line);
 	return rc;
+}
+
+/* Remove what killed runs of 'mica passphrase' left in DATADIR: each
+ * .passphrase.* holds a passphrase (a copy an admin who moves the
+ * passphrase off the machine would not know to shred). Run once this
+ * command's own has been renamed into place; the second of two changes
+ * at once is refused, so no other one is still needed. */
+static void
+pass_file_sweep(const char *datadir)
+{
+	static const char prefix[] = "." CA_PASS_FILE ".";
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(datadir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, sizeof(prefix) - 1) == 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
+			mica_log(MICA_LOG_INFO, "removed %s/%s, left by an "
+				 "interrupted 'mica passphrase'", datadir,
+				 de->d_name);
+	closedir(d);
 }
 
 /* Rename TMP over DATADIR's passphrase file, and sync the directory. */
@@ -509,12 +554,12 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	 * gets the new one, or the next command would find the old. It is
 	 * written (and synced) first, renamed into place once the re-seal
 	 * has committed. */
-	if (ca->sh->pass_in_datadir &&
-	    pass_file_prepare(ca->sh->datadir, pass, tmp, sizeof(tmp),
-			      err) != 0)
-		goto out;
 	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
 			&sealed, err) != 0)
+		goto out;
+	if (ca->sh->pass_in_datadir &&
+	    pass_file_prepare(ca->sh->datadir, pass, sealed.salt, tmp,
+			      sizeof(tmp), err) != 0)
 		goto out;
 	/* Every key of the CA is sealed under the one passphrase: those a
 	 * rollover retired and a pending renewal's too. */
@@ -547,6 +592,9 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	x.salt = ca->sh->unsealed_salt_set ? ca->sh->unsealed_salt : NULL;
 	if (ca_tx(ca, CA_TX_DURABLE, reseal_body, &x, err) != 0)
 		goto out;
+	/* Tests kill the command here: committed, the file not yet renamed
+	 * (util/fault.h). */
+	MICA_TEST_GATE("MICA_TEST_PASSPHRASE_GATE");
 	if (tmp[0] != '\0') {
 		struct mica_err e2;
 
@@ -560,6 +608,7 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 			goto out;
 		}
 		tmp[0] = '\0';
+		pass_file_sweep(ca->sh->datadir);
 		if (datadir_file != NULL)
 			*datadir_file = CA_PASSFILE_UPDATED;
 	} else if (datadir_file != NULL &&
@@ -579,4 +628,36 @@ out:
 	for (size_t i = 0; i < CA_KEYS_MAX; i++)
 		ca_sealed_key_free(&others[i].sealed);
 	return rc;
+}
+
+int
+ca_pass_roll_forward(const char *datadir, const unsigned char *salt,
+		     size_t salt_len, struct mica_err *err)
+{
+	char pending[PATH_MAX], path[PATH_MAX];
+	struct stat sb;
+	int dfd;
+
+	if (salt == NULL || salt_len != 16 ||
+	    pass_file_pending(datadir, salt, pending, sizeof(pending)) != 0 ||
+	    ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0 ||
+	    lstat(pending, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	/* The key is sealed under the passphrase in PENDING (its name is
+	 * the salt in the store): 'mica passphrase' committed the re-seal
+	 * and died before this rename. */
+	if (rename(pending, path) != 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+				    "an interrupted 'mica passphrase' left the "
+				    "passphrase that now opens the key in %s, "
+				    "and it cannot be moved over %s (%s): run "
+				    "mv %s %s", pending, path, strerror(errno),
+				    pending, path);
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	mica_log(MICA_LOG_WARN, "%s now holds the new passphrase of an "
+		 "interrupted 'mica passphrase' (it was in %s)", path, pending);
+	return 0;
 }

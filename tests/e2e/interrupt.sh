@@ -7,6 +7,12 @@
 #   - backup FILE killed after the pages are copied, before the CRLs'
 #     bodies are: FILE is not there (no copy that looks whole but lacks its
 #     CRLs), and the next 'mica backup FILE' makes a good one.
+#   - passphrase --new-file killed after the re-seal committed, before
+#     DIR/passphrase was replaced: the next command that needs the key
+#     finishes the job (DIR/passphrase gets the new passphrase, which
+#     opens the key) instead of "wrong passphrase" for ever; one killed
+#     before its commit leaves a copy of the new passphrase that the next
+#     change removes.
 #   - what a killed command leaves beside an --out FILE or in
 #     mica.db-crls/ never keeps out a later command that gets the same
 #     PID (as a container's commands do): 'mica crl --out FILE' with the
@@ -55,6 +61,34 @@ if killed_at MICA_TEST_BACKUP_GATE backup "$MICA" -d "$D" backup "$W/bk.db"; the
 else
 	fail "backup never reached its gate"
 fi
+
+# -------------------------------------------------------- passphrase --
+printf 'a new passphrase, long enough\n' > "$W/new.pass"
+chmod 600 "$W/new.pass"
+cp "$D/passphrase" "$W/old.pass"
+if killed_at MICA_TEST_PASSPHRASE_GATE pass "$MICA" -d "$D" passphrase --new-file "$W/new.pass"; then
+	ok "passphrase killed after its commit"
+	expect_rc "... the next command that needs the key works" 0 \
+		"$MICA" -d "$D" crl
+	grep -q "now holds the new passphrase of an interrupted 'mica passphrase'" "$TMP/rc.err" &&
+		ok "... saying it finished the change" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	cmp -s "$D/passphrase" "$W/new.pass" && ok "... $D/passphrase holds the new passphrase" ||
+		fail "$D/passphrase does not hold the new passphrase"
+	is "... which is 0600" "$(stat -c %a "$D/passphrase")" 600
+	is "... and nothing else is left in $D" "$(cd "$D" && ls -A | grep -c '^\.passphrase')" 0
+else
+	fail "passphrase never reached its gate"
+fi
+# One killed before its commit leaves the new passphrase in a file named
+# by a salt the store never got: the next change removes it.
+printf 'a passphrase never used\n' > "$D/.passphrase.000102030405060708090a0b0c0d0e0f"
+chmod 600 "$D/.passphrase.000102030405060708090a0b0c0d0e0f"
+printf 'yet another passphrase, long\n' > "$W/new2.pass"
+chmod 600 "$W/new2.pass"
+check "the next passphrase change succeeds" "$MICA" -d "$D" passphrase --new-file "$W/new2.pass"
+is "... and removes the copy a killed one left" "$(cd "$D" && ls -A | grep -c '^\.passphrase')" 0
+check "... and the key opens with the new passphrase" "$MICA" -d "$D" crl
 
 # --------------------------------------- temporary files of a dead PID --
 N=$(( $(sqlite3 -readonly "$D/mica.db" 'SELECT max(number) FROM crl') + 1 ))
