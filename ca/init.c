@@ -7,6 +7,7 @@
 #include "ca/ca.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "ca/names.h"
 #include "ca/sign.h"
 #include "ca/x509.h"
+#include "util/fault.h"
 
 #define ROOT_SKEW 3600          /* root notBefore backdated one hour */
 
@@ -44,6 +46,63 @@ init_body(struct db *db, void *arg, struct mica_err *err)
 		return -1;
 	return db_audit_add(db, x->row->created_at, "cli", "ca.init", x->row->name,
 			    x->detail, err);
+}
+
+/* A name for the store while init builds it: DATADIR/.mica.db.init-XXXXXX,
+ * free (the caller creates it). */
+static int
+init_tmp_name(const char *datadir, char *out, size_t size,
+	      struct mica_err *err)
+{
+	int fd, n = snprintf(out, size, "%s/.%s.init-XXXXXX", datadir,
+			     CA_DB_FILE);
+
+	if (n < 0 || (size_t)n >= size) {
+		out[0] = '\0';
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "data directory path too long");
+	}
+	/* mkstemp picks the name; the store is created afresh under it
+	 * (db_open refuses an existing file). */
+	if ((fd = mkstemp(out)) < 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+			     "cannot create a file in %s: %s", datadir,
+			     strerror(errno));
+		out[0] = '\0';
+		return -1;
+	}
+	close(fd);
+	unlink(out);
+	return 0;
+}
+
+/* Rename the finished store TMP to DBPATH, never over one that appeared
+ * meanwhile (another init), and make the name durable. */
+static int
+init_install(const char *datadir, const char *tmp, const char *dbpath,
+	     struct mica_err *err)
+{
+	int dfd;
+
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dbpath, RENAME_NOREPLACE) != 0)
+		return errno == EEXIST ?
+		       ca_store_in_the_way(datadir, dbpath,
+					   "refusing to overwrite it", err) :
+		       mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+				    "cannot create %s: %s", dbpath,
+				    strerror(errno));
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) != 0) {
+		int e = errno;
+
+		if (dfd >= 0)
+			close(dfd);
+		ca_db_unlink(dbpath);
+		return mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+				    "cannot sync %s: %s", datadir, strerror(e));
+	}
+	close(dfd);
+	return 0;
 }
 
 void
@@ -121,6 +180,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	size_t alg_len;
 	const unsigned char *alg;
 	char dbpath[PATH_MAX], passpath[PATH_MAX], serial_hex[CA_SERIAL_MAX];
+	char tmppath[PATH_MAX] = "";
 	char *pass = NULL;
 	struct ca_name *doms = NULL;
 	const char *dv[100];
@@ -295,9 +355,19 @@ seal:
 			&sealed, err) != 0)
 		goto out;
 
-	if (db_open(dbpath, DB_OPEN_CREATE, &db, err) != 0)
+	/* The store is built under a name of its own and renamed to
+	 * mica.db whole: an init killed half-way (the schema's migrations,
+	 * the CA's row) leaves no mica.db that holds no CA and would keep
+	 * the next init out as "already holds a CA". */
+	if (init_tmp_name(o->datadir, tmppath, sizeof(tmppath), err) != 0)
 		goto out;
-	created = 1;
+	if (db_open(tmppath, DB_OPEN_CREATE, &db, err) != 0) {
+		tmppath[0] = '\0';
+		goto out;
+	}
+	/* Tests kill the command here: the schema is built, the CA's row
+	 * not yet written (util/fault.h). */
+	MICA_TEST_GATE("MICA_TEST_INIT_GATE");
 	row.name = (char *)o->name;
 	row.public_url = (char *)(o->public_url != NULL ? o->public_url : "");
 	row.key_type = (char *)ca_key_type_name(kt);
@@ -331,6 +401,10 @@ seal:
 		goto out;
 	db_close(db);
 	db = NULL;
+	if (init_install(o->datadir, tmppath, dbpath, err) != 0)
+		goto out;
+	tmppath[0] = '\0';
+	created = 1;
 	memset(&row, 0, sizeof(row));
 	if (sub) {
 		rc = 0;
@@ -353,6 +427,8 @@ seal:
 out:
 	ca_close(ca);
 	db_close(db);
+	if (rc != 0 && tmppath[0] != '\0')
+		ca_db_unlink(tmppath);
 	if (rc != 0 && created)
 		ca_db_unlink(dbpath);
 	if (rc != 0 && generated) {

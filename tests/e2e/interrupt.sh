@@ -4,6 +4,10 @@
 # PATH.reached, then waits until PATH exists): what is left must not pass
 # for a finished result, nor keep the next command out, and the next
 # command must say what to do. (crash.sh kills the daemon.)
+#   - init killed once the store's schema is built, before the CA's row
+#     is: no DIR/mica.db that holds no CA ("already holds a CA" to the
+#     next init, "schema version N" to others): 'mica list' says there is
+#     no CA, and init, given the passphrase file it wrote, makes the CA.
 #   - backup FILE killed after the pages are copied, before the CRLs'
 #     bodies are: FILE is not there (no copy that looks whole but lacks its
 #     CRLs), and the next 'mica backup FILE' makes a good one.
@@ -45,6 +49,28 @@ killed_at() {
 	on_exit_forget "$pid"
 	return 0
 }
+
+# -------------------------------------------------------------- init --
+I=$W/init
+if killed_at MICA_TEST_INIT_GATE init "$MICA" -d "$I" init --name "Killed CA" \
+	--domain contoso.test --public-url http://127.0.0.1:1; then
+	ok "init killed with the schema built"
+	[ ! -e "$I/mica.db" ] && ok "... leaves no $I/mica.db" ||
+		fail "a killed init left $I/mica.db"
+	expect_rc "... 'mica list' says there is no CA (exit 5)" 5 "$MICA" -d "$I" list
+	grep -q "run 'mica init' first" "$TMP/rc.err" && ok "... to run 'mica init'" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	expect_rc "... init again without a passphrase names the file it left (exit 6)" 6 \
+		"$MICA" -d "$I" init --name "Killed CA" --public-url http://127.0.0.1:1
+	grep -qF "$I/passphrase exists" "$TMP/rc.err" && ok "... naming it" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	check "... and with it makes the CA" "$MICA" -d "$I" init --name "Killed CA" \
+		--passphrase-file "$I/passphrase" --domain contoso.test \
+		--public-url http://127.0.0.1:1
+	check "... which issues a CRL" "$MICA" -d "$I" crl
+else
+	fail "init never reached its gate"
+fi
 
 "$MICA" -d "$D" init --name "Interrupt CA" --domain contoso.test \
 	--public-url http://127.0.0.1:1 >/dev/null 2>&1 || die "mica init"
