@@ -292,6 +292,10 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 	if (lstat(dest_path, &sb) == 0)
 		return mica_err_set(err, MICA_E_CONFLICT, "backup_exists",
 				    "%s already exists", dest_path);
+	/* A -wal or hot -journal beside DEST_PATH would be rolled into the
+	 * copy once it takes that name. */
+	if (db_sides_absent(dest_path, "backup_exists", err) != 0)
+		return -1;
 	if (backup_tmp(dest_path, tmp, sizeof(tmp), err) != 0)
 		return -1;
 	created = 1;
