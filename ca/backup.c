@@ -4,6 +4,7 @@
  */
 #include "ca/ca.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -187,36 +188,27 @@ restore_usable(const char *datadir, const char *dbfile, const char *file,
  * the next restore (or any command) would take for a CA. */
 #define RESTORE_PARTIAL CA_DB_FILE ".partial"
 
-/* Rename FROM to TO, both under directory DFD, unless TO exists (another
- * command made a store there meanwhile: never replaced). */
-static int
-rename_noreplace(int dfd, const char *from, const char *to)
+/* Remove what a killed restore left in the directory DFD: its partial copy,
+ * the copy's side files and db_backup's temporary file. Only under the
+ * restore lock, so none is a running restore's. */
+static void
+partial_sweep(int dfd)
 {
-	if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* A file system without RENAME_NOREPLACE: link() refuses an
-	 * existing name as well. */
-	if (linkat(dfd, from, dfd, to, 0) != 0)
-		return -1;
-	return unlinkat(dfd, from, 0);
-}
+	struct dirent *de;
+	DIR *d;
+	int fd;
 
-/* 0 if the store PATH has no -wal file left with frames in it (checkpointed
- * and removed by its last close), -1 with ERR otherwise. */
-static int
-wal_left(const char *path, struct mica_err *err)
-{
-	char wal[PATH_MAX + 8];
-	struct stat sb;
-
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	if (stat(wal, &sb) != 0 || sb.st_size == 0)
-		return 0;
-	return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
-			    "the restored copy %s was not checkpointed (its "
-			    "-wal is left); nothing restored", path);
+	if ((fd = dup(dfd)) < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, RESTORE_PARTIAL,
+			    sizeof(RESTORE_PARTIAL) - 1) == 0)
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
 }
 
 int
@@ -291,7 +283,7 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	 * into the restored store once it takes that name. */
 	if (db_sides_absent(dbpath, "backup_exists", err) != 0)
 		goto out;
-	ca_db_unlink(partial);
+	partial_sweep(dfd);
 	if (db_backup(src, partial, err) != 0)
 		goto out;
 	copied = 1;
@@ -315,27 +307,10 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	 * removes it: the file is then whole on its own, and may be named. */
 	db_close(dst);
 	dst = NULL;
-	if (wal_left(partial, err) != 0)
+	if (ca_store_name(datadir, partial, dbpath,
+			  "restore into an empty directory", err) != 0)
 		goto out;
-	if (rename_noreplace(dfd, RESTORE_PARTIAL, CA_DB_FILE) != 0) {
-		if (errno == EEXIST)
-			ca_store_in_the_way(datadir, dbpath,
-					    "restore into an empty directory",
-					    err);
-		else
-			mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-				     "cannot rename %s to %s: %s", partial,
-				     dbpath, strerror(errno));
-		goto out;
-	}
 	copied = 0;
-	if (fsync(dfd) != 0) {
-		/* Named, but perhaps not durably so: said, not undone. */
-		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-			     "restored, but cannot sync %s: %s", datadir,
-			     strerror(errno));
-		goto out_named;
-	}
 	if (key_checked != NULL)
 		*key_checked = source != NULL;
 	rc = 0;
@@ -349,7 +324,4 @@ out:
 	if (rc != 0 && made_dir)
 		rmdir(datadir);
 	return rc;
-out_named:
-	close(dfd);
-	return -1;
 }

@@ -370,6 +370,13 @@ int ca_datadir_check(const char *datadir, struct mica_err *err);
  * before its schema), a message saying to remove it. */
 int ca_store_in_the_way(const char *datadir, const char *dbpath,
 			const char *hint, struct mica_err *err);
+/* Give the store TMP, built whole under a name of its own in DATADIR (a
+ * killed init or restore leaves no mica.db), the name DBPATH: never over
+ * one that appeared meanwhile (ca_store_in_the_way with HINT), never with
+ * its -wal left behind, and durably (the directory synced; if that fails
+ * the name is taken back). */
+int ca_store_name(const char *datadir, const char *tmp, const char *dbpath,
+		  const char *hint, struct mica_err *err);
 /* ERR (not NULL) says a check of SH's files failed: if for their
  * permissions (MICA_E_FORBIDDEN), every handle of SH stops issuing (logged
  * once, with ERR's details) and ERR becomes MICA_E_UNAVAIL

@@ -76,35 +76,6 @@ init_tmp_name(const char *datadir, char *out, size_t size,
 	return 0;
 }
 
-/* Rename the finished store TMP to DBPATH, never over one that appeared
- * meanwhile (another init), and make the name durable. */
-static int
-init_install(const char *datadir, const char *tmp, const char *dbpath,
-	     struct mica_err *err)
-{
-	int dfd;
-
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dbpath, RENAME_NOREPLACE) != 0)
-		return errno == EEXIST ?
-		       ca_store_in_the_way(datadir, dbpath,
-					   "refusing to overwrite it", err) :
-		       mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-				    "cannot create %s: %s", dbpath,
-				    strerror(errno));
-	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fsync(dfd) != 0) {
-		int e = errno;
-
-		if (dfd >= 0)
-			close(dfd);
-		ca_db_unlink(dbpath);
-		return mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-				    "cannot sync %s: %s", datadir, strerror(e));
-	}
-	close(dfd);
-	return 0;
-}
-
 void
 ca_init_result_free(struct ca_init_result *res)
 {
@@ -401,7 +372,8 @@ seal:
 		goto out;
 	db_close(db);
 	db = NULL;
-	if (init_install(o->datadir, tmppath, dbpath, err) != 0)
+	if (ca_store_name(o->datadir, tmppath, dbpath,
+			  "refusing to overwrite it", err) != 0)
 		goto out;
 	tmppath[0] = '\0';
 	created = 1;

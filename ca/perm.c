@@ -13,11 +13,13 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ca/ca_int.h"
 #include "util/log.h"
@@ -55,6 +57,56 @@ ca_store_in_the_way(const char *datadir, const char *dbpath, const char *hint,
 				    dbpath);
 	return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
 			    "%s already holds a CA; %s", datadir, hint);
+}
+
+/* Rename FROM to TO unless TO exists. */
+static int
+rename_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: link() refuses an
+	 * existing name as well. */
+	if (link(from, to) != 0)
+		return -1;
+	return unlink(from);
+}
+
+int
+ca_store_name(const char *datadir, const char *tmp, const char *dbpath,
+	      const char *hint, struct mica_err *err)
+{
+	char wal[PATH_MAX + 8];
+	struct stat sb;
+	int dfd, e;
+
+	/* The last close checkpoints the WAL into the file and removes it;
+	 * one left with frames in it would stay behind under TMP's name. */
+	snprintf(wal, sizeof(wal), "%s-wal", tmp);
+	if (stat(wal, &sb) == 0 && sb.st_size > 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "the new store %s was not checkpointed "
+				    "(its -wal is left)", tmp);
+	if (rename_noreplace(tmp, dbpath) != 0)
+		return errno == EEXIST ?
+		       ca_store_in_the_way(datadir, dbpath, hint, err) :
+		       mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+				    "cannot rename %s to %s: %s", tmp, dbpath,
+				    strerror(errno));
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    fsync(dfd) == 0) {
+		close(dfd);
+		return 0;
+	}
+	/* Not durably named: taken back, the caller's failure says why. */
+	e = errno;
+	if (dfd >= 0)
+		close(dfd);
+	ca_db_unlink(dbpath);
+	return mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+			    "cannot sync %s: %s", datadir, strerror(e));
 }
 
 /* The message for clients: the details (paths, modes) go to the log. */

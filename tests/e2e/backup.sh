@@ -371,6 +371,7 @@ is "... and leaves only it there" "$(ls -A "$W/r-stale")" "mica.db-wal"
 mkdir -m 700 "$W/r-killed"
 head -c 8192 "$W/backup1.db" > "$W/r-killed/mica.db.partial"
 : > "$W/r-killed/mica.db.partial-journal"
+: > "$W/r-killed/mica.db.partial.tmp-Ab12Cd"
 expect_rc "after a killed restore, list says there is no CA (exit 5)" 5 \
 	"$MICA" -d "$W/r-killed" list
 expect_rc "... and restore again succeeds" 0 \
