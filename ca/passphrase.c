@@ -503,8 +503,14 @@ pass_file_install(const char *datadir, const char *tmp, struct mica_err *err)
 	char path[PATH_MAX];
 	int dfd;
 
-	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0 ||
-	    rename(tmp, path) != 0)
+	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "data directory path too long");
+	/* TMP gone after the re-seal committed: another command's open
+	 * found it by the new salt and moved it here already
+	 * (ca_pass_roll_forward); a change that could have swept it would
+	 * have made this one's commit fail. */
+	if (rename(tmp, path) != 0 && errno != ENOENT)
 		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
 				    "%s", strerror(errno));
 	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
