@@ -64,6 +64,21 @@ dir_of(char *buf, size_t size, const char *name)
 
 /* A self-signed CA certificate (DER, heap) for a fresh key of TYPE named
  * CN, valid a year; *KEY gets the key. */
+/* Write LINE as the passphrase file G_TMP/NAME (mode 0600); its path in
+ * PATH. */
+static void
+pass_file(char *path, size_t size, const char *name, const char *line)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/%s", g_tmp, name);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "%s\n", line);
+	fclose(f);
+	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+}
+
 static int
 self_signed(const char *cn, struct ca_key **key, unsigned char **der,
 	    size_t *len)
@@ -1050,15 +1065,10 @@ test_engine_ceremony(void)
 	 * its CRL after a reopen. */
 	{
 		char pf[PATH_MAX];
-		FILE *f;
 		struct ca_crl crl;
 
-		snprintf(pf, sizeof(pf), "%s/newpass", g_tmp);
-		f = fopen(pf, "w");
-		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-		fputs("a new passphrase for every key\n", f);
-		fclose(f);
-		CU_ASSERT_EQUAL(chmod(pf, 0600), 0);
+		pass_file(pf, sizeof(pf), "newpass",
+			  "a new passphrase for every key");
 		/* Every key: a handle without CA_OPEN_ALL_KEYS is refused. */
 		CU_ASSERT_EQUAL(ca_passphrase_change(ica, &cli, pf, NULL, &err), -1);
 		ca_close(ica);
@@ -1073,12 +1083,8 @@ test_engine_ceremony(void)
 			struct ca *other = NULL;
 			char pf2[PATH_MAX];
 
-			snprintf(pf2, sizeof(pf2), "%s/otherpass", g_tmp);
-			f = fopen(pf2, "w");
-			CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-			fputs("the passphrase of the one that lost\n", f);
-			fclose(f);
-			CU_ASSERT_EQUAL(chmod(pf2, 0600), 0);
+			pass_file(pf2, sizeof(pf2), "otherpass",
+				  "the passphrase of the one that lost");
 			CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK |
 						      CA_OPEN_ALL_KEYS, NULL,
 						      &other, &err), 0);
