@@ -481,6 +481,12 @@ int ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err);
 /* Its number and dates only (der NULL): cheap for a CRL of tens of
  * megabytes. */
 int ca_crl_info(struct ca *ca, struct ca_crl *out, struct mica_err *err);
+/* 1 when CRL (as ca_crl_info gives it) is due to be published again at
+ * NOW: half its period has gone by, or it is dated further ahead of NOW
+ * than the clock may step back and the next CRL still be dated after it
+ * (a clock set back: relying parties with the right time would take it
+ * for not valid yet until then). Else 0. */
+int ca_crl_due(const struct ca_crl *crl, int64_t now);
 
 /* ----------------------------------------------------------- queries -- */
 

@@ -162,14 +162,54 @@ struct crl_made {
 	char detail[128];          /* for the audit */
 };
 
+/* How far back the clock may step (an NTP correction, a VM's clock set
+ * right) and the CRLs still be dated in order. */
+#define CRL_STEP_MAX  (INT64_C(3600))
+
+/* The date of the CRLs made at NOW into *DATE: never before the last
+ * CRL stored. A CRL with a higher number than another but an earlier
+ * thisUpdate is the older one to a relying party that goes by the date
+ * (Windows CryptoAPI keeps the newest thisUpdate; RFC 5280 5.1.2.4), which
+ * would take the CRL without the newest revocations. When the clock went
+ * back by more than CRL_STEP_MAX, the last CRL was dated by a clock that
+ * ran ahead (or this one is behind): a CRL dated then would not be valid
+ * yet for a relying party with the right time, so it is dated now,
+ * logged; 1 then (the complete CRLs are made again, dated now), else 0. */
+static int
+crl_date(struct db *db, int64_t now, int64_t *date)
+{
+	struct mica_err e;
+	int64_t last = 0;
+
+	*date = now;
+	if (db_crl_last_date(db, &last, &e) != 0 || last <= now)
+		return 0;
+	if (last - now <= CRL_STEP_MAX) {
+		*date = last;
+		return 0;
+	}
+	mica_log(MICA_LOG_WARN, "the clock is %lld s behind the last CRL's "
+		 "thisUpdate: the new CRLs are dated now, earlier than it; "
+		 "check the clock", (long long)(last - now));
+	return 1;
+}
+
+int
+ca_crl_due(const struct ca_crl *crl, int64_t now)
+{
+	return now >= crl->this_update +
+		      (crl->next_update - crl->this_update) / 2 ||
+	       crl->this_update - now > CRL_STEP_MAX;
+}
+
 /* Make (collect, encode, lint, sign) the CRL of key K as the store DB
- * shows it plus the change CH (may be NULL), dated NOW and numbered above
- * *LAST, which it then holds. A delta completes BASE_IN when not NULL
+ * shows it at NOW plus the change CH (may be NULL), dated DATE (crl_date)
+ * and numbered above *LAST, which it then holds. A delta completes BASE_IN when not NULL
  * (a complete CRL made with it), else the key's latest stored complete
  * CRL. Reads only: the caller stores it. */
 static int
 make_key(struct ca *ca, struct db *db, const struct crl_key *k,
-	 int64_t now, int64_t *last, int delta_hours, int delta,
+	 int64_t now, int64_t date, int64_t *last, int delta_hours, int delta,
 	 const struct crl_change *ch, const struct db_crl *base_in,
 	 struct crl_made *out, struct mica_err *err)
 {
@@ -195,7 +235,13 @@ again:
 		} else if (db_crl_latest_key(db, k->idx, 0, &base, err) != 0) {
 			goto out;
 		}
-		col.since = base.this_update;
+		/* Listed by revocation time, which is the clock's: after a
+		 * step back (up to CRL_STEP_MAX, within which the base was
+		 * dated no earlier than the CRL before it) a revocation made
+		 * after the base can bear an earlier time than its
+		 * thisUpdate. Listing one that the base has too is
+		 * harmless; leaving one out would make it good again. */
+		col.since = base.this_update - CRL_STEP_MAX;
 	}
 	/* Above the last one stored, and above any the signers signed that
 	 * never got stored (a transaction that failed after signing, or
@@ -231,8 +277,8 @@ again:
 	t.sig_alg_len = alg_len;
 	t.issuer = k->subject;
 	t.issuer_len = k->subject_len;
-	t.this_update = now;
-	t.next_update = now + (int64_t)ca->sh->crl_days * 86400;
+	t.this_update = date;
+	t.next_update = date + (int64_t)ca->sh->crl_days * 86400;
 	t.crl_number = *last + 1;
 	memcpy(t.aki, k->ski, k->ski_len);
 	t.aki_len = k->ski_len;
@@ -240,7 +286,7 @@ again:
 	t.nentries = col.n;
 	if (delta) {
 		t.delta_base = base.number;
-		t.next_update = now + (int64_t)delta_hours * 3600;
+		t.next_update = date + (int64_t)delta_hours * 3600;
 	} else if (delta_hours > 0 &&
 		   delta_url(ca, k->idx, fresh, sizeof(fresh)) == 0) {
 		t.freshest_url = fresh;
@@ -344,10 +390,20 @@ make_all(struct ca *ca, struct db *db, const struct crl_key *keys, size_t n,
 	 const struct crl_change *ch, struct crl_made *made, size_t *count,
 	 size_t *cur, struct mica_err *err)
 {
+	int64_t date = now;
+	int rebased = 0;
+
 	*count = 0;
 	*cur = n - 1;
+	/* A base dated further ahead than a step the deltas allow for: the
+	 * complete CRLs are made again, dated now, and deltas on them (the
+	 * current key's delta is *CUR still). */
+	if (crl_date(db, now, &date) != 0 && delta && delta_hours > 0) {
+		delta = 0;
+		rebased = 1;
+	}
 	for (size_t i = 0; i < n; i++) {
-		if (make_key(ca, db, &keys[i], now, last, delta_hours, delta,
+		if (make_key(ca, db, &keys[i], now, date, last, delta_hours, delta,
 			     ch, NULL, &made[i], err) != 0)
 			return -1;
 		*count = i + 1;
@@ -355,11 +411,13 @@ make_all(struct ca *ca, struct db *db, const struct crl_key *keys, size_t n,
 	if (delta || delta_hours == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (make_key(ca, db, &keys[i], now, last, delta_hours, 1, ch,
+		if (make_key(ca, db, &keys[i], now, date, last, delta_hours, 1, ch,
 			     &made[i].crl, &made[n + i], err) != 0)
 			return -1;
 		*count = n + i + 1;
 	}
+	if (rebased)
+		*cur = 2 * n - 1;
 	return 0;
 }
 

@@ -28,6 +28,8 @@
 
 static const char *const crl_sql[S__COUNT] = {
 	[S_CRL_LAST] = "SELECT COALESCE(MAX(number), 0) FROM crl",
+	[S_CRL_LAST_DATE] =
+	"SELECT this_update FROM crl ORDER BY number DESC LIMIT 1",
 	/* RFC 5280 5.2.3: monotonically increasing, checked in the same
 	 * statement so that two writers cannot both pass a separate check. */
 	[S_CRL_INSERT] =
@@ -82,6 +84,27 @@ db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err)
 		return db_bad_arg(err);
 	*out = 0;
 	if ((st = db_stmt(db, S_CRL_LAST, crl_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_crl_last_date(struct db *db, int64_t *out, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (db == NULL || out == NULL)
+		return db_bad_arg(err);
+	*out = 0;
+	if ((st = db_stmt(db, S_CRL_LAST_DATE, crl_sql, err)) == NULL)
 		goto out;
 	if ((r = db_step_row(db, st, err)) < 0)
 		goto out;

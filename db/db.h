@@ -420,6 +420,9 @@ struct db_crl {
 int db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err);
 /* Highest CRL number stored (of any key: one series per CA), 0 if none. */
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
+/* The thisUpdate of the highest-numbered CRL stored (of any key), 0 if
+ * none: the date the next CRL must not go below (ca/crl.c). */
+int db_crl_last_date(struct db *db, int64_t *out, struct mica_err *err);
 /* Insert; MICA_E_CONFLICT if NUMBER is not greater than every stored one. */
 int db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err);
 /* Key KEY_IDX's latest delta CRL (with its DER if WITH_DER), as

@@ -408,8 +408,7 @@ web_crl_start(struct web_server *srv, struct ca *ca, struct ca *loader,
 	if (srv == NULL || srv->crl == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "no_crl_cache", "no CRL cache");
 	memset(&crl, 0, sizeof(crl));
-	due = ca_crl_info(ca, &crl, &e) != 0 ||
-	      now >= crl.this_update + (crl.next_update - crl.this_update) / 2;
+	due = ca_crl_info(ca, &crl, &e) != 0 || ca_crl_due(&crl, now);
 	ca_crl_free(&crl);
 	if (due) {
 		/* None, unreadable or half its period gone: publish now, as
@@ -456,7 +455,8 @@ web_crl_published(struct web_server *srv, struct ca *ca, struct ca_crl *crl)
 }
 
 /* Republish when less than half of the CRL's period remains, well before
- * nextUpdate, so relying parties never see it lapse. CA is the timer's
+ * nextUpdate, so relying parties never see it lapse, or when the clock
+ * went back far behind its thisUpdate (ca_crl_due). CA is the timer's
  * own handle: the publication (about a second for a million entries) holds
  * no lock a worker or a request needs. */
 void
@@ -470,7 +470,7 @@ web_crl_maintain(struct web_server *srv, struct ca *ca)
 
 	memset(&crl, 0, sizeof(crl));
 	if (ca_crl_info(ca, &crl, &e) == 0) {
-		need = now >= crl.this_update + (crl.next_update - crl.this_update) / 2;
+		need = ca_crl_due(&crl, now);
 	} else if (e.kind == MICA_E_NOTFOUND) {
 		need = 1;
 	} else {

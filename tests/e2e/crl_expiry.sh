@@ -15,6 +15,16 @@
 #      signatures: the CRL signed ahead of the transaction, then again in
 #      it; sign:1,sign:2): at nextUpdate the daemon publishes on the spot,
 #      and /crl goes on answering 200 with a current CRL.
+#   D. the clock set back (an NTP correction, a VM's clock set right):
+#      D1, by 20 minutes, against a CA that publishes deltas: a revocation
+#      made then is on the next deltas, and each new CRL (complete or
+#      delta) is dated no earlier than the one before (a higher cRLNumber
+#      with an earlier thisUpdate is the older CRL to Windows CryptoAPI;
+#      RFC 5280 5.1.2.4); openssl verify -use_deltas finds it revoked;
+#      D2, by three hours, past what a CRL may be dated ahead: the next CRL
+#      is dated now, with a warning; D3, a daemon started two days behind
+#      the stored CRL publishes one dated at its own time rather than serve
+#      one that its relying parties would take for not valid yet.
 # Each answer is judged against the client's own fake clock read before the
 # request: a 200 must carry nextUpdate after it.
 # Without libfaketime, A falls back to ageing the stored CRL in the
@@ -64,11 +74,11 @@ crl_field() { # crl_field FILE(DER) nextupdate|lastupdate|crlnumber
 }
 stored_next() { host_sql "$1" 'SELECT next_update FROM crl ORDER BY number DESC LIMIT 1'; }
 FT_ENV=()
-ft_env() { # ft_env OFFSET: the environment that runs the daemon OFFSET s ahead
+ft_env() { # ft_env OFFSET: the environment that runs the daemon OFFSET s ahead (or behind)
 	OFF=$1
 	# A sanitizer build insists on its runtime coming first; libfaketime
 	# only wraps time calls, so the order does not matter here.
-	FT_ENV=("LD_PRELOAD=$FTLIB" "FAKETIME=+$1" FAKETIME_DONT_FAKE_MONOTONIC=1
+	FT_ENV=("LD_PRELOAD=$FTLIB" "FAKETIME=$([ "$1" -lt 0 ] || echo +)$1" FAKETIME_DONT_FAKE_MONOTONIC=1
 		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 }
 
@@ -259,6 +269,93 @@ else
 		fail "C: no publication in the log"
 	host_stop
 	is "C: the daemon stops cleanly" "$HOST_RC" 0
+fi
+
+# ------------------------------------------------ D: the clock set back --
+
+crl_date() { crl_field "$1" lastupdate; }
+if [ -z "$FTLIB" ]; then
+	why="needs libfaketime (Debian: faketime)"
+	skip "D1: a clock 20 minutes back keeps the CRLs in order" "$why"
+	skip "D2: a clock 3 hours back dates the next CRL now" "$why"
+	skip "D3: a daemon started behind its CRL publishes one" "$why"
+else
+	echo "# D1: the clock 20 minutes back, deltas every hour"
+	D=$W/d
+	# The CA made three days ago (by its clock), so that a daemon two
+	# days behind (D3) still finds its certificate valid.
+	FT_D=("LD_PRELOAD=$FTLIB" FAKETIME_DONT_FAKE_MONOTONIC=1
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+	env "${FT_D[@]}" FAKETIME=-3d "$MICA" -d "$D" init --name "Step Root CA" \
+		--domain contoso.test --public-url http://127.0.0.1:1 >"$W/d.init" 2>&1 ||
+		{ cat "$W/d.init"; die "init under libfaketime"; }
+	"$MICA" -d "$D" export-root --pem > "$W/droot.pem" || die "export-root"
+	"$MICA" -d "$D" crl --delta-hours 1 --out "$W/d0.crl" 2>/dev/null || die "crl --delta-hours"
+	T_BASE=$(crl_date "$W/d0.crl")
+	host_csr dstep dstep.contoso.test
+	back() { env "${FT_D[@]}" FAKETIME="$1" "$MICA" -d "$D" "${@:2}"; }
+	back -20m issue --csr "$W/dstep.der" --profile server --out "$W/dstep.pem" 2>/dev/null ||
+		die "issue with the clock 20 minutes back"
+	DS=$(openssl x509 -in "$W/dstep.pem" -noout -serial | sed 's/^serial=//')
+	back -20m revoke "$DS" --reason keyCompromise 2>"$W/d.err" || die "revoke: $(cat "$W/d.err")"
+	back -20m crl --delta --out "$W/d1.crl" 2>"$W/d.err" || die "crl --delta: $(cat "$W/d.err")"
+	openssl crl -inform der -in "$W/d1.crl" -noout -text > "$W/d1.txt" 2>&1
+	grep -q "Delta CRL Indicator" "$W/d1.txt" && grep -qi "Serial Number: *$DS" "$W/d1.txt" &&
+		ok "D1: the next delta lists the certificate revoked after the clock went back" ||
+		fail "D1: the delta does not list $DS (revoked at the earlier time)"
+	D1=$(crl_date "$W/d1.crl")
+	[ "$D1" -ge "$T_BASE" ] && ok "D1: the delta is dated no earlier than its complete CRL" ||
+		fail "D1: the delta's thisUpdate $(date -u -d "@$D1") is before its complete CRL's $(date -u -d "@$T_BASE")"
+	openssl crl -inform der -in "$W/d0.crl" -out "$W/d0.pem" 2>/dev/null
+	openssl crl -inform der -in "$W/d1.crl" -out "$W/d1.pem" 2>/dev/null
+	if openssl verify -attime "$((T_BASE + 60))" -crl_check -extended_crl -use_deltas -CAfile "$W/droot.pem" \
+		-CRLfile "$W/d0.pem" -CRLfile "$W/d1.pem" "$W/dstep.pem" >"$W/v" 2>&1; then
+		fail "D1: openssl verify -use_deltas with the complete CRL and its delta accepts the revoked certificate"
+	else
+		grep -q "certificate revoked" "$W/v" && ok "D1: openssl verify -use_deltas: certificate revoked" ||
+			fail "D1: openssl verify: $(tail -1 "$W/v")"
+	fi
+	back -20m crl --out "$W/d2.crl" 2>/dev/null || die "crl with the clock 20 minutes back"
+	D2=$(crl_date "$W/d2.crl")
+	[ "$(crl_field "$W/d2.crl" crlnumber)" -gt "$(crl_field "$W/d1.crl" crlnumber)" ] &&
+		[ "$D2" -ge "$D1" ] && [ "$D2" -ge "$T_BASE" ] &&
+		ok "D1: a higher cRLNumber never has an earlier thisUpdate" ||
+		fail "D1: CRL $(crl_field "$W/d2.crl" crlnumber) dated $(date -u -d "@$D2"), before $(date -u -d "@$T_BASE")"
+
+	echo "# D2: the clock 3 hours back, past what a CRL may be dated ahead"
+	NOW=$(( $(date +%s) - 3 * 3600 ))
+	back -3h crl --out "$W/d4.crl" 2>"$W/d.err" || die "crl 3 hours back: $(cat "$W/d.err")"
+	D4=$(crl_date "$W/d4.crl")
+	[ $((D4 - NOW)) -le 5 ] && [ $((NOW - D4)) -le 60 ] &&
+		ok "D2: the CRL is dated at the clock's time" || fail "D2: thisUpdate $(date -u -d "@$D4"), clock $(date -u -d "@$NOW")"
+	grep -q "behind the last CRL's thisUpdate" "$W/d.err" && ok "D2: and says the clock is behind" ||
+		fail "D2: no warning: $(cat "$W/d.err")"
+	back -3h crl --delta --out "$W/d5.crl" 2>/dev/null
+	[ "$(crl_date "$W/d5.crl")" -ge "$D4" ] && ok "D2: its delta is dated with it" ||
+		fail "D2: the delta is dated $(date -u -d "@$(crl_date "$W/d5.crl")")"
+
+	echo "# D3: a daemon started two days behind the stored CRL"
+	"$MICA" -d "$D" crl 2>/dev/null || die "crl"
+	N0=$(host_sql "$D" 'SELECT max(number) FROM crl')
+	ft_env $((-2 * 86400))
+	host_serve "$W/out.d" "$D" "${FT_ENV[@]}" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
+		--threads 2 --log "$W/log.d" || { cat "$W/out.d.err"; die "mica serve did not start"; }
+	NOW=$(fake_now)
+	CODE=$(curl -s -o "$W/crl.der" -w '%{http_code}' --max-time 5 "$H/crl")
+	is "D3: /crl answers 200" "$CODE" 200
+	LAST=$(crl_field "$W/crl.der" lastupdate)
+	[ -n "$LAST" ] && [ "$LAST" -le $((NOW + 5)) ] && [ "$(crl_field "$W/crl.der" crlnumber)" -gt "$N0" ] &&
+		ok "D3: a new CRL dated at the daemon's time is served" ||
+		fail "D3: served thisUpdate $(date -u -d "@${LAST:-0}"), the daemon's clock $(date -u -d "@$NOW")"
+	openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
+	if openssl verify -attime "$((NOW + 60))" -crl_check -CAfile "$W/droot.pem" \
+		-CRLfile "$W/crl.pem" "$W/droot.pem" >"$W/v" 2>&1; then
+		ok "D3: openssl verify -crl_check at the daemon's time takes the CRL"
+	else
+		fail "D3: openssl verify -crl_check at the daemon's time: $(tail -1 "$W/v")"
+	fi
+	host_stop
+	is "D3: the daemon stops cleanly" "$HOST_RC" 0
 fi
 
 host_sanitizers "$W"/out.*.err
