@@ -20,6 +20,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 
@@ -258,7 +259,7 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				    "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	mica_cond_init_mono(&s->cv);
 	s->ctl = -1;
 	s->nsigners = nsig;
 	s->current = c->key_idx;
@@ -335,8 +336,7 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 	s->rx_started = 1;
 
 	/* Wait for every signer's connection. */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += START_TIMEOUT_MS / 1000;
+	mica_mono_deadline(&until, START_TIMEOUT_MS);
 	pthread_mutex_lock(&s->mu);
 	while ((int)live_conns(s) < nsig && !s->keeper_dead)
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
@@ -372,8 +372,7 @@ take(struct ca_signer *s)
 	struct timespec until;
 	int i;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += IDLE_WAIT_S;
+	mica_mono_deadline(&until, (int64_t)IDLE_WAIT_S * 1000);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		for (i = 0; i < CA_SIGNER_MAX; i++)
@@ -707,8 +706,7 @@ ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 
 	/* The keeper first, so every signer it starts from now on has the
 	 * list; then each signer that is already running. */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += IDLE_WAIT_S;
+	mica_mono_deadline(&until, (int64_t)IDLE_WAIT_S * 1000);
 	pthread_mutex_lock(&s->mu);
 	s->ack_got = 0;
 	if (s->keeper_dead ||

@@ -6,6 +6,7 @@
 #ifndef MICA_UTIL_CLOCK_H
 #define MICA_UTIL_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -16,6 +17,38 @@ mica_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Initialise COND for waits on CLOCK_MONOTONIC (mica_mono_deadline): a
+ * deadline on the wall clock moves with it, and a clock set back by an
+ * hour (NTP, a virtual machine's clock set right) would make a 10 s wait
+ * last an hour and 10 s. 0 or an errno, as pthread_cond_init. */
+static inline int
+mica_cond_init_mono(pthread_cond_t *cond)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	if ((rc = pthread_condattr_init(&a)) != 0)
+		return rc;
+	if ((rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC)) == 0)
+		rc = pthread_cond_init(cond, &a);
+	pthread_condattr_destroy(&a);
+	return rc;
+}
+
+/* *UNTIL: MS milliseconds from now on CLOCK_MONOTONIC, the deadline of a
+ * pthread_cond_timedwait on a condition made by mica_cond_init_mono. */
+static inline void
+mica_mono_deadline(struct timespec *until, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, until);
+	until->tv_sec += (time_t)(ms / 1000);
+	until->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
 }
 
 #endif

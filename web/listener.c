@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "web/conns.h"
 #include "web/slow.h"
@@ -181,7 +182,7 @@ acceptor(void *arg)
 	struct web_listener *l = arg;
 	struct pollfd p[2] = { { l->wake, POLLIN, 0 }, { l->lfd, POLLIN, 0 } };
 	int pause_ms = -1, full = 0;
-	time_t said = 0;
+	int64_t said = INT64_MIN / 2;   /* monotonic s of the last "cannot accept" */
 
 	for (;;) {
 		/* Full: only the stop and the clock wake it. */
@@ -220,7 +221,7 @@ acceptor(void *arg)
 				 * connection stays in the backlog and the socket
 				 * readable, so only the stop and the clock may
 				 * wake the acceptor until it tries again. */
-				time_t now = time(NULL);
+				int64_t now = mica_mono_ms() / 1000;
 
 				if (now - said >= 10) {
 					mica_log(MICA_LOG_WARN, "%s: cannot accept: %s",

@@ -23,6 +23,7 @@
 #include "web/conns.h"
 #include "web/parse.h"
 #include "web/server.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 
@@ -175,13 +176,7 @@ nap(struct web_ocsp_refresher *r, int64_t ms)
 	int stop;
 
 	pthread_mutex_lock(&r->mu);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	mica_mono_deadline(&until, ms);
 	while (!r->stop &&
 	       pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
 		;
@@ -371,7 +366,7 @@ web_ocsp_refresh_start(struct web_server *srv, const char *publish_dir,
 	r->quiet_ms = test_ms("MICA_TEST_OCSP_QUIET_MS", REFRESH_QUIET_MS);
 	r->defer_ms = test_ms("MICA_TEST_OCSP_DEFER_MS", REFRESH_DEFER_MS);
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	mica_cond_init_mono(&r->cv);
 	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {
 		pthread_cond_destroy(&r->cv);
 		pthread_mutex_destroy(&r->mu);
