@@ -259,7 +259,7 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				    "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
-	mica_cond_init_mono(&s->cv);
+	pthread_cond_init(&s->cv, NULL);
 	s->ctl = -1;
 	s->nsigners = nsig;
 	s->current = c->key_idx;
@@ -339,7 +339,7 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 	mica_mono_deadline(&until, START_TIMEOUT_MS);
 	pthread_mutex_lock(&s->mu);
 	while ((int)live_conns(s) < nsig && !s->keeper_dead)
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
+		if (mica_cond_wait_until(&s->cv, &s->mu, &until) == ETIMEDOUT)
 			break;
 	n = (ssize_t)live_conns(s);
 	pthread_mutex_unlock(&s->mu);
@@ -382,7 +382,7 @@ take(struct ca_signer *s)
 				return i;
 			}
 		if (s->keeper_dead ||
-		    pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
+		    mica_cond_wait_until(&s->cv, &s->mu, &until) == ETIMEDOUT)
 			break;
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -717,7 +717,7 @@ ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 		goto out;
 	}
 	while (!s->ack_got && !s->keeper_dead)
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
+		if (mica_cond_wait_until(&s->cv, &s->mu, &until) == ETIMEDOUT)
 			break;
 	if (!s->ack_got) {
 		pthread_mutex_unlock(&s->mu);
@@ -745,7 +745,7 @@ ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 		if (left == 0)
 			break;
 		if (i < 0) {
-			if (pthread_cond_timedwait(&s->cv, &s->mu, &until) ==
+			if (mica_cond_wait_until(&s->cv, &s->mu, &until) ==
 			    ETIMEDOUT) {
 				pthread_mutex_unlock(&s->mu);
 				unavailable(err);

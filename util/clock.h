@@ -19,26 +19,8 @@ mica_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Initialise COND for waits on CLOCK_MONOTONIC (mica_mono_deadline): a
- * deadline on the wall clock moves with it, and a clock set back by an
- * hour (NTP, a virtual machine's clock set right) would make a 10 s wait
- * last an hour and 10 s. 0 or an errno, as pthread_cond_init. */
-static inline int
-mica_cond_init_mono(pthread_cond_t *cond)
-{
-	pthread_condattr_t a;
-	int rc;
-
-	if ((rc = pthread_condattr_init(&a)) != 0)
-		return rc;
-	if ((rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC)) == 0)
-		rc = pthread_cond_init(cond, &a);
-	pthread_condattr_destroy(&a);
-	return rc;
-}
-
 /* *UNTIL: MS milliseconds from now on CLOCK_MONOTONIC, the deadline of a
- * pthread_cond_timedwait on a condition made by mica_cond_init_mono. */
+ * mica_cond_wait_until. */
 static inline void
 mica_mono_deadline(struct timespec *until, int64_t ms)
 {
@@ -49,6 +31,19 @@ mica_mono_deadline(struct timespec *until, int64_t ms)
 		until->tv_sec++;
 		until->tv_nsec -= 1000000000L;
 	}
+}
+
+/* Wait on COND until the CLOCK_MONOTONIC deadline UNTIL (0, or ETIMEDOUT
+ * as pthread_cond_timedwait): a deadline on the wall clock moves with it,
+ * and a clock set back by an hour (NTP, a virtual machine's clock set
+ * right) would make a 10 s wait last an hour and 10 s. The clock is
+ * named at the wait (glibc 2.30), not in the condition's attributes,
+ * which libfaketime (the tests' fake clock) gets wrong. */
+static inline int
+mica_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mu,
+		     const struct timespec *until)
+{
+	return pthread_cond_clockwait(cond, mu, CLOCK_MONOTONIC, until);
 }
 
 #endif

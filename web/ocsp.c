@@ -178,7 +178,7 @@ nap(struct web_ocsp_refresher *r, int64_t ms)
 	pthread_mutex_lock(&r->mu);
 	mica_mono_deadline(&until, ms);
 	while (!r->stop &&
-	       pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
+	       mica_cond_wait_until(&r->cv, &r->mu, &until) == 0)
 		;
 	stop = r->stop;
 	pthread_mutex_unlock(&r->mu);
@@ -366,7 +366,7 @@ web_ocsp_refresh_start(struct web_server *srv, const char *publish_dir,
 	r->quiet_ms = test_ms("MICA_TEST_OCSP_QUIET_MS", REFRESH_QUIET_MS);
 	r->defer_ms = test_ms("MICA_TEST_OCSP_DEFER_MS", REFRESH_DEFER_MS);
 	pthread_mutex_init(&r->mu, NULL);
-	mica_cond_init_mono(&r->cv);
+	pthread_cond_init(&r->cv, NULL);
 	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {
 		pthread_cond_destroy(&r->cv);
 		pthread_mutex_destroy(&r->mu);
