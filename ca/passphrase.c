@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -476,8 +477,8 @@ out:
 /* Remove what killed runs of 'mica passphrase' left in DATADIR: each
  * .passphrase.* holds a passphrase (a copy an admin who moves the
  * passphrase off the machine would not know to shred). Run once this
- * command's own has been renamed into place; the second of two changes
- * at once is refused, so no other one is still needed. */
+ * command's own has been renamed into place, under the lock (pass_lock):
+ * no other change is between writing its file and renaming it. */
 static void
 pass_file_sweep(const char *datadir)
 {
@@ -496,6 +497,33 @@ pass_file_sweep(const char *datadir)
 	closedir(d);
 }
 
+/* Hold DATADIR's lock (flock on the directory, as restore takes it) in
+ * *FD from before this change writes its .passphrase.SALT until it has
+ * swept the others: a change that committed after another opened the
+ * store would otherwise sweep that one's file, still to be renamed, and
+ * leave DATADIR/passphrase at odds with the key. Waits for a change
+ * holding it (the kernel drops it when that process dies). */
+static int
+pass_lock(const char *datadir, int *fd, struct mica_err *err)
+{
+	int e;
+
+	if ((*fd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+				    "cannot open %s: %s", datadir,
+				    strerror(errno));
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		e = errno;
+		close(*fd);
+		*fd = -1;
+		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+				    "cannot lock %s: %s", datadir, strerror(e));
+	}
+	return 0;
+}
+
 /* Rename TMP over DATADIR's passphrase file, and sync the directory. */
 static int
 pass_file_install(const char *datadir, const char *tmp, struct mica_err *err)
@@ -508,8 +536,8 @@ pass_file_install(const char *datadir, const char *tmp, struct mica_err *err)
 				    "data directory path too long");
 	/* TMP gone after the re-seal committed: another command's open
 	 * found it by the new salt and moved it here already
-	 * (ca_pass_roll_forward); a change that could have swept it would
-	 * have made this one's commit fail. */
+	 * (ca_pass_roll_forward). No other change swept it: this one holds
+	 * the lock (pass_lock) until its own sweep. */
 	if (rename(tmp, path) != 0 && errno != ENOENT)
 		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
 				    "%s", strerror(errno));
@@ -537,7 +565,7 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	struct reseal_tx x;
 	char *pass = NULL;
 	size_t n = 0;
-	int rc = -1;
+	int rc = -1, lockfd = -1;
 
 	memset(&sealed, 0, sizeof(sealed));
 	memset(&ra, 0, sizeof(ra));
@@ -564,9 +592,12 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 			&sealed, err) != 0)
 		goto out;
 	if (ca->sh->pass_in_datadir &&
-	    pass_file_prepare(ca->sh->datadir, pass, sealed.salt, tmp,
-			      sizeof(tmp), err) != 0)
+	    (pass_lock(ca->sh->datadir, &lockfd, err) != 0 ||
+	     pass_file_prepare(ca->sh->datadir, pass, sealed.salt, tmp,
+			       sizeof(tmp), err) != 0))
 		goto out;
+	/* Tests hold the command here: its file written, not committed. */
+	MICA_TEST_GATE("MICA_TEST_PASSPHRASE_PREPARED_GATE");
 	/* Every key of the CA is sealed under the one passphrase: those a
 	 * rollover retired and a pending renewal's too. */
 	for (size_t i = 0; i < ca->sh->nretired; i++) {
@@ -628,6 +659,8 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 out:
 	if (tmp[0] != '\0')
 		unlink(tmp);
+	if (lockfd >= 0)
+		close(lockfd);
 	ca_pass_free(pass);
 	ca_sealed_key_free(&sealed);
 	ca_sealed_key_free(&ra);

@@ -116,6 +116,44 @@ check "the next passphrase change succeeds" "$MICA" -d "$D" passphrase --new-fil
 is "... and removes the copy a killed one left" "$(cd "$D" && ls -A | grep -c '^\.passphrase')" 0
 check "... and the key opens with the new passphrase" "$MICA" -d "$D" crl
 
+# Two changes at once, the second started once the first has committed:
+# the second reads the first's passphrase, writes its own file, and must
+# find it still there when it commits - the first's sweep of leftovers
+# (run once its own file is in place) must not take it.
+printf 'the first of two changes, long\n' > "$W/c1.pass"
+printf 'the second of two changes, long\n' > "$W/c2.pass"
+chmod 600 "$W/c1.pass" "$W/c2.pass"
+rm -f "$W/g1" "$W/g1.reached" "$W/g2" "$W/g2.reached"
+MICA_TEST_PASSPHRASE_GATE=$W/g1 "$MICA" -d "$D" passphrase --new-file "$W/c1.pass" \
+	>"$W/c1.out" 2>&1 &
+P1=$!
+on_exit_kill "$P1"
+if wait_for "the first change to commit" 60 test -s "$W/g1.reached"; then
+	MICA_TEST_PASSPHRASE_PREPARED_GATE=$W/g2 "$MICA" -d "$D" passphrase \
+		--new-file "$W/c2.pass" >"$W/c2.out" 2>&1 &
+	P2=$!
+	on_exit_kill "$P2"
+	# Until the first is done, the second either waits for it (a
+	# blocked flock in /proc/locks) or has written its file already.
+	wait_for "the second change to wait or write its file" 60 sh -c \
+		'test -s "$1.reached" || grep -q ": -> FLOCK .* $2 " /proc/locks' \
+		sh "$W/g2" "$P2" || fail "the second change neither waited nor wrote its file"
+	touch "$W/g1"
+	wait "$P1"; is "the first change succeeds" "$?" 0
+	on_exit_forget "$P1"
+	wait_for "the second change to write its file" 60 test -s "$W/g2.reached" ||
+		fail "the second change never wrote its file"
+	touch "$W/g2"
+	wait "$P2"; is "the second change succeeds" "$?" 0
+	on_exit_forget "$P2"
+	cmp -s "$D/passphrase" "$W/c2.pass" && ok "... $D/passphrase holds the second's passphrase" ||
+		fail "$D/passphrase holds: $(cat "$D/passphrase")"
+	check "... which opens the key" "$MICA" -d "$D" crl
+	is "... and nothing else is left in $D" "$(cd "$D" && ls -A | grep -c '^\.passphrase')" 0
+else
+	fail "the first change never reached its gate"
+fi
+
 # --------------------------------------- temporary files of a dead PID --
 N=$(( $(sqlite3 -readonly "$D/mica.db" 'SELECT max(number) FROM crl') + 1 ))
 # The names a killed run of this PID (exec keeps it) would have left.
