@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ca/ca_int.h"
+#include "util/fsname.h"
 #include "util/log.h"
 
 int
@@ -59,21 +60,6 @@ ca_store_in_the_way(const char *datadir, const char *dbpath, const char *hint,
 			    "%s already holds a CA; %s", datadir, hint);
 }
 
-/* Rename FROM to TO unless TO exists. */
-static int
-rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* A file system without RENAME_NOREPLACE: link() refuses an
-	 * existing name as well. */
-	if (link(from, to) != 0)
-		return -1;
-	return unlink(from);
-}
-
 int
 ca_store_name(const char *datadir, const char *tmp, const char *dbpath,
 	      const char *hint, struct mica_err *err)
@@ -89,7 +75,7 @@ ca_store_name(const char *datadir, const char *tmp, const char *dbpath,
 		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
 				    "the new store %s was not checkpointed "
 				    "(its -wal is left)", tmp);
-	if (rename_noreplace(tmp, dbpath) != 0)
+	if (mica_rename_noreplace(tmp, dbpath) != 0)
 		return errno == EEXIST ?
 		       ca_store_in_the_way(datadir, dbpath, hint, err) :
 		       mica_err_set(err, MICA_E_UNAVAIL, "datadir",

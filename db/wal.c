@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "util/fault.h"
+#include "util/fsname.h"
 #include "util/log.h"
 
 static const char *const wal_sql[S__COUNT] = {
@@ -244,13 +245,14 @@ backup_install(const char *tmp, const char *dest, struct mica_err *err)
 	char dir[PATH_MAX], *slash;
 	int dfd;
 
-	if (link(tmp, dest) != 0)
+	/* Not link() alone: a backup may go to a stick formatted FAT or
+	 * exFAT, which has no hard links. */
+	if (mica_rename_noreplace(tmp, dest) != 0)
 		return errno == EEXIST ?
 		       mica_err_set(err, MICA_E_CONFLICT, "backup_exists",
 				    "%s exists; refusing to overwrite it", dest) :
 		       mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
 				    "cannot write %s: %s", dest, strerror(errno));
-	unlink(tmp);
 	snprintf(dir, sizeof(dir), "%s", dest);
 	if ((slash = strrchr(dir, '/')) == NULL)
 		snprintf(dir, sizeof(dir), ".");

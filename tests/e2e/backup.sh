@@ -410,6 +410,42 @@ grep -q "backup file" "$W/twice1.err" "$W/twice2.err" &&
 cmp -s "$W/root-twice.der" "$W/root.der" && ok "... and the restored store serves the same root" ||
 	fail "the store two restores raced for does not serve the root"
 
+# ------------------------------ file systems without one of the two --
+# The finished copy takes its name by rename(RENAME_NOREPLACE), or where
+# the file system lacks it (NFS) by link(): a stick formatted FAT or
+# exFAT has no hard links (link() fails, EPERM), and must still take a
+# backup and a restore.
+# fs_case NAME ENV...: backup and restore with ENV set.
+fs_case() {
+	local n=$1
+	shift
+	expect_rc "backup on a file system $n: exit 0" 0 \
+		env "$@" "$MICA" -d "$D" backup "$W/fs-$n.db"
+	expect_rc "... and again to that name: refused (exit 6)" 6 \
+		env "$@" "$MICA" -d "$D" backup "$W/fs-$n.db"
+	expect_rc "... restore there: exit 0" 0 \
+		env "$@" "$MICA" -d "$W/r-$n" restore "$W/fs-$n.db"
+	is "... leaving only the store" "$(ls -A "$W/r-$n" 2>&1 | tr '\n' ' ')" "mica.db "
+	is "... and nothing beside the backup" "$(cd "$W" && ls -A | grep -c "^fs-$n\.db.")" 0
+}
+if command -v cc >/dev/null &&
+   printf '%s\n' '#include <errno.h>' \
+	'int link(const char *a, const char *b) { (void)a; (void)b; errno = EPERM; return -1; }' \
+	'int linkat(int a, const char *b, int c, const char *d, int e)' \
+	'{ (void)a; (void)b; (void)c; (void)d; (void)e; errno = EPERM; return -1; }' \
+	> "$W/nolink.c" && cc -shared -fPIC -o "$W/nolink.so" "$W/nolink.c" 2>/dev/null; then
+	# An ASan-built mica must not insist on its runtime coming first.
+	fs_case without-hard-links "LD_PRELOAD=$W/nolink.so" \
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+else
+	skip "backup on a file system without hard links" "no C compiler for the link() shim"
+fi
+if fault_injection_built; then
+	fs_case without-noreplace MICA_FAULT=fs_no_noreplace:0
+else
+	skip "backup on a file system without RENAME_NOREPLACE" "no fault injection"
+fi
+
 # ---------------------------------------------- a daemon on the copy --
 
 R=$W/restore$BACKUPS

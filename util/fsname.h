@@ -1,0 +1,17 @@
+/*
+ * util/fsname.h - give a finished file its name without replacing one
+ * that appeared meanwhile, shared by db/ (backups) and ca/ (init and
+ * restore).
+ */
+#ifndef MICA_UTIL_FSNAME_H
+#define MICA_UTIL_FSNAME_H
+
+/* Rename FROM to TO (same directory or file system) unless TO exists:
+ * renameat2(RENAME_NOREPLACE), or where the file system does not have it
+ * (NFS: EINVAL) link() and unlink(), which refuse an existing TO as well.
+ * A file system with no hard links (FAT, exFAT: EPERM from link) has
+ * RENAME_NOREPLACE. 0, or -1 with errno set (EEXIST: TO exists), FROM
+ * then still under its name and TO as it was. */
+int mica_rename_noreplace(const char *from, const char *to);
+
+#endif
