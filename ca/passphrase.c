@@ -474,22 +474,40 @@ out:
 	return rc;
 }
 
+/* 1 if NAME is one pass_file_pending makes: ".passphrase." and the 32
+ * lowercase hex digits of a salt. */
+static int
+pass_file_pending_name(const char *name)
+{
+	static const char prefix[] = "." CA_PASS_FILE ".";
+	const char *h = name + sizeof(prefix) - 1;
+
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0 ||
+	    strlen(h) != 32)
+		return 0;
+	for (int i = 0; i < 32; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* Remove what killed runs of 'mica passphrase' left in DATADIR: each
- * .passphrase.* holds a passphrase (a copy an admin who moves the
- * passphrase off the machine would not know to shred). Run once this
+ * .passphrase.SALT holds a passphrase (a copy an admin who moves the
+ * passphrase off the machine would not know to shred). Only names mica
+ * makes: an admin's own .passphrase.old (the passphrase that backups
+ * made before the change still need) is not a leftover. Run once this
  * command's own has been renamed into place, under the lock (pass_lock):
  * no other change is between writing its file and renaming it. */
 static void
 pass_file_sweep(const char *datadir)
 {
-	static const char prefix[] = "." CA_PASS_FILE ".";
 	struct dirent *de;
 	DIR *d;
 
 	if ((d = opendir(datadir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, prefix, sizeof(prefix) - 1) == 0 &&
+		if (pass_file_pending_name(de->d_name) &&
 		    unlinkat(dirfd(d), de->d_name, 0) == 0)
 			mica_log(MICA_LOG_INFO, "removed %s/%s, left by an "
 				 "interrupted 'mica passphrase'", datadir,
