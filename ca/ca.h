@@ -609,6 +609,14 @@ int ca_state(struct ca *ca);
 const char *ca_name(struct ca *ca);
 const char *ca_public_url(struct ca *ca);
 int64_t ca_not_after(struct ca *ca);
+/* Days before its end from which a CA or root certificate is warned of. */
+#define CA_EXPIRY_WARN_DAYS 30
+/* Whether this CA's certificate is near its end: 0 when it does not
+ * expire within CA_EXPIRY_WARN_DAYS of NOW (BUF ""), 1 when it does, 2
+ * when it has expired; BUF then holds one sentence for the admin saying
+ * when, and what to do (renew-ca; for a root, a new root). A CA awaiting
+ * its certificate: 0. */
+int ca_expiry_warning(struct ca *ca, int64_t now, char *buf, size_t size);
 
 /* --------------------------------------------------------- hierarchy -- */
 

@@ -998,3 +998,49 @@ const char *ca_root_fingerprint(struct ca *ca) { return ca->sh->fingerprint; }
 const char *ca_name(struct ca *ca) { return ca->sh->name; }
 const char *ca_public_url(struct ca *ca) { return ca->sh->public_url; }
 int64_t ca_not_after(struct ca *ca) { return ca->sh->not_after; }
+
+/* ca_expiry_warning for WHAT, which ends at END; ACTION what to do, and
+ * WHERE where it is told. */
+static int
+expiry_say(const char *what, int64_t end, int64_t now, const char *action,
+	   const char *where, char *buf, size_t size)
+{
+	char date[32];
+	struct tm tm;
+	time_t t = (time_t)end;
+
+	if (end - now > (int64_t)CA_EXPIRY_WARN_DAYS * 86400)
+		return 0;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(date, sizeof(date), "%lld", (long long)end);
+	if (end <= now) {
+		snprintf(buf, size, "the %s expired on %s: relying parties "
+			 "refuse what it signs; %s (%s)", what, date, action,
+			 where);
+		return 2;
+	}
+	snprintf(buf, size, "the %s expires on %s (in %lld days): %s before "
+		 "then (%s)", what, date, (long long)((end - now) / 86400),
+		 action, where);
+	return 1;
+}
+
+int
+ca_expiry_warning(struct ca *ca, int64_t now, char *buf, size_t size)
+{
+	struct ca_shared *sh = ca->sh;
+
+	assert(buf != NULL && size > 0);
+	buf[0] = '\0';
+	if (sh->state == DB_CA_AWAITING || sh->cert_der == NULL)
+		return 0;
+	/* An issuing CA's certificate ends no later than its issuer's (sign-ca
+	 * cuts it so, as other CAs do): its own end is the first to come. */
+	if (sh->self_signed)
+		return expiry_say("root CA certificate", sh->not_after, now,
+				  "make a new root", "README: 'Replacing the "
+				  "root at the end of its life'", buf, size);
+	return expiry_say("CA certificate", sh->not_after, now, "renew it",
+			  "'mica renew-ca --help'", buf, size);
+}

@@ -459,6 +459,10 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
+	/* A CRL signed by a CA certificate that has expired is refused by
+	 * relying parties: published all the same (a relying party checking
+	 * at an earlier time may take it), and said. */
+	cli_expiry_warn(ca);
 	/* A key asked for that signs no CRL: refused before anything is
 	 * published. */
 	if (key >= 0) {
@@ -687,6 +691,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 		want = 0;
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
+	/* What expires soon includes the CA itself. */
+	cli_expiry_warn(ca);
 	ca_principal_cli(&cli);
 	/* Page after page from the store (keyset pages: none skipped or
 	 * repeated while certificates are issued meanwhile), each printed

@@ -539,3 +539,13 @@ cli_scope_warn(struct ca *ca, const struct ca_token_spec *spec)
 				       sizeof(warning)))
 		fprintf(stderr, "warning: %s ('mica domain add')\n", warning);
 }
+
+void
+cli_expiry_warn(struct ca *ca)
+{
+	char warning[512];
+
+	if (ca_expiry_warning(ca, (int64_t)time(NULL), warning,
+			      sizeof(warning)) != 0)
+		fprintf(stderr, "warning: %s\n", warning);
+}

@@ -958,6 +958,24 @@ test_loosened_modes_stop_issuance_until_fixed(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* The CA's own end is said: within CA_EXPIRY_WARN_DAYS, and once past. */
+static void
+test_expiry_warning(void)
+{
+	char w[512];
+	int64_t end = ca_not_after(g_ca);
+
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 400 * DAY, w, sizeof(w)), 0);
+	CU_ASSERT_STRING_EQUAL(w, "");
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 31 * DAY, w, sizeof(w)), 0);
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 12 * DAY - 60, w, sizeof(w)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "root CA certificate expires on"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(in 12 days)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "Replacing the root"));
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end, w, sizeof(w)), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "root CA certificate expired on"));
+}
+
 static void
 test_open_refuses_wrong_passphrase(void)
 {
@@ -5068,6 +5086,8 @@ main(void)
 		  test_open_refuses_a_data_directory_open_to_others },
 		{ "a mode loosened while open stops issuance (insecure_store) until fixed",
 		  test_loosened_modes_stop_issuance_until_fixed },
+		{ "the CA certificate's end is warned of 30 days ahead, and once past",
+		  test_expiry_warning },
 		{ "open refuses a wrong passphrase (unauthorized) and a missing CA",
 		  test_open_refuses_wrong_passphrase },
 		{ "open and init refuse a passphrase file readable by group or others",

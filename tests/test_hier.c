@@ -878,6 +878,19 @@ test_engine_ceremony(void)
 
 		CU_ASSERT(l == rlen && memcmp(top, rder, l) == 0);
 	}
+	{
+		/* Its end is said as an issuing CA's: renew-ca. */
+		char w[512];
+		int64_t end = ca_not_after(ica);
+
+		CU_ASSERT_EQUAL(ca_expiry_warning(ica, end - 40 * 86400, w,
+						  sizeof(w)), 0);
+		CU_ASSERT_EQUAL(ca_expiry_warning(ica, end - 5 * 86400, w,
+						  sizeof(w)), 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(w, "the CA certificate expires on"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(w, "mica renew-ca"));
+		CU_ASSERT_EQUAL(ca_expiry_warning(ica, end + 1, w, sizeof(w)), 2);
+	}
 
 	/* Issuance under it: the chain, and the name constraints. */
 	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), 0);

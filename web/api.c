@@ -278,8 +278,10 @@ web_h_crl_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 int
 web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
+	char warning[512];
 	struct ca *ca;
 	json_t *o;
+	int ex;
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
 		return -1;
@@ -288,8 +290,15 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		return -1;
 	if (web_crl_check(c->srv, ca, err) != 0)
 		return -1;
+	/* An expired CA signs nothing relying parties take: down;
+	 * one near its end: up, with the warning for the monitoring. */
+	if ((ex = ca_expiry_warning(ca, c->now, warning, sizeof(warning))) == 2)
+		return mica_err_set(err, MICA_E_UNAVAIL, "ca_expired", "%s",
+				    warning);
 	o = json_object();
-	if (o == NULL || json_object_set_new(o, "status", json_string("ok")) != 0) {
+	if (o == NULL || json_object_set_new(o, "status", json_string("ok")) != 0 ||
+	    (ex == 1 && json_object_set_new(o, "warning",
+					    json_string(warning)) != 0)) {
 		json_decref(o);
 		return oom(err);
 	}

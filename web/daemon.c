@@ -55,6 +55,8 @@ struct web_daemon {
 	struct web_tls tls;              /* the HTTPS listener, tls.listener */
 	unsigned long requests_seen;     /* srv.requests at the last tick */
 	int trim_due;                    /* work done since the last trim */
+	int64_t expiry_said;             /* monotonic ms of the last warning
+					  * of the CA's end, 0: none yet */
 };
 
 /* jansson's memory is wiped when freed: a reply may hold a new token. */
@@ -236,6 +238,22 @@ daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *e
 
 /* Delta CRLs on their short period, when the CA publishes them, through
  * TICK, the timer's own handle. */
+/* The CA's certificate near its end, or past it: a warning
+ * in the log at start and once a day (and /healthz says it). */
+static void
+expiry_maintain(struct web_daemon *dm, struct ca *ca)
+{
+	char w[512];
+	int64_t now = mica_mono_ms();
+
+	if (dm->expiry_said != 0 && now - dm->expiry_said < INT64_C(86400000))
+		return;
+	if (ca_expiry_warning(ca, (int64_t)time(NULL), w, sizeof(w)) == 0)
+		return;
+	mica_log(MICA_LOG_WARN, "%s", w);
+	dm->expiry_said = now != 0 ? now : 1;
+}
+
 static void
 delta_maintain(struct ca *tick)
 {
@@ -450,6 +468,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 			goto out;
 	}
 	banner(dm, first);
+	expiry_maintain(dm, tick);
 
 	next_tick = mica_mono_ms() + WEB_TICK_SECONDS * 1000;
 	for (;;) {
@@ -465,6 +484,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 				web_crl_maintain(&dm->srv, tick);
 				delta_maintain(tick);
 				web_tls_maintain(&dm->tls, 0);
+				expiry_maintain(dm, tick);
 				/* A mode loosened while we run: the engine logs it
 				 * and refuses to issue until it is fixed. */
 				(void)ca_perm_check(parent, &pe);

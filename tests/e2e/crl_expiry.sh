@@ -358,6 +358,39 @@ else
 	is "D3: the daemon stops cleanly" "$HOST_RC" 0
 fi
 
+# -------------------------------------------- E: the CA's own end --
+
+echo "# E: a root that ends in 20 days, then (libfaketime) 25 days later"
+E=$W/e
+host_ca "$E" --days 20
+"$MICA" -d "$E" list >/dev/null 2>"$W/e.list"
+grep -Eq "^warning: the root CA certificate expires on .* \(in (19|20) days\): make a new root before then" "$W/e.list" &&
+	ok "E: mica list warns of the root's end 20 days ahead" ||
+	fail "E: mica list said: $(cat "$W/e.list")"
+host_serve "$W/out.e" "$E" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
+	--threads 2 --log "$W/log.e" || { cat "$W/out.e.err"; die "mica serve did not start"; }
+CODE=$(curl -s -o "$W/e.health" -w '%{http_code}' --max-time 5 "$H/healthz")
+is "E: /healthz answers 200 ..." "$CODE" 200
+is "... with the warning" "$(json_get "$W/e.health" warning | grep -c 'root CA certificate expires on')" 1
+grep -q "warning: the root CA certificate expires on" "$W/log.e" &&
+	ok "E: the daemon's log says it at start" || fail "E: not in the daemon's log"
+host_stop
+if [ -z "$FTLIB" ]; then
+	skip "E: an expired root is said, and /healthz is 503" "needs libfaketime (Debian: faketime)"
+else
+	ft_env $((25 * 86400))
+	env "${FT_ENV[@]}" "$MICA" -d "$E" crl --out "$W/e.crl" 2>"$W/e.crl.err"
+	is "E: 25 days later, mica crl still publishes (exit 0)" "$?" 0
+	grep -q "^warning: the root CA certificate expired on .*: relying parties refuse what it signs; make a new root (README" "$W/e.crl.err" &&
+		ok "E: ... and warns that the root expired" || fail "E: mica crl said: $(cat "$W/e.crl.err")"
+	host_serve "$W/out.e2" "$E" "${FT_ENV[@]}" -- --http "127.0.0.1:$HP" --https none \
+		--threads 2 --log "$W/log.e2" || { cat "$W/out.e2.err"; die "mica serve did not start"; }
+	CODE=$(curl -s -o "$W/e2.health" -w '%{http_code}' --max-time 5 "$H/healthz")
+	is "E: /healthz answers 503 ..." "$CODE" 503
+	is "... ca_expired" "$(json_get "$W/e2.health" error)" ca_expired
+	host_stop
+fi
+
 host_sanitizers "$W"/out.*.err
 echo "# crl_expiry.sh took $(($(date +%s) - T0)) s"
 finish
