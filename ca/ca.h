@@ -481,12 +481,6 @@ int ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err);
 /* Its number and dates only (der NULL): cheap for a CRL of tens of
  * megabytes. */
 int ca_crl_info(struct ca *ca, struct ca_crl *out, struct mica_err *err);
-/* 1 when CRL (as ca_crl_info gives it) is due to be published again at
- * NOW: half its period has gone by, or it is dated further ahead of NOW
- * than the clock may step back and the next CRL still be dated after it
- * (a clock set back: relying parties with the right time would take it
- * for not valid yet until then). Else 0. */
-int ca_crl_due(const struct ca_crl *crl, int64_t now);
 
 /* ----------------------------------------------------------- queries -- */
 
@@ -632,6 +626,16 @@ int ca_crl_info_key(struct ca *ca, int key_idx, struct ca_crl *out,
 /* The indexes of the keys that publish CRLs (the current key and those a
  * rollover retired) into IDX (CA_KEYS_MAX = 16 slots); returns how many. */
 size_t ca_crl_keys(struct ca *ca, int idx[16]);
+/* Whether the CRLs are due (ca_crl_publish makes those of every key at
+ * once): *DUE 1 if a key of ca_crl_keys has no CRL yet, or if a key's
+ * latest is due at NOW: half its period has gone by, or it is dated
+ * further ahead of NOW than the clock may step back and the next CRL
+ * still be dated after it (a clock set back: relying parties with the
+ * right time would take it for not valid yet). A missing CRL is no
+ * error; a store that cannot be read is. */
+int ca_crl_due(struct ca *ca, int64_t now, int *due, struct mica_err *err);
+/* *MISSING 1 if a key of ca_crl_keys has no CRL yet. */
+int ca_crl_missing(struct ca *ca, int *missing, struct mica_err *err);
 /* The CA certificate of key KEY_IDX (the current one or a retired one),
  * DER owned by the handle; NULL if there is none. */
 const unsigned char *ca_key_cert(struct ca *ca, int key_idx, size_t *len);

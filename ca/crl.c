@@ -194,8 +194,9 @@ crl_date(struct db *db, int64_t now, int64_t *date)
 	return 1;
 }
 
-int
-ca_crl_due(const struct ca_crl *crl, int64_t now)
+/* Whether CRL (as ca_crl_info gives it) is due at NOW (ca_crl_due). */
+static int
+crl_due_one(const struct ca_crl *crl, int64_t now)
 {
 	return now >= crl->this_update +
 		      (crl->next_update - crl->this_update) / 2 ||
@@ -854,6 +855,55 @@ ca_crl_keys(struct ca *ca, int idx[16])
 		idx[n++] = ca->sh->retired[i].idx;
 	idx[n++] = ca->sh->key_idx;
 	return n;
+}
+
+/* Look at the latest CRL of every key that publishes CRLs: *MISSING 1 if
+ * one has none (an install-ca killed between its commit and its first
+ * CRLs leaves a new key so), *HALF 1 if NOW is past half the period of
+ * one's latest (HALF may be NULL). */
+static int
+crl_scan(struct ca *ca, int64_t now, int *missing, int *half,
+	 struct mica_err *err)
+{
+	int idx[CA_KEYS_MAX];
+	size_t n = ca_crl_keys(ca, idx);
+	struct ca_crl crl;
+
+	*missing = 0;
+	if (half != NULL)
+		*half = 0;
+	if (n == 0)
+		idx[n++] = 0;   /* no CA certificate yet: what /crl serves */
+	for (size_t i = 0; i < n; i++) {
+		if (ca_crl_info_key(ca, idx[i], &crl, err) != 0) {
+			if (err->kind != MICA_E_NOTFOUND)
+				return -1;
+			*missing = 1;
+			continue;
+		}
+		if (half != NULL && crl_due_one(&crl, now))
+			*half = 1;
+		ca_crl_free(&crl);
+	}
+	return 0;
+}
+
+int
+ca_crl_due(struct ca *ca, int64_t now, int *due, struct mica_err *err)
+{
+	int missing, half;
+
+	*due = 0;
+	if (crl_scan(ca, now, &missing, &half, err) != 0)
+		return -1;
+	*due = missing || half;
+	return 0;
+}
+
+int
+ca_crl_missing(struct ca *ca, int *missing, struct mica_err *err)
+{
+	return crl_scan(ca, 0, missing, NULL, err);
 }
 
 const unsigned char *

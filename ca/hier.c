@@ -21,6 +21,7 @@
 #include "ca/p7.h"
 #include "ca/sign.h"
 #include "ca/x509.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 #define CLOCK_SLACK  (INT64_C(24) * 3600)
@@ -502,6 +503,24 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 		if (x.mode == FOR_SAME_KEY && ca->sh->cert_der != NULL &&
 		    c->der_len == ca->sh->cert_len &&
 		    memcmp(c->der, ca->sh->cert_der, c->der_len) == 0) {
+			int missing = 0;
+
+			/* An install killed between its commit and its
+			 * first CRLs: finish it, as the admin asks. */
+			if (ca_crl_missing(ca, &missing, err) != 0)
+				goto out;
+			if (missing) {
+				if (ca_crl_publish(ca, p, NULL, err) != 0)
+					goto out;
+				note(notice, "this certificate was installed "
+				     "already, by an install-ca interrupted "
+				     "before its CRL: published it now; ",
+				     NULL, NULL);
+				mica_log(MICA_LOG_INFO, "published the CRLs "
+					 "an interrupted install-ca left out");
+				rc = 0;
+				goto out;
+			}
 			mica_err_set(err, MICA_E_CONFLICT, "already_installed",
 				     "this CA certificate is the one installed "
 				     "already");
@@ -606,6 +625,9 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 		 "first certificate", npath, name);
 	if (ca_tx(ca, CA_TX_DURABLE, install_body, &x, err) != 0)
 		goto out;
+	/* Tests kill the command here: the certificate is installed, its
+	 * CRLs not yet published (util/fault.h). */
+	MICA_TEST_GATE("MICA_TEST_INSTALL_GATE");
 	/* Then sign under it: reload what the handle knows, and publish
 	 * the CRL of every key (the first one of a new certificate). */
 	if (ca_reload(ca, err) != 0)

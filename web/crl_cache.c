@@ -400,16 +400,16 @@ web_crl_start(struct web_server *srv, struct ca *ca, struct ca *loader,
 	      struct mica_err *err)
 {
 	struct web_blob *d = NULL;
-	struct ca_crl crl;
 	struct mica_err e;
 	int64_t now = (int64_t)time(NULL), tu, nu, num;
 	int due, rc;
 
 	if (srv == NULL || srv->crl == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "no_crl_cache", "no CRL cache");
-	memset(&crl, 0, sizeof(crl));
-	due = ca_crl_info(ca, &crl, &e) != 0 || ca_crl_due(&crl, now);
-	ca_crl_free(&crl);
+	/* Every key's: one a rollover's install-ca, killed before its
+	 * first CRLs, left with none has certificates naming /crl/N. */
+	if (ca_crl_due(ca, now, &due, &e) != 0)
+		due = 1;
 	if (due) {
 		/* None, unreadable or half its period gone: publish now, as
 		 * the timer would, and start only with a CRL to serve. */
@@ -469,15 +469,12 @@ web_crl_maintain(struct web_server *srv, struct ca *ca)
 	int need;
 
 	memset(&crl, 0, sizeof(crl));
-	if (ca_crl_info(ca, &crl, &e) == 0) {
-		need = ca_crl_due(&crl, now);
-	} else if (e.kind == MICA_E_NOTFOUND) {
-		need = 1;
-	} else {
+	/* Any key's CRL missing or half its period gone: they are all
+	 * published together. */
+	if (ca_crl_due(ca, now, &need, &e) != 0) {
 		mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
 		need = 0;
 	}
-	ca_crl_free(&crl);
 	if (need) {
 		web_daemon_principal(&p);
 		if (ca_crl_publish(ca, &p, &crl, &e) == 0) {

@@ -17,13 +17,19 @@
 #     opens the key) instead of "wrong passphrase" for ever; one killed
 #     before its commit leaves a copy of the new passphrase that the next
 #     change removes.
+#   - install-ca killed after its commit, before the CRLs of the keys:
+#     the first certificate of an issuing CA, or a rollover's (renew-ca
+#     --new-key), whose new key then has no CRL although what it issues
+#     names /crl/1: 'mica serve' publishes it at start (not only when
+#     key 0's is due), and install-ca given the certificate again finishes
+#     the job (exit 0, saying so) instead of "installed already" (exit 6).
 #   - what a killed command leaves beside an --out FILE or in
 #     mica.db-crls/ never keeps out a later command that gets the same
 #     PID (as a container's commands do): 'mica crl --out FILE' with the
 #     temporary files of a killed run of that PID in the way.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-need sqlite3
+need sqlite3 curl openssl
 need_fault_hook "test gates"
 
 W=$(mktmp)
@@ -159,6 +165,64 @@ if wait_for "the first change to commit" 60 test -s "$W/g1.reached"; then
 	is "... and nothing else is left in $D" "$(cd "$D" && ls -A | grep -c '^\.passphrase')" 0
 else
 	fail "the first change never reached its gate"
+fi
+
+# -------------------------------------------------------- install-ca --
+# crls_of DIR KEY: how many CRLs key KEY of DIR's store has.
+crls_of() { sqlite3 -readonly "$1/mica.db" "SELECT count(*) FROM crl WHERE key_idx = $2"; }
+R=$W/root
+SUB=$W/sub
+"$MICA" -d "$R" init --name "Interrupt Root" --root-only >/dev/null 2>&1 &&
+	"$MICA" -d "$R" export-root --out "$W/root.pem" >/dev/null 2>&1 &&
+	"$MICA" -d "$SUB" init --subordinate --name "Interrupt Issuing CA" \
+		--domain contoso.test --public-url http://127.0.0.1:1 \
+		--csr-out "$W/sub.csr" >/dev/null 2>&1 &&
+	"$MICA" -d "$R" sign-ca --csr "$W/sub.csr" --out "$W/sub.crt" >/dev/null 2>&1 ||
+	die "setting up the issuing CA"
+if killed_at MICA_TEST_INSTALL_GATE install "$MICA" -d "$SUB" install-ca \
+	--cert "$W/sub.crt" --chain "$W/root.pem"; then
+	ok "install-ca of the first certificate killed before its CRL"
+	is "... which has none" "$(crls_of "$SUB" 0)" 0
+	expect_rc "... install-ca again finishes it (exit 0)" 0 \
+		"$MICA" -d "$SUB" install-ca --cert "$W/sub.crt" --chain "$W/root.pem"
+	grep -q "interrupted before its CRL: published it now" "$TMP/rc.err" &&
+		ok "... saying so" || fail "... it said: $(cat "$TMP/rc.err")"
+	is "... with the CRL" "$(crls_of "$SUB" 0)" 1
+	expect_rc "... and once done, again is a conflict (exit 6)" 6 \
+		"$MICA" -d "$SUB" install-ca --cert "$W/sub.crt" --chain "$W/root.pem"
+else
+	fail "install-ca never reached its gate"
+fi
+# Key 0's CRL fresh, whatever became of the install above: the daemon
+# must not publish only because key 0's is due.
+"$MICA" -d "$SUB" crl >/dev/null 2>&1 &&
+	"$MICA" -d "$SUB" renew-ca --new-key --csr-out "$W/next.csr" >/dev/null 2>&1 &&
+	"$MICA" -d "$R" sign-ca --csr "$W/next.csr" --out "$W/next.crt" >/dev/null 2>&1 ||
+	die "renew-ca --new-key"
+if killed_at MICA_TEST_INSTALL_GATE rollover "$MICA" -d "$SUB" install-ca --cert "$W/next.crt"; then
+	ok "install-ca of a rollover killed before its CRLs"
+	is "... the new key has none" "$(crls_of "$SUB" 1)" 0
+	cp -a "$SUB" "$W/sub2"
+	serve_start "$W/serve.out" "$SUB" -- --https none ||
+		fail "mica serve does not start: $(tail -2 "$W/serve.out.err")"
+	if [ -n "$SERVE_PID" ]; then
+		is "... mica serve publishes the new key's CRL: /crl/1" \
+			"$(curl -s -o "$W/crl1.der" -w '%{http_code}' "$H/crl/1")" 200
+		openssl crl -inform der -in "$W/crl1.der" -noout -CAfile <(cat "$W/next.crt" "$W/root.pem") 2>&1 |
+			grep -q 'verify OK' && ok "... signed by the new key" ||
+			fail "/crl/1 is not signed by the new key"
+		is "... and /crl, the old key's" "$(curl -s -o /dev/null -w '%{http_code}' "$H/crl")" 200
+		serve_stop
+	fi
+	expect_rc "... install-ca again finishes it (exit 0)" 0 \
+		"$MICA" -d "$W/sub2" install-ca --cert "$W/next.crt"
+	grep -q "interrupted before its CRL: published it now" "$TMP/rc.err" &&
+		ok "... saying so" || fail "... it said: $(cat "$TMP/rc.err")"
+	[ "$(crls_of "$W/sub2" 1)" -ge 1 ] && ok "... the new key's CRL published" ||
+		fail "the new key has no CRL after install-ca again"
+	check "... and publishes the CRLs from then on" "$MICA" -d "$W/sub2" crl
+else
+	fail "install-ca of the rollover never reached its gate"
 fi
 
 # --------------------------------------- temporary files of a dead PID --
