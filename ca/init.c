@@ -239,8 +239,14 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 		goto out;
 	}
 	if (access(dbpath, F_OK) == 0) {
-		ca_store_in_the_way(o->datadir, dbpath, "refusing to overwrite it",
-				    err);
+		/* A subordinate's init killed after its store, before its
+		 * request was written out: say where the request is. */
+		ca_store_in_the_way(o->datadir, dbpath,
+				    o->kind == CA_INIT_SUBORDINATE ?
+				    "refusing to overwrite it ('mica renew-ca "
+				    "--csr-out FILE' writes the request of one "
+				    "awaiting its certificate again)" :
+				    "refusing to overwrite it", err);
 		goto out;
 	}
 	/* A directory made by hand (mkdir under umask 022) would leave the

@@ -405,9 +405,16 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	fprintf(stderr, "wrote the request for the next CA certificate%s to %s;\n"
-		"once it is signed: mica -d %s install-ca --cert NEXT.crt\n",
-		new_key ? " (a new key)" : "", out, datadir);
+	/* Awaiting its first certificate (an init --subordinate whose
+	 * request was lost): that install needs the chain. */
+	if (ca_state(ca) == CA_STATE_AWAITING)
+		fprintf(stderr, "wrote the request for this CA's first "
+			"certificate to %s;\nonce it is signed: mica -d %s "
+			"install-ca --cert CERT --chain ROOT\n", out, datadir);
+	else
+		fprintf(stderr, "wrote the request for the next CA certificate%s to %s;\n"
+			"once it is signed: mica -d %s install-ca --cert NEXT.crt\n",
+			new_key ? " (a new key)" : "", out, datadir);
 out:
 	free(pem);
 	free(csr);

@@ -11,6 +11,7 @@
 #include "ca/profile.h"
 #include "ca/x509.h"
 #include "cli/cli.h"
+#include "util/fault.h"
 
 static const char init_help[] =
 "Usage: mica [-d DIR] init --name NAME --public-url URL [OPTIONS]\n"
@@ -153,9 +154,20 @@ cmd_init(const char *datadir, int argc, char **argv)
 		return cli_fail(&err);
 	printf("Created CA \"%s\" in %s\n", o.name, datadir);
 	if (o.kind == CA_INIT_SUBORDINATE) {
+		/* Tests kill the command here: the CA is created, its request
+		 * not yet written out (util/fault.h). */
+		MICA_TEST_GATE("MICA_TEST_INIT_CSR_GATE");
 		if (ca_pem_encode("CERTIFICATE REQUEST", res.csr, res.csr_len,
 				  &pem, &err) != 0 ||
 		    cli_write_file(csr_out, pem, strlen(pem), 0644, &err) != 0) {
+			/* The CA stays (init again would refuse it): say how
+			 * its request is had again. */
+			char msg[sizeof(err.msg)];
+
+			snprintf(msg, sizeof(msg), "%s", err.msg);
+			mica_err_set(&err, err.kind, err.code, "%s; the CA was "
+				     "created: 'mica renew-ca --csr-out FILE' "
+				     "writes its request", msg);
 			rc = cli_fail(&err);
 			goto out;
 		}

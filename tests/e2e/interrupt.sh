@@ -17,6 +17,10 @@
 #     opens the key) instead of "wrong passphrase" for ever; one killed
 #     before its commit leaves a copy of the new passphrase that the next
 #     change removes.
+#   - init --subordinate killed once the CA is made, before its request
+#     is written out: init again (exit 6) names 'mica renew-ca
+#     --csr-out', which writes the same request, and says the first
+#     install takes --chain.
 #   - install-ca killed after its commit, before the CRLs of the keys:
 #     the first certificate of an issuing CA, or a rollover's (renew-ca
 #     --new-key), whose new key then has no CRL although what it issues
@@ -179,6 +183,33 @@ SUB=$W/sub
 		--csr-out "$W/sub.csr" >/dev/null 2>&1 &&
 	"$MICA" -d "$R" sign-ca --csr "$W/sub.csr" --out "$W/sub.crt" >/dev/null 2>&1 ||
 	die "setting up the issuing CA"
+# ------------------------------------------------- init --subordinate --
+S2=$W/sub-killed
+if killed_at MICA_TEST_INIT_CSR_GATE initsub "$MICA" -d "$S2" init --subordinate \
+	--name "Killed Issuing CA" --domain contoso.test \
+	--public-url http://127.0.0.1:1 --csr-out "$W/killed.csr"; then
+	ok "init --subordinate killed before writing its request"
+	[ ! -e "$W/killed.csr" ] && ok "... which is not there" ||
+		fail "... yet $W/killed.csr is there"
+	expect_rc "... init again refuses the CA it made (exit 6)" 6 "$MICA" -d "$S2" \
+		init --subordinate --name "Killed Issuing CA" --domain contoso.test \
+		--public-url http://127.0.0.1:1 --csr-out "$W/killed.csr"
+	grep -q "mica renew-ca --csr-out FILE" "$TMP/rc.err" &&
+		ok "... naming 'mica renew-ca --csr-out'" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	expect_rc "... renew-ca --csr-out writes its request" 0 \
+		"$MICA" -d "$S2" renew-ca --csr-out "$W/killed.csr"
+	grep -q "install-ca --cert CERT --chain ROOT" "$TMP/rc.err" &&
+		ok "... and says the install takes --chain" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	check "... which the root signs" "$MICA" -d "$R" sign-ca \
+		--csr "$W/killed.csr" --out "$W/killed.crt"
+	check "... and the CA installs" "$MICA" -d "$S2" install-ca \
+		--cert "$W/killed.crt" --chain "$W/root.pem"
+else
+	fail "init --subordinate never reached its gate"
+fi
+
 if killed_at MICA_TEST_INSTALL_GATE install "$MICA" -d "$SUB" install-ca \
 	--cert "$W/sub.crt" --chain "$W/root.pem"; then
 	ok "install-ca of the first certificate killed before its CRL"
