@@ -381,8 +381,10 @@ is "... leaving only the store" "$(ls -A "$W/r-killed" | tr '\n' ' ')" "mica.db 
 # mica.db, or the store is whole and the next restore refuses it.
 for delay in 0.05 0.15 0.3 0.6; do
 	rm -rf "$W/r-kill"
+	# (Not the subshell's last command: it would exec timeout, and this
+	# shell print the kill.)
 	( timeout -s KILL "$delay" env MICA_PASSPHRASE="$PASS_VALUE" \
-		"$MICA" -d "$W/r-kill" restore "$W/backup1.db" ) > /dev/null 2>&1
+		"$MICA" -d "$W/r-kill" restore "$W/backup1.db"; : ) > /dev/null 2>&1
 	if [ -e "$W/r-kill/mica.db" ]; then
 		is "restore killed after $delay s: the store it named is whole" \
 			"$(sqlite3 "$W/r-kill/mica.db" 'PRAGMA integrity_check')" ok
