@@ -208,6 +208,82 @@ fail:
 	return -1;
 }
 
+/* Write PATH (relative, its folders made as needed) under DFD unless it
+ * already holds DATA. */
+static int
+publish_path(int dfd, const char *path, const void *data, size_t len,
+	     struct ca_publish_stats *st, struct mica_err *err)
+{
+	char buf[64];
+	const char *leaf;
+	int pfd, rc;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	if ((pfd = open_parent(dfd, buf, &leaf, 1)) < 0)
+		return io_fail(err, "create the folder of", path);
+	rc = publish_file(pfd, leaf, data, len, st, err);
+	if (pfd != dfd)
+		close(pfd);
+	return rc;
+}
+
+/* After a rollover, each key's CA certificate, CRL and latest delta, at
+ * keys/N/ca.crt, keys/N/crl and keys/N/delta.crl: what the daemon serves
+ * at /ca/N.crt, /crl/N and /delta.crl/N, the URLs the certificates of key
+ * N name (a file named crl cannot also be the folder of crl/N: the web
+ * server maps them, README). A CA with one key, never rolled over, names
+ * only the top-level files. */
+static int
+publish_keys(struct ca *ca, int dfd, struct ca_publish_stats *st,
+	     struct mica_err *err)
+{
+	int idx[CA_KEYS_MAX];
+	size_t n = ca_crl_keys(ca, idx), len;
+	const unsigned char *der;
+	struct ca_crl crl;
+	struct mica_err e;
+	char path[64];
+	int rc = -1;
+
+	if (n == 0 || (n == 1 && idx[0] == 0))
+		return 0;
+	memset(&crl, 0, sizeof(crl));
+	for (size_t i = 0; i < n; i++) {
+		if ((der = ca_key_cert(ca, idx[i], &len)) != NULL) {
+			snprintf(path, sizeof(path), "keys/%d/ca.crt", idx[i]);
+			if (publish_path(dfd, path, der, len, st, err) != 0)
+				goto out;
+		}
+		if (ca_crl_current_key(ca, idx[i], &crl, &e) == 0) {
+			snprintf(path, sizeof(path), "keys/%d/crl", idx[i]);
+			if (publish_path(dfd, path, crl.der, crl.der_len, st,
+					 err) != 0)
+				goto out;
+			ca_crl_free(&crl);
+		} else if (e.kind != MICA_E_NOTFOUND) {
+			if (err != NULL)
+				*err = e;
+			goto out;
+		}
+		if (ca_crl_delta_current_key(ca, idx[i], &crl, &e) == 0) {
+			snprintf(path, sizeof(path), "keys/%d/delta.crl",
+				 idx[i]);
+			if (publish_path(dfd, path, crl.der, crl.der_len, st,
+					 err) != 0)
+				goto out;
+			ca_crl_free(&crl);
+		} else if (e.kind != MICA_E_NOTFOUND) {
+			if (err != NULL)
+				*err = e;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	ca_crl_free(&crl);
+	return rc;
+}
+
 /* Collapse every run of '/' in S into one, in place. */
 static void
 merge_slashes(char *s)
@@ -437,6 +513,8 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 			*err = e;
 		goto out;
 	}
+	if (publish_keys(ca, dfd, st, err) != 0)
+		goto out;
 
 	/* The pre-signed responses of the certificates. */
 	if (mkdirat(dfd, "ocsp", 0755) == 0)

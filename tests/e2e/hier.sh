@@ -381,6 +381,13 @@ openssl crl -inform der -in crl1.der -noout -text | grep -qi "$SER2" && fail "th
 # issuer name, and both keys' CRLs name the same CA).
 judge "a leaf of the new key" ok root.pem new.pem next.pem crl1.der served-arl.der
 judge "an old leaf revoked after the rollover" refuse root.pem app.pem issuing.pem crl0.der served-arl.der
+# A static web server gets each key's files from 'mica publish': the
+# bytes the daemon serves at /crl/N and /ca/N.crt, under keys/N/.
+expect_rc "mica publish after the rollover" 0 m -d I publish pubr
+for f in "keys/0/crl crl0.der" "keys/1/crl crl1.der" "keys/0/ca.crt ca0.der" "keys/1/ca.crt ca1.der"; do
+	set -- $f
+	cmp -s "pubr/$1" "$2" && ok "... $1: what the daemon serves" || fail "... $1 differs from the daemon's"
+done
 serve_stop
 
 # --------------------------- 8. revoking the issuing CA at the root --

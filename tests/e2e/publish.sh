@@ -101,6 +101,18 @@ for p in /ca.crt /root.crt /crl; do
 done
 ctype=$(curl -s -o /dev/null -w '%{content_type}' "$N/crl")
 is "nginx: /crl is application/pkix-crl" "$ctype" application/pkix-crl
+# A key's own files (after a rollover, keys/N/): by path when published,
+# else from mica.
+for p in /crl/0 /ca/0.crt; do
+	check "nginx $p without keys/0/: the daemon's bytes" same "$p"
+done
+mkdir -p "$PUB/keys/7" && cp "$PUB/crl" "$PUB/keys/7/crl" && cp "$PUB/ca.crt" "$PUB/keys/7/ca.crt" ||
+	die "a key's files by hand"
+check "nginx /crl/7: keys/7/crl" sh -c "curl -s -o '$W/k.out' '$N/crl/7' && cmp -s '$W/k.out' '$PUB/keys/7/crl'"
+is "... as application/pkix-crl" "$(curl -s -o /dev/null -w '%{content_type}' "$N/crl/7")" application/pkix-crl
+check "nginx /ca/7.crt: keys/7/ca.crt" sh -c "curl -s -o '$W/k.out' '$N/ca/7.crt' && cmp -s '$W/k.out' '$PUB/keys/7/ca.crt'"
+is "... as application/pkix-cert" "$(curl -s -o /dev/null -w '%{content_type}' "$N/ca/7.crt")" application/pkix-cert
+rm -rf "$PUB/keys"
 
 GET=/ocsp/$(urlenc "$B64")
 check "nginx GET /ocsp/{base64}: the daemon's bytes" same "$GET"
