@@ -227,6 +227,33 @@ publish_path(int dfd, const char *path, const void *data, size_t len,
 	return rc;
 }
 
+/* Key IDX's CRL as GET gives it (none: nothing to publish), at
+ * keys/IDX/NAME. */
+static int
+publish_key_crl(struct ca *ca, int dfd, int idx,
+		int (*get)(struct ca *, int, struct ca_crl *, struct mica_err *),
+		const char *name, struct ca_publish_stats *st,
+		struct mica_err *err)
+{
+	struct ca_crl crl;
+	struct mica_err e;
+	char path[64];
+	int rc;
+
+	memset(&crl, 0, sizeof(crl));
+	if (get(ca, idx, &crl, &e) != 0) {
+		if (e.kind == MICA_E_NOTFOUND)
+			return 0;
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "keys/%d/%s", idx, name);
+	rc = publish_path(dfd, path, crl.der, crl.der_len, st, err);
+	ca_crl_free(&crl);
+	return rc;
+}
+
 /* After a rollover, each key's CA certificate, CRL and latest delta, at
  * keys/N/ca.crt, keys/N/crl and keys/N/delta.crl: what the daemon serves
  * at /ca/N.crt, /crl/N and /delta.crl/N, the URLs the certificates of key
@@ -240,48 +267,23 @@ publish_keys(struct ca *ca, int dfd, struct ca_publish_stats *st,
 	int idx[CA_KEYS_MAX];
 	size_t n = ca_crl_keys(ca, idx), len;
 	const unsigned char *der;
-	struct ca_crl crl;
-	struct mica_err e;
 	char path[64];
-	int rc = -1;
 
 	if (n == 0 || (n == 1 && idx[0] == 0))
 		return 0;
-	memset(&crl, 0, sizeof(crl));
 	for (size_t i = 0; i < n; i++) {
 		if ((der = ca_key_cert(ca, idx[i], &len)) != NULL) {
 			snprintf(path, sizeof(path), "keys/%d/ca.crt", idx[i]);
 			if (publish_path(dfd, path, der, len, st, err) != 0)
-				goto out;
+				return -1;
 		}
-		if (ca_crl_current_key(ca, idx[i], &crl, &e) == 0) {
-			snprintf(path, sizeof(path), "keys/%d/crl", idx[i]);
-			if (publish_path(dfd, path, crl.der, crl.der_len, st,
-					 err) != 0)
-				goto out;
-			ca_crl_free(&crl);
-		} else if (e.kind != MICA_E_NOTFOUND) {
-			if (err != NULL)
-				*err = e;
-			goto out;
-		}
-		if (ca_crl_delta_current_key(ca, idx[i], &crl, &e) == 0) {
-			snprintf(path, sizeof(path), "keys/%d/delta.crl",
-				 idx[i]);
-			if (publish_path(dfd, path, crl.der, crl.der_len, st,
-					 err) != 0)
-				goto out;
-			ca_crl_free(&crl);
-		} else if (e.kind != MICA_E_NOTFOUND) {
-			if (err != NULL)
-				*err = e;
-			goto out;
-		}
+		if (publish_key_crl(ca, dfd, idx[i], ca_crl_current_key, "crl",
+				    st, err) != 0 ||
+		    publish_key_crl(ca, dfd, idx[i], ca_crl_delta_current_key,
+				    "delta.crl", st, err) != 0)
+			return -1;
 	}
-	rc = 0;
-out:
-	ca_crl_free(&crl);
-	return rc;
+	return 0;
 }
 
 /* Collapse every run of '/' in S into one, in place. */

@@ -74,8 +74,10 @@ static const char *const crl_sql[S__COUNT] = {
 /* The folder beside the store's file, named after it. */
 #define CRL_BODY_DIR  "-crls"
 
-int
-db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err)
+/* *OUT: the first column of the one row statement ID gives, 0 if none. */
+static int
+crl_scalar(struct db *db, enum db_stmt_id id, int64_t *out,
+	   struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, r;
@@ -83,7 +85,7 @@ db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err)
 	if (db == NULL || out == NULL)
 		return db_bad_arg(err);
 	*out = 0;
-	if ((st = db_stmt(db, S_CRL_LAST, crl_sql, err)) == NULL)
+	if ((st = db_stmt(db, id, crl_sql, err)) == NULL)
 		goto out;
 	if ((r = db_step_row(db, st, err)) < 0)
 		goto out;
@@ -96,24 +98,15 @@ out:
 }
 
 int
+db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err)
+{
+	return crl_scalar(db, S_CRL_LAST, out, err);
+}
+
+int
 db_crl_last_date(struct db *db, int64_t *out, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, r;
-
-	if (db == NULL || out == NULL)
-		return db_bad_arg(err);
-	*out = 0;
-	if ((st = db_stmt(db, S_CRL_LAST_DATE, crl_sql, err)) == NULL)
-		goto out;
-	if ((r = db_step_row(db, st, err)) < 0)
-		goto out;
-	if (r == 1)
-		*out = sqlite3_column_int64(st, 0);
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return crl_scalar(db, S_CRL_LAST_DATE, out, err);
 }
 
 /* Write DATA into the zero-filled blob TABLE.COLUMN of row ROWID (inserted
