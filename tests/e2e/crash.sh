@@ -165,7 +165,14 @@ is "serials are unique in the store" \
 is "no serial was handed to two clients" \
 	"$(find "${CDIRS[@]}" -name '*.pem' -printf '%f\n' | sort | uniq -d | head -3)" ""
 is "no signed certificate lost its DER" \
-	"$(sqlite3 "$DB" 'SELECT count(*) FROM certificate WHERE status <> 0 AND der IS NULL')" 0
+	"$(sqlite3 "$DB" 'SELECT count(*) FROM certificate WHERE status = 1 AND der IS NULL')" 0
+# A revoked row without DER was left mid-issuance (by a kill, or revoked
+# while being signed) and revoked with its key's other certificates when
+# the admin client revoked one of client 1's for keyCompromise (reason 1):
+# nothing else revokes a row that was never signed before the checks
+# below do it by hand.
+is "... and a revoked one without it was revoked as its key's (keyCompromise)" \
+	"$(sqlite3 "$DB" 'SELECT count(*) FROM certificate WHERE status = 2 AND der IS NULL AND reason <> 1')" 0
 
 NSTORED=$(python3 "$TOOL" export --db "$DB" --out "$W/stored")
 if find "$W/stored" -name '*.pem' -print0 | xargs -0 -r -n 200 openssl verify -CAfile "$W/root.pem" > "$W/verify.out" 2>&1 &&
