@@ -6,12 +6,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -220,7 +218,7 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	struct ca boot;
 	char dbpath[PATH_MAX], partial[PATH_MAX];
 	mode_t old_umask;
-	int rc = -1, made_dir = 0, copied = 0, dfd = -1;
+	int rc = -1, r, made_dir = 0, copied = 0, dfd = -1;
 
 	if (key_checked != NULL)
 		*key_checked = 0;
@@ -258,20 +256,11 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	/* One restore into DIR at a time (the lock goes with the process,
 	 * however it ends): a partial copy found under the lock is a killed
 	 * restore's, and goes. */
-	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-			     "cannot open %s: %s", datadir, strerror(errno));
-		goto out;
-	}
-	if (flock(dfd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
+	if ((r = ca_datadir_lock(datadir, 0, "datadir", &dfd, err)) != 0) {
+		if (r > 0)
 			mica_err_set(err, MICA_E_CONFLICT, "restore_running",
 				     "another restore into %s is running",
 				     datadir);
-		else
-			mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-				     "cannot lock %s: %s", datadir,
-				     strerror(errno));
 		goto out;
 	}
 	if (access(dbpath, F_OK) == 0) {

@@ -370,6 +370,14 @@ int ca_datadir_check(const char *datadir, struct mica_err *err);
  * before its schema), a message saying to remove it. */
 int ca_store_in_the_way(const char *datadir, const char *dbpath,
 			const char *hint, struct mica_err *err);
+/* Hold DATADIR's lock (flock on the directory: restore, and a passphrase
+ * change whose file is in DATADIR) in *FD, until it is closed; the kernel
+ * drops it when the process dies, however. WAIT: for a holder to finish;
+ * else 1 at once (*FD -1) when another process holds it. 0 when held; -1
+ * with ERR (MICA_E_UNAVAIL, CODE) when DATADIR cannot be opened or
+ * locked. */
+int ca_datadir_lock(const char *datadir, int wait, const char *code, int *fd,
+		    struct mica_err *err);
 /* Give the store TMP, built whole under a name of its own in DATADIR (a
  * killed init or restore leaves no mica.db), the name DBPATH: never over
  * one that appeared meanwhile (ca_store_in_the_way with HINT), never with

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "ca/keys.h"
 #include "ca/sign.h"
 #include "util/fault.h"
+#include "util/fsname.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -496,7 +496,7 @@ pass_file_pending_name(const char *name)
  * passphrase off the machine would not know to shred). Only names mica
  * makes: an admin's own .passphrase.old (the passphrase that backups
  * made before the change still need) is not a leftover. Run once this
- * command's own has been renamed into place, under the lock (pass_lock):
+ * command's own has been renamed into place, under the directory lock:
  * no other change is between writing its file and renaming it. */
 static void
 pass_file_sweep(const char *datadir)
@@ -515,39 +515,11 @@ pass_file_sweep(const char *datadir)
 	closedir(d);
 }
 
-/* Hold DATADIR's lock (flock on the directory, as restore takes it) in
- * *FD from before this change writes its .passphrase.SALT until it has
- * swept the others: a change that committed after another opened the
- * store would otherwise sweep that one's file, still to be renamed, and
- * leave DATADIR/passphrase at odds with the key. Waits for a change
- * holding it (the kernel drops it when that process dies). */
-static int
-pass_lock(const char *datadir, int *fd, struct mica_err *err)
-{
-	int e;
-
-	if ((*fd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
-				    "cannot open %s: %s", datadir,
-				    strerror(errno));
-	while (flock(*fd, LOCK_EX) != 0) {
-		if (errno == EINTR)
-			continue;
-		e = errno;
-		close(*fd);
-		*fd = -1;
-		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
-				    "cannot lock %s: %s", datadir, strerror(e));
-	}
-	return 0;
-}
-
 /* Rename TMP over DATADIR's passphrase file, and sync the directory. */
 static int
 pass_file_install(const char *datadir, const char *tmp, struct mica_err *err)
 {
 	char path[PATH_MAX];
-	int dfd;
 
 	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
@@ -555,19 +527,14 @@ pass_file_install(const char *datadir, const char *tmp, struct mica_err *err)
 	/* TMP gone after the re-seal committed: another command's open
 	 * found it by the new salt and moved it here already
 	 * (ca_pass_roll_forward). No other change swept it: this one holds
-	 * the lock (pass_lock) until its own sweep. */
+	 * the directory lock until its own sweep. */
 	if (rename(tmp, path) != 0 && errno != ENOENT)
 		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
 				    "%s", strerror(errno));
-	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fsync(dfd) != 0) {
-		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
-			     "cannot sync %s: %s", datadir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
+	if (mica_sync_dir(datadir) != 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+				    "cannot sync %s: %s", datadir,
+				    strerror(errno));
 	return 0;
 }
 
@@ -609,8 +576,14 @@ ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 	if (ca_key_seal(ca->sh->key, pass, strlen(pass), CA_KDF_DEFAULT_ITER,
 			&sealed, err) != 0)
 		goto out;
+	/* DATADIR's lock, from before this change writes its .passphrase.SALT
+	 * until it has swept the others: a change that committed after
+	 * another opened the store would otherwise sweep that one's file,
+	 * still to be renamed, and leave DATADIR/passphrase at odds with the
+	 * key. It waits for a change that holds it. */
 	if (ca->sh->pass_in_datadir &&
-	    (pass_lock(ca->sh->datadir, &lockfd, err) != 0 ||
+	    (ca_datadir_lock(ca->sh->datadir, 1, "passphrase_file", &lockfd,
+			     err) != 0 ||
 	     pass_file_prepare(ca->sh->datadir, pass, sealed.salt, tmp,
 			       sizeof(tmp), err) != 0))
 		goto out;
@@ -693,7 +666,6 @@ ca_pass_roll_forward(const char *datadir, const unsigned char *salt,
 {
 	char pending[PATH_MAX], path[PATH_MAX];
 	struct stat sb;
-	int dfd;
 
 	if (salt == NULL || salt_len != 16 ||
 	    pass_file_pending(datadir, salt, pending, sizeof(pending)) != 0 ||
@@ -710,10 +682,7 @@ ca_pass_roll_forward(const char *datadir, const unsigned char *salt,
 				    "and it cannot be moved over %s (%s): run "
 				    "mv %s %s", pending, path, strerror(errno),
 				    pending, path);
-	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	(void)mica_sync_dir(datadir);
 	mica_log(MICA_LOG_WARN, "%s now holds the new passphrase of an "
 		 "interrupted 'mica passphrase' (it was in %s)", path, pending);
 	return 0;

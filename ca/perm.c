@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,12 +62,36 @@ ca_store_in_the_way(const char *datadir, const char *dbpath, const char *hint,
 }
 
 int
+ca_datadir_lock(const char *datadir, int wait, const char *code, int *fd,
+		struct mica_err *err)
+{
+	int e;
+
+	if ((*fd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, code,
+				    "cannot open %s: %s", datadir,
+				    strerror(errno));
+	while (flock(*fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		e = errno;
+		close(*fd);
+		*fd = -1;
+		if (e == EWOULDBLOCK)
+			return 1;
+		return mica_err_set(err, MICA_E_UNAVAIL, code,
+				    "cannot lock %s: %s", datadir, strerror(e));
+	}
+	return 0;
+}
+
+int
 ca_store_name(const char *datadir, const char *tmp, const char *dbpath,
 	      const char *hint, struct mica_err *err)
 {
 	char wal[PATH_MAX + 8];
 	struct stat sb;
-	int dfd, e;
+	int e;
 
 	/* The last close checkpoints the WAL into the file and removes it;
 	 * one left with frames in it would stay behind under TMP's name. */
@@ -81,15 +106,10 @@ ca_store_name(const char *datadir, const char *tmp, const char *dbpath,
 		       mica_err_set(err, MICA_E_UNAVAIL, "datadir",
 				    "cannot rename %s to %s: %s", tmp, dbpath,
 				    strerror(errno));
-	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
-	    fsync(dfd) == 0) {
-		close(dfd);
+	if (mica_sync_dir(datadir) == 0)
 		return 0;
-	}
 	/* Not durably named: taken back, the caller's failure says why. */
 	e = errno;
-	if (dfd >= 0)
-		close(dfd);
 	ca_db_unlink(dbpath);
 	return mica_err_set(err, MICA_E_UNAVAIL, "datadir",
 			    "cannot sync %s: %s", datadir, strerror(e));

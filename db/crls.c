@@ -24,6 +24,7 @@
 
 #include "util/bigmem.h"
 #include "util/fault.h"
+#include "util/fsname.h"
 #include "util/log.h"
 
 static const char *const crl_sql[S__COUNT] = {
@@ -375,7 +376,7 @@ db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err)
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
 	struct body_hash h;
 	pthread_t hasher;
-	int fd = -1, dfd = -1, rc = -1, n, hashing = 0;
+	int fd = -1, rc = -1, n, hashing = 0;
 
 	if (db == NULL || crl == NULL || crl->der == NULL || crl->der_len == 0 ||
 	    (int64_t)crl->der_len > CRL_BODY_MAX || crl->number < 1)
@@ -431,8 +432,7 @@ db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err)
 		goto out;
 	}
 	/* The name is on disk before a row can point to it. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fsync(dfd) != 0) {
+	if (mica_sync_dir(dir) != 0) {
 		mica_log(MICA_LOG_ERR, "db: syncing %s: %s", dir,
 			 strerror(errno));
 		unlink(path);
@@ -459,8 +459,6 @@ out:
 		pthread_join(hasher, NULL);
 	if (fd >= 0)
 		close(fd);
-	if (dfd >= 0)
-		close(dfd);
 	unlink(tmp);
 	return rc;
 }

@@ -79,10 +79,6 @@ db_walsync_run(struct db_walsync *ws, struct mica_err *err)
 	/* (Re)open when first needed or when the file was replaced; never
 	 * sync a stale file. A new file's name must be durable too. */
 	if (ws->fd < 0 || sb.st_dev != ws->dev || sb.st_ino != ws->ino) {
-		char dir[PATH_MAX];
-		char *slash;
-		int dfd;
-
 		if (ws->fd >= 0)
 			close(ws->fd);
 		if ((ws->fd = open(ws->path, O_RDONLY | O_CLOEXEC)) < 0 ||
@@ -96,15 +92,7 @@ db_walsync_run(struct db_walsync *ws, struct mica_err *err)
 		}
 		ws->dev = sb.st_dev;
 		ws->ino = sb.st_ino;
-		snprintf(dir, sizeof(dir), "%s", ws->path);
-		if ((slash = strrchr(dir, '/')) != NULL)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		else
-			snprintf(dir, sizeof(dir), ".");
-		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
+		(void)mica_sync_dir_of(ws->path);
 	}
 	if (fdatasync(ws->fd) != 0) {
 		mica_log(MICA_LOG_ERR, "db: WAL sync failed: %s", strerror(errno));
@@ -242,8 +230,7 @@ backup_tmp(const char *dest, char *tmp, size_t size, struct mica_err *err)
 static int
 backup_install(const char *tmp, const char *dest, struct mica_err *err)
 {
-	char dir[PATH_MAX], *slash;
-	int dfd;
+	int e;
 
 	/* Not link() alone: a backup may go to a stick formatted FAT or
 	 * exFAT, which has no hard links. */
@@ -253,24 +240,12 @@ backup_install(const char *tmp, const char *dest, struct mica_err *err)
 				    "%s exists; refusing to overwrite it", dest) :
 		       mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
 				    "cannot write %s: %s", dest, strerror(errno));
-	snprintf(dir, sizeof(dir), "%s", dest);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fsync(dfd) != 0) {
-		int e = errno;
-
-		if (dfd >= 0)
-			close(dfd);
+	if (mica_sync_dir_of(dest) != 0) {
+		e = errno;
 		unlink(dest);
 		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
 				    "cannot write %s: %s", dest, strerror(e));
 	}
-	close(dfd);
 	return 0;
 }
 

@@ -1,11 +1,14 @@
 /*
- * util/fsname.c - rename without replacing (util/fsname.h).
+ * util/fsname.c - rename without replacing, and directory syncs
+ * (util/fsname.h).
  */
 #include "util/fsname.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/fault.h"
@@ -32,4 +35,37 @@ mica_rename_noreplace(const char *from, const char *to)
 	(void)unlink(to);
 	errno = e;
 	return -1;
+}
+
+int
+mica_sync_dir(const char *dir)
+{
+	int fd, e;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+mica_sync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return mica_sync_dir(".");
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	return mica_sync_dir(dir);
 }

@@ -1,7 +1,7 @@
 /*
  * util/fsname.h - give a finished file its name without replacing one
  * that appeared meanwhile, shared by db/ (backups) and ca/ (init and
- * restore).
+ * restore), and make a directory's names durable.
  */
 #ifndef MICA_UTIL_FSNAME_H
 #define MICA_UTIL_FSNAME_H
@@ -13,5 +13,12 @@
  * RENAME_NOREPLACE. 0, or -1 with errno set (EEXIST: TO exists), FROM
  * then still under its name and TO as it was. */
 int mica_rename_noreplace(const char *from, const char *to);
+
+/* fsync the directory DIR, so that a name made, changed or removed in it
+ * is on disk. 0, or -1 with errno set by the call that failed. */
+int mica_sync_dir(const char *dir);
+/* mica_sync_dir of the directory that holds PATH ("." for a bare name,
+ * "/" for one under the root). */
+int mica_sync_dir_of(const char *path);
 
 #endif
