@@ -72,6 +72,17 @@ crl_field() { # crl_field FILE(DER) nextupdate|lastupdate|crlnumber
 	*) date -u -d "$v" +%s ;;
 	esac
 }
+# crl_verify_at WHEN ROOT CERT WHAT: openssl verify -crl_check at WHEN
+# (seconds) accepts CERT under ROOT with the CRL in $W/crl.der.
+crl_verify_at() {
+	openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
+	if openssl verify -attime "$1" -crl_check -CAfile "$2" -CRLfile "$W/crl.pem" "$3" \
+		>"$W/v" 2>&1; then
+		ok "$4"
+	else
+		fail "$4: $(tail -2 "$W/v" | tr '\n' ' ')"
+	fi
+}
 stored_next() { host_sql "$1" 'SELECT next_update FROM crl ORDER BY number DESC LIMIT 1'; }
 FT_ENV=()
 ft_env() { # ft_env OFFSET: the environment that runs the daemon OFFSET s ahead (or behind)
@@ -135,13 +146,8 @@ host_csr a a.contoso.test
 host_enroll "$H" "$TOK" "$W/a.der"
 is "an enrollment at the fake time" "$CODE" 201
 json_get "$W/body" certificate > "$W/a.pem"
-openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
-if openssl verify -attime "$(($(fake_now) + 60))" -crl_check -CAfile "$W/root.pem" \
-	-CRLfile "$W/crl.pem" "$W/a.pem" >"$W/v" 2>&1; then
-	ok "openssl verify -crl_check at the fake time accepts a certificate with this CRL"
-else
-	fail "openssl verify -crl_check at the fake time: $(tail -2 "$W/v")"
-fi
+crl_verify_at "$(($(fake_now) + 60))" "$W/root.pem" "$W/a.pem" \
+	"openssl verify -crl_check at the fake time accepts a certificate with this CRL"
 host_stop
 is "the daemon stops cleanly" "$HOST_RC" 0
 
@@ -347,13 +353,8 @@ else
 	[ -n "$LAST" ] && [ "$LAST" -le $((NOW + 5)) ] && [ "$(crl_field "$W/crl.der" crlnumber)" -gt "$N0" ] &&
 		ok "D3: a new CRL dated at the daemon's time is served" ||
 		fail "D3: served thisUpdate $(date -u -d "@${LAST:-0}"), the daemon's clock $(date -u -d "@$NOW")"
-	openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
-	if openssl verify -attime "$((NOW + 60))" -crl_check -CAfile "$W/droot.pem" \
-		-CRLfile "$W/crl.pem" "$W/droot.pem" >"$W/v" 2>&1; then
-		ok "D3: openssl verify -crl_check at the daemon's time takes the CRL"
-	else
-		fail "D3: openssl verify -crl_check at the daemon's time: $(tail -1 "$W/v")"
-	fi
+	crl_verify_at "$((NOW + 60))" "$W/droot.pem" "$W/droot.pem" \
+		"D3: openssl verify -crl_check at the daemon's time takes the CRL"
 	host_stop
 	is "D3: the daemon stops cleanly" "$HOST_RC" 0
 fi
