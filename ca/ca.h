@@ -605,6 +605,8 @@ const char *ca_public_url(struct ca *ca);
 int64_t ca_not_after(struct ca *ca);
 /* Days before its end from which a CA or root certificate is warned of. */
 #define CA_EXPIRY_WARN_DAYS 30
+/* Room for ca_expiry_warning's sentence. */
+#define CA_EXPIRY_WARNING_MAX 512
 /* Whether this CA's certificate is near its end: 0 when it does not
  * expire within CA_EXPIRY_WARN_DAYS of NOW (BUF ""), 1 when it does, 2
  * when it has expired; BUF then holds one sentence for the admin saying

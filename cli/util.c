@@ -543,7 +543,7 @@ cli_scope_warn(struct ca *ca, const struct ca_token_spec *spec)
 void
 cli_expiry_warn(struct ca *ca)
 {
-	char warning[512];
+	char warning[CA_EXPIRY_WARNING_MAX];
 
 	if (ca_expiry_warning(ca, (int64_t)time(NULL), warning,
 			      sizeof(warning)) != 0)

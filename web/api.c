@@ -278,7 +278,7 @@ web_h_crl_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 int
 web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	char warning[512];
+	char warning[CA_EXPIRY_WARNING_MAX];
 	struct ca *ca;
 	json_t *o;
 	int ex;

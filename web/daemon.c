@@ -243,7 +243,7 @@ daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *e
 static void
 expiry_maintain(struct web_daemon *dm, struct ca *ca)
 {
-	char w[512];
+	char w[CA_EXPIRY_WARNING_MAX];
 	int64_t now = mica_mono_ms();
 
 	if (dm->expiry_said != 0 && now - dm->expiry_said < INT64_C(86400000))
