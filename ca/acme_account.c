@@ -97,17 +97,26 @@ key_not_compromised(struct ca *ca, const struct ca_jwk *k, struct mica_err *err)
 
 /* RFC 8555 7.3.4: the binding JWS EAB (an object) must be MACed with the
  * key of an unbound credential, name this request's URL, and carry the
- * account key KEY. TOKEN_ID gets the credential's id. */
+ * account key KEY. TOKEN_ID gets the credential's id.
+ *
+ * The MAC is checked before anything about the key id is said: an unknown
+ * key id, a credential bound already (its key is erased, so no MAC can
+ * verify) and a wrong MAC get the same answer after the same work, so
+ * that nobody without an HMAC key learns which key ids exist or are used. */
 static int
 eab_check(struct ca *ca, const struct ca_acme_req *r, json_t *eab,
 	  const struct ca_jwk *key, char token_id[CA_ID_MAX],
 	  struct mica_err *err)
 {
+	/* MACed against when there is no key to use: never accepted (FOUND
+	 * stays 0), only there so that every refusal costs one HMAC. */
+	static const unsigned char no_key[32];
 	struct ca_jws j;
 	struct ca_jwk inner;
 	struct db_acme_eab cred;
 	struct db_token t;
-	int rc = -1;
+	struct mica_err e2;
+	int rc = -1, found = 0, mac_ok;
 
 	memset(&inner, 0, sizeof(inner));
 	memset(&cred, 0, sizeof(cred));
@@ -126,21 +135,28 @@ eab_check(struct ca *ca, const struct ca_acme_req *r, json_t *eab,
 			     "the external account binding is for another key");
 		goto out;
 	}
-	if (!ca_valid_id(j.kid) || strlen(j.kid) >= CA_ID_MAX ||
-	    db_acme_eab_get(ca->db, j.kid, &cred, err) != 0) {
-		if (err != NULL && err->kind == MICA_E_INTERNAL)
+	if (ca_valid_id(j.kid) && strlen(j.kid) < CA_ID_MAX) {
+		if (db_acme_eab_get(ca->db, j.kid, &cred, err) == 0)
+			found = cred.has_key;
+		else if (err != NULL && err->kind != MICA_E_NOTFOUND)
 			goto out;
-		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
-			     "unknown external account binding key id");
+	}
+	mac_ok = ca_jws_verify_mac(&j, found ? cred.key : no_key,
+				   sizeof(cred.key), &e2) == 0;
+	if (!mac_ok && e2.kind != MICA_E_UNAUTH) {
+		/* Not HS256/384/512, or no MAC computed: nothing about the
+		 * key id in that either. */
+		if (err != NULL)
+			*err = e2;
 		goto out;
 	}
-	if (!cred.has_key) {
+	if (!(found && mac_ok)) {
 		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
-			     "this external account binding was used already");
+			     "the external account binding does not verify: an "
+			     "unknown key id, another HMAC key, or a binding "
+			     "used already (each binds one account)");
 		goto out;
 	}
-	if (ca_jws_verify_mac(&j, cred.key, sizeof(cred.key), err) != 0)
-		goto out;
 	if (db_token_get(ca->db, cred.token_id, &t, err) != 0)
 		goto out;
 	if (t.revoked || t.uses_left == 0 ||

@@ -925,31 +925,15 @@ req(struct client *c, const char *path, const char *payload, int use_jwk)
 	return &c->r;
 }
 
-/* An EAB credential (scope NAME or any) and an account bound with it. */
+/* The newAccount payload of client C with an externalAccountBinding for
+ * key id KID MACed with KEY (KLEN octets), into PAYLOAD. */
 static void
-client_new(struct client *c, const char *scope_name, char kid_out[CA_ID_MAX])
+eab_payload(struct client *c, const char *kid, const unsigned char *key,
+	    size_t klen, char *payload, size_t size)
 {
-	struct ca_token_spec spec;
-	struct ca_acme_account acct;
-	struct mica_err err;
-	const char *names[1] = { scope_name };
-	char kid[CA_ID_MAX], hmac[CA_ACME_HMAC_MAX], prot[256], payload[3000];
-	unsigned char key[32], mac[32];
-	size_t klen;
-	char *p64, *y64, *in, *sig;
-	int created = 0;
+	char prot[256], *p64, *y64, *in, *sig;
+	unsigned char mac[32];
 
-	memset(c, 0, sizeof(*c));
-	tkey_ec(&c->k, 0);
-	memset(&spec, 0, sizeof(spec));
-	spec.kind = CA_TOKEN_ENROLL;
-	spec.names = scope_name ? names : NULL;
-	spec.nnames = scope_name ? 1 : 0;
-	CU_ASSERT_FATAL(ca_acme_eab_create(g_ca, &g_cli, &spec, kid, hmac, &err) == 0);
-	CU_ASSERT(hmac[0] != '-' && kid[0] != '-');
-	if (kid_out != NULL)
-		snprintf(kid_out, CA_ID_MAX, "%s", kid);
-	CU_ASSERT_FATAL(mica_b64url_decode(hmac, strlen(hmac), key, sizeof(key), &klen) == 0);
 	snprintf(prot, sizeof(prot), "{\"alg\":\"HS256\",\"kid\":\"%s\",\"url\":\"" BASE "/new-account\"}", kid);
 	p64 = b64(prot, strlen(prot));
 	y64 = b64(c->k.jwk, strlen(c->k.jwk));
@@ -957,15 +941,137 @@ client_new(struct client *c, const char *scope_name, char kid_out[CA_ID_MAX])
 	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, klen,
 			(unsigned char *)in, strlen(in), mac);
 	sig = b64(mac, 32);
-	snprintf(payload, sizeof(payload), "{\"termsOfServiceAgreed\":true,"
+	snprintf(payload, size, "{\"termsOfServiceAgreed\":true,"
 		 "\"contact\":[\"mailto:ops@contoso.test\"],\"externalAccountBinding\":"
 		 "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}}", p64, y64, sig);
 	free(p64); free(y64); free(in); free(sig);
+}
+
+/* An EAB credential (scope NAME or any) into KID and KEY (32 octets). */
+static void
+eab_new(const char *scope_name, char kid[CA_ID_MAX], unsigned char key[32])
+{
+	struct ca_token_spec spec;
+	struct mica_err err;
+	const char *names[1] = { scope_name };
+	char hmac[CA_ACME_HMAC_MAX];
+	size_t klen;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = CA_TOKEN_ENROLL;
+	spec.names = scope_name ? names : NULL;
+	spec.nnames = scope_name ? 1 : 0;
+	CU_ASSERT_FATAL(ca_acme_eab_create(g_ca, &g_cli, &spec, kid, hmac, &err) == 0);
+	CU_ASSERT(hmac[0] != '-' && kid[0] != '-');
+	CU_ASSERT_FATAL(mica_b64url_decode(hmac, strlen(hmac), key, 32, &klen) == 0);
+	CU_ASSERT_FATAL(klen == 32);
+}
+
+/* An EAB credential (scope NAME or any) and an account bound with it. */
+static void
+client_new(struct client *c, const char *scope_name, char kid_out[CA_ID_MAX])
+{
+	struct ca_acme_account acct;
+	struct mica_err err;
+	char kid[CA_ID_MAX], payload[3000];
+	unsigned char key[32];
+	int created = 0;
+
+	memset(c, 0, sizeof(*c));
+	tkey_ec(&c->k, 0);
+	eab_new(scope_name, kid, key);
+	if (kid_out != NULL)
+		snprintf(kid_out, CA_ID_MAX, "%s", kid);
+	eab_payload(c, kid, key, sizeof(key), payload, sizeof(payload));
 	CU_ASSERT_FATAL(ca_acme_new_account(g_ca, g_acme, req(c, "/new-account", payload, 1),
 					    &acct, &created, &err) == 0);
 	CU_ASSERT(created == 1);
 	snprintf(c->kid, sizeof(c->kid), BASE "/acct/%s", acct.id);
 	ca_acme_account_free(&acct);
+}
+
+/* newAccount for a fresh key with an EAB of KID MACed with KEY: 0, or -1
+ * with ERR. */
+static int
+eab_try(const char *kid, const unsigned char *key, struct mica_err *err)
+{
+	struct client c;
+	struct ca_acme_account acct;
+	char payload[3000];
+	int created = 0, rc;
+
+	memset(&c, 0, sizeof(c));
+	tkey_ec(&c.k, 0);
+	eab_payload(&c, kid, key, 32, payload, sizeof(payload));
+	memset(&acct, 0, sizeof(acct));
+	rc = ca_acme_new_account(g_ca, g_acme, req(&c, "/new-account", payload, 1),
+				 &acct, &created, err);
+	ca_acme_account_free(&acct);
+	free(c.body);
+	tkey_free(&c.k);
+	return rc;
+}
+
+/* RFC 8555 7.3.4: whoever lacks the HMAC key learns nothing of a key id:
+ * an unknown one, a wrong MAC and a binding used already are answered
+ * alike; a wrong MAC does not use the credential up. */
+static void
+test_eab_refusals_tell_nothing_of_the_key_id(void)
+{
+	struct mica_err unknown, bad_mac, used, used_right, err;
+	char kid[CA_ID_MAX], kid2[CA_ID_MAX];
+	unsigned char key[32], key2[32], wrong[32];
+	int64_t accounts;
+
+	eab_new(NULL, kid, key);
+	eab_new(NULL, kid2, key2);
+	memcpy(wrong, key, 32);
+	wrong[0] ^= 0x80;
+	CU_ASSERT(eab_try("0123456789abcdef", wrong, &unknown) != 0);
+	CU_ASSERT(eab_try(kid, wrong, &bad_mac) != 0);
+	/* The MAC of the all-zero key, which a refusal computes when there
+	 * is no key, opens nothing. */
+	{
+		static const unsigned char zero[32];
+
+		CU_ASSERT(eab_try("0123456789abcdef", zero, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.msg, unknown.msg);
+	}
+	/* The credential still binds one account with its key... */
+	CU_ASSERT_FATAL(eab_try(kid, key, &err) == 0);
+	accounts = 0;
+	{
+		struct ca_acme_account *v = NULL;
+		size_t n = 0;
+
+		CU_ASSERT_FATAL(ca_acme_account_list(g_ca, &g_cli, 10000, &v, &n, &err) == 0);
+		accounts = (int64_t)n;
+		ca_acme_account_array_free(v, n);
+	}
+	/* ... and only one. */
+	CU_ASSERT(eab_try(kid, wrong, &used) != 0);
+	CU_ASSERT(eab_try(kid, key, &used_right) != 0);
+	{
+		struct ca_acme_account *v = NULL;
+		size_t n = 0;
+
+		CU_ASSERT_FATAL(ca_acme_account_list(g_ca, &g_cli, 10000, &v, &n, &err) == 0);
+		CU_ASSERT((int64_t)n == accounts);
+		ca_acme_account_array_free(v, n);
+	}
+	CU_ASSERT(unknown.kind == MICA_E_UNAUTH);
+	CU_ASSERT(bad_mac.kind == unknown.kind && used.kind == unknown.kind &&
+		  used_right.kind == unknown.kind);
+	CU_ASSERT_STRING_EQUAL(bad_mac.code, unknown.code);
+	CU_ASSERT_STRING_EQUAL(used.code, unknown.code);
+	CU_ASSERT_STRING_EQUAL(bad_mac.msg, unknown.msg);
+	CU_ASSERT_STRING_EQUAL(used.msg, unknown.msg);
+	CU_ASSERT_STRING_EQUAL(used_right.msg, unknown.msg);
+	/* A malformed key id is no different. */
+	CU_ASSERT(eab_try("NOT-AN-ID", key2, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.msg, unknown.msg);
+	/* The other credential, never tried with its key, still works. */
+	CU_ASSERT(eab_try(kid2, key2, &err) == 0);
 }
 
 static void
@@ -1595,6 +1701,8 @@ main(void)
 		{ "no EAB, wrong url, foreign names and accounts, failed dns-01, deactivation",
 		  test_flow_refusals_before_any_order },
 		{ "key change moves the account to the new key", test_key_change_moves_the_account_to_a_new_key },
+		{ "an unknown EAB key id, a wrong MAC and a used binding are answered alike",
+		  test_eab_refusals_tell_nothing_of_the_key_id },
 	};
 	CU_pSuite suite;
 	unsigned failures;
