@@ -246,6 +246,8 @@ struct ca_issued {
 	int64_t not_before, not_after;
 	int clamped;                  /* validity was cut to the CA's notAfter */
 	char notice[160];             /* e.g. why validity was clamped */
+	int again;                    /* sign-ca: signed before for this same
+				       * request, handed back, not signed anew */
 };
 void ca_issued_free(struct ca_issued *r);
 

@@ -23,11 +23,19 @@
 #include "ca/sign.h"
 #include "ca/signcheck.h"
 #include "ca/x509.h"
+#include "util/fault.h"
 
 #define SUBCA_DAYS  1825          /* 5 years */
 #define SUBCA_SKEW  3600          /* notBefore backdated an hour: the
 				   * offline root's clock may run ahead */
 #define URL_MAX     1024
+/* The same request signed again within this long (the same key, name and
+ * options) gets the certificate signed the first time back: a sign-ca
+ * killed after its commit, before its --out file, is run again. A second
+ * certificate would extend the validity by less than this; later, a CA
+ * renewed with the same key gets a new one. */
+#define SUBCA_AGAIN_WINDOW 86400
+#define SUBCA_AGAIN_MAX    8      /* such certificates compared, newest first */
 
 /* id-pkcs9-at-extensionRequest, and the extensions read from it. */
 static const unsigned char OID_EXT_REQ[] = {
@@ -286,6 +294,94 @@ pick_url(const char *given, const char *public_url, const char *suffix,
 	}
 }
 
+/* The validity of a certificate signed at WHEN for DAYS days, cut to the
+ * end of the root and, cross-signing, to OTHER_NA, the other root's end
+ * (0: none): *NB, *NA, and *CLAMPED when the root's end cut it. */
+static void
+subca_validity(const struct ca *ca, int days, int64_t other_na, int64_t when,
+	       int64_t *nb, int64_t *na, int *clamped)
+{
+	*na = when + (int64_t)days * 86400;
+	*clamped = 0;
+	if (other_na != 0 && other_na < *na)
+		*na = other_na;
+	if (*na > ca->sh->not_after) {
+		*na = ca->sh->not_after;
+		*clamped = 1;
+	}
+	*nb = when - SUBCA_SKEW;
+	if (*nb < ca->sh->not_before)
+		*nb = ca->sh->not_before;
+}
+
+/*
+ * Has this root signed this same certificate lately? T is the one about to
+ * be signed (at NOW); a certificate of its key (HASH) and PROFILE, valid,
+ * recorded within SUBCA_AGAIN_WINDOW, is the same when T with that one's
+ * serial and the validity DAYS (and OTHER_NA) give at its time is its TBS
+ * byte for byte: the same subject, key, path length, name constraints,
+ * URLs and validity. Then OUT gets it (again = 1) and *FOUND = 1.
+ */
+static int
+subca_again(struct ca *ca, const struct ca_tbs_cert *t, const unsigned char hash[32],
+	    const char *profile, int days, int64_t other_na, int64_t now,
+	    struct ca_issued *out, int *found, struct mica_err *err)
+{
+	char (*serials)[DB_SERIAL_MAX] = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	*found = 0;
+	if (db_cert_of_key(ca->db, hash, profile, now - SUBCA_AGAIN_WINDOW, now,
+			   SUBCA_AGAIN_MAX, &serials, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n && !*found; i++) {
+		struct db_cert c;
+		struct ca_cert_info info;
+		struct ca_tbs_cert t2;
+		unsigned char *tbs = NULL;
+		size_t tbs_len = 0;
+		int clamped;
+
+		memset(&c, 0, sizeof(c));
+		if (db_cert_get(ca->db, serials[i], &c, err) != 0)
+			goto out;
+		if (c.der == NULL ||
+		    ca_cert_info_read(c.der, c.der_len, &info, err) != 0) {
+			db_cert_free(&c);
+			continue;
+		}
+		t2 = *t;
+		t2.serial = info.serial;
+		t2.serial_len = info.serial_len;
+		subca_validity(ca, days, other_na, c.created_at, &t2.not_before,
+			       &t2.not_after, &clamped);
+		if (ca_x509_tbs_cert(&t2, &tbs, &tbs_len, err) != 0) {
+			db_cert_free(&c);
+			goto out;
+		}
+		if (tbs_len == info.tbs_len &&
+		    memcmp(tbs, info.tbs, tbs_len) == 0) {
+			snprintf(out->serial, sizeof(out->serial), "%s", c.serial);
+			out->status = CA_REQ_ISSUED;
+			out->der = c.der;       /* INFO points into it: done */
+			out->der_len = c.der_len;
+			c.der = NULL;
+			out->not_before = c.not_before;
+			out->not_after = c.not_after;
+			out->clamped = clamped;
+			out->again = 1;
+			*found = 1;
+		}
+		free(tbs);
+		db_cert_free(&c);
+	}
+	rc = 0;
+out:
+	free(serials);
+	return rc;
+}
+
 int
 ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	   const struct ca_sign_ca_opts *o, struct ca_issued *out,
@@ -307,13 +403,14 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	char serial_hex[CA_SERIAL_MAX], subj[300], detail[400];
 	char *names = NULL;
 	size_t npermit = 0, names_len = 0;
-	int64_t now = ca_now(), na;
-	int days, reserved = 0, clamped = 0, rc = -1;
+	int64_t now = ca_now(), nb, na, other_na;
+	int days, reserved = 0, clamped = 0, again = 0, rc = -1;
 	struct mica_err e2;
 
 	memset(out, 0, sizeof(*out));
 	memset(&csr, 0, sizeof(csr));
 	memset(&rec, 0, sizeof(rec));
+	memset(&other, 0, sizeof(other));
 	if (ca_require_admin(p, err) != 0 || ca_sign_ready(ca, err) != 0)
 		return -1;
 	if (!ca->sh->self_signed || ca->sh->nchain != 0)
@@ -440,13 +537,8 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 
 	/* Validity: within this root's. */
 	days = o->days > 0 ? o->days : SUBCA_DAYS;
-	na = now + (int64_t)days * 86400;
-	if (o->cross && other.not_after < na)
-		na = other.not_after;
-	if (na > ca->sh->not_after) {
-		na = ca->sh->not_after;
-		clamped = 1;
-	}
+	other_na = o->cross ? other.not_after : 0;
+	subca_validity(ca, days, other_na, now, &nb, &na, &clamped);
 	if (na <= now) {
 		mica_err_set(err, MICA_E_CONFLICT, "expired",
 			     "this root (or the one to cross-sign) has no "
@@ -476,9 +568,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	t.issuer_len = ca->sh->subject_len;
 	t.subject = r->subject;
 	t.subject_len = r->subject_len;
-	t.not_before = now - SUBCA_SKEW;
-	if (t.not_before < ca->sh->not_before)
-		t.not_before = ca->sh->not_before;
+	t.not_before = nb;
 	t.not_after = na;
 	t.spki = r->spki;
 	t.spki_len = r->spki_len;
@@ -521,6 +611,17 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0)
 		goto out;
 
+	/* The same request again (its answer lost): the certificate it got,
+	 * not a second one for the same key. */
+	ca_sha256(r->spki, r->spki_len, hash);
+	if (subca_again(ca, &t, hash, o->cross ? "cross" : "subca", days,
+			other_na, now, out, &again, err) != 0)
+		goto out;
+	if (again) {
+		rc = 0;
+		goto out;
+	}
+
 	/* Record before signing, as for every certificate. */
 	for (i = 0; i < npermit; i++)
 		names_len += strlen(permit[i]) + 1;
@@ -534,7 +635,6 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 		if (i + 1 < npermit)
 			strcat(names, "\n");
 	}
-	ca_sha256(r->spki, r->spki_len, hash);
 	snprintf(rec.serial, sizeof(rec.serial), "%s", serial_hex);
 	rec.profile = (char *)(o->cross ? "cross" : "subca");
 	rec.subject = subj;
@@ -578,6 +678,8 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	if (ca_tx(ca, CA_TX_DURABLE, subca_complete_body, &cx, err) != 0)
 		goto out;
 	reserved = 0;
+	/* Tests kill the command here: recorded, not yet written out. */
+	MICA_TEST_GATE("MICA_TEST_SIGN_CA_GATE");
 	if (cx.late) {
 		mica_err_set(err, MICA_E_CONFLICT, "not_issuing",
 			     "the certificate was revoked while it was being "

@@ -173,7 +173,9 @@ static const char sign_help[] =
 "issued: give its self-signed certificate with --cert.\n"
 "\n"
 "It is recorded like any certificate: 'mica list' shows it, 'mica revoke'\n"
-"revokes it and the next 'mica crl' lists it.\n"
+"revokes it and the next 'mica crl' lists it. The same request with the\n"
+"same options again within a day (a sign-ca interrupted before it wrote\n"
+"--out) writes the certificate signed the first time, and says so.\n"
 "\n"
 "Options:\n"
 "  --csr FILE              the CA's request (PEM, base64 or DER)\n"
@@ -313,9 +315,16 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	fprintf(stderr, "signed %s %s, valid until %s\n",
-		o.cross ? "cross-certificate" : "CA certificate", r.serial,
-		cli_time(r.not_after, t));
+	if (r.again)
+		fprintf(stderr, "this root signed %s %s for this same request "
+			"(the same key, name and options) already: written "
+			"again, not signed anew; valid until %s\n",
+			o.cross ? "cross-certificate" : "CA certificate",
+			r.serial, cli_time(r.not_after, t));
+	else
+		fprintf(stderr, "signed %s %s, valid until %s\n",
+			o.cross ? "cross-certificate" : "CA certificate",
+			r.serial, cli_time(r.not_after, t));
 	if (r.notice[0] != '\0')
 		fprintf(stderr, "note: %s\n", r.notice);
 out:

@@ -193,6 +193,13 @@ static const char *const cert_sql[S__COUNT] = {
 	"WHERE k.serial = ?1 AND c.serial <> ?1 AND c.not_after > ?2 "
 	"AND (c.status IN (0, 1) OR (c.status = 2 AND c.reason = 6)) "
 	"ORDER BY c.id",
+	/* The valid certificates of key ?1 with profile ?2 made since ?3
+	 * and not expired at ?4, newest first. */
+	[S_CERT_OF_KEY] =
+	"SELECT c.serial FROM certificate c INDEXED BY certificate_by_spki "
+	"WHERE substr(c.spki_sha256, 1, 8) = substr(?1, 1, 8) "
+	"AND c.spki_sha256 = ?1 AND c.profile = ?2 AND c.status = 1 "
+	"AND c.created_at >= ?3 AND c.not_after > ?4 ORDER BY c.id DESC",
 	[S_CERT_LINK_OLD] =
 	"UPDATE certificate SET renewed_by = ?2 WHERE serial = ?1",
 	[S_CERT_SET_REQUEST] =
@@ -874,6 +881,42 @@ db_cert_same_key(struct db *db, const char *serial, int64_t now,
 	 * which must not change rows under a statement still stepping. */
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_rows(db, st, sizeof(*v), 0, serial_row, (void **)&v, &len,
+		    NULL, err) != 0)
+		goto out;
+	*out = v;
+	*n = len;
+	v = NULL;
+	rc = 0;
+out:
+	free(v);
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_cert_of_key(struct db *db, const unsigned char spki_sha256[32],
+	       const char *profile, int64_t since, int64_t now, size_t max,
+	       char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char (*v)[DB_SERIAL_MAX] = NULL;
+	size_t len = 0;
+	int rc = -1, b = SQLITE_OK;
+
+	if (out == NULL || n == NULL)
+		return db_bad_arg(err);
+	*out = NULL;
+	*n = 0;
+	if (db == NULL || spki_sha256 == NULL || profile == NULL || max == 0)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_CERT_OF_KEY, cert_sql, err)) == NULL)
+		goto out;
+	db_bind_blob(st, 1, spki_sha256, 32, &b);
+	db_bind_text(st, 2, profile, &b);
+	db_bind_i64(st, 3, since, &b);
+	db_bind_i64(st, 4, now, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_rows(db, st, sizeof(*v), max, serial_row, (void **)&v, &len,
 		    NULL, err) != 0)
 		goto out;
 	*out = v;

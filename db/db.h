@@ -361,6 +361,14 @@ int db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
 int db_cert_same_key(struct db *db, const char *serial, int64_t now,
 		     char (**out)[DB_SERIAL_MAX], size_t *n,
 		     struct mica_err *err);
+/* The serials of the valid certificates of the key whose
+ * SubjectPublicKeyInfo has SHA-256 SPKI_SHA256, of PROFILE, recorded at
+ * or after SINCE and not expired at NOW: newest first, at most MAX (> 0).
+ * *OUT (free()) holds *N of them (NULL and 0 when none). */
+int db_cert_of_key(struct db *db, const unsigned char spki_sha256[32],
+		   const char *profile, int64_t since, int64_t now, size_t max,
+		   char (**out)[DB_SERIAL_MAX], size_t *n,
+		   struct mica_err *err);
 /* REVOKED with reason certificateHold -> VALID (or ISSUING if no DER).
  * MICA_E_CONFLICT ("not_on_hold") otherwise. */
 int db_cert_unrevoke(struct db *db, const char *serial, struct mica_err *err);

@@ -27,6 +27,10 @@
 #     names /crl/1: 'mica serve' publishes it at start (not only when
 #     key 0's is due), and install-ca given the certificate again finishes
 #     the job (exit 0, saying so) instead of "installed already" (exit 6).
+#   - sign-ca killed after its commit, before its --out FILE: the same
+#     sign-ca again writes the certificate it recorded (exit 0, saying
+#     so) instead of signing a second one for the key; other options, or
+#     the first certificate revoked, get a new one.
 #   - what a killed command leaves beside an --out FILE or in
 #     mica.db-crls/ never keeps out a later command that gets the same
 #     PID (as a container's commands do): 'mica crl --out FILE' with the
@@ -254,6 +258,60 @@ if killed_at MICA_TEST_INSTALL_GATE rollover "$MICA" -d "$SUB" install-ca --cert
 	check "... and publishes the CRLs from then on" "$MICA" -d "$W/sub2" crl
 else
 	fail "install-ca of the rollover never reached its gate"
+fi
+
+# ----------------------------------------------------------- sign-ca --
+# sign-ca killed after its commit, before --out: the same command again
+# hands back the certificate it recorded, not a second one for the key.
+# ca_of DIR LIKE: the valid certificates of DIR's store whose subject is LIKE.
+ca_of() { sqlite3 -readonly "$1/mica.db" "SELECT serial FROM certificate WHERE status = 1 AND subject LIKE '$2' ORDER BY id"; }
+# serial_in FILE: the serial of the certificate in FILE, as the store writes it.
+serial_in() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f'; }
+S3=$W/sub-again
+"$MICA" -d "$S3" init --subordinate --name "Again Issuing CA" --domain contoso.test \
+	--public-url http://127.0.0.1:1 --csr-out "$W/again.csr" >/dev/null 2>&1 ||
+	die "init --subordinate of Again Issuing CA"
+if killed_at MICA_TEST_SIGN_CA_GATE signca "$MICA" -d "$R" sign-ca \
+	--csr "$W/again.csr" --out "$W/again.crt"; then
+	ok "sign-ca killed after its commit, before writing --out"
+	[ ! -e "$W/again.crt" ] && ok "... which is not there" ||
+		fail "... yet $W/again.crt is there"
+	FIRST=$(ca_of "$R" '%Again Issuing CA%')
+	[ -n "$FIRST" ] && [ "$(echo "$FIRST" | wc -l)" = 1 ] &&
+		ok "... one certificate on record ($FIRST)" ||
+		fail "... on record: '$FIRST'"
+	expect_rc "... the same sign-ca again (exit 0)" 0 "$MICA" -d "$R" sign-ca \
+		--csr "$W/again.csr" --out "$W/again.crt"
+	grep -q "signed CA certificate $FIRST for this same request.*already: written again, not signed anew" \
+		"$TMP/rc.err" && ok "... saying it wrote $FIRST again" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	is "... and signed no second one" "$(ca_of "$R" '%Again Issuing CA%')" "$FIRST"
+	is "... $W/again.crt is that certificate" "$(serial_in "$W/again.crt")" "$FIRST"
+	is "... byte for byte as recorded" \
+		"$(openssl x509 -in "$W/again.crt" -outform der | od -An -v -tx1 | tr -d ' \n')" \
+		"$(sqlite3 -readonly "$R/mica.db" "SELECT lower(hex(der)) FROM certificate WHERE serial = '$FIRST'")"
+	openssl verify -CAfile "$W/root.pem" "$W/again.crt" >/dev/null 2>&1 &&
+		ok "... which openssl verifies against the root" ||
+		fail "openssl does not verify $W/again.crt"
+	check "... and the issuing CA installs" "$MICA" -d "$S3" install-ca \
+		--cert "$W/again.crt" --chain "$W/root.pem"
+	expect_rc "the same request with other options (--days 400): exit 0" 0 \
+		"$MICA" -d "$R" sign-ca --csr "$W/again.csr" --out "$W/again400.crt" --days 400
+	grep -q "^signed CA certificate" "$TMP/rc.err" && ok "... saying it signed one" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	is "... a second certificate" "$(ca_of "$R" '%Again Issuing CA%' | wc -l)" 2
+	[ "$(serial_in "$W/again400.crt")" != "$FIRST" ] && ok "... with a serial of its own" ||
+		fail "--days 400 handed back $FIRST"
+	"$MICA" -d "$R" revoke "$FIRST" --reason superseded >/dev/null 2>&1 ||
+		fail "revoke $FIRST"
+	expect_rc "the first options again once that one is revoked: exit 0" 0 \
+		"$MICA" -d "$R" sign-ca --csr "$W/again.csr" --out "$W/again3.crt"
+	S=$(serial_in "$W/again3.crt")
+	[ "$S" != "$FIRST" ] && [ -n "$(ca_of "$R" '%Again Issuing CA%' | grep -x "$S")" ] &&
+		ok "... a new certificate, not the revoked one" ||
+		fail "... got $S (the first was $FIRST)"
+else
+	fail "sign-ca never reached its gate"
 fi
 
 # --------------------------------------- temporary files of a dead PID --
