@@ -306,6 +306,12 @@ int ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
 		    const struct ca_cursor *after, int limit,
 		    struct ca_request **out, size_t *n, struct ca_cursor *next,
 		    struct mica_err *err);
+/* Admin: approve pending request ID: the policy checked again, the
+ * certificate issued into OUT (request_id, serial, DER...). A request
+ * decided already is MICA_E_CONFLICT "already_decided", and then too OUT
+ * says what it became: status CA_REQ_ISSUED with the serial of its
+ * certificate (no DER: the caller fetches it by serial), or
+ * CA_REQ_DENIED; the message names the serial. */
 int ca_request_approve(struct ca *ca, const struct ca_principal *p,
 		       const char *id, struct ca_issued *out,
 		       struct mica_err *err);

@@ -366,6 +366,30 @@ ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
 	return 0;
 }
 
+/* MICA_E_CONFLICT "already_decided" for decided request R, with OUT
+ * saying what it became: the serial of an issued one's certificate, so
+ * that whoever approves again (a command killed after its commit, a
+ * second admin) can fetch it. */
+static void
+decided_already(const struct db_request *r, struct ca_issued *out,
+		struct mica_err *err)
+{
+	ca_issued_free(out);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->request_id, sizeof(out->request_id), "%s", r->id);
+	if (r->status == DB_REQ_ISSUED) {
+		out->status = CA_REQ_ISSUED;
+		snprintf(out->serial, sizeof(out->serial), "%s", r->serial);
+		mica_err_set(err, MICA_E_CONFLICT, "already_decided",
+			     "request %s was already issued: certificate %s",
+			     r->id, r->serial);
+	} else {
+		out->status = CA_REQ_DENIED;
+		mica_err_set(err, MICA_E_CONFLICT, "already_decided",
+			     "request %s was already denied", r->id);
+	}
+}
+
 int
 ca_request_approve(struct ca *ca, const struct ca_principal *p, const char *id,
 		   struct ca_issued *out, struct mica_err *err)
@@ -389,9 +413,7 @@ ca_request_approve(struct ca *ca, const struct ca_principal *p, const char *id,
 	if (db_req_get(ca->db, id, &r, err) != 0)
 		return -1;
 	if (r.status != DB_REQ_PENDING) {
-		mica_err_set(err, MICA_E_CONFLICT, "already_decided",
-			     "request %s was already %s", id,
-			     r.status == DB_REQ_ISSUED ? "issued" : "denied");
+		decided_already(&r, out, err);
 		goto out;
 	}
 	if ((prof = ca_profile_get(r.profile, err)) == NULL)
@@ -413,8 +435,19 @@ ca_request_approve(struct ca *ca, const struct ca_principal *p, const char *id,
 	j.d = &d;
 	j.request_id = r.id;
 	j.action = "request.approve";
-	if (ca_issue(ca, &j, out, err) != 0)
+	if (ca_issue(ca, &j, out, err) != 0) {
+		/* Another approval (or a denial) committed first: say what
+		 * it decided, as for a request found decided above. */
+		if (err != NULL && err->kind == MICA_E_CONFLICT &&
+		    strcmp(err->code, "already_decided") == 0) {
+			db_req_free(&r);
+			memset(&r, 0, sizeof(r));
+			if (db_req_get(ca->db, id, &r, err) == 0 &&
+			    r.status != DB_REQ_PENDING)
+				decided_already(&r, out, err);
+		}
 		goto out;
+	}
 	snprintf(out->request_id, sizeof(out->request_id), "%s", r.id);
 	rc = 0;
 out:

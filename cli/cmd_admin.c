@@ -21,7 +21,8 @@ static const char request_help[] =
 "Usage: mica [-d DIR] request list [--status pending|issued|denied|all]\n"
 "                                  [--limit N] [--json]\n"
 "       mica [-d DIR] request show ID\n"
-"       mica [-d DIR] request approve ID [--out FILE] [--passphrase-file FILE]\n"
+"       mica [-d DIR] request approve ID [--out FILE] [--json]\n"
+"                                        [--passphrase-file FILE]\n"
 "       mica [-d DIR] request deny ID [--reason TEXT]\n"
 "\n"
 "Requests submitted to 'mica serve' without an enrollment token wait for an\n"
@@ -30,7 +31,10 @@ static const char request_help[] =
 "the certificate (written to --out or standard output) and marks the\n"
 "request issued; 'deny' records the reason (plain text, up to 200\n"
 "characters, no control or invisible characters). A decided request cannot\n"
-"be decided again.\n"
+"be decided again: approving one issued already names its certificate's\n"
+"serial (exit 6). 'approve --json' prints the request as 'list --json'\n"
+"shows it (its serial), with the certificate in \"certificate\" unless\n"
+"--out is given; for a request decided already, the request alone.\n"
 "\n"
 "'list' shows the pending requests (--status for the others; 'all' is the\n"
 "API's default), in the order recorded (oldest first): every one, or the\n"
@@ -39,6 +43,35 @@ static const char request_help[] =
 /* Requests read from the store at a time (ca_request_list's most). */
 #define REQ_PAGE 1000
 
+/* Request R as --json shows it; *BAD set if a member could not be. */
+static json_t *
+req_json(const struct ca_request *r, int *bad)
+{
+	json_t *o = json_object();
+	char t[32];
+
+	cli_jput(o, "id", mica_jstr(r->id), bad);
+	cli_jput(o, "status", json_string(req_status(r->status)), bad);
+	cli_jput(o, "profile", mica_jstr(r->profile ? r->profile : ""), bad);
+	cli_jput(o, "subject", mica_jstr(r->subject ? r->subject : ""), bad);
+	cli_jput(o, "names", mica_jlines(r->names), bad);
+	cli_jput(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), bad);
+	cli_jput(o, "submitted_at", json_string(cli_time(r->submitted_at, t)), bad);
+	/* What was decided, as the API's admin listing has it: a script
+	 * must be able to find the certificate an approval issued, or why
+	 * a request was denied. */
+	cli_jput(o, "decided_at", r->decided_at > 0 ?
+		 json_string(cli_time(r->decided_at, t)) : json_null(), bad);
+	cli_jput(o, "serial", r->serial[0] ? mica_jstr(r->serial) : json_null(), bad);
+	if (r->status == CA_REQ_DENIED)
+		cli_jput(o, "reason", r->deny_reason && r->deny_reason[0] ?
+			 mica_jstr(r->deny_reason) : json_null(), bad);
+	cli_jput(o, "client", mica_jstr(r->client ? r->client : ""), bad);
+	cli_jput(o, "decided_by", r->decided_by ?
+		 mica_jstr(r->decided_by) : json_null(), bad);
+	return o;
+}
+
 static void
 req_row(const struct ca_request *r, int json, struct cli_jstream *js,
 	size_t *shown, int *rc)
@@ -46,28 +79,9 @@ req_row(const struct ca_request *r, int json, struct cli_jstream *js,
 	char t[32], names[256];
 
 	if (json) {
-		json_t *o = json_object();
 		int bad = 0;
+		json_t *o = req_json(r, &bad);
 
-		cli_jput(o, "id", mica_jstr(r->id), &bad);
-		cli_jput(o, "status", json_string(req_status(r->status)), &bad);
-		cli_jput(o, "profile", mica_jstr(r->profile ? r->profile : ""), &bad);
-		cli_jput(o, "subject", mica_jstr(r->subject ? r->subject : ""), &bad);
-		cli_jput(o, "names", mica_jlines(r->names), &bad);
-		cli_jput(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), &bad);
-		cli_jput(o, "submitted_at", json_string(cli_time(r->submitted_at, t)), &bad);
-		/* What was decided, as the API's admin listing has it: a
-		 * script must be able to find the certificate an approval
-		 * issued, or why a request was denied. */
-		cli_jput(o, "decided_at", r->decided_at > 0 ?
-			 json_string(cli_time(r->decided_at, t)) : json_null(), &bad);
-		cli_jput(o, "serial", r->serial[0] ? mica_jstr(r->serial) : json_null(), &bad);
-		if (r->status == CA_REQ_DENIED)
-			cli_jput(o, "reason", r->deny_reason && r->deny_reason[0] ?
-				 mica_jstr(r->deny_reason) : json_null(), &bad);
-		cli_jput(o, "client", mica_jstr(r->client ? r->client : ""), &bad);
-		cli_jput(o, "decided_by", r->decided_by ?
-			 mica_jstr(r->decided_by) : json_null(), &bad);
 		if (*rc == 0 && cli_jstream_item(js, o, bad) != 0)
 			*rc = 1;
 		else if (*rc != 0)
@@ -131,6 +145,45 @@ req_list(const char *datadir, int status, int64_t want, int json)
 	if (rc == 0 && json)
 		rc = cli_jstream_end(&js);
 	ca_close(ca);
+	return rc;
+}
+
+/* Add to ERR's message how to get certificate SERIAL, which the request
+ * approved again was issued as already. */
+static void
+approve_hint(struct mica_err *err, const char *serial)
+{
+	char msg[sizeof(err->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	snprintf(err->msg, sizeof(err->msg), "%.180s; 'mica show %.40s --pem' "
+		 "prints it", msg, serial);
+}
+
+/* 'request approve --json': request ID as it stands now (as 'request list
+ * --json' shows it), with PEM in "certificate" if not NULL. 0, or 1 when
+ * it could not be read or printed (said on stderr). */
+static int
+approve_json(struct ca *ca, const char *id, const char *pem)
+{
+	struct ca_issued is;
+	struct ca_request q;
+	struct mica_err err;
+	json_t *o;
+	int bad = 0, rc;
+
+	memset(&is, 0, sizeof(is));
+	memset(&q, 0, sizeof(q));
+	if (ca_request_status(ca, id, &is, &q, &err) != 0) {
+		cli_fail(&err);
+		return 1;
+	}
+	o = req_json(&q, &bad);
+	if (pem != NULL)
+		cli_jput(o, "certificate", json_string(pem), &bad);
+	rc = cli_jprint(o, bad);
+	ca_issued_free(&is);
+	ca_request_free(&q);
 	return rc;
 }
 
@@ -217,19 +270,32 @@ cmd_request(const char *datadir, int argc, char **argv)
 	if (strcmp(sub, "approve") == 0) {
 		struct ca_issued r;
 		char *pem = NULL;
+		const char *id = argv[optind + 1];
 		memset(&r, 0, sizeof(r));
 		if (cli_out_check(out, &err) != 0)
 			return cli_fail(&err);
 		if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 			return cli_fail(&err);
-		if (ca_request_approve(ca, &cli, argv[optind + 1], &r, &err) != 0)
+		if (ca_request_approve(ca, &cli, id, &r, &err) != 0) {
+			/* Issued already (an approval killed after its
+			 * commit, another admin's): where the certificate is. */
+			if (err.kind == MICA_E_CONFLICT && r.status == CA_REQ_ISSUED &&
+			    r.serial[0] != '\0')
+				approve_hint(&err, r.serial);
 			rc = cli_fail(&err);
-		else if (ca_pem_encode("CERTIFICATE", r.der, r.der_len, &pem, &err) != 0 ||
-			 cli_write_file(out, pem, strlen(pem), 0644, &err) != 0)
+			if (json && r.request_id[0] != '\0' &&
+			    approve_json(ca, id, NULL) != 0)
+				rc = 1;
+		} else if (ca_pem_encode("CERTIFICATE", r.der, r.der_len, &pem, &err) != 0 ||
+			   ((!json || out != NULL) &&
+			    cli_write_file(out, pem, strlen(pem), 0644, &err) != 0)) {
 			rc = cli_fail_issued(&err, r.serial);
-		else
+		} else {
 			fprintf(stderr, "approved %s: issued certificate %s, valid until %s\n",
-				argv[optind + 1], r.serial, cli_time(r.not_after, t));
+				id, r.serial, cli_time(r.not_after, t));
+			if (json && approve_json(ca, id, out == NULL ? pem : NULL) != 0)
+				rc = 1;
+		}
 		free(pem);
 		ca_issued_free(&r);
 		ca_close(ca);

@@ -2023,7 +2023,12 @@ test_approval_issues_once(void)
 	/* Approving or denying it again: conflict, nothing new. */
 	CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, id, &again, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "already_decided");
 	CU_ASSERT_PTR_NULL(again.der);
+	/* ... saying which certificate it was issued as. */
+	CU_ASSERT_EQUAL(again.status, CA_REQ_ISSUED);
+	CU_ASSERT_STRING_EQUAL(again.serial, out.serial);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, out.serial));
 	CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, id, "too late", &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 	CU_ASSERT_EQUAL(total_certs(g_ca), before + 1);
@@ -2071,6 +2076,8 @@ test_denial_is_final(void)
 	CU_ASSERT_EQUAL(ca_request_approve(g_ca, &g_cli, id, &out, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 	CU_ASSERT_PTR_NULL(out.der);
+	CU_ASSERT_EQUAL(out.status, CA_REQ_DENIED);
+	CU_ASSERT_STRING_EQUAL(out.serial, "");
 	CU_ASSERT_EQUAL(ca_request_deny(g_ca, &g_cli, id, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 	CU_ASSERT_EQUAL(total_certs(g_ca), before);

@@ -16,6 +16,11 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_csr.h>
 
 #include "ca/acme.h"
 #include "ca/ca.h"
@@ -729,6 +734,34 @@ test_error_no_internals(void)
 	CU_ASSERT_PTR_NULL(memmem(r.blob->data, r.blob->len, "SELECT", 6));
 	CU_ASSERT_PTR_NULL(memmem(r.blob->data, r.blob->len, "/var/lib", 8));
 	web_reply_clear(&r);
+
+	/* Members added to a refusal never replace "error" or "message",
+	 * and a 500 carries none of them. */
+	{
+		json_t *x = json_pack("{s:s, s:s, s:s}", "serial", "0a1b",
+				      "error", "other", "message", "other");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+		web_reply_init(&r);
+		mica_err_set(&e, MICA_E_CONFLICT, "already_decided", "decided");
+		web_reply_error_with(&r, &e, x);
+		CU_ASSERT_EQUAL(r.status, 409);
+		j = reply_body(&r);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")), "already_decided");
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "message")), "decided");
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "serial")), "0a1b");
+		json_decref(j);
+		web_reply_clear(&r);
+		mica_err_set(&e, MICA_E_INTERNAL, "sqlite_corrupt", "secret");
+		web_reply_error_with(&r, &e, x);
+		j = reply_body(&r);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_PTR_NULL(json_object_get(j, "serial"));
+		json_decref(j);
+		web_reply_clear(&r);
+		json_decref(x);
+	}
 
 	/* Control characters and non-ASCII never reach a body; a code that
 	 * is not snake_case becomes the kind's default. */
@@ -1959,6 +1992,129 @@ test_acme_problem_nonce(void)
 	web_reply_clear(&rep);
 }
 
+/* A pending request for NAME (a fresh EC key), as an anonymous client
+ * submits it: its id into ID. 0, or -1. */
+static int
+pending_request(const char *name, char id[CA_ID_MAX])
+{
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_pk_context pk;
+	mbedtls_x509write_csr w;
+	mbedtls_x509_san_list san;
+	struct ca_principal anon;
+	struct ca_submit sub;
+	struct ca_issued out;
+	struct mica_err err;
+	unsigned char buf[2048];
+	char subject[300];
+	int len = -1, rc = -1;
+
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_pk_init(&pk);
+	mbedtls_x509write_csr_init(&w);
+	memset(&out, 0, sizeof(out));
+	snprintf(subject, sizeof(subject), "CN=%s", name);
+	memset(&san, 0, sizeof(san));
+	san.node.type = MBEDTLS_X509_SAN_DNS_NAME;
+	san.node.san.unstructured_name.p = (unsigned char *)name;
+	san.node.san.unstructured_name.len = strlen(name);
+	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0) == 0 &&
+	    mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0 &&
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
+				mbedtls_ctr_drbg_random, &drbg) == 0) {
+		mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+		mbedtls_x509write_csr_set_key(&w, &pk);
+		if (mbedtls_x509write_csr_set_subject_name(&w, subject) == 0 &&
+		    mbedtls_x509write_csr_set_subject_alternative_name(&w, &san) == 0)
+			len = mbedtls_x509write_csr_der(&w, buf, sizeof(buf),
+							mbedtls_ctr_drbg_random, &drbg);
+	}
+	if (len > 0) {
+		ca_principal_anon(&anon, "198.51.100.9");
+		memset(&sub, 0, sizeof(sub));
+		sub.csr = buf + sizeof(buf) - len;
+		sub.csr_len = (size_t)len;
+		sub.profile = "server";
+		if (ca_submit_csr(g_parent, &anon, &sub, &out, &err) == 0 &&
+		    out.status == CA_REQ_PENDING) {
+			snprintf(id, CA_ID_MAX, "%s", out.request_id);
+			rc = 0;
+		} else {
+			fprintf(stderr, "submit: %s: %s\n", err.code, err.msg);
+		}
+		ca_principal_free(&anon);
+	}
+	ca_issued_free(&out);
+	mbedtls_x509write_csr_free(&w);
+	mbedtls_pk_free(&pk);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	return rc;
+}
+
+/* An approval whose answer was lost is asked again: still 409
+ * already_decided, now with the serial it was issued as, so that the
+ * admin can fetch the certificate; a denied request has none. */
+static void
+test_approve_again_names_the_serial(void)
+{
+	const struct web_route *routes;
+	struct web_reply rep;
+	struct mica_err err;
+	char id[CA_ID_MAX], path[128], authz[CA_TOKEN_MAX + 16], serial[CA_SERIAL_MAX];
+	const char *msg;
+	size_t n;
+	json_t *j;
+
+	routes = web_routes(&n);
+	snprintf(authz, sizeof(authz), "Bearer %s", g_admin);
+	CU_ASSERT_FATAL(pending_request("again.contoso.test", id) == 0);
+	snprintf(path, sizeof(path), "/api/v1/requests/%s/approve", id);
+	CU_ASSERT_EQUAL_FATAL(dispatch_store(routes, n, "POST", path, authz, &rep), 200);
+	j = reply_body(&rep);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json_string_value(json_object_get(j, "serial")));
+	snprintf(serial, sizeof(serial), "%s", json_string_value(json_object_get(j, "serial")));
+	json_decref(j);
+	web_reply_clear(&rep);
+
+	CU_ASSERT_EQUAL(dispatch_store(routes, n, "POST", path, authz, &rep), 409);
+	j = reply_body(&rep);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")), "already_decided");
+	CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(j, "serial")));
+	if (json_string_value(json_object_get(j, "serial")) != NULL)
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "serial")), serial);
+	CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(j, "status")));
+	if (json_string_value(json_object_get(j, "status")) != NULL)
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "status")), "issued");
+	msg = json_string_value(json_object_get(j, "message"));
+	CU_ASSERT(msg != NULL && strstr(msg, serial) != NULL);
+	CU_ASSERT_PTR_NULL(json_object_get(j, "certificate"));
+	json_decref(j);
+	web_reply_clear(&rep);
+
+	/* Denied: 409 with no serial to give. */
+	CU_ASSERT_FATAL(pending_request("denied.contoso.test", id) == 0);
+	{
+		struct ca_principal cli;
+
+		ca_principal_cli(&cli);
+		CU_ASSERT_FATAL(ca_request_deny(g_parent, &cli, id, NULL, &err) == 0);
+		ca_principal_free(&cli);
+	}
+	snprintf(path, sizeof(path), "/api/v1/requests/%s/approve", id);
+	CU_ASSERT_EQUAL(dispatch_store(routes, n, "POST", path, authz, &rep), 409);
+	j = reply_body(&rep);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")), "already_decided");
+	CU_ASSERT_PTR_NULL(json_object_get(j, "serial"));
+	json_decref(j);
+	web_reply_clear(&rep);
+}
+
 int
 main(void)
 {
@@ -2012,7 +2168,9 @@ main(void)
 	    !CU_add_test(s, "gives a refusal under /acme/ a fresh Replay-Nonce, nothing else one",
 			 test_acme_problem_nonce) ||
 	    !CU_add_test(s, "pools the engine handles: one per request running, reused by any thread",
-			 test_handle_pool)) {
+			 test_handle_pool) ||
+	    !CU_add_test(s, "approving an issued request again: 409 with the certificate's serial",
+			 test_approve_again_names_the_serial)) {
 		CU_cleanup_registry();
 		return 2;
 	}

@@ -536,8 +536,24 @@ web_h_req_approve(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 
 	if (param_id(c, err) != 0 || web_no_body(c, err) != 0)
 		return -1;
-	if (ca_request_approve(c->ca, c->p, c->m->param[0], &out, err) != 0)
-		return -1;
+	if (ca_request_approve(c->ca, c->p, c->m->param[0], &out, err) != 0) {
+		json_t *x;
+
+		/* Issued already (an approval whose answer was lost, another
+		 * admin's): still 409, with the serial to fetch it by. */
+		if (err->kind != MICA_E_CONFLICT || out.status != CA_REQ_ISSUED ||
+		    out.serial[0] == '\0')
+			return -1;
+		if ((x = json_object()) == NULL ||
+		    json_object_set_new(x, "status", json_string("issued")) != 0 ||
+		    json_object_set_new(x, "serial", json_string(out.serial)) != 0) {
+			json_decref(x);
+			return oom(err);
+		}
+		web_reply_error_with(rep, err, x);
+		json_decref(x);
+		return 0;
+	}
 	rc = reply_issued(c, rep, &out, 200, err);
 	ca_issued_free(&out);
 	return rc;

@@ -126,8 +126,10 @@ default_message(mica_errkind kind)
 	}
 }
 
-void
-web_reply_error(struct web_reply *r, const struct mica_err *e)
+/* web_reply_error, with the members of EXTRA (NULL: none; not "error"
+ * or "message", nor for an internal error) added to the body. */
+static void
+reply_error(struct web_reply *r, const struct mica_err *e, json_t *extra)
 {
 	static const char fallback[] =
 		"{\"error\": \"internal\", \"message\": \"internal error\"}\n";
@@ -162,7 +164,9 @@ web_reply_error(struct web_reply *r, const struct mica_err *e)
 	obj = json_object();
 	if (obj != NULL &&
 	    json_object_set_new(obj, "error", json_string(code)) == 0 &&
-	    json_object_set_new(obj, "message", json_string(msg)) == 0) {
+	    json_object_set_new(obj, "message", json_string(msg)) == 0 &&
+	    (extra == NULL || kind == MICA_E_INTERNAL ||
+	     json_object_update_missing(obj, extra) == 0)) {
 		rc = web_reply_json(r, status, obj, 0, NULL);   /* steals obj */
 		obj = NULL;
 	}
@@ -183,6 +187,19 @@ web_reply_error(struct web_reply *r, const struct mica_err *e)
 		r->retry_after = retry > 0 ? retry : WEB_RL_WINDOW;
 	if (kind == MICA_E_UNAVAIL)
 		r->retry_after = retry > 0 ? retry : 5;
+}
+
+void
+web_reply_error(struct web_reply *r, const struct mica_err *e)
+{
+	reply_error(r, e, NULL);
+}
+
+void
+web_reply_error_with(struct web_reply *r, const struct mica_err *e,
+		     json_t *extra)
+{
+	reply_error(r, e, extra);
 }
 
 void

@@ -59,6 +59,13 @@ int web_reply_json(struct web_reply *r, int status, json_t *obj, int secret,
  * 401; keeps R's close flag. Replaces whatever else R held.
  */
 void web_reply_error(struct web_reply *r, const struct mica_err *e);
+/* The same, with the members of EXTRA (borrowed; NULL for none) beside
+ * "error" and "message": what a client needs to act on a refusal, such
+ * as the serial of the certificate a request was issued as already.
+ * Never "error" or "message" themselves, and nothing for an internal
+ * error. */
+void web_reply_error_with(struct web_reply *r, const struct mica_err *e,
+			  json_t *extra);
 /* Add header NAME (static) with the formatted value to R; -1 when R has
  * no room or the value does not fit (a bug: the callers' values are
  * bounded). */

@@ -533,6 +533,42 @@ for sub in show approve deny; do
 done
 expect_rc "request show of an id in capitals: exit 3" 3 om request show 0123456789ABCDEF0123456789ABCDEF
 expect_rc "request show of an unknown id: exit 5" 5 om request show 0123456789abcdef0123456789abcdef
+# An approval whose answer was lost (killed after its commit) is run
+# again: a conflict (6) that names the certificate's serial and how to
+# print it, and with --json the request with its serial.
+csr pend ec-p256 /CN=pend.contoso.test "DNS:pend.contoso.test"
+openssl req -in "$W/pend.csr" -outform der -out "$W/pend.der" 2>/dev/null || die "pend.der"
+RID=$(printf '%032x' 0x5eed)
+python3 - "$O/mica.db" "$W/pend.der" "$RID" <<'PY' || die "a pending request in $O"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+with db:
+    db.execute("INSERT INTO request (id, status, profile, csr_der, names, subject, "
+               "client, submitted_at) VALUES (?, 0, 'server', ?, 'pend.contoso.test', "
+               "'CN=pend.contoso.test', '192.0.2.9', ?)",
+               (sys.argv[3], open(sys.argv[2], "rb").read(), int(time.time())))
+PY
+expect_rc "request approve --json --out: exit 0" 0 om request approve "$RID" --json --out "$W/pend.pem"
+APS=$(sqlite3 "$O/mica.db" "SELECT serial FROM request WHERE id = '$RID'")
+is "... --json: the request, issued, with its serial" \
+	"$(python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["id"], r["status"], r["serial"], "certificate" in r)' <"$TMP/rc.out")" \
+	"$RID issued $APS False"
+check "... the certificate in --out, which openssl verifies" openssl verify \
+	-CAfile <(om export-root --pem 2>/dev/null) "$W/pend.pem"
+N1=$(ncerts)
+expect_rc "request approve of it again: exit 6" 6 om request approve "$RID" --out "$W/pend2.pem"
+grep -q "request $RID was already issued: certificate $APS; 'mica show $APS --pem' prints it" \
+	"$TMP/rc.err" && ok "... naming its serial and how to print it" ||
+	fail "... it said: $(cat "$TMP/rc.err")"
+is "... issuing nothing" "$(ncerts)" "$N1"
+[ ! -e "$W/pend2.pem" ] && ok "... and writing no --out" || fail "$W/pend2.pem was written"
+expect_rc "... with --json: exit 6" 6 om request approve "$RID" --json
+is "... printing the request with its serial" \
+	"$(python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["status"], r["serial"])' <"$TMP/rc.out")" \
+	"issued $APS"
+cmp -s <(om show "$APS" --pem 2>/dev/null) "$W/pend.pem" &&
+	ok "... and 'mica show SERIAL --pem' prints the certificate" ||
+	fail "mica show $APS --pem is not the certificate approved"
 DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")
 expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
