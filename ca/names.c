@@ -19,6 +19,9 @@
  *    quoted-string form). The local part keeps its case (RFC 5321 2.4);
  *    the domain is lowercased.
  *
+ * Address ranges for name constraints (ca_cidr_parse) take the same
+ * addresses, with a prefix length and no host bits set.
+ *
  * Messages may quote the offending name, and only it, and only when it is
  * printable ASCII, so a hostile name cannot put control characters in logs.
  */
@@ -372,6 +375,139 @@ ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 				    "unknown kind of name");
 	}
 	*out = n;
+	return 0;
+}
+
+/* ---------------------------------------------------- address ranges -- */
+
+static int
+bad_range(struct mica_err *err, const char *text, const char *why)
+{
+	if (text != NULL)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_range",
+				    "%s: %s", shown(text), why);
+	return mica_err_set(err, MICA_E_BADREQ, "bad_range",
+			    "address range: %s", why);
+}
+
+/* OUT's mask from its prefix, its text from its address; the address is
+ * left as it is (the caller has checked its host bits). */
+static void
+cidr_finish(struct ca_cidr *out)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	memset(out->mask, 0, sizeof(out->mask));
+	for (unsigned i = 0; i < out->prefix; i++)
+		out->mask[i / 8] |= (unsigned char)(0x80u >> (i % 8));
+	if (inet_ntop(out->ip_len == 4 ? AF_INET : AF_INET6, out->ip, addr,
+		      sizeof(addr)) == NULL)
+		addr[0] = '\0';
+	snprintf(out->text, sizeof(out->text), "%s/%u", addr, out->prefix);
+}
+
+int
+ca_cidr_parse(const char *text, struct ca_cidr *out, struct mica_err *err)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash, *d;
+	size_t len, alen;
+	unsigned prefix = 0, bits;
+	struct ca_cidr c, fixed;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (text == NULL || out == NULL)
+		return bad_range(err, NULL, "none given");
+	len = strnlen(text, CA_CIDR_TEXT_MAX + 1);
+	if (len > CA_CIDR_TEXT_MAX)
+		return bad_range(err, NULL, "longer than an address range");
+	memset(&c, 0, sizeof(c));
+	if ((slash = memchr(text, '/', len)) == NULL)
+		return bad_range(err, text, "not an address range: give the "
+				 "prefix length too (ADDRESS/LENGTH, as "
+				 "192.0.2.7/32 for one address)");
+	alen = (size_t)(slash - text);
+	if (alen == 0 || alen >= sizeof(addr))
+		return bad_range(err, text, "not an IPv4 or IPv6 address "
+				 "before the '/'");
+	memcpy(addr, text, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, c.ip) == 1) {
+		c.ip_len = 4;
+	} else if (inet_pton(AF_INET6, addr, c.ip) == 1) {
+		c.ip_len = 16;
+	} else {
+		return bad_range(err, text, "not an IPv4 or IPv6 address "
+				 "before the '/'");
+	}
+	bits = (unsigned)c.ip_len * 8;
+	/* Decimal, 1 to 3 digits, no sign, no leading zero: "/08" or
+	 * "/+8" would be read differently by different tools. */
+	d = slash + 1;
+	if (*d == '\0' || strlen(d) > 3 || (d[0] == '0' && d[1] != '\0'))
+		return bad_range(err, text, "the prefix length after the '/' "
+				 "is not a plain number");
+	for (; *d != '\0'; d++) {
+		if (!is_digit((unsigned char)*d))
+			return bad_range(err, text, "the prefix length after "
+					 "the '/' is not a plain number");
+		prefix = prefix * 10 + (unsigned)(*d - '0');
+	}
+	if (prefix > bits)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_range",
+				    "%s: an %s prefix is 0 to %u bits long",
+				    shown(text), c.ip_len == 4 ? "IPv4" : "IPv6",
+				    bits);
+	c.prefix = prefix;
+	cidr_finish(&c);
+	/* A host bit set: the operator wrote an address where a range was
+	 * meant; guessing either way could permit more than intended. */
+	fixed = c;
+	for (size_t i = 0; i < c.ip_len; i++)
+		fixed.ip[i] &= c.mask[i];
+	if (memcmp(fixed.ip, c.ip, c.ip_len) != 0) {
+		cidr_finish(&fixed);
+		return mica_err_set(err, MICA_E_BADREQ, "bad_range",
+				    "%s: bits are set after the /%u prefix "
+				    "(the range is %s; for the one address, "
+				    "/%u)", shown(text), prefix, fixed.text, bits);
+	}
+	*out = c;
+	return 0;
+}
+
+int
+ca_cidr_from_mask(const unsigned char *ip, const unsigned char *mask,
+		  size_t ip_len, struct ca_cidr *out, struct mica_err *err)
+{
+	struct ca_cidr c;
+	unsigned prefix = 0;
+	size_t i;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (ip == NULL || mask == NULL || out == NULL ||
+	    (ip_len != 4 && ip_len != 16))
+		return bad_range(err, NULL, "not an IPv4 or IPv6 address and "
+				 "mask");
+	/* Ones, then zeros only. */
+	for (i = 0; i < ip_len * 8 && (mask[i / 8] & (0x80u >> (i % 8))); i++)
+		prefix++;
+	for (; i < ip_len * 8; i++)
+		if (mask[i / 8] & (0x80u >> (i % 8)))
+			return bad_range(err, NULL, "a mask that is not a "
+					 "prefix (ones, then zeros)");
+	for (i = 0; i < ip_len; i++)
+		if (ip[i] & (unsigned char)~mask[i])
+			return bad_range(err, NULL, "an address with bits set "
+					 "outside its mask");
+	memset(&c, 0, sizeof(c));
+	memcpy(c.ip, ip, ip_len);
+	c.ip_len = ip_len;
+	c.prefix = prefix;
+	cidr_finish(&c);
+	*out = c;
 	return 0;
 }
 

@@ -35,6 +35,37 @@ struct mica_err;
 int ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 		  struct mica_err *err);
 
+/*
+ * An address range in CIDR form (RFC 4632 3.1, RFC 4291 2.3), as a name
+ * constraint's iPAddress subtree carries it (RFC 5280 4.2.1.10: the
+ * address, then a mask of as many octets).
+ */
+#define CA_CIDR_TEXT_MAX 50      /* "ffff:...:ffff/128" is 43 characters */
+struct ca_cidr {
+	unsigned char ip[16], mask[16];
+	size_t ip_len;            /* 4 or 16 */
+	unsigned prefix;          /* 0..32 or 0..128 */
+	char text[CA_CIDR_TEXT_MAX + 1];  /* canonical: inet_ntop(3) form of
+					   * the address, "/", the prefix */
+};
+
+/*
+ * Parse "ADDR/LEN" strictly: ADDR as inet_pton(3) reads it (IPv4 dotted
+ * quad, IPv6 without zone), LEN decimal 0..32 (IPv4) or 0..128 (IPv6)
+ * without sign or leading zeros, and no bit of ADDR set after the prefix
+ * (10.1.2.3/8 is refused: it names a host, not a range; the message says
+ * which range was probably meant). 0 or -1 (MICA_E_BADREQ, "bad_range").
+ */
+int ca_cidr_parse(const char *text, struct ca_cidr *out,
+		  struct mica_err *err);
+
+/* The range of IP and MASK (IP_LEN 4 or 16 octets each) as read from an
+ * iPAddress subtree: the mask must be a prefix (ones, then zeros) and IP
+ * have no bit set outside it. 0 or -1 (MICA_E_BADREQ, "bad_range"). */
+int ca_cidr_from_mask(const unsigned char *ip, const unsigned char *mask,
+		      size_t ip_len, struct ca_cidr *out,
+		      struct mica_err *err);
+
 /* Canonical name kinds as strings: "dns", "ip", "email". */
 const char *ca_name_kind_str(int kind);
 
