@@ -588,47 +588,107 @@ write_nocheck(unsigned char **p, unsigned char *start)
 			 0, len);
 }
 
+/* A permitted subtree given as text is an address range when it has a
+ * '/' (ca_cidr_parse), else a DNS domain. */
+static int
+nc_is_range(const char *permit)
+{
+	return strchr(permit, '/') != NULL;
+}
+
+/* GeneralSubtree ::= SEQUENCE { base GeneralName, minimum [0] DEFAULT 0
+ * (omitted in DER), maximum absent (MUST) } with base [TAG] VAL. */
+static int
+write_subtree(unsigned char **p, unsigned char *start, unsigned char tag,
+	      const unsigned char *val, size_t len)
+{
+	int ret;
+	size_t one = 0;
+
+	MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_raw_buffer(p, start, val,
+								 len));
+	MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, tag, one));
+	MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, CA_DER_SEQUENCE, one));
+	return (int)one;
+}
+
 /*
  * RFC 5280 4.2.1.10 NameConstraints ::= SEQUENCE { permittedSubtrees [0]
- * GeneralSubtrees, ... }; GeneralSubtree ::= SEQUENCE { base GeneralName,
- * minimum [0] DEFAULT 0 (omitted in DER), maximum absent (MUST) }. For
- * each domain D: dNSName D, rfc822Name D, rfc822Name ".D", so that a
- * stolen issuing key can name neither a host nor a mailbox outside D.
- * Writes the NameConstraints SEQUENCE only (the extnValue contents).
+ * GeneralSubtrees, excludedSubtrees [1] GeneralSubtrees }. For each
+ * domain D: dNSName D, rfc822Name D, rfc822Name ".D", so that a stolen
+ * issuing key can name neither a host nor a mailbox outside D; for each
+ * range: iPAddress, the address then the mask (8 or 32 octets). An
+ * address family with no range permitted is excluded whole (0.0.0.0/0,
+ * ::/0), as CA/Browser Forum BR 7.1.2.10.8 has it: without that an IP
+ * address would be unconstrained, and GnuTLS judges IPv6 addresses only
+ * by IPv6 subtrees. Writes the NameConstraints SEQUENCE only (the
+ * extnValue contents); the permits are checked (check_nc_permits).
  */
 static int
 write_nc_value(unsigned char **p, unsigned char *start,
-	       const char *const *dom, size_t n)
+	       const char *const *permit, size_t n)
 {
-	static const unsigned char forms[3] = {
-		CA_DER_CTX(2), CA_DER_CTX(1), CA_DER_CTX(1),
-	};
-	int ret, f;
-	size_t len = 0, i, one, dl;
+	static const unsigned char zeros[32];
+	int ret, has4 = 0, has6 = 0;
+	size_t len = 0, ex = 0, i, dl;
+	struct ca_cidr c;
+	unsigned char ipm[32];
 
+	for (i = 0; i < n; i++) {
+		if (nc_is_range(permit[i]) &&
+		    ca_cidr_parse(permit[i], &c, NULL) == 0) {
+			has4 |= c.ip_len == 4;
+			has6 |= c.ip_len == 16;
+		}
+	}
+	/* Written backwards: excludedSubtrees [1] first, ::/0 before
+	 * 0.0.0.0/0, so that it reads IPv4 then IPv6. */
+	if (!has6)
+		MBEDTLS_ASN1_CHK_ADD(ex, write_subtree(p, start, CA_DER_CTX(7),
+						       zeros, 32));
+	if (!has4)
+		MBEDTLS_ASN1_CHK_ADD(ex, write_subtree(p, start, CA_DER_CTX(7),
+						       zeros, 8));
+	if (ex > 0)
+		MBEDTLS_ASN1_CHK_ADD(ex, write_hdr(p, start, CA_DER_CTX_CONS(1),
+						   ex));
 	for (i = n; i-- > 0;) {
-		dl = strlen(dom[i]);
-		/* Written backwards: ".D" (rfc822), "D" (rfc822), "D" (DNS). */
-		for (f = 2; f >= 0; f--) {
-			one = 0;
+		if (nc_is_range(permit[i])) {
+			if (ca_cidr_parse(permit[i], &c, NULL) != 0)
+				return MBEDTLS_ERR_ASN1_INVALID_DATA;
+			memcpy(ipm, c.ip, c.ip_len);
+			memcpy(ipm + c.ip_len, c.mask, c.ip_len);
+			MBEDTLS_ASN1_CHK_ADD(len, write_subtree(p, start,
+					CA_DER_CTX(7), ipm, 2 * c.ip_len));
+			continue;
+		}
+		/* ".D" (rfc822), "D" (rfc822), "D" (DNS), backwards. */
+		dl = strlen(permit[i]);
+		{
+			size_t one = 0;
+
 			MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_raw_buffer(
-					p, start, (const unsigned char *)dom[i],
-					dl));
-			if (f == 2)
-				MBEDTLS_ASN1_CHK_ADD(one,
-					mbedtls_asn1_write_raw_buffer(
-						p, start,
-						(const unsigned char *)".", 1));
-			MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start, forms[f],
+					p, start,
+					(const unsigned char *)permit[i], dl));
+			MBEDTLS_ASN1_CHK_ADD(one, mbedtls_asn1_write_raw_buffer(
+					p, start, (const unsigned char *)".",
+					1));
+			MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start,
+							    CA_DER_CTX(1),
 							    one));
 			MBEDTLS_ASN1_CHK_ADD(one, write_hdr(p, start,
 							    CA_DER_SEQUENCE,
 							    one));
 			len += one;
 		}
+		MBEDTLS_ASN1_CHK_ADD(len, write_subtree(p, start, CA_DER_CTX(1),
+				(const unsigned char *)permit[i], dl));
+		MBEDTLS_ASN1_CHK_ADD(len, write_subtree(p, start, CA_DER_CTX(2),
+				(const unsigned char *)permit[i], dl));
 	}
 	/* permittedSubtrees [0] IMPLICIT GeneralSubtrees: constructed. */
 	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX_CONS(0), len));
+	len += ex;
 	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_SEQUENCE, len));
 	return (int)len;
 }
@@ -636,47 +696,71 @@ write_nc_value(unsigned char **p, unsigned char *start,
 /* RFC 5280 4.2.1.10: "Conforming CAs MUST mark this extension as
  * critical". */
 static int
-write_nc(unsigned char **p, unsigned char *start, const char *const *dom,
+write_nc(unsigned char **p, unsigned char *start, const char *const *permit,
 	 size_t n)
 {
 	int ret;
 	size_t len = 0;
 
-	MBEDTLS_ASN1_CHK_ADD(len, write_nc_value(p, start, dom, n));
+	MBEDTLS_ASN1_CHK_ADD(len, write_nc_value(p, start, permit, n));
 	return write_ext(p, start, OID_NC, sizeof(OID_NC), 1, len);
 }
 
-/* Domains for permitted subtrees: canonical DNS names (ca_name_parse:
- * lowercase, no trailing dot), no wildcard. */
+/* Permitted subtrees: canonical DNS names (ca_name_parse: lowercase, no
+ * trailing dot, no wildcard) and canonical address ranges
+ * (ca_cidr_parse's text), with at least one DNS name: constraints bind
+ * only the name forms they list (RFC 5280 4.2.1.10), so ranges alone
+ * would leave every DNS name and mailbox open. */
 static int
-check_nc_domains(const char *const *dom, size_t n, struct mica_err *err)
+check_nc_permits(const char *const *permit, size_t n, struct mica_err *err)
 {
 	struct ca_name nm;
+	struct ca_cidr c;
+	size_t ndns = 0;
 
-	if (n > CA_NC_PERMIT_MAX || (n > 0 && dom == NULL))
+	if (n > CA_NC_PERMIT_MAX || (n > 0 && permit == NULL))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name_constraints",
-				    "at most %d permitted domains",
+				    "at most %d permitted subtrees",
 				    CA_NC_PERMIT_MAX);
-	for (size_t i = 0; i < n; i++)
-		if (dom[i] == NULL ||
-		    ca_name_parse(dom[i], CA_NAME_DNS, &nm, NULL) != 0 ||
+	for (size_t i = 0; i < n; i++) {
+		if (permit[i] != NULL && nc_is_range(permit[i])) {
+			if (ca_cidr_parse(permit[i], &c, err) != 0)
+				return -1;
+			if (strcmp(c.text, permit[i]) != 0)
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "bad_name_constraints",
+						    "a permitted range is not "
+						    "in canonical form (%s)",
+						    c.text);
+			continue;
+		}
+		if (permit[i] == NULL ||
+		    ca_name_parse(permit[i], CA_NAME_DNS, &nm, NULL) != 0 ||
 		    nm.kind != CA_NAME_DNS || nm.value[0] == '*' ||
-		    strcmp(nm.value, dom[i]) != 0)
+		    strcmp(nm.value, permit[i]) != 0)
 			return mica_err_set(err, MICA_E_BADREQ,
 					    "bad_name_constraints",
 					    "a permitted subtree is not a "
 					    "canonical DNS domain");
+		ndns++;
+	}
+	if (n > 0 && ndns == 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_name_constraints",
+				    "address ranges alone leave every DNS name "
+				    "unconstrained: permit a DNS domain too");
 	return 0;
 }
 
-/* Upper bound of the octets write_nc writes for DOM. */
+/* Upper bound of the octets write_nc writes for PERMIT: a domain's three
+ * subtrees, a range's one (at most 36 octets, less than three times its
+ * text), the two exclusions (2 x 36) and the headers. */
 static size_t
-nc_size(const char *const *dom, size_t n)
+nc_size(const char *const *permit, size_t n)
 {
-	size_t sz = 32;
+	size_t sz = 32 + 2 * 40;
 
 	for (size_t i = 0; i < n; i++)
-		sz += 3 * (strlen(dom[i]) + 1 + 8);
+		sz += 3 * (strlen(permit[i]) + 1 + 8);
 	return sz;
 }
 
@@ -841,7 +925,7 @@ check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
 	if (t->nc_npermit > 0 && !t->is_ca)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
 				    "name constraints in a non-CA certificate");
-	if (check_nc_domains(t->nc_permit, t->nc_npermit, err) < 0)
+	if (check_nc_permits(t->nc_permit, t->nc_npermit, err) < 0)
 		return -1;
 	if (t->crl_url != NULL &&
 	    check_url(t->crl_url, "CRL distribution point", crl_len, err) < 0)
@@ -975,7 +1059,7 @@ bad:
 /* ------------------------------------------------------------------ */
 
 int
-ca_x509_nc_value(const char *const *domains, size_t n, unsigned char **out,
+ca_x509_nc_value(const char *const *permit, size_t n, unsigned char **out,
 		 size_t *out_len, struct mica_err *err)
 {
 	unsigned char *buf, *p;
@@ -989,14 +1073,14 @@ ca_x509_nc_value(const char *const *domains, size_t n, unsigned char **out,
 	*out_len = 0;
 	if (n == 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name_constraints",
-				    "no permitted domain");
-	if (check_nc_domains(domains, n, err) < 0)
+				    "no permitted subtree");
+	if (check_nc_permits(permit, n, err) < 0)
 		return -1;
-	size = nc_size(domains, n);
+	size = nc_size(permit, n);
 	if ((buf = malloc(size)) == NULL)
 		return oom(err);
 	p = buf + size;
-	if ((ret = write_nc_value(&p, buf, domains, n)) < 0) {
+	if ((ret = write_nc_value(&p, buf, permit, n)) < 0) {
 		free(buf);
 		return enc_fail(err);
 	}
@@ -1033,7 +1117,7 @@ ca_x509_tbs_csr(const struct ca_tbs_csr *r, unsigned char **out,
 	if (r->path_len < -1 || r->path_len > 16)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_tbs",
 				    "path length constraint out of range");
-	if (check_nc_domains(r->nc_permit, r->nc_npermit, err) < 0)
+	if (check_nc_permits(r->nc_permit, r->nc_npermit, err) < 0)
 		return -1;
 	if ((r->crl_url != NULL &&
 	     check_url(r->crl_url, "CRL distribution point", &crl_len,

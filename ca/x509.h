@@ -18,7 +18,8 @@
 /* Longest key identifier mica writes or accepts (SKI/AKI keyIdentifier):
  * its own are SHA-1 (20 octets), another CA's may be longer. */
 #define CA_KEYID_MAX 64
-/* Most permitted DNS subtrees mica writes into a CA certificate. */
+/* Most permitted domains and address ranges mica writes into a CA
+ * certificate. */
 #define CA_NC_PERMIT_MAX 32
 
 /* Build a Name (RDNSequence) DER with CN and, if ORG is not NULL, O:
@@ -58,8 +59,9 @@ struct ca_tbs_cert {
 	size_t nnames;
 	const char *const *nc_permit;  /* nameConstraints (CA certificates
 					* only), critical: permitted DNS
-					* subtrees (ca_x509_nc_value); none
-					* written when nc_npermit is 0 */
+					* domains and address ranges
+					* (ca_x509_nc_value); none written
+					* when nc_npermit is 0 */
 	size_t nc_npermit;
 	unsigned char ski[CA_KEYID_MAX];  /* subjectKeyIdentifier, always
 					   * written */
@@ -87,12 +89,16 @@ int ca_x509_key_id(const unsigned char *spki, size_t spki_len,
 
 /*
  * The value (extnValue contents) of a nameConstraints extension (RFC 5280
- * 4.2.1.10) whose permittedSubtrees are, for each of the N DOMAINS
- * (canonical DNS names, 1..CA_NC_PERMIT_MAX of them): dNSName D (D and
- * every name under it), rfc822Name D (mailboxes at D) and rfc822Name ".D"
- * (mailboxes at hosts under D); no excludedSubtrees. *out heap.
+ * 4.2.1.10) from N PERMIT entries (1..CA_NC_PERMIT_MAX, at least one a
+ * domain), each a canonical DNS domain D or a canonical address range
+ * (ca_cidr_parse's text, "10.0.0.0/8"). permittedSubtrees: for D, dNSName
+ * D (D and every name under it), rfc822Name D (mailboxes at D) and
+ * rfc822Name ".D" (mailboxes at hosts under D); for a range, iPAddress
+ * address and mask. excludedSubtrees: iPAddress 0.0.0.0/0 when no IPv4
+ * range is permitted, ::/0 when no IPv6 one is (CA/Browser Forum BR
+ * 7.1.2.10.8), so that no address escapes. *out heap.
  */
-int ca_x509_nc_value(const char *const *domains, size_t n,
+int ca_x509_nc_value(const char *const *permit, size_t n,
 		     unsigned char **out, size_t *out_len,
 		     struct mica_err *err);
 
@@ -188,7 +194,8 @@ struct ca_lint_cert_expect {
 
 /* Name constraints as read from a CA certificate (RFC 5280 4.2.1.10), in
  * the name forms mica issues: dNSName, rfc822Name, iPAddress. */
-#define CA_NC_MAX 64
+#define CA_NC_MAX (3 * CA_NC_PERMIT_MAX)   /* what mica writes: three
+					    * subtrees per domain */
 struct ca_nc_subtree {
 	int kind;                      /* CA_NAME_DNS, _EMAIL or _IP */
 	char value[256];               /* DNS or email constraint, lowercase

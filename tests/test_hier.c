@@ -562,7 +562,6 @@ test_nc_encoding_and_matching(void)
 	CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(doms, 2, &v, &len, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(ca_nc_parse(v, len, nc, &err), 0);
 	CU_ASSERT_EQUAL(nc->npermitted, 6);
-	CU_ASSERT_EQUAL(nc->nexcluded, 0);
 	CU_ASSERT_EQUAL(allows(nc, "contoso.test"), 1);
 	CU_ASSERT_EQUAL(allows(nc, "www.contoso.test"), 1);
 	CU_ASSERT_EQUAL(allows(nc, "*.web.contoso.test"), 1);
@@ -572,7 +571,11 @@ test_nc_encoding_and_matching(void)
 	CU_ASSERT_EQUAL(allows(nc, "alice@contoso.test"), 1);
 	CU_ASSERT_EQUAL(allows(nc, "bob@mail.contoso.test"), 1);
 	CU_ASSERT_EQUAL(allows(nc, "eve@evilcontoso.test"), 0);
-	CU_ASSERT_EQUAL(allows(nc, "10.0.0.5"), 1);   /* no iPAddress subtree */
+	/* No range permitted: both families excluded whole. */
+	CU_ASSERT_EQUAL(nc->nexcluded, 2);
+	CU_ASSERT_EQUAL(allows(nc, "10.0.0.5"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "0.0.0.0"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "2001:db8::1"), 0);
 	free(v);
 
 	/* Refused as subtrees: upper case, wildcards, nothing, too many. */
@@ -584,6 +587,188 @@ test_nc_encoding_and_matching(void)
 		CU_ASSERT_EQUAL(ca_x509_nc_value(doms, 0, &v, &len, &err), -1);
 		CU_ASSERT_EQUAL(ca_x509_nc_value(doms, CA_NC_PERMIT_MAX + 1, &v,
 						 &len, &err), -1);
+	}
+	free(nc);
+}
+
+static void
+test_cidr_parsing(void)
+{
+	static const struct {
+		const char *in, *canon;
+		size_t ip_len;
+		unsigned prefix;
+		const char *why;     /* for a refusal: part of the message */
+	} t[] = {
+		{ "10.0.0.0/8", "10.0.0.0/8", 4, 8, NULL },
+		{ "192.0.2.7/32", "192.0.2.7/32", 4, 32, NULL },
+		{ "0.0.0.0/0", "0.0.0.0/0", 4, 0, NULL },
+		{ "2001:db8::/32", "2001:db8::/32", 16, 32, NULL },
+		{ "2001:DB8:0::/48", "2001:db8::/48", 16, 48, NULL },
+		{ "::1/128", "::1/128", 16, 128, NULL },
+		{ "10.0.0.1/8", NULL, 0, 0, "the range is 10.0.0.0/8" },
+		{ "192.0.2.7/24", NULL, 0, 0, "for the one address, /32" },
+		{ "2001:db8::1/32", NULL, 0, 0, "the range is 2001:db8::/32" },
+		{ "10.0.0.0/33", NULL, 0, 0, "0 to 32 bits" },
+		{ "::/129", NULL, 0, 0, "0 to 128 bits" },
+		{ "10.0.0.0/08", NULL, 0, 0, "not a plain number" },
+		{ "10.0.0.0/+8", NULL, 0, 0, "not a plain number" },
+		{ "10.0.0.0/-1", NULL, 0, 0, "not a plain number" },
+		{ "10.0.0.0/", NULL, 0, 0, "not a plain number" },
+		{ "10.0.0.0/8 ", NULL, 0, 0, "not a plain number" },
+		{ "10.0.0.0/1000", NULL, 0, 0, "not a plain number" },
+		{ "10.0.0.0/8/8", NULL, 0, 0, "not a plain number" },
+		{ "10.0.0.0", NULL, 0, 0, "give the prefix length" },
+		{ "/8", NULL, 0, 0, "not an IPv4 or IPv6 address" },
+		{ "10.0.0/8", NULL, 0, 0, "not an IPv4 or IPv6 address" },
+		{ "010.0.0.0/8", NULL, 0, 0, "not an IPv4 or IPv6 address" },
+		{ "fe80::1%eth0/128", NULL, 0, 0, "not an IPv4 or IPv6" },
+		{ "contoso.test/8", NULL, 0, 0, "not an IPv4 or IPv6" },
+	};
+	struct ca_cidr c;
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int rc = ca_cidr_parse(t[i].in, &c, &err);
+
+		if (t[i].canon != NULL) {
+			CU_ASSERT_EQUAL(rc, 0);
+			CU_ASSERT_STRING_EQUAL(c.text, t[i].canon);
+			CU_ASSERT_EQUAL(c.ip_len, t[i].ip_len);
+			CU_ASSERT_EQUAL(c.prefix, t[i].prefix);
+		} else {
+			CU_ASSERT_EQUAL(rc, -1);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_range");
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, t[i].why));
+			if (strstr(err.msg, t[i].why) == NULL)
+				fprintf(stderr, "%s: %s\n", t[i].in, err.msg);
+		}
+	}
+	/* The mask written for a prefix, bit by bit. */
+	CU_ASSERT_EQUAL_FATAL(ca_cidr_parse("172.16.0.0/12", &c, &err), 0);
+	CU_ASSERT(c.mask[0] == 0xff && c.mask[1] == 0xf0 && c.mask[2] == 0 &&
+		  c.mask[3] == 0);
+	CU_ASSERT_EQUAL(ca_cidr_parse(NULL, &c, &err), -1);
+	{
+		char longer[80];
+
+		memset(longer, '1', sizeof(longer) - 1);
+		longer[sizeof(longer) - 1] = '\0';
+		CU_ASSERT_EQUAL(ca_cidr_parse(longer, &c, &err), -1);
+	}
+
+	/* From an iPAddress subtree: a prefix mask, no bit outside it. */
+	{
+		static const unsigned char ip[4] = { 10, 0, 0, 0 };
+		static const unsigned char m8[4] = { 255, 0, 0, 0 };
+		static const unsigned char holes[4] = { 255, 0, 255, 0 };
+		static const unsigned char ip2[4] = { 10, 1, 0, 0 };
+		static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+		static const unsigned char m32[16] = { 0xff, 0xff, 0xff, 0xff };
+
+		CU_ASSERT_EQUAL(ca_cidr_from_mask(ip, m8, 4, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.text, "10.0.0.0/8");
+		CU_ASSERT_EQUAL(ca_cidr_from_mask(ip, holes, 4, &c, &err), -1);
+		CU_ASSERT_EQUAL(ca_cidr_from_mask(ip2, m8, 4, &c, &err), -1);
+		CU_ASSERT_EQUAL(ca_cidr_from_mask(ip, m8, 8, &c, &err), -1);
+		CU_ASSERT_EQUAL(ca_cidr_from_mask(v6, m32, 16, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.text, "2001:db8::/32");
+	}
+}
+
+static void
+test_nc_ranges(void)
+{
+	struct ca_nc *nc = calloc(1, sizeof(*nc));
+	unsigned char *v = NULL;
+	size_t len = 0;
+	struct mica_err err;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nc);
+	/* RFC 5280 4.2.1.10: iPAddress, address then mask; the family with
+	 * no range (IPv6) excluded whole. */
+	{
+		const char *p[] = { "a.test", "10.0.0.0/8" };
+		static const unsigned char want[] = {
+			0x30, 0x53,
+			0xa0, 0x2b,
+			0x30, 0x08, 0x82, 0x06, 'a', '.', 't', 'e', 's', 't',
+			0x30, 0x08, 0x81, 0x06, 'a', '.', 't', 'e', 's', 't',
+			0x30, 0x09, 0x81, 0x07, '.', 'a', '.', 't', 'e', 's',
+			't',
+			0x30, 0x0a, 0x87, 0x08, 10, 0, 0, 0, 255, 0, 0, 0,
+			0xa1, 0x24,
+			0x30, 0x22, 0x87, 0x20,
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		};
+
+		CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(p, 2, &v, &len, &err), 0);
+		CU_ASSERT(len == sizeof(want) && memcmp(v, want, len) == 0);
+		CU_ASSERT_EQUAL_FATAL(ca_nc_parse(v, len, nc, &err), 0);
+		CU_ASSERT_EQUAL(nc->npermitted, 4);
+		CU_ASSERT_EQUAL(nc->nexcluded, 1);
+		CU_ASSERT_EQUAL(allows(nc, "10.1.2.3"), 1);
+		CU_ASSERT_EQUAL(allows(nc, "10.255.255.255"), 1);
+		CU_ASSERT_EQUAL(allows(nc, "11.0.0.0"), 0);
+		CU_ASSERT_EQUAL(allows(nc, "192.0.2.1"), 0);
+		CU_ASSERT_EQUAL(allows(nc, "2001:db8::1"), 0);
+		CU_ASSERT_EQUAL(allows(nc, "::ffff:10.1.2.3"), 0);
+		CU_ASSERT_EQUAL(allows(nc, "www.a.test"), 1);
+		free(v);
+	}
+	/* Both families: no exclusion; one address as a /32. */
+	{
+		const char *p[] = { "192.0.2.7/32", "a.test", "2001:db8::/32" };
+
+		CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(p, 3, &v, &len, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_nc_parse(v, len, nc, &err), 0);
+		CU_ASSERT_EQUAL(nc->npermitted, 5);
+		CU_ASSERT_EQUAL(nc->nexcluded, 0);
+		CU_ASSERT_EQUAL(allows(nc, "192.0.2.7"), 1);
+		CU_ASSERT_EQUAL(allows(nc, "192.0.2.8"), 0);
+		CU_ASSERT_EQUAL(allows(nc, "2001:db8:ffff::1"), 1);
+		CU_ASSERT_EQUAL(allows(nc, "2001:db9::1"), 0);
+		free(v);
+	}
+	/* An IPv6 range only: IPv4 excluded. */
+	{
+		const char *p[] = { "a.test", "2001:db8::/32" };
+
+		CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(p, 2, &v, &len, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_nc_parse(v, len, nc, &err), 0);
+		CU_ASSERT_EQUAL(nc->nexcluded, 1);
+		CU_ASSERT_EQUAL(nc->excluded[0].ip_len, 4);
+		CU_ASSERT_EQUAL(allows(nc, "10.1.2.3"), 0);
+		free(v);
+	}
+	/* As many permits as mica writes, read back. */
+	{
+		char d[CA_NC_PERMIT_MAX][32];
+		const char *p[CA_NC_PERMIT_MAX];
+
+		for (size_t i = 0; i + 1 < CA_NC_PERMIT_MAX; i++) {
+			snprintf(d[i], sizeof(d[i]), "d%zu.test", i);
+			p[i] = d[i];
+		}
+		p[CA_NC_PERMIT_MAX - 1] = "10.0.0.0/8";
+		CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(p, CA_NC_PERMIT_MAX, &v,
+						       &len, &err), 0);
+		CU_ASSERT_EQUAL(ca_nc_parse(v, len, nc, &err), 0);
+		CU_ASSERT_EQUAL(nc->npermitted, 3 * (CA_NC_PERMIT_MAX - 1) + 1);
+		free(v);
+	}
+	/* Refused: ranges alone (DNS would be open), a range not in the
+	 * canonical form, host bits set. */
+	{
+		const char *alone[] = { "10.0.0.0/8" };
+		const char *upper[] = { "a.test", "2001:DB8::/32" };
+		const char *host[] = { "a.test", "10.0.0.1/8" };
+
+		CU_ASSERT_EQUAL(ca_x509_nc_value(alone, 1, &v, &len, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "DNS"));
+		CU_ASSERT_EQUAL(ca_x509_nc_value(upper, 2, &v, &len, &err), -1);
+		CU_ASSERT_EQUAL(ca_x509_nc_value(host, 2, &v, &len, &err), -1);
 	}
 	free(nc);
 }
@@ -859,6 +1044,10 @@ test_engine_ceremony(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(ci.nc);
 		CU_ASSERT_EQUAL(ca_nc_parse(ci.nc, ci.nc_len, nc, &err), 0);
 		CU_ASSERT_EQUAL(allows(nc, "fabrikam.test"), 0);
+		/* Its URL is a DNS name: no address is asked for, and the
+		 * root excludes them all. */
+		CU_ASSERT_EQUAL(allows(nc, "10.0.0.5"), 0);
+		CU_ASSERT_EQUAL(allows(nc, "2001:db8::5"), 0);
 		free(nc);
 	}
 
@@ -1205,6 +1394,10 @@ main(void)
 		  test_p7_refuses_what_is_not_certs_only },
 		{ "name constraints: writes the domains, matches on label boundaries",
 		  test_nc_encoding_and_matching },
+		{ "address ranges: strict CIDR, refused with the range meant",
+		  test_cidr_parsing },
+		{ "name constraints: IP ranges permitted, other families excluded",
+		  test_nc_ranges },
 		{ "name constraints: reads other CAs' forms, refuses what it cannot judge",
 		  test_nc_reads_other_cas_forms },
 		{ "a CA's own request is a PKCS#10 its signature proves",
