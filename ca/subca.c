@@ -54,7 +54,8 @@ static const unsigned char OID_CA_ISSUERS[] = {
 struct careq {
 	const unsigned char *subject; size_t subject_len;   /* whole Name */
 	const unsigned char *spki; size_t spki_len;
-	char permit[CA_NC_PERMIT_MAX][256];  /* dNSName permitted subtrees */
+	char permit[CA_NC_PERMIT_MAX][256];  /* permitted DNS domains and
+					      * address ranges (CIDR) */
 	size_t npermit;
 	char crl_url[URL_MAX + 1];           /* "" when not asked */
 	char aia_url[URL_MAX + 1];
@@ -122,9 +123,11 @@ req_aia(const unsigned char *v, size_t len, char out[URL_MAX + 1])
 	}
 }
 
-/* The permitted dNSName subtrees of requested nameConstraints (mica's
- * own requests list rfc822Name ones too: the root writes those itself
- * for each domain). */
+/* The permitted dNSName and iPAddress subtrees of requested
+ * nameConstraints (mica's own requests list rfc822Name ones too: the root
+ * writes those itself for each domain, and its own exclusions of the
+ * address families no range is asked for; requested excludedSubtrees are
+ * not copied). */
 static int
 req_nc(const unsigned char *v, size_t len, struct careq *r,
        struct mica_err *err)
@@ -138,16 +141,30 @@ req_nc(const unsigned char *v, size_t len, struct careq *r,
 	if (ca_nc_parse(v, len, nc, err) != 0)
 		goto out;
 	for (size_t i = 0; i < nc->npermitted; i++) {
+		const struct ca_nc_subtree *t = &nc->permitted[i];
 		struct ca_name nm;
+		struct ca_cidr c;
 
-		if (nc->permitted[i].kind != CA_NAME_DNS)
+		if (t->kind != CA_NAME_DNS && t->kind != CA_NAME_IP)
 			continue;
 		if (r->npermit == CA_NC_PERMIT_MAX) {
 			bad_req(err, "too many permitted subtrees");
 			goto out;
 		}
-		if (ca_name_parse(nc->permitted[i].value, CA_NAME_DNS, &nm,
-				  NULL) != 0 || nm.value[0] == '*') {
+		if (t->kind == CA_NAME_IP) {
+			if (ca_cidr_from_mask(t->ip, t->mask, t->ip_len, &c,
+					      NULL) != 0) {
+				bad_req(err, "a requested iPAddress subtree is "
+					"not an address range (a prefix mask, "
+					"no address bits set outside it)");
+				goto out;
+			}
+			snprintf(r->permit[r->npermit++], sizeof(r->permit[0]),
+				 "%s", c.text);
+			continue;
+		}
+		if (ca_name_parse(t->value, CA_NAME_DNS, &nm, NULL) != 0 ||
+		    nm.value[0] == '*') {
 			bad_req(err, "a requested permitted subtree is not a "
 				"DNS domain");
 			goto out;
@@ -159,6 +176,16 @@ req_nc(const unsigned char *v, size_t len, struct careq *r,
 out:
 	free(nc);
 	return rc;
+}
+
+/* Does PERMIT hold a DNS domain (not only address ranges)? */
+static int
+has_domain(char permit[][256], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strchr(permit[i], '/') == NULL)
+			return 1;
+	return 0;
 }
 
 /*
@@ -506,11 +533,35 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	if (o->permit != NULL && o->npermit > 0) {
 		for (i = 0; i < o->npermit; i++) {
 			struct ca_name nm;
+			struct ca_cidr c;
+			struct mica_err ce;
 
+			/* An address range (it has a '/'), else a domain. */
+			if (strchr(o->permit[i], '/') != NULL) {
+				if (ca_cidr_parse(o->permit[i], &c, &ce) != 0) {
+					mica_err_set(err, MICA_E_USAGE,
+						     "bad_range", "--permit %s",
+						     ce.msg);
+					goto out;
+				}
+				snprintf(r->permit[i], sizeof(r->permit[i]),
+					 "%s", c.text);
+				continue;
+			}
+			if (ca_name_parse(o->permit[i], 0, &nm, NULL) == 0 &&
+			    nm.kind == CA_NAME_IP) {
+				mica_err_set(err, MICA_E_USAGE, "bad_range",
+					     "--permit %s: give an address "
+					     "as a range of one, %s/%d",
+					     nm.value, nm.value,
+					     nm.ip_len == 4 ? 32 : 128);
+				goto out;
+			}
 			if (ca_name_parse(o->permit[i], CA_NAME_DNS, &nm,
 					  NULL) != 0 || nm.value[0] == '*') {
 				mica_err_set(err, MICA_E_USAGE, "bad_domain",
-					     "--permit %s is not a DNS domain",
+					     "--permit %s is not a DNS domain "
+					     "nor an address range (CIDR)",
 					     o->permit[i]);
 				goto out;
 			}
@@ -518,14 +569,22 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 				 nm.value);
 		}
 		r->npermit = o->npermit;
+		if (!has_domain(r->permit, r->npermit)) {
+			mica_err_set(err, MICA_E_USAGE, "bad_domain",
+				     "--permit needs a DNS domain too: address "
+				     "ranges alone would leave every DNS name "
+				     "open to the issuing CA");
+			goto out;
+		}
 	} else if (o->cross) {
 		r->npermit = 0;
 	}
-	if (r->npermit == 0 && !o->cross) {
+	if (!o->cross && !has_domain(r->permit, r->npermit)) {
 		mica_err_set(err, MICA_E_POLICY, "no_name_constraints",
-			     "the request asks for no name constraints: give "
-			     "the domains the issuing CA may certify with "
-			     "--permit DOMAIN (repeatable)");
+			     "the request asks for no DNS name constraints: "
+			     "give the domains the issuing CA may certify "
+			     "with --permit DOMAIN (repeatable; address "
+			     "ranges as --permit 10.0.0.0/8)");
 		goto out;
 	}
 	for (i = 0; i < r->npermit; i++)
@@ -665,7 +724,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	if (ca_sign_cacert(ca, &want, tbs, tbs_len, &cert, &cert_len, err) != 0)
 		goto out;
 	snprintf(detail, sizeof(detail), "%s %.250s, path length %d, %zu "
-		 "permitted domain(s), until %lld", o->cross ?
+		 "permitted domain(s) and range(s), until %lld", o->cross ?
 		 "cross-certificate for" :
 		 "CA certificate for", subj, o->path_len, npermit,
 		 (long long)na);
