@@ -280,7 +280,9 @@ void ca_row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed);
 
 /* The request of an issuing CA for its certificate: SUBJECT and key K's,
  * asking for a CA certificate with PATH_LEN, DOMAINS (N) as its permitted
- * name constraints (none when N is 0) and, when PUBLIC_URL is set, its
+ * name constraints (none when N is 0; with them, the address of
+ * PUBLIC_URL when it is an IP address, every other address excluded:
+ * ca_x509_nc_value) and, when PUBLIC_URL is set, its
  * issuer's CRL and certificate at PUBLIC_URL/root.crl and /root.crt.
  * Signed by K. *CSR heap, DER. */
 int ca_ca_request(struct ca_key *k, const unsigned char *subject,

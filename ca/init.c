@@ -85,11 +85,44 @@ ca_init_result_free(struct ca_init_result *res)
 	res->csr_len = 0;
 }
 
+/* The host of URL ("http://HOST:PORT/...", "http://[V6]/...") as an
+ * address range of that one address, when it is an IP address: 1 and
+ * *OUT, else 0. */
+static int
+url_address(const char *url, struct ca_cidr *out)
+{
+	const char *p = url != NULL ? strstr(url, "://") : NULL;
+	static const unsigned char ones[16] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	struct ca_name nm;
+	char host[64];
+	size_t n;
+
+	if (p == NULL)
+		return 0;
+	p += 3;
+	if (*p == '[')
+		n = strcspn(++p, "]");
+	else
+		n = strcspn(p, ":/");
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	return ca_name_parse(host, CA_NAME_IP, &nm, NULL) == 0 &&
+	       ca_cidr_from_mask(nm.ip, ones, nm.ip_len, out, NULL) == 0;
+}
+
 /* The request of an issuing CA for its certificate: SUBJECT and the key
  * K's, asking for a CA certificate with PATH_LEN, the allowed domains as
- * its name constraints, and the root's CRL and certificate at this CA's
- * URL (/root.crl, /root.crt: 'mica import-crl' keeps the one, the chain
- * the other). Signed by K. *CSR heap. */
+ * its name constraints (with the address of PUBLIC_URL, when it is one,
+ * as a range of one address: the daemon's own HTTPS certificate names
+ * it; every other address excluded, ca_x509_nc_value), and the root's CRL
+ * and certificate at this CA's URL (/root.crl, /root.crt: 'mica
+ * import-crl' keeps the one, the chain the other). Signed by K. *CSR
+ * heap. */
 int
 ca_ca_request(struct ca_key *k, const unsigned char *subject,
 	      size_t subject_len, const char *public_url, int path_len,
@@ -100,6 +133,8 @@ ca_ca_request(struct ca_key *k, const unsigned char *subject,
 	unsigned char *spki = NULL, *cri = NULL;
 	size_t spki_len = 0, cri_len = 0;
 	char crl[300], aia[300];
+	const char *pv[CA_NC_PERMIT_MAX];
+	struct ca_cidr own;
 	int rc = -1;
 
 	*csr = NULL;
@@ -112,8 +147,19 @@ ca_ca_request(struct ca_key *k, const unsigned char *subject,
 	r.spki = spki;
 	r.spki_len = spki_len;
 	r.path_len = path_len;
-	r.nc_permit = domains;
-	r.nc_npermit = ndomains;
+	/* Ranges alone constrain no DNS name (ca_x509_nc_value refuses
+	 * them): the address is asked for only beside a domain. */
+	if (ndomains > 0 && ndomains < CA_NC_PERMIT_MAX &&
+	    url_address(public_url, &own)) {
+		for (size_t i = 0; i < ndomains; i++)
+			pv[i] = domains[i];
+		pv[ndomains] = own.text;
+		r.nc_permit = pv;
+		r.nc_npermit = ndomains + 1;
+	} else {
+		r.nc_permit = domains;
+		r.nc_npermit = ndomains;
+	}
 	if (public_url != NULL && public_url[0] != '\0') {
 		snprintf(crl, sizeof(crl), "%s/root.crl", public_url);
 		snprintf(aia, sizeof(aia), "%s/root.crt", public_url);
