@@ -11,7 +11,9 @@
 # root and installed; issuance through the daemon, which serves the chain
 # (/ca.crt, /root.crt, /ca-chain.pem, /ca.p7b) and the root's imported
 # CRL (/root.crl); name constraints that refuse what a stolen issuing key
-# signs for another name; revocation of a leaf and of the issuing CA;
+# signs for another name, or for an IP address outside the ranges the
+# root permits (every address when none: 0.0.0.0/0 and ::/0 excluded);
+# revocation of a leaf and of the issuing CA;
 # rollover of the issuing CA to a new key (both CRLs served); an RSA
 # issuing CA's key revoked for keyCompromise refused under another public
 # exponent; a new root cross-signed by the old; an issuing CA under a
@@ -200,6 +202,14 @@ grep -A1 'Basic Constraints: critical' issuing.txt | grep -q 'CA:TRUE, pathlen:0
 grep -q 'Name Constraints: critical' issuing.txt && grep -A3 'Permitted' issuing.txt | grep -q 'DNS:contoso.test' &&
 	ok "critical name constraints: permitted DNS contoso.test" || fail "nameConstraints"
 grep -q "URI:$H/root.crl" issuing.txt && ok "its CDP is the root's CRL at /root.crl" || fail "CDP"
+# The issuing CA's URL is an address: it asks for that one (its daemon's
+# certificate names it), and sign-ca copies it and excludes all of IPv6.
+grep -A8 'Name Constraints' issuing.csr.txt | grep -q 'IP:127.0.0.1/255.255.255.255' &&
+	ok "the request asks for its URL's address as a range of one" || fail "CSR IP range"
+grep -A4 'Permitted' issuing.txt | grep -q 'IP:127.0.0.1/255.255.255.255' &&
+	ok "sign-ca copies the requested range" || fail "IP range not copied"
+is "... and excludes every IPv6 address, no IPv4 one" \
+	"$(sed -n '/Excluded:/,/X509v3 Subject Key/p' issuing.txt | grep -c 'IP:')/$(grep -c 'IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' issuing.txt)" 1/1
 is "its AKI is the root's SKI" "$(aki_of issuing.crt)" "$(ski_of root.pem)"
 openssl verify -x509_strict -CAfile root.pem issuing.crt >/dev/null 2>&1 &&
 	ok "openssl verifies it against the root" || fail "issuing CA does not verify"
@@ -314,6 +324,115 @@ csr fab www.fabrikam.test
 expect_rc "mica itself refuses a name outside its name constraints (4)" 4 m -d I issue --csr fab.csr
 grep -q 'name constraints' "$TMP/rc.err" && ok "... saying why" || fail "no reason"
 m -d I domain remove fabrikam.test >/dev/null
+
+# ------------------------------ 5b. IP addresses under name constraints --
+#
+# CA/Browser Forum BR 7.1.2.10.8: an address family the root permits no
+# range of is excluded whole (0.0.0.0/0, ::/0); without that a stolen
+# issuing key could certify any address.
+
+# ip_csr NAME ADDR: a server request for the address ADDR alone.
+ip_csr() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -subj "/O=Contoso" -addext "subjectAltName=IP:$2" \
+		-out "$1.csr" 2>/dev/null || die "openssl req $1"
+}
+# sub_ca DIR NAME CSR: an issuing CA awaiting its certificate (its URL a
+# DNS name: it asks for no address).
+sub_ca() {
+	m -d "$1" init --subordinate --name "$2" --domain contoso.test \
+		--public-url "http://$1.contoso.test" --csr-out "$3" >/dev/null 2>&1 ||
+		die "init --subordinate $2"
+}
+
+sub_ca NI "Contoso No-IP CA" noip.csr
+expect_rc "sign-ca --permit contoso.test (no address range)" 0 \
+	m -d R sign-ca --csr noip.csr --out noip.crt --permit contoso.test
+openssl x509 -in noip.crt -noout -text > noip.txt
+sed -n '/Excluded:/,/X509v3 Subject Key/p' noip.txt > noip.ex
+check "openssl x509 -text: IPv4 excluded whole (0.0.0.0/0)" grep -q 'IP:0.0.0.0/0.0.0.0' noip.ex
+check "... and IPv6 (::/0)" grep -q 'IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' noip.ex
+certtool -i --infile noip.crt > noip.gtxt 2>&1
+sed -n '/Excluded:/,/Subject Key/p' noip.gtxt > noip.gex
+check "certtool -i: Excluded IPAddress 0.0.0.0/0" grep -q 'IPAddress: 0.0.0.0/0$' noip.gex
+check "... and IPAddress ::/0" grep -q 'IPAddress: ::/0$' noip.gex
+expect_rc "install-ca of it" 0 m -d NI install-ca --cert noip.crt --chain root.pem
+openssl x509 -in noip.crt > noip.pem
+"$ROGUE" NI 10.1.2.3 rogue-ip.pem rogue-ip.key 2>"$W/rogue.err" ||
+	{ cat "$W/rogue.err" >&2; die "rogue_leaf (10.1.2.3)"; }
+openssl x509 -in rogue-ip.pem -noout -ext subjectAltName | grep -q 'IP Address:10.1.2.3' &&
+	ok "its key signs a leaf for 10.1.2.3 behind mica's back" || fail "rogue IP leaf"
+if openssl verify -x509_strict -purpose sslserver -CAfile root.pem -untrusted noip.pem \
+	rogue-ip.pem >rogue-ip.v 2>&1; then fail "openssl verify accepts the stolen key's 10.1.2.3"
+else check "openssl verify refuses it: excluded subtree violation" grep -q 'excluded subtree violation' rogue-ip.v; fi
+judge "a stolen key's 10.1.2.3, no range permitted" refuse root.pem rogue-ip.pem noip.pem
+ip_csr ip1 10.1.2.3
+expect_rc "mica refuses to issue 10.1.2.3 under it (4)" 4 m -d NI issue --csr ip1.csr --out x.pem
+check "... outside the name constraints, it says" grep -q "10.1.2.3 is outside this CA certificate's name constraints" "$TMP/rc.err"
+is "... and records nothing" "$(sqlite3 NI/mica.db 'SELECT count(*) FROM certificate')" 0
+
+sub_ca RI "Contoso Ranged CA" ranged.csr
+expect_rc "sign-ca refuses --permit 10.0.0.1/8: a bit set after the prefix (2)" 2 \
+	m -d R sign-ca --csr ranged.csr --out x.crt --permit contoso.test --permit 10.0.0.1/8
+check "... naming the range meant" grep -q 'the range is 10.0.0.0/8' "$TMP/rc.err"
+expect_rc "... --permit 10.0.0.0/33 (2)" 2 \
+	m -d R sign-ca --csr ranged.csr --out x.crt --permit contoso.test --permit 10.0.0.0/33
+expect_rc "... --permit 2001:db8::/129 (2)" 2 \
+	m -d R sign-ca --csr ranged.csr --out x.crt --permit contoso.test --permit 2001:db8::/129
+expect_rc "... an address without its prefix length (2)" 2 \
+	m -d R sign-ca --csr ranged.csr --out x.crt --permit contoso.test --permit 192.0.2.7
+check "... saying to give it as /32" grep -q '192.0.2.7/32' "$TMP/rc.err"
+expect_rc "... a range without a domain: DNS names would be open (2)" 2 \
+	m -d R sign-ca --csr ranged.csr --out x.crt --permit 10.0.0.0/8
+is "... and nothing is recorded for them" "$(m -d R list 2>/dev/null | grep -c 'Contoso Ranged CA')" 0
+expect_rc "sign-ca --permit contoso.test --permit 10.0.0.0/8" 0 \
+	m -d R sign-ca --csr ranged.csr --out ranged.crt --permit contoso.test --permit 10.0.0.0/8
+openssl x509 -in ranged.crt -noout -text > ranged.txt
+check "openssl x509 -text: permitted IP:10.0.0.0/255.0.0.0" sh -c \
+	"sed -n '/Permitted:/,/Excluded:/p' ranged.txt | grep -q 'IP:10.0.0.0/255.0.0.0'"
+is "... excluded: IPv6 alone" "$(sed -n '/Excluded:/,/X509v3 Subject Key/p' ranged.txt | grep 'IP:' | tr -d ' ')" \
+	"IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0"
+certtool -i --infile ranged.crt > ranged.gtxt 2>&1
+check "certtool -i: Permitted IPAddress 10.0.0.0/8" grep -q 'IPAddress: 10.0.0.0/8$' ranged.gtxt
+check "... Excluded IPAddress ::/0" grep -q 'IPAddress: ::/0$' ranged.gtxt
+expect_rc "install-ca of it" 0 m -d RI install-ca --cert ranged.crt --chain root.pem
+openssl x509 -in ranged.crt > ranged.pem
+expect_rc "mica issues 10.1.2.3 under it" 0 m -d RI issue --csr ip1.csr --out ip-in.pem
+openssl x509 -in ip-in.pem -noout -ext subjectAltName | grep -q 'IP Address:10.1.2.3' &&
+	ok "... with the address in its subjectAltName" || fail "no IP SAN"
+if openssl verify -x509_strict -purpose sslserver -CAfile root.pem -untrusted ranged.pem \
+	ip-in.pem >ip-in.v 2>&1; then ok "openssl verify accepts it"
+else fail "openssl verify refuses 10.1.2.3 under 10.0.0.0/8: $(tail -1 ip-in.v)"; fi
+judge "10.1.2.3 under 10.0.0.0/8" ok root.pem ip-in.pem ranged.pem
+ip_csr ip2 192.0.2.1
+expect_rc "mica refuses 192.0.2.1 under it (4)" 4 m -d RI issue --csr ip2.csr --out x.pem
+check "... outside the name constraints, it says" grep -q "192.0.2.1 is outside this CA certificate's name constraints" "$TMP/rc.err"
+"$ROGUE" RI 192.0.2.1 rogue-ip2.pem rogue-ip2.key 2>/dev/null || die "rogue_leaf (192.0.2.1)"
+if openssl verify -x509_strict -purpose sslserver -CAfile root.pem -untrusted ranged.pem \
+	rogue-ip2.pem >rogue-ip2.v 2>&1; then fail "openssl verify accepts the stolen key's 192.0.2.1"
+else check "openssl verify refuses the stolen key's 192.0.2.1: permitted subtree violation" \
+	grep -q 'permitted subtree violation' rogue-ip2.v; fi
+# GnuTLS judges an IPv6 address by IPv6 subtrees only: without ::/0
+# excluded it would take this one.
+"$ROGUE" RI 2001:db8::1 rogue-ip6.pem rogue-ip6.key 2>/dev/null || die "rogue_leaf (2001:db8::1)"
+judge "a stolen key's 2001:db8::1 under 10.0.0.0/8" refuse root.pem rogue-ip6.pem ranged.pem
+
+# Another CA's request (openssl req) that asks for ranges: copied when
+# they are ranges, refused when a mask is not a prefix.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout oreq.key \
+	-subj "/CN=Requested Ranges CA" -addext "basicConstraints=critical,CA:true,pathlen:0" \
+	-addext "nameConstraints=critical,permitted;DNS:example.test,permitted;IP:192.0.2.0/255.255.255.0,permitted;IP:2001:db8::/ffff:ffff::" \
+	-out oreq.csr 2>/dev/null || die "openssl req (ranges)"
+expect_rc "sign-ca copies another request's ranges" 0 m -d R sign-ca --csr oreq.csr --out oreq.crt
+openssl x509 -in oreq.crt -noout -text > oreq.txt
+check "... 192.0.2.0/24 and 2001:db8::/32, no exclusion" sh -c \
+	"grep -q 'IP:192.0.2.0/255.255.255.0' oreq.txt && grep -q 'IP:2001:DB8:0:0:0:0:0:0/FFFF:FFFF:0:0:0:0:0:0' oreq.txt && ! grep -q Excluded oreq.txt"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout oreq2.key \
+	-subj "/CN=Holed Ranges CA" -addext "basicConstraints=critical,CA:true,pathlen:0" \
+	-addext "nameConstraints=critical,permitted;DNS:example.test,permitted;IP:10.0.0.0/255.0.255.0" \
+	-out oreq2.csr 2>/dev/null || die "openssl req (holed)"
+expect_rc "sign-ca refuses a requested mask that is not a prefix (3)" 3 m -d R sign-ca --csr oreq2.csr --out x.crt
+check "... saying so" grep -q 'not an address range' "$TMP/rc.err"
 
 # -------------------------------------------------- 6. revoking a leaf --
 

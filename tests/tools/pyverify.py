@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # tests/tools/pyverify.py - Python's cryptography as a relying party for
 # tests/e2e/hier.sh: is LEAF a valid TLS server certificate for its first
-# DNS name, with ROOT the only trust anchor, CHAIN the untrusted
+# DNS name (its first IP address when it has none), with ROOT the only trust anchor, CHAIN the untrusted
 # certificates, and CRLS (DER or PEM) the revocation lists to check?
 #
 # Usage: pyverify.py ROOT.pem LEAF.pem CHAIN.pem [CRL...]
@@ -12,7 +12,7 @@
 # 12's python3-cryptography is 38, which has none: then the path is built
 # here and every judgement that takes cryptography is made by it -
 # signatures (public_key().verify), names, validity, basicConstraints,
-# keyUsage, nameConstraints and CRL signatures and entries as it parses
+# keyUsage, nameConstraints (dNSName and iPAddress) and CRL signatures and entries as it parses
 # them - and the output says "primitives".
 import datetime
 import sys
@@ -71,7 +71,11 @@ def dns_within(name, base):
     return name == base or name.endswith("." + base)
 
 
-def nc_ok(nc, dns_names):
+def ip_within(addr, net):
+    return addr.version == net.version and addr in net
+
+
+def nc_ok(nc, dns_names, ips=()):
     for n in dns_names:
         for sub in nc.excluded_subtrees or []:
             if isinstance(sub, x509.DNSName) and dns_within(n, sub.value):
@@ -79,6 +83,16 @@ def nc_ok(nc, dns_names):
         permitted = [s for s in (nc.permitted_subtrees or [])
                      if isinstance(s, x509.DNSName)]
         if permitted and not any(dns_within(n, s.value) for s in permitted):
+            return False
+    # RFC 5280 4.2.1.10 for iPAddress: outside every excluded range and,
+    # when any range is permitted, within one (of its own family).
+    for a in ips:
+        for sub in nc.excluded_subtrees or []:
+            if isinstance(sub, x509.IPAddress) and ip_within(a, sub.value):
+                return False
+        permitted = [s for s in (nc.permitted_subtrees or [])
+                     if isinstance(s, x509.IPAddress)]
+        if permitted and not any(ip_within(a, s.value) for s in permitted):
             return False
     return True
 
@@ -122,6 +136,7 @@ def primitives(root, leaf, pool, crls, now):
             return "outside its validity: %s" % c.subject.rfc4514_string()
     san = ext(leaf, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     dns = san.get_values_for_type(x509.DNSName) if san else []
+    ips = san.get_values_for_type(x509.IPAddress) if san else []
     for depth, ca in enumerate(path[1:], start=1):
         bc = ext(ca, ExtensionOID.BASIC_CONSTRAINTS)
         if bc is None or not bc.ca:
@@ -133,7 +148,7 @@ def primitives(root, leaf, pool, crls, now):
         if bc.path_length is not None and depth - 1 > bc.path_length:
             return "pathLenConstraint exceeded"
         nc = ext(ca, ExtensionOID.NAME_CONSTRAINTS)
-        if nc is not None and not nc_ok(nc, dns):
+        if nc is not None and not nc_ok(nc, dns, ips):
             return "a name outside the name constraints"
     bad = check_crls(path, crls, now)
     return bad
@@ -149,9 +164,11 @@ def main():
     if verification is not None:
         from cryptography.x509.verification import PolicyBuilder, Store
         san = ext(leaf, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-        name = san.get_values_for_type(x509.DNSName)[0]
+        dns = san.get_values_for_type(x509.DNSName)
+        name = (x509.DNSName(dns[0]) if dns else
+                x509.IPAddress(san.get_values_for_type(x509.IPAddress)[0]))
         verifier = PolicyBuilder().store(Store([root])).build_server_verifier(
-            x509.DNSName(name))
+            name)
         try:
             chain = verifier.verify(leaf, pool)
         except Exception as e:

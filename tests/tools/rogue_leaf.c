@@ -6,7 +6,8 @@
  * for a name outside the name constraints that the root put in the
  * issuing CA's certificate.
  *
- * Usage: rogue_leaf DATADIR NAME CERT.pem KEY.pem
+ * Usage: rogue_leaf DATADIR NAME CERT.pem KEY.pem (NAME a DNS name, or an
+ * IP address: then in the subjectAltName alone)
  * (the passphrase as mica reads it: $MICA_PASSPHRASE or DATADIR/passphrase).
  * A test helper only: built by 'make check', never installed.
  */
@@ -52,12 +53,24 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (ca_open(argv[1], CA_OPEN_UNLOCK, NULL, &ca, &err) != 0 ||
-	    ca_name_parse(argv[2], CA_NAME_DNS, &name, &err) != 0 ||
+	    ca_name_parse(argv[2], 0, &name, &err) != 0 ||
 	    ca_key_generate_pem(CA_KEY_EC_P256, &key_pem, &spki, &spki_len,
 				&err) != 0 ||
-	    ca_x509_name(name.value, NULL, &subj, &subj_len, &err) != 0 ||
 	    ca_random(serial, sizeof(serial), &err) != 0)
 		goto out;
+	/* An address goes in the SAN alone, with an empty subject: a CN of
+	 * digits and dots is read as a host name under name constraints
+	 * (OpenSSL does), and the refusal must be the address's. */
+	if (name.kind == CA_NAME_IP) {
+		if ((subj = malloc(2)) == NULL)
+			goto out;
+		subj[0] = 0x30;
+		subj[1] = 0x00;
+		subj_len = 2;
+	} else if (ca_x509_name(name.value, NULL, &subj, &subj_len,
+				&err) != 0) {
+		goto out;
+	}
 	serial[0] = (serial[0] & 0x7f) | 1;
 	memset(&t, 0, sizeof(t));
 	t.serial = serial;
