@@ -631,8 +631,9 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	else
 		fprintf(stderr, "restored %s into %s\nnote: the sealed CA key "
 			"was not checked (no passphrase: --passphrase-file, "
-			"MICA_PASSPHRASE or %s/%s); the first command that "
-			"needs it will\n", file, datadir, datadir, CA_PASS_FILE);
+			"MICA_PASSPHRASE or %s/%s): the first command that "
+			"needs the key refuses one that does not open\n",
+			file, datadir, datadir, CA_PASS_FILE);
 	return 0;
 }
 

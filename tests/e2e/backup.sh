@@ -320,6 +320,10 @@ expect_rc "restore without a passphrase cannot check the key: exit 0" 0 \
 	env -u MICA_PASSPHRASE "$MICA" -d "$W/r-damkey2" restore "$W/damkey.db"
 grep -q "key was not checked" "$TMP/rc.err" && ok "... and says the key was not checked" ||
 	fail "restore without a passphrase said: $(cat "$TMP/rc.err")"
+# The note once stopped mid-sentence ("the first command that needs it will").
+grep -q "the first command that needs the key refuses one that does not open$" "$TMP/rc.err" &&
+	ok "... and what happens then, in a whole sentence" ||
+	fail "restore's note on the unchecked key: $(tail -1 "$TMP/rc.err")"
 expect_rc "... and the first command that needs it refuses it (exit 7)" 7 \
 	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/r-damkey2" crl --out "$W/damkey.crl"
 printf 'not the passphrase of this CA\n' > "$W/wrong.pass"
