@@ -114,10 +114,10 @@ int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
  * to CA_TOKEN_LIFE_MAX (ten years). */
 int cli_parse_duration(const char *s, int64_t *out);
 
-/* "2026-11-24T17:30:00Z" into BUF[21]. */
 /* "warning: ..." on stderr when CA's certificate is within
  * CA_EXPIRY_WARN_DAYS of its end or past it (ca_expiry_warning). */
 void cli_expiry_warn(struct ca *ca);
+/* "2026-11-24T17:30:00Z" into BUF[21]. */
 const char *cli_time(int64_t t, char buf[32]);
 
 const char *cli_cert_status(const struct ca_cert *c, int64_t now);

@@ -438,15 +438,36 @@ cmd_token(const char *datadir, int argc, char **argv)
 			spec.uses = kind == CA_TOKEN_ADMIN ? -1 : 1;
 		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		if (ca_token_create(ca, &cli, &spec, token, NULL, &err) != 0) {
+		struct ca_token info;
+		memset(&info, 0, sizeof(info));
+		if (ca_token_create(ca, &cli, &spec, token, &info, &err) != 0) {
 			rc = cli_fail(&err);
 		} else {
+			char uses[32], until[48];
 			printf("%s\n", token);
 			fflush(stdout);
-			fprintf(stderr, "created %s token %.16s; it is shown only this once\n",
-				kind == CA_TOKEN_ADMIN ? "an admin" : "an enrollment", token + 5);
+			/* Say what was made: "--expires 7" is seven seconds,
+			 * and --uses defaults to one; neither should be a
+			 * surprise found at the first enrollment. */
+			if (kind == CA_TOKEN_ADMIN)
+				uses[0] = '\0';  /* admin tokens count no uses */
+			else if (info.uses_left < 0)
+				snprintf(uses, sizeof(uses), "unlimited uses, ");
+			else
+				snprintf(uses, sizeof(uses), "%lld use%s, ",
+					 (long long)info.uses_left,
+					 info.uses_left == 1 ? "" : "s");
+			if (info.expires_at == 0)
+				snprintf(until, sizeof(until), "no expiry");
+			else
+				snprintf(until, sizeof(until), "until %s",
+					 cli_time(info.expires_at, t));
+			fprintf(stderr, "created %s token %.16s (%s%s); it is shown only this once\n",
+				kind == CA_TOKEN_ADMIN ? "an admin" : "an enrollment",
+				token + 5, uses, until);
 			cli_scope_warn(ca, &spec);
 		}
+		ca_token_free(&info);
 		explicit_bzero(token, sizeof(token));
 		ca_close(ca);
 		return rc;

@@ -489,6 +489,19 @@ expect_rc "token list with a stray argument: a usage error" 2 om token list x
 is "no token was made by them" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
 expect_rc "token create --expires 3651d (over ten years): a usage error" 2 om token create --enroll --expires 3651d
 expect_rc "token create --expires 3650d: ten years is the most, and allowed" 0 om token create --enroll --expires 3650d
+# The message says what was made ("--expires 7" is seven seconds, --uses
+# defaults to one), in the terms of 'token list --json'.
+om token create --enroll --uses 5 --expires 7d >/dev/null 2>"$W/tok.err" || fail "token create --uses 5 --expires 7d"
+TID=$(sed -n 's/^created an enrollment token \([0-9a-f]*\) .*/\1/p' "$W/tok.err")
+TEXP=$(om token list --json 2>/dev/null | python3 -c 'import json,sys; print([t["expires_at"] for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0])' "$TID")
+grep -qxF "created an enrollment token $TID (5 uses, until $TEXP); it is shown only this once" "$W/tok.err" &&
+	ok "token create says how many uses and until when" || fail "token create said: $(cat "$W/tok.err") (expires_at '$TEXP')"
+om token create --enroll --expires 7 >/dev/null 2>"$W/tok.err"
+grep -q "^created an enrollment token [0-9a-f]* (1 use, until " "$W/tok.err" &&
+	ok "... one use by default, and the expiry of '--expires 7' is shown" || fail "token create said: $(cat "$W/tok.err")"
+om token create --admin >/dev/null 2>"$W/tok.err"
+grep -q "^created an admin token [0-9a-f]* (no expiry); it is shown only this once$" "$W/tok.err" &&
+	ok "... an admin token: no expiry" || fail "token create --admin said: $(cat "$W/tok.err")"
 # --json lists as the API does: name lists as arrays, a token's status in
 # the API's words.
 om token create --enroll --name a.contoso.test --name '*.b.contoso.test' >/dev/null 2>"$W/tok.err" || fail "token create --name"
