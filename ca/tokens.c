@@ -226,8 +226,12 @@ ca_token_revoke(struct ca *ca, const struct ca_principal *p, const char *id,
 	x.id = id;
 	x.actor = p->actor;
 	if (ca_tx(ca, CA_TX_DURABLE, revoke_body, &x, err) != 0) {
+		/* Revoked tokens are kept (for the audit trail) but are
+		 * not found here: say so, or "no such token" contradicts
+		 * 'mica token list'. */
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
-			mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such token");
+			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+				     "no such token (unknown, or revoked already)");
 		return -1;
 	}
 	return 0;

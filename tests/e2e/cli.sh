@@ -519,6 +519,9 @@ om token revoke "$TID" 2>/dev/null || fail "token revoke"
 is "token list --json: names an array, status as the API says it" \
 	"$(om token list --json 2>/dev/null | python3 -c 'import json,sys; t=[t for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0]; print(t["names"], t.get("status"))' "$TID")" \
 	"['a.contoso.test', '*.b.contoso.test'] revoked"
+expect_rc "token revoke of a revoked token: not found (exit 5)" 5 om token revoke "$TID"
+grep -q "revoked already" "$TMP/rc.err" && ok "... saying it may be revoked already" ||
+	fail "token revoke again said: $(cat "$TMP/rc.err")"
 is "request list --json: names an array" \
 	"$(om request list --status all --json 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r) > 0 and all(isinstance(x["names"], list) and x["names"] for x in r))')" \
 	True
