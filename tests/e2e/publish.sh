@@ -101,6 +101,12 @@ for p in /ca.crt /root.crt /crl; do
 done
 ctype=$(curl -s -o /dev/null -w '%{content_type}' "$N/crl")
 is "nginx: /crl is application/pkix-crl" "$ctype" application/pkix-crl
+# The README's configuration gives each file the daemon's media type (it
+# once sent /ca.p7b as application/pkcs7-mime).
+for p in /ca.crt /ca.pem /root.crt /root.pem /ca-chain.pem /ca.p7b /crl /crl.pem; do
+	is "nginx $p: the daemon's Content-Type" "$(curl -s -o /dev/null -w '%{content_type}' "$N$p")" \
+		"$(curl -s -o /dev/null -w '%{content_type}' "$H$p")"
+done
 # A key's own files (after a rollover, keys/N/): by path when published,
 # else from mica.
 for p in /crl/0 /ca/0.crt; do
