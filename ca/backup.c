@@ -28,6 +28,15 @@ audit_body(struct db *db, void *arg, struct mica_err *err)
 int
 ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 {
+	struct stat sb;
+
+	/* A folder is a likely slip ("mica backup /secure"): name the
+	 * file it wants rather than speak of overwriting the folder. */
+	if (stat(dest, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return mica_err_set(err, MICA_E_CONFLICT, "exists",
+				    "%s is a directory; give the backup a file "
+				    "name in it, such as %s/mica-backup.db",
+				    dest, dest);
 	if (access(dest, F_OK) == 0)
 		return mica_err_set(err, MICA_E_CONFLICT, "exists",
 				    "%s exists; refusing to overwrite it", dest);
