@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/leftover.h"
+
 int
 cli_fail(const struct mica_err *err)
 {
@@ -364,11 +366,14 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 					    "cannot write %s: %s", path, strerror(errno));
 		return 0;
 	}
+	/* What killed runs left beside it goes first: a file of the name
+	 * below that no process holds locked. */
+	(void)mica_tmp_sweep(real, ".tmp.", "an interrupted mica command");
 	/* A name no other run can have: one named by the PID alone, left by
 	 * a run that was killed, would refuse every later run given the
-	 * same PID (a container's commands all start as the same one). */
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", real);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+	 * same PID (a container's commands all start as the same one).
+	 * Locked until it is renamed, so that no sweep takes it. */
+	if ((fd = mica_tmp_create(real, ".tmp.", tmp, sizeof(tmp))) < 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 				    "cannot create a file beside %s: %s", path,
 				    strerror(errno));
@@ -383,13 +388,17 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 		return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 				    "cannot write %s: %s", path, strerror(e));
 	}
-	if (close(fd) != 0 || rename(tmp, real) != 0) {
+	/* Renamed before it is closed: the lock holds until then. Its data
+	 * is synced, so close has nothing left to report. */
+	if (rename(tmp, real) != 0) {
 		int e = errno;
 
+		close(fd);
 		unlink(tmp);
 		return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 				    "cannot write %s: %s", path, strerror(e));
 	}
+	close(fd);
 	return 0;
 }
 

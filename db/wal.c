@@ -22,6 +22,7 @@
 
 #include "util/fault.h"
 #include "util/fsname.h"
+#include "util/leftover.h"
 #include "util/log.h"
 
 static const char *const wal_sql[S__COUNT] = {
@@ -201,27 +202,20 @@ copy_fail(sqlite3 *dst, int rc, const char *dest, struct mica_err *err)
 }
 
 /* A new, empty file beside DEST (DEST.tmp-XXXXXX, mode 0600) for the copy;
- * its name in TMP. */
+ * its name in TMP, and *FD locked until the copy is named (or removed):
+ * the next backup to DEST removes only those no live backup holds. */
 static int
-backup_tmp(const char *dest, char *tmp, size_t size, struct mica_err *err)
+backup_tmp(const char *dest, char *tmp, size_t size, int *fd,
+	   struct mica_err *err)
 {
-	int fd, n = snprintf(tmp, size, "%s.tmp-XXXXXX", dest);
-
-	if (n < 0 || (size_t)n >= size)
-		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
-				    "the path %s is too long", dest);
-	if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
-		int e = errno;
-
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+	(void)mica_tmp_sweep(dest, ".tmp-", "an interrupted 'mica backup'");
+	if ((*fd = mica_tmp_create(dest, ".tmp-", tmp, size)) < 0)
+		return errno == ENAMETOOLONG ?
+		       mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "the path %s is too long", dest) :
+		       mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
 				    "cannot create a file beside %s: %s", dest,
-				    strerror(e));
-	}
-	close(fd);
+				    strerror(errno));
 	return 0;
 }
 
@@ -256,7 +250,7 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 	sqlite3 *dst = NULL;
 	sqlite3_backup *bk = NULL;
 	char tmp[PATH_MAX];
-	int rc = -1, src, created = 0, tries = 0;
+	int rc = -1, src, created = 0, tries = 0, lockfd = -1;
 	struct stat sb;
 
 	if (db == NULL || dest_path == NULL || dest_path[0] == '\0' ||
@@ -273,7 +267,7 @@ db_backup(struct db *db, const char *dest_path, struct mica_err *err)
 	 * copy once it takes that name. */
 	if (db_sides_absent(dest_path, "backup_exists", err) != 0)
 		return -1;
-	if (backup_tmp(dest_path, tmp, sizeof(tmp), err) != 0)
+	if (backup_tmp(dest_path, tmp, sizeof(tmp), &lockfd, err) != 0)
 		return -1;
 	created = 1;
 
@@ -343,5 +337,8 @@ out:
 		sqlite3_close_v2(dst);
 	if (rc != 0 && created)
 		db_unlink_created(tmp);
+	/* Only now: the copy is named DEST or removed. */
+	if (lockfd >= 0)
+		close(lockfd);
 	return rc;
 }

@@ -94,12 +94,39 @@ if killed_at MICA_TEST_BACKUP_GATE backup "$MICA" -d "$D" backup "$W/bk.db"; the
 	ok "backup killed after copying the pages"
 	[ ! -e "$W/bk.db" ] && ok "... leaves no $W/bk.db to pass for a backup" ||
 		fail "a killed backup left $W/bk.db ($(stat -c %s "$W/bk.db") bytes)"
-	check "... and the next backup to that name succeeds" \
+	is "... but its copy under a temporary name" \
+		"$(cd "$W" && ls -A | grep -c '^bk\.db\.tmp-......$')" 1
+	: > "$W/bk.db.tmp-mine"   # not of the pattern: an admin's
+	expect_rc "... and the next backup to that name succeeds" 0 \
 		"$MICA" -d "$D" backup "$W/bk.db"
+	grep -q "removed $W/bk\.db\.tmp-......, left by an interrupted 'mica backup'" \
+		"$TMP/rc.err" && ok "... saying it removed the killed one's copy" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	is "... leaving only the file of another name" \
+		"$(cd "$W" && ls -A | grep '^bk\.db\.tmp' | tr '\n' ' ')" "bk.db.tmp-mine "
 	check "... which restores" "$MICA" -d "$W/restored" restore "$W/bk.db"
 	check "... with its CRL" "$MICA" -d "$W/restored" crl --passphrase-file "$D/passphrase" --out "$W/r.crl"
 else
 	fail "backup never reached its gate"
+fi
+
+# A backup at work holds its temporary file locked: another backup to
+# the same name meanwhile leaves it alone.
+rm -f "$W/g3" "$W/g3.reached"
+MICA_TEST_BACKUP_GATE=$W/g3 "$MICA" -d "$D" backup "$W/live.db" >"$W/live.out" 2>&1 &
+P3=$!
+on_exit_kill "$P3"
+if wait_for "a backup to copy its pages" 60 test -s "$W/g3.reached"; then
+	check "a second backup to the same name while the first copies" \
+		"$MICA" -d "$D" backup "$W/live.db"
+	is "... leaves the first's temporary file" \
+		"$(cd "$W" && ls -A | grep -c '^live\.db\.tmp-......$')" 1
+	touch "$W/g3"
+	wait "$P3"; is "... which then finds the name taken (exit 6)" "$?" 6
+	on_exit_forget "$P3"
+	is "... and removes its copy" "$(cd "$W" && ls -A | grep -c '^live\.db\.tmp-')" 0
+else
+	fail "the live backup never reached its gate"
 fi
 
 # -------------------------------------------------------- passphrase --
@@ -321,9 +348,9 @@ expect_rc "crl --out with a killed run's temporary files of the same PID: exit 0
 	sh -c ': > "$1.tmp.$$"; : > "$2/mica.db-crls/$3.crl.$$-0.tmp"
 		exec "$4" -d "$2" crl --passphrase-file "$2/passphrase" --out "$1"' \
 	sh "$W/x.crl" "$D" "$N" "$MICA"
-grep -iv '^published CRL' "$TMP/rc.err" >/dev/null &&
+grep -iv '^published CRL' "$TMP/rc.err" | grep -v 'removed .*, left by an interrupted' >/dev/null &&
 	fail "... said more than what it published: $(cat "$TMP/rc.err")" ||
-	ok "... saying only what it published"
+	ok "... saying only what it published (and what it removed)"
 [ -s "$W/x.crl" ] && ok "... and the CRL written" || fail "no CRL in $W/x.crl"
 
 finish
