@@ -268,7 +268,8 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	if ((r = ca_datadir_lock(datadir, 0, "datadir", &dfd, err)) != 0) {
 		if (r > 0)
 			mica_err_set(err, MICA_E_CONFLICT, "restore_running",
-				     "another restore into %s is running",
+				     "another restore or init into %s is "
+				     "running",
 				     datadir);
 		goto out;
 	}

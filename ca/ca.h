@@ -104,6 +104,11 @@ struct ca_init_result {
 	size_t csr_len;
 };
 void ca_init_result_free(struct ca_init_result *res);
+/* Remove the stores that killed runs of ca_init left in DATADIR
+ * (.mica.db.init-XXXXXX, logged), unless another process holds DATADIR's
+ * lock (an init at work then, or a restore or passphrase change: the next
+ * call sweeps). ca_init does it itself, every open for writing too. */
+void ca_init_sweep(const char *datadir);
 
 /* Create the data directory's database and CA. A root (either kind) is
  * self-signed and publishes its first CRL; a subordinate gets a key and

@@ -722,6 +722,9 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 			mica_log(MICA_LOG_WARN, "cannot yet revoke the other "
 				 "certificates of keys compromised before: %s",
 				 se.msg);
+		/* A killed init's store, which nothing else would find
+		 * (an init or restore that followed made mica.db). */
+		ca_init_sweep(datadir);
 	}
 	*out = ca;
 	ca = NULL;

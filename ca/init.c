@@ -20,6 +20,7 @@
 #include "ca/sign.h"
 #include "ca/x509.h"
 #include "util/fault.h"
+#include "util/leftover.h"
 
 #define ROOT_SKEW 3600          /* root notBefore backdated one hour */
 
@@ -47,14 +48,17 @@ init_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
-/* A name for the store while init builds it: DATADIR/.mica.db.init-XXXXXX,
- * free (the caller creates it). */
+/* The store's name while init builds it: DATADIR/.mica.db.init-XXXXXX. */
+#define INIT_TMP_PREFIX "." CA_DB_FILE ".init-"
+
+/* A name for the store while init builds it, free (the caller creates
+ * it). Only under DATADIR's lock, which init holds until that store is
+ * named mica.db or removed. */
 static int
 init_tmp_name(const char *datadir, char *out, size_t size,
 	      struct mica_err *err)
 {
-	int fd, n = snprintf(out, size, "%s/.%s.init-XXXXXX", datadir,
-			     CA_DB_FILE);
+	int fd, n = snprintf(out, size, "%s/" INIT_TMP_PREFIX "XXXXXX", datadir);
 
 	if (n < 0 || (size_t)n >= size) {
 		out[0] = '\0';
@@ -73,6 +77,29 @@ init_tmp_name(const char *datadir, char *out, size_t size,
 	close(fd);
 	unlink(out);
 	return 0;
+}
+
+/* Remove the stores killed inits left in DATADIR (open as DFD, whose lock
+ * the caller holds: no live init is building one). */
+static void
+init_sweep(int dfd, const char *datadir)
+{
+	(void)mica_tmp_sweep_at(dfd, datadir, INIT_TMP_PREFIX,
+				"an interrupted 'mica init' (or first start "
+				"of 'mica serve')");
+}
+
+void
+ca_init_sweep(const char *datadir)
+{
+	int dfd = -1;
+
+	/* Not waited for: a holder is an init at work (which sweeps), a
+	 * restore or a passphrase change; the next open sweeps then. */
+	if (ca_datadir_lock(datadir, 0, "datadir", &dfd, NULL) != 0)
+		return;
+	init_sweep(dfd, datadir);
+	close(dfd);
 }
 
 void
@@ -201,7 +228,7 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	struct ca_name *doms = NULL;
 	const char *dv[100];
 	int days = o->days > 0 ? o->days : 3650;
-	int generated = 0, created = 0, made_dir = 0, rc = -1;
+	int generated = 0, created = 0, made_dir = 0, rc = -1, dfd = -1;
 	int root_only = o->kind == CA_INIT_ROOT_ONLY;
 	int sub = o->kind == CA_INIT_SUBORDINATE;
 	int64_t now = ca_now();
@@ -298,6 +325,17 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	 * passphrase and the store in view: refused, as at every open. */
 	if (ca_datadir_check(o->datadir, err) != 0)
 		goto out;
+	/* DATADIR's lock, until the store built under a name of its own is
+	 * named mica.db or removed: a store of that name found under the
+	 * lock is a killed init's, and goes. Waited for: an init or restore
+	 * at work there makes a CA, which the check after refuses. */
+	if (ca_datadir_lock(o->datadir, 1, "datadir", &dfd, err) != 0)
+		goto out;
+	if (access(dbpath, F_OK) == 0) {
+		ca_store_in_the_way(o->datadir, dbpath,
+				    "refusing to overwrite it", err);
+		goto out;
+	}
 
 	/* Passphrase first: a failure here leaves nothing behind. */
 	if (o->passphrase_file != NULL) {
@@ -381,6 +419,7 @@ seal:
 	 * mica.db whole: an init killed half-way (the schema's migrations,
 	 * the CA's row) leaves no mica.db that holds no CA and would keep
 	 * the next init out as "already holds a CA". */
+	init_sweep(dfd, o->datadir);
 	if (init_tmp_name(o->datadir, tmppath, sizeof(tmppath), err) != 0)
 		goto out;
 	if (db_open(tmppath, DB_OPEN_CREATE, &db, err) != 0) {
@@ -428,6 +467,8 @@ seal:
 		goto out;
 	tmppath[0] = '\0';
 	created = 1;
+	close(dfd);
+	dfd = -1;
 	memset(&row, 0, sizeof(row));
 	if (sub) {
 		rc = 0;
@@ -454,6 +495,8 @@ out:
 		ca_db_unlink(tmppath);
 	if (rc != 0 && created)
 		ca_db_unlink(dbpath);
+	if (dfd >= 0)
+		close(dfd);
 	if (rc != 0 && generated) {
 		unlink(passpath);
 		res->passphrase_path[0] = '\0';

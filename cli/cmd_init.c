@@ -586,7 +586,7 @@ static const char restore_help[] =
 "\n"
 "Exit status: 0 restored; 2 usage; 3 FILE is not a usable backup (or\n"
 "PASS cannot be read); 6 DIR holds a CA already (or another restore\n"
-"into DIR is running); 7 the key does not open; 9 insecure permissions\n"
+"or an init into DIR is running); 7 the key does not open; 9 insecure permissions\n"
 "(of DIR or PASS). On failure nothing is left in DIR; the copy is named\n"
 "DIR/mica.db only once every check passed, so an interrupted restore\n"
 "leaves no store (the next restore removes its DIR/mica.db.partial).\n";

@@ -71,6 +71,8 @@ if killed_at MICA_TEST_INIT_GATE init "$MICA" -d "$I" init --name "Killed CA" \
 	ok "init killed with the schema built"
 	[ ! -e "$I/mica.db" ] && ok "... leaves no $I/mica.db" ||
 		fail "a killed init left $I/mica.db"
+	is "... but its store under a temporary name" \
+		"$(cd "$I" && ls -A | grep -c '^\.mica\.db\.init-......$')" 1
 	expect_rc "... 'mica list' says there is no CA (exit 5)" 5 "$MICA" -d "$I" list
 	grep -q "run 'mica init' first" "$TMP/rc.err" && ok "... to run 'mica init'" ||
 		fail "... it said: $(cat "$TMP/rc.err")"
@@ -78,9 +80,16 @@ if killed_at MICA_TEST_INIT_GATE init "$MICA" -d "$I" init --name "Killed CA" \
 		"$MICA" -d "$I" init --name "Killed CA" --public-url http://127.0.0.1:1
 	grep -qF "$I/passphrase exists" "$TMP/rc.err" && ok "... naming it" ||
 		fail "... it said: $(cat "$TMP/rc.err")"
-	check "... and with it makes the CA" "$MICA" -d "$I" init --name "Killed CA" \
+	is "... which the refused init left alone" \
+		"$(cd "$I" && ls -A | grep -c '^\.mica\.db\.init-......$')" 1
+	expect_rc "... and with it makes the CA" 0 "$MICA" -d "$I" init --name "Killed CA" \
 		--passphrase-file "$I/passphrase" --domain contoso.test \
 		--public-url http://127.0.0.1:1
+	grep -q "removed $I/\.mica\.db\.init-......, left by an interrupted 'mica init'" \
+		"$TMP/rc.err" && ok "... saying it removed the killed one's store" ||
+		fail "... it said: $(cat "$TMP/rc.err")"
+	is "... which is gone, with its -wal and -shm" \
+		"$(cd "$I" && ls -A | grep -c '^\.mica\.db\.init-')" 0
 	check "... which issues a CRL" "$MICA" -d "$I" crl
 else
 	fail "init never reached its gate"
