@@ -29,11 +29,13 @@
  */
 #include "ca/ca.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +46,7 @@
 #include "ca/ocsp.h"
 #include "ca/x509.h"
 #include "util/hex.h"
+#include "util/log.h"
 
 /* Files of certificates that expired this long ago are still removed. */
 #define EXPIRED_KEEP (INT64_C(30) * 86400)
@@ -56,10 +59,17 @@ io_fail(struct mica_err *err, const char *what, const char *name)
 			    strerror(errno));
 }
 
-/* Write DATA to NAME under the directory DFD, atomically; MTIME (> 0)
- * becomes its modification time. */
+/* The temporary name of a file being published: in the publication
+ * directory itself, whatever folder the file goes to, so that the sweep
+ * (publish_sweep) finds what a killed run left in one place. */
+#define TMP_PREFIX ".publish."
+#define TMP_SUFFIX ".tmp"
+
+/* Write DATA to NAME under the directory DFD, atomically, through a
+ * temporary file in TDFD (the publication directory: DFD or above it);
+ * MTIME (> 0) becomes its modification time. */
 static int
-put_file(int dfd, const char *name, const void *data, size_t len,
+put_file(int tdfd, int dfd, const char *name, const void *data, size_t len,
 	 int64_t mtime, struct mica_err *err)
 {
 	char tmp[64];
@@ -67,8 +77,11 @@ put_file(int dfd, const char *name, const void *data, size_t len,
 	size_t left = len;
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), ".publish.%ld.tmp", (long)getpid());
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+again:
+	p = data;
+	left = len;
+	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%ld" TMP_SUFFIX, (long)getpid());
+	fd = openat(tdfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 		    O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return io_fail(err, "create a file for", name);
@@ -99,7 +112,14 @@ put_file(int dfd, const char *name, const void *data, size_t len,
 		goto fail;
 	}
 	fd = -1;
-	if (renameat(dfd, tmp, dfd, name) != 0) {
+	if (renameat(tdfd, tmp, dfd, name) != 0) {
+		/* A folder mounted inside the directory: written in that
+		 * folder instead. */
+		if (errno == EXDEV && tdfd != dfd) {
+			unlinkat(tdfd, tmp, 0);
+			tdfd = dfd;
+			goto again;
+		}
 		io_fail(err, "rename into place", name);
 		goto fail;
 	}
@@ -107,8 +127,59 @@ put_file(int dfd, const char *name, const void *data, size_t len,
 fail:
 	if (fd >= 0)
 		close(fd);
-	unlinkat(dfd, tmp, 0);
+	unlinkat(tdfd, tmp, 0);
 	return -1;
+}
+
+/* 1 if NAME is one put_file makes: ".publish.", a process id, ".tmp". */
+static int
+tmp_name(const char *name)
+{
+	const char *d = name + sizeof(TMP_PREFIX) - 1;
+	size_t n = 0;
+
+	if (strncmp(name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) != 0)
+		return 0;
+	while (d[n] >= '0' && d[n] <= '9')
+		n++;
+	return n >= 1 && n <= 10 && strcmp(d + n, TMP_SUFFIX) == 0;
+}
+
+/* Take DFD's (the publication directory DIR's) lock for this pass, shared
+ * with every other publisher (the daemon's --publish and 'mica publish'
+ * run side by side); when no other holds it, no temporary file in DIR is
+ * being written, and those killed runs left go first. 0, or -1 with
+ * ERR. */
+static int
+publish_lock(int dfd, const char *dir, struct mica_err *err)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int fd;
+
+	if (flock(dfd, LOCK_EX | LOCK_NB) == 0 && (fd = dup(dfd)) >= 0) {
+		if ((d = fdopendir(fd)) == NULL) {
+			close(fd);
+		} else {
+			while ((de = readdir(d)) != NULL)
+				if (tmp_name(de->d_name) &&
+				    fstatat(dfd, de->d_name, &sb,
+					    AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISREG(sb.st_mode) &&
+				    unlinkat(dfd, de->d_name, 0) == 0)
+					mica_log(MICA_LOG_INFO, "removed %s/%s, "
+						 "left by an interrupted "
+						 "publication", dir,
+						 de->d_name);
+			closedir(d);
+		}
+	}
+	/* From the exclusive lock, or waiting for a sweep to end. */
+	while (flock(dfd, LOCK_SH) != 0)
+		if (errno != EINTR)
+			return io_fail(err, "lock", dir);
+	return 0;
 }
 
 /* Does NAME under DFD hold exactly DATA? */
@@ -145,12 +216,12 @@ same_file(int dfd, const char *name, const void *data, size_t len)
 
 /* Write NAME unless it already holds DATA. */
 static int
-publish_file(int dfd, const char *name, const void *data, size_t len,
-	     struct ca_publish_stats *st, struct mica_err *err)
+publish_file(int tdfd, int dfd, const char *name, const void *data,
+	     size_t len, struct ca_publish_stats *st, struct mica_err *err)
 {
 	if (same_file(dfd, name, data, len))
 		return 0;
-	if (put_file(dfd, name, data, len, 0, err) != 0)
+	if (put_file(tdfd, dfd, name, data, len, 0, err) != 0)
 		return -1;
 	st->files++;
 	return 0;
@@ -158,6 +229,7 @@ publish_file(int dfd, const char *name, const void *data, size_t len,
 
 struct walk {
 	struct ca *ca;
+	int top;                        /* DIR, for temporary files */
 	int dfd;                        /* DIR/ocsp */
 	struct ca_ocsp_issuer is;
 	const struct ca_ocsp_key *keys; /* those published (changes) */
@@ -221,7 +293,7 @@ publish_path(int dfd, const char *path, const void *data, size_t len,
 	snprintf(buf, sizeof(buf), "%s", path);
 	if ((pfd = open_parent(dfd, buf, &leaf, 1)) < 0)
 		return io_fail(err, "create the folder of", path);
-	rc = publish_file(pfd, leaf, data, len, st, err);
+	rc = publish_file(dfd, pfd, leaf, data, len, st, err);
 	if (pfd != dfd)
 		close(pfd);
 	return rc;
@@ -374,7 +446,7 @@ ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
 	    S_ISREG(sb.st_mode) && (size_t)sb.st_size == resp_len &&
 	    (int64_t)sb.st_mtime == this_update) {
 		w->st->ocsp_kept++;
-	} else if (put_file(pfd, leaf, resp, resp_len, this_update,
+	} else if (put_file(w->top, pfd, leaf, resp, resp_len, this_update,
 			    w->err) != 0) {
 		goto out;
 	} else {
@@ -472,32 +544,37 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		close(dfd);
 		return io_fail(err, "create", dir);
 	}
+	if (publish_lock(dfd, dir, err) != 0) {
+		close(dfd);
+		return -1;
+	}
+	w.top = dfd;
 
 	der = ca_cert_der(ca, &len);
-	if (publish_file(dfd, "ca.crt", der, len, st, err) != 0 ||
-	    publish_file(dfd, "ca.pem", ca_cert_pem(ca),
+	if (publish_file(dfd, dfd, "ca.crt", der, len, st, err) != 0 ||
+	    publish_file(dfd, dfd, "ca.pem", ca_cert_pem(ca),
 			 strlen(ca_cert_pem(ca)), st, err) != 0)
 		goto out;
 	der = ca_root_der(ca, &len);
-	if (publish_file(dfd, "root.crt", der, len, st, err) != 0 ||
-	    publish_file(dfd, "root.pem", ca_root_pem(ca),
+	if (publish_file(dfd, dfd, "root.crt", der, len, st, err) != 0 ||
+	    publish_file(dfd, dfd, "root.pem", ca_root_pem(ca),
 			 strlen(ca_root_pem(ca)), st, err) != 0 ||
-	    publish_file(dfd, "ca-chain.pem", ca_chain_pem(ca),
+	    publish_file(dfd, dfd, "ca-chain.pem", ca_chain_pem(ca),
 			 strlen(ca_chain_pem(ca)), st, err) != 0)
 		goto out;
 	if (ca_chain_p7b(ca, &p7, &len, err) != 0 ||
-	    publish_file(dfd, "ca.p7b", p7, len, st, err) != 0)
+	    publish_file(dfd, dfd, "ca.p7b", p7, len, st, err) != 0)
 		goto out;
 	if (ca_crl_current(ca, &crl, err) != 0 ||
-	    publish_file(dfd, "crl", crl.der, crl.der_len, st, err) != 0 ||
+	    publish_file(dfd, dfd, "crl", crl.der, crl.der_len, st, err) != 0 ||
 	    ca_pem_encode("X509 CRL", crl.der, crl.der_len, &pem, err) != 0 ||
-	    publish_file(dfd, "crl.pem", pem, strlen(pem), st, err) != 0)
+	    publish_file(dfd, dfd, "crl.pem", pem, strlen(pem), st, err) != 0)
 		goto out;
 	ca_crl_free(&crl);
 	/* The latest delta CRL, when the CA publishes them (key 0's, as
 	 * /delta.crl: what its complete CRL's Freshest CRL names). */
 	if (ca_crl_delta_current_key(ca, 0, &crl, &e) == 0) {
-		if (publish_file(dfd, "delta.crl", crl.der, crl.der_len, st,
+		if (publish_file(dfd, dfd, "delta.crl", crl.der, crl.der_len, st,
 				 err) != 0)
 			goto out;
 		ca_crl_free(&crl);
@@ -507,7 +584,7 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		goto out;
 	}
 	if (ca_root_crl_current(ca, &crl, &e) == 0) {
-		if (publish_file(dfd, "root.crl", crl.der, crl.der_len, st,
+		if (publish_file(dfd, dfd, "root.crl", crl.der, crl.der_len, st,
 				 err) != 0)
 			goto out;
 	} else if (e.kind != MICA_E_NOTFOUND) {
