@@ -12,6 +12,8 @@
 #include "web/web.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #include "ca/ca.h"
 #include "util/clock.h"
 #include "util/fault.h"
+#include "util/fsname.h"
 #include "util/log.h"
 #include "web/addr.h"
 #include "web/crl_cache.h"
@@ -42,6 +45,12 @@
 #define WEB_QUIET_SECONDS  1             /* the main thread's wake-up: a
 					  * tick with no request begun is
 					  * quiet (trim_when_quiet) */
+
+/* DIR/FIRST_START_FILE is there from before the first start creates the
+ * CA until that start has shown its admin token: a start that finds it
+ * beside a CA finishes an interrupted first start (first_admin_token). */
+#define FIRST_START_FILE    "serve.first-start"
+#define FIRST_TOKEN_COMMENT "created by mica serve at first start"
 
 /* The running daemon: what requests see (srv) and what only the main
  * thread uses. */
@@ -80,7 +89,7 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 {
 	const struct web_opts *o = dm->o;
 	struct ca_init_opts io;
-	char host[256], name[65], url[220];
+	char host[256], name[65], url[220], pass[PATH_MAX];
 
 	web_host_name(host, sizeof(host));
 	/* RFC 5280 ub-common-name: 64 characters. */
@@ -102,6 +111,17 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	io.ndomains = o->ndomains;
 	io.public_url = url;
 	io.passphrase_file = o->passphrase_file;
+	/* A passphrase file already in DIR (a first start killed after it
+	 * wrote one, before the store was named mica.db; or one put there
+	 * for it) is what serve takes by default at every later start: the
+	 * new key is sealed under it, never under another that would make
+	 * it useless, and the start is not refused for a file it wrote. */
+	if (io.passphrase_file == NULL &&
+	    (getenv("MICA_PASSPHRASE") == NULL ||
+	     getenv("MICA_PASSPHRASE")[0] == '\0') &&
+	    snprintf(pass, sizeof(pass), "%s/%s", o->datadir, CA_PASS_FILE) <
+	    (int)sizeof(pass) && access(pass, F_OK) == 0)
+		io.passphrase_file = pass;
 	if (ca_init(&io, res, err) != 0)
 		return -1;
 	printf("created a new CA in %s: \"%s\"\n", o->datadir, name);
@@ -109,6 +129,10 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	if (res->passphrase_path[0] != '\0')
 		printf("CA key passphrase written to %s: keep a copy offline, "
 		       "the CA key is useless without it\n", res->passphrase_path);
+	else if (io.passphrase_file == pass)
+		printf("CA key sealed under the passphrase already in %s: keep "
+		       "a copy offline, the CA key is useless without it\n",
+		       pass);
 	if (o->ndomains == 0)
 		printf("no --domain given: issuance needs allowed domains "
 		       "(mica domain add ...), except for admin-named certificates\n");
@@ -117,29 +141,79 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	return 0;
 }
 
-/* The first admin token, printed once. */
+/* The first admin token, printed once. RESUMED: the first start that
+ * created the CA was interrupted before it had said it showed one (its
+ * marker, FIRST_START_FILE, is still there): one it made then may or may
+ * not have been shown, so no second is made beside it - the log says how
+ * to replace it; with none made, this is the first, said to be. */
 static int
-first_admin_token(struct web_server *srv, struct mica_err *err)
+first_admin_token(struct web_server *srv, int resumed, struct mica_err *err)
 {
 	struct ca_token_spec spec;
 	struct ca_principal p;
+	struct ca_token *tk = NULL;
 	char token[CA_TOKEN_MAX];
+	size_t n = 0;
 	int rc;
 
+	web_daemon_principal(&p);
+	if (resumed) {
+		rc = ca_token_list(srv->parent, &p, &tk, &n, err);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (tk[i].kind == CA_TOKEN_ADMIN && tk[i].comment != NULL &&
+			    strcmp(tk[i].comment, FIRST_TOKEN_COMMENT) == 0) {
+				mica_log(MICA_LOG_WARN, "the first start of this CA "
+					 "was interrupted after it made its admin "
+					 "token %s, which it may not have shown: "
+					 "no other is made; if you do not have it, "
+					 "'mica token revoke %s' and 'mica token "
+					 "create --admin' replace it", tk[i].id,
+					 tk[i].id);
+				rc = 1;
+			}
+		ca_token_array_free(tk, n);
+		if (rc != 0) {
+			ca_principal_free(&p);
+			return rc < 0 ? -1 : 0;
+		}
+	}
 	memset(&spec, 0, sizeof(spec));
 	spec.kind = CA_TOKEN_ADMIN;
 	spec.uses = -1;
-	spec.comment = "created by mica serve at first start";
-	web_daemon_principal(&p);
+	spec.comment = FIRST_TOKEN_COMMENT;
 	rc = ca_token_create(srv->parent, &p, &spec, token, NULL, err);
 	ca_principal_free(&p);
 	if (rc != 0)
 		return -1;
+	/* Tests kill the daemon here: the token made, not shown
+	 * (util/fault.h). */
+	MICA_TEST_GATE("MICA_TEST_FIRST_TOKEN_GATE");
+	if (resumed)
+		printf("the first start of this CA was interrupted before it "
+		       "made an admin token: this is its first\n");
 	printf("admin token: %s\n", token);
 	printf("this admin token will not be shown again: store it now\n");
 	fflush(stdout);
 	explicit_bzero(token, sizeof(token));
 	return 0;
+}
+
+/* Make the marker of a first start, PATH (durably: a start killed after
+ * it created the CA must find it). 1 made now, 0 there already (a first
+ * start killed before it created the CA), -1 with ERR. */
+static int
+first_start_mark(const char *path, struct mica_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		      O_NOFOLLOW, 0600);
+
+	if (fd < 0 && errno == EEXIST)
+		return 0;
+	if (fd < 0 || close(fd) != 0 || mica_sync_dir_of(path) != 0)
+		return mica_err_set(err, MICA_E_UNAVAIL, "datadir",
+				    "cannot create %s: %s", path,
+				    strerror(errno));
+	return 1;
 }
 
 /* FIRST: the CA was created now (its admin token printed before). */
@@ -343,6 +417,8 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	int64_t next_tick;
 	struct ca_serve_lock lock = { { -1, -1 } };
 	int rc = -1, first = 0, sig, http_fd = -1, https_fd = -1;
+	int resumed = 0, marked = 0;
+	char marker[PATH_MAX];
 
 	if (o == NULL || o->datadir == NULL)
 		return mica_err_set(err, MICA_E_USAGE, "usage", "no data directory");
@@ -388,10 +464,27 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	    (dm->https_addr.on &&
 	     (https_fd = web_listen(&dm->https_addr, 1, err)) < 0))
 		goto out;
+	if (snprintf(marker, sizeof(marker), "%s/%s", o->datadir,
+		     FIRST_START_FILE) >= (int)sizeof(marker)) {
+		mica_err_set(err, MICA_E_USAGE, "bad_path",
+			     "data directory path too long");
+		goto out;
+	}
 	if (!ca_exists(o->datadir)) {
-		if (init_ca(dm, &ires, err) != 0)
+		if ((marked = first_start_mark(marker, err)) < 0)
 			goto out;
+		if (init_ca(dm, &ires, err) != 0) {
+			/* Nothing was created: no first start to finish. */
+			if (marked)
+				unlink(marker);
+			goto out;
+		}
 		first = 1;
+		/* Tests kill the daemon here: the CA created, no admin token
+		 * made yet (util/fault.h). */
+		MICA_TEST_GATE("MICA_TEST_SERVE_CREATED_GATE");
+	} else if (access(marker, F_OK) == 0) {
+		first = resumed = 1;
 	}
 	/* The key goes to signer processes; this one, which parses
 	 * everything the network sends, never holds it. */
@@ -409,8 +502,14 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	 * other thread uses the parent. */
 	if (ca_acme_open(parent, &o->acme, &dm->srv.acme, err) != 0)
 		goto out;
-	if (first && first_admin_token(&dm->srv, err) != 0)
-		goto out;
+	if (first) {
+		if (first_admin_token(&dm->srv, resumed, err) != 0)
+			goto out;
+		/* Shown (or said why not): the first start is over. */
+		if (unlink(marker) != 0 || mica_sync_dir(o->datadir) != 0)
+			mica_log(MICA_LOG_WARN, "cannot remove %s: %s", marker,
+				 strerror(errno));
+	}
 	/* The timer's own handle: its CRL publications (a second or so for
 	 * a million entries) hold no lock that workers need. */
 	pthread_mutex_lock(&dm->srv.parent_lock);

@@ -31,6 +31,16 @@
 #     sign-ca again writes the certificate it recorded (exit 0, saying
 #     so) instead of signing a second one for the key; other options, or
 #     the first certificate revoked, get a new one.
+#   - what killed commands leave under temporary names (init's
+#     DIR/.mica.db.init-XXXXXX, backup's FILE.tmp-XXXXXX, --out's
+#     FILE.tmp.XXXXXX, publish's OUTDIR/.publish.PID.tmp) the next run
+#     removes, saying so; never one a live run still writes (it holds a
+#     lock), nor a name of another pattern.
+#   - mica serve killed during its first start (before its store is
+#     named mica.db; once the CA is made, before its admin token; after
+#     that token, before it was shown): a plain 'mica serve -d DIR'
+#     finishes the start under the passphrase the first wrote, shows one
+#     admin token, or says which one it made may not have been shown.
 #   - what a killed command leaves beside an --out FILE or in
 #     mica.db-crls/ never keeps out a later command that gets the same
 #     PID (as a container's commands do): 'mica crl --out FILE' with the
@@ -348,6 +358,184 @@ if killed_at MICA_TEST_SIGN_CA_GATE signca "$MICA" -d "$R" sign-ca \
 		fail "... got $S (the first was $FIRST)"
 else
 	fail "sign-ca never reached its gate"
+fi
+
+# ------------------------------------ leftovers of --out and publish --
+# Names of the pattern nobody holds: a killed run's. One held locked (a
+# live run's, flock(1) standing in for it) and names of other patterns
+# stay.
+: > "$W/o.crl.tmp.AbC123"
+: > "$W/o.crl.tmp.LiVe99"
+: > "$W/o.crl.tmp.old"
+: > "$W/o.crl.tmp.AbC123.keep"
+flock "$W/o.crl.tmp.LiVe99" sleep 600 &
+FL=$!
+on_exit_kill "$FL"
+wait_for "flock(1) to hold its file" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
+	fail "flock(1) never took its lock"
+expect_rc "crl --out beside a killed run's temporary file" 0 \
+	"$MICA" -d "$D" crl --out "$W/o.crl"
+grep -q "removed $W/o\.crl\.tmp\.AbC123, left by an interrupted mica command" "$TMP/rc.err" &&
+	ok "... says it removed it" || fail "... it said: $(cat "$TMP/rc.err")"
+is "... and leaves the live one and other names" \
+	"$(cd "$W" && ls -A | grep '^o\.crl\.tmp' | sort | tr '\n' ' ')" \
+	"o.crl.tmp.AbC123.keep o.crl.tmp.LiVe99 o.crl.tmp.old "
+kill "$FL"; wait "$FL" 2>/dev/null; on_exit_forget "$FL"
+
+P=$W/pub
+check "mica publish" "$MICA" -d "$D" publish "$P"
+: > "$P/.publish.424242.tmp"
+: > "$P/.publish.x.tmp"
+expect_rc "mica publish beside a killed run's temporary file" 0 \
+	"$MICA" -d "$D" publish "$P"
+grep -q "removed $P/\.publish\.424242\.tmp, left by an interrupted publication" "$TMP/rc.err" &&
+	ok "... says it removed it" || fail "... it said: $(cat "$TMP/rc.err")"
+is "... and leaves the name of another pattern" \
+	"$(cd "$P" && ls -A | grep '^\.publish' | tr '\n' ' ')" ".publish.x.tmp "
+# A publisher at work holds the directory's shared lock (flock(1) -s
+# standing in for it): nothing of its may go.
+: > "$P/.publish.424242.tmp"
+flock -s "$P" sleep 600 &
+FL=$!
+on_exit_kill "$FL"
+wait_for "flock(1) to hold the directory" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
+	fail "flock(1) never took its lock"
+check "mica publish beside another publisher at work" "$MICA" -d "$D" publish "$P"
+[ -e "$P/.publish.424242.tmp" ] && ok "... leaves its temporary file" ||
+	fail "... removed a live publisher's temporary file"
+kill "$FL"; wait "$FL" 2>/dev/null; on_exit_forget "$FL"
+
+# A leftover of init in a directory that holds a CA (a restore followed
+# the killed init): the next command that writes the store removes it.
+: > "$D/.mica.db.init-XyZ789"
+: > "$D/.mica.db.init-XyZ789-wal"
+: > "$D/.mica.db.init-old"
+expect_rc "crl in a data directory with a killed init's store" 0 "$MICA" -d "$D" crl
+grep -q "removed $D/\.mica\.db\.init-XyZ789, left by an interrupted 'mica init'" "$TMP/rc.err" &&
+	ok "... says it removed it" || fail "... it said: $(cat "$TMP/rc.err")"
+is "... with its -wal, and leaves the name of another pattern" \
+	"$(cd "$D" && ls -A | grep '^\.mica\.db\.init' | tr '\n' ' ')" ".mica.db.init-old "
+rm -f "$D/.mica.db.init-old"
+
+# An init at work holds the data directory's lock: its store is not
+# taken by another command, and a restore into it waits for nothing.
+L=$W/live-init
+rm -f "$W/g4" "$W/g4.reached"
+MICA_TEST_INIT_GATE=$W/g4 "$MICA" -d "$L" init --name "Live CA" \
+	--public-url http://127.0.0.1:1 >"$W/g4.out" 2>&1 &
+P4=$!
+on_exit_kill "$P4"
+if wait_for "an init to build its store" 60 test -s "$W/g4.reached"; then
+	expect_rc "a restore into the directory of an init at work: exit 6" 6 \
+		"$MICA" -d "$L" restore "$W/bk.db"
+	is "... which leaves its store" "$(cd "$L" && ls -A | grep -c '^\.mica\.db\.init-......$')" 1
+	touch "$W/g4"
+	wait "$P4"; is "... and the init finishes" "$?" 0
+	on_exit_forget "$P4"
+	check "... with its CA" "$MICA" -d "$L" crl
+else
+	fail "the live init never reached its gate"
+fi
+
+# ----------------------------------------------- serve's first start --
+# serve_first NAME GATE DIR: kill a first 'mica serve' on DIR at GATE.
+serve_first() {
+	serve_ports
+	killed_at "$2" "$1" "$MICA" -d "$3" serve --http "127.0.0.1:$HP" \
+		--https "127.0.0.1:$SP" --domain example.test
+}
+# serves_and_issues OUT DIR ADMIN: the daemon started with OUT serves
+# DIR's CA, whose admin token ADMIN makes an enrollment token that gets
+# a certificate openssl verifies under the root it serves.
+serves_and_issues() {
+	local tok
+	curl -fsS -o "$2/root.der" "$H/ca.crt" &&
+		openssl x509 -inform der -in "$2/root.der" -out "$2/root.pem" 2>/dev/null ||
+		{ fail "... /ca.crt is not served"; return; }
+	tok=$(enroll_token "$S" "$3" -1)
+	[ -n "$tok" ] || { fail "... the admin token makes no enrollment token"; return; }
+	is "... and issues" "$(enroll_leaf "$S" "$tok" a.example.test "$2/leaf")" 201
+	openssl verify -CAfile "$2/root.pem" "$2/leaf.pem" >/dev/null 2>&1 &&
+		ok "... a certificate openssl verifies" || fail "openssl verify refused the certificate"
+}
+
+F1=$W/first1
+if serve_first first1 MICA_TEST_INIT_GATE "$F1"; then
+	ok "serve killed in its first start before its store is named mica.db"
+	[ ! -e "$F1/mica.db" ] && [ -s "$F1/passphrase" ] &&
+		ok "... leaves no CA, and the passphrase it wrote" ||
+		fail "... left: $(ls -A "$F1" | tr '\n' ' ')"
+	cp "$F1/passphrase" "$W/first1.pass"
+	serve_start "$W/s1.out" "$F1" -- --domain example.test ||
+		fail "a plain mica serve then does not start: $(tail -2 "$W/s1.out.err")"
+	if [ -n "$SERVE_PID" ]; then
+		ok "... a plain mica serve then starts"
+		grep -q "sealed under the passphrase already in $F1/passphrase" "$W/s1.out" &&
+			ok "... saying the key is sealed under the passphrase it found" ||
+			fail "... it said: $(cat "$W/s1.out")"
+		cmp -s "$F1/passphrase" "$W/first1.pass" && ok "... which is unchanged" ||
+			fail "$F1/passphrase changed"
+		is "... one admin token shown" "$(grep -c '^admin token: mica_' "$W/s1.out")" 1
+		grep -q "removed $F1/\.mica\.db\.init-......, left by an interrupted" "$W/s1.out.err" &&
+			ok "... the killed start's store removed, and said" ||
+			fail "... its stderr: $(cat "$W/s1.out.err")"
+		is "... nothing else left" "$(cd "$F1" && ls -A | grep -c '^\.mica\.db\.init-\|^serve\.first-start')" 0
+		serves_and_issues "$W/s1.out" "$F1" "$(sed -n 's/^admin token: //p' "$W/s1.out")"
+		serve_stop
+		check "... and the key opens with $F1/passphrase" "$MICA" -d "$F1" crl \
+			--passphrase-file "$W/first1.pass"
+	fi
+else
+	fail "serve's first start never reached the init gate"
+fi
+
+F2=$W/first2
+if serve_first first2 MICA_TEST_SERVE_CREATED_GATE "$F2"; then
+	ok "serve killed in its first start once the CA is made, before its admin token"
+	grep -q '^admin token' "$W/first2.out" && fail "... yet it showed one" ||
+		ok "... which it did not show"
+	serve_start "$W/s2.out" "$F2" ||
+		fail "a plain mica serve then does not start: $(tail -2 "$W/s2.out.err")"
+	if [ -n "$SERVE_PID" ]; then
+		ok "... a plain mica serve then starts"
+		grep -q "interrupted before it made an admin token: this is its first" "$W/s2.out" &&
+			ok "... saying the first start was interrupted" ||
+			fail "... it said: $(cat "$W/s2.out")"
+		is "... showing one admin token" "$(grep -c '^admin token: mica_' "$W/s2.out")" 1
+		serves_and_issues "$W/s2.out" "$F2" "$(sed -n 's/^admin token: //p' "$W/s2.out")"
+		serve_stop
+	fi
+	serve_start "$W/s2b.out" "$F2" || fail "the next start fails"
+	serve_stop
+	is "... and the next start shows none" "$(grep -c '^admin token' "$W/s2b.out")" 0
+else
+	fail "serve's first start never reached its gate after the CA"
+fi
+
+F3=$W/first3
+if serve_first first3 MICA_TEST_FIRST_TOKEN_GATE "$F3"; then
+	ok "serve killed in its first start with its admin token made, not shown"
+	serve_start "$W/s3.out" "$F3" ||
+		fail "a plain mica serve then does not start: $(tail -2 "$W/s3.out.err")"
+	if [ -n "$SERVE_PID" ]; then
+		ok "... a plain mica serve then starts"
+		is "... showing no second admin token" "$(grep -c '^admin token' "$W/s3.out")" 0
+		grep -q "interrupted after it made its admin token .*'mica token create --admin' replace it" \
+			"$W/s3.out.err" && ok "... saying how to replace the one it may not have shown" ||
+			fail "... its stderr: $(cat "$W/s3.out.err")"
+		serve_stop
+	fi
+	# The admin replaces it from the command line: that token works.
+	"$MICA" -d "$F3" token create --admin >"$W/adm3" 2>/dev/null || fail "token create --admin"
+	serve_start "$W/s3b.out" "$F3" || fail "the next start fails"
+	if [ -n "$SERVE_PID" ]; then
+		grep -q 'interrupted' "$W/s3b.out.err" && fail "... the next start says it again" ||
+			ok "... the next start says nothing of it"
+		serves_and_issues "$W/s3b.out" "$F3" "$(grep -o 'mica_[A-Za-z0-9_-]*' "$W/adm3" | head -1)"
+		serve_stop
+	fi
+else
+	fail "serve's first start never reached its token gate"
 fi
 
 # --------------------------------------- temporary files of a dead PID --
