@@ -306,6 +306,9 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	 * removes it: the file is then whole on its own, and may be named. */
 	db_close(dst);
 	dst = NULL;
+	/* The marker of a first start of 'mica serve' killed before it
+	 * made its CA: the restored CA is not that start's (ca_init). */
+	(void)unlinkat(dfd, CA_FIRST_START_FILE, 0);
 	if (ca_store_name(datadir, partial, dbpath,
 			  "restore into an empty directory", err) != 0)
 		goto out;

@@ -33,6 +33,10 @@ struct ca;
 #define CA_DB_FILE       "mica.db"
 #define CA_PASS_FILE     "passphrase"
 #define CA_SERVE_LOCK_FILE "serve.lock"
+/* There from before 'mica serve' creates the CA at its first start until
+ * it has shown its admin token (web/daemon.c); an init or restore that
+ * makes the CA instead removes it. */
+#define CA_FIRST_START_FILE "serve.first-start"
 #define CA_ID_MAX        40      /* request and token ids, with NUL */
 #define CA_TOKEN_MAX     128     /* a whole bearer token, with NUL */
 #define CA_PENDING_MAX   1000    /* most pending requests held at once */
@@ -93,6 +97,9 @@ struct ca_init_opts {
 	int kind;                     /* enum ca_init_kind */
 	int path_len;                 /* subordinate: pathLenConstraint to ask
 				       * for (0: it signs no CA) */
+	int first_start;              /* mica serve's first start: the
+				       * DIR/CA_FIRST_START_FILE it made
+				       * stays (any other init removes one) */
 };
 
 struct ca_init_result {

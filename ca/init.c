@@ -462,6 +462,12 @@ seal:
 		goto out;
 	db_close(db);
 	db = NULL;
+	/* A first start of 'mica serve' killed before it made its CA left
+	 * its marker: this CA is not that start's, and serve, finding the
+	 * marker beside it, would make and print an admin token for it.
+	 * Gone before the store is named (the naming syncs DATADIR). */
+	if (!o->first_start)
+		(void)unlinkat(dfd, CA_FIRST_START_FILE, 0);
 	if (ca_store_name(o->datadir, tmppath, dbpath,
 			  "refusing to overwrite it", err) != 0)
 		goto out;

@@ -49,7 +49,7 @@
 /* DIR/FIRST_START_FILE is there from before the first start creates the
  * CA until that start has shown its admin token: a start that finds it
  * beside a CA finishes an interrupted first start (first_admin_token). */
-#define FIRST_START_FILE    "serve.first-start"
+#define FIRST_START_FILE    CA_FIRST_START_FILE
 #define FIRST_TOKEN_COMMENT "created by mica serve at first start"
 
 /* The running daemon: what requests see (srv) and what only the main
@@ -110,6 +110,7 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	io.domains = o->domains;
 	io.ndomains = o->ndomains;
 	io.public_url = url;
+	io.first_start = 1;
 	io.passphrase_file = o->passphrase_file;
 	/* A passphrase file already in DIR (a first start killed after it
 	 * wrote one, before the store was named mica.db; or one put there

@@ -538,6 +538,40 @@ else
 	fail "serve's first start never reached its token gate"
 fi
 
+# A first start killed before it made its CA, whose directory then gets
+# its CA another way (restore, 'mica init'): that CA is not the first
+# start's, and no start of serve makes or prints an admin token for it.
+for how in restore init; do
+	F=$W/first-$how
+	if serve_first "first-$how" MICA_TEST_INIT_GATE "$F"; then
+		[ -e "$F/serve.first-start" ] ||
+			fail "... the killed start left no $F/serve.first-start"
+		rm -f "$F/passphrase"   # the killed start's, of no CA
+		if [ "$how" = restore ]; then
+			expect_rc "serve killed in its first start, then a restore there: exit 0" 0 \
+				"$MICA" -d "$F" restore "$W/bk.db" --passphrase-file "$W/old.pass"
+			cp "$W/old.pass" "$F/passphrase"
+		else
+			expect_rc "serve killed in its first start, then mica init there: exit 0" 0 \
+				"$MICA" -d "$F" init --name "Init After Serve" \
+				--public-url http://127.0.0.1:1 --domain example.test
+		fi
+		[ ! -e "$F/serve.first-start" ] && ok "... which removes the first start's marker" ||
+			fail "... $F/serve.first-start is still there"
+		serve_start "$W/sf-$how.out" "$F" || fail "serve after the $how does not start"
+		if [ -n "$SERVE_PID" ]; then
+			is "... and serve then makes no admin token" \
+				"$(grep -c '^admin token' "$W/sf-$how.out")" 0
+			is "... nor says a first start was interrupted" \
+				"$(grep -c 'first start of this CA was interrupted' "$W/sf-$how.out" "$W/sf-$how.out.err" |
+				   awk -F: '{ n += $NF } END { print n }')" 0
+			serve_stop
+		fi
+	else
+		fail "serve's first start ($how) never reached the init gate"
+	fi
+done
+
 # --------------------------------------- temporary files of a dead PID --
 N=$(( $(sqlite3 -readonly "$D/mica.db" 'SELECT max(number) FROM crl') + 1 ))
 # The names a killed run of this PID (exec keeps it) would have left.
