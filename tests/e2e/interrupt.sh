@@ -35,7 +35,8 @@
 #     DIR/.mica.db.init-XXXXXX, backup's FILE.tmp-XXXXXX, --out's
 #     FILE.tmp.XXXXXX, publish's OUTDIR/.publish.PID.tmp) the next run
 #     removes, saying so; never one a live run still writes (it holds a
-#     lock), nor a name of another pattern.
+#     lock), nor a name of another pattern; a writer whose new file a
+#     sweep locked first takes another name rather than fail.
 #   - mica serve killed during its first start (before its store is
 #     named mica.db; once the CA is made, before its admin token; after
 #     that token, before it was shown): a plain 'mica serve -d DIR'
@@ -381,6 +382,30 @@ is "... and leaves the live one and other names" \
 	"$(cd "$W" && ls -A | grep '^o\.crl\.tmp' | sort | tr '\n' ' ')" \
 	"o.crl.tmp.AbC123.keep o.crl.tmp.LiVe99 o.crl.tmp.old "
 kill "$FL"; wait "$FL" 2>/dev/null; on_exit_forget "$FL"
+
+# A sweep that locked a writer's new file before the writer could (the
+# writer held between creating and locking it, flock(1) standing in for
+# the sweep): the writer takes another name, it does not fail.
+rm -f "$W/g5" "$W/g5.reached" "$W/race.crl"
+MICA_TEST_TMP_GATE=$W/g5 "$MICA" -d "$D" crl --out "$W/race.crl" >"$W/g5.out" 2>&1 &
+P5=$!
+on_exit_kill "$P5"
+if wait_for "crl --out to create its temporary file" 60 test -s "$W/g5.reached"; then
+	T5=$(cd "$W" && ls -A | grep '^race\.crl\.tmp\.......$')
+	flock "$W/$T5" sleep 600 &
+	FL=$!
+	on_exit_kill "$FL"
+	wait_for "flock(1) to hold $T5" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
+		fail "flock(1) never took its lock"
+	touch "$W/g5"
+	wait "$P5"; is "crl --out whose new file a sweep locked first: exit 0" "$?" 0
+	on_exit_forget "$P5"
+	openssl crl -inform der -in "$W/race.crl" -noout 2>/dev/null &&
+		ok "... and the CRL is written" || fail "... no CRL in $W/race.crl: $(cat "$W/g5.out")"
+	kill "$FL"; wait "$FL" 2>/dev/null; on_exit_forget "$FL"
+else
+	fail "crl --out never reached its gate"
+fi
 
 P=$W/pub
 check "mica publish" "$MICA" -d "$D" publish "$P"
