@@ -282,7 +282,8 @@ void ca_row_set_sealed(struct db_ca *row, struct ca_sealed_key *sealed);
  * asking for a CA certificate with PATH_LEN, DOMAINS (N) as its permitted
  * name constraints (none when N is 0; with them, the address of
  * PUBLIC_URL when it is an IP address, every other address excluded:
- * ca_x509_nc_value) and, when PUBLIC_URL is set, its
+ * ca_x509_nc_value; then N is at most CA_NC_PERMIT_MAX - 1, else
+ * MICA_E_USAGE "bad_domain") and, when PUBLIC_URL is set, its
  * issuer's CRL and certificate at PUBLIC_URL/root.crl and /root.crt.
  * Signed by K. *CSR heap, DER. */
 int ca_ca_request(struct ca_key *k, const unsigned char *subject,

@@ -176,8 +176,18 @@ ca_ca_request(struct ca_key *k, const unsigned char *subject,
 	r.path_len = path_len;
 	/* Ranges alone constrain no DNS name (ca_x509_nc_value refuses
 	 * them): the address is asked for only beside a domain. */
-	if (ndomains > 0 && ndomains < CA_NC_PERMIT_MAX &&
-	    url_address(public_url, &own)) {
+	if (ndomains > 0 && url_address(public_url, &own)) {
+		/* Left out, it would be excluded with every other address,
+		 * and the CA's own HTTPS certificate could not name it. */
+		if (ndomains >= CA_NC_PERMIT_MAX) {
+			mica_err_set(err, MICA_E_USAGE, "bad_domain",
+				     "at most %d domains with an IP address "
+				     "URL: its address %s takes a permitted "
+				     "subtree of the %d a CA certificate has",
+				     CA_NC_PERMIT_MAX - 1, own.text,
+				     CA_NC_PERMIT_MAX);
+			goto out;
+		}
 		for (size_t i = 0; i < ndomains; i++)
 			pv[i] = domains[i];
 		pv[ndomains] = own.text;

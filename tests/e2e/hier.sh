@@ -345,6 +345,23 @@ sub_ca() {
 		die "init --subordinate $2"
 }
 
+# An issuing CA whose URL is an address needs a permitted subtree for
+# it: with the most domains (32) there is none left, and the address
+# would be excluded with every other; refused, nothing made.
+doms=()
+for i in $(seq 32); do doms+=(--domain "d$i.contoso.test"); done
+expect_rc "init --subordinate with 32 domains and an IP address URL: exit 2" 2 \
+	m -d N32 init --subordinate --name "Contoso 32 CA" "${doms[@]}" \
+	--public-url http://192.0.2.7:8080 --csr-out n32.csr
+grep -q "at most 31 domains with an IP address URL" "$TMP/rc.err" &&
+	ok "... saying at most 31 domains" || fail "... it said: $(cat "$TMP/rc.err")"
+[ ! -e N32 ] && [ ! -e n32.csr ] && ok "... making nothing" || fail "... left N32 or n32.csr"
+expect_rc "... 31 domains: exit 0" 0 \
+	m -d N31 init --subordinate --name "Contoso 31 CA" "${doms[@]:0:62}" \
+	--public-url http://192.0.2.7:8080 --csr-out n31.csr
+openssl req -in n31.csr -noout -text 2>/dev/null | grep -q 'IP:192.0.2.7/255.255.255.255' &&
+	ok "... asking for its address" || fail "n31.csr does not ask for 192.0.2.7/32"
+
 sub_ca NI "Contoso No-IP CA" noip.csr
 expect_rc "sign-ca --permit contoso.test (no address range)" 0 \
 	m -d R sign-ca --csr noip.csr --out noip.crt --permit contoso.test
