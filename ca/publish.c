@@ -46,6 +46,7 @@
 #include "ca/ocsp.h"
 #include "ca/x509.h"
 #include "util/hex.h"
+#include "util/leftover.h"
 #include "util/log.h"
 
 /* Files of certificates that expired this long ago are still removed. */
@@ -158,7 +159,7 @@ publish_lock(int dfd, const char *dir, struct mica_err *err)
 	DIR *d;
 	int fd;
 
-	if (flock(dfd, LOCK_EX | LOCK_NB) == 0 && (fd = dup(dfd)) >= 0) {
+	if (mica_flock(dfd, LOCK_EX | LOCK_NB) == 0 && (fd = dup(dfd)) >= 0) {
 		if ((d = fdopendir(fd)) == NULL) {
 			close(fd);
 		} else {
@@ -175,10 +176,15 @@ publish_lock(int dfd, const char *dir, struct mica_err *err)
 			closedir(d);
 		}
 	}
-	/* From the exclusive lock, or waiting for a sweep to end. */
-	while (flock(dfd, LOCK_SH) != 0)
-		if (errno != EINTR)
+	/* From the exclusive lock, or waiting for a sweep to end. A file
+	 * system without locks (mica_flock_unsupported) has no sweep
+	 * either: the pass goes on unlocked, as before there were sweeps. */
+	while (mica_flock(dfd, LOCK_SH) != 0)
+		if (errno != EINTR) {
+			if (mica_flock_unsupported(errno))
+				return 0;
 			return io_fail(err, "lock", dir);
+		}
 	return 0;
 }
 

@@ -10,7 +10,8 @@
  * Points used by mica: "db_write" (any store write), "db_commit", "sign",
  * "lint" (make the linter see a broken TBS), "db_sync" (the group-commit
  * WAL sync, db/writer.c), "ocsp_ration_refill" (the ration of "unknown"
- * OCSP signatures is not refilled: its clock stands still, ca/ocsp.c).
+ * OCSP signatures is not refilled: its clock stands still, ca/ocsp.c),
+ * "flock" (util/leftover.c: a file system without locks).
  */
 #ifndef MICA_UTIL_FAULT_H
 #define MICA_UTIL_FAULT_H

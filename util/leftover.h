@@ -15,11 +15,21 @@
 
 #include <stddef.h>
 
+/* flock(2), or -1 with errno ENOLCK where the fault point "flock" fires
+ * (util/fault.h: a file system without locks, for tests). */
+int mica_flock(int fd, int op);
+
+/* 1 if E, an errno from flock(2), says the file system takes no locks
+ * (some NFS, FUSE and CIFS mounts), else 0. Where there are none, writers
+ * go on unlocked and sweeps, which need a lock to remove anything, remove
+ * nothing. */
+int mica_flock_unsupported(int e);
+
 /* Create a new empty file (mode 0600, close-on-exec) named PATH, then SEP,
  * then six characters mkstemp(3) picks, its name into TMP (SIZE bytes),
- * and lock it: the descriptor, which the caller keeps open until the file
- * is renamed or removed, or -1 with errno set (ENAMETOOLONG: TMP too
- * small). */
+ * and lock it (where the file system has locks): the descriptor, which
+ * the caller keeps open until the file is renamed or removed, or -1 with
+ * errno set (ENAMETOOLONG: TMP too small). */
 int mica_tmp_create(const char *path, const char *sep, char *tmp, size_t size);
 
 /* Remove what killed writers left beside PATH: the regular files of this

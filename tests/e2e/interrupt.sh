@@ -430,6 +430,23 @@ check "mica publish beside another publisher at work" "$MICA" -d "$D" publish "$
 	fail "... removed a live publisher's temporary file"
 kill "$FL"; wait "$FL" 2>/dev/null; on_exit_forget "$FL"
 
+# A file system without locks (some NFS, FUSE and CIFS mounts; the fault
+# point "flock" stands in for one): writers go on unlocked, as before
+# there were sweeps, and a sweep, which cannot lock, removes nothing.
+: > "$W/nl.crl.tmp.DeAd01"
+: > "$P/.publish.434343.tmp"
+expect_rc "crl --out where the file system takes no locks: exit 0" 0 \
+	env MICA_FAULT=flock:0 "$MICA" -d "$D" crl --out "$W/nl.crl"
+openssl crl -inform der -in "$W/nl.crl" -noout 2>/dev/null &&
+	ok "... and the CRL is written" || fail "... no CRL in $W/nl.crl"
+[ -e "$W/nl.crl.tmp.DeAd01" ] && ok "... removing nothing it could not lock" ||
+	fail "... removed a file it could not lock"
+expect_rc "publish where the file system takes no locks: exit 0" 0 \
+	env MICA_FAULT=flock:0 "$MICA" -d "$D" publish "$P"
+[ -e "$P/.publish.434343.tmp" ] && ok "... removing nothing it could not lock" ||
+	fail "... removed a file it could not lock"
+rm -f "$W/nl.crl.tmp.DeAd01" "$P/.publish.434343.tmp"
+
 # A leftover of init in a directory that holds a CA (a restore followed
 # the killed init): the next command that writes the store removes it.
 : > "$D/.mica.db.init-XyZ789"
