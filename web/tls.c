@@ -17,6 +17,7 @@
 #include "ca/keys.h"
 #include "ca/names.h"
 #include "ca/x509.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "web/listener.h"
@@ -59,6 +60,9 @@ tls_names(struct web_tls *t, char names[WEB_TLS_NAMES_MAX][256])
 	}
 	return n;
 }
+
+/* A renewal that failed is tried again this much later. */
+#define RETRY_MS INT64_C(300000)
 
 /* A certificate tls_issue made: T's once it is served (tls_adopt). */
 struct tls_new {
@@ -275,7 +279,7 @@ tls_rotate(struct web_tls *t, struct mica_err *err)
 void
 web_tls_maintain(struct web_tls *t, int force)
 {
-	int64_t now = (int64_t)time(NULL), life, renew_at;
+	int64_t now = (int64_t)time(NULL), mono = mica_mono_ms(), life, renew_at;
 	struct mica_err e;
 	char ts[32];
 
@@ -284,17 +288,29 @@ web_tls_maintain(struct web_tls *t, int force)
 	if (!force) {
 		life = t->not_after - t->not_before;
 		renew_at = t->not_after - life / 3;
-		if (now < renew_at || now - t->last_try < 300)
+		/* A failed renewal is retried RETRY_MS later, on the
+		 * monotonic clock: on the wall clock, a failure followed by
+		 * the clock set back a month would wait that month. */
+		if (t->failed_ms != 0 && mono - t->failed_ms < RETRY_MS)
+			return;
+		/* Before its notBefore, the clock was set back (it ran ahead,
+		 * then NTP or an admin corrected it): clients with the right
+		 * time refuse a certificate that is not valid yet, however
+		 * long it has left. */
+		if (now < renew_at && now >= t->not_before)
 			return;
 		/* Cut to the CA's own end already: a new one cannot do better. */
-		if (ca_not_after(t->srv->parent) <= t->not_after && now < t->not_after)
+		if (ca_not_after(t->srv->parent) <= t->not_after &&
+		    now >= t->not_before && now < t->not_after)
 			return;
 	}
-	t->last_try = now;
-	if (tls_rotate(t, &e) != 0)
+	if (tls_rotate(t, &e) != 0) {
+		t->failed_ms = mono != 0 ? mono : 1;
 		mica_log(MICA_LOG_ERR, "cannot renew the HTTPS certificate: %s: %s",
 			 e.code, e.msg);
-	else
+	} else {
+		t->failed_ms = 0;
 		mica_log(MICA_LOG_INFO, "new HTTPS certificate %s, valid until %s",
 			 t->serial, web_time_str(t->not_after, ts));
+	}
 }

@@ -28,7 +28,9 @@ struct web_tls {
 	unsigned threads;                 /* workers of the listener */
 	/* Kept by this module: */
 	struct web_listener *listener;    /* the HTTPS listener, or NULL */
-	int64_t not_before, not_after, last_try;
+	int64_t not_before, not_after;
+	int64_t failed_ms;                /* CLOCK_MONOTONIC of the last failed
+					   * renewal; 0: it succeeded */
 	char serial[sizeof(((struct ca_issued *)0)->serial)];
 	char names[WEB_TLS_NAMES_MAX * 64];   /* "localhost, 127.0.0.1, ..." */
 };
@@ -41,8 +43,8 @@ struct web_tls {
  * (web_listeners_stop). Main thread only, as web_tls_maintain. */
 int web_tls_start(struct web_tls *t, int fd, struct mica_err *err);
 
-/* Renew the certificate when less than a third of its life is left (now
- * if FORCE): a new listener on a duplicate of the listening socket, then
+/* Renew the certificate when less than a third of its life is left, or
+ * when the clock is before its notBefore (set back since; now if FORCE): a new listener on a duplicate of the listening socket, then
  * the old one stops accepting, finishes its requests and goes. Failures
  * are logged and retried every five minutes. */
 void web_tls_maintain(struct web_tls *t, int force);
