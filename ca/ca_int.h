@@ -343,7 +343,7 @@ struct ca_service {
 struct ca_service_cert {
 	unsigned char *der;      /* the caller's, to free */
 	size_t der_len;
-	int64_t not_after;
+	int64_t not_before, not_after;
 	char serial[CA_SERIAL_MAX];
 };
 /* Certify SVC's key with the current CA key, valid from an hour before

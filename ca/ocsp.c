@@ -102,7 +102,7 @@ struct ca_ocsp_state {
 	unsigned char *cert;           /* the responder certificate, DER */
 	size_t cert_len;
 	char cert_serial[CA_SERIAL_MAX];
-	int64_t cert_not_after;
+	int64_t cert_not_before, cert_not_after;
 	struct known_cert known[KNOWN_MAX];   /* others, by serial */
 	size_t known_next;             /* the slot to reuse next */
 	pthread_mutex_t umu;           /* what follows */
@@ -270,6 +270,7 @@ certify(struct ca *ca, struct ca_ocsp_state *o, int64_t now,
 	free(o->cert);
 	o->cert = c.der;
 	o->cert_len = c.der_len;
+	o->cert_not_before = c.not_before;
 	o->cert_not_after = c.not_after;
 	snprintf(o->cert_serial, sizeof(o->cert_serial), "%s", c.serial);
 	return 0;
@@ -346,7 +347,11 @@ sign_response(struct ca *ca, struct ca_ocsp_state *o,
 		return 0;
 	}
 	pthread_mutex_lock(&o->mu);
-	if ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
+	/* Renewed when due, and when the clock was set back before its
+	 * notBefore (a clock that ran ahead, then corrected): no relying
+	 * party with the right time would take a response it signs. */
+	if ((o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT ||
+	     now < o->cert_not_before) &&
 	    certify(ca, o, now, err) != 0) {
 		pthread_mutex_unlock(&o->mu);
 		return -1;
@@ -597,8 +602,10 @@ unknown_get(struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
 		if (u->der == NULL || u->certid_len != id->raw_len ||
 		    memcmp(u->certid, id->raw, id->raw_len) != 0)
 			continue;
-		if (u->next_update - now < SERVE_LEFT)
-			break;   /* stale: signed again, then replaced */
+		/* Stale, or dated after NOW (the clock was set back since):
+		 * signed again, then replaced. */
+		if (u->next_update - now < SERVE_LEFT || u->this_update > now)
+			break;
 		if ((out->der = malloc(u->der_len)) == NULL) {
 			found = -1;
 			break;
@@ -696,6 +703,21 @@ ca_ocsp_answer_free(struct ca_ocsp_answer *a)
 	memset(a, 0, sizeof(*a));
 }
 
+
+/* Whether the stored response R is dated after NOW: the clock was set
+ * back since it was signed (one that ran ahead, then was corrected), and
+ * a relying party with the right time refuses a thisUpdate in the future
+ * (OpenSSL: "status times invalid"). Such a response is let go (R freed)
+ * and signed again on demand, which replaces it in the store. */
+static int
+future_dated(struct db_ocsp_response *r, int64_t now)
+{
+	if (r->this_update <= now)
+		return 0;
+	db_ocsp_response_free(r);
+	return 1;
+}
+
 /* An unsuccessful answer with STATUS. */
 static int
 answer_error(struct ca_ocsp_answer *a, int status, struct mica_err *err)
@@ -756,7 +778,8 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    r.ids[0].serial_len > 0 &&
 	    db_ocsp_get(ca->db, hex[0], k->idx, k->by_ca, now + SERVE_LEFT,
-			&stored, &e) == 0) {
+			&stored, &e) == 0 &&
+	    !future_dated(&stored, now)) {
 		int rc = ca_ocsp_stored_response(ca, stored.der,
 						 stored.der_len,
 						 stored.responder, &out->der,

@@ -105,6 +105,7 @@ ca_service_certify(struct ca *ca, const struct ca_service *svc, int64_t now,
 		goto out;
 	out->der = der;
 	out->der_len = der_len;
+	out->not_before = t.not_before;
 	out->not_after = t.not_after;
 	der = NULL;
 	mica_log(MICA_LOG_INFO, "%s: new %s certificate %s, valid for %d days",
