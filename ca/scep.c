@@ -42,7 +42,7 @@ struct ca_scep_state {
 	pthread_mutex_t mu;            /* the RA certificate */
 	unsigned char *cert;           /* DER */
 	size_t cert_len;
-	int64_t not_after;
+	int64_t not_before, not_after;
 };
 
 void
@@ -98,6 +98,7 @@ certify(struct ca *ca, struct ca_scep_state *s, int64_t now,
 	free(s->cert);
 	s->cert = c.der;
 	s->cert_len = c.der_len;
+	s->not_before = c.not_before;
 	s->not_after = c.not_after;
 	return 0;
 }
@@ -147,6 +148,7 @@ reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
 		goto out;
 	s->cert = der;
 	s->cert_len = len;
+	s->not_before = ra.not_before;
 	s->not_after = not_after;
 	der = NULL;
 out:
@@ -169,7 +171,10 @@ ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
 	pthread_mutex_lock(&s->mu);
 	if (s->cert == NULL && reuse(ca, s, now, err) != 0)
 		goto out;
-	if ((s->cert == NULL ||
+	/* Also when the clock was set back before its notBefore (it ran
+	 * ahead, then was corrected): a client with the right time would
+	 * take the RA certificate for one not valid yet. */
+	if ((s->cert == NULL || now < s->not_before ||
 	     (s->not_after - now < CA_SCEP_RA_RENEW_LEFT &&
 	      s->not_after < ca->sh->not_after)) &&
 	    certify(ca, s, now, err) != 0)
