@@ -63,7 +63,8 @@ static const char *const order_sql[S__COUNT] = {
 	[S_ACME_AUTHZ_FIND_VALID] =
 	"SELECT " AUTHZ_COLS " FROM acme_authz WHERE account_id = ?1 AND "
 	"name = ?2 AND status = 'valid' AND kind = ?3 AND expires > ?4 AND "
-	"(?5 < 0 OR wildcard = ?5) ORDER BY expires DESC LIMIT 1",
+	"validated_at <= ?4 AND (?5 < 0 OR wildcard = ?5) "
+	"ORDER BY expires DESC LIMIT 1",
 	[S_ACME_AUTHZ_PROCESSING] =
 	"SELECT id FROM acme_authz WHERE chall_status = 'processing' LIMIT ?1",
 	[S_ACME_AUTHZ_EXISTS] = "SELECT 1 FROM acme_authz WHERE id = ?1",

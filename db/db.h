@@ -805,7 +805,10 @@ int db_acme_authz_finish(struct db *db, const char *id, int valid,
 int db_acme_authz_deactivate(struct db *db, const char *id,
 			     struct mica_err *err);
 /* A valid authorization of ACCOUNT_ID for the identifier, not expired at
- * NOW (WILDCARD -1: either kind); MICA_E_NOTFOUND if none. */
+ * NOW and validated no later than NOW (WILDCARD -1: either kind);
+ * MICA_E_NOTFOUND if none. A proof dated after NOW was made under a
+ * clock since set back: counting its days from then would stretch them
+ * by the step. */
 int db_acme_authz_find_valid(struct db *db, const char *account_id,
 			     const char *kind, const char *name, int wildcard,
 			     int64_t now, struct db_acme_authz *out,

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
@@ -1538,6 +1540,30 @@ test_flow_http01_to_certificate_and_refusals(void)
 			&o4, &err) == 0);
 		CU_ASSERT_STRING_EQUAL(o4.status, "ready");
 		ca_acme_order_free(&o4);
+	}
+	/* ...but not one proved under a clock since set back by 100 days:
+	 * its 7 days would last 107. A new proof is asked for. */
+	{
+		struct ca_acme_order o5;
+		char db[PATH_MAX + 16], *sql;
+		sqlite3 *h = NULL;
+
+		snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
+		sql = sqlite3_mprintf("UPDATE acme_authz SET validated_at = %lld, "
+				      "expires = %lld WHERE status = 'valid'",
+				      (long long)time(NULL) + 100 * 86400,
+				      (long long)time(NULL) + 107 * 86400);
+		CU_ASSERT_FATAL(sql != NULL);
+		CU_ASSERT_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+		CU_ASSERT_FATAL(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+		CU_ASSERT(sqlite3_changes(h) > 0);
+		sqlite3_close(h);
+		sqlite3_free(sql);
+		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
+			&o5, &err) == 0);
+		CU_ASSERT_STRING_EQUAL(o5.status, "pending");
+		ca_acme_order_free(&o5);
 	}
 	free(der);
 	free(csr);
