@@ -202,7 +202,7 @@ reserve_body(struct db *db, void *arg, struct mica_err *err)
 	/* The proof is used up with the renewal it allows, or not at all. */
 	if (x->j->consume_challenge != NULL &&
 	    db_challenge_consume(db, x->j->renewal_of, x->j->consume_challenge,
-				 ca_now(), err) != 0) {
+				 ca_now(), CA_CHALLENGE_TTL, err) != 0) {
 		x->failed_at = 3;
 		return -1;
 	}

@@ -27,7 +27,8 @@ static const char *const challenge_sql[S__COUNT] = {
 	 * another connection's use of the same nonce. */
 	[S_CHALLENGE_CONSUME] =
 	"DELETE FROM renew_challenge "
-	"WHERE hash = ?1 AND serial = ?2 AND expires_at > ?3",
+	"WHERE hash = ?1 AND serial = ?2 AND expires_at > ?3 AND "
+	"expires_at <= ?3 + ?4",
 };
 
 int
@@ -82,7 +83,7 @@ out:
 
 int
 db_challenge_consume(struct db *db, const char *serial,
-		     const unsigned char hash[32], int64_t now,
+		     const unsigned char hash[32], int64_t now, int64_t ttl,
 		     struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -90,7 +91,7 @@ db_challenge_consume(struct db *db, const char *serial,
 
 	if (MICA_FAULT("db_write"))
 		return db_fault(err);
-	if (db == NULL || hash == NULL)
+	if (db == NULL || hash == NULL || ttl <= 0)
 		return db_bad_arg(err);
 	if (!db_serial_ok(serial))
 		return db_bad_serial(err);
@@ -99,6 +100,7 @@ db_challenge_consume(struct db *db, const char *serial,
 	db_bind_blob(st, 1, hash, 32, &b);
 	db_bind_text(st, 2, serial, &b);
 	db_bind_i64(st, 3, now, &b);
+	db_bind_i64(st, 4, ttl, &b);
 	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
 	if (sqlite3_changes(db->h) != 1) {

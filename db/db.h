@@ -642,10 +642,12 @@ int db_challenge_add(struct db *db, const char *serial,
 		     const unsigned char hash[32], int64_t now,
 		     int64_t expires_at, int keep, struct mica_err *err);
 /* Use the nonce with HASH once: it must exist, be for SERIAL and be live
- * at NOW; it is deleted. MICA_E_FORBIDDEN ("bad_proof") otherwise. Two
- * concurrent users of one nonce: exactly one succeeds. */
+ * at NOW, and end no later than NOW + TTL (nonces live TTL seconds: one
+ * ending later was made under a clock since set back, and would live as
+ * long again as the step); it is deleted. MICA_E_FORBIDDEN ("bad_proof")
+ * otherwise. Two concurrent users of one nonce: exactly one succeeds. */
 int db_challenge_consume(struct db *db, const char *serial,
-			 const unsigned char hash[32], int64_t now,
+			 const unsigned char hash[32], int64_t now, int64_t ttl,
 			 struct mica_err *err);
 
 /* -------------------------------------------------------------- audit -- */

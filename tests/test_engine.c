@@ -4086,6 +4086,16 @@ test_copied_csr_neither_renews_nor_revokes(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
 	free(csr);
 	csr = NULL;
+	/* A nonce made while the clock ran 100 days ahead, since set right:
+	 * its 10 minutes would last 100 days. */
+	CU_ASSERT_FATAL(fresh_renewal_csr(&kv, v2.serial, "x", nonce, &csr, &csr_len) == 0);
+	CU_ASSERT_EQUAL(sqlite3_exec(ca_db(g_ca)->h,
+				     "UPDATE renew_challenge SET expires_at = "
+				     "expires_at + 100 * 86400", NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, v2.serial, csr, csr_len, 0, 0, &bad, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
+	free(csr);
+	csr = NULL;
 	/* At most CA_CHALLENGES_PER_CERT live nonces per certificate: the
 	 * oldest goes first. Stored as hashes only. */
 	CU_ASSERT_EQUAL_FATAL(ca_renew_challenge(g_ca, v2.serial, first, &exp, &err), 0);
