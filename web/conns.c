@@ -277,14 +277,9 @@ reaper(void *arg)
 		struct web_reaped r;
 		int64_t now;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)WEB_REAP_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		mica_mono_deadline(&until, WEB_REAP_MS);
 		while (!cs->stop &&
-		       pthread_cond_timedwait(&cs->wake, &cs->lock, &until) != ETIMEDOUT)
+		       mica_cond_wait_until(&cs->wake, &cs->lock, &until) != ETIMEDOUT)
 			;
 		if (cs->stop)
 			break;
@@ -312,16 +307,11 @@ reaper(void *arg)
 int
 web_conns_start(struct web_conns *cs, struct mica_err *err)
 {
-	pthread_condattr_t ca;
 	int rc;
 
-	/* The reaper waits on CLOCK_MONOTONIC: a clock step must not stall
-	 * it or make it run wild. */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_destroy(&cs->wake);
-	pthread_cond_init(&cs->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	/* The reaper waits on CLOCK_MONOTONIC (a clock step must not stall
+	 * it or make it run wild), named at the wait (mica_cond_wait_until),
+	 * not in the condition's attributes, which libfaketime gets wrong. */
 	cs->stop = 0;
 	if ((rc = pthread_create(&cs->thread, NULL, reaper, cs)) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "thread",
