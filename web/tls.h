@@ -44,9 +44,10 @@ struct web_tls {
 int web_tls_start(struct web_tls *t, int fd, struct mica_err *err);
 
 /* Renew the certificate when less than a third of its life is left, or
- * when the clock is before its notBefore (set back since; now if FORCE): a new listener on a duplicate of the listening socket, then
- * the old one stops accepting, finishes its requests and goes. Failures
- * are logged and retried every five minutes. */
+ * when the clock is before its notBefore (set back since; now if FORCE):
+ * a new listener on a duplicate of the listening socket, then the old one
+ * stops accepting, finishes its requests and goes. Failures are logged
+ * and retried every five minutes. */
 void web_tls_maintain(struct web_tls *t, int force);
 
 #endif
