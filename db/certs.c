@@ -856,31 +856,20 @@ serial_row(sqlite3_stmt *st, void *row, struct mica_err *err)
 	return db_col_serial(st, 0, row, err);
 }
 
-int
-db_cert_same_key(struct db *db, const char *serial, int64_t now,
-		 char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
+/* The serials ST (bound, B its binding status) gives, at most MAX (0: all),
+ * into *OUT (heap) and *N. Collected whole before the caller goes on: it
+ * may change those rows on this connection, which must not happen under a
+ * statement still stepping. ST is done with either way. */
+static int
+serial_rows(struct db *db, sqlite3_stmt *st, int b, size_t max,
+	    char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
 	char (*v)[DB_SERIAL_MAX] = NULL;
 	size_t len = 0;
-	int rc = -1, b = SQLITE_OK;
+	int rc = -1;
 
-	if (out == NULL || n == NULL)
-		return db_bad_arg(err);
-	*out = NULL;
-	*n = 0;
-	if (db == NULL)
-		return db_bad_arg(err);
-	if (!db_serial_ok(serial))
-		return db_bad_serial(err);
-	if ((st = db_stmt(db, S_CERT_SAME_KEY, cert_sql, err)) == NULL)
-		goto out;
-	db_bind_text(st, 1, serial, &b);
-	db_bind_i64(st, 2, now, &b);
-	/* Collected first: the caller revokes them on this connection,
-	 * which must not change rows under a statement still stepping. */
 	if (db_binds_ok(db, b, err) != 0 ||
-	    db_rows(db, st, sizeof(*v), 0, serial_row, (void **)&v, &len,
+	    db_rows(db, st, sizeof(*v), max, serial_row, (void **)&v, &len,
 		    NULL, err) != 0)
 		goto out;
 	*out = v;
@@ -894,14 +883,34 @@ out:
 }
 
 int
+db_cert_same_key(struct db *db, const char *serial, int64_t now,
+		 char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
+{
+	sqlite3_stmt *st;
+	int b = SQLITE_OK;
+
+	if (out == NULL || n == NULL)
+		return db_bad_arg(err);
+	*out = NULL;
+	*n = 0;
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, S_CERT_SAME_KEY, cert_sql, err)) == NULL)
+		return -1;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_i64(st, 2, now, &b);
+	return serial_rows(db, st, b, 0, out, n, err);
+}
+
+int
 db_cert_of_key(struct db *db, const unsigned char spki_sha256[32],
 	       const char *profile, int64_t since, int64_t now, size_t max,
 	       char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	char (*v)[DB_SERIAL_MAX] = NULL;
-	size_t len = 0;
-	int rc = -1, b = SQLITE_OK;
+	sqlite3_stmt *st;
+	int b = SQLITE_OK;
 
 	if (out == NULL || n == NULL)
 		return db_bad_arg(err);
@@ -910,23 +919,12 @@ db_cert_of_key(struct db *db, const unsigned char spki_sha256[32],
 	if (db == NULL || spki_sha256 == NULL || profile == NULL || max == 0)
 		return db_bad_arg(err);
 	if ((st = db_stmt(db, S_CERT_OF_KEY, cert_sql, err)) == NULL)
-		goto out;
+		return -1;
 	db_bind_blob(st, 1, spki_sha256, 32, &b);
 	db_bind_text(st, 2, profile, &b);
 	db_bind_i64(st, 3, since, &b);
 	db_bind_i64(st, 4, now, &b);
-	if (db_binds_ok(db, b, err) != 0 ||
-	    db_rows(db, st, sizeof(*v), max, serial_row, (void **)&v, &len,
-		    NULL, err) != 0)
-		goto out;
-	*out = v;
-	*n = len;
-	v = NULL;
-	rc = 0;
-out:
-	free(v);
-	db_stmt_done(st);
-	return rc;
+	return serial_rows(db, st, b, max, out, n, err);
 }
 
 int
