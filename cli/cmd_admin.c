@@ -403,7 +403,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 			break;
 		case 'x':
 			if (cli_parse_duration(optarg, &spec.expires_in) != 0)
-				return cli_usage("token", "--expires must be a duration such as 3600, 30m, 12h or 7d, at most 10 years");
+				return cli_usage("token", "--expires must be a duration such as 3600, 30m, 12h or 7d, from 1 second to 10 years");
 			break;
 		case 'c': spec.comment = optarg; break;
 		case 'j': json = 1; break;

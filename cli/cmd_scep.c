@@ -59,7 +59,7 @@ cmd_scep(const char *datadir, int argc, char **argv)
 		case 'x':
 			if (cli_parse_duration(optarg, &spec.expires_in) != 0 ||
 			    spec.expires_in <= 0)
-				return cli_usage("scep", "--expires must be a duration such as 30m, 12h or 7d, at most 10 years");
+				return cli_usage("scep", "--expires must be a duration such as 30m, 12h or 7d, from 1 second to 10 years");
 			break;
 		case 'o': outp = optarg; break;
 		case 'h': fputs(scep_help, stdout); return 0;

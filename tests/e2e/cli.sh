@@ -489,6 +489,8 @@ expect_rc "token list with a stray argument: a usage error" 2 om token list x
 is "no token was made by them" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
 expect_rc "token create --expires 3651d (over ten years): a usage error" 2 om token create --enroll --expires 3651d
 expect_rc "token create --expires 3650d: ten years is the most, and allowed" 0 om token create --enroll --expires 3650d
+expect_rc "token create --expires 0d: a usage error" 2 om token create --enroll --expires 0d
+grep -q "from 1 second to 10 years" "$TMP/rc.err" && ok "... saying the bounds" || fail "... it said: $(cat "$TMP/rc.err")"
 # The message says what was made ("--expires 7" is seven seconds, --uses
 # defaults to one), in the terms of 'token list --json'.
 om token create --enroll --uses 5 --expires 7d >/dev/null 2>"$W/tok.err" || fail "token create --uses 5 --expires 7d"
