@@ -20,10 +20,10 @@ req_status(int s)
 static const char request_help[] =
 "Usage: mica [-d DIR] request list [--status pending|issued|denied|all]\n"
 "                                  [--limit N] [--json]\n"
-"       mica [-d DIR] request show ID\n"
+"       mica [-d DIR] request show ID [--json]\n"
 "       mica [-d DIR] request approve ID [--out FILE] [--json]\n"
 "                                        [--passphrase-file FILE]\n"
-"       mica [-d DIR] request deny ID [--reason TEXT]\n"
+"       mica [-d DIR] request deny ID [--reason TEXT] [--json]\n"
 "\n"
 "Requests submitted to 'mica serve' without an enrollment token wait for an\n"
 "admin, like a Certificate Services template that requires manager\n"
@@ -32,9 +32,10 @@ static const char request_help[] =
 "request issued; 'deny' records the reason (plain text, up to 200\n"
 "characters, no control or invisible characters). A decided request cannot\n"
 "be decided again: approving one issued already names its certificate's\n"
-"serial (exit 6). 'approve --json' prints the request as 'list --json'\n"
-"shows it (its serial), with the certificate in \"certificate\" unless\n"
-"--out is given; for a request decided already, the request alone.\n"
+"serial (exit 6). 'show --json', 'deny --json' and 'approve --json' print\n"
+"the request as 'list --json' shows it (its serial, its reason); approve\n"
+"adds the certificate in \"certificate\" unless --out is given (for a\n"
+"request decided already, the request alone).\n"
 "\n"
 "'list' shows the pending requests (--status for the others; 'all' is the\n"
 "API's default), in the order recorded (oldest first): every one, or the\n"
@@ -160,11 +161,12 @@ approve_hint(struct mica_err *err, const char *serial)
 		 "prints it", msg, serial);
 }
 
-/* 'request approve --json': request ID as it stands now (as 'request list
- * --json' shows it), with PEM in "certificate" if not NULL. 0, or 1 when
- * it could not be read or printed (said on stderr). */
+/* 'request show/approve/deny --json': request ID as it stands now (as
+ * 'request list --json' shows it), with PEM in "certificate" if not NULL.
+ * 0, or the exit status when it could not be read or printed (said on
+ * stderr). */
 static int
-approve_json(struct ca *ca, const char *id, const char *pem)
+request_json(struct ca *ca, const char *id, const char *pem)
 {
 	struct ca_issued is;
 	struct ca_request q;
@@ -174,10 +176,8 @@ approve_json(struct ca *ca, const char *id, const char *pem)
 
 	memset(&is, 0, sizeof(is));
 	memset(&q, 0, sizeof(q));
-	if (ca_request_status(ca, id, &is, &q, &err) != 0) {
-		cli_fail(&err);
-		return 1;
-	}
+	if (ca_request_status(ca, id, &is, &q, &err) != 0)
+		return cli_fail(&err);
 	o = req_json(&q, &bad);
 	if (pem != NULL)
 		cli_jput(o, "certificate", json_string(pem), &bad);
@@ -246,7 +246,11 @@ cmd_request(const char *datadir, int argc, char **argv)
 		struct ca_request q;
 		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		if (ca_request_status(ca, argv[optind + 1], &r, &q, &err) != 0) {
+		memset(&r, 0, sizeof(r));
+		memset(&q, 0, sizeof(q));
+		if (json) {
+			rc = request_json(ca, argv[optind + 1], NULL);
+		} else if (ca_request_status(ca, argv[optind + 1], &r, &q, &err) != 0) {
 			rc = cli_fail(&err);
 		} else {
 			printf("Request:    %s\nStatus:     %s\nProfile:    %s\n"
@@ -284,7 +288,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 				approve_hint(&err, r.serial);
 			rc = cli_fail(&err);
 			if (json && r.request_id[0] != '\0' &&
-			    approve_json(ca, id, NULL) != 0)
+			    request_json(ca, id, NULL) != 0)
 				rc = 1;
 		} else if (ca_pem_encode("CERTIFICATE", r.der, r.der_len, &pem, &err) != 0 ||
 			   ((!json || out != NULL) &&
@@ -293,7 +297,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 		} else {
 			fprintf(stderr, "approved %s: issued certificate %s, valid until %s\n",
 				id, r.serial, cli_time(r.not_after, t));
-			if (json && approve_json(ca, id, out == NULL ? pem : NULL) != 0)
+			if (json && request_json(ca, id, out == NULL ? pem : NULL) != 0)
 				rc = 1;
 		}
 		free(pem);
@@ -304,10 +308,13 @@ cmd_request(const char *datadir, int argc, char **argv)
 	if (strcmp(sub, "deny") == 0) {
 		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		if (ca_request_deny(ca, &cli, argv[optind + 1], reason, &err) != 0)
+		if (ca_request_deny(ca, &cli, argv[optind + 1], reason, &err) != 0) {
 			rc = cli_fail(&err);
-		else
+		} else {
 			fprintf(stderr, "denied %s\n", argv[optind + 1]);
+			if (json && request_json(ca, argv[optind + 1], NULL) != 0)
+				rc = 1;   /* denied, but not shown */
+		}
 		ca_close(ca);
 		return rc;
 	}

@@ -587,6 +587,27 @@ is "... printing the request with its serial" \
 cmp -s <(om show "$APS" --pem 2>/dev/null) "$W/pend.pem" &&
 	ok "... and 'mica show SERIAL --pem' prints the certificate" ||
 	fail "mica show $APS --pem is not the certificate approved"
+# show --json and deny --json print the request as list --json does.
+expect_rc "request show --json: exit 0" 0 om request show "$RID" --json
+is "... the request with its serial" \
+	"$(python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["id"], r["status"], r["serial"])' <"$TMP/rc.out")" \
+	"$RID issued $APS"
+expect_rc "request show --json of an unknown id: exit 5" 5 om request show 0123456789abcdef0123456789abcdef --json
+[ ! -s "$TMP/rc.out" ] && ok "... printing nothing" || fail "... printed: $(cat "$TMP/rc.out")"
+DID=$(printf '%032x' 0xde11)
+python3 - "$O/mica.db" "$W/pend.der" "$DID" <<'PY' || die "a second pending request in $O"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+with db:
+    db.execute("INSERT INTO request (id, status, profile, csr_der, names, subject, "
+               "client, submitted_at) VALUES (?, 0, 'server', ?, 'pend.contoso.test', "
+               "'CN=pend.contoso.test', '192.0.2.9', ?)",
+               (sys.argv[3], open(sys.argv[2], "rb").read(), int(time.time())))
+PY
+expect_rc "request deny --json: exit 0" 0 om request deny "$DID" --reason "not ours" --json
+is "... the request, denied, with its reason" \
+	"$(python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["id"], r["status"], r["reason"], r["serial"])' <"$TMP/rc.out")" \
+	"$DID denied not ours None"
 DAYS0=$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")
 expect_rc "profile set with two profiles: a usage error" 2 om profile set server client --default-days 10 --max-days 20
 is "and no profile changed" "$(sqlite3 "$O/mica.db" "SELECT group_concat(profile || default_days, ',') FROM profile_days")" "$DAYS0"
