@@ -32,11 +32,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
@@ -62,9 +65,27 @@ io_fail(struct mica_err *err, const char *what, const char *name)
 
 /* The temporary name of a file being published: in the publication
  * directory itself, whatever folder the file goes to, so that the sweep
- * (publish_sweep) finds what a killed run left in one place. */
+ * (publish_lock) finds what a killed run left in one place. TMP_PREFIX,
+ * the process id, '.', TMP_RANDOM hex digits, TMP_SUFFIX: the random part
+ * keeps apart publishers of the same process id (in two containers
+ * sharing the directory). */
 #define TMP_PREFIX ".publish."
 #define TMP_SUFFIX ".tmp"
+#define TMP_RANDOM 8
+#define TMP_TRIES 8
+
+/* A new temporary name into TMP (SIZE bytes). */
+static void
+tmp_new_name(char *tmp, size_t size)
+{
+	static _Atomic unsigned counter;
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)time(NULL) ^ (uint32_t)++counter * 2654435761u;
+	snprintf(tmp, size, TMP_PREFIX "%ld.%0*" PRIx32 TMP_SUFFIX,
+		 (long)getpid(), TMP_RANDOM, r);
+}
 
 /* Write DATA to NAME under the directory DFD, atomically, through a
  * temporary file in TDFD (the publication directory: DFD or above it);
@@ -76,14 +97,16 @@ put_file(int tdfd, int dfd, const char *name, const void *data, size_t len,
 	char tmp[64];
 	const unsigned char *p = data;
 	size_t left = len;
-	int fd;
+	int fd, tries = 0;
 
 again:
 	p = data;
 	left = len;
-	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%ld" TMP_SUFFIX, (long)getpid());
-	fd = openat(tdfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
+	do {
+		tmp_new_name(tmp, sizeof(tmp));
+		fd = openat(tdfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+			    O_NOFOLLOW, 0644);
+	} while (fd < 0 && errno == EEXIST && ++tries < TMP_TRIES);
 	if (fd < 0)
 		return io_fail(err, "create a file for", name);
 	while (left > 0) {
@@ -132,18 +155,29 @@ fail:
 	return -1;
 }
 
-/* 1 if NAME is one put_file makes: ".publish.", a process id, ".tmp". */
+/* 1 if NAME is one put_file makes (".publish.", a process id, '.', eight
+ * hex digits, ".tmp"), or one older versions made (without the '.' and
+ * hex digits). */
 static int
 tmp_name(const char *name)
 {
 	const char *d = name + sizeof(TMP_PREFIX) - 1;
-	size_t n = 0;
+	size_t n = 0, h = 0;
 
 	if (strncmp(name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) != 0)
 		return 0;
 	while (d[n] >= '0' && d[n] <= '9')
 		n++;
-	return n >= 1 && n <= 10 && strcmp(d + n, TMP_SUFFIX) == 0;
+	if (n < 1 || n > 10)
+		return 0;
+	if (strcmp(d + n, TMP_SUFFIX) == 0)
+		return 1;
+	if (d[n] != '.')
+		return 0;
+	d += n + 1;
+	while ((d[h] >= '0' && d[h] <= '9') || (d[h] >= 'a' && d[h] <= 'f'))
+		h++;
+	return h == TMP_RANDOM && strcmp(d + h, TMP_SUFFIX) == 0;
 }
 
 /* Take DFD's (the publication directory DIR's) lock for this pass, shared

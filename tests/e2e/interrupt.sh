@@ -410,13 +410,17 @@ fi
 P=$W/pub
 check "mica publish" "$MICA" -d "$D" publish "$P"
 : > "$P/.publish.424242.tmp"
+: > "$P/.publish.424243.0badcafe.tmp"
 : > "$P/.publish.x.tmp"
-expect_rc "mica publish beside a killed run's temporary file" 0 \
+: > "$P/.publish.424244.0badcafe1.tmp"
+expect_rc "mica publish beside a killed run's temporary files" 0 \
 	"$MICA" -d "$D" publish "$P"
 grep -q "removed $P/\.publish\.424242\.tmp, left by an interrupted publication" "$TMP/rc.err" &&
-	ok "... says it removed it" || fail "... it said: $(cat "$TMP/rc.err")"
-is "... and leaves the name of another pattern" \
-	"$(cd "$P" && ls -A | grep '^\.publish' | tr '\n' ' ')" ".publish.x.tmp "
+grep -q "removed $P/\.publish\.424243\.0badcafe\.tmp, left by an interrupted publication" "$TMP/rc.err" &&
+	ok "... says it removed them (this version's names and older ones)" || fail "... it said: $(cat "$TMP/rc.err")"
+is "... and leaves the names of other patterns" \
+	"$(cd "$P" && ls -A | grep '^\.publish' | sort | tr '\n' ' ')" ".publish.424244.0badcafe1.tmp .publish.x.tmp "
+rm -f "$P/.publish.424244.0badcafe1.tmp"
 # A publisher at work holds the directory's shared lock (flock(1) -s
 # standing in for it): nothing of its may go.
 : > "$P/.publish.424242.tmp"
