@@ -409,6 +409,18 @@ out:
 	return rc;
 }
 
+/* OUT's notice, for a certificate signed now or handed back again: the
+ * CDP decides where relying parties look for this root's CRL, so say
+ * which it is (CRL_URL, "" for none) and where it came from (FROM); and
+ * whether the validity was cut to this root's end (OUT->clamped). */
+static void
+sign_notice(struct ca_issued *out, const char *crl_url, const char *from)
+{
+	snprintf(out->notice, sizeof(out->notice), "%sCDP %.90s (%s)",
+		 out->clamped ? "validity cut to this root's end; " : "",
+		 crl_url[0] != '\0' ? crl_url : "none", from);
+}
+
 int
 ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	   const struct ca_sign_ca_opts *o, struct ca_issued *out,
@@ -677,6 +689,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 			other_na, now, out, &again, err) != 0)
 		goto out;
 	if (again) {
+		sign_notice(out, r->crl_url, crl_from);
 		rc = 0;
 		goto out;
 	}
@@ -754,12 +767,8 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	out->not_before = t.not_before;
 	out->not_after = t.not_after;
 	out->clamped = clamped;
-	/* The CDP decides where relying parties look for this root's CRL:
-	 * say which it is and where it came from. */
 	(void)aia_from;
-	snprintf(out->notice, sizeof(out->notice), "%sCDP %.90s (%s)",
-		 clamped ? "validity cut to this root's end; " : "",
-		 r->crl_url[0] != '\0' ? r->crl_url : "none", crl_from);
+	sign_notice(out, r->crl_url, crl_from);
 	rc = 0;
 out:
 	if (reserved)

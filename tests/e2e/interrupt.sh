@@ -332,6 +332,8 @@ if killed_at MICA_TEST_SIGN_CA_GATE signca "$MICA" -d "$R" sign-ca \
 	grep -q "signed CA certificate $FIRST for this same request.*already: written again, not signed anew" \
 		"$TMP/rc.err" && ok "... saying it wrote $FIRST again" ||
 		fail "... it said: $(cat "$TMP/rc.err")"
+	grep -q "^note: CDP " "$TMP/rc.err" && ok "... and naming its CDP, as the first run did" ||
+		fail "... no CDP note: $(cat "$TMP/rc.err")"
 	is "... and signed no second one" "$(ca_of "$R" '%Again Issuing CA%')" "$FIRST"
 	is "... $W/again.crt is that certificate" "$(serial_in "$W/again.crt")" "$FIRST"
 	is "... byte for byte as recorded" \
