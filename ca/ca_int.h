@@ -268,8 +268,11 @@ int ca_pass_check_new(const char *pass, struct mica_err *err);
 /* Remove MICA_PASSPHRASE from the environment, wiping its bytes, once a
  * long-running process has read it (the daemon). */
 void ca_pass_env_scrub(void);
-/* Write a fresh random passphrase to PATH (created 0600, must not exist);
- * *OUT as above. */
+/* Write a fresh random passphrase to PATH (0600, must not exist: exit
+ * 6 if it appears meanwhile), whole or not at all: under PATH
+ * CA_PASS_NEW_SEP XXXXXX first, locked (util/leftover.h), then renamed;
+ * such files killed runs left go first. *OUT as above. */
+#define CA_PASS_NEW_SEP ".new-"
 int ca_pass_generate(const char *path, char **out, struct mica_err *err);
 /* Zeroize and free a passphrase. Accepts NULL. */
 void ca_pass_free(char *s);

@@ -22,6 +22,7 @@
 #include "util/fault.h"
 #include "util/fsname.h"
 #include "util/hex.h"
+#include "util/leftover.h"
 #include "util/log.h"
 
 void
@@ -260,10 +261,11 @@ int
 ca_pass_generate(const char *path, char **out, struct mica_err *err)
 {
 	unsigned char raw[32];
-	char *pass = NULL, line[80];
+	char *pass = NULL, line[80], tmp[PATH_MAX];
 	size_t off = 0;
 	int fd = -1, rc = -1;
 
+	tmp[0] = '\0';
 	if (ca_random(raw, sizeof(raw), err) != 0)
 		goto out;
 	if ((pass = malloc(65)) == NULL) {
@@ -271,8 +273,14 @@ ca_pass_generate(const char *path, char **out, struct mica_err *err)
 		goto out;
 	}
 	mica_hex_encode(raw, sizeof(raw), pass);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		       0600)) < 0) {
+	/* Written whole under a name of its own, then named PATH: a run
+	 * killed half-way must not leave an empty or cut PATH, which every
+	 * later start would take for the passphrase (a first 'mica serve'
+	 * finishes under the one in the data directory). What such a run
+	 * left, nobody holding it, goes first. */
+	(void)mica_tmp_sweep(path, CA_PASS_NEW_SEP, "an interrupted 'mica init'");
+	if ((fd = mica_tmp_create(path, CA_PASS_NEW_SEP, tmp, sizeof(tmp))) < 0) {
+		tmp[0] = '\0';
 		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
 			     "cannot create the passphrase file: %s", strerror(errno));
 		goto out;
@@ -292,6 +300,21 @@ ca_pass_generate(const char *path, char **out, struct mica_err *err)
 			     "cannot sync the passphrase file: %s", strerror(errno));
 		goto out;
 	}
+	/* Tests kill the command here: the file written, not yet named. */
+	MICA_TEST_GATE("MICA_TEST_PASSGEN_GATE");
+	if (mica_rename_noreplace(tmp, path) != 0) {
+		mica_err_set(err, errno == EEXIST ? MICA_E_CONFLICT : MICA_E_UNAVAIL,
+			     "passphrase_file", "cannot create the passphrase "
+			     "file: %s", strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	if (mica_sync_dir_of(path) != 0) {
+		mica_err_set(err, MICA_E_UNAVAIL, "passphrase_file",
+			     "cannot sync the passphrase file: %s", strerror(errno));
+		unlink(path);
+		goto out;
+	}
 	*out = pass;
 	pass = NULL;
 	rc = 0;
@@ -299,10 +322,10 @@ out:
 	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(line, sizeof(line));
 	ca_pass_free(pass);
+	if (tmp[0] != '\0')
+		unlink(tmp);
 	if (fd >= 0)
 		close(fd);
-	if (rc != 0 && fd >= 0)
-		unlink(path);
 	return rc;
 }
 

@@ -75,6 +75,29 @@ killed_at() {
 	return 0
 }
 
+# ------------------------------------------------ init's passphrase --
+# init killed with its passphrase written but not yet named: no
+# DATA/passphrase at all (never an empty or cut one, which every later
+# start would take for the passphrase), and init again makes the CA,
+# removing what the killed run left.
+IP=$W/init-pass
+if killed_at MICA_TEST_PASSGEN_GATE passgen "$MICA" -d "$IP" init --name "Killed Pass CA" \
+	--domain contoso.test --public-url http://127.0.0.1:1; then
+	ok "init killed with its passphrase written, not yet named"
+	[ ! -e "$IP/passphrase" ] && ok "... leaves no $IP/passphrase" ||
+		fail "a killed init left $IP/passphrase ($(wc -c <"$IP/passphrase") bytes)"
+	is "... but the file under a temporary name" \
+		"$(cd "$IP" && ls -A | grep -c '^passphrase\.new-......$')" 1
+	expect_rc "... init again: exit 0" 0 "$MICA" -d "$IP" init --name "Killed Pass CA" \
+		--domain contoso.test --public-url http://127.0.0.1:1
+	grep -q "removed $IP/passphrase\.new-......, left by an interrupted 'mica init'" "$TMP/rc.err" &&
+		ok "... saying it removed the killed run's file" || fail "... it said: $(cat "$TMP/rc.err")"
+	is "... which is gone" "$(cd "$IP" && ls -A | grep -c '^passphrase\.new-')" 0
+	check "... and the CA's key opens with the passphrase it wrote" "$MICA" -d "$IP" crl
+else
+	fail "init never reached its passphrase gate"
+fi
+
 # -------------------------------------------------------------- init --
 I=$W/init
 if killed_at MICA_TEST_INIT_GATE init "$MICA" -d "$I" init --name "Killed CA" \
