@@ -557,7 +557,10 @@ expect_rc "request show of an unknown id: exit 5" 5 om request show 0123456789ab
 csr pend ec-p256 /CN=pend.contoso.test "DNS:pend.contoso.test"
 openssl req -in "$W/pend.csr" -outform der -out "$W/pend.der" 2>/dev/null || die "pend.der"
 RID=$(printf '%032x' 0x5eed)
-python3 - "$O/mica.db" "$W/pend.der" "$RID" <<'PY' || die "a pending request in $O"
+# pending_request ID: a request ID for pend.contoso.test ($W/pend.der)
+# waiting in $O's store, as one submitted without a token would.
+pending_request() {
+	python3 - "$O/mica.db" "$W/pend.der" "$1" <<'PY' || die "a pending request $1 in $O"
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
 with db:
@@ -566,6 +569,8 @@ with db:
                "'CN=pend.contoso.test', '192.0.2.9', ?)",
                (sys.argv[3], open(sys.argv[2], "rb").read(), int(time.time())))
 PY
+}
+pending_request "$RID"
 expect_rc "request approve --json --out: exit 0" 0 om request approve "$RID" --json --out "$W/pend.pem"
 APS=$(sqlite3 "$O/mica.db" "SELECT serial FROM request WHERE id = '$RID'")
 is "... --json: the request, issued, with its serial" \
@@ -595,15 +600,7 @@ is "... the request with its serial" \
 expect_rc "request show --json of an unknown id: exit 5" 5 om request show 0123456789abcdef0123456789abcdef --json
 [ ! -s "$TMP/rc.out" ] && ok "... printing nothing" || fail "... printed: $(cat "$TMP/rc.out")"
 DID=$(printf '%032x' 0xde11)
-python3 - "$O/mica.db" "$W/pend.der" "$DID" <<'PY' || die "a second pending request in $O"
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1])
-with db:
-    db.execute("INSERT INTO request (id, status, profile, csr_der, names, subject, "
-               "client, submitted_at) VALUES (?, 0, 'server', ?, 'pend.contoso.test', "
-               "'CN=pend.contoso.test', '192.0.2.9', ?)",
-               (sys.argv[3], open(sys.argv[2], "rb").read(), int(time.time())))
-PY
+pending_request "$DID"
 expect_rc "request deny --json: exit 0" 0 om request deny "$DID" --reason "not ours" --json
 is "... the request, denied, with its reason" \
 	"$(python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["id"], r["status"], r["reason"], r["serial"])' <"$TMP/rc.out")" \
