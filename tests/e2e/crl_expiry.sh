@@ -46,11 +46,7 @@ need curl openssl python3 sqlite3
 T0=$(date +%s)
 W=$(mktmp)
 HOST_W=$W
-FTLIB=
-for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 \
-	/usr/local/lib/faketime/libfaketimeMT.so.1 /usr/lib/*/faketime/libfaketime.so.1; do
-	[ -e "$f" ] && { FTLIB=$f; break; }
-done
+FTLIB=$(faketime_lib)
 [ -n "${MICA_HOST_NO_FAKETIME:-}" ] && FTLIB=   # to exercise the fallback
 FAULTS=
 fault_injection_built && FAULTS=1

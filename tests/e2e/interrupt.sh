@@ -48,7 +48,7 @@
 #     temporary files of a killed run of that PID in the way.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-need sqlite3 curl openssl
+need sqlite3 curl openssl python3
 need_fault_hook "test gates"
 
 W=$(mktmp)
@@ -388,17 +388,17 @@ fi
 
 # ------------------------------------ leftovers of --out and publish --
 # Names of the pattern nobody holds: a killed run's. One held locked (a
-# live run's, flock(1) standing in for it) and names of other patterns
+# live run's, hold_flock standing in for it) and names of other patterns
 # stay.
 : > "$W/o.crl.tmp.AbC123"
 : > "$W/o.crl.tmp.LiVe99"
 : > "$W/o.crl.tmp.old"
 : > "$W/o.crl.tmp.AbC123.keep"
-flock "$W/o.crl.tmp.LiVe99" sleep 600 &
+hold_flock ex "$W/o.crl.tmp.LiVe99" &
 FL=$!
 on_exit_kill "$FL"
-wait_for "flock(1) to hold its file" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
-	fail "flock(1) never took its lock"
+wait_for "hold_flock to hold its file" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
+	fail "hold_flock never took its lock"
 expect_rc "crl --out beside a killed run's temporary file" 0 \
 	"$MICA" -d "$D" crl --out "$W/o.crl"
 grep -q "removed $W/o\.crl\.tmp\.AbC123, left by an interrupted mica command" "$TMP/rc.err" &&
@@ -409,7 +409,7 @@ is "... and leaves the live one and other names" \
 kill "$FL"; wait "$FL" 2>/dev/null; on_exit_forget "$FL"
 
 # A sweep that locked a writer's new file before the writer could (the
-# writer held between creating and locking it, flock(1) standing in for
+# writer held between creating and locking it, hold_flock standing in for
 # the sweep): the writer takes another name, it does not fail.
 rm -f "$W/g5" "$W/g5.reached" "$W/race.crl"
 MICA_TEST_TMP_GATE=$W/g5 "$MICA" -d "$D" crl --out "$W/race.crl" >"$W/g5.out" 2>&1 &
@@ -417,11 +417,11 @@ P5=$!
 on_exit_kill "$P5"
 if wait_for "crl --out to create its temporary file" 60 test -s "$W/g5.reached"; then
 	T5=$(cd "$W" && ls -A | grep '^race\.crl\.tmp\.......$')
-	flock "$W/$T5" sleep 600 &
+	hold_flock ex "$W/$T5" &
 	FL=$!
 	on_exit_kill "$FL"
-	wait_for "flock(1) to hold $T5" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
-		fail "flock(1) never took its lock"
+	wait_for "hold_flock to hold $T5" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
+		fail "hold_flock never took its lock"
 	touch "$W/g5"
 	wait "$P5"; is "crl --out whose new file a sweep locked first: exit 0" "$?" 0
 	on_exit_forget "$P5"
@@ -446,14 +446,14 @@ grep -q "removed $P/\.publish\.424243\.0badcafe\.tmp, left by an interrupted pub
 is "... and leaves the names of other patterns" \
 	"$(cd "$P" && ls -A | grep '^\.publish' | sort | tr '\n' ' ')" ".publish.424244.0badcafe1.tmp .publish.x.tmp "
 rm -f "$P/.publish.424244.0badcafe1.tmp"
-# A publisher at work holds the directory's shared lock (flock(1) -s
+# A publisher at work holds the directory's shared lock (hold_flock sh
 # standing in for it): nothing of its may go.
 : > "$P/.publish.424242.tmp"
-flock -s "$P" sleep 600 &
+hold_flock sh "$P" &
 FL=$!
 on_exit_kill "$FL"
-wait_for "flock(1) to hold the directory" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
-	fail "flock(1) never took its lock"
+wait_for "hold_flock to hold the directory" 60 grep -q ": FLOCK .* $FL " /proc/locks ||
+	fail "hold_flock never took its lock"
 check "mica publish beside another publisher at work" "$MICA" -d "$D" publish "$P"
 [ -e "$P/.publish.424242.tmp" ] && ok "... leaves its temporary file" ||
 	fail "... removed a live publisher's temporary file"

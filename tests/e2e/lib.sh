@@ -241,6 +241,33 @@ fault_injection_built() {
 	! MICA_FAULT=db_write:1 "$MICA" -d "$d" token create --admin >/dev/null 2>&1
 }
 
+# faketime_lib: the path of libfaketime to LD_PRELOAD (the multi-threaded
+# one where there is one: the daemon has threads), or nothing when it is
+# not installed.
+faketime_lib() {
+	local f
+	for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 \
+		/usr/local/lib/faketime/libfaketimeMT.so.1 /usr/lib/*/faketime/libfaketime.so.1; do
+		[ -e "$f" ] && { printf '%s\n' "$f"; return 0; }
+	done
+	return 0
+}
+
+# hold_flock ex|sh PATH: take an flock on PATH (a file or a directory)
+# and hold it until killed; run it in the background and kill $! to let
+# go. The holder is this very process (exec), so that /proc/locks names
+# $! and killing it frees the lock at once - flock(1) COMMAND would leave
+# its COMMAND holding the lock after flock itself is killed.
+hold_flock() {
+	exec python3 -c '
+import fcntl, os, signal, sys
+fd = os.open(sys.argv[2], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX if sys.argv[1] == "ex" else fcntl.LOCK_SH)
+while True:
+    signal.pause()
+' "$1" "$2"
+}
+
 # need_fault_hook WHAT: skip the whole script unless $MICA has the test
 # hooks of --enable-fault-injection; WHAT names the ones it needs.
 need_fault_hook() {

@@ -40,11 +40,7 @@ SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 need curl openssl python3 sqlite3
 W=$(mktmp)
 HOST_W=$W
-FTLIB=
-for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 \
-	/usr/local/lib/faketime/libfaketimeMT.so.1 /usr/lib/*/faketime/libfaketime.so.1; do
-	[ -e "$f" ] && { FTLIB=$f; break; }
-done
+FTLIB=$(faketime_lib)
 [ -n "$FTLIB" ] || skip_all "needs libfaketime (Debian: faketime)"
 DAY=86400
 # A sanitizer build insists on its runtime coming first; libfaketime
