@@ -99,11 +99,16 @@ struct ca_init_opts {
 				       * for (0: it signs no CA) */
 	int first_start;              /* mica serve's first start: the
 				       * DIR/CA_FIRST_START_FILE it made
-				       * stays (any other init removes one) */
+				       * stays (any other init removes one),
+				       * and with no passphrase_file nor
+				       * MICA_PASSPHRASE a DIR/passphrase
+				       * there already seals the key */
 };
 
 struct ca_init_result {
 	char passphrase_path[4096];   /* set if a passphrase file was generated */
+	int passphrase_kept;          /* first_start: sealed under the
+				       * DIR/passphrase found there */
 	char fingerprint[96];         /* SHA-256 of the root, "AB:CD:..."
 				       * ("" for a subordinate) */
 	unsigned char *csr;           /* subordinate: its request (DER, heap;

@@ -357,6 +357,16 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 		if (ca_pass_get(o->datadir, NULL, &pass, NULL, err) != 0 ||
 		    ca_pass_check_new(pass, err) != 0)
 			goto out;
+	} else if (o->first_start && access(passpath, F_OK) == 0) {
+		/* serve's first start, with a passphrase file already in
+		 * DATADIR (a first start killed after it wrote one, before
+		 * the store was named mica.db; or one put there for it): what
+		 * serve reads at every later start, so the key is sealed
+		 * under it, never under another that would make it useless. */
+		if (ca_pass_read_file(passpath, &pass, err) != 0 ||
+		    ca_pass_check_new(pass, err) != 0)
+			goto out;
+		res->passphrase_kept = 1;
 	} else {
 		if (access(passpath, F_OK) == 0) {
 			mica_err_set(err, MICA_E_CONFLICT, "passphrase_exists",
@@ -494,7 +504,8 @@ seal:
 	/* The first CRL, through the normal path (with MICA_PASSPHRASE set,
 	 * ca_open finds it in the environment again). */
 	if (ca_open(o->datadir, CA_OPEN_UNLOCK,
-		    generated ? passpath : o->passphrase_file, &ca, err) != 0)
+		    generated || res->passphrase_kept ? passpath :
+		    o->passphrase_file, &ca, err) != 0)
 		goto out;
 	ca_principal_cli(&cli);
 	if (ca_crl_publish(ca, &cli, NULL, err) != 0)

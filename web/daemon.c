@@ -89,7 +89,7 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 {
 	const struct web_opts *o = dm->o;
 	struct ca_init_opts io;
-	char host[256], name[65], url[220], pass[PATH_MAX];
+	char host[256], name[65], url[220];
 
 	web_host_name(host, sizeof(host));
 	/* RFC 5280 ub-common-name: 64 characters. */
@@ -112,17 +112,6 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	io.public_url = url;
 	io.first_start = 1;
 	io.passphrase_file = o->passphrase_file;
-	/* A passphrase file already in DIR (a first start killed after it
-	 * wrote one, before the store was named mica.db; or one put there
-	 * for it) is what serve takes by default at every later start: the
-	 * new key is sealed under it, never under another that would make
-	 * it useless, and the start is not refused for a file it wrote. */
-	if (io.passphrase_file == NULL &&
-	    (getenv("MICA_PASSPHRASE") == NULL ||
-	     getenv("MICA_PASSPHRASE")[0] == '\0') &&
-	    snprintf(pass, sizeof(pass), "%s/%s", o->datadir, CA_PASS_FILE) <
-	    (int)sizeof(pass) && access(pass, F_OK) == 0)
-		io.passphrase_file = pass;
 	if (ca_init(&io, res, err) != 0)
 		return -1;
 	printf("created a new CA in %s: \"%s\"\n", o->datadir, name);
@@ -130,10 +119,10 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	if (res->passphrase_path[0] != '\0')
 		printf("CA key passphrase written to %s: keep a copy offline, "
 		       "the CA key is useless without it\n", res->passphrase_path);
-	else if (io.passphrase_file == pass)
-		printf("CA key sealed under the passphrase already in %s: keep "
-		       "a copy offline, the CA key is useless without it\n",
-		       pass);
+	else if (res->passphrase_kept)
+		printf("CA key sealed under the passphrase already in %s/%s: "
+		       "keep a copy offline, the CA key is useless without it\n",
+		       o->datadir, CA_PASS_FILE);
 	if (o->ndomains == 0)
 		printf("no --domain given: issuance needs allowed domains "
 		       "(mica domain add ...), except for admin-named certificates\n");
