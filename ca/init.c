@@ -118,27 +118,16 @@ ca_init_result_free(struct ca_init_result *res)
 static int
 url_address(const char *url, struct ca_cidr *out)
 {
-	const char *p = url != NULL ? strstr(url, "://") : NULL;
 	static const unsigned char ones[16] = {
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	};
 	struct ca_name nm;
 	char host[64];
-	size_t n;
 
-	if (p == NULL)
-		return 0;
-	p += 3;
-	if (*p == '[')
-		n = strcspn(++p, "]");
-	else
-		n = strcspn(p, ":/");
-	if (n == 0 || n >= sizeof(host))
-		return 0;
-	memcpy(host, p, n);
-	host[n] = '\0';
-	return ca_name_parse(host, CA_NAME_IP, &nm, NULL) == 0 &&
+	ca_url_host(url, host, sizeof(host));
+	return host[0] != '\0' &&
+	       ca_name_parse(host, CA_NAME_IP, &nm, NULL) == 0 &&
 	       ca_cidr_from_mask(nm.ip, ones, nm.ip_len, out, NULL) == 0;
 }
 

@@ -378,6 +378,28 @@ ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 	return 0;
 }
 
+void
+ca_url_host(const char *url, char *out, size_t size)
+{
+	const char *p = url != NULL ? strstr(url, "://") : NULL;
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += 3;
+	if (*p == '[') {
+		p++;
+		n = strcspn(p, "]");
+	} else {
+		n = strcspn(p, ":/");
+	}
+	if (n < size) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+}
+
 /* ---------------------------------------------------- address ranges -- */
 
 static int

@@ -59,6 +59,10 @@ struct ca_cidr {
 int ca_cidr_parse(const char *text, struct ca_cidr *out,
 		  struct mica_err *err);
 
+/* The host part of an http(s) URL (brackets of an IPv6 literal dropped)
+ * into OUT; "" when URL is NULL, has no "://" or the host does not fit. */
+void ca_url_host(const char *url, char *out, size_t size);
+
 /* The range of IP and MASK (IP_LEN 4 or 16 octets each) as read from an
  * iPAddress subtree: the mask must be a prefix (ones, then zeros) and IP
  * have no bit set outside it. 0 or -1 (MICA_E_BADREQ, "bad_range"). */

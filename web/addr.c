@@ -124,25 +124,3 @@ web_hsts_applies(const struct web_addr *http, const struct web_addr *https)
 	return https != NULL && https->on && https->port == 443 &&
 	       (http == NULL || !http->on || http->port == 80);
 }
-
-void
-web_url_host(const char *url, char *out, size_t size)
-{
-	const char *p = url != NULL ? strstr(url, "://") : NULL;
-	size_t n;
-
-	out[0] = '\0';
-	if (p == NULL)
-		return;
-	p += 3;
-	if (*p == '[') {
-		p++;
-		n = strcspn(p, "]");
-	} else {
-		n = strcspn(p, ":/");
-	}
-	if (n < size) {
-		memcpy(out, p, n);
-		out[n] = '\0';
-	}
-}

@@ -51,8 +51,5 @@ int web_hsts_applies(const struct web_addr *http, const struct web_addr *https);
  * "localhost", into OUT. */
 void web_host_name(char *out, size_t size);
 
-/* The host part of an http(s) URL (brackets of an IPv6 literal dropped)
- * into OUT; "" when URL is NULL, has no "://" or the host does not fit. */
-void web_url_host(const char *url, char *out, size_t size);
 
 #endif

@@ -37,7 +37,7 @@ tls_names(struct web_tls *t, char names[WEB_TLS_NAMES_MAX][256])
 	snprintf(cand[nc++], 256, "127.0.0.1");
 	if (!t->addr->wildcard)
 		snprintf(cand[nc++], 256, "%s", t->addr->host);
-	web_url_host(ca_public_url(t->srv->parent), cand[nc], 256);
+	ca_url_host(ca_public_url(t->srv->parent), cand[nc], 256);
 	if (cand[nc][0] != '\0')
 		nc++;
 	web_host_name(cand[nc++], 256);
