@@ -34,6 +34,12 @@
  * recipient key use keyAgreement (ECDH content encryption); TLS 1.3 and
  * ECDHE suites need digitalSignature only.
  *
+ * client: a TLS client proves its key by signing (CertificateVerify) and
+ * never receives an RSA key transport, and RFC 5280 4.2.1.12 allows only
+ * digitalSignature and keyAgreement beside clientAuth alone: no
+ * keyEncipherment even for RSA (ZLint's
+ * e_key_usage_and_extended_key_usage_inconsistent, tests/e2e/zlint.sh).
+ *
  * ipsec: RFC 4945 5.1.3.12 defines id-kp-ipsecIKE; strongSwan and most
  * IKEv2 peers (Windows' agile VPN client, macOS/iOS) also look for
  * serverAuth on the gateway and clientAuth on the road warrior, so the
@@ -64,7 +70,7 @@ static const struct ca_profile profiles[] = {
 		.name = "client",
 		.description = "TLS client (clientAuth): users, mail clients "
 			       "and phones; email addresses and DNS names",
-		.ku_rsa = KU_RSA_DS_KE,
+		.ku_rsa = CA_KU_DIGITAL_SIGNATURE,
 		.ku_ec = CA_KU_DIGITAL_SIGNATURE,
 		.eku = CA_EKU_CLIENT_AUTH,
 		.name_kinds = CA_NAME_EMAIL | CA_NAME_DNS,

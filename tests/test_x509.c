@@ -1054,7 +1054,7 @@ static const struct combo combos[] = {
 	  { "TLS Web Server Authentication", "DNS:mail.contoso.test",
 	    "IP Address:10.0.0.1", "IP Address:2001:DB8:0:0:0:0:0:1",
 	    NULL } },
-	{ "client", DS | KE, DS, CA_EKU_CLIENT_AUTH,
+	{ "client", DS, DS, CA_EKU_CLIENT_AUTH,
 	  { "email:alice@contoso.test", "dns:laptop.contoso.test", NULL },
 	  "sslclient",
 	  { "TLS Web Client Authentication", "email:alice@contoso.test",
