@@ -306,6 +306,10 @@ test_profiles_builtin(void)
 	CU_ASSERT_EQUAL(p->max_days, 398);
 	p = ca_profile_find("client");
 	CU_ASSERT_EQUAL(p->eku, CA_EKU_CLIENT_AUTH);
+	/* RFC 5280 4.2.1.12: clientAuth alone goes with digitalSignature or
+	 * keyAgreement, never keyEncipherment, whatever the key */
+	CU_ASSERT_EQUAL(p->ku_rsa, CA_KU_DIGITAL_SIGNATURE);
+	CU_ASSERT_EQUAL(p->ku_ec, CA_KU_DIGITAL_SIGNATURE);
 	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_EMAIL | CA_NAME_DNS);
 	CU_ASSERT_EQUAL(p->max_days, 825);
 	p = ca_profile_find("email");
