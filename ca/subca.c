@@ -295,6 +295,18 @@ subca_complete_body(struct db *db, void *arg, struct mica_err *err)
 			    err);
 }
 
+/* A certificate handed back again (subca_again): one more line in the
+ * audit trail, under its own action, so that the trail shows each time
+ * the root gave it out without showing a second signature. */
+static int
+subca_again_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct subca_complete_tx *x = arg;
+
+	return db_audit_add(db, ca_now(), x->actor, "ca.sign.again", x->serial,
+			    x->detail, err);
+}
+
 static int
 subca_discard_body(struct db *db, void *arg, struct mica_err *err)
 {
@@ -689,6 +701,15 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 			other_na, now, out, &again, err) != 0)
 		goto out;
 	if (again) {
+		snprintf(detail, sizeof(detail), "%s %.250s, the same request "
+			 "again: written again, not signed anew", o->cross ?
+			 "cross-certificate for" : "CA certificate for", subj);
+		memset(&cx, 0, sizeof(cx));
+		cx.serial = out->serial;
+		cx.actor = p->actor;
+		cx.detail = detail;
+		if (ca_tx(ca, CA_TX_DURABLE, subca_again_body, &cx, err) != 0)
+			goto out;
 		sign_notice(out, r->crl_url, crl_from);
 		rc = 0;
 		goto out;

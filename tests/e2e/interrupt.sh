@@ -29,7 +29,8 @@
 #     the job (exit 0, saying so) instead of "installed already" (exit 6).
 #   - sign-ca killed after its commit, before its --out FILE: the same
 #     sign-ca again writes the certificate it recorded (exit 0, saying
-#     so) instead of signing a second one for the key; other options, or
+#     so, and audited as ca.sign.again) instead of signing a second one
+#     for the key; other options, or
 #     the first certificate revoked, get a new one.
 #   - what killed commands leave under temporary names (init's
 #     DIR/.mica.db.init-XXXXXX, backup's FILE.tmp-XXXXXX, --out's
@@ -358,6 +359,16 @@ if killed_at MICA_TEST_SIGN_CA_GATE signca "$MICA" -d "$R" sign-ca \
 	grep -q "^note: CDP " "$TMP/rc.err" && ok "... and naming its CDP, as the first run did" ||
 		fail "... no CDP note: $(cat "$TMP/rc.err")"
 	is "... and signed no second one" "$(ca_of "$R" '%Again Issuing CA%')" "$FIRST"
+	# The audit trail, as 'mica audit --json' gives it, oldest first.
+	trail() { "$MICA" -d "$R" audit --all --json | python3 -c '
+import json, sys
+for e in reversed(json.load(sys.stdin)):
+    if e["target"] == sys.argv[1]:
+        print(e["action"], e["actor"])' "$1"; }
+	is "... the audit trail: signed once, then handed back (not a second ca.sign)" \
+		"$(trail "$FIRST" | tr '\n' ' ')" "ca.sign cli ca.sign.again cli "
+	"$MICA" -d "$R" audit --limit 1 | grep -q "ca\.sign\.again *$FIRST *CA certificate for .*written again, not signed anew" &&
+		ok "... saying so in 'mica audit'" || fail "... 'mica audit' says: $("$MICA" -d "$R" audit --limit 1)"
 	is "... $W/again.crt is that certificate" "$(serial_in "$W/again.crt")" "$FIRST"
 	is "... byte for byte as recorded" \
 		"$(openssl x509 -in "$W/again.crt" -outform der | od -An -v -tx1 | tr -d ' \n')" \
