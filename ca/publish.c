@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@
 #include "ca/cacert.h"
 #include "ca/ocsp.h"
 #include "ca/x509.h"
+#include "util/fault.h"
 #include "util/hex.h"
 #include "util/leftover.h"
 #include "util/log.h"
@@ -73,6 +75,9 @@ io_fail(struct mica_err *err, const char *what, const char *name)
 #define TMP_SUFFIX ".tmp"
 #define TMP_RANDOM 8
 #define TMP_TRIES 8
+/* Folders below DIR/ocsp and DIR/keys a sweep goes down: deeper than any
+ * the base64 of a request makes. */
+#define SWEEP_DEPTH 64
 
 /* A new temporary name into TMP (SIZE bytes). */
 static void
@@ -97,7 +102,7 @@ put_file(int tdfd, int dfd, const char *name, const void *data, size_t len,
 	char tmp[64];
 	const unsigned char *p = data;
 	size_t left = len;
-	int fd, tries = 0;
+	int fd, tries = 0, moved = 0, r;
 
 again:
 	p = data;
@@ -136,12 +141,25 @@ again:
 		goto fail;
 	}
 	fd = -1;
-	if (renameat(tdfd, tmp, dfd, name) != 0) {
+	/* Tests hold a run whose temporary file is in a mounted folder
+	 * (below), to kill it there (util/fault.h). */
+	if (moved)
+		MICA_TEST_GATE("MICA_TEST_PUBLISH_GATE");
+	/* The fault point "publish_exdev" stands in for a folder mounted
+	 * from another file system. */
+	if (tdfd != dfd && MICA_FAULT("publish_exdev")) {
+		errno = EXDEV;
+		r = -1;
+	} else {
+		r = renameat(tdfd, tmp, dfd, name);
+	}
+	if (r != 0) {
 		/* A folder mounted inside the directory: written in that
-		 * folder instead. */
+		 * folder instead (a full pass's sweep looks there too). */
 		if (errno == EXDEV && tdfd != dfd) {
 			unlinkat(tdfd, tmp, 0);
 			tdfd = dfd;
+			moved = 1;
 			goto again;
 		}
 		io_fail(err, "rename into place", name);
@@ -180,36 +198,79 @@ tmp_name(const char *name)
 	return h == TMP_RANDOM && strcmp(d + h, TMP_SUFFIX) == 0;
 }
 
-/* Take DFD's (the publication directory DIR's) lock for this pass, shared
- * with every other publisher (the daemon's --publish and 'mica publish'
- * run side by side); when no other holds it, no temporary file in DIR is
- * being written, and those killed runs left go first. 0, or -1 with
- * ERR. */
-static int
-publish_lock(int dfd, const char *dir, struct mica_err *err)
+/* Remove the temporary files of killed runs in the folder FD (PATH, for
+ * the log; SIZE bytes, restored on return), and, when DEPTH > 0, in its
+ * folders, DEPTH levels down (at the top, DEPTH 0 and TOP set: only in
+ * DIR/ocsp and DIR/keys, the folders a publication makes). A run writes
+ * its temporary file in DIR, but in the folder itself where that folder
+ * is mounted from another file system (put_file, EXDEV): those are found
+ * only by going down. */
+static void
+sweep_dir(int fd, char *path, size_t size, int depth, int top)
 {
 	struct dirent *de;
 	struct stat sb;
+	size_t len = strlen(path);
 	DIR *d;
-	int fd;
+	int dfd, sub;
 
-	if (mica_flock(dfd, LOCK_EX | LOCK_NB) == 0 && (fd = dup(dfd)) >= 0) {
-		if ((d = fdopendir(fd)) == NULL) {
-			close(fd);
-		} else {
-			while ((de = readdir(d)) != NULL)
-				if (tmp_name(de->d_name) &&
-				    fstatat(dfd, de->d_name, &sb,
-					    AT_SYMLINK_NOFOLLOW) == 0 &&
-				    S_ISREG(sb.st_mode) &&
-				    unlinkat(dfd, de->d_name, 0) == 0)
-					mica_log(MICA_LOG_INFO, "removed %s/%s, "
-						 "left by an interrupted "
-						 "publication", dir,
-						 de->d_name);
-			closedir(d);
-		}
+	if ((dfd = dup(fd)) < 0)
+		return;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return;
 	}
+	while ((de = readdir(d)) != NULL) {
+		int isdir = de->d_type == DT_DIR, isreg = de->d_type == DT_REG;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* Some file systems do not say: ask. */
+		if (de->d_type == DT_UNKNOWN &&
+		    fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+			isdir = S_ISDIR(sb.st_mode);
+			isreg = S_ISREG(sb.st_mode);
+		}
+		if (isreg && tmp_name(de->d_name)) {
+			if (unlinkat(fd, de->d_name, 0) == 0)
+				mica_log(MICA_LOG_INFO, "removed %s/%s, left by "
+					 "an interrupted publication", path,
+					 de->d_name);
+			continue;
+		}
+		if (!isdir || (top ? strcmp(de->d_name, "ocsp") != 0 &&
+			       strcmp(de->d_name, "keys") != 0 : depth <= 0))
+			continue;
+		if ((size_t)snprintf(path + len, size - len, "/%s",
+				     de->d_name) >= size - len)
+			continue;
+		sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
+			     O_CLOEXEC | O_NOFOLLOW);
+		if (sub >= 0) {
+			sweep_dir(sub, path, size, top ? SWEEP_DEPTH : depth - 1,
+				  0);
+			close(sub);
+		}
+		path[len] = '\0';
+	}
+	closedir(d);
+}
+
+/* Take DFD's (the publication directory DIR's) lock for this pass, shared
+ * with every other publisher (the daemon's --publish and 'mica publish'
+ * run side by side); when no other holds it, no temporary file under DIR
+ * is being written, and those killed runs left go first: in DIR, and, for
+ * a full pass (FULL), in the folders below DIR/ocsp and DIR/keys too
+ * (an incremental pass touches no more files than changed). 0, or -1 with
+ * ERR. */
+static int
+publish_lock(int dfd, const char *dir, int full, struct mica_err *err)
+{
+	char path[PATH_MAX];
+
+	if (mica_flock(dfd, LOCK_EX | LOCK_NB) == 0 &&
+	    (size_t)snprintf(path, sizeof(path), "%s", dir) < sizeof(path))
+		sweep_dir(dfd, path, sizeof(path), 0, full);
 	/* From the exclusive lock, or waiting for a sweep to end. A file
 	 * system without locks (mica_flock_unsupported) has no sweep
 	 * either: the pass goes on unlocked, as before there were sweeps. */
@@ -584,7 +645,7 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		close(dfd);
 		return io_fail(err, "create", dir);
 	}
-	if (publish_lock(dfd, dir, err) != 0) {
+	if (publish_lock(dfd, dir, *seq < 0, err) != 0) {
 		close(dfd);
 		return -1;
 	}

@@ -11,7 +11,9 @@
  * "lint" (make the linter see a broken TBS), "db_sync" (the group-commit
  * WAL sync, db/writer.c), "ocsp_ration_refill" (the ration of "unknown"
  * OCSP signatures is not refilled: its clock stands still, ca/ocsp.c),
- * "flock" (util/leftover.c: a file system without locks).
+ * "flock" (util/leftover.c: a file system without locks), "publish_exdev"
+ * (ca/publish.c: a folder of the publication mounted from another file
+ * system, which a file cannot be renamed into).
  */
 #ifndef MICA_UTIL_FAULT_H
 #define MICA_UTIL_FAULT_H

@@ -34,10 +34,12 @@
 #     the first certificate revoked, get a new one.
 #   - what killed commands leave under temporary names (init's
 #     DIR/.mica.db.init-XXXXXX, backup's FILE.tmp-XXXXXX, --out's
-#     FILE.tmp.XXXXXX, publish's OUTDIR/.publish.PID.tmp) the next run
-#     removes, saying so; never one a live run still writes (it holds a
-#     lock), nor a name of another pattern; a writer whose new file a
-#     sweep locked first takes another name rather than fail.
+#     FILE.tmp.XXXXXX, publish's OUTDIR/.publish.PID.XXXXXXXX.tmp, and
+#     the one it writes in a folder of OUTDIR mounted from another file
+#     system) the next run removes, saying so; never one a live run
+#     still writes (it holds a lock), nor a name of another pattern; a
+#     writer whose new file a sweep locked first takes another name
+#     rather than fail.
 #   - mica serve killed during its first start (before its store is
 #     named mica.db; once the CA is made, before its admin token; after
 #     that token, before it was shown): a plain 'mica serve -d DIR'
@@ -469,6 +471,40 @@ check "mica publish beside another publisher at work" "$MICA" -d "$D" publish "$
 [ -e "$P/.publish.424242.tmp" ] && ok "... leaves its temporary file" ||
 	fail "... removed a live publisher's temporary file"
 kill "$FL"; wait "$FL" 2>/dev/null; on_exit_forget "$FL"
+
+# A folder under DIR mounted from another file system (the fault point
+# "publish_exdev" stands in for one: renaming into it fails with EXDEV):
+# the file is written under a temporary name in that folder instead. A
+# run killed there leaves it deep under DIR/ocsp; the next full pass
+# finds it and removes it, an incremental one (--since) touches nothing
+# but what changed.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$W/x.key" -subj /CN=x.contoso.test -addext subjectAltName=DNS:x.contoso.test \
+	-out "$W/x.csr" 2>/dev/null || die "openssl req"
+"$MICA" -d "$D" issue --csr "$W/x.csr" --out "$W/x.crt" >/dev/null 2>&1 || die "mica issue"
+"$MICA" -d "$D" ocsp-sign >/dev/null 2>&1 || die "mica ocsp-sign"
+expect_rc "publish where ocsp/ is another file system: exit 0" 0 \
+	env MICA_FAULT=publish_exdev:0 "$MICA" -d "$D" publish "$W/xdev"
+is "... its OCSP response written there" "$(find "$W/xdev/ocsp" -type f | grep -vc '/\.publish\.')" 1
+is "... and no temporary file left" "$(find "$W/xdev" -name '.publish.*' | wc -l)" 0
+if killed_at MICA_TEST_PUBLISH_GATE xdev env MICA_FAULT=publish_exdev:0 \
+	"$MICA" -d "$D" publish "$W/xdev2"; then
+	ok "publish killed with a temporary file in a mounted folder"
+	XT=$(find "$W/xdev2/ocsp" -name '.publish.*.tmp')
+	[ -n "$XT" ] && ok "... which is there (${XT#"$W/xdev2/"})" ||
+		fail "... no temporary file under $W/xdev2/ocsp"
+	expect_rc "... an incremental publish (--since) after it: exit 0" 0 \
+		"$MICA" -d "$D" publish --since 0 "$W/xdev2"
+	[ -z "$XT" ] || [ -e "$XT" ] && ok "... leaves it (it walks no folder)" ||
+		fail "... removed it"
+	expect_rc "... a full publish after it: exit 0" 0 "$MICA" -d "$D" publish "$W/xdev2"
+	grep -qF "removed $XT, left by an interrupted publication" "$TMP/rc.err" &&
+		ok "... says it removed it" || fail "... it said: $(cat "$TMP/rc.err")"
+	is "... and nothing of the kind is left" "$(find "$W/xdev2" -name '.publish.*' | wc -l)" 0
+	is "... the response published" "$(find "$W/xdev2/ocsp" -type f | wc -l)" 1
+else
+	fail "publish never reached its gate in a mounted folder"
+fi
 
 # A file system without locks (some NFS, FUSE and CIFS mounts; the fault
 # point "flock" stands in for one): writers go on unlocked, as before
