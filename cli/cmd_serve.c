@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/log.h"
 #include "web/web.h"
 
 #define SERVE_DOMAINS_MAX 100
@@ -145,6 +146,8 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	int64_t n;
 	int c;
 
+	/* The daemon's lines are a log's, timed (main made them plain). */
+	mica_log_set_plain(0);
 	memset(&o, 0, sizeof(o));
 	o.datadir = datadir != NULL ? datadir : "./mica-data";
 	o.domains = domains;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 
 static const struct {
 	const char *name;
@@ -120,6 +121,9 @@ main(int argc, char **argv)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
 	}
+	/* What the layers below log ("removed PATH, left by ...") reads as
+	 * the command's own lines; 'mica serve' keeps a log's. */
+	mica_log_set_plain(1);
 	opterr = 0;   /* commands print their own one-line usage errors */
 	while (i < argc && argv[i][0] == '-') {
 		const char *a = argv[i];

@@ -14,6 +14,7 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_fd = 2;
 static char *log_path;
 static int log_level = MICA_LOG_INFO;
+static int log_plain;
 
 static int
 open_path(const char *path)
@@ -82,6 +83,12 @@ mica_log_set_level(int level)
 }
 
 void
+mica_log_set_plain(int on)
+{
+	log_plain = on;
+}
+
+void
 mica_log(int level, const char *fmt, ...)
 {
 	static const char *names[] = { "error", "warning", "info", "debug" };
@@ -94,13 +101,22 @@ mica_log(int level, const char *fmt, ...)
 
 	if (level > log_level)
 		return;
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
-	k = snprintf(line + n, sizeof(line) - n, "%s: ",
-		     names[level < 0 ? 0 : level > 3 ? 3 : level]);
-	if (k > 0)
-		n += (size_t)k;
+	if (log_plain) {
+		/* A command's own lines say "warning: " and "error: " the
+		 * same way; what only informs is said plainly. */
+		k = snprintf(line, sizeof(line), "%s",
+			     level <= MICA_LOG_ERR ? "error: " :
+			     level == MICA_LOG_WARN ? "warning: " : "");
+		n = k > 0 ? (size_t)k : 0;
+	} else {
+		now = time(NULL);
+		gmtime_r(&now, &tm);
+		n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		k = snprintf(line + n, sizeof(line) - n, "%s: ",
+			     names[level < 0 ? 0 : level > 3 ? 3 : level]);
+		if (k > 0)
+			n += (size_t)k;
+	}
 	va_start(ap, fmt);
 	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);

@@ -24,7 +24,13 @@ int mica_log_fd(void);
 /* Lines above LEVEL are dropped. Default MICA_LOG_INFO. */
 void mica_log_set_level(int level);
 
-/* Write "2026-11-24T17:30:00Z level: message\n". */
+/* ON: lines are written as a command line tool's are, for a person at a
+ * terminal: "message" (info, debug), "warning: message", "error:
+ * message", without the time. The daemon keeps the default (off), its
+ * lines go to a log. */
+void mica_log_set_plain(int on);
+
+/* Write "2026-11-24T17:30:00Z level: message\n" (plain: see above). */
 void mica_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -231,6 +231,10 @@ grep -q 'chain' "$TMP/rc.err" && ok "... naming the missing link" || fail "no re
 expect_rc "install-ca refuses a root that is not a CA's chain (3)" 3 m -d I install-ca --cert root.pem --chain root.pem
 expect_rc "install-ca with the chain" 0 m -d I install-ca --cert issuing.crt --chain root.pem
 check "... the first certificate: no restart to ask for" sh -c "! grep -q restart '$TMP/rc.err'"
+# The command line's own plain lines, no log line (time, level) among them.
+grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T|(^| )(info|debug):' "$TMP/rc.err" &&
+	fail "... it wrote a log line: $(cat "$TMP/rc.err")" || ok "... in plain lines, no log line among them"
+is "... saying once what it installed" "$(grep -c '^installed the CA certificate' "$TMP/rc.err")" 1
 n_audit=$(sqlite3 I/mica.db 'SELECT count(*) FROM audit')
 expect_rc "install-ca of the installed certificate again: a conflict (6)" 6 \
 	m -d I install-ca --cert issuing.crt --chain root.pem
