@@ -44,7 +44,9 @@ static const char request_help[] =
 /* Requests read from the store at a time (ca_request_list's most). */
 #define REQ_PAGE 1000
 
-/* Request R as --json shows it; *BAD set if a member could not be. */
+/* Request R as --json shows it: the keys of the API's admin listing (GET
+ * /api/v1/requests, web/json.c web_json_request), null where it has null;
+ * *BAD set if a member could not be. */
 static json_t *
 req_json(const struct ca_request *r, int *bad)
 {
@@ -53,8 +55,8 @@ req_json(const struct ca_request *r, int *bad)
 
 	cli_jput(o, "id", mica_jstr(r->id), bad);
 	cli_jput(o, "status", json_string(req_status(r->status)), bad);
-	cli_jput(o, "profile", mica_jstr(r->profile ? r->profile : ""), bad);
-	cli_jput(o, "subject", mica_jstr(r->subject ? r->subject : ""), bad);
+	cli_jput(o, "profile", mica_jstr(r->profile), bad);
+	cli_jput(o, "subject", mica_jstr(r->subject), bad);
 	cli_jput(o, "names", mica_jlines(r->names), bad);
 	cli_jput(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), bad);
 	cli_jput(o, "submitted_at", json_string(cli_time(r->submitted_at, t)), bad);
@@ -67,9 +69,8 @@ req_json(const struct ca_request *r, int *bad)
 	if (r->status == CA_REQ_DENIED)
 		cli_jput(o, "reason", r->deny_reason && r->deny_reason[0] ?
 			 mica_jstr(r->deny_reason) : json_null(), bad);
-	cli_jput(o, "client", mica_jstr(r->client ? r->client : ""), bad);
-	cli_jput(o, "decided_by", r->decided_by ?
-		 mica_jstr(r->decided_by) : json_null(), bad);
+	cli_jput(o, "client", mica_jstr(r->client), bad);
+	cli_jput(o, "decided_by", mica_jstr(r->decided_by), bad);
 	return o;
 }
 

@@ -539,32 +539,53 @@ out:
 	return rc;
 }
 
-/* The certificate as --json shows it; NULL when out of memory. */
+/* S, or null when empty or NULL: what the API shows for a field it has
+ * no value for. */
+static json_t *
+opt_jstr(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? mica_jstr(s) : json_null();
+}
+
+/* A time, or null for none (0). */
+static json_t *
+opt_jtime(int64_t t)
+{
+	char buf[32];
+
+	return t != 0 ? json_string(cli_time(t, buf)) : json_null();
+}
+
+/* The certificate as --json shows it: the keys of GET
+ * /api/v1/certificates, in its order, null where it has null (web/json.c
+ * web_json_cert), so that a script reads one shape from both; NULL when
+ * out of memory. */
 static json_t *
 cert_json(const struct ca_cert *c, int64_t now)
 {
-	char nb[32], na[32], ra[32];
+	char hex[65];
 	json_t *o = json_object();
 	int bad = 0;
 
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c->spki_sha256[i]);
 	cli_jput(o, "serial", mica_jstr(c->serial), &bad);
 	cli_jput(o, "status", json_string(cli_cert_status(c, now)), &bad);
-	cli_jput(o, "profile", mica_jstr(c->profile ? c->profile : ""), &bad);
-	cli_jput(o, "subject", mica_jstr(c->subject ? c->subject : ""), &bad);
+	cli_jput(o, "profile", mica_jstr(c->profile), &bad);
+	cli_jput(o, "subject", mica_jstr(c->subject), &bad);
 	cli_jput(o, "names", mica_jlines(c->names), &bad);
-	cli_jput(o, "not_before", json_string(cli_time(c->not_before, nb)), &bad);
-	cli_jput(o, "not_after", json_string(cli_time(c->not_after, na)), &bad);
+	cli_jput(o, "not_before", opt_jtime(c->not_before), &bad);
+	cli_jput(o, "not_after", opt_jtime(c->not_after), &bad);
+	cli_jput(o, "request_id", opt_jstr(c->request_id), &bad);
+	cli_jput(o, "renewal_of", opt_jstr(c->renewal_of), &bad);
+	cli_jput(o, "renewed_by", opt_jstr(c->renewed_by), &bad);
+	cli_jput(o, "renewed", json_boolean(c->renewed), &bad);
 	if (c->status == CA_CERT_REVOKED) {
-		cli_jput(o, "revoked_at", json_string(cli_time(c->revoked_at, ra)), &bad);
+		cli_jput(o, "revoked_at", opt_jtime(c->revoked_at), &bad);
 		cli_jput(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
 	}
-	if (c->renewal_of[0])
-		cli_jput(o, "renewal_of", mica_jstr(c->renewal_of), &bad);
-	if (c->renewed_by[0])
-		cli_jput(o, "renewed_by", mica_jstr(c->renewed_by), &bad);
-	cli_jput(o, "renewed", json_boolean(c->renewed), &bad);
-	if (c->request_id != NULL)
-		cli_jput(o, "request_id", mica_jstr(c->request_id), &bad);
+	cli_jput(o, "spki_sha256", json_string(hex), &bad);
+	cli_jput(o, "created_at", opt_jtime(c->created_at), &bad);
 	if (bad) {
 		json_decref(o);
 		return NULL;

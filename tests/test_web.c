@@ -876,7 +876,32 @@ test_render(void)
 	t.expires_at = 100;
 	j = web_json_token(&t, 1795538400);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "status")), "expired");
+	/* "revoked" always there, as 'mica token list --json' has it. */
+	CU_ASSERT(json_is_false(json_object_get(j, "revoked")));
 	json_decref(j);
+	t.revoked = 1;
+	j = web_json_token(&t, 1795538400);
+	CU_ASSERT(json_is_true(json_object_get(j, "revoked")));
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "status")), "revoked");
+	json_decref(j);
+
+	/* An issuance answer's "id" names its request; a renewal's, which
+	 * has none, has no "id" rather than "id": null. */
+	{
+		struct ca_issued is;
+
+		memset(&is, 0, sizeof(is));
+		is.status = CA_REQ_PENDING;
+		j = web_json_issued(&is, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_PTR_NULL(json_object_get(j, "id"));
+		json_decref(j);
+		snprintf(is.request_id, sizeof(is.request_id), "0123");
+		j = web_json_issued(&is, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "id")), "0123");
+		json_decref(j);
+	}
 
 	/* Certificate status by date. */
 	memset(&c, 0, sizeof(c));

@@ -323,6 +323,9 @@ web_json_token(const struct ca_token *t, int64_t now)
 	put(o, "created_by", mica_jstr(t->created_by), &bad);
 	put(o, "comment", mica_jstr(t->comment), &bad);
 	put(o, "last_used_at", web_jtime(t->last_used_at), &bad);
+	/* Says no more than status "revoked", but 'mica token list --json'
+	 * has always carried it: scripts get one shape from both. */
+	put(o, "revoked", json_boolean(t->revoked), &bad);
 	return done(o, bad);
 }
 
@@ -352,9 +355,11 @@ web_json_issued(const struct ca_issued *is, const char *chain_pem)
 
 	if (o == NULL)
 		return NULL;
-	/* Token holders are issued at once, without a request to poll: id
-	 * is null then, and the serial names the result. */
-	put(o, "id", is->request_id[0] != '\0' ? json_string(is->request_id) : json_null(), &bad);
+	/* "id" names the request the result answers (submissions, token
+	 * holders' included, and approvals record one). A renewal records
+	 * none: its answer has no "id", the serial names the result. */
+	if (is->request_id[0] != '\0')
+		put(o, "id", json_string(is->request_id), &bad);
 	put(o, "status", json_string(web_req_status_name(is->status)), &bad);
 	if (is->status != CA_REQ_ISSUED || is->der == NULL)
 		return done(o, bad);

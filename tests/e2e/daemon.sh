@@ -474,6 +474,12 @@ call POST "$S/api/v1/certificates/$WWW_SER/renew" -H 'Content-Type: application/
 expect "renewal with the same key and a fresh proof needs no token" 201
 NEW_SER=$(json_get "$W/body" serial)
 [ -n "$NEW_SER" ] && [ "$NEW_SER" != "$WWW_SER" ] && ok "renewal gives a new serial" || fail "renewal serial $NEW_SER"
+# "id" names the request an answer is about; a renewal records none, so
+# its answer has no "id" (never "id": null), and Location names the new
+# certificate.
+python3 -c 'import json,sys; sys.exit("id" in json.load(open(sys.argv[1])))' "$W/body" &&
+	ok "... its answer has no \"id\" (a renewal is no request)" ||
+	fail "the renewal's answer has \"id\": $(json_get "$W/body" id)"
 save_cert "$W/www2.pem"
 verify "openssl verifies the renewed certificate" "$W/www2.pem"
 call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
@@ -587,23 +593,53 @@ if grep -q -e "$ADM" -e "$ET" -e '"token"' -e '"hash"' "$W/body"; then
 else
 	ok "the token list shows neither secrets nor hashes"
 fi
-# 'mica token list --json' says what the API says, field for field
-# ("revoked" besides; last_used_at only as present, since the call above
-# used the admin token).
+# 'mica token list --json' says what the API says, key for key, in the
+# same order, null where it is null ("revoked" in both; last_used_at
+# only as present, since the call above used the admin token).
 "$MICA" -d "$D" token list --json >"$W/tokens-cli.json" 2>/dev/null
-python3 - "$W/body" "$W/tokens-cli.json" <<'PY' && ok "token list --json has the API's fields and values" || fail "token list --json differs from the API"
+# same_shape API CLI KEY [SKIP]: the objects of the API's answer API (a
+# list, or a list under its first key) and of the CLI's CLI, matched by
+# KEY: the same ones, each with the same keys in the same order and the
+# same values (but the key SKIP's).
+same_shape() {
+	python3 - "$@" <<'PY'
 import json, sys
-api = {t["id"]: t for t in json.load(open(sys.argv[1]))["tokens"]}
-cli = {t["id"]: t for t in json.load(open(sys.argv[2]))}
-assert api.keys() == cli.keys(), (api.keys(), cli.keys())
+def objs(path):
+    v = json.load(open(path))
+    if isinstance(v, dict):
+        v = next(iter(v.values()))
+    return {o[sys.argv[3]]: o for o in v}
+api, cli = objs(sys.argv[1]), objs(sys.argv[2])
+skip = sys.argv[4] if len(sys.argv) > 4 else None
+assert api and api.keys() == cli.keys(), (sorted(api), sorted(cli))
 for i, a in api.items():
-    c = dict(cli[i])
-    assert isinstance(c.pop("revoked"), bool)
-    assert c.keys() == a.keys(), (sorted(c), sorted(a))
+    c = cli[i]
+    assert list(c) == list(a), (i, list(c), list(a))
     for k in a:
-        if k != "last_used_at":
-            assert c[k] == a[k], (i, k, c[k], a[k])
+        assert k == skip or c[k] == a[k], (i, k, c[k], a[k])
 PY
+}
+same_shape "$W/body" "$W/tokens-cli.json" id last_used_at &&
+	ok "token list --json has the API's keys and values" || fail "token list --json differs from the API"
+python3 -c 'import json,sys; sys.exit(not all(t["revoked"] is (t["status"] == "revoked") for t in json.load(open(sys.argv[1]))["tokens"]))' "$W/body" &&
+	ok "... \"revoked\" in both, true for a revoked token" || fail "the API's \"revoked\" is wrong"
+# Certificates and requests too: a script reads one shape from both
+# (null kept, never a key left out).
+call GET "$S/api/v1/certificates?limit=1000" "${ADMH[@]}"
+"$MICA" -d "$D" list --all --json >"$W/certs-cli.json" 2>/dev/null
+same_shape "$W/body" "$W/certs-cli.json" serial &&
+	ok "list --json has the API's keys and values" || fail "list --json differs from the API"
+grep -q '"renewed_by": null' "$W/certs-cli.json" && ok "... with null where there is none" ||
+	fail "list --json has no null renewed_by"
+call GET "$S/api/v1/certificates/$NEW_SER" "${ADMH[@]}"
+echo "[$(cat "$W/body")]" >"$W/cert-api.json"
+echo "[$("$MICA" -d "$D" show "$NEW_SER" --json 2>/dev/null)]" >"$W/cert-cli.json"
+same_shape "$W/cert-api.json" "$W/cert-cli.json" serial &&
+	ok "show --json has the API's keys and values" || fail "show --json differs from the API"
+call GET "$S/api/v1/requests?status=all&limit=1000" "${ADMH[@]}"
+"$MICA" -d "$D" request list --status all --json >"$W/reqs-cli.json" 2>/dev/null
+same_shape "$W/body" "$W/reqs-cli.json" id &&
+	ok "request list --json has the API's keys and values" || fail "request list --json differs from the API"
 call POST "$S/api/v1/crl" "${ADMH[@]}"
 expect "publish a CRL now" 201
 N1=$(json_get "$W/body" number)
