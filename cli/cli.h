@@ -122,6 +122,13 @@ const char *cli_time(int64_t t, char buf[32]);
 
 const char *cli_cert_status(const struct ca_cert *c, int64_t now);
 
+/* A listing's text form that matched nothing (--json prints []): standard
+ * output gets nothing, not even the header (a script or pipe reads no
+ * line, as from ls), and, when standard output is a terminal, standard
+ * error says "no WHAT", so that a person does not wonder whether the
+ * command ran. */
+void cli_list_empty(const char *what);
+
 /* --json output. cli_jput sets KEY of O to V (the reference is taken),
  * cli_jpush appends V to ARR; a NULL O, ARR or V (out of memory) sets
  * *BAD, so that a record is never silently left out. Text read from

@@ -86,6 +86,8 @@ list_accounts(struct ca *ca, const struct ca_principal *p, int json)
 		if (n > 0)
 			printf("%-32s  %-11s  %-16s  %-20s  %s\n", "ID", "STATUS", "TOKEN",
 			       "CREATED", "CONTACT");
+		else
+			cli_list_empty("ACME accounts");
 		for (size_t i = 0; i < n; i++) {
 			char contact[128];
 
@@ -138,6 +140,8 @@ list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
 		if (n > 0)
 			printf("%-32s  %-10s  %-20s  %-32s  %s\n", "ORDER", "STATUS", "CREATED",
 			       "SERIAL", "NAMES");
+		else
+			cli_list_empty("ACME orders");
 		for (size_t i = 0; i < n; i++) {
 			char names[200] = "";
 			size_t o = 0;

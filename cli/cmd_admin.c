@@ -146,6 +146,9 @@ req_list(const char *datadir, int status, int64_t want, int json)
 	}
 	if (rc == 0 && json)
 		rc = cli_jstream_end(&js);
+	else if (rc == 0 && shown == 0)
+		cli_list_empty(status == CA_REQ_PENDING ? "requests pending" :
+			       "requests match");
 	ca_close(ca);
 	return rc;
 }
@@ -521,6 +524,8 @@ cmd_token(const char *datadir, int argc, char **argv)
 			if (n > 0)
 				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", "ID", "KIND",
 				       "STATE", "USES LEFT", "EXPIRES", "SCOPE");
+			else
+				cli_list_empty("tokens");
 			for (size_t i = 0; i < n; i++) {
 				const char *state = ca_token_status(&v[i], now);
 				char uses[24], scope[200];
@@ -575,7 +580,7 @@ static const char audit_help[] =
 
 static void
 audit_row(const struct ca_audit *a, int json, struct cli_jstream *js,
-	  int *rc)
+	  int64_t shown, int *rc)
 {
 	char t[32];
 
@@ -594,6 +599,10 @@ audit_row(const struct ca_audit *a, int json, struct cli_jstream *js,
 		else if (*rc != 0)
 			json_decref(o);
 	} else {
+		/* A header over the rows, as every listing has. */
+		if (shown == 0)
+			printf("%-20s  %-20s  %-16s  %-32s  %s\n", "TIME", "ACTOR",
+			       "ACTION", "TARGET", "DETAIL");
 		printf("%s  %-20s  %-16s  %-32s  %s\n", cli_time(a->at, t),
 		       a->actor, a->action, a->target ? a->target : "-",
 		       a->detail ? a->detail : "");
@@ -703,7 +712,7 @@ cmd_audit(const char *datadir, int argc, char **argv)
 		}
 		take = n < (size_t)left ? n : (size_t)left;
 		for (size_t i = 0; i < take; i++)
-			audit_row(&v[i], json, &js, &rc);
+			audit_row(&v[i], json, &js, shown + (int64_t)i, &rc);
 		shown += (int64_t)take;
 		if (take > 0)
 			before = v[take - 1].id;
@@ -721,6 +730,8 @@ cmd_audit(const char *datadir, int argc, char **argv)
 	}
 	if (rc == 0 && json)
 		rc = cli_jstream_end(&js);
+	else if (rc == 0 && shown == 0)
+		cli_list_empty("audit entries match");
 	ca_close(ca);
 	return rc;
 }

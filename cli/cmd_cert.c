@@ -747,6 +747,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 	}
 	if (rc == 0 && json)
 		rc = cli_jstream_end(&js);
+	else if (rc == 0 && shown == 0)
+		cli_list_empty("certificates match");
 	ca_close(ca);
 	return rc;
 }

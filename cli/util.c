@@ -469,6 +469,13 @@ cli_cert_status(const struct ca_cert *c, int64_t now)
 }
 
 void
+cli_list_empty(const char *what)
+{
+	if (isatty(STDOUT_FILENO))
+		fprintf(stderr, "no %s\n", what);
+}
+
+void
 cli_jput(json_t *o, const char *key, json_t *v, int *bad)
 {
 	/* jansson drops V when it cannot set it (a NULL O included). */

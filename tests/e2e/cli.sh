@@ -626,6 +626,50 @@ om audit --limit "$NAUD" --json >/dev/null 2>"$W/aud.err"
 [ ! -s "$W/aud.err" ] && ok "audit --limit the whole trail: no note" || fail "audit whole: stderr '$(cat "$W/aud.err")'"
 expect_rc "audit --since 2026-12-01T23:59:59Z: fine" 0 om audit --since 2026-12-01T23:59:59Z
 
+# A listing that matches nothing: nothing on standard output (no header
+# either: a pipe reads no line), exit 0; a note on standard error only
+# when standard output is a terminal; --json prints [].
+# on_tty COMMAND...: run COMMAND with standard output on a terminal; prints
+# its exit status, then what it wrote to the terminal, then to stderr.
+on_tty() {
+	python3 - "$@" <<'PY'
+import os, subprocess, sys
+m, s = os.openpty()
+r = subprocess.run(sys.argv[1:], stdout=s, stderr=subprocess.PIPE)
+os.close(s)
+out = b""
+try:
+    while True:
+        b = os.read(m, 4096)
+        if not b:
+            break
+        out += b
+except OSError:
+    pass
+print(r.returncode, repr(out.decode()), repr(r.stderr.decode()))
+PY
+}
+E=$W/empty
+"$MICA" -d "$E" init --name "Empty CA" --domain contoso.test --public-url http://127.0.0.1:1 \
+	>/dev/null 2>&1 || die "init $E"
+for l in "list:certificates match" "list --status revoked:certificates match" \
+	"request list:requests pending" "request list --status all:requests match" \
+	"token list:tokens" "audit --since 2099-01-01:audit entries match" \
+	"acme accounts:ACME accounts" "acme orders:ACME orders"; do
+	args=${l%%:*} what=${l#*:}
+	# shellcheck disable=SC2086
+	expect_rc "$args, matching nothing: exit 0" 0 "$MICA" -d "$E" $args
+	[ ! -s "$TMP/rc.out" ] && [ ! -s "$TMP/rc.err" ] && ok "... printing nothing into a pipe" ||
+		fail "... printed '$(cat "$TMP/rc.out")', '$(cat "$TMP/rc.err")'"
+	# shellcheck disable=SC2086
+	is "... on a terminal, 'no $what' on stderr" "$(on_tty "$MICA" -d "$E" $args)" \
+		"0 '' 'no $what\\n'"
+	# shellcheck disable=SC2086
+	is "... --json: []" "$("$MICA" -d "$E" $args --json 2>/dev/null | tr -d ' \n')" "[]"
+done
+om audit --limit 1 >"$W/aud1.out" 2>/dev/null
+is "audit: a header over its rows, as every listing" "$(head -1 "$W/aud1.out" | tr -s ' ')" "TIME ACTOR ACTION TARGET DETAIL"
+
 # Listings longer than one read of the store (1,000 certificates or
 # requests, 10,000 audit entries a read): --all and a large --limit page
 # through the store, every row once, in order, and a cut says so. The
@@ -704,7 +748,7 @@ ids = [a["id"] for a in json.load(open(sys.argv[1]))]
 sys.exit(0 if len(ids) == int(sys.argv[2]) and ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids) else 1)
 PY
 [ ! -s "$W/many.err" ] && ok "... with nothing on stderr" || fail "audit --all stderr: $(cat "$W/many.err")"
-mm audit --limit 10001 2>"$W/many.err" | wc -l | grep -qx 10001 && ok "audit --limit 10001: 10001 lines" || fail "audit --limit 10001"
+mm audit --limit 10001 2>"$W/many.err" | wc -l | grep -qx 10002 && ok "audit --limit 10001: a header and 10001 lines" || fail "audit --limit 10001"
 grep -q "more entries match than the 10001 shown" "$W/many.err" && ok "... and stderr says more match" ||
 	fail "audit --limit 10001 stderr: $(cat "$W/many.err")"
 mm audit --limit "$NAUDM" >/dev/null 2>"$W/many.err"
