@@ -726,8 +726,11 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	 * worker would then keep a useless connection after the store is
 	 * writable again. Refuse it so the next request opens afresh. */
 	if (!db->readonly && !memory && sqlite3_db_readonly(db->h, "main") == 1) {
-		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
-			     "the store is read-only");
+		mica_err_set(err, MICA_E_UNAVAIL, "store_readonly",
+			     "the store %s is read-only (a read-only mount, "
+			     "write-protected media or a directory this user "
+			     "may not write): only commands that read it work "
+			     "there", path);
 		goto out;
 	}
 	/* Hardening: no writable_schema tricks, no functions with side

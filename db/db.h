@@ -48,7 +48,10 @@ struct db;
  * synchronous=FULL, foreign_keys=ON, a busy timeout, and apply the embedded
  * schema migrations forward-only (tracked with PRAGMA user_version).
  * Refuses (MICA_E_FORBIDDEN, code "insecure_permissions") a database file
- * that is group- or world-accessible. On success *out owns the connection.
+ * that is group- or world-accessible. A read-write open of a store that
+ * cannot be written where it lies (a read-only mount, write-protected
+ * media, files this user may not write) is MICA_E_UNAVAIL
+ * "store_readonly", naming PATH. On success *out owns the connection.
  */
 int db_open(const char *path, int flags, struct db **out, struct mica_err *err);
 

@@ -78,9 +78,19 @@ db_fail(struct db *db, int rc, const char *conflict_code,
 	case SQLITE_FULL:
 		mica_log(MICA_LOG_DEBUG, "db: full: %s", detail);
 		return db_unavail(err, "the disk holding the certificate store is full");
-	case SQLITE_READONLY:
+	case SQLITE_READONLY: {
+		/* Named: which store, on which mount, is what the admin
+		 * must fix (or take the read-only one to where it can be
+		 * written). */
+		const char *file = db != NULL && db->h != NULL ?
+				   sqlite3_db_filename(db->h, "main") : NULL;
+
 		mica_log(MICA_LOG_DEBUG, "db: read-only: %s", detail);
+		if (file != NULL && file[0] != '\0')
+			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+					    "the store %s is read-only", file);
 		return db_unavail(err, "the certificate store is read-only");
+	}
 	case SQLITE_IOERR:
 		mica_log(MICA_LOG_DEBUG, "db: I/O error (%d): %s", rc, detail);
 		/* A full disk often shows as an I/O error (the -shm that
