@@ -42,6 +42,10 @@ ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 				    "%s exists; refusing to overwrite it", dest);
 	if (db_backup(ca->db, dest, err) != 0)
 		return -1;
+	/* Nothing can be written where a read-only handle's store lies
+	 * (an offline root's stick): the copy is still worth having. */
+	if (ca->sh->flags & CA_OPEN_READONLY)
+		return 0;
 	return ca_tx(ca, CA_TX_DURABLE, audit_body, (void *)"ca.backup", err);
 }
 

@@ -860,6 +860,10 @@ int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 
 /* ----------------------------------------------------------- backup -- */
 
+/* Copy CA's store into DEST (a new file; MICA_E_CONFLICT "exists" if
+ * anything is there) and record "ca.backup" in the audit log. A handle
+ * opened CA_OPEN_READONLY (a store on read-only media) cannot record it:
+ * the copy is made and the log left as it is. */
 int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
 /* Restore FILE into DATADIR, which must hold no CA (MICA_E_CONFLICT).
  * FILE must be a store as mica makes it: its schema exactly what mica

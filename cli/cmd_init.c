@@ -342,7 +342,9 @@ cmd_profile(const char *datadir, int argc, char **argv)
 	sub = optind < argc ? argv[optind] : "list";
 	if (strcmp(sub, "list") == 0 && optind + 1 < argc)
 		return cli_usage("profile", "unexpected argument '%s'", argv[optind + 1]);
-	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
+	/* list only reads: it works on a store on read-only media. */
+	if (ca_open(datadir, strcmp(sub, "list") == 0 ? CA_OPEN_READONLY : 0,
+		    NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
 	if (strcmp(sub, "list") == 0) {
@@ -514,7 +516,10 @@ static const char backup_help[] =
 "serve' is running (SQLite's online backup).\n"
 "The newest CRLs, whose bodies the data directory keeps beside the store\n"
 "(mica.db-crls/), go into FILE too: it needs nothing else to be restored.\n"
-"The passphrase is not in the backup: keep it separately.\n";
+"The passphrase is not in the backup: keep it separately.\n"
+"A store that cannot be written where it is (an offline root on a\n"
+"write-protected stick) is copied all the same; its audit log then does\n"
+"not record the backup.\n";
 
 /* The one FILE operand of backup: ARGV[1], or ARGV[2] after
  * "--" (which lets a name begin with '-'); NULL otherwise. */
@@ -534,7 +539,7 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	const char *file;
-	int rc = 0;
+	int rc = 0, readonly = 0;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(backup_help, stdout);
@@ -553,10 +558,24 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	}
 	if (file[0] == '\0')
 		return cli_usage("backup", "FILE is empty");
-	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
-		return cli_fail(&err);
+	if (ca_open(datadir, 0, NULL, &ca, &err) != 0) {
+		struct mica_err e2;
+
+		/* An offline root on a write-protected stick is copied as it
+		 * is (its audit log cannot take the line); a store that is
+		 * only busy or broken says so as before. */
+		if (strcmp(err.code, "store_readonly") != 0)
+			return cli_fail(&err);
+		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &e2) != 0)
+			return cli_fail(&e2);
+		readonly = 1;
+	}
 	if (ca_backup(ca, file, &err) != 0)
 		rc = cli_fail(&err);
+	else if (readonly)
+		fprintf(stderr, "backup written to %s (the store cannot be "
+			"written where it is: the backup is not in its audit "
+			"log)\n", file);
 	else
 		fprintf(stderr, "backup written to %s\n", file);
 	ca_close(ca);
