@@ -49,7 +49,14 @@ int cmd_scep(const char *datadir, int argc, char **argv);
 int cli_token_acme(const char *datadir, const struct ca_principal *p,
 		   const struct ca_token_spec *spec);
 
-/* Print "mica: error: MSG" and return the exit code for ERR. */
+/* Write S to F with every byte a terminal could act on (C0 and C1
+ * controls, DEL, bytes of no well-formed UTF-8 character) shown as
+ * \xNN, as git and ls -b show them: text that came from the command
+ * line or a file name never moves the cursor or retitles a window. */
+void cli_put_shown(FILE *f, const char *s);
+/* A line on stderr: FMT's text, shown by cli_put_shown, then LF. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "mica: error: MSG" (shown) and return the exit code for ERR. */
 int cli_fail(const struct mica_err *err);
 /* After a token was made for SPEC: a warning on stderr if its scope names
  * something no certificate can be issued for (ca_token_scope_unreachable). */

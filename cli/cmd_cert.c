@@ -932,9 +932,9 @@ cmd_publish(const char *datadir, int argc, char **argv)
 			"change (a store restored from an older backup, or "
 			"another store's number): every certificate was looked "
 			"at instead\n", (long long)st.past);
-	fprintf(stderr, "published to %s: %zu file(s) written; OCSP "
-		"responses: %zu written, %zu unchanged, %zu removed; "
-		"%zu certificate(s) looked at, up to change %lld\n",
+	cli_note("published to %s: %zu file(s) written; OCSP "
+		 "responses: %zu written, %zu unchanged, %zu removed; "
+		 "%zu certificate(s) looked at, up to change %lld",
 		argv[optind], st.files, st.ocsp_written, st.ocsp_kept,
 		st.ocsp_removed, st.ocsp_read, (long long)seq);
 out:

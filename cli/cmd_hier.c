@@ -421,14 +421,17 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 	}
 	/* Awaiting its first certificate (an init --subordinate whose
 	 * request was lost): that install needs the chain. */
-	if (ca_state(ca) == CA_STATE_AWAITING)
-		fprintf(stderr, "wrote the request for this CA's first "
-			"certificate to %s;\nonce it is signed: mica -d %s "
-			"install-ca --cert CERT --chain ROOT\n", out, datadir);
-	else
-		fprintf(stderr, "wrote the request for the next CA certificate%s to %s;\n"
-			"once it is signed: mica -d %s install-ca --cert NEXT.crt\n",
-			new_key ? " (a new key)" : "", out, datadir);
+	if (ca_state(ca) == CA_STATE_AWAITING) {
+		cli_note("wrote the request for this CA's first certificate "
+			 "to %s;", out);
+		cli_note("once it is signed: mica -d %s install-ca --cert "
+			 "CERT --chain ROOT", datadir);
+	} else {
+		cli_note("wrote the request for the next CA certificate%s "
+			 "to %s;", new_key ? " (a new key)" : "", out);
+		cli_note("once it is signed: mica -d %s install-ca --cert "
+			 "NEXT.crt", datadir);
+	}
 out:
 	free(pem);
 	free(csr);
@@ -474,7 +477,7 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	fprintf(stderr, "imported the CRL from %s\n", argv[1]);
+	cli_note("imported the CRL from %s", argv[1]);
 	if (notice[0] != '\0')
 		fprintf(stderr, "warning: %s\n", notice);
 out:

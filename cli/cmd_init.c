@@ -577,7 +577,7 @@ cmd_backup(const char *datadir, int argc, char **argv)
 			"written where it is: the backup is not in its audit "
 			"log)\n", file);
 	else
-		fprintf(stderr, "backup written to %s\n", file);
+		cli_note("backup written to %s", file);
 	ca_close(ca);
 	return rc;
 }
@@ -646,14 +646,15 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	if (ca_restore(datadir, file, passfile, &checked, &err) != 0)
 		return cli_fail(&err);
 	if (checked)
-		fprintf(stderr, "restored %s into %s; its CA keys open with "
-			"the passphrase\n", file, datadir);
-	else
-		fprintf(stderr, "restored %s into %s\nnote: the sealed CA key "
-			"was not checked (no passphrase: --passphrase-file, "
-			"MICA_PASSPHRASE or %s/%s): the first command that "
-			"needs the key refuses one that does not open\n",
-			file, datadir, datadir, CA_PASS_FILE);
+		cli_note("restored %s into %s; its CA keys open with "
+			 "the passphrase", file, datadir);
+	else {
+		cli_note("restored %s into %s", file, datadir);
+		cli_note("note: the sealed CA key was not checked (no "
+			 "passphrase: --passphrase-file, MICA_PASSPHRASE or "
+			 "%s/%s): the first command that needs the key refuses "
+			 "one that does not open", datadir, CA_PASS_FILE);
+	}
 	return 0;
 }
 
@@ -705,12 +706,12 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 	} else {
 		fprintf(stderr, "the CA key is now sealed under the new passphrase\n");
 		if (pf == CA_PASSFILE_UPDATED)
-			fprintf(stderr, "%s/%s, where the old passphrase came from, "
-				"now holds the new one\n", datadir, CA_PASS_FILE);
+			cli_note("%s/%s, where the old passphrase came from, "
+				 "now holds the new one", datadir, CA_PASS_FILE);
 		else if (pf == CA_PASSFILE_LEFT)
-			fprintf(stderr, "warning: %s/%s was not used and is left as "
-				"it is: it does not hold the new passphrase\n",
-				datadir, CA_PASS_FILE);
+			cli_note("warning: %s/%s was not used and is left as "
+				 "it is: it does not hold the new passphrase",
+				 datadir, CA_PASS_FILE);
 	}
 	ca_close(ca);
 	return rc;

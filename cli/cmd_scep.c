@@ -81,8 +81,8 @@ cmd_scep(const char *datadir, int argc, char **argv)
 	    cli_write_file(outp, doc, doc_len, 0600, &err) != 0) {
 		rc = cli_fail(&err);
 	} else if (outp != NULL && strcmp(outp, "-") != 0) {
-		fprintf(stderr, "wrote %s: the root and a SCEP payload for %s, with a "
-			"one-use enrollment token as challenge\n", outp, spec.name);
+		cli_note("wrote %s: the root and a SCEP payload for %s, with a "
+			 "one-use enrollment token as challenge", outp, spec.name);
 	}
 	if (doc != NULL) {
 		explicit_bzero(doc, doc_len);

@@ -161,10 +161,10 @@ main(int argc, char **argv)
 		/* Most often a command's option put before its name
 		 * (mica --passphrase-file F crl); never echo an =value,
 		 * which may be a secret. One line, as every error. */
-		fprintf(stderr, "mica: unknown option '%.*s' before the "
-			"command: only -d DIR goes there, a command's own "
-			"options after its name (see 'mica COMMAND --help')\n",
-			(int)strcspn(a, "="), a);
+		cli_note("mica: unknown option '%.*s' before the "
+			 "command: only -d DIR goes there, a command's own "
+			 "options after its name (see 'mica COMMAND --help')",
+			 (int)strcspn(a, "="), a);
 		return 2;
 	}
 	if (i >= argc) {
@@ -192,7 +192,6 @@ main(int argc, char **argv)
 			return stdout_done(commands[c].fn(datadir, n, argv + i));
 		}
 	/* One line, as every error (a long argument cut at 40 bytes). */
-	fprintf(stderr, "mica: unknown command '%.40s' (see 'mica --help')\n",
-		argv[i]);
+	cli_note("mica: unknown command '%.40s' (see 'mica --help')", argv[i]);
 	return 2;
 }

@@ -14,11 +14,82 @@
 
 #include "util/leftover.h"
 
+/* Length of the well-formed UTF-8 character at S (RFC 3629 3) that is
+ * printable on a terminal, or 0 for a byte a terminal could act on: a
+ * C0 control, DEL, a C1 control (U+0080-U+009F: 0x9b is CSI to some
+ * terminals), or a byte of no well-formed character. */
+static size_t
+shown_len(const unsigned char *s)
+{
+	size_t more, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		more = 1, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		more = 2, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		more = 3, cp = s[0] & 0x07u;
+	else
+		return 0;
+	for (i = 1; i <= more; i++) {
+		if ((s[i] & 0xc0u) != 0x80)
+			return 0;   /* the NUL at the end included */
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < 0xa0 || (more == 2 && cp < 0x800) ||
+	    (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return more + 1;
+}
+
+void
+cli_put_shown(FILE *f, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	while (*u != '\0') {
+		size_t n = shown_len(u);
+
+		if (n == 0) {
+			fprintf(f, "\\x%02x", *u);
+			u++;
+		} else {
+			fwrite(u, 1, n, f);
+			u += n;
+		}
+	}
+}
+
+void
+cli_note(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;   /* out of memory: a note is not worth failing for */
+	cli_put_shown(stderr, s);
+	fputc('\n', stderr);
+	free(s);
+}
+
 int
 cli_fail(const struct mica_err *err)
 {
-	fprintf(stderr, "mica: error: %s\n",
-		err->msg[0] ? err->msg : mica_err_kind_code(err->kind));
+	/* A message may carry a path or an argument as given: never a raw
+	 * escape sequence to the terminal. */
+	fputs("mica: error: ", stderr);
+	cli_put_shown(stderr, err->msg[0] ? err->msg :
+		      mica_err_kind_code(err->kind));
+	fputc('\n', stderr);
 	return mica_err_exit_code(err->kind);
 }
 
@@ -38,12 +109,20 @@ int
 cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	char *s = NULL;
+	int n;
 
-	fprintf(stderr, "mica %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		s = NULL;   /* undefined after a failure */
+	fprintf(stderr, "mica %s: ", cmd);
+	/* The arguments echoed (an unexpected operand, a subcommand) are
+	 * the user's bytes: escaped, as cli_fail's. */
+	cli_put_shown(stderr, n >= 0 ? s : "(out of memory)");
 	fprintf(stderr, " (see 'mica %s --help')\n", cmd);
+	free(s);
 	return 2;
 }
 
