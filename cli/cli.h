@@ -101,7 +101,8 @@ int cli_bad_option(const char *cmd, const char *shortopts,
  */
 int cli_take_data_dir(int argc, char **argv, const char **datadir);
 
-/* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. */
+/* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. A
+ * FIFO that no program writes to is refused, not waited for. */
 int cli_read_file(const char *path, size_t max, unsigned char **out,
 		  size_t *len, struct mica_err *err);
 /* Write DATA to PATH atomically (temp file + rename, mode exactly MODE),

@@ -271,17 +271,36 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 	      struct mica_err *err)
 {
 	unsigned char *buf = NULL;
+	struct stat st;
 	size_t n = 0;
 	ssize_t r;
-	int fd;
+	int fd, fifo = 0;
 
 	*out = NULL;
 	*len = 0;
+	/* O_NONBLOCK: a FIFO that no program has open for writing must not
+	 * hang the command at open(2), as it would a plain open; the reads
+	 * below block again, so that a pipe with a writer (the shell's
+	 * <(openssl req ...)) is read to its end. */
 	if (strcmp(path, "-") == 0)
 		fd = 0;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+			    O_NONBLOCK)) < 0)
 		return mica_err_set(err, MICA_E_BADREQ, "cannot_read",
 				    "cannot read %s: %s", path, strerror(errno));
+	if (fd != 0) {
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fstat(fd, &st) != 0 || fl < 0 ||
+		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+			int e = errno;
+
+			close(fd);
+			return mica_err_set(err, MICA_E_BADREQ, "cannot_read",
+					    "cannot read %s: %s", path, strerror(e));
+		}
+		fifo = S_ISFIFO(st.st_mode);
+	}
 	if ((buf = malloc(max + 1)) == NULL) {
 		if (fd != 0)
 			close(fd);
@@ -308,6 +327,14 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 		free(buf);
 		return mica_err_set(err, MICA_E_TOOLARGE, "too_large",
 				    "%s is larger than %zu bytes", path, max);
+	}
+	if (n == 0 && fifo) {
+		/* Opened with no writer, a FIFO reads as empty at once: say
+		 * which it was rather than "an empty CSR". */
+		free(buf);
+		return mica_err_set(err, MICA_E_BADREQ, "cannot_read",
+				    "cannot read %s: a FIFO that nothing wrote "
+				    "to", path);
 	}
 	*out = buf;
 	*len = n;

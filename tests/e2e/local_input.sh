@@ -1,0 +1,88 @@
+#!/bin/bash
+# Hostile local input: files and arguments an admin passes by mistake or
+# an attacker plants.
+#   - terminal control bytes in arguments and file names that mica echoes
+#     (errors, usage errors, notes) come out escaped (\x1b), never raw;
+#   - a FIFO nobody writes to given as --csr is refused at once, not waited
+#     for; a pipe with a writer (<(...)) is read; /dev/zero and a huge file
+#     are cut at the bound; a directory is refused;
+#   - -d given as another option's value is that value ('--comment -d');
+#   - 'mica serve' refuses an empty value for any of its options before it
+#     starts;
+#   - numbers with '+', spaces, 0x or past their bound are usage errors.
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need openssl
+W=$(mktmp)
+D=$W/data
+cd "$W" || die "cd $W"
+"$MICA" -d "$D" init --name "Local CA" --domain t.test \
+	--public-url http://ca.t.test >/dev/null 2>&1 || die "mica init"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$W/a.key" -subj /CN=a.t.test -out "$W/a.csr" 2>/dev/null ||
+	die "openssl req"
+
+ESC=$(printf '\033')
+# raw_free DESCRIPTION FILE: FILE holds no ESC, BEL or CR byte, and shows
+# the ESC as \x1b.
+raw_free() {
+	if grep -q "[$ESC$(printf '\007\r')]" "$2"; then
+		fail "$1: a control byte reached the terminal raw"
+		od -c "$2" | head -3 | sed 's/^/    /'
+	elif ! grep -qF '\x1b' "$2"; then
+		fail "$1: the escape byte is not shown as \\x1b"
+		sed 's/^/    /' "$2" | head -3
+	else
+		ok "$1: $(head -1 "$2")"
+	fi
+}
+
+# ------------------------------------------------ control bytes echoed --
+EVIL=$(printf 'x\033]0;owned\007\033[2J\r')
+"$MICA" -d "$D" "$EVIL" 2>"$W/e1"; is "an unknown command is a usage error" $? 2
+raw_free "unknown command" "$W/e1"
+"$MICA" -d "$D" list "$EVIL" 2>"$W/e2"; is "an unexpected operand is a usage error" $? 2
+raw_free "unexpected operand" "$W/e2"
+"$MICA" -d "$D" issue --csr "$W/$EVIL" 2>"$W/e3"; is "a missing CSR file is exit 3" $? 3
+raw_free "a file name in an error" "$W/e3"
+"$MICA" -d "$D" request "$EVIL" 2>"$W/e4"; is "an unknown subcommand is a usage error" $? 2
+raw_free "unknown subcommand" "$W/e4"
+"$MICA" "--$EVIL" list 2>"$W/e5"; is "an unknown global option is a usage error" $? 2
+raw_free "unknown global option" "$W/e5"
+"$MICA" -d "$D" backup "$W/b$EVIL.db" 2>"$W/e6"; is "a backup to a name with control bytes" $? 0
+raw_free "the note naming the backup" "$W/e6"
+[ -f "$W/b$EVIL.db" ] && ok "the backup has the name given, bytes and all" ||
+	fail "the backup is not under the name given"
+# UTF-8 text is text: shown as it is.
+"$MICA" -d "$D" list "münchen" 2>"$W/e7"
+grep -q "münchen" "$W/e7" && ok "UTF-8 in an echoed argument is shown as it is" ||
+	fail "UTF-8 was escaped: $(cat "$W/e7")"
+# A C1 control (U+009B, CSI to some terminals) and a byte of no character.
+"$MICA" -d "$D" list "$(printf 'a\302\233b\377')" 2>"$W/e8"
+grep -qF 'a\xc2\x9bb\xff' "$W/e8" && ok "a C1 control and a stray byte are shown as \\xNN" ||
+	fail "C1/stray bytes: $(od -c "$W/e8" | head -2)"
+
+# ------------------------------------------------------- files as CSRs --
+mkfifo "$W/fifo"
+timeout 20 "$MICA" -d "$D" issue --csr "$W/fifo" 2>"$W/f1"
+rc=$?
+if [ "$rc" = 3 ] && grep -q FIFO "$W/f1"; then
+	ok "a FIFO nobody writes to is refused at once (exit 3: $(cat "$W/f1"))"
+else
+	fail "a FIFO as --csr: exit $rc (124: it hung): $(cat "$W/f1")"
+fi
+if "$MICA" -d "$D" issue --csr <(cat "$W/a.csr") --out "$W/p.crt" 2>"$W/f2" &&
+   openssl x509 -in "$W/p.crt" -noout 2>/dev/null; then
+	ok "a pipe with a writer (<(...)) is read to its end"
+else
+	fail "a CSR through <(...): $(cat "$W/f2")"
+fi
+expect_rc "/dev/zero as --csr is cut at the bound (exit 3)" 3 \
+	"$MICA" -d "$D" issue --csr /dev/zero
+grep -q "larger than" "$TMP/rc.err" && ok "  ... saying it is too large" ||
+	fail "/dev/zero: $(cat "$TMP/rc.err")"
+expect_rc "a directory as --csr is exit 3" 3 "$MICA" -d "$D" issue --csr "$W"
+: > "$W/empty.csr"
+expect_rc "an empty CSR file is exit 3" 3 "$MICA" -d "$D" issue --csr "$W/empty.csr"
+
+finish
