@@ -144,7 +144,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	struct web_opts o;
 	struct mica_err err;
 	int64_t n;
-	int c;
+	int c, li;
 
 	/* The daemon's lines are a log's, timed (main made them plain). */
 	mica_log_set_plain(0);
@@ -156,7 +156,12 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	 * whatever main parsed before. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "+h", opts, &li)) != -1) {
+		/* An empty value is never meant: --publish "" started a
+		 * daemon that failed to publish at every pass, --domain ""
+		 * or --log "" failed later with less to say. */
+		if (li >= 0 && optarg != NULL && optarg[0] == '\0')
+			return cli_usage("serve", "--%s needs a value", opts[li].name);
 		switch (c) {
 		case 'H':
 			o.http_addr = optarg;

@@ -85,4 +85,22 @@ expect_rc "a directory as --csr is exit 3" 3 "$MICA" -d "$D" issue --csr "$W"
 : > "$W/empty.csr"
 expect_rc "an empty CSR file is exit 3" 3 "$MICA" -d "$D" issue --csr "$W/empty.csr"
 
+# ------------------------------------------------- serve's empty values --
+# Each would otherwise start a daemon (on the default ports: the --http
+# and --https given keep a failure of this check off them).
+read -r P1 P2 <<<"$(free_port) $(free_port)"
+for o in http https trusted-proxy domain public-url passphrase-file log \
+	 acme-hosts acme-dns publish ocsp-signer threads signers \
+	 acme-http-port acme-tls-port; do
+	timeout 20 "$MICA" -d "$D" serve --http "127.0.0.1:$P1" \
+		--https "127.0.0.1:$P2" "--$o" "" >/dev/null 2>"$W/s.err"
+	rc=$?
+	if [ "$rc" = 2 ] && [ "$(wc -l < "$W/s.err")" = 1 ]; then
+		ok "serve --$o '' is a usage error"
+	else
+		fail "serve --$o '': exit $rc (124: it started)"
+		sed 's/^/    /' "$W/s.err" | head -3
+	fi
+done
+
 finish
