@@ -94,12 +94,14 @@ int cli_bad_option(const char *cmd, const char *shortopts,
  * take every -d DIR, --data-dir DIR and --data-dir=DIR out of the command's
  * ARGV (ARGV[0] the command name, ARGV[ARGC] NULL), setting *DATADIR to the
  * last one given (pointing into ARGV), and compact the rest in place, still
- * NULL-terminated. Nothing after "--" is taken. Since the command's own
- * parser never sees them, an option value that is literally "-d" must be
- * attached ('--comment=-d'). Returns the new ARGC, or -1 after printing a
- * usage error when one has no directory.
+ * NULL-terminated. Nothing after "--" is taken, nor the value of an option
+ * of the command's SHORTOPTS and OPTS (the getopt_long tables it parses
+ * with; either may be NULL): in '--comment -d' the "-d" is the comment, as
+ * getopt reads it. Each command calls it before it parses. Returns the
+ * new ARGC, or -1 after printing a usage error when one has no directory.
  */
-int cli_take_data_dir(int argc, char **argv, const char **datadir);
+int cli_take_data_dir(int argc, char **argv, const char *shortopts,
+		      const struct option *opts, const char **datadir);
 
 /* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. A
  * FIFO that no program writes to is refused, not waited for. */

@@ -175,6 +175,8 @@ cmd_acme(const char *datadir, int argc, char **argv)
 	int64_t limit = 100;
 	int json = 0, c, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

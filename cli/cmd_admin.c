@@ -212,6 +212,8 @@ cmd_request(const char *datadir, int argc, char **argv)
 	int64_t want = 0;        /* --limit; 0: every one */
 	char t[32];
 
+	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -389,6 +391,8 @@ cmd_token(const char *datadir, int argc, char **argv)
 	memset(&spec, 0, sizeof(spec));
 	spec.names = names;
 	spec.uses = 0;
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -671,6 +675,8 @@ cmd_audit(const char *datadir, int argc, char **argv)
 	int64_t since = 0, want = 100, shown = 0, before = 0;
 	int json = 0, c, rc = 0, limit_given = 0, all = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

@@ -113,6 +113,8 @@ cmd_issue(const char *datadir, int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	memset(&r, 0, sizeof(r));
 	s.names = names;
+	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -213,6 +215,8 @@ cmd_renew(const char *datadir, int argc, char **argv)
 	int days = 0, supersede = 0, chain = 0, der = 0, c, rc = 0;
 
 	memset(&r, 0, sizeof(r));
+	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -309,6 +313,8 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	int reason = 0, c, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -364,6 +370,8 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	int c, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -434,6 +442,8 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	int as_pem = 0, c, rc = 0;
 
 	memset(&crl, 0, sizeof(crl));
+	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -669,6 +679,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 	memset(&f, 0, sizeof(f));
 	f.status = -1;
 	f.now = (int64_t)time(NULL);
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -779,6 +791,8 @@ cmd_show(const char *datadir, int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 
 	memset(&cert, 0, sizeof(cert));
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -893,6 +907,8 @@ cmd_publish(const char *datadir, int argc, char **argv)
 	int64_t seq = -1;
 	int c, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -976,6 +992,8 @@ cmd_ocsp_sign(const char *datadir, int argc, char **argv)
 	struct ca_ocsp_pass p;
 	int c, flags = CA_OPEN_UNLOCK, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

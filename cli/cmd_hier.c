@@ -97,6 +97,8 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 	char notice[512];
 	int c, rc = 0, renewal;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -232,6 +234,8 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
 	o.path_len = 0;
+	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -385,6 +389,8 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 	int64_t v;
 	int new_key = 0, path_len = -1, c, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -460,6 +466,8 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 	char notice[256];
 	int rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, NULL, NULL, &datadir)) < 0)
+		return 2;
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(import_help, stdout);
 		return 0;
@@ -510,6 +518,8 @@ cmd_export_chain(const char *datadir, int argc, char **argv)
 	size_t p7_len = 0;
 	int p7b = 0, c, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {

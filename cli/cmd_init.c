@@ -95,6 +95,8 @@ cmd_init(const char *datadir, int argc, char **argv)
 	int64_t v;
 	int c, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	memset(&o, 0, sizeof(o));
 	o.datadir = datadir;
 	o.domains = domains;
@@ -226,6 +228,8 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 	const char *out = NULL;
 	int der = 0, c, rc;
 
+	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -321,6 +325,8 @@ cmd_profile(const char *datadir, int argc, char **argv)
 	int64_t def = 0, max = 0;
 	const char *sub;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -430,9 +436,15 @@ cmd_domain(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	struct ca_principal cli;
+	static const struct option opts[] = {   /* for cli_take_data_dir */
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *sub = NULL, *arg = NULL, *passfile = NULL;
 	int rc = 0, npos = 0, operands = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, NULL, opts, &datadir)) < 0)
+		return 2;
 	for (int i = 1; i < argc; i++) {
 		/* "--" ends the options, as getopt's do for every other
 		 * command: what follows is operands, whatever it looks like. */
@@ -541,6 +553,8 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	const char *file;
 	int rc = 0, readonly = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, NULL, NULL, &datadir)) < 0)
+		return 2;
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(backup_help, stdout);
 		return 0;
@@ -623,6 +637,8 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	const char *file, *passfile = NULL;
 	int c, checked = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -684,6 +700,8 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	int c, pf = CA_PASSFILE_NONE, rc = 0;
 
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

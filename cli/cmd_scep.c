@@ -50,6 +50,8 @@ cmd_scep(const char *datadir, int argc, char **argv)
 
 	memset(&spec, 0, sizeof(spec));
 	spec.expires_in = 7 * 86400;
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

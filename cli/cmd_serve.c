@@ -148,6 +148,8 @@ cmd_serve(const char *datadir, int argc, char **argv)
 
 	/* The daemon's lines are a log's, timed (main made them plain). */
 	mica_log_set_plain(0);
+	if ((argc = cli_take_data_dir(argc, argv, "+h", opts, &datadir)) < 0)
+		return 2;
 	memset(&o, 0, sizeof(o));
 	o.datadir = datadir != NULL ? datadir : "./mica-data";
 	o.domains = domains;

@@ -184,12 +184,11 @@ main(int argc, char **argv)
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (strcmp(commands[c].name, argv[i]) == 0) {
-			/* -d DIR before the command or after it, alike. */
-			int n = cli_take_data_dir(argc - i, argv + i, &datadir);
-
-			if (n < 0)
-				return 2;
-			return stdout_done(commands[c].fn(datadir, n, argv + i));
+			/* -d DIR after the command: the command takes it
+			 * (cli_take_data_dir), knowing which of its options
+			 * take the argument after them. */
+			return stdout_done(commands[c].fn(datadir, argc - i,
+							  argv + i));
 		}
 	/* One line, as every error (a long argument cut at 40 bytes). */
 	cli_note("mica: unknown command '%.40s' (see 'mica --help')", argv[i]);

@@ -225,14 +225,66 @@ cli_bad_option(const char *cmd, const char *shortopts,
 			 (unsigned)optopt & 0xffu, sep, tail);
 }
 
+/* Whether ARG, an argument of a command parsed with SHORTOPTS and OPTS,
+ * is an option that takes the argument after it as its value, as
+ * getopt_long would read it: "--days" (or an abbreviation of one
+ * option only) with no "=value", or a cluster "-xo" ending in a letter
+ * that takes a value. */
+static int
+takes_next(const char *arg, const char *shortopts, const struct option *opts)
+{
+	const struct option *o, *found = NULL;
+
+	if (arg[0] != '-' || arg[1] == '\0')
+		return 0;   /* an operand, or "-" */
+	if (arg[1] == '-') {
+		size_t len = strlen(arg + 2);
+
+		if (opts == NULL || strchr(arg + 2, '=') != NULL)
+			return 0;
+		for (o = opts; o->name != NULL; o++) {
+			if (strncmp(o->name, arg + 2, len) != 0)
+				continue;
+			if (o->name[len] == '\0')
+				return o->has_arg == required_argument;
+			if (found != NULL)
+				return 0;   /* ambiguous: getopt refuses it */
+			found = o;
+		}
+		return found != NULL && found->has_arg == required_argument;
+	}
+	if (shortopts == NULL)
+		return 0;
+	for (const char *p = arg + 1; *p != '\0'; p++) {
+		int how = short_option(shortopts, (unsigned char)*p);
+
+		if (how == optional_argument)
+			return 0;   /* its value only ever attached */
+		if (how == required_argument)
+			return p[1] == '\0';   /* else the rest is the value */
+		if (how < 0)
+			return 0;   /* getopt refuses the cluster */
+	}
+	return 0;
+}
+
 int
-cli_take_data_dir(int argc, char **argv, const char **datadir)
+cli_take_data_dir(int argc, char **argv, const char *shortopts,
+		  const struct option *opts, const char **datadir)
 {
 	int i, n = 1;
 
 	assert(argc >= 1 && argv != NULL && datadir != NULL);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
+
+		/* The value of the option before it, whatever it looks
+		 * like ('--comment -d'), as getopt takes it. */
+		if (takes_next(a, shortopts, opts) && i + 1 < argc) {
+			argv[n++] = argv[i++];
+			argv[n++] = argv[i];
+			continue;
+		}
 
 		if (strcmp(a, "--") == 0) {
 			/* Everything from here on is an operand: keep it all. */

@@ -85,6 +85,44 @@ expect_rc "a directory as --csr is exit 3" 3 "$MICA" -d "$D" issue --csr "$W"
 : > "$W/empty.csr"
 expect_rc "an empty CSR file is exit 3" 3 "$MICA" -d "$D" issue --csr "$W/empty.csr"
 
+# -------------------------------------------- -d as another option's value --
+"$MICA" token create -d "$D" --enroll --name x.t.test --comment -d >/dev/null 2>"$W/t.err"
+is "'--comment -d' after the command: exit 0" $? 0
+"$MICA" -d "$D" token list --json > "$W/t.json"
+grep -q '"comment": "-d"' "$W/t.json" && ok "  ... and the comment is \"-d\"" ||
+	fail "the comment is not \"-d\": $(grep comment "$W/t.json")"
+cp "$W/a.csr" "$W/-d.csr"
+"$MICA" issue -d "$D" --csr -d.csr -o -d 2>"$W/o.err"
+is "'-o -d' writes the file named -d" "$?:$(openssl x509 -in ./-d -noout -subject 2>&1)" \
+	"0:subject=CN = a.t.test"
+expect_rc "'--status -d DIR': --status is given -d (a usage error)" 2 \
+	"$MICA" list --status -d "$D"
+expect_rc "'-d' after '--' is an operand (a usage error)" 2 \
+	"$MICA" list -d "$D" -- -d "$D"
+expect_rc "'mica -- list' runs list" 0 "$MICA" -d "$D" -- list
+expect_rc "-d at the end, with no directory, is a usage error" 2 "$MICA" list -d
+expect_rc "--data-dir= with no directory is a usage error" 2 "$MICA" list --data-dir=
+# (./-d is the certificate just written, mode 0644: refused as such.)
+"$MICA" domain --passphrase-file -d seal -d "$D" >/dev/null 2>"$W/dm.err"
+is "domain (parsed by hand) gives -d to --passphrase-file too" "$?:$(cat "$W/dm.err")" \
+	"9:mica: error: the passphrase file -d is readable by group or others; run chmod 600 -d"
+
+# -------------------------------------------------------------- numbers --
+nf=$FAIL
+for v in +5 " 5" "5 " 0x10 1e3 99999999999999999999 -5 ""; do
+	for c in "list --limit" "audit --limit" "request list --limit" \
+		 "issue --csr a.csr --days" "token create --enroll --name x.t.test --uses" \
+		 "token create --enroll --name x.t.test --expires" "crl --delta-hours" \
+		 "profile set server --max-days 30 --default-days" "acme orders --limit"; do
+		# shellcheck disable=SC2086 # $c is words on purpose
+		"$MICA" -d "$D" $c "$v" >/dev/null 2>"$W/n.err"
+		rc=$?
+		[ "$rc" = 2 ] || fail "$c '$v': exit $rc, wanted 2: $(cat "$W/n.err")"
+	done
+done
+[ "$FAIL" = "$nf" ] &&
+	ok "numbers with '+', spaces, 0x, exponents, overflow, a sign or empty are usage errors"
+
 # ------------------------------------------------- serve's empty values --
 # Each would otherwise start a daemon (on the default ports: the --http
 # and --https given keep a failure of this check off them).
