@@ -367,8 +367,9 @@ note(char *notice, const char *a, const char *b, const char *c)
 	if (notice == NULL)
 		return;
 	n = strlen(notice);
-	snprintf(notice + n, 512 - n, "%s%s%s", a != NULL ? a : "",
-		 b != NULL ? b : "", c != NULL ? c : "");
+	/* "; " between notes, none after the last. */
+	snprintf(notice + n, 512 - n, "%s%s%s%s", n > 0 ? "; " : "",
+		 a != NULL ? a : "", b != NULL ? b : "", c != NULL ? c : "");
 }
 
 int
@@ -383,6 +384,7 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 	struct ca_nc *nc = NULL;
 	unsigned char *cur_spki = NULL, *new_spki = NULL;
 	size_t na = 0, nb = 0, cur_len = 0, new_len = 0, target = SIZE_MAX;
+	size_t left_out = 0;
 	size_t path[CA_CHAIN_MAX + 1], npath = 0, i, total;
 	char **doms = NULL, name[160];
 	int64_t now = ca_now();
@@ -513,7 +515,7 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 					goto out;
 				note(notice, "this certificate was installed "
 				     "already, by an install-ca interrupted "
-				     "before its CRL: published it now; ",
+				     "before its CRL: published it now",
 				     NULL, NULL);
 				rc = 0;
 				goto out;
@@ -527,7 +529,7 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 		    !same_name(c->subject, c->subject_len, ca->sh->subject,
 			       ca->sh->subject_len))
 			note(notice, "the new certificate's subject differs "
-			     "from the current one; ", NULL, NULL);
+			     "from the current one", NULL, NULL);
 	}
 	if (build_path(pool, target, now, path, &npath, err) != 0)
 		goto out;
@@ -556,9 +558,13 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			}
 		}
 		if (pool->c[i].used == 0 && pool->c[i].from != FROM_STORE)
-			note(notice, "a certificate given is not in the "
-			     "chain and was left out; ", NULL, NULL);
+			left_out++;
 	}
+	/* Once, however many: one note each would fill NOTICE. */
+	if (left_out > 0)
+		note(notice, left_out == 1 ? "a certificate given is not in "
+		     "the chain and was left out" : "certificates given are "
+		     "not in the chain and were left out", NULL, NULL);
 	{
 		unsigned char *q;
 		size_t kept = 0;
@@ -595,7 +601,7 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 		    !ca_nc_allows(nc, &nm)) {
 			note(notice, "allowed domain ", *d, " is outside the "
 			     "certificate's name constraints: its names will "
-			     "be refused; ");
+			     "be refused");
 		}
 	}
 	if (x.mode == FOR_NEW_KEY) {
