@@ -859,6 +859,28 @@ same_names(const struct ca_name *a, size_t na, const struct ca_name *b, size_t n
 	return distinct == nb;
 }
 
+/* RFC 8555 7.4: a CSR asks for identifiers in its CN as well as in its
+ * subjectAltName. Is the CN of CSR (if it names a host: a DNS name with a
+ * dot, or an address) one of NAMES? Free text, a single label or an
+ * e-mail address in the CN names no identifier. The certificate's subject
+ * comes from policy and would leave such a CN out; but the client asked
+ * for a name the order does not hold, and is told so rather than given a
+ * certificate without it. */
+static int
+cn_in_names(const struct ca_csr *csr, const struct ca_name *names, size_t n)
+{
+	struct ca_name cn;
+
+	if (csr->cn == NULL || ca_name_parse(csr->cn, 0, &cn, NULL) != 0 ||
+	    (cn.kind == CA_NAME_DNS && strchr(cn.value, '.') == NULL) ||
+	    (cn.kind != CA_NAME_DNS && cn.kind != CA_NAME_IP))
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (names[i].kind == cn.kind && strcmp(names[i].value, cn.value) == 0)
+			return 1;
+	return 0;
+}
+
 /* The errors of reading a CSR are all badCSR to an ACME client. */
 static void
 as_bad_csr(struct mica_err *err)
@@ -972,6 +994,11 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	if (!same_names(csr.names, csr.nnames, names, cur.nidents)) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_csr",
 			     "the CSR's names differ from the order's identifiers");
+		goto out;
+	}
+	if (!cn_in_names(&csr, names, cur.nidents)) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+			     "the CSR's common name is not one of the order's identifiers");
 		goto out;
 	}
 	if (ca_acme_principal(ca, a, &x.acct, r->client, &p, err) != 0 ||

@@ -1101,9 +1101,10 @@ wait_authz(struct client *c, const char *id, struct ca_acme_authz *z)
 	CU_FAIL("the authorization stayed pending");
 }
 
-/* A CSR for NAMES with key K, in base64url (heap). */
+/* A CSR for NAMES with key K and SUBJECT, in base64url (heap). */
 static char *
-csr_b64_key(const char *const *names, size_t n, struct tkey *k)
+csr_b64_subject(const char *const *names, size_t n, struct tkey *k,
+		const char *subject)
 {
 	mbedtls_x509write_csr w;
 	mbedtls_x509_san_list san[4];
@@ -1114,7 +1115,7 @@ csr_b64_key(const char *const *names, size_t n, struct tkey *k)
 	mbedtls_x509write_csr_init(&w);
 	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
 	mbedtls_x509write_csr_set_key(&w, &k->pk);
-	mbedtls_x509write_csr_set_subject_name(&w, "CN=x");
+	mbedtls_x509write_csr_set_subject_name(&w, subject);
 	memset(san, 0, sizeof(san));
 	for (size_t i = 0; i < n; i++) {
 		san[i].node.type = MBEDTLS_X509_SAN_DNS_NAME;
@@ -1128,6 +1129,13 @@ csr_b64_key(const char *const *names, size_t n, struct tkey *k)
 	out = b64(buf + sizeof(buf) - len, (size_t)len);
 	mbedtls_x509write_csr_free(&w);
 	return out;
+}
+
+/* The same with the subject "CN=x" (a CN that names no host). */
+static char *
+csr_b64_key(const char *const *names, size_t n, struct tkey *k)
+{
+	return csr_b64_subject(names, n, k, "CN=x");
 }
 
 /* The same with a fresh key. */
@@ -1279,10 +1287,31 @@ test_flow_http01_to_certificate_and_refusals(void)
 		client_free(&d);
 	}
 	CU_ASSERT(count_certs() == before);
+	/* RFC 8555 7.4: a CN asks for an identifier as the subjectAltName
+	 * does. One the order lacks is badCSR, the right subjectAltName
+	 * notwithstanding (the certificate would have left it out), and
+	 * the order stays ready; the order's own name is fine (the right
+	 * CSR below has it, in capitals). */
+	{
+		static const char *const cns[] = { "CN=mail.contoso.test", "CN=10.0.0.1" };
+
+		for (size_t i = 0; i < sizeof(cns) / sizeof(cns[0]); i++) {
+			tkey_ec(&ck, 0);
+			free(csr);
+			csr = csr_b64_subject(names, 1, &ck, cns[i]);
+			tkey_free(&ck);
+			snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+			CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id,
+						   &o2, &err) != 0);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+			CU_ASSERT(strstr(err.msg, "common name") != NULL);
+		}
+	}
+	CU_ASSERT(count_certs() == before);
 	/* The right CSR. */
 	free(csr);
 	tkey_ec(&ck, 0);
-	csr = csr_b64_key(names, 1, &ck);
+	csr = csr_b64_subject(names, 1, &ck, "CN=WWW.contoso.test");
 	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
 	CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) == 0);
 	CU_ASSERT_STRING_EQUAL(o2.status, "valid");
