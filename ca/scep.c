@@ -19,6 +19,7 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -918,6 +919,13 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 		     "verify");
 		goto reply;
 	}
+	/* A type this server does not serve costs no RA decryption. */
+	if (m.type != CA_SCEP_PKCSREQ && m.type != CA_SCEP_RENEWALREQ &&
+	    m.type != CA_SCEP_CERTPOLL && m.type != CA_SCEP_GETCERT &&
+	    m.type != CA_SCEP_GETCRL) {
+		fail(&o, CA_SCEP_BAD_REQUEST, "an unknown messageType");
+		goto reply;
+	}
 	if ((ri = ca_scep_msg_recip(&m, ra, ra_len)) < 0) {
 		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "not encrypted to the "
 		     "current RA certificate");
@@ -957,6 +965,8 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 			goto out;
 		break;
 	default:
+		/* Refused before the decryption above. */
+		assert(0);
 		fail(&o, CA_SCEP_BAD_REQUEST, "an unknown messageType");
 		break;
 	}

@@ -121,7 +121,8 @@ struct ca_scep_msg {
  * 1..CA_SCEP_CERTS_MAX, no CRLs, exactly one SignerInfo version 1 with an
  * issuerAndSerialNumber naming one of those certificates, SHA-1, SHA-256 or
  * SHA-512, signed attributes with contentType id-data, messageDigest,
- * messageType (19, 17, 20, 21 or 22), transactionID and a senderNonce (at
+ * messageType (a number; the engine serves 19, 17, 20, 21 and 22),
+ * transactionID and a senderNonce (at
  * most CA_SCEP_NONCE_MAX octets), rsaEncryption or shaNWithRSAEncryption }
  * and nothing after it. Then the signature over the signed attributes (as a
  * SET, RFC 5652 5.4) and the messageDigest are verified: OUT->sig_ok says

@@ -580,15 +580,12 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 		goto out;
 	if (ca_der_end(&si, "SignerInfo", err) != 0)
 		goto out;
-	switch (a.type) {
-	case CA_SCEP_PKCSREQ: case CA_SCEP_RENEWALREQ: case CA_SCEP_CERTPOLL:
-	case CA_SCEP_GETCERT: case CA_SCEP_GETCRL:
-		out->type = a.type;
-		break;
-	default:
-		bad(err, "unknown messageType");
-		goto out;
-	}
+	/* Any messageType of one to three digits is read: one this server
+	 * does not serve (a CertRep, a type of a later draft) is a request it
+	 * does not support, which the engine answers FAILURE badRequest
+	 * (RFC 8894 3.2.1.4) in a signed CertRep, as for any message that
+	 * could be read. */
+	out->type = a.type;
 	for (i = 0; i < ncerts; i++)
 		if (crts[i].issuer_raw.len == sid_issuer_len &&
 		    memcmp(crts[i].issuer_raw.p, sid_issuer,

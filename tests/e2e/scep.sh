@@ -534,6 +534,17 @@ is "an MD5 signature is refused (400)" "$HTTP_CODE" 400
 $TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --message-type 019
 scep_post "$W/t.der"
 is "messageType \"019\" (not the one spelling of 19) is refused (400)" "$HTTP_CODE" 400
+# A message read whole and signed, of a type mica does not serve (a
+# CertRep sent back, a type of a later draft): a signed CertRep FAILURE
+# badRequest (RFC 8894 3.2.1.4), not an HTTP error; the challenge is not
+# spent (the store is compared below).
+for mt in 3 99; do
+	$TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test \
+		--challenge "$TOK6" --message-type $mt
+	scep_post "$W/t.der"
+	is "messageType $mt: a CertRep FAILURE badRequest" \
+		"$HTTP_CODE $(reply "$W/h.key" | cut -d' ' -f1-2)" "200 status=2 failinfo=2"
+done
 python3 -c "import sys; open(sys.argv[1],'wb').write(b'\x30\x84\x00\x01\x00\x00' + b'\0' * 70000)" "$W/t.der"
 scep_post "$W/t.der"
 is "a body over the cap is 413" "$HTTP_CODE" 413
