@@ -35,10 +35,14 @@ operation(const struct web_ctx *c, struct mica_err *err)
 {
 	const char *op = c->q != NULL ? web_query_get(c->q, "operation") : NULL;
 
-	if (op == NULL || op[0] == '\0')
+	/* "?operation=" names none either: the same answer as no
+	 * parameter, not "unknown operation". */
+	if (op == NULL || op[0] == '\0') {
 		mica_err_set(err, MICA_E_BADREQ, "bad_operation",
 			     "SCEP needs ?operation=GetCACaps, GetCACert, "
 			     "GetNextCACert or PKIOperation");
+		return NULL;
+	}
 	return op;
 }
 

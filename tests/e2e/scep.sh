@@ -126,6 +126,11 @@ HC=$(curl -s -o /dev/null -w '%{http_code}' "$H/scep?operation=Nonsense")
 is "an unknown operation is 400" "$HC" 400
 HC=$(curl -s -o /dev/null -w '%{http_code}' "$H/scep")
 is "no operation is 400" "$HC" 400
+# An empty operation names none: the answer says which there are, as for
+# no parameter at all (it said "unknown SCEP operation").
+curl -s -o "$W/noop.json" "$H/scep?operation="
+is "an empty operation gets the list of operations" "$(json_get "$W/noop.json" message)" \
+	"$(curl -s "$H/scep" | python3 -c 'import json,sys; print(json.load(sys.stdin)["message"])')"
 
 # ---- scepclient with a token, against the EC CA through the RA -----------
 TOK=$(token --profile client --name dev1.example.test --uses 1)
