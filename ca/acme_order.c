@@ -435,6 +435,18 @@ out:
 
 /* ------------------------------------------------- reading an order -- */
 
+/* RFC 8555 6.3: a resource that is only read is fetched with POST-as-GET,
+ * whose payload is the empty string; anything else asks for something this
+ * resource does not do. WHAT names it for the message. */
+static int
+post_as_get(const struct ca_acme_auth *x, const char *what, struct mica_err *err)
+{
+	if (x->jws.payload_len != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "malformed",
+				    "%s is read with POST-as-GET (an empty payload)", what);
+	return 0;
+}
+
 int
 ca_acme_order_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		   const char *id, struct ca_acme_order *out, struct mica_err *err)
@@ -443,13 +455,9 @@ ca_acme_order_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    post_as_get(&x, "an order", err) != 0)
 		goto out;
-	if (x.jws.payload_len != 0) {
-		mica_err_set(err, MICA_E_BADREQ, "malformed",
-			     "an order is read with POST-as-GET (an empty payload)");
-		goto out;
-	}
 	rc = order_load(ca, id, x.acct.id, out, err);
 out:
 	ca_acme_auth_free(&x);
@@ -468,7 +476,8 @@ ca_acme_orders_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 
 	*ids = NULL;
 	*n = 0;
-	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    post_as_get(&x, "an account's list of orders", err) != 0)
 		goto out;
 	if (strcmp(x.acct.id, id) != 0) {
 		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
@@ -1090,7 +1099,8 @@ ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	*der_len = 0;
 	memset(&o, 0, sizeof(o));
 	memset(&c, 0, sizeof(c));
-	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
+	    post_as_get(&x, "a certificate", err) != 0)
 		goto out;
 	if (ca_serial_parse(serial, canon, NULL) != 0 || strcmp(canon, serial) != 0 ||
 	    db_acme_order_by_serial(ca->db, canon, &o, err) != 0) {

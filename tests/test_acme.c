@@ -1327,6 +1327,29 @@ test_flow_http01_to_certificate_and_refusals(void)
 		CU_ASSERT_STRING_EQUAL(err.code, "order_not_ready");
 	}
 	CU_ASSERT(count_certs() == before + 1);
+	/* RFC 8555 6.3: the certificate and the list of orders are read
+	 * with POST-as-GET, as an order is: a payload is malformed. */
+	snprintf(path, sizeof(path), "/cert/%s", o2.serial);
+	CU_ASSERT(ca_acme_cert_post(g_ca, g_acme, req(&c, path, "{}", 0), o2.serial,
+				    &der, &der_len, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+	CU_ASSERT(strstr(err.msg, "POST-as-GET") != NULL);
+	CU_ASSERT(der == NULL);
+	{
+		char (*ids)[CA_ID_MAX] = NULL, lpath[600];
+		const char *acct = c.kid + strlen(BASE "/acct/");
+		size_t nids = 0;
+
+		snprintf(lpath, sizeof(lpath), "/acct/%s/orders", acct);
+		CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&c, lpath, "{}", 0), acct,
+					      &ids, &nids, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+		CU_ASSERT(strstr(err.msg, "POST-as-GET") != NULL);
+		CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&c, lpath, NULL, 0), acct,
+					      &ids, &nids, &err) == 0);
+		CU_ASSERT(nids >= 1);
+		free(ids);
+	}
 	/* The certificate verifies against the root. */
 	snprintf(path, sizeof(path), "/cert/%s", o2.serial);
 	CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), o2.serial,
