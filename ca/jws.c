@@ -24,6 +24,7 @@
 #include "ca/keys.h"
 #include "ca/profile.h"
 #include "util/b64url.h"
+#include "util/jstr.h"
 
 #define SPKI_MAX 1024   /* an RSA-4096 SubjectPublicKeyInfo is 550 octets */
 
@@ -389,8 +390,8 @@ load_strict(const char *text, size_t len, const char *what, struct mica_err *err
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL) {
 		mica_err_set(err, MICA_E_BADREQ, "malformed",
-			     "%s is not valid JSON (line %d, column %d)", what,
-			     jerr.line, jerr.column);
+			     "%s is not valid JSON (line %d, column %d: %s)", what,
+			     jerr.line, jerr.column, mica_json_why(&jerr));
 		return NULL;
 	}
 	if (!json_is_object(j)) {

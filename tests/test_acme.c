@@ -369,6 +369,13 @@ test_jws_refuses_hostile_structures(void)
 		CU_ASSERT(err.kind == MICA_E_BADREQ);
 		ca_jws_free(&j);
 	}
+	/* Why, in words of the server's own (the input is never quoted). */
+	CU_ASSERT(ca_jws_parse((const unsigned char *)bodies[7], strlen(bodies[7]), 0,
+			       &j, &err) != 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "a member given twice"));
+	CU_ASSERT(ca_jws_parse((const unsigned char *)bodies[10], strlen(bodies[10]), 0,
+			       &j, &err) != 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "something after the value"));
 }
 
 static void

@@ -628,6 +628,44 @@ test_json_validation(void)
 	}
 }
 
+/* A refused body says why in words of its own, never quoting the input
+ * (a secret may be in it): the position alone said nothing of a number
+ * too large for an integer or a key given twice. */
+static void
+test_json_why(void)
+{
+	static const struct {
+		const char *body;
+		const char *why;
+	} cases[] = {
+		{ "{\"uses\": 99999999999999999999999, \"t\": \"s3cret\"}", "a number out of range" },
+		{ "{\"t\": \"s3cret\", \"t\": \"y\"}", "a member given twice" },
+		{ "{\"t\": \"s3cret\\u0000\"}", "a NUL character" },
+		{ "{\"t\": \"s3cret\xff\xfe\"}", "not UTF-8" },
+		{ "{\"t\": \"s3cret\"} trailing", "something after the value" },
+		{ "{\"t\": \"s3cret\"", "it ends too soon" },
+		{ "{\"t\": s3cret}", "invalid syntax" },
+	};
+	struct mica_err err;
+	char deep[8192];
+	json_t *j = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mica_err_clear(&err);
+		CU_ASSERT_EQUAL(web_json_parse((const unsigned char *)cases[i].body,
+					       strlen(cases[i].body), &j, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_json");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, cases[i].why));
+		CU_ASSERT_PTR_NULL(strstr(err.msg, "s3cret"));
+	}
+	for (size_t i = 0; i < sizeof(deep) / 2; i++) {
+		deep[i] = '[';
+		deep[sizeof(deep) - 1 - i] = ']';
+	}
+	CU_ASSERT_EQUAL(web_json_parse((const unsigned char *)deep, sizeof(deep), &j, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nested too deeply"));
+}
+
 static void
 test_json_getters(void)
 {
@@ -2168,6 +2206,7 @@ main(void)
 	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
 	    !CU_add_test(s, "drops slow heads and bodies, and the longest waiting when full", test_slow_clients) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
+	    !CU_add_test(s, "says why JSON is malformed, never quoting it", test_json_why) ||
 	    !CU_add_test(s, "reads validated JSON fields", test_json_getters) ||
 	    !CU_add_test(s, "maps every error kind to its status and a JSON body", test_error_mapping) ||
 	    !CU_add_test(s, "never puts internals or control characters in an error body", test_error_no_internals) ||

@@ -53,3 +53,18 @@ mica_jlines(const char *s)
 	}
 	return a;
 }
+
+const char *
+mica_json_why(const json_error_t *e)
+{
+	switch (json_error_code(e)) {
+	case json_error_invalid_utf8:          return "text that is not UTF-8";
+	case json_error_premature_end_of_input: return "it ends too soon";
+	case json_error_end_of_input_expected: return "something after the value";
+	case json_error_null_character:        return "a NUL character (\\u0000)";
+	case json_error_duplicate_key:         return "a member given twice";
+	case json_error_numeric_overflow:      return "a number out of range";
+	case json_error_stack_overflow:        return "nested too deeply";
+	default:                               return "invalid syntax";
+	}
+}

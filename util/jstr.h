@@ -16,5 +16,9 @@ json_t *mica_jstr(const char *s);
  * contacts, as the store keeps them), each through mica_jstr; [] for
  * NULL. NULL only when out of memory. */
 json_t *mica_jlines(const char *s);
+/* Why jansson refused a text (E, filled by a failed json_loadb), in a few
+ * words that never quote the input (jansson's own message does): "a
+ * number out of range", "a member given twice"... Static storage. */
+const char *mica_json_why(const json_error_t *e);
 
 #endif

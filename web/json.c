@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ca/x509.h"
+#include "util/jstr.h"
 #include "web/parse.h"
 
 /* --------------------------------------------------------------- in -- */
@@ -33,8 +34,8 @@ web_json_parse(const unsigned char *body, size_t len, json_t **out,
 	j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_json",
-				    "malformed JSON (line %d, column %d)",
-				    jerr.line, jerr.column);
+				    "malformed JSON (line %d, column %d: %s)",
+				    jerr.line, jerr.column, mica_json_why(&jerr));
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return mica_err_set(err, MICA_E_BADREQ, "bad_json",
