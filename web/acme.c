@@ -264,9 +264,16 @@ begin(struct web_ctx *c, struct web_reply *rep, struct acme_call *k, int post,
 	if ((k->a = web_server_acme(c->srv)) == NULL)
 		return mica_err_set(err, MICA_E_UNAVAIL, "server_internal",
 				    "ACME is not running");
-	if (c->host == NULL || !host_ok(c->host))
+	if (c->host == NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "malformed",
 				    "the request needs a Host header naming this server");
+	/* Present but not one to build URLs on ("h:0", "h:", a long name):
+	 * say so, not that it is missing. */
+	if (!host_ok(c->host))
+		return mica_err_set(err, MICA_E_BADREQ, "malformed",
+				    "the Host header must be a host name or address of "
+				    "at most 100 characters, with a port from 1 to 65535 "
+				    "if any");
 	if (request_path(c, path, sizeof(path)) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "path", "request path too long");
 	n = snprintf(k->base, sizeof(k->base), "https://%s/acme", c->host);

@@ -129,6 +129,16 @@ $TOOL raw --port "$HP" --wait 2 \
 	--data "GET http://127.0.0.1:$HP/healthz HTTP/1.1\\r\\nHost: 127.0.0.1:$HP\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: [::1]:80\\r\\n\\r\\n" > "$W/raw.json"
 is "an absolute-form target is served by its path; an IPv6 literal is a Host" \
 	"$(json_get "$W/raw.json" statuses)" "[200, 200]"
+# ACME builds its URLs on the Host: one that is there but cannot make a
+# URL (port 0, past 65535) is named as such, not as missing.
+for h in 127.0.0.1:0 127.0.0.1:65536; do
+	CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' \
+		-H "Host: $h" "$S/acme/directory")
+	case $CODE:$(json_get "$W/body" detail) in
+	400:*"port from 1 to 65535"*) ok "ACME: Host $h is 400, saying what a Host must be" ;;
+	*) fail "ACME: Host $h: $CODE $(json_get "$W/body" detail)" ;;
+	esac
+done
 
 # --------------------------------------------------- pages with tokens --
 
