@@ -316,9 +316,10 @@ check_name(const struct ca_policy_input *in, const struct ca_name *n,
 		if (in->scoped && in->scope_names == NULL)
 			return mica_err_set(err, MICA_E_POLICY,
 					    "name_not_allowed",
-					    "IP address %s is not allowed: a "
-					    "token may only request addresses "
-					    "listed in its scope", n->value);
+					    "IP address %s is not allowed: only "
+					    "an admin, or a token whose scope "
+					    "lists that very address, may ask "
+					    "for one", n->value);
 	} else if (in->ndomains > 0) {
 		if (!in_any_domain(in, n))
 			return mica_err_set(err, MICA_E_POLICY,
