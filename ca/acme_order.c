@@ -641,8 +641,17 @@ ca_acme_chall_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r
 	 * empty payload only reads the challenge. Once a challenge was tried,
 	 * the answer is what became of it. */
 	if (x.jws.payload_len == 0 || out->tried != 0 ||
-	    strcmp(out->status, "pending") != 0) {
+	    strcmp(out->status, "valid") == 0) {
 		rc = 0;
+		goto out;
+	}
+	/* Deactivated, expired or invalid before any challenge was tried:
+	 * nothing will validate it. A 200 with the challenge "pending" had
+	 * the client poll for a validation that never starts. */
+	if (strcmp(out->status, "pending") != 0) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "this authorization is %s: it can no longer be validated",
+			     out->status);
 		goto out;
 	}
 	if (ca_jws_payload_json(&x.jws, &pl, err) != 0)

@@ -1669,6 +1669,27 @@ test_flow_refusals_before_any_order(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "unsupported_identifier");
 	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
 		"{\"identifiers\":[]}", 0), &o, &err) != 0);
+	/* RFC 8555 7.5.2: a deactivated authorization can no longer be
+	 * validated; starting one of its challenges says so (it answered
+	 * 200, the challenge "pending", and nothing ever started). */
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"gone.contoso.test\"}]}", 0),
+		&o, &err) == 0);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, "{\"status\":\"deactivated\"}", 0),
+					   o.authz[0], &z, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(z.status, "deactivated");
+	ca_acme_authz_free(&z);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", o.authz[0]);
+	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+				     CA_ACME_HTTP01, &z, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "deactivated"));
+	/* Reading it still works. */
+	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, NULL, 0), o.authz[0],
+				     CA_ACME_HTTP01, &z, &err) == 0);
+	ca_acme_authz_free(&z);
+	ca_acme_order_free(&o);
 	/* Another account may not touch this one's order. */
 	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
 		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.web.contoso.test\"}]}", 0),
