@@ -31,6 +31,12 @@
 /* id-kp-OCSPSigning: only the delegated OCSP responder's certificate
  * (ca/ocsp.h), which no profile issues. */
 #define CA_EKU_OCSP_SIGNING     (1u << 5)  /* 1.3.6.1.5.5.7.3.9 */
+/* Microsoft's Certificate Request Agent (szOID_ENROLLMENT_AGENT): only
+ * SCEP's RA certificate (ca/scep.h), which no profile issues either. Windows'
+ * NDES gives its RA certificates this purpose alone; with no EKU at all a
+ * relying party would take the RA's key for any purpose, TLS client
+ * authentication included. */
+#define CA_EKU_CERT_REQUEST_AGENT (1u << 6) /* 1.3.6.1.4.1.311.20.2.1 */
 
 /* Public key kinds accepted in CSRs. */
 enum ca_pubkey_kind { CA_PUBKEY_RSA = 1, CA_PUBKEY_EC_P256 = 2, CA_PUBKEY_EC_P384 = 3 };

@@ -11,9 +11,10 @@
  * signers hold it open (ca/signer.h), and the store keeps it sealed under
  * the CA's passphrase (scep_ra_key), so it outlives restarts; the CA key
  * certifies it for CA_SCEP_RA_DAYS with keyEncipherment and
- * digitalSignature only, here, on first use, recorded (scep_ra) before it
- * is sent, reused after a restart, and renewed when less than
- * CA_SCEP_RA_RENEW_LEFT is left. GetNextCACert announces the certificate
+ * digitalSignature only and the one extendedKeyUsage NDES gives its RA
+ * (Microsoft's Certificate Request Agent), here, on first use, recorded
+ * (scep_ra) before it is sent, reused after a restart, and renewed when
+ * less than CA_SCEP_RA_RENEW_LEFT is left. GetNextCACert announces the certificate
  * 'mica install-ca' installed under a running daemon. The codec is
  * ca/scep.h.
  */
@@ -86,7 +87,12 @@ certify(struct ca *ca, struct ca_scep_state *s, int64_t now,
 		.log_name = "RA",
 		.days = CA_SCEP_RA_DAYS,
 		.min_left = 3600,
+		/* The RA signs CertRep (digitalSignature) and clients encrypt
+		 * to it (keyEncipherment); RFC 8894 names no EKU for it, and
+		 * without one its key would pass for a TLS client's or
+		 * server's. */
 		.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT,
+		.eku = CA_EKU_CERT_REQUEST_AGENT,
 		.key = ca_sign_scep_key,
 		.sign = ca_sign_scep_cert,
 		.add = db_scep_ra_add,

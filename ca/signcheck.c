@@ -470,7 +470,7 @@ ca_signcheck_scep_cert(const struct ca_sign_policy *p,
 {
 	return service_cert(p, spki, spki_len, CA_SCEP_RA_CN,
 			    CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT,
-			    0, 0, CA_SCEP_RA_DAYS,
+			    CA_EKU_CERT_REQUEST_AGENT, 0, CA_SCEP_RA_DAYS,
 			    "an RA certificate for another key", now, tbs,
 			    tbs_len, err);
 }

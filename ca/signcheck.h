@@ -107,7 +107,8 @@ int ca_signcheck_ocsp_cert(const struct ca_sign_policy *p,
 /*
  * The same for SCEP's RA certificate (ca/scep.h): exactly the RA key SPKI
  * (the signers'), subject CN CA_SCEP_RA_CN, no CA, keyUsage
- * digitalSignature and keyEncipherment, no EKU, no names, no CRL DP or
+ * digitalSignature and keyEncipherment, extendedKeyUsage Certificate
+ * Request Agent only (CA_EKU_CERT_REQUEST_AGENT), no names, no CRL DP or
  * AIA, this CA's key identifier, at most CA_SCEP_RA_DAYS starting near
  * NOW. Errors as ca_signcheck_leaf.
  */

@@ -656,6 +656,7 @@ test_signer_certifies_only_the_ra(void)
 	base.spki_len = spki_len;
 	base.path_len = -1;
 	base.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT;
+	base.eku = CA_EKU_CERT_REQUEST_AGENT;
 	CU_ASSERT_EQUAL_FATAL(ca_x509_key_id(spki, spki_len, base.ski, &err),
 			      0);
 	base.ski_len = 20;
@@ -685,6 +686,15 @@ test_signer_certifies_only_the_ra(void)
 	t.eku = CA_EKU_CLIENT_AUTH;
 	TRY(-1);
 	t = base;
+	t.eku = 0;                       /* no EKU: good for any purpose */
+	TRY(-1);
+	t = base;
+	t.eku = CA_EKU_CERT_REQUEST_AGENT | CA_EKU_CLIENT_AUTH;
+	TRY(-1);
+	t = base;
+	t.eku = CA_EKU_CERT_REQUEST_AGENT | CA_EKU_SERVER_AUTH;
+	TRY(-1);
+	t = base;
 	t.is_ca = 1;
 	t.key_usage |= CA_KU_KEY_CERT_SIGN;
 	TRY(-1);
@@ -703,6 +713,20 @@ test_signer_certifies_only_the_ra(void)
 	t.nnames = 1;
 	TRY(-1);
 #undef TRY
+	/* The RA's purpose is the RA's alone: neither the leaf check (no
+	 * profile has it, with or without a name) nor the OCSP responder's
+	 * takes it. */
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signcheck_leaf(&p, now, tbs, tbs_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	free(tbs);
+	t = base;
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	CU_ASSERT_EQUAL(ca_signcheck_leaf(&p, now, tbs, tbs_len, &err), -1);
+	CU_ASSERT_EQUAL(ca_signcheck_ocsp_cert(&p, spki, spki_len, now, tbs,
+					       tbs_len, &err), -1);
+	free(tbs);
+	tbs = NULL;
 	free(cak_spki);
 	free(spki);
 	free(ospki);

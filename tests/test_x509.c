@@ -1434,7 +1434,7 @@ test_cert_refusals(void)
 			t.key_usage = 1u << 7;
 			break;
 		case 7:
-			t.eku = 1u << 6;   /* no such purpose (5 is OCSPSigning) */
+			t.eku = 1u << 7;   /* no such purpose (6 is the last) */
 			break;
 		case 8:
 			bad_name = nm[1];

@@ -5,7 +5,9 @@
 # they cannot be made to send. Then:
 #   - GetCACaps advertises POSTPKIOperation, SHA-256, AES, Renewal and
 #     SCEPStandard; GetCACert is the RA certificate (RSA, keyEncipherment,
-#     issued by the root, recorded) and the root, as x-x509-ca-ra-cert;
+#     the Certificate Request Agent EKU alone, so that openssl refuses it
+#     for TLS and S/MIME; issued by the root, recorded) and the root, as
+#     x-x509-ca-ra-cert;
 #     the NDES path /certsrv/mscep/mscep.dll answers the same;
 #   - against an EC P-256 CA, through the RA: scepclient enrolls with an
 #     enrollment token as challengePassword; openssl verifies the
@@ -106,6 +108,18 @@ openssl x509 -in "$W/ra.pem" -noout -text >"$W/ra.txt"
 check "the RA key is RSA" grep -q 'rsaEncryption' "$W/ra.txt"
 check "the RA may encrypt keys and sign, nothing more" grep -qx ' *Digital Signature, Key Encipherment' "$W/ra.txt"
 check "the RA is no CA" grep -q 'CA:FALSE' "$W/ra.txt"
+# Its one purpose is Microsoft's Certificate Request Agent, as NDES gives
+# its RA: without an EKU, relying parties would take the RA's key for
+# any purpose, a TLS client's or server's included.
+is "the RA's extendedKeyUsage is Certificate Request Agent alone" \
+	"$(openssl x509 -in "$W/ra.pem" -noout -ext extendedKeyUsage | sed -n '2p' | tr -d ' ')" \
+	1.3.6.1.4.1.311.20.2.1
+for purpose in sslclient sslserver smimesign; do
+	openssl verify -purpose "$purpose" -CAfile "$ROOT" "$W/ra.pem" >"$W/ra.verify" 2>&1
+	grep -q 'unsuitable certificate purpose' "$W/ra.verify" &&
+		ok "openssl refuses the RA certificate as $purpose" ||
+		fail "the RA certificate passes as $purpose: $(cat "$W/ra.verify")"
+done
 RA_SERIAL=$(openssl x509 -in "$W/ra.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 is "the RA certificate was recorded before it was sent" \
 	"$(count "SELECT count(*) FROM scep_ra WHERE serial = '$RA_SERIAL'")" 1

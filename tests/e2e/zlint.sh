@@ -15,7 +15,9 @@
 #     is linted;
 #   - what 'mica serve' makes for itself: its root, its HTTPS certificate
 #     (from openssl s_client), the OCSP responder's certificate (from an
-#     OCSP response) and the SCEP RA certificate (GetCACert);
+#     OCSP response) and the SCEP RA certificate (GetCACert), with no
+#     exclusion of its own: its Certificate Request Agent EKU tells ZLint
+#     it is no TLS server's (without an EKU, the TLS server lints fire);
 #   - complete CRLs (empty, with revocations, the offline root's) and a
 #     delta CRL: ZLint 3.6.2's command line lints a PEM "X509 CRL" (not
 #     DER, which it takes for a certificate).
@@ -54,13 +56,6 @@ w_ext_subject_key_identifier_not_recommended_subscriber	*	BR 7.1.2.7.6: RFC 5280
 w_subject_common_name_included	*	BR 7.1.2.7.1: Windows, older clients and admins read the CN; RFC 5280 allows it
 e_ext_san_rfc822_name_present	*ipsec*	BR 7.1.4.2.1: ipsec certifies email identities (IKE ID_RFC822_ADDR) beside serverAuth
 e_cab_crl_has_valid_reason_code	*CRL*	BR 7.2.2: mica offers certificateHold (README, mica revoke), which the BRs drop
-e_sub_cert_eku_missing	SCEP RA*	BR 7.1.2.3: ZLint takes a certificate without EKU for a TLS server; the RA is no TLS server
-e_ext_san_missing	SCEP RA*	BR 7.1.2.7.12: as above; the RA names no host, SCEP clients pin it by fingerprint
-e_subject_common_name_not_exactly_from_san	SCEP RA*	BR 7.1.4.2.2: as above, no SAN for its CN to come from
-e_dnsname_bad_character_in_label	SCEP RA*	BR 7.1.4.2: as above: its CN 'mica SCEP RA' is no DNS name
-e_sub_cert_aia_missing	SCEP RA*	BR 7.1.2.7.7: the RA is only used inside a SCEP exchange, never validated by path
-e_sub_cert_aia_does_not_contain_ocsp_url	SCEP RA*	BR 7.1.2.7.7: as above
-w_sub_cert_aia_does_not_contain_issuing_ca_url	SCEP RA*	BR 7.1.2.7.7: as above
 EXCL
 
 # ------------------------------------------------------------ helpers --
