@@ -263,6 +263,8 @@ struct ca_issued {
 	int64_t not_before, not_after;
 	int clamped;                  /* validity was cut to the CA's notAfter */
 	char notice[160];             /* e.g. why validity was clamped */
+	char warning[320];            /* sign-ca: what relying parties will
+				       * miss (no CRL, no caIssuers); "" */
 	int again;                    /* sign-ca: signed before for this same
 				       * request, handed back, not signed anew */
 };
@@ -730,7 +732,11 @@ struct ca_sign_ca_opts {
  * (CLI, in-process: the daemon's signers never sign one). Recorded like
  * any certificate (profile "subca" or "cross"), so that 'mica revoke'
  * and the root's CRL cover it. OUT gets it; OUT->notice says where the
- * CDP came from and whether the validity was cut. MICA_E_POLICY
+ * CDP came from and whether the validity was cut; OUT->warning, when it
+ * names no CRL or no caIssuers URL (no URL given, none on this root or
+ * in the request), what relying parties lose by that - the same for a
+ * cross-certificate and an issuing CA's, and also when the certificate
+ * signed before is handed back again. MICA_E_POLICY
  * "no_name_constraints" when neither PERMIT nor the request names any
  * (a subordinate without them could certify any name); MICA_E_CONFLICT
  * "not_a_root" for a subordinate CA. */

@@ -433,6 +433,39 @@ sign_notice(struct ca_issued *out, const char *crl_url, const char *from)
 		 crl_url[0] != '\0' ? crl_url : "none", from);
 }
 
+/* OUT's warning when the certificate names no CDP (CRL_URL "") or no
+ * caIssuers (AIA_URL ""). A CA certificate without a CDP cannot be
+ * checked by relying parties that check revocation (OpenSSL's
+ * -crl_check_all, Windows' chain revocation check), so revoking it here
+ * reaches none of them. That is said loudly, not refused: an issuing
+ * CA's request from openssl or certreq asks for no URL and has always
+ * been signed so, and a closed network may want exactly that; a
+ * cross-certificate is treated the same. */
+static void
+sign_warning(struct ca_issued *out, int cross, const char *crl_url,
+	     const char *aia_url)
+{
+	const char *what = cross ? "the cross-certificate" :
+				   "the CA certificate";
+
+	if (crl_url[0] == '\0')
+		snprintf(out->warning, sizeof(out->warning),
+			 "%s names no CRL distribution point%s: relying "
+			 "parties that check revocation cannot check it, and "
+			 "revoking it reaches none of them; sign it again with "
+			 "--crl-url URL%s, where this root's CRL%s published",
+			 what, aia_url[0] == '\0' ? " and no caIssuers URL" :
+			 "", aia_url[0] == '\0' ? " and --aia-url URL" : "",
+			 aia_url[0] == '\0' ? " and certificate are" : " is");
+	else if (aia_url[0] == '\0')
+		snprintf(out->warning, sizeof(out->warning),
+			 "%s names no caIssuers URL: relying parties that "
+			 "fetch issuers cannot find this root's certificate; "
+			 "sign it again with --aia-url URL, where it is "
+			 "published",
+			 what);
+}
+
 int
 ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	   const struct ca_sign_ca_opts *o, struct ca_issued *out,
@@ -711,6 +744,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 		if (ca_tx(ca, CA_TX_DURABLE, subca_again_body, &cx, err) != 0)
 			goto out;
 		sign_notice(out, r->crl_url, crl_from);
+		sign_warning(out, o->cross, r->crl_url, r->aia_url);
 		rc = 0;
 		goto out;
 	}
@@ -790,6 +824,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	out->clamped = clamped;
 	(void)aia_from;
 	sign_notice(out, r->crl_url, crl_from);
+	sign_warning(out, o->cross, r->crl_url, r->aia_url);
 	rc = 0;
 out:
 	if (reserved)

@@ -170,11 +170,16 @@ static const char sign_help[] =
 "that relying parties accept for another name or address. It names this\n"
 "root's CRL (--crl-url, else this root's public URL + /root.crl, else the\n"
 "one the request asks for: an issuing CA made by mica asks for its own\n"
-"URL/root.crl, which it serves after 'mica import-crl').\n"
+"URL/root.crl, which it serves after 'mica import-crl'), and its\n"
+"certificate (caIssuers: --aia-url, likewise /root.crt). With neither, it\n"
+"is signed with a warning: relying parties that check revocation cannot\n"
+"check a CA certificate that names no CRL.\n"
 "\n"
 "--cross certifies another root instead (the one that replaces this one),\n"
 "so that devices which trust only this root accept what the new one\n"
-"issued: give its self-signed certificate with --cert.\n"
+"issued: give its self-signed certificate with --cert. It has no request\n"
+"to take URLs from: on a root without a public URL give --crl-url and\n"
+"--aia-url.\n"
 "\n"
 "It is recorded like any certificate: 'mica list' shows it, 'mica revoke'\n"
 "revokes it and the next 'mica crl' lists it. The same request with the\n"
@@ -336,6 +341,8 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 			r.serial, cli_time(r.not_after, t));
 	if (r.notice[0] != '\0')
 		fprintf(stderr, "note: %s\n", r.notice);
+	if (r.warning[0] != '\0')
+		fprintf(stderr, "warning: %s\n", r.warning);
 out:
 	free(pem);
 	free(all);

@@ -1032,6 +1032,8 @@ test_engine_ceremony(void)
 	CU_ASSERT_EQUAL(ca_sign_ca(ica, &cli, &so, &sub, &err), -1);
 	CU_ASSERT_EQUAL_FATAL(ca_sign_ca(root, &cli, &so, &sub, &err), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(sub.notice, "http://ca.contoso.test/root.crl"));
+	/* It asks for the root's CRL and certificate: nothing to warn of. */
+	CU_ASSERT_STRING_EQUAL(sub.warning, "");
 	{
 		struct ca_cert_info ci, ri;
 		struct ca_nc *nc = calloc(1, sizeof(*nc));

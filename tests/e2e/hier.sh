@@ -16,8 +16,9 @@
 # revocation of a leaf and of the issuing CA;
 # rollover of the issuing CA to a new key (both CRLs served); an RSA
 # issuing CA's key revoked for keyCompromise refused under another public
-# exponent; a new root cross-signed by the old; an issuing CA under a
-# root made by plain openssl (openssl ca -extensions v3_ca, a
+# exponent; a new root cross-signed by the old (with no CRL or issuer
+# URL to name, signed with a warning, as an issuing CA's is); an issuing
+# CA under a root made by plain openssl (openssl ca -extensions v3_ca, a
 # subjectKeyIdentifier of its own, the certificate delivered as a .p7b);
 # roots made by GnuTLS's certtool that sign with RSASSA-PSS (an RSA-PSS
 # key, an RSA key) and one with Ed25519, named as unsupported; a
@@ -575,6 +576,13 @@ for i in 1 2; do
 done
 expect_rc "the root signs an RSA issuing CA (name constraints)" 0 \
 	m -d R sign-ca --csr kc1.csr --permit contoso.test --out kc1.crt
+# openssl's request asks for no CRL and R has no public URL: signed, and
+# said loudly, the same as for a cross-certificate (section 9).
+grep -q "^warning: the CA certificate names no CRL distribution point and no caIssuers URL: relying parties that check revocation cannot check it" "$TMP/rc.err" &&
+	ok "... warning that it names no CRL and no caIssuers URL" ||
+	fail "no warning for a CA certificate without a CDP: $(cat "$TMP/rc.err")"
+openssl x509 -in kc1.crt -noout -text | grep -q "CRL Distribution Points" &&
+	fail "kc1.crt has a CDP after all" || ok "... as openssl reads it: no CDP"
 expect_rc "... and revokes it for keyCompromise" 0 \
 	m -d R revoke "$(serial_of kc1.crt)" --reason keyCompromise
 expect_rc "the same modulus with exponent 65539 is never certified (4)" 4 \
@@ -588,7 +596,28 @@ expect_rc "the old root cross-signs the new one" 0 m -d R sign-ca --cross --cert
 grep -q '^note: CDP ' "$TMP/rc.err" && ! grep -q "the request's" "$TMP/rc.err" &&
 	ok "... its note on the CDP names no request (a cross-certificate has none)" ||
 	fail "cross-certificate CDP note: $(cat "$TMP/rc.err")"
+# R has no public URL and no --crl-url was given: relying parties that
+# check revocation cannot check this certificate, which sign-ca says.
+grep -q "^warning: the cross-certificate names no CRL distribution point and no caIssuers URL: relying parties that check revocation cannot check it, and revoking it reaches none of them; sign it again with --crl-url URL and --aia-url URL" "$TMP/rc.err" &&
+	ok "... and warns that it names no CRL and no caIssuers URL" ||
+	fail "no warning for a cross-certificate without a CDP: $(cat "$TMP/rc.err")"
 openssl x509 -in cross.crt -noout -text > cross.txt
+grep -q "CRL Distribution Points\|CA Issuers" cross.txt &&
+	fail "cross.crt names a CRL or issuer after all" || ok "... as openssl reads it: no CDP, no caIssuers"
+# Its advice followed: the URLs are named and nothing is said; with the
+# CRL alone, the missing caIssuers is.
+expect_rc "cross-signing with --crl-url and --aia-url" 0 m -d R sign-ca --cross --cert root-g2.pem \
+	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out cross-urls.crt
+grep -q '^warning:' "$TMP/rc.err" && fail "warned with both URLs: $(cat "$TMP/rc.err")" ||
+	ok "... no warning"
+openssl x509 -in cross-urls.crt -noout -text > cross-urls.txt
+grep -q "URI:$H/old-root.crl" cross-urls.txt && grep -q "CA Issuers - URI:$H/old-root.crt" cross-urls.txt &&
+	ok "... and openssl reads the CDP and caIssuers given" || fail "cross-urls.crt: URLs missing"
+expect_rc "cross-signing with --crl-url alone" 0 m -d R sign-ca --cross --cert root-g2.pem \
+	--crl-url "$H/old-root.crl" --out cross-crl.crt
+grep -q "^warning: the cross-certificate names no caIssuers URL" "$TMP/rc.err" &&
+	! grep -q "no CRL distribution point" "$TMP/rc.err" &&
+	ok "... warns of the missing caIssuers alone" || fail "--crl-url alone: $(cat "$TMP/rc.err")"
 is "the cross-certificate keeps the new root's key identifier" "$(ski_of cross.crt)" "$(ski_of root-g2.pem)"
 grep -q 'Issuer: CN = Contoso Root CA$' cross.txt && ok "... issued by the old root" || fail "cross issuer"
 m -d I3 init --subordinate --name "Contoso Issuing CA 3" --domain contoso.test --public-url "$H" \
