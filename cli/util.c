@@ -105,6 +105,9 @@ cli_fail_issued(struct mica_err *err, const char *serial)
 	return cli_fail(err);
 }
 
+/* The most of a usage message shown, in bytes: a few lines' worth. */
+#define USAGE_SHOWN_MAX 400
+
 int
 cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -117,6 +120,10 @@ cli_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		s = NULL;   /* undefined after a failure */
+	/* An argument echoed whole could make the one line 100 KB (a
+	 * pasted blob taken for an option): cut, marked. */
+	if (n > USAGE_SHOWN_MAX)
+		memcpy(s + USAGE_SHOWN_MAX - 3, "...", 4);
 	fprintf(stderr, "mica %s: ", cmd);
 	/* The arguments echoed (an unexpected operand, a subcommand) are
 	 * the user's bytes: escaped, as cli_fail's. */

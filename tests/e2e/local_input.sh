@@ -141,4 +141,17 @@ for o in http https trusted-proxy domain public-url passphrase-file log \
 	fi
 done
 
+# --------------------------------------------- an overlong argument --
+# A pasted blob taken for an option is named, not echoed whole: one line
+# of a few hundred bytes, cut with "...".
+long=$(head -c 100000 /dev/zero | tr '\0' x)
+"$MICA" -d "$D" list "--$long" >/dev/null 2>"$W/l.err"
+rc=$?
+if [ "$rc" = 2 ] && [ "$(wc -l < "$W/l.err")" = 1 ] &&
+   [ "$(wc -c < "$W/l.err")" -lt 600 ] && grep -q '\.\.\.' "$W/l.err"; then
+	ok "an unknown option of 100000 bytes: one short line, cut"
+else
+	fail "an overlong option: exit $rc, $(wc -c < "$W/l.err") bytes"
+fi
+
 finish
