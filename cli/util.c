@@ -244,6 +244,11 @@ takes_next(const char *arg, const char *shortopts, const struct option *opts)
 
 	if (arg[0] != '-' || arg[1] == '\0')
 		return 0;   /* an operand, or "-" */
+	/* "--" ends the options: as the empty abbreviation of every long
+	 * one, it took the argument after it for the value of a command's
+	 * only long option ('domain -- list -d B' then opened B). */
+	if (strcmp(arg, "--") == 0)
+		return 0;
 	if (arg[1] == '-') {
 		size_t len = strlen(arg + 2);
 

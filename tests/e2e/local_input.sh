@@ -106,6 +106,13 @@ expect_rc "--data-dir= with no directory is a usage error" 2 "$MICA" list --data
 "$MICA" domain --passphrase-file -d seal -d "$D" >/dev/null 2>"$W/dm.err"
 is "domain (parsed by hand) gives -d to --passphrase-file too" "$?:$(cat "$W/dm.err")" \
 	"9:mica: error: the passphrase file -d is readable by group or others; run chmod 600 -d"
+# domain's only long option: "--" is no abbreviation of it that takes
+# the next argument, so the -d after it is an operand, not a store to
+# change.
+"$MICA" -d "$D" domain -- remove t.test -d "$D" >/dev/null 2>"$W/dd.err"
+is "domain -- remove DOMAIN -d DIR: '-d' is an operand (a usage error)" "$?" 2
+"$MICA" -d "$D" domain list > "$W/dd.out" 2>&1
+is "  ... and the domain is still allowed" "$(cat "$W/dd.out")" "t.test"
 
 # -------------------------------------------------------------- numbers --
 nf=$FAIL
