@@ -241,9 +241,9 @@ sweep_dir(int fd, char *path, size_t size, int depth, int top)
 		if (!isdir || (top ? strcmp(de->d_name, "ocsp") != 0 &&
 			       strcmp(de->d_name, "keys") != 0 : depth <= 0))
 			continue;
-		if ((size_t)snprintf(path + len, size - len, "/%s",
-				     de->d_name) >= size - len)
-			continue;
+		/* PATH is only for the log: a folder whose name does not
+		 * fit is still swept, its lines naming it cut short. */
+		(void)snprintf(path + len, size - len, "/%s", de->d_name);
 		sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
 			     O_CLOEXEC | O_NOFOLLOW);
 		if (sub >= 0) {

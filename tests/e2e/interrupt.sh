@@ -506,6 +506,28 @@ else
 	fail "publish never reached its gate in a mounted folder"
 fi
 
+# A leftover in a folder under DIR/ocsp whose path is longer than
+# PATH_MAX (the sweep goes by descriptors; the path is for the log
+# only): a full pass removes it too, and the leftover beside that folder
+# is logged under its own folder's name.
+check "mica publish (a deep folder's)" "$MICA" -d "$D" publish "$W/deep"
+LONG=$(printf 'd%.0s' $(seq 250))
+(cd "$W/deep/ocsp" && mkdir top && : > top/.publish.626262.tmp && cd top &&
+	for _ in $(seq 17); do mkdir "$LONG" && cd "$LONG" || exit 1; done &&
+	: > .publish.525252.tmp) || die "cannot make a deep folder"
+deep_left() {
+	(cd "$W/deep/ocsp/top" && for _ in $(seq 17); do cd "$LONG" || exit 2; done &&
+		[ -e .publish.525252.tmp ])
+}
+deep_left && ok "... a leftover 17 folders of 250 bytes down" || fail "no deep leftover made"
+expect_rc "a full publish with a leftover deeper than PATH_MAX: exit 0" 0 \
+	"$MICA" -d "$D" publish "$W/deep"
+deep_left && fail "... leaves the deep leftover" || ok "... removes the deep leftover"
+grep -qF "removed $W/deep/ocsp/top/.publish.626262.tmp, left by an interrupted publication" \
+	"$TMP/rc.err" && ok "... and names the one beside the deep folder by its folder" ||
+	fail "... it said: $(grep -v '^published' "$TMP/rc.err" | cut -c1-300)"
+rm -rf "$W/deep"
+
 # A file system without locks (some NFS, FUSE and CIFS mounts; the fault
 # point "flock" stands in for one): writers go on unlocked, as before
 # there were sweeps, and a sweep, which cannot lock, removes nothing.
