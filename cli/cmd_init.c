@@ -587,9 +587,9 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	if (ca_backup(ca, file, &err) != 0)
 		rc = cli_fail(&err);
 	else if (readonly)
-		fprintf(stderr, "backup written to %s (the store cannot be "
-			"written where it is: the backup is not in its audit "
-			"log)\n", file);
+		cli_note("backup written to %s (the store cannot be written "
+			 "where it is: the backup is not in its audit log)",
+			 file);
 	else
 		cli_note("backup written to %s", file);
 	ca_close(ca);

@@ -141,6 +141,11 @@ readers() {
 	expect_rc "$c: backup to a writable place" 0 ro backup "$W/out/$c.db"
 	grep -q "not in its audit log" "$TMP/rc.err" && ok "... saying the audit log could not record it" ||
 		fail "$c: backup said: $(cat "$TMP/rc.err")"
+	# The name as given, shown as every echoed name is: no raw escape.
+	expect_rc "$c: backup to a name with an ESC byte" 0 ro backup "$W/out/$c-$(printf '\033')[2J.db"
+	grep -qF "backup written to $W/out/$c-\x1b[2J.db (the store cannot" "$TMP/rc.err" &&
+		! grep -q "$(printf '\033')" "$TMP/rc.err" && ok "... names it with \\x1b, not the byte" ||
+		fail "$c: backup said: $(cat -v "$TMP/rc.err")"
 	expect_rc "$c: ... and the backup restores, its key opening with the passphrase" 0 \
 		m -d "$W/rest-$c" restore "$W/out/$c.db"
 	is "$c: ... to the same root" "$(m -d "$W/rest-$c" export-root --der 2>/dev/null | sha256sum)" "$W_ROOT"
