@@ -86,8 +86,14 @@ db_fail(struct db *db, int rc, const char *conflict_code,
 				   sqlite3_db_filename(db->h, "main") : NULL;
 
 		mica_log(MICA_LOG_DEBUG, "db: read-only: %s", detail);
+		/* A handle opened to write whose store refuses it (its files
+		 * writable, their folder not: no -wal or -shm can be made
+		 * there) is "store_readonly", as db_open says of one SQLite
+		 * opened read-only: 'mica backup' copies either. A handle
+		 * opened read-only on purpose was never meant to write. */
 		if (file != NULL && file[0] != '\0')
-			return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+			return mica_err_set(err, MICA_E_UNAVAIL, db->readonly ?
+					    "store_unavailable" : "store_readonly",
 					    "the store %s is read-only", file);
 		return db_unavail(err, "the certificate store is read-only");
 	}

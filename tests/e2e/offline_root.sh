@@ -217,4 +217,32 @@ expect_rc "unflushed -wal: backup refused too (exit 8)" 8 ro backup "$W/out/unfl
 [ ! -e "$W/out/unflushed.db" ] && ok "... and writes no backup" || fail "a backup of a store missing its -wal was written"
 unprotect "$RO"
 
+# ---------- a folder this user may not write, the store's files his ----
+# SQLite opens the store to write, then cannot make its -wal or -shm
+# beside it: the same "read-only" store, and backup copies it all the
+# same (README, the offline root).
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	RO=$W/folder
+	cp -a R "$RO"
+	rm -f "$RO/mica.db-wal" "$RO/mica.db-shm"
+	mkdir -m 700 "$W/out-nobody"
+	chmod o+x "$TMP" "$W"
+	chown -R 65534:65534 "$RO" "$W/out-nobody"
+	chmod 500 "$RO"
+	nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$MICA" -d "$RO" "$@"; }
+	expect_rc "folder: list by the store's owner" 0 nobody list
+	expect_rc "folder: backup to a writable place" 0 nobody backup "$W/out-nobody/f.db"
+	grep -q "not in its audit log" "$TMP/rc.err" && ok "... saying the audit log could not record it" ||
+		fail "folder: backup said: $(cat "$TMP/rc.err")"
+	expect_rc "folder: ... and the backup restores" 0 m -d "$W/rest-folder" restore "$W/out-nobody/f.db"
+	is "folder: ... to the same root" "$(m -d "$W/rest-folder" export-root --der 2>/dev/null | sha256sum)" "$W_ROOT"
+	expect_rc "folder: crl refused: the store is read-only (exit 8)" 8 nobody crl
+	grep -qF "the store $RO/mica.db is read-only" "$TMP/rc.err" && ok "... naming the store" ||
+		fail "folder: crl said: $(cat "$TMP/rc.err")"
+	chmod 700 "$RO"
+	chown -R 0:0 "$RO"
+else
+	skip "a folder nobody may write" "needs root and setpriv"
+fi
+
 finish
