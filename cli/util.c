@@ -338,7 +338,7 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 	struct stat st;
 	size_t n = 0;
 	ssize_t r;
-	int fd, fifo = 0;
+	int fd, fifo = 0, is_stdin = strcmp(path, "-") == 0;
 
 	*out = NULL;
 	*len = 0;
@@ -346,13 +346,15 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 	 * hang the command at open(2), as it would a plain open; the reads
 	 * below block again, so that a pipe with a writer (the shell's
 	 * <(openssl req ...)) is read to its end. */
-	if (strcmp(path, "-") == 0)
+	if (is_stdin)
 		fd = 0;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 			    O_NONBLOCK)) < 0)
 		return mica_err_set(err, MICA_E_BADREQ, "cannot_read",
 				    "cannot read %s: %s", path, strerror(errno));
-	if (fd != 0) {
+	/* Not "fd != 0": with standard input closed the file opens as
+	 * descriptor 0, and must still be made blocking and closed. */
+	if (!is_stdin) {
 		int fl = fcntl(fd, F_GETFL);
 
 		if (fstat(fd, &st) != 0 || fl < 0 ||
@@ -366,7 +368,7 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 		fifo = S_ISFIFO(st.st_mode);
 	}
 	if ((buf = malloc(max + 1)) == NULL) {
-		if (fd != 0)
+		if (!is_stdin)
 			close(fd);
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	}
@@ -377,7 +379,7 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 			/* A directory, say: not "an empty file". */
 			int e = errno;
 
-			if (fd != 0)
+			if (!is_stdin)
 				close(fd);
 			free(buf);
 			return mica_err_set(err, MICA_E_BADREQ, "cannot_read",
@@ -385,7 +387,7 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 		}
 		n += (size_t)r;
 	}
-	if (fd != 0)
+	if (!is_stdin)
 		close(fd);
 	if (n > max) {
 		free(buf);

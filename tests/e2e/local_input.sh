@@ -77,6 +77,25 @@ if "$MICA" -d "$D" issue --csr <(cat "$W/a.csr") --out "$W/p.crt" 2>"$W/f2" &&
 else
 	fail "a CSR through <(...): $(cat "$W/f2")"
 fi
+# A FIFO whose writer has written nothing yet, with standard input
+# closed (a cron job's '<&-'): the CSR opens as descriptor 0, and is
+# still read blocking, waiting for its writer, not refused with EAGAIN.
+mkfifo "$W/slow.fifo"
+(exec 3<>"$W/slow.fifo"; wait_for "the go-ahead" 60 test -e "$W/slow.go" &&
+	cat "$W/a.csr" >&3) &
+HP=$!
+on_exit_kill "$HP"
+"$MICA" -d "$D" issue --csr "$W/slow.fifo" --out "$W/slow.crt" 2>"$W/f3" <&- &
+MP=$!
+on_exit_kill "$MP"
+wait_for "mica to open the FIFO (or exit)" 60 sh -c \
+	"ls -l /proc/$MP/fd 2>/dev/null | grep -q slow.fifo || ! kill -0 $MP"
+: > "$W/slow.go"
+wait "$MP"
+is "a FIFO written to late, with standard input closed: read to its end" \
+	"$?:$(openssl x509 -in "$W/slow.crt" -noout -subject 2>&1)" "0:subject=CN = a.t.test"
+on_exit_forget "$MP"
+wait "$HP"; on_exit_forget "$HP"
 expect_rc "/dev/zero as --csr is cut at the bound (exit 3)" 3 \
 	"$MICA" -d "$D" issue --csr /dev/zero
 grep -q "larger than" "$TMP/rc.err" && ok "  ... saying it is too large" ||
