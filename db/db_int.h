@@ -173,8 +173,11 @@ struct db {
  * Map SQLite result code RC (extended codes are on) to a mica error, as
  * documented in db.h, and return -1. A unique/primary-key violation becomes
  * a conflict with CONFLICT_CODE and CONFLICT_MSG (generic ones if NULL).
- * SQLite's own message, which may name tables, goes to the log only. DB may
- * be NULL (a connection that is not a struct db, as a backup's).
+ * SQLite's own message, which may name tables, goes to the log only.
+ * SQLITE_READONLY on a handle opened to write is MICA_E_UNAVAIL
+ * "store_readonly" naming the store (as db_open's), on one opened
+ * read-only "store_unavailable". DB may be NULL (a connection that is not
+ * a struct db, as a backup's).
  */
 int db_fail(struct db *db, int rc, const char *conflict_code,
 	    const char *conflict_msg, struct mica_err *err);
