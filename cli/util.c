@@ -241,6 +241,7 @@ static int
 takes_next(const char *arg, const char *shortopts, const struct option *opts)
 {
 	const struct option *o, *found = NULL;
+	int ambiguous = 0;
 
 	if (arg[0] != '-' || arg[1] == '\0')
 		return 0;   /* an operand, or "-" */
@@ -254,16 +255,19 @@ takes_next(const char *arg, const char *shortopts, const struct option *opts)
 
 		if (opts == NULL || strchr(arg + 2, '=') != NULL)
 			return 0;
+		/* An exact name wins wherever it stands in the table, as
+		 * getopt_long has it; two abbreviated ones are ambiguous,
+		 * which getopt refuses. */
 		for (o = opts; o->name != NULL; o++) {
 			if (strncmp(o->name, arg + 2, len) != 0)
 				continue;
 			if (o->name[len] == '\0')
 				return o->has_arg == required_argument;
-			if (found != NULL)
-				return 0;   /* ambiguous: getopt refuses it */
+			ambiguous |= found != NULL;
 			found = o;
 		}
-		return found != NULL && found->has_arg == required_argument;
+		return !ambiguous && found != NULL &&
+		       found->has_arg == required_argument;
 	}
 	if (shortopts == NULL)
 		return 0;
