@@ -1,0 +1,401 @@
+#!/bin/bash
+# End-to-end: every certificate profile is used by the programs it is for,
+# not only verified (relying_parties.sh verifies them). For an EC P-256
+# and an RSA-2048 CA, with an EC P-256 and an RSA-2048 leaf of each
+# profile:
+#   client    OpenSSL's s_server demands a client certificate (-Verify 1
+#             -verify_return_error) and s_client and curl get through with
+#             it; a server certificate offered as a client's is refused by
+#             s_server (wrong purpose), a client certificate offered as a
+#             server's by curl and gnutls-cli.
+#   server    gnutls-cli connects to s_server serving it (curl and s_client
+#             already do in other scripts).
+#   email     openssl cms signs (verified with -purpose smimesign against
+#             the root), encrypts to it and decrypts: RSA key transport for
+#             an RSA key, ECDH key agreement for an EC key, whose keyUsage
+#             must then hold keyAgreement (RFC 8551 4.4.2); certtool
+#             verifies it for emailProtection and refuses it for serverAuth;
+#             a server certificate's signature fails -purpose smimesign.
+#   codesign  osslsigncode signs a PowerShell script and verifies it against
+#             the root and the CA's CRL; a tampered script and one signed
+#             with a server certificate are refused.
+#   ipsec     strongSwan's pki verifies it against the root (and not
+#             against a look-alike root of the same name) and reads the
+#             names and purposes IKEv2 peers look for (serverAuth, and
+#             ipsecIKE as OpenSSL shows).
+# A missing tool (gnutls-cli, certtool, curl, osslsigncode, pki) makes its
+# checks SKIP, never pass; scripts/setup test installs them all.
+#
+# Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/profile_use.sh
+. "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+
+need openssl python3
+
+export MICA_PASSPHRASE="profile use e2e passphrase"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+# The package that brings each optional tool, for the skip messages.
+pkg_of() {
+	case $1 in
+	gnutls-cli|certtool) echo gnutls-bin ;;
+	pki) echo strongswan-pki ;;
+	*) echo "$1" ;;
+	esac
+}
+# skip_without TOOL DESCRIPTION: 0 when TOOL is here, else the check is
+# counted as skipped and 1 returned.
+skip_without() {
+	have "$1" && return 0
+	skip "$2" "$1 is not installed (Debian: $(pkg_of "$1"))"
+	return 1
+}
+
+# csr NAME KIND SUBJ SAN: a request made by OpenSSL, key in $W/NAME.key.
+csr() {
+	local args=()
+	case $2 in
+	ec) args=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+	rsa) args=(-newkey rsa:2048) ;;
+	esac
+	openssl req -new "${args[@]}" -nodes -keyout "$W/$1.key" -subj "$3" \
+		-addext "subjectAltName=$4" -out "$W/$1.csr" 2>/dev/null || die "openssl req $1"
+}
+
+# leaf NAME PROFILE KIND SUBJ SAN: $W/NAME.pem and .key, issued by mica.
+leaf() {
+	csr "$1" "$3" "$4" "$5"
+	"$MICA" -d "$D" issue --csr "$W/$1.csr" --profile "$2" --out "$W/$1.pem" \
+		2>"$W/$1.err" || die "$CA: issue $1: $(cat "$W/$1.err")"
+}
+
+# tls_server OUT S_SERVER-ARGS...: openssl s_server -www on a free loopback
+# port (TLS_PORT), its output in OUT, its PID in TLS_PID; returns once it
+# listens (it prints ACCEPT then), dies if it does not.
+tls_server() {
+	local out=$1
+	shift
+	TLS_PORT=$(free_port)
+	openssl s_server -accept "127.0.0.1:$TLS_PORT" -www "$@" >"$out" 2>&1 </dev/null &
+	TLS_PID=$!
+	on_exit_kill "$TLS_PID"
+	wait_for "s_server on port $TLS_PORT" 30 tls_up "$out" ||
+		die "s_server did not start: $(head -5 "$out")"
+	kill -0 "$TLS_PID" 2>/dev/null || die "s_server exited: $(head -5 "$out")"
+}
+tls_up() { grep -q '^ACCEPT' "$1" || ! kill -0 "$TLS_PID"; }
+tls_stop() {
+	kill "$TLS_PID" 2>/dev/null
+	wait "$TLS_PID" 2>/dev/null
+	on_exit_forget "$TLS_PID"
+}
+
+# s_get CERT KEY NAME: an HTTP GET through openssl s_client to the server
+# on TLS_PORT as NAME, verifying it against the root, authenticating with
+# CERT and KEY; the answer on standard output.
+s_get() {
+	printf 'GET / HTTP/1.0\r\n\r\n' |
+		timeout $((30 * TIME_SCALE)) openssl s_client -connect "127.0.0.1:$TLS_PORT" \
+			-servername "$3" -verify_hostname "$3" -CAfile "$W/root.pem" \
+			-verify_return_error -cert "$1" -key "$2" -quiet 2>"$W/s_client.err"
+}
+
+# pem_body FILE: the base64 of the first certificate in FILE, on one line.
+pem_body() { sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' "$1" | grep -v -- ----- | tr -d '\n\r'; }
+
+# count_in FILE PATTERN: how many lines of FILE hold PATTERN.
+count_in() { grep -c "$2" "$1" 2>/dev/null || true; }
+more_in() { [ "$(count_in "$1" "$2")" -gt "$3" ]; }
+
+# ---------------------------------------------------------------- client --
+
+use_client() {
+	local k before rc
+	# The server: a mica server certificate, a client certificate of
+	# this CA demanded.
+	tls_server "$W/srv-auth.out" -cert "$W/server-ec.pem" -key "$W/server-ec.key" \
+		-Verify 1 -verify_return_error -CAfile "$W/root.pem"
+	for k in ec rsa; do
+		if s_get "$W/client-$k.pem" "$W/client-$k.key" mail.contoso.test >"$W/page" &&
+		   grep -q '^HTTP/1.0 200 ok' "$W/page"; then
+			ok "$CA client-$k: s_server demanding a client certificate lets s_client in"
+		else
+			fail "$CA client-$k: s_client with the client certificate"
+			sed 's/^/    /' "$W/s_client.err" "$W/srv-auth.out" | tail -8
+		fi
+		if skip_without curl "$CA client-$k: curl --cert through s_server -Verify"; then
+			# s_server -www shows the certificate the client presented.
+			if timeout $((30 * TIME_SCALE)) curl -sS --cacert "$W/root.pem" \
+				--cert "$W/client-$k.pem" --key "$W/client-$k.key" \
+				--resolve "mail.contoso.test:$TLS_PORT:127.0.0.1" \
+				"https://mail.contoso.test:$TLS_PORT/" >"$W/page" 2>"$W/curl.err" &&
+			   [ "$(sed -n '/Client certificate/,$p' "$W/page" | pem_body /dev/stdin)" = "$(pem_body "$W/client-$k.pem")" ]; then
+				ok "$CA client-$k: curl --cert gets through, s_server saw this certificate"
+			else
+				fail "$CA client-$k: curl --cert"; sed 's/^/    /' "$W/curl.err" | head -5
+			fi
+		fi
+		# A server certificate is not a client's: s_server must say why.
+		before=$(count_in "$W/srv-auth.out" 'unsuitable certificate purpose')
+		if s_get "$W/server-$k.pem" "$W/server-$k.key" mail.contoso.test >"$W/page" &&
+		   grep -q '^HTTP/1.0 200' "$W/page"; then
+			fail "$CA server-$k: s_server took a server certificate as a client's"
+		elif wait_for "s_server's verdict" 10 more_in "$W/srv-auth.out" \
+			'unsuitable certificate purpose' "$before"; then
+			ok "$CA server-$k: refused as a client certificate (unsuitable purpose)"
+		else
+			fail "$CA server-$k: refused, but not for its purpose"
+			sed 's/^/    /' "$W/srv-auth.out" | tail -5
+		fi
+	done
+	tls_stop
+
+	# A client certificate is not a server's.
+	for k in ec rsa; do
+		tls_server "$W/srv-cli.out" -cert "$W/client-$k.pem" -key "$W/client-$k.key"
+		if skip_without curl "$CA client-$k: curl refuses it as a server's"; then
+			timeout $((30 * TIME_SCALE)) curl -sS --cacert "$W/root.pem" \
+				--resolve "phone.contoso.test:$TLS_PORT:127.0.0.1" \
+				"https://phone.contoso.test:$TLS_PORT/" >/dev/null 2>"$W/curl.err"
+			rc=$?
+			if [ "$rc" = 60 ] && grep -q 'unsuitable certificate purpose' "$W/curl.err"; then
+				ok "$CA client-$k: curl refuses it as a server's (unsuitable purpose)"
+			else
+				fail "$CA client-$k: curl as a server's certificate: exit $rc"
+				sed 's/^/    /' "$W/curl.err" | head -3
+			fi
+		fi
+		if skip_without gnutls-cli "$CA client-$k: gnutls-cli refuses it as a server's"; then
+			if timeout $((30 * TIME_SCALE)) gnutls-cli --x509cafile "$W/root.pem" \
+				-p "$TLS_PORT" --verify-hostname phone.contoso.test 127.0.0.1 \
+				</dev/null >"$W/gnutls.out" 2>&1; then
+				fail "$CA client-$k: gnutls-cli took it as a server's"
+			elif grep -q 'does not match the intended purpose' "$W/gnutls.out"; then
+				ok "$CA client-$k: gnutls-cli refuses it as a server's (intended purpose)"
+			else
+				fail "$CA client-$k: gnutls-cli refused it, but not for its purpose"
+				grep -i 'status\|error' "$W/gnutls.out" | sed 's/^/    /' | head -3
+			fi
+		fi
+		tls_stop
+	done
+}
+
+# ---------------------------------------------------------------- server --
+
+use_server() {
+	local k
+	for k in ec rsa; do
+		skip_without gnutls-cli "$CA server-$k: gnutls-cli connects to s_server" || continue
+		tls_server "$W/srv-$k.out" -cert "$W/server-$k.pem" -key "$W/server-$k.key"
+		if timeout $((30 * TIME_SCALE)) gnutls-cli --x509cafile "$W/root.pem" \
+			-p "$TLS_PORT" --verify-hostname mail.contoso.test 127.0.0.1 \
+			</dev/null >"$W/gnutls.out" 2>&1 &&
+		   grep -q 'Status: The certificate is trusted' "$W/gnutls.out" &&
+		   grep -q 'Handshake was completed' "$W/gnutls.out"; then
+			ok "$CA server-$k: gnutls-cli trusts it and completes the handshake"
+		else
+			fail "$CA server-$k: gnutls-cli"
+			grep -i 'status\|error\|fail' "$W/gnutls.out" | sed 's/^/    /' | head -5
+		fi
+		tls_stop
+	done
+}
+
+# ----------------------------------------------------------------- email --
+
+use_email() {
+	local k want ri
+	printf 'Subject: mica S/MIME test\r\n\r\nThe quarterly figures, signed and sealed.\r\n' >"$W/msg"
+	for k in ec rsa; do
+		# RFC 8551 4.4.2: an EC recipient's key agrees (ECDH); an RSA
+		# one receives the content key (key transport).
+		case $k in
+		ec) want="Digital Signature, Key Agreement"; ri=kari ;;
+		rsa) want="Digital Signature, Key Encipherment"; ri=ktri ;;
+		esac
+		is "$CA email-$k: keyUsage" \
+			"$(openssl x509 -in "$W/email-$k.pem" -noout -ext keyUsage | sed -n '2s/^ *//p')" "$want"
+
+		if openssl cms -sign -in "$W/msg" -signer "$W/email-$k.pem" -inkey "$W/email-$k.key" \
+			-out "$W/signed.eml" 2>"$W/cms.err" &&
+		   openssl cms -verify -in "$W/signed.eml" -CAfile "$W/root.pem" -purpose smimesign \
+			-out "$W/verified" 2>>"$W/cms.err" && cmp -s "$W/msg" "$W/verified"; then
+			ok "$CA email-$k: openssl cms signs, verifies with -purpose smimesign"
+		else
+			fail "$CA email-$k: cms sign/verify"; sed 's/^/    /' "$W/cms.err" | head -5
+		fi
+		if openssl cms -encrypt -aes256 -in "$W/msg" -out "$W/sealed.eml" "$W/email-$k.pem" \
+			2>"$W/cms.err" &&
+		   openssl cms -cmsout -print -in "$W/sealed.eml" 2>>"$W/cms.err" | grep -q "d\.$ri:" &&
+		   openssl cms -decrypt -in "$W/sealed.eml" -recip "$W/email-$k.pem" \
+			-inkey "$W/email-$k.key" -out "$W/opened" 2>>"$W/cms.err" &&
+		   cmp -s "$W/msg" "$W/opened"; then
+			ok "$CA email-$k: openssl cms encrypts to it ($ri) and decrypts"
+		else
+			fail "$CA email-$k: cms encrypt/decrypt ($ri)"; sed 's/^/    /' "$W/cms.err" | head -5
+		fi
+		# A server certificate's signature is no S/MIME signature.
+		openssl cms -sign -in "$W/msg" -signer "$W/server-$k.pem" -inkey "$W/server-$k.key" \
+			-out "$W/signed-srv.eml" 2>/dev/null || die "cms -sign with a server certificate"
+		if openssl cms -verify -in "$W/signed-srv.eml" -CAfile "$W/root.pem" -purpose smimesign \
+			-out /dev/null >"$W/cms.err" 2>&1; then
+			fail "$CA server-$k: its S/MIME signature verified for smimesign"
+		elif grep -q 'unsuitable certificate purpose' "$W/cms.err"; then
+			ok "$CA server-$k: its S/MIME signature is refused (unsuitable purpose)"
+		else
+			fail "$CA server-$k: S/MIME signature refused, not for its purpose"
+			sed 's/^/    /' "$W/cms.err" | head -3
+		fi
+		if skip_without certtool "$CA email-$k: certtool --verify-purpose emailProtection"; then
+			certtool --verify --verify-purpose=1.3.6.1.5.5.7.3.4 \
+				--load-ca-certificate "$W/root.pem" --infile "$W/email-$k.pem" >"$W/g.out" 2>&1
+			if grep -q 'Chain verification output: Verified' "$W/g.out"; then
+				ok "$CA email-$k: certtool verifies it for emailProtection"
+			else
+				fail "$CA email-$k: certtool emailProtection"; grep -i verif "$W/g.out" | sed 's/^/    /'
+			fi
+			certtool --verify --verify-purpose=1.3.6.1.5.5.7.3.1 \
+				--load-ca-certificate "$W/root.pem" --infile "$W/email-$k.pem" >"$W/g.out" 2>&1
+			if grep -q 'does not match the intended purpose' "$W/g.out"; then
+				ok "$CA email-$k: certtool refuses it for serverAuth"
+			else
+				fail "$CA email-$k: certtool serverAuth"; grep -i verif "$W/g.out" | sed 's/^/    /'
+			fi
+		fi
+	done
+}
+
+# -------------------------------------------------------------- codesign --
+
+use_codesign() {
+	local k
+	skip_without osslsigncode "$CA codesign: osslsigncode" || return 0
+	printf 'Write-Output "built by contoso"\r\n' >"$W/deploy.ps1"
+	# Its own network fetch of the CRL (ca.contoso.test) cannot work here;
+	# it is given the CA's CRL instead.
+	"$MICA" -d "$D" crl --out "$W/crl.der" >/dev/null 2>&1 || die "$CA: mica crl"
+	openssl crl -inform DER -in "$W/crl.der" -out "$W/crl.pem" || die "$CA: CRL to PEM"
+	for k in ec rsa; do
+		rm -f "$W/signed.ps1"
+		if ! osslsigncode sign -certs "$W/codesign-$k.pem" -key "$W/codesign-$k.key" \
+			-in "$W/deploy.ps1" -out "$W/signed.ps1" >"$W/osc.out" 2>&1; then
+			if grep -qi 'unrecognized file type\|unsupported file' "$W/osc.out"; then
+				skip "$CA codesign-$k: osslsigncode signs a PowerShell script" \
+					"this osslsigncode cannot sign scripts (2.6 or later can)"
+			else
+				fail "$CA codesign-$k: osslsigncode sign"; sed 's/^/    /' "$W/osc.out" | tail -5
+			fi
+			continue
+		fi
+		if osslsigncode verify -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" -ignore-cdp \
+			-in "$W/signed.ps1" >"$W/osc.out" 2>&1 &&
+		   grep -q 'Signature verification: ok' "$W/osc.out"; then
+			ok "$CA codesign-$k: osslsigncode signs a PowerShell script, verify accepts it"
+		else
+			fail "$CA codesign-$k: osslsigncode verify"; sed 's/^/    /' "$W/osc.out" | tail -8
+		fi
+		sed 's/contoso/c0ntoso/' "$W/signed.ps1" >"$W/tampered.ps1"
+		if osslsigncode verify -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" -ignore-cdp \
+			-in "$W/tampered.ps1" >"$W/osc.out" 2>&1; then
+			fail "$CA codesign-$k: a tampered script verified"
+		else
+			ok "$CA codesign-$k: a tampered script is refused"
+		fi
+		rm -f "$W/signed-srv.ps1"
+		osslsigncode sign -certs "$W/server-$k.pem" -key "$W/server-$k.key" \
+			-in "$W/deploy.ps1" -out "$W/signed-srv.ps1" >/dev/null 2>&1 ||
+			die "osslsigncode sign with a server certificate"
+		if osslsigncode verify -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" -ignore-cdp \
+			-in "$W/signed-srv.ps1" >"$W/osc.out" 2>&1; then
+			fail "$CA server-$k: a script signed with it verified"
+		elif grep -q "certificate purpose" "$W/osc.out"; then
+			ok "$CA server-$k: a script signed with it is refused (purpose)"
+		else
+			fail "$CA server-$k: signed script refused, not for its purpose"
+			sed 's/^/    /' "$W/osc.out" | tail -5
+		fi
+	done
+}
+
+# ----------------------------------------------------------------- ipsec --
+
+use_ipsec() {
+	local k eku
+	for k in ec rsa; do
+		# What IKEv2 peers look for, as OpenSSL reads it (strongSwan
+		# 5.9 names serverAuth and clientAuth but not ipsecIKE).
+		eku=$(openssl x509 -in "$W/ipsec-$k.pem" -noout -ext extendedKeyUsage | sed -n '2s/^ *//p')
+		case $eku in
+		*"TLS Web Server Authentication"*"ipsec Internet Key Exchange"*)
+			ok "$CA ipsec-$k: extendedKeyUsage serverAuth and ipsecIKE ($eku)" ;;
+		*) fail "$CA ipsec-$k: extendedKeyUsage is '$eku'" ;;
+		esac
+		is "$CA ipsec-$k: subjectAltName (the gateway's identity)" \
+			"$(openssl x509 -in "$W/ipsec-$k.pem" -noout -ext subjectAltName | sed -n '2s/^ *//p')" \
+			"DNS:vpn.contoso.test, IP Address:10.0.0.1, email:vpn@contoso.test"
+		skip_without pki "$CA ipsec-$k: strongSwan pki --verify" || continue
+		# Debian's libstrongswan parses EC keys only with the openssl
+		# plugin (libstrongswan-standard-plugins).
+		if ! pki --print --in "$W/root.pem" >/dev/null 2>&1 ||
+		   ! pki --print --in "$W/ipsec-$k.pem" >/dev/null 2>&1; then
+			skip "$CA ipsec-$k: strongSwan pki --verify" \
+				"pki cannot parse EC keys here (Debian: libstrongswan-standard-plugins)"
+			continue
+		fi
+		# Without a CA it could parse, pki trusts the certificate itself:
+		# the root must be named as the anchor.
+		if pki --verify --in "$W/ipsec-$k.pem" --cacert "$W/root.pem" >"$W/pki.out" 2>&1 &&
+		   grep -q "using trusted ca certificate \"CN=$ROOT_CN\"" "$W/pki.out" &&
+		   grep -q 'certificate trusted, lifetimes valid' "$W/pki.out"; then
+			ok "$CA ipsec-$k: strongSwan pki verifies it against the root"
+		else
+			fail "$CA ipsec-$k: pki --verify"; grep -v 'plugin' "$W/pki.out" | sed 's/^/    /' | head -6
+		fi
+		if pki --verify --in "$W/ipsec-$k.pem" --cacert "$W/fake-root.der" >"$W/pki.out" 2>&1; then
+			fail "$CA ipsec-$k: pki trusted it under a look-alike root"
+		else
+			ok "$CA ipsec-$k: pki refuses it under a look-alike root of the same name"
+		fi
+		pki --print --in "$W/ipsec-$k.pem" >"$W/pki.out" 2>&1
+		if grep -q '^ *altNames: *vpn\.contoso\.test, 10\.0\.0\.1' "$W/pki.out" &&
+		   grep -q '^ *flags: .*serverAuth' "$W/pki.out"; then
+			ok "$CA ipsec-$k: pki --print shows the DNS and IP names and serverAuth"
+		else
+			fail "$CA ipsec-$k: pki --print"; grep -E 'altNames|flags' "$W/pki.out" | sed 's/^/    /'
+		fi
+	done
+}
+
+# ----------------------------------------------------------- one CA each --
+
+for CA in ec-p256 rsa-2048; do
+	echo "# CA key $CA"
+	W=$(mktmp)
+	D=$W/data
+	ROOT_CN="Profile Use Root $CA"
+	"$MICA" -d "$D" init --name "$ROOT_CN" --domain contoso.test \
+		--public-url http://ca.contoso.test:8080 --key "$CA" >"$W/init.out" 2>&1 ||
+		die "$CA: init: $(cat "$W/init.out")"
+	"$MICA" -d "$D" export-root --pem --out "$W/root.pem" 2>/dev/null || die "$CA: export-root"
+	for k in ec rsa; do
+		leaf "server-$k" server "$k" /CN=mail.contoso.test "DNS:mail.contoso.test"
+		leaf "client-$k" client "$k" /CN=alice "email:alice@contoso.test,DNS:phone.contoso.test"
+		leaf "email-$k" email "$k" "/CN=Alice Example" "email:alice@contoso.test"
+		leaf "ipsec-$k" ipsec "$k" /CN=vpn.contoso.test \
+			"DNS:vpn.contoso.test,IP:10.0.0.1,email:vpn@contoso.test"
+		leaf "codesign-$k" codesign "$k" /CN=build.contoso.test "DNS:build.contoso.test"
+	done
+	if have pki; then
+		# A root with the same name and another key, for pki to refuse.
+		pki --gen --type rsa --size 2048 >"$W/fake.key" 2>/dev/null &&
+			pki --self --in "$W/fake.key" --dn "CN=$ROOT_CN" --ca >"$W/fake-root.der" 2>/dev/null ||
+			die "pki --self: a look-alike root"
+	fi
+	use_client
+	use_server
+	use_email
+	use_codesign
+	use_ipsec
+done
+
+finish
