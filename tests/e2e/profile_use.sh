@@ -16,9 +16,10 @@
 #             must then hold keyAgreement (RFC 8551 4.4.2); certtool
 #             verifies it for emailProtection and refuses it for serverAuth;
 #             a server certificate's signature fails -purpose smimesign.
-#   codesign  osslsigncode signs a PowerShell script and verifies it against
-#             the root and the CA's CRL; a tampered script and one signed
-#             with a server certificate are refused.
+#   codesign  osslsigncode signs a PE executable (made here by Python) and
+#             verifies it against the root and the CA's CRL; a tampered
+#             executable, one signed with a server certificate, and the
+#             signature once its certificate is revoked are refused.
 #   ipsec     strongSwan's pki verifies it against the root (and not
 #             against a look-alike root of the same name) and reads the
 #             names and purposes IKEv2 peers look for (serverAuth, and
@@ -267,61 +268,99 @@ use_email() {
 
 # -------------------------------------------------------------- codesign --
 
-# osslsigncode_version: its version ("2.9"); osslsigncode_scripts: whether
-# it signs PowerShell scripts (2.8 on) and reads the PEM CRL given to
-# verify (2.9 on).
-osslsigncode_version() { osslsigncode --version 2>&1 | sed -n '1s/^osslsigncode \([0-9][0-9.]*\).*/\1/p'; }
-osslsigncode_scripts() {
-	local v
-	v=$(osslsigncode_version)
-	[ "${v%%.*}" -gt 2 ] 2>/dev/null || { [ "${v%%.*}" = 2 ] && [ "$(echo "$v" | cut -d. -f2)" -ge 9 ] 2>/dev/null; }
+# pe_exe OUT: a minimal valid PE32 executable (DOS header, PE header,
+# optional header with its 16 data directories, one .text section holding
+# "built by contoso" at file offset 0x201). A PE rather than a PowerShell
+# script: Debian 12's osslsigncode (2.5) signs PE, CAB and MSI files only
+# (scripts from 2.8 on), and a PE needs no tool beyond Python.
+pe_exe() {
+	python3 - "$1" <<'PY' || die "pe_exe: python3"
+import struct, sys
+text = b"\xc3built by contoso\0"  # ret, then the text a tamper changes
+dos = b"MZ" + bytes(58) + struct.pack("<I", 0x40)  # e_lfanew at 0x3c
+coff = struct.pack("<HHIIIHH", 0x14C, 1, 0, 0, 0, 224, 0x0102)  # i386, EXE
+opt = struct.pack("<HBBIIIIIIIIIHHHHHHIIIIHHIIIIII",
+    0x10B, 14, 0, 0x200, 0, 0, 0x1000, 0x1000, 0x2000,  # PE32, code at 0x1000
+    0x400000, 0x1000, 0x200, 6, 0, 0, 0, 6, 0, 0,
+    0x2000, 0x200, 0, 3, 0x8140, 0x100000, 0x1000, 0x100000, 0x1000,
+    0, 16) + bytes(16 * 8)  # 16 empty directories; 4 is the signature's
+assert len(opt) == 224
+sect = struct.pack("<8sIIIIIIHHI", b".text", len(text), 0x1000, 0x200, 0x200,
+    0, 0, 0, 0, 0x60000020)
+hdr = (dos + b"PE\0\0" + coff + opt + sect).ljust(0x200, b"\0")
+with open(sys.argv[1], "wb") as f:
+    f.write(hdr + text.ljust(0x200, b"\0"))
+PY
+}
+
+# osc_verify FILE: osslsigncode verify against the root and the CA's CRL
+# ($W/crl.pem), its output in $W/osc.out. Its own fetch of the CRL from
+# the distribution point (ca.contoso.test) cannot work here: 2.9 and later
+# are told not to try (-ignore-cdp); 2.5 has no such option and only
+# prints the point.
+osc_verify() {
+	local cdp=()
+	osslsigncode --help 2>&1 | grep -q -- -ignore-cdp && cdp=(-ignore-cdp)
+	osslsigncode verify -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" "${cdp[@]}" \
+		-in "$1" >"$W/osc.out" 2>&1
 }
 
 use_codesign() {
-	local k
+	local k serial
 	skip_without osslsigncode "$CA codesign: osslsigncode" || return 0
-	if ! osslsigncode_scripts; then
-		skip "$CA codesign: osslsigncode signs and verifies a PowerShell script" \
-			"osslsigncode $(osslsigncode_version) is older than 2.9 (Debian 12: bookworm-backports)"
-		return 0
-	fi
-	printf 'Write-Output "built by contoso"\r\n' >"$W/deploy.ps1"
-	# Its own network fetch of the CRL (ca.contoso.test) cannot work here;
-	# it is given the CA's CRL instead.
+	pe_exe "$W/deploy.exe"
 	"$MICA" -d "$D" crl --out "$W/crl.der" >/dev/null 2>&1 || die "$CA: mica crl"
 	openssl crl -inform DER -in "$W/crl.der" -out "$W/crl.pem" || die "$CA: CRL to PEM"
 	for k in ec rsa; do
-		rm -f "$W/signed.ps1"
+		rm -f "$W/signed.exe"
 		if ! osslsigncode sign -certs "$W/codesign-$k.pem" -key "$W/codesign-$k.key" \
-			-in "$W/deploy.ps1" -out "$W/signed.ps1" >"$W/osc.out" 2>&1; then
+			-in "$W/deploy.exe" -out "$W/signed.exe" >"$W/osc.out" 2>&1; then
 			fail "$CA codesign-$k: osslsigncode sign"; sed 's/^/    /' "$W/osc.out" | tail -5
 			continue
 		fi
-		if osslsigncode verify -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" -ignore-cdp \
-			-in "$W/signed.ps1" >"$W/osc.out" 2>&1 &&
+		# The CRL line shows the CRL was read and the signer is not on it.
+		if osc_verify "$W/signed.exe" &&
+		   grep -q 'Signature CRL verification: ok' "$W/osc.out" &&
 		   grep -q 'Signature verification: ok' "$W/osc.out"; then
-			ok "$CA codesign-$k: osslsigncode signs a PowerShell script, verify accepts it"
+			ok "$CA codesign-$k: osslsigncode signs a PE executable, verify accepts it"
 		else
 			fail "$CA codesign-$k: osslsigncode verify"; sed 's/^/    /' "$W/osc.out" | tail -8
 		fi
-		sed 's/contoso/c0ntoso/' "$W/signed.ps1" >"$W/tampered.ps1"
-		if osslsigncode verify -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" -ignore-cdp \
-			-in "$W/tampered.ps1" >"$W/osc.out" 2>&1; then
-			fail "$CA codesign-$k: a tampered script verified"
+		# One byte of the code changed: the digest no longer matches.
+		cp "$W/signed.exe" "$W/tampered.exe"
+		printf 'C' | dd of="$W/tampered.exe" bs=1 seek=$((0x201)) conv=notrunc 2>/dev/null
+		if osc_verify "$W/tampered.exe"; then
+			fail "$CA codesign-$k: a tampered executable verified"
+		elif grep -q 'Calculated message digest.*MISMATCH' "$W/osc.out"; then
+			ok "$CA codesign-$k: a tampered executable is refused (digest mismatch)"
 		else
-			ok "$CA codesign-$k: a tampered script is refused"
+			fail "$CA codesign-$k: tampered executable refused, not for its digest"
+			sed 's/^/    /' "$W/osc.out" | tail -5
 		fi
-		rm -f "$W/signed-srv.ps1"
+		rm -f "$W/signed-srv.exe"
 		osslsigncode sign -certs "$W/server-$k.pem" -key "$W/server-$k.key" \
-			-in "$W/deploy.ps1" -out "$W/signed-srv.ps1" >/dev/null 2>&1 ||
+			-in "$W/deploy.exe" -out "$W/signed-srv.exe" >/dev/null 2>&1 ||
 			die "osslsigncode sign with a server certificate"
-		if osslsigncode verify -CAfile "$W/root.pem" -CRLfile "$W/crl.pem" -ignore-cdp \
-			-in "$W/signed-srv.ps1" >"$W/osc.out" 2>&1; then
-			fail "$CA server-$k: a script signed with it verified"
+		if osc_verify "$W/signed-srv.exe"; then
+			fail "$CA server-$k: an executable signed with it verified"
 		elif grep -q "certificate purpose" "$W/osc.out"; then
-			ok "$CA server-$k: a script signed with it is refused (purpose)"
+			ok "$CA server-$k: an executable signed with it is refused (purpose)"
 		else
-			fail "$CA server-$k: signed script refused, not for its purpose"
+			fail "$CA server-$k: signed executable refused, not for its purpose"
+			sed 's/^/    /' "$W/osc.out" | tail -5
+		fi
+		# Revoked, the same signature is refused: the CRL is consulted.
+		serial=$(openssl x509 -in "$W/codesign-$k.pem" -noout -serial | sed 's/^serial=//')
+		"$MICA" -d "$D" revoke "$serial" --reason superseded >/dev/null 2>&1 ||
+			die "$CA: revoke codesign-$k"
+		"$MICA" -d "$D" crl --out "$W/crl.der" >/dev/null 2>&1 || die "$CA: mica crl"
+		openssl crl -inform DER -in "$W/crl.der" -out "$W/crl.pem" || die "$CA: CRL to PEM"
+		if osc_verify "$W/signed.exe"; then
+			fail "$CA codesign-$k: verified after its certificate was revoked"
+		elif grep -qi 'revoked' "$W/osc.out"; then
+			ok "$CA codesign-$k: refused once revoked (the CRL is read)"
+		else
+			fail "$CA codesign-$k: refused once revoked, but not as revoked"
 			sed 's/^/    /' "$W/osc.out" | tail -5
 		fi
 	done
