@@ -21,9 +21,10 @@
 #             executable, one signed with a server certificate, and the
 #             signature once its certificate is revoked are refused.
 #   ipsec     strongSwan's pki verifies it against the root (and not
-#             against a look-alike root of the same name) and reads the
-#             names and purposes IKEv2 peers look for (serverAuth, and
-#             ipsecIKE as OpenSSL shows).
+#             against a look-alike root of the same name, nor with a bit
+#             of its signature flipped) and reads the names and purposes
+#             IKEv2 peers look for (serverAuth, and ipsecIKE as OpenSSL
+#             shows).
 # A missing tool (gnutls-cli, certtool, curl, osslsigncode, pki) makes its
 # checks SKIP, never pass; scripts/setup test installs them all.
 #
@@ -368,8 +369,22 @@ use_codesign() {
 
 # ----------------------------------------------------------------- ipsec --
 
+# pki_reads_ec: whether strongSwan's pki parses an EC P-256 certificate
+# made by OpenSSL (asked once).
+PKI_EC=
+pki_reads_ec() {
+	if [ -z "$PKI_EC" ]; then
+		PKI_EC=no
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$TMP/probe.key" -subj /CN=probe -out "$TMP/probe.pem" 2>/dev/null ||
+			die "openssl req: an EC certificate for pki"
+		pki --print --in "$TMP/probe.pem" >/dev/null 2>&1 && PKI_EC=yes
+	fi
+	[ "$PKI_EC" = yes ]
+}
+
 use_ipsec() {
-	local k eku
+	local k eku f
 	for k in ec rsa; do
 		# What IKEv2 peers look for, as OpenSSL reads it (strongSwan
 		# 5.9 names serverAuth and clientAuth but not ipsecIKE).
@@ -384,13 +399,18 @@ use_ipsec() {
 			"DNS:vpn.contoso.test, IP Address:10.0.0.1, email:vpn@contoso.test"
 		skip_without pki "$CA ipsec-$k: strongSwan pki --verify" || continue
 		# Debian's libstrongswan parses EC keys only with the openssl
-		# plugin (libstrongswan-standard-plugins).
-		if ! pki --print --in "$W/root.pem" >/dev/null 2>&1 ||
-		   ! pki --print --in "$W/ipsec-$k.pem" >/dev/null 2>&1; then
+		# plugin (libstrongswan-standard-plugins). Whether it can is
+		# asked of a certificate OpenSSL made: one of mica's that pki
+		# cannot parse is a failure, not a missing plugin.
+		if { [ "$CA" = ec-p256 ] || [ "$k" = ec ]; } && ! pki_reads_ec; then
 			skip "$CA ipsec-$k: strongSwan pki --verify" \
 				"pki cannot parse EC keys here (Debian: libstrongswan-standard-plugins)"
 			continue
 		fi
+		for f in root ipsec-$k; do
+			pki --print --in "$W/$f.pem" >"$W/pki.out" 2>&1 ||
+				{ fail "$CA $f: pki cannot parse it"; grep -v plugin "$W/pki.out" | sed 's/^/    /' | head -3; }
+		done
 		# Without a CA it could parse, pki trusts the certificate itself:
 		# the root must be named as the anchor.
 		if pki --verify --in "$W/ipsec-$k.pem" --cacert "$W/root.pem" >"$W/pki.out" 2>&1 &&
@@ -400,10 +420,28 @@ use_ipsec() {
 		else
 			fail "$CA ipsec-$k: pki --verify"; grep -v 'plugin' "$W/pki.out" | sed 's/^/    /' | head -6
 		fi
-		if pki --verify --in "$W/ipsec-$k.pem" --cacert "$W/fake-root.der" >"$W/pki.out" 2>&1; then
+		# Refusals must be pki's verdict, not a file it could not parse.
+		if pki --verify --in "$W/ipsec-$k.pem" --cacert "$W/fake-root.pem" >"$W/pki.out" 2>&1; then
 			fail "$CA ipsec-$k: pki trusted it under a look-alike root"
-		else
+		elif grep -q '^certificate untrusted' "$W/pki.out"; then
 			ok "$CA ipsec-$k: pki refuses it under a look-alike root of the same name"
+		else
+			fail "$CA ipsec-$k: look-alike root refused, not as untrusted"
+			grep -v plugin "$W/pki.out" | sed 's/^/    /' | head -3
+		fi
+		# strongSwan finds an issuer by key identifier, so the look-alike
+		# is never tried; a flipped bit in the signature (the last byte
+		# of the DER) makes it check the true root's signature and fail.
+		openssl x509 -in "$W/ipsec-$k.pem" -outform DER -out "$W/ipsec-bad.der"
+		python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; open(sys.argv[1], "wb").write(b)' \
+			"$W/ipsec-bad.der" || die "flip a signature bit"
+		if pki --verify --in "$W/ipsec-bad.der" --cacert "$W/root.pem" >"$W/pki.out" 2>&1; then
+			fail "$CA ipsec-$k: pki trusted it with a corrupted signature"
+		elif grep -q '^certificate untrusted' "$W/pki.out"; then
+			ok "$CA ipsec-$k: pki refuses it with one bit of its signature flipped"
+		else
+			fail "$CA ipsec-$k: corrupted signature refused, not as untrusted"
+			grep -v plugin "$W/pki.out" | sed 's/^/    /' | head -3
 		fi
 		pki --print --in "$W/ipsec-$k.pem" >"$W/pki.out" 2>&1
 		if grep -q '^ *altNames: *vpn\.contoso\.test, 10\.0\.0\.1' "$W/pki.out" &&
@@ -434,12 +472,15 @@ for CA in ec-p256 rsa-2048; do
 			"DNS:vpn.contoso.test,IP:10.0.0.1,email:vpn@contoso.test"
 		leaf "codesign-$k" codesign "$k" /CN=build.contoso.test "DNS:build.contoso.test"
 	done
-	if have pki; then
-		# A root with the same name and another key, for pki to refuse.
-		pki --gen --type rsa --size 2048 >"$W/fake.key" 2>/dev/null &&
-			pki --self --in "$W/fake.key" --dn "CN=$ROOT_CN" --ca >"$W/fake-root.der" 2>/dev/null ||
-			die "pki --self: a look-alike root"
-	fi
+	# A root with the same name and another key of the same type, for
+	# pki to refuse.
+	case $CA in
+	ec-p256) fake=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+	rsa-2048) fake=(-newkey rsa:2048) ;;
+	esac
+	openssl req -x509 "${fake[@]}" -nodes -keyout "$W/fake.key" -subj "/CN=$ROOT_CN" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		-out "$W/fake-root.pem" 2>/dev/null || die "openssl req: a look-alike root"
 	use_client
 	use_server
 	use_email
