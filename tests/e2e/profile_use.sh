@@ -5,7 +5,8 @@
 # profile:
 #   client    OpenSSL's s_server demands a client certificate (-Verify 1
 #             -verify_return_error) and s_client and curl get through with
-#             it; a server certificate offered as a client's is refused by
+#             it, and so does gnutls-cli (--x509certfile/--x509keyfile);
+#             a server certificate offered as a client's is refused by
 #             s_server (wrong purpose), a client certificate offered as a
 #             server's by curl and gnutls-cli.
 #   server    gnutls-cli connects to s_server serving it (curl and s_client
@@ -134,6 +135,20 @@ use_client() {
 				ok "$CA client-$k: curl --cert gets through, s_server saw this certificate"
 			else
 				fail "$CA client-$k: curl --cert"; sed 's/^/    /' "$W/curl.err" | head -5
+			fi
+		fi
+		if skip_without gnutls-cli "$CA client-$k: gnutls-cli presents it to s_server -Verify"; then
+			printf 'GET / HTTP/1.0\r\n\r\n' |
+				timeout $((30 * TIME_SCALE)) gnutls-cli --x509cafile "$W/root.pem" \
+					--x509certfile "$W/client-$k.pem" --x509keyfile "$W/client-$k.key" \
+					-p "$TLS_PORT" --verify-hostname mail.contoso.test 127.0.0.1 \
+					>"$W/page" 2>"$W/gnutls.err"
+			if grep -q '^HTTP/1.0 200 ok' "$W/page" &&
+			   [ "$(sed -n '/Client certificate/,$p' "$W/page" | pem_body /dev/stdin)" = "$(pem_body "$W/client-$k.pem")" ]; then
+				ok "$CA client-$k: gnutls-cli presents it and gets through, s_server saw it"
+			else
+				fail "$CA client-$k: gnutls-cli with the client certificate"
+				grep -i 'error\|alert\|status' "$W/page" "$W/gnutls.err" | sed 's/^/    /' | head -5
 			fi
 		fi
 		# A server certificate is not a client's: s_server must say why.
