@@ -181,7 +181,13 @@ cmd_acme(const char *datadir, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
-		case 'a': acct = optarg; break;
+		case 'a':
+			/* "" would list every account's orders, as no
+			 * --account does: an unset variable, not a wish. */
+			if (optarg[0] == '\0')
+				return cli_usage("acme", "--account needs an account ID");
+			acct = optarg;
+			break;
 		case 'l':
 			if (cli_parse_int(optarg, 1, 10000, &limit) != 0)
 				return cli_usage("acme", "--limit wants a number from 1 to 10000");

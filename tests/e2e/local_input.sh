@@ -149,6 +149,9 @@ done
 [ "$FAIL" = "$nf" ] &&
 	ok "numbers with '+', spaces, 0x, exponents, overflow, a sign or empty are usage errors"
 
+# An empty account ID (an unset variable) is no filter to take as "all".
+expect_rc "acme orders --account '' is a usage error" 2 "$MICA" -d "$D" acme orders --account ""
+
 # ------------------------------------------------- serve's empty values --
 # Each would otherwise start a daemon (on the default ports: the --http
 # and --https given keep a failure of this check off them).
