@@ -53,6 +53,19 @@ skip_without() {
 	return 1
 }
 
+# pki_untrusted DESCRIPTION CERT CACERT: strongSwan's pki refuses CERT
+# under CACERT as untrusted - its verdict, not a file it could not parse.
+pki_untrusted() {
+	if pki --verify --in "$2" --cacert "$3" >"$W/pki.out" 2>&1; then
+		fail "$1: pki trusted it"
+	elif grep -q '^certificate untrusted' "$W/pki.out"; then
+		ok "$1"
+	else
+		fail "$1: refused, but not as untrusted"
+		grep -v plugin "$W/pki.out" | sed 's/^/    /' | head -3
+	fi
+}
+
 # csr NAME KIND SUBJ SAN: a request made by OpenSSL, key in $W/NAME.key.
 csr() {
 	local args=()
@@ -436,28 +449,16 @@ use_ipsec() {
 			fail "$CA ipsec-$k: pki --verify"; grep -v 'plugin' "$W/pki.out" | sed 's/^/    /' | head -6
 		fi
 		# Refusals must be pki's verdict, not a file it could not parse.
-		if pki --verify --in "$W/ipsec-$k.pem" --cacert "$W/fake-root.pem" >"$W/pki.out" 2>&1; then
-			fail "$CA ipsec-$k: pki trusted it under a look-alike root"
-		elif grep -q '^certificate untrusted' "$W/pki.out"; then
-			ok "$CA ipsec-$k: pki refuses it under a look-alike root of the same name"
-		else
-			fail "$CA ipsec-$k: look-alike root refused, not as untrusted"
-			grep -v plugin "$W/pki.out" | sed 's/^/    /' | head -3
-		fi
+		pki_untrusted "$CA ipsec-$k: pki refuses it under a look-alike root of the same name" \
+			"$W/ipsec-$k.pem" "$W/fake-root.pem"
 		# strongSwan finds an issuer by key identifier, so the look-alike
 		# is never tried; a flipped bit in the signature (the last byte
 		# of the DER) makes it check the true root's signature and fail.
 		openssl x509 -in "$W/ipsec-$k.pem" -outform DER -out "$W/ipsec-bad.der"
 		python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; open(sys.argv[1], "wb").write(b)' \
 			"$W/ipsec-bad.der" || die "flip a signature bit"
-		if pki --verify --in "$W/ipsec-bad.der" --cacert "$W/root.pem" >"$W/pki.out" 2>&1; then
-			fail "$CA ipsec-$k: pki trusted it with a corrupted signature"
-		elif grep -q '^certificate untrusted' "$W/pki.out"; then
-			ok "$CA ipsec-$k: pki refuses it with one bit of its signature flipped"
-		else
-			fail "$CA ipsec-$k: corrupted signature refused, not as untrusted"
-			grep -v plugin "$W/pki.out" | sed 's/^/    /' | head -3
-		fi
+		pki_untrusted "$CA ipsec-$k: pki refuses it with one bit of its signature flipped" \
+			"$W/ipsec-bad.der" "$W/root.pem"
 		pki --print --in "$W/ipsec-$k.pem" >"$W/pki.out" 2>&1
 		if grep -q '^ *altNames: *vpn\.contoso\.test, 10\.0\.0\.1' "$W/pki.out" &&
 		   grep -q '^ *flags: .*serverAuth' "$W/pki.out"; then
