@@ -277,20 +277,18 @@ use_email() {
 			sed 's/^/    /' "$W/cms.err" | head -3
 		fi
 		if skip_without certtool "$CA email-$k: certtool --verify-purpose emailProtection"; then
-			certtool --verify --verify-purpose=1.3.6.1.5.5.7.3.4 \
-				--load-ca-certificate "$W/root.pem" --infile "$W/email-$k.pem" >"$W/g.out" 2>&1
-			if grep -q 'Chain verification output: Verified' "$W/g.out"; then
-				ok "$CA email-$k: certtool verifies it for emailProtection"
-			else
-				fail "$CA email-$k: certtool emailProtection"; grep -i verif "$W/g.out" | sed 's/^/    /'
-			fi
-			certtool --verify --verify-purpose=1.3.6.1.5.5.7.3.1 \
-				--load-ca-certificate "$W/root.pem" --infile "$W/email-$k.pem" >"$W/g.out" 2>&1
-			if grep -q 'does not match the intended purpose' "$W/g.out"; then
-				ok "$CA email-$k: certtool refuses it for serverAuth"
-			else
-				fail "$CA email-$k: certtool serverAuth"; grep -i verif "$W/g.out" | sed 's/^/    /'
-			fi
+			# certtool's verdict for PURPOSE (an EKU OID) must say WANT.
+			for t in "1.3.6.1.5.5.7.3.4|Chain verification output: Verified|verifies it for emailProtection" \
+				 "1.3.6.1.5.5.7.3.1|does not match the intended purpose|refuses it for serverAuth"; do
+				IFS='|' read -r purpose want what <<< "$t"
+				certtool --verify --verify-purpose="$purpose" \
+					--load-ca-certificate "$W/root.pem" --infile "$W/email-$k.pem" >"$W/g.out" 2>&1
+				if grep -q "$want" "$W/g.out"; then
+					ok "$CA email-$k: certtool $what"
+				else
+					fail "$CA email-$k: certtool $what"; grep -i verif "$W/g.out" | sed 's/^/    /'
+				fi
+			done
 		fi
 	done
 }
