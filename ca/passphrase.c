@@ -429,8 +429,7 @@ pass_file_pending(const char *datadir, const unsigned char *salt, char *out,
 	char hex[33];
 	int n;
 
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", salt[i]);
+	mica_hex_encode(salt, 16, hex);
 	n = snprintf(out, size, "%s/.%s.%s", datadir, CA_PASS_FILE, hex);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }

@@ -15,6 +15,7 @@
 #include "ca/csr.h"
 #include "ca/x509.h"
 #include "cli/cli.h"
+#include "util/hex.h"
 
 /* Write the certificate (PEM, optionally followed by the root, or DER). */
 static int
@@ -577,8 +578,7 @@ cert_json(const struct ca_cert *c, int64_t now)
 	json_t *o = json_object();
 	int bad = 0;
 
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", c->spki_sha256[i]);
+	mica_hex_encode(c->spki_sha256, sizeof(c->spki_sha256), hex);
 	cli_jput(o, "serial", mica_jstr(c->serial), &bad);
 	cli_jput(o, "status", json_string(cli_cert_status(c, now)), &bad);
 	cli_jput(o, "profile", mica_jstr(c->profile), &bad);

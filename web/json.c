@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ca/x509.h"
+#include "util/hex.h"
 #include "util/jstr.h"
 #include "web/parse.h"
 
@@ -253,8 +254,7 @@ web_json_cert(const struct ca_cert *c, int64_t now)
 
 	if (o == NULL)
 		return NULL;
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", c->spki_sha256[i]);
+	mica_hex_encode(c->spki_sha256, sizeof(c->spki_sha256), hex);
 	put(o, "serial", json_string(c->serial), &bad);
 	put(o, "status", json_string(web_cert_status_name(c, now)), &bad);
 	put(o, "profile", mica_jstr(c->profile), &bad);
