@@ -362,6 +362,10 @@ serve_start() {
 	serve_ports
 	[ -n "$http_set" ] || addr+=(--http "127.0.0.1:$HP")
 	[ -n "$https_set" ] || addr+=(--https "127.0.0.1:$SP")
+	# Emptied before the fork: a reused OUT would still hold the last
+	# daemon's "https: " line when the loop below first reads it.
+	: >"$out"
+	: >"$out.err"
 	env -u MICA_PASSPHRASE "${envs[@]}" "$MICA" -d "$dir" serve "${addr[@]}" "$@" \
 		>"$out" 2>"$out.err" &
 	SERVE_PID=$!

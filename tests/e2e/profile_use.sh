@@ -91,6 +91,9 @@ tls_server() {
 	local out=$1
 	shift
 	TLS_PORT=$(free_port)
+	# Emptied here, before the fork: OUT is reused, and the child's own
+	# truncation may come after tls_up has read the last server's ACCEPT.
+	: >"$out"
 	openssl s_server -accept "127.0.0.1:$TLS_PORT" -www "$@" >"$out" 2>&1 </dev/null &
 	TLS_PID=$!
 	on_exit_kill "$TLS_PID"
