@@ -146,6 +146,15 @@ authz_take(struct ca_acme_authz *out, struct db_acme_authz *in)
 	in->error_code = in->error_detail = NULL;
 }
 
+/* Another account's order, authorization or certificate is answered as
+ * one that does not exist: the same status, type and words, so that a
+ * request never confirms that an id is in use. WHAT names the object. */
+static int
+no_such(struct mica_err *err, const char *what)
+{
+	return mica_err_set(err, MICA_E_NOTFOUND, "malformed", "no such %s", what);
+}
+
 /* Order ID of account ACCT (NULL: any) with its authorization ids. */
 static int
 order_load(struct ca *ca, const char *id, const char *acct,
@@ -157,14 +166,14 @@ order_load(struct ca *ca, const char *id, const char *acct,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	memset(&o, 0, sizeof(o));
 	if (!ca_valid_id(id) || db_acme_order_get(ca->db, id, &o, err) != 0) {
 		if (err == NULL || err->kind != MICA_E_INTERNAL)
-			mica_err_set(err, MICA_E_NOTFOUND, "malformed", "no such order");
+			no_such(err, "order");
 		return -1;
 	}
 	if (acct != NULL && strcmp(o.account_id, acct) != 0) {
-		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
-			     "this order belongs to another account");
+		no_such(err, "order");
 		goto out;
 	}
 	if (order_take(out, &o, err) != 0 ||
@@ -273,25 +282,26 @@ new_order_body(struct db *db, void *arg, struct mica_err *err)
 }
 
 /* Does certificate SERIAL belong to account ACCT (an order of it)? And is
- * it replaced already by another order? RFC 9773 5. */
+ * it replaced already by another order? RFC 9773 5. Another account's
+ * certificate is answered as one never ordered through ACME: the answer
+ * does not say which certificates another account holds. */
 static int
 replaces_check(struct ca *ca, const char *acct, const char *serial,
 	       struct mica_err *err)
 {
+	static const char not_ours[] =
+		"\"replaces\" names no certificate this account ordered";
 	struct db_acme_order o;
 	int replaced = 0;
 
 	if (db_acme_order_by_serial(ca->db, serial, &o, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
-			mica_err_set(err, MICA_E_BADREQ, "malformed",
-				     "\"replaces\" names no certificate this server issued "
-				     "through ACME");
+			mica_err_set(err, MICA_E_BADREQ, "malformed", "%s", not_ours);
 		return -1;
 	}
 	if (strcmp(o.account_id, acct) != 0) {
 		db_acme_order_free(&o);
-		return mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
-				    "\"replaces\" names a certificate of another account");
+		return mica_err_set(err, MICA_E_BADREQ, "malformed", "%s", not_ours);
 	}
 	db_acme_order_free(&o);
 	if (db_acme_order_replacing(ca->db, serial, NULL, &replaced, err) != 0)
@@ -509,14 +519,12 @@ authz_load(struct ca *ca, const char *id, const char *acct,
 {
 	if (!ca_valid_id(id) || db_acme_authz_get(ca->db, id, out, err) != 0) {
 		if (err == NULL || err->kind != MICA_E_INTERNAL)
-			mica_err_set(err, MICA_E_NOTFOUND, "malformed",
-				     "no such authorization");
+			no_such(err, "authorization");
 		return -1;
 	}
 	if (strcmp(out->account_id, acct) != 0) {
 		db_acme_authz_free(out);
-		return mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
-				    "this authorization belongs to another account");
+		return no_such(err, "authorization");
 	}
 	return 0;
 }
@@ -1114,12 +1122,11 @@ ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	if (ca_serial_parse(serial, canon, NULL) != 0 || strcmp(canon, serial) != 0 ||
 	    db_acme_order_by_serial(ca->db, canon, &o, err) != 0) {
 		if (err == NULL || err->kind != MICA_E_INTERNAL)
-			mica_err_set(err, MICA_E_NOTFOUND, "malformed", "no such certificate");
+			no_such(err, "certificate");
 		goto out;
 	}
 	if (strcmp(o.account_id, x.acct.id) != 0) {
-		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
-			     "this certificate was ordered by another account");
+		no_such(err, "certificate");
 		goto out;
 	}
 	if (db_cert_get(ca->db, canon, &c, err) != 0)

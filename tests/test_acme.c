@@ -1090,6 +1090,16 @@ client_free(struct client *c)
 	tkey_free(&c->k);
 }
 
+/* Are refusals A and B the same to the client: the same kind (the HTTP
+ * status), code (the ACME type) and words? */
+static void
+same_refusal(const struct mica_err *a, const struct mica_err *b)
+{
+	CU_ASSERT_EQUAL(a->kind, b->kind);
+	CU_ASSERT_STRING_EQUAL(a->code, b->code);
+	CU_ASSERT_STRING_EQUAL(a->msg, b->msg);
+}
+
 /* Wait (at most 20 s) until authorization ID is no longer pending. */
 static void
 wait_authz(struct client *c, const char *id, struct ca_acme_authz *z)
@@ -1695,12 +1705,88 @@ test_flow_refusals_before_any_order(void)
 		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.web.contoso.test\"}]}", 0),
 		&o, &err) == 0);
 	client_new(&d, NULL, NULL);
+	/* Nor learn that it exists: every resource of c's answers d as an
+	 * unknown id does - the order, its finalize, its authorization
+	 * (read or deactivated), its challenge (read or started), c's list
+	 * of orders - and nothing changes. */
+	{
+		static const char unknown[] = "0123456789abcdef0123456789abcdef";
+		const char *mine_acct = c.kid + strlen(BASE "/acct/");
+		char (*ids)[CA_ID_MAX] = NULL;
+		struct ca_acme_order o2;
+		struct ca_acme_authz z2;
+		struct mica_err mine, none;
+		size_t nids = 0;
+		char *csr;
+		const char *names[1] = { "x.web.contoso.test" };
+		char fin[4000];
+
+		csr = csr_b64(names, 1);
+		snprintf(fin, sizeof(fin), "{\"csr\":\"%s\"}", csr);
+		free(csr);
+		for (int i = 0; i < 2; i++) {
+			const char *id = i == 0 ? o.id : unknown;
+			struct mica_err *e = i == 0 ? &mine : &none;
+
+			snprintf(path, sizeof(path), "/order/%s", id);
+			CU_ASSERT(ca_acme_order_post(g_ca, g_acme, req(&d, path, NULL, 0), id,
+						     &o2, e) != 0);
+		}
+		CU_ASSERT_EQUAL(mine.kind, MICA_E_NOTFOUND);
+		CU_ASSERT_STRING_EQUAL(mine.code, "malformed");
+		same_refusal(&mine, &none);
+		for (int i = 0; i < 2; i++) {
+			const char *id = i == 0 ? o.id : unknown;
+
+			snprintf(path, sizeof(path), "/order/%s/finalize", id);
+			CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&d, path, fin, 0), id, &o2,
+						   i == 0 ? &mine : &none) != 0);
+		}
+		same_refusal(&mine, &none);
+		for (int i = 0; i < 4; i++) {
+			const char *id = i % 2 == 0 ? o.authz[0] : unknown;
+
+			snprintf(path, sizeof(path), "/authz/%s", id);
+			CU_ASSERT(ca_acme_authz_post(g_ca, g_acme, req(&d, path, i < 2 ? NULL :
+				"{\"status\":\"deactivated\"}", 0), id, &z2,
+				i % 2 == 0 ? &mine : &none) != 0);
+			if (i % 2 == 1) {
+				CU_ASSERT_EQUAL(mine.kind, MICA_E_NOTFOUND);
+				same_refusal(&mine, &none);
+			}
+		}
+		for (int i = 0; i < 4; i++) {
+			const char *id = i % 2 == 0 ? o.authz[0] : unknown;
+
+			snprintf(path, sizeof(path), "/chall/%s/dns-01", id);
+			CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&d, path, i < 2 ? NULL : "{}", 0),
+				id, CA_ACME_DNS01, &z2, i % 2 == 0 ? &mine : &none) != 0);
+			if (i % 2 == 1) {
+				CU_ASSERT_EQUAL(mine.kind, MICA_E_NOTFOUND);
+				same_refusal(&mine, &none);
+			}
+		}
+		for (int i = 0; i < 2; i++) {
+			const char *id = i == 0 ? mine_acct : unknown;
+
+			snprintf(path, sizeof(path), "/acct/%s/orders", id);
+			CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&d, path, NULL, 0), id,
+						      &ids, &nids, i == 0 ? &mine : &none) != 0);
+			CU_ASSERT(ids == NULL);
+		}
+		same_refusal(&mine, &none);
+		/* c's authorization is as it was: pending, no challenge tried. */
+		snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+		CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0), o.authz[0],
+						   &z2, &err) == 0);
+		CU_ASSERT_STRING_EQUAL(z2.status, "pending");
+		CU_ASSERT_EQUAL(z2.tried, 0);
+		ca_acme_authz_free(&z2);
+	}
 	snprintf(path, sizeof(path), "/order/%s", o.id);
 	{
 		struct ca_acme_order o2;
 
-		CU_ASSERT(ca_acme_order_post(g_ca, g_acme, req(&d, path, NULL, 0), o.id, &o2, &err) != 0);
-		CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
 		/* d signs with its key but claims c's account. */
 		snprintf(d.kid, sizeof(d.kid), "%s", c.kid);
 		CU_ASSERT(ca_acme_order_post(g_ca, g_acme, req(&d, path, NULL, 0), o.id, &o2, &err) != 0);
