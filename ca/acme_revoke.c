@@ -188,15 +188,10 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			     "revokeCert needs \"certificate\": DER in base64url");
 		goto out;
 	}
-	if ((jr = json_object_get(pl, "reason")) != NULL) {
-		if (!json_is_integer(jr) || !reason_ok((int)(reason = json_integer_value(jr))) ||
-		    reason != (int)reason) {
-			mica_err_set(err, MICA_E_BADREQ, "bad_revocation_reason",
-				     "the reasons are 0 (unspecified), 1 (keyCompromise), "
-				     "3, 4, 5 and 9");
-			goto out;
-		}
-	}
+	/* The reason is judged once the requester is known to be allowed
+	 * (below): whoever may not revoke the certificate learns nothing of
+	 * it, not even that the reason would have done. */
+	jr = json_object_get(pl, "reason");
 	if ((der = malloc(MICA_B64URL_DECLEN(b64_len))) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		goto out;
@@ -216,11 +211,6 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		if (err == NULL || err->kind != MICA_E_INTERNAL)
 			mica_err_set(err, MICA_E_NOTFOUND, "malformed",
 				     "this server did not issue that certificate");
-		goto out;
-	}
-	if (c.status == DB_CERT_REVOKED && c.reason != CA_REASON_HOLD) {
-		mica_err_set(err, MICA_E_BADREQ, "already_revoked",
-			     "the certificate is revoked already");
 		goto out;
 	}
 	if (x.jws.has_jwk) {
@@ -244,6 +234,21 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			     x.jws.has_jwk ? "the JWS key is not the certificate's key" :
 			     "this account neither ordered the certificate nor holds "
 			     "valid authorizations for all its names");
+		goto out;
+	}
+	if (jr != NULL &&
+	    (!json_is_integer(jr) || json_integer_value(jr) < 0 ||
+	     json_integer_value(jr) > CA_REASON_MAX || !reason_ok((int)json_integer_value(jr)))) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_revocation_reason",
+			     "the reasons are 0 (unspecified), 1 (keyCompromise), "
+			     "3, 4, 5 and 9");
+		goto out;
+	}
+	if (jr != NULL)
+		reason = json_integer_value(jr);
+	if (c.status == DB_CERT_REVOKED && c.reason != CA_REASON_HOLD) {
+		mica_err_set(err, MICA_E_BADREQ, "already_revoked",
+			     "the certificate is revoked already");
 		goto out;
 	}
 	/* The engine decided; the one revocation path does it (as the

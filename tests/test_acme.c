@@ -1546,8 +1546,59 @@ test_flow_http01_to_certificate_and_refusals(void)
 			free(l64);
 			free(longer);
 		}
+		/* RFC 8555 7.6: an account that neither ordered the
+		 * certificate nor proved its names is unauthorized, and learns
+		 * no more: not that its reason would not do, nor (below) that
+		 * the certificate is revoked already. Reading the certificate
+		 * it is told what an unknown serial gets. */
+		{
+			struct client d;
+			struct mica_err mine, none;
+			char cpath[128];
+
+			client_new(&d, NULL, NULL);
+			for (int i = 0; i < 2; i++) {
+				const char *sn = i == 0 ? o2.serial : "7e57";
+				unsigned char *dd = NULL;
+				size_t dl = 0;
+
+				snprintf(cpath, sizeof(cpath), "/cert/%s", sn);
+				CU_ASSERT(ca_acme_cert_post(g_ca, g_acme, req(&d, cpath, NULL, 0), sn,
+							    &dd, &dl, i == 0 ? &mine : &none) != 0);
+				CU_ASSERT(dd == NULL);
+			}
+			CU_ASSERT_EQUAL(mine.kind, MICA_E_NOTFOUND);
+			same_refusal(&mine, &none);
+			for (int r = 0; r < 2; r++) {
+				snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\","
+					 "\"reason\":%s}", c64, r == 0 ? "6" : "\"x\"");
+				CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&d, "/revoke-cert", payload, 0),
+							 &err) != 0);
+				CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
+				CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
+			}
+			snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
+			CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) == 0);
+			for (int r = 0; r < 3; r++) {
+				snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\""
+					 "%s}", c64, r == 0 ? ",\"reason\":1" : r == 1 ?
+					 ",\"reason\":6" : "");
+				CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&d, "/revoke-cert", payload, 0),
+							 &err) != 0);
+				CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
+			}
+			client_free(&d);
+		}
+		CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, o2.serial, &tc, &err) == 0);
+		CU_ASSERT_EQUAL(tc.status, CA_CERT_REVOKED);
+		CU_ASSERT_EQUAL(tc.reason, CA_REASON_KEY_COMPROMISE);
+		ca_cert_free(&tc);
+		/* The owner, once it is allowed: the reason first, then that
+		 * the certificate is revoked already. */
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":6}", c64);
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_revocation_reason");
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
-		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) == 0);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
 		free(c64);
