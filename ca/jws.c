@@ -764,9 +764,21 @@ ca_jws_verify_mac(const struct ca_jws *j, const unsigned char *key,
 int
 ca_jws_payload_json(const struct ca_jws *j, json_t **out, struct mica_err *err)
 {
+	const char *key;
+	json_t *v, *tmp;
+
 	*out = NULL;
 	if (j->payload_len == 0)
 		return malformed(err, "this request needs a JSON object as its payload");
 	*out = load_strict((const char *)j->payload, j->payload_len, "the payload", err);
-	return *out != NULL ? 0 : -1;
+	if (*out == NULL)
+		return -1;
+	/* A member whose value is null is absent (as for mica's REST API):
+	 * RFC 8555's optional fields, such as revokeCert's "reason", may be
+	 * left out, and a client that writes null for one it leaves unset
+	 * means the same. A required one is then missing, and says so. */
+	json_object_foreach_safe(*out, tmp, key, v)
+		if (json_is_null(v))
+			json_object_del(*out, key);
+	return 0;
 }

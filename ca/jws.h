@@ -116,8 +116,9 @@ int ca_jws_verify(const struct ca_jws *j, const struct ca_jwk *key,
 int ca_jws_verify_mac(const struct ca_jws *j, const unsigned char *key,
 		      size_t key_len, struct mica_err *err);
 
-/* J's payload as a JSON object (no duplicate members, no NUL in strings);
- * *OUT a new reference. "malformed" for an empty or non-object payload. */
+/* J's payload as a JSON object (no duplicate members, no NUL in strings),
+ * without its members whose value is null (null is absent); *OUT a new
+ * reference. "malformed" for an empty or non-object payload. */
 int ca_jws_payload_json(const struct ca_jws *j, json_t **out,
 			struct mica_err *err);
 

@@ -1651,15 +1651,46 @@ test_flow_http01_to_certificate_and_refusals(void)
 	}
 	mbedtls_x509_crt_free(&crt);
 	mbedtls_x509_crt_free(&root);
-	/* A new order for the same name reuses the valid authorization. */
+	/* A new order for the same name reuses the valid authorization. Its
+	 * certificate revoked with "reason": null is revoked as with no
+	 * reason (RFC 8555 7.6: the reason is optional; null is absent, as
+	 * in the REST API): unspecified. */
 	{
-		struct ca_acme_order o4;
+		struct ca_acme_order o4, f4;
+		struct ca_cert cc;
+		char *c4, *d64;
+		unsigned char *d4 = NULL;
+		size_t dl4 = 0;
 
 		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
 			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
 			&o4, &err) == 0);
 		CU_ASSERT_STRING_EQUAL(o4.status, "ready");
+		c4 = csr_b64(names, 1);
+		snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", c4);
+		snprintf(path, sizeof(path), "/order/%s/finalize", o4.id);
+		CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o4.id,
+						 &f4, &err) == 0);
+		snprintf(path, sizeof(path), "/cert/%s", f4.serial);
+		CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), f4.serial,
+						  &d4, &dl4, &err) == 0);
+		d64 = b64(d4, dl4);
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":null}", d64);
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) == 0);
+		CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, f4.serial, &cc, &err) == 0);
+		CU_ASSERT_EQUAL(cc.status, CA_CERT_REVOKED);
+		CU_ASSERT_EQUAL(cc.reason, CA_REASON_UNSPECIFIED);
+		ca_cert_free(&cc);
+		/* A required member null is missing, and said to be. */
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert",
+			"{\"certificate\":null}", 0), &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "\"certificate\""));
+		free(d64);
+		free(d4);
+		free(c4);
 		ca_acme_order_free(&o4);
+		ca_acme_order_free(&f4);
 	}
 	/* ...but not one proved under a clock since set back by 100 days:
 	 * its 7 days would last 107. A new proof is asked for. */
