@@ -100,7 +100,7 @@ cat > "$W/hosts" <<EOF
 127.0.0.1 lego-http.contoso.test lego-tls.contoso.test open.contoso.test
 127.0.0.1 a1.app.contoso.test a2.app.contoso.test a3.app.contoso.test
 127.0.0.1 a4.app.contoso.test a5.app.contoso.test a6.app.contoso.test
-127.0.0.1 a7.app.contoso.test a8.app.contoso.test
+127.0.0.1 a7.app.contoso.test a8.app.contoso.test a9.app.contoso.test
 EOF
 
 start() { # start OUTFILE [more serve options]
@@ -545,7 +545,8 @@ expect_problem "http-01 that never answers (timeout)" connection
 client replay-nonce "${A[@]}"
 expect_problem "a replayed nonce" badNonce
 client foreign "${A[@]}" --other-key "$W/k-ot.pem" --name a4.app.contoso.test
-expect_problem "another account cannot read an order" unauthorized read
+expect_problem "another account cannot read an order (as an unknown one: 404)" malformed read
+is "... and is told 404" "$(cj read_status)" 404
 expect_problem "a JWS signed by another account's key" malformed forged
 client issue "${A[@]}" --name a5.app.contoso.test --csr-name a6.app.contoso.test --http-port "$AP"
 expect_problem "a CSR whose names differ from the order" badCSR
@@ -556,6 +557,11 @@ expect_problem "an order finalized twice" orderNotReady second
 is "the second finalize issued nothing" "$(ncerts)" "$((n0 + 1))"
 is "the certificate comes with its chain (application/pem-certificate-chain)" "$(cj chain_certs)" 2
 SERIAL=$(cj serial)
+# Another account's objects are answered as unknown ids (same status,
+# type and detail), at every URL, whatever the request asks.
+client foreign "${A[@]}" --other-key "$W/k-ot.pem" --name a9.app.contoso.test --http-port "$AP"
+is "another account's order, authorization, challenge, certificate and list of orders are unknown ids to it" \
+	"$(cj indistinct)" yes
 
 # -------------------------------------------------------- ARI, admin --
 

@@ -26,7 +26,12 @@ Commands (all take --dir URL --cacert PEM; account commands take
   replay-nonce   send a POST-as-GET of the account twice with one nonce
   foreign        account --key orders; account --other-key reads that
                  order, and signs with its own key a JWS naming the first
-                 account's kid; both must be refused
+                 account's kid; both must be refused. With --http-port the
+                 first account also gets the certificate, and every URL of
+                 its objects (order, finalize, authorization, challenge,
+                 certificate, its list of orders) is tried by the other
+                 beside the same URL with an unknown id: "indistinct" is
+                 "yes" when each pair got the same status, type and detail
   bench          --n orders, --conc at once, each for its own name
                  NAME-PREFIX<i>.DOMAIN with http-01 (the hosts file of the
                  daemon must map them); rate and per-step latencies
@@ -404,13 +409,19 @@ def main():
                 print(json.dumps(p.as_dict()))
         elif o.cmd == "foreign":
             a.account(key, o.eab_kid, o.eab_hmac)
-            r, _ = a.post(a.dir["newOrder"], {"identifiers": [
-                {"type": "dns", "value": n} for n in o.name]})
-            order_url, victim = r.getheader("Location"), a.kid
+            if RESPONDER is not None:
+                order_url = do_issue(a, o.name)["order"]
+            else:
+                r, _ = a.post(a.dir["newOrder"], {"identifiers": [
+                    {"type": "dns", "value": n} for n in o.name]})
+                order_url = r.getheader("Location")
+            victim = a.kid
             b = Acme(o.dir, o.cacert)
             other = Key(o.other_key)
             b.account(other, o.other_eab_kid, o.other_eab_hmac)
             res = {}
+            if RESPONDER is not None:
+                res["indistinct"] = foreign_pairs(a, b, order_url)
             try:
                 b.post(order_url, None)
                 res["read"] = "accepted"
@@ -430,6 +441,41 @@ def main():
     finally:
         if RESPONDER is not None and hasattr(RESPONDER, "stop"):
             RESPONDER.stop()
+
+
+def foreign_pairs(a, b, order_url):
+    """Account B tries each URL of account A's objects and the same URL
+    with an unknown id: "yes" if every pair was refused alike, else the
+    URLs whose answers differ (or were accepted) and what each got."""
+    unknown = "0" * 32
+    _, order = a.post(order_url, None)
+    authz = order["authorizations"][0]
+    _, az = a.post(authz, None)
+    chall = az["challenges"][0]["url"]
+    base = order_url.rsplit("/order/", 1)[0]
+    csr, _ = make_csr([az["identifier"]["value"]])
+    tries = [
+        (order_url, None, base + "/order/" + unknown),
+        (order["finalize"], {"csr": b64u(csr)}, base + "/order/" + unknown + "/finalize"),
+        (authz, None, base + "/authz/" + unknown),
+        (authz, {"status": "deactivated"}, base + "/authz/" + unknown),
+        (chall, None, base + "/chall/" + unknown + "/" + chall.rsplit("/", 1)[-1]),
+        (chall, {}, base + "/chall/" + unknown + "/" + chall.rsplit("/", 1)[-1]),
+        (order["certificate"], None, base + "/cert/7e57"),
+        (a.kid + "/orders", None, base + "/acct/" + unknown + "/orders"),
+    ]
+    bad = []
+    for mine, payload, none in tries:
+        got = []
+        for url in (mine, none):
+            try:
+                b.post(url, payload)
+                got.append("accepted")
+            except Problem as p:
+                got.append((p.status, p.type, p.body.get("detail", "")))
+        if got[0] != got[1] or got[0] == "accepted":
+            bad.append({"url": mine, "payload": payload, "got": got})
+    return "yes" if not bad else bad
 
 
 def bench(o, a, key):
