@@ -222,8 +222,11 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		snprintf(p.actor, sizeof(p.actor), "acme:certificate-key@%s",
 			 r->client != NULL ? r->client : "?");
 	} else {
-		if (db_acme_order_by_serial(ca->db, serial, &o, NULL) == 0)
+		/* A store failure is serverInternal, not "not authorized". */
+		if (db_acme_order_by_serial(ca->db, serial, &o, err) == 0)
 			allowed = strcmp(o.account_id, x.acct.id) == 0;
+		else if (err != NULL && err->kind != MICA_E_NOTFOUND)
+			goto out;
 		if (!allowed && acct_covers(ca, x.acct.id, c.names, &allowed, err) != 0)
 			goto out;
 		ca_principal_cli(&p);

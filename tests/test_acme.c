@@ -1601,6 +1601,24 @@ test_flow_http01_to_certificate_and_refusals(void)
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
+		/* A store that cannot say who ordered the certificate is a
+		 * server error, not a verdict of "not authorized". */
+		{
+			char db[PATH_MAX + 16];
+			sqlite3 *h = NULL;
+
+			snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
+			CU_ASSERT_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) ==
+					SQLITE_OK);
+			CU_ASSERT_FATAL(sqlite3_exec(h, "ALTER TABLE acme_order RENAME TO "
+						     "acme_order_away", NULL, NULL, NULL) == SQLITE_OK);
+			CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0),
+						 &err) != 0);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_INTERNAL);
+			CU_ASSERT_FATAL(sqlite3_exec(h, "ALTER TABLE acme_order_away RENAME TO "
+						     "acme_order", NULL, NULL, NULL) == SQLITE_OK);
+			sqlite3_close(h);
+		}
 		free(c64);
 		CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, twin.serial, &tc, &err) == 0);
 		CU_ASSERT_EQUAL(tc.status, CA_CERT_VALID);
