@@ -13,53 +13,25 @@
 #include <unistd.h>
 
 #include "util/leftover.h"
-
-/* Length of the well-formed UTF-8 character at S (RFC 3629 3) that is
- * printable on a terminal, or 0 for a byte a terminal could act on: a
- * C0 control, DEL, a C1 control (U+0080-U+009F: 0x9b is CSI to some
- * terminals), or a byte of no well-formed character. */
-static size_t
-shown_len(const unsigned char *s)
-{
-	size_t more, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		more = 1, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		more = 2, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		more = 3, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (i = 1; i <= more; i++) {
-		if ((s[i] & 0xc0u) != 0x80)
-			return 0;   /* the NUL at the end included */
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if (cp < 0xa0 || (more == 2 && cp < 0x800) ||
-	    (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return more + 1;
-}
+#include "util/shown.h"
 
 void
 cli_put_shown(FILE *f, const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	size_t left = strlen(s);
 
-	while (*u != '\0') {
-		size_t n = shown_len(u);
+	while (left > 0) {
+		size_t n = mica_shown_len(u, left);
 
 		if (n == 0) {
 			fprintf(f, "\\x%02x", *u);
 			u++;
+			left--;
 		} else {
 			fwrite(u, 1, n, f);
 			u += n;
+			left -= n;
 		}
 	}
 }

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/shown.h"
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_fd = 2;
 static char *log_path;
@@ -92,11 +94,14 @@ void
 mica_log(int level, const char *fmt, ...)
 {
 	static const char *names[] = { "error", "warning", "info", "debug" };
-	char line[2048];
+	/* The message as formatted, then the line: the message shown
+	 * (util/shown.h) after the time and level. An escape takes four
+	 * bytes for one; a message of them is cut at LINE's end. */
+	char msg[2048], line[4096];
 	struct tm tm;
 	time_t now;
 	va_list ap;
-	size_t n;
+	size_t n, mlen;
 	int k, saved = errno;
 
 	if (level > log_level)
@@ -118,17 +123,16 @@ mica_log(int level, const char *fmt, ...)
 			n += (size_t)k;
 	}
 	va_start(ap, fmt);
-	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	k = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (k < 0)
-		k = 0;
-	n += (size_t)k;
-	if (n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	/* Control characters from clients must not forge log lines. */
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = '?';
+	mlen = k < 0 ? 0 : (size_t)k < sizeof(msg) ? (size_t)k : sizeof(msg) - 1;
+	/* What clients send (a Host, a file name, a message quoting them)
+	 * must not forge a line (CR, LF), reach a terminal that shows the
+	 * log as an escape (ESC, C1 CSI 0x9b), or make the line invalid
+	 * UTF-8 that a JSON or line-based shipper refuses: every byte of
+	 * no printable well-formed character is written \xNN. A message
+	 * cut by MSG's size ends in an escape, never half a character. */
+	n += mica_shown(msg, mlen, line + n, sizeof(line) - n - 1);
 	line[n++] = '\n';
 	pthread_mutex_lock(&log_lock);
 	if (write(log_fd, line, n) < 0) {

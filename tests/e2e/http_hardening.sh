@@ -22,6 +22,10 @@
 #     every new HTTPS client is served within 2 s. A request head must be
 #     complete within 10 s, a body must come at 1 KiB/s after 10 s, and a
 #     client twice as fast is served;
+#   - the log shows text from outside (here a data directory's name)
+#     with C0 and C1 controls, DEL and bytes of no UTF-8 character as
+#     \xNN, printable UTF-8 as it is: the log stays one line per event,
+#     valid UTF-8, and inert in a terminal;
 #   - early replies arrive (issue 11 item 2): a body over the limit gets
 #     its 413, and a large body with a bad token its 401, 20 times in a
 #     row each, over HTTP and HTTPS, from curl and from Python's
@@ -444,7 +448,31 @@ else
 	skip "HSTS from HTTPS on 443" "cannot listen on $HA:80 and $HA:443 (not root, or taken)"
 fi
 
-grep -q -e "Sanitizer" -e "runtime error" "$W/out.err" "$W/out2.err" &&
+# ------------------------------------------- outside text in the log --
+
+echo "# the log shows outside text with controls, C1 and bytes of no character as \\xNN"
+# A data directory named to retitle a terminal (OSC ... BEL), with C1 CSI
+# (U+009B, which some terminals take for ESC [), a byte of no UTF-8
+# character and Greek, which is kept as it is.
+D4=$W/$'ca-\e]0;owned\a-\xc2\x9b''31m-\xff-'"Ελλάδα"
+LOG4=$W/mica4.log
+HP= SP=
+serve_start "$W/out4" "$D4" -- --domain contoso.test --log "$LOG4" || serve_failed "$W/out4"
+curl -s -o /dev/null --max-time 10 -A $'\xc2\x9b''2J'$'\xff\e[31m' \
+	-H $'X-Note: \xc2\x85' "$H/healthz/"$'%C2%9B%FF'
+serve_stop
+is "the daemon with that data directory stops cleanly" "$SERVE_RC" 0
+grep -qF "created a new CA in $W/ca-\\x1b]0;owned\\x07-\\xc2\\x9b31m-\\xff-Ελλάδα" "$LOG4" &&
+	ok "the log names the data directory with its ESC, BEL, C1 and stray byte as \\xNN, Greek kept" ||
+	{ fail "the data directory is not shown escaped in the log"; grep "created" "$LOG4" | od -c | head -8; }
+LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$LOG4" &&
+	fail "a control character reached the log" || ok "no control character reached the log"
+python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$LOG4" 2>/dev/null &&
+	ok "the log is well-formed UTF-8" || fail "the log is not UTF-8"
+LC_ALL=C grep -q $'\xc2[\x80-\x9f]' "$LOG4" &&
+	fail "a C1 control reached the log" || ok "no C1 control reached the log"
+
+grep -q -e "Sanitizer" -e "runtime error" "$W/out.err" "$W/out2.err" "$W/out4.err" &&
 	fail "sanitizer reports on the daemons' stderr" || ok "nothing from sanitizers on the daemons' stderr"
 echo "# http_hardening.sh took $(($(date +%s) - T0)) s"
 finish

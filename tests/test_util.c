@@ -1,0 +1,177 @@
+/*
+ * tests/test_util.c - util/: what a log line and a terminal may show of
+ * text from outside (util/shown.h, util/log.h).
+ */
+#include <CUnit/Basic.h>
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/shown.h"
+
+/* ------------------------------------------------------------------ */
+/* mica_shown                                                          */
+/* ------------------------------------------------------------------ */
+
+struct shown_case {
+	const char *what;
+	const char *in;
+	const char *out;
+};
+
+static const struct shown_case shown_cases[] = {
+	{ "printable ASCII as it is", "GET /crl 200", "GET /crl 200" },
+	{ "Greek as it is", "\xce\x95\xce\xbb\xce\xbb\xce\xac\xce\xb4\xce\xb1",
+	  "\xce\x95\xce\xbb\xce\xbb\xce\xac\xce\xb4\xce\xb1" },
+	{ "U+00A0, the first character after the C1 controls", "\xc2\xa0",
+	  "\xc2\xa0" },
+	{ "a character of four bytes (U+1F512)", "\xf0\x9f\x94\x92",
+	  "\xf0\x9f\x94\x92" },
+	{ "CR and LF, which would forge a line", "a\r\nb", "a\\x0d\\x0ab" },
+	{ "ESC and DEL", "\x1b[31m\x7f", "\\x1b[31m\\x7f" },
+	{ "C1 CSI (U+009B) byte by byte", "a\xc2\x9b" "2J", "a\\xc2\\x9b2J" },
+	{ "the first and last C1 controls", "\xc2\x80\xc2\x9f",
+	  "\\xc2\\x80\\xc2\\x9f" },
+	{ "a byte of no character", "x\xffy", "x\\xffy" },
+	{ "a lone continuation byte", "\x80", "\\x80" },
+	{ "a lead byte without its continuation", "\xce" "A", "\\xceA" },
+	{ "a character cut at the end", "\xe2\x82", "\\xe2\\x82" },
+	{ "an overlong '/' (C0 AF)", "\xc0\xaf", "\\xc0\\xaf" },
+	{ "an overlong three-byte form", "\xe0\x80\xaf", "\\xe0\\x80\\xaf" },
+	{ "a surrogate (U+D800)", "\xed\xa0\x80", "\\xed\\xa0\\x80" },
+	{ "beyond U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },
+	{ "a lead byte F5", "\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80" },
+};
+
+static void
+test_shown_table(void)
+{
+	char out[128];
+
+	for (size_t i = 0; i < sizeof(shown_cases) / sizeof(shown_cases[0]); i++) {
+		const struct shown_case *c = &shown_cases[i];
+		size_t n = mica_shown(c->in, strlen(c->in), out, sizeof(out));
+
+		if (strcmp(out, c->out) != 0 || n != strlen(c->out))
+			fprintf(stderr, "\n  %s: got \"%s\"\n", c->what, out);
+		CU_ASSERT_STRING_EQUAL(out, c->out);
+		CU_ASSERT_EQUAL(n, strlen(c->out));
+	}
+}
+
+static void
+test_shown_cuts_whole(void)
+{
+	char out[8];
+
+	/* Seven bytes of room: "ab" and one escape, not half the next. */
+	CU_ASSERT_EQUAL(mica_shown("ab\x1b\x1b", 4, out, sizeof(out)), 6);
+	CU_ASSERT_STRING_EQUAL(out, "ab\\x1b");
+	/* Nor half a character: six bytes and a second "ε" would cut it. */
+	CU_ASSERT_EQUAL(mica_shown("abcde\xce\xb5", 7, out, 7), 5);
+	CU_ASSERT_STRING_EQUAL(out, "abcde");
+	CU_ASSERT_EQUAL(mica_shown("x", 1, out, 1), 0);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	/* LEN bounds the input: a NUL inside is a byte like another. */
+	CU_ASSERT_EQUAL(mica_shown("a\0b", 3, out, sizeof(out)), 6);
+	CU_ASSERT_EQUAL(memcmp(out, "a\\x00b", 7), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* mica_log                                                            */
+/* ------------------------------------------------------------------ */
+
+/* The last line mica_log wrote, as the daemon writes them, into OUT. */
+static int
+logged(char *out, size_t size, const char *text)
+{
+	char path[] = "/tmp/mica-test-util-XXXXXX";
+	int fd = mkstemp(path), rc = -1;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	mica_log_set_plain(0);
+	if (mica_log_open(path) != 0)
+		goto out;
+	mica_log(MICA_LOG_WARN, "Host %s", text);
+	mica_log_open(NULL);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		goto out;
+	n = read(fd, out, size - 1);
+	close(fd);
+	if (n <= 0)
+		goto out;
+	out[n] = '\0';
+	rc = 0;
+out:
+	unlink(path);
+	return rc;
+}
+
+static void
+test_log_escapes_outside_text(void)
+{
+	char line[8192], *m;
+
+	CU_ASSERT_FATAL(logged(line, sizeof(line),
+			       "\xce\xb1\x1b]0;x\x07\xc2\x9b" "31m\xff\r\nforged") == 0);
+	/* "2026-11-24T17:30:00Z warning: " and the message, on one line. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m = strstr(line, " warning: "));
+	CU_ASSERT_STRING_EQUAL(m, " warning: Host \xce\xb1\\x1b]0;x\\x07"
+			       "\\xc2\\x9b31m\\xff\\x0d\\x0aforged\n");
+	CU_ASSERT_EQUAL(strchr(line, '\n'), line + strlen(line) - 1);
+}
+
+static void
+test_log_cuts_a_long_line_whole(void)
+{
+	char *text = malloc(3000), line[8192];
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	/* Every byte an escape: the line is cut, at an escape's end. */
+	memset(text, 0x9b, 2999);
+	text[2999] = '\0';
+	CU_ASSERT_FATAL(logged(line, sizeof(line), text) == 0);
+	n = strlen(line);
+	CU_ASSERT(n <= 4096);
+	CU_ASSERT(n > 4000);
+	CU_ASSERT_EQUAL(line[n - 1], '\n');
+	CU_ASSERT_EQUAL(memcmp(line + n - 5, "\\x9b", 4), 0);
+	free(text);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("util", NULL, NULL);
+	if (s == NULL ||
+	    !CU_add_test(s, "shows controls, C1 and bytes of no character as "
+			 "\\xNN, keeps printable UTF-8 (table)", test_shown_table) ||
+	    !CU_add_test(s, "cuts shown text between characters and escapes, "
+			 "never inside one", test_shown_cuts_whole) ||
+	    !CU_add_test(s, "a log line shows outside text escaped, on one line",
+			 test_log_escapes_outside_text) ||
+	    !CU_add_test(s, "a long log line is cut at a whole escape",
+			 test_log_cuts_a_long_line_whole)) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,24 @@
+/*
+ * util/shown.h - text from outside (a path, a header, a file name) as it
+ * may be shown on a terminal or written into a log line: every byte a
+ * terminal or a log reader could act on spelled \xNN, as git and ls -b do.
+ * Shared by the command line's messages and the daemon's log.
+ */
+#ifndef MICA_UTIL_SHOWN_H
+#define MICA_UTIL_SHOWN_H
+
+#include <stddef.h>
+
+/* Length (1 to 4) of the well-formed UTF-8 character at S[0..LEN)
+ * (RFC 3629 3) if it is printable, else 0: a C0 control, DEL, a C1
+ * control (U+0080-U+009F: 0x9b is CSI to some terminals), a surrogate,
+ * an overlong form, a byte of no character, or a character cut by LEN. */
+size_t mica_shown_len(const unsigned char *s, size_t len);
+
+/* Write IN[0..LEN) into OUT (SIZE bytes, at least 1) with every byte
+ * mica_shown_len does not take written \xNN, and a NUL. Stops at the last
+ * whole character or escape that fits, never in the middle of one.
+ * Returns the length written (without the NUL). */
+size_t mica_shown(const char *in, size_t len, char *out, size_t size);
+
+#endif
