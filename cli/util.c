@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/decimal.h"
 #include "util/leftover.h"
 #include "util/shown.h"
 
@@ -553,20 +554,9 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 int
 cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-	char *end;
-	long long v;
-
-	/* Digits, with a '-' for a negative bound: strtoll alone would take
-	 * " 10" and "+10" too. */
-	if (s == NULL || !((*s >= '0' && *s <= '9') ||
-			   (*s == '-' && s[1] >= '0' && s[1] <= '9')))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	/* As the API's query parameters (util/decimal.h): strtoll alone
+	 * would take " 10", "+10" and "010" too. */
+	return mica_decimal(s, min, max, out);
 }
 
 int

@@ -1,6 +1,7 @@
 /*
  * tests/test_util.c - util/: what a log line and a terminal may show of
- * text from outside (util/shown.h, util/log.h).
+ * text from outside (util/shown.h, util/log.h), and the one spelling of a
+ * number that options and query parameters take (util/decimal.h).
  */
 #include <CUnit/Basic.h>
 
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/decimal.h"
 #include "util/log.h"
 #include "util/shown.h"
 
@@ -148,6 +150,61 @@ test_log_cuts_a_long_line_whole(void)
 	free(text);
 }
 
+/* ------------------------------------------------------------------ */
+/* mica_decimal                                                        */
+/* ------------------------------------------------------------------ */
+
+struct decimal_case {
+	const char *what;
+	const char *in;
+	int64_t min, max;
+	int rc;
+	int64_t value;
+};
+
+static const struct decimal_case decimal_cases[] = {
+	{ "a plain number", "30", 1, 3650, 0, 30 },
+	{ "zero, when in range", "0", 0, 10, 0, 0 },
+	{ "a negative number, when in range", "-1", -1, 10, 0, -1 },
+	{ "the largest int64", "9223372036854775807", 0, INT64_MAX, 0, INT64_MAX },
+	{ "a leading zero", "030", 1, 3650, -1, 0 },
+	{ "zeros", "00", 0, 10, -1, 0 },
+	{ "minus zero", "-0", -1, 10, -1, 0 },
+	{ "a negative number with a leading zero", "-01", -1, 10, -1, 0 },
+	{ "a plus sign", "+30", 1, 3650, -1, 0 },
+	{ "a blank before", " 30", 1, 3650, -1, 0 },
+	{ "a blank after", "30 ", 1, 3650, -1, 0 },
+	{ "a tab before", "\t30", 1, 3650, -1, 0 },
+	{ "hex", "0x1e", 1, 3650, -1, 0 },
+	{ "an exponent", "3e1", 1, 3650, -1, 0 },
+	{ "a fraction", "30.0", 1, 3650, -1, 0 },
+	{ "empty", "", 0, 10, -1, 0 },
+	{ "a lone minus", "-", -1, 10, -1, 0 },
+	{ "below the range", "0", 1, 3650, -1, 0 },
+	{ "above the range", "3651", 1, 3650, -1, 0 },
+	{ "negative below the range", "-2", -1, 10, -1, 0 },
+	{ "beyond int64", "9223372036854775808", 0, INT64_MAX, -1, 0 },
+	{ "twenty digits", "10000000000000000000", 0, INT64_MAX, -1, 0 },
+};
+
+static void
+test_decimal_table(void)
+{
+	for (size_t i = 0; i < sizeof(decimal_cases) / sizeof(decimal_cases[0]); i++) {
+		const struct decimal_case *c = &decimal_cases[i];
+		int64_t v = 12345;
+		int rc = mica_decimal(c->in, c->min, c->max, &v);
+
+		if (rc != c->rc || (rc == 0 && v != c->value))
+			fprintf(stderr, "\n  %s: rc %d value %lld\n", c->what, rc,
+				(long long)v);
+		CU_ASSERT_EQUAL(rc, c->rc);
+		/* Refused: *OUT untouched. */
+		CU_ASSERT_EQUAL(v, rc == 0 ? c->value : 12345);
+	}
+	CU_ASSERT_EQUAL(mica_decimal(NULL, 0, 10, NULL), -1);
+}
+
 int
 main(void)
 {
@@ -165,7 +222,9 @@ main(void)
 	    !CU_add_test(s, "a log line shows outside text escaped, on one line",
 			 test_log_escapes_outside_text) ||
 	    !CU_add_test(s, "a long log line is cut at a whole escape",
-			 test_log_cuts_a_long_line_whole)) {
+			 test_log_cuts_a_long_line_whole) ||
+	    !CU_add_test(s, "takes one spelling of a number: no sign, blank or "
+			 "leading zero (table)", test_decimal_table)) {
 		CU_cleanup_registry();
 		return 1;
 	}

@@ -43,6 +43,24 @@
 
 /* HSTS covers every port of the host name: sent only where each URL it
  * upgrades reaches the HTTPS listener (http://H/ -> https://H:443/). */
+/* A port in --http/--https has one spelling, as every number an option
+ * or a query takes: 08080 is not 8080. */
+static void
+test_addr_port_one_spelling(void)
+{
+	static const char *const bad[] = {
+		"127.0.0.1:08080", "127.0.0.1:+8080", "127.0.0.1: 8080",
+		"127.0.0.1:8080 ", "127.0.0.1:0x1f90", "[::1]:0443", "127.0.0.1:0",
+	};
+	struct web_addr a;
+	struct mica_err e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(web_addr_parse("--http", bad[i], &a, &e), -1);
+	CU_ASSERT_EQUAL(web_addr_parse("--http", "127.0.0.1:8080", &a, &e), 0);
+	CU_ASSERT_EQUAL(a.port, 8080);
+}
+
 static void
 test_hsts_applies(void)
 {
@@ -409,6 +427,42 @@ test_parse_int(void)
 	CU_ASSERT_EQUAL(web_parse_int("0", 1, 10, &v), -1);
 	CU_ASSERT_EQUAL(web_parse_int("11", 1, 10, &v), -1);
 	CU_ASSERT_EQUAL(web_parse_int(NULL, 1, 10, &v), -1);
+}
+
+/* A query parameter's number has one spelling: what curl sends for
+ * "days=030", "+30" or " 30" is refused, naming the parameter, rather
+ * than read as 30 (or as 24, octal, by the next tool along). */
+static void
+test_query_int_one_spelling(void)
+{
+	static const char *const bad[] = {
+		"days=030", "days=%2B30", "days=%2030", "days=30%20", "days=0x1e",
+		"days=3e1", "days=-0", "days=00", "days=",
+	};
+	struct web_query q;
+	struct mica_err err;
+	int64_t v;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(web_query_parse(bad[i], &q, &err), 0);
+		v = 5;
+		mica_err_clear(&err);
+		CU_ASSERT_EQUAL(web_query_int(&q, "days", 0, 3650, 0, &v, &err), -1);
+		CU_ASSERT_EQUAL(v, 5);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_parameter");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "\"days\""));
+		web_query_free(&q);
+	}
+	CU_ASSERT_EQUAL_FATAL(web_query_parse("days=30&since=0", &q, &err), 0);
+	CU_ASSERT_EQUAL(web_query_int(&q, "days", 1, 3650, 0, &v, &err), 0);
+	CU_ASSERT_EQUAL(v, 30);
+	CU_ASSERT_EQUAL(web_query_int(&q, "since", 0, INT64_MAX, 9, &v, &err), 0);
+	CU_ASSERT_EQUAL(v, 0);
+	web_query_free(&q);
+	/* A Content-Length keeps its leading zeros (RFC 9110 8.6: 1*DIGIT). */
+	CU_ASSERT_EQUAL(web_parse_int("0032", 0, INT64_MAX, &v), 0);
+	CU_ASSERT_EQUAL(v, 32);
 }
 
 static void
@@ -1113,6 +1167,7 @@ test_proxies(void)
 		{ "10.0.0.0/33", 0 }, { "2001:db8::/129", 0 }, { "10.0.0.0/", 0 },
 		{ "10.0.0.0/-0", 0 }, { "10.0.0.0/+8", 0 }, { "proxy.contoso.test", 0 },
 		{ "", 0 }, { "10.0.0.0/8/8", 0 }, { "[::1]", 0 },
+		{ "10.0.0.0/08", 0 }, { "0.0.0.0/0", 1 }, { "0.0.0.0/00", 0 },
 	};
 	static const struct {
 		const char *peer;
@@ -2197,6 +2252,10 @@ main(void)
 	    !CU_add_test(s, "answers a wrong method with 405 and the allowed methods", test_route_method_not_allowed) ||
 	    !CU_add_test(s, "keeps the API off the public routes in the table", test_route_table_sane) ||
 	    !CU_add_test(s, "parses query strings, refusing duplicates, unknown keys and bad numbers", test_query_parse) ||
+	    !CU_add_test(s, "a listening port has one spelling: no leading zero, "
+			 "sign or blank", test_addr_port_one_spelling) ||
+	    !CU_add_test(s, "a query parameter's number has one spelling: no leading "
+			 "zero, sign or blank", test_query_int_one_spelling) ||
 	    !CU_add_test(s, "parses integers strictly", test_parse_int) ||
 	    !CU_add_test(s, "canonicalises serials and refuses non-hex ones", test_serial_parse) ||
 	    !CU_add_test(s, "accepts only lowercase hex ids", test_ids) ||

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/decimal.h"
 #include "web/parse.h"
 
 int
@@ -45,7 +46,8 @@ web_addr_parse(const char *opt, const char *s, struct web_addr *a, struct mica_e
 		memcpy(host, s, hl);
 	}
 	host[hl] = '\0';
-	if (web_parse_int(colon + 1, 1, 65535, &port) != 0)
+	/* A number in an option has one spelling (util/decimal.h). */
+	if (mica_decimal(colon + 1, 1, 65535, &port) != 0)
 		goto bad;
 	a->port = (int)port;
 	if (v6) {

@@ -13,6 +13,7 @@
 
 #include "ca/csr.h"
 #include "ca/names.h"
+#include "util/decimal.h"
 #include "util/log.h"
 #include "web/crl_cache.h"
 #include "web/json.h"
@@ -330,14 +331,13 @@ cursor_parse(const char *s, struct ca_cursor *out, struct mica_err *err)
 	if ((dot = strchr(s, '.')) != NULL) {
 		memcpy(key, s, (size_t)(dot - s));
 		key[dot - s] = '\0';
-		/* web_parse_int takes a sign: a cursor has none. */
-		if (key[0] == '-' || dot[1] == '-' ||
-		    web_parse_int(key, 0, INT64_MAX, &out->key) != 0)
+		/* One spelling per cursor: no sign, no leading zero. */
+		if (mica_decimal(key, 0, INT64_MAX, &out->key) != 0)
 			goto bad;
 		out->keyed = 1;
 		s = dot + 1;
 	}
-	if (s[0] == '-' || web_parse_int(s, 1, INT64_MAX, &out->id) != 0)
+	if (mica_decimal(s, 1, INT64_MAX, &out->id) != 0)
 		goto bad;
 	return 0;
 bad:

@@ -10,6 +10,7 @@
 #include "web/parse.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #include "ca/ca.h"
+#include "util/decimal.h"
 #include "util/hex.h"
 
 #define QUERY_MAX 2048
@@ -292,10 +294,14 @@ web_query_int(const struct web_query *q, const char *key, int64_t min,
 		*out = def;
 		return 0;
 	}
-	if (web_parse_int(v, min, max, out) != 0)
+	assert(min >= 0);
+	/* One spelling per number (util/decimal.h): "030" is not 30 here,
+	 * as it is not in JSON, and "+30" or " 30" is a mistake to say. */
+	if (mica_decimal(v, min, max, out) != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
-				    "query parameter \"%s\" must be a whole number from %lld to %lld",
-				    key, (long long)min, (long long)max);
+				    "query parameter \"%s\" must be a whole number "
+				    "from %lld to %lld, in digits without a sign or a "
+				    "leading zero", key, (long long)min, (long long)max);
 	return 0;
 }
 

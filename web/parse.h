@@ -58,13 +58,16 @@ int web_query_allow(const struct web_query *q, const char *allowed,
 		    struct mica_err *err);
 /* The value of KEY or NULL. */
 const char *web_query_get(const struct web_query *q, const char *key);
-/* KEY as a decimal integer in [MIN, MAX]; *OUT = DEF when absent.
- * MICA_E_BADREQ "bad_parameter" if present but not such a number. */
+/* KEY as a decimal integer in [MIN, MAX] (MIN at least 0), spelled as
+ * mica_decimal takes it: digits, no sign, no leading zero; *OUT = DEF
+ * when absent. MICA_E_BADREQ "bad_parameter", naming KEY, if present but
+ * not such a number. */
 int web_query_int(const struct web_query *q, const char *key, int64_t min,
 		  int64_t max, int64_t def, int64_t *out, struct mica_err *err);
 
-/* Strict decimal: optional '-', digits only, no overflow, in [MIN, MAX].
- * 0 or -1. */
+/* Decimal: optional '-', digits only (leading zeros too, as a
+ * Content-Length may have them: RFC 9110 8.6), no overflow, in [MIN,
+ * MAX]. 0 or -1. */
 int web_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* The media type of a Content-Type header, lowercased, parameters and

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/decimal.h"
 #include "web/parse.h"
 
 /* A numeric IPv4 or IPv6 address S[0..LEN) into A (16 octets). */
@@ -45,7 +46,8 @@ web_prefix_parse(const char *s, struct web_prefix *out, struct mica_err *err)
 		goto bad;
 	v4 = memchr(s, ':', len) == NULL;
 	bits = v4 ? 32 : 128;
-	if (slash != NULL && web_parse_int(slash + 1, 0, bits, &bits) != 0)
+	/* A number in an option has one spelling (util/decimal.h). */
+	if (slash != NULL && mica_decimal(slash + 1, 0, bits, &bits) != 0)
 		goto bad;
 	if (slash != NULL && (slash[1] < '0' || slash[1] > '9'))
 		goto bad;

@@ -840,6 +840,18 @@ usage_says "issue --days 40000: the range" \
 	"issue: --days must be a number of days, 1 to 36500 (see" om issue --csr "$W/outc.csr" --days 40000
 usage_says "renew --days 0: the range" \
 	"renew: --days must be a number of days, 1 to 36500 (see" om renew 01 --days 0
+# One spelling per number, as the API's query parameters: a leading zero
+# (octal to some tools), a sign, a blank, hex or an exponent is refused,
+# never read as 30.
+N0=$(ncerts)
+for V in 030 +30 " 30" "30 " 0x1e 3e1 -0; do
+	usage_says "issue --days '$V': refused" \
+		"issue: --days must be a number of days, 1 to 36500 (see" om issue --csr "$W/outc.csr" --days "$V"
+done
+is "and nothing was issued for them" "$(ncerts)" "$N0"
+usage_says "list --limit 010: refused" "list: --limit" om list --limit 010
+usage_says "list --expiring-days 030: refused" \
+	"list: --expiring-days must be a number of days, 1 to 36500 (see" om list --expiring-days 030
 usage_says "list --name --limit -lx: the letter, not the value that looks like an option" \
 	"list: unknown option '-l' (see" om list --name --limit -lx
 usage_says "list --lim (an abbreviation): by the full name" "list: --limit needs a value (see" om list --lim

@@ -880,6 +880,45 @@ call GET "$S/api/v1/certificates?limit=1&limit=2" "${ADMH[@]}"
 expect "a repeated parameter" 400 bad_query
 call GET "$S/api/v1/certificates?expiring_days=99999" "${ADMH[@]}"
 expect "expiring_days out of range" 400 bad_parameter
+# A number has one spelling (docs/API.md): 030 is not read as 30, nor
+# +30, a blank, hex or an exponent; the answer names the parameter.
+# Every numeric parameter of every route, each through the same parser.
+num_refused() { # num_refused WHAT PARAM: the last call refused PARAM
+	local msg
+	msg=$(json_get "$W/body" message)
+	if [ "$CODE" = 400 ] && [ "$(json_get "$W/body" error)" = bad_parameter ] &&
+		case $msg in *"\"$2\""*) true ;; *) false ;; esac; then
+		ok "$1: 400 bad_parameter naming $2"
+	else
+		fail "$1: got $CODE $(head -c 200 "$W/body")"
+	fi
+}
+for V in 030 %2B30 %2030 30%20 0x1e 3e1 -0 00; do
+	call GET "$S/api/v1/certificates?expiring_days=$V" "${ADMH[@]}"
+	num_refused "expiring_days=$V" expiring_days
+	call GET "$S/api/v1/certificates?limit=$V" "${ADMH[@]}"
+	num_refused "certificates limit=$V" limit
+	call GET "$S/api/v1/requests?limit=$V" "${ADMH[@]}"
+	num_refused "requests limit=$V" limit
+	call GET "$S/api/v1/audit?since=$V" "${ADMH[@]}"
+	num_refused "audit since=$V" since
+	call GET "$S/api/v1/audit?before=$V" "${ADMH[@]}"
+	num_refused "audit before=$V" before
+	call GET "$S/api/v1/acme/orders?limit=$V" "${ADMH[@]}"
+	num_refused "acme orders limit=$V" limit
+	call POST "$S/api/v1/requests?days=$V" -H 'Content-Type: application/pkcs10' \
+		--data-binary @"$W/pend.der"
+	num_refused "POST requests?days=$V" days
+	call POST "$S/api/v1/certificates/$WWW_SER/renew?days=$V" "${ADMH[@]}" \
+		-H 'Content-Type: application/pkcs10' --data-binary @"$W/pend.der"
+	num_refused "renew?days=$V" days
+done
+for V in 05 007.5 5.05; do
+	call GET "$S/api/v1/certificates?cursor=$V" "${ADMH[@]}"
+	expect "a cursor spelled with a leading zero ($V)" 400 bad_parameter
+done
+call GET "$S/api/v1/audit?since=0&limit=1" "${ADMH[@]}"
+expect "since=0, the one spelling of zero" 200
 LONG=$(head -c 40000 /dev/zero | tr '\0' a)
 CODE=$(curl -s -o /dev/null -w '%{http_code}' "$H/$LONG")
 case $CODE in 413|414|431) ok "a 40 kB URL is refused ($CODE)" ;; *) fail "40 kB URL: $CODE" ;; esac
