@@ -179,20 +179,33 @@ static const char SRC_FILE[] = "--passphrase-file";
 static const char SRC_ENV[] = "MICA_PASSPHRASE";
 static const char SRC_DATADIR[] = CA_PASS_FILE " in the data directory";
 
-const char *
-ca_pass_source(const char *datadir, const char *file)
+/* ca_pass_source, and in PATH (SIZE bytes) the name of DATADIR's file
+ * when that is the source: the name whose existence decided it is the
+ * one ca_pass_get reads, joined once. A DATADIR too long to name its
+ * file in SIZE leaves PATH "" and the source NULL. */
+static const char *
+pass_source(const char *datadir, const char *file, char *path, size_t size)
 {
 	const char *env = getenv("MICA_PASSPHRASE");
-	char path[PATH_MAX];
 
+	path[0] = '\0';
 	if (file != NULL)
 		return SRC_FILE;
 	if (env != NULL && env[0] != '\0')
 		return SRC_ENV;
-	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) == 0 &&
-	    access(path, F_OK) == 0)
-		return SRC_DATADIR;
-	return NULL;
+	if (ca_path_join(path, size, datadir, CA_PASS_FILE) != 0) {
+		path[0] = '\0';
+		return NULL;
+	}
+	return access(path, F_OK) == 0 ? SRC_DATADIR : NULL;
+}
+
+const char *
+ca_pass_source(const char *datadir, const char *file)
+{
+	char path[PATH_MAX];
+
+	return pass_source(datadir, file, path, sizeof(path));
 }
 
 int
@@ -204,7 +217,9 @@ ca_pass_get(const char *datadir, const char *file, char **out,
 
 	if (from_datadir != NULL)
 		*from_datadir = 0;
-	if ((src = ca_pass_source(datadir, file)) == SRC_FILE) {
+	if ((src = pass_source(datadir, file, path, sizeof(path))) == SRC_FILE) {
+		/* FILE as given: a relative name is the caller's, from the
+		 * working directory, never joined to DATADIR. */
 		if (ca_pass_read_file(file, out, err) != 0)
 			return -1;
 		if (from_datadir != NULL)
@@ -224,7 +239,7 @@ ca_pass_get(const char *datadir, const char *file, char **out,
 					    "out of memory");
 		return 0;
 	}
-	if (ca_path_join(path, sizeof(path), datadir, CA_PASS_FILE) != 0)
+	if (path[0] == '\0')
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path", "data directory path too long");
 	if (src == NULL)
 		return mica_err_set(err, MICA_E_UNAUTH, "no_passphrase",

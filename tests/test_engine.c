@@ -5087,6 +5087,81 @@ test_renewal_nonce_race_has_exactly_one_winner(void)
 
 /* ------------------------------------------------------------------ */
 
+/* ca_pass_get reads the file it was given by the name it was given (a
+ * relative one from the working directory, never joined to the data
+ * directory), the data directory's only without one, and refuses a data
+ * directory too long to name its file rather than read a cut name. */
+static void
+test_pass_get_reads_the_file_named(void)
+{
+	char dir[PATH_MAX], cwd[PATH_MAX], here[PATH_MAX], path[PATH_MAX + 16];
+	char *longdir = NULL, *env = getenv("MICA_PASSPHRASE"), *saved = NULL;
+	char *pass = NULL;
+	struct mica_err err;
+	int from = -1;
+	size_t n;
+
+	if (env != NULL)
+		CU_ASSERT_PTR_NOT_NULL_FATAL(saved = strdup(env));
+	unsetenv("MICA_PASSPHRASE");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+	snprintf(dir, sizeof(dir), "%s/passget", g_tmp);
+	snprintf(here, sizeof(here), "%s/passget-cwd", g_tmp);
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0 && mkdir(here, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/passphrase", dir);
+	CU_ASSERT_FATAL(write_file_mode(path, "the data directory's\n", 0600) == 0);
+	snprintf(path, sizeof(path), "%s/passphrase", here);
+	CU_ASSERT_FATAL(write_file_mode(path, "the working directory's\n", 0600) == 0);
+	CU_ASSERT_FATAL(chdir(here) == 0);
+
+	/* A relative --passphrase-file "passphrase": the one here. */
+	CU_ASSERT_EQUAL(ca_pass_get(dir, "passphrase", &pass, &from, &err), 0);
+	CU_ASSERT(pass != NULL && strcmp(pass, "the working directory's") == 0);
+	CU_ASSERT_EQUAL(from, 0);
+	ca_pass_free(pass);
+	pass = NULL;
+	/* None given: the data directory's, and said so. */
+	CU_ASSERT_STRING_EQUAL(ca_pass_source(dir, NULL), "passphrase in the data directory");
+	CU_ASSERT_EQUAL(ca_pass_get(dir, NULL, &pass, &from, &err), 0);
+	CU_ASSERT(pass != NULL && strcmp(pass, "the data directory's") == 0);
+	CU_ASSERT_EQUAL(from, 1);
+	ca_pass_free(pass);
+	pass = NULL;
+	/* The data directory's file by a relative name of its own. */
+	CU_ASSERT_FATAL(chdir(g_tmp) == 0);
+	CU_ASSERT_EQUAL(ca_pass_get("passget", "passget/passphrase", &pass, &from,
+				    &err), 0);
+	CU_ASSERT_EQUAL(from, 1);
+	ca_pass_free(pass);
+	pass = NULL;
+
+	/* DIR then slashes, a name the kernel resolves to DIR itself: with
+	 * "/passphrase" just fitting PATH_MAX it is read; one slash more and
+	 * it is refused as a too-long path, never cut to another name. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longdir = malloc(PATH_MAX));
+	n = (size_t)snprintf(longdir, PATH_MAX, "%s", dir);
+	memset(longdir + n, '/', PATH_MAX - 1 - n);
+	longdir[PATH_MAX - 1 - strlen("/passphrase")] = '\0';
+	CU_ASSERT_EQUAL(ca_pass_get(longdir, NULL, &pass, &from, &err), 0);
+	CU_ASSERT(pass != NULL && strcmp(pass, "the data directory's") == 0);
+	ca_pass_free(pass);
+	pass = NULL;
+	longdir[strlen(longdir)] = '/';
+	longdir[PATH_MAX - strlen("/passphrase")] = '\0';
+	mica_err_clear(&err);
+	CU_ASSERT_PTR_NULL(ca_pass_source(longdir, NULL));
+	CU_ASSERT_EQUAL(ca_pass_get(longdir, NULL, &pass, &from, &err), -1);
+	CU_ASSERT_PTR_NULL(pass);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_path");
+	CU_ASSERT_EQUAL(from, 0);
+
+	CU_ASSERT(chdir(cwd) == 0);
+	if (saved != NULL)
+		setenv("MICA_PASSPHRASE", saved, 1);
+	free(saved);
+	free(longdir);
+}
+
 int
 main(void)
 {
@@ -5094,6 +5169,9 @@ main(void)
 		const char *name;
 		CU_TestFunc fn;
 	} tests[] = {
+		{ "reads a relative --passphrase-file from the working directory, the "
+		  "data directory's file only without one, never a cut name",
+		  test_pass_get_reads_the_file_named },
 		{ "init creates a 0600 database and a 0600 generated passphrase, refuses a second init",
 		  test_init_creates_private_files },
 		{ "init refuses a directory that already holds a CA", test_init_refuses_existing_ca },
