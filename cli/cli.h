@@ -118,7 +118,7 @@ int cli_write_file(const char *path, const void *data, size_t len, int mode,
  * directory, a missing or read-only folder, a dangling symlink). */
 int cli_out_check(const char *path, struct mica_err *err);
 
-/* Parse a decimal in [MIN, MAX] as mica_decimal does (no , blank or
+/* Parse a decimal in [MIN, MAX] as mica_decimal does (no '+', blank or
  * leading zero); 0 ok, -1 bad. */
 int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Parse a duration "3600", "90s", "30m", "12h", "7d" into seconds: 1 s
