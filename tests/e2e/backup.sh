@@ -98,7 +98,7 @@ CDIRS=()
 for i in $(seq 1 $CLIENTS); do
 	CDIRS+=("$W/client$i")
 	mkcsr "c$i" "c$i.backup.contoso.test"
-	python3 "$TOOL" loop --url "$H" --token "$ET" --csr "$W/c$i.der" --source "127.0.0.$((10 + i))" \
+	"$PYTHON3" "$TOOL" loop --url "$H" --token "$ET" --csr "$W/c$i.der" --source "127.0.0.$((10 + i))" \
 		--out "$W/client$i" --stop "$W/stop" 2>"$W/client$i.err" &
 	CPIDS="$CPIDS $!"
 done

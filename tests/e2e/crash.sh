@@ -83,13 +83,13 @@ done
 CDIRS=()
 for i in $(seq 1 $CLIENTS); do
 	CDIRS+=("$W/client$i")
-	python3 "$TOOL" loop --url "$S" --cacert "$W/root.pem" --token "$ET" \
+	"$PYTHON3" "$TOOL" loop --url "$S" --cacert "$W/root.pem" --token "$ET" \
 		--csr "$W/c$i.der" --out "$W/client$i" --stop "$W/stop" --timeout 30 \
 		2>"$W/client$i.err" &
 	CPIDS="$CPIDS $!"
 done
 mkdir -p "$W/client1" "$W/admin" "$W/crls"
-python3 "$TOOL" admin --url "$S" --cacert "$W/root.pem" --token "$ADM" \
+"$PYTHON3" "$TOOL" admin --url "$S" --cacert "$W/root.pem" --token "$ADM" \
 	--out "$W/admin" --revoke-from "$W/client1" --stop "$W/stop" \
 	--pause 0.1 --seed "$SEED" --timeout 30 2>"$W/admin.err" &
 CPIDS="$CPIDS $!"

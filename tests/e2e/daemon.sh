@@ -693,7 +693,7 @@ is "exactly one certificate stored" "$(json_get "$W/body" certificates | python3
 
 echo "# hostile input"
 # Slow clients: five connections that send half a request and stall.
-python3 - "$HP" "$W/slow.ready" > "$W/slow.out" 2>&1 <<'PY' &
+"$PYTHON3" - "$HP" "$W/slow.ready" > "$W/slow.out" 2>&1 <<'PY' &
 import socket, sys, time
 socks = []
 for i in range(5):
@@ -1037,7 +1037,7 @@ fi
 # its head with "Expect: 100-continue": the interim 100 proves the daemon
 # has the request in hand. The client then says so (inflight.ready) and
 # sends the body only once told that SIGTERM was sent (inflight.go).
-python3 - "$SP" "$W/root.pem" "$W/inflight" > "$W/inflight.code" 2>"$W/inflight.err" <<'PY' &
+"$PYTHON3" - "$SP" "$W/root.pem" "$W/inflight" > "$W/inflight.code" 2>"$W/inflight.err" <<'PY' &
 import os, socket, ssl, sys, time
 port, root, base = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 body = b'{"csr": "' + b'x' * 30000 + b'"}'

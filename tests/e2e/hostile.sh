@@ -23,7 +23,9 @@ SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/tools/host_lib.sh"
 
 need curl openssl python3
-HOSTILE="python3 $SRC/tests/tools/host_hostile.py"
+# The interpreter itself ($PYTHON3): the attackers run in the background,
+# and $! must be the process that holds their connections.
+HOSTILE="$PYTHON3 $SRC/tests/tools/host_hostile.py"
 
 T0=$(date +%s)
 W=$(mktmp)

@@ -35,7 +35,9 @@ SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
 . "$SRC/tests/e2e/lib.sh"
 
 need curl openssl python3
-TOOL="python3 $SRC/tests/tools/http_hardening.py"
+# The interpreter itself ($PYTHON3): $! of a tool in the background must be
+# the process that holds its connections.
+TOOL="$PYTHON3 $SRC/tests/tools/http_hardening.py"
 
 T0=$(date +%s)
 W=$(mktmp)
@@ -211,8 +213,10 @@ grep -q "GET (other path) 404" "$LOG" && ok "an unknown path is logged as (other
 echo "# deadlines: the request head within 10 s, the body at 1 KiB/s after 10 s"
 $TOOL deadline --port "$HP" > "$W/dl.http" 2>&1 &
 DL=$!
+on_exit_kill "$DL"
 $TOOL deadline --port "$SP" --tls > "$W/dl.https" 2>&1
 wait "$DL"
+on_exit_forget "$DL"
 for l in http https; do
 	h=$(json_get "$W/dl.$l" head)
 	b=$(json_get "$W/dl.$l" body)

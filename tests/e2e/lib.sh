@@ -46,6 +46,12 @@ TIME_SCALE=${MICA_TEST_TIME_SCALE:-1}
 if [ -x /usr/bin/python3 ]; then
 	python3() { /usr/bin/python3 "$@"; }
 fi
+# PYTHON3: that interpreter by its path, for a Python program started in
+# the background: through the function above, $! would be a subshell of
+# bash whose child is the interpreter, and killing $! (on_exit_kill, a
+# test's kill) would leave the interpreter running, its sockets open.
+PYTHON3=$(type -P python3)
+[ -x /usr/bin/python3 ] && PYTHON3=/usr/bin/python3
 # A mica built with --enable-test-kdf (scripts/test) seals the CA keys the
 # tests create with 1,000 PBKDF2 iterations instead of 600,000: every CLI
 # command unseals the key, and the suite runs hundreds of them. Other

@@ -166,7 +166,7 @@ for i in 1 2 3; do
 		-addext "subjectAltName=DNS:c$i.load.contoso.test" \
 		-outform der -out "$W/c$i.der" 2>/dev/null || die "openssl req"
 	CDIRS+=("$W/client$i")
-	python3 "$TOOL" loop --url "$S" --cacert "$W/root.pem" --token "$ET" \
+	"$PYTHON3" "$TOOL" loop --url "$S" --cacert "$W/root.pem" --token "$ET" \
 		--csr "$W/c$i.der" --out "$W/client$i" --stop "$W/stop" --timeout 30 \
 		2>"$W/client$i.err" &
 	CPIDS="$CPIDS $!"
