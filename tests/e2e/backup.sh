@@ -57,7 +57,7 @@ stop_daemon() {
 api() {
 	local m=$1 p=$2
 	shift 2
-	CODE=$(curl -s --max-time 15 -X "$m" -o "$W/body" -w '%{http_code}' "$@" "$H$p") || true
+	CODE=$(curl -s --max-time $((15 * TIME_SCALE)) -X "$m" -o "$W/body" -w '%{http_code}' "$@" "$H$p") || true
 }
 jget() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$W/body" "$1" 2>/dev/null; }
 

@@ -243,7 +243,7 @@ PY
 	spid=$!
 	on_exit_kill $spid
 	# s_server is up once a connection is no longer refused (curl exit 7).
-	listening() { curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$port"; [ $? -ne 7 ]; }
+	listening() { curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) "http://127.0.0.1:$port"; [ $? -ne 7 ]; }
 	wait_for "openssl s_server listens on port $port" 60 listening ||
 		fail "$KT: openssl s_server did not listen within $((60 * TIME_SCALE)) s"
 	if curl -sS --cacert "$W/root.pem" --resolve "mail.contoso.test:$port:127.0.0.1" "https://mail.contoso.test:$port/" -o /dev/null 2>"$W/curl.err"; then

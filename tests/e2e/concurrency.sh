@@ -137,7 +137,7 @@ LASTNUM=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["numbe
 # The daemon re-reads the stored CRL at most once a second: ask until it
 # serves that number or a later one.
 served_lastnum() {
-	curl -s --max-time 10 -o "$W/next.der" "$H/crl"
+	curl -s --max-time $((10 * TIME_SCALE)) -o "$W/next.der" "$H/crl"
 	N2=$(openssl crl -inform der -in "$W/next.der" -noout -crlnumber 2>/dev/null | sed 's/.*=//')
 	[ -n "$N2" ] && [ -n "$LASTNUM" ] && [ "$((N2))" -ge "$LASTNUM" ]
 }

@@ -84,14 +84,14 @@ CDIRS=()
 for i in $(seq 1 $CLIENTS); do
 	CDIRS+=("$W/client$i")
 	"$PYTHON3" "$TOOL" loop --url "$S" --cacert "$W/root.pem" --token "$ET" \
-		--csr "$W/c$i.der" --out "$W/client$i" --stop "$W/stop" --timeout 30 \
+		--csr "$W/c$i.der" --out "$W/client$i" --stop "$W/stop" --timeout $((30 * TIME_SCALE)) \
 		2>"$W/client$i.err" &
 	CPIDS="$CPIDS $!"
 done
 mkdir -p "$W/client1" "$W/admin" "$W/crls"
 "$PYTHON3" "$TOOL" admin --url "$S" --cacert "$W/root.pem" --token "$ADM" \
 	--out "$W/admin" --revoke-from "$W/client1" --stop "$W/stop" \
-	--pause 0.1 --seed "$SEED" --timeout 30 2>"$W/admin.err" &
+	--pause 0.1 --seed "$SEED" --timeout $((30 * TIME_SCALE)) 2>"$W/admin.err" &
 CPIDS="$CPIDS $!"
 
 # ---------------------------------------------------------- the kills --
@@ -110,7 +110,7 @@ for k in $(seq 1 "$KILLS"); do
 	# store exactly as a SIGKILL left it (hot WAL included).
 	[ "$k" -eq "$KILLS" ] && break
 	start_daemon
-	curl -s --max-time 30 -o "$W/crls/$(printf '%04d' "$k").der" "$H/crl" ||
+	curl -s --max-time $((30 * TIME_SCALE)) -o "$W/crls/$(printf '%04d' "$k").der" "$H/crl" ||
 		fail "GET /crl after restart $k"
 done
 echo "# $KILLS kills in $(($(date +%s) - T0)) s"
@@ -229,7 +229,7 @@ is "mica list --status issuing agrees with the store" "$NISS" \
 
 # Restart on the store as the last kill left it.
 start_daemon
-curl -s --max-time 30 -o "$W/crl.final.der" "$H/crl"
+curl -s --max-time $((30 * TIME_SCALE)) -o "$W/crl.final.der" "$H/crl"
 if [ "$NREV" -gt 0 ]; then
 	openssl crl -inform der -in "$W/crl.final.der" -noout -text 2>/dev/null | tr -d ' ' |
 		sed -n 's/^SerialNumber://p' | tr 'A-F' 'a-f' | sed 's/^\(00\)*//' | sort > "$W/crl.final.list"
@@ -238,7 +238,7 @@ if [ "$NREV" -gt 0 ]; then
 	is "the CRL served after the restart lists every stored revocation" \
 		"$(comm -23 "$W/store.revoked" "$W/crl.final.list" | head -3 | tr '\n' ' ')" ""
 fi
-curl -s --max-time 30 --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" -o "$W/api.issuing" \
+curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" -o "$W/api.issuing" \
 	"$S/api/v1/certificates?status=issuing&limit=1000"
 is "admins see the same rows through GET /api/v1/certificates?status=issuing" \
 	"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["certificates"]))' "$W/api.issuing" 2>&1)" "$NISS"
@@ -254,7 +254,7 @@ if [ "$NISS" -gt 0 ]; then
 		"$(sqlite3 "$DB" "SELECT status FROM certificate WHERE serial = '$s'")" 2
 	# The daemon re-reads the stored CRL at most once a second.
 	on_served_crl() {
-		curl -s --max-time 10 -o "$W/crl.after.der" "$H/crl" &&
+		curl -s --max-time $((10 * TIME_SCALE)) -o "$W/crl.after.der" "$H/crl" &&
 			openssl crl -inform der -in "$W/crl.after.der" -noout -text 2>/dev/null | tr -d ' ' |
 			grep -qix "SerialNumber:0*$s"
 	}

@@ -115,7 +115,7 @@ host_serve "$W/out.a" "$D" "${FT_ENV[@]}" -- --http "127.0.0.1:$HP" --https "127
 MARGIN=$((2 * ($(host_ms) - START_MS) / 1000 + 4))
 [ "$MARGIN" -ge 6 ] || MARGIN=6
 NOW=$(fake_now)
-CODE=$(curl -s -D "$W/hdr" -o "$W/crl.der" -w '%{http_code}' --max-time 5 "$H/crl")
+CODE=$(curl -s -D "$W/hdr" -o "$W/crl.der" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/crl")
 is "/crl answers 200" "$CODE" 200
 NEXT=$(crl_field "$W/crl.der" nextupdate)
 LAST=$(crl_field "$W/crl.der" lastupdate)
@@ -130,10 +130,10 @@ openssl crl -inform der -in "$W/crl.der" -CAfile "$W/root.pem" -noout >"$W/v" 2>
 MAXAGE=$(tr -d '\r' < "$W/hdr" | sed -n 's/^Cache-Control: public, max-age=//Ip')
 [ -n "$MAXAGE" ] && [ $((NOW + MAXAGE)) -le $((NEXT + 2)) ] &&
 	ok "Cache-Control max-age=$MAXAGE does not reach past nextUpdate" || fail "Cache-Control: max-age=$MAXAGE"
-curl -s -o "$W/crl.pem" --max-time 5 "$H/crl.pem"
+curl -s -o "$W/crl.pem" --max-time $((5 * TIME_SCALE)) "$H/crl.pem"
 openssl crl -in "$W/crl.pem" -outform der -out "$W/crl2.der" 2>/dev/null
 cmp -s "$W/crl.der" "$W/crl2.der" && ok "/crl.pem is the same CRL" || fail "/crl.pem differs from /crl"
-CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$H/healthz")
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/healthz")
 is "/healthz answers 200" "$CODE" 200
 [ "$(stored_next "$D")" = "$NEXT" ] && ok "the served CRL is the stored one" || fail "stored next_update $(stored_next "$D")"
 host_csr a a.contoso.test
@@ -154,7 +154,7 @@ is "the daemon stops cleanly" "$HOST_RC" 0
 poll_crl() {
 	local now code next=- num=- err=-
 	now=$(fake_now)
-	code=$(curl -s -D "$W/whdr" -o "$W/w.der" -w '%{http_code}' --max-time 30 "$H/crl")
+	code=$(curl -s -D "$W/whdr" -o "$W/w.der" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) "$H/crl")
 	if [ "$code" = 200 ]; then
 		next=$(crl_field "$W/w.der" nextupdate)
 		num=$(crl_field "$W/w.der" crlnumber)
@@ -247,9 +247,9 @@ else
 	fi
 	bad=$(awk '$2 == 503 && $5 != "crl_expired"' "$W/watch")
 	[ -z "$bad" ] && ok "B: each 503 says crl_expired, with Retry-After" || fail "B: 503s: $(echo "$bad" | head -2)"
-	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 5 "$H/crl.pem")
+	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/crl.pem")
 	is "B: /crl.pem answers 503 too" "$CODE" 503
-	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 5 "$H/healthz")
+	CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/healthz")
 	is "B: /healthz answers 503" "$CODE" 503
 	grep -q "CRL has expired and cannot be republished" "$W/log.sign:0" &&
 		ok "B: the log says why" || fail "B: nothing in the log"
@@ -343,7 +343,7 @@ else
 	host_serve "$W/out.d" "$D" "${FT_ENV[@]}" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
 		--threads 2 --log "$W/log.d" || { cat "$W/out.d.err"; die "mica serve did not start"; }
 	NOW=$(fake_now)
-	CODE=$(curl -s -o "$W/crl.der" -w '%{http_code}' --max-time 5 "$H/crl")
+	CODE=$(curl -s -o "$W/crl.der" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/crl")
 	is "D3: /crl answers 200" "$CODE" 200
 	LAST=$(crl_field "$W/crl.der" lastupdate)
 	[ -n "$LAST" ] && [ "$LAST" -le $((NOW + 5)) ] && [ "$(crl_field "$W/crl.der" crlnumber)" -gt "$N0" ] &&
@@ -366,7 +366,7 @@ grep -Eq "^warning: the root CA certificate expires on .* \(in (19|20) days\): m
 	fail "E: mica list said: $(cat "$W/e.list")"
 host_serve "$W/out.e" "$E" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
 	--threads 2 --log "$W/log.e" || { cat "$W/out.e.err"; die "mica serve did not start"; }
-CODE=$(curl -s -o "$W/e.health" -w '%{http_code}' --max-time 5 "$H/healthz")
+CODE=$(curl -s -o "$W/e.health" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/healthz")
 is "E: /healthz answers 200 ..." "$CODE" 200
 is "... with the warning" "$(json_get "$W/e.health" warning | grep -c 'root CA certificate expires on')" 1
 grep -q "warning: the root CA certificate expires on" "$W/log.e" &&
@@ -382,7 +382,7 @@ else
 		ok "E: ... and warns that the root expired" || fail "E: mica crl said: $(cat "$W/e.crl.err")"
 	host_serve "$W/out.e2" "$E" "${FT_ENV[@]}" -- --http "127.0.0.1:$HP" --https none \
 		--threads 2 --log "$W/log.e2" || { cat "$W/out.e2.err"; die "mica serve did not start"; }
-	CODE=$(curl -s -o "$W/e2.health" -w '%{http_code}' --max-time 5 "$H/healthz")
+	CODE=$(curl -s -o "$W/e2.health" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/healthz")
 	is "E: /healthz answers 503 ..." "$CODE" 503
 	is "... ca_expired" "$(json_get "$W/e2.health" error)" ca_expired
 	host_stop

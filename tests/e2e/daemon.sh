@@ -28,7 +28,7 @@ start_daemon() { # start_daemon OUTFILE [serve options...]
 call() {
 	local m=$1 u=$2
 	shift 2
-	CODE=$(curl -s --max-time 30 --cacert "$W/root.pem" -X "$m" -D "$W/hdr" \
+	CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" -D "$W/hdr" \
 		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
 }
 
@@ -117,7 +117,7 @@ verify() { # verify DESCRIPTION CERTFILE
 }
 
 fetch_crl() {
-	curl -s --max-time 10 -o "$W/crl.der" "$H/crl" &&
+	curl -s --max-time $((10 * TIME_SCALE)) -o "$W/crl.der" "$H/crl" &&
 		openssl crl -inform der -in "$W/crl.der" -out "$W/crl.pem" 2>/dev/null
 }
 
@@ -221,7 +221,7 @@ grep -q "Verify return code: 0 (ok)" "$W/sc.out" && ok "openssl s_client verifie
 sed -n '/BEGIN CERT/,/END CERT/p' "$W/sc.out" | sed '/END CERT/q' > "$W/tls.pem"
 openssl x509 -in "$W/tls.pem" -noout -text > "$W/tls.txt" 2>/dev/null
 # On the CA's own machine https://localhost works too (curl checks the name).
-CODE=$(curl -s --max-time 30 --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' \
+CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' \
 	--resolve "localhost:$SP:127.0.0.1" "https://localhost:$SP/healthz")
 is "https://localhost:$SP/healthz verifies by name with the root alone" "$CODE" 200
 grep -q "URI:$H/crl" "$W/tls.txt" && ok "the daemon's certificate names the CDP" || fail "no CDP in the TLS certificate"
@@ -676,7 +676,7 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 RACERS=()
 for i in 1 2 3 4 5 6 7 8; do
-	curl -s --max-time 30 --cacert "$W/root.pem" --interface 127.0.0.3 -o /dev/null -w '%{http_code}\n' \
+	curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" --interface 127.0.0.3 -o /dev/null -w '%{http_code}\n' \
 		-H "Authorization: Bearer $RT" -H 'Content-Type: application/json' \
 		--data-binary @"$W/race$i.json" "$S/api/v1/requests" > "$W/race$i.code" &
 	RACERS+=($!)
@@ -718,7 +718,7 @@ on_exit_kill "$SLOW"
 wait_for "the 5 slow connections are open" 60 test -s "$W/slow.ready" ||
 	fail "the slow clients did not connect: $(cat "$W/slow.out")"
 T0=$(date +%s%N)
-CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$H/healthz")
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time $((30 * TIME_SCALE)) "$H/healthz")
 T1=$(date +%s%N)
 is "another client is served while slow clients hold connections" "$CODE" 200
 # Starved, it would wait for a slow connection to time out (tens of
@@ -732,7 +732,7 @@ expect "a 100 KiB body" 413 body_too_large
 call POST "$S/api/v1/requests" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
 	--data-binary @"$W/big"
 expect "a 100 KiB chunked body" 413 body_too_large
-CODE=$(head -c 3000000 /dev/zero | curl -s --max-time 30 --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' \
+CODE=$(head -c 3000000 /dev/zero | curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -o /dev/null -w '%{http_code}' \
 	-H 'Expect:' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @- \
 	"$S/api/v1/requests")
 case $CODE in 413|000) ok "a 3 MB chunked body is cut off ($CODE)" ;; *) fail "3 MB chunked body: $CODE" ;; esac
@@ -967,7 +967,7 @@ mv "$LOG" "$LOG.1"
 kill -HUP "$SERVE_PID"
 # A request is logged once the daemon has handled the signal and reopened
 # the log: ask until one shows up there.
-logged_again() { curl -s -o /dev/null --max-time 10 "$H/healthz"; grep -q "GET /healthz" "$LOG"; }
+logged_again() { curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) "$H/healthz"; grep -q "GET /healthz" "$LOG"; }
 wait_for "a request logged in the reopened log" 60 logged_again &&
 	ok "SIGHUP reopens the log" || fail "no new log after SIGHUP"
 
@@ -1017,7 +1017,7 @@ expect "the first daemon serves on" 200
 # A CRL published by another process (the CLI) is served within seconds.
 crlnum() { # the served CRL's number, in decimal ("" if none)
 	local h
-	h=$(curl -s --max-time 10 "$H/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null | sed 's/.*=//; s/^0x//')
+	h=$(curl -s --max-time $((10 * TIME_SCALE)) "$H/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null | sed 's/.*=//; s/^0x//')
 	case $h in ''|*[!0-9A-Fa-f]*) echo "" ;; *) echo $((16#$h)) ;; esac
 }
 N_BEFORE=$(crlnum)
@@ -1084,7 +1084,7 @@ serve_wait
 is "SIGTERM stops the daemon cleanly" "$SERVE_RC" 0
 [ $(($(date +%s) - T0)) -le 15 ] && ok "... within the drain time" || fail "stop took too long"
 grep -q "stopped" "$LOG" && ok "the log says so" || fail "no stop line"
-curl -s -o /dev/null --max-time 2 "$H/healthz" && fail "still answering after SIGTERM" || ok "no longer listening"
+curl -s -o /dev/null --max-time $((2 * TIME_SCALE)) "$H/healthz" && fail "still answering after SIGTERM" || ok "no longer listening"
 
 # ------------------------------------------------------------- restart --
 
@@ -1141,7 +1141,7 @@ exec 8<&-                     # now it has none: a write is EPIPE
 SERVE_PID=$!
 exec 9>&-
 on_exit_kill "$SERVE_PID"
-healthy() { curl -s -o /dev/null --max-time 5 "$H/healthz"; }
+healthy() { curl -s -o /dev/null --max-time $((5 * TIME_SCALE)) "$H/healthz"; }
 wait_for "the daemon with no standard output serves" 60 healthy &&
 	ok "standard output gone: the daemon serves" ||
 	fail "standard output gone: the daemon does not serve ($(tail -2 "$W/out3.err"))"

@@ -151,8 +151,8 @@ else
 fi
 
 serve_start "$W/serve.out" "$D" -- || serve_failed "$W/serve.out"
-curl -s -o "$W/srv-base.der" --max-time 20 "$H/crl"
-curl -s -D "$W/dh" -o "$W/srv-delta.der" --max-time 20 "$H/delta.crl"
+curl -s -o "$W/srv-base.der" --max-time $((20 * TIME_SCALE)) "$H/crl"
+curl -s -D "$W/dh" -o "$W/srv-delta.der" --max-time $((20 * TIME_SCALE)) "$H/delta.crl"
 stored_crl "$D" "delta_base > 0 ORDER BY number DESC" "$W/db-delta.der"
 check "GET /delta.crl: the latest delta, as stored" cmp -s "$W/srv-delta.der" "$W/db-delta.der"
 check "GET /delta.crl: application/pkix-crl" grep -qi '^Content-Type: application/pkix-crl' "$W/dh"

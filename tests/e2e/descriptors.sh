@@ -166,7 +166,7 @@ echo "# $open descriptors open, $n free"
 # Past every free descriptor: 320 connections from 8 addresses.
 flood "$HP" 8 40 "$((n - 2))" spin
 check "... and logs that it cannot accept" grep -q "cannot accept: Too many open files" "$W/s2.out.err"
-served() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$H/healthz")" = 200 ]; }
+served() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/healthz")" = 200 ]; }
 wait_for "/healthz once the flood has gone" 30 served &&
 	ok "once the flood has gone, the daemon serves again" ||
 	fail "the daemon did not serve again after the flood"

@@ -54,7 +54,7 @@ enroll_timed() {
 	shift 2
 	N=$((N + 1))
 	host_csr "n$N" "n$N.contoso.test"
-	CODE=$(curl -s --max-time 60 -o "$W/body" -w '%{http_code} %{time_total}' \
+	CODE=$(curl -s --max-time $((60 * TIME_SCALE)) -o "$W/body" -w '%{http_code} %{time_total}' \
 		-H "Authorization: Bearer $TOK" -H 'Content-Type: application/pkcs10' \
 		--data-binary @"$W/n$N.der" "$@" "$url/api/v1/requests") || true
 	MS=$(python3 -c 'import sys; print(int(float(sys.argv[1]) * 1000))' "${CODE#* }")
@@ -112,7 +112,7 @@ trickled() {
 wait_for "3 rounds of trickling" 120 trickled 3 || fail "the slow clients stopped trickling"
 enroll_timed "HTTPS while 200 connections trickle" "$S" --cacert "$W/root.pem"
 enroll_timed "HTTP (loopback) while 200 connections trickle" "$H"
-CODE=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 60 "$H/crl")
+CODE=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time $((60 * TIME_SCALE)) "$H/crl")
 MS=$(python3 -c 'import sys; print(int(float(sys.argv[1]) * 1000))' "${CODE#* }")
 CODE=${CODE%% *}
 [ "$CODE" = 200 ] && [ "$MS" -lt "$LIMIT_MS" ] && ok "the CRL is served meanwhile ($MS ms)" ||
@@ -150,7 +150,7 @@ for l in http https; do
 		fail "$l: per-address limit: $(cat "$W/perip.$l")"
 	fi
 done
-CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 --interface 127.0.0.50 "$H/healthz")
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time $((30 * TIME_SCALE)) --interface 127.0.0.50 "$H/healthz")
 is "that address is served again once its connections are gone" "$CODE" 200
 
 # -------------------------------------------------------------- oversize --
@@ -192,7 +192,7 @@ grep -q ' 413 \| 431 ' "$W/log" && ok "the refusals are in the access log" || fa
 
 echo "# the daemon is still up"
 kill -0 "$PID" 2>/dev/null && ok "the daemon is running" || fail "the daemon died"
-CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time 30 "$H/healthz")
+CODE=$(curl -s -o "$W/body" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) "$H/healthz")
 is "/healthz" "$CODE" 200
 enroll_timed "HTTPS after everything" "$S" --cacert "$W/root.pem"
 host_stop

@@ -49,8 +49,8 @@ serve_facts "$W/out" "$W"
 # ----------------------------------------------------------------- TLS --
 
 echo "# TLS: HSTS on HTTPS only (on port 443 only), AEAD suites only"
-curl -sS --max-time 10 -I --cacert "$W/root.pem" "$S/healthz" | tr -d '\r' > "$W/hdr.https"
-curl -sS --max-time 10 -I "$H/healthz" | tr -d '\r' > "$W/hdr.http"
+curl -sS --max-time $((10 * TIME_SCALE)) -I --cacert "$W/root.pem" "$S/healthz" | tr -d '\r' > "$W/hdr.https"
+curl -sS --max-time $((10 * TIME_SCALE)) -I "$H/healthz" | tr -d '\r' > "$W/hdr.http"
 # HSTS covers every port of the host name, and a browser keeps the port
 # when it upgrades (RFC 6797 8.3): from HTTPS on another port than 443, it
 # would send http://HOST:$HP/ca.crt to https://HOST:$HP/, where only plain
@@ -64,7 +64,7 @@ grep -qi '^strict-transport-security:' "$W/hdr.http" &&
 
 # handshake [s_client options]: 0 if a TLS handshake completed.
 handshake() {
-	echo | timeout 20 openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" \
+	echo | timeout $((20 * TIME_SCALE)) openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/root.pem" \
 		"$@" >"$W/sc.out" 2>&1
 	grep -q '^New, TLSv1\.[0-3], Cipher is [A-Z]' "$W/sc.out"
 }
@@ -138,7 +138,7 @@ is "an absolute-form target is served by its path; an IPv6 literal is a Host" \
 # ACME builds its URLs on the Host: one that is there but cannot make a
 # URL (port 0, past 65535) is named as such, not as missing.
 for h in 127.0.0.1:0 127.0.0.1:65536; do
-	CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' \
+	CODE=$(curl -s --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' \
 		-H "Host: $h" "$S/acme/directory")
 	case $CODE:$(json_get "$W/body" detail) in
 	400:*"port from 1 to 65535"*) ok "ACME: Host $h is 400, saying what a Host must be" ;;
@@ -150,7 +150,7 @@ done
 
 echo "# /request and /admin take tokens: HTTPS only"
 for p in /request /admin; do
-	CODE=$(curl -s --max-time 10 -o "$W/body" -D "$W/hdr" -w '%{http_code}' "$H$p")
+	CODE=$(curl -s --max-time $((10 * TIME_SCALE)) -o "$W/body" -D "$W/hdr" -w '%{http_code}' "$H$p")
 	loc=$(tr -d '\r' < "$W/hdr" | sed -n 's/^location: //Ip')
 	if [ "$CODE" = 302 ] && [ "$loc" = "$S$p" ]; then
 		ok "http: GET $p redirects to $loc"
@@ -160,12 +160,12 @@ for p in /request /admin; do
 	grep -q -e 'id="token"' -e 'id="admin-token"' -e '<form' "$W/body" &&
 		fail "http: $p: the page (with its token field) was sent" ||
 		ok "http: $p: no page and no token field over plain HTTP"
-	CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S$p")
+	CODE=$(curl -s --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S$p")
 	is "https: GET $p is the page" "$CODE" 200
 done
-CODE=$(curl -s --max-time 10 --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S/request")
+CODE=$(curl -s --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' "$S/request")
 grep -q 'id="token"' "$W/body" && ok "https: /request has its token field" || fail "https: /request lost its token field"
-CODE=$(curl -s --max-time 10 -o "$W/body" -w '%{http_code}' "$H/request.js")
+CODE=$(curl -s --max-time $((10 * TIME_SCALE)) -o "$W/body" -w '%{http_code}' "$H/request.js")
 grep -q 'isSecureContext' "$W/body" && ok "request.js takes no token outside a secure context" ||
 	fail "request.js does not check for a secure context"
 
@@ -181,8 +181,8 @@ n=0
 for p in "/%6dica_${TOKID}_$SECRET" "/$UP" "/%256dica_${TOKID}_$SECRET" \
 	"/api/v1/requests/$SECRET" "/api/v1/requests/$ENC" "/api/v1/certificates/$SECRET" \
 	"/api/v1/tokens/$ADM" "/ca.crt/$SECRET" "/$SECRET/../healthz"; do
-	curl -s -o /dev/null --max-time 10 --path-as-is "$H$p"
-	curl -s -o /dev/null --max-time 10 --path-as-is --cacert "$W/root.pem" "$S$p"
+	curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) --path-as-is "$H$p"
+	curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) --path-as-is --cacert "$W/root.pem" "$S$p"
 	n=$((n + 2))
 done
 # Wait for the last line (written when the request completes).
@@ -248,7 +248,7 @@ slowest=0 bad=0 n=0
 T1=$(date +%s)
 while [ $(($(date +%s) - T1)) -lt 25 ]; do
 	for u in "$S" "$H"; do
-		r=$(curl -s -o /dev/null --max-time 10 --cacert "$W/root.pem" \
+		r=$(curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" \
 			-w '%{http_code} %{time_total}' "$u/healthz")
 		ms=$(awk -v t="${r#* }" 'BEGIN { printf "%d", t * 1000 }')
 		n=$((n + 1))
@@ -294,7 +294,7 @@ curl_n() {
 		for a in "$@"; do
 			args+=("${a//@TOKEN@/mica_$(printf '%08x%08x' $RANDOM $i)_$(printf 'f%.0s' $(seq 64))}")
 		done
-		curl -s --max-time 30 --cacert "$W/root.pem" -o /dev/null -w '%{http_code}\n' \
+		curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -o /dev/null -w '%{http_code}\n' \
 			-H 'Content-Type: application/json' "${args[@]}" "$u" 2>/dev/null
 	done | sort | uniq -c | awk '{printf "%s%sx%s", (NR > 1 ? " " : ""), $1, $2}'
 }
@@ -322,7 +322,7 @@ echo "# failed authentications lock out a token id, not the address"
 status() {
 	local u=$1
 	shift
-	curl -s --max-time 15 -o "$W/body" -w '%{http_code}' --cacert "$W/root.pem" "$@" "$u"
+	curl -s --max-time $((15 * TIME_SCALE)) -o "$W/body" -w '%{http_code}' --cacert "$W/root.pem" "$@" "$u"
 }
 BOGUS="mica_00000000deadbeef_$(printf '0%.0s' $(seq 64))"
 for i in $(seq 1 10); do status "$S/api/v1/status" -H "Authorization: Bearer $BOGUS" >/dev/null; done
@@ -357,7 +357,7 @@ for s in conns:
         pass
     s.close()
 PY
-is "and the daemon still answers" "$(curl -s --max-time 15 -o /dev/null -w '%{http_code}' "$H/healthz")" 200
+is "and the daemon still answers" "$(curl -s --max-time $((15 * TIME_SCALE)) -o /dev/null -w '%{http_code}' "$H/healthz")" 200
 
 # ---------------------------------------------------------------- end --
 
@@ -383,7 +383,7 @@ serve_facts "$W/out2" "$W"
 via() {
 	local c=$1
 	shift
-	curl -s --max-time 15 -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: $c" "$@" "$H/api/v1/status"
+	curl -s --max-time $((15 * TIME_SCALE)) -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: $c" "$@" "$H/api/v1/status"
 }
 WRONG="${ADM%_*}_$(printf '2%.0s' $(seq 64))"
 for i in $(seq 1 10); do via 203.0.113.5 -H "Authorization: Bearer $WRONG" >/dev/null; done
@@ -408,14 +408,14 @@ grep -q "127.0.0.2 GET /api/v1/status 401" "$LOG2" && ! grep -q "203.0.113.78" "
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/p.key" \
 	-subj /CN=www.contoso.test -addext subjectAltName=DNS:www.contoso.test \
 	-out "$W/p.csr" 2>/dev/null || die "openssl req"
-CODE=$(curl -s --max-time 15 -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: 203.0.113.99" \
+CODE=$(curl -s --max-time $((15 * TIME_SCALE)) -o "$W/body" -w '%{http_code}' -H "X-Forwarded-For: 203.0.113.99" \
 	-H 'Content-Type: application/x-pem-file' --data-binary @"$W/p.csr" "$H/api/v1/requests")
 RID=$(json_get "$W/body" id)
 is "a request without a token through the proxy waits (202)" "$CODE" 202
-curl -s --max-time 15 -o "$W/body" --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" \
+curl -s --max-time $((15 * TIME_SCALE)) -o "$W/body" --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" \
 	"$S/api/v1/requests/$RID"
 is "the stored request names the forwarded client" "$(json_get "$W/body" client)" 203.0.113.99
-CODE=$(curl -s --max-time 15 -o "$W/body" -w '%{http_code}' "$H/request")
+CODE=$(curl -s --max-time $((15 * TIME_SCALE)) -o "$W/body" -w '%{http_code}' "$H/request")
 is "with --api-over-http (a TLS proxy in front) /request is served over HTTP" "$CODE" 200
 serve_stop
 is "the second daemon stops cleanly" "$SERVE_RC" 0
@@ -432,10 +432,10 @@ for p in (80, 443):
 	# The second daemon's store: $W/root.pem is its root now.
 	SERVE_HEALTHZ=0 serve_start "$W/out3" "$D2" -- --http "$HA:80" --https "$HA:443" ||
 		serve_failed "$W/out3"
-	wait_for "https://$HA/healthz" 30 curl -s -o /dev/null --max-time 5 --cacert "$W/root.pem" \
+	wait_for "https://$HA/healthz" 30 curl -s -o /dev/null --max-time $((5 * TIME_SCALE)) --cacert "$W/root.pem" \
 		"https://$HA/healthz" || :
-	curl -sS --max-time 10 -I --cacert "$W/root.pem" "https://$HA/healthz" | tr -d '\r' > "$W/hdr.443"
-	curl -sS --max-time 10 -I "http://$HA/healthz" | tr -d '\r' > "$W/hdr.80"
+	curl -sS --max-time $((10 * TIME_SCALE)) -I --cacert "$W/root.pem" "https://$HA/healthz" | tr -d '\r' > "$W/hdr.443"
+	curl -sS --max-time $((10 * TIME_SCALE)) -I "http://$HA/healthz" | tr -d '\r' > "$W/hdr.80"
 	hsts=$(sed -n 's/^strict-transport-security: //Ip' "$W/hdr.443")
 	case $hsts in
 	max-age=*) age=${hsts#max-age=}; age=${age%%;*}

@@ -380,7 +380,7 @@ serve_start() {
 	end=$((SECONDS + SERVE_TIMEOUT))
 	while [ "$SECONDS" -lt "$end" ]; do
 		if grep -q "^$want: " "$out" 2>/dev/null &&
-			{ [ "$SERVE_HEALTHZ" = 0 ] || curl -s -o /dev/null --max-time 10 "$H/healthz"; }; then
+			{ [ "$SERVE_HEALTHZ" = 0 ] || curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) "$H/healthz"; }; then
 			return 0
 		fi
 		if ! kill -0 "$SERVE_PID" 2>/dev/null; then

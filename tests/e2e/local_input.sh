@@ -64,7 +64,7 @@ grep -qF 'a\xc2\x9bb\xff' "$W/e8" && ok "a C1 control and a stray byte are shown
 
 # ------------------------------------------------------- files as CSRs --
 mkfifo "$W/fifo"
-timeout 20 "$MICA" -d "$D" issue --csr "$W/fifo" 2>"$W/f1"
+timeout $((20 * TIME_SCALE)) "$MICA" -d "$D" issue --csr "$W/fifo" 2>"$W/f1"
 rc=$?
 if [ "$rc" = 3 ] && grep -q FIFO "$W/f1"; then
 	ok "a FIFO nobody writes to is refused at once (exit 3: $(cat "$W/f1"))"
@@ -159,7 +159,7 @@ read -r P1 P2 <<<"$(free_port) $(free_port)"
 for o in http https trusted-proxy domain public-url passphrase-file log \
 	 acme-hosts acme-dns publish ocsp-signer threads signers \
 	 acme-http-port acme-tls-port; do
-	timeout 20 "$MICA" -d "$D" serve --http "127.0.0.1:$P1" \
+	timeout $((20 * TIME_SCALE)) "$MICA" -d "$D" serve --http "127.0.0.1:$P1" \
 		--https "127.0.0.1:$P2" "--$o" "" >/dev/null 2>"$W/s.err"
 	rc=$?
 	if [ "$rc" = 2 ] && [ "$(wc -l < "$W/s.err")" = 1 ]; then

@@ -59,7 +59,7 @@ status_of() { sed -n "s|^$2: ||p" "$1" | head -1; }
 # post FILE: POST FILE as an OCSP request; body in $W/resp.der, the HTTP
 # status in HTTP_CODE.
 post() {
-	HTTP_CODE=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 \
+	HTTP_CODE=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) \
 		-H 'Content-Type: application/ocsp-request' --data-binary @"$1" "$H/ocsp")
 }
 # resp_status FILE: the OCSPResponseStatus of a DER response.
@@ -112,7 +112,7 @@ check "the responder certificate was recorded (ocsp_responder) and audited" \
 openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -no_nonce -reqout "$W/req.der" >/dev/null 2>&1 ||
 	die "openssl ocsp -reqout"
 B64=$(base64 -w0 "$W/req.der")
-code=$(curl -s -D "$W/get.h" -o "$W/get.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$(urlenc "$B64")")
+code=$(curl -s -D "$W/get.h" -o "$W/get.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/$(urlenc "$B64")")
 is "GET /ocsp/{base64}: 200" "$code" 200
 openssl ocsp -respin "$W/get.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/get.out" 2>&1
 is "GET /ocsp/{base64}: good, as openssl reads it" "$(status_of "$W/get.out" "$W/srv.pem")" good
@@ -125,14 +125,14 @@ check "GET: ETag, Last-Modified and Expires (RFC 5019 6.2)" \
 	sh -c "grep -qi '^ETag: \"' '$W/get.h' && grep -qi '^Last-Modified: ' '$W/get.h' && grep -qi '^Expires: ' '$W/get.h'"
 OETAG=$(sed -n 's/^ETag: //Ip' "$W/get.h" | tr -d '\r')
 is "GET again with If-None-Match: its ETag: 304, no body (RFC 9110 13.1.2)" \
-	"$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 20 \
+	"$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time $((20 * TIME_SCALE)) \
 		-H "If-None-Match: $OETAG" "$H/ocsp/$(urlenc "$B64")")" "304 0"
-code=$(curl -s -o "$W/get2.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$B64")
+code=$(curl -s -o "$W/get2.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/$B64")
 if [ "$code" = 200 ] && cmp -s "$W/get.der" "$W/get2.der"; then ok "GET with raw base64 ('/' and '+' unencoded): the same response"
 else fail "GET with raw base64: $code"; fi
 # A query a cache or proxy added is ignored, as a web server ignores it
 # on a file: the client still gets an OCSP response, not an API error.
-code=$(curl -s -D "$W/getq.h" -o "$W/getq.der" -w '%{http_code}' --max-time 20 \
+code=$(curl -s -D "$W/getq.h" -o "$W/getq.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) \
 	"$H/ocsp/$(urlenc "$B64")?nocache=1&x=%zz")
 openssl ocsp -respin "$W/getq.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/getq.out" 2>&1
 if [ "$code" = 200 ] && grep -qi '^Content-Type: application/ocsp-response' "$W/getq.h" &&
@@ -140,7 +140,7 @@ if [ "$code" = 200 ] && grep -qi '^Content-Type: application/ocsp-response' "$W/
 	ok "GET /ocsp/{base64}?query: the query ignored, good"
 else fail "GET with a query: $code $(head -c 200 "$W/getq.der")"; fi
 is "GET /crl?query and /ca.crt?download=1: served (a file's query is ignored)" \
-	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$H/crl?v=2") $(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$H/ca.crt?download=1")" "200 200"
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/crl?v=2") $(curl -s -o /dev/null -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ca.crt?download=1")" "200 200"
 
 if ocsptool --ask --load-issuer "$ROOT" --load-cert "$W/srv.pem" --load-trust "$ROOT" \
 	>"$W/gt.out" 2>&1 &&
@@ -177,7 +177,7 @@ wait_for "pre-signed responses" 60 sh -c \
 LEN=$(sqlite3 "$D/mica.db" "SELECT length(der) FROM ocsp_response WHERE serial = '$S' AND responder IN (SELECT serial FROM ocsp_responder)")
 check "the store keeps the response without the responder certificate ($LEN octets)" \
 	test "${LEN:-0}" -gt 100 -a "${LEN:-0}" -lt 400
-curl -s -o "$W/get3.der" --max-time 20 "$H/ocsp/$(urlenc "$B64")"
+curl -s -o "$W/get3.der" --max-time $((20 * TIME_SCALE)) "$H/ocsp/$(urlenc "$B64")"
 openssl ocsp -respin "$W/get3.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" -resp_text >"$W/get3.out" 2>&1
 check "the pre-signed answer is whole: the responder certificate in it, verified" \
 	sh -c "grep -q 'srv.pem: good' '$W/get3.out' && grep -q 'OCSP Signing' '$W/get3.out' && grep -q 'Response verify OK' '$W/get3.out'"
@@ -214,7 +214,7 @@ for how in nonce no_nonce; do
 	else fail "openssl ocsp ($how): revocation time '$rt' not in [$T0, $T1]"; fi
 	check "openssl ocsp ($how): the response verifies" grep -q "^Response verify OK" "$W/ask.out"
 done
-curl -s -o "$W/get.der" --max-time 20 "$H/ocsp/$(urlenc "$B64")"
+curl -s -o "$W/get.der" --max-time $((20 * TIME_SCALE)) "$H/ocsp/$(urlenc "$B64")"
 openssl ocsp -respin "$W/get.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/get.out" 2>&1
 is "GET after mica revoke: revoked" "$(status_of "$W/get.out" "$W/srv.pem")" revoked
 if [ -d "$W/nss" ]; then
@@ -249,7 +249,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=x \
 	-keyout "$W/ox.key" 2>/dev/null | openssl x509 -req -CA "$W/other.pem" -CAkey "$W/other.key" \
 	-days 1 -out "$W/ox.pem" 2>/dev/null || die "other leaf"
-openssl ocsp -issuer "$W/other.pem" -cert "$W/ox.pem" -url "$H/ocsp" -timeout 20 >"$W/oth.out" 2>&1
+openssl ocsp -issuer "$W/other.pem" -cert "$W/ox.pem" -url "$H/ocsp" -timeout $((20 * TIME_SCALE)) >"$W/oth.out" 2>&1
 if grep -qi "Responder Error: unauthorized (6)" "$W/oth.out"; then ok "another CA's certificate: unauthorized"
 else fail "another CA's certificate"; sed 's/^/    /' "$W/oth.out" | head -5; fi
 
@@ -314,22 +314,22 @@ hostile "an oversized request (10 KB)" "$W/h5"
 hostile "a 40-octet nonce" "$W/h6"
 openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -sha512 -no_nonce -reqout "$W/h7" >/dev/null 2>&1
 hostile "an unknown hash algorithm (SHA-512 CertID)" "$W/h7"
-code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/%%%")
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/%%%")
 if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with a broken escape: malformedRequest"
 else fail "GET with a broken escape: $code"; fi
-code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/bm90IGEgcmVxdWVzdA==")
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/bm90IGEgcmVxdWVzdA==")
 if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET of base64 that is no request: malformedRequest"
 else fail "GET of base64 that is no request: $code"; fi
-code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/")
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/")
 if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with nothing after /ocsp/: malformedRequest"
 else fail "GET /ocsp/: $code"; fi
-code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time 20 "$H/ocsp/$(head -c 1500 /dev/zero | tr '\0' 'A')")
+code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/$(head -c 1500 /dev/zero | tr '\0' 'A')")
 if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with 1500 octets of base64: malformedRequest"
 else fail "GET with a long tail: $code"; fi
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: text/plain' \
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time $((20 * TIME_SCALE)) -H 'Content-Type: text/plain' \
 	--data-binary @"$W/req.der" "$H/ocsp")
 is "POST with a wrong Content-Type: 415" "$code" 415
-check "the daemon lives on after the hostile requests" curl -fs -o /dev/null --max-time 10 "$H/healthz"
+check "the daemon lives on after the hostile requests" curl -fs -o /dev/null --max-time $((10 * TIME_SCALE)) "$H/healthz"
 
 # ---------------------------------------------------------- stapling -----
 
@@ -384,7 +384,7 @@ D=$W/I
 ROOT=$W/i.pem   # the issuer, for ask's -issuer; trust is the root's
 issue leaf2
 ask2() { openssl ocsp -issuer "$W/i.pem" -cert "$W/leaf2.pem" -url "$H/ocsp" \
-	-CAfile "$W/r-root.pem" -verify_other "$W/i.pem" -timeout 20 "$@" >"$W/ask.out" 2>&1; }
+	-CAfile "$W/r-root.pem" -verify_other "$W/i.pem" -timeout $((20 * TIME_SCALE)) "$@" >"$W/ask.out" 2>&1; }
 ask2
 is "two tiers: openssl ocsp says good" "$(status_of "$W/ask.out" "$W/leaf2.pem")" good
 check "two tiers: the response verifies up to the offline root" grep -q "^Response verify OK" "$W/ask.out"

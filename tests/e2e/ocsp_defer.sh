@@ -111,7 +111,7 @@ check "... it stays marked" marked "$B"
 check "... and the loop was issuing meanwhile" kill -0 "$LOOP_PID"
 cp "$W/loop1-1.pem" "$W/b.pem"
 openssl ocsp -issuer "$W/root.pem" -cert "$W/b.pem" -url "$H/ocsp" -CAfile "$W/root.pem" \
-	-no_nonce -timeout 20 >"$W/b.ocsp" 2>&1
+	-no_nonce -timeout $((20 * TIME_SCALE)) >"$W/b.ocsp" 2>&1
 check "an OCSP request meanwhile is answered good (signed on demand)" \
 	grep -q "^$W/b.pem: good" "$W/b.ocsp"
 check "... and verifies against the root" grep -q "^Response verify OK" "$W/b.ocsp"

@@ -93,7 +93,7 @@ N=http://127.0.0.1:$NP
 wait_for "nginx" 30 curl -s -o /dev/null "$N/ca.crt" || { cat "$W/ngx/error.log" >&2; die "nginx did not start"; }
 
 same() { # same PATH: nginx and the daemon answer the same bytes
-	curl -s -o "$W/n.out" --max-time 20 "$N$1" && curl -s -o "$W/d.out" --max-time 20 "$H$1" &&
+	curl -s -o "$W/n.out" --max-time $((20 * TIME_SCALE)) "$N$1" && curl -s -o "$W/d.out" --max-time $((20 * TIME_SCALE)) "$H$1" &&
 		[ -s "$W/n.out" ] && cmp -s "$W/n.out" "$W/d.out"
 }
 for p in /ca.crt /root.crt /crl; do
@@ -127,7 +127,7 @@ ctype=$(curl -s -o /dev/null -w '%{content_type}' "$N$GET")
 is "nginx: application/ocsp-response" "$ctype" application/ocsp-response
 openssl ocsp -respin "$W/n.out" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/o.out" 2>&1
 check "nginx's answer: good, verified by openssl" grep -q "srv.pem: good" "$W/o.out"
-openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -url "$N/ocsp" -CAfile "$ROOT" -timeout 20 >"$W/o.out" 2>&1
+openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -url "$N/ocsp" -CAfile "$ROOT" -timeout $((20 * TIME_SCALE)) >"$W/o.out" 2>&1
 check "openssl ocsp POSTed to nginx: good (through the fallback to mica)" grep -q "srv.pem: good" "$W/o.out"
 # A request whose base64 has '//' (about one certificate in two hundred,
 # or all of a CA whose issuer hashes encode with it) is published under
@@ -137,7 +137,7 @@ check "openssl ocsp POSTed to nginx: good (through the fallback to mica)" grep -
 case $B64 in
 */*)
 	DBL=$(printf '%s' "$B64" | sed 's|/|//|')
-	curl -s -D "$W/dbl.h" -o "$W/dbl.out" --max-time 20 "$N/ocsp/$(urlenc "$DBL")"
+	curl -s -D "$W/dbl.h" -o "$W/dbl.out" --max-time $((20 * TIME_SCALE)) "$N/ocsp/$(urlenc "$DBL")"
 	# nginx's own ETag ("mtime-size" in hex), not mica's: from the file.
 	check "nginx GET /ocsp/{base64 with a '/' doubled}: the file of the merged name, served by nginx" \
 		sh -c "cmp -s '$W/dbl.out' '$FILE' && grep -qiE '^ETag: \"[0-9a-f]+-[0-9a-f]+\"' '$W/dbl.h'"
@@ -156,7 +156,7 @@ gone_or_revoked() {
 wait_for "the published good response to go" 90 gone_or_revoked &&
 	ok "after mica revoke the published file no longer says good" ||
 	fail "the published file still says good"
-curl -s -o "$W/n.out" --max-time 20 "$N$GET"
+curl -s -o "$W/n.out" --max-time $((20 * TIME_SCALE)) "$N$GET"
 openssl ocsp -respin "$W/n.out" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/o.out" 2>&1
 check "nginx then answers revoked" grep -q "srv.pem: revoked" "$W/o.out"
 

@@ -70,7 +70,7 @@ count() { sqlite3 "$D/mica.db" "$1"; }
 # scep_post FILE: POST FILE as a PKIOperation; reply in $W/reply.der,
 # the HTTP status in HTTP_CODE.
 scep_post() {
-	HTTP_CODE=$(curl -s -o "$W/reply.der" -w '%{http_code}' --max-time 30 \
+	HTTP_CODE=$(curl -s -o "$W/reply.der" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) \
 		-H 'Content-Type: application/x-pki-message' --data-binary "@$1" \
 		"${2:-$H/scep}?operation=PKIOperation")
 }
@@ -419,7 +419,7 @@ check "and only once" test ! -e "$W/c11/client.pem"
 mc_post() {
 	local f=$1
 	shift
-	HTTP_CODE=$(curl -s --cacert "$ROOT" -o "$W/mc.dl" -D "$W/mc.hdr" -w '%{http_code}' --max-time 30 \
+	HTTP_CODE=$(curl -s --cacert "$ROOT" -o "$W/mc.dl" -D "$W/mc.hdr" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) \
 		-H 'Content-Type: application/json' --data-binary "@$f" "$@" "$S/api/v1/scep/mobileconfig")
 }
 NTOK=$(count "SELECT count(*) FROM token")
@@ -640,7 +640,7 @@ nm -d "$NI" install-ca --cert "$W/ni.crt" --chain "$W/nroot.pem" >/dev/null 2>&1
 serve_start "$W/serve3.out" "$NI" MICA_PASSPHRASE="$NPASS" -- || serve_failed "$W/serve3.out"
 # nextca [PATH]: GET GetNextCACert into $W/next.p7, "code type" in NEXT.
 nextca() {
-	NEXT=$(curl -s -o "$W/next.p7" -w '%{http_code} %{content_type}' --max-time 30 \
+	NEXT=$(curl -s -o "$W/next.p7" -w '%{http_code} %{content_type}' --max-time $((30 * TIME_SCALE)) \
 		"$H${1:-/scep}?operation=GetNextCACert")
 }
 offers_next() { curl -fsS "$H${1:-/scep}?operation=GetCACaps" | grep -qx GetNextCACert; }

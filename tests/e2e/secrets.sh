@@ -91,7 +91,7 @@ api() { # api METHOD PATH [curl options]: $CODE, the body in $W/body and $W/bodi
 	local m=$1 p=$2
 	shift 2
 	NB=$((NB + 1))
-	CODE=$(curl -s --max-time 20 --cacert "$W/root.pem" -X "$m" -o "$W/bodies.$NB" \
+	CODE=$(curl -s --max-time $((20 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" -o "$W/bodies.$NB" \
 		-w '%{http_code}' "$@" "$S$p") || true
 	cp "$W/bodies.$NB" "$W/body"
 }
@@ -171,7 +171,7 @@ kill -HUP "$PID"
 # A request logged after the signal shows the daemon has reopened its log.
 n_status=$(grep -c 'GET /healthz' "$LOG")
 logged_after_hup() {
-	curl -s -o /dev/null --max-time 10 "$H/healthz"
+	curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) "$H/healthz"
 	[ "$(grep -c 'GET /healthz' "$LOG")" -gt "$n_status" ]
 }
 wait_for "a request logged after SIGHUP" 60 logged_after_hup || fail "nothing logged after SIGHUP"

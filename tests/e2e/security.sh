@@ -18,7 +18,7 @@ serve_ports     # HP, SP, H, S
 call() {
 	local m=$1 u=$2
 	shift 2
-	CODE=$(curl -s --max-time 30 --cacert "$W/root.pem" -X "$m" \
+	CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" \
 		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
 }
 

@@ -167,7 +167,7 @@ for i in 1 2 3; do
 		-outform der -out "$W/c$i.der" 2>/dev/null || die "openssl req"
 	CDIRS+=("$W/client$i")
 	"$PYTHON3" "$TOOL" loop --url "$S" --cacert "$W/root.pem" --token "$ET" \
-		--csr "$W/c$i.der" --out "$W/client$i" --stop "$W/stop" --timeout 30 \
+		--csr "$W/c$i.der" --out "$W/client$i" --stop "$W/stop" --timeout $((30 * TIME_SCALE)) \
 		2>"$W/client$i.err" &
 	CPIDS="$CPIDS $!"
 	on_exit_kill $!

@@ -75,9 +75,9 @@ served_serial() {
 # ("now": the real clock).
 healthz_at() {
 	if [ "$1" = now ]; then
-		curl -fsS --max-time 10 --cacert "$W/root.pem" "$S/healthz"
+		curl -fsS --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" "$S/healthz"
 	else
-		at "$1" curl -fsS --max-time 10 --cacert "$W/root.pem" "$S/healthz"
+		at "$1" curl -fsS --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" "$S/healthz"
 	fi
 }
 # ocsp_check WHEN CERT WHAT: openssl ocsp (at WHEN, or "now") verifies the
@@ -87,7 +87,7 @@ ocsp_check() {
 	local when=$1 cert=$2 what=$3 run=()
 	[ "$when" = now ] || run=(at "$when")
 	"${run[@]}" openssl ocsp -issuer "$W/root.pem" -cert "$cert" -url "$H/ocsp" \
-		-CAfile "$W/root.pem" -no_nonce -resp_text -timeout 20 >"$W/ocsp.out" 2>&1
+		-CAfile "$W/root.pem" -no_nonce -resp_text -timeout $((20 * TIME_SCALE)) >"$W/ocsp.out" 2>&1
 	if grep -q "^Response verify OK" "$W/ocsp.out" && grep -q "^$cert: good" "$W/ocsp.out"; then
 		ok "$what"
 	else
@@ -112,7 +112,7 @@ ocsp_signer_ok() {
 # (the one clients encrypt to) is valid at WHEN.
 scep_ra_ok() {
 	local nb na
-	curl -fsS --max-time 20 -o "$W/cacert.p7" "$H/scep?operation=GetCACert" &&
+	curl -fsS --max-time $((20 * TIME_SCALE)) -o "$W/cacert.p7" "$H/scep?operation=GetCACert" &&
 		openssl pkcs7 -inform der -in "$W/cacert.p7" -print_certs 2>/dev/null |
 		awk '/^subject=/ { ra = /SCEP RA/ } ra && /BEGIN/, /END/' >"$W/ra.pem"
 	nb=$(openssl x509 -in "$W/ra.pem" -noout -startdate 2>/dev/null | sed 's/^[^=]*=//')
@@ -154,7 +154,7 @@ set_clock "$R0"
 host_serve "$W/out" "$D" "LD_PRELOAD=$FTLIB" FAKETIME=% "FAKETIME_FOLLOW_FILE=$CLK" \
 	FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "$ASAN_FT" -- \
 	--threads 2 --log "$W/log" || { cat "$W/out.err"; die "mica serve did not start"; }
-wait_for "the HTTP listener" 30 curl -fsS --max-time 5 "$H/healthz" || die "no /healthz"
+wait_for "the HTTP listener" 30 curl -fsS --max-time $((5 * TIME_SCALE)) "$H/healthz" || die "no /healthz"
 TLS0=$(served_serial)
 TLS0_END=$(served_date end)
 [ -n "$TLS0" ] && [ -n "$TLS0_END" ] || die "no HTTPS certificate served"
