@@ -66,6 +66,7 @@ _on_exit() {
 	for pid in $_CLEANUP; do
 		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
+	free_ports_drop
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap _on_exit EXIT
@@ -164,11 +165,45 @@ tap_run() {
 # run beside this test) takes its port from that range, and may otherwise
 # take the port picked here before the server binds it. Checked free on
 # every address (certbot's standalone server binds them all).
+# Free is not enough when scripts run side by side: a port stays free
+# between its pick and the bind, and between a daemon's stop and its
+# restart on the same port (daemon.sh, interrupt.sh...), and another
+# script could pick it then. So each port picked is claimed for this
+# script in $MICA_TEST_PORTS (a file named by the port, holding this
+# script's PID, made under a lock): no other script picks it while this
+# one runs; the exit trap drops the claims; a claim whose script is gone
+# is taken over.
+MICA_TEST_PORTS=${MICA_TEST_PORTS:-${TMPDIR:-/tmp}/mica-e2e-ports}
 free_port() {
-	python3 -c '
-import random, socket
+	python3 - "$MICA_TEST_PORTS" "$$" <<'PY'
+import errno, fcntl, os, random, socket, sys
+d, me = sys.argv[1], sys.argv[2]
+os.makedirs(d, exist_ok=True)
+try:
+    os.chmod(d, 0o1777)     # shared by the users the suite runs as
+except OSError:
+    pass
+lock = os.open(os.path.join(d, ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+fcntl.flock(lock, fcntl.LOCK_EX)
+
+def claimed(p):
+    try:
+        with open(os.path.join(d, str(p))) as f:
+            owner = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return False
+    if owner <= 0:
+        return False
+    try:
+        os.kill(owner, 0)
+    except OSError as e:
+        return e.errno == errno.EPERM     # alive, another user's
+    return True
+
 for _ in range(1000):
     p = random.randint(20000, 32000)
+    if claimed(p):
+        continue
     s = socket.socket()
     try:
         s.bind(("0.0.0.0", p))
@@ -176,9 +211,20 @@ for _ in range(1000):
         continue
     finally:
         s.close()
+    with open(os.path.join(d, str(p)), "w") as f:
+        f.write(me + "\n")
     print(p)
     break
-'
+PY
+}
+
+# free_ports_drop: drop this script's claims on the ports it picked (at exit).
+free_ports_drop() {
+	local f
+	for f in "$MICA_TEST_PORTS"/[0-9]*; do
+		[ -f "$f" ] && [ "$(cat "$f" 2>/dev/null)" = "$$" ] && rm -f "$f"
+	done
+	return 0
 }
 
 # stored_crl DATADIR WHERE OUT: the DER of the first CRL of DATADIR's store
@@ -327,7 +373,9 @@ PY
 #   accesses or need its workers untouched: no request is made.
 #   Returns 0 when the daemon is ready; 1 when it exited first (reaped, its
 #   status in SERVE_RC, SERVE_PID empty); dies after SERVE_TIMEOUT seconds
-#   (60, times MICA_TEST_TIME_SCALE).
+#   (60, times MICA_TEST_TIME_SCALE). A daemon that exits because a port
+#   this call picked (HP or SP unset before it) was taken meanwhile is
+#   started again on new ones; ports the caller set are never changed.
 #   Usual call: serve_start OUT DIR -- [options] || serve_failed OUT
 # serve_wait   waits for that daemon to exit (once signalled), puts its exit
 #              status in SERVE_RC and forgets its PID.
@@ -350,7 +398,7 @@ serve_ports() {
 }
 
 serve_start() {
-	local out=$1 dir=$2 want=https prev= a end http_set= https_set=
+	local out=$1 dir=$2 want=https prev= a end http_set= https_set= pick=
 	local envs=() addr=()
 	shift 2
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
@@ -365,6 +413,12 @@ serve_start() {
 		esac
 		prev=$a
 	done
+	# Ports picked here (not set by the caller, nor kept from an earlier
+	# start) may be taken by a process outside the suite between the pick
+	# and the bind: then the daemon exits at once saying so, and is
+	# started again on new ones (five times at most).
+	[ -n "${HP:-}" ] || pick=${pick}h
+	[ -n "${SP:-}" ] || pick=${pick}s
 	serve_ports
 	[ -n "$http_set" ] || addr+=(--http "127.0.0.1:$HP")
 	[ -n "$https_set" ] || addr+=(--https "127.0.0.1:$SP")
@@ -385,12 +439,29 @@ serve_start() {
 		fi
 		if ! kill -0 "$SERVE_PID" 2>/dev/null; then
 			serve_wait
+			if [ "$SERVE_RC" = 8 ] && [ "${SERVE_TRIES:-1}" -lt 5 ] &&
+				_serve_port_taken "$out.err" "$pick" "$http_set" "$https_set"; then
+				echo "# serve_start: a port was taken before the daemon bound it; new ports" >&2
+				case $pick in *h*) HP= ;; esac
+				case $pick in *s*) SP= ;; esac
+				SERVE_TRIES=$((${SERVE_TRIES:-1} + 1)) serve_start "$out" "$dir" "${envs[@]}" -- "$@"
+				return
+			fi
 			return 1
 		fi
 		sleep 0.05
 	done
 	tail -5 "$out.err" >&2
 	die "mica serve did not become ready within $SERVE_TIMEOUT s"
+}
+
+# _serve_port_taken ERRFILE PICK HTTP_SET HTTPS_SET: whether the daemon
+# (its stderr in ERRFILE) could not bind a port that serve_start picked.
+_serve_port_taken() {
+	{ [ -z "$3" ] && case $2 in *h*) true ;; *) false ;; esac &&
+		grep -q "cannot serve HTTP on 127.0.0.1:$HP (address in use)" "$1"; } ||
+	{ [ -z "$4" ] && case $2 in *s*) true ;; *) false ;; esac &&
+		grep -q "cannot serve HTTPS on 127.0.0.1:$SP (address in use)" "$1"; }
 }
 
 serve_wait() {
