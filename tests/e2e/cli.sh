@@ -237,19 +237,16 @@ PY
 		ok "$KT: ... and it is expiring again" || fail "$KT: --expiring-days lacks it"
 
 	# A real TLS handshake: s_server with an issued certificate, curl trusting the root.
-	port=$(free_port)
 	cat "$W/srv3.pem" > "$W/chain.pem"
-	openssl s_server -accept "127.0.0.1:$port" -cert "$W/srv3.pem" -key "$W/srvnew.key" -www -quiet >/dev/null 2>&1 &
-	spid=$!
-	on_exit_kill $spid
-	# s_server is up once a connection is no longer refused (curl exit 7).
-	listening() { curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) "http://127.0.0.1:$port"; [ $? -ne 7 ]; }
-	wait_for "openssl s_server listens on port $port" 60 listening ||
-		fail "$KT: openssl s_server did not listen within $((60 * TIME_SCALE)) s"
+	# (Ready once it prints ACCEPT, not once something answers on the
+	# port: that could be another program's server.)
+	s_server_start "$W/s_server.out" -cert "$W/srv3.pem" -key "$W/srvnew.key" -www ||
+		fail "$KT: openssl s_server did not start: $(head -3 "$W/s_server.out")"
+	port=$S_SERVER_PORT
 	if curl -sS --cacert "$W/root.pem" --resolve "mail.contoso.test:$port:127.0.0.1" "https://mail.contoso.test:$port/" -o /dev/null 2>"$W/curl.err"; then
 		ok "$KT: curl completes a TLS handshake with s_server"
 	else fail "$KT: TLS handshake: $(cat "$W/curl.err")"; fi
-	kill $spid 2>/dev/null; wait $spid 2>/dev/null
+	s_server_stop
 
 	# RSASSA-PSS requests (what certreq makes with AlternateSignatureAlgorithm):
 	# OpenSSL's default salt (as long as it can be) with SHA-256, and SHA-512

@@ -2,6 +2,7 @@
 # bash). Provides: MICA, TMP (removed on exit), mktmp, free_port,
 # on_exit_kill/on_exit_forget, ok/fail/skip/skip_all/check/checkv/is, need,
 # expect_rc, wait_for, json_get, enroll_leaf, db_dump, finish,
+# s_server_start/s_server_stop (openssl s_server on a free port),
 # and `mica serve` on loopback: serve_ports, serve_start, serve_wait,
 # serve_stop, serve_facts, serve_failed (see below). Scripts run under 'make check' with
 # MICA_BIN set, or by hand: MICA_BIN=./mica bash tests/e2e/cli.sh
@@ -225,6 +226,47 @@ free_ports_drop() {
 		[ -f "$f" ] && [ "$(cat "$f" 2>/dev/null)" = "$$" ] && rm -f "$f"
 	done
 	return 0
+}
+
+# s_server_start OUT ARGS...: openssl s_server -accept 127.0.0.1:PORT ARGS
+# in the background on a port of free_port (S_SERVER_PORT), its output in
+# OUT, its PID in S_SERVER_PID (registered with on_exit_kill); returns 0
+# once it listens (it prints ACCEPT then: ARGS must not hold -quiet), 1
+# if it exits first (its output in OUT). A port taken between the pick
+# and the bind (by a process outside the suite) is replaced by a new one,
+# five times at most: a check that reached someone else's server there
+# would fail or, worse, pass for the wrong reason.
+s_server_start() {
+	local out=$1 try
+	shift
+	for try in 1 2 3 4 5; do
+		S_SERVER_PORT=$(free_port)
+		# Emptied before the fork: OUT may hold an earlier server's
+		# ACCEPT, which the wait below would take for this one's.
+		: >"$out"
+		openssl s_server -accept "127.0.0.1:$S_SERVER_PORT" "$@" >"$out" 2>&1 </dev/null &
+		S_SERVER_PID=$!
+		on_exit_kill "$S_SERVER_PID"
+		wait_for "s_server on port $S_SERVER_PORT" 30 _s_server_up "$out" ||
+			die "s_server did not start: $(head -5 "$out")"
+		kill -0 "$S_SERVER_PID" 2>/dev/null && return 0
+		wait "$S_SERVER_PID" 2>/dev/null
+		on_exit_forget "$S_SERVER_PID"
+		S_SERVER_PID=
+		grep -q 'Address already in use' "$out" || return 1
+		echo "# s_server_start: port $S_SERVER_PORT was taken; another" >&2
+	done
+	return 1
+}
+_s_server_up() { grep -q '^ACCEPT' "$1" || ! kill -0 "$S_SERVER_PID" 2>/dev/null; }
+
+# s_server_stop: stop that s_server (by PID) and reap it.
+s_server_stop() {
+	[ -n "${S_SERVER_PID:-}" ] || return 0
+	kill "$S_SERVER_PID" 2>/dev/null
+	wait "$S_SERVER_PID" 2>/dev/null
+	on_exit_forget "$S_SERVER_PID"
+	S_SERVER_PID=
 }
 
 # stored_crl DATADIR WHERE OUT: the DER of the first CRL of DATADIR's store

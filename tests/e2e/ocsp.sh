@@ -334,16 +334,13 @@ check "the daemon lives on after the hostile requests" curl -fs -o /dev/null --m
 # ---------------------------------------------------------- stapling -----
 
 issue tls
-TP=$(free_port)
-openssl s_server -accept "127.0.0.1:$TP" -cert "$W/tls.pem" -key "$W/tls.key" \
-	-CAfile "$ROOT" -status_url "$H/ocsp" -www -naccept 4 >"$W/s_server.out" 2>&1 </dev/null &
-SPID=$!
-on_exit_kill "$SPID"
 staple() { # staple: s_client -status output in $W/staple.out
-	openssl s_client -connect "127.0.0.1:$TP" -servername tls.example.test -status \
+	openssl s_client -connect "127.0.0.1:$S_SERVER_PORT" -servername tls.example.test -status \
 		-CAfile "$ROOT" -verify_return_error </dev/null >"$W/staple.out" 2>&1
 }
-if wait_for "openssl s_server" 30 sh -c "echo | openssl s_client -connect 127.0.0.1:$TP >/dev/null 2>&1"; then
+# Ready once it prints ACCEPT: a probe connection would be one of its four.
+if s_server_start "$W/s_server.out" -cert "$W/tls.pem" -key "$W/tls.key" \
+	-CAfile "$ROOT" -status_url "$H/ocsp" -www -naccept 4; then
 	staple
 	if grep -q "OCSP Response Status: successful" "$W/staple.out" &&
 		grep -q "Cert Status: good" "$W/staple.out"; then
@@ -358,9 +355,7 @@ if wait_for "openssl s_server" 30 sh -c "echo | openssl s_client -connect 127.0.
 else
 	fail "openssl s_server did not start"
 fi
-kill "$SPID" 2>/dev/null
-wait "$SPID" 2>/dev/null
-on_exit_forget "$SPID"
+s_server_stop
 
 serve_stop
 is "the daemon stops cleanly" "$SERVE_RC" 0

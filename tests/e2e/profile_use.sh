@@ -85,28 +85,15 @@ leaf() {
 }
 
 # tls_server OUT S_SERVER-ARGS...: openssl s_server -www on a free loopback
-# port (TLS_PORT), its output in OUT, its PID in TLS_PID; returns once it
-# listens (it prints ACCEPT then), dies if it does not.
+# port (TLS_PORT), its output in OUT; returns once it listens, dies if it
+# does not (lib.sh's s_server_start, which keeps its PID).
 tls_server() {
 	local out=$1
 	shift
-	TLS_PORT=$(free_port)
-	# Emptied here, before the fork: OUT is reused, and the child's own
-	# truncation may come after tls_up has read the last server's ACCEPT.
-	: >"$out"
-	openssl s_server -accept "127.0.0.1:$TLS_PORT" -www "$@" >"$out" 2>&1 </dev/null &
-	TLS_PID=$!
-	on_exit_kill "$TLS_PID"
-	wait_for "s_server on port $TLS_PORT" 30 tls_up "$out" ||
-		die "s_server did not start: $(head -5 "$out")"
-	kill -0 "$TLS_PID" 2>/dev/null || die "s_server exited: $(head -5 "$out")"
+	s_server_start "$out" -www "$@" || die "s_server exited: $(head -5 "$out")"
+	TLS_PORT=$S_SERVER_PORT
 }
-tls_up() { grep -q '^ACCEPT' "$1" || ! kill -0 "$TLS_PID"; }
-tls_stop() {
-	kill "$TLS_PID" 2>/dev/null
-	wait "$TLS_PID" 2>/dev/null
-	on_exit_forget "$TLS_PID"
-}
+tls_stop() { s_server_stop; }
 
 # s_get CERT KEY NAME: an HTTP GET through openssl s_client to the server
 # on TLS_PORT as NAME, verifying it against the root, authenticating with
