@@ -188,12 +188,19 @@ pending_id() { "$MICA" -d "$D" request list 2>/dev/null | awk '$2 == "pending" &
 has_pending() { [ -n "$(pending_id)" ]; }
 wait_for "the pending request" 60 has_pending ||
 	{ "$MICA" -d "$D" request list >&2; die "no pending request"; }
-check "without a challenge the client is told PENDING" grep -q 'PENDING' "$W/c4/log"
+# The request is stored before its reply leaves, and scepclient logs the
+# reply once it has read it: wait for that line.
+check "without a challenge the client is told PENDING" \
+	wait_for "PENDING in scepclient's log" 30 grep -q 'PENDING' "$W/c4/log"
 "$MICA" -d "$D" request approve "$(pending_id)" >/dev/null 2>&1 || fail "mica request approve"
-wait_for "scepclient's certificate after approval" 100 test -s "$W/c4/client.pem" ||
+# The client's exit, not client.pem appearing: the file exists (not empty)
+# while scepclient is still writing it, and a part of a PEM fails to verify.
+c4_done() { ! kill -0 "$C4" 2>/dev/null; }
+wait_for "scepclient's certificate after approval" 100 c4_done ||
 	sed 's/^/    /' "$W/c4/log" | tail -3
 check "after 'mica request approve' the waiting client gets its certificate" \
 	openssl verify -CAfile "$ROOT" "$W/c4/client.pem"
+kill "$C4" 2>/dev/null
 wait "$C4" 2>/dev/null
 on_exit_forget "$C4"
 
