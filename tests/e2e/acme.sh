@@ -43,9 +43,18 @@ webroot_start() {
 	"$py" -m http.server "$AP" --bind 127.0.0.1 --directory "$1" >"$1.log" 2>&1 &
 	WK_PID=$!
 	on_exit_kill "$WK_PID"
-	wait_for "the web root answers" 20 curl -s -o /dev/null "http://127.0.0.1:$AP/" ||
-		fail "python3 -m http.server did not start"
+	# Up once it serves a file of this web root: anything answering on
+	# the port could be another program's server.
+	printf '%s\n' "webroot $$ $RANDOM" >"$1/probe.txt"
+	wait_for "the web root answers" 20 webroot_up "$1/probe.txt"
+	webroot_serves "$1/probe.txt" ||
+		fail "python3 -m http.server did not serve $1 on port $AP: $(tail -3 "$1.log")"
 }
+webroot_serves() {
+	[ "$(curl -s --max-time $((10 * TIME_SCALE)) "http://127.0.0.1:$AP/probe.txt")" = "$(cat "$1")" ]
+}
+# (Once the server has exited there is nothing to wait for.)
+webroot_up() { ! kill -0 "$WK_PID" 2>/dev/null || webroot_serves "$1"; }
 webroot_stop() {
 	kill "$WK_PID" 2>/dev/null && wait "$WK_PID" 2>/dev/null
 	on_exit_forget "$WK_PID"
