@@ -398,7 +398,13 @@ is "an address left of it is only a claim" \
 # Who the log says it was.
 via 203.0.113.77 -H "Authorization: Bearer nonsense" >/dev/null
 via 203.0.113.78 --interface 127.0.0.2 -H "Authorization: Bearer nonsense" >/dev/null
-wait_for "the log line of 127.0.0.2" 10 grep -q "127.0.0.2 GET /api/v1/status" "$LOG2" || :
+# Each line is written when its request completes, after the answer has
+# left, on whichever thread served it: wait for both, not just the last.
+logged_both() {
+	grep -q "203.0.113.77 GET /api/v1/status" "$LOG2" &&
+		grep -q "127.0.0.2 GET /api/v1/status" "$LOG2"
+}
+wait_for "the log lines of both requests" 10 logged_both || :
 grep -q "203.0.113.77 GET /api/v1/status 401" "$LOG2" && ok "the log names the forwarded client" ||
 	fail "the log does not name 203.0.113.77"
 grep -q "127.0.0.2 GET /api/v1/status 401" "$LOG2" && ! grep -q "203.0.113.78" "$LOG2" &&

@@ -100,8 +100,9 @@ else
 	grep -i "ocsp\|status" "$W/staple.out" | head -5 | sed 's/^/    /'
 	grep -i ocsp "$W/ngx/error.log" | tail -5 | sed 's/^/    /'
 fi
+# (The daemon logs a request once it has completed, after its answer left.)
 check "nginx fetched it from mica (GET /ocsp/{base64}, in the daemon's log)" \
-	grep -q "GET /ocsp/" "$W/serve.out.err"
+	wait_for "GET /ocsp/ in the daemon's log" 10 grep -q "GET /ocsp/" "$W/serve.out.err"
 
 "$MICA" -d "$D" revoke "$SERIAL" --reason cessationOfOperation >/dev/null 2>&1 || die "mica revoke"
 # nginx keeps a stapled response until its refresh (up to an hour): a
