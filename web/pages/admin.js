@@ -327,7 +327,9 @@
     if (ex !== '') {
       if (!/^\d{1,4}$/.test(ex) || +ex < 1 || +ex > 3650)
         throw new Error('Expiring within: a number of days from 1 to 3650.');
-      q.push('expiring_days=' + ex);
+      // As a number: the API refuses "030" (one spelling per number),
+      // which a number field keeps as typed.
+      q.push('expiring_days=' + String(+ex));
     }
     return q;
   }
