@@ -174,23 +174,43 @@ tap_run() {
 # script's PID, made under a lock): no other script picks it while this
 # one runs; the exit trap drops the claims; a claim whose script is gone
 # is taken over.
-MICA_TEST_PORTS=${MICA_TEST_PORTS:-${TMPDIR:-/tmp}/mica-e2e-ports}
+# The directory is this user's alone (mode 0700, one per user id): a
+# directory in /tmp shared with other users could be made beforehand by
+# one of them, its claim files symlinks to a file of root's that the
+# suite run as root would then overwrite, and a lock or claim file
+# another user made cannot be opened (free_port printed no port at all).
+# A directory that is not this user's alone, or a claim file that is not
+# a plain file, is not used: the port is then only checked free, and a
+# line on standard error says so.
+MICA_TEST_PORTS=${MICA_TEST_PORTS:-${TMPDIR:-/tmp}/mica-e2e-ports-$EUID}
 free_port() {
 	python3 - "$MICA_TEST_PORTS" "$$" <<'PY'
-import errno, fcntl, os, random, socket, sys
+import errno, fcntl, os, random, socket, stat, sys
 d, me = sys.argv[1], sys.argv[2]
-os.makedirs(d, exist_ok=True)
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+def note(why):
+    print("# free_port: no claim in %s (%s): the port is only checked free"
+          % (d, why), file=sys.stderr)
+
 try:
-    os.chmod(d, 0o1777)     # shared by the users the suite runs as
-except OSError:
-    pass
-lock = os.open(os.path.join(d, ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
-fcntl.flock(lock, fcntl.LOCK_EX)
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    st = os.lstat(d)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or \
+            st.st_mode & 0o022:
+        raise OSError(errno.EPERM, "not a directory of this user's alone")
+    lock = os.open(os.path.join(d, ".lock"),
+                   os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+except OSError as e:
+    note(e.strerror or str(e))
+    d = None
 
 def claimed(p):
     try:
-        with open(os.path.join(d, str(p))) as f:
-            owner = int(f.read().strip() or 0)
+        fd = os.open(os.path.join(d, str(p)), os.O_RDONLY | NOFOLLOW)
+        with os.fdopen(fd) as f:
+            owner = int(f.read(32).strip() or 0)
     except (OSError, ValueError):
         return False
     if owner <= 0:
@@ -201,9 +221,18 @@ def claimed(p):
         return e.errno == errno.EPERM     # alive, another user's
     return True
 
+def claim(p):
+    try:
+        fd = os.open(os.path.join(d, str(p)),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(me + "\n")
+    except OSError as e:
+        note("port %d: %s" % (p, e.strerror or e))
+
 for _ in range(1000):
     p = random.randint(20000, 32000)
-    if claimed(p):
+    if d is not None and claimed(p):
         continue
     s = socket.socket()
     try:
@@ -212,8 +241,8 @@ for _ in range(1000):
         continue
     finally:
         s.close()
-    with open(os.path.join(d, str(p)), "w") as f:
-        f.write(me + "\n")
+    if d is not None:
+        claim(p)
     print(p)
     break
 PY
