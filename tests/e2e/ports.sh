@@ -75,8 +75,11 @@ else
 	# The other way round: root's claims directory, and nobody's scripts.
 	mkdir -m 755 "$W/roots"
 	MICA_TEST_PORTS=$W/roots bash -c '. "$1"; free_port' _ "$LIB" >/dev/null 2>&1
+	# A copy of lib.sh nobody can read: the source tree may be in a
+	# directory of root's alone (/root).
+	cp "$LIB" "$W/lib-copy.sh" && chmod 644 "$W/lib-copy.sh"
 	P=$(cd / && runuser -u nobody -- env TMPDIR=/tmp MICA_BIN=/bin/true MICA_TEST_PORTS="$W/roots" \
-		bash -c '. "$1"; free_port' _ "$LIB" 2>"$W/nobody.err")
+		bash -c '. "$1"; free_port' _ "$W/lib-copy.sh" 2>"$W/nobody.err")
 	check "a claims directory another user made (its lock unwritable): a port all the same ($P)" \
 		in_range "$P"
 fi
