@@ -255,33 +255,24 @@ web_query_get(const struct web_query *q, const char *key)
 int
 web_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-	int neg = 0;
-	uint64_t v = 0;
+	char one[1 + 19 + 1];   /* '-', 19 digits, NUL */
+	const char *d;
+	int neg;
 
-	if (s == NULL || *s == '\0')
+	/* util/decimal.h's number once its leading zeros are gone: the
+	 * digits and the range are checked in one place. */
+	if (s == NULL)
 		return -1;
-	if (*s == '-') {
-		neg = 1;
-		s++;
-	}
-	if (*s == '\0' || strlen(s) > 19)
+	neg = *s == '-';
+	d = s + neg;
+	if (*d < '0' || *d > '9')
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	/* 19 digits fit in uint64_t; the signed range is checked here. */
-	if (v > (uint64_t)INT64_MAX)
+	while (d[0] == '0' && d[1] != '\0')
+		d++;
+	if (strlen(d) > 19)
 		return -1;
-	{
-		int64_t sv = neg ? -(int64_t)v : (int64_t)v;
-
-		if (sv < min || sv > max)
-			return -1;
-		*out = sv;
-	}
-	return 0;
+	snprintf(one, sizeof(one), "%s%s", neg && strcmp(d, "0") != 0 ? "-" : "", d);
+	return mica_decimal(one, min, max, out);
 }
 
 int
