@@ -51,6 +51,7 @@
 
 #include "ca/cacert.h"
 #include "ca/profile.h"
+#include "util/shown.h"
 
 #if defined(MBEDTLS_USE_PSA_CRYPTO)
 #include <psa/crypto.h>
@@ -930,45 +931,16 @@ out:
 	return rc;
 }
 
-/* UTF-8 without control characters (RFC 3629 well-formed). */
+/* UTF-8 without control characters (RFC 3629 well-formed, no C0, DEL or
+ * C1): every character one that util/shown.h would show as it is. */
 static int
 clean_utf8(const unsigned char *s, size_t n)
 {
-	size_t i = 0, k, more;
-	uint32_t cp;
+	size_t i, k;
 
-	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			more = 1; cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2; cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3; cp = c & 0x07;
-		} else {
+	for (i = 0; i < n; i += k)
+		if ((k = mica_shown_len(s + i, n - i)) == 0)
 			return 0;
-		}
-		if (n - i <= more)
-			return 0;
-		for (k = 1; k <= more; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* overlong, surrogates, beyond U+10FFFF, C1 controls */
-		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp <= 0x9f))
-			return 0;
-		i += more + 1;
-	}
 	return 1;
 }
 
