@@ -85,22 +85,20 @@ leaf() {
 }
 
 # tls_server OUT S_SERVER-ARGS...: openssl s_server -www on a free loopback
-# port (TLS_PORT), its output in OUT; returns once it listens, dies if it
-# does not (lib.sh's s_server_start, which keeps its PID).
+# port (S_SERVER_PORT), its output in OUT; returns once it listens, dies
+# if it does not (lib.sh's s_server_start; s_server_stop ends it).
 tls_server() {
 	local out=$1
 	shift
 	s_server_start "$out" -www "$@" || die "s_server exited: $(head -5 "$out")"
-	TLS_PORT=$S_SERVER_PORT
 }
-tls_stop() { s_server_stop; }
 
 # s_get CERT KEY NAME: an HTTP GET through openssl s_client to the server
-# on TLS_PORT as NAME, verifying it against the root, authenticating with
+# on S_SERVER_PORT as NAME, verifying it against the root, authenticating with
 # CERT and KEY; the answer on standard output.
 s_get() {
 	printf 'GET / HTTP/1.0\r\n\r\n' |
-		timeout $((30 * TIME_SCALE)) openssl s_client -connect "127.0.0.1:$TLS_PORT" \
+		timeout $((30 * TIME_SCALE)) openssl s_client -connect "127.0.0.1:$S_SERVER_PORT" \
 			-servername "$3" -verify_hostname "$3" -CAfile "$W/root.pem" \
 			-verify_return_error -cert "$1" -key "$2" -quiet 2>"$W/s_client.err"
 }
@@ -132,8 +130,8 @@ use_client() {
 			# s_server -www shows the certificate the client presented.
 			if timeout $((30 * TIME_SCALE)) curl -sS --cacert "$W/root.pem" \
 				--cert "$W/client-$k.pem" --key "$W/client-$k.key" \
-				--resolve "mail.contoso.test:$TLS_PORT:127.0.0.1" \
-				"https://mail.contoso.test:$TLS_PORT/" >"$W/page" 2>"$W/curl.err" &&
+				--resolve "mail.contoso.test:$S_SERVER_PORT:127.0.0.1" \
+				"https://mail.contoso.test:$S_SERVER_PORT/" >"$W/page" 2>"$W/curl.err" &&
 			   [ "$(sed -n '/Client certificate/,$p' "$W/page" | pem_body /dev/stdin)" = "$(pem_body "$W/client-$k.pem")" ]; then
 				ok "$CA client-$k: curl --cert gets through, s_server saw this certificate"
 			else
@@ -144,7 +142,7 @@ use_client() {
 			printf 'GET / HTTP/1.0\r\n\r\n' |
 				timeout $((30 * TIME_SCALE)) gnutls-cli --x509cafile "$W/root.pem" \
 					--x509certfile "$W/client-$k.pem" --x509keyfile "$W/client-$k.key" \
-					-p "$TLS_PORT" --verify-hostname mail.contoso.test 127.0.0.1 \
+					-p "$S_SERVER_PORT" --verify-hostname mail.contoso.test 127.0.0.1 \
 					>"$W/page" 2>"$W/gnutls.err"
 			if grep -q '^HTTP/1.0 200 ok' "$W/page" &&
 			   [ "$(sed -n '/Client certificate/,$p' "$W/page" | pem_body /dev/stdin)" = "$(pem_body "$W/client-$k.pem")" ]; then
@@ -167,15 +165,15 @@ use_client() {
 			sed 's/^/    /' "$W/srv-auth.out" | tail -5
 		fi
 	done
-	tls_stop
+	s_server_stop
 
 	# A client certificate is not a server's.
 	for k in ec rsa; do
 		tls_server "$W/srv-cli.out" -cert "$W/client-$k.pem" -key "$W/client-$k.key"
 		if skip_without curl "$CA client-$k: curl refuses it as a server's"; then
 			timeout $((30 * TIME_SCALE)) curl -sS --cacert "$W/root.pem" \
-				--resolve "phone.contoso.test:$TLS_PORT:127.0.0.1" \
-				"https://phone.contoso.test:$TLS_PORT/" >/dev/null 2>"$W/curl.err"
+				--resolve "phone.contoso.test:$S_SERVER_PORT:127.0.0.1" \
+				"https://phone.contoso.test:$S_SERVER_PORT/" >/dev/null 2>"$W/curl.err"
 			rc=$?
 			if [ "$rc" = 60 ] && grep -q 'unsuitable certificate purpose' "$W/curl.err"; then
 				ok "$CA client-$k: curl refuses it as a server's (unsuitable purpose)"
@@ -186,7 +184,7 @@ use_client() {
 		fi
 		if skip_without gnutls-cli "$CA client-$k: gnutls-cli refuses it as a server's"; then
 			if timeout $((30 * TIME_SCALE)) gnutls-cli --x509cafile "$W/root.pem" \
-				-p "$TLS_PORT" --verify-hostname phone.contoso.test 127.0.0.1 \
+				-p "$S_SERVER_PORT" --verify-hostname phone.contoso.test 127.0.0.1 \
 				</dev/null >"$W/gnutls.out" 2>&1; then
 				fail "$CA client-$k: gnutls-cli took it as a server's"
 			elif grep -q 'does not match the intended purpose' "$W/gnutls.out"; then
@@ -196,7 +194,7 @@ use_client() {
 				grep -i 'status\|error' "$W/gnutls.out" | sed 's/^/    /' | head -3
 			fi
 		fi
-		tls_stop
+		s_server_stop
 	done
 }
 
@@ -208,7 +206,7 @@ use_server() {
 		skip_without gnutls-cli "$CA server-$k: gnutls-cli connects to s_server" || continue
 		tls_server "$W/srv-$k.out" -cert "$W/server-$k.pem" -key "$W/server-$k.key"
 		if timeout $((30 * TIME_SCALE)) gnutls-cli --x509cafile "$W/root.pem" \
-			-p "$TLS_PORT" --verify-hostname mail.contoso.test 127.0.0.1 \
+			-p "$S_SERVER_PORT" --verify-hostname mail.contoso.test 127.0.0.1 \
 			</dev/null >"$W/gnutls.out" 2>&1 &&
 		   grep -q 'Status: The certificate is trusted' "$W/gnutls.out" &&
 		   grep -q 'Handshake was completed' "$W/gnutls.out"; then
@@ -217,7 +215,7 @@ use_server() {
 			fail "$CA server-$k: gnutls-cli"
 			grep -i 'status\|error\|fail' "$W/gnutls.out" | sed 's/^/    /' | head -5
 		fi
-		tls_stop
+		s_server_stop
 	done
 }
 
