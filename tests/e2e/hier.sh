@@ -138,27 +138,21 @@ judge() {
 # whose NSS database trusts ROOT alone, loads https://HOST/ from openssl
 # s_server serving CERT with CHAIN on loopback.
 chromium_judge() {
-	local l=$1 want=$2 root=$3 cert=$4 key=$5 chain=$6 host=$7 port pid home got
+	local l=$1 want=$2 root=$3 cert=$4 key=$5 chain=$6 host=$7 home got
 	if [ -z "$CHROMIUM" ]; then skip "$l: Chromium" "chromium is not installed"; return; fi
 	home=$(mktemp -d "$W/chr.XXXXXX")
 	mkdir -p "$home/.pki/nssdb"
 	certutil -N -d "sql:$home/.pki/nssdb" --empty-password >/dev/null 2>&1
 	certutil -A -d "sql:$home/.pki/nssdb" -n root -t C,, -i "$root" >/dev/null 2>&1
-	port=$(free_port)
-	openssl s_server -quiet -www -accept "127.0.0.1:$port" -cert "$cert" \
-		-key "$key" -cert_chain "$chain" >"$home/s_server.log" 2>&1 &
-	pid=$!
-	on_exit_kill "$pid"
-	wait_for "s_server on $port" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
-		{ fail "$l: s_server did not start"; kill "$pid"; wait "$pid" 2>/dev/null; on_exit_forget "$pid"; return; }
+	s_server_start "$home/s_server.log" -www -cert "$cert" -key "$key" -cert_chain "$chain" ||
+		{ fail "$l: s_server did not start: $(head -3 "$home/s_server.log")"; return; }
 	HOME=$home timeout $((60 * TIME_SCALE)) "$CHROMIUM" --headless=new --no-sandbox \
 		--disable-gpu --no-first-run --user-data-dir="$home/ud" \
 		--host-resolver-rules="MAP $host 127.0.0.1" \
-		--dump-dom "https://$host:$port/" >"$home/dom" 2>"$home/err"
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	on_exit_forget "$pid"
-	if grep -q 's_server -quiet -www' "$home/dom"; then got=ok; else got=refuse; fi
+		--dump-dom "https://$host:$S_SERVER_PORT/" >"$home/dom" 2>"$home/err"
+	s_server_stop
+	# s_server -www's page repeats its command line.
+	if grep -q 's_server -accept .* -www' "$home/dom"; then got=ok; else got=refuse; fi
 	is "$l: headless Chromium $([ "$want" = ok ] && echo loads || echo refuses) https://$host/" "$got" "$want"
 }
 
