@@ -24,6 +24,7 @@
 #include "ca/keys.h"
 #include "util/b64url.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 #define KEY_AUTHZ_MAX 160
 
@@ -357,6 +358,7 @@ worker_main(void *arg)
 	struct ca_acme *a = ((struct worker *)arg)->a;
 	struct ca *ca = ((struct worker *)arg)->ca;
 
+	mica_thread_name("mica-acme");
 	free(arg);
 	for (;;) {
 		char id[CA_ID_MAX];

@@ -174,6 +174,18 @@ void ca_close(struct ca *ca);
  * the callers themselves: db/writer.c); the last ca_close() closes it.
  * Call once, before the other threads start. */
 int ca_batch_writes(struct ca *ca, struct mica_err *err);
+/*
+ * For the daemon: from now on every handle sharing CA's data directory
+ * signs its CRLs ahead (the snapshot's read, the encoding, the body's
+ * write and sync: seconds of CPU at a million entries) on a thread of
+ * their own, MICA_THREAD_BACKGROUND_NICE steps below the caller's CPU
+ * priority (util/thread.h), while the caller waits; the caller then
+ * stores them at its own priority. Issuance and downloads on the same
+ * cores go first, and the lower-priority thread never holds the write
+ * lock or leads a group commit that others wait for. Where no thread
+ * can be started, the caller signs them itself, as without this.
+ */
+void ca_crl_background(struct ca *ca);
 
 /*
  * Open the CA in DATADIR for `mica serve`: like ca_open() with

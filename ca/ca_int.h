@@ -104,6 +104,8 @@ struct ca_shared {
 	pthread_mutex_t crl_lock;      /* one CRL publication at a time in
 					* this process (crl.c): from its
 					* snapshot to its commit */
+	_Atomic int crl_background;    /* CRLs signed on a thread of lower
+					* CPU priority (ca_crl_background) */
 	unsigned char *cert_der; size_t cert_len;   /* this CA's certificate
 						     * (NULL while awaiting) */
 	char *cert_pem;

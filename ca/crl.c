@@ -14,8 +14,10 @@
 #include "ca/sign.h"
 #include "ca/x509.h"
 #include "util/bigmem.h"
+#include "util/fault.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 struct crl_collect {
 	struct ca_crl_entry *v;
@@ -593,6 +595,58 @@ out:
 	}
 }
 
+/* crl_presign on a thread below the caller's CPU priority
+ * (ca_crl_background). */
+struct presign_job {
+	struct ca *ca;
+	int delta;
+	struct crl_change *ch;
+	struct crl_pre *pre;
+	int exempt;            /* the caller's fault exemption (tests) */
+};
+
+static void *
+presign_main(void *arg)
+{
+	struct presign_job *j = arg;
+
+	MICA_FAULT_EXEMPT(j->exempt);
+	if (mica_thread_background("mica-crl-sign") != 0)
+		mica_log(MICA_LOG_DEBUG, "crl: signed at the caller's CPU "
+			 "priority");
+	/* Tests (tests/e2e/slow_lane.sh) look at this thread here. */
+	MICA_TEST_GATE("MICA_TEST_CRL_SIGN_GATE");
+	crl_presign(j->ca, j->delta, j->ch, j->pre);
+	return NULL;
+}
+
+void
+ca_crl_background(struct ca *ca)
+{
+	atomic_store(&ca->sh->crl_background, 1);
+}
+
+/* crl_presign, on a thread of lower CPU priority in the daemon: the
+ * caller's handle (its connection, its signer) is used by that thread
+ * alone while the caller waits for it. */
+static void
+crl_presign_run(struct ca *ca, int delta, struct crl_change *ch,
+		struct crl_pre *pre)
+{
+	struct presign_job j = { ca, delta, ch, pre, 0 };
+	pthread_t t;
+
+	if (atomic_load(&ca->sh->crl_background)) {
+		j.exempt = MICA_FAULT_EXEMPT_SWAP(0);
+		MICA_FAULT_EXEMPT(j.exempt);
+		if (pthread_create(&t, NULL, presign_main, &j) == 0) {
+			pthread_join(t, NULL);
+			return;
+		}
+	}
+	crl_presign(ca, delta, ch, pre);
+}
+
 /* In the write transaction on DB: store the CRLs PRE signed ahead if they
  * are still the next ones, else make them here, under the lock (complete
  * ones for a CHANGE: see ca_crl_ahead_store). OUT (may be NULL) gets the
@@ -647,7 +701,7 @@ ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason,
 	a->ch.cascade = cascade;
 	a->sh = ca->sh;
 	pthread_mutex_lock(&a->sh->crl_lock);
-	crl_presign(ca, -1, &a->ch, &a->pre);
+	crl_presign_run(ca, -1, &a->ch, &a->pre);
 	return a;
 }
 
@@ -736,7 +790,7 @@ crl_publish(struct ca *ca, const char *actor, int delta, struct db_crl *out,
 
 	memset(&crl, 0, sizeof(crl));
 	pthread_mutex_lock(&ca->sh->crl_lock);
-	crl_presign(ca, delta, NULL, &pre);
+	crl_presign_run(ca, delta, NULL, &pre);
 	x.ca = ca;
 	x.actor = actor;
 	x.pre = &pre;

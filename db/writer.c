@@ -80,6 +80,7 @@
 
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 #define BATCH_MAX          64
 #define CHECKPOINT_FRAMES  1000   /* SQLite's own auto-checkpoint default */
@@ -404,6 +405,7 @@ ckpt_main(void *arg)
 {
 	struct db_writer *w = arg;
 
+	mica_thread_name("mica-ckpt");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->ckpt_due && !w->restart_due && !w->stop)

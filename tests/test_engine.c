@@ -3588,6 +3588,61 @@ test_crl_signed_ahead_that_lost_a_race_is_signed_again(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* The daemon's handles sign their CRLs on a thread of lower priority
+ * (ca_crl_background) and store them on the caller's: publications and
+ * revocations come out exactly as on the caller's thread. A handle of its
+ * own (ca_open, not a clone), so that the other tests' handles keep
+ * signing on their own threads. */
+static void
+test_crl_signed_in_the_background(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a;
+	struct ca_crl crl, cur;
+	struct mica_err err;
+	struct ca *bg = NULL;
+	uint32_t flags;
+	int64_t n0;
+	int reason;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "background." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_open(g_cadir, CA_OPEN_UNLOCK, NULL, &bg, &err), 0);
+	ca_crl_background(bg);
+	n0 = current_crl_number(bg);
+#ifdef MICA_FAULT_INJECTION
+	/* A test's faults reach the signing thread as they reach the
+	 * caller: no CRL can be signed, so the revocation is refused and
+	 * nothing changes (signed there without the fault, the CRL would
+	 * have been stored and the revocation made). */
+	fault_set("sign:0");
+	CU_ASSERT_EQUAL(ca_revoke(bg, &g_cli, a.serial, 1, &err), -1);
+	fault_clear();
+	CU_ASSERT_EQUAL(cert_status(a.serial), CA_CERT_VALID);
+	CU_ASSERT_EQUAL(current_crl_number(bg), n0);
+#endif
+	memset(&crl, 0, sizeof(crl));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(bg, &g_cli, &crl, &err), 0);
+	CU_ASSERT_EQUAL(crl.number, n0 + 1);
+	CU_ASSERT_EQUAL(crl_number_in_der(crl.der, crl.der_len), n0 + 1);
+	CU_ASSERT_EQUAL(verify_cert(g_ca, a.der, a.der_len, NULL, crl.der,
+				    crl.der_len, &flags), 0);
+	ca_crl_free(&crl);
+	/* A revocation: its CRL signed ahead in the background, stored in
+	 * the revocation's transaction - the next number, listing it. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(bg, &g_cli, a.serial, 1, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(current_crl(bg, &cur), 0);
+	CU_ASSERT_EQUAL(cur.number, n0 + 2);
+	CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, a.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, 1);
+	ca_crl_free(&cur);
+	/* The other handles see the same. */
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0 + 2);
+	ca_close(bg);
+	ca_issued_free(&a);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_unrevoke_only_from_certificate_hold(void)
 {
@@ -5247,6 +5302,9 @@ main(void)
 		  test_crl_number_increases_on_every_publication },
 		{ "a CRL signed ahead that lost a race to another process is signed again",
 		  test_crl_signed_ahead_that_lost_a_race_is_signed_again },
+		{ "CRLs signed on a background thread are published and "
+		  "stored as on the caller's",
+		  test_crl_signed_in_the_background },
 		{ "with delta CRLs, a revocation that lost a race to a newer complete CRL is still listed",
 		  test_delta_race_keeps_the_revocation },
 		{ "unrevoke works only from certificateHold",

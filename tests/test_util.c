@@ -1,20 +1,25 @@
 /*
  * tests/test_util.c - util/: what a log line and a terminal may show of
- * text from outside (util/shown.h, util/log.h), and the one spelling of a
- * number that options and query parameters take (util/decimal.h).
+ * text from outside (util/shown.h, util/log.h), the one spelling of a
+ * number that options and query parameters take (util/decimal.h), and a
+ * background thread's name and CPU priority (util/thread.h).
  */
 #include <CUnit/Basic.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/decimal.h"
 #include "util/log.h"
 #include "util/shown.h"
+#include "util/thread.h"
 
 /* ------------------------------------------------------------------ */
 /* mica_shown                                                          */
@@ -205,6 +210,59 @@ test_decimal_table(void)
 	CU_ASSERT_EQUAL(mica_decimal(NULL, 0, 10, NULL), -1);
 }
 
+/* ------------------------------------------------------------------ */
+/* mica_thread_background                                              */
+
+static int
+own_nice(void)
+{
+	return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}
+
+struct bg_seen {
+	int before, after, again, rc, rc2;
+	char name[16];
+};
+
+static void *
+bg_thread(void *arg)
+{
+	struct bg_seen *b = arg;
+
+	b->before = own_nice();
+	b->rc = mica_thread_background("mica-test-background");
+	b->after = own_nice();
+	(void)pthread_getname_np(pthread_self(), b->name, sizeof(b->name));
+	b->rc2 = mica_thread_background("mica-test-bg");
+	b->again = own_nice();
+	return NULL;
+}
+
+static void
+test_thread_background(void)
+{
+	struct bg_seen b;
+	pthread_t t;
+	int mine = own_nice();
+	int want = mine + MICA_THREAD_BACKGROUND_NICE > 19 ? 19 :
+		   mine + MICA_THREAD_BACKGROUND_NICE;
+
+	memset(&b, 0, sizeof(b));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, bg_thread, &b), 0);
+	pthread_join(t, NULL);
+	/* The thread starts at its creator's priority, drops by ten... */
+	CU_ASSERT_EQUAL(b.before, mine);
+	CU_ASSERT_EQUAL(b.rc, 0);
+	CU_ASSERT_EQUAL(b.after, want);
+	/* ...never past 19... */
+	CU_ASSERT_EQUAL(b.rc2, 0);
+	CU_ASSERT_EQUAL(b.again, 19);
+	/* ...and is named, cut to what the kernel keeps (15 bytes). */
+	CU_ASSERT_STRING_EQUAL(b.name, "mica-test-backg");
+	/* The calling thread keeps its own. */
+	CU_ASSERT_EQUAL(own_nice(), mine);
+}
+
 int
 main(void)
 {
@@ -224,7 +282,9 @@ main(void)
 	    !CU_add_test(s, "a long log line is cut at a whole escape",
 			 test_log_cuts_a_long_line_whole) ||
 	    !CU_add_test(s, "takes one spelling of a number: no sign, blank or "
-			 "leading zero (table)", test_decimal_table)) {
+			 "leading zero (table)", test_decimal_table) ||
+	    !CU_add_test(s, "a background thread runs ten nice steps below "
+			 "its creator, alone, named", test_thread_background)) {
 		CU_cleanup_registry();
 		return 1;
 	}

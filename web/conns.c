@@ -15,6 +15,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 enum { PHASE_HEAD = 0, PHASE_BODY, PHASE_BUSY };
 
@@ -271,6 +272,7 @@ reaper(void *arg)
 {
 	struct web_conns *cs = arg;
 
+	mica_thread_name("mica-reaper");
 	pthread_mutex_lock(&cs->lock);
 	while (!cs->stop) {
 		struct timespec until;

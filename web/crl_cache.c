@@ -12,6 +12,7 @@
  */
 #include "web/crl_cache.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "ca/x509.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "web/parse.h"
 #include "web/server.h"
 
@@ -194,6 +196,13 @@ loader_main(void *arg)
 	int loaded, rc;
 
 	MICA_FAULT_EXEMPT(1);   /* not a request's: never counted */
+	/* A CRL another process published is tens of megabytes to read and
+	 * check at a million entries, while requests are served the one
+	 * before: background work (util/thread.h), as signing one is
+	 * (ca_crl_background). */
+	if (mica_thread_background("mica-crl") != 0)
+		mica_log(MICA_LOG_WARN, "the CRL loader runs at the daemon's "
+			 "CPU priority: %s", strerror(errno));
 	pthread_mutex_lock(&cc->lock);
 	for (;;) {
 		while (!cc->want && !cc->stop)

@@ -486,6 +486,9 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	/* Many workers issue at once: let them share commits. */
 	if (ca_batch_writes(parent, err) != 0)
 		goto out;
+	/* A CRL's seconds of CPU at a million entries go to the cores
+	 * issuance and downloads leave. */
+	ca_crl_background(parent);
 	if (web_server_attach(&dm->srv, parent, err) != 0)
 		goto out;
 	/* ACME's validation workers clone their handles now, while no

@@ -57,6 +57,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "web/conns.h"
 #include "web/slow.h"
 
@@ -184,6 +185,7 @@ acceptor(void *arg)
 	int pause_ms = -1, full = 0;
 	int64_t said = INT64_MIN / 2;   /* monotonic s of the last "cannot accept" */
 
+	mica_thread_name("mica-accept");
 	for (;;) {
 		/* Full: only the stop and the clock wake it. */
 		int n = poll(p, full ? 1 : 2, pause_ms);

@@ -26,6 +26,7 @@
 #include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 /* Largest request accepted (ca/ocsp.h's CA_OCSP_REQ_MAX); a larger body
  * is answered malformedRequest, not read into the parser. */
@@ -240,6 +241,7 @@ refresh_main(void *arg)
 	/* Its writes run on its own connection (ca/ocsp.c), and a test's
 	 * injected faults are meant for the requests it makes. */
 	MICA_FAULT_EXEMPT(1);
+	mica_thread_name("mica-ocsp");
 	for (;;) {
 		size_t batch = REFRESH_BATCH;
 		enum turn turn = TURN_NOW;

@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "util/thread.h"
+
 
 struct web_slow {
 	pthread_mutex_t lock;
@@ -23,6 +25,10 @@ worker(void *arg)
 {
 	struct web_slow *s = arg;
 
+	/* At the daemon's priority: its jobs commit, and may lead the group
+	 * commit issuance waits for. A CRL they sign is signed on a thread
+	 * of lower priority (ca_crl_background). */
+	mica_thread_name("mica-slow");
 	for (;;) {
 		struct web_slow_job *j;
 

@@ -20,6 +20,9 @@
 #   - once let go, it is answered as before: the CRL published (201, the
 #     next number, then served at /crl and verified by openssl), the
 #     certificate revoked (listed on the served CRL), released, renewed;
+#   - a CRL is signed on a thread (mica-crl-sign) 10 nice steps below
+#     the daemon's other threads, the lane's included, which store it;
+#     the CRL loader runs 10 steps below too (util/thread.h);
 #   - a daemon stopped (SIGTERM) while two slow requests are held and a
 #     third waits behind them: the waiting one is answered 503 with a JSON
 #     error, the held ones finish with their answers once let go, and the
@@ -35,7 +38,10 @@ D=$W/ca
 need_fault_hook "test gate"
 
 G=$W/gate
-serve_start "$W/serve.out" "$D" "MICA_TEST_SLOW_GATE=$G" -- --threads 1 \
+SG=$W/signgate   # open unless a check closes it (start-up may sign a CRL)
+touch "$SG"
+serve_start "$W/serve.out" "$D" "MICA_TEST_SLOW_GATE=$G" \
+	"MICA_TEST_CRL_SIGN_GATE=$SG" -- --threads 1 \
 	--domain example.test || serve_failed "$W/serve.out"
 serve_facts "$W/serve.out" "$W"
 AUTH=(-H "Authorization: Bearer $ADM")
@@ -73,6 +79,62 @@ crl_number() { # URL: the number of the CRL served there
 	curl -fsS "$1" 2>/dev/null | openssl crl -inform der -noout -crlnumber 2>/dev/null |
 		sed -n 's/^crlNumber=0x//p' | tr 'a-f' 'A-F' | { read -r h && echo $((16#$h)); }
 }
+
+# ------------------------------------------------------ CPU priority --
+# A CRL is seconds of CPU at a million entries: the daemon signs it on a
+# thread of its own (mica-crl-sign) MICA_THREAD_BACKGROUND_NICE (10) nice
+# steps below its other threads, and the lane's thread, at the daemon's
+# priority, stores it (ca_crl_background, util/thread.h); the loader of a
+# CRL another process published (mica-crl) runs below too. The sign gate
+# (MICA_TEST_CRL_SIGN_GATE) holds the signing thread while it is looked at.
+echo "# CRLs are signed below the daemon's CPU priority, stored at it"
+nice_of() { # /proc/PID/task/TID -> its nice value (stat's 19th field; the
+	# name in parentheses may hold spaces, so count after its ')')
+	sed 's/.*) //' "$1/stat" | awk '{print $17}'
+}
+# threads: "NAME NICE" for each of the daemon's threads
+threads() {
+	local t name n
+	for t in /proc/"$SERVE_PID"/task/*; do
+		name=$(cat "$t/comm" 2>/dev/null) && n=$(nice_of "$t") &&
+			echo "$name $n"
+	done
+}
+base=$(nice_of "/proc/$SERVE_PID/task/$SERVE_PID")
+want=$((base + 10 > 19 ? 19 : base + 10))
+threads >"$W/threads.idle"
+# Two lane threads per listener (WEB_SLOW_WORKERS), HTTP and HTTPS.
+is "the daemon has four slow-lane threads, at its priority" \
+	"$(grep -c "^mica-slow $base\$" "$W/threads.idle")" 4
+is "the CRL loader runs $want (the daemon $base)" \
+	"$(grep '^mica-crl ' "$W/threads.idle")" "mica-crl $want"
+is "no CRL is being signed while none is published" \
+	"$(grep -c '^mica-crl-sign ' "$W/threads.idle")" 0
+others=$(grep -v -e '^mica-crl ' -e "^[^ ]* $base\$" "$W/threads.idle" | tr '\n' ' ')
+is "every other thread runs at the daemon's priority" "$others" ""
+grep -q '^MHD-' "$W/threads.idle" && ok "the request threads (MHD-...) are among them" ||
+	fail "no libmicrohttpd thread seen: $(tr '\n' ' ' <"$W/threads.idle")"
+
+before=$(crl_number "$H/crl")
+rm -f "$SG" "$SG.reached"
+slow pub_nice "$H/api/v1/crl" -H 'Content-Type: application/json' -d '{}'
+if wait_for "the CRL's signing thread at its gate" 30 lines "$SG.reached" 1; then
+	threads >"$W/threads.pub"
+	is "one thread signs the CRL, at nice $want" \
+		"$(grep '^mica-crl-sign ' "$W/threads.pub" | tr '\n' ' ')" "mica-crl-sign $want "
+	is "the lane's threads stay at the daemon's priority meanwhile" \
+		"$(grep -c "^mica-slow $base\$" "$W/threads.pub")" 4
+	code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time $((10 * TIME_SCALE)) "$H/healthz")
+	is "/healthz is answered while the CRL is signed" "$code" 200
+else
+	fail "the publication never reached the signing thread"
+fi
+touch "$SG"
+finished pub_nice
+is "the publication is answered 201 once signed" "$CODE" 201
+is "it stored the next CRL" "$(json_get "$W/pub_nice.body" number)" $((before + 1))
+wait_for "the signing thread gone" 30 sh -c "! grep -qx mica-crl-sign /proc/$SERVE_PID/task/*/comm" &&
+	ok "the signing thread ends with its CRL" || fail "a mica-crl-sign thread is left"
 
 # An enrollment token for the issuance done while a slow request is held.
 ET=$(enroll_token "$S" "$ADM" 20)
