@@ -182,8 +182,11 @@ int ca_batch_writes(struct ca *ca, struct mica_err *err);
  * priority (util/thread.h), while the caller waits; the caller then
  * stores them at its own priority. Issuance and downloads on the same
  * cores go first, and the lower-priority thread never holds the write
- * lock or leads a group commit that others wait for. Where no thread
- * can be started, the caller signs them itself, as without this.
+ * lock or leads a group commit that others wait for; the caller keeps the
+ * CRL lock meanwhile, so another publication, revocation or superseding
+ * renewal in this process waits for it (as for any CRL being signed).
+ * Where no thread can be started, the caller signs them itself, as
+ * without this; ca_crl_publish_now always does.
  */
 void ca_crl_background(struct ca *ca);
 
@@ -514,6 +517,11 @@ void ca_crl_free(struct ca_crl *crl);
  * may be NULL. */
 int ca_crl_publish(struct ca *ca, const struct ca_principal *p,
 		   struct ca_crl *out, struct mica_err *err);
+/* The same, signed on the caller's thread at its priority even after
+ * ca_crl_background: for a caller that others wait for meanwhile (a
+ * request that found the CRL expired, holding the CRL cache). */
+int ca_crl_publish_now(struct ca *ca, const struct ca_principal *p,
+		       struct ca_crl *out, struct mica_err *err);
 /* The current CRL (the stored copy, never signed per call). MICA_E_NOTFOUND
  * if none was published. */
 int ca_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err);

@@ -626,17 +626,17 @@ ca_crl_background(struct ca *ca)
 	atomic_store(&ca->sh->crl_background, 1);
 }
 
-/* crl_presign, on a thread of lower CPU priority in the daemon: the
- * caller's handle (its connection, its signer) is used by that thread
- * alone while the caller waits for it. */
+/* crl_presign, on a thread of lower CPU priority in the daemon unless
+ * NOW: the caller's handle (its connection, its signer) is used by that
+ * thread alone while the caller waits for it. */
 static void
 crl_presign_run(struct ca *ca, int delta, struct crl_change *ch,
-		struct crl_pre *pre)
+		struct crl_pre *pre, int now)
 {
 	struct presign_job j = { ca, delta, ch, pre, 0 };
 	pthread_t t;
 
-	if (atomic_load(&ca->sh->crl_background)) {
+	if (!now && atomic_load(&ca->sh->crl_background)) {
 		j.exempt = MICA_FAULT_EXEMPT_SWAP(0);
 		MICA_FAULT_EXEMPT(j.exempt);
 		if (pthread_create(&t, NULL, presign_main, &j) == 0) {
@@ -701,7 +701,7 @@ ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason,
 	a->ch.cascade = cascade;
 	a->sh = ca->sh;
 	pthread_mutex_lock(&a->sh->crl_lock);
-	crl_presign_run(ca, -1, &a->ch, &a->pre);
+	crl_presign_run(ca, -1, &a->ch, &a->pre, 0);
 	return a;
 }
 
@@ -777,11 +777,11 @@ publish_body(struct db *db, void *arg, struct mica_err *err)
 			     err);
 }
 
-/* Publish complete CRLs (DELTA 0) or deltas (1), signed ahead and stored
- * in a transaction of their own. */
+/* Publish complete CRLs (DELTA 0) or deltas (1), signed ahead (on the
+ * caller's thread if NOW) and stored in a transaction of their own. */
 static int
-crl_publish(struct ca *ca, const char *actor, int delta, struct db_crl *out,
-	    struct mica_err *err)
+crl_publish(struct ca *ca, const char *actor, int delta, int now,
+	    struct db_crl *out, struct mica_err *err)
 {
 	struct db_crl crl;
 	struct crl_pre pre;
@@ -790,7 +790,7 @@ crl_publish(struct ca *ca, const char *actor, int delta, struct db_crl *out,
 
 	memset(&crl, 0, sizeof(crl));
 	pthread_mutex_lock(&ca->sh->crl_lock);
-	crl_presign_run(ca, delta, NULL, &pre);
+	crl_presign_run(ca, delta, NULL, &pre, now);
 	x.ca = ca;
 	x.actor = actor;
 	x.pre = &pre;
@@ -832,9 +832,9 @@ ca_crl_free(struct ca_crl *crl)
 	memset(crl, 0, sizeof(*crl));
 }
 
-int
-ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct ca_crl *out,
-	       struct mica_err *err)
+static int
+publish_complete(struct ca *ca, const struct ca_principal *p, int now,
+		 struct ca_crl *out, struct mica_err *err)
 {
 	struct db_crl crl;
 
@@ -843,11 +843,26 @@ ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct ca_crl *out,
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	memset(&crl, 0, sizeof(crl));
-	if (crl_publish(ca, p->actor, 0, out != NULL ? &crl : NULL, err) != 0)
+	if (crl_publish(ca, p->actor, 0, now, out != NULL ? &crl : NULL,
+			err) != 0)
 		return -1;
 	if (out != NULL)
 		crl_take(out, &crl);
 	return 0;
+}
+
+int
+ca_crl_publish(struct ca *ca, const struct ca_principal *p, struct ca_crl *out,
+	       struct mica_err *err)
+{
+	return publish_complete(ca, p, 0, out, err);
+}
+
+int
+ca_crl_publish_now(struct ca *ca, const struct ca_principal *p,
+		   struct ca_crl *out, struct mica_err *err)
+{
+	return publish_complete(ca, p, 1, out, err);
 }
 
 int
@@ -996,7 +1011,7 @@ ca_crl_publish_delta(struct ca *ca, const struct ca_principal *p,
 	if (ca_require_admin(p, err) != 0 || ca_sign_ready(ca, err) != 0)
 		return -1;
 	memset(&crl, 0, sizeof(crl));
-	if (crl_publish(ca, p->actor, 1, &crl, err) != 0)
+	if (crl_publish(ca, p->actor, 1, 0, &crl, err) != 0)
 		return -1;
 	if (out != NULL)
 		crl_take(out, &crl);

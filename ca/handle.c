@@ -807,6 +807,7 @@ ca_reload(struct ca *ca, struct mica_err *err)
 		old->retired[i].key = NULL;
 	atomic_store(&nw->crl_signed, atomic_load(&old->crl_signed));
 	atomic_store(&nw->issuing_ms, atomic_load(&old->issuing_ms));
+	atomic_store(&nw->crl_background, atomic_load(&old->crl_background));
 	ca->sh = nw;
 	nw = old;   /* freed below */
 	rc = 0;

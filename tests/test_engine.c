@@ -3638,6 +3638,29 @@ test_crl_signed_in_the_background(void)
 	ca_crl_free(&cur);
 	/* The other handles see the same. */
 	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0 + 2);
+#ifdef MICA_FAULT_INJECTION
+	/* Which thread signs, seen at the signing thread's test gate (each
+	 * pass appends a line to GATE.reached): a publication goes through
+	 * it; ca_crl_publish_now (an expired CRL found by a request) never
+	 * does - its gate is closed, and it does not wait there. */
+	{
+		char gate[PATH_MAX], reached[PATH_MAX + 16];
+		FILE *f;
+
+		fresh_path(gate, sizeof(gate), "signgate");
+		snprintf(reached, sizeof(reached), "%s.reached", gate);
+		CU_ASSERT_EQUAL_FATAL(setenv("MICA_TEST_CRL_SIGN_GATE", gate, 1), 0);
+		CU_ASSERT_EQUAL(ca_crl_publish_now(bg, &g_cli, NULL, &err), 0);
+		CU_ASSERT_EQUAL(access(reached, F_OK), -1);
+		CU_ASSERT_EQUAL(current_crl_number(bg), n0 + 3);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(gate, "w"));
+		fclose(f);
+		CU_ASSERT_EQUAL(ca_crl_publish(bg, &g_cli, NULL, &err), 0);
+		CU_ASSERT_EQUAL(access(reached, F_OK), 0);
+		CU_ASSERT_EQUAL(current_crl_number(bg), n0 + 4);
+		unsetenv("MICA_TEST_CRL_SIGN_GATE");
+	}
+#endif
 	ca_close(bg);
 	ca_issued_free(&a);
 	mbedtls_pk_free(&pk);

@@ -32,27 +32,29 @@ mica_thread_name(const char *name)
 int
 mica_thread_background(const char *name)
 {
-	mica_thread_name(name);
-#ifdef __linux__
-	{
-		/* The thread's own id: with PRIO_PROCESS, Linux takes it
-		 * for that thread alone. */
-		id_t tid = (id_t)syscall(SYS_gettid);
-		int cur, want;
+	int rc = -1;
 
-		errno = 0;
-		cur = getpriority(PRIO_PROCESS, tid);
-		if (cur == -1 && errno != 0)
-			return -1;
+#ifdef __linux__
+	/* The thread's own id: with PRIO_PROCESS, Linux takes it for that
+	 * thread alone. The priority first, then the name: whoever sees
+	 * the name sees the priority. */
+	id_t tid = (id_t)syscall(SYS_gettid);
+	int cur, want, e;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, tid);
+	if (cur != -1 || errno == 0) {
 		want = cur + MICA_THREAD_BACKGROUND_NICE;
 		if (want > 19)
 			want = 19;
-		if (want == cur)
-			return 0;
-		return setpriority(PRIO_PROCESS, tid, want);
+		rc = want == cur ? 0 : setpriority(PRIO_PROCESS, tid, want);
 	}
+	e = errno;
+	mica_thread_name(name);
+	errno = e;
 #else
+	mica_thread_name(name);
 	errno = ENOSYS;
-	return -1;
 #endif
+	return rc;
 }

@@ -335,12 +335,14 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	if (!cc->loaded || cc->next_update <= now) {
 		/* Never serve an expired CRL: publish one now, or refuse.
 		 * (The daemon's timer republishes at half the period, so
-		 * this is for a daemon that was stopped or starved.) */
+		 * this is for a daemon that was stopped or starved.) Signed
+		 * on this thread, at its priority: every /crl and /healthz
+		 * waits on the cache's lock meanwhile. */
 		struct ca_principal p;
 
 		web_daemon_principal(&p);
 		memset(&crl, 0, sizeof(crl));
-		if (ca_crl_publish(ca, &p, &crl, &e) != 0 || crl_prepare(&r, &crl, &e) != 0) {
+		if (ca_crl_publish_now(ca, &p, &crl, &e) != 0 || crl_prepare(&r, &crl, &e) != 0) {
 			ca_crl_free(&crl);
 			ca_principal_free(&p);
 			pthread_mutex_unlock(&cc->lock);

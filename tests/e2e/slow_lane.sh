@@ -92,17 +92,26 @@ nice_of() { # /proc/PID/task/TID -> its nice value (stat's 19th field; the
 	# name in parentheses may hold spaces, so count after its ')')
 	sed 's/.*) //' "$1/stat" | awk '{print $17}'
 }
-# threads: "NAME NICE" for each of the daemon's threads
+# threads: "NAME NICE" for each of the daemon's threads (one that ends
+# while it is read is left out)
 threads() {
 	local t name n
 	for t in /proc/"$SERVE_PID"/task/*; do
-		name=$(cat "$t/comm" 2>/dev/null) && n=$(nice_of "$t") &&
-			echo "$name $n"
+		name=$(cat "$t/comm" 2>/dev/null) && n=$(nice_of "$t" 2>/dev/null) &&
+			[ -n "$n" ] && echo "$name $n"
 	done
+}
+# settled FILE: a snapshot in FILE once every long-lived thread has named
+# itself (each does as it first runs, which a busy machine may delay)
+settled() {
+	threads >"$1"
+	[ "$(grep -c '^mica-slow ' "$1")" -ge 4 ] && grep -q '^mica-crl ' "$1" &&
+		grep -q '^mica-accept ' "$1"
 }
 base=$(nice_of "/proc/$SERVE_PID/task/$SERVE_PID")
 want=$((base + 10 > 19 ? 19 : base + 10))
-threads >"$W/threads.idle"
+wait_for "the daemon's threads named" 30 settled "$W/threads.idle" ||
+	echo "# threads seen: $(tr '\n' ' ' <"$W/threads.idle")"
 # Two lane threads per listener (WEB_SLOW_WORKERS), HTTP and HTTPS.
 is "the daemon has four slow-lane threads, at its priority" \
 	"$(grep -c "^mica-slow $base\$" "$W/threads.idle")" 4
