@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 /* How long a signature may take (a million-entry CRL is about a second of
  * hashing; valgrind makes it many) and how long a caller waits for an idle
@@ -35,6 +36,7 @@ struct conn {
 	int fd;          /* -1: slot free */
 	pid_t pid;
 	int busy;
+	int background;  /* mica-signer-crl: large CRLs of background threads */
 };
 
 struct ca_signer {
@@ -45,7 +47,8 @@ struct ca_signer {
 	int keeper_dead;
 	int nsigners;
 	unsigned current;             /* the key that signs leaves */
-	struct conn conns[CA_SIGNER_MAX];
+	struct conn conns[CA_SIGNER_SLOTS];
+	int bg_asked;                 /* CA_CTL_BACKGROUND sent */
 	uint32_t next_id;
 	pthread_t rx;
 	int rx_started;
@@ -135,13 +138,24 @@ rx_main(void *arg)
 			int i;
 
 			memcpy(&m, buf, sizeof(m));
-			for (i = 0; i < CA_SIGNER_MAX; i++)
+			/* The keeper keeps one CRL signer: a new one means
+			 * the last is gone; drop its connection unless a
+			 * caller holds it (who then finds it broken). */
+			for (i = 0; m.background && i < CA_SIGNER_SLOTS; i++)
+				if (s->conns[i].fd >= 0 &&
+				    s->conns[i].background &&
+				    !s->conns[i].busy) {
+					close(s->conns[i].fd);
+					s->conns[i].fd = -1;
+				}
+			for (i = 0; i < CA_SIGNER_SLOTS; i++)
 				if (s->conns[i].fd < 0)
 					break;
-			if (i < CA_SIGNER_MAX) {
+			if (i < CA_SIGNER_SLOTS) {
 				s->conns[i].fd = fd;
 				s->conns[i].pid = m.pid;
 				s->conns[i].busy = 0;
+				s->conns[i].background = m.background != 0;
 				fd = -1;
 			}
 		} else if (type == CA_CTL_ACK &&
@@ -177,13 +191,14 @@ ca_signer_notify(struct ca_signer *s, int signo)
 		atomic_store(&s->death_signal, signo);
 }
 
+/* The signers' connections (the background one not counted). */
 static size_t
 live_conns(struct ca_signer *s)
 {
 	size_t n = 0;
 
-	for (int i = 0; i < CA_SIGNER_MAX; i++)
-		n += s->conns[i].fd >= 0;
+	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
+		n += s->conns[i].fd >= 0 && !s->conns[i].background;
 	return n;
 }
 
@@ -221,7 +236,7 @@ ca_signer_stop(struct ca_signer *s)
 		shutdown(s->ctl, SHUT_RDWR);
 	if (s->rx_started)
 		pthread_join(s->rx, NULL);
-	for (int i = 0; i < CA_SIGNER_MAX; i++)
+	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
 		if (s->conns[i].fd >= 0)
 			close(s->conns[i].fd);
 	if (s->ctl >= 0)
@@ -263,7 +278,7 @@ ca_signer_start(const struct ca_signer_config *c, struct ca_signer **out,
 	s->ctl = -1;
 	s->nsigners = nsig;
 	s->current = c->key_idx;
-	for (int i = 0; i < CA_SIGNER_MAX; i++)
+	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
 		s->conns[i].fd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		mica_err_set(err, MICA_E_INTERNAL, "signer_failed",
@@ -364,8 +379,8 @@ out:
 	return rc;
 }
 
-/* Take an idle connection: its index, or -1 (keeper gone, or none became
- * idle in time). */
+/* Take an idle connection (never the background signer's): its index, or
+ * -1 (keeper gone, or none became idle in time). */
 static int
 take(struct ca_signer *s)
 {
@@ -375,8 +390,9 @@ take(struct ca_signer *s)
 	mica_mono_deadline(&until, (int64_t)IDLE_WAIT_S * 1000);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		for (i = 0; i < CA_SIGNER_MAX; i++)
-			if (s->conns[i].fd >= 0 && !s->conns[i].busy) {
+		for (i = 0; i < CA_SIGNER_SLOTS; i++)
+			if (s->conns[i].fd >= 0 && !s->conns[i].busy &&
+			    !s->conns[i].background) {
 				s->conns[i].busy = 1;
 				pthread_mutex_unlock(&s->mu);
 				return i;
@@ -387,6 +403,60 @@ take(struct ca_signer *s)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return -1;
+}
+
+/* Take the background signer's connection for a large CRL of a background
+ * thread: the first time, ask the keeper to start that signer. Waits up to
+ * CA_SIGNER_BACKGROUND_WAIT_MS for it to be there and idle, then takes any
+ * connection as take() does. */
+static int
+take_background(struct ca_signer *s)
+{
+	struct timespec until;
+	uint32_t t = CA_CTL_BACKGROUND;
+	int i;
+
+	mica_mono_deadline(&until, CA_SIGNER_BACKGROUND_WAIT_MS);
+	pthread_mutex_lock(&s->mu);
+	if (!s->bg_asked && !s->keeper_dead) {
+		if (send(s->ctl, &t, sizeof(t), MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(t))
+			s->bg_asked = 1;
+		else
+			mica_log(MICA_LOG_WARN, "could not ask the keeper for "
+				 "the CRL signer; CRLs go to the others");
+	}
+	while (s->bg_asked && !s->keeper_dead) {
+		for (i = 0; i < CA_SIGNER_SLOTS; i++)
+			if (s->conns[i].fd >= 0 && s->conns[i].background &&
+			    !s->conns[i].busy) {
+				s->conns[i].busy = 1;
+				pthread_mutex_unlock(&s->mu);
+				return i;
+			}
+		if (mica_cond_wait_until(&s->cv, &s->mu, &until) == ETIMEDOUT) {
+			mica_log(MICA_LOG_WARN, "the CRL signer was not "
+				 "available in %d ms; this CRL goes to the "
+				 "others", CA_SIGNER_BACKGROUND_WAIT_MS);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return take(s);
+}
+
+/* The size from which a background thread's CRL goes to the background
+ * signer (fault-injection builds: MICA_TEST_CRL_BG_MIN bytes, for tests). */
+static size_t
+crl_background_min(void)
+{
+#ifdef MICA_FAULT_INJECTION
+	const char *e = getenv("MICA_TEST_CRL_BG_MIN");
+
+	if (e != NULL && *e >= '0' && *e <= '9')
+		return (size_t)strtoull(e, NULL, 10);
+#endif
+	return CA_SIGNER_CRL_BACKGROUND_MIN;
 }
 
 /* Give connection I back; BROKEN closes it (its signer ends, the keeper
@@ -521,7 +591,7 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 			kind == CA_SIGN_SCEP_NEXTCA ? CA_SMSG_SCEP_NEXTCA :
 			CA_SMSG_SIGN_LEAF, rtype = 0;
 	size_t len = 0;
-	int i;
+	int i, bg;
 
 	if (MICA_FAULT("sign"))
 		return mica_err_set(err, MICA_E_INTERNAL, "sign_failed",
@@ -542,15 +612,27 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 				    "the structure is larger than the signer "
 				    "accepts (%u bytes)",
 				    ca_signer_max_len(type));
-	if ((i = take(s)) < 0)
-		return unavailable(err);
 	if (kind == CA_SIGN_OCSP || kind == CA_SIGN_SCEP ||
 	    kind == CA_SIGN_SCEP_NEXTCA)
 		key_idx = 0;   /* the OCSP and RA keys are not CA keys */
-	if (round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len, NULL, 0,
-		       &rtype, reply, sizeof(reply), &len) != 0) {
+	bg = kind == CA_SIGN_CRL && tbs_len >= crl_background_min() &&
+	     mica_thread_is_background();
+	for (int tries = 0;; tries++) {
+		int was_bg;
+
+		if ((i = bg ? take_background(s) : take(s)) < 0)
+			return unavailable(err);
+		if (round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len,
+			       NULL, 0, &rtype, reply, sizeof(reply),
+			       &len) == 0)
+			break;
+		was_bg = s->conns[i].background;   /* ours while busy */
 		give(s, i, 1);
-		return unavailable(err);
+		/* A CRL signer found gone (killed while idle): its
+		 * successor gets the CRL, once. A request that broke one
+		 * of the others is not sent to another. */
+		if (!was_bg || tries > 0)
+			return unavailable(err);
 	}
 	give(s, i, 0);
 	if (rtype == CA_SMSG_REFUSED)
@@ -689,7 +771,7 @@ ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 	size_t blob_len = 0, len = 0;
 	uint32_t t = CA_CTL_SET_DOMAINS;
 	uint16_t rtype;
-	int done[CA_SIGNER_MAX] = { 0 }, rc = -1, left;
+	int done[CA_SIGNER_SLOTS] = { 0 }, rc = -1, left;
 	struct timespec until;
 
 	if (ca_signer_domains_blob(domains, ndomains, &blob, &blob_len,
@@ -735,7 +817,7 @@ ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 		int i = -1;
 
 		left = 0;
-		for (int k = 0; k < CA_SIGNER_MAX; k++) {
+		for (int k = 0; k < CA_SIGNER_SLOTS; k++) {
 			if (s->conns[k].fd < 0 || done[k])
 				continue;
 			left++;
@@ -804,7 +886,7 @@ ca_signer_pids(struct ca_signer *s, pid_t *pids, size_t max)
 	if (s == NULL)
 		return 0;
 	pthread_mutex_lock(&s->mu);
-	for (int i = 0; i < CA_SIGNER_MAX && n < max; i++)
+	for (int i = 0; i < CA_SIGNER_SLOTS && n < max; i++)
 		if (s->conns[i].fd >= 0)
 			pids[n++] = s->conns[i].pid;
 	pthread_mutex_unlock(&s->mu);
@@ -817,7 +899,7 @@ ca_signer_test_fd(struct ca_signer *s, pid_t pid)
 	int fd = -1;
 
 	pthread_mutex_lock(&s->mu);
-	for (int i = 0; i < CA_SIGNER_MAX; i++)
+	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
 		if (s->conns[i].fd >= 0 && s->conns[i].pid == pid &&
 		    !s->conns[i].busy) {
 			s->conns[i].busy = 1;
@@ -830,7 +912,7 @@ ca_signer_test_fd(struct ca_signer *s, pid_t pid)
 void
 ca_signer_test_fd_done(struct ca_signer *s, pid_t pid)
 {
-	for (int i = 0; i < CA_SIGNER_MAX; i++)
+	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
 		if (s->conns[i].fd >= 0 && s->conns[i].pid == pid &&
 		    s->conns[i].busy)
 			give(s, i, 1);

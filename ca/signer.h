@@ -23,6 +23,18 @@
  * (ca_key_mac, label CA_SIGNER_DOMAINS_LABEL), which the command line
  * computes when it changes them; the front end cannot forge it.
  *
+ * A CRL of a million entries keeps a signer busy for about half a second
+ * (checking and hashing 45 MiB). A thread that runs at background priority
+ * (util/thread.h mica_thread_background: the daemon's CRL publication)
+ * has its CRLs of CA_SIGNER_CRL_BACKGROUND_MIN bytes or more signed by a
+ * signer of its own, "mica-signer-crl", which runs MICA_THREAD_BACKGROUND_NICE
+ * steps below the others and signs nothing else: the keeper starts it when
+ * the first such CRL is asked for and restarts it like the others after.
+ * Certificates keep the other signers at the daemon's priority meanwhile,
+ * and such a CRL never waits behind them for an idle signer. If that signer
+ * cannot be had within CA_SIGNER_BACKGROUND_WAIT_MS, the CRL goes to the
+ * others as any signature does.
+ *
  * When a signer dies (a bug, a malformed message, kill -9), the requests it
  * held fail with MICA_E_UNAVAIL (503), the keeper starts another, and the
  * front end gets its connection: the daemon recovers on its own, and
@@ -45,6 +57,8 @@
 #include "util/err.h"
 
 #define CA_SIGNER_MAX         16         /* most signer processes */
+#define CA_SIGNER_CRL_BACKGROUND_MIN (1024 * 1024)  /* bytes of TBSCertList */
+#define CA_SIGNER_BACKGROUND_WAIT_MS (10 * 1000)
 #define CA_SIGNER_KEYS        16         /* CA key indexes 0..15 */
 #define CA_SIGNER_DOMAINS_LABEL "allowed-domains"
 
@@ -198,8 +212,9 @@ void ca_signer_notify(struct ca_signer *s, int signo);
 /* 1 while the keeper lives (it may be between signers), else 0. */
 int ca_signer_alive(struct ca_signer *s);
 
-/* PIDs, for tests and logs: the keeper's, and the live signers' (up to
- * MAX into PIDS; returns how many). */
+/* PIDs, for tests and logs: the keeper's, and the live signers' (the CRL
+ * signer's among them once started; up to MAX into PIDS; returns how
+ * many). */
 pid_t ca_signer_keeper_pid(struct ca_signer *s);
 size_t ca_signer_pids(struct ca_signer *s, pid_t *pids, size_t max);
 

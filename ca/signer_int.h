@@ -167,7 +167,12 @@ enum ca_ctl_type {
 	CA_CTL_NEWCONN = 2,      /* keeper -> front end, a signer's socket */
 	CA_CTL_SET_DOMAINS = 3,  /* front end -> keeper, MAC + blob */
 	CA_CTL_ACK = 4,          /* keeper -> front end, after SET_DOMAINS */
+	CA_CTL_BACKGROUND = 5,   /* front end -> keeper: start the signer of
+				  * lower priority for large CRLs (once;
+				  * restarted like the others after) */
 };
+/* Connections the front end keeps: the signers, and the background one. */
+#define CA_SIGNER_SLOTS (CA_SIGNER_MAX + 1)
 #define CA_CTL_SCEP_CT_MAX 4096
 struct ca_ctl_ready {
 	uint32_t type, ok, kind, sealed;
@@ -184,6 +189,7 @@ struct ca_ctl_ready {
 struct ca_ctl_newconn {
 	uint32_t type;
 	int32_t pid;             /* the signer's; SCM_RIGHTS carries its fd */
+	uint32_t background;     /* the signer of lower priority (CRLs) */
 };
 struct ca_ctl_ack {
 	uint32_t type, ok;

@@ -39,6 +39,7 @@
 #include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 /* ------------------------------------------------------------------ */
 /* Answering one request                                               */
@@ -519,6 +520,7 @@ struct worker {
 	pid_t pid;
 	int64_t started;
 	int fast_exits;     /* deaths within a second of starting, in a row */
+	int background;     /* mica-signer-crl (ca/signer.h) */
 };
 
 /* Close every descriptor but those in KEEP (N of them). */
@@ -595,7 +597,13 @@ spawn(struct ca_signer_state *st, int ctl, int sfd, struct worker *w)
 
 		(void)sfd;
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		prctl(PR_SET_NAME, "mica-signer", 0, 0, 0);
+		/* The CRL signer: lower priority for good (it cannot raise
+		 * it again), before confinement, which has no setpriority. */
+		if (!w->background)
+			prctl(PR_SET_NAME, "mica-signer", 0, 0, 0);
+		else if (mica_thread_background("mica-signer-crl") != 0)
+			mica_log(MICA_LOG_WARN, "signer: could not lower the "
+				 "CRL signer's priority");
 		close_others(keep, 2);
 		{
 			sigset_t all;
@@ -617,6 +625,7 @@ spawn(struct ca_signer_state *st, int ctl, int sfd, struct worker *w)
 	memset(&m, 0, sizeof(m));
 	m.type = CA_CTL_NEWCONN;
 	m.pid = pid;
+	m.background = w->background != 0;
 	w->pid = pid;
 	w->started = mica_mono_ms();
 	if (ctl_send(ctl, &m, sizeof(m), sv[0]) != 0) {
@@ -906,12 +915,13 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 {
 	struct ca_signer_state st;
 	struct ca_ctl_ready ready;
-	struct worker w[CA_SIGNER_MAX];
+	struct worker w[CA_SIGNER_SLOTS];   /* the signers, then mica-signer-crl */
 	struct mica_err err;
 	struct rlimit nocore = { 0, 0 };
 	sigset_t chld;
+	const uint32_t bg = CA_CTL_BACKGROUND;
 	unsigned char *msg = NULL;
-	int sfd = -1, i, status = 3;
+	int sfd = -1, i, status = 3, nw = nsigners;
 	int keep[2];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -984,7 +994,7 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 		int64_t wait_ms = -1, now = mica_mono_ms();
 
 		/* Signers waiting for a restart after dying young. */
-		for (i = 0; i < nsigners; i++)
+		for (i = 0; i < nw; i++)
 			if (w[i].pid == 0) {
 				int64_t at = w[i].started + 1000;
 
@@ -1009,6 +1019,21 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 				status = 0;
 				goto done;
 			}
+			if (n == 4 && memcmp(msg, &bg, 4) == 0) {
+				/* The CRL signer, once; restarted above. */
+				if (nw == nsigners && nw < CA_SIGNER_SLOTS) {
+					w[nw].background = 1;
+					nw++;
+					if (spawn(&st, ctl, sfd, &w[nw - 1]) != 0)
+						goto done;
+					mica_log(MICA_LOG_INFO, "signing service: "
+						 "CRL signer %d started for "
+						 "large CRLs, %d nice steps "
+						 "lower", (int)w[nw - 1].pid,
+						 MICA_THREAD_BACKGROUND_NICE);
+				}
+				continue;
+			}
 			keeper_ctl(&st, ctl, msg, (size_t)n);
 		}
 		if (pfd[1].revents) {
@@ -1019,7 +1044,7 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 			if (read(sfd, &si, sizeof(si)) < 0 && errno != EAGAIN)
 				goto done;
 			while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
-				for (i = 0; i < nsigners; i++) {
+				for (i = 0; i < nw; i++) {
 					if (w[i].pid != pid)
 						continue;
 					if (WIFSIGNALED(ws))
@@ -1041,7 +1066,7 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 		}
 	}
 done:
-	for (i = 0; i < nsigners; i++)
+	for (i = 0; i < nw; i++)
 		if (w[i].pid > 0)
 			kill(w[i].pid, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0)

@@ -16,14 +16,17 @@
 #include <CUnit/Basic.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/md.h>
 #include <mbedtls/x509_crt.h>
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -41,6 +44,7 @@
 #include "ca/x509.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 #define PASS "correct horse battery staple"
 #define DAY INT64_C(86400)
@@ -1159,6 +1163,251 @@ test_a_ca_key_signs_ocsp_for_itself_only_when_allowed(void)
 	ca_key_free(k);
 }
 
+/* ------------------------------------------- the CRL signer (background) */
+
+/* A TBSCertList of NUM with N entries (about 40 bytes each). */
+static int
+big_crl_tbs(uint64_t num, size_t n, unsigned char **tbs, size_t *len)
+{
+	struct ca_crl_entry *e = calloc(n, sizeof(*e));
+	struct ca_tbs_crl t;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (e == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		e[i].serial_len = 16;
+		e[i].serial[0] = 0x40;
+		for (int k = 1; k < 16; k++)
+			e[i].serial[k] = (unsigned char)(i >> (8 * (k % 4)));
+		e[i].reason = (signed char)(i % 2);
+		e[i].revoked_at = now - 3600;
+	}
+	memset(&t, 0, sizeof(t));
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = root_name;
+	t.issuer_len = root_name_len;
+	t.this_update = now;
+	t.next_update = now + 7 * DAY;
+	t.crl_number = (int64_t)num;
+	memcpy(t.aki, root_ski, 20);
+	t.entries = e;
+	t.nentries = n;
+	rc = ca_x509_tbs_crl(&t, tbs, len, NULL);
+	free(e);
+	return rc;
+}
+
+/* Does the root's key verify SIG over TBS? */
+static int
+root_verifies(const unsigned char *tbs, size_t len, const unsigned char *sig,
+	      size_t sig_len)
+{
+	mbedtls_x509_crt root;
+	unsigned char h[32];
+	int ok;
+
+	mbedtls_x509_crt_init(&root);
+	ok = mbedtls_x509_crt_parse_der(&root, root_der, root_len) == 0 &&
+	     mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), tbs, len,
+			h) == 0 &&
+	     mbedtls_pk_verify(&root.pk, MBEDTLS_MD_SHA256, h, 32, sig,
+			       sig_len) == 0;
+	mbedtls_x509_crt_free(&root);
+	return ok;
+}
+
+struct crl_job {
+	int background;         /* call mica_thread_background first */
+	uint64_t number;
+	size_t entries;
+	int rc;
+	struct mica_err err;
+};
+
+static void *
+crl_job_main(void *arg)
+{
+	struct crl_job *j = arg;
+	unsigned char *tbs = NULL, sig[CA_SIG_MAX];
+	size_t len = 0, sig_len = 0;
+
+	if (j->background)
+		mica_thread_background("test-crl");
+	j->rc = -1;
+	if (big_crl_tbs(j->number, j->entries, &tbs, &len) == 0 &&
+	    ca_signer_sign(sg, CA_SIGN_CRL, tbs, len, sig, &sig_len, NULL,
+			   &j->err) == 0 &&
+	    root_verifies(tbs, len, sig, sig_len))
+		j->rc = 0;
+	free(tbs);
+	return NULL;
+}
+
+/* Sign a CRL of NUMBER with ENTRIES entries on a new thread. */
+static int
+crl_on_thread(int background, uint64_t number, size_t entries)
+{
+	struct crl_job j = { background, number, entries, -1, { 0 } };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, crl_job_main, &j) != 0)
+		return -1;
+	pthread_join(t, NULL);
+	return j.rc;
+}
+
+/* PID's nice value (/proc/PID/stat, the 19th field), or 99. */
+static int
+nice_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int nice = 99, f = 3;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 99;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 99;
+	for (p = strtok(p + 1, " "); p != NULL; p = strtok(NULL, " "), f++)
+		if (f == 19) {
+			nice = atoi(p);
+			break;
+		}
+	return nice;
+}
+
+/* The pid of the signer named mica-signer-crl, or 0. */
+static pid_t
+crl_signer(void)
+{
+	pid_t pids[CA_SIGNER_MAX + 1], found = 0;
+	size_t n = ca_signer_pids(sg, pids, CA_SIGNER_MAX + 1);
+
+	for (size_t i = 0; i < n; i++) {
+		char path[64], line[64] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pids[i]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(line, sizeof(line), f) != NULL &&
+		    strcmp(line, "mica-signer-crl\n") == 0)
+			found = pids[i];
+		fclose(f);
+	}
+	return found;
+}
+
+/*
+ * A large CRL from a background thread goes to a signer of its own, which
+ * the keeper starts the first time: named mica-signer-crl, ten nice steps
+ * below the keeper, confined like the others, restarted when killed; it
+ * signs while every other signer is busy. Small CRLs, and large ones from
+ * other threads, never start it.
+ */
+static void
+test_large_crls_of_background_threads_have_their_signer(void)
+{
+	size_t big = CA_SIGNER_CRL_BACKGROUND_MIN / 40 + 1000;
+	int want = getpriority(PRIO_PROCESS, 0) + MICA_THREAD_BACKGROUND_NICE;
+	pid_t pids[CA_SIGNER_MAX + 1], bg, busy[2];
+	int fds[2];
+
+	if (want > 19)
+		want = 19;
+	CU_ASSERT_EQUAL_FATAL(wait_signers(2, 0), 0);
+	/* A small CRL of a background thread, a large one of another. */
+	CU_ASSERT_EQUAL(crl_on_thread(1, 100, 10), 0);
+	CU_ASSERT_EQUAL(crl_on_thread(0, 101, big), 0);
+	CU_ASSERT_EQUAL(ca_signer_pids(sg, pids, CA_SIGNER_MAX + 1), 2);
+	CU_ASSERT_EQUAL(crl_signer(), 0);
+
+	/* A large one of a background thread: its signer starts. */
+	CU_ASSERT_EQUAL(crl_on_thread(1, 102, big), 0);
+	CU_ASSERT_EQUAL(ca_signer_pids(sg, pids, CA_SIGNER_MAX + 1), 3);
+	CU_ASSERT_FATAL((bg = crl_signer()) > 0);
+	CU_ASSERT_EQUAL(nice_of(bg), want);
+	CU_ASSERT_EQUAL(nice_of(pids[0] == bg ? pids[1] : pids[0]),
+			getpriority(PRIO_PROCESS, 0));
+	{
+		char path[64], line[256];
+		int seccomp = -1;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)bg);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "r"));
+		while (fgets(line, sizeof(line), f) != NULL)
+			sscanf(line, "Seccomp: %d", &seccomp);
+		fclose(f);
+#ifdef RUNNING_ON_VALGRIND
+		if (!RUNNING_ON_VALGRIND)
+#endif
+			CU_ASSERT_EQUAL(seccomp, 2);
+	}
+
+	/* With both other signers held, it still signs (it waits for none
+	 * of them); a second one does not start. */
+	for (int k = 0, i = 0; k < 3 && i < 2; k++)
+		if (pids[k] != bg) {
+			busy[i] = pids[k];
+			fds[i] = ca_signer_test_fd(sg, pids[k]);
+			CU_ASSERT(fds[i] >= 0);
+			i++;
+		}
+	CU_ASSERT_EQUAL(crl_on_thread(1, 103, big), 0);
+	CU_ASSERT_EQUAL(crl_signer(), bg);
+	ca_signer_test_fd_done(sg, busy[0]);
+	ca_signer_test_fd_done(sg, busy[1]);
+	CU_ASSERT_EQUAL(wait_signers(3, busy[0]), 0);
+	CU_ASSERT_EQUAL(wait_signers(3, busy[1]), 0);
+
+	/* Killed while idle, it is replaced by another of its kind, which
+	 * signs the CRL that found the dead one's connection broken: the
+	 * keeper is stopped meanwhile, so that the CRL meets the broken
+	 * connection first, and let go once it was dropped. */
+	{
+		struct crl_job j = { 1, 104, big, -1, { 0 } };
+		pid_t keeper = ca_signer_keeper_pid(sg);
+		pthread_t t;
+		int gone = 0;
+
+		CU_ASSERT_EQUAL_FATAL(kill(keeper, SIGSTOP), 0);
+		CU_ASSERT_EQUAL(kill(bg, SIGKILL), 0);
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, crl_job_main,
+						     &j), 0);
+		for (int i = 0; i < 3000 && !gone; i++) {   /* 30 s */
+			size_t n = ca_signer_pids(sg, pids, CA_SIGNER_MAX + 1);
+
+			gone = 1;
+			for (size_t k = 0; k < n; k++)
+				gone &= pids[k] != bg;
+			if (!gone)
+				usleep(10000);
+		}
+		CU_ASSERT(gone);
+		kill(keeper, SIGCONT);
+		pthread_join(t, NULL);
+		CU_ASSERT_EQUAL(j.rc, 0);
+	}
+	CU_ASSERT_EQUAL(wait_signers(3, bg), 0);
+	CU_ASSERT((pids[0] = crl_signer()) > 0 && pids[0] != bg);
+	CU_ASSERT_EQUAL(nice_of(pids[0]), want);
+	{
+		struct leaf l;
+
+		leaf_default(&l);
+		CU_ASSERT_EQUAL(sign_leaf(&l, NULL), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -1194,6 +1443,8 @@ main(void)
 		  test_several_keys_after_a_rollover },
 		{ "the OCSP key: certified only as its own short-lived responder, signs only this CA's responses",
 		  test_the_ocsp_key_signs_only_what_the_signer_checks },
+		{ "large CRLs of background threads have a signer of their own",
+		  test_large_crls_of_background_threads_have_their_signer },
 	};
 	CU_pSuite suite;
 	unsigned failed;

@@ -12,6 +12,9 @@
 #include <sys/syscall.h>
 #endif
 
+/* Set by mica_thread_background for the thread's whole life. */
+static _Thread_local int background;
+
 void
 mica_thread_name(const char *name)
 {
@@ -34,6 +37,7 @@ mica_thread_background(const char *name)
 {
 	int rc = -1;
 
+	background = 1;
 #ifdef __linux__
 	/* The thread's own id: with PRIO_PROCESS, Linux takes it for that
 	 * thread alone. The priority first, then the name: whoever sees
@@ -57,4 +61,10 @@ mica_thread_background(const char *name)
 	errno = ENOSYS;
 #endif
 	return rc;
+}
+
+int
+mica_thread_is_background(void)
+{
+	return background;
 }

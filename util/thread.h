@@ -29,4 +29,9 @@ void mica_thread_name(const char *name);
  */
 int mica_thread_background(const char *name);
 
+/* Whether the calling thread has called mica_thread_background (whatever
+ * it returned): the signing service gives such a thread's large CRLs to
+ * a signer process of the same lower priority (ca/signer.h). */
+int mica_thread_is_background(void);
+
 #endif

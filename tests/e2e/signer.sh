@@ -7,7 +7,8 @@
 # key independently and learn its private value. Then, against a running
 # daemon:
 #  - the process tree: mica serve -> mica-keeper -> N mica-signer, each
-#    signer under a seccomp filter with no new privileges;
+#    signer under a seccomp filter with no new privileges; a small CRL
+#    starts no mica-signer-crl (the signer of large CRLs);
 #  - the front end's whole readable memory holds neither the private value
 #    (big- or little-endian) nor the passphrase, and its environment no
 #    longer holds MICA_PASSPHRASE; a signer's memory does hold the key (the
@@ -105,6 +106,14 @@ for p in $(signers "$KEEPER"); do
 		"$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/$p/status")" 1
 done
 is "a certificate through the signers" "$(enroll one.contoso.test)" 201
+# A CRL of a million entries would be signed by a CRL signer of lower
+# priority (slow_lane.sh); one of a few entries never starts it.
+is "a CRL is published" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$W/root.pem" \
+	-X POST -H "Authorization: Bearer $ADM" -H 'Content-Type: application/json' \
+	-d '{}' "$S/api/v1/crl")" 201
+is "a CRL of a few entries starts no CRL signer (mica-signer-crl)" \
+	"$(pgrep -P "$KEEPER" -x mica-signer-crl | grep -c .)" 0
+is "... and the keeper still has two signers" "$(signers "$KEEPER" | grep -c .)" 2
 check "... which openssl verifies against the root" sh -c \
 	"python3 -c 'import json,sys; print(json.load(open(\"$W/one.contoso.test.json\"))[\"certificate\"])' > '$W/one.pem' &&
 	 openssl verify -CAfile '$W/root.pem' '$W/one.pem'"

@@ -22,7 +22,11 @@
 #     certificate revoked (listed on the served CRL), released, renewed;
 #   - a CRL is signed on a thread (mica-crl-sign) 10 nice steps below
 #     the daemon's other threads, the lane's included, which store it;
-#     the CRL loader runs 10 steps below too (util/thread.h);
+#     the CRL loader runs 10 steps below too (util/thread.h); the CRL
+#     goes to a signer process of its own at that priority (with
+#     MICA_TEST_CRL_BG_MIN=0, which makes every CRL "large"), one for
+#     every publication, and after the CRLs below it is still the one;
+#     killed, it is replaced and the next publication is signed;
 #   - a daemon stopped (SIGTERM) while two slow requests are held and a
 #     third waits behind them: the waiting one is answered 503 with a JSON
 #     error, the held ones finish with their answers once let go, and the
@@ -41,7 +45,7 @@ G=$W/gate
 SG=$W/signgate   # open unless a check closes it (start-up may sign a CRL)
 touch "$SG"
 serve_start "$W/serve.out" "$D" "MICA_TEST_SLOW_GATE=$G" \
-	"MICA_TEST_CRL_SIGN_GATE=$SG" -- --threads 1 \
+	"MICA_TEST_CRL_SIGN_GATE=$SG" MICA_TEST_CRL_BG_MIN=0 -- --threads 1 \
 	--domain example.test || serve_failed "$W/serve.out"
 serve_facts "$W/serve.out" "$W"
 AUTH=(-H "Authorization: Bearer $ADM")
@@ -144,6 +148,23 @@ is "the publication is answered 201 once signed" "$CODE" 201
 is "it stored the next CRL" "$(json_get "$W/pub_nice.body" number)" $((before + 1))
 wait_for "the signing thread gone" 30 sh -c "! grep -qx mica-crl-sign /proc/$SERVE_PID/task/*/comm" &&
 	ok "the signing thread ends with its CRL" || fail "a mica-crl-sign thread is left"
+# Such a thread's CRL of CA_SIGNER_CRL_BACKGROUND_MIN bytes or more (here,
+# with MICA_TEST_CRL_BG_MIN=0, any) is signed by a signer process of its
+# own, started by the keeper for the first one, at that lower priority;
+# the signers of certificates stay at the daemon's (ca/signer.h).
+KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
+proc_nice() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $17}'; }
+crl_signers() { pgrep -P "$KEEPER" -x mica-signer-crl; }
+CS=$(crl_signers)
+is "the keeper started one CRL signer (mica-signer-crl)" "$(echo "$CS" | grep -c .)" 1
+if [ -n "$CS" ]; then
+	is "the CRL signer runs at nice $want" "$(proc_nice "$CS")" "$want"
+	is "the CRL signer is confined (seccomp)" \
+		"$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$CS/status")" 2
+fi
+for p in $(pgrep -P "$KEEPER" -x mica-signer); do
+	is "signer $p (certificates) stays at the daemon's nice $base" "$(proc_nice "$p")" "$base"
+done
 
 # An enrollment token for the issuance done while a slow request is held.
 ET=$(enroll_token "$S" "$ADM" 20)
@@ -190,6 +211,20 @@ done
 curl -fsS -o "$W/now.crl" "$H/crl"
 openssl crl -inform der -in "$W/now.crl" -CAfile "$W/root.pem" -noout 2>"$W/crl.err" &&
 	ok "openssl verifies the published CRL" || { fail "openssl crl -CAfile"; sed 's/^/    /' "$W/crl.err"; }
+is "after those publications the CRL signer is still the one" "$(crl_signers | tr '\n' ' ')" "$CS "
+# Killed, the keeper starts another; the next publication is signed.
+if [ -n "$CS" ]; then
+	kill -9 "$CS"
+	before=$(crl_number "$H/crl")
+	code=$(curl -sk -o "$W/pub_after.json" -w '%{http_code}' --max-time $((120 * TIME_SCALE)) \
+		-X POST "${AUTH[@]}" -H 'Content-Type: application/json' -d '{}' "$H/api/v1/crl")
+	is "a publication after the CRL signer was killed: 201" "$code" 201
+	is "... with the next number" "$(json_get "$W/pub_after.json" number)" $((before + 1))
+	new_cs() { CS2=$(crl_signers) && [ -n "$CS2" ] && [ "$CS2" != "$CS" ]; }
+	wait_for "another CRL signer" 30 new_cs &&
+		is "the keeper started another CRL signer, at nice $want" "$(proc_nice "$CS2")" "$want" ||
+		fail "no CRL signer after the last one was killed"
+fi
 
 # ------------------------------------------------ revoke and release --
 echo "# revoke, unrevoke and renew"
