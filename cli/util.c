@@ -25,7 +25,11 @@ cli_put_shown(FILE *f, const char *s)
 	while (left > 0) {
 		size_t n = mica_shown_len(u, left);
 
-		if (n == 0) {
+		if (*u == '\\') {
+			fputs("\\\\", f);
+			u++;
+			left--;
+		} else if (n == 0) {
 			fprintf(f, "\\x%02x", *u);
 			u++;
 			left--;

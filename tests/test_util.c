@@ -53,6 +53,8 @@ static const struct shown_case shown_cases[] = {
 	{ "a surrogate (U+D800)", "\xed\xa0\x80", "\\xed\\xa0\\x80" },
 	{ "beyond U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },
 	{ "a lead byte F5", "\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80" },
+	{ "a backslash doubled, so that a literal \\x07 is not BEL's escape",
+	  "C:\\ca \\x07", "C:\\\\ca \\\\x07" },
 };
 
 static void

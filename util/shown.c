@@ -49,7 +49,13 @@ mica_shown(const char *in, size_t len, char *out, size_t size)
 	assert(size > 0);
 	while (i < len) {
 		n = mica_shown_len(u + i, len - i);
-		if (n == 0) {
+		if (u[i] == '\\') {   /* so that "\x07" is not read as BEL */
+			if (end - o < 2)
+				break;
+			*o++ = '\\';
+			*o++ = '\\';
+			i++;
+		} else if (n == 0) {
 			if (end - o < 4)
 				break;
 			snprintf(o, 5, "\\x%02x", u[i]);

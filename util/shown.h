@@ -1,7 +1,8 @@
 /*
  * util/shown.h - text from outside (a path, a header, a file name) as it
  * may be shown on a terminal or written into a log line: every byte a
- * terminal or a log reader could act on spelled \xNN, as git and ls -b do.
+ * terminal or a log reader could act on spelled \xNN, a backslash \\, as git
+ * and ls -b do.
  * Shared by the command line's messages and the daemon's log.
  */
 #ifndef MICA_UTIL_SHOWN_H
@@ -16,9 +17,10 @@
 size_t mica_shown_len(const unsigned char *s, size_t len);
 
 /* Write IN[0..LEN) into OUT (SIZE bytes, at least 1) with every byte
- * mica_shown_len does not take written \xNN, and a NUL. Stops at the last
- * whole character or escape that fits, never in the middle of one.
- * Returns the length written (without the NUL). */
+ * mica_shown_len does not take written \xNN and a backslash doubled (so
+ * that a literal "\x07" reads \\x07, never as the escape of BEL), and a
+ * NUL. Stops at the last whole character or escape that fits, never in
+ * the middle of one. Returns the length written (without the NUL). */
 size_t mica_shown(const char *in, size_t len, char *out, size_t size);
 
 #endif

@@ -464,7 +464,7 @@ echo "# the log shows outside text with controls, C1 and bytes of no character a
 # A data directory named to retitle a terminal (OSC ... BEL), with C1 CSI
 # (U+009B, which some terminals take for ESC [), a byte of no UTF-8
 # character and Greek, which is kept as it is.
-D4=$W/$'ca-\e]0;owned\a-\xc2\x9b''31m-\xff-'"Ελλάδα"
+D4=$W/$'ca-\e]0;owned\a-\xc2\x9b'$'31m-\xff-'"Ελλάδα"
 LOG4=$W/mica4.log
 HP= SP=
 serve_start "$W/out4" "$D4" -- --domain contoso.test --log "$LOG4" || serve_failed "$W/out4"

@@ -2,7 +2,8 @@
 # Hostile local input: files and arguments an admin passes by mistake or
 # an attacker plants.
 #   - terminal control bytes in arguments and file names that mica echoes
-#     (errors, usage errors, notes) come out escaped (\x1b), never raw;
+#     (errors, usage errors, notes) come out escaped (\x1b), never raw,
+#     and a backslash doubled (\\), so that the text \x1b is not ESC's;
 #   - a FIFO nobody writes to given as --csr is refused at once, not waited
 #     for; a pipe with a writer (<(...)) is read; /dev/zero and a huge file
 #     are cut at the bound; a directory is refused;
@@ -61,6 +62,12 @@ grep -q "münchen" "$W/e7" && ok "UTF-8 in an echoed argument is shown as it is"
 "$MICA" -d "$D" list "$(printf 'a\302\233b\377')" 2>"$W/e8"
 grep -qF 'a\xc2\x9bb\xff' "$W/e8" && ok "a C1 control and a stray byte are shown as \\xNN" ||
 	fail "C1/stray bytes: $(od -c "$W/e8" | head -2)"
+# The text \x1b (a backslash, then x1b) is told from ESC: its backslash
+# is doubled.
+"$MICA" -d "$D" list 'C:\x1b' 2>"$W/e9"
+grep -qF 'C:\\x1b' "$W/e9" && ! grep -q "$ESC" "$W/e9" &&
+	ok "a backslash in an echoed argument is shown doubled (\\\\x1b, not ESC's \\x1b)" ||
+	fail "a literal \\x1b: $(cat "$W/e9")"
 
 # ------------------------------------------------------- files as CSRs --
 mkfifo "$W/fifo"
