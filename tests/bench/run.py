@@ -1377,10 +1377,12 @@ def bench_stall(cfg, work, mica, bulkload, bodies):
     enroll = mica_token(mica, d, "--enroll", "--profile", "server",
                         "--uses", "-1")
     admin = mica_token(mica, d, "--admin")
+    signers = (["--signers", str(cfg["stall_signers"])]
+               if cfg.get("stall_signers") else [])
     p = Proc("mica serve (stall)",
              [mica, "-d", d, "serve", "--http", "127.0.0.1:%d" % hp,
               "--https", "127.0.0.1:%d" % sp, "--log",
-              os.path.join(work, "mica-stall.log")],
+              os.path.join(work, "mica-stall.log")] + signers,
              os.path.join(work, "mica-stall.out")).start()
     rows = []
     ngx = None
@@ -3038,7 +3040,8 @@ def report(R, cfg, quick):
                  "%d CRLs, median %.2f s each) while the load runs. The CRL "
                  "is signed from a read snapshot outside the write lock and "
                  "stored in a short transaction, by threads ten nice steps "
-                 "below the daemon's others; /crl serves the previous "
+                 "below the daemon's others (and signed by a signer process "
+                 "at that priority, mica-signer-crl); /crl serves the previous "
                  "CRL until the next is loaded. The two CPU cores are shared "
                  "by the signing, the load and wrk itself. nginx sends the "
                  "same CRL from a file (sendfile), measured right after "
@@ -3047,6 +3050,11 @@ def report(R, cfg, quick):
                  "%d during publication." %
                  (b["publications"], b["publish_s"] or 0, q["errors"],
                   b["errors"]))
+        if R.get("stall_signers"):
+            L.append("")
+            L.append("The daemon ran with --signers %d (the signer "
+                     "processes of certificates; by default one per core)."
+                     % R["stall_signers"])
         L.append("")
     if R.get("get_med"):
         L.append("### Root and CRL download (plain HTTP, wrk -c64)")
@@ -3281,6 +3289,10 @@ def main():
     ap.add_argument("--ocsp-pass-sizes", metavar="N[,N...]",
                     help="store sizes of the OCSP refresh/publication "
                     "passes (default 100000,1000000; --quick 2000,10000)")
+    ap.add_argument("--stall-signers", type=int, metavar="N",
+                    help="the stall section's daemon runs with --signers N "
+                    "(default: mica's, one per core); 1 is what a "
+                    "one-core machine gets")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory")
     ap.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
@@ -3296,6 +3308,10 @@ def main():
             ap.error(str(e))
     if a.runs:
         cfg["runs"] = a.runs
+    if a.stall_signers is not None:
+        if not 1 <= a.stall_signers <= 16:
+            ap.error("--stall-signers wants a number from 1 to 16")
+        cfg["stall_signers"] = a.stall_signers
     if a.ocsp_pass_sizes:
         try:
             cfg["ocsp_pass"] = [int(x) for x in a.ocsp_pass_sizes.split(",")]
@@ -3405,6 +3421,7 @@ def main():
             rows = bench_stall(cfg, work, mica, a.bulkload, mica_bodies)
             write_csv(os.path.join(a.out, "stall-runs.csv"), rows)
             R["stall"] = stall_medians(rows)
+            R["stall_signers"] = cfg.get("stall_signers")
         mem = []
         for p in ("mica", "cfssl-certdb", "cfssl-nodb"):
             if p in R.get("idle", {}):
