@@ -49,6 +49,7 @@ struct ca_signer {
 	unsigned current;             /* the key that signs leaves */
 	struct conn conns[CA_SIGNER_SLOTS];
 	int bg_asked;                 /* CA_CTL_BACKGROUND sent */
+	int64_t bg_backoff_until;     /* take_background waits not before */
 	uint32_t next_id;
 	pthread_t rx;
 	int rx_started;
@@ -408,23 +409,27 @@ take(struct ca_signer *s)
 /* Take the background signer's connection for a large CRL of a background
  * thread: the first time, ask the keeper to start that signer. Waits up to
  * CA_SIGNER_BACKGROUND_WAIT_MS for it to be there and idle, then takes any
- * connection as take() does. */
+ * connection as take() does; after such a wait, for BG_BACKOFF_MS, takes
+ * it only if it is there and idle at once. */
+#define BG_BACKOFF_MS (60 * 1000)
 static int
 take_background(struct ca_signer *s)
 {
 	struct timespec until;
 	uint32_t t = CA_CTL_BACKGROUND;
-	int i;
+	int64_t now = mica_mono_ms();
+	int i, asked = 1, waited = 0;
 
 	mica_mono_deadline(&until, CA_SIGNER_BACKGROUND_WAIT_MS);
 	pthread_mutex_lock(&s->mu);
 	if (!s->bg_asked && !s->keeper_dead) {
-		if (send(s->ctl, &t, sizeof(t), MSG_NOSIGNAL) ==
+		/* The control socket is a SOCK_SEQPACKET pair: one whole
+		 * message or nothing, never a wait under the lock. */
+		if (send(s->ctl, &t, sizeof(t), MSG_NOSIGNAL | MSG_DONTWAIT) ==
 		    (ssize_t)sizeof(t))
 			s->bg_asked = 1;
 		else
-			mica_log(MICA_LOG_WARN, "could not ask the keeper for "
-				 "the CRL signer; CRLs go to the others");
+			asked = 0;
 	}
 	while (s->bg_asked && !s->keeper_dead) {
 		for (i = 0; i < CA_SIGNER_SLOTS; i++)
@@ -434,14 +439,23 @@ take_background(struct ca_signer *s)
 				pthread_mutex_unlock(&s->mu);
 				return i;
 			}
-		if (mica_cond_wait_until(&s->cv, &s->mu, &until) == ETIMEDOUT) {
-			mica_log(MICA_LOG_WARN, "the CRL signer was not "
-				 "available in %d ms; this CRL goes to the "
-				 "others", CA_SIGNER_BACKGROUND_WAIT_MS);
+		if (now < s->bg_backoff_until ||
+		    mica_cond_wait_until(&s->cv, &s->mu, &until) == ETIMEDOUT) {
+			if (now >= s->bg_backoff_until) {
+				s->bg_backoff_until = now + BG_BACKOFF_MS;
+				waited = 1;
+			}
 			break;
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (!asked)
+		mica_log(MICA_LOG_WARN, "could not ask the keeper for the CRL "
+			 "signer; this CRL goes to the others");
+	if (waited)
+		mica_log(MICA_LOG_WARN, "the CRL signer was not available in "
+			 "%d ms; CRLs go to the others when it is not at once, "
+			 "for a minute", CA_SIGNER_BACKGROUND_WAIT_MS);
 	return take(s);
 }
 
@@ -495,7 +509,8 @@ send_all(int fd, const void *buf, size_t len)
 }
 
 /* One request and its reply on connection I. Returns 0 with the reply in
- * *RTYPE / BUF (of *LEN, at most SIZE), or -1 if the connection broke. */
+ * *RTYPE / BUF (of *LEN, at most SIZE), -2 if the request could not be
+ * sent (the signer was gone before it), -1 if the connection broke after. */
 static int
 round_trip(struct ca_signer *s, int i, uint16_t type, uint16_t key,
 	   const unsigned char *a, size_t alen, const unsigned char *b,
@@ -518,7 +533,7 @@ round_trip(struct ca_signer *s, int i, uint16_t type, uint16_t key,
 	if (send_all(fd, h, sizeof(h)) != 0 ||
 	    (alen && send_all(fd, a, alen) != 0) ||
 	    (blen && send_all(fd, b, blen) != 0))
-		return -1;
+		return -2;
 	if (ca_signer_read_all(fd, h, sizeof(h), REPLY_TIMEOUT_MS) != 0 ||
 	    ca_signer_hdr_get(h, &hdr) != 0 || hdr.id != id ||
 	    (hdr.type != CA_SMSG_OK && hdr.type != CA_SMSG_REFUSED) ||
@@ -618,20 +633,21 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	bg = kind == CA_SIGN_CRL && tbs_len >= crl_background_min() &&
 	     mica_thread_is_background();
 	for (int tries = 0;; tries++) {
-		int was_bg;
+		int was_bg, r;
 
 		if ((i = bg ? take_background(s) : take(s)) < 0)
 			return unavailable(err);
-		if (round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len,
-			       NULL, 0, &rtype, reply, sizeof(reply),
-			       &len) == 0)
+		r = round_trip(s, i, type, (uint16_t)key_idx, tbs, tbs_len,
+			       NULL, 0, &rtype, reply, sizeof(reply), &len);
+		if (r == 0)
 			break;
 		was_bg = s->conns[i].background;   /* ours while busy */
 		give(s, i, 1);
-		/* A CRL signer found gone (killed while idle): its
-		 * successor gets the CRL, once. A request that broke one
-		 * of the others is not sent to another. */
-		if (!was_bg || tries > 0)
+		/* A CRL signer found gone before the CRL was sent (killed
+		 * while idle): its successor gets the CRL, once. A request
+		 * that broke a signer, or got no answer, is not sent to
+		 * another. */
+		if (!was_bg || r != -2 || tries > 0)
 			return unavailable(err);
 	}
 	give(s, i, 0);
@@ -817,8 +833,12 @@ ca_signer_set_domains(struct ca_signer *s, const char *const *domains,
 		int i = -1;
 
 		left = 0;
+		/* The CRL signer signs CRLs only (it refuses certificates):
+		 * it has no use for the list, and a CRL it is signing at
+		 * its lower priority is not waited for. */
 		for (int k = 0; k < CA_SIGNER_SLOTS; k++) {
-			if (s->conns[k].fd < 0 || done[k])
+			if (s->conns[k].fd < 0 || done[k] ||
+			    s->conns[k].background)
 				continue;
 			left++;
 			if (!s->conns[k].busy && i < 0)

@@ -28,12 +28,17 @@
  * (util/thread.h mica_thread_background: the daemon's CRL publication)
  * has its CRLs of CA_SIGNER_CRL_BACKGROUND_MIN bytes or more signed by a
  * signer of its own, "mica-signer-crl", which runs MICA_THREAD_BACKGROUND_NICE
- * steps below the others and signs nothing else: the keeper starts it when
- * the first such CRL is asked for and restarts it like the others after.
+ * steps below the others and refuses anything but a CRL: the keeper starts
+ * it when the first such CRL is asked for and restarts it like the others
+ * after (a failure to start it is logged and retried, never fatal).
  * Certificates keep the other signers at the daemon's priority meanwhile,
- * and such a CRL never waits behind them for an idle signer. If that signer
+ * and such a CRL never waits behind them for an idle signer; a new domain
+ * list never waits for it either (it has no use for one). If that signer
  * cannot be had within CA_SIGNER_BACKGROUND_WAIT_MS, the CRL goes to the
- * others as any signature does.
+ * others as any signature does, and for a minute after such a wait a CRL
+ * goes to it only if it is idle at once. A CRL that finds its connection
+ * broken before it could be sent (the signer was killed while idle) is
+ * sent to its successor, once.
  *
  * When a signer dies (a bug, a malformed message, kill -9), the requests it
  * held fail with MICA_E_UNAVAIL (503), the keeper starts another, and the

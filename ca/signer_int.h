@@ -147,6 +147,7 @@ struct ca_signer_state {
 	size_t ca_cert_len;
 	unsigned char *issuer_cert;
 	size_t issuer_cert_len;
+	int crl_only;                     /* mica-signer-crl: SIGN_CRL only */
 };
 
 /* Serve one connection on FD until it ends or breaks: the signer's loop

@@ -156,6 +156,14 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 	mica_err_clear(&e);
 	*reply = NULL;
 	*reply_len = 0;
+	/* The CRL signer (ca/signer.h) signs nothing else, whatever a front
+	 * end asks of it. */
+	if (st->crl_only && type != CA_SMSG_SIGN_CRL) {
+		mica_err_set(&e, MICA_E_POLICY, "signer_refused",
+			     "signer: the CRL signer signs CRLs only");
+		return refusal(st, "other than a CRL", &e, rtype, reply,
+			       reply_len);
+	}
 	if (type == CA_SMSG_SIGN_LEAF || type == CA_SMSG_SIGN_CRL) {
 		if (key >= CA_SIGNER_KEYS || st->keys[key].key == NULL) {
 			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
@@ -604,6 +612,7 @@ spawn(struct ca_signer_state *st, int ctl, int sfd, struct worker *w)
 		else if (mica_thread_background("mica-signer-crl") != 0)
 			mica_log(MICA_LOG_WARN, "signer: could not lower the "
 				 "CRL signer's priority");
+		st->crl_only = w->background;
 		close_others(keep, 2);
 		{
 			sigset_t all;
@@ -634,6 +643,21 @@ spawn(struct ca_signer_state *st, int ctl, int sfd, struct worker *w)
 	}
 	close(sv[0]);
 	return 0;
+}
+
+/* After spawn(W) failed: for the CRL signer, which the service can do
+ * without (its CRLs go to the others meanwhile), log it and try again in
+ * a second; 1 then, 0 for any other signer (the keeper gives up). */
+static int
+spawn_failed_bg(struct worker *w)
+{
+	if (!w->background)
+		return 0;
+	mica_log(MICA_LOG_WARN, "signing service: could not start the CRL "
+		 "signer; trying again in a second");
+	w->started = mica_mono_ms();
+	w->fast_exits = 3;
+	return 1;
 }
 
 /* Unseal one key and learn its rules from its CA certificate (the
@@ -999,7 +1023,8 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 				int64_t at = w[i].started + 1000;
 
 				if (w[i].fast_exits < 3 || at <= now) {
-					if (spawn(&st, ctl, sfd, &w[i]) != 0)
+					if (spawn(&st, ctl, sfd, &w[i]) != 0 &&
+					    !spawn_failed_bg(&w[i]))
 						goto done;
 				} else if (wait_ms < 0 || at - now < wait_ms) {
 					wait_ms = at - now;
@@ -1024,13 +1049,16 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 				if (nw == nsigners && nw < CA_SIGNER_SLOTS) {
 					w[nw].background = 1;
 					nw++;
-					if (spawn(&st, ctl, sfd, &w[nw - 1]) != 0)
-						goto done;
-					mica_log(MICA_LOG_INFO, "signing service: "
-						 "CRL signer %d started for "
-						 "large CRLs, %d nice steps "
-						 "lower", (int)w[nw - 1].pid,
-						 MICA_THREAD_BACKGROUND_NICE);
+					if (spawn(&st, ctl, sfd, &w[nw - 1]) == 0)
+						mica_log(MICA_LOG_INFO, "signing "
+							 "service: CRL signer "
+							 "%d started for large "
+							 "CRLs, %d nice steps "
+							 "lower",
+							 (int)w[nw - 1].pid,
+							 MICA_THREAD_BACKGROUND_NICE);
+					else
+						spawn_failed_bg(&w[nw - 1]);
 				}
 				continue;
 			}

@@ -1372,20 +1372,28 @@ test_large_crls_of_background_threads_have_their_signer(void)
 	/* Killed while idle, it is replaced by another of its kind, which
 	 * signs the CRL that found the dead one's connection broken: the
 	 * keeper is stopped meanwhile, so that the CRL meets the broken
-	 * connection first, and let go once it was dropped. */
+	 * connection first, and let go once it was dropped; the other
+	 * signers are held, so that only the successor can sign it. */
 	{
 		struct crl_job j = { 1, 104, big, -1, { 0 } };
 		pid_t keeper = ca_signer_keeper_pid(sg);
 		pthread_t t;
 		int gone = 0;
+		size_t n = ca_signer_pids(sg, pids, CA_SIGNER_MAX + 1);
 
+		CU_ASSERT_EQUAL_FATAL(n, 3);
+		for (size_t k = 0, i = 0; k < n && i < 2; k++)
+			if (pids[k] != bg) {
+				busy[i] = pids[k];
+				CU_ASSERT(ca_signer_test_fd(sg, busy[i]) >= 0);
+				i++;
+			}
 		CU_ASSERT_EQUAL_FATAL(kill(keeper, SIGSTOP), 0);
 		CU_ASSERT_EQUAL(kill(bg, SIGKILL), 0);
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, crl_job_main,
 						     &j), 0);
 		for (int i = 0; i < 3000 && !gone; i++) {   /* 30 s */
-			size_t n = ca_signer_pids(sg, pids, CA_SIGNER_MAX + 1);
-
+			n = ca_signer_pids(sg, pids, CA_SIGNER_MAX + 1);
 			gone = 1;
 			for (size_t k = 0; k < n; k++)
 				gone &= pids[k] != bg;
@@ -1396,10 +1404,53 @@ test_large_crls_of_background_threads_have_their_signer(void)
 		kill(keeper, SIGCONT);
 		pthread_join(t, NULL);
 		CU_ASSERT_EQUAL(j.rc, 0);
+		ca_signer_test_fd_done(sg, busy[0]);
+		ca_signer_test_fd_done(sg, busy[1]);
 	}
 	CU_ASSERT_EQUAL(wait_signers(3, bg), 0);
-	CU_ASSERT((pids[0] = crl_signer()) > 0 && pids[0] != bg);
-	CU_ASSERT_EQUAL(nice_of(pids[0]), want);
+	CU_ASSERT_EQUAL(wait_signers(3, busy[0]), 0);
+	CU_ASSERT_EQUAL(wait_signers(3, busy[1]), 0);
+	CU_ASSERT_FATAL((bg = crl_signer()) > 0);
+	CU_ASSERT_EQUAL(nice_of(bg), want);
+
+	/* It signs CRLs only: a certificate sent to it on its connection is
+	 * refused. While it is held, a new domain list reaches the other
+	 * signers without waiting for it (it has no use for the list). */
+	{
+		struct ca_signer_hdr h;
+		struct leaf l;
+		struct mica_err err;
+		unsigned char hb[CA_SIGNER_HDR], *tbs = NULL, reply[512];
+		size_t tbs_len = 0;
+		int fd = ca_signer_test_fd(sg, bg);
+		time_t t0 = time(NULL);
+
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(ca_signer_set_domains(sg, domains, 1,
+						      domains_mac, &err), 0);
+		CU_ASSERT(time(NULL) - t0 < 20);
+		leaf_default(&l);
+		CU_ASSERT_EQUAL_FATAL(leaf_tbs(&l, &tbs, &tbs_len), 0);
+		memset(&h, 0, sizeof(h));
+		h.type = CA_SMSG_SIGN_LEAF;
+		h.id = 7;
+		h.len = (uint32_t)tbs_len;
+		ca_signer_hdr_put(&h, hb);
+		CU_ASSERT_EQUAL(ca_signer_write_all(fd, hb, sizeof(hb)), 0);
+		CU_ASSERT_EQUAL(ca_signer_write_all(fd, tbs, tbs_len), 0);
+		free(tbs);
+		CU_ASSERT_EQUAL_FATAL(ca_signer_read_all(fd, hb, sizeof(hb),
+							 30000), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_signer_hdr_get(hb, &h), 0);
+		CU_ASSERT_EQUAL(h.type, CA_SMSG_REFUSED);
+		CU_ASSERT_FATAL(h.len > 9 && h.len < sizeof(reply));
+		CU_ASSERT_EQUAL(ca_signer_read_all(fd, reply, h.len, 30000), 0);
+		reply[h.len] = '\0';
+		CU_ASSERT_PTR_NOT_NULL(memmem(reply, h.len, "CRLs only", 9));
+		CU_ASSERT(log_count("signs CRLs only") >= 1);
+		ca_signer_test_fd_done(sg, bg);
+	}
+	CU_ASSERT_EQUAL(wait_signers(3, bg), 0);
 	{
 		struct leaf l;
 

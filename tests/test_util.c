@@ -86,6 +86,11 @@ test_shown_cuts_whole(void)
 	CU_ASSERT_STRING_EQUAL(out, "abcde");
 	CU_ASSERT_EQUAL(mica_shown("x", 1, out, 1), 0);
 	CU_ASSERT_STRING_EQUAL(out, "");
+	/* Nor half a doubled backslash: room for one byte after "ab". */
+	CU_ASSERT_EQUAL(mica_shown("ab\\", 3, out, 4), 2);
+	CU_ASSERT_STRING_EQUAL(out, "ab");
+	CU_ASSERT_EQUAL(mica_shown("ab\\", 3, out, 5), 4);
+	CU_ASSERT_STRING_EQUAL(out, "ab\\\\");
 	/* LEN bounds the input: a NUL inside is a byte like another. */
 	CU_ASSERT_EQUAL(mica_shown("a\0b", 3, out, sizeof(out)), 6);
 	CU_ASSERT_EQUAL(memcmp(out, "a\\x00b", 7), 0);
