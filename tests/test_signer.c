@@ -312,9 +312,11 @@ log_count(const char *needle)
 	return n;
 }
 
+/* A TBSCertList of NUMBER listing the N ENTRIES (may be NULL when 0). */
 static int
-crl_tbs(uint64_t number, int64_t this_update, unsigned char **tbs,
-	size_t *len)
+crl_tbs_of(uint64_t number, int64_t this_update,
+	   const struct ca_crl_entry *entries, size_t n, unsigned char **tbs,
+	   size_t *len)
 {
 	struct ca_tbs_crl t;
 
@@ -331,7 +333,16 @@ crl_tbs(uint64_t number, int64_t this_update, unsigned char **tbs,
 		memcpy(t.aki, aki_over, aki_over_len);
 		t.aki_len = aki_over_len;
 	}
+	t.entries = entries;
+	t.nentries = n;
 	return ca_x509_tbs_crl(&t, tbs, len, NULL);
+}
+
+static int
+crl_tbs(uint64_t number, int64_t this_update, unsigned char **tbs,
+	size_t *len)
+{
+	return crl_tbs_of(number, this_update, NULL, 0, tbs, len);
 }
 
 static int
@@ -1170,7 +1181,6 @@ static int
 big_crl_tbs(uint64_t num, size_t n, unsigned char **tbs, size_t *len)
 {
 	struct ca_crl_entry *e = calloc(n, sizeof(*e));
-	struct ca_tbs_crl t;
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
@@ -1184,18 +1194,7 @@ big_crl_tbs(uint64_t num, size_t n, unsigned char **tbs, size_t *len)
 		e[i].reason = (signed char)(i % 2);
 		e[i].revoked_at = now - 3600;
 	}
-	memset(&t, 0, sizeof(t));
-	t.sig_alg = alg;
-	t.sig_alg_len = alg_len;
-	t.issuer = root_name;
-	t.issuer_len = root_name_len;
-	t.this_update = now;
-	t.next_update = now + 7 * DAY;
-	t.crl_number = (int64_t)num;
-	memcpy(t.aki, root_ski, 20);
-	t.entries = e;
-	t.nentries = n;
-	rc = ca_x509_tbs_crl(&t, tbs, len, NULL);
+	rc = crl_tbs_of(num, now, e, n, tbs, len);
 	free(e);
 	return rc;
 }
