@@ -23,21 +23,12 @@ cli_put_shown(FILE *f, const char *s)
 	size_t left = strlen(s);
 
 	while (left > 0) {
-		size_t n = mica_shown_len(u, left);
+		char c[MICA_SHOWN_CHAR_MAX + 1];
+		size_t cl, n = mica_shown_char(u, left, c, &cl);
 
-		if (*u == '\\') {
-			fputs("\\\\", f);
-			u++;
-			left--;
-		} else if (n == 0) {
-			fprintf(f, "\\x%02x", *u);
-			u++;
-			left--;
-		} else {
-			fwrite(u, 1, n, f);
-			u += n;
-			left -= n;
-		}
+		fwrite(c, 1, cl, f);
+		u += n;
+		left -= n;
 	}
 }
 

@@ -40,34 +40,43 @@ mica_shown_len(const unsigned char *s, size_t len)
 }
 
 size_t
+mica_shown_char(const unsigned char *s, size_t len,
+		 char out[MICA_SHOWN_CHAR_MAX + 1], size_t *out_len)
+{
+	size_t n = mica_shown_len(s, len);
+
+	if (s[0] == '\\') {   /* so that "\x07" is not read as BEL */
+		memcpy(out, "\\\\", 3);
+		*out_len = 2;
+		return 1;
+	}
+	if (n == 0) {
+		snprintf(out, MICA_SHOWN_CHAR_MAX + 1, "\\x%02x", s[0]);
+		*out_len = 4;
+		return 1;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	*out_len = n;
+	return n;
+}
+
+size_t
 mica_shown(const char *in, size_t len, char *out, size_t size)
 {
 	const unsigned char *u = (const unsigned char *)in;
 	char *o = out, *end = out + size - 1;   /* room for the NUL */
-	size_t i = 0, n;
+	char c[MICA_SHOWN_CHAR_MAX + 1];
+	size_t i = 0, n, cl;
 
 	assert(size > 0);
 	while (i < len) {
-		n = mica_shown_len(u + i, len - i);
-		if (u[i] == '\\') {   /* so that "\x07" is not read as BEL */
-			if (end - o < 2)
-				break;
-			*o++ = '\\';
-			*o++ = '\\';
-			i++;
-		} else if (n == 0) {
-			if (end - o < 4)
-				break;
-			snprintf(o, 5, "\\x%02x", u[i]);
-			o += 4;
-			i++;
-		} else {
-			if ((size_t)(end - o) < n)
-				break;
-			memcpy(o, u + i, n);
-			o += n;
-			i += n;
-		}
+		n = mica_shown_char(u + i, len - i, c, &cl);
+		if ((size_t)(end - o) < cl)
+			break;
+		memcpy(o, c, cl);
+		o += cl;
+		i += n;
 	}
 	*o = '\0';
 	return (size_t)(o - out);

@@ -16,6 +16,14 @@
  * an overlong form, a byte of no character, or a character cut by LEN. */
 size_t mica_shown_len(const unsigned char *s, size_t len);
 
+/* The shown form of the character at S[0..LEN) (LEN >= 1) into OUT, with
+ * a NUL: the character as it is when mica_shown_len takes it, a backslash
+ * doubled, else its first byte as \xNN. Returns how many bytes of S it
+ * stands for (1 to 4); *OUT_LEN gets its length (1 to 4). */
+#define MICA_SHOWN_CHAR_MAX 4
+size_t mica_shown_char(const unsigned char *s, size_t len,
+		       char out[MICA_SHOWN_CHAR_MAX + 1], size_t *out_len);
+
 /* Write IN[0..LEN) into OUT (SIZE bytes, at least 1) with every byte
  * mica_shown_len does not take written \xNN and a backslash doubled (so
  * that a literal "\x07" reads \\x07, never as the escape of BEL), and a
