@@ -512,14 +512,27 @@ busy_wait(void *arg, int n)
 
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 
+/*
+ * The page cache: by default each connection allocates room for twenty
+ * pages (some 90 KB, every page's header written) at its first read and
+ * keeps it until closed, in use or not. The daemon holds a dozen and
+ * more connections (the timer's, the loaders', the writer's, one per
+ * request in progress), and under WAL every commit by another connection
+ * empties a connection's cache at its next transaction: without the bulk
+ * a page freed goes back to malloc for any connection to reuse. Measured
+ * (issue 16): 1.3-1.7 MiB less anonymous memory at the peak of an
+ * issuance load at eight clients, the rate unchanged.
+ */
 static void
 sqlite_configure(void)
 {
 	if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL,
-			   STMT_JOURNAL_SPILL) != SQLITE_OK)
+			   STMT_JOURNAL_SPILL) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0) != SQLITE_OK)
 		mica_log(MICA_LOG_WARN, "db: SQLite was initialised before "
 			 "mica could configure it; statement journals of more "
-			 "than 64 KiB go to temporary files");
+			 "than 64 KiB go to temporary files, and every "
+			 "connection's page cache starts with room for 20 pages");
 }
 
 /*

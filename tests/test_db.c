@@ -1244,6 +1244,45 @@ test_memory_database(void)
 	db_close(NULL);
 }
 
+/* A connection's page cache holds the pages it read, not room for twenty
+ * allocated at its first read whatever it reads (db/db.c,
+ * sqlite_configure): the daemon keeps a dozen connections and more. What
+ * SQLite holds for a fresh connection beyond its schema, its statements
+ * and the pages it cached stays well under that bulk (some 14 unused
+ * pages of 4 KiB, 60 KB, after db_open's reads). */
+static void
+test_page_cache_without_bulk(void)
+{
+	struct mica_err err;
+	struct db *a, *b = NULL;
+	char path[128];
+	sqlite3_int64 before, other;
+	int schema = -1, cache = -1, stmt = -1, hi;
+
+	a = fresh(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	before = sqlite3_memory_used();
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &b, &err), 0);
+	CU_ASSERT_EQUAL(sqlite3_db_status(b->h, SQLITE_DBSTATUS_SCHEMA_USED,
+					  &schema, &hi, 0), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_db_status(b->h, SQLITE_DBSTATUS_CACHE_USED,
+					  &cache, &hi, 0), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_db_status(b->h, SQLITE_DBSTATUS_STMT_USED,
+					  &stmt, &hi, 0), SQLITE_OK);
+	other = sqlite3_memory_used() - before - schema - cache - stmt;
+	CU_ASSERT(schema > 0 && cache > 0);
+	if (other >= 32 * 1024)
+		fprintf(stderr, "a connection holds %lld bytes beyond its "
+			"schema (%d), statements (%d) and cached pages (%d)\n",
+			(long long)other, schema, stmt, cache);
+	CU_ASSERT(other < 32 * 1024);
+	/* Pages are still cached, and reused, as it reads. */
+	CU_ASSERT_EQUAL(add_valid(b, "01", "a.test", NOW + DAY), 0);
+	CU_ASSERT_EQUAL(cert_status(b, "01"), DB_CERT_VALID);
+	db_close(b);
+	db_close(a);
+}
+
 /* ------------------------------------------------------------------ */
 /* CA, domains, profiles, settings                                     */
 /* ------------------------------------------------------------------ */
@@ -4128,6 +4167,8 @@ main(void)
 		  test_writer_batches },
 		{ "rolls back only the failing body of a batch; a failed commit or sync fails its callers",
 		  test_writer_isolates_failures },
+		{ "a connection caches the pages it reads, with no bulk room for twenty",
+		  test_page_cache_without_bulk },
 		{ "runs a body unbatched on the caller's connection",
 		  test_run_tx_direct },
 		{ "a writer waits for a lock another connection holds, then writes",
