@@ -96,7 +96,7 @@ struct ca_acme {
 	size_t qhead, qlen, qcap;
 	atomic_int stop;
 	pthread_t *threads;
-	struct ca **handles;
+	struct ca *parent;               /* the workers clone it */
 	size_t nthreads;
 	int qinit;
 };

@@ -9,10 +9,12 @@
 #include "ca/acme.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/asn1.h>
@@ -347,25 +349,41 @@ out:
 
 /* ----------------------------------------------------------- workers -- */
 
-struct worker {
-	struct ca_acme *a;
-	struct ca *ca;
-};
+/*
+ * A worker holds a store connection only while there is work: each costs
+ * some 200 KB (its copy of the schema, its statements and cache), and
+ * validations come seconds apart at most, so it opens one when it takes a
+ * validation and closes it when it finds the queue empty. One it cannot
+ * open (the store unreadable for a moment, descriptors short) puts the
+ * validation back at the queue's end and waits a second, saying so once.
+ */
+#define WORKER_RETRY_S 1
 
 static void *
 worker_main(void *arg)
 {
-	struct ca_acme *a = ((struct worker *)arg)->a;
-	struct ca *ca = ((struct worker *)arg)->ca;
+	struct ca_acme *a = arg;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int failing = 0;
 
 	mica_thread_name("mica-acme");
-	free(arg);
 	for (;;) {
 		char id[CA_ID_MAX];
 
 		pthread_mutex_lock(&a->qlock);
-		while (a->qlen == 0 && !atomic_load(&a->stop))
+		while (a->qlen == 0 && !atomic_load(&a->stop)) {
+			if (ca != NULL) {
+				/* Idle: the connection goes (the lock is
+				 * not needed for that, nor held long). */
+				pthread_mutex_unlock(&a->qlock);
+				ca_close(ca);
+				ca = NULL;
+				pthread_mutex_lock(&a->qlock);
+				continue;
+			}
 			pthread_cond_wait(&a->qcond, &a->qlock);
+		}
 		if (atomic_load(&a->stop)) {
 			pthread_mutex_unlock(&a->qlock);
 			break;
@@ -374,8 +392,38 @@ worker_main(void *arg)
 		a->qhead = (a->qhead + 1) % a->qcap;
 		a->qlen--;
 		pthread_mutex_unlock(&a->qlock);
+		if (ca == NULL && ca_clone(a->parent, &ca, &err) != 0) {
+			struct timespec until;
+
+			if (!failing)
+				mica_log(MICA_LOG_WARN, "acme: cannot open the store "
+					 "to validate: %s; trying again every second",
+					 err.msg);
+			failing = 1;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += WORKER_RETRY_S;
+			pthread_mutex_lock(&a->qlock);
+			if (a->qlen < a->qcap) {
+				snprintf(a->queue[(a->qhead + a->qlen) % a->qcap],
+					 CA_ID_MAX, "%s", id);
+				a->qlen++;
+			} else {
+				/* Left processing: the next start queues it. */
+				mica_log(MICA_LOG_WARN, "acme: validation of %s "
+					 "dropped: the queue is full", id);
+			}
+			while (!atomic_load(&a->stop) &&
+			       pthread_cond_timedwait(&a->qcond, &a->qlock, &until) == 0)
+				;
+			pthread_mutex_unlock(&a->qlock);
+			continue;
+		}
+		if (failing)
+			mica_log(MICA_LOG_INFO, "acme: the store opens again; validating");
+		failing = 0;
 		ca_acme_validate(a, ca, id);
 	}
+	ca_close(ca);
 	return NULL;
 }
 
@@ -407,26 +455,19 @@ ca_acme_workers_start(struct ca_acme *a, struct ca *parent, struct mica_err *err
 
 	a->qcap = 2 * CA_ACME_QUEUE_MAX;
 	if ((a->queue = calloc(a->qcap, sizeof(*a->queue))) == NULL ||
-	    (a->threads = calloc((size_t)a->o.workers, sizeof(*a->threads))) == NULL ||
-	    (a->handles = calloc((size_t)a->o.workers, sizeof(*a->handles))) == NULL)
+	    (a->threads = calloc((size_t)a->o.workers, sizeof(*a->threads))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	/* The workers clone their handles from it, when they have work:
+	 * ca_clone reads only what the handles share, so the other users
+	 * of PARENT need not wait for them. It outlives the workers. */
+	a->parent = parent;
 	pthread_mutex_init(&a->qlock, NULL);
 	pthread_cond_init(&a->qcond, NULL);
 	a->qinit = 1;
 	for (int i = 0; i < a->o.workers; i++) {
-		struct worker *w;
-
-		if (ca_clone(parent, &a->handles[i], err) != 0)
-			return -1;
-		if ((w = malloc(sizeof(*w))) == NULL)
-			return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-		w->a = a;
-		w->ca = a->handles[i];
-		if (pthread_create(&a->threads[a->nthreads], NULL, worker_main, w) != 0) {
-			free(w);
+		if (pthread_create(&a->threads[a->nthreads], NULL, worker_main, a) != 0)
 			return mica_err_set(err, MICA_E_INTERNAL, "thread",
 					    "cannot start a validation thread");
-		}
 		a->nthreads++;
 	}
 	/* What the last run left processing (stopped, or killed) is
@@ -455,10 +496,7 @@ ca_acme_workers_stop(struct ca_acme *a)
 		pthread_cond_destroy(&a->qcond);
 		pthread_mutex_destroy(&a->qlock);
 	}
-	for (int i = 0; a->handles != NULL && i < a->o.workers; i++)
-		ca_close(a->handles[i]);
 	free(a->threads);
-	free(a->handles);
 	free(a->queue);
 	a->qinit = 0;
 }

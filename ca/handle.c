@@ -21,6 +21,7 @@
 #include "ca/ca_int.h"
 #include "ca/keys.h"
 #include "ca/x509.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 /* ------------------------------------------------ the data directory -- */
@@ -867,6 +868,9 @@ ca_clone(struct ca *parent, struct ca **out, struct mica_err *err)
 	struct ca *ca;
 
 	*out = NULL;
+	if (MICA_FAULT("clone"))
+		return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+				    "cannot open the store (fault injected)");
 	if ((ca = calloc(1, sizeof(*ca))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	if (db_open(parent->sh->dbpath,

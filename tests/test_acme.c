@@ -44,6 +44,7 @@
 #include "ca/jws.h"
 #include "db/db.h"
 #include "util/b64url.h"
+#include "util/fault.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -786,6 +787,22 @@ static pthread_mutex_t g_ka_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_ka[200];          /* what the responder answers */
 static char g_path[200];        /* for the path it was asked */
 
+/* The handles open on the test's CA: g_ca and its clones (each with a
+ * store connection of its own). g_handles: how many before the workers
+ * started. */
+static int g_handles = -1;
+
+static int
+handles(void)
+{
+	int n;
+
+	pthread_mutex_lock(&g_ca->sh->lock);
+	n = g_ca->sh->refs;
+	pthread_mutex_unlock(&g_ca->sh->lock);
+	return n;
+}
+
 /* The http-01 responder: one request per connection. */
 static void *
 httpd(void *arg)
@@ -883,6 +900,7 @@ suite_init(void)
 	ao.allow_loopback = 1;
 	ao.workers = 2;
 	ao.timeout = 5;
+	g_handles = handles();
 	if (ca_acme_open(g_ca, &ao, &g_acme, &err) != 0) {
 		fprintf(stderr, "acme: %s\n", err.msg);
 		return -1;
@@ -1968,6 +1986,78 @@ test_key_change_moves_the_account_to_a_new_key(void)
 	client_free(&c);
 }
 
+/* The validation workers clone a handle (a store connection) when they
+ * take a validation and close it once the queue is empty: the tests
+ * before validated (an http-01 that passed, a dns-01 that failed), and
+ * afterwards g_ca has the clones it had before the workers started (each
+ * would cost the daemon some 200 KB). */
+static void
+test_validation_workers_close_their_connections(void)
+{
+	int n = -1;
+
+	CU_ASSERT_FATAL(g_handles > 0);
+	for (int i = 0; i < 400 && (n = handles()) != g_handles; i++)
+		usleep(25000);
+	CU_ASSERT_EQUAL(n, g_handles);
+}
+
+#ifdef MICA_FAULT_INJECTION
+/* A worker that cannot open the store (the "clone" fault: ca_clone fails)
+ * keeps the validation queued and tries again every second; once the
+ * store opens, the validation is done. */
+static void
+test_validation_waits_for_the_store(void)
+{
+	struct client c;
+	struct ca_acme_order o;
+	struct ca_acme_authz z;
+	struct mica_err err;
+	char kid[CA_ID_MAX], path[200];
+
+	client_new(&c, NULL, kid);
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.web.contoso.test\"}]}", 0),
+		&o, &err) == 0);
+	CU_ASSERT_FATAL(o.nauthz == 1);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0), o.authz[0],
+					   &z, &err) == 0);
+	pthread_mutex_lock(&g_ka_lock);
+	snprintf(g_path, sizeof(g_path), "/.well-known/acme-challenge/%s", z.token);
+	{
+		struct ca_jwk jk;
+
+		CU_ASSERT_FATAL(ca_jwk_parse(c.k.jwk, strlen(c.k.jwk), &jk, &err) == 0);
+		ca_acme_key_authz(z.token, jk.thumbprint, g_ka, sizeof(g_ka));
+		ca_jwk_free(&jk);
+	}
+	pthread_mutex_unlock(&g_ka_lock);
+	ca_acme_authz_free(&z);
+	setenv("MICA_FAULT", "clone:0", 1);
+	mica_fault_reset();
+	snprintf(path, sizeof(path), "/chall/%s/http-01", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+					   CA_ACME_HTTP01, &z, &err) == 0);
+	ca_acme_authz_free(&z);
+	/* Two seconds of failing to open: still waiting, not failed. */
+	usleep(2000000);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0), o.authz[0],
+					   &z, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(z.status, "pending");
+	CU_ASSERT_STRING_EQUAL(z.tried_status, "processing");
+	ca_acme_authz_free(&z);
+	setenv("MICA_FAULT", "", 1);
+	mica_fault_reset();
+	wait_authz(&c, o.authz[0], &z);
+	CU_ASSERT_STRING_EQUAL(z.status, "valid");
+	ca_acme_authz_free(&z);
+	ca_acme_order_free(&o);
+	client_free(&c);
+}
+#endif
+
 int
 main(void)
 {
@@ -1992,6 +2082,12 @@ main(void)
 		  test_flow_http01_to_certificate_and_refusals },
 		{ "no EAB, wrong url, foreign names and accounts, failed dns-01, deactivation",
 		  test_flow_refusals_before_any_order },
+#ifdef MICA_FAULT_INJECTION
+		{ "a validation waits while the store cannot be opened, then is done",
+		  test_validation_waits_for_the_store },
+#endif
+		{ "validation workers hold no store connection once the queue is empty",
+		  test_validation_workers_close_their_connections },
 		{ "key change moves the account to the new key", test_key_change_moves_the_account_to_a_new_key },
 		{ "an unknown EAB key id, a wrong MAC and a used binding are answered alike",
 		  test_eab_refusals_tell_nothing_of_the_key_id },

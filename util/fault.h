@@ -13,7 +13,8 @@
  * OCSP signatures is not refilled: its clock stands still, ca/ocsp.c),
  * "flock" (util/leftover.c: a file system without locks), "publish_exdev"
  * (ca/publish.c: a folder of the publication mounted from another file
- * system, which a file cannot be renamed into).
+ * system, which a file cannot be renamed into), "clone" (ca_clone: a
+ * thread's store connection cannot be opened).
  */
 #ifndef MICA_UTIL_FAULT_H
 #define MICA_UTIL_FAULT_H

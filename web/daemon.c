@@ -491,8 +491,10 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	ca_crl_background(parent);
 	if (web_server_attach(&dm->srv, parent, err) != 0)
 		goto out;
-	/* ACME's validation workers clone their handles now, while no
-	 * other thread uses the parent. */
+	/* ACME's validation workers: what the last run left processing is
+	 * queued again now, through the parent while no other thread uses
+	 * it; each worker opens a store connection of its own only while it
+	 * has validations to do. */
 	if (ca_acme_open(parent, &o->acme, &dm->srv.acme, err) != 0)
 		goto out;
 	if (first) {
