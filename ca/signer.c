@@ -114,6 +114,17 @@ ctl_recv(int ctl, void *buf, size_t size, int *fd)
 	return n;
 }
 
+/* Whether the idle connection FD has lost its signer: an idle signer
+ * sends nothing, so anything to read (its end of file) or a hang-up means
+ * it is gone. */
+static int
+idle_conn_dead(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
 /* The control thread: new signer connections and the keeper's answers. */
 static void *
 rx_main(void *arg)
@@ -146,6 +157,18 @@ rx_main(void *arg)
 				if (s->conns[i].fd >= 0 &&
 				    s->conns[i].background &&
 				    !s->conns[i].busy) {
+					close(s->conns[i].fd);
+					s->conns[i].fd = -1;
+				}
+			/* A new signer replaces one that died: the dead
+			 * one's connection goes now if nobody holds it, or it
+			 * would keep its slot (and be handed out, to fail)
+			 * until a caller found it broken; with every slot in
+			 * use (--signers 16 and the CRL signer) the new
+			 * connection would find none. */
+			for (i = 0; i < CA_SIGNER_SLOTS; i++)
+				if (s->conns[i].fd >= 0 && !s->conns[i].busy &&
+				    idle_conn_dead(s->conns[i].fd)) {
 					close(s->conns[i].fd);
 					s->conns[i].fd = -1;
 				}

@@ -750,6 +750,25 @@ test_a_killed_signer_is_replaced(void)
 	CU_ASSERT(ca_signer_alive(sg));
 }
 
+/* A signer killed while idle, nothing signed meanwhile: its connection
+ * goes when its replacement's arrives, so the slots hold the two live
+ * signers only (with every slot in use a dead one's would have kept the
+ * replacement out). */
+static void
+test_an_idle_signer_killed_leaves_no_connection(void)
+{
+	pid_t pids[CA_SIGNER_MAX];
+	struct leaf l;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(ca_signer_pids(sg, pids, CA_SIGNER_MAX), 2);
+	CU_ASSERT_EQUAL(kill(pids[1], SIGKILL), 0);
+	CU_ASSERT_EQUAL(wait_signers(2, pids[1]), 0);
+	leaf_default(&l);
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
+}
+
 /* A CA after a rollover: the current key (index 3) has a certificate of
  * the same subject with a key identifier of its own length (8 octets, as
  * another CA may write); the root's key is retired at index 0. Leaves
@@ -1489,6 +1508,8 @@ main(void)
 		  test_malformed_frames_close_the_connection_only },
 		{ "a killed signer is replaced and nothing hangs",
 		  test_a_killed_signer_is_replaced },
+		{ "a signer killed while idle leaves no connection behind",
+		  test_an_idle_signer_killed_leaves_no_connection },
 		{ "after a rollover: leaves with the current key, CRLs with each",
 		  test_several_keys_after_a_rollover },
 		{ "the OCSP key: certified only as its own short-lived responder, signs only this CA's responses",
