@@ -81,8 +81,10 @@ struct ca_acme_opts {
  * Start the ACME service of the CA opened as PARENT (the daemon's main
  * handle; PARENT must outlive the service and must not be used by another
  * thread during this call): parse the options (a hosts file that cannot
- * be read is MICA_E_USAGE), clone one engine handle per worker, start the
- * workers, and queue again the validations a previous run left unfinished.
+ * be read is MICA_E_USAGE), start the workers (each clones an engine
+ * handle from PARENT while it has validations to do, later, while other
+ * threads use PARENT: see ca_clone), and queue again the validations a
+ * previous run left unfinished.
  * Call with the daemon's signals already blocked. *OUT is freed with
  * ca_acme_close, which stops the workers (a validation in progress is
  * abandoned within a fraction of a second and picked up at the next

@@ -92,6 +92,7 @@ struct ca_acme {
 	/* validation (acme_validate.c) */
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
+	pthread_cond_t stopcond;         /* broadcast at stop only (back-off) */
 	char (*queue)[CA_ID_MAX];        /* ring of authorization ids */
 	size_t qhead, qlen, qcap;
 	atomic_int stop;

@@ -352,12 +352,33 @@ out:
 /*
  * A worker holds a store connection only while there is work: each costs
  * some 200 KB (its copy of the schema, its statements and cache), and
- * validations come seconds apart at most, so it opens one when it takes a
- * validation and closes it when it finds the queue empty. One it cannot
- * open (the store unreadable for a moment, descriptors short) puts the
- * validation back at the queue's end and waits a second, saying so once.
+ * validations are rare (seconds apart or more), so it opens one when it
+ * takes a validation and closes it when it finds the queue empty. When it
+ * cannot open one (the store unreadable for a moment, descriptors short)
+ * it keeps the validation and tries again every second, saying so once.
  */
-#define WORKER_RETRY_S 1
+#define WORKER_RETRY_MS 1000
+
+/* Wait WORKER_RETRY_MS on A's stop condition (its own, so no wake-up meant
+ * for an idle worker is taken); 1 if the service stops meanwhile. */
+static int
+worker_backoff(struct ca_acme *a)
+{
+	struct timespec until;
+	int stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)(WORKER_RETRY_MS % 1000) * 1000000L;
+	until.tv_sec += WORKER_RETRY_MS / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&a->qlock);
+	while (!atomic_load(&a->stop) &&
+	       pthread_cond_timedwait(&a->stopcond, &a->qlock, &until) == 0)
+		;
+	stop = atomic_load(&a->stop);
+	pthread_mutex_unlock(&a->qlock);
+	return stop;
+}
 
 static void *
 worker_main(void *arg)
@@ -392,37 +413,23 @@ worker_main(void *arg)
 		a->qhead = (a->qhead + 1) % a->qcap;
 		a->qlen--;
 		pthread_mutex_unlock(&a->qlock);
-		if (ca == NULL && ca_clone(a->parent, &ca, &err) != 0) {
-			struct timespec until;
-
+		while (ca == NULL && ca_clone(a->parent, &ca, &err) != 0) {
 			if (!failing)
 				mica_log(MICA_LOG_WARN, "acme: cannot open the store "
 					 "to validate: %s; trying again every second",
 					 err.msg);
 			failing = 1;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += WORKER_RETRY_S;
-			pthread_mutex_lock(&a->qlock);
-			if (a->qlen < a->qcap) {
-				snprintf(a->queue[(a->qhead + a->qlen) % a->qcap],
-					 CA_ID_MAX, "%s", id);
-				a->qlen++;
-			} else {
-				/* Left processing: the next start queues it. */
-				mica_log(MICA_LOG_WARN, "acme: validation of %s "
-					 "dropped: the queue is full", id);
-			}
-			while (!atomic_load(&a->stop) &&
-			       pthread_cond_timedwait(&a->qcond, &a->qlock, &until) == 0)
-				;
-			pthread_mutex_unlock(&a->qlock);
-			continue;
+			/* Stopped: it stays processing, and the next start
+			 * queues it again. */
+			if (worker_backoff(a))
+				goto out;
 		}
 		if (failing)
 			mica_log(MICA_LOG_INFO, "acme: the store opens again; validating");
 		failing = 0;
 		ca_acme_validate(a, ca, id);
 	}
+out:
 	ca_close(ca);
 	return NULL;
 }
@@ -463,6 +470,16 @@ ca_acme_workers_start(struct ca_acme *a, struct ca *parent, struct mica_err *err
 	a->parent = parent;
 	pthread_mutex_init(&a->qlock, NULL);
 	pthread_cond_init(&a->qcond, NULL);
+	{
+		pthread_condattr_t attr;
+
+		/* The back-off's clock: a wall clock set back would stretch
+		 * it. */
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&a->stopcond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	a->qinit = 1;
 	for (int i = 0; i < a->o.workers; i++) {
 		if (pthread_create(&a->threads[a->nthreads], NULL, worker_main, a) != 0)
@@ -490,10 +507,12 @@ ca_acme_workers_stop(struct ca_acme *a)
 		pthread_mutex_lock(&a->qlock);
 		atomic_store(&a->stop, 1);
 		pthread_cond_broadcast(&a->qcond);
+		pthread_cond_broadcast(&a->stopcond);
 		pthread_mutex_unlock(&a->qlock);
 		for (size_t i = 0; i < a->nthreads; i++)
 			pthread_join(a->threads[i], NULL);
 		pthread_cond_destroy(&a->qcond);
+		pthread_cond_destroy(&a->stopcond);
 		pthread_mutex_destroy(&a->qlock);
 	}
 	free(a->threads);

@@ -5,6 +5,8 @@
  * reference to the unsealed CA key. It is not thread-safe; a daemon opens one
  * with ca_open() and gives each worker thread its own with ca_clone(), which
  * shares the key and cached root/CRL bytes but has its own connection.
+ * ca_clone() reads only what the handles share, so it may clone a parent
+ * another thread is using (never one being reloaded or closed).
  *
  * Authorization is decided here, not in the callers: every operation takes
  * the principal (who is asking), obtained from ca_authenticate() for a

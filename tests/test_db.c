@@ -1246,40 +1246,40 @@ test_memory_database(void)
 
 /* A connection's page cache holds the pages it read, not room for twenty
  * allocated at its first read whatever it reads (db/db.c,
- * sqlite_configure): the daemon keeps a dozen connections and more. What
- * SQLite holds for a fresh connection beyond its schema, its statements
- * and the pages it cached stays well under that bulk (some 14 unused
- * pages of 4 KiB, 60 KB, after db_open's reads). */
+ * sqlite_configure, in force since this program's first db_open): the
+ * daemon keeps a dozen connections and more. Across a fresh connection's
+ * first read (its schema), what SQLite allocates beyond the schema and
+ * the pages cached stays well under that bulk (some 14 unused pages of
+ * 4 KiB, 60 KB). Measured from after the open, so that what a build
+ * allocates at open (lookaside, where it is not left out) does not count. */
 static void
 test_page_cache_without_bulk(void)
 {
-	struct mica_err err;
-	struct db *a, *b = NULL;
+	struct db *a;
+	sqlite3 *h = NULL;
 	char path[128];
 	sqlite3_int64 before, other;
-	int schema = -1, cache = -1, stmt = -1, hi;
+	int schema = -1, cache = -1, hi;
 
 	a = fresh(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL),
+			      SQLITE_OK);
 	before = sqlite3_memory_used();
-	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &b, &err), 0);
-	CU_ASSERT_EQUAL(sqlite3_db_status(b->h, SQLITE_DBSTATUS_SCHEMA_USED,
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "SELECT count(*) FROM sqlite_master",
+				     NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_db_status(h, SQLITE_DBSTATUS_SCHEMA_USED,
 					  &schema, &hi, 0), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_db_status(b->h, SQLITE_DBSTATUS_CACHE_USED,
+	CU_ASSERT_EQUAL(sqlite3_db_status(h, SQLITE_DBSTATUS_CACHE_USED,
 					  &cache, &hi, 0), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_db_status(b->h, SQLITE_DBSTATUS_STMT_USED,
-					  &stmt, &hi, 0), SQLITE_OK);
-	other = sqlite3_memory_used() - before - schema - cache - stmt;
+	other = sqlite3_memory_used() - before - schema - cache;
 	CU_ASSERT(schema > 0 && cache > 0);
 	if (other >= 32 * 1024)
-		fprintf(stderr, "a connection holds %lld bytes beyond its "
-			"schema (%d), statements (%d) and cached pages (%d)\n",
-			(long long)other, schema, stmt, cache);
+		fprintf(stderr, "a connection's first read allocated %lld bytes "
+			"beyond its schema (%d) and cached pages (%d)\n",
+			(long long)other, schema, cache);
 	CU_ASSERT(other < 32 * 1024);
-	/* Pages are still cached, and reused, as it reads. */
-	CU_ASSERT_EQUAL(add_valid(b, "01", "a.test", NOW + DAY), 0);
-	CU_ASSERT_EQUAL(cert_status(b, "01"), DB_CERT_VALID);
-	db_close(b);
+	sqlite3_close(h);
 	db_close(a);
 }
 
