@@ -1136,6 +1136,21 @@ wait_authz(struct client *c, const char *id, struct ca_acme_authz *z)
 	CU_FAIL("the authorization stayed pending");
 }
 
+/* Have the http-01 responder answer TOKEN's challenge for client C. */
+static void
+http01_answer(struct client *c, const char *token)
+{
+	struct ca_jwk jk;
+	struct mica_err err;
+
+	CU_ASSERT_FATAL(ca_jwk_parse(c->k.jwk, strlen(c->k.jwk), &jk, &err) == 0);
+	pthread_mutex_lock(&g_ka_lock);
+	snprintf(g_path, sizeof(g_path), "/.well-known/acme-challenge/%s", token);
+	ca_acme_key_authz(token, jk.thumbprint, g_ka, sizeof(g_ka));
+	pthread_mutex_unlock(&g_ka_lock);
+	ca_jwk_free(&jk);
+}
+
 /* A CSR for NAMES with key K and SUBJECT, in base64url (heap). */
 static char *
 csr_b64_subject(const char *const *names, size_t n, struct tkey *k,
@@ -1271,16 +1286,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, (snprintf(path, sizeof(path),
 		"/authz/%s", o.authz[0]), path), NULL, 0), o.authz[0], &z, &err) == 0);
 	CU_ASSERT(z.offered == (CA_ACME_HTTP01 | CA_ACME_DNS01 | CA_ACME_TLSALPN01));
-	pthread_mutex_lock(&g_ka_lock);
-	snprintf(g_path, sizeof(g_path), "/.well-known/acme-challenge/%s", z.token);
-	{
-		struct ca_jwk jk;
-
-		CU_ASSERT_FATAL(ca_jwk_parse(c.k.jwk, strlen(c.k.jwk), &jk, &err) == 0);
-		ca_acme_key_authz(z.token, jk.thumbprint, g_ka, sizeof(g_ka));
-		ca_jwk_free(&jk);
-	}
-	pthread_mutex_unlock(&g_ka_lock);
+	http01_answer(&c, z.token);
 	snprintf(path, sizeof(path), "/chall/%s/http-01", z.id);
 	ca_acme_authz_free(&z);
 	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
@@ -2024,16 +2030,7 @@ test_validation_waits_for_the_store(void)
 	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
 	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0), o.authz[0],
 					   &z, &err) == 0);
-	pthread_mutex_lock(&g_ka_lock);
-	snprintf(g_path, sizeof(g_path), "/.well-known/acme-challenge/%s", z.token);
-	{
-		struct ca_jwk jk;
-
-		CU_ASSERT_FATAL(ca_jwk_parse(c.k.jwk, strlen(c.k.jwk), &jk, &err) == 0);
-		ca_acme_key_authz(z.token, jk.thumbprint, g_ka, sizeof(g_ka));
-		ca_jwk_free(&jk);
-	}
-	pthread_mutex_unlock(&g_ka_lock);
+	http01_answer(&c, z.token);
 	ca_acme_authz_free(&z);
 	/* No fatal assertion while the fault is armed: the tests after
 	 * this one need the store. */
