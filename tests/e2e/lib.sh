@@ -29,10 +29,12 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/mica-e2e.XXXXXX")
 # with exit 42, which the checks report.
 if [ "${MICA_VALGRIND:-0}" = 1 ]; then
 	_real=$MICA
+	# What valgrind reports that is no leak (see the file).
+	_supp=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/valgrind.supp
 	MICA=$TMP/mica-vg
 	cat > "$MICA" <<VG
 #!/bin/sh
-exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=42 --log-fd=9 "$_real" "\$@" 9>>"$TMP/valgrind.log"
+exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=42 --suppressions="$_supp" --log-fd=9 "$_real" "\$@" 9>>"$TMP/valgrind.log"
 VG
 	chmod +x "$MICA"
 	# Made now, writable by all: a check that runs mica as another user
