@@ -150,19 +150,12 @@ rx_main(void *arg)
 			int i;
 
 			memcpy(&m, buf, sizeof(m));
-			/* The keeper keeps one CRL signer: a new one means
-			 * the last is gone; drop its connection unless a
-			 * caller holds it (who then finds it broken). */
-			for (i = 0; m.background && i < CA_SIGNER_SLOTS; i++)
-				if (s->conns[i].fd >= 0 &&
-				    s->conns[i].background &&
-				    !s->conns[i].busy) {
-					close(s->conns[i].fd);
-					s->conns[i].fd = -1;
-				}
-			/* A new signer replaces one that died: the dead
-			 * one's connection goes now if nobody holds it, or it
-			 * would keep its slot (and be handed out, to fail)
+			/* A new signer (the CRL signer too: the keeper keeps
+			 * one) replaces one that died, and is started after
+			 * the keeper reaped it, so the dead one's connection
+			 * reads its end of file by now: it goes if nobody
+			 * holds it (a caller that does finds it broken), or
+			 * it would keep its slot (and be handed out, to fail)
 			 * until a caller found it broken; with every slot in
 			 * use (--signers 16 and the CRL signer) the new
 			 * connection would find none. */
