@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/asn1.h>
@@ -25,6 +24,7 @@
 #include "ca/dns.h"
 #include "ca/keys.h"
 #include "util/b64url.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/thread.h"
 
@@ -367,13 +367,10 @@ worker_backoff(struct ca_acme *a)
 	struct timespec until;
 	int stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += (long)(WORKER_RETRY_MS % 1000) * 1000000L;
-	until.tv_sec += WORKER_RETRY_MS / 1000 + until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	mica_mono_deadline(&until, WORKER_RETRY_MS);
 	pthread_mutex_lock(&a->qlock);
 	while (!atomic_load(&a->stop) &&
-	       pthread_cond_timedwait(&a->stopcond, &a->qlock, &until) == 0)
+	       mica_cond_wait_until(&a->stopcond, &a->qlock, &until) == 0)
 		;
 	stop = atomic_load(&a->stop);
 	pthread_mutex_unlock(&a->qlock);
@@ -470,16 +467,7 @@ ca_acme_workers_start(struct ca_acme *a, struct ca *parent, struct mica_err *err
 	a->parent = parent;
 	pthread_mutex_init(&a->qlock, NULL);
 	pthread_cond_init(&a->qcond, NULL);
-	{
-		pthread_condattr_t attr;
-
-		/* The back-off's clock: a wall clock set back would stretch
-		 * it. */
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&a->stopcond, &attr);
-		pthread_condattr_destroy(&attr);
-	}
+	pthread_cond_init(&a->stopcond, NULL);
 	a->qinit = 1;
 	for (int i = 0; i < a->o.workers; i++) {
 		if (pthread_create(&a->threads[a->nthreads], NULL, worker_main, a) != 0)
