@@ -622,6 +622,39 @@ test_start_refuses_wrong_passphrase_and_unsealed_domains(void)
 	ca_signer_stop(s);
 }
 
+/* The number after "FIELD:" in /proc/PID/status (Seccomp, NoNewPrivs), or
+ * -1 if the line is missing; the file must be there. */
+static int
+status_of(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	int v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
+			v = atoi(line + fl + 1);
+	fclose(f);
+	return v;
+}
+
+/* PID runs under a seccomp filter (mode 2); valgrind runs none, so there
+ * only PID's status is read. */
+static void
+assert_seccomp_filter(pid_t pid)
+{
+	int seccomp = status_of(pid, "Seccomp");
+
+#ifdef RUNNING_ON_VALGRIND
+	if (RUNNING_ON_VALGRIND)
+		return;
+#endif
+	CU_ASSERT_EQUAL(seccomp, 2);
+}
+
 /* The signers are confined: seccomp filter mode, no new privileges, not
  * dumpable (no core, no ptrace by the front end's user). */
 static void
@@ -633,21 +666,10 @@ test_signers_are_confined(void)
 	CU_ASSERT_EQUAL_FATAL(n, 2);
 	for (size_t i = 0; i < n; i++) {
 		char path[64], line[256];
-		int seccomp = -1, nnp = -1;
 		FILE *f;
 
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pids[i]);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "r"));
-		while (fgets(line, sizeof(line), f) != NULL) {
-			sscanf(line, "Seccomp: %d", &seccomp);
-			sscanf(line, "NoNewPrivs: %d", &nnp);
-		}
-		fclose(f);
-#ifdef RUNNING_ON_VALGRIND
-		if (!RUNNING_ON_VALGRIND)   /* valgrind cannot run seccomp */
-#endif
-			CU_ASSERT_EQUAL(seccomp, 2);
-		CU_ASSERT_EQUAL(nnp, 1);
+		assert_seccomp_filter(pids[i]);
+		CU_ASSERT_EQUAL(status_of(pids[i], "NoNewPrivs"), 1);
 		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pids[i]);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "r"));
 		CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), f));
@@ -1355,21 +1377,7 @@ test_large_crls_of_background_threads_have_their_signer(void)
 	CU_ASSERT_EQUAL(nice_of(bg), want);
 	CU_ASSERT_EQUAL(nice_of(pids[0] == bg ? pids[1] : pids[0]),
 			getpriority(PRIO_PROCESS, 0));
-	{
-		char path[64], line[256];
-		int seccomp = -1;
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)bg);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "r"));
-		while (fgets(line, sizeof(line), f) != NULL)
-			sscanf(line, "Seccomp: %d", &seccomp);
-		fclose(f);
-#ifdef RUNNING_ON_VALGRIND
-		if (!RUNNING_ON_VALGRIND)
-#endif
-			CU_ASSERT_EQUAL(seccomp, 2);
-	}
+	assert_seccomp_filter(bg);
 
 	/* With both other signers held, it still signs (it waits for none
 	 * of them); a second one does not start. */
