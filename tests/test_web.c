@@ -1266,7 +1266,7 @@ test_framing(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
-					 cases[i].length, cases[i].te, 0, 0, NULL };
+					 cases[i].length, cases[i].te, 0, 0, NULL, 0, NULL };
 		int rc = web_framing_check(&f, &err);
 
 		if ((rc == 0) != cases[i].ok)
@@ -1280,7 +1280,7 @@ test_framing(void)
 	/* RFC 9112 5.1: no white space between a field name and its colon
 	 * (libmicrohttpd keeps it in the name); one Authorization. */
 	{
-		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL };
+		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL };
 
 		CU_ASSERT(web_framing_check(&f, &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
@@ -1324,6 +1324,44 @@ test_framing(void)
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
 		f.host = "ca.contoso.test:443";
 		CU_ASSERT(web_framing_check(&f, &err) == 0);
+	}
+	/* RFC 9112 3.2: an HTTP/1.1 request must name its Host (HTTP/1.0
+	 * need not), and a target has no blank or control character in it
+	 * (libmicrohttpd, tolerant, would take "GET /a b HTTP/1.1" whole). */
+	{
+		static const char *const bad_targets[] = {
+			"/a b", "/crl ", " /crl", "/a\tb", "/a\x01", "/a\x7f",
+			"/?q=a b", "/\r",
+		};
+		struct web_framing f;
+
+		memset(&f, 0, sizeof(f));
+		f.http11 = 1;
+		CU_ASSERT(web_framing_check(&f, &err) == -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		CU_ASSERT(strstr(err.msg, "Host") != NULL);
+		f.http11 = 0;
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		f.http11 = 1;
+		f.n_host = 1;
+		f.host = "ca.contoso.test";
+		f.target = "/api/v1/certificates?name=a%20b&x=~!$&'()*+,;=:@/";
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		f.target = "/\xc3\xa9";   /* not ours to judge: routed, 404 */
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		for (size_t i = 0; i < sizeof(bad_targets) / sizeof(bad_targets[0]); i++) {
+			f.target = bad_targets[i];
+			CU_ASSERT(web_framing_check(&f, &err) == -1);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_request_target");
+		}
+		CU_ASSERT(web_http11("HTTP/1.1"));
+		CU_ASSERT(web_http11("HTTP/1.2"));
+		CU_ASSERT(!web_http11("HTTP/1.0"));
+		CU_ASSERT(!web_http11("HTTP/1.10"));
+		CU_ASSERT(!web_http11("HTTP/2.0"));
+		CU_ASSERT(!web_http11(""));
+		CU_ASSERT(!web_http11(NULL));
 	}
 	/* Absolute-form targets route by their path (RFC 9112 3.2.2). */
 	{

@@ -467,6 +467,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		 * 400, then close. */
 		memset(&f, 0, sizeof(f));
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &f);
+		f.http11 = web_http11(version);
+		f.target = r->uri;
 		if (web_framing_check(&f, &e) != 0)
 			return refuse_early(conn, r, e.kind, e.code, e.msg);
 		if (r->authority != NULL &&

@@ -360,7 +360,14 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
 				MHD_OPTION_URI_LOG_CALLBACK, web_mhd_uri, (void *)l,
 				MHD_OPTION_NOTIFY_COMPLETED, web_mhd_completed, (void *)l,
-				MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+				/* Tolerant: mica's own framing check
+				 * (web_framing_check) refuses an HTTP/1.1
+				 * request without Host and a target with a
+				 * blank. libmicrohttpd 0.9.75, told to be
+				 * strict, answers the first with its 400's
+				 * head sent twice, and the second by closing
+				 * the connection without a word. */
+				MHD_OPTION_STRICT_FOR_CLIENT, (int)0,
 				MHD_OPTION_ARRAY, ops,
 				MHD_OPTION_END);
 	if (l->d == NULL) {

@@ -508,6 +508,15 @@ web_not_modified(const char *method, const char *inm, const char *etag)
 }
 
 int
+web_http11(const char *version)
+{
+	/* libmicrohttpd passes only "HTTP/d.d" (its other versions get its
+	 * own 400 or 505). */
+	return version != NULL && strncmp(version, "HTTP/1.", 7) == 0 &&
+	       version[7] >= '1' && version[7] <= '9' && version[8] == '\0';
+}
+
+int
 web_framing_check(const struct web_framing *f, struct mica_err *err)
 {
 	const char *p;
@@ -521,9 +530,21 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "more than one Authorization header");
 
+	if (f->target != NULL)
+		for (const unsigned char *t = (const unsigned char *)f->target;
+		     *t != '\0'; t++)
+			if (*t <= ' ' || *t == 0x7f)
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "bad_request_target",
+						    "the request target has a blank "
+						    "or a control character in it "
+						    "(percent-encode it)");
 	if (f->n_host > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
 				    "more than one Host header");
+	if (f->n_host == 0 && f->http11)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "an HTTP/1.1 request needs a Host header");
 	if (f->n_host == 1 && !web_host_ok(f->host != NULL ? f->host : ""))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "the Host header is not a host name or address "

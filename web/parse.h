@@ -89,6 +89,9 @@ struct web_framing {
 	unsigned n_bad_name;          /* field names that are not RFC 9110 tokens */
 	unsigned n_auth;              /* Authorization field lines */
 	const char *host;             /* the first Host line's value */
+	int http11;                   /* HTTP/1.1 or a later 1.x */
+	const char *target;           /* the request target as sent (NULL:
+				       * not checked) */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in
@@ -103,9 +106,16 @@ struct web_framing {
  * token ("Content-Length :" - libmicrohttpd keeps the blank in the name,
  * where a proxy may read the field; RFC 9112 5.1), or more than one
  * Authorization (which credentials would be whose?): MICA_E_BADREQ
- * "bad_header". The caller answers 400 and closes the connection.
+ * "bad_header". An HTTP/1.1 request without Host (RFC 9112 3.2: "MUST
+ * respond with 400"): "bad_header". A target with a blank or a control
+ * character in it (RFC 9112 3.2; libmicrohttpd, told to be tolerant, reads
+ * "GET /a b HTTP/1.1" as the target "/a b"): "bad_request_target". The
+ * caller answers 400 and closes the connection.
  */
 int web_framing_check(const struct web_framing *f, struct mica_err *err);
+/* Is VERSION (libmicrohttpd's, "HTTP/1.1") HTTP/1.1 or a later 1.x, whose
+ * requests must name a Host? */
+int web_http11(const char *version);
 /* Is H a Host field value: uri-host [":" port] (RFC 9110 7.2, RFC 3986
  * 3.2.2: a reg-name, an IPv4 address or an IPv6 literal in brackets)?
  * 1 yes, 0 no. */
