@@ -693,13 +693,13 @@ is "exactly one certificate stored" "$(json_get "$W/body" certificates | python3
 
 echo "# hostile input"
 # Slow clients: five connections that send half a request and stall.
-"$PYTHON3" - "$HP" "$W/slow.ready" > "$W/slow.out" 2>&1 <<'PY' &
+"$PYTHON3" - "$HP" "$W/slow.ready" "$TIME_SCALE" > "$W/slow.out" 2>&1 <<'PY' &
 import socket, sys, time
 socks = []
 for i in range(5):
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-    s.settimeout(120)
+    s.settimeout(120 * float(sys.argv[3]))
     socks.append(s)
 open(sys.argv[2], "w").write("5\n")
 t0 = time.time()
@@ -1037,13 +1037,14 @@ fi
 # its head with "Expect: 100-continue": the interim 100 proves the daemon
 # has the request in hand. The client then says so (inflight.ready) and
 # sends the body only once told that SIGTERM was sent (inflight.go).
-"$PYTHON3" - "$SP" "$W/root.pem" "$W/inflight" > "$W/inflight.code" 2>"$W/inflight.err" <<'PY' &
+"$PYTHON3" - "$SP" "$W/root.pem" "$W/inflight" "$TIME_SCALE" > "$W/inflight.code" 2>"$W/inflight.err" <<'PY' &
 import os, socket, ssl, sys, time
 port, root, base = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+scale = float(sys.argv[4])
 body = b'{"csr": "' + b'x' * 30000 + b'"}'
 ctx = ssl.create_default_context(cafile=root)
 ctx.check_hostname = False
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=120))
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=120 * scale))
 s.sendall(b"POST /api/v1/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
           b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
           b"Content-Length: %d\r\n\r\n" % len(body))
@@ -1064,7 +1065,7 @@ if first != "100":
     sys.exit(0)
 open(base + ".ready", "w").close()
 t0 = time.time()
-while not os.path.exists(base + ".go") and time.time() - t0 < 120:
+while not os.path.exists(base + ".go") and time.time() - t0 < 120 * scale:
     time.sleep(0.05)
 s.sendall(body)
 st = head()

@@ -256,13 +256,14 @@ $TOOL make "$W/race.der" --ra "$W/ra.pem" --key "$W/race.key" --cn dev8.example.
 N=$(count "SELECT count(*) FROM certificate")
 U=$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")
 # Four connections made first, then the four copies sent together.
-python3 - "$H" "$W/race.der" "$W/race" <<'EOF' || fail "the four copies were not all answered"
+python3 - "$H" "$W/race.der" "$W/race" "$TIME_SCALE" <<'EOF' || fail "the four copies were not all answered"
 import http.client, sys, threading, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
+scale = float(sys.argv[4])
 body = open(sys.argv[2], "rb").read()
 go = threading.Barrier(4)
 def post(i):
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60 * scale)
     c.connect()
     go.wait()
     c.request("POST", "/scep?operation=PKIOperation", body=body,
@@ -330,13 +331,14 @@ $TOOL make "$W/x1.der" --ra "$W/ra.pem" --key "$W/x1.key" --cn x1.example.test \
 $TOOL make "$W/x2.der" --ra "$W/ra.pem" --key "$W/x2.key" --cn x2.example.test \
 	--envelope-from "$W/w.der" --tid tid-x2 || die "scep_msg make"
 N=$(count "SELECT count(*) FROM certificate")
-python3 - "$H" "$W/x1.der" "$W/x2.der" <<'EOF' || fail "the two copies were not both answered"
+python3 - "$H" "$W/x1.der" "$W/x2.der" "$TIME_SCALE" <<'EOF' || fail "the two copies were not both answered"
 import http.client, sys, threading, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
+scale = float(sys.argv[4])
 go = threading.Barrier(2)
 def post(path):
     body = open(path, "rb").read()
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60 * scale)
     c.connect()
     go.wait()
     c.request("POST", "/scep?operation=PKIOperation", body=body,
