@@ -90,8 +90,9 @@ struct web_framing {
 	unsigned n_auth;              /* Authorization field lines */
 	const char *host;             /* the first Host line's value */
 	int http11;                   /* HTTP/1.1 or a later 1.x */
-	const char *target;           /* the request target as sent (NULL:
-				       * not checked) */
+	const char *target;           /* the request target, an absolute
+				       * form's as its path (NULL: not
+				       * checked) */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in

@@ -345,7 +345,7 @@ def post(path):
               headers={"Content-Type": "application/x-pki-message"})
     with open(path + ".reply", "wb") as f:
         f.write(c.getresponse().read())
-ts = [threading.Thread(target=post, args=(p,)) for p in sys.argv[2:]]
+ts = [threading.Thread(target=post, args=(p,)) for p in sys.argv[2:4]]
 for t in ts:
     t.start()
 for t in ts:
