@@ -831,17 +831,36 @@ check_rsa(mbedtls_pk_context *pk, int *bits, struct mica_err *err)
 		bad_csr(err, "invalid RSA public key");
 		goto out;
 	}
-	if (mbedtls_mpi_get_bit(&e, 0) != 1 || mbedtls_mpi_cmp_int(&e, 65537) < 0 ||
-	    mbedtls_mpi_bitlen(&e) > 256) {
+	if (mbedtls_mpi_get_bit(&e, 0) != 1 || mbedtls_mpi_cmp_int(&e, 65537) < 0) {
 		mica_err_set(err, MICA_E_POLICY, "weak_key",
 			     "the RSA public exponent must be odd and at least "
 			     "65537");
+		goto out;
+	}
+	if (mbedtls_mpi_bitlen(&e) > 256) {
+		mica_err_set(err, MICA_E_POLICY, "unsupported_key",
+			     "RSA public exponents longer than 256 bits are not "
+			     "supported (this one has %zu)",
+			     mbedtls_mpi_bitlen(&e));
 		goto out;
 	}
 	rc = 0;
 out:
 	mbedtls_mpi_free(&e);
 	return rc;
+}
+
+int
+ca_rsa_key_check(const struct mbedtls_pk_context *pk, struct mica_err *err)
+{
+	int bits;
+
+	/* check_rsa only reads the key (mbedTLS's getters take it
+	 * non-const). */
+	if (mbedtls_pk_get_type(pk) != MBEDTLS_PK_RSA)
+		return mica_err_set(err, MICA_E_POLICY, "unsupported_key",
+				    "not an RSA key");
+	return check_rsa((mbedtls_pk_context *)(uintptr_t)pk, &bits, err);
 }
 
 static int

@@ -72,6 +72,19 @@ struct ca_csr {
 int ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 		 struct mica_err *err);
 
+/*
+ * The check a CSR's RSA key gets (2048..4096 bits; an odd public exponent
+ * of at least 65537 and at most 256 bits), for an RSA key from elsewhere
+ * before any costly use of it: a SCEP message's signer certificate, which
+ * anyone may send, would otherwise have the server verify with an 8192-bit
+ * modulus and an exponent as long (half a second of CPU each). 0, or -1
+ * with ERR (MICA_E_POLICY "weak_key", or "unsupported_key" also for a key
+ * that is not RSA; MICA_E_BADREQ "bad_csr" for an invalid one).
+ */
+struct mbedtls_pk_context;
+int ca_rsa_key_check(const struct mbedtls_pk_context *pk,
+		     struct mica_err *err);
+
 /* Decode + parse in one call. */
 int ca_csr_load(const unsigned char *in, size_t len, struct ca_csr *out,
 		struct mica_err *err);

@@ -919,6 +919,12 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 		fail(&o, CA_SCEP_BAD_ALG, "the signer's key is not RSA");
 		goto reply;
 	}
+	if (!m.signer_key_ok) {
+		fail(&o, CA_SCEP_BAD_ALG, "the signer's RSA key is not one a "
+		     "CSR may have (2048 to 4096 bits, an odd exponent from "
+		     "65537 to 256 bits)");
+		goto reply;
+	}
 	if (!m.sig_ok) {
 		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "the signature does not "
 		     "verify");

@@ -103,6 +103,10 @@ struct ca_scep_msg {
 					     * a transaction belongs to the
 					     * certificate that signed it */
 	int signer_rsa;                     /* its key is RSA */
+	int signer_key_ok;                  /* ... of a size and exponent a
+					     * CSR may have (ca_rsa_key_check),
+					     * else the signature is not
+					     * verified (sig_ok 0) */
 	/* The envelope (RFC 8894 3.3): */
 	struct ca_scep_recip recips[CA_SCEP_RECIPS_MAX];
 	size_t nrecips;

@@ -18,6 +18,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "ca/cacert.h"
+#include "ca/csr.h"
 #include "ca/der.h"
 #include "ca/keys.h"
 #include "ca/p7.h"
@@ -449,6 +450,7 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	size_t sid_issuer_len, sid_serial_len, sig_len, ncerts = 0, i;
 	mbedtls_md_type_t mdt;
 	uint64_t ver;
+	struct mica_err e;
 	int rc = -1, signer = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -604,7 +606,12 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	ca_sha256(certv[signer].raw, certv[signer].raw_len, out->signer_hash);
 	out->signer_rsa = mbedtls_pk_get_type(&crts[signer].pk) ==
 			  MBEDTLS_PK_RSA;
-	out->sig_ok = out->signer_rsa &&
+	/* Checked before it costs anything: the certificate is the
+	 * sender's, and an RSA key of 8192 bits with an exponent as long
+	 * takes half a second to verify with. */
+	out->signer_key_ok = out->signer_rsa &&
+			     ca_rsa_key_check(&crts[signer].pk, &e) == 0;
+	out->sig_ok = out->signer_key_ok &&
 		      verify(&crts[signer], mdt, attrs_raw, attrs_raw_len, &a,
 			     content, content_len, sig, sig_len);
 	if (envelope(content, content_len, out, err) != 0)

@@ -115,6 +115,11 @@ test_pct_decode(void)
 		{ "%7f", 0, NULL },
 		{ "a\tb", 0, NULL },
 		{ "a\x01", 0, NULL },
+		/* base64 wrapped in lines (sscep's SCEP GET): CR and LF go */
+		{ "QU%0AJD%0D%0A+", WEB_PCT_PLUS | WEB_PCT_DROP_NL, "QUJD " },
+		{ "a%0Db", WEB_PCT_DROP_NL, "ab" },
+		{ "a%09b", WEB_PCT_DROP_NL, NULL },   /* a tab is no line end */
+		{ "a%00b", WEB_PCT_DROP_NL, NULL },
 	};
 	char out[64];
 
@@ -396,6 +401,16 @@ test_query_parse(void)
 	big[1] = '=';
 	big[sizeof(big) - 1] = '\0';
 	CU_ASSERT_EQUAL(web_query_parse(big, &q, &err), -1);
+	web_query_free(&q);
+	/* SCEP's GET message, wrapped in lines: the line ends go, and only
+	 * where the caller says so. */
+	CU_ASSERT_EQUAL_FATAL(web_query_parse_max("operation=PKIOperation&"
+						  "message=QU%0AJD%0D%0A",
+						  WEB_QUERY_SCEP_MAX,
+						  WEB_PCT_DROP_NL, &q, &err), 0);
+	CU_ASSERT_STRING_EQUAL(web_query_get(&q, "message"), "QUJD");
+	web_query_free(&q);
+	CU_ASSERT_EQUAL(web_query_parse("message=QU%0AJD", &q, &err), -1);
 	web_query_free(&q);
 }
 
@@ -1244,7 +1259,9 @@ test_framing(void)
 		{ 1, 0, 1, "65536", NULL, 1 },
 		{ 0, 1, 1, NULL, "chunked", 1 },
 		{ 0, 1, 1, NULL, "Chunked", 1 },
-		{ 0, 0, 0, NULL, NULL, 1 },       /* HTTP/1.0: libmicrohttpd decides */
+		{ 0, 0, 0, NULL, NULL, 1 },       /* HTTP/1.0 (the cases
+						   * without Host are) */
+		{ 1, 0, 0, "5", NULL, 1 },
 		/* RFC 9112 6.3: ambiguous, so refused */
 		{ 2, 0, 1, "5", NULL, 0 },        /* even when both say 5 */
 		{ 1, 1, 1, "5", "chunked", 0 },
@@ -1261,12 +1278,15 @@ test_framing(void)
 		{ 1, 0, 1, "1234567890123456789", NULL, 0 },
 		/* RFC 9112 3.2 */
 		{ 0, 0, 2, NULL, NULL, 0 },
+		/* RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty */
+		{ 0, 1, 0, NULL, "chunked", 0 },
 	};
 	struct mica_err err;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
-					 cases[i].length, cases[i].te, 0, 0, NULL, 0, NULL };
+					 cases[i].length, cases[i].te, 0, 0, NULL,
+					 cases[i].n_host > 0, NULL, 0, 0, 0 };
 		int rc = web_framing_check(&f, &err);
 
 		if ((rc == 0) != cases[i].ok)
@@ -1280,7 +1300,7 @@ test_framing(void)
 	/* RFC 9112 5.1: no white space between a field name and its colon
 	 * (libmicrohttpd keeps it in the name); one Authorization. */
 	{
-		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL };
+		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL, 0, 0, 0 };
 
 		CU_ASSERT(web_framing_check(&f, &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
@@ -1290,7 +1310,31 @@ test_framing(void)
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
 		f.n_auth = 1;
 		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		/* Which parser would read the body? */
+		f.n_ctype = 2;
+		CU_ASSERT(web_framing_check(&f, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		CU_ASSERT(strstr(err.msg, "Content-Type") != NULL);
+		f.n_ctype = 1;
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		/* A bare CR in a value; a name that goes on past
+		 * Content-Length (a folded line joined to it). */
+		f.n_bad_value = 1;
+		CU_ASSERT(web_framing_check(&f, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		f.n_bad_value = 0;
+		f.n_framing_like = 1;
+		CU_ASSERT(web_framing_check(&f, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		f.n_framing_like = 0;
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
 	}
+	CU_ASSERT(web_field_value_ok("Bearer abc\tdef \x80\xff"));
+	CU_ASSERT(web_field_value_ok(""));
+	CU_ASSERT(web_field_value_ok(NULL));
+	CU_ASSERT(!web_field_value_ok("a\rb"));
+	CU_ASSERT(!web_field_value_ok("a\x01"));
+	CU_ASSERT(!web_field_value_ok("a\x7f"));
 	CU_ASSERT(web_field_name_ok("Content-Length"));
 	CU_ASSERT(web_field_name_ok("X-Forwarded-For"));
 	CU_ASSERT(web_field_name_ok("a!#$%&'*+-.^_`|~9"));

@@ -152,7 +152,9 @@ matched:
 	     strcmp(m.route->query, WEB_QUERY_IGNORED) != 0) &&
 	    (web_query_parse_max(rq->query,
 				 m.route->fn == web_h_scep_get ?
-				 WEB_QUERY_SCEP_MAX : 2048, &q, &err) != 0 ||
+				 WEB_QUERY_SCEP_MAX : 2048,
+				 m.route->fn == web_h_scep_get ?
+				 WEB_PCT_DROP_NL : 0, &q, &err) != 0 ||
 	     web_query_allow(&q, m.route->query, &err) != 0))
 		goto fail;
 	if (web_media_type(rq->ctype, ctype, sizeof(ctype)) != 0) {

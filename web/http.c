@@ -343,8 +343,15 @@ framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
 		return MHD_YES;
 	if (!web_field_name_ok(key))
 		f->n_bad_name++;
+	if (!web_field_value_ok(value))
+		f->n_bad_value++;
+	if ((strncasecmp(key, "Content-Length", 14) == 0 && key[14] != '\0') ||
+	    (strncasecmp(key, "Transfer-Encoding", 17) == 0 && key[17] != '\0'))
+		f->n_framing_like++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
 		f->n_auth++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+		f->n_ctype++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		if (f->n_length++ == 0)
 			f->length = value;

@@ -27,7 +27,7 @@
 #define QUERY_MAX 2048
 
 int
-web_pct_decode(const char *in, size_t len, int plus, char *out, size_t outsz)
+web_pct_decode(const char *in, size_t len, int flags, char *out, size_t outsz)
 {
 	size_t o = 0;
 
@@ -47,9 +47,11 @@ web_pct_decode(const char *in, size_t len, int plus, char *out, size_t outsz)
 				return -1;
 			c = (unsigned char)(h * 16 + l);
 			i += 2;
-		} else if (c == '+' && plus) {
+		} else if (c == '+' && (flags & WEB_PCT_PLUS)) {
 			c = ' ';
 		}
+		if ((c == '\r' || c == '\n') && (flags & WEB_PCT_DROP_NL))
+			continue;
 		/* A decoded NUL would cut the string short of what was
 		 * checked; control characters have no business in a URL. */
 		if (c < 0x20 || c == 0x7f)
@@ -122,12 +124,12 @@ web_query_free(struct web_query *q)
 int
 web_query_parse(const char *qs, struct web_query *q, struct mica_err *err)
 {
-	return web_query_parse_max(qs, QUERY_MAX, q, err);
+	return web_query_parse_max(qs, QUERY_MAX, 0, q, err);
 }
 
 int
-web_query_parse_max(const char *qs, size_t max, struct web_query *q,
-		    struct mica_err *err)
+web_query_parse_max(const char *qs, size_t max, int flags,
+		    struct web_query *q, struct mica_err *err)
 {
 	size_t len, o = 0, cap;
 	const char *p, *end;
@@ -159,15 +161,17 @@ web_query_parse_max(const char *qs, size_t max, struct web_query *q,
 		if (ke == p)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_query",
 					    "empty query parameter name");
-		n = web_pct_decode(p, (size_t)(ke - p), 1, q->buf + o, cap - o);
+		n = web_pct_decode(p, (size_t)(ke - p), WEB_PCT_PLUS, q->buf + o,
+				   cap - o);
 		if (n <= 0)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_query",
 					    "malformed query parameter");
 		q->key[q->n] = q->buf + o;
 		o += (size_t)n + 1;
 		if (eq != NULL) {
-			n = web_pct_decode(eq + 1, (size_t)(pe - eq - 1), 1,
-					   q->buf + o, cap - o);
+			n = web_pct_decode(eq + 1, (size_t)(pe - eq - 1),
+					   WEB_PCT_PLUS | flags, q->buf + o,
+					   cap - o);
 			if (n < 0)
 				return mica_err_set(err, MICA_E_BADREQ, "bad_query",
 						    "malformed query parameter value");
@@ -395,6 +399,17 @@ web_field_name_ok(const char *name)
 }
 
 int
+web_field_value_ok(const char *value)
+{
+	if (value == NULL)
+		return 1;
+	for (const unsigned char *v = (const unsigned char *)value; *v != '\0'; v++)
+		if ((*v < ' ' && *v != '\t') || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
 web_host_ok(const char *h)
 {
 	const char *p = h;
@@ -529,6 +544,17 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 	if (f->n_auth > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "more than one Authorization header");
+	if (f->n_ctype > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "more than one Content-Type header");
+	if (f->n_bad_value > 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "a header field value has a control character "
+				    "in it");
+	if (f->n_framing_like > 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "a header field name begins like Content-Length "
+				    "or Transfer-Encoding (a line folded after it?)");
 
 	if (f->target != NULL)
 		for (const unsigned char *t = (const unsigned char *)f->target;
@@ -555,6 +581,9 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 	if (f->n_te > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
 				    "more than one Transfer-Encoding header");
+	if (f->n_te > 0 && !f->http11)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
+				    "Transfer-Encoding in an HTTP/1.0 request");
 	if (f->n_te > 0 && f->n_length > 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
 				    "both Content-Length and Transfer-Encoding");

@@ -15,12 +15,16 @@
 #define WEB_QUERY_KEYS     16            /* most key=value pairs */
 
 /*
- * Percent-decode IN[0..LEN) into OUT (OUTSZ bytes, NUL-terminated). PLUS
- * turns '+' into a space (query strings). Refuses a malformed escape, a
- * decoded NUL or control character (< 0x20, 0x7f), and output that does
- * not fit. Returns the decoded length or -1.
+ * Percent-decode IN[0..LEN) into OUT (OUTSZ bytes, NUL-terminated). FLAGS:
+ * WEB_PCT_PLUS turns '+' into a space (query strings); WEB_PCT_DROP_NL
+ * drops a decoded CR or LF (base64 wrapped in lines, as sscep sends a
+ * SCEP message by GET). Refuses a malformed escape, a decoded NUL or other
+ * control character (< 0x20, 0x7f), and output that does not fit.
+ * Returns the decoded length or -1.
  */
-int web_pct_decode(const char *in, size_t len, int plus, char *out,
+#define WEB_PCT_PLUS    1
+#define WEB_PCT_DROP_NL 2
+int web_pct_decode(const char *in, size_t len, int flags, char *out,
 		   size_t outsz);
 
 /*
@@ -47,11 +51,13 @@ struct web_query {
  * web_query_free (also after failure). */
 int web_query_parse(const char *qs, struct web_query *q, struct mica_err *err);
 void web_query_free(struct web_query *q);
-/* The same with a longer bound, MAX octets: SCEP's GET PKIOperation
- * carries a whole message in its query (certmonger sends no other). */
+/* The same with a longer bound, MAX octets, and FLAGS for the values'
+ * decoding (WEB_PCT_DROP_NL; '+' is always a space): SCEP's GET
+ * PKIOperation carries a whole message in its query (certmonger sends no
+ * other), sscep's wrapped in lines. */
 #define WEB_QUERY_SCEP_MAX 12288
-int web_query_parse_max(const char *qs, size_t max, struct web_query *q,
-			struct mica_err *err);
+int web_query_parse_max(const char *qs, size_t max, int flags,
+			struct web_query *q, struct mica_err *err);
 /* Every key must be in ALLOWED (space-separated words; NULL = none):
  * MICA_E_BADREQ "unknown_parameter" naming the first stranger. */
 int web_query_allow(const struct web_query *q, const char *allowed,
@@ -93,6 +99,11 @@ struct web_framing {
 	const char *target;           /* the request target, an absolute
 				       * form's as its path (NULL: not
 				       * checked) */
+	unsigned n_ctype;             /* Content-Type field lines */
+	unsigned n_bad_value;         /* values with a control character
+				       * other than HTAB (a bare CR) */
+	unsigned n_framing_like;      /* names that begin Content-Length or
+				       * Transfer-Encoding and go on */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in
@@ -105,9 +116,16 @@ struct web_framing {
  * [":" port] (RFC 9110 7.2; RFC 9112 3.2 wants 400): "bad_header". A
  * field name that is not a
  * token ("Content-Length :" - libmicrohttpd keeps the blank in the name,
- * where a proxy may read the field; RFC 9112 5.1), or more than one
- * Authorization (which credentials would be whose?): MICA_E_BADREQ
- * "bad_header". An HTTP/1.1 request without Host (RFC 9112 3.2: "MUST
+ * where a proxy may read the field; RFC 9112 5.1), more than one
+ * Authorization (which credentials would be whose?) or more than one
+ * Content-Type (which parser would read the body?): MICA_E_BADREQ
+ * "bad_header". A field value with a control character other than HTAB
+ * (RFC 9110 5.5: a bare CR), or a field name that begins Content-Length
+ * or Transfer-Encoding and goes on ("Content-Length41": libmicrohttpd
+ * 0.9.75 joins a folded line, "Content-Length:" CRLF " 41", to the name,
+ * where a proxy that unfolds reads a length; RFC 9112 5.2): "bad_header".
+ * Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1:
+ * "MUST treat the message as if the framing is faulty"): "bad_framing". An HTTP/1.1 request without Host (RFC 9112 3.2: "MUST
  * respond with 400"): "bad_header". A target with a blank or a control
  * character in it (RFC 9112 3.2; libmicrohttpd, told to be tolerant, reads
  * "GET /a b HTTP/1.1" as the target "/a b"): "bad_request_target". The
@@ -138,6 +156,9 @@ char *web_target_authority(const char *uri);
 int web_not_modified(const char *method, const char *inm, const char *etag);
 /* Is NAME a field name (RFC 9110 5.1: a token)? 1 yes, 0 no. */
 int web_field_name_ok(const char *name);
+/* Is VALUE (NULL: none) free of control characters other than HTAB (RFC
+ * 9110 5.5: field-vchar, SP, HTAB, obs-text)? 1 yes, 0 no. */
+int web_field_value_ok(const char *value);
 
 /* A request or token id from a URL: 1..CA_ID_MAX-1 characters of
  * [0-9a-f]. 1 yes, 0 no. */

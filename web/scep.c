@@ -8,6 +8,7 @@
  */
 #include "web/api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "ca/ca.h"
 #include "web/blob.h"
 #include "web/parse.h"
+#include "web/reply.h"
 #include "web/server.h"
 
 /* A base64 message= of a GET PKIOperation: what fits in SCEP's query
@@ -150,8 +152,22 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (strcmp(op, "PKIOperation") != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_operation",
 				    "unknown SCEP operation");
-	/* RFC 8894 4.3: the base64 of the message, URL-encoded; the query
-	 * parser turned a raw '+' into a space: it was base64's '+'. */
+	/* HEAD is GET without the answer (RFC 9110 9.3.2): here it would
+	 * enroll, or file a request, and drop the reply. */
+	if (strcmp(c->method, "HEAD") == 0) {
+		struct mica_err e;
+
+		mica_err_set(&e, MICA_E_BADREQ, "method_not_allowed",
+			     "a PKIOperation is sent by GET or POST");
+		web_reply_error(rep, &e);
+		rep->status = 405;
+		snprintf(rep->allow, sizeof(rep->allow), "GET, POST");
+		return 0;
+	}
+	/* RFC 8894 4.3: the base64 of the message, URL-encoded (its lines'
+	 * ends, if it was wrapped, are dropped by the query parser, as for
+	 * sscep); the query parser turned a raw '+' into a space: it was
+	 * base64's '+'. */
 	msg = web_query_get(c->q, "message");
 	if (msg == NULL || (len = strlen(msg)) == 0 || len > GET_MSG_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_message",

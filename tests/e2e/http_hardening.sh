@@ -118,6 +118,20 @@ framing "a blank in the request target" \
 	"GET /healthz x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
 framing "a control character in the request target" \
 	"GET /healthz\\x01x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
+# RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing.
+framing "Transfer-Encoding in an HTTP/1.0 request" \
+	"POST /ocsp HTTP/1.0\\r\\nConnection: keep-alive\\r\\nContent-Type: application/ocsp-request\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\nGET /crl HTTP/1.0\\r\\n\\r\\n"
+# RFC 9112 5.2: libmicrohttpd joins a folded line to the field's name
+# ("Content-Length41"), where a proxy that unfolds reads a length, and the
+# body would be a second request.
+framing "a folded Content-Length" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length:\\r\\n 30\\r\\n\\r\\n$SMUGGLE"
+framing "a folded Transfer-Encoding" \
+	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding:\\r\\n chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
+framing "a bare CR in a field value (RFC 9110 5.5)" \
+	"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\rb\\r\\n\\r\\n$SMUGGLE"
+framing "two Content-Type lines" \
+	"POST /ocsp HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/ocsp-request\\r\\nContent-Type: text/plain\\r\\nContent-Length: 0\\r\\n\\r\\n$SMUGGLE"
 framing "Transfer-Encoding: gzip, chunked" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: gzip, chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
 framing "two Transfer-Encoding lines" \

@@ -231,6 +231,36 @@ check "RenewalReq signed with the certificate renews it without a token" \
 is "the renewal is recorded as one" \
 	"$(count "SELECT count(*) FROM certificate WHERE renewal_of = lower('$OLD')")" 1
 
+# ---- a signer's key the server will not use -------------------------------
+# Anyone may send a certificate: verifying with an RSA key of 8192 bits
+# and an exponent as long costs half a second of CPU, so the signer's key
+# gets a CSR key's check (2048 to 4096 bits, an exponent of at most 256
+# bits) first, and anything else is FAILURE badAlg, nothing spent.
+# cpu_ticks PID: the user and system time of PID so far, in clock ticks.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+TOKF=$(token --uses 1)
+N=$(count "SELECT count(*) FROM certificate")
+for fk in 8192:8190 4096:300 1024:17; do
+	$TOOL make "$W/f.der" --ra "$W/ra.pem" --key "$W/f.key" --cn devf.example.test \
+		--challenge "$TOKF" --tid tid-f --fake-signer "$fk" || die "scep_msg make"
+	scep_post "$W/f.der"
+	is "a signer's RSA key of $fk bits (modulus:exponent): FAILURE badAlg" \
+		"$HTTP_CODE $(reply "$W/f.key")" "200 status=2 failinfo=0 tid=tid-f"
+done
+$TOOL make "$W/f.der" --ra "$W/ra.pem" --key "$W/f.key" --cn devf.example.test \
+	--challenge "$TOKF" --tid tid-f --fake-signer 8192:8190 || die "scep_msg make"
+T0=$(cpu_ticks "$SERVE_PID")
+for i in 1 2 3 4 5 6 7 8 9 10; do scep_post "$W/f.der"; done
+T1=$(cpu_ticks "$SERVE_PID")
+HZ=$(getconf CLK_TCK)
+# Verifying would cost some 5 s of CPU for the ten; refusing, a few ms.
+[ $((T1 - T0)) -lt $((2 * HZ * TIME_SCALE)) ] &&
+	ok "ten such messages cost the daemon $(((T1 - T0) * 1000 / HZ)) ms of CPU" ||
+	fail "ten such messages cost the daemon $(((T1 - T0) * 1000 / HZ)) ms of CPU (2 s at most)"
+is "... and issued nothing" "$(count "SELECT count(*) FROM certificate")" "$N"
+is "... nor spent the challenge" \
+	"$(count "SELECT uses_left FROM token WHERE id = '$(echo "$TOKF" | cut -d_ -f2)'")" 1
+
 # ---- replay ----------------------------------------------------------------
 TOK3=$(token --profile client --uses 1)
 $TOOL make "$W/r1.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev6.example.test --challenge "$TOK3" --tid tid-r6
@@ -586,6 +616,24 @@ check "hostile messages stored nothing" cmp -s "$W/before.sql" "$W/after.sql"
 $TOOL make "$W/h2.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6"
 scep_post "$W/h2.der"
 is "and an intact message still enrolls" "$(reply "$W/h.key" | cut -d' ' -f1)" "status=0"
+
+# By GET, the message's base64 may come wrapped in lines (sscep sends it
+# so, each line end as %0A); by HEAD, a PKIOperation would be carried out
+# and its answer dropped: 405.
+TOKG=$(token --profile client --uses 1)
+$TOOL make "$W/g.der" --ra "$W/ra.pem" --key "$W/g.key" --cn dev9.example.test \
+	--challenge "$TOKG" --tid tid-g || die "scep_msg make"
+GMSG=$(base64 -w 64 "$W/g.der" | python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read(), safe=""))')
+N=$(count "SELECT count(*) FROM certificate")
+HC=$(curl -s -I -o "$W/head.txt" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) \
+	"$H/scep?operation=PKIOperation&message=$GMSG")
+is "HEAD of a PKIOperation is 405" "$HC $(tr -d '\r' <"$W/head.txt" | sed -n 's/^[Aa]llow: //p')" "405 GET, POST"
+is "... and issued nothing" "$(count "SELECT count(*) FROM certificate")" "$N"
+is "... nor spent the challenge" \
+	"$(count "SELECT uses_left FROM token WHERE id = '$(echo "$TOKG" | cut -d_ -f2)'")" 1
+HC=$(curl -s -o "$W/reply.der" -w '%{http_code}' --max-time $((30 * TIME_SCALE)) \
+	"$H/scep?operation=PKIOperation&message=$GMSG")
+is "GET with the base64 in lines of 64 (%0A) enrolls" "$HC $(reply "$W/g.key")" "200 status=0 failinfo= tid=tid-g"
 
 # ---- a restart keeps the RA, across a passphrase change too -----------------
 serve_stop

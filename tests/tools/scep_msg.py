@@ -9,7 +9,8 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
   scep_msg.py make OUT --ra RA.pem --key KEY.pem --cn NAME [--challenge C]
       [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
       [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
-      [--signer CERT.pem] [--serial HEX --issuer-of CERT.pem]
+      [--signer CERT.pem | --fake-signer BITS:EBITS]
+      [--serial HEX --issuer-of CERT.pem]
       [--envelope-from MSG.der] [--message-type RAW]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
       prints "status=N failinfo=N tid=T" (the signature checked with the
@@ -25,7 +26,9 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
 is, and signs it anew: a copy signed again by someone who cannot read it.
 KEY.pem is made (RSA-2048) when missing, and with it the self-signed
 certificate that signs every message of that key (KEY.pem.self), unless
---signer names another.
+--signer names another. --fake-signer makes up the signer certificate: an
+RSA key of a BITS-bit modulus and an EBITS-bit exponent, and a signature
+that cannot verify.
 """
 import argparse
 import os
@@ -220,11 +223,32 @@ def make(a):
     ]
     sattrs = set_(*attrs)
     sig = key.sign(sattrs, apad.PKCS1v15(), HASH[a.digest]())
+    signer_ias = ias(signer)
+    signer_der = signer.public_bytes(serialization.Encoding.DER)
+    if a.fake_signer:
+        # A made-up certificate whose RSA key has a BITS-bit modulus and
+        # an EBITS-bit exponent, and a signature under it that cannot
+        # verify: what anyone could send to make the server spend its
+        # CPU on that key.
+        bits, ebits = (int(x) for x in a.fake_signer.split(":"))
+        n = int.from_bytes(os.urandom(bits // 8), "big") | (1 << (bits - 1)) | 1
+        e = int.from_bytes(os.urandom(ebits // 8 + 1), "big") % (1 << ebits)
+        e |= (1 << (ebits - 1)) | 1
+        name = seq(set_(seq(oid("2.5.4.3"), tlv(0x0C, a.cn.encode()))))
+        alg = seq(oid("1.2.840.113549.1.1.11"), null())
+        spki = seq(seq(oid(OID["rsa"]), null()),
+                   tlv(0x03, b"\0" + seq(integer(n), integer(e))))
+        tbs = seq(tlv(0xA0, integer(2)), integer(12345), alg, name,
+                  seq(tlv(0x17, b"260101000000Z"), tlv(0x17, b"360101000000Z")),
+                  name, spki)
+        signer_der = seq(tbs, alg, tlv(0x03, b"\0" + (n - 12345).to_bytes(bits // 8, "big")))
+        signer_ias = seq(name, integer(12345))
+        sig = (n - 54321).to_bytes(bits // 8, "big")
     dalg = seq(oid(OID[a.digest]), null())
-    si = seq(integer(1), ias(signer), dalg, b"\xa0" + sattrs[1:],
+    si = seq(integer(1), signer_ias, dalg, b"\xa0" + sattrs[1:],
              seq(oid(OID["rsa"]), null()), octet(sig))
     sd = seq(integer(1), set_(dalg), seq(oid(OID["data"]), tlv(0xA0, octet(env))),
-             tlv(0xA0, signer.public_bytes(serialization.Encoding.DER)), set_(si))
+             tlv(0xA0, signer_der), set_(si))
     open(a.file, "wb").write(seq(oid(OID["signedData"]), tlv(0xA0, sd)))
 
 
@@ -317,6 +341,7 @@ def main():
     ap.add_argument("--cipher", default="aes128", choices=["aes128", "aes256", "des3"])
     ap.add_argument("--digest", default="sha256", choices=sorted(HASH))
     ap.add_argument("--signer")
+    ap.add_argument("--fake-signer", metavar="BITS:EBITS")
     ap.add_argument("--serial")
     ap.add_argument("--issuer-of")
     ap.add_argument("--out")
