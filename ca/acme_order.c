@@ -281,18 +281,38 @@ new_order_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
-/* Does certificate SERIAL belong to account ACCT (an order of it)? And is
- * it replaced already by another order? RFC 9773 5. Another account's
- * certificate is answered as one never ordered through ACME: the answer
- * does not say which certificates another account holds. */
+/* Is NAME one of the '\n'-separated LIST? */
+static int
+name_listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		const char *e = strchr(p, '\n');
+		size_t pl = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		if (pl == len && memcmp(p, name, len) == 0)
+			return 1;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Does certificate SERIAL belong to account ACCT (an order of it), with
+ * at least one of the new order's NAMES? And is it replaced already by
+ * another order? RFC 9773 5: without the shared name, an account could
+ * mark any certificate of its own renewed by an order for other names,
+ * and so hide it from what expires soon. Another account's certificate
+ * is answered as one never ordered through ACME: the answer does not say
+ * which certificates another account holds. */
 static int
 replaces_check(struct ca *ca, const char *acct, const char *serial,
-	       struct mica_err *err)
+	       const struct ca_name *names, size_t nnames, struct mica_err *err)
 {
 	static const char not_ours[] =
 		"\"replaces\" names no certificate this account ordered";
 	struct db_acme_order o;
-	int replaced = 0;
+	int replaced = 0, shared = 0;
 
 	if (db_acme_order_by_serial(ca->db, serial, &o, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
@@ -303,7 +323,13 @@ replaces_check(struct ca *ca, const char *acct, const char *serial,
 		db_acme_order_free(&o);
 		return mica_err_set(err, MICA_E_BADREQ, "malformed", "%s", not_ours);
 	}
+	for (size_t i = 0; i < nnames && !shared; i++)
+		shared = name_listed(o.names, names[i].value);
 	db_acme_order_free(&o);
+	if (!shared)
+		return mica_err_set(err, MICA_E_BADREQ, "malformed",
+				    "\"replaces\" names a certificate that shares "
+				    "no identifier with this order");
 	if (db_acme_order_replacing(ca->db, serial, NULL, &replaced, err) != 0)
 		return -1;
 	if (replaced)
@@ -367,7 +393,8 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			goto out;
 		}
 		if (ca_acme_certid_parse(ca, json_string_value(v), serial, err) != 0 ||
-		    replaces_check(ca, x.acct.id, serial, err) != 0)
+		    replaces_check(ca, x.acct.id, serial, names, nnames,
+				   err) != 0)
 			goto out;
 		snprintf(o.replaces_serial, sizeof(o.replaces_serial), "%s", serial);
 		o.replaces = (char *)json_string_value(v);

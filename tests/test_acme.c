@@ -1765,6 +1765,95 @@ test_flow_http01_to_certificate_and_refusals(void)
 	client_free(&c);
 }
 
+/* Account C's certificate for NAME by http-01: its order (finalized, with
+ * the serial) in *O and its ARI identifier (RFC 9773 4.1) in CERTID. */
+static void
+issue_http01(struct client *c, const char *name, struct ca_acme_order *o,
+	     char *certid, size_t certid_len)
+{
+	struct ca_acme_order n;
+	struct ca_acme_authz z;
+	struct mica_err err;
+	mbedtls_x509_crt crt;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	char path[200], payload[4000], *csr, *a64, *s64;
+	const char *names[1] = { name };
+
+	snprintf(payload, sizeof(payload),
+		 "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}]}", name);
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(c, "/new-order", payload, 0),
+					  &n, &err) == 0);
+	snprintf(path, sizeof(path), "/authz/%s", n.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(c, path, NULL, 0), n.authz[0],
+					   &z, &err) == 0);
+	http01_answer(c, z.token);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", z.id);
+	ca_acme_authz_free(&z);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(c, path, "{}", 0), n.authz[0],
+					   CA_ACME_HTTP01, &z, &err) == 0);
+	ca_acme_authz_free(&z);
+	wait_authz(c, n.authz[0], &z);
+	CU_ASSERT_STRING_EQUAL_FATAL(z.status, "valid");
+	ca_acme_authz_free(&z);
+	csr = csr_b64(names, 1);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	snprintf(path, sizeof(path), "/order/%s/finalize", n.id);
+	CU_ASSERT_FATAL(ca_acme_finalize(g_ca, g_acme, req(c, path, payload, 0), n.id, o,
+					 &err) == 0);
+	ca_acme_order_free(&n);
+	snprintf(path, sizeof(path), "/cert/%s", o->serial);
+	CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(c, path, NULL, 0), o->serial,
+					  &der, &der_len, &err) == 0);
+	mbedtls_x509_crt_init(&crt);
+	CU_ASSERT_FATAL(mbedtls_x509_crt_parse_der(&crt, der, der_len) == 0);
+	a64 = b64(crt.authority_key_id.keyIdentifier.p, crt.authority_key_id.keyIdentifier.len);
+	s64 = b64(crt.serial.p, crt.serial.len);
+	snprintf(certid, certid_len, "%s.%s", a64, s64);
+	free(a64);
+	free(s64);
+	mbedtls_x509_crt_free(&crt);
+	free(der);
+}
+
+/* RFC 9773 5: an order replaces only a certificate of its account that
+ * shares a name with it. Otherwise an account could mark any certificate
+ * of its own renewed by an order for other names, and so take it off the
+ * list of what expires soon. */
+static void
+test_replaces_needs_a_shared_name(void)
+{
+	struct client d;
+	struct ca_acme_order mail, r;
+	struct ca_cert cc;
+	struct mica_err err;
+	char certid[128], payload[512];
+
+	client_new(&d, NULL, NULL);
+	issue_http01(&d, "mail.contoso.test", &mail, certid, sizeof(certid));
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\","
+		 "\"value\":\"www.contoso.test\"}],\"replaces\":\"%s\"}", certid);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0), &r,
+				    &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+	CU_ASSERT(strstr(err.msg, "shares no identifier") != NULL);
+	CU_ASSERT_FATAL(ca_cert_get(g_ca, &g_cli, mail.serial, &cc, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(cc.renewed_by, "");
+	ca_cert_free(&cc);
+	CU_ASSERT_TRUE(expiring_lists(mail.serial));
+	/* With the name among others, it may. */
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\","
+		 "\"value\":\"www.contoso.test\"},{\"type\":\"dns\","
+		 "\"value\":\"mail.contoso.test\"}],\"replaces\":\"%s\"}", certid);
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0), &r,
+				    &err) == 0);
+	ca_acme_order_free(&r);
+	ca_acme_order_free(&mail);
+	client_free(&d);
+}
+
 static void
 test_flow_refusals_before_any_order(void)
 {
@@ -2085,6 +2174,8 @@ main(void)
 		{ "DNS answers: id, question, CNAME, pointers only backwards, rcodes", test_dns_answers_are_read_strictly },
 		{ "tls-alpn-01 certificates: one name, a critical acmeIdentifier, the digest", test_tls_alpn_certificate_check },
 		{ "validation connects to loopback and link-local only in a lab", test_addresses_validation_may_connect_to },
+		{ "an order replaces only a certificate it shares a name with (RFC 9773 5)",
+		  test_replaces_needs_a_shared_name },
 		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way "
 		  "(account keys, a compromised key)",
 		  test_flow_http01_to_certificate_and_refusals },
