@@ -28,6 +28,20 @@ web_dispatch_error(struct web_server *srv, const char *raw, size_t len,
 		web_reply_error(rep, e);
 }
 
+/* 405 with Allow: ALLOW (no error kind means 405: it is set here). */
+static void
+not_allowed(struct web_server *srv, const struct web_request *rq,
+	    struct web_reply *rep, const char *allow)
+{
+	struct mica_err err;
+
+	mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
+		     "method not allowed for this resource");
+	web_dispatch_error(srv, rq->uri, rq->path_len, rep, &err);
+	rep->status = 405;
+	snprintf(rep->allow, sizeof(rep->allow), "%s", allow);
+}
+
 /* 1 if a browser's Sec-Fetch-Site (Fetch Metadata) says the request was
  * made by a page of another origin: "cross-site", or "same-site" (another
  * host of the same site: a port or a name beside the CA's). The CA's own
@@ -67,14 +81,20 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 
 	/* A "{*}" route takes its tail raw (web_route_match_tail): public
 	 * files only, so nothing below but the handler needs the path. */
-	if (web_route_match_tail(table, ntable, rq->method, rq->uri,
-				 rq->path_len, &m) == WEB_ROUTE_OK) {
+	switch (web_route_match_tail(table, ntable, rq->method, rq->uri,
+				     rq->path_len, &m)) {
+	case WEB_ROUTE_OK:
 		if (m.route->auth != WEB_AUTH_PUBLIC) {
 			mica_err_set(&err, MICA_E_INTERNAL, "bad_route",
 				     "a tail route must be public");
 			goto fail;
 		}
 		goto matched;
+	case WEB_ROUTE_BAD_METHOD:
+		not_allowed(srv, rq, rep, m.allow);
+		goto out;
+	default:
+		break;
 	}
 	if (web_path_parse(rq->uri, rq->path_len, path, sizeof(path), &err) != 0)
 		goto fail;
@@ -91,20 +111,12 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	case WEB_ROUTE_OK:
 		break;
 	case WEB_ROUTE_BAD_METHOD:
-		mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
-			     "method not allowed for this resource");
-		web_dispatch_error(srv, rq->uri, rq->path_len, rep, &err);
-		rep->status = 405;   /* no error kind means 405: set it here */
-		snprintf(rep->allow, sizeof(rep->allow), "%s", m.allow);
+		not_allowed(srv, rq, rep, m.allow);
 		goto out;
 	default:
 		/* A page exists for GET and HEAD only (RFC 9110 15.5.6). */
 		if (srv != NULL && web_page_exists(path)) {
-			mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
-				     "method not allowed for this resource");
-			web_dispatch_error(srv, rq->uri, rq->path_len, rep, &err);
-			rep->status = 405;
-			snprintf(rep->allow, sizeof(rep->allow), "GET, HEAD");
+			not_allowed(srv, rq, rep, "GET, HEAD");
 			goto out;
 		}
 		mica_err_set(&err, MICA_E_NOTFOUND, "not_found", "no such resource");

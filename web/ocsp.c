@@ -31,6 +31,8 @@
 /* Largest request accepted (ca/ocsp.h's CA_OCSP_REQ_MAX); a larger body
  * is answered malformedRequest, not read into the parser. */
 #define OCSP_REQ_MAX 4096
+/* The base64 of a GET (a request of 768 octets): larger ones are POSTed. */
+#define OCSP_GET_B64_MAX 1024
 
 static int
 oom(struct mica_err *err)
@@ -112,10 +114,11 @@ web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 
 	/* RFC 6960 A.1: the URL encoding of the base64 encoding of the DER
 	 * request. Clients send '/', '+' and '=' raw or percent-encoded
-	 * alike; '+' is never a space here. */
+	 * alike; '+' is never a space here. Up to 1 KiB of base64 once
+	 * decoded, however it was encoded. */
 	len = web_pct_decode(c->m->tail, strlen(c->m->tail), 0, b64,
 			     sizeof(b64));
-	if (len <= 0 ||
+	if (len <= 0 || len > OCSP_GET_B64_MAX ||
 	    mbedtls_base64_decode(der, sizeof(der), &n,
 				  (const unsigned char *)b64,
 				  (size_t)len) != 0 || n == 0)

@@ -247,16 +247,26 @@ web_route_match_tail(const struct web_route *table, size_t n,
 		     const char *method, const char *raw, size_t len,
 		     struct web_match *m)
 {
+	int known = 0;
+
 	memset(m, 0, sizeof(*m));
 	for (size_t i = 0; raw != NULL && i < n; i++) {
 		size_t pre = tail_prefix(table[i].pattern);
 
 		if (pre == 0 || len < pre ||
 		    memcmp(raw, table[i].pattern, pre) != 0 ||
-		    !method_fits(table[i].method, method) ||
 		    memchr(raw + pre, '?', len - pre) != NULL ||
 		    memchr(raw + pre, '#', len - pre) != NULL)
 			continue;
+		if (!method_fits(table[i].method, method)) {
+			/* The path is the route's, whatever its tail's
+			 * length: 405, not a 404 for a long one. */
+			known = 1;
+			allow_add(m->allow, sizeof(m->allow), table[i].method);
+			if (strcmp(table[i].method, "GET") == 0)
+				allow_add(m->allow, sizeof(m->allow), "HEAD");
+			continue;
+		}
 		/* An empty tail, or one too long to be what the route takes,
 		 * is still the route's to refuse in its own terms (an OCSP
 		 * malformedRequest, not a JSON 400/404): it gets "". */
@@ -265,9 +275,10 @@ web_route_match_tail(const struct web_route *table, size_t n,
 			m->tail[len - pre] = '\0';
 		}
 		m->route = &table[i];
+		m->allow[0] = '\0';
 		return WEB_ROUTE_OK;
 	}
-	return WEB_ROUTE_NOT_FOUND;
+	return known ? WEB_ROUTE_BAD_METHOD : WEB_ROUTE_NOT_FOUND;
 }
 
 const char *

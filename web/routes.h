@@ -47,7 +47,9 @@ struct web_route {
 #define WEB_QUERY_IGNORED "*"
 
 #define WEB_MAX_PARAMS 2
-#define WEB_TAIL_MAX   1024     /* a "{*}" tail: an OCSP request in base64 */
+#define WEB_TAIL_MAX   3073     /* a "{*}" tail: an OCSP request in base64,
+				 * 1 KiB of it percent-encoded (3 octets
+				 * each) */
 struct web_match {
 	const struct web_route *route;
 	size_t nparams;
@@ -79,7 +81,8 @@ int web_route_match(const struct web_route *table, size_t n,
  * GET's base64 may hold '/', raw or as %2F, which the path decoder
  * rightly refuses elsewhere); a rest of WEB_TAIL_MAX or more octets, or
  * none, leaves m->tail "" for the handler to refuse in its own terms.
- * WEB_ROUTE_OK or WEB_ROUTE_NOT_FOUND.
+ * WEB_ROUTE_OK, WEB_ROUTE_BAD_METHOD (such a path by another method:
+ * m->allow lists the route's) or WEB_ROUTE_NOT_FOUND.
  */
 int web_route_match_tail(const struct web_route *table, size_t n,
 			 const char *method, const char *raw, size_t len,
