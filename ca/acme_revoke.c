@@ -239,8 +239,15 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			     "valid authorizations for all its names");
 		goto out;
 	}
+	/* Not a number at all is malformed; a number no reason of ours is
+	 * badRevocationReason. */
+	if (jr != NULL && !json_is_integer(jr)) {
+		mica_err_set(err, MICA_E_BADREQ, "malformed",
+			     "\"reason\" must be an integer (RFC 5280 5.3.1)");
+		goto out;
+	}
 	if (jr != NULL &&
-	    (!json_is_integer(jr) || json_integer_value(jr) < 0 ||
+	    (json_integer_value(jr) < 0 ||
 	     json_integer_value(jr) > CA_REASON_MAX || !reason_ok((int)json_integer_value(jr)))) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_revocation_reason",
 			     "the reasons are 0 (unspecified), 1 (keyCompromise), "

@@ -502,7 +502,9 @@ header_parse(json_t *hdr, int flags, struct ca_jws *out, struct mica_err *err)
 		return malformed(err, "the protected header has no \"alg\"");
 	out->alg = alg_parse(alg);
 	if (out->alg == CA_JWS_NONE || is_mac(out->alg) != !!(flags & CA_JWS_MAC))
-		return mica_err_set(err, MICA_E_BADREQ, "bad_signature_algorithm",
+		return mica_err_set(err, MICA_E_BADREQ,
+				    (flags & CA_JWS_MAC) ? "bad_eab_algorithm" :
+				    "bad_signature_algorithm",
 				    (flags & CA_JWS_MAC) ?
 				    "an external account binding is signed with HS256, HS384 or HS512" :
 				    "unsupported JWS algorithm (ES256, ES384 and RS256 are)");
@@ -744,7 +746,7 @@ ca_jws_verify_mac(const struct ca_jws *j, const unsigned char *key,
 	case CA_JWS_HS384: md = MBEDTLS_MD_SHA384; break;
 	case CA_JWS_HS512: md = MBEDTLS_MD_SHA512; break;
 	default:
-		return mica_err_set(err, MICA_E_BADREQ, "bad_signature_algorithm",
+		return mica_err_set(err, MICA_E_BADREQ, "bad_eab_algorithm",
 				    "an external account binding is signed with HS256, HS384 or HS512");
 	}
 	mlen = mbedtls_md_get_size(mbedtls_md_info_from_type(md));

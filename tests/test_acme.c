@@ -506,6 +506,17 @@ test_eab_mac_verifies_in_constant_time(void)
 	ca_jws_free(&j);
 	/* An account key's JWS is not a MAC, and a MAC not an account's. */
 	CU_ASSERT(ca_jws_parse((unsigned char *)body, strlen(body), CA_JWS_NEED_NONCE, &j, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature_algorithm");
+	ca_jws_free(&j);
+	free(p64); free(body);
+	/* A binding signed with an account key's algorithm: its own code,
+	 * whose problem lists the MACs, not ES256 and the others. */
+	prot = "{\"alg\":\"ES256\",\"kid\":\"k1\",\"url\":\"u\"}";
+	p64 = b64(prot, strlen(prot));
+	CU_ASSERT_FATAL(asprintf(&body, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
+				 p64, y64, sig) > 0);
+	CU_ASSERT(ca_jws_parse((unsigned char *)body, strlen(body), CA_JWS_MAC, &j, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_eab_algorithm");
 	ca_jws_free(&j);
 	free(p64); free(y64); free(in); free(sig); free(body);
 }
@@ -1622,6 +1633,10 @@ test_flow_http01_to_certificate_and_refusals(void)
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":6}", c64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_revocation_reason");
+		/* A reason that is no number at all is malformed. */
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":\"1\"}", c64);
+		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":1}", c64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");

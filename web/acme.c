@@ -62,6 +62,7 @@ static const struct {
 	{ "order_not_ready",           "orderNotReady",           403 },
 	{ "bad_public_key",            "badPublicKey",            400 },
 	{ "bad_signature_algorithm",   "badSignatureAlgorithm",   400 },
+	{ "bad_eab_algorithm",         "badSignatureAlgorithm",   400 },
 	{ "external_account_required", "externalAccountRequired", 403 },
 	{ "bad_revocation_reason",     "badRevocationReason",     400 },
 	{ "already_revoked",           "alreadyRevoked",          400 },
@@ -135,6 +136,7 @@ static void
 problem(struct acme_call *k, const struct mica_err *e)
 {
 	static const char *const algs[] = CA_ACME_JWS_ALGS;
+	static const char *const macs[] = { "HS256", "HS384", "HS512" };
 	struct web_reply *rep = k->rep;
 	const char *type;
 	char detail[256], urn[96];
@@ -165,11 +167,16 @@ problem(struct acme_call *k, const struct mica_err *e)
 		o = NULL;
 	}
 	if (o != NULL && strcmp(type, "badSignatureAlgorithm") == 0) {
-		/* RFC 8555 6.2: say which algorithms would do. */
+		/* RFC 8555 6.2: say which algorithms would do (for an
+		 * external account binding, the MACs). */
 		json_t *a = json_array();
+		int mac = strcmp(e->code, "bad_eab_algorithm") == 0;
+		const char *const *l = mac ? macs : algs;
+		size_t n = mac ? sizeof(macs) / sizeof(macs[0]) :
+				 sizeof(algs) / sizeof(algs[0]);
 
-		for (size_t i = 0; a != NULL && i < sizeof(algs) / sizeof(algs[0]); i++)
-			json_array_append_new(a, json_string(algs[i]));
+		for (size_t i = 0; a != NULL && i < n; i++)
+			json_array_append_new(a, json_string(l[i]));
 		json_object_set_new(o, "algorithms", a);
 	}
 	if (web_reply_json(rep, status, o, 0, NULL) != 0) {
