@@ -794,7 +794,7 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 				supersede = 0;
 			} else {
 				mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
-					     "supersede must be true or false");
+					     "supersede must be true or false (1 or 0)");
 				goto out;
 			}
 		}
