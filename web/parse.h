@@ -124,9 +124,10 @@ struct web_framing {
  * or Transfer-Encoding and goes on ("Content-Length41": libmicrohttpd
  * 0.9.75 joins a folded line, "Content-Length:" CRLF " 41", to the name,
  * where a proxy that unfolds reads a length; RFC 9112 5.2): "bad_header".
- * Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1:
- * "MUST treat the message as if the framing is faulty"): "bad_framing". An HTTP/1.1 request without Host (RFC 9112 3.2: "MUST
- * respond with 400"): "bad_header". A target with a blank or a control
+ * Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1: "MUST treat
+ * the message as if the framing is faulty"): "bad_framing". An HTTP/1.1
+ * request without Host (RFC 9112 3.2: "MUST respond with 400"):
+ * "bad_header". A target with a blank or a control
  * character in it (RFC 9112 3.2; libmicrohttpd, told to be tolerant, reads
  * "GET /a b HTTP/1.1" as the target "/a b"): "bad_request_target". The
  * caller answers 400 and closes the connection.
