@@ -74,7 +74,7 @@ printable(const char *s)
 static const char *
 shown(const char *text)
 {
-	return printable(text) ? text : "(name with non-printable characters)";
+	return printable(text) ? text : "(a name with blanks, controls or non-ASCII in it)";
 }
 
 static int

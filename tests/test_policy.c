@@ -195,6 +195,11 @@ test_name_length_limits(void)
 	buf[253] = 'a';
 	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+	/* An international name in Unicode: not quoted (it could hold
+	 * anything), but said to be one, with the form that works. */
+	CU_ASSERT_EQUAL(ca_name_parse("m\xc3\xbcnchen.example.test", 0, &n, &err), -1);
+	CU_ASSERT(strstr(err.msg, "non-ASCII") != NULL);
+	CU_ASSERT(strstr(err.msg, "xn--") != NULL);
 
 	/* far longer input is refused before being looked at, and the
 	 * message does not quote it */
