@@ -22,7 +22,8 @@
 #include "util/b64url.h"
 
 static const char *const codes[] = {
-	"malformed", "bad_signature_algorithm", "bad_public_key", "bad_nonce",
+	"malformed", "bad_signature_algorithm", "bad_eab_algorithm",
+	"bad_public_key", "bad_nonce",
 	"unauthorized", "out_of_memory", "hash_failed", "hmac_failed", NULL };
 
 static void

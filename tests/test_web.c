@@ -303,6 +303,38 @@ test_route_method_not_allowed(void)
 				WEB_ROUTE_BAD_METHOD);
 		CU_ASSERT_STRING_EQUAL(m.allow, cases[i].allow);
 	}
+	/* A tail route ("/ocsp/{*}") by another method, however long or
+	 * encoded its tail; by its own, the tail raw; with a query, none. */
+	{
+		static const char *const tails[] = {
+			"/ocsp/MEMwQTA%2FMD0wOzAJBgUrDgMCGgUABBQ",
+			"/ocsp/a/b/c==",
+		};
+		char longer[2000];
+
+		memset(longer, 'A', sizeof(longer) - 1);
+		memcpy(longer, "/ocsp/", 6);
+		longer[sizeof(longer) - 1] = '\0';
+		for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+			CU_ASSERT_EQUAL(web_route_match_tail(t, n, "POST", tails[i],
+							     strlen(tails[i]), &m),
+					WEB_ROUTE_BAD_METHOD);
+			CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
+			CU_ASSERT_EQUAL(web_route_match_tail(t, n, "GET", tails[i],
+							     strlen(tails[i]), &m),
+					WEB_ROUTE_OK);
+			CU_ASSERT_STRING_EQUAL(m.tail, tails[i] + 6);
+			CU_ASSERT_STRING_EQUAL(m.allow, "");
+		}
+		CU_ASSERT_EQUAL(web_route_match_tail(t, n, "PUT", longer, strlen(longer), &m),
+				WEB_ROUTE_BAD_METHOD);
+		CU_ASSERT_EQUAL(web_route_match_tail(t, n, "HEAD", longer, strlen(longer), &m),
+				WEB_ROUTE_OK);
+		CU_ASSERT_EQUAL(web_route_match_tail(t, n, "POST", "/ocsp", 5, &m),
+				WEB_ROUTE_NOT_FOUND);
+		CU_ASSERT_EQUAL(web_route_match_tail(t, n, "POST", "/ocsp/x?y", 9, &m),
+				WEB_ROUTE_NOT_FOUND);
+	}
 }
 
 static void

@@ -66,6 +66,7 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 {
 	char path[WEB_PATH_MAX], ctype[64], tok[CA_TOKEN_MAX];
 	struct web_match m;
+	char tail_allow[sizeof(m.allow)] = "";
 	struct web_query q;
 	struct ca_principal p;
 	struct mica_err err;
@@ -80,7 +81,10 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	mica_err_clear(&err);
 
 	/* A "{*}" route takes its tail raw (web_route_match_tail): public
-	 * files only, so nothing below but the handler needs the path. */
+	 * files only, so nothing below but the handler needs the path. Such
+	 * a path by another method is 405 (whatever its tail: a long one, or
+	 * one with %2F, which the path parser refuses), unless another route
+	 * takes it. */
 	switch (web_route_match_tail(table, ntable, rq->method, rq->uri,
 				     rq->path_len, &m)) {
 	case WEB_ROUTE_OK:
@@ -91,13 +95,18 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 		}
 		goto matched;
 	case WEB_ROUTE_BAD_METHOD:
-		not_allowed(srv, rq, rep, m.allow);
-		goto out;
+		snprintf(tail_allow, sizeof(tail_allow), "%s", m.allow);
+		break;
 	default:
 		break;
 	}
-	if (web_path_parse(rq->uri, rq->path_len, path, sizeof(path), &err) != 0)
+	if (web_path_parse(rq->uri, rq->path_len, path, sizeof(path), &err) != 0) {
+		if (tail_allow[0] != '\0') {
+			not_allowed(srv, rq, rep, tail_allow);
+			goto out;
+		}
 		goto fail;
+	}
 	if (srv != NULL) {
 		int a = web_page_serve(srv, rq->tls, rq->method, path, rq->host,
 				       rep, &err);
@@ -114,6 +123,10 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 		not_allowed(srv, rq, rep, m.allow);
 		goto out;
 	default:
+		if (tail_allow[0] != '\0') {
+			not_allowed(srv, rq, rep, tail_allow);
+			goto out;
+		}
 		/* A page exists for GET and HEAD only (RFC 9110 15.5.6). */
 		if (srv != NULL && web_page_exists(path)) {
 			not_allowed(srv, rq, rep, "GET, HEAD");
