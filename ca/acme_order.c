@@ -281,12 +281,10 @@ new_order_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
-/* Is NAME one of the '\n'-separated LIST? */
+/* Is NAME[0..LEN) one of the '\n'-separated LIST? */
 static int
-name_listed(const char *list, const char *name)
+name_listed(const char *list, const char *name, size_t len)
 {
-	size_t len = strlen(name);
-
 	for (const char *p = list; p != NULL && *p != '\0';) {
 		const char *e = strchr(p, '\n');
 		size_t pl = e != NULL ? (size_t)(e - p) : strlen(p);
@@ -324,7 +322,8 @@ replaces_check(struct ca *ca, const char *acct, const char *serial,
 		return mica_err_set(err, MICA_E_BADREQ, "malformed", "%s", not_ours);
 	}
 	for (size_t i = 0; i < nnames && !shared; i++)
-		shared = name_listed(o.names, names[i].value);
+		shared = name_listed(o.names, names[i].value,
+				     strlen(names[i].value));
 	db_acme_order_free(&o);
 	if (!shared)
 		return mica_err_set(err, MICA_E_BADREQ, "malformed",
@@ -772,17 +771,8 @@ same_name_set(const char *a, const char *b)
 
 	for (const char *p = a; p != NULL && *p != '\0'; na++) {
 		const char *e = strchr(p, '\n');
-		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
-		int found = 0;
 
-		for (const char *q = b; q != NULL && *q != '\0' && !found;) {
-			const char *f = strchr(q, '\n');
-			size_t ql = f != NULL ? (size_t)(f - q) : strlen(q);
-
-			found = ql == len && memcmp(p, q, len) == 0;
-			q = f != NULL ? f + 1 : NULL;
-		}
-		if (!found)
+		if (!name_listed(b, p, e != NULL ? (size_t)(e - p) : strlen(p)))
 			return 0;
 		p = e != NULL ? e + 1 : NULL;
 	}
