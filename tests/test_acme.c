@@ -1212,6 +1212,20 @@ csr_b64(const char *const *names, size_t n)
 	return out;
 }
 
+/* CRT's ARI identifier (RFC 9773 4.1): base64url of its authority key
+ * identifier, ".", base64url of its serial, into OUT. */
+static void
+ari_certid(const mbedtls_x509_crt *crt, char *out, size_t out_len)
+{
+	char *a64 = b64(crt->authority_key_id.keyIdentifier.p,
+			crt->authority_key_id.keyIdentifier.len);
+	char *s64 = b64(crt->serial.p, crt->serial.len);
+
+	snprintf(out, out_len, "%s.%s", a64, s64);
+	free(a64);
+	free(s64);
+}
+
 static int64_t
 count_certs(void)
 {
@@ -1415,12 +1429,10 @@ test_flow_http01_to_certificate_and_refusals(void)
 					  NULL, NULL) == 0);
 	/* ARI: two thirds in. */
 	{
-		char certid[128], *a64 = b64(crt.authority_key_id.keyIdentifier.p,
-					    crt.authority_key_id.keyIdentifier.len);
-		char *s64 = b64(crt.serial.p, crt.serial.len);
+		char certid[128];
 		int64_t start, end, nb = (int64_t)time(NULL);
 
-		snprintf(certid, sizeof(certid), "%s.%s", a64, s64);
+		ari_certid(&crt, certid, sizeof(certid));
 		CU_ASSERT(ca_acme_renewal_info(g_ca, certid, &start, &end, &err) == 0);
 		CU_ASSERT(start > nb + 200 * 86400 && start < nb + 250 * 86400 && end > start);
 		/* RFC 9773 5: an order may replace it, only one. */
@@ -1537,8 +1549,6 @@ test_flow_http01_to_certificate_and_refusals(void)
 		}
 		certid[0] ^= 1;
 		CU_ASSERT(ca_acme_renewal_info(g_ca, certid, &start, &end, &err) != 0);
-		free(a64);
-		free(s64);
 	}
 	/* Revocation by the certificate's key is refused for another key;
 	 * by the ordering account it works, once. keyCompromise from an
@@ -1792,7 +1802,7 @@ issue_http01(struct client *c, const char *name, struct ca_acme_order *o,
 	mbedtls_x509_crt crt;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	char path[200], payload[4000], *csr, *a64, *s64;
+	char path[200], payload[4000], *csr;
 	const char *names[1] = { name };
 
 	snprintf(payload, sizeof(payload),
@@ -1823,11 +1833,7 @@ issue_http01(struct client *c, const char *name, struct ca_acme_order *o,
 					  &der, &der_len, &err) == 0);
 	mbedtls_x509_crt_init(&crt);
 	CU_ASSERT_FATAL(mbedtls_x509_crt_parse_der(&crt, der, der_len) == 0);
-	a64 = b64(crt.authority_key_id.keyIdentifier.p, crt.authority_key_id.keyIdentifier.len);
-	s64 = b64(crt.serial.p, crt.serial.len);
-	snprintf(certid, certid_len, "%s.%s", a64, s64);
-	free(a64);
-	free(s64);
+	ari_certid(&crt, certid, certid_len);
 	mbedtls_x509_crt_free(&crt);
 	free(der);
 }
