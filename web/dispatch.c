@@ -73,7 +73,7 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	struct web_ctx c;
 	struct ca *ca = NULL;
 	int64_t now = (int64_t)time(NULL);
-	int wait;
+	int wait, scep_get;
 
 	memset(&q, 0, sizeof(q));
 	memset(&p, 0, sizeof(p));
@@ -173,13 +173,14 @@ matched:
 			     "clients that are not browsers");
 		goto fail;
 	}
+	/* SCEP's GET PKIOperation carries a whole message in its query,
+	 * perhaps in lines (web/parse.h). */
+	scep_get = m.route->fn == web_h_scep_get;
 	if ((m.route->query == NULL ||
 	     strcmp(m.route->query, WEB_QUERY_IGNORED) != 0) &&
 	    (web_query_parse_max(rq->query,
-				 m.route->fn == web_h_scep_get ?
-				 WEB_QUERY_SCEP_MAX : 2048,
-				 m.route->fn == web_h_scep_get ?
-				 WEB_PCT_DROP_NL : 0, &q, &err) != 0 ||
+				 scep_get ? WEB_QUERY_SCEP_MAX : 2048,
+				 scep_get ? WEB_PCT_DROP_NL : 0, &q, &err) != 0 ||
 	     web_query_allow(&q, m.route->query, &err) != 0))
 		goto fail;
 	if (web_media_type(rq->ctype, ctype, sizeof(ctype)) != 0) {
