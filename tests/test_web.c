@@ -729,6 +729,41 @@ test_json_validation(void)
 	}
 }
 
+/* A refused item of a list says which one and why: "names": [""] was told
+ * the field "must be an array of strings", which it was. */
+static void
+test_json_item_message(void)
+{
+	static const struct web_field spec[] = {
+		{ "csr",   WEB_J_STRING,   1, 16 },
+		{ "names", WEB_J_STRARRAY, 0, 2 },
+	};
+	static const struct {
+		const char *body;
+		const char *msg;
+	} cases[] = {
+		{ "{\"csr\": \"x\", \"names\": [\"\"]}",
+		  "field \"names\": item 0 must be 1 to 255 bytes long" },
+		{ "{\"csr\": \"x\", \"names\": [\"a\", 1]}",
+		  "field \"names\" must be an array of strings (item 1 is not a string)" },
+		{ "{\"csr\": \"x\", \"names\": \"a\"}",
+		  "field \"names\" must be an array of strings" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mica_err err;
+		json_t *j = NULL;
+		const char *b = cases[i].body;
+
+		mica_err_clear(&err);
+		CU_ASSERT_EQUAL_FATAL(web_json_parse((const unsigned char *)b,
+						     strlen(b), &j, &err), 0);
+		CU_ASSERT_EQUAL(web_json_check(j, spec, 2, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.msg, cases[i].msg);
+		json_decref(j);
+	}
+}
+
 /* A refused body says why in words of its own, never quoting the input
  * (a secret may be in it): the position alone said nothing of a number
  * too large for an integer or a key given twice. */
@@ -2379,6 +2414,7 @@ main(void)
 	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
 	    !CU_add_test(s, "drops slow heads and bodies, and the longest waiting when full", test_slow_clients) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
+	    !CU_add_test(s, "names the refused item of a list and why", test_json_item_message) ||
 	    !CU_add_test(s, "says why JSON is malformed, never quoting it", test_json_why) ||
 	    !CU_add_test(s, "reads validated JSON fields", test_json_getters) ||
 	    !CU_add_test(s, "maps every error kind to its status and a JSON body", test_error_mapping) ||

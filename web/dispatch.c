@@ -38,8 +38,7 @@ not_allowed(struct web_server *srv, const struct web_request *rq,
 	mica_err_set(&err, MICA_E_BADREQ, "method_not_allowed",
 		     "method not allowed for this resource");
 	web_dispatch_error(srv, rq->uri, rq->path_len, rep, &err);
-	rep->status = 405;
-	snprintf(rep->allow, sizeof(rep->allow), "%s", allow);
+	web_reply_not_allowed(rep, allow);
 }
 
 /* 1 if a browser's Sec-Fetch-Site (Fetch Metadata) says the request was

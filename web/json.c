@@ -126,8 +126,15 @@ web_json_check(json_t *obj, const struct web_field *spec, size_t n,
 			for (size_t k = 0; ok && k < json_array_size(v); k++) {
 				json_t *it = json_array_get(v, k);
 
-				ok = json_is_string(it) && json_string_length(it) > 0 &&
-				     json_string_length(it) <= 255;
+				if (!json_is_string(it))
+					return mica_err_set(err, MICA_E_BADREQ, "bad_field",
+							    "field \"%s\" must be %s (item %zu is not a string)",
+							    f->name, type_name(f->type), k);
+				if (json_string_length(it) == 0 ||
+				    json_string_length(it) > 255)
+					return mica_err_set(err, MICA_E_BADREQ, "bad_field",
+							    "field \"%s\": item %zu must be 1 to 255 bytes long",
+							    f->name, k);
 			}
 			break;
 		default:

@@ -203,6 +203,13 @@ web_reply_error_with(struct web_reply *r, const struct mica_err *e,
 }
 
 void
+web_reply_not_allowed(struct web_reply *r, const char *allow)
+{
+	r->status = 405;
+	snprintf(r->allow, sizeof(r->allow), "%s", allow);
+}
+
+void
 web_reply_fail(struct web_reply *r, mica_errkind kind, const char *code,
 	       const char *msg)
 {

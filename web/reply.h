@@ -66,6 +66,10 @@ void web_reply_error(struct web_reply *r, const struct mica_err *e);
  * error. */
 void web_reply_error_with(struct web_reply *r, const struct mica_err *e,
 			  json_t *extra);
+/* Make the refusal R holds (written by web_reply_error or an ACME problem)
+ * a 405 with Allow: ALLOW (RFC 9110 15.5.6): the methods the resource
+ * takes, such as "GET, HEAD". */
+void web_reply_not_allowed(struct web_reply *r, const char *allow);
 /* Add header NAME (static) with the formatted value to R; -1 when R has
  * no room or the value does not fit (a bug: the callers' values are
  * bounded). */

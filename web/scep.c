@@ -160,8 +160,7 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		mica_err_set(&e, MICA_E_BADREQ, "method_not_allowed",
 			     "a PKIOperation is sent by GET or POST");
 		web_reply_error(rep, &e);
-		rep->status = 405;
-		snprintf(rep->allow, sizeof(rep->allow), "GET, POST");
+		web_reply_not_allowed(rep, "GET, POST");
 		return 0;
 	}
 	/* RFC 8894 4.3: the base64 of the message, URL-encoded (its lines'
