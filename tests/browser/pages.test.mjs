@@ -904,10 +904,27 @@ test('the admin console, at desktop and phone widths', async () => {
   await admin.evaluate(() => window.scrollTo(0, 0));
   await shots(admin, 'admin');
 
-  // Signing out forgets the token.
+  // An ACME credential's HMAC key is shown once, in the page.
+  await admin.fill('#eab-names', 'signout.' + DOMAIN);
+  await admin.click('#eab-create');
+  await admin.waitForSelector('#eab-created:not([hidden])');
+  assert.ok((await admin.inputValue('#eab-hmac')).length >= 40, 'the HMAC key is shown');
+
+  // Signing out forgets the token, and leaves nothing the admin saw for
+  // the next one to sign in on this tab: no secret, no row, no fact.
   await admin.click('#signout');
   await admin.waitForSelector('#signin:not([hidden])');
   assert.equal(await admin.evaluate(() => sessionStorage.getItem('mica.adminToken')), null);
+  const left = await admin.evaluate(() => ({
+    secrets: ['token-value', 'eab-kid', 'eab-hmac']
+      .map((id) => document.getElementById(id).value).join(''),
+    shown: ['token-created', 'eab-created']
+      .filter((id) => !document.getElementById(id).hidden),
+    filled: ['pending-rows', 'cert-rows', 'token-rows', 'audit-rows',
+      'acme-account-rows', 'acme-order-rows', 'ca-facts', 'crl-facts']
+      .filter((id) => document.getElementById(id).textContent.trim() !== ''),
+  }));
+  assert.deepEqual(left, { secrets: '', shown: [], filled: [] });
   await S.adminCtx.close();
 
   if (process.env.MICA_UPDATE_SCREENSHOTS === '1') {

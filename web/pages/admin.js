@@ -84,14 +84,16 @@
     $('admin-token').focus();
   }
 
+  /* Nothing the last admin saw stays in the page for the next one who
+     signs in on this tab: above all not a secret shown once (a new
+     token, an ACME credential's HMAC key). */
   function signOut(message) {
     setToken(null);
-    mica.clear($('pending-rows'));
-    mica.clear($('cert-rows'));
-    mica.clear($('token-rows'));
-    mica.clear($('audit-rows'));
-    $('token-created').hidden = true;
-    $('token-value').value = '';
+    ['pending-rows', 'cert-rows', 'token-rows', 'audit-rows',
+     'acme-account-rows', 'acme-order-rows', 'ca-facts', 'crl-facts'
+    ].forEach(function (id) { mica.clear($(id)); });
+    ['token-created', 'eab-created'].forEach(function (id) { $(id).hidden = true; });
+    ['token-value', 'eab-kid', 'eab-hmac'].forEach(function (id) { $(id).value = ''; });
     showSignIn(message);
   }
 
