@@ -1664,8 +1664,9 @@ test_slow_clients(void)
 
 /* --------------------------------------------------------- dispatch -- */
 
-/* The Sec-Fetch-Site the next dispatch() sends (NULL: none, as curl). */
-static const char *g_fetch_site;
+/* The Sec-Fetch-Site, Origin and Host the next dispatch() sends (NULL:
+ * none, as curl sends no Sec-Fetch-Site or Origin). */
+static const char *g_fetch_site, *g_origin, *g_host;
 
 /* Dispatch one request with no server behind it: whatever is answered
  * before the engine is reached can be checked; reaching the engine shows
@@ -1697,6 +1698,8 @@ dispatch(const char *method, const char *uri, int tls, int loopback,
 	rq.tls = tls;
 	rq.ctype = ctype;
 	rq.fetch_site = g_fetch_site;
+	rq.origin = g_origin;
+	rq.host = g_host;
 	rq.body = (const unsigned char *)body;
 	rq.body_len = body != NULL ? strlen(body) : 0;
 	web_reply_init(rep);
@@ -1802,6 +1805,106 @@ test_dispatch_cross_site(void)
 		web_reply_clear(&rep);
 	}
 	g_fetch_site = NULL;
+}
+
+/* A browser without Fetch Metadata sends Origin: another host's, "null"
+ * or a malformed one is another site; the CA's own (any port or scheme)
+ * is not. Sec-Fetch-Site, when sent, decides alone. */
+static void
+test_dispatch_cross_origin(void)
+{
+	static const struct {
+		const char *site, *origin, *host, *method;
+		int status;
+		const char *code;
+	} cases[] = {
+		{ NULL, "https://evil.example", "ca.contoso.test:8443", "POST", 403, "cross_site" },
+		{ NULL, "null", "ca.contoso.test:8443", "POST", 403, "cross_site" },
+		{ NULL, "https://ca.contoso.test.evil.example", "ca.contoso.test", "POST", 403, "cross_site" },
+		{ NULL, "https://ca.contoso", "ca.contoso.test", "POST", 403, "cross_site" },
+		{ NULL, "https://[::1]:8443", "127.0.0.1:8443", "POST", 403, "cross_site" },
+		{ NULL, "https://ca.contoso.test", NULL, "POST", 403, "cross_site" },
+		{ NULL, "ca.contoso.test", "ca.contoso.test", "POST", 403, "cross_site" },
+		{ NULL, "https://ca.contoso.test/", "ca.contoso.test", "POST", 403, "cross_site" },
+		{ NULL, "https://evil.example", "ca.contoso.test", "DELETE", 403, "cross_site" },
+		{ NULL, "https://ca.contoso.test:8443", "ca.contoso.test:8443", "POST", 503, "store_unavailable" },
+		{ NULL, "https://CA.Contoso.Test", "ca.contoso.test:8443", "POST", 503, "store_unavailable" },
+		{ NULL, "http://ca.contoso.test:8080", "ca.contoso.test", "POST", 503, "store_unavailable" },
+		{ NULL, "https://[::1]:8443", "[::1]:8443", "POST", 503, "store_unavailable" },
+		{ NULL, NULL, "ca.contoso.test", "POST", 503, "store_unavailable" },
+		{ NULL, "https://evil.example", "ca.contoso.test", "GET", 503, "store_unavailable" },
+		{ "same-origin", "https://evil.example", "ca.contoso.test", "POST", 503, "store_unavailable" },
+		{ "cross-site", "https://ca.contoso.test", "ca.contoso.test", "POST", 403, "cross_site" },
+	};
+	struct web_reply rep;
+	char code[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *uri = strcmp(cases[i].method, "DELETE") == 0 ?
+				  "/api/v1/tokens/abcd" : "/api/v1/requests/abcd";
+		int st;
+
+		if (strcmp(cases[i].method, "POST") == 0)
+			uri = "/api/v1/requests";
+		g_fetch_site = cases[i].site;
+		g_origin = cases[i].origin;
+		g_host = cases[i].host;
+		st = dispatch(cases[i].method, uri, 1, 0, "text/plain", NULL,
+			      &rep, code, sizeof(code));
+		if (st != cases[i].status)
+			fprintf(stderr, "cross origin %zu: %d %s\n", i, st, code);
+		CU_ASSERT_EQUAL(st, cases[i].status);
+		CU_ASSERT_STRING_EQUAL(code, cases[i].code);
+		web_reply_clear(&rep);
+	}
+	g_fetch_site = g_origin = g_host = NULL;
+}
+
+/* Plain HTTP from loopback serves the API to scripts on the CA's host; a
+ * browser there must call it localhost or a loopback address, not a name
+ * a DNS rebinding pointed at 127.0.0.1 (to the browser, that name's page
+ * and the API are then one origin). HTTPS and clients that are not
+ * browsers are untouched. */
+static void
+test_dispatch_loopback_rebinding(void)
+{
+	static const struct {
+		const char *site, *origin, *host;
+		int tls;
+		int status;
+		const char *code;
+	} cases[] = {
+		{ "same-origin", NULL, "attacker.example:8080", 0, 403, "https_required" },
+		{ NULL, "http://attacker.example:8080", "attacker.example:8080", 0, 403, "https_required" },
+		{ "none", NULL, "ca.contoso.test:8080", 0, 403, "https_required" },
+		{ "same-origin", NULL, NULL, 0, 403, "https_required" },
+		{ "same-origin", NULL, "127.0.0.2:8080", 0, 503, "store_unavailable" },
+		{ "same-origin", NULL, "localhost:8080", 0, 503, "store_unavailable" },
+		{ "same-origin", NULL, "LOCALHOST", 0, 503, "store_unavailable" },
+		{ "same-origin", NULL, "[::1]:8080", 0, 503, "store_unavailable" },
+		{ "same-origin", NULL, "127.0.0.1.attacker.example:8080", 0, 403, "https_required" },
+		{ "same-origin", NULL, "localhost.attacker.example", 0, 403, "https_required" },
+		{ NULL, NULL, "attacker.example:8080", 0, 503, "store_unavailable" },
+		{ "same-origin", NULL, "attacker.example:8443", 1, 503, "store_unavailable" },
+	};
+	struct web_reply rep;
+	char code[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st;
+
+		g_fetch_site = cases[i].site;
+		g_origin = cases[i].origin;
+		g_host = cases[i].host;
+		st = dispatch("GET", "/api/v1/requests/abcd", cases[i].tls, 1, NULL, NULL,
+			      &rep, code, sizeof(code));
+		if (st != cases[i].status)
+			fprintf(stderr, "loopback rebinding %zu: %d %s\n", i, st, code);
+		CU_ASSERT_EQUAL(st, cases[i].status);
+		CU_ASSERT_STRING_EQUAL(code, cases[i].code);
+		web_reply_clear(&rep);
+	}
+	g_fetch_site = g_origin = g_host = NULL;
 }
 
 /* The Replay-Nonce header of REP, or NULL. */
@@ -2428,6 +2531,8 @@ main(void)
 			 test_dispatch_early_errors) ||
 	    !CU_add_test(s, "refuses API calls another site's page made a browser send (Sec-Fetch-Site)",
 			 test_dispatch_cross_site) ||
+	    !CU_add_test(s, "an Origin of another host is another site when Fetch Metadata is absent", test_dispatch_cross_origin) ||
+	    !CU_add_test(s, "a browser on loopback over HTTP must call the API by a loopback name", test_dispatch_loopback_rebinding) ||
 	    !CU_add_test(s, "tells which request paths are ACME's", test_route_acme) ||
 	    !CU_add_test(s, "answers every refusal under /acme/ as an ACME problem document",
 			 test_dispatch_acme_problems)) {

@@ -45,14 +45,18 @@ not_allowed(struct web_server *srv, const struct web_request *rq,
  * made by a page of another origin: "cross-site", or "same-site" (another
  * host of the same site: a port or a name beside the CA's). The CA's own
  * pages send "same-origin"; an address typed or a bookmark, "none";
- * clients that are not browsers, nothing. */
+ * clients that are not browsers, nothing. A browser without Fetch
+ * Metadata (Safari before 16.4, Firefox before 90) sends Origin with a
+ * POST: another host's, or "null" (a sandboxed or file: page), is
+ * another site. */
 static int
-cross_site(const char *v)
+cross_site(const struct web_request *rq)
 {
+	const char *v = rq->fetch_site;
 	size_t n;
 
 	if (v == NULL)
-		return 0;
+		return web_origin_foreign(rq->origin, rq->host);
 	v += strspn(v, " \t");
 	n = strcspn(v, " \t");
 	return (n == 10 && strncasecmp(v, "cross-site", n) == 0) ||
@@ -158,6 +162,19 @@ matched:
 				     "the API is served over HTTPS only");
 		goto fail;
 	}
+	/* Plain HTTP from loopback is for scripts on the CA's host. A
+	 * browser there that calls it by another name was sent by a page
+	 * whose name was pointed at 127.0.0.1 (DNS rebinding): to the
+	 * browser that page and the API are one origin. */
+	if (m.route->auth != WEB_AUTH_PUBLIC && m.route->auth != WEB_AUTH_ACME &&
+	    !rq->tls && !web_api_over_http(srv) &&
+	    (rq->fetch_site != NULL || rq->origin != NULL) &&
+	    !web_host_loopback(rq->host)) {
+		mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
+			     "a browser calls the API over plain HTTP only as "
+			     "localhost or a loopback address: use HTTPS");
+		goto fail;
+	}
 	/* No other site's page may make a browser call the API: a form or a
 	 * no-cors fetch needs no preflight (a raw CSR as text/plain is
 	 * one), and would file requests in the name of a browser inside the
@@ -165,7 +182,7 @@ matched:
 	 * a token needs a preflight, which no CORS header ever answers. */
 	if ((m.route->auth == WEB_AUTH_ANY || m.route->auth == WEB_AUTH_ADMIN) &&
 	    strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0 &&
-	    cross_site(rq->fetch_site)) {
+	    cross_site(rq)) {
 		mica_err_set(&err, MICA_E_FORBIDDEN, "cross_site",
 			     "the browser says another site's page sent this: "
 			     "the API takes calls from its own pages and from "

@@ -29,6 +29,7 @@ struct web_request {
 					  * from it), or NULL */
 	const char *fetch_site;          /* raw Sec-Fetch-Site (a browser's
 					  * Fetch Metadata), or NULL */
+	const char *origin;              /* raw Origin (RFC 6454), or NULL */
 	const unsigned char *body;
 	size_t body_len;
 };
@@ -38,9 +39,11 @@ struct web_request {
  * in the daemon), in this order:
  *   decode the path (dot segments refused) -> the pages -> match (404, or
  *   405 + Allow) -> HTTPS required for the API (unless loopback or
- *   --api-over-http) -> an API call other than GET or HEAD that a
- *   browser says another site made (Sec-Fetch-Site: cross-site or
- *   same-site): 403 cross_site -> query string (unknown parameters refused) ->
+ *   --api-over-http; a browser on loopback must name it localhost or a
+ *   loopback address, not a name that a DNS rebinding pointed there) ->
+ *   an API call other than GET or HEAD that a browser says another site
+ *   made (Sec-Fetch-Site: cross-site or same-site; without it, an Origin
+ *   of another host or "null"): 403 cross_site -> query string (unknown parameters refused) ->
  *   Content-Type -> an admin route without a token: 401 before the store
  *   is touched -> authentication (bearer token, failures rate-limited per
  *   client address and token id) -> the route's auth level (401/403) -> the handler -> the one

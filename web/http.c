@@ -567,6 +567,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 						      MHD_HTTP_HEADER_HOST);
 		rq.fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							    "Sec-Fetch-Site");
+		rq.origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_ORIGIN);
 		rq.body = r->body;
 		rq.body_len = r->body_len;
 		if (lst->slow != NULL &&

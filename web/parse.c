@@ -437,6 +437,60 @@ web_host_ok(const char *h)
 	return *p == '\0';
 }
 
+/* The length of the host part of Host value H (without ":port"). */
+static size_t
+host_len(const char *h)
+{
+	const char *close;
+
+	if (*h == '[')
+		return (close = strchr(h, ']')) != NULL ? (size_t)(close - h) + 1 : 0;
+	return strcspn(h, ":");
+}
+
+int
+web_host_loopback(const char *host)
+{
+	struct in_addr a4;
+	char buf[16];
+	size_t n;
+
+	if (host == NULL || !web_host_ok(host))
+		return 0;
+	n = host_len(host);
+	if ((n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(host, "[::1]", 5) == 0))
+		return 1;
+	/* 127.0.0.0/8 in dotted-decimal (what a browser puts in Host). */
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, &a4) == 1 &&
+	       (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+int
+web_origin_foreign(const char *origin, const char *host)
+{
+	const char *o;
+	size_t on, hn;
+
+	if (origin == NULL)
+		return 0;
+	origin += strspn(origin, " \t");
+	if (host == NULL || !web_host_ok(host))
+		return 1;
+	if ((o = strstr(origin, "://")) == NULL)
+		return 1;                 /* "null", or not an origin */
+	o += 3;
+	if (!web_host_ok(o))
+		return 1;
+	on = host_len(o);
+	hn = host_len(host);
+	return on == 0 || on != hn || strncasecmp(o, host, on) != 0;
+}
+
 /* After an absolute-form target's scheme ("http://", "https://"), or NULL. */
 static const char *
 after_scheme(const char *uri)

@@ -140,6 +140,17 @@ int web_http11(const char *version);
  * 3.2.2: a reg-name, an IPv4 address or an IPv6 literal in brackets)?
  * 1 yes, 0 no. */
 int web_host_ok(const char *h);
+/* Is HOST (a Host value, web_host_ok; NULL: none) a loopback address or
+ * "localhost" (any port)? 1 yes, 0 no. */
+int web_host_loopback(const char *host);
+/* Does a browser's ORIGIN (RFC 6454 7: "null", or scheme "://" host
+ * [":" port]; NULL when absent) name another host than HOST, the request's
+ * Host (NULL: none)? Hosts are compared without their ports and in any
+ * case (a port beside the CA's own is another origin, but the check is the
+ * fallback for browsers without Fetch Metadata, whose origins behind a
+ * proxy may carry a port the Host does not). 1 foreign ("null", a
+ * malformed Origin, no Host), 0 same host or no Origin. */
+int web_origin_foreign(const char *origin, const char *host);
 /* The origin form of the request target URI (RFC 9112 3.2.1): an
  * absolute-form target ("http://host/path?q", which a server must accept,
  * 3.2.2) without its scheme and authority, "/" for an empty path; NULL

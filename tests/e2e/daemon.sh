@@ -234,6 +234,24 @@ done
 echo "# the API over plain HTTP"
 call GET "$H/api/v1/status" "${ADMH[@]}"
 expect "loopback clients may use the API over HTTP" 200
+# A browser on the CA's host that calls the API over HTTP by another name
+# was sent there by a page whose name a DNS rebinding pointed at 127.0.0.1.
+call GET "$H/api/v1/status" "${ADMH[@]}" -H "Host: rebind.example:$HP" -H 'Sec-Fetch-Site: same-origin'
+expect "a browser on loopback calling HTTP by another name is refused" 403 https_required
+call GET "$H/api/v1/status" "${ADMH[@]}" -H "Host: rebind.example:$HP" -H "Origin: http://rebind.example:$HP"
+expect "... also one that sends Origin alone" 403 https_required
+call GET "$H/api/v1/status" "${ADMH[@]}" -H "Host: localhost:$HP" -H 'Sec-Fetch-Site: same-origin'
+expect "a browser on loopback calling HTTP as localhost is served" 200
+call GET "$H/api/v1/status" "${ADMH[@]}" -H "Host: rebind.example:$HP"
+expect "a script on loopback (no browser headers) by any name is served" 200
+# A browser without Fetch Metadata says who sent a POST by Origin alone.
+for o in 'https://evil.example' 'null' "https://127.0.0.1.evil.example:$SP"; do
+	call POST "$S/api/v1/requests" -H "Origin: $o" -H 'Content-Type: text/plain' --data-binary 'x'
+	expect "a POST with Origin $o (no Sec-Fetch-Site) is another site's" 403 cross_site
+done
+call POST "$S/api/v1/requests" -H "Origin: https://127.0.0.1:$SP" -H 'Content-Type: text/plain' --data-binary 'x'
+[ "$CODE" != 403 ] && ok "a POST with the CA's own Origin passes on to the CSR check ($CODE $(json_get "$W/body" error))" ||
+	fail "the CA's own Origin refused: $(cat "$W/body")"
 NONLO=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
 if [ -n "$NONLO" ]; then
 	call GET "$H/api/v1/status" "${ADMH[@]}" --interface "$NONLO"
