@@ -2,13 +2,17 @@
  * web/crl_cache.c - the CRL as served (web/crl_cache.h). GET /crl is the
  * busiest public route, so it is answered from memory: the cache holds
  * references to DER and PEM blobs that a response keeps while the cache
- * moves on (the PEM made when first asked for). A request never reads the
- * store for it once a CRL is loaded: at most once a second it wakes the
- * cache's loader thread, which looks at the store's CRL number with its
- * own handle and, when it moved (the command line published), reads and
- * checks the new CRL - tens of megabytes at a million entries - while
- * requests go on serving the one they have. The loader also makes the
- * first load after a start, which only requests for the CRL wait for.
+ * moves on (the PEM made when first asked for). Once a CRL is loaded, a
+ * request reads no CRL from the store: at most once a second one looks at
+ * the store's CRL number (a small read) and, when it moved (the command
+ * line published), wakes the cache's loader thread, which reads and checks
+ * the new CRL - tens of megabytes at a million entries - with its own
+ * handle. Until it is in, requests for the CRL wait for it (a while at
+ * most: CRL_WAIT_MS), never served the one before: a relying party keeps
+ * a CRL until its nextUpdate, days later, and one without the revocation
+ * the command reported published would be kept that long. The loader also
+ * makes the first load after a start, which only requests for the CRL wait
+ * for.
  */
 #include "web/crl_cache.h"
 
@@ -25,12 +29,22 @@
 #include "web/parse.h"
 #include "web/server.h"
 
+/* How long a request for the CRL waits for one the store holds and the
+ * loader is reading (a million entries: about a second), before it is
+ * served the one before after all (the loader is stuck or failing). */
+#define CRL_WAIT_MS 5000
+
 struct web_crl_cache {
 	pthread_mutex_t lock;
 	struct web_blob *der, *pem;
 	int64_t number, this_update, next_update;
+	int64_t stored;                 /* the store's newer CRL number, seen
+					 * by a request and being loaded; 0:
+					 * none */
 	struct timespec checked;        /* CLOCK_MONOTONIC of the last look */
 	int loaded;
+	pthread_cond_t installed;       /* a CRL was installed, or the
+					 * loader gave up on STORED */
 	/* The loader thread (web_crl_cache_start): */
 	pthread_cond_t wake;
 	pthread_cond_t first;           /* its first attempt is over */
@@ -46,9 +60,15 @@ web_crl_cache_new(void)
 	struct web_crl_cache *cc = calloc(1, sizeof(*cc));
 
 	if (cc != NULL) {
+		pthread_condattr_t mono;
+
 		pthread_mutex_init(&cc->lock, NULL);
 		pthread_cond_init(&cc->wake, NULL);
 		pthread_cond_init(&cc->first, NULL);
+		pthread_condattr_init(&mono);
+		pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+		pthread_cond_init(&cc->installed, &mono);
+		pthread_condattr_destroy(&mono);
 	}
 	return cc;
 }
@@ -63,6 +83,7 @@ web_crl_cache_free(struct web_crl_cache *cc)
 	web_blob_unref(cc->pem);
 	pthread_cond_destroy(&cc->wake);
 	pthread_cond_destroy(&cc->first);
+	pthread_cond_destroy(&cc->installed);
 	pthread_mutex_destroy(&cc->lock);
 	free(cc);
 }
@@ -150,6 +171,9 @@ crl_install(struct web_crl_cache *cc, struct crl_ready *r)
 		cc->this_update = r->this_update;
 		cc->next_update = r->next_update;
 		cc->loaded = 1;
+		if (cc->stored <= cc->number)
+			cc->stored = 0;
+		pthread_cond_broadcast(&cc->installed);
 	} else {
 		web_blob_unref(r->der);
 		web_blob_unref(r->pem);
@@ -192,7 +216,7 @@ loader_main(void *arg)
 	struct web_crl_cache *cc = arg;
 	struct crl_ready r;
 	struct mica_err e;
-	int64_t have;
+	int64_t have, target;
 	int loaded, rc;
 
 	MICA_FAULT_EXEMPT(1);   /* not a request's: never counted */
@@ -212,6 +236,7 @@ loader_main(void *arg)
 		cc->want = 0;
 		loaded = cc->loaded;
 		have = cc->number;
+		target = cc->stored;
 		pthread_mutex_unlock(&cc->lock);
 		/* Tests (tests/e2e/crl_load.sh) hold the first load here. */
 		if (!loaded)
@@ -223,6 +248,14 @@ loader_main(void *arg)
 			crl_install(cc, &r);
 		else if (rc != 0 && e.kind != MICA_E_NOTFOUND)
 			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
+		/* Whatever came of it, requests no longer wait for the CRL a
+		 * request saw in the store before this look (the next look, a
+		 * second later, tries again if it is still not the one
+		 * served); one seen since is the next turn's. */
+		if (cc->stored != 0 && cc->stored <= target) {
+			cc->stored = 0;
+			pthread_cond_broadcast(&cc->installed);
+		}
 		if (!cc->tried) {
 			cc->tried = 1;
 			pthread_cond_broadcast(&cc->first);
@@ -272,6 +305,27 @@ web_crl_cache_stop(struct web_crl_cache *cc)
 	cc->ca = NULL;
 }
 
+/* Caller holds cc->lock: while the store holds a CRL newer than the one
+ * served and the loader reads it, wait for it (CRL_WAIT_MS at most). */
+static void
+crl_wait(struct web_crl_cache *cc)
+{
+	struct timespec until;
+
+	if (cc->stored <= cc->number)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += CRL_WAIT_MS / 1000;
+	until.tv_nsec += (long)(CRL_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (cc->stored > cc->number && cc->running &&
+	       pthread_cond_timedwait(&cc->installed, &cc->lock, &until) != ETIMEDOUT)
+		;
+}
+
 int
 web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	    struct web_blob **der, struct web_blob **pem, int64_t *this_update,
@@ -307,10 +361,23 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	 * see its CRL served) load here. */
 	if (!force && cc->loaded && cc->running) {
 		if (mono.tv_sec != cc->checked.tv_sec) {
+			struct ca_crl info;
+			int64_t stored;
+
 			cc->checked = mono;
-			cc->want = 1;
-			pthread_cond_signal(&cc->wake);
+			pthread_mutex_unlock(&cc->lock);
+			memset(&info, 0, sizeof(info));
+			rc = ca_crl_info(ca, &info, &e);
+			stored = rc == 0 ? info.number : 0;
+			ca_crl_free(&info);
+			pthread_mutex_lock(&cc->lock);
+			if (stored > cc->number && stored > cc->stored) {
+				cc->stored = stored;
+				cc->want = 1;
+				pthread_cond_signal(&cc->wake);
+			}
 		}
+		crl_wait(cc);
 	} else if (force || !cc->loaded || mono.tv_sec != cc->checked.tv_sec) {
 		loaded = cc->loaded;
 		have = cc->number;

@@ -1032,23 +1032,30 @@ unchanged "a daemon on the store through a symlinked mica.db"
 call GET "$S/api/v1/status" "${ADMH[@]}"
 expect "the first daemon serves on" 200
 
-# A CRL published by another process (the CLI) is served within seconds.
+# A CRL published by another process (the CLI) is served from the first
+# request that comes a second after the last look: that request looks at
+# the store and waits for the new CRL to be loaded. (It was served the one
+# before, the new one only to the next request: a relying party fetching
+# once an hour kept, until its nextUpdate, a CRL without the revocation.)
 crlnum() { # the served CRL's number, in decimal ("" if none)
 	local h
 	h=$(curl -s --max-time $((10 * TIME_SCALE)) "$H/crl" | openssl crl -inform DER -noout -crlnumber 2>/dev/null | sed 's/.*=//; s/^0x//')
 	case $h in ''|*[!0-9A-Fa-f]*) echo "" ;; *) echo $((16#$h)) ;; esac
 }
 N_BEFORE=$(crlnum)
-if "$MICA" -d "$D" crl >/dev/null 2>&1; then
-	N_AFTER=$N_BEFORE
-	crl_changed() { N_AFTER=$(crlnum); [ -n "$N_AFTER" ] && [ "$N_AFTER" != "$N_BEFORE" ]; }
-	wait_for "the daemon serves the CRL the CLI published" 60 crl_changed
+for round in 1 2; do
+	if ! "$MICA" -d "$D" crl >/dev/null 2>&1; then
+		fail "mica crl failed while the daemon runs"
+		break
+	fi
+	# The once-a-second look is a bound, not work to wait for.
+	sleep 1.1
+	N_AFTER=$(crlnum)
 	[ -n "$N_BEFORE" ] && [ -n "$N_AFTER" ] && [ "$N_AFTER" -gt "$N_BEFORE" ] &&
-		ok "a CRL published with the CLI is served by the daemon (number $N_BEFORE -> $N_AFTER)" ||
-		fail "the daemon still serves CRL $N_BEFORE after the CLI published one ($N_AFTER)"
-else
-	fail "mica crl failed while the daemon runs"
-fi
+		ok "the first request after 'mica crl' beside the daemon gets its CRL ($round: number $N_BEFORE -> $N_AFTER)" ||
+		fail "the first request after 'mica crl' got CRL $N_AFTER (before: $N_BEFORE)"
+	N_BEFORE=$N_AFTER
+done
 
 # A request in flight when SIGTERM arrives still gets its answer. The
 # daemon finishes the requests whose head it has read, so the client sends
