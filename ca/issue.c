@@ -365,10 +365,12 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	 * otherwise an empty subject with a critical SAN (RFC 5280 4.2.1.6). */
 	if (strlen(j->names[0].value) <= 64)
 		cn = j->names[0].value;
-	/* Under name constraints relying parties read a CN of dots and
-	 * digits as a host name (OpenSSL does) and refuse it: an address
-	 * goes in the SAN alone. */
-	if (ca->sh->nc != NULL && j->names[0].kind == CA_NAME_IP)
+	/* Under name constraints relying parties read the CN as a host name
+	 * and check it against the dNSName subtrees: OpenSSL refuses one of
+	 * dots and digits, GnuTLS and NSS one with an '@' (an email address
+	 * of an ipsec certificate, which has serverAuth). Anything but a
+	 * host name goes in the SAN alone. */
+	if (ca->sh->nc != NULL && j->names[0].kind != CA_NAME_DNS)
 		cn = NULL;
 	if (cn != NULL) {
 		if (ca_x509_name(cn, NULL, &subject, &subject_len, err) != 0)

@@ -323,6 +323,21 @@ csr fab www.fabrikam.test
 expect_rc "mica itself refuses a name outside its name constraints (4)" 4 m -d I issue --csr fab.csr
 grep -q 'name constraints' "$TMP/rc.err" && ok "... saying why" || fail "no reason"
 m -d I domain remove fabrikam.test >/dev/null
+# An ipsec certificate (serverAuth among its purposes) named by an email
+# address alone: GnuTLS and NSS check a CN against the dNSName subtrees,
+# and refused CN=alice@contoso.test; the address goes in the SAN alone.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ipsec-mail.key \
+	-subj "/CN=alice@contoso.test" -addext "subjectAltName=email:alice@contoso.test" \
+	-out ipsec-mail.csr 2>/dev/null
+if m -d I issue --csr ipsec-mail.csr --profile ipsec --out ipsec-mail.pem >/dev/null 2>"$W/ipsec.err"; then
+	is "an ipsec certificate for an email address under constraints: empty subject" \
+		"$(openssl x509 -in ipsec-mail.pem -noout -subject -nameopt RFC2253)" "subject="
+	openssl x509 -in ipsec-mail.pem -noout -text | grep -A1 'Subject Alternative Name' | grep -q critical &&
+		ok "... and a critical SAN (RFC 5280 4.2.1.6)" || fail "the SAN is not critical"
+	judge "an ipsec certificate for alice@contoso.test" ok root.pem ipsec-mail.pem issuing.pem
+else
+	fail "mica issue --profile ipsec for alice@contoso.test: $(cat "$W/ipsec.err")"
+fi
 
 # ------------------------------ 5b. IP addresses under name constraints --
 #
