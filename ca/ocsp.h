@@ -20,8 +20,10 @@
  * hundred octets (RFC 5019 2.1.1 asks for one CertID per request). */
 #define CA_OCSP_REQ_MAX     4096
 #define CA_OCSP_IDS_MAX     4
-/* RFC 8954 2.1: a nonce of 1..32 octets. */
-#define CA_OCSP_NONCE_MAX   32
+/* RFC 9654 2.1: a nonce of 1..128 octets (RFC 8954, which it obsoletes,
+ * said 32; a responder must take 16..32, may answer longer ones without
+ * the nonce, and must refuse 0 or over 128 as malformedRequest). */
+#define CA_OCSP_NONCE_MAX   128
 /* Longest ResponseData the signer accepts (a few CertIDs, a nonce). */
 #define CA_OCSP_TBS_MAX     (8u * 1024)
 /* A response's validity (nextUpdate - thisUpdate), the most the signer
@@ -70,7 +72,7 @@ struct ca_ocsp_certid {
 struct ca_ocsp_req {
 	struct ca_ocsp_certid ids[CA_OCSP_IDS_MAX];
 	size_t nids;                       /* 1..CA_OCSP_IDS_MAX */
-	const unsigned char *nonce;        /* RFC 8954 nonce, NULL if none */
+	const unsigned char *nonce;        /* RFC 9654 nonce, NULL if none */
 	size_t nonce_len;                  /* 1..CA_OCSP_NONCE_MAX */
 };
 
@@ -82,7 +84,7 @@ struct ca_ocsp_req {
  * SHA-256 (parameters NULL or absent), hashes of that length and any
  * INTEGER serial (one no certificate has is answered unknown); request
  * extensions: the nonce
- * (1..32 octets, RFC 8954), others ignored unless critical; no
+ * (1..128 octets, RFC 9654), others ignored unless critical; no
  * singleRequestExtensions that are critical. Anything else: -1 with
  * MICA_E_BADREQ "malformed_ocsp" (answered malformedRequest).
  */

@@ -105,7 +105,7 @@ get_certid(struct ca_der_cur *c, struct ca_ocsp_certid *id,
 }
 
 /* Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension. With NONCE set,
- * the RFC 8954 nonce is taken; any other critical extension refuses the
+ * the RFC 9654 nonce is taken; any other critical extension refuses the
  * request (RFC 5280 4.2, by analogy: one it does not know). */
 static int
 get_exts(struct ca_der_cur *c, const unsigned char **nonce,
@@ -139,15 +139,15 @@ get_exts(struct ca_der_cur *c, const unsigned char **nonce,
 		    ca_der_oid_eq(oid, oid_len, OID_NONCE, sizeof(OID_NONCE))) {
 			if (*nonce != NULL)
 				return malformed(err, "two nonces");
-			/* RFC 8954 2.1: Nonce ::= OCTET STRING (SIZE(1..32)) */
+			/* RFC 9654 2.1: Nonce ::= OCTET STRING (SIZE(1..128)) */
 			ca_der_init(&v, val, len);
 			if (ca_der_get_tlv(&v, CA_DER_OCTET_STRING, &nv, &nn,
 					   err) < 0 ||
 			    ca_der_end(&v, "nonce", err) < 0)
 				return -1;
 			if (nn < 1 || nn > CA_OCSP_NONCE_MAX)
-				return malformed(err, "nonce not 1..32 octets "
-						 "(RFC 8954)");
+				return malformed(err, "nonce not 1..128 octets "
+						 "(RFC 9654)");
 			*nonce = nv;
 			*nonce_len = nn;
 			continue;

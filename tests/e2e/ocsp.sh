@@ -302,16 +302,24 @@ open(w + '/h4', 'wb').write(tlv(0x30, tlv(0x30, tlv(0x30, small * 1000))))
 open(w + '/h4b', 'wb').write(tlv(0x30, tlv(0x30, tlv(0x30, one * 3000))))
 # oversized: 10 KB of padding in a requestorName
 open(w + '/h5', 'wb').write(tlv(0x30, tlv(0x30, tlv(0xa1, tlv(0x82, b'a' * 10000)) + tlv(0x30, one))))
-# a 40-octet nonce (RFC 8954: 1..32)
-nonce = tlv(0x30, tlv(0x06, bytes.fromhex('2b0601050507300102')) + tlv(0x04, tlv(0x04, b'n' * 40)))
-open(w + '/h6', 'wb').write(tlv(0x30, tlv(0x30, tlv(0x30, one) + tlv(0xa2, tlv(0x30, nonce)))))
+# a 129-octet nonce (RFC 9654: 1..128), and one of 128 (echoed)
+for name, n in (('h6', 129), ('n128', 128)):
+    nonce = tlv(0x30, tlv(0x06, bytes.fromhex('2b0601050507300102')) + tlv(0x04, tlv(0x04, b'n' * n)))
+    open(w + '/' + name, 'wb').write(tlv(0x30, tlv(0x30, tlv(0x30, one) + tlv(0xa2, tlv(0x30, nonce)))))
 PY
 hostile "version 2" "$W/h3"
 hostile "a thousand CertIDs" "$W/h4"
 post "$W/h4b"
 is "three thousand CertIDs (over 64 KiB): 413 before anything is parsed" "$HTTP_CODE" 413
 hostile "an oversized request (10 KB)" "$W/h5"
-hostile "a 40-octet nonce" "$W/h6"
+hostile "a 129-octet nonce" "$W/h6"
+post "$W/n128"
+if [ "$HTTP_CODE" = 200 ] && [ "$(resp_status "$W/resp.der")" = 0 ] &&
+	od -An -v -tx1 "$W/resp.der" | tr -d ' \n' | grep -q "048180$(printf '6e%.0s' $(seq 128))"; then
+	ok "a 128-octet nonce (RFC 9654) is answered and echoed"
+else
+	fail "a 128-octet nonce: HTTP $HTTP_CODE, status $(resp_status "$W/resp.der")"
+fi
 openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -sha512 -no_nonce -reqout "$W/h7" >/dev/null 2>&1
 hostile "an unknown hash algorithm (SHA-512 CertID)" "$W/h7"
 code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/%%%")
