@@ -22,11 +22,9 @@
  *  silently skips the extensions it does not know (so a cA=TRUE request
  *  would go unnoticed), and the signature fields we need are private.
  *
- * Requested extensions other than subjectAltName are ignored: mica builds a
- * certificate's extensions from the profile, never from the request. Two
- * exceptions are refused outright, so the user is told instead of silently
- * receiving something else: basicConstraints cA=TRUE (a sub-CA), and any
- * extension marked critical other than subjectAltName and keyUsage.
+ * Requested extensions other than subjectAltName are ignored, critical or
+ * not (basicConstraints cA=TRUE included): mica builds a certificate's
+ * extensions from the profile, never from the request (walk_attributes).
  */
 #include "ca/csr.h"
 
