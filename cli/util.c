@@ -16,6 +16,10 @@
 #include "util/leftover.h"
 #include "util/shown.h"
 
+/* The data directory of the command running (cli_take_data_dir), whose
+ * own files --out never replaces. */
+static const char *g_datadir;
+
 void
 cli_put_shown(FILE *f, const char *s)
 {
@@ -299,6 +303,7 @@ cli_take_data_dir(int argc, char **argv, const char *shortopts,
 		argv[n++] = argv[i];
 	}
 	argv[n] = NULL;
+	g_datadir = *datadir;
 	return n;
 }
 
@@ -398,6 +403,62 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* PATH as an absolute path with its folders' symbolic links resolved,
+ * and its own if it exists, into OUT; 0 if that cannot be done. */
+static int
+resolve_path(const char *path, char out[PATH_MAX])
+{
+	char dir[PATH_MAX];
+	const char *base, *slash;
+
+	if (realpath(path, out) != NULL)
+		return 1;
+	if (errno != ENOENT || strlen(path) >= sizeof(dir))
+		return 0;
+	slash = strrchr(path, '/');
+	if (slash == NULL) {
+		snprintf(dir, sizeof(dir), ".");
+		base = path;
+	} else if (slash == path) {
+		snprintf(dir, sizeof(dir), "/");
+		base = slash + 1;
+	} else {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		base = slash + 1;
+	}
+	if (realpath(dir, out) == NULL)
+		return 0;
+	return snprintf(out + strlen(out), PATH_MAX - strlen(out), "/%s", base) <
+	       (int)(PATH_MAX - strlen(out));
+}
+
+/* Is REAL, a file --out would replace, one of the data directory's own:
+ * the store and its journals, the CRLs' bodies, the passphrase, the
+ * daemon's lock? (An export-root --out DIR/passphrase put the root where
+ * the only copy of an init's passphrase was.) */
+static int
+store_file(const char *real)
+{
+	static const char *const own[] = {
+		"mica.db", "mica.db-wal", "mica.db-shm", "mica.db-journal",
+		"passphrase", "serve.lock",
+	};
+	char a[PATH_MAX], b[PATH_MAX], p[PATH_MAX];
+	size_t n;
+
+	if (g_datadir == NULL || !resolve_path(real, a))
+		return 0;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", g_datadir, own[i]);
+		if (resolve_path(p, b) && strcmp(a, b) == 0)
+			return 1;
+	}
+	snprintf(p, sizeof(p), "%s/mica.db-crls", g_datadir);
+	n = resolve_path(p, b) ? strlen(b) : 0;
+	return n > 0 && strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
+}
+
 /* Where --out PATH writes: *INTO 1 for a device or FIFO (written into,
  * as a shell redirection would: /dev/null, /dev/stdout, a pipe), else
  * 0 with REAL the file to replace atomically - PATH itself, or for a
@@ -428,12 +489,17 @@ out_target(const char *path, char real[PATH_MAX], int *into,
 			return mica_err_set(err, MICA_E_USAGE, "bad_path",
 					    "%s is a symbolic link to nothing "
 					    "(%s)", path, strerror(errno));
-		return 0;
+	} else {
+		if (strlen(path) >= PATH_MAX)
+			return mica_err_set(err, MICA_E_USAGE, "bad_path",
+					    "path too long");
+		memcpy(real, path, strlen(path) + 1);
 	}
-	if (strlen(path) >= PATH_MAX)
+	if (store_file(real))
 		return mica_err_set(err, MICA_E_USAGE, "bad_path",
-				    "path too long");
-	memcpy(real, path, strlen(path) + 1);
+				    "%s is one of the CA's own files (its store, "
+				    "CRLs, passphrase or lock): --out must name "
+				    "another file", path);
 	return 0;
 }
 

@@ -111,6 +111,25 @@ expect_rc "a directory as --csr is exit 3" 3 "$MICA" -d "$D" issue --csr "$W"
 : > "$W/empty.csr"
 expect_rc "an empty CSR file is exit 3" 3 "$MICA" -d "$D" issue --csr "$W/empty.csr"
 
+# ------------------------------------------------ --out over the CA's own --
+# export-root --out DIR/passphrase put the root where the only copy of the
+# passphrase 'mica init' made was, and said nothing (exit 0).
+cp -p "$D/passphrase" "$W/passphrase.before"
+sha_db=$(sha256sum < "$D/mica.db")
+ln -sf "$D/passphrase" "$W/to-passphrase"
+for o in "$D/passphrase" "$D/mica.db" "$D/./mica.db-wal" "$D/serve.lock" \
+	"$D/mica.db-crls/x.crl" "$W/to-passphrase"; do
+	expect_rc "export-root --out ${o#"$W/"}: refused (exit 2)" 2 "$MICA" -d "$D" export-root --out "$o"
+	grep -q "one of the CA's own files" "$TMP/rc.err" || fail "  ... $(cat "$TMP/rc.err")"
+done
+expect_rc "issue --out the passphrase: refused before anything is issued (exit 2)" 2 \
+	"$MICA" -d "$D" issue --csr "$W/a.csr" --out "$D/passphrase"
+cmp -s "$D/passphrase" "$W/passphrase.before" && [ "$(sha256sum < "$D/mica.db")" = "$sha_db" ] &&
+	ok "  ... the passphrase and the store are untouched" || fail "the CA's files changed"
+expect_rc "export-root --out a new file in the data directory is fine" 0 \
+	"$MICA" -d "$D" export-root --out "$D/root-copy.pem"
+rm -f "$D/root-copy.pem" "$W/to-passphrase"
+
 # -------------------------------------------- -d as another option's value --
 "$MICA" token create -d "$D" --enroll --name x.t.test --comment -d >/dev/null 2>"$W/t.err"
 is "'--comment -d' after the command: exit 0" $? 0
