@@ -466,6 +466,9 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("crl", "unexpected argument '%s'", argv[optind]);
+	if (delta && delta_hours == 0)
+		return cli_usage("crl", "--delta with --delta-hours 0: delta CRLs "
+				 "would be turned off");
 	if (cli_out_check(out, &err) != 0)
 		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
@@ -501,12 +504,14 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		else
 			fprintf(stderr, "no delta CRLs\n");
 		/* The complete CRLs (and a delta) are published: write the
-		 * current key's (the last of ca_crl_keys). */
+		 * current key's (the last of ca_crl_keys), its delta with
+		 * --delta. */
 		int idx[16];
 		size_t nk = ca_crl_keys(ca, idx);
 
-		if (nk == 0 || ca_crl_current_key(ca, idx[nk - 1], &crl,
-						  &err) != 0) {
+		if (nk == 0 ||
+		    (delta ? ca_crl_delta_current_key(ca, idx[nk - 1], &crl, &err) :
+		     ca_crl_current_key(ca, idx[nk - 1], &crl, &err)) != 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}

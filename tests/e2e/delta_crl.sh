@@ -211,6 +211,13 @@ is "mica crl: a complete CRL, and a delta on it" \
 	"$(($(n_complete) - C1)) $(openssl crl -inform der -in "$W/d3.der" -noout -text | grep -A1 'Delta CRL Indicator' | tail -1 | tr -d ' ')" \
 	"1 $((16#$(openssl crl -inform der -in "$W/c3.der" -noout -crlnumber | sed 's/^crlNumber=0x//')))"
 
+# --delta beside --delta-hours writes the delta (it wrote the complete CRL
+# while saying "published delta CRL").
+"$MICA" -d "$D" crl --delta-hours 2 --delta --pem --out "$W/dh.pem" 2>/dev/null || die "--delta-hours 2 --delta"
+check "crl --delta-hours 2 --delta --out: the file is the delta" sh -c \
+	"openssl crl -in '$W/dh.pem' -noout -text | grep -q 'Delta CRL Indicator'"
+expect_rc "crl --delta-hours 0 --delta: a usage error (2)" 2 "$MICA" -d "$D" crl --delta-hours 0 --delta
+
 "$MICA" -d "$D" crl --delta-hours 0 --pem --out "$W/off.pem" 2>/dev/null || die "--delta-hours 0"
 check "deltas off: the next complete CRL names none" sh -c \
 	"! openssl crl -in '$W/off.pem' -noout -text | grep -q 'Freshest CRL'"
