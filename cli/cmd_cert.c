@@ -413,7 +413,7 @@ static const char crl_help[] =
 "listing what was revoked since the key's complete CRL, which names it\n"
 "(Freshest CRL: URL/delta.crl); a revocation then publishes a delta, and the\n"
 "complete CRL keeps its period. --delta publishes a delta CRL now (and\n"
-"writes it with --out).\n"
+"writes it with --out; beside --delta-hours N, the delta that publishes).\n"
 "\n"
 "The CA key's passphrase comes from --passphrase-file FILE, else\n"
 "$MICA_PASSPHRASE, else DIR/passphrase.\n";
