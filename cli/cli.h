@@ -130,6 +130,8 @@ int cli_parse_duration(const char *s, int64_t *out);
 void cli_expiry_warn(struct ca *ca);
 /* "2026-11-24T17:30:00Z" into BUF[21]. */
 const char *cli_time(int64_t t, char buf[32]);
+/* A time as --json shows it (the API's form), or null for none (0). */
+json_t *cli_jtime(int64_t t);
 
 const char *cli_cert_status(const struct ca_cert *c, int64_t now);
 

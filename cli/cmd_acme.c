@@ -15,7 +15,7 @@
 #include "ca/acme.h"
 
 static const char acme_help[] =
-"Usage: mica [-d DIR] acme accounts [list] [--json]\n"
+"Usage: mica [-d DIR] acme accounts [list] [--limit N] [--json]\n"
 "       mica [-d DIR] acme accounts deactivate ID\n"
 "       mica [-d DIR] acme orders [--account ID] [--limit N] [--json]\n"
 "\n"
@@ -24,7 +24,11 @@ static const char acme_help[] =
 "--acme-open it was bound, with its External Account Binding, to an\n"
 "enrollment token ('mica token create --enroll --acme'), whose scope limits\n"
 "what it may order (TOKEN column). A deactivated account can do nothing\n"
-"more (RFC 8555 7.3.6); its certificates stay valid until revoked.\n";
+"more (RFC 8555 7.3.6); its certificates stay valid until revoked.\n"
+"\n"
+"A listing shows the newest 100 (--limit N: 1 to 10000); standard error\n"
+"says when more match. --json prints the objects of GET\n"
+"/api/v1/acme/accounts and /api/v1/acme/orders, key for key.\n";
 
 int
 cli_token_acme(const char *datadir, const struct ca_principal *p,
@@ -53,16 +57,30 @@ cli_token_acme(const char *datadir, const struct ca_principal *p,
 	return rc;
 }
 
+/* Standard error's word on a listing that --limit cut. */
+static void
+more_note(const char *what, size_t *n, int limit)
+{
+	if (*n > (size_t)limit) {
+		*n = (size_t)limit;
+		fprintf(stderr, "note: more %s match than the %d shown (--limit)\n",
+			what, limit);
+	}
+}
+
 static int
-list_accounts(struct ca *ca, const struct ca_principal *p, int json)
+list_accounts(struct ca *ca, const struct ca_principal *p, int limit, int json)
 {
 	struct ca_acme_account *v = NULL;
 	struct mica_err err;
-	size_t n = 0;
+	size_t n = 0, got;
 	char t[32];
 
-	if (ca_acme_account_list(ca, p, 10000, &v, &n, &err) != 0)
+	/* One more than shown: whether the listing was cut. */
+	if (ca_acme_account_list(ca, p, limit + 1, &v, &n, &err) != 0)
 		return cli_fail(&err);
+	got = n;
+	more_note("ACME accounts", &n, limit);
 	if (json) {
 		json_t *arr = json_array();
 		int bad = 0;
@@ -70,17 +88,20 @@ list_accounts(struct ca *ca, const struct ca_principal *p, int json)
 		for (size_t i = 0; i < n; i++) {
 			json_t *o = json_object();
 
+			/* The keys of GET /api/v1/acme/accounts, in its
+			 * order (web/api_acme.c account_json). */
 			cli_jput(o, "id", mica_jstr(v[i].id), &bad);
 			cli_jput(o, "status", mica_jstr(v[i].status), &bad);
+			cli_jput(o, "contact", mica_jlines(v[i].contact), &bad);
 			cli_jput(o, "token_id", v[i].token_id[0] ?
 				 mica_jstr(v[i].token_id) : json_null(), &bad);
-			cli_jput(o, "contact", mica_jstr(v[i].contact), &bad);
 			cli_jput(o, "key_thumbprint", mica_jstr(v[i].thumbprint), &bad);
-			cli_jput(o, "client", mica_jstr(v[i].client ? v[i].client : ""), &bad);
-			cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
+			cli_jput(o, "client", mica_jstr(v[i].client), &bad);
+			cli_jput(o, "created_at", cli_jtime(v[i].created_at), &bad);
+			cli_jput(o, "deactivated_at", cli_jtime(v[i].deactivated_at), &bad);
 			cli_jpush(arr, o, &bad);
 		}
-		ca_acme_account_array_free(v, n);
+		ca_acme_account_array_free(v, got);
 		return cli_jprint(arr, bad);
 	} else {
 		if (n > 0)
@@ -100,7 +121,7 @@ list_accounts(struct ca *ca, const struct ca_principal *p, int json)
 			       cli_time(v[i].created_at, t), contact);
 		}
 	}
-	ca_acme_account_array_free(v, n);
+	ca_acme_account_array_free(v, got);
 	return 0;
 }
 
@@ -110,11 +131,13 @@ list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
 {
 	struct ca_acme_order *v = NULL;
 	struct mica_err err;
-	size_t n = 0;
+	size_t n = 0, got;
 	char t[32];
 
-	if (ca_acme_order_list(ca, p, acct, limit, &v, &n, &err) != 0)
+	if (ca_acme_order_list(ca, p, acct, limit + 1, &v, &n, &err) != 0)
 		return cli_fail(&err);
+	got = n;
+	more_note("ACME orders", &n, limit);
 	if (json) {
 		json_t *arr = json_array();
 		int bad = 0;
@@ -124,17 +147,22 @@ list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
 
 			for (size_t k = 0; k < v[i].nidents; k++)
 				cli_jpush(names, mica_jstr(v[i].idents[k].value), &bad);
+			/* The keys of GET /api/v1/acme/orders, in its
+			 * order (web/api_acme.c order_json). */
 			cli_jput(o, "id", mica_jstr(v[i].id), &bad);
 			cli_jput(o, "account_id", mica_jstr(v[i].account_id), &bad);
 			cli_jput(o, "status", mica_jstr(v[i].status), &bad);
 			cli_jput(o, "names", names, &bad);
+			cli_jput(o, "profile", mica_jstr(v[i].profile), &bad);
 			cli_jput(o, "serial", v[i].serial[0] ?
 				 mica_jstr(v[i].serial) : json_null(), &bad);
-			cli_jput(o, "error", mica_jstr(v[i].error_detail), &bad);
-			cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
+			cli_jput(o, "error", v[i].error_code != NULL ?
+				 mica_jstr(v[i].error_detail) : json_null(), &bad);
+			cli_jput(o, "created_at", cli_jtime(v[i].created_at), &bad);
+			cli_jput(o, "expires", cli_jtime(v[i].expires), &bad);
 			cli_jpush(arr, o, &bad);
 		}
-		ca_acme_order_array_free(v, n);
+		ca_acme_order_array_free(v, got);
 		return cli_jprint(arr, bad);
 	} else {
 		if (n > 0)
@@ -154,7 +182,7 @@ list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
 			       names);
 		}
 	}
-	ca_acme_order_array_free(v, n);
+	ca_acme_order_array_free(v, got);
 	return 0;
 }
 
@@ -218,7 +246,7 @@ cmd_acme(const char *datadir, int argc, char **argv)
 	    (what == NULL || (strcmp(what, "list") == 0 && optind + 2 == argc))) {
 		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		rc = list_accounts(ca, &cli, json);
+		rc = list_accounts(ca, &cli, (int)limit, json);
 		ca_close(ca);
 		return rc;
 	}

@@ -563,15 +563,6 @@ opt_jstr(const char *s)
 	return s != NULL && s[0] != '\0' ? mica_jstr(s) : json_null();
 }
 
-/* A time, or null for none (0). */
-static json_t *
-opt_jtime(int64_t t)
-{
-	char buf[32];
-
-	return t != 0 ? json_string(cli_time(t, buf)) : json_null();
-}
-
 /* The certificate as --json shows it: the keys of GET
  * /api/v1/certificates, in its order, null where it has null (web/json.c
  * web_json_cert), so that a script reads one shape from both; NULL when
@@ -589,18 +580,18 @@ cert_json(const struct ca_cert *c, int64_t now)
 	cli_jput(o, "profile", mica_jstr(c->profile), &bad);
 	cli_jput(o, "subject", mica_jstr(c->subject), &bad);
 	cli_jput(o, "names", mica_jlines(c->names), &bad);
-	cli_jput(o, "not_before", opt_jtime(c->not_before), &bad);
-	cli_jput(o, "not_after", opt_jtime(c->not_after), &bad);
+	cli_jput(o, "not_before", cli_jtime(c->not_before), &bad);
+	cli_jput(o, "not_after", cli_jtime(c->not_after), &bad);
 	cli_jput(o, "request_id", opt_jstr(c->request_id), &bad);
 	cli_jput(o, "renewal_of", opt_jstr(c->renewal_of), &bad);
 	cli_jput(o, "renewed_by", opt_jstr(c->renewed_by), &bad);
 	cli_jput(o, "renewed", json_boolean(c->renewed), &bad);
 	if (c->status == CA_CERT_REVOKED) {
-		cli_jput(o, "revoked_at", opt_jtime(c->revoked_at), &bad);
+		cli_jput(o, "revoked_at", cli_jtime(c->revoked_at), &bad);
 		cli_jput(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
 	}
 	cli_jput(o, "spki_sha256", json_string(hex), &bad);
-	cli_jput(o, "created_at", opt_jtime(c->created_at), &bad);
+	cli_jput(o, "created_at", cli_jtime(c->created_at), &bad);
 	if (bad) {
 		json_decref(o);
 		return NULL;

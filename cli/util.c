@@ -656,6 +656,14 @@ cli_time(int64_t t, char buf[32])
 	return buf;
 }
 
+json_t *
+cli_jtime(int64_t t)
+{
+	char buf[32];
+
+	return t != 0 ? json_string(cli_time(t, buf)) : json_null();
+}
+
 const char *
 cli_cert_status(const struct ca_cert *c, int64_t now)
 {

@@ -16,7 +16,7 @@
 #define ACCT_COLS \
 	"id, thumbprint, jwk, status, contact, token_id, client, created_at, " \
 	"deactivated_at"
-#define ACCT_LIST_MAX 10000
+#define ACCT_LIST_MAX 10001   /* 10000, and one to tell there are more */
 
 static const char *const acct_sql[S__COUNT] = {
 	[S_ACME_ACCT_INSERT] =

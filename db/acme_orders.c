@@ -19,7 +19,7 @@
 #define AUTHZ_COLS \
 	"id, order_id, account_id, kind, name, wildcard, status, expires, " \
 	"token, chall, chall_status, validated_at, error_code, error_detail"
-#define LIST_MAX 10000
+#define LIST_MAX 10001        /* 10000, and one to tell there are more */
 
 static const char *const order_sql[S__COUNT] = {
 	[S_ACME_ORDER_INSERT] =

@@ -612,6 +612,21 @@ CODE=$(curl -s --cacert "$W/root.pem" -o "$W/a.json" -w '%{http_code}' -H "Autho
 CODE=$(curl -s --cacert "$W/root.pem" -o "$W/o.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
 	"$S/api/v1/acme/orders?account=$ACCT")
 [ "$CODE" = 200 ] && grep -q '"valid"' "$W/o.json" && ok "GET /api/v1/acme/orders" || fail "API orders ($CODE)"
+# The command line's --json is the API's objects, key for key and in
+# order (a jq filter written for one reads the other): the contact an
+# array, deactivated_at, an order's profile and expires.
+"$MICA" -d "$D" acme accounts --json --limit 10000 > "$W/a-cli.json" 2>/dev/null
+"$MICA" -d "$D" acme orders --account "$ACCT" --json --limit 10000 > "$W/o-cli.json" 2>/dev/null
+jlist() { # jlist FILE [KEY]: the JSON (or its KEY) in one line, keys in order
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(d[sys.argv[2]] if len(sys.argv) > 2 else d))' "$@"
+}
+is "mica acme accounts --json: the API's accounts" \
+	"$(jlist "$W/a-cli.json")" "$(jlist "$W/a.json" accounts)"
+is "mica acme orders --json: the API's orders" \
+	"$(jlist "$W/o-cli.json")" "$(jlist "$W/o.json" orders)"
+"$MICA" -d "$D" acme orders --limit 1 >/dev/null 2>"$W/o-cut.err"
+grep -q "more ACME orders match than the 1 shown" "$W/o-cut.err" &&
+	ok "acme orders --limit 1: standard error says more match" || fail "no note: $(cat "$W/o-cut.err")"
 # EAB credentials through the API: the limits the command line enforces.
 NTOK=$(sqlite3 "$D/mica.db" "SELECT count(*) FROM token")
 for body in '{"uses":0}' '{"uses":-2}' '{"expires_in":0}' '{"names":[]}'; do
