@@ -287,8 +287,21 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	if (db_sides_absent(dbpath, "backup_exists", err) != 0)
 		goto out;
 	partial_sweep(dfd);
-	if (db_backup(src, partial, err) != 0)
+	if (db_backup(src, partial, err) != 0) {
+		/* A store copied by hand (sqlite3's .backup, cp) keeps its
+		 * CRLs' bodies in a folder beside it, which did not come
+		 * along: the file is no backup as 'mica backup' makes them
+		 * (those hold the bodies), not an internal error. */
+		if (err != NULL && strcmp(err->code, "crl_body_damaged") == 0)
+			mica_err_set(err, MICA_E_BADREQ, "bad_backup",
+				     "%s keeps its CRLs in a folder beside it, "
+				     "%s-crls, and one is missing or damaged "
+				     "there; restore a file made by 'mica backup' "
+				     "(which holds them), or copy the store's "
+				     "mica.db-crls folder beside %s under that "
+				     "name", file, file, file);
 		goto out;
+	}
 	copied = 1;
 	db_close(src);
 	src = NULL;

@@ -744,7 +744,7 @@ db_int_crl_inline(struct db *src, sqlite3 *dst, struct mica_err *err)
 			continue;   /* the CHECK of schema 013 forbids it */
 		memcpy(sha, sqlite3_column_blob(ls, 2), 32);
 		if (!have_dir ||
-		    body_read(dir, number, len, sha, &der, &gone, newest,
+		    body_read(dir, number, len, sha, &der, &gone, 0,
 			      &e) != 0) {
 			if (!newest)
 				continue;   /* an older CRL, removed already */

@@ -290,6 +290,16 @@ refused longcrl "a CRL validity of two billion days" "CRL validity (2000000000 d
 # A newer mica's backup is unusable here: exit 3, not 8 (store unavailable).
 tamper future "PRAGMA user_version = $((NEWEST + 1))"
 refused future "a newer mica's schema version" "comes from a newer mica"
+# A store copied by hand keeps its CRLs in mica.db-crls beside it: without
+# that folder it is no backup (exit 3 saying so; it was exit 1, "publish
+# a new CRL", in a directory that had no CA to publish one); with it
+# copied alongside under FILE-crls it restores.
+sqlite3 "$D/mica.db" ".backup '$W/handcopy.db'" && chmod 600 "$W/handcopy.db" || die "sqlite3 .backup"
+refused handcopy "a store copied by hand without its CRLs' folder" "keeps its CRLs in a folder beside it"
+[ "$(grep -c . "$TMP/rc.err")" = 1 ] && ok "... in one line" || fail "restore said: $(cat "$TMP/rc.err")"
+cp -r "$D/mica.db-crls" "$W/handcopy.db-crls"
+expect_rc "... and restores with the folder copied beside it" 0 \
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/r-handcopy2" restore "$W/handcopy.db"
 # Into an existing empty directory: refused, and it stays empty.
 mkdir -m 700 "$W/r-empty"
 expect_rc "restore into an existing empty directory refuses a tampered backup" 3 \
