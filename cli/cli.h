@@ -130,6 +130,12 @@ int cli_parse_duration(const char *s, int64_t *out);
 void cli_expiry_warn(struct ca *ca);
 /* "2026-11-24T17:30:00Z" into BUF[21]. */
 const char *cli_time(int64_t t, char buf[32]);
+/* The secret of token ID (an enrollment or admin token, an ACME
+ * credential), just made, could not be written to standard output (errno
+ * says why): nobody will ever have it, so it is revoked rather than left
+ * valid and unseen, and standard error says so. Returns 1 (the exit
+ * status). */
+int cli_token_unseen(struct ca *ca, const struct ca_principal *p, const char *id);
 /* A time as --json shows it (the API's form), or null for none (0). */
 json_t *cli_jtime(int64_t t);
 

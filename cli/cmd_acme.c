@@ -43,9 +43,10 @@ cli_token_acme(const char *datadir, const struct ca_principal *p,
 		return cli_fail(&err);
 	if (ca_acme_eab_create(ca, p, spec, kid, hmac, &err) != 0) {
 		rc = cli_fail(&err);
+	} else if (printf("eab-kid: %s\neab-hmac-key: %s\n", kid, hmac) < 0 ||
+		   fflush(stdout) != 0 || ferror(stdout)) {
+		rc = cli_token_unseen(ca, p, kid);
 	} else {
-		printf("eab-kid: %s\neab-hmac-key: %s\n", kid, hmac);
-		fflush(stdout);
 		fprintf(stderr, "created an ACME credential (token %s); the HMAC key is "
 			"shown only this once\n"
 			"  certbot ... --eab-kid %s --eab-hmac-key <key>\n"

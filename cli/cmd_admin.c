@@ -458,9 +458,17 @@ cmd_token(const char *datadir, int argc, char **argv)
 		if (ca_token_create(ca, &cli, &spec, token, &info, &err) != 0) {
 			rc = cli_fail(&err);
 		} else {
-			char uses[32], until[48];
-			printf("%s\n", token);
-			fflush(stdout);
+			char uses[32], until[48], id[17];
+
+			snprintf(id, sizeof(id), "%.16s", token + 5);
+			if (printf("%s\n", token) < 0 || fflush(stdout) != 0 ||
+			    ferror(stdout)) {
+				rc = cli_token_unseen(ca, &cli, id);
+				ca_token_free(&info);
+				explicit_bzero(token, sizeof(token));
+				ca_close(ca);
+				return rc;
+			}
 			/* Say what was made: "--expires 7" is seven seconds,
 			 * and --uses defaults to one; neither should be a
 			 * surprise found at the first enrollment. */

@@ -656,6 +656,27 @@ cli_time(int64_t t, char buf[32])
 	return buf;
 }
 
+int
+cli_token_unseen(struct ca *ca, const struct ca_principal *p, const char *id)
+{
+	struct mica_err err;
+	int e = errno;
+
+	/* Said here, with what follows: not again by main's check of
+	 * standard output (cli/main.c). */
+	clearerr(stdout);
+	if (ca_token_revoke(ca, p, id, &err) == 0)
+		fprintf(stderr, "mica: error: cannot write the new token's secret to "
+			"standard output (%s); nobody has it, so token %s is revoked "
+			"again\n", e != 0 ? strerror(e) : "write error", id);
+	else
+		fprintf(stderr, "mica: error: cannot write the new token's secret to "
+			"standard output (%s), nor revoke it (%s): revoke it with "
+			"'mica token revoke %s'\n", e != 0 ? strerror(e) : "write error",
+			err.msg, id);
+	return 1;
+}
+
 json_t *
 cli_jtime(int64_t t)
 {

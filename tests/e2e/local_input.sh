@@ -130,6 +130,22 @@ expect_rc "export-root --out a new file in the data directory is fine" 0 \
 	"$MICA" -d "$D" export-root --out "$D/root-copy.pem"
 rm -f "$D/root-copy.pem" "$W/to-passphrase"
 
+# ------------------------------------- a token's secret that nobody saw --
+# token create > /dev/full stored a valid token whose secret was lost; it
+# is now revoked again, and said so (exit 1).
+for kind in "--enroll" "--enroll --acme"; do
+	# shellcheck disable=SC2086
+	"$MICA" -d "$D" token create $kind --name full.t.test > /dev/full 2>"$W/full.err"
+	is "token create $kind to a full standard output: exit 1" "$?" 1
+	id=$(sed -n 's/.*so token \([0-9a-f]\{16\}\) is revoked again$/\1/p' "$W/full.err")
+	[ -n "$id" ] && "$MICA" -d "$D" token list --json | python3 -c '
+import json, sys
+t = [t for t in json.load(sys.stdin) if t["id"] == sys.argv[1]]
+sys.exit(0 if len(t) == 1 and t[0]["revoked"] else 1)' "$id" &&
+		ok "  ... its token $id is revoked, as standard error says" ||
+		fail "token create $kind > /dev/full: $(cat "$W/full.err")"
+done
+
 # -------------------------------------------- -d as another option's value --
 "$MICA" token create -d "$D" --enroll --name x.t.test --comment -d >/dev/null 2>"$W/t.err"
 is "'--comment -d' after the command: exit 0" $? 0
