@@ -562,8 +562,27 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 	if (out_target(path, real, &into, err) != 0)
 		return -1;
 	if (into) {
-		if ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0 ||
-		    write_all(fd, data, len) != 0) {
+		/* A FIFO no program reads would block the open for ever,
+		 * the certificate issued: no reader is an error now (ENXIO,
+		 * "no such device or address"), said as such. */
+		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 && errno == ENXIO)
+			return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
+					    "cannot write %s: it is a FIFO that no "
+					    "program reads", path);
+		if (fd >= 0) {
+			int fl = fcntl(fd, F_GETFL);
+
+			if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+				int e = errno;
+
+				close(fd);
+				return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
+						    "cannot write %s: %s", path,
+						    strerror(e));
+			}
+		}
+		if (fd < 0 || write_all(fd, data, len) != 0) {
 			int e = errno;
 
 			if (fd >= 0)

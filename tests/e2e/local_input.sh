@@ -110,6 +110,13 @@ grep -q "larger than" "$TMP/rc.err" && ok "  ... saying it is too large" ||
 expect_rc "a directory as --csr is exit 3" 3 "$MICA" -d "$D" issue --csr "$W"
 : > "$W/empty.csr"
 expect_rc "an empty CSR file is exit 3" 3 "$MICA" -d "$D" issue --csr "$W/empty.csr"
+# --out to a FIFO no program reads: the open waited for ever, the
+# certificate issued; now exit 1 at once, naming the certificate.
+mkfifo "$W/noreader.fifo"
+expect_rc "--out to a FIFO that nobody reads: exit 1, no wait" 1 \
+	timeout $((60 * TIME_SCALE)) "$MICA" -d "$D" issue --csr "$W/a.csr" --out "$W/noreader.fifo"
+grep -q "FIFO that no program reads" "$TMP/rc.err" && grep -qi "serial\|issued" "$TMP/rc.err" &&
+	ok "  ... saying so, and which certificate was issued" || fail "FIFO: $(cat "$TMP/rc.err")"
 
 # ------------------------------------------------ --out over the CA's own --
 # export-root --out DIR/passphrase put the root where the only copy of the
