@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -931,6 +932,29 @@ cmd_publish(const char *datadir, int argc, char **argv)
 			if (access(dir, W_OK | X_OK) != 0)
 				return cli_usage("publish", "cannot write %s: %s",
 						 dir, strerror(errno));
+		} else if (dir[0] != '\0' && errno == ENOENT) {
+			/* Made by publish, in a folder that must be there. */
+			char parent[PATH_MAX];
+			const char *slash = strrchr(dir, '/');
+
+			while (slash != NULL && slash > dir && slash[1] == '\0') {
+				/* "out/": its own trailing slash */
+				const char *p = slash - 1;
+
+				while (p > dir && *p != '/')
+					p--;
+				slash = *p == '/' ? p : NULL;
+			}
+			if (slash == NULL)
+				snprintf(parent, sizeof(parent), ".");
+			else if (slash == dir)
+				snprintf(parent, sizeof(parent), "/");
+			else
+				snprintf(parent, sizeof(parent), "%.*s",
+					 (int)(slash - dir), dir);
+			if (access(parent, W_OK | X_OK) != 0)
+				return cli_usage("publish", "cannot create %s: %s: %s",
+						 dir, parent, strerror(errno));
 		}
 	}
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)

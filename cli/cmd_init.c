@@ -2,9 +2,14 @@
  * cli/cmd_init.c - set-up commands: init, export-root, profile, domain,
  * backup, restore.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -545,6 +550,34 @@ one_file(int argc, char **argv)
 	return NULL;
 }
 
+/* Can the copy FILE be made: not a directory, in a folder that exists
+ * and can be written? (A FILE that exists is refused later, exit 6.) */
+static int
+backup_target_ok(const char *file, struct mica_err *err)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(file, '/');
+	struct stat st;
+
+	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode))
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "%s is a directory: FILE names the copy to "
+				    "make (backup-$(date +%%F).db)", file);
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == file)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - file) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	else
+		return mica_err_set(err, MICA_E_USAGE, "bad_path", "path too long");
+	if (access(dir, W_OK | X_OK) != 0)
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "cannot write %s: %s: %s", file, dir,
+				    strerror(errno));
+	return 0;
+}
+
 int
 cmd_backup(const char *datadir, int argc, char **argv)
 {
@@ -572,6 +605,11 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	}
 	if (file[0] == '\0')
 		return cli_usage("backup", "FILE is empty");
+	/* A FILE that cannot be made is the caller's mistake, said as
+	 * --out's are (exit 2), not as if the store were unavailable (8) or
+	 * in conflict (6). */
+	if (backup_target_ok(file, &err) != 0)
+		return cli_fail(&err);
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0) {
 		struct mica_err e2;
 

@@ -178,6 +178,10 @@ main(int argc, char **argv)
 				if (strcmp(commands[c].name, argv[i + 1]) == 0)
 					return stdout_done(commands[c].fn(datadir, 2,
 									  help_argv));
+			/* As 'mica foo' says: not the general help, exit 0. */
+			cli_note("mica help: unknown command '%.40s' (see 'mica --help')",
+				 argv[i + 1]);
+			return 2;
 		}
 		usage(stdout);
 		return stdout_done(0);

@@ -318,6 +318,11 @@ cli_read_file(const char *path, size_t max, unsigned char **out, size_t *len,
 	int fd, fifo = 0, is_stdin = strcmp(path, "-") == 0;
 
 	*out = NULL;
+	/* "--csr=" or "--csr $UNSET": a usage error, as an option with no
+	 * value is, not a file that cannot be read (exit 3). */
+	if (path[0] == '\0')
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "an empty file name was given");
 	*len = 0;
 	/* O_NONBLOCK: a FIFO that no program has open for writing must not
 	 * hang the command at open(2), as it would a plain open; the reads

@@ -352,6 +352,8 @@ for c in init issue renew revoke unrevoke crl list show export-root request toke
 done
 expect_rc "unknown command exits 2" 2 "$MICA" frobnicate
 is "... with one line naming it" "$(cat "$TMP/rc.err")" "mica: unknown command 'frobnicate' (see 'mica --help')"
+expect_rc "'mica help' of an unknown command exits 2 too" 2 "$MICA" help frobnicate
+is "... with one line naming it" "$(cat "$TMP/rc.err")" "mica help: unknown command 'frobnicate' (see 'mica --help')"
 expect_rc "no CA: exit 5" 5 "$MICA" -d "$TMP/none" list
 # A refused init changes nothing: no empty data directory is left behind
 # (one the user made stays).

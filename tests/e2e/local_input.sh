@@ -137,6 +137,15 @@ expect_rc "export-root --out a new file in the data directory is fine" 0 \
 	"$MICA" -d "$D" export-root --out "$D/root-copy.pem"
 rm -f "$D/root-copy.pem" "$W/to-passphrase"
 
+# A FILE or folder the caller got wrong is a usage error (2), as --out's:
+# backup said "store unavailable" (8) or "conflict" (6), publish
+# "internal error" (1), an empty --csr "malformed input" (3).
+mkdir -p "$W/adir"
+expect_rc "backup into a folder that does not exist: exit 2" 2 "$MICA" -d "$D" backup "$W/nodir/b.db"
+expect_rc "backup to a directory: exit 2" 2 "$MICA" -d "$D" backup "$W/adir"
+expect_rc "publish into a folder that does not exist: exit 2" 2 "$MICA" -d "$D" publish "$W/nodir/deeper"
+expect_rc "issue --csr= (empty): exit 2" 2 "$MICA" -d "$D" issue --csr=
+
 # ------------------------------------- a token's secret that nobody saw --
 # token create > /dev/full stored a valid token whose secret was lost; it
 # is now revoked again, and said so (exit 1).
