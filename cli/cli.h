@@ -54,6 +54,11 @@ int cli_token_acme(const char *datadir, const struct ca_principal *p,
  * \xNN, as git and ls -b show them: text that came from the command
  * line or a file name never moves the cursor or retitles a window. */
 void cli_put_shown(FILE *f, const char *s);
+/* One line of a listing (FMT ends with its one "\n") on standard output,
+ * every byte a terminal could act on - in the values, such as a comment
+ * or a name from the store - shown as \xNN; a backslash stays one (a
+ * subject's RFC 4514 escapes read as they are). */
+void cli_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A line on stderr: FMT's text, shown by cli_put_shown, then LF. */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "mica: error: MSG" (shown) and return the exit code for ERR. */

@@ -117,7 +117,7 @@ list_accounts(struct ca *ca, const struct ca_principal *p, int limit, int json)
 			for (char *c = contact; *c; c++)
 				if (*c == '\n')
 					*c = ',';
-			printf("%-32s  %-11s  %-16s  %-20s  %s\n", v[i].id, v[i].status,
+			cli_line("%-32s  %-11s  %-16s  %-20s  %s\n", v[i].id, v[i].status,
 			       v[i].token_id[0] ? v[i].token_id : "(open)",
 			       cli_time(v[i].created_at, t), contact);
 		}
@@ -178,7 +178,7 @@ list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
 			for (size_t k = 0; k < v[i].nidents && o < sizeof(names); k++)
 				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
 						      k ? "," : "", v[i].idents[k].value);
-			printf("%-32s  %-10s  %-20s  %-32s  %s\n", v[i].id, v[i].status,
+			cli_line("%-32s  %-10s  %-20s  %-32s  %s\n", v[i].id, v[i].status,
 			       cli_time(v[i].created_at, t), v[i].serial[0] ? v[i].serial : "-",
 			       names);
 		}

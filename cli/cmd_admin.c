@@ -96,7 +96,7 @@ req_row(const struct ca_request *r, int json, struct cli_jstream *js,
 		for (char *p = names; *p; p++)
 			if (*p == '\n' || (unsigned char)*p < 0x20)
 				*p = ',';
-		printf("%-32s  %-7s  %-8s  %-20s  %s\n", r->id,
+		cli_line("%-32s  %-7s  %-8s  %-20s  %s\n", r->id,
 		       req_status(r->status), r->profile,
 		       cli_time(r->submitted_at, t), names);
 	}
@@ -259,18 +259,23 @@ cmd_request(const char *datadir, int argc, char **argv)
 		} else if (ca_request_status(ca, argv[optind + 1], &r, &q, &err) != 0) {
 			rc = cli_fail(&err);
 		} else {
-			printf("Request:    %s\nStatus:     %s\nProfile:    %s\n"
-			       "Subject:    %s\nSubmitted:  %s by %s\n",
-			       q.id, req_status(q.status), q.profile,
-			       q.subject ? q.subject : "", cli_time(q.submitted_at, t),
-			       q.client ? q.client : "");
-			printf("Names:      %s\n", q.names ? q.names : "");
+			cli_line("Request:    %s\n", q.id);
+			cli_line("Status:     %s\n", req_status(q.status));
+			cli_line("Profile:    %s\n", q.profile);
+			cli_line("Subject:    %s\n", q.subject ? q.subject : "");
+			cli_line("Submitted:  %s by %s\n", cli_time(q.submitted_at, t),
+				 q.client ? q.client : "");
+			/* One line: the names one after another. */
+			for (char *nl = q.names; nl != NULL && *nl != '\0'; nl++)
+				if (*nl == '\n')
+					*nl = ' ';
+			cli_line("Names:      %s\n", q.names ? q.names : "");
 			if (q.decided_by)
-				printf("Decided:    %s by %s\n", cli_time(q.decided_at, t), q.decided_by);
+				cli_line("Decided:    %s by %s\n", cli_time(q.decided_at, t), q.decided_by);
 			if (q.deny_reason)
-				printf("Reason:     %s\n", q.deny_reason);
+				cli_line("Reason:     %s\n", q.deny_reason);
 			if (q.serial[0])
-				printf("Serial:     %s\n", q.serial);
+				cli_line("Serial:     %s\n", q.serial);
 		}
 		ca_issued_free(&r);
 		ca_request_free(&q);
@@ -551,7 +556,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 				for (char *p = scope; *p; p++)
 					if (*p == '\n')
 						*p = ',';
-				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", v[i].id,
+				cli_line("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", v[i].id,
 				       v[i].kind == CA_TOKEN_ADMIN ? "admin" : "enroll",
 				       state, uses,
 				       v[i].expires_at ? cli_time(v[i].expires_at, t) : "never",
@@ -615,7 +620,7 @@ audit_row(const struct ca_audit *a, int json, struct cli_jstream *js,
 		if (shown == 0)
 			printf("%-20s  %-20s  %-16s  %-32s  %s\n", "TIME", "ACTOR",
 			       "ACTION", "TARGET", "DETAIL");
-		printf("%s  %-20s  %-16s  %-32s  %s\n", cli_time(a->at, t),
+		cli_line("%s  %-20s  %-16s  %-32s  %s\n", cli_time(a->at, t),
 		       a->actor, a->action, a->target ? a->target : "-",
 		       a->detail ? a->detail : "");
 	}

@@ -642,7 +642,7 @@ list_row(const struct ca_cert *c, int64_t now, int json,
 		for (char *p = names; *p; p++)
 			if (*p == '\n')
 				*p = ',';
-		printf("%-32s  %-8s  %-8s  %-20s  %s\n", c->serial,
+		cli_line("%-32s  %-8s  %-8s  %-20s  %s\n", c->serial,
 		       cli_cert_status(c, now), c->profile,
 		       cli_time(c->not_after, t), names);
 	}
@@ -834,15 +834,14 @@ cmd_show(const char *datadir, int argc, char **argv)
 		rc = cli_jprint(o, bad || o == NULL);
 	} else {
 		char *names = cert.names ? strdup(cert.names) : NULL;
-		printf("Serial:      %s\n", cert.serial);
-		printf("Status:      %s\n", cli_cert_status(&cert, now));
-		printf("Profile:     %s\n", cert.profile);
-		printf("Subject:     %s\n", cert.subject ? cert.subject : "");
-		printf("Names:       ");
+		cli_line("Serial:      %s\n", cert.serial);
+		cli_line("Status:      %s\n", cli_cert_status(&cert, now));
+		cli_line("Profile:     %s\n", cert.profile);
+		cli_line("Subject:     %s\n", cert.subject ? cert.subject : "");
 		for (char *p = names; p && *p; p++)
 			if (*p == '\n')
 				*p = ' ';
-		printf("%s\n", names ? names : "");
+		cli_line("Names:       %s\n", names ? names : "");
 		free(names);
 		printf("Not before:  %s\n", cli_time(cert.not_before, t1));
 		printf("Not after:   %s\n", cli_time(cert.not_after, t2));
@@ -850,12 +849,12 @@ cmd_show(const char *datadir, int argc, char **argv)
 			printf("Revoked:     %s (%s)\n", cli_time(cert.revoked_at, t1),
 			       ca_reason_name(cert.reason));
 		if (cert.renewal_of[0])
-			printf("Renews:      %s\n", cert.renewal_of);
+			cli_line("Renews:      %s\n", cert.renewal_of);
 		if (cert.renewed_by[0])
 			printf("Renewed by:  %s%s\n", cert.renewed_by,
 			       cert.renewed ? "" : " (no longer valid)");
 		if (cert.request_id != NULL)
-			printf("Request:     %s\n", cert.request_id);
+			cli_line("Request:     %s\n", cert.request_id);
 	}
 out:
 	free(pem);

@@ -37,6 +37,41 @@ cli_put_shown(FILE *f, const char *s)
 }
 
 void
+cli_line(const char *fmt, ...)
+{
+	const unsigned char *u;
+	char *s = NULL;
+	size_t left;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fputs("(out of memory)\n", stdout);
+		return;
+	}
+	u = (const unsigned char *)s;
+	left = (size_t)n;
+	if (left > 0 && u[left - 1] == '\n')
+		left--;          /* the line's own end */
+	while (left > 0) {
+		size_t k = mica_shown_len(u, left);
+
+		if (k > 0)
+			fwrite(u, 1, k, stdout);
+		else
+			fprintf(stdout, "\\x%02x", u[0]);
+		k = k > 0 ? k : 1;
+		u += k;
+		left -= k;
+	}
+	fputc('\n', stdout);
+	free(s);
+}
+
+void
 cli_note(const char *fmt, ...)
 {
 	char *s = NULL;

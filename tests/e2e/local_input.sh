@@ -146,6 +146,26 @@ expect_rc "backup to a directory: exit 2" 2 "$MICA" -d "$D" backup "$W/adir"
 expect_rc "publish into a folder that does not exist: exit 2" 2 "$MICA" -d "$D" publish "$W/nodir/deeper"
 expect_rc "issue --csr= (empty): exit 2" 2 "$MICA" -d "$D" issue --csr=
 
+# ------------------------------------------ store text in text listings --
+# Everything mica stores is checked first, but a store edited by hand (or
+# one from an older mica) may hold a terminal's escapes: a listing shows
+# them as \xNN, as errors do (the JSON escapes them anyway).
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$D/mica.db" "INSERT INTO audit (at, actor, action, target, detail) VALUES
+		(strftime('%s','now') + 3600, 'cli', 'x.test', '-',
+		 'a' || char(27) || ']0;PWNED' || char(7) || 'b' || char(10) || 'fake line')" ||
+		fail "sqlite3 insert"
+	"$MICA" -d "$D" audit --limit 1 > "$W/audit.txt" 2>/dev/null
+	if ! grep -q "$(printf '\033')" "$W/audit.txt" && [ "$(wc -l < "$W/audit.txt")" = 2 ] &&
+		grep -qF 'a\x1b]0;PWNED\x07b\x0afake line' "$W/audit.txt"; then
+		ok "mica audit shows a stored escape sequence as \\xNN, on one line"
+	else
+		fail "mica audit: $(cat -v "$W/audit.txt")"
+	fi
+else
+	skip "store text in listings" "no sqlite3"
+fi
+
 # ------------------------------------- a token's secret that nobody saw --
 # token create > /dev/full stored a valid token whose secret was lost; it
 # is now revoked again, and said so (exit 1).
