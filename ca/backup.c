@@ -33,7 +33,7 @@ ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 	/* A folder is a likely slip ("mica backup /secure"): name the
 	 * file it wants rather than speak of overwriting the folder. */
 	if (stat(dest, &sb) == 0 && S_ISDIR(sb.st_mode))
-		return mica_err_set(err, MICA_E_CONFLICT, "exists",
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
 				    "%s is a directory; give the backup a file "
 				    "name in it, such as %s/mica-backup.db",
 				    dest, dest);

@@ -172,6 +172,33 @@ ca_public_url_ok(const char *u)
 }
 
 int
+ca_public_url_new_ok(const char *u)
+{
+	const char *host, *path, *seg;
+
+	if (!ca_public_url_ok(u))
+		return 0;
+	host = u + (u[4] == 's' ? 8 : 7);
+	path = host + strcspn(host, "/");
+	/* A host (no user@ before it, RFC 9110 4.2.4), then a path whose
+	 * segments a client would not rewrite: "/../y" is fetched as "/y"
+	 * (RFC 3986 5.2.4), not where the CRL is served. No query or
+	 * fragment: the paths are appended. */
+	if (path == host || memchr(host, '@', (size_t)(path - host)) != NULL ||
+	    host[0] == ':' || strpbrk(u, "?#") != NULL)
+		return 0;
+	for (seg = path; *seg == '/'; ) {
+		size_t n = strcspn(seg + 1, "/");
+
+		if (n == 0 || (n == 1 && seg[1] == '.') ||
+		    (n == 2 && seg[1] == '.' && seg[2] == '.'))
+			return 0;
+		seg += 1 + n;
+	}
+	return 1;
+}
+
+int
 ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
 	    char *aia, size_t aia_size)
 {

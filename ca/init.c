@@ -253,10 +253,11 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	/* An offline root is never served: a URL, if any, is where its CRL
 	 * and certificate are published by hand. */
 	if (!(root_only && o->public_url == NULL) &&
-	    (o->public_url == NULL || !ca_public_url_ok(o->public_url)))
+	    (o->public_url == NULL || !ca_public_url_new_ok(o->public_url)))
 		return mica_err_set(err, MICA_E_USAGE, "bad_url",
-				    "--public-url must be an http:// or https:// URL without a trailing slash, "
-				    "such as http://ca.contoso.test:8080");
+				    "--public-url must be an http:// or https:// URL of a host and "
+				    "perhaps a path, without a trailing slash, query or '.'/'..' "
+				    "segments, such as http://ca.contoso.test:8080");
 	if (root_only && o->ndomains > 0)
 		return mica_err_set(err, MICA_E_USAGE, "bad_domain",
 				    "an offline root issues no certificates "

@@ -561,8 +561,9 @@ backup_target_ok(const char *file, struct mica_err *err)
 
 	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode))
 		return mica_err_set(err, MICA_E_USAGE, "bad_path",
-				    "%s is a directory: FILE names the copy to "
-				    "make (backup-$(date +%%F).db)", file);
+				    "%s is a directory; give the backup a file "
+				    "name in it, such as %s/mica-backup.db",
+				    file, file);
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
 	else if (slash == file)

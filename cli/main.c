@@ -149,7 +149,11 @@ main(int argc, char **argv)
 			i += 2;
 			continue;
 		}
-		if (strncmp(a, "--data-dir=", 11) == 0 && a[11] != '\0') {
+		if (strncmp(a, "--data-dir=", 11) == 0) {
+			if (a[11] == '\0') {
+				fprintf(stderr, "mica: --data-dir= needs a directory\n");
+				return 2;
+			}
 			datadir = a + 11;
 			i++;
 			continue;

@@ -138,7 +138,7 @@ touch "$W/stop"
 for p in $CPIDS; do wait "$p" 2>/dev/null; done
 CPIDS=
 mkdir -p "$W/bdir"
-expect_rc "backup into a directory: refused (exit 6)" 6 "$MICA" -d "$D" backup "$W/bdir"
+expect_rc "backup into a directory: refused as a usage error (exit 2, as --out)" 2 "$MICA" -d "$D" backup "$W/bdir"
 grep -qF "$W/bdir is a directory; give the backup a file name in it" "$TMP/rc.err" &&
 	ok "... saying to name a file in it" || fail "backup into a directory said: $(cat "$TMP/rc.err")"
 [ -z "$(ls -A "$W/bdir")" ] && ok "... and writes nothing there" || fail "backup left $(ls -A "$W/bdir") in a directory it refused"

@@ -368,6 +368,14 @@ mkdir -m 700 "$TMP/premade"
 expect_rc "init refused in a directory made beforehand" 4 "$MICA" -d "$TMP/premade" init --name R \
 	--public-url http://ca.contoso.test --passphrase-file "$TMP/short.pass"
 [ -d "$TMP/premade" ] && ok "... keeps that directory" || fail "init removed a directory it did not make"
+# A public URL a client would rewrite ("/../y" is fetched as "/y", RFC
+# 3986 5.2.4) or that has no plain host would put unreachable CDP and AIA
+# URLs into every certificate: refused (it was taken).
+for u in 'http://ca.contoso.test/../pki' 'http://ca.contoso.test/./pki' 'http://ca.contoso.test//pki' \
+	'http://admin@ca.contoso.test' 'http://ca.contoso.test/pki?x=1' 'http://:8080'; do
+	expect_rc "init --public-url $u: exit 2" 2 "$MICA" -d "$TMP/refused" init --name R --public-url "$u"
+done
+[ ! -e "$TMP/refused" ] && ok "... and leaves no data directory behind" || fail "init left $TMP/refused behind"
 
 # The data directory before or after the command.
 echo "# -d DIR before or after the command"
