@@ -260,7 +260,8 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	} else if (errno != EEXIST) {
 		umask(old_umask);
 		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-			     "cannot create the data directory: %s", strerror(errno));
+			     "cannot create the data directory %s: %s", datadir,
+			     strerror(errno));
 		goto out;
 	}
 	umask(old_umask);

@@ -301,7 +301,8 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	else if (errno != EEXIST) {
 		umask(old_umask);
 		mica_err_set(err, MICA_E_UNAVAIL, "datadir",
-			     "cannot create the data directory: %s", strerror(errno));
+			     "cannot create the data directory %s: %s", o->datadir,
+			     strerror(errno));
 		goto out;
 	}
 	umask(old_umask);
