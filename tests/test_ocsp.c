@@ -122,7 +122,7 @@ static void
 nonce_ext(struct buf *exts, int len)
 {
 	struct buf e = { .n = 0 }, v = { .n = 0 };
-	unsigned char nonce[64];
+	unsigned char nonce[CA_OCSP_NONCE_MAX + 1];
 
 	memset(nonce, 0x5a, sizeof(nonce));
 	tlv(&v, 0x04, nonce, (size_t)len);
@@ -243,6 +243,13 @@ test_reader_accepts_what_clients_send(void)
 	CU_ASSERT(ca_ocsp_certid_is(&r.ids[3], &g_is));
 	CU_ASSERT_EQUAL(r.nonce_len, 32);
 	CU_ASSERT(r.nonce != NULL && r.nonce[0] == 0x5a);
+
+	/* RFC 9654 2.1: up to 128 octets (RFC 8954 said 32). */
+	s = spec();
+	s.nonce_len = CA_OCSP_NONCE_MAX;
+	build_req(&s, &b);
+	CU_ASSERT_EQUAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.nonce_len, 128);
 
 	s = spec();
 	s.nonce_len = 1;
