@@ -2,15 +2,16 @@
  * web/crl_cache.c - the CRL as served (web/crl_cache.h). GET /crl is the
  * busiest public route, so it is answered from memory: the cache holds
  * references to DER and PEM blobs that a response keeps while the cache
- * moves on (the PEM made when first asked for). Once a CRL is loaded, a
- * request reads no CRL from the store: at most once a second one looks at
- * the store's CRL number (a small read) and, when it moved (the command
- * line published), wakes the cache's loader thread, which reads and checks
- * the new CRL - tens of megabytes at a million entries - with its own
- * handle. Until it is in, requests for the CRL wait for it (a while at
- * most: CRL_WAIT_MS), never served the one before: a relying party keeps
- * a CRL until its nextUpdate, days later, and one without the revocation
- * the command reported published would be kept that long. The loader also
+ * moves on (the PEM made when first asked for). Once a CRL is loaded, at
+ * most once a second a request looks at the store's CRL number (a small
+ * read) and, when it moved (the command line published), a CRL under
+ * CRL_INLINE_MAX is read by that request, the others waiting for it: a
+ * relying party keeps a CRL until its nextUpdate, days later, and one
+ * without the revocation the command reported published would be kept
+ * that long. A larger one - tens of megabytes at a million entries - is
+ * read and checked by the cache's loader thread with its own handle, at a
+ * low priority, while requests go on serving the one before: no worker,
+ * which serves many connections in turn, waits that long. The loader also
  * makes the first load after a start, which only requests for the CRL wait
  * for.
  */
@@ -29,22 +30,23 @@
 #include "web/parse.h"
 #include "web/server.h"
 
-/* How long a request for the CRL waits for one the store holds and the
- * loader is reading (a million entries: about a second), before it is
- * served the one before after all (the loader is stuck or failing). */
-#define CRL_WAIT_MS 5000
+/* A CRL published by another process is read by the request that finds
+ * it when the one served is smaller than this (some 20,000 entries: a few
+ * milliseconds), else by the loader thread. */
+#define CRL_INLINE_MAX (1024 * 1024)
+/* How long other requests wait for that read before they are served the
+ * CRL before after all (the store is slow or failing). */
+#define CRL_WAIT_MS 2000
 
 struct web_crl_cache {
 	pthread_mutex_t lock;
 	struct web_blob *der, *pem;
 	int64_t number, this_update, next_update;
-	int64_t stored;                 /* the store's newer CRL number, seen
-					 * by a request and being loaded; 0:
-					 * none */
+	int64_t stored;                 /* the store's newer CRL number that a
+					 * request is reading; 0: none */
 	struct timespec checked;        /* CLOCK_MONOTONIC of the last look */
 	int loaded;
-	pthread_cond_t installed;       /* a CRL was installed, or the
-					 * loader gave up on STORED */
+	pthread_cond_t installed;       /* a request's read of STORED is over */
 	/* The loader thread (web_crl_cache_start): */
 	pthread_cond_t wake;
 	pthread_cond_t first;           /* its first attempt is over */
@@ -171,9 +173,6 @@ crl_install(struct web_crl_cache *cc, struct crl_ready *r)
 		cc->this_update = r->this_update;
 		cc->next_update = r->next_update;
 		cc->loaded = 1;
-		if (cc->stored <= cc->number)
-			cc->stored = 0;
-		pthread_cond_broadcast(&cc->installed);
 	} else {
 		web_blob_unref(r->der);
 		web_blob_unref(r->pem);
@@ -216,7 +215,7 @@ loader_main(void *arg)
 	struct web_crl_cache *cc = arg;
 	struct crl_ready r;
 	struct mica_err e;
-	int64_t have, target;
+	int64_t have;
 	int loaded, rc;
 
 	MICA_FAULT_EXEMPT(1);   /* not a request's: never counted */
@@ -236,7 +235,6 @@ loader_main(void *arg)
 		cc->want = 0;
 		loaded = cc->loaded;
 		have = cc->number;
-		target = cc->stored;
 		pthread_mutex_unlock(&cc->lock);
 		/* Tests (tests/e2e/crl_load.sh) hold the first load here. */
 		if (!loaded)
@@ -248,14 +246,6 @@ loader_main(void *arg)
 			crl_install(cc, &r);
 		else if (rc != 0 && e.kind != MICA_E_NOTFOUND)
 			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
-		/* Whatever came of it, requests no longer wait for the CRL a
-		 * request saw in the store before this look (the next look, a
-		 * second later, tries again if it is still not the one
-		 * served); one seen since is the next turn's. */
-		if (cc->stored != 0 && cc->stored <= target) {
-			cc->stored = 0;
-			pthread_cond_broadcast(&cc->installed);
-		}
 		if (!cc->tried) {
 			cc->tried = 1;
 			pthread_cond_broadcast(&cc->first);
@@ -305,14 +295,14 @@ web_crl_cache_stop(struct web_crl_cache *cc)
 	cc->ca = NULL;
 }
 
-/* Caller holds cc->lock: while the store holds a CRL newer than the one
- * served and the loader reads it, wait for it (CRL_WAIT_MS at most). */
+/* Caller holds cc->lock: while another request reads a CRL newer than
+ * the one served, wait for it (CRL_WAIT_MS at most). */
 static void
 crl_wait(struct web_crl_cache *cc)
 {
 	struct timespec until;
 
-	if (cc->stored <= cc->number)
+	if (cc->stored == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += CRL_WAIT_MS / 1000;
@@ -321,7 +311,7 @@ crl_wait(struct web_crl_cache *cc)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	while (cc->stored > cc->number && cc->running &&
+	while (cc->stored != 0 &&
 	       pthread_cond_timedwait(&cc->installed, &cc->lock, &until) != ETIMEDOUT)
 		;
 }
@@ -371,8 +361,23 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 			stored = rc == 0 ? info.number : 0;
 			ca_crl_free(&info);
 			pthread_mutex_lock(&cc->lock);
-			if (stored > cc->number && stored > cc->stored) {
+			if (stored > cc->number && cc->stored == 0 &&
+			    cc->der->len < CRL_INLINE_MAX) {
+				/* Small: read here, the others waiting. */
+				have = cc->number;
 				cc->stored = stored;
+				pthread_mutex_unlock(&cc->lock);
+				rc = crl_fetch(ca, 1, have, &r, &e);
+				pthread_mutex_lock(&cc->lock);
+				if (rc == 0 && r.der != NULL)
+					crl_install(cc, &r);
+				else if (rc != 0 && e.kind != MICA_E_NOTFOUND)
+					mica_log(MICA_LOG_WARN, "cannot read the CRL: %s",
+						 e.msg);
+				cc->stored = 0;
+				pthread_cond_broadcast(&cc->installed);
+			} else if (stored > cc->number && cc->stored == 0) {
+				/* Large: in the background. */
 				cc->want = 1;
 				pthread_cond_signal(&cc->wake);
 			}

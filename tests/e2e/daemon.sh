@@ -1034,7 +1034,7 @@ expect "the first daemon serves on" 200
 
 # A CRL published by another process (the CLI) is served from the first
 # request that comes a second after the last look: that request looks at
-# the store and waits for the new CRL to be loaded. (It was served the one
+# the store and reads the new CRL (a small one). (It was served the one
 # before, the new one only to the next request: a relying party fetching
 # once an hour kept, until its nextUpdate, a CRL without the revocation.)
 crlnum() { # the served CRL's number, in decimal ("" if none)
