@@ -194,9 +194,10 @@ struct db *ca_db(struct ca *ca);
 /* 1 if U is a public URL as init takes it: http(s), printable, no quoting
  * characters, no trailing slash. */
 int ca_public_url_ok(const char *u);
-/* The same, and what a new CA takes (mica init): a host without user@,
- * no empty, "." or ".." path segment, no query or fragment. Stores made
- * before it was asked keep opening (ca_public_url_ok). */
+/* The same, and what a new CA takes (mica init): a host without user@
+ * (an IPv6 literal's brackets closed), a port of 1 to 65535 if any, no
+ * empty, "." or ".." path segment (nor "%2e"), no query or fragment.
+ * Stores made before it was asked keep opening (ca_public_url_ok). */
 int ca_public_url_new_ok(const char *u);
 int ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
 		char *aia, size_t aia_size);

@@ -171,27 +171,72 @@ ca_public_url_ok(const char *u)
 	return u[n - 1] != '/';
 }
 
+/* Is the path segment SEG[0..N) "." or "..", also percent-encoded
+ * ("%2e", RFC 3986 6.2.2.2)? */
+static int
+dot_segment(const char *seg, size_t n)
+{
+	size_t dots = 0;
+
+	for (size_t i = 0; i < n; dots++) {
+		if (seg[i] == '.')
+			i++;
+		else if (n - i >= 3 && seg[i] == '%' && seg[i + 1] == '2' &&
+			 (seg[i + 2] == 'e' || seg[i + 2] == 'E'))
+			i += 3;
+		else
+			return 0;
+	}
+	return dots == 1 || dots == 2;
+}
+
 int
 ca_public_url_new_ok(const char *u)
 {
-	const char *host, *path, *seg;
+	const char *host, *path, *seg, *port;
 
 	if (!ca_public_url_ok(u))
 		return 0;
 	host = u + (u[4] == 's' ? 8 : 7);
 	path = host + strcspn(host, "/");
-	/* A host (no user@ before it, RFC 9110 4.2.4), then a path whose
-	 * segments a client would not rewrite: "/../y" is fetched as "/y"
-	 * (RFC 3986 5.2.4), not where the CRL is served. No query or
-	 * fragment: the paths are appended. */
+	/* A host (no user@ before it, RFC 9110 4.2.4): a name, or an IPv6
+	 * literal in brackets; then perhaps a port of 1 to 65535. No query
+	 * or fragment: the paths are appended. */
 	if (path == host || memchr(host, '@', (size_t)(path - host)) != NULL ||
 	    host[0] == ':' || strpbrk(u, "?#") != NULL)
 		return 0;
+	if (host[0] == '[') {
+		const char *close = memchr(host, ']', (size_t)(path - host));
+
+		if (close == NULL || close == host + 1)
+			return 0;
+		port = close + 1;
+		if (port != path && *port != ':')
+			return 0;
+	} else {
+		port = memchr(host, ':', (size_t)(path - host));
+		if (port == NULL)
+			port = path;
+	}
+	if (port != path) {
+		long v = 0;
+
+		if (path - port < 2 || path - port > 6)
+			return 0;
+		for (const char *d = port + 1; d < path; d++) {
+			if (*d < '0' || *d > '9')
+				return 0;
+			v = v * 10 + (*d - '0');
+		}
+		if (v < 1 || v > 65535)
+			return 0;
+	}
+	/* Path segments a client would not rewrite: "/../y" is fetched as
+	 * "/y" (RFC 3986 5.2.4), not where the CRL is served. */
 	for (seg = path; *seg == '/'; ) {
 		size_t n = strcspn(seg + 1, "/");
 
-		if (n == 0 || (n == 1 && seg[1] == '.') ||
-		    (n == 2 && seg[1] == '.' && seg[2] == '.'))
+		if (n == 0 || dot_segment(seg + 1, n))
 			return 0;
 		seg += 1 + n;
 	}

@@ -56,8 +56,9 @@ int cli_token_acme(const char *datadir, const struct ca_principal *p,
 void cli_put_shown(FILE *f, const char *s);
 /* One line of a listing (FMT ends with its one "\n") on standard output,
  * every byte a terminal could act on - in the values, such as a comment
- * or a name from the store - shown as \xNN; a backslash stays one (a
- * subject's RFC 4514 escapes read as they are). */
+ * or a name from the store - shown as \xNN and a backslash as \\, as
+ * cli_put_shown does (a subject's "O=Contoso\, Inc" reads
+ * "O=Contoso\\, Inc"). */
 void cli_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A line on stderr: FMT's text, shown by cli_put_shown, then LF. */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,10 @@ static const char acme_help[] =
 "what it may order (TOKEN column). A deactivated account can do nothing\n"
 "more (RFC 8555 7.3.6); its certificates stay valid until revoked.\n"
 "\n"
-"A listing shows the newest 100 (--limit N: 1 to 10000); standard error\n"
-"says when more match. --json prints the objects of GET\n"
-"/api/v1/acme/accounts and /api/v1/acme/orders, key for key.\n";
+"A listing shows the newest 1000 accounts or 100 orders, as the API does\n"
+"(--limit N: 1 to 10000); standard error says when more match. --json\n"
+"prints the objects of GET /api/v1/acme/accounts and /api/v1/acme/orders,\n"
+"key for key.\n";
 
 int
 cli_token_acme(const char *datadir, const struct ca_principal *p,
@@ -43,7 +45,8 @@ cli_token_acme(const char *datadir, const struct ca_principal *p,
 		return cli_fail(&err);
 	if (ca_acme_eab_create(ca, p, spec, kid, hmac, &err) != 0) {
 		rc = cli_fail(&err);
-	} else if (printf("eab-kid: %s\neab-hmac-key: %s\n", kid, hmac) < 0 ||
+	} else if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+		   printf("eab-kid: %s\neab-hmac-key: %s\n", kid, hmac) < 0 ||
 		   fflush(stdout) != 0 || ferror(stdout)) {
 		rc = cli_token_unseen(ca, p, kid);
 	} else {
@@ -201,7 +204,7 @@ cmd_acme(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	struct ca *ca = NULL;
 	const char *sub, *what = NULL, *acct = NULL;
-	int64_t limit = 100;
+	int64_t limit = -1;     /* the API's default: 1000 accounts, 100 orders */
 	int json = 0, c, rc = 0;
 
 	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
@@ -247,14 +250,14 @@ cmd_acme(const char *datadir, int argc, char **argv)
 	    (what == NULL || (strcmp(what, "list") == 0 && optind + 2 == argc))) {
 		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		rc = list_accounts(ca, &cli, (int)limit, json);
+		rc = list_accounts(ca, &cli, limit < 0 ? 1000 : (int)limit, json);
 		ca_close(ca);
 		return rc;
 	}
 	if (strcmp(sub, "orders") == 0 && what == NULL) {
 		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		rc = list_orders(ca, &cli, acct, (int)limit, json);
+		rc = list_orders(ca, &cli, acct, limit < 0 ? 100 : (int)limit, json);
 		ca_close(ca);
 		return rc;
 	}

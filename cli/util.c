@@ -16,6 +16,9 @@
 #include "util/leftover.h"
 #include "util/shown.h"
 
+/* How long --out FIFO waits for a program to read it. */
+#define FIFO_WAIT_MS 10000
+
 /* The data directory of the command running (cli_take_data_dir), whose
  * own files --out never replaces. */
 static const char *g_datadir;
@@ -39,9 +42,7 @@ cli_put_shown(FILE *f, const char *s)
 void
 cli_line(const char *fmt, ...)
 {
-	const unsigned char *u;
 	char *s = NULL;
-	size_t left;
 	va_list ap;
 	int n;
 
@@ -52,21 +53,9 @@ cli_line(const char *fmt, ...)
 		fputs("(out of memory)\n", stdout);
 		return;
 	}
-	u = (const unsigned char *)s;
-	left = (size_t)n;
-	if (left > 0 && u[left - 1] == '\n')
-		left--;          /* the line's own end */
-	while (left > 0) {
-		size_t k = mica_shown_len(u, left);
-
-		if (k > 0)
-			fwrite(u, 1, k, stdout);
-		else
-			fprintf(stdout, "\\x%02x", u[0]);
-		k = k > 0 ? k : 1;
-		u += k;
-		left -= k;
-	}
+	if (n > 0 && s[n - 1] == '\n')
+		s[n - 1] = '\0';   /* the line's own end */
+	cli_put_shown(stdout, s);
 	fputc('\n', stdout);
 	free(s);
 }
@@ -450,6 +439,7 @@ resolve_path(const char *path, char out[PATH_MAX])
 {
 	char dir[PATH_MAX];
 	const char *base, *slash;
+	size_t have;
 
 	if (realpath(path, out) != NULL)
 		return 1;
@@ -469,8 +459,9 @@ resolve_path(const char *path, char out[PATH_MAX])
 	}
 	if (realpath(dir, out) == NULL)
 		return 0;
-	return snprintf(out + strlen(out), PATH_MAX - strlen(out), "/%s", base) <
-	       (int)(PATH_MAX - strlen(out));
+	have = strlen(out);
+	return snprintf(out + have, PATH_MAX - have, "/%s", base) <
+	       (int)(PATH_MAX - have);
 }
 
 /* Is REAL, a file --out would replace, one of the data directory's own:
@@ -481,8 +472,9 @@ static int
 store_file(const char *real)
 {
 	static const char *const own[] = {
-		"mica.db", "mica.db-wal", "mica.db-shm", "mica.db-journal",
-		"passphrase", "serve.lock",
+		CA_DB_FILE, CA_DB_FILE "-wal", CA_DB_FILE "-shm",
+		CA_DB_FILE "-journal", CA_PASS_FILE, CA_SERVE_LOCK_FILE,
+		CA_FIRST_START_FILE,
 	};
 	char a[PATH_MAX], b[PATH_MAX], p[PATH_MAX];
 	size_t n;
@@ -494,7 +486,7 @@ store_file(const char *real)
 		if (resolve_path(p, b) && strcmp(a, b) == 0)
 			return 1;
 	}
-	snprintf(p, sizeof(p), "%s/mica.db-crls", g_datadir);
+	snprintf(p, sizeof(p), "%s/" CA_DB_FILE "-crls", g_datadir);
 	n = resolve_path(p, b) ? strlen(b) : 0;
 	return n > 0 && strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
 }
@@ -603,13 +595,22 @@ cli_write_file(const char *path, const void *data, size_t len, int mode,
 		return -1;
 	if (into) {
 		/* A FIFO no program reads would block the open for ever,
-		 * the certificate issued: no reader is an error now (ENXIO,
-		 * "no such device or address"), said as such. */
-		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0 && errno == ENXIO)
+		 * the certificate issued: a reader gets FIFO_WAIT_MS to
+		 * come (one started beside mica), then it is an error. */
+		struct stat fst;
+		int fifo = stat(path, &fst) == 0 && S_ISFIFO(fst.st_mode);
+
+		for (int waited = 0;; waited += 50) {
+			fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+			if (fd >= 0 || errno != ENXIO || !fifo || waited >= FIFO_WAIT_MS)
+				break;
+			nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
+		}
+		if (fd < 0 && errno == ENXIO && fifo)
 			return mica_err_set(err, MICA_E_INTERNAL, "write_failed",
 					    "cannot write %s: it is a FIFO that no "
-					    "program reads", path);
+					    "program read within %d seconds", path,
+					    FIFO_WAIT_MS / 1000);
 		if (fd >= 0) {
 			int fl = fcntl(fd, F_GETFL);
 
@@ -727,7 +728,7 @@ cli_token_unseen(struct ca *ca, const struct ca_principal *p, const char *id)
 	if (ca_token_revoke(ca, p, id, &err) == 0)
 		fprintf(stderr, "mica: error: cannot write the new token's secret to "
 			"standard output (%s); nobody has it, so token %s is revoked "
-			"again\n", e != 0 ? strerror(e) : "write error", id);
+			"at once\n", e != 0 ? strerror(e) : "write error", id);
 	else
 		fprintf(stderr, "mica: error: cannot write the new token's secret to "
 			"standard output (%s), nor revoke it (%s): revoke it with "

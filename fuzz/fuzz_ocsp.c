@@ -10,7 +10,7 @@
  * "malformed_ocsp", a clean message) with nothing left in its output, and
  * on success says only what the input holds: 1..CA_OCSP_IDS_MAX CertIDs
  * inside the input, hashes of their algorithm's length, serials of 1..20
- * octets without a leading zero, a nonce of 1..32 octets inside the input.
+ * octets without a leading zero, a nonce of 1..128 octets inside the input.
  * A request read is answered as the responder would (good, revoked,
  * unknown, in turn, with its nonce) and the signer's check must accept
  * that ResponseData for the issuer the CertIDs name, and refuse it for

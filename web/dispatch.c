@@ -172,7 +172,9 @@ matched:
 	    !web_host_loopback(rq->host)) {
 		mica_err_set(&err, MICA_E_FORBIDDEN, "https_required",
 			     "a browser calls the API over plain HTTP only as "
-			     "localhost or a loopback address: use HTTPS");
+			     "localhost or a loopback address: use HTTPS (a "
+			     "reverse proxy on this host that terminates TLS "
+			     "needs --trusted-proxy and --api-over-http)");
 		goto fail;
 	}
 	/* No other site's page may make a browser call the API: a form or a

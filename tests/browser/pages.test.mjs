@@ -904,27 +904,39 @@ test('the admin console, at desktop and phone widths', async () => {
   await admin.evaluate(() => window.scrollTo(0, 0));
   await shots(admin, 'admin');
 
-  // An ACME credential's HMAC key is shown once, in the page.
+  // An ACME credential's HMAC key is shown once, in the page; a notice
+  // and a half-filled form are there too.
   await admin.fill('#eab-names', 'signout.' + DOMAIN);
   await admin.click('#eab-create');
   await admin.waitForSelector('#eab-created:not([hidden])');
   assert.ok((await admin.inputValue('#eab-hmac')).length >= 40, 'the HMAC key is shown');
+  await admin.fill('#tok-comment', 'typed, not sent');
+  await admin.fill('#cert-name', 'web1.' + DOMAIN);
 
-  // Signing out forgets the token, and leaves nothing the admin saw for
-  // the next one to sign in on this tab: no secret, no row, no fact.
+  // Signing out forgets the token, and leaves nothing the admin saw or
+  // typed for the next one to sign in on this tab: the console as the
+  // page came (every field at its default, every list, fact, count and
+  // notice empty), whatever element a later change adds to it.
   await admin.click('#signout');
   await admin.waitForSelector('#signin:not([hidden])');
   assert.equal(await admin.evaluate(() => sessionStorage.getItem('mica.adminToken')), null);
-  const left = await admin.evaluate(() => ({
-    secrets: ['token-value', 'eab-kid', 'eab-hmac']
-      .map((id) => document.getElementById(id).value).join(''),
-    shown: ['token-created', 'eab-created']
-      .filter((id) => !document.getElementById(id).hidden),
-    filled: ['pending-rows', 'cert-rows', 'token-rows', 'audit-rows',
-      'acme-account-rows', 'acme-order-rows', 'ca-facts', 'crl-facts']
-      .filter((id) => document.getElementById(id).textContent.trim() !== ''),
-  }));
-  assert.deepEqual(left, { secrets: '', shown: [], filled: [] });
+  const left = await admin.evaluate(() => {
+    const con = document.getElementById('console');
+    const q = (sel) => Array.from(con.querySelectorAll(sel));
+    return {
+      fields: q('input, textarea').filter((f) => f.value !== f.defaultValue)
+        .map((f) => f.id || f.name),
+      selects: q('select').filter((f) => Array.from(f.options).some((o) => o.selected !== o.defaultSelected))
+        .map((f) => f.id),
+      rows: q('tbody').filter((t) => t.children.length > 0).map((t) => t.id),
+      shown: q('.secret, .notice').filter((e) => !e.hidden).map((e) => e.id),
+      facts: ['ca-facts', 'crl-facts'].filter((id) => document.getElementById(id).textContent.trim() !== ''),
+      counts: q('.stat-n').map((e) => e.textContent).filter((t) => t !== '–'),
+      title: document.title,
+    };
+  });
+  assert.deepEqual(left, { fields: [], selects: [], rows: [], shown: [], facts: [], counts: [],
+    title: 'Administration - mica' });
   await S.adminCtx.close();
 
   if (process.env.MICA_UPDATE_SCREENSHOTS === '1') {

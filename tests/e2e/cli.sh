@@ -372,7 +372,8 @@ expect_rc "init refused in a directory made beforehand" 4 "$MICA" -d "$TMP/prema
 # 3986 5.2.4) or that has no plain host would put unreachable CDP and AIA
 # URLs into every certificate: refused (it was taken).
 for u in 'http://ca.contoso.test/../pki' 'http://ca.contoso.test/./pki' 'http://ca.contoso.test//pki' \
-	'http://admin@ca.contoso.test' 'http://ca.contoso.test/pki?x=1' 'http://:8080'; do
+	'http://admin@ca.contoso.test' 'http://ca.contoso.test/pki?x=1' 'http://:8080' \
+	'http://ca.contoso.test:' 'http://ca.contoso.test:99999' 'http://[::1' 'http://ca.contoso.test/%2E%2e/pki'; do
 	expect_rc "init --public-url $u: exit 2" 2 "$MICA" -d "$TMP/refused" init --name R --public-url "$u"
 done
 [ ! -e "$TMP/refused" ] && ok "... and leaves no data directory behind" || fail "init left $TMP/refused behind"

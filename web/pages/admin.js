@@ -84,16 +84,27 @@
     $('admin-token').focus();
   }
 
-  /* Nothing the last admin saw stays in the page for the next one who
-     signs in on this tab: above all not a secret shown once (a new
-     token, an ACME credential's HMAC key). */
+  /* Nothing the last admin saw or typed stays in the page for the next
+     one who signs in on this tab: above all not a secret shown once (a
+     new token, an ACME credential's HMAC key). The console is put back as
+     the page came: its lists, facts and counts empty, its forms reset,
+     its notices and the confirmation closed. */
   function signOut(message) {
+    var con = $('console');
     setToken(null);
-    ['pending-rows', 'cert-rows', 'token-rows', 'audit-rows',
-     'acme-account-rows', 'acme-order-rows', 'ca-facts', 'crl-facts'
-    ].forEach(function (id) { mica.clear($(id)); });
-    ['token-created', 'eab-created'].forEach(function (id) { $(id).hidden = true; });
+    certCursor = null;
+    Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
+    ['ca-facts', 'crl-facts', 'flash'].forEach(function (id) { mica.clear($(id)); });
+    Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
     ['token-value', 'eab-kid', 'eab-hmac'].forEach(function (id) { $(id).value = ''; });
+    ['token-created', 'eab-created', 'flash'].forEach(function (id) { $(id).hidden = true; });
+    ['stat-valid', 'stat-revoked', 'stat-expired', 'stat-pending'].forEach(function (id) {
+      $(id).textContent = '–';
+    });
+    $('ca-name').textContent = 'Administration';
+    document.title = 'Administration - mica';
+    if ($('confirm').open)
+      $('confirm').close();
     showSignIn(message);
   }
 
