@@ -44,6 +44,8 @@ static const unsigned char OID_SKI[] = { 0x55, 0x1d, 0x0e };
 static const unsigned char OID_AKI[] = { 0x55, 0x1d, 0x23 };
 static const unsigned char OID_NC[] = { 0x55, 0x1d, 0x1e };
 static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
+static const unsigned char OID_DELTA_CRL[] = { 0x55, 0x1d, 0x1b };
+static const unsigned char OID_IDP[] = { 0x55, 0x1d, 0x1c };
 
 /* Extensions other CAs write that change nothing mica decides: known,
  * so a critical one is not "unknown" (a relying party processes them). */
@@ -1099,13 +1101,49 @@ ca_der_split(const unsigned char *buf, size_t len, struct ca_der_blob *v,
 /* CRLs                                                                */
 /* ------------------------------------------------------------------ */
 
+/* IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0]
+ * OPTIONAL, onlyContainsUserCerts [1] BOOLEAN DEFAULT FALSE,
+ * onlyContainsCACerts [2] ..., onlySomeReasons [3] ReasonFlags OPTIONAL,
+ * indirectCRL [4] ..., onlyContainsAttributeCerts [5] ... } (RFC 5280
+ * 5.2.5): *NARROW 1 when the CRL leaves out CA certificates or some
+ * reasons, or speaks for other issuers; 0 for a whole CRL, or one of CA
+ * certificates only (an ARL). -1 when malformed. */
+static int
+idp_narrows(const unsigned char *val, size_t vlen, int *narrow)
+{
+	struct ca_der_cur c, s;
+	const unsigned char *v;
+	size_t l;
+
+	*narrow = 0;
+	ca_der_init(&c, val, vlen);
+	if (ca_der_enter(&c, CA_DER_SEQUENCE, &s, NULL) < 0 || !ca_der_empty(&c))
+		return -1;
+	if (ca_der_peek(&s, CA_DER_CTX_CONS(0)) &&
+	    ca_der_get_tlv(&s, CA_DER_CTX_CONS(0), &v, &l, NULL) < 0)
+		return -1;
+	for (unsigned tag = 1; tag <= 5; tag++) {
+		unsigned t = CA_DER_CTX(tag);   /* IMPLICIT, primitive */
+
+		if (!ca_der_peek(&s, t))
+			continue;
+		if (ca_der_get_tlv(&s, t, &v, &l, NULL) < 0 || l == 0)
+			return -1;
+		/* A BOOLEAN TRUE ([1], [2], [4], [5]) or any reasons ([3]). */
+		if (tag != 2 && (tag == 3 || v[0] != 0))
+			*narrow = 1;
+	}
+	return ca_der_empty(&s) ? 0 : -1;
+}
+
 int
 ca_crl_info_read(const unsigned char *der, size_t len,
 		 struct ca_crl_info *o, struct mica_err *err)
 {
 	struct ca_der_cur top, crl, tbs, list, ctx, exts, e, ent, a;
 	const unsigned char *bits, *oid, *val, *num;
-	size_t nbytes, oid_len, vlen, num_len;
+	size_t nbytes, oid_len, vlen, num_len, nseen = 0;
+	struct { const unsigned char *oid; size_t len; } seen[32];
 	unsigned unused;
 	uint64_t version;
 	int crit;
@@ -1183,6 +1221,27 @@ ca_crl_info_read(const unsigned char *der, size_t len,
 			    ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val, &vlen,
 					   NULL) < 0 || !ca_der_empty(&e))
 				return bad_crl(err, "malformed extension");
+			/* RFC 5280 5.2 (4.2): an extension appears once;
+			 * which of two cRLNumbers would be meant? */
+			if (nseen == sizeof(seen) / sizeof(seen[0]))
+				return bad_crl(err, "too many extensions");
+			for (size_t k = 0; k < nseen; k++)
+				if (oid_is(oid, oid_len, seen[k].oid, seen[k].len))
+					return bad_crl(err, "an extension twice");
+			seen[nseen].oid = oid;
+			seen[nseen++].len = oid_len;
+			if (oid_is(oid, oid_len, OID_DELTA_CRL,
+				   sizeof(OID_DELTA_CRL))) {
+				o->delta = 1;
+			} else if (oid_is(oid, oid_len, OID_IDP, sizeof(OID_IDP))) {
+				if (idp_narrows(val, vlen, &o->part) < 0)
+					return bad_crl(err, "malformed "
+						       "issuingDistributionPoint");
+			} else if (crit && !oid_is(oid, oid_len, OID_CRL_NUMBER,
+						   sizeof(OID_CRL_NUMBER)) &&
+				   !oid_is(oid, oid_len, OID_AKI, sizeof(OID_AKI))) {
+				o->unknown_critical = 1;
+			}
 			if (oid_is(oid, oid_len, OID_CRL_NUMBER,
 				   sizeof(OID_CRL_NUMBER))) {
 				/* CRLNumber ::= INTEGER (0..MAX), RFC 5280
@@ -1204,6 +1263,8 @@ ca_crl_info_read(const unsigned char *der, size_t len,
 					for (size_t i = 0; i < num_len; i++)
 						o->number = o->number << 8 |
 							    num[i];
+				} else {
+					o->number_big = 1;
 				}
 			} else if (oid_is(oid, oid_len, OID_AKI,
 					  sizeof(OID_AKI))) {
@@ -1216,7 +1277,7 @@ ca_crl_info_read(const unsigned char *der, size_t len,
 				o->aki = tmp.aki;
 				o->aki_len = tmp.aki_len;
 			}
-			/* Anything else (issuingDistributionPoint...) is
+			/* Anything else non-critical (freshestCRL...) is
 			 * for relying parties to judge. */
 		}
 	}

@@ -121,6 +121,16 @@ struct ca_crl_info {
 	int64_t this_update, next_update;   /* next_update 0 when absent */
 	int64_t number;                     /* cRLNumber, -1 when absent or
 					     * beyond 63 bits */
+	int number_big;                     /* a cRLNumber beyond 63 bits */
+	int delta;                          /* deltaCRLIndicator: a delta CRL
+					     * (RFC 5280 5.2.4) */
+	int part;                           /* an issuingDistributionPoint that
+					     * narrows its scope (user or
+					     * attribute certificates only,
+					     * some reasons, indirect) */
+	int unknown_critical;               /* a critical extension of no
+					     * kind above (RFC 5280 5.2: the
+					     * CRL cannot be used) */
 	const unsigned char *aki; size_t aki_len;   /* NULL when absent */
 	size_t nentries;
 	const unsigned char *entries; size_t entries_len;  /* revoked list */

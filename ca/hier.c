@@ -870,6 +870,41 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 			  &der_len, err) != 0 ||
 	    ca_crl_info_read(der, der_len, &crl, err) != 0)
 		goto out;
+	/* Served at /root.crl, the root's CRL must be whole: a delta lists
+	 * only what changed since its base (RFC 5280 5.2.4: it never stands
+	 * in for a complete CRL) and, served alone, hides what the base
+	 * revoked - this CA, say; one whose issuingDistributionPoint leaves
+	 * out CA certificates or some reasons does not cover this CA's
+	 * certificate (5.2.5, 6.3.3); an unknown critical extension makes
+	 * it unusable (5.2); and a CRL number over 63 bits could not be
+	 * told newer or older than the one held. */
+	if (crl.delta) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "this is a delta CRL (deltaCRLIndicator): import "
+			     "the root's complete CRL");
+		goto out;
+	}
+	if (crl.part) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "the CRL's issuingDistributionPoint narrows its "
+			     "scope (user or attribute certificates only, some "
+			     "reasons, or indirect): it does not cover this "
+			     "CA's certificate; import the root's complete CRL");
+		goto out;
+	}
+	if (crl.unknown_critical) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "the CRL has a critical extension mica does not "
+			     "know: relying parties could not use it "
+			     "(RFC 5280 5.2)");
+		goto out;
+	}
+	if (crl.number_big) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "the CRL's number is over 63 bits: mica cannot "
+			     "compare it with the one it holds");
+		goto out;
+	}
 	/* Its issuer: a CA of this CA's chain, by name, key identifier and
 	 * signature. */
 	for (i = 0; i < ca->sh->nchain && !found; i++) {
@@ -901,6 +936,18 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 		mica_err_set(err, MICA_E_BADREQ, "unknown_issuer",
 			     "the CRL of %s is not signed by a CA of this CA's "
 			     "chain", name);
+		goto out;
+	}
+	/* /root.crl serves the root's (ca_root_crl_current): a CA between
+	 * the root and this one publishes its own CRL where the
+	 * certificates it signed say. */
+	if (!same_name(issuer.subject, issuer.subject_len, issuer.issuer,
+		       issuer.issuer_len)) {
+		ca_name_text(crl.issuer, crl.issuer_len, name, sizeof(name));
+		mica_err_set(err, MICA_E_BADREQ, "not_root_crl",
+			     "the CRL of %s, a CA below the root: /root.crl "
+			     "serves the root's CRL only (that CA publishes its "
+			     "own where its certificates say)", name);
 		goto out;
 	}
 	if (issuer.has_ku && (issuer.key_usage & CA_KU_CRL_SIGN) == 0) {

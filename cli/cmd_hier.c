@@ -455,12 +455,18 @@ out:
 static const char import_help[] =
 "Usage: mica [-d DIR] import-crl FILE\n"
 "\n"
-"Keep the CRL of a CA above this one - the offline root's, written there\n"
-"with 'mica crl --out root.crl' - after checking its signature with that\n"
-"CA's certificate in this CA's chain. 'mica serve' serves the root's at\n"
-"/root.crl (the CRL distribution point that sign-ca names in this CA's\n"
-"certificate). A CRL must be newer than the one imported before and not\n"
-"expired; import the next one before its nextUpdate. FILE is DER or PEM.\n";
+"Keep the root's CRL - the offline root's, written there with 'mica crl\n"
+"--out root.crl' - after checking its signature with the root's\n"
+"certificate in this CA's chain. 'mica serve' serves it at /root.crl (the\n"
+"CRL distribution point that sign-ca names in this CA's certificate). A\n"
+"CRL must be newer than the one imported before and not expired; import\n"
+"the next one before its nextUpdate. FILE is DER or PEM.\n"
+"\n"
+"Refused (exit 3): a CRL of a CA below the root, a delta CRL, one whose\n"
+"issuingDistributionPoint narrows its scope (not covering CA\n"
+"certificates), one with an unknown critical extension or an extension\n"
+"twice, one whose number is over 63 bits (RFC 5280 5.2): none of them\n"
+"could stand for the root's complete CRL.\n";
 
 int
 cmd_import_crl(const char *datadir, int argc, char **argv)

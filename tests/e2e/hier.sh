@@ -711,6 +711,39 @@ openssl x509 -in e.crt > e.pem
 judge "a leaf under an openssl root" ok ent/root.pem ent.pem e.pem
 openssl ca -batch -config ent/ca.cnf -gencrl -out ent/root.crl >/dev/null 2>&1 || die "openssl ca -gencrl"
 expect_rc "import-crl: the openssl root's CRL (PEM)" 0 m -d E import-crl ent/root.crl
+# What /root.crl must not become (RFC 5280 5.2, 5.2.4, 5.2.5): a delta
+# (served alone it hides what its base revoked), a CRL of narrowed scope,
+# one with an unknown critical extension, one with a number mica cannot
+# compare. Each was taken before; each is now refused, and the CRL held
+# stays.
+cat >> ent/ca.cnf <<EOF
+[ crl_delta ]
+authorityKeyIdentifier = keyid:always
+2.5.29.27 = critical,DER:02:02:10:00
+[ crl_unknown ]
+authorityKeyIdentifier = keyid:always
+1.2.3.4.5 = critical,DER:05:00
+[ crl_useronly ]
+authorityKeyIdentifier = keyid:always
+issuingDistributionPoint = critical,@idp_user
+[ idp_user ]
+fullname = URI:$H/root.crl
+onlyuser = TRUE
+[ crl_plain ]
+authorityKeyIdentifier = keyid:always
+EOF
+held=$(sqlite3 E/mica.db "SELECT number FROM root_crl ORDER BY number DESC LIMIT 1")
+for x in delta:"a delta CRL" unknown:"an unknown critical extension" useronly:"user certificates only"; do
+	openssl ca -batch -config ent/ca.cnf -gencrl -crlexts "crl_${x%%:*}" -out "ent/${x%%:*}.crl" \
+		>/dev/null 2>&1 || die "openssl ca -gencrl -crlexts crl_${x%%:*}"
+	expect_rc "import-crl refuses ${x#*:} (3)" 3 m -d E import-crl "ent/${x%%:*}.crl"
+done
+echo 0100000000000000000001 > ent/crlnumber
+openssl ca -batch -config ent/ca.cnf -gencrl -crlexts crl_plain -out ent/big.crl >/dev/null 2>&1 ||
+	die "openssl ca -gencrl (a number of 81 bits)"
+expect_rc "import-crl refuses a CRL number over 63 bits (3)" 3 m -d E import-crl ent/big.crl
+is "... and the CRL held is still the one imported" \
+	"$(sqlite3 E/mica.db "SELECT number FROM root_crl ORDER BY number DESC LIMIT 1")" "$held"
 
 # ------------- 10b. under roots that sign with RSASSA-PSS, or Ed25519 --
 # AD CS with AlternateSignatureAlgorithm=1, and any CA with an RSA-PSS
