@@ -125,6 +125,11 @@ struct ca_shared {
 	int64_t not_before, not_after;
 	struct ca_nc *nc;              /* its certificate's name constraints,
 					* NULL when it has none */
+	struct ca_nc *nc_above[CA_CHAIN_MAX];  /* those of the certificates
+					* above it that have any (RFC 5280
+					* 6.1.4 (g): a path's constraints add
+					* up) */
+	size_t nnc_above;
 	int self_signed;               /* a root */
 	char *name;
 	char *public_url;
@@ -173,6 +178,12 @@ ca_now(void)
 }
 
 /* ------------------------------------------------------------ handle.c -- */
+
+/* May this CA certify NAME under the name constraints of its certificate
+ * and of every certificate above it? 1 yes, 0 no. */
+int ca_nc_allows_path(const struct ca_shared *sh, const struct ca_name *name);
+/* Has this CA's path any name constraints? */
+int ca_nc_any(const struct ca_shared *sh);
 
 /* OUT = DIR "/" FILE; -1 if it does not fit in SIZE. */
 int ca_path_join(char *out, size_t size, const char *dir, const char *file);

@@ -133,6 +133,8 @@ shared_free(struct ca_shared *sh)
 	free(sh->root_pem);
 	free(sh->subject);
 	free(sh->nc);
+	for (size_t i = 0; i < sh->nnc_above; i++)
+		free(sh->nc_above[i]);
 	free(sh->name);
 	free(sh->public_url);
 	free(sh->crl_url);
@@ -244,6 +246,25 @@ ca_public_url_new_ok(const char *u)
 }
 
 int
+ca_nc_allows_path(const struct ca_shared *sh, const struct ca_name *name)
+{
+	if (sh == NULL)
+		return 1;
+	if (!ca_nc_allows(sh->nc, name))
+		return 0;
+	for (size_t i = 0; i < sh->nnc_above; i++)
+		if (!ca_nc_allows(sh->nc_above[i], name))
+			return 0;
+	return 1;
+}
+
+int
+ca_nc_any(const struct ca_shared *sh)
+{
+	return sh != NULL && (sh->nc != NULL || sh->nnc_above > 0);
+}
+
+int
 ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
 	    char *aia, size_t aia_size)
 {
@@ -325,6 +346,18 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 			return -1;
 		sh->root_der = sh->chain[i].der;
 		sh->root_len = sh->chain[i].len;
+		/* Constraints of a kind mica does not read (dirName...) are
+		 * left to relying parties; install-ca said so. */
+		if (ci.nc != NULL) {
+			struct ca_nc *nc = malloc(sizeof(*nc));
+
+			if (nc == NULL)
+				return oom(err);
+			if (ca_nc_parse(ci.nc, ci.nc_len, nc, NULL) == 0)
+				sh->nc_above[sh->nnc_above++] = nc;
+			else
+				free(nc);
+		}
 		if (ci.subject_len == ci.issuer_len &&
 		    memcmp(ci.subject, ci.issuer, ci.subject_len) == 0) {
 			root = i;

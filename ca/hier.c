@@ -207,6 +207,19 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 		if (can_sign_certs(&p->c[best].ci, now, "a CA of the chain",
 				   err) != 0)
 			return -1;
+		/* RFC 5280 6.1.4 (o): a relying party refuses a path with a
+		 * critical extension it does not know - everything this CA
+		 * would issue. */
+		if (p->c[best].ci.unknown_critical) {
+			ca_name_text(p->c[best].ci.subject,
+				     p->c[best].ci.subject_len, name, sizeof(name));
+			return mica_err_set(err, MICA_E_UNSUPPORTED,
+					    "unsupported_extension",
+					    "a CA of the chain (%s) has a critical "
+					    "extension mica does not know: relying "
+					    "parties would refuse what this CA "
+					    "issues", name);
+		}
 		/* 6.1.4 (m): no more below it than it allows. */
 		if (p->c[best].ci.path_len >= 0 &&
 		    below > (size_t)p->c[best].ci.path_len)
@@ -603,6 +616,41 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			     "certificate's name constraints: its names will "
 			     "be refused");
 		}
+	}
+	/* Those of the CAs above add up (RFC 5280 6.1.4 (g)): issuance
+	 * applies them too (ca_nc_allows_path). */
+	for (i = 1; i < npath; i++) {
+		const struct ca_cert_info *c = &pool->c[path[i]].ci;
+		struct ca_nc *up;
+
+		if (c->nc == NULL)
+			continue;
+		if ((up = malloc(sizeof(*up))) == NULL) {
+			oom(err);
+			goto out;
+		}
+		ca_name_text(c->subject, c->subject_len, name, sizeof(name));
+		if (ca_nc_parse(c->nc, c->nc_len, up, NULL) != 0) {
+			free(up);
+			note(notice, "the name constraints of ", name, " are of a "
+			     "kind mica does not read: relying parties apply "
+			     "them, mica does not");
+			continue;
+		}
+		for (char **d = doms; *d != NULL; d++) {
+			struct ca_name nm;
+
+			if (ca_name_parse(*d, CA_NAME_DNS, &nm, NULL) == 0 &&
+			    !ca_nc_allows(up, &nm)) {
+				char what[300];
+
+				snprintf(what, sizeof(what), " is outside the "
+					 "name constraints of %s, above this CA: "
+					 "its names will be refused", name);
+				note(notice, "allowed domain ", *d, what);
+			}
+		}
+		free(up);
 	}
 	if (x.mode == FOR_NEW_KEY) {
 		size_t nd = 0;

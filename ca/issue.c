@@ -87,11 +87,18 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	rc = ca_policy_check(&in, d, err);
 	/* A CA certificate issued from above may constrain the names further
 	 * (RFC 5280 4.2.1.10): what it may not certify, it never signs. */
-	for (size_t i = 0; rc == 0 && ca->sh->nc != NULL && i < nnames; i++)
+	for (size_t i = 0; rc == 0 && ca_nc_any(ca->sh) && i < nnames; i++) {
 		if (!ca_nc_allows(ca->sh->nc, &names[i]))
 			rc = mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
 					  "%s is outside this CA certificate's "
 					  "name constraints", names[i].value);
+		else if (!ca_nc_allows_path(ca->sh, &names[i]))
+			rc = mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
+					  "%s is outside the name constraints of "
+					  "a CA certificate above this one (RFC "
+					  "5280 6.1.4: relying parties apply them "
+					  "all)", names[i].value);
+	}
 	/* Nor before the CA certificate (one from above may start the
 	 * minute it was signed). */
 	if (rc == 0 && d->not_before < ca->sh->not_before &&
@@ -370,7 +377,7 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	 * dots and digits, GnuTLS and NSS one with an '@' (an email address
 	 * of an ipsec certificate, which has serverAuth). Anything but a
 	 * host name goes in the SAN alone. */
-	if (ca->sh->nc != NULL && j->names[0].kind != CA_NAME_DNS)
+	if (ca_nc_any(ca->sh) && j->names[0].kind != CA_NAME_DNS)
 		cn = NULL;
 	if (cn != NULL) {
 		if (ca_x509_name(cn, NULL, &subject, &subject_len, err) != 0)
@@ -772,7 +779,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 			nm->kind = CA_NAME_DNS;
 			snprintf(nm->value, sizeof(nm->value), "localhost");
 			/* Not under name constraints from above, though. */
-			if (ca_nc_allows(ca->sh->nc, nm))
+			if (ca_nc_allows_path(ca->sh, nm))
 				nv++;
 			else
 				mica_log(MICA_LOG_INFO, "the daemon's certificate "
@@ -787,7 +794,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		 * signer signs nothing else. */
 		for (char **dm = doms; *dm != NULL && !under; dm++)
 			under = ca_name_in_domain(nm, *dm);
-		if (!ca_nc_allows(ca->sh->nc, nm))
+		if (!ca_nc_allows_path(ca->sh, nm))
 			under = 0;
 		else if (nm->kind == CA_NAME_IP)
 			under = 1;

@@ -259,7 +259,7 @@ ca_token_scope_unreachable(struct ca *ca, const char *const *names,
 			under = 1;
 		for (char **d = doms; *d != NULL && !under; d++)
 			under = ca_name_in_domain(&nm, *d);
-		if (!under || (ca->sh != NULL && !ca_nc_allows(ca->sh->nc, &nm))) {
+		if (!under || (ca->sh != NULL && !ca_nc_allows_path(ca->sh, &nm))) {
 			snprintf(out, size, "%s is not under any of the CA's "
 				 "allowed domains (or outside its name "
 				 "constraints): this token gets no certificate "

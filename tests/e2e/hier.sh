@@ -745,6 +745,43 @@ expect_rc "import-crl refuses a CRL number over 63 bits (3)" 3 m -d E import-crl
 is "... and the CRL held is still the one imported" \
 	"$(sqlite3 E/mica.db "SELECT number FROM root_crl ORDER BY number DESC LIMIT 1")" "$held"
 
+# The constraints of the CAs above add up (RFC 5280 6.1.4 (g), (o)): a
+# root that permits only other.test makes every fabrikam.test leaf fail
+# in relying parties, so install-ca says so and issuance refuses; a CA
+# above with an unknown critical extension fails every path, so
+# install-ca refuses it. (Both were taken silently.)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent/ncroot.key \
+	-subj "/CN=Fabrikam NC Root" -days 3650 -addext "basicConstraints=critical,CA:true" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-addext "nameConstraints=critical,permitted;DNS:other.test" -out ent/ncroot.pem 2>/dev/null ||
+	die "openssl: a root with name constraints"
+printf '%s\n' "basicConstraints=critical,CA:true,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign" \
+	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" > ent/sub.ext
+m -d E2 init --subordinate --name "Fabrikam NC Issuing" --domain fabrikam.test \
+	--public-url "$H" --csr-out e2.csr >/dev/null || fail "init E2"
+openssl x509 -req -in e2.csr -CA ent/ncroot.pem -CAkey ent/ncroot.key -CAcreateserial -days 365 \
+	-extfile ent/sub.ext -out e2.crt 2>/dev/null || die "openssl x509 -req (E2)"
+m -d E2 install-ca --cert e2.crt --chain ent/ncroot.pem >/dev/null 2>"$W/e2.err"
+is "install-ca under a root that permits only other.test: installed" "$?" 0
+grep -q "fabrikam.test is outside the name constraints of CN=Fabrikam NC Root, above this CA" "$W/e2.err" &&
+	ok "... saying the allowed domain is outside the root's constraints" || fail "install-ca said: $(cat "$W/e2.err")"
+csr e2leaf www.fabrikam.test
+expect_rc "... and issuance for www.fabrikam.test is refused (4)" 4 m -d E2 issue --csr e2leaf.csr
+check "... naming the constraints above" grep -q "outside the name constraints of a CA certificate above" "$TMP/rc.err"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent/odd.key \
+	-subj "/CN=Fabrikam Odd Intermediate" -out ent/odd.csr 2>/dev/null || die "openssl req (odd)"
+printf '%s\n' "basicConstraints=critical,CA:true" "keyUsage=critical,keyCertSign,cRLSign" \
+	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" "1.2.3.4.5=critical,DER:05:00" > ent/odd.ext
+openssl x509 -req -in ent/odd.csr -CA ent/root.pem -CAkey ent/root.key -CAcreateserial -days 365 \
+	-extfile ent/odd.ext -out ent/odd.pem 2>/dev/null || die "openssl x509 -req (odd)"
+m -d E3 init --subordinate --name "Fabrikam Odd Issuing" --domain fabrikam.test \
+	--public-url "$H" --csr-out e3.csr >/dev/null || fail "init E3"
+openssl x509 -req -in e3.csr -CA ent/odd.pem -CAkey ent/odd.key -CAcreateserial -days 300 \
+	-extfile ent/sub.ext -out e3.crt 2>/dev/null || die "openssl x509 -req (E3)"
+expect_rc "install-ca under an intermediate with an unknown critical extension: refused (3)" 3 \
+	m -d E3 install-ca --cert e3.crt --chain ent/odd.pem --chain ent/root.pem
+check "... saying which CA" grep -q "Fabrikam Odd Intermediate) has a critical extension" "$TMP/rc.err"
+
 # ------------- 10b. under roots that sign with RSASSA-PSS, or Ed25519 --
 # AD CS with AlternateSignatureAlgorithm=1, and any CA with an RSA-PSS
 # key (RFC 4055), signs with RSASSA-PSS: install-ca and import-crl verify
