@@ -279,7 +279,7 @@ struct ca_issued {
 	unsigned char *der; size_t der_len;   /* certificate, heap */
 	int64_t not_before, not_after;
 	int clamped;                  /* validity was cut to the CA's notAfter */
-	char notice[160];             /* e.g. why validity was clamped */
+	char notice[400];             /* e.g. why validity was clamped */
 	char warning[320];            /* sign-ca: what relying parties will
 				       * miss (no CRL, no caIssuers); "" */
 	int again;                    /* sign-ca: signed before for this same

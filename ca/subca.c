@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
@@ -313,8 +314,20 @@ subca_discard_body(struct db *db, void *arg, struct mica_err *err)
 	return db_cert_discard(db, arg, err);
 }
 
+/* Is U a URL a relying party fetches a CRL or certificate from (RFC 5280
+ * 4.2.1.13, 4.2.2.1: http, or ldap in a directory)? A request's
+ * file:///etc/passwd or javascript: goes nowhere into a CA certificate. */
+static int
+fetch_url(const char *u)
+{
+	return strncasecmp(u, "http://", 7) == 0 ||
+	       strncasecmp(u, "https://", 8) == 0 ||
+	       strncasecmp(u, "ldap://", 7) == 0;
+}
+
 /* A URL for the CDP or AIA: as given, else this root's public URL with
- * SUFFIX, else the request's (OUT gets the choice, "" for none). */
+ * SUFFIX, else the request's if it is one to fetch from (OUT gets the
+ * choice, "" for none). */
 static void
 pick_url(const char *given, const char *public_url, const char *suffix,
 	 const char *requested, char out[URL_MAX + 1], const char **from)
@@ -325,6 +338,10 @@ pick_url(const char *given, const char *public_url, const char *suffix,
 	} else if (public_url[0] != '\0') {
 		snprintf(out, URL_MAX + 1, "%s%s", public_url, suffix);
 		*from = "this root's URL";
+	} else if (requested[0] != '\0' && !fetch_url(requested)) {
+		out[0] = '\0';
+		*from = "the request's is not an http, https or ldap URL: "
+			"left out";
 	} else {
 		snprintf(out, URL_MAX + 1, "%s", requested);
 		/* A cross-certificate has no request to take it from. */
@@ -426,11 +443,14 @@ out:
  * which it is (CRL_URL, "" for none) and where it came from (FROM); and
  * whether the validity was cut to this root's end (OUT->clamped). */
 static void
-sign_notice(struct ca_issued *out, const char *crl_url, const char *from)
+sign_notice(struct ca_issued *out, const char *crl_url, const char *from,
+	    const char *aia_url, const char *aia_from)
 {
-	snprintf(out->notice, sizeof(out->notice), "%sCDP %.90s (%s)",
+	snprintf(out->notice, sizeof(out->notice),
+		 "%sCDP %.90s (%s); caIssuers %.90s (%s)",
 		 out->clamped ? "validity cut to this root's end; " : "",
-		 crl_url[0] != '\0' ? crl_url : "none", from);
+		 crl_url[0] != '\0' ? crl_url : "none", from,
+		 aia_url[0] != '\0' ? aia_url : "none", aia_from);
 }
 
 /* OUT's warning when the certificate names no CDP (CRL_URL "") or no
@@ -662,6 +682,14 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 		goto out;
 	}
 
+	/* Cut to URL_MAX, a URL would name another place. */
+	if ((o->crl_url != NULL && strlen(o->crl_url) > URL_MAX) ||
+	    (o->aia_url != NULL && strlen(o->aia_url) > URL_MAX)) {
+		mica_err_set(err, MICA_E_USAGE, "bad_url",
+			     "--crl-url and --aia-url are at most %d characters",
+			     URL_MAX);
+		goto out;
+	}
 	{
 		char crl[URL_MAX + 1], aia[URL_MAX + 1];
 
@@ -743,7 +771,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 		cx.detail = detail;
 		if (ca_tx(ca, CA_TX_DURABLE, subca_again_body, &cx, err) != 0)
 			goto out;
-		sign_notice(out, r->crl_url, crl_from);
+		sign_notice(out, r->crl_url, crl_from, r->aia_url, aia_from);
 		sign_warning(out, o->cross, r->crl_url, r->aia_url);
 		rc = 0;
 		goto out;
@@ -822,8 +850,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	out->not_before = t.not_before;
 	out->not_after = t.not_after;
 	out->clamped = clamped;
-	(void)aia_from;
-	sign_notice(out, r->crl_url, crl_from);
+	sign_notice(out, r->crl_url, crl_from, r->aia_url, aia_from);
 	sign_warning(out, o->cross, r->crl_url, r->aia_url);
 	rc = 0;
 out:

@@ -245,4 +245,28 @@ else
 	skip "a folder nobody may write" "needs root and setpriv"
 fi
 
+# --------------------------------------------- what a request may name --
+# A root without a public URL takes the CDP and caIssuers URLs from the
+# request: only http, https or ldap ones (a file:/// or javascript: URL
+# went into the signed CA certificate), and --crl-url over 1024
+# characters is refused (it was cut, naming another place).
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/odd.key" \
+	-subj "/CN=Odd Issuing CA" -addext "basicConstraints=critical,CA:true" \
+	-addext "nameConstraints=critical,permitted;DNS:contoso.test" \
+	-addext "crlDistributionPoints=URI:file:///etc/passwd" \
+	-addext "authorityInfoAccess=caIssuers;URI:javascript:alert(1)" -out "$W/odd.csr" 2>/dev/null ||
+	die "openssl req (odd URLs)"
+m -d R sign-ca --csr "$W/odd.csr" --out "$W/odd.crt" >/dev/null 2>"$W/odd.err"
+is "sign-ca of a request naming file: and javascript: URLs: signed" "$?" 0
+if openssl x509 -in "$W/odd.crt" -noout -text > "$W/odd.txt" 2>/dev/null &&
+	! grep -q "file:\|javascript:" "$W/odd.txt"; then
+	ok "... without either URL"
+else
+	fail "the CA certificate names: $(grep -E 'URI:' "$W/odd.txt")"
+fi
+grep -q "not an http, https or ldap URL: left out" "$W/odd.err" &&
+	ok "... saying the request's URLs were left out" || fail "sign-ca said: $(cat "$W/odd.err")"
+expect_rc "sign-ca --crl-url of 2000 characters: refused (2)" 2 \
+	m -d R sign-ca --csr "$W/odd.csr" --out "$W/odd2.crt" --crl-url "http://x.test/$(printf '%02000d' 0)"
+
 finish
