@@ -243,8 +243,50 @@ backup_install(const char *tmp, const char *dest, struct mica_err *err)
 	return 0;
 }
 
+/* The source's highest CRL number (0 for none or on error): what a CRL
+ * published meanwhile by another process moves. */
+static int64_t
+crl_high(struct db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT max(number) FROM crl", -1, &st,
+			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int backup_once(struct db *db, const char *dest_path,
+		       struct mica_err *err);
+
 int
 db_backup(struct db *db, const char *dest_path, struct mica_err *err)
+{
+	/* The CRLs' bodies are read beside the source after its pages are
+	 * copied: a daemon publishing meanwhile prunes the bodies of CRLs
+	 * two behind, perhaps the newest of the copy's snapshot. Then a
+	 * later snapshot has the newer CRL, whose body is there: copy
+	 * again (a body missing with no CRL published is damage, said). */
+	for (int attempt = 1;; attempt++) {
+		struct mica_err e;
+		int64_t before = crl_high(db);
+
+		mica_err_clear(&e);
+		if (backup_once(db, dest_path, &e) == 0)
+			return 0;
+		if (attempt == 5 || strcmp(e.code, "crl_body_damaged") != 0 ||
+		    crl_high(db) == before) {
+			if (err != NULL)
+				*err = e;
+			return -1;
+		}
+	}
+}
+
+static int
+backup_once(struct db *db, const char *dest_path, struct mica_err *err)
 {
 	static const struct timespec pause = { 0, 20 * 1000 * 1000 };
 	sqlite3 *dst = NULL;

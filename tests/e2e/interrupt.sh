@@ -175,6 +175,30 @@ else
 	fail "the live backup never reached its gate"
 fi
 
+# A backup reads the CRLs' bodies beside the store after it copied the
+# pages: CRLs published by another process meanwhile prune the body of
+# its snapshot's newest. It failed ("CRL N ... is missing or damaged;
+# publish a new CRL"); it now copies again, from a snapshot that has the
+# newer CRL.
+rm -f "$W/g4" "$W/g4.reached"
+MICA_TEST_BACKUP_GATE=$W/g4 "$MICA" -d "$D" backup "$W/pruned.db" >"$W/pruned.out" 2>&1 &
+P4=$!
+on_exit_kill "$P4"
+if wait_for "a backup to copy its pages" 60 test -s "$W/g4.reached"; then
+	# The third publication prunes it (the two newest are kept, and a
+	# publication prunes before it writes its own).
+	{ "$MICA" -d "$D" crl && "$MICA" -d "$D" crl && "$MICA" -d "$D" crl; } >/dev/null 2>&1 ||
+		fail "mica crl beside the backup"
+	touch "$W/g4"
+	wait "$P4"
+	rc=$?
+	is "a backup whose newest CRL was pruned meanwhile: taken, copied again ($(tail -1 "$W/pruned.out"))" "$rc" 0
+	on_exit_forget "$P4"
+	expect_rc "... and it restores" 0 "$MICA" -d "$W/r-pruned" restore "$W/pruned.db"
+else
+	fail "the backup never reached its gate"
+fi
+
 # -------------------------------------------------------- passphrase --
 printf 'a new passphrase, long enough\n' > "$W/new.pass"
 chmod 600 "$W/new.pass"
