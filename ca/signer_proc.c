@@ -956,11 +956,15 @@ ca_signer_keeper(int ctl, const struct ca_signer_config *c, pid_t parent,
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	setrlimit(RLIMIT_CORE, &nocore);
 	/* The terminal's Ctrl-C and hang-up are for the front end, which
-	 * stops gracefully and still needs signatures while it drains. */
+	 * stops gracefully and still needs signatures while it drains; so
+	 * is a SIGTERM to the whole process group or control group
+	 * (systemd's KillMode=control-group, docker stop, kill -- -PGID):
+	 * the keeper and its signers (which inherit this) go when the
+	 * daemon closes their channel, or with it (PR_SET_PDEATHSIG). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, SIG_DFL);
+	signal(SIGTERM, SIG_IGN);
 	keep[0] = ctl;
 	keep[1] = mica_log_fd();
 	close_others(keep, 2);

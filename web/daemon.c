@@ -643,6 +643,16 @@ out:
 		 * it after "signing service started" would look. */
 		mica_log(MICA_LOG_ERR, "not serving: %s", err->msg);
 	free(dm);
+	/* A signal still pending (a second SIGTERM, as systemd's stop of the
+	 * whole control group gives; the keeper's SIGUSR2) would end the
+	 * process by its default action once unblocked, after "stopped":
+	 * taken here, so the exit status says how the stop went. */
+	{
+		const struct timespec none = { 0, 0 };
+
+		while (sigtimedwait(&set, NULL, &none) > 0)
+			;
+	}
 	pthread_sigmask(SIG_SETMASK, &oldset, NULL);
 	return rc;
 early:

@@ -239,6 +239,24 @@ expect_rc "the admin removes it with the key" 0 \
 start "$W/out.3" || serve_failed "$W/out.3"
 ok "starts again once the list is sealed by the key"
 
+# -------------------------------------- SIGTERM to every process of it --
+# systemd's stop (KillMode=control-group), docker stop and kill -- -PGID
+# send SIGTERM to the keeper and the signers too: the keeper died at once,
+# requests in flight got 503, and the daemon ended by a signal (143 or
+# 140). They leave the stop to the daemon now: exit 0, nothing lost.
+KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
+cp "$LOG" "$LOG.before"
+# shellcheck disable=SC2046
+kill -TERM "$SERVE_PID" "$KEEPER" $(pgrep -P "$KEEPER") 2>/dev/null
+serve_wait
+is "SIGTERM to the daemon, its keeper and its signers at once: exit 0" "$SERVE_RC" 0
+if diff "$LOG.before" "$LOG" | grep -q 'signing service.*is gone'; then
+	fail "... the keeper died first: $(diff "$LOG.before" "$LOG" | grep 'is gone')"
+else
+	ok "... and the keeper stayed until the daemon stopped it"
+fi
+start "$W/out.3b" || serve_failed "$W/out.3b"
+
 # ------------------------------------------------------ the keeper dies --
 
 KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
