@@ -655,6 +655,20 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 		}
 	} else if (o->cross) {
 		r->npermit = 0;
+		/* The other root's own constraints bind what it issues only
+		 * for devices that trust it directly: through a
+		 * cross-certificate without them, devices that trust this
+		 * root would accept names it excluded for itself. mica
+		 * writes permitted DNS and address subtrees only, so the
+		 * admin names them. */
+		if (other.nc != NULL) {
+			mica_err_set(err, MICA_E_POLICY, "no_name_constraints",
+				     "the root to cross-sign has name constraints "
+				     "of its own, which the cross-certificate would "
+				     "drop: give the domains it may certify with "
+				     "--permit DOMAIN");
+			goto out;
+		}
 	}
 	if (!o->cross && !has_domain(r->permit, r->npermit)) {
 		mica_err_set(err, MICA_E_POLICY, "no_name_constraints",
@@ -718,6 +732,10 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	t.spki_len = r->spki_len;
 	t.is_ca = 1;
 	t.path_len = o->path_len;
+	/* Nor more CAs below the other root than it allows itself. */
+	if (o->cross && other.path_len >= 0 &&
+	    (t.path_len < 0 || t.path_len > other.path_len))
+		t.path_len = other.path_len;
 	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN |
 		      CA_KU_DIGITAL_SIGNATURE;
 	t.nc_permit = permit;
@@ -748,8 +766,8 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	ex.key_usage = t.key_usage;
 	ex.aki = ca->sh->ski;
 	ex.aki_len = ca->sh->ski_len;
-	ex.has_path_len = o->path_len >= 0;
-	ex.path_len = o->path_len;
+	ex.has_path_len = t.path_len >= 0;
+	ex.path_len = t.path_len;
 	ex.nc = nc;
 	ex.nc_len = nc_len;
 	if (ca_lint_cert(tbs, tbs_len, &ex, err) != 0)
@@ -813,7 +831,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	want.subject_len = r->subject_len;
 	want.spki = r->spki;
 	want.spki_len = r->spki_len;
-	want.path_len = o->path_len;
+	want.path_len = t.path_len;
 	want.nc = nc;
 	want.nc_len = nc_len;
 	want.max_days = days;
@@ -822,7 +840,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	snprintf(detail, sizeof(detail), "%s %.250s, path length %d, %zu "
 		 "permitted domain(s) and range(s), until %lld", o->cross ?
 		 "cross-certificate for" :
-		 "CA certificate for", subj, o->path_len, npermit,
+		 "CA certificate for", subj, t.path_len, npermit,
 		 (long long)na);
 	cx.serial = serial_hex;
 	cx.der = cert;

@@ -613,6 +613,24 @@ grep -q "^warning: the cross-certificate names no CRL distribution point and no 
 openssl x509 -in cross.crt -noout -text > cross.txt
 grep -q "CRL Distribution Points\|CA Issuers" cross.txt &&
 	fail "cross.crt names a CRL or issuer after all" || ok "... as openssl reads it: no CDP, no caIssuers"
+# Another root's own limits bind what it issues only for devices that
+# trust it directly: a cross-certificate keeps its pathLenConstraint, and
+# one of a root with name constraints is refused without --permit (the
+# cross-certificate dropped both, so devices trusting R accepted names
+# that root excluded for itself).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout xnc.key \
+	-subj "/CN=Partner NC Root" -days 3650 -addext "basicConstraints=critical,CA:true,pathlen:0" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-addext "nameConstraints=critical,permitted;DNS:partner.test" -out xnc.pem 2>/dev/null ||
+	die "openssl: a partner root with constraints"
+expect_rc "cross-signing a root with name constraints of its own, no --permit: refused (4)" 4 \
+	m -d R sign-ca --cross --cert xnc.pem --crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xnc-cross.crt
+check "... saying to give --permit" grep -q "name constraints of its own" "$TMP/rc.err"
+expect_rc "... with --permit partner.test: signed" 0 m -d R sign-ca --cross --cert xnc.pem --permit partner.test \
+	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xnc-cross.crt
+openssl x509 -in xnc-cross.crt -noout -text > xnc-cross.txt
+grep -q "DNS:partner.test" xnc-cross.txt && grep -q "CA:TRUE, pathlen:0" xnc-cross.txt &&
+	ok "... keeping the root's pathlen:0, with the constraints given" || fail "xnc-cross.crt: $(grep -A1 'Basic Constraints' xnc-cross.txt)"
 # Its advice followed: the URLs are named and nothing is said; with the
 # CRL alone, the missing caIssuers is.
 expect_rc "cross-signing with --crl-url and --aia-url" 0 m -d R sign-ca --cross --cert root-g2.pem \
