@@ -39,42 +39,47 @@ cli_put_shown(FILE *f, const char *s)
 	}
 }
 
+/* FMT and AP formatted, shown as cli_put_shown does on F, one line (a
+ * newline ending FMT is the line's own end, not shown as \x0a); -1 when
+ * out of memory, nothing written. */
+static int
+shown_vline(FILE *f, const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+
+	if (n < 0)
+		return -1;
+	if (n > 0 && s[n - 1] == '\n')
+		s[n - 1] = '\0';
+	cli_put_shown(f, s);
+	fputc('\n', f);
+	free(s);
+	return 0;
+}
+
 void
 cli_line(const char *fmt, ...)
 {
-	char *s = NULL;
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	rc = shown_vline(stdout, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
+	if (rc != 0)
 		fputs("(out of memory)\n", stdout);
-		return;
-	}
-	if (n > 0 && s[n - 1] == '\n')
-		s[n - 1] = '\0';   /* the line's own end */
-	cli_put_shown(stdout, s);
-	fputc('\n', stdout);
-	free(s);
 }
 
 void
 cli_note(const char *fmt, ...)
 {
-	char *s = NULL;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	/* Out of memory: a note is not worth failing for. */
+	(void)shown_vline(stderr, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;   /* out of memory: a note is not worth failing for */
-	cli_put_shown(stderr, s);
-	fputc('\n', stderr);
-	free(s);
 }
 
 int
