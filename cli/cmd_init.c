@@ -550,20 +550,14 @@ one_file(int argc, char **argv)
 	return NULL;
 }
 
-/* Can the copy FILE be made: not a directory, in a folder that exists
- * and can be written? (A FILE that exists is refused later, exit 6.) */
+/* Can the copy FILE be made in its folder: there, and writable? (A
+ * directory as FILE, or a FILE that exists, is refused by ca_backup.) */
 static int
 backup_target_ok(const char *file, struct mica_err *err)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(file, '/');
-	struct stat st;
 
-	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode))
-		return mica_err_set(err, MICA_E_USAGE, "bad_path",
-				    "%s is a directory; give the backup a file "
-				    "name in it, such as %s/mica-backup.db",
-				    file, file);
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
 	else if (slash == file)
