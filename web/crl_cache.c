@@ -207,8 +207,9 @@ out:
 	return rc;
 }
 
-/* The loader thread: each time a request asks (at most once a second),
- * fetch the store's CRL if its number moved, and install it. */
+/* The loader thread: the first load after a start, then each time a
+ * request found a large CRL newer than the one served (at most once a
+ * second), fetch the store's CRL if its number moved, and install it. */
 static void *
 loader_main(void *arg)
 {
@@ -345,10 +346,12 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	/* Another process (the CLI) may publish too: look at the store at
 	 * most once a second, and only copy the CRL when its number moved.
-	 * Once a CRL is loaded, the loader thread looks (requests serve the
-	 * loaded one meanwhile) or, without one, this request, outside the
-	 * lock; the first load and FORCE (the caller published and must
-	 * see its CRL served) load here. */
+	 * Once a CRL is loaded, this request looks, outside the lock, and
+	 * reads a small new CRL itself (the other requests wait for it) or
+	 * leaves a large one to the loader thread (they are served the one
+	 * loaded meanwhile); without a loader thread, this request looks
+	 * and reads; the first load and FORCE (the caller published and
+	 * must see its CRL served) load here. */
 	if (!force && cc->loaded && cc->running) {
 		if (mono.tv_sec != cc->checked.tv_sec) {
 			struct ca_crl info;
