@@ -385,6 +385,36 @@ note(char *notice, const char *a, const char *b, const char *c)
 		 a != NULL ? a : "", b != NULL ? b : "", c != NULL ? c : "");
 }
 
+/* May P->c[I], another CA's certificate for a key of the path, be kept
+ * and handed out as a cross-certificate: a CA certificate valid now, of
+ * no critical extension mica does not know, and - when its issuer's
+ * certificate was given too - signed by it? (One that is none of these
+ * would only mislead the devices it is handed to.) */
+static int
+cross_usable(const struct pool *p, size_t i, int64_t now)
+{
+	const struct ca_cert_info *c = &p->c[i].ci;
+	struct mica_err e;
+
+	if (can_sign_certs(c, now, "a cross-certificate", NULL) != 0 ||
+	    c->unknown_critical)
+		return 0;
+	for (size_t k = 0; k < p->n; k++) {
+		const struct ca_cert_info *u = &p->c[k].ci;
+
+		if (k != i && same_name(c->issuer, c->issuer_len, u->subject,
+					u->subject_len) &&
+		    ca_cert_issued_by(c, u, &e) == 0)
+			return 1;
+	}
+	/* Its issuer given, and none verifies it: a forgery or damage. */
+	for (size_t k = 0; k < p->n; k++)
+		if (k != i && same_name(c->issuer, c->issuer_len,
+					p->c[k].ci.subject, p->c[k].ci.subject_len))
+			return 0;
+	return 1;
+}
+
 int
 ca_install_cert(struct ca *ca, const struct ca_principal *p,
 		const unsigned char *cert, size_t cert_len,
@@ -564,7 +594,7 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			if (same_name(c->subject, c->subject_len, q->subject,
 				      q->subject_len) &&
 			    same_name(c->spki, c->spki_len, q->spki,
-				      q->spki_len)) {
+				      q->spki_len) && cross_usable(pool, i, now)) {
 				pool->c[i].used = 2;
 				total += c->der_len;
 				break;

@@ -799,6 +799,25 @@ openssl x509 -req -in e3.csr -CA ent/odd.pem -CAkey ent/odd.key -CAcreateserial 
 expect_rc "install-ca under an intermediate with an unknown critical extension: refused (3)" 3 \
 	m -d E3 install-ca --cert e3.crt --chain ent/odd.pem --chain ent/root.pem
 check "... saying which CA" grep -q "Fabrikam Odd Intermediate) has a critical extension" "$TMP/rc.err"
+# A "cross-certificate" given beside the chain (the root's name and key)
+# is kept and handed out only if it is a CA certificate valid now (and
+# signed by its issuer when that is given): one issued by another CA as
+# CA:FALSE was kept and served ahead of the root.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent/evil.key \
+	-subj "/CN=Evil Root" -days 365 -addext "basicConstraints=critical,CA:true" \
+	-addext "keyUsage=critical,keyCertSign" -out ent/evil.pem 2>/dev/null || die "openssl: evil root"
+openssl req -new -key ent/root.key -subj "/O=Fabrikam/CN=Fabrikam Enterprise Root" 2>/dev/null |
+	openssl x509 -req -CA ent/evil.pem -CAkey ent/evil.key -CAcreateserial -days 30 \
+		-extfile <(printf 'basicConstraints=critical,CA:false\n') -out ent/bogus-cross.pem 2>/dev/null ||
+	die "openssl: a bogus cross-certificate"
+m -d E4 init --subordinate --name "Fabrikam Issuing 4" --domain fabrikam.test \
+	--public-url "$H" --csr-out e4.csr >/dev/null || fail "init E4"
+openssl x509 -req -in e4.csr -CA ent/root.pem -CAkey ent/root.key -CAcreateserial -days 300 \
+	-extfile ent/sub.ext -out e4.crt 2>/dev/null || die "openssl x509 -req (E4)"
+m -d E4 install-ca --cert e4.crt --chain ent/root.pem --chain ent/bogus-cross.pem >/dev/null 2>"$W/e4.err"
+is "install-ca with a bogus cross-certificate beside the chain: installed" "$?" 0
+grep -q "left out" "$W/e4.err" && ok "... saying a certificate given was left out" || fail "install-ca said: $(cat "$W/e4.err")"
+is "... and export-chain hands out the CA and the root alone" "$(m -d E4 export-chain | grep -c 'BEGIN CERTIFICATE')" 2
 
 # ------------- 10b. under roots that sign with RSASSA-PSS, or Ed25519 --
 # AD CS with AlternateSignatureAlgorithm=1, and any CA with an RSA-PSS
