@@ -123,6 +123,10 @@ int cli_write_file(const char *path, const void *data, size_t len, int mode,
  * stdout) be written? MICA_E_USAGE naming what is wrong if not (a
  * directory, a missing or read-only folder, a dangling symlink). */
 int cli_out_check(const char *path, struct mica_err *err);
+/* Is the folder that holds FILE there and writable (a file is to be made
+ * in it)? MICA_E_USAGE "cannot write SHOWN: FOLDER: why" if not. */
+int cli_folder_writable(const char *shown, const char *file,
+			struct mica_err *err);
 
 /* Parse a decimal in [MIN, MAX] as mica_decimal does (no '+', blank or
  * leading zero); 0 ok, -1 bad. */

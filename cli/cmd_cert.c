@@ -16,6 +16,7 @@
 #include "ca/csr.h"
 #include "ca/x509.h"
 #include "cli/cli.h"
+#include "util/fsname.h"
 #include "util/hex.h"
 
 /* Write the certificate (PEM, optionally followed by the root, or DER). */
@@ -932,25 +933,18 @@ cmd_publish(const char *datadir, int argc, char **argv)
 				return cli_usage("publish", "cannot write %s: %s",
 						 dir, strerror(errno));
 		} else if (dir[0] != '\0' && errno == ENOENT) {
-			/* Made by publish, in a folder that must be there. */
-			char parent[PATH_MAX];
-			const char *slash = strrchr(dir, '/');
+			/* Made by publish, in a folder that must be there
+			 * ("out/": the folder that holds out). */
+			char self[PATH_MAX], parent[PATH_MAX];
+			size_t n = strlen(dir);
 
-			while (slash != NULL && slash > dir && slash[1] == '\0') {
-				/* "out/": its own trailing slash */
-				const char *p = slash - 1;
-
-				while (p > dir && *p != '/')
-					p--;
-				slash = *p == '/' ? p : NULL;
-			}
-			if (slash == NULL)
-				snprintf(parent, sizeof(parent), ".");
-			else if (slash == dir)
-				snprintf(parent, sizeof(parent), "/");
-			else
-				snprintf(parent, sizeof(parent), "%.*s",
-					 (int)(slash - dir), dir);
+			if (n >= sizeof(self))
+				return cli_usage("publish", "path too long");
+			memcpy(self, dir, n + 1);
+			if (n > 1 && self[n - 1] == '/')
+				self[n - 1] = '\0';
+			if (mica_dir_of(self, parent, sizeof(parent)) != 0)
+				return cli_usage("publish", "path too long");
 			if (access(parent, W_OK | X_OK) != 0)
 				return cli_usage("publish", "cannot create %s: %s: %s",
 						 dir, parent, strerror(errno));

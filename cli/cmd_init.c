@@ -2,14 +2,10 @@
  * cli/cmd_init.c - set-up commands: init, export-root, profile, domain,
  * backup, restore.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -550,29 +546,6 @@ one_file(int argc, char **argv)
 	return NULL;
 }
 
-/* Can the copy FILE be made in its folder: there, and writable? (A
- * directory as FILE, or a FILE that exists, is refused by ca_backup.) */
-static int
-backup_target_ok(const char *file, struct mica_err *err)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(file, '/');
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == file)
-		snprintf(dir, sizeof(dir), "/");
-	else if ((size_t)(slash - file) < sizeof(dir))
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
-	else
-		return mica_err_set(err, MICA_E_USAGE, "bad_path", "path too long");
-	if (access(dir, W_OK | X_OK) != 0)
-		return mica_err_set(err, MICA_E_USAGE, "bad_path",
-				    "cannot write %s: %s: %s", file, dir,
-				    strerror(errno));
-	return 0;
-}
-
 int
 cmd_backup(const char *datadir, int argc, char **argv)
 {
@@ -603,7 +576,7 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	/* A FILE that cannot be made is the caller's mistake, said as
 	 * --out's are (exit 2), not as if the store were unavailable (8) or
 	 * in conflict (6). */
-	if (backup_target_ok(file, &err) != 0)
+	if (cli_folder_writable(file, file, &err) != 0)
 		return cli_fail(&err);
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0) {
 		struct mica_err e2;

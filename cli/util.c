@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/decimal.h"
+#include "util/fsname.h"
 #include "util/leftover.h"
 #include "util/shown.h"
 
@@ -443,27 +444,15 @@ static int
 resolve_path(const char *path, char out[PATH_MAX])
 {
 	char dir[PATH_MAX];
-	const char *base, *slash;
+	const char *base = strrchr(path, '/');
 	size_t have;
 
 	if (realpath(path, out) != NULL)
 		return 1;
-	if (errno != ENOENT || strlen(path) >= sizeof(dir))
+	if (errno != ENOENT || mica_dir_of(path, dir, sizeof(dir)) != 0 ||
+	    realpath(dir, out) == NULL)
 		return 0;
-	slash = strrchr(path, '/');
-	if (slash == NULL) {
-		snprintf(dir, sizeof(dir), ".");
-		base = path;
-	} else if (slash == path) {
-		snprintf(dir, sizeof(dir), "/");
-		base = slash + 1;
-	} else {
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = '\0';
-		base = slash + 1;
-	}
-	if (realpath(dir, out) == NULL)
-		return 0;
+	base = base != NULL ? base + 1 : path;
 	have = strlen(out);
 	return snprintf(out + have, PATH_MAX - have, "/%s", base) <
 	       (int)(PATH_MAX - have);
@@ -543,7 +532,7 @@ out_target(const char *path, char real[PATH_MAX], int *into,
 int
 cli_out_check(const char *path, struct mica_err *err)
 {
-	char real[PATH_MAX], dir[PATH_MAX], *slash;
+	char real[PATH_MAX];
 	int into;
 
 	if (path == NULL || strcmp(path, "-") == 0)
@@ -557,18 +546,21 @@ cli_out_check(const char *path, struct mica_err *err)
 		return access(path, W_OK) == 0 ? 0 :
 		       mica_err_set(err, MICA_E_USAGE, "bad_path",
 				    "cannot write %s: %s", path, strerror(errno));
-	/* The temporary file goes beside the target: its folder must be
-	 * there and writable. */
-	memcpy(dir, real, strlen(real) + 1);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	/* The temporary file goes beside the target. */
+	return cli_folder_writable(path, real, err);
+}
+
+int
+cli_folder_writable(const char *shown, const char *file, struct mica_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (mica_dir_of(file, dir, sizeof(dir)) != 0)
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "path too long");
 	if (access(dir, W_OK | X_OK) != 0)
 		return mica_err_set(err, MICA_E_USAGE, "bad_path",
-				    "cannot write %s: %s: %s", path, dir,
+				    "cannot write %s: %s: %s", shown, dir,
 				    strerror(errno));
 	return 0;
 }

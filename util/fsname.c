@@ -58,14 +58,27 @@ int
 mica_sync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
-	char *slash;
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+	if (mica_dir_of(path, dir, sizeof(dir)) != 0)
+		return -1;
+	return mica_sync_dir(dir);
+}
+
+int
+mica_dir_of(const char *path, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+
+	if (n >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((slash = strrchr(dir, '/')) == NULL)
-		return mica_sync_dir(".");
-	*(slash == dir ? slash + 1 : slash) = '\0';
-	return mica_sync_dir(dir);
+	if (slash == NULL)
+		memcpy(out, ".", 2);
+	else {
+		memcpy(out, path, n);   /* "/" itself when under the root */
+		out[n] = '\0';
+	}
+	return 0;
 }

@@ -6,6 +6,8 @@
 #ifndef MICA_UTIL_FSNAME_H
 #define MICA_UTIL_FSNAME_H
 
+#include <stddef.h>
+
 /* Rename FROM to TO (same directory or file system) unless TO exists:
  * renameat2(RENAME_NOREPLACE), or where the file system does not have it
  * (NFS: EINVAL) link() and unlink(), which refuse an existing TO as well.
@@ -17,8 +19,11 @@ int mica_rename_noreplace(const char *from, const char *to);
 /* fsync the directory DIR, so that a name made, changed or removed in it
  * is on disk. 0, or -1 with errno set by the call that failed. */
 int mica_sync_dir(const char *dir);
-/* mica_sync_dir of the directory that holds PATH ("." for a bare name,
- * "/" for one under the root). */
+/* The directory that holds PATH into OUT (SIZE bytes): "." for a bare
+ * name, "/" for one under the root, else PATH up to its last '/'. 0, or
+ * -1 (errno ENAMETOOLONG) when it does not fit. */
+int mica_dir_of(const char *path, char *out, size_t size);
+/* mica_sync_dir of mica_dir_of(PATH). */
 int mica_sync_dir_of(const char *path);
 
 #endif
