@@ -981,6 +981,18 @@ int ca_ocsp_refresh(struct ca *ca, size_t max, size_t *done,
 int ca_ocsp_pending(struct ca *ca, int revoked, int *pending,
 		    struct mica_err *err);
 
+/* What a process killed while issuing left: certificates recorded before
+ * signing and never completed (status issuing) and ACME orders left
+ * processing, CA_ISSUE_ABANDON_S or more ago - twice the signer's reply
+ * timeout, which no live issuance outlasts. A row goes as a failed
+ * issuance's does (forgotten, the enrollment token's use given back),
+ * an order becomes invalid (serverInternal); each with an audit line by
+ * ACTOR. *CERTS and *ORDERS (either may be NULL) say how many went. A
+ * late completion of a row swept meanwhile fails and hands nothing out. */
+#define CA_ISSUE_ABANDON_S 600
+int ca_issue_sweep(struct ca *ca, const char *actor, int64_t *certs,
+		   int64_t *orders, struct mica_err *err);
+
 /* Milliseconds since a certificate was last being issued through any
  * handle of CA's process (ca_issue: begun or finished), INT64_MAX if
  * none was; for background work that gives way to issuance. */

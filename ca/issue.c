@@ -13,7 +13,10 @@
  *      link renewals, write the audit row;
  *   6. only then return the certificate.
  * A crash between 3 and 5 leaves an "issuing" row that admins see and can
- * revoke; nobody ever received that certificate.
+ * revoke; nobody ever received that certificate. The row records the
+ * token whose use it took, and once it is older than any live issuance
+ * can be, ca_issue_sweep (the daemon, at start and every minute) forgets
+ * it and gives the use back, as step 4's failure would have.
  */
 #include "ca/ca.h"
 
@@ -314,6 +317,125 @@ discard_body(struct db *db, void *arg, struct mica_err *err)
 	return x->token != NULL ? db_token_refund(db, x->token, err) : 0;
 }
 
+/* ------------------------------------------------------- the sweep -- */
+
+#define SWEEP_BATCH 100
+
+struct sweep_tx {
+	const char *actor;
+	int64_t before, now;
+	size_t certs, orders;   /* this batch's */
+};
+
+static int
+sweep_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct sweep_tx *x = arg;
+	struct db_cert_stale *rows = NULL;
+	char (*ids)[40] = NULL;
+	char detail[300], names[128];
+	size_t n = 0, m = 0;
+	int rc = -1;
+
+	x->certs = x->orders = 0;
+	if (db_cert_stale_list(db, x->before, SWEEP_BATCH, &rows, &n, err) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct mica_err e2;
+		const char *use = "";
+
+		if (db_cert_discard(db, rows[i].serial, err) != 0)
+			goto out;
+		if (rows[i].token_id[0] != '\0') {
+			if (db_token_refund(db, rows[i].token_id, &e2) == 0)
+				use = "; the use of token ";
+			else if (e2.kind != MICA_E_NOTFOUND) {
+				*err = e2;
+				goto out;
+			}
+		}
+		/* The names, on one line, as many as fit. */
+		snprintf(names, sizeof(names), "%s", rows[i].names != NULL ? rows[i].names : "");
+		for (char *c = names; *c != '\0'; c++)
+			if (*c == '\n')
+				*c = ',';
+		snprintf(detail, sizeof(detail), "issuance interrupted (the process "
+			 "stopped before the certificate was stored), never handed "
+			 "out; names %s%s%s%s", names[0] ? names : "-", use,
+			 use[0] ? rows[i].token_id : "", use[0] ? " given back" : "");
+		if (db_audit_add(db, x->now, x->actor, "cert.abandoned",
+				 rows[i].serial, detail, err) != 0)
+			goto out;
+	}
+	x->certs = n;
+	if (db_acme_order_stale(db, x->before, SWEEP_BATCH, &ids, &m, err) != 0)
+		goto out;
+	for (size_t i = 0; i < m; i++) {
+		static const char why[] = "issuance was interrupted (the server "
+					  "stopped); finalize a new order";
+
+		if (db_acme_order_move(db, ids[i], "processing", "invalid", NULL,
+				       "server_internal", why, x->now, err) != 0 ||
+		    db_audit_add(db, x->now, x->actor, "acme.order.invalid", ids[i],
+				 why, err) != 0)
+			goto out;
+	}
+	x->orders = m;
+	rc = 0;
+out:
+	db_cert_stale_free(rows, n);
+	free(ids);
+	return rc;
+}
+
+int
+ca_issue_sweep(struct ca *ca, const char *actor, int64_t *certs,
+	       int64_t *orders, struct mica_err *err)
+{
+	struct sweep_tx x;
+	int64_t nc = 0, no = 0;
+
+	if (certs != NULL)
+		*certs = 0;
+	if (orders != NULL)
+		*orders = 0;
+	/* A look first, outside any transaction: there is rarely anything,
+	 * and a write transaction every minute would take the write lock
+	 * from the certificates being issued. */
+	{
+		struct db_cert_stale *rows = NULL;
+		char (*ids)[40] = NULL;
+		size_t n = 0, m = 0;
+		int64_t before = ca_now() - CA_ISSUE_ABANDON_S;
+
+		if (db_cert_stale_list(ca->db, before, 1, &rows, &n, err) != 0)
+			return -1;
+		db_cert_stale_free(rows, n);
+		if (n == 0) {
+			if (db_acme_order_stale(ca->db, before, 1, &ids, &m, err) != 0)
+				return -1;
+			free(ids);
+			if (m == 0)
+				return 0;
+		}
+	}
+	memset(&x, 0, sizeof(x));
+	x.actor = actor;
+	do {
+		x.now = ca_now();
+		x.before = x.now - CA_ISSUE_ABANDON_S;
+		if (ca_tx(ca, CA_TX_DURABLE, sweep_body, &x, err) != 0)
+			return -1;
+		nc += (int64_t)x.certs;
+		no += (int64_t)x.orders;
+		if (certs != NULL)
+			*certs = nc;
+		if (orders != NULL)
+			*orders = no;
+	} while (x.certs == SWEEP_BATCH || x.orders == SWEEP_BATCH);
+	return 0;
+}
+
 struct lint_refused_tx {
 	const char *actor, *names, *detail;
 };
@@ -468,6 +590,7 @@ again:
 	rec.reason = -1;
 	rec.created_at = ca_now();
 	rec.key_idx = ca->sh->key_idx;
+	rec.token_id = j->consume_token;
 	rx.j = j;
 	rx.rec = &rec;
 	rx.failed_at = 0;
@@ -523,8 +646,17 @@ again:
 	crc = ca_tx(ca, CA_TX_DURABLE | (j->supersede ? CA_TX_OWN : 0),
 		    complete_body, &cx, err);
 	ca_crl_ahead_free(cx.crl);
-	if (crc != 0)
+	if (crc != 0) {
+		/* Gone: this took so long (a stopped process) that the sweep
+		 * took the row for one a crash left, and gave the use back. */
+		if (err != NULL && err->kind == MICA_E_NOTFOUND &&
+		    strcmp(err->code, "certificate_not_found") == 0)
+			mica_err_set(err, MICA_E_UNAVAIL, "issuance_abandoned",
+				     "issuance took longer than %d s and was "
+				     "abandoned; nothing was issued: submit again",
+				     CA_ISSUE_ABANDON_S);
 		goto out;
+	}
 	reserved = 0;
 	issuing_now(ca);
 	if (cx.late) {

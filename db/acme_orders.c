@@ -67,6 +67,10 @@ static const char *const order_sql[S__COUNT] = {
 	"ORDER BY expires DESC LIMIT 1",
 	[S_ACME_AUTHZ_PROCESSING] =
 	"SELECT id FROM acme_authz WHERE chall_status = 'processing' LIMIT ?1",
+	/* By the partial index acme_order_processing (schema 019). */
+	[S_ACME_ORDER_STALE] =
+	"SELECT id FROM acme_order WHERE status = 'processing' AND updated_at < ?2 "
+	"ORDER BY updated_at LIMIT ?1",
 	[S_ACME_AUTHZ_EXISTS] = "SELECT 1 FROM acme_authz WHERE id = ?1",
 };
 
@@ -628,24 +632,28 @@ out:
 	return rc;
 }
 
-int
-db_acme_authz_processing(struct db *db, size_t max, char (**ids)[40], size_t *n,
-			 struct mica_err *err)
+/* The ids statement ID gives (?1: at most MAX; ?2: BEFORE, when
+ * WITH_BEFORE). */
+static int
+id_list(struct db *db, enum db_stmt_id id, int with_before, int64_t before,
+	size_t max, char (**ids)[40], size_t *n, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	char (*a)[40] = NULL;
 	size_t cnt = 0;
 	int rc = -1, b = SQLITE_OK, r;
 
-	if (db == NULL || ids == NULL || n == NULL || max == 0)
+	if (db == NULL || ids == NULL || n == NULL || max == 0 || max > 10000)
 		return db_bad_arg(err);
 	*ids = NULL;
 	*n = 0;
 	if ((a = calloc(max, sizeof(*a))) == NULL)
 		return db_oom(err);
-	if ((st = db_stmt(db, S_ACME_AUTHZ_PROCESSING, order_sql, err)) == NULL)
+	if ((st = db_stmt(db, id, order_sql, err)) == NULL)
 		goto out;
 	db_bind_i64(st, 1, (int64_t)max, &b);
+	if (with_before)
+		db_bind_i64(st, 2, before, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	while (cnt < max) {
@@ -667,4 +675,18 @@ out:
 	db_stmt_done(st);
 	free(a);
 	return rc;
+}
+
+int
+db_acme_authz_processing(struct db *db, size_t max, char (**ids)[40], size_t *n,
+			 struct mica_err *err)
+{
+	return id_list(db, S_ACME_AUTHZ_PROCESSING, 0, 0, max, ids, n, err);
+}
+
+int
+db_acme_order_stale(struct db *db, int64_t before, size_t max,
+		    char (**ids)[40], size_t *n, struct mica_err *err)
+{
+	return id_list(db, S_ACME_ORDER_STALE, 1, before, max, ids, n, err);
 }

@@ -89,8 +89,8 @@ static const char *const cert_sql[S__COUNT] = {
 	[S_CERT_RESERVE] =
 	"INSERT INTO certificate (serial, profile, subject, names, request_id, "
 	"not_before, not_after, spki_sha256, status, renewal_of, renewed_by, "
-	"created_at, key_idx) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)",
+	"created_at, key_idx, token_id) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13)",
 	[S_CERT_NAME_ADD] =
 	"INSERT OR IGNORE INTO cert_name (serial, name) VALUES (?1, lower(?2))",
 	[S_CERT_COMPLETE] =
@@ -105,6 +105,10 @@ static const char *const cert_sql[S__COUNT] = {
 	"SELECT status, reason FROM certificate WHERE serial = ?1",
 	[S_CERT_DISCARD] =
 	"DELETE FROM certificate WHERE serial = ?1 AND status = 0",
+	/* Issuing rows are few: the status index's first column finds them. */
+	[S_CERT_STALE] =
+	"SELECT serial, coalesce(token_id, ''), names FROM certificate "
+	"WHERE status = 0 AND created_at < ?1 ORDER BY created_at, id LIMIT ?2",
 	/* The certificate it was renewing must not point at it any more. */
 	[S_CERT_DISCARD_UNLINK] =
 	"UPDATE certificate SET renewed_by = NULL WHERE serial = "
@@ -334,7 +338,7 @@ db_cert_reserve(struct db *db, const struct db_cert *c, struct mica_err *err)
 	    (c->renewed_by[0] != '\0' && !db_serial_ok(c->renewed_by)))
 		return db_bad_serial(err);
 	if (!db_text_ok(c->profile) || !db_text_ok(c->subject) || !db_text_ok(c->names) ||
-	    !db_text_ok(c->request_id))
+	    !db_text_ok(c->request_id) || !db_text_ok(c->token_id))
 		return mica_err_set(err, MICA_E_TOOLARGE, "too_large",
 				    "certificate record too large");
 	if (c->not_after < c->not_before)
@@ -361,6 +365,7 @@ db_cert_reserve(struct db *db, const struct db_cert *c, struct mica_err *err)
 	db_bind_serial_opt(st, 10, c->renewed_by, &b);
 	db_bind_i64(st, 11, c->created_at, &b);
 	db_bind_i64(st, 12, c->key_idx, &b);
+	db_bind_text(st, 13, c->token_id, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, "serial_collision",
 		      "a certificate with this serial already exists", err) != 0)
@@ -551,6 +556,66 @@ db_cert_get_at(struct db *db, const char *serial, int64_t now,
 	       struct db_cert *out, struct mica_err *err)
 {
 	return cert_get(db, serial, 1, now, out, err);
+}
+
+int
+db_cert_stale_list(struct db *db, int64_t before, size_t max,
+		   struct db_cert_stale **out, size_t *n, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct db_cert_stale *a = NULL;
+	size_t cnt = 0;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || out == NULL || n == NULL || max == 0 || max > LIST_MAX)
+		return db_bad_arg(err);
+	*out = NULL;
+	*n = 0;
+	if ((a = calloc(max, sizeof(*a))) == NULL)
+		return db_oom(err);
+	if ((st = db_stmt(db, S_CERT_STALE, cert_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, before, &b);
+	db_bind_i64(st, 2, (int64_t)max, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	while (cnt < max) {
+		if ((r = db_step_row(db, st, err)) < 0)
+			goto out;
+		if (r == 0)
+			break;
+		if (db_col_fixed(st, 0, a[cnt].serial, sizeof(a[cnt].serial)) != 0 ||
+		    db_col_fixed(st, 1, a[cnt].token_id, sizeof(a[cnt].token_id)) != 0) {
+			cnt++;
+			mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+				     "an issuing certificate's row is damaged");
+			goto out;
+		}
+		if (db_col_str(st, 2, &a[cnt].names) != 0) {
+			cnt++;
+			db_oom(err);
+			goto out;
+		}
+		cnt++;
+	}
+	*out = a;
+	*n = cnt;
+	a = NULL;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_cert_stale_free(a, cnt);
+	return rc;
+}
+
+void
+db_cert_stale_free(struct db_cert_stale *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(a[i].names);
+	free(a);
 }
 
 void

@@ -274,6 +274,9 @@ struct db_cert {
 				      * one that renewed it in turn (up to 16
 				      * links). Listings and db_cert_get_at
 				      * only; 0 from db_cert_get */
+	const char *token_id;        /* db_cert_reserve only: the enrollment
+				      * token whose use the reservation took
+				      * (NULL: none); never read back */
 };
 
 /* Record the intent to issue, before signing: inserts a DB_CERT_ISSUING row
@@ -290,6 +293,18 @@ int db_cert_complete(struct db *db, const char *serial, const unsigned char *der
 		     size_t der_len, struct mica_err *err);
 /* Delete an ISSUING row whose signing failed (nothing was signed). */
 int db_cert_discard(struct db *db, const char *serial, struct mica_err *err);
+/* An ISSUING row recorded before a time: what a process killed between
+ * reserving and completing a certificate left. */
+struct db_cert_stale {
+	char serial[DB_SERIAL_MAX];
+	char token_id[40];           /* whose use it took; "" if none */
+	char *names;                 /* '\n'-separated */
+};
+/* The ISSUING rows created before BEFORE, oldest first, at most MAX. */
+int db_cert_stale_list(struct db *db, int64_t before, size_t max,
+		       struct db_cert_stale **out, size_t *n,
+		       struct mica_err *err);
+void db_cert_stale_free(struct db_cert_stale *a, size_t n);
 /* MICA_E_NOTFOUND if unknown. When the row holds a certificate, the WAL is
  * synced before it is returned (a group commit makes rows visible before
  * they are on disk); a failed sync is MICA_E_UNAVAIL. */
@@ -818,6 +833,10 @@ int db_acme_authz_find_valid(struct db *db, const char *account_id,
 			     const char *kind, const char *name, int wildcard,
 			     int64_t now, struct db_acme_authz *out,
 			     struct mica_err *err);
+/* Ids of orders 'processing' since before BEFORE (a process killed while
+ * finalizing), at most MAX. */
+int db_acme_order_stale(struct db *db, int64_t before, size_t max,
+			char (**ids)[40], size_t *n, struct mica_err *err);
 /* Ids of authorizations left processing (a restart), at most MAX. */
 int db_acme_authz_processing(struct db *db, size_t max, char (**ids)[40],
 			     size_t *n, struct mica_err *err);

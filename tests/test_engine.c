@@ -2370,6 +2370,99 @@ test_one_use_token_issues_once(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* A process killed between reserving a certificate and storing it leaves
+ * an issuing row and its token's use spent (and an ACME order
+ * processing): ca_issue_sweep forgets what is older than any live
+ * issuance, gives the use back and fails the order, and leaves the young. */
+static void
+test_sweep_forgets_what_a_crash_left(void)
+{
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX], sql[1024];
+	struct db_cert rec;
+	struct db_cert got;
+	struct db_acme_order o;
+	struct mica_err err;
+	struct db *db = ca_db(g_ca);
+	int64_t now = ca_now(), certs = -1, orders = -1;
+	static const char *const serials[] = { "7a11ed0000000001", "7a11ed0000000002" };
+
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 1, token, id) == 0);
+	CU_ASSERT_EQUAL_FATAL(db_token_consume(db, id, now, &err), 0);
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+	for (int i = 0; i < 2; i++) {
+		memset(&rec, 0, sizeof(rec));
+		snprintf(rec.serial, sizeof(rec.serial), "%s", serials[i]);
+		rec.profile = "server";
+		rec.subject = "CN=crash." DOMAIN;
+		rec.names = i == 0 ? "crash." DOMAIN "\nwww.crash." DOMAIN : "young." DOMAIN;
+		rec.not_before = now;
+		rec.not_after = now + 86400;
+		rec.reason = -1;
+		/* The first left by a crash eleven minutes ago; the second a
+		 * live issuance of the last minute. */
+		rec.created_at = i == 0 ? now - CA_ISSUE_ABANDON_S - 60 : now - 60;
+		rec.token_id = i == 0 ? id : NULL;
+		CU_ASSERT_EQUAL_FATAL(db_cert_reserve(db, &rec, &err), 0);
+	}
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO acme_account (id, thumbprint, jwk, created_at) "
+		 "VALUES ('sweepacct', zeroblob(32), '{}', %lld);"
+		 "INSERT INTO acme_order (id, account_id, status, names, profile, "
+		 "expires, created_at, updated_at) VALUES "
+		 "('sweepold', 'sweepacct', 'processing', 'a." DOMAIN "', 'server', "
+		 "%lld, %lld, %lld), "
+		 "('sweepnew', 'sweepacct', 'processing', 'b." DOMAIN "', 'server', "
+		 "%lld, %lld, %lld);",
+		 (long long)now, (long long)(now + 3600), (long long)(now - 700),
+		 (long long)(now - 700), (long long)(now + 3600), (long long)now,
+		 (long long)now);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db->h, sql, NULL, NULL, NULL), SQLITE_OK);
+
+	CU_ASSERT_EQUAL(ca_issue_sweep(g_ca, "test", &certs, &orders, &err), 0);
+	CU_ASSERT_EQUAL(certs, 1);
+	CU_ASSERT_EQUAL(orders, 1);
+	memset(&got, 0, sizeof(got));
+	CU_ASSERT_EQUAL(db_cert_get(db, serials[0], &got, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(db, serials[1], &got, &err), 0);
+	CU_ASSERT_EQUAL(got.status, DB_CERT_ISSUING);
+	db_cert_free(&got);
+	memset(&o, 0, sizeof(o));
+	CU_ASSERT_EQUAL_FATAL(db_acme_order_get(db, "sweepold", &o, &err), 0);
+	CU_ASSERT_STRING_EQUAL(o.status, "invalid");
+	CU_ASSERT_PTR_NOT_NULL(o.error_detail != NULL ? strstr(o.error_detail, "interrupted") : NULL);
+	db_acme_order_free(&o);
+	CU_ASSERT_EQUAL_FATAL(db_acme_order_get(db, "sweepnew", &o, &err), 0);
+	CU_ASSERT_STRING_EQUAL(o.status, "processing");
+	db_acme_order_free(&o);
+	/* Audited, with the names and the token. */
+	{
+		sqlite3_stmt *st = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db->h,
+			"SELECT detail FROM audit WHERE action = 'cert.abandoned' "
+			"AND target = ?1", -1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_text(st, 1, serials[0], -1, SQLITE_STATIC);
+		CU_ASSERT_EQUAL_FATAL(sqlite3_step(st), SQLITE_ROW);
+		CU_ASSERT_PTR_NOT_NULL(strstr((const char *)sqlite3_column_text(st, 0),
+					      "crash." DOMAIN ",www.crash." DOMAIN));
+		CU_ASSERT_PTR_NOT_NULL(strstr((const char *)sqlite3_column_text(st, 0), id));
+		sqlite3_finalize(st);
+	}
+	/* Nothing more the second time: the token is not given back twice. */
+	CU_ASSERT_EQUAL(ca_issue_sweep(g_ca, "test", &certs, &orders, &err), 0);
+	CU_ASSERT_EQUAL(certs, 0);
+	CU_ASSERT_EQUAL(orders, 0);
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+	/* Leave the store as the other tests expect it. */
+	CU_ASSERT_EQUAL(sqlite3_exec(db->h,
+		"DELETE FROM certificate WHERE serial = '7a11ed0000000002';"
+		"DELETE FROM acme_order WHERE account_id = 'sweepacct';"
+		"DELETE FROM acme_account WHERE id = 'sweepacct';", NULL, NULL, NULL),
+		SQLITE_OK);
+}
+
 static void
 test_scoped_token_issues_only_within_its_scope(void)
 {
@@ -5298,6 +5391,8 @@ main(void)
 		  test_pending_queue_per_client_and_per_csr },
 		{ "a one-use enrollment token issues once and is then refused",
 		  test_one_use_token_issues_once },
+		{ "the sweep forgets what a crash left mid-issuance",
+		  test_sweep_forgets_what_a_crash_left },
 		{ "a scoped token issues only within its profile and names, refusals use nothing",
 		  test_scoped_token_issues_only_within_its_scope },
 		{ "bad, revoked and expired tokens are unauthorized with one message",

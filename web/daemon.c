@@ -318,6 +318,25 @@ expiry_maintain(struct web_daemon *dm, struct ca *ca)
 	dm->expiry_said = now != 0 ? now : 1;
 }
 
+/* What a process killed while issuing left, once older than any live
+ * issuance (ca_issue_sweep): at start and every tick. */
+static void
+sweep_maintain(struct ca *tick)
+{
+	struct mica_err e;
+	int64_t certs = 0, orders = 0;
+
+	if (ca_issue_sweep(tick, "serve", &certs, &orders, &e) != 0)
+		mica_log(MICA_LOG_WARN, "issuance sweep: %s (%s)", e.msg, e.code);
+	if (certs > 0)
+		mica_log(MICA_LOG_INFO, "forgot %lld certificate(s) left "
+			 "mid-issuance by a stopped process (never handed out; "
+			 "token uses given back)", (long long)certs);
+	if (orders > 0)
+		mica_log(MICA_LOG_INFO, "%lld ACME order(s) left processing by "
+			 "a stopped process are now invalid", (long long)orders);
+}
+
 static void
 delta_maintain(struct ca *tick)
 {
@@ -522,6 +541,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	if (web_crl_start(&dm->srv, tick, loader, err) != 0)
 		goto out;
 	delta_maintain(tick);
+	sweep_maintain(tick);
 	/* The OCSP responder's certificate before the first request (and
 	 * its record before anything a test or an admin compares), then
 	 * OCSP responses signed ahead of time, in the background, and the
@@ -577,6 +597,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 
 				web_crl_maintain(&dm->srv, tick);
 				delta_maintain(tick);
+				sweep_maintain(tick);
 				web_tls_maintain(&dm->tls, 0);
 				expiry_maintain(dm, tick);
 				/* A mode loosened while we run: the engine logs it

@@ -257,6 +257,53 @@ else
 fi
 start "$W/out.3b" || serve_failed "$W/out.3b"
 
+# ------------------------------------------- killed in mid-issuance --
+# Every process of the daemon is killed while a certificate is being
+# signed (its signers stopped, so the request waits there with its row
+# recorded and its single-use token's use spent). Nobody received that
+# certificate: once the row is older than any live issuance can be (ten
+# minutes; moved back here by hand) the daemon forgets it at start and
+# gives the use back, so the server can enroll again with the same token.
+T1=$("$MICA" -d "$D" token create --enroll --uses 1 --comment "mid-issuance" 2>/dev/null)
+case $T1 in mica_*) ;; *) die "mica token create --enroll --uses 1" ;; esac
+T1ID=$("$MICA" -d "$D" token list --json | python3 -c '
+import json, sys
+print([t["id"] for t in json.load(sys.stdin) if t.get("comment") == "mid-issuance"][0])')
+uses_left() { "$MICA" -d "$D" token list --json | python3 -c '
+import json, sys
+print([t["uses_left"] for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0])' "$T1ID"; }
+issuing_rows() { sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate WHERE status = 0"; }
+is "no row is being issued before" "$(issuing_rows)" 0
+KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
+STOPPED=$(pgrep -P "$KEEPER")
+# shellcheck disable=SC2086
+kill -STOP $STOPPED
+enroll mid.contoso.test "$T1" > "$W/mid.status" &
+MIDPID=$!
+wait_for "a row recorded for the certificate being signed" 30 sh -c \
+	"[ \"\$(sqlite3 '$D/mica.db' 'SELECT count(*) FROM certificate WHERE status = 0')\" = 1 ]" ||
+	fail "no issuing row while the signers are stopped"
+# shellcheck disable=SC2086
+kill -KILL "$SERVE_PID" "$KEEPER" $STOPPED 2>/dev/null
+serve_wait
+wait "$MIDPID" 2>/dev/null
+is "the client received no certificate" "$(cat "$W/mid.contoso.test.json" 2>/dev/null | grep -c 'BEGIN CERTIFICATE')" 0
+is "the row left records whose use it took" \
+	"$(sqlite3 "$D/mica.db" 'SELECT token_id FROM certificate WHERE status = 0')" "$T1ID"
+is "... and the use is spent" "$(uses_left)" 0
+start "$W/out.mid1" || serve_failed "$W/out.mid1"
+is "a restart at once keeps the young row (it might be a live issuance)" "$(issuing_rows)" 1
+serve_stop
+sqlite3 "$D/mica.db" "UPDATE certificate SET created_at = created_at - 601 WHERE status = 0" ||
+	fail "sqlite3 could not age the row"
+start "$W/out.mid2" || serve_failed "$W/out.mid2"
+is "a start once it is older than ten minutes forgets the row" "$(issuing_rows)" 0
+is "... and gives the token's use back" "$(uses_left)" 1
+check "... and says so in the log" grep -q 'forgot 1 certificate(s) left mid-issuance' "$LOG"
+check "... and in the audit trail" sh -c "'$MICA' -d '$D' audit --limit 20 | grep 'cert.abandoned' | grep -q 'mid.contoso.test'"
+is "the server enrolls again with the same single-use token" "$(enroll mid2.contoso.test "$T1")" 201
+is "... which is then used up" "$(uses_left)" 0
+
 # ------------------------------------------------------ the keeper dies --
 
 KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)

@@ -1,0 +1,17 @@
+-- schema/019_issuing_sweep.sql - what a process killed while issuing left.
+--
+-- Applied once, inside a transaction, when PRAGMA user_version < 19.
+--
+-- A certificate is recorded (status 0, issuing) before it is signed and
+-- completed after; a failure in between forgets the row and gives the
+-- enrollment token's use back, but a process killed in between (SIGKILL,
+-- a power cut) leaves the row, and the use spent. The daemon now forgets
+-- such rows once they are older than any live issuance can be (see
+-- ca_issue_sweep) and gives the use back: this column says whose use the
+-- row took. NULL: no token (or reserved before this migration).
+ALTER TABLE certificate ADD COLUMN token_id TEXT;
+
+-- ACME orders left 'processing' the same way are made invalid; few rows
+-- are ever processing, so this index keeps that look off the table.
+CREATE INDEX acme_order_processing ON acme_order (updated_at)
+	WHERE status = 'processing';
