@@ -264,7 +264,7 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 					rep->www_auth == 2 ?
 					"Bearer realm=\"mica\", error=\"invalid_token\"" :
 					"Bearer realm=\"mica\"");
-	if (rep->close)
+	if (rep->close || atomic_load(&r->lst->closing))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	for (size_t i = 0; i < rep->nhdr && i < WEB_EXTRA_HEADERS; i++)
 		MHD_add_response_header(resp, rep->hdr[i].name, rep->hdr[i].value);
@@ -573,6 +573,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		rq.body_len = r->body_len;
 		if (lst->slow != NULL &&
 		    web_route_slow(table, ntable, r->method, r->uri, r->path_len)) {
+			int rc;
+
 			/* The header values stay in the connection's memory
 			 * while it is suspended; the rest is R's. */
 			r->rq = rq;
@@ -581,14 +583,29 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			r->job.run = slow_run;
 			r->job.cancel = slow_cancel;
 			r->job.arg = r;
+			/* A lane stopped already (the daemon stopping, a
+			 * request on a connection kept open): answered now,
+			 * on this thread, which sends it before it stops. */
+			if (web_slow_stopping(lst->slow)) {
+				req_fail(r, &rep, MICA_E_UNAVAIL, "shutting_down",
+					 "the server is stopping; try again");
+				ret = send_reply(conn, r, &rep);
+				web_reply_clear(&rep);
+				return ret;
+			}
 			r->deferred = DEFER_QUEUED;
 			MHD_suspend_connection(conn);
-			if (web_slow_submit(lst->slow, &r->job) == 0) {
+			if ((rc = web_slow_submit(lst->slow, &r->job)) == 0) {
 				MICA_TEST_NOTE(SLOW_GATE, "queued");
 			} else {
-				r->rep.retry_after = 5;
-				req_fail(r, &r->rep, MICA_E_UNAVAIL, "busy",
-					 "too many slow requests at once; try again");
+				if (rc == -2)
+					req_fail(r, &r->rep, MICA_E_UNAVAIL, "shutting_down",
+						 "the server is stopping; try again");
+				else {
+					r->rep.retry_after = 5;
+					req_fail(r, &r->rep, MICA_E_UNAVAIL, "busy",
+						 "too many slow requests at once; try again");
+				}
 				r->deferred = DEFER_DONE;
 				MHD_resume_connection(conn);
 			}

@@ -40,6 +40,9 @@ struct web_listener {
 	int *share;               /* each one's share of the limit */
 	int tls;
 	atomic_int inflight;      /* requests begun and not completed */
+	atomic_int closing;       /* stopping: every answer closes its
+				   * connection, so no client sends another
+				   * request on it that nobody would answer */
 	char url[160];            /* "https://127.0.0.1:8443" */
 };
 

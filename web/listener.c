@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/thread.h"
 #include "web/conns.h"
@@ -345,7 +346,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 		return NULL;
 	}
 	if ((l->conns = web_conns_new(WEB_CONN_LIMIT)) == NULL) {
-		web_slow_stop(l->slow);
+		web_slow_free(l->slow);
 		listener_free(l, 1);
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		return NULL;
@@ -371,7 +372,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 				MHD_OPTION_ARRAY, ops,
 				MHD_OPTION_END);
 	if (l->d == NULL) {
-		web_slow_stop(l->slow);
+		web_slow_free(l->slow);
 		web_conns_free(l->conns);
 		listener_free(l, 1);
 		mica_err_set(err, MICA_E_UNAVAIL, "listen_failed",
@@ -380,7 +381,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 		return NULL;
 	}
 	if (web_conns_start(l->conns, err) != 0) {
-		web_slow_stop(l->slow);
+		web_slow_free(l->slow);
 		MHD_stop_daemon(l->d);
 		web_conns_free(l->conns);
 		listener_free(l, 1);
@@ -390,7 +391,7 @@ web_listener_start(struct web_server *srv, int tls, const struct web_addr *a,
 		mica_err_set(err, MICA_E_INTERNAL, "thread",
 			     "cannot start the %s acceptor: %s", tls ? "HTTPS" : "HTTP",
 			     strerror(rc));
-		web_slow_stop(l->slow);
+		web_slow_free(l->slow);
 		web_conns_stop(l->conns);
 		MHD_stop_daemon(l->d);
 		web_conns_free(l->conns);
@@ -431,6 +432,13 @@ drain(struct web_listener *l1, struct web_listener *l2, int seconds)
 void
 web_listeners_stop(struct web_listener *a, struct web_listener *b)
 {
+	/* Every answer from here on closes its connection: a client keeping
+	 * one open would otherwise send its next request just as the daemon
+	 * below closes it, and get no answer. */
+	if (a != NULL)
+		atomic_store(&a->closing, 1);
+	if (b != NULL)
+		atomic_store(&b->closing, 1);
 	/* No new connection from here on; the listening socket stays open
 	 * (a client connecting now waits in its backlog, then is refused
 	 * when it closes) unless a new listener has a duplicate of it. */
@@ -442,7 +450,9 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 	/* The slow lanes before the daemons: a request still there is
 	 * finished (or, not begun, answered 503) and its connection resumed,
 	 * while the daemon that holds it still exists. Their threads' store
-	 * handles go with them. */
+	 * handles go with them; the lanes themselves stay until the daemons
+	 * are gone, whose threads may still ask them (and are told they
+	 * stop: 503 shutting_down). */
 	if (a != NULL)
 		web_slow_stop(a->slow);
 	if (b != NULL)
@@ -452,18 +462,23 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 	 * or its client gets a closed connection for a request that was
 	 * carried out (a CRL published, a certificate revoked). */
 	drain(a, b, WEB_DRAIN_SECONDS);
+	/* tests/e2e/slow_lane.sh: requests on connections kept open,
+	 * between the lanes' stop and the daemons'. */
+	MICA_TEST_GATE("MICA_TEST_STOP_GATE");
 	/* The listening socket closes after the daemon's threads are gone.
 	 * Its table of connections goes last: the daemon tells it of every
 	 * close as it stops. */
 	if (a != NULL) {
 		web_conns_stop(a->conns);
 		MHD_stop_daemon(a->d);
+		web_slow_free(a->slow);
 		web_conns_free(a->conns);
 		listener_free(a, 0);
 	}
 	if (b != NULL) {
 		web_conns_stop(b->conns);
 		MHD_stop_daemon(b->d);
+		web_slow_free(b->slow);
 		web_conns_free(b->conns);
 		listener_free(b, 0);
 	}

@@ -67,7 +67,7 @@ web_slow_start(unsigned workers, struct mica_err *err)
 	pthread_cond_init(&s->cond, NULL);
 	for (; s->nthreads < workers; s->nthreads++) {
 		if (pthread_create(&s->threads[s->nthreads], NULL, worker, s) != 0) {
-			web_slow_stop(s);
+			web_slow_free(s);
 			mica_err_set(err, MICA_E_INTERNAL, "thread_failed",
 				     "cannot start the threads of slow requests");
 			return NULL;
@@ -82,7 +82,9 @@ web_slow_submit(struct web_slow *s, struct web_slow_job *job)
 	int rc = -1;
 
 	pthread_mutex_lock(&s->lock);
-	if (!s->stopping && s->queued < WEB_SLOW_QUEUE) {
+	if (s->stopping)
+		rc = -2;
+	else if (s->queued < WEB_SLOW_QUEUE) {
 		job->next = NULL;
 		if (s->tail != NULL)
 			s->tail->next = job;
@@ -95,6 +97,17 @@ web_slow_submit(struct web_slow *s, struct web_slow_job *job)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int
+web_slow_stopping(struct web_slow *s)
+{
+	int on;
+
+	pthread_mutex_lock(&s->lock);
+	on = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return on;
 }
 
 void
@@ -117,8 +130,18 @@ web_slow_stop(struct web_slow *s)
 		left->cancel(left->arg);
 		left = next;
 	}
+	/* Joined once; a second stop finds none left. */
 	for (unsigned i = 0; i < s->nthreads; i++)
 		pthread_join(s->threads[i], NULL);
+	s->nthreads = 0;
+}
+
+void
+web_slow_free(struct web_slow *s)
+{
+	if (s == NULL)
+		return;
+	web_slow_stop(s);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s->threads);

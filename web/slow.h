@@ -33,12 +33,18 @@ struct web_slow_job {
 struct web_slow *web_slow_start(unsigned workers, struct mica_err *err);
 
 /* Queue JOB (the caller's memory, untouched by the lane after run or
- * cancel begins). 0, or -1 when the queue is full or the lane stopping
- * (neither callback is then called). */
+ * cancel begins). 0; -1 when the queue is full, -2 when the lane is
+ * stopping (neither callback is then called). */
 int web_slow_submit(struct web_slow *s, struct web_slow_job *job);
+/* Is S stopping or stopped? */
+int web_slow_stopping(struct web_slow *s);
 
 /* Stop S: the jobs not yet begun are cancelled, those running finish, the
- * threads are joined, S is freed. NULL is ignored. */
+ * threads are joined. S stays (web_slow_submit refuses, -2) until
+ * web_slow_free: the listener's threads, which may still submit, stop
+ * after it. Again, or NULL: nothing. */
 void web_slow_stop(struct web_slow *s);
+/* Stop S if it runs, and free it. NULL is ignored. */
+void web_slow_free(struct web_slow *s);
 
 #endif

@@ -315,4 +315,56 @@ grep -q "POST /api/v1/crl 503" "$W/serve.out.err" &&
 	ok "stop: the log has the 503" ||
 	{ fail "stop: no 503 in the log; its last lines:"; tail -15 "$W/serve.out.err" | sed 's/^/    /'; }
 
+# ------------------------------------- a connection kept open meanwhile --
+# Once the daemon stops, every answer closes its connection; a slow
+# request arriving on a connection kept open after the lanes stopped
+# (MICA_TEST_STOP_GATE holds the stop there, before the listeners' own
+# threads go) is answered 503 shutting_down at once. Before, it was
+# answered "busy" without closing, or - freed lane - not at all.
+echo "# SIGTERM with two connections kept open"
+SG2=$W/stopgate
+serve_start "$W/serve2.out" "$D" "MICA_TEST_STOP_GATE=$SG2" -- --threads 1 ||
+	serve_failed "$W/serve2.out"
+"$PYTHON3" - "$S" "$W/root.pem" "$ADM" "$SG2" "$SERVE_PID" "$TIME_SCALE" > "$W/kept.out" 2>&1 <<'PY'
+import http.client, json, os, signal, ssl, sys, time, urllib.parse
+url, cafile, adm, gate, pid, scale = sys.argv[1:7]
+u = urllib.parse.urlsplit(url)
+ctx = ssl.create_default_context(cafile=cafile)
+def conn():
+    c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30 * int(scale))
+    c.request("GET", "/healthz")
+    r = c.getresponse()
+    r.read()
+    print("before", r.status, (r.getheader("Connection") or "-").lower())
+    return c
+a, b = conn(), conn()
+os.kill(int(pid), signal.SIGTERM)
+end = time.time() + 60 * int(scale)
+while not os.path.exists(gate + ".reached"):
+    if time.time() > end:
+        print("gate never reached"); sys.exit(1)
+    time.sleep(0.05)
+a.request("POST", "/api/v1/crl", body="{}", headers={
+    "Authorization": "Bearer " + adm, "Content-Type": "application/json"})
+r = a.getresponse()
+body = r.read()
+try:
+    code = json.loads(body).get("error")
+except ValueError:
+    code = body[:80]
+print("slow", r.status, code, (r.getheader("Connection") or "-").lower())
+b.request("GET", "/healthz")
+r = b.getresponse()
+r.read()
+print("other", r.status, (r.getheader("Connection") or "-").lower())
+open(gate, "w").close()
+PY
+is "kept: both connections stay open before the stop" "$(grep -c '^before 200 -$' "$W/kept.out")" 2
+is "kept: a publication on one, after the lanes stopped: 503 shutting_down, closing" \
+	"$(grep '^slow' "$W/kept.out")" "slow 503 shutting_down close"
+is "kept: any answer on the other closes it" "$(grep '^other' "$W/kept.out")" "other 200 close"
+touch "$SG2"
+serve_wait
+is "kept: the daemon exits 0" "$SERVE_RC" 0
+
 finish
