@@ -209,13 +209,21 @@ int ca_open_serve(const char *datadir, const char *passphrase_file,
 /* 1 while CA can sign (its signers' keeper lives, or the key is here), 0
  * when the signing service is gone for good (the daemon should stop). */
 int ca_signer_ok(struct ca *ca);
+/* How long (ms) the oldest signature request in flight (a certificate, a
+ * small CRL, an OCSP response) has waited for its signer; 0 if none. */
+int64_t ca_signer_stall_ms(struct ca *ca);
 /* Raise SIGNO in this process as soon as the signing service is found
  * gone (ca_signer_ok() then 0), so a main loop waiting for signals stops
  * at once. No effect on a handle without signers. */
 void ca_signer_on_loss(struct ca *ca, int signo);
 
-/* Does the store answer, and is it still private? ca_perm_check(), then a
- * real query on this handle's connection (for a health check). */
+/* Does the store answer, is it still private, and has its disk room?
+ * ca_perm_check(), a real query on this handle's connection, then the
+ * free space of the data directory's file system: under
+ * CA_STORE_ROOM_MIN (what this user may use; root may use the blocks kept
+ * for it) is MICA_E_UNAVAIL "disk_full" (for a health check: issuance,
+ * revocation and CRLs fail or soon will). */
+#define CA_STORE_ROOM_MIN (1024 * 1024)
 int ca_store_check(struct ca *ca, struct mica_err *err);
 
 /* Are the data directory (mode 0700 or stricter) and the store's files

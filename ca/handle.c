@@ -967,6 +967,12 @@ ca_signer_ok(struct ca *ca)
 	return ca->sh->signer == NULL || ca_signer_alive(ca->sh->signer);
 }
 
+int64_t
+ca_signer_stall_ms(struct ca *ca)
+{
+	return ca->sh->signer != NULL ? ca_signer_stalled_ms(ca->sh->signer) : 0;
+}
+
 int
 ca_clone(struct ca *parent, struct ca **out, struct mica_err *err)
 {

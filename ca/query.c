@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "ca/ca_int.h"
 
@@ -175,9 +177,22 @@ ca_store_check(struct ca *ca, struct mica_err *err)
 {
 	int64_t last = 0;
 
-	if (ca_perm_check(ca, err) != 0)
+	struct statvfs v;
+	unsigned long long room;
+
+	if (ca_perm_check(ca, err) != 0 ||
+	    db_crl_last_number(ca->db, &last, err) != 0)
 		return -1;
-	return db_crl_last_number(ca->db, &last, err);
+	if (ca->sh->datadir == NULL || statvfs(ca->sh->datadir, &v) != 0)
+		return 0;   /* not known: the writes will say */
+	room = (unsigned long long)(geteuid() == 0 ? v.f_bfree : v.f_bavail) *
+	       (unsigned long long)v.f_frsize;
+	if (room < CA_STORE_ROOM_MIN)
+		return mica_err_set(err, MICA_E_UNAVAIL, "disk_full",
+				    "the disk holding the certificate store has "
+				    "%llu KiB free: issuance, revocation and CRLs "
+				    "fail until it has room", room / 1024);
+	return 0;
 }
 
 /* --------------------------------------------------------- audit log -- */

@@ -37,6 +37,7 @@ struct conn {
 	pid_t pid;
 	int busy;
 	int background;  /* mica-signer-crl: large CRLs of background threads */
+	int64_t since;   /* monotonic ms its request in flight was sent, 0 */
 };
 
 struct ca_signer {
@@ -495,6 +496,7 @@ static void
 give(struct ca_signer *s, int i, int broken)
 {
 	pthread_mutex_lock(&s->mu);
+	s->conns[i].since = 0;
 	if (broken) {
 		mica_log(MICA_LOG_WARN, "lost the connection to signer[%d]; "
 			 "the keeper starts another", (int)s->conns[i].pid);
@@ -540,6 +542,7 @@ round_trip(struct ca_signer *s, int i, uint16_t type, uint16_t key,
 
 	pthread_mutex_lock(&s->mu);
 	id = ++s->next_id;
+	s->conns[i].since = mica_mono_ms();
 	pthread_mutex_unlock(&s->mu);
 	hdr.type = type;
 	hdr.key = key;
@@ -906,6 +909,23 @@ ca_signer_alive(struct ca_signer *s)
 	alive = !s->keeper_dead;
 	pthread_mutex_unlock(&s->mu);
 	return alive;
+}
+
+int64_t
+ca_signer_stalled_ms(struct ca_signer *s)
+{
+	int64_t now = mica_mono_ms(), oldest = 0;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
+		if (s->conns[i].fd >= 0 && s->conns[i].busy &&
+		    !s->conns[i].background && s->conns[i].since != 0 &&
+		    now - s->conns[i].since > oldest)
+			oldest = now - s->conns[i].since;
+	pthread_mutex_unlock(&s->mu);
+	return oldest;
 }
 
 pid_t

@@ -217,6 +217,11 @@ void ca_signer_notify(struct ca_signer *s, int signo);
 /* 1 while the keeper lives (it may be between signers), else 0. */
 int ca_signer_alive(struct ca_signer *s);
 
+/* How long (ms) the oldest request now in flight to a signer other than
+ * the CRL signer has waited for its answer; 0 if none waits. A signature
+ * takes milliseconds: seconds mean a signer stopped or starved. */
+int64_t ca_signer_stalled_ms(struct ca_signer *s);
+
 /* PIDs, for tests and logs: the keeper's, and the live signers' (the CRL
  * signer's among them once started; up to MAX into PIDS; returns how
  * many). */

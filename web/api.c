@@ -24,6 +24,8 @@
 #define TEXT_OCTETS_MAX (4 * CA_TEXT_MAX)
 #define NAME_FILTER_MAX 253
 #define LIST_SCAN_MAX 20000   /* ids a listing page may look at (docs/API.md) */
+/* /healthz is 503 once a signature has waited this long for its signer. */
+#define WEB_SIGNER_STALL_MS 15000
 
 /* --------------------------------------------------------- helpers -- */
 
@@ -282,6 +284,7 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	char warning[CA_EXPIRY_WARNING_MAX];
 	struct ca *ca;
 	json_t *o;
+	int64_t stall;
 	int ex;
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
@@ -291,6 +294,15 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		return -1;
 	if (web_crl_check(c->srv, ca, err) != 0)
 		return -1;
+	/* Signatures take milliseconds: a signer that has not answered for
+	 * this long is stopped or starved, and every issuance sent to it
+	 * waits for the signer timeout (five minutes). */
+	if ((stall = ca_signer_stall_ms(ca)) >= WEB_SIGNER_STALL_MS)
+		return mica_err_set(err, MICA_E_UNAVAIL, "signer_stalled",
+				    "a signature has waited %lld s for its signer "
+				    "(a signer process stopped or starved of CPU); "
+				    "requests sent to it wait up to five minutes",
+				    (long long)(stall / 1000));
 	/* An expired CA signs nothing relying parties take: down;
 	 * one near its end: up, with the warning for the monitoring. */
 	if ((ex = ca_expiry_warning(ca, c->now, warning, sizeof(warning))) == 2)

@@ -1306,6 +1306,43 @@ kill "${RACE[$WINNER]}"
 wait "${RACE[$WINNER]}"
 is "... and stops cleanly" "$?" 0
 on_exit_forget "${RACE[$WINNER]}"
+# ------------------------------------------------------------ a full disk --
+# The daemon on a 16 MiB tmpfs of its own (a mount namespace: root only):
+# /healthz says when the disk holding the store is full - every issuance,
+# revocation and CRL then fails or soon will - and is ok again once there
+# is room; before, it said ok throughout.
+echo "# a full disk"
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	FD=$W/fulldisk
+	mkdir -m 700 "$FD"
+	cat > "$W/in-tmpfs" <<EOF
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=16m,mode=0700 tmpfs "\$0" && exec "\$@"' "$FD" "$MICA" "\$@"
+EOF
+	chmod 755 "$W/in-tmpfs"
+	REAL_MICA=$MICA
+	MICA=$W/in-tmpfs HP= SP=
+	serve_start "$W/full.out" "$FD/ca" -- --domain full.test || serve_failed "$W/full.out"
+	MICA=$REAL_MICA
+	INNER=/proc/$SERVE_PID/root$FD
+	if [ -f "$INNER/ca/mica.db" ] && [ ! -e "$FD/ca" ]; then
+		ok "full disk: the CA lives on the daemon's own tmpfs"
+	else
+		fail "full disk: the store is not on the tmpfs"
+	fi
+	fhealth() { curl -s -o "$W/full.json" -w '%{http_code}' "$H/healthz"; }
+	is "full disk: /healthz ok while there is room" "$(fhealth)" 200
+	dd if=/dev/zero of="$INNER/fill" bs=64k 2>/dev/null
+	is "full disk: /healthz 503 once the disk is full" "$(fhealth)" 503
+	is "... saying disk_full" "$(json_get "$W/full.json" error)" disk_full
+	rm -f "$INNER/fill"
+	is "full disk: /healthz ok again once there is room" "$(fhealth)" 200
+	serve_stop
+	is "full disk: the daemon stops cleanly" "$SERVE_RC" 0
+else
+	skip "/healthz on a full disk" "needs root (a mount namespace with a small tmpfs)"
+fi
+
 # Built with sanitizers, the daemon reports what it caught on stderr.
 if grep -q -e "Sanitizer" -e "runtime error" "$W"/out*.err; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20

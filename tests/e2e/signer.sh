@@ -283,6 +283,12 @@ MIDPID=$!
 wait_for "a row recorded for the certificate being signed" 30 sh -c \
 	"[ \"\$(sqlite3 '$D/mica.db' 'SELECT count(*) FROM certificate WHERE status = 0')\" = 1 ]" ||
 	fail "no issuing row while the signers are stopped"
+# A signature takes milliseconds; /healthz says when one has waited 15 s.
+health() { curl -s -o "$W/health.json" -w '%{http_code}' "$H/healthz"; }
+is "/healthz is ok while the signature has waited a moment" "$(health)" 200
+check "/healthz answers 503 once the signature has waited 15 s" \
+	wait_for "/healthz 503" 60 sh -c "[ \"\$(curl -s -o '$W/health.json' -w '%{http_code}' '$H/healthz')\" = 503 ]"
+is "... saying the signer stalled" "$(json_get "$W/health.json" error)" signer_stalled
 # shellcheck disable=SC2086
 kill -KILL "$SERVE_PID" "$KEEPER" $STOPPED 2>/dev/null
 serve_wait
