@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/sha256.h>
@@ -262,7 +263,9 @@ cmp_i64(const void *a, const void *b)
 /* Remove from DIR the bodies no longer needed: those of numbers at most
  * the highest recorded (a higher one is being written by a publisher that
  * has not recorded it yet) that S_CRL_BODIES_KEEP does not list, and the
- * temporary files of such numbers a crash left. Best effort. */
+ * temporary files of such numbers a crash left (CRL_TMP_STALE_S old).
+ * Best effort. */
+#define CRL_TMP_STALE_S 600
 static void
 body_prune(struct db *db, const char *dir)
 {
@@ -320,6 +323,17 @@ body_prune(struct db *db, const char *dir)
 			continue;
 		if (strcmp(end, ".crl") != 0 && strncmp(end, ".crl.", 5) != 0)
 			continue;
+		/* A temporary file may be another process's, being written
+		 * for a number published meanwhile (it then fails to record
+		 * it, and takes the next): only one older than any such
+		 * write is what a crash left. */
+		if (strcmp(end, ".crl") != 0) {
+			struct stat sb;
+
+			if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    (int64_t)time(NULL) - (int64_t)sb.st_mtime < CRL_TMP_STALE_S)
+				continue;
+		}
 		if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
 			mica_log(MICA_LOG_WARN, "db: cannot remove %s/%s: %s",
 				 dir, de->d_name, strerror(errno));

@@ -3436,7 +3436,26 @@ test_crl_bodies(void)
 		snprintf(f, sizeof(f), "%s-crls/%d.crl", path, i);
 		CU_ASSERT_EQUAL(exists(f), i == 2 || i == 5 || i == 6);
 	}
+	/* Temporary bodies of a recorded number: one a crash left an hour
+	 * ago goes; one being written now (another publisher's, whose
+	 * number was taken meanwhile) stays for it to finish. */
+	{
+		struct timespec ts[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+
+		snprintf(f, sizeof(f), "%s-crls/3.crl.AbCdEf.tmp", path);
+		fp = fopen(f, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+		fclose(fp);
+		CU_ASSERT_EQUAL(utimensat(AT_FDCWD, f, ts, 0), 0);
+		snprintf(g, sizeof(g), "%s-crls/5.crl.GhIjKl.tmp", path);
+		fp = fopen(g, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+		fclose(fp);
+	}
 	CU_ASSERT_EQUAL(put_crl(db, 7, buf, LEN, 7, 0), 1);   /* 2 goes */
+	CU_ASSERT(!exists(f));
+	CU_ASSERT(exists(g));
+	unlink(g);
 	snprintf(f, sizeof(f), "%s-crls/2.crl", path);
 	CU_ASSERT(!exists(f));
 	snprintf(f, sizeof(f), "%s-crls/7.crl", path);
