@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
@@ -23,7 +24,30 @@
 #include "ca/x509.h"
 #include "util/fault.h"
 
-#define CLOCK_SLACK  (INT64_C(24) * 3600)
+/* How far ahead of this machine's clock a CA certificate's notBefore or
+ * a root CRL's thisUpdate may be: relying parties (OpenSSL, GnuTLS, NSS)
+ * allow none, and refuse what a not-yet-valid CA signs and a CRL not yet
+ * valid (with it, every certificate under the root) until then. */
+#define CLOCK_AHEAD  (5 * 60)
+
+/* "2026-12-07 09:00 UTC (3 h 20 min from now)" for AT, ahead of NOW. */
+static void
+ahead_text(int64_t at, int64_t now, char *out, size_t size)
+{
+	time_t t = (time_t)at;
+	struct tm tm;
+	char date[32];
+	int64_t min = (at - now + 59) / 60;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(date, sizeof(date), "%lld", (long long)at);
+	if (min >= 60)
+		snprintf(out, size, "%s (%lld h %lld min from now)", date,
+			 (long long)(min / 60), (long long)(min % 60));
+	else
+		snprintf(out, size, "%s (%lld min from now)", date, (long long)min);
+}
 #define POOL_MAX     (2 * CA_BUNDLE_MAX + CA_CHAIN_MAX)
 
 static int
@@ -128,9 +152,17 @@ can_sign_certs(const struct ca_cert_info *c, int64_t now, const char *what,
 	if (c->not_after <= now)
 		return mica_err_set(err, MICA_E_BADREQ, "expired",
 				    "%s (%s) has expired", what, name);
-	if (c->not_before > now + CLOCK_SLACK)
+	if (c->not_before > now + CLOCK_AHEAD) {
+		char when[96];
+
+		ahead_text(c->not_before, now, when, sizeof(when));
 		return mica_err_set(err, MICA_E_BADREQ, "not_yet_valid",
-				    "%s (%s) is not valid yet", what, name);
+				    "%s (%s) is not valid until %s: relying "
+				    "parties refuse what it signs until then; "
+				    "check the clocks of the machine that signed "
+				    "it and of this one, or install it then",
+				    what, name, when);
+	}
 	return 0;
 }
 
@@ -1041,9 +1073,16 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 			     "publish a new one on the root");
 		goto out;
 	}
-	if (crl.this_update > now + CLOCK_SLACK) {
-		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
-			     "the CRL's thisUpdate is in the future");
+	if (crl.this_update > now + CLOCK_AHEAD) {
+		char when[96];
+
+		ahead_text(crl.this_update, now, when, sizeof(when));
+		mica_err_set(err, MICA_E_BADREQ, "not_yet_valid",
+			     "the CRL is not valid until %s (its thisUpdate): "
+			     "relying parties would refuse it, and so every "
+			     "certificate under the root, until then; the CRL "
+			     "served stays the one before. Check the root "
+			     "machine's clock, or import it then", when);
 		goto out;
 	}
 	memset(&row, 0, sizeof(row));

@@ -22,7 +22,8 @@ static const char install_help[] =
 "certificates), DER, or a PKCS#7 .p7b as Windows' certreq returns; the\n"
 "certificate is the one for this CA's key (or the pending renewal's).\n"
 "\n"
-"It must be a CA certificate (cA, keyCertSign, cRLSign) valid now, and\n"
+"It must be a CA certificate (cA, keyCertSign, cRLSign) valid now (not\n"
+"more than five minutes ahead of this machine's clock), and\n"
 "chain - issuer by issuer, every signature verified - to a self-signed\n"
 "root given with --chain (PEM bundle, DER or .p7b; repeatable): the root\n"
 "you trust, whose fingerprint you compare with the root's own. A renewal\n"
@@ -468,7 +469,10 @@ static const char import_help[] =
 "issuingDistributionPoint narrows its scope (not covering CA\n"
 "certificates), one with an unknown critical extension or an extension\n"
 "twice, one whose number is over 63 bits (RFC 5280 5.2): none of them\n"
-"could stand for the root's complete CRL.\n";
+"could stand for the root's complete CRL. And one whose thisUpdate is more\n"
+"than five minutes ahead of this machine's clock (the root's clock runs\n"
+"ahead): relying parties refuse a CRL not yet valid, and with it every\n"
+"certificate under the root; the CRL served stays the one before.\n";
 
 int
 cmd_import_crl(const char *datadir, int argc, char **argv)

@@ -720,6 +720,15 @@ openssl ca -batch -config ent/ca.cnf -extensions v3_ca -in e.csr -out e.crt -not
 	ok "openssl ca -extensions v3_ca signs mica's request" || { fail "openssl ca"; sed 's/^/    /' ent/ca.log | tail -5; }
 grep -q 'DNS:fabrikam.test' <(openssl x509 -in e.crt -noout -text) &&
 	ok "... copying its name constraints (copy_extensions)" || fail "openssl ca dropped the name constraints"
+# The same request signed on a clock three hours ahead: relying parties
+# refuse the leaves of a CA not yet valid; install-ca took it (up to a
+# day ahead), and its daemon would have issued them.
+openssl ca -batch -config ent/ca.cnf -extensions v3_ca -in e.csr -out e-ahead.crt -notext \
+	-startdate "$(date -u -d '+3 hours' +%y%m%d%H%M%SZ)" >ent/ca-ahead.log 2>&1 || die "openssl ca -startdate"
+expect_rc "install-ca refuses a CA certificate valid only from three hours on (3)" 3 \
+	m -d E install-ca --cert e-ahead.crt --chain ent/root.pem
+grep -Eq "is not valid until .* \((2 h 5[0-9]|3 h 0) min from now\)" "$TMP/rc.err" &&
+	ok "... saying until when" || fail "... it said: $(cat "$TMP/rc.err")"
 openssl crl2pkcs7 -nocrl -certfile e.crt -certfile ent/root.pem -outform DER -out e.p7b 2>/dev/null
 expect_rc "install-ca from a .p7b, chained to the openssl root" 0 m -d E install-ca --cert e.p7b --chain ent/root.pem
 csr ent www.fabrikam.test
@@ -760,6 +769,22 @@ echo 0100000000000000000001 > ent/crlnumber
 openssl ca -batch -config ent/ca.cnf -gencrl -crlexts crl_plain -out ent/big.crl >/dev/null 2>&1 ||
 	die "openssl ca -gencrl (a number of 81 bits)"
 expect_rc "import-crl refuses a CRL number over 63 bits (3)" 3 m -d E import-crl ent/big.crl
+# A root whose clock runs two hours ahead: its CRL's thisUpdate is then
+# in the future, and OpenSSL refuses it ("CRL is not yet valid") - with
+# it, under -crl_check_all, every certificate below the root - until
+# then. It was taken (up to 24 h ahead) and served at once.
+if command -v faketime >/dev/null; then
+	echo 7F > ent/crlnumber
+	faketime -f '+2h' openssl ca -batch -config ent/ca.cnf -gencrl -crlexts crl_plain \
+		-out ent/ahead.crl >/dev/null 2>&1 || die "openssl ca -gencrl under faketime"
+	openssl crl -in ent/ahead.crl -noout -lastupdate > ent/ahead.tu 2>&1
+	expect_rc "import-crl refuses a CRL made on a clock two hours ahead (3) [$(cat ent/ahead.tu)]" 3 \
+		m -d E import-crl ent/ahead.crl
+	grep -Eq "not valid until .* \((1 h 5[0-9]|2 h 0) min from now\)" "$TMP/rc.err" &&
+		ok "... saying until when" || fail "... it said: $(cat "$TMP/rc.err")"
+else
+	skip "import-crl of a CRL from a clock ahead" "faketime is not installed"
+fi
 is "... and the CRL held is still the one imported" \
 	"$(sqlite3 E/mica.db "SELECT number FROM root_crl ORDER BY number DESC LIMIT 1")" "$held"
 
