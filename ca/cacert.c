@@ -46,6 +46,7 @@ static const unsigned char OID_NC[] = { 0x55, 0x1d, 0x1e };
 static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
 static const unsigned char OID_DELTA_CRL[] = { 0x55, 0x1d, 0x1b };
 static const unsigned char OID_IDP[] = { 0x55, 0x1d, 0x1c };
+static const unsigned char OID_EKU[] = { 0x55, 0x1d, 0x25 };
 
 /* Extensions other CAs write that change nothing mica decides: known,
  * so a critical one is not "unknown" (a relying party processes them). */
@@ -53,7 +54,6 @@ static const struct {
 	unsigned char oid[8];
 	size_t len;
 } known_other[] = {
-	{ { 0x55, 0x1d, 0x25 }, 3 },     /* extendedKeyUsage */
 	{ { 0x55, 0x1d, 0x11 }, 3 },     /* subjectAltName */
 	{ { 0x55, 0x1d, 0x12 }, 3 },     /* issuerAltName */
 	{ { 0x55, 0x1d, 0x1f }, 3 },     /* cRLDistributionPoints */
@@ -219,6 +219,9 @@ read_exts(struct ca_der_cur *c, struct ca_cert_info *o, struct mica_err *err)
 		} else if (oid_is(oid, oid_len, OID_NC, sizeof(OID_NC))) {
 			o->nc = val;
 			o->nc_len = len;
+		} else if (oid_is(oid, oid_len, OID_EKU, sizeof(OID_EKU))) {
+			o->eku = val;    /* read by who needs it (ca_eku_allows) */
+			o->eku_len = len;
 		} else {
 			int known = 0;
 
@@ -230,6 +233,29 @@ read_exts(struct ca_der_cur *c, struct ca_cert_info *o, struct mica_err *err)
 			if (!known && crit)
 				o->unknown_critical = 1;
 		}
+	}
+	return 0;
+}
+
+int
+ca_eku_allows(const struct ca_cert_info *c, const unsigned char *purpose,
+	      size_t purpose_len)
+{
+	struct ca_der_cur top, seq;
+	const unsigned char *oid;
+	size_t oid_len;
+
+	if (c->eku == NULL)
+		return 1;
+	ca_der_init(&top, c->eku, c->eku_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0 ||
+	    !ca_der_empty(&top) || ca_der_empty(&seq))
+		return -1;
+	while (!ca_der_empty(&seq)) {
+		if (ca_der_get_oid(&seq, &oid, &oid_len, NULL) < 0)
+			return -1;
+		if (oid_is(oid, oid_len, purpose, purpose_len))
+			return 1;
 	}
 	return 0;
 }

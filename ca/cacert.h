@@ -45,9 +45,17 @@ struct ca_cert_info {
 	int has_ski;                 /* the extension is present */
 	const unsigned char *aki; size_t aki_len;   /* keyIdentifier or NULL */
 	const unsigned char *nc; size_t nc_len;     /* nameConstraints value */
+	const unsigned char *eku; size_t eku_len;   /* extendedKeyUsage value */
 	int unknown_critical;        /* an extension mica does not know, marked
 				      * critical */
 };
+
+/* Does the extendedKeyUsage of C (when it has one) list PURPOSE (the
+ * contents octets of a KeyPurposeId)? 1 yes or no extension, 0 no, -1 a
+ * malformed extension. As OpenSSL, NSS and Windows judge a CA
+ * certificate's EKU: anyExtendedKeyUsage alone does not count. */
+int ca_eku_allows(const struct ca_cert_info *c, const unsigned char *purpose,
+		  size_t purpose_len);
 
 /* Read one DER certificate (the whole input). MICA_E_BADREQ
  * "bad_certificate" with the rule in the message. */

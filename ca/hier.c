@@ -417,6 +417,50 @@ note(char *notice, const char *a, const char *b, const char *c)
 		 a != NULL ? a : "", b != NULL ? b : "", c != NULL ? c : "");
 }
 
+/* What relying parties will refuse of the path PATH (NPATH, this CA's
+ * certificate first), though mica installs it: said, not refused - the
+ * organisation's root is what it is - but before any leaf is issued. */
+static void
+chain_notes(const struct pool *p, const size_t *path, size_t npath,
+	    char *notice)
+{
+	static const struct {
+		unsigned char oid[8];
+		const char *what;
+	} purposes[] = {
+		{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 },
+		  "serverAuth: browsers, Windows and OpenSSL refuse the "
+		  "server certificates issued under it" },
+		{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02 },
+		  "clientAuth: client certificates issued under it are "
+		  "refused" },
+	};
+	char name[160], what[320];
+
+	for (size_t i = 0; i < npath; i++) {
+		const struct ca_cert_info *c = &p->c[path[i]].ci;
+		int kind = 0, bits = 0;
+
+		ca_name_text(c->subject, c->subject_len, name, sizeof(name));
+		for (size_t k = 0; k < sizeof(purposes) / sizeof(purposes[0]); k++)
+			if (ca_eku_allows(c, purposes[k].oid, 8) != 1) {
+				snprintf(what, sizeof(what), " has an "
+					 "extendedKeyUsage without %s",
+					 purposes[k].what);
+				note(notice, name, what, NULL);
+			}
+		/* The default security level of OpenSSL on Debian and
+		 * Ubuntu (2), and browsers, refuse a chain with it. */
+		if (ca_spki_key(c->spki, c->spki_len, &kind, &bits, NULL) == 0 &&
+		    kind == CA_PUBKEY_RSA && bits > 0 && bits < 2048) {
+			snprintf(what, sizeof(what), " has a key of %d bits: "
+				 "OpenSSL at its default security level and "
+				 "browsers refuse every certificate under it", bits);
+			note(notice, name, what, NULL);
+		}
+	}
+}
+
 /* May P->c[I], another CA's certificate for a key of the path, be kept
  * and handed out as a cross-certificate: a CA certificate valid now, of
  * no critical extension mica does not know, and - when its issuer's
@@ -664,6 +708,8 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			}
 		x.chain_len = (size_t)(q - x.chain);
 	}
+
+	chain_notes(pool, path, npath, notice);
 
 	/* The allowed domains the name constraints leave out: the policy
 	 * will refuse their names, say so now. */

@@ -731,6 +731,51 @@ grep -Eq "is not valid until .* \((2 h 5[0-9]|3 h 0) min from now\)" "$TMP/rc.er
 	ok "... saying until when" || fail "... it said: $(cat "$TMP/rc.err")"
 openssl crl2pkcs7 -nocrl -certfile e.crt -certfile ent/root.pem -outform DER -out e.p7b 2>/dev/null
 expect_rc "install-ca from a .p7b, chained to the openssl root" 0 m -d E install-ca --cert e.p7b --chain ent/root.pem
+# What relying parties will refuse, said by install-ca (not refused: the
+# organisation's root is what it is): an issuing CA whose
+# extendedKeyUsage leaves out serverAuth (OpenSSL: "unsuitable
+# certificate purpose" for every server certificate under it), and a
+# root of RSA-1024 (OpenSSL's default security level: "CA certificate
+# key too weak").
+cat >> ent/ca.cnf <<EOF
+[ v3_ca_client ]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid:always
+EOF
+m -d K init --subordinate --name "Fabrikam Client CA" --domain fabrikam.test \
+	--public-url "$H" --csr-out k.csr >/dev/null || fail "init K"
+openssl ca -batch -config ent/ca.cnf -extensions v3_ca_client -in k.csr -out k.crt -notext >ent/k.log 2>&1 ||
+	die "openssl ca -extensions v3_ca_client"
+expect_rc "install-ca: a CA whose extendedKeyUsage is clientAuth alone is installed" 0 \
+	m -d K install-ca --cert k.crt --chain ent/root.pem
+grep -q "^note: .*CN=Fabrikam Client CA.* has an extendedKeyUsage without serverAuth" "$TMP/rc.err" &&
+	ok "... with a note that server certificates under it are refused" ||
+	fail "... it said: $(cat "$TMP/rc.err")"
+grep -q "without clientAuth" "$TMP/rc.err" && fail "... and wrongly of clientAuth" ||
+	ok "... and none of clientAuth, which it allows"
+csr kleaf web.fabrikam.test
+m -d K issue --csr kleaf.csr --out kleaf.pem >/dev/null 2>&1 || fail "issue under K"
+openssl verify -purpose sslserver -CAfile ent/root.pem -untrusted k.crt kleaf.pem > k.verify 2>&1 &&
+	fail "openssl verify took a server certificate under a clientAuth CA" ||
+	ok "... as openssl verify -purpose sslserver does ($(grep -o 'unsuitable certificate purpose' k.verify | head -1))"
+mkdir -p weak/newcerts
+: > weak/index.txt
+echo 1000 > weak/serial
+openssl req -x509 -newkey rsa:1024 -nodes -keyout weak/root.key -subj "/CN=Fabrikam Legacy Root" \
+	-days 3650 -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-out weak/root.pem 2>/dev/null || die "openssl req rsa:1024"
+sed -e "s|$W/ent|$W/weak|" ent/ca.cnf > weak/ca.cnf
+m -d L init --subordinate --name "Fabrikam Legacy Issuing CA" --domain fabrikam.test \
+	--public-url "$H" --csr-out l.csr >/dev/null || fail "init L"
+openssl ca -batch -config weak/ca.cnf -extensions v3_ca -in l.csr -out l.crt -notext >weak/ca.log 2>&1 ||
+	die "openssl ca under the RSA-1024 root"
+expect_rc "install-ca: a CA under an RSA-1024 root is installed" 0 \
+	m -d L install-ca --cert l.crt --chain weak/root.pem
+grep -q "^note: .*CN=Fabrikam Legacy Root has a key of 1024 bits" "$TMP/rc.err" &&
+	ok "... with a note that relying parties refuse everything under it" ||
+	fail "... it said: $(cat "$TMP/rc.err")"
 csr ent www.fabrikam.test
 m -d E issue --csr ent.csr --out ent.pem >/dev/null 2>&1 || fail "issue under E"
 is "the leaf's AKI is the openssl-made SKI, not mica's hash" "$(aki_of ent.pem)" "0102030405060708090A0B0C"
