@@ -47,6 +47,7 @@ static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
 static const unsigned char OID_DELTA_CRL[] = { 0x55, 0x1d, 0x1b };
 static const unsigned char OID_IDP[] = { 0x55, 0x1d, 0x1c };
 static const unsigned char OID_EKU[] = { 0x55, 0x1d, 0x25 };
+static const unsigned char OID_CDP[] = { 0x55, 0x1d, 0x1f };
 
 /* Extensions other CAs write that change nothing mica decides: known,
  * so a critical one is not "unknown" (a relying party processes them). */
@@ -56,7 +57,6 @@ static const struct {
 } known_other[] = {
 	{ { 0x55, 0x1d, 0x11 }, 3 },     /* subjectAltName */
 	{ { 0x55, 0x1d, 0x12 }, 3 },     /* issuerAltName */
-	{ { 0x55, 0x1d, 0x1f }, 3 },     /* cRLDistributionPoints */
 	{ { 0x55, 0x1d, 0x2e }, 3 },     /* freshestCRL */
 	{ { 0x55, 0x1d, 0x20 }, 3 },     /* certificatePolicies */
 	{ { 0x55, 0x1d, 0x21 }, 3 },     /* policyMappings */
@@ -219,6 +219,9 @@ read_exts(struct ca_der_cur *c, struct ca_cert_info *o, struct mica_err *err)
 		} else if (oid_is(oid, oid_len, OID_NC, sizeof(OID_NC))) {
 			o->nc = val;
 			o->nc_len = len;
+		} else if (oid_is(oid, oid_len, OID_CDP, sizeof(OID_CDP))) {
+			o->cdp = val;    /* read by ca_crl_scope_covers */
+			o->cdp_len = len;
 		} else if (oid_is(oid, oid_len, OID_EKU, sizeof(OID_EKU))) {
 			o->eku = val;    /* read by who needs it (ca_eku_allows) */
 			o->eku_len = len;
@@ -1135,19 +1138,25 @@ ca_der_split(const unsigned char *buf, size_t len, struct ca_der_blob *v,
  * reasons, or speaks for other issuers; 0 for a whole CRL, or one of CA
  * certificates only (an ARL). -1 when malformed. */
 static int
-idp_narrows(const unsigned char *val, size_t vlen, int *narrow)
+idp_narrows(const unsigned char *val, size_t vlen, int *narrow,
+	    const unsigned char **dp, size_t *dp_len)
 {
 	struct ca_der_cur c, s;
 	const unsigned char *v;
 	size_t l;
 
 	*narrow = 0;
+	*dp = NULL;
+	*dp_len = 0;
 	ca_der_init(&c, val, vlen);
 	if (ca_der_enter(&c, CA_DER_SEQUENCE, &s, NULL) < 0 || !ca_der_empty(&c))
 		return -1;
-	if (ca_der_peek(&s, CA_DER_CTX_CONS(0)) &&
-	    ca_der_get_tlv(&s, CA_DER_CTX_CONS(0), &v, &l, NULL) < 0)
-		return -1;
+	if (ca_der_peek(&s, CA_DER_CTX_CONS(0))) {
+		if (ca_der_get_tlv(&s, CA_DER_CTX_CONS(0), &v, &l, NULL) < 0)
+			return -1;
+		*dp = v;
+		*dp_len = l;
+	}
 	for (unsigned tag = 1; tag <= 5; tag++) {
 		unsigned t = CA_DER_CTX(tag);   /* IMPLICIT, primitive */
 
@@ -1160,6 +1169,68 @@ idp_narrows(const unsigned char *val, size_t vlen, int *narrow)
 			*narrow = 1;
 	}
 	return ca_der_empty(&s) ? 0 : -1;
+}
+
+/* Does the fullName of the DistributionPointName DPN[0..LEN) hold the
+ * GeneralName NAME (whole element)? 1 yes, 0 no; -1 when DPN is not a
+ * well-formed fullName (a nameRelativeToCRLIssuer is never a match). */
+static int
+dpn_has(const unsigned char *dpn, size_t len, const struct ca_der_tlv *name)
+{
+	struct ca_der_cur c, names;
+	struct ca_der_tlv t;
+
+	ca_der_init(&c, dpn, len);
+	if (!ca_der_peek(&c, CA_DER_CTX_CONS(0)))
+		return 0;
+	if (ca_der_enter(&c, CA_DER_CTX_CONS(0), &names, NULL) < 0 ||
+	    !ca_der_empty(&c))
+		return -1;
+	while (!ca_der_empty(&names)) {
+		if (ca_der_get_any(&names, &t, NULL) < 0)
+			return -1;
+		if (t.raw_len == name->raw_len &&
+		    memcmp(t.raw, name->raw, t.raw_len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+ca_crl_scope_covers(const struct ca_crl_info *crl, const struct ca_cert_info *c)
+{
+	struct ca_der_cur top, dps, idp, names, dp;
+	struct ca_der_tlv name;
+	const unsigned char *v;
+	size_t l;
+
+	if (crl->idp_dp == NULL)
+		return 1;
+	if (c->cdp == NULL)
+		return 0;
+	/* Each name of the IDP's fullName against each DistributionPoint's
+	 * fullName in C's CDP. */
+	ca_der_init(&idp, crl->idp_dp, crl->idp_dp_len);
+	if (ca_der_enter(&idp, CA_DER_CTX_CONS(0), &names, NULL) < 0)
+		return 0;
+	while (!ca_der_empty(&names)) {
+		if (ca_der_get_any(&names, &name, NULL) < 0)
+			return 0;
+		ca_der_init(&top, c->cdp, c->cdp_len);
+		if (ca_der_enter(&top, CA_DER_SEQUENCE, &dps, NULL) < 0)
+			return 0;
+		while (!ca_der_empty(&dps)) {
+			if (ca_der_enter(&dps, CA_DER_SEQUENCE, &dp, NULL) < 0)
+				return 0;
+			if (!ca_der_peek(&dp, CA_DER_CTX_CONS(0)))
+				continue;
+			if (ca_der_get_tlv(&dp, CA_DER_CTX_CONS(0), &v, &l, NULL) < 0)
+				return 0;
+			if (dpn_has(v, l, &name) == 1)
+				return 1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -1260,7 +1331,8 @@ ca_crl_info_read(const unsigned char *der, size_t len,
 				   sizeof(OID_DELTA_CRL))) {
 				o->delta = 1;
 			} else if (oid_is(oid, oid_len, OID_IDP, sizeof(OID_IDP))) {
-				if (idp_narrows(val, vlen, &o->part) < 0)
+				if (idp_narrows(val, vlen, &o->part, &o->idp_dp,
+						&o->idp_dp_len) < 0)
 					return bad_crl(err, "malformed "
 						       "issuingDistributionPoint");
 			} else if (crit && !oid_is(oid, oid_len, OID_CRL_NUMBER,

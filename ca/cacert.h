@@ -46,6 +46,8 @@ struct ca_cert_info {
 	const unsigned char *aki; size_t aki_len;   /* keyIdentifier or NULL */
 	const unsigned char *nc; size_t nc_len;     /* nameConstraints value */
 	const unsigned char *eku; size_t eku_len;   /* extendedKeyUsage value */
+	const unsigned char *cdp; size_t cdp_len;   /* cRLDistributionPoints
+						     * value */
 	int unknown_critical;        /* an extension mica does not know, marked
 				      * critical */
 };
@@ -139,6 +141,10 @@ struct ca_crl_info {
 	int unknown_critical;               /* a critical extension of no
 					     * kind above (RFC 5280 5.2: the
 					     * CRL cannot be used) */
+	const unsigned char *idp_dp; size_t idp_dp_len;  /* the IDP's
+					     * distributionPoint (a
+					     * DistributionPointName), NULL
+					     * when none */
 	const unsigned char *aki; size_t aki_len;   /* NULL when absent */
 	size_t nentries;
 	const unsigned char *entries; size_t entries_len;  /* revoked list */
@@ -147,6 +153,13 @@ struct ca_crl_info {
 /* Read a DER CertificateList (the whole input), up to 16 MiB. */
 int ca_crl_info_read(const unsigned char *der, size_t len,
 		     struct ca_crl_info *out, struct mica_err *err);
+/* Is CRL one relying parties take for certificate C's revocation as far
+ * as its scope goes: no distributionPoint in its issuingDistributionPoint,
+ * or one of whose names C's cRLDistributionPoints names too (RFC 5280
+ * 6.3.3 (b)(2)(i); OpenSSL and GnuTLS otherwise look for another CRL)?
+ * 1 yes, 0 no. */
+int ca_crl_scope_covers(const struct ca_crl_info *crl,
+			const struct ca_cert_info *c);
 /* 1 if the CRL lists SERIAL (INTEGER contents), else 0. */
 int ca_crl_lists(const struct ca_crl_info *crl, const unsigned char *serial,
 		 size_t serial_len);

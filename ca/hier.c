@@ -1111,6 +1111,36 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 			     "its issuer may not sign CRLs (keyUsage)");
 		goto out;
 	}
+	/* A CRL whose issuingDistributionPoint names a place is taken by
+	 * relying parties only for certificates whose cRLDistributionPoints
+	 * name it too (RFC 5280 6.3.3 (b)(2)(i)): the certificate of the
+	 * path the root signed - this CA's, or the CA's below the root. */
+	for (i = 0; i <= ca->sh->nchain; i++) {
+		struct ca_cert_info below;
+		const unsigned char *d = i == 0 ? ca->sh->cert_der :
+					 ca->sh->chain[i - 1].der;
+		size_t dl = i == 0 ? ca->sh->cert_len : ca->sh->chain[i - 1].len;
+
+		if (d == NULL || ca_cert_info_read(d, dl, &below, NULL) != 0 ||
+		    !same_name(below.issuer, below.issuer_len, issuer.subject,
+			       issuer.subject_len) ||
+		    same_name(below.subject, below.subject_len, below.issuer,
+			      below.issuer_len))
+			continue;
+		if (!ca_crl_scope_covers(&crl, &below)) {
+			ca_name_text(below.subject, below.subject_len, name,
+				     sizeof(name));
+			mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+				     "the CRL's issuingDistributionPoint names "
+				     "no place the certificate of %s names in "
+				     "its cRLDistributionPoints: relying "
+				     "parties would not take it for that "
+				     "certificate. Publish the root's CRL for "
+				     "the place its certificates name", name);
+			goto out;
+		}
+		break;
+	}
 	/* RFC 5280 5.1.2.5: conforming issuers include nextUpdate; a CRL
 	 * without one, or past it, tells a relying party nothing now. */
 	if (crl.next_update == 0 || crl.next_update <= now) {

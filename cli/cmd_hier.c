@@ -472,7 +472,10 @@ static const char import_help[] =
 "issuingDistributionPoint narrows its scope (not covering CA\n"
 "certificates), one with an unknown critical extension or an extension\n"
 "twice, one whose number is over 63 bits (RFC 5280 5.2): none of them\n"
-"could stand for the root's complete CRL. And one whose thisUpdate is more\n"
+"could stand for the root's complete CRL. One whose issuingDistribution-\n"
+"Point names a place the certificate the root signed (this CA's, or the\n"
+"CA's below the root) does not name in its cRLDistributionPoints: relying\n"
+"parties would not take it for that certificate. And one whose thisUpdate is more\n"
 "than five minutes ahead of this machine's clock (the root's clock runs\n"
 "ahead): relying parties refuse a CRL not yet valid, and with it every\n"
 "certificate under the root; the CRL served stays the one before.\n";

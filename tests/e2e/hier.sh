@@ -803,6 +803,16 @@ fullname = URI:$H/root.crl
 onlyuser = TRUE
 [ crl_plain ]
 authorityKeyIdentifier = keyid:always
+[ crl_elsewhere ]
+authorityKeyIdentifier = keyid:always
+issuingDistributionPoint = critical,@idp_elsewhere
+[ idp_elsewhere ]
+fullname = URI:http://pki.elsewhere.test/root.crl
+[ crl_here ]
+authorityKeyIdentifier = keyid:always
+issuingDistributionPoint = critical,@idp_here
+[ idp_here ]
+fullname = URI:$H/root.crl
 EOF
 held=$(sqlite3 E/mica.db "SELECT number FROM root_crl ORDER BY number DESC LIMIT 1")
 for x in delta:"a delta CRL" unknown:"an unknown critical extension" useronly:"user certificates only"; do
@@ -832,6 +842,40 @@ else
 fi
 is "... and the CRL held is still the one imported" \
 	"$(sqlite3 E/mica.db "SELECT number FROM root_crl ORDER BY number DESC LIMIT 1")" "$held"
+# An issuingDistributionPoint that names another place than the CDP of
+# E's certificate: OpenSSL then takes the CRL not for E's certificate
+# ("different CRL scope" at depth 1 under -crl_check_all), so /root.crl
+# would break every path. One naming the CDP (as Windows CAs write by
+# default) is the root's CRL for E's certificate. (OpenSSL then still
+# finds it of another scope for the root itself, at depth 2, which has
+# no CDP: its own matter, whatever mica serves.)
+echo 2000 > ent/crlnumber
+openssl ca -batch -config ent/ca.cnf -gencrl -crlexts crl_elsewhere -out ent/elsewhere.crl >/dev/null 2>&1 ||
+	die "openssl ca -gencrl -crlexts crl_elsewhere"
+m -d E crl --pem --out ent/e-own.pem >/dev/null 2>&1 || die "mica crl (E)"
+openssl crl -in ent/elsewhere.crl -out ent/elsewhere.pem 2>/dev/null
+cat ent/elsewhere.pem ent/e-own.pem > ent/crls-elsewhere.pem
+openssl verify -crl_check_all -CAfile ent/root.pem -untrusted e.pem -CRLfile ent/crls-elsewhere.pem \
+	ent.pem > ent/elsewhere.verify 2>&1
+grep -q "^error 44 at 1 depth lookup: different CRL scope" ent/elsewhere.verify &&
+	ok "openssl verify -crl_check_all takes a root CRL for another place not for E's certificate (depth 1)" ||
+	fail "openssl verify with a root CRL for another place: $(cat ent/elsewhere.verify)"
+expect_rc "import-crl refuses a CRL whose issuingDistributionPoint names another place (3)" 3 \
+	m -d E import-crl ent/elsewhere.crl
+grep -q "names no place the certificate of .*Fabrikam Issuing CA" "$TMP/rc.err" &&
+	ok "... saying which certificate's CDP it misses" || fail "... it said: $(cat "$TMP/rc.err")"
+openssl ca -batch -config ent/ca.cnf -gencrl -crlexts crl_here -out ent/here.crl >/dev/null 2>&1 ||
+	die "openssl ca -gencrl -crlexts crl_here"
+expect_rc "import-crl takes one whose issuingDistributionPoint is E's CDP" 0 m -d E import-crl ent/here.crl
+openssl crl -in ent/here.crl -out ent/here.pem 2>/dev/null
+cat ent/here.pem ent/e-own.pem > ent/crls-here.pem
+openssl verify -crl_check_all -CAfile ent/root.pem -untrusted e.pem -CRLfile ent/crls-here.pem \
+	ent.pem > ent/here.verify 2>&1
+if grep -q "^error .* at [01] depth" ent/here.verify; then
+	fail "openssl verify with the root CRL for E's CDP: $(cat ent/here.verify)"
+else
+	ok "... which openssl verify -crl_check_all takes for E's certificate and its leaf"
+fi
 
 # The constraints of the CAs above add up (RFC 5280 6.1.4 (g), (o)): a
 # root that permits only other.test makes every fabrikam.test leaf fail
