@@ -475,10 +475,10 @@ static const char import_help[] =
 "could stand for the root's complete CRL. One whose issuingDistribution-\n"
 "Point names a place the certificate the root signed (this CA's, or the\n"
 "CA's below the root) does not name in its cRLDistributionPoints: relying\n"
-"parties would not take it for that certificate. And one whose thisUpdate is more\n"
-"than five minutes ahead of this machine's clock (the root's clock runs\n"
-"ahead): relying parties refuse a CRL not yet valid, and with it every\n"
-"certificate under the root; the CRL served stays the one before.\n";
+"parties would not take it for that certificate. And one whose thisUpdate\n"
+"is more than five minutes ahead of this machine's clock (the root's\n"
+"clock runs ahead): relying parties refuse a CRL not yet valid, and with\n"
+"it every certificate under the root; the CRL served stays the one before.\n";
 
 int
 cmd_import_crl(const char *datadir, int argc, char **argv)

@@ -16,7 +16,9 @@
  *    identifier is 1..CA_KEYID_MAX octets;
  *  - ca_cert_issued_by on such a certificate and itself (its signature
  *    algorithm and key, RSASSA-PSS too) keeps the error convention;
- *  - ca_crl_info_read's pointers lie inside the input;
+ *  - ca_eku_allows answers -1, 0 or 1;
+ *  - ca_crl_info_read's pointers lie inside the input, and
+ *    ca_crl_scope_covers answers 0 or 1 for it and a certificate;
  *  - ca_nc_parse counts no more subtrees than it has room for, and
  *    ca_nc_allows answers 0 or 1 for a few names.
  */
@@ -98,6 +100,8 @@ check_info(const struct ca_cert_info *ci, const unsigned char *buf, size_t size)
 	    !inside(buf, size, ci->spki, ci->spki_len) ||
 	    !inside(buf, size, ci->sig, ci->sig_len) ||
 	    (ci->nc != NULL && !inside(buf, size, ci->nc, ci->nc_len)) ||
+	    (ci->eku != NULL && !inside(buf, size, ci->eku, ci->eku_len)) ||
+	    (ci->cdp != NULL && !inside(buf, size, ci->cdp, ci->cdp_len)) ||
 	    (ci->aki != NULL && !inside(buf, size, ci->aki, ci->aki_len)))
 		fuzz_fail("ca_cert_info_read: a pointer outside the certificate");
 	if (ci->ski_len == 0 || ci->ski_len > CA_KEYID_MAX)
@@ -181,7 +185,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = ca_cert_info_read(data, size, &ci, &err);
 	fuzz_check_err("ca_cert_info_read", rc, &err);
 	if (rc == 0) {
+		static const unsigned char server_auth[] = {
+			0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
+		int a;
+
 		check_info(&ci, data, size);
+		if ((a = ca_eku_allows(&ci, server_auth, sizeof(server_auth))) < -1 ||
+		    a > 1)
+			fuzz_fail("ca_eku_allows: %d", a);
 		/* Its own signature with its own key: the signature
 		 * algorithm (RSASSA-PSS parameters included) and the key
 		 * (id-RSASSA-PSS ones rewritten for mbedTLS) as a root's
@@ -199,8 +210,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	     !inside(data, size, crl.issuer, crl.issuer_len) ||
 	     !inside(data, size, crl.sig, crl.sig_len) ||
 	     (crl.entries != NULL && !inside(data, size, crl.entries, crl.entries_len)) ||
-	     (crl.aki != NULL && !inside(data, size, crl.aki, crl.aki_len))))
+	     (crl.aki != NULL && !inside(data, size, crl.aki, crl.aki_len)) ||
+	     (crl.idp_dp != NULL && !inside(data, size, crl.idp_dp, crl.idp_dp_len))))
 		fuzz_fail("ca_crl_info_read: a pointer outside the CRL");
+	/* Its scope against a certificate of the corpus's kind: this
+	 * input's own CDP-like bytes, read as a CRL's and as a
+	 * certificate's (both views of one buffer). */
+	if (rc == 0) {
+		struct ca_cert_info other;
+		int s;
+
+		memset(&other, 0, sizeof(other));
+		other.cdp = crl.idp_dp;
+		other.cdp_len = crl.idp_dp_len;
+		if ((s = ca_crl_scope_covers(&crl, &other)) != 0 && s != 1)
+			fuzz_fail("ca_crl_scope_covers: %d", s);
+		other.cdp = data;
+		other.cdp_len = size;
+		if ((s = ca_crl_scope_covers(&crl, &other)) != 0 && s != 1)
+			fuzz_fail("ca_crl_scope_covers: %d", s);
+	}
 	if (rc == 0 && ci.serial != NULL)
 		(void)ca_crl_lists(&crl, ci.serial, ci.serial_len);
 
