@@ -328,7 +328,7 @@ expect_rc "restore into an existing empty directory refuses a tampered backup" 3
 is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
 # A backup of the previous schema: the newest migration undone.
-tamper old "ALTER TABLE ca DROP COLUMN tls_serial; PRAGMA user_version = $PREV"
+tamper old "DROP INDEX acme_order_processing; ALTER TABLE certificate DROP COLUMN token_id; PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
 expect_rc "restore of a backup of schema $PREV (the previous one) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"
@@ -336,7 +336,7 @@ is "the restored store is at the newest schema ($NEWEST)" \
 	"$(sqlite3 "$W/r-old/mica.db" 'PRAGMA user_version')" "$NEWEST"
 is "... passes PRAGMA integrity_check" "$(sqlite3 "$W/r-old/mica.db" 'PRAGMA integrity_check')" ok
 is "... has the column the upgrade adds" \
-	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM pragma_table_info('ca') WHERE name = 'tls_serial'")" 1
+	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM pragma_table_info('certificate') WHERE name = 'token_id'")" 1
 "$MICA" -d "$W/r-old" export-root --der --out "$W/root-old.der" 2>/dev/null
 cmp -s "$W/root-old.der" "$W/root.der" && ok "... and serves the same root" || fail "the root restored from schema $PREV differs"
 is "the backup file is unchanged (SHA-256)" "$(sha256sum < "$W/old.db")" "$SUM"
