@@ -209,7 +209,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	int status = CA_REQ_PENDING, json = 0, c, rc = 0;
+	int status = CA_REQ_PENDING, json = 0, c, rc = 0, status_set = 0;
 	int64_t want = 0;        /* --limit; 0: every one */
 	char t[32];
 
@@ -224,6 +224,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 			else if (strcmp(optarg, "denied") == 0) status = CA_REQ_DENIED;
 			else if (strcmp(optarg, "all") == 0) status = -1;
 			else return cli_usage("request", "--status is pending, issued, denied or all");
+			status_set = 1;
 			break;
 		case 'l':
 			if (cli_parse_int(optarg, 1, INT64_MAX, &want) != 0)
@@ -242,10 +243,19 @@ cmd_request(const char *datadir, int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		if (optind + 1 < argc)
 			return cli_usage("request", "unexpected argument '%s'", argv[optind + 1]);
+		if (reason != NULL || out != NULL || passfile != NULL)
+			return cli_usage("request", "--reason, --out and --passphrase-file are "
+					 "for 'deny' and 'approve', not 'list'");
 		return req_list(datadir, status, want, json);
 	}
-	if (want != 0)
-		return cli_usage("request", "--limit is for 'list'");
+	/* An option of another subcommand is a mistake said, not ignored
+	 * ('request deny ID --status issued'). */
+	if (want != 0 || status_set)
+		return cli_usage("request", "--status and --limit are for 'list'");
+	if (reason != NULL && strcmp(sub, "deny") != 0)
+		return cli_usage("request", "--reason is for 'deny'");
+	if ((out != NULL || passfile != NULL) && strcmp(sub, "approve") != 0)
+		return cli_usage("request", "--out and --passphrase-file are for 'approve'");
 	if (optind + 2 != argc)
 		return cli_usage("request", "%s needs exactly one request ID", sub);
 	if (strcmp(sub, "show") == 0) {
@@ -436,6 +446,17 @@ cmd_token(const char *datadir, int argc, char **argv)
 	}
 	sub = optind < argc ? argv[optind] : "list";
 	ca_principal_cli(&cli);
+	/* An option of another subcommand is a mistake said, not ignored
+	 * ('token list --uses 5', 'token revoke ID --json'). */
+	if (strcmp(sub, "create") != 0 &&
+	    (kind >= 0 || spec.profile != NULL || spec.nnames > 0 ||
+	     spec.uses != 0 || spec.expires_in != 0 || spec.comment != NULL ||
+	     acme || scep))
+		return cli_usage("token", "--admin, --enroll, --acme, --scep, "
+				 "--profile, --name, --uses, --expires and "
+				 "--comment are for 'token create'");
+	if (json && strcmp(sub, "list") != 0)
+		return cli_usage("token", "--json is for 'token list'");
 	/* create and list take no argument (revoke takes its ID below). */
 	if ((strcmp(sub, "create") == 0 || strcmp(sub, "list") == 0) &&
 	    optind + 1 < argc)

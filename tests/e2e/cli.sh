@@ -494,6 +494,16 @@ expect_rc "token create --enroll --admin: a usage error" 2 om token create --enr
 expect_rc "token create --admin --enroll: a usage error" 2 om token create --admin --enroll
 expect_rc "token create with a stray argument: a usage error" 2 om token create --admin junk
 expect_rc "token list with a stray argument: a usage error" 2 om token list x
+# An option of another subcommand is said, not ignored.
+expect_rc "token list --uses 5: a usage error" 2 om token list --uses 5
+grep -q "are for 'token create'" "$TMP/rc.err" && ok "... naming the subcommand they are for" ||
+	fail "... it said: $(cat "$TMP/rc.err")"
+expect_rc "token revoke ID --comment x: a usage error" 2 om token revoke 0123456789abcdef --comment x
+expect_rc "token create --enroll --json: a usage error" 2 om token create --enroll --json
+expect_rc "request deny ID --status issued: a usage error" 2 om request deny 0123456789abcdef --status issued
+expect_rc "request list --reason x: a usage error" 2 om request list --reason x
+expect_rc "request show ID --out FILE: a usage error" 2 om request show 0123456789abcdef --out "$W/never.pem"
+[ ! -e "$W/never.pem" ] && ok "... writing nothing" || fail "request show wrote --out"
 is "no token was made by them" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
 expect_rc "token create --expires 3651d (over ten years): a usage error" 2 om token create --enroll --expires 3651d
 expect_rc "token create --expires 3650d: ten years is the most, and allowed" 0 om token create --enroll --expires 3650d
@@ -888,7 +898,8 @@ up2=$(openssl x509 -in "$W/up2.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f
 sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at = strftime('%s','now') WHERE serial = '$up1';
 	INSERT INTO compromised_key (spki_sha256, serial, added_at) SELECT spki_sha256, serial, revoked_at FROM certificate WHERE serial = '$up1';
 	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_status_row;
-	ALTER TABLE ca DROP COLUMN tls_serial; PRAGMA user_version = 15" || die "sqlite3: an old store"
+	ALTER TABLE ca DROP COLUMN tls_serial; DROP INDEX acme_order_processing;
+	ALTER TABLE certificate DROP COLUMN token_id; PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
 check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"
