@@ -795,9 +795,17 @@ cmd_show(const char *datadir, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': mode = 1; break;
-		case 'D': mode = 2; break;
-		case 'j': mode = 3; break;
+		case 'p':
+		case 'D':
+		case 'j': {
+			int m = c == 'p' ? 1 : c == 'D' ? 2 : 3;
+
+			/* One form: the last of two must not win silently. */
+			if (mode != 0 && mode != m)
+				return cli_usage("show", "--pem, --der and --json do not go together");
+			mode = m;
+			break;
+		}
 		case 'h': fputs(show_help, stdout); return 0;
 		default: return cli_bad_option("show", "h", opts, argv, NULL);
 		}

@@ -227,15 +227,21 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	const char *out = NULL;
-	int der = 0, c, rc;
+	int der = 0, c, rc, form = 0;
 
 	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'D': der = 1; break;
-		case 'P': der = 0; break;
+		case 'D':
+		case 'P':
+			/* One form: the last of two must not win silently. */
+			if (form != 0 && form != c)
+				return cli_usage("export-root", "--der and --pem do not go together");
+			form = c;
+			der = c == 'D';
+			break;
 		case 'o': out = optarg; break;
 		case 'h': fputs(export_help, stdout); return 0;
 		default: return cli_bad_option("export-root", "ho:", opts, argv, NULL);

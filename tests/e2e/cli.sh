@@ -500,6 +500,8 @@ grep -q "are for 'token create'" "$TMP/rc.err" && ok "... naming the subcommand 
 	fail "... it said: $(cat "$TMP/rc.err")"
 expect_rc "token revoke ID --comment x: a usage error" 2 om token revoke 0123456789abcdef --comment x
 expect_rc "token create --enroll --json: a usage error" 2 om token create --enroll --json
+expect_rc "export-root --der --pem: a usage error (not the last one winning)" 2 om export-root --der --pem
+expect_rc "show SERIAL --pem --json: a usage error" 2 om show 01 --pem --json
 expect_rc "request deny ID --status issued: a usage error" 2 om request deny 0123456789abcdef --status issued
 expect_rc "request list --reason x: a usage error" 2 om request list --reason x
 expect_rc "request show ID --out FILE: a usage error" 2 om request show 0123456789abcdef --out "$W/never.pem"
