@@ -17,12 +17,35 @@
 #include "ca/cacert.h"
 #include "ca/keys.h"
 
-/* ACTION: "ca.backup" or "ca.restore", by the command line. */
+/* ACTION ("ca.backup"), by the command line. */
 static int
 audit_body(struct db *db, void *arg, struct mica_err *err)
 {
 	return db_audit_add(db, ca_now(), "cli", (const char *)arg, NULL, NULL,
 			    err);
+}
+
+/* The restored copy: when, and its issuing rows (*ARG, an int64_t, or
+ * NULL), counted and said in the audit trail. */
+static int
+restored_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct db_counts c;
+	char detail[200];
+	int64_t now = ca_now();
+
+	if (db_ca_set_restored(db, now, err) != 0 ||
+	    db_counts(db, now, &c, err) != 0)
+		return -1;
+	if (arg != NULL)
+		*(int64_t *)arg = c.issuing;
+	detail[0] = '\0';
+	if (c.issuing > 0)
+		snprintf(detail, sizeof(detail), "%lld certificate(s) recorded "
+			 "as issuing in the backup: perhaps completed and handed "
+			 "out after it was taken", (long long)c.issuing);
+	return db_audit_add(db, now, "cli", "ca.restore", NULL,
+			    detail[0] != '\0' ? detail : NULL, err);
 }
 
 int
@@ -224,7 +247,7 @@ partial_sweep(int dfd)
 
 int
 ca_restore(const char *datadir, const char *file, const char *passphrase_file,
-	   int *key_checked, struct mica_err *err)
+	   int *key_checked, int64_t *issuing, struct mica_err *err)
 {
 	const char *source;
 	struct db *src = NULL, *dst = NULL;
@@ -235,6 +258,8 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 
 	if (key_checked != NULL)
 		*key_checked = 0;
+	if (issuing != NULL)
+		*issuing = 0;
 	if (ca_path_join(dbpath, sizeof(dbpath), datadir, CA_DB_FILE) != 0 ||
 	    ca_path_join(partial, sizeof(partial), datadir,
 			 RESTORE_PARTIAL) != 0)
@@ -318,7 +343,7 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	/* No handle yet: a bootstrap one, which ca_tx() runs directly. */
 	memset(&boot, 0, sizeof(boot));
 	boot.db = dst;
-	if (ca_tx(&boot, CA_TX_DURABLE, audit_body, (void *)"ca.restore", err) != 0)
+	if (ca_tx(&boot, CA_TX_DURABLE, restored_body, issuing, err) != 0)
 		goto out;
 	/* The last connection's close checkpoints the copy's WAL into it and
 	 * removes it: the file is then whole on its own, and may be named. */

@@ -913,10 +913,14 @@ int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
  * (MICA_E_BADREQ "bad_backup" otherwise), nothing restored then, and
  * *KEY_CHECKED (if not NULL) is set to 1; SCEP's RA key is tried, one that
  * does not open only logged. Without a passphrase the keys cannot be
- * checked and it is 0. */
+ * checked and it is 0. The restored store records when it was restored:
+ * the certificates it holds as issuing (a backup taken while they were
+ * being signed: the store it was taken of may have completed them and
+ * handed them out) are left to the admin, never forgotten by
+ * ca_issue_sweep; *ISSUING (if not NULL) says how many. */
 int ca_restore(const char *datadir, const char *file,
 	       const char *passphrase_file, int *key_checked,
-	       struct mica_err *err);
+	       int64_t *issuing, struct mica_err *err);
 
 /* ------------------------------------------------------------------ */
 /* OCSP (RFC 6960, RFC 5019 lightweight profile): ca/ocsp.c            */

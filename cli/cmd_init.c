@@ -650,6 +650,7 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	const char *file, *passfile = NULL;
 	int c, checked = 0;
+	int64_t issuing = 0;
 
 	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
 		return 2;
@@ -673,7 +674,7 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	file = argv[optind];
 	if (file[0] == '\0')
 		return cli_usage("restore", "FILE is empty");
-	if (ca_restore(datadir, file, passfile, &checked, &err) != 0)
+	if (ca_restore(datadir, file, passfile, &checked, &issuing, &err) != 0)
 		return cli_fail(&err);
 	if (checked)
 		cli_note("restored %s into %s; its CA keys open with "
@@ -685,6 +686,13 @@ cmd_restore(const char *datadir, int argc, char **argv)
 			 "%s/%s): the first command that needs the key refuses "
 			 "one that does not open", datadir, CA_PASS_FILE);
 	}
+	if (issuing > 0)
+		cli_note("note: %lld certificate(s) were being issued when the "
+			 "backup was taken (status issuing): the store it was "
+			 "taken of may have completed them and handed them out "
+			 "since. 'mica -d %s list --status issuing' lists them; "
+			 "revoke those that may be in use unrecorded",
+			 (long long)issuing, datadir);
 	return 0;
 }
 

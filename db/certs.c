@@ -108,7 +108,9 @@ static const char *const cert_sql[S__COUNT] = {
 	/* Issuing rows are few: the status index's first column finds them. */
 	[S_CERT_STALE] =
 	"SELECT serial, coalesce(token_id, ''), names FROM certificate "
-	"WHERE status = 0 AND created_at < ?1 ORDER BY created_at, id LIMIT ?2",
+	"WHERE status = 0 AND created_at < ?1 "
+	"AND created_at >= (SELECT coalesce(max(restored_at), 0) FROM ca) "
+	"ORDER BY created_at, id LIMIT ?2",
 	/* The certificate it was renewing must not point at it any more. */
 	[S_CERT_DISCARD_UNLINK] =
 	"UPDATE certificate SET renewed_by = NULL WHERE serial = "

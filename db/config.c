@@ -38,6 +38,7 @@ static const char *const config_sql[S__COUNT] = {
 	[S_CA_SET_CSR] = "UPDATE ca SET csr_der = ?1 WHERE id = 1",
 	[S_CA_TLS_GET] = "SELECT tls_serial FROM ca WHERE id = 1",
 	[S_CA_TLS_SET] = "UPDATE ca SET tls_serial = ?1 WHERE id = 1",
+	[S_CA_RESTORED] = "UPDATE ca SET restored_at = ?1 WHERE id = 1",
 	[S_CA_GET] =
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
 	"key_nonce, key_ct, crl_days, created_at, state, key_idx, chain_der, "
@@ -259,6 +260,28 @@ db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],
 			     "malformed");
 		goto out;
 	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_CA_RESTORED, config_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, at, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	db_stmt_done(st);

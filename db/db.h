@@ -247,6 +247,8 @@ enum db_cert_status {
 
 /* The serial of the daemon's own TLS certificate (schema 018): "" when
  * none was recorded. */
+/* Record that 'mica restore' made this store at AT. */
+int db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err);
 int db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],
 		     struct mica_err *err);
 int db_ca_set_tls_serial(struct db *db, const char *serial,
@@ -300,7 +302,9 @@ struct db_cert_stale {
 	char token_id[40];           /* whose use it took; "" if none */
 	char *names;                 /* '\n'-separated */
 };
-/* The ISSUING rows created before BEFORE, oldest first, at most MAX. */
+/* The ISSUING rows created before BEFORE, oldest first, at most MAX -
+ * and not before the store was restored (db_ca_set_restored): a backup's
+ * issuing rows may have been completed in the store it was taken of. */
 int db_cert_stale_list(struct db *db, int64_t before, size_t max,
 		       struct db_cert_stale **out, size_t *n,
 		       struct mica_err *err);

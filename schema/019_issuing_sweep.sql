@@ -11,6 +11,13 @@
 -- row took. NULL: no token (or reserved before this migration).
 ALTER TABLE certificate ADD COLUMN token_id TEXT;
 
+-- When 'mica restore' made this store (0: never). A backup taken while a
+-- certificate was being issued holds its row as issuing, though the live
+-- store may have completed it and handed the certificate out: the sweep
+-- leaves the rows a restored store came with to the admin (listed as
+-- issuing, revocable) and forgets only those recorded after.
+ALTER TABLE ca ADD COLUMN restored_at INTEGER NOT NULL DEFAULT 0;
+
 -- ACME orders left 'processing' the same way are made invalid; few rows
 -- are ever processing, so this index keeps that look off the table.
 CREATE INDEX acme_order_processing ON acme_order (updated_at)

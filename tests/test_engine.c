@@ -866,11 +866,11 @@ test_open_refuses_a_data_directory_open_to_others(void)
 	/* restore likewise */
 	snprintf(bak, sizeof(bak), "%s.bak", dir);
 	CU_ASSERT_EQUAL_FATAL(ca_backup(g_ca, bak, &err), 0);
-	CU_ASSERT_EQUAL(ca_restore(dir, bak, NULL, NULL, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir, bak, NULL, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
 	CU_ASSERT_EQUAL(ca_exists(dir), 0);
 	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0700), 0);
-	CU_ASSERT_EQUAL(ca_restore(dir, bak, NULL, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ca_restore(dir, bak, NULL, NULL, NULL, &err), 0);
 	CU_ASSERT_EQUAL(ca_exists(dir), 1);
 }
 
@@ -2417,6 +2417,30 @@ test_sweep_forgets_what_a_crash_left(void)
 		 (long long)(now - 700), (long long)(now + 3600), (long long)now,
 		 (long long)now);
 	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db->h, sql, NULL, NULL, NULL), SQLITE_OK);
+
+	/* A backup taken now holds both rows as issuing; the store it was
+	 * taken of may complete them and hand them out: a store restored
+	 * from it keeps them for the admin, never sweeps them. */
+	{
+		char file[PATH_MAX], dir[PATH_MAX];
+		int64_t issuing = -1, n = -1;
+		struct ca *r = NULL;
+		struct db_cert k;
+
+		fresh_path(file, sizeof(file), "sweep-backup.db");
+		fresh_path(dir, sizeof(dir), "sweep-restored");
+		CU_ASSERT_EQUAL_FATAL(ca_backup(g_ca, file, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_restore(dir, file, NULL, NULL, &issuing, &err), 0);
+		CU_ASSERT_EQUAL(issuing, 2);
+		CU_ASSERT_EQUAL_FATAL(ca_open(dir, 0, NULL, &r, &err), 0);
+		CU_ASSERT_EQUAL(ca_issue_sweep(r, "test", &n, NULL, &err), 0);
+		CU_ASSERT_EQUAL(n, 0);
+		memset(&k, 0, sizeof(k));
+		CU_ASSERT_EQUAL(db_cert_get(ca_db(r), serials[0], &k, &err), 0);
+		CU_ASSERT_EQUAL(k.status, DB_CERT_ISSUING);
+		db_cert_free(&k);
+		ca_close(r);
+	}
 
 	CU_ASSERT_EQUAL(ca_issue_sweep(g_ca, "test", &certs, &orders, &err), 0);
 	CU_ASSERT_EQUAL(certs, 1);
@@ -4871,12 +4895,12 @@ test_backup_and_restore_keep_everything(void)
 	CU_ASSERT_EQUAL(ca_backup(g_ca, file, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 
-	CU_ASSERT_EQUAL_FATAL(ca_restore(dir, file, NULL, NULL, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_restore(dir, file, NULL, NULL, NULL, &err), 0);
 	CU_ASSERT_EQUAL(ca_exists(dir), 1);
 	/* Not over an existing CA. */
-	CU_ASSERT_EQUAL(ca_restore(dir, file, NULL, NULL, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir, file, NULL, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
-	CU_ASSERT_EQUAL(ca_restore(g_cadir, file, NULL, NULL, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(g_cadir, file, NULL, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 
 	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
@@ -4918,21 +4942,21 @@ test_backup_and_restore_keep_everything(void)
 	fresh_path(junk, sizeof(junk), "junk.db");
 	CU_ASSERT_EQUAL_FATAL(write_file_mode(junk, "this is not a database\n", 0600), 0);
 	fresh_path(dir2, sizeof(dir2), "restored-junk");
-	CU_ASSERT_EQUAL(ca_restore(dir2, junk, NULL, NULL, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir2, junk, NULL, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(ca_exists(dir2), 0);
 	fresh_path(dir2, sizeof(dir2), "restored-missing");
-	CU_ASSERT_EQUAL(ca_restore(dir2, "/nonexistent/mica-backup.db", NULL, NULL, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir2, "/nonexistent/mica-backup.db", NULL, NULL, NULL, &err), -1);
 	CU_ASSERT_EQUAL(ca_exists(dir2), 0);
 
 	/* With a passphrase at hand (MICA_PASSPHRASE here) the sealed keys
 	 * are checked; a wrong one is refused and leaves nothing. */
 	fresh_path(dir2, sizeof(dir2), "restored-checked");
 	checked = -1;
-	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, &err), 0);
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, NULL, &err), 0);
 	CU_ASSERT_EQUAL(checked, 1);
 	setenv("MICA_PASSPHRASE", "not the passphrase", 1);
 	fresh_path(dir2, sizeof(dir2), "restored-wrong");
-	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nothing restored"));
 	CU_ASSERT_EQUAL(access(dir2, F_OK), -1);
@@ -4940,7 +4964,7 @@ test_backup_and_restore_keep_everything(void)
 	unsetenv("MICA_PASSPHRASE");
 	fresh_path(dir2, sizeof(dir2), "restored-unchecked");
 	checked = -1;
-	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, &err), 0);
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, NULL, &checked, NULL, &err), 0);
 	CU_ASSERT_EQUAL(checked, 0);
 	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
 	/* A backup whose sealed key was damaged (its schema and integrity
@@ -4954,16 +4978,16 @@ test_backup_and_restore_keep_everything(void)
 	CU_ASSERT_EQUAL(sqlite3_changes(h), 1);
 	sqlite3_close(h);
 	fresh_path(dir2, sizeof(dir2), "restored-damaged");
-	CU_ASSERT_EQUAL(ca_restore(dir2, junk, NULL, &checked, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir2, junk, NULL, &checked, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
 	CU_ASSERT_EQUAL(access(dir2, F_OK), -1);
 	/* ... and with the passphrase given as a file. */
 	fresh_path(pf, sizeof(pf), "restore-pass");
 	CU_ASSERT_EQUAL_FATAL(write_file_mode(pf, PASSPHRASE "\n", 0600), 0);
 	unsetenv("MICA_PASSPHRASE");
-	CU_ASSERT_EQUAL(ca_restore(dir2, junk, pf, &checked, &err), -1);
+	CU_ASSERT_EQUAL(ca_restore(dir2, junk, pf, &checked, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
-	CU_ASSERT_EQUAL(ca_restore(dir2, file, pf, &checked, &err), 0);
+	CU_ASSERT_EQUAL(ca_restore(dir2, file, pf, &checked, NULL, &err), 0);
 	CU_ASSERT_EQUAL(checked, 1);
 	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
 }

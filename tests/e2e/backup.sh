@@ -328,7 +328,8 @@ expect_rc "restore into an existing empty directory refuses a tampered backup" 3
 is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
 # A backup of the previous schema: the newest migration undone.
-tamper old "DROP INDEX acme_order_processing; ALTER TABLE certificate DROP COLUMN token_id; PRAGMA user_version = $PREV"
+tamper old "DROP INDEX acme_order_processing; ALTER TABLE certificate DROP COLUMN token_id;
+	ALTER TABLE ca DROP COLUMN restored_at; PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
 expect_rc "restore of a backup of schema $PREV (the previous one) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"

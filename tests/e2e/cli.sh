@@ -901,7 +901,8 @@ sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at 
 	INSERT INTO compromised_key (spki_sha256, serial, added_at) SELECT spki_sha256, serial, revoked_at FROM certificate WHERE serial = '$up1';
 	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_status_row;
 	ALTER TABLE ca DROP COLUMN tls_serial; DROP INDEX acme_order_processing;
-	ALTER TABLE certificate DROP COLUMN token_id; PRAGMA user_version = 15" || die "sqlite3: an old store"
+	ALTER TABLE certificate DROP COLUMN token_id; ALTER TABLE ca DROP COLUMN restored_at;
+	PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
 check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"
