@@ -1101,7 +1101,10 @@ out:
 			  err->kind != MICA_E_UNAVAIL ? err->code : "server_internal";
 		mv.detail = detail;
 		mv.actor = p.actor;
-		if (ca_tx(ca, CA_TX_DURABLE, order_move_body, &mv, &e2) != 0)
+		/* A conflict: made invalid already (the sweep took an
+		 * issuance that outlasted it). */
+		if (ca_tx(ca, CA_TX_DURABLE, order_move_body, &mv, &e2) != 0 &&
+		    e2.kind != MICA_E_CONFLICT)
 			mica_log(MICA_LOG_WARN, "acme: order %s stays processing: %s",
 				 cur.id, e2.msg);
 	}

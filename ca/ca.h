@@ -209,8 +209,9 @@ int ca_open_serve(const char *datadir, const char *passphrase_file,
 /* 1 while CA can sign (its signers' keeper lives, or the key is here), 0
  * when the signing service is gone for good (the daemon should stop). */
 int ca_signer_ok(struct ca *ca);
-/* How long (ms) the oldest signature request in flight (a certificate, a
- * small CRL, an OCSP response) has waited for its signer; 0 if none. */
+/* How long (ms) the oldest signature request in flight (a certificate,
+ * an OCSP response, a SCEP reply: not a CRL) has waited for its signer;
+ * 0 if none. */
 int64_t ca_signer_stall_ms(struct ca *ca);
 /* Raise SIGNO in this process as soon as the signing service is found
  * gone (ca_signer_ok() then 0), so a main loop waiting for signals stops
@@ -220,10 +221,11 @@ void ca_signer_on_loss(struct ca *ca, int signo);
 /* Does the store answer, is it still private, and has its disk room?
  * ca_perm_check(), a real query on this handle's connection, then the
  * free space of the data directory's file system: under
- * CA_STORE_ROOM_MIN (what this user may use; root may use the blocks kept
- * for it) is MICA_E_UNAVAIL "disk_full" (for a health check: issuance,
- * revocation and CRLs fail or soon will). */
+ * CA_STORE_ROOM_MIN (what an unprivileged user may use) or
+ * CA_STORE_INODES_MIN free inodes is MICA_E_UNAVAIL "disk_full" (for a
+ * health check: issuance, revocation and CRLs fail or soon will). */
 #define CA_STORE_ROOM_MIN (1024 * 1024)
+#define CA_STORE_INODES_MIN 16
 int ca_store_check(struct ca *ca, struct mica_err *err);
 
 /* Are the data directory (mode 0700 or stricter) and the store's files
@@ -996,7 +998,8 @@ int ca_ocsp_pending(struct ca *ca, int revoked, int *pending,
 /* What a process killed while issuing left: certificates recorded before
  * signing and never completed (status issuing) and ACME orders left
  * processing, CA_ISSUE_ABANDON_S or more ago - twice the signer's reply
- * timeout, which no live issuance outlasts. A row goes as a failed
+ * timeout, which a live issuance outlasts only in a process stopped or
+ * starved for minutes. A row goes as a failed
  * issuance's does (forgotten, the enrollment token's use given back),
  * an order becomes invalid (serverInternal); each with an audit line by
  * ACTOR. *CERTS and *ORDERS (either may be NULL) say how many went. A

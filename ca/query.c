@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 
 #include "ca/ca_int.h"
 
@@ -183,10 +182,20 @@ ca_store_check(struct ca *ca, struct mica_err *err)
 	if (ca_perm_check(ca, err) != 0 ||
 	    db_crl_last_number(ca->db, &last, err) != 0)
 		return -1;
-	if (ca->sh->datadir == NULL || statvfs(ca->sh->datadir, &v) != 0)
-		return 0;   /* not known: the writes will say */
-	room = (unsigned long long)(geteuid() == 0 ? v.f_bfree : v.f_bavail) *
-	       (unsigned long long)v.f_frsize;
+	/* Not known (no statvfs, a file system that reports no blocks):
+	 * the writes will say. What this process may use: f_bavail, not
+	 * the blocks kept for root, which root in a user namespace (a
+	 * rootless container) may not use either. */
+	if (ca->sh->datadir == NULL || statvfs(ca->sh->datadir, &v) != 0 ||
+	    v.f_blocks == 0)
+		return 0;
+	room = (unsigned long long)v.f_bavail * (unsigned long long)v.f_frsize;
+	if (v.f_files > 0 && v.f_favail < CA_STORE_INODES_MIN)
+		return mica_err_set(err, MICA_E_UNAVAIL, "disk_full",
+				    "the file system holding the certificate "
+				    "store has %llu free inodes: new files (CRLs, "
+				    "the store's journal) cannot be made until it "
+				    "has more", (unsigned long long)v.f_favail);
 	if (room < CA_STORE_ROOM_MIN)
 		return mica_err_set(err, MICA_E_UNAVAIL, "disk_full",
 				    "the disk holding the certificate store has "

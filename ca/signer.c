@@ -37,7 +37,8 @@ struct conn {
 	pid_t pid;
 	int busy;
 	int background;  /* mica-signer-crl: large CRLs of background threads */
-	int64_t since;   /* monotonic ms its request in flight was sent, 0 */
+	int64_t since;   /* monotonic ms its request in flight (not a CRL,
+			  * whose hashing may take seconds) was sent, 0 */
 };
 
 struct ca_signer {
@@ -542,7 +543,7 @@ round_trip(struct ca_signer *s, int i, uint16_t type, uint16_t key,
 
 	pthread_mutex_lock(&s->mu);
 	id = ++s->next_id;
-	s->conns[i].since = mica_mono_ms();
+	s->conns[i].since = type != CA_SMSG_SIGN_CRL ? mica_mono_ms() : 0;
 	pthread_mutex_unlock(&s->mu);
 	hdr.type = type;
 	hdr.key = key;

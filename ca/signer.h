@@ -218,8 +218,10 @@ void ca_signer_notify(struct ca_signer *s, int signo);
 int ca_signer_alive(struct ca_signer *s);
 
 /* How long (ms) the oldest request now in flight to a signer other than
- * the CRL signer has waited for its answer; 0 if none waits. A signature
- * takes milliseconds: seconds mean a signer stopped or starved. */
+ * the CRL signer has waited for its answer, CRLs left out (a large one
+ * is seconds of hashing); 0 if none waits. A certificate's or an OCSP
+ * response's signature takes milliseconds: seconds mean a signer
+ * stopped or starved. */
 int64_t ca_signer_stalled_ms(struct ca_signer *s);
 
 /* PIDs, for tests and logs: the keeper's, and the live signers' (the CRL

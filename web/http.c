@@ -588,7 +588,9 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			 * on this thread, which sends it before it stops. */
 			if (web_slow_stopping(lst->slow)) {
 				req_fail(r, &rep, MICA_E_UNAVAIL, "shutting_down",
-					 "the server is stopping; try again");
+					 "this connection is being closed (the "
+					 "server stops, or renews its TLS "
+					 "certificate); send the request again");
 				ret = send_reply(conn, r, &rep);
 				web_reply_clear(&rep);
 				return ret;
@@ -600,7 +602,9 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			} else {
 				if (rc == -2)
 					req_fail(r, &r->rep, MICA_E_UNAVAIL, "shutting_down",
-						 "the server is stopping; try again");
+						 "this connection is being closed (the "
+						 "server stops, or renews its TLS "
+						 "certificate); send the request again");
 				else {
 					r->rep.retry_after = 5;
 					req_fail(r, &r->rep, MICA_E_UNAVAIL, "busy",

@@ -1322,7 +1322,7 @@ EOF
 	chmod 755 "$W/in-tmpfs"
 	REAL_MICA=$MICA
 	MICA=$W/in-tmpfs HP= SP=
-	serve_start "$W/full.out" "$FD/ca" -- --domain full.test || serve_failed "$W/full.out"
+	serve_start "$W/out-full" "$FD/ca" -- --domain full.test || serve_failed "$W/out-full"
 	MICA=$REAL_MICA
 	INNER=/proc/$SERVE_PID/root$FD
 	if [ -f "$INNER/ca/mica.db" ] && [ ! -e "$FD/ca" ]; then
