@@ -146,6 +146,9 @@ struct ca_serve_lock {
 int ca_serve_lock(const char *datadir, struct ca_serve_lock *l,
 		  struct mica_err *err);
 void ca_serve_unlock(struct ca_serve_lock *l);
+/* Does a 'mica serve' hold DATADIR's lock (or the lock beside its store)
+ * now? 1 (*PID its process id when it wrote one, else 0), 0 no. */
+int ca_serve_running(const char *datadir, long *pid);
 
 /* Is there a CA in DATADIR? 1 yes, 0 no. */
 int ca_exists(const char *datadir);
@@ -213,6 +216,9 @@ int ca_signer_ok(struct ca *ca);
  * an OCSP response, a SCEP reply: not a CRL) has waited for its signer;
  * 0 if none. */
 int64_t ca_signer_stall_ms(struct ca *ca);
+/* Fail the signature requests of that kind waiting MIN_MS or more (a
+ * stopping daemon: a stopped signer would hold it for the timeout). */
+void ca_signer_give_up(struct ca *ca, int64_t min_ms);
 /* Raise SIGNO in this process as soon as the signing service is found
  * gone (ca_signer_ok() then 0), so a main loop waiting for signals stops
  * at once. No effect on a handle without signers. */

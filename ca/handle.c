@@ -773,9 +773,34 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 		oom(err);
 		goto out;
 	}
-	if (db_open(path, (flags & CA_OPEN_READONLY) ? DB_OPEN_READONLY : 0,
-		    &ca->db, err) != 0)
-		goto out;
+	if (db_open(path, (flags & CA_OPEN_READONLY) ? DB_OPEN_READONLY :
+		    (flags & OPEN_SIGNER) ? 0 : DB_OPEN_NO_MIGRATE, &ca->db,
+		    err) != 0) {
+		long pid = 0;
+
+		/* A command of a new mica on the store of an older daemon
+		 * still running (the package upgraded, the daemon not yet
+		 * restarted): upgraded under it, that daemon could no longer
+		 * open the store, and answered 503 to everything without
+		 * stopping. The new daemon upgrades it at its start. */
+		if (err == NULL || strcmp(err->code, "upgrade_pending") != 0)
+			goto out;
+		if (ca_serve_running(datadir, &pid)) {
+			char who[40] = "";
+
+			if (pid > 0)
+				snprintf(who, sizeof(who), " (process %ld)", pid);
+			mica_err_set(err, MICA_E_CONFLICT, "serve_outdated",
+				     "a mica serve%s runs on %s with an older "
+				     "store schema than this mica's: restart it "
+				     "with this mica (its start upgrades the "
+				     "store), then run this command again", who,
+				     datadir);
+			goto out;
+		}
+		if (db_open(path, 0, &ca->db, err) != 0)
+			goto out;
+	}
 	if (db_ca_get(ca->db, &row, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
 			mica_err_set(err, MICA_E_NOTFOUND, "no_ca",
@@ -971,6 +996,13 @@ int64_t
 ca_signer_stall_ms(struct ca *ca)
 {
 	return ca->sh->signer != NULL ? ca_signer_stalled_ms(ca->sh->signer) : 0;
+}
+
+void
+ca_signer_give_up(struct ca *ca, int64_t min_ms)
+{
+	if (ca->sh->signer != NULL)
+		ca_signer_cancel_stalled(ca->sh->signer, min_ms);
 }
 
 int

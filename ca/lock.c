@@ -178,6 +178,42 @@ ca_serve_lock(const char *datadir, struct ca_serve_lock *l,
 	return 0;
 }
 
+/* Is DIR/serve.lock held by a process? 1 (*PID), 0 no (or no file). */
+static int
+held(const char *dir, long *pid)
+{
+	char path[PATH_MAX];
+	int fd, r = 0;
+
+	if (ca_path_join(path, sizeof(path), dir, CA_SERVE_LOCK_FILE) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+		       O_NONBLOCK)) < 0)
+		return 0;
+	/* A shared lock is enough to tell, and is let go at once. */
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK) {
+			r = 1;
+			*pid = holder_pid(fd);
+		}
+	} else {
+		flock(fd, LOCK_UN);
+	}
+	close(fd);
+	return r;
+}
+
+int
+ca_serve_running(const char *datadir, long *pid)
+{
+	char dir[PATH_MAX], store[PATH_MAX];
+
+	*pid = 0;
+	if (held(datadir, pid))
+		return 1;
+	return store_dir(datadir, dir, sizeof(dir), store, sizeof(store)) &&
+	       held(dir, pid);
+}
+
 void
 ca_serve_unlock(struct ca_serve_lock *l)
 {

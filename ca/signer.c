@@ -912,6 +912,29 @@ ca_signer_alive(struct ca_signer *s)
 	return alive;
 }
 
+void
+ca_signer_cancel_stalled(struct ca_signer *s, int64_t min_ms)
+{
+	int64_t now = mica_mono_ms();
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
+		if (s->conns[i].fd >= 0 && s->conns[i].busy &&
+		    !s->conns[i].background && s->conns[i].since != 0 &&
+		    now - s->conns[i].since >= min_ms) {
+			mica_log(MICA_LOG_WARN, "signer[%d] has not answered for "
+				 "%lld s: its request is given up",
+				 (int)s->conns[i].pid,
+				 (long long)((now - s->conns[i].since) / 1000));
+			/* The waiting reader sees the connection end and
+			 * fails its request (503); give() closes it. */
+			shutdown(s->conns[i].fd, SHUT_RDWR);
+		}
+	pthread_mutex_unlock(&s->mu);
+}
+
 int64_t
 ca_signer_stalled_ms(struct ca_signer *s)
 {

@@ -666,7 +666,8 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	if (out != NULL)
 		*out = NULL;
 	if (path == NULL || out == NULL || path[0] == '\0' ||
-	    (flags & ~(DB_OPEN_CREATE | DB_OPEN_READONLY | DB_OPEN_BACKUP)) != 0 ||
+	    (flags & ~(DB_OPEN_CREATE | DB_OPEN_READONLY | DB_OPEN_BACKUP |
+		      DB_OPEN_NO_MIGRATE)) != 0 ||
 	    ((flags & DB_OPEN_CREATE) && (flags & DB_OPEN_READONLY)))
 		return db_bad_arg(err);
 	if ((builtin = builtin_version()) < 0)
@@ -802,6 +803,13 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		if (!memory && (check_private(path, "-wal", 0, err) != 0 ||
 				check_private(path, "-shm", 0, err) != 0))
 			goto out;
+		if ((flags & DB_OPEN_NO_MIGRATE) && version != 0 &&
+		    version < builtin) {
+			mica_err_set(err, MICA_E_CONFLICT, "upgrade_pending",
+				     "the store has schema version %d; this mica "
+				     "upgrades it to %d", version, builtin);
+			goto out;
+		}
 		/* A store made now is not news: only an upgrade of one that
 		 * existed is logged, migration by migration. */
 		if (migrate(db, version, builtin, version == 0, err) != 0)
@@ -816,7 +824,9 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	} else if (version < builtin) {
 		mica_err_set(err, MICA_E_UNAVAIL, "schema_outdated",
 			     "the database has schema version %d, this mica needs "
-			     "%d; open it read-write once to upgrade it",
+			     "%d; start the new 'mica serve' (stop an older one "
+			     "first) or run a command that writes, such as 'mica "
+			     "crl', to upgrade it",
 			     version, builtin);
 		goto out;
 	}

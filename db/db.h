@@ -42,6 +42,9 @@ struct db;
  * accepted, not only the newest. Check it with db_schema_check() before
  * reading anything else from it. */
 #define DB_OPEN_BACKUP   0x4
+/* Read-write, but a store of an older schema is not upgraded: MICA_E_CONFLICT
+ * "upgrade_pending" instead (the caller decides whether it may be). */
+#define DB_OPEN_NO_MIGRATE 0x8
 
 /*
  * Open (or with DB_OPEN_CREATE create) the database at PATH, set WAL,

@@ -51,12 +51,13 @@ mica_log_open(const char *path)
 int
 mica_log_reopen(void)
 {
-	int fd, rc = 0;
+	int fd, rc = 0, e = 0;
 
 	pthread_mutex_lock(&log_lock);
 	if (log_path != NULL) {
 		if ((fd = open_path(log_path)) < 0) {
 			rc = -1;
+			e = errno;
 		} else {
 			if (log_fd != 2)
 				close(log_fd);
@@ -64,6 +65,8 @@ mica_log_reopen(void)
 		}
 	}
 	pthread_mutex_unlock(&log_lock);
+	if (rc != 0)
+		errno = e;   /* for the caller's message */
 	return rc;
 }
 

@@ -622,12 +622,32 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 				     "the signing service stopped");
 			goto out;
 		}
+		if (atomic_load(&dm->srv.store_too_new)) {
+			mica_log(MICA_LOG_ERR, "stopping: a newer mica upgraded "
+				 "the store; restart 'mica serve' with it");
+			mica_err_set(err, MICA_E_UNAVAIL, "schema_too_new",
+				     "a newer mica upgraded the store: restart "
+				     "'mica serve' with it");
+			goto out;
+		}
 		if (sig == SIGUSR2)
 			continue;
 		if (sig == SIGHUP) {
-			if (mica_log_reopen() != 0)
-				fprintf(stderr, "mica: cannot reopen the log file\n");
-			mica_log(MICA_LOG_INFO, "log reopened (SIGHUP)");
+			/* Said where someone looks: stderr (the journal)
+			 * and the file still written to. */
+			if (mica_log_reopen() != 0) {
+				int e = errno;
+
+				fprintf(stderr, "mica: cannot reopen the log file "
+					"%s: %s; still writing to the one open "
+					"before\n", o->log_file != NULL ?
+					o->log_file : "-", strerror(e));
+				mica_log(MICA_LOG_ERR, "cannot reopen the log file "
+					 "(SIGHUP): %s; still writing here",
+					 strerror(e));
+			} else {
+				mica_log(MICA_LOG_INFO, "log reopened (SIGHUP)");
+			}
 		} else if (sig == SIGUSR1) {
 			mica_log(MICA_LOG_INFO, "renewing the HTTPS certificate (SIGUSR1)");
 			web_tls_maintain(&dm->tls, 1);

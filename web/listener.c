@@ -60,6 +60,7 @@
 #include "util/log.h"
 #include "util/thread.h"
 #include "web/conns.h"
+#include "web/server.h"
 #include "web/slow.h"
 
 #define WEB_ACCEPT_BURST   64            /* accepts before polling again */
@@ -427,6 +428,17 @@ drain(struct web_listener *l1, struct web_listener *l2, int seconds)
 	}
 	mica_log(MICA_LOG_WARN, "requests still in flight after %d s; closing them",
 		 seconds);
+	/* One waiting for a signer that does not answer (stopped, starved)
+	 * would hold the stop for the signer timeout, five minutes: given
+	 * up, it is answered 503. A signature takes milliseconds; CRLs,
+	 * which may take seconds, are not given up. */
+	{
+		struct web_server *srv = l1 != NULL ? l1->srv : l2 != NULL ?
+					 l2->srv : NULL;
+
+		if (srv != NULL && srv->parent != NULL)
+			ca_signer_give_up(srv->parent, (int64_t)seconds * 1000 / 2);
+	}
 }
 
 void

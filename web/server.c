@@ -9,9 +9,11 @@
 #include "web/server.h"
 
 #include <assert.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -98,6 +100,12 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 	pthread_mutex_unlock(&srv->parent_lock);
 	if (rc != 0) {
 		mica_log(MICA_LOG_ERR, "cannot open the store for a worker: %s", e.msg);
+		/* Upgraded by a newer mica under this daemon: nothing will
+		 * open it again; stop, so that a supervisor restarts the
+		 * daemon - with the newer mica. */
+		if (strcmp(e.code, "schema_too_new") == 0 &&
+		    atomic_exchange(&srv->store_too_new, 1) == 0)
+			kill(getpid(), SIGUSR2);
 		/* The engine's code says why (store_unavailable,
 		 * insecure_store); its message stays in the log. */
 		mica_err_set(err, MICA_E_UNAVAIL,

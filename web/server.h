@@ -49,6 +49,9 @@ struct web_server {
 	atomic_ulong requests;           /* requests begun, ever (relaxed):
 					  * the daemon's main thread reads
 					  * it to see when it has gone quiet */
+	atomic_int store_too_new;        /* a newer mica upgraded the store:
+					  * the daemon stops (SIGUSR2 wakes
+					  * its main thread) to be restarted */
 };
 
 /* Initialise SRV (locks, an empty failed-authentication table, no CA

@@ -905,6 +905,19 @@ sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at 
 	PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1
+# The package upgraded while the old daemon still runs: a command of the
+# new mica must not upgrade the store under it (that daemon would then
+# answer 503 to everything, and go on running). flock(1) holds the
+# daemon's lock as a running 'mica serve' does.
+if command -v flock >/dev/null; then
+	flock -x "$O/serve.lock" "$MICA" -d "$O" crl --pem --out "$W/up-held.crl" >"$W/held.out" 2>"$W/held.err"
+	is "a command of a newer mica on the store of a running older daemon: exit 6" "$?" 6
+	grep -q "runs on .* with an older store schema than this mica's: restart it" "$W/held.err" &&
+		ok "... saying to restart the daemon with this mica" || fail "... it said: $(cat "$W/held.err")"
+	is "... and the store is not upgraded" "$(sqlite3 "$O/mica.db" 'PRAGMA user_version')" 15
+else
+	skip "a command on the store of a running older daemon" "flock(1) is not installed"
+fi
 check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"
 grep -q "applied schema migration 016" "$TMP/check.out" && ok "... logging the migration it applied" ||
 	fail "the upgrade did not log its migration: $(head -3 "$TMP/check.out")"
