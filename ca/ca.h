@@ -226,7 +226,7 @@ void ca_signer_on_loss(struct ca *ca, int signo);
 
 /* Does the store answer, is it still private, and has its disk room?
  * ca_perm_check(), a real query on this handle's connection, then the
- * free space of the data directory's file system: under
+ * free space of the store's file system: under
  * CA_STORE_ROOM_MIN (what an unprivileged user may use) or
  * CA_STORE_INODES_MIN free inodes is MICA_E_UNAVAIL "disk_full" (for a
  * health check: issuance, revocation and CRLs fail or soon will). */
@@ -1008,11 +1008,13 @@ int ca_ocsp_pending(struct ca *ca, int revoked, int *pending,
  * starved for minutes. A row goes as a failed
  * issuance's does (forgotten, the enrollment token's use given back),
  * an order becomes invalid (serverInternal); each with an audit line by
- * ACTOR. *CERTS and *ORDERS (either may be NULL) say how many went. A
- * late completion of a row swept meanwhile fails and hands nothing out. */
+ * ACTOR. *CERTS, *ORDERS and *REFUNDS (any may be NULL) say how many
+ * rows and orders went and token uses came back (a row recorded before
+ * schema 019 does not say whose use it took). A late completion of a row
+ * swept meanwhile fails and hands nothing out. */
 #define CA_ISSUE_ABANDON_S 600
 int ca_issue_sweep(struct ca *ca, const char *actor, int64_t *certs,
-		   int64_t *orders, struct mica_err *err);
+		   int64_t *orders, int64_t *refunds, struct mica_err *err);
 
 /* Milliseconds since a certificate was last being issued through any
  * handle of CA's process (ca_issue: begun or finished), INT64_MAX if

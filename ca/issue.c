@@ -325,6 +325,7 @@ struct sweep_tx {
 	const char *actor;
 	int64_t before, now;
 	size_t certs, orders;   /* this batch's */
+	size_t refunds;         /* token uses given back in this batch */
 };
 
 static int
@@ -337,7 +338,7 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 	size_t n = 0, m = 0;
 	int rc = -1;
 
-	x->certs = x->orders = 0;
+	x->certs = x->orders = x->refunds = 0;
 	if (db_cert_stale_list(db, x->before, SWEEP_BATCH, &rows, &n, err) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -347,8 +348,10 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 		if (db_cert_discard(db, rows[i].serial, err) != 0)
 			goto out;
 		if (rows[i].token_id[0] != '\0') {
-			if (db_token_refund(db, rows[i].token_id, &e2) == 0)
+			if (db_token_refund(db, rows[i].token_id, &e2) == 0) {
 				use = "; the use of token ";
+				x->refunds++;
+			}
 			else if (e2.kind != MICA_E_NOTFOUND) {
 				*err = e2;
 				goto out;
@@ -390,15 +393,17 @@ out:
 
 int
 ca_issue_sweep(struct ca *ca, const char *actor, int64_t *certs,
-	       int64_t *orders, struct mica_err *err)
+	       int64_t *orders, int64_t *refunds, struct mica_err *err)
 {
 	struct sweep_tx x;
-	int64_t nc = 0, no = 0;
+	int64_t nc = 0, no = 0, nr = 0;
 
 	if (certs != NULL)
 		*certs = 0;
 	if (orders != NULL)
 		*orders = 0;
+	if (refunds != NULL)
+		*refunds = 0;
 	/* A look first, outside any transaction: there is rarely anything,
 	 * and a write transaction every minute would take the write lock
 	 * from the certificates being issued. */
@@ -428,10 +433,13 @@ ca_issue_sweep(struct ca *ca, const char *actor, int64_t *certs,
 			return -1;
 		nc += (int64_t)x.certs;
 		no += (int64_t)x.orders;
+		nr += (int64_t)x.refunds;
 		if (certs != NULL)
 			*certs = nc;
 		if (orders != NULL)
 			*orders = no;
+		if (refunds != NULL)
+			*refunds = nr;
 	} while (x.certs == SWEEP_BATCH || x.orders == SWEEP_BATCH);
 	return 0;
 }

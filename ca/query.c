@@ -186,7 +186,9 @@ ca_store_check(struct ca *ca, struct mica_err *err)
 	 * the writes will say. What this process may use: f_bavail, not
 	 * the blocks kept for root, which root in a user namespace (a
 	 * rootless container) may not use either. */
-	if (ca->sh->datadir == NULL || statvfs(ca->sh->datadir, &v) != 0 ||
+	/* The store's own file system (DATA/mica.db may be a symbolic link
+	 * to another disk's file; statvfs follows it). */
+	if (ca->sh->dbpath == NULL || statvfs(ca->sh->dbpath, &v) != 0 ||
 	    v.f_blocks == 0)
 		return 0;
 	room = (unsigned long long)v.f_bavail * (unsigned long long)v.f_frsize;

@@ -123,6 +123,9 @@ int cli_write_file(const char *path, const void *data, size_t len, int mode,
  * stdout) be written? MICA_E_USAGE naming what is wrong if not (a
  * directory, a missing or read-only folder, a dangling symlink). */
 int cli_out_check(const char *path, struct mica_err *err);
+/* Is PATH (through a symbolic link) one of the data directory's own files
+ * (the store and its journals, CRL bodies, passphrase, lock)? 1 or 0. */
+int cli_own_file(const char *path);
 /* Is the folder that holds FILE there and writable (a file is to be made
  * in it)? MICA_E_USAGE "cannot write SHOWN: FOLDER: why" if not. */
 int cli_folder_writable(const char *shown, const char *file,

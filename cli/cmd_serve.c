@@ -249,6 +249,12 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("serve", "unexpected argument: %s", argv[optind]);
+	/* Log lines appended to the store, or to the passphrase file,
+	 * destroy it. */
+	if (o.log_file != NULL && cli_own_file(o.log_file))
+		return cli_usage("serve", "--log %s is one of the CA's own files "
+				 "(its store, CRLs, passphrase or lock): name "
+				 "another file", o.log_file);
 	mica_err_clear(&err);
 	if (web_serve(&o, &err) != 0)
 		return cli_fail(&err);

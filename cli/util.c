@@ -530,6 +530,18 @@ out_target(const char *path, char real[PATH_MAX], int *into,
 }
 
 int
+cli_own_file(const char *path)
+{
+	char real[PATH_MAX];
+
+	if (path == NULL || strlen(path) >= PATH_MAX)
+		return 0;
+	if (realpath(path, real) == NULL)
+		memcpy(real, path, strlen(path) + 1);
+	return store_file(real);
+}
+
+int
 cli_out_check(const char *path, struct mica_err *err)
 {
 	char real[PATH_MAX];

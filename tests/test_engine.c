@@ -2383,7 +2383,7 @@ test_sweep_forgets_what_a_crash_left(void)
 	struct db_acme_order o;
 	struct mica_err err;
 	struct db *db = ca_db(g_ca);
-	int64_t now = ca_now(), certs = -1, orders = -1;
+	int64_t now = ca_now(), certs = -1, orders = -1, refunds = -1;
 	static const char *const serials[] = { "7a11ed0000000001", "7a11ed0000000002" };
 
 	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 1, token, id) == 0);
@@ -2433,7 +2433,7 @@ test_sweep_forgets_what_a_crash_left(void)
 		CU_ASSERT_EQUAL_FATAL(ca_restore(dir, file, NULL, NULL, &issuing, &err), 0);
 		CU_ASSERT_EQUAL(issuing, 2);
 		CU_ASSERT_EQUAL_FATAL(ca_open(dir, 0, NULL, &r, &err), 0);
-		CU_ASSERT_EQUAL(ca_issue_sweep(r, "test", &n, NULL, &err), 0);
+		CU_ASSERT_EQUAL(ca_issue_sweep(r, "test", &n, NULL, NULL, &err), 0);
 		CU_ASSERT_EQUAL(n, 0);
 		memset(&k, 0, sizeof(k));
 		CU_ASSERT_EQUAL(db_cert_get(ca_db(r), serials[0], &k, &err), 0);
@@ -2442,9 +2442,10 @@ test_sweep_forgets_what_a_crash_left(void)
 		ca_close(r);
 	}
 
-	CU_ASSERT_EQUAL(ca_issue_sweep(g_ca, "test", &certs, &orders, &err), 0);
+	CU_ASSERT_EQUAL(ca_issue_sweep(g_ca, "test", &certs, &orders, &refunds, &err), 0);
 	CU_ASSERT_EQUAL(certs, 1);
 	CU_ASSERT_EQUAL(orders, 1);
+	CU_ASSERT_EQUAL(refunds, 1);
 	memset(&got, 0, sizeof(got));
 	CU_ASSERT_EQUAL(db_cert_get(db, serials[0], &got, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
@@ -2475,7 +2476,7 @@ test_sweep_forgets_what_a_crash_left(void)
 		sqlite3_finalize(st);
 	}
 	/* Nothing more the second time: the token is not given back twice. */
-	CU_ASSERT_EQUAL(ca_issue_sweep(g_ca, "test", &certs, &orders, &err), 0);
+	CU_ASSERT_EQUAL(ca_issue_sweep(g_ca, "test", &certs, &orders, NULL, &err), 0);
 	CU_ASSERT_EQUAL(certs, 0);
 	CU_ASSERT_EQUAL(orders, 0);
 	CU_ASSERT_EQUAL(token_uses_left(id), 1);

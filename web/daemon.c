@@ -324,14 +324,15 @@ static void
 sweep_maintain(struct ca *tick)
 {
 	struct mica_err e;
-	int64_t certs = 0, orders = 0;
+	int64_t certs = 0, orders = 0, refunds = 0;
 
-	if (ca_issue_sweep(tick, "serve", &certs, &orders, &e) != 0)
+	if (ca_issue_sweep(tick, "serve", &certs, &orders, &refunds, &e) != 0)
 		mica_log(MICA_LOG_WARN, "issuance sweep: %s (%s)", e.msg, e.code);
 	if (certs > 0)
 		mica_log(MICA_LOG_INFO, "forgot %lld certificate(s) left "
 			 "mid-issuance by a stopped process (never handed out; "
-			 "token uses given back)", (long long)certs);
+			 "%lld token use(s) given back)", (long long)certs,
+			 (long long)refunds);
 	if (orders > 0)
 		mica_log(MICA_LOG_INFO, "%lld ACME order(s) left processing by "
 			 "a stopped process are now invalid", (long long)orders);

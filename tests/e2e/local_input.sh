@@ -129,6 +129,12 @@ for o in "$D/passphrase" "$D/mica.db" "$D/./mica.db-wal" "$D/serve.lock" \
 	expect_rc "export-root --out ${o#"$W/"}: refused (exit 2)" 2 "$MICA" -d "$D" export-root --out "$o"
 	grep -q "one of the CA's own files" "$TMP/rc.err" || fail "  ... $(cat "$TMP/rc.err")"
 done
+# serve --log DATA/mica.db appended log lines to the store.
+for o in "$D/mica.db" "$W/to-passphrase"; do
+	expect_rc "serve --log ${o#"$W/"}: refused (exit 2)" 2 timeout $((30 * TIME_SCALE)) \
+		"$MICA" -d "$D" serve --log "$o" --http 127.0.0.1:0 --https none
+	grep -q "one of the CA's own files" "$TMP/rc.err" || fail "  ... $(cat "$TMP/rc.err")"
+done
 expect_rc "issue --out the passphrase: refused before anything is issued (exit 2)" 2 \
 	"$MICA" -d "$D" issue --csr "$W/a.csr" --out "$D/passphrase"
 cmp -s "$D/passphrase" "$W/passphrase.before" && [ "$(sha256sum < "$D/mica.db")" = "$sha_db" ] &&

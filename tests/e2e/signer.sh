@@ -305,7 +305,7 @@ sqlite3 "$D/mica.db" "UPDATE certificate SET created_at = created_at - 601 WHERE
 start "$W/out.mid2" || serve_failed "$W/out.mid2"
 is "a start once it is older than ten minutes forgets the row" "$(issuing_rows)" 0
 is "... and gives the token's use back" "$(uses_left)" 1
-check "... and says so in the log" grep -q 'forgot 1 certificate(s) left mid-issuance' "$LOG"
+check "... and says so in the log" grep -q 'forgot 1 certificate(s) left mid-issuance.*1 token use(s) given back' "$LOG"
 check "... and in the audit trail" sh -c "'$MICA' -d '$D' audit --limit 20 | grep 'cert.abandoned' | grep -q 'mid.contoso.test'"
 is "the server enrolls again with the same single-use token" "$(enroll mid2.contoso.test "$T1")" 201
 is "... which is then used up" "$(uses_left)" 0
