@@ -526,9 +526,11 @@ ca_acme_orders_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		goto out;
 	}
+	/* RFC 8555 7.1.2.1: the server SHOULD NOT include orders that
+	 * are invalid. */
 	for (size_t i = 0; i < count; i++)
-		memcpy((*ids)[i], v[i].id, CA_ID_MAX);
-	*n = count;
+		if (strcmp(v[i].status, "invalid") != 0)
+			memcpy((*ids)[(*n)++], v[i].id, CA_ID_MAX);
 	rc = 0;
 out:
 	db_acme_order_array_free(v, count);
@@ -568,7 +570,8 @@ authz_body(struct db *db, void *arg, struct mica_err *err)
 	struct mica_err e2;
 
 	if (x->deactivate) {
-		if (db_acme_authz_deactivate(db, x->id, err) != 0)
+		if (db_acme_authz_deactivate(db, x->id, err) != 0 ||
+		    db_acme_authz_relinquish(db, x->id, now, err) != 0)
 			return -1;
 		/* RFC 8555 7.1.6: an order with a deactivated authorization
 		 * cannot become valid. */
@@ -1054,6 +1057,13 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			as_bad_csr(err);
 		goto out;
 	}
+	/* A compromised key, known now, is refused as the CSR's other
+	 * faults are: before the order moves, which stays ready for a
+	 * CSR with another key (ca_issue checks again, in its
+	 * transaction, for one revoked meanwhile). */
+	if (ca_key_check(ca->db, csr.spki, csr.spki_len, csr.spki_sha256,
+			 err) != 0)
+		goto out;
 	/* ready -> processing: of two finalize calls racing, one goes on. */
 	memset(&mv, 0, sizeof(mv));
 	mv.id = cur.id;

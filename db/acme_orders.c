@@ -60,6 +60,22 @@ static const char *const order_sql[S__COUNT] = {
 	[S_ACME_AUTHZ_DEACTIVATE] =
 	"UPDATE acme_authz SET status = 'deactivated' "
 	"WHERE id = ?1 AND status IN ('pending', 'valid')",
+	/* The other valid authorizations of ?1's account for its identifier
+	 * (a reused authorization is a copy): their orders not yet issued
+	 * become invalid, then they are deactivated too. */
+#define AUTHZ_SIBLING \
+	"account_id = (SELECT account_id FROM acme_authz WHERE id = ?1) AND " \
+	"name = (SELECT name FROM acme_authz WHERE id = ?1) AND " \
+	"kind = (SELECT kind FROM acme_authz WHERE id = ?1) AND " \
+	"wildcard = (SELECT wildcard FROM acme_authz WHERE id = ?1) AND " \
+	"status = 'valid' AND id <> ?1"
+	[S_ACME_AUTHZ_SIBLING_ORDERS] =
+	"UPDATE acme_order SET status = 'invalid', error_code = 'unauthorized', "
+	"error_detail = 'an authorization was deactivated', updated_at = ?2 "
+	"WHERE status IN ('pending', 'ready') AND id IN "
+	"(SELECT order_id FROM acme_authz WHERE " AUTHZ_SIBLING ")",
+	[S_ACME_AUTHZ_SIBLINGS] =
+	"UPDATE acme_authz SET status = 'deactivated' WHERE " AUTHZ_SIBLING,
 	[S_ACME_AUTHZ_FIND_VALID] =
 	"SELECT " AUTHZ_COLS " FROM acme_authz WHERE account_id = ?1 AND "
 	"name = ?2 AND status = 'valid' AND kind = ?3 AND expires > ?4 AND "
@@ -572,6 +588,36 @@ db_acme_authz_finish(struct db *db, const char *id, int valid, const char *code,
 out:
 	db_stmt_done(st);
 	return rc;
+}
+
+int
+db_acme_authz_relinquish(struct db *db, const char *id, int64_t now,
+			 struct mica_err *err)
+{
+	static const enum db_stmt_id steps[] = {
+		S_ACME_AUTHZ_SIBLING_ORDERS, S_ACME_AUTHZ_SIBLINGS,
+	};
+	sqlite3_stmt *st = NULL;
+	int b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || id == NULL)
+		return db_bad_arg(err);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if ((st = db_stmt(db, steps[i], order_sql, err)) == NULL)
+			return -1;
+		db_bind_text(st, 1, id, &b);
+		if (i == 0)
+			db_bind_i64(st, 2, now, &b);
+		if (db_binds_ok(db, b, err) != 0 ||
+		    db_step_done(db, st, NULL, NULL, err) != 0) {
+			db_stmt_done(st);
+			return -1;
+		}
+		db_stmt_done(st);
+	}
+	return 0;
 }
 
 int

@@ -844,6 +844,12 @@ int db_acme_authz_find_valid(struct db *db, const char *account_id,
  * finalizing), at most MAX. */
 int db_acme_order_stale(struct db *db, int64_t before, size_t max,
 			char (**ids)[40], size_t *n, struct mica_err *err);
+/* RFC 8555 7.5.2: the client gives the identifier of authorization ID
+ * up - every other valid authorization of its account for it (reused
+ * ones are copies) is deactivated, and their orders not yet issued
+ * become invalid. */
+int db_acme_authz_relinquish(struct db *db, const char *id, int64_t now,
+			     struct mica_err *err);
 /* Ids of authorizations left processing (a restart), at most MAX. */
 int db_acme_authz_processing(struct db *db, size_t max, char (**ids)[40],
 			     size_t *n, struct mica_err *err);

@@ -1933,6 +1933,20 @@ test_flow_refusals_before_any_order(void)
 	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, NULL, 0), o.authz[0],
 				     CA_ACME_HTTP01, &z, &err) == 0);
 	ca_acme_authz_free(&z);
+	/* Its order is invalid now, and RFC 8555 7.1.2.1 leaves invalid
+	 * orders out of the account's list. */
+	{
+		char (*ids)[CA_ID_MAX] = NULL, lpath[600];
+		const char *mine = c.kid + strlen(BASE "/acct/");
+		size_t nids = 0;
+
+		snprintf(lpath, sizeof(lpath), "/acct/%s/orders", mine);
+		CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&c, lpath, NULL, 0), mine,
+					      &ids, &nids, &err) == 0);
+		for (size_t i = 0; i < nids; i++)
+			CU_ASSERT(strcmp(ids[i], o.id) != 0);
+		free(ids);
+	}
 	ca_acme_order_free(&o);
 	/* Another account may not touch this one's order. */
 	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",

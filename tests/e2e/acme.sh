@@ -264,6 +264,10 @@ PY
 		--name www.contoso.test --http-port "$AP" --csr-key "$LIVE/privkey.pem"
 	expect_problem "ACME refuses a CSR for the compromised key" badCSR
 	is "nothing issued for it" "$(ncerts)" "$n1"
+	# As every other fault of a CSR: the order stays ready, for a CSR of
+	# another key (it was made invalid).
+	is "... and the order stays ready" \
+		"$(sqlite3 "$D/mica.db" "SELECT status FROM acme_order ORDER BY created_at DESC, rowid DESC LIMIT 1")" ready
 	audit_has acme.issue && audit_has acme.account.new && audit_has acme.authz.valid &&
 		audit_has acme.challenge.start && audit_has acme.order.new &&
 		[ "$(sqlite3 "$D/mica.db" "SELECT count(*) FROM audit WHERE action = 'cert.revoke' AND actor LIKE 'acme:%'")" -ge 1 ] &&
@@ -292,6 +296,25 @@ if have lego; then
 		ok "lego obtains a certificate with tls-alpn-01"
 	else
 		fail "lego tls-alpn-01"; tail -n 5 "$W/lego2.log" | sed 's/^/    /'
+	fi
+	# RFC 8555 7.5.2: deactivating an authorization gives the name up.
+	# A renewal reuses the authorization proved before (a copy in the
+	# new order); lego deactivates it afterwards - and the renewal
+	# after must prove the name again. It did not: another copy of the
+	# same proof stayed valid.
+	if "${LEGO[@]}" --domains lego-http.contoso.test --http --http.port "127.0.0.1:$AP" renew \
+		--days 400 --no-random-sleep --always-deactivate-authorizations true >"$W/lego-d1.log" 2>&1 &&
+		grep -q "authorization already valid" "$W/lego-d1.log" && grep -qi "deactivating auth" "$W/lego-d1.log"; then
+		ok "lego renews on the authorization proved before, then deactivates it"
+	else
+		fail "lego renew --always-deactivate-authorizations"; tail -n 5 "$W/lego-d1.log" | sed 's/^/    /'
+	fi
+	if "${LEGO[@]}" --domains lego-http.contoso.test --http --http.port "127.0.0.1:$AP" renew \
+		--days 400 --no-random-sleep >"$W/lego-d2.log" 2>&1 &&
+		! grep -q "authorization already valid" "$W/lego-d2.log" && grep -qi "solve HTTP-01" "$W/lego-d2.log"; then
+		ok "... and the next renewal proves the name again (http-01)"
+	else
+		fail "lego renew after deactivation reused a proof"; tail -n 8 "$W/lego-d2.log" | sed 's/^/    /'
 	fi
 	NAMED=$(command -v named || echo /usr/sbin/named)
 	if [ -x "$NAMED" ]; then
