@@ -491,8 +491,11 @@ fill_single(struct ca_ocsp_single *sr, const struct db_cert_state *s,
 		sr->reason = s->reason;
 	} else {
 		/* Never issued, or recorded but never signed (an issuance
-		 * that failed: nobody ever received it). */
+		 * that failed: nobody ever received it), or being issued
+		 * now: kept by caches no longer than a serial never issued
+		 * is (UNKNOWN_PERIOD), not a day. */
 		sr->status = CA_OCSP_UNKNOWN;
+		sr->next_update = now + UNKNOWN_PERIOD;
 	}
 }
 
