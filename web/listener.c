@@ -451,13 +451,23 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 		atomic_store(&a->closing, 1);
 	if (b != NULL)
 		atomic_store(&b->closing, 1);
-	/* No new connection from here on; the listening socket stays open
-	 * (a client connecting now waits in its backlog, then is refused
-	 * when it closes) unless a new listener has a duplicate of it. */
-	if (a != NULL)
+	/* No new connection from here on: the listening socket is closed at
+	 * once, so a client connecting now is refused at once (kept open,
+	 * it waited in the backlog for the whole stop, then was reset) -
+	 * unless a new listener has a duplicate of it (a TLS rotation),
+	 * which goes on accepting. */
+	if (a != NULL) {
 		acceptor_stop(a);
-	if (b != NULL)
+		if (a->lfd >= 0)
+			close(a->lfd);
+		a->lfd = -1;
+	}
+	if (b != NULL) {
 		acceptor_stop(b);
+		if (b->lfd >= 0)
+			close(b->lfd);
+		b->lfd = -1;
+	}
 	drain(a, b, WEB_DRAIN_SECONDS);
 	/* The slow lanes before the daemons: a request still there is
 	 * finished (or, not begun, answered 503) and its connection resumed,

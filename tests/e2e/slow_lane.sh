@@ -304,6 +304,10 @@ is "stop: the waiting request is answered 503" "$CODE" 503
 is "stop: with a JSON error" "$(json_get "$W/stop3.body" error)" shutting_down
 running stop1 && running stop2 && ok "stop: the held ones are still in flight" ||
 	fail "stop: a held request ended before it was let go"
+# A new connection meanwhile is refused at once (it waited in the
+# listening socket's backlog for the whole stop, then was reset).
+curl -s -o /dev/null --max-time $((10 * TIME_SCALE)) "$S/healthz"
+is "stop: a new connection meanwhile is refused at once (curl exit 7)" "$?" 7
 release
 finished stop1
 is "stop: the first held publication finishes (201)" "$CODE" 201
