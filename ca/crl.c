@@ -393,11 +393,18 @@ make_all(struct ca *ca, struct db *db, const struct crl_key *keys, size_t n,
 	 const struct crl_change *ch, struct crl_made *made, size_t *count,
 	 size_t *cur, struct mica_err *err)
 {
-	int64_t date = now;
+	int64_t date = now, floor = 0;
 	int rebased = 0;
 
 	*count = 0;
 	*cur = n - 1;
+	/* A restored store numbers above the time of its restore (schema
+	 * 019): the store it came from may have used the numbers after the
+	 * backup's. */
+	if (db_ca_crl_floor(db, &floor, err) != 0)
+		return -1;
+	if (floor > *last)
+		*last = floor;
 	/* A base dated further ahead than a step the deltas allow for: the
 	 * complete CRLs are made again, dated now, and deltas on them (the
 	 * current key's delta is *CUR still). */

@@ -250,8 +250,11 @@ enum db_cert_status {
 
 /* The serial of the daemon's own TLS certificate (schema 018): "" when
  * none was recorded. */
-/* Record that 'mica restore' made this store at AT. */
+/* Record that 'mica restore' made this store at AT, and that CRL numbers
+ * go on above AT from now (db_ca_crl_floor). */
 int db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err);
+/* The number the next CRL goes above whatever the store holds (0: none). */
+int db_ca_crl_floor(struct db *db, int64_t *out, struct mica_err *err);
 int db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],
 		     struct mica_err *err);
 int db_ca_set_tls_serial(struct db *db, const char *serial,

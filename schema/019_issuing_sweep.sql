@@ -18,6 +18,14 @@ ALTER TABLE certificate ADD COLUMN token_id TEXT;
 -- issuing, revocable) and forgets only those recorded after.
 ALTER TABLE ca ADD COLUMN restored_at INTEGER NOT NULL DEFAULT 0;
 
+-- The CRL number the next CRL goes above, whatever the store holds: set
+-- by 'mica restore' to the time of the restore. The store a backup was
+-- taken of may have published CRLs after it, whose numbers a restored
+-- store would otherwise give again to other lists (RFC 5280 5.2.3: a
+-- number names one CRL); numbers go on from a time in seconds, above any
+-- sequence of the lost store that published less than a CRL a second.
+ALTER TABLE ca ADD COLUMN crl_floor INTEGER NOT NULL DEFAULT 0;
+
 -- ACME orders left 'processing' the same way are made invalid; few rows
 -- are ever processing, so this index keeps that look off the table.
 CREATE INDEX acme_order_processing ON acme_order (updated_at)

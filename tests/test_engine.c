@@ -4915,11 +4915,21 @@ test_backup_and_restore_keep_everything(void)
 	CU_ASSERT_EQUAL(c1.revoked, c0.revoked);
 	CU_ASSERT_EQUAL(c1.pending_requests, c0.pending_requests);
 	CU_ASSERT_EQUAL(total_certs(r), c0.issuing + c0.valid + c0.revoked);
-	/* CRL numbering continues; the restored key signs. */
+	/* CRL numbering goes on - above the time of the restore (the store
+	 * backed up may have published CRLs after the backup, whose numbers
+	 * must not name other lists); the restored key signs. */
 	CU_ASSERT_EQUAL(current_crl_number(r), n0);
 	memset(&crl, 0, sizeof(crl));
 	CU_ASSERT_EQUAL(ca_crl_publish(r, &g_cli, &crl, &err), 0);
-	CU_ASSERT_EQUAL(crl.number, n0 + 1);
+	CU_ASSERT(crl.number > n0 && crl.number > (int64_t)time(NULL) - 3600);
+	{
+		int64_t first = crl.number;
+
+		ca_crl_free(&crl);
+		memset(&crl, 0, sizeof(crl));
+		CU_ASSERT_EQUAL(ca_crl_publish(r, &g_cli, &crl, &err), 0);
+		CU_ASSERT_EQUAL(crl.number, first + 1);   /* then one by one */
+	}
 	if (crl.der != NULL) {
 		/* Signed by the same key: a certificate of the original CA
 		 * verifies with this CRL. */

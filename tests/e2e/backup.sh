@@ -180,6 +180,9 @@ stop_daemon "the daemon stops cleanly after the backups"
 
 # ----------------------------------------------------------- restores --
 
+# The CRLs the original published after each backup: a restored store
+# must not give their numbers to other lists (RFC 5280 5.2.3).
+ORIGN=$(sqlite3 "$D/mica.db" 'SELECT max(number) FROM crl')
 for b in $(seq 1 $BACKUPS); do
 	F=$W/backup$b.db
 	R=$W/restore$b
@@ -220,6 +223,11 @@ for b in $(seq 1 $BACKUPS); do
 			ok "a new CRL continues the numbering ($((NEWN)) after the backup's $LASTN)"
 		else
 			fail "new CRL number '$NEWN' after the backup's '$LASTN'"
+		fi
+		if [ -n "$NEWN" ] && [ -n "$ORIGN" ] && [ "$((NEWN))" -gt "$ORIGN" ]; then
+			ok "... above every number the original published after the backup ($ORIGN)"
+		else
+			fail "new CRL number '$NEWN' reuses one of the original's (up to '$ORIGN')"
 		fi
 		openssl crl -inform der -in "$W/new$b.crl" -noout -text 2>/dev/null | tr -d ' ' |
 			grep -qix "SerialNumber:0*$REV1" && ok "... and lists the revocation" || fail "revocation not on the new CRL"
@@ -329,7 +337,8 @@ is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
 # A backup of the previous schema: the newest migration undone.
 tamper old "DROP INDEX acme_order_processing; ALTER TABLE certificate DROP COLUMN token_id;
-	ALTER TABLE ca DROP COLUMN restored_at; PRAGMA user_version = $PREV"
+	ALTER TABLE ca DROP COLUMN restored_at; ALTER TABLE ca DROP COLUMN crl_floor;
+	PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
 expect_rc "restore of a backup of schema $PREV (the previous one) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"
