@@ -386,8 +386,10 @@ load_strict(const char *text, size_t len, const char *what, struct mica_err *err
 	json_error_t jerr;
 	json_t *j;
 
-	/* Jansson's own message quotes the input: report the position only. */
-	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Jansson's own message quotes the input: report the position only.
+	 * Any value parses (a string, a number), to be refused as not an
+	 * object below - not as "not valid JSON", which it is. */
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (j == NULL) {
 		mica_err_set(err, MICA_E_BADREQ, "malformed",
 			     "%s is not valid JSON (line %d, column %d: %s)", what,

@@ -377,6 +377,19 @@ test_jws_refuses_hostile_structures(void)
 	CU_ASSERT(ca_jws_parse((const unsigned char *)bodies[10], strlen(bodies[10]), 0,
 			       &j, &err) != 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "something after the value"));
+	/* Valid JSON that is no object is said to be no object (a protected
+	 * header "x" was "not valid JSON"). */
+	CU_ASSERT(ca_jws_parse((const unsigned char *)"\"x\"", 3, 0, &j, &err) != 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the request body must be a JSON object"));
+	ca_jws_free(&j);
+	{
+		static const char hx[] =
+			"{\"protected\":\"Ingi\",\"payload\":\"\",\"signature\":\"AA\"}";
+
+		CU_ASSERT(ca_jws_parse((const unsigned char *)hx, strlen(hx), 0, &j, &err) != 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the protected header must be a JSON object"));
+		ca_jws_free(&j);
+	}
 }
 
 static void
