@@ -254,8 +254,10 @@ fetch(const struct ca_acme_vctx *v, const struct target *t, char *buf,
 		if (r == 0)
 			break;
 		if ((*len += (size_t)r) > RESP_MAX) {
-			ca_acme_vfail(e, "unauthorized", "the response of %s is larger "
-				      "than %d octets", where, RESP_MAX);
+			/* Not the key authorization, whatever it holds: a
+			 * wrong answer (as docs/API.md lists them). */
+			ca_acme_vfail(e, "incorrect_response", "the response of %s is "
+				      "larger than %d octets", where, RESP_MAX);
 			goto out;
 		}
 	}
