@@ -109,7 +109,7 @@ cat > "$W/hosts" <<EOF
 127.0.0.1 lego-http.contoso.test lego-tls.contoso.test open.contoso.test
 127.0.0.1 a1.app.contoso.test a2.app.contoso.test a3.app.contoso.test
 127.0.0.1 a4.app.contoso.test a5.app.contoso.test a6.app.contoso.test
-127.0.0.1 a7.app.contoso.test a8.app.contoso.test a9.app.contoso.test
+127.0.0.1 a7.app.contoso.test a8.app.contoso.test a9.app.contoso.test big.app.contoso.test
 EOF
 
 start() { # start OUTFILE [more serve options]
@@ -570,6 +570,8 @@ expect_problem "a name outside the token's scope" rejectedIdentifier
 client issue "${A[@]}" --name a1.app.contoso.test --http-port "$AP" --respond wrong
 expect_problem "http-01 with the wrong content" incorrectResponse
 is "the failed challenge ends the order" "$(cj order_status)" invalid
+client issue "${A[@]}" --name big.app.contoso.test --http-port "$AP" --respond big
+expect_problem "http-01 with a response over 16 KiB" incorrectResponse
 client issue "${A[@]}" --name a2.app.contoso.test --respond none
 expect_problem "http-01 with nothing on the port" connection
 client issue "${A[@]}" --name a3.app.contoso.test --http-port "$AP" --respond hang

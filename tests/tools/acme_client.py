@@ -17,7 +17,7 @@ Commands (all take --dir URL --cacert PEM; account commands take
 --key FILE, created if missing, and --eab-kid/--eab-hmac for a new one):
   account        create (or find) the account; {"account": URL}
   issue          order --name..., answer http-01 on --http-port with the
-                 responder --respond (good, wrong, none, hang), finalize
+                 responder --respond (good, wrong, big, none, hang), finalize
                  with a CSR for --csr-name... (default: the order's
                  names), download; {"serial", "status", "problem"...}.
                  --finalize-twice finalizes again after success.
@@ -241,8 +241,9 @@ def make_csr(names, key=None):
 # ------------------------------------------------------ http-01 responder --
 
 class Responder:
-    """Answers http-01 on 127.0.0.1:PORT: good, wrong (another string), or
-    hang (accept, then say nothing)."""
+    """Answers http-01 on 127.0.0.1:PORT: good, wrong (another string), big
+    (the key authorization followed by 20 KiB of spaces), or hang (accept,
+    then say nothing)."""
 
     def __init__(self, port, mode="good"):
         self.tokens = {}
@@ -259,7 +260,10 @@ class Responder:
                 if ka is None:
                     self.send_error(404)
                     return
-                body = (ka if outer.mode == "good" else ka[::-1]).encode()
+                if outer.mode == "big":
+                    body = (ka + " " * 20480).encode()
+                else:
+                    body = (ka if outer.mode == "good" else ka[::-1]).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(body)))
@@ -357,7 +361,7 @@ def main():
     ap.add_argument("--name", action="append", default=[])
     ap.add_argument("--csr-name", action="append", default=[])
     ap.add_argument("--http-port", type=int, default=0)
-    ap.add_argument("--respond", default="good", choices=["good", "wrong", "none", "hang"])
+    ap.add_argument("--respond", default="good", choices=["good", "wrong", "big", "none", "hang"])
     ap.add_argument("--finalize-twice", action="store_true")
     ap.add_argument("--csr-key", help="PEM private key for the CSR (default: a new one)")
     ap.add_argument("--n", type=int, default=20)
