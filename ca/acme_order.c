@@ -527,10 +527,16 @@ ca_acme_orders_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 		goto out;
 	}
 	/* RFC 8555 7.1.2.1: the server SHOULD NOT include orders that
-	 * are invalid. */
-	for (size_t i = 0; i < count; i++)
-		if (strcmp(v[i].status, "invalid") != 0)
+	 * are invalid - nor, then, a pending or ready one past its expiry,
+	 * which a client reads as invalid. */
+	for (size_t i = 0; i < count; i++) {
+		int open = strcmp(v[i].status, "pending") == 0 ||
+			   strcmp(v[i].status, "ready") == 0;
+
+		if (strcmp(v[i].status, "invalid") != 0 &&
+		    !(open && v[i].expires <= ca_now()))
 			memcpy((*ids)[(*n)++], v[i].id, CA_ID_MAX);
+	}
 	rc = 0;
 out:
 	db_acme_order_array_free(v, count);

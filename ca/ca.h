@@ -216,9 +216,10 @@ int ca_signer_ok(struct ca *ca);
  * an OCSP response, a SCEP reply: not a CRL) has waited for its signer;
  * 0 if none. */
 int64_t ca_signer_stall_ms(struct ca *ca);
-/* Fail the signature requests of that kind waiting MIN_MS or more (a
- * stopping daemon: a stopped signer would hold it for the timeout). */
-void ca_signer_give_up(struct ca *ca, int64_t min_ms);
+/* A stopping daemon: the signature requests of that kind in flight fail
+ * now, and later ones at once (a stopped signer would hold the stop for
+ * the signer timeout); CRLs are still signed. For good. */
+void ca_signer_give_up(struct ca *ca);
 /* Raise SIGNO in this process as soon as the signing service is found
  * gone (ca_signer_ok() then 0), so a main loop waiting for signals stops
  * at once. No effect on a handle without signers. */
@@ -230,6 +231,9 @@ void ca_signer_on_loss(struct ca *ca, int signo);
  * CA_STORE_ROOM_MIN (what an unprivileged user may use) or
  * CA_STORE_INODES_MIN free inodes is MICA_E_UNAVAIL "disk_full" (for a
  * health check: issuance, revocation and CRLs fail or soon will). */
+/* Has a newer mica upgraded the store under this handle (the daemon of
+ * an older one still running)? 1 or 0. */
+int ca_schema_newer(struct ca *ca);
 #define CA_STORE_ROOM_MIN (1024 * 1024)
 #define CA_STORE_INODES_MIN 16
 int ca_store_check(struct ca *ca, struct mica_err *err);

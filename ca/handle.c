@@ -999,10 +999,10 @@ ca_signer_stall_ms(struct ca *ca)
 }
 
 void
-ca_signer_give_up(struct ca *ca, int64_t min_ms)
+ca_signer_give_up(struct ca *ca)
 {
 	if (ca->sh->signer != NULL)
-		ca_signer_cancel_stalled(ca->sh->signer, min_ms);
+		ca_signer_abandon(ca->sh->signer);
 }
 
 int

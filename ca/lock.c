@@ -85,8 +85,17 @@ lock_one(const char *dir, const char *datadir, const char *store,
 		return mica_err_set(err, MICA_E_UNAVAIL, "lock",
 				    "%s is not a regular file", path);
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	/* A command looking whether a daemon runs (ca_serve_running) holds
+	 * a shared lock for an instant: tried again for a moment first. */
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; tries++) {
 		int e = errno;
+
+		if (e == EWOULDBLOCK && tries < 20) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		long pid = e == EWOULDBLOCK ? holder_pid(fd) : 0;
 		char who[48] = "";
 

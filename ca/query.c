@@ -172,6 +172,12 @@ ca_counts(struct ca *ca, struct ca_counts *out, struct mica_err *err)
 }
 
 int
+ca_schema_newer(struct ca *ca)
+{
+	return db_schema_version(ca->db) > db_schema_version_builtin();
+}
+
+int
 ca_store_check(struct ca *ca, struct mica_err *err)
 {
 	int64_t last = 0;
@@ -182,6 +188,13 @@ ca_store_check(struct ca *ca, struct mica_err *err)
 	if (ca_perm_check(ca, err) != 0 ||
 	    db_crl_last_number(ca->db, &last, err) != 0)
 		return -1;
+	if (ca_schema_newer(ca))
+		return mica_err_set(err, MICA_E_UNAVAIL, "schema_too_new",
+				    "a newer mica upgraded the store (schema "
+				    "version %d; this mica knows up to %d): "
+				    "restart 'mica serve' with it",
+				    db_schema_version(ca->db),
+				    db_schema_version_builtin());
 	/* Not known (no statvfs, a file system that reports no blocks):
 	 * the writes will say. What this process may use: f_bavail, not
 	 * the blocks kept for root, which root in a user namespace (a

@@ -39,6 +39,8 @@ struct conn {
 	int background;  /* mica-signer-crl: large CRLs of background threads */
 	int64_t since;   /* monotonic ms its request in flight (not a CRL,
 			  * whose hashing may take seconds) was sent, 0 */
+	int cancelled;   /* shut down by ca_signer_cancel_stalled: closed,
+			  * never reused, when given back */
 };
 
 struct ca_signer {
@@ -61,6 +63,8 @@ struct ca_signer {
 	/* the keeper's answer to SET_DOMAINS */
 	int ack_waiting, ack_ok, ack_got;
 	_Atomic int death_signal;     /* raised when the keeper is gone */
+	_Atomic int abandon;          /* the daemon stops: no more signatures
+				       * but CRLs (ca_signer_cancel_stalled) */
 };
 
 static int
@@ -416,7 +420,7 @@ take(struct ca_signer *s)
 				pthread_mutex_unlock(&s->mu);
 				return i;
 			}
-		if (s->keeper_dead ||
+		if (s->keeper_dead || atomic_load(&s->abandon) ||
 		    mica_cond_wait_until(&s->cv, &s->mu, &until) == ETIMEDOUT)
 			break;
 	}
@@ -498,6 +502,12 @@ give(struct ca_signer *s, int i, int broken)
 {
 	pthread_mutex_lock(&s->mu);
 	s->conns[i].since = 0;
+	/* A connection shut down under its request (perhaps just after its
+	 * answer came) is of no further use. */
+	if (s->conns[i].cancelled) {
+		s->conns[i].cancelled = 0;
+		broken = 1;
+	}
 	if (broken) {
 		mica_log(MICA_LOG_WARN, "lost the connection to signer[%d]; "
 			 "the keeper starts another", (int)s->conns[i].pid);
@@ -650,6 +660,10 @@ ca_signer_sign_key(struct ca_signer *s, enum ca_sign_kind kind,
 	if (kind == CA_SIGN_OCSP || kind == CA_SIGN_SCEP ||
 	    kind == CA_SIGN_SCEP_NEXTCA)
 		key_idx = 0;   /* the OCSP and RA keys are not CA keys */
+	/* A stopping daemon signs its CRLs still (a revocation held at
+	 * the stop is carried out), nothing else. */
+	if (kind != CA_SIGN_CRL && atomic_load(&s->abandon))
+		return unavailable(err);
 	bg = kind == CA_SIGN_CRL && tbs_len >= crl_background_min() &&
 	     mica_thread_is_background();
 	for (int tries = 0;; tries++) {
@@ -913,25 +927,30 @@ ca_signer_alive(struct ca_signer *s)
 }
 
 void
-ca_signer_cancel_stalled(struct ca_signer *s, int64_t min_ms)
+ca_signer_abandon(struct ca_signer *s)
 {
 	int64_t now = mica_mono_ms();
 
 	if (s == NULL)
 		return;
+	/* From now on such a request fails at once (ca_signer_sign_key). */
+	atomic_store(&s->abandon, 1);
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < CA_SIGNER_SLOTS; i++)
 		if (s->conns[i].fd >= 0 && s->conns[i].busy &&
 		    !s->conns[i].background && s->conns[i].since != 0 &&
-		    now - s->conns[i].since >= min_ms) {
+		    !s->conns[i].cancelled) {
 			mica_log(MICA_LOG_WARN, "signer[%d] has not answered for "
-				 "%lld s: its request is given up",
+				 "%lld ms: its request is given up",
 				 (int)s->conns[i].pid,
-				 (long long)((now - s->conns[i].since) / 1000));
+				 (long long)(now - s->conns[i].since));
 			/* The waiting reader sees the connection end and
 			 * fails its request (503); give() closes it. */
 			shutdown(s->conns[i].fd, SHUT_RDWR);
+			s->conns[i].cancelled = 1;
 		}
+	/* Those waiting for an idle signer (take) give up too. */
+	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
 

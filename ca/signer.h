@@ -223,11 +223,12 @@ int ca_signer_alive(struct ca_signer *s);
  * response's signature takes milliseconds: seconds mean a signer
  * stopped or starved. */
 int64_t ca_signer_stalled_ms(struct ca_signer *s);
-/* Give up the requests of ca_signer_stalled_ms's kind that have waited
- * MIN_MS or more: their callers fail at once (MICA_E_UNAVAIL), as if the
- * signer had died. For a daemon that stops and would otherwise wait for
- * the signer timeout. */
-void ca_signer_cancel_stalled(struct ca_signer *s, int64_t min_ms);
+/* For a daemon that stops and would otherwise wait for the signer timeout
+ * (a signer stopped or starved): the requests of ca_signer_stalled_ms's
+ * kind in flight are given up (their callers fail at once,
+ * MICA_E_UNAVAIL, as if the signer had died), and every later one but a
+ * CRL's fails at once. For good: the daemon stops. */
+void ca_signer_abandon(struct ca_signer *s);
 
 /* PIDs, for tests and logs: the keeper's, and the live signers' (the CRL
  * signer's among them once started; up to MAX into PIDS; returns how

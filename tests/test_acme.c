@@ -1953,12 +1953,22 @@ test_flow_refusals_before_any_order(void)
 		const char *mine = c.kid + strlen(BASE "/acct/");
 		size_t nids = 0;
 
+		struct ca_acme_order live;
+
+		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"live.contoso.test\"}]}", 0),
+			&live, &err) == 0);
 		snprintf(lpath, sizeof(lpath), "/acct/%s/orders", mine);
 		CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&c, lpath, NULL, 0), mine,
 					      &ids, &nids, &err) == 0);
-		for (size_t i = 0; i < nids; i++)
+		/* The live one listed, the invalid one not. */
+		CU_ASSERT_EQUAL(nids, 1);
+		for (size_t i = 0; i < nids; i++) {
 			CU_ASSERT(strcmp(ids[i], o.id) != 0);
+			CU_ASSERT_STRING_EQUAL(ids[i], live.id);
+		}
 		free(ids);
+		ca_acme_order_free(&live);
 	}
 	ca_acme_order_free(&o);
 	/* Another account may not touch this one's order. */

@@ -290,8 +290,11 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
 		return -1;
 	/* A real query on this worker's connection: the store answers. */
-	if (ca_store_check(ca, err) != 0)
+	if (ca_store_check(ca, err) != 0) {
+		if (err != NULL && strcmp(err->code, "schema_too_new") == 0)
+			web_server_store_too_new(c->srv);
 		return -1;
+	}
 	if (web_crl_check(c->srv, ca, err) != 0)
 		return -1;
 	/* Signatures take milliseconds: a signer that has not answered for

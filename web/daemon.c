@@ -599,6 +599,8 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 				web_crl_maintain(&dm->srv, tick);
 				delta_maintain(tick);
 				sweep_maintain(tick);
+				if (ca_schema_newer(tick))
+					web_server_store_too_new(&dm->srv);
 				web_tls_maintain(&dm->tls, 0);
 				expiry_maintain(dm, tick);
 				/* A mode loosened while we run: the engine logs it
@@ -659,6 +661,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	}
 	rc = 0;
 out:
+	atomic_store(&dm->srv.stopping, 1);
 	/* The workers and slow lanes stop inside web_listeners_stop (their
 	 * requests gave their engine handles back to the pool), the pool's
 	 * handles close in web_server_fini, the parent handle last. */

@@ -430,14 +430,17 @@ drain(struct web_listener *l1, struct web_listener *l2, int seconds)
 		 seconds);
 	/* One waiting for a signer that does not answer (stopped, starved)
 	 * would hold the stop for the signer timeout, five minutes: given
-	 * up, it is answered 503. A signature takes milliseconds; CRLs,
-	 * which may take seconds, are not given up. */
+	 * up, it is answered 503, as is any later one. A signature takes
+	 * milliseconds; CRLs, which may take seconds, and a held
+	 * revocation's, are still signed. Only when the daemon stops, not
+	 * when a TLS rotation stops the old listener. */
 	{
 		struct web_server *srv = l1 != NULL ? l1->srv : l2 != NULL ?
 					 l2->srv : NULL;
 
-		if (srv != NULL && srv->parent != NULL)
-			ca_signer_give_up(srv->parent, (int64_t)seconds * 1000 / 2);
+		if (srv != NULL && srv->parent != NULL &&
+		    atomic_load(&srv->stopping))
+			ca_signer_give_up(srv->parent);
 	}
 }
 

@@ -17,6 +17,13 @@
 
 #include "util/log.h"
 
+void
+web_server_store_too_new(struct web_server *srv)
+{
+	if (atomic_exchange(&srv->store_too_new, 1) == 0)
+		kill(getpid(), SIGUSR2);
+}
+
 static void
 thread_ca_free(void *p)
 {
@@ -103,9 +110,8 @@ web_thread_ca(struct web_server *srv, struct mica_err *err)
 		/* Upgraded by a newer mica under this daemon: nothing will
 		 * open it again; stop, so that a supervisor restarts the
 		 * daemon - with the newer mica. */
-		if (strcmp(e.code, "schema_too_new") == 0 &&
-		    atomic_exchange(&srv->store_too_new, 1) == 0)
-			kill(getpid(), SIGUSR2);
+		if (strcmp(e.code, "schema_too_new") == 0)
+			web_server_store_too_new(srv);
 		/* The engine's code says why (store_unavailable,
 		 * insecure_store); its message stays in the log. */
 		mica_err_set(err, MICA_E_UNAVAIL,

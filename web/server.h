@@ -49,10 +49,17 @@ struct web_server {
 	atomic_ulong requests;           /* requests begun, ever (relaxed):
 					  * the daemon's main thread reads
 					  * it to see when it has gone quiet */
+	atomic_int stopping;             /* the daemon stops (not a TLS
+					  * rotation's listener) */
 	atomic_int store_too_new;        /* a newer mica upgraded the store:
 					  * the daemon stops (SIGUSR2 wakes
 					  * its main thread) to be restarted */
 };
+
+/* A newer mica upgraded the store: nothing this daemon does will work
+ * again; wake its main thread, which stops (exit 8) so that a supervisor
+ * restarts it - with that mica. */
+void web_server_store_too_new(struct web_server *srv);
 
 /* Initialise SRV (locks, an empty failed-authentication table, no CA
  * yet). Free with web_server_fini. */

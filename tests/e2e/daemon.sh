@@ -1343,6 +1343,26 @@ else
 	skip "/healthz on a full disk" "needs root (a mount namespace with a small tmpfs)"
 fi
 
+# ---------------------------------------- a newer mica upgrades the store --
+# The package upgraded under a running daemon and a newer mica's command
+# upgraded the store (here: its schema version moved on by hand): the
+# daemon can do nothing right any more, and stops (exit 8) so that a
+# supervisor restarts it - with the newer mica - instead of answering
+# 503 to everything for good.
+echo "# the store upgraded by a newer mica"
+HP= SP=
+serve_start "$W/out-newer" "$W/newer" -- --domain newer.test || serve_failed "$W/out-newer"
+sqlite3 "$W/newer/mica.db" "PRAGMA user_version = $(( $(sqlite3 "$W/newer/mica.db" 'PRAGMA user_version') + 1 ))" ||
+	fail "sqlite3 could not move the schema version on"
+is "/healthz then: 503" "$(curl -s -o "$W/newer.json" -w '%{http_code}' "$H/healthz")" 503
+is "... schema_too_new" "$(json_get "$W/newer.json" error)" schema_too_new
+stopped_newer() { ! kill -0 "$SERVE_PID" 2>/dev/null; }
+wait_for "the daemon to stop" 60 stopped_newer || fail "the daemon went on running on a store it cannot use"
+serve_wait
+is "... and the daemon stops, exit 8 (for its supervisor to restart it)" "$SERVE_RC" 8
+grep -q "a newer mica upgraded the store" "$W/out-newer.err" && ok "... saying why" ||
+	fail "... its log: $(tail -3 "$W/out-newer.err")"
+
 # Built with sanitizers, the daemon reports what it caught on stderr.
 if grep -q -e "Sanitizer" -e "runtime error" "$W"/out*.err; then
 	fail "sanitizer reports"; grep -h -A5 -e "Sanitizer" -e "runtime error" "$W"/out*.err | head -20
