@@ -113,7 +113,9 @@ check_private(const char *path, const char *suffix, int must_exist,
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		db_unavail(err, "the database path is not a regular file");
+		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+			     "%s is not a regular file (a %s)", p,
+			     S_ISDIR(sb.st_mode) ? "directory" : "special file");
 		goto out;
 	}
 	/* The store holds the sealed CA key and token hashes: refuse to use
