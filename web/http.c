@@ -316,6 +316,16 @@ slow_run(void *arg)
 	MHD_resume_connection(r->mhd);
 }
 
+/* R came for a slow lane that stopped (the daemon stops, or a TLS
+ * rotation retires this listener): its answer into REP. */
+static void
+lane_closed(struct web_req *r, struct web_reply *rep)
+{
+	req_fail(r, rep, MICA_E_UNAVAIL, "shutting_down",
+		 "this connection is being closed (the server stops, or renews "
+		 "its TLS certificate); send the request again");
+}
+
 /* The lane stopped before running it (the daemon is stopping). */
 static void
 slow_cancel(void *arg)
@@ -587,10 +597,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			 * request on a connection kept open): answered now,
 			 * on this thread, which sends it before it stops. */
 			if (web_slow_stopping(lst->slow)) {
-				req_fail(r, &rep, MICA_E_UNAVAIL, "shutting_down",
-					 "this connection is being closed (the "
-					 "server stops, or renews its TLS "
-					 "certificate); send the request again");
+				lane_closed(r, &rep);
 				ret = send_reply(conn, r, &rep);
 				web_reply_clear(&rep);
 				return ret;
@@ -601,10 +608,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 				MICA_TEST_NOTE(SLOW_GATE, "queued");
 			} else {
 				if (rc == -2)
-					req_fail(r, &r->rep, MICA_E_UNAVAIL, "shutting_down",
-						 "this connection is being closed (the "
-						 "server stops, or renews its TLS "
-						 "certificate); send the request again");
+					lane_closed(r, &r->rep);
 				else {
 					r->rep.retry_after = 5;
 					req_fail(r, &r->rep, MICA_E_UNAVAIL, "busy",

@@ -444,6 +444,19 @@ drain(struct web_listener *l1, struct web_listener *l2, int seconds)
 	}
 }
 
+/* L (NULL: nothing) accepts no more: its acceptor stops and its listening
+ * socket closes (a duplicate a new listener holds stays open). */
+static void
+stop_accepting(struct web_listener *l)
+{
+	if (l == NULL)
+		return;
+	acceptor_stop(l);
+	if (l->lfd >= 0)
+		close(l->lfd);
+	l->lfd = -1;
+}
+
 void
 web_listeners_stop(struct web_listener *a, struct web_listener *b)
 {
@@ -459,18 +472,8 @@ web_listeners_stop(struct web_listener *a, struct web_listener *b)
 	 * it waited in the backlog for the whole stop, then was reset) -
 	 * unless a new listener has a duplicate of it (a TLS rotation),
 	 * which goes on accepting. */
-	if (a != NULL) {
-		acceptor_stop(a);
-		if (a->lfd >= 0)
-			close(a->lfd);
-		a->lfd = -1;
-	}
-	if (b != NULL) {
-		acceptor_stop(b);
-		if (b->lfd >= 0)
-			close(b->lfd);
-		b->lfd = -1;
-	}
+	stop_accepting(a);
+	stop_accepting(b);
 	drain(a, b, WEB_DRAIN_SECONDS);
 	/* The slow lanes before the daemons: a request still there is
 	 * finished (or, not begun, answered 503) and its connection resumed,
