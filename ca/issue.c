@@ -351,8 +351,7 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 			if (db_token_refund(db, rows[i].token_id, &e2) == 0) {
 				use = "; the use of token ";
 				x->refunds++;
-			}
-			else if (e2.kind != MICA_E_NOTFOUND) {
+			} else if (e2.kind != MICA_E_NOTFOUND) {
 				*err = e2;
 				goto out;
 			}
