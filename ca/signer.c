@@ -39,7 +39,7 @@ struct conn {
 	int background;  /* mica-signer-crl: large CRLs of background threads */
 	int64_t since;   /* monotonic ms its request in flight (not a CRL,
 			  * whose hashing may take seconds) was sent, 0 */
-	int cancelled;   /* shut down by ca_signer_cancel_stalled: closed,
+	int cancelled;   /* shut down by ca_signer_abandon: closed,
 			  * never reused, when given back */
 };
 
@@ -64,7 +64,7 @@ struct ca_signer {
 	int ack_waiting, ack_ok, ack_got;
 	_Atomic int death_signal;     /* raised when the keeper is gone */
 	_Atomic int abandon;          /* the daemon stops: no more signatures
-				       * but CRLs (ca_signer_cancel_stalled) */
+				       * but CRLs (ca_signer_abandon) */
 };
 
 static int
