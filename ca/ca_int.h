@@ -441,6 +441,10 @@ int ca_run_policy(struct ca *ca, const struct ca_principal *p,
 
 /* Kind (enum ca_pubkey_kind, 0 if mica does not certify such keys) and
  * size of the key in a SubjectPublicKeyInfo, for the policy. */
+/* AT as people read it in messages and the audit trail: "2026-12-07 09:00
+ * UTC" (the number itself if the date cannot be told). */
+#define CA_DATE_TEXT 32
+void ca_date_text(int64_t at, char out[CA_DATE_TEXT]);
 int ca_spki_key(const unsigned char *spki, size_t len, int *kind, int *bits,
 		struct mica_err *err);
 

@@ -1150,21 +1150,28 @@ const char *ca_name(struct ca *ca) { return ca->sh->name; }
 const char *ca_public_url(struct ca *ca) { return ca->sh->public_url; }
 int64_t ca_not_after(struct ca *ca) { return ca->sh->not_after; }
 
+void
+ca_date_text(int64_t at, char out[CA_DATE_TEXT])
+{
+	struct tm tm;
+	time_t t = (time_t)at;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, CA_DATE_TEXT, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(out, CA_DATE_TEXT, "%lld", (long long)at);
+}
+
 /* ca_expiry_warning for WHAT, which ends at END; ACTION what to do, and
  * WHERE where it is told. */
 static int
 expiry_say(const char *what, int64_t end, int64_t now, const char *action,
 	   const char *where, char *buf, size_t size)
 {
-	char date[32];
-	struct tm tm;
-	time_t t = (time_t)end;
+	char date[CA_DATE_TEXT];
 
 	if (end - now > (int64_t)CA_EXPIRY_WARN_DAYS * 86400)
 		return 0;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(date, sizeof(date), "%lld", (long long)end);
+	ca_date_text(end, date);
 	if (end <= now) {
 		snprintf(buf, size, "the %s expired on %s: relying parties "
 			 "refuse what it signs; %s (%s)", what, date, action,

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
@@ -34,14 +33,10 @@
 static void
 ahead_text(int64_t at, int64_t now, char *out, size_t size)
 {
-	time_t t = (time_t)at;
-	struct tm tm;
-	char date[32];
+	char date[CA_DATE_TEXT];
 	int64_t min = (at - now + 59) / 60;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(date, sizeof(date), "%lld", (long long)at);
+	ca_date_text(at, date);
 	if (min >= 60)
 		snprintf(out, size, "%s (%lld h %lld min from now)", date,
 			 (long long)(min / 60), (long long)(min % 60));

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ca/ca_int.h"
 #include "ca/sign.h"
@@ -29,14 +28,10 @@ static int
 service_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct service_tx *x = arg;
-	char detail[64], date[32];
-	time_t t = (time_t)x->not_after;
-	struct tm tm;
+	char detail[64], date[CA_DATE_TEXT];
 
 	/* A date people read in 'mica audit', as the other lines have. */
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(date, sizeof(date), "%lld", (long long)x->not_after);
+	ca_date_text(x->not_after, date);
 	snprintf(detail, sizeof(detail), "valid until %s", date);
 	if (x->svc->add(db, x->serial, x->der, x->der_len, x->not_before,
 			x->not_after, x->now, err) != 0 ||

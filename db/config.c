@@ -40,7 +40,6 @@ static const char *const config_sql[S__COUNT] = {
 	[S_CA_TLS_SET] = "UPDATE ca SET tls_serial = ?1 WHERE id = 1",
 	[S_CA_RESTORED] =
 	"UPDATE ca SET restored_at = ?1, crl_floor = max(crl_floor, ?1) WHERE id = 1",
-	[S_CA_CRL_FLOOR] = "SELECT crl_floor FROM ca WHERE id = 1",
 	[S_CA_GET] =
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
 	"key_nonce, key_ct, crl_days, created_at, state, key_idx, chain_der, "
@@ -284,27 +283,6 @@ db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
-}
-
-int
-db_ca_crl_floor(struct db *db, int64_t *out, struct mica_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1, r;
-
-	if (db == NULL || out == NULL)
-		return db_bad_arg(err);
-	*out = 0;
-	if ((st = db_stmt(db, S_CA_CRL_FLOOR, config_sql, err)) == NULL)
-		goto out;
-	if ((r = db_step_row(db, st, err)) < 0)
-		goto out;
-	if (r == 1)
-		*out = sqlite3_column_int64(st, 0);
 	rc = 0;
 out:
 	db_stmt_done(st);

@@ -32,6 +32,8 @@ static const char *const crl_sql[S__COUNT] = {
 	[S_CRL_LAST] = "SELECT COALESCE(MAX(number), 0) FROM crl",
 	[S_CRL_LAST_DATE] =
 	"SELECT this_update FROM crl ORDER BY number DESC LIMIT 1",
+	/* Set by a restore (schema 019). */
+	[S_CA_CRL_FLOOR] = "SELECT crl_floor FROM ca WHERE id = 1",
 	/* RFC 5280 5.2.3: monotonically increasing, checked in the same
 	 * statement so that two writers cannot both pass a separate check. */
 	[S_CRL_INSERT] =
@@ -103,6 +105,12 @@ int
 db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err)
 {
 	return crl_scalar(db, S_CRL_LAST, out, err);
+}
+
+int
+db_ca_crl_floor(struct db *db, int64_t *out, struct mica_err *err)
+{
+	return crl_scalar(db, S_CA_CRL_FLOOR, out, err);
 }
 
 int
