@@ -266,13 +266,14 @@ start "$W/out.3b" || serve_failed "$W/out.3b"
 # gives the use back, so the server can enroll again with the same token.
 T1=$("$MICA" -d "$D" token create --enroll --uses 1 --comment "mid-issuance" 2>/dev/null)
 case $T1 in mica_*) ;; *) die "mica token create --enroll --uses 1" ;; esac
-T1ID=$("$MICA" -d "$D" token list --json | python3 -c '
+# token_field KEY VALUE FIELD: FIELD of the token whose KEY is VALUE.
+token_field() { "$MICA" -d "$D" token list --json | python3 -c '
 import json, sys
-print([t["id"] for t in json.load(sys.stdin) if t.get("comment") == "mid-issuance"][0])')
-uses_left() { "$MICA" -d "$D" token list --json | python3 -c '
-import json, sys
-print([t["uses_left"] for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0])' "$T1ID"; }
+print([t[sys.argv[3]] for t in json.load(sys.stdin) if t.get(sys.argv[1]) == sys.argv[2]][0])' "$@"; }
+T1ID=$(token_field comment mid-issuance id)
+uses_left() { token_field id "${1:-$T1ID}" uses_left; }
 issuing_rows() { sqlite3 "$D/mica.db" "SELECT count(*) FROM certificate WHERE status = 0"; }
+one_issuing() { [ "$(issuing_rows)" = 1 ]; }
 is "no row is being issued before" "$(issuing_rows)" 0
 KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
 STOPPED=$(pgrep -P "$KEEPER")
@@ -280,8 +281,7 @@ STOPPED=$(pgrep -P "$KEEPER")
 kill -STOP $STOPPED
 enroll mid.contoso.test "$T1" > "$W/mid.status" &
 MIDPID=$!
-wait_for "a row recorded for the certificate being signed" 30 sh -c \
-	"[ \"\$(sqlite3 '$D/mica.db' 'SELECT count(*) FROM certificate WHERE status = 0')\" = 1 ]" ||
+wait_for "a row recorded for the certificate being signed" 30 one_issuing ||
 	fail "no issuing row while the signers are stopped"
 # A signature takes milliseconds; /healthz says when one has waited 15 s.
 health() { curl -s -o "$W/health.json" -w '%{http_code}' "$H/healthz"; }
@@ -315,17 +315,14 @@ is "... which is then used up" "$(uses_left)" 0
 # stopped signer held it for the signer timeout (five minutes), deaf to
 # further signals. Given up now: answered 503, the use given back.
 T2=$("$MICA" -d "$D" token create --enroll --uses 1 --comment "stuck at stop" 2>/dev/null)
-T2ID=$("$MICA" -d "$D" token list --json | python3 -c '
-import json, sys
-print([t["id"] for t in json.load(sys.stdin) if t.get("comment") == "stuck at stop"][0])')
+T2ID=$(token_field comment "stuck at stop" id)
 KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
 STOPPED=$(pgrep -P "$KEEPER")
 # shellcheck disable=SC2086
 kill -STOP $STOPPED
 enroll stuck.contoso.test "$T2" > "$W/stuck.status" &
 STUCKPID=$!
-wait_for "a row recorded for the certificate being signed" 30 sh -c \
-	"[ \"\$(sqlite3 '$D/mica.db' 'SELECT count(*) FROM certificate WHERE status = 0')\" = 1 ]" ||
+wait_for "a row recorded for the certificate being signed" 30 one_issuing ||
 	fail "no issuing row while the signers are stopped"
 T0=$SECONDS
 kill -TERM "$SERVE_PID"
@@ -339,9 +336,7 @@ is "SIGTERM with a request waiting for a stopped signer: exit 0" "$SERVE_RC" 0
 	fail "... it took $((SECONDS - T0)) s"
 is "... the request answered 503" "$(cat "$W/stuck.status")" 503
 is "... nothing left issuing" "$(issuing_rows)" 0
-is "... and the token's use given back" "$("$MICA" -d "$D" token list --json | python3 -c '
-import json, sys
-print([t["uses_left"] for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0])' "$T2ID")" 1
+is "... and the token's use given back" "$(uses_left "$T2ID")" 1
 start "$W/out.mid3" || serve_failed "$W/out.mid3"
 
 # ------------------------------------------------------ the keeper dies --
