@@ -48,8 +48,9 @@ restored_body(struct db *db, void *arg, struct mica_err *err)
 			    detail[0] != '\0' ? detail : NULL, err);
 }
 
-int
-ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
+/* DEST may take a new backup: not a folder, nothing there. */
+static int
+backup_dest_ok(const char *dest, struct mica_err *err)
 {
 	struct stat sb;
 
@@ -63,13 +64,45 @@ ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
 	if (access(dest, F_OK) == 0)
 		return mica_err_set(err, MICA_E_CONFLICT, "exists",
 				    "%s exists; refusing to overwrite it", dest);
-	if (db_backup(ca->db, dest, err) != 0)
+	return 0;
+}
+
+int
+ca_backup(struct ca *ca, const char *dest, struct mica_err *err)
+{
+	if (backup_dest_ok(dest, err) != 0 || db_backup(ca->db, dest, err) != 0)
 		return -1;
 	/* Nothing can be written where a read-only handle's store lies
 	 * (an offline root's stick): the copy is still worth having. */
 	if (ca->sh->flags & CA_OPEN_READONLY)
 		return 0;
 	return ca_tx(ca, CA_TX_DURABLE, audit_body, (void *)"ca.backup", err);
+}
+
+int
+ca_backup_older(const char *datadir, const char *dest, int *version,
+		struct mica_err *err)
+{
+	char path[PATH_MAX];
+	struct db *db = NULL;
+	int rc;
+
+	if (ca_path_join(path, sizeof(path), datadir, CA_DB_FILE) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "data directory path too long");
+	if (ca_datadir_check(datadir, err) != 0 ||
+	    backup_dest_ok(dest, err) != 0)
+		return -1;
+	/* Its pages only: this mica's statements expect the newest schema
+	 * (the copy's crl rows, which db_backup reads to put the bodies
+	 * back, are as old as the bodies' files, schema 13). */
+	if (db_open(path, DB_OPEN_READONLY | DB_OPEN_OLDER, &db, err) != 0)
+		return -1;
+	if (version != NULL)
+		*version = db_schema_version(db);
+	rc = db_backup(db, dest, err);
+	db_close(db);
+	return rc;
 }
 
 /*

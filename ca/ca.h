@@ -913,6 +913,14 @@ int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
  * opened CA_OPEN_READONLY (a store on read-only media) cannot record it:
  * the copy is made and the log left as it is. */
 int ca_backup(struct ca *ca, const char *dest, struct mica_err *err);
+/* Copy the store of DATADIR into DEST as ca_backup does, when an older
+ * 'mica serve' still serves it at an older schema (ca_open's
+ * MICA_E_CONFLICT "serve_outdated": the package upgraded, the daemon not
+ * yet restarted). The copy keeps that schema, which ca_restore upgrades;
+ * the store is only read (nothing in its audit log). *VERSION (if not
+ * NULL) is the schema version copied. */
+int ca_backup_older(const char *datadir, const char *dest, int *version,
+		    struct mica_err *err);
 /* Restore FILE into DATADIR, which must hold no CA (MICA_E_CONFLICT).
  * FILE must be a store as mica makes it: its schema exactly what mica
  * builds for its version, intact, with a CA whose row and certificates

@@ -538,7 +538,9 @@ static const char backup_help[] =
 "The passphrase is not in the backup: keep it separately.\n"
 "A store that cannot be written where it is (an offline root on a\n"
 "write-protected stick) is copied all the same; its audit log then does\n"
-"not record the backup.\n";
+"not record the backup. So is the store of an older 'mica serve' still\n"
+"running after a package upgrade: FILE keeps that older schema, which\n"
+"'mica restore' upgrades, and the audit log does not record it either.\n";
 
 /* The one FILE operand of backup: ARGV[1], or ARGV[2] after
  * "--" (which lets a name begin with '-'); NULL otherwise. */
@@ -586,7 +588,22 @@ cmd_backup(const char *datadir, int argc, char **argv)
 		return cli_fail(&err);
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0) {
 		struct mica_err e2;
+		int version = 0;
 
+		/* The package upgraded, its daemon not yet restarted: the
+		 * store is copied at the schema that daemon keeps (restore
+		 * upgrades it), nothing written to it. */
+		if (strcmp(err.code, "serve_outdated") == 0) {
+			mica_err_clear(&e2);
+			if (ca_backup_older(datadir, file, &version, &e2) != 0)
+				return cli_fail(&e2);
+			cli_note("backup written to %s (schema version %d, kept "
+				 "by the older 'mica serve' still running; "
+				 "'mica restore' upgrades it; not in the audit "
+				 "log: restart the daemon with this mica)",
+				 file, version);
+			return 0;
+		}
 		/* An offline root on a write-protected stick is copied as it
 		 * is (its audit log cannot take the line); a store that is
 		 * only busy or broken says so as before. */

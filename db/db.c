@@ -669,8 +669,10 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		*out = NULL;
 	if (path == NULL || out == NULL || path[0] == '\0' ||
 	    (flags & ~(DB_OPEN_CREATE | DB_OPEN_READONLY | DB_OPEN_BACKUP |
-		      DB_OPEN_NO_MIGRATE)) != 0 ||
-	    ((flags & DB_OPEN_CREATE) && (flags & DB_OPEN_READONLY)))
+		      DB_OPEN_NO_MIGRATE | DB_OPEN_OLDER)) != 0 ||
+	    ((flags & DB_OPEN_CREATE) && (flags & DB_OPEN_READONLY)) ||
+	    ((flags & DB_OPEN_OLDER) &&
+	     (flags & (DB_OPEN_READONLY | DB_OPEN_BACKUP)) != DB_OPEN_READONLY))
 		return db_bad_arg(err);
 	if ((builtin = builtin_version()) < 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
@@ -823,7 +825,9 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 				     "the file is not a mica database");
 			goto out;
 		}
-	} else if (version < builtin) {
+	} else if (version < builtin &&
+		   !((flags & DB_OPEN_OLDER) && db_nmigrations > 0 &&
+		     version >= db_migrations[0].version)) {
 		mica_err_set(err, MICA_E_UNAVAIL, "schema_outdated",
 			     "the database has schema version %d, this mica needs "
 			     "%d; start the new 'mica serve' (stop an older one "

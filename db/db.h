@@ -45,6 +45,13 @@ struct db;
 /* Read-write, but a store of an older schema is not upgraded: MICA_E_CONFLICT
  * "upgrade_pending" instead (the caller decides whether it may be). */
 #define DB_OPEN_NO_MIGRATE 0x8
+/* With DB_OPEN_READONLY: a store of an older schema version (one the
+ * embedded migrations upgrade) is opened as it is, not refused with
+ * "schema_outdated" - to copy the store an older daemon still serves
+ * ('mica backup' between a package upgrade and the daemon's restart).
+ * Read nothing from it but its pages: the statements of this mica expect
+ * the newest schema. */
+#define DB_OPEN_OLDER 0x10
 
 /*
  * Open (or with DB_OPEN_CREATE create) the database at PATH, set WAL,

@@ -458,6 +458,17 @@ test_migrates_v1_store(void)
 	CU_ASSERT_EQUAL(db_open(path, DB_OPEN_READONLY, &db, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.code, "schema_outdated");
 	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 1);
+	/* DB_OPEN_OLDER opens it as it is, read-only (mica backup beside
+	 * an older daemon), and only with DB_OPEN_READONLY. */
+	CU_ASSERT_EQUAL_FATAL(db_open(path, DB_OPEN_READONLY | DB_OPEN_OLDER,
+				      &db, &err), 0);
+	CU_ASSERT_EQUAL(db_schema_version(db), 1);
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 1);
+	CU_ASSERT_EQUAL(db_open(path, DB_OPEN_OLDER, &db, &err), -1);
+	CU_ASSERT_EQUAL(db_open(path, DB_OPEN_OLDER | DB_OPEN_BACKUP, &db,
+				&err), -1);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 1);
 
 	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
 	CU_ASSERT(db_schema_version_builtin() >= 2);

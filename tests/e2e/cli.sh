@@ -916,6 +916,20 @@ if command -v flock >/dev/null; then
 	grep -q "runs on .* with an older store schema than this mica's: restart it" "$W/held.err" &&
 		ok "... saying to restart the daemon with this mica" || fail "... it said: $(cat "$W/held.err")"
 	is "... and the store is not upgraded" "$(sqlite3 "$O/mica.db" 'PRAGMA user_version')" 15
+	# A backup then is still possible: the store copied at its schema.
+	audits=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM audit')
+	flock -x "$O/serve.lock" "$MICA" -d "$O" backup "$W/up-held.db" >"$W/held.out" 2>"$W/held.err"
+	is "mica backup on the store of a running older daemon: exit 0" "$?" 0
+	grep -q "backup written to $W/up-held.db (schema version 15, kept by the older 'mica serve'" "$W/held.err" &&
+		ok "... saying which schema it copied" || fail "... it said: $(cat "$W/held.err")"
+	is "... the copy keeps schema 15" "$(sqlite3 "$W/up-held.db" 'PRAGMA user_version')" 15
+	is "... the store is neither upgraded nor written" \
+		"$(sqlite3 "$O/mica.db" 'PRAGMA user_version; SELECT count(*) FROM audit' | tr '\n' ' ')" "15 $audits "
+	is "... and the copy has the store's certificates" \
+		"$(sqlite3 "$W/up-held.db" 'SELECT count(*) FROM certificate')" \
+		"$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM certificate')"
+	flock -x "$O/serve.lock" "$MICA" -d "$O" backup "$W/up-held.db" >"$W/held.out" 2>"$W/held.err"
+	is "... which a second backup to the same name does not overwrite (exit 6)" "$?" 6
 else
 	skip "a command on the store of a running older daemon" "flock(1) is not installed"
 fi
