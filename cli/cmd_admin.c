@@ -642,9 +642,9 @@ audit_row(const struct ca_audit *a, int json, struct cli_jstream *js,
 	} else {
 		/* A header over the rows, as every listing has. */
 		if (shown == 0)
-			printf("%-20s  %-20s  %-16s  %-32s  %s\n", "TIME", "ACTOR",
+			printf("%-20s  %-20s  %-23s  %-32s  %s\n", "TIME", "ACTOR",
 			       "ACTION", "TARGET", "DETAIL");
-		cli_line("%s  %-20s  %-16s  %-32s  %s\n", cli_time(a->at, t),
+		cli_line("%s  %-20s  %-23s  %-32s  %s\n", cli_time(a->at, t),
 		       a->actor, a->action, a->target ? a->target : "-",
 		       a->detail ? a->detail : "");
 	}

@@ -677,6 +677,15 @@ expect_rc "mica acme accounts deactivate" 0 "$MICA" -d "$D" acme accounts deacti
 client order "${A[@]}" --name a8.app.contoso.test
 expect_problem "a deactivated account can do nothing more" unauthorized
 audit_has acme.account.deactivate && ok "the deactivation is audited" || fail "deactivation audit"
+# 'mica audit' keeps its columns for the longest action names: TARGET
+# starts where its header does on every row.
+"$MICA" -d "$D" audit --all > "$W/audit.txt" 2>/dev/null
+col=$(head -1 "$W/audit.txt" | awk '{ print index($0, "TARGET") }')
+awk -v c="$col" 'NR > 1 && /acme\.account\.deactivate/ {
+	n++; if (substr($0, c - 2, 2) != "  " || substr($0, c, 1) == " ") bad++ }
+	END { exit !(n > 0 && bad == 0) }' "$W/audit.txt" &&
+	ok "mica audit: acme.account.deactivate keeps the TARGET column" ||
+	fail "mica audit columns: $(grep -m1 acme.account.deactivate "$W/audit.txt")"
 
 serve_stop
 is "mica serve stops cleanly" "$SERVE_RC" 0
