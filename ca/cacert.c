@@ -1104,6 +1104,274 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Names compared as relying parties compare them                     */
+/* ------------------------------------------------------------------ */
+
+/* A growing buffer of canonical octets. */
+struct canon_buf {
+	unsigned char *p;
+	size_t n, cap;
+	int oom;
+};
+
+static void
+canon_put(struct canon_buf *b, const void *v, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->cap - b->n < n) {
+		size_t cap = b->cap ? b->cap : 256;
+		unsigned char *p;
+
+		while (cap - b->n < n && cap < ((size_t)1 << 28))
+			cap *= 2;
+		if (cap - b->n < n || (p = realloc(b->p, cap)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, v, n);
+	b->n += n;
+}
+
+static void
+canon_len(struct canon_buf *b, size_t n)
+{
+	unsigned char l[4] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+			       (unsigned char)(n >> 8), (unsigned char)n };
+
+	canon_put(b, l, sizeof(l));
+}
+
+/* The I-th code point of a directory string of type TAG: *CP, and how
+ * many octets it took; 0 at a malformed one. */
+static size_t
+canon_cp(unsigned tag, const unsigned char *v, size_t len, uint32_t *cp)
+{
+	size_t need, k;
+
+	switch (tag) {
+	case CA_DER_PRINTABLE:
+	case CA_DER_IA5_STRING:
+	case 0x1a:                  /* VisibleString */
+		if (v[0] >= 0x80)
+			return 0;
+		*cp = v[0];
+		return 1;
+	case 0x14:                  /* TeletexString: read as Latin-1 */
+		*cp = v[0];
+		return 1;
+	case 0x1e:                  /* BMPString: UCS-2, big-endian */
+		if (len < 2)
+			return 0;
+		*cp = (uint32_t)v[0] << 8 | v[1];
+		return 2;
+	case 0x1c:                  /* UniversalString: UCS-4 */
+		if (len < 4)
+			return 0;
+		*cp = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+		      (uint32_t)v[2] << 8 | v[3];
+		return *cp > 0x10ffff ? 0 : 4;
+	case CA_DER_UTF8_STRING:
+		if (v[0] < 0x80) {
+			*cp = v[0];
+			return 1;
+		}
+		if (v[0] >= 0xc2 && v[0] <= 0xdf)
+			need = 2, *cp = v[0] & 0x1f;
+		else if (v[0] >= 0xe0 && v[0] <= 0xef)
+			need = 3, *cp = v[0] & 0x0f;
+		else if (v[0] >= 0xf0 && v[0] <= 0xf4)
+			need = 4, *cp = v[0] & 0x07;
+		else
+			return 0;
+		if (len < need)
+			return 0;
+		for (k = 1; k < need; k++) {
+			if ((v[k] & 0xc0) != 0x80)
+				return 0;
+			*cp = *cp << 6 | (v[k] & 0x3f);
+		}
+		/* The shortest form only, no surrogates, nothing past
+		 * U+10FFFF. */
+		if ((need == 3 && *cp < 0x800) || (need == 4 && *cp < 0x10000) ||
+		    (*cp >= 0xd800 && *cp <= 0xdfff) || *cp > 0x10ffff)
+			return 0;
+		return need;
+	}
+	return 0;
+}
+
+static void
+canon_utf8(struct canon_buf *b, uint32_t cp)
+{
+	unsigned char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (unsigned char)(0xc0 | cp >> 6);
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (unsigned char)(0xe0 | cp >> 12);
+		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (unsigned char)(0xf0 | cp >> 18);
+		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	canon_put(b, u, n);
+}
+
+/* One attribute's canonical octets into B: its OID, then its value -
+ * a directory string as folded UTF-8 (marked 0), anything else, or a
+ * string that does not decode, as its tag and octets. */
+static void
+canon_ava(struct canon_buf *b, const unsigned char *oid, size_t oid_len,
+	  const struct ca_der_tlv *v)
+{
+	size_t at, i, k;
+	uint32_t cp;
+	int space = 0, any = 0;
+
+	canon_len(b, oid_len);
+	canon_put(b, oid, oid_len);
+	at = b->n;
+	canon_put(b, "", 1);        /* 0: a folded string */
+	for (i = 0; i < v->len; i += k) {
+		if ((k = canon_cp(v->tag, v->val + i, v->len - i, &cp)) == 0)
+			break;
+		if (cp == ' ' || (cp >= 0x09 && cp <= 0x0d)) {
+			space = any;        /* leading white space dropped */
+			continue;
+		}
+		if (space)
+			canon_put(b, " ", 1);
+		space = 0;
+		any = 1;
+		canon_utf8(b, cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp);
+	}
+	if (i < v->len) {
+		/* Not a string this reads (or no string type): as it is. */
+		unsigned char tag = (unsigned char)v->tag;
+
+		b->n = at;
+		canon_put(b, &tag, 1);
+		canon_put(b, v->val, v->len);
+	}
+}
+
+/* qsort order of canonical attributes: [4-octet length][octets]. */
+static int
+canon_cmp(const void *x, const void *y)
+{
+	const unsigned char *const *a = x, *const *b = y;
+	size_t la = (size_t)(*a)[0] << 24 | (size_t)(*a)[1] << 16 |
+		    (size_t)(*a)[2] << 8 | (*a)[3];
+	size_t lb = (size_t)(*b)[0] << 24 | (size_t)(*b)[1] << 16 |
+		    (size_t)(*b)[2] << 8 | (*b)[3];
+	int c = memcmp(*a + 4, *b + 4, la < lb ? la : lb);
+
+	return c != 0 ? c : la < lb ? -1 : la > lb;
+}
+
+/* NAME's canonical form into OUT: per RDN its attribute count, then its
+ * attributes sorted, each with its length. 0, or -1. */
+static int
+canon_name(const unsigned char *name, size_t len, struct canon_buf *out)
+{
+	struct ca_der_cur top, seq, rdn, atv;
+	struct ca_der_tlv v;
+	const unsigned char *oid;
+	size_t oid_len;
+
+	ca_der_init(&top, name, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0 ||
+	    !ca_der_empty(&top))
+		return -1;
+	while (!ca_der_empty(&seq)) {
+		struct canon_buf one = { 0 };
+		const unsigned char *ptr[64];
+		size_t offs[64], n = 0;
+
+		if (ca_der_enter(&seq, CA_DER_SET, &rdn, NULL) < 0)
+			return -1;
+		while (!ca_der_empty(&rdn)) {
+			size_t at = one.n;
+
+			if (n == sizeof(offs) / sizeof(offs[0]) ||
+			    ca_der_enter(&rdn, CA_DER_SEQUENCE, &atv, NULL) < 0 ||
+			    ca_der_get_oid(&atv, &oid, &oid_len, NULL) < 0 ||
+			    ca_der_get_any(&atv, &v, NULL) < 0 ||
+			    !ca_der_empty(&atv)) {
+				free(one.p);
+				return -1;
+			}
+			canon_len(&one, 0);     /* its length, below */
+			canon_ava(&one, oid, oid_len, &v);
+			if (one.oom) {
+				free(one.p);
+				return -1;
+			}
+			one.p[at] = (unsigned char)((one.n - at - 4) >> 24);
+			one.p[at + 1] = (unsigned char)((one.n - at - 4) >> 16);
+			one.p[at + 2] = (unsigned char)((one.n - at - 4) >> 8);
+			one.p[at + 3] = (unsigned char)(one.n - at - 4);
+			offs[n++] = at;
+		}
+		if (n == 0) {
+			free(one.p);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			ptr[i] = one.p + offs[i];
+		qsort(ptr, n, sizeof(ptr[0]), canon_cmp);
+		canon_len(out, n);
+		for (size_t i = 0; i < n; i++) {
+			size_t l = (size_t)ptr[i][0] << 24 |
+				   (size_t)ptr[i][1] << 16 |
+				   (size_t)ptr[i][2] << 8 | ptr[i][3];
+
+			canon_put(out, ptr[i], l + 4);
+		}
+		free(one.p);
+		if (out->oom)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ca_name_match(const unsigned char *a, size_t alen, const unsigned char *b,
+	      size_t blen)
+{
+	struct canon_buf ca_ = { 0 }, cb = { 0 };
+	int rc = -1;
+
+	if (a == NULL || b == NULL)
+		return -1;
+	/* The same octets are the same name: no folding needed. */
+	if (alen == blen && memcmp(a, b, alen) == 0)
+		rc = canon_name(a, alen, &ca_) == 0 ? 1 : -1;
+	else if (canon_name(a, alen, &ca_) == 0 &&
+		 canon_name(b, blen, &cb) == 0)
+		rc = ca_.n == cb.n && (ca_.n == 0 ||
+				       memcmp(ca_.p, cb.p, ca_.n) == 0);
+	free(ca_.p);
+	free(cb.p);
+	return rc;
+}
+
 int
 ca_der_split(const unsigned char *buf, size_t len, struct ca_der_blob *v,
 	     size_t max, size_t *n, struct mica_err *err)

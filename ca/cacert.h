@@ -117,6 +117,16 @@ int ca_pem_or_der(const unsigned char *in, size_t len, const char *label,
 void ca_name_text(const unsigned char *name, size_t len, char *buf,
 		  size_t size);
 
+/* Whether two Names (whole DER elements) name the same entity as relying
+ * parties compare names (RFC 5280 7.1, OpenSSL's canonical form): string
+ * values of any directory string type compared as Unicode, with leading
+ * and trailing white space dropped, inner runs of it taken as one space
+ * and ASCII letters in either case, the attributes of a multi-valued RDN
+ * in any order; other values octet for octet. 1 if equal, 0 if not, -1 if
+ * either is no Name (or memory ran out). */
+int ca_name_match(const unsigned char *a, size_t alen,
+		  const unsigned char *b, size_t blen);
+
 /* Split a concatenation of DER certificates (a chain as the store keeps
  * it) into elements pointing into BUF: at most MAX into V, *N of them. */
 int ca_der_split(const unsigned char *buf, size_t len, struct ca_der_blob *v,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/cacert.h"
 #include "ca/names.h"
 #include "ca/ocsp.h"
 #include "ca/profile.h"
@@ -314,6 +315,13 @@ ca_signcheck_cacert(const struct ca_sign_policy *p,
 	    f->spki_len != x->spki_len ||
 	    memcmp(f->spki, x->spki, x->spki_len) != 0) {
 		refuse(err, "subject or key is not the one requested");
+		goto out;
+	}
+	/* Self-issued to relying parties (RFC 5280 7.1 matching), it
+	 * would escape the pathLenConstraint it carries. */
+	if (ca_name_match(f->subject, f->subject_len, p->subject,
+			  p->subject_len) != 0) {
+		refuse(err, "the subject is the issuer's name");
 		goto out;
 	}
 	if (f->ski == NULL) {

@@ -581,10 +581,17 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 			     "other root's certificate (--cert)");
 		goto out;
 	}
-	if (r->subject_len == ca->sh->subject_len &&
-	    memcmp(r->subject, ca->sh->subject, r->subject_len) == 0) {
+	/* Compared as relying parties compare names: a certificate whose
+	 * subject they take for its issuer's is self-issued, and they do
+	 * not count it against pathLenConstraint - a CA of this one's name
+	 * in another case or spacing could sign CAs under its pathLen 0. */
+	if (ca_name_match(r->subject, r->subject_len, ca->sh->subject,
+			  ca->sh->subject_len) != 0) {
 		mica_err_set(err, MICA_E_BADREQ, "same_subject",
-			     "the CA certified must have a name of its own");
+			     "the CA certified must have a name of its own: "
+			     "relying parties take %s for this CA's name "
+			     "(they compare names ignoring case and spacing)",
+			     subj);
 		goto out;
 	}
 	{

@@ -619,9 +619,24 @@ static const char audit_help[] =
 /* Audit entries read from the store at a time (ca_audit_list's most). */
 #define AUDIT_PAGE 10000
 
+/* The text columns' widths: each as wide as its widest value so far (at
+ * least its header's; a value over AUDIT_COL_MAX pushes the rest of its
+ * row instead of widening every row). */
+#define AUDIT_COL_MAX 48
+struct audit_cols { int actor, action, target; };
+
+static void
+audit_widen(int *w, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 1;
+
+	if (n <= AUDIT_COL_MAX && (int)n > *w)
+		*w = (int)n;
+}
+
 static void
 audit_row(const struct ca_audit *a, int json, struct cli_jstream *js,
-	  int64_t shown, int *rc)
+	  const struct audit_cols *w, int64_t shown, int *rc)
 {
 	char t[32];
 
@@ -642,11 +657,12 @@ audit_row(const struct ca_audit *a, int json, struct cli_jstream *js,
 	} else {
 		/* A header over the rows, as every listing has. */
 		if (shown == 0)
-			printf("%-20s  %-20s  %-23s  %-32s  %s\n", "TIME", "ACTOR",
-			       "ACTION", "TARGET", "DETAIL");
-		cli_line("%s  %-20s  %-23s  %-32s  %s\n", cli_time(a->at, t),
-		       a->actor, a->action, a->target ? a->target : "-",
-		       a->detail ? a->detail : "");
+			printf("%-20s  %-*s  %-*s  %-*s  %s\n", "TIME", w->actor,
+			       "ACTOR", w->action, "ACTION", w->target, "TARGET",
+			       "DETAIL");
+		cli_line("%s  %-*s  %-*s  %-*s  %s\n", cli_time(a->at, t),
+			 w->actor, a->actor, w->action, a->action, w->target,
+			 a->target ? a->target : "-", a->detail ? a->detail : "");
 	}
 }
 
@@ -706,6 +722,7 @@ cmd_audit(const char *datadir, int argc, char **argv)
 	struct ca_audit *v = NULL;
 	size_t n = 0;
 	struct cli_jstream js = { 0 };
+	struct audit_cols w = { 5, 6, 6 };   /* the headers' */
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -754,8 +771,13 @@ cmd_audit(const char *datadir, int argc, char **argv)
 			break;
 		}
 		take = n < (size_t)left ? n : (size_t)left;
+		for (size_t i = 0; i < take; i++) {
+			audit_widen(&w.actor, v[i].actor);
+			audit_widen(&w.action, v[i].action);
+			audit_widen(&w.target, v[i].target);
+		}
 		for (size_t i = 0; i < take; i++)
-			audit_row(&v[i], json, &js, shown + (int64_t)i, &rc);
+			audit_row(&v[i], json, &js, &w, shown + (int64_t)i, &rc);
 		shown += (int64_t)take;
 		if (take > 0)
 			before = v[take - 1].id;

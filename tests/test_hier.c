@@ -928,6 +928,24 @@ test_signcheck_cacert(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nameConstraints"));
 	BUILD(t.subject = ci.subject; t.subject_len = ci.subject_len);
 	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
+	{
+		/* Requested so, the root's name in capitals: self-issued to
+		 * relying parties, whose pathLen it would escape. */
+		unsigned char *same = NULL;
+		size_t same_len = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_x509_name("CHECK ROOT", NULL, &same,
+						   &same_len, &err), 0);
+		x.subject = same;
+		x.subject_len = same_len;
+		BUILD(t.subject = same; t.subject_len = same_len);
+		CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs,
+						    tbs_len, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "issuer's name"));
+		x.subject = subj;
+		x.subject_len = subj_len;
+		free(same);
+	}
 	BUILD(t.not_after = now + 200 * DAY);
 	CU_ASSERT_EQUAL(ca_signcheck_cacert(&pol, &x, now, tbs, tbs_len, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "validity"));
@@ -952,6 +970,121 @@ test_signcheck_cacert(void)
 	free(rder);
 	ca_key_free(root);
 	ca_key_free(sub);
+}
+
+/* A Name of one RDN per (TAG, VALUE) of V (N of them), or with MULTI one
+ * RDN holding them all, into BUF; its length. OID 2.5.4.3 (CN) unless
+ * the tag has 0x100 set (then 2.5.4.10, O). */
+struct nm_part { unsigned tag; const char *v; size_t len; };
+
+static size_t
+name_der(const struct nm_part *v, size_t n, int multi, unsigned char *buf)
+{
+	unsigned char atvs[8][80];
+	size_t alen[8], total = 0, at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = v[i].len ? v[i].len : strlen(v[i].v);
+		unsigned char *a = atvs[i];
+
+		a[0] = 0x30; a[1] = (unsigned char)(5 + 2 + l);
+		a[2] = 0x06; a[3] = 3; a[4] = 0x55; a[5] = 4;
+		a[6] = (v[i].tag & 0x100) ? 0x0a : 0x03;
+		a[7] = (unsigned char)(v[i].tag & 0xff);
+		a[8] = (unsigned char)l;
+		memcpy(a + 9, v[i].v, l);
+		alen[i] = 9 + l;
+		total += alen[i] + (multi ? 0 : 2);
+	}
+	if (multi)
+		total += 2;
+	buf[at++] = 0x30;
+	buf[at++] = (unsigned char)total;
+	if (multi) {
+		buf[at++] = 0x31;
+		buf[at++] = (unsigned char)(total - 2);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!multi) {
+			buf[at++] = 0x31;
+			buf[at++] = (unsigned char)alen[i];
+		}
+		memcpy(buf + at, atvs[i], alen[i]);
+		at += alen[i];
+	}
+	return at;
+}
+
+static void
+test_name_match(void)
+{
+	static const struct nm_part ref[] = { { 0x0c, "Offline Root", 0 } };
+	static const struct nm_part same[][1] = {
+		{ { 0x13, "Offline Root", 0 } },      /* PrintableString */
+		{ { 0x0c, "OFFLINE ROOT", 0 } },
+		{ { 0x0c, "  Offline \t Root ", 0 } },
+		{ { 0x1e, "\0o\0f\0f\0l\0i\0n\0e\0 \0R\0o\0o\0t", 24 } },
+		{ { 0x1c, "\0\0\0O\0\0\0f\0\0\0f\0\0\0l\0\0\0i\0\0\0n"
+			  "\0\0\0e\0\0\0 \0\0\0r\0\0\0o\0\0\0o\0\0\0t", 48 } },
+	};
+	static const struct nm_part other[][1] = {
+		{ { 0x0c, "Offline Root 2", 0 } },
+		{ { 0x0c, "OfflineRoot", 0 } },
+		{ { 0x10c, "Offline Root", 0 } },     /* O, not CN */
+		{ { 0x0c, "Offline R\xc3\xb6ot", 0 } },
+		{ { 0x04, "Offline Root", 0 } },      /* no string type */
+	};
+	static const struct nm_part two[] = {
+		{ 0x0c, "Offline Root", 0 }, { 0x10c, "Contoso", 0 },
+	};
+	static const struct nm_part two_rev[] = {
+		{ 0x10c, "contoso", 0 }, { 0x13, "offline root", 0 },
+	};
+	static const struct nm_part latin[][1] = {
+		{ { 0x0c, "\xc3\x89" "cole", 0 } },      /* UTF-8 E-acute */
+		{ { 0x0c, "\xc3\xa9" "cole", 0 } },      /* e-acute: not folded */
+		{ { 0x14, "\xc9" "cole", 0 } },           /* T.61 as Latin-1 */
+		{ { 0x0c, "\xc9" "cole", 0 } },           /* not UTF-8: as octets */
+		{ { 0x14, "\xc9" "cole", 0 } },
+	};
+	unsigned char a[200], b[200];
+	size_t al, bl;
+
+	al = name_der(ref, 1, 0, a);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, a, al), 1);
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		bl = name_der(same[i], 1, 0, b);
+		CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 1);
+		CU_ASSERT_EQUAL(ca_name_match(b, bl, a, al), 1);
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		bl = name_der(other[i], 1, 0, b);
+		CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 0);
+	}
+	/* A multi-valued RDN in any order; not the same as two RDNs. */
+	al = name_der(two, 2, 1, a);
+	bl = name_der(two_rev, 2, 1, b);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 1);
+	bl = name_der(two, 2, 0, b);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 0);
+	/* Two RDNs in another order are another name. */
+	al = name_der(two_rev, 2, 0, a);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 0);
+	/* Only ASCII letters fold; Latin-1 T.61 reads as its Unicode. */
+	al = name_der(latin[0], 1, 0, a);
+	bl = name_der(latin[1], 1, 0, b);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 0);
+	bl = name_der(latin[2], 1, 0, b);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 1);
+	al = name_der(latin[3], 1, 0, a);
+	bl = name_der(latin[4], 1, 0, b);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, b, bl), 0);
+	CU_ASSERT_EQUAL(ca_name_match(a, al, a, al), 1);
+	/* No Name: -1, never "equal". */
+	CU_ASSERT_EQUAL(ca_name_match(a, al - 1, a, al - 1), -1);
+	CU_ASSERT_EQUAL(ca_name_match((const unsigned char *)"\x30\x02\x31\x00",
+				      4, a, al), -1);
+	CU_ASSERT_EQUAL(ca_name_match(NULL, 0, a, al), -1);
 }
 
 /* --------------------------------------------------------- the engine */
@@ -1406,6 +1539,8 @@ main(void)
 		  test_ca_request_is_a_valid_pkcs10 },
 		{ "the root signs exactly the CA certificate requested",
 		  test_signcheck_cacert },
+		{ "names compared as relying parties do (case, spacing, string types)",
+		  test_name_match },
 		{ "the ceremony: offline root, issuing CA, install, issue, rollover",
 		  test_engine_ceremony },
 		{ "RSASSA-PSS signatures of other CAs' roots: verified, with their keys' restrictions",

@@ -216,6 +216,18 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout plai
 expect_rc "sign-ca refuses a request without name constraints and no --permit (4)" 4 \
 	m -d R sign-ca --csr plain.csr --out plain.crt
 expect_rc "... and signs it with --permit" 0 m -d R sign-ca --csr plain.csr --out plain.crt --permit example.test
+# A CA named as the root in other capitals, spacing or string type would
+# be self-issued to relying parties, which then let it sign CAs despite
+# its pathlen:0 (OpenSSL and NSS do). PrintableString: string_mask.
+printf '[req]\ndistinguished_name=dn\nstring_mask=nombstr\n[dn]\n' > nombstr.cnf
+for same in "/CN=Contoso Root CA" "/CN=CONTOSO ROOT CA" "/CN=Contoso  Root CA"; do
+	openssl req -new -key plain.key -config nombstr.cnf -subj "$same" -out same.csr 2>/dev/null
+	expect_rc "sign-ca refuses a CA named '${same#/CN=}' under 'Contoso Root CA' (3)" 3 \
+		m -d R sign-ca --csr same.csr --out same.crt --permit example.test
+done
+grep -q "relying parties take CN=Contoso  Root CA for this CA's name" "$TMP/rc.err" &&
+	ok "... saying relying parties take it for the root's name" || fail "same name: $(cat "$TMP/rc.err")"
+[ ! -e same.crt ] && ok "... and writes no certificate" || fail "same.crt written"
 
 expect_rc "install-ca needs --chain the first time (2)" 2 m -d I install-ca --cert issuing.crt
 expect_rc "install-ca refuses a certificate for another key (3)" 3 m -d I install-ca --cert plain.crt --chain root.pem
