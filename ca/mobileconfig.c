@@ -158,15 +158,22 @@ document(struct ca *ca, const char *name, const char *url,
 	return 0;
 }
 
-/* A URL a device is given: http(s)://, printable ASCII without spaces,
+/* A URL a device is given: http(s)://, a host (no user@ before it, no
+ * empty one: "https://" names no server), printable ASCII without spaces,
  * quotes or angle brackets (it goes into XML and to the device as is). */
 static int
 url_ok(const char *u)
 {
-	size_t n = strlen(u);
+	size_t n = strlen(u), hl;
+	const char *host;
 
 	if (n < 8 || n > CA_MOBILECONFIG_URL_MAX ||
 	    (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0))
+		return 0;
+	host = u + (u[4] == 's' ? 8 : 7);
+	hl = strcspn(host, "/?#");
+	if (hl == 0 || host[0] == ':' || memchr(host, '@', hl) != NULL ||
+	    (host[0] == '[' && (hl < 3 || host[1] == ']')))
 		return 0;
 	for (; *u != '\0'; u++)
 		if (*u <= 0x20 || *u >= 0x7f || *u == '"' || *u == '<' ||
@@ -244,8 +251,9 @@ ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 	if (!url_ok(url))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_url",
 				    "the SCEP URL must be an http:// or "
-				    "https:// URL of at most %d printable "
-				    "characters", CA_MOBILECONFIG_URL_MAX);
+				    "https:// URL naming a host, of at most "
+				    "%d printable characters",
+				    CA_MOBILECONFIG_URL_MAX);
 	if (ca_root_der(ca, &root_len) == NULL)
 		return mica_err_set(err, MICA_E_CONFLICT, "awaiting_certificate",
 				    "this CA has no certificate yet");

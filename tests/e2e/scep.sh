@@ -474,6 +474,10 @@ for body in '{"name": "iphone-2.other.test"}' '{"name": ""}' '{"profile": "clien
 	'{"name": "iphone-2.example.test", "profile": "nonesuch"}' \
 	'{"name": "iphone-2.example.test", "url": "ftp://x/scep"}' \
 	'{"name": "iphone-2.example.test", "url": "http://a b/scep"}' \
+	'{"name": "iphone-2.example.test", "url": "https://"}' \
+	'{"name": "iphone-2.example.test", "url": "https:///scep"}' \
+	'{"name": "iphone-2.example.test", "url": "https://user@ca.example.test/scep"}' \
+	'{"name": "iphone-2.example.test", "url": "https://:8443/scep"}' \
 	'{"name": "iphone-2.example.test", "expires_in": 0}' \
 	'{"name": "iphone-2.example.test", "expires_in": 99999999}' \
 	'{"name": "iphone-2.example.test", "extra": 1}' 'not json'; do
