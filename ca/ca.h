@@ -59,7 +59,9 @@ struct ca;
  * octets), none of them a control character (C0, DEL, C1), a line or
  * paragraph separator, a bidirectional control (U+202A..202E,
  * U+2066..2069, LRM, RLM) or another invisible formatting character
- * (zero-width ones, the BOM, soft hyphen, fillers, tags...). WHAT names
+ * (zero-width ones, the BOM, soft hyphen, fillers, tags...) or a
+ * noncharacter (U+FDD0..FDEF, U+nFFFE, U+nFFFF), and not beginning or
+ * ending with white space (so not only white space either). WHAT names
  * the field in the message. MICA_E_BADREQ "bad_text" otherwise. */
 int ca_text_check(const char *s, size_t max, const char *what,
 		  struct mica_err *err);

@@ -70,6 +70,23 @@ ca_join_names(const struct ca_name *names, size_t n)
 	return s;
 }
 
+size_t
+ca_names_unique(struct ca_name *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int dup = 0;
+
+		for (size_t m = 0; m < k && !dup; m++)
+			dup = v[m].kind == v[i].kind &&
+			      strcmp(v[m].value, v[i].value) == 0;
+		if (!dup)
+			v[k++] = v[i];
+	}
+	return k;
+}
+
 int
 ca_stored_names_parse(const char *s, struct ca_name **out, size_t *n,
 		      struct mica_err *err)
@@ -143,6 +160,8 @@ static const struct { uint32_t lo, hi; } text_refused[] = {
 	{ 0x2060, 0x206f },     /* word joiner, invisible operators, bidi
 				 * isolates, deprecated format characters */
 	{ 0x3164, 0x3164 },     /* Hangul filler */
+	{ 0xfdd0, 0xfdef },     /* noncharacters (and U+nFFFE, U+nFFFF:
+				 * text_cp_refused) */
 	{ 0xfeff, 0xfeff },     /* zero-width no-break space (BOM) */
 	{ 0xffa0, 0xffa0 },     /* halfwidth Hangul filler */
 	{ 0xfff0, 0xfffb },     /* interlinear annotation and unassigned */
@@ -154,6 +173,9 @@ static const struct { uint32_t lo, hi; } text_refused[] = {
 static int
 text_cp_refused(uint32_t cp)
 {
+	/* The last two code points of every plane are noncharacters. */
+	if ((cp & 0xfffe) == 0xfffe)
+		return 1;
 	for (size_t i = 0; i < sizeof(text_refused) / sizeof(text_refused[0]); i++) {
 		if (cp < text_refused[i].lo)
 			return 0;
@@ -163,11 +185,22 @@ text_cp_refused(uint32_t cp)
 	return 0;
 }
 
+/* Unicode's White_Space characters free text does not refuse outright
+ * (the C0 and C1 ones are controls). */
+static int
+text_cp_space(uint32_t cp)
+{
+	return cp == 0x20 || cp == 0xa0 || cp == 0x1680 ||
+	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x202f ||
+	       cp == 0x205f || cp == 0x3000;
+}
+
 int
 ca_text_check(const char *s, size_t max, const char *what, struct mica_err *err)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, chars = 0, n;
+	int space = 0;
 
 	assert(what != NULL);
 	if (s == NULL)
@@ -213,11 +246,22 @@ ca_text_check(const char *s, size_t max, const char *what, struct mica_err *err)
 					    "the %s contains a control or invisible "
 					    "formatting character (U+%04X): write "
 					    "plain text", what, (unsigned)cp);
+		/* Blanks around the text (or only blanks) would make two
+		 * entries of a list look alike, or one look empty. */
+		space = text_cp_space(cp);
+		if (space && chars == 0)
+			goto blank;
 		if (++chars > max)
 			goto too_long;
 		i += more + 1;
 	}
+	if (space)
+		goto blank;
 	return 0;
+blank:
+	return mica_err_set(err, MICA_E_BADREQ, "bad_text",
+			    "the %s begins or ends with white space: write "
+			    "it without", what);
 too_long:
 	return mica_err_set(err, MICA_E_BADREQ, "bad_text",
 			    "the %s is longer than %zu characters", what, max);

@@ -131,6 +131,20 @@ call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 expect "201 characters are too many" 400 bad_text
 refused "mica token create refuses a comment with U+202E" 3 \
 	"$MICA" -d "$D" token create --enroll --comment "laptop ${RLO}gpj.exe"
+# Blanks around a comment, or only blanks, would make two entries of the
+# console's list look alike, or one look empty; a noncharacter is no text.
+NTOK=$(sqlite3 "$D/mica.db" 'SELECT count(*) FROM token')
+for c in ' laptop' 'laptop ' ' ' '\u3000' 'a\u00a0' 'a\ufffe'; do
+	call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+		--data-binary "{\"kind\": \"enroll\", \"comment\": \"$c\"}"
+	expect "a token comment \"$c\"" 400 bad_text
+done
+is "... none of them stored" "$(sqlite3 "$D/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
+refused "mica token create refuses a comment ending in a space" 3 \
+	"$MICA" -d "$D" token create --enroll --comment "laptop "
+refused "mica init refuses a CA name beginning with a space" 2 \
+	"$MICA" -d "$W/blank-ca" init --name " Contoso Root CA" --root-only
+[ ! -e "$W/blank-ca/mica.db" ] && ok "... and makes no CA" || fail "a CA was made"
 mkcsr pend /CN=pend.contoso.test DNS:pend.contoso.test
 call POST "$S/api/v1/requests" -H 'Content-Type: application/json' --data-binary "$(json_csr pend)"
 expect "an anonymous request waits" 202
