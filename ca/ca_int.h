@@ -325,6 +325,9 @@ int ca_require_admin(const struct ca_principal *p, struct mica_err *err);
 int ca_split_lines(const char *s, char ***out, size_t *n);
 /* Names in the store's '\n'-separated form; heap, NULL if out of memory. */
 char *ca_join_names(const struct ca_name *names, size_t n);
+/* Drop the names of V (canonical, as ca_name_parse makes them) that repeat
+ * an earlier one, keeping the order; how many are left. */
+size_t ca_names_unique(struct ca_name *v, size_t n);
 /* The store's '\n'-separated names, parsed back; *OUT heap. */
 int ca_stored_names_parse(const char *s, struct ca_name **out, size_t *n,
 			  struct mica_err *err);

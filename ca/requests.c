@@ -60,17 +60,8 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 		}
 	}
 	/* Drop duplicates (the same name given twice). */
-	size_t k = 0;
-	for (size_t i = 0; i < count; i++) {
-		int dup = 0;
-		for (size_t m = 0; m < k; m++)
-			if (v[m].kind == v[i].kind && strcmp(v[m].value, v[i].value) == 0)
-				dup = 1;
-		if (!dup)
-			v[k++] = v[i];
-	}
 	*out = v;
-	*n = k;
+	*n = ca_names_unique(v, count);
 	return 0;
 }
 

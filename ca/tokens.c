@@ -130,7 +130,10 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 		for (size_t i = 0; i < spec->nnames; i++)
 			if (ca_name_parse(spec->names[i], 0, &v[i], err) != 0)
 				goto out;
-		if ((joined = ca_join_names(v, spec->nnames)) == NULL) {
+		/* One name once, however it was spelled (case, a trailing
+		 * dot): the scope shown is the scope that applies. */
+		if ((joined = ca_join_names(v, ca_names_unique(v,
+						spec->nnames))) == NULL) {
 			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 			goto out;
 		}

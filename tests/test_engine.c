@@ -2776,6 +2776,27 @@ test_admin_token_acts_as_admin(void)
 		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 		CU_ASSERT_STRING_EQUAL(token, "");
 	}
+	/* An enrollment token's names, one each however spelled. */
+	{
+		static const char *const names[] = {
+			"a." DOMAIN, "A." DOMAIN, "a." DOMAIN ".", "10.0.0.1",
+			"b." DOMAIN, "10.0.0.1",
+		};
+		struct ca_token_spec es;
+		struct ca_token ei;
+		char et[CA_TOKEN_MAX];
+
+		memset(&es, 0, sizeof(es));
+		es.kind = CA_TOKEN_ENROLL;
+		es.names = names;
+		es.nnames = sizeof(names) / sizeof(names[0]);
+		CU_ASSERT_EQUAL_FATAL(ca_token_create(g_ca, &g_cli, &es, et, &ei,
+						      &err), 0);
+		CU_ASSERT_STRING_EQUAL(ei.names, "a." DOMAIN "\n10.0.0.1\nb." DOMAIN);
+		CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, ei.id, &err), 0);
+		ca_token_free(&ei);
+		explicit_bzero(et, sizeof(et));
+	}
 	/* Revoked: gone at once. */
 	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id, &err), 0);
 }
