@@ -642,8 +642,11 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
 				    "both Content-Length and Transfer-Encoding");
 	if (f->n_te > 0) {
-		/* Field values come without surrounding blanks (RFC 9110
-		 * 5.5), but be strict about what is left. */
+		/* libmicrohttpd drops the blanks before a value, not those
+		 * after it: "chunked " is refused, as it must be, since
+		 * libmicrohttpd would not decode it as chunked and would
+		 * take the chunks for the next request. RFC 9110 5.5 lets
+		 * a server refuse a request it cannot frame safely. */
 		p = f->te != NULL ? f->te : "";
 		if (strcasecmp(p, "chunked") != 0)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
