@@ -508,6 +508,13 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	 * host name goes in the SAN alone. */
 	if (ca_nc_any(ca->sh) && j->names[0].kind != CA_NAME_DNS)
 		cn = NULL;
+	/* A TLS server's CN is one of its host names or addresses (CA/B
+	 * Forum BR 7.1.4.3, zlint's e_subject_common_name_not_exactly_
+	 * from_san): an email address first (an ipsec certificate) goes in
+	 * the SAN alone there too. */
+	if ((j->d->eku & CA_EKU_SERVER_AUTH) &&
+	    j->names[0].kind == CA_NAME_EMAIL)
+		cn = NULL;
 	if (cn != NULL) {
 		if (ca_x509_name(cn, NULL, &subject, &subject_len, err) != 0)
 			goto out;

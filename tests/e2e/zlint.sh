@@ -105,6 +105,8 @@ leaves() {
 	issue "$d" "$d-mail-rsa" email rsa-3072 "/CN=Bob Example" "email:bob@$dom"
 	issue "$d" "$d-ipsec-p256" ipsec ec-p256 "/CN=vpn.$dom" "DNS:vpn.$dom,email:vpn@$dom$ips"
 	issue "$d" "$d-ipsec-rsa" ipsec rsa-2048 "/CN=gw.$dom" "DNS:gw.$dom"
+	# An email address first: no CN of it beside serverAuth.
+	issue "$d" "$d-ipsec-mail" ipsec ec-p256 "/CN=alice" "email:alice@$dom,DNS:alice.$dom"
 	issue "$d" "$d-code-rsa" codesign rsa-3072 "/CN=build.$dom" "DNS:build.$dom"
 	issue "$d" "$d-code-p256" codesign ec-p256 "/CN=Release Signing" "email:release@$dom"
 }
