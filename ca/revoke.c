@@ -119,6 +119,32 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 	return ca_crl_ahead_store(x->ca, db, x->p->actor, x->crl, err);
 }
 
+/* 1 if SERIAL is a CA certificate this CA signed (sign-ca, a cross
+ * certificate); else -1 and why in ERR. */
+static int
+revoke_ca_cert(struct ca *ca, const char *serial, struct mica_err *err)
+{
+	struct db_cert rec;
+	int ca_cert;
+
+	memset(&rec, 0, sizeof(rec));
+	if (db_cert_get(ca->db, serial, &rec, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_NOTFOUND)
+			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+				     "no certificate with serial %s", serial);
+		return -1;
+	}
+	ca_cert = rec.profile != NULL && (strcmp(rec.profile, "subca") == 0 ||
+					  strcmp(rec.profile, "cross") == 0);
+	db_cert_free(&rec);
+	if (!ca_cert)
+		return mica_err_set(err, MICA_E_POLICY, "bad_reason",
+				    "cACompromise is for a CA certificate; %s is "
+				    "an end entity's: use keyCompromise if its "
+				    "key is compromised", serial);
+	return 1;
+}
+
 static int
 revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	   int release, int reason, int cascade, struct ca_serials *also,
@@ -140,6 +166,18 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	if (!release && !ca_reason_valid(reason))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
 				    "unknown revocation reason");
+	/* RFC 5280 5.3.1: aACompromise is an attribute authority's, whose
+	 * certificates mica never issues; cACompromise says a CA's key is
+	 * compromised, so only a CA certificate (sign-ca's) takes it (the
+	 * CA/B Forum's CRL profile allows neither for a subscriber's). */
+	if (!release && reason == CA_REASON_AA_COMPROMISE)
+		return mica_err_set(err, MICA_E_POLICY, "bad_reason",
+				    "aACompromise is for attribute certificates, "
+				    "which mica does not issue: use "
+				    "keyCompromise if the key is compromised");
+	if (!release && reason == CA_REASON_CA_COMPROMISE &&
+	    revoke_ca_cert(ca, serial, err) != 1)
+		return -1;
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
 	x.ca = ca;

@@ -3163,6 +3163,18 @@ test_revocation_is_published_in_the_crl(void)
 	n0 = current_crl_number(g_ca);
 	CU_ASSERT(n0 >= 1);
 
+	/* An end entity's certificate takes neither a CA's nor an
+	 * attribute authority's compromise; nothing changes. */
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, a.serial, CA_REASON_CA_COMPROMISE, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "use keyCompromise"));
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, a.serial, CA_REASON_AA_COMPROMISE, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, "7f00000000000000000000000000abcd",
+				  CA_REASON_CA_COMPROMISE, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
+
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial, 1 /* keyCompromise */, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT_EQUAL(crl.number, n0 + 1);

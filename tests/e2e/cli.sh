@@ -146,6 +146,11 @@ run_ca() {
 	check "$KT: a third, put on hold" "$MICA" -d "$D" issue --csr "$W/cli3.csr" --profile client --out "$W/cli3.pem"
 	r2serial=$(openssl x509 -in "$W/cli2.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
 	r3serial=$(openssl x509 -in "$W/cli3.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
+	expect_rc "$KT: cACompromise for an end entity's certificate is refused (4)" 4 \
+		"$MICA" -d "$D" revoke "$r3serial" --reason cACompromise
+	grep -q "use keyCompromise" "$TMP/rc.err" && ok "$KT: ... pointing to keyCompromise" ||
+		fail "$KT: cACompromise said: $(cat "$TMP/rc.err")"
+	expect_rc "$KT: aACompromise is refused (4)" 4 "$MICA" -d "$D" revoke "$r3serial" --reason aACompromise
 	check "$KT: hold the third" "$MICA" -d "$D" revoke "$r3serial" --reason certificateHold
 	check "$KT: revoke keyCompromise" "$MICA" -d "$D" revoke "$rserial" --reason keyCompromise
 	"$MICA" -d "$D" show "$r2serial" --json > "$W/r2.json" 2>/dev/null
