@@ -1743,6 +1743,9 @@ test_dispatch_early_errors(void)
 		/* a malformed Content-Type */
 		{ "POST", "/api/v1/requests", 1, 0, "json", 415, "unsupported_media_type" },
 		{ "POST", "/api/v1/requests", 1, 0, "a/b/c", 415, "unsupported_media_type" },
+		/* ... says nothing on a GET without a body */
+		{ "GET", "/ca.crt", 0, 0, "a,b", 503, "unavailable" },
+		{ "HEAD", "/ca.crt", 0, 0, "json", 503, "unavailable" },
 		/* the public files do not need the store */
 		{ "GET", "/ca.crt", 0, 0, NULL, 503, "unavailable" },
 	};

@@ -202,9 +202,16 @@ matched:
 	     web_query_allow(&q, m.route->query, &err) != 0))
 		goto fail;
 	if (web_media_type(rq->ctype, ctype, sizeof(ctype)) != 0) {
-		mica_err_set(&err, MICA_E_UNSUPPORTED, "unsupported_media_type",
-			     "malformed Content-Type");
-		goto fail;
+		/* A Content-Type describes a body: a GET or HEAD without one
+		 * (a download) is not refused for what it says of nothing. */
+		if (rq->body_len > 0 || (strcmp(rq->method, "GET") != 0 &&
+					 strcmp(rq->method, "HEAD") != 0)) {
+			mica_err_set(&err, MICA_E_UNSUPPORTED,
+				     "unsupported_media_type",
+				     "malformed Content-Type");
+			goto fail;
+		}
+		ctype[0] = '\0';
 	}
 
 	ca_principal_anon(&p, rq->client);
