@@ -781,6 +781,11 @@ test_json_why(void)
 		{ "{\"t\": \"s3cret\"} trailing", "something after the value" },
 		{ "{\"t\": \"s3cret\"", "it ends too soon" },
 		{ "{\"t\": s3cret}", "invalid syntax" },
+		/* Valid JSON, but no object: said so. */
+		{ "null", "must be a JSON object" },
+		{ "\"s3cret\"", "must be a JSON object" },
+		{ "[\"s3cret\"]", "must be a JSON object" },
+		{ " 42 ", "must be a JSON object" },
 	};
 	struct mica_err err;
 	char deep[8192];

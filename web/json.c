@@ -31,8 +31,11 @@ web_json_parse(const unsigned char *body, size_t len, json_t **out,
 	if (body == NULL || len == 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_json",
 				    "the body must be a JSON object");
-	/* jansson's own message quotes the input: report the position only. */
-	j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* jansson's own message quotes the input: report the position only.
+	 * Any JSON value is read, so that valid JSON that is no object
+	 * (null, a string) is said to be no object, not malformed. */
+	j = json_loadb((const char *)body, len,
+		       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (j == NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_json",
 				    "malformed JSON (line %d, column %d: %s)",
