@@ -8,6 +8,9 @@
  *  - dNSName (RFC 5280 4.2.1.6, RFC 1034 3.5 / RFC 1123 2.1 "preferred name
  *    syntax"): letters, digits and hyphens only, so no underscores, no
  *    spaces, no UTF-8 (IDNs travel as their "xn--" A-labels, RFC 5890).
+ *    "--" in a label's third and fourth places is reserved (RFC 5890
+ *    2.3.1: "ab--cd" is no LDH label any program agrees on), but for an
+ *    "xn--" that is the A-label of an international name.
  *    A wildcard is only "*" as the entire leftmost label with at least two
  *    labels after it, the one form relying parties agree on (RFC 6125
  *    6.4.3, CA/Browser Forum BR 3.2.2.6): no "a*.x.y", no "*.tld".
@@ -82,6 +85,18 @@ bad(struct mica_err *err, const char *text, const char *why)
 {
 	return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 			    "invalid name \"%s\": %s", shown(text), why);
+}
+
+/* As bad(), naming the label LAB (LEN octets) of TEXT that is wrong. Only
+ * called once the label's octets are known to be LDH, so it is safe to
+ * quote whatever TEXT is. */
+static int
+bad_label(struct mica_err *err, const char *text, const char *lab,
+	  size_t len, const char *why)
+{
+	return mica_err_set(err, MICA_E_BADREQ, "bad_name",
+			    "invalid name \"%s\": the label \"%.*s\" %s",
+			    shown(text), (int)len, lab, why);
 }
 
 /* Punycode (RFC 3492 6.2), only to tell a real A-label from "xn--" and
@@ -204,12 +219,17 @@ dns_parse(const char *s, size_t len, int allow_wild, char *out,
 			if (s[i - 1] == '-')
 				return bad(err, whole,
 					   "a label ends with a hyphen");
-			if (label_len >= 4 && to_lower(lab[0]) == 'x' &&
-			    to_lower(lab[1]) == 'n' && lab[2] == '-' &&
-			    lab[3] == '-' && !punycode_ok(lab + 4, label_len - 4))
-				return bad(err, whole,
-					   "an \"xn--\" label that is not valid "
-					   "Punycode of an international name");
+			if (label_len >= 4 && lab[2] == '-' && lab[3] == '-' &&
+			    (to_lower(lab[0]) != 'x' || to_lower(lab[1]) != 'n'))
+				return bad_label(err, whole, lab, label_len,
+						 "has \"--\" in its third and fourth "
+						 "places, which RFC 5890 2.3.1 reserves "
+						 "for encodings such as \"xn--\"");
+			if (label_len >= 4 && lab[2] == '-' && lab[3] == '-' &&
+			    !punycode_ok(lab + 4, label_len - 4))
+				return bad_label(err, whole, lab, label_len,
+						 "is not valid Punycode of an "
+						 "international name");
 			nlabels++;
 			last_label = i - label_len;
 			label_len = 0;

@@ -66,6 +66,16 @@ static const struct name_case name_cases[] = {
 	  "xn--99999999999999999999.contoso.test", 0, -1, 0, NULL },
 	{ "xn-- in the last label is checked too", "www.contoso.xn--zz", 0, -1,
 	  0, NULL },
+	{ "a reserved \"--\" label (RFC 5890 R-LDH) is refused",
+	  "ab--cd.probe.test", 0, -1, 0, NULL },
+	{ "an R-LDH label of another prefix is refused", "www.xa--b.test", 0,
+	  -1, 0, NULL },
+	{ "an R-LDH label as an email's domain is refused",
+	  "a@zz--top.contoso.test", 0, -1, 0, NULL },
+	{ "\"--\" elsewhere in a label is fine", "a--b.contoso.test", 0, 0,
+	  CA_NAME_DNS, "a--b.contoso.test" },
+	{ "\"--\" from the fourth place on is fine", "abc--d.contoso.test", 0,
+	  0, CA_NAME_DNS, "abc--d.contoso.test" },
 	{ "raw UTF-8 is refused", "b\xc3\xbc" "cher.contoso.test", 0, -1, 0,
 	  NULL },
 	{ "underscore is refused", "_acme.contoso.test", 0, -1, 0, NULL },
@@ -200,6 +210,10 @@ test_name_length_limits(void)
 	CU_ASSERT_EQUAL(ca_name_parse("m\xc3\xbcnchen.example.test", 0, &n, &err), -1);
 	CU_ASSERT(strstr(err.msg, "non-ASCII") != NULL);
 	CU_ASSERT(strstr(err.msg, "xn--") != NULL);
+	/* A reserved label is named in the message, and why. */
+	CU_ASSERT_EQUAL(ca_name_parse("www.ab--cd.probe.test", 0, &n, &err), -1);
+	CU_ASSERT(strstr(err.msg, "label \"ab--cd\"") != NULL);
+	CU_ASSERT(strstr(err.msg, "RFC 5890") != NULL);
 
 	/* far longer input is refused before being looked at, and the
 	 * message does not quote it */
