@@ -298,6 +298,27 @@ open(sys.argv[2], 'wb').write(b)" "$W/fmt.der" "$W/broken.der" || die "python3"
 	refused "$KT: a CN with an underscore and no SAN" 4 "$MICA" -d "$D" issue --csr "$W/uscore.csr"
 	grep -qF 'its CN is not a valid host name (invalid name "bad_name.contoso.test": underscores' "$TMP/ref.err" &&
 		ok "$KT: ... saying why the CN is no name" || fail "$KT: message: $(cat "$TMP/ref.err")"
+	# Names no relying party should meet, refused with the label named: a
+	# label RFC 5890 reserves, and A-labels IDNA2008 disallows (a snowman;
+	# "a" and U+2488, drawn "a1." to fake a dot; a lone zero width
+	# joiner; a combining mark first). A real IDN is issued.
+	for v in 'ab--cd|the label "ab--cd" has "--" in its third and fourth places' \
+		 'xn--n3h|the label "xn--n3h" holds U+2603, a symbol' \
+		 'xn--a-ecp|the label "xn--a-ecp" holds U+2488, a symbol' \
+		 'xn--1ug|the label "xn--1ug" holds U+200D, a zero width joiner' \
+		 'xn--3hb|the label "xn--3hb" begins with U+065B, a combining mark'; do
+		lab=${v%%|*}
+		csr "idn-$lab" ec-p256 "/CN=$lab.contoso.test" "DNS:$lab.contoso.test"
+		refused "$KT: a CSR naming $lab.contoso.test" 4 "$MICA" -d "$D" issue --csr "$W/idn-$lab.csr"
+		grep -qF "invalid name \"$lab.contoso.test\": ${v#*|}" "$TMP/ref.err" &&
+			ok "$KT: ... saying which label and why" || fail "$KT: message: $(cat "$TMP/ref.err")"
+	done
+	csr idn ec-p256 /CN=xn--bcher-kva.contoso.test "DNS:xn--bcher-kva.contoso.test,DNS:xn--r8jz45g.contoso.test"
+	check "$KT: a CSR naming IDNs (xn--bcher-kva, xn--r8jz45g) is issued" \
+		"$MICA" -d "$D" issue --csr "$W/idn.csr" --out "$W/idn.pem"
+	openssl x509 -in "$W/idn.pem" -noout -ext subjectAltName 2>/dev/null |
+		grep -qF 'DNS:xn--bcher-kva.contoso.test, DNS:xn--r8jz45g.contoso.test' &&
+		ok "$KT: ... with both names" || fail "$KT: IDN SAN: $(openssl x509 -in "$W/idn.pem" -noout -ext subjectAltName 2>&1)"
 	head -c 600 /dev/urandom > "$W/garbage"
 	refused "$KT: garbage file" 3 "$MICA" -d "$D" issue --csr "$W/garbage"
 	refused "$KT: private key passed as a CSR" 3 "$MICA" -d "$D" issue --csr "$W/srv.key"
