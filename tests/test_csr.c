@@ -222,6 +222,24 @@ chal_req(const char *name, const char *mask, const char *value)
 		    name, name);
 }
 
+/* bmpcn.pem: a request whose CN is a BMPString (UCS-2), as some Windows
+ * tools write it: openssl's string_mask MASK:0x800. */
+static int
+bmp_req(void)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/bmp.cnf", tmpdir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f, "[req]\nprompt = no\ndistinguished_name = dn\n"
+		"string_mask = MASK:0x800\n[dn]\nCN = Bmp.Contoso.test\n");
+	if (fclose(f) != 0)
+		return -1;
+	return ossl("req -new -utf8 -key p256.key -config bmp.cnf -out bmpcn.pem");
+}
+
 static int
 suite_init(void)
 {
@@ -330,6 +348,7 @@ suite_init(void)
 	    ossl("pkcs8 -topk8 -in p256.key -passout pass:secret "
 		 "-out p256_enc.key") ||
 	    /* renewal proofs: a challengePassword (RFC 2985 5.4.1) */
+	    bmp_req() ||
 	    chal_req("chal_utf8", "utf8only", "0123456789abcdef0123456789abcdef") ||
 	    chal_req("chal_print", "default", "0123456789abcdef0123456789abcdef") ||
 	    chal_req("chal_nonascii", "utf8only", "caf\xc3\xa9") ||
@@ -468,6 +487,14 @@ test_cn_only(void)
 	CU_ASSERT_PTR_NULL(strchr(c.subject, '\xc3'));
 	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
 	CU_ASSERT_STRING_EQUAL(c.names[0].value, "jm@contoso.test");
+	ca_csr_free(&c);
+
+	/* a BMPString CN is read as its text, and stands in as any CN */
+	CU_ASSERT_EQUAL_FATAL(load_file("bmpcn.pem", &c, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.cn);
+	CU_ASSERT_STRING_EQUAL(c.cn, "Bmp.Contoso.test");
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "bmp.contoso.test");
 	ca_csr_free(&c);
 
 	/* two CNs: the last (most specific) one is the CN */
