@@ -15,6 +15,9 @@
   var KEY = 'mica.adminToken';
   var PAGE = 50;
   var certCursor = null;
+  /* The other certificates of a revoked key named in the message after a
+     keyCompromise (the rest counted). */
+  var ALSO_NAMED = 5;
   var memToken = null;     /* when sessionStorage is unavailable */
 
   function $(id) {
@@ -55,11 +58,12 @@
     });
   }
 
-  function flash(kind, text) {
+  /* A message; an error, or one STICKY, stays until the next. */
+  function flash(kind, text, sticky) {
     var f = $('flash');
     mica.notice(f, kind, text);
-    if (kind !== 'error') {
-      clearTimeout(flash.timer);
+    clearTimeout(flash.timer);
+    if (kind !== 'error' && !sticky) {
       flash.timer = setTimeout(function () { f.hidden = true; }, 8000);
     }
   }
@@ -242,16 +246,27 @@
   /* ---- confirmation dialog ---- */
 
   /* Ask before acting: O = {title, text, ok, reason (revocation reason
-   * select), note (free text)}. Resolves to {reason, note} or null. */
+   * select), warn (a function of the reason chosen: the warning to show
+   * with it, or null), note (free text)}. Resolves to {reason, note} or
+   * null. */
   function ask(o) {
     var d = $('confirm');
+    var sel = $('confirm-reason');
     $('confirm-title').textContent = o.title;
     $('confirm-text').textContent = o.text;
     $('confirm-ok').textContent = o.ok || 'Confirm';
     $('confirm-reason-field').hidden = !o.reason;
     $('confirm-text-field').hidden = !o.note;
-    $('confirm-reason').value = 'unspecified';
+    sel.value = 'unspecified';
     $('confirm-note').value = '';
+    // The warning follows the reason as it is chosen: what a reason does
+    // beyond this one certificate is said before it is done.
+    sel.onchange = function () {
+      var w = o.warn ? o.warn(sel.value) : null;
+      $('confirm-warning').textContent = w || '';
+      $('confirm-warning').hidden = !w;
+    };
+    sel.onchange();
     if (typeof d.showModal !== 'function') {
       /* Very old browsers: the platform's own dialog. */
       return Promise.resolve(window.confirm(o.title + '\n\n' + o.text)
@@ -414,17 +429,54 @@
   function revoke(c) {
     ask({ title: 'Revoke this certificate?', ok: 'Revoke', reason: true,
       text: 'Certificate ' + c.serial + ' for ' + names(c.names) + '. Clients that check the CRL ' +
-        'will refuse it; only certificateHold can be released later.' })
+        'will refuse it; only certificateHold can be released later.',
+      warn: function (reason) {
+        return reason === 'keyCompromise'
+          ? 'keyCompromise revokes every other certificate of this key too, and the key is ' +
+            'refused from then on: no certificate is ever issued for it again. Its servers ' +
+            'need a new key.'
+          : null;
+      } })
       .then(function (a) {
         if (!a)
           return;
         call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/revoke',
           { method: 'POST', body: { reason: a.reason } })
-          .then(function () {
-            flash('ok', 'Revoked ' + names(c.names) + ' (' + a.reason + '); a new CRL was published.');
-            refreshAll();
+          .then(function (res) {
+            var also = res.data && Array.isArray(res.data.also_revoked) ? res.data.also_revoked : [];
+            var done = 'Revoked ' + names(c.names) + ' (' + a.reason + ')';
+            if (also.length === 0) {
+              flash('ok', done + '; a new CRL was published.');
+              refreshAll();
+              return;
+            }
+            return alsoRevoked(also).then(function (text) {
+              flash('ok', done + ' and, as certificates of the same key, ' + text +
+                '. The key is refused from now on. A new CRL was published.', true);
+              refreshAll();
+            });
           }, fail('Revoking'));
       });
+  }
+
+  /* "2 others: SERIAL (NAMES), SERIAL (NAMES)" for the serials a
+   * revocation took besides the one asked for: the first ALSO_NAMED with
+   * their names (fetched; a serial alone if that fails), the rest
+   * counted. */
+  function alsoRevoked(serials) {
+    var first = serials.slice(0, ALSO_NAMED);
+    return Promise.all(first.map(function (s) {
+      return call('/api/v1/certificates/' + encodeURIComponent(s)).then(function (res) {
+        var n = res.data ? names(res.data.names) : '';
+        return n ? s + ' (' + n + ')' : String(s);
+      }, function () {
+        return String(s);
+      });
+    })).then(function (parts) {
+      var rest = serials.length - first.length;
+      return serials.length + ' other' + (serials.length === 1 ? '' : 's') + ': ' + parts.join(', ') +
+        (rest > 0 ? ' and ' + rest + ' more (see the revoked certificates)' : '');
+    });
   }
 
   function unrevoke(c) {
