@@ -763,6 +763,8 @@ test('keyCompromise on /admin warns that the key\'s other certificates go too, t
     serials.push(JSON.parse(r.body.toString('utf8')).serial);
   }
 
+  S.kcToken = tok.id;
+
   await admin.fill('#cert-name', 'kc1.' + DOMAIN);
   await admin.selectOption('#cert-status', 'valid');
   await admin.click('#cert-search');
@@ -799,6 +801,30 @@ test('keyCompromise on /admin warns that the key\'s other certificates go too, t
   assert.equal(await admin.isHidden('#confirm-warning'), true);
   await admin.click('#confirm-cancel');
   await admin.waitForSelector('#confirm', { state: 'hidden' });
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
+test('the admin console lists the usable tokens a page at a time, all of them when asked', async () => {
+  assert.ok(S.adminPage && S.kcToken, 'needs the signed-in admin page and the used-up token of the previous test');
+  const admin = S.adminPage;
+  const used = `#token-rows tr:has(code[title="${S.kcToken}"])`;
+  // One page of the usable ones: the console asks for no more.
+  const asked = [];
+  const seen = (r) => { if (r.url().includes('/api/v1/tokens')) asked.push(r.url()); };
+  admin.on('request', seen);
+  await admin.reload();
+  await admin.waitForSelector('#console:not([hidden])');
+  await admin.waitForSelector('#token-rows tr');
+  admin.off('request', seen);
+  assert.ok(asked.length > 0 && asked.every((u) => /[?&]status=active(&|$)/.test(u) && /[?&]limit=50(&|$)/.test(u)),
+    'the console asks for a page of the active tokens: ' + asked.join(' '));
+  assert.equal(await admin.locator(used).count(), 0, 'a used-up token is not listed as usable');
+  assert.equal(await admin.isHidden('#tokens-more'), true, 'one page holds them');
+  await admin.selectOption('#tok-show', 'all');
+  await admin.waitForSelector(used);
+  assert.match(await admin.textContent(used), /used_up/);
+  await admin.selectOption('#tok-show', 'active');
+  await admin.waitForSelector(used, { state: 'detached' });
   assert.deepEqual(await cspViolations(admin), []);
 });
 

@@ -15,6 +15,7 @@
   var KEY = 'mica.adminToken';
   var PAGE = 50;
   var certCursor = null;
+  var tokCursor = null;
   /* The other certificates of a revoked key named in the message after a
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
@@ -97,6 +98,8 @@
     var con = $('console');
     setToken(null);
     certCursor = null;
+    tokCursor = null;
+    $('tokens-more').hidden = true;
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
     ['ca-facts', 'crl-facts', 'flash'].forEach(function (id) { mica.clear($(id)); });
     Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
@@ -377,16 +380,10 @@
       q.push('cursor=' + encodeURIComponent(certCursor));
     return call('/api/v1/certificates?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.certificates) || [];
-      var tb = $('cert-rows');
-      if (more) {
-        list.forEach(function (c) {
-          tb.appendChild(certRow(tb.parentNode, c));
-        });
-        $('certs-empty').hidden = tb.children.length > 0;
-        tb.parentNode.hidden = tb.children.length === 0;
-      } else {
+      if (more)
+        append('cert-rows', 'certs-empty', list, certRow);
+      else
         fill('cert-rows', 'certs-empty', list, certRow);
-      }
       certCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
       $('certs-more').hidden = certCursor == null;
       if (list.length === 0 && certCursor != null && (hops || 0) < 20)
@@ -567,10 +564,41 @@
     });
   }
 
-  function loadTokens() {
-    return call('/api/v1/tokens').then(function (res) {
+  /* Add ITEMS to a listing already shown, as fill does to an empty one. */
+  function append(tbodyId, emptyId, items, make) {
+    var tb = $(tbodyId);
+    items.forEach(function (it) {
+      tb.appendChild(make(tb.parentNode, it));
+    });
+    $(emptyId).hidden = tb.children.length > 0;
+    tb.parentNode.hidden = tb.children.length === 0;
+  }
+
+  // One page of the tokens still usable (or, when asked, of all of
+  // them), never the whole table: an MDM's used-up one-use challenges
+  // run to hundreds of thousands. The usable listing looks at a bounded
+  // number of tokens per request (docs/API.md), so a page may come back
+  // short, even empty, with a cursor: go on by itself a few pages before
+  // showing "more".
+  function loadTokens(more, hops) {
+    var all = $('tok-show').value === 'all';
+    var q = ['limit=' + PAGE, 'status=' + (all ? 'all' : 'active')];
+    if (more === true && tokCursor != null)
+      q.push('cursor=' + encodeURIComponent(tokCursor));
+    else
+      more = false;
+    $('tokens-empty').textContent = all ? 'No token yet.'
+      : 'No usable token. Show all to see the revoked, expired and used-up ones.';
+    return call('/api/v1/tokens?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.tokens) || [];
-      fill('token-rows', 'tokens-empty', list, tokenRow);
+      if (more)
+        append('token-rows', 'tokens-empty', list, tokenRow);
+      else
+        fill('token-rows', 'tokens-empty', list, tokenRow);
+      tokCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
+      $('tokens-more').hidden = tokCursor == null;
+      if (list.length === 0 && tokCursor != null && (hops || 0) < 20)
+        return loadTokens(true, (hops || 0) + 1);
     }, fail('Tokens'));
   }
 
@@ -706,6 +734,9 @@
       loadCerts(false);
     });
     $('certs-more').addEventListener('click', function () { loadCerts(true); });
+    $('tokens-more').addEventListener('click', function () { loadTokens(true); });
+    $('tok-show').addEventListener('change', function () { loadTokens(false); });
+    $('token-filter').addEventListener('submit', function (ev) { ev.preventDefault(); });
     $('crl-publish').addEventListener('click', publishCrl);
     $('token-form').addEventListener('submit', createToken);
     $('mc-form').addEventListener('submit', downloadMobileconfig);
