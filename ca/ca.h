@@ -342,8 +342,9 @@ void ca_request_array_free(struct ca_request *a, size_t n);
 
 /* Where a page of a listing ends and the next starts: ID the last row's
  * id (0: the first page). Certificates (ca_cert_list): in the expiry
- * orders KEYED 1 and KEY its notAfter. Requests (ca_request_list): ID
- * the last row's place in the order recorded. Hand it back as it came. */
+ * orders KEYED 1 and KEY its notAfter. Requests (ca_request_list) and
+ * tokens (ca_token_list): ID the last row's place in the order recorded.
+ * Hand it back as it came. */
 struct ca_cursor {
 	int64_t id;
 	int64_t key;
@@ -858,9 +859,26 @@ int ca_token_create(struct ca *ca, const struct ca_principal *p,
 #define CA_SCOPE_WARNING_MAX 512
 int ca_token_scope_unreachable(struct ca *ca, const char *const *names,
 			       size_t n, char *out, size_t size);
-/* Admin: all tokens, newest first; free *OUT with ca_token_array_free. */
-int ca_token_list(struct ca *ca, const struct ca_principal *p,
-		  struct ca_token **out, size_t *n, struct mica_err *err);
+/* Which tokens ca_token_list gives. */
+enum ca_token_filter {
+	CA_TOKENS_ALL = 0,       /* every one, revoked and used up included */
+	CA_TOKENS_ACTIVE = 1,    /* those ca_token_status calls "active" */
+};
+/* How many of the tokens neither revoked nor used up an ACTIVE listing
+ * looks at per page: tokens left to expire unused do not make a request
+ * walk them all. */
+#define CA_TOKEN_SCAN_MAX 20000
+/* Admin: tokens of FILTER, newest first (the order made, backwards): one
+ * page of at most LIMIT (1..1000) after AFTER (NULL or id 0: from the
+ * newest; MICA_E_BADREQ "bad_cursor" for a certificate listing's expiry
+ * cursor). *NEXT is where the next page starts (id 0: none follows). An
+ * ACTIVE page looks at no more than CA_TOKEN_SCAN_MAX tokens, so it may
+ * be short, even empty, with a *NEXT to go on from. AFTER may point to
+ * NEXT. Free *OUT with ca_token_array_free. */
+int ca_token_list(struct ca *ca, const struct ca_principal *p, int filter,
+		  const struct ca_cursor *after, int limit,
+		  struct ca_token **out, size_t *n, struct ca_cursor *next,
+		  struct mica_err *err);
 int ca_token_revoke(struct ca *ca, const struct ca_principal *p,
 		    const char *id, struct mica_err *err);
 

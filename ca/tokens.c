@@ -177,22 +177,42 @@ out:
 }
 
 int
-ca_token_list(struct ca *ca, const struct ca_principal *p,
-	      struct ca_token **out, size_t *n, struct mica_err *err)
+ca_token_list(struct ca *ca, const struct ca_principal *p, int filter,
+	      const struct ca_cursor *after, int limit,
+	      struct ca_token **out, size_t *n, struct ca_cursor *next,
+	      struct mica_err *err)
 {
+	struct ca_cursor from;
 	struct db_token *v = NULL;
 	size_t count = 0;
+	int64_t next_row = 0;
 
+	/* AFTER may be NEXT itself (a caller walking with one cursor). */
+	memset(&from, 0, sizeof(from));
+	if (after != NULL)
+		from = *after;
 	*out = NULL;
 	*n = 0;
+	memset(next, 0, sizeof(*next));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (db_token_list(ca->db, &v, &count, err) != 0)
+	if (filter != CA_TOKENS_ALL && filter != CA_TOKENS_ACTIVE)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+				    "unknown token status filter");
+	if (from.id != 0 && (from.keyed || from.id < 0))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_cursor",
+				    "this cursor is not one of a token listing");
+	if (limit <= 0 || limit > 1000)
+		limit = 1000;
+	if (db_token_list(ca->db, filter == CA_TOKENS_ACTIVE, ca_now(), from.id,
+			  limit, CA_TOKEN_SCAN_MAX, &v, &count, &next_row,
+			  err) != 0)
 		return -1;
 	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
 		db_token_array_free(v, count);
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	}
+	next->id = next_row;
 	for (size_t i = 0; i < count; i++)
 		token_take(&(*out)[i], &v[i]);
 	db_token_array_free(v, count);

@@ -44,6 +44,8 @@ static const char request_help[] =
 
 /* Requests read from the store at a time (ca_request_list's most). */
 #define REQ_PAGE 1000
+/* Tokens read from the store at a time (ca_token_list's most). */
+#define TOKEN_PAGE 1000
 
 /* Request R as --json shows it: the keys of the API's admin listing (GET
  * /api/v1/requests, web/json.c web_json_request), null where it has null;
@@ -378,6 +380,114 @@ static const char token_help[] =
 "to client, as devices' certificates are. 'mica scep mobileconfig' makes one\n"
 "per device inside an iPhone/Mac profile.\n";
 
+/* Token T as --json shows it: the API's fields (GET /api/v1/tokens, web/json.c
+ * web_json_token), and "revoked"; *BAD set if a member could not be. */
+static json_t *
+token_json(const struct ca_token *t, int64_t now, int *bad)
+{
+	json_t *o = json_object();
+	char t1[32], t2[32];
+
+	cli_jput(o, "id", mica_jstr(t->id), bad);
+	cli_jput(o, "kind", json_string(t->kind == CA_TOKEN_ADMIN ?
+				       "admin" : "enroll"), bad);
+	cli_jput(o, "status", json_string(ca_token_status(t, now)), bad);
+	cli_jput(o, "profile", mica_jstr(t->profile), bad);
+	cli_jput(o, "names", t->names != NULL ?
+		 mica_jlines(t->names) : json_null(), bad);
+	cli_jput(o, "uses_left", t->uses_left < 0 ? json_null() :
+		 json_integer((json_int_t)t->uses_left), bad);
+	cli_jput(o, "expires_at", t->expires_at ?
+		 json_string(cli_time(t->expires_at, t2)) : json_null(), bad);
+	cli_jput(o, "created_at", json_string(cli_time(t->created_at, t1)), bad);
+	cli_jput(o, "created_by", mica_jstr(t->created_by), bad);
+	cli_jput(o, "comment", mica_jstr(t->comment), bad);
+	cli_jput(o, "last_used_at", t->last_used_at ?
+		 json_string(cli_time(t->last_used_at, t2)) : json_null(), bad);
+	cli_jput(o, "revoked", json_boolean(t->revoked), bad);
+	return o;
+}
+
+static void
+token_row(const struct ca_token *t, int64_t now, int json,
+	  struct cli_jstream *js, size_t *shown, int *rc)
+{
+	char uses[24], scope[200], when[32];
+
+	if (json) {
+		int bad = 0;
+		json_t *o = token_json(t, now, &bad);
+
+		if (*rc == 0 && cli_jstream_item(js, o, bad) != 0)
+			*rc = 1;
+		else if (*rc != 0)
+			json_decref(o);
+		(*shown)++;
+		return;
+	}
+	if (*shown == 0)
+		printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", "ID", "KIND",
+		       "STATE", "USES LEFT", "EXPIRES", "SCOPE");
+	if (t->uses_left < 0)
+		snprintf(uses, sizeof(uses), "unlimited");
+	else
+		snprintf(uses, sizeof(uses), "%lld", (long long)t->uses_left);
+	snprintf(scope, sizeof(scope), "%s%s%s",
+		 t->profile ? t->profile : (t->kind == CA_TOKEN_ADMIN ? "-" : "any"),
+		 t->names ? " " : "", t->names ? t->names : "");
+	for (char *p = scope; *p; p++)
+		if (*p == '\n')
+			*p = ',';
+	cli_line("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", t->id,
+		 t->kind == CA_TOKEN_ADMIN ? "admin" : "enroll",
+		 ca_token_status(t, now), uses,
+		 t->expires_at ? cli_time(t->expires_at, when) : "never", scope);
+	(*shown)++;
+}
+
+/* 'token list': page after page (keyset pages, newest first), each printed
+ * and dropped before the next is read: an MDM's hundreds of thousands of
+ * one-use challenges never sit in memory at once. */
+static int
+token_list(const char *datadir, int json)
+{
+	struct ca_token *v = NULL;
+	struct ca_cursor after, next;
+	struct cli_jstream js = { 0 };
+	struct ca_principal cli;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL);
+	size_t n = 0, shown = 0;
+	int rc = 0;
+
+	memset(&after, 0, sizeof(after));
+	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	for (;;) {
+		if (ca_token_list(ca, &cli, CA_TOKENS_ALL, &after, TOKEN_PAGE,
+				  &v, &n, &next, &err) != 0) {
+			rc = cli_fail(&err);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			token_row(&v[i], now, json, &js, &shown, &rc);
+		ca_token_array_free(v, n);
+		v = NULL;
+		n = 0;
+		if (rc != 0 || next.id == 0)
+			break;
+		after = next;
+	}
+	if (rc == 0 && json)
+		rc = cli_jstream_end(&js);
+	else if (rc == 0 && shown == 0)
+		cli_list_empty("tokens");
+	ca_close(ca);
+	return rc;
+}
+
 int
 cmd_token(const char *datadir, int argc, char **argv)
 {
@@ -402,7 +512,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	int kind = -1, json = 0, c, rc = 0;
-	char t[32], t2[32];
+	char t[32];
 
 	memset(&spec, 0, sizeof(spec));
 	spec.names = names;
@@ -524,73 +634,8 @@ cmd_token(const char *datadir, int argc, char **argv)
 		ca_close(ca);
 		return rc;
 	}
-	if (strcmp(sub, "list") == 0) {
-		struct ca_token *v = NULL;
-		size_t n = 0;
-		int64_t now = (int64_t)time(NULL);
-		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
-			return cli_fail(&err);
-		if (ca_token_list(ca, &cli, &v, &n, &err) != 0) {
-			rc = cli_fail(&err);
-		} else if (json) {
-			json_t *arr = json_array();
-			int bad = 0;
-			for (size_t i = 0; i < n; i++) {
-				json_t *o = json_object();
-
-				/* The API's fields (GET /api/v1/tokens), and
-				 * "revoked". */
-				cli_jput(o, "id", mica_jstr(v[i].id), &bad);
-				cli_jput(o, "kind", json_string(v[i].kind == CA_TOKEN_ADMIN ?
-							       "admin" : "enroll"), &bad);
-				cli_jput(o, "status", json_string(ca_token_status(&v[i], now)), &bad);
-				cli_jput(o, "profile", mica_jstr(v[i].profile), &bad);
-				cli_jput(o, "names", v[i].names != NULL ?
-					 mica_jlines(v[i].names) : json_null(), &bad);
-				cli_jput(o, "uses_left", v[i].uses_left < 0 ? json_null() :
-					 json_integer((json_int_t)v[i].uses_left), &bad);
-				cli_jput(o, "expires_at", v[i].expires_at ?
-					 json_string(cli_time(v[i].expires_at, t2)) : json_null(), &bad);
-				cli_jput(o, "created_at", json_string(cli_time(v[i].created_at, t)), &bad);
-				cli_jput(o, "created_by", mica_jstr(v[i].created_by), &bad);
-				cli_jput(o, "comment", mica_jstr(v[i].comment), &bad);
-				cli_jput(o, "last_used_at", v[i].last_used_at ?
-					 json_string(cli_time(v[i].last_used_at, t2)) : json_null(), &bad);
-				cli_jput(o, "revoked", json_boolean(v[i].revoked), &bad);
-				cli_jpush(arr, o, &bad);
-			}
-			if (cli_jprint(arr, bad) != 0)
-				rc = 1;
-		} else {
-			if (n > 0)
-				printf("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", "ID", "KIND",
-				       "STATE", "USES LEFT", "EXPIRES", "SCOPE");
-			else
-				cli_list_empty("tokens");
-			for (size_t i = 0; i < n; i++) {
-				const char *state = ca_token_status(&v[i], now);
-				char uses[24], scope[200];
-				if (v[i].uses_left < 0)
-					snprintf(uses, sizeof(uses), "unlimited");
-				else
-					snprintf(uses, sizeof(uses), "%lld", (long long)v[i].uses_left);
-				snprintf(scope, sizeof(scope), "%s%s%s",
-					 v[i].profile ? v[i].profile : (v[i].kind == CA_TOKEN_ADMIN ? "-" : "any"),
-					 v[i].names ? " " : "", v[i].names ? v[i].names : "");
-				for (char *p = scope; *p; p++)
-					if (*p == '\n')
-						*p = ',';
-				cli_line("%-16s  %-6s  %-8s  %-9s  %-20s  %s\n", v[i].id,
-				       v[i].kind == CA_TOKEN_ADMIN ? "admin" : "enroll",
-				       state, uses,
-				       v[i].expires_at ? cli_time(v[i].expires_at, t) : "never",
-				       scope);
-			}
-		}
-		ca_token_array_free(v, n);
-		ca_close(ca);
-		return rc;
-	}
+	if (strcmp(sub, "list") == 0)
+		return token_list(datadir, json);
 	if (strcmp(sub, "revoke") == 0) {
 		if (optind + 2 != argc)
 			return cli_usage("token", "token revoke needs exactly one ID");

@@ -611,6 +611,7 @@ struct db_token {
 	char *comment;
 	int revoked;             /* deleted tokens are kept, revoked = 1 */
 	int64_t last_used_at;
+	int64_t rowid;           /* its place in listings (db_token_list only) */
 };
 
 int db_token_insert(struct db *db, const struct db_token *t, struct mica_err *err);
@@ -629,9 +630,17 @@ int db_token_refund(struct db *db, const char *id, struct mica_err *err);
 /* Record NOW as the token's last use without consuming one.
  * MICA_E_NOTFOUND if unknown. */
 int db_token_touch(struct db *db, const char *id, int64_t now, struct mica_err *err);
-/* All tokens, newest first, hashes included. */
-int db_token_list(struct db *db, struct db_token **out, size_t *n,
-		  struct mica_err *err);
+/* Tokens newest first (rowid: the order made, backwards), hashes
+ * included: those recorded before the row BEFORE_ROW when > 0, at most
+ * LIMIT (clamped to 1..1000). USABLE: only those neither revoked, used up
+ * nor expired at NOW, walking the index of the first two (schema 020)
+ * through no more than SCAN_MAX entries when > 0. *NEXT_ROW is where the
+ * next page starts (its BEFORE_ROW), 0 when none follows: the last row's
+ * rowid when more rows follow, or, the walk bounded, the lowest rowid it
+ * looked at (the page short, even empty). */
+int db_token_list(struct db *db, int usable, int64_t now, int64_t before_row,
+		  int limit, int64_t scan_max, struct db_token **out, size_t *n,
+		  int64_t *next_row, struct mica_err *err);
 void db_token_array_free(struct db_token *a, size_t n);
 /* Mark revoked. MICA_E_NOTFOUND if unknown or already revoked. */
 int db_token_revoke(struct db *db, const char *id, struct mica_err *err);

@@ -15,6 +15,8 @@
 
 #include "util/fault.h"
 
+#define TOKEN_LIST_MAX 1000      /* tokens per listing page */
+
 /* The columns token_read() reads, in its order. */
 #define TOKEN_COLS \
 	"id, hash, kind, profile, names, uses_left, expires_at, created_at, " \
@@ -39,8 +41,24 @@ static const char *const token_sql[S__COUNT] = {
 	"uses_left = CASE WHEN uses_left = -1 THEN -1 ELSE uses_left + 1 END "
 	"WHERE id = ?1",
 	[S_TOKEN_TOUCH] = "UPDATE token SET last_used_at = ?2 WHERE id = ?1",
+	/* Newest first, before the row ?1: the table itself, by rowid. */
 	[S_TOKEN_LIST] =
-	"SELECT " TOKEN_COLS " FROM token ORDER BY created_at DESC, rowid DESC",
+	"SELECT " TOKEN_COLS ", rowid FROM token WHERE rowid < ?1 "
+	"ORDER BY rowid DESC LIMIT ?2",
+	/* The usable ones: token_usable (schema 020), rows [?3, ?1), those
+	 * expired at ?4 passed over. Its WHERE repeats the index's, or
+	 * SQLite may not use it. */
+	[S_TOKEN_LIST_USABLE] =
+	"SELECT " TOKEN_COLS ", rowid FROM token INDEXED BY token_usable "
+	"WHERE revoked = 0 AND uses_left <> 0 AND rowid < ?1 AND rowid >= ?3 "
+	"AND (expires_at = 0 OR expires_at > ?4) ORDER BY rowid DESC LIMIT ?2",
+	/* The lowest of the next ?2 entries of token_usable before the row
+	 * ?1, and how many there are: where a bounded walk stops. */
+	[S_TOKEN_USABLE_FLOOR] =
+	"SELECT coalesce(min(rowid), 0), count(*) FROM "
+	"(SELECT rowid FROM token INDEXED BY token_usable "
+	"WHERE revoked = 0 AND uses_left <> 0 AND rowid < ?1 "
+	"ORDER BY rowid DESC LIMIT ?2)",
 	[S_TOKEN_REVOKE] =
 	"UPDATE token SET revoked = 1 WHERE id = ?1 AND revoked = 0",
 };
@@ -73,6 +91,9 @@ token_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 	t->created_at = sqlite3_column_int64(st, 7);
 	t->revoked = sqlite3_column_int(st, 10);
 	t->last_used_at = sqlite3_column_int64(st, 11);
+	/* Listings read the rowid after the columns. */
+	if (sqlite3_column_count(st) > 12)
+		t->rowid = sqlite3_column_int64(st, 12);
 	return 0;
 }
 
@@ -269,23 +290,74 @@ db_token_revoke(struct db *db, const char *id, struct mica_err *err)
 	return token_update(db, S_TOKEN_REVOKE, id, 0, err);
 }
 
+/* Where a walk of token_usable down from BEFORE through SCAN entries
+ * stops: *LOW the lowest rowid it may look at, 0 when the walk reaches
+ * the end of the index within SCAN entries (no bound needed). */
+static int
+usable_floor(struct db *db, int64_t before, int64_t scan, int64_t *low,
+	     struct mica_err *err)
+{
+	sqlite3_stmt *st;
+	int b = SQLITE_OK, r;
+
+	*low = 0;
+	if ((st = db_stmt(db, S_TOKEN_USABLE_FLOOR, token_sql, err)) == NULL)
+		return -1;
+	db_bind_i64(st, 1, before, &b);
+	db_bind_i64(st, 2, scan, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0) {
+		db_stmt_done(st);
+		return -1;
+	}
+	if (r == 1 && sqlite3_column_int64(st, 1) == scan)
+		*low = sqlite3_column_int64(st, 0);
+	db_stmt_done(st);
+	return 0;
+}
+
 int
-db_token_list(struct db *db, struct db_token **out, size_t *n,
-	      struct mica_err *err)
+db_token_list(struct db *db, int usable, int64_t now, int64_t before_row,
+	      int limit, int64_t scan_max, struct db_token **out, size_t *n,
+	      int64_t *next_row, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_token *a = NULL;
 	size_t cnt = 0;
-	int rc = -1;
+	int64_t before, low = 0;
+	int rc = -1, b = SQLITE_OK, more = 0;
 
-	if (db == NULL || out == NULL || n == NULL)
+	if (db == NULL || out == NULL || n == NULL || next_row == NULL ||
+	    before_row < 0 || scan_max < 0 || now < 0)
 		return db_bad_arg(err);
 	*out = NULL;
 	*n = 0;
-	if ((st = db_stmt(db, S_TOKEN_LIST, token_sql, err)) == NULL)
+	*next_row = 0;
+	before = before_row > 0 ? before_row : INT64_MAX;
+	limit = db_clamp_limit(limit, TOKEN_LIST_MAX);
+	if (usable && scan_max > 0 &&
+	    usable_floor(db, before, scan_max, &low, err) != 0)
 		goto out;
-	if (db_rows(db, st, sizeof(*a), 0, token_read, (void **)&a, &cnt, NULL, err) != 0)
+	if ((st = db_stmt(db, usable ? S_TOKEN_LIST_USABLE : S_TOKEN_LIST,
+			  token_sql, err)) == NULL)
 		goto out;
+	db_bind_i64(st, 1, before, &b);
+	/* One row more than the page: whether another page follows. */
+	db_bind_i64(st, 2, (int64_t)limit + 1, &b);
+	if (usable) {
+		db_bind_i64(st, 3, low, &b);
+		db_bind_i64(st, 4, now, &b);
+	}
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	if (db_rows(db, st, sizeof(*a), (size_t)limit, token_read, (void **)&a,
+		    &cnt, &more, err) != 0)
+		goto out;
+	if (more)
+		*next_row = a[cnt - 1].rowid;
+	else if (low > 0)
+		/* The bounded walk stopped at LOW, the page full or not: the
+		 * rows below it were not looked at yet. */
+		*next_row = low;
 	*out = a;
 	*n = cnt;
 	a = NULL;

@@ -710,6 +710,42 @@ test_migrates_v9_names(void)
 			db_schema_version_builtin());
 }
 
+/* A store of schema 019 with tokens used up, revoked and usable: 020 adds
+ * the index of the usable ones, which the active listing then walks. */
+static void
+test_migration_020_indexes_usable_tokens(void)
+{
+	struct db_token *a = NULL;
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128];
+	int64_t next = -1;
+	size_t n = 0;
+
+	h = old_store(path, "v19", 19);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"INSERT INTO token (id, hash, kind, uses_left, expires_at, "
+		"created_at, revoked) VALUES "
+		"('used', zeroblob(32), 0, 0, 0, 1, 0), "
+		"('live', zeroblob(32), 0, 3, 0, 2, 0), "
+		"('gone', zeroblob(32), 1, -1, 0, 3, 1); "
+		"PRAGMA user_version = 19; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_token_list(db, 1, NOW, 0, 10, 0, &a, &n,
+					    &next, &err), 0);
+	CU_ASSERT(n == 1 && strcmp(a[0].id, "live") == 0 && next == 0);
+	db_token_array_free(a, n);
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM sqlite_master "
+				"WHERE name = 'token_usable'"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"),
+			db_schema_version_builtin());
+}
+
 /* Migration 012 on a store of schema 011 with a pre-signed response: the
  * response gets its refresh time (half a day before its nextUpdate, or
  * none when it outlives its certificate), the change counter starts,
@@ -2900,6 +2936,7 @@ test_tokens(void)
 	struct db_token t, got, *a = NULL;
 	struct mica_err err;
 	struct db *db = fresh(NULL);
+	int64_t next = 0;
 	size_t n = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
@@ -2997,15 +3034,154 @@ test_tokens(void)
 	token_init(&t, "", DB_TOKEN_ENROLL, 1, 0);
 	CU_ASSERT_EQUAL(db_token_insert(db, &t, &err), -1);
 
-	/* All tokens, newest first, revoked included, hashes included. */
-	CU_ASSERT_EQUAL_FATAL(db_token_list(db, &a, &n, &err), 0);
+	/* All tokens, the last made first (the order recorded, not the
+	 * clock's created_at: adm2's is later), revoked included, hashes
+	 * included; one page holds them, none follows. */
+	CU_ASSERT_EQUAL_FATAL(db_token_list(db, 0, NOW, 0, 100, 0, &a, &n,
+					    &next, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(n, 8);
-	CU_ASSERT_STRING_EQUAL(a[0].id, "adm2");         /* created NOW + 5 */
-	CU_ASSERT_STRING_EQUAL(a[1].id, "adm5");         /* then by insertion */
+	CU_ASSERT_STRING_EQUAL(a[0].id, "adm5");
+	CU_ASSERT_STRING_EQUAL(a[3].id, "adm2");
 	CU_ASSERT_STRING_EQUAL(a[n - 1].id, "once");
 	CU_ASSERT_EQUAL(memcmp(a[0].hash, t.hash, 32), 0);
+	CU_ASSERT_EQUAL(next, 0);
 	db_token_array_free(a, n);
+	/* The usable ones at NOW: not revoked (many, adm5), used up (once,
+	 * adm4) or expired (old at NOW itself, adm3). */
+	CU_ASSERT_EQUAL_FATAL(db_token_list(db, 1, NOW, 0, 100, 0, &a, &n,
+					    &next, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(a[0].id, "adm2");
+	CU_ASSERT_STRING_EQUAL(a[1].id, "adm1");
+	CU_ASSERT_EQUAL(next, 0);
+	db_token_array_free(a, n);
+	/* A day on, adm2 has expired too. */
+	CU_ASSERT_EQUAL_FATAL(db_token_list(db, 1, NOW + DAY, 0, 100, 0, &a,
+					    &n, &next, &err), 0);
+	CU_ASSERT(n == 1 && strcmp(a[0].id, "adm1") == 0);
+	db_token_array_free(a, n);
+	CU_ASSERT_EQUAL(db_token_list(db, 0, NOW, -1, 100, 0, &a, &n, &next,
+				      &err), -1);
+	CU_ASSERT_EQUAL(db_token_list(db, 0, NOW, 0, 100, -1, &a, &n, &next,
+				      &err), -1);
 	db_token_array_free(NULL, 0);
+	db_close(db);
+}
+
+/* Walk the token listing (USABLE or all) at NOW in pages of LIMIT,
+ * looking at SCAN entries at most per page: the ids joined by spaces into
+ * OUT (of SIZE), *PAGES the pages it took. -1 if a page failed, came back
+ * larger than LIMIT, or the walk did not end within 100 pages. */
+static int
+token_walk(struct db *db, int usable, int limit, int64_t scan, char *out,
+	   size_t size, int *pages)
+{
+	struct db_token *a = NULL;
+	struct mica_err err;
+	int64_t before = 0, next;
+	size_t n, len = 0;
+
+	out[0] = '\0';
+	for (*pages = 1; *pages <= 100; (*pages)++) {
+		if (db_token_list(db, usable, NOW, before, limit, scan, &a, &n,
+				  &next, &err) != 0 || n > (size_t)limit)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)snprintf(out + len, size - len, "%s%s",
+						len > 0 ? " " : "", a[i].id);
+		db_token_array_free(a, n);
+		if (len >= size)
+			return -1;
+		if (next == 0)
+			return 0;
+		/* A page goes down, never back. */
+		if (before != 0 && next >= before)
+			return -1;
+		before = next;
+	}
+	return -1;
+}
+
+/* Keyset pages of tokens: every token once, in the order made, whatever
+ * the page size; the usable ones apart (the used-up one-use challenges of
+ * an MDM left out by the index of schema 020), and a bounded walk ending
+ * pages early with a cursor rather than reading every entry. */
+static void
+test_token_pages(void)
+{
+	struct db_token t, *a = NULL;
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+	char all[1024], want_all[1024], usable[1024], want_usable[1024];
+	char got[1024], id[16];
+	int64_t next;
+	size_t n, la = 0, lu = 0;
+	int pages;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	want_all[0] = want_usable[0] = '\0';
+	/* t30 ... t01, newest first: every third used up, every fifth
+	 * expired, every seventh revoked; the others usable. */
+	for (int i = 1; i <= 30; i++) {
+		snprintf(id, sizeof(id), "t%02d", i);
+		token_init(&t, id, DB_TOKEN_ENROLL, i % 3 == 0 ? 0 : 1,
+			   i % 5 == 0 ? NOW - 1 : 0);
+		CU_ASSERT_EQUAL_FATAL(db_token_insert(db, &t, &err), 0);
+		if (i % 7 == 0)
+			CU_ASSERT_EQUAL_FATAL(db_token_revoke(db, id, &err), 0);
+	}
+	for (int i = 30; i >= 1; i--) {
+		la += (size_t)snprintf(want_all + la, sizeof(want_all) - la,
+				       "%st%02d", la > 0 ? " " : "", i);
+		if (i % 3 != 0 && i % 5 != 0 && i % 7 != 0)
+			lu += (size_t)snprintf(want_usable + lu,
+					       sizeof(want_usable) - lu,
+					       "%st%02d", lu > 0 ? " " : "", i);
+	}
+	/* One page, then pages of 7 and of 1: the same rows in the same
+	 * order, none repeated or skipped at a page boundary. */
+	CU_ASSERT_EQUAL(token_walk(db, 0, 100, 0, all, sizeof(all), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(all, want_all);
+	CU_ASSERT_EQUAL(pages, 1);
+	CU_ASSERT_EQUAL(token_walk(db, 0, 7, 0, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want_all);
+	CU_ASSERT_EQUAL(pages, 5);
+	CU_ASSERT_EQUAL(token_walk(db, 0, 1, 0, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want_all);
+	CU_ASSERT_EQUAL(pages, 30);
+	/* A page of exactly what is left says no more follow. */
+	CU_ASSERT_EQUAL(token_walk(db, 0, 10, 0, got, sizeof(got), &pages), 0);
+	CU_ASSERT_EQUAL(pages, 3);
+
+	CU_ASSERT_EQUAL(token_walk(db, 1, 100, 0, usable, sizeof(usable),
+				   &pages), 0);
+	CU_ASSERT_STRING_EQUAL(usable, want_usable);
+	CU_ASSERT_EQUAL(token_walk(db, 1, 2, 0, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want_usable);
+	/* Looking at 4 entries of the index a page: 30 tokens, 20 not used
+	 * up, 17 of those not revoked either: five pages, short ones (the
+	 * expired tokens among the entries), the same tokens. */
+	CU_ASSERT_EQUAL(token_walk(db, 1, 100, 4, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want_usable);
+	CU_ASSERT_EQUAL(pages, 5);
+	/* The first bounded page: t29 t26 t25 t23 looked at (t28 revoked,
+	 * t27 used up: not in the index), t25 expired; the next starts
+	 * below t23 (row 23). */
+	CU_ASSERT_EQUAL_FATAL(db_token_list(db, 1, NOW, 0, 100, 4, &a, &n,
+					    &next, &err), 0);
+	CU_ASSERT(n == 3 && strcmp(a[0].id, "t29") == 0 &&
+		  strcmp(a[1].id, "t26") == 0 && strcmp(a[2].id, "t23") == 0);
+	CU_ASSERT_EQUAL(next, 23);
+	db_token_array_free(a, n);
+
+	/* A token used up meanwhile leaves the usable listing at once (the
+	 * index follows the row). */
+	CU_ASSERT_EQUAL(db_token_consume(db, "t29", NOW, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_token_list(db, 1, NOW, 0, 1, 0, &a, &n,
+					    &next, &err), 0);
+	CU_ASSERT(n == 1 && strcmp(a[0].id, "t26") == 0);
+	CU_ASSERT_EQUAL(next, 26);
+	db_token_array_free(a, n);
 	db_close(db);
 }
 
@@ -4114,6 +4290,8 @@ main(void)
 		  test_migration_backfills_compromised_keys },
 		{ "migration 010 keeps searchable names lowercase and indexes expiry",
 		  test_migrates_v9_names },
+		{ "migration 020 indexes the usable tokens",
+		  test_migration_020_indexes_usable_tokens },
 		{ "migration 012 gives pre-signed responses their refresh time and starts the change counter",
 		  test_migration_012_upgrades_ocsp_rows },
 		{ "the OCSP refresh and publication statements find their rows through indexes",
@@ -4173,6 +4351,8 @@ main(void)
 		{ "numbers CRLs strictly increasingly", test_crl_numbering },
 		{ "stores requests; deciding twice is a conflict", test_requests },
 		{ "consumes, refunds, expires and revokes tokens", test_tokens },
+		{ "lists tokens by keyset pages, the usable ones by their index",
+		  test_token_pages },
 		{ "lets exactly one of four connections consume a one-use token",
 		  test_token_race },
 		{ "lists the append-only audit log by time, page and limit",

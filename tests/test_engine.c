@@ -2710,6 +2710,7 @@ test_admin_token_acts_as_admin(void)
 	struct ca_principal p;
 	struct mica_err err;
 	struct ca_token *list = NULL;
+	struct ca_cursor next;
 	size_t n = 0;
 	int seen = 0;
 
@@ -2737,7 +2738,7 @@ test_admin_token_acts_as_admin(void)
 		db_token_free(&row);
 	}
 	ca_token_free(&info);
-	CU_ASSERT_EQUAL(ca_token_list(g_ca, &g_cli, &list, &n, &err), 0);
+	CU_ASSERT_EQUAL(ca_token_list(g_ca, &g_cli, CA_TOKENS_ALL, NULL, 1000, &list, &n, &next, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(list[i].id, id) == 0)
 			seen = 1;
@@ -2752,7 +2753,6 @@ test_admin_token_acts_as_admin(void)
 		char rid[CA_ID_MAX];
 		struct ca_issued out;
 		struct ca_request req, *reqs = NULL;
-		struct ca_cursor next;
 		size_t nreq = 0;
 		CU_ASSERT_EQUAL_FATAL(anon_submit("admintoken." DOMAIN, rid), 0);
 		CU_ASSERT_EQUAL(ca_request_list(g_ca, &p, CA_REQ_PENDING, NULL, 0, &reqs, &nreq, &next, &err), 0);
@@ -2801,16 +2801,75 @@ test_admin_token_acts_as_admin(void)
 	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id, &err), 0);
 }
 
+/* The token listing: pages newest first, the active ones apart; a cursor
+ * of another listing's order or an unknown filter refused. */
+static void
+test_token_list_pages(void)
+{
+	struct ca_token_spec spec;
+	struct ca_token *list = NULL;
+	struct ca_cursor next, bad;
+	struct mica_err err;
+	char token[CA_TOKEN_MAX], id[3][CA_ID_MAX];
+	size_t n = 0;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = CA_TOKEN_ENROLL;
+	spec.uses = 1;
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL_FATAL(ca_token_create(g_ca, &g_cli, &spec, token,
+						      NULL, &err), 0);
+		snprintf(id[i], sizeof(id[i]), "%.16s", token + 5);
+	}
+	explicit_bzero(token, sizeof(token));
+	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id[1], &err), 0);
+	/* Pages of one: the newest, then the one before it. */
+	CU_ASSERT_EQUAL_FATAL(ca_token_list(g_ca, &g_cli, CA_TOKENS_ALL, NULL,
+					    1, &list, &n, &next, &err), 0);
+	CU_ASSERT(n == 1 && strcmp(list[0].id, id[2]) == 0);
+	CU_ASSERT(next.id > 0 && !next.keyed);
+	ca_token_array_free(list, n);
+	CU_ASSERT_EQUAL_FATAL(ca_token_list(g_ca, &g_cli, CA_TOKENS_ALL, &next,
+					    1, &list, &n, &next, &err), 0);
+	CU_ASSERT(n == 1 && strcmp(list[0].id, id[1]) == 0);
+	CU_ASSERT_STRING_EQUAL(ca_token_status(&list[0], ca_now()), "revoked");
+	ca_token_array_free(list, n);
+	/* Active: the revoked one left out. */
+	CU_ASSERT_EQUAL_FATAL(ca_token_list(g_ca, &g_cli, CA_TOKENS_ACTIVE,
+					    NULL, 2, &list, &n, &next, &err), 0);
+	CU_ASSERT(n == 2 && strcmp(list[0].id, id[2]) == 0 &&
+		  strcmp(list[1].id, id[0]) == 0);
+	for (size_t i = 0; i < n; i++)
+		CU_ASSERT_STRING_EQUAL(ca_token_status(&list[i], ca_now()),
+				       "active");
+	ca_token_array_free(list, n);
+	/* A certificate listing's expiry cursor; an unknown filter. */
+	memset(&bad, 0, sizeof(bad));
+	bad.id = 5;
+	bad.key = 1796000000;
+	bad.keyed = 1;
+	CU_ASSERT_EQUAL(ca_token_list(g_ca, &g_cli, CA_TOKENS_ALL, &bad, 10,
+				      &list, &n, &next, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_cursor");
+	CU_ASSERT(list == NULL && n == 0 && next.id == 0);
+	CU_ASSERT_EQUAL(ca_token_list(g_ca, &g_cli, 7, NULL, 10, &list, &n,
+				      &next, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id[0], &err), 0);
+	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, id[2], &err), 0);
+}
+
 /* last_used_at of token ID as the token list shows it; -1 if not listed. */
 static int64_t
 token_last_used(const char *id)
 {
 	struct ca_token *list = NULL;
+	struct ca_cursor next;
 	struct mica_err err;
 	size_t n = 0;
 	int64_t at = -1;
 
-	if (ca_token_list(g_ca, &g_cli, &list, &n, &err) != 0)
+	if (ca_token_list(g_ca, &g_cli, CA_TOKENS_ALL, NULL, 1000, &list, &n, &next, &err) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(list[i].id, id) == 0)
@@ -2937,13 +2996,14 @@ test_free_text_refuses_spoofing_characters(void)
 	};
 	struct ca_token_spec spec;
 	struct ca_token *list = NULL;
+	struct ca_cursor next;
 	struct ca_request req;
 	struct ca_issued st;
 	char token[CA_TOKEN_MAX], id[CA_ID_MAX], accents[2 * CA_TEXT_MAX + 1];
 	struct mica_err err;
 	size_t n0 = 0, n1 = 0;
 
-	CU_ASSERT_EQUAL_FATAL(ca_token_list(g_ca, &g_cli, &list, &n0, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_token_list(g_ca, &g_cli, CA_TOKENS_ALL, NULL, 1000, &list, &n0, &next, &err), 0);
 	ca_token_array_free(list, n0);
 	for (size_t i = 0; i < sizeof(spoof) / sizeof(spoof[0]); i++) {
 		memset(&spec, 0, sizeof(spec));
@@ -2953,7 +3013,7 @@ test_free_text_refuses_spoofing_characters(void)
 		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_text");
 	}
-	CU_ASSERT_EQUAL_FATAL(ca_token_list(g_ca, &g_cli, &list, &n1, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_token_list(g_ca, &g_cli, CA_TOKENS_ALL, NULL, 1000, &list, &n1, &next, &err), 0);
 	ca_token_array_free(list, n1);
 	CU_ASSERT_EQUAL(n1, n0);
 
@@ -3047,7 +3107,7 @@ admin_op(int op, struct admin_ctx *c, const struct ca_principal *p,
 		spec.uses = -1;
 		rc = ca_token_create(g_ca, p, &spec, token, NULL, err);
 		break;
-	case 10: rc = ca_token_list(g_ca, p, &tokens, &n, err); ca_token_array_free(tokens, n); break;
+	case 10: rc = ca_token_list(g_ca, p, CA_TOKENS_ALL, NULL, 10, &tokens, &n, &next, err); ca_token_array_free(tokens, n); break;
 	case 11: rc = ca_token_revoke(g_ca, p, c->token_id, err); break;
 	case 12: rc = ca_domain_add(g_ca, p, "evil.test", err); break;
 	case 13: rc = ca_domain_remove(g_ca, p, DOMAIN, err); break;
@@ -5469,6 +5529,8 @@ main(void)
 		  test_bad_tokens_uppercase_secret_is_refused },
 		{ "an admin token acts as admin and is stored as a hash",
 		  test_admin_token_acts_as_admin },
+		{ "lists tokens by pages, newest first, the active ones apart",
+		  test_token_list_pages },
 		{ "a token's use is recorded: admin at use (once a minute), enroll with the use it consumes",
 		  test_token_use_is_recorded },
 		{ "token creation refuses bad specifications", test_token_create_refuses_bad_specs },

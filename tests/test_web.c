@@ -1744,6 +1744,10 @@ test_dispatch_early_errors(void)
 		{ "GET", "/api/v1/certificates?evil=1", 1, 0, NULL, 400, "unknown_parameter" },
 		{ "GET", "/api/v1/certificates?limit=1&limit=2", 1, 0, NULL, 400, "bad_query" },
 		{ "GET", "/api/v1/status?x", 1, 0, NULL, 400, "unknown_parameter" },
+		/* the token listing pages as the others do, and takes no more */
+		{ "GET", "/api/v1/tokens?status=active&limit=5&cursor=9", 1, 0, NULL, 401, "missing_token" },
+		{ "GET", "/api/v1/tokens?kind=admin", 1, 0, NULL, 400, "unknown_parameter" },
+		{ "GET", "/api/v1/tokens?cursor=1&cursor=2", 1, 0, NULL, 400, "bad_query" },
 		{ "GET", "/api/v1/certificates?name=%zz", 1, 0, NULL, 400, "bad_query" },
 		/* a malformed Content-Type */
 		{ "POST", "/api/v1/requests", 1, 0, "json", 415, "unsupported_media_type" },

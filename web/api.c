@@ -323,8 +323,8 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 
 /* The text of a listing cursor: for certificates "ID" in the newest-first
  * order, "KEY.ID" in the expiry orders (KEY the last row's notAfter); for
- * requests "ID" (the last row's place in the order recorded); written by
- * cursor_json, read back by cursor_parse. Both parts are whole decimal
+ * requests and tokens "ID" (the last row's place in the order recorded);
+ * written by cursor_json, read back by cursor_parse. Both parts are whole decimal
  * numbers, ID at least 1, KEY at least 0, neither above INT64_MAX: a
  * cursor is short, and anything else is refused before the store sees it
  * (which then checks that it belongs to the order asked for). */
@@ -1111,12 +1111,28 @@ out:
 int
 web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
+	const char *st = web_query_get(c->q, "status");
 	struct ca_token *v = NULL;
+	struct ca_cursor after, next;
+	json_t *arr, *o;
 	size_t n = 0;
-	json_t *arr;
-	int rc;
+	int64_t limit;
+	int filter, rc;
 
-	if (ca_token_list(c->ca, c->p, &v, &n, err) != 0)
+	/* All by default, as the listing always was; "active" for what
+	 * still works, without the used-up challenges an MDM leaves. */
+	if (st == NULL || strcmp(st, "all") == 0)
+		filter = CA_TOKENS_ALL;
+	else if (strcmp(st, "active") == 0)
+		filter = CA_TOKENS_ACTIVE;
+	else
+		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
+				    "status must be active or all");
+	if (web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0 ||
+	    cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0)
+		return -1;
+	if (ca_token_list(c->ca, c->p, filter, &after, (int)limit, &v, &n,
+			  &next, err) != 0)
 		return -1;
 	if ((arr = json_array()) == NULL)
 		goto oom;
@@ -1125,7 +1141,12 @@ web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			json_decref(arr);
 			goto oom;
 		}
-	rc = web_reply_json(rep, 200, list_object("tokens", arr), 0, err);
+	if ((o = list_object("tokens", arr)) == NULL ||
+	    json_object_set_new(o, "next_cursor", cursor_json(&next)) != 0) {
+		json_decref(o);
+		goto oom;
+	}
+	rc = web_reply_json(rep, 200, o, 0, err);
 	ca_token_array_free(v, n);
 	return rc;
 oom:

@@ -142,26 +142,38 @@ first_admin_token(struct web_server *srv, int resumed, struct mica_err *err)
 	struct ca_token_spec spec;
 	struct ca_principal p;
 	struct ca_token *tk = NULL;
+	struct ca_cursor at, next;
 	char token[CA_TOKEN_MAX];
 	size_t n = 0;
 	int rc;
 
 	web_daemon_principal(&p);
 	if (resumed) {
-		rc = ca_token_list(srv->parent, &p, &tk, &n, err);
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			if (tk[i].kind == CA_TOKEN_ADMIN && tk[i].comment != NULL &&
-			    strcmp(tk[i].comment, FIRST_TOKEN_COMMENT) == 0) {
-				mica_log(MICA_LOG_WARN, "the first start of this CA "
-					 "was interrupted after it made its admin "
-					 "token %s, which it may not have shown: "
-					 "no other is made; if you do not have it, "
-					 "'mica token revoke %s' and 'mica token "
-					 "create --admin' replace it", tk[i].id,
-					 tk[i].id);
-				rc = 1;
-			}
-		ca_token_array_free(tk, n);
+		/* Page by page (a store that has just been made holds a few
+		 * tokens, but a listing is never read whole). */
+		memset(&at, 0, sizeof(at));
+		do {
+			rc = ca_token_list(srv->parent, &p, CA_TOKENS_ALL, &at,
+					   1000, &tk, &n, &next, err);
+			for (size_t i = 0; rc == 0 && i < n; i++)
+				if (tk[i].kind == CA_TOKEN_ADMIN &&
+				    tk[i].comment != NULL &&
+				    strcmp(tk[i].comment, FIRST_TOKEN_COMMENT) == 0) {
+					mica_log(MICA_LOG_WARN, "the first start of "
+						 "this CA was interrupted after it "
+						 "made its admin token %s, which it "
+						 "may not have shown: no other is "
+						 "made; if you do not have it, 'mica "
+						 "token revoke %s' and 'mica token "
+						 "create --admin' replace it",
+						 tk[i].id, tk[i].id);
+					rc = 1;
+				}
+			ca_token_array_free(tk, n);
+			tk = NULL;
+			n = 0;
+			at = next;
+		} while (rc == 0 && next.id != 0);
 		if (rc != 0) {
 			ca_principal_free(&p);
 			return rc < 0 ? -1 : 0;

@@ -74,7 +74,7 @@ static const struct web_route routes[] = {
 	/* An iPhone/macOS profile with a one-use SCEP challenge (a download;
 	 * the admin token in the header, never in a URL). */
 	{ "POST",   "/api/v1/scep/mobileconfig", web_h_scep_mobileconfig, WEB_AUTH_ADMIN, NULL },
-	{ "GET",    "/api/v1/tokens",      web_h_token_list,   WEB_AUTH_ADMIN, NULL },
+	{ "GET",    "/api/v1/tokens",      web_h_token_list,   WEB_AUTH_ADMIN, "status limit cursor" },
 	{ "DELETE", "/api/v1/tokens/{id}", web_h_token_delete, WEB_AUTH_ADMIN, NULL },
 	{ "GET",    "/api/v1/audit",       web_h_audit,        WEB_AUTH_ADMIN, "since before limit" },
 	{ "GET",    "/api/v1/status",      web_h_status,       WEB_AUTH_ADMIN, NULL },

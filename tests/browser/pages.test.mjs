@@ -738,6 +738,96 @@ test('a certificate revoked on /admin is in the CRL', async () => {
   assert.deepEqual(await cspViolations(admin), []);
 });
 
+test('keyCompromise on /admin warns that the key\'s other certificates go too, then names them', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page');
+  const admin = S.adminPage;
+  // Two certificates of one key (kc1, kc2), issued at once with a
+  // two-use enrollment token, as a server renewing with its old key does.
+  const kc1 = makeCsr('kc1', 'kc1.' + DOMAIN);
+  const kc2csr = path.join(S.tmp, 'kc2.csr');
+  run('openssl', ['req', '-new', '-key', kc1.key, '-subj', '/CN=kc2.' + DOMAIN,
+    '-addext', 'subjectAltName=DNS:kc2.' + DOMAIN, '-out', kc2csr]);
+  const tbody = path.join(S.tmp, 'kc-token.json');
+  fs.writeFileSync(tbody, JSON.stringify({ kind: 'enroll', uses: 2, comment: 'key twice' }));
+  const tr = await curl(S.https + '/api/v1/tokens', ['-X', 'POST', '-H', 'Authorization: Bearer ' + S.admin,
+    '-H', 'Content-Type: application/json', '--data-binary', '@' + tbody]);
+  assert.equal(tr.status, 201, tr.body.toString());
+  const tok = JSON.parse(tr.body.toString('utf8'));
+  const serials = [];
+  for (const csr of [kc1.csr, kc2csr]) {
+    const body = path.join(S.tmp, 'kc-req.json');
+    fs.writeFileSync(body, JSON.stringify({ csr: fs.readFileSync(csr, 'utf8') }));
+    const r = await curl(S.https + '/api/v1/requests', ['-X', 'POST', '-H', 'Authorization: Bearer ' + tok.token,
+      '-H', 'Content-Type: application/json', '--data-binary', '@' + body]);
+    assert.equal(r.status, 201, r.body.toString());
+    serials.push(JSON.parse(r.body.toString('utf8')).serial);
+  }
+
+  S.kcToken = tok.id;
+
+  await admin.fill('#cert-name', 'kc1.' + DOMAIN);
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.click('#cert-search');
+  const row = `#cert-rows tr[data-serial="${serials[0]}"]`;
+  await admin.waitForFunction((sel) => document.querySelectorAll('#cert-rows tr').length === 1 &&
+    document.querySelector(sel) !== null, row);
+  await admin.click(`${row} .revoke`);
+  await admin.waitForSelector('#confirm[open]');
+  // No warning for a reason that takes this certificate only; one, said
+  // before anything is done, for keyCompromise.
+  assert.equal(await admin.isHidden('#confirm-warning'), true);
+  await admin.selectOption('#confirm-reason', 'keyCompromise');
+  await admin.waitForSelector('#confirm-warning:not([hidden])');
+  assert.match(await admin.textContent('#confirm-warning'),
+    /every other certificate of this key too.*refused from then on/);
+  await admin.selectOption('#confirm-reason', 'superseded');
+  await admin.waitForSelector('#confirm-warning', { state: 'hidden' });
+  await admin.selectOption('#confirm-reason', 'keyCompromise');
+  await admin.waitForSelector('#confirm-warning:not([hidden])');
+  await shots(admin, 'admin-revoke-keycompromise');
+  await admin.click('#confirm-ok');
+  // The message names the other certificate the revocation took.
+  const other = serials[1].replace(/[^0-9a-f]/g, '');
+  await expectFlash(admin, 'ok', new RegExp('Revoked kc1\\.contoso\\.test \\(keyCompromise\\) and, as certificates ' +
+    'of the same key, 1 other: ' + other + ' \\(kc2\\.contoso\\.test\\)\\. The key is refused from now on'));
+  assert.equal((await apiAdmin('/api/v1/certificates/' + serials[1])).status, 'revoked');
+  // Cancelling a later dialog leaves no warning behind for another reason.
+  await admin.selectOption('#cert-status', 'all');
+  await admin.fill('#cert-name', '');
+  await admin.click('#cert-search');
+  await admin.waitForSelector('#cert-rows tr .revoke');
+  await admin.click('#cert-rows tr .revoke');
+  await admin.waitForSelector('#confirm[open]');
+  assert.equal(await admin.isHidden('#confirm-warning'), true);
+  await admin.click('#confirm-cancel');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
+test('the admin console lists the usable tokens a page at a time, all of them when asked', async () => {
+  assert.ok(S.adminPage && S.kcToken, 'needs the signed-in admin page and the used-up token of the previous test');
+  const admin = S.adminPage;
+  const used = `#token-rows tr:has(code[title="${S.kcToken}"])`;
+  // One page of the usable ones: the console asks for no more.
+  const asked = [];
+  const seen = (r) => { if (r.url().includes('/api/v1/tokens')) asked.push(r.url()); };
+  admin.on('request', seen);
+  await admin.reload();
+  await admin.waitForSelector('#console:not([hidden])');
+  await admin.waitForSelector('#token-rows tr');
+  admin.off('request', seen);
+  assert.ok(asked.length > 0 && asked.every((u) => /[?&]status=active(&|$)/.test(u) && /[?&]limit=50(&|$)/.test(u)),
+    'the console asks for a page of the active tokens: ' + asked.join(' '));
+  assert.equal(await admin.locator(used).count(), 0, 'a used-up token is not listed as usable');
+  assert.equal(await admin.isHidden('#tokens-more'), true, 'one page holds them');
+  await admin.selectOption('#tok-show', 'all');
+  await admin.waitForSelector(used);
+  assert.match(await admin.textContent(used), /used_up/);
+  await admin.selectOption('#tok-show', 'active');
+  await admin.waitForSelector(used, { state: 'detached' });
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
 test('a renewed certificate is marked renewed on /admin and is not what expires, until its renewal is revoked', async () => {
   assert.ok(S.web1Serial && S.adminPage, 'needs web1 and the signed-in admin page');
   const admin = S.adminPage;

@@ -275,7 +275,8 @@ done
 # ------------------------------------------ hostile and older backups --
 
 NEWEST=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
-PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -2 | head -1)
+# The schema before the two newest migrations.
+PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -3 | head -1)
 
 # tamper NAME SQL: $W/NAME.db, backup 1 changed by SQL, mode 0600.
 tamper() {
@@ -335,18 +336,22 @@ expect_rc "restore into an existing empty directory refuses a tampered backup" 3
 	"$MICA" -d "$W/r-empty" restore "$W/nodel.db"
 is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
-# A backup of the previous schema: the newest migration undone.
-tamper old "DROP INDEX acme_order_processing; ALTER TABLE certificate DROP COLUMN token_id;
+# A backup of an older schema: the two newest migrations undone (020 adds
+# an index, 019 columns).
+tamper old "DROP INDEX token_usable;
+	DROP INDEX acme_order_processing; ALTER TABLE certificate DROP COLUMN token_id;
 	ALTER TABLE ca DROP COLUMN restored_at; ALTER TABLE ca DROP COLUMN crl_floor;
 	PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
-expect_rc "restore of a backup of schema $PREV (the previous one) succeeds" 0 \
+expect_rc "restore of a backup of schema $PREV (before the two newest) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"
 is "the restored store is at the newest schema ($NEWEST)" \
 	"$(sqlite3 "$W/r-old/mica.db" 'PRAGMA user_version')" "$NEWEST"
 is "... passes PRAGMA integrity_check" "$(sqlite3 "$W/r-old/mica.db" 'PRAGMA integrity_check')" ok
 is "... has the column the upgrade adds" \
 	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM pragma_table_info('certificate') WHERE name = 'token_id'")" 1
+is "... and the index" \
+	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'token_usable'")" 1
 "$MICA" -d "$W/r-old" export-root --der --out "$W/root-old.der" 2>/dev/null
 cmp -s "$W/root-old.der" "$W/root.der" && ok "... and serves the same root" || fail "the root restored from schema $PREV differs"
 is "the backup file is unchanged (SHA-256)" "$(sha256sum < "$W/old.db")" "$SUM"

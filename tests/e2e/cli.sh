@@ -928,7 +928,7 @@ sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at 
 	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_status_row;
 	ALTER TABLE ca DROP COLUMN tls_serial; DROP INDEX acme_order_processing;
 	ALTER TABLE certificate DROP COLUMN token_id; ALTER TABLE ca DROP COLUMN restored_at;
-	ALTER TABLE ca DROP COLUMN crl_floor;
+	ALTER TABLE ca DROP COLUMN crl_floor; DROP INDEX token_usable;
 	PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1

@@ -641,6 +641,78 @@ same_shape "$W/body" "$W/tokens-cli.json" id last_used_at &&
 	ok "token list --json has the API's keys and values" || fail "token list --json differs from the API"
 python3 -c 'import json,sys; sys.exit(not all(t["revoked"] is (t["status"] == "revoked") for t in json.load(open(sys.argv[1]))["tokens"]))' "$W/body" &&
 	ok "... \"revoked\" in both, true for a revoked token" || fail "the API's \"revoked\" is wrong"
+
+# The token listing pages as the other listings do: newest first, at most
+# `limit` (default 100, at most 1000), next_cursor to go on; ?status=active
+# for what still works.
+echo "# token listing pages"
+PT=()
+for i in 1 2 3; do
+	call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+		-d "{\"kind\":\"enroll\",\"names\":[\"page$i.contoso.test\"],\"comment\":\"page $i\"}"
+	PT+=("$(json_get "$W/body" id)")
+done
+call DELETE "$S/api/v1/tokens/${PT[1]}" "${ADMH[@]}"
+expect "revoke the middle one of three tokens" 200
+call GET "$S/api/v1/tokens?limit=3" "${ADMH[@]}"
+expect "list three tokens" 200
+is "... the newest first" "$(ids_of tokens id)" "${PT[2]} ${PT[1]} ${PT[0]}"
+PCUR=$(json_get "$W/body" next_cursor)
+case $PCUR in ''|null|*.*) fail "token cursor: '$PCUR'" ;; *) ok "... with a cursor to go on ($PCUR)" ;; esac
+call GET "$S/api/v1/tokens?limit=2" "${ADMH[@]}"
+call GET "$S/api/v1/tokens?limit=2&cursor=$(json_get "$W/body" next_cursor)" "${ADMH[@]}"
+expect "the next page of two" 200
+is "... starts after the page boundary, nothing repeated" "$(ids_of tokens id | cut -d' ' -f1)" "${PT[0]}"
+call GET "$S/api/v1/tokens?limit=1000" "${ADMH[@]}"
+ALLT=$(ids_of tokens id)
+is "token pages of one, joined, are the whole list" \
+	"$(walk_pages "$S/api/v1/tokens?status=all" tokens id 500)" "$ALLT"
+call GET "$S/api/v1/tokens" "${ADMH[@]}"
+is "no limit: the first 100 at most" \
+	"$(json_get "$W/body" tokens | python3 -c 'import json,sys; print(len(json.load(sys.stdin)) <= 100)')" True
+call GET "$S/api/v1/tokens?status=active&limit=1000" "${ADMH[@]}"
+expect "list the active tokens" 200
+ACT=$(ids_of tokens id)
+is "... only active ones" "$(json_get "$W/body" tokens | python3 -c 'import json,sys; print(sorted(set(t["status"] for t in json.load(sys.stdin))))')" "['active']"
+case " $ACT " in *" ${PT[1]} "*) fail "... the revoked one listed" ;; *) ok "... the revoked one left out" ;; esac
+case " $ACT " in *" ${PT[2]} ${PT[0]} "*) ok "... the others in order" ;; *) fail "... active: $ACT" ;; esac
+is "active pages of one, joined, are the active list" \
+	"$(walk_pages "$S/api/v1/tokens?status=active" tokens id 500)" "$ACT"
+for BADL in 0 1001 -1 abc 010; do
+	call GET "$S/api/v1/tokens?limit=$BADL" "${ADMH[@]}"
+	expect "token listing with limit=$BADL" 400 bad_parameter
+done
+for BADC in abc -5 0 9223372036854775808 1.-2 "$(head -c 60 /dev/zero | tr '\0' 9)"; do
+	call GET "$S/api/v1/tokens?cursor=$BADC" "${ADMH[@]}"
+	expect "token listing with cursor=$BADC" 400 bad_parameter
+done
+call GET "$S/api/v1/tokens?cursor=1796000000.5" "${ADMH[@]}"
+expect "a certificate listing's expiry cursor in the token listing" 400 bad_cursor
+call GET "$S/api/v1/tokens?status=revoked" "${ADMH[@]}"
+expect "token listing with an unknown status" 400 bad_parameter
+# 1,200 one-use challenges an MDM used up (rows as the store keeps them):
+# the active listing does not wade through them, the full one pages
+# over 1,000, and the command line pages through all of them.
+sqlite3 -cmd '.timeout 30000' "$D/mica.db" "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 1200)
+	INSERT INTO token (id, hash, kind, names, uses_left, created_at, created_by, last_used_at)
+	SELECT printf('mdm%013x', i), zeroblob(32), 0, 'dev' || i || '.contoso.test', 0,
+	       strftime('%s', 'now'), 'cli', strftime('%s', 'now') FROM c" ||
+	fail "sqlite3: the used-up challenges"
+call GET "$S/api/v1/tokens?status=active&limit=1000" "${ADMH[@]}"
+is "with 1,200 used-up challenges, the active list is the same" "$(ids_of tokens id)" "$ACT"
+call GET "$S/api/v1/tokens?limit=1000" "${ADMH[@]}"
+is "the full list: a page of 1,000" "$(json_get "$W/body" tokens | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1000
+NT=$(( 1200 + $(echo $ALLT | wc -w) ))
+C1000=$(json_get "$W/body" next_cursor)
+call GET "$S/api/v1/tokens?limit=1000&cursor=$C1000" "${ADMH[@]}"
+is "... then the rest, next_cursor null" \
+	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["tokens"]), d["next_cursor"])' "$W/body")" \
+	"$((NT - 1000)) None"
+is "... its last the first token made" "$(ids_of tokens id | awk '{print $NF}')" "$(echo $ALLT | awk '{print $NF}')"
+"$MICA" -d "$D" token list --json >"$W/tokens-all.json" 2>/dev/null
+is "token list --json pages through all $NT, each once" \
+	"$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(len(v), len(set(t["id"] for t in v)))' "$W/tokens-all.json")" "$NT $NT"
+is "token list: a header and $NT rows" "$("$MICA" -d "$D" token list 2>/dev/null | wc -l)" "$((NT + 1))"
 # Certificates and requests too: a script reads one shape from both
 # (null kept, never a key left out).
 call GET "$S/api/v1/certificates?limit=1000" "${ADMH[@]}"

@@ -15,6 +15,10 @@
   var KEY = 'mica.adminToken';
   var PAGE = 50;
   var certCursor = null;
+  var tokCursor = null;
+  /* The other certificates of a revoked key named in the message after a
+     keyCompromise (the rest counted). */
+  var ALSO_NAMED = 5;
   var memToken = null;     /* when sessionStorage is unavailable */
 
   function $(id) {
@@ -55,11 +59,12 @@
     });
   }
 
-  function flash(kind, text) {
+  /* A message; an error, or one STICKY, stays until the next. */
+  function flash(kind, text, sticky) {
     var f = $('flash');
     mica.notice(f, kind, text);
-    if (kind !== 'error') {
-      clearTimeout(flash.timer);
+    clearTimeout(flash.timer);
+    if (kind !== 'error' && !sticky) {
       flash.timer = setTimeout(function () { f.hidden = true; }, 8000);
     }
   }
@@ -93,6 +98,8 @@
     var con = $('console');
     setToken(null);
     certCursor = null;
+    tokCursor = null;
+    $('tokens-more').hidden = true;
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
     ['ca-facts', 'crl-facts', 'flash'].forEach(function (id) { mica.clear($(id)); });
     Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
@@ -242,16 +249,27 @@
   /* ---- confirmation dialog ---- */
 
   /* Ask before acting: O = {title, text, ok, reason (revocation reason
-   * select), note (free text)}. Resolves to {reason, note} or null. */
+   * select), warn (a function of the reason chosen: the warning to show
+   * with it, or null), note (free text)}. Resolves to {reason, note} or
+   * null. */
   function ask(o) {
     var d = $('confirm');
+    var sel = $('confirm-reason');
     $('confirm-title').textContent = o.title;
     $('confirm-text').textContent = o.text;
     $('confirm-ok').textContent = o.ok || 'Confirm';
     $('confirm-reason-field').hidden = !o.reason;
     $('confirm-text-field').hidden = !o.note;
-    $('confirm-reason').value = 'unspecified';
+    sel.value = 'unspecified';
     $('confirm-note').value = '';
+    // The warning follows the reason as it is chosen: what a reason does
+    // beyond this one certificate is said before it is done.
+    sel.onchange = function () {
+      var w = o.warn ? o.warn(sel.value) : null;
+      $('confirm-warning').textContent = w || '';
+      $('confirm-warning').hidden = !w;
+    };
+    sel.onchange();
     if (typeof d.showModal !== 'function') {
       /* Very old browsers: the platform's own dialog. */
       return Promise.resolve(window.confirm(o.title + '\n\n' + o.text)
@@ -362,16 +380,10 @@
       q.push('cursor=' + encodeURIComponent(certCursor));
     return call('/api/v1/certificates?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.certificates) || [];
-      var tb = $('cert-rows');
-      if (more) {
-        list.forEach(function (c) {
-          tb.appendChild(certRow(tb.parentNode, c));
-        });
-        $('certs-empty').hidden = tb.children.length > 0;
-        tb.parentNode.hidden = tb.children.length === 0;
-      } else {
+      if (more)
+        append('cert-rows', 'certs-empty', list, certRow);
+      else
         fill('cert-rows', 'certs-empty', list, certRow);
-      }
       certCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
       $('certs-more').hidden = certCursor == null;
       if (list.length === 0 && certCursor != null && (hops || 0) < 20)
@@ -414,17 +426,54 @@
   function revoke(c) {
     ask({ title: 'Revoke this certificate?', ok: 'Revoke', reason: true,
       text: 'Certificate ' + c.serial + ' for ' + names(c.names) + '. Clients that check the CRL ' +
-        'will refuse it; only certificateHold can be released later.' })
+        'will refuse it; only certificateHold can be released later.',
+      warn: function (reason) {
+        return reason === 'keyCompromise'
+          ? 'keyCompromise revokes every other certificate of this key too, and the key is ' +
+            'refused from then on: no certificate is ever issued for it again. Its servers ' +
+            'need a new key.'
+          : null;
+      } })
       .then(function (a) {
         if (!a)
           return;
         call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/revoke',
           { method: 'POST', body: { reason: a.reason } })
-          .then(function () {
-            flash('ok', 'Revoked ' + names(c.names) + ' (' + a.reason + '); a new CRL was published.');
-            refreshAll();
+          .then(function (res) {
+            var also = res.data && Array.isArray(res.data.also_revoked) ? res.data.also_revoked : [];
+            var done = 'Revoked ' + names(c.names) + ' (' + a.reason + ')';
+            if (also.length === 0) {
+              flash('ok', done + '; a new CRL was published.');
+              refreshAll();
+              return;
+            }
+            return alsoRevoked(also).then(function (text) {
+              flash('ok', done + ' and, as certificates of the same key, ' + text +
+                '. The key is refused from now on. A new CRL was published.', true);
+              refreshAll();
+            });
           }, fail('Revoking'));
       });
+  }
+
+  /* "2 others: SERIAL (NAMES), SERIAL (NAMES)" for the serials a
+   * revocation took besides the one asked for: the first ALSO_NAMED with
+   * their names (fetched; a serial alone if that fails), the rest
+   * counted. */
+  function alsoRevoked(serials) {
+    var first = serials.slice(0, ALSO_NAMED);
+    return Promise.all(first.map(function (s) {
+      return call('/api/v1/certificates/' + encodeURIComponent(s)).then(function (res) {
+        var n = res.data ? names(res.data.names) : '';
+        return n ? s + ' (' + n + ')' : String(s);
+      }, function () {
+        return String(s);
+      });
+    })).then(function (parts) {
+      var rest = serials.length - first.length;
+      return serials.length + ' other' + (serials.length === 1 ? '' : 's') + ': ' + parts.join(', ') +
+        (rest > 0 ? ' and ' + rest + ' more (see the revoked certificates)' : '');
+    });
   }
 
   function unrevoke(c) {
@@ -515,10 +564,41 @@
     });
   }
 
-  function loadTokens() {
-    return call('/api/v1/tokens').then(function (res) {
+  /* Add ITEMS to a listing already shown, as fill does to an empty one. */
+  function append(tbodyId, emptyId, items, make) {
+    var tb = $(tbodyId);
+    items.forEach(function (it) {
+      tb.appendChild(make(tb.parentNode, it));
+    });
+    $(emptyId).hidden = tb.children.length > 0;
+    tb.parentNode.hidden = tb.children.length === 0;
+  }
+
+  // One page of the tokens still usable (or, when asked, of all of
+  // them), never the whole table: an MDM's used-up one-use challenges
+  // run to hundreds of thousands. The usable listing looks at a bounded
+  // number of tokens per request (docs/API.md), so a page may come back
+  // short, even empty, with a cursor: go on by itself a few pages before
+  // showing "more".
+  function loadTokens(more, hops) {
+    var all = $('tok-show').value === 'all';
+    var q = ['limit=' + PAGE, 'status=' + (all ? 'all' : 'active')];
+    if (more === true && tokCursor != null)
+      q.push('cursor=' + encodeURIComponent(tokCursor));
+    else
+      more = false;
+    $('tokens-empty').textContent = all ? 'No token yet.'
+      : 'No usable token. Show all to see the revoked, expired and used-up ones.';
+    return call('/api/v1/tokens?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.tokens) || [];
-      fill('token-rows', 'tokens-empty', list, tokenRow);
+      if (more)
+        append('token-rows', 'tokens-empty', list, tokenRow);
+      else
+        fill('token-rows', 'tokens-empty', list, tokenRow);
+      tokCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
+      $('tokens-more').hidden = tokCursor == null;
+      if (list.length === 0 && tokCursor != null && (hops || 0) < 20)
+        return loadTokens(true, (hops || 0) + 1);
     }, fail('Tokens'));
   }
 
@@ -654,6 +734,9 @@
       loadCerts(false);
     });
     $('certs-more').addEventListener('click', function () { loadCerts(true); });
+    $('tokens-more').addEventListener('click', function () { loadTokens(true); });
+    $('tok-show').addEventListener('change', function () { loadTokens(false); });
+    $('token-filter').addEventListener('submit', function (ev) { ev.preventDefault(); });
     $('crl-publish').addEventListener('click', publishCrl);
     $('token-form').addEventListener('submit', createToken);
     $('mc-form').addEventListener('submit', downloadMobileconfig);

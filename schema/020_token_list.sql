@@ -1,0 +1,15 @@
+-- schema/020_token_list.sql - tokens by pages, the usable ones apart.
+--
+-- Applied once, inside a transaction, when PRAGMA user_version < 20.
+--
+-- The listing of tokens (GET /api/v1/tokens, 'mica token list') read
+-- every token ever made at once; an MDM that makes a one-use SCEP
+-- challenge per device leaves hundreds of thousands of them, used up. It
+-- now gives pages, newest first by rowid: the order the tokens were made
+-- in (none is ever deleted), which a clock set back cannot reorder; the
+-- listing of all of them walks the table itself. Asking only for the
+-- tokens still usable (?status=active) walks this index: its entries are
+-- the tokens neither revoked nor used up, (revoked, rowid), so the used
+-- challenges are not in it. Expiry, which comes without a write, is
+-- checked on the way.
+CREATE INDEX token_usable ON token (revoked) WHERE revoked = 0 AND uses_left <> 0;
