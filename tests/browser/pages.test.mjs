@@ -878,6 +878,30 @@ test('a renewed certificate is marked renewed on /admin and is not what expires,
   assert.deepEqual(await cspViolations(admin), []);
 });
 
+test('a certificate with under a day left says hours, not "in 0 days"', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page');
+  const admin = S.adminPage;
+  // One day of validity, begun five minutes ago: some 23 hours left.
+  const day = makeCsr('day1', 'day1.' + DOMAIN);
+  const body = path.join(S.tmp, 'day1.json');
+  fs.writeFileSync(body, JSON.stringify({ csr: day.pem, days: 1 }));
+  const r = await curl(S.https + '/api/v1/requests', ['-X', 'POST', '-H', 'Authorization: Bearer ' + S.admin,
+    '-H', 'Content-Type: application/json', '--data-binary', '@' + body]);
+  assert.equal(r.status, 201, r.body.toString());
+  const serial = JSON.parse(r.body.toString('utf8')).serial;
+  const row = `#cert-rows tr[data-serial="${serial}"]`;
+  await admin.fill('#cert-name', 'day1.' + DOMAIN);
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.fill('#cert-expiring', '');
+  await admin.click('#cert-search');
+  await admin.waitForFunction((sel) => document.querySelector(sel) !== null, row);
+  const text = await admin.textContent(row);
+  assert.match(text, /in (2[0-3]|1?[0-9]) hours?/);
+  assert.doesNotMatch(text, /0 days/);
+  await admin.fill('#cert-name', '');
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
 test('a subject containing <script> is shown as text and runs nothing', async () => {
   assert.ok(S.adminPage, 'needs the signed-in admin page');
   const ctx = await newContext();

@@ -391,6 +391,22 @@
     }, fail('Certificates'));
   }
 
+  /* " in 3 days", " in 5 hours", " in under an hour", " expired": how
+   * long a certificate has left, never "in 0 days". */
+  function leftText(iso) {
+    var ms = Date.parse(iso) - Date.now();
+    var d, h;
+    if (isNaN(ms))
+      return '';
+    if (ms <= 0)
+      return ' expired';
+    d = Math.floor(ms / 86400000);
+    if (d >= 1)
+      return ' in ' + d + ' day' + (d === 1 ? '' : 's');
+    h = Math.floor(ms / 3600000);
+    return h >= 1 ? ' in ' + h + ' hour' + (h === 1 ? '' : 's') : ' in under an hour';
+  }
+
   function certRow(table, c) {
     var actions = el('span', { 'class': 'row-actions' });
     var left = mica.daysUntil(c.not_after);
@@ -401,7 +417,7 @@
     if (c.status === 'valid' && c.renewed)
       until.appendChild(el('span', { 'class': 'renewed', title: 'renewed by ' + c.renewed_by + ' or a renewal of it' }, ' renewed'));
     else if (c.status === 'valid' && left != null && left <= 30)
-      until.appendChild(el('span', { 'class': 'soon' }, ' in ' + left + ' day' + (left === 1 ? '' : 's')));
+      until.appendChild(el('span', { 'class': 'soon' }, leftText(c.not_after)));
     if (c.status === 'valid') {
       var rv = el('button', { type: 'button', 'class': 'btn small danger revoke' }, 'Revoke');
       rv.addEventListener('click', function () { revoke(c); });
