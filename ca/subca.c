@@ -190,6 +190,55 @@ has_domain(char permit[][256], size_t n)
 }
 
 /*
+ * The text of a CA's subject, which sign-ca copies as it is into a
+ * certificate every relying party below it shows: each value of a string
+ * type passes the free-text rules (ca_text_check: no controls, invisible
+ * characters or blanks around it - zlint warns of leading and trailing
+ * white space in a DN), and holds no NUL.
+ */
+static int
+careq_subject_ok(const unsigned char *name, size_t len, struct mica_err *err)
+{
+	struct ca_der_cur top, seq, rdn, atv;
+	struct ca_der_tlv v;
+	const unsigned char *oid;
+	size_t oid_len;
+	char text[4 * 128 + 1];
+	struct mica_err why;
+
+	ca_der_init(&top, name, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0)
+		return bad_req(err, "malformed subject");
+	while (!ca_der_empty(&seq)) {
+		if (ca_der_enter(&seq, CA_DER_SET, &rdn, NULL) < 0)
+			return bad_req(err, "malformed subject");
+		while (!ca_der_empty(&rdn)) {
+			if (ca_der_enter(&rdn, CA_DER_SEQUENCE, &atv, NULL) < 0 ||
+			    ca_der_get_oid(&atv, &oid, &oid_len, NULL) < 0 ||
+			    ca_der_get_any(&atv, &v, NULL) < 0)
+				return bad_req(err, "malformed subject");
+			if (v.tag != CA_DER_UTF8_STRING &&
+			    v.tag != CA_DER_PRINTABLE &&
+			    v.tag != CA_DER_IA5_STRING)
+				continue;
+			if (v.len >= sizeof(text) ||
+			    memchr(v.val, '\0', v.len) != NULL)
+				return bad_req(err, "a value of its subject is "
+					       "too long or holds a NUL");
+			memcpy(text, v.val, v.len);
+			text[v.len] = '\0';
+			mica_err_clear(&why);
+			if (ca_text_check(text, 128, "value", &why) != 0)
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "bad_csr", "the CA's request: "
+						    "a value of its subject: %s",
+						    why.msg);
+		}
+	}
+	return 0;
+}
+
+/*
  * Read what a CA's request (its signature already verified by
  * ca_csr_parse) asks for: CertificationRequest { CertificationRequestInfo
  * { version, subject, subjectPKInfo, attributes [0] }, ... } with the
@@ -218,6 +267,8 @@ read_careq(const unsigned char *der, size_t len, struct careq *r,
 		return bad_req(err, "malformed");
 	if (r->subject_len <= 2)
 		return bad_req(err, "a CA needs a subject name");
+	if (careq_subject_ok(r->subject, r->subject_len, err) != 0)
+		return -1;
 	while (!ca_der_empty(&attrs)) {
 		if (ca_der_enter(&attrs, CA_DER_SEQUENCE, &attr, NULL) < 0 ||
 		    ca_der_get_oid(&attr, &oid, &oid_len, NULL) < 0)

@@ -228,6 +228,16 @@ done
 grep -q "relying parties take CN=Contoso  Root CA for this CA's name" "$TMP/rc.err" &&
 	ok "... saying relying parties take it for the root's name" || fail "same name: $(cat "$TMP/rc.err")"
 [ ! -e same.crt ] && ok "... and writes no certificate" || fail "same.crt written"
+# sign-ca copies the subject as it is: a value with blanks around it (zlint
+# warns) or a control character is refused, as in any free text.
+openssl req -new -key plain.key -subj "/CN= Spacey CA /O=Contoso" -out spacey.csr 2>/dev/null
+expect_rc "sign-ca refuses a subject value with blanks around it (3)" 3 \
+	m -d R sign-ca --csr spacey.csr --out spacey.crt --permit example.test
+grep -q "a value of its subject: the value begins or ends with white space" "$TMP/rc.err" &&
+	ok "... saying so" || fail "spacey subject: $(cat "$TMP/rc.err")"
+openssl req -new -key plain.key -subj "/CN=Spaced  Inside CA/O=Contoso" -out inside.csr 2>/dev/null
+expect_rc "... but signs one with spaces inside a value" 0 \
+	m -d R sign-ca --csr inside.csr --out inside.crt --permit example.test
 
 expect_rc "install-ca needs --chain the first time (2)" 2 m -d I install-ca --cert issuing.crt
 expect_rc "install-ca refuses a certificate for another key (3)" 3 m -d I install-ca --cert plain.crt --chain root.pem
