@@ -37,6 +37,7 @@
 #include <psa/crypto.h>
 #endif
 
+#include "ca/cacert.h"
 #include "ca/der.h"
 #include "ca/keys.h"
 #include "ca/names.h"
@@ -388,6 +389,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  (int)err.kind, err.code);
 	if (rc_cert == 0 && rc_crl == 0)
 		fuzz_fail("the same bytes pass as a certificate and as a CRL");
+
+	/* ca_name_match (sign-ca's self-issued check) on the bytes as a
+	 * Name: 1, 0 or -1, symmetric; a Name matches itself; split in two,
+	 * the halves compared both ways agree. */
+	{
+		int a = ca_name_match(data, size, issuer, issuer_len);
+		int b = ca_name_match(issuer, issuer_len, data, size);
+		int self = ca_name_match(data, size, data, size);
+		size_t h = size / 2;
+
+		if (a < -1 || a > 1 || a != b)
+			fuzz_fail("ca_name_match: %d one way, %d the other", a, b);
+		if (self == 0)
+			fuzz_fail("ca_name_match: a Name does not match itself");
+		if (a == 1 && self != 1)
+			fuzz_fail("ca_name_match: a Name matches the issuer, not itself");
+		if (ca_name_match(data, h, data + h, size - h) !=
+		    ca_name_match(data + h, size - h, data, h))
+			fuzz_fail("ca_name_match: halves disagree");
+	}
 
 	/* 3: as a certificate, read by mbedTLS */
 	if ((w = wrap(data, size, 0, &wlen)) != NULL) {
