@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,6 +131,82 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	fflush(stdout);
 	mica_log(MICA_LOG_INFO, "created a new CA in %s", o->datadir);
 	return 0;
+}
+
+/*
+ * init_ca in a process of its own, which then ends. Making the CA
+ * generates its key and signs the root and its first CRL with it, and a
+ * process that held the key keeps traces of it that nothing wipes (the
+ * scalar in stack frames mbedTLS's signing used): this process goes on to
+ * parse everything the network sends, so it never holds the key, at its
+ * first start either (README, "The CA key in a process of its own"). The
+ * child dies with this process (a daemon killed in its first start is
+ * killed whole); its error comes back through a pipe.
+ */
+static int
+init_ca_apart(struct web_daemon *dm, struct mica_err *err)
+{
+	struct mica_err e;
+	size_t got = 0;
+	pid_t pid;
+	int fds[2], st = 0;
+
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "cannot make a pipe: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "cannot start a process: %s",
+				    strerror(errno));
+	}
+	if (pid == 0) {
+		struct ca_init_result res;
+		int rc;
+
+		close(fds[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+			_exit(1);
+		memset(&res, 0, sizeof(res));
+		mica_err_clear(&e);
+		rc = init_ca(dm, &res, &e);
+		ca_init_result_free(&res);
+		fflush(stdout);
+		if (rc != 0 && write(fds[1], &e, sizeof(e)) != (ssize_t)sizeof(e))
+			rc = 2;
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	mica_err_clear(&e);
+	while (got < sizeof(e)) {
+		ssize_t n = read(fds[0], (char *)&e + got, sizeof(e) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (got == sizeof(e)) {
+		e.code[sizeof(e.code) - 1] = '\0';
+		e.msg[sizeof(e.msg) - 1] = '\0';
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	return mica_err_set(err, MICA_E_INTERNAL, "internal",
+			    "creating the CA failed: its process %s %d",
+			    WIFSIGNALED(st) ? "was killed by signal" :
+			    "exited with", WIFSIGNALED(st) ? WTERMSIG(st) :
+			    WEXITSTATUS(st));
 }
 
 /* The first admin token, printed once. RESUMED: the first start that
@@ -433,7 +511,6 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 {
 	struct web_daemon *dm;
 	struct web_ocsp_refresher *ocsp = NULL;
-	struct ca_init_result ires;
 	struct ca *parent = NULL, *tick = NULL, *loader = NULL;
 	sigset_t set, oldset;
 	int64_t next_tick;
@@ -495,7 +572,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	if (!ca_exists(o->datadir)) {
 		if ((marked = first_start_mark(marker, err)) < 0)
 			goto out;
-		if (init_ca(dm, &ires, err) != 0) {
+		if (init_ca_apart(dm, err) != 0) {
 			/* Nothing was created: no first start to finish. */
 			if (marked)
 				unlink(marker);

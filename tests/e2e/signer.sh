@@ -348,4 +348,63 @@ serve_wait
 is "when the keeper dies mica serve stops, exit 8 (unavailable)" "$SERVE_RC" 8
 check "... and says why" grep -q 'signing service is gone' "$LOG"
 
+# ------------------------------------- a first start holds no key --
+
+# The first start makes the CA - its key, the root's and the first CRL's
+# signatures - in a process of its own: the daemon, which parses what the
+# network sends, never held the key, so its memory has no trace of it.
+# The key's scalar, unsealed here, is looked for in the daemon's memory
+# and, to show the search finds it where it is, in its signers'.
+if [ "$(id -u)" != 0 ]; then
+	skip "a first start leaves no trace of the key in the daemon" "reading another process's memory needs root"
+else
+	FK=$W/firstkey
+	printf 'a passphrase for the first start\n' > "$W/fk.pass"
+	chmod 600 "$W/fk.pass"
+	serve_start "$W/fk.out" "$FK" -- --domain contoso.test --passphrase-file "$W/fk.pass" ||
+		serve_failed "$W/fk.out"
+	curl -fsS -o /dev/null "$H/crl" || fail "the first start serves no CRL"
+	python3 - "$FK/mica.db" "$W/fk.pass" "$W/fk.scalar" <<'PY' || fail "cannot unseal the key"
+import hashlib, sqlite3, struct, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import load_der_private_key
+con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+salt, it, nonce, ct = con.execute("SELECT key_salt, key_iter, key_nonce, key_ct FROM ca").fetchone()
+pw = open(sys.argv[2], "rb").read().rstrip(b"\n")
+dk = hashlib.pbkdf2_hmac("sha256", pw, salt, it, 32)
+der = AESGCM(dk).decrypt(nonce, ct, b"mica-ca-key-v1" + struct.pack(">q", it))
+d = load_der_private_key(der, None).private_numbers().private_value
+open(sys.argv[3], "wb").write(d.to_bytes(32, "big"))
+PY
+	# hits PID: how many times the scalar (or its reversed octets, as
+	# a little-endian bignum holds it) is in PID's readable memory.
+	hits() {
+		python3 - "$1" "$W/fk.scalar" <<'PY'
+import sys
+pid, k = int(sys.argv[1]), open(sys.argv[2], "rb").read()
+n = 0
+with open("/proc/%d/mem" % pid, "rb", 0) as mem:
+    for line in open("/proc/%d/maps" % pid):
+        f = line.split()
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        if "r" not in f[1] or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
+            continue
+        try:
+            mem.seek(lo)
+            data = mem.read(hi - lo)
+        except OSError:
+            continue
+        n += data.count(k) + data.count(k[::-1])
+print(n)
+PY
+	}
+	is "after a first start, the daemon's memory has no trace of the CA key" "$(hits "$SERVE_PID")" 0
+	seen=0
+	for p in $(pgrep -P "$(pgrep -P "$SERVE_PID" -x mica-keeper)"); do
+		[ "$(hits "$p")" -gt 0 ] && seen=1
+	done
+	is "... where the search finds it in a signer" "$seen" 1
+	serve_stop
+fi
+
 finish
