@@ -497,6 +497,11 @@ out_target(const char *path, char real[PATH_MAX], int *into,
 	struct stat st;
 
 	*into = 0;
+	if (mica_planted(path))
+		return mica_err_set(err, MICA_E_USAGE, "bad_path",
+				    "%s is a symbolic link or FIFO another user "
+				    "made in a shared folder: refusing to write "
+				    "through it (name a file of yours)", path);
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return mica_err_set(err, MICA_E_USAGE, "bad_path",

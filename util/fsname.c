@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fault.h"
@@ -81,4 +82,18 @@ mica_dir_of(const char *path, char *out, size_t size)
 		out[n] = '\0';
 	}
 	return 0;
+}
+
+int
+mica_planted(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st, ds;
+
+	if (path == NULL || lstat(path, &st) != 0 ||
+	    !(S_ISLNK(st.st_mode) || S_ISFIFO(st.st_mode)) ||
+	    mica_dir_of(path, dir, sizeof(dir)) != 0 || stat(dir, &ds) != 0)
+		return 0;
+	return (ds.st_mode & S_ISVTX) && (ds.st_mode & (S_IWGRP | S_IWOTH)) &&
+	       st.st_uid != geteuid() && st.st_uid != ds.st_uid;
 }

@@ -25,5 +25,15 @@ int mica_sync_dir(const char *dir);
 int mica_dir_of(const char *path, char *out, size_t size);
 /* mica_sync_dir of mica_dir_of(PATH). */
 int mica_sync_dir_of(const char *path);
+/* Is PATH, as lstat() sees it, a symbolic link or a FIFO that another
+ * user planted in a shared folder: its folder sticky and writable by its
+ * group or by all (/tmp), PATH owned neither by this process's user nor
+ * by the folder's owner? Following such a link, or writing into such a
+ * FIFO, would let that user aim mica's output (a certificate, a token, a
+ * log line) at a file of theirs or of ours - what the kernel's
+ * protected_symlinks and protected_fifos settings refuse to open(), but
+ * not a realpath() then rename(). 1 if so, else 0 (also when PATH is
+ * none of these or cannot be looked at). */
+int mica_planted(const char *path);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fsname.h"
 #include "util/shown.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -18,9 +19,15 @@ static char *log_path;
 static int log_level = MICA_LOG_INFO;
 static int log_plain;
 
+/* A link or FIFO another user planted in a shared folder (/tmp) is not
+ * written through (mica_planted). */
 static int
 open_path(const char *path)
 {
+	if (mica_planted(path)) {
+		errno = EPERM;
+		return -1;
+	}
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 

@@ -533,8 +533,12 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	if (daemon_setup(dm, o, err) != 0)
 		goto early;
 	if (o->log_file != NULL && mica_log_open(o->log_file) != 0) {
+		int e = errno;
+
 		mica_err_set(err, MICA_E_UNAVAIL, "log_file",
-			     "cannot open the log file: %s", strerror(errno));
+			     "cannot open the log file: %s", mica_planted(o->log_file) ?
+			     "it is a symbolic link or FIFO another user made in "
+			     "a shared folder" : strerror(e));
 		goto early;
 	}
 	json_set_alloc_funcs(json_zmalloc, json_zfree);

@@ -143,6 +143,45 @@ expect_rc "export-root --out a new file in the data directory is fine" 0 \
 	"$MICA" -d "$D" export-root --out "$D/root-copy.pem"
 rm -f "$D/root-copy.pem" "$W/to-passphrase"
 
+# ------------------------------------ links planted in a shared folder --
+# Another user's symbolic link or FIFO in a sticky folder writable by all
+# (/tmp) is not written through: the link aimed root's --out at a file of
+# root's (replaced by a certificate), the FIFO took a mobileconfig's
+# one-use token to its owner; --log appended the log to the link's target.
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	# Where the other user can reach it, as /tmp (the test's own folder
+	# is private).
+	SH=$(mktemp -d /tmp/mica-shared.XXXXXX)
+	chmod 1777 "$SH"
+	echo "root's own file" > "$W/victim"
+	chmod 600 "$W/victim"
+	nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+	nobody ln -s "$W/victim" "$SH/root.pem"
+	nobody mkfifo -m 666 "$SH/phone.mobileconfig"
+	expect_rc "export-root --out another user's link in /tmp-like folder: refused (exit 2)" 2 \
+		"$MICA" -d "$D" export-root --out "$SH/root.pem"
+	grep -q "another user made in a shared folder" "$TMP/rc.err" && ok "... saying why" ||
+		fail "planted link: $(cat "$TMP/rc.err")"
+	is "... the file it names is untouched" "$(cat "$W/victim")" "root's own file"
+	expect_rc "--out another user's FIFO there: refused (exit 2)" 2 \
+		"$MICA" -d "$D" export-root --out "$SH/phone.mobileconfig"
+	serve_ports
+	expect_rc "serve --log another user's link there: refused (exit 8)" 8 timeout $((30 * TIME_SCALE)) \
+		"$MICA" -d "$D" serve --log "$SH/root.pem" --http "127.0.0.1:$HP" --https none
+	grep -q "another user made in a shared folder" "$TMP/rc.err" && ok "... saying why" ||
+		fail "planted log link: $(cat "$TMP/rc.err")"
+	is "... the file it names is untouched" "$(cat "$W/victim")" "root's own file"
+	: > "$W/victim2"
+	ln -s "$W/victim2" "$SH/mine.pem"
+	expect_rc "a link of one's own there is followed, as before" 0 \
+		"$MICA" -d "$D" export-root --out "$SH/mine.pem"
+	[ -L "$SH/mine.pem" ] && grep -q "BEGIN CERTIFICATE" "$W/victim2" &&
+		ok "... writing the file it names" || fail "own link not followed"
+	rm -rf "$SH" "$W/victim" "$W/victim2"
+else
+	skip "links planted in a shared folder" "needs root and setpriv"
+fi
+
 # A FILE or folder the caller got wrong is a usage error (2), as --out's:
 # backup said "store unavailable" (8) or "conflict" (6), publish
 # "internal error" (1), an empty --csr "malformed input" (3).
