@@ -785,8 +785,11 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	/* A small page cache per connection: the daemon keeps one connection
 	 * per request running at once, the OS caches the file anyway, and the store's
 	 * reads are point lookups and one sequential walk (the CRL). */
-	if (exec_script(db, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -" DB_CACHE_KIB,
-			err) != 0)
+	/* secure_delete: what a change frees (the key sealed under the old
+	 * passphrase, a revoked token's row) is overwritten, not left in free
+	 * pages - whatever SQLite's build chose (Debian's turns it on). */
+	if (exec_script(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
+			"PRAGMA cache_size = -" DB_CACHE_KIB, err) != 0)
 		goto out;
 	if (!db->readonly) {
 		if (query_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode),

@@ -244,6 +244,17 @@ test_create_mode(void)
 	CU_ASSERT_EQUAL(mode_of(side(s, path, "-shm")), 0600);
 	CU_ASSERT_EQUAL(db_schema_version(db), db_schema_version_builtin());
 	CU_ASSERT(db_schema_version_builtin() >= 1);
+	/* What a change frees is overwritten (the old sealed key), however
+	 * SQLite was built. */
+	{
+		sqlite3_stmt *q = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db->h, "PRAGMA secure_delete",
+							 -1, &q, NULL), SQLITE_OK);
+		CU_ASSERT_EQUAL(sqlite3_step(q), SQLITE_ROW);
+		CU_ASSERT_EQUAL(sqlite3_column_int(q, 0), 1);
+		sqlite3_finalize(q);
+	}
 	db_close(db);
 	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA application_id"), 0x6d696361);
 
