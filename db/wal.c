@@ -219,6 +219,25 @@ backup_tmp(const char *dest, char *tmp, size_t size, int *fd,
 	return 0;
 }
 
+/* Is TMP still the file this run made and holds open as FD? In a
+ * folder others may write (a group's), another user could rename a file
+ * of theirs over the name between its making and its use: the copy would
+ * go into their file, or theirs be installed as the backup. */
+static int
+backup_tmp_ours(const char *tmp, int fd, const char *dest,
+		struct mica_err *err)
+{
+	struct stat a, b;
+
+	if (lstat(tmp, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino && S_ISREG(a.st_mode))
+		return 0;
+	return mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
+			    "the temporary file %s beside %s was replaced by "
+			    "another process: no backup written (is its folder "
+			    "writable by others?)", tmp, dest);
+}
+
 /* Put the finished copy TMP in place as DEST - never over a file that
  * appeared there meanwhile - and make the name durable. */
 static int
@@ -321,6 +340,9 @@ backup_once(struct db *db, const char *dest_path, struct mica_err *err)
 		goto out;
 	}
 	sqlite3_extended_result_codes(dst, 1);
+	/* What SQLite opened by name is the file made above. */
+	if (backup_tmp_ours(tmp, lockfd, dest_path, err) != 0)
+		goto out;
 	if ((bk = sqlite3_backup_init(dst, "main", db->h, "main")) == NULL) {
 		mica_log(MICA_LOG_DEBUG, "db: backup init: %s", sqlite3_errmsg(dst));
 		mica_err_set(err, MICA_E_UNAVAIL, "store_unavailable",
@@ -369,7 +391,8 @@ backup_once(struct db *db, const char *dest_path, struct mica_err *err)
 		copy_fail(NULL, src, dest_path, err);
 		goto out;
 	}
-	if (backup_install(tmp, dest_path, err) != 0)
+	if (backup_tmp_ours(tmp, lockfd, dest_path, err) != 0 ||
+	    backup_install(tmp, dest_path, err) != 0)
 		goto out;
 	rc = 0;
 out:

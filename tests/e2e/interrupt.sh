@@ -175,6 +175,26 @@ else
 	fail "the live backup never reached its gate"
 fi
 
+# Another process renames a file of its own over the backup's temporary
+# name while it copies (a folder others may write): the backup is not
+# made, rather than install that file as the backup or copy into it.
+rm -f "$W/g5" "$W/g5.reached"
+MICA_TEST_BACKUP_GATE=$W/g5 "$MICA" -d "$D" backup "$W/swapped.db" >"$W/swapped.out" 2>&1 &
+P5=$!
+on_exit_kill "$P5"
+if wait_for "a backup to copy its pages" 60 test -s "$W/g5.reached"; then
+	echo "not a backup" > "$W/theirs"
+	mv -f "$W/theirs" "$(ls "$W"/swapped.db.tmp-??????)"
+	touch "$W/g5"
+	wait "$P5"; is "a backup whose temporary file was replaced meanwhile: exit 8" "$?" 8
+	on_exit_forget "$P5"
+	grep -q "was replaced by another process: no backup written" "$W/swapped.out" &&
+		ok "... saying so" || fail "... it said: $(cat "$W/swapped.out")"
+	[ ! -e "$W/swapped.db" ] && ok "... and installs no backup" || fail "swapped.db installed"
+else
+	fail "the swapped backup never reached its gate"
+fi
+
 # A backup reads the CRLs' bodies beside the store after it copied the
 # pages: CRLs published by another process meanwhile prune the body of
 # its snapshot's newest. It failed ("CRL N ... is missing or damaged;
