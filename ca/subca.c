@@ -189,6 +189,107 @@ has_domain(char permit[][256], size_t n)
 	return 0;
 }
 
+/* RANGE's first (LAST 0) or last (LAST 1) address as a name. */
+static void
+range_end(const struct ca_cidr *c, int last, struct ca_name *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CA_NAME_IP;
+	out->ip_len = c->ip_len;
+	for (size_t i = 0; i < c->ip_len; i++)
+		out->ip[i] = (unsigned char)(last ? c->ip[i] | ~c->mask[i] :
+					     c->ip[i] & c->mask[i]);
+}
+
+/*
+ * Cross-signing a root that has name constraints of its own, with the
+ * subtrees PERMIT (N, --permit's canonical texts): devices that trust
+ * only this root reach the other one's CAs through the cross-certificate
+ * alone, so it must not let through more than the other root lets
+ * through itself. Each --permit must lie within the other root's
+ * constraints (NC_DER, its nameConstraints value), and every subtree it
+ * excludes must be one mica writes as well: a whole address family with
+ * no range permitted. Other exclusions (a DNS name, a mailbox, a range
+ * inside a permitted one) the cross-certificate cannot carry, so it is
+ * refused rather than let devices accept what the other root excluded.
+ */
+static int
+cross_nc_keeps(const unsigned char *nc_der, size_t nc_len,
+	       char permit[][256], size_t n,
+	       struct mica_err *err)
+{
+	struct ca_nc *nc;
+	struct mica_err pe;
+	int rc = -1;
+
+	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	if (ca_nc_parse(nc_der, nc_len, nc, &pe) != 0) {
+		mica_err_set(err, MICA_E_POLICY, "no_name_constraints",
+			     "the root to cross-sign has name constraints "
+			     "mica cannot read (%s): it cannot tell what the "
+			     "cross-certificate would let through", pe.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < nc->nexcluded; i++) {
+		const struct ca_nc_subtree *x = &nc->excluded[i];
+		int whole = x->kind == CA_NAME_IP, fam = 0;
+
+		for (size_t k = 0; whole && k < x->ip_len; k++)
+			whole = x->mask[k] == 0;
+		/* mica excludes a family whole when no range of it is
+		 * permitted. */
+		for (size_t k = 0; whole && k < n; k++)
+			if (strchr(permit[k], '/') != NULL &&
+			    (strchr(permit[k], ':') != NULL) == (x->ip_len == 16))
+				fam = 1;
+		if (!whole || fam) {
+			mica_err_set(err, MICA_E_POLICY, "excluded_subtrees",
+				     "the root to cross-sign excludes %s%s from "
+				     "what it certifies, which a cross-certificate "
+				     "made by mica cannot carry: devices that trust "
+				     "this root would accept it through the "
+				     "other root's CAs", x->kind == CA_NAME_IP ?
+				     "an address range" : "",
+				     x->kind == CA_NAME_IP ? "" : x->value);
+			goto out;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct ca_name a, b;
+		struct ca_cidr c;
+		int ok;
+
+		if (strchr(permit[k], '/') != NULL) {
+			if (ca_cidr_parse(permit[k], &c, NULL) != 0)
+				goto bad;
+			range_end(&c, 0, &a);
+			range_end(&c, 1, &b);
+			ok = ca_nc_allows(nc, &a) && ca_nc_allows(nc, &b);
+		} else {
+			if (ca_name_parse(permit[k], CA_NAME_DNS, &a, NULL) != 0)
+				goto bad;
+			ok = ca_nc_allows(nc, &a);
+		}
+		if (!ok) {
+			mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
+				     "--permit %s goes beyond the name constraints "
+				     "of the root to cross-sign: devices that trust "
+				     "this root would accept there what it does not "
+				     "certify itself", permit[k]);
+			goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+bad:
+	mica_err_set(err, MICA_E_INTERNAL, "internal", "a --permit reread");
+out:
+	free(nc);
+	return rc;
+}
+
 /*
  * The text of a CA's subject, which sign-ca copies as it is into a
  * certificate every relying party below it shows: each value of a string
@@ -711,6 +812,10 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 				     "open to the issuing CA");
 			goto out;
 		}
+		if (o->cross && other.nc != NULL &&
+		    cross_nc_keeps(other.nc, other.nc_len, r->permit,
+				   r->npermit, err) != 0)
+			goto out;
 	} else if (o->cross) {
 		r->npermit = 0;
 		/* The other root's own constraints bind what it issues only

@@ -653,6 +653,31 @@ expect_rc "... with --permit partner.test: signed" 0 m -d R sign-ca --cross --ce
 openssl x509 -in xnc-cross.crt -noout -text > xnc-cross.txt
 grep -q "DNS:partner.test" xnc-cross.txt && grep -q "CA:TRUE, pathlen:0" xnc-cross.txt &&
 	ok "... keeping the root's pathlen:0, with the constraints given" || fail "xnc-cross.crt: $(grep -A1 'Basic Constraints' xnc-cross.txt)"
+expect_rc "... with --permit beyond the root's own (other.test): refused (4)" 4 \
+	m -d R sign-ca --cross --cert xnc.pem --permit partner.test --permit other.test \
+	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xnc-wide.crt
+check "... saying it goes beyond the root's constraints" grep -q "goes beyond the name constraints" "$TMP/rc.err"
+# A root that excludes a name under what it permits: the cross-certificate
+# cannot carry the exclusion, and devices trusting R would accept
+# secret.partner.test through it (openssl verify shows the other root
+# refuses such a leaf itself).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout xex.key \
+	-subj "/CN=Partner Excluding Root" -days 3650 -addext "basicConstraints=critical,CA:true,pathlen:0" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-addext "nameConstraints=critical,permitted;DNS:partner.test,excluded;DNS:secret.partner.test" \
+	-out xex.pem 2>/dev/null || die "openssl: a partner root with an exclusion"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout xleaf.key \
+	-subj "/CN=db.secret.partner.test" -addext "subjectAltName=DNS:db.secret.partner.test" -out xleaf.csr 2>/dev/null
+openssl x509 -req -in xleaf.csr -CA xex.pem -CAkey xex.key -CAcreateserial -days 30 \
+	-extfile <(printf 'subjectAltName=DNS:db.secret.partner.test\n') -out xleaf.pem 2>/dev/null
+openssl verify -CAfile xex.pem xleaf.pem > xleaf.v 2>&1 && fail "the partner root's own exclusion did not hold" ||
+	grep -q "excluded" xleaf.v && ok "the partner root excludes db.secret.partner.test itself (openssl verify)" ||
+	fail "openssl verify said: $(cat xleaf.v)"
+expect_rc "... so cross-signing it with --permit partner.test is refused (4)" 4 \
+	m -d R sign-ca --cross --cert xex.pem --permit partner.test \
+	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xex-cross.crt
+check "... saying the exclusion cannot be carried" grep -q "excludes secret.partner.test from what it certifies" "$TMP/rc.err"
+[ ! -e xex-cross.crt ] && ok "... no certificate written" || fail "xex-cross.crt written"
 # Its advice followed: the URLs are named and nothing is said; with the
 # CRL alone, the missing caIssuers is.
 expect_rc "cross-signing with --crl-url and --aia-url" 0 m -d R sign-ca --cross --cert root-g2.pem \
