@@ -166,8 +166,12 @@ can_sign_certs(const struct ca_cert_info *c, int64_t now, const char *what,
  * (FROM_CHAIN, or the installed chain for a renewal): *PATH the pool
  * indexes, leaf first. At each step the issuer is a pooled certificate
  * whose subject is the issuer's name and whose key verifies the
- * signature; of several (a root and a cross-certificate of it), a
- * self-signed one ends the path.
+ * signature. Of several, one that may sign certificates now comes first
+ * (an earlier issuance of the same name and key, expired, is often given
+ * beside the current one, and relying parties build past it), then a
+ * self-signed one, which ends the path (a root before a cross-certificate
+ * of it), then the one that ends last; with none valid, the one so
+ * chosen of the others is refused for what is wrong with it.
  */
 static int
 build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 1],
@@ -182,7 +186,7 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 		const struct ca_cert_info *c = &p->c[cur].ci;
 		size_t best = SIZE_MAX, i;
 		struct mica_err e2, why;
-		int have_why = 0;
+		int have_why = 0, best_ok = 0, best_ends = 0;
 		char name[160];
 
 		/* RFC 5280 6.1.4 (l): the CA certificates below the next
@@ -206,9 +210,20 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 				have_why = 1;
 				continue;
 			}
-			if (best == SIZE_MAX || (self_issued(u) &&
-						 p->c[i].from != FROM_CERT))
-				best = i;
+			{
+				int ok = can_sign_certs(u, now, "", NULL) == 0;
+				int ends = self_issued(u) &&
+					   p->c[i].from != FROM_CERT;
+
+				if (best == SIZE_MAX || ok > best_ok ||
+				    (ok == best_ok && (ends > best_ends ||
+				     (ends == best_ends && u->not_after >
+				      p->c[best].ci.not_after)))) {
+					best = i;
+					best_ok = ok;
+					best_ends = ends;
+				}
+			}
 		}
 		if (best == SIZE_MAX) {
 			ca_name_text(c->issuer, c->issuer_len, name,
