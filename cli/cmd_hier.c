@@ -25,14 +25,22 @@ static const char install_help[] =
 "It must be a CA certificate (cA, keyCertSign, cRLSign) valid now (not\n"
 "more than five minutes ahead of this machine's clock), and\n"
 "chain - issuer by issuer, every signature verified - to a self-signed\n"
-"root given with --chain (PEM bundle, DER or .p7b; repeatable): the root\n"
+"root given with --chain (PEM bundle, DER or .p7b; repeatable, in any mix:\n"
+"an AD CS root.cer and intermediate.cer as two DER files): the root\n"
 "you trust, whose fingerprint you compare with the root's own. A renewal\n"
 "may leave --chain out to keep the chain already installed. Certificates\n"
 "given for a key of the chain but issued by another CA (a cross-\n"
 "certificate from an older root) are kept and served with the chain.\n"
 "A CA of the path whose extendedKeyUsage leaves out serverAuth or\n"
-"clientAuth, or whose RSA key is under 2048 bits, is installed with a note\n"
-"on standard error: relying parties refuse what it would issue.\n"
+"clientAuth, whose RSA key is under 2048 bits, whose key is RSASSA-PSS\n"
+"(Chromium refuses the chain) or that has no keyUsage (OpenSSL's\n"
+"-x509_strict refuses it) is installed with a note on standard error:\n"
+"relying parties refuse what it would issue. So is a certificate signed\n"
+"by an intermediate that names this CA's own /root.crl or /root.crt (which\n"
+"serve the root's) as its issuer's CRL or certificate. One whose path\n"
+"requires an explicit certificate policy of this CA's leaves\n"
+"(policyConstraints requireExplicitPolicy, the root's too) is refused\n"
+"(exit 3): mica's certificates carry no certificatePolicies.\n"
 "Signatures verified: RSA (PKCS#1 v1.5 or RSASSA-PSS) and ECDSA, with\n"
 "SHA-256, -384 or -512; others (SHA-1, Ed25519) are refused by name.\n"
 "\n"
@@ -116,7 +124,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	char notice[512];
+	char notice[CA_NOTICE_MAX];
 	int c, rc = 0, renewal;
 
 	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)

@@ -1298,7 +1298,7 @@ test_name_match(void)
 static void
 test_engine_ceremony(void)
 {
-	char rdir[PATH_MAX], idir[PATH_MAX], notice[512];
+	char rdir[PATH_MAX], idir[PATH_MAX], notice[CA_NOTICE_MAX];
 	struct ca_init_opts o;
 	struct ca_init_result res;
 	struct ca_principal cli;
