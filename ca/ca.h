@@ -725,17 +725,21 @@ const unsigned char *ca_key_cert(struct ca *ca, int key_idx, size_t *len);
  * root given in CHAIN. It then becomes the CA's certificate: an awaiting
  * CA becomes active and publishes its first CRL; a renewal's new key
  * becomes the current key and the old one keeps signing the CRL of what
- * it issued. NOTICE (may be NULL, 512 bytes) gets what the admin should
- * know (allowed domains outside the name constraints...). Errors:
+ * it issued. NOTICE (may be NULL, CA_NOTICE_MAX bytes) gets what the admin
+ * should know (allowed domains outside the name constraints, what relying
+ * parties will refuse...). Errors:
  * MICA_E_BADREQ "bad_certificate", "not_a_ca", "wrong_key",
- * "chain_incomplete", "bad_signature", "expired"; MICA_E_UNSUPPORTED
+ * "chain_incomplete", "bad_signature", "expired", "explicit_policy" (a
+ * CA of the path requires a certificate policy of the leaves, which
+ * mica's carry none of); MICA_E_UNSUPPORTED
  * "unsupported_name_constraints"; MICA_E_CONFLICT "root_only",
  * "not_awaiting" (nothing waits for a certificate of that key). A
  * running daemon must be restarted to sign with it. */
+#define CA_NOTICE_MAX 2048
 int ca_install_cert(struct ca *ca, const struct ca_principal *p,
 		    const unsigned char *cert, size_t cert_len,
 		    const unsigned char *chain, size_t chain_len,
-		    char notice[512], struct mica_err *err);
+		    char notice[CA_NOTICE_MAX], struct mica_err *err);
 
 /* A request for this CA's next certificate (CLI; unlocked handle): with
  * NEW_KEY a fresh key of the current key's type (KEY_TYPE, NULL: the

@@ -48,9 +48,24 @@ static const unsigned char OID_DELTA_CRL[] = { 0x55, 0x1d, 0x1b };
 static const unsigned char OID_IDP[] = { 0x55, 0x1d, 0x1c };
 static const unsigned char OID_EKU[] = { 0x55, 0x1d, 0x25 };
 static const unsigned char OID_CDP[] = { 0x55, 0x1d, 0x1f };
+static const unsigned char OID_PC[] = { 0x55, 0x1d, 0x24 };
+static const unsigned char OID_AIA[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 };
+static const unsigned char OID_CA_ISSUERS[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02 };
+/* id-RSASSA-PSS (RFC 4055 3.1), as a key's algorithm and a signature's. */
+static const unsigned char OID_PSS[] = {
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
 
 /* Extensions other CAs write that change nothing mica decides: known,
- * so a critical one is not "unknown" (a relying party processes them). */
+ * so a critical one is not "unknown" (a relying party processes them).
+ * The policy ones among them matter to relying parties only when an
+ * explicit policy is required (RFC 5280 6.1.3 (d)-(f), 6.1.5 (g)): mica's
+ * leaves carry no certificatePolicies, so the valid policy tree is empty
+ * at the leaf whatever the CAs above say (policies, mappings, anyPolicy
+ * inhibited or not), and that fails the path only once explicit_policy
+ * reaches 0 - what policyConstraints' requireExplicitPolicy, read below,
+ * decides (install-ca judges it). */
 static const struct {
 	unsigned char oid[8];
 	size_t len;
@@ -60,9 +75,7 @@ static const struct {
 	{ { 0x55, 0x1d, 0x2e }, 3 },     /* freshestCRL */
 	{ { 0x55, 0x1d, 0x20 }, 3 },     /* certificatePolicies */
 	{ { 0x55, 0x1d, 0x21 }, 3 },     /* policyMappings */
-	{ { 0x55, 0x1d, 0x24 }, 3 },     /* policyConstraints */
 	{ { 0x55, 0x1d, 0x36 }, 3 },     /* inhibitAnyPolicy */
-	{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 }, 8 },  /* AIA */
 	{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x0b }, 8 },  /* SIA */
 };
 
@@ -173,6 +186,54 @@ read_aki(const unsigned char *v, size_t len, struct ca_cert_info *o,
 	return 0;
 }
 
+/* SkipCerts ::= INTEGER (0..MAX), implicitly tagged TAG, into *OUT: a
+ * value above CA_SKIPCERTS_MAX as that (no path is that long). */
+static int
+read_skipcerts(struct ca_der_cur *c, unsigned tag, int *out)
+{
+	const unsigned char *v;
+	size_t n, i;
+	unsigned x = 0;
+
+	if (ca_der_get_tlv(c, tag, &v, &n, NULL) < 0 || n == 0 ||
+	    (v[0] & 0x80) != 0 || (n > 1 && v[0] == 0 && (v[1] & 0x80) == 0))
+		return -1;
+	for (i = 0; i < n; i++) {
+		x = x * 256 + v[i];
+		if (x > CA_SKIPCERTS_MAX) {
+			x = CA_SKIPCERTS_MAX;
+			break;
+		}
+	}
+	*out = (int)x;
+	return 0;
+}
+
+/* RFC 5280 4.2.1.11: SEQUENCE { requireExplicitPolicy [0] SkipCerts
+ * OPTIONAL, inhibitPolicyMapping [1] SkipCerts OPTIONAL }. An empty
+ * SEQUENCE (which CAs must not write) requires nothing: read as what it
+ * says, as OpenSSL does outside its policy checks. */
+static int
+read_pc(const unsigned char *v, size_t len, struct ca_cert_info *o,
+	struct mica_err *err)
+{
+	struct ca_der_cur top, c;
+
+	ca_der_init(&top, v, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &c, NULL) < 0 ||
+	    !ca_der_empty(&top))
+		return bad_cert(err, "malformed policyConstraints");
+	if (ca_der_peek(&c, CA_DER_CTX(0)) &&
+	    read_skipcerts(&c, CA_DER_CTX(0), &o->require_explicit) < 0)
+		return bad_cert(err, "malformed policyConstraints");
+	if (ca_der_peek(&c, CA_DER_CTX(1)) &&
+	    read_skipcerts(&c, CA_DER_CTX(1), &o->inhibit_mapping) < 0)
+		return bad_cert(err, "malformed policyConstraints");
+	if (!ca_der_empty(&c))
+		return bad_cert(err, "malformed policyConstraints");
+	return 0;
+}
+
 /* Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension (RFC 5280 4.1), each
  * extnID at most once. */
 static int
@@ -225,6 +286,13 @@ read_exts(struct ca_der_cur *c, struct ca_cert_info *o, struct mica_err *err)
 		} else if (oid_is(oid, oid_len, OID_EKU, sizeof(OID_EKU))) {
 			o->eku = val;    /* read by who needs it (ca_eku_allows) */
 			o->eku_len = len;
+		} else if (oid_is(oid, oid_len, OID_AIA, sizeof(OID_AIA))) {
+			o->aia = val;    /* read by ca_cert_names_url */
+			o->aia_len = len;
+		} else if (oid_is(oid, oid_len, OID_PC, sizeof(OID_PC))) {
+			if (read_pc(val, len, o, err) < 0)
+				return -1;
+			o->pc_critical = crit;
 		} else {
 			int known = 0;
 
@@ -263,6 +331,87 @@ ca_eku_allows(const struct ca_cert_info *c, const unsigned char *purpose,
 	return 0;
 }
 
+/* Is URI (a GeneralName, whole) the uniformResourceIdentifier URL? */
+static int
+uri_is(const struct ca_der_tlv *t, const char *url)
+{
+	size_t n = strlen(url);
+
+	return t->tag == CA_DER_CTX(6) && t->len == n &&
+	       memcmp(t->val, url, n) == 0;
+}
+
+int
+ca_cert_names_url(const struct ca_cert_info *c, int where, const char *url)
+{
+	struct ca_der_cur top, seq, e, dpn, names;
+	struct ca_der_tlv t;
+	const unsigned char *oid;
+	size_t oid_len;
+
+	if (url == NULL)
+		return 0;
+	if (where == CA_URL_CRL && c->cdp != NULL) {
+		/* SEQUENCE OF DistributionPoint { distributionPoint [0]
+		 * DistributionPointName OPTIONAL, ... }, the name a fullName
+		 * [0] GeneralNames (RFC 5280 4.2.1.13). */
+		ca_der_init(&top, c->cdp, c->cdp_len);
+		if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0)
+			return 0;
+		while (!ca_der_empty(&seq)) {
+			if (ca_der_enter(&seq, CA_DER_SEQUENCE, &e, NULL) < 0)
+				return 0;
+			if (!ca_der_peek(&e, CA_DER_CTX_CONS(0)))
+				continue;
+			if (ca_der_enter(&e, CA_DER_CTX_CONS(0), &dpn,
+					 NULL) < 0)
+				return 0;
+			if (!ca_der_peek(&dpn, CA_DER_CTX_CONS(0)))
+				continue;
+			if (ca_der_enter(&dpn, CA_DER_CTX_CONS(0), &names,
+					 NULL) < 0)
+				return 0;
+			while (!ca_der_empty(&names)) {
+				if (ca_der_get_any(&names, &t, NULL) < 0)
+					return 0;
+				if (uri_is(&t, url))
+					return 1;
+			}
+		}
+	} else if (where == CA_URL_CA_ISSUERS && c->aia != NULL) {
+		/* SEQUENCE OF AccessDescription { accessMethod,
+		 * accessLocation GeneralName } (RFC 5280 4.2.2.1). */
+		ca_der_init(&top, c->aia, c->aia_len);
+		if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0)
+			return 0;
+		while (!ca_der_empty(&seq)) {
+			if (ca_der_enter(&seq, CA_DER_SEQUENCE, &e, NULL) < 0 ||
+			    ca_der_get_oid(&e, &oid, &oid_len, NULL) < 0 ||
+			    ca_der_get_any(&e, &t, NULL) < 0)
+				return 0;
+			if (oid_is(oid, oid_len, OID_CA_ISSUERS,
+				   sizeof(OID_CA_ISSUERS)) && uri_is(&t, url))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Is SPKI's algorithm id-RSASSA-PSS? */
+static int
+spki_is_pss(const unsigned char *spki, size_t len)
+{
+	struct ca_der_cur top, s, a;
+	const unsigned char *oid;
+	size_t oid_len;
+
+	ca_der_init(&top, spki, len);
+	return ca_der_enter(&top, CA_DER_SEQUENCE, &s, NULL) == 0 &&
+	       ca_der_enter(&s, CA_DER_SEQUENCE, &a, NULL) == 0 &&
+	       ca_der_get_oid(&a, &oid, &oid_len, NULL) == 0 &&
+	       oid_is(oid, oid_len, OID_PSS, sizeof(OID_PSS));
+}
+
 int
 ca_cert_info_read(const unsigned char *der, size_t len,
 		  struct ca_cert_info *o, struct mica_err *err)
@@ -278,6 +427,8 @@ ca_cert_info_read(const unsigned char *der, size_t len,
 		return bad_cert(err, "nothing to read");
 	memset(o, 0, sizeof(*o));
 	o->path_len = -1;
+	o->require_explicit = -1;
+	o->inhibit_mapping = -1;
 	if (der == NULL || len == 0 || len > CA_CERT_DER_MAX)
 		return bad_cert(err, "empty or larger than 16 KiB");
 	o->der = der;
@@ -330,6 +481,7 @@ ca_cert_info_read(const unsigned char *der, size_t len,
 	if (ca_der_get_elem(&tbs, CA_DER_SEQUENCE, &o->spki, &o->spki_len,
 			    NULL) < 0)
 		return bad_cert(err, "malformed public key");
+	o->key_pss = spki_is_pss(o->spki, o->spki_len);
 	/* issuerUniqueID [1], subjectUniqueID [2]: read past them. */
 	if (ca_der_peek(&tbs, CA_DER_CTX(1)) && ca_der_get_any(&tbs, &t, NULL) < 0)
 		return bad_cert(err, "malformed issuerUniqueID");
@@ -380,9 +532,7 @@ static const struct {
 	  MBEDTLS_MD_SHA512, MBEDTLS_PK_ECDSA },
 };
 
-/* id-RSASSA-PSS (RFC 4055 3.1), rsaEncryption, id-mgf1, SHA-2 hashes. */
-static const unsigned char OID_PSS[] = {
-	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
+/* rsaEncryption, id-mgf1, SHA-2 hashes (id-RSASSA-PSS is above). */
 static const unsigned char OID_RSA[] = {
 	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
 static const unsigned char OID_MGF1[] = {

@@ -48,9 +48,21 @@ struct ca_cert_info {
 	const unsigned char *eku; size_t eku_len;   /* extendedKeyUsage value */
 	const unsigned char *cdp; size_t cdp_len;   /* cRLDistributionPoints
 						     * value */
+	const unsigned char *aia; size_t aia_len;   /* authorityInfoAccess
+						     * value */
+	int require_explicit;        /* policyConstraints requireExplicitPolicy
+				      * (SkipCerts, at most CA_SKIPCERTS_MAX),
+				      * -1 when absent */
+	int inhibit_mapping;         /* its inhibitPolicyMapping, likewise */
+	int pc_critical;             /* policyConstraints marked critical */
+	int key_pss;                 /* the key is id-RSASSA-PSS (RFC 4055
+				      * 1.2), not rsaEncryption */
 	int unknown_critical;        /* an extension mica does not know, marked
 				      * critical */
 };
+
+/* A SkipCerts above this is read as this: more than any path holds. */
+#define CA_SKIPCERTS_MAX 255
 
 /* Does the extendedKeyUsage of C (when it has one) list PURPOSE (the
  * contents octets of a KeyPurposeId)? 1 yes or no extension, 0 no, -1 a
@@ -58,6 +70,14 @@ struct ca_cert_info {
  * certificate's EKU: anyExtendedKeyUsage alone does not count. */
 int ca_eku_allows(const struct ca_cert_info *c, const unsigned char *purpose,
 		  size_t purpose_len);
+
+/* Does the cRLDistributionPoints (CA_URL_CRL: a fullName) or the
+ * authorityInfoAccess (CA_URL_CA_ISSUERS: an id-ad-caIssuers
+ * accessLocation) of C name URL, a uniformResourceIdentifier octet for
+ * octet? 1 yes, 0 no (or no such extension, or one malformed). */
+enum { CA_URL_CRL = 1, CA_URL_CA_ISSUERS = 2 };
+int ca_cert_names_url(const struct ca_cert_info *c, int where,
+		      const char *url);
 
 /* Read one DER certificate (the whole input). MICA_E_BADREQ
  * "bad_certificate" with the rule in the message. */

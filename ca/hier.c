@@ -166,8 +166,12 @@ can_sign_certs(const struct ca_cert_info *c, int64_t now, const char *what,
  * (FROM_CHAIN, or the installed chain for a renewal): *PATH the pool
  * indexes, leaf first. At each step the issuer is a pooled certificate
  * whose subject is the issuer's name and whose key verifies the
- * signature; of several (a root and a cross-certificate of it), a
- * self-signed one ends the path.
+ * signature. Of several, one that may sign certificates now comes first
+ * (an earlier issuance of the same name and key, expired, is often given
+ * beside the current one, and relying parties build past it), then a
+ * self-signed one, which ends the path (a root before a cross-certificate
+ * of it), then the one that ends last; with none valid, the one so
+ * chosen of the others is refused for what is wrong with it.
  */
 static int
 build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 1],
@@ -182,7 +186,7 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 		const struct ca_cert_info *c = &p->c[cur].ci;
 		size_t best = SIZE_MAX, i;
 		struct mica_err e2, why;
-		int have_why = 0;
+		int have_why = 0, best_ok = 0, best_ends = 0;
 		char name[160];
 
 		/* RFC 5280 6.1.4 (l): the CA certificates below the next
@@ -206,9 +210,20 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 				have_why = 1;
 				continue;
 			}
-			if (best == SIZE_MAX || (self_issued(u) &&
-						 p->c[i].from != FROM_CERT))
-				best = i;
+			{
+				int ok = can_sign_certs(u, now, "", NULL) == 0;
+				int ends = self_issued(u) &&
+					   p->c[i].from != FROM_CERT;
+
+				if (best == SIZE_MAX || ok > best_ok ||
+				    (ok == best_ok && (ends > best_ends ||
+				     (ends == best_ends && u->not_after >
+				      p->c[best].ci.not_after)))) {
+					best = i;
+					best_ok = ok;
+					best_ends = ends;
+				}
+			}
 		}
 		if (best == SIZE_MAX) {
 			ca_name_text(c->issuer, c->issuer_len, name,
@@ -267,6 +282,51 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 		}
 		cur = best;
 	}
+}
+
+/*
+ * RFC 5280 6.1's explicit_policy, for the path PATH (NPATH, this CA's
+ * certificate first) and a leaf of this CA's: a CA whose policyConstraints
+ * says requireExplicitPolicy SkipCerts sets it to SkipCerts, each
+ * certificate below it that is not self-issued takes one off (6.1.4 (h)),
+ * and so does the leaf (6.1.5 (a)); at 0 the path needs a policy in every
+ * certificate (6.1.5 (g)). mica's leaves carry no certificatePolicies:
+ * relying parties then refuse every one of them. The root counts too:
+ * Chromium and GnuTLS process a trust anchor's constraints as a
+ * certificate of the path (RFC 5280 leaves that to them), and it is the
+ * organisation's root that mica hands out. Whatever the other policy
+ * extensions say (certificatePolicies, policyMappings,
+ * inhibitPolicyMapping, inhibitAnyPolicy) matters to leaves without a
+ * policy only once one is required: the valid policy tree is empty at
+ * such a leaf anyway.
+ */
+static int
+explicit_policy_check(const struct pool *p, const size_t *path, size_t npath,
+		      struct mica_err *err)
+{
+	size_t below = 1;        /* the leaf */
+	char name[160];
+
+	for (size_t k = 0; k < npath; k++) {
+		const struct ca_cert_info *c = &p->c[path[k]].ci;
+
+		if (k > 0 && !self_issued(&p->c[path[k - 1]].ci))
+			below++;
+		if (c->require_explicit < 0 ||
+		    (size_t)c->require_explicit > below)
+			continue;
+		ca_name_text(c->subject, c->subject_len, name, sizeof(name));
+		return mica_err_set(err, MICA_E_BADREQ, "explicit_policy",
+				    "%s (%s) requires a certificate policy of "
+				    "this CA's leaves (policyConstraints "
+				    "requireExplicitPolicy %d), and mica's "
+				    "carry no certificatePolicies: relying "
+				    "parties would refuse every one",
+				    k == 0 ? "the certificate" :
+				    "a CA of the chain", name,
+				    c->require_explicit);
+	}
+	return 0;
 }
 
 /* The key an installed certificate is for. */
@@ -408,7 +468,7 @@ note(char *notice, const char *a, const char *b, const char *c)
 		return;
 	n = strlen(notice);
 	/* "; " between notes, none after the last. */
-	snprintf(notice + n, 512 - n, "%s%s%s%s", n > 0 ? "; " : "",
+	snprintf(notice + n, CA_NOTICE_MAX - n, "%s%s%s%s", n > 0 ? "; " : "",
 		 a != NULL ? a : "", b != NULL ? b : "", c != NULL ? c : "");
 }
 
@@ -453,7 +513,68 @@ chain_notes(const struct pool *p, const size_t *path, size_t npath,
 				 "browsers refuse every certificate under it", bits);
 			note(notice, name, what, NULL);
 		}
+		/* An id-RSASSA-PSS key (RFC 4055), not one that merely signs
+		 * with PSS: Chromium's verifier knows no such key and refuses
+		 * the chain (ERR_CERT_INVALID); OpenSSL, GnuTLS and NSS take
+		 * it. */
+		if (c->key_pss)
+			note(notice, name, " has an RSASSA-PSS key (not "
+			     "rsaEncryption): Chromium refuses every "
+			     "certificate under it", NULL);
+		/* RFC 5280 4.2.1.11 has CAs mark it critical; GnuTLS (3.7)
+		 * does not process it, takes it for an unknown critical
+		 * extension, and refuses the path - the root's too. */
+		if (c->pc_critical)
+			note(notice, name, " has a critical policyConstraints, "
+			     "which GnuTLS does not process: it refuses every "
+			     "certificate under it", NULL);
+		/* RFC 5280 4.2.1.3: a CA certificate must have it; OpenSSL's
+		 * verify -x509_strict refuses the chain without it. */
+		if (!c->has_ku && c->version == 3)
+			note(notice, name, " has no keyUsage: OpenSSL's "
+			     "verify -x509_strict refuses every certificate "
+			     "under it", NULL);
 	}
+}
+
+/* Does THIS, this CA's certificate, signed by a CA below the root, name
+ * this CA's own URL/root.crl or URL/root.crt (the places its request asks
+ * for, which serve the root's CRL and certificate) for its issuer's? A
+ * CA that copies the request's extensions (openssl ca's copy_extensions)
+ * writes them: relying parties then fetch the root's CRL for the
+ * intermediate's, do not find the certificate's revocation there
+ * ("unable to get certificate CRL"), and fetch the root's certificate as
+ * its issuer. */
+static void
+url_notes(const struct ca *ca, const struct ca_cert_info *this,
+	  const char *issuer, char *notice)
+{
+	const char *base = ca->sh->public_url;
+	char crl[1100], crt[1100], what[600];
+	const char *kind;
+	int bad_crl, bad_crt;
+
+	if (base == NULL || base[0] == '\0')
+		return;
+	snprintf(crl, sizeof(crl), "%s/root.crl", base);
+	snprintf(crt, sizeof(crt), "%s/root.crt", base);
+	bad_crl = ca_cert_names_url(this, CA_URL_CRL, crl) == 1;
+	bad_crt = ca_cert_names_url(this, CA_URL_CA_ISSUERS, crt) == 1;
+	if (!bad_crl && !bad_crt)
+		return;
+	kind = bad_crl && bad_crt ? "CRL and certificate" :
+	       bad_crl ? "CRL" : "certificate";
+	snprintf(what, sizeof(what), "the issuer, %s, is not the root, yet the "
+		 "certificate names this CA's %s, which serve%s the root's %s, "
+		 "for the issuer's: relying parties will not find the issuer's "
+		 "%s there; have it sign this CA's request with its own CRL "
+		 "distribution point and caIssuers (openssl ca without "
+		 "copy_extensions, or with its own crlDistributionPoints and "
+		 "authorityInfoAccess)", issuer,
+		 bad_crl && bad_crt ? "/root.crl and /root.crt" :
+		 bad_crl ? "/root.crl" : "/root.crt",
+		 bad_crl && bad_crt ? "" : "s", kind, kind);
+	note(notice, what, NULL, NULL);
 }
 
 /* May P->c[I], another CA's certificate for a key of the path, be kept
@@ -489,8 +610,8 @@ cross_usable(const struct pool *p, size_t i, int64_t now)
 int
 ca_install_cert(struct ca *ca, const struct ca_principal *p,
 		const unsigned char *cert, size_t cert_len,
-		const unsigned char *chain, size_t chain_len, char notice[512],
-		struct mica_err *err)
+		const unsigned char *chain, size_t chain_len,
+		char notice[CA_NOTICE_MAX], struct mica_err *err)
 {
 	struct ca_der_blob *a = NULL, *b = NULL;
 	struct pool *pool = NULL;
@@ -645,7 +766,8 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			note(notice, "the new certificate's subject differs "
 			     "from the current one", NULL, NULL);
 	}
-	if (build_path(pool, target, now, path, &npath, err) != 0)
+	if (build_path(pool, target, now, path, &npath, err) != 0 ||
+	    explicit_policy_check(pool, path, npath, err) != 0)
 		goto out;
 
 	/* The chain kept: the path above the certificate, then the
@@ -705,6 +827,12 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 	}
 
 	chain_notes(pool, path, npath, notice);
+	if (npath > 2) {
+		ca_name_text(pool->c[path[1]].ci.subject,
+			     pool->c[path[1]].ci.subject_len, name,
+			     sizeof(name));
+		url_notes(ca, &pool->c[target].ci, name, notice);
+	}
 
 	/* The allowed domains the name constraints leave out: the policy
 	 * will refuse their names, say so now. */

@@ -25,14 +25,22 @@ static const char install_help[] =
 "It must be a CA certificate (cA, keyCertSign, cRLSign) valid now (not\n"
 "more than five minutes ahead of this machine's clock), and\n"
 "chain - issuer by issuer, every signature verified - to a self-signed\n"
-"root given with --chain (PEM bundle, DER or .p7b; repeatable): the root\n"
+"root given with --chain (PEM bundle, DER or .p7b; repeatable, in any mix:\n"
+"an AD CS root.cer and intermediate.cer as two DER files): the root\n"
 "you trust, whose fingerprint you compare with the root's own. A renewal\n"
 "may leave --chain out to keep the chain already installed. Certificates\n"
 "given for a key of the chain but issued by another CA (a cross-\n"
 "certificate from an older root) are kept and served with the chain.\n"
 "A CA of the path whose extendedKeyUsage leaves out serverAuth or\n"
-"clientAuth, or whose RSA key is under 2048 bits, is installed with a note\n"
-"on standard error: relying parties refuse what it would issue.\n"
+"clientAuth, whose RSA key is under 2048 bits, whose key is RSASSA-PSS\n"
+"(Chromium refuses the chain) or that has no keyUsage (OpenSSL's\n"
+"-x509_strict refuses it) is installed with a note on standard error:\n"
+"relying parties refuse what it would issue. So is a certificate signed\n"
+"by an intermediate that names this CA's own /root.crl or /root.crt (which\n"
+"serve the root's) as its issuer's CRL or certificate. One whose path\n"
+"requires an explicit certificate policy of this CA's leaves\n"
+"(policyConstraints requireExplicitPolicy, the root's too) is refused\n"
+"(exit 3): mica's certificates carry no certificatePolicies.\n"
 "Signatures verified: RSA (PKCS#1 v1.5 or RSASSA-PSS) and ECDSA, with\n"
 "SHA-256, -384 or -512; others (SHA-1, Ed25519) are refused by name.\n"
 "\n"
@@ -47,39 +55,57 @@ static const char install_help[] =
 "  --chain FILE            certificates above it, up to the root\n"
 "  --passphrase-file FILE  the CA key's passphrase\n";
 
-/* Append the file at PATH to *BUF (a bundle of certificates). */
+/* Append the certificates of the file at PATH - PEM, DER or a .p7b,
+ * whatever the files before it were - to *BUF as PEM: an AD CS root.cer
+ * and intermediate.cer come as two DER files, and ca_install_cert reads
+ * one bundle. */
 static int
 append_file(const char *path, unsigned char **buf, size_t *len,
 	    struct mica_err *err)
 {
+	struct ca_der_blob *v = NULL;
 	unsigned char *d = NULL, *nb;
-	size_t n = 0;
+	size_t n = 0, k = 0, i;
+	int rc = -1;
 
 	if (cli_read_file(path, CA_BUNDLE_FILE_MAX, &d, &n, err) != 0)
 		return -1;
-	if (*len + n + 1 > CA_BUNDLE_FILE_MAX) {
-		free(d);
-		return mica_err_set(err, MICA_E_TOOLARGE, "too_large",
-				    "the chain files are too large together");
+	if (ca_certs_load(d, n, &v, &k, err) != 0) {
+		/* Which of the files, when there are several. */
+		mica_err_set(err, err->kind, err->code, "%s: %s", path,
+			     err->msg);
+		goto out;
 	}
-	/* A DER file or .p7b stays alone: only PEM concatenates. */
-	if (*len > 0 && (n == 0 || d[0] == 0x30 || (*buf)[0] == 0x30)) {
-		free(d);
-		return mica_err_set(err, MICA_E_USAGE, "usage",
-				    "give several --chain files only as PEM; "
-				    "a DER or .p7b file holds the whole chain");
+	for (i = 0; i < k; i++) {
+		char *pem = NULL;
+		size_t pl;
+
+		if (ca_pem_encode("CERTIFICATE", v[i].der, v[i].len, &pem,
+				  err) != 0)
+			goto out;
+		pl = strlen(pem);
+		if (*len + pl + 1 > CA_BUNDLE_FILE_MAX) {
+			free(pem);
+			mica_err_set(err, MICA_E_TOOLARGE, "too_large",
+				     "the chain files are too large together");
+			goto out;
+		}
+		if ((nb = realloc(*buf, *len + pl + 1)) == NULL) {
+			free(pem);
+			mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				     "out of memory");
+			goto out;
+		}
+		memcpy(nb + *len, pem, pl + 1);
+		*len += pl;
+		*buf = nb;
+		free(pem);
 	}
-	if ((nb = realloc(*buf, *len + n + 1)) == NULL) {
-		free(d);
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
-				    "out of memory");
-	}
-	memcpy(nb + *len, d, n);
-	*len += n;
-	nb[*len] = '\n';
-	*buf = nb;
+	rc = 0;
+out:
+	ca_blobs_free(v, k);
 	free(d);
-	return 0;
+	return rc;
 }
 
 int
@@ -98,7 +124,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	char notice[512];
+	char notice[CA_NOTICE_MAX];
 	int c, rc = 0, renewal;
 
 	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)

@@ -16,7 +16,8 @@
  *    identifier is 1..CA_KEYID_MAX octets;
  *  - ca_cert_issued_by on such a certificate and itself (its signature
  *    algorithm and key, RSASSA-PSS too) keeps the error convention;
- *  - ca_eku_allows answers -1, 0 or 1;
+ *  - ca_eku_allows answers -1, 0 or 1, ca_cert_names_url 0 or 1; the
+ *    policyConstraints read are -1 or 0..CA_SKIPCERTS_MAX;
  *  - ca_crl_info_read's pointers lie inside the input, and
  *    ca_crl_scope_covers answers 0 or 1 for it and a certificate;
  *  - ca_nc_parse counts no more subtrees than it has room for, and
@@ -102,12 +103,18 @@ check_info(const struct ca_cert_info *ci, const unsigned char *buf, size_t size)
 	    (ci->nc != NULL && !inside(buf, size, ci->nc, ci->nc_len)) ||
 	    (ci->eku != NULL && !inside(buf, size, ci->eku, ci->eku_len)) ||
 	    (ci->cdp != NULL && !inside(buf, size, ci->cdp, ci->cdp_len)) ||
+	    (ci->aia != NULL && !inside(buf, size, ci->aia, ci->aia_len)) ||
 	    (ci->aki != NULL && !inside(buf, size, ci->aki, ci->aki_len)))
 		fuzz_fail("ca_cert_info_read: a pointer outside the certificate");
 	if (ci->ski_len == 0 || ci->ski_len > CA_KEYID_MAX)
 		fuzz_fail("ca_cert_info_read: key identifier of %zu octets", ci->ski_len);
 	if (ci->version != 1 && ci->version != 3)
 		fuzz_fail("ca_cert_info_read: version %d", ci->version);
+	if (ci->require_explicit < -1 ||
+	    ci->require_explicit > CA_SKIPCERTS_MAX ||
+	    ci->inhibit_mapping < -1 || ci->inhibit_mapping > CA_SKIPCERTS_MAX)
+		fuzz_fail("ca_cert_info_read: policyConstraints %d, %d",
+			  ci->require_explicit, ci->inhibit_mapping);
 }
 
 static void
@@ -193,6 +200,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((a = ca_eku_allows(&ci, server_auth, sizeof(server_auth))) < -1 ||
 		    a > 1)
 			fuzz_fail("ca_eku_allows: %d", a);
+		/* install-ca's look for this CA's own /root.crl, /root.crt. */
+		a = ca_cert_names_url(&ci, CA_URL_CRL,
+				      "http://ca.contoso.test/root.crl");
+		if (a != 0 && a != 1)
+			fuzz_fail("ca_cert_names_url (CRL): %d", a);
+		a = ca_cert_names_url(&ci, CA_URL_CA_ISSUERS,
+				      "http://ca.contoso.test/root.crt");
+		if (a != 0 && a != 1)
+			fuzz_fail("ca_cert_names_url (caIssuers): %d", a);
 		/* Its own signature with its own key: the signature
 		 * algorithm (RSASSA-PSS parameters included) and the key
 		 * (id-RSASSA-PSS ones rewritten for mbedTLS) as a root's

@@ -1015,6 +1015,212 @@ name_der(const struct nm_part *v, size_t n, int multi, unsigned char *buf)
 	return at;
 }
 
+/* ------------------------------------ what install-ca reads of a path */
+
+/* TAG, the length of N and V[0..N) at OUT; the octets written. (Lengths
+ * below 64 KiB: a test certificate's.) */
+static size_t
+tlv(unsigned char *out, unsigned tag, const unsigned char *v, size_t n)
+{
+	size_t h = 0;
+
+	out[h++] = (unsigned char)tag;
+	if (n < 0x80)
+		out[h++] = (unsigned char)n;
+	else if (n < 0x100) {
+		out[h++] = 0x81;
+		out[h++] = (unsigned char)n;
+	} else {
+		out[h++] = 0x82;
+		out[h++] = (unsigned char)(n >> 8);
+		out[h++] = (unsigned char)n;
+	}
+	memmove(out + h, v, n);
+	return h + n;
+}
+
+/* An Extension (OID, critical when CRIT, VALUE) at OUT. */
+static size_t
+ext(unsigned char *out, const unsigned char *oid, size_t oid_len, int crit,
+    const unsigned char *value, size_t value_len)
+{
+	unsigned char body[1024];
+	size_t n = 0;
+
+	n += tlv(body + n, CA_DER_OID, oid, oid_len);
+	if (crit)
+		n += tlv(body + n, CA_DER_BOOLEAN, (const unsigned char *)"\xff", 1);
+	n += tlv(body + n, CA_DER_OCTET_STRING, value, value_len);
+	return tlv(out, CA_DER_SEQUENCE, body, n);
+}
+
+/* A certificate (DER at OUT, its length returned) for SPKI with the
+ * Extensions EXTS (a run of Extension elements, none when EXTS_LEN is 0),
+ * its signature a placeholder: what ca_cert_info_read reads, not what it
+ * verifies. */
+static size_t
+raw_cert(const unsigned char *spki, size_t spki_len, const unsigned char *exts,
+	 size_t exts_len, unsigned char *out)
+{
+	static const unsigned char head[] = {
+		0xa0, 0x03, 0x02, 0x01, 0x02,             /* v3 */
+		0x02, 0x01, 0x01,                         /* serial 1 */
+		0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04,
+		0x03, 0x02,                               /* ecdsa-with-SHA256 */
+		0x30, 0x11, 0x31, 0x0f, 0x30, 0x0d, 0x06, 0x03, 0x55, 0x04,
+		0x03, 0x0c, 0x06, 'O', 'r', 'g', ' ', 'C', 'A',  /* CN=Org CA */
+		0x30, 0x1e, 0x17, 0x0d, '2', '5', '0', '1', '0', '1', '0', '0',
+		'0', '0', '0', '0', 'Z', 0x17, 0x0d, '3', '5', '0', '1', '0',
+		'1', '0', '0', '0', '0', '0', '0', 'Z',
+		0x30, 0x11, 0x31, 0x0f, 0x30, 0x0d, 0x06, 0x03, 0x55, 0x04,
+		0x03, 0x0c, 0x06, 'O', 'r', 'g', ' ', 'C', 'A',
+	};
+	static const unsigned char tail[] = {
+		0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04,
+		0x03, 0x02, 0x03, 0x02, 0x00, 0x00,
+	};
+	unsigned char tbs[4096], cert[4096], seq[2048];
+	size_t n = 0, m;
+
+	memcpy(tbs, head, sizeof(head));
+	n = sizeof(head);
+	memcpy(tbs + n, spki, spki_len);
+	n += spki_len;
+	if (exts_len > 0) {
+		m = tlv(seq, CA_DER_SEQUENCE, exts, exts_len);
+		n += tlv(tbs + n, CA_DER_CTX_CONS(3), seq, m);
+	}
+	m = tlv(cert, CA_DER_SEQUENCE, tbs, n);
+	memcpy(cert + m, tail, sizeof(tail));
+	return tlv(out, CA_DER_SEQUENCE, cert, m + sizeof(tail));
+}
+
+/* A placeholder key: the algorithm OID ALG (contents), a short key. */
+static size_t
+raw_spki(const unsigned char *alg, size_t alg_len, unsigned char *out)
+{
+	unsigned char a[64], body[128];
+	size_t n, m;
+
+	n = tlv(a, CA_DER_OID, alg, alg_len);
+	m = tlv(body, CA_DER_SEQUENCE, a, n);
+	m += tlv(body + m, CA_DER_BIT_STRING,
+		 (const unsigned char *)"\x00\x04\x01\x02\x03", 5);
+	return tlv(out, CA_DER_SEQUENCE, body, m);
+}
+
+static void
+test_path_extensions_read(void)
+{
+	static const unsigned char oid_pc[] = { 0x55, 0x1d, 0x24 };
+	static const unsigned char oid_cdp[] = { 0x55, 0x1d, 0x1f };
+	static const unsigned char oid_aia[] = {
+		0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 };
+	static const unsigned char ec[] = {
+		0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+	static const unsigned char pss[] = {
+		0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
+	static const unsigned char rsa[] = {
+		0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+	/* policyConstraints values, and what they read as (require,
+	 * inhibit), or refused (-2). */
+	static const struct {
+		const char *v;
+		size_t len;
+		int req, inh;
+	} pcs[] = {
+		{ "\x30\x03\x80\x01\x00", 5, 0, -1 },
+		{ "\x30\x06\x80\x01\x02\x81\x01\x01", 8, 2, 1 },
+		{ "\x30\x03\x81\x01\x00", 5, -1, 0 },
+		{ "\x30\x00", 2, -1, -1 },             /* nothing required */
+		{ "\x30\x04\x80\x02\x00\xff", 6, 255, -1 },
+		{ "\x30\x04\x80\x02\x02\x00", 6, CA_SKIPCERTS_MAX, -1 },
+		{ "\x30\x07\x80\x05\x7f\xff\xff\xff\xff", 9, CA_SKIPCERTS_MAX, -1 },
+		{ "\x30\x03\x80\x01\xff", 5, -2, 0 },       /* negative */
+		{ "\x30\x04\x80\x02\x00\x05", 6, -2, 0 },   /* not minimal */
+		{ "\x30\x02\x80\x00", 4, -2, 0 },           /* empty */
+		{ "\x30\x06\x81\x01\x01\x80\x01\x02", 8, -2, 0 },  /* order */
+		{ "\x30\x05\xa0\x03\x02\x01\x00", 7, -2, 0 },      /* [0] EXPLICIT */
+		{ "\x30\x05\x80\x01\x00\x05\x00", 7, -2, 0 },      /* more */
+		{ "\x30\x03\x80\x01\x00\x00", 6, -2, 0 },          /* after it */
+		{ "\x02\x01\x00", 3, -2, 0 },
+	};
+	unsigned char spki[128], exts[2048], der[4096], v[1024], g[512], dp[512];
+	struct ca_cert_info ci;
+	struct mica_err err;
+	size_t sl, el, dl, n, k;
+
+	sl = raw_spki(ec, sizeof(ec), spki);
+	/* None: nothing required, nothing critical. */
+	dl = raw_cert(spki, sl, NULL, 0, der);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(der, dl, &ci, &err), 0);
+	CU_ASSERT_EQUAL(ci.require_explicit, -1);
+	CU_ASSERT_EQUAL(ci.inhibit_mapping, -1);
+	CU_ASSERT_EQUAL(ci.key_pss, 0);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CRL, "http://a/root.crl"), 0);
+	for (size_t i = 0; i < sizeof(pcs) / sizeof(pcs[0]); i++) {
+		int crit = (int)(i % 2);
+
+		el = ext(exts, oid_pc, sizeof(oid_pc), crit,
+			 (const unsigned char *)pcs[i].v, pcs[i].len);
+		dl = raw_cert(spki, sl, exts, el, der);
+		if (pcs[i].req == -2) {
+			CU_ASSERT_EQUAL(ca_cert_info_read(der, dl, &ci, &err), -1);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_certificate");
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "policyConstraints"));
+			continue;
+		}
+		CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(der, dl, &ci, &err), 0);
+		CU_ASSERT_EQUAL(ci.require_explicit, pcs[i].req);
+		CU_ASSERT_EQUAL(ci.inhibit_mapping, pcs[i].inh);
+		CU_ASSERT_EQUAL(ci.pc_critical, crit);
+		/* Read, so critical is no longer "unknown". */
+		CU_ASSERT_EQUAL(ci.unknown_critical, 0);
+	}
+
+	/* The key's algorithm: id-RSASSA-PSS, not rsaEncryption. */
+	dl = raw_cert(spki, raw_spki(pss, sizeof(pss), spki), NULL, 0, der);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(der, dl, &ci, &err), 0);
+	CU_ASSERT_EQUAL(ci.key_pss, 1);
+	dl = raw_cert(spki, raw_spki(rsa, sizeof(rsa), spki), NULL, 0, der);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(der, dl, &ci, &err), 0);
+	CU_ASSERT_EQUAL(ci.key_pss, 0);
+
+	/* CDP: a DistributionPoint with a cRLIssuer alone, then one whose
+	 * fullName has a dNSName and the URL. AIA: the URL as OCSP, then
+	 * another as caIssuers. */
+	sl = raw_spki(ec, sizeof(ec), spki);
+	n = tlv(g, CA_DER_CTX(2), (const unsigned char *)"a.test", 6);
+	n += tlv(g + n, CA_DER_CTX(6), (const unsigned char *)"http://a/root.crl", 17);
+	k = tlv(dp, CA_DER_CTX_CONS(0), g, n);               /* fullName */
+	n = tlv(g, CA_DER_CTX_CONS(0), dp, k);               /* distributionPoint */
+	k = tlv(dp, CA_DER_SEQUENCE, g, n);
+	n = tlv(g, CA_DER_CTX_CONS(4), (const unsigned char *)"\x30\x00", 2);
+	n = tlv(v, CA_DER_CTX_CONS(2), g, n);                /* cRLIssuer */
+	n = tlv(g, CA_DER_SEQUENCE, v, n);
+	memcpy(g + n, dp, k);
+	n = tlv(v, CA_DER_SEQUENCE, g, n + k);
+	el = ext(exts, oid_cdp, sizeof(oid_cdp), 0, v, n);
+	n = tlv(g, CA_DER_OID, (const unsigned char *)"\x2b\x06\x01\x05\x05\x07\x30\x01", 8);
+	n += tlv(g + n, CA_DER_CTX(6), (const unsigned char *)"http://a/ocsp", 13);
+	k = tlv(dp, CA_DER_SEQUENCE, g, n);
+	n = tlv(g, CA_DER_OID, (const unsigned char *)"\x2b\x06\x01\x05\x05\x07\x30\x02", 8);
+	n += tlv(g + n, CA_DER_CTX(6), (const unsigned char *)"http://a/root.crt", 17);
+	k += tlv(dp + k, CA_DER_SEQUENCE, g, n);
+	n = tlv(v, CA_DER_SEQUENCE, dp, k);
+	el += ext(exts + el, oid_aia, sizeof(oid_aia), 0, v, n);
+	dl = raw_cert(spki, sl, exts, el, der);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(der, dl, &ci, &err), 0);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CRL, "http://a/root.crl"), 1);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CRL, "http://a/root.cr"), 0);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CRL, "http://a/root.crt"), 0);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CRL, "a.test"), 0);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CA_ISSUERS, "http://a/root.crt"), 1);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CA_ISSUERS, "http://a/ocsp"), 0);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, CA_URL_CA_ISSUERS, "http://a/root.crl"), 0);
+	CU_ASSERT_EQUAL(ca_cert_names_url(&ci, 0, "http://a/root.crl"), 0);
+}
+
 static void
 test_name_match(void)
 {
@@ -1092,7 +1298,7 @@ test_name_match(void)
 static void
 test_engine_ceremony(void)
 {
-	char rdir[PATH_MAX], idir[PATH_MAX], notice[512];
+	char rdir[PATH_MAX], idir[PATH_MAX], notice[CA_NOTICE_MAX];
 	struct ca_init_opts o;
 	struct ca_init_result res;
 	struct ca_principal cli;
@@ -1543,6 +1749,8 @@ main(void)
 		  test_name_match },
 		{ "the ceremony: offline root, issuing CA, install, issue, rollover",
 		  test_engine_ceremony },
+		{ "a path's policyConstraints, key algorithm, CDP and caIssuers read",
+		  test_path_extensions_read },
 		{ "RSASSA-PSS signatures of other CAs' roots: verified, with their keys' restrictions",
 		  test_sig_verify_pss },
 	};

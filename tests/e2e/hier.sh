@@ -778,6 +778,10 @@ grep -Eq "is not valid until .* \((2 h 5[0-9]|3 h 0) min from now\)" "$TMP/rc.er
 	ok "... saying until when" || fail "... it said: $(cat "$TMP/rc.err")"
 openssl crl2pkcs7 -nocrl -certfile e.crt -certfile ent/root.pem -outform DER -out e.p7b 2>/dev/null
 expect_rc "install-ca from a .p7b, chained to the openssl root" 0 m -d E install-ca --cert e.p7b --chain ent/root.pem
+# The root copied the request's CDP and AIA: /root.crl and /root.crt are
+# its own CRL and certificate, nothing to say (10c: an intermediate).
+check "... and, the root's CDP and AIA at this CA's /root.crl, /root.crt, no note of them" \
+	sh -c "! grep -q 'is not the root' '$TMP/rc.err'"
 # What relying parties will refuse, said by install-ca (not refused: the
 # organisation's root is what it is): an issuing CA whose
 # extendedKeyUsage leaves out serverAuth (OpenSSL: "unsuitable
@@ -980,6 +984,228 @@ is "install-ca with a bogus cross-certificate beside the chain: installed" "$?" 
 grep -q "left out" "$W/e4.err" && ok "... saying a certificate given was left out" || fail "install-ca said: $(cat "$W/e4.err")"
 is "... and export-chain hands out the CA and the root alone" "$(m -d E4 export-chain | grep -c 'BEGIN CERTIFICATE')" 2
 
+# ------------------- 10c. what install-ca judges of an organisation's path --
+# A CA above that requires an explicit policy (RFC 5280 4.2.1.11,
+# 6.1.4 (i)) by mica's leaves, which carry no certificatePolicies: every
+# leaf is refused (OpenSSL -policy_check error 43 "no explicit policy",
+# NSS vfychain -pp, Chromium), so install-ca refuses it (it installed it
+# silently). requireExplicitPolicy SkipCerts counts the certificates below
+# the CA, self-issued ones not: under an intermediate, mica's certificate
+# and its leaf make 2, so 2 takes effect at the leaf and 3 does not.
+# Judged on stand-ins made by openssl (a CA and a leaf without policies
+# where mica's would be), since mica issues nothing under a refused one.
+printf '%s\n' "basicConstraints=critical,CA:true,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign" \
+	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" > ent/standin.ext
+printf '%s\n' "basicConstraints=critical,CA:false" "keyUsage=critical,digitalSignature" \
+	"extendedKeyUsage=serverAuth" "subjectAltName=DNS:www.fabrikam.test" "authorityKeyIdentifier=keyid" \
+	> ent/standin-leaf.ext
+# pol_int NAME SKIP CRIT: ent/NAME.pem, an intermediate of the enterprise
+# root with a policy and policyConstraints (CRIT "critical," or "").
+pol_int() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "ent/$1.key" \
+		-subj "/CN=Fabrikam $1" -out "ent/$1.csr" 2>/dev/null || die "openssl req ($1)"
+	printf '%s\n' "basicConstraints=critical,CA:true,pathlen:1" "keyUsage=critical,keyCertSign,cRLSign" \
+		"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" \
+		"certificatePolicies=1.3.6.1.4.1.99999.2.1" "policyConstraints=$3requireExplicitPolicy:$2" \
+		> "ent/$1.ext"
+	openssl x509 -req -in "ent/$1.csr" -CA ent/root.pem -CAkey ent/root.key -CAcreateserial -days 365 \
+		-extfile "ent/$1.ext" -out "ent/$1.pem" 2>/dev/null || die "openssl x509 -req ($1)"
+}
+# standin ISSUER-PEM ISSUER-KEY OUT: OUT.ca.pem (a CA where mica's would be)
+# and OUT.leaf.pem under it, neither with a policy.
+standin() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$3.ca.key" \
+		-subj "/CN=Stand-in Issuing" -out "$3.ca.csr" 2>/dev/null &&
+	openssl x509 -req -in "$3.ca.csr" -CA "$1" -CAkey "$2" -CAcreateserial -days 200 \
+		-extfile ent/standin.ext -out "$3.ca.pem" 2>/dev/null &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$3.leaf.key" \
+		-subj "/CN=www.fabrikam.test" -out "$3.leaf.csr" 2>/dev/null &&
+	openssl x509 -req -in "$3.leaf.csr" -CA "$3.ca.pem" -CAkey "$3.ca.key" -CAcreateserial -days 100 \
+		-extfile ent/standin-leaf.ext -out "$3.leaf.pem" 2>/dev/null || die "openssl: stand-ins under $1"
+}
+pol_int "Policy Int 2" 2 "critical,"
+pol_int "Policy Int 3" 3 ""
+standin "ent/Policy Int 2.pem" "ent/Policy Int 2.key" ent/pol2
+cat ent/pol2.ca.pem "ent/Policy Int 2.pem" > ent/pol2.chain.pem
+openssl verify -policy_check -CAfile ent/root.pem -untrusted ent/pol2.chain.pem ent/pol2.leaf.pem \
+	> ent/pol2.verify 2>&1
+check "openssl verify -policy_check refuses a leaf without policy 2 below requireExplicitPolicy:2" \
+	grep -q "no explicit policy" ent/pol2.verify
+mkdir -p ent/polnss
+certutil -N -d sql:ent/polnss --empty-password >/dev/null 2>&1
+certutil -A -d sql:ent/polnss -n root -t C,, -i ent/root.pem >/dev/null 2>&1
+der_of ent/pol2.leaf.pem ent/pol2.leaf.der
+der_of ent/pol2.ca.pem ent/pol2.ca.der
+der_of "ent/Policy Int 2.pem" ent/pol2.int.der
+vfychain -d sql:ent/polnss -pp -u 1 ent/pol2.leaf.der ent/pol2.ca.der ent/pol2.int.der > ent/pol2.vfy 2>&1
+check "... and so does NSS vfychain -pp" grep -q "Chain is bad" ent/pol2.vfy
+m -d E5 init --subordinate --name "Fabrikam Policy Issuing" --domain fabrikam.test \
+	--public-url "$H" --csr-out e5.csr >/dev/null || fail "init E5"
+openssl x509 -req -in e5.csr -CA "ent/Policy Int 2.pem" -CAkey "ent/Policy Int 2.key" -CAcreateserial \
+	-days 300 -extfile ent/sub.ext -out e5.crt 2>/dev/null || die "openssl x509 -req (E5)"
+expect_rc "install-ca under an intermediate with requireExplicitPolicy:2: refused (3)" 3 \
+	m -d E5 install-ca --cert e5.crt --chain "ent/Policy Int 2.pem" --chain ent/root.pem
+check "... naming the CA, the extension and why" grep -q \
+	"CN=Fabrikam Policy Int 2) requires a certificate policy of this CA's leaves (policyConstraints requireExplicitPolicy 2), and mica's carry no certificatePolicies" \
+	"$TMP/rc.err"
+expect_rc "... and the CA still awaits its certificate (6)" 6 m -d E5 issue --csr ent.csr --out /dev/null
+m -d E6 init --subordinate --name "Fabrikam Policy Issuing 3" --domain fabrikam.test \
+	--public-url "$H" --csr-out e6.csr >/dev/null || fail "init E6"
+openssl x509 -req -in e6.csr -CA "ent/Policy Int 3.pem" -CAkey "ent/Policy Int 3.key" -CAcreateserial \
+	-days 300 -extfile ent/sub.ext -out e6.crt 2>/dev/null || die "openssl x509 -req (E6)"
+expect_rc "install-ca under requireExplicitPolicy:3, which a leaf does not reach: installed" 0 \
+	m -d E6 install-ca --cert e6.crt --chain "ent/Policy Int 3.pem" --chain ent/root.pem
+check "... without a note" sh -c "! grep -q '^note:' '$TMP/rc.err'"
+csr e6leaf www.fabrikam.test
+m -d E6 issue --csr e6leaf.csr --out e6leaf.pem >/dev/null 2>&1 || fail "issue under E6"
+openssl x509 -in e6.crt > e6.pem
+cat e6.pem "ent/Policy Int 3.pem" > e6.chain.pem
+checkv "... and openssl verify -policy_check takes its leaf" \
+	openssl verify -policy_check -x509_strict -CAfile ent/root.pem -untrusted e6.chain.pem e6leaf.pem
+judge "a leaf under requireExplicitPolicy:3" ok ent/root.pem e6leaf.pem e6.chain.pem
+# Marked critical, as RFC 5280 asks, policyConstraints is an unknown
+# critical extension to GnuTLS (3.7), which refuses the path whatever it
+# says; OpenSSL and NSS process it. Said, not refused.
+pol_int "Policy Int 5" 5 "critical,"
+m -d E12 init --subordinate --name "Fabrikam Policy Issuing 5" --domain fabrikam.test \
+	--public-url "$H" --csr-out e12.csr >/dev/null || fail "init E12"
+openssl x509 -req -in e12.csr -CA "ent/Policy Int 5.pem" -CAkey "ent/Policy Int 5.key" -CAcreateserial \
+	-days 300 -extfile ent/sub.ext -out e12.crt 2>/dev/null || die "openssl x509 -req (E12)"
+expect_rc "install-ca under a critical requireExplicitPolicy:5: installed" 0 \
+	m -d E12 install-ca --cert e12.crt --chain "ent/Policy Int 5.pem" --chain ent/root.pem
+check "... noting that GnuTLS refuses it" grep -q \
+	"^note: .*CN=Fabrikam Policy Int 5 has a critical policyConstraints, which GnuTLS does not process" "$TMP/rc.err"
+m -d E12 issue --csr e6leaf.csr --out e12leaf.pem >/dev/null 2>&1 || fail "issue under E12"
+openssl x509 -in e12.crt | cat e12leaf.pem - "ent/Policy Int 5.pem" > e12.full.pem
+certtool --verify --load-ca-certificate ent/root.pem --infile e12.full.pem > e12.gverify 2>&1
+check "... as certtool --verify does" grep -q "unknown critical extension" e12.gverify
+checkv "... while openssl verify -policy_check takes the leaf" openssl verify -policy_check -x509_strict \
+	-CAfile ent/root.pem -untrusted <(openssl x509 -in e12.crt; cat "ent/Policy Int 5.pem") e12leaf.pem
+# The root's own: Chromium and GnuTLS process a trust anchor's extensions.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent/polroot.key \
+	-subj "/CN=Fabrikam Policy Root" -days 3650 -addext "basicConstraints=critical,CA:true" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" -addext "certificatePolicies=1.3.6.1.4.1.99999.2.1" \
+	-addext "policyConstraints=critical,requireExplicitPolicy:0" -out ent/polroot.pem 2>/dev/null ||
+	die "openssl: a root that requires an explicit policy"
+standin ent/polroot.pem ent/polroot.key ent/polr
+chromium_judge "a leaf without policy under a root with requireExplicitPolicy:0" refuse ent/polroot.pem \
+	ent/polr.leaf.pem ent/polr.leaf.key ent/polr.ca.pem www.fabrikam.test
+m -d E7 init --subordinate --name "Fabrikam Policy Issuing R" --domain fabrikam.test \
+	--public-url "$H" --csr-out e7.csr >/dev/null || fail "init E7"
+openssl x509 -req -in e7.csr -CA ent/polroot.pem -CAkey ent/polroot.key -CAcreateserial \
+	-days 300 -extfile ent/sub.ext -out e7.crt 2>/dev/null || die "openssl x509 -req (E7)"
+expect_rc "install-ca under a root with requireExplicitPolicy:0: refused (3)" 3 \
+	m -d E7 install-ca --cert e7.crt --chain ent/polroot.pem
+check "... naming the root" grep -q "CN=Fabrikam Policy Root) requires a certificate policy" "$TMP/rc.err"
+
+# An earlier issuance of the intermediate (same name and key), expired,
+# given before the current one: relying parties build past it (openssl
+# verify -untrusted takes the bundle); install-ca took the first and
+# refused the chain as expired.
+cat >> ent/ca.cnf <<EOF
+[ v3_int ]
+basicConstraints = critical, CA:true, pathlen:1
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+EOF
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent/int.key \
+	-subj "/O=Fabrikam/CN=Fabrikam Intermediate" -out ent/int.csr 2>/dev/null || die "openssl req (int)"
+openssl ca -batch -config ent/ca.cnf -extensions v3_int -in ent/int.csr -out ent/int-expired.pem -notext \
+	-startdate 200101000000Z -enddate 210101000000Z >ent/int.log 2>&1 || die "openssl ca (expired int)"
+openssl ca -batch -config ent/ca.cnf -extensions v3_int -in ent/int.csr -out ent/int.pem -notext \
+	-days 365 >>ent/int.log 2>&1 || die "openssl ca (int)"
+m -d E8 init --subordinate --name "Fabrikam Issuing 8" --domain fabrikam.test \
+	--public-url "$H" --csr-out e8.csr >/dev/null || fail "init E8"
+openssl x509 -req -in e8.csr -CA ent/int.pem -CAkey ent/int.key -CAcreateserial -days 300 \
+	-extfile ent/sub.ext -out e8.crt 2>/dev/null || die "openssl x509 -req (E8)"
+cat ent/int-expired.pem ent/int.pem ent/root.pem > ent/b.pem
+checkv "openssl verify -untrusted takes the bundle with the expired copy first" \
+	openssl verify -CAfile ent/root.pem -untrusted ent/b.pem e8.crt
+expect_rc "install-ca with the expired copy alone: refused (3)" 3 \
+	m -d E8 install-ca --cert e8.crt --chain ent/int-expired.pem --chain ent/root.pem
+check "... as expired" grep -q "Fabrikam Intermediate, O=Fabrikam) has expired" "$TMP/rc.err"
+expect_rc "install-ca with the expired copy before the valid one: installed" 0 \
+	m -d E8 install-ca --cert e8.crt --chain ent/b.pem
+check "... saying the certificate left out" grep -q "left out" "$TMP/rc.err"
+m -d E8 export-chain > e8.chain.pem 2>/dev/null
+is "... and the chain handed out holds the valid copy" "$(fingerprints e8.chain.pem | grep -c \
+	"$(openssl x509 -in ent/int.pem -noout -fingerprint -sha256)")" 1
+
+# Several DER files with --chain (AD CS hands out root.cer and the
+# intermediate's .cer), and DER, .p7b and PEM in a mix: refused (2) as
+# "only as PEM" though --help says DER and .p7b.
+# Three tiers: an intermediate that copies the request's extensions
+# (openssl ca, copy_extensions = copy) names mica's own /root.crl and
+# /root.crt - the root's - as its own CRL and certificate: relying parties
+# checking revocation find no CRL for the intermediate's certificate
+# there, and AIA chasing fetches the root. Said by install-ca.
+der_of ent/int.pem ent/int.der
+der_of ent/root.pem ent/root.der
+mkdir -p entint/newcerts
+: > entint/index.txt
+echo 3000 > entint/serial
+cp ent/int.pem entint/root.pem
+cp ent/int.key entint/root.key
+sed -e "s|$W/ent\$|$W/entint|" ent/ca.cnf > entint/ca.cnf
+m -d E9 init --subordinate --name "Fabrikam Issuing 9" --domain fabrikam.test \
+	--public-url "$H" --csr-out e9.csr >/dev/null || fail "init E9"
+openssl ca -batch -config entint/ca.cnf -extensions v3_ca -in e9.csr -out e9.crt -notext >entint/ca.log 2>&1 ||
+	die "openssl ca (the intermediate, copy_extensions)"
+openssl x509 -in e9.crt -noout -text | grep -q "URI:$H/root.crl" ||
+	fail "openssl ca did not copy the request's CDP"
+expect_rc "install-ca --chain int.der --chain root.der (two DER files)" 0 \
+	m -d E9 install-ca --cert e9.crt --chain ent/int.der --chain ent/root.der
+is "... the chain handed out: the intermediate and the root" "$(m -d E9 export-chain | grep -c 'BEGIN CERTIFICATE')" 3
+check "... noting that the intermediate's CRL and certificate are not at this CA's /root.crl, /root.crt" grep -q \
+	"^note: .*the issuer, CN=Fabrikam Intermediate, O=Fabrikam, is not the root, yet the certificate names this CA's /root.crl and /root.crt" \
+	"$TMP/rc.err"
+m -d E10 init --subordinate --name "Fabrikam Issuing 10" --domain fabrikam.test \
+	--public-url "$H" --csr-out e10.csr >/dev/null || fail "init E10"
+# The README's advice: copy_extensions = copy still, the intermediate's
+# own CDP and AIA in the -extensions section (they replace the copies).
+cat >> entint/ca.cnf <<EOF
+[ v3_ca_own ]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints = URI:http://pki.fabrikam.test/int.crl
+authorityInfoAccess = caIssuers;URI:http://pki.fabrikam.test/int.crt
+EOF
+openssl ca -batch -config entint/ca.cnf -extensions v3_ca_own -in e10.csr -out e10.crt -notext \
+	>entint/ca10.log 2>&1 || die "openssl ca -extensions v3_ca_own (E10)"
+openssl x509 -in e10.crt -noout -text > e10.txt
+check "openssl ca writes the intermediate's CDP and AIA over the request's" sh -c \
+	"grep -q 'URI:http://pki.fabrikam.test/int.crl' e10.txt && ! grep -q '$H/root.cr' e10.txt"
+openssl crl2pkcs7 -nocrl -certfile ent/int.pem -outform DER -out ent/int.p7b 2>/dev/null
+expect_rc "install-ca --chain int.p7b --chain root.der --chain root.pem (a mix)" 0 \
+	m -d E10 install-ca --cert e10.crt --chain ent/int.p7b --chain ent/root.der --chain ent/root.pem
+check "... and an intermediate that names its own CRL and certificate: no note" \
+	sh -c "! grep -q 'is not the root' '$TMP/rc.err'"
+
+# A CA certificate without keyUsage (RFC 5280 4.2.1.3 asks for it):
+# openssl verify -x509_strict refuses every certificate under it. Said.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent/noku.key \
+	-subj "/CN=Fabrikam NoKU Root" -days 3650 -addext "basicConstraints=critical,CA:true" \
+	-out ent/noku.pem 2>/dev/null || die "openssl: a root without keyUsage"
+openssl x509 -in ent/noku.pem -noout -ext keyUsage 2>/dev/null | grep -q . &&
+	die "openssl req wrote a keyUsage"
+m -d E11 init --subordinate --name "Fabrikam Issuing 11" --domain fabrikam.test \
+	--public-url "$H" --csr-out e11.csr >/dev/null || fail "init E11"
+openssl x509 -req -in e11.csr -CA ent/noku.pem -CAkey ent/noku.key -CAcreateserial -days 300 \
+	-extfile ent/sub.ext -out e11.crt 2>/dev/null || die "openssl x509 -req (E11)"
+expect_rc "install-ca under a root without keyUsage: installed" 0 \
+	m -d E11 install-ca --cert e11.crt --chain ent/noku.pem
+check "... with a note that -x509_strict refuses it" grep -q \
+	"^note: .*CN=Fabrikam NoKU Root has no keyUsage: OpenSSL's verify -x509_strict refuses" "$TMP/rc.err"
+csr e11leaf www.fabrikam.test
+m -d E11 issue --csr e11leaf.csr --out e11leaf.pem >/dev/null 2>&1 || fail "issue under E11"
+openssl x509 -in e11.crt > e11.pem
+openssl verify -x509_strict -CAfile ent/noku.pem -untrusted e11.pem e11leaf.pem > e11.verify 2>&1 &&
+	fail "openssl verify -x509_strict took a leaf under a root without keyUsage" ||
+	ok "... as openssl verify -x509_strict does ($(grep -m1 -o 'error [0-9]* at [0-9] depth lookup: .*' e11.verify))"
+
 # ------------- 10b. under roots that sign with RSASSA-PSS, or Ed25519 --
 # AD CS with AlternateSignatureAlgorithm=1, and any CA with an RSA-PSS
 # key (RFC 4055), signs with RSASSA-PSS: install-ca and import-crl verify
@@ -1031,6 +1257,8 @@ is "install-ca refuses a PSS signature that does not verify (3)" "$?" 3
 grep -q 'does not verify' p-bad.err && ok "... saying the signature does not verify" ||
 	fail "tampered PSS: $(cat p-bad.err)"
 expect_rc "install-ca verifies the RSASSA-PSS chain" 0 m -d P install-ca --cert p.crt --chain pss/root.pem
+check "... noting that Chromium refuses a chain with an RSASSA-PSS key" grep -q \
+	"^note: .*CN=Northwind PSS Root has an RSASSA-PSS key (not rsaEncryption): Chromium refuses" "$TMP/rc.err"
 csr pss www.northwind.test
 m -d P issue --csr pss.csr --out pss-leaf.pem >/dev/null 2>&1 || fail "issue under P"
 openssl x509 -in p.crt > p.pem
@@ -1046,6 +1274,8 @@ certutil -A -d sql:pss/nss -n root -t C,, -i pss/root.pem >/dev/null 2>&1
 der_of pss-leaf.pem pss-leaf.der
 vfychain -d sql:pss/nss -pp -u 1 pss-leaf.der p.der 2>&1 | grep -q 'Chain is good' &&
 	ok "a leaf under the PSS root: NSS vfychain" || fail "PSS chain: vfychain"
+# What install-ca's note says: Chromium knows no id-RSASSA-PSS key.
+chromium_judge "a leaf under the RSA-PSS-key root" refuse pss/root.pem pss-leaf.pem pss.key p.pem www.northwind.test
 printf 'crl_next_update = 30\ncrl_number = 7\n' > pss/crl.tmpl
 certtool --generate-crl --load-ca-privkey pss/root.key --load-ca-certificate pss/root.pem \
 	--template pss/crl.tmpl --outfile pss/root.crl >/dev/null 2>&1 || die "certtool --generate-crl"
@@ -1062,6 +1292,8 @@ gt_sign psig p2.csr p2.crt --sign-params RSA-PSS --hash sha512 ||
 	{ fail "certtool --sign-params RSA-PSS"; tail -3 psig/sign.log | sed 's/^/    /'; }
 expect_rc "install-ca: an RSA root's RSASSA-PSS signature (SHA-512)" 0 \
 	m -d P2 install-ca --cert p2.crt --chain psig/root.pem
+check "... with no note of an RSASSA-PSS key: an RSA key signing with PSS is fine" \
+	sh -c "! grep -q 'RSASSA-PSS key' '$TMP/rc.err'"
 
 gt_root ed "Northwind Ed25519 Root" --key-type ed25519
 m -d P3 init --subordinate --name "Northwind Issuing CA 3" --domain northwind.test \
