@@ -493,7 +493,7 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	unsigned char *in = NULL;
 	size_t len = 0;
-	char notice[256];
+	char notice[CA_NOTICE_MAX];
 	int rc = 0;
 
 	if ((argc = cli_take_data_dir(argc, argv, NULL, NULL, &datadir)) < 0)
