@@ -32,7 +32,9 @@ static const char install_help[] =
 "certificate from an older root) are kept and served with the chain.\n"
 "A CA of the path whose extendedKeyUsage leaves out serverAuth or\n"
 "clientAuth, or whose RSA key is under 2048 bits, is installed with a note\n"
-"on standard error: relying parties refuse what it would issue.\n"
+"on standard error: relying parties refuse what it would issue. So is a\n"
+"CA above (the root) that ends before this CA's certificate: what this CA\n"
+"issues is cut to end by then, as relying parties refuse it afterwards.\n"
 "Signatures verified: RSA (PKCS#1 v1.5 or RSASSA-PSS) and ECDSA, with\n"
 "SHA-256, -384 or -512; others (SHA-1, Ed25519) are refused by name.\n"
 "\n"
@@ -483,7 +485,18 @@ static const char import_help[] =
 "parties would not take it for that certificate. And one whose thisUpdate\n"
 "is more than five minutes ahead of this machine's clock (the root's\n"
 "clock runs ahead): relying parties refuse a CRL not yet valid, and with\n"
-"it every certificate under the root; the CRL served stays the one before.\n";
+"it every certificate under the root; the CRL served stays the one before.\n"
+"\n"
+"A CRL that revokes this CA's certificate, or one of the chain that the\n"
+"root signed (an intermediate above this CA), is imported with a warning:\n"
+"relying parties then refuse everything this CA issued, so from then on it\n"
+"issues nothing - every way (issue, request approve, renew, the API, ACME,\n"
+"SCEP) is refused with ca_revoked (exit 6, HTTP 409), /healthz answers 503\n"
+"ca_revoked; a running mica serve finds it within a second and goes on\n"
+"serving its CRLs, the root's CRL and OCSP. A new certificate lifts it:\n"
+"'mica renew-ca --new-key', have it signed, 'mica install-ca' (then restart\n"
+"mica serve); so does a newer root CRL that no longer lists it (a hold\n"
+"released).\n";
 
 int
 cmd_import_crl(const char *datadir, int argc, char **argv)
