@@ -675,6 +675,10 @@ int ca_state(struct ca *ca);
 const char *ca_name(struct ca *ca);
 const char *ca_public_url(struct ca *ca);
 int64_t ca_not_after(struct ca *ca);
+/* The earliest notAfter of this CA's certificate and of those above it up
+ * to the root: what leaves, the OCSP responder's and the daemon's own
+ * certificates are cut to (relying parties refuse them after it). */
+int64_t ca_path_not_after(struct ca *ca);
 /* Days before its end from which a CA or root certificate is warned of. */
 #define CA_EXPIRY_WARN_DAYS 30
 /* Room for ca_expiry_warning's sentence. */
@@ -796,12 +800,23 @@ int ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 /* Import a CRL of a CA above this one (the offline root's ARL): DER or
  * PEM, its signature verified with that CA's certificate in this CA's
  * chain, newer than the last one imported of it, not expired. *NOTICE
- * (may be NULL, 256 bytes) says if it revokes this CA's own certificate.
- * MICA_E_BADREQ "bad_crl", "bad_signature", "unknown_issuer"; MICA_E_CONFLICT
- * "crl_not_newer", "crl_expired". */
+ * (may be NULL, CA_NOTICE_MAX bytes) says if it revokes this CA's own
+ * certificate or one above it: the CA then issues nothing
+ * (ca_revoked_check). MICA_E_BADREQ "bad_crl", "bad_signature",
+ * "unknown_issuer"; MICA_E_CONFLICT "crl_not_newer", "crl_expired". */
 int ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 		       const unsigned char *in, size_t len,
-		       char notice[256], struct mica_err *err);
+		       char notice[CA_NOTICE_MAX], struct mica_err *err);
+/* 0 unless the newest root CRL imported (by this process or another)
+ * lists this CA's current certificate or a certificate of the path above
+ * it that the root signed: then MICA_E_CONFLICT "ca_revoked", saying
+ * which and what to do. Relying parties refuse everything such a CA
+ * issues, so it issues nothing (ca_state_issue); a new certificate
+ * installed (install-ca, a renew-ca rollover) lifts it, as does a newer
+ * root CRL without it (a hold released). Worked out once per root CRL:
+ * the store is looked at for a newer one at most once a second, or now
+ * when NOW is set. Other errors: the store's. */
+int ca_revoked_check(struct ca *ca, int now, struct mica_err *err);
 /* The latest imported CRL of the root at the top of the chain (served at
  * /root.crl). MICA_E_NOTFOUND "no_root_crl" if none was imported. */
 int ca_root_crl_current(struct ca *ca, struct ca_crl *out,

@@ -81,7 +81,8 @@ struct ca_keyslot {
 };
 
 /* What every handle on one data directory shares (refcounted). Immutable
- * after ca_open() except refs (and writer, set once before threads start).
+ * after ca_open() except refs (and writer, set once before threads start),
+ * the atomics and what their own locks guard.
  * The fields named after the CA (key, sig_alg, subject, ski, validity,
  * URLs) are the current key's and its certificate's: what signs
  * certificates now. */
@@ -131,6 +132,30 @@ struct ca_shared {
 					* up) */
 	size_t nnc_above;
 	int self_signed;               /* a root */
+	size_t npath;                  /* chain[0..npath) is the path up to
+					* the root (its self-signed
+					* certificate last); crosses follow */
+	int64_t path_not_after;        /* the earliest notAfter of this CA's
+					* certificate and of the path above
+					* it: relying parties refuse a leaf
+					* after it, so leaves end by then */
+	char path_end_name[160];       /* the CA above whose certificate
+					* ends then; "" when this CA's own */
+	/* Whether the newest root CRL imported lists this CA's certificate
+	 * or one of the path that the root signed (ca_revoked_check,
+	 * hier.c): worked out when first asked and again only when the
+	 * store holds another root CRL (imported by any process), looked
+	 * for at most once a second - never a CRL read per issuance. */
+	pthread_mutex_t revoked_lock;  /* the look at the store (the fields
+					* below but the atomics) */
+	int revoked_known;             /* worked out once */
+	int64_t revoked_number, revoked_this_update;  /* from that CRL; -1
+					* when none was imported */
+	_Atomic int64_t revoked_looked_ms;  /* CLOCK_MONOTONIC ms of the last
+					* look; 0 none yet */
+	_Atomic int revoked;           /* 0, or 1 + the index on the path of
+					* the certificate it lists: 1 this
+					* CA's own, 2 chain[0]... */
 	char *name;
 	char *public_url;
 	char *crl_url;
@@ -218,8 +243,14 @@ int ca_key_urls(const char *public_url, int idx, char *crl, size_t crl_size,
  * no clone, no signers, no writer). */
 int ca_reload(struct ca *ca, struct mica_err *err);
 /* MICA_E_CONFLICT unless CA has its certificate and may issue: "root_only"
- * for an offline root, "awaiting_certificate" before install-ca. */
+ * for an offline root, "awaiting_certificate" before install-ca,
+ * "ca_revoked" when the root's CRL revokes its certificate or one above
+ * it (ca_revoked_check). */
 int ca_state_issue(struct ca *ca, struct mica_err *err);
+/* The same without the revocation: what the daemon needs to start (it
+ * keeps serving CRLs and OCSP under a revoked CA certificate) and its own
+ * TLS certificate. */
+int ca_state_certified(struct ca *ca, struct mica_err *err);
 /* The slot of the retired key of index IDX, or NULL (the current key's
  * facts are the handle's own fields). */
 const struct ca_keyslot *ca_keyslot(struct ca *ca, int idx);
@@ -473,6 +504,10 @@ struct ca_issue_job {
 	int (*on_stored)(struct db *db, void *arg, const char *serial,
 			 struct mica_err *err);
 	void *on_stored_arg;
+	int daemon_tls;                     /* the daemon's own HTTPS
+					     * certificate: made under a
+					     * revoked CA certificate too
+					     * (ca_state_certified) */
 };
 
 /* In a transaction body: record SERIAL as the renewal of PREV (NULL or

@@ -142,6 +142,7 @@ shared_free(struct ca_shared *sh)
 	free(sh->ocsp_url);
 	pthread_mutex_destroy(&sh->lock);
 	pthread_mutex_destroy(&sh->crl_lock);
+	pthread_mutex_destroy(&sh->revoked_lock);
 	free(sh);
 }
 
@@ -338,6 +339,8 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 	}
 	sh->root_der = sh->cert_der;
 	sh->root_len = sh->cert_len;
+	sh->path_not_after = sh->not_after;
+	sh->path_end_name[0] = '\0';
 	for (i = 0; i < sh->nchain; i++) {
 		struct ca_cert_info ci;
 
@@ -346,6 +349,19 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 			return -1;
 		sh->root_der = sh->chain[i].der;
 		sh->root_len = sh->chain[i].len;
+		/* Relying parties check every certificate of the path up to
+		 * the root they trust, its own validity too (OpenSSL:
+		 * "certificate has expired" at that depth). A root of
+		 * another organisation may end before the certificate it
+		 * gave this CA (sign-ca cuts it; openssl ca, AD CS do not).
+		 * A cross-certificate is left out: it serves only devices
+		 * with the old root, and its end would cut everyone's. */
+		if (ci.not_after < sh->path_not_after) {
+			sh->path_not_after = ci.not_after;
+			ca_name_text(ci.subject, ci.subject_len,
+				     sh->path_end_name,
+				     sizeof(sh->path_end_name));
+		}
 		/* Constraints of a kind mica does not read (dirName...) are
 		 * left to relying parties; install-ca said so. */
 		if (ci.nc != NULL) {
@@ -364,6 +380,7 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 			break;
 		}
 	}
+	sh->npath = root != SIZE_MAX ? root + 1 : sh->nchain;
 	for (i = 0, k = 0; i < sh->nchain; i++)
 		if (i != root)
 			sh->served[k++] = i;
@@ -764,6 +781,7 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 	}
 	pthread_mutex_init(&sh->lock, NULL);
 	pthread_mutex_init(&sh->crl_lock, NULL);
+	pthread_mutex_init(&sh->revoked_lock, NULL);
 	sh->refs = 1;
 	sh->flags = flags;
 	sh->pending_idx = -1;
@@ -813,8 +831,9 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 	if (!(flags & CA_OPEN_READONLY) && ca_key_backfill(ca, err) != 0)
 		goto out;
 	/* The daemon serves a CA that can issue: not an offline root, not
-	 * one still waiting for its certificate. */
-	if ((flags & OPEN_SIGNER) && ca_state_issue(ca, err) != 0)
+	 * one still waiting for its certificate. One whose certificate the
+	 * root revoked is served all the same (web/daemon.c says why). */
+	if ((flags & OPEN_SIGNER) && ca_state_certified(ca, err) != 0)
 		goto out;
 	if (flags & (CA_OPEN_UNLOCK | OPEN_SIGNER)) {
 		if (ca_pass_roll_forward(datadir, row.key_salt,
@@ -899,6 +918,9 @@ ca_reload(struct ca *ca, struct mica_err *err)
 		return oom(err);
 	pthread_mutex_init(&nw->lock, NULL);
 	pthread_mutex_init(&nw->crl_lock, NULL);
+	/* The revocation is worked out again for the new certificate (a
+	 * rollover lifts it): nothing of it is carried over. */
+	pthread_mutex_init(&nw->revoked_lock, NULL);
 	nw->refs = 1;
 	nw->flags = old->flags;
 	nw->pending_idx = -1;
@@ -1122,6 +1144,14 @@ ca_state(struct ca *ca)
 int
 ca_state_issue(struct ca *ca, struct mica_err *err)
 {
+	if (ca_state_certified(ca, err) != 0)
+		return -1;
+	return ca_revoked_check(ca, 0, err);
+}
+
+int
+ca_state_certified(struct ca *ca, struct mica_err *err)
+{
 	if (ca->sh->state == DB_CA_ROOT_ONLY)
 		return mica_err_set(err, MICA_E_CONFLICT, "root_only",
 				    "this is an offline root: it signs CA "
@@ -1149,6 +1179,7 @@ const char *ca_root_fingerprint(struct ca *ca) { return ca->sh->fingerprint; }
 const char *ca_name(struct ca *ca) { return ca->sh->name; }
 const char *ca_public_url(struct ca *ca) { return ca->sh->public_url; }
 int64_t ca_not_after(struct ca *ca) { return ca->sh->not_after; }
+int64_t ca_path_not_after(struct ca *ca) { return ca->sh->path_not_after; }
 
 void
 ca_date_text(int64_t at, char out[CA_DATE_TEXT])
@@ -1193,12 +1224,22 @@ ca_expiry_warning(struct ca *ca, int64_t now, char *buf, size_t size)
 	buf[0] = '\0';
 	if (sh->state == DB_CA_AWAITING || sh->cert_der == NULL)
 		return 0;
-	/* An issuing CA's certificate ends no later than its issuer's (sign-ca
-	 * cuts it so, as other CAs do): its own end is the first to come. */
 	if (sh->self_signed)
 		return expiry_say("root CA certificate", sh->not_after, now,
 				  "make a new root", "README: 'Replacing the "
 				  "root at the end of its life'", buf, size);
+	/* sign-ca cuts an issuing CA's certificate to its root's end; another
+	 * organisation's root may end first all the same (openssl ca, AD CS
+	 * do not cut), and relying parties refuse everything under it then. */
+	if (sh->path_end_name[0] != '\0') {
+		char what[220];
+
+		snprintf(what, sizeof(what), "CA certificate of %s, above this "
+			 "CA,", sh->path_end_name);
+		return expiry_say(what, sh->path_not_after, now, "have this CA "
+				  "certified under one that lasts", "'mica "
+				  "renew-ca --help'", buf, size);
+	}
 	return expiry_say("CA certificate", sh->not_after, now, "renew it",
 			  "'mica renew-ca --help'", buf, size);
 }

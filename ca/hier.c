@@ -21,6 +21,7 @@
 #include "ca/p7.h"
 #include "ca/sign.h"
 #include "ca/x509.h"
+#include "util/clock.h"
 #include "util/fault.h"
 
 /* How far ahead of this machine's clock a CA certificate's notBefore or
@@ -833,6 +834,33 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			     sizeof(name));
 		url_notes(ca, &pool->c[target].ci, name, notice);
 	}
+	/* A CA above that ends first (a root of another organisation whose
+	 * own end is near): relying parties refuse every path through it
+	 * after then, so leaves are cut to end by then (ca_path_not_after). */
+	{
+		int64_t own_end = pool->c[target].ci.not_after, end = own_end;
+		size_t first = 0;
+
+		for (i = 1; i < npath; i++)
+			if (pool->c[path[i]].ci.not_after < end) {
+				end = pool->c[path[i]].ci.not_after;
+				first = path[i];
+			}
+		if (end < own_end) {
+			char d1[CA_DATE_TEXT], d2[CA_DATE_TEXT], what[200];
+
+			ca_date_text(end, d1);
+			ca_date_text(own_end, d2);
+			ca_name_text(pool->c[first].ci.subject,
+				     pool->c[first].ci.subject_len, name,
+				     sizeof(name));
+			snprintf(what, sizeof(what), ", above this CA, ends on "
+				 "%s, before this CA's certificate (%s): "
+				 "certificates it issues are cut to end then",
+				 d1, d2);
+			note(notice, "the certificate of ", name, what);
+		}
+	}
 
 	/* The allowed domains the name constraints leave out: the policy
 	 * will refuse their names, say so now. */
@@ -1122,13 +1150,194 @@ rootcrl_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
+/* ---------------------------------------- a CA certificate revoked -- */
+
+/* How often a handle looks in the store for a root CRL imported by
+ * another process (the command line, while the daemon runs): an indexed
+ * read of one row, as the CRL cache's look for a new CRL number. */
+#define REVOKED_LOOK_MS 1000
+
+/* The certificate at POS of SH's path: 0 this CA's own, I + 1 chain[I]. */
+static const unsigned char *
+path_der(const struct ca_shared *sh, size_t pos, size_t *len)
+{
+	*len = pos == 0 ? sh->cert_len : sh->chain[pos - 1].len;
+	return pos == 0 ? sh->cert_der : sh->chain[pos - 1].der;
+}
+
+/* Which certificate of SH's path the root's CRL lists: 0 none, else 1 +
+ * its place (1 this CA's own). Only those the root signed: its CRL
+ * speaks of no other (a CA between them publishes its own). This CA's
+ * own first, the one a relying party meets first. */
+static int
+revoked_in(const struct ca_shared *sh, const struct ca_cert_info *root,
+	   const struct ca_crl_info *crl)
+{
+	for (size_t pos = 0; pos <= sh->npath; pos++) {
+		struct ca_cert_info c;
+		const unsigned char *d;
+		size_t l;
+
+		d = path_der(sh, pos, &l);
+		if (d == NULL || ca_cert_info_read(d, l, &c, NULL) != 0 ||
+		    self_issued(&c) ||
+		    ca_name_match(c.issuer, c.issuer_len, root->subject,
+				  root->subject_len) != 1 ||
+		    (c.aki != NULL && !same_name(c.aki, c.aki_len, root->ski,
+						 root->ski_len)))
+			continue;
+		if (ca_crl_lists(crl, c.serial, c.serial_len))
+			return (int)pos + 1;
+	}
+	return 0;
+}
+
+/* Look at the store's newest root CRL; work out what it revokes if it is
+ * another than the one looked at last. Under SH->revoked_lock. */
+static int
+revoked_look(struct ca *ca, struct mica_err *err)
+{
+	struct ca_shared *sh = ca->sh;
+	struct ca_cert_info root;
+	struct ca_crl_info crl;
+	struct db_root_crl row;
+	int64_t number = -1, tu = -1;
+	int found = 0, which = 0;
+
+	if (ca_cert_info_read(sh->root_der, sh->root_len, &root, err) != 0 ||
+	    db_root_crl_last(ca->db, root.ski, root.ski_len, &number, &tu,
+			     &found, err) != 0)
+		return -1;
+	if (!found)
+		number = tu = -1;
+	if (sh->revoked_known && number == sh->revoked_number &&
+	    tu == sh->revoked_this_update)
+		return 0;
+	if (found) {
+		memset(&row, 0, sizeof(row));
+		if (db_root_crl_latest(ca->db, root.ski, root.ski_len, &row,
+				       err) != 0)
+			return -1;
+		/* It was read whole at its import: one that no longer
+		 * parses is a damaged store. */
+		if (ca_crl_info_read(row.der, row.der_len, &crl, err) != 0) {
+			db_root_crl_free(&row);
+			return -1;
+		}
+		which = revoked_in(sh, &root, &crl);
+		number = row.number;
+		tu = row.this_update;
+		db_root_crl_free(&row);
+	}
+	sh->revoked_number = number;
+	sh->revoked_this_update = tu;
+	sh->revoked_known = 1;
+	atomic_store(&sh->revoked, which);
+	return 0;
+}
+
+/* The name of the certificate at WHICH (ca_shared's revoked), for a
+ * message. */
+static void
+revoked_name(const struct ca_shared *sh, int which, char *buf, size_t size)
+{
+	struct ca_cert_info c;
+	const unsigned char *d;
+	size_t l;
+
+	buf[0] = '\0';
+	d = path_der(sh, (size_t)which - 1, &l);
+	if (d != NULL && ca_cert_info_read(d, l, &c, NULL) == 0)
+		ca_name_text(c.subject, c.subject_len, buf, size);
+}
+
+int
+ca_revoked_check(struct ca *ca, int now, struct mica_err *err)
+{
+	struct ca_shared *sh = ca->sh;
+	int64_t ms = mica_mono_ms(), last;
+	int which, known, r = 0;
+	char name[100];
+
+	/* A single-tier CA is its own root; one awaiting its certificate
+	 * has none to be revoked. */
+	if (sh->cert_der == NULL || sh->nchain == 0)
+		return 0;
+	last = atomic_load(&sh->revoked_looked_ms);
+	if (now || last == 0 || ms - last >= REVOKED_LOOK_MS) {
+		/* One look at a time: the others meanwhile go by what the
+		 * last one found - unless none was made yet. */
+		if (now || last == 0)
+			pthread_mutex_lock(&sh->revoked_lock);
+		else if (pthread_mutex_trylock(&sh->revoked_lock) != 0)
+			goto say;
+		last = atomic_load(&sh->revoked_looked_ms);
+		if (now || !sh->revoked_known || last == 0 ||
+		    ms - last >= REVOKED_LOOK_MS) {
+			if ((r = revoked_look(ca, err)) == 0)
+				atomic_store(&sh->revoked_looked_ms,
+					     ms != 0 ? ms : 1);
+		}
+		known = sh->revoked_known;
+		pthread_mutex_unlock(&sh->revoked_lock);
+		/* A store that does not answer now: what the last look
+		 * found stands; with none made, nothing is issued (the
+		 * issuance would need the store anyway). */
+		if (r != 0 && !known)
+			return -1;
+	}
+say:
+	if ((which = atomic_load(&sh->revoked)) == 0)
+		return 0;
+	if (which == 1)
+		return mica_err_set(err, MICA_E_CONFLICT, "ca_revoked",
+				    "the root's CRL revokes this CA's "
+				    "certificate: relying parties refuse all it "
+				    "issues; a new certificate lifts this "
+				    "(renew-ca --new-key, then install-ca; "
+				    "README: Two-tier set-up)");
+	revoked_name(sh, which, name, sizeof(name));
+	return mica_err_set(err, MICA_E_CONFLICT, "ca_revoked",
+			    "the root's CRL revokes %s, above this CA: relying "
+			    "parties refuse all this CA issues; a new certificate "
+			    "under a CA not revoked lifts this (renew-ca "
+			    "--new-key, then install-ca --chain)", name);
+}
+
+/* What import-crl says of a CRL that revokes WHICH (ca_shared's revoked). */
+static void
+revoked_notice(const struct ca_shared *sh, int which, char *notice)
+{
+	char name[100];
+
+	if (which == 1) {
+		snprintf(notice, CA_NOTICE_MAX, "this CRL revokes this CA's own "
+			 "certificate: relying parties reject everything it "
+			 "issued, and it issues nothing more (CLI, API, ACME, "
+			 "SCEP: \"ca_revoked\"; /healthz 503) until a new "
+			 "certificate is installed: 'mica renew-ca --new-key "
+			 "--csr-out next.csr', have the root sign it, then "
+			 "'mica install-ca --cert next.crt' (README: "
+			 "\"Two-tier set-up\")");
+		return;
+	}
+	revoked_name(sh, which, name, sizeof(name));
+	snprintf(notice, CA_NOTICE_MAX, "this CRL revokes the certificate of "
+		 "%s, above this CA: relying parties reject everything this CA "
+		 "issued, and it issues nothing more (\"ca_revoked\"; /healthz "
+		 "503) until it is certified under a CA that is not revoked: "
+		 "'mica renew-ca --new-key --csr-out next.csr', have it signed, "
+		 "then 'mica install-ca --cert next.crt --chain ...' (README: "
+		 "\"Two-tier set-up\")", name);
+}
+
 int
 ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
-		   const unsigned char *in, size_t len, char notice[256],
-		   struct mica_err *err)
+		   const unsigned char *in, size_t len,
+		   char notice[CA_NOTICE_MAX], struct mica_err *err)
 {
 	struct ca_crl_info crl;
-	struct ca_cert_info issuer, own;
+	struct ca_cert_info issuer;
 	struct db_root_crl row;
 	struct rootcrl_tx x;
 	unsigned char *der = NULL;
@@ -1301,14 +1510,18 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 		 (long long)row.number, name, crl.nentries);
 	if (ca_tx(ca, CA_TX_DURABLE, rootcrl_body, &x, err) != 0)
 		goto out;
-	if (ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &own,
-			      err) == 0 &&
-	    same_name(own.issuer, own.issuer_len, crl.issuer,
-		      crl.issuer_len) &&
-	    ca_crl_lists(&crl, own.serial, own.serial_len) && notice != NULL)
-		snprintf(notice, 256, "this CRL revokes this CA's own "
-			 "certificate: relying parties reject everything it "
-			 "issued");
+	/* What it revokes, worked out now for this handle (the daemon's
+	 * find it within a second): this CA's certificate, or one above
+	 * it that the root signed (the CA between them, in three tiers). */
+	{
+		struct mica_err e2;
+		int which;
+
+		(void)ca_revoked_check(ca, 1, &e2);
+		if ((which = atomic_load(&ca->sh->revoked)) != 0 &&
+		    notice != NULL)
+			revoked_notice(ca->sh, which, notice);
+	}
 	rc = 0;
 out:
 	free(der);

@@ -60,9 +60,13 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	char **domains = NULL;
 	int rc = -1;
 
-	/* An offline root, or a CA still awaiting its certificate, issues
-	 * nothing: say so before judging the request. */
-	if (ca_state_issue(ca, err) != 0)
+	/* An offline root, a CA still awaiting its certificate or one whose
+	 * certificate the root revoked issues nothing: say so before judging
+	 * the request. The daemon's own HTTPS certificate is made under a
+	 * revoked one too: without it the daemon would not start, and it
+	 * serves the CRLs that tell relying parties of the revocation. */
+	if ((daemon_tls ? ca_state_certified(ca, err) :
+	     ca_state_issue(ca, err)) != 0)
 		return -1;
 	memset(&in, 0, sizeof(in));
 	in.profile = prof;
@@ -85,7 +89,9 @@ ca_run_policy(struct ca *ca, const struct ca_principal *p,
 	in.key_bits = key_bits;
 	in.requested_days = days;
 	in.now = ca_now();
-	in.ca_not_after = ca->sh->not_after;
+	/* The end of the whole path, not only of this CA's certificate: a
+	 * root may end first, and relying parties refuse the leaf then. */
+	in.ca_not_after = ca->sh->path_not_after;
 	in.daemon_tls = daemon_tls;
 	rc = ca_policy_check(&in, d, err);
 	/* A CA certificate issued from above may constrain the names further
@@ -492,7 +498,9 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	struct discard_tx dx;
 	struct lint_refused_tx lx;
 
-	if (ca_insecure(ca, err) != 0 || ca_state_issue(ca, err) != 0 ||
+	if (ca_insecure(ca, err) != 0 ||
+	    (j->daemon_tls ? ca_state_certified(ca, err) :
+	     ca_state_issue(ca, err)) != 0 ||
 	    ca_sign_ready(ca, err) != 0)
 		return -1;
 	issuing_now(ca);
@@ -644,7 +652,9 @@ again:
 		 j->prof->name, j->d->days,
 		 j->renewal_of ? ", renews " : "", j->renewal_of ? j->renewal_of : "",
 		 j->consume_challenge ? ", fresh proof of possession" : "",
-		 j->d->clamped ? ", clamped to the CA's notAfter" : "");
+		 j->d->clamped ? (ca->sh->path_end_name[0] != '\0' ?
+				  ", clamped to the notAfter of a CA above" :
+				  ", clamped to the CA's notAfter") : "");
 	cx.ca = ca;
 	cx.j = j;
 	cx.serial_hex = serial_hex;
@@ -688,7 +698,12 @@ again:
 	out->not_before = t.not_before;
 	out->not_after = t.not_after;
 	out->clamped = j->d->clamped;
-	if (j->d->clamped)
+	if (j->d->clamped && ca->sh->path_end_name[0] != '\0')
+		snprintf(out->notice, sizeof(out->notice),
+			 "validity was shortened to end with the CA certificate "
+			 "of %s, above this CA, which ends first",
+			 ca->sh->path_end_name);
+	else if (j->d->clamped)
 		snprintf(out->notice, sizeof(out->notice),
 			 "validity was shortened to end with the CA certificate");
 	rc = 0;
@@ -973,6 +988,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	j.d = &d;
 	j.action = "cert.issue";
 	j.on_stored = daemon_tls_stored;
+	j.daemon_tls = 1;
 	rc = ca_issue(ca, &j, out, err);
 out:
 	ca_strv_free(doms);

@@ -86,7 +86,10 @@ struct ca_policy_input {
 	int key_bits;
 	int requested_days;             /* 0 = profile default */
 	int64_t now;
-	int64_t ca_not_after;           /* the CA certificate's notAfter */
+	int64_t ca_not_after;           /* the end of the CA's path: its
+					 * certificate's notAfter, or an
+					 * earlier one above it
+					 * (ca_path_not_after) */
 	/* The daemon's own TLS certificate, asked for by an admin (never
 	 * with a scope): the single label "localhost" is allowed. Every
 	 * other single-label DNS name is refused, here as for any request,
@@ -100,7 +103,7 @@ struct ca_policy_decision {
 	int64_t not_before;      /* now - 5 minutes (clock skew) */
 	int64_t not_after;       /* min(not_before + days, ca_not_after) */
 	int days;                /* validity granted, whole days */
-	int clamped;             /* 1 if cut to the CA's notAfter */
+	int clamped;             /* 1 if cut to ca_not_after */
 	unsigned key_usage;      /* CA_KU_* for this key kind */
 	unsigned eku;            /* CA_EKU_* */
 };

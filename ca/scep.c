@@ -182,7 +182,7 @@ ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
 	 * take the RA certificate for one not valid yet. */
 	if ((s->cert == NULL || now < s->not_before ||
 	     (s->not_after - now < CA_SCEP_RA_RENEW_LEFT &&
-	      s->not_after < ca->sh->not_after)) &&
+	      s->not_after < ca->sh->path_not_after)) &&
 	    certify(ca, s, now, err) != 0)
 		goto out;
 	if ((*der = malloc(s->cert_len)) == NULL) {

@@ -72,8 +72,10 @@ ca_service_certify(struct ca *ca, const struct ca_service *svc, int64_t now,
 	t.not_after = t.not_before + svc->days * INT64_C(86400);
 	if (t.not_before < ca->sh->not_before)
 		t.not_before = ca->sh->not_before;
-	if (t.not_after > ca->sh->not_after)
-		t.not_after = ca->sh->not_after;
+	/* No later than the path above: relying parties refuse the
+	 * responder's certificate (and the responses it signs) after it. */
+	if (t.not_after > ca->sh->path_not_after)
+		t.not_after = ca->sh->path_not_after;
 	if (t.not_after - now < svc->min_left) {
 		mica_err_set(err, MICA_E_CONFLICT, "ca_expiring",
 			     "the CA certificate expires too soon for %s "

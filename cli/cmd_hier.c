@@ -41,6 +41,9 @@ static const char install_help[] =
 "requires an explicit certificate policy of this CA's leaves\n"
 "(policyConstraints requireExplicitPolicy, the root's too) is refused\n"
 "(exit 3): mica's certificates carry no certificatePolicies.\n"
+"A CA above (the root) that ends before this CA's certificate is noted\n"
+"too: what this CA issues is cut to end by then, as relying parties\n"
+"refuse it afterwards.\n"
 "Signatures verified: RSA (PKCS#1 v1.5 or RSASSA-PSS) and ECDSA, with\n"
 "SHA-256, -384 or -512; others (SHA-1, Ed25519) are refused by name.\n"
 "\n"
@@ -513,7 +516,18 @@ static const char import_help[] =
 "parties would not take it for that certificate. And one whose thisUpdate\n"
 "is more than five minutes ahead of this machine's clock (the root's\n"
 "clock runs ahead): relying parties refuse a CRL not yet valid, and with\n"
-"it every certificate under the root; the CRL served stays the one before.\n";
+"it every certificate under the root; the CRL served stays the one before.\n"
+"\n"
+"A CRL that revokes this CA's certificate, or one of the chain that the\n"
+"root signed (an intermediate above this CA), is imported with a warning:\n"
+"relying parties then refuse everything this CA issued, so from then on it\n"
+"issues nothing - every way (issue, request approve, renew, the API, ACME,\n"
+"SCEP) is refused with ca_revoked (exit 6, HTTP 409), /healthz answers 503\n"
+"ca_revoked; a running mica serve finds it within a second and goes on\n"
+"serving its CRLs, the root's CRL and OCSP. A new certificate lifts it:\n"
+"'mica renew-ca --new-key', have it signed, 'mica install-ca' (then restart\n"
+"mica serve); so does a newer root CRL that no longer lists it (a hold\n"
+"released).\n";
 
 int
 cmd_import_crl(const char *datadir, int argc, char **argv)
@@ -523,7 +537,7 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	unsigned char *in = NULL;
 	size_t len = 0;
-	char notice[256];
+	char notice[CA_NOTICE_MAX];
 	int rc = 0;
 
 	if ((argc = cli_take_data_dir(argc, argv, NULL, NULL, &datadir)) < 0)

@@ -142,6 +142,34 @@ out:
 	return rc;
 }
 
+int
+db_root_crl_last(struct db *db, const unsigned char *ski, size_t ski_len,
+		 int64_t *number, int64_t *this_update, int *found,
+		 struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	*found = 0;
+	*number = *this_update = 0;
+	if (db == NULL || !ski_ok(ski, ski_len))
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_ROOT_CRL_LAST, root_crl_sql, err)) == NULL)
+		goto out;
+	db_bind_blob(st, 1, ski, ski_len, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1) {
+		*number = sqlite3_column_int64(st, 0);
+		*this_update = sqlite3_column_int64(st, 1);
+		*found = 1;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
 void
 db_root_crl_free(struct db_root_crl *c)
 {

@@ -1688,6 +1688,422 @@ test_engine_ceremony(void)
 	ca_close(root);
 }
 
+/* ------------------------------------- another organisation's root */
+
+/* A CA of another organisation (openssl ca, AD CS), made here: its key,
+ * name, key identifier and certificate. */
+struct org_ca {
+	struct ca_key *key;
+	unsigned char *name; size_t name_len;
+	unsigned char *spki; size_t spki_len;
+	unsigned char ski[20];
+	unsigned char *der; size_t len;
+};
+
+/* ISSUER's CA certificate (DER, heap) for SPKI named SUBJECT, serial
+ * SERIAL, valid from a day ago for DAYS days - not cut to the issuer's
+ * end, as openssl ca and AD CS do not cut it. */
+static int
+org_sign(const struct org_ca *issuer, const unsigned char *subject,
+	 size_t subject_len, const unsigned char *spki, size_t spki_len,
+	 unsigned char serial, int path_len, int64_t days,
+	 unsigned char **der, size_t *len)
+{
+	struct ca_tbs_cert t;
+	struct mica_err err;
+	unsigned char sn[1] = { serial }, *tbs = NULL, sig[CA_SIG_MAX];
+	size_t tbs_len = 0, sig_len = 0, alg_len;
+	const unsigned char *alg = ca_key_sig_alg(issuer->key, &alg_len);
+	int rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.serial = sn;
+	t.serial_len = 1;
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = issuer->name;
+	t.issuer_len = issuer->name_len;
+	t.subject = subject;
+	t.subject_len = subject_len;
+	t.not_before = (int64_t)time(NULL) - DAY;
+	t.not_after = t.not_before + days * DAY;
+	t.spki = spki;
+	t.spki_len = spki_len;
+	t.is_ca = 1;
+	t.path_len = path_len;
+	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN;
+	t.has_aki = 1;
+	memcpy(t.aki, issuer->ski, 20);
+	t.aki_len = 20;
+	if (ca_x509_key_id(spki, spki_len, t.ski, &err) == 0 &&
+	    ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err) == 0 &&
+	    ca_key_sign(issuer->key, tbs, tbs_len, sig, &sig_len, &err) == 0 &&
+	    ca_x509_wrap(tbs, tbs_len, alg, alg_len, sig, sig_len, der, len,
+			 &err) == 0)
+		rc = 0;
+	free(tbs);
+	return rc;
+}
+
+/* A CA named CN with a new key, certified by ISSUER (NULL: self-signed)
+ * with serial SERIAL for DAYS days. */
+static int
+org_ca_new(struct org_ca *c, const char *cn, const struct org_ca *issuer,
+	   unsigned char serial, int64_t days)
+{
+	struct mica_err err;
+
+	memset(c, 0, sizeof(*c));
+	if (ca_key_generate(CA_KEY_EC_P256, &c->key, &err) != 0 ||
+	    ca_key_spki(c->key, &c->spki, &c->spki_len, &err) != 0 ||
+	    ca_x509_name(cn, NULL, &c->name, &c->name_len, &err) != 0 ||
+	    ca_x509_key_id(c->spki, c->spki_len, c->ski, &err) != 0)
+		return -1;
+	return org_sign(issuer != NULL ? issuer : c, c->name, c->name_len,
+			c->spki, c->spki_len, serial, -1, days, &c->der,
+			&c->len);
+}
+
+static void
+org_ca_free(struct org_ca *c)
+{
+	ca_key_free(c->key);
+	free(c->name);
+	free(c->spki);
+	free(c->der);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ROOT's CRL number NUMBER (DER, heap) revoking the serials SERIALS (N,
+ * one octet each) for cACompromise. */
+static int
+org_crl(const struct org_ca *root, const unsigned char *serials, size_t n,
+	int64_t number, unsigned char **der, size_t *len)
+{
+	struct ca_crl_entry e[4];
+	struct ca_tbs_crl t;
+	struct mica_err err;
+	unsigned char *tbs = NULL, sig[CA_SIG_MAX];
+	size_t tbs_len = 0, sig_len = 0, alg_len;
+	const unsigned char *alg = ca_key_sig_alg(root->key, &alg_len);
+	int64_t now = (int64_t)time(NULL);
+	int rc = -1;
+
+	memset(e, 0, sizeof(e));
+	for (size_t i = 0; i < n && i < 4; i++) {
+		e[i].serial[0] = serials[i];
+		e[i].serial_len = 1;
+		e[i].reason = 2;
+		e[i].revoked_at = now - 60;
+	}
+	memset(&t, 0, sizeof(t));
+	t.sig_alg = alg;
+	t.sig_alg_len = alg_len;
+	t.issuer = root->name;
+	t.issuer_len = root->name_len;
+	t.this_update = now - 60;
+	t.next_update = now + 30 * DAY;
+	t.crl_number = number;
+	memcpy(t.aki, root->ski, 20);
+	t.aki_len = 20;
+	t.entries = n > 0 ? e : NULL;
+	t.nentries = n;
+	if (ca_x509_tbs_crl(&t, &tbs, &tbs_len, &err) == 0 &&
+	    ca_key_sign(root->key, tbs, tbs_len, sig, &sig_len, &err) == 0 &&
+	    ca_x509_wrap(tbs, tbs_len, alg, alg_len, sig, sig_len, der, len,
+			 &err) == 0)
+		rc = 0;
+	free(tbs);
+	return rc;
+}
+
+/* An issuing CA awaiting its certificate in G_TMP/DIR, opened unlocked. */
+static struct ca *
+org_sub(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct mica_err err;
+	struct ca *ca = NULL;
+	const char *doms[] = { "contoso.test" };
+
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(path, sizeof(path), dir);
+	o.name = name;
+	o.kind = CA_INIT_SUBORDINATE;
+	o.domains = doms;
+	o.ndomains = 1;
+	o.public_url = "http://ca.contoso.test";
+	if (ca_init(&o, &res, &err) != 0)
+		return NULL;
+	ca_init_result_free(&res);
+	if (ca_open(path, CA_OPEN_UNLOCK, NULL, &ca, &err) != 0)
+		return NULL;
+	return ca;
+}
+
+/* Issue a leaf for NAME from CA for DAYS days: 0 or -1 with *ERR. */
+static int
+leaf_issue(struct ca *ca, const char *name, int days, struct ca_issued *out,
+	   struct mica_err *err)
+{
+	struct ca_principal cli;
+	struct ca_submit s;
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	int rc;
+
+	ca_principal_cli(&cli);
+	memset(out, 0, sizeof(*out));
+	if (leaf_csr(name, &csr, &csr_len) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "test", "csr");
+	memset(&s, 0, sizeof(s));
+	s.csr = csr;
+	s.csr_len = csr_len;
+	s.days = days;
+	rc = ca_submit_csr(ca, &cli, &s, out, err);
+	free(csr);
+	return rc;
+}
+
+/*
+ * Two tiers under a root of another organisation that ends first: leaves
+ * are cut to the root's end (relying parties refuse them after it), and
+ * install-ca says so. Then the root's CRL revokes the CA's certificate:
+ * import-crl says so, every issuance is refused ("ca_revoked") but the
+ * daemon's own HTTPS certificate, a handle opened before the import (the
+ * daemon) finds it at its next look, and a rollover lifts it.
+ */
+static void
+test_revoked_under_org_root(void)
+{
+	struct org_ca root;
+	struct ca *ica = NULL, *served = NULL;
+	struct ca_principal cli;
+	struct ca_issued leaf;
+	struct mica_err err;
+	char notice[CA_NOTICE_MAX], adir[PATH_MAX];
+	unsigned char *sub = NULL, *crl = NULL, *spki = NULL, *csr = NULL;
+	unsigned char *next = NULL, *subject = NULL;
+	size_t sub_len = 0, crl_len = 0, spki_len = 0, csr_len = 0;
+	size_t next_len = 0, subject_len = 0;
+	const unsigned char unrelated = 0x55, own = 0x21;
+	struct ca_cert_info ri, si;
+
+	ca_principal_cli(&cli);
+	/* The root ends in 100 days, the CA certificate it signs in 730. */
+	CU_ASSERT_EQUAL_FATAL(org_ca_new(&root, "Org Root", NULL, 1, 100), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ica = org_sub("org-a", "Org Issuing A"));
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ica->sh->key, &spki, &spki_len,
+					  &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Org Issuing A", NULL, &subject,
+					   &subject_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(org_sign(&root, subject, subject_len, spki,
+				       spki_len, own, 0, 730, &sub, &sub_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(root.der, root.len, &ri,
+						&err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(sub, sub_len, &si, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, sub, sub_len, root.der,
+					      root.len, notice, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(notice, "the certificate of CN=Org Root, "
+				      "above this CA, ends on"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notice, "cut to end then"));
+	CU_ASSERT_EQUAL(ca_not_after(ica), si.not_after);
+	CU_ASSERT_EQUAL(ca_path_not_after(ica), ri.not_after);
+	{
+		/* Its end is the root's: warned of then, not at its own. */
+		char w[CA_EXPIRY_WARNING_MAX];
+
+		CU_ASSERT_EQUAL(ca_expiry_warning(ica, ri.not_after - 5 * DAY, w,
+						  sizeof(w)), 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(w, "the CA certificate of "
+					      "CN=Org Root, above this CA, "
+					      "expires on"));
+		CU_ASSERT_EQUAL(ca_expiry_warning(ica, ri.not_after + 1, w,
+						  sizeof(w)), 2);
+	}
+
+	/* 300 days asked: cut to the root's end, and said so. */
+	CU_ASSERT_EQUAL_FATAL(leaf_issue(ica, "a1.contoso.test", 300, &leaf,
+					 &err), 0);
+	CU_ASSERT_EQUAL(leaf.not_after, ri.not_after);
+	CU_ASSERT(leaf.clamped);
+	CU_ASSERT_PTR_NOT_NULL(strstr(leaf.notice, "validity was shortened to "
+				      "end with the CA certificate of "
+				      "CN=Org Root, above this CA"));
+	ca_issued_free(&leaf);
+	/* 30 days: within the path, untouched. */
+	CU_ASSERT_EQUAL_FATAL(leaf_issue(ica, "a2.contoso.test", 30, &leaf,
+					 &err), 0);
+	CU_ASSERT(!leaf.clamped);
+	CU_ASSERT(leaf.not_after < ri.not_after);
+	ca_issued_free(&leaf);
+
+	/* A handle opened now stands for a running daemon. */
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir_of(adir, sizeof(adir), "org-a"),
+				      CA_OPEN_UNLOCK, NULL, &served, &err), 0);
+	CU_ASSERT_EQUAL(ca_revoked_check(served, 0, &err), 0);
+
+	/* A root CRL revoking another certificate: nothing to say. */
+	CU_ASSERT_EQUAL_FATAL(org_crl(&root, &unrelated, 1, 1, &crl, &crl_len),
+			      0);
+	CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, crl, crl_len, notice,
+					   &err), 0);
+	CU_ASSERT_STRING_EQUAL(notice, "");
+	free(crl);
+	CU_ASSERT_EQUAL(leaf_issue(ica, "a3.contoso.test", 30, &leaf, &err), 0);
+	ca_issued_free(&leaf);
+
+	/* The next revokes this CA's: said, and issuance refused. */
+	CU_ASSERT_EQUAL_FATAL(org_crl(&root, &own, 1, 2, &crl, &crl_len), 0);
+	CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, crl, crl_len, notice,
+					   &err), 0);
+	free(crl);
+	CU_ASSERT_PTR_NOT_NULL(strstr(notice, "revokes this CA's own "
+				      "certificate"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notice, "renew-ca --new-key"));
+	CU_ASSERT_EQUAL(leaf_issue(ica, "a4.contoso.test", 30, &leaf, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_revoked");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "revokes this CA's certificate"));
+	CU_ASSERT_EQUAL(ca_state_issue(ica, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_revoked");
+	/* The daemon's own HTTPS certificate is still made: it serves the
+	 * CRLs. */
+	{
+		const char *names[] = { "ca.contoso.test" };
+
+		CU_ASSERT_EQUAL(ca_issue_for_spki(ica, &cli, "server", spki,
+						  spki_len, names, 1, 0, &leaf,
+						  &err), 0);
+		ca_issued_free(&leaf);
+	}
+	/* The other handle goes by its last look for up to a second, then
+	 * finds the new root CRL in the store. */
+	CU_ASSERT_EQUAL(ca_revoked_check(served, 0, &err), 0);
+	atomic_store(&served->sh->revoked_looked_ms, 1);
+	CU_ASSERT_EQUAL(ca_revoked_check(served, 0, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_revoked");
+	CU_ASSERT_EQUAL(leaf_issue(served, "a5.contoso.test", 30, &leaf, &err),
+			-1);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_revoked");
+	/* Reopened (the command line's next command): still refused. */
+	ca_close(served);
+	served = NULL;
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir_of(adir, sizeof(adir), "org-a"),
+				      CA_OPEN_UNLOCK, NULL, &served, &err), 0);
+	CU_ASSERT_EQUAL(leaf_issue(served, "a6.contoso.test", 30, &leaf, &err),
+			-1);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_revoked");
+	ca_close(served);
+	served = NULL;
+
+	/* A rollover to a new certificate lifts it. */
+	CU_ASSERT_EQUAL_FATAL(ca_renew_ca(ica, &cli, 1, NULL, -1, NULL, &csr,
+					  &csr_len, &err), 0);
+	free(spki);
+	spki = NULL;
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ica->sh->pending_key, &spki,
+					  &spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(org_sign(&root, subject, subject_len, spki,
+				       spki_len, 0x22, 0, 730, &next,
+				       &next_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, next, next_len, NULL,
+					      0, notice, &err), 0);
+	CU_ASSERT_EQUAL(ca_revoked_check(ica, 0, &err), 0);
+	CU_ASSERT_EQUAL(leaf_issue(ica, "a7.contoso.test", 30, &leaf, &err), 0);
+	ca_issued_free(&leaf);
+
+	free(csr);
+	free(next);
+	free(sub);
+	free(spki);
+	free(subject);
+	ca_close(ica);
+	org_ca_free(&root);
+}
+
+/*
+ * Three tiers: an organisation's root, its intermediate, this CA. The
+ * root's CRL speaks of the intermediate (its serials, not this CA's):
+ * revoking the intermediate stops this CA's issuance and is said at the
+ * import; a serial of the root's that happens to equal this CA's (given
+ * by the intermediate) does not.
+ */
+static void
+test_revoked_above(void)
+{
+	struct org_ca root, inter;
+	struct ca *ica = NULL;
+	struct ca_principal cli;
+	struct ca_issued leaf;
+	struct mica_err err;
+	char notice[CA_NOTICE_MAX], *p1 = NULL, *p2 = NULL, *chain = NULL;
+	unsigned char *sub = NULL, *crl = NULL, *spki = NULL, *subject = NULL;
+	size_t sub_len = 0, crl_len = 0, spki_len = 0, subject_len = 0;
+	const unsigned char own = 0x41, mid = 0x31;
+
+	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL_FATAL(org_ca_new(&root, "Org Root B", NULL, 1, 3650), 0);
+	CU_ASSERT_EQUAL_FATAL(org_ca_new(&inter, "Org Intermediate", &root,
+					 mid, 1000), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ica = org_sub("org-b", "Org Issuing B"));
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ica->sh->key, &spki, &spki_len,
+					  &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Org Issuing B", NULL, &subject,
+					   &subject_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(org_sign(&inter, subject, subject_len, spki,
+				       spki_len, own, 0, 365, &sub, &sub_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_pem_encode("CERTIFICATE", inter.der, inter.len,
+					    &p1, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_pem_encode("CERTIFICATE", root.der, root.len,
+					    &p2, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(chain = malloc(strlen(p1) + strlen(p2) + 1));
+	strcpy(chain, p1);
+	strcat(chain, p2);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, sub, sub_len,
+					      (unsigned char *)chain,
+					      strlen(chain), notice, &err), 0);
+	/* This CA's own certificate ends first: nothing above to say. */
+	CU_ASSERT_PTR_NULL(strstr(notice, "above this CA, ends on"));
+	CU_ASSERT_EQUAL(ca_path_not_after(ica), ca_not_after(ica));
+	CU_ASSERT_EQUAL(leaf_issue(ica, "b1.contoso.test", 30, &leaf, &err), 0);
+	ca_issued_free(&leaf);
+
+	/* The root's serial 0x41 is another certificate than this CA's. */
+	CU_ASSERT_EQUAL_FATAL(org_crl(&root, &own, 1, 1, &crl, &crl_len), 0);
+	CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, crl, crl_len, notice,
+					   &err), 0);
+	free(crl);
+	CU_ASSERT_STRING_EQUAL(notice, "");
+	CU_ASSERT_EQUAL(leaf_issue(ica, "b2.contoso.test", 30, &leaf, &err), 0);
+	ca_issued_free(&leaf);
+
+	/* The intermediate revoked: everything under it with it. */
+	CU_ASSERT_EQUAL_FATAL(org_crl(&root, &mid, 1, 2, &crl, &crl_len), 0);
+	CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, crl, crl_len, notice,
+					   &err), 0);
+	free(crl);
+	CU_ASSERT_PTR_NOT_NULL(strstr(notice, "revokes the certificate of "
+				      "CN=Org Intermediate, above this CA"));
+	CU_ASSERT_EQUAL(leaf_issue(ica, "b3.contoso.test", 30, &leaf, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "ca_revoked");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "CN=Org Intermediate, above "
+				      "this CA"));
+
+	free(chain);
+	free(p1);
+	free(p2);
+	free(sub);
+	free(spki);
+	free(subject);
+	ca_close(ica);
+	org_ca_free(&inter);
+	org_ca_free(&root);
+}
+
 /* ------------------------------------------------------------- main */
 
 static int
@@ -1747,6 +2163,10 @@ main(void)
 		  test_signcheck_cacert },
 		{ "names compared as relying parties do (case, spacing, string types)",
 		  test_name_match },
+		{ "under another organisation's root: leaves end with it; revoked by its CRL, nothing issued until a rollover",
+		  test_revoked_under_org_root },
+		{ "three tiers: the root's CRL revoking the CA above stops issuance",
+		  test_revoked_above },
 		{ "the ceremony: offline root, issuing CA, install, issue, rollover",
 		  test_engine_ceremony },
 		{ "a path's policyConstraints, key algorithm, CDP and caIssuers read",

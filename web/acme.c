@@ -76,6 +76,9 @@ static const struct {
 	{ "tls",                       "tls",                     400 },
 	{ "server_internal",           "serverInternal",          500 },
 	{ "key_in_use",                "malformed",               409 },
+	/* The CA cannot issue (the root's CRL revokes its certificate): the
+	 * server's matter, not the client's request; said as it is. */
+	{ "ca_revoked",                "serverInternal",          503 },
 	/* The dispatcher's, before any handler (web_acme_error). */
 	{ "method_not_allowed",        "malformed",               405 },
 	/* The engine's policy, in ACME's words: a name the account may not
@@ -144,7 +147,8 @@ problem(struct acme_call *k, const struct mica_err *e)
 	json_t *o;
 
 	problem_type(e, &type, &status);
-	if (strcmp(type, "serverInternal") == 0) {
+	if (strcmp(type, "serverInternal") == 0 &&
+	    strcmp(e->code, "ca_revoked") != 0) {
 		mica_log(MICA_LOG_ERR, "acme: %s: %s", e->code, e->msg);
 		snprintf(detail, sizeof(detail), "%s", e->kind == MICA_E_UNAVAIL ?
 			 "the CA is unavailable; try again shortly" : "internal error");

@@ -311,6 +311,14 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if ((ex = ca_expiry_warning(ca, c->now, warning, sizeof(warning))) == 2)
 		return mica_err_set(err, MICA_E_UNAVAIL, "ca_expired", "%s",
 				    warning);
+	/* Likewise a CA whose certificate, or one above it, the root's CRL
+	 * revokes: it issues nothing (the daemon serves its CRLs still). A
+	 * root CRL imported by the command line is seen within a second. */
+	if (ca_revoked_check(ca, 0, err) != 0) {
+		if (err != NULL && strcmp(err->code, "ca_revoked") == 0)
+			err->kind = MICA_E_UNAVAIL;
+		return -1;
+	}
 	o = json_object();
 	if (o == NULL || json_object_set_new(o, "status", json_string("ok")) != 0 ||
 	    (ex == 1 && json_object_set_new(o, "warning",

@@ -68,6 +68,8 @@ struct web_daemon {
 	int trim_due;                    /* work done since the last trim */
 	int64_t expiry_said;             /* monotonic ms of the last warning
 					  * of the CA's end, 0: none yet */
+	int revoked_said;                /* the CA revoked at the last look */
+	int64_t revoked_said_ms;         /* monotonic ms it was last said */
 };
 
 /* jansson's memory is wiped when freed: a reply may hold a new token. */
@@ -408,6 +410,47 @@ expiry_maintain(struct web_daemon *dm, struct ca *ca)
 	dm->expiry_said = now != 0 ? now : 1;
 }
 
+/*
+ * The root's CRL revokes this CA's certificate, or one above it: an
+ * error in the log at start, when it turns so (a root CRL imported by the
+ * command line meanwhile) and once a day while it lasts; back to normal
+ * is said too (a newer root CRL without it, a hold released). The daemon
+ * goes on serving, as a mature CA does with a revoked CA certificate
+ * (AD CS refuses to issue from it, and publishes still): relying parties
+ * learn of the revocation from /root.crl, the CDP of this CA's own
+ * certificate, which only this daemon serves, and of its leaves' from
+ * /crl and OCSP, which those that cached the CA certificate keep asking.
+ * Stopping would hide both; issuing would only hand out certificates
+ * every relying party refuses. So issuance alone is refused
+ * (ca_state_issue, /healthz 503 ca_revoked).
+ */
+static void
+revoked_maintain(struct web_daemon *dm, struct ca *ca)
+{
+	struct mica_err e;
+	int64_t now = mica_mono_ms();
+	int revoked;
+
+	if (ca_revoked_check(ca, 0, &e) == 0)
+		revoked = 0;
+	else if (strcmp(e.code, "ca_revoked") == 0)
+		revoked = 1;
+	else
+		return;   /* the store: /healthz and the requests say it */
+	if (revoked == dm->revoked_said && (!revoked ||
+	    now - dm->revoked_said_ms < INT64_C(86400000)))
+		return;
+	if (revoked)
+		mica_log(MICA_LOG_ERR, "%s; issuing nothing, serving the CRLs, "
+			 "the root's CRL and OCSP still", e.msg);
+	else if (dm->revoked_said)
+		mica_log(MICA_LOG_INFO, "the root's newest CRL no longer "
+			 "revokes this CA's certificate or one above it: "
+			 "issuing again");
+	dm->revoked_said = revoked;
+	dm->revoked_said_ms = now;
+}
+
 /* What a process killed while issuing left, once older than any live
  * issuance (ca_issue_sweep): at start and every tick. */
 static void
@@ -677,6 +720,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 	}
 	banner(dm, first);
 	expiry_maintain(dm, tick);
+	revoked_maintain(dm, tick);
 
 	next_tick = mica_mono_ms() + WEB_TICK_SECONDS * 1000;
 	for (;;) {
@@ -696,6 +740,7 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 					web_server_store_too_new(&dm->srv);
 				web_tls_maintain(&dm->tls, 0);
 				expiry_maintain(dm, tick);
+				revoked_maintain(dm, tick);
 				/* A mode loosened while we run: the engine logs it
 				 * and refuses to issue until it is fixed. */
 				(void)ca_perm_check(parent, &pe);

@@ -299,8 +299,10 @@ web_tls_maintain(struct web_tls *t, int force)
 		 * long it has left. */
 		if (now < renew_at && now >= t->not_before)
 			return;
-		/* Cut to the CA's own end already: a new one cannot do better. */
-		if (ca_not_after(t->srv->parent) <= t->not_after &&
+		/* Cut to the end of the CA's path already (its own
+		 * certificate's, or one above it): a new one cannot do
+		 * better. */
+		if (ca_path_not_after(t->srv->parent) <= t->not_after &&
 		    now >= t->not_before && now < t->not_after)
 			return;
 	}

@@ -21,8 +21,11 @@
 # CA under a root made by plain openssl (openssl ca -extensions v3_ca, a
 # subjectKeyIdentifier of its own, the certificate delivered as a .p7b);
 # roots made by GnuTLS's certtool that sign with RSASSA-PSS (an RSA-PSS
-# key, an RSA key) and one with Ed25519, named as unsupported; a
-# single-tier store of schema 4 that keeps working after the migration.
+# key, an RSA key) and one with Ed25519, named as unsupported; leaves cut
+# to a root that ends before the issuing CA; an issuing CA revoked by its
+# root's CRL (or the intermediate above it), which then issues nothing
+# until a rollover; a single-tier store of schema 4 that keeps working
+# after the migration.
 #
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/hier.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
@@ -1305,6 +1308,154 @@ grep -q 'Northwind Ed25519 Root.*signature algorithm mica does not verify' p3.er
 	ok "... naming the root and the algorithm, not a missing certificate" ||
 	fail "Ed25519 root: $(cat p3.err)"
 expect_rc "... and the CA still awaits its certificate (6)" 6 m -d P3 issue --csr pss.csr --out /dev/null
+
+# ------------- 10c. a root that ends first, a CA revoked at the root --
+# Another organisation's root (openssl ca) that ends in 60 days certifies
+# mica for two years, as openssl ca and AD CS do (sign-ca would cut it):
+# relying parties refuse a leaf once the root has expired ("certificate
+# has expired" at depth 2), so leaves end with the root, said at
+# install-ca and at issuance. Then the root revokes mica's certificate
+# (openssl ca -revoke -crl_reason cACompromise): relying parties refuse
+# every leaf (error 23 at depth 1), so mica issues nothing more - CLI and
+# API refused ("ca_revoked", exit 6 / 409), /healthz 503, the daemon says
+# so at start and serves its CRLs still - until a rollover. In three
+# tiers (root, intermediate, mica) the root's CRL revoking the
+# intermediate does the same.
+
+mkdir -p org/newcerts
+: > org/index.txt
+echo 2000 > org/serial
+echo 2000 > org/crlnumber
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout org/root.key \
+	-subj "/O=Tailspin/CN=Tailspin Root" -days 60 -addext "basicConstraints=critical,CA:true" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" -out org/root.pem 2>/dev/null || die "openssl root (org)"
+cat > org/ca.cnf <<EOF
+[ ca ]
+default_ca = org
+[ org ]
+dir = $W/org
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = \$dir/root.pem
+private_key = \$dir/root.key
+default_md = sha256
+default_days = 730
+default_crl_days = 30
+policy = policy_anything
+copy_extensions = copy
+unique_subject = no
+[ policy_anything ]
+organizationName = optional
+commonName = supplied
+[ v3_ca ]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_inter ]
+basicConstraints = critical, CA:true, pathlen:1
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+EOF
+ROOT_END=$(date -d "$(openssl x509 -in org/root.pem -noout -enddate | cut -d= -f2)" +%s)
+m -d V init --subordinate --name "Tailspin Issuing CA" --domain tailspin.test \
+	--public-url "$H" --csr-out v.csr >/dev/null || fail "init V"
+openssl ca -batch -config org/ca.cnf -extensions v3_ca -in v.csr -out v.crt -notext >org/v.log 2>&1 ||
+	die "openssl ca (V)"
+openssl x509 -in v.crt > v.pem
+expect_rc "install-ca under a root that ends before the CA certificate" 0 \
+	m -d V install-ca --cert v.crt --chain org/root.pem
+grep -q "^note: .*the certificate of .*Tailspin Root.*, above this CA, ends on .*before this CA's certificate" "$TMP/rc.err" &&
+	ok "... noting that the root ends first and leaves are cut to it" || fail "... it said: $(cat "$TMP/rc.err")"
+csr vleaf www.tailspin.test
+expect_rc "issue for 300 days under it" 0 m -d V issue --csr vleaf.csr --days 300 --out vleaf.pem
+grep -q "^note: validity was shortened to end with the CA certificate of .*Tailspin Root.*, above this CA" "$TMP/rc.err" &&
+	ok "... said to end with the root" || fail "... it said: $(cat "$TMP/rc.err")"
+LEAF_END=$(date -d "$(openssl x509 -in vleaf.pem -noout -enddate | cut -d= -f2)" +%s)
+is "... the leaf ends with the root, not in 300 days" "$LEAF_END" "$ROOT_END"
+openssl verify -x509_strict -attime $((LEAF_END - 3600)) -CAfile org/root.pem -untrusted v.pem vleaf.pem \
+	> vleaf.verify 2>&1 && ok "openssl verify -attime an hour before the leaf's end: OK" ||
+	fail "openssl verify before the leaf's end: $(cat vleaf.verify)"
+VENR=$(m -d V token create --enroll --uses -1 --comment "hier test") || die "enroll token (V)"
+issue_v() { # issue_v NAME DNS: NAME.json; the HTTP code on stdout
+	csr "$1" "$2"
+	jq_csr "$1.csr" | curl -s -o "$1.json" -w '%{http_code}' --cacert org/root.pem \
+		-H "Authorization: Bearer $VENR" -H 'Content-Type: application/json' \
+		--data-binary @- "$S/api/v1/requests"
+}
+serve_start "$W/serve-v.out" V MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/serve-v.out"
+is "/healthz before the revocation: 200" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 200
+is "the daemon issues (201)" "$(issue_v vapi1 api1.tailspin.test)" 201
+
+openssl ca -batch -config org/ca.cnf -revoke v.crt -crl_reason cACompromise >org/revoke.log 2>&1 ||
+	die "openssl ca -revoke (V)"
+openssl ca -batch -config org/ca.cnf -gencrl -out org/root2.crl >/dev/null 2>&1 || die "openssl ca -gencrl"
+expect_rc "import-crl: the root's CRL revoking this CA" 0 m -d V import-crl org/root2.crl
+grep -q "^warning: this CRL revokes this CA's own certificate: .*issues nothing more.*renew-ca --new-key" "$TMP/rc.err" &&
+	ok "... saying it is revoked, issues nothing more, and what to do" || fail "... it said: $(cat "$TMP/rc.err")"
+expect_rc "mica issue is refused (6)" 6 m -d V issue --csr vleaf.csr --out /dev/null
+check "... saying the root's CRL revokes this CA's certificate" \
+	grep -q "the root's CRL revokes this CA's certificate" "$TMP/rc.err"
+m -d V crl --pem --out v-crl.pem >/dev/null 2>&1 || die "mica crl (V)"
+openssl crl -in org/root2.crl > v-crls.pem 2>/dev/null
+cat v-crl.pem >> v-crls.pem
+openssl verify -crl_check_all -CAfile org/root.pem -untrusted v.pem -CRLfile v-crls.pem vleaf.pem \
+	> vleaf.revoked 2>&1
+grep -q "^error 23 at 1 depth lookup: certificate revoked" vleaf.revoked &&
+	ok "openssl verify -crl_check_all refuses its leaves (error 23 at depth 1)" ||
+	fail "openssl verify with the root's CRL: $(cat vleaf.revoked)"
+health_revoked() {
+	[ "$(curl -s -o "$W/v.health" -w '%{http_code}' "$H/healthz")" = 503 ] &&
+		[ "$(json_get "$W/v.health" error)" = ca_revoked ]
+}
+wait_for "the running daemon finds the imported CRL (/healthz 503 ca_revoked)" 10 health_revoked &&
+	ok "the running daemon: /healthz 503 ca_revoked" || fail "/healthz: $(cat "$W/v.health")"
+is "... and the API refuses issuance (409)" "$(issue_v vapi2 api2.tailspin.test)" 409
+is "... ca_revoked" "$(json_get vapi2.json error)" ca_revoked
+is "... still serving the root's CRL" "$(fetch /root.crl v-root.crl)" "200 application/pkix-crl"
+is "... and its own" "$(fetch /crl v-own.crl)" "200 application/pkix-crl"
+serve_stop
+serve_start "$W/serve-v2.out" V MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/serve-v2.out"
+grep -q "revokes this CA's certificate.*issuing nothing, serving the CRLs" "$W/serve-v2.out.err" &&
+	ok "serve starts under a revoked CA certificate, logging an error" || fail "serve start: $(cat "$W/serve-v2.out.err")"
+is "... /healthz 503 at once" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 503
+serve_stop
+
+expect_rc "renew-ca --new-key" 0 m -d V renew-ca --new-key --csr-out v2.csr
+openssl ca -batch -config org/ca.cnf -extensions v3_ca -in v2.csr -out v2.crt -notext >org/v2.log 2>&1 ||
+	die "openssl ca (V, rollover)"
+expect_rc "install-ca of the new certificate" 0 m -d V install-ca --cert v2.crt
+expect_rc "... lifts it: mica issue" 0 m -d V issue --csr vleaf.csr --out vleaf2.pem
+serve_start "$W/serve-v3.out" V MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/serve-v3.out"
+is "... /healthz 200 again" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 200
+serve_stop
+
+# Three tiers: the root revokes the intermediate above mica.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout org/inter.key \
+	-subj "/O=Tailspin/CN=Tailspin Intermediate" -out org/inter.csr 2>/dev/null || die "openssl req (inter)"
+openssl ca -batch -config org/ca.cnf -extensions v3_inter -days 365 -in org/inter.csr \
+	-out org/inter.crt -notext >org/inter.log 2>&1 || die "openssl ca (intermediate)"
+openssl x509 -in org/inter.crt > org/inter.pem
+m -d T init --subordinate --name "Tailspin Issuing CA 3" --domain tailspin.test \
+	--public-url "$H" --csr-out t.csr >/dev/null || fail "init T"
+openssl x509 -req -in t.csr -CA org/inter.pem -CAkey org/inter.key -CAcreateserial -days 30 \
+	-extfile ent/sub.ext -out t.crt 2>/dev/null || die "openssl x509 -req (T)"
+expect_rc "install-ca under an intermediate" 0 m -d T install-ca --cert t.crt --chain org/inter.pem --chain org/root.pem
+expect_rc "... issues" 0 m -d T issue --csr vleaf.csr --out tleaf.pem
+openssl ca -batch -config org/ca.cnf -revoke org/inter.crt -crl_reason cACompromise >>org/revoke.log 2>&1 ||
+	die "openssl ca -revoke (intermediate)"
+openssl ca -batch -config org/ca.cnf -gencrl -out org/root3.crl >/dev/null 2>&1 || die "openssl ca -gencrl"
+openssl verify -crl_check -CAfile org/root.pem -CRLfile org/root3.crl org/inter.pem 2>&1 |
+	grep -q "certificate revoked" && ok "openssl verify: the root's CRL revokes the intermediate" ||
+	fail "openssl verify of the intermediate"
+expect_rc "import-crl: the root's CRL revoking the intermediate above this CA" 0 m -d T import-crl org/root3.crl
+grep -q "^warning: this CRL revokes the certificate of .*Tailspin Intermediate.*, above this CA" "$TMP/rc.err" &&
+	ok "... saying so" || fail "... it said: $(cat "$TMP/rc.err")"
+expect_rc "... and mica issue is refused (6)" 6 m -d T issue --csr vleaf.csr --out /dev/null
+check "... naming the intermediate" grep -q "Tailspin Intermediate.*above this CA" "$TMP/rc.err"
 
 # --------------------------- 11. a single-tier store of schema 4 --
 
