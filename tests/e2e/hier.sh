@@ -159,6 +159,43 @@ chromium_judge() {
 	is "$l: headless Chromium $([ "$want" = ok ] && echo loads || echo refuses) https://$host/" "$got" "$want"
 }
 
+# org_root DIR SERIAL SUBJECT DAYS KEYOPT...: an organisation's own root
+# made with plain openssl in DIR (root.pem, root.key) and an 'openssl ca'
+# configuration for it, DIR/ca.cnf, serials and CRL numbers from SERIAL;
+# the caller appends its [ v3_... ] sections.
+org_root() {
+	local d=$1 serial=$2 subj=$3 days=$4
+	shift 4
+	mkdir -p "$d/newcerts"
+	: > "$d/index.txt"
+	echo "$serial" > "$d/serial"
+	echo "$serial" > "$d/crlnumber"
+	openssl req -x509 -newkey "$@" -nodes -keyout "$d/root.key" -subj "$subj" -days "$days" \
+		-addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-out "$d/root.pem" 2>/dev/null || die "openssl root ($d)"
+	cat > "$d/ca.cnf" <<EOF
+[ ca ]
+default_ca = org
+[ org ]
+dir = $W/$d
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = \$dir/root.pem
+private_key = \$dir/root.key
+default_md = sha256
+default_days = 730
+default_crl_days = 30
+policy = policy_anything
+copy_extensions = copy
+unique_subject = no
+[ policy_anything ]
+organizationName = optional
+commonName = supplied
+EOF
+}
+
 # --------------------------------------------------- 1. the offline root --
 
 expect_rc "init --root-only" 0 m -d R init --name "Contoso Root CA" --root-only
@@ -731,33 +768,8 @@ done
 
 # -------------------------- 10. under a root made by plain openssl --
 
-mkdir -p ent/newcerts
-: > ent/index.txt
-echo 1000 > ent/serial
-echo 1000 > ent/crlnumber
-openssl req -x509 -newkey rsa:3072 -nodes -keyout ent/root.key -subj "/O=Fabrikam/CN=Fabrikam Enterprise Root" \
-	-days 3650 -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-	-out ent/root.pem 2>/dev/null || die "openssl root"
-cat > ent/ca.cnf <<EOF
-[ ca ]
-default_ca = ent
-[ ent ]
-dir = $W/ent
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-crlnumber = \$dir/crlnumber
-certificate = \$dir/root.pem
-private_key = \$dir/root.key
-default_md = sha256
-default_days = 730
-default_crl_days = 30
-policy = policy_anything
-copy_extensions = copy
-unique_subject = no
-[ policy_anything ]
-organizationName = optional
-commonName = supplied
+org_root ent 1000 "/O=Fabrikam/CN=Fabrikam Enterprise Root" 3650 rsa:3072
+cat >> ent/ca.cnf <<EOF
 [ v3_ca ]
 basicConstraints = critical, CA:true, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign, digitalSignature
@@ -1322,33 +1334,8 @@ expect_rc "... and the CA still awaits its certificate (6)" 6 m -d P3 issue --cs
 # tiers (root, intermediate, mica) the root's CRL revoking the
 # intermediate does the same.
 
-mkdir -p org/newcerts
-: > org/index.txt
-echo 2000 > org/serial
-echo 2000 > org/crlnumber
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout org/root.key \
-	-subj "/O=Tailspin/CN=Tailspin Root" -days 60 -addext "basicConstraints=critical,CA:true" \
-	-addext "keyUsage=critical,keyCertSign,cRLSign" -out org/root.pem 2>/dev/null || die "openssl root (org)"
-cat > org/ca.cnf <<EOF
-[ ca ]
-default_ca = org
-[ org ]
-dir = $W/org
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-crlnumber = \$dir/crlnumber
-certificate = \$dir/root.pem
-private_key = \$dir/root.key
-default_md = sha256
-default_days = 730
-default_crl_days = 30
-policy = policy_anything
-copy_extensions = copy
-unique_subject = no
-[ policy_anything ]
-organizationName = optional
-commonName = supplied
+org_root org 2000 "/O=Tailspin/CN=Tailspin Root" 60 ec -pkeyopt ec_paramgen_curve:P-256
+cat >> org/ca.cnf <<EOF
 [ v3_ca ]
 basicConstraints = critical, CA:true, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign
