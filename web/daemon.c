@@ -150,7 +150,7 @@ init_ca_apart(struct web_daemon *dm, struct mica_err *err)
 {
 	struct mica_err e;
 	size_t got = 0;
-	pid_t pid;
+	pid_t pid, parent;
 	int fds[2], st = 0;
 
 	if (pipe2(fds, O_CLOEXEC) != 0)
@@ -158,6 +158,7 @@ init_ca_apart(struct web_daemon *dm, struct mica_err *err)
 				    "cannot make a pipe: %s", strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
+	parent = getpid();
 	if ((pid = fork()) < 0) {
 		close(fds[0]);
 		close(fds[1]);
@@ -170,7 +171,9 @@ init_ca_apart(struct web_daemon *dm, struct mica_err *err)
 		int rc;
 
 		close(fds[0]);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+		/* Not "getppid() == 1": the daemon may be PID 1 itself (a
+		 * container's), and an orphan may go to a subreaper. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 			_exit(1);
 		memset(&res, 0, sizeof(res));
 		mica_err_clear(&e);

@@ -407,4 +407,37 @@ PY
 	serve_stop
 fi
 
+# A daemon that is PID 1 (a container's 'CMD ["mica", "serve"]') makes
+# its CA all the same - the child that makes it must not take its parent
+# being PID 1 for having been orphaned - and stops on the SIGTERM that
+# docker stop sends it, which the kernel drops for a PID 1 without a
+# handler for it.
+if [ "$(id -u)" = 0 ] && unshare --pid --fork true 2>/dev/null; then
+	cat > "$W/as-pid1" <<EOF
+#!/bin/sh
+exec unshare --pid --fork --kill-child=KILL "$MICA" "\$@"
+EOF
+	chmod 755 "$W/as-pid1"
+	REAL_MICA=$MICA
+	MICA=$W/as-pid1
+	serve_start "$W/pid1.out" "$W/pid1" -- --domain contoso.test ||
+		serve_failed "$W/pid1.out"
+	MICA=$REAL_MICA
+	grep -q "created a new CA in $W/pid1" "$W/pid1.out" &&
+		ok "a first start as PID 1 creates its CA" ||
+		fail "as PID 1: $(cat "$W/pid1.out" "$W/pid1.out.err" | tail -3)"
+	is "... and serves it" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 200
+	INNER=$(pgrep -P "$SERVE_PID" | head -1)
+	kill -TERM "$INNER" 2>/dev/null
+	if wait_for "PID 1 to stop on SIGTERM" 60 sh -c "! kill -0 $SERVE_PID 2>/dev/null"; then
+		serve_wait
+		is "... and stops on SIGTERM from outside, as docker stop sends it: exit 0" "$SERVE_RC" 0
+	else
+		fail "... PID 1 did not stop on SIGTERM"
+		serve_stop KILL
+	fi
+else
+	skip "a first start as PID 1" "needs root (a PID namespace)"
+fi
+
 finish
