@@ -1383,6 +1383,35 @@ canon_utf8(struct canon_buf *b, uint32_t cp)
 	canon_put(b, u, n);
 }
 
+int
+ca_dirstring_utf8(unsigned tag, const unsigned char *v, size_t len, char *out,
+		  size_t size)
+{
+	struct canon_buf b = { 0 };
+	uint32_t cp;
+	size_t i, k;
+	int rc = -1;
+
+	if (tag != CA_DER_UTF8_STRING && tag != CA_DER_PRINTABLE &&
+	    tag != CA_DER_IA5_STRING && tag != 0x14 && tag != 0x1a &&
+	    tag != 0x1c && tag != 0x1e)
+		return 1;
+	for (i = 0; i < len; i += k) {
+		if ((k = canon_cp(tag, v + i, len - i, &cp)) == 0 || cp == 0)
+			goto out;
+		canon_utf8(&b, cp);
+	}
+	if (b.oom || b.n >= size)
+		goto out;
+	if (b.n > 0)
+		memcpy(out, b.p, b.n);
+	out[b.n] = '\0';
+	rc = 0;
+out:
+	free(b.p);
+	return rc;
+}
+
 /* One attribute's canonical octets into B: its OID, then its value -
  * a directory string as folded UTF-8 (marked 0), anything else, or a
  * string that does not decode, as its tag and octets. */

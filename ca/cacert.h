@@ -146,6 +146,13 @@ void ca_name_text(const unsigned char *name, size_t len, char *buf,
  * either is no Name (or memory ran out). */
 int ca_name_match(const unsigned char *a, size_t alen,
 		  const unsigned char *b, size_t blen);
+/* The value V (LEN octets) of a directory string of type TAG
+ * (UTF8String, PrintableString, IA5String, VisibleString, TeletexString
+ * read as Latin-1, BMPString, UniversalString) as UTF-8 text into OUT
+ * (SIZE octets, NUL-terminated): 0; 1 when TAG is no string type; -1 when
+ * the value does not decode, holds a NUL or does not fit. */
+int ca_dirstring_utf8(unsigned tag, const unsigned char *v, size_t len,
+		      char *out, size_t size);
 
 /* Split a concatenation of DER certificates (a chain as the store keeps
  * it) into elements pointing into BUF: at most MAX into V, *N of them. */

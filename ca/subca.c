@@ -201,6 +201,32 @@ range_end(const struct ca_cidr *c, int last, struct ca_name *out)
 					     c->ip[i] & c->mask[i]);
 }
 
+/* Does one permitted iPAddress subtree of NC hold the whole range C,
+ * when NC permits any range of C's family (none: the family is not
+ * constrained by them)? Two ranges that hold its two ends may leave a
+ * gap between them. */
+static int
+range_within(const struct ca_nc *nc, const struct ca_cidr *c)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < nc->npermitted; i++) {
+		const struct ca_nc_subtree *t = &nc->permitted[i];
+		int in = 1;
+
+		if (t->kind != CA_NAME_IP || t->ip_len != c->ip_len)
+			continue;
+		any = 1;
+		/* T's mask no longer than C's, and C's network in T. */
+		for (size_t k = 0; in && k < c->ip_len; k++)
+			in = (t->mask[k] & c->mask[k]) == t->mask[k] &&
+			     (c->ip[k] & t->mask[k]) == (t->ip[k] & t->mask[k]);
+		if (in)
+			return 1;
+	}
+	return !any;
+}
+
 /*
  * Cross-signing a root that has name constraints of its own, with the
  * subtrees PERMIT (N, --permit's canonical texts): devices that trust
@@ -266,11 +292,23 @@ cross_nc_keeps(const unsigned char *nc_der, size_t nc_len,
 				goto bad;
 			range_end(&c, 0, &a);
 			range_end(&c, 1, &b);
-			ok = ca_nc_allows(nc, &a) && ca_nc_allows(nc, &b);
+			ok = ca_nc_allows(nc, &a) && ca_nc_allows(nc, &b) &&
+			     range_within(nc, &c);
 		} else {
+			char mb[300];
+
 			if (ca_name_parse(permit[k], CA_NAME_DNS, &a, NULL) != 0)
 				goto bad;
 			ok = ca_nc_allows(nc, &a);
+			/* mica permits the domain's mailboxes too, at it and
+			 * under it (rfc822Name D and .D): the other root must
+			 * let both through. */
+			snprintf(mb, sizeof(mb), "postmaster@%s", permit[k]);
+			ok = ok && ca_name_parse(mb, CA_NAME_EMAIL, &b, NULL) == 0 &&
+			     ca_nc_allows(nc, &b);
+			snprintf(mb, sizeof(mb), "postmaster@x.%s", permit[k]);
+			ok = ok && ca_name_parse(mb, CA_NAME_EMAIL, &b, NULL) == 0 &&
+			     ca_nc_allows(nc, &b);
 		}
 		if (!ok) {
 			mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
@@ -292,8 +330,8 @@ out:
 
 /*
  * The text of a CA's subject, which sign-ca copies as it is into a
- * certificate every relying party below it shows: each value of a string
- * type passes the free-text rules (ca_text_check: no controls, invisible
+ * certificate every relying party below it shows: each value of a
+ * directory string type, read as text, passes the free-text rules (ca_text_check: no controls, invisible
  * characters or blanks around it - zlint warns of leading and trailing
  * white space in a DN), and holds no NUL.
  */
@@ -306,6 +344,7 @@ careq_subject_ok(const unsigned char *name, size_t len, struct mica_err *err)
 	size_t oid_len;
 	char text[4 * 128 + 1];
 	struct mica_err why;
+	int rc;
 
 	ca_der_init(&top, name, len);
 	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0)
@@ -318,16 +357,15 @@ careq_subject_ok(const unsigned char *name, size_t len, struct mica_err *err)
 			    ca_der_get_oid(&atv, &oid, &oid_len, NULL) < 0 ||
 			    ca_der_get_any(&atv, &v, NULL) < 0)
 				return bad_req(err, "malformed subject");
-			if (v.tag != CA_DER_UTF8_STRING &&
-			    v.tag != CA_DER_PRINTABLE &&
-			    v.tag != CA_DER_IA5_STRING)
+			/* Every directory string type, as relying parties
+			 * show it (a BMPString's text too). */
+			if ((rc = ca_dirstring_utf8(v.tag, v.val, v.len, text,
+						    sizeof(text))) == 1)
 				continue;
-			if (v.len >= sizeof(text) ||
-			    memchr(v.val, '\0', v.len) != NULL)
+			if (rc != 0)
 				return bad_req(err, "a value of its subject is "
-					       "too long or holds a NUL");
-			memcpy(text, v.val, v.len);
-			text[v.len] = '\0';
+					       "not text, too long or holds a "
+					       "NUL");
 			mica_err_clear(&why);
 			if (ca_text_check(text, 128, "value", &why) != 0)
 				return mica_err_set(err, MICA_E_BADREQ,

@@ -275,6 +275,11 @@ expect_rc "sign-ca refuses a subject value with blanks around it (3)" 3 \
 	m -d R sign-ca --csr spacey.csr --out spacey.crt --permit example.test
 grep -q "a value of its subject: the value begins or ends with white space" "$TMP/rc.err" &&
 	ok "... saying so" || fail "spacey subject: $(cat "$TMP/rc.err")"
+printf '[req]\ndistinguished_name=dn\nstring_mask=MASK:0x800\n[dn]\n' > bmp.cnf
+openssl req -new -key plain.key -config bmp.cnf -subj "/CN= Spacey BMP CA/O=Contoso" -out spacebmp.csr 2>/dev/null
+openssl asn1parse -in spacebmp.csr | grep -q BMPSTRING || fail "openssl made no BMPString subject"
+expect_rc "... a BMPString value with blanks around it too (3)" 3 \
+	m -d R sign-ca --csr spacebmp.csr --out spacebmp.crt --permit example.test
 openssl req -new -key plain.key -subj "/CN=Spaced  Inside CA/O=Contoso" -out inside.csr 2>/dev/null
 expect_rc "... but signs one with spaces inside a value" 0 \
 	m -d R sign-ca --csr inside.csr --out inside.crt --permit example.test
@@ -718,6 +723,31 @@ expect_rc "... so cross-signing it with --permit partner.test is refused (4)" 4 
 	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xex-cross.crt
 check "... saying the exclusion cannot be carried" grep -q "excludes secret.partner.test from what it certifies" "$TMP/rc.err"
 [ ! -e xex-cross.crt ] && ok "... no certificate written" || fail "xex-cross.crt written"
+# Two permitted ranges that hold the ends of a --permit range leave a gap
+# the cross-certificate would open; one mailbox permitted is narrower than
+# the domain's mailboxes mica permits with --permit DOMAIN.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout xip.key \
+	-subj "/CN=Partner Ranges Root" -days 3650 -addext "basicConstraints=critical,CA:true,pathlen:0" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-addext "nameConstraints=critical,permitted;DNS:partner.test,permitted;IP:10.0.0.0/255.255.255.0,permitted;IP:10.0.3.0/255.255.255.0" \
+	-out xip.pem 2>/dev/null || die "openssl: a partner root with ranges"
+expect_rc "cross-signing --permit 10.0.0.0/22 over two /24 with a gap: refused (4)" 4 \
+	m -d R sign-ca --cross --cert xip.pem --permit partner.test --permit 10.0.0.0/22 \
+	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xip-cross.crt
+check "... saying it goes beyond" grep -q "10.0.0.0/22 goes beyond the name constraints" "$TMP/rc.err"
+expect_rc "... --permit 10.0.3.0/24, one of them: signed" 0 \
+	m -d R sign-ca --cross --cert xip.pem --permit partner.test --permit 10.0.3.0/24 \
+	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xip-cross.crt
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout xmb.key \
+	-subj "/CN=Partner Mailbox Root" -days 3650 -addext "basicConstraints=critical,CA:true,pathlen:0" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-addext "nameConstraints=critical,permitted;DNS:partner.test,permitted;email:alice@partner.test" \
+	-out xmb.pem 2>/dev/null || die "openssl: a partner root with one mailbox"
+expect_rc "... --permit partner.test where only one mailbox is permitted: refused (4)" 4 \
+	m -d R sign-ca --cross --cert xmb.pem --permit partner.test \
+	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xmb-cross.crt
+check "... saying partner.test goes beyond" grep -q "partner.test goes beyond the name constraints" "$TMP/rc.err"
+[ ! -e xmb-cross.crt ] && ok "... no certificate written" || fail "xmb-cross.crt written"
 # Its advice followed: the URLs are named and nothing is said; with the
 # CRL alone, the missing caIssuers is.
 expect_rc "cross-signing with --crl-url and --aia-url" 0 m -d R sign-ca --cross --cert root-g2.pem \
