@@ -85,6 +85,17 @@ mica_dir_of(const char *path, char *out, size_t size)
 }
 
 int
+mica_shared_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat ds;
+
+	return path != NULL && mica_dir_of(path, dir, sizeof(dir)) == 0 &&
+	       stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) &&
+	       (ds.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+int
 mica_planted(const char *path)
 {
 	char dir[PATH_MAX];

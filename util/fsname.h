@@ -35,5 +35,9 @@ int mica_sync_dir_of(const char *path);
  * not a realpath() then rename(). 1 if so, else 0 (also when PATH is
  * none of these or cannot be looked at). */
 int mica_planted(const char *path);
+/* Is the folder holding PATH sticky and writable by its group or by all
+ * (/tmp)? Another user can make a name there that is not yet taken, but
+ * cannot replace one that is ours (or the folder owner's). */
+int mica_shared_dir(const char *path);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,15 +21,23 @@ static int log_level = MICA_LOG_INFO;
 static int log_plain;
 
 /* A link or FIFO another user planted in a shared folder (/tmp) is not
- * written through (mica_planted). */
+ * written through (mica_planted). Nor one made there between that look
+ * and the open, where the name was free: then it is made new, never
+ * followed; a name that was ours when looked at, no other user can
+ * replace in a sticky folder. */
 static int
 open_path(const char *path)
 {
+	struct stat st;
+	int fl = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+
 	if (mica_planted(path)) {
 		errno = EPERM;
 		return -1;
 	}
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (mica_shared_dir(path) && lstat(path, &st) != 0)
+		fl |= O_EXCL | O_NOFOLLOW;
+	return open(path, fl, 0600);
 }
 
 int
