@@ -659,7 +659,8 @@ static const char audit_help[] =
 "time, actor, action, target and detail. --since takes a Unix time, a date\n"
 "(2026-11-24) or a duration back from now (12h, 7d). --limit N shows at\n"
 "most N entries (default 100); when more match, standard error says so.\n"
-"--all shows every entry (since --since).\n";
+"--all shows every entry (since --since). The columns are as wide as the\n"
+"first 10,000 entries shown need (--json for a program to read).\n";
 
 /* Audit entries read from the store at a time (ca_audit_list's most). */
 #define AUDIT_PAGE 10000

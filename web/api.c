@@ -1127,7 +1127,8 @@ web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	int64_t limit;
 	int filter, rc;
 
-	/* All by default, as the listing always was; "active" for what
+	/* Every kind of token by default, as the listing always showed
+	 * (a page of them now, not the whole table); "active" for what
 	 * still works, without the used-up challenges an MDM leaves. */
 	if (st == NULL || strcmp(st, "all") == 0)
 		filter = CA_TOKENS_ALL;

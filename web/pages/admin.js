@@ -16,6 +16,10 @@
   var PAGE = 50;
   var certCursor = null;
   var tokCursor = null;
+  /* Which listing the page shows: a new search or filter moves it on, and
+     an answer to an older one (a "Show more" still under way) is dropped
+     rather than appended to the new list with its cursor. */
+  var certGen = 0, tokGen = 0;
   /* The other certificates of a revoked key named in the message after a
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
@@ -378,8 +382,13 @@
     }
     if (more && certCursor != null)
       q.push('cursor=' + encodeURIComponent(certCursor));
+    if (!more)
+      certGen++;
+    var gen = certGen;
     return call('/api/v1/certificates?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.certificates) || [];
+      if (gen !== certGen)
+        return;
       if (more)
         append('cert-rows', 'certs-empty', list, certRow);
       else
@@ -605,8 +614,13 @@
       more = false;
     $('tokens-empty').textContent = all ? 'No token yet.'
       : 'No usable token. Show all to see the revoked, expired and used-up ones.';
+    if (!more)
+      tokGen++;
+    var gen = tokGen;
     return call('/api/v1/tokens?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.tokens) || [];
+      if (gen !== tokGen)
+        return;
       if (more)
         append('token-rows', 'tokens-empty', list, tokenRow);
       else
