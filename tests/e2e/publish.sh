@@ -40,7 +40,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/
 # A certificate whose request can be a file name (the rare base64 ending
 # in '/' is left to the daemon) and has a '/' (used below); issue again
 # until one does.
-for try in $(seq 1 16); do
+for try in $(seq 1 64); do
 	"$MICA" -d "$D" issue --csr "$W/srv.csr" --profile server --out "$W/srv.pem" 2>/dev/null ||
 		die "mica issue"
 	openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -no_nonce -reqout "$W/req.der" >/dev/null 2>&1 ||
@@ -48,7 +48,7 @@ for try in $(seq 1 16); do
 	B64=$(base64 -w0 "$W/req.der")
 	case $B64 in */) continue ;; */*) break ;; esac
 done
-case $B64 in */) die "sixteen requests in a row ending in '/'" ;; esac
+case $B64 in */) die "sixty-four requests in a row ending in '/'" ;; esac
 S=$(serial_of "$W/srv.pem")
 FILE=$PUB/ocsp/$(printf '%s' "$B64" | tr -s /)
 
@@ -142,7 +142,7 @@ case $B64 in
 	check "nginx GET /ocsp/{base64 with a '/' doubled}: the file of the merged name, served by nginx" \
 		sh -c "cmp -s '$W/dbl.out' '$FILE' && grep -qiE '^ETag: \"[0-9a-f]+-[0-9a-f]+\"' '$W/dbl.h'"
 	;;
-*) skip "nginx merges '//' in an OCSP request's path" "no '/' in sixteen requests" ;;
+*) skip "nginx merges '//' in an OCSP request's path" "no '/' in sixty-four requests" ;;
 esac
 
 # ----------------------------------------------------------- revocation --

@@ -377,24 +377,32 @@ d = load_der_private_key(der, None).private_numbers().private_value
 open(sys.argv[3], "wb").write(d.to_bytes(32, "big"))
 PY
 	# hits PID: how many times the scalar (or its reversed octets, as
-	# a little-endian bignum holds it) is in PID's readable memory.
+	# a little-endian bignum holds it) is in PID's readable memory. In
+	# chunks, and not the mappings of a gigabyte or more: a sanitizer's
+	# shadow memory is terabytes of mapping, never the process's data.
 	hits() {
 		python3 - "$1" "$W/fk.scalar" <<'PY'
 import sys
 pid, k = int(sys.argv[1]), open(sys.argv[2], "rb").read()
-n = 0
+keys, n, step = (k, k[::-1]), 0, 1 << 24
 with open("/proc/%d/mem" % pid, "rb", 0) as mem:
     for line in open("/proc/%d/maps" % pid):
         f = line.split()
         lo, hi = (int(x, 16) for x in f[0].split("-"))
-        if "r" not in f[1] or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
+        if "r" not in f[1] or hi - lo >= 1 << 30 or \
+           (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
             continue
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except OSError:
-            continue
-        n += data.count(k) + data.count(k[::-1])
+        at = lo
+        while at < hi:
+            # Overlapping by the key's length, so none is cut in two.
+            end = min(hi, at + step + len(k))
+            try:
+                mem.seek(at)
+                data = mem.read(end - at)
+            except OSError:
+                break
+            n += sum(data.count(x) for x in keys)
+            at += step
 print(n)
 PY
 	}
