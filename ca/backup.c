@@ -16,6 +16,7 @@
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
 #include "ca/keys.h"
+#include "util/fault.h"
 
 /* ACTION ("ca.backup"), by the command line. */
 static int
@@ -323,6 +324,9 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 		goto out;
 	}
 	umask(old_umask);
+	/* Tests hold the directory's lock here, as a restore that made no
+	 * directory and took the lock first would (util/fault.h). */
+	MICA_TEST_GATE("MICA_TEST_RESTORE_DIR_GATE");
 	if (ca_datadir_check(datadir, err) != 0)
 		goto out;
 	/* One restore into DIR at a time (the lock goes with the process,
@@ -397,9 +401,13 @@ out:
 	db_close(dst);
 	if (rc != 0 && copied)
 		ca_db_unlink(partial);
+	/* The directory this restore made goes again - only under its lock:
+	 * another restore that took the lock first (this one then refused)
+	 * writes into it, still empty, and would find it gone. */
+	if (rc != 0 && made_dir &&
+	    (dfd >= 0 || ca_datadir_lock(datadir, 0, "datadir", &dfd, NULL) == 0))
+		rmdir(datadir);
 	if (dfd >= 0)
 		close(dfd);
-	if (rc != 0 && made_dir)
-		rmdir(datadir);
 	return rc;
 }

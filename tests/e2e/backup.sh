@@ -504,6 +504,28 @@ grep -q "backup file" "$W/twice1.err" "$W/twice2.err" &&
 "$MICA" -d "$W/r-twice" export-root --der --out "$W/root-twice.der" 2>/dev/null
 cmp -s "$W/root-twice.der" "$W/root.der" && ok "... and the restored store serves the same root" ||
 	fail "the store two restores raced for does not serve the root"
+# The same race, held at the moment it went wrong: the restore that made
+# the directory finds another holding its lock (flock(1) standing in for
+# it, as a restore that came second to mkdir but first to the lock), is
+# refused - and leaves the directory the other one writes into.
+if command -v flock >/dev/null; then
+	rm -f "$W/g9" "$W/g9.reached"
+	MICA_TEST_RESTORE_DIR_GATE=$W/g9 env MICA_PASSPHRASE="$PASS_VALUE" \
+		"$MICA" -d "$W/r-held" restore "$W/backup1.db" > /dev/null 2>"$W/held.err" &
+	RH=$!
+	on_exit_kill "$RH"
+	if wait_for "the restore to make its directory" 60 test -s "$W/g9.reached"; then
+		flock -x "$W/r-held" sh -c "touch '$W/g9'; while kill -0 $RH 2>/dev/null; do sleep 0.05; done; test -d '$W/r-held'"
+		held=$?
+		wait "$RH"; is "a restore that made the directory, another holding its lock: exit 6" "$?" 6
+		on_exit_forget "$RH"
+		is "... leaving the directory to the other (seen while it held the lock)" "$held" 0
+	else
+		fail "the restore never reached its gate"
+	fi
+else
+	skip "a restore refused while another holds the directory" "flock(1) is not installed"
+fi
 
 # ------------------------------ file systems without one of the two --
 # The finished copy takes its name by rename(RENAME_NOREPLACE), or where
