@@ -20,6 +20,7 @@
 #include "ca/der.h"
 #include "ca/p7.h"
 #include "ca/profile.h"
+#include "util/shown.h"
 
 #define CRL_DER_MAX (16u * 1024 * 1024)
 #define EXTS_MAX    32
@@ -1301,8 +1302,6 @@ canon_len(struct canon_buf *b, size_t n)
 static size_t
 canon_cp(unsigned tag, const unsigned char *v, size_t len, uint32_t *cp)
 {
-	size_t need, k;
-
 	switch (tag) {
 	case CA_DER_PRINTABLE:
 	case CA_DER_IA5_STRING:
@@ -1326,31 +1325,7 @@ canon_cp(unsigned tag, const unsigned char *v, size_t len, uint32_t *cp)
 		      (uint32_t)v[2] << 8 | v[3];
 		return *cp > 0x10ffff ? 0 : 4;
 	case CA_DER_UTF8_STRING:
-		if (v[0] < 0x80) {
-			*cp = v[0];
-			return 1;
-		}
-		if (v[0] >= 0xc2 && v[0] <= 0xdf)
-			need = 2, *cp = v[0] & 0x1f;
-		else if (v[0] >= 0xe0 && v[0] <= 0xef)
-			need = 3, *cp = v[0] & 0x0f;
-		else if (v[0] >= 0xf0 && v[0] <= 0xf4)
-			need = 4, *cp = v[0] & 0x07;
-		else
-			return 0;
-		if (len < need)
-			return 0;
-		for (k = 1; k < need; k++) {
-			if ((v[k] & 0xc0) != 0x80)
-				return 0;
-			*cp = *cp << 6 | (v[k] & 0x3f);
-		}
-		/* The shortest form only, no surrogates, nothing past
-		 * U+10FFFF. */
-		if ((need == 3 && *cp < 0x800) || (need == 4 && *cp < 0x10000) ||
-		    (*cp >= 0xd800 && *cp <= 0xdfff) || *cp > 0x10ffff)
-			return 0;
-		return need;
+		return mica_utf8_next(v, len, cp);
 	}
 	return 0;
 }

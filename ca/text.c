@@ -11,6 +11,7 @@
 
 #include "ca/ca_int.h"
 #include "util/hex.h"
+#include "util/shown.h"
 
 /* ------------------------------------------------------- name lists -- */
 
@@ -212,34 +213,11 @@ ca_text_check(const char *s, size_t max, const char *what, struct mica_err *err)
 		goto too_long;
 	while (i < n) {
 		uint32_t cp;
-		size_t more;
+		size_t len;
 
 		/* RFC 3629 3: well-formed UTF-8 only - no overlong forms,
 		 * no surrogates, nothing above U+10FFFF. */
-		if (u[i] < 0x80) {
-			cp = u[i];
-			more = 0;
-		} else if (u[i] >= 0xc2 && u[i] <= 0xdf) {
-			cp = u[i] & 0x1fu;
-			more = 1;
-		} else if (u[i] >= 0xe0 && u[i] <= 0xef) {
-			cp = u[i] & 0x0fu;
-			more = 2;
-		} else if (u[i] >= 0xf0 && u[i] <= 0xf4) {
-			cp = u[i] & 0x07u;
-			more = 3;
-		} else {
-			goto bad_utf8;
-		}
-		if (n - i - 1 < more)
-			goto bad_utf8;
-		for (size_t k = 1; k <= more; k++) {
-			if ((u[i + k] & 0xc0) != 0x80)
-				goto bad_utf8;
-			cp = (cp << 6) | (u[i + k] & 0x3fu);
-		}
-		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		if ((len = mica_utf8_next(u + i, n - i, &cp)) == 0)
 			goto bad_utf8;
 		if (text_cp_refused(cp))
 			return mica_err_set(err, MICA_E_BADREQ, "bad_text",
@@ -253,7 +231,7 @@ ca_text_check(const char *s, size_t max, const char *what, struct mica_err *err)
 			goto blank;
 		if (++chars > max)
 			goto too_long;
-		i += more + 1;
+		i += len;
 	}
 	if (space)
 		goto blank;

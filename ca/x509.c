@@ -35,6 +35,7 @@
 #include "ca/der.h"
 #include "ca/profile.h"
 #include "util/bigmem.h"
+#include "util/shown.h"
 
 /* Bounds on what we are asked to encode; generous for mica's own inputs,
  * and they keep every length computation far from overflow. */
@@ -165,38 +166,16 @@ check_dirstring(const char *s, const char *what, size_t *len,
 	if (n == 0 || n > DN_VALUE_MAX_BYTES)
 		goto bad_len;
 	while (i < n) {
-		unsigned cp, need, k;
+		uint32_t cp;
+		size_t cl;
 
-		if (u[i] < 0x80) {
-			cp = u[i];
-			need = 0;
-		} else if (u[i] >= 0xc2 && u[i] <= 0xdf) {
-			cp = u[i] & 0x1f;
-			need = 1;
-		} else if (u[i] >= 0xe0 && u[i] <= 0xef) {
-			cp = u[i] & 0x0f;
-			need = 2;
-		} else if (u[i] >= 0xf0 && u[i] <= 0xf4) {
-			cp = u[i] & 0x07;
-			need = 3;
-		} else {
-			goto bad_utf8;
-		}
-		if (n - i - 1 < need)
-			goto bad_utf8;
-		for (k = 1; k <= need; k++) {
-			if ((u[i + k] & 0xc0) != 0x80)
-				goto bad_utf8;
-			cp = (cp << 6) | (u[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		if ((cl = mica_utf8_next(u + i, n - i, &cp)) == 0)
 			goto bad_utf8;
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			return mica_err_set(err, MICA_E_BADREQ, "bad_subject",
 					    "%s contains a control character",
 					    what);
-		i += need + 1;
+		i += cl;
 		chars++;
 	}
 	if (chars > DN_VALUE_MAX_CHARS)

@@ -6,21 +6,23 @@
 #include <string.h>
 
 size_t
-mica_shown_len(const unsigned char *s, size_t len)
+mica_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	size_t more, i;
-	uint32_t cp;
+	uint32_t c;
 
 	if (len == 0)
 		return 0;
-	if (s[0] < 0x80)
-		return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		more = 1, cp = s[0] & 0x1fu;
+		more = 1, c = s[0] & 0x1fu;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		more = 2, cp = s[0] & 0x0fu;
+		more = 2, c = s[0] & 0x0fu;
 	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		more = 3, cp = s[0] & 0x07u;
+		more = 3, c = s[0] & 0x07u;
 	else
 		return 0;
 	if (more >= len)
@@ -28,15 +30,28 @@ mica_shown_len(const unsigned char *s, size_t len)
 	for (i = 1; i <= more; i++) {
 		if ((s[i] & 0xc0u) != 0x80)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
+		c = c << 6 | (s[i] & 0x3fu);
 	}
-	/* Below U+00A0 in two bytes: the C1 controls (C0 x80-x9f); the rest
-	 * are overlong forms, surrogates, or beyond Unicode. */
-	if (cp < 0xa0 || (more == 2 && cp < 0x800) ||
-	    (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
+	/* Overlong forms, surrogates, beyond Unicode. */
+	if ((more == 2 && c < 0x800) ||
+	    (more == 3 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
 		return 0;
+	*cp = c;
 	return more + 1;
+}
+
+size_t
+mica_shown_len(const unsigned char *s, size_t len)
+{
+	uint32_t cp;
+	size_t n = mica_utf8_next(s, len, &cp);
+
+	/* ASCII but its controls and DEL; beyond, from U+00A0 (the C1
+	 * controls are U+0080-U+009F). */
+	if (n == 1)
+		return cp >= 0x20 && cp != 0x7f ? 1 : 0;
+	return n > 1 && cp >= 0xa0 ? n : 0;
 }
 
 size_t

@@ -9,6 +9,13 @@
 #define MICA_UTIL_SHOWN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* The well-formed UTF-8 character at S[0..LEN) (RFC 3629 3: no overlong
+ * form, no surrogate, nothing above U+10FFFF): its code point into *CP
+ * and its length (1 to 4), or 0 when there is none there (a byte of no
+ * character, one cut by LEN, LEN 0). The one UTF-8 reader of mica. */
+size_t mica_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* Length (1 to 4) of the well-formed UTF-8 character at S[0..LEN)
  * (RFC 3629 3) if it is printable, else 0: a C0 control, DEL, a C1
