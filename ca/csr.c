@@ -1106,34 +1106,15 @@ extract_cn(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 	/* A BMPString (UCS-2, as some Windows tools write a CN): its text
 	 * in UTF-8, read as any other CN. */
 	if (cn->val.tag == MBEDTLS_ASN1_BMP_STRING) {
-		unsigned char u[CN_MAX / 2 * 3 + 1];
-		size_t n = 0;
+		char u[CN_MAX / 2 * 3 + 1];
 
-		if (cn->val.len % 2 != 0)
+		if (ca_dirstring_utf8(MBEDTLS_ASN1_BMP_STRING, cn->val.p,
+				      cn->val.len, u, sizeof(u)) != 0 ||
+		    !clean_utf8((const unsigned char *)u, strlen(u)))
 			return 0;
-		for (size_t i = 0; i < cn->val.len; i += 2) {
-			unsigned c = (unsigned)cn->val.p[i] << 8 | cn->val.p[i + 1];
-
-			if (c >= 0xd800 && c <= 0xdfff)
-				return 0;       /* UCS-2 has no surrogates */
-			if (c < 0x80) {
-				u[n++] = (unsigned char)c;
-			} else if (c < 0x800) {
-				u[n++] = (unsigned char)(0xc0 | c >> 6);
-				u[n++] = (unsigned char)(0x80 | (c & 0x3f));
-			} else {
-				u[n++] = (unsigned char)(0xe0 | c >> 12);
-				u[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
-				u[n++] = (unsigned char)(0x80 | (c & 0x3f));
-			}
-		}
-		if (!clean_utf8(u, n))
-			return 0;
-		if ((*out = malloc(n + 1)) == NULL)
+		if ((*out = strdup(u)) == NULL)
 			return mica_err_set(err, MICA_E_INTERNAL, "internal",
 					    "out of memory");
-		memcpy(*out, u, n);
-		(*out)[n] = '\0';
 		return 0;
 	}
 	if (cn->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
