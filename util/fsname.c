@@ -84,27 +84,33 @@ mica_dir_of(const char *path, char *out, size_t size)
 	return 0;
 }
 
+/* Is PATH's folder sticky and writable by its group or by all? Its
+ * stat into *DS. */
+static int
+shared_dir(const char *path, struct stat *ds)
+{
+	char dir[PATH_MAX];
+
+	return path != NULL && mica_dir_of(path, dir, sizeof(dir)) == 0 &&
+	       stat(dir, ds) == 0 && (ds->st_mode & S_ISVTX) &&
+	       (ds->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 int
 mica_shared_dir(const char *path)
 {
-	char dir[PATH_MAX];
 	struct stat ds;
 
-	return path != NULL && mica_dir_of(path, dir, sizeof(dir)) == 0 &&
-	       stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) &&
-	       (ds.st_mode & (S_IWGRP | S_IWOTH));
+	return shared_dir(path, &ds);
 }
 
 int
 mica_planted(const char *path)
 {
-	char dir[PATH_MAX];
 	struct stat st, ds;
 
-	if (path == NULL || lstat(path, &st) != 0 ||
-	    !(S_ISLNK(st.st_mode) || S_ISFIFO(st.st_mode)) ||
-	    mica_dir_of(path, dir, sizeof(dir)) != 0 || stat(dir, &ds) != 0)
-		return 0;
-	return (ds.st_mode & S_ISVTX) && (ds.st_mode & (S_IWGRP | S_IWOTH)) &&
-	       st.st_uid != geteuid() && st.st_uid != ds.st_uid;
+	return path != NULL && lstat(path, &st) == 0 &&
+	       (S_ISLNK(st.st_mode) || S_ISFIFO(st.st_mode)) &&
+	       shared_dir(path, &ds) && st.st_uid != geteuid() &&
+	       st.st_uid != ds.st_uid;
 }
