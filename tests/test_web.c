@@ -6,6 +6,7 @@
  * authentications.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <netinet/in.h>
@@ -32,12 +33,88 @@
 #include "web/conns.h"
 #include "web/dispatch.h"
 #include "web/json.h"
+#include "web/listener.h"
 #include "web/parse.h"
 #include "web/proxy.h"
 #include "web/ratelimit.h"
 #include "web/reply.h"
 #include "web/routes.h"
 #include "web/server.h"
+
+/* ---------------------------------------------------------- acceptor -- */
+
+static int
+fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1;
+}
+
+/* The acceptor moves each new socket to a number that falls on the
+ * worker it chose (libmicrohttpd picks the worker by number, modulo the
+ * pool's size). Seen in workers.sh: the lowest free number fell on a full
+ * worker, and the free numbers above it on other full workers; searching
+ * only close by, every new connection was accepted on that same number,
+ * not moved, and closed. */
+static void
+test_fd_on_worker(void)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), fds[64], top, c, d;
+	const unsigned n = 4, w = 1;
+
+	CU_ASSERT_FATAL(null >= 0);
+	for (int i = 0; i < 64; i++)
+		CU_ASSERT_FATAL((fds[i] = fcntl(null, F_DUPFD_CLOEXEC, 0)) >= 0);
+	/* A number on W already: kept; TOP follows it. */
+	c = fds[63] + 1;
+	c = fcntl(null, F_DUPFD_CLOEXEC, c + (int)((w + n - (unsigned)c % n) % n));
+	CU_ASSERT_FATAL(c >= 0 && (unsigned)c % n == w);
+	top = -1;
+	CU_ASSERT_EQUAL(web_fd_on_worker(c, w, n, &top), c);
+	CU_ASSERT_EQUAL(top, c);
+	close(c);
+
+	/* Holes in the block on every worker but W: the lowest of them is
+	 * the new socket, the others are in the way close by. */
+	for (int i = 0; i < 48; i++)
+		if ((unsigned)fds[i] % n != w) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	c = fcntl(null, F_DUPFD_CLOEXEC, 0);
+	CU_ASSERT_FATAL(c >= 0);
+	CU_ASSERT((unsigned)c % n != w);
+	top = fds[63];
+	d = web_fd_on_worker(c, w, n, &top);
+	CU_ASSERT_EQUAL((unsigned)d % n, w);
+	CU_ASSERT(d > fds[63]);
+	CU_ASSERT_EQUAL(top, d);
+	CU_ASSERT(!fd_open(c));        /* moved: the old number closed */
+	CU_ASSERT(fd_open(d));
+	close(d);
+
+	/* One free number on W close by: taken there, not above TOP. */
+	d = -1;
+	for (int i = 1, hole = 0; i < 48 && d < 0; i++) {
+		hole |= fds[i - 1] < 0;
+		if (hole && fds[i] >= 0 && (unsigned)fds[i] % n == w) {
+			close(fds[i]);
+			d = fds[i];
+			fds[i] = -1;
+		}
+	}
+	CU_ASSERT_FATAL(d >= 0);
+	c = fcntl(null, F_DUPFD_CLOEXEC, 0);
+	CU_ASSERT_FATAL(c >= 0 && c < d);
+	top = fds[63];
+	CU_ASSERT_EQUAL(web_fd_on_worker(c, w, n, &top), d);
+	CU_ASSERT_EQUAL(top, fds[63]);
+	close(d);
+
+	for (int i = 0; i < 64; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	close(null);
+}
 
 /* ------------------------------------------------------------ decode -- */
 
@@ -2528,6 +2605,8 @@ main(void)
 	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3), names that are not tokens, two Authorization", test_framing) ||
 	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
 	    !CU_add_test(s, "drops slow heads and bodies, and the longest waiting when full", test_slow_clients) ||
+	    !CU_add_test(s, "moves a new socket to a number on the chosen worker, above the rest if need be",
+			 test_fd_on_worker) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
 	    !CU_add_test(s, "names the refused item of a list and why", test_json_item_message) ||
 	    !CU_add_test(s, "says why JSON is malformed, never quoting it", test_json_why) ||

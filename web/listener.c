@@ -13,7 +13,7 @@
  * of them, each connection then waiting for the others' requests on
  * its thread). One acceptor thread per listener takes each connection
  * and hands it to the worker with the fewest open connections (pick()
- * and place() below; MHD_add_connection); libmicrohttpd applies its
+ * and web_fd_on_worker() below; MHD_add_connection); libmicrohttpd applies its
  * per-address limit and our accept policy to it as to its own.
  *
  * The counts are the acceptor's: up when it places a connection, down
@@ -123,34 +123,47 @@ pick(struct web_listener *l)
 	return best;
 }
 
-/* Connection C (a new socket) as a socket of worker BEST. libmicrohttpd
- * gives a connection added from outside to the worker its socket number
- * falls on, modulo the pool's size, and socket numbers are not handed
- * out in turn (the workers' own store connections take some), so C is
- * moved to a number that falls on BEST. Returns the socket to add: C's
- * new number, or C itself when none close by was free. */
+/* The lowest number from X on that falls on worker W of N. */
 static int
-place(struct web_listener *l, int c, unsigned best)
+on_worker(int x, unsigned w, unsigned n)
 {
-	unsigned n = l->nworkers, i;
-	int d, base;
+	int y = x - (int)((unsigned)x % n) + (int)w;
 
-	if ((unsigned)c % n == best)
-		return c;
-	base = c - (int)((unsigned)c % n) + (int)best;
-	if (base < c)
-		base += (int)n;
-	for (i = 0; i < 4; i++) {
+	return y < x ? y + (int)n : y;
+}
+
+int
+web_fd_on_worker(int c, unsigned w, unsigned n, int *top)
+{
+	int base, d;
+
+	if (n == 0 || (unsigned)c % n == w)
+		goto done;
+	base = on_worker(c, w, n);
+	for (int i = 0; i < 8; i++) {
+		/* The first four close by, to keep the numbers low; then
+		 * above every number handed out so far, where only another
+		 * thread's files (the store's, a log) may be in the way.
+		 * Close by alone could fail for ever: the lowest free number
+		 * on a full worker, holes of the other full workers above
+		 * it, and every new connection accepted on that same number
+		 * and closed (0 of 8 new clients served in workers.sh). */
+		if (i == 4 && base <= *top)
+			base = on_worker(*top + 1, w, n);
 		/* The lowest free number from BASE on. */
 		if ((d = fcntl(c, F_DUPFD_CLOEXEC, base)) < 0)
 			break;
-		if ((unsigned)d % n == best) {
+		if ((unsigned)d % n == w) {
 			close(c);
-			return d;
+			c = d;
+			break;
 		}
 		close(d);
-		base = d - (int)((unsigned)d % n) + (int)best + (int)n;
+		base = on_worker(d + 1, w, n);
 	}
+done:
+	if (c > *top)
+		*top = c;
 	return c;
 }
 
@@ -161,7 +174,7 @@ hand_over(struct web_listener *l, int c, unsigned best,
 {
 	unsigned w;
 
-	c = place(l, c, best);
+	c = web_fd_on_worker(c, best, l->nworkers, &l->top);
 	w = (unsigned)c % l->nworkers;
 	/* Not moved (out of descriptors): its own worker, if it has room. */
 	if (w != best && atomic_load(&l->load[w]) + 2 > l->share[w]) {

@@ -56,6 +56,16 @@ struct web_listener *web_listener_start(struct web_server *srv, int tls,
  * saying why: address in use...). TLS: only for the message. */
 int web_listen(const struct web_addr *a, int tls, struct mica_err *err);
 
+/* Socket C (a new connection) as a socket of worker W of N: libmicrohttpd
+ * gives a connection added from outside to the worker its number falls on,
+ * modulo N, and numbers are not handed out in turn (the workers' own
+ * store connections take some), so C is moved (dup, close) to the lowest
+ * free number that falls on W: close by C first, then above *TOP, the
+ * highest number handed out so far (updated). Returns the socket to use:
+ * C's new number, or C itself when none was free (out of descriptors).
+ * The acceptor's (web/listener.c), exposed for tests/test_web.c. */
+int web_fd_on_worker(int c, unsigned w, unsigned n, int *top);
+
 /* The listening socket of L, duplicated (close-on-exec), for a new
  * listener to take over; -1 if there is none. */
 int web_listener_dup_fd(struct web_listener *l);
