@@ -1140,7 +1140,7 @@ out:
 int
 ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		  const char *serial, unsigned char **der, size_t *der_len,
-		  struct mica_err *err)
+		  const char **chain, struct mica_err *err)
 {
 	struct ca_acme_auth x;
 	struct db_acme_order o;
@@ -1150,6 +1150,7 @@ ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 
 	*der = NULL;
 	*der_len = 0;
+	*chain = NULL;
 	memset(&o, 0, sizeof(o));
 	memset(&c, 0, sizeof(c));
 	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
@@ -1174,6 +1175,7 @@ ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	*der = c.der;
 	*der_len = c.der_len;
 	c.der = NULL;
+	*chain = ca_key_chain_pem(ca, c.key_idx);
 	rc = 0;
 out:
 	db_cert_free(&c);
