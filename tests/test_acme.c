@@ -1779,6 +1779,29 @@ test_flow_http01_to_certificate_and_refusals(void)
 		ca_acme_order_free(&o4);
 		ca_acme_order_free(&f4);
 	}
+	/* ...but not one that lapses before the new order would: the order
+	 * would stay ready on an expired proof, and be finalized on it. */
+	{
+		struct ca_acme_order o6;
+		char db[PATH_MAX + 16], *sql;
+		sqlite3 *h = NULL;
+
+		snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
+		sql = sqlite3_mprintf("UPDATE acme_authz SET expires = %lld "
+				      "WHERE status = 'valid'",
+				      (long long)time(NULL) + 3600);
+		CU_ASSERT_FATAL(sql != NULL);
+		CU_ASSERT_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+		CU_ASSERT_FATAL(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+		CU_ASSERT(sqlite3_changes(h) > 0);
+		sqlite3_close(h);
+		sqlite3_free(sql);
+		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
+			&o6, &err) == 0);
+		CU_ASSERT_STRING_EQUAL(o6.status, "pending");
+		ca_acme_order_free(&o6);
+	}
 	/* ...but not one proved under a clock since set back by 100 days:
 	 * its 7 days would last 107. A new proof is asked for. */
 	{
