@@ -426,18 +426,28 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		if (ca_acme_new_id(z->id, err) != 0)
 			goto out;
 		/* A renewal: the account proved this name recently, and an
-		 * authorization it holds is reused (RFC 8555 7.1.4). */
+		 * authorization it holds is reused (RFC 8555 7.1.4) - if it
+		 * stays valid as long as the order may be finalized. One
+		 * that lapses first would leave the order ready on an
+		 * expired proof, and a certificate issued on a proof older
+		 * than CA_ACME_AUTHZ_DAYS: a new challenge instead. */
 		if (db_acme_authz_find_valid(ca->db, x.acct.id, z->kind, z->name,
 					     z->wildcard, now, &old, NULL) == 0) {
-			snprintf(z->status, sizeof(z->status), "valid");
-			z->expires = old.expires;
-			snprintf(z->token, sizeof(z->token), "%s", old.token);
-			snprintf(z->chall, sizeof(z->chall), "%s", old.chall);
-			snprintf(z->chall_status, sizeof(z->chall_status), "valid");
-			z->validated_at = old.validated_at;
+			int reuse = old.expires >= o.expires;
+
+			if (reuse) {
+				snprintf(z->status, sizeof(z->status), "valid");
+				z->expires = old.expires;
+				snprintf(z->token, sizeof(z->token), "%s", old.token);
+				snprintf(z->chall, sizeof(z->chall), "%s", old.chall);
+				snprintf(z->chall_status, sizeof(z->chall_status), "valid");
+				z->validated_at = old.validated_at;
+			}
 			db_acme_authz_free(&old);
-			nvalid++;
-			continue;
+			if (reuse) {
+				nvalid++;
+				continue;
+			}
 		}
 		/* RFC 8555 8.1: at least 128 bits of entropy. */
 		if (ca_random(tok, sizeof(tok), err) != 0)
@@ -1140,7 +1150,7 @@ out:
 int
 ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		  const char *serial, unsigned char **der, size_t *der_len,
-		  struct mica_err *err)
+		  const char **chain, struct mica_err *err)
 {
 	struct ca_acme_auth x;
 	struct db_acme_order o;
@@ -1150,6 +1160,7 @@ ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 
 	*der = NULL;
 	*der_len = 0;
+	*chain = NULL;
 	memset(&o, 0, sizeof(o));
 	memset(&c, 0, sizeof(c));
 	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
@@ -1174,6 +1185,7 @@ ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	*der = c.der;
 	*der_len = c.der_len;
 	c.der = NULL;
+	*chain = ca_key_chain_pem(ca, c.key_idx);
 	rc = 0;
 out:
 	db_cert_free(&c);

@@ -661,6 +661,12 @@ size_t ca_chain_count(struct ca *ca);
 const unsigned char *ca_chain_der(struct ca *ca, size_t i, size_t *len);
 /* All of them, PEM, concatenated in that order. */
 const char *ca_chain_pem(struct ca *ca);
+/* The chain to hand out with a certificate the CA key KEY_IDX signed:
+ * ca_chain_pem for the current key; for a key a rollover retired, its CA
+ * certificate and the chain stored with it, in the same order (what that
+ * certificate verified with when it was issued). Owned by the handle;
+ * NULL for a key this CA does not have. */
+const char *ca_key_chain_pem(struct ca *ca, int key_idx);
 /* All of them as a PKCS#7 certs-only message (a .p7b: what Windows and
  * IIS import). *OUT heap. */
 int ca_chain_p7b(struct ca *ca, unsigned char **out, size_t *len,

@@ -78,6 +78,8 @@ struct ca_keyslot {
 	unsigned char ski[CA_KEYID_MAX];             /* its key identifier */
 	size_t ski_len;
 	int64_t not_before, not_after;
+	char *chain_pem;   /* a retired key's: its certificate and those above,
+			    * PEM (slot_chain); NULL for the current key's */
 };
 
 /* What every handle on one data directory shares (refcounted). Immutable

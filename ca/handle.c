@@ -106,6 +106,7 @@ slot_free(struct ca_keyslot *k)
 	ca_key_free(k->key);
 	free(k->cert);
 	free(k->subject);
+	free(k->chain_pem);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -312,6 +313,89 @@ slot_load(struct ca_keyslot *k, int idx, const char *key_type,
 	return 0;
 }
 
+/* CERT, then CHAIN[SERVED[0..N)], as one PEM text into *OUT (heap): the
+ * chain handed out with a certificate CERT's key signed. */
+static int
+chain_pem_make(const unsigned char *cert, size_t cert_len,
+	       const struct ca_der_blob *chain, const size_t *served, size_t n,
+	       char **out, struct mica_err *err)
+{
+	size_t total, i, left, k;
+	char *p;
+
+	*out = NULL;
+	total = ca_pem_size("CERTIFICATE", cert_len);
+	for (i = 0; i < n; i++)
+		total += ca_pem_size("CERTIFICATE", chain[i].len);
+	if ((*out = malloc(total)) == NULL)
+		return oom(err);
+	(*out)[0] = '\0';
+	p = *out;
+	left = total;
+	for (i = 0; i <= n; i++) {
+		const unsigned char *d = i == 0 ? cert : chain[served[i - 1]].der;
+		size_t l = i == 0 ? cert_len : chain[served[i - 1]].len;
+
+		k = ca_pem_size("CERTIFICATE", l);
+		assert(k <= left);
+		if (ca_pem_encode_buf("CERTIFICATE", d, l, p, k, err) != 0) {
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		p += k - 1;   /* over the NUL: the next one follows */
+		left -= k - 1;
+	}
+	return 0;
+}
+
+/* The order in which a chain of N certificates (issuer first, as stored)
+ * is handed out, into SERVED: every one but the root at index ROOT (the
+ * first self-signed one; SIZE_MAX if none), then the root (chain_load
+ * says why). */
+static void
+chain_order(size_t n, size_t root, size_t *served)
+{
+	size_t i, k;
+
+	for (i = 0, k = 0; i < n; i++)
+		if (i != root)
+			served[k++] = i;
+	if (root != SIZE_MAX)
+		served[k++] = root;
+	assert(k == n);
+}
+
+/* A retired key's chain, as a certificate it signed is handed out with:
+ * its CA certificate K->cert, then the chain stored with it (CHAIN_DER,
+ * issuer first; may be empty), into K->chain_pem. A rollover can change
+ * what is above (a new root, a cross-certificate), so this is the chain
+ * that key's certificate had, not the current key's. */
+static int
+slot_chain(struct ca_keyslot *k, const unsigned char *chain_der,
+	   size_t chain_len, struct mica_err *err)
+{
+	struct ca_der_blob chain[CA_CHAIN_MAX];
+	size_t served[CA_CHAIN_MAX], n = 0, root = SIZE_MAX;
+
+	if (chain_der != NULL && chain_len > 0 &&
+	    ca_der_split(chain_der, chain_len, chain, CA_CHAIN_MAX, &n,
+			 err) != 0)
+		return -1;
+	for (size_t i = 0; i < n && root == SIZE_MAX; i++) {
+		struct ca_cert_info ci;
+
+		if (ca_cert_info_read(chain[i].der, chain[i].len, &ci, err) != 0)
+			return -1;
+		if (ci.subject_len == ci.issuer_len &&
+		    memcmp(ci.subject, ci.issuer, ci.subject_len) == 0)
+			root = i;
+	}
+	chain_order(n, root, served);
+	return chain_pem_make(k->cert, k->cert_len, chain, served, n,
+			      &k->chain_pem, err);
+}
+
 /* The chain above the CA's certificate, and the root at its top: the
  * first self-signed certificate of the chain (crosses follow it). The
  * chain is stored issuer first (chain[0] is what signed this CA) and
@@ -326,7 +410,7 @@ slot_load(struct ca_keyslot *k, int idx, const char *key_type,
 static int
 chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 {
-	size_t total, i, root = SIZE_MAX, k;
+	size_t i, root = SIZE_MAX;
 
 	if (row->chain_der != NULL && row->chain_len > 0) {
 		if ((sh->chain_buf = malloc(row->chain_len)) == NULL)
@@ -381,38 +465,9 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 		}
 	}
 	sh->npath = root != SIZE_MAX ? root + 1 : sh->nchain;
-	for (i = 0, k = 0; i < sh->nchain; i++)
-		if (i != root)
-			sh->served[k++] = i;
-	if (root != SIZE_MAX)
-		sh->served[k++] = root;
-	assert(k == sh->nchain);
-	/* cert_der then each certificate above, PEM. */
-	total = ca_pem_size("CERTIFICATE", sh->cert_len);
-	for (i = 0; i < sh->nchain; i++)
-		total += ca_pem_size("CERTIFICATE", sh->chain[i].len);
-	if ((sh->chain_pem = malloc(total)) == NULL)
-		return oom(err);
-	sh->chain_pem[0] = '\0';
-	{
-		char *p = sh->chain_pem;
-		size_t left = total, n;
-
-		for (i = 0; i <= sh->nchain; i++) {
-			const unsigned char *d = i == 0 ? sh->cert_der :
-				sh->chain[sh->served[i - 1]].der;
-			size_t l = i == 0 ? sh->cert_len :
-				sh->chain[sh->served[i - 1]].len;
-
-			n = ca_pem_size("CERTIFICATE", l);
-			assert(n <= left);
-			if (ca_pem_encode_buf("CERTIFICATE", d, l, p, n,
-					      err) != 0)
-				return -1;
-			p += n - 1;   /* over the NUL: the next one follows */
-			left -= n - 1;
-		}
-	}
+	chain_order(sh->nchain, root, sh->served);
+	return chain_pem_make(sh->cert_der, sh->cert_len, sh->chain, sh->served,
+			      sh->nchain, &sh->chain_pem, err);
 	return 0;
 }
 
@@ -532,7 +587,9 @@ shared_load(struct ca_shared *sh, const struct db_ca *row,
 			break;
 		if (slot_load(&sh->retired[sh->nretired], keys[i].idx,
 			      keys[i].key_type, keys[i].cert_der,
-			      keys[i].cert_len, err) != 0) {
+			      keys[i].cert_len, err) != 0 ||
+		    slot_chain(&sh->retired[sh->nretired], keys[i].chain_der,
+			       keys[i].chain_len, err) != 0) {
 			slot_free(&sh->retired[sh->nretired]);
 			goto out;
 		}
@@ -1109,6 +1166,17 @@ ca_cert_der(struct ca *ca, size_t *len)
 
 const char *ca_cert_pem(struct ca *ca) { return ca->sh->cert_pem; }
 const char *ca_chain_pem(struct ca *ca) { return ca->sh->chain_pem; }
+
+const char *
+ca_key_chain_pem(struct ca *ca, int key_idx)
+{
+	const struct ca_keyslot *k;
+
+	if (key_idx == ca->sh->key_idx)
+		return ca->sh->chain_pem;
+	k = ca_keyslot(ca, key_idx);
+	return k != NULL ? k->chain_pem : NULL;
+}
 
 size_t
 ca_chain_count(struct ca *ca)

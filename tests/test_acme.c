@@ -1285,6 +1285,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 	struct mica_err err;
 	struct db_acme_eab cred;
 	unsigned char *der = NULL;
+	const char *chain = NULL;
 	size_t der_len = 0;
 	char path[200], payload[4000], kid[CA_ID_MAX], *csr;
 	const char *names[1] = { "www.contoso.test" }, *other[1] = { "mail.contoso.test" };
@@ -1410,7 +1411,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 	 * with POST-as-GET, as an order is: a payload is malformed. */
 	snprintf(path, sizeof(path), "/cert/%s", o2.serial);
 	CU_ASSERT(ca_acme_cert_post(g_ca, g_acme, req(&c, path, "{}", 0), o2.serial,
-				    &der, &der_len, &err) != 0);
+				    &der, &der_len, &chain, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 	CU_ASSERT(strstr(err.msg, "POST-as-GET") != NULL);
 	CU_ASSERT(der == NULL);
@@ -1432,7 +1433,10 @@ test_flow_http01_to_certificate_and_refusals(void)
 	/* The certificate verifies against the root. */
 	snprintf(path, sizeof(path), "/cert/%s", o2.serial);
 	CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), o2.serial,
-					  &der, &der_len, &err) == 0);
+					  &der, &der_len, &chain, &err) == 0);
+	/* Handed out with the chain of the key that signed it: here the
+	 * current one's. */
+	CU_ASSERT(chain != NULL && chain == ca_chain_pem(g_ca));
 	mbedtls_x509_crt_init(&crt);
 	mbedtls_x509_crt_init(&root);
 	rd = ca_root_der(g_ca, &rl);
@@ -1618,11 +1622,13 @@ test_flow_http01_to_certificate_and_refusals(void)
 			for (int i = 0; i < 2; i++) {
 				const char *sn = i == 0 ? o2.serial : "7e57";
 				unsigned char *dd = NULL;
+				const char *dchain = NULL;
 				size_t dl = 0;
 
 				snprintf(cpath, sizeof(cpath), "/cert/%s", sn);
 				CU_ASSERT(ca_acme_cert_post(g_ca, g_acme, req(&d, cpath, NULL, 0), sn,
-							    &dd, &dl, i == 0 ? &mine : &none) != 0);
+							    &dd, &dl, &dchain,
+							    i == 0 ? &mine : &none) != 0);
 				CU_ASSERT(dd == NULL);
 			}
 			CU_ASSERT_EQUAL(mine.kind, MICA_E_NOTFOUND);
@@ -1740,6 +1746,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 		struct ca_cert cc;
 		char *c4, *d64;
 		unsigned char *d4 = NULL;
+		const char *chain4 = NULL;
 		size_t dl4 = 0;
 
 		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
@@ -1753,7 +1760,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 						 &f4, &err) == 0);
 		snprintf(path, sizeof(path), "/cert/%s", f4.serial);
 		CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), f4.serial,
-						  &d4, &dl4, &err) == 0);
+						  &d4, &dl4, &chain4, &err) == 0);
 		d64 = b64(d4, dl4);
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":null}", d64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) == 0);
@@ -1771,6 +1778,29 @@ test_flow_http01_to_certificate_and_refusals(void)
 		free(c4);
 		ca_acme_order_free(&o4);
 		ca_acme_order_free(&f4);
+	}
+	/* ...but not one that lapses before the new order would: the order
+	 * would stay ready on an expired proof, and be finalized on it. */
+	{
+		struct ca_acme_order o6;
+		char db[PATH_MAX + 16], *sql;
+		sqlite3 *h = NULL;
+
+		snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
+		sql = sqlite3_mprintf("UPDATE acme_authz SET expires = %lld "
+				      "WHERE status = 'valid'",
+				      (long long)time(NULL) + 3600);
+		CU_ASSERT_FATAL(sql != NULL);
+		CU_ASSERT_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+		CU_ASSERT_FATAL(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+		CU_ASSERT(sqlite3_changes(h) > 0);
+		sqlite3_close(h);
+		sqlite3_free(sql);
+		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
+			&o6, &err) == 0);
+		CU_ASSERT_STRING_EQUAL(o6.status, "pending");
+		ca_acme_order_free(&o6);
 	}
 	/* ...but not one proved under a clock since set back by 100 days:
 	 * its 7 days would last 107. A new proof is asked for. */
@@ -1814,6 +1844,7 @@ issue_http01(struct client *c, const char *name, struct ca_acme_order *o,
 	struct mica_err err;
 	mbedtls_x509_crt crt;
 	unsigned char *der = NULL;
+	const char *chain = NULL;
 	size_t der_len = 0;
 	char path[200], payload[4000], *csr;
 	const char *names[1] = { name };
@@ -1843,7 +1874,7 @@ issue_http01(struct client *c, const char *name, struct ca_acme_order *o,
 	ca_acme_order_free(&n);
 	snprintf(path, sizeof(path), "/cert/%s", o->serial);
 	CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(c, path, NULL, 0), o->serial,
-					  &der, &der_len, &err) == 0);
+					  &der, &der_len, &chain, &err) == 0);
 	mbedtls_x509_crt_init(&crt);
 	CU_ASSERT_FATAL(mbedtls_x509_crt_parse_der(&crt, der, der_len) == 0);
 	ari_certid(&crt, certid, certid_len);

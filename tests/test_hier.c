@@ -1545,6 +1545,27 @@ test_engine_ceremony(void)
 		ca_crl_free(&k0);
 		ca_crl_free(&k1);
 	}
+	/* A certificate is handed out (ACME) with the chain of the key
+	 * that signed it: an old one's is the old CA certificate and the
+	 * root, not the new CA certificate, whose key did not sign it. */
+	{
+		char *p0 = NULL, *pr = NULL, *want = NULL;
+		const char *c0 = ca_key_chain_pem(ica, 0);
+		size_t rl;
+		const unsigned char *rd = ca_root_der(ica, &rl);
+
+		CU_ASSERT_PTR_EQUAL(ca_key_chain_pem(ica, 1), ca_chain_pem(ica));
+		CU_ASSERT_PTR_NULL(ca_key_chain_pem(ica, 7));
+		CU_ASSERT_EQUAL_FATAL(ca_pem_encode("CERTIFICATE", sub.der,
+						    sub.der_len, &p0, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_pem_encode("CERTIFICATE", rd, rl, &pr,
+						    &err), 0);
+		CU_ASSERT_FATAL(asprintf(&want, "%s%s", p0, pr) > 0);
+		CU_ASSERT(c0 != NULL && strcmp(c0, want) == 0);
+		free(want);
+		free(p0);
+		free(pr);
+	}
 	free(lcsr);
 	CU_ASSERT_EQUAL_FATAL(leaf_csr("new.contoso.test", &lcsr, &lcsr_len), 0);
 	s.csr = lcsr;

@@ -693,11 +693,12 @@ web_h_acme_cert(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	int rc;
 
 	if ((rc = begin(c, rep, &k, 1, err)) == 0 &&
-	    (rc = ca_acme_cert_post(c->ca, k.a, &k.req, c->m->param[0], &der, &len, err)) == 0 &&
+	    (rc = ca_acme_cert_post(c->ca, k.a, &k.req, c->m->param[0], &der, &len,
+				    &chain, err)) == 0 &&
 	    (rc = ca_pem_encode("CERTIFICATE", der, len, &leaf, err)) == 0) {
 		/* RFC 8555 9.1: the certificate, then its issuers upwards:
-		 * the issuing CA that signed it, up to the root. */
-		chain = ca_chain_pem(c->ca);
+		 * the CA certificate of the key that signed it (a key a
+		 * rollover retired, for an older one), up to the root. */
 		ll = strlen(leaf);
 		rl = chain != NULL ? strlen(chain) : 0;
 		if ((b = web_blob_new(NULL, ll + rl)) == NULL) {
