@@ -299,6 +299,8 @@ struct ca_issued {
 	int status;                   /* CA_REQ_PENDING / ISSUED / DENIED */
 	char serial[CA_SERIAL_MAX];
 	unsigned char *der; size_t der_len;   /* certificate, heap */
+	int key_idx;                  /* the CA key that signed it (its chain:
+				       * ca_issued_chain_pem) */
 	int64_t not_before, not_after;
 	int clamped;                  /* validity was cut to the CA's notAfter */
 	char notice[400];             /* e.g. why validity was clamped */
@@ -667,6 +669,9 @@ const char *ca_chain_pem(struct ca *ca);
  * certificate verified with when it was issued). Owned by the handle;
  * NULL for a key this CA does not have. */
 const char *ca_key_chain_pem(struct ca *ca, int key_idx);
+/* The chain to hand out with IS's certificate: ca_key_chain_pem of the key
+ * that signed it, or ca_chain_pem if that key is gone. */
+const char *ca_issued_chain_pem(struct ca *ca, const struct ca_issued *is);
 /* All of them as a PKCS#7 certs-only message (a .p7b: what Windows and
  * IIS import). *OUT heap. */
 int ca_chain_p7b(struct ca *ca, unsigned char **out, size_t *len,

@@ -468,7 +468,6 @@ chain_load(struct ca_shared *sh, const struct db_ca *row, struct mica_err *err)
 	chain_order(sh->nchain, root, sh->served);
 	return chain_pem_make(sh->cert_der, sh->cert_len, sh->chain, sh->served,
 			      sh->nchain, &sh->chain_pem, err);
-	return 0;
 }
 
 /* Fill the cached CA facts from the CA row and its other keys. */
@@ -1176,6 +1175,14 @@ ca_key_chain_pem(struct ca *ca, int key_idx)
 		return ca->sh->chain_pem;
 	k = ca_keyslot(ca, key_idx);
 	return k != NULL ? k->chain_pem : NULL;
+}
+
+const char *
+ca_issued_chain_pem(struct ca *ca, const struct ca_issued *is)
+{
+	const char *p = ca_key_chain_pem(ca, is->key_idx);
+
+	return p != NULL ? p : ca_chain_pem(ca);
 }
 
 size_t

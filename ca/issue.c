@@ -694,6 +694,7 @@ again:
 	out->status = CA_REQ_ISSUED;
 	out->der = cert;
 	out->der_len = cert_len;
+	out->key_idx = rec.key_idx;
 	cert = NULL;
 	out->not_before = t.not_before;
 	out->not_after = t.not_after;

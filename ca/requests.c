@@ -311,6 +311,7 @@ ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 		snprintf(out->serial, sizeof(out->serial), "%s", c.serial);
 		out->der = c.der;
 		out->der_len = c.der_len;
+		out->key_idx = c.key_idx;
 		c.der = NULL;
 		out->not_before = c.not_before;
 		out->not_after = c.not_after;

@@ -1303,7 +1303,8 @@ test_engine_ceremony(void)
 	struct ca_init_result res;
 	struct ca_principal cli;
 	struct ca_sign_ca_opts so;
-	struct ca_issued sub, leaf, next, kk_old, kk_new;
+	struct ca_issued sub, leaf, leaf0, next, kk_old, kk_new;
+	char req0[CA_ID_MAX];
 	struct ca_key *kk = NULL;
 	struct ca_submit s;
 	struct ca *root = NULL, *ica = NULL, *served = NULL;
@@ -1424,6 +1425,24 @@ test_engine_ceremony(void)
 
 	/* Issuance under it: the chain, and the name constraints. */
 	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), 0);
+	CU_ASSERT_EQUAL(leaf.key_idx, 0);
+	leaf0 = leaf;
+	leaf0.der = NULL;
+	leaf0.der_len = 0;
+	/* One through a request an admin approves, read back below. */
+	{
+		struct ca_principal anon;
+		struct ca_issued pend, ok;
+
+		ca_principal_anon(&anon, "192.0.2.7");
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &anon, &s, &pend, &err), 0);
+		CU_ASSERT_EQUAL(pend.status, CA_REQ_PENDING);
+		snprintf(req0, sizeof(req0), "%s", pend.request_id);
+		CU_ASSERT_EQUAL_FATAL(ca_request_approve(ica, &cli, req0, &ok, &err), 0);
+		ca_issued_free(&pend);
+		ca_issued_free(&ok);
+		ca_principal_free(&anon);
+	}
 	/* A key certified under the first CA key, and again after the
 	 * rollover (below). */
 	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &kk, &err), 0);
@@ -1562,6 +1581,11 @@ test_engine_ceremony(void)
 						    &err), 0);
 		CU_ASSERT_FATAL(asprintf(&want, "%s%s", p0, pr) > 0);
 		CU_ASSERT(c0 != NULL && strcmp(c0, want) == 0);
+		/* What the API hands out with a certificate it reads back
+		 * (a request's): the chain of the key that signed it. */
+		CU_ASSERT_PTR_EQUAL(ca_issued_chain_pem(ica, &leaf0), c0);
+		leaf0.key_idx = 7;
+		CU_ASSERT_PTR_EQUAL(ca_issued_chain_pem(ica, &leaf0), ca_chain_pem(ica));
 		free(want);
 		free(p0);
 		free(pr);
@@ -1571,6 +1595,35 @@ test_engine_ceremony(void)
 	s.csr = lcsr;
 	s.csr_len = lcsr_len;
 	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &s, &leaf, &err), 0);
+	CU_ASSERT_EQUAL(leaf.key_idx, 1);
+	CU_ASSERT_PTR_EQUAL(ca_issued_chain_pem(ica, &leaf), ca_chain_pem(ica));
+	/* And read back through a request, approved under the new key:
+	 * the new key's chain, the old key's for the one before. */
+	{
+		struct ca_principal anon;
+		struct ca_issued pend, ok, is;
+		struct ca_request rq;
+
+		ca_principal_anon(&anon, "192.0.2.8");
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &anon, &s, &pend, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_request_approve(ica, &cli, pend.request_id, &ok,
+							 &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_request_status(ica, pend.request_id, &is, &rq,
+							&err), 0);
+		CU_ASSERT_EQUAL(is.key_idx, 1);
+		CU_ASSERT_PTR_EQUAL(ca_issued_chain_pem(ica, &is), ca_chain_pem(ica));
+		ca_issued_free(&is);
+		ca_request_free(&rq);
+		CU_ASSERT_EQUAL_FATAL(ca_request_status(ica, req0, &is, &rq, &err), 0);
+		CU_ASSERT_EQUAL(is.key_idx, 0);
+		CU_ASSERT_PTR_EQUAL(ca_issued_chain_pem(ica, &is), ca_key_chain_pem(ica, 0));
+		CU_ASSERT_PTR_NOT_EQUAL(ca_key_chain_pem(ica, 0), ca_chain_pem(ica));
+		ca_issued_free(&is);
+		ca_request_free(&rq);
+		ca_issued_free(&pend);
+		ca_issued_free(&ok);
+		ca_principal_free(&anon);
+	}
 	/* A certificate of the new CA key, revoked alone: on that key's
 	 * CRL (signed ahead), not the retired key's. */
 	{

@@ -179,7 +179,7 @@ reply_issued(struct web_ctx *c, struct web_reply *rep, const struct ca_issued *i
 	else if (is->serial[0] != '\0')
 		snprintf(rep->location, sizeof(rep->location), "/api/v1/certificates/%s",
 			 is->serial);
-	return web_reply_json(rep, status, web_json_issued(is, ca_chain_pem(c->ca)), 0, err);
+	return web_reply_json(rep, status, web_json_issued(is, ca_issued_chain_pem(c->ca, is)), 0, err);
 }
 
 /* ---------------------------------------------------- public files -- */
@@ -526,7 +526,7 @@ web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	/* The id is the capability: whoever knows it may see the request,
 	 * but only an admin sees who submitted it. */
 	o = web_json_request(&req, c->p->kind == CA_PRINCIPAL_ADMIN);
-	iss = web_json_issued(&is, ca_chain_pem(c->ca));
+	iss = web_json_issued(&is, ca_issued_chain_pem(c->ca, &is));
 	if (o == NULL || iss == NULL) {
 		oom(err);
 		goto out;
