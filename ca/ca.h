@@ -509,7 +509,9 @@ int ca_revoke_one(struct ca *ca, const struct ca_principal *p,
  * lists what was revoked since that key's latest complete CRL (which
  * names it: Freshest CRL, URL/delta.crl or URL/delta.crl/N), and a
  * revocation publishes a delta instead of a complete CRL. Setting the
- * period (0: off) publishes complete CRLs at once, then a delta.
+ * period (0: off) publishes complete CRLs at once, then a delta (turned
+ * off: a last one, valid a CRL period, for the complete CRLs before that
+ * still name it).
  * Admin only. */
 #define CA_DELTA_HOURS_MAX 168
 struct ca_crl;
@@ -521,7 +523,8 @@ int ca_crl_delta_hours(struct ca *ca, int *hours, struct mica_err *err);
  * when off); OUT (may be NULL) gets the current key's. */
 int ca_crl_publish_delta(struct ca *ca, const struct ca_principal *p,
 			 struct ca_crl *out, struct mica_err *err);
-/* Key KEY_IDX's latest delta CRL; MICA_E_NOTFOUND if none. */
+/* Key KEY_IDX's latest delta CRL; MICA_E_NOTFOUND if none (or the CA
+ * turned deltas off and the last one has expired). */
 int ca_crl_delta_current_key(struct ca *ca, int key_idx, struct ca_crl *out,
 			     struct mica_err *err);
 /* For the daemon's clock: publish the deltas when the current key's

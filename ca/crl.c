@@ -435,10 +435,12 @@ make_all(struct ca *ca, struct db *db, const struct crl_key *keys, size_t n,
  * write transaction on DB, CH (may be NULL) already made by it: read the
  * revoked set, number, sign and insert, all under the write lock, so the
  * numbers strictly increase with the content. This is the path that
- * cannot lose a race, used when CRLs signed ahead (crl_presign) did. */
+ * cannot lose a race, used when CRLs signed ahead (crl_presign) did.
+ * FINAL_HOURS > 0: the last deltas of a CA that just turned them off,
+ * valid that long, whatever the stored period (0 by then). */
 static int
 publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
-	    struct db_crl *out, struct mica_err *err)
+	    int final_hours, struct db_crl *out, struct mica_err *err)
 {
 	struct crl_key keys[CA_KEYS_MAX];
 	struct crl_made made[2 * CA_KEYS_MAX];
@@ -456,6 +458,8 @@ publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
 	if (db_crl_last_number(db, &last, err) != 0 ||
 	    db_crl_delta_hours(db, &hours, err) != 0)
 		return -1;
+	if (delta && final_hours > 0)
+		hours = final_hours;
 	if (delta && hours == 0)
 		return mica_err_set(err, MICA_E_CONFLICT, "no_delta_crls",
 				    "this CA publishes no delta CRLs ('mica crl "
@@ -676,14 +680,14 @@ crl_store_pre(struct ca *ca, struct db *db, const char *actor,
 		 * miss what it published. Their numbers stay unused. */
 		delta = change ? 0 : pre->delta;
 	}
-	return publish_all(ca, db, actor, delta, out, err);
+	return publish_all(ca, db, actor, delta, 0, out, err);
 }
 
 int
 ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		  struct db_crl *out, struct mica_err *err)
 {
-	return publish_all(ca, db, actor, 0, out, err);
+	return publish_all(ca, db, actor, 0, 0, out, err);
 }
 
 /* --- a change and its CRLs, signed ahead (ca_int.h) --- */
@@ -1031,17 +1035,33 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct delta_tx *x = arg;
 	char detail[32];
+	int was = 0;
 
 	snprintf(detail, sizeof(detail), "%d hours", x->hours);
 	/* The complete CRLs name their deltas (or stop naming them) from
 	 * now on: publish them with the setting, together. */
-	if (db_crl_delta_hours_set(db, x->hours, err) != 0 ||
+	if (db_crl_delta_hours(db, &was, err) != 0 ||
+	    db_crl_delta_hours_set(db, x->hours, err) != 0 ||
 	    db_audit_add(db, ca_now(), x->actor, "crl.delta", NULL,
 			 x->hours > 0 ? detail : "off", err) != 0 ||
 	    ca_crl_publish_tx(x->ca, db, x->actor, NULL, err) != 0)
 		return -1;
 	if (x->hours > 0)
-		return publish_all(x->ca, db, x->actor, 1, NULL, err);
+		return publish_all(x->ca, db, x->actor, 1, 0, NULL, err);
+	/* Turned off: the complete CRLs published until now name
+	 * URL/delta.crl and are kept by relying parties until their
+	 * nextUpdate, up to a CRL period from now, while no delta would
+	 * be published any more: the last one would go on being served,
+	 * blind to every later revocation, then expired (503). A last
+	 * delta on the complete CRLs just published, valid a whole CRL
+	 * period, outlives all of them; its base, newer than any of
+	 * theirs, tells a relying party that theirs is outdated, and no
+	 * later complete CRL takes it (its number is below theirs: RFC
+	 * 5280 5.2.4). ca_crl_delta_current_key stops giving it once it
+	 * has expired. */
+	if (was > 0)
+		return publish_all(x->ca, db, x->actor, 1,
+				   x->ca->sh->crl_days * 24, NULL, err);
 	return 0;
 }
 
@@ -1088,6 +1108,24 @@ ca_crl_delta_current_key(struct ca *ca, int key_idx, struct ca_crl *out,
 				    "no such CA key");
 	if (db_crl_latest_delta(ca->db, key_idx, 1, &crl, err) != 0)
 		return -1;
+	/* A CA that turned deltas off published a last one that outlives
+	 * every complete CRL naming it (hours_body): once it has expired
+	 * nobody needs it, and there is none, as for a CA that never made
+	 * any - not one expired, which GET would refuse with 503. */
+	if (crl.next_update <= ca_now()) {
+		int hours = 0;
+
+		if (db_crl_delta_hours(ca->db, &hours, err) != 0) {
+			db_crl_free(&crl);
+			return -1;
+		}
+		if (hours == 0) {
+			db_crl_free(&crl);
+			return mica_err_set(err, MICA_E_NOTFOUND,
+					    "crl_not_found",
+					    "this CA publishes no delta CRLs");
+		}
+	}
 	crl_take(out, &crl);
 	return 0;
 }

@@ -840,7 +840,14 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	sresp.der = NULL;
 	out->signed_now = 1;
 	out->this_update = now;
+	/* The earliest nextUpdate of its SingleResponses: an "unknown"
+	 * beside a "good" is stale after UNKNOWN_PERIOD, and the cache
+	 * headers made of this (max-age, Expires) must not keep it longer
+	 * (RFC 5019 6.2). */
 	out->next_update = sr[0].next_update;
+	for (i = 1; i < r.nids; i++)
+		if (sr[i].next_update < out->next_update)
+			out->next_update = sr[i].next_update;
 	/* A response with a nonce is for one client only (RFC 5019 6.2). */
 	out->max_age = rd.nonce == NULL ? out->next_update - now : 0;
 	if (never > 0 && r.nids == 1)

@@ -3459,7 +3459,7 @@ test_key_compromise_revokes_the_keys_others(void)
 static void
 test_crl_number_increases_on_every_publication(void)
 {
-	struct ca_crl crl, cur;
+	struct ca_crl crl, cur, d;
 	struct mica_err err;
 	int64_t last = current_crl_number(g_ca);
 	uint32_t flags;
@@ -3467,6 +3467,12 @@ test_crl_number_increases_on_every_publication(void)
 	struct ca_issued a;
 
 	CU_ASSERT_FATAL(last >= 1);
+	/* Complete and delta CRLs share one number series: the last one
+	 * may be a delta (the one a CA publishes when it turns them off). */
+	memset(&d, 0, sizeof(d));
+	if (ca_crl_delta_current_key(g_ca, 0, &d, &err) == 0 && d.number > last)
+		last = d.number;
+	ca_crl_free(&d);
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
 	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "crlcheck." DOMAIN, &a), 0);
 	for (int i = 0; i < 3; i++) {

@@ -981,6 +981,48 @@ test_responder_answers_good_revoked_unknown(void)
 	}
 }
 
+/* A request of two CertIDs, a certificate issued then a serial never
+ * issued: the answer may be cached only until the earlier nextUpdate of
+ * the two, the unknown's (RFC 5019 6.2), not the good one's day. */
+static void
+test_responder_cache_life_is_the_earliest_next_update(void)
+{
+	static struct buf req, list, one;
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct mica_err err;
+	unsigned char serial[20], never[] = { 0x12, 0x34, 0x57 };
+	unsigned char cid[CA_OCSP_CERTID_MAX];
+	size_t serial_len, cid_len;
+	char hex[41];
+	int64_t now = (int64_t)time(NULL);
+
+	issuer_of_g_ca(&is);
+	issue_one(serial, &serial_len, hex);
+	list.n = 0;
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is, serial,
+		serial_len, cid, &cid_len, &err), 0);
+	one.n = 0;
+	put(&one, cid, cid_len);
+	tlv(&list, 0x30, one.b, one.n);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is, never,
+		sizeof(never), cid, &cid_len, &err), 0);
+	one.n = 0;
+	put(&one, cid, cid_len);
+	tlv(&list, 0x30, one.b, one.n);
+	wrap(&list, 0x30);          /* requestList */
+	req = list;
+	wrap(&req, 0x30);           /* TBSRequest */
+	wrap(&req, 0x30);           /* OCSPRequest */
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_answer(g_ca, req.b, req.n, &a, &err), 0);
+	CU_ASSERT_EQUAL(a.status, CA_OCSP_SUCCESSFUL);
+	/* The unknown's nextUpdate is an hour away, the good one's a day. */
+	CU_ASSERT(a.next_update <= now + 3600 + 5);
+	CU_ASSERT(a.max_age > 0 && a.max_age <= 3600 + 5);
+	ca_ocsp_answer_free(&a);
+}
+
 static void
 test_responder_refuses_other_issuers_and_garbage(void)
 {
@@ -1577,6 +1619,8 @@ main(void)
 		  test_signer_certifies_only_a_short_lived_ocsp_responder },
 		{ "the responder answers good, revoked with time and reason, unknown; signed by a responder the CA certified",
 		  test_responder_answers_good_revoked_unknown },
+		{ "an answer of a good and an unknown is cached no longer than the unknown's nextUpdate",
+		  test_responder_cache_life_is_the_earliest_next_update },
 		{ "the responder answers unauthorized for other issuers, malformedRequest for garbage",
 		  test_responder_refuses_other_issuers_and_garbage },
 		{ "pre-signed answers are served, dropped and marked by a revocation, and re-made",

@@ -23,7 +23,10 @@
 #     latest delta) with the stored bytes, and publishes a delta at start
 #     when the complete CRL is newer than the last delta;
 #   - mica publish writes it as delta.crl;
-#   - turning deltas off drops the Freshest CRL from the next complete CRL.
+#   - turning deltas off drops the Freshest CRL from the next complete CRL
+#     and publishes a last delta on it, valid as long as the complete
+#     CRLs that named one; once that has expired /delta.crl is 404
+#     (libfaketime; skipped, counted, without it).
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/delta_crl.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
@@ -218,8 +221,42 @@ check "crl --delta-hours 2 --delta --out: the file is the delta" sh -c \
 	"openssl crl -in '$W/dh.pem' -noout -text | grep -q 'Delta CRL Indicator'"
 expect_rc "crl --delta-hours 0 --delta: a usage error (2)" 2 "$MICA" -d "$D" crl --delta-hours 0 --delta
 
+stored_crl "$D" "delta_base = 0 ORDER BY number DESC" "$W/on-base.der" || die "the last complete CRL with deltas"
 "$MICA" -d "$D" crl --delta-hours 0 --pem --out "$W/off.pem" 2>/dev/null || die "--delta-hours 0"
 check "deltas off: the next complete CRL names none" sh -c \
 	"! openssl crl -in '$W/off.pem' -noout -text | grep -q 'Freshest CRL'"
 expect_rc "deltas off: mica crl --delta is a conflict (6)" 6 "$MICA" -d "$D" crl --delta
+
+# The complete CRLs published before name URL/delta.crl, and relying
+# parties keep them until their nextUpdate, a CRL period away. The delta
+# they fetch meanwhile is a last one on the complete CRL that turned them
+# off: its base tells them theirs is outdated (no revocation made after
+# the switch is left out of a delta that still completes theirs), and it
+# is valid as long as they are (not the old period, then expired, 503).
+stored_crl "$D" "delta_base > 0 ORDER BY number DESC" "$W/last-delta.der" || die "the last delta"
+OFFN=$((16#$(crl_num "$W/off.pem")))
+LD=$(openssl crl -inform der -in "$W/last-delta.der" -noout -text | grep -A1 'Delta CRL Indicator' | tail -1 | tr -d ' ')
+is "deltas off: the last delta completes the complete CRL that turned them off" "$LD" "$OFFN"
+LDN=$(date -d "$(openssl crl -inform der -in "$W/last-delta.der" -noout -nextupdate | cut -d= -f2)" +%s)
+OBN=$(date -d "$(openssl crl -inform der -in "$W/on-base.der" -noout -nextupdate | cut -d= -f2)" +%s)
+check "deltas off: the last delta is valid as long as the complete CRLs that named it" test "$LDN" -ge "$OBN"
+openssl crl -inform der -in "$W/on-base.der" -out "$W/on-base.pem" 2>/dev/null
+openssl crl -inform der -in "$W/last-delta.der" -out "$W/last-delta.pem" 2>/dev/null
+check "openssl crl -verify: the last delta is signed by the CA" \
+	sh -c "openssl crl -in '$W/last-delta.pem' -CAfile '$W/root.pem' -noout 2>&1 | grep -q 'verify OK'"
+FTLIB=$(faketime_lib)
+if [ -n "$FTLIB" ]; then
+	# Once even the last delta has expired, nobody needs a delta: 404,
+	# as for a CA that never published any (not 503 crl_expired and an
+	# error logged at every request).
+	serve_start "$W/serve-late.out" "$D" "LD_PRELOAD=$FTLIB" FAKETIME=+9d \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 -- || serve_failed "$W/serve-late.out"
+	is "deltas off, the last one expired: GET /delta.crl is 404" \
+		"$(curl -s -o /dev/null -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/delta.crl")" 404
+	check "... and the complete CRL is served" \
+		sh -c "curl -fsS --max-time $((20 * TIME_SCALE)) '$H/crl' | openssl crl -inform der -noout"
+	serve_stop
+else
+	skip "deltas off, the last one expired: GET /delta.crl is 404" "libfaketime missing"
+fi
 finish
