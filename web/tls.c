@@ -86,7 +86,7 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 	size_t spki_len = 0, n, o = 0;
 	struct ca_issued out;
 	struct ca_principal p;
-	int rc = -1, r;
+	int rc = -1, r, def = 0, max = 0;
 
 	*key_pem = *cert_pem = NULL;
 	memset(nw, 0, sizeof(*nw));
@@ -101,8 +101,14 @@ tls_issue(struct web_tls *t, char **key_pem, char **cert_pem,
 	if (ca_key_generate_pem(CA_KEY_EC_P256, key_pem, &spki, &spki_len, err) != 0)
 		goto out;
 	pthread_mutex_lock(&srv->parent_lock);
-	r = ca_issue_for_spki(srv->parent, &p, "server", spki, spki_len, np, n,
-			      WEB_TLS_DAYS, &out, err);
+	/* WEB_TLS_DAYS, or less where the admin capped the server profile
+	 * ('mica profile set server --max-days 30': short-lived server
+	 * certificates): the daemon's own follows the rule it enforces. */
+	r = ca_profile_days(srv->parent, "server", &def, &max, err);
+	if (r == 0)
+		r = ca_issue_for_spki(srv->parent, &p, "server", spki, spki_len,
+				      np, n, max < WEB_TLS_DAYS ? max : WEB_TLS_DAYS,
+				      &out, err);
 	pthread_mutex_unlock(&srv->parent_lock);
 	if (r != 0)
 		goto out;

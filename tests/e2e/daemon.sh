@@ -1415,6 +1415,35 @@ else
 	skip "/healthz on a full disk" "needs root (a mount namespace with a small tmpfs)"
 fi
 
+# ------------------------------ short-lived server certificates --
+# An admin who caps the server profile (short-lived certificates) caps
+# the daemon's own HTTPS certificate too: it asked for 90 days whatever
+# the profile allowed, and a daemon under 'profile set server --max-days
+# 1' would not start ("validity must be between 1 and 1 days").
+echo "# the server profile capped at one day"
+HP= SP=
+"$MICA" -d "$W/short" init --name "Short CA" --public-url http://127.0.0.1:9 \
+	--domain short.test >/dev/null 2>"$W/short.err" || fail "init: $(tail -1 "$W/short.err")"
+"$MICA" -d "$W/short" profile set server --default-days 1 --max-days 1 >/dev/null ||
+	fail "profile set server 1 day"
+if serve_start "$W/out-short" "$W/short" -- --domain short.test; then
+	ok "the daemon starts with the server profile capped at one day"
+	"$MICA" -d "$W/short" export-root --out "$W/short-root.pem" >/dev/null 2>&1
+	echo | openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/short-root.pem" \
+		2>/dev/null | openssl x509 -out "$W/short-tls.pem" 2>/dev/null
+	# At most a day (and the few minutes' backdating) from now.
+	if [ ! -s "$W/short-tls.pem" ]; then
+		fail "no HTTPS certificate read from the daemon"
+	elif openssl x509 -in "$W/short-tls.pem" -noout -checkend $((25 * 3600)) >/dev/null; then
+		fail "its HTTPS certificate outlives the profile's day: $(openssl x509 -in "$W/short-tls.pem" -noout -enddate)"
+	else
+		ok "... and its HTTPS certificate ends within the day"
+	fi
+	serve_stop
+else
+	fail "the daemon does not start with the server profile capped at one day: $(tail -2 "$W/out-short.err")"
+fi
+
 # ---------------------------------------- a newer mica upgrades the store --
 # The package upgraded under a running daemon and a newer mica's command
 # upgraded the store (here: its schema version moved on by hand): the
