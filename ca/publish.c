@@ -5,7 +5,8 @@
  *
  *   DIR/ca.crt ca.pem root.crt root.pem ca-chain.pem ca.p7b crl crl.pem
  *   DIR/root.crl                  (a two-tier CA, once imported)
- *   DIR/delta.crl                 (the latest delta CRL, when published)
+ *   DIR/delta.crl                 (the latest delta CRL, when published;
+ *                                  removed once there is none)
  *   DIR/ocsp/<base64 request>     (one per certificate: the pre-signed
  *                                  response, under the path a GET
  *                                  /ocsp/{base64} names once decoded; the
@@ -400,8 +401,19 @@ publish_path(int dfd, const char *path, const void *data, size_t len,
 	return rc;
 }
 
-/* Key IDX's CRL as GET gives it (none: nothing to publish), at
- * keys/IDX/NAME. */
+/* PATH (relative to DFD) is no longer published: a delta CRL after the
+ * CA turned deltas off and the last one expired. Left in place, the web
+ * server would go on serving it, expired, where the daemon says 404. */
+static int
+publish_gone(int dfd, const char *path, struct mica_err *err)
+{
+	if (unlinkat(dfd, path, 0) != 0 && errno != ENOENT)
+		return io_fail(err, "remove", path);
+	return 0;
+}
+
+/* Key IDX's CRL as GET gives it (none: nothing to publish, and a file
+ * published before is removed), at keys/IDX/NAME. */
 static int
 publish_key_crl(struct ca *ca, int dfd, int idx,
 		int (*get)(struct ca *, int, struct ca_crl *, struct mica_err *),
@@ -414,14 +426,14 @@ publish_key_crl(struct ca *ca, int dfd, int idx,
 	int rc;
 
 	memset(&crl, 0, sizeof(crl));
+	snprintf(path, sizeof(path), "keys/%d/%s", idx, name);
 	if (get(ca, idx, &crl, &e) != 0) {
 		if (e.kind == MICA_E_NOTFOUND)
-			return 0;
+			return publish_gone(dfd, path, err);
 		if (err != NULL)
 			*err = e;
 		return -1;
 	}
-	snprintf(path, sizeof(path), "keys/%d/%s", idx, name);
 	rc = publish_path(dfd, path, crl.der, crl.der_len, st, err);
 	ca_crl_free(&crl);
 	return rc;
@@ -682,6 +694,8 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 	} else if (e.kind != MICA_E_NOTFOUND) {
 		if (err != NULL)
 			*err = e;
+		goto out;
+	} else if (publish_gone(dfd, "delta.crl", err) != 0) {
 		goto out;
 	}
 	if (ca_root_crl_current(ca, &crl, &e) == 0) {

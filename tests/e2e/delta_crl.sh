@@ -26,7 +26,8 @@
 #   - turning deltas off drops the Freshest CRL from the next complete CRL
 #     and publishes a last delta on it, valid as long as the complete
 #     CRLs that named one; once that has expired /delta.crl is 404
-#     (libfaketime; skipped, counted, without it).
+#     (libfaketime; skipped, counted, without it), and mica publish
+#     removes the delta.crl it wrote before.
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/delta_crl.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
@@ -256,7 +257,16 @@ if [ -n "$FTLIB" ]; then
 	check "... and the complete CRL is served" \
 		sh -c "curl -fsS --max-time $((20 * TIME_SCALE)) '$H/crl' | openssl crl -inform der -noout"
 	serve_stop
+	# mica publish removes the delta.crl it wrote before, which a web
+	# server would go on serving, expired.
+	check "deltas off: mica publish wrote delta.crl before" test -s "$W/pub/delta.crl"
+	env LD_PRELOAD="$FTLIB" FAKETIME=+9d FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		"$MICA" -d "$D" publish "$W/pub" >/dev/null 2>"$W/pub-late.err" ||
+		fail "mica publish, the last delta expired: $(tail -1 "$W/pub-late.err")"
+	check "... and removes it once the last delta has expired" test ! -e "$W/pub/delta.crl"
+	check "... keeping the complete CRL" sh -c "openssl crl -inform der -in '$W/pub/crl' -noout"
 else
 	skip "deltas off, the last one expired: GET /delta.crl is 404" "libfaketime missing"
+	skip "deltas off: mica publish removes delta.crl once the last one expired" "libfaketime missing"
 fi
 finish
