@@ -107,8 +107,11 @@ looks_like_private_key(const unsigned char *der, size_t len)
 				 MBEDTLS_ASN1_SEQUENCE) != 0 || n == 0)
 		return 0;
 	end = p + n;
+	/* The version, then the key (or the PFX's authSafe): a version
+	 * alone is just some DER, not a key to warn about. */
 	if (*p == MBEDTLS_ASN1_INTEGER)
-		return 1;
+		return mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_INTEGER) == 0 &&
+		       n <= (size_t)(end - p) && p + n < end;
 	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_CONSTRUCTED |
 				 MBEDTLS_ASN1_SEQUENCE) != 0)
 		return 0;

@@ -1020,6 +1020,15 @@ test_private_keys_refused(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
 	free(buf);
 
+	/* A SEQUENCE of a lone INTEGER is no key: malformed, not a warning
+	 * about a key that was never sent. */
+	{
+		static const unsigned char lone[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+
+		CU_ASSERT_EQUAL(ca_csr_parse(lone, sizeof(lone), &c, &err), -1);
+		CU_ASSERT_STRING_NOT_EQUAL(err.code, "private_key_not_csr");
+	}
+
 	/* a CSR with its key pasted after it */
 	{
 		unsigned char *csr = slurp("san.pem", &len), *key;
