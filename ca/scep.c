@@ -600,6 +600,19 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	memset(&x, 0, sizeof(x));
 	mica_err_clear(&e);
 
+	/* The CSR is read before the store is asked anything: content that
+	 * decrypts to garbage (a padding oracle's probe, see ca_scep_pkiop)
+	 * is then answered as fast as content that does not decrypt. A
+	 * transaction on record had a CSR that parsed. */
+	if (ca_csr_parse(csr_der, csr_len, &csr, &e) != 0) {
+		if (service_fault(&e)) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
+		rc = 0;
+		goto out;
+	}
 	/* The same transaction again, from the same key: what became of it. */
 	r = db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &x.tx, &e);
 	if (r == 0) {
@@ -614,15 +627,6 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	}
 	if (e.kind != MICA_E_NOTFOUND) {
 		*err = e;
-		goto out;
-	}
-	if (ca_csr_parse(csr_der, csr_len, &csr, &e) != 0) {
-		if (service_fault(&e)) {
-			*err = e;
-			goto out;
-		}
-		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
-		rc = 0;
 		goto out;
 	}
 	memset(&sub, 0, sizeof(sub));
@@ -952,9 +956,14 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 		     "to the RA key");
 		goto reply;
 	}
+	/* Bad CBC padding is answered as content that decrypts to garbage
+	 * (a CSR or IssuerAndSerialNumber that does not parse): anyone may
+	 * sign a captured envelope again under a certificate of their own,
+	 * and two answers would be a padding oracle that reads the
+	 * captured CSR, challengePassword included, a byte per hundred
+	 * messages (Vaudenay 2002). */
 	if (ca_scep_decrypt(&m, key, &content, &content_len, &e) != 0) {
-		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "the content does not "
-		     "decrypt");
+		fail(&o, CA_SCEP_BAD_REQUEST, "the content does not decrypt");
 		goto reply;
 	}
 	switch (m.type) {
