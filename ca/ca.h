@@ -1183,6 +1183,8 @@ int ca_scep_nextcacert(struct ca *ca, unsigned char **out, size_t *len,
  *    badRequest and stores nothing;
  *  - RenewalReq: signed with a current certificate of this CA, renews it
  *    (ca_renew_proved); a challenge token instead works as for PKCSReq;
+ *    a PKCSReq signed with such a certificate (certmonger's renewal)
+ *    renews it too unless its challenge is a valid enrollment token;
  *  - the same transactionID again from the same key (scepclient resends
  *    while PENDING; CertPoll) answers what became of that request; with
  *    another CSR it is FAILURE badRequest; another key never sees it;

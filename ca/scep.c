@@ -592,7 +592,7 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	struct scep_tx_rec x;
 	struct mica_err e;
 	char old_serial[CA_SERIAL_MAX];
-	int rc = -1, renewal = 0, seen = 0, r;
+	int rc = -1, renewal = 0, own = 0, authed = 0, seen = 0, r;
 
 	memset(&csr, 0, sizeof(csr));
 	memset(&p, 0, sizeof(p));
@@ -600,6 +600,19 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	memset(&x, 0, sizeof(x));
 	mica_err_clear(&e);
 
+	/* The CSR is read before the store is asked anything: content that
+	 * decrypts to garbage (a padding oracle's probe, see ca_scep_pkiop)
+	 * is then answered as fast as content that does not decrypt. A
+	 * transaction on record had a CSR that parsed. */
+	if (ca_csr_parse(csr_der, csr_len, &csr, &e) != 0) {
+		if (service_fault(&e)) {
+			*err = e;
+			goto out;
+		}
+		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
+		rc = 0;
+		goto out;
+	}
 	/* The same transaction again, from the same key: what became of it. */
 	r = db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &x.tx, &e);
 	if (r == 0) {
@@ -616,21 +629,34 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		*err = e;
 		goto out;
 	}
-	if (ca_csr_parse(csr_der, csr_len, &csr, &e) != 0) {
-		if (service_fault(&e)) {
-			*err = e;
-			goto out;
-		}
-		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
-		rc = 0;
-		goto out;
-	}
 	memset(&sub, 0, sizeof(sub));
 	sub.csr = csr_der;
 	sub.csr_len = csr_len;
-	renewal = m->type == CA_SCEP_RENEWALREQ &&
-		  own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
-				   old_serial);
+	own = (m->type == CA_SCEP_RENEWALREQ || m->type == CA_SCEP_PKCSREQ) &&
+	      own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
+			       old_serial);
+	renewal = own && m->type == CA_SCEP_RENEWALREQ;
+	/* A PKCSReq signed with a current certificate of this CA is how
+	 * certmonger renews (the re-enrollment of the SCEP drafts before
+	 * RenewalReq, which NDES and other servers take as a renewal too),
+	 * with its first CSR's challenge, spent by then: a renewal as
+	 * RenewalReq is, unless the challenge is a valid enrollment token -
+	 * then it asks for a new certificate in that token's scope. */
+	if (own && !renewal) {
+		if (csr.has_challenge && csr.challenge[0] != '\0') {
+			if (ca_authenticate(o->ca, csr.challenge, o->client, &p,
+					    &e) == 0)
+				authed = 1;
+			else if (service_fault(&e)) {
+				*err = e;
+				goto out;
+			}
+		}
+		if (!authed) {
+			ca_principal_free(&p);
+			renewal = 1;
+		}
+	}
 	/* A CSR enrolled already, in another transaction: asked again by
 	 * its key's holder (a client that made itself a new self-signed
 	 * certificate), or a copy of the message signed again by someone
@@ -660,8 +686,8 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 				    &is, &e);
 	} else if (csr.has_challenge && csr.challenge[0] != '\0') {
 		/* The challengePassword is an enrollment token. */
-		if (ca_authenticate(o->ca, csr.challenge, o->client, &p,
-				    &e) != 0) {
+		if (!authed && ca_authenticate(o->ca, csr.challenge, o->client,
+					       &p, &e) != 0) {
 			if (service_fault(&e)) {
 				*err = e;
 				goto out;
@@ -952,9 +978,14 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 		     "to the RA key");
 		goto reply;
 	}
+	/* Bad CBC padding is answered as content that decrypts to garbage
+	 * (a CSR or IssuerAndSerialNumber that does not parse): anyone may
+	 * sign a captured envelope again under a certificate of their own,
+	 * and two answers would be a padding oracle that reads the
+	 * captured CSR, challengePassword included, a byte per hundred
+	 * messages (Vaudenay 2002). */
 	if (ca_scep_decrypt(&m, key, &content, &content_len, &e) != 0) {
-		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "the content does not "
-		     "decrypt");
+		fail(&o, CA_SCEP_BAD_REQUEST, "the content does not decrypt");
 		goto reply;
 	}
 	switch (m.type) {

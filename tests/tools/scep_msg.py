@@ -11,7 +11,7 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
       [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
       [--signer CERT.pem | --fake-signer BITS:EBITS]
       [--serial HEX --issuer-of CERT.pem]
-      [--envelope-from MSG.der] [--message-type RAW]
+      [--envelope-from MSG.der] [--message-type RAW] [--plaintext HEX]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
       prints "status=N failinfo=N tid=T" (the signature checked with the
       RA certificate) and writes the certificate (or, for GetCRL, the CRL)
@@ -22,6 +22,8 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
       the content, the content a certs-only PKCS#7 (read by cryptography's
       pkcs7 loader); prints "certs=N attrs=NAME,..." and writes the
       certificates as PEM.
+--plaintext encrypts HEX (whole cipher blocks) as it is, no padding added:
+content whose padding is right or wrong, as a padding oracle probes.
 --envelope-from takes the encrypted envelope of an existing message as it
 is, and signs it anew: a copy signed again by someone who cannot read it.
 KEY.pem is made (RSA-2048) when missing, and with it the self-signed
@@ -169,9 +171,12 @@ def envelope(a, ra, content):
     klen = {"aes128": 16, "aes256": 32, "des3": 24}[a.cipher]
     cek, iv = os.urandom(klen), os.urandom(8 if a.cipher == "des3" else 16)
     alg = algorithms.TripleDES(cek) if a.cipher == "des3" else algorithms.AES(cek)
-    p = padding.PKCS7(alg.block_size).padder()
     e = Cipher(alg, modes.CBC(iv)).encryptor()
-    ct = e.update(p.update(content) + p.finalize()) + e.finalize()
+    if a.plaintext is not None:
+        ct = e.update(bytes.fromhex(a.plaintext)) + e.finalize()
+    else:
+        p = padding.PKCS7(alg.block_size).padder()
+        ct = e.update(p.update(content) + p.finalize()) + e.finalize()
     ek = ra.public_key().encrypt(cek, apad.PKCS1v15())
     env = seq(oid(OID["envelopedData"]), tlv(0xA0, seq(
         integer(0),
@@ -347,6 +352,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--envelope-from")
     ap.add_argument("--message-type")
+    ap.add_argument("--plaintext", metavar="HEX")
     a = ap.parse_args()
     if a.op == "nextca":
         return nextca(a)
