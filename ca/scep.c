@@ -412,13 +412,21 @@ tx_state(struct op *o, const struct db_scep_tx *tx, struct mica_err *err)
 	}
 	if (ca_request_status(o->ca, tx->request_id, &is, &req, err) != 0)
 		goto out;
-	if (req.status == CA_REQ_PENDING)
+	if (req.status == CA_REQ_PENDING) {
 		o->rep.status = CA_SCEP_PENDING;
-	else if (req.status == CA_REQ_ISSUED && is.der != NULL) {
-		if (success(o, is.der, is.der_len, err) != 0)
+	} else if (req.status == CA_REQ_ISSUED && is.der != NULL) {
+		/* Approved, then perhaps revoked before the device polled:
+		 * as for a certificate issued at once, a revoked one is not
+		 * handed out as the answer to the request. */
+		if (db_cert_get(o->ca->db, is.serial, &c, err) != 0)
 			goto out;
-	} else
+		if (c.status != DB_CERT_VALID)
+			fail(o, CA_SCEP_BAD_REQUEST, "certificate revoked");
+		else if (success(o, is.der, is.der_len, err) != 0)
+			goto out;
+	} else {
 		fail(o, CA_SCEP_BAD_REQUEST, "the request was denied");
+	}
 	rc = 0;
 out:
 	ca_issued_free(&is);

@@ -220,6 +220,19 @@ $TOOL make "$W/p3.der" --ra "$W/ra.pem" --key "$W/q.key" --cn dev5.example.test 
 scep_post "$W/p3.der"
 is "another key polling that transaction learns nothing (badCertId)" "$(reply "$W/q.key")" \
 	"status=2 failinfo=4 tid=tid-p5"
+# Revoked after the approval, before the device polled: not handed
+# out, as a certificate issued at once and then revoked is not.
+$TOOL make "$W/p6.der" --ra "$W/ra.pem" --key "$W/p.key" --cn dev6.example.test --tid tid-p6 || die "scep_msg make"
+scep_post "$W/p6.der"
+is "PKCSReq without challenge (dev6): PENDING" "$(reply "$W/p.key")" "status=3 failinfo= tid=tid-p6"
+ID=$("$MICA" -d "$D" request list 2>/dev/null | awk '$2 == "pending" && $NF == "dev6.example.test" { print $1 }')
+"$MICA" -d "$D" request approve "$ID" >/dev/null 2>&1 || fail "approve dev6"
+SER6=$("$MICA" -d "$D" list 2>/dev/null | awk '$NF == "dev6.example.test" { print $1 }')
+"$MICA" -d "$D" revoke "$SER6" --reason superseded >/dev/null 2>&1 || fail "revoke dev6 ($SER6)"
+$TOOL make "$W/p7.der" --ra "$W/ra.pem" --key "$W/p.key" --cn dev6.example.test --type certpoll --tid tid-p6
+scep_post "$W/p7.der"
+is "CertPoll after the approved certificate was revoked: FAILURE badRequest" \
+	"$(reply "$W/p.key")" "status=2 failinfo=2 tid=tid-p6"
 
 # ---- renewal ---------------------------------------------------------------
 OLD=$(openssl x509 -in "$W/c1/client.pem" -noout -serial | cut -d= -f2)
