@@ -634,7 +634,10 @@ static const char restore_help[] =
 "restore (the CA backed up may have published CRLs since FILE was made,\n"
 "and a number names one CRL). Certificates FILE holds as being issued\n"
 "(status issuing: the CA backed up may have completed them since) are\n"
-"counted on standard error and left for you to revoke. Give it the CA's\n"
+"counted on standard error and left for you to revoke. What the CA did\n"
+"after FILE was taken is not in it: revoke again what it revoked since\n"
+"(its last published CRL lists them), or relying parties see those\n"
+"certificates valid again in the next CRL. Give it the CA's\n"
 "passphrase as before (MICA_PASSPHRASE, --passphrase-file, or\n"
 "DIR/passphrase).\n"
 "\n"
@@ -708,6 +711,14 @@ cmd_restore(const char *datadir, int argc, char **argv)
 			 "%s/%s): the first command that needs the key refuses "
 			 "one that does not open", datadir, CA_PASS_FILE);
 	}
+	/* Nothing in FILE can tell what the store it was taken of did
+	 * afterwards; the admin must hear that a revocation made since is
+	 * undone here, or the next CRL quietly drops it for relying parties
+	 * (and a compromised key may be certified again). */
+	cli_note("note: what the CA did after %s was taken is not in it: a "
+		 "certificate it revoked since is valid again here and left out "
+		 "of the next CRL (revoke it again: the last CRL it published "
+		 "lists it), one it issued since is unknown here", file);
 	if (issuing > 0)
 		cli_note("note: %lld certificate(s) were being issued when the "
 			 "backup was taken (status issuing): the store it was "
