@@ -1273,9 +1273,10 @@ static int
 expiry_say(const char *what, int64_t end, int64_t now, const char *action,
 	   const char *where, char *buf, size_t size)
 {
-	char date[CA_DATE_TEXT];
+	char date[CA_DATE_TEXT], in[32];
+	int64_t left = end - now;
 
-	if (end - now > (int64_t)CA_EXPIRY_WARN_DAYS * 86400)
+	if (left > (int64_t)CA_EXPIRY_WARN_DAYS * 86400)
 		return 0;
 	ca_date_text(end, date);
 	if (end <= now) {
@@ -1284,9 +1285,16 @@ expiry_say(const char *what, int64_t end, int64_t now, const char *action,
 			 where);
 		return 2;
 	}
-	snprintf(buf, size, "the %s expires on %s (in %lld days): %s before "
-		 "then (%s)", what, date, (long long)((end - now) / 86400),
-		 action, where);
+	if (left >= 2 * 86400)
+		snprintf(in, sizeof(in), "in %lld days", (long long)(left / 86400));
+	else if (left >= 86400)
+		snprintf(in, sizeof(in), "in 1 day");
+	else if (left >= 2 * 3600)
+		snprintf(in, sizeof(in), "in %lld hours", (long long)(left / 3600));
+	else
+		snprintf(in, sizeof(in), "within the hour");
+	snprintf(buf, size, "the %s expires on %s (%s): %s before then (%s)",
+		 what, date, in, action, where);
 	return 1;
 }
 

@@ -447,8 +447,11 @@ ca_policy_check(const struct ca_policy_input *in,
 
 	if (in->ca_not_after <= in->now + CA_MIN_LEFT)
 		return mica_err_set(err, MICA_E_POLICY, "ca_expiring",
-				    "the CA certificate expires within the "
-				    "hour or has expired; renew the CA first");
+				    "the CA certificate, or one above it, "
+				    "expires within the hour or has expired: "
+				    "nothing is issued until it is renewed (an "
+				    "issuing CA: 'mica renew-ca'; a root: "
+				    "replaced, README \"Replacing the root\")");
 
 	memset(&d, 0, sizeof(d));
 	d.not_before = in->now - BACKDATE_SECS;

@@ -972,6 +972,13 @@ test_expiry_warning(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(w, "root CA certificate expires on"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(in 12 days)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w, "Replacing the root"));
+	/* The last days in words that fit them. */
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - DAY - 60, w, sizeof(w)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(in 1 day)"));
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 5 * 3600 - 60, w, sizeof(w)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(in 5 hours)"));
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 600, w, sizeof(w)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(within the hour)"));
 	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end, w, sizeof(w)), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(w, "root CA certificate expired on"));
 }
