@@ -1182,9 +1182,12 @@ int ca_scep_nextcacert(struct ca *ca, unsigned char **out, size_t *len,
  *    wrong one, an admin token, or a CSR policy refuses is FAILURE
  *    badRequest and stores nothing;
  *  - RenewalReq: signed with a current certificate of this CA, renews it
- *    (ca_renew_proved); a challenge token instead works as for PKCSReq;
- *    a PKCSReq signed with such a certificate (certmonger's renewal)
- *    renews it too unless its challenge is a valid enrollment token;
+ *    (ca_renew_proved) - its key, or a new key whose CSR asks only for
+ *    names of that certificate (others: FAILURE badRequest); a challenge
+ *    token instead works as for PKCSReq;
+ *  - a PKCSReq signed with such a certificate, for its key or names,
+ *    (certmonger's renewal, its first challenge spent) renews it too,
+ *    unless its challenge is a valid enrollment token (then as above);
  *  - the same transactionID again from the same key (scepclient resends
  *    while PENDING; CertPoll) answers what became of that request; with
  *    another CSR it is FAILURE badRequest; another key never sees it;

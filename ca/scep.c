@@ -490,6 +490,48 @@ out:
 	return ok;
 }
 
+/* May CSR renew certificate SERIAL (a current one of this CA, whose key
+ * signed the message)? Its key, or, for a new key, names that are all the
+ * certificate's (at least one): a renewal issues the certificate's names
+ * whatever the CSR asks, so a CSR that asks for others is not one (a
+ * device enrolling for new names with its certificate as signer), and
+ * anyone's CSR wrapped by the holder of some certificate would otherwise
+ * bind that certificate's names to another's key. 1 yes, 0 no, -1 ERR. */
+static int
+csr_renews(struct ca *ca, const char *serial, const struct ca_csr *csr,
+	   struct mica_err *err)
+{
+	struct db_cert c;
+	struct ca_name *names = NULL;
+	size_t n = 0;
+	int yes = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (db_cert_get(ca->db, serial, &c, err) != 0)
+		return -1;
+	if (memcmp(csr->spki_sha256, c.spki_sha256, 32) == 0) {
+		yes = 1;
+	} else if (csr->nnames > 0) {
+		if (ca_stored_names_parse(c.names, &names, &n, err) != 0) {
+			db_cert_free(&c);
+			return -1;
+		}
+		yes = 1;
+		for (size_t i = 0; i < csr->nnames && yes; i++) {
+			size_t k;
+
+			for (k = 0; k < n; k++)
+				if (names[k].kind == csr->names[i].kind &&
+				    strcmp(names[k].value, csr->names[i].value) == 0)
+					break;
+			yes = k < n;
+		}
+		free(names);
+	}
+	db_cert_free(&c);
+	return yes;
+}
+
 /* Enrollments under way in this process, each by two keys: its
  * transactionID and signer, and its CSR. A message that races its twin (a
  * client resending on a timeout, a replay) or another message carrying
@@ -643,18 +685,32 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	own = (m->type == CA_SCEP_RENEWALREQ || m->type == CA_SCEP_PKCSREQ) &&
 	      own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
 			       old_serial);
+	if (own && (r = csr_renews(o->ca, old_serial, &csr, &e)) <= 0) {
+		if (r < 0) {
+			*err = e;
+			goto out;
+		}
+		if (m->type == CA_SCEP_RENEWALREQ) {
+			fail(o, CA_SCEP_BAD_REQUEST, "a renewal with a new key "
+			     "asks for the names of the certificate it renews");
+			rc = 0;
+			goto out;
+		}
+		own = 0;    /* a PKCSReq for other names: an enrollment */
+	}
 	renewal = own && m->type == CA_SCEP_RENEWALREQ;
-	/* A PKCSReq signed with a current certificate of this CA is how
-	 * certmonger renews (the re-enrollment of the SCEP drafts before
-	 * RenewalReq, which NDES and other servers take as a renewal too),
-	 * with its first CSR's challenge, spent by then: a renewal as
-	 * RenewalReq is, unless the challenge is a valid enrollment token -
-	 * then it asks for a new certificate in that token's scope. */
+	/* A PKCSReq signed with a current certificate of this CA, for its
+	 * key or names, is how certmonger renews (the re-enrollment of the
+	 * SCEP drafts before RenewalReq, which NDES and other servers take
+	 * as a renewal too), with its first CSR's challenge, spent by then:
+	 * a renewal as RenewalReq is, unless the challenge is a valid
+	 * enrollment token - then it asks for a new certificate in that
+	 * token's scope. */
 	if (own && !renewal) {
 		if (csr.has_challenge && csr.challenge[0] != '\0') {
 			if (ca_authenticate(o->ca, csr.challenge, o->client, &p,
 					    &e) == 0)
-				authed = 1;
+				authed = p.kind == CA_PRINCIPAL_ENROLL;
 			else if (service_fault(&e)) {
 				*err = e;
 				goto out;

@@ -278,6 +278,31 @@ $TOOL make "$W/rn.der" --ra "$W/ra.pem" --key "$W/c1/k.pem" --signer "$W/rn2.pem
 scep_post "$W/rn.der"
 is "PKCSReq signed with a revoked certificate, spent challenge: FAILURE badRequest" \
 	"$(reply "$W/c1/k.pem" | cut -d' ' -f1-2)" "status=2 failinfo=2"
+# A renewal issues the renewed certificate's names, whatever the CSR
+# asks: a CSR of a new key for other names is no renewal. Signed by a
+# current certificate, a PKCSReq for other names is an enrollment (no
+# challenge: for an admin to approve); a RenewalReq is refused - or
+# anyone's CSR, wrapped by the holder of a certificate, would bind that
+# certificate's names to the CSR's key.
+N=$(count "SELECT count(*) FROM certificate")
+$TOOL make "$W/nk.der" --ra "$W/ra.pem" --key "$W/c1/k.pem" --signer "$W/rn3.pem" \
+	--csr-key "$W/nk.pem" --cn devnew.example.test || die "scep_msg make"
+scep_post "$W/nk.der"
+is "PKCSReq signed with a current certificate, a new key for other names: PENDING" \
+	"$(reply "$W/c1/k.pem" | cut -d' ' -f1)" "status=3"
+$TOOL make "$W/nk.der" --ra "$W/ra.pem" --key "$W/c1/k.pem" --signer "$W/rn3.pem" \
+	--csr-key "$W/nk.pem" --cn devnew.example.test --type renewalreq || die "scep_msg make"
+scep_post "$W/nk.der"
+is "RenewalReq with a new key for other names: FAILURE badRequest" \
+	"$(reply "$W/c1/k.pem" | cut -d' ' -f1-2)" "status=2 failinfo=2"
+is "... and nothing issued for either" "$(count "SELECT count(*) FROM certificate")" "$N"
+$TOOL make "$W/nk.der" --ra "$W/ra.pem" --key "$W/c1/k.pem" --signer "$W/rn3.pem" \
+	--csr-key "$W/nk.pem" --cn dev1b.example.test --type renewalreq || die "scep_msg make"
+scep_post "$W/nk.der"
+is "RenewalReq with a new key for the certificate's name: renewed" \
+	"$(reply "$W/c1/k.pem" "$W/nk-cert.pem" | cut -d' ' -f1-2)" "status=0 failinfo="
+check "... the new certificate certifies the new key" sh -c \
+	"[ \"\$(openssl x509 -in '$W/nk-cert.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$W/nk.pem' -pubout)\" ]"
 
 # ---- a signer's key the server will not use -------------------------------
 # Anyone may send a certificate: verifying with an RSA key of 8192 bits

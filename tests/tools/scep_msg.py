@@ -9,7 +9,7 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
   scep_msg.py make OUT --ra RA.pem --key KEY.pem --cn NAME [--challenge C]
       [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
       [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
-      [--signer CERT.pem | --fake-signer BITS:EBITS]
+      [--signer CERT.pem | --fake-signer BITS:EBITS] [--csr-key KEY2.pem]
       [--serial HEX --issuer-of CERT.pem]
       [--envelope-from MSG.der] [--message-type RAW] [--plaintext HEX]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
@@ -22,6 +22,9 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
       the content, the content a certs-only PKCS#7 (read by cryptography's
       pkcs7 loader); prints "certs=N attrs=NAME,..." and writes the
       certificates as PEM.
+--csr-key makes the CSR of another key (made when missing) than the one
+that signs the message: a renewal with a new key, or someone's CSR wrapped
+by another.
 --plaintext encrypts HEX (whole cipher blocks) as it is, no padding added:
 content whose padding is right or wrong, as a padding oracle probes.
 --envelope-from takes the encrypted envelope of an existing message as it
@@ -208,7 +211,8 @@ def make(a):
         if a.challenge:
             b = b.add_attribute(x509.oid.AttributeOID.CHALLENGE_PASSWORD,
                                 a.challenge.encode())
-        content = b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        ckey = load_key(a.csr_key) if a.csr_key else key
+        content = b.sign(ckey, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
     elif a.type == "certpoll":
         name = seq(set_(seq(oid("2.5.4.3"), tlv(0x0C, a.cn.encode()))))
         content = seq(issuer_raw(ra), name)
@@ -347,6 +351,7 @@ def main():
     ap.add_argument("--digest", default="sha256", choices=sorted(HASH))
     ap.add_argument("--signer")
     ap.add_argument("--fake-signer", metavar="BITS:EBITS")
+    ap.add_argument("--csr-key")
     ap.add_argument("--serial")
     ap.add_argument("--issuer-of")
     ap.add_argument("--out")
