@@ -673,7 +673,9 @@ const char *ca_chain_pem(struct ca *ca);
  * NULL for a key this CA does not have. */
 const char *ca_key_chain_pem(struct ca *ca, int key_idx);
 /* The chain to hand out with IS's certificate: ca_key_chain_pem of the key
- * that signed it, or ca_chain_pem if that key is gone. */
+ * that signed it; NULL (none rather than a wrong one, as ACME's download)
+ * for a key this handle does not know - a daemon started before a
+ * rollover made on the command line, until it restarts. */
 const char *ca_issued_chain_pem(struct ca *ca, const struct ca_issued *is);
 /* All of them as a PKCS#7 certs-only message (a .p7b: what Windows and
  * IIS import). *OUT heap. */

@@ -1055,8 +1055,9 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 	 * blind to every later revocation, then expired (503). A last
 	 * delta on the complete CRLs just published, valid a whole CRL
 	 * period, outlives all of them; its base, newer than any of
-	 * theirs, tells a relying party that theirs is outdated, and no
-	 * later complete CRL takes it (its number is below theirs: RFC
+	 * theirs, keeps a relying party from completing theirs with it
+	 * (no revocation made since would be in it), and no later
+	 * complete CRL takes it (its number is below theirs: RFC
 	 * 5280 5.2.4). ca_crl_delta_current_key stops giving it once it
 	 * has expired. */
 	if (was > 0)

@@ -1180,9 +1180,7 @@ ca_key_chain_pem(struct ca *ca, int key_idx)
 const char *
 ca_issued_chain_pem(struct ca *ca, const struct ca_issued *is)
 {
-	const char *p = ca_key_chain_pem(ca, is->key_idx);
-
-	return p != NULL ? p : ca_chain_pem(ca);
+	return ca_key_chain_pem(ca, is->key_idx);
 }
 
 size_t
@@ -1291,6 +1289,8 @@ expiry_say(const char *what, int64_t end, int64_t now, const char *action,
 		snprintf(in, sizeof(in), "in 1 day");
 	else if (left >= 2 * 3600)
 		snprintf(in, sizeof(in), "in %lld hours", (long long)(left / 3600));
+	else if (left >= 3600)
+		snprintf(in, sizeof(in), "in 1 hour");
 	else
 		snprintf(in, sizeof(in), "within the hour");
 	snprintf(buf, size, "the %s expires on %s (%s): %s before then (%s)",

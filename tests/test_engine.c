@@ -977,6 +977,8 @@ test_expiry_warning(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(in 1 day)"));
 	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 5 * 3600 - 60, w, sizeof(w)), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(in 5 hours)"));
+	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 3600 - 600, w, sizeof(w)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(in 1 hour)"));
 	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end - 600, w, sizeof(w)), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(w, "(within the hour)"));
 	CU_ASSERT_EQUAL(ca_expiry_warning(g_ca, end, w, sizeof(w)), 2);

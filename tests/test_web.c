@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -53,28 +54,28 @@ fd_open(int fd)
  * worker it chose (libmicrohttpd picks the worker by number, modulo the
  * pool's size). Seen in workers.sh: the lowest free number fell on a full
  * worker, and the free numbers above it on other full workers; searching
- * only close by, every new connection was accepted on that same number,
- * not moved, and closed. */
+ * only four numbers, every new connection was accepted on that same
+ * number, not moved, and closed. */
 static void
 test_fd_on_worker(void)
 {
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), fds[64], top, c, d;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), fds[64], c, d;
+	int ring[100], lo = INT_MAX, hi = -1;
 	const unsigned n = 4, w = 1;
 
 	CU_ASSERT_FATAL(null >= 0);
 	for (int i = 0; i < 64; i++)
 		CU_ASSERT_FATAL((fds[i] = fcntl(null, F_DUPFD_CLOEXEC, 0)) >= 0);
-	/* A number on W already: kept; TOP follows it. */
+	/* A number on W already: kept. */
 	c = fds[63] + 1;
 	c = fcntl(null, F_DUPFD_CLOEXEC, c + (int)((w + n - (unsigned)c % n) % n));
 	CU_ASSERT_FATAL(c >= 0 && (unsigned)c % n == w);
-	top = -1;
-	CU_ASSERT_EQUAL(web_fd_on_worker(c, w, n, &top), c);
-	CU_ASSERT_EQUAL(top, c);
+	CU_ASSERT_EQUAL(web_fd_on_worker(c, w, n, 64), c);
 	close(c);
 
 	/* Holes in the block on every worker but W: the lowest of them is
-	 * the new socket, the others are in the way close by. */
+	 * the new socket, the others are in the way. Four tries do not get
+	 * past them; enough do, to the first free number on W. */
 	for (int i = 0; i < 48; i++)
 		if ((unsigned)fds[i] % n != w) {
 			close(fds[i]);
@@ -83,16 +84,16 @@ test_fd_on_worker(void)
 	c = fcntl(null, F_DUPFD_CLOEXEC, 0);
 	CU_ASSERT_FATAL(c >= 0);
 	CU_ASSERT((unsigned)c % n != w);
-	top = fds[63];
-	d = web_fd_on_worker(c, w, n, &top);
+	CU_ASSERT_EQUAL(web_fd_on_worker(c, w, n, 4), c);
+	CU_ASSERT(fd_open(c));          /* not moved: still open */
+	d = web_fd_on_worker(c, w, n, 64);
 	CU_ASSERT_EQUAL((unsigned)d % n, w);
 	CU_ASSERT(d > fds[63]);
-	CU_ASSERT_EQUAL(top, d);
 	CU_ASSERT(!fd_open(c));        /* moved: the old number closed */
 	CU_ASSERT(fd_open(d));
 	close(d);
 
-	/* One free number on W close by: taken there, not above TOP. */
+	/* One free number on W close by: taken there. */
 	d = -1;
 	for (int i = 1, hole = 0; i < 48 && d < 0; i++) {
 		hole |= fds[i - 1] < 0;
@@ -105,14 +106,34 @@ test_fd_on_worker(void)
 	CU_ASSERT_FATAL(d >= 0);
 	c = fcntl(null, F_DUPFD_CLOEXEC, 0);
 	CU_ASSERT_FATAL(c >= 0 && c < d);
-	top = fds[63];
-	CU_ASSERT_EQUAL(web_fd_on_worker(c, w, n, &top), d);
-	CU_ASSERT_EQUAL(top, fds[63]);
+	CU_ASSERT_EQUAL(web_fd_on_worker(c, w, n, 64), d);
 	close(d);
-
 	for (int i = 0; i < 64; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+
+	/* A long run of connections opening and closing, each on the
+	 * worker whose turn it is: always placed, and the numbers stay
+	 * within what is open at once (a search above the highest number
+	 * ever used would climb to the descriptor limit and stop moving). */
+	for (int i = 0; i < 100; i++)
+		ring[i] = -1;
+	for (int i = 0; i < 5000; i++) {
+		int k = i % 100;
+
+		if (ring[k] >= 0)
+			close(ring[k]);
+		c = fcntl(null, F_DUPFD_CLOEXEC, 0);
+		CU_ASSERT_FATAL(c >= 0);
+		lo = c < lo ? c : lo;
+		d = web_fd_on_worker(c, (unsigned)(i * 7 % 4), n, 64);
+		CU_ASSERT_EQUAL_FATAL((unsigned)d % n, (unsigned)(i * 7 % 4));
+		ring[k] = d;
+		hi = d > hi ? d : hi;
+	}
+	CU_ASSERT(hi - lo < 100 * 4 + 8);
+	for (int i = 0; i < 100; i++)
+		close(ring[i]);
 	close(null);
 }
 
@@ -2605,7 +2626,7 @@ main(void)
 	    !CU_add_test(s, "refuses ambiguous request framing (RFC 9112 6.3), names that are not tokens, two Authorization", test_framing) ||
 	    !CU_add_test(s, "logs a route pattern or a page, never a path as sent", test_log_path) ||
 	    !CU_add_test(s, "drops slow heads and bodies, and the longest waiting when full", test_slow_clients) ||
-	    !CU_add_test(s, "moves a new socket to a number on the chosen worker, above the rest if need be",
+	    !CU_add_test(s, "moves a new socket to a free number on the chosen worker, past those in the way",
 			 test_fd_on_worker) ||
 	    !CU_add_test(s, "validates JSON bodies: syntax, types, unknown and missing fields", test_json_validation) ||
 	    !CU_add_test(s, "names the refused item of a list and why", test_json_item_message) ||

@@ -38,7 +38,6 @@ struct web_listener {
 	unsigned nworkers;        /* libmicrohttpd's workers (1: no pool) */
 	atomic_int *load;         /* open connections per worker */
 	int *share;               /* each one's share of the limit */
-	int top;                  /* the highest socket number handed out */
 	int tls;
 	atomic_int inflight;      /* requests begun and not completed */
 	atomic_int closing;       /* stopping: every answer closes its

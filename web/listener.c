@@ -72,6 +72,10 @@
  * (and the slowest make room) before every worker is full. */
 #define WEB_MHD_CONN_LIMIT(n) (WEB_CONN_LIMIT + WEB_CONN_SLACK + (n))
 #define WEB_ERR_PAUSE_MS   100           /* accept failing: look again */
+/* Descriptors other than a worker's connections (store files, logs, the
+ * signers' pipes, epoll sets...) that may fall on its numbers: bounds the
+ * search for a free one (web_fd_on_worker). */
+#define WEB_FD_OTHERS      256
 
 int
 web_listen(const struct web_addr *a, int tls, struct mica_err *err)
@@ -133,37 +137,31 @@ on_worker(int x, unsigned w, unsigned n)
 }
 
 int
-web_fd_on_worker(int c, unsigned w, unsigned n, int *top)
+web_fd_on_worker(int c, unsigned w, unsigned n, int tries)
 {
 	int base, d;
 
 	if (n == 0 || (unsigned)c % n == w)
-		goto done;
+		return c;
 	base = on_worker(c, w, n);
-	for (int i = 0; i < 8; i++) {
-		/* The first four close by, to keep the numbers low; then
-		 * above every number handed out so far, where only another
-		 * thread's files (the store's, a log) may be in the way.
-		 * Close by alone could fail for ever: the lowest free number
-		 * on a full worker, holes of the other full workers above
-		 * it, and every new connection accepted on that same number
-		 * and closed (0 of 8 new clients served in workers.sh). */
-		if (i == 4 && base <= *top)
-			base = on_worker(*top + 1, w, n);
+	/* Each miss steps past a number on W that is taken - by one of W's
+	 * connections (fewer than its share) or another of the process's
+	 * files - so TRIES above those always finds one, close by: a
+	 * search that gave up after four, the lowest free number on a full
+	 * worker and holes of the other full workers above it, closed
+	 * every new connection accepted on that same number (0 of 8 new
+	 * clients served in workers.sh). */
+	for (int i = 0; i < tries; i++) {
 		/* The lowest free number from BASE on. */
 		if ((d = fcntl(c, F_DUPFD_CLOEXEC, base)) < 0)
 			break;
 		if ((unsigned)d % n == w) {
 			close(c);
-			c = d;
-			break;
+			return d;
 		}
 		close(d);
 		base = on_worker(d + 1, w, n);
 	}
-done:
-	if (c > *top)
-		*top = c;
 	return c;
 }
 
@@ -174,9 +172,12 @@ hand_over(struct web_listener *l, int c, unsigned best,
 {
 	unsigned w;
 
-	c = web_fd_on_worker(c, best, l->nworkers, &l->top);
+	c = web_fd_on_worker(c, best, l->nworkers,
+			     l->share[best] + WEB_FD_OTHERS);
 	w = (unsigned)c % l->nworkers;
-	/* Not moved (out of descriptors): its own worker, if it has room. */
+	/* Not moved (out of descriptors, or more of the process's other
+	 * files on BEST's numbers than WEB_FD_OTHERS): its own worker, if
+	 * it has room. */
 	if (w != best && atomic_load(&l->load[w]) + 2 > l->share[w]) {
 		close(c);
 		return;

@@ -60,11 +60,11 @@ int web_listen(const struct web_addr *a, int tls, struct mica_err *err);
  * gives a connection added from outside to the worker its number falls on,
  * modulo N, and numbers are not handed out in turn (the workers' own
  * store connections take some), so C is moved (dup, close) to the lowest
- * free number that falls on W: close by C first, then above *TOP, the
- * highest number handed out so far (updated). Returns the socket to use:
- * C's new number, or C itself when none was free (out of descriptors).
- * The acceptor's (web/listener.c), exposed for tests/test_web.c. */
-int web_fd_on_worker(int c, unsigned w, unsigned n, int *top);
+ * free number from C on that falls on W, trying at most TRIES numbers.
+ * Returns the socket to use: C's new number, or C itself when none was
+ * found (out of descriptors). The acceptor's (web/listener.c), exposed
+ * for tests/test_web.c. */
+int web_fd_on_worker(int c, unsigned w, unsigned n, int tries);
 
 /* The listening socket of L, duplicated (close-on-exec), for a new
  * listener to take over; -1 if there is none. */

@@ -1429,8 +1429,8 @@ HP= SP=
 if serve_start "$W/out-short" "$W/short" -- --domain short.test; then
 	ok "the daemon starts with the server profile capped at one day"
 	"$MICA" -d "$W/short" export-root --out "$W/short-root.pem" >/dev/null 2>&1
-	echo | openssl s_client -connect "127.0.0.1:$SP" -CAfile "$W/short-root.pem" \
-		2>/dev/null | openssl x509 -out "$W/short-tls.pem" 2>/dev/null
+	echo | timeout $((30 * TIME_SCALE)) openssl s_client -connect "127.0.0.1:$SP" \
+		-CAfile "$W/short-root.pem" 2>/dev/null | openssl x509 -out "$W/short-tls.pem" 2>/dev/null
 	# At most a day (and the few minutes' backdating) from now.
 	if [ ! -s "$W/short-tls.pem" ]; then
 		fail "no HTTPS certificate read from the daemon"

@@ -29,8 +29,8 @@
 #     room. libmicrohttpd 0.9.75 hangs a worker that is handed more
 #     connections than its share of the limit (web/listener.c);
 #     before the acceptor kept within the shares, this phase left
-#     workers hung and the daemon unable to stop; and before it looked
-#     above the numbers in use for a socket number on the worker it
+#     workers hung and the daemon unable to stop; and before it searched
+#     past every number in the way for a socket number on the worker it
 #     chose, the new clients were sometimes all reset (the lowest free
 #     number fell on a full worker: each was accepted on it and closed;
 #     test_web has the layout);
