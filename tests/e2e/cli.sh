@@ -844,6 +844,10 @@ usage_says() {
 usage_says "list -jx: the unknown letter of a cluster, not the command" \
 	"list: unknown option '-j' (see" om list -jx
 grep -qF "'list'" "$TMP/use.err" && fail "... named 'list'" || ok "... and not 'list'"
+usage_says "request shwo: an unknown subcommand, said so" \
+	"request: unknown subcommand 'shwo' (list, show, approve, deny) (see" om request shwo
+usage_says "request shwo ID --reason x: the subcommand first, not --reason" \
+	"request: unknown subcommand 'shwo'" om request shwo 0123456789abcdef --reason x
 usage_says "show -zz SERIAL: the letter, not 'show'" \
 	"show: unknown option '-z' (see" om show -zz 01
 usage_says "issue --csr FILE -qz: the letter, not FILE" \
