@@ -250,6 +250,12 @@ cmd_request(const char *datadir, int argc, char **argv)
 					 "for 'deny' and 'approve', not 'list'");
 		return req_list(datadir, status, want, json);
 	}
+	/* A word that is no subcommand is said so first: 'request shwo ID'
+	 * is a typo, not "shwo needs exactly one request ID". */
+	if (strcmp(sub, "show") != 0 && strcmp(sub, "approve") != 0 &&
+	    strcmp(sub, "deny") != 0)
+		return cli_usage("request", "unknown subcommand '%s' (list, show, "
+				 "approve, deny)", sub);
 	/* An option of another subcommand is a mistake said, not ignored
 	 * ('request deny ID --status issued'). */
 	if (want != 0 || status_set)

@@ -497,14 +497,15 @@ out:
 }
 
 static const char import_help[] =
-"Usage: mica [-d DIR] import-crl FILE\n"
+"Usage: mica [-d DIR] import-crl [--] FILE\n"
 "\n"
 "Keep the root's CRL - the offline root's, written there with 'mica crl\n"
 "--out root.crl' - after checking its signature with the root's\n"
 "certificate in this CA's chain. 'mica serve' serves it at /root.crl (the\n"
 "CRL distribution point that sign-ca names in this CA's certificate). A\n"
 "CRL must be newer than the one imported before and not expired; import\n"
-"the next one before its nextUpdate. FILE is DER or PEM.\n"
+"the next one before its nextUpdate. FILE is DER or PEM; '-' reads standard\n"
+"input (a FILE named '-', or beginning with '-', goes after '--').\n"
 "\n"
 "Refused (exit 3): a CRL of a CA below the root, a delta CRL, one whose\n"
 "issuingDistributionPoint narrows its scope (not covering CA\n"
@@ -536,6 +537,7 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	unsigned char *in = NULL;
+	const char *file;
 	size_t len = 0;
 	char notice[CA_NOTICE_MAX];
 	int rc = 0;
@@ -546,9 +548,24 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 		fputs(import_help, stdout);
 		return 0;
 	}
-	if (argc != 2 || argv[1][0] == '-')
+	/* FILE, '-' for standard input (as --csr - and every file read
+	 * through cli_read_file), or "-- FILE" for a name beginning with
+	 * '-'. An option named as such, not "needs exactly one FILE" when
+	 * one was given. */
+	if (argc == 3 && strcmp(argv[1], "--") == 0) {
+		file = argv[2];
+	} else if (argc == 2 && (argv[1][0] != '-' || strcmp(argv[1], "-") == 0)) {
+		file = argv[1];
+	} else {
+		for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+			if (argv[i][0] == '-' && argv[i][1] != '\0')
+				return cli_usage("import-crl", "unknown option '%.*s' "
+						 "(a FILE beginning with '-' goes "
+						 "after '--')",
+						 (int)strcspn(argv[i], "="), argv[i]);
 		return cli_usage("import-crl", "needs exactly one FILE");
-	if (cli_read_file(argv[1], 16u * 1024 * 1024, &in, &len, &err) != 0)
+	}
+	if (cli_read_file(file, 16u * 1024 * 1024, &in, &len, &err) != 0)
 		return cli_fail(&err);
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0) {
 		rc = cli_fail(&err);
@@ -559,7 +576,8 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	cli_note("imported the CRL from %s", argv[1]);
+	cli_note("imported the CRL from %s",
+		 strcmp(file, "-") == 0 ? "standard input" : file);
 	if (notice[0] != '\0')
 		fprintf(stderr, "warning: %s\n", notice);
 out:

@@ -568,6 +568,14 @@ cmd_backup(const char *datadir, int argc, char **argv)
 		fputs(backup_help, stdout);
 		return 0;
 	}
+	/* '-' means standard output elsewhere (--out -), but SQLite's
+	 * online backup writes pages into a database file, never a
+	 * stream: say so, not "needs exactly one FILE" when one was
+	 * given. */
+	if (argc == 2 && strcmp(argv[1], "-") == 0)
+		return cli_usage("backup", "a backup is a database file, not "
+				 "standard output: give FILE a name (a file "
+				 "named '-' goes after '--')");
 	if ((file = one_file(argc, argv)) == NULL) {
 		/* An option it does not know, named (as restore does; not
 		 * its "=value"), rather than "needs exactly one FILE". */

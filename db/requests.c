@@ -84,11 +84,14 @@ req_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 	return 0;
 }
 
+/* The code and words GET /api/v1/requests/{id} answers with (docs/API.md:
+ * every 404 is "not_found"), so that approve and deny, which reach this,
+ * say the same to a script as the poll. */
 static int
 req_not_found(struct mica_err *err)
 {
-	return mica_err_set(err, MICA_E_NOTFOUND, "request_not_found",
-			    "no request with this id");
+	return mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+			    "no such request");
 }
 
 int

@@ -800,6 +800,10 @@ grep -q "more entries match than the 10001 shown" "$W/many.err" && ok "... and s
 mm audit --limit "$NAUDM" >/dev/null 2>"$W/many.err"
 [ ! -s "$W/many.err" ] && ok "audit --limit of exactly the whole trail: no note" || fail "audit --limit $NAUDM: $(cat "$W/many.err")"
 expect_rc "backup '': a usage error" 2 om backup ""
+expect_rc "backup -: a usage error" 2 om backup -
+grep -q "a backup is a database file, not standard output" "$TMP/rc.err" &&
+	ok "... saying that a backup cannot go to standard output" ||
+	fail "backup - said: $(cat "$TMP/rc.err")"
 expect_rc "restore '': a usage error" 2 "$MICA" -d "$W/restore-empty" restore ""
 [ ! -e "$W/restore-empty" ] && ok "... which made no directory" || fail "restore '' made $W/restore-empty"
 (cd "$W" && om backup -- -dash.db 2>/dev/null) && [ -s "$W/-dash.db" ] && ok "backup -- -dash.db: a name beginning with '-' after '--'" || fail "backup -- -dash.db"
@@ -844,6 +848,10 @@ usage_says() {
 usage_says "list -jx: the unknown letter of a cluster, not the command" \
 	"list: unknown option '-j' (see" om list -jx
 grep -qF "'list'" "$TMP/use.err" && fail "... named 'list'" || ok "... and not 'list'"
+usage_says "request shwo: an unknown subcommand, said so" \
+	"request: unknown subcommand 'shwo' (list, show, approve, deny) (see" om request shwo
+usage_says "request shwo ID --reason x: the subcommand first, not --reason" \
+	"request: unknown subcommand 'shwo'" om request shwo 0123456789abcdef --reason x
 usage_says "show -zz SERIAL: the letter, not 'show'" \
 	"show: unknown option '-z' (see" om show -zz 01
 usage_says "issue --csr FILE -qz: the letter, not FILE" \

@@ -401,6 +401,12 @@ expect "approving a denied request" 409 already_decided
 call POST "$S/api/v1/requests/$DENY/deny" "${ADMH[@]}"
 expect "denying twice" 409 already_decided
 unchanged "decisions on a decided request"
+# A request that does not exist is 404 not_found whatever is asked of it,
+# as the table of errors says (approve and deny said request_not_found).
+for act in approve deny; do
+	call POST "$S/api/v1/requests/0123456789abcdef0123456789abcdef/$act" "${ADMH[@]}"
+	expect "$act of an unknown request" 404 not_found
+done
 
 # ---------------------------------------------------------- revocation --
 

@@ -619,9 +619,19 @@ openssl crl -inform der -in arl2.der -noout -text | grep -qi "$ISER" && ok "the 
 { openssl crl -inform der -in arl.der; openssl crl -inform der -in arl2.der; } > arl12.pem
 expect_rc "import-crl refuses a file of two PEM CRLs (3)" 3 m -d I import-crl arl12.pem
 grep -q "more than one PEM block" "$TMP/rc.err" && ok "... saying so" || fail "two PEM CRLs: $(cat "$TMP/rc.err")"
-expect_rc "import-crl: the newer ARL" 0 m -d I import-crl arl2.der
+# '-' reads standard input, as --csr - does (it was refused as "needs
+# exactly one FILE"); "--" goes before a FILE beginning with '-'.
+expect_rc "import-crl -: the newer ARL from standard input" 0 m -d I import-crl - < arl2.der
+grep -q "imported the CRL from standard input" "$TMP/rc.err" && ok "... said so" ||
+	fail "import-crl -: $(cat "$TMP/rc.err")"
 grep -q "revokes this CA's own certificate" "$TMP/rc.err" && fail "wrongly warned: the current certificate is not revoked" ||
 	ok "no warning: the current certificate is another"
+cp arl2.der ./-arl2.der
+expect_rc "import-crl -- -FILE: the same CRL, not newer (6)" 6 m -d I import-crl -- -arl2.der
+expect_rc "import-crl --bogus: a usage error (2)" 2 m -d I import-crl --bogus arl2.der
+grep -q "unknown option '--bogus'" "$TMP/rc.err" && ok "... naming the option" ||
+	fail "import-crl --bogus: $(cat "$TMP/rc.err")"
+rm -f ./-arl2.der
 judge "a leaf of the revoked issuing CA" refuse root.pem keep.pem issuing.pem crl0.der arl2.der
 judge "a leaf of the new issuing certificate" ok root.pem new.pem next.pem crl1.der arl2.der
 
