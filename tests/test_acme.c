@@ -1276,6 +1276,23 @@ expiring_lists(const char *serial)
 	return found;
 }
 
+/* Run SQL (from sqlite3_mprintf; freed here) on the test store from
+ * outside, as another process would: it must change rows. */
+static void
+store_update(char *sql)
+{
+	char db[PATH_MAX + 16];
+	sqlite3 *h = NULL;
+
+	CU_ASSERT_FATAL(sql != NULL);
+	snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
+	CU_ASSERT_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+	CU_ASSERT_FATAL(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+	CU_ASSERT(sqlite3_changes(h) > 0);
+	sqlite3_close(h);
+	sqlite3_free(sql);
+}
+
 static void
 test_flow_http01_to_certificate_and_refusals(void)
 {
@@ -1783,19 +1800,10 @@ test_flow_http01_to_certificate_and_refusals(void)
 	 * would stay ready on an expired proof, and be finalized on it. */
 	{
 		struct ca_acme_order o6;
-		char db[PATH_MAX + 16], *sql;
-		sqlite3 *h = NULL;
 
-		snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
-		sql = sqlite3_mprintf("UPDATE acme_authz SET expires = %lld "
-				      "WHERE status = 'valid'",
-				      (long long)time(NULL) + 3600);
-		CU_ASSERT_FATAL(sql != NULL);
-		CU_ASSERT_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
-		CU_ASSERT_FATAL(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
-		CU_ASSERT(sqlite3_changes(h) > 0);
-		sqlite3_close(h);
-		sqlite3_free(sql);
+		store_update(sqlite3_mprintf("UPDATE acme_authz SET expires = %lld "
+					     "WHERE status = 'valid'",
+					     (long long)time(NULL) + 3600));
 		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
 			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
 			&o6, &err) == 0);
@@ -1806,20 +1814,11 @@ test_flow_http01_to_certificate_and_refusals(void)
 	 * its 7 days would last 107. A new proof is asked for. */
 	{
 		struct ca_acme_order o5;
-		char db[PATH_MAX + 16], *sql;
-		sqlite3 *h = NULL;
 
-		snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
-		sql = sqlite3_mprintf("UPDATE acme_authz SET validated_at = %lld, "
-				      "expires = %lld WHERE status = 'valid'",
-				      (long long)time(NULL) + 100 * 86400,
-				      (long long)time(NULL) + 107 * 86400);
-		CU_ASSERT_FATAL(sql != NULL);
-		CU_ASSERT_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
-		CU_ASSERT_FATAL(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
-		CU_ASSERT(sqlite3_changes(h) > 0);
-		sqlite3_close(h);
-		sqlite3_free(sql);
+		store_update(sqlite3_mprintf("UPDATE acme_authz SET validated_at = %lld, "
+					     "expires = %lld WHERE status = 'valid'",
+					     (long long)time(NULL) + 100 * 86400,
+					     (long long)time(NULL) + 107 * 86400));
 		CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
 			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
 			&o5, &err) == 0);
