@@ -1035,12 +1035,14 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct delta_tx *x = arg;
 	char detail[32];
-	int was = 0;
+	int was = 0, final = x->ca->sh->crl_days * 24;
+	int64_t held = 0, now = ca_now();
 
 	snprintf(detail, sizeof(detail), "%d hours", x->hours);
 	/* The complete CRLs name their deltas (or stop naming them) from
 	 * now on: publish them with the setting, together. */
 	if (db_crl_delta_hours(db, &was, err) != 0 ||
+	    db_crl_max_next_update(db, &held, err) != 0 ||
 	    db_crl_delta_hours_set(db, x->hours, err) != 0 ||
 	    db_audit_add(db, ca_now(), x->actor, "crl.delta", NULL,
 			 x->hours > 0 ? detail : "off", err) != 0 ||
@@ -1054,15 +1056,17 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 	 * be published any more: the last one would go on being served,
 	 * blind to every later revocation, then expired (503). A last
 	 * delta on the complete CRLs just published, valid a whole CRL
-	 * period, outlives all of them; its base, newer than any of
+	 * period or until the last of them ends if later (a period
+	 * shortened since they were published), outlives all of them; its base, newer than any of
 	 * theirs, keeps a relying party from completing theirs with it
 	 * (no revocation made since would be in it), and no later
 	 * complete CRL takes it (its number is below theirs: RFC
 	 * 5280 5.2.4). ca_crl_delta_current_key stops giving it once it
 	 * has expired. */
+	if (held > now && (held - now + 3599) / 3600 > final)
+		final = (int)((held - now + 3599) / 3600);
 	if (was > 0)
-		return publish_all(x->ca, db, x->actor, 1,
-				   x->ca->sh->crl_days * 24, NULL, err);
+		return publish_all(x->ca, db, x->actor, 1, final, NULL, err);
 	return 0;
 }
 

@@ -32,6 +32,9 @@ static const char *const crl_sql[S__COUNT] = {
 	[S_CRL_LAST] = "SELECT COALESCE(MAX(number), 0) FROM crl",
 	[S_CRL_LAST_DATE] =
 	"SELECT this_update FROM crl ORDER BY number DESC LIMIT 1",
+	/* A full scan, for a rare admin action (deltas turned off). */
+	[S_CRL_MAX_NEXT] =
+	"SELECT coalesce(max(next_update), 0) FROM crl WHERE delta_base = 0",
 	/* Set by a restore (schema 019). */
 	[S_CA_CRL_FLOOR] = "SELECT crl_floor FROM ca WHERE id = 1",
 	/* RFC 5280 5.2.3: monotonically increasing, checked in the same
@@ -117,6 +120,12 @@ int
 db_crl_last_date(struct db *db, int64_t *out, struct mica_err *err)
 {
 	return crl_scalar(db, S_CRL_LAST_DATE, out, err);
+}
+
+int
+db_crl_max_next_update(struct db *db, int64_t *out, struct mica_err *err)
+{
+	return crl_scalar(db, S_CRL_MAX_NEXT, out, err);
 }
 
 /* Write DATA into the zero-filled blob TABLE.COLUMN of row ROWID (inserted

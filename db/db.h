@@ -466,6 +466,9 @@ int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
 /* The thisUpdate of the highest-numbered CRL stored (of any key), 0 if
  * none: the date the next CRL must not go below (ca/crl.c). */
 int db_crl_last_date(struct db *db, int64_t *out, struct mica_err *err);
+/* The latest nextUpdate of the complete CRLs stored (of any key), 0 if
+ * none: until when a relying party may hold one. */
+int db_crl_max_next_update(struct db *db, int64_t *out, struct mica_err *err);
 /* Insert; MICA_E_CONFLICT if NUMBER is not greater than every stored one. */
 int db_crl_insert(struct db *db, const struct db_crl *crl, struct mica_err *err);
 /* Key KEY_IDX's latest delta CRL (with its DER if WITH_DER), as

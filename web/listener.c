@@ -13,8 +13,9 @@
  * of them, each connection then waiting for the others' requests on
  * its thread). One acceptor thread per listener takes each connection
  * and hands it to the worker with the fewest open connections (pick()
- * and web_fd_on_worker() below; MHD_add_connection); libmicrohttpd applies its
- * per-address limit and our accept policy to it as to its own.
+ * and web_fd_on_worker() below; MHD_add_connection); libmicrohttpd
+ * applies its per-address limit and our accept policy to it as to its
+ * own.
  *
  * The counts are the acceptor's: up when it places a connection, down
  * when libmicrohttpd says it closed (web_mhd_connection). They also

@@ -223,6 +223,12 @@ check "crl --delta-hours 2 --delta --out: the file is the delta" sh -c \
 expect_rc "crl --delta-hours 0 --delta: a usage error (2)" 2 "$MICA" -d "$D" crl --delta-hours 0 --delta
 
 stored_crl "$D" "delta_base = 0 ORDER BY number DESC" "$W/on-base.der" || die "the last complete CRL with deltas"
+# An older complete CRL that a relying party may hold longer than a CRL
+# period from now (published under a clock that was ahead): the last
+# delta outlives it too.
+HELD=$(($(date +%s) + 30 * 86400))
+sqlite3 "$D/mica.db" "UPDATE crl SET next_update = $HELD WHERE number =
+	(SELECT min(number) FROM crl WHERE delta_base = 0)" || die "sqlite3: an older CRL held longer"
 "$MICA" -d "$D" crl --delta-hours 0 --pem --out "$W/off.pem" 2>/dev/null || die "--delta-hours 0"
 check "deltas off: the next complete CRL names none" sh -c \
 	"! openssl crl -in '$W/off.pem' -noout -text | grep -q 'Freshest CRL'"
@@ -241,6 +247,7 @@ is "deltas off: the last delta completes the complete CRL that turned them off" 
 LDN=$(date -d "$(openssl crl -inform der -in "$W/last-delta.der" -noout -nextupdate | cut -d= -f2)" +%s)
 OBN=$(date -d "$(openssl crl -inform der -in "$W/on-base.der" -noout -nextupdate | cut -d= -f2)" +%s)
 check "deltas off: the last delta is valid as long as the complete CRLs that named it" test "$LDN" -ge "$OBN"
+check "... even one held longer than a CRL period from now" test "$LDN" -ge "$HELD"
 openssl crl -inform der -in "$W/on-base.der" -out "$W/on-base.pem" 2>/dev/null
 openssl crl -inform der -in "$W/last-delta.der" -out "$W/last-delta.pem" 2>/dev/null
 check "openssl crl -verify: the last delta is signed by the CA" \
@@ -253,7 +260,7 @@ if [ -n "$FTLIB" ]; then
 	# Once even the last delta has expired, nobody needs a delta: 404,
 	# as for a CA that never published any (not 503 crl_expired and an
 	# error logged at every request).
-	serve_start "$W/serve-late.out" "$D" "LD_PRELOAD=$FTLIB" FAKETIME=+9d \
+	serve_start "$W/serve-late.out" "$D" "LD_PRELOAD=$FTLIB" FAKETIME=+32d \
 		FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" -- || serve_failed "$W/serve-late.out"
 	is "deltas off, the last one expired: GET /delta.crl is 404" \
 		"$(curl -s -o /dev/null -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/delta.crl")" 404
@@ -263,7 +270,7 @@ if [ -n "$FTLIB" ]; then
 	# mica publish removes the delta.crl it wrote before, which a web
 	# server would go on serving, expired.
 	check "deltas off: mica publish wrote delta.crl before" test -s "$W/pub/delta.crl"
-	env LD_PRELOAD="$FTLIB" FAKETIME=+9d FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" \
+	env LD_PRELOAD="$FTLIB" FAKETIME=+32d FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" \
 		"$MICA" -d "$D" publish "$W/pub" >/dev/null 2>"$W/pub-late.err" ||
 		fail "mica publish, the last delta expired: $(tail -1 "$W/pub-late.err")"
 	check "... and removes it once the last delta has expired" test ! -e "$W/pub/delta.crl"
