@@ -510,8 +510,8 @@ int ca_revoke_one(struct ca *ca, const struct ca_principal *p,
  * names it: Freshest CRL, URL/delta.crl or URL/delta.crl/N), and a
  * revocation publishes a delta instead of a complete CRL. Setting the
  * period (0: off) publishes complete CRLs at once, then a delta (turned
- * off: a last one, valid a CRL period, for the complete CRLs before that
- * still name it).
+ * off: a last one, valid a CRL period or, if later, until the last
+ * complete CRL stored that may name it ends, for those CRLs).
  * Admin only. */
 #define CA_DELTA_HOURS_MAX 168
 struct ca_crl;

@@ -421,9 +421,9 @@ static const char crl_help[] =
 "listing what was revoked since the key's complete CRL, which names it\n"
 "(Freshest CRL: URL/delta.crl); a revocation then publishes a delta, and the\n"
 "complete CRL keeps its period. --delta-hours 0 publishes a last delta,\n"
-"valid a CRL period, for the complete CRLs before that name one. --delta\n"
-"publishes a delta CRL now (and writes it with --out; beside --delta-hours\n"
-"N, the delta that publishes).\n"
+"valid as long as the complete CRLs before that name one (a CRL period at\n"
+"least). --delta publishes a delta CRL now (and writes it with --out;\n"
+"beside --delta-hours N, the delta that publishes).\n"
 "\n"
 "The CA key's passphrase comes from --passphrase-file FILE, else\n"
 "$MICA_PASSPHRASE, else DIR/passphrase.\n";
