@@ -995,10 +995,19 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent
 	die "openssl: a root with name constraints"
 printf '%s\n' "basicConstraints=critical,CA:true,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign" \
 	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" > ent/sub.ext
-m -d E2 init --subordinate --name "Fabrikam NC Issuing" --domain fabrikam.test \
-	--public-url "$H" --csr-out e2.csr >/dev/null || fail "init E2"
-openssl x509 -req -in e2.csr -CA ent/ncroot.pem -CAkey ent/ncroot.key -CAcreateserial -days 365 \
-	-extfile ent/sub.ext -out e2.crt 2>/dev/null || die "openssl x509 -req (E2)"
+# sub_by DIR NAME ISSUER [DAYS]: a subordinate mica in DIR named NAME,
+# its request (dir.csr: DIR in lower case) signed by the openssl CA
+# ISSUER.pem and ISSUER.key with ent/sub.ext into dir.crt, for DAYS
+# (300).
+sub_by() {
+	local f=${1,,}
+	m -d "$1" init --subordinate --name "$2" --domain fabrikam.test \
+		--public-url "$H" --csr-out "$f.csr" >/dev/null || fail "init $1"
+	openssl x509 -req -in "$f.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial \
+		-days "${4:-300}" -extfile ent/sub.ext -out "$f.crt" 2>/dev/null ||
+		die "openssl x509 -req ($1)"
+}
+sub_by E2 "Fabrikam NC Issuing" ent/ncroot 365
 m -d E2 install-ca --cert e2.crt --chain ent/ncroot.pem >/dev/null 2>"$W/e2.err"
 is "install-ca under a root that permits only other.test: installed" "$?" 0
 grep -q "fabrikam.test is outside the name constraints of CN=Fabrikam NC Root, above this CA" "$W/e2.err" &&
@@ -1012,10 +1021,7 @@ printf '%s\n' "basicConstraints=critical,CA:true" "keyUsage=critical,keyCertSign
 	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" "1.2.3.4.5=critical,DER:05:00" > ent/odd.ext
 openssl x509 -req -in ent/odd.csr -CA ent/root.pem -CAkey ent/root.key -CAcreateserial -days 365 \
 	-extfile ent/odd.ext -out ent/odd.pem 2>/dev/null || die "openssl x509 -req (odd)"
-m -d E3 init --subordinate --name "Fabrikam Odd Issuing" --domain fabrikam.test \
-	--public-url "$H" --csr-out e3.csr >/dev/null || fail "init E3"
-openssl x509 -req -in e3.csr -CA ent/odd.pem -CAkey ent/odd.key -CAcreateserial -days 300 \
-	-extfile ent/sub.ext -out e3.crt 2>/dev/null || die "openssl x509 -req (E3)"
+sub_by E3 "Fabrikam Odd Issuing" ent/odd
 expect_rc "install-ca under an intermediate with an unknown critical extension: refused (3)" 3 \
 	m -d E3 install-ca --cert e3.crt --chain ent/odd.pem --chain ent/root.pem
 check "... saying which CA" grep -q "Fabrikam Odd Intermediate) has a critical extension" "$TMP/rc.err"
@@ -1030,10 +1036,7 @@ openssl req -new -key ent/root.key -subj "/O=Fabrikam/CN=Fabrikam Enterprise Roo
 	openssl x509 -req -CA ent/evil.pem -CAkey ent/evil.key -CAcreateserial -days 30 \
 		-extfile <(printf 'basicConstraints=critical,CA:false\n') -out ent/bogus-cross.pem 2>/dev/null ||
 	die "openssl: a bogus cross-certificate"
-m -d E4 init --subordinate --name "Fabrikam Issuing 4" --domain fabrikam.test \
-	--public-url "$H" --csr-out e4.csr >/dev/null || fail "init E4"
-openssl x509 -req -in e4.csr -CA ent/root.pem -CAkey ent/root.key -CAcreateserial -days 300 \
-	-extfile ent/sub.ext -out e4.crt 2>/dev/null || die "openssl x509 -req (E4)"
+sub_by E4 "Fabrikam Issuing 4" ent/root
 m -d E4 install-ca --cert e4.crt --chain ent/root.pem --chain ent/bogus-cross.pem >/dev/null 2>"$W/e4.err"
 is "install-ca with a bogus cross-certificate beside the chain: installed" "$?" 0
 grep -q "left out" "$W/e4.err" && ok "... saying a certificate given was left out" || fail "install-ca said: $(cat "$W/e4.err")"
@@ -1094,20 +1097,14 @@ der_of ent/pol2.ca.pem ent/pol2.ca.der
 der_of "ent/Policy Int 2.pem" ent/pol2.int.der
 vfychain -d sql:ent/polnss -pp -u 1 ent/pol2.leaf.der ent/pol2.ca.der ent/pol2.int.der > ent/pol2.vfy 2>&1
 check "... and so does NSS vfychain -pp" grep -q "Chain is bad" ent/pol2.vfy
-m -d E5 init --subordinate --name "Fabrikam Policy Issuing" --domain fabrikam.test \
-	--public-url "$H" --csr-out e5.csr >/dev/null || fail "init E5"
-openssl x509 -req -in e5.csr -CA "ent/Policy Int 2.pem" -CAkey "ent/Policy Int 2.key" -CAcreateserial \
-	-days 300 -extfile ent/sub.ext -out e5.crt 2>/dev/null || die "openssl x509 -req (E5)"
+sub_by E5 "Fabrikam Policy Issuing" "ent/Policy Int 2"
 expect_rc "install-ca under an intermediate with requireExplicitPolicy:2: refused (3)" 3 \
 	m -d E5 install-ca --cert e5.crt --chain "ent/Policy Int 2.pem" --chain ent/root.pem
 check "... naming the CA, the extension and why" grep -q \
 	"CN=Fabrikam Policy Int 2) requires a certificate policy of this CA's leaves (policyConstraints requireExplicitPolicy 2), and mica's carry no certificatePolicies" \
 	"$TMP/rc.err"
 expect_rc "... and the CA still awaits its certificate (6)" 6 m -d E5 issue --csr ent.csr --out /dev/null
-m -d E6 init --subordinate --name "Fabrikam Policy Issuing 3" --domain fabrikam.test \
-	--public-url "$H" --csr-out e6.csr >/dev/null || fail "init E6"
-openssl x509 -req -in e6.csr -CA "ent/Policy Int 3.pem" -CAkey "ent/Policy Int 3.key" -CAcreateserial \
-	-days 300 -extfile ent/sub.ext -out e6.crt 2>/dev/null || die "openssl x509 -req (E6)"
+sub_by E6 "Fabrikam Policy Issuing 3" "ent/Policy Int 3"
 expect_rc "install-ca under requireExplicitPolicy:3, which a leaf does not reach: installed" 0 \
 	m -d E6 install-ca --cert e6.crt --chain "ent/Policy Int 3.pem" --chain ent/root.pem
 check "... without a note" sh -c "! grep -q '^note:' '$TMP/rc.err'"
@@ -1122,10 +1119,7 @@ judge "a leaf under requireExplicitPolicy:3" ok ent/root.pem e6leaf.pem e6.chain
 # critical extension to GnuTLS (3.7), which refuses the path whatever it
 # says; OpenSSL and NSS process it. Said, not refused.
 pol_int "Policy Int 5" 5 "critical,"
-m -d E12 init --subordinate --name "Fabrikam Policy Issuing 5" --domain fabrikam.test \
-	--public-url "$H" --csr-out e12.csr >/dev/null || fail "init E12"
-openssl x509 -req -in e12.csr -CA "ent/Policy Int 5.pem" -CAkey "ent/Policy Int 5.key" -CAcreateserial \
-	-days 300 -extfile ent/sub.ext -out e12.crt 2>/dev/null || die "openssl x509 -req (E12)"
+sub_by E12 "Fabrikam Policy Issuing 5" "ent/Policy Int 5"
 expect_rc "install-ca under a critical requireExplicitPolicy:5: installed" 0 \
 	m -d E12 install-ca --cert e12.crt --chain "ent/Policy Int 5.pem" --chain ent/root.pem
 check "... noting that GnuTLS refuses it" grep -q \
@@ -1145,10 +1139,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent
 standin ent/polroot.pem ent/polroot.key ent/polr
 chromium_judge "a leaf without policy under a root with requireExplicitPolicy:0" refuse ent/polroot.pem \
 	ent/polr.leaf.pem ent/polr.leaf.key ent/polr.ca.pem www.fabrikam.test
-m -d E7 init --subordinate --name "Fabrikam Policy Issuing R" --domain fabrikam.test \
-	--public-url "$H" --csr-out e7.csr >/dev/null || fail "init E7"
-openssl x509 -req -in e7.csr -CA ent/polroot.pem -CAkey ent/polroot.key -CAcreateserial \
-	-days 300 -extfile ent/sub.ext -out e7.crt 2>/dev/null || die "openssl x509 -req (E7)"
+sub_by E7 "Fabrikam Policy Issuing R" ent/polroot
 expect_rc "install-ca under a root with requireExplicitPolicy:0: refused (3)" 3 \
 	m -d E7 install-ca --cert e7.crt --chain ent/polroot.pem
 check "... naming the root" grep -q "CN=Fabrikam Policy Root) requires a certificate policy" "$TMP/rc.err"
@@ -1170,10 +1161,7 @@ openssl ca -batch -config ent/ca.cnf -extensions v3_int -in ent/int.csr -out ent
 	-startdate 200101000000Z -enddate 210101000000Z >ent/int.log 2>&1 || die "openssl ca (expired int)"
 openssl ca -batch -config ent/ca.cnf -extensions v3_int -in ent/int.csr -out ent/int.pem -notext \
 	-days 365 >>ent/int.log 2>&1 || die "openssl ca (int)"
-m -d E8 init --subordinate --name "Fabrikam Issuing 8" --domain fabrikam.test \
-	--public-url "$H" --csr-out e8.csr >/dev/null || fail "init E8"
-openssl x509 -req -in e8.csr -CA ent/int.pem -CAkey ent/int.key -CAcreateserial -days 300 \
-	-extfile ent/sub.ext -out e8.crt 2>/dev/null || die "openssl x509 -req (E8)"
+sub_by E8 "Fabrikam Issuing 8" ent/int
 cat ent/int-expired.pem ent/int.pem ent/root.pem > ent/b.pem
 checkv "openssl verify -untrusted takes the bundle with the expired copy first" \
 	openssl verify -CAfile ent/root.pem -untrusted ent/b.pem e8.crt
@@ -1246,10 +1234,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ent
 	-out ent/noku.pem 2>/dev/null || die "openssl: a root without keyUsage"
 openssl x509 -in ent/noku.pem -noout -ext keyUsage 2>/dev/null | grep -q . &&
 	die "openssl req wrote a keyUsage"
-m -d E11 init --subordinate --name "Fabrikam Issuing 11" --domain fabrikam.test \
-	--public-url "$H" --csr-out e11.csr >/dev/null || fail "init E11"
-openssl x509 -req -in e11.csr -CA ent/noku.pem -CAkey ent/noku.key -CAcreateserial -days 300 \
-	-extfile ent/sub.ext -out e11.crt 2>/dev/null || die "openssl x509 -req (E11)"
+sub_by E11 "Fabrikam Issuing 11" ent/noku
 expect_rc "install-ca under a root without keyUsage: installed" 0 \
 	m -d E11 install-ca --cert e11.crt --chain ent/noku.pem
 check "... with a note that -x509_strict refuses it" grep -q \
