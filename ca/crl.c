@@ -1130,6 +1130,13 @@ ca_crl_delta_current_key(struct ca *ca, int key_idx, struct ca_crl *out,
 					    "crl_not_found",
 					    "this CA publishes no delta CRLs");
 		}
+		/* Turned on again between the two reads: the setting and
+		 * the delta it publishes commit together (hours_body), so
+		 * the delta read now is the one that goes with it - not
+		 * the expired last one, which GET would refuse (503). */
+		db_crl_free(&crl);
+		if (db_crl_latest_delta(ca->db, key_idx, 1, &crl, err) != 0)
+			return -1;
 	}
 	crl_take(out, &crl);
 	return 0;

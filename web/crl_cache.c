@@ -210,6 +210,14 @@ out:
 /* The loader thread: the first load after a start, then each time a
  * request found a large CRL newer than the one served (at most once a
  * second), fetch the store's CRL if its number moved, and install it. */
+/* The store has the latest CRL on record but its body beside the store
+ * (mica.db-crls/N.crl) is missing or damaged. */
+static int
+body_damaged(const struct mica_err *e)
+{
+	return strcmp(e->code, "crl_body_damaged") == 0;
+}
+
 static void *
 loader_main(void *arg)
 {
@@ -243,9 +251,12 @@ loader_main(void *arg)
 		mica_err_clear(&e);
 		rc = crl_fetch(cc->ca, loaded, have, &r, &e);
 		pthread_mutex_lock(&cc->lock);
+		/* A first load that finds the body lost is said by the
+		 * request that then publishes a new CRL (web_crl_get). */
 		if (rc == 0 && r.der != NULL)
 			crl_install(cc, &r);
-		else if (rc != 0 && e.kind != MICA_E_NOTFOUND)
+		else if (rc != 0 && e.kind != MICA_E_NOTFOUND &&
+			 (loaded || !body_damaged(&e)))
 			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
 		if (!cc->tried) {
 			cc->tried = 1;
@@ -328,7 +339,7 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 	struct ca_crl crl;
 	struct crl_ready r;
 	int64_t now = (int64_t)time(NULL), have;
-	int loaded, rc;
+	int loaded, rc, damaged = 0;
 
 	*der = NULL;
 	if (pem != NULL)
@@ -374,6 +385,8 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 				pthread_mutex_lock(&cc->lock);
 				if (rc == 0 && r.der != NULL)
 					crl_install(cc, &r);
+				else if (rc != 0 && body_damaged(&e))
+					damaged = 1;
 				else if (rc != 0 && e.kind != MICA_E_NOTFOUND)
 					mica_log(MICA_LOG_WARN, "cannot read the CRL: %s",
 						 e.msg);
@@ -397,6 +410,8 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 			pthread_mutex_lock(&cc->lock);
 		if (rc == 0 && r.der != NULL)
 			crl_install(cc, &r);
+		else if (rc != 0 && body_damaged(&e))
+			damaged = 1;
 		else if (rc != 0 && e.kind != MICA_E_NOTFOUND) {
 			mica_log(MICA_LOG_WARN, "cannot read the CRL: %s", e.msg);
 			if (!cc->loaded) {
@@ -407,28 +422,43 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 			}
 		}
 	}
-	if (!cc->loaded || cc->next_update <= now) {
+	if (!cc->loaded || damaged || cc->next_update <= now) {
 		/* Never serve an expired CRL: publish one now, or refuse.
 		 * (The daemon's timer republishes at half the period, so
-		 * this is for a daemon that was stopped or starved.) Signed
-		 * on this thread, at its priority: every /crl and /healthz
-		 * waits on the cache's lock meanwhile. */
+		 * this is for a daemon that was stopped or starved.) The
+		 * same for one whose body beside the store is missing or
+		 * damaged (a file removed or restored by hand): the store
+		 * has every revocation, and a new CRL, numbered above it,
+		 * is what the log's warning would have the admin publish.
+		 * Signed on this thread, at its priority: every /crl and
+		 * /healthz waits on the cache's lock meanwhile. */
 		struct ca_principal p;
 
+		if (damaged)
+			mica_log(MICA_LOG_WARN, "the latest CRL's body beside the "
+				 "store (mica.db-crls/) is missing or damaged: "
+				 "publishing a new CRL");
 		web_daemon_principal(&p);
 		memset(&crl, 0, sizeof(crl));
 		if (ca_crl_publish_now(ca, &p, &crl, &e) != 0 || crl_prepare(&r, &crl, &e) != 0) {
 			ca_crl_free(&crl);
 			ca_principal_free(&p);
 			pthread_mutex_unlock(&cc->lock);
+			if (damaged) {
+				mica_log(MICA_LOG_ERR, "the CRL's body is missing "
+					 "and a new CRL cannot be published: %s", e.msg);
+				return mica_err_set(err, MICA_E_UNAVAIL, "crl_unavailable",
+						    "the CRL is missing and a new one cannot be published now");
+			}
 			mica_log(MICA_LOG_ERR, "the CRL has expired and cannot be republished: %s",
 				 e.msg);
 			return mica_err_set(err, MICA_E_UNAVAIL, "crl_expired",
 					    "the CRL has expired and a new one cannot be published now");
 		}
 		crl_install(cc, &r);
-		mica_log(MICA_LOG_INFO, "published CRL number %lld (it had expired)",
-			 (long long)crl.number);
+		mica_log(MICA_LOG_INFO, "published CRL number %lld (%s)",
+			 (long long)crl.number, damaged ? "the last one's body was "
+			 "missing or damaged" : "it had expired");
 		ca_crl_free(&crl);
 		ca_principal_free(&p);
 	}
