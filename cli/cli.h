@@ -133,6 +133,11 @@ int cli_folder_writable(const char *shown, const char *file,
 
 /* Parse a decimal in [MIN, MAX] as mica_decimal does (no '+', blank or
  * leading zero); 0 ok, -1 bad. */
+/* A request or token id as typed: one in hexadecimal of either case is
+ * copied into BUF in lower case, as ids are written (a serial is taken in
+ * any case too); anything else is returned as it is, for the engine to
+ * refuse with its own message. */
+const char *cli_id(const char *arg, char buf[CA_ID_MAX]);
 int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Parse a duration "3600", "90s", "30m", "12h", "7d" into seconds: 1 s
  * to CA_TOKEN_LIFE_MAX (ten years). */

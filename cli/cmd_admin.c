@@ -36,7 +36,8 @@ static const char request_help[] =
 "names its certificate's serial (exit 6). 'show --json', 'deny --json' and\n"
 "'approve --json' print the request as 'list --json' shows it (its serial,\n"
 "its reason); approve adds the certificate in \"certificate\" unless --out\n"
-"is given (for a request decided already, the request alone).\n"
+"is given (for a request decided already, the request alone). ID is the\n"
+"hexadecimal id 'list' shows, in either case.\n"
 "\n"
 "'list' shows the pending requests (--status for the others; 'all' is the\n"
 "API's default), in the order recorded (oldest first): every one, or the\n"
@@ -207,7 +208,8 @@ cmd_request(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sub, *reason = NULL, *out = NULL, *passfile = NULL;
+	const char *sub, *reason = NULL, *out = NULL, *passfile = NULL, *rid;
+	char ridbuf[CA_ID_MAX];
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -266,6 +268,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 		return cli_usage("request", "--out and --passphrase-file are for 'approve'");
 	if (optind + 2 != argc)
 		return cli_usage("request", "%s needs exactly one request ID", sub);
+	rid = cli_id(argv[optind + 1], ridbuf);
 	if (strcmp(sub, "show") == 0) {
 		struct ca_issued r;
 		struct ca_request q;
@@ -274,8 +277,8 @@ cmd_request(const char *datadir, int argc, char **argv)
 		memset(&r, 0, sizeof(r));
 		memset(&q, 0, sizeof(q));
 		if (json) {
-			rc = request_json(ca, argv[optind + 1], NULL);
-		} else if (ca_request_status(ca, argv[optind + 1], &r, &q, &err) != 0) {
+			rc = request_json(ca, rid, NULL);
+		} else if (ca_request_status(ca, rid, &r, &q, &err) != 0) {
 			rc = cli_fail(&err);
 		} else {
 			cli_line("Request:    %s\n", q.id);
@@ -304,7 +307,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 	if (strcmp(sub, "approve") == 0) {
 		struct ca_issued r;
 		char *pem = NULL;
-		const char *id = argv[optind + 1];
+		const char *id = rid;
 		memset(&r, 0, sizeof(r));
 		if (cli_out_check(out, &err) != 0)
 			return cli_fail(&err);
@@ -338,11 +341,11 @@ cmd_request(const char *datadir, int argc, char **argv)
 	if (strcmp(sub, "deny") == 0) {
 		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		if (ca_request_deny(ca, &cli, argv[optind + 1], reason, &err) != 0) {
+		if (ca_request_deny(ca, &cli, rid, reason, &err) != 0) {
 			rc = cli_fail(&err);
 		} else {
-			fprintf(stderr, "denied %s\n", argv[optind + 1]);
-			if (json && request_json(ca, argv[optind + 1], NULL) != 0)
+			fprintf(stderr, "denied %s\n", rid);
+			if (json && request_json(ca, rid, NULL) != 0)
 				rc = 1;   /* denied, but not shown */
 		}
 		ca_close(ca);
@@ -372,7 +375,8 @@ static const char token_help[] =
 "A --name under none of the CA's allowed domains is warned about on standard\n"
 "error (the token is made: the domain may be added later).\n"
 "'token list --json' gives each token as GET /api/v1/tokens does (uses_left\n"
-"null for unlimited, created_by, last_used_at), and \"revoked\".\n"
+"null for unlimited, created_by, last_used_at), and \"revoked\". 'token\n"
+"revoke ID' takes the id 'token list' shows, in either case.\n"
 "\n"
 "With --acme, the enrollment token is for an ACME client (mica serve's\n"
 "/acme/directory): instead of a bearer token, an External Account Binding\n"
@@ -643,14 +647,18 @@ cmd_token(const char *datadir, int argc, char **argv)
 	if (strcmp(sub, "list") == 0)
 		return token_list(datadir, json);
 	if (strcmp(sub, "revoke") == 0) {
+		char tidbuf[CA_ID_MAX];
+
 		if (optind + 2 != argc)
 			return cli_usage("token", "token revoke needs exactly one ID");
 		if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
-		if (ca_token_revoke(ca, &cli, argv[optind + 1], &err) != 0)
+		const char *tid = cli_id(argv[optind + 1], tidbuf);
+
+		if (ca_token_revoke(ca, &cli, tid, &err) != 0)
 			rc = cli_fail(&err);
 		else
-			fprintf(stderr, "revoked token %s\n", argv[optind + 1]);
+			fprintf(stderr, "revoked token %s\n", tid);
 		ca_close(ca);
 		return rc;
 	}

@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -866,4 +867,22 @@ cli_expiry_warn(struct ca *ca)
 	if (ca_expiry_warning(ca, (int64_t)time(NULL), warning,
 			      sizeof(warning)) != 0)
 		fprintf(stderr, "warning: %s\n", warning);
+}
+
+const char *
+cli_id(const char *arg, char buf[CA_ID_MAX])
+{
+	size_t n = strnlen(arg, CA_ID_MAX);
+
+	if (n == 0 || n >= CA_ID_MAX)
+		return arg;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)arg[i];
+
+		if (!isxdigit(c))
+			return arg;
+		buf[i] = (char)tolower(c);
+	}
+	buf[n] = '\0';
+	return buf;
 }

@@ -563,7 +563,10 @@ om token create --enroll --acme --name x.elsewhere.test >/dev/null 2>"$W/tok.err
 grep -q "^warning: x\.elsewhere\.test is not under" "$W/tok.err" &&
 	ok "... an ACME credential too" || fail "no warning for --acme: $(cat "$W/tok.err")"
 TID=$(om token list --json 2>/dev/null | python3 -c 'import json,sys; print([t["id"] for t in json.load(sys.stdin) if "a.contoso.test" in str(t["names"])][0])')
-om token revoke "$TID" 2>/dev/null || fail "token revoke"
+# Ids are taken in either case, as serials are ('request show' too).
+om token revoke "$(echo "$TID" | tr a-f A-F)" 2>"$W/trev.err" || fail "token revoke of the id in capitals"
+grep -q "^revoked token $TID\$" "$W/trev.err" && ok "token revoke of the id in capitals: revoked, named as written" ||
+	fail "token revoke said: $(cat "$W/trev.err")"
 is "token list --json: names an array, status as the API says it" \
 	"$(om token list --json 2>/dev/null | python3 -c 'import json,sys; t=[t for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0]; print(t["names"], t.get("status"))' "$TID")" \
 	"['a.contoso.test', '*.b.contoso.test'] revoked"
@@ -595,7 +598,8 @@ PY
 for sub in show approve deny; do
 	expect_rc "request $sub of a malformed id: exit 3" 3 om request "$sub" zz
 done
-expect_rc "request show of an id in capitals: exit 3" 3 om request show 0123456789ABCDEF0123456789ABCDEF
+expect_rc "request show of an id in capitals: an id still (unknown: exit 5)" 5 om request show 0123456789ABCDEF0123456789ABCDEF
+expect_rc "request show of an id that is not hexadecimal: exit 3" 3 om request show 0123456789abcdefg
 expect_rc "request show of an unknown id: exit 5" 5 om request show 0123456789abcdef0123456789abcdef
 # An approval whose answer was lost (killed after its commit) is run
 # again: a conflict (6) that names the certificate's serial and how to
@@ -639,6 +643,8 @@ cmp -s <(om show "$APS" --pem 2>/dev/null) "$W/pend.pem" &&
 	ok "... and 'mica show SERIAL --pem' prints the certificate" ||
 	fail "mica show $APS --pem is not the certificate approved"
 # show --json and deny --json print the request as list --json does.
+expect_rc "request show --json of the id in capitals: exit 0" 0 om request show "$(echo "$RID" | tr a-f A-F)" --json
+is "... the same request" "$(json_get "$TMP/rc.out" id)" "$RID"
 expect_rc "request show --json: exit 0" 0 om request show "$RID" --json
 is "... the request with its serial" \
 	"$(python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["id"], r["status"], r["serial"])' <"$TMP/rc.out")" \
