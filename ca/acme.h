@@ -127,6 +127,12 @@ struct ca_acme_ident {
 	char value[256];            /* canonical; "*.x" for a wildcard */
 };
 
+/* A name a new order was refused for (RFC 8555 6.7.1, a subproblem). */
+struct ca_acme_rejected {
+	struct ca_acme_ident ident;
+	struct mica_err why;
+};
+
 struct ca_acme_order {
 	char id[CA_ID_MAX];
 	char account_id[CA_ID_MAX];
@@ -142,6 +148,11 @@ struct ca_acme_order {
 	char *replaces;             /* RFC 9773 certID, NULL if none */
 	char (*authz)[CA_ID_MAX];   /* its authorizations' ids */
 	size_t nauthz;
+	/* A new order refused by the policy for its names: each name of
+	 * several that the policy refuses on its own, with why (no order is
+	 * made; NULL when one name or none alone is to blame). */
+	struct ca_acme_rejected *rejected;
+	size_t nrejected;
 };
 void ca_acme_order_free(struct ca_acme_order *o);
 void ca_acme_order_array_free(struct ca_acme_order *a, size_t n);

@@ -43,6 +43,7 @@ ca_acme_order_free(struct ca_acme_order *o)
 	free(o->error_detail);
 	free(o->replaces);
 	free(o->authz);
+	free(o->rejected);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -337,6 +338,39 @@ replaces_check(struct ca *ca, const char *acct, const char *serial,
 	return 0;
 }
 
+/* A new order the policy refused for NAMES, several: which of them it
+ * refuses each on its own, into OUT->rejected, for the client to be told
+ * every name to drop at once (RFC 8555 6.7.1 subproblems) rather than one
+ * per attempt. Nothing when memory is short or no name alone is refused
+ * (too many names, say): the error itself says why. */
+static void
+rejected_names(struct ca *ca, const struct ca_principal *p,
+	       const struct ca_profile *prof, const struct ca_name *names,
+	       size_t nnames, struct ca_acme_order *out)
+{
+	struct ca_policy_decision d;
+	struct mica_err e;
+
+	if (nnames < 2 || (out->rejected = calloc(nnames, sizeof(*out->rejected))) == NULL)
+		return;
+	for (size_t i = 0; i < nnames; i++) {
+		struct ca_acme_rejected *x = &out->rejected[out->nrejected];
+
+		mica_err_clear(&e);
+		if (ca_run_policy(ca, p, prof, &names[i], 1, CA_PUBKEY_EC_P256,
+				  256, 0, 0, &d, &e) == 0 || e.kind != MICA_E_POLICY)
+			continue;
+		x->ident.ip = names[i].kind == CA_NAME_IP;
+		snprintf(x->ident.value, sizeof(x->ident.value), "%s", names[i].value);
+		x->why = e;
+		out->nrejected++;
+	}
+	if (out->nrejected == 0) {
+		free(out->rejected);
+		out->rejected = NULL;
+	}
+}
+
 int
 ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		  struct ca_acme_order *out, struct mica_err *err)
@@ -374,8 +408,11 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	/* The names against the domains, the profile and the token's scope,
 	 * now, before any challenge (the key is checked at finalize). */
 	if (ca_run_policy(ca, &p, prof, names, nnames, CA_PUBKEY_EC_P256, 256, 0,
-			  0, &d, err) != 0)
+			  0, &d, err) != 0) {
+		if (err != NULL && err->kind == MICA_E_POLICY)
+			rejected_names(ca, &p, prof, names, nnames, out);
 		goto out;
+	}
 	if (db_acme_order_count_open(ca->db, x.acct.id, now, &open, err) != 0)
 		goto out;
 	if (open >= CA_ACME_OPEN_ORDERS) {

@@ -43,6 +43,9 @@ struct acme_call {
 	char url[WEB_PATH_MAX + BASE_MAX];   /* this request's URL */
 	char acct_prefix[BASE_MAX + 8];      /* base "/acct/" */
 	struct ca_acme_req req;
+	/* A new order refused for its names: each name refused, said as
+	 * subproblems (RFC 8555 6.7.1), or NULL. */
+	const struct ca_acme_order *refused;
 };
 
 /* -------------------------------------------------------- problems -- */
@@ -134,6 +137,46 @@ problem_type(const struct mica_err *e, const char **type, int *status)
 	}
 }
 
+/* SRC as a problem's detail: printable ASCII, '?' for anything else. */
+static void
+printable(char *detail, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	for (const char *s = src; *s != '\0' && n + 1 < size; s++)
+		detail[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	detail[n] = '\0';
+}
+
+/* RFC 8555 6.7.1: each name of order O refused, as a problem of its own
+ * with the identifier it is about. */
+static int
+subproblems(json_t *problem, const struct ca_acme_order *o)
+{
+	json_t *a = json_array();
+
+	if (a == NULL || json_object_set_new(problem, "subproblems", a) != 0)
+		return -1;
+	for (size_t i = 0; i < o->nrejected; i++) {
+		const struct ca_acme_rejected *x = &o->rejected[i];
+		const char *type;
+		char detail[256], urn[96];
+		int status;
+		json_t *sp;
+
+		problem_type(&x->why, &type, &status);
+		snprintf(urn, sizeof(urn), "urn:ietf:params:acme:error:%s", type);
+		printable(detail, sizeof(detail), x->why.msg);
+		sp = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", urn,
+			       "detail", detail, "identifier",
+			       "type", x->ident.ip ? "ip" : "dns",
+			       "value", x->ident.value);
+		if (sp == NULL || json_array_append_new(a, sp) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* RFC 7807 with the ACME type into the reply. */
 static void
 problem(struct acme_call *k, const struct mica_err *e)
@@ -153,11 +196,7 @@ problem(struct acme_call *k, const struct mica_err *e)
 		snprintf(detail, sizeof(detail), "%s", e->kind == MICA_E_UNAVAIL ?
 			 "the CA is unavailable; try again shortly" : "internal error");
 	} else {
-		size_t o2 = 0;
-
-		for (const char *s = e->msg; *s != '\0' && o2 + 1 < sizeof(detail); s++)
-			detail[o2++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-		detail[o2] = '\0';
+		printable(detail, sizeof(detail), e->msg);
 	}
 	snprintf(urn, sizeof(urn), "urn:ietf:params:acme:error:%s", type);
 	web_reply_clear(rep);
@@ -182,6 +221,11 @@ problem(struct acme_call *k, const struct mica_err *e)
 		for (size_t i = 0; a != NULL && i < n; i++)
 			json_array_append_new(a, json_string(l[i]));
 		json_object_set_new(o, "algorithms", a);
+	}
+	if (o != NULL && k->refused != NULL && k->refused->nrejected > 0 &&
+	    subproblems(o, k->refused) != 0) {
+		json_decref(o);
+		o = NULL;
 	}
 	if (web_reply_json(rep, status, o, 0, NULL) != 0) {
 		static const char fallback[] =
@@ -595,8 +639,10 @@ web_h_acme_new_order(struct web_ctx *c, struct web_reply *rep, struct mica_err *
 	    (rc = ca_acme_new_order(c->ca, k.a, &k.req, &o, err)) == 0 &&
 	    (rc = reply(&k, 201, order_json(&k, &o), err)) == 0)
 		web_reply_header(rep, "Location", "%s/order/%s", k.base, o.id);
+	k.refused = &o;
+	finish(&k, rc, err);
 	ca_acme_order_free(&o);
-	return finish(&k, rc, err);
+	return 0;
 }
 
 /* An order reply: Retry-After while it is processing (RFC 8555 7.4). */

@@ -567,6 +567,17 @@ client order "${A[@]}" --name www.fabrikam.test
 expect_problem "a name outside the allowed domains" rejectedIdentifier
 client order "${A[@]}" --name mail.contoso.test
 expect_problem "a name outside the token's scope" rejectedIdentifier
+is "... one name: no subproblems" "$(cj subproblems)" ""
+# Several names refused: each, in one answer (RFC 8555 6.7.1), so that
+# the client drops them all at once; the names allowed are not listed.
+client order "${A[@]}" --name www.fabrikam.test --name a3.app.contoso.test --name mail.contoso.test
+expect_problem "names outside the domains and the scope" rejectedIdentifier
+is "... each refused name a subproblem with its identifier" "$(cj subproblems)" \
+	"dns:www.fabrikam.test:rejectedIdentifier dns:mail.contoso.test:rejectedIdentifier"
+case "$(cj subdetails)" in
+*www.fabrikam.test*"|"*mail.contoso.test*) ok "... each saying why, naming its name" ;;
+*) fail "subproblem details: $(cj subdetails)" ;;
+esac
 client issue "${A[@]}" --name a1.app.contoso.test --http-port "$AP" --respond wrong
 expect_problem "http-01 with the wrong content" incorrectResponse
 is "the failed challenge ends the order" "$(cj order_status)" invalid

@@ -82,8 +82,18 @@ class Problem(Exception):
         super().__init__("%s %s: %s" % (status, self.type, self.body.get("detail", "")))
 
     def as_dict(self):
-        return {"problem": self.type, "status": self.status,
-                "detail": self.body.get("detail", "")}
+        d = {"problem": self.type, "status": self.status,
+             "detail": self.body.get("detail", "")}
+        # RFC 8555 6.7.1: "TYPE:VALUE:PROBLEM ..." of each subproblem.
+        sub = self.body.get("subproblems")
+        if sub is not None:
+            d["subproblems"] = " ".join(
+                "%s:%s:%s" % (x.get("identifier", {}).get("type"),
+                              x.get("identifier", {}).get("value"),
+                              x.get("type", "").rsplit(":", 1)[-1])
+                for x in sub)
+            d["subdetails"] = " | ".join(x.get("detail", "") for x in sub)
+        return d
 
 
 # ------------------------------------------------------------------- keys --
