@@ -561,7 +561,17 @@ struct ca_ocsp_key {
 					 * by the delegated responder) */
 	struct ca_ocsp_issuer issuer;   /* what its CertIDs hash to */
 	int64_t not_after;              /* its CA certificate's */
+	int64_t delegate_until;         /* with by_ca 0: from then on the
+					 * path ends too soon for a responder
+					 * certificate, and the CA key signs
+					 * (ca_ocsp_by_ca) */
 };
+/* Whether the CA key itself signs K's responses at NOW. */
+static inline int
+ca_ocsp_by_ca(const struct ca_ocsp_key *k, int64_t now)
+{
+	return k->by_ca || now >= k->delegate_until;
+}
 /* The keys the responder answers for, into KEYS (CA_KEYS_MAX), *N of
  * them: the current key first (by_ca as the handle was opened,
  * CA_OPEN_OCSP_BY_CA), then every retired key whose CA certificate is

@@ -20,6 +20,7 @@
 
 #include "ca/ca_int.h"
 #include "ca/keys.h"
+#include "ca/ocsp.h"
 #include "ca/x509.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -698,6 +699,7 @@ start_signers(struct ca *ca, const struct db_ca *row,
 	c.nsigners = nsigners;
 	c.scep_sealed = has_ra ? &ra : NULL;
 	c.ocsp_by_ca = (ca->sh->flags & CA_OPEN_OCSP_BY_CA) != 0;
+	c.ocsp_ca_from = ca->sh->path_not_after - CA_OCSP_DELEGATE_LEFT;
 	if (ca_signer_start(&c, &ca->sh->signer, newmac, &sealed_now,
 			    err) != 0)
 		goto out;

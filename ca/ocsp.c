@@ -60,7 +60,7 @@
 
 /* Renew the responder certificate when less than this is left: a
  * response made with it (valid CA_OCSP_PERIOD) never outlives it. */
-#define CERT_RENEW_LEFT   (CA_OCSP_PERIOD + INT64_C(12) * 3600)
+#define CERT_RENEW_LEFT   CA_OCSP_DELEGATE_LEFT
 /* Refresh a stored response when less than this is left of it (RFC 5019
  * 4: well before nextUpdate). */
 #define REFRESH_LEFT      (CA_OCSP_PERIOD / 2)
@@ -169,6 +169,7 @@ key_add(struct ca_ocsp_key *keys, size_t *n, int idx, int by_ca,
 	k->idx = idx;
 	k->by_ca = by_ca;
 	k->not_after = not_after;
+	k->delegate_until = INT64_MAX;
 	(*n)++;
 	return 0;
 }
@@ -187,6 +188,13 @@ ca_ocsp_keys(struct ca *ca, int64_t valid_after, struct ca_ocsp_key *keys,
 		    ca->sh->cert_der, ca->sh->cert_len, ca->sh->not_after,
 		    err) != 0)
 		return -1;
+	/* A responder certificate must outlast the responses it signs
+	 * (CERT_RENEW_LEFT) and end with the path: in the path's last
+	 * hours none can be made, and the CA key signs instead (RFC 6960
+	 * 4.2.2.2), as a retired key's does - not tryLater until the CA
+	 * has expired. */
+	if (!keys[0].by_ca)
+		keys[0].delegate_until = ca->sh->path_not_after - CA_OCSP_DELEGATE_LEFT;
 	for (size_t i = 0; i < ca->sh->nretired && i < CA_KEYS_MAX; i++) {
 		const struct ca_keyslot *k = &ca->sh->retired[i];
 
@@ -236,9 +244,9 @@ key_of(const struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
  * CA key's (the issuer's key hash of its CertIDs) or the OCSP key's. */
 static void
 responder_key_hash(const struct ca_ocsp_state *o, const struct ca_ocsp_key *k,
-		   unsigned char out[20])
+		   int64_t now, unsigned char out[20])
 {
-	memcpy(out, k->by_ca ? k->issuer.key1 : o->key_hash, 20);
+	memcpy(out, ca_ocsp_by_ca(k, now) ? k->issuer.key1 : o->key_hash, 20);
 }
 
 /* A new delegated responder certificate for the OCSP key (RFC 6960
@@ -339,7 +347,7 @@ sign_response(struct ca *ca, struct ca_ocsp_state *o,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (k->by_ca) {
+	if (ca_ocsp_by_ca(k, now)) {
 		if (sign_by_ca(ca, k, rd, out, err) != 0) {
 			signed_resp_free(out);
 			return -1;
@@ -572,7 +580,7 @@ presign_one(struct ca *ca, struct ca_ocsp_state *o,
 		return -1;
 	fill_single(&sr, s, certid, certid_len, now);
 	memset(&rd, 0, sizeof(rd));
-	responder_key_hash(o, k, rd.key_hash);
+	responder_key_hash(o, k, now, rd.key_hash);
 	rd.produced_at = now;
 	rd.singles = &sr;
 	rd.nsingles = 1;
@@ -780,7 +788,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	 * answered with the response signed ahead of time. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    r.ids[0].serial_len > 0 &&
-	    db_ocsp_get(ca->db, hex[0], k->idx, k->by_ca, now + SERVE_LEFT,
+	    db_ocsp_get(ca->db, hex[0], k->idx, ca_ocsp_by_ca(k, now), now + SERVE_LEFT,
 			&stored, &e) == 0 &&
 	    !future_dated(&stored, now)) {
 		int rc = ca_ocsp_stored_response(ca, stored.der,
@@ -811,7 +819,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 			never++;
 	}
 	memset(&rd, 0, sizeof(rd));
-	responder_key_hash(o, k, rd.key_hash);
+	responder_key_hash(o, k, now, rd.key_hash);
 	rd.produced_at = now;
 	rd.singles = sr;
 	rd.nsingles = r.nids;
@@ -875,13 +883,18 @@ internal:
 	return answer_error(out, CA_OCSP_INTERNAL_ERROR, err);
 }
 
+/* A key whose certificates were all walked, for its signer. */
+struct walked {
+	int idx, by_ca;
+};
+
 /* Record that a key's certificates were all walked, for its signer. */
 static int
 walked_body(struct db *db, void *arg, struct mica_err *err)
 {
-	const struct ca_ocsp_key *key = arg;
+	const struct walked *w = arg;
 
-	return db_ocsp_walked_set(db, key->idx, key->by_ca, err);
+	return db_ocsp_walked_set(db, w->idx, w->by_ca, err);
 }
 
 /* Drop what expired long ago. */
@@ -1012,10 +1025,11 @@ refresh_walk(struct refresh_run *r, size_t k, size_t *left,
 	     struct mica_err *err)
 {
 	const struct ca_ocsp_key *key = &r->o->keys[k];
+	struct walked w = { key->idx, ca_ocsp_by_ca(key, r->now) };
 	int64_t after;
 	int walked = 0;
 
-	if (db_ocsp_walked(r->ca->db, key->idx, key->by_ca, &walked, err) != 0)
+	if (db_ocsp_walked(r->ca->db, w.idx, w.by_ca, &walked, err) != 0)
 		return -1;
 	if (walked)
 		return 0;
@@ -1026,7 +1040,7 @@ refresh_walk(struct refresh_run *r, size_t k, size_t *left,
 		size_t want = r->batch < *left ? r->batch : *left, n = 0;
 		size_t progress;
 
-		if (db_ocsp_todo(r->ca->db, key->idx, key->by_ca, r->now,
+		if (db_ocsp_todo(r->ca->db, w.idx, w.by_ca, r->now,
 				 r->now + REFRESH_LEFT, after, want, r->todo,
 				 &n, err) != 0)
 			return -1;
@@ -1034,8 +1048,7 @@ refresh_walk(struct refresh_run *r, size_t k, size_t *left,
 		if (n == 0) {
 			/* The end: from now on the marks and the due index
 			 * say what to sign for this key. */
-			if (ca_tx(r->ca, CA_TX_OWN, walked_body, (void *)key,
-				  err) != 0)
+			if (ca_tx(r->ca, CA_TX_OWN, walked_body, &w, err) != 0)
 				return -1;
 			after = 0;
 		} else {
@@ -1084,7 +1097,7 @@ ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
 		return -1;
 	pthread_mutex_lock(&o->mu);
 	if (learn(ca, o, err) != 0 ||
-	    (!o->keys[0].by_ca &&
+	    (!ca_ocsp_by_ca(&o->keys[0], now) &&
 	     (o->cert == NULL || o->cert_not_after - now < CERT_RENEW_LEFT) &&
 	     certify(ca, o, now, err) != 0)) {
 		pthread_mutex_unlock(&o->mu);

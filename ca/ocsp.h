@@ -31,6 +31,11 @@
 #define CA_OCSP_PERIOD      (INT64_C(24) * 3600)
 #define CA_OCSP_PERIOD_MAX  (INT64_C(7) * 24 * 3600)
 #define CA_OCSP_CERT_DAYS   4
+/* A delegated responder certificate must have this much left (a response
+ * it signs never outlives it), and ends with the CA path: in the path's
+ * last CA_OCSP_DELEGATE_LEFT none can be made, and the current CA key
+ * signs the responses itself (RFC 6960 4.2.2.2). */
+#define CA_OCSP_DELEGATE_LEFT (CA_OCSP_PERIOD + INT64_C(12) * 3600)
 /* The responder certificate's subject CN (the signer accepts no other). */
 #define CA_OCSP_SUBJECT_CN  "mica OCSP responder"
 

@@ -570,7 +570,8 @@ ca_sign_ocsp_ca(struct ca *ca, int key_idx, const unsigned char *tbs,
 		cert = ca->sh->cert_der;
 		cert_len = ca->sh->cert_len;
 		not_after = ca->sh->not_after;
-		if (!(ca->sh->flags & CA_OPEN_OCSP_BY_CA))
+		if (!(ca->sh->flags & CA_OPEN_OCSP_BY_CA) &&
+		    ca_now() < ca->sh->path_not_after - CA_OCSP_DELEGATE_LEFT)
 			key = NULL;
 	} else {
 		k = ca_keyslot(ca, key_idx);

@@ -131,6 +131,10 @@ struct ca_signer_config {
 					       * OCSP responses itself
 					       * (mica serve --ocsp-signer
 					       * ca), not the OCSP key */
+	int64_t ocsp_ca_from;                 /* and from then on (the CA
+					       * path ends within
+					       * CA_OCSP_DELEGATE_LEFT; 0:
+					       * never) */
 };
 
 /*

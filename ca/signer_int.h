@@ -137,6 +137,8 @@ struct ca_signer_state {
 	struct ca_ocsp_issuer ocsp_issuer;   /* the current key's hashes */
 	int ocsp_by_ca;                   /* the current CA key may sign
 					   * OCSP responses (OCSP_CA_SIGN) */
+	int64_t ocsp_ca_from;             /* and may from then on (0:
+					   * never) */
 	/* SCEP's RA key: unsealed (or made) by the keeper at start. */
 	struct ca_key *scep_key;
 	unsigned char *scep_spki;

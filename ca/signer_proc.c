@@ -253,9 +253,11 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 		/* A CA key answers for its own certificates only (RFC 6960
 		 * 4.2.2.2: the CA that issued them): a retired key while its
 		 * CA certificate is valid (its certificates still are), the
-		 * current key only when the daemon was told to. */
+		 * current key when the daemon was told to, or in the path's
+		 * last hours, when no responder certificate can be made. */
 		if (key >= CA_SIGNER_KEYS || st->keys[key].key == NULL ||
-		    (key == st->current && !st->ocsp_by_ca) ||
+		    (key == st->current && !st->ocsp_by_ca &&
+		     (st->ocsp_ca_from <= 0 || now < st->ocsp_ca_from)) ||
 		    now > st->keys[key].pol.not_after) {
 			mica_err_set(&e, MICA_E_POLICY, "signer_refused",
 				     "signer: an OCSP response by CA key %u, "
@@ -842,6 +844,7 @@ keeper_load(const struct ca_signer_config *c, struct ca_signer_state *st,
 	ra_up = pthread_create(&ra_thread, NULL, ra_unseal_main, &ra) == 0;
 	st->current = c->key_idx;
 	st->ocsp_by_ca = c->ocsp_by_ca != 0;
+	st->ocsp_ca_from = c->ocsp_ca_from;
 	if (load_key(st, c->key_idx, c->sealed, c->pass, c->pass_len,
 		     c->ca_cert, c->ca_cert_len, err) != 0)
 		goto out;

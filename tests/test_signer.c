@@ -1110,7 +1110,8 @@ test_the_ocsp_key_signs_only_what_the_signer_checks(void)
 
 /* OCSP_CA_SIGN: a CA key signs a ResponseData about its own certificates
  * itself, a retired key while its CA certificate is valid, the current
- * key only when the daemon was started with --ocsp-signer ca. */
+ * key only when the daemon was started with --ocsp-signer ca or in the
+ * CA path's last hours (ocsp_ca_from). */
 static int
 ca_sign_call(struct ca_signer_state *st, unsigned key,
 	     const unsigned char *tbs, size_t tbs_len, unsigned char *sig,
@@ -1182,8 +1183,15 @@ test_a_ca_key_signs_ocsp_for_itself_only_when_allowed(void)
 	st.keys[2].pol.not_after = now - 60;
 	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
 	st.keys[2].pol.not_after = now + DAY;
-	/* The current key: only with ocsp_by_ca. */
+	/* The current key: only with ocsp_by_ca, or from ocsp_ca_from on
+	 * (the CA path's last hours). */
 	st.current = 2;
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
+	st.ocsp_ca_from = now + 3600;
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
+	st.ocsp_ca_from = now - 60;
+	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), 0);
+	st.ocsp_ca_from = 0;
 	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), -1);
 	st.ocsp_by_ca = 1;
 	CU_ASSERT_EQUAL(ca_sign_call(&st, 2, tbs, tbs_len, sig, &sig_len), 0);

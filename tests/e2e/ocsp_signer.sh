@@ -12,7 +12,10 @@
 #      (not unauthorized) for a certificate issued before the rollover,
 #      signed by that retired key: good, pre-signed and published, then
 #      revoked after `mica revoke`; a certificate of the new key is
-#      answered by the delegated responder the new key certified.
+#      answered by the delegated responder the new key certified;
+#   C. a CA within 36 hours of its end (no responder certificate can
+#      outlast a day's response by half a day): the CA key signs, in the
+#      daemon and 'mica ocsp-sign', where it answered tryLater before.
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/ocsp_signer.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
@@ -187,4 +190,45 @@ grep -q "^0 OCSP response(s) signed ahead of time" "$TMP/rc.err" &&
 expect_rc "mica ocsp-sign --ocsp-signer ca" 0 m -d I ocsp-sign --ocsp-signer ca
 is "... every row of the new key is the CA key's now" \
 	"$(rows I "SELECT count(*) FROM ocsp_response AS o JOIN certificate AS c ON c.serial = o.serial WHERE c.key_idx = 1 AND o.by_ca = 0")" 0
+
+# ------------------------ C. the CA's last hours, delegated by default --
+
+# A delegated responder certificate must outlast the responses it signs
+# (a day) by twelve hours and ends with the CA: a CA within 36 hours of
+# its end can certify none, and was answered tryLater until it expired.
+# Now the CA key signs, as with --ocsp-signer ca, without being told.
+serve_stop
+unset HP SP
+serve_ports
+m -d E init --name "Short Lived CA" --domain example.test --days 1 \
+	--public-url "$H" >/dev/null 2>&1 || die "init --days 1"
+issue E end end.example.test
+E_S=$(serial_of end.pem)
+expect_rc "mica ocsp-sign: the CA's last hours, on the command line" 0 m -d E ocsp-sign
+is "... pre-signs by the CA key (by_ca), as nothing else can" \
+	"$(rows E "SELECT count(*) FROM ocsp_response WHERE serial = '$E_S' AND by_ca = 1 AND responder IS NULL")" 1
+serve_start "$W/e.out" E MICA_PASSPHRASE="$MICA_PASSPHRASE" -- || serve_failed "$W/e.out"
+m -d E export-root --out e-root.pem || die "export-root E"
+ask e-root.pem end.pem e-root.pem
+is "last hours, openssl ocsp (nonce): good, not tryLater" "$(status_of end.pem)" good
+check "last hours: the response verifies against the root" verified
+ask e-root.pem end.pem e-root.pem -no_nonce -resp_text
+is "last hours, -no_nonce: good" "$(status_of end.pem)" good
+check "last hours, -no_nonce: verifies" verified
+RID=$(sed -n 's/^ *Responder Id: //p' ask.out | tr -d ' :' | tr 'A-F' 'a-f')
+is "last hours: signed by the CA key (responderID)" "$RID" "$(ski_of e-root.pem)"
+if grep -q "mica OCSP responder" ask.out; then
+	fail "last hours: a responder certificate in the response"
+else ok "last hours: no responder certificate in the response"; fi
+is "last hours: ocsptool agrees (good, verified)" "$(gt e-root.pem end.pem)" good
+m -d E revoke "$E_S" --reason keyCompromise >/dev/null 2>&1 || fail "mica revoke (E)"
+ask e-root.pem end.pem e-root.pem -no_nonce
+is "last hours: revoked after mica revoke" "$(status_of end.pem)" revoked
+check "last hours: the revoked response verifies" verified
+is "last hours: no responder certificate was made" \
+	"$(rows E "SELECT count(*) FROM ocsp_responder")" 0
+grep -q "too soon for an OCSP responder" "$W/e.out.err" &&
+	fail "last hours: the daemon still tries a responder certificate: $(grep -m1 'too soon' "$W/e.out.err")" ||
+	ok "last hours: the daemon does not try a responder certificate"
+serve_stop
 finish
