@@ -1538,6 +1538,20 @@ test_framing(void)
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
 		f.host = "ca.contoso.test:443";
 		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		/* Blanks after the value are not part of it (RFC 9110 5.5);
+		 * within or before the port they are. */
+		f.host = "ca.contoso.test:443 \t ";
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		CU_ASSERT_EQUAL(web_value_len(f.host), strlen("ca.contoso.test:443"));
+		f.host = "ca.contoso.test: 443";
+		CU_ASSERT(web_framing_check(&f, &err) == -1);
+		f.host = "[::1 ]";
+		CU_ASSERT(web_framing_check(&f, &err) == -1);
+		CU_ASSERT(web_host_ok_n("[::1]:80", 5));
+		CU_ASSERT(!web_host_ok_n("[::1]:80", 4));
+		CU_ASSERT(web_host_ok_n("ab:12", 4));
+		CU_ASSERT(!web_host_ok_n("a b", 3));
+		CU_ASSERT_EQUAL(web_value_len(" \t"), 0);
 	}
 	/* RFC 9112 3.2: an HTTP/1.1 request must name its Host (HTTP/1.0
 	 * need not), and a target has no blank or control character in it

@@ -493,6 +493,15 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			return refuse_early(conn, r, MICA_E_BADREQ, "bad_request_target",
 					    "the request target's authority is not a "
 					    "host name or address with an optional port");
+		/* A Host with blanks after it (not part of the value, RFC
+		 * 9110 5.5; libmicrohttpd keeps them): the request's host is
+		 * the value without them, as an absolute-form target's
+		 * authority would be. */
+		if (r->authority == NULL && f.host != NULL &&
+		    web_value_len(f.host) != strlen(f.host) &&
+		    (r->authority = strndup(f.host, web_value_len(f.host))) == NULL)
+			return refuse_early(conn, r, MICA_E_INTERNAL, "out_of_memory",
+					    "out of memory");
 		if (f.length != NULL) {
 			if (web_parse_int(f.length, 0, INT64_MAX, &clen) != 0)
 				return refuse_early(conn, r, MICA_E_BADREQ, "bad_framing",

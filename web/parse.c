@@ -409,32 +409,48 @@ web_field_value_ok(const char *value)
 	return 1;
 }
 
+size_t
+web_value_len(const char *v)
+{
+	size_t n = strlen(v);
+
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	return n;
+}
+
 int
 web_host_ok(const char *h)
 {
-	const char *p = h;
+	return web_host_ok_n(h, strlen(h));
+}
 
-	if (*p == '[') {
+int
+web_host_ok_n(const char *h, size_t n)
+{
+	const char *p = h, *e = h + n;
+
+	if (p < e && *p == '[') {
 		/* An IPv6 literal: hex digits, colons, dots (an embedded
 		 * IPv4 address); parsed no further. */
-		for (p++; *p != '\0' && *p != ']'; p++)
+		for (p++; p < e && *p != ']'; p++)
 			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
 				return 0;
-		if (*p++ != ']' || p - h < 4)
+		if (p == e || *p++ != ']' || p - h < 4)
 			return 0;
 	} else {
 		/* reg-name or IPv4address: unreserved, pct-encoded and
 		 * sub-delims (RFC 3986 3.2.2). */
-		for (; *p != '\0' && *p != ':'; p++)
-			if (!isalnum((unsigned char)*p) &&
-			    strchr("-._~%!$&'()*+,;=", *p) == NULL)
+		for (; p < e && *p != ':'; p++)
+			if (*p == '\0' || (!isalnum((unsigned char)*p) &&
+			    strchr("-._~%!$&'()*+,;=", *p) == NULL))
 				return 0;
 	}
-	if (*p == ':')
-		for (p++; *p != '\0'; p++)
+	if (p < e && *p == ':')
+		for (p++; p < e; p++)
 			if (!isdigit((unsigned char)*p))
 				return 0;
-	return *p == '\0';
+	return p == e;
 }
 
 /* The length of the host part of Host value H (without ":port"). */
@@ -625,7 +641,10 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 	if (f->n_host == 0 && f->http11)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "an HTTP/1.1 request needs a Host header");
-	if (f->n_host == 1 && !web_host_ok(f->host != NULL ? f->host : ""))
+	/* Without the whitespace after it, which is not part of the value
+	 * (the caller uses it so: web_value_len). */
+	if (f->n_host == 1 && !web_host_ok_n(f->host != NULL ? f->host : "",
+					     web_value_len(f->host != NULL ? f->host : "")))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "the Host header is not a host name or address "
 				    "with an optional port");

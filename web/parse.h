@@ -140,6 +140,12 @@ int web_http11(const char *version);
  * 3.2.2: a reg-name, an IPv4 address or an IPv6 literal in brackets)?
  * 1 yes, 0 no. */
 int web_host_ok(const char *h);
+/* The same of the first N bytes of H. */
+int web_host_ok_n(const char *h, size_t n);
+/* The length of field value V without the optional whitespace after it
+ * (RFC 9110 5.5: OWS around a value is not part of it; libmicrohttpd
+ * drops only the leading). */
+size_t web_value_len(const char *v);
 /* Is HOST (a Host value, web_host_ok; NULL: none) a loopback address or
  * "localhost" (any port)? 1 yes, 0 no. */
 int web_host_loopback(const char *host);

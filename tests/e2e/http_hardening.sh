@@ -160,6 +160,15 @@ $TOOL raw --port "$HP" --wait 2 \
 	--data "GET http://127.0.0.1:$HP/healthz HTTP/1.1\\r\\nHost: 127.0.0.1:$HP\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: [::1]:80\\r\\n\\r\\n" > "$W/raw.json"
 is "an absolute-form target is served by its path; an IPv6 literal is a Host" \
 	"$(json_get "$W/raw.json" statuses)" "[200, 200]"
+# Blanks after a field value are not part of it (RFC 9110 5.5): a Host
+# with them is that host, and ACME builds its URLs without them.
+$TOOL raw --port "$HP" --wait 2 \
+	--data "GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1:$HP \\t\\r\\n\\r\\n" > "$W/raw.json"
+is "a Host with blanks after it is answered" "$(json_get "$W/raw.json" statuses)" "[200]"
+CODE=$(curl -s --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' \
+	-H "Host: 127.0.0.1:$SP  " "$S/acme/directory")
+is "ACME: a Host with blanks after it: 200" "$CODE" 200
+is "... its URLs name the host without them" "$(json_get "$W/body" newNonce)" "https://127.0.0.1:$SP/acme/new-nonce"
 # ACME builds its URLs on the Host: one that is there but cannot make a
 # URL (port 0, past 65535) is named as such, not as missing.
 for h in 127.0.0.1:0 127.0.0.1:65536; do
