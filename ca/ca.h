@@ -813,23 +813,25 @@ int ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	       const struct ca_sign_ca_opts *o, struct ca_issued *out,
 	       struct mica_err *err);
 
-/* Import a CRL of a CA above this one (the offline root's ARL): DER or
- * PEM, its signature verified with that CA's certificate in this CA's
- * chain, newer than the last one imported of it, not expired. *NOTICE
- * (may be NULL, CA_NOTICE_MAX bytes) says if it revokes this CA's own
+/* Import a CRL of a CA above this one (the offline root's ARL, or an
+ * intermediate's between it and this CA): DER or PEM, its signature
+ * verified with that CA's certificate in this CA's chain, newer than the
+ * last one imported of it, not expired. *NOTICE (may be NULL,
+ * CA_NOTICE_MAX bytes) says if the path's CRLs revoke this CA's own
  * certificate or one above it: the CA then issues nothing
  * (ca_revoked_check). MICA_E_BADREQ "bad_crl", "bad_signature",
  * "unknown_issuer"; MICA_E_CONFLICT "crl_not_newer", "crl_expired". */
 int ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 		       const unsigned char *in, size_t len,
 		       char notice[CA_NOTICE_MAX], struct mica_err *err);
-/* 0 unless the newest root CRL imported (by this process or another)
- * lists this CA's current certificate or a certificate of the path above
- * it that the root signed: then MICA_E_CONFLICT "ca_revoked", saying
- * which and what to do. Relying parties refuse everything such a CA
+/* 0 unless the newest CRL imported (by this process or another) of a CA
+ * on the path - the root's, or an intermediate's - lists this CA's
+ * current certificate or a certificate of the path above it that this
+ * CA signed: then MICA_E_CONFLICT "ca_revoked", saying which, by whose
+ * CRL, and what to do. Relying parties refuse everything such a CA
  * issues, so it issues nothing (ca_state_issue); a new certificate
  * installed (install-ca, a renew-ca rollover) lifts it, as does a newer
- * root CRL without it (a hold released). Worked out once per root CRL:
+ * CRL without it (a hold released). Worked out once per set of CRLs:
  * the store is looked at for a newer one at most once a second, or now
  * when NOW is set. Other errors: the store's. */
 int ca_revoked_check(struct ca *ca, int now, struct mica_err *err);

@@ -143,16 +143,18 @@ struct ca_shared {
 					* after it, so leaves end by then */
 	char path_end_name[160];       /* the CA above whose certificate
 					* ends then; "" when this CA's own */
-	/* Whether the newest root CRL imported lists this CA's certificate
-	 * or one of the path that the root signed (ca_revoked_check,
-	 * hier.c): worked out when first asked and again only when the
-	 * store holds another root CRL (imported by any process), looked
-	 * for at most once a second - never a CRL read per issuance. */
+	/* Whether the newest CRL imported of a CA on the path (the root's,
+	 * or one's between it and this CA) lists this CA's certificate or
+	 * one of the path that CA signed (ca_revoked_check, hier.c): worked
+	 * out when first asked and again only when the store holds another
+	 * such CRL (imported by any process), looked for at most once a
+	 * second - never a CRL read per issuance. */
 	pthread_mutex_t revoked_lock;  /* the look at the store (the fields
 					* below but the atomics) */
 	int revoked_known;             /* worked out once */
-	int64_t revoked_number, revoked_this_update;  /* from that CRL; -1
-					* when none was imported */
+	uint64_t revoked_mark;         /* which CRLs of the path's CAs it
+					* was worked out from (hier.c
+					* revoked_mark) */
 	_Atomic int64_t revoked_looked_ms;  /* CLOCK_MONOTONIC ms of the last
 					* look; 0 none yet */
 	_Atomic int revoked;           /* 0, or 1 + the index on the path of

@@ -1165,90 +1165,142 @@ path_der(const struct ca_shared *sh, size_t pos, size_t *len)
 	return pos == 0 ? sh->cert_der : sh->chain[pos - 1].der;
 }
 
-/* Which certificate of SH's path the root's CRL lists: 0 none, else 1 +
- * its place (1 this CA's own). Only those the root signed: its CRL
- * speaks of no other (a CA between them publishes its own). This CA's
- * own first, the one a relying party meets first. */
+/* The newest imported CRL of each CA on SH's path - the root's, and those
+ * of the CAs between it and this one (three tiers) - is what tells
+ * whether a certificate of the path is revoked: the CRL of the
+ * certificate's issuer. Which certificate of the path one of them lists:
+ * 0 none, else 1 + its place (1 this CA's own; the issuer is then at
+ * that place). This CA's own first, the one a relying party meets
+ * first. */
 static int
-revoked_in(const struct ca_shared *sh, const struct ca_cert_info *root,
-	   const struct ca_crl_info *crl)
+revoked_in(struct ca *ca, int *which, struct mica_err *err)
 {
-	for (size_t pos = 0; pos <= sh->npath; pos++) {
-		struct ca_cert_info c;
-		const unsigned char *d;
-		size_t l;
+	const struct ca_shared *sh = ca->sh;
+
+	*which = 0;
+	for (size_t pos = 0; pos < sh->npath && *which == 0; pos++) {
+		struct ca_cert_info c, up;
+		struct ca_crl_info crl;
+		struct db_root_crl row;
+		const unsigned char *d, *u;
+		size_t l, ul;
+		struct mica_err e;
 
 		d = path_der(sh, pos, &l);
-		if (d == NULL || ca_cert_info_read(d, l, &c, NULL) != 0 ||
+		u = path_der(sh, pos + 1, &ul);
+		if (d == NULL || u == NULL ||
+		    ca_cert_info_read(d, l, &c, NULL) != 0 ||
+		    ca_cert_info_read(u, ul, &up, NULL) != 0 ||
 		    self_issued(&c) ||
-		    ca_name_match(c.issuer, c.issuer_len, root->subject,
-				  root->subject_len) != 1 ||
-		    (c.aki != NULL && !same_name(c.aki, c.aki_len, root->ski,
-						 root->ski_len)))
+		    !same_name(c.issuer, c.issuer_len, up.subject,
+			       up.subject_len) ||
+		    (c.aki != NULL && !same_name(c.aki, c.aki_len, up.ski,
+						 up.ski_len)))
 			continue;
-		if (ca_crl_lists(crl, c.serial, c.serial_len))
-			return (int)pos + 1;
-	}
-	return 0;
-}
-
-/* Look at the store's newest root CRL; work out what it revokes if it is
- * another than the one looked at last. Under SH->revoked_lock. */
-static int
-revoked_look(struct ca *ca, struct mica_err *err)
-{
-	struct ca_shared *sh = ca->sh;
-	struct ca_cert_info root;
-	struct ca_crl_info crl;
-	struct db_root_crl row;
-	int64_t number = -1, tu = -1;
-	int found = 0, which = 0;
-
-	if (ca_cert_info_read(sh->root_der, sh->root_len, &root, err) != 0 ||
-	    db_root_crl_last(ca->db, root.ski, root.ski_len, &number, &tu,
-			     &found, err) != 0)
-		return -1;
-	if (!found)
-		number = tu = -1;
-	if (sh->revoked_known && number == sh->revoked_number &&
-	    tu == sh->revoked_this_update)
-		return 0;
-	if (found) {
 		memset(&row, 0, sizeof(row));
-		if (db_root_crl_latest(ca->db, root.ski, root.ski_len, &row,
-				       err) != 0)
+		if (db_root_crl_latest(ca->db, up.ski, up.ski_len, &row,
+				       &e) != 0) {
+			if (e.kind == MICA_E_NOTFOUND)
+				continue;
+			if (err != NULL)
+				*err = e;
 			return -1;
+		}
 		/* It was read whole at its import: one that no longer
 		 * parses is a damaged store. */
 		if (ca_crl_info_read(row.der, row.der_len, &crl, err) != 0) {
 			db_root_crl_free(&row);
 			return -1;
 		}
-		which = revoked_in(sh, &root, &crl);
-		number = row.number;
-		tu = row.this_update;
+		if (ca_crl_lists(&crl, c.serial, c.serial_len))
+			*which = (int)pos + 1;
 		db_root_crl_free(&row);
 	}
-	sh->revoked_number = number;
-	sh->revoked_this_update = tu;
+	return 0;
+}
+
+/* Which CRLs the store holds for the CAs of SH's path (their numbers and
+ * thisUpdates, by index lookups): a mark that changes when one of them
+ * does. */
+static int
+revoked_mark(struct ca *ca, uint64_t *mark, struct mica_err *err)
+{
+	const struct ca_shared *sh = ca->sh;
+	uint64_t h = UINT64_C(1469598103934665603);
+
+	for (size_t pos = 1; pos <= sh->npath; pos++) {
+		struct ca_cert_info up;
+		const unsigned char *u;
+		size_t ul;
+		int64_t v[3] = { 0, -1, -1 };
+		int found = 0;
+
+		if ((u = path_der(sh, pos, &ul)) == NULL ||
+		    ca_cert_info_read(u, ul, &up, NULL) != 0)
+			continue;
+		if (db_root_crl_last(ca->db, up.ski, up.ski_len, &v[1], &v[2],
+				     &found, err) != 0)
+			return -1;
+		v[0] = found;
+		for (size_t i = 0; i < 3; i++)
+			for (size_t b = 0; b < 8; b++) {
+				h ^= (uint64_t)v[i] >> (8 * b) & 0xff;
+				h *= UINT64_C(1099511628211);
+			}
+	}
+	*mark = h;
+	return 0;
+}
+
+/* Look at the store's newest CRLs of the path's CAs; work out what they
+ * revoke if one is another than the one looked at last. Under
+ * SH->revoked_lock. */
+static int
+revoked_look(struct ca *ca, struct mica_err *err)
+{
+	struct ca_shared *sh = ca->sh;
+	uint64_t mark;
+	int which = 0;
+
+	if (revoked_mark(ca, &mark, err) != 0)
+		return -1;
+	if (sh->revoked_known && mark == sh->revoked_mark)
+		return 0;
+	if (revoked_in(ca, &which, err) != 0)
+		return -1;
+	sh->revoked_mark = mark;
 	sh->revoked_known = 1;
 	atomic_store(&sh->revoked, which);
 	return 0;
 }
 
-/* The name of the certificate at WHICH (ca_shared's revoked), for a
- * message. */
+/* The name of the certificate at POS of SH's path, for a message. */
 static void
-revoked_name(const struct ca_shared *sh, int which, char *buf, size_t size)
+path_name(const struct ca_shared *sh, size_t pos, char *buf, size_t size)
 {
 	struct ca_cert_info c;
 	const unsigned char *d;
 	size_t l;
 
 	buf[0] = '\0';
-	d = path_der(sh, (size_t)which - 1, &l);
+	d = path_der(sh, pos, &l);
 	if (d != NULL && ca_cert_info_read(d, l, &c, NULL) == 0)
 		ca_name_text(c.subject, c.subject_len, buf, size);
+}
+
+/* Whose CRL revokes WHICH (ca_shared's revoked): "the root's CRL", or
+ * "the CRL of NAME" of a CA between the root and this one. */
+static void
+revoker_text(const struct ca_shared *sh, int which, char *buf, size_t size)
+{
+	char name[100];
+
+	if ((size_t)which >= sh->npath) {
+		snprintf(buf, size, "the root's CRL");
+		return;
+	}
+	path_name(sh, (size_t)which, name, sizeof(name));
+	snprintf(buf, size, "the CRL of %s", name);
 }
 
 int
@@ -1257,7 +1309,7 @@ ca_revoked_check(struct ca *ca, int now, struct mica_err *err)
 	struct ca_shared *sh = ca->sh;
 	int64_t ms = mica_mono_ms(), last;
 	int which, known, r = 0;
-	char name[100];
+	char name[100], by[140];
 
 	/* A single-tier CA is its own root; one awaiting its certificate
 	 * has none to be revoked. */
@@ -1289,46 +1341,59 @@ ca_revoked_check(struct ca *ca, int now, struct mica_err *err)
 say:
 	if ((which = atomic_load(&sh->revoked)) == 0)
 		return 0;
+	revoker_text(sh, which, by, sizeof(by));
 	if (which == 1)
 		return mica_err_set(err, MICA_E_CONFLICT, "ca_revoked",
-				    "the root's CRL revokes this CA's "
+				    "%s revokes this CA's "
 				    "certificate: relying parties refuse all it "
 				    "issues; a new certificate lifts this "
 				    "(renew-ca --new-key, then install-ca; "
-				    "README: Two-tier set-up)");
-	revoked_name(sh, which, name, sizeof(name));
+				    "README: Two-tier set-up)", by);
+	path_name(sh, (size_t)which - 1, name, sizeof(name));
 	return mica_err_set(err, MICA_E_CONFLICT, "ca_revoked",
-			    "the root's CRL revokes %s, above this CA: relying "
+			    "%s revokes %s, above this CA: relying "
 			    "parties refuse all this CA issues; a new certificate "
 			    "under a CA not revoked lifts this (renew-ca "
-			    "--new-key, then install-ca --chain)", name);
+			    "--new-key, then install-ca --chain)", by, name);
 }
 
-/* What import-crl says of a CRL that revokes WHICH (ca_shared's revoked). */
+/* What import-crl says when the path's CRLs revoke WHICH (ca_shared's
+ * revoked). */
 static void
-revoked_notice(const struct ca_shared *sh, int which, char *notice)
+revoked_notice(const struct ca_shared *sh, int which,
+	       const struct ca_cert_info *imported, char *notice)
 {
-	char name[100];
+	struct ca_cert_info up;
+	const unsigned char *u;
+	char name[100], by[140];
+	size_t ul;
 
+	/* The CRL just imported, or another one imported before. */
+	if ((u = path_der(sh, (size_t)which, &ul)) != NULL &&
+	    ca_cert_info_read(u, ul, &up, NULL) == 0 &&
+	    same_name(up.ski, up.ski_len, imported->ski, imported->ski_len))
+		snprintf(by, sizeof(by), "this CRL");
+	else
+		revoker_text(sh, which, by, sizeof(by));
 	if (which == 1) {
-		snprintf(notice, CA_NOTICE_MAX, "this CRL revokes this CA's own "
+		snprintf(notice, CA_NOTICE_MAX, "%s revokes this CA's own "
 			 "certificate: relying parties reject everything it "
 			 "issued, and it issues nothing more (CLI, API, ACME, "
 			 "SCEP: \"ca_revoked\"; /healthz 503) until a new "
 			 "certificate is installed: 'mica renew-ca --new-key "
-			 "--csr-out next.csr', have the root sign it, then "
+			 "--csr-out next.csr', have its CA sign it, then "
 			 "'mica install-ca --cert next.crt' (README: "
-			 "\"Two-tier set-up\")");
+			 "\"Two-tier set-up\")", by);
 		return;
 	}
-	revoked_name(sh, which, name, sizeof(name));
-	snprintf(notice, CA_NOTICE_MAX, "this CRL revokes the certificate of "
+	path_name(sh, (size_t)which - 1, name, sizeof(name));
+	snprintf(notice, CA_NOTICE_MAX, "%s revokes the certificate of "
 		 "%s, above this CA: relying parties reject everything this CA "
 		 "issued, and it issues nothing more (\"ca_revoked\"; /healthz "
 		 "503) until it is certified under a CA that is not revoked: "
 		 "'mica renew-ca --new-key --csr-out next.csr', have it signed, "
 		 "then 'mica install-ca --cert next.crt --chain ...' (README: "
-		 "\"Two-tier set-up\")", name);
+		 "\"Two-tier set-up\")", by, name);
 }
 
 int
@@ -1426,18 +1491,11 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 			     "chain", name);
 		goto out;
 	}
-	/* /root.crl serves the root's (ca_root_crl_current): a CA between
-	 * the root and this one publishes its own CRL where the
-	 * certificates it signed say. */
-	if (!same_name(issuer.subject, issuer.subject_len, issuer.issuer,
-		       issuer.issuer_len)) {
-		ca_name_text(crl.issuer, crl.issuer_len, name, sizeof(name));
-		mica_err_set(err, MICA_E_BADREQ, "not_root_crl",
-			     "the CRL of %s, a CA below the root: /root.crl "
-			     "serves the root's CRL only (that CA publishes its "
-			     "own where its certificates say)", name);
-		goto out;
-	}
+	/* A CA between the root and this one (three tiers) publishes its
+	 * own CRL where the certificates it signed say; /root.crl serves
+	 * the root's alone (ca_root_crl_current), but theirs is kept too,
+	 * to tell whether it revokes the certificate it signed
+	 * (ca_revoked_check). */
 	if (issuer.has_ku && (issuer.key_usage & CA_KU_CRL_SIGN) == 0) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
 			     "its issuer may not sign CRLs (keyUsage)");
@@ -1478,7 +1536,7 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 	if (crl.next_update == 0 || crl.next_update <= now) {
 		mica_err_set(err, MICA_E_CONFLICT, "crl_expired",
 			     "the CRL has expired (or has no nextUpdate): "
-			     "publish a new one on the root");
+			     "publish a new one on its CA");
 		goto out;
 	}
 	if (crl.this_update > now + CLOCK_AHEAD) {
@@ -1520,7 +1578,7 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 		(void)ca_revoked_check(ca, 1, &e2);
 		if ((which = atomic_load(&ca->sh->revoked)) != 0 &&
 		    notice != NULL)
-			revoked_notice(ca->sh, which, notice);
+			revoked_notice(ca->sh, which, &issuer, notice);
 	}
 	rc = 0;
 out:

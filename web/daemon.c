@@ -414,10 +414,10 @@ expiry_maintain(struct web_daemon *dm, struct ca *ca)
 }
 
 /*
- * The root's CRL revokes this CA's certificate, or one above it: an
- * error in the log at start, when it turns so (a root CRL imported by the
- * command line meanwhile) and once a day while it lasts; back to normal
- * is said too (a newer root CRL without it, a hold released). The daemon
+ * The root's CRL (or an intermediate's) revokes this CA's certificate,
+ * or one above it: an error in the log at start, when it turns so (a CRL
+ * imported by the command line meanwhile) and once a day while it lasts;
+ * back to normal is said too (a newer CRL without it, a hold released). The daemon
  * goes on serving, as a mature CA does with a revoked CA certificate
  * (AD CS refuses to issue from it, and publishes still): relying parties
  * learn of the revocation from /root.crl, the CDP of this CA's own
@@ -447,9 +447,9 @@ revoked_maintain(struct web_daemon *dm, struct ca *ca)
 		mica_log(MICA_LOG_ERR, "%s; issuing nothing, serving the CRLs, "
 			 "the root's CRL and OCSP still", e.msg);
 	else if (dm->revoked_said)
-		mica_log(MICA_LOG_INFO, "the root's newest CRL no longer "
-			 "revokes this CA's certificate or one above it: "
-			 "issuing again");
+		mica_log(MICA_LOG_INFO, "the newest CRLs of the CAs above "
+			 "no longer revoke this CA's certificate or one above "
+			 "it: issuing again");
 	dm->revoked_said = revoked;
 	dm->revoked_said_ms = now;
 }

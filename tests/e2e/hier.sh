@@ -1468,6 +1468,42 @@ grep -q "^warning: this CRL revokes the certificate of .*Tailspin Intermediate.*
 	ok "... saying so" || fail "... it said: $(cat "$TMP/rc.err")"
 expect_rc "... and mica issue is refused (6)" 6 m -d T issue --csr vleaf.csr --out /dev/null
 check "... naming the intermediate" grep -q "Tailspin Intermediate.*above this CA" "$TMP/rc.err"
+# The intermediate's own CRL revoking mica's certificate: relying parties
+# check it (its CDP), so mica imports it as it does the root's and issues
+# nothing - before, import-crl refused any CRL but the root's.
+mkdir -p oint/newcerts
+: > oint/index.txt
+echo 1000 > oint/crlnumber
+cat > oint/ca.cnf <<EOF
+[ ca ]
+default_ca = inter
+[ inter ]
+dir = $W/oint
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+crlnumber = \$dir/crlnumber
+certificate = $W/org/inter.pem
+private_key = $W/org/inter.key
+default_md = sha256
+default_crl_days = 30
+crl_extensions = crl_ext
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+EOF
+openssl ca -batch -config oint/ca.cnf -revoke t.crt -crl_reason keyCompromise >oint/revoke.log 2>&1 ||
+	die "openssl ca -revoke (T, by the intermediate)"
+openssl ca -batch -config oint/ca.cnf -gencrl -out oint/inter.crl >/dev/null 2>&1 || die "openssl ca -gencrl (intermediate)"
+openssl x509 -in t.crt > t.pem
+openssl verify -crl_check -CAfile org/root.pem -untrusted org/inter.pem -CRLfile oint/inter.crl t.pem 2>&1 |
+	grep -q "certificate revoked" && ok "openssl verify: the intermediate's CRL revokes mica's certificate" ||
+	fail "openssl verify of mica's certificate with the intermediate's CRL"
+expect_rc "import-crl: the intermediate's CRL revoking this CA" 0 m -d T import-crl oint/inter.crl
+grep -q "^warning: this CRL revokes this CA's own certificate" "$TMP/rc.err" &&
+	ok "... saying it revokes this CA's own certificate" || fail "... it said: $(cat "$TMP/rc.err")"
+expect_rc "... mica issue is refused (6)" 6 m -d T issue --csr vleaf.csr --out /dev/null
+check "... by the intermediate's CRL, this CA's own certificate" \
+	grep -q "the CRL of .*Tailspin Intermediate.* revokes this CA's certificate" "$TMP/rc.err"
+expect_rc "import-crl of the same CRL again: not newer (6)" 6 m -d T import-crl oint/inter.crl
 
 # --------------------------- 11. a single-tier store of schema 4 --
 
