@@ -5147,6 +5147,33 @@ test_restore_crl_carries_the_lost_stores_revocations(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
 	free(csr);
 	ca_issued_free(&again);
+#ifdef MICA_FAULT_INJECTION
+	/* A restore whose CRL cannot be signed once the store is named:
+	 * restored all the same with the revocations (OCSP says so), and
+	 * 'mica crl' publishes the CRL. */
+	{
+		struct ca *r2 = NULL;
+		char dir2[PATH_MAX];
+
+		fresh_path(dir2, sizeof(dir2), "carried-unsigned");
+		fault_set("sign:0");
+		CU_ASSERT_EQUAL(ca_restore_crls(dir2, f.file, NULL, &in, 1, NULL,
+						NULL, &w, &err), -1);
+		fault_clear();
+		CU_ASSERT_STRING_EQUAL(err.code, "crl_not_published");
+		CU_ASSERT_EQUAL(w.unknown, 2);
+		CU_ASSERT_EQUAL_FATAL(ca_open(dir2, CA_OPEN_UNLOCK, NULL, &r2,
+					      &err), 0);
+		CU_ASSERT_EQUAL(carry_state(r2, f.c, &reason, NULL, 0),
+				CA_CERT_REVOKED);
+		memset(&cur, 0, sizeof(cur));
+		CU_ASSERT_EQUAL(ca_crl_publish(r2, &g_cli, &cur, &err), 0);
+		CU_ASSERT(cur.number > f.crl.number);
+		CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, f.c, &reason), 1);
+		ca_crl_free(&cur);
+		ca_close(r2);
+	}
+#endif
 	/* Released from hold, E (known only from the CRL) is unknown again. */
 	CU_ASSERT_EQUAL(ca_unrevoke(r, &g_cli, f.e, &err), 0);
 	CU_ASSERT_EQUAL(carry_state(r, f.e, &reason, NULL, 0), -1);
@@ -5264,6 +5291,18 @@ test_revoke_from_crl_after_the_fact_weighs_holds(void)
 	in[1].name = "first.crl";
 	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(carry_state(r, f.a, &reason, NULL, 0), CA_CERT_VALID);
+#ifdef MICA_FAULT_INJECTION
+	/* The CRL that would list them cannot be signed, or a write fails:
+	 * nothing is carried, nothing half-done remains. */
+	for (int i = 0; i < 2; i++) {
+		fault_set(i == 0 ? "sign:0" : "db_write:3");
+		CU_ASSERT_EQUAL(ca_revoke_from_crls(r, &g_cli, in, 2, &w, &err), -1);
+		fault_clear();
+		CU_ASSERT_EQUAL(carry_state(r, f.a, &reason, NULL, 0),
+				CA_CERT_VALID);
+		CU_ASSERT_EQUAL(carry_state(r, f.c, &reason, NULL, 0), -1);
+	}
+#endif
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_from_crls(r, &g_cli, in, 2, &w, &err), 0);
 	CU_ASSERT_EQUAL(w.crls, 2);
 	CU_ASSERT_EQUAL(w.revoked, 1);
