@@ -5262,6 +5262,66 @@ test_restore_crl_refuses_a_crl_not_of_this_ca(void)
 }
 
 static void
+test_revoke_from_crl_takes_a_delta_crl(void)
+{
+	struct ca *ca = NULL, *r = NULL;
+	mbedtls_pk_context pk;
+	char a[CA_SERIAL_MAX], b[CA_SERIAL_MAX], file[PATH_MAX], dir[PATH_MAX];
+	struct ca_crl full, delta, cur;
+	struct ca_crl_file in[2];
+	struct ca_carried w;
+	struct mica_err err;
+	int reason;
+
+	mbedtls_pk_init(&pk);
+	CU_ASSERT_FATAL((ca = fresh_ca("carry-delta", 0, 1)) != NULL);
+	CU_ASSERT_EQUAL_FATAL(gen_key(&pk), 0);
+	CU_ASSERT_EQUAL_FATAL(carry_issue(ca, &pk, "a." DOMAIN, a), 0);
+	CU_ASSERT_EQUAL_FATAL(carry_issue(ca, &pk, "b." DOMAIN, b), 0);
+	fresh_path(file, sizeof(file), "carry-delta.db");
+	CU_ASSERT_EQUAL_FATAL(ca_backup(ca, file, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(ca, &g_cli, 6, &err), 0);
+	/* With deltas on, a revocation publishes a delta: the complete CRL
+	 * does not list it, the delta (critical deltaCRLIndicator) does. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_one(ca, &g_cli, a, CA_REASON_CESSATION,
+					    &err), 0);
+	memset(&full, 0, sizeof(full));
+	memset(&delta, 0, sizeof(delta));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_current(ca, &full, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_crl_delta_current_key(ca, 0, &delta, &err), 0);
+	CU_ASSERT(delta.number > full.number);
+	in[0].data = full.der;
+	in[0].len = full.der_len;
+	in[0].name = "full.crl";
+	in[1].data = delta.der;
+	in[1].len = delta.der_len;
+	in[1].name = "delta.crl";
+	fresh_path(dir, sizeof(dir), "carry-delta-back");
+	CU_ASSERT_EQUAL_FATAL(ca_restore_crls(dir, file, NULL, in, 2, NULL, NULL,
+					      &w, &err), 0);
+	CU_ASSERT_EQUAL(w.crls, 2);
+	CU_ASSERT_EQUAL(w.deltas, 1);
+	CU_ASSERT_EQUAL(w.revoked, 1);
+	CU_ASSERT_EQUAL(w.max_number, delta.number);
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(carry_state(r, a, &reason, NULL, 0), CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(reason, CA_REASON_CESSATION);
+	CU_ASSERT_EQUAL(carry_state(r, b, &reason, NULL, 0), CA_CERT_VALID);
+	/* The restored store's complete CRL lists it, numbered above both. */
+	memset(&cur, 0, sizeof(cur));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_current(r, &cur, &err), 0);
+	CU_ASSERT(cur.number > delta.number);
+	CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, a, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_CESSATION);
+	ca_crl_free(&cur);
+	ca_crl_free(&full);
+	ca_crl_free(&delta);
+	ca_close(r);
+	ca_close(ca);
+	mbedtls_pk_free(&pk);
+}
+
+static void
 test_revoke_from_crl_after_the_fact_weighs_holds(void)
 {
 	struct carry_fixture f;
@@ -5968,6 +6028,8 @@ main(void)
 		  test_restore_crl_refuses_a_crl_not_of_this_ca },
 		{ "revoke --from-crl after the fact: a released hold is not carried, nothing undone",
 		  test_revoke_from_crl_after_the_fact_weighs_holds },
+		{ "restore --crl takes a delta CRL beside its complete one",
+		  test_revoke_from_crl_takes_a_delta_crl },
 		{ "8 cloned handles issue 200 certificates concurrently, all distinct and stored",
 		  test_concurrent_issuance_from_cloned_handles },
 		{ "8 threads racing with one renewal nonce: exactly one renewal",
