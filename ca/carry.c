@@ -19,6 +19,10 @@
 #include "ca/sign.h"
 #include "util/hex.h"
 
+/* RFC 5280 5.3.1 removeFromCRL: in a delta CRL only, a hold released
+ * (never a certificate's state, so not among ca_reason_valid's). */
+#define REASON_REMOVE_FROM_CRL 8
+
 /* What one CRL entry says. */
 struct carry_ent {
 	char serial[DB_SERIAL_MAX];
@@ -97,7 +101,7 @@ entry_cb(void *ctx, const unsigned char *serial, size_t len, int64_t at,
 				    "%s: an entry's serial is longer than 20 "
 				    "octets (RFC 5280 4.1.2.2)", c->name);
 	/* RFC 5280 5.3.1: 7 is unassigned; removeFromCRL only in a delta. */
-	if (reason == 7 || (reason == 8 && !c->delta))
+	if (reason == 7 || (reason == REASON_REMOVE_FROM_CRL && !c->delta))
 		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
 				    "%s: an entry's reasonCode is %s", c->name,
 				    reason == 7 ? "the unassigned value 7" :
@@ -309,12 +313,13 @@ weigh(const struct ca_carry *c, const struct carry_ent *v, size_t n,
 	const struct carry_ent *last = &v[n - 1];
 
 	for (size_t i = n; i-- > 0;)
-		if (v[i].reason != CA_REASON_HOLD && v[i].reason != 8) {
+		if (v[i].reason != CA_REASON_HOLD &&
+		    v[i].reason != REASON_REMOVE_FROM_CRL) {
 			*pick = &v[i];
 			return CARRY_REVOKED;
 		}
 	*pick = last;
-	if (last->reason == 8 ||
+	if (last->reason == REASON_REMOVE_FROM_CRL ||
 	    key_of(c, last->key_idx)->newest_complete > last->number)
 		return CARRY_RELEASED;
 	return CARRY_HOLD;
