@@ -26,25 +26,43 @@ audit_body(struct db *db, void *arg, struct mica_err *err)
 			    err);
 }
 
-/* The restored copy: when, and its issuing rows (*ARG, an int64_t, or
- * NULL), counted and said in the audit trail. */
+/* What the restore's transaction does and finds. */
+struct restored_tx {
+	int64_t issuing;                /* its issuing rows */
+	const struct ca_carry *carry;   /* revocations to carry in, or NULL */
+	struct ca_carried carried;
+};
+
+/* The restored copy: when, its issuing rows counted, the revocations of
+ * the CRLs given carried in, all said in the audit trail. */
 static int
 restored_body(struct db *db, void *arg, struct mica_err *err)
 {
+	struct restored_tx *x = arg;
 	struct db_counts c;
-	char detail[200];
+	char detail[400];
+	size_t n = 0;
 	int64_t now = ca_now();
 
 	if (db_ca_set_restored(db, now, err) != 0 ||
 	    db_counts(db, now, &c, err) != 0)
 		return -1;
-	if (arg != NULL)
-		*(int64_t *)arg = c.issuing;
+	x->issuing = c.issuing;
+	if (x->carry != NULL &&
+	    ca_carry_apply(db, x->carry, "cli", &x->carried, err) != 0)
+		return -1;
 	detail[0] = '\0';
 	if (c.issuing > 0)
-		snprintf(detail, sizeof(detail), "%lld certificate(s) recorded "
-			 "as issuing in the backup: perhaps completed and handed "
-			 "out after it was taken", (long long)c.issuing);
+		n = (size_t)snprintf(detail, sizeof(detail), "%lld "
+			 "certificate(s) recorded as issuing in the backup: "
+			 "perhaps completed and handed out after it was taken",
+			 (long long)c.issuing);
+	if (x->carry != NULL && n < sizeof(detail))
+		snprintf(detail + n, sizeof(detail) - n, "%s%zu CRL(s) carried "
+			 "in: %zu revoked, %zu never seen recorded revoked, %zu "
+			 "revoked already", n > 0 ? "; " : "", x->carried.crls,
+			 x->carried.revoked, x->carried.unknown,
+			 x->carried.already);
 	return db_audit_add(db, now, "cli", "ca.restore", NULL,
 			    detail[0] != '\0' ? detail : NULL, err);
 }
@@ -213,7 +231,8 @@ keys_fit(struct ca *ca, const char *file, struct mica_err *err)
 static int
 restore_usable(const char *datadir, const char *dbfile, const char *file,
 	       const char *passphrase_file, const char *source,
-	       struct mica_err *err)
+	       const struct ca_crl_file *crls, size_t ncrls,
+	       struct ca_carry **carry, struct mica_err *err)
 {
 	struct mica_err e;
 	struct ca *ca = NULL;
@@ -225,6 +244,9 @@ restore_usable(const char *datadir, const char *dbfile, const char *file,
 			 &e) == 0) {
 		int rc = source != NULL ? keys_fit(ca, file, err) : 0;
 
+		/* The CRLs given must be the backup's CA's own. */
+		if (rc == 0 && ncrls > 0)
+			rc = ca_carry_read(ca, crls, ncrls, carry, err);
 		ca_close(ca);
 		return rc;
 	}
@@ -279,13 +301,59 @@ partial_sweep(int dfd)
 	closedir(d);
 }
 
+/* Publish the CRLs of the store just restored in DATADIR, which list
+ * what was carried in. */
+static int
+restore_publish(const char *datadir, const char *passphrase_file,
+		struct mica_err *err)
+{
+	struct ca_principal p;
+	struct ca *ca = NULL;
+	int rc;
+
+	ca_principal_cli(&p);
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passphrase_file, &ca, err) != 0)
+		return -1;
+	rc = ca_crl_publish(ca, &p, NULL, err);
+	ca_close(ca);
+	return rc;
+}
+
+/* Every CRL file of CRLS must read as a CRL before anything is made. */
+static int
+crls_readable(const struct ca_crl_file *crls, size_t n, struct mica_err *err)
+{
+	struct ca_crl_info crl;
+	unsigned char *der;
+	size_t len;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ca_crl_file_check(&crls[i], &der, &len, &crl, err) != 0)
+			return -1;
+		free(der);
+	}
+	return 0;
+}
+
 int
 ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	   int *key_checked, int64_t *issuing, struct mica_err *err)
 {
+	return ca_restore_crls(datadir, file, passphrase_file, NULL, 0,
+			       key_checked, issuing, NULL, err);
+}
+
+int
+ca_restore_crls(const char *datadir, const char *file,
+		const char *passphrase_file, const struct ca_crl_file *crls,
+		size_t ncrls, int *key_checked, int64_t *issuing,
+		struct ca_carried *carried, struct mica_err *err)
+{
 	const char *source;
 	struct db *src = NULL, *dst = NULL;
 	struct ca boot;
+	struct ca_carry *carry = NULL;
+	struct restored_tx x;
 	char dbpath[PATH_MAX], partial[PATH_MAX];
 	mode_t old_umask;
 	int rc = -1, r, made_dir = 0, copied = 0, dfd = -1;
@@ -294,6 +362,9 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 		*key_checked = 0;
 	if (issuing != NULL)
 		*issuing = 0;
+	if (carried != NULL)
+		memset(carried, 0, sizeof(*carried));
+	memset(&x, 0, sizeof(x));
 	if (ca_path_join(dbpath, sizeof(dbpath), datadir, CA_DB_FILE) != 0 ||
 	    ca_path_join(partial, sizeof(partial), datadir,
 			 RESTORE_PARTIAL) != 0)
@@ -310,6 +381,20 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 		if (ca_pass_read_file(passphrase_file, &pass, err) != 0)
 			return -1;
 		ca_pass_free(pass);
+	}
+	/* Carrying revocations in publishes the CRLs that list them: the
+	 * CA key must open, and each CRL must at least read as one. */
+	if (ncrls > 0) {
+		if (ca_pass_source(datadir, passphrase_file) == NULL)
+			return mica_err_set(err, MICA_E_UNAUTH, "no_passphrase",
+					    "--crl publishes a CRL listing what "
+					    "it carries in, which needs the CA "
+					    "key: give its passphrase "
+					    "(--passphrase-file, MICA_PASSPHRASE "
+					    "or %s/%s); nothing restored",
+					    datadir, CA_PASS_FILE);
+		if (crls_readable(crls, ncrls, err) != 0)
+			return -1;
 	}
 	if (restore_source(file, &src, err) != 0)
 		goto out;
@@ -375,13 +460,18 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 		goto out;
 	source = ca_pass_source(datadir, passphrase_file);
 	if (restore_usable(datadir, RESTORE_PARTIAL, file, passphrase_file,
-			   source, err) != 0)
+			   source, crls, ncrls, &carry, err) != 0)
 		goto out;
 	/* No handle yet: a bootstrap one, which ca_tx() runs directly. */
 	memset(&boot, 0, sizeof(boot));
 	boot.db = dst;
-	if (ca_tx(&boot, CA_TX_DURABLE, restored_body, issuing, err) != 0)
+	x.carry = carry;
+	if (ca_tx(&boot, CA_TX_DURABLE, restored_body, &x, err) != 0)
 		goto out;
+	if (issuing != NULL)
+		*issuing = x.issuing;
+	if (carried != NULL)
+		*carried = x.carried;
 	/* The last connection's close checkpoints the copy's WAL into it and
 	 * removes it: the file is then whole on its own, and may be named. */
 	db_close(dst);
@@ -396,7 +486,24 @@ ca_restore(const char *datadir, const char *file, const char *passphrase_file,
 	if (key_checked != NULL)
 		*key_checked = source != NULL;
 	rc = 0;
+	/* Named, with the revocations carried in: the CRLs that list them
+	 * are published now, on the store as every command opens it (their
+	 * bodies live beside mica.db, not beside the partial copy). */
+	if (carry != NULL) {
+		struct mica_err pe;
+
+		mica_err_clear(&pe);
+		if (restore_publish(datadir, passphrase_file, &pe) != 0) {
+			mica_err_set(err, MICA_E_INTERNAL, "crl_not_published",
+				     "restored into %s with the revocations "
+				     "carried in, but the CRL that lists them "
+				     "could not be published (%s): run 'mica -d "
+				     "%s crl'", datadir, pe.msg, datadir);
+			rc = -1;
+		}
+	}
 out:
+	ca_carry_free(carry);
 	db_close(src);
 	db_close(dst);
 	if (rc != 0 && copied)

@@ -963,6 +963,53 @@ int ca_passphrase_change(struct ca *ca, const struct ca_principal *p,
 			 const char *new_file, int *datadir_file,
 			 struct mica_err *err);
 
+/* ------------------------------------------- revocations carried in -- */
+
+/* A CRL file as read (DER, PEM or bare base64), NAME for messages. */
+struct ca_crl_file {
+	const unsigned char *data;
+	size_t len;
+	const char *name;
+};
+
+/* What carrying CRLs in did (ca_revoke_from_crls, ca_restore_crls). */
+struct ca_carried {
+	size_t crls;        /* CRLs taken, every one verified */
+	size_t deltas;      /* of which delta CRLs */
+	size_t expired;     /* of which past their nextUpdate (still taken:
+			     * what they list was revoked) */
+	size_t revoked;     /* certificates of this store revoked (or put
+			     * on hold) now, a key's others included */
+	size_t unknown;     /* serials this store never issued, recorded as
+			     * revoked (profile "from-crl", no body) */
+	size_t already;     /* revoked here already: left as they were */
+	size_t released;    /* on hold in a CRL, released since (or
+			     * expired): not carried in */
+	size_t still_held;  /* of those, on hold here: left on hold */
+	int64_t max_number; /* the highest cRLNumber taken */
+};
+
+/*
+ * Carry the revocations of the N CRLs of F into the store, with the
+ * complete CRLs that then list them, in one transaction (admin only; the
+ * CA key needed). Each CRL must be one of this CA's, signed by one of its
+ * keys (the current one or one a rollover retired): MICA_E_BADREQ
+ * "bad_crl" (unreadable, empty, not as mica makes them), "other_ca" (of
+ * another issuer), "bad_signature" (names this CA, does not verify);
+ * nothing changes then. An expired CRL is taken (OUT->expired). A serial
+ * the store knows is revoked with the CRL's date and reason unless it is
+ * revoked already (one on hold becomes revoked for good if a CRL says so);
+ * one it never issued is recorded revoked, listed in the CRLs of the key
+ * whose CRL named it and answered revoked by OCSP. certificateHold is
+ * carried while the newest word on it is a hold; a revocation for another
+ * reason is never undone. The next CRL number goes above every number
+ * taken. OUT says what was done. Each revocation is audited as
+ * "cert.revoke" by P.
+ */
+int ca_revoke_from_crls(struct ca *ca, const struct ca_principal *p,
+			const struct ca_crl_file *f, size_t n,
+			struct ca_carried *out, struct mica_err *err);
+
 /* ----------------------------------------------------------- backup -- */
 
 /* Copy CA's store into DEST (a new file; MICA_E_CONFLICT "exists" if
@@ -995,6 +1042,20 @@ int ca_backup_older(const char *datadir, const char *dest, int *version,
  * being signed: the store it was taken of may have completed them and
  * handed them out) are left to the admin, never forgotten by
  * ca_issue_sweep; *ISSUING (if not NULL) says how many. */
+/* ca_restore, carrying in the revocations of the N CRLs of CRLS (as
+ * ca_revoke_from_crls) in the transaction that records the restore, then
+ * publishing the CRLs that list them. The CRLs are read before anything is
+ * made and verified with the backup's keys before the copy is named
+ * DATADIR/mica.db: one refused (MICA_E_BADREQ, as ca_revoke_from_crls
+ * says) restores nothing. N > 0 needs a passphrase at hand (MICA_E_UNAUTH
+ * "no_passphrase" otherwise). *CARRIED (if not NULL) says what was
+ * carried. A CRL that cannot be published after the store was named is
+ * MICA_E_INTERNAL "crl_not_published": the store is restored with the
+ * revocations, and 'mica crl' publishes it. */
+int ca_restore_crls(const char *datadir, const char *file,
+		    const char *passphrase_file, const struct ca_crl_file *crls,
+		    size_t ncrls, int *key_checked, int64_t *issuing,
+		    struct ca_carried *carried, struct mica_err *err);
 int ca_restore(const char *datadir, const char *file,
 	       const char *passphrase_file, int *key_checked,
 	       int64_t *issuing, struct mica_err *err);

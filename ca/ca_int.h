@@ -16,6 +16,8 @@
  *   requests.c    CSR submission and pending requests
  *   renew.c       renewal, and its fresh proofs of possession
  *   revoke.c      revocation
+ *   carry.c       revocations carried in from this CA's CRLs published
+ *                 elsewhere (a restore's lost store)
  *   reasons.c     the revocation reasons (exported in ca/ca.h)
  *   crl.c         publishing and reading CRLs
  *   query.c       reading certificates, counts and the audit log
@@ -594,6 +596,34 @@ int ca_ocsp_stored_response(struct ca *ca, const unsigned char *der,
 
 struct ca_scep_state;
 void ca_scep_state_free(struct ca_scep_state *s);
+
+/* ------------------------------------------------------------- carry.c -- */
+
+/* The profile of a certificate known only from a CRL of this CA that
+ * listed it (ca/carry.c): no body, no key, revoked. */
+#define CA_PROFILE_FROM_CRL "from-crl"
+
+struct ca_crl_info;
+/* Read the CRL file F into *DER (heap) and *CRL (pointing into it): one
+ * as mica makes them (a cRLNumber, no unknown critical extension, no
+ * narrowed scope). MICA_E_BADREQ "bad_crl" naming F otherwise. */
+int ca_crl_file_check(const struct ca_crl_file *f, unsigned char **der,
+		      size_t *der_len, struct ca_crl_info *crl,
+		      struct mica_err *err);
+/* The N CRLs of F read and verified with CA's keys (ca_revoke_from_crls
+ * says which are refused), and what they list: *OUT, free with
+ * ca_carry_free. Reads no store. */
+struct ca_carry;
+int ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
+		  struct ca_carry **out, struct mica_err *err);
+void ca_carry_free(struct ca_carry *c);
+/* The counts of the CRLs themselves (crls, deltas, expired, max_number). */
+const struct ca_carried *ca_carry_sum(const struct ca_carry *c);
+/* In a write transaction on DB: carry C's revocations in, audited as
+ * ACTOR's, and raise the CRL number floor above C's numbers; signs
+ * nothing. *OUT (may be NULL) gets the counts. */
+int ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
+		   struct ca_carried *out, struct mica_err *err);
 
 /* --------------------------------------------------------------- crl.c -- */
 

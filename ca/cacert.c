@@ -47,6 +47,8 @@ static const unsigned char OID_NC[] = { 0x55, 0x1d, 0x1e };
 static const unsigned char OID_CRL_NUMBER[] = { 0x55, 0x1d, 0x14 };
 static const unsigned char OID_DELTA_CRL[] = { 0x55, 0x1d, 0x1b };
 static const unsigned char OID_IDP[] = { 0x55, 0x1d, 0x1c };
+static const unsigned char OID_REASON_CODE[] = { 0x55, 0x1d, 0x15 };
+static const unsigned char OID_CERT_ISSUER[] = { 0x55, 0x1d, 0x1d };
 static const unsigned char OID_EKU[] = { 0x55, 0x1d, 0x25 };
 static const unsigned char OID_CDP[] = { 0x55, 0x1d, 0x1f };
 static const unsigned char OID_PC[] = { 0x55, 0x1d, 0x24 };
@@ -1825,6 +1827,81 @@ ca_crl_lists(const struct ca_crl_info *crl, const unsigned char *serial,
 			return 0;
 		if (sl == serial_len && memcmp(sv, serial, sl) == 0)
 			return 1;
+	}
+	return 0;
+}
+
+int
+ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
+		     void *ctx, struct mica_err *err)
+{
+	struct ca_der_cur top, list, ent, exts, e, v;
+	const unsigned char *sv, *oid, *val, *rv;
+	size_t sl, oid_len, vlen, rl;
+	int64_t when;
+	int crit, reason;
+
+	if (crl->entries == NULL)
+		return 0;
+	ca_der_init(&top, crl->entries, crl->entries_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &list, NULL) < 0)
+		return bad_crl(err, "malformed revokedCertificates");
+	while (!ca_der_empty(&list)) {
+		reason = -1;
+		if (ca_der_enter(&list, CA_DER_SEQUENCE, &ent, NULL) < 0 ||
+		    ca_der_get_tlv(&ent, CA_DER_INTEGER, &sv, &sl, NULL) < 0 ||
+		    ca_der_get_time(&ent, &when, NULL, NULL) < 0)
+			return bad_crl(err, "malformed entry");
+		/* crlEntryExtensions (RFC 5280 5.3) */
+		if (!ca_der_empty(&ent)) {
+			if (ca_der_enter(&ent, CA_DER_SEQUENCE, &exts, NULL) < 0 ||
+			    !ca_der_empty(&ent))
+				return bad_crl(err, "malformed entry");
+			while (!ca_der_empty(&exts)) {
+				crit = 0;
+				if (ca_der_enter(&exts, CA_DER_SEQUENCE, &e,
+						 NULL) < 0 ||
+				    ca_der_get_oid(&e, &oid, &oid_len, NULL) < 0 ||
+				    (ca_der_peek(&e, CA_DER_BOOLEAN) &&
+				     ca_der_get_bool(&e, &crit, NULL) < 0) ||
+				    ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val,
+						   &vlen, NULL) < 0 ||
+				    !ca_der_empty(&e))
+					return bad_crl(err, "malformed entry "
+						       "extension");
+				if (oid_is(oid, oid_len, OID_REASON_CODE,
+					   sizeof(OID_REASON_CODE))) {
+					/* RFC 5280 5.3.1: CRLReason ::=
+					 * ENUMERATED */
+					ca_der_init(&v, val, vlen);
+					if (reason != -1 ||
+					    ca_der_get_tlv(&v, CA_DER_ENUMERATED,
+							   &rv, &rl, NULL) < 0 ||
+					    !ca_der_empty(&v) || rl != 1 ||
+					    rv[0] > 10)
+						return bad_crl(err, "malformed "
+							       "reasonCode");
+					reason = rv[0];
+				} else if (oid_is(oid, oid_len, OID_CERT_ISSUER,
+						  sizeof(OID_CERT_ISSUER))) {
+					/* RFC 5280 5.3.3: an indirect CRL's
+					 * entry of another issuer. */
+					return bad_crl(err, "an entry names "
+						       "another issuer "
+						       "(certificateIssuer)");
+				} else if (crit) {
+					return bad_crl(err, "an entry has a "
+						       "critical extension mica "
+						       "does not know");
+				}
+				/* invalidityDate and the like: not the
+				 * revocation's date, left aside. */
+			}
+		}
+		if (sl == 0 || (sv[0] & 0x80) != 0)
+			return bad_crl(err, "an entry's serial is not positive");
+		if (cb(ctx, sv, sl, when, reason) != 0)
+			return -1;
 	}
 	return 0;
 }

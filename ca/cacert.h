@@ -197,6 +197,17 @@ int ca_crl_info_read(const unsigned char *der, size_t len,
  * 1 yes, 0 no. */
 int ca_crl_scope_covers(const struct ca_crl_info *crl,
 			const struct ca_cert_info *c);
+/* Call CB for each entry of CRL, in order: SERIAL (the INTEGER's
+ * contents, positive), its revocationDate, and its reasonCode (RFC 5280
+ * 5.3.1, 0..10; -1 when it has none). An entry with a certificateIssuer
+ * (an indirect CRL's), an unknown critical extension or a malformed
+ * reasonCode is MICA_E_BADREQ "bad_crl". CB returning non-zero stops the
+ * walk: -1 then, ERR left to CB. */
+typedef int (*ca_crl_entry_cb)(void *ctx, const unsigned char *serial,
+			       size_t serial_len, int64_t revoked_at,
+			       int reason);
+int ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
+			 void *ctx, struct mica_err *err);
 /* 1 if the CRL lists SERIAL (INTEGER contents), else 0. */
 int ca_crl_lists(const struct ca_crl_info *crl, const unsigned char *serial,
 		 size_t serial_len);

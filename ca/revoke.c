@@ -22,6 +22,7 @@ struct revoke_tx {
 	const struct ca_principal *p;
 	const char *serial;
 	int release;                /* release from certificateHold */
+	int standin;                /* ... of a serial known only from a CRL */
 	int reason;                 /* else revoke with this reason */
 	struct ca_crl_ahead *crl;   /* its CRLs, signed ahead */
 	int has_rsa_id;             /* the key is RSA: rsa_id is its modulus's */
@@ -115,6 +116,11 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 		    db_audit_add(db, now, x->p->actor, "cert.unrevoke", x->serial,
 				 NULL, err) != 0)
 			return -1;
+		/* A serial known only from a CRL carried in (ca/carry.c) has
+		 * no certificate here: released, it is unknown again, not a
+		 * row left "being issued". */
+		if (x->standin && db_cert_discard(db, x->serial, err) != 0)
+			return -1;
 	}
 	return ca_crl_ahead_store(x->ca, db, x->p->actor, x->crl, err);
 }
@@ -184,6 +190,7 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.p = p;
 	x.serial = serial;
 	x.release = release;
+	x.standin = 0;
 	x.reason = reason;
 	x.has_rsa_id = 0;
 	x.cascade = cascade;
@@ -206,6 +213,18 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 			if (err != NULL)
 				*err = ge;
 			return -1;
+		}
+	}
+	if (release) {
+		struct db_cert rec;
+		struct mica_err ge;
+
+		memset(&rec, 0, sizeof(rec));
+		mica_err_clear(&ge);
+		if (db_cert_get(ca->db, serial, &rec, &ge) == 0) {
+			x.standin = rec.der == NULL && rec.profile != NULL &&
+				    strcmp(rec.profile, CA_PROFILE_FROM_CRL) == 0;
+			db_cert_free(&rec);
 		}
 	}
 	if ((x.crl = ca_crl_ahead_new(ca, serial, release, reason,

@@ -113,6 +113,26 @@ int cli_take_data_dir(int argc, char **argv, const char *shortopts,
  * FIFO that no program writes to is refused, not waited for. */
 int cli_read_file(const char *path, size_t max, unsigned char **out,
 		  size_t *len, struct mica_err *err);
+/* CRL files given to a command (restore --crl, revoke --from-crl): up to
+ * CLI_CRLS_MAX, '-' (standard input) at most once. */
+#define CLI_CRLS_MAX 32
+struct cli_crls {
+	const char *path[CLI_CRLS_MAX];
+	unsigned char *buf[CLI_CRLS_MAX];
+	struct ca_crl_file f[CLI_CRLS_MAX];
+	size_t n;
+};
+/* Take PATH as one more CRL of CMD's OPTION: 0, or a usage error's exit
+ * status (2) after saying it. */
+int cli_crls_add(struct cli_crls *c, const char *cmd, const char *option,
+		 const char *path);
+/* Read every file taken (cli_read_file, 16 MiB each) into C->f. */
+int cli_crls_read(struct cli_crls *c, struct mica_err *err);
+void cli_crls_free(struct cli_crls *c);
+/* Say on standard error what carrying CRLs in did (W, as the engine
+ * returned it). */
+void cli_carried_note(const struct ca_carried *w);
+
 /* Write DATA to PATH atomically (temp file + rename, mode exactly MODE),
  * or to stdout if PATH is NULL or "-". A symlink is followed (the file it
  * names is replaced, the link kept); a device or FIFO (/dev/null,

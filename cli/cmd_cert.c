@@ -278,6 +278,7 @@ out:
 
 static const char revoke_help[] =
 "Usage: mica [-d DIR] revoke SERIAL [--reason REASON]\n"
+"       mica [-d DIR] revoke --from-crl CRL [--from-crl CRL]...\n"
 "\n"
 "Revoke a certificate and publish a new CRL. REASON (RFC 5280 5.3.1) is one\n"
 "of (case-insensitive; default unspecified):\n";
@@ -290,8 +291,24 @@ static const char revoke_help_tail[] =
 "for attribute certificates, which mica does not issue: both are refused\n"
 "for others (exit 4). SERIAL is hexadecimal, with or without colons.\n"
 "\n"
+"--from-crl carries forward what CRLs of this CA published elsewhere\n"
+"revoke - the last CRLs of the store a backup was restored from, found\n"
+"after 'mica restore' (which takes them with --crl too): one per CA key\n"
+"after a rollover, and a delta CRL too; DER or PEM, '-' for standard\n"
+"input. Each must be signed by one of this CA's keys (current or retired)\n"
+"and name it as issuer, else it is refused (exit 3) and nothing changes;\n"
+"an expired one is taken, and said so. A certificate the store holds as\n"
+"valid is revoked with the CRL's date and reason, one revoked already\n"
+"stays as it is (on hold: revoked for good if the CRL says so), a serial\n"
+"the store never issued is recorded as revoked (profile from-crl, no\n"
+"certificate) so that every later CRL lists it and OCSP answers revoked.\n"
+"A hold a newer CRL released is not carried. Audited (cert.revoke) and\n"
+"published with a complete CRL numbered above every CRL given, in one\n"
+"transaction.\n"
+"\n"
 "Options:\n"
 "  --reason REASON         the revocation reason\n"
+"  --from-crl CRL          carry CRL's revocations in (repeatable)\n"
 "  --passphrase-file FILE  the CA key's passphrase (to sign the CRL)\n";
 
 /* The reasons come from the engine's one list, so the help names exactly
@@ -306,11 +323,44 @@ revoke_usage(void)
 	fputs(revoke_help_tail, stdout);
 }
 
+/* revoke --from-crl: the CRLs of C carried in. */
+static int
+revoke_from_crls(const char *datadir, const char *passfile,
+		 struct cli_crls *c)
+{
+	struct ca_principal cli;
+	struct ca_carried w;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	int rc = 0;
+
+	if (cli_crls_read(c, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	ca_principal_cli(&cli);
+	if (ca_revoke_from_crls(ca, &cli, c->f, c->n, &w, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	cli_carried_note(&w);
+	cli_note("CRL published");
+out:
+	ca_close(ca);
+	cli_crls_free(c);
+	return rc;
+}
+
 int
 cmd_revoke(const char *datadir, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "reason", required_argument, NULL, 'r' },
+		{ "from-crl", required_argument, NULL, 'f' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -320,7 +370,10 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
-	int reason = 0, c, rc = 0;
+	struct cli_crls crls;
+	int reason = 0, c, rc = 0, reason_given = 0;
+
+	memset(&crls, 0, sizeof(crls));
 
 	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
 		return 2;
@@ -330,11 +383,24 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 		case 'r':
 			if ((reason = ca_reason_parse(optarg)) < 0)
 				return cli_usage("revoke", "unknown reason '%s'", optarg);
+			reason_given = 1;
+			break;
+		case 'f':
+			if ((rc = cli_crls_add(&crls, "revoke", "--from-crl",
+					       optarg)) != 0)
+				return rc;
 			break;
 		case 'P': passfile = optarg; break;
 		case 'h': revoke_usage(); return 0;
 		default: return cli_bad_option("revoke", "h", opts, argv, NULL);
 		}
+	}
+	if (crls.n > 0) {
+		/* Each entry brings its own serial and reason. */
+		if (optind != argc || reason_given)
+			return cli_usage("revoke", "--from-crl takes no SERIAL "
+					 "and no --reason: the CRL names both");
+		return revoke_from_crls(datadir, passfile, &crls);
 	}
 	if (optind + 1 != argc)
 		return cli_usage("revoke", "needs exactly one SERIAL");

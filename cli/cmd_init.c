@@ -634,7 +634,7 @@ cmd_backup(const char *datadir, int argc, char **argv)
 }
 
 static const char restore_help[] =
-"Usage: mica [-d DIR] restore [--passphrase-file PASS] [--] FILE\n"
+"Usage: mica [-d DIR] restore [--passphrase-file PASS] [--crl CRL]... [--] FILE\n"
 "\n"
 "Restore a backup made with 'mica backup' into DIR, which must not hold a\n"
 "CA. The restored CA serves the same root and knows every certificate and\n"
@@ -642,12 +642,30 @@ static const char restore_help[] =
 "restore (the CA backed up may have published CRLs since FILE was made,\n"
 "and a number names one CRL). Certificates FILE holds as being issued\n"
 "(status issuing: the CA backed up may have completed them since) are\n"
-"counted on standard error and left for you to revoke. What the CA did\n"
-"after FILE was taken is not in it: revoke again what it revoked since\n"
-"(its last published CRL lists them), or relying parties see those\n"
-"certificates valid again in the next CRL. Give it the CA's\n"
+"counted on standard error and left for you to revoke. Give it the CA's\n"
 "passphrase as before (MICA_PASSPHRASE, --passphrase-file, or\n"
 "DIR/passphrase).\n"
+"\n"
+"What the CA did after FILE was taken is not in FILE, but what it revoked\n"
+"is in the CRLs it published: give the last ones with --crl (one per CA\n"
+"key after a rollover, and its delta CRL too if it published deltas; from\n"
+"a client's cache, a 'mica publish' directory, a proxy) and those\n"
+"revocations are carried forward, in the same transaction that records\n"
+"the restore; the CRLs that list them are then published. Each CRL must\n"
+"be signed by one of the backup's CA keys (current or retired) and name\n"
+"that CA as its issuer; one that does not verify, belongs to another CA,\n"
+"or is not a CRL (exit 3) restores nothing. An expired CRL is still taken\n"
+"(what it lists was revoked), and said so. A serial FILE knows as valid\n"
+"becomes revoked with the CRL's date and reason; one revoked already stays\n"
+"as it is (one on hold becomes revoked if the CRL says so); one FILE does\n"
+"not know (issued after the backup, then revoked) is recorded as revoked\n"
+"(profile from-crl, no certificate body), listed in every later CRL of\n"
+"that key and answered revoked by OCSP. A hold that a newer CRL released\n"
+"is not carried. The next CRL is numbered above every CRL given. Without\n"
+"--crl, restore warns that a certificate revoked since FILE was taken is\n"
+"valid again here ('mica revoke --from-crl' carries a CRL in later).\n"
+"Certificates the CA issued since FILE and did not revoke stay unknown\n"
+"here either way.\n"
 "\n"
 "FILE must be a store as mica makes it (its schema exactly mica's, intact,\n"
 "its CA's records parsing); a backup from an older mica is upgraded in the\n"
@@ -660,30 +678,40 @@ static const char restore_help[] =
 "SCEP's RA key is tried too; one that does not open is only warned\n"
 "about (the next 'mica serve' makes another). Without a passphrase,\n"
 "the keys cannot be checked: restore says so, and the first command that\n"
-"needs the key checks it.\n"
+"needs the key checks it; --crl needs one (exit 7 without).\n"
 "\n"
 "  --passphrase-file PASS  check the sealed keys with the passphrase in\n"
 "                          PASS (mode 0600)\n"
+"  --crl CRL               carry the revocations of CRL (DER or PEM; '-'\n"
+"                          reads standard input) forward; repeatable\n"
 "\n"
-"Exit status: 0 restored; 2 usage; 3 FILE is not a usable backup (or\n"
-"PASS cannot be read); 6 DIR holds a CA already (or another restore\n"
-"or an init into DIR is running); 7 the key does not open; 9 insecure permissions\n"
-"(of DIR or PASS). On failure nothing is left in DIR; the copy is named\n"
-"DIR/mica.db only once every check passed, so an interrupted restore\n"
-"leaves no store (the next restore removes its DIR/mica.db.partial).\n";
+"Exit status: 0 restored; 1 restored with the revocations carried in, but\n"
+"the CRL listing them not published (run 'mica crl'); 2 usage; 3 FILE is\n"
+"not a usable backup, a CRL is refused (or PASS cannot be read); 6 DIR\n"
+"holds a CA already (or another restore or an init into DIR is running);\n"
+"7 the key does not open (or --crl without a passphrase); 9 insecure\n"
+"permissions (of DIR or PASS). On failure (but exit 1) nothing is left in\n"
+"DIR; the copy is named DIR/mica.db only once every check passed, so an\n"
+"interrupted restore leaves no store (the next restore removes its\n"
+"DIR/mica.db.partial).\n";
 
 int
 cmd_restore(const char *datadir, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "crl", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mica_err err;
+	struct cli_crls crls;
+	struct ca_carried carried;
 	const char *file, *passfile = NULL;
-	int c, checked = 0;
+	int c, r, checked = 0;
 	int64_t issuing = 0;
+
+	memset(&crls, 0, sizeof(crls));
 
 	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
 		return 2;
@@ -694,6 +722,11 @@ cmd_restore(const char *datadir, int argc, char **argv)
 			if (optarg[0] == '\0')
 				return cli_usage("restore", "--passphrase-file is empty");
 			passfile = optarg;
+			break;
+		case 'c':
+			if ((r = cli_crls_add(&crls, "restore", "--crl",
+					      optarg)) != 0)
+				return r;
 			break;
 		case 'h': fputs(restore_help, stdout); return 0;
 		default:
@@ -707,8 +740,18 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	file = argv[optind];
 	if (file[0] == '\0')
 		return cli_usage("restore", "FILE is empty");
-	if (ca_restore(datadir, file, passfile, &checked, &issuing, &err) != 0)
+	if (cli_crls_read(&crls, &err) != 0) {
+		cli_crls_free(&crls);
 		return cli_fail(&err);
+	}
+	r = ca_restore_crls(datadir, file, passfile, crls.f, crls.n, &checked,
+			    &issuing, &carried, &err);
+	cli_crls_free(&crls);
+	if (r != 0) {
+		if (strcmp(err.code, "crl_not_published") == 0)
+			cli_carried_note(&carried);
+		return cli_fail(&err);
+	}
 	if (checked)
 		cli_note("restored %s into %s; its CA keys open with "
 			 "the passphrase", file, datadir);
@@ -722,11 +765,20 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	/* Nothing in FILE can tell what the store it was taken of did
 	 * afterwards; the admin must hear that a revocation made since is
 	 * undone here, or the next CRL quietly drops it for relying parties
-	 * (and a compromised key may be certified again). */
-	cli_note("note: what the CA did after %s was taken is not in it: a "
-		 "certificate it revoked since is valid again here and left out "
-		 "of the next CRL (revoke it again: the last CRL it published "
-		 "lists it), one it issued since is unknown here", file);
+	 * (and a compromised key may be certified again) - unless its last
+	 * CRLs were given and carried that forward. */
+	if (crls.n > 0) {
+		cli_carried_note(&carried);
+		cli_note("CRL published, listing them; note: a certificate the "
+			 "CA issued after %s was taken and did not revoke is "
+			 "unknown here", file);
+	} else {
+		cli_note("note: what the CA did after %s was taken is not in "
+			 "it: a certificate it revoked since is valid again here "
+			 "and left out of the next CRL (give its last CRL: 'mica "
+			 "revoke --from-crl CRL', or restore again with --crl), "
+			 "one it issued since is unknown here", file);
+	}
 	if (issuing > 0)
 		cli_note("note: %lld certificate(s) were being issued when the "
 			 "backup was taken (status issuing): the store it was "

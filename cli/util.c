@@ -886,3 +886,64 @@ cli_id(const char *arg, char buf[CA_ID_MAX])
 	buf[n] = '\0';
 	return buf;
 }
+
+int
+cli_crls_add(struct cli_crls *c, const char *cmd, const char *option,
+	     const char *path)
+{
+	if (path[0] == '\0')
+		return cli_usage(cmd, "%s is empty", option);
+	if (c->n == CLI_CRLS_MAX)
+		return cli_usage(cmd, "at most %d %s", CLI_CRLS_MAX, option);
+	if (strcmp(path, "-") == 0)
+		for (size_t i = 0; i < c->n; i++)
+			if (strcmp(c->path[i], "-") == 0)
+				return cli_usage(cmd, "%s - (standard input) "
+						 "given twice", option);
+	c->path[c->n++] = path;
+	return 0;
+}
+
+int
+cli_crls_read(struct cli_crls *c, struct mica_err *err)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		size_t len = 0;
+
+		if (cli_read_file(c->path[i], 16u * 1024 * 1024, &c->buf[i],
+				  &len, err) != 0)
+			return -1;
+		c->f[i].data = c->buf[i];
+		c->f[i].len = len;
+		c->f[i].name = strcmp(c->path[i], "-") == 0 ? "standard input" :
+			       c->path[i];
+	}
+	return 0;
+}
+
+void
+cli_crls_free(struct cli_crls *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->buf[i]);
+		c->buf[i] = NULL;
+	}
+}
+
+void
+cli_carried_note(const struct ca_carried *w)
+{
+	cli_note("carried forward from %zu CRL(s)%s: %zu certificate(s) "
+		 "revoked, %zu serial(s) this store never issued recorded as "
+		 "revoked, %zu revoked here already", w->crls,
+		 w->deltas > 0 ? " (deltas among them)" : "", w->revoked,
+		 w->unknown, w->already);
+	if (w->expired > 0)
+		cli_note("note: %zu of the CRLs had expired (past their "
+			 "nextUpdate); what they list was revoked all the same, "
+			 "and is carried forward", w->expired);
+	if (w->still_held > 0)
+		cli_note("note: %zu certificate(s) on hold here were released "
+			 "since, or expired, by the CRLs given: left on hold "
+			 "('mica unrevoke SERIAL' releases one)", w->still_held);
+}

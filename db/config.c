@@ -40,6 +40,8 @@ static const char *const config_sql[S__COUNT] = {
 	[S_CA_TLS_SET] = "UPDATE ca SET tls_serial = ?1 WHERE id = 1",
 	[S_CA_RESTORED] =
 	"UPDATE ca SET restored_at = ?1, crl_floor = max(crl_floor, ?1) WHERE id = 1",
+	[S_CA_CRL_FLOOR_RAISE] =
+	"UPDATE ca SET crl_floor = max(crl_floor, ?1) WHERE id = 1",
 	[S_CA_GET] =
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
 	"key_nonce, key_ct, crl_days, created_at, state, key_idx, chain_der, "
@@ -267,8 +269,9 @@ out:
 	return rc;
 }
 
-int
-db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
+/* Run the one-parameter update ID of the CA row with V. */
+static int
+ca_set_i64(struct db *db, int id, int64_t v, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK;
@@ -277,9 +280,9 @@ db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
 		return db_fault(err);
 	if (db == NULL)
 		return db_bad_arg(err);
-	if ((st = db_stmt(db, S_CA_RESTORED, config_sql, err)) == NULL)
+	if ((st = db_stmt(db, id, config_sql, err)) == NULL)
 		goto out;
-	db_bind_i64(st, 1, at, &b);
+	db_bind_i64(st, 1, v, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
@@ -287,6 +290,18 @@ db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
 out:
 	db_stmt_done(st);
 	return rc;
+}
+
+int
+db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
+{
+	return ca_set_i64(db, S_CA_RESTORED, at, err);
+}
+
+int
+db_ca_raise_crl_floor(struct db *db, int64_t number, struct mica_err *err)
+{
+	return ca_set_i64(db, S_CA_CRL_FLOOR_RAISE, number, err);
 }
 
 int

@@ -260,6 +260,11 @@ enum db_cert_status {
 /* Record that 'mica restore' made this store at AT, and that CRL numbers
  * go on above AT from now (db_ca_crl_floor). */
 int db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err);
+/* Raise the number the next CRL goes above (db_ca_crl_floor) to NUMBER
+ * if it is lower: a CRL of this CA numbered NUMBER exists elsewhere (one
+ * carried in from the store a backup was taken of). */
+int db_ca_raise_crl_floor(struct db *db, int64_t number,
+			  struct mica_err *err);
 /* The number the next CRL goes above whatever the store holds (0: none). */
 int db_ca_crl_floor(struct db *db, int64_t *out, struct mica_err *err);
 int db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],

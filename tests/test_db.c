@@ -1139,6 +1139,21 @@ test_ca_states_and_keys(void)
 	db_ca_free(&got);
 	CU_ASSERT_EQUAL(db_ca_set_csr(db, CSR, sizeof(CSR), &err), 0);
 
+	/* The CRL number floor only rises: a restore's time, a number
+	 * carried in from a CRL published elsewhere. */
+	{
+		int64_t floor = -1;
+
+		CU_ASSERT_EQUAL(db_ca_set_restored(db, 1000, &err), 0);
+		CU_ASSERT_EQUAL(db_ca_raise_crl_floor(db, 5000, &err), 0);
+		CU_ASSERT_EQUAL(db_ca_raise_crl_floor(db, 4000, &err), 0);
+		CU_ASSERT_EQUAL(db_ca_crl_floor(db, &floor, &err), 0);
+		CU_ASSERT_EQUAL(floor, 5000);
+		CU_ASSERT_EQUAL(db_ca_set_restored(db, 3000, &err), 0);
+		CU_ASSERT_EQUAL(db_ca_crl_floor(db, &floor, &err), 0);
+		CU_ASSERT_EQUAL(floor, 5000);
+	}
+
 	/* A pending key, then a second: a conflict. A retired key needs its
 	 * certificate. */
 	key_row_init(&k, &pb, 1, DB_KEY_PENDING);

@@ -4977,6 +4977,422 @@ test_fault_crl_signed_ahead_fails_then_signed_in_the_transaction(void)
 
 /* ------------------------------------------------------------------ */
 /* Backup and restore                                                  */
+
+/* ------------------------------------------------------------------ */
+/* Revocations carried forward from CRLs (restore --crl, --from-crl)   */
+/* ------------------------------------------------------------------ */
+
+/* Issue a server certificate for NAME from CA (a fresh one's DOMAIN);
+ * its key in PK (gen_key'd by the caller), its serial into SERIAL. */
+static int
+carry_issue(struct ca *ca, mbedtls_pk_context *pk, const char *name,
+	    char serial[CA_SERIAL_MAX])
+{
+	struct ca_issued out;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(&out, 0, sizeof(out));
+	if (make_csr1(pk, name, &csr, &len) != 0)
+		return -1;
+	rc = submit(ca, &g_cli, csr, len, "server", &out, &err);
+	free(csr);
+	if (rc == 0)
+		snprintf(serial, CA_SERIAL_MAX, "%s", out.serial);
+	ca_issued_free(&out);
+	return rc;
+}
+
+/* A certificate's status and reason in CA; status -1 if unknown. */
+static int
+carry_state(struct ca *ca, const char *serial, int *reason, char *profile,
+	    size_t psize)
+{
+	struct ca_cert c;
+	struct mica_err err;
+	int st;
+
+	*reason = -1;
+	if (ca_cert_get(ca, &g_cli, serial, &c, &err) != 0)
+		return -1;
+	st = c.status;
+	*reason = c.reason;
+	if (profile != NULL)
+		snprintf(profile, psize, "%s", c.profile ? c.profile : "");
+	ca_cert_free(&c);
+	return st;
+}
+
+/* The lost store: A and B issued and backed up into FILE; then A revoked
+ * for keyCompromise, C issued and revoked (affiliationChanged), E issued
+ * and put on hold, and its CRL (numbered above FLOOR) into *CRL. */
+struct carry_fixture {
+	struct ca *ca;
+	char file[PATH_MAX];
+	char a[CA_SERIAL_MAX], b[CA_SERIAL_MAX], c[CA_SERIAL_MAX],
+	     e[CA_SERIAL_MAX];
+	mbedtls_pk_context pka;
+	struct ca_crl crl;
+};
+
+static int
+carry_fixture(struct carry_fixture *f, int64_t floor)
+{
+	mbedtls_pk_context pk;
+	struct mica_err err;
+	int rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	mbedtls_pk_init(&pk);
+	mbedtls_pk_init(&f->pka);
+	if ((f->ca = fresh_ca("carry", 0, 1)) == NULL ||
+	    gen_key(&f->pka) != 0 || gen_key(&pk) != 0 ||
+	    carry_issue(f->ca, &f->pka, "a." DOMAIN, f->a) != 0 ||
+	    carry_issue(f->ca, &pk, "b." DOMAIN, f->b) != 0)
+		goto out;
+	fresh_path(f->file, sizeof(f->file), "carry-backup.db");
+	if (ca_backup(f->ca, f->file, &err) != 0 ||
+	    ca_revoke(f->ca, &g_cli, f->a, CA_REASON_KEY_COMPROMISE, &err) != 0 ||
+	    carry_issue(f->ca, &pk, "c." DOMAIN, f->c) != 0 ||
+	    ca_revoke(f->ca, &g_cli, f->c, CA_REASON_AFFILIATION_CHANGED,
+		      &err) != 0 ||
+	    carry_issue(f->ca, &pk, "e." DOMAIN, f->e) != 0 ||
+	    ca_revoke(f->ca, &g_cli, f->e, CA_REASON_HOLD, &err) != 0)
+		goto out;
+	if (floor > 0 && db_ca_raise_crl_floor(ca_db(f->ca), floor, &err) != 0)
+		goto out;
+	if (ca_crl_publish(f->ca, &g_cli, &f->crl, &err) != 0 ||
+	    f->crl.der == NULL)
+		goto out;
+	rc = 0;
+out:
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
+static void
+carry_fixture_free(struct carry_fixture *f)
+{
+	ca_crl_free(&f->crl);
+	mbedtls_pk_free(&f->pka);
+	ca_close(f->ca);
+}
+
+static void
+test_restore_crl_carries_the_lost_stores_revocations(void)
+{
+	struct carry_fixture f;
+	struct ca_crl_file in;
+	struct ca_carried w;
+	struct ca_crl cur;
+	struct ca *r = NULL;
+	struct mica_err err;
+	char dir[PATH_MAX], profile[32];
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	struct ca_issued again;
+	int checked = 0, reason;
+	int64_t floor = (int64_t)time(NULL) + 1000000;
+
+	CU_ASSERT_EQUAL_FATAL(carry_fixture(&f, floor), 0);
+	CU_ASSERT(f.crl.number > floor);
+	in.data = f.crl.der;
+	in.len = f.crl.der_len;
+	in.name = "last.crl";
+	fresh_path(dir, sizeof(dir), "carried");
+	CU_ASSERT_EQUAL_FATAL(ca_restore_crls(dir, f.file, NULL, &in, 1, &checked,
+					      NULL, &w, &err), 0);
+	CU_ASSERT_EQUAL(checked, 1);
+	CU_ASSERT_EQUAL(w.crls, 1);
+	CU_ASSERT_EQUAL(w.revoked, 1);    /* A */
+	CU_ASSERT_EQUAL(w.unknown, 2);    /* C, E */
+	CU_ASSERT_EQUAL(w.already, 0);
+	CU_ASSERT_EQUAL(w.max_number, f.crl.number);
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(carry_state(r, f.a, &reason, NULL, 0), CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(carry_state(r, f.b, &reason, NULL, 0), CA_CERT_VALID);
+	CU_ASSERT_EQUAL(carry_state(r, f.c, &reason, profile, sizeof(profile)),
+			CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(reason, CA_REASON_AFFILIATION_CHANGED);
+	CU_ASSERT_STRING_EQUAL(profile, "from-crl");
+	CU_ASSERT_EQUAL(carry_state(r, f.e, &reason, NULL, 0), CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(reason, CA_REASON_HOLD);
+	/* The restore published the CRL that lists them, numbered above the
+	 * CRL carried in. */
+	memset(&cur, 0, sizeof(cur));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_current(r, &cur, &err), 0);
+	CU_ASSERT(cur.number > f.crl.number);
+	CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, f.a, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, f.c, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_AFFILIATION_CHANGED);
+	CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, f.e, &reason), 1);
+	CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, f.b, &reason), 0);
+	ca_crl_free(&cur);
+	/* OCSP's view: C, never issued here, is revoked, not unknown. */
+	{
+		struct db_cert_state st;
+
+		CU_ASSERT_EQUAL(db_cert_state_get(ca_db(r), f.c, &st, &err), 0);
+		CU_ASSERT_EQUAL(st.status, DB_CERT_REVOKED);
+		CU_ASSERT_EQUAL(st.key_idx, 0);
+	}
+	/* A's key was compromised: never certified again. */
+	memset(&again, 0, sizeof(again));
+	CU_ASSERT_EQUAL_FATAL(make_csr1(&f.pka, "a2." DOMAIN, &csr, &len), 0);
+	CU_ASSERT_EQUAL(submit(r, &g_cli, csr, len, "server", &again, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	free(csr);
+	ca_issued_free(&again);
+#ifdef MICA_FAULT_INJECTION
+	/* A restore whose CRL cannot be signed once the store is named:
+	 * restored all the same with the revocations (OCSP says so), and
+	 * 'mica crl' publishes the CRL. */
+	{
+		struct ca *r2 = NULL;
+		char dir2[PATH_MAX];
+
+		fresh_path(dir2, sizeof(dir2), "carried-unsigned");
+		fault_set("sign:0");
+		CU_ASSERT_EQUAL(ca_restore_crls(dir2, f.file, NULL, &in, 1, NULL,
+						NULL, &w, &err), -1);
+		fault_clear();
+		CU_ASSERT_STRING_EQUAL(err.code, "crl_not_published");
+		CU_ASSERT_EQUAL(w.unknown, 2);
+		CU_ASSERT_EQUAL_FATAL(ca_open(dir2, CA_OPEN_UNLOCK, NULL, &r2,
+					      &err), 0);
+		CU_ASSERT_EQUAL(carry_state(r2, f.c, &reason, NULL, 0),
+				CA_CERT_REVOKED);
+		memset(&cur, 0, sizeof(cur));
+		CU_ASSERT_EQUAL(ca_crl_publish(r2, &g_cli, &cur, &err), 0);
+		CU_ASSERT(cur.number > f.crl.number);
+		CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, f.c, &reason), 1);
+		ca_crl_free(&cur);
+		ca_close(r2);
+	}
+#endif
+	/* Released from hold, E (known only from the CRL) is unknown again. */
+	CU_ASSERT_EQUAL(ca_unrevoke(r, &g_cli, f.e, &err), 0);
+	CU_ASSERT_EQUAL(carry_state(r, f.e, &reason, NULL, 0), -1);
+	ca_close(r);
+	carry_fixture_free(&f);
+}
+
+static void
+test_restore_crl_refuses_a_crl_not_of_this_ca(void)
+{
+	struct carry_fixture f;
+	struct ca *other = NULL;
+	struct ca_crl ocrl;
+	struct ca_crl_file in[2];
+	struct ca_carried w;
+	struct mica_err err;
+	unsigned char *bad = NULL;
+	char dir[PATH_MAX];
+	static const unsigned char garbage[] = "this is no CRL at all";
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(carry_fixture(&f, 0), 0);
+	{
+		/* Another CA, by another name. */
+		struct ca_init_opts o;
+		struct ca_init_result res;
+
+		fresh_path(dir, sizeof(dir), "carry-other");
+		init_opts(&o, dir);
+		o.name = "Another Test CA";
+		CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+		ca_init_result_free(&res);
+		CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &other,
+					      &err), 0);
+	}
+	memset(&ocrl, 0, sizeof(ocrl));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(other, &g_cli, &ocrl, &err), 0);
+	CU_ASSERT_FATAL((bad = malloc(f.crl.der_len)) != NULL);
+	memcpy(bad, f.crl.der, f.crl.der_len);
+	bad[f.crl.der_len - 3] ^= 1;    /* in the signature */
+	for (int i = 0; i < 5; i++) {
+		const char *code;
+
+		in[0].data = f.crl.der;     /* a good one first */
+		in[0].len = f.crl.der_len;
+		in[0].name = "good.crl";
+		in[1].name = "bad.crl";
+		switch (i) {
+		case 0: in[1].data = ocrl.der; in[1].len = ocrl.der_len;
+			code = "other_ca"; break;
+		case 1: in[1].data = bad; in[1].len = f.crl.der_len;
+			code = "bad_signature"; break;
+		case 2: in[1].data = garbage; in[1].len = sizeof(garbage) - 1;
+			code = "bad_crl"; break;
+		case 3: in[1].data = garbage; in[1].len = 0;
+			code = "bad_crl"; break;
+		default: in[1].data = f.crl.der; in[1].len = f.crl.der_len / 2;
+			code = "bad_crl"; break;
+		}
+		fresh_path(dir, sizeof(dir), "carry-refused");
+		rc = ca_restore_crls(dir, f.file, NULL, in, 2, NULL, NULL, &w, &err);
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(err.code, code);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad.crl"));
+		/* Nothing restored: not even the directory. */
+		CU_ASSERT_EQUAL(access(dir, F_OK), -1);
+	}
+	/* The same after the fact: refused, nothing changed. */
+	in[0].data = ocrl.der;
+	in[0].len = ocrl.der_len;
+	CU_ASSERT_EQUAL(ca_revoke_from_crls(f.ca, &g_cli, in, 1, &w, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "other_ca");
+	/* Without a passphrase there is no key to publish with. */
+	unsetenv("MICA_PASSPHRASE");
+	fresh_path(dir, sizeof(dir), "carry-nopass");
+	CU_ASSERT_EQUAL(ca_restore_crls(dir, f.file, NULL, in, 1, NULL, NULL, &w,
+					&err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_EQUAL(access(dir, F_OK), -1);
+	setenv("MICA_PASSPHRASE", PASSPHRASE, 1);
+	free(bad);
+	ca_crl_free(&ocrl);
+	ca_close(other);
+	carry_fixture_free(&f);
+}
+
+static void
+test_revoke_from_crl_takes_a_delta_crl(void)
+{
+	struct ca *ca = NULL, *r = NULL;
+	mbedtls_pk_context pk;
+	char a[CA_SERIAL_MAX], b[CA_SERIAL_MAX], file[PATH_MAX], dir[PATH_MAX];
+	struct ca_crl full, delta, cur;
+	struct ca_crl_file in[2];
+	struct ca_carried w;
+	struct mica_err err;
+	int reason;
+
+	mbedtls_pk_init(&pk);
+	CU_ASSERT_FATAL((ca = fresh_ca("carry-delta", 0, 1)) != NULL);
+	CU_ASSERT_EQUAL_FATAL(gen_key(&pk), 0);
+	CU_ASSERT_EQUAL_FATAL(carry_issue(ca, &pk, "a." DOMAIN, a), 0);
+	CU_ASSERT_EQUAL_FATAL(carry_issue(ca, &pk, "b." DOMAIN, b), 0);
+	fresh_path(file, sizeof(file), "carry-delta.db");
+	CU_ASSERT_EQUAL_FATAL(ca_backup(ca, file, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(ca, &g_cli, 6, &err), 0);
+	/* With deltas on, a revocation publishes a delta: the complete CRL
+	 * does not list it, the delta (critical deltaCRLIndicator) does. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_one(ca, &g_cli, a, CA_REASON_CESSATION,
+					    &err), 0);
+	memset(&full, 0, sizeof(full));
+	memset(&delta, 0, sizeof(delta));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_current(ca, &full, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_crl_delta_current_key(ca, 0, &delta, &err), 0);
+	CU_ASSERT(delta.number > full.number);
+	in[0].data = full.der;
+	in[0].len = full.der_len;
+	in[0].name = "full.crl";
+	in[1].data = delta.der;
+	in[1].len = delta.der_len;
+	in[1].name = "delta.crl";
+	fresh_path(dir, sizeof(dir), "carry-delta-back");
+	CU_ASSERT_EQUAL_FATAL(ca_restore_crls(dir, file, NULL, in, 2, NULL, NULL,
+					      &w, &err), 0);
+	CU_ASSERT_EQUAL(w.crls, 2);
+	CU_ASSERT_EQUAL(w.deltas, 1);
+	CU_ASSERT_EQUAL(w.revoked, 1);
+	CU_ASSERT_EQUAL(w.max_number, delta.number);
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(carry_state(r, a, &reason, NULL, 0), CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(reason, CA_REASON_CESSATION);
+	CU_ASSERT_EQUAL(carry_state(r, b, &reason, NULL, 0), CA_CERT_VALID);
+	/* The restored store's complete CRL lists it, numbered above both. */
+	memset(&cur, 0, sizeof(cur));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_current(r, &cur, &err), 0);
+	CU_ASSERT(cur.number > delta.number);
+	CU_ASSERT_EQUAL(crl_find(cur.der, cur.der_len, a, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_CESSATION);
+	ca_crl_free(&cur);
+	ca_crl_free(&full);
+	ca_crl_free(&delta);
+	ca_close(r);
+	ca_close(ca);
+	mbedtls_pk_free(&pk);
+}
+
+static void
+test_revoke_from_crl_after_the_fact_weighs_holds(void)
+{
+	struct carry_fixture f;
+	struct ca_crl later;
+	struct ca_crl_file in[2];
+	struct ca_carried w;
+	struct ca *r = NULL;
+	struct mica_err err;
+	char dir[PATH_MAX];
+	int reason;
+
+	CU_ASSERT_EQUAL_FATAL(carry_fixture(&f, 0), 0);
+	fresh_path(dir, sizeof(dir), "carry-later");
+	CU_ASSERT_EQUAL_FATAL(ca_restore(dir, f.file, NULL, NULL, NULL, &err), 0);
+	/* The lost store released E after the first CRL: its next complete
+	 * CRL leaves E out. */
+	CU_ASSERT_EQUAL_FATAL(ca_unrevoke(f.ca, &g_cli, f.e, &err), 0);
+	memset(&later, 0, sizeof(later));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(f.ca, &g_cli, &later, &err), 0);
+	CU_ASSERT(later.number > f.crl.number);
+	/* Given newest first: the order does not matter. */
+	in[0].data = later.der;
+	in[0].len = later.der_len;
+	in[0].name = "later.crl";
+	in[1].data = f.crl.der;
+	in[1].len = f.crl.der_len;
+	in[1].name = "first.crl";
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(carry_state(r, f.a, &reason, NULL, 0), CA_CERT_VALID);
+#ifdef MICA_FAULT_INJECTION
+	/* The CRL that would list them cannot be signed, or a write fails:
+	 * nothing is carried, nothing half-done remains. */
+	for (int i = 0; i < 2; i++) {
+		fault_set(i == 0 ? "sign:0" : "db_write:3");
+		CU_ASSERT_EQUAL(ca_revoke_from_crls(r, &g_cli, in, 2, &w, &err), -1);
+		fault_clear();
+		CU_ASSERT_EQUAL(carry_state(r, f.a, &reason, NULL, 0),
+				CA_CERT_VALID);
+		CU_ASSERT_EQUAL(carry_state(r, f.c, &reason, NULL, 0), -1);
+	}
+#endif
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_from_crls(r, &g_cli, in, 2, &w, &err), 0);
+	CU_ASSERT_EQUAL(w.crls, 2);
+	CU_ASSERT_EQUAL(w.revoked, 1);
+	CU_ASSERT_EQUAL(w.unknown, 1);     /* C; E was released */
+	CU_ASSERT_EQUAL(w.released, 1);
+	CU_ASSERT_EQUAL(carry_state(r, f.a, &reason, NULL, 0), CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(carry_state(r, f.e, &reason, NULL, 0), -1);
+	/* Carried again: nothing new, nothing undone. */
+	CU_ASSERT_EQUAL(ca_revoke_from_crls(r, &g_cli, in, 2, &w, &err), 0);
+	CU_ASSERT_EQUAL(w.revoked + w.unknown, 0);
+	CU_ASSERT_EQUAL(w.already, 2);
+	CU_ASSERT_EQUAL(carry_state(r, f.c, &reason, NULL, 0), CA_CERT_REVOKED);
+	/* Audited as revocations. */
+	{
+		sqlite3_stmt *st = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(ca_db(r)->h,
+			"SELECT count(*) FROM audit WHERE action = 'cert.revoke' "
+			"AND detail LIKE '%carried in from CRL%'", -1, &st, NULL),
+			SQLITE_OK);
+		CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+		CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), 2);
+		sqlite3_finalize(st);
+	}
+	ca_close(r);
+	ca_crl_free(&later);
+	carry_fixture_free(&f);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -5606,6 +6022,14 @@ main(void)
 		  test_serve_lock_one_daemon_per_store },
 		{ "backup and restore keep the root, the certificates and the CRL numbering",
 		  test_backup_and_restore_keep_everything },
+		{ "restore --crl carries the lost store's revocations forward, known or not",
+		  test_restore_crl_carries_the_lost_stores_revocations },
+		{ "restore --crl refuses a CRL of another CA, a forged or unreadable one, restoring nothing",
+		  test_restore_crl_refuses_a_crl_not_of_this_ca },
+		{ "revoke --from-crl after the fact: a released hold is not carried, nothing undone",
+		  test_revoke_from_crl_after_the_fact_weighs_holds },
+		{ "restore --crl takes a delta CRL beside its complete one",
+		  test_revoke_from_crl_takes_a_delta_crl },
 		{ "8 cloned handles issue 200 certificates concurrently, all distinct and stored",
 		  test_concurrent_issuance_from_cloned_handles },
 		{ "8 threads racing with one renewal nonce: exactly one renewal",

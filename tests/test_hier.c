@@ -1564,6 +1564,62 @@ test_engine_ceremony(void)
 		ca_crl_free(&k0);
 		ca_crl_free(&k1);
 	}
+	/* After the rollover, a store restored from a backup takes the CRLs
+	 * of both keys of the store it lost (restore --crl, revoke
+	 * --from-crl): the old key's, verified with the retired key, lists
+	 * a certificate that key signed, revoked since the backup. */
+	{
+		char bak[PATH_MAX], lost[PATH_MAX], back[PATH_MAX];
+		struct ca *l = NULL, *b = NULL;
+		struct ca_crl k0, k1, got;
+		struct ca_crl_file in[2];
+		struct ca_carried w;
+		struct ca_cert c;
+		int reason;
+
+		snprintf(bak, sizeof(bak), "%s/rollover-backup.db", g_tmp);
+		CU_ASSERT_EQUAL_FATAL(ca_backup(ica, bak, &err), 0);
+		dir_of(lost, sizeof(lost), "rollover-lost");
+		dir_of(back, sizeof(back), "rollover-back");
+		CU_ASSERT_EQUAL_FATAL(ca_restore(lost, bak, NULL, NULL, NULL, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_restore(back, bak, NULL, NULL, NULL, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_open(lost, CA_OPEN_UNLOCK, NULL, &l, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_open(back, CA_OPEN_UNLOCK, NULL, &b, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke(l, &cli, leaf0.serial,
+						CA_REASON_SUPERSEDED, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_crl_current_key(l, 0, &k0, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_crl_current_key(l, 1, &k1, &err), 0);
+		in[0].data = k1.der;
+		in[0].len = k1.der_len;
+		in[0].name = "key1.crl";
+		in[1].data = k0.der;
+		in[1].len = k0.der_len;
+		in[1].name = "key0.crl";
+		CU_ASSERT_EQUAL(ca_revoke_from_crls(b, &cli, in, 2, &w, &err), 0);
+		CU_ASSERT_EQUAL(w.crls, 2);
+		CU_ASSERT_EQUAL(w.revoked, 1);
+		CU_ASSERT_EQUAL(ca_cert_get(b, &cli, leaf0.serial, &c, &err), 0);
+		CU_ASSERT(c.status == CA_CERT_REVOKED &&
+			  c.reason == CA_REASON_SUPERSEDED);
+		ca_cert_free(&c);
+		/* Listed in the old key's CRL of the store it was carried to. */
+		CU_ASSERT_EQUAL(ca_crl_current_key(b, 0, &got, &err), 0);
+		CU_ASSERT_EQUAL(crl_find(got.der, got.der_len, leaf0.serial,
+					 &reason), 1);
+		CU_ASSERT_EQUAL(reason, CA_REASON_SUPERSEDED);
+		ca_crl_free(&got);
+		/* The root's CRL is not this CA's. */
+		CU_ASSERT_EQUAL(ca_crl_publish(root, &cli, &got, &err), 0);
+		in[0].data = got.der;
+		in[0].len = got.der_len;
+		CU_ASSERT_EQUAL(ca_revoke_from_crls(b, &cli, in, 1, &w, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "other_ca");
+		ca_crl_free(&got);
+		ca_crl_free(&k0);
+		ca_crl_free(&k1);
+		ca_close(l);
+		ca_close(b);
+	}
 	/* A certificate is handed out (ACME) with the chain of the key
 	 * that signed it: an old one's is the old CA certificate and the
 	 * root, not the new CA certificate, whose key did not sign it. */
