@@ -35,6 +35,12 @@
 #     also after `mica passphrase` (which re-seals it with the CA keys; the
 #     old passphrase stops working): a CertPoll encrypted before the
 #     restart still decrypts;
+#   - a digest (SHA-384, MD5), signature algorithm (RSASSA-PSS), key
+#     transport (RSAES-OAEP) or content cipher (CAST5, AES-OFB) mica does
+#     not support: a CertRep FAILURE badAlg signed by the RA with
+#     SHA-256, the transactionID and the senderNonce as recipientNonce
+#     (openssl cms -verify and -cmsout -print), nothing stored or spent;
+#     unreadable attributes stay 400 bad_scep;
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
@@ -333,6 +339,80 @@ HZ=$(getconf CLK_TCK)
 is "... and issued nothing" "$(count "SELECT count(*) FROM certificate")" "$N"
 is "... nor spent the challenge" \
 	"$(count "SELECT uses_left FROM token WHERE id = '$(echo "$TOKF" | cut -d_ -f2)'")" 1
+
+# ---- an algorithm mica does not support: a signed FAILURE badAlg -----------
+# RFC 8894 3.2.1.4.5: a message read whole - its signed attributes and its
+# envelope - whose digest, signature algorithm, key transport or content
+# cipher mica does not support is answered a CertRep FAILURE badAlg, not
+# an HTTP error no SCEP client reads: signed by the RA with SHA-256 (which
+# every SCEPStandard client checks, whatever digest it sent), with the
+# request's transactionID and its senderNonce as recipientNonce. Nothing
+# is decrypted, stored or spent. OpenSSL judges the answer.
+# certrep_attrs FILE: "digest NAME" (the SignerInfo's), then each signed
+# attribute of the CertRep FILE as "OID VALUE" (an OCTET STRING in hex),
+# as openssl cms -cmsout -print shows them.
+certrep_attrs() {
+	openssl cms -cmsout -print -inform DER -in "$1" | awk '
+		function flush() { if (oid != "") print oid, val; oid = "" }
+		/^ *digestAlgorithm: *$/ { dg = 1; next }
+		dg && /^ *algorithm: / { print "digest", $2; dg = 0; next }
+		/^ *signedAttrs:/ { in_attrs = 1; next }
+		!in_attrs { next }
+		/^ *signatureAlgorithm:/ { flush(); in_attrs = 0; next }
+		/^ *object: / { flush(); oid = $NF; gsub(/[()]/, "", oid); val = ""; next }
+		/PRINTABLESTRING:/ { sub(/.*PRINTABLESTRING:/, ""); val = $0; next }
+		/^ *OBJECT:/ { val = $NF; gsub(/[()]/, "", val); next }
+		/^ *[0-9a-f][0-9a-f][0-9a-f][0-9a-f] - / {
+			s = $0; sub(/^ *[0-9a-f]+ - /, "", s)
+			while (match(s, /^[0-9a-f][0-9a-f][ -]/)) {
+				val = val substr(s, 1, 2); s = substr(s, 4)
+			}
+			next
+		}'
+}
+# attr OID: its value in $W/a.attrs
+attr() { awk -v k="$1" '$1 == k { print $2 }' "$W/a.attrs"; }
+TOKA=$(token --uses 1)
+N=$(count "SELECT count(*) FROM certificate")
+db_dump "$D" >"$W/alg-before.sql"
+n=0
+for alg in "--digest sha384" "--digest md5" "--sig-alg pss" "--key-alg oaep" \
+	"--cipher cast5" "--cipher aes128-ofb"; do
+	n=$((n + 1))
+	# $alg is an option and its value: split on purpose
+	# shellcheck disable=SC2086
+	$TOOL make "$W/a.der" --ra "$W/ra.pem" --key "$W/a.key" --cn deva.example.test \
+		--challenge "$TOKA" --tid "tid-alg-$n" --nonce-out "$W/a.nonce" $alg ||
+		die "scep_msg make $alg"
+	scep_post "$W/a.der"
+	rm -f "$W/a.signer.pem"
+	openssl cms -verify -inform DER -in "$W/reply.der" -noverify -binary \
+		-out /dev/null -signer "$W/a.signer.pem" 2>"$W/a.verify"
+	is "$alg: 200, a CertRep the RA signed (openssl cms -verify)" \
+		"$HTTP_CODE $(openssl x509 -in "$W/a.signer.pem" -noout -fingerprint -sha256 2>/dev/null)" \
+		"200 $(openssl x509 -in "$W/ra.pem" -noout -fingerprint -sha256)"
+	certrep_attrs "$W/reply.der" >"$W/a.attrs"
+	# messageType, pkiStatus, failInfo, transactionID, recipientNonce
+	is "... CertRep FAILURE badAlg, its transactionID, recipientNonce = its senderNonce, SHA-256" \
+		"$(attr 2.16.840.1.113733.1.9.2) $(attr 2.16.840.1.113733.1.9.3) $(attr 2.16.840.1.113733.1.9.4) $(attr 2.16.840.1.113733.1.9.7) $(attr 2.16.840.1.113733.1.9.6) $(attr digest)" \
+		"3 2 0 tid-alg-$n $(cat "$W/a.nonce") sha256"
+done
+# badAlg needs the attributes it answers with: with an unsupported digest
+# and a messageType that cannot be read, the message cannot be read at all.
+$TOOL make "$W/a.der" --ra "$W/ra.pem" --key "$W/a.key" --cn deva.example.test \
+	--challenge "$TOKA" --digest sha384 --message-type 019 || die "scep_msg make"
+scep_post "$W/a.der"
+is "an unsupported digest and an unreadable messageType: 400 bad_scep" \
+	"$HTTP_CODE $(json_get "$W/reply.der" error 2>/dev/null)" "400 bad_scep"
+db_dump "$D" >"$W/alg-after.sql"
+cmp -s "$W/alg-before.sql" "$W/alg-after.sql" ||
+	diff "$W/alg-before.sql" "$W/alg-after.sql" | head -8 | cut -c1-300 >&2
+check "... none of them stored anything or spent the challenge" cmp -s "$W/alg-before.sql" "$W/alg-after.sql"
+$TOOL make "$W/a.der" --ra "$W/ra.pem" --key "$W/a.key" --cn deva.example.test \
+	--challenge "$TOKA" --tid tid-alg-ok || die "scep_msg make"
+scep_post "$W/a.der"
+is "and the same client with SHA-256 and AES enrolls with that challenge" \
+	"$(reply "$W/a.key")" "status=0 failinfo= tid=tid-alg-ok"
 
 # ---- replay ----------------------------------------------------------------
 TOK3=$(token --profile client --uses 1)
@@ -679,7 +759,8 @@ is "a message to another recipient: FAILURE badMessageCheck" "$($TOOL reply "$W/
 	"status=2 failinfo=1"
 $TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --digest md5
 scep_post "$W/t.der"
-is "an MD5 signature is refused (400)" "$HTTP_CODE" 400
+is "an MD5 signature is refused: FAILURE badAlg" \
+	"$HTTP_CODE $(reply "$W/h.key" | cut -d' ' -f1-2)" "200 status=2 failinfo=0"
 $TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --message-type 019
 scep_post "$W/t.der"
 is "messageType \"019\" (not the one spelling of 19) is refused (400)" "$HTTP_CODE" 400
