@@ -28,7 +28,9 @@
 #     from /admin's POST /api/v1/scep/mobileconfig: admin only, bad input a
 #     4xx that stores nothing, a plist download whose challenge enrolls;
 #   - certmonger: scep-submit -c and -C, and `getcert request` with a SCEP
-#     CA (GET PKIOperation) enrolls;
+#     CA (GET PKIOperation) enrolls; told to sign with SHA-384, it gets
+#     and reads a FAILURE badAlg (CA_REJECTED, "Unrecognized or
+#     unsupported algorithm");
 #   - against an RSA CA: scepclient (which encrypts to every certificate
 #     GetCACert gives) enrolls;
 #   - a restart keeps the RA key (sealed in the store) and its certificate,
@@ -709,15 +711,47 @@ EOF
 		CM_NEW=$(openssl x509 -in "$W/cm/cert.pem" -noout -serial 2>/dev/null)
 		check "certmonger renews it (getcert resubmit), no new token" \
 			sh -c "[ '$CM_NEW' != '$CM_OLD' ] && openssl verify -CAfile '$ROOT' '$W/cm/cert.pem' >/dev/null"
+		# A digest mica does not support: certmonger signs with the
+		# scep_digest of its CA entry (no getcert option sets it; the
+		# entry's file does), whatever GetCACaps says. It reads the
+		# CertRep FAILURE badAlg - the RA's signature, its nonce - and
+		# stops with RFC 8894's words for it, where an HTTP 400 would
+		# leave it retrying a server it could not understand.
+		TOK8=$(token --profile client --name cm2.example.test --uses 1)
+		CM_CA=$(grep -rlx 'id=mica' "$W/cm/home" | head -1)
+		if [ -n "$CM_CA" ] && sed -i '/^id=mica$/a scep_digest=SHA384' "$CM_CA"; then
+			N=$(count "SELECT count(*) FROM certificate")
+			NLOG=$(grep -c 'refused (failInfo 0): an unsupported digest algorithm' "$W/serve.out.err")
+			cat >"$W/cm/alg.sh" <<EOF
+getcert request -s -c mica -f "$W/cm/cert2.pem" -k "$W/cm/key2.pem" -N CN=cm2.example.test \
+	-L "$TOK8" -I cm2 -w -T $((60 * TIME_SCALE)) >/dev/null
+getcert list -s -i cm2
+EOF
+			HOME=$W/cm/home XDG_CONFIG_HOME=$W/cm/home/.config \
+				timeout $((120 * TIME_SCALE)) dbus-run-session -- bash "$W/cm/alg.sh" >"$W/cm/alg.log" 2>&1
+			is "certmonger with SHA-384: mica answers FAILURE badAlg" \
+				"$(grep -c 'refused (failInfo 0): an unsupported digest algorithm' "$W/serve.out.err")" \
+				"$((NLOG + 1))"
+			is "... which certmonger reads: CA_REJECTED, \"Unrecognized or unsupported algorithm\"" \
+				"$(sed -n 's/^[[:space:]]*status: //p; s/^[[:space:]]*ca-error: //p' "$W/cm/alg.log" | tr '\n' '|')" \
+				"CA_REJECTED|Unrecognized or unsupported algorithm identifier in client request.|"
+			is "... no certificate, the challenge not spent" \
+				"$(count "SELECT count(*) FROM certificate") $(count "SELECT uses_left FROM token WHERE id = '$(echo "$TOK8" | cut -d_ -f2)'")" \
+				"$N 1"
+		else
+			fail "certmonger's CA entry for mica not found under $W/cm/home"
+		fi
 	else
 		skip "certmonger enrolls" "dbus-run-session or getcert missing"
 		skip "certmonger renews" "dbus-run-session or getcert missing"
+		skip "certmonger with SHA-384 gets FAILURE badAlg" "dbus-run-session or getcert missing"
 	fi
 else
 	skip "certmonger scep-submit -c" "certmonger not installed"
 	skip "certmonger scep-submit -C" "certmonger not installed"
 	skip "certmonger enrolls" "certmonger not installed"
 	skip "certmonger renews" "certmonger not installed"
+	skip "certmonger with SHA-384 gets FAILURE badAlg" "certmonger not installed"
 fi
 
 # ---- hostile input -----------------------------------------------------------
