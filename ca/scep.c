@@ -988,7 +988,8 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 	struct mica_err e;
 	unsigned char *ra = NULL, *content = NULL, key[CA_SCEP_KEY_MAX];
 	size_t ra_len = 0, content_len = 0, klen;
-	int rc = -1, ri;
+	const char *why = NULL;
+	int rc = -1, ri, fi;
 
 	*out = NULL;
 	*out_len = 0;
@@ -1004,34 +1005,13 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 	o.rep.tid = m.tid;
 	o.rep.recipient_nonce = m.nonce;
 	o.rep.recipient_nonce_len = m.nonce_len;
+	/* Everything decided before the RA decrypts anything: the
+	 * algorithms (badAlg), the signature, the type, the recipient. */
+	if (ca_scep_msg_check(&m, ra, ra_len, &ri, &fi, &why) != 0) {
+		fail(&o, fi, why);
+		goto reply;
+	}
 	klen = ca_scep_cipher_key_len(m.cipher);
-	if (!m.signer_rsa) {
-		fail(&o, CA_SCEP_BAD_ALG, "the signer's key is not RSA");
-		goto reply;
-	}
-	if (!m.signer_key_ok) {
-		fail(&o, CA_SCEP_BAD_ALG, "the signer's RSA key is not one a "
-		     "CSR may have (2048 to 4096 bits, an odd exponent from "
-		     "65537 to 256 bits)");
-		goto reply;
-	}
-	if (!m.sig_ok) {
-		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "the signature does not "
-		     "verify");
-		goto reply;
-	}
-	/* A type this server does not serve costs no RA decryption. */
-	if (m.type != CA_SCEP_PKCSREQ && m.type != CA_SCEP_RENEWALREQ &&
-	    m.type != CA_SCEP_CERTPOLL && m.type != CA_SCEP_GETCERT &&
-	    m.type != CA_SCEP_GETCRL) {
-		fail(&o, CA_SCEP_BAD_REQUEST, "an unknown messageType");
-		goto reply;
-	}
-	if ((ri = ca_scep_msg_recip(&m, ra, ra_len)) < 0) {
-		fail(&o, CA_SCEP_BAD_MESSAGE_CHECK, "not encrypted to the "
-		     "current RA certificate");
-		goto reply;
-	}
 	if (ca_sign_scep_decrypt(ca, m.recips[ri].ekey, m.recips[ri].ekey_len,
 				 klen, key, &e) != 0) {
 		if (service_fault(&e)) {

@@ -70,6 +70,7 @@ enum ca_scep_fail {
 
 /* Content-encryption algorithms (3.5.2). */
 enum ca_scep_cipher {
+	CA_SCEP_CIPHER_UNSUPPORTED = 0,   /* any other: answered badAlg */
 	CA_SCEP_DES_CBC = 1,        /* 1.3.14.3.2.7: scepclient's */
 	CA_SCEP_DES3_CBC = 2,       /* 1.2.840.113549.3.7 */
 	CA_SCEP_AES128_CBC = 3,     /* 2.16.840.1.101.3.4.1.2 */
@@ -80,10 +81,13 @@ enum ca_scep_cipher {
 size_t ca_scep_cipher_key_len(int cipher);
 
 /* One KeyTransRecipientInfo (RFC 5652 6.2.1) with an
- * issuerAndSerialNumber and rsaEncryption. */
+ * issuerAndSerialNumber. */
 struct ca_scep_recip {
 	const unsigned char *issuer; size_t issuer_len;   /* whole Name */
 	const unsigned char *serial; size_t serial_len;   /* INTEGER contents */
+	int rsa;            /* keyEncryptionAlgorithm is rsaEncryption (PKCS#1
+			     * v1.5); else one mica does not support (RSAES-
+			     * OAEP, say), and EKEY is not to be decrypted */
 	const unsigned char *ekey; size_t ekey_len;       /* encryptedKey */
 };
 
@@ -96,6 +100,10 @@ struct ca_scep_msg {
 	size_t nonce_len;
 	int sig_ok;                /* 1: the SignerInfo's signature and the
 				    * messageDigest verify */
+	const char *sig_alg_bad;   /* NULL, or why the SignerInfo's digest or
+				    * signature algorithm is not one mica
+				    * verifies with (static text): then
+				    * sig_ok is 0 */
 	const unsigned char *signer_cert;   /* the certificate the SignerInfo
 					     * names, whole DER */
 	size_t signer_cert_len;
@@ -110,7 +118,9 @@ struct ca_scep_msg {
 	/* The envelope (RFC 8894 3.3): */
 	struct ca_scep_recip recips[CA_SCEP_RECIPS_MAX];
 	size_t nrecips;
-	int cipher;                         /* enum ca_scep_cipher */
+	int cipher;                         /* enum ca_scep_cipher;
+					     * UNSUPPORTED: iv_len 0, CT
+					     * read but not to be decrypted */
 	unsigned char iv[16]; size_t iv_len;
 	unsigned char *ct; size_t ct_len;   /* encryptedContent, heap */
 };
@@ -132,8 +142,17 @@ struct ca_scep_msg {
  * SET, RFC 5652 5.4) and the messageDigest are verified: OUT->sig_ok says
  * whether they did (a message read whole but not verified can still be
  * answered with FAILURE badMessageCheck, which needs only its
- * transactionID and nonce). Anything malformed: -1 with MICA_E_BADREQ
- * "bad_scep" (answered 400). Free with ca_scep_msg_free.
+ * transactionID and nonce).
+ * An algorithm mica does not support is no reason not to read the rest
+ * (RFC 8894 3.2.1.4.5: it is answered FAILURE badAlg, ca_scep_msg_check):
+ * a digest or signature algorithm of any OID (parameters: any one element)
+ * sets OUT->sig_alg_bad and is not verified, a keyEncryptionAlgorithm
+ * other than rsaEncryption clears that recipient's rsa, a content cipher
+ * other than those above makes OUT->cipher CA_SCEP_CIPHER_UNSUPPORTED
+ * (parameters: any one element). Known algorithms keep their strict form.
+ * Anything malformed, and any message whose signed attributes cannot be
+ * read: -1 with MICA_E_BADREQ "bad_scep" (answered 400). Free with
+ * ca_scep_msg_free.
  */
 int ca_scep_msg_parse(const unsigned char *der, size_t len,
 		      struct ca_scep_msg *out, struct mica_err *err);
@@ -145,9 +164,29 @@ int ca_scep_msg_recip(const struct ca_scep_msg *m, const unsigned char *cert,
 		      size_t cert_len);
 
 /*
+ * What M, read whole, gets before anything of it is decrypted (RFC 8894
+ * 3.2.1.4), in this order: FAILURE badAlg for a signer's key that is not
+ * RSA or not one a CSR may have, or a digest or signature algorithm mica
+ * does not verify with (all refused before the signature is checked);
+ * badMessageCheck for a signature that does not verify; badRequest for a
+ * messageType the engine does not serve; badMessageCheck when no
+ * recipient is the certificate RA_CERT (whole DER); badAlg for that
+ * recipient's key-encryption algorithm or the content cipher when mica
+ * does not support them. Decided from what the message says in the clear
+ * and from its signature alone, never from its encrypted content, so the
+ * answer tells nothing of that content. 0: go on, *RI the recipient
+ * (index into M->recips) to decrypt; -1: answer FAILURE *FAIL_INFO (enum
+ * ca_scep_fail), *WHY (static text) for the log. Pure.
+ */
+int ca_scep_msg_check(const struct ca_scep_msg *m,
+		      const unsigned char *ra_cert, size_t ra_cert_len,
+		      int *ri, int *fail_info, const char **why);
+
+/*
  * Decrypt M's content with KEY (ca_scep_cipher_key_len(M->cipher)
  * octets), CBC with PKCS#7 padding. *OUT heap (caller frees), at most
- * M->ct_len octets. A wrong key or padding: MICA_E_BADREQ "bad_scep".
+ * M->ct_len octets. A wrong key or padding: MICA_E_BADREQ "bad_scep"; a
+ * cipher mica does not support: MICA_E_BADREQ "bad_scep_alg".
  */
 int ca_scep_decrypt(const struct ca_scep_msg *m, const unsigned char *key,
 		    unsigned char **out, size_t *out_len,

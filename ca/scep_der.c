@@ -131,21 +131,26 @@ cipher_oid(int cipher, size_t *len)
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
 
-/* AlgorithmIdentifier { OID, parameters absent or NULL }: *oid its OID. */
+/* AlgorithmIdentifier { OID, parameters OPTIONAL }: *OID its OID; *PLAIN
+ * 1 when the parameters are absent or NULL, as every algorithm mica
+ * supports has them, 0 when they are one other element (an algorithm mica
+ * does not support may carry any: RSASSA-PSS, RSAES-OAEP, RC2). */
 static int
-alg_noparam(struct ca_der_cur *c, const unsigned char **oid, size_t *oid_len,
-	    struct mica_err *err)
+alg_read(struct ca_der_cur *c, const unsigned char **oid, size_t *oid_len,
+	 int *plain, struct mica_err *err)
 {
 	struct ca_der_cur a;
-	const unsigned char *v;
-	size_t n;
+	struct ca_der_tlv v;
 
+	*plain = 1;
 	if (ca_der_enter(c, CA_DER_SEQUENCE, &a, err) != 0 ||
 	    ca_der_get_oid(&a, oid, oid_len, err) != 0)
 		return -1;
-	if (!ca_der_empty(&a) &&
-	    (ca_der_get_tlv(&a, CA_DER_NULL, &v, &n, err) != 0 || n != 0))
-		return bad(err, "algorithm parameters are not NULL");
+	if (!ca_der_empty(&a)) {
+		if (ca_der_get_any(&a, &v, err) != 0)
+			return -1;
+		*plain = v.tag == CA_DER_NULL && v.len == 0;
+	}
 	return ca_der_end(&a, "AlgorithmIdentifier", err);
 }
 
@@ -268,6 +273,7 @@ recip(struct ca_der_cur *c, struct ca_scep_recip *r, struct mica_err *err)
 	const unsigned char *oid;
 	size_t oid_len;
 	uint64_t ver;
+	int plain;
 
 	if (ca_der_enter(c, CA_DER_SEQUENCE, &ri, err) != 0 ||
 	    ca_der_get_uint(&ri, 2, &ver, err) != 0 || ver != 0 ||
@@ -277,14 +283,17 @@ recip(struct ca_der_cur *c, struct ca_scep_recip *r, struct mica_err *err)
 	    ca_der_get_tlv(&ias, CA_DER_INTEGER, &r->serial, &r->serial_len,
 			   err) != 0 || r->serial_len == 0 ||
 	    ca_der_end(&ias, "issuerAndSerialNumber", err) != 0 ||
-	    alg_noparam(&ri, &oid, &oid_len, err) != 0 ||
-	    !OIDEQ(oid, oid_len, OID_RSA) ||
+	    alg_read(&ri, &oid, &oid_len, &plain, err) != 0 ||
+	    (OIDEQ(oid, oid_len, OID_RSA) && !plain) ||
 	    ca_der_get_tlv(&ri, CA_DER_OCTET_STRING, &r->ekey, &r->ekey_len,
 			   err) != 0 ||
 	    r->ekey_len == 0 || r->ekey_len > CA_SCEP_EKEY_MAX ||
 	    ca_der_end(&ri, "KeyTransRecipientInfo", err) != 0)
-		return bad(err, "a recipient is not RSA key transport to an "
+		return bad(err, "a recipient is not key transport to an "
 			   "issuer and serial number");
+	/* Another key-encryption algorithm (RSAES-OAEP, say) is read all
+	 * the same: that is FAILURE badAlg, not an unreadable message. */
+	r->rsa = OIDEQ(oid, oid_len, OID_RSA);
 	return 0;
 }
 
@@ -341,14 +350,25 @@ envelope(const unsigned char *p, size_t len, struct ca_scep_msg *m,
 	else if (OIDEQ(oid, oid_len, OID_AES256_CBC))
 		m->cipher = CA_SCEP_AES256_CBC;
 	else
-		return mica_err_set(err, MICA_E_BADREQ, "bad_scep_alg",
-				    "SCEP: unsupported content encryption");
-	if (ca_der_get_tlv(&alg, CA_DER_OCTET_STRING, &iv, &iv_len, err) != 0 ||
-	    iv_len != cipher_block(m->cipher) ||
-	    ca_der_end(&alg, "content encryption algorithm", err) != 0)
-		return bad(err, "bad IV");
-	memcpy(m->iv, iv, iv_len);
-	m->iv_len = iv_len;
+		m->cipher = CA_SCEP_CIPHER_UNSUPPORTED;
+	if (m->cipher == CA_SCEP_CIPHER_UNSUPPORTED) {
+		/* FAILURE badAlg (ca_scep_msg_check): its parameters, of a
+		 * shape only that cipher knows, are read for DER alone and
+		 * the content is never decrypted. */
+		if ((!ca_der_empty(&alg) &&
+		     ca_der_get_any(&alg, &t, err) != 0) ||
+		    ca_der_end(&alg, "content encryption algorithm", err) != 0)
+			return bad(err, "malformed content encryption "
+				   "algorithm");
+	} else {
+		if (ca_der_get_tlv(&alg, CA_DER_OCTET_STRING, &iv, &iv_len,
+				   err) != 0 ||
+		    iv_len != cipher_block(m->cipher) ||
+		    ca_der_end(&alg, "content encryption algorithm", err) != 0)
+			return bad(err, "bad IV");
+		memcpy(m->iv, iv, iv_len);
+		m->iv_len = iv_len;
+	}
 	/* encryptedContent [0] IMPLICIT OCTET STRING: primitive as RFC 5652
 	 * says, or constructed around definite-length OCTET STRINGs, as Go's
 	 * pkcs7 (scepclient) writes it. */
@@ -383,7 +403,8 @@ envelope(const unsigned char *p, size_t len, struct ca_scep_msg *m,
 	} else {
 		return bad(err, "no encryptedContent");
 	}
-	if (m->ct_len % cipher_block(m->cipher) != 0)
+	if (m->cipher != CA_SCEP_CIPHER_UNSUPPORTED &&
+	    m->ct_len % cipher_block(m->cipher) != 0)
 		return bad(err, "encryptedContent is not whole blocks");
 	if (ca_der_end(&eci, "EncryptedContentInfo", err) != 0 ||
 	    ca_der_end(&ed, "EnvelopedData", err) != 0)
@@ -451,7 +472,7 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	mbedtls_md_type_t mdt;
 	uint64_t ver;
 	struct mica_err e;
-	int rc = -1, signer = -1;
+	int rc = -1, signer = -1, plain, sig_known;
 
 	memset(out, 0, sizeof(*out));
 	memset(&a, 0, sizeof(a));
@@ -486,8 +507,10 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	}
 	/* digestAlgorithms: read for shape; the SignerInfo's is the one. */
 	while (!ca_der_empty(&set))
-		if (alg_noparam(&set, &oid, &oid_len, err) != 0)
+		if (alg_read(&set, &oid, &oid_len, &plain, err) != 0) {
+			bad(err, "malformed digestAlgorithms");
 			goto out;
+		}
 	if (ca_der_enter(&sd, CA_DER_SEQUENCE, &eci, err) != 0 ||
 	    ca_der_get_oid(&eci, &oid, &oid_len, err) != 0 ||
 	    !OIDEQ(oid, oid_len, OID_DATA) ||
@@ -536,15 +559,20 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	    ca_der_get_tlv(&sid, CA_DER_INTEGER, &sid_serial, &sid_serial_len,
 			   err) != 0 || sid_serial_len == 0 ||
 	    ca_der_end(&sid, "issuerAndSerialNumber", err) != 0 ||
-	    alg_noparam(&si, &oid, &oid_len, err) != 0) {
+	    alg_read(&si, &oid, &oid_len, &plain, err) != 0) {
 		bad(err, "malformed SignerInfo");
 		goto out;
 	}
-	if ((mdt = digest_of(oid, oid_len)) == MBEDTLS_MD_NONE) {
-		mica_err_set(err, MICA_E_BADREQ, "bad_scep_alg",
-			     "SCEP: unsupported digest algorithm");
+	/* A digest mica does not know: the attributes are read all the same,
+	 * for a FAILURE badAlg that carries the transactionID and nonce
+	 * (RFC 8894 3.2.1.4.5); nothing is verified with it. */
+	mdt = digest_of(oid, oid_len);
+	if (mdt != MBEDTLS_MD_NONE && !plain) {
+		bad(err, "algorithm parameters are not NULL");
 		goto out;
 	}
+	if (mdt == MBEDTLS_MD_NONE)
+		out->sig_alg_bad = "an unsupported digest algorithm";
 	if (ca_der_get_elem(&si, CA_DER_CTX_CONS(0), &attrs_raw,
 			    &attrs_raw_len, err) != 0) {
 		bad(err, "no signed attributes");
@@ -560,17 +588,31 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	}
 	if (req_attrs(attrs, attrs_len, out, &a, err) != 0)
 		goto out;
-	if (alg_noparam(&si, &oid, &oid_len, err) != 0 ||
-	    !(OIDEQ(oid, oid_len, OID_RSA) ||
-	      (OIDEQ(oid, oid_len, OID_SHA1_RSA) && mdt == MBEDTLS_MD_SHA1) ||
-	      (OIDEQ(oid, oid_len, OID_SHA256_RSA) &&
-	       mdt == MBEDTLS_MD_SHA256) ||
-	      (OIDEQ(oid, oid_len, OID_SHA512_RSA) &&
-	       mdt == MBEDTLS_MD_SHA512))) {
-		mica_err_set(err, MICA_E_BADREQ, "bad_scep_alg",
-			     "SCEP: unsupported signature algorithm");
+	if (alg_read(&si, &oid, &oid_len, &plain, err) != 0) {
+		bad(err, "malformed SignerInfo");
 		goto out;
 	}
+	sig_known = OIDEQ(oid, oid_len, OID_RSA) ||
+		    OIDEQ(oid, oid_len, OID_SHA1_RSA) ||
+		    OIDEQ(oid, oid_len, OID_SHA256_RSA) ||
+		    OIDEQ(oid, oid_len, OID_SHA512_RSA);
+	if (sig_known && !plain) {
+		bad(err, "algorithm parameters are not NULL");
+		goto out;
+	}
+	if (out->sig_alg_bad != NULL)
+		;   /* the digest's reason stands */
+	else if (!sig_known)
+		out->sig_alg_bad = "an unsupported signature algorithm";
+	else if (!(OIDEQ(oid, oid_len, OID_RSA) ||
+		   (OIDEQ(oid, oid_len, OID_SHA1_RSA) &&
+		    mdt == MBEDTLS_MD_SHA1) ||
+		   (OIDEQ(oid, oid_len, OID_SHA256_RSA) &&
+		    mdt == MBEDTLS_MD_SHA256) ||
+		   (OIDEQ(oid, oid_len, OID_SHA512_RSA) &&
+		    mdt == MBEDTLS_MD_SHA512)))
+		out->sig_alg_bad = "a signature algorithm of another digest "
+				   "than the SignerInfo's";
 	if (ca_der_get_tlv(&si, CA_DER_OCTET_STRING, &sig, &sig_len,
 			   err) != 0 || sig_len == 0) {
 		bad(err, "no signature");
@@ -611,7 +653,7 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	 * takes half a second to verify with. */
 	out->signer_key_ok = out->signer_rsa &&
 			     ca_rsa_key_check(&crts[signer].pk, &e) == 0;
-	out->sig_ok = out->signer_key_ok &&
+	out->sig_ok = out->signer_key_ok && out->sig_alg_bad == NULL &&
 		      verify(&crts[signer], mdt, attrs_raw, attrs_raw_len, &a,
 			     content, content_len, sig, sig_len);
 	if (envelope(content, content_len, out, err) != 0)
@@ -649,6 +691,59 @@ ca_scep_msg_recip(const struct ca_scep_msg *m, const unsigned char *cert,
 		}
 	mbedtls_x509_crt_free(&crt);
 	return found;
+}
+
+static int
+refused(int *fail_info, const char **why, int info, const char *w)
+{
+	*fail_info = info;
+	*why = w;
+	return -1;
+}
+
+int
+ca_scep_msg_check(const struct ca_scep_msg *m,
+		  const unsigned char *ra_cert, size_t ra_cert_len,
+		  int *ri, int *fail_info, const char **why)
+{
+	*ri = -1;
+	/* RFC 8894 3.2.1.4.5 badAlg: what mica cannot verify with is refused
+	 * before any signature is checked. */
+	if (!m->signer_rsa)
+		return refused(fail_info, why, CA_SCEP_BAD_ALG,
+			       "the signer's key is not RSA");
+	if (!m->signer_key_ok)
+		return refused(fail_info, why, CA_SCEP_BAD_ALG,
+			       "the signer's RSA key is not one a CSR may have "
+			       "(2048 to 4096 bits, an odd exponent from "
+			       "65537 to 256 bits)");
+	if (m->sig_alg_bad != NULL)
+		return refused(fail_info, why, CA_SCEP_BAD_ALG,
+			       m->sig_alg_bad);
+	if (!m->sig_ok)
+		return refused(fail_info, why, CA_SCEP_BAD_MESSAGE_CHECK,
+			       "the signature does not verify");
+	/* A type this server does not serve costs no RA decryption. */
+	if (m->type != CA_SCEP_PKCSREQ && m->type != CA_SCEP_RENEWALREQ &&
+	    m->type != CA_SCEP_CERTPOLL && m->type != CA_SCEP_GETCERT &&
+	    m->type != CA_SCEP_GETCRL)
+		return refused(fail_info, why, CA_SCEP_BAD_REQUEST,
+			       "an unknown messageType");
+	if ((*ri = ca_scep_msg_recip(m, ra_cert, ra_cert_len)) < 0)
+		return refused(fail_info, why, CA_SCEP_BAD_MESSAGE_CHECK,
+			       "not encrypted to the current RA certificate");
+	/* The envelope's algorithms are signed (the messageDigest covers
+	 * it), so these come after the signature; they are the sender's
+	 * own choice, in the clear, and the answer depends on nothing
+	 * encrypted: no oracle of the content. */
+	if (!m->recips[*ri].rsa)
+		return refused(fail_info, why, CA_SCEP_BAD_ALG,
+			       "the key transport to the RA is not "
+			       "rsaEncryption");
+	if (ca_scep_cipher_key_len(m->cipher) == 0)
+		return refused(fail_info, why, CA_SCEP_BAD_ALG,
+			       "an unsupported content cipher");
+	return 0;
 }
 
 /* CBC with PKCS#7 padding, either way. *OUT heap. */

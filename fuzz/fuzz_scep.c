@@ -13,7 +13,9 @@
  * cipher whose IV length fits, whole blocks of ciphertext no longer than
  * the input. The content is then decrypted with a key made from the input
  * (any key must give 0 or a clean -1, never more octets than it was
- * given). The same bytes go to the signer's check: 0 or -1
+ * given); a cipher mica does not support is never run. What the engine
+ * answers before decrypting (ca_scep_msg_check) goes on only with a
+ * verified message to an RSA key transport of a supported cipher. The same bytes go to the signer's check: 0 or -1
  * "signer_refused". And to GetNextCACert's check ca_scep_nextca_check, as
  * the content a front end taken over could ask the RA to vouch for: the
  * certs-only reader and the certificate reader behind it, with the
@@ -53,7 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mica_err err;
 	unsigned char key[CA_SCEP_KEY_MAX], *out = NULL;
 	size_t out_len = 0, klen, i;
-	int rc;
+	const char *why;
+	int rc, ri, fi;
 
 	mica_err_clear(&err);
 	rc = ca_scep_msg_parse(data, size, &m, &err);
@@ -83,13 +86,45 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    m.recips[i].ekey_len) ||
 			    m.recips[i].ekey_len > CA_SCEP_EKEY_MAX)
 				fuzz_fail("recipient outside the input");
+		if (m.sig_ok && m.sig_alg_bad != NULL)
+			fuzz_fail("verified with an unsupported algorithm");
+		/* What the engine answers before any decryption: go on only
+		 * with a verified message, to an RSA key transport of a
+		 * supported cipher; else one of the five failInfos. */
+		if (ca_scep_msg_check(&m, ra_der, ra_der_len, &ri, &fi,
+				      &why) == 0) {
+			if (ri < 0 || (size_t)ri >= m.nrecips ||
+			    !m.recips[ri].rsa || !m.sig_ok ||
+			    ca_scep_cipher_key_len(m.cipher) == 0)
+				fuzz_fail("ca_scep_msg_check let through "
+					  "what cannot be served");
+		} else if (fi < CA_SCEP_BAD_ALG || fi > CA_SCEP_BAD_CERT_ID ||
+			   why == NULL) {
+			fuzz_fail("ca_scep_msg_check answered failInfo %d", fi);
+		}
+		/* A key from the input: almost always the wrong one. */
+		for (i = 0; i < sizeof(key); i++)
+			key[i] = (unsigned char)(size > i ? data[size - 1 - i] : i);
+		/* A cipher mica does not support is read (for a FAILURE
+		 * badAlg) with no IV and must never be run. */
 		klen = ca_scep_cipher_key_len(m.cipher);
+		if (m.cipher == CA_SCEP_CIPHER_UNSUPPORTED) {
+			if (klen != 0 || m.iv_len != 0 || m.ct_len == 0 ||
+			    m.ct_len > size)
+				fuzz_fail("bad envelope of another cipher "
+					  "read");
+			mica_err_clear(&err);
+			rc = ca_scep_decrypt(&m, key, &out, &out_len, &err);
+			fuzz_check_err("ca_scep_decrypt", rc, &err);
+			if (rc == 0 || out != NULL)
+				fuzz_fail("a cipher mica does not support "
+					  "was run");
+			ca_scep_msg_free(&m);
+			goto signer;
+		}
 		if (klen == 0 || m.iv_len == 0 || m.iv_len > sizeof(m.iv) ||
 		    m.ct_len == 0 || m.ct_len > size || m.ct_len % 8 != 0)
 			fuzz_fail("bad envelope read");
-		/* A key from the input: almost always the wrong one. */
-		for (i = 0; i < klen; i++)
-			key[i] = (unsigned char)(size > i ? data[size - 1 - i] : i);
 		mica_err_clear(&err);
 		rc = ca_scep_decrypt(&m, key, &out, &out_len, &err);
 		fuzz_check_err("ca_scep_decrypt", rc, &err);
@@ -103,6 +138,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.ct != NULL || m.nrecips != 0) {
 		fuzz_fail("a refused message left output");
 	}
+signer:
 	mica_err_clear(&err);
 	rc = ca_scep_attrs_check(data, size, &err);
 	fuzz_check_err("ca_scep_attrs_check", rc, &err);

@@ -252,6 +252,211 @@ test_finds_only_its_own_recipient(void)
 	ca_scep_msg_free(&m);
 }
 
+/* ------------------------------------------- unsupported algorithms -- */
+
+/* Whole OID TLVs. */
+static const unsigned char T_SHA256[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+	0x65, 0x03, 0x04, 0x02, 0x01 };
+static const unsigned char T_SHA384[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+	0x65, 0x03, 0x04, 0x02, 0x02 };
+static const unsigned char T_RSA[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+	0xf7, 0x0d, 0x01, 0x01, 0x01 };
+static const unsigned char T_RSAES_OAEP[] = { 0x06, 0x09, 0x2a, 0x86, 0x48,
+	0x86, 0xf7, 0x0d, 0x01, 0x01, 0x07 };
+static const unsigned char T_RSASSA_PSS[] = { 0x06, 0x09, 0x2a, 0x86, 0x48,
+	0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
+static const unsigned char T_SHA1_RSA[] = { 0x06, 0x09, 0x2a, 0x86, 0x48,
+	0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05 };
+static const unsigned char T_SHA256_RSA[] = { 0x06, 0x09, 0x2a, 0x86, 0x48,
+	0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b };
+static const unsigned char T_AES256_CBC[] = { 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x01, 0x2a };
+static const unsigned char T_AES256_GCM[] = { 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x01, 0x2e };
+static const unsigned char T_DES_CBC[] = { 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02,
+	0x07 };
+static const unsigned char T_DES_ECB[] = { 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02,
+	0x06 };
+static const unsigned char T_TRANSACTION_ID[] = { 0x06, 0x0a, 0x60, 0x86,
+	0x48, 0x01, 0x86, 0xf8, 0x45, 0x01, 0x09, 0x07 };
+
+/* Where the OID TLV T (N octets) first (LAST 0) or last occurs in MSG:
+ * an offset, or LEN when it does not. */
+static size_t
+find_tlv(const unsigned char *msg, size_t len, const unsigned char *t,
+	 size_t n, int last)
+{
+	size_t at = len;
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(msg + i, t, n) == 0) {
+			at = i;
+			if (!last)
+				break;
+		}
+	return at;
+}
+
+/* A copy (heap) of MSG with the first or LAST occurrence of the OID TLV
+ * FROM replaced by TO, of the same length: the message as a client of
+ * that algorithm would send it, with the signature or messageDigest no
+ * longer matching. */
+static unsigned char *
+with_alg(const unsigned char *msg, size_t len, const unsigned char *from,
+	 const unsigned char *to, size_t n, int last)
+{
+	unsigned char *b = malloc(len);
+	size_t at = find_tlv(msg, len, from, n, last);
+
+	if (b == NULL || at == len) {
+		free(b);
+		return NULL;
+	}
+	memcpy(b, msg, len);
+	memcpy(b + at, to, n);
+	return b;
+}
+
+/* RFC 8894 3.2.1.4.5: a message read whole but for an algorithm mica does
+ * not support is answered FAILURE badAlg with its transactionID and
+ * senderNonce, not HTTP 400. Each kind, on both clients' messages. */
+static void
+test_reads_an_unsupported_algorithm_for_a_badalg_answer(void)
+{
+	static const struct {
+		const char *what;
+		int certmonger;        /* else scepclient */
+		const unsigned char *from, *to;
+		size_t n;
+		int last;
+		int envelope;          /* inside the signed content */
+	} cases[] = {
+		{ "digest SHA-384", 1, T_SHA256, T_SHA384, sizeof(T_SHA256),
+		  1, 0 },
+		{ "signature RSASSA-PSS", 1, T_RSA, T_RSASSA_PSS,
+		  sizeof(T_RSA), 1, 0 },
+		{ "sha256WithRSA under a SHA-1 digest", 0, T_SHA1_RSA,
+		  T_SHA256_RSA, sizeof(T_SHA1_RSA), 1, 0 },
+		{ "key transport RSAES-OAEP", 1, T_RSA, T_RSAES_OAEP,
+		  sizeof(T_RSA), 0, 1 },
+		{ "key transport RSAES-OAEP", 0, T_RSA, T_RSAES_OAEP,
+		  sizeof(T_RSA), 0, 1 },
+		{ "content cipher AES-256-GCM", 1, T_AES256_CBC, T_AES256_GCM,
+		  sizeof(T_AES256_CBC), 0, 1 },
+		{ "content cipher DES-ECB", 0, T_DES_CBC, T_DES_ECB,
+		  sizeof(T_DES_CBC), 0, 1 },
+	};
+	struct ca_scep_msg orig, m;
+	struct mica_err err;
+	const char *why;
+	int ri, fi;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const unsigned char *v = cases[i].certmonger ?
+			certmonger_pkcsreq_der : scepclient_pkcsreq_der;
+		size_t vl = cases[i].certmonger ? certmonger_pkcsreq_der_len :
+			    scepclient_pkcsreq_der_len;
+		unsigned char *b = with_alg(v, vl, cases[i].from, cases[i].to,
+					    cases[i].n, cases[i].last);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL_FATAL(ca_scep_msg_parse(v, vl, &orig, &err), 0);
+		/* The intact message goes on, to the RA's recipient. */
+		CU_ASSERT_EQUAL(ca_scep_msg_check(&orig, ra_der, ra_der_len,
+						  &ri, &fi, &why), 0);
+		CU_ASSERT_EQUAL(ri, 0);
+		mica_err_clear(&err);
+		if (ca_scep_msg_parse(b, vl, &m, &err) != 0) {
+			fprintf(stderr, "\n    %s: %s\n", cases[i].what,
+				err.msg);
+			CU_FAIL("a message of an unsupported algorithm was not "
+				"read");
+			ca_scep_msg_free(&orig);
+			free(b);
+			continue;
+		}
+		/* What the answer carries back. */
+		CU_ASSERT_STRING_EQUAL(m.tid, orig.tid);
+		CU_ASSERT_EQUAL(m.nonce_len, orig.nonce_len);
+		CU_ASSERT(memcmp(m.nonce, orig.nonce, orig.nonce_len) == 0);
+		CU_ASSERT_EQUAL(m.type, CA_SCEP_PKCSREQ);
+		CU_ASSERT_EQUAL(m.sig_ok, 0);
+		if (!cases[i].envelope) {
+			/* Refused before the signature is checked. */
+			CU_ASSERT_PTR_NOT_NULL(m.sig_alg_bad);
+			CU_ASSERT_EQUAL(ca_scep_msg_check(&m, ra_der,
+							  ra_der_len, &ri, &fi,
+							  &why), -1);
+			CU_ASSERT_EQUAL(fi, CA_SCEP_BAD_ALG);
+		} else {
+			CU_ASSERT_PTR_NULL(m.sig_alg_bad);
+			CU_ASSERT(m.recips[0].rsa == 0 ||
+				  m.cipher == CA_SCEP_CIPHER_UNSUPPORTED);
+			/* The envelope is signed content: changed under the
+			 * signature, it is badMessageCheck first... */
+			CU_ASSERT_EQUAL(ca_scep_msg_check(&m, ra_der,
+							  ra_der_len, &ri, &fi,
+							  &why), -1);
+			CU_ASSERT_EQUAL(fi, CA_SCEP_BAD_MESSAGE_CHECK);
+			/* ...and badAlg as its sender, who signed it, sends
+			 * it, before anything is decrypted. */
+			m.sig_ok = 1;
+			CU_ASSERT_EQUAL(ca_scep_msg_check(&m, ra_der,
+							  ra_der_len, &ri, &fi,
+							  &why), -1);
+			CU_ASSERT_EQUAL(fi, CA_SCEP_BAD_ALG);
+		}
+		ca_scep_msg_free(&m);
+		ca_scep_msg_free(&orig);
+		free(b);
+	}
+}
+
+/* badAlg needs the attributes it answers with: a message of an unsupported
+ * digest whose transactionID cannot be read stays unreadable (400), and a
+ * supported algorithm keeps its strict form. A cipher mica does not know
+ * is never run. */
+static void
+test_an_unsupported_algorithm_excuses_nothing_else(void)
+{
+	struct ca_scep_msg m;
+	struct mica_err err;
+	unsigned char *b, *out = NULL, key[CA_SCEP_KEY_MAX];
+	size_t at, out_len = 0;
+
+	b = with_alg(certmonger_pkcsreq_der, certmonger_pkcsreq_der_len,
+		     T_SHA256, T_SHA384, sizeof(T_SHA256), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	/* transactionID's value: SET { PrintableString } -> an INTEGER */
+	at = find_tlv(b, certmonger_pkcsreq_der_len, T_TRANSACTION_ID,
+		      sizeof(T_TRANSACTION_ID), 0);
+	CU_ASSERT_FATAL(at + sizeof(T_TRANSACTION_ID) + 2 <
+			certmonger_pkcsreq_der_len);
+	CU_ASSERT_EQUAL_FATAL(b[at + sizeof(T_TRANSACTION_ID)], CA_DER_SET);
+	b[at + sizeof(T_TRANSACTION_ID) + 2] = CA_DER_INTEGER;
+	mica_err_clear(&err);
+	CU_ASSERT_EQUAL(ca_scep_msg_parse(b, certmonger_pkcsreq_der_len, &m,
+					  &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_scep");
+	CU_ASSERT_EQUAL(m.ct, NULL);
+	free(b);
+	/* An unsupported cipher: never decrypted, whatever the key. */
+	b = with_alg(certmonger_pkcsreq_der, certmonger_pkcsreq_der_len,
+		     T_AES256_CBC, T_AES256_GCM, sizeof(T_AES256_CBC), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL_FATAL(ca_scep_msg_parse(b, certmonger_pkcsreq_der_len,
+						&m, &err), 0);
+	CU_ASSERT_EQUAL(m.cipher, CA_SCEP_CIPHER_UNSUPPORTED);
+	CU_ASSERT_EQUAL(ca_scep_cipher_key_len(m.cipher), 0);
+	memset(key, 0x5a, sizeof(key));
+	mica_err_clear(&err);
+	CU_ASSERT_EQUAL(ca_scep_decrypt(&m, key, &out, &out_len, &err), -1);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_scep_alg");
+	ca_scep_msg_free(&m);
+	free(b);
+}
+
 /* --------------------------------------------------------- CertRep -- */
 
 struct signed_attrs {
@@ -1220,6 +1425,10 @@ main(void)
 		  test_refuses_truncated_and_mutated_messages },
 		{ "a message to another RA has no recipient here",
 		  test_finds_only_its_own_recipient },
+		{ "an unsupported digest, signature, key transport or content cipher is read for a FAILURE badAlg",
+		  test_reads_an_unsupported_algorithm_for_a_badalg_answer },
+		{ "an unsupported algorithm excuses no unreadable attribute, and is never run",
+		  test_an_unsupported_algorithm_excuses_nothing_else },
 		{ "a CertRep is signed only after the signer's check, for every status and cipher",
 		  test_certrep_is_signed_only_after_the_signers_check },
 		{ "the RA key signs CertRep attributes only (not a PKCSReq, no strangers, no repeats)",

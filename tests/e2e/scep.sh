@@ -28,13 +28,21 @@
 #     from /admin's POST /api/v1/scep/mobileconfig: admin only, bad input a
 #     4xx that stores nothing, a plist download whose challenge enrolls;
 #   - certmonger: scep-submit -c and -C, and `getcert request` with a SCEP
-#     CA (GET PKIOperation) enrolls;
+#     CA (GET PKIOperation) enrolls; told to sign with SHA-384, it gets
+#     and reads a FAILURE badAlg (CA_REJECTED, "Unrecognized or
+#     unsupported algorithm");
 #   - against an RSA CA: scepclient (which encrypts to every certificate
 #     GetCACert gives) enrolls;
 #   - a restart keeps the RA key (sealed in the store) and its certificate,
 #     also after `mica passphrase` (which re-seals it with the CA keys; the
 #     old passphrase stops working): a CertPoll encrypted before the
 #     restart still decrypts;
+#   - a digest (SHA-384, MD5), signature algorithm (RSASSA-PSS), key
+#     transport (RSAES-OAEP) or content cipher (CAST5, AES-OFB) mica does
+#     not support: a CertRep FAILURE badAlg signed by the RA with
+#     SHA-256, the transactionID and the senderNonce as recipientNonce
+#     (openssl cms -verify and -cmsout -print), nothing stored or spent;
+#     unreadable attributes stay 400 bad_scep;
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
@@ -334,6 +342,80 @@ is "... and issued nothing" "$(count "SELECT count(*) FROM certificate")" "$N"
 is "... nor spent the challenge" \
 	"$(count "SELECT uses_left FROM token WHERE id = '$(echo "$TOKF" | cut -d_ -f2)'")" 1
 
+# ---- an algorithm mica does not support: a signed FAILURE badAlg -----------
+# RFC 8894 3.2.1.4.5: a message read whole - its signed attributes and its
+# envelope - whose digest, signature algorithm, key transport or content
+# cipher mica does not support is answered a CertRep FAILURE badAlg, not
+# an HTTP error no SCEP client reads: signed by the RA with SHA-256 (which
+# every SCEPStandard client checks, whatever digest it sent), with the
+# request's transactionID and its senderNonce as recipientNonce. Nothing
+# is decrypted, stored or spent. OpenSSL judges the answer.
+# certrep_attrs FILE: "digest NAME" (the SignerInfo's), then each signed
+# attribute of the CertRep FILE as "OID VALUE" (an OCTET STRING in hex),
+# as openssl cms -cmsout -print shows them.
+certrep_attrs() {
+	openssl cms -cmsout -print -inform DER -in "$1" | awk '
+		function flush() { if (oid != "") print oid, val; oid = "" }
+		/^ *digestAlgorithm: *$/ { dg = 1; next }
+		dg && /^ *algorithm: / { print "digest", $2; dg = 0; next }
+		/^ *signedAttrs:/ { in_attrs = 1; next }
+		!in_attrs { next }
+		/^ *signatureAlgorithm:/ { flush(); in_attrs = 0; next }
+		/^ *object: / { flush(); oid = $NF; gsub(/[()]/, "", oid); val = ""; next }
+		/PRINTABLESTRING:/ { sub(/.*PRINTABLESTRING:/, ""); val = $0; next }
+		/^ *OBJECT:/ { val = $NF; gsub(/[()]/, "", val); next }
+		/^ *[0-9a-f][0-9a-f][0-9a-f][0-9a-f] - / {
+			s = $0; sub(/^ *[0-9a-f]+ - /, "", s)
+			while (match(s, /^[0-9a-f][0-9a-f][ -]/)) {
+				val = val substr(s, 1, 2); s = substr(s, 4)
+			}
+			next
+		}'
+}
+# attr OID: its value in $W/a.attrs
+attr() { awk -v k="$1" '$1 == k { print $2 }' "$W/a.attrs"; }
+TOKA=$(token --uses 1)
+N=$(count "SELECT count(*) FROM certificate")
+db_dump "$D" >"$W/alg-before.sql"
+n=0
+for alg in "--digest sha384" "--digest md5" "--sig-alg pss" "--key-alg oaep" \
+	"--cipher cast5" "--cipher aes128-ofb"; do
+	n=$((n + 1))
+	# $alg is an option and its value: split on purpose
+	# shellcheck disable=SC2086
+	$TOOL make "$W/a.der" --ra "$W/ra.pem" --key "$W/a.key" --cn deva.example.test \
+		--challenge "$TOKA" --tid "tid-alg-$n" --nonce-out "$W/a.nonce" $alg ||
+		die "scep_msg make $alg"
+	scep_post "$W/a.der"
+	rm -f "$W/a.signer.pem"
+	openssl cms -verify -inform DER -in "$W/reply.der" -noverify -binary \
+		-out /dev/null -signer "$W/a.signer.pem" 2>"$W/a.verify"
+	is "$alg: 200, a CertRep the RA signed (openssl cms -verify)" \
+		"$HTTP_CODE $(openssl x509 -in "$W/a.signer.pem" -noout -fingerprint -sha256 2>/dev/null)" \
+		"200 $(openssl x509 -in "$W/ra.pem" -noout -fingerprint -sha256)"
+	certrep_attrs "$W/reply.der" >"$W/a.attrs"
+	# messageType, pkiStatus, failInfo, transactionID, recipientNonce
+	is "... CertRep FAILURE badAlg, its transactionID, recipientNonce = its senderNonce, SHA-256" \
+		"$(attr 2.16.840.1.113733.1.9.2) $(attr 2.16.840.1.113733.1.9.3) $(attr 2.16.840.1.113733.1.9.4) $(attr 2.16.840.1.113733.1.9.7) $(attr 2.16.840.1.113733.1.9.6) $(attr digest)" \
+		"3 2 0 tid-alg-$n $(cat "$W/a.nonce") sha256"
+done
+# badAlg needs the attributes it answers with: with an unsupported digest
+# and a messageType that cannot be read, the message cannot be read at all.
+$TOOL make "$W/a.der" --ra "$W/ra.pem" --key "$W/a.key" --cn deva.example.test \
+	--challenge "$TOKA" --digest sha384 --message-type 019 || die "scep_msg make"
+scep_post "$W/a.der"
+is "an unsupported digest and an unreadable messageType: 400 bad_scep" \
+	"$HTTP_CODE $(json_get "$W/reply.der" error 2>/dev/null)" "400 bad_scep"
+db_dump "$D" >"$W/alg-after.sql"
+cmp -s "$W/alg-before.sql" "$W/alg-after.sql" ||
+	diff "$W/alg-before.sql" "$W/alg-after.sql" | head -8 | cut -c1-300 >&2
+check "... none of them stored anything or spent the challenge" cmp -s "$W/alg-before.sql" "$W/alg-after.sql"
+$TOOL make "$W/a.der" --ra "$W/ra.pem" --key "$W/a.key" --cn deva.example.test \
+	--challenge "$TOKA" --tid tid-alg-ok || die "scep_msg make"
+scep_post "$W/a.der"
+is "and the same client with SHA-256 and AES enrolls with that challenge" \
+	"$(reply "$W/a.key")" "status=0 failinfo= tid=tid-alg-ok"
+
 # ---- replay ----------------------------------------------------------------
 TOK3=$(token --profile client --uses 1)
 $TOOL make "$W/r1.der" --ra "$W/ra.pem" --key "$W/r.key" --cn dev6.example.test --challenge "$TOK3" --tid tid-r6
@@ -629,15 +711,47 @@ EOF
 		CM_NEW=$(openssl x509 -in "$W/cm/cert.pem" -noout -serial 2>/dev/null)
 		check "certmonger renews it (getcert resubmit), no new token" \
 			sh -c "[ '$CM_NEW' != '$CM_OLD' ] && openssl verify -CAfile '$ROOT' '$W/cm/cert.pem' >/dev/null"
+		# A digest mica does not support: certmonger signs with the
+		# scep_digest of its CA entry (no getcert option sets it; the
+		# entry's file does), whatever GetCACaps says. It reads the
+		# CertRep FAILURE badAlg - the RA's signature, its nonce - and
+		# stops with RFC 8894's words for it, where an HTTP 400 would
+		# leave it retrying a server it could not understand.
+		TOK8=$(token --profile client --name cm2.example.test --uses 1)
+		CM_CA=$(grep -rlx 'id=mica' "$W/cm/home" | head -1)
+		if [ -n "$CM_CA" ] && sed -i '/^id=mica$/a scep_digest=SHA384' "$CM_CA"; then
+			N=$(count "SELECT count(*) FROM certificate")
+			NLOG=$(grep -c 'refused (failInfo 0): an unsupported digest algorithm' "$W/serve.out.err")
+			cat >"$W/cm/alg.sh" <<EOF
+getcert request -s -c mica -f "$W/cm/cert2.pem" -k "$W/cm/key2.pem" -N CN=cm2.example.test \
+	-L "$TOK8" -I cm2 -w -T $((60 * TIME_SCALE)) >/dev/null
+getcert list -s -i cm2
+EOF
+			HOME=$W/cm/home XDG_CONFIG_HOME=$W/cm/home/.config \
+				timeout $((120 * TIME_SCALE)) dbus-run-session -- bash "$W/cm/alg.sh" >"$W/cm/alg.log" 2>&1
+			is "certmonger with SHA-384: mica answers FAILURE badAlg" \
+				"$(grep -c 'refused (failInfo 0): an unsupported digest algorithm' "$W/serve.out.err")" \
+				"$((NLOG + 1))"
+			is "... which certmonger reads: CA_REJECTED, \"Unrecognized or unsupported algorithm\"" \
+				"$(sed -n 's/^[[:space:]]*status: //p; s/^[[:space:]]*ca-error: //p' "$W/cm/alg.log" | tr '\n' '|')" \
+				"CA_REJECTED|Unrecognized or unsupported algorithm identifier in client request.|"
+			is "... no certificate, the challenge not spent" \
+				"$(count "SELECT count(*) FROM certificate") $(count "SELECT uses_left FROM token WHERE id = '$(echo "$TOK8" | cut -d_ -f2)'")" \
+				"$N 1"
+		else
+			fail "certmonger's CA entry for mica not found under $W/cm/home"
+		fi
 	else
 		skip "certmonger enrolls" "dbus-run-session or getcert missing"
 		skip "certmonger renews" "dbus-run-session or getcert missing"
+		skip "certmonger with SHA-384 gets FAILURE badAlg" "dbus-run-session or getcert missing"
 	fi
 else
 	skip "certmonger scep-submit -c" "certmonger not installed"
 	skip "certmonger scep-submit -C" "certmonger not installed"
 	skip "certmonger enrolls" "certmonger not installed"
 	skip "certmonger renews" "certmonger not installed"
+	skip "certmonger with SHA-384 gets FAILURE badAlg" "certmonger not installed"
 fi
 
 # ---- hostile input -----------------------------------------------------------
@@ -679,7 +793,8 @@ is "a message to another recipient: FAILURE badMessageCheck" "$($TOOL reply "$W/
 	"status=2 failinfo=1"
 $TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --digest md5
 scep_post "$W/t.der"
-is "an MD5 signature is refused (400)" "$HTTP_CODE" 400
+is "an MD5 signature is refused: FAILURE badAlg" \
+	"$HTTP_CODE $(reply "$W/h.key" | cut -d' ' -f1-2)" "200 status=2 failinfo=0"
 $TOOL make "$W/t.der" --ra "$W/ra.pem" --key "$W/h.key" --cn dev8.example.test --challenge "$TOK6" --message-type 019
 scep_post "$W/t.der"
 is "messageType \"019\" (not the one spelling of 19) is refused (400)" "$HTTP_CODE" 400

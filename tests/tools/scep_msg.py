@@ -8,9 +8,10 @@ Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
 
   scep_msg.py make OUT --ra RA.pem --key KEY.pem --cn NAME [--challenge C]
       [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
-      [--cipher aes128|aes256|des3] [--digest sha256|sha1|md5]
+      [--cipher aes128|aes256|des3|cast5|aes128-ofb]
+      [--digest sha256|sha1|sha384|md5] [--sig-alg rsa|pss] [--key-alg rsa|oaep]
       [--signer CERT.pem | --fake-signer BITS:EBITS] [--csr-key KEY2.pem]
-      [--serial HEX --issuer-of CERT.pem]
+      [--serial HEX --issuer-of CERT.pem] [--nonce-out FILE]
       [--envelope-from MSG.der] [--message-type RAW] [--plaintext HEX]
   scep_msg.py reply IN --ra RA.pem --key KEY.pem [--out CERT.pem]
       prints "status=N failinfo=N tid=T" (the signature checked with the
@@ -27,6 +28,10 @@ that signs the message: a renewal with a new key, or someone's CSR wrapped
 by another.
 --plaintext encrypts HEX (whole cipher blocks) as it is, no padding added:
 content whose padding is right or wrong, as a padding oracle probes.
+--digest sha384 and md5, --sig-alg pss (RSASSA-PSS, SHA-256), --key-alg
+oaep (RSAES-OAEP, SHA-1) and --cipher cast5 (CAST5-CBC, RFC 2984) and aes128-ofb
+are algorithms mica does not support: a client's that mica answers
+FAILURE badAlg. --nonce-out writes the senderNonce, hex.
 --envelope-from takes the encrypted envelope of an existing message as it
 is, and signs it anew: a copy signed again by someone who cannot read it.
 KEY.pem is made (RSA-2048) when missing, and with it the self-signed
@@ -122,16 +127,20 @@ OID = {
     "data": "1.2.840.113549.1.7.1", "signedData": "1.2.840.113549.1.7.2",
     "envelopedData": "1.2.840.113549.1.7.3", "rsa": "1.2.840.113549.1.1.1",
     "sha256": "2.16.840.1.101.3.4.2.1", "sha1": "1.3.14.3.2.26",
-    "md5": "1.2.840.113549.2.5",
+    "md5": "1.2.840.113549.2.5", "sha384": "2.16.840.1.101.3.4.2.2",
     "aes128": "2.16.840.1.101.3.4.1.2", "aes256": "2.16.840.1.101.3.4.1.42",
-    "des3": "1.2.840.113549.3.7",
+    "des3": "1.2.840.113549.3.7", "cast5": "1.2.840.113533.7.66.10",
+    "aes128-ofb": "2.16.840.1.101.3.4.1.3",
+    "oaep": "1.2.840.113549.1.1.7", "pss": "1.2.840.113549.1.1.10",
+    "mgf1": "1.2.840.113549.1.1.8",
     "contentType": "1.2.840.113549.1.9.3", "messageDigest": "1.2.840.113549.1.9.4",
     "messageType": "2.16.840.1.113733.1.9.2", "pkiStatus": "2.16.840.1.113733.1.9.3",
     "failInfo": "2.16.840.1.113733.1.9.4", "senderNonce": "2.16.840.1.113733.1.9.5",
     "recipientNonce": "2.16.840.1.113733.1.9.6", "transactionID": "2.16.840.1.113733.1.9.7",
 }
 TYPES = {"pkcsreq": 19, "renewalreq": 17, "certpoll": 20, "getcert": 21, "getcrl": 22}
-HASH = {"sha256": hashes.SHA256, "sha1": hashes.SHA1, "md5": hashes.MD5}
+HASH = {"sha256": hashes.SHA256, "sha1": hashes.SHA1, "md5": hashes.MD5,
+        "sha384": hashes.SHA384}
 
 
 def ias(cert):
@@ -171,20 +180,44 @@ def self_signed(key, cn):
 
 def envelope(a, ra, content):
     """EnvelopedData of CONTENT to the RA (RFC 5652 6, 8894 3.3)."""
-    klen = {"aes128": 16, "aes256": 32, "des3": 24}[a.cipher]
-    cek, iv = os.urandom(klen), os.urandom(8 if a.cipher == "des3" else 16)
-    alg = algorithms.TripleDES(cek) if a.cipher == "des3" else algorithms.AES(cek)
-    e = Cipher(alg, modes.CBC(iv)).encryptor()
+    klen = {"aes128": 16, "aes256": 32, "des3": 24, "cast5": 16,
+            "aes128-ofb": 16}[a.cipher]
+    cek, iv = os.urandom(klen), os.urandom(8 if a.cipher in ("des3", "cast5") else 16)
+    mode = modes.OFB(iv) if a.cipher == "aes128-ofb" else modes.CBC(iv)
+    if a.cipher == "des3":
+        alg = algorithms.TripleDES(cek)
+    elif a.cipher == "cast5":
+        try:  # cryptography 43 moved it to decrepit
+            from cryptography.hazmat.decrepit.ciphers.algorithms import CAST5
+        except ImportError:
+            import warnings
+            with warnings.catch_warnings():  # "CAST5 has been deprecated"
+                warnings.simplefilter("ignore")
+                CAST5 = algorithms.CAST5
+        alg = CAST5(cek)
+    else:
+        alg = algorithms.AES(cek)
+    # RFC 2984 3: CAST5CBCParameters { iv, keyLength }, not an OCTET
+    # STRING as the others' IV is.
+    params = seq(octet(iv), integer(128)) if a.cipher == "cast5" else octet(iv)
+    e = Cipher(alg, mode).encryptor()
     if a.plaintext is not None:
         ct = e.update(bytes.fromhex(a.plaintext)) + e.finalize()
     else:
         p = padding.PKCS7(alg.block_size).padder()
         ct = e.update(p.update(content) + p.finalize()) + e.finalize()
-    ek = ra.public_key().encrypt(cek, apad.PKCS1v15())
+    if a.key_alg == "oaep":
+        # RFC 4055 4.1: RSAES-OAEP-params all default (SHA-1, MGF1-SHA-1)
+        ek = ra.public_key().encrypt(cek, apad.OAEP(apad.MGF1(hashes.SHA1()),
+                                                    hashes.SHA1(), None))
+        kalg = seq(oid(OID["oaep"]), seq())
+    else:
+        ek = ra.public_key().encrypt(cek, apad.PKCS1v15())
+        kalg = seq(oid(OID["rsa"]), null())
     env = seq(oid(OID["envelopedData"]), tlv(0xA0, seq(
         integer(0),
-        set_(seq(integer(0), ias(ra), seq(oid(OID["rsa"]), null()), octet(ek))),
-        seq(oid(OID["data"]), seq(oid(OID[a.cipher]), octet(iv)), tlv(0x80, ct)))))
+        set_(seq(integer(0), ias(ra), kalg, octet(ek))),
+        seq(oid(OID["data"]), seq(oid(OID[a.cipher]), params), tlv(0x80, ct)))))
     return env
 
 
@@ -223,15 +256,28 @@ def make(a):
         env = envelope(a, ra, content)
     h = hashes.Hash(HASH[a.digest]())
     h.update(env)
+    nonce = os.urandom(16)
+    if a.nonce_out:
+        open(a.nonce_out, "w").write(nonce.hex() + "\n")
     attrs = [
         seq(oid(OID["contentType"]), set_(oid(OID["data"]))),
         seq(oid(OID["messageDigest"]), set_(octet(h.finalize()))),
         seq(oid(OID["messageType"]), set_(printable(a.message_type or str(TYPES[a.type])))),
         seq(oid(OID["transactionID"]), set_(printable(a.tid))),
-        seq(oid(OID["senderNonce"]), set_(octet(os.urandom(16)))),
+        seq(oid(OID["senderNonce"]), set_(octet(nonce))),
     ]
     sattrs = set_(*attrs)
-    sig = key.sign(sattrs, apad.PKCS1v15(), HASH[a.digest]())
+    if a.sig_alg == "pss":
+        # RFC 4055 3.1: SHA-256, MGF1 with SHA-256, a 32-octet salt
+        sig = key.sign(sattrs, apad.PSS(apad.MGF1(hashes.SHA256()), 32),
+                       hashes.SHA256())
+        h256 = seq(oid(OID["sha256"]), null())
+        salg = seq(oid(OID["pss"]), seq(tlv(0xA0, h256),
+                                        tlv(0xA1, seq(oid(OID["mgf1"]), h256)),
+                                        tlv(0xA2, integer(32))))
+    else:
+        sig = key.sign(sattrs, apad.PKCS1v15(), HASH[a.digest]())
+        salg = seq(oid(OID["rsa"]), null())
     signer_ias = ias(signer)
     signer_der = signer.public_bytes(serialization.Encoding.DER)
     if a.fake_signer:
@@ -255,7 +301,7 @@ def make(a):
         sig = (n - 54321).to_bytes(bits // 8, "big")
     dalg = seq(oid(OID[a.digest]), null())
     si = seq(integer(1), signer_ias, dalg, b"\xa0" + sattrs[1:],
-             seq(oid(OID["rsa"]), null()), octet(sig))
+             salg, octet(sig))
     sd = seq(integer(1), set_(dalg), seq(oid(OID["data"]), tlv(0xA0, octet(env))),
              tlv(0xA0, signer_der), set_(si))
     open(a.file, "wb").write(seq(oid(OID["signedData"]), tlv(0xA0, sd)))
@@ -347,7 +393,11 @@ def main():
     ap.add_argument("--challenge")
     ap.add_argument("--type", default="pkcsreq", choices=sorted(TYPES))
     ap.add_argument("--tid", default=os.urandom(8).hex())
-    ap.add_argument("--cipher", default="aes128", choices=["aes128", "aes256", "des3"])
+    ap.add_argument("--cipher", default="aes128",
+                    choices=["aes128", "aes256", "des3", "cast5", "aes128-ofb"])
+    ap.add_argument("--sig-alg", default="rsa", choices=["rsa", "pss"])
+    ap.add_argument("--key-alg", default="rsa", choices=["rsa", "oaep"])
+    ap.add_argument("--nonce-out")
     ap.add_argument("--digest", default="sha256", choices=sorted(HASH))
     ap.add_argument("--signer")
     ap.add_argument("--fake-signer", metavar="BITS:EBITS")
