@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/err.h"
 
@@ -596,6 +597,17 @@ struct ca_cert {
 };
 void ca_cert_free(struct ca_cert *c);
 void ca_cert_array_free(struct ca_cert *a, size_t n);
+/* The profile of a certificate known only from a CRL of this CA that
+ * listed it (ca/carry.c: restore --crl, revoke --from-crl): revoked, with
+ * no body, subject, names or key (its spki_sha256 is a stand-in, unique,
+ * never shown), its dates those carry.c gave it. */
+#define CA_PROFILE_FROM_CRL "from-crl"
+static inline int
+ca_cert_from_crl(const struct ca_cert *c)
+{
+	return c->der == NULL && c->profile != NULL &&
+	       strcmp(c->profile, CA_PROFILE_FROM_CRL) == 0;
+}
 
 
 struct ca_cert_filter {

@@ -599,9 +599,6 @@ void ca_scep_state_free(struct ca_scep_state *s);
 
 /* ------------------------------------------------------------- carry.c -- */
 
-/* The profile of a certificate known only from a CRL of this CA that
- * listed it (ca/carry.c): no body, no key, revoked. */
-#define CA_PROFILE_FROM_CRL "from-crl"
 
 struct ca_crl_info;
 /* Read the CRL file F into *DER (heap) and *CRL (pointing into it): one

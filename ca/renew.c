@@ -26,6 +26,9 @@
 static int
 renewable(const struct db_cert *old, const char *serial, struct mica_err *err)
 {
+	if (old->status == DB_CERT_REVOKED)
+		return mica_err_set(err, MICA_E_CONFLICT, "revoked",
+				    "certificate %s is revoked and cannot be renewed", serial);
 	if (old->der == NULL)
 		return mica_err_set(err, MICA_E_CONFLICT, "not_issued",
 				    "certificate %s was never completed; revoke it instead",
@@ -138,6 +141,12 @@ renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		return mica_err_set(err, MICA_E_BADREQ, "bad_days", "days must be positive");
 	if (get_old(ca, serial, &old, err) != 0)
 		goto out;
+	if (old.der == NULL && old.status == DB_CERT_REVOKED) {
+		/* One known only from a CRL (restore --crl) has no body. */
+		mica_err_set(err, MICA_E_CONFLICT, "revoked",
+			     "certificate %s is revoked and cannot be renewed", serial);
+		goto out;
+	}
 	if (old.der == NULL) {
 		mica_err_set(err, MICA_E_CONFLICT, "not_issued",
 			     "certificate %s was never completed; revoke it instead", serial);

@@ -666,7 +666,7 @@ cert_json(const struct ca_cert *c, int64_t now)
 		cli_jput(o, "revoked_at", cli_jtime(c->revoked_at), &bad);
 		cli_jput(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
 	}
-	cli_jput(o, "spki_sha256", json_string(hex), &bad);
+	cli_jput(o, "spki_sha256", ca_cert_from_crl(c) ? json_null() : json_string(hex), &bad);
 	cli_jput(o, "created_at", cli_jtime(c->created_at), &bad);
 	if (bad) {
 		json_decref(o);
@@ -893,6 +893,15 @@ cmd_show(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	if ((mode == 1 || mode == 2) && ca_cert_from_crl(&cert)) {
+		mica_err_set(&err, MICA_E_CONFLICT, "not_issued",
+			     "certificate %s is known here only from a CRL of "
+			     "this CA that listed it as revoked (restore --crl, "
+			     "revoke --from-crl): there are no certificate bytes",
+			     cert.serial);
+		rc = cli_fail(&err);
+		goto out;
+	}
 	if ((mode == 1 || mode == 2) && cert.der == NULL) {
 		mica_err_set(&err, MICA_E_CONFLICT, "not_issued",
 			     "certificate %s was recorded but never completed (no certificate bytes)",
@@ -939,6 +948,11 @@ cmd_show(const char *datadir, int argc, char **argv)
 			       cert.renewed ? "" : " (no longer valid)");
 		if (cert.request_id != NULL)
 			cli_line("Request:     %s\n", cert.request_id);
+		if (ca_cert_from_crl(&cert))
+			printf("Known from:  a CRL of this CA that listed it "
+			       "(restore --crl, revoke --from-crl): issued by the "
+			       "store a backup was restored from, after the "
+			       "backup; its dates are stand-ins\n");
 	}
 out:
 	free(pem);

@@ -280,7 +280,7 @@ web_json_cert(const struct ca_cert *c, int64_t now)
 		put(o, "revoked_at", web_jtime(c->revoked_at), &bad);
 		put(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
 	}
-	put(o, "spki_sha256", json_string(hex), &bad);
+	put(o, "spki_sha256", ca_cert_from_crl(c) ? json_null() : json_string(hex), &bad);
 	put(o, "created_at", web_jtime(c->created_at), &bad);
 	if (c->der != NULL && c->der_len > 0)
 		put(o, "certificate", web_jpem("CERTIFICATE", c->der, c->der_len), &bad);

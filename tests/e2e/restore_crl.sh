@@ -117,6 +117,16 @@ done
 checkv "openssl verify -crl_check: b.pem, never revoked, passes" \
 	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/next.pem" "$W/b.pem"
 
+# C is known here only from the CRL: said so, not "never completed".
+"$MICA" -d "$R" show "$C" >"$W/show-c.out" 2>&1
+check "show C: known from a CRL of this CA" grep -q "^Known from:  a CRL of this CA" "$W/show-c.out"
+is "show C --json: no key hash (it has none here)" \
+	"$("$MICA" -d "$R" show "$C" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spki_sha256"])')" None
+expect_rc "show C --pem: no certificate bytes (exit 6)" 6 "$MICA" -d "$R" show "$C" --pem
+check "... saying it is known only from a CRL" grep -q "known here only from a CRL" "$TMP/rc.err"
+expect_rc "renew C: revoked (exit 6)" 6 env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$R" renew "$C"
+check "... saying so, not 'never completed'" grep -q "is revoked and cannot be renewed" "$TMP/rc.err"
+
 # OCSP from the daemon on the restored store.
 install -m 600 /dev/null "$R/passphrase" && printf '%s\n' "$PASS_VALUE" >"$R/passphrase"
 serve_start "$W/serve.out" "$R" -- --domain example.test || serve_failed "$W/serve.out"
