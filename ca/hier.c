@@ -66,6 +66,9 @@ self_issued(const struct ca_cert_info *c)
 	return same_name(c->subject, c->subject_len, c->issuer, c->issuer_len);
 }
 
+static int own_key_condemned(struct ca *ca, char *by, size_t by_size,
+			     const char **reason_name, struct mica_err *err);
+
 /* ------------------------------------------------------------ chain -- */
 
 int
@@ -690,6 +693,22 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			     " or its pending renewal's" : "");
 		goto out;
 	}
+	if (x.mode == FOR_SAME_KEY) {
+		const char *why = NULL;
+		char by[140];
+		int k;
+
+		if ((k = own_key_condemned(ca, by, sizeof(by), &why, err)) < 0)
+			goto out;
+		if (k > 0) {
+			mica_err_set(err, MICA_E_CONFLICT, "key_compromised",
+				     "%s revokes this CA's certificate (%s): a "
+				     "new certificate for the same key leaves "
+				     "it as exposed; install one for a new key "
+				     "(renew-ca --new-key)", by, why);
+			goto out;
+		}
+	}
 	{
 		const struct ca_cert_info *c = &pool->c[target].ci;
 
@@ -1051,6 +1070,23 @@ ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
 		path_len = ci.path_len >= 0 ? ci.path_len : 0;
 	}
 	if (!new_key) {
+		const char *why = NULL;
+		char by[140];
+		int bad;
+
+		/* A key whose certificate was revoked as compromised is
+		 * never certified again (sign-ca refuses it on a mica root;
+		 * another root would sign what it is sent). */
+		if ((bad = own_key_condemned(ca, by, sizeof(by), &why, err)) < 0)
+			goto out;
+		if (bad > 0) {
+			mica_err_set(err, MICA_E_CONFLICT, "key_compromised",
+				     "%s revokes this CA's certificate (%s): "
+				     "its key is not certified again; ask for a "
+				     "certificate for a new key (renew-ca "
+				     "--new-key)", by, why);
+			goto out;
+		}
 		if (ca_ca_request(ca->sh->key, ca->sh->subject,
 				  ca->sh->subject_len, ca->sh->public_url,
 				  path_len, (const char *const *)doms, nd, csr,
@@ -1301,6 +1337,91 @@ revoker_text(const struct ca_shared *sh, int which, char *buf, size_t size)
 	}
 	path_name(sh, (size_t)which, name, sizeof(name));
 	snprintf(buf, size, "the CRL of %s", name);
+}
+
+/* The reason an entry gives SERIAL (own_revocation's walk). */
+struct own_entry {
+	const unsigned char *serial;
+	size_t serial_len;
+	int found, reason;
+};
+
+static int
+own_entry_cb(void *ctx, const unsigned char *serial, size_t len,
+	     int64_t revoked_at, int reason)
+{
+	struct own_entry *o = ctx;
+
+	(void)revoked_at;
+	if (len == o->serial_len && memcmp(serial, o->serial, len) == 0) {
+		o->found = 1;
+		o->reason = reason;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether the path's CRLs revoke this CA's own certificate for a reason
+ * that condemns its key: keyCompromise, cACompromise, aACompromise,
+ * unspecified or none given (openssl ca -revoke without -crl_reason) -
+ * not superseded, affiliationChanged, cessationOfOperation,
+ * privilegeWithdrawn or a hold, which a new certificate for the same key
+ * may follow. 1 so (BY says whose CRL, REASON_NAME the reason), 0 not,
+ * -1 the store. */
+static int
+own_key_condemned(struct ca *ca, char *by, size_t by_size,
+		  const char **reason_name, struct mica_err *err)
+{
+	struct ca_shared *sh = ca->sh;
+	struct ca_cert_info c, up;
+	struct ca_crl_info crl;
+	struct db_root_crl row;
+	struct own_entry o;
+	struct mica_err e;
+	const unsigned char *u;
+	size_t ul;
+
+	if (ca_revoked_check(ca, 1, &e) == 0)
+		return 0;
+	if (strcmp(e.code, "ca_revoked") != 0) {
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	if (atomic_load(&sh->revoked) != 1 ||
+	    ca_cert_info_read(sh->cert_der, sh->cert_len, &c, err) != 0 ||
+	    (u = path_der(sh, 1, &ul)) == NULL ||
+	    ca_cert_info_read(u, ul, &up, err) != 0)
+		return atomic_load(&sh->revoked) != 1 ? 0 : -1;
+	memset(&row, 0, sizeof(row));
+	if (db_root_crl_latest(ca->db, up.ski, up.ski_len, &row, err) != 0)
+		return -1;
+	memset(&o, 0, sizeof(o));
+	o.serial = c.serial;
+	o.serial_len = c.serial_len;
+	o.reason = -1;
+	if (ca_crl_info_read(row.der, row.der_len, &crl, err) != 0 ||
+	    (ca_crl_foreach_entry(&crl, own_entry_cb, &o, &e) != 0 && !o.found)) {
+		db_root_crl_free(&row);
+		/* Unreadable entries: judged the worst way. */
+		o.found = 1;
+		o.reason = -1;
+	} else {
+		db_root_crl_free(&row);
+	}
+	if (!o.found)
+		return 0;
+	switch (o.reason) {
+	case CA_REASON_AFFILIATION_CHANGED:
+	case CA_REASON_SUPERSEDED:
+	case CA_REASON_CESSATION:
+	case CA_REASON_HOLD:
+	case CA_REASON_PRIVILEGE_WITHDRAWN:
+		return 0;
+	}
+	revoker_text(sh, 1, by, by_size);
+	*reason_name = o.reason < 0 ? "no reason given" : ca_reason_name(o.reason);
+	return 1;
 }
 
 int

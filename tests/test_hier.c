@@ -1905,10 +1905,11 @@ org_ca_free(struct org_ca *c)
 }
 
 /* ROOT's CRL number NUMBER (DER, heap) revoking the serials SERIALS (N,
- * one octet each) for cACompromise. */
+ * one octet each) for REASON. */
 static int
-org_crl(const struct org_ca *root, const unsigned char *serials, size_t n,
-	int64_t number, unsigned char **der, size_t *len)
+org_crl_reason(const struct org_ca *root, const unsigned char *serials,
+	       size_t n, int64_t number, int reason, unsigned char **der,
+	       size_t *len)
 {
 	struct ca_crl_entry e[4];
 	struct ca_tbs_crl t;
@@ -1923,7 +1924,7 @@ org_crl(const struct org_ca *root, const unsigned char *serials, size_t n,
 	for (size_t i = 0; i < n && i < 4; i++) {
 		e[i].serial[0] = serials[i];
 		e[i].serial_len = 1;
-		e[i].reason = 2;
+		e[i].reason = reason;
 		e[i].revoked_at = now - 60;
 	}
 	memset(&t, 0, sizeof(t));
@@ -1945,6 +1946,15 @@ org_crl(const struct org_ca *root, const unsigned char *serials, size_t n,
 		rc = 0;
 	free(tbs);
 	return rc;
+}
+
+/* The same for cACompromise. */
+static int
+org_crl(const struct org_ca *root, const unsigned char *serials, size_t n,
+	int64_t number, unsigned char **der, size_t *len)
+{
+	return org_crl_reason(root, serials, n, number, CA_REASON_CA_COMPROMISE,
+			      der, len);
 }
 
 /* An issuing CA awaiting its certificate in G_TMP/DIR, opened unlocked. */
@@ -2128,6 +2138,38 @@ test_revoked_under_org_root(void)
 	CU_ASSERT_STRING_EQUAL(err.code, "ca_revoked");
 	ca_close(served);
 	served = NULL;
+
+	/* Revoked as compromised, its key is not certified again: no
+	 * request for the same key. */
+	CU_ASSERT_EQUAL(ca_renew_ca(ica, &cli, 0, NULL, -1, NULL, &csr,
+				    &csr_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the root's CRL revokes this "
+				      "CA's certificate (cACompromise)"));
+	CU_ASSERT_PTR_NULL(csr);
+	/* Revoked as superseded (a newer CRL says so), it may be: a new
+	 * certificate for the same key is what supersedes it. */
+	CU_ASSERT_EQUAL_FATAL(org_crl_reason(&root, &own, 1, 3,
+					     CA_REASON_SUPERSEDED, &crl,
+					     &crl_len), 0);
+	CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, crl, crl_len, notice,
+					   &err), 0);
+	free(crl);
+	CU_ASSERT_EQUAL(ca_renew_ca(ica, &cli, 0, NULL, -1, NULL, &csr,
+				    &csr_len, &err), 0);
+	free(csr);
+	csr = NULL;
+	/* With no reason given (unspecified is left out), judged the worst
+	 * way. */
+	CU_ASSERT_EQUAL_FATAL(org_crl_reason(&root, &own, 1, 4, 0, &crl,
+					     &crl_len), 0);
+	CU_ASSERT_EQUAL(ca_root_crl_import(ica, &cli, crl, crl_len, notice,
+					   &err), 0);
+	free(crl);
+	CU_ASSERT_EQUAL(ca_renew_ca(ica, &cli, 0, NULL, -1, NULL, &csr,
+				    &csr_len, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(no reason given)"));
 
 	/* A rollover to a new certificate lifts it. */
 	CU_ASSERT_EQUAL_FATAL(ca_renew_ca(ica, &cli, 1, NULL, -1, NULL, &csr,

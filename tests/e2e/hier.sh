@@ -1436,6 +1436,18 @@ grep -q "revokes this CA's certificate.*issuing nothing, serving the CRLs" "$W/s
 is "... /healthz 503 at once" "$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")" 503
 serve_stop
 
+# Revoked as cACompromise: its key is never certified again - not asked
+# for by renew-ca, not installed when the root signs it anyway.
+expect_rc "renew-ca with the same key: refused (6)" 6 m -d V renew-ca --csr-out vsame.csr
+check "... key_compromised, saying whose CRL and why" \
+	grep -q "the root's CRL revokes this CA's certificate (cACompromise): its key is not certified again.*--new-key" "$TMP/rc.err"
+[ ! -e vsame.csr ] && ok "... writing no request" || fail "renew-ca wrote vsame.csr"
+openssl ca -batch -config org/ca.cnf -extensions v3_ca -in v.csr -out vsame.crt -notext >org/vsame.log 2>&1 ||
+	die "openssl ca (V, the same key again)"
+expect_rc "install-ca of a new certificate for the compromised key: refused (6)" 6 \
+	m -d V install-ca --cert vsame.crt
+check "... saying to install one for a new key" grep -q "install one for a new key" "$TMP/rc.err"
+expect_rc "... issuance still refused" 6 m -d V issue --csr vleaf.csr --out /dev/null
 expect_rc "renew-ca --new-key" 0 m -d V renew-ca --new-key --csr-out v2.csr
 openssl ca -batch -config org/ca.cnf -extensions v3_ca -in v2.csr -out v2.crt -notext >org/v2.log 2>&1 ||
 	die "openssl ca (V, rollover)"
