@@ -35,7 +35,7 @@ static const struct {
 	{ "install-ca",  cmd_install_ca,  "install the CA certificate a CA above issued to this one" },
 	{ "sign-ca",     cmd_sign_ca,     "on a root: sign an issuing CA's (or cross-sign a root's) certificate" },
 	{ "renew-ca",    cmd_renew_ca,    "request this issuing CA's next certificate (rollover)" },
-	{ "import-crl",  cmd_import_crl,  "keep the offline root's CRL, to serve at /root.crl" },
+	{ "import-crl",  cmd_import_crl,  "keep the CRL of a CA above (the root's is served at /root.crl)" },
 	{ "request",     cmd_request,     "list, show, approve or deny pending requests" },
 	{ "token",       cmd_token,       "create, list or revoke API tokens" },
 	{ "acme",        cmd_acme,        "list or deactivate ACME accounts, list their orders" },
