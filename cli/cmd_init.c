@@ -740,6 +740,12 @@ cmd_restore(const char *datadir, int argc, char **argv)
 	file = argv[optind];
 	if (file[0] == '\0')
 		return cli_usage("restore", "FILE is empty");
+	/* '-' is standard input elsewhere (--crl -), but a backup is a
+	 * database SQLite opens by name: say so, not "cannot read -". */
+	if (strcmp(file, "-") == 0 && strcmp(argv[optind - 1], "--") != 0)
+		return cli_usage("restore", "a backup is a database file, not "
+				 "standard input: give FILE by name (a file named "
+				 "'-' goes after '--')");
 	if (cli_crls_read(&crls, &err) != 0) {
 		cli_crls_free(&crls);
 		return cli_fail(&err);

@@ -811,6 +811,10 @@ grep -q "a backup is a database file, not standard output" "$TMP/rc.err" &&
 	ok "... saying that a backup cannot go to standard output" ||
 	fail "backup - said: $(cat "$TMP/rc.err")"
 expect_rc "restore '': a usage error" 2 "$MICA" -d "$W/restore-empty" restore ""
+expect_rc "restore -: a usage error" 2 "$MICA" -d "$W/restore-empty" restore -
+grep -q "a backup is a database file, not standard input" "$TMP/rc.err" &&
+	ok "... saying that a backup is not read from standard input" ||
+	fail "restore - said: $(cat "$TMP/rc.err")"
 [ ! -e "$W/restore-empty" ] && ok "... which made no directory" || fail "restore '' made $W/restore-empty"
 (cd "$W" && om backup -- -dash.db 2>/dev/null) && [ -s "$W/-dash.db" ] && ok "backup -- -dash.db: a name beginning with '-' after '--'" || fail "backup -- -dash.db"
 (cd "$W" && MICA_PASSPHRASE="correct horse battery staple out" "$MICA" -d "$W/r-dash" restore -- -dash.db 2>/dev/null) && [ -s "$W/r-dash/mica.db" ] && ok "restore -- -dash.db" || fail "restore -- -dash.db"
