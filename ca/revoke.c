@@ -28,6 +28,7 @@ struct revoke_tx {
 	int has_rsa_id;             /* the key is RSA: rsa_id is its modulus's */
 	unsigned char rsa_id[32];
 	int cascade;                /* keyCompromise revokes the key's others */
+	int condemn;                /* the key goes on the compromised list */
 	char (*also)[DB_SERIAL_MAX]; /* those it revoked */
 	size_t nalso;
 };
@@ -104,12 +105,15 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 				 ca_reason_name(x->reason), err) != 0)
 			return -1;
 		/* The key itself is compromised: no issuance path certifies
-		 * it again (ca_issue), from this commit on. */
-		if (x->reason == CA_REASON_KEY_COMPROMISE &&
-		    (db_key_compromised_add(db, x->serial, now,
-					    x->has_rsa_id ? x->rsa_id : NULL,
-					    err) != 0 ||
-		     (x->cascade && revoke_same_key(x, db, now, err) != 0)))
+		 * it again (ca_issue, sign-ca's ca_key_check), from this
+		 * commit on. */
+		if (x->condemn &&
+		    db_key_compromised_add(db, x->serial, now,
+					   x->has_rsa_id ? x->rsa_id : NULL,
+					   err) != 0)
+			return -1;
+		if (x->reason == CA_REASON_KEY_COMPROMISE && x->cascade &&
+		    revoke_same_key(x, db, now, err) != 0)
 			return -1;
 	} else {
 		if (db_cert_unrevoke(db, x->serial, err) != 0 ||
@@ -194,20 +198,35 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.reason = reason;
 	x.has_rsa_id = 0;
 	x.cascade = cascade;
+	x.condemn = 0;
 	x.also = NULL;
 	x.nalso = 0;
-	/* An RSA key is compromised under every exponent: its modulus goes
-	 * on the list too. Read before the write lock (a certificate's key
-	 * never changes); a serial unknown here fails in the transaction. */
-	if (!release && reason == CA_REASON_KEY_COMPROMISE) {
+	/* Which revocations condemn the key: keyCompromise; for a CA
+	 * certificate this root signed also cACompromise and unspecified
+	 * (or none given), as an issuing CA judges the CRL that revokes it
+	 * (hier.c own_key_condemned): sign-ca then never certifies that key
+	 * again. An RSA key is compromised under every exponent: its
+	 * modulus goes on the list too. Read before the write lock (a
+	 * certificate's key never changes); a serial unknown here fails in
+	 * the transaction. */
+	if (!release && (reason == CA_REASON_KEY_COMPROMISE ||
+			 reason == CA_REASON_CA_COMPROMISE ||
+			 reason == CA_REASON_UNSPECIFIED)) {
 		struct db_cert rec;
 		struct mica_err ge;
 
 		memset(&rec, 0, sizeof(rec));
 		mica_err_clear(&ge);
 		if (db_cert_get(ca->db, serial, &rec, &ge) == 0) {
-			x.has_rsa_id = cert_rsa_id(rec.der, rec.der_len,
-						   x.rsa_id) == 1;
+			int ca_cert = rec.profile != NULL &&
+				      (strcmp(rec.profile, "subca") == 0 ||
+				       strcmp(rec.profile, "cross") == 0);
+
+			x.condemn = reason == CA_REASON_KEY_COMPROMISE ||
+				    (ca_cert && rec.der != NULL);
+			if (x.condemn)
+				x.has_rsa_id = cert_rsa_id(rec.der, rec.der_len,
+							   x.rsa_id) == 1;
 			db_cert_free(&rec);
 		} else if (ge.kind != MICA_E_NOTFOUND) {
 			if (err != NULL)

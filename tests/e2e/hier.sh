@@ -614,6 +614,11 @@ ISER=$(serial_of issuing.crt)
 expect_rc "the root revokes the old issuing CA (cACompromise)" 0 m -d R revoke "$ISER" --reason cACompromise
 m -d R crl --out arl2.der
 openssl crl -inform der -in arl2.der -noout -text | grep -qi "$ISER" && ok "the root's CRL lists it" || fail "ARL"
+# cACompromise condemns the key, as the issuing CA itself judges it
+# (key_compromised): the root never certifies it again.
+expect_rc "... and never signs that key again (4)" 4 m -d R sign-ca --csr issuing.csr --out never.crt
+grep -q "never certified again" "$TMP/rc.err" && ok "... saying so" || fail "sign-ca said: $(cat "$TMP/rc.err")"
+[ ! -e never.crt ] && ok "... writing nothing" || fail "sign-ca wrote never.crt"
 # Both ARLs in one PEM file, the older first: which one was meant? Refused
 # (3), not the first taken and refused as not newer (6).
 { openssl crl -inform der -in arl.der; openssl crl -inform der -in arl2.der; } > arl12.pem
