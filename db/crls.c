@@ -191,7 +191,7 @@ body_read(const char *dir, int64_t number, int64_t len,
 	unsigned char got[32], *buf = NULL;
 	struct stat sb;
 	size_t off = 0;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, busy = 0;   /* busy: the errno that kept it */
 
 	*out = NULL;
 	*gone = 0;
@@ -200,6 +200,11 @@ body_read(const char *dir, int64_t number, int64_t len,
 		goto bad;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		*gone = errno == ENOENT;
+		/* Out of descriptors or memory, interrupted, denied for now:
+		 * not the body's fault. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+		    errno == EINTR || errno == EAGAIN || errno == EACCES)
+			busy = errno;
 		if (!*gone || log_gone)
 			mica_log(MICA_LOG_ERR, "db: CRL %lld: cannot open %s: %s",
 				 (long long)number, path, strerror(errno));
@@ -221,6 +226,8 @@ body_read(const char *dir, int64_t number, int64_t len,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
+			if (r < 0 && (errno == ENOMEM || errno == EAGAIN))
+				busy = errno;
 			mica_log(MICA_LOG_ERR, "db: CRL %lld: reading %s: %s",
 				 (long long)number, path,
 				 r < 0 ? strerror(errno) : "short file");
@@ -239,10 +246,18 @@ body_read(const char *dir, int64_t number, int64_t len,
 	rc = 0;
 	goto out;
 bad:
-	mica_err_set(err, MICA_E_INTERNAL, "crl_body_damaged",
-		     "CRL %lld, kept beside the store as mica.db%s/%lld.crl, "
-		     "is missing or damaged; publish a new CRL ('mica crl')",
-		     (long long)number, CRL_BODY_DIR, (long long)number);
+	if (busy)
+		mica_err_set(err, MICA_E_UNAVAIL, "crl_body_unreadable",
+			     "CRL %lld, kept beside the store as mica.db%s/"
+			     "%lld.crl, cannot be read now (%s); try again",
+			     (long long)number, CRL_BODY_DIR, (long long)number,
+			     strerror(busy));
+	else
+		mica_err_set(err, MICA_E_INTERNAL, "crl_body_damaged",
+			     "CRL %lld, kept beside the store as mica.db%s/"
+			     "%lld.crl, is missing or damaged; publish a new CRL "
+			     "('mica crl')", (long long)number, CRL_BODY_DIR,
+			     (long long)number);
 out:
 	if (fd >= 0)
 		close(fd);

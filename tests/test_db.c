@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -3626,6 +3627,26 @@ test_crl_bodies(void)
 	CU_ASSERT_EQUAL(rename(g, f), 0);
 	CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), 0);
 	db_crl_free(&got);
+	/* Out of descriptors is not damage: "unreadable", try again (the
+	 * daemon then serves the CRL it has, not a new one). */
+	{
+		struct rlimit was, low;
+		int fd = dup(0);
+
+		CU_ASSERT_FATAL(fd >= 0);
+		close(fd);
+		CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_NOFILE, &was), 0);
+		low = was;
+		low.rlim_cur = (rlim_t)fd;   /* the lowest free number: none left */
+		CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_NOFILE, &low), 0);
+		CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), -1);
+		CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_NOFILE, &was), 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "crl_body_unreadable");
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_PTR_NULL(got.der);
+		CU_ASSERT_EQUAL(db_crl_latest(db, &got, &err), 0);
+		db_crl_free(&got);
+	}
 	/* The number and dates need no body. */
 	CU_ASSERT_EQUAL(db_crl_latest_info(db, &got, &err), 0);
 	CU_ASSERT(got.number == 1 && got.der == NULL);

@@ -443,6 +443,14 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 		if (ca_crl_publish_now(ca, &p, &crl, &e) != 0 || crl_prepare(&r, &crl, &e) != 0) {
 			ca_crl_free(&crl);
 			ca_principal_free(&p);
+			/* A newer CRL's body lost, and none can be published
+			 * now: the one loaded, still valid, is served on. */
+			if (damaged && cc->loaded && cc->next_update > now) {
+				mica_log(MICA_LOG_ERR, "a new CRL cannot be "
+					 "published: %s; serving CRL %lld still",
+					 e.msg, (long long)cc->number);
+				goto serve;
+			}
 			pthread_mutex_unlock(&cc->lock);
 			if (damaged) {
 				mica_log(MICA_LOG_ERR, "the CRL's body is missing "
@@ -462,6 +470,7 @@ web_crl_get(struct web_server *srv, struct ca *ca, int force,
 		ca_crl_free(&crl);
 		ca_principal_free(&p);
 	}
+serve:
 	/* The DER and dates of one CRL, then its PEM if asked for (which may
 	 * let another CRL in meanwhile: these stay together). */
 	*der = web_blob_ref(cc->der);
