@@ -44,13 +44,14 @@ restored_body(struct db *db, void *arg, struct mica_err *err)
 	size_t n = 0;
 	int64_t now = ca_now();
 
+	/* Counted after the CRLs are carried in: an issuing row one of
+	 * them revokes is no longer the admin's to revoke. */
 	if (db_ca_set_restored(db, now, err) != 0 ||
+	    (x->carry != NULL &&
+	     ca_carry_apply(db, x->carry, "cli", &x->carried, err) != 0) ||
 	    db_counts(db, now, &c, err) != 0)
 		return -1;
 	x->issuing = c.issuing;
-	if (x->carry != NULL &&
-	    ca_carry_apply(db, x->carry, "cli", &x->carried, err) != 0)
-		return -1;
 	detail[0] = '\0';
 	if (c.issuing > 0)
 		n = (size_t)snprintf(detail, sizeof(detail), "%lld "

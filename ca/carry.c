@@ -278,6 +278,14 @@ ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
 		}
 	if (c->n > 0)
 		qsort(c->v, c->n, sizeof(*c->v), ent_cmp);
+	/* The handle these point into may be closed before the apply
+	 * (restore reopens the copy): only the keys' numbers go on. */
+	for (size_t i = 0; i < c->nkeys; i++) {
+		c->keys[i].cert = NULL;
+		c->keys[i].cert_len = 0;
+		c->keys[i].subject = NULL;
+		c->keys[i].subject_len = 0;
+	}
 	*out = c;
 	return 0;
 }
@@ -400,7 +408,10 @@ compromised(struct db *db, const char *serial, int64_t at, int64_t now,
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s, "
 		 "carried in from a CRL)", serial);
 	for (size_t i = 0; i < nalso; i++) {
-		if (db_cert_revoke(db, also[i], CA_REASON_KEY_COMPROMISE, at,
+		/* Revoked now, as ca_revoke does: one issued after AT
+		 * (in this store, since the backup) was not revoked before
+		 * it existed. */
+		if (db_cert_revoke(db, also[i], CA_REASON_KEY_COMPROMISE, now,
 				   err) != 0 ||
 		    db_audit_add(db, now, actor, "cert.revoke", also[i], detail,
 				 err) != 0)

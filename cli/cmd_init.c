@@ -695,6 +695,19 @@ static const char restore_help[] =
 "interrupted restore leaves no store (the next restore removes its\n"
 "DIR/mica.db.partial).\n";
 
+/* Restore's word on the certificates a backup holds as being issued. */
+static void
+issuing_note(int64_t issuing, const char *datadir)
+{
+	if (issuing > 0)
+		cli_note("note: %lld certificate(s) were being issued when the "
+			 "backup was taken (status issuing): the store it was "
+			 "taken of may have completed them and handed them out "
+			 "since. 'mica -d %s list --status issuing' lists them; "
+			 "revoke those that may be in use unrecorded",
+			 (long long)issuing, datadir);
+}
+
 int
 cmd_restore(const char *datadir, int argc, char **argv)
 {
@@ -754,8 +767,11 @@ cmd_restore(const char *datadir, int argc, char **argv)
 			    &issuing, &carried, &err);
 	cli_crls_free(&crls);
 	if (r != 0) {
-		if (strcmp(err.code, "crl_not_published") == 0)
+		/* Restored, and the CRLs carried in, but not published. */
+		if (strcmp(err.code, "crl_not_published") == 0) {
 			cli_carried_note(&carried);
+			issuing_note(issuing, datadir);
+		}
 		return cli_fail(&err);
 	}
 	if (checked)
@@ -785,13 +801,7 @@ cmd_restore(const char *datadir, int argc, char **argv)
 			 "revoke --from-crl CRL', or restore again with --crl), "
 			 "one it issued since is unknown here", file);
 	}
-	if (issuing > 0)
-		cli_note("note: %lld certificate(s) were being issued when the "
-			 "backup was taken (status issuing): the store it was "
-			 "taken of may have completed them and handed them out "
-			 "since. 'mica -d %s list --status issuing' lists them; "
-			 "revoke those that may be in use unrecorded",
-			 (long long)issuing, datadir);
+	issuing_note(issuing, datadir);
 	return 0;
 }
 
