@@ -33,9 +33,6 @@ renewable(const struct db_cert *old, const char *serial, struct mica_err *err)
 		return mica_err_set(err, MICA_E_CONFLICT, "not_issued",
 				    "certificate %s was never completed; revoke it instead",
 				    serial);
-	if (old->status == DB_CERT_REVOKED)
-		return mica_err_set(err, MICA_E_CONFLICT, "revoked",
-				    "certificate %s is revoked and cannot be renewed", serial);
 	if (old->not_after <= ca_now())
 		return mica_err_set(err, MICA_E_CONFLICT, "expired",
 				    "certificate %s has expired; request a new one", serial);
