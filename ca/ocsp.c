@@ -75,6 +75,13 @@
 #define UNKNOWN_PERIOD    INT64_C(3600)
 #define UNKNOWN_RATE      32
 #define UNKNOWN_BURST     64
+/* The ration of responses about issued certificates signed for one
+ * request (a nonce, a SHA-256 CertID, several CertIDs): a flood of such
+ * requests cannot keep the signers, which issuance needs too, busy. Past
+ * it a single SHA-1 CertID gets the response signed ahead of time (its
+ * nonce ignored, RFC 8954 2.1), anything else tryLater. */
+#define FRESH_RATE        256
+#define FRESH_BURST       512
 
 struct unknown_answer {
 	unsigned char certid[CA_OCSP_CERTID_MAX];   /* as the client sent it */
@@ -110,6 +117,8 @@ struct ca_ocsp_state {
 	uint64_t unk_tick;
 	int64_t ration_ms;             /* last refill, CLOCK_MONOTONIC ms */
 	double ration;                 /* signatures allowed now */
+	int64_t fresh_ms;              /* the same for FRESH_RATE */
+	double fresh;
 };
 
 void
@@ -681,28 +690,46 @@ unknown_put(struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
 	pthread_mutex_unlock(&o->umu);
 }
 
-/* May one more answer about a serial never issued be signed now? A token
- * bucket: UNKNOWN_BURST at once, UNKNOWN_RATE a second after that. */
+/* A token bucket under O->umu: BURST at once, RATE a second after that
+ * (NO_REFILL: a test's clock standing still). 1 if one more may go now. */
 static int
-unknown_ration(struct ca_ocsp_state *o)
+bucket_take(struct ca_ocsp_state *o, int64_t *last_ms, double *tokens,
+	    double rate, double burst, int no_refill)
 {
 	int64_t ms = mica_mono_ms();
 	int ok = 0;
 
 	pthread_mutex_lock(&o->umu);
-	if (o->ration_ms == 0)
-		o->ration = UNKNOWN_BURST;
-	else if (!MICA_FAULT("ocsp_ration_refill"))   /* a test: no refill */
-		o->ration += (double)(ms - o->ration_ms) * UNKNOWN_RATE / 1000.0;
-	if (o->ration > UNKNOWN_BURST)
-		o->ration = UNKNOWN_BURST;
-	o->ration_ms = ms;
-	if (o->ration >= 1.0) {
-		o->ration -= 1.0;
+	if (*last_ms == 0)
+		*tokens = burst;
+	else if (!no_refill)
+		*tokens += (double)(ms - *last_ms) * rate / 1000.0;
+	if (*tokens > burst)
+		*tokens = burst;
+	*last_ms = ms != 0 ? ms : 1;
+	if (*tokens >= 1.0) {
+		*tokens -= 1.0;
 		ok = 1;
 	}
 	pthread_mutex_unlock(&o->umu);
 	return ok;
+}
+
+/* May one more answer about a serial never issued be signed now? */
+static int
+unknown_ration(struct ca_ocsp_state *o)
+{
+	return bucket_take(o, &o->ration_ms, &o->ration, UNKNOWN_RATE,
+			   UNKNOWN_BURST, MICA_FAULT("ocsp_ration_refill"));
+}
+
+/* May one more answer about issued certificates be signed for one
+ * request now? */
+static int
+fresh_ration(struct ca_ocsp_state *o)
+{
+	return bucket_take(o, &o->fresh_ms, &o->fresh, FRESH_RATE,
+			   FRESH_BURST, MICA_FAULT("ocsp_fresh_refill"));
 }
 
 void
@@ -841,6 +868,30 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	}
 	if (never > 0 && !unknown_ration(o))
 		return answer_error(out, CA_OCSP_TRY_LATER, err);
+	if (never == 0 && !fresh_ration(o)) {
+		/* Signing for each request has used its ration: the one
+		 * signed ahead of time, for everyone, if there is one. */
+		if (r.nids == 1 && r.ids[0].hash == CA_OCSP_SHA1 &&
+		    db_ocsp_get(ca->db, hex[0], k->idx, ca_ocsp_by_ca(k, now),
+				now + SERVE_LEFT, &stored, &e) == 0 &&
+		    !future_dated(&stored, now)) {
+			int rc = ca_ocsp_stored_response(ca, stored.der,
+							 stored.der_len,
+							 stored.responder,
+							 &out->der,
+							 &out->der_len, &e);
+
+			out->this_update = stored.this_update;
+			out->next_update = stored.next_update;
+			out->max_age = stored.next_update - now;
+			out->presigned = 1;
+			db_ocsp_response_free(&stored);
+			if (rc != 0)
+				goto later;
+			return 0;
+		}
+		return answer_error(out, CA_OCSP_TRY_LATER, err);
+	}
 	if (sign_response(ca, o, k, now, &rd, &sresp, &e) != 0)
 		goto later;
 	out->der = sresp.der;

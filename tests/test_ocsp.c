@@ -1330,6 +1330,59 @@ request_b64(const struct ca_ocsp_issuer *is, const char *hex, char *out,
 		&olen, req, req_len), 0);
 }
 
+/* Answers signed for one request (a nonce, a SHA-256 CertID) about issued
+ * certificates are rationed too: past the ration a single SHA-1 CertID
+ * gets the response signed ahead of time (the nonce ignored), a SHA-256
+ * one tryLater. With the fault hook the ration's clock stands still. */
+static void
+test_fresh_signatures_are_rationed(void)
+{
+	static struct buf req, req256;
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct seen s;
+	struct mica_err err;
+	unsigned char serial[20];
+	size_t serial_len, done = 0;
+	int signed_n = 0, stored_n = 0, other = 0;
+	char hex[41];
+
+	issuer_of_g_ca(&is);
+	issue_one(serial, &serial_len, hex);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 1, &req);
+	ca_request(&is, CA_OCSP_SHA256, serial, serial_len, 0, &req256);
+#ifndef MICA_FAULT_INJECTION
+	CU_PASS("the ration's clock needs the fault hook");
+	return;
+#else
+	setenv("MICA_FAULT", "ocsp_fresh_refill:0", 1);
+	mica_fault_reset();
+	/* ca/ocsp.c's FRESH_BURST (512), and more. */
+	for (int i = 0; i < 600; i++) {
+		ask(&req, &a, &s);
+		if (a.signed_now && s.has_nonce && s.cstatus == CA_OCSP_GOOD)
+			signed_n++;
+		else if (a.presigned && !s.has_nonce && s.cstatus == CA_OCSP_GOOD)
+			stored_n++;
+		else
+			other++;
+		ca_ocsp_answer_free(&a);
+	}
+	CU_ASSERT(signed_n <= 512);
+	CU_ASSERT(signed_n >= 400);
+	CU_ASSERT(stored_n >= 88);
+	CU_ASSERT_EQUAL(other, 0);
+	/* No response of that CertID was signed ahead of time: tryLater. */
+	ask(&req256, &a, &s);
+	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_TRY_LATER);
+	CU_ASSERT_EQUAL(a.signed_now, 0);
+	ca_ocsp_answer_free(&a);
+	setenv("MICA_FAULT", "", 1);
+	mica_fault_reset();
+#endif
+}
+
 static void
 test_publish_writes_names_with_an_empty_directory_merged(void)
 {
@@ -1629,6 +1682,8 @@ main(void)
 		  test_store_keeps_responses_without_the_responder_certificate },
 		{ "an unknown answer is signed once and kept; a flood of serials never issued gets a ration of signatures, then tryLater; the store still comes first",
 		  test_unknown_answers_are_kept_and_rationed },
+		{ "answers signed for one request about issued certificates are rationed: then the pre-signed one, nonce ignored, or tryLater",
+		  test_fresh_signatures_are_rationed },
 		{ "publication writes a request whose base64 has '//' under the name with the slashes merged",
 		  test_publish_writes_names_with_an_empty_directory_merged },
 		{ "a refresh or publication pass with nothing changed reads nothing; new, revoked, released and due certificates are signed at once and published alone",
