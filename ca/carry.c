@@ -23,6 +23,9 @@
  * (never a certificate's state, so not among ca_reason_valid's). */
 #define REASON_REMOVE_FROM_CRL 8
 
+/* The highest cRLNumber taken in: 2^62 - 1, room enough above it. */
+#define CARRY_NUMBER_MAX ((INT64_C(1) << 62) - 1)
+
 /* What one CRL entry says. */
 struct carry_ent {
 	char serial[DB_SERIAL_MAX];
@@ -100,6 +103,29 @@ entry_cb(void *ctx, const unsigned char *serial, size_t len, int64_t at,
 		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
 				    "%s: an entry's serial is longer than 20 "
 				    "octets (RFC 5280 4.1.2.2)", c->name);
+	/* Kept as this store keeps serials, its magnitude (the CRLs it
+	 * makes put back the zero octet a top bit needs): zero is no
+	 * certificate's serial (RFC 5280 4.1.2.2), and any other leading
+	 * zero octet is not DER (X.690 8.3.2). Taken as they are, either
+	 * would be recorded and then refused by every CRL this store signs,
+	 * leaving it unable to publish - or to revoke - at all. */
+	if (serial[0] == 0) {
+		if (len == 1 || (serial[1] & 0x80) == 0)
+			return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
+					    "%s: an entry's serial is %s",
+					    c->name, len == 1 ? "zero" :
+					    "encoded with a leading zero "
+					    "octet (not DER)");
+		serial++;
+		len--;
+	}
+	/* A date before 1970 is left out of every CRL made (a complete
+	 * CRL lists what was revoked since 0): the serial would be revoked
+	 * here but good to a CRL's reader. No CRL of this CA holds one. */
+	if (at < 0)
+		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
+				    "%s: an entry's revocationDate is before "
+				    "1970", c->name);
 	/* RFC 5280 5.3.1: 7 is unassigned; removeFromCRL only in a delta. */
 	if (reason == 7 || (reason == REASON_REMOVE_FROM_CRL && !c->delta))
 		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
@@ -169,6 +195,16 @@ carry_one(struct ca_carry *c, const struct ca_crl_file *f, int64_t now,
 			mica_err_set(err, MICA_E_BADREQ, "other_ca",
 				     "%s is a CRL of %s, not of this CA; refusing "
 				     "it", f->name, name);
+		goto out;
+	}
+	/* The next CRL this store signs is numbered above it, a key's
+	 * complete and delta CRLs each one more: a number at the end of the
+	 * 63 bits it counts in would leave it none to sign. */
+	if (crl.number > CARRY_NUMBER_MAX) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "%s: the CRL's cRLNumber is over 62 bits: this "
+			     "store could not number its CRLs above it",
+			     f->name);
 		goto out;
 	}
 	c->delta = crl.delta;
