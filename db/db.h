@@ -551,6 +551,10 @@ int db_root_crl_insert(struct db *db, const struct db_root_crl *c,
 int db_root_crl_latest(struct db *db, const unsigned char *ski,
 		       size_t ski_len, struct db_root_crl *out,
 		       struct mica_err *err);
+/* The same, NTH (0 the latest) in that order: every CRL of SKI imported
+ * is kept. MICA_E_NOTFOUND past the oldest. */
+int db_root_crl_nth(struct db *db, const unsigned char *ski, size_t ski_len,
+		    int64_t nth, struct db_root_crl *out, struct mica_err *err);
 /* Which that latest CRL is, without reading it (an index lookup): its
  * NUMBER and THIS_UPDATE, *FOUND 0 when none was imported. */
 int db_root_crl_last(struct db *db, const unsigned char *ski, size_t ski_len,
