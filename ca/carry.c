@@ -42,6 +42,7 @@ struct carry_key {
 	const unsigned char *subject; size_t subject_len;
 	int64_t not_before, not_after;
 	int64_t newest_complete;   /* the highest complete CRL given, 0 none */
+	int64_t own_complete;      /* the store's own newest (db_crl_lineage) */
 };
 
 struct ca_carry {
@@ -58,7 +59,7 @@ struct ca_carry {
 };
 
 /* What the CRLs say of one serial, all of them weighed. */
-enum carry_verdict { CARRY_REVOKED, CARRY_HOLD, CARRY_RELEASED };
+enum carry_verdict { CARRY_REVOKED, CARRY_HOLD, CARRY_RELEASED, CARRY_STALE };
 
 /* The keys of CA that sign CRLs: the current one, those a rollover
  * retired. */
@@ -297,7 +298,7 @@ ent_cmp(const void *a, const void *b)
 
 int
 ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
-	      struct ca_carry **out, struct mica_err *err)
+	      int backup, struct ca_carry **out, struct mica_err *err)
 {
 	struct ca_carry *c;
 	int64_t now = ca_now();
@@ -307,6 +308,16 @@ ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "out of memory");
 	keys_load(ca, c);
+	/* The store's own last complete CRL of each key is the newest word
+	 * of its time: a hold that a CRL older than it lists (one given
+	 * from before the backup) was released by then if the store does
+	 * not hold it, and is not put back. */
+	for (size_t i = 0; i < c->nkeys; i++)
+		if (db_crl_lineage(ca->db, c->keys[i].idx, !backup,
+				   &c->keys[i].own_complete, err) != 0) {
+			ca_carry_free(c);
+			return -1;
+		}
 	for (size_t i = 0; i < n; i++)
 		if (carry_one(c, &f[i], now, err) != 0) {
 			ca_carry_free(c);
@@ -340,8 +351,9 @@ key_of(const struct ca_carry *c, int idx)
  * whatever came after (an entry that left a complete CRL had expired, or
  * was held and released - never unrevoked); otherwise the newest word
  * counts, a complete CRL of the same key numbered above the newest entry
- * and not listing it included (released, or expired). *PICK gets the
- * entry that decided. */
+ * and not listing it included (released, or expired), and the store's
+ * own newest CRL, which knows the hold better (CARRY_STALE). *PICK gets
+ * the entry that decided. */
 static enum carry_verdict
 weigh(const struct ca_carry *c, const struct carry_ent *v, size_t n,
       const struct carry_ent **pick)
@@ -358,6 +370,9 @@ weigh(const struct ca_carry *c, const struct carry_ent *v, size_t n,
 	if (last->reason == REASON_REMOVE_FROM_CRL ||
 	    key_of(c, last->key_idx)->newest_complete > last->number)
 		return CARRY_RELEASED;
+	/* No newer than the store's own CRL: the store knows better. */
+	if (key_of(c, last->key_idx)->own_complete > last->number)
+		return CARRY_STALE;
 	return CARRY_HOLD;
 }
 
@@ -483,6 +498,10 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 		}
 		held = known && st.status == DB_CERT_REVOKED &&
 		       st.reason == CA_REASON_HOLD;
+		if (v == CARRY_STALE) {
+			sum.already += known && st.status == DB_CERT_REVOKED;
+			continue;
+		}
 		if (v == CARRY_RELEASED) {
 			/* Released there, or expired: nothing to carry.
 			 * One still on hold here stays so (the admin may
@@ -566,7 +585,7 @@ ca_revoke_from_crls(struct ca *ca, const struct ca_principal *p,
 		return -1;
 	if (n == 0)
 		return mica_err_set(err, MICA_E_USAGE, "usage", "no CRL given");
-	if (ca_carry_read(ca, f, n, &c, err) != 0)
+	if (ca_carry_read(ca, f, n, 0, &c, err) != 0)
 		return -1;
 	if (ca_sign_ready(ca, err) != 0) {
 		ca_carry_free(c);

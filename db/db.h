@@ -468,6 +468,12 @@ struct db_crl {
 int db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err);
 /* Highest CRL number stored (of any key: one series per CA), 0 if none. */
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
+/* The highest number of key KEY_IDX's complete CRLs stored, 0 if none;
+ * with BEFORE_RESTORE, of those made before the store was last restored
+ * (numbered up to its time: the series of the store a backup was taken
+ * of), all of them if it never was. */
+int db_crl_lineage(struct db *db, int key_idx, int before_restore,
+		   int64_t *out, struct mica_err *err);
 /* The thisUpdate of the highest-numbered CRL stored (of any key), 0 if
  * none: the date the next CRL must not go below (ca/crl.c). */
 int db_crl_last_date(struct db *db, int64_t *out, struct mica_err *err);
