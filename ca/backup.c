@@ -247,7 +247,7 @@ restore_usable(const char *datadir, const char *dbfile, const char *file,
 
 		/* The CRLs given must be the backup's CA's own. */
 		if (rc == 0 && ncrls > 0)
-			rc = ca_carry_read(ca, crls, ncrls, carry, err);
+			rc = ca_carry_read(ca, crls, ncrls, 1, carry, err);
 		ca_close(ca);
 		return rc;
 	}

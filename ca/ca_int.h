@@ -609,10 +609,13 @@ int ca_crl_file_check(const struct ca_crl_file *f, unsigned char **der,
 		      struct mica_err *err);
 /* The N CRLs of F read and verified with CA's keys (ca_revoke_from_crls
  * says which are refused), and what they list: *OUT, free with
- * ca_carry_free. Reads no store. */
+ * ca_carry_free. Of the store it reads only the newest complete CRL of
+ * each key that the CRLs given continue (BACKUP: CA is the backup being
+ * restored, all of its; else those before its last restore): a hold
+ * listed no later than that one is no news (ca_carry_apply). */
 struct ca_carry;
 int ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
-		  struct ca_carry **out, struct mica_err *err);
+		  int backup, struct ca_carry **out, struct mica_err *err);
 void ca_carry_free(struct ca_carry *c);
 /* The counts of the CRLs themselves (crls, deltas, expired, max_number). */
 const struct ca_carried *ca_carry_sum(const struct ca_carry *c);

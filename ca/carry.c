@@ -23,6 +23,9 @@
  * (never a certificate's state, so not among ca_reason_valid's). */
 #define REASON_REMOVE_FROM_CRL 8
 
+/* The highest cRLNumber taken in: 2^62 - 1, room enough above it. */
+#define CARRY_NUMBER_MAX ((INT64_C(1) << 62) - 1)
+
 /* What one CRL entry says. */
 struct carry_ent {
 	char serial[DB_SERIAL_MAX];
@@ -39,6 +42,7 @@ struct carry_key {
 	const unsigned char *subject; size_t subject_len;
 	int64_t not_before, not_after;
 	int64_t newest_complete;   /* the highest complete CRL given, 0 none */
+	int64_t own_complete;      /* the store's own newest (db_crl_lineage) */
 };
 
 struct ca_carry {
@@ -55,7 +59,7 @@ struct ca_carry {
 };
 
 /* What the CRLs say of one serial, all of them weighed. */
-enum carry_verdict { CARRY_REVOKED, CARRY_HOLD, CARRY_RELEASED };
+enum carry_verdict { CARRY_REVOKED, CARRY_HOLD, CARRY_RELEASED, CARRY_STALE };
 
 /* The keys of CA that sign CRLs: the current one, those a rollover
  * retired. */
@@ -100,6 +104,29 @@ entry_cb(void *ctx, const unsigned char *serial, size_t len, int64_t at,
 		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
 				    "%s: an entry's serial is longer than 20 "
 				    "octets (RFC 5280 4.1.2.2)", c->name);
+	/* Kept as this store keeps serials, its magnitude (the CRLs it
+	 * makes put back the zero octet a top bit needs): zero is no
+	 * certificate's serial (RFC 5280 4.1.2.2), and any other leading
+	 * zero octet is not DER (X.690 8.3.2). Taken as they are, either
+	 * would be recorded and then refused by every CRL this store signs,
+	 * leaving it unable to publish - or to revoke - at all. */
+	if (serial[0] == 0) {
+		if (len == 1 || (serial[1] & 0x80) == 0)
+			return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
+					    "%s: an entry's serial is %s",
+					    c->name, len == 1 ? "zero" :
+					    "encoded with a leading zero "
+					    "octet (not DER)");
+		serial++;
+		len--;
+	}
+	/* A date before 1970 is left out of every CRL made (a complete
+	 * CRL lists what was revoked since 0): the serial would be revoked
+	 * here but good to a CRL's reader. No CRL of this CA holds one. */
+	if (at < 0)
+		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
+				    "%s: an entry's revocationDate is before "
+				    "1970", c->name);
 	/* RFC 5280 5.3.1: 7 is unassigned; removeFromCRL only in a delta. */
 	if (reason == 7 || (reason == REASON_REMOVE_FROM_CRL && !c->delta))
 		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
@@ -169,6 +196,16 @@ carry_one(struct ca_carry *c, const struct ca_crl_file *f, int64_t now,
 			mica_err_set(err, MICA_E_BADREQ, "other_ca",
 				     "%s is a CRL of %s, not of this CA; refusing "
 				     "it", f->name, name);
+		goto out;
+	}
+	/* The next CRL this store signs is numbered above it, a key's
+	 * complete and delta CRLs each one more: a number at the end of the
+	 * 63 bits it counts in would leave it none to sign. */
+	if (crl.number > CARRY_NUMBER_MAX) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+			     "%s: the CRL's cRLNumber is over 62 bits: this "
+			     "store could not number its CRLs above it",
+			     f->name);
 		goto out;
 	}
 	c->delta = crl.delta;
@@ -261,7 +298,7 @@ ent_cmp(const void *a, const void *b)
 
 int
 ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
-	      struct ca_carry **out, struct mica_err *err)
+	      int backup, struct ca_carry **out, struct mica_err *err)
 {
 	struct ca_carry *c;
 	int64_t now = ca_now();
@@ -271,6 +308,16 @@ ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "out of memory");
 	keys_load(ca, c);
+	/* The store's own last complete CRL of each key is the newest word
+	 * of its time: a hold that a CRL older than it lists (one given
+	 * from before the backup) was released by then if the store does
+	 * not hold it, and is not put back. */
+	for (size_t i = 0; i < c->nkeys; i++)
+		if (db_crl_lineage(ca->db, c->keys[i].idx, !backup,
+				   &c->keys[i].own_complete, err) != 0) {
+			ca_carry_free(c);
+			return -1;
+		}
 	for (size_t i = 0; i < n; i++)
 		if (carry_one(c, &f[i], now, err) != 0) {
 			ca_carry_free(c);
@@ -312,8 +359,9 @@ key_of(const struct ca_carry *c, int idx)
  * whatever came after (an entry that left a complete CRL had expired, or
  * was held and released - never unrevoked); otherwise the newest word
  * counts, a complete CRL of the same key numbered above the newest entry
- * and not listing it included (released, or expired). *PICK gets the
- * entry that decided. */
+ * and not listing it included (released, or expired), and the store's
+ * own newest CRL, which knows the hold better (CARRY_STALE). *PICK gets
+ * the entry that decided. */
 static enum carry_verdict
 weigh(const struct ca_carry *c, const struct carry_ent *v, size_t n,
       const struct carry_ent **pick)
@@ -330,6 +378,9 @@ weigh(const struct ca_carry *c, const struct carry_ent *v, size_t n,
 	if (last->reason == REASON_REMOVE_FROM_CRL ||
 	    key_of(c, last->key_idx)->newest_complete > last->number)
 		return CARRY_RELEASED;
+	/* No newer than the store's own CRL: the store knows better. */
+	if (key_of(c, last->key_idx)->own_complete > last->number)
+		return CARRY_STALE;
 	return CARRY_HOLD;
 }
 
@@ -458,6 +509,10 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 		}
 		held = known && st.status == DB_CERT_REVOKED &&
 		       st.reason == CA_REASON_HOLD;
+		if (v == CARRY_STALE) {
+			sum.already += known && st.status == DB_CERT_REVOKED;
+			continue;
+		}
 		if (v == CARRY_RELEASED) {
 			/* Released there, or expired: nothing to carry.
 			 * One still on hold here stays so (the admin may
@@ -541,7 +596,7 @@ ca_revoke_from_crls(struct ca *ca, const struct ca_principal *p,
 		return -1;
 	if (n == 0)
 		return mica_err_set(err, MICA_E_USAGE, "usage", "no CRL given");
-	if (ca_carry_read(ca, f, n, &c, err) != 0)
+	if (ca_carry_read(ca, f, n, 0, &c, err) != 0)
 		return -1;
 	if (ca_sign_ready(ca, err) != 0) {
 		ca_carry_free(c);

@@ -1380,48 +1380,63 @@ own_key_condemned(struct ca *ca, char *by, size_t by_size,
 	struct mica_err e;
 	const unsigned char *u;
 	size_t ul;
+	int revoked;
 
-	if (ca_revoked_check(ca, 1, &e) == 0)
-		return 0;
-	if (strcmp(e.code, "ca_revoked") != 0) {
+	mica_err_clear(&e);
+	if (ca_revoked_check(ca, 1, &e) != 0 &&
+	    strcmp(e.code, "ca_revoked") != 0) {
 		if (err != NULL)
 			*err = e;
 		return -1;
 	}
-	if (atomic_load(&sh->revoked) != 1 ||
+	revoked = atomic_load(&sh->revoked) == 1;
+	if (sh->cert_der == NULL ||
 	    ca_cert_info_read(sh->cert_der, sh->cert_len, &c, err) != 0 ||
 	    (u = path_der(sh, 1, &ul)) == NULL ||
 	    ca_cert_info_read(u, ul, &up, err) != 0)
-		return atomic_load(&sh->revoked) != 1 ? 0 : -1;
-	memset(&row, 0, sizeof(row));
-	if (db_root_crl_latest(ca->db, up.ski, up.ski_len, &row, err) != 0)
-		return -1;
-	memset(&o, 0, sizeof(o));
-	o.serial = c.serial;
-	o.serial_len = c.serial_len;
-	o.reason = -1;
-	if (ca_crl_info_read(row.der, row.der_len, &crl, err) != 0 ||
-	    (ca_crl_foreach_entry(&crl, own_entry_cb, &o, &e) != 0 && !o.found)) {
-		db_root_crl_free(&row);
-		/* Unreadable entries: judged the worst way. */
-		o.found = 1;
+		return revoked ? -1 : 0;
+	/* The latest CRL imported that lists it decides: the CA above
+	 * drops the entry once the certificate has expired (RFC 5280 3.3),
+	 * and the key is no less exposed then; a hold released was never
+	 * a compromise. */
+	for (int64_t n = 0;; n++) {
+		memset(&row, 0, sizeof(row));
+		if (db_root_crl_nth(ca->db, up.ski, up.ski_len, n, &row,
+				    &e) != 0) {
+			if (e.kind == MICA_E_NOTFOUND)
+				return 0;
+			if (err != NULL)
+				*err = e;
+			return -1;
+		}
+		memset(&o, 0, sizeof(o));
+		o.serial = c.serial;
+		o.serial_len = c.serial_len;
 		o.reason = -1;
-	} else {
+		if (ca_crl_info_read(row.der, row.der_len, &crl, &e) != 0 ||
+		    (ca_crl_foreach_entry(&crl, own_entry_cb, &o, &e) != 0 &&
+		     !o.found)) {
+			/* Unreadable entries of the CRL that revokes it now:
+			 * judged the worst way. */
+			o.found = n == 0 && revoked;
+			o.reason = -1;
+		}
 		db_root_crl_free(&row);
+		if (!o.found)
+			continue;
+		switch (o.reason) {
+		case CA_REASON_AFFILIATION_CHANGED:
+		case CA_REASON_SUPERSEDED:
+		case CA_REASON_CESSATION:
+		case CA_REASON_HOLD:
+		case CA_REASON_PRIVILEGE_WITHDRAWN:
+			return 0;
+		}
+		revoker_text(sh, 1, by, by_size);
+		*reason_name = o.reason < 0 ? "no reason given" :
+			       ca_reason_name(o.reason);
+		return 1;
 	}
-	if (!o.found)
-		return 0;
-	switch (o.reason) {
-	case CA_REASON_AFFILIATION_CHANGED:
-	case CA_REASON_SUPERSEDED:
-	case CA_REASON_CESSATION:
-	case CA_REASON_HOLD:
-	case CA_REASON_PRIVILEGE_WITHDRAWN:
-		return 0;
-	}
-	revoker_text(sh, 1, by, by_size);
-	*reason_name = o.reason < 0 ? "no reason given" : ca_reason_name(o.reason);
-	return 1;
 }
 
 int

@@ -30,6 +30,11 @@
 
 static const char *const crl_sql[S__COUNT] = {
 	[S_CRL_LAST] = "SELECT COALESCE(MAX(number), 0) FROM crl",
+	[S_CRL_LINEAGE] =
+	"SELECT COALESCE(MAX(number), 0) FROM crl "
+	"WHERE key_idx = ?1 AND delta_base = 0 AND (?2 = 0 OR "
+	"(SELECT restored_at FROM ca WHERE id = 1) = 0 OR "
+	"number <= (SELECT restored_at FROM ca WHERE id = 1))",
 	[S_CRL_LAST_DATE] =
 	"SELECT this_update FROM crl ORDER BY number DESC LIMIT 1",
 	/* A full scan, for a rare admin action (deltas turned off). */
@@ -108,6 +113,30 @@ int
 db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err)
 {
 	return crl_scalar(db, S_CRL_LAST, out, err);
+}
+
+int
+db_crl_lineage(struct db *db, int key_idx, int before_restore, int64_t *out,
+	       struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (db == NULL || out == NULL)
+		return db_bad_arg(err);
+	*out = 0;
+	if ((st = db_stmt(db, S_CRL_LINEAGE, crl_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, key_idx, &b);
+	db_bind_i64(st, 2, before_restore != 0, &b);
+	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
 }
 
 int

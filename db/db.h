@@ -468,6 +468,12 @@ struct db_crl {
 int db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err);
 /* Highest CRL number stored (of any key: one series per CA), 0 if none. */
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
+/* The highest number of key KEY_IDX's complete CRLs stored, 0 if none;
+ * with BEFORE_RESTORE, of those made before the store was last restored
+ * (numbered up to its time: the series of the store a backup was taken
+ * of), all of them if it never was. */
+int db_crl_lineage(struct db *db, int key_idx, int before_restore,
+		   int64_t *out, struct mica_err *err);
 /* The thisUpdate of the highest-numbered CRL stored (of any key), 0 if
  * none: the date the next CRL must not go below (ca/crl.c). */
 int db_crl_last_date(struct db *db, int64_t *out, struct mica_err *err);
@@ -551,6 +557,10 @@ int db_root_crl_insert(struct db *db, const struct db_root_crl *c,
 int db_root_crl_latest(struct db *db, const unsigned char *ski,
 		       size_t ski_len, struct db_root_crl *out,
 		       struct mica_err *err);
+/* The same, NTH (0 the latest) in that order: every CRL of SKI imported
+ * is kept. MICA_E_NOTFOUND past the oldest. */
+int db_root_crl_nth(struct db *db, const unsigned char *ski, size_t ski_len,
+		    int64_t nth, struct db_root_crl *out, struct mica_err *err);
 /* Which that latest CRL is, without reading it (an index lookup): its
  * NUMBER and THIS_UPDATE, *FOUND 0 when none was imported. */
 int db_root_crl_last(struct db *db, const unsigned char *ski, size_t ski_len,

@@ -27,7 +27,7 @@ static const char *const root_crl_sql[S__COUNT] = {
 	[S_ROOT_CRL_LATEST] =
 	"SELECT number, this_update, next_update, der, imported_at "
 	"FROM root_crl WHERE issuer_ski = ?1 "
-	"ORDER BY number DESC, this_update DESC LIMIT 1",
+	"ORDER BY number DESC, this_update DESC LIMIT 1 OFFSET ?2",
 };
 
 static int
@@ -106,15 +106,23 @@ int
 db_root_crl_latest(struct db *db, const unsigned char *ski, size_t ski_len,
 		   struct db_root_crl *out, struct mica_err *err)
 {
+	return db_root_crl_nth(db, ski, ski_len, 0, out, err);
+}
+
+int
+db_root_crl_nth(struct db *db, const unsigned char *ski, size_t ski_len,
+		int64_t nth, struct db_root_crl *out, struct mica_err *err)
+{
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
 
-	if (db == NULL || out == NULL || !ski_ok(ski, ski_len))
+	if (db == NULL || out == NULL || !ski_ok(ski, ski_len) || nth < 0)
 		return db_bad_arg(err);
 	memset(out, 0, sizeof(*out));
 	if ((st = db_stmt(db, S_ROOT_CRL_LATEST, root_crl_sql, err)) == NULL)
 		goto out;
 	db_bind_blob(st, 1, ski, ski_len, &b);
+	db_bind_i64(st, 2, nth, &b);
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 0) {

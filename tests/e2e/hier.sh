@@ -1453,6 +1453,19 @@ expect_rc "install-ca of a new certificate for the compromised key: refused (6)"
 	m -d V install-ca --cert vsame.crt
 check "... saying to install one for a new key" grep -q "install one for a new key" "$TMP/rc.err"
 expect_rc "... issuance still refused" 6 m -d V issue --csr vleaf.csr --out /dev/null
+# The root's next CRL leaves the entry out (as a CA does once the
+# certificate has expired, RFC 5280 3.3): the key is no less exposed.
+cp org/index.txt org/index.keep
+VSER=$(openssl x509 -in v.crt -noout -serial | cut -d= -f2)
+awk -v s="$VSER" 'BEGIN { FS = OFS = "\t" } $4 == s { $1 = "V"; $3 = "" } { print }' \
+	org/index.keep > org/index.txt
+openssl ca -batch -config org/ca.cnf -gencrl -out org/root2b.crl >/dev/null 2>&1 || die "openssl ca -gencrl"
+cp org/index.keep org/index.txt
+expect_rc "import-crl: a newer root CRL without this CA's entry" 0 m -d V import-crl org/root2b.crl
+expect_rc "... renew-ca with the same key: still refused (6)" 6 m -d V renew-ca --csr-out vsame.csr
+check "... key_compromised" grep -q "(cACompromise): its key is not certified again" "$TMP/rc.err"
+expect_rc "... install-ca of a certificate for the compromised key: still refused (6)" 6 \
+	m -d V install-ca --cert vsame.crt
 expect_rc "renew-ca --new-key" 0 m -d V renew-ca --new-key --csr-out v2.csr
 openssl ca -batch -config org/ca.cnf -extensions v3_ca -in v2.csr -out v2.crt -notext >org/v2.log 2>&1 ||
 	die "openssl ca (V, rollover)"

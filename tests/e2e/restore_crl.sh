@@ -223,4 +223,68 @@ expect_rc "revoke --from-crl with another CA's CRL: refused (exit 3)" 3 \
 expect_rc "revoke --from-crl with a SERIAL too: usage error (exit 2)" 2 \
 	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$L" revoke "$B" --from-crl "$W/last.crl"
 
+
+# ------------------------------- signed by this CA, never publishable --
+# CRLs signed with the CA's own key (tests/tools/crl_forge.py unseals it)
+# that say what this store could never put in a CRL of its own: taken in,
+# they left a restored store that could publish no CRL - nor revoke
+# anything - ever again. Each is refused (exit 3) and nothing restored; a
+# serial whose top bit needs DER's zero octet is taken, as its magnitude.
+SRC=${MICA_SRCDIR:-$(dirname "$0")/../..}
+NOW=$(date +%s)
+forge() { # forge OUT NUMBER ENTRY...
+	local out=$1 num=$2; shift 2
+	local args=()
+	for e in "$@"; do args+=(--entry "$e"); done
+	python3 "$SRC/tests/tools/crl_forge.py" "$W/bk.db" "$D/passphrase" "$W/$out" \
+		--number "$num" "${args[@]}" || die "crl_forge.py $out"
+}
+forge zero.crl 5000000000 "00:$NOW:1"
+forge nonder.crl 5000000000 "0001:$NOW:1"
+forge nonder-b.crl 5000000000 "00$B:$NOW:1"
+forge y1950.crl 5000000000 "0a02:-631152000:1"
+forge num-max.crl 9223372036854775807 "0a03:$NOW:1"
+for bad in zero nonder nonder-b y1950 num-max; do
+	rm -rf "$W/x"
+	expect_rc "restore --crl $bad.crl (signed by this CA): refused (exit 3)" 3 \
+		env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/x" restore --crl "$W/$bad.crl" "$W/bk.db"
+	[ -e "$W/x" ] && fail "... but left $W/x behind" || ok "... and nothing restored"
+	expect_rc "revoke --from-crl $bad.crl: refused (exit 3)" 3 \
+		env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$L" revoke --from-crl "$W/$bad.crl"
+done
+forge pad.crl 5000000000 "0080ff:$NOW:4"
+rm -rf "$W/x"
+checkv "restore --crl: a serial with DER's zero octet before its top bit is taken" \
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/x" restore --crl "$W/pad.crl" "$W/bk.db"
+checkv "... and the restored store publishes a CRL" \
+	env MICA_PASSPHRASE="$PASS_VALUE" "$MICA" -d "$W/x" crl --out "$W/pad-next.crl"
+openssl crl -inform der -in "$W/pad-next.crl" -noout -text >"$W/pad-next.txt" 2>&1
+is "openssl crl: ... listing 80FF as superseded" "$(entry "$W/pad-next.txt" 80ff)" "Superseded"
+
+
+# ------------------------------------------- a CRL older than the backup --
+# A hold released before the backup was taken is not put back by a CRL
+# published while it was held: the backup's own CRLs are newer.
+O=$W/olds
+"$MICA" -d "$O" init --name "Old CRL CA" --domain example.test \
+	--public-url "$H" >/dev/null 2>&1 || die "init (old CRL)"
+OPASS=$(cat "$O/passphrase")
+D=$O
+X=$(issue x)
+MICA_PASSPHRASE=$OPASS "$MICA" -d "$O" revoke "$X" --reason certificateHold >/dev/null 2>&1 || die "hold X"
+MICA_PASSPHRASE=$OPASS "$MICA" -d "$O" crl --out "$W/held.crl" >/dev/null 2>&1 || die "crl (X held)"
+MICA_PASSPHRASE=$OPASS "$MICA" -d "$O" unrevoke "$X" >/dev/null 2>&1 || die "unrevoke X"
+"$MICA" -d "$O" backup "$W/bk-old.db" >/dev/null 2>&1 || die "backup (old CRL)"
+rm -rf "$W/x"
+checkv "restore --crl with a CRL from before the backup" \
+	env MICA_PASSPHRASE="$OPASS" "$MICA" -d "$W/x" restore --crl "$W/held.crl" "$W/bk-old.db"
+is "... the hold it lists, released before the backup, is not put back" \
+	"$("$MICA" -d "$W/x" show "$X" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" valid
+rm -rf "$W/x"
+MICA_PASSPHRASE=$OPASS "$MICA" -d "$W/x" restore "$W/bk-old.db" >/dev/null 2>&1 || die "plain restore (old CRL)"
+checkv "revoke --from-crl with that CRL, after the restore" \
+	env MICA_PASSPHRASE="$OPASS" "$MICA" -d "$W/x" revoke --from-crl "$W/held.crl"
+is "... the certificate stays valid" \
+	"$("$MICA" -d "$W/x" show "$X" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" valid
+
 finish
