@@ -502,15 +502,20 @@
   }
 
   function unrevoke(c) {
-    ask({ title: 'Release the hold?', ok: 'Release', text: 'Certificate ' + c.serial + ' for ' +
-      names(c.names) + ' becomes valid again.' })
+    /* One known only from a CRL carried in (mica restore --crl) has no
+     * certificate here: released, it is forgotten, not made valid. */
+    var standin = c.profile === 'from-crl';
+    ask({ title: 'Release the hold?', ok: 'Release', text: standin ?
+      'Serial ' + c.serial + ' is known here only from a CRL of this CA: released, it is ' +
+      'no longer listed as revoked, and forgotten.' :
+      'Certificate ' + c.serial + ' for ' + names(c.names) + ' becomes valid again.' })
       .then(function (a) {
         if (!a)
           return;
         call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/unrevoke',
           { method: 'POST', body: {} })
           .then(function () {
-            flash('ok', 'Released ' + names(c.names) + '.');
+            flash('ok', 'Released ' + (standin ? c.serial : names(c.names)) + '.');
             refreshAll();
           }, fail('Releasing'));
       });
