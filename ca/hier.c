@@ -66,8 +66,8 @@ self_issued(const struct ca_cert_info *c)
 	return same_name(c->subject, c->subject_len, c->issuer, c->issuer_len);
 }
 
-static int own_key_condemned(struct ca *ca, char *by, size_t by_size,
-			     const char **reason_name, struct mica_err *err);
+static int key_condemned_refused(struct ca *ca, const char *advice,
+				 struct mica_err *err);
 
 /* ------------------------------------------------------------ chain -- */
 
@@ -693,22 +693,11 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 			     " or its pending renewal's" : "");
 		goto out;
 	}
-	if (x.mode == FOR_SAME_KEY) {
-		const char *why = NULL;
-		char by[140];
-		int k;
-
-		if ((k = own_key_condemned(ca, by, sizeof(by), &why, err)) < 0)
-			goto out;
-		if (k > 0) {
-			mica_err_set(err, MICA_E_CONFLICT, "key_compromised",
-				     "%s revokes this CA's certificate (%s): a "
-				     "new certificate for the same key leaves "
-				     "it as exposed; install one for a new key "
-				     "(renew-ca --new-key)", by, why);
-			goto out;
-		}
-	}
+	if (x.mode == FOR_SAME_KEY &&
+	    key_condemned_refused(ca, "a new certificate for the same key "
+				  "leaves it as exposed; install one for a new "
+				  "key (renew-ca --new-key)", err) != 0)
+		goto out;
 	{
 		const struct ca_cert_info *c = &pool->c[target].ci;
 
@@ -1070,23 +1059,14 @@ ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
 		path_len = ci.path_len >= 0 ? ci.path_len : 0;
 	}
 	if (!new_key) {
-		const char *why = NULL;
-		char by[140];
-		int bad;
-
 		/* A key whose certificate was revoked as compromised is
 		 * never certified again (sign-ca refuses it on a mica root;
 		 * another root would sign what it is sent). */
-		if ((bad = own_key_condemned(ca, by, sizeof(by), &why, err)) < 0)
+		if (key_condemned_refused(ca, "its key is not certified "
+					  "again; ask for a certificate for a "
+					  "new key (renew-ca --new-key)",
+					  err) != 0)
 			goto out;
-		if (bad > 0) {
-			mica_err_set(err, MICA_E_CONFLICT, "key_compromised",
-				     "%s revokes this CA's certificate (%s): "
-				     "its key is not certified again; ask for a "
-				     "certificate for a new key (renew-ca "
-				     "--new-key)", by, why);
-			goto out;
-		}
 		if (ca_ca_request(ca->sh->key, ca->sh->subject,
 				  ca->sh->subject_len, ca->sh->public_url,
 				  path_len, (const char *const *)doms, nd, csr,
@@ -1437,6 +1417,23 @@ own_key_condemned(struct ca *ca, char *by, size_t by_size,
 			       ca_reason_name(o.reason);
 		return 1;
 	}
+}
+
+/* -1 with MICA_E_CONFLICT "key_compromised" (whose CRL, why, ADVICE)
+ * when the current key must not be certified again (own_key_condemned),
+ * or with the store's error; else 0. */
+static int
+key_condemned_refused(struct ca *ca, const char *advice, struct mica_err *err)
+{
+	const char *why = NULL;
+	char by[140];
+	int k;
+
+	if ((k = own_key_condemned(ca, by, sizeof(by), &why, err)) <= 0)
+		return k;
+	return mica_err_set(err, MICA_E_CONFLICT, "key_compromised",
+			    "%s revokes this CA's certificate (%s): %s", by,
+			    why, advice);
 }
 
 int

@@ -770,6 +770,33 @@ answer_error(struct ca_ocsp_answer *a, int status, struct mica_err *err)
 	return 0;
 }
 
+/* The response about serial HEX of key K signed ahead of time, into OUT,
+ * if the store has one to serve at NOW: 1, 0 none, -1 (with ERR) when it
+ * cannot be made whole. */
+static int
+stored_answer(struct ca *ca, const struct ca_ocsp_key *k, const char *hex,
+	      int64_t now, struct ca_ocsp_answer *out, struct mica_err *err)
+{
+	struct db_ocsp_response stored;
+	struct mica_err e;
+	int rc;
+
+	if (db_ocsp_get(ca->db, hex, k->idx, ca_ocsp_by_ca(k, now),
+			now + SERVE_LEFT, &stored, &e) != 0)
+		return 0;
+	if (future_dated(&stored, now))   /* it freed STORED */
+		return 0;
+	rc = ca_ocsp_stored_response(ca, stored.der, stored.der_len,
+				     stored.responder, &out->der,
+				     &out->der_len, err);
+	out->this_update = stored.this_update;
+	out->next_update = stored.next_update;
+	out->max_age = stored.next_update - now;
+	out->presigned = 1;
+	db_ocsp_response_free(&stored);
+	return rc != 0 ? -1 : 1;
+}
+
 int
 ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	       struct ca_ocsp_answer *out, struct mica_err *err)
@@ -780,7 +807,6 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	struct ca_ocsp_single sr[CA_OCSP_IDS_MAX];
 	struct db_cert_state st[CA_OCSP_IDS_MAX];
 	struct ca_ocsp_tbs rd;
-	struct db_ocsp_response stored;
 	struct signed_resp sresp;
 	struct mica_err e;
 	char hex[CA_OCSP_IDS_MAX][2 * 20 + 1];
@@ -814,23 +840,13 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	/* The common case, RFC 5019's: one SHA-1 CertID and no nonce,
 	 * answered with the response signed ahead of time. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
-	    r.ids[0].serial_len > 0 &&
-	    db_ocsp_get(ca->db, hex[0], k->idx, ca_ocsp_by_ca(k, now), now + SERVE_LEFT,
-			&stored, &e) == 0 &&
-	    !future_dated(&stored, now)) {
-		int rc = ca_ocsp_stored_response(ca, stored.der,
-						 stored.der_len,
-						 stored.responder, &out->der,
-						 &out->der_len, &e);
+	    r.ids[0].serial_len > 0) {
+		int got = stored_answer(ca, k, hex[0], now, out, &e);
 
-		out->this_update = stored.this_update;
-		out->next_update = stored.next_update;
-		out->max_age = stored.next_update - now;
-		out->presigned = 1;
-		db_ocsp_response_free(&stored);
-		if (rc != 0)
+		if (got < 0)
 			goto later;
-		return 0;
+		if (got > 0)
+			return 0;
 	}
 
 	for (i = 0; i < r.nids; i++) {
@@ -871,25 +887,13 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	if (never == 0 && !fresh_ration(o)) {
 		/* Signing for each request has used its ration: the one
 		 * signed ahead of time, for everyone, if there is one. */
-		if (r.nids == 1 && r.ids[0].hash == CA_OCSP_SHA1 &&
-		    db_ocsp_get(ca->db, hex[0], k->idx, ca_ocsp_by_ca(k, now),
-				now + SERVE_LEFT, &stored, &e) == 0 &&
-		    !future_dated(&stored, now)) {
-			int rc = ca_ocsp_stored_response(ca, stored.der,
-							 stored.der_len,
-							 stored.responder,
-							 &out->der,
-							 &out->der_len, &e);
+		int got = r.nids == 1 && r.ids[0].hash == CA_OCSP_SHA1 ?
+			  stored_answer(ca, k, hex[0], now, out, &e) : 0;
 
-			out->this_update = stored.this_update;
-			out->next_update = stored.next_update;
-			out->max_age = stored.next_update - now;
-			out->presigned = 1;
-			db_ocsp_response_free(&stored);
-			if (rc != 0)
-				goto later;
+		if (got < 0)
+			goto later;
+		if (got > 0)
 			return 0;
-		}
 		return answer_error(out, CA_OCSP_TRY_LATER, err);
 	}
 	if (sign_response(ca, o, k, now, &rd, &sresp, &e) != 0)
