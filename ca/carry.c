@@ -429,12 +429,15 @@ standin_add(struct db *db, const struct carry_key *k,
 	return db_cert_revoke(db, e->serial, e->reason, e->at, err);
 }
 
-/* A keyCompromise carried in for SERIAL, a certificate this store holds:
- * its key is never certified again, and its other certificates go with it
- * (as ca_revoke does; the store the CRL came from did the same). */
+/* A revocation carried in for SERIAL, a certificate this store holds,
+ * that condemns its key (REASON keyCompromise; cACompromise or
+ * unspecified of a CA certificate this root signed): the key is never
+ * certified again, and for keyCompromise its other certificates go with
+ * it (as ca_revoke does; the store the CRL came from did the same). */
 static int
-compromised(struct db *db, const char *serial, int64_t at, int64_t now,
-	    const char *actor, struct ca_carried *sum, struct mica_err *err)
+compromised(struct db *db, const char *serial, int reason, int64_t at,
+	    int64_t now, const char *actor, struct ca_carried *sum,
+	    struct mica_err *err)
 {
 	struct db_cert rec;
 	struct ca_cert_info ci;
@@ -443,7 +446,7 @@ compromised(struct db *db, const char *serial, int64_t at, int64_t now,
 	char (*also)[DB_SERIAL_MAX] = NULL;
 	char detail[DB_SERIAL_MAX + 64];
 	size_t nalso = 0;
-	int has_id = 0, rc = -1;
+	int has_id = 0, ca_cert, rc = -1;
 
 	memset(&rec, 0, sizeof(rec));
 	if (db_cert_get(db, serial, &rec, err) != 0)
@@ -451,10 +454,22 @@ compromised(struct db *db, const char *serial, int64_t at, int64_t now,
 	if (rec.der != NULL &&
 	    ca_cert_info_read(rec.der, rec.der_len, &ci, &e2) == 0)
 		has_id = ca_key_rsa_id(ci.spki, ci.spki_len, id) == 1;
+	ca_cert = rec.der != NULL && rec.profile != NULL &&
+		  (strcmp(rec.profile, "subca") == 0 ||
+		   strcmp(rec.profile, "cross") == 0);
 	db_cert_free(&rec);
+	/* As ca_revoke judges it: keyCompromise condemns any key, and
+	 * cACompromise or unspecified a CA certificate's (sign-ca never
+	 * certifies it again); only keyCompromise takes the key's other
+	 * certificates with it. */
+	if (reason != CA_REASON_KEY_COMPROMISE && !ca_cert)
+		return 0;
 	if (db_key_compromised_add(db, serial, at, has_id ? id : NULL,
-				   err) != 0 ||
-	    db_cert_same_key(db, serial, now, &also, &nalso, err) != 0)
+				   err) != 0)
+		return -1;
+	if (reason != CA_REASON_KEY_COMPROMISE)
+		return 0;
+	if (db_cert_same_key(db, serial, now, &also, &nalso, err) != 0)
 		goto out;
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s, "
 		 "carried in from a CRL)", serial);
@@ -544,9 +559,11 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 		if (db_audit_add(db, now, actor, "cert.revoke", e->serial,
 				 detail, err) != 0)
 			return -1;
-		if (known && e->reason == CA_REASON_KEY_COMPROMISE &&
-		    compromised(db, e->serial, e->at, now, actor, &sum,
-				err) != 0)
+		if (known && (e->reason == CA_REASON_KEY_COMPROMISE ||
+			      e->reason == CA_REASON_CA_COMPROMISE ||
+			      e->reason == CA_REASON_UNSPECIFIED) &&
+		    compromised(db, e->serial, e->reason, e->at, now, actor,
+				&sum, err) != 0)
 			return -1;
 	}
 	/* RFC 5280 5.2.3: a number names one CRL; the next one this store

@@ -287,4 +287,25 @@ checkv "revoke --from-crl with that CRL, after the restore" \
 is "... the certificate stays valid" \
 	"$("$MICA" -d "$W/x" show "$X" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" valid
 
+# ------------------------------ a root's CRL revoking an issuing CA's key --
+# On a root, a subordinate's certificate revoked as cACompromise puts its
+# key on the list of keys never certified again ('mica revoke' does); the
+# same carried in from the lost root's CRL.
+RT=$W/root
+"$MICA" -d "$RT" init --name "Carry Root CA" --root-only >/dev/null 2>&1 || die "init --root-only"
+RPASS=$(cat "$RT/passphrase")
+"$MICA" -d "$W/sub" init --subordinate --name "Carry Issuing CA" --domain example.test \
+	--public-url "$H" --csr-out "$W/sub.csr" >/dev/null 2>&1 || die "init --subordinate"
+MICA_PASSPHRASE=$RPASS "$MICA" -d "$RT" sign-ca --csr "$W/sub.csr" --out "$W/sub.crt" >/dev/null 2>&1 ||
+	die "sign-ca"
+"$MICA" -d "$RT" backup "$W/bk-root.db" >/dev/null 2>&1 || die "backup (root)"
+MICA_PASSPHRASE=$RPASS "$MICA" -d "$RT" revoke "$(serial_of "$W/sub.crt")" --reason cACompromise \
+	>/dev/null 2>&1 || die "revoke the subordinate (cACompromise)"
+MICA_PASSPHRASE=$RPASS "$MICA" -d "$RT" crl --out "$W/root-last.crl" >/dev/null 2>&1 || die "crl (root)"
+checkv "restore --crl of the root with the CRL revoking its subordinate" \
+	env MICA_PASSPHRASE="$RPASS" "$MICA" -d "$W/root2" restore --crl "$W/root-last.crl" "$W/bk-root.db"
+expect_rc "... which then never signs that subordinate's key again (4)" 4 \
+	env MICA_PASSPHRASE="$RPASS" "$MICA" -d "$W/root2" sign-ca --csr "$W/sub.csr" --out "$W/sub2.crt"
+check "... saying so" grep -q "never certified again" "$TMP/rc.err"
+
 finish
