@@ -482,6 +482,12 @@ int ca_reason_valid(int reason);
 int ca_reason_parse(const char *s);
 /* The RFC 5280 name of REASON, "unknown" if it has none. */
 const char *ca_reason_name(int reason);
+/* Whether a revocation for REASON (negative: none given) condemns the
+ * key, which is then never certified again: keyCompromise always; for a
+ * CA certificate (CA_CERT) every reason but those that say nothing ill of
+ * it - affiliationChanged, superseded, cessationOfOperation,
+ * certificateHold, privilegeWithdrawn. */
+int ca_reason_condemns_key(int reason, int ca_cert);
 
 /* Revoke with REASON (ca_reason_valid, else MICA_E_BADREQ) and publish a
  * new CRL. */

@@ -600,6 +600,15 @@ void ca_scep_state_free(struct ca_scep_state *s);
 /* ------------------------------------------------------------- carry.c -- */
 
 
+/* Whether a certificate of PROFILE is a CA certificate this root signed
+ * (sign-ca's "subca", or a "cross" certificate). */
+static inline int
+ca_profile_is_ca(const char *profile)
+{
+	return profile != NULL && (strcmp(profile, "subca") == 0 ||
+				   strcmp(profile, "cross") == 0);
+}
+
 struct ca_crl_info;
 /* Read the CRL file F into *DER (heap) and *CRL (pointing into it): one
  * as mica makes them (a cRLNumber, no unknown critical extension, no

@@ -429,11 +429,11 @@ standin_add(struct db *db, const struct carry_key *k,
 	return db_cert_revoke(db, e->serial, e->reason, e->at, err);
 }
 
-/* A revocation carried in for SERIAL, a certificate this store holds,
- * that condemns its key (REASON keyCompromise; cACompromise or
- * unspecified of a CA certificate this root signed): the key is never
- * certified again, and for keyCompromise its other certificates go with
- * it (as ca_revoke does; the store the CRL came from did the same). */
+/* A revocation for REASON carried in for SERIAL, a certificate this store
+ * holds: if it condemns the key (ca_reason_condemns_key, of a CA
+ * certificate when this root signed one), the key is never certified
+ * again, and for keyCompromise its other certificates go with it (as
+ * ca_revoke does; the store the CRL came from did the same). */
 static int
 compromised(struct db *db, const char *serial, int reason, int64_t at,
 	    int64_t now, const char *actor, struct ca_carried *sum,
@@ -454,15 +454,11 @@ compromised(struct db *db, const char *serial, int reason, int64_t at,
 	if (rec.der != NULL &&
 	    ca_cert_info_read(rec.der, rec.der_len, &ci, &e2) == 0)
 		has_id = ca_key_rsa_id(ci.spki, ci.spki_len, id) == 1;
-	ca_cert = rec.der != NULL && rec.profile != NULL &&
-		  (strcmp(rec.profile, "subca") == 0 ||
-		   strcmp(rec.profile, "cross") == 0);
+	ca_cert = rec.der != NULL && ca_profile_is_ca(rec.profile);
 	db_cert_free(&rec);
-	/* As ca_revoke judges it: keyCompromise condemns any key, and
-	 * cACompromise or unspecified a CA certificate's (sign-ca never
-	 * certifies it again); only keyCompromise takes the key's other
-	 * certificates with it. */
-	if (reason != CA_REASON_KEY_COMPROMISE && !ca_cert)
+	/* As ca_revoke judges it (sign-ca never certifies the key again);
+	 * only keyCompromise takes the key's other certificates with it. */
+	if (!ca_reason_condemns_key(reason, ca_cert))
 		return 0;
 	if (db_key_compromised_add(db, serial, at, has_id ? id : NULL,
 				   err) != 0)
@@ -559,9 +555,7 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 		if (db_audit_add(db, now, actor, "cert.revoke", e->serial,
 				 detail, err) != 0)
 			return -1;
-		if (known && (e->reason == CA_REASON_KEY_COMPROMISE ||
-			      e->reason == CA_REASON_CA_COMPROMISE ||
-			      e->reason == CA_REASON_UNSPECIFIED) &&
+		if (known && ca_reason_condemns_key(e->reason, 1) &&
 		    compromised(db, e->serial, e->reason, e->at, now, actor,
 				&sum, err) != 0)
 			return -1;

@@ -1404,14 +1404,8 @@ own_key_condemned(struct ca *ca, char *by, size_t by_size,
 		db_root_crl_free(&row);
 		if (!o.found)
 			continue;
-		switch (o.reason) {
-		case CA_REASON_AFFILIATION_CHANGED:
-		case CA_REASON_SUPERSEDED:
-		case CA_REASON_CESSATION:
-		case CA_REASON_HOLD:
-		case CA_REASON_PRIVILEGE_WITHDRAWN:
+		if (!ca_reason_condemns_key(o.reason, 1))
 			return 0;
-		}
 		revoker_text(sh, 1, by, by_size);
 		*reason_name = o.reason < 0 ? "no reason given" :
 			       ca_reason_name(o.reason);

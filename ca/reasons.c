@@ -44,3 +44,21 @@ ca_reason_name(int reason)
 {
 	return ca_reason_valid(reason) ? reason_names[reason] : "unknown";
 }
+
+int
+ca_reason_condemns_key(int reason, int ca_cert)
+{
+	if (reason == CA_REASON_KEY_COMPROMISE)
+		return 1;
+	if (!ca_cert)
+		return 0;
+	switch (reason) {
+	case CA_REASON_AFFILIATION_CHANGED:
+	case CA_REASON_SUPERSEDED:
+	case CA_REASON_CESSATION:
+	case CA_REASON_HOLD:
+	case CA_REASON_PRIVILEGE_WITHDRAWN:
+		return 0;
+	}
+	return 1;
+}

@@ -151,8 +151,7 @@ renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	}
 	/* A subordinate or cross certificate this root signed is renewed by
 	 * signing the subordinate's new CSR, never as a leaf. */
-	if (old.profile != NULL && (strcmp(old.profile, "subca") == 0 ||
-				    strcmp(old.profile, "cross") == 0)) {
+	if (ca_profile_is_ca(old.profile)) {
 		mica_err_set(err, MICA_E_CONFLICT, "ca_certificate",
 			     "certificate %s is a CA certificate; renew it with "
 			     "'mica sign-ca' on the subordinate's new CSR "

@@ -144,8 +144,7 @@ revoke_ca_cert(struct ca *ca, const char *serial, struct mica_err *err)
 				     "no certificate with serial %s", serial);
 		return -1;
 	}
-	ca_cert = rec.profile != NULL && (strcmp(rec.profile, "subca") == 0 ||
-					  strcmp(rec.profile, "cross") == 0);
+	ca_cert = ca_profile_is_ca(rec.profile);
 	db_cert_free(&rec);
 	if (!ca_cert)
 		return mica_err_set(err, MICA_E_POLICY, "bad_reason",
@@ -201,29 +200,23 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.condemn = 0;
 	x.also = NULL;
 	x.nalso = 0;
-	/* Which revocations condemn the key: keyCompromise; for a CA
-	 * certificate this root signed also cACompromise and unspecified
-	 * (or none given), as an issuing CA judges the CRL that revokes it
-	 * (hier.c own_key_condemned): sign-ca then never certifies that key
-	 * again. An RSA key is compromised under every exponent: its
+	/* Whether the revocation condemns the key (ca_reason_condemns_key,
+	 * as an issuing CA judges the CRL that revokes it: hier.c
+	 * own_key_condemned): sign-ca then never certifies it again; for a
+	 * CA certificate this root signed, of the reasons mica revoke takes
+	 * cACompromise and unspecified do too. An RSA key is compromised under every exponent: its
 	 * modulus goes on the list too. Read before the write lock (a
 	 * certificate's key never changes); a serial unknown here fails in
 	 * the transaction. */
-	if (!release && (reason == CA_REASON_KEY_COMPROMISE ||
-			 reason == CA_REASON_CA_COMPROMISE ||
-			 reason == CA_REASON_UNSPECIFIED)) {
+	if (!release && ca_reason_condemns_key(reason, 1)) {
 		struct db_cert rec;
 		struct mica_err ge;
 
 		memset(&rec, 0, sizeof(rec));
 		mica_err_clear(&ge);
 		if (db_cert_get(ca->db, serial, &rec, &ge) == 0) {
-			int ca_cert = rec.profile != NULL &&
-				      (strcmp(rec.profile, "subca") == 0 ||
-				       strcmp(rec.profile, "cross") == 0);
-
-			x.condemn = reason == CA_REASON_KEY_COMPROMISE ||
-				    (ca_cert && rec.der != NULL);
+			x.condemn = ca_reason_condemns_key(reason,
+				rec.der != NULL && ca_profile_is_ca(rec.profile));
 			if (x.condemn)
 				x.has_rsa_id = cert_rsa_id(rec.der, rec.der_len,
 							   x.rsa_id) == 1;
