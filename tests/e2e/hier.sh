@@ -159,6 +159,32 @@ chromium_judge() {
 	is "$l: headless Chromium $([ "$want" = ok ] && echo loads || echo refuses) https://$host/" "$got" "$want"
 }
 
+# ca_cnf DIR CERT KEY NUMBER: an openssl ca of CERT and KEY (paths, or
+# names under $dir, the configuration's DIR) in DIR (its database, next
+# serial and CRL number NUMBER), DIR/ca.cnf ending in its section, for the
+# caller to add to.
+ca_cnf() {
+	local d=$1 cert=$2 key=$3 number=$4
+	mkdir -p "$d/newcerts"
+	: > "$d/index.txt"
+	echo "$number" > "$d/serial"
+	echo "$number" > "$d/crlnumber"
+	cat > "$d/ca.cnf" <<EOF
+[ ca ]
+default_ca = ca_default
+[ ca_default ]
+dir = $W/$d
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = $cert
+private_key = $key
+default_md = sha256
+default_crl_days = 30
+EOF
+}
+
 # org_root DIR SERIAL SUBJECT DAYS KEYOPT...: an organisation's own root
 # made with plain openssl in DIR (root.pem, root.key) and an 'openssl ca'
 # configuration for it, DIR/ca.cnf, serials and CRL numbers from SERIAL;
@@ -166,27 +192,15 @@ chromium_judge() {
 org_root() {
 	local d=$1 serial=$2 subj=$3 days=$4
 	shift 4
-	mkdir -p "$d/newcerts"
-	: > "$d/index.txt"
-	echo "$serial" > "$d/serial"
-	echo "$serial" > "$d/crlnumber"
+	mkdir -p "$d"
 	openssl req -x509 -newkey "$@" -nodes -keyout "$d/root.key" -subj "$subj" -days "$days" \
 		-addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
 		-out "$d/root.pem" 2>/dev/null || die "openssl root ($d)"
-	cat > "$d/ca.cnf" <<EOF
-[ ca ]
-default_ca = org
-[ org ]
-dir = $W/$d
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-crlnumber = \$dir/crlnumber
-certificate = \$dir/root.pem
-private_key = \$dir/root.key
-default_md = sha256
+	# Named by the configuration's dir (openssl expands it): a copy of
+	# ca.cnf with another dir signs with that dir's root.pem and key.
+	ca_cnf "$d" '$dir/root.pem' '$dir/root.key' "$serial"
+	cat >> "$d/ca.cnf" <<EOF
 default_days = 730
-default_crl_days = 30
 policy = policy_anything
 copy_extensions = copy
 unique_subject = no
@@ -1501,21 +1515,8 @@ check "... naming the intermediate" grep -q "Tailspin Intermediate.*above this C
 # The intermediate's own CRL revoking mica's certificate: relying parties
 # check it (its CDP), so mica imports it as it does the root's and issues
 # nothing - before, import-crl refused any CRL but the root's.
-mkdir -p oint/newcerts
-: > oint/index.txt
-echo 1000 > oint/crlnumber
-cat > oint/ca.cnf <<EOF
-[ ca ]
-default_ca = inter
-[ inter ]
-dir = $W/oint
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-crlnumber = \$dir/crlnumber
-certificate = $W/org/inter.pem
-private_key = $W/org/inter.key
-default_md = sha256
-default_crl_days = 30
+ca_cnf oint "$W/org/inter.pem" "$W/org/inter.key" 1000
+cat >> oint/ca.cnf <<EOF
 crl_extensions = crl_ext
 [ crl_ext ]
 authorityKeyIdentifier = keyid:always
