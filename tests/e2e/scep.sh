@@ -689,14 +689,19 @@ if [ -n "$SCEP_SUBMIT" ]; then
 	if command -v dbus-run-session >/dev/null && command -v getcert >/dev/null; then
 		TOK5=$(token --profile client --name cm.example.test --uses 1)
 		mkdir -p "$W/cm/home"
+		# cm_run SCRIPT LOG: SCRIPT's getcert calls, in a session bus
+		# of their own and a home under $W/cm, output into LOG.
+		cm_run() {
+			HOME=$W/cm/home XDG_CONFIG_HOME=$W/cm/home/.config \
+				timeout $((120 * TIME_SCALE)) dbus-run-session -- bash "$1" >"$2" 2>&1
+		}
 		cat >"$W/cm/run.sh" <<EOF
 getcert add-scep-ca -s -c mica -u "$H/scep" >/dev/null
 getcert request -s -c mica -f "$W/cm/cert.pem" -k "$W/cm/key.pem" -N CN=cm.example.test \
 	-L "$TOK5" -I cm -w -T $((60 * TIME_SCALE)) >/dev/null
 getcert list -s -i cm
 EOF
-		HOME=$W/cm/home XDG_CONFIG_HOME=$W/cm/home/.config \
-			timeout $((120 * TIME_SCALE)) dbus-run-session -- bash "$W/cm/run.sh" >"$W/cm/log" 2>&1
+		cm_run "$W/cm/run.sh" "$W/cm/log"
 		check "certmonger (getcert request with a SCEP CA) enrolls" \
 			openssl verify -CAfile "$ROOT" "$W/cm/cert.pem"
 		# Its renewal, as when the certificate nears its end: a
@@ -706,8 +711,7 @@ EOF
 getcert resubmit -s -i cm -w -T $((60 * TIME_SCALE)) >/dev/null
 getcert list -s -i cm
 EOF
-		HOME=$W/cm/home XDG_CONFIG_HOME=$W/cm/home/.config \
-			timeout $((120 * TIME_SCALE)) dbus-run-session -- bash "$W/cm/renew.sh" >"$W/cm/renew.log" 2>&1
+		cm_run "$W/cm/renew.sh" "$W/cm/renew.log"
 		CM_NEW=$(openssl x509 -in "$W/cm/cert.pem" -noout -serial 2>/dev/null)
 		check "certmonger renews it (getcert resubmit), no new token" \
 			sh -c "[ '$CM_NEW' != '$CM_OLD' ] && openssl verify -CAfile '$ROOT' '$W/cm/cert.pem' >/dev/null"
@@ -727,8 +731,7 @@ getcert request -s -c mica -f "$W/cm/cert2.pem" -k "$W/cm/key2.pem" -N CN=cm2.ex
 	-L "$TOK8" -I cm2 -w -T $((60 * TIME_SCALE)) >/dev/null
 getcert list -s -i cm2
 EOF
-			HOME=$W/cm/home XDG_CONFIG_HOME=$W/cm/home/.config \
-				timeout $((120 * TIME_SCALE)) dbus-run-session -- bash "$W/cm/alg.sh" >"$W/cm/alg.log" 2>&1
+			cm_run "$W/cm/alg.sh" "$W/cm/alg.log"
 			is "certmonger with SHA-384: mica answers FAILURE badAlg" \
 				"$(grep -c 'refused (failInfo 0): an unsupported digest algorithm' "$W/serve.out.err")" \
 				"$((NLOG + 1))"
