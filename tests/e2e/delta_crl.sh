@@ -46,7 +46,6 @@ for n in a b; do
 	"$MICA" -d "$D" issue --csr "$W/$n.csr" --profile server --out "$W/$n.pem" 2>/dev/null ||
 		die "mica issue"
 done
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 crl_num() { openssl crl -in "$1" -noout -crlnumber | sed 's/^crlNumber=0x//'; }
 n_complete() { sqlite3 "$D/mica.db" 'SELECT count(*) FROM crl WHERE delta_base = 0'; }
 

@@ -45,7 +45,6 @@ cd "$W" || die "cd"
 
 m() { "$MICA" "$@"; }
 der_of() { openssl x509 -in "$1" -outform der -out "$2" 2>/dev/null; }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 ski_of() { openssl x509 -in "$1" -noout -ext subjectKeyIdentifier | sed -n '2{s/[ :]//g;p}'; }
 aki_of() { openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | sed -n '2{s/[ :]//g;s/^keyid//;p}'; }
 # fingerprints PEM: the SHA-256 fingerprints of its certificates, sorted.

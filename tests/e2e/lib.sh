@@ -403,6 +403,9 @@ need_fault_hook() {
 		skip_all "this mica was built without --enable-fault-injection (no $1)"
 }
 
+# serial_of PEM: the certificate's serial, lowercase hex as mica writes it.
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+
 # json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,
 # absent, or a file that is not JSON; lists, objects and booleans as JSON.
 json_get() {

@@ -38,7 +38,6 @@ serve_facts "$W/serve.out" "$W"
 ROOT=$W/root.pem
 CLI_PASS=$D/passphrase
 
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 issue() { # issue NAME: key, CSR and certificate $W/NAME.{key,csr,pem}
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$W/$1.key" -subj "/CN=$1.example.test" \

@@ -40,7 +40,6 @@ serve_stop
 is "the first daemon stops cleanly" "$SERVE_RC" 0
 
 q() { sqlite3 "$D/mica.db" "$1"; }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 presigned() { # SERIAL [STATUS]: a pre-signed response is stored
 	[ "$(q "SELECT count(*) FROM ocsp_response WHERE serial = '$1'${2:+ AND status = $2}")" = 1 ]
 }

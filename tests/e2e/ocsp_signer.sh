@@ -24,7 +24,6 @@ need curl openssl sqlite3 ocsptool
 W=$(mktmp)
 cd "$W" || die "cd"
 m() { "$MICA" "$@"; }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 ski_of() { openssl x509 -in "$1" -noout -ext subjectKeyIdentifier | sed -n '2{s/[ :]//g;p}' | tr 'A-F' 'a-f'; }
 csr() { # csr NAME DNS: NAME.key, NAME.csr
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \

@@ -31,7 +31,6 @@ serve_start "$W/serve.out" "$D" -- --domain example.test --publish "$PUB" ||
 serve_facts "$W/serve.out" "$W"
 ROOT=$W/root.pem
 
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/srv.key" \

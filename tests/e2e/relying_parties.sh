@@ -37,7 +37,6 @@ csr() {
 		-out "$W/$name.csr" 2>/dev/null || die "openssl req $name"
 }
 
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 
 # The CRL a fresh CA published at init (number 1), straight from the store:
 # 'mica crl' would publish a new one.

@@ -35,7 +35,6 @@ serve_ports
 PASS_VALUE=$(cat "$D/passphrase") || die "no passphrase file"
 "$MICA" -d "$D" export-root --out "$W/root.pem" 2>/dev/null || die "export-root"
 
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 issue() { # issue NAME: $W/NAME.{key,csr,pem}; prints its serial
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$W/$1.key" -subj "/CN=$1.example.test" \

@@ -110,7 +110,6 @@ leaves() {
 	issue "$d" "$d-code-rsa" codesign rsa-3072 "/CN=build.$dom" "DNS:build.$dom"
 	issue "$d" "$d-code-p256" codesign ec-p256 "/CN=Release Signing" "email:release@$dom"
 }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 # split PEM PREFIX: each certificate of PEM in PREFIX1.pem, PREFIX2.pem...
 split_pem() { awk -v p="$2" '/BEGIN CERT/{n++; f=p n ".pem"} f{print > f} /END CERT/{f=""}' "$1"; }
 
