@@ -5,6 +5,7 @@
  */
 #include "ca/ca.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -96,6 +97,23 @@ ca_cert_get(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	return 0;
 }
 
+/* An IPv6 address has many spellings (2001:db8:0:0::1, 2001:DB8::1,
+ * 2001:0db8::1); a certificate's is kept in RFC 5952's, which inet_ntop
+ * writes. Rewrite the whole filter NAME (room for CA_NAME_MAX + 1) so,
+ * when it is an IPv6 address; leave anything else, a prefix too. */
+static void
+ip6_canonical(char name[CA_NAME_MAX + 1])
+{
+	unsigned char a[16];
+	char text[INET6_ADDRSTRLEN];
+
+	if (strchr(name, ':') == NULL || inet_pton(AF_INET6, name, a) != 1 ||
+	    inet_ntop(AF_INET6, a, text, sizeof(text)) == NULL)
+		return;
+	_Static_assert(sizeof(text) <= CA_NAME_MAX + 1, "filter room");
+	memcpy(name, text, strlen(text) + 1);
+}
+
 int
 ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	     const struct ca_cert_filter *f, struct ca_cert **out, size_t *n,
@@ -123,6 +141,7 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 		memcpy(name, f->name, nl + 1);
 		if (nl > 1 && name[nl - 1] == '.' && name[nl - 2] != '.')
 			name[nl - 1] = '\0';
+		ip6_canonical(name);
 	}
 	df.status = f->status;
 	/* "What expires soon" means certificates still in use, unless a

@@ -1484,6 +1484,60 @@ test_refused_submissions_store_and_sign_nothing(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* A search by an IPv6 address finds it in any of its spellings: the
+ * certificate's is RFC 5952's, the admin's may be another. */
+static void
+test_list_finds_an_ipv6_address_however_written(void)
+{
+	static const char *const names[] = { "v6." DOMAIN, "2001:db8::a:1" };
+	static const char *const spellings[] = {
+		"2001:db8::a:1", "2001:DB8::A:1", "2001:0db8:0:0:0:0:a:1",
+		"2001:db8:0:0::a:1", "2001:0DB8:0000:0000:0000:0000:000A:0001",
+	};
+	mbedtls_pk_context pk;
+	unsigned char spki[256];
+	size_t sl = 0;
+	struct ca_issued out;
+	struct ca_cert_filter f;
+	struct ca_cert *v = NULL;
+	struct ca_cursor cur;
+	struct mica_err err;
+	size_t n = 0;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki, sl,
+						names, 2, 30, &out, &err), 0);
+	for (size_t k = 0; k < sizeof(spellings) / sizeof(spellings[0]); k++) {
+		size_t seen = 0;
+
+		memset(&f, 0, sizeof(f));
+		f.status = -1;
+		f.now = (int64_t)time(NULL);
+		f.limit = 1000;
+		f.name = spellings[k];
+		CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+		for (size_t i = 0; i < n; i++)
+			seen += strcmp(v[i].serial, out.serial) == 0;
+		if (seen != 1)
+			fprintf(stderr, "name filter %s: found %zu\n", spellings[k], seen);
+		CU_ASSERT_EQUAL(seen, 1);
+		ca_cert_array_free(v, n);
+		v = NULL;
+	}
+	/* A prefix stays a prefix of the text as kept. */
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = (int64_t)time(NULL);
+	f.limit = 1000;
+	f.name = "2001:db8::a*";
+	CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+	CU_ASSERT(n >= 1);
+	ca_cert_array_free(v, n);
+	ca_issued_free(&out);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_issue_for_spki_serves_the_daemon_key(void)
 {
@@ -5933,6 +5987,8 @@ main(void)
 		  test_refused_submissions_store_and_sign_nothing },
 		{ "issue for a raw public key (the daemon's TLS key)",
 		  test_issue_for_spki_serves_the_daemon_key },
+		{ "a search by an IPv6 address finds it however it is written",
+		  test_list_finds_an_ipv6_address_however_written },
 		{ "the daemon's certificate obeys the policy: max_days, overrides, localhost",
 		  test_issue_for_spki_obeys_the_policy },
 		{ "validity follows profile overrides and is clamped to the root's notAfter",
