@@ -467,6 +467,12 @@ int ca_insecure(struct ca *ca, struct mica_err *err);
 int ca_domains_mac(const struct ca_key *key, const char *const *domains,
 		   size_t n, unsigned char mac[32], struct mica_err *err);
 
+/* An allowed domain DOMAIN (config.c), canonical into OUT: a DNS name of
+ * two labels or more, no wildcard. -1 with MICA_E_BADREQ "bad_domain"
+ * naming the rule it breaks. */
+int ca_domain_parse(const char *domain, struct ca_name *out,
+		    struct mica_err *err);
+
 /* ------------------------------------------------------------- issue.c -- */
 
 /* Ask the policy (ca_policy_check, the one place that says yes or no)

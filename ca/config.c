@@ -134,6 +134,24 @@ domain_body(struct db *db, void *arg, struct mica_err *err)
 			    detail, err);
 }
 
+int
+ca_domain_parse(const char *domain, struct ca_name *out, struct mica_err *err)
+{
+	char why[sizeof(err->msg)];
+
+	if (ca_name_parse(domain, CA_NAME_DNS, out, err) != 0) {
+		/* Say which rule the name breaks ("corp": one label only). */
+		snprintf(why, sizeof(why), "%s", err->msg);
+		return mica_err_set(err, MICA_E_BADREQ, "bad_domain",
+				    "not a valid DNS domain: %s", why);
+	}
+	if (out->value[0] == '*')
+		return mica_err_set(err, MICA_E_BADREQ, "bad_domain",
+				    "not a valid DNS domain: write it without "
+				    "\"*.\" (a domain covers its sub-domains)");
+	return 0;
+}
+
 static int
 domain_change(struct ca *ca, const struct ca_principal *p, const char *domain,
 	      enum domain_op op, struct mica_err *err)
@@ -149,10 +167,8 @@ domain_change(struct ca *ca, const struct ca_principal *p, const char *domain,
 				    "key (they are sealed with it)");
 	x.domain = NULL;
 	if (op != DOMAIN_SEAL) {
-		if (ca_name_parse(domain, CA_NAME_DNS, &n, err) != 0 ||
-		    n.value[0] == '*')
-			return mica_err_set(err, MICA_E_BADREQ, "bad_domain",
-					    "not a valid DNS domain");
+		if (ca_domain_parse(domain, &n, err) != 0)
+			return -1;
 		x.domain = n.value;
 	}
 	x.op = op;

@@ -286,10 +286,12 @@ ca_init(const struct ca_init_opts *o, struct ca_init_result *res,
 	if (o->ndomains > 0 && (doms = calloc(o->ndomains, sizeof(*doms))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	for (size_t i = 0; i < o->ndomains; i++) {
-		if (ca_name_parse(o->domains[i], CA_NAME_DNS, &doms[i], err) != 0 ||
-		    doms[i].value[0] == '*') {
-			mica_err_set(err, MICA_E_USAGE, "bad_domain",
-				     "--domain %s is not a valid DNS domain", o->domains[i]);
+		if (ca_domain_parse(o->domains[i], &doms[i], err) != 0) {
+			char why[sizeof(err->msg)];
+
+			snprintf(why, sizeof(why), "%s", err->msg);
+			mica_err_set(err, MICA_E_USAGE, "bad_domain", "--domain %s is %s",
+				     o->domains[i], why);
 			goto out;
 		}
 		dv[i] = doms[i].value;

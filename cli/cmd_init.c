@@ -425,6 +425,8 @@ static const char domain_help[] =
 "The allowed domains: a DNS or email name may appear in a certificate only\n"
 "if it is one of these domains or under one of them, on a label boundary\n"
 "(mail.contoso.test is under contoso.test, evilcontoso.test is not).\n"
+"A domain has two labels or more (contoso.test, not contoso), no \"*.\";\n"
+"a refusal (exit 3) says which rule DOMAIN breaks.\n"
 "\n"
 "The list is sealed with the CA key (a MAC only the key's holder can make),\n"
 "because the signer processes of 'mica serve', which alone hold the key,\n"

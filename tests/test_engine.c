@@ -1901,6 +1901,13 @@ test_a_ca_without_domains_issues_only_to_admins(void)
 	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
 	CU_ASSERT_EQUAL(ca_domain_add(ca, &cli, "not a domain", &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	/* The refusal names the rule broken, not just "not valid": "corp"
+	 * is a DNS domain, one mica does not take (one label). */
+	CU_ASSERT_EQUAL(ca_domain_add(ca, &cli, "corp", &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_domain");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "two labels"));
+	CU_ASSERT_EQUAL(ca_domain_add(ca, &cli, "xn--n3h.test", &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "U+2603"));
 	CU_ASSERT_EQUAL(ca_domain_list(ca, &domains, &err), 0);
 	CU_ASSERT(domains != NULL && domains[0] != NULL &&
 		  strcmp(domains[0], "anything.test") == 0 && domains[1] == NULL);
