@@ -199,6 +199,7 @@ web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	rep->pbody = der;
 	rep->plen = len;
 	rep->max_age = 3600;
+	web_reply_etag_body(rep);
 	return 0;
 }
 
@@ -217,6 +218,7 @@ web_h_ca_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	rep->pbody = pem;
 	rep->plen = strlen(pem);
 	rep->max_age = 3600;
+	web_reply_etag_body(rep);
 	return 0;
 }
 

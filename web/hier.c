@@ -25,7 +25,8 @@ no_cert(struct mica_err *err)
 			    "this CA has no certificate yet");
 }
 
-/* A body copied into a blob the reply owns. */
+/* A body copied into a blob the reply owns, with an ETag of it (the
+ * public files change when a CA certificate does). */
 static int
 reply_copy(struct web_reply *rep, const char *ctype, const void *data,
 	   size_t len, int max_age, struct mica_err *err)
@@ -36,6 +37,7 @@ reply_copy(struct web_reply *rep, const char *ctype, const void *data,
 	rep->status = 200;
 	rep->ctype = ctype;
 	rep->max_age = max_age;
+	web_reply_etag_body(rep);
 	return 0;
 }
 
@@ -105,6 +107,7 @@ web_h_chain_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	rep->status = 200;
 	rep->ctype = "application/x-pkcs7-certificates";
 	rep->max_age = 3600;
+	web_reply_etag_body(rep);
 	return 0;
 }
 

@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include <mbedtls/base64.h>
-#include <mbedtls/sha256.h>
 
 #include "ca/ca.h"
 #include "web/api.h"
@@ -51,7 +50,6 @@ ocsp_reply(struct web_ctx *c, struct web_reply *rep, const unsigned char *req,
 	static const unsigned char garbage[1] = { 0 };
 	struct ca_ocsp_answer a;
 	struct ca *ca;
-	unsigned char h[32];
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
 		return -1;
@@ -78,13 +76,7 @@ ocsp_reply(struct web_ctx *c, struct web_reply *rep, const unsigned char *req,
 		rep->max_age = a.max_age > 86400 ? 86400 : (int)a.max_age;
 		rep->last_modified = a.this_update;
 		rep->expires = a.next_update;
-		if (mbedtls_sha256(rep->blob->data, rep->blob->len, h, 0) == 0)
-			snprintf(rep->etag, sizeof(rep->etag),
-				 "\"%02x%02x%02x%02x%02x%02x%02x%02x"
-				 "%02x%02x%02x%02x%02x%02x%02x%02x\"",
-				 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
-				 h[8], h[9], h[10], h[11], h[12], h[13], h[14],
-				 h[15]);
+		web_reply_etag_body(rep);
 	} else {
 		rep->max_age = -1;
 	}

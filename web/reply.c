@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/sha256.h>
+
 #include "util/log.h"
 #include "web/ratelimit.h"
 
@@ -26,6 +28,25 @@ web_reply_clear(struct web_reply *r)
 {
 	web_blob_unref(r->blob);
 	web_reply_init(r);
+}
+
+void
+web_reply_etag_body(struct web_reply *r)
+{
+	const unsigned char *b = r->blob != NULL ? r->blob->data : r->pbody;
+	size_t n = r->blob != NULL ? r->blob->len : r->plen;
+	unsigned char h[32];
+	char *o = r->etag;
+
+	r->etag[0] = '\0';
+	if (b == NULL || mbedtls_sha256(b, n, h, 0) != 0)
+		return;
+	_Static_assert(sizeof(r->etag) >= 2 * 16 + 3, "room for the ETag");
+	*o++ = '"';
+	for (int i = 0; i < 16; i++)
+		o += sprintf(o, "%02x", h[i]);
+	*o++ = '"';
+	*o = '\0';
 }
 
 /* Enough JSON for humans reading curl output, and a trailing newline. */

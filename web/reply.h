@@ -46,6 +46,10 @@ struct web_reply {
 void web_reply_init(struct web_reply *r);
 /* Drop the body reference and reset. */
 void web_reply_clear(struct web_reply *r);
+/* Give R's body (blob or pbody) a strong ETag: the first 16 bytes of its
+ * SHA-256, quoted, so a client holding it gets 304 for If-None-Match
+ * (RFC 9110 8.8.3, 13.1.2). Without a body, nothing. */
+void web_reply_etag_body(struct web_reply *r);
 /* Serialise OBJ (reference stolen, even on failure) as the JSON body with
  * STATUS. SECRET marks the body for zeroizing. -1 on allocation failure. */
 int web_reply_json(struct web_reply *r, int status, json_t *obj, int secret,

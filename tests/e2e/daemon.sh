@@ -205,6 +205,21 @@ PEM_ETAG=$(header ETag)
 [ -n "$PEM_ETAG" ] && [ "$PEM_ETAG" != "$CRL_ETAG" ] && ok "/crl.pem has an ETag of its own ($PEM_ETAG)" ||
 	fail "/crl.pem ETag '$PEM_ETAG' (DER's $CRL_ETAG)"
 is "/crl.pem with the DER's ETag: 200" "$(cond "$H/crl.pem" -H "If-None-Match: $CRL_ETAG" | cut -d' ' -f1)" 200
+# The root's files carry an ETag too, so a device or script that fetches
+# them on a schedule revalidates without the body (RFC 9110 13.1.2).
+cond "$H/ca.crt" >/dev/null
+CA_ETAG=$(header ETag)
+case $CA_ETAG in '"'[0-9a-f]*'"') ok "/ca.crt carries an ETag ($CA_ETAG)" ;; *) fail "/ca.crt ETag: '$CA_ETAG'" ;; esac
+is "/ca.crt with its ETag: 304, no body" "$(cond "$H/ca.crt" -H "If-None-Match: $CA_ETAG")" "304 0"
+is "/ca.crt, If-None-Match: * : 304" "$(cond "$H/ca.crt" -H "If-None-Match: *")" "304 0"
+is "/ca.crt, HEAD with its ETag: 304" "$(cond "$H/ca.crt" -I -H "If-None-Match: $CA_ETAG" | cut -d' ' -f1)" 304
+is "/ca.crt with another tag: 200 and the root" "$(cond "$H/ca.crt" -H 'If-None-Match: "0"')" "200 $(wc -c < "$W/root.der")"
+cond "$H/ca.pem" >/dev/null
+CAPEM_ETAG=$(header ETag)
+[ -n "$CAPEM_ETAG" ] && [ "$CAPEM_ETAG" != "$CA_ETAG" ] && ok "/ca.pem has an ETag of its own" ||
+	fail "/ca.pem ETag '$CAPEM_ETAG' (DER's $CA_ETAG)"
+is "/ca.pem with its ETag: 304" "$(cond "$H/ca.pem" -H "If-None-Match: $CAPEM_ETAG")" "304 0"
+is "/ca.pem with the DER's ETag: 200" "$(cond "$H/ca.pem" -H "If-None-Match: $CA_ETAG" | cut -d' ' -f1)" 200
 curl -s -o "$W/crl2.pem" "$H/crl.pem"
 openssl crl -in "$W/crl2.pem" -noout 2>/dev/null && ok "/crl.pem is a PEM CRL" || fail "/crl.pem"
 CODE=$(curl -s -o "$W/body" -w '%{http_code}' "$H/healthz")

@@ -353,6 +353,17 @@ openssl pkcs7 -inform der -in served.p7b -print_certs -out p7-certs.pem 2>/dev/n
 certtool --p7-info --inder --infile served.p7b > p7g.txt 2>&1 &&
 	grep -q 'Number of certificates: 2' p7g.txt && ok "certtool --p7-info: 2 certificates" || fail "p7b (GnuTLS)"
 is "/ca.p7b holds the issuing CA and the root" "$(fingerprints p7-certs.pem)" "$(fingerprints chain.pem)"
+etag_of() { # etag_of PATH: the ETag a GET of PATH carries
+	curl -s -o /dev/null -D - "$H$1" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p'
+}
+for f in /root.crt /root.pem /ca-chain.pem /ca.p7b /ca/0.crt; do
+	T=$(etag_of "$f")
+	CODE=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' -H "If-None-Match: $T" "$H$f")
+	[ -n "$T" ] && [ "$CODE" = "304 0" ] && ok "$f: an ETag, and 304 with it" ||
+		fail "$f: ETag '$T', with it: $CODE"
+done
+CHAIN_ETAG=$(etag_of /ca-chain.pem)
+P7B_ETAG=$(etag_of /ca.p7b)
 is "/root.crl before any import: 404" "$(fetch /root.crl x | cut -d' ' -f1)" 404
 CODE=$(curl -s -o /dev/null -w '%{http_code}' --cacert root.pem "$S/healthz")
 is "HTTPS with the root alone: the daemon sends its chain" "$CODE" 200
@@ -587,6 +598,10 @@ cmp -s ca2.der <(openssl x509 -in next.crt -outform der) && ok "/ca.crt is the n
 is "/ca/0.crt: the old one" "$(fetch /ca/0.crt ca0.der)" "200 application/pkix-cert"
 cmp -s ca0.der <(openssl x509 -in issuing.crt -outform der) && ok "... byte for byte" || fail "/ca/0.crt"
 is "/ca/1.crt: the new one" "$(fetch /ca/1.crt ca1.der)" "200 application/pkix-cert"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $CHAIN_ETAG" "$H/ca-chain.pem")
+is "/ca-chain.pem with the old chain's ETag: 200 (the new chain)" "$CODE" 200
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $P7B_ETAG" "$H/ca.p7b")
+is "/ca.p7b with the old one's ETag: 200" "$CODE" 200
 is "a leaf from the new key (201)" "$(issue_api new new.contoso.test)" 201
 is "... signed by the new CA certificate" "$(aki_of new.pem)" "$(ski_of next.crt)"
 openssl x509 -in new.pem -noout -text | grep -q "URI:$H/crl/1" && ok "... naming its key's CRL, /crl/1" || fail "CDP of key 1"
