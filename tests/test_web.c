@@ -266,6 +266,9 @@ test_path_traversal(void)
 		{ "ca.crt", NULL },
 		{ "", NULL },
 		{ "http://host/ca.crt", NULL },
+		{ "/crl#x", NULL },                       /* a fragment */
+		{ "/#", NULL },
+		{ "/a%23b", "/a#b" },                     /* '#' as data */
 	};
 	struct mica_err err;
 	char out[WEB_PATH_MAX];

@@ -75,6 +75,12 @@ web_path_parse(const char *raw, size_t len, char *out, size_t outsz,
 	if (outsz < 2 || len == 0 || raw[0] != '/')
 		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
 				    "the request path must start with '/'");
+	/* A fragment is the client's own (RFC 3986 3.5) and never part of
+	 * a request target (RFC 9112 3.2); '#' there is "%23". */
+	if (memchr(raw, '#', len) != NULL)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_path",
+				    "'#' in the request path: a fragment is not "
+				    "sent (write %%23 for the character)");
 	out[o++] = '/';
 	for (;;) {
 		const char *slash = memchr(raw + pos, '/', len - pos);
