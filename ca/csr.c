@@ -1198,19 +1198,26 @@ add_name(struct ca_name *list, size_t *count, const struct ca_name *n,
 	return 0;
 }
 
-/* RFC 5280 4.2.1.6 GeneralName kinds, by context tag number. */
+/* RFC 5280 4.2.1.6 GeneralName kinds, by context tag number, with their
+ * article. A dNSName, rfc822Name or iPAddress reaches here only in a form
+ * DER never has (constructed, or not context-specific). */
 static const char *
 san_type_name(int tag)
 {
+	if ((tag & 0xc0) != MBEDTLS_ASN1_CONTEXT_SPECIFIC)
+		return "an unknown kind of";
 	switch (tag & 0x1f) {
-	case 0: return "otherName (e.g. a Windows UPN)";
-	case 3: return "x400Address";
-	case 4: return "directoryName";
-	case 5: return "ediPartyName";
-	case 6: return "URI";
-	case 8: return "registeredID";
+	case 0: return "an otherName (e.g. a Windows UPN)";
+	case 1: return "a malformed (constructed) rfc822Name";
+	case 2: return "a malformed (constructed) dNSName";
+	case 3: return "an x400Address";
+	case 4: return "a directoryName";
+	case 5: return "an ediPartyName";
+	case 6: return "a URI";
+	case 7: return "a malformed (constructed) iPAddress";
+	case 8: return "a registeredID";
 	}
-	return "unknown";
+	return "an unknown kind of";
 }
 
 /*
@@ -1289,7 +1296,7 @@ extract_sans(const unsigned char *san, size_t san_len, struct ca_name *list,
 		default:
 			return mica_err_set(err, MICA_E_POLICY,
 					    "unsupported_name",
-					    "the CSR asks for a %s subject "
+					    "the CSR asks for %s subject "
 					    "alternative name; mica certifies "
 					    "DNS names, IP addresses and email "
 					    "addresses only",

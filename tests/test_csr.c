@@ -935,6 +935,18 @@ test_refused_extensions_and_names(void)
 {
 	expect_refused("uri.pem", MICA_E_POLICY, "unsupported_name");
 	expect_refused("upn.pem", MICA_E_POLICY, "unsupported_name");
+	/* The message names the kind, with its article. */
+	{
+		struct ca_csr c;
+		struct mica_err err;
+
+		CU_ASSERT_EQUAL(load_file("upn.pem", &c, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "asks for an otherName (e.g. a Windows UPN) subject"));
+		ca_csr_free(&c);
+		CU_ASSERT_EQUAL(load_file("uri.pem", &c, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "asks for a URI subject"));
+		ca_csr_free(&c);
+	}
 	expect_refused("under.pem", MICA_E_POLICY, "bad_name");
 	/* "a\0.contoso.test": no C-string truncation trick */
 	expect_refused("nulsan.pem", MICA_E_POLICY, "bad_name");
