@@ -244,8 +244,11 @@ ca_token_revoke(struct ca *ca, const struct ca_principal *p, const char *id,
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
+	/* As a request id, and as the API's DELETE /api/v1/tokens/ID. */
 	if (!ca_valid_id(id))
-		return mica_err_set(err, MICA_E_NOTFOUND, "not_found", "no such token");
+		return mica_err_set(err, MICA_E_BADREQ, "bad_id",
+				    "malformed token id (lowercase hexadecimal "
+				    "expected)");
 	x.id = id;
 	x.actor = p->actor;
 	if (ca_tx(ca, CA_TX_DURABLE, revoke_body, &x, err) != 0) {

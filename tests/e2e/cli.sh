@@ -573,6 +573,9 @@ is "token list --json: names an array, status as the API says it" \
 expect_rc "token revoke of a revoked token: not found (exit 5)" 5 om token revoke "$TID"
 grep -q "revoked already" "$TMP/rc.err" && ok "... saying it may be revoked already" ||
 	fail "token revoke again said: $(cat "$TMP/rc.err")"
+expect_rc "token revoke of no id: malformed (exit 3)" 3 om token revoke ''
+expect_rc "token revoke of a non-hexadecimal id: malformed (exit 3)" 3 om token revoke GG
+check "... and says what an id looks like" grep -q "malformed token id" "$TMP/rc.err"
 is "request list --json: names an array" \
 	"$(om request list --status all --json 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r) > 0 and all(isinstance(x["names"], list) and x["names"] for x in r))')" \
 	True
