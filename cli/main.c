@@ -79,9 +79,10 @@ usage(FILE *f)
 "  3 malformed input    8 store unavailable (busy, full, read-only)\n"
 "  4 refused by policy  9 forbidden (insecure permissions...)\n"
 "An output that could not be written (a full disk) is exit 1; 'mica serve'\n"
-"exits 8 too when it cannot listen (an address in use). A command that\n"
-"would upgrade the store of an older 'mica serve' still running is exit 6\n"
-"(restart the daemon first: README, \"Upgrading mica\").\n");
+"exits 8 too when it cannot listen (an address in use) or open its --log\n"
+"file. A command that would upgrade the store of an older 'mica serve'\n"
+"still running is exit 6 (restart the daemon first: README, \"Upgrading\n"
+"mica\").\n");
 }
 
 /*

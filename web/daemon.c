@@ -356,6 +356,18 @@ daemon_setup(struct web_daemon *dm, const struct web_opts *o, struct mica_err *e
 	if (!dm->http_addr.on && !dm->https_addr.on)
 		return mica_err_set(err, MICA_E_USAGE, "usage",
 				    "--http and --https cannot both be none");
+	/* One socket cannot be both: said as the mistake it is, not as an
+	 * address in use (exit 8) once the second bind fails. */
+	if (dm->http_addr.on && dm->https_addr.on &&
+	    dm->http_addr.port != 0 &&
+	    dm->http_addr.port == dm->https_addr.port &&
+	    dm->http_addr.ss.ss_family == dm->https_addr.ss.ss_family &&
+	    (dm->http_addr.wildcard || dm->https_addr.wildcard ||
+	     strcmp(dm->http_addr.host, dm->https_addr.host) == 0))
+		return mica_err_set(err, MICA_E_USAGE, "usage",
+				    "--http and --https cannot listen on the "
+				    "same port (%d) of one address",
+				    dm->http_addr.port);
 	if (web_addr_url(&dm->http_addr, "http", dm->http_url, sizeof(dm->http_url)) != 0 ||
 	    (dm->https_addr.on &&
 	     web_addr_url(&dm->https_addr, "https", dm->srv.https_url,

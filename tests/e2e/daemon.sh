@@ -1321,6 +1321,18 @@ grep -q "cannot serve HTTPS on 127.0.0.1:$SP (address in use)" "$W/out6.err" &&
 unchanged "HTTPS port in use"
 free_port_again
 
+# One port for both: a usage error, said before anything is bound.
+snap
+"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$HP" --log "$LOG" \
+	>/dev/null 2>"$W/out6b.err"
+is "--http and --https on one port: a usage error (exit 2)" "$?" 2
+grep -q "cannot listen on the same port ($HP)" "$W/out6b.err" &&
+	ok "... saying so" || fail "stderr: $(cat "$W/out6b.err")"
+"$MICA" -d "$D" serve --http "0.0.0.0:$HP" --https "127.0.0.1:$HP" --log "$LOG" \
+	>/dev/null 2>"$W/out6b.err"
+is "... a wildcard and one address of it too (exit 2)" "$?" 2
+unchanged "one port for both"
+
 # A certificate the daemon issued itself but could not serve (its
 # listener did not start: injected here) renews nothing, and is revoked
 # (its key is gone); until a new one serves, the daemon still counts on
