@@ -20,8 +20,10 @@
 #include "web/server.h"
 
 /* Free text is checked by the engine (ca_text_check: characters, not
- * octets); the JSON bound is only the octets that many characters fill. */
-#define TEXT_OCTETS_MAX (4 * CA_TEXT_MAX)
+ * octets, and says so); the JSON bound only caps memory, well above the
+ * octets that many characters can fill, so text just over the limit is
+ * told its limit in characters (201 emoji are 804 octets). */
+#define TEXT_OCTETS_MAX (16 * CA_TEXT_MAX)
 #define NAME_FILTER_MAX 253
 #define LIST_SCAN_MAX 20000   /* ids a listing page may look at (docs/API.md) */
 /* /healthz is 503 once a signature has waited this long for its signer. */

@@ -129,6 +129,12 @@ is "it is stored as sent" "$(json_get "$W/body" comment)" "$ACC"  # (python: UTF
 call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
 	--data-binary "{\"kind\": \"enroll\", \"comment\": \"${ACC}e\"}"
 expect "201 characters are too many" 400 bad_text
+EMO=$(python3 -c 'print("\U0001F600" * 201)')
+call POST "$S/api/v1/tokens" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary "{\"kind\": \"enroll\", \"comment\": \"$EMO\"}"
+expect "201 emoji (804 octets): too many characters" 400 bad_text
+grep -q "longer than 200 characters" "$W/body" && ok "... told the limit in characters" ||
+	fail "201 emoji: $(cat "$W/body")"
 refused "mica token create refuses a comment with U+202E" 3 \
 	"$MICA" -d "$D" token create --enroll --comment "laptop ${RLO}gpj.exe"
 # Blanks around a comment, or only blanks, would make two entries of the
