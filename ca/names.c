@@ -667,6 +667,13 @@ ip_parse(const char *s, struct ca_name *out, const char *whole,
 		af = AF_INET;
 		out->ip_len = 4;
 	} else if (inet_pton(AF_INET6, s, buf) == 1) {
+		/* RFC 4291 2.5.5.2: relying parties compare the four octets
+		 * of an IPv4 address they connect to, never its mapped
+		 * form, so such a name would match nothing. */
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)buf))
+			return bad(err, whole, "an IPv4-mapped IPv6 address "
+				   "matches no IPv4 connection: ask for the "
+				   "IPv4 address itself");
 		af = AF_INET6;
 		out->ip_len = 16;
 	} else {
