@@ -272,7 +272,20 @@ static int
 new_order_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct new_order_tx *x = arg;
+	int replaced = 0;
 
+	/* RFC 9773 5: one order replaces a certificate; asked here, in the
+	 * transaction that records this one, so that of two orders racing
+	 * to replace it one is alreadyReplaced. One that expired unfinalized
+	 * replaces nothing (the client is told it is invalid). */
+	if (x->o->replaces_serial[0] != '\0') {
+		if (db_acme_order_replacing(db, x->o->replaces_serial, NULL,
+					    ca_now(), &replaced, err) != 0)
+			return -1;
+		if (replaced)
+			return mica_err_set(err, MICA_E_CONFLICT, "already_replaced",
+					    "another order already replaces this certificate");
+	}
 	if (db_acme_order_insert(db, x->o, err) != 0)
 		return -1;
 	for (size_t i = 0; i < x->naz; i++)
@@ -298,12 +311,13 @@ name_listed(const char *list, const char *name, size_t len)
 }
 
 /* Does certificate SERIAL belong to account ACCT (an order of it), with
- * at least one of the new order's NAMES? And is it replaced already by
- * another order? RFC 9773 5: without the shared name, an account could
- * mark any certificate of its own renewed by an order for other names,
- * and so hide it from what expires soon. Another account's certificate
- * is answered as one never ordered through ACME: the answer does not say
- * which certificates another account holds. */
+ * at least one of the new order's NAMES? RFC 9773 5: without the shared
+ * name, an account could mark any certificate of its own renewed by an
+ * order for other names, and so hide it from what expires soon. Another
+ * account's certificate is answered as one never ordered through ACME:
+ * the answer does not say which certificates another account holds.
+ * Whether another order replaces it already is asked in the new order's
+ * transaction (new_order_body). */
 static int
 replaces_check(struct ca *ca, const char *acct, const char *serial,
 	       const struct ca_name *names, size_t nnames, struct mica_err *err)
@@ -311,7 +325,7 @@ replaces_check(struct ca *ca, const char *acct, const char *serial,
 	static const char not_ours[] =
 		"\"replaces\" names no certificate this account ordered";
 	struct db_acme_order o;
-	int replaced = 0, shared = 0;
+	int shared = 0;
 
 	if (db_acme_order_by_serial(ca->db, serial, &o, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_NOTFOUND)
@@ -330,11 +344,6 @@ replaces_check(struct ca *ca, const char *acct, const char *serial,
 		return mica_err_set(err, MICA_E_BADREQ, "malformed",
 				    "\"replaces\" names a certificate that shares "
 				    "no identifier with this order");
-	if (db_acme_order_replacing(ca->db, serial, NULL, &replaced, err) != 0)
-		return -1;
-	if (replaced)
-		return mica_err_set(err, MICA_E_CONFLICT, "already_replaced",
-				    "another order already replaces this certificate");
 	return 0;
 }
 

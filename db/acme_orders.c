@@ -40,9 +40,12 @@ static const char *const order_sql[S__COUNT] = {
 	"AND status IN ('pending', 'ready') AND expires > ?2",
 	[S_ACME_ORDER_BY_SERIAL] =
 	"SELECT " ORDER_COLS " FROM acme_order WHERE serial = ?1",
+	/* An order that expired before it was finalized is invalid
+	 * (RFC 8555 7.1.6), though its row still says pending or ready. */
 	[S_ACME_ORDER_REPLACING] =
 	"SELECT 1 FROM acme_order WHERE replaces_serial = ?1 "
-	"AND status <> 'invalid' AND id IS NOT ?2 LIMIT 1",
+	"AND status <> 'invalid' AND id IS NOT ?2 "
+	"AND NOT (status IN ('pending', 'ready') AND expires <= ?3) LIMIT 1",
 	[S_ACME_ORDER_EXISTS] = "SELECT 1 FROM acme_order WHERE id = ?1",
 	[S_ACME_AUTHZ_INSERT] =
 	"INSERT INTO acme_authz (" AUTHZ_COLS ") VALUES "
@@ -361,7 +364,7 @@ out:
 
 int
 db_acme_order_replacing(struct db *db, const char *serial, const char *except_id,
-			int *out, struct mica_err *err)
+			int64_t now, int *out, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
@@ -373,6 +376,7 @@ db_acme_order_replacing(struct db *db, const char *serial, const char *except_id
 		goto out;
 	db_bind_text(st, 1, serial, &b);
 	db_bind_text(st, 2, except_id, &b);
+	db_bind_i64(st, 3, now, &b);
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
 	*out = r;

@@ -831,9 +831,10 @@ int db_acme_order_count_open(struct db *db, const char *account_id,
 int db_acme_order_by_serial(struct db *db, const char *serial,
 			    struct db_acme_order *out, struct mica_err *err);
 /* *OUT 1 if an order other than EXCEPT_ID (may be NULL) that replaces
- * SERIAL is valid or on its way to being (not invalid), else 0. */
+ * SERIAL is valid or on its way to being (not invalid, nor pending or
+ * ready and expired at NOW), else 0. */
 int db_acme_order_replacing(struct db *db, const char *serial,
-			    const char *except_id, int *out,
+			    const char *except_id, int64_t now, int *out,
 			    struct mica_err *err);
 void db_acme_order_free(struct db_acme_order *o);
 void db_acme_order_array_free(struct db_acme_order *a, size_t n);

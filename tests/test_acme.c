@@ -1918,6 +1918,44 @@ test_replaces_needs_a_shared_name(void)
 	client_free(&d);
 }
 
+/* RFC 9773 5: one order replaces a certificate; one that expired before
+ * it was finalized (the client shown it invalid) replaces nothing, and
+ * another order may then replace the certificate. */
+static void
+test_expired_order_replaces_nothing(void)
+{
+	struct client d;
+	struct ca_acme_order first, r;
+	struct mica_err err;
+	char certid[128], payload[512];
+
+	client_new(&d, NULL, NULL);
+	issue_http01(&d, "mail.contoso.test", &first, certid, sizeof(certid));
+	ca_acme_order_free(&first);
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\","
+		 "\"value\":\"mail.contoso.test\"}],\"replaces\":\"%s\"}", certid);
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0),
+					  &first, &err) == 0);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0), &r,
+				    &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "already_replaced");
+	/* A day on, the client never finalized it. */
+	store_update(sqlite3_mprintf("UPDATE acme_order SET expires = %lld WHERE id = '%q'",
+				     (long long)time(NULL) - 60, first.id));
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0), &r,
+				    &err) == 0);
+	CU_ASSERT(r.replaces != NULL && strcmp(r.replaces, certid) == 0);
+	ca_acme_order_free(&r);
+	/* That one replaces it now. */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0), &r,
+				    &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "already_replaced");
+	ca_acme_order_free(&first);
+	client_free(&d);
+}
+
 static void
 test_flow_refusals_before_any_order(void)
 {
@@ -2264,6 +2302,8 @@ main(void)
 		{ "validation connects to loopback and link-local only in a lab", test_addresses_validation_may_connect_to },
 		{ "an order replaces only a certificate it shares a name with (RFC 9773 5)",
 		  test_replaces_needs_a_shared_name },
+		{ "an order that expired unfinalized replaces nothing (RFC 9773 5)",
+		  test_expired_order_replaces_nothing },
 		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way "
 		  "(account keys, a compromised key)",
 		  test_flow_http01_to_certificate_and_refusals },

@@ -638,6 +638,19 @@ start = nb + (na - nb) * 2 / 3
 sys.exit(0 if abs(t(w["start"]) - start) < 86400 and t(w["end"]) > t(w["start"]) else 1)
 PY
 grep -qi '^Retry-After: [0-9]' "$W/hdr" && ok "renewalInfo says when to ask again" || fail "ARI Retry-After"
+# RFC 9773 5: one order replaces a certificate. Of six sent at once, one
+# is made and five are alreadyReplaced (each was checked before any was
+# recorded); one left unfinalized past its expiry - a client that gave
+# up - replaces nothing, and the next may replace the certificate (it
+# was alreadyReplaced for good).
+client replaces "${A[@]}" --name a7.app.contoso.test --replaces "$CERTID" --conc 6
+is "six orders replacing one certificate at once: one made, five alreadyReplaced" \
+	"$(cj created) $(cj already_replaced) $(cj other)" "1 5 []"
+RORD=$(cj orders.0)
+sqlite3 "$D/mica.db" "UPDATE acme_order SET expires = strftime('%s', 'now') - 60 WHERE id = '${RORD##*/}'"
+client replaces "${A[@]}" --name a7.app.contoso.test --replaces "$CERTID" --conc 1
+is "... once that order expired unfinalized, a new order replaces the certificate" \
+	"$(cj created) $(cj already_replaced) $(cj other)" "1 0 []"
 
 "$MICA" -d "$D" acme accounts > "$W/accts.txt" 2>&1
 grep -q "$NG_KID" "$W/accts.txt" && ok "mica acme accounts lists the bound accounts" || fail "acme accounts"

@@ -32,6 +32,9 @@ Commands (all take --dir URL --cacert PEM; account commands take
                  certificate, its list of orders) is tried by the other
                  beside the same URL with an unknown id: "indistinct" is
                  "yes" when each pair got the same status, type and detail
+  replaces       --conc new orders at once for --name..., each with
+                 "replaces": --replaces (RFC 9773); {"created": N,
+                 "already_replaced": N, "orders": [URL...]}
   bench          --n orders, --conc at once, each for its own name
                  NAME-PREFIX<i>.DOMAIN with http-01 (the hosts file of the
                  daemon must map them); rate and per-step latencies
@@ -359,7 +362,7 @@ def main():
     global RESPONDER
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("cmd", choices=["account", "issue", "order", "replay-nonce",
-                                    "foreign", "bench", "bench-api"])
+                                    "foreign", "replaces", "bench", "bench-api"])
     ap.add_argument("--dir", required=True)
     ap.add_argument("--cacert", required=True)
     ap.add_argument("--key")
@@ -379,6 +382,7 @@ def main():
     ap.add_argument("--prefix", default="b")
     ap.add_argument("--domain", default="contoso.test")
     ap.add_argument("--token", help="bench-api: an enrollment token")
+    ap.add_argument("--replaces", help="replaces: the certID (RFC 9773)")
     o = ap.parse_args()
 
     if o.cmd == "bench-api":
@@ -448,6 +452,9 @@ def main():
             except Problem as p:
                 res["forged"], res["forged_status"] = p.type, p.status
             print(json.dumps(res))
+        elif o.cmd == "replaces":
+            a.account(key, o.eab_kid, o.eab_hmac)
+            print(json.dumps(replaces_race(a, o.name, o.replaces, o.conc)))
         elif o.cmd == "bench":
             bench(o, a, key)
     except Problem as p:
@@ -455,6 +462,39 @@ def main():
     finally:
         if RESPONDER is not None and hasattr(RESPONDER, "stop"):
             RESPONDER.stop()
+
+
+def replaces_race(a, names, certid, conc):
+    """CONC new orders for NAMES replacing CERTID, sent at once (each
+    thread its own connection and nonce): how many were created, how many
+    refused as alreadyReplaced, and the URLs of those created."""
+    res = {"created": 0, "already_replaced": 0, "other": [], "orders": []}
+    lock = threading.Lock()
+    go = threading.Barrier(conc)
+
+    def one():
+        payload = {"identifiers": [{"type": "dns", "value": n} for n in names],
+                   "replaces": certid}
+        nonce = a.new_nonce()
+        go.wait()
+        try:
+            r, _ = a.post(a.dir["newOrder"], payload, nonce=nonce)
+            with lock:
+                res["created"] += 1
+                res["orders"].append(r.getheader("Location"))
+        except Problem as p:
+            with lock:
+                if p.type == "alreadyReplaced":
+                    res["already_replaced"] += 1
+                else:
+                    res["other"].append(p.type)
+
+    ts = [threading.Thread(target=one) for _ in range(conc)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return res
 
 
 def foreign_pairs(a, b, order_url):
