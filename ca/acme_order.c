@@ -140,6 +140,12 @@ authz_take(struct ca_acme_authz *out, struct db_acme_authz *in)
 	else
 		out->offered = CA_ACME_HTTP01 | CA_ACME_DNS01 | CA_ACME_TLSALPN01;
 	out->tried = ca_acme_chall_parse(in->chall);
+	/* RFC 8555 7.1.4: a valid authorization lists the challenge that was
+	 * validated, an invalid one the challenge that failed: the others
+	 * were never tried and never will be. */
+	if (out->tried != 0 && (strcmp(in->status, "valid") == 0 ||
+				strcmp(in->status, "invalid") == 0))
+		out->offered &= (unsigned)out->tried;
 	snprintf(out->tried_status, sizeof(out->tried_status), "%s", in->chall_status);
 	out->validated_at = in->validated_at;
 	out->error_code = in->error_code;

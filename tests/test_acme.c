@@ -1351,7 +1351,13 @@ test_flow_http01_to_certificate_and_refusals(void)
 	ca_acme_authz_free(&z);
 	wait_authz(&c, o.authz[0], &z);
 	CU_ASSERT_STRING_EQUAL(z.status, "valid");
+	/* RFC 8555 7.1.4: valid, it lists only the challenge validated. */
+	CU_ASSERT(z.offered == CA_ACME_HTTP01);
 	ca_acme_authz_free(&z);
+	snprintf(path, sizeof(path), "/chall/%s/dns-01", o.authz[0]);
+	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+				     CA_ACME_DNS01, &z, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 	/* A CSR for other names: badCSR, nothing issued. */
 	before = count_certs();
 	free(csr);
