@@ -484,21 +484,18 @@ url_member(json_t *v, char **out)
 static int
 header_parse(json_t *hdr, int flags, struct ca_jws *out, struct mica_err *err)
 {
-	static const char *const known[] = { "alg", "nonce", "url", "jwk", "kid", NULL };
-	json_t *v, *jwk, *kid, *nonce;
-	const char *key, *alg;
+	json_t *jwk, *kid, *nonce;
+	const char *alg;
 
-	json_object_foreach(hdr, key, v) {
-		const char *const *k;
-
-		for (k = known; *k != NULL; k++)
-			if (strcmp(key, *k) == 0)
-				break;
-		if (*k == NULL)
-			/* "crit", "b64" and the rest: extensions we do not
-			 * implement must not be silently ignored (RFC 7515 4.1.11). */
-			return malformed(err, "the protected header has a member this server does not accept");
-	}
+	/* RFC 7515 4: a member this server does not know is ignored - "typ",
+	 * which the acme-client gem (GitLab's Let's Encrypt) puts in every
+	 * header, "cty", "x5c" - as Boulder and step-ca ignore it. But
+	 * "crit" names extensions that must be understood, and this server
+	 * understands none (4.1.11); and "b64" (RFC 7797) would change what
+	 * the signature covers. */
+	if (json_object_get(hdr, "crit") != NULL || json_object_get(hdr, "b64") != NULL)
+		return malformed(err, "the protected header asks for a JWS extension "
+				 "(\"crit\", \"b64\") this server does not implement");
 	alg = json_string_value(json_object_get(hdr, "alg"));
 	if (alg == NULL)
 		return malformed(err, "the protected header has no \"alg\"");

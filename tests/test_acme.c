@@ -402,6 +402,8 @@ test_jws_refuses_hostile_headers(void)
 		"{\"alg\":\"none\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK}",
 		"{\"alg\":\"HS256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK}",
 		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK,\"crit\":[\"b64\"]}",
+		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK,\"crit\":[\"exp\"],\"exp\":1}",
+		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK,\"b64\":false}",
 		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"url\":\"u\",\"jwk\":JWK,\"kid\":\"x\"}",
 		"{\"alg\":\"ES256\",\"nonce\":\"AAAA\",\"jwk\":JWK}",
 		"{\"alg\":\"ES256\",\"url\":\"u\",\"jwk\":JWK}",
@@ -421,6 +423,21 @@ test_jws_refuses_hostile_headers(void)
 		b = jws_raw(&k, prot, "{}");
 		CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) != 0);
 		free(b);
+	}
+	/* RFC 7515 4: a member the server does not know is ignored, not
+	 * refused: the acme-client gem (GitLab's Let's Encrypt) sends "typ"
+	 * in every header, its EAB's too. */
+	{
+		const char *ignored[] = { "\"typ\":\"JWT\"", "\"cty\":\"json\"",
+					  "\"x5u\":\"https://x/\"", "\"foo\":{\"bar\":[1]}" };
+
+		for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+			snprintf(prot, sizeof(prot), "{%s,\"alg\":\"ES256\",\"nonce\":\"AAAA\","
+				 "\"url\":\"u\",\"jwk\":%s}", ignored[i], k.jwk);
+			b = jws_raw(&k, prot, "{}");
+			CU_ASSERT(parse_verify(b, CA_JWS_NEED_NONCE, NULL, &err) == 0);
+			free(b);
+		}
 	}
 	/* A tampered payload. */
 	b = jws(&k, "u", "AAAA", NULL, "{}");
