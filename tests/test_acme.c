@@ -492,16 +492,32 @@ test_jwk_refuses_bad_keys(void)
 	}
 	CU_ASSERT(ca_jwk_parse(bad[3], strlen(bad[3]), &out, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "bad_signature_algorithm");
-	/* A private key member, and a stranger. */
+	/* A private key member is refused; a member the server does not
+	 * know is ignored (RFC 7517 4): "kid", "use", WebCrypto's "ext" and
+	 * "key_ops", a stranger - the key and its thumbprint the same. */
 	tkey_ec(&k, 0);
 	snprintf(buf, sizeof(buf), "%.*s,\"d\":\"AAAA\"}", (int)strlen(k.jwk) - 1, k.jwk);
 	CU_ASSERT(ca_jwk_parse(buf, strlen(buf), &out, &err) != 0);
 	CU_ASSERT(strstr(err.msg, "private") != NULL);
-	snprintf(buf, sizeof(buf), "%.*s,\"zz\":\"AAAA\"}", (int)strlen(k.jwk) - 1, k.jwk);
-	CU_ASSERT(ca_jwk_parse(buf, strlen(buf), &out, &err) != 0);
-	snprintf(buf, sizeof(buf), "%.*s,\"kid\":\"x\",\"use\":\"sig\"}", (int)strlen(k.jwk) - 1, k.jwk);
-	CU_ASSERT(ca_jwk_parse(buf, strlen(buf), &out, &err) == 0);
-	ca_jwk_free(&out);
+	{
+		const char *extra[] = { "\"zz\":\"AAAA\"", "\"kid\":\"x\",\"use\":\"sig\"",
+					"\"ext\":true,\"key_ops\":[\"verify\"]" };
+		struct ca_jwk plain;
+
+		CU_ASSERT_FATAL(ca_jwk_parse(k.jwk, strlen(k.jwk), &plain, &err) == 0);
+		for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+			snprintf(buf, sizeof(buf), "%.*s,%s}", (int)strlen(k.jwk) - 1, k.jwk,
+				 extra[i]);
+			if (ca_jwk_parse(buf, strlen(buf), &out, &err) != 0) {
+				CU_FAIL("a JWK with a member the server does not know is refused");
+				continue;
+			}
+			CU_ASSERT(memcmp(out.thumbprint, plain.thumbprint, 32) == 0);
+			CU_ASSERT_STRING_EQUAL(out.json, plain.json);
+			ca_jwk_free(&out);
+		}
+		ca_jwk_free(&plain);
+	}
 	tkey_free(&k);
 	/* RSA exponent 3 */
 	tkey_rsa(&k);
@@ -2315,7 +2331,8 @@ main(void)
 		{ "JWS with ES256, ES384 and RS256 verify; another key does not", test_jws_es256_es384_rs256_verify },
 		{ "JWS structures that are not ACME's flattened form are refused", test_jws_refuses_hostile_structures },
 		{ "JWS headers: none, HMAC, crit, jwk+kid, missing url or nonce, tampering", test_jws_refuses_hostile_headers },
-		{ "JWK: off-curve, short, Ed25519, weak RSA, private members are refused", test_jwk_refuses_bad_keys },
+		{ "JWK: off-curve, short, Ed25519, weak RSA, private members are refused; others ignored",
+		  test_jwk_refuses_bad_keys },
 		{ "an EAB MAC verifies only with its key", test_eab_mac_verifies_in_constant_time },
 		{ "a nonce is accepted once, by the process that made it, within the window", test_nonce_is_accepted_once },
 		{ "hosts(5) files: comments, aliases, IPv6, bad lines skipped", test_hosts_file_parse },
