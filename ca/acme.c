@@ -417,7 +417,7 @@ ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	if (ca_acme_nonce_use(&a->nonces, out->jws.nonce, err) != 0)
 		goto out;
 	if (out->has_acct && strcmp(out->acct.status, "valid") != 0) {
-		mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+		mica_err_set(err, MICA_E_UNAUTH, "account_deactivated",
 			     "this account is %s", out->acct.status);
 		goto out;
 	}

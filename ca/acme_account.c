@@ -238,7 +238,7 @@ ca_acme_new_account(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 	/* RFC 8555 7.3.1: an existing key gets its account back. */
 	if (db_acme_account_by_key(ca->db, x.jws.jwk.thumbprint, &found, err) == 0) {
 		if (strcmp(found.status, "valid") != 0) {
-			mica_err_set(err, MICA_E_UNAUTH, "unauthorized",
+			mica_err_set(err, MICA_E_UNAUTH, "account_deactivated",
 				     "the account of this key is %s", found.status);
 			goto out;
 		}

@@ -2204,7 +2204,7 @@ test_flow_refusals_before_any_order(void)
 	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
 		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"}]}", 0),
 		&o, &err) != 0);
-	CU_ASSERT_STRING_EQUAL(err.code, "unauthorized");
+	CU_ASSERT_STRING_EQUAL(err.code, "account_deactivated");
 	ca_acme_order_free(&o);
 	client_free(&c);
 	client_free(&d);

@@ -58,6 +58,8 @@ static const struct {
 	{ "malformed",                 "malformed",               400 },
 	{ "bad_nonce",                 "badNonce",                400 },
 	{ "unauthorized",              "unauthorized",            403 },
+	/* RFC 8555 7.3.6: a request of a deactivated account is 401. */
+	{ "account_deactivated",       "unauthorized",            401 },
 	{ "account_does_not_exist",    "accountDoesNotExist",     400 },
 	{ "rejected_identifier",       "rejectedIdentifier",      400 },
 	{ "unsupported_identifier",    "unsupportedIdentifier",   400 },

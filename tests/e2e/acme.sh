@@ -700,6 +700,7 @@ is "and the account is still valid" "$(sqlite3 "$D/mica.db" "SELECT status FROM 
 expect_rc "mica acme accounts deactivate" 0 "$MICA" -d "$D" acme accounts deactivate "$ACCT"
 client order "${A[@]}" --name a8.app.contoso.test
 expect_problem "a deactivated account can do nothing more" unauthorized
+is "... told so with 401 (RFC 8555 7.3.6)" "$(cj status)" 401
 audit_has acme.account.deactivate && ok "the deactivation is audited" || fail "deactivation audit"
 # 'mica audit' keeps its columns for the longest action names: TARGET
 # starts where its header does on every row.
