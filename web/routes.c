@@ -46,6 +46,12 @@ static const struct web_route routes[] = {
 	 * plain HTTP too; the same at NDES's and Cisco's paths. */
 	{ "GET",    "/scep",         web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
 	{ "POST",   "/scep",         web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
+	/* The URL an admin types into a device or an MDM, with a slash
+	 * after it, or with the file name clients of Cisco's add. */
+	{ "GET",    "/scep/",        web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
+	{ "POST",   "/scep/",        web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
+	{ "GET",    "/scep/pkiclient.exe", web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
+	{ "POST",   "/scep/pkiclient.exe", web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
 	{ "GET",    "/certsrv/mscep/mscep.dll", web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
 	{ "POST",   "/certsrv/mscep/mscep.dll", web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
 	{ "GET",    "/cgi-bin/pkiclient.exe",   web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },

@@ -137,7 +137,7 @@ is "the README's command picks the RA's fingerprint" \
 	"$(openssl pkcs7 -inform der -in "$W/cacert.p7" -print_certs |
 		awk '/^subject=/ { ra = /SCEP RA/ } ra && /BEGIN/, /END/' |
 		openssl x509 -outform der | sha256sum | cut -d' ' -f1)" "$RA_FP"
-for alias in /certsrv/mscep/mscep.dll /cgi-bin/pkiclient.exe; do
+for alias in /certsrv/mscep/mscep.dll /cgi-bin/pkiclient.exe /scep/ /scep/pkiclient.exe; do
 	curl -fsS -o "$W/caps2" "$H$alias?operation=GetCACaps"
 	check "$alias answers GetCACaps as /scep" cmp -s "$W/caps" "$W/caps2"
 	curl -fsS -o "$W/cacert2.p7" "$H$alias?operation=GetCACert"
@@ -241,6 +241,34 @@ $TOOL make "$W/p7.der" --ra "$W/ra.pem" --key "$W/p.key" --cn dev6.example.test 
 scep_post "$W/p7.der"
 is "CertPoll after the approved certificate was revoked: FAILURE badRequest" \
 	"$(reply "$W/p.key")" "status=2 failinfo=2 tid=tid-p6"
+
+# ---- the cap on requests waiting from one client ---------------------------
+# PKCSReqs without a challenge wait for an admin; past 20 from one address
+# the next is HTTP 429 with Retry-After (no CertRep, nothing stored), so a
+# device tries again later instead of giving up on a FAILURE.
+cap_code= cap_n=0
+for i in $(seq 1 25); do
+	$TOOL make "$W/cap.der" --ra "$W/ra.pem" --key "$W/p.key" --cn "cap$i.example.test" --tid "tid-cap$i" ||
+		die "scep_msg make (cap)"
+	curl -s -D "$W/cap.hdr" -o "$W/reply.der" -w '%{http_code}' -H 'Content-Type: application/x-pki-message' \
+		--data-binary "@$W/cap.der" "$H/scep?operation=PKIOperation" > "$W/cap.code"
+	cap_code=$(cat "$W/cap.code")
+	[ "$cap_code" = 200 ] || break
+	cap_n=$i
+done
+is "past the cap on waiting requests: HTTP 429" "$cap_code" 429
+check "... with Retry-After" grep -qi '^Retry-After: [0-9]' "$W/cap.hdr"
+check "... naming the cap" grep -q 'too_many_pending' "$W/reply.der"
+is "... and nothing stored for it" \
+	"$("$MICA" -d "$D" request list 2>/dev/null | awk -v n="cap$((cap_n + 1)).example.test" '$NF == n' | wc -l)" 0
+for id in $("$MICA" -d "$D" request list 2>/dev/null | awk '$2 == "pending" { print $1 }'); do
+	"$MICA" -d "$D" request deny "$id" >/dev/null 2>&1 || fail "deny $id"
+done
+$TOOL make "$W/cap.der" --ra "$W/ra.pem" --key "$W/p.key" --cn capz.example.test --tid tid-capz
+scep_post "$W/cap.der"
+is "once they are decided, a PKCSReq waits again: PENDING" "$(reply "$W/p.key")" "status=3 failinfo= tid=tid-capz"
+"$MICA" -d "$D" request deny "$("$MICA" -d "$D" request list 2>/dev/null | awk '$2 == "pending" && $NF == "capz.example.test" { print $1 }')" \
+	>/dev/null 2>&1 || fail "deny capz"
 
 # ---- renewal ---------------------------------------------------------------
 OLD=$(openssl x509 -in "$W/c1/client.pem" -noout -serial | cut -d= -f2)
