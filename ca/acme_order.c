@@ -744,7 +744,10 @@ ca_acme_chall_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r
 	}
 	/* RFC 8555 7.5.1: the client says it is ready with a POST of {}; an
 	 * empty payload only reads the challenge. Once a challenge was tried,
-	 * the answer is what became of it. */
+	 * the answer is what became of it - to a JSON object: "[]" or "x"
+	 * asks for nothing, whatever became of the challenge. */
+	if (x.jws.payload_len != 0 && ca_jws_payload_json(&x.jws, &pl, err) != 0)
+		goto out;
 	if (x.jws.payload_len == 0 || out->tried != 0 ||
 	    strcmp(out->status, "valid") == 0) {
 		rc = 0;
@@ -759,8 +762,6 @@ ca_acme_chall_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r
 			     out->status);
 		goto out;
 	}
-	if (ca_jws_payload_json(&x.jws, &pl, err) != 0)
-		goto out;
 	/* The account must still be allowed to order (token valid), and the
 	 * order still open. */
 	if (ca_acme_principal(ca, a, &x.acct, r->client, &p, err) != 0 ||

@@ -1391,6 +1391,18 @@ test_flow_http01_to_certificate_and_refusals(void)
 	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
 				     CA_ACME_DNS01, &z, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+	/* The challenge tried, posted again: {} or nothing reads it, a
+	 * payload that is no JSON object is malformed all the same. */
+	snprintf(path, sizeof(path), "/chall/%s/http-01", o.authz[0]);
+	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+				     CA_ACME_HTTP01, &z, &err) == 0);
+	ca_acme_authz_free(&z);
+	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "[]", 0), o.authz[0],
+				     CA_ACME_HTTP01, &z, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+	CU_ASSERT(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "\"x\"", 0), o.authz[0],
+				     CA_ACME_HTTP01, &z, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 	/* A CSR for other names: badCSR, nothing issued. */
 	before = count_certs();
 	free(csr);
