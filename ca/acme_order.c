@@ -278,7 +278,18 @@ static int
 new_order_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct new_order_tx *x = arg;
+	int64_t open = 0;
 	int replaced = 0;
+
+	/* Counted in the transaction that records the order, so that orders
+	 * sent at once cannot pass the limit together. */
+	if (db_acme_order_count_open(db, x->o->account_id, x->o->created_at,
+				     &open, err) != 0)
+		return -1;
+	if (open >= CA_ACME_OPEN_ORDERS)
+		return mica_err_set(err, MICA_E_RATE, "rate_limited",
+				    "this account has %d orders waiting: finish "
+				    "or let them expire", CA_ACME_OPEN_ORDERS);
 
 	/* RFC 9773 5: one order replaces a certificate; asked here, in the
 	 * transaction that records this one, so that of two orders racing
@@ -401,7 +412,7 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	json_t *pl = NULL, *v;
 	char *joined = NULL, detail[256], serial[CA_SERIAL_MAX];
 	size_t nnames = 0, nvalid = 0;
-	int64_t now = ca_now(), open = 0;
+	int64_t now = ca_now();
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -426,14 +437,6 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			  0, &d, err) != 0) {
 		if (err != NULL && err->kind == MICA_E_POLICY)
 			rejected_names(ca, &p, prof, names, nnames, out);
-		goto out;
-	}
-	if (db_acme_order_count_open(ca->db, x.acct.id, now, &open, err) != 0)
-		goto out;
-	if (open >= CA_ACME_OPEN_ORDERS) {
-		mica_err_set(err, MICA_E_RATE, "rate_limited",
-			     "this account has %d orders waiting: finish or let them expire",
-			     CA_ACME_OPEN_ORDERS);
 		goto out;
 	}
 	if ((v = json_object_get(pl, "replaces")) != NULL) {

@@ -2007,6 +2007,47 @@ test_expired_order_replaces_nothing(void)
 	client_free(&d);
 }
 
+/* At most CA_ACME_OPEN_ORDERS pending or ready orders per account; one
+ * more is rateLimited with nothing stored, and room comes back as one
+ * expires. */
+static void
+test_open_orders_are_limited(void)
+{
+	struct client d;
+	struct ca_acme_order o;
+	struct mica_err err;
+	char payload[256], first[CA_ID_MAX] = "";
+	int made = 0;
+
+	client_new(&d, NULL, NULL);
+	for (int i = 0; i < CA_ACME_OPEN_ORDERS; i++) {
+		snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":"
+			 "\"dns\",\"value\":\"o%d.contoso.test\"}]}", i);
+		if (ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0),
+				      &o, &err) == 0) {
+			made++;
+			if (first[0] == '\0')
+				snprintf(first, sizeof(first), "%s", o.id);
+			ca_acme_order_free(&o);
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(made, CA_ACME_OPEN_ORDERS);
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":"
+		 "\"dns\",\"value\":\"one-more.contoso.test\"}]}");
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0),
+				    &o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "rate_limited");
+	CU_ASSERT(strstr(err.msg, "orders waiting") != NULL);
+	/* One expires: room for one more. */
+	store_update(sqlite3_mprintf("UPDATE acme_order SET expires = %lld WHERE id = '%q'",
+				     (long long)time(NULL) - 60, first));
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0),
+				    &o, &err) == 0);
+	ca_acme_order_free(&o);
+	client_free(&d);
+}
+
 static void
 test_flow_refusals_before_any_order(void)
 {
@@ -2356,6 +2397,8 @@ main(void)
 		  test_replaces_needs_a_shared_name },
 		{ "an order that expired unfinalized replaces nothing (RFC 9773 5)",
 		  test_expired_order_replaces_nothing },
+		{ "an account has at most 100 orders waiting; one more is rateLimited",
+		  test_open_orders_are_limited },
 		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way "
 		  "(account keys, a compromised key)",
 		  test_flow_http01_to_certificate_and_refusals },
