@@ -773,6 +773,7 @@
     $('tok-show').addEventListener('change', function () { loadTokens(false); });
     $('token-filter').addEventListener('submit', function (ev) { ev.preventDefault(); });
     $('crl-publish').addEventListener('click', publishCrl);
+    $('confirm-cancel').addEventListener('click', function () { $('confirm').close('cancel'); });
     $('token-form').addEventListener('submit', createToken);
     $('mc-form').addEventListener('submit', downloadMobileconfig);
     $('eab-form').addEventListener('submit', createEab);
