@@ -1020,6 +1020,31 @@ test('the admin console, at desktop and phone widths', async () => {
   await admin.evaluate(() => window.scrollTo(0, 0));
   await shots(admin, 'admin');
 
+  // A request for the longest name a CSR may carry (four labels of 63,
+  // 253 characters): its row stays within the page at both widths, with
+  // its buttons in reach (the table once grew to twice the window).
+  const label = 'l'.repeat(63);
+  const longName = [label, label, label, 'x'.repeat(60 - DOMAIN.length)].join('.') + '.' + DOMAIN;
+  assert.equal(longName.length, 253);
+  const long = makeCsr('longname', longName, '/CN=long name');
+  const sent = await curl(S.https + '/api/v1/requests', ['-H', 'Content-Type: application/pkcs10',
+    '--data-binary', '@' + long.csr]);
+  assert.equal(sent.status, 202, sent.body);
+  const longId = JSON.parse(sent.body).id;
+  await admin.click('#pending-refresh');
+  await admin.waitForSelector(`#pending-rows tr[data-id="${longId}"]`);
+  for (const w of [1280, 390]) {
+    await admin.setViewportSize({ width: w, height: 800 });
+    const r = await admin.evaluate((id) => {
+      const b = document.querySelector(`#pending-rows tr[data-id="${id}"] .deny`).getBoundingClientRect();
+      return { overflow: document.documentElement.scrollWidth - window.innerWidth,
+        deny: Math.round(b.right), width: document.getElementById('pending').getBoundingClientRect().right };
+    }, longId);
+    assert.ok(r.overflow <= 0 && r.deny <= r.width,
+      `a 253-character name at ${w}px: the page scrolls sideways by ${r.overflow}px, Deny ends at ${r.deny} (card ${r.width})`);
+  }
+  await admin.setViewportSize({ width: 1280, height: 800 });
+
   // An ACME credential's HMAC key is shown once, in the page; a notice
   // and a half-filled form are there too.
   await admin.fill('#eab-names', 'signout.' + DOMAIN);

@@ -308,7 +308,7 @@
     var tr = row(table, [
       when(r.submitted_at),
       el('span', { 'class': 'subject' }, String(r.subject || '')),
-      names(r.names),
+      el('span', { 'class': 'names' }, names(r.names)),
       r.profile,
       r.client,
       el('span', { 'class': 'row-actions' }, approve, deny)
@@ -661,11 +661,11 @@
     }
     var id = el('span', null, shortId(t.id));
     if (t.comment)
-      id.appendChild(el('span', { 'class': 'sub' }, String(t.comment)));
+      id.appendChild(el('span', { 'class': 'sub names' }, String(t.comment)));
     return row(table, [
       id,
       t.kind,
-      scope,
+      el('span', { 'class': 'names' }, scope),
       t.uses_left == null ? 'unlimited' : String(t.uses_left),
       t.expires_at ? when(t.expires_at) : 'never',
       badge(t.status),
@@ -709,7 +709,7 @@
     return call('/api/v1/acme/orders?limit=50').then(function (res) {
       var list = (res.data && res.data.orders) || [];
       fill('acme-order-rows', 'acme-orders-empty', list, function (table, o) {
-        return row(table, [shortId(o.id), names(o.names), when(o.created_at),
+        return row(table, [shortId(o.id), el('span', { 'class': 'names' }, names(o.names)), when(o.created_at),
           o.serial ? shortId(o.serial) : '-', badge(o.status, o.error || null)]);
       });
     }, fail('ACME orders'));
@@ -737,7 +737,7 @@
       actions.appendChild(dv);
     }
     return row(table, [shortId(a.id), a.token_id ? shortId(a.token_id) : 'open',
-      names(a.contact), when(a.created_at), badge(a.status), actions]);
+      el('span', { 'class': 'names' }, names(a.contact)), when(a.created_at), badge(a.status), actions]);
   }
 
   /* ---- audit ---- */
@@ -747,7 +747,8 @@
       var list = (res.data && res.data.audit) || [];
       fill('audit-rows', 'audit-empty', list, function (table, a) {
         return row(table, [when(a.at), a.actor, a.action,
-          el('span', { 'class': 'id' }, String(a.target || '')), a.detail]);
+          el('span', { 'class': 'id names' }, String(a.target || '')),
+          el('span', { 'class': 'names' }, a.detail == null ? '' : String(a.detail))]);
       });
     }, fail('Audit trail'));
   }
