@@ -828,6 +828,51 @@ test('the admin console lists the usable tokens a page at a time, all of them wh
   assert.deepEqual(await cspViolations(admin), []);
 });
 
+test('the admin console reads the audit trail back a page at a time', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page');
+  const admin = S.adminPage;
+  // More entries than two pages: 55 tokens made and revoked at once (so
+  // the usable token list is as it was).
+  const made = await admin.evaluate(async () => {
+    const h = { 'Authorization': 'Bearer ' + sessionStorage.getItem('mica.adminToken'),
+      'Content-Type': 'application/json' };
+    const ids = [];
+    for (let i = 0; i < 55; i++) {
+      const r = await fetch('/api/v1/tokens', { method: 'POST', headers: h,
+        body: JSON.stringify({ kind: 'enroll', expires_in: 3600, comment: 'audit page ' + i }) });
+      const id = (await r.json()).id;
+      await fetch('/api/v1/tokens/' + id, { method: 'DELETE', headers: h });
+      ids.push(id);
+    }
+    return ids;
+  });
+  assert.equal(made.length, 55);
+  const total = (await apiAdmin('/api/v1/audit?limit=10000')).audit.length;
+  assert.ok(total > 100, `${total} entries`);
+  await admin.click('#audit-refresh');
+  await admin.waitForFunction((id) => document.querySelector('#audit-rows tr:first-child').textContent.includes(id),
+    made[54]);
+  assert.equal(await admin.locator('#audit-rows tr').count(), 50);
+  // Each "Show more" appends the page before, none twice, to the first.
+  for (let n = 100; ; n += 50) {
+    await admin.waitForSelector('#audit-more:not([hidden])');
+    await admin.click('#audit-more');
+    await admin.waitForFunction((k) => document.querySelectorAll('#audit-rows tr').length >= k, Math.min(n, total));
+    if (n >= total)
+      break;
+  }
+  await admin.waitForSelector('#audit-more', { state: 'hidden' });
+  const ids = await admin.$$eval('#audit-rows tr', (trs) => trs.map((t) => Number(t.dataset.id)));
+  assert.equal(ids.length, total);
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first, each once');
+  assert.equal(new Set(ids).size, total);
+  // Refresh starts again from the newest page.
+  await admin.click('#audit-refresh');
+  await admin.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 50);
+  assert.equal(await admin.isHidden('#audit-more'), false);
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
 test('a renewed certificate is marked renewed on /admin and is not what expires, until its renewal is revoked', async () => {
   assert.ok(S.web1Serial && S.adminPage, 'needs web1 and the signed-in admin page');
   const admin = S.adminPage;

@@ -16,10 +16,11 @@
   var PAGE = 50;
   var certCursor = null;
   var tokCursor = null;
+  var auditBefore = null;
   /* Which listing the page shows: a new search or filter moves it on, and
      an answer to an older one (a "Show more" still under way) is dropped
      rather than appended to the new list with its cursor. */
-  var certGen = 0, tokGen = 0;
+  var certGen = 0, tokGen = 0, auditGen = 0;
   /* The other certificates of a revoked key named in the message after a
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
@@ -103,7 +104,8 @@
     setToken(null);
     certCursor = null;
     tokCursor = null;
-    $('tokens-more').hidden = true;
+    auditBefore = null;
+    ['certs-more', 'tokens-more', 'audit-more'].forEach(function (id) { $(id).hidden = true; });
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
     ['ca-facts', 'crl-facts', 'flash'].forEach(function (id) { mica.clear($(id)); });
     Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
@@ -742,15 +744,33 @@
 
   /* ---- audit ---- */
 
-  function loadAudit() {
-    return call('/api/v1/audit?limit=50').then(function (res) {
+  // The newest page of the audit trail; "Show more" goes back a page at
+  // a time (before=the next page's id), as the token list does.
+  function loadAudit(more) {
+    var q = ['limit=' + PAGE];
+    if (more === true && auditBefore != null)
+      q.push('before=' + encodeURIComponent(auditBefore));
+    else
+      more = false;
+    if (!more)
+      auditGen++;
+    var gen = auditGen;
+    return call('/api/v1/audit?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.audit) || [];
-      fill('audit-rows', 'audit-empty', list, function (table, a) {
-        return row(table, [when(a.at), a.actor, a.action,
-          el('span', { 'class': 'id names' }, String(a.target || '')),
-          el('span', { 'class': 'names' }, a.detail == null ? '' : String(a.detail))]);
-      });
+      if (gen !== auditGen)
+        return;
+      (more ? append : fill)('audit-rows', 'audit-empty', list, auditRow);
+      auditBefore = res.data && res.data.next_before != null ? res.data.next_before : null;
+      $('audit-more').hidden = auditBefore == null;
     }, fail('Audit trail'));
+  }
+
+  function auditRow(table, a) {
+    var tr = row(table, [when(a.at), a.actor, a.action,
+      el('span', { 'class': 'id names' }, String(a.target || '')),
+      el('span', { 'class': 'names' }, a.detail == null ? '' : String(a.detail))]);
+    tr.setAttribute('data-id', String(a.id));
+    return tr;
   }
 
   function refreshAll() {
@@ -764,7 +784,8 @@
     $('signin-form').addEventListener('submit', signIn);
     $('signout').addEventListener('click', function () { signOut(null); });
     $('pending-refresh').addEventListener('click', loadPending);
-    $('audit-refresh').addEventListener('click', loadAudit);
+    $('audit-refresh').addEventListener('click', function () { loadAudit(false); });
+    $('audit-more').addEventListener('click', function () { loadAudit(true); });
     $('cert-filter').addEventListener('submit', function (ev) {
       ev.preventDefault();
       loadCerts(false);
