@@ -1043,6 +1043,44 @@ test('the admin page\'s SCEP button downloads an iPhone profile with the root an
   }
 });
 
+test('an answer that comes after signing out is dropped, not shown to the next admin', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await adminSignIn(admin);
+  await admin.waitForSelector('#token-rows tr');
+  // The token is made while the admin signs out: its answer arrives late.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await admin.route('**/api/v1/tokens', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await admin.fill('#tok-comment', 'made while signing out');
+  await admin.click('#tok-create');
+  await admin.click('#signout');
+  await admin.waitForSelector('#signin:not([hidden])');
+  const after = [];
+  admin.on('request', (r) => { if (r.url().includes('/api/v1/')) after.push(r.method() + ' ' + r.url()); });
+  const answered = admin.waitForResponse((r) => r.url().endsWith('/api/v1/tokens') && r.request().method() === 'POST');
+  release();
+  assert.equal((await answered).status(), 201);
+  // Give the page's handlers their turn.
+  await admin.evaluate(() => new Promise((r) => setTimeout(r, 500)));
+  assert.equal(await admin.isHidden('#signin-msg'), true,
+    'signing out is no refusal: ' + await admin.textContent('#signin-msg'));
+  assert.deepEqual(after, [], 'nothing more is asked without a token');
+  assert.equal(await admin.inputValue('#token-value'), '', 'the late token is not put in the page');
+  assert.equal(await admin.isHidden('#token-created'), true);
+  // The next admin signs in to a console with nothing of it, and can act.
+  await admin.unroute('**/api/v1/tokens');
+  await admin.fill('#admin-token', S.admin);
+  await admin.click('#signin-btn');
+  await admin.waitForSelector('#console:not([hidden])');
+  assert.equal(await admin.isHidden('#token-created'), true);
+  assert.equal(await admin.isEnabled('#tok-create'), true, 'Create token works again');
+  await ctx.close();
+});
+
 test('the admin console, at desktop and phone widths', async () => {
   assert.ok(S.adminPage, 'needs the signed-in admin page');
   // One request waiting, so the screenshot shows the whole console.

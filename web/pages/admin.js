@@ -25,6 +25,10 @@
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
   var memToken = null;     /* when sessionStorage is unavailable */
+  /* Counts sign-outs: an answer to a call made before the last one is
+     dropped, so it neither fills the console for the next admin nor, as
+     a call made without a token, reports the sign-out as a refusal. */
+  var session = 0;
 
   function $(id) {
     return document.getElementById(id);
@@ -54,9 +58,17 @@
 
   /* An admin API call; a rejected token ends the session. */
   function call(path, opts) {
+    var s = session;
+    var stale = function () { return new Promise(function () {}); };
     opts = opts || {};
     opts.token = token() || memToken;
-    return mica.api(path, opts).catch(function (err) {
+    if (!opts.token)
+      return stale();
+    return mica.api(path, opts).then(function (res) {
+      return s === session ? res : stale();
+    }, function (err) {
+      if (s !== session)
+        return stale();
       if (err.status === 401) {
         signOut('Your token is no longer accepted (' + err.message + '). Sign in again.');
       }
@@ -101,6 +113,7 @@
      its notices and the confirmation closed. */
   function signOut(message) {
     var con = $('console');
+    session++;
     setToken(null);
     certCursor = null;
     tokCursor = null;
@@ -109,6 +122,8 @@
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
     ['ca-facts', 'crl-facts', 'flash'].forEach(function (id) { mica.clear($(id)); });
     Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
+    // A button a dropped call had disabled (Create token...) works again.
+    Array.prototype.forEach.call(con.querySelectorAll('button'), function (b) { b.disabled = false; });
     ['token-value', 'eab-kid', 'eab-hmac'].forEach(function (id) { $(id).value = ''; });
     ['token-created', 'eab-created', 'flash'].forEach(function (id) { $(id).hidden = true; });
     ['stat-valid', 'stat-revoked', 'stat-expired', 'stat-pending'].forEach(function (id) {
