@@ -1135,6 +1135,87 @@ extract_cn(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 	return 0;
 }
 
+/* The value of hex digit C, or -1. */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * mbedtls_x509_dn_gets() writes every octet past ASCII as "\XX" (RFC 4514
+ * 2.4's hexpair), so "CN=Jürgen" read "CN=J\C3\BCrgen" in every list. When
+ * each value of DN is a string whose octets are text (UTF8String, or the
+ * ASCII types), put back in BUF, in place, each character those escapes
+ * spell as well-formed UTF-8 that may be shown (mica_cp_hidden: no
+ * control, bidirectional override or invisible character); anything else
+ * keeps its escapes, and an escaped backslash ("\\") stays one.
+ */
+static void
+subject_utf8(const mbedtls_x509_name *dn, char *buf)
+{
+	unsigned char run[SUBJECT_BUF];
+	size_t i = 0, o = 0;
+
+	for (; dn != NULL; dn = dn->next)
+		if (dn->oid.p != NULL &&
+		    dn->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
+		    dn->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING &&
+		    dn->val.tag != MBEDTLS_ASN1_IA5_STRING &&
+		    dn->val.tag != 0x12 && dn->val.tag != 0x1a)
+			return;   /* BMPString and the like: octets not UTF-8 */
+	while (buf[i] != '\0') {
+		size_t n = 0, k = 0;
+
+		if (buf[i] != '\\') {
+			buf[o++] = buf[i++];
+			continue;
+		}
+		/* A run of escaped octets past ASCII. */
+		while (buf[i] == '\\' && hexval(buf[i + 1]) >= 8 &&
+		       hexval(buf[i + 2]) >= 0) {
+			run[n++] = (unsigned char)(hexval(buf[i + 1]) << 4 |
+						   hexval(buf[i + 2]));
+			i += 3;
+		}
+		if (n == 0) {
+			/* "\c", an escaped special character (or "\1F"):
+			 * kept as it is, both octets. */
+			buf[o++] = buf[i++];
+			if (buf[i] != '\0')
+				buf[o++] = buf[i++];
+			continue;
+		}
+		while (k < n) {
+			uint32_t cp;
+			size_t len = mica_utf8_next(run + k, n - k, &cp);
+
+			if (len > 0 && !mica_cp_hidden(cp)) {
+				memcpy(buf + o, run + k, len);
+				o += len;
+			} else {
+				static const char hex[] = "0123456789ABCDEF";
+
+				/* As written: 3 octets each, never past I. */
+				len = len > 0 ? len : 1;
+				for (size_t j = 0; j < len; j++) {
+					buf[o++] = '\\';
+					buf[o++] = hex[run[k + j] >> 4];
+					buf[o++] = hex[run[k + j] & 15];
+				}
+			}
+			k += len;
+		}
+	}
+	buf[o] = '\0';
+}
+
 static int
 extract_subject(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 {
@@ -1153,6 +1234,7 @@ extract_subject(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 				       "not text (a NUL byte, or a malformed "
 				       "string)");
 	}
+	subject_utf8(dn, buf);
 	/* dn_gets already replaces most unprintables; make sure no control
 	 * character reaches a log or a terminal. */
 	for (i = 0; buf[i] != '\0'; i++)

@@ -138,54 +138,6 @@ ca_valid_id(const char *id)
 	return 1;
 }
 
-/*
- * Code points free text may not hold (Unicode's Default_Ignorable_Code_Point
- * set without the variation selectors U+FE00..FE0F that emoji need, plus
- * the controls and the line and paragraph separators): invisible, or
- * moving the text around them, they would let a comment or a reason forge
- * lines in a log or a terminal, or make one entry of an admin list look
- * like another (UTS #39 and #36, "Trojan Source"). Sorted ranges.
- */
-static const struct { uint32_t lo, hi; } text_refused[] = {
-	{ 0x0000, 0x001f },     /* C0 controls */
-	{ 0x007f, 0x009f },     /* DEL, C1 controls */
-	{ 0x00ad, 0x00ad },     /* soft hyphen */
-	{ 0x034f, 0x034f },     /* combining grapheme joiner */
-	{ 0x061c, 0x061c },     /* Arabic letter mark */
-	{ 0x115f, 0x1160 },     /* Hangul fillers */
-	{ 0x17b4, 0x17b5 },     /* Khmer inherent vowels */
-	{ 0x180b, 0x180f },     /* Mongolian selectors and vowel separator */
-	{ 0x200b, 0x200f },     /* zero-width space, (non-)joiner, LRM, RLM */
-	{ 0x2028, 0x202e },     /* line and paragraph separators, bidi
-				 * embeddings and overrides (U+202E) */
-	{ 0x2060, 0x206f },     /* word joiner, invisible operators, bidi
-				 * isolates, deprecated format characters */
-	{ 0x3164, 0x3164 },     /* Hangul filler */
-	{ 0xfdd0, 0xfdef },     /* noncharacters (and U+nFFFE, U+nFFFF:
-				 * text_cp_refused) */
-	{ 0xfeff, 0xfeff },     /* zero-width no-break space (BOM) */
-	{ 0xffa0, 0xffa0 },     /* halfwidth Hangul filler */
-	{ 0xfff0, 0xfffb },     /* interlinear annotation and unassigned */
-	{ 0x1bca0, 0x1bca3 },   /* shorthand format controls */
-	{ 0x1d173, 0x1d17a },   /* musical format controls */
-	{ 0xe0000, 0xe0fff },   /* tags, variation selectors supplement */
-};
-
-static int
-text_cp_refused(uint32_t cp)
-{
-	/* The last two code points of every plane are noncharacters. */
-	if ((cp & 0xfffe) == 0xfffe)
-		return 1;
-	for (size_t i = 0; i < sizeof(text_refused) / sizeof(text_refused[0]); i++) {
-		if (cp < text_refused[i].lo)
-			return 0;
-		if (cp <= text_refused[i].hi)
-			return 1;
-	}
-	return 0;
-}
-
 /* Unicode's White_Space characters free text does not refuse outright
  * (the C0 and C1 ones are controls). */
 static int
@@ -219,7 +171,7 @@ ca_text_check(const char *s, size_t max, const char *what, struct mica_err *err)
 		 * no surrogates, nothing above U+10FFFF. */
 		if ((len = mica_utf8_next(u + i, n - i, &cp)) == 0)
 			goto bad_utf8;
-		if (text_cp_refused(cp))
+		if (mica_cp_hidden(cp))
 			return mica_err_set(err, MICA_E_BADREQ, "bad_text",
 					    "the %s contains a control or invisible "
 					    "formatting character (U+%04X): write "

@@ -339,6 +339,10 @@ suite_init(void)
 	    ossl("req -new -key p256.key -utf8 -subj '/CN=J\xc3\xbcrgen "
 		 "M\xc3\xbcller' -addext 'subjectAltName=email:jm@contoso.test'"
 		 " -out utf8cn.pem") ||
+	    /* a right-to-left override and a comma in a UTF-8 subject */
+	    ossl("req -new -key p256.key -utf8 -subj '/CN=a\xe2\x80\xae" "b/"
+		 "O=\xc3\xa9, Inc.' -addext 'subjectAltName=email:jm@contoso.test'"
+		 " -out rlocn.pem") ||
 	    ossl("req -x509 -new -key p256.key " SUBJ " -days 1 "
 		 "-out cert.pem") ||
 	    /* private keys in the shapes people paste */
@@ -484,7 +488,13 @@ test_cn_only(void)
 	/* a UTF-8 CN is kept as such; the SAN, not the CN, gives the names */
 	CU_ASSERT_EQUAL_FATAL(load_file("utf8cn.pem", &c, &err), 0);
 	CU_ASSERT_STRING_EQUAL(c.cn, "J\xc3\xbcrgen M\xc3\xbcller");
-	CU_ASSERT_PTR_NULL(strchr(c.subject, '\xc3'));
+	/* and the subject shows it as it is, not as "J\C3\BCrgen" */
+	CU_ASSERT_STRING_EQUAL(c.subject, "CN=J\xc3\xbcrgen M\xc3\xbcller");
+	ca_csr_free(&c);
+	/* A character that may not be shown keeps its escapes (U+202E would
+	 * turn the rest of a list's line around); RFC 4514's stay. */
+	CU_ASSERT_EQUAL_FATAL(load_file("rlocn.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "CN=a\\E2\\80\\AEb, O=\xc3\xa9\\, Inc.");
 	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
 	CU_ASSERT_STRING_EQUAL(c.names[0].value, "jm@contoso.test");
 	ca_csr_free(&c);
@@ -493,6 +503,9 @@ test_cn_only(void)
 	CU_ASSERT_EQUAL_FATAL(load_file("bmpcn.pem", &c, &err), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c.cn);
 	CU_ASSERT_STRING_EQUAL(c.cn, "Bmp.Contoso.test");
+	/* its subject's octets are UCS-2, never read as UTF-8 */
+	for (const char *q = c.subject; *q != '\0'; q++)
+		CU_ASSERT((unsigned char)*q < 0x80);
 	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
 	CU_ASSERT_STRING_EQUAL(c.names[0].value, "bmp.contoso.test");
 	ca_csr_free(&c);

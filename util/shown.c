@@ -96,3 +96,52 @@ mica_shown(const char *in, size_t len, char *out, size_t size)
 	*o = '\0';
 	return (size_t)(o - out);
 }
+
+/*
+ * Code points no text from outside may show (Unicode's
+ * Default_Ignorable_Code_Point set without the variation selectors
+ * U+FE00..FE0F that emoji need, plus the controls and the line and
+ * paragraph separators): invisible, or moving the text around them, they
+ * would let a comment or a reason forge lines in a log or a terminal, or
+ * make one entry of an admin list look like another (UTS #39 and #36,
+ * "Trojan Source"). Sorted ranges.
+ */
+static const struct { uint32_t lo, hi; } hidden_cp[] = {
+	{ 0x0000, 0x001f },     /* C0 controls */
+	{ 0x007f, 0x009f },     /* DEL, C1 controls */
+	{ 0x00ad, 0x00ad },     /* soft hyphen */
+	{ 0x034f, 0x034f },     /* combining grapheme joiner */
+	{ 0x061c, 0x061c },     /* Arabic letter mark */
+	{ 0x115f, 0x1160 },     /* Hangul fillers */
+	{ 0x17b4, 0x17b5 },     /* Khmer inherent vowels */
+	{ 0x180b, 0x180f },     /* Mongolian selectors and vowel separator */
+	{ 0x200b, 0x200f },     /* zero-width space, (non-)joiner, LRM, RLM */
+	{ 0x2028, 0x202e },     /* line and paragraph separators, bidi
+				 * embeddings and overrides (U+202E) */
+	{ 0x2060, 0x206f },     /* word joiner, invisible operators, bidi
+				 * isolates, deprecated format characters */
+	{ 0x3164, 0x3164 },     /* Hangul filler */
+	{ 0xfdd0, 0xfdef },     /* noncharacters (and U+nFFFE, U+nFFFF:
+				 * mica_cp_hidden) */
+	{ 0xfeff, 0xfeff },     /* zero-width no-break space (BOM) */
+	{ 0xffa0, 0xffa0 },     /* halfwidth Hangul filler */
+	{ 0xfff0, 0xfffb },     /* interlinear annotation and unassigned */
+	{ 0x1bca0, 0x1bca3 },   /* shorthand format controls */
+	{ 0x1d173, 0x1d17a },   /* musical format controls */
+	{ 0xe0000, 0xe0fff },   /* tags, variation selectors supplement */
+};
+
+int
+mica_cp_hidden(uint32_t cp)
+{
+	/* The last two code points of every plane are noncharacters. */
+	if ((cp & 0xfffe) == 0xfffe)
+		return 1;
+	for (size_t i = 0; i < sizeof(hidden_cp) / sizeof(hidden_cp[0]); i++) {
+		if (cp < hidden_cp[i].lo)
+			return 0;
+		if (cp <= hidden_cp[i].hi)
+			return 1;
+	}
+	return 0;
+}
