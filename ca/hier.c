@@ -991,6 +991,73 @@ renew_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
+/* Is the canonical DNS name D strictly under DOMAIN, on a label
+ * boundary? */
+static int
+dns_under(const char *d, const char *domain)
+{
+	size_t dl = strlen(d), ml = strlen(domain);
+
+	return dl > ml && d[dl - ml - 1] == '.' &&
+	       strcmp(d + dl - ml, domain) == 0;
+}
+
+/*
+ * The allowed domains DOMS (NULL-terminated, heap; reordered and cut in
+ * place) as a request asks for them: a domain under another of the list
+ * is left out (the other's subtree holds it, RFC 5280 4.2.1.10), and what
+ * remains must fit the permitted subtrees of a CA certificate, one of
+ * them taken by the address of PUBLIC_URL when it is one (ca_ca_request).
+ * Cut to fit, the request would ask silently for fewer domains than the
+ * CA allows, and its next certificate would not permit the others.
+ * *ND gets their number.
+ */
+static int
+request_domains(char **doms, const char *public_url, size_t *nd,
+		struct mica_err *err)
+{
+	struct ca_name nm;
+	char host[64];
+	size_t n = 0, all = 0, room = CA_NC_PERMIT_MAX;
+	unsigned char *gone;
+
+	while (doms[all] != NULL)
+		all++;
+	if ((gone = calloc(all + 1, 1)) == NULL)
+		return oom(err);
+	for (size_t i = 0; i < all; i++)
+		for (size_t j = 0; j < all && !gone[i]; j++)
+			gone[i] = j != i && dns_under(doms[i], doms[j]);
+	for (size_t i = 0; i < all; i++) {
+		if (gone[i]) {
+			free(doms[i]);
+			doms[i] = NULL;
+		} else {
+			doms[n] = doms[i];
+			if (n++ != i)
+				doms[i] = NULL;
+		}
+	}
+	free(gone);
+	host[0] = '\0';
+	if (public_url != NULL)
+		ca_url_host(public_url, host, sizeof(host));
+	if (n > 0 && host[0] != '\0' &&
+	    ca_name_parse(host, CA_NAME_IP, &nm, NULL) == 0)
+		room--;
+	*nd = n;
+	if (n <= room)
+		return 0;
+	return mica_err_set(err, MICA_E_POLICY, "too_many_domains",
+			    "this CA allows %zu domains (not counting those "
+			    "under another), and a CA certificate's name "
+			    "constraints permit at most %zu%s: remove those "
+			    "it need not certify ('mica domain remove'), then "
+			    "ask again", n, room,
+			    room < CA_NC_PERMIT_MAX ? " beside the address "
+			    "of its URL" : "");
+}
+
 int
 ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
 	    const char *key_type, int path_len, const char *passphrase_file,
@@ -1048,10 +1115,8 @@ ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
 	}
 	if (db_domain_list(ca->db, &doms, err) != 0)
 		goto out;
-	while (doms[nd] != NULL)
-		nd++;
-	if (nd > CA_NC_PERMIT_MAX)
-		nd = CA_NC_PERMIT_MAX;
+	if (request_domains(doms, ca->sh->public_url, &nd, err) != 0)
+		goto out;
 	if (path_len < 0) {
 		if (ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &ci,
 				      err) != 0)

@@ -1550,6 +1550,30 @@ check "... by the intermediate's CRL, this CA's own certificate" \
 	grep -q "the CRL of .*Tailspin Intermediate.* revokes this CA's certificate" "$TMP/rc.err"
 expect_rc "import-crl of the same CRL again: not newer (6)" 6 m -d T import-crl oint/inter.crl
 
+# --------------------------- 10d. renew-ca and the allowed domains --
+
+# A request asks for each allowed domain as a permitted subtree, and a CA
+# certificate has at most 32: a domain under another adds nothing (the
+# other's subtree holds it) and is left out; more than 32 others are
+# refused. renew-ca asked silently for the first 32 in order, and the next
+# certificate stopped permitting the others.
+sub_ca dom "Contoso Domains CA" dom.csr
+m -d R sign-ca --csr dom.csr --out dom.crt >/dev/null 2>&1 || die "sign-ca DOM"
+m -d dom install-ca --cert dom.crt --chain root.pem >/dev/null 2>&1 || die "install-ca DOM"
+for i in $(seq 1 31); do
+	m -d dom domain add "d$i.contoso.test" >/dev/null 2>&1 || die "domain add d$i.contoso.test"
+	m -d dom domain add "a$i.test" >/dev/null 2>&1 || die "domain add a$i.test"
+done
+expect_rc "renew-ca of a CA allowing 63 domains, 31 under another" 0 m -d dom renew-ca --csr-out dom2.csr
+openssl req -in dom2.csr -noout -text > dom2.txt
+is "... asks for the 32 under no other" "$(grep -c '^ *DNS:' dom2.txt)" 32
+check "... a31.test among them" grep -q 'DNS:a31.test$' dom2.txt
+check "... d1.contoso.test left out: contoso.test holds it" sh -c "! grep -q 'DNS:d1.contoso.test' dom2.txt"
+m -d dom domain add a32.test >/dev/null 2>&1 || die "domain add a32.test"
+expect_rc "... with 33 under no other: refused (4)" 4 m -d dom renew-ca --csr-out dom3.csr
+check "... saying how many fit" grep -q "allows 33 domains .*permit at most 32" "$TMP/rc.err"
+[ ! -e dom3.csr ] && ok "... writing no request" || fail "renew-ca wrote dom3.csr"
+
 # --------------------------- 11. a single-tier store of schema 4 --
 
 m -d S init --name "Contoso Single Root" --domain contoso.test --public-url "http://127.0.0.1:$HP" >/dev/null ||
