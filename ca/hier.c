@@ -18,6 +18,7 @@
 
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
+#include "ca/der.h"
 #include "ca/p7.h"
 #include "ca/sign.h"
 #include "ca/x509.h"
@@ -991,6 +992,114 @@ renew_body(struct db *db, void *arg, struct mica_err *err)
 			    x->detail, err);
 }
 
+/* The pathLenConstraint that a CA request DER (LEN) of this CA's own asks
+ * for in its basicConstraints: -1 when none, or unreadable. */
+static int
+request_path_len(const unsigned char *der, size_t len)
+{
+	static const unsigned char oid_ext_req[] = {
+		0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e,
+	};
+	static const unsigned char oid_bc[] = { 0x55, 0x1d, 0x13 };
+	struct ca_der_cur top, req, cri, attrs, attr, vals, exts, e, bc;
+	const unsigned char *oid, *val;
+	size_t oid_len, vlen;
+	uint64_t v;
+	int b;
+
+	ca_der_init(&top, der, len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &req, NULL) < 0 ||
+	    ca_der_enter(&req, CA_DER_SEQUENCE, &cri, NULL) < 0 ||
+	    ca_der_get_uint(&cri, 0, &v, NULL) < 0 ||
+	    ca_der_get_tlv(&cri, CA_DER_SEQUENCE, &val, &vlen, NULL) < 0 ||
+	    ca_der_get_tlv(&cri, CA_DER_SEQUENCE, &val, &vlen, NULL) < 0 ||
+	    ca_der_enter(&cri, CA_DER_CTX_CONS(0), &attrs, NULL) < 0)
+		return -1;
+	while (!ca_der_empty(&attrs)) {
+		if (ca_der_enter(&attrs, CA_DER_SEQUENCE, &attr, NULL) < 0 ||
+		    ca_der_get_oid(&attr, &oid, &oid_len, NULL) < 0)
+			return -1;
+		if (!ca_der_oid_eq(oid, oid_len, oid_ext_req,
+				   sizeof(oid_ext_req)))
+			continue;
+		if (ca_der_enter(&attr, CA_DER_SET, &vals, NULL) < 0 ||
+		    ca_der_enter(&vals, CA_DER_SEQUENCE, &exts, NULL) < 0)
+			return -1;
+		while (!ca_der_empty(&exts)) {
+			if (ca_der_enter(&exts, CA_DER_SEQUENCE, &e, NULL) < 0 ||
+			    ca_der_get_oid(&e, &oid, &oid_len, NULL) < 0 ||
+			    (ca_der_peek(&e, CA_DER_BOOLEAN) &&
+			     ca_der_get_bool(&e, &b, NULL) < 0) ||
+			    ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val,
+					   &vlen, NULL) < 0)
+				return -1;
+			if (!ca_der_oid_eq(oid, oid_len, oid_bc,
+					   sizeof(oid_bc)))
+				continue;
+			/* RFC 5280 4.2.1.9 */
+			ca_der_init(&top, val, vlen);
+			if (ca_der_enter(&top, CA_DER_SEQUENCE, &bc, NULL) < 0 ||
+			    (ca_der_peek(&bc, CA_DER_BOOLEAN) &&
+			     ca_der_get_bool(&bc, &b, NULL) < 0) ||
+			    !ca_der_peek(&bc, CA_DER_INTEGER) ||
+			    ca_der_get_uint(&bc, 16, &v, NULL) < 0)
+				return -1;
+			return (int)v;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Asked again while a request is out (a pending renewal's, or the first
+ * one of a CA awaiting its certificate), renew-ca writes that request as
+ * it was. A --key (KEY_TYPE, NULL when not given) or --path-len (PATH_LEN,
+ * -1 when not given) that it does not match is refused rather than left
+ * unsaid: the admin would carry a request for another key or path length
+ * than the one asked for to the root.
+ */
+static int
+pending_request_matches(const struct ca *ca, const struct db_ca *row,
+			const char *key_type, int path_len,
+			struct mica_err *err)
+{
+	const struct ca_key *k = ca->sh->pending_idx >= 0 ?
+				 ca->sh->pending_key : ca->sh->key;
+	const char *what = ca->sh->pending_idx >= 0 ?
+			   "the pending renewal's request" :
+			   "the request of this CA, which awaits its "
+			   "certificate,";
+	enum ca_key_type kt;
+	int pl;
+
+	if (key_type != NULL) {
+		if (ca_key_type_parse(key_type, &kt) != 0)
+			return mica_err_set(err, MICA_E_USAGE, "bad_key_type",
+					    "--key must be one of ec-p256, "
+					    "ec-p384, rsa-2048, rsa-3072, "
+					    "rsa-4096");
+		if (k != NULL && kt != ca_key_get_type(k))
+			return mica_err_set(err, MICA_E_CONFLICT,
+					    "request_pending",
+					    "%s is for an %s key: it is "
+					    "written again as it was, not for "
+					    "--key %s; install the certificate "
+					    "signed for it, then ask for the "
+					    "next one", what,
+					    ca_key_type_name(ca_key_get_type(k)),
+					    key_type);
+	}
+	if (path_len >= 0 &&
+	    (pl = request_path_len(row->csr_der, row->csr_len)) != path_len)
+		return mica_err_set(err, MICA_E_CONFLICT, "request_pending",
+				    "%s asks for path length %d: it is written "
+				    "again as it was, not for --path-len %d; "
+				    "install the certificate signed for it, "
+				    "then ask for the next one", what,
+				    pl < 0 ? 0 : pl, path_len);
+	return 0;
+}
+
 /* Is the canonical DNS name D strictly under DOMAIN, on a label
  * boundary? */
 static int
@@ -1107,6 +1216,9 @@ ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
 				     "the request given out was not kept");
 			goto out;
 		}
+		if (pending_request_matches(ca, &row, key_type, path_len,
+					    err) != 0)
+			goto out;
 		*csr = row.csr_der;
 		*csr_len = row.csr_len;
 		row.csr_der = NULL;

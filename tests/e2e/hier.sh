@@ -586,6 +586,15 @@ serve_stop
 expect_rc "renew-ca --new-key" 0 m -d I renew-ca --new-key --csr-out next.csr
 expect_rc "asked again, the same request" 0 m -d I renew-ca --new-key --csr-out next2.csr
 cmp -s next.csr next2.csr && ok "... byte for byte" || fail "a second renewal request differs"
+# Asked again with another --key or --path-len, it wrote the pending
+# request all the same, for the key type and path length asked first.
+expect_rc "... asked for another key type: refused (6)" 6 m -d I renew-ca --new-key --key rsa-2048 --csr-out next3.csr
+check "... saying the pending request is for an ec-p256 key" grep -q "request is for an ec-p256 key" "$TMP/rc.err"
+expect_rc "... asked for another path length: refused (6)" 6 m -d I renew-ca --new-key --path-len 1 --csr-out next3.csr
+check "... saying which it asks for" grep -q "asks for path length 0" "$TMP/rc.err"
+[ ! -e next3.csr ] && ok "... writing no request" || fail "renew-ca wrote next3.csr"
+expect_rc "... asked with the same ones: the same request" 0 m -d I renew-ca --new-key --key ec-p256 --path-len 0 --csr-out next4.csr
+cmp -s next.csr next4.csr && ok "... byte for byte" || fail "the request asked with its own options differs"
 expect_rc "renew-ca on a root (6)" 6 m -d R renew-ca --csr-out x.csr
 expect_rc "sign the next certificate" 0 m -d R sign-ca --csr next.csr --out next.crt
 openssl x509 -in next.crt -outform der -out next.der
