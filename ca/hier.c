@@ -12,6 +12,7 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1917,4 +1918,51 @@ ca_root_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err)
 	row.der = NULL;
 	db_root_crl_free(&row);
 	return 0;
+}
+
+int
+ca_root_crl_warning(struct ca *ca, int64_t now, char *buf, size_t size)
+{
+	struct ca_crl crl;
+	struct mica_err e;
+	char date[CA_DATE_TEXT], in[32];
+	int64_t left, period, ahead;
+
+	assert(buf != NULL && size > 0);
+	buf[0] = '\0';
+	/* Only an issuing CA under a root serves the root's CRL. */
+	if (ca->sh->nchain == 0 || ca->sh->root_der == NULL)
+		return 0;
+	if (ca_root_crl_current(ca, &crl, &e) != 0)
+		return 0;
+	left = crl.next_update - now;
+	period = crl.next_update - crl.this_update;
+	ca_crl_free(&crl);
+	/* A third of its period ahead, at most CA_EXPIRY_WARN_DAYS: a CRL
+	 * of a month is not warned of all its life. */
+	ahead = period / 3;
+	if (ahead > (int64_t)CA_EXPIRY_WARN_DAYS * 86400)
+		ahead = (int64_t)CA_EXPIRY_WARN_DAYS * 86400;
+	if (left > ahead)
+		return 0;
+	ca_date_text(now + left, date);
+	if (left <= 0) {
+		snprintf(buf, size, "the root's CRL served at /root.crl (the "
+			 "CRL distribution point of this CA's certificate) "
+			 "expired on %s: relying parties that check revocation "
+			 "refuse every certificate under this CA; import the "
+			 "root's next one ('mica import-crl --help')", date);
+		return 2;
+	}
+	if (left >= 2 * 86400)
+		snprintf(in, sizeof(in), "in %lld days", (long long)(left / 86400));
+	else if (left >= 2 * 3600)
+		snprintf(in, sizeof(in), "in %lld hours", (long long)(left / 3600));
+	else
+		snprintf(in, sizeof(in), "within two hours");
+	snprintf(buf, size, "the root's CRL served at /root.crl expires on %s "
+		 "(%s): relying parties that check revocation refuse every "
+		 "certificate under this CA once it has; import the root's "
+		 "next one before then ('mica import-crl --help')", date, in);
+	return 1;
 }

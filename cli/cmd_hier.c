@@ -519,8 +519,11 @@ static const char import_help[] =
 "certificate in this CA's chain. 'mica serve' serves it at /root.crl (the\n"
 "CRL distribution point that sign-ca names in this CA's certificate). A\n"
 "CRL must be newer than the one imported before of its CA and not expired;\n"
-"import the next one before its nextUpdate. FILE is DER or PEM; '-' reads\n"
-"standard input (a FILE named '-', or beginning with '-', goes after '--').\n"
+"import the next one before its nextUpdate (from a third of its period\n"
+"before, 30 days at most, import-crl, 'mica list' and 'mica crl' warn, and\n"
+"/healthz; past it, /healthz answers 503 root_crl_expired). FILE is DER or\n"
+"PEM; '-' reads standard input (a FILE named '-', or beginning with '-',\n"
+"goes after '--').\n"
 "In three tiers (a root, an intermediate, this CA) the intermediate's CRL\n"
 "is taken too: it is not served (the intermediate publishes it where its\n"
 "certificates say), only kept to learn whether it revokes this CA.\n"
@@ -598,6 +601,8 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 		 strcmp(file, "-") == 0 ? "standard input" : file);
 	if (notice[0] != '\0')
 		fprintf(stderr, "warning: %s\n", notice);
+	/* A root's CRL soon past its nextUpdate already says so now. */
+	cli_expiry_warn(ca);
 out:
 	free(in);
 	ca_close(ca);

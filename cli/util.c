@@ -867,6 +867,9 @@ cli_expiry_warn(struct ca *ca)
 	if (ca_expiry_warning(ca, (int64_t)time(NULL), warning,
 			      sizeof(warning)) != 0)
 		fprintf(stderr, "warning: %s\n", warning);
+	if (ca_root_crl_warning(ca, (int64_t)time(NULL), warning,
+				sizeof(warning)) != 0)
+		fprintf(stderr, "warning: %s\n", warning);
 }
 
 const char *

@@ -285,11 +285,11 @@ web_h_crl_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 int
 web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	char warning[CA_EXPIRY_WARNING_MAX];
+	char warning[CA_EXPIRY_WARNING_MAX], rwarning[CA_EXPIRY_WARNING_MAX];
 	struct ca *ca;
 	json_t *o;
 	int64_t stall;
-	int ex;
+	int ex, rx;
 
 	if ((ca = web_thread_ca(c->srv, err)) == NULL)
 		return -1;
@@ -322,6 +322,17 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		if (err != NULL && strcmp(err->code, "ca_revoked") == 0)
 			err->kind = MICA_E_UNAVAIL;
 		return -1;
+	}
+	/* The root's CRL, the CDP of this CA's own certificate, past its
+	 * nextUpdate: relying parties that check revocation refuse all
+	 * this CA issued, though it issues on. */
+	if ((rx = ca_root_crl_warning(ca, c->now, rwarning,
+				      sizeof(rwarning))) == 2)
+		return mica_err_set(err, MICA_E_UNAVAIL, "root_crl_expired",
+				    "%s", rwarning);
+	if (ex != 1 && rx == 1) {
+		memcpy(warning, rwarning, sizeof(warning));
+		ex = 1;
 	}
 	o = json_object();
 	if (o == NULL || json_object_set_new(o, "status", json_string("ok")) != 0 ||

@@ -417,12 +417,22 @@ expiry_maintain(struct web_daemon *dm, struct ca *ca)
 	char w[CA_EXPIRY_WARNING_MAX];
 	int64_t now = mica_mono_ms();
 
+	int said = 0;
+
 	if (dm->expiry_said != 0 && now - dm->expiry_said < INT64_C(86400000))
 		return;
-	if (ca_expiry_warning(ca, (int64_t)time(NULL), w, sizeof(w)) == 0)
-		return;
-	mica_log(MICA_LOG_WARN, "%s", w);
-	dm->expiry_said = now != 0 ? now : 1;
+	if (ca_expiry_warning(ca, (int64_t)time(NULL), w, sizeof(w)) != 0) {
+		mica_log(MICA_LOG_WARN, "%s", w);
+		said = 1;
+	}
+	/* The root's CRL this daemon serves at /root.crl, which only a
+	 * new import renews. */
+	if (ca_root_crl_warning(ca, (int64_t)time(NULL), w, sizeof(w)) != 0) {
+		mica_log(MICA_LOG_WARN, "%s", w);
+		said = 1;
+	}
+	if (said)
+		dm->expiry_said = now != 0 ? now : 1;
 }
 
 /*

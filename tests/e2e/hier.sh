@@ -1583,6 +1583,48 @@ expect_rc "... with 33 under no other: refused (4)" 4 m -d dom renew-ca --csr-ou
 check "... saying how many fit" grep -q "allows 33 domains .*permit at most 32" "$TMP/rc.err"
 [ ! -e dom3.csr ] && ok "... writing no request" || fail "renew-ca wrote dom3.csr"
 
+# ----------------------------- 10e. the root's CRL near its nextUpdate --
+
+# /root.crl, the CDP of the issuing CA's certificate, is renewed only by an
+# import: past its nextUpdate relying parties that check revocation refuse
+# everything under the CA, which went on saying "ok" with no warning
+# before. The root's ARL lasts 180 days: warned of 30 days ahead.
+m -d R crl --out arl-dom.crl >/dev/null 2>&1 || die "crl on R"
+expect_rc "import-crl of a fresh root CRL" 0 m -d dom import-crl arl-dom.crl
+check "... no warning" sh -c "! grep -q 'warning' '$TMP/rc.err'"
+FTLIB=$(faketime_lib)
+FT_ASAN="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+if [ -n "$FTLIB" ]; then
+	ft() { local off=$1; shift; env LD_PRELOAD="$FTLIB" FAKETIME="$off" \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" "$MICA" "$@"; }
+	ft +100d -d dom list >/dev/null 2>ft.err
+	check "100 days on: mica list warns of nothing" sh -c "! grep -q \"root's CRL\" ft.err"
+	ft +160d -d dom list >/dev/null 2>ft.err
+	check "160 days on: mica list warns that the root's CRL expires" \
+		grep -q "^warning: the root's CRL served at /root.crl expires on .*(in [0-9]* days).*mica import-crl" ft.err
+	ft +181d -d dom list >/dev/null 2>ft.err
+	check "181 days on: ... that it has expired" grep -q "^warning: the root's CRL served at /root.crl .*expired on" ft.err
+	HP=$(free_port); SP=$(free_port); serve_ports
+	serve_start "$W/serve-rcrl.out" dom "LD_PRELOAD=$FTLIB" FAKETIME=+160d \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" MICA_PASSPHRASE="$MICA_PASSPHRASE" -- ||
+		serve_failed "$W/serve-rcrl.out"
+	curl -s --max-time $((20 * TIME_SCALE)) "$H/healthz" > hz.json
+	check "... /healthz ok, with the warning" python3 -c 'import json,sys
+d = json.load(open("hz.json"))
+sys.exit(not (d["status"] == "ok" and "/root.crl expires on" in d["warning"]))'
+	check "... and the log" grep -q "warning: the root's CRL served at /root.crl expires" "$W/serve-rcrl.out.err"
+	serve_stop
+	serve_start "$W/serve-rcrl2.out" dom "LD_PRELOAD=$FTLIB" FAKETIME=+181d \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" MICA_PASSPHRASE="$MICA_PASSPHRASE" -- ||
+		serve_failed "$W/serve-rcrl2.out"
+	is "181 days on: /healthz 503 root_crl_expired" \
+		"$(curl -s -o hz.json -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/healthz") $(python3 -c 'import json; print(json.load(open("hz.json"))["error"])')" \
+		"503 root_crl_expired"
+	serve_stop
+else
+	skip "the root's CRL near its nextUpdate warned of" "libfaketime missing"
+fi
+
 # --------------------------- 11. a single-tier store of schema 4 --
 
 m -d S init --name "Contoso Single Root" --domain contoso.test --public-url "http://127.0.0.1:$HP" >/dev/null ||
