@@ -416,7 +416,6 @@ expiry_maintain(struct web_daemon *dm, struct ca *ca)
 {
 	char w[CA_EXPIRY_WARNING_MAX];
 	int64_t now = mica_mono_ms();
-
 	int said = 0;
 
 	if (dm->expiry_said != 0 && now - dm->expiry_said < INT64_C(86400000))
