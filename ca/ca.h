@@ -953,6 +953,11 @@ int ca_domain_add(struct ca *ca, const struct ca_principal *p,
 		  const char *domain, struct mica_err *err);
 int ca_domain_remove(struct ca *ca, const struct ca_principal *p,
 		     const char *domain, struct mica_err *err);
+/* 1 when the name constraints of this CA's certificate, or of one above
+ * it, leave DOMAIN out: issuance refuses its names until a certificate
+ * that permits it is installed. 0 otherwise (no constraints: a root, a
+ * CA awaiting its certificate; a DOMAIN that does not parse). */
+int ca_domain_outside_constraints(struct ca *ca, const char *domain);
 /* Seal the allowed domains as they stand with the CA key (after 'mica
  * serve' refused a list changed without it, and an admin reviewed it).
  * Adding and removing seal too; all three need a handle opened with

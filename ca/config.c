@@ -185,6 +185,17 @@ ca_domain_add(struct ca *ca, const struct ca_principal *p, const char *domain,
 }
 
 int
+ca_domain_outside_constraints(struct ca *ca, const char *domain)
+{
+	struct ca_name n;
+
+	if (ca == NULL || domain == NULL ||
+	    ca_domain_parse(domain, &n, NULL) != 0)
+		return 0;
+	return !ca_nc_allows_path(ca->sh, &n);
+}
+
+int
 ca_domain_remove(struct ca *ca, const struct ca_principal *p,
 		 const char *domain, struct mica_err *err)
 {

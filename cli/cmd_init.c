@@ -426,7 +426,10 @@ static const char domain_help[] =
 "if it is one of these domains or under one of them, on a label boundary\n"
 "(mail.contoso.test is under contoso.test, evilcontoso.test is not).\n"
 "A domain has two labels or more (contoso.test, not contoso), no \"*.\";\n"
-"a refusal (exit 3) says which rule DOMAIN breaks.\n"
+"a refusal (exit 3) says which rule DOMAIN breaks. On an issuing CA whose\n"
+"certificate (or one above it) has name constraints that leave DOMAIN out,\n"
+"add warns: its names are refused until a certificate that permits it is\n"
+"installed ('mica renew-ca' asks for the allowed domains).\n"
 "\n"
 "The list is sealed with the CA key (a MAC only the key's holder can make),\n"
 "because the signer processes of 'mica serve', which alone hold the key,\n"
@@ -515,9 +518,16 @@ cmd_domain(const char *datadir, int argc, char **argv)
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (strcmp(sub, "add") == 0)
+	if (strcmp(sub, "add") == 0) {
 		rc = ca_domain_add(ca, &cli, arg, &err);
-	else if (strcmp(sub, "remove") == 0)
+		/* Allowed, but this CA's certificate cannot certify it. */
+		if (rc == 0 && ca_domain_outside_constraints(ca, arg))
+			fprintf(stderr, "warning: %s is outside the name "
+				"constraints of this CA's certificate (or one "
+				"above it): its names are refused until a "
+				"certificate that permits it is installed "
+				"('mica renew-ca --help')\n", arg);
+	} else if (strcmp(sub, "remove") == 0)
 		rc = ca_domain_remove(ca, &cli, arg, &err);
 	else
 		rc = ca_domain_seal(ca, &cli, &err);

@@ -409,7 +409,12 @@ judge "a stolen issuing key's www.fabrikam.test" refuse root.pem rogue.pem issui
 chromium_judge "www.fabrikam.test from the stolen key" refuse root.pem rogue.pem rogue.key issuing.pem www.fabrikam.test
 "$ROGUE" I in.contoso.test inside.pem inside.key 2>/dev/null || die "rogue_leaf (inside)"
 judge "the same helper's in.contoso.test (control)" ok root.pem inside.pem issuing.pem
-m -d I domain add fabrikam.test >/dev/null
+m -d I domain add fabrikam.test >/dev/null 2>"$W/dadd.err" || fail "domain add fabrikam.test"
+grep -q "warning: fabrikam.test is outside the name constraints of this CA's certificate" "$W/dadd.err" &&
+	ok "domain add outside the name constraints: added, with a warning" || fail "domain add said: $(cat "$W/dadd.err")"
+m -d I domain add mail.contoso.test 2>"$W/dadd.err" >/dev/null || fail "domain add mail.contoso.test"
+check "... and none for a domain inside them" test ! -s "$W/dadd.err"
+m -d I domain remove mail.contoso.test >/dev/null
 csr fab www.fabrikam.test
 expect_rc "mica itself refuses a name outside its name constraints (4)" 4 m -d I issue --csr fab.csr
 grep -q 'name constraints' "$TMP/rc.err" && ok "... saying why" || fail "no reason"
