@@ -860,7 +860,9 @@ int ca_root_crl_current(struct ca *ca, struct ca_crl *out,
 /* Whether that CRL, which relying parties fetch as the CDP of this CA's
  * own certificate, is near its nextUpdate (within a third of its period,
  * at most CA_EXPIRY_WARN_DAYS): 0 when not, or when this CA serves no
- * root's CRL (a single-tier CA, none imported, the store unreadable); 1
+ * root's CRL (a single-tier CA, none imported, the store unreadable), or
+ * its certificate names another CRL distribution point than its own
+ * /root.crl (nobody fetches the copy there); 1
  * when it is, 2 when it has passed. BUF (CA_EXPIRY_WARNING_MAX) then holds
  * one sentence for the admin: when, and to import the next one. */
 int ca_root_crl_warning(struct ca *ca, int64_t now, char *buf, size_t size);

@@ -1923,15 +1923,27 @@ ca_root_crl_current(struct ca *ca, struct ca_crl *out, struct mica_err *err)
 int
 ca_root_crl_warning(struct ca *ca, int64_t now, char *buf, size_t size)
 {
+	struct ca_cert_info ci;
 	struct ca_crl crl;
 	struct mica_err e;
-	char date[CA_DATE_TEXT], in[32];
+	char date[CA_DATE_TEXT], in[32], url[1100];
 	int64_t left, period, ahead;
 
 	assert(buf != NULL && size > 0);
 	buf[0] = '\0';
-	/* Only an issuing CA under a root serves the root's CRL. */
-	if (ca->sh->nchain == 0 || ca->sh->root_der == NULL)
+	/* Only an issuing CA under a root serves the root's CRL, and
+	 * relying parties fetch it only when this CA's certificate names it
+	 * as its CRL distribution point (sign-ca's default): an AD CS or
+	 * OpenSSL root, an intermediate, or sign-ca --crl-url names its own,
+	 * and the copy imported to learn of a revocation matters to nobody
+	 * else. */
+	if (ca->sh->nchain == 0 || ca->sh->root_der == NULL ||
+	    ca->sh->public_url == NULL ||
+	    snprintf(url, sizeof(url), "%s/root.crl", ca->sh->public_url) >=
+	    (int)sizeof(url) ||
+	    ca_cert_info_read(ca->sh->cert_der, ca->sh->cert_len, &ci,
+			      &e) != 0 ||
+	    ca_cert_names_url(&ci, CA_URL_CRL, url) != 1)
 		return 0;
 	if (ca_root_crl_current(ca, &crl, &e) != 0)
 		return 0;

@@ -1609,6 +1609,16 @@ if [ -n "$FTLIB" ]; then
 		grep -q "^warning: the root's CRL served at /root.crl expires on .*(in [0-9]* days).*mica import-crl" ft.err
 	ft +181d -d dom list >/dev/null 2>ft.err
 	check "181 days on: ... that it has expired" grep -q "^warning: the root's CRL served at /root.crl .*expired on" ft.err
+	# A certificate that names another CRL distribution point (the root's
+	# own, as AD CS or openssl ca write it): the copy imported only to
+	# learn of a revocation is fetched by nobody, and nothing is said.
+	sub_ca odp "Contoso Own-CDP CA" odp.csr
+	m -d R sign-ca --csr odp.csr --crl-url http://pki.contoso.test/root.crl --out odp.crt >/dev/null 2>&1 ||
+		die "sign-ca ODP"
+	m -d odp install-ca --cert odp.crt --chain root.pem >/dev/null 2>&1 || die "install-ca ODP"
+	m -d odp import-crl arl-dom.crl >/dev/null 2>&1 || die "import-crl ODP"
+	ft +181d -d odp list >/dev/null 2>ft.err
+	check "another CDP: 181 days on, no warning of /root.crl" sh -c "! grep -q \"root's CRL\" ft.err"
 	HP=$(free_port); SP=$(free_port); serve_ports
 	serve_start "$W/serve-rcrl.out" dom "LD_PRELOAD=$FTLIB" FAKETIME=+160d \
 		FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" MICA_PASSPHRASE="$MICA_PASSPHRASE" -- ||
