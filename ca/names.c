@@ -655,7 +655,7 @@ dns_parse(const char *s, size_t len, int allow_wild, char *out,
 }
 
 static int
-ip_parse(const char *s, struct ca_name *out, const char *whole,
+ip_parse(const char *s, struct ca_name *out, const char *whole, int stored,
 	 struct mica_err *err)
 {
 	unsigned char buf[16];
@@ -670,7 +670,8 @@ ip_parse(const char *s, struct ca_name *out, const char *whole,
 		/* RFC 4291 2.5.5.2: relying parties compare the four octets
 		 * of an IPv4 address they connect to, never its mapped
 		 * form, so such a name would match nothing. */
-		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)buf))
+		if (!stored &&
+		    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)buf))
 			return bad(err, whole, "an IPv4-mapped IPv6 address "
 				   "matches no IPv4 connection: ask for the "
 				   "IPv4 address itself");
@@ -737,7 +738,8 @@ ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 {
 	struct ca_name n;
 	size_t len;
-	int kind = kind_hint;
+	int stored = (kind_hint & CA_NAME_STORED) != 0;
+	int kind = kind_hint & ~CA_NAME_STORED;
 	unsigned char probe[16];
 
 	if (out != NULL)
@@ -773,7 +775,7 @@ ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 			return -1;
 		break;
 	case CA_NAME_IP:
-		if (ip_parse(text, &n, text, err) != 0)
+		if (ip_parse(text, &n, text, stored, err) != 0)
 			return -1;
 		break;
 	case CA_NAME_EMAIL:

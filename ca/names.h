@@ -34,6 +34,10 @@ struct ca_name {
 struct mica_err;
 int ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 		  struct mica_err *err);
+/* KIND_HINT may add CA_NAME_STORED for a name read back from the store,
+ * made under the rules of the mica that issued it: an IPv4-mapped IPv6
+ * address (refused in new names since 2026-12) is then taken. */
+#define CA_NAME_STORED 0x100
 
 /*
  * An address range in CIDR form (RFC 4632 3.1, RFC 4291 2.3), as a name

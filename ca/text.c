@@ -109,7 +109,7 @@ ca_stored_names_parse(const char *s, struct ca_name **out, size_t *n,
 		goto out;
 	}
 	for (size_t i = 0; i < count; i++)
-		if (ca_name_parse(v[i], 0, &names[i], err) != 0)
+		if (ca_name_parse(v[i], CA_NAME_STORED, &names[i], err) != 0)
 			goto out;
 	*out = names;
 	*n = count;

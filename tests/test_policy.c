@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ca/ca.h"
+#include "ca/ca_int.h"
 #include "ca/names.h"
 #include "ca/profile.h"
 #include "util/err.h"
@@ -390,6 +391,23 @@ test_name_ip_octets(void)
 	CU_ASSERT_EQUAL(n.ip_len, 16);
 	CU_ASSERT_EQUAL(memcmp(n.ip, v6, 16), 0);
 	CU_ASSERT_STRING_EQUAL(n.value, "2001:db8::1");
+	/* An IPv4-mapped address is no new name, but one a certificate of an
+	 * earlier mica holds is read back (renewal, SCEP, ACME revocation). */
+	CU_ASSERT_EQUAL(ca_name_parse("::ffff:192.0.2.1", 0, &n, NULL), -1);
+	CU_ASSERT_EQUAL(ca_name_parse("::ffff:192.0.2.1", CA_NAME_STORED, &n, NULL), 0);
+	CU_ASSERT_EQUAL(n.kind, CA_NAME_IP);
+	CU_ASSERT_EQUAL(n.ip_len, 16);
+	CU_ASSERT_STRING_EQUAL(n.value, "::ffff:192.0.2.1");
+	{
+		struct ca_name *v = NULL;
+		size_t cnt = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_stored_names_parse("www.contoso.test\n::ffff:10.1.2.3",
+							    &v, &cnt, NULL), 0);
+		CU_ASSERT_EQUAL(cnt, 2);
+		CU_ASSERT_STRING_EQUAL(v[1].value, "::ffff:10.1.2.3");
+		free(v);
+	}
 }
 
 static void
