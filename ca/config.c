@@ -140,6 +140,8 @@ ca_domain_parse(const char *domain, struct ca_name *out, struct mica_err *err)
 	char why[sizeof(err->msg)];
 
 	if (ca_name_parse(domain, CA_NAME_DNS, out, err) != 0) {
+		if (err == NULL)
+			return -1;
 		/* Say which rule the name breaks ("corp": one label only). */
 		snprintf(why, sizeof(why), "%s", err->msg);
 		return mica_err_set(err, MICA_E_BADREQ, "bad_domain",

@@ -1151,8 +1151,8 @@ hexval(int c)
 /*
  * mbedtls_x509_dn_gets() writes every octet past ASCII as "\XX" (RFC 4514
  * 2.4's hexpair), so "CN=Jürgen" read "CN=J\C3\BCrgen" in every list. When
- * each value of DN is a string whose octets are text (UTF8String, or the
- * ASCII types), put back in BUF, in place, each character those escapes
+ * every octet past ASCII of DN's values is in a UTF8String, put back in
+ * BUF, in place, each character those escapes
  * spell as well-formed UTF-8 that may be shown (mica_cp_hidden: no
  * control, bidirectional override or invisible character); anything else
  * keeps its escapes, and an escaped backslash ("\\") stays one.
@@ -1163,13 +1163,16 @@ subject_utf8(const mbedtls_x509_name *dn, char *buf)
 	unsigned char run[SUBJECT_BUF];
 	size_t i = 0, o = 0;
 
-	for (; dn != NULL; dn = dn->next)
-		if (dn->oid.p != NULL &&
-		    dn->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
-		    dn->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING &&
-		    dn->val.tag != MBEDTLS_ASN1_IA5_STRING &&
-		    dn->val.tag != 0x12 && dn->val.tag != 0x1a)
-			return;   /* BMPString and the like: octets not UTF-8 */
+	/* Octets past ASCII only in UTF8Strings: in a BMPString (UCS-2) or
+	 * the ASCII types (which may not hold them) they are no UTF-8, and
+	 * decoded would show text the request does not hold. */
+	for (; dn != NULL; dn = dn->next) {
+		if (dn->oid.p == NULL || dn->val.tag == MBEDTLS_ASN1_UTF8_STRING)
+			continue;
+		for (size_t k = 0; k < dn->val.len; k++)
+			if (dn->val.p[k] >= 0x80)
+				return;
+	}
 	while (buf[i] != '\0') {
 		size_t n = 0, k = 0;
 
