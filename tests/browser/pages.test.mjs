@@ -870,6 +870,18 @@ test('the admin console reads the audit trail back a page at a time', async () =
   await admin.click('#audit-refresh');
   await admin.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 50);
   assert.equal(await admin.isHidden('#audit-more'), false);
+  // A double click fetches the next page once: one request, 100 rows.
+  const pages = [];
+  const onReq = (r) => { if (r.url().includes('/api/v1/audit?') && r.url().includes('before=')) pages.push(r.url()); };
+  admin.on('request', onReq);
+  await admin.dblclick('#audit-more');
+  await admin.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length >= 100 &&
+    !document.querySelector('#audit-more').disabled);
+  admin.off('request', onReq);
+  assert.equal(pages.length, 1, pages.join(' '));
+  const ids2 = await admin.$$eval('#audit-rows tr', (trs) => trs.map((t) => Number(t.dataset.id)));
+  assert.equal(ids2.length, 100);
+  assert.equal(new Set(ids2).size, 100);
   assert.deepEqual(await cspViolations(admin), []);
 });
 

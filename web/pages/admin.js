@@ -780,6 +780,20 @@
     }, fail('Audit trail'));
   }
 
+  /* A "Show more" button: one page at a time, so a double click does not
+     fetch the same cursor twice and append its page twice. Sign-out
+     enables it again if its answer is dropped. */
+  function moreButton(id, load) {
+    $(id).addEventListener('click', function () {
+      var b = $(id);
+      var done = function () { b.disabled = false; };
+      if (b.disabled)
+        return;
+      b.disabled = true;
+      Promise.resolve(load(true)).then(done, done);
+    });
+  }
+
   function auditRow(table, a) {
     var tr = row(table, [when(a.at), a.actor, a.action,
       el('span', { 'class': 'id names' }, String(a.target || '')),
@@ -800,13 +814,13 @@
     $('signout').addEventListener('click', function () { signOut(null); });
     $('pending-refresh').addEventListener('click', loadPending);
     $('audit-refresh').addEventListener('click', function () { loadAudit(false); });
-    $('audit-more').addEventListener('click', function () { loadAudit(true); });
+    moreButton('audit-more', loadAudit);
     $('cert-filter').addEventListener('submit', function (ev) {
       ev.preventDefault();
       loadCerts(false);
     });
-    $('certs-more').addEventListener('click', function () { loadCerts(true); });
-    $('tokens-more').addEventListener('click', function () { loadTokens(true); });
+    moreButton('certs-more', loadCerts);
+    moreButton('tokens-more', loadTokens);
     $('tok-show').addEventListener('change', function () { loadTokens(false); });
     $('token-filter').addEventListener('submit', function (ev) { ev.preventDefault(); });
     $('crl-publish').addEventListener('click', publishCrl);
