@@ -569,7 +569,7 @@ static const struct scope_case scope_cases[] = {
 	{ "IP pattern matches by octets", "2001:db8:0::1", "2001:db8::1", 1 },
 	{ "IP pattern does not match another address", "192.0.2.1",
 	  "192.0.2.2", 0 },
-	{ "an IPv4-mapped pattern does not cover the IPv4 address",
+	{ "an IPv4-mapped pattern (no name) covers nothing, its IPv4 neither",
 	  "::ffff:192.0.2.1", "192.0.2.1", 0 },
 	{ "email pattern matches exactly", "alice@contoso.test",
 	  "alice@contoso.test", 1 },
