@@ -49,6 +49,7 @@
 
 #include "ca/cacert.h"
 #include "ca/profile.h"
+#include "util/hex.h"
 #include "util/shown.h"
 
 #if defined(MBEDTLS_USE_PSA_CRYPTO)
@@ -1135,19 +1136,6 @@ extract_cn(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 	return 0;
 }
 
-/* The value of hex digit C, or -1. */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * mbedtls_x509_dn_gets() writes every octet past ASCII as "\XX" (RFC 4514
  * 2.4's hexpair), so "CN=Jürgen" read "CN=J\C3\BCrgen" in every list. When
@@ -1181,10 +1169,10 @@ subject_utf8(const mbedtls_x509_name *dn, char *buf)
 			continue;
 		}
 		/* A run of escaped octets past ASCII. */
-		while (buf[i] == '\\' && hexval(buf[i + 1]) >= 8 &&
-		       hexval(buf[i + 2]) >= 0) {
-			run[n++] = (unsigned char)(hexval(buf[i + 1]) << 4 |
-						   hexval(buf[i + 2]));
+		while (buf[i] == '\\' && mica_hex_val(buf[i + 1]) >= 8 &&
+		       mica_hex_val(buf[i + 2]) >= 0) {
+			run[n++] = (unsigned char)(mica_hex_val(buf[i + 1]) << 4 |
+						   mica_hex_val(buf[i + 2]));
 			i += 3;
 		}
 		if (n == 0) {
