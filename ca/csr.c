@@ -1140,10 +1140,10 @@ extract_cn(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
  * mbedtls_x509_dn_gets() writes every octet past ASCII as "\XX" (RFC 4514
  * 2.4's hexpair), so "CN=Jürgen" read "CN=J\C3\BCrgen" in every list. When
  * every octet past ASCII of DN's values is in a UTF8String, put back in
- * BUF, in place, each character those escapes
- * spell as well-formed UTF-8 that may be shown (mica_cp_hidden: no
- * control, bidirectional override or invisible character); anything else
- * keeps its escapes, and an escaped backslash ("\\") stays one.
+ * BUF, in place, each character those escapes spell as well-formed UTF-8
+ * that may be shown (mica_cp_hidden: no control, bidirectional override
+ * or invisible character); anything else keeps its escapes, and an
+ * escaped backslash ("\\") stays one.
  */
 static void
 subject_utf8(const mbedtls_x509_name *dn, char *buf)
