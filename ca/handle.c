@@ -874,6 +874,22 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 				     datadir);
 			goto out;
 		}
+		/* A daemon from before serve.lock: any process that has the
+		 * store open (a command of the older mica too) keeps it. */
+		if (db_open_elsewhere(path, &pid)) {
+			char who[40] = "";
+
+			if (pid > 0)
+				snprintf(who, sizeof(who), " (process %ld)", pid);
+			mica_err_set(err, MICA_E_CONFLICT, "serve_outdated",
+				     "the store in %s is open in another "
+				     "process%s, and this mica would upgrade its "
+				     "schema under it: stop that process (an "
+				     "older mica serve?) and start the new one "
+				     "(its start upgrades the store), then run "
+				     "this command again", datadir, who);
+			goto out;
+		}
 		if (db_open(path, 0, &ca->db, err) != 0)
 			goto out;
 	}

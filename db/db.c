@@ -334,6 +334,73 @@ check_identity(struct db *db, int *version, struct mica_err *err)
  * same file may have migrated it meanwhile. An up-to-date database takes no
  * write lock here.
  */
+/*
+ * Migration 003 (issue 9's security fixes) reached the main line after 004
+ * and 005: a store made by mica between them has schema 4 or 5 without
+ * 003's objects, which every later mica, going by the version alone,
+ * never applied - and 014 needs its table, so such a store could not be
+ * upgraded, and one whose upgrade stopped there was left at 13. A store
+ * of schema 4 to 13 without table compromised_key is such a store.
+ */
+#define LATE_MIGRATION      3
+#define LATE_MIGRATION_UPTO 13
+
+static int
+lacks_late_migration(struct db *db, int version, int *out,
+		     struct mica_err *err)
+{
+	int64_t n = 0;
+
+	*out = 0;
+	if (version <= LATE_MIGRATION || version > LATE_MIGRATION_UPTO)
+		return 0;
+	if (query_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+		      "type = 'table' AND name = 'compromised_key'", &n,
+		      err) != 0)
+		return -1;
+	*out = n == 0;
+	return 0;
+}
+
+/* Apply migration LATE_MIGRATION to a store that lacks it (above), in an
+ * IMMEDIATE transaction, its version unchanged. */
+static int
+apply_late_migration(struct db *db, int version, int quiet,
+		     struct mica_err *err)
+{
+	const struct db_migration *m = NULL;
+	int64_t uv;
+	int lacks;
+
+	if (lacks_late_migration(db, version, &lacks, err) != 0)
+		return -1;
+	if (!lacks)
+		return 0;
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version == LATE_MIGRATION)
+			m = &db_migrations[i];
+	if (m == NULL || exec_cached(db, S_BEGIN, err) != 0)
+		return -1;
+	/* Again under the write lock: another process may have done it. */
+	if (query_int(db, "PRAGMA user_version", &uv, err) != 0 ||
+	    lacks_late_migration(db, (int)uv, &lacks, err) != 0)
+		goto fail;
+	if (lacks && exec_script(db, m->sql, err) != 0) {
+		mica_log(MICA_LOG_ERR, "db: migration %s failed", m->name);
+		goto fail;
+	}
+	if (exec_cached(db, S_COMMIT, err) != 0)
+		goto fail;
+	if (lacks && !quiet)
+		mica_log(MICA_LOG_INFO, "db: applied schema migration %s, which "
+			 "the mica that made this store (schema %d) lacked",
+			 m->name, (int)uv);
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
 static int
 migrate(struct db *db, int version, int upto, int quiet, struct mica_err *err)
 {
@@ -342,6 +409,8 @@ migrate(struct db *db, int version, int upto, int quiet, struct mica_err *err)
 	int64_t uv;
 	int rc = -1;
 
+	if (upto > version && apply_late_migration(db, version, quiet, err) != 0)
+		return -1;
 	for (size_t i = 0; i < db_nmigrations; i++) {
 		m = &db_migrations[i];
 		if (m->version <= version)
@@ -850,6 +919,38 @@ out:
 	return ret;
 }
 
+/* SQLite's unix VFS (os_unix.c): the lock bytes of a -shm file start at
+ * (22 + SQLITE_SHM_NLOCK) * 4, and the dead-man switch follows the
+ * SQLITE_SHM_NLOCK lock slots: byte 128, held shared by every connection
+ * that has the file mapped. */
+#define SHM_DMS_BYTE 128
+
+int
+db_open_elsewhere(const char *path, long *pid)
+{
+	char shm[PATH_MAX];
+	struct flock fl;
+	int fd, busy = 0;
+
+	*pid = 0;
+	if (snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm) ||
+	    (fd = open(shm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = SHM_DMS_BYTE;
+	fl.l_len = 1;
+	/* F_GETLK reports another process's lock that would block ours;
+	 * this process's own never count. */
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+		busy = 1;
+		*pid = (long)fl.l_pid;
+	}
+	close(fd);
+	return busy;
+}
+
 void
 db_close(struct db *db)
 {
@@ -875,10 +976,40 @@ static const char schema_sql[] =
 	"WHERE NOT (type = 'table' AND name IN ('sqlite_stat1', 'sqlite_stat4')) "
 	"ORDER BY type, name";
 
-/* A fresh in-memory database with the embedded migrations up to VERSION
- * applied: the schema mica builds for that version. */
+/* The embedded migrations up to VERSION but SKIP (0: none) into the empty
+ * database DB, quietly: the schema a mica of that version built (without
+ * LATE_MIGRATION, when it came from before that one reached it). */
 static int
-reference_open(int version, struct db **out, struct mica_err *err)
+migrate_skip(struct db *db, int version, int skip, struct mica_err *err)
+{
+	char sql[64];
+
+	if (skip == 0)
+		return migrate(db, 0, version, 1, err);
+	if (exec_cached(db, S_BEGIN, err) != 0)
+		return -1;
+	for (size_t i = 0; i < db_nmigrations; i++) {
+		const struct db_migration *m = &db_migrations[i];
+
+		if (m->version > version)
+			break;
+		if (m->version != skip && exec_script(db, m->sql, err) != 0)
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	if (exec_script(db, sql, err) != 0 || exec_cached(db, S_COMMIT, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/* A fresh in-memory database with the embedded migrations up to VERSION
+ * applied (but SKIP, 0 for none): the schema mica builds for that
+ * version. */
+static int
+reference_open(int version, int skip, struct db **out, struct mica_err *err)
 {
 	struct db *ref;
 	int rc;
@@ -896,7 +1027,7 @@ reference_open(int version, struct db **out, struct mica_err *err)
 		return -1;
 	}
 	sqlite3_extended_result_codes(ref->h, 1);
-	if (migrate(ref, 0, version, 1, err) != 0) {
+	if (migrate_skip(ref, version, skip, err) != 0) {
 		db_close(ref);
 		return -1;
 	}
@@ -933,7 +1064,7 @@ db_schema_check(struct db *db, struct mica_err *err)
 	struct db *ref = NULL;
 	sqlite3_stmt *have = NULL, *want = NULL;
 	char name[80];
-	int version, rh, rw, c, rc = -1;
+	int version, rh, rw, c, lacks, rc = -1;
 
 	if (db == NULL)
 		return db_bad_arg(err);
@@ -948,7 +1079,11 @@ db_schema_check(struct db *db, struct mica_err *err)
 			     version);
 		goto out;
 	}
-	if (reference_open(version, &ref, err) != 0)
+	/* A store of a mica that never had migration LATE_MIGRATION is
+	 * compared with what that mica made; opening it for writing adds
+	 * it (migrate). */
+	if (lacks_late_migration(db, version, &lacks, err) != 0 ||
+	    reference_open(version, lacks ? LATE_MIGRATION : 0, &ref, err) != 0)
 		goto out;
 	rh = sqlite3_prepare_v2(db->h, schema_sql, -1, &have, NULL);
 	if (rh != SQLITE_OK) {

@@ -65,6 +65,16 @@ struct db;
  */
 int db_open(const char *path, int flags, struct db **out, struct mica_err *err);
 
+/*
+ * Is the store at PATH open in another process? Every SQLite connection
+ * to a WAL database holds a shared lock on the dead-man-switch byte of its
+ * -shm file as long as it is open, whatever mica made it - an older
+ * 'mica serve' too, even one from before serve.lock. 1 if another process
+ * holds it (*PID its id, when the kernel says), 0 if none does or there is
+ * no -shm file.
+ */
+int db_open_elsewhere(const char *path, long *pid);
+
 /* The check db_open makes of the files: the database at PATH exists and
  * it and its -wal and -shm (when present) are regular files that group and
  * others cannot access (MICA_E_FORBIDDEN "insecure_permissions" with a

@@ -978,6 +978,88 @@ test_migrates_v4_store(void)
 	db_close(db);
 }
 
+/* A store of a mica whose schema had 001, 002, 004 (and later) but not
+ * 003, which reached the main line after them: made at schema 4 or 5,
+ * or left at 13 by an upgrade that stopped at 014. Opened for writing,
+ * 003 is applied and the upgrade goes on: its keyCompromise revocation
+ * is on the list, the schema is mica's own; as a backup, its schema is
+ * checked against what that mica made. */
+static sqlite3 *
+store_without_003(char path[128], const char *stem, int version)
+{
+	char sql[64];
+	sqlite3 *h = NULL;
+	int fd, ok = 1;
+
+	new_path(path, stem);
+	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600)) < 0)
+		return NULL;
+	close(fd);
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		ok = 0;
+	for (size_t i = 0; ok && i < db_nmigrations; i++)
+		if (db_migrations[i].version <= version && db_migrations[i].version != 3 &&
+		    sqlite3_exec(h, db_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+			ok = 0;
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
+	if (ok && sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+		ok = 0;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; COMMIT", version);
+	if (ok && sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+		ok = 0;
+	if (!ok) {
+		sqlite3_close(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void
+test_migrates_a_store_without_003(void)
+{
+	static const int versions[] = { 4, 5, 13 };
+
+	for (size_t k = 0; k < sizeof(versions) / sizeof(versions[0]); k++) {
+		struct mica_err err;
+		struct db *db = NULL;
+		sqlite3 *h;
+		char path[128], stem[16], sql[300];
+		unsigned char key[32];
+		int bad = -1;
+
+		snprintf(stem, sizeof(stem), "no003v%d", versions[k]);
+		h = store_without_003(path, stem, versions[k]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO certificate (serial, profile, not_before, not_after, der, "
+			 "spki_sha256, status, revoked_at, reason, created_at) VALUES "
+			 "('0a', 'server', 1700000000, 1900000000, x'3003020101', "
+			 "x'%064x', 2, 1700000100, 1, 1700000000)", 7);
+		CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(h);
+		/* As a backup: the schema that mica made. */
+		CU_ASSERT_EQUAL_FATAL(db_open(path, DB_OPEN_BACKUP, &db, &err), 0);
+		if (db_schema_check(db, &err) != 0)
+			fprintf(stderr, "\n  schema %d: %s\n", versions[k], err.msg);
+		CU_ASSERT_EQUAL(db_schema_check(db, &err), 0);
+		db_close(db);
+		db = NULL;
+		/* Opened to write: 003 added, every migration after it. */
+		if (db_open(path, 0, &db, &err) != 0)
+			fprintf(stderr, "\n  schema %d: %s\n", versions[k], err.msg);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+		CU_ASSERT_EQUAL(db_schema_version(db), db_schema_version_builtin());
+		CU_ASSERT_EQUAL(db_schema_check(db, &err), 0);
+		memset(key, 0, sizeof(key));
+		key[31] = 7;
+		CU_ASSERT_EQUAL(db_key_compromised(db, key, &bad, &err), 0);
+		CU_ASSERT_EQUAL(bad, 1);
+		CU_ASSERT_EQUAL(db_integrity_check(db, &err), 0);
+		db_close(db);
+	}
+}
+
 static void
 test_refuses_foreign_file(void)
 {
@@ -4361,6 +4443,8 @@ main(void)
 		  test_root_crls },
 		{ "migrates a schema-4 store: one active CA, its key at index 0",
 		  test_migrates_v4_store },
+		{ "migrates a store of a mica that never had migration 003 (schema 4, 5, 13)",
+		  test_migrates_a_store_without_003 },
 		{ "adds, lists, removes allowed domains; refuses malformed ones",
 		  test_domains },
 		{ "stores profile validity overrides", test_profiles },

@@ -980,6 +980,30 @@ if command -v flock >/dev/null; then
 else
 	skip "a command on the store of a running older daemon" "flock(1) is not installed"
 fi
+# A daemon from before serve.lock takes none, but has the store open, as
+# every SQLite connection in WAL mode does (a shared lock on its -shm
+# file): a Python sqlite3 connection stands in for it.
+"$PYTHON3" - "$O/mica.db" "$W/holder" <<'PY' &
+import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1])
+c.execute("SELECT count(*) FROM certificate").fetchone()
+open(sys.argv[2] + ".ready", "w").close()
+while not os.path.exists(sys.argv[2] + ".go"):
+    time.sleep(0.05)
+PY
+HOLDER=$!
+on_exit_kill "$HOLDER"
+wait_for "the store held open" 30 test -e "$W/holder.ready" || die "python3 holder"
+"$MICA" -d "$O" crl --pem --out "$W/up-open.crl" >"$W/held.out" 2>"$W/held.err"
+is "a command of a newer mica on a store another process has open: exit 6" "$?" 6
+grep -q "is open in another process (process $HOLDER)" "$W/held.err" &&
+	ok "... naming the process" || fail "... it said: $(cat "$W/held.err")"
+is "... and the store is not upgraded" "$(sqlite3 "$O/mica.db" 'PRAGMA user_version')" 15
+"$MICA" -d "$O" backup "$W/up-open.db" >"$W/held.out" 2>"$W/held.err"
+is "... mica backup copies it at its schema (exit 0)" "$?:$(sqlite3 "$W/up-open.db" 'PRAGMA user_version')" "0:15"
+touch "$W/holder.go"
+wait "$HOLDER" 2>/dev/null
+on_exit_forget "$HOLDER"
 check "mica crl on the old store (upgrades it, has the key)" om crl --pem --out "$W/up.crl"
 grep -q "applied schema migration 016" "$TMP/check.out" && ok "... logging the migration it applied" ||
 	fail "the upgrade did not log its migration: $(head -3 "$TMP/check.out")"
