@@ -853,6 +853,7 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 		    (flags & OPEN_SIGNER) ? 0 : DB_OPEN_NO_MIGRATE, &ca->db,
 		    err) != 0) {
 		long pid = 0;
+		int locked;
 
 		/* A command of a new mica on the store of an older daemon
 		 * still running (the package upgraded, the daemon not yet
@@ -861,33 +862,30 @@ open_handle(const char *datadir, const char *dbfile, int flags,
 		 * stopping. The new daemon upgrades it at its start. */
 		if (err == NULL || strcmp(err->code, "upgrade_pending") != 0)
 			goto out;
-		if (ca_serve_running(datadir, &pid)) {
+		/* A daemon from before serve.lock takes none: any process
+		 * that has the store open (a command of the older mica too)
+		 * keeps it. */
+		locked = ca_serve_running(datadir, &pid);
+		if (locked || db_open_elsewhere(path, &pid)) {
 			char who[40] = "";
 
 			if (pid > 0)
 				snprintf(who, sizeof(who), " (process %ld)", pid);
-			mica_err_set(err, MICA_E_CONFLICT, "serve_outdated",
-				     "a mica serve%s runs on %s with an older "
-				     "store schema than this mica's: restart it "
-				     "with this mica (its start upgrades the "
-				     "store), then run this command again", who,
-				     datadir);
-			goto out;
-		}
-		/* A daemon from before serve.lock: any process that has the
-		 * store open (a command of the older mica too) keeps it. */
-		if (db_open_elsewhere(path, &pid)) {
-			char who[40] = "";
-
-			if (pid > 0)
-				snprintf(who, sizeof(who), " (process %ld)", pid);
-			mica_err_set(err, MICA_E_CONFLICT, "serve_outdated",
-				     "the store in %s is open in another "
-				     "process%s, and this mica would upgrade its "
-				     "schema under it: stop that process (an "
-				     "older mica serve?) and start the new one "
-				     "(its start upgrades the store), then run "
-				     "this command again", datadir, who);
+			if (locked)
+				mica_err_set(err, MICA_E_CONFLICT, "serve_outdated",
+					     "a mica serve%s runs on %s with an "
+					     "older store schema than this mica's: "
+					     "restart it with this mica (its start "
+					     "upgrades the store), then run this "
+					     "command again", who, datadir);
+			else
+				mica_err_set(err, MICA_E_CONFLICT, "serve_outdated",
+					     "the store in %s is open in another "
+					     "process%s, and this mica would upgrade "
+					     "its schema under it: stop that process "
+					     "(an older mica serve?) and start the new "
+					     "one (its start upgrades the store), then "
+					     "run this command again", datadir, who);
 			goto out;
 		}
 		if (db_open(path, 0, &ca->db, err) != 0)

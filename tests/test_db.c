@@ -598,11 +598,12 @@ test_schema_check(void)
 #define Z62 "00000000000000000000000000000000000000000000000000000000000000"
 
 /* A store as a mica of schema VERSION made it, at PATH (named after
- * STEM): the migrations up to VERSION applied, mica's application_id, in
+ * STEM): the migrations up to VERSION but SKIP (0: none; a mica that
+ * never had that one) applied, mica's application_id, in
  * an open transaction for the caller's rows, which end with its own
  * "PRAGMA user_version = VERSION; COMMIT". NULL on failure. */
 static sqlite3 *
-old_store(char path[128], const char *stem, int version)
+old_store_skip(char path[128], const char *stem, int version, int skip)
 {
 	char sql[64];
 	sqlite3 *h = NULL;
@@ -617,6 +618,7 @@ old_store(char path[128], const char *stem, int version)
 		ok = 0;
 	for (size_t i = 0; ok && i < db_nmigrations; i++)
 		if (db_migrations[i].version <= version &&
+		    db_migrations[i].version != skip &&
 		    sqlite3_exec(h, db_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
 			ok = 0;
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
@@ -627,6 +629,12 @@ old_store(char path[128], const char *stem, int version)
 		return NULL;
 	}
 	return h;
+}
+
+static sqlite3 *
+old_store(char path[128], const char *stem, int version)
+{
+	return old_store_skip(path, stem, version, 0);
 }
 
 /* A store made before 003: opening it read-write lists the keys of the
@@ -984,37 +992,6 @@ test_migrates_v4_store(void)
  * 003 is applied and the upgrade goes on: its keyCompromise revocation
  * is on the list, the schema is mica's own; as a backup, its schema is
  * checked against what that mica made. */
-static sqlite3 *
-store_without_003(char path[128], const char *stem, int version)
-{
-	char sql[64];
-	sqlite3 *h = NULL;
-	int fd, ok = 1;
-
-	new_path(path, stem);
-	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600)) < 0)
-		return NULL;
-	close(fd);
-	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		ok = 0;
-	for (size_t i = 0; ok && i < db_nmigrations; i++)
-		if (db_migrations[i].version <= version && db_migrations[i].version != 3 &&
-		    sqlite3_exec(h, db_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
-			ok = 0;
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", DB_APPLICATION_ID);
-	if (ok && sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
-		ok = 0;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; COMMIT", version);
-	if (ok && sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
-		ok = 0;
-	if (!ok) {
-		sqlite3_close(h);
-		return NULL;
-	}
-	return h;
-}
-
 static void
 test_migrates_a_store_without_003(void)
 {
@@ -1024,18 +1001,19 @@ test_migrates_a_store_without_003(void)
 		struct mica_err err;
 		struct db *db = NULL;
 		sqlite3 *h;
-		char path[128], stem[16], sql[300];
+		char path[128], stem[16], sql[400];
 		unsigned char key[32];
 		int bad = -1;
 
 		snprintf(stem, sizeof(stem), "no003v%d", versions[k]);
-		h = store_without_003(path, stem, versions[k]);
+		h = old_store_skip(path, stem, versions[k], 3);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO certificate (serial, profile, not_before, not_after, der, "
 			 "spki_sha256, status, revoked_at, reason, created_at) VALUES "
 			 "('0a', 'server', 1700000000, 1900000000, x'3003020101', "
-			 "x'%064x', 2, 1700000100, 1, 1700000000)", 7);
+			 "x'%064x', 2, 1700000100, 1, 1700000000); "
+			 "PRAGMA user_version = %d; COMMIT", 7, versions[k]);
 		CU_ASSERT_EQUAL(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
 		sqlite3_close(h);
 		/* As a backup: the schema that mica made. */
