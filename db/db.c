@@ -327,14 +327,6 @@ check_identity(struct db *db, int *version, struct mica_err *err)
 }
 
 /*
- * Apply every embedded migration newer than VERSION (what the database said
- * at open) and not newer than UPTO, each in its own IMMEDIATE transaction,
- * logged unless QUIET (db_schema_check's reference schema is no news). The
- * version is read again under the write lock: another process opening the
- * same file may have migrated it meanwhile. An up-to-date database takes no
- * write lock here.
- */
-/*
  * Migration 003 (issue 9's security fixes) reached the main line after 004
  * and 005: a store made by mica between them has schema 4 or 5 without
  * 003's objects, which every later mica, going by the version alone,
@@ -401,6 +393,14 @@ fail:
 	return -1;
 }
 
+/*
+ * Apply every embedded migration newer than VERSION (what the database said
+ * at open) and not newer than UPTO, each in its own IMMEDIATE transaction,
+ * logged unless QUIET (db_schema_check's reference schema is no news). The
+ * version is read again under the write lock: another process opening the
+ * same file may have migrated it meanwhile. An up-to-date database takes no
+ * write lock here.
+ */
 static int
 migrate(struct db *db, int version, int upto, int quiet, struct mica_err *err)
 {
