@@ -395,14 +395,16 @@ fail:
 
 /*
  * Apply every embedded migration newer than VERSION (what the database said
- * at open) and not newer than UPTO, each in its own IMMEDIATE transaction,
- * logged unless QUIET (db_schema_check's reference schema is no news). The
- * version is read again under the write lock: another process opening the
- * same file may have migrated it meanwhile. An up-to-date database takes no
- * write lock here.
+ * at open) and not newer than UPTO but SKIP (0: none; the reference schema
+ * of a mica that never had LATE_MIGRATION), each in its own IMMEDIATE
+ * transaction, logged unless QUIET (db_schema_check's reference schema is
+ * no news). The version is read again under the write lock: another
+ * process opening the same file may have migrated it meanwhile. An
+ * up-to-date database takes no write lock here.
  */
 static int
-migrate(struct db *db, int version, int upto, int quiet, struct mica_err *err)
+migrate(struct db *db, int version, int upto, int skip, int quiet,
+	struct mica_err *err)
 {
 	const struct db_migration *m;
 	char sql[64];
@@ -417,6 +419,8 @@ migrate(struct db *db, int version, int upto, int quiet, struct mica_err *err)
 			continue;
 		if (m->version > upto)
 			break;
+		if (m->version == skip)
+			continue;
 		if (exec_cached(db, S_BEGIN, err) != 0)
 			goto out;
 		if (query_int(db, "PRAGMA user_version", &uv, err) != 0)
@@ -888,7 +892,7 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 		}
 		/* A store made now is not news: only an upgrade of one that
 		 * existed is logged, migration by migration. */
-		if (migrate(db, version, builtin, version == 0, err) != 0)
+		if (migrate(db, version, builtin, 0, version == 0, err) != 0)
 			goto out;
 	} else if (flags & DB_OPEN_BACKUP) {
 		/* Any version the migrations know; db_schema_check judges. */
@@ -976,35 +980,6 @@ static const char schema_sql[] =
 	"WHERE NOT (type = 'table' AND name IN ('sqlite_stat1', 'sqlite_stat4')) "
 	"ORDER BY type, name";
 
-/* The embedded migrations up to VERSION but SKIP (0: none) into the empty
- * database DB, quietly: the schema a mica of that version built (without
- * LATE_MIGRATION, when it came from before that one reached it). */
-static int
-migrate_skip(struct db *db, int version, int skip, struct mica_err *err)
-{
-	char sql[64];
-
-	if (skip == 0)
-		return migrate(db, 0, version, 1, err);
-	if (exec_cached(db, S_BEGIN, err) != 0)
-		return -1;
-	for (size_t i = 0; i < db_nmigrations; i++) {
-		const struct db_migration *m = &db_migrations[i];
-
-		if (m->version > version)
-			break;
-		if (m->version != skip && exec_script(db, m->sql, err) != 0)
-			goto fail;
-	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
-	if (exec_script(db, sql, err) != 0 || exec_cached(db, S_COMMIT, err) != 0)
-		goto fail;
-	return 0;
-fail:
-	db_rollback(db);
-	return -1;
-}
-
 /* A fresh in-memory database with the embedded migrations up to VERSION
  * applied (but SKIP, 0 for none): the schema mica builds for that
  * version. */
@@ -1027,7 +1002,7 @@ reference_open(int version, int skip, struct db **out, struct mica_err *err)
 		return -1;
 	}
 	sqlite3_extended_result_codes(ref->h, 1);
-	if (migrate_skip(ref, version, skip, err) != 0) {
+	if (migrate(ref, 0, version, skip, 1, err) != 0) {
 		db_close(ref);
 		return -1;
 	}
