@@ -1290,6 +1290,17 @@ open(sys.argv[2], "w").close(); time.sleep(300)' "$1" "$W/taken" &
 taken() { [ -e "$W/taken" ]; }
 free_port_again() { kill "$TAKER"; wait "$TAKER" 2>/dev/null; on_exit_forget "$TAKER"; }
 
+# serve_refused DESC RC MESSAGE ARGS...: 'mica serve ARGS' (logging to
+# $LOG) exits RC before it serves, saying MESSAGE on stderr.
+serve_refused() {
+	local d=$1 rc=$2 msg=$3
+	shift 3
+	"$MICA" -d "$D" serve "$@" --log "$LOG" >/dev/null 2>"$W/refused.err"
+	is "$d" "$?" "$rc"
+	grep -qF -- "$msg" "$W/refused.err" && ok "... saying so" ||
+		fail "stderr: $(cat "$W/refused.err")"
+}
+
 # A start that fails (here its port is taken) says why on stderr, and in
 # the --log file too; it binds its ports before it opens the store, so
 # it has issued nothing, not even an OCSP responder certificate.
@@ -1297,11 +1308,8 @@ echo "# a failed start says why in the log"
 take_port "$HP"
 LOG_AT=$(wc -l <"$LOG")
 snap
-"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https none --log "$LOG" \
-	>/dev/null 2>"$W/out4.err"
-is "port in use: exit 8" "$?" 8
-grep -q "cannot serve HTTP on 127.0.0.1:$HP (address in use)" "$W/out4.err" &&
-	ok "... saying so on stderr" || fail "stderr: $(cat "$W/out4.err")"
+serve_refused "port in use: exit 8" 8 "cannot serve HTTP on 127.0.0.1:$HP (address in use)" \
+	--http "127.0.0.1:$HP" --https none
 tail -n +$((LOG_AT + 1)) "$LOG" |
 	grep -q "error: not serving: cannot serve HTTP on 127.0.0.1:$HP (address in use)" &&
 	ok "... and in the log" || fail "the log does not say why: $(tail -n +$((LOG_AT + 1)) "$LOG")"
@@ -1313,24 +1321,17 @@ free_port_again
 echo "# the HTTPS port in use"
 take_port "$SP"
 snap
-"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" --log "$LOG" \
-	>/dev/null 2>"$W/out6.err"
-is "HTTPS port in use: exit 8" "$?" 8
-grep -q "cannot serve HTTPS on 127.0.0.1:$SP (address in use)" "$W/out6.err" &&
-	ok "... saying so" || fail "stderr: $(cat "$W/out6.err")"
+serve_refused "HTTPS port in use: exit 8" 8 "cannot serve HTTPS on 127.0.0.1:$SP (address in use)" \
+	--http "127.0.0.1:$HP" --https "127.0.0.1:$SP"
 unchanged "HTTPS port in use"
 free_port_again
 
 # One port for both: a usage error, said before anything is bound.
 snap
-"$MICA" -d "$D" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$HP" --log "$LOG" \
-	>/dev/null 2>"$W/out6b.err"
-is "--http and --https on one port: a usage error (exit 2)" "$?" 2
-grep -q "cannot listen on the same port ($HP)" "$W/out6b.err" &&
-	ok "... saying so" || fail "stderr: $(cat "$W/out6b.err")"
-"$MICA" -d "$D" serve --http "0.0.0.0:$HP" --https "127.0.0.1:$HP" --log "$LOG" \
-	>/dev/null 2>"$W/out6b.err"
-is "... a wildcard and one address of it too (exit 2)" "$?" 2
+serve_refused "--http and --https on one port: a usage error (exit 2)" 2 \
+	"cannot listen on the same port ($HP)" --http "127.0.0.1:$HP" --https "127.0.0.1:$HP"
+serve_refused "... a wildcard and one address of it too (exit 2)" 2 \
+	"cannot listen on the same port ($HP)" --http "0.0.0.0:$HP" --https "127.0.0.1:$HP"
 unchanged "one port for both"
 
 # A certificate the daemon issued itself but could not serve (its
