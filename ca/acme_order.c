@@ -216,7 +216,21 @@ ident_parse(json_t *it, struct ca_name *nm, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "malformed",
 				    "an identifier is {\"type\": ..., \"value\": ...}");
 	if (strcmp(type, "dns") == 0) {
-		if (ca_name_parse(value, CA_NAME_DNS, nm, err) != 0 || nm->kind != CA_NAME_DNS)
+		size_t len = strlen(value);
+		struct mica_err why = { 0 };
+
+		/* The name a client orders is the one its authorizations,
+		 * its CSR and its dns-01 record name: "a.contoso.test."
+		 * would come back as "a.contoso.test", which the client
+		 * does not recognise (Boulder refuses it too). */
+		if (len > 0 && value[len - 1] == '.')
+			return mica_err_set(err, MICA_E_BADREQ, "rejected_identifier",
+					    "a dns identifier does not end in a dot");
+		if (ca_name_parse(value, CA_NAME_DNS, nm, &why) != 0)
+			return mica_err_set(err, MICA_E_BADREQ, "rejected_identifier",
+					    "a dns identifier is not a valid DNS name: %s",
+					    why.msg);
+		if (nm->kind != CA_NAME_DNS)
 			return mica_err_set(err, MICA_E_BADREQ, "rejected_identifier",
 					    "a dns identifier is not a valid DNS name");
 	} else if (strcmp(type, "ip") == 0) {

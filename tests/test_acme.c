@@ -1355,6 +1355,19 @@ test_flow_http01_to_certificate_and_refusals(void)
 		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"mail.contoso.test\"}]}", 0),
 		&o, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "name_not_in_scope");
+	/* A trailing dot is refused, not silently dropped: the client
+	 * would not recognise its name in the authorization. */
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test.\"}]}", 0),
+		&o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "rejected_identifier");
+	CU_ASSERT(strstr(err.msg, "dot") != NULL);
+	/* A bad name says which rule it breaks. */
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www..contoso.test\"}]}", 0),
+		&o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "rejected_identifier");
+	CU_ASSERT(strstr(err.msg, "not a valid DNS name: ") != NULL);
 	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
 		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"WWW.contoso.test\"}]}", 0),
 		&o, &err) == 0);
