@@ -354,51 +354,16 @@ lacks_late_migration(struct db *db, int version, int *out,
 	return 0;
 }
 
-/* Apply migration LATE_MIGRATION to a store that lacks it (above), in an
- * IMMEDIATE transaction, its version unchanged. */
-static int
-apply_late_migration(struct db *db, int version, int quiet,
-		     struct mica_err *err)
-{
-	const struct db_migration *m = NULL;
-	int64_t uv;
-	int lacks;
-
-	if (lacks_late_migration(db, version, &lacks, err) != 0)
-		return -1;
-	if (!lacks)
-		return 0;
-	for (size_t i = 0; i < db_nmigrations; i++)
-		if (db_migrations[i].version == LATE_MIGRATION)
-			m = &db_migrations[i];
-	if (m == NULL || exec_cached(db, S_BEGIN, err) != 0)
-		return -1;
-	/* Again under the write lock: another process may have done it. */
-	if (query_int(db, "PRAGMA user_version", &uv, err) != 0 ||
-	    lacks_late_migration(db, (int)uv, &lacks, err) != 0)
-		goto fail;
-	if (lacks && exec_script(db, m->sql, err) != 0) {
-		mica_log(MICA_LOG_ERR, "db: migration %s failed", m->name);
-		goto fail;
-	}
-	if (exec_cached(db, S_COMMIT, err) != 0)
-		goto fail;
-	if (lacks && !quiet)
-		mica_log(MICA_LOG_INFO, "db: applied schema migration %s, which "
-			 "the mica that made this store (schema %d) lacked",
-			 m->name, (int)uv);
-	return 0;
-fail:
-	db_rollback(db);
-	return -1;
-}
-
 /*
  * Apply every embedded migration newer than VERSION (what the database said
  * at open) and not newer than UPTO but SKIP (0: none; the reference schema
- * of a mica that never had LATE_MIGRATION), each in its own IMMEDIATE
- * transaction, logged unless QUIET (db_schema_check's reference schema is
- * no news). The version is read again under the write lock: another
+ * of a mica that never had LATE_MIGRATION), and LATE_MIGRATION first where
+ * the store lacks it (above), all in one IMMEDIATE transaction: a
+ * migration that fails, or a process killed half way, leaves the store at
+ * the schema it had, which the mica that made it still opens - not at an
+ * intermediate version neither binary knows. Each applied migration is
+ * logged once committed, unless QUIET (db_schema_check's reference schema
+ * is no news). The version is read again under the write lock: another
  * process opening the same file may have migrated it meanwhile. An
  * up-to-date database takes no write lock here.
  */
@@ -406,36 +371,42 @@ static int
 migrate(struct db *db, int version, int upto, int skip, int quiet,
 	struct mica_err *err)
 {
-	const struct db_migration *m;
+	const struct db_migration *m, *late = NULL;
 	char sql[64];
 	int64_t uv;
-	int rc = -1;
+	int lacks = 0, last = 0, rc = -1;
 
-	if (upto > version && apply_late_migration(db, version, quiet, err) != 0)
+	if (upto <= version)
+		return 0;
+	if (exec_cached(db, S_BEGIN, err) != 0)
 		return -1;
+	if (query_int(db, "PRAGMA user_version", &uv, err) != 0 ||
+	    lacks_late_migration(db, (int)uv, &lacks, err) != 0)
+		goto out;
+	for (size_t i = 0; i < db_nmigrations; i++)
+		if (db_migrations[i].version == LATE_MIGRATION)
+			late = &db_migrations[i];
+	if (lacks && (late == NULL || exec_script(db, late->sql, err) != 0)) {
+		mica_log(MICA_LOG_ERR, "db: migration %s failed",
+			 late != NULL ? late->name : "003");
+		goto out;
+	}
 	for (size_t i = 0; i < db_nmigrations; i++) {
 		m = &db_migrations[i];
-		if (m->version <= version)
+		if (m->version <= uv || m->version == skip)
 			continue;
 		if (m->version > upto)
 			break;
-		if (m->version == skip)
-			continue;
-		if (exec_cached(db, S_BEGIN, err) != 0)
-			goto out;
-		if (query_int(db, "PRAGMA user_version", &uv, err) != 0)
-			goto out;
-		if (m->version <= uv) {
-			if (exec_cached(db, S_COMMIT, err) != 0)
-				goto out;
-			continue;
-		}
 		if (exec_script(db, m->sql, err) != 0) {
-			mica_log(MICA_LOG_ERR, "db: migration %s failed", m->name);
+			mica_log(MICA_LOG_ERR, "db: migration %s failed; the "
+				 "store keeps schema %d", m->name, (int)uv);
 			goto out;
 		}
+		last = m->version;
+	}
+	if (last > 0) {
 		/* Pragmas take no parameters; the values are our own ints. */
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", m->version);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", last);
 		if (exec_script(db, sql, err) != 0)
 			goto out;
 		if (uv == 0) {
@@ -444,13 +415,22 @@ migrate(struct db *db, int version, int upto, int skip, int quiet,
 			if (exec_script(db, sql, err) != 0)
 				goto out;
 		}
-		if (exec_cached(db, S_COMMIT, err) != 0)
-			goto out;
-		if (!quiet)
+	}
+	if (exec_cached(db, S_COMMIT, err) != 0)
+		goto out;
+	rc = 0;
+	if (quiet)
+		return 0;
+	if (lacks)
+		mica_log(MICA_LOG_INFO, "db: applied schema migration %s, which "
+			 "the mica that made this store (schema %d) lacked",
+			 late->name, (int)uv);
+	for (size_t i = 0; i < db_nmigrations; i++) {
+		m = &db_migrations[i];
+		if (m->version > uv && m->version <= last && m->version != skip)
 			mica_log(MICA_LOG_INFO, "db: applied schema migration %s",
 				 m->name);
 	}
-	rc = 0;
 out:
 	if (rc != 0)
 		db_rollback(db);

@@ -678,6 +678,41 @@ test_migration_backfills_compromised_keys(void)
 	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM compromised_key"), 1);
 }
 
+/* An upgrade is one transaction: a store of schema 18 whose migration 020
+ * fails (an index of its name is in the way) keeps schema 18 and nothing
+ * of 019, so the mica that made it still opens it; once the obstacle is
+ * gone the upgrade goes through. */
+static void
+test_failed_upgrade_changes_nothing(void)
+{
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128];
+
+	h = old_store(path, "v18", 18);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"CREATE INDEX token_usable ON token (id); "
+		"PRAGMA user_version = 18; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	CU_ASSERT_NOT_EQUAL(db_open(path, 0, &db, &err), 0);
+	CU_ASSERT_PTR_NULL(db);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 18);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM "
+				"pragma_table_info('certificate') WHERE name = 'token_id'"), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM sqlite_master "
+				"WHERE name = 'acme_order_processing'"), 0);
+
+	CU_ASSERT_EQUAL(raw_exec(path, "DROP INDEX token_usable"), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), db_schema_version_builtin());
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM "
+				"pragma_table_info('certificate') WHERE name = 'token_id'"), 1);
+}
+
 /* A store of schema 009, with names in upper case (an email's local part
  * kept its case): 010 lowercases cert_name, keeping one row where two
  * differed only in case, adds the expiry index, and the names are found
@@ -4395,6 +4430,8 @@ main(void)
 		  test_schema_check },
 		{ "migration 003 lists the keys of certificates revoked for keyCompromise",
 		  test_migration_backfills_compromised_keys },
+		{ "a migration that fails leaves the store at the schema it had, nothing half applied",
+		  test_failed_upgrade_changes_nothing },
 		{ "migration 010 keeps searchable names lowercase and indexes expiry",
 		  test_migrates_v9_names },
 		{ "migration 020 indexes the usable tokens",
