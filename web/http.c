@@ -206,18 +206,18 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	char buf[64];
 
 	/* A representation the client holds already (a CRL, an OCSP
-	 * response): 304 with its validators and no body (RFC 9110 15.4.5). */
+	 * response): 304 with its validators and no body (RFC 9110 15.4.5).
+	 * The body stays in the response: libmicrohttpd sends no body with
+	 * a 304 but still a Content-Length, which must then be the 200's
+	 * (RFC 9110 8.6) - a "Content-Length: 0" would tell a cache that
+	 * freshens its stored response with the 304's fields that the CRL
+	 * it holds is empty. */
 	if (rep->status == 200 && rep->etag[0] != '\0' &&
 	    web_not_modified(r->method,
 			     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_IF_NONE_MATCH),
-			     rep->etag)) {
+			     rep->etag))
 		rep->status = 304;
-		web_blob_unref(rep->blob);
-		rep->blob = NULL;
-		rep->pbody = NULL;
-		rep->plen = 0;
-	}
 	if (rep->blob != NULL) {
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
 			rep->blob->len, rep->blob->data, blob_release, rep->blob);

@@ -192,6 +192,9 @@ cond() { # cond URL [curl options]: "STATUS BYTES"
 }
 is "If-None-Match with its ETag: 304, no body" "$(cond "$H/crl" -H "If-None-Match: $CRL_ETAG")" "304 0"
 is "the 304 repeats the ETag" "$(header ETag)" "$CRL_ETAG"
+# A cache freshens the response it holds with the 304's fields: a
+# Content-Length there must be the CRL's (RFC 9110 8.6), never 0.
+is "the 304's Content-Length, if any, is the CRL's" "$(header Content-Length)" "$(wc -c < "$W/crl.der")"
 is "If-None-Match in a list, weak: 304" "$(cond "$H/crl" -H "If-None-Match: \"x\", W/$CRL_ETAG")" "304 0"
 is "If-None-Match: * : 304" "$(cond "$H/crl" -H "If-None-Match: *")" "304 0"
 is "If-None-Match with another tag: 200" "$(cond "$H/crl" -H 'If-None-Match: "crl-0-0"' | cut -d' ' -f1)" 200
@@ -211,6 +214,7 @@ cond "$H/ca.crt" >/dev/null
 CA_ETAG=$(header ETag)
 case $CA_ETAG in '"'[0-9a-f]*'"') ok "/ca.crt carries an ETag ($CA_ETAG)" ;; *) fail "/ca.crt ETag: '$CA_ETAG'" ;; esac
 is "/ca.crt with its ETag: 304, no body" "$(cond "$H/ca.crt" -H "If-None-Match: $CA_ETAG")" "304 0"
+is "... its Content-Length the root's" "$(header Content-Length)" "$(wc -c < "$W/root.der")"
 is "/ca.crt, If-None-Match: * : 304" "$(cond "$H/ca.crt" -H "If-None-Match: *")" "304 0"
 is "/ca.crt, HEAD with its ETag: 304" "$(cond "$H/ca.crt" -I -H "If-None-Match: $CA_ETAG" | cut -d' ' -f1)" 304
 is "/ca.crt with another tag: 200 and the root" "$(cond "$H/ca.crt" -H 'If-None-Match: "0"')" "200 $(wc -c < "$W/root.der")"
