@@ -168,25 +168,34 @@ struct crl_made {
  * right) and the CRLs still be dated in order. */
 #define CRL_STEP_MAX  (INT64_C(3600))
 
-/* The date of the CRLs made at NOW into *DATE: never before the last
- * CRL stored. A CRL with a higher number than another but an earlier
- * thisUpdate is the older one to a relying party that goes by the date
+/* How far back a CRL's thisUpdate is dated: a relying party whose clock
+ * runs a little behind the CA's would find a CRL dated to the second
+ * "not yet valid" (OpenSSL has no leeway there) and fail every check of
+ * a certificate until its clock caught up - after each revocation, as
+ * each publishes a new CRL. Certificates are backdated as much
+ * (ca/profile.c), AD CS CRLs by its clock skew (10 minutes). */
+#define CRL_BACKDATE  (INT64_C(300))
+
+/* The date of the CRLs made at NOW into *DATE: CRL_BACKDATE before NOW,
+ * but never before the last CRL stored. A CRL with a higher number than
+ * another but an earlier thisUpdate is the older one to a relying party
+ * that goes by the date
  * (Windows CryptoAPI keeps the newest thisUpdate; RFC 5280 5.1.2.4), which
  * would take the CRL without the newest revocations. When the clock went
  * back by more than CRL_STEP_MAX, the last CRL was dated by a clock that
  * ran ahead (or this one is behind): a CRL dated then would not be valid
- * yet for a relying party with the right time, so it is dated now,
- * logged; 1 then (the complete CRLs are made again, dated now), else 0. */
+ * yet for a relying party with the right time, so it is dated now
+ * (less CRL_BACKDATE), logged; 1 then (the complete CRLs are made again, dated now), else 0. */
 static int
 crl_date(struct db *db, int64_t now, int64_t *date)
 {
 	struct mica_err e;
-	int64_t last = 0;
+	int64_t last = 0, d = now - CRL_BACKDATE;
 
-	*date = now;
-	if (db_crl_last_date(db, &last, &e) != 0 || last <= now)
+	*date = d;
+	if (db_crl_last_date(db, &last, &e) != 0 || last <= d)
 		return 0;
-	if (last - now <= CRL_STEP_MAX) {
+	if (last - d <= CRL_STEP_MAX) {
 		*date = last;
 		return 0;
 	}
@@ -1063,8 +1072,9 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 	 * complete CRL takes it (its number is below theirs: RFC
 	 * 5280 5.2.4). ca_crl_delta_current_key stops giving it once it
 	 * has expired. */
-	if (held > now && (held - now + 3599) / 3600 > final)
-		final = (int)((held - now + 3599) / 3600);
+	/* Counted from the delta's thisUpdate, CRL_BACKDATE before now. */
+	if (held > now && (held - now + CRL_BACKDATE + 3599) / 3600 > final)
+		final = (int)((held - now + CRL_BACKDATE + 3599) / 3600);
 	if (was > 0)
 		return publish_all(x->ca, db, x->actor, 1, final, NULL, err);
 	return 0;

@@ -190,6 +190,11 @@ run_ca() {
 	refused "$KT: renewing a key-compromised certificate with its old key" 4 "$MICA" -d "$D" renew "$rserial"
 	"$MICA" -d "$D" crl --pem > "$W/crl3.pem" 2>/dev/null
 	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl3.pem" "$W/cod.pem" >/dev/null 2>&1 && ok "$KT: released certificate verifies again" || fail "$KT: unrevoke not reflected in CRL"
+	# A CRL just published is valid for a relying party whose clock runs
+	# two minutes behind (OpenSSL allows no leeway for thisUpdate).
+	openssl verify -attime "$(($(date +%s) - 120))" -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl3.pem" \
+		"$W/cod.pem" > "$W/crl3.v" 2>&1 && ok "$KT: ... and for a client whose clock is two minutes behind" ||
+		fail "$KT: a fresh CRL at a clock two minutes behind: $(tail -2 "$W/crl3.v" | tr '\n' ' ')"
 
 	# Renewal: same key, new key, supersede.
 	sserial=$(openssl x509 -in "$W/srv.pem" -noout -serial | cut -d= -f2 | sed 's/^0x//')
