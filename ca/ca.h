@@ -121,6 +121,11 @@ struct ca_init_result {
 	size_t csr_len;
 };
 void ca_init_result_free(struct ca_init_result *res);
+/* What an admin should hear before a new CA names URL (its --public-url)
+ * in every certificate: an https:// URL, or a host only this machine
+ * reaches (localhost, 127.0.0.0/8, ::1, 0.0.0.0). 1 with the warning in
+ * BUF (SIZE bytes, one line, no "warning:" prefix), else 0 and "". */
+int ca_public_url_warning(const char *u, char *buf, size_t size);
 /* Remove the stores that killed runs of ca_init left in DATADIR
  * (.mica.db.init-XXXXXX, logged), unless another process holds DATADIR's
  * lock (an init at work then, or a restore or passphrase change: the next

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -245,6 +246,71 @@ ca_public_url_new_ok(const char *u)
 			return 0;
 		seg += 1 + n;
 	}
+	return 1;
+}
+
+/* Is the host HOST[0..N) of a URL one only this machine reaches? */
+static int
+host_is_local(const char *h, size_t n)
+{
+	static const char lh[] = "localhost", dlh[] = ".localhost";
+	unsigned a = 0;
+
+	if (n > 0 && h[n - 1] == '.')
+		n--;                     /* "localhost." is localhost */
+	if ((n == sizeof(lh) - 1 && strncasecmp(h, lh, n) == 0) ||
+	    (n >= sizeof(dlh) && strncasecmp(h + n - (sizeof(dlh) - 1), dlh,
+					     sizeof(dlh) - 1) == 0))
+		return 1;              /* RFC 6761 6.3 */
+	if (n == 5 && memcmp(h, "[::1]", 5) == 0)
+		return 1;
+	/* 127.0.0.0/8 and the unspecified 0.0.0.0, as dotted quads. */
+	if (n >= 7 && n <= 15 && strspn(h, "0123456789.") >= n &&
+	    sscanf(h, "%u.", &a) == 1 && (a == 127 || a == 0))
+		return 1;
+	return 0;
+}
+
+int
+ca_public_url_warning(const char *u, char *buf, size_t size)
+{
+	const char *host, *end;
+	size_t n;
+
+	if (size > 0)
+		buf[0] = '\0';
+	if (u == NULL || !ca_public_url_ok(u))
+		return 0;
+	if (strncmp(u, "https://", 8) == 0) {
+		snprintf(buf, size, "certificates will point to %s for their "
+			 "CRL and CA certificate: relying parties expect "
+			 "http:// there (RFC 5280 4.2.1.13, 4.2.2.1): fetching "
+			 "revocation over TLS needs revocation checked for that "
+			 "TLS server first, and many clients never fetch it", u);
+		return 1;
+	}
+	host = u + 7;
+	end = host + strcspn(host, "/");
+	n = (size_t)(end - host);
+	/* Without the port: after an IPv6 literal's ']', else the last ':'. */
+	if (host[0] == '[') {
+		const char *close = memchr(host, ']', n);
+
+		if (close != NULL)
+			n = (size_t)(close + 1 - host);
+	} else {
+		const char *colon = memchr(host, ':', n);
+
+		if (colon != NULL)
+			n = (size_t)(colon - host);
+	}
+	if (!host_is_local(host, n))
+		return 0;
+	snprintf(buf, size, "certificates will point to %s for their CRL and "
+		 "CA certificate, an address only this machine reaches: other "
+		 "machines cannot check their revocation (Windows: \"revocation "
+		 "information not available\"); the URL is kept for the CA's "
+		 "life, so give --public-url with a name clients resolve", u);
 	return 1;
 }
 

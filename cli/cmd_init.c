@@ -92,7 +92,7 @@ cmd_init(const char *datadir, int argc, char **argv)
 	struct ca_init_result res;
 	struct mica_err err;
 	const char *domains[100], *csr_out = NULL;
-	char *pem = NULL;
+	char *pem = NULL, warn[700];
 	int64_t v;
 	int c, rc = 0;
 
@@ -158,6 +158,8 @@ cmd_init(const char *datadir, int argc, char **argv)
 	if (ca_init(&o, &res, &err) != 0)
 		return cli_fail(&err);
 	printf("Created CA \"%s\" in %s\n", o.name, datadir);
+	if (ca_public_url_warning(o.public_url, warn, sizeof(warn)))
+		cli_note("warning: %s", warn);
 	if (o.kind == CA_INIT_SUBORDINATE) {
 		/* Tests kill the command here: the CA is created, its request
 		 * not yet written out (util/fault.h). */

@@ -93,7 +93,7 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 {
 	const struct web_opts *o = dm->o;
 	struct ca_init_opts io;
-	char host[256], name[65], url[220];
+	char host[256], name[65], url[220], warn[700];
 
 	web_host_name(host, sizeof(host));
 	/* RFC 5280 ub-common-name: 64 characters. */
@@ -120,6 +120,10 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 		return -1;
 	printf("created a new CA in %s: \"%s\"\n", o->datadir, name);
 	printf("certificates point to %s/crl and %s/ca.crt\n", url, url);
+	if (ca_public_url_warning(url, warn, sizeof(warn))) {
+		printf("warning: %s\n", warn);
+		mica_log(MICA_LOG_WARN, "%s", warn);
+	}
 	if (res->passphrase_path[0] != '\0')
 		printf("CA key passphrase written to %s: keep a copy offline, "
 		       "the CA key is useless without it\n", res->passphrase_path);

@@ -408,6 +408,19 @@ for u in 'http://ca.contoso.test/../pki' 'http://ca.contoso.test/./pki' 'http://
 	expect_rc "init --public-url $u: exit 2" 2 "$MICA" -d "$TMP/refused" init --name R --public-url "$u"
 done
 [ ! -e "$TMP/refused" ] && ok "... and leaves no data directory behind" || fail "init left $TMP/refused behind"
+# Accepted but warned of, since every certificate names it for the CA's
+# life: an address only this machine reaches, and https://.
+for u in http://127.0.0.1:8080 'http://[::1]' http://localhost. https://ca.contoso.test; do
+	rm -rf "$TMP/warned"
+	"$MICA" -d "$TMP/warned" init --name R --public-url "$u" >/dev/null 2>"$TMP/warned.err"
+	case $u in https*) want="relying parties expect http://" ;; *) want="an address only this machine reaches" ;; esac
+	grep -q "^warning: certificates will point to $u .*$want" "$TMP/warned.err" &&
+		[ -f "$TMP/warned/mica.db" ] && ok "init --public-url $u: made, with a warning" ||
+		fail "init --public-url $u: $(cat "$TMP/warned.err")"
+done
+rm -rf "$TMP/warned"
+"$MICA" -d "$TMP/warned" init --name R --public-url http://127.ca.contoso.test >/dev/null 2>"$TMP/warned.err"
+[ ! -s "$TMP/warned.err" ] && ok "init --public-url of a name: no warning" || fail "init warned: $(cat "$TMP/warned.err")"
 
 # The data directory before or after the command.
 echo "# -d DIR before or after the command"

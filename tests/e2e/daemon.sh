@@ -156,6 +156,10 @@ case $ADM in mica_*) ok "prints a new admin token" ;; *) fail "no admin token" ;
 grep -q "will not be shown again" "$W/out1" && ok "says the token is shown once" || fail "no shown-once line"
 grep -q "^http: $H " "$W/out1" && ok "prints the HTTP URL" || fail "no HTTP URL"
 grep -q "^https: $S " "$W/out1" && ok "prints the HTTPS URL" || fail "no HTTPS URL"
+# $H is a loopback URL: every certificate will name it, so it is warned of.
+grep -q "^warning: certificates will point to $H for their CRL .*only this machine reaches" "$W/out1" &&
+	grep -q "warning: certificates will point to $H" "$LOG" &&
+	ok "warns, on its output and in the log, that the public URL is loopback" || fail "no loopback URL warning"
 
 echo "# public files over plain HTTP"
 CODE=$(curl -s -D "$W/hdr" -o "$W/root.der" -w '%{http_code}' "$H/ca.crt")
