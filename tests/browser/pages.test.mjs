@@ -1093,6 +1093,139 @@ test('an answer that comes after signing out is dropped, not shown to the next a
   await ctx.close();
 });
 
+test('row actions on /admin name their row and, done from the keyboard, leave focus in the list', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  // Three requests waiting, made without a token.
+  const ids = [];
+  for (const n of ['a11y1', 'a11y2', 'a11y3']) {
+    const { csr } = makeCsr(n, n + '.' + DOMAIN);
+    const r = await curl(S.https + '/api/v1/requests', ['-H', 'Content-Type: application/pkcs10',
+      '--data-binary', '@' + csr]);
+    assert.equal(r.status, 202, r.body.toString());
+    ids.push(JSON.parse(r.body).id);
+  }
+  // Two tokens to revoke, the newer listed first.
+  const toks = [];
+  for (const c of ['a11y token A', 'a11y token B']) {
+    const r = await curl(S.https + '/api/v1/tokens', ['-X', 'POST', '-H', 'Authorization: Bearer ' + S.admin,
+      '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify({ kind: 'enroll', comment: c })]);
+    assert.equal(r.status, 201, r.body.toString());
+    toks.push(JSON.parse(r.body).id);
+  }
+  await adminSignIn(admin);
+  const prow = (id) => `#pending-rows tr[data-id="${id}"]`;
+  await admin.waitForSelector(prow(ids[2]));
+  await admin.waitForSelector(`#token-rows tr[data-id="${toks[1]}"]`);
+
+  // Every button of a row says which row it acts on: its action first (the
+  // visible text), then the row's id or serial and names.
+  const unnamed = await admin.evaluate(() => {
+    const bad = [];
+    for (const tb of ['pending-rows', 'cert-rows', 'token-rows', 'acme-account-rows']) {
+      for (const tr of document.getElementById(tb).children) {
+        const key = tr.dataset.id || tr.dataset.serial;
+        const nm = tr.querySelector('.names') ? tr.querySelector('.names').textContent.split(', ')[0] : '';
+        for (const b of tr.querySelectorAll('button')) {
+          const l = b.getAttribute('aria-label') || '';
+          const text = b.textContent.trim();
+          if (!key || !l.startsWith(text + ' ') || !l.includes(key) ||
+              (tb !== 'token-rows' && tb !== 'acme-account-rows' && !l.includes(nm)))
+            bad.push(`${tb} ${key}: "${text}" named "${l}"`);
+        }
+      }
+    }
+    return bad;
+  });
+  assert.deepEqual(unnamed, []);
+  assert.match(await admin.getAttribute(`${prow(ids[0])} .approve`, 'aria-label'),
+    new RegExp(`^Approve request ${ids[0]} for a11y1\\.contoso\\.test$`));
+  assert.match(await admin.getAttribute(`${prow(ids[0])} .deny`, 'aria-label'),
+    new RegExp(`^Deny request ${ids[0]} for a11y1\\.contoso\\.test$`));
+  assert.equal(await admin.getAttribute(`#token-rows tr[data-id="${toks[0]}"] .revoke`, 'aria-label'),
+    `Revoke token ${toks[0]} (a11y token A)`);
+
+  const focused = () => admin.evaluate(() => {
+    const a = document.activeElement;
+    const tr = a && a.closest('tr');
+    return { id: a ? a.id : null, tag: a ? a.tagName : null, cls: a ? a.className : '',
+      row: tr ? (tr.dataset.id || tr.dataset.serial) : null, label: a ? a.getAttribute('aria-label') : null };
+  });
+  const waitFocus = async (what, pred) => {
+    await waitFor(what, async () => pred(await focused()), 15000).catch(async (e) => {
+      throw new Error(`${e.message}; focus is on ${JSON.stringify(await focused())}`);
+    });
+  };
+
+  // Approve the first with Enter: focus goes to Approve in the row that
+  // took its place, and the outcome is in the live region.
+  await admin.focus(`${prow(ids[0])} .approve`);
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector(prow(ids[0]), { state: 'detached' });
+  await waitFocus('Approve of the next request', (f) => f.row === ids[1] && /\bapprove\b/.test(f.cls));
+  assert.match(await admin.textContent('#live'), /Approved: certificate [0-9a-f]+ issued for a11y1\.contoso\.test/);
+  assert.equal(await admin.getAttribute('#live', 'role'), 'status');
+
+  // Deny the next from the keyboard too (Enter in the reason field denies):
+  // Deny of the one after it.
+  await admin.focus(`${prow(ids[1])} .deny`);
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector('#confirm[open]');
+  await admin.keyboard.type('not ours');
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector(prow(ids[1]), { state: 'detached' });
+  await waitFocus('Deny of the next request', (f) => f.row === ids[2] && /\bdeny\b/.test(f.cls));
+  assert.match(await admin.textContent('#live'), /Denied the request for a11y2\.contoso\.test/);
+
+  // Shift+Tab to its Approve; approving the last one waiting leaves the
+  // list empty: focus on its message.
+  assert.equal(await admin.locator('#pending-rows tr').count(), 1, 'only a11y3 waits');
+  await admin.keyboard.press('Shift+Tab');
+  assert.equal((await focused()).row, ids[2]);
+  await admin.keyboard.press('Enter');
+  await waitFocus('the empty pending list\'s message', (f) => f.id === 'pending-empty');
+  assert.equal(await admin.isVisible('#pending-empty'), true);
+
+  // Revoke a11y3, then a11y1, newest first, each from the keyboard.
+  await admin.fill('#cert-name', 'a11y*');
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.fill('#cert-expiring', '');
+  await admin.click('#cert-search');
+  await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 2);
+  const serials = await admin.$$eval('#cert-rows tr', (trs) => trs.map((t) => t.dataset.serial));
+  const l0 = await admin.getAttribute(`#cert-rows tr[data-serial="${serials[0]}"] .revoke`, 'aria-label');
+  assert.equal(l0, `Revoke a11y3.${DOMAIN} (serial ${serials[0]})`);
+  await admin.focus(`#cert-rows tr[data-serial="${serials[0]}"] .revoke`);
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector('#confirm[open]');
+  await admin.focus('#confirm-ok');
+  await admin.keyboard.press('Enter');
+  await waitFocus('Revoke of the certificate now first', (f) => f.row === serials[1] && /\brevoke\b/.test(f.cls));
+  assert.match(await admin.textContent('#live'), /Revoked a11y3\.contoso\.test \(unspecified\)/);
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector('#confirm[open]');
+  await admin.focus('#confirm-ok');
+  await admin.keyboard.press('Enter');
+  await waitFocus('the empty certificate list\'s message', (f) => f.id === 'certs-empty');
+  await admin.fill('#cert-name', '');
+
+  // Revoke token B: focus on Revoke of token A, the row now in its place.
+  const trow = (id) => `#token-rows tr[data-id="${id}"]`;
+  await admin.focus(`${trow(toks[1])} .revoke`);
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector('#confirm[open]');
+  await admin.focus('#confirm-ok');
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector(trow(toks[1]), { state: 'detached' });
+  await waitFocus('Revoke of the next token', (f) => f.row === toks[0] && /\brevoke\b/.test(f.cls));
+  assert.match(await admin.textContent('#live'), new RegExp(`Token ${toks[1]} revoked`));
+  // Tidy up: token A revoked over the API.
+  const d = await curl(S.https + '/api/v1/tokens/' + toks[0], ['-X', 'DELETE', '-H', 'Authorization: Bearer ' + S.admin]);
+  assert.equal(d.status, 200);
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
 test('the admin console, at desktop and phone widths', async () => {
   assert.ok(S.adminPage, 'needs the signed-in admin page');
   // One request waiting, so the screenshot shows the whole console.

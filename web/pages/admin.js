@@ -76,10 +76,13 @@
     });
   }
 
-  /* A message; an error, or one STICKY, stays until the next. */
+  /* A message; an error, or one STICKY, stays until the next. The same
+     text goes to the live region #live for a screen reader to read out,
+     as a new node each time, so a message said twice is read twice. */
   function flash(kind, text, sticky) {
     var f = $('flash');
     mica.notice(f, kind, text);
+    mica.clear($('live')).appendChild(el('p', null, text));
     clearTimeout(flash.timer);
     if (kind !== 'error' && !sticky) {
       flash.timer = setTimeout(function () { f.hidden = true; }, 8000);
@@ -120,7 +123,7 @@
     auditBefore = null;
     ['certs-more', 'tokens-more', 'audit-more'].forEach(function (id) { $(id).hidden = true; });
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
-    ['ca-facts', 'crl-facts', 'flash'].forEach(function (id) { mica.clear($(id)); });
+    ['ca-facts', 'crl-facts', 'flash', 'live'].forEach(function (id) { mica.clear($(id)); });
     Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
     // A button a dropped call had disabled (Create token...) works again.
     Array.prototype.forEach.call(con.querySelectorAll('button'), function (b) { b.disabled = false; });
@@ -267,6 +270,59 @@
     return el('code', { title: s, 'class': 'id' }, s.length > 16 ? s.slice(0, 16) + '…' : s);
   }
 
+  /* ---- focus after a row action ---- */
+
+  /* A row's action (approve, revoke...) loads its list again, which takes
+     the button that had focus out of the page, and focus would fall back
+     to <body>: a keyboard or screen reader user would lose their place.
+     Each list with actions: its message when empty and its heading, both
+     focusable from script (tabindex=-1 in admin.html). */
+  var LISTS = {
+    'pending-rows': { empty: 'pending-empty', title: 'pending-title' },
+    'cert-rows': { empty: 'certs-empty', title: 'certs-title' },
+    'token-rows': { empty: 'tokens-empty', title: 'tokens-title' },
+    'acme-account-rows': { empty: 'acme-accounts-empty', title: 'acme-accounts-title' }
+  };
+
+  /* Where BTN, the button of ACTION (its class) in a row, is: taken as
+     it is pressed, before the list changes. */
+  function rowPlace(btn, action) {
+    var tr = btn.closest('tr');
+    var tb = tr.parentNode;
+    return { tbody: tb.id, index: Array.prototype.indexOf.call(tb.children, tr), action: action };
+  }
+
+  /* Once the list is loaded again: focus the same action in the row now
+     at PLACE (the one that took the acted-on row's place), else in the
+     nearest row after it, else before it; in a list left empty, its
+     message; in one where no row has that action, its heading. Only when
+     focus was lost: someone who moved on meanwhile keeps their place. */
+  function refocus(place) {
+    var a = document.activeElement;
+    var rows = $(place.tbody).children;
+    var n = rows.length;
+    var start = Math.min(place.index, n - 1);
+    var target = null, i;
+    if (a && a !== document.body)
+      return;
+    for (i = start; i >= 0 && i < n && !target; i++)
+      target = rows[i].querySelector('button.' + place.action);
+    for (i = start - 1; i >= 0 && !target; i--)
+      target = rows[i].querySelector('button.' + place.action);
+    if (!target)
+      target = $(n === 0 ? LISTS[place.tbody].empty : LISTS[place.tbody].title);
+    target.focus();
+  }
+
+  /* The accessible name of a row's button: the action and which row
+     (a screen reader lists the buttons of a page by name, and "Revoke",
+     "Revoke", "Revoke" say nothing). Set as an attribute, never as
+     markup. */
+  function label(btn, text) {
+    btn.setAttribute('aria-label', text);
+    return btn;
+  }
+
   /* ---- confirmation dialog ---- */
 
   /* Ask before acting: O = {title, text, ok, reason (revocation reason
@@ -322,6 +378,9 @@
   function pendingRow(table, r) {
     var approve = el('button', { type: 'button', 'class': 'btn small primary approve' }, 'Approve');
     var deny = el('button', { type: 'button', 'class': 'btn small subtle deny' }, 'Deny');
+    var what = 'request ' + r.id + ' for ' + (names(r.names) || String(r.subject || 'no name'));
+    label(approve, 'Approve ' + what);
+    label(deny, 'Deny ' + what);
     var tr = row(table, [
       when(r.submitted_at),
       el('span', { 'class': 'subject' }, String(r.subject || '')),
@@ -332,18 +391,23 @@
     ]);
     tr.setAttribute('data-id', String(r.id));
     approve.addEventListener('click', function () {
+      var place = rowPlace(approve, 'approve');
       approve.disabled = deny.disabled = true;
       call('/api/v1/requests/' + encodeURIComponent(r.id) + '/approve', { method: 'POST', body: {} })
         .then(function (res) {
           flash('ok', 'Approved: certificate ' + (res.data && res.data.serial) + ' issued for ' +
             names(r.names) + '.');
-          refreshAll();
+          refreshAll(place);
         }, function (err) {
           approve.disabled = deny.disabled = false;
+          // A disabled button loses focus: give it back.
+          if (document.activeElement === document.body)
+            approve.focus();
           fail('Approving')(err);
         });
     });
     deny.addEventListener('click', function () {
+      var place = rowPlace(deny, 'deny');
       ask({ title: 'Deny this request?', text: 'Request for ' + names(r.names) +
         ' from ' + (r.client || 'unknown') + '. The requester sees the reason.', ok: 'Deny', note: true })
         .then(function (a) {
@@ -353,7 +417,7 @@
           call('/api/v1/requests/' + encodeURIComponent(r.id) + '/deny', { method: 'POST', body: body })
             .then(function () {
               flash('ok', 'Denied the request for ' + names(r.names) + '.');
-              loadPending();
+              loadPending().then(function () { refocus(place); });
               loadStatus();
               loadAudit();
             }, fail('Denying'));
@@ -433,6 +497,13 @@
     return h >= 1 ? ' in ' + h + ' hour' + (h === 1 ? '' : 's') : ' in under an hour';
   }
 
+  /* "www.contoso.test (serial 3F...)": a certificate as a button's name
+     says it; a serial alone for one known only from a CRL. */
+  function certName(c) {
+    var n = names(c.names);
+    return n ? n + ' (serial ' + c.serial + ')' : 'serial ' + c.serial;
+  }
+
   function certRow(table, c) {
     var actions = el('span', { 'class': 'row-actions' });
     var left = mica.daysUntil(c.not_after);
@@ -445,12 +516,14 @@
     else if (c.status === 'valid' && left != null && left <= 30)
       until.appendChild(el('span', { 'class': 'soon' }, leftText(c.not_after)));
     if (c.status === 'valid') {
-      var rv = el('button', { type: 'button', 'class': 'btn small danger revoke' }, 'Revoke');
-      rv.addEventListener('click', function () { revoke(c); });
+      var rv = label(el('button', { type: 'button', 'class': 'btn small danger revoke' }, 'Revoke'),
+        'Revoke ' + certName(c));
+      rv.addEventListener('click', function () { revoke(c, rowPlace(rv, 'revoke')); });
       actions.appendChild(rv);
     } else if (c.status === 'revoked' && c.revocation_reason === 'certificateHold') {
-      var ur = el('button', { type: 'button', 'class': 'btn small subtle unrevoke' }, 'Release hold');
-      ur.addEventListener('click', function () { unrevoke(c); });
+      var ur = label(el('button', { type: 'button', 'class': 'btn small subtle unrevoke' }, 'Release hold'),
+        'Release hold on ' + certName(c));
+      ur.addEventListener('click', function () { unrevoke(c, rowPlace(ur, 'unrevoke')); });
       actions.appendChild(ur);
     }
     var tr = row(table, [
@@ -465,7 +538,7 @@
     return tr;
   }
 
-  function revoke(c) {
+  function revoke(c, place) {
     ask({ title: 'Revoke this certificate?', ok: 'Revoke', reason: true,
       text: 'Certificate ' + c.serial + ' for ' + names(c.names) + '. Clients that check the CRL ' +
         'will refuse it; only certificateHold can be released later.',
@@ -486,13 +559,13 @@
             var done = 'Revoked ' + names(c.names) + ' (' + a.reason + ')';
             if (also.length === 0) {
               flash('ok', done + '; a new CRL was published.');
-              refreshAll();
+              refreshAll(place);
               return;
             }
             return alsoRevoked(also).then(function (text) {
               flash('ok', done + ' and, as certificates of the same key, ' + text +
                 '. The key is refused from now on. A new CRL was published.', true);
-              refreshAll();
+              refreshAll(place);
             });
           }, fail('Revoking'));
       });
@@ -518,7 +591,7 @@
     });
   }
 
-  function unrevoke(c) {
+  function unrevoke(c, place) {
     /* One known only from a CRL carried in (mica restore --crl) has no
      * certificate here: released, it is forgotten, not made valid. */
     var standin = c.profile === 'from-crl';
@@ -533,7 +606,7 @@
           { method: 'POST', body: {} })
           .then(function () {
             flash('ok', 'Released ' + (standin ? c.serial : names(c.names)) + '.');
-            refreshAll();
+            refreshAll(place);
           }, fail('Releasing'));
       });
   }
@@ -659,8 +732,10 @@
     var scope = t.kind === 'admin' ? 'everything'
       : (t.profile || 'any profile') + ': ' + (Array.isArray(t.names) && t.names.length ? names(t.names) : 'any name in the domains');
     if (t.status === 'active') {
-      var rv = el('button', { type: 'button', 'class': 'btn small subtle' }, 'Revoke');
+      var rv = label(el('button', { type: 'button', 'class': 'btn small subtle revoke' }, 'Revoke'),
+        'Revoke token ' + t.id + (t.comment ? ' (' + t.comment + ')' : ''));
       rv.addEventListener('click', function () {
+        var place = rowPlace(rv, 'revoke');
         ask({ title: 'Revoke this token?', ok: 'Revoke', text: 'Token ' + t.id +
           (t.comment ? ' (' + t.comment + ')' : '') + ' stops working at once.' })
           .then(function (a) {
@@ -669,7 +744,7 @@
             call('/api/v1/tokens/' + encodeURIComponent(t.id), { method: 'DELETE' })
               .then(function () {
                 flash('ok', 'Token ' + t.id + ' revoked.');
-                loadTokens();
+                loadTokens().then(function () { refocus(place); });
                 loadAudit();
               }, fail('Revoking the token'));
           });
@@ -679,7 +754,7 @@
     var id = el('span', null, shortId(t.id));
     if (t.comment)
       id.appendChild(el('span', { 'class': 'sub names' }, String(t.comment)));
-    return row(table, [
+    var tr = row(table, [
       id,
       t.kind,
       el('span', { 'class': 'names' }, scope),
@@ -688,6 +763,8 @@
       badge(t.status),
       actions
     ]);
+    tr.setAttribute('data-id', String(t.id));
+    return tr;
   }
 
   /* ---- ACME ---- */
@@ -719,24 +796,28 @@
 
   function loadAcme() {
     $('acme-dir').textContent = window.location.origin + '/acme/directory';
-    call('/api/v1/acme/accounts?limit=100').then(function (res) {
+    var accounts = call('/api/v1/acme/accounts?limit=100').then(function (res) {
       var list = (res.data && res.data.accounts) || [];
       fill('acme-account-rows', 'acme-accounts-empty', list, acmeAccountRow);
     }, fail('ACME accounts'));
-    return call('/api/v1/acme/orders?limit=50').then(function (res) {
+    var orders = call('/api/v1/acme/orders?limit=50').then(function (res) {
       var list = (res.data && res.data.orders) || [];
       fill('acme-order-rows', 'acme-orders-empty', list, function (table, o) {
         return row(table, [shortId(o.id), el('span', { 'class': 'names' }, names(o.names)), when(o.created_at),
           o.serial ? shortId(o.serial) : '-', badge(o.status, o.error || null)]);
       });
     }, fail('ACME orders'));
+    return Promise.all([accounts, orders]);
   }
 
   function acmeAccountRow(table, a) {
     var actions = el('span', { 'class': 'row-actions' });
     if (a.status === 'valid') {
-      var dv = el('button', { type: 'button', 'class': 'btn small subtle' }, 'Deactivate');
+      var contact = names(a.contact);
+      var dv = label(el('button', { type: 'button', 'class': 'btn small subtle deactivate' }, 'Deactivate'),
+        'Deactivate ACME account ' + a.id + (contact ? ' (' + contact + ')' : ''));
       dv.addEventListener('click', function () {
+        var place = rowPlace(dv, 'deactivate');
         ask({ title: 'Deactivate this ACME account?', ok: 'Deactivate', text: 'Account ' + a.id +
           ' can no longer order, renew or revoke. Its certificates stay valid until revoked.' })
           .then(function (x) {
@@ -746,15 +827,17 @@
               { method: 'POST', body: {} })
               .then(function () {
                 flash('ok', 'ACME account ' + a.id + ' deactivated.');
-                loadAcme();
+                loadAcme().then(function () { refocus(place); });
                 loadAudit();
               }, fail('Deactivating the account'));
           });
       });
       actions.appendChild(dv);
     }
-    return row(table, [shortId(a.id), a.token_id ? shortId(a.token_id) : 'open',
+    var tr = row(table, [shortId(a.id), a.token_id ? shortId(a.token_id) : 'open',
       el('span', { 'class': 'names' }, names(a.contact)), when(a.created_at), badge(a.status), actions]);
+    tr.setAttribute('data-id', String(a.id));
+    return tr;
   }
 
   /* ---- audit ---- */
@@ -802,11 +885,15 @@
     return tr;
   }
 
-  function refreshAll() {
+  /* Everything an approval or a revocation changes; then, with PLACE
+     (rowPlace), focus back where the action was. */
+  function refreshAll(place) {
+    var lists;
     loadStatus();
-    loadPending();
-    loadCerts(false);
+    lists = Promise.all([loadPending(), loadCerts(false)]);
     loadAudit();
+    if (place)
+      lists.then(function () { refocus(place); });
   }
 
   document.addEventListener('DOMContentLoaded', function () {
