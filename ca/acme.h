@@ -239,19 +239,27 @@ int ca_acme_renewal_info(struct ca *ca, const char *cert_id, int64_t *start,
 
 /* -------------------------------------------------------- administration -- */
 
-/* Admin: accounts, newest first (LIMIT 1..10000). */
+/* Admin: accounts, newest first (the order made, backwards): one page of
+ * at most LIMIT (1..10001) after AFTER (NULL or id 0: from the newest;
+ * MICA_E_BADREQ "bad_cursor" for a certificate listing's expiry cursor).
+ * *NEXT (NEXT may be NULL) is where the next page starts, id 0 when none
+ * follows; AFTER may point to NEXT. Free *OUT with
+ * ca_acme_account_array_free. */
 int ca_acme_account_list(struct ca *ca, const struct ca_principal *p,
-			 int limit, struct ca_acme_account **out, size_t *n,
-			 struct mica_err *err);
+			 const struct ca_cursor *after, int limit,
+			 struct ca_acme_account **out, size_t *n,
+			 struct ca_cursor *next, struct mica_err *err);
 /* Admin: deactivate account ID (its key can do nothing more). */
 int ca_acme_account_deactivate(struct ca *ca, const struct ca_principal *p,
 			       const char *id, struct mica_err *err);
-/* Admin: orders of ACCOUNT_ID (all if NULL), newest first, without their
- * authorization ids. */
+/* Admin: orders of ACCOUNT_ID (all if NULL), newest first (the order
+ * made, backwards), without their authorization ids: one page of at most
+ * LIMIT (1..10001) after AFTER, *NEXT where the next one starts, as
+ * ca_acme_account_list. */
 int ca_acme_order_list(struct ca *ca, const struct ca_principal *p,
-		       const char *account_id, int limit,
-		       struct ca_acme_order **out, size_t *n,
-		       struct mica_err *err);
+		       const char *account_id, const struct ca_cursor *after,
+		       int limit, struct ca_acme_order **out, size_t *n,
+		       struct ca_cursor *next, struct mica_err *err);
 
 /*
  * Admin: an External Account Binding credential for certbot's

@@ -493,18 +493,28 @@ out:
 /* ------------------------------------------------------------- admin -- */
 
 int
-ca_acme_account_list(struct ca *ca, const struct ca_principal *p, int limit,
+ca_acme_account_list(struct ca *ca, const struct ca_principal *p,
+		     const struct ca_cursor *after, int limit,
 		     struct ca_acme_account **out, size_t *n,
-		     struct mica_err *err)
+		     struct ca_cursor *next, struct mica_err *err)
 {
 	struct db_acme_account *v = NULL;
 	size_t count = 0;
+	int64_t from, next_row = 0;
 
+	/* AFTER may be NEXT itself (a caller walking with one cursor). */
+	from = after != NULL ? after->id : 0;
 	*out = NULL;
 	*n = 0;
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (db_acme_account_list(ca->db, limit, &v, &count, err) != 0)
+	if (after != NULL && after->id != 0 && (after->keyed || after->id < 0))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_cursor",
+				    "this cursor is not one of an ACME account listing");
+	if (next != NULL)
+		memset(next, 0, sizeof(*next));
+	if (db_acme_account_list(ca->db, from, limit, &v, &count, &next_row,
+				 err) != 0)
 		return -1;
 	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
 		db_acme_account_array_free(v, count);
@@ -514,6 +524,8 @@ ca_acme_account_list(struct ca *ca, const struct ca_principal *p, int limit,
 		ca_acme_account_take(&(*out)[i], &v[i]);
 	db_acme_account_array_free(v, count);
 	*n = count;
+	if (next != NULL)
+		next->id = next_row;
 	return 0;
 }
 

@@ -599,7 +599,7 @@ ca_acme_orders_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 			     "an account may only list its own orders");
 		goto out;
 	}
-	if (db_acme_order_list(ca->db, id, 1000, &v, &count, err) != 0)
+	if (db_acme_order_list(ca->db, id, 0, 1000, &v, &count, NULL, err) != 0)
 		goto out;
 	if (count > 0 && (*ids = calloc(count, sizeof(**ids))) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
@@ -940,8 +940,8 @@ order_stored(struct db *db, void *arg, const char *serial, struct mica_err *err)
 	 * ECDSA certificate for the same names side by side (certbot
 	 * --key-type, a lineage each), and one of them does not renew the
 	 * other. The first match is the one, linked as read. */
-	if (db_acme_order_list(db, o.account_id, RENEWS_LOOKBACK, &v, &n,
-			       err) != 0)
+	if (db_acme_order_list(db, o.account_id, 0, RENEWS_LOOKBACK, &v, &n,
+			       NULL, err) != 0)
 		goto out;
 	rc = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1268,20 +1268,30 @@ out:
 
 int
 ca_acme_order_list(struct ca *ca, const struct ca_principal *p,
-		   const char *account_id, int limit, struct ca_acme_order **out,
-		   size_t *n, struct mica_err *err)
+		   const char *account_id, const struct ca_cursor *after,
+		   int limit, struct ca_acme_order **out, size_t *n,
+		   struct ca_cursor *next, struct mica_err *err)
 {
 	struct db_acme_order *v = NULL;
 	size_t count = 0;
+	int64_t from, next_row = 0;
 	int rc = -1;
 
+	/* AFTER may be NEXT itself (a caller walking with one cursor). */
+	from = after != NULL ? after->id : 0;
 	*out = NULL;
 	*n = 0;
 	if (ca_require_admin(p, err) != 0)
 		return -1;
 	if (account_id != NULL && !ca_valid_id(account_id))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_id", "not an account id");
-	if (db_acme_order_list(ca->db, account_id, limit, &v, &count, err) != 0)
+	if (after != NULL && after->id != 0 && (after->keyed || after->id < 0))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_cursor",
+				    "this cursor is not one of an ACME order listing");
+	if (next != NULL)
+		memset(next, 0, sizeof(*next));
+	if (db_acme_order_list(ca->db, account_id, from, limit, &v, &count,
+			       &next_row, err) != 0)
 		return -1;
 	if (count > 0 && (*out = calloc(count, sizeof(**out))) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
@@ -1295,6 +1305,8 @@ ca_acme_order_list(struct ca *ca, const struct ca_principal *p,
 		}
 	}
 	*n = count;
+	if (next != NULL)
+		next->id = next_row;
 	rc = 0;
 out:
 	db_acme_order_array_free(v, count);

@@ -81,7 +81,7 @@ list_accounts(struct ca *ca, const struct ca_principal *p, int limit, int json)
 	char t[32];
 
 	/* One more than shown: whether the listing was cut. */
-	if (ca_acme_account_list(ca, p, limit + 1, &v, &n, &err) != 0)
+	if (ca_acme_account_list(ca, p, NULL, limit + 1, &v, &n, NULL, &err) != 0)
 		return cli_fail(&err);
 	got = n;
 	more_note("ACME accounts", &n, limit);
@@ -138,7 +138,7 @@ list_orders(struct ca *ca, const struct ca_principal *p, const char *acct,
 	size_t n = 0, got;
 	char t[32];
 
-	if (ca_acme_order_list(ca, p, acct, limit + 1, &v, &n, &err) != 0)
+	if (ca_acme_order_list(ca, p, acct, NULL, limit + 1, &v, &n, NULL, &err) != 0)
 		return cli_fail(&err);
 	got = n;
 	more_note("ACME orders", &n, limit);

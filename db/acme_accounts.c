@@ -33,9 +33,10 @@ static const char *const acct_sql[S__COUNT] = {
 	[S_ACME_ACCT_SET_KEY] =
 	"UPDATE acme_account SET thumbprint = ?3, jwk = ?4 "
 	"WHERE id = ?1 AND thumbprint = ?2 AND status = 'valid'",
+	/* Newest first, before the row ?1: the table itself, by rowid. */
 	[S_ACME_ACCT_LIST] =
-	"SELECT " ACCT_COLS " FROM acme_account "
-	"ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+	"SELECT " ACCT_COLS ", rowid FROM acme_account WHERE rowid < ?1 "
+	"ORDER BY rowid DESC LIMIT ?2",
 	[S_ACME_ACCT_EXISTS] = "SELECT 1 FROM acme_account WHERE id = ?1",
 	[S_ACME_EAB_INSERT] =
 	"INSERT INTO acme_eab (token_id, hmac_key) VALUES (?1, ?2)",
@@ -81,6 +82,9 @@ acct_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 	}
 	a->created_at = sqlite3_column_int64(st, 7);
 	a->deactivated_at = sqlite3_column_int64(st, 8);
+	/* Listings read the rowid after the columns. */
+	if (sqlite3_column_count(st) > 9)
+		a->rowid = sqlite3_column_int64(st, 9);
 	return 0;
 }
 
@@ -311,25 +315,34 @@ out:
 }
 
 int
-db_acme_account_list(struct db *db, int limit, struct db_acme_account **out,
-		     size_t *n, struct mica_err *err)
+db_acme_account_list(struct db *db, int64_t before_row, int limit,
+		     struct db_acme_account **out, size_t *n,
+		     int64_t *next_row, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_acme_account *a = NULL;
 	size_t cnt = 0;
-	int rc = -1, b = SQLITE_OK;
+	int rc = -1, b = SQLITE_OK, more = 0;
 
-	if (db == NULL || out == NULL || n == NULL)
+	if (db == NULL || out == NULL || n == NULL || before_row < 0)
 		return db_bad_arg(err);
 	*out = NULL;
 	*n = 0;
+	if (next_row != NULL)
+		*next_row = 0;
+	limit = db_clamp_limit(limit, ACCT_LIST_MAX);
 	if ((st = db_stmt(db, S_ACME_ACCT_LIST, acct_sql, err)) == NULL)
 		goto out;
-	db_bind_i64(st, 1, db_clamp_limit(limit, ACCT_LIST_MAX), &b);
+	db_bind_i64(st, 1, before_row > 0 ? before_row : INT64_MAX, &b);
+	/* One row more than the page: whether another page follows. */
+	db_bind_i64(st, 2, (int64_t)limit + 1, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	if (db_rows(db, st, sizeof(*a), 0, acct_read, (void **)&a, &cnt, NULL, err) != 0)
+	if (db_rows(db, st, sizeof(*a), (size_t)limit, acct_read, (void **)&a,
+		    &cnt, &more, err) != 0)
 		goto out;
+	if (more && next_row != NULL)
+		*next_row = a[cnt - 1].rowid;
 	*out = a;
 	*n = cnt;
 	a = NULL;

@@ -29,12 +29,13 @@ static const char *const order_sql[S__COUNT] = {
 	[S_ACME_ORDER_MOVE] =
 	"UPDATE acme_order SET status = ?3, serial = ?4, error_code = ?5, "
 	"error_detail = ?6, updated_at = ?7 WHERE id = ?1 AND status = ?2",
+	/* Newest first, before the row ?1, by rowid (the order made). */
 	[S_ACME_ORDER_LIST] =
-	"SELECT " ORDER_COLS " FROM acme_order "
-	"ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+	"SELECT " ORDER_COLS ", rowid FROM acme_order WHERE rowid < ?1 "
+	"ORDER BY rowid DESC LIMIT ?2",
 	[S_ACME_ORDER_LIST_ACCT] =
-	"SELECT " ORDER_COLS " FROM acme_order WHERE account_id = ?2 "
-	"ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+	"SELECT " ORDER_COLS ", rowid FROM acme_order WHERE account_id = ?3 "
+	"AND rowid < ?1 ORDER BY rowid DESC LIMIT ?2",
 	[S_ACME_ORDER_OPEN] =
 	"SELECT count(*) FROM acme_order WHERE account_id = ?1 "
 	"AND status IN ('pending', 'ready') AND expires > ?2",
@@ -158,6 +159,9 @@ order_read(sqlite3_stmt *st, void *row, struct mica_err *err)
 	o->expires = sqlite3_column_int64(st, 5);
 	o->created_at = sqlite3_column_int64(st, 6);
 	o->updated_at = sqlite3_column_int64(st, 7);
+	/* Listings read the rowid after the columns. */
+	if (sqlite3_column_count(st) > 13)
+		o->rowid = sqlite3_column_int64(st, 13);
 	return 0;
 }
 
@@ -305,28 +309,37 @@ out:
 }
 
 int
-db_acme_order_list(struct db *db, const char *account_id, int limit,
-		   struct db_acme_order **out, size_t *n, struct mica_err *err)
+db_acme_order_list(struct db *db, const char *account_id, int64_t before_row,
+		   int limit, struct db_acme_order **out, size_t *n,
+		   int64_t *next_row, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_acme_order *a = NULL;
 	size_t cnt = 0;
-	int rc = -1, b = SQLITE_OK;
+	int rc = -1, b = SQLITE_OK, more = 0;
 
-	if (db == NULL || out == NULL || n == NULL)
+	if (db == NULL || out == NULL || n == NULL || before_row < 0)
 		return db_bad_arg(err);
 	*out = NULL;
 	*n = 0;
+	if (next_row != NULL)
+		*next_row = 0;
+	limit = db_clamp_limit(limit, LIST_MAX);
 	if ((st = db_stmt(db, account_id != NULL ? S_ACME_ORDER_LIST_ACCT :
 			  S_ACME_ORDER_LIST, order_sql, err)) == NULL)
 		goto out;
-	db_bind_i64(st, 1, db_clamp_limit(limit, LIST_MAX), &b);
+	db_bind_i64(st, 1, before_row > 0 ? before_row : INT64_MAX, &b);
+	/* One row more than the page: whether another page follows. */
+	db_bind_i64(st, 2, (int64_t)limit + 1, &b);
 	if (account_id != NULL)
-		db_bind_text(st, 2, account_id, &b);
+		db_bind_text(st, 3, account_id, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
-	if (db_rows(db, st, sizeof(*a), 0, order_read, (void **)&a, &cnt, NULL, err) != 0)
+	if (db_rows(db, st, sizeof(*a), (size_t)limit, order_read, (void **)&a,
+		    &cnt, &more, err) != 0)
 		goto out;
+	if (more && next_row != NULL)
+		*next_row = a[cnt - 1].rowid;
 	*out = a;
 	*n = cnt;
 	a = NULL;

@@ -766,6 +766,7 @@ struct db_acme_account {
 	char token_id[40];             /* EAB-bound token, "" if none */
 	char *client;
 	int64_t created_at, deactivated_at;
+	int64_t rowid;                 /* its place in listings (db_acme_account_list only) */
 };
 /* MICA_E_CONFLICT "key_in_use" if another account has the key. */
 int db_acme_account_insert(struct db *db, const struct db_acme_account *a,
@@ -786,9 +787,14 @@ int db_acme_account_set_key(struct db *db, const char *id,
 			    const unsigned char old_thumb[32],
 			    const unsigned char new_thumb[32], const char *jwk,
 			    struct mica_err *err);
-/* Newest first, at most LIMIT (1..10000). */
-int db_acme_account_list(struct db *db, int limit, struct db_acme_account **out,
-			 size_t *n, struct mica_err *err);
+/* Newest first (rowid: the order made, backwards, which a clock set
+ * back does not reorder): those made before the row BEFORE_ROW when > 0,
+ * at most LIMIT (clamped to 1..10001). *NEXT_ROW (NEXT_ROW may be NULL)
+ * is where the next page starts (its BEFORE_ROW): the last row's rowid
+ * when more rows follow, 0 when none does. */
+int db_acme_account_list(struct db *db, int64_t before_row, int limit,
+			 struct db_acme_account **out, size_t *n,
+			 int64_t *next_row, struct mica_err *err);
 void db_acme_account_free(struct db_acme_account *a);
 void db_acme_account_array_free(struct db_acme_account *a, size_t n);
 
@@ -819,6 +825,7 @@ struct db_acme_order {
 	char *error_code, *error_detail;   /* NULL unless invalid */
 	char *replaces;                /* RFC 9773 certID, NULL if none */
 	char replaces_serial[DB_SERIAL_MAX];
+	int64_t rowid;                 /* its place in listings (db_acme_order_list only) */
 };
 int db_acme_order_insert(struct db *db, const struct db_acme_order *o,
 			 struct mica_err *err);
@@ -829,11 +836,14 @@ int db_acme_order_get(struct db *db, const char *id, struct db_acme_order *out,
 int db_acme_order_move(struct db *db, const char *id, const char *from,
 		       const char *to, const char *serial, const char *code,
 		       const char *detail, int64_t at, struct mica_err *err);
-/* ACCOUNT_ID's orders (every account's if NULL), newest first, at most
- * LIMIT (1..10000). */
-int db_acme_order_list(struct db *db, const char *account_id, int limit,
+/* ACCOUNT_ID's orders (every account's if NULL), newest first (rowid,
+ * as db_acme_account_list): those made before the row BEFORE_ROW when
+ * > 0, at most LIMIT (clamped to 1..10001); *NEXT_ROW (NEXT_ROW may be
+ * NULL) where the next page starts, 0 when no row follows. */
+int db_acme_order_list(struct db *db, const char *account_id,
+		       int64_t before_row, int limit,
 		       struct db_acme_order **out, size_t *n,
-		       struct mica_err *err);
+		       int64_t *next_row, struct mica_err *err);
 /* Orders of ACCOUNT_ID still pending or ready and not expired at NOW. */
 int db_acme_order_count_open(struct db *db, const char *account_id,
 			     int64_t now, int64_t *out, struct mica_err *err);

@@ -1128,7 +1128,7 @@ test_eab_refusals_tell_nothing_of_the_key_id(void)
 		struct ca_acme_account *v = NULL;
 		size_t n = 0;
 
-		CU_ASSERT_FATAL(ca_acme_account_list(g_ca, &g_cli, 10000, &v, &n, &err) == 0);
+		CU_ASSERT_FATAL(ca_acme_account_list(g_ca, &g_cli, NULL, 10000, &v, &n, NULL, &err) == 0);
 		accounts = (int64_t)n;
 		ca_acme_account_array_free(v, n);
 	}
@@ -1139,7 +1139,7 @@ test_eab_refusals_tell_nothing_of_the_key_id(void)
 		struct ca_acme_account *v = NULL;
 		size_t n = 0;
 
-		CU_ASSERT_FATAL(ca_acme_account_list(g_ca, &g_cli, 10000, &v, &n, &err) == 0);
+		CU_ASSERT_FATAL(ca_acme_account_list(g_ca, &g_cli, NULL, 10000, &v, &n, NULL, &err) == 0);
 		CU_ASSERT((int64_t)n == accounts);
 		ca_acme_account_array_free(v, n);
 	}

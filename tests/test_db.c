@@ -3307,6 +3307,143 @@ test_token_pages(void)
 	db_close(db);
 }
 
+/* Walk the ACME accounts (ACCT NULL) or the orders (of ACCT, "" for every
+ * account's, ORDERS set) in pages of LIMIT: the ids joined by spaces into
+ * OUT (of SIZE), *PAGES the pages it took. -1 if a page failed, came back
+ * larger than LIMIT, went back up, or the walk did not end within 100
+ * pages. */
+static int
+acme_walk(struct db *db, int orders, const char *acct, int limit, char *out,
+	  size_t size, int *pages)
+{
+	struct mica_err err;
+	int64_t before = 0, next;
+	size_t n, len = 0;
+
+	out[0] = '\0';
+	for (*pages = 1; *pages <= 100; (*pages)++) {
+		struct db_acme_account *a = NULL;
+		struct db_acme_order *o = NULL;
+		int rc;
+
+		if (orders)
+			rc = db_acme_order_list(db, acct[0] != '\0' ? acct : NULL,
+						before, limit, &o, &n, &next, &err);
+		else
+			rc = db_acme_account_list(db, before, limit, &a, &n, &next,
+						  &err);
+		if (rc != 0 || n > (size_t)limit)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)snprintf(out + len, size - len, "%s%s",
+						len > 0 ? " " : "",
+						orders ? o[i].id : a[i].id);
+		db_acme_account_array_free(a, orders ? 0 : n);
+		db_acme_order_array_free(o, orders ? n : 0);
+		if (len >= size)
+			return -1;
+		if (next == 0)
+			return 0;
+		/* A page goes down, never back. */
+		if (before != 0 && next >= before)
+			return -1;
+		before = next;
+	}
+	return -1;
+}
+
+/* Keyset pages of ACME accounts and orders: every row once, newest first
+ * in the order made (not the clock's created_at), whatever the page size,
+ * an account's orders apart; a negative cursor refused. */
+static void
+test_acme_pages(void)
+{
+	struct db_acme_account acc, *a = NULL;
+	struct db_acme_order ord;
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+	char got[1024], want[1024], want_a1[512], id[16];
+	size_t n, lw, la1;
+	int64_t next;
+	int pages;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	/* a01 ... a12, a05's clock set back an hour. */
+	want[0] = '\0';
+	lw = 0;
+	for (int i = 1; i <= 12; i++) {
+		memset(&acc, 0, sizeof(acc));
+		snprintf(acc.id, sizeof(acc.id), "a%02d", i);
+		memset(acc.thumbprint, i, sizeof(acc.thumbprint));
+		acc.jwk = (char *)"{}";
+		acc.created_at = i == 5 ? NOW - 3600 : NOW + i;
+		CU_ASSERT_EQUAL_FATAL(db_acme_account_insert(db, &acc, &err), 0);
+	}
+	for (int i = 12; i >= 1; i--)
+		lw += (size_t)snprintf(want + lw, sizeof(want) - lw, "%sa%02d",
+				       lw > 0 ? " " : "", i);
+	/* One page, then pages of 5 and of 1: the same rows in the same
+	 * order, none repeated or skipped at a page boundary. */
+	CU_ASSERT_EQUAL(acme_walk(db, 0, NULL, 100, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT_EQUAL(pages, 1);
+	CU_ASSERT_EQUAL(acme_walk(db, 0, NULL, 5, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT_EQUAL(pages, 3);
+	CU_ASSERT_EQUAL(acme_walk(db, 0, NULL, 1, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT_EQUAL(pages, 12);
+	/* A page exactly as long as what is left says no page follows. */
+	CU_ASSERT_EQUAL(acme_walk(db, 0, NULL, 6, got, sizeof(got), &pages), 0);
+	CU_ASSERT_EQUAL(pages, 2);
+	CU_ASSERT_EQUAL(acme_walk(db, 0, NULL, 12, got, sizeof(got), &pages), 0);
+	CU_ASSERT_EQUAL(pages, 1);
+
+	/* o01 ... o20, every third a01's, the others a02's. */
+	want[0] = want_a1[0] = '\0';
+	lw = la1 = 0;
+	for (int i = 1; i <= 20; i++) {
+		memset(&ord, 0, sizeof(ord));
+		snprintf(ord.id, sizeof(ord.id), "o%02d", i);
+		snprintf(ord.account_id, sizeof(ord.account_id), "%s",
+			 i % 3 == 0 ? "a01" : "a02");
+		snprintf(ord.status, sizeof(ord.status), "pending");
+		ord.names = (char *)"www.contoso.test";
+		ord.profile = (char *)"server";
+		ord.created_at = NOW + 20 - i;  /* a clock going backwards */
+		ord.expires = NOW + DAY;
+		CU_ASSERT_EQUAL_FATAL(db_acme_order_insert(db, &ord, &err), 0);
+	}
+	for (int i = 20; i >= 1; i--) {
+		snprintf(id, sizeof(id), "o%02d", i);
+		lw += (size_t)snprintf(want + lw, sizeof(want) - lw, "%s%s",
+				       lw > 0 ? " " : "", id);
+		if (i % 3 == 0)
+			la1 += (size_t)snprintf(want_a1 + la1, sizeof(want_a1) - la1,
+						"%s%s", la1 > 0 ? " " : "", id);
+	}
+	CU_ASSERT_EQUAL(acme_walk(db, 1, "", 100, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT_EQUAL(pages, 1);
+	CU_ASSERT_EQUAL(acme_walk(db, 1, "", 7, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT_EQUAL(pages, 3);
+	CU_ASSERT_EQUAL(acme_walk(db, 1, "a01", 2, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, want_a1);
+	CU_ASSERT_EQUAL(pages, 3);
+	CU_ASSERT_EQUAL(acme_walk(db, 1, "a03", 2, got, sizeof(got), &pages), 0);
+	CU_ASSERT_STRING_EQUAL(got, "");
+
+	/* No NEXT_ROW wanted: the first page alone; a negative cursor is
+	 * no cursor. */
+	CU_ASSERT_EQUAL_FATAL(db_acme_account_list(db, 0, 3, &a, &n, NULL, &err), 0);
+	CU_ASSERT(n == 3 && strcmp(a[0].id, "a12") == 0);
+	db_acme_account_array_free(a, n);
+	CU_ASSERT_EQUAL(db_acme_account_list(db, -1, 3, &a, &n, &next, &err), -1);
+	CU_ASSERT_EQUAL(db_acme_order_list(db, NULL, -1, 3, NULL, &n, &next, &err), -1);
+	db_close(db);
+}
+
 struct racer {
 	const char *path;
 	const char *token;
@@ -4499,6 +4636,8 @@ main(void)
 		{ "consumes, refunds, expires and revokes tokens", test_tokens },
 		{ "lists tokens by keyset pages, the usable ones by their index",
 		  test_token_pages },
+		{ "lists ACME accounts and orders by keyset pages, newest made first",
+		  test_acme_pages },
 		{ "lets exactly one of four connections consume a one-use token",
 		  test_token_race },
 		{ "lists the append-only audit log by time, page and limit",

@@ -26,6 +26,7 @@
 
 #include "ca/acme.h"
 #include "ca/ca.h"
+#include "db/db.h"     /* ACME fixtures for the listings: no ACME client here */
 #include "util/log.h"
 #include "web/acme.h"
 #include "web/addr.h"
@@ -2367,8 +2368,9 @@ concrete_path(const char *pattern, char *out, size_t size)
 	out[o < size ? o : size - 1] = '\0';
 }
 
-/* Dispatch METHOD PATH over HTTPS from a fresh client address (so the
- * failures of one case never rate-limit the next) through TABLE. */
+/* Dispatch METHOD PATH (with a query string, if any) over HTTPS from a
+ * fresh client address (so the failures of one case never rate-limit the
+ * next) through TABLE. */
 static int
 dispatch_store(const struct web_route *table, size_t n, const char *method,
 	       const char *path, const char *authz, struct web_reply *rep)
@@ -2383,7 +2385,10 @@ dispatch_store(const struct web_route *table, size_t n, const char *method,
 	snprintf(client, sizeof(client), "2001:db8:%x::1", client_no);
 	memset(&rq, 0, sizeof(rq));
 	rq.uri = path;
-	rq.path_len = strlen(path);
+	/* A query string, if any, as dispatch() gives it. */
+	rq.path_len = strcspn(path, "?");
+	if (path[rq.path_len] == '?')
+		rq.query = path + rq.path_len + 1;
 	rq.method = method;
 	rq.client = client;
 	rq.client_key = key;
@@ -2612,6 +2617,137 @@ test_approve_again_names_the_serial(void)
 	web_reply_clear(&rep);
 }
 
+/* Walk GET PATH (with "?limit=2", "cursor" added) through ROUTES as the
+ * admin, the ids of MEMBER's entries joined by spaces into OUT (of
+ * SIZE). The number of pages, or -1 if one failed or the walk did not end
+ * within 20 pages. */
+static int
+acme_list_walk(const struct web_route *routes, size_t nroutes,
+	       const char *path, const char *member, char *out, size_t size)
+{
+	char authz[CA_TOKEN_MAX + 16], uri[256], cursor[64] = "";
+	struct web_reply rep;
+	size_t len = 0;
+
+	snprintf(authz, sizeof(authz), "Bearer %s", g_admin);
+	out[0] = '\0';
+	for (int pages = 1; pages <= 20; pages++) {
+		json_t *j, *a, *nc;
+		int st;
+
+		snprintf(uri, sizeof(uri), "%s%slimit=2%s%s", path,
+			 strchr(path, '?') != NULL ? "&" : "?",
+			 cursor[0] != '\0' ? "&cursor=" : "", cursor);
+		st = dispatch_store(routes, nroutes, "GET", uri, authz, &rep);
+		j = reply_body(&rep);
+		web_reply_clear(&rep);
+		if (st != 200 || j == NULL) {
+			json_decref(j);
+			return -1;
+		}
+		a = json_object_get(j, member);
+		nc = json_object_get(j, "next_cursor");
+		for (size_t i = 0; i < json_array_size(a); i++)
+			len += (size_t)snprintf(out + len, size - len, "%s%s",
+						len > 0 ? " " : "",
+						json_string_value(json_object_get(
+							json_array_get(a, i), "id")));
+		/* "next_cursor" is always there: a string, or null at the end. */
+		if (json_array_size(a) > 2 || len >= size ||
+		    (!json_is_null(nc) && !json_is_string(nc))) {
+			json_decref(j);
+			return -1;
+		}
+		if (json_is_null(nc)) {
+			json_decref(j);
+			return pages;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", json_string_value(nc));
+		json_decref(j);
+	}
+	return -1;
+}
+
+/* The admin's ACME listings page as the token listing does: "cursor" in,
+ * "next_cursor" out, every row once, newest first, an account's orders
+ * apart; a cursor that is not one is 400 bad_parameter, a certificate
+ * listing's expiry cursor 400 bad_cursor, as for the other listings. */
+static void
+test_acme_list_pages(void)
+{
+	static const struct {
+		const char *query, *code;
+	} bad[] = {
+		{ "cursor=abc", "bad_parameter" }, { "cursor=0", "bad_parameter" },
+		{ "cursor=-3", "bad_parameter" }, { "cursor=07", "bad_parameter" },
+		{ "cursor=", "bad_parameter" },
+		{ "cursor=99999999999999999999", "bad_parameter" },
+		{ "cursor=5.3", "bad_cursor" }, { "cursor=1&cursor=2", "bad_query" },
+	};
+	const struct web_route *routes;
+	char path[PATH_MAX], got[512], authz[CA_TOKEN_MAX + 16], uri[128];
+	struct db_acme_account acc;
+	struct db_acme_order ord;
+	struct web_reply rep;
+	struct mica_err err;
+	struct db *db = NULL;
+	size_t n;
+
+	routes = web_routes(&n);
+	/* Accounts and orders straight into the store (a second connection):
+	 * no ACME client runs here. */
+	snprintf(path, sizeof(path), "%s/ca/%s", g_tmp, CA_DB_FILE);
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	for (int i = 1; i <= 5; i++) {
+		memset(&acc, 0, sizeof(acc));
+		snprintf(acc.id, sizeof(acc.id), "%x", 0xaa0 + i);
+		memset(acc.thumbprint, 0xa0 + i, sizeof(acc.thumbprint));
+		acc.jwk = (char *)"{}";
+		acc.created_at = 1700000000 + i;
+		CU_ASSERT_EQUAL_FATAL(db_acme_account_insert(db, &acc, &err), 0);
+	}
+	for (int i = 1; i <= 3; i++) {
+		memset(&ord, 0, sizeof(ord));
+		snprintf(ord.id, sizeof(ord.id), "%x", 0xbb0 + i);
+		snprintf(ord.account_id, sizeof(ord.account_id), "%s", i == 2 ? "aa2" : "aa1");
+		snprintf(ord.status, sizeof(ord.status), "pending");
+		ord.names = (char *)"www.contoso.test";
+		ord.profile = (char *)"server";
+		ord.created_at = 1700000000 + i;
+		ord.expires = 1700086400;
+		CU_ASSERT_EQUAL_FATAL(db_acme_order_insert(db, &ord, &err), 0);
+	}
+	db_close(db);
+
+	CU_ASSERT_EQUAL(acme_list_walk(routes, n, "/api/v1/acme/accounts", "accounts",
+				       got, sizeof(got)), 3);
+	CU_ASSERT_STRING_EQUAL(got, "aa5 aa4 aa3 aa2 aa1");
+	CU_ASSERT_EQUAL(acme_list_walk(routes, n, "/api/v1/acme/orders", "orders",
+				       got, sizeof(got)), 2);
+	CU_ASSERT_STRING_EQUAL(got, "bb3 bb2 bb1");
+	CU_ASSERT_EQUAL(acme_list_walk(routes, n, "/api/v1/acme/orders?account=aa1",
+				       "orders", got, sizeof(got)), 1);
+	CU_ASSERT_STRING_EQUAL(got, "bb3 bb1");
+
+	snprintf(authz, sizeof(authz), "Bearer %s", g_admin);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (int k = 0; k < 2; k++) {
+			json_t *j;
+
+			snprintf(uri, sizeof(uri), "/api/v1/acme/%s?%s",
+				 k == 0 ? "accounts" : "orders", bad[i].query);
+			CU_ASSERT_EQUAL(dispatch_store(routes, n, "GET", uri, authz, &rep), 400);
+			j = reply_body(&rep);
+			CU_ASSERT_PTR_NOT_NULL(j);
+			if (j != NULL)
+				CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+						       bad[i].code);
+			json_decref(j);
+			web_reply_clear(&rep);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -2676,6 +2812,8 @@ main(void)
 			 test_acme_problem_nonce) ||
 	    !CU_add_test(s, "pools the engine handles: one per request running, reused by any thread",
 			 test_handle_pool) ||
+	    !CU_add_test(s, "pages the ACME accounts and orders by cursor; a bad cursor is a 400",
+			 test_acme_list_pages) ||
 	    !CU_add_test(s, "approving an issued request again: 409 with the certificate's serial",
 			 test_approve_again_names_the_serial)) {
 		CU_cleanup_registry();

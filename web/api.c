@@ -346,15 +346,16 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 
 /* The text of a listing cursor: for certificates "ID" in the newest-first
  * order, "KEY.ID" in the expiry orders (KEY the last row's notAfter); for
- * requests and tokens "ID" (the last row's place in the order recorded);
- * written by cursor_json, read back by cursor_parse. Both parts are whole decimal
+ * requests, tokens and ACME accounts and orders "ID" (the last row's place
+ * in the order recorded); written by web_cursor_json, read back by
+ * web_cursor_parse. Both parts are whole decimal
  * numbers, ID at least 1, KEY at least 0, neither above INT64_MAX: a
  * cursor is short, and anything else is refused before the store sees it
  * (which then checks that it belongs to the order asked for). */
 #define CURSOR_TEXT_MAX 40
 
-static int
-cursor_parse(const char *s, struct ca_cursor *out, struct mica_err *err)
+int
+web_cursor_parse(const char *s, struct ca_cursor *out, struct mica_err *err)
 {
 	char key[CURSOR_TEXT_MAX + 1];
 	const char *dot;
@@ -385,8 +386,8 @@ bad:
 			    "of a previous page");
 }
 
-static json_t *
-cursor_json(const struct ca_cursor *c)
+json_t *
+web_cursor_json(const struct ca_cursor *c)
 {
 	char t[CURSOR_TEXT_MAX + 1];
 
@@ -499,7 +500,7 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "status must be pending, issued, denied or all");
 	if (web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0 ||
-	    cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0)
+	    web_cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0)
 		return -1;
 	if (ca_request_list(c->ca, c->p, status, &after, (int)limit, &v, &n,
 			    &next, err) != 0)
@@ -512,7 +513,7 @@ web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	if ((o = list_object("requests", arr)) == NULL ||
-	    json_object_set_new(o, "next_cursor", cursor_json(&next)) != 0) {
+	    json_object_set_new(o, "next_cursor", web_cursor_json(&next)) != 0) {
 		json_decref(o);
 		goto oom;
 	}
@@ -679,7 +680,7 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 				    "status must be valid, revoked, expired, issuing or all");
 	if (web_query_int(c->q, "expiring_days", 1, 3650, 0, &exp_days, err) != 0 ||
 	    web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0 ||
-	    cursor_parse(web_query_get(c->q, "cursor"), &f.cursor, err) != 0)
+	    web_cursor_parse(web_query_get(c->q, "cursor"), &f.cursor, err) != 0)
 		return -1;
 	if (nm != NULL) {
 		if (strlen(nm) > NAME_FILTER_MAX)
@@ -707,7 +708,7 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	if ((o = list_object("certificates", arr)) == NULL ||
-	    json_object_set_new(o, "next_cursor", cursor_json(&next)) != 0) {
+	    json_object_set_new(o, "next_cursor", web_cursor_json(&next)) != 0) {
 		json_decref(o);
 		goto oom;
 	}
@@ -1153,7 +1154,7 @@ web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "status must be active or all");
 	if (web_query_int(c->q, "limit", 1, 1000, 100, &limit, err) != 0 ||
-	    cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0)
+	    web_cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0)
 		return -1;
 	if (ca_token_list(c->ca, c->p, filter, &after, (int)limit, &v, &n,
 			  &next, err) != 0)
@@ -1166,7 +1167,7 @@ web_h_token_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto oom;
 		}
 	if ((o = list_object("tokens", arr)) == NULL ||
-	    json_object_set_new(o, "next_cursor", cursor_json(&next)) != 0) {
+	    json_object_set_new(o, "next_cursor", web_cursor_json(&next)) != 0) {
 		json_decref(o);
 		goto oom;
 	}

@@ -45,6 +45,14 @@ int web_no_body(struct web_ctx *c, struct mica_err *err);
 int web_scope_warning(struct web_ctx *c, const struct ca_token_spec *ts,
 		      json_t *o);
 
+/* A listing's "cursor" query parameter S (NULL: none, the first page)
+ * into OUT; MICA_E_BADREQ "bad_parameter" unless it is the text of a
+ * next_cursor (all zero in OUT then). */
+int web_cursor_parse(const char *s, struct ca_cursor *out, struct mica_err *err);
+/* The "next_cursor" of a listing: C as text, JSON null when C->id is 0
+ * (no page follows). New reference, NULL when out of memory. */
+json_t *web_cursor_json(const struct ca_cursor *c);
+
 /* Handlers (api.c), referenced by the route table. */
 int web_h_ca_der(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_ca_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

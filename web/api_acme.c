@@ -60,18 +60,24 @@ web_h_api_acme_accounts(struct web_ctx *c, struct web_reply *rep,
 			struct mica_err *err)
 {
 	struct ca_acme_account *v = NULL;
+	struct ca_cursor after, next;
 	size_t n = 0;
 	int64_t limit;
 	json_t *o, *a;
 
+	/* Keyset pages, as the token listing's: "cursor" in, "next_cursor"
+	 * out (web_cursor_parse). */
 	if (web_query_int(c->q, "limit", 1, 10000, 1000, &limit, err) != 0 ||
-	    ca_acme_account_list(c->ca, c->p, (int)limit, &v, &n, err) != 0)
+	    web_cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0 ||
+	    ca_acme_account_list(c->ca, c->p, &after, (int)limit, &v, &n, &next,
+				 err) != 0)
 		return -1;
 	o = json_object();
 	a = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, account_json(&v[i]));
 	json_object_set_new(o, "accounts", a);
+	json_object_set_new(o, "next_cursor", web_cursor_json(&next));
 	ca_acme_account_array_free(v, n);
 	return web_reply_json(rep, 200, o, 0, err);
 }
@@ -101,6 +107,7 @@ web_h_api_acme_orders(struct web_ctx *c, struct web_reply *rep,
 {
 	struct ca_acme_order *v = NULL;
 	const char *acct = web_query_get(c->q, "account");
+	struct ca_cursor after, next;
 	size_t n = 0;
 	int64_t limit;
 	json_t *o, *a;
@@ -109,13 +116,16 @@ web_h_api_acme_orders(struct web_ctx *c, struct web_reply *rep,
 		return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
 				    "account must be an account id");
 	if (web_query_int(c->q, "limit", 1, 10000, 100, &limit, err) != 0 ||
-	    ca_acme_order_list(c->ca, c->p, acct, (int)limit, &v, &n, err) != 0)
+	    web_cursor_parse(web_query_get(c->q, "cursor"), &after, err) != 0 ||
+	    ca_acme_order_list(c->ca, c->p, acct, &after, (int)limit, &v, &n,
+			       &next, err) != 0)
 		return -1;
 	o = json_object();
 	a = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, order_json(&v[i]));
 	json_object_set_new(o, "orders", a);
+	json_object_set_new(o, "next_cursor", web_cursor_json(&next));
 	ca_acme_order_array_free(v, n);
 	return web_reply_json(rep, 200, o, 0, err);
 }

@@ -86,9 +86,9 @@ static const struct web_route routes[] = {
 	{ "GET",    "/api/v1/status",      web_h_status,       WEB_AUTH_ADMIN, NULL },
 
 	/* The admin's view of ACME. */
-	{ "GET",    "/api/v1/acme/accounts",                 web_h_api_acme_accounts,   WEB_AUTH_ADMIN, "limit" },
+	{ "GET",    "/api/v1/acme/accounts",                 web_h_api_acme_accounts,   WEB_AUTH_ADMIN, "limit cursor" },
 	{ "POST",   "/api/v1/acme/accounts/{id}/deactivate", web_h_api_acme_deactivate, WEB_AUTH_ADMIN, NULL },
-	{ "GET",    "/api/v1/acme/orders",                   web_h_api_acme_orders,     WEB_AUTH_ADMIN, "account limit" },
+	{ "GET",    "/api/v1/acme/orders",                   web_h_api_acme_orders,     WEB_AUTH_ADMIN, "account limit cursor" },
 	{ "POST",   "/api/v1/acme/eab",                      web_h_api_acme_eab,        WEB_AUTH_ADMIN, NULL },
 
 	/* ACME (RFC 8555): every POST is a JWS the engine verifies. */
