@@ -1316,6 +1316,80 @@ test('the admin console, at desktop and phone widths', async () => {
   }
 });
 
+test('the admin console shows ACME accounts and orders a page at a time, "Show more" fetching each once', async () => {
+  // 120 accounts and 70 orders straight into the store: more than two
+  // pages of accounts and one of orders, with no ACME client to run.
+  const db = path.join(S.data, 'mica.db');
+  run('sqlite3', ['-cmd', '.timeout 30000', db,
+    'WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 120) ' +
+    "INSERT INTO acme_account (id, thumbprint, jwk, contact, created_at) SELECT printf('e%03x', i), " +
+    "randomblob(32), '{}', 'mailto:acme' || i || '@contoso.test', strftime('%s', 'now') FROM seq; " +
+    'WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 70) ' +
+    "INSERT INTO acme_order (id, account_id, names, profile, expires, created_at, updated_at) " +
+    "SELECT printf('f%03x', i), 'e001', 'o' || i || '.contoso.test', 'server', strftime('%s', 'now') + 86400, " +
+    "strftime('%s', 'now'), strftime('%s', 'now') FROM seq;"]);
+  const allAccounts = (await apiAdmin('/api/v1/acme/accounts?limit=10000')).accounts.map((a) => a.id);
+  const allOrders = (await apiAdmin('/api/v1/acme/orders?limit=10000')).orders.map((o) => o.id);
+  assert.ok(allAccounts.length >= 120 && allOrders.length >= 70);
+
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  const asked = [];
+  admin.on('request', (r) => { if (r.url().includes('/api/v1/acme/')) asked.push(r.url()); });
+  await adminSignIn(admin);
+  const count = (tb) => admin.locator(`#${tb} tr`).count();
+  await admin.waitForFunction(() => document.querySelectorAll('#acme-account-rows tr').length === 50 &&
+    document.querySelectorAll('#acme-order-rows tr').length === 50);
+  assert.equal(await admin.isHidden('#acme-accounts-more'), false);
+  assert.equal(await admin.isHidden('#acme-orders-more'), false);
+  assert.equal(await admin.getAttribute('#acme-accounts-more', 'aria-label'), 'Show more ACME accounts');
+
+  // A double click fetches the next page once: one request, 100 rows.
+  asked.length = 0;
+  await admin.dblclick('#acme-accounts-more');
+  await admin.waitForFunction(() => document.querySelectorAll('#acme-account-rows tr').length >= 100 &&
+    !document.querySelector('#acme-accounts-more').disabled);
+  const pages = asked.filter((u) => /\/acme\/accounts\?.*cursor=/.test(u));
+  assert.equal(pages.length, 1, pages.join(' '));
+  assert.equal(await count('acme-account-rows'), 100);
+  // To the end: every account once, in the API's order, and no more button.
+  for (let i = 0; i < 10 && !(await admin.isHidden('#acme-accounts-more')); i++) {
+    const before = await count('acme-account-rows');
+    await admin.click('#acme-accounts-more');
+    await admin.waitForFunction((n) => document.querySelectorAll('#acme-account-rows tr').length > n, before);
+  }
+  await admin.waitForSelector('#acme-accounts-more', { state: 'hidden' });
+  assert.deepEqual(await admin.$$eval('#acme-account-rows tr', (trs) => trs.map((t) => t.dataset.id)), allAccounts);
+  // The orders likewise.
+  await admin.dblclick('#acme-orders-more');
+  await admin.waitForFunction((n) => document.querySelectorAll('#acme-order-rows tr').length === n, allOrders.length);
+  await admin.waitForSelector('#acme-orders-more', { state: 'hidden' });
+  assert.equal(asked.filter((u) => /\/acme\/orders\?.*cursor=/.test(u)).length, 1);
+  assert.deepEqual(await admin.$$eval('#acme-order-rows tr', (trs) => trs.map((t) => t.dataset.id)), allOrders);
+
+  // Each Deactivate names its account; done from the keyboard, focus goes
+  // to Deactivate of the account now in its place.
+  const rowOf = (id) => `#acme-account-rows tr[data-id="${id}"]`;
+  const first = allAccounts[0];
+  assert.equal(await admin.getAttribute(`${rowOf(first)} .deactivate`, 'aria-label'),
+    `Deactivate ACME account ${first} (mailto:acme${parseInt(first.slice(1), 16)}@contoso.test)`);
+  await admin.focus(`${rowOf(first)} .deactivate`);
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector('#confirm[open]');
+  await admin.focus('#confirm-ok');
+  await admin.keyboard.press('Enter');
+  await expectFlash(admin, 'ok', new RegExp(`ACME account ${first} deactivated`));
+  await waitFor('focus on the next account\'s Deactivate', () => admin.evaluate((id) => {
+    const a = document.activeElement;
+    return a && a.classList.contains('deactivate') && a.closest('tr').dataset.id === id;
+  }, allAccounts[1]), 15000);
+  // The list started again from its first page.
+  assert.equal(await count('acme-account-rows'), 50);
+  assert.match(await admin.textContent(rowOf(first)), /deactivated/);
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

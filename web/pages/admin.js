@@ -17,10 +17,12 @@
   var certCursor = null;
   var tokCursor = null;
   var auditBefore = null;
+  var acmeAccCursor = null;
+  var acmeOrdCursor = null;
   /* Which listing the page shows: a new search or filter moves it on, and
      an answer to an older one (a "Show more" still under way) is dropped
      rather than appended to the new list with its cursor. */
-  var certGen = 0, tokGen = 0, auditGen = 0;
+  var certGen = 0, tokGen = 0, auditGen = 0, acmeAccGen = 0, acmeOrdGen = 0;
   /* The other certificates of a revoked key named in the message after a
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
@@ -121,7 +123,10 @@
     certCursor = null;
     tokCursor = null;
     auditBefore = null;
-    ['certs-more', 'tokens-more', 'audit-more'].forEach(function (id) { $(id).hidden = true; });
+    acmeAccCursor = null;
+    acmeOrdCursor = null;
+    ['certs-more', 'tokens-more', 'audit-more', 'acme-accounts-more', 'acme-orders-more']
+      .forEach(function (id) { $(id).hidden = true; });
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
     ['ca-facts', 'crl-facts', 'flash', 'live'].forEach(function (id) { mica.clear($(id)); });
     Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
@@ -796,18 +801,55 @@
 
   function loadAcme() {
     $('acme-dir').textContent = window.location.origin + '/acme/directory';
-    var accounts = call('/api/v1/acme/accounts?limit=100').then(function (res) {
+    return Promise.all([loadAcmeAccounts(false), loadAcmeOrders(false)]);
+  }
+
+  // A page of the ACME accounts, newest first; "Show more" the next one
+  // (cursor=the last page's next_cursor), as for tokens.
+  function loadAcmeAccounts(more) {
+    var q = ['limit=' + PAGE];
+    if (more === true && acmeAccCursor != null)
+      q.push('cursor=' + encodeURIComponent(acmeAccCursor));
+    else
+      more = false;
+    if (!more)
+      acmeAccGen++;
+    var gen = acmeAccGen;
+    return call('/api/v1/acme/accounts?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.accounts) || [];
-      fill('acme-account-rows', 'acme-accounts-empty', list, acmeAccountRow);
+      if (gen !== acmeAccGen)
+        return;
+      (more ? append : fill)('acme-account-rows', 'acme-accounts-empty', list, acmeAccountRow);
+      acmeAccCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
+      $('acme-accounts-more').hidden = acmeAccCursor == null;
     }, fail('ACME accounts'));
-    var orders = call('/api/v1/acme/orders?limit=50').then(function (res) {
+  }
+
+  // The same for the orders, every account's.
+  function loadAcmeOrders(more) {
+    var q = ['limit=' + PAGE];
+    if (more === true && acmeOrdCursor != null)
+      q.push('cursor=' + encodeURIComponent(acmeOrdCursor));
+    else
+      more = false;
+    if (!more)
+      acmeOrdGen++;
+    var gen = acmeOrdGen;
+    return call('/api/v1/acme/orders?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.orders) || [];
-      fill('acme-order-rows', 'acme-orders-empty', list, function (table, o) {
-        return row(table, [shortId(o.id), el('span', { 'class': 'names' }, names(o.names)), when(o.created_at),
-          o.serial ? shortId(o.serial) : '-', badge(o.status, o.error || null)]);
-      });
+      if (gen !== acmeOrdGen)
+        return;
+      (more ? append : fill)('acme-order-rows', 'acme-orders-empty', list, acmeOrderRow);
+      acmeOrdCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
+      $('acme-orders-more').hidden = acmeOrdCursor == null;
     }, fail('ACME orders'));
-    return Promise.all([accounts, orders]);
+  }
+
+  function acmeOrderRow(table, o) {
+    var tr = row(table, [shortId(o.id), el('span', { 'class': 'names' }, names(o.names)), when(o.created_at),
+      o.serial ? shortId(o.serial) : '-', badge(o.status, o.error || null)]);
+    tr.setAttribute('data-id', String(o.id));
+    return tr;
   }
 
   function acmeAccountRow(table, a) {
@@ -916,6 +958,8 @@
     $('mc-form').addEventListener('submit', downloadMobileconfig);
     $('eab-form').addEventListener('submit', createEab);
     $('acme-refresh').addEventListener('click', loadAcme);
+    moreButton('acme-accounts-more', loadAcmeAccounts);
+    moreButton('acme-orders-more', loadAcmeOrders);
     $('eab-kid-copy').addEventListener('click', function () {
       mica.copy($('eab-kid').value, $('eab-kid'), $('eab-kid-copy'));
     });
