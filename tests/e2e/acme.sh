@@ -15,7 +15,7 @@
 # must carry the right ACME error and issue nothing.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-need curl openssl python3 sqlite3
+need curl openssl python3 sqlite3 jq
 
 TOOL=$MICA_SRCDIR/tests/tools/acme_client.py
 W=$(mktmp)
@@ -661,6 +661,53 @@ CODE=$(curl -s --cacert "$W/root.pem" -o "$W/a.json" -w '%{http_code}' -H "Autho
 CODE=$(curl -s --cacert "$W/root.pem" -o "$W/o.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
 	"$S/api/v1/acme/orders?account=$ACCT")
 [ "$CODE" = 200 ] && grep -q '"valid"' "$W/o.json" && ok "GET /api/v1/acme/orders" || fail "API orders ($CODE)"
+# api_walk WHAT [QUERY]: the ids of every page of /api/v1/acme/WHAT, one
+# entry a page (limit=1), following next_cursor until it is null; the
+# number of pages in $W/pages. Nothing (and a failure) if a page is not
+# 200 or the walk does not end within 1000 pages.
+api_walk() {
+	local what=$1 q=${2:+$2&} cursor='' pages=0 code
+	while [ "$pages" -lt 1000 ]; do
+		pages=$((pages + 1))
+		code=$(curl -s --cacert "$W/root.pem" -o "$W/p.json" -w '%{http_code}' \
+			-H "Authorization: Bearer $ADM" \
+			"$S/api/v1/acme/$what?${q}limit=1${cursor:+&cursor=$cursor}")
+		[ "$code" = 200 ] || { fail "GET /api/v1/acme/$what page $pages: $code"; return 1; }
+		jq -r ".$what[].id" "$W/p.json"
+		cursor=$(jq -r '.next_cursor // empty' "$W/p.json")
+		[ -n "$cursor" ] || break
+	done
+	echo "$pages" > "$W/pages"
+}
+# Keyset pages: every account and order once, in the order of the whole
+# listing, however many pages it takes.
+for what in accounts orders; do
+	api_walk "$what" > "$W/walk.txt"
+	curl -s --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" \
+		"$S/api/v1/acme/$what?limit=10000" | jq -r ".$what[].id" > "$W/all.txt"
+	is "GET /api/v1/acme/$what?limit=10000 is one page (next_cursor null)" \
+		"$(curl -s --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" \
+			"$S/api/v1/acme/$what?limit=10000" | jq -c .next_cursor)" null
+	n=$(wc -l < "$W/all.txt")
+	[ "$n" -ge 2 ] && [ "$(cat "$W/pages")" = "$n" ] && cmp -s "$W/walk.txt" "$W/all.txt" &&
+		ok "GET /api/v1/acme/$what by pages of one: all $n, each once, in order ($(cat "$W/pages") pages)" ||
+		fail "$what by pages: $(tr '\n' ' ' < "$W/walk.txt") vs $(tr '\n' ' ' < "$W/all.txt")"
+done
+api_walk orders "account=$ACCT" > "$W/walk.txt"
+curl -s --cacert "$W/root.pem" -H "Authorization: Bearer $ADM" \
+	"$S/api/v1/acme/orders?account=$ACCT&limit=10000" | jq -r '.orders[].id' > "$W/all.txt"
+cmp -s "$W/walk.txt" "$W/all.txt" && [ -s "$W/all.txt" ] &&
+	ok "GET /api/v1/acme/orders?account=...: an account's orders by pages too" ||
+	fail "an account's orders by pages"
+for c in abc 0 -1 012 1.x; do
+	CODE=$(curl -s --cacert "$W/root.pem" -o "$W/e.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+		"$S/api/v1/acme/accounts?cursor=$c")
+	is "GET /api/v1/acme/accounts?cursor=$c: 400 bad_parameter" "$CODE $(jq -r .error "$W/e.json")" "400 bad_parameter"
+done
+CODE=$(curl -s --cacert "$W/root.pem" -o "$W/e.json" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
+	"$S/api/v1/acme/orders?cursor=5.3")
+is "GET /api/v1/acme/orders with a certificate listing's expiry cursor: 400 bad_cursor" \
+	"$CODE $(jq -r .error "$W/e.json")" "400 bad_cursor"
 # The command line's --json is the API's objects, key for key and in
 # order (a jq filter written for one reads the other): the contact an
 # array, deactivated_at, an order's profile and expires.
