@@ -838,7 +838,11 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 		mica_hex_encode(r.ids[i].serial, r.ids[i].serial_len, hex[i]);
 
 	/* The common case, RFC 5019's: one SHA-1 CertID and no nonce,
-	 * answered with the response signed ahead of time. */
+	 * answered with the response signed ahead of time. That response
+	 * echoes the SHA-1 CertID, and is found by serial alone: a CertID of
+	 * any other hash must never get it (RFC 6960 4.2.1: the client
+	 * matches the CertID it sent, as 'openssl ocsp' does, exactly), so
+	 * it is signed for its own CertID below. */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    r.ids[0].serial_len > 0) {
 		int got = stored_answer(ca, k, hex[0], now, out, &e);
@@ -886,7 +890,8 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 		return answer_error(out, CA_OCSP_TRY_LATER, err);
 	if (never == 0 && !fresh_ration(o)) {
 		/* Signing for each request has used its ration: the one
-		 * signed ahead of time, for everyone, if there is one. */
+		 * signed ahead of time, for everyone, if there is one (for
+		 * a SHA-1 CertID only, the one it echoes). */
 		int got = r.nids == 1 && r.ids[0].hash == CA_OCSP_SHA1 ?
 			  stored_answer(ca, k, hex[0], now, out, &e) : 0;
 
@@ -916,7 +921,8 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	if (never > 0 && r.nids == 1)
 		unknown_put(o, &r.ids[0], out->der, out->der_len,
 			    out->this_update, out->next_update);
-	/* Keep what the background refresh would have made. */
+	/* Keep what the background refresh would have made (its SHA-1
+	 * CertID: nothing else is stored by serial). */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    st[0].status >= DB_CERT_VALID) {
 		struct put_tx x = { hex[0], &st[0], &sresp,

@@ -55,8 +55,18 @@ enum ca_ocsp_cstatus {
 	CA_OCSP_UNKNOWN = 2,
 };
 
-/* The hash of a CertID: SHA-1 (what RFC 5019 clients send) or SHA-256. */
-enum ca_ocsp_hash { CA_OCSP_SHA1 = 1, CA_OCSP_SHA256 = 2 };
+/* The hash of a CertID: SHA-1 (what RFC 5019 clients send), SHA-256,
+ * SHA-384 or SHA-512 (RFC 5754 2's OIDs). */
+enum ca_ocsp_hash {
+	CA_OCSP_SHA1 = 1,
+	CA_OCSP_SHA256 = 2,
+	CA_OCSP_SHA384 = 3,
+	CA_OCSP_SHA512 = 4,
+};
+
+/* The digest length of HASH (enum ca_ocsp_hash): 20, 32, 48 or 64; 0 for
+ * anything else. */
+size_t ca_ocsp_hash_len(int hash);
 
 /* A CertID (RFC 6960 4.1.1) as read from a request. */
 struct ca_ocsp_certid {
@@ -65,7 +75,7 @@ struct ca_ocsp_certid {
 	size_t raw_len;
 	const unsigned char *name_hash;    /* issuerNameHash, into the input */
 	const unsigned char *key_hash;     /* issuerKeyHash, into the input */
-	size_t hash_len;                   /* 20 or 32 */
+	size_t hash_len;                   /* ca_ocsp_hash_len(hash) */
 	unsigned char serial[20];          /* magnitude, no leading zero */
 	size_t serial_len;                 /* 1..20; 0: a serial no
 					    * certificate of mica's has
@@ -85,8 +95,9 @@ struct ca_ocsp_req {
  * Read an OCSPRequest (RFC 6960 4.1.1) strictly: DER only, the whole
  * input consumed, at most CA_OCSP_REQ_MAX octets; version absent or v1;
  * a requestorName and a signature are read and ignored (mica answers
- * anyone, RFC 5019 2.1.2); 1..CA_OCSP_IDS_MAX CertIDs, each with SHA-1 or
- * SHA-256 (parameters NULL or absent), hashes of that length and any
+ * anyone, RFC 5019 2.1.2); 1..CA_OCSP_IDS_MAX CertIDs, each with SHA-1,
+ * SHA-256, SHA-384 or SHA-512 (parameters NULL or absent; any other
+ * algorithm is refused), hashes of that length and any
  * INTEGER serial (one no certificate has is answered unknown); request
  * extensions: the nonce
  * (1..128 octets, RFC 9654), others ignored unless critical; no
@@ -96,11 +107,14 @@ struct ca_ocsp_req {
 int ca_ocsp_req_parse(const unsigned char *der, size_t len,
 		      struct ca_ocsp_req *out, struct mica_err *err);
 
-/* What a CertID must hash to for one issuer: SHA-1 and SHA-256 of its
- * subject Name (whole DER) and of its subjectPublicKey BIT STRING value. */
+/* What a CertID must hash to for one issuer: each hash of enum
+ * ca_ocsp_hash of its subject Name (whole DER) and of its subjectPublicKey
+ * BIT STRING value. key1 is also the KeyHash of a responderID byKey. */
 struct ca_ocsp_issuer {
 	unsigned char name1[20], key1[20];
 	unsigned char name256[32], key256[32];
+	unsigned char name384[48], key384[48];
+	unsigned char name512[64], key512[64];
 };
 
 /* Fill *OUT from the issuer's SUBJECT and SPKI (whole elements). */
@@ -117,11 +131,14 @@ int ca_ocsp_certid_is(const struct ca_ocsp_certid *id,
 int ca_ocsp_key_hash(const unsigned char *spki, size_t spki_len,
 		     unsigned char out[20], struct mica_err *err);
 
-/* Longest CertID ca_ocsp_certid_encode writes. */
-#define CA_OCSP_CERTID_MAX 128
+/* Longest CertID ca_ocsp_certid_encode writes (173 octets: SHA-512, a
+ * 20-octet serial with its leading zero), and the longest a client's is
+ * kept in the responder's memory (ca/ocsp.c's answers of serials never
+ * issued). */
+#define CA_OCSP_CERTID_MAX 192
 
 /* Write the CertID of SERIAL (magnitude, 1..20 octets, no leading zero)
- * under IS with HASH into OUT; *LEN its length. */
+ * under IS with HASH (enum ca_ocsp_hash) into OUT; *LEN its length. */
 int ca_ocsp_certid_encode(int hash, const struct ca_ocsp_issuer *is,
 			  const unsigned char *serial, size_t serial_len,
 			  unsigned char out[CA_OCSP_CERTID_MAX], size_t *len,

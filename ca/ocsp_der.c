@@ -9,16 +9,82 @@
 
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/sha512.h>
 
 #include "ca/ca.h"          /* ca_reason_valid */
 #include "ca/der.h"
 #include "ca/signcheck.h"   /* CA_SIGN_CLOCK_SLACK */
 
-/* id-sha1 1.3.14.3.2.26 and id-sha256 2.16.840.1.101.3.4.2.1 */
+/* The hashAlgorithms a CertID may name (RFC 6960 4.1.1 leaves it open):
+ * id-sha1 1.3.14.3.2.26, what RFC 5019 clients send; id-sha256, -sha384
+ * and -sha512 2.16.840.1.101.3.4.2.1..3 (RFC 5754 2), which clients that
+ * follow their signature's hash send ('openssl ocsp -sha384'). */
 static const unsigned char OID_SHA1[] = { 0x2b, 0x0e, 0x03, 0x02, 0x1a };
 static const unsigned char OID_SHA256[] = {
 	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
 };
+static const unsigned char OID_SHA384[] = {
+	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
+};
+static const unsigned char OID_SHA512[] = {
+	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
+};
+
+static const struct hash_alg {
+	int hash;                      /* enum ca_ocsp_hash */
+	const unsigned char *oid;
+	size_t oid_len;
+	size_t len;                    /* octets of its digest */
+} HASHES[] = {
+	{ CA_OCSP_SHA1, OID_SHA1, sizeof(OID_SHA1), 20 },
+	{ CA_OCSP_SHA256, OID_SHA256, sizeof(OID_SHA256), 32 },
+	{ CA_OCSP_SHA384, OID_SHA384, sizeof(OID_SHA384), 48 },
+	{ CA_OCSP_SHA512, OID_SHA512, sizeof(OID_SHA512), 64 },
+};
+
+static const struct hash_alg *
+hash_alg(int hash)
+{
+	for (size_t i = 0; i < sizeof(HASHES) / sizeof(HASHES[0]); i++)
+		if (HASHES[i].hash == hash)
+			return &HASHES[i];
+	return NULL;
+}
+
+size_t
+ca_ocsp_hash_len(int hash)
+{
+	const struct hash_alg *h = hash_alg(hash);
+
+	return h != NULL ? h->len : 0;
+}
+
+/* IS's issuerNameHash and issuerKeyHash under HASH (known). */
+static void
+issuer_of(const struct ca_ocsp_issuer *is, int hash,
+	  const unsigned char **name, const unsigned char **key)
+{
+	switch (hash) {
+	case CA_OCSP_SHA1:
+		*name = is->name1;
+		*key = is->key1;
+		break;
+	case CA_OCSP_SHA256:
+		*name = is->name256;
+		*key = is->key256;
+		break;
+	case CA_OCSP_SHA384:
+		*name = is->name384;
+		*key = is->key384;
+		break;
+	default:
+		assert(hash == CA_OCSP_SHA512);
+		*name = is->name512;
+		*key = is->key512;
+		break;
+	}
+}
+
 /* id-pkix-ocsp-nonce 1.3.6.1.5.5.7.48.1.2, id-pkix-ocsp-basic ...48.1.1 */
 static const unsigned char OID_NONCE[] = {
 	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02,
@@ -34,25 +100,28 @@ malformed(struct mica_err *err, const char *what)
 			    "malformed OCSP request: %s", what);
 }
 
-/* AlgorithmIdentifier of SHA-1 or SHA-256, parameters NULL or absent
- * (RFC 5754 2: both are seen). *HASH gets enum ca_ocsp_hash. */
+/* AlgorithmIdentifier of one of HASHES, parameters NULL or absent (RFC
+ * 5754 2: both are seen). *HASH gets enum ca_ocsp_hash. Any other
+ * algorithm (MD5, a made-up OID) is refused: mica cannot tell whether
+ * such a CertID names its CA, and must not guess. */
 static int
 get_hash_alg(struct ca_der_cur *c, int *hash, struct mica_err *err)
 {
 	struct ca_der_cur alg;
 	const unsigned char *oid, *v;
-	size_t oid_len, n;
+	size_t oid_len, n, i;
 
 	if (ca_der_enter(c, CA_DER_SEQUENCE, &alg, err) < 0 ||
 	    ca_der_get_oid(&alg, &oid, &oid_len, err) < 0)
 		return -1;
-	if (ca_der_oid_eq(oid, oid_len, OID_SHA1, sizeof(OID_SHA1)))
-		*hash = CA_OCSP_SHA1;
-	else if (ca_der_oid_eq(oid, oid_len, OID_SHA256, sizeof(OID_SHA256)))
-		*hash = CA_OCSP_SHA256;
-	else
+	for (i = 0; i < sizeof(HASHES) / sizeof(HASHES[0]); i++)
+		if (ca_der_oid_eq(oid, oid_len, HASHES[i].oid,
+				  HASHES[i].oid_len))
+			break;
+	if (i == sizeof(HASHES) / sizeof(HASHES[0]))
 		return mica_err_set(err, MICA_E_BADREQ, "malformed_ocsp",
 				    "unsupported hash algorithm in a CertID");
+	*hash = HASHES[i].hash;
 	if (!ca_der_empty(&alg) &&
 	    (ca_der_get_tlv(&alg, CA_DER_NULL, &v, &n, err) < 0 || n != 0))
 		return malformed(err, "hash parameters");
@@ -78,7 +147,7 @@ get_certid(struct ca_der_cur *c, struct ca_ocsp_certid *id,
 	    ca_der_get_tlv(&in, CA_DER_OCTET_STRING, &id->key_hash, &n2,
 			   err) < 0)
 		return -1;
-	id->hash_len = id->hash == CA_OCSP_SHA1 ? 20 : 32;
+	id->hash_len = ca_ocsp_hash_len(id->hash);
 	if (n != id->hash_len || n2 != id->hash_len)
 		return malformed(err, "CertID hash of the wrong length");
 	/* Any INTEGER is a CertificateSerialNumber the request may ask
@@ -290,7 +359,11 @@ ca_ocsp_issuer_hashes(const unsigned char *subject, size_t subject_len,
 	if (mbedtls_sha1(subject, subject_len, out->name1) != 0 ||
 	    mbedtls_sha1(key, key_len, out->key1) != 0 ||
 	    mbedtls_sha256(subject, subject_len, out->name256, 0) != 0 ||
-	    mbedtls_sha256(key, key_len, out->key256, 0) != 0)
+	    mbedtls_sha256(key, key_len, out->key256, 0) != 0 ||
+	    mbedtls_sha512(subject, subject_len, out->name384, 1) != 0 ||
+	    mbedtls_sha512(key, key_len, out->key384, 1) != 0 ||
+	    mbedtls_sha512(subject, subject_len, out->name512, 0) != 0 ||
+	    mbedtls_sha512(key, key_len, out->key512, 0) != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "hash_failed",
 				    "hashing failed");
 	return 0;
@@ -314,14 +387,15 @@ int
 ca_ocsp_certid_is(const struct ca_ocsp_certid *id,
 		  const struct ca_ocsp_issuer *is)
 {
+	const unsigned char *name, *key;
+
+	if (ca_ocsp_hash_len(id->hash) == 0 ||
+	    id->hash_len != ca_ocsp_hash_len(id->hash))
+		return 0;
+	issuer_of(is, id->hash, &name, &key);
 	/* Public values: no need for constant time. */
-	if (id->hash == CA_OCSP_SHA1 && id->hash_len == 20)
-		return memcmp(id->name_hash, is->name1, 20) == 0 &&
-		       memcmp(id->key_hash, is->key1, 20) == 0;
-	if (id->hash == CA_OCSP_SHA256 && id->hash_len == 32)
-		return memcmp(id->name_hash, is->name256, 32) == 0 &&
-		       memcmp(id->key_hash, is->key256, 32) == 0;
-	return 0;
+	return memcmp(id->name_hash, name, id->hash_len) == 0 &&
+	       memcmp(id->key_hash, key, id->hash_len) == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -341,20 +415,21 @@ ca_ocsp_certid_encode(int hash, const struct ca_ocsp_issuer *is,
 		      unsigned char out[CA_OCSP_CERTID_MAX], size_t *len,
 		      struct mica_err *err)
 {
+	const struct hash_alg *h = hash_alg(hash);
+	const unsigned char *oid, *nh, *kh;
 	struct ca_der_w w;
-	const unsigned char *oid = hash == CA_OCSP_SHA1 ? OID_SHA1 : OID_SHA256;
-	const unsigned char *nh = hash == CA_OCSP_SHA1 ? is->name1 : is->name256;
-	const unsigned char *kh = hash == CA_OCSP_SHA1 ? is->key1 : is->key256;
-	size_t oid_len = hash == CA_OCSP_SHA1 ? sizeof(OID_SHA1) :
-			 sizeof(OID_SHA256);
-	size_t hl = hash == CA_OCSP_SHA1 ? 20 : 32, alg, ser, body;
+	size_t oid_len, hl, alg, ser, body;
 	int pad;
 
-	if ((hash != CA_OCSP_SHA1 && hash != CA_OCSP_SHA256) ||
+	if (h == NULL || is == NULL ||
 	    serial == NULL || serial_len == 0 || serial_len > 20 ||
 	    serial[0] == 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "bad_argument",
 				    "bad CertID");
+	oid = h->oid;
+	oid_len = h->oid_len;
+	hl = h->len;
+	issuer_of(is, hash, &nh, &kh);
 	pad = (serial[0] & 0x80) != 0;
 	alg = tlv(oid_len) + 2;
 	ser = serial_len + (size_t)pad;

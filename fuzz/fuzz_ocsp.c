@@ -5,7 +5,8 @@
  * holder of the OCSP key.
  *
  * The input is an OCSPRequest (the seeds are requests OpenSSL made: SHA-1
- * and SHA-256 CertIDs, with and without a nonce). Checked: the reader
+ * and SHA-256 CertIDs, with and without a nonce; SHA-384 and SHA-512
+ * ones are read too). Checked: the reader
  * returns 0 or -1, fails as malformedRequest (MICA_E_BADREQ,
  * "malformed_ocsp", a clean message) with nothing left in its output, and
  * on success says only what the input holds: 1..CA_OCSP_IDS_MAX CertIDs
@@ -31,6 +32,20 @@ inside(const uint8_t *data, size_t size, const unsigned char *p, size_t n)
 	return p >= data && n <= size && p + n <= data + size;
 }
 
+/* The hashes of IS that a CertID with HASH is compared with; NULL for a
+ * hash the reader should never have returned. */
+static unsigned char *
+issuer_hashes(struct ca_ocsp_issuer *is, int hash, unsigned char **key)
+{
+	switch (hash) {
+	case CA_OCSP_SHA1:   *key = is->key1;   return is->name1;
+	case CA_OCSP_SHA256: *key = is->key256; return is->name256;
+	case CA_OCSP_SHA384: *key = is->key384; return is->name384;
+	case CA_OCSP_SHA512: *key = is->key512; return is->name512;
+	default:             *key = NULL;       return NULL;
+	}
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -51,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned char *tbs = NULL, other[20];
 	size_t tbs_len = 0, i;
 	int64_t now = (int64_t)time(NULL);
-	int rc, consistent = 1, have1 = 0, have256 = 0;
+	int rc, consistent = 1, have[CA_OCSP_SHA512 + 1] = { 0 };
 
 	mica_err_clear(&err);
 	rc = ca_ocsp_req_parse(data, size, &r, &err);
@@ -72,12 +87,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&is, 0, sizeof(is));
 	for (i = 0; i < r.nids; i++) {
 		const struct ca_ocsp_certid *id = &r.ids[i];
-		unsigned char *n = id->hash == CA_OCSP_SHA1 ? is.name1 : is.name256;
-		unsigned char *k = id->hash == CA_OCSP_SHA1 ? is.key1 : is.key256;
-		int *have = id->hash == CA_OCSP_SHA1 ? &have1 : &have256;
+		unsigned char *k, *n = issuer_hashes(&is, id->hash, &k);
 
-		if ((id->hash != CA_OCSP_SHA1 && id->hash != CA_OCSP_SHA256) ||
-		    id->hash_len != (id->hash == CA_OCSP_SHA1 ? 20u : 32u))
+		if (n == NULL || id->hash_len != ca_ocsp_hash_len(id->hash))
 			fuzz_fail("CertID %zu: hash %d of %zu octets", i, id->hash,
 				  id->hash_len);
 		if (!inside(data, size, id->raw, id->raw_len) ||
@@ -89,10 +101,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (id->serial_len > 20 || (id->serial_len > 0 && id->serial[0] == 0))
 			fuzz_fail("CertID %zu: serial of %zu octets", i, id->serial_len);
 		/* The issuer the CertIDs name, if they all name one. */
-		if (!*have) {
+		if (!have[id->hash]) {
 			memcpy(n, id->name_hash, id->hash_len);
 			memcpy(k, id->key_hash, id->hash_len);
-			*have = 1;
+			have[id->hash] = 1;
 		} else if (memcmp(n, id->name_hash, id->hash_len) != 0 ||
 			   memcmp(k, id->key_hash, id->hash_len) != 0) {
 			consistent = 0;

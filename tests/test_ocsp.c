@@ -102,7 +102,7 @@ wrap(struct buf *o, unsigned tag)
 /* What a request holds; the builder writes it. */
 struct reqspec {
 	int nids;                 /* CertIDs (each the same) */
-	int hash;                 /* CA_OCSP_SHA1 / SHA256 */
+	int hash;                 /* enum ca_ocsp_hash */
 	const unsigned char *certid;   /* raw CertID to use, else built */
 	size_t certid_len;
 	int nonce_len;            /* -1: none */
@@ -141,10 +141,8 @@ build_req(const struct reqspec *s, struct buf *out)
 	struct mica_err err;
 
 	if (cid == NULL) {
-		CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(
-			s->hash == CA_OCSP_SHA256 ? CA_OCSP_SHA256 :
-			CA_OCSP_SHA1, &g_is, g_serial, sizeof(g_serial),
-			certid, &cid_len, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(s->hash, &g_is,
+			g_serial, sizeof(g_serial), certid, &cid_len, &err), 0);
 		cid = certid;
 	}
 	list.n = tbs.n = exts.n = 0;
@@ -243,6 +241,39 @@ test_reader_accepts_what_clients_send(void)
 	CU_ASSERT(ca_ocsp_certid_is(&r.ids[3], &g_is));
 	CU_ASSERT_EQUAL(r.nonce_len, 32);
 	CU_ASSERT(r.nonce != NULL && r.nonce[0] == 0x5a);
+
+	/* SHA-384 and SHA-512 CertIDs ('openssl ocsp -sha384'), with the
+	 * hashes of their own length, naming the issuer by those hashes
+	 * only: the same octets under another algorithm name no one. */
+	{
+		static const int hashes[] = { CA_OCSP_SHA384, CA_OCSP_SHA512 };
+		static const size_t lens[] = { 48, 64 };
+
+		for (size_t i = 0; i < 2; i++) {
+			struct ca_ocsp_certid id;
+
+			s = spec();
+			s.hash = hashes[i];
+			s.nids = 2;
+			build_req(&s, &b);
+			CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r,
+								&err), 0);
+			CU_ASSERT_EQUAL(r.nids, 2);
+			CU_ASSERT_EQUAL(r.ids[1].hash, hashes[i]);
+			CU_ASSERT_EQUAL(r.ids[1].hash_len, lens[i]);
+			CU_ASSERT_EQUAL(ca_ocsp_hash_len(hashes[i]), lens[i]);
+			CU_ASSERT_EQUAL(r.ids[1].serial_len, sizeof(g_serial));
+			CU_ASSERT(ca_ocsp_certid_is(&r.ids[1], &g_is));
+			id = r.ids[1];
+			id.hash = CA_OCSP_SHA1;
+			CU_ASSERT(!ca_ocsp_certid_is(&id, &g_is));
+			id = r.ids[1];
+			id.hash = hashes[1 - i];
+			CU_ASSERT(!ca_ocsp_certid_is(&id, &g_is));
+		}
+		CU_ASSERT_EQUAL(ca_ocsp_hash_len(0), 0);
+		CU_ASSERT_EQUAL(ca_ocsp_hash_len(CA_OCSP_SHA512 + 1), 0);
+	}
 
 	/* RFC 9654 2.1: up to 128 octets (RFC 8954 said 32). */
 	s = spec();
@@ -393,6 +424,51 @@ test_reader_refuses_hostile_requests(void)
 	s.certid_len = cid_len;
 	build_req(&s, &b);
 	refused(b.b, b.n, "unknown hash algorithm");
+
+	/* The SHA-2 OIDs mica does not take: id-sha224 (...2.4) and
+	 * id-sha3-256 (...2.8), in place of id-sha512's last arc. Also a
+	 * SHA-384 CertID with SHA-512-long hashes and the reverse. */
+	{
+		static const unsigned char arcs[] = { 0x04, 0x08 };
+		unsigned char c512[CA_OCSP_CERTID_MAX];
+		size_t c512_len;
+		struct ca_ocsp_req r;
+
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA512,
+			&g_is, g_serial, sizeof(g_serial), c512, &c512_len,
+			&err), 0);
+		/* SEQ(len 0x81 n) SEQ OID(9): its last arc at 3+2+2+8 */
+		CU_ASSERT_EQUAL_FATAL(c512[3 + 2 + 2 + 8], 0x03);
+		for (i = 0; i < sizeof(arcs); i++) {
+			c512[3 + 2 + 2 + 8] = arcs[i];
+			s = spec();
+			s.certid = c512;
+			s.certid_len = c512_len;
+			build_req(&s, &b);
+			refused(b.b, b.n, "SHA-224 or SHA3-256");
+		}
+		c512[3 + 2 + 2 + 8] = 0x02;   /* id-sha384, 64-octet hashes */
+		build_req(&s, &b);
+		refused(b.b, b.n, "SHA-384 with SHA-512's length");
+		c512[3 + 2 + 2 + 8] = 0x03;
+		build_req(&s, &b);
+		CU_ASSERT_EQUAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA384,
+			&g_is, g_serial, sizeof(g_serial), c512, &c512_len,
+			&err), 0);
+		CU_ASSERT_EQUAL_FATAL(c512[2 + 2 + 2 + 8], 0x02);
+		c512[2 + 2 + 2 + 8] = 0x03;   /* id-sha512, 48-octet hashes */
+		s = spec();
+		s.certid = c512;
+		s.certid_len = c512_len;
+		build_req(&s, &b);
+		refused(b.b, b.n, "SHA-512 with SHA-384's length");
+		/* No CertID of a hash mica does not know is written. */
+		CU_ASSERT_EQUAL(ca_ocsp_certid_encode(CA_OCSP_SHA512 + 1,
+			&g_is, g_serial, sizeof(g_serial), c512, &c512_len,
+			&err), -1);
+	}
 
 	/* A SHA-1 CertID with a 21-octet issuerNameHash. */
 	c.n = 0;
@@ -748,6 +824,7 @@ struct seen {
 	const unsigned char *alg; size_t alg_len;
 	const unsigned char *sig; size_t sig_len;
 	const unsigned char *cert; size_t cert_len;
+	const unsigned char *certid; size_t certid_len;  /* first single's */
 	int cstatus;                                     /* first single */
 	int64_t revoked_at;
 	int reason;
@@ -800,7 +877,8 @@ read_response(const unsigned char *der, size_t len, struct seen *s)
 	    ca_der_get_time(&rd, &t, NULL, NULL) < 0 ||    /* producedAt */
 	    ca_der_enter(&rd, CA_DER_SEQUENCE, &list, NULL) < 0 ||
 	    ca_der_enter(&list, CA_DER_SEQUENCE, &one, NULL) < 0 ||
-	    ca_der_get_any(&one, &tl, NULL) < 0 ||         /* CertID */
+	    ca_der_get_elem(&one, CA_DER_SEQUENCE, &s->certid,
+			    &s->certid_len, NULL) < 0 ||
 	    ca_der_get_any(&one, &st, NULL) < 0)
 		return -1;
 	s->cstatus = st.tag == 0x80 ? CA_OCSP_GOOD :
@@ -822,7 +900,7 @@ read_response(const unsigned char *der, size_t len, struct seen *s)
 	return 0;
 }
 
-/* A SHA-1 (or SHA-256) request for SERIAL of the shared CA. */
+/* A request with a CertID of HASH for SERIAL of the shared CA. */
 static void
 ca_request(const struct ca_ocsp_issuer *is, int hash,
 	   const unsigned char *serial, size_t serial_len, int nonce,
@@ -1111,6 +1189,104 @@ test_presigned_answers_and_their_invalidation(void)
 	CU_ASSERT_EQUAL(pending, 0);
 	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 1, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 0);
+}
+
+/* Does the response S echo the CertID of the one-CertID request REQ, to
+ * the octet (RFC 6960 4.2.1; what 'openssl ocsp' compares)? */
+static int
+echoes_certid(const struct buf *req, const struct seen *s)
+{
+	struct ca_ocsp_req r;
+	struct mica_err err;
+
+	if (ca_ocsp_req_parse(req->b, req->n, &r, &err) != 0 || r.nids != 1)
+		return 0;
+	return s->certid != NULL && s->certid_len == r.ids[0].raw_len &&
+	       memcmp(s->certid, r.ids[0].raw, s->certid_len) == 0;
+}
+
+/* SHA-384 and SHA-512 CertIDs are answered with their own CertID echoed,
+ * never with the response kept for the SHA-1 one (signed ahead of time,
+ * found by serial) nor with an "unknown" kept for another hash's CertID
+ * of the same serial. */
+static void
+test_responder_echoes_sha384_and_sha512_certids(void)
+{
+	static const int hashes[] = { CA_OCSP_SHA384, CA_OCSP_SHA512 };
+	static struct buf req, req1;
+	struct ca_ocsp_issuer is;
+	struct ca_ocsp_answer a;
+	struct ca_principal cli;
+	struct seen s;
+	struct mica_err err;
+	unsigned char serial[20], never[] = { 0x13, 0x57, 0x9b, 0xdf };
+	size_t serial_len, done = 0, i;
+	char hex[41];
+
+	issuer_of_g_ca(&is);
+	issue_one(serial, &serial_len, hex);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	ca_request(&is, CA_OCSP_SHA1, serial, serial_len, 0, &req1);
+	ask(&req1, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT(echoes_certid(&req1, &s));
+	ca_ocsp_answer_free(&a);
+
+	for (i = 0; i < 2; i++) {
+		/* Without a nonce, as the SHA-1 one: still signed for it. */
+		ca_request(&is, hashes[i], serial, serial_len, 0, &req);
+		ask(&req, &a, &s);
+		CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
+		CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+		CU_ASSERT_EQUAL(a.presigned, 0);
+		CU_ASSERT(echoes_certid(&req, &s));
+		CU_ASSERT(!echoes_certid(&req1, &s));
+		CU_ASSERT(a.max_age > 0);
+		ca_ocsp_answer_free(&a);
+		/* ... and not kept in place of the SHA-1 one. */
+		ask(&req1, &a, &s);
+		CU_ASSERT_EQUAL(a.presigned, 1);
+		CU_ASSERT(echoes_certid(&req1, &s));
+		ca_ocsp_answer_free(&a);
+		/* With a nonce. */
+		ca_request(&is, hashes[i], serial, serial_len, 1, &req);
+		ask(&req, &a, &s);
+		CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+		CU_ASSERT(s.has_nonce);
+		CU_ASSERT(echoes_certid(&req, &s));
+		ca_ocsp_answer_free(&a);
+	}
+
+	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &cli, hex, 1, &err), 0);
+	for (i = 0; i < 2; i++) {
+		ca_request(&is, hashes[i], serial, serial_len, 0, &req);
+		ask(&req, &a, &s);
+		CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
+		CU_ASSERT_EQUAL(s.reason, 1);
+		CU_ASSERT(echoes_certid(&req, &s));
+		ca_ocsp_answer_free(&a);
+	}
+
+	/* A serial never issued: each hash's CertID gets its own "unknown",
+	 * kept under its own CertID. */
+	for (i = 0; i < 2; i++) {
+		ca_request(&is, hashes[i], never, sizeof(never), 0, &req);
+		ask(&req, &a, &s);
+		CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+		CU_ASSERT(echoes_certid(&req, &s));
+		ca_ocsp_answer_free(&a);
+		ask(&req, &a, &s);
+		CU_ASSERT_EQUAL(a.cached, 1);
+		CU_ASSERT(echoes_certid(&req, &s));
+		ca_ocsp_answer_free(&a);
+	}
+	ca_request(&is, CA_OCSP_SHA1, never, sizeof(never), 0, &req1);
+	ask(&req1, &a, &s);
+	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_UNKNOWN);
+	CU_ASSERT_EQUAL(a.cached, 0);
+	CU_ASSERT(echoes_certid(&req1, &s));
+	ca_ocsp_answer_free(&a);
 }
 
 /* Run SQL on the shared CA's store through a connection of its own;
@@ -1621,6 +1797,14 @@ suite_init(void)
 		g_is.name256[i] = (unsigned char)(50 + i);
 		g_is.key256[i] = (unsigned char)(150 + i);
 	}
+	for (size_t i = 0; i < 64; i++) {
+		if (i < 48) {
+			g_is.name384[i] = (unsigned char)(30 + i);
+			g_is.key384[i] = (unsigned char)(90 + i);
+		}
+		g_is.name512[i] = (unsigned char)(10 + i);
+		g_is.key512[i] = (unsigned char)(180 + i);
+	}
 	snprintf(g_tmp, sizeof(g_tmp), "/tmp/mica-ocsp-XXXXXX");
 	if (mkdtemp(g_tmp) == NULL)
 		return -1;
@@ -1656,9 +1840,9 @@ main(void)
 		const char *name;
 		CU_TestFunc fn;
 	} tests[] = {
-		{ "the request reader accepts what clients send (SHA-1, SHA-256, nonce, v1, requestor, signature)",
+		{ "the request reader accepts what clients send (SHA-1, SHA-256, SHA-384, SHA-512, nonce, v1, requestor, signature)",
 		  test_reader_accepts_what_clients_send },
-		{ "the request reader refuses truncated, BER, wrong version, unknown hash, serials not DER INTEGERs, too many CertIDs, bad nonces, critical extensions",
+		{ "the request reader refuses truncated, BER, wrong version, unknown hash (MD5, SHA-224, SHA3-256), a hash of another's length, serials not DER INTEGERs, too many CertIDs, bad nonces, critical extensions",
 		  test_reader_refuses_hostile_requests },
 		{ "the request reader takes any INTEGER serial: zero, negative, 21 octets are serials no certificate has",
 		  test_reader_takes_any_integer_serial },
@@ -1678,6 +1862,8 @@ main(void)
 		  test_responder_refuses_other_issuers_and_garbage },
 		{ "pre-signed answers are served, dropped and marked by a revocation, and re-made",
 		  test_presigned_answers_and_their_invalidation },
+		{ "SHA-384 and SHA-512 CertIDs get good, revoked, unknown with their own CertID echoed, never the SHA-1 one's pre-signed or kept answer",
+		  test_responder_echoes_sha384_and_sha512_certids },
 		{ "the store keeps a response without the responder certificate, served whole; a whole row from before is served as it is",
 		  test_store_keeps_responses_without_the_responder_certificate },
 		{ "an unknown answer is signed once and kept; a flood of serials never issued gets a ration of signatures, then tryLater; the store still comes first",
