@@ -34,6 +34,8 @@
 #include "util/err.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "web/api.h"
+#include "web/routes.h"
 
 #define PASSPHRASE "ocsp test passphrase: correct horse battery staple"
 
@@ -1608,6 +1610,169 @@ test_publish_writes_names_with_an_empty_directory_merged(void)
 	CU_ASSERT(sb.st_size > 500);
 }
 
+/* ------------------------------------------------------------------ */
+/* GET /ocsp/{base64}: the path's forms                                */
+/* ------------------------------------------------------------------ */
+
+/* Does TAIL decode to exactly WANT[0..N)? */
+static int
+get_decodes_to(const char *tail, const unsigned char *want, size_t n)
+{
+	unsigned char der[4096];
+	struct mica_err err;
+	size_t len = 1;
+
+	mica_err_clear(&err);
+	if (web_ocsp_get_decode(tail, der, sizeof(der), &len, &err) != 0) {
+		fprintf(stderr, "\n  refused: %s (%s)\n", tail, err.msg);
+		return 0;
+	}
+	return len == n && memcmp(der, want, n) == 0;
+}
+
+static void
+get_refused(const char *tail, const char *what)
+{
+	unsigned char der[4096];
+	struct mica_err err;
+	size_t len = 1;
+
+	mica_err_clear(&err);
+	if (web_ocsp_get_decode(tail, der, sizeof(der), &len, &err) == 0)
+		fprintf(stderr, "\n  accepted: %s (%s)\n", tail, what);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_STRING_EQUAL(err.code, "malformed_ocsp");
+	CU_ASSERT_EQUAL(len, 0);
+}
+
+/* Base64 of P[0..N) with '+', '/', '=' raw (RFC 4648 4). */
+static void
+b64_of(const unsigned char *p, size_t n, char *out, size_t size)
+{
+	size_t olen = 0;
+
+	CU_ASSERT_EQUAL_FATAL(mbedtls_base64_encode((unsigned char *)out,
+		size, &olen, p, n), 0);
+}
+
+/* A GET's base64 is taken padded or not (when its length says what it
+ * holds), after any leading slashes (an AIA URL ending in '/'), with
+ * '+', '/', '=' raw or percent-encoded and a space taken for '+'; what
+ * is no base64 is refused. */
+static void
+test_get_path_forms(void)
+{
+	static struct buf b;
+	static const unsigned char plus[] = { 0x30, 0x04, 0x04, 0xfb, 0xef,
+					      0xbe, 0x04, 0x01 };
+	char b64[2048], t[2100], big[1100];
+	size_t k, j, len;
+	int residues = 0;
+
+	/* Real requests whose length leaves each remainder modulo 3:
+	 * base64 with no, two and one '=' of padding. */
+	for (int nl = -1; nl <= 2; nl++) {
+		struct reqspec s = spec();
+
+		s.nonce_len = nl < 0 ? -1 : 16 + nl;
+		build_req(&s, &b);
+		residues |= 1 << (b.n % 3);
+		b64_of(b.b, b.n, b64, sizeof(b64));
+		len = strlen(b64);
+		CU_ASSERT_EQUAL_FATAL(b64[0], 'M');   /* a SEQUENCE, 0x30 */
+		CU_ASSERT(get_decodes_to(b64, b.b, b.n));
+		/* Without its padding. */
+		for (k = len; k > 0 && b64[k - 1] == '='; k--)
+			;
+		snprintf(t, sizeof(t), "%.*s", (int)k, b64);
+		CU_ASSERT(get_decodes_to(t, b.b, b.n));
+		/* The padding percent-encoded. */
+		snprintf(t, sizeof(t), "%.*s%s", (int)k, b64,
+			 len - k == 2 ? "%3D%3d" : len - k == 1 ? "%3D" : "");
+		CU_ASSERT(get_decodes_to(t, b.b, b.n));
+		/* "/ocsp//MEk...", "/ocsp///MEk...", "/ocsp/%2FMEk...". */
+		snprintf(t, sizeof(t), "/%s", b64);
+		CU_ASSERT(get_decodes_to(t, b.b, b.n));
+		snprintf(t, sizeof(t), "//%.*s", (int)k, b64);
+		CU_ASSERT(get_decodes_to(t, b.b, b.n));
+		snprintf(t, sizeof(t), "%%2F%s", b64);
+		CU_ASSERT(get_decodes_to(t, b.b, b.n));
+		/* One padding octet too few or too many, or padding on a
+		 * length that needs none, is no base64. */
+		if (len - k == 2) {
+			snprintf(t, sizeof(t), "%.*s=", (int)k, b64);
+			get_refused(t, "one '=' where two belong");
+		}
+		if (len - k == 1) {
+			snprintf(t, sizeof(t), "%s=", b64);
+			get_refused(t, "two '=' where one belongs");
+		}
+		if (len - k == 0) {
+			snprintf(t, sizeof(t), "%s==", b64);
+			get_refused(t, "padding after a whole quantum");
+		}
+		/* A length no base64 has: 4k+1 characters. */
+		snprintf(t, sizeof(t), "%.*sA", (int)k, b64);
+		if (k % 4 == 0)
+			get_refused(t, "4k+1 characters");
+	}
+	CU_ASSERT_EQUAL(residues, 7);
+
+	/* '+' raw, percent-encoded, or a space (raw in no URL: %20). */
+	b64_of(plus, sizeof(plus), b64, sizeof(b64));
+	CU_ASSERT_FATAL(strchr(b64, '+') != NULL);
+	CU_ASSERT(get_decodes_to(b64, plus, sizeof(plus)));
+	for (const char *const *r = (const char *const[]){ "%2B", "%2b",
+	     "%20", NULL }; *r != NULL; r++) {
+		for (j = k = 0; b64[j] != '\0'; j++)
+			k += (size_t)snprintf(t + k, sizeof(t) - k, "%s",
+					      b64[j] == '+' ? *r :
+					      (char[]){ b64[j], '\0' });
+		CU_ASSERT(get_decodes_to(t, plus, sizeof(plus)));
+	}
+
+	get_refused("", "empty (GET /ocsp/)");
+	get_refused("/", "a slash only (GET /ocsp//)");
+	get_refused("//", "slashes only");
+	get_refused("%2F", "an encoded slash only");
+	get_refused("=", "padding only");
+	get_refused("M", "one character");
+	get_refused("MA==MA==", "padding inside");
+	get_refused("MAEA===", "three '='");
+	get_refused("MA-_", "the URL-safe alphabet (RFC 4648 5)");
+	get_refused("MA*A", "not base64");
+	get_refused("MA%00", "a NUL");
+	get_refused("MA%0aAA", "a newline (mbedTLS would skip it)");
+	get_refused("%ZZMA", "a broken escape");
+	get_refused("MA\"A", "a quote");
+	memset(big, 'A', 1028);
+	big[1028] = '\0';
+	get_refused(big, "more than 1 KiB of base64");
+}
+
+/* The router hands "/ocsp//MEk..." to the GET handler with the tail
+ * "/MEk...", and "/ocsp/" and "/ocsp//" with a tail the handler refuses
+ * (an OCSP malformedRequest, not a 404). */
+static void
+test_get_double_slash_reaches_the_handler(void)
+{
+	static struct web_match m;
+	const struct web_route *t;
+	size_t n;
+	const char *paths[] = { "/ocsp//MEkwRzBFMEMwQTAJBgUrDgMCGgUA",
+				"/ocsp/", "/ocsp//", "/ocsp///MEk" };
+	const char *tails[] = { "/MEkwRzBFMEMwQTAJBgUrDgMCGgUA", "", "/",
+				"//MEk" };
+
+	t = web_routes(&n);
+	for (size_t i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL_FATAL(web_route_match_tail(t, n, "GET",
+			paths[i], strlen(paths[i]), &m), WEB_ROUTE_OK);
+		CU_ASSERT(m.route->fn == web_h_ocsp_get);
+		CU_ASSERT_STRING_EQUAL(m.tail, tails[i]);
+	}
+}
+
 /* One refresh pass of the shared CA, all the budget it wants. */
 static struct ca_ocsp_pass
 pass(void)
@@ -1870,6 +2035,10 @@ main(void)
 		  test_unknown_answers_are_kept_and_rationed },
 		{ "answers signed for one request about issued certificates are rationed: then the pre-signed one, nonce ignored, or tryLater",
 		  test_fresh_signatures_are_rationed },
+		{ "a GET's base64 is taken unpadded, after leading slashes, with '+' raw, encoded or a space; what is no base64 is refused",
+		  test_get_path_forms },
+		{ "the router hands /ocsp//<base64>, /ocsp/ and /ocsp// to the GET handler",
+		  test_get_double_slash_reaches_the_handler },
 		{ "publication writes a request whose base64 has '//' under the name with the slashes merged",
 		  test_publish_writes_names_with_an_empty_directory_merged },
 		{ "a refresh or publication pass with nothing changed reads nothing; new, revoked, released and due certificates are signed at once and published alone",

@@ -103,5 +103,17 @@ int web_h_scep_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *e
 /* OCSP (ocsp.c): POST /ocsp, GET /ocsp/{base64 request}. */
 int web_h_ocsp_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/*
+ * The DER request a GET /ocsp/{TAIL} carries (TAIL as sent, still
+ * percent-encoded: RFC 6960 A.1's URL encoding of the base64 of the
+ * request) into DER[0..SIZE), *DER_LEN its length. Also taken: leading
+ * slashes (an AIA URL ending in '/'), base64 without its '=' padding
+ * when its length says what it holds, a space for '+' (a '+' a proxy
+ * decoded). At most 1 KiB of base64. Anything else (empty, not base64,
+ * wrong padding, '=' inside): -1 with MICA_E_BADREQ "malformed_ocsp".
+ * Pure; DER is not read as OCSP here (ca_ocsp_req_parse does that).
+ */
+int web_ocsp_get_decode(const char *tail, unsigned char *der, size_t size,
+			size_t *der_len, struct mica_err *err);
 
 #endif

@@ -96,24 +96,110 @@ web_h_ocsp_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	return ocsp_reply(c, rep, c->body, c->body_len, 0, err);
 }
 
+/* The base64 alphabet of RFC 4648 4, which RFC 6960 A.1 names (not the
+ * URL-safe one of section 5). */
+static int
+b64_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+int
+web_ocsp_get_decode(const char *tail, unsigned char *der, size_t size,
+		    size_t *der_len, struct mica_err *err)
+{
+	char buf[WEB_TAIL_MAX + 2];
+	char *b64;
+	size_t n, i, pad = 0, data;
+	int len;
+
+	*der_len = 0;
+	/* RFC 6960 A.1: the URL encoding of the base64 encoding of the DER
+	 * request. Clients send '/', '+' and '=' raw or percent-encoded
+	 * alike; a raw '+' is a '+' (a path, not a form: openssl's own
+	 * responder keeps it too). Room is left for two '=' added below. */
+	len = web_pct_decode(tail, strlen(tail), 0, buf, sizeof(buf) - 2);
+	if (len <= 0)
+		goto bad;
+	/* An AIA URL ending in '/' gives "/ocsp//MEk..." (CryptoAPI and
+	 * others append "/" and the base64): the base64 of a DER request, a
+	 * SEQUENCE (0x30), begins with 'M', never '/', so leading slashes
+	 * are the URL's, not the request's. */
+	b64 = buf;
+	n = (size_t)len;
+	while (n > 0 && *b64 == '/') {
+		b64++;
+		n--;
+	}
+	/* Up to 1 KiB of base64 once decoded, however it was encoded. */
+	if (n == 0 || n > OCSP_GET_B64_MAX)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		/* A space can only be a '+' that something between the
+		 * client and here decoded as a form would (a client that
+		 * sent '+' raw, a proxy that turned it into " " and then
+		 * %20): base64 has no space, so taking it back is
+		 * unambiguous, and what the DER reader gets is judged as
+		 * strictly as ever. Boulder's and CFSSL's responders do the
+		 * same; 'openssl ocsp -port' only percent-decodes, and its
+		 * base64 reader skips a space as white space, which shifts
+		 * what follows into garbage. */
+		if (b64[i] == ' ')
+			b64[i] = '+';
+		if (b64[i] == '=')
+			pad++;
+		else if (pad > 0 || !b64_char((unsigned char)b64[i]))
+			goto bad;   /* '=' inside, or not base64 at all */
+	}
+	/* RFC 4648 3.2: some clients strip the padding. Unpadded base64 of
+	 * 4k+2 or 4k+3 characters still says exactly how many octets it
+	 * holds; 4k+1 characters are no base64 at all, and padding that is
+	 * there must be the right padding. */
+	data = n - pad;
+	switch (data % 4) {
+	case 0:
+		if (pad != 0)
+			goto bad;
+		break;
+	case 2:
+		if (pad == 0) {
+			b64[n++] = '=';
+			b64[n++] = '=';
+		} else if (pad != 2) {
+			goto bad;
+		}
+		break;
+	case 3:
+		if (pad == 0)
+			b64[n++] = '=';
+		else if (pad != 1)
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	if (mbedtls_base64_decode(der, size, der_len,
+				  (const unsigned char *)b64, n) != 0 ||
+	    *der_len == 0)
+		goto bad;
+	return 0;
+bad:
+	*der_len = 0;
+	return mica_err_set(err, MICA_E_BADREQ, "malformed_ocsp",
+			    "the GET path is no base64 OCSP request");
+}
+
 int
 web_h_ocsp_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
-	char b64[WEB_TAIL_MAX];
 	unsigned char der[OCSP_REQ_MAX];
+	struct mica_err e;
 	size_t n = 0;
-	int len;
 
-	/* RFC 6960 A.1: the URL encoding of the base64 encoding of the DER
-	 * request. Clients send '/', '+' and '=' raw or percent-encoded
-	 * alike; '+' is never a space here. Up to 1 KiB of base64 once
-	 * decoded, however it was encoded. */
-	len = web_pct_decode(c->m->tail, strlen(c->m->tail), 0, b64,
-			     sizeof(b64));
-	if (len <= 0 || len > OCSP_GET_B64_MAX ||
-	    mbedtls_base64_decode(der, sizeof(der), &n,
-				  (const unsigned char *)b64,
-				  (size_t)len) != 0 || n == 0)
+	/* What does not decode is answered malformedRequest (RFC 6960
+	 * A.1.1: an OCSPResponse, whatever the request held). */
+	if (web_ocsp_get_decode(c->m->tail, der, sizeof(der), &n, &e) != 0)
 		return ocsp_reply(c, rep, NULL, 0, 0, err);
 	return ocsp_reply(c, rep, der, n, 1, err);
 }
