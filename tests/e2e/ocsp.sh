@@ -7,18 +7,25 @@
 #     with raw '/') answers the same, with Cache-Control max-age, ETag,
 #     Last-Modified and Expires; GnuTLS `ocsptool --ask` and NSS
 #     `vfychain -m ocsp` (fresh information required) agree;
+#   - SHA-384 and SHA-512 CertIDs (`openssl ocsp -sha384/-sha512`, with
+#     and without a nonce) are good, verified, and answered with the
+#     client's own CertID (openssl matches it exactly; GnuTLS ocsptool,
+#     which can only send SHA-1, reads the hash from the response);
+#   - GET forms some clients send: base64 without its '=' padding,
+#     /ocsp//{base64} (an AIA URL ending in '/'), '+' arriving as %20,
+#     all answered as the plain GET, checked by `openssl ocsp -respin`;
 #   - the daemon signs responses ahead of time (ocsp_response rows) and
 #     recorded its delegated responder certificate (OCSPSigning,
 #     ocsp-nocheck, a few days) before using it;
 #   - after `mica revoke --reason keyCompromise` every way of asking says
 #     revoked with that reason and the revocation time, at once (the
-#     pre-signed "good" is gone);
+#     pre-signed "good" is gone), SHA-384 and SHA-512 CertIDs too;
 #   - a serial never issued is unknown, and so are zero and a 21-octet
 #     one; a query added to a GET is ignored; a certificate of another CA is
 #     unauthorized;
 #   - hostile input gets a clean OCSP error status (malformedRequest)
 #     with 200: garbage, a truncated request, an oversized one, version 2,
-#     an unknown hash algorithm (SHA-512 CertIDs), a thousand CertIDs, an
+#     unknown hash algorithms (MD5, a made-up OID), a thousand CertIDs, an
 #     over-long nonce, a GET that is not base64; a body over the daemon's
 #     64 KiB cap (three thousand CertIDs) is 413, a wrong Content-Type 415;
 #     the daemon lives on;
@@ -51,6 +58,14 @@ ask() {
 	local c=$1
 	shift
 	openssl ocsp -issuer "$ROOT" -cert "$c" -url "$H/ocsp" -CAfile "$ROOT" \
+		-timeout 20 "$@" >"$W/ask.out" 2>&1
+}
+# ask_md MD CERT [openssl ocsp options]: ask with CertIDs of digest MD
+# (sha384...; openssl wants it before -cert)
+ask_md() {
+	local md=$1 c=$2
+	shift 2
+	openssl ocsp -issuer "$ROOT" "-$md" -cert "$c" -url "$H/ocsp" -CAfile "$ROOT" \
 		-timeout 20 "$@" >"$W/ask.out" 2>&1
 }
 # status_of OUT CERT: the status openssl printed for CERT ("good" ...)
@@ -138,6 +153,55 @@ if [ "$code" = 200 ] && grep -qi '^Content-Type: application/ocsp-response' "$W/
 	[ "$(status_of "$W/getq.out" "$W/srv.pem")" = good ]; then
 	ok "GET /ocsp/{base64}?query: the query ignored, good"
 else fail "GET with a query: $code $(head -c 200 "$W/getq.der")"; fi
+
+# SHA-384 and SHA-512 CertIDs. openssl finds the status only under the
+# CertID it sent (OCSP_resp_find_status compares the hash algorithm
+# too): "good" means the response echoed the client's CertID.
+for md in sha384 sha512; do
+	ask_md $md "$W/srv.pem"
+	is "openssl ocsp -$md (nonce): good" "$(status_of "$W/ask.out" "$W/srv.pem")" good
+	check "openssl ocsp -$md (nonce): the response verifies" grep -q "^Response verify OK" "$W/ask.out"
+	ask_md $md "$W/srv.pem" -no_nonce -resp_text
+	is "openssl ocsp -$md -no_nonce: good" "$(status_of "$W/ask.out" "$W/srv.pem")" good
+	check "openssl ocsp -$md -no_nonce: verifies, its CertID's hash is $md (not the pre-signed SHA-1 one)" \
+		sh -c "grep -q '^Response verify OK' '$W/ask.out' && grep -q 'Hash Algorithm: $md' '$W/ask.out' &&
+		       ! grep -q 'Hash Algorithm: sha1' '$W/ask.out'"
+done
+# The GET forms some clients send, for SHA-1 (the pre-signed answer) and
+# SHA-384/SHA-512 CertIDs, each checked by openssl with the same digest.
+unpadded=0 plus=0
+for md in sha1 sha384 sha512; do
+	openssl ocsp -issuer "$ROOT" -$md -cert "$W/srv.pem" -no_nonce -reqout "$W/req-$md.der" \
+		>/dev/null 2>&1 || die "openssl ocsp -$md -reqout"
+	b64=$(base64 -w0 "$W/req-$md.der")
+	bare=${b64%%=*}
+	[ "$bare" != "$b64" ] && unpadded=$((unpadded + 1))
+	forms="$b64 $bare /$b64 /$bare"
+	case $b64 in *+*) forms="$forms ${b64//+/%20}"; plus=$((plus + 1)) ;; esac
+	for f in $forms; do
+		code=$(curl -s -o "$W/getf.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/$f")
+		openssl ocsp -respin "$W/getf.der" -issuer "$ROOT" -$md -cert "$W/srv.pem" \
+			-CAfile "$ROOT" >"$W/getf.out" 2>&1
+		if [ "$code" = 200 ] && [ "$(status_of "$W/getf.out" "$W/srv.pem")" = good ] &&
+			grep -q "^Response verify OK" "$W/getf.out"; then :
+		else fail "GET /ocsp/$f ($md): $code"; sed 's/^/    /' "$W/getf.out" | head -3; continue 2; fi
+	done
+	ok "GET ($md): padded, unpadded, /ocsp//{base64}$(case $b64 in *+*) echo ", '+' as %20" ;; esac): good, verified"
+done
+check "the GET forms included base64 that had padding to drop ($unpadded of 3)" test "$unpadded" -ge 1
+if [ "$plus" -ge 1 ]; then ok "the GET forms included base64 with '+' ($plus of 3)"
+else skip "a GET with '+' as %20" "no request's base64 had a '+'"; fi
+# GnuTLS can only ask with SHA-1 (ocsptool has no digest option), but
+# reads a response: the SHA-384 one names its CertID's hash so.
+curl -s -o "$W/get384.der" --max-time $((20 * TIME_SCALE)) "$H/ocsp/$(base64 -w0 "$W/req-sha384.der")"
+ocsptool -j -S "$W/get384.der" >"$W/gt384.out" 2>&1
+check "GnuTLS ocsptool reads the SHA-384 response: its CertID is SHA384" grep -q "Hash Algorithm: SHA384" "$W/gt384.out"
+# /ocsp/ and /ocsp// name no request.
+for p in / //; do
+	code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp$p")
+	is "GET /ocsp$p: 200 malformedRequest" "$code $(resp_status "$W/resp.der")" "200 1"
+done
+
 is "GET /crl?query and /ca.crt?download=1: served (a file's query is ignored)" \
 	"$(curl -s -o /dev/null -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/crl?v=2") $(curl -s -o /dev/null -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ca.crt?download=1")" "200 200"
 
@@ -216,6 +280,16 @@ done
 curl -s -o "$W/get.der" --max-time $((20 * TIME_SCALE)) "$H/ocsp/$(urlenc "$B64")"
 openssl ocsp -respin "$W/get.der" -issuer "$ROOT" -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/get.out" 2>&1
 is "GET after mica revoke: revoked" "$(status_of "$W/get.out" "$W/srv.pem")" revoked
+for md in sha384 sha512; do
+	ask_md $md "$W/srv.pem" -no_nonce
+	is "openssl ocsp -$md after mica revoke: revoked" "$(status_of "$W/ask.out" "$W/srv.pem")" revoked
+	check "openssl ocsp -$md: reason keyCompromise, verified" \
+		sh -c "grep -q 'Reason: keyCompromise' '$W/ask.out' && grep -q '^Response verify OK' '$W/ask.out'"
+	bare=$(base64 -w0 "$W/req-$md.der")
+	curl -s -o "$W/getf.der" --max-time $((20 * TIME_SCALE)) "$H/ocsp//${bare%%=*}"
+	openssl ocsp -respin "$W/getf.der" -issuer "$ROOT" -$md -cert "$W/srv.pem" -CAfile "$ROOT" >"$W/getf.out" 2>&1
+	is "GET /ocsp//{unpadded $md base64} after mica revoke: revoked" "$(status_of "$W/getf.out" "$W/srv.pem")" revoked
+done
 if [ -d "$W/nss" ]; then
 	nss_ocsp "$W/srv.pem"
 	check "NSS vfychain after mica revoke: refused as revoked (SEC_ERROR_REVOKED_CERTIFICATE)" \
@@ -319,8 +393,22 @@ if [ "$HTTP_CODE" = 200 ] && [ "$(resp_status "$W/resp.der")" = 0 ] &&
 else
 	fail "a 128-octet nonce: HTTP $HTTP_CODE, status $(resp_status "$W/resp.der")"
 fi
-openssl ocsp -issuer "$ROOT" -cert "$W/srv.pem" -sha512 -no_nonce -reqout "$W/h7" >/dev/null 2>&1
-hostile "an unknown hash algorithm (SHA-512 CertID)" "$W/h7"
+# Hash algorithms mica does not know. (openssl wants the digest before
+# -cert; after it, it writes no request at all.)
+openssl ocsp -issuer "$ROOT" -md5 -cert "$W/srv.pem" -no_nonce -reqout "$W/h7" >/dev/null 2>&1 ||
+	die "openssl ocsp -md5 -reqout"
+check "openssl wrote an MD5 CertID" sh -c "openssl ocsp -reqin '$W/h7' -req_text | grep -q 'Hash Algorithm: md5'"
+hostile "an unknown hash algorithm (MD5 CertID)" "$W/h7"
+# id-sha512 2.16.840.1.101.3.4.2.3 made 2.16.840.1.101.3.4.2.99 (no
+# such algorithm), lengths unchanged.
+python3 - "$W/req-sha512.der" "$W/h8" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+oid = bytes.fromhex('0609608648016503040203')
+assert d.count(oid) == 1
+open(sys.argv[2], 'wb').write(d.replace(oid, oid[:-1] + b'\x63'))
+PY
+hostile "an unknown hash algorithm (a made-up OID, SHA-512-long hashes)" "$W/h8"
 code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/%%%")
 if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with a broken escape: malformedRequest"
 else fail "GET with a broken escape: $code"; fi
