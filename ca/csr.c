@@ -286,13 +286,71 @@ pem_decode(const unsigned char *in, size_t len, unsigned char **der,
 	return b64_decode(body, (size_t)(body_end - body), der, der_len, err);
 }
 
+/*
+ * UTF-16 text of IN (LEN octets, after any byte order mark; BE: big
+ * endian) into *OUT (heap, *OUT_LEN octets) as ASCII. A PEM or base64
+ * CSR is ASCII, so each character's other octet is 0: what PowerShell's
+ * "> file" and Out-File write, and Exchange's documented
+ * [System.Text.Encoding]::Unicode (no byte order mark).
+ */
+static int
+utf16_ascii(const unsigned char *in, size_t len, int be, unsigned char **out,
+	    size_t *out_len, struct mica_err *err)
+{
+	unsigned char *a;
+
+	*out = NULL;
+	*out_len = 0;
+	if (len % 2 != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+				    "the CSR file is UTF-16 text of an odd "
+				    "length: save it as ASCII or UTF-8");
+	if ((a = malloc(len / 2 + 1)) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "internal",
+				    "out of memory");
+	for (size_t i = 0; i < len / 2; i++) {
+		unsigned char c = in[2 * i + (be ? 1 : 0)];
+		unsigned char z = in[2 * i + (be ? 0 : 1)];
+
+		if (z != 0 || c == 0 || c >= 0x80) {
+			free(a);
+			return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+					    "the CSR file is UTF-16 text with "
+					    "a character that is not ASCII: save "
+					    "it as ASCII or UTF-8");
+		}
+		a[i] = c;
+	}
+	*out = a;
+	*out_len = len / 2;
+	return 0;
+}
+
+/* Does IN (LEN octets, no byte order mark) look like UTF-16 text of ASCII:
+ * 1 little endian, 2 big endian, 0 not? Its first two characters are
+ * ASCII with a zero octet beside each; DER never has that (a CSR's
+ * SEQUENCE has a long-form length, non-zero). */
+static int
+utf16_guess(const unsigned char *in, size_t len)
+{
+	if (len < 4)
+		return 0;
+	if (in[0] != 0 && in[0] < 0x80 && in[1] == 0 && in[2] != 0 &&
+	    in[2] < 0x80 && in[3] == 0)
+		return 1;
+	if (in[0] == 0 && in[1] != 0 && in[1] < 0x80 && in[2] == 0 &&
+	    in[3] != 0 && in[3] < 0x80)
+		return 2;
+	return 0;
+}
+
 int
 ca_csr_decode(const unsigned char *in, size_t len, unsigned char **der,
 	      size_t *der_len, struct mica_err *err)
 {
-	unsigned char *buf = NULL;
-	size_t n = 0;
-	int der_like, rc = -1;
+	unsigned char *buf = NULL, *text = NULL;
+	size_t n = 0, text_len = 0;
+	int der_like, rc = -1, u16;
 
 	if (der != NULL)
 		*der = NULL;
@@ -309,25 +367,37 @@ ca_csr_decode(const unsigned char *in, size_t len, unsigned char **der,
 				    "the CSR is larger than %d bytes",
 				    CA_CSR_MAX);
 
-	/* A key in any PEM flavour ("PRIVATE KEY", "RSA/EC/DSA/OPENSSH/
-	 * ENCRYPTED PRIVATE KEY"), anywhere in the input, even beside a
-	 * CSR: refuse before decoding any of it. */
-	if (find(in, len, "PRIVATE KEY-----") != NULL)
-		return mica_err_set(err, MICA_E_BADREQ, "private_key_not_csr",
-				    "%s", MSG_PRIVATE_KEY);
-
 	if (len >= 3 && in[0] == 0xef && in[1] == 0xbb && in[2] == 0xbf) {
 		in += 3;    /* UTF-8 byte order mark (Notepad) */
 		len -= 3;
 	} else if (len >= 2 && ((in[0] == 0xff && in[1] == 0xfe) ||
 				(in[0] == 0xfe && in[1] == 0xff))) {
-		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
-				    "the CSR file is UTF-16 text (PowerShell "
-				    "redirection?): save it as ASCII or UTF-8");
+		/* UTF-16 with its byte order mark (PowerShell 5's ">"). */
+		if (utf16_ascii(in + 2, len - 2, in[0] == 0xfe, &text,
+				&text_len, err) != 0)
+			return -1;
+		in = text;
+		len = text_len;
+	} else if ((u16 = utf16_guess(in, len)) != 0) {
+		if (utf16_ascii(in, len, u16 == 2, &text, &text_len, err) != 0)
+			return -1;
+		in = text;
+		len = text_len;
 	}
-	if (len == 0)
+	if (len == 0) {
+		free(text);
 		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
 				    "the CSR is empty");
+	}
+
+	/* A key in any PEM flavour ("PRIVATE KEY", "RSA/EC/DSA/OPENSSH/
+	 * ENCRYPTED PRIVATE KEY"), anywhere in the input, even beside a
+	 * CSR: refuse before decoding any of it. */
+	if (find(in, len, "PRIVATE KEY-----") != NULL) {
+		mica_err_set(err, MICA_E_BADREQ, "private_key_not_csr", "%s",
+			     MSG_PRIVATE_KEY);
+		goto out;
+	}
 
 	/* DER: a SEQUENCE tag, and (any real CSR being over 127 bytes) a
 	 * long-form length octet, which no text has in second place. Base64
@@ -371,6 +441,7 @@ out:
 		mbedtls_platform_zeroize(buf, n);
 		free(buf);
 	}
+	free(text);
 	return rc;
 }
 

@@ -592,6 +592,79 @@ test_new_certificate_request_label(void)
 	free(pem);
 }
 
+/* TEXT (NUL-terminated ASCII) as UTF-16 into a new buffer of *LEN
+ * octets: big endian if BE, after a byte order mark if BOM. */
+static unsigned char *
+utf16_of(const char *text, int be, int bom, size_t *len)
+{
+	size_t n = strlen(text), k = 0;
+	unsigned char *u = malloc(2 * n + 2);
+
+	if (u == NULL)
+		return NULL;
+	if (bom) {
+		u[k++] = be ? 0xfe : 0xff;
+		u[k++] = be ? 0xff : 0xfe;
+	}
+	for (size_t i = 0; i < n; i++) {
+		u[k++] = be ? 0 : (unsigned char)text[i];
+		u[k++] = be ? (unsigned char)text[i] : 0;
+	}
+	*len = k;
+	return u;
+}
+
+/* Exchange's documented way of saving its request
+ * ([System.Text.Encoding]::Unicode, no byte order mark) and PowerShell's
+ * "> file" (with one) write UTF-16: read as the ASCII it holds. */
+static void
+test_utf16_text(void)
+{
+	unsigned char *pem, *u, *der = NULL, *ref = NULL;
+	char *crlf;
+	size_t len = 0, ulen = 0, der_len = 0, ref_len = 0;
+	struct ca_csr c;
+	struct mica_err err = { 0 };
+
+	pem = slurp("san.pem", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	crlf = replace_all((char *)pem, "\n", "\r\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crlf);
+	CU_ASSERT_EQUAL_FATAL(ca_csr_decode(pem, len, &ref, &ref_len, &err), 0);
+	for (int be = 0; be <= 1; be++)
+		for (int bom = 0; bom <= 1; bom++) {
+			u = utf16_of(crlf, be, bom, &ulen);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+			CU_ASSERT_EQUAL(ca_csr_decode(u, ulen, &der, &der_len, &err), 0);
+			CU_ASSERT(der_len == ref_len && der != NULL &&
+				  memcmp(der, ref, ref_len) == 0);
+			free(der);
+			der = NULL;
+			CU_ASSERT_EQUAL(ca_csr_load(u, ulen, &c, &err), 0);
+			CU_ASSERT_EQUAL(c.nnames, 5);
+			ca_csr_free(&c);
+			/* an odd length: one octet cut off */
+			CU_ASSERT_EQUAL(ca_csr_load(u, ulen - 1, &c, &err), -1);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+			/* a character that is not ASCII (U+00E9) */
+			u[(bom ? 2 : 0) + 2 * 5 + be] = 0xe9;
+			CU_ASSERT_EQUAL(ca_csr_load(u, ulen, &c, &err), -1);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+			CU_ASSERT(strstr(err.msg, "not ASCII") != NULL);
+			free(u);
+		}
+	/* A private key in UTF-16 is still a private key. */
+	u = utf16_of("-----BEGIN PRIVATE KEY-----\r\nMIIB\r\n"
+		     "-----END PRIVATE KEY-----\r\n", 0, 0, &ulen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	CU_ASSERT_EQUAL(ca_csr_load(u, ulen, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "private_key_not_csr");
+	free(u);
+	free(ref);
+	free(crlf);
+	free(pem);
+}
+
 static void
 test_bare_base64(void)
 {
@@ -1563,6 +1636,8 @@ main(void)
 			 test_extensions_tolerated) ||
 	    !CU_add_test(s, "accepts certreq's NEW CERTIFICATE REQUEST with CRLF",
 			 test_new_certificate_request_label) ||
+	    !CU_add_test(s, "reads UTF-16 text (PowerShell, Exchange) as the ASCII it holds",
+			 test_utf16_text) ||
 	    !CU_add_test(s, "accepts bare base64 with or without CRLF",
 			 test_bare_base64) ||
 	    !CU_add_test(s, "decodes PEM to the same DER as OpenSSL",
