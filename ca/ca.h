@@ -53,6 +53,10 @@ struct ca;
  * below it. CA_PROFILE_DAYS_MAX bounds an admin's profile override. */
 #define CA_DAYS_MAX          36500
 #define CA_PROFILE_DAYS_MAX  3650
+/* The longest TLS server certificate Apple's platforms take (iOS 13,
+ * macOS 10.15: "Requirements for trusted certificates", 2019), whatever
+ * root it chains to: 'profile set' warns past it. */
+#define CA_TLS_SERVER_DAYS_APPLE 825
 
 /* Free text from outside (a token's comment, a denial's reason, the CA's
  * name): the one check every such input passes. S (NULL passes) must be

@@ -282,7 +282,11 @@ static const char profile_help[] =
 "  client    TLS client / user authentication (clientAuth); email, DNS\n"
 "  email     S/MIME (emailProtection); email addresses\n"
 "  ipsec     IKE intermediate (ipsecIKE, serverAuth, clientAuth)\n"
-"  codesign  code signing (codeSigning)\n";
+"  codesign  code signing (codeSigning)\n"
+"\n"
+"'profile set' takes up to 3650 days; past 825 for a profile with\n"
+"serverAuth it warns (iOS, iPadOS and macOS refuse longer TLS server\n"
+"certificates, whatever root they chain to).\n";
 
 static const char *
 eku_text(unsigned eku, char *buf, size_t size)
@@ -408,8 +412,20 @@ cmd_profile(const char *datadir, int argc, char **argv)
 					       (int)max, &err) != 0) {
 			rc = cli_fail(&err);
 		} else {
+			const struct ca_profile *pp = ca_profile_find(argv[optind + 1]);
+
 			printf("profile %s: default %lld days, maximum %lld days\n",
 			       argv[optind + 1], (long long)def, (long long)max);
+			/* Apple's platforms cap TLS server certificates at
+			 * 825 days whatever root they chain to (2019). */
+			if (pp != NULL && (pp->eku & CA_EKU_SERVER_AUTH) &&
+			    max > CA_TLS_SERVER_DAYS_APPLE)
+				cli_note("warning: iOS, iPadOS and macOS refuse a TLS "
+					 "server certificate valid more than %d days, "
+					 "even under a root installed by hand: "
+					 "certificates of the %s profile longer than that "
+					 "will fail there", CA_TLS_SERVER_DAYS_APPLE,
+					 pp->name);
 		}
 	} else {
 		rc = cli_usage("profile", "unknown subcommand '%s' (list or set)", sub);

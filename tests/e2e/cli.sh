@@ -421,6 +421,15 @@ done
 rm -rf "$TMP/warned"
 "$MICA" -d "$TMP/warned" init --name R --public-url http://127.ca.contoso.test >/dev/null 2>"$TMP/warned.err"
 [ ! -s "$TMP/warned.err" ] && ok "init --public-url of a name: no warning" || fail "init warned: $(cat "$TMP/warned.err")"
+# A TLS server profile longer than Apple's platforms take (825 days) is
+# set, with a warning; at 825 none.
+expect_rc "profile set server --max-days 826: made" 0 "$MICA" -d "$TMP/warned" profile set server --default-days 365 --max-days 826
+grep -q "^warning: iOS, iPadOS and macOS refuse a TLS server certificate valid more than 825 days" "$TMP/rc.err" &&
+	ok "... with a warning that Apple's devices refuse it" || fail "profile set 826: $(cat "$TMP/rc.err")"
+expect_rc "profile set server --max-days 825: made" 0 "$MICA" -d "$TMP/warned" profile set server --default-days 365 --max-days 825
+[ ! -s "$TMP/rc.err" ] && ok "... without a warning" || fail "profile set 825 warned: $(cat "$TMP/rc.err")"
+expect_rc "profile set email --max-days 3650: made" 0 "$MICA" -d "$TMP/warned" profile set email --default-days 365 --max-days 3650
+[ ! -s "$TMP/rc.err" ] && ok "... without a warning (no serverAuth)" || fail "profile set email warned: $(cat "$TMP/rc.err")"
 
 # The data directory before or after the command.
 echo "# -d DIR before or after the command"
