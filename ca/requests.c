@@ -42,7 +42,9 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 					    "the CSR names nothing: its CN is not a valid host name (%s); "
 					    "fix it or add a subjectAltName", why.msg);
 		return mica_err_set(err, MICA_E_POLICY, "no_names",
-				    "the CSR names nothing: add a subjectAltName (or a CN that is a host name)");
+				    "the CSR names nothing: add a subjectAltName with its DNS "
+				    "names, addresses or e-mail addresses (a CN that is a host "
+				    "name also counts; an emailAddress in the subject does not)");
 	}
 	if (count > CA_NAMES_MAX)
 		return mica_err_set(err, MICA_E_POLICY, "too_many_names",

@@ -430,6 +430,14 @@ expect_rc "profile set server --max-days 825: made" 0 "$MICA" -d "$TMP/warned" p
 [ ! -s "$TMP/rc.err" ] && ok "... without a warning" || fail "profile set 825 warned: $(cat "$TMP/rc.err")"
 expect_rc "profile set email --max-days 3650: made" 0 "$MICA" -d "$TMP/warned" profile set email --default-days 365 --max-days 3650
 [ ! -s "$TMP/rc.err" ] && ok "... without a warning (no serverAuth)" || fail "profile set email warned: $(cat "$TMP/rc.err")"
+# Outlook's old S/MIME request: the address only as the subject's
+# emailAddress. Refused, saying where the address must go.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/smime.key" \
+	-subj "/CN=Alice/emailAddress=alice@contoso.test" -out "$TMP/smime.csr" 2>/dev/null || die "openssl req smime"
+expect_rc "an S/MIME CSR with its address only in the subject: exit 4" 4 \
+	"$MICA" -d "$TMP/warned" issue --profile email --csr "$TMP/smime.csr"
+grep -q "add a subjectAltName with .*e-mail addresses.*an emailAddress in the subject does not" "$TMP/rc.err" &&
+	ok "... saying the address goes in a subjectAltName" || fail "smime message: $(cat "$TMP/rc.err")"
 
 # The data directory before or after the command.
 echo "# -d DIR before or after the command"
