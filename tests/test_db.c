@@ -3433,6 +3433,17 @@ test_acme_pages(void)
 	CU_ASSERT_EQUAL(pages, 3);
 	CU_ASSERT_EQUAL(acme_walk(db, 1, "a03", 2, got, sizeof(got), &pages), 0);
 	CU_ASSERT_STRING_EQUAL(got, "");
+	/* One account's orders are read in order from its index, without a
+	 * sort: each ACME issuance reads them in its write transaction. */
+	{
+		char plan[1024];
+
+		eqp(db, S_ACME_ORDER_LIST_ACCT, plan, sizeof(plan));
+		if (strstr(plan, "TEMP B-TREE") != NULL)
+			fprintf(stderr, "\n  plan %s\n", plan);
+		CU_ASSERT_PTR_NOT_NULL(strstr(plan, "acme_order_by_account (account_id=? AND rowid<?)"));
+		CU_ASSERT_PTR_NULL(strstr(plan, "TEMP B-TREE"));
+	}
 
 	/* No NEXT_ROW wanted: the first page alone; a negative cursor is
 	 * no cursor. */
