@@ -385,7 +385,7 @@ ca_csr_decode(const unsigned char *in, size_t len, unsigned char **der,
 		len = text_len;
 	}
 	if (len == 0) {
-		free(text);
+		free(text);     /* nothing in it: a byte order mark alone */
 		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
 				    "the CSR is empty");
 	}
@@ -441,7 +441,11 @@ out:
 		mbedtls_platform_zeroize(buf, n);
 		free(buf);
 	}
-	free(text);
+	if (text != NULL) {
+		/* It may hold a private key sent by mistake. */
+		mbedtls_platform_zeroize(text, text_len);
+		free(text);
+	}
 	return rc;
 }
 
