@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -249,26 +250,46 @@ ca_public_url_new_ok(const char *u)
 	return 1;
 }
 
-/* Is the host HOST[0..N) of a URL one only this machine reaches? */
+/* Is the host HOST[0..N) of a URL one only this machine reaches: the
+ * name localhost (RFC 6761 6.3), a loopback or unspecified address, as
+ * inet_pton reads it (an IPv6 literal in brackets, an IPv4-mapped one
+ * too)? Other spellings of an IPv4 address ("127.1") are no host name a
+ * new CA takes. */
 static int
 host_is_local(const char *h, size_t n)
 {
 	static const char lh[] = "localhost", dlh[] = ".localhost";
-	unsigned a = 0;
+	unsigned char a[16];
+	char buf[64];
 
 	if (n > 0 && h[n - 1] == '.')
 		n--;                     /* "localhost." is localhost */
 	if ((n == sizeof(lh) - 1 && strncasecmp(h, lh, n) == 0) ||
 	    (n >= sizeof(dlh) && strncasecmp(h + n - (sizeof(dlh) - 1), dlh,
 					     sizeof(dlh) - 1) == 0))
-		return 1;              /* RFC 6761 6.3 */
-	if (n == 5 && memcmp(h, "[::1]", 5) == 0)
 		return 1;
-	/* 127.0.0.0/8 and the unspecified 0.0.0.0, as dotted quads. */
-	if (n >= 7 && n <= 15 && strspn(h, "0123456789.") >= n &&
-	    sscanf(h, "%u.", &a) == 1 && (a == 127 || a == 0))
-		return 1;
-	return 0;
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		if (n - 2 >= sizeof(buf))
+			return 0;
+		memcpy(buf, h + 1, n - 2);
+		buf[n - 2] = '\0';
+		if (inet_pton(AF_INET6, buf, a) != 1)
+			return 0;
+		/* ::1, ::, and ::ffff:a.b.c.d as the IPv4 address. */
+		if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+			return a[12] == 127 || (a[12] | a[13] | a[14] | a[15]) == 0;
+		for (int i = 0; i < 15; i++)
+			if (a[i] != 0)
+				return 0;
+		return a[15] <= 1;
+	}
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, a) != 1)
+		return 0;
+	return a[0] == 127 || (a[0] | a[1] | a[2] | a[3]) == 0;
 }
 
 int
