@@ -199,6 +199,25 @@ is "the 304 repeats the ETag" "$(header ETag)" "$CRL_ETAG"
 # A cache freshens the response it holds with the 304's fields: a
 # Content-Length there must be the CRL's (RFC 9110 8.6), never 0.
 is "the 304's Content-Length, if any, is the CRL's" "$(header Content-Length)" "$(wc -c < "$W/crl.der")"
+# ... and no body follows it: the next response on the connection starts
+# right after the 304's head (curl never reads a body after a 304; a raw
+# socket with two pipelined requests does).
+PIPE=$(python3 - "$HP" "$CRL_ETAG" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(("GET /crl HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n\r\n"
+           "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % sys.argv[2]).encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+head, _, rest = data.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(), "|", rest[:15].decode(errors="replace"))
+PY
+)
+is "pipelined after the 304: the next response follows its head at once" "$PIPE" "HTTP/1.1 304 Not Modified | HTTP/1.1 200 OK"
 is "If-None-Match in a list, weak: 304" "$(cond "$H/crl" -H "If-None-Match: \"x\", W/$CRL_ETAG")" "304 0"
 is "If-None-Match: * : 304" "$(cond "$H/crl" -H "If-None-Match: *")" "304 0"
 is "If-None-Match with another tag: 200" "$(cond "$H/crl" -H 'If-None-Match: "crl-0-0"' | cut -d' ' -f1)" 200
