@@ -351,7 +351,9 @@ web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
  * web_cursor_parse. Both parts are whole decimal
  * numbers, ID at least 1, KEY at least 0, neither above INT64_MAX: a
  * cursor is short, and anything else is refused before the store sees it
- * (which then checks that it belongs to the order asked for). */
+ * (which then checks that a certificate cursor's form fits the order
+ * asked for). An "ID" cursor carries no list of its own: one from another
+ * listing is a place in this one, and gives its rows from there on. */
 #define CURSOR_TEXT_MAX 40
 
 int
