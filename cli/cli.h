@@ -96,6 +96,23 @@ int cli_bad_option(const char *cmd, const char *shortopts,
 		   const struct option *opts, char **argv, const char *hint);
 
 /*
+ * An option given twice is a usage error, not "the last one wins" (for a
+ * CA, '--profile server --profile client' must not quietly issue a client
+ * certificate). A command's getopt loop zeroes a struct cli_once before
+ * it and calls cli_once() first for each C getopt_long returns while
+ * parsing with SHORTOPTS (may be NULL) and OPTS (vals 1-255, flag NULL):
+ * 0 the first time C is seen, or always when C is in REPEATABLE (the vals
+ * of the options that accumulate, "n" for --name; NULL for none), and
+ * for getopt's own '?' and ':'; else it prints "mica CMD: --profile given
+ * twice" (cli_usage) and returns 2, before the command did anything.
+ */
+struct cli_once {
+	unsigned char seen[256 / 8];   /* a bit per option val */
+};
+int cli_once(struct cli_once *o, const char *cmd, int c, const char *shortopts,
+	     const struct option *opts, const char *repeatable);
+
+/*
  * The data directory may also follow the command ('mica issue -d DIR ...'):
  * take every -d DIR, --data-dir DIR and --data-dir=DIR out of the command's
  * ARGV (ARGV[0] the command name, ARGV[ARGC] NULL), setting *DATADIR to the
@@ -104,10 +121,14 @@ int cli_bad_option(const char *cmd, const char *shortopts,
  * of the command's SHORTOPTS and OPTS (the getopt_long tables it parses
  * with; either may be NULL): in '--comment -d' the "-d" is the comment, as
  * getopt reads it. Each command calls it before it parses. Returns the
- * new ARGC, or -1 after printing a usage error when one has no directory.
+ * new ARGC, or -1 after printing a usage error when one has no directory
+ * or when a second one is given (here, or here and before the command:
+ * cli_data_dir_given), as cli_once refuses any option given twice.
  */
 int cli_take_data_dir(int argc, char **argv, const char *shortopts,
 		      const struct option *opts, const char **datadir);
+/* main took a -d DIR before the command: one more is a usage error. */
+void cli_data_dir_given(void);
 
 /* Read a whole file ("-" = stdin) of at most MAX bytes. *out heap. A
  * FIFO that no program writes to is refused, not waited for. */

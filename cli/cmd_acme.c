@@ -200,6 +200,7 @@ cmd_acme(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca_principal cli;
 	struct mica_err err;
 	struct ca *ca = NULL;
@@ -211,6 +212,8 @@ cmd_acme(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "acme", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'a':

@@ -208,6 +208,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *sub, *reason = NULL, *out = NULL, *passfile = NULL, *rid;
 	char ridbuf[CA_ID_MAX];
 	struct ca_principal cli;
@@ -221,6 +222,8 @@ cmd_request(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (cli_once(&once, "request", c, "ho:", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 's':
 			if (strcmp(optarg, "pending") == 0) status = CA_REQ_PENDING;
@@ -515,6 +518,7 @@ cmd_token(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *names[CA_NAMES_MAX], *sub;
 	int acme = 0, scep = 0;
 	struct ca_token_spec spec;
@@ -531,6 +535,8 @@ cmd_token(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "token", c, "h", opts, "n") != 0)
+			return 2;
 		switch (c) {
 		case 'a':
 		case 'e':
@@ -779,6 +785,7 @@ cmd_audit(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca_audit *v = NULL;
 	size_t n = 0;
 	struct cli_jstream js = { 0 };
@@ -793,6 +800,8 @@ cmd_audit(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "audit", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 's':
 			if (parse_since(optarg, &since) != 0)

@@ -105,6 +105,7 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *csrfile = NULL, *out = NULL, *passfile = NULL;
 	const char *names[CA_NAMES_MAX];
 	struct ca_submit s;
@@ -124,6 +125,8 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (cli_once(&once, "issue", c, "ho:", opts, "n") != 0)
+			return 2;
 		switch (c) {
 		case 'c': csrfile = optarg; break;
 		case 'p': s.profile = optarg; break;
@@ -211,6 +214,7 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *csrfile = NULL, *out = NULL, *passfile = NULL;
 	struct ca_issued r;
 	struct ca_principal cli;
@@ -226,6 +230,8 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (cli_once(&once, "renew", c, "ho:", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'c': csrfile = optarg; break;
 		case 's': supersede = 1; break;
@@ -369,6 +375,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *passfile = NULL;
 	struct ca_serials also = { NULL, 0 };
 	struct ca_principal cli;
@@ -383,6 +390,8 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "revoke", c, "h", opts, "f") != 0)
+			return 2;
 		switch (c) {
 		case 'r':
 			if ((reason = ca_reason_parse(optarg)) < 0)
@@ -443,6 +452,7 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *passfile = NULL;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
@@ -453,6 +463,8 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "unrevoke", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'P': passfile = optarg; break;
 		case 'h': fputs(unrevoke_help, stdout); return 0;
@@ -511,6 +523,7 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *out = NULL, *passfile = NULL;
 	int64_t delta_hours = -1;
 	int delta = 0;
@@ -527,6 +540,8 @@ cmd_crl(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (cli_once(&once, "crl", c, "ho:", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'p': as_pem = 1; break;
@@ -743,6 +758,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca_cert_filter f;
 	struct ca_cert *v = NULL;
 	size_t n = 0, shown = 0;
@@ -761,6 +777,8 @@ cmd_list(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "list", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 's':
 			if (strcmp(optarg, "valid") == 0) f.status = CA_FILTER_CURRENT;
@@ -860,6 +878,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca_cert cert;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
@@ -873,6 +892,8 @@ cmd_show(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "show", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'p':
 		case 'D':
@@ -1000,6 +1021,7 @@ cmd_publish(const char *datadir, int argc, char **argv)
 		{ "help",  no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca_publish_stats st;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -1010,6 +1032,8 @@ cmd_publish(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "publish", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'S':
 			if (cli_parse_int(optarg, 0, INT64_MAX / 2, &seq) != 0)
@@ -1101,6 +1125,7 @@ cmd_ocsp_sign(const char *datadir, int argc, char **argv)
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *passfile = NULL;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -1111,6 +1136,8 @@ cmd_ocsp_sign(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "ocsp-sign", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'O':
 			if (strcmp(optarg, "ca") == 0)

@@ -121,6 +121,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *certfile = NULL, *passfile = NULL;
 	unsigned char *cert = NULL, *chain = NULL;
 	size_t cert_len = 0, chain_len = 0;
@@ -134,6 +135,10 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "install-ca", c, "h", opts, "C") != 0) {
+			rc = 2;
+			goto out;
+		}
 		switch (c) {
 		case 'c': certfile = optarg; break;
 		case 'C':
@@ -267,6 +272,7 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *csrfile = NULL, *certfile = NULL, *out = NULL;
 	const char *passfile = NULL, *permit[PERMIT_MAX];
 	struct ca_sign_ca_opts o;
@@ -287,6 +293,8 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (cli_once(&once, "sign-ca", c, "ho:", opts, "p") != 0)
+			return 2;
 		switch (c) {
 		case 'c': csrfile = optarg; break;
 		case 'k': certfile = optarg; break;
@@ -445,6 +453,7 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *out = NULL, *key_type = NULL, *passfile = NULL;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
@@ -459,6 +468,8 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "renew-ca", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'n': new_key = 1; break;
@@ -627,6 +638,7 @@ cmd_export_chain(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca *ca = NULL;
 	struct mica_err err;
 	const char *out = NULL;
@@ -638,6 +650,8 @@ cmd_export_chain(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (cli_once(&once, "export-chain", c, "ho:", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'p': p7b = 1; break;
 		case 'o': out = optarg; break;

@@ -88,6 +88,7 @@ cmd_init(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca_init_opts o;
 	struct ca_init_result res;
 	struct mica_err err;
@@ -103,6 +104,8 @@ cmd_init(const char *datadir, int argc, char **argv)
 	o.domains = domains;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "init", c, "h", opts, "D") != 0)
+			return 2;
 		switch (c) {
 		case 'n': o.name = optarg; break;
 		case 'o': o.org = optarg; break;
@@ -226,6 +229,7 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca *ca = NULL;
 	struct mica_err err;
 	const char *out = NULL;
@@ -235,6 +239,8 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (cli_once(&once, "export-root", c, "ho:", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'D':
 		case 'P':
@@ -331,6 +337,7 @@ cmd_profile(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct ca *ca = NULL;
 	struct mica_err err;
 	struct ca_principal cli;
@@ -342,6 +349,8 @@ cmd_profile(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "profile", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'd':
@@ -470,6 +479,7 @@ cmd_domain(const char *datadir, int argc, char **argv)
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *sub = NULL, *arg = NULL, *passfile = NULL;
 	int rc = 0, npos = 0, operands = 0;
 
@@ -490,9 +500,13 @@ cmd_domain(const char *datadir, int argc, char **argv)
 		} else if (strcmp(argv[i], "--passphrase-file") == 0) {
 			if (++i == argc)
 				return cli_usage("domain", "--passphrase-file needs a file");
+			if (cli_once(&once, "domain", 'P', NULL, opts, NULL) != 0)
+				return 2;
 			passfile = argv[i];
 			continue;
 		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {
+			if (cli_once(&once, "domain", 'P', NULL, opts, NULL) != 0)
+				return 2;
 			passfile = argv[i] + 18;
 			continue;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -747,6 +761,7 @@ cmd_restore(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	struct mica_err err;
 	struct cli_crls crls;
 	struct ca_carried carried;
@@ -760,6 +775,8 @@ cmd_restore(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "restore", c, "h", opts, "c") != 0)
+			return 2;
 		switch (c) {
 		case 'P':
 			if (optarg[0] == '\0')
@@ -855,6 +872,7 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *newfile = NULL, *passfile = NULL;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
@@ -865,6 +883,8 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "passphrase", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'n': newfile = optarg; break;
 		case 'P': passfile = optarg; break;

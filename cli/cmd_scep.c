@@ -39,6 +39,7 @@ cmd_scep(const char *datadir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *outp = NULL;
 	char *doc = NULL;
 	struct ca_mobileconfig_spec spec;
@@ -54,6 +55,8 @@ cmd_scep(const char *datadir, int argc, char **argv)
 		return 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "scep", c, "h", opts, NULL) != 0)
+			return 2;
 		switch (c) {
 		case 'n': spec.name = optarg; break;
 		case 'p': spec.profile = optarg; break;

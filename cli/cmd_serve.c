@@ -148,6 +148,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_once once = { 0 };
 	const char *domains[SERVE_DOMAINS_MAX];
 	const char *proxies[SERVE_PROXIES_MAX];
 	struct web_opts o;
@@ -168,6 +169,8 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	optind = 0;
 	opterr = 0;
 	while ((li = -1, c = getopt_long(argc, argv, "+h", opts, &li)) != -1) {
+		if (cli_once(&once, "serve", c, "+h", opts, "DX") != 0)
+			return 2;
 		/* An empty value is never meant: --publish "" started a
 		 * daemon that failed to publish at every pass, --domain ""
 		 * or --log "" failed later with less to say. */

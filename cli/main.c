@@ -59,7 +59,7 @@ usage(FILE *f)
 "\n"
 "Global options:\n"
 "  -d, --data-dir DIR  data directory (default ./mica-data, or $MICA_DATA_DIR);\n"
-"                      before or after the command\n"
+"                      once, before or after the command\n"
 "  -h, --help          show this help; 'mica COMMAND --help' for a command\n"
 "  -V, --version       show the version\n"
 "\n"
@@ -71,6 +71,9 @@ usage(FILE *f)
 "The CA key is sealed with a passphrase: from --passphrase-file FILE, else\n"
 "$MICA_PASSPHRASE, else DIR/passphrase (which 'mica init' creates when\n"
 "neither is given).\n"
+"\n"
+"An option is given once (a second is a usage error, exit 2), but those a\n"
+"command's --help calls repeatable (--name, --domain...).\n"
 "\n"
 "Exit status:\n"
 "  0 success            5 not found\n"
@@ -110,7 +113,7 @@ int
 main(int argc, char **argv)
 {
 	const char *datadir = getenv("MICA_DATA_DIR");
-	int i = 1;
+	int i = 1, datadir_given = 0;
 
 	if (datadir == NULL || datadir[0] == '\0')
 		datadir = "./mica-data";
@@ -148,6 +151,10 @@ main(int argc, char **argv)
 				fprintf(stderr, "mica: %s needs a directory\n", a);
 				return 2;
 			}
+			if (datadir_given++) {
+				fprintf(stderr, "mica: -d/--data-dir given twice\n");
+				return 2;
+			}
 			datadir = argv[i + 1];
 			i += 2;
 			continue;
@@ -155,6 +162,10 @@ main(int argc, char **argv)
 		if (strncmp(a, "--data-dir=", 11) == 0) {
 			if (a[11] == '\0') {
 				fprintf(stderr, "mica: --data-dir= needs a directory\n");
+				return 2;
+			}
+			if (datadir_given++) {
+				fprintf(stderr, "mica: -d/--data-dir given twice\n");
 				return 2;
 			}
 			datadir = a + 11;
@@ -193,6 +204,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return stdout_done(0);
 	}
+	if (datadir_given)
+		cli_data_dir_given();
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (strcmp(commands[c].name, argv[i]) == 0) {
 			/* -d DIR after the command: the command takes it

@@ -24,6 +24,15 @@
 /* The data directory of the command running (cli_take_data_dir), whose
  * own files --out never replaces. */
 static const char *g_datadir;
+/* How many -d DIR were taken, before the command (cli_data_dir_given)
+ * and after it (cli_take_data_dir): one at most. */
+static int g_datadir_given;
+
+void
+cli_data_dir_given(void)
+{
+	g_datadir_given++;
+}
 
 void
 cli_put_shown(FILE *f, const char *s)
@@ -235,6 +244,31 @@ cli_bad_option(const char *cmd, const char *shortopts,
 			 (unsigned)optopt & 0xffu, sep, tail);
 }
 
+int
+cli_once(struct cli_once *o, const char *cmd, int c, const char *shortopts,
+	 const struct option *opts, const char *repeatable)
+{
+	const struct option *lo;
+	unsigned bit;
+
+	/* '?' and ':' are getopt's own errors, for cli_bad_option. */
+	if (c <= 0 || c >= 256 || c == '?' || c == ':')
+		return 0;
+	if (repeatable != NULL && strchr(repeatable, c) != NULL)
+		return 0;
+	bit = 1u << (c % 8);
+	if ((o->seen[c / 8] & bit) == 0) {
+		o->seen[c / 8] |= (unsigned char)bit;
+		return 0;
+	}
+	lo = long_option_by_val(opts, c, NULL, 0);
+	if (shortopts != NULL && short_option(shortopts, c) >= 0)
+		return lo != NULL ?
+			cli_usage(cmd, "-%c (--%s) given twice", c, lo->name) :
+			cli_usage(cmd, "-%c given twice", c);
+	return cli_usage(cmd, "--%s given twice", lo != NULL ? lo->name : "?");
+}
+
 /* Whether ARG, an argument of a command parsed with SHORTOPTS and OPTS,
  * is an option that takes the argument after it as its value, as
  * getopt_long would read it: "--days" (or an abbreviation of one
@@ -318,6 +352,10 @@ cli_take_data_dir(int argc, char **argv, const char *shortopts,
 					argv[0]);
 				return -1;
 			}
+			if (g_datadir_given++ > 0) {
+				(void)cli_usage(argv[0], "-d/--data-dir given twice");
+				return -1;
+			}
 			*datadir = argv[++i];
 			continue;
 		}
@@ -326,6 +364,10 @@ cli_take_data_dir(int argc, char **argv, const char *shortopts,
 				fprintf(stderr, "mica %s: --data-dir= needs a "
 					"directory (see 'mica %s --help')\n",
 					argv[0], argv[0]);
+				return -1;
+			}
+			if (g_datadir_given++ > 0) {
+				(void)cli_usage(argv[0], "-d/--data-dir given twice");
 				return -1;
 			}
 			*datadir = a + 11;

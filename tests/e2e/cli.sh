@@ -461,7 +461,15 @@ check "issue --data-dir DIR" "$MICA" issue --data-dir "$D" --csr "$W/dd.csr" --o
 check "issue --data-dir=DIR" "$MICA" issue --data-dir="$D" --csr "$W/dd.csr" --out "$W/dd4.pem"
 is "the four certificates are in that CA" \
 	"$("$MICA" list -d "$D" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 4
-check "after the command wins over before it" "$MICA" -d "$TMP/none" list -d "$D"
+# One data directory: two (before and after the command, or twice on one
+# side) are a usage error, not "the last one wins" on some other CA.
+expect_rc "-d before and -d after the command: a usage error" 2 "$MICA" -d "$TMP/none" list -d "$D"
+grep -qF "list: -d/--data-dir given twice" "$TMP/rc.err" && ok "... saying -d was given twice" ||
+	fail "... it said: $(cat "$TMP/rc.err")"
+expect_rc "-d twice before the command: a usage error" 2 "$MICA" -d "$D" --data-dir="$D" list
+grep -qF "mica: -d/--data-dir given twice" "$TMP/rc.err" && ok "... saying so" ||
+	fail "... it said: $(cat "$TMP/rc.err")"
+expect_rc "-d twice after the command: a usage error" 2 "$MICA" list -d "$D" --data-dir "$D"
 # A listing cut by --limit says so on stderr, and only then.
 "$MICA" -d "$D" list --limit 3 >/dev/null 2>"$W/cut.err"
 grep -q "more certificates match than the 3 shown" "$W/cut.err" &&
@@ -969,6 +977,66 @@ usage_says "list --json=yes: a value given to an option that takes none" \
 grep -qF yes "$TMP/use.err" && fail "... echoing it" || ok "... not echoing it"
 usage_says "serve --p: an abbreviation of several, with what it could be" \
 	"serve: ambiguous option '--p': --public-url, --passphrase-file, --publish (see" om serve --p
+
+# An option given twice is a usage error (2), naming it, before anything is
+# done: '--profile server --profile client' once issued a client
+# certificate, the last one winning. The repeatable options (--name,
+# --domain, --chain, --permit, --from-crl, --crl, --trusted-proxy) stay so.
+echo "# an option given twice"
+db_dump "$O" > "$W/twice-before.sql"
+N0=$(ncerts)
+NTOK=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')
+csr twice2 ec-p256 /CN=twice2.contoso.test "DNS:twice2.contoso.test"
+tw0=$(openssl x509 -in "$W/out.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+usage_says "issue --profile server --profile client" \
+	"issue: --profile given twice (see" om issue --csr "$W/outc.csr" --profile server --profile client
+usage_says "issue --csr A --csr B" \
+	"issue: --csr given twice (see" om issue --csr "$W/outc.csr" --csr "$W/twice2.csr"
+usage_says "issue -o A --out B: the short and the long form are one option" \
+	"issue: -o (--out) given twice (see" om issue --csr "$W/outc.csr" -o "$W/tw1.pem" --out "$W/tw2.pem"
+usage_says "issue --days=30 --days 40" \
+	"issue: --days given twice (see" om issue --csr "$W/outc.csr" --days=30 --days 40
+usage_says "issue --der --der: a flag too" \
+	"issue: --der given twice (see" om issue --csr "$W/outc.csr" --der --der --out "$W/tw3.der"
+usage_says "renew SERIAL --csr A --csr B" \
+	"renew: --csr given twice (see" om renew "$tw0" --csr "$W/outc.csr" --csr "$W/twice2.csr"
+usage_says "revoke SERIAL --reason a --reason b" \
+	"revoke: --reason given twice (see" om revoke "$tw0" --reason keyCompromise --reason superseded
+usage_says "token create --uses 1 --uses 5" \
+	"token: --uses given twice (see" om token create --enroll --uses 1 --uses 5
+usage_says "token create --profile server --profile client" \
+	"token: --profile given twice (see" om token create --enroll --profile server --profile client
+usage_says "crl --delta-hours 1 --delta-hours 2" \
+	"crl: --delta-hours given twice (see" om crl --delta-hours 1 --delta-hours 2
+usage_says "list --name a --name b (one filter)" \
+	"list: --name given twice (see" om list --name a.contoso.test --name b.contoso.test
+usage_says "audit --since 1d --since 2d" "audit: --since given twice (see" om audit --since 1d --since 2d
+usage_says "profile set --max-days twice" \
+	"profile: --max-days given twice (see" om profile set server --max-days 100 --max-days 200
+usage_says "domain add --passphrase-file twice (parsed by hand)" \
+	"domain: --passphrase-file given twice (see" om domain add tw.contoso.test --passphrase-file a --passphrase-file=b
+usage_says "passphrase --new-file twice" \
+	"passphrase: --new-file given twice (see" om passphrase --new-file a --new-file b
+usage_says "sign-ca --days twice" "sign-ca: --days given twice (see" om sign-ca --csr x --days 1 --days 2
+usage_says "serve --http twice" "serve: --http given twice (see" om serve --http 127.0.0.1:1 --http 127.0.0.1:2
+usage_says "serve --log twice" "serve: --log given twice (see" om serve --log "$W/l1" --log "$W/l2"
+[ ! -e "$W/l1" ] && [ ! -e "$W/l2" ] && ok "... and opened neither log" || fail "serve --log twice made a log"
+usage_says "init --name twice" "init: --name given twice (see" "$MICA" -d "$W/twice-init" init --name A --name B
+[ ! -e "$W/twice-init" ] && ok "... and made no data directory" || fail "init --name twice made $W/twice-init"
+[ ! -e "$W/tw1.pem" ] && [ ! -e "$W/tw2.pem" ] && [ ! -e "$W/tw3.der" ] && ok "no --out file was written" ||
+	fail "an --out file was written"
+is "no certificate was issued for them" "$(ncerts)" "$N0"
+is "no token was made for them" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM token')" "$NTOK"
+db_dump "$O" > "$W/twice-after.sql"
+cmp -s "$W/twice-before.sql" "$W/twice-after.sql" && ok "the store is as it was" ||
+	{ fail "the store changed"; diff "$W/twice-before.sql" "$W/twice-after.sql" | head -5; }
+# ... and the repeatable ones still accumulate.
+expect_rc "issue --name A --name B: --name is repeatable" 0 \
+	om issue --csr "$W/twice2.csr" --name twice2.contoso.test --name twice3.contoso.test --out "$W/tw4.pem"
+openssl x509 -in "$W/tw4.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:twice2.contoso.test, DNS:twice3.contoso.test" &&
+	ok "... the certificate names both" || fail "... names: $(openssl x509 -in "$W/tw4.pem" -noout -ext subjectAltName 2>&1)"
+expect_rc "token create --name A --name B: repeatable" 0 \
+	om token create --enroll --name a.contoso.test --name b.contoso.test
 
 # A store of schema 15 whose key was revoked for keyCompromise when that
 # revoked only the one certificate: the other certificate of the key is
