@@ -218,7 +218,7 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		n = mbedtls_pk_write_pubkey_der(&crt.pk, spki, sizeof(spki));
 		allowed = n > 0 && (size_t)n == x.jws.jwk.spki_len &&
 			  memcmp(spki + sizeof(spki) - n, x.jws.jwk.spki, (size_t)n) == 0;
-		ca_principal_cli(&p);
+		ca_principal_local(&p, "");
 		snprintf(p.actor, sizeof(p.actor), "acme:certificate-key@%s",
 			 r->client != NULL ? r->client : "?");
 	} else {
@@ -229,7 +229,7 @@ ca_acme_revoke(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			goto out;
 		if (!allowed && acct_covers(ca, x.acct.id, c.names, &allowed, err) != 0)
 			goto out;
-		ca_principal_cli(&p);
+		ca_principal_local(&p, "");
 		snprintf(p.actor, sizeof(p.actor), "acme:%s", x.acct.id);
 	}
 	if (!allowed) {

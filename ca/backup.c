@@ -22,7 +22,7 @@
 static int
 audit_body(struct db *db, void *arg, struct mica_err *err)
 {
-	return db_audit_add(db, ca_now(), "cli", (const char *)arg, NULL, NULL,
+	return db_audit_add(db, ca_now(), ca_cli_actor(), (const char *)arg, NULL, NULL,
 			    err);
 }
 
@@ -48,7 +48,7 @@ restored_body(struct db *db, void *arg, struct mica_err *err)
 	 * them revokes is no longer the admin's to revoke. */
 	if (db_ca_set_restored(db, now, err) != 0 ||
 	    (x->carry != NULL &&
-	     ca_carry_apply(db, x->carry, "cli", &x->carried, err) != 0) ||
+	     ca_carry_apply(db, x->carry, ca_cli_actor(), &x->carried, err) != 0) ||
 	    db_counts(db, now, &c, err) != 0)
 		return -1;
 	x->issuing = c.issuing;
@@ -64,7 +64,7 @@ restored_body(struct db *db, void *arg, struct mica_err *err)
 			 "revoked already", n > 0 ? "; " : "", x->carried.crls,
 			 x->carried.revoked, x->carried.unknown,
 			 x->carried.already);
-	return db_audit_add(db, now, "cli", "ca.restore", NULL,
+	return db_audit_add(db, now, ca_cli_actor(), "ca.restore", NULL,
 			    detail[0] != '\0' ? detail : NULL, err);
 }
 

@@ -273,7 +273,7 @@ enum ca_principal_kind {
 struct ca_principal {
 	int kind;                   /* enum ca_principal_kind */
 	char token_id[CA_ID_MAX];   /* "" unless a token */
-	char actor[96];             /* for audit: "cli", "admin:ID", "enroll:ID", "anon" */
+	char actor[96];             /* for audit: "cli:USER", "admin:ID", "enroll:ID", "anon@IP" */
 	char client[64];            /* client address or "local" */
 	/* enrollment scope (copied from the token) */
 	char *scope_profile;        /* NULL = any */
@@ -281,7 +281,23 @@ struct ca_principal {
 	size_t nscope_names;
 };
 
+/* The local command line: every power, its audit actor ca_cli_actor(). */
 void ca_principal_cli(struct ca_principal *p);
+/* The local process itself with every power, recorded in the audit as
+ * ACTOR ("daemon", "acme:<account>"): no user name looked up. */
+void ca_principal_local(struct ca_principal *p, const char *actor);
+/*
+ * The audit actor of the command line: "cli:" and the effective user's
+ * name from the system ("cli:#UID" without one), then " (sudo NAME)" when
+ * SUDO_USER names who ran sudo (DOAS_USER: " (doas NAME)"), as in
+ * "cli:root (sudo alice)". A name is shown with every byte but letters,
+ * digits and "._-@$" as \xNN, and cut to 40 bytes ("..." at its end),
+ * so the whole fits CA_CLI_ACTOR_MAX with its NUL. Static storage, made at
+ * the first call (getpwuid): for the command line, not a daemon's threads.
+ * Every actor of the command line starts with "cli:"; the others never do.
+ */
+#define CA_CLI_ACTOR_MAX 96
+const char *ca_cli_actor(void);
 void ca_principal_anon(struct ca_principal *p, const char *client);
 /* Check a bearer token ("mica_<id>_<secret>"): known, not revoked, not
  * expired, secret matching (constant time over SHA-256 hashes). MICA_E_UNAUTH
@@ -648,7 +664,7 @@ struct ca_counts {
 struct ca_audit {
 	int64_t id;
 	int64_t at;
-	char *actor;    /* "cli", "admin:<token id>", "enroll:<token id>", "anon@ip" */
+	char *actor;    /* "cli:USER", "admin:<token id>", "enroll:<token id>", "anon@ip" */
 	char *action;   /* "cert.issue", "cert.revoke", "token.create", ... */
 	char *target;   /* serial, request id, token id; may be NULL */
 	char *detail;   /* short free text; never a secret */

@@ -684,4 +684,11 @@ void ca_crl_ahead_also(struct ca_crl_ahead *a, char (*v)[DB_SERIAL_MAX],
 		       size_t n);
 void ca_crl_ahead_free(struct ca_crl_ahead *a);
 
+/* ca_cli_actor's text for effective user USER and, when VIA ("sudo",
+ * "doas") and BY (the user who ran it) are not NULL or empty, " (VIA BY)",
+ * into OUT (SIZE at least CA_CLI_ACTOR_MAX): the names escaped and cut
+ * as ca_cli_actor says. Pure, for the tests. */
+void ca_cli_actor_text(char *out, size_t size, const char *user,
+		       const char *via, const char *by);
+
 #endif

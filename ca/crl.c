@@ -1179,8 +1179,7 @@ ca_crl_delta_maintain(struct ca *ca, int *published, struct mica_err *err)
 		      delta.next_update - now < (int64_t)hours * 3600 / 2;
 	if (!due)
 		return 0;
-	ca_principal_cli(&sys);
-	snprintf(sys.actor, sizeof(sys.actor), "daemon");
+	ca_principal_local(&sys, "daemon");
 	if (ca_crl_publish_delta(ca, &sys, NULL, err) != 0)
 		return -1;
 	*published = 1;

@@ -44,7 +44,7 @@ init_body(struct db *db, void *arg, struct mica_err *err)
 			return -1;
 	if (db_domains_mac_set(db, x->domains_mac, err) != 0)
 		return -1;
-	return db_audit_add(db, x->row->created_at, "cli", "ca.init", x->row->name,
+	return db_audit_add(db, x->row->created_at, ca_cli_actor(), "ca.init", x->row->name,
 			    x->detail, err);
 }
 

@@ -5,9 +5,12 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ca/ca_int.h"
 #include "ca/keys.h"
@@ -16,13 +19,117 @@
 
 /* ------------------------------------------------------- principals -- */
 
+/* The most of a user name an actor shows, escapes and "..." included:
+ * "cli:" + 40 + " (sudo " + 40 + ")" and a NUL fit CA_CLI_ACTOR_MAX. */
+#define ACTOR_USER_MAX 40
+_Static_assert(4 + ACTOR_USER_MAX + 7 + ACTOR_USER_MAX + 1 + 1 <= CA_CLI_ACTOR_MAX,
+	       "a command line's actor fits");
+_Static_assert(CA_CLI_ACTOR_MAX <= sizeof(((struct ca_principal *)0)->actor),
+	       "a command line's actor fits a principal's");
+
+/* A byte of a user name an actor shows as it is. */
+static int
+actor_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c != '\0' && strchr("._-@$", c) != NULL);
+}
+
+/* NAME (a user name, from the system or from sudo's environment) appended
+ * to OUT[*N..SIZE) as an actor shows it: letters, digits and ". _ - @ $"
+ * as they are, every other byte \xNN (a blank, a parenthesis, a quote, a
+ * backslash, a control, non-ASCII), so that no name can forge the
+ * actor's own "(sudo ...)" or a line of a listing; mica_shown would keep
+ * blanks, parentheses and quotes. Cut to ACTOR_USER_MAX with "...". */
+static void
+actor_user(char *out, size_t size, size_t *n, const char *name)
+{
+	const unsigned char *u;
+	size_t total = 0, room, used = 0;
+
+	for (u = (const unsigned char *)name; *u != '\0'; u++)
+		total += actor_plain(*u) ? 1 : 4;
+	/* Whole when it fits, else as much as fits before "...". */
+	room = total <= ACTOR_USER_MAX ? total : ACTOR_USER_MAX - 3;
+	for (u = (const unsigned char *)name; *u != '\0'; u++) {
+		size_t w = actor_plain(*u) ? 1 : 4;
+
+		if (used + w > room)
+			break;
+		assert(*n + w < size);
+		if (w == 1)
+			out[(*n)++] = (char)*u;
+		else
+			*n += (size_t)snprintf(out + *n, size - *n, "\\x%02X", *u);
+		used += w;
+	}
+	out[*n] = '\0';
+	if (total > room) {
+		assert(*n + 3 < size);
+		memcpy(out + *n, "...", 4);
+		*n += 3;
+	}
+}
+
 void
-ca_principal_cli(struct ca_principal *p)
+ca_cli_actor_text(char *out, size_t size, const char *user, const char *via,
+		  const char *by)
+{
+	size_t n = 4;
+
+	assert(size >= CA_CLI_ACTOR_MAX);
+	memcpy(out, "cli:", 5);
+	actor_user(out, size, &n, user);
+	if (via != NULL && by != NULL && by[0] != '\0') {
+		n += (size_t)snprintf(out + n, size - n, " (%.4s ", via);
+		actor_user(out, size, &n, by);
+		assert(n + 1 < size);
+		out[n++] = ')';
+		out[n] = '\0';
+	}
+}
+
+const char *
+ca_cli_actor(void)
+{
+	/* Made once: the command line is one thread, and its user does not
+	 * change under it. */
+	static char actor[CA_CLI_ACTOR_MAX];
+	const struct passwd *pw;
+	const char *via = NULL, *by;
+	char uid[32];
+
+	if (actor[0] != '\0')
+		return actor;
+	pw = getpwuid(geteuid());
+	snprintf(uid, sizeof(uid), "#%lu", (unsigned long)geteuid());
+	/* Who ran sudo (or doas), as they say in the environment: the admin
+	 * behind a shared account ('sudo -u mica mica issue', 'sudo mica').
+	 * The effective user, named first, is the one the system vouches
+	 * for; it could write the store, and so this record, anyway. */
+	if ((by = getenv("SUDO_USER")) != NULL && by[0] != '\0')
+		via = "sudo";
+	else if ((by = getenv("DOAS_USER")) != NULL && by[0] != '\0')
+		via = "doas";
+	ca_cli_actor_text(actor, sizeof(actor),
+			  pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0' ?
+			  pw->pw_name : uid, via, by);
+	return actor;
+}
+
+void
+ca_principal_local(struct ca_principal *p, const char *actor)
 {
 	memset(p, 0, sizeof(*p));
 	p->kind = CA_PRINCIPAL_CLI;
-	snprintf(p->actor, sizeof(p->actor), "cli");
+	snprintf(p->actor, sizeof(p->actor), "%s", actor);
 	snprintf(p->client, sizeof(p->client), "local");
+}
+
+void
+ca_principal_cli(struct ca_principal *p)
+{
+	ca_principal_local(p, ca_cli_actor());
 }
 
 void

@@ -732,7 +732,7 @@ int db_challenge_consume(struct db *db, const char *serial,
 struct db_audit {
 	int64_t id;
 	int64_t at;
-	char *actor;   /* "cli", "admin:<token id>", "enroll:<token id>", "anon@ip" */
+	char *actor;   /* "cli:USER", "admin:<token id>", "enroll:<token id>", "anon@ip" */
 	char *action;  /* "issue", "revoke", "crl", "token.create", ... */
 	char *target;  /* serial, request id, token id; may be NULL */
 	char *detail;  /* short free text; never a secret */

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -2086,7 +2087,7 @@ test_approval_issues_once(void)
 	CU_ASSERT(st.der_len == out.der_len && st.der != NULL &&
 		  memcmp(st.der, out.der, out.der_len) == 0);
 	CU_ASSERT_STRING_EQUAL(req.serial, out.serial);
-	CU_ASSERT_STRING_EQUAL(req.decided_by, "cli");
+	CU_ASSERT_STRING_EQUAL(req.decided_by, ca_cli_actor());
 	ca_request_free(&req);
 	ca_issued_free(&st);
 
@@ -5953,6 +5954,78 @@ test_pass_get_reads_the_file_named(void)
 	free(longdir);
 }
 
+/* The command line's audit actor names the operating-system user, and
+ * who ran sudo, with every byte of a name that could forge the actor's
+ * shape or a listing's line escaped, and cut to fit. */
+static void
+test_cli_actor_names_the_user_escaped_and_bounded(void)
+{
+	char out[CA_CLI_ACTOR_MAX], name[300], by[300];
+	struct ca_audit *a = NULL;
+	struct mica_err err;
+	const struct passwd *pw = getpwuid(geteuid());
+	size_t n = 0, opens = 0, closes = 0;
+
+	ca_cli_actor_text(out, sizeof(out), "alice", NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(out, "cli:alice");
+	ca_cli_actor_text(out, sizeof(out), "root", "sudo", "alice");
+	CU_ASSERT_STRING_EQUAL(out, "cli:root (sudo alice)");
+	ca_cli_actor_text(out, sizeof(out), "mica", "doas", "bob.smith@corp");
+	CU_ASSERT_STRING_EQUAL(out, "cli:mica (doas bob.smith@corp)");
+	ca_cli_actor_text(out, sizeof(out), "root", "sudo", "");
+	CU_ASSERT_STRING_EQUAL(out, "cli:root");
+	ca_cli_actor_text(out, sizeof(out), "#1234", NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(out, "cli:\\x231234");
+	ca_cli_actor_text(out, sizeof(out), "m\xc3\xbcnchen", NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(out, "cli:m\\xC3\\xBCnchen");
+	/* A SUDO_USER that would forge a second "(sudo ...)", a quote, a
+	 * terminal escape: escaped, one "(" and one ")" in all. */
+	ca_cli_actor_text(out, sizeof(out), "root", "sudo", "a\")\x1b[2J (sudo b");
+	CU_ASSERT_PTR_NULL(strchr(out, '\x1b'));
+	CU_ASSERT_PTR_NULL(strchr(out, '"'));
+	for (const char *c = out; *c != '\0'; c++) {
+		opens += *c == '(';
+		closes += *c == ')';
+	}
+	CU_ASSERT_EQUAL(opens, 1);
+	CU_ASSERT_EQUAL(closes, 1);
+	CU_ASSERT_STRING_EQUAL(out, "cli:root (sudo a\\x22\\x29\\x1B\\x5B2J\\x20\\x28sudo\\x20b)");
+	/* A name fits whole up to 40 bytes, else 37 and "...". */
+	memset(name, 'n', 40);
+	name[40] = '\0';
+	ca_cli_actor_text(out, sizeof(out), name, NULL, NULL);
+	CU_ASSERT_EQUAL(strlen(out), 4 + 40);
+	CU_ASSERT_PTR_NULL(strstr(out, "..."));
+	name[40] = 'n';
+	name[41] = '\0';
+	ca_cli_actor_text(out, sizeof(out), name, NULL, NULL);
+	CU_ASSERT_EQUAL(strlen(out), 4 + 40);
+	CU_ASSERT_STRING_EQUAL(out + 4 + 37, "...");
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memset(by, '\x01', sizeof(by) - 1);
+	by[sizeof(by) - 1] = '\0';
+	ca_cli_actor_text(out, sizeof(out), name, "sudo", by);
+	CU_ASSERT_EQUAL(strlen(out), 4 + 40 + 7 + 36 + 3 + 1);
+	CU_ASSERT(strlen(out) < sizeof(out));
+	/* An escape is never cut in half: 9 whole ones (36 bytes), then "...". */
+	CU_ASSERT_STRING_EQUAL(out + 4 + 40 + 7 + 36, "...)");
+
+	/* What this process records: "cli:" and its effective user. */
+	CU_ASSERT_EQUAL(strncmp(ca_cli_actor(), "cli:", 4), 0);
+	CU_ASSERT_STRING_EQUAL(g_cli.actor, ca_cli_actor());
+	if (pw != NULL && getenv("SUDO_USER") == NULL && getenv("DOAS_USER") == NULL) {
+		snprintf(by, sizeof(by), "cli:%s", pw->pw_name);
+		CU_ASSERT_STRING_EQUAL(ca_cli_actor(), by);
+	}
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(g_ca, &g_cli, NULL, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_audit_list(g_ca, &g_cli, 0, 0, 1, &a, &n, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(a[0].action, "crl.publish");
+	CU_ASSERT_STRING_EQUAL(a[0].actor, ca_cli_actor());
+	ca_audit_array_free(a, n);
+}
+
 int
 main(void)
 {
@@ -5966,6 +6039,8 @@ main(void)
 		{ "init creates a 0600 database and a 0600 generated passphrase, refuses a second init",
 		  test_init_creates_private_files },
 		{ "init refuses a directory that already holds a CA", test_init_refuses_existing_ca },
+		{ "the command line's audit actor names the user (and sudo's), escaped and bounded",
+		  test_cli_actor_names_the_user_escaped_and_bounded },
 		{ "init refuses bad options and leaves nothing behind",
 		  test_init_refuses_bad_options_and_leaves_nothing },
 		{ "open, init and restore refuse a data directory open to group or others",

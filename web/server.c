@@ -189,6 +189,5 @@ web_server_root(struct web_server *srv, const unsigned char **der,
 void
 web_daemon_principal(struct ca_principal *p)
 {
-	ca_principal_cli(p);
-	snprintf(p->actor, sizeof(p->actor), "daemon");
+	ca_principal_local(p, "daemon");
 }

@@ -768,6 +768,27 @@ done
 om audit --limit 1 >"$W/aud1.out" 2>/dev/null
 is "audit: a header over its rows, as every listing" "$(head -1 "$W/aud1.out" | tr -s ' ')" "TIME ACTOR ACTION TARGET DETAIL"
 
+# The audit trail names the operating-system user who acted at the
+# command line ("cli:USER"), and who ran sudo; a name from the
+# environment is escaped, never written as it is.
+echo "# the command line's audit actor"
+# newest_actor: the actor of the newest audit entry of $O, from --json.
+newest_actor() { om audit --limit 1 --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["actor"])'; }
+om crl --out "$W/act.crl" 2>/dev/null || fail "crl for the actor"
+is "audit --json: a CRL published by '$(id -un)' is by $CLI_ACTOR" "$(newest_actor)" "$CLI_ACTOR"
+om audit --limit 1 2>/dev/null | grep -q "  $CLI_ACTOR  *crl.publish" &&
+	ok "... and 'mica audit' shows it" || fail "... 'mica audit' shows: $(om audit --limit 1 2>&1)"
+is "the CA's creation (ca.init) is by $CLI_ACTOR too" \
+	"$(sqlite3 "$O/mica.db" "SELECT actor FROM audit WHERE action = 'ca.init'")" "$CLI_ACTOR"
+SUDO_USER=alice om crl --out "$W/act.crl" 2>/dev/null || fail "crl with SUDO_USER"
+is "run through sudo by alice: '$CLI_ACTOR (sudo alice)'" "$(newest_actor)" "$CLI_ACTOR (sudo alice)"
+SUDO_USER=$'a"\e\a) (sudo b' om crl --out "$W/act.crl" 2>/dev/null || fail "crl with a hostile SUDO_USER"
+is "a SUDO_USER with a quote, controls and a forged '(sudo bob)': escaped" "$(newest_actor)" \
+	"$CLI_ACTOR (sudo a\\x22\\x1B\\x07\\x29\\x20\\x28sudo\\x20b)"
+SUDO_USER=$(printf 'u%.0s' $(seq 100)) om crl --out "$W/act.crl" 2>/dev/null || fail "crl with a long SUDO_USER"
+is "a SUDO_USER of 100 bytes: cut to 40, '...' at its end" "$(newest_actor)" \
+	"$CLI_ACTOR (sudo $(printf 'u%.0s' $(seq 37))...)"
+
 # Listings longer than one read of the store (1,000 certificates or
 # requests, 10,000 audit entries a read): --all and a large --limit page
 # through the store, every row once, in order, and a cut says so. The

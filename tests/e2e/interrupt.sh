@@ -412,7 +412,7 @@ for e in reversed(json.load(sys.stdin)):
     if e["target"] == sys.argv[1]:
         print(e["action"], e["actor"])' "$1"; }
 	is "... the audit trail: signed once, then handed back (not a second ca.sign)" \
-		"$(trail "$FIRST" | tr '\n' ' ')" "ca.sign cli ca.sign.again cli "
+		"$(trail "$FIRST" | tr '\n' ' ')" "ca.sign $CLI_ACTOR ca.sign.again $CLI_ACTOR "
 	"$MICA" -d "$R" audit --limit 1 | grep -q "ca\.sign\.again *$FIRST *CA certificate for .*written again, not signed anew" &&
 		ok "... saying so in 'mica audit'" || fail "... 'mica audit' says: $("$MICA" -d "$R" audit --limit 1)"
 	is "... $W/again.crt is that certificate" "$(serial_in "$W/again.crt")" "$FIRST"

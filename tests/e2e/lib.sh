@@ -60,6 +60,12 @@ PYTHON3=$(type -P python3)
 # command unseals the key, and the suite runs hundreds of them. Other
 # builds ignore the variable. cli.sh unsets it to check the real count.
 export MICA_TEST_INSECURE_KDF_ITER=${MICA_TEST_INSECURE_KDF_ITER-1000}
+# The command line's audit actor is "cli:USER", USER the effective user,
+# with " (sudo NAME)" when SUDO_USER (or DOAS_USER) is set: a suite run
+# through sudo records what a plain run does, CLI_ACTOR, and a check that
+# wants sudo's part sets the variable itself.
+unset SUDO_USER DOAS_USER
+CLI_ACTOR="cli:$(id -un)"
 PASS=0
 FAIL=0
 SKIP=0
