@@ -524,13 +524,16 @@ struct ca_serials {
 	size_t n;
 };
 void ca_serials_free(struct ca_serials *s);
+struct ca_crl;   /* below, with the CRLs */
 /* As ca_revoke. For keyCompromise every other certificate of the same
  * key (being signed, valid or on hold, not expired) is revoked too, in
  * the same transaction and CRL; ALSO (may be NULL) receives their serials
- * (ca_serials_free). ca_revoke does the same and does not say. */
+ * (ca_serials_free). ca_revoke does the same and does not say. CRL (may
+ * be NULL) gets the current key's CRL published with it: its number and
+ * delta_base (a delta CRL, when the CA makes them), no DER. */
 int ca_revoke_all(struct ca *ca, const struct ca_principal *p,
 		  const char *serial, int reason, struct ca_serials *also,
-		  struct mica_err *err);
+		  struct ca_crl *crl, struct mica_err *err);
 /* As ca_revoke, but only SERIAL even for keyCompromise (the key still goes
  * on the list of keys never certified again): for a caller that has not
  * shown the key compromised, as an ACME account that is not the key. */
@@ -572,6 +575,9 @@ struct ca_crl {
 	int64_t number;               /* cRLNumber */
 	int64_t this_update, next_update;
 	unsigned char *der; size_t der_len;   /* NULL from ca_crl_info */
+	int64_t delta_base;           /* a delta CRL: the number of the
+				       * complete CRL it completes (RFC 5280
+				       * 5.2.4); 0: a complete CRL */
 };
 void ca_crl_free(struct ca_crl *crl);
 
@@ -968,6 +974,9 @@ int ca_token_list(struct ca *ca, const struct ca_principal *p, int filter,
 		  const struct ca_cursor *after, int limit,
 		  struct ca_token **out, size_t *n, struct ca_cursor *next,
 		  struct mica_err *err);
+/* Admin: revoke token ID (kept, for the audit trail). MICA_E_BADREQ
+ * "bad_id" for an id that cannot be one, MICA_E_NOTFOUND "not_found" for
+ * none, MICA_E_CONFLICT "already_revoked" for one revoked already. */
 int ca_token_revoke(struct ca *ca, const struct ca_principal *p,
 		    const char *id, struct mica_err *err);
 

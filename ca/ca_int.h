@@ -673,8 +673,10 @@ struct ca_crl_ahead;
 struct ca_crl_ahead *ca_crl_ahead_new(struct ca *ca, const char *serial,
 				      int release, int reason, int cascade);
 int64_t ca_crl_ahead_time(const struct ca_crl_ahead *a);
+/* OUT (may be NULL; db_crl_free it) gets the current key's CRL stored. */
 int ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
-		       struct ca_crl_ahead *a, struct mica_err *err);
+		       struct ca_crl_ahead *a, struct db_crl *out,
+		       struct mica_err *err);
 /* A keyCompromise with CASCADE set revokes the key's other certificates
  * too (ca/revoke.c): ca_crl_ahead_new signed its CRLs with those the
  * snapshot showed. In the transaction, before ca_crl_ahead_store, say

@@ -745,10 +745,11 @@ ca_crl_ahead_time(const struct ca_crl_ahead *a)
  */
 int
 ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
-		   struct ca_crl_ahead *a, struct mica_err *err)
+		   struct ca_crl_ahead *a, struct db_crl *out,
+		   struct mica_err *err)
 {
 	return crl_store_pre(ca, db, actor, &a->pre,
-			     a->pre.ready ? a->pre.delta : 0, 1, NULL, err);
+			     a->pre.ready ? a->pre.delta : 0, 1, out, err);
 }
 
 void
@@ -839,6 +840,7 @@ crl_take(struct ca_crl *out, struct db_crl *in)
 	out->next_update = in->next_update;
 	out->der = in->der;
 	out->der_len = in->der_len;
+	out->delta_base = in->delta_base;
 	in->der = NULL;
 	in->der_len = 0;
 }

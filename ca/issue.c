@@ -296,7 +296,7 @@ complete_body(struct db *db, void *arg, struct mica_err *err)
 					   at, err) != 0 ||
 			    db_audit_add(db, at, j->p->actor, "cert.revoke",
 					 j->renewal_of, why, err) != 0 ||
-			    ca_crl_ahead_store(x->ca, db, j->p->actor, x->crl,
+			    ca_crl_ahead_store(x->ca, db, j->p->actor, x->crl, NULL,
 					       err) != 0)
 				return -1;
 		}

@@ -31,6 +31,7 @@ struct revoke_tx {
 	int condemn;                /* the key goes on the compromised list */
 	char (*also)[DB_SERIAL_MAX]; /* those it revoked */
 	size_t nalso;
+	struct db_crl published;    /* the current key's CRL it stored */
 };
 
 /* The second identity of the key certified by DER (ca_key_rsa_id): 1 and
@@ -126,7 +127,9 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 		if (x->standin && db_cert_discard(db, x->serial, err) != 0)
 			return -1;
 	}
-	return ca_crl_ahead_store(x->ca, db, x->p->actor, x->crl, err);
+	db_crl_free(&x->published);   /* a transaction run again */
+	return ca_crl_ahead_store(x->ca, db, x->p->actor, x->crl,
+				  &x->published, err);
 }
 
 /* 1 if SERIAL is a CA certificate this CA signed (sign-ca, a cross
@@ -157,7 +160,7 @@ revoke_ca_cert(struct ca *ca, const char *serial, struct mica_err *err)
 static int
 revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	   int release, int reason, int cascade, struct ca_serials *also,
-	   struct mica_err *err)
+	   struct ca_crl *crl, struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
 	struct revoke_tx x;
@@ -167,6 +170,9 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		also->v = NULL;
 		also->n = 0;
 	}
+	if (crl != NULL)
+		memset(crl, 0, sizeof(*crl));
+	memset(&x, 0, sizeof(x));
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
@@ -245,6 +251,13 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 				    "out of memory");
 	rc = ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, revoke_body, &x, err);
 	ca_crl_ahead_free(x.crl);
+	if (rc == 0 && crl != NULL) {
+		crl->number = x.published.number;
+		crl->this_update = x.published.this_update;
+		crl->next_update = x.published.next_update;
+		crl->delta_base = x.published.delta_base;
+	}
+	db_crl_free(&x.published);
 	if (rc == 0 && also != NULL) {
 		also->v = x.also;
 		also->n = x.nalso;
@@ -261,22 +274,22 @@ int
 ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	  int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 1, NULL, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 1, NULL, NULL, err);
 }
 
 int
 ca_revoke_one(struct ca *ca, const struct ca_principal *p,
 	      const char *serial_in, int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 0, NULL, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 0, NULL, NULL, err);
 }
 
 int
 ca_revoke_all(struct ca *ca, const struct ca_principal *p,
 	      const char *serial_in, int reason, struct ca_serials *also,
-	      struct mica_err *err)
+	      struct ca_crl *crl, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 1, also, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 1, also, crl, err);
 }
 
 void
@@ -293,7 +306,7 @@ int
 ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	    const char *serial_in, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 1, 0, 0, NULL, err);
+	return revoke_run(ca, p, serial_in, 1, 0, 0, NULL, NULL, err);
 }
 
 /* ------------------------------------------- keys compromised before -- */

@@ -229,11 +229,33 @@ static int
 revoke_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct revoke_tx *x = arg;
+	struct db_token t;
+	struct mica_err e;
+	int revoked;
 
-	if (db_token_revoke(db, x->id, err) != 0)
+	if (db_token_revoke(db, x->id, err) == 0)
+		return db_audit_add(db, ca_now(), x->actor, "token.revoke",
+				    x->id, NULL, err);
+	if (err == NULL || err->kind != MICA_E_NOTFOUND)
 		return -1;
-	return db_audit_add(db, ca_now(), x->actor, "token.revoke", x->id, NULL,
-			    err);
+	/* Revoked tokens are kept (for the audit trail): one revoked
+	 * already is a conflict (exit 6, 409), as a certificate revoked
+	 * twice is, not "no such token", which 'mica token list'
+	 * contradicts. */
+	if (db_token_get(db, x->id, &t, &e) != 0) {
+		if (e.kind == MICA_E_NOTFOUND)
+			return mica_err_set(err, MICA_E_NOTFOUND, "not_found",
+					    "no such token");
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	revoked = t.revoked;
+	db_token_free(&t);
+	if (revoked)
+		return mica_err_set(err, MICA_E_CONFLICT, "already_revoked",
+				    "token %s is already revoked", x->id);
+	return -1;   /* not revoked, yet not updated: NOTFOUND stands */
 }
 
 int
@@ -251,16 +273,7 @@ ca_token_revoke(struct ca *ca, const struct ca_principal *p, const char *id,
 				    "expected)");
 	x.id = id;
 	x.actor = p->actor;
-	if (ca_tx(ca, CA_TX_DURABLE, revoke_body, &x, err) != 0) {
-		/* Revoked tokens are kept (for the audit trail) but are
-		 * not found here: say so, or "no such token" contradicts
-		 * 'mica token list'. */
-		if (err != NULL && err->kind == MICA_E_NOTFOUND)
-			mica_err_set(err, MICA_E_NOTFOUND, "not_found",
-				     "no such token (unknown, or revoked already)");
-		return -1;
-	}
-	return 0;
+	return ca_tx(ca, CA_TX_DURABLE, revoke_body, &x, err);
 }
 
 int

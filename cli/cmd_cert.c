@@ -286,8 +286,9 @@ static const char revoke_help[] =
 "Usage: mica [-d DIR] revoke SERIAL [--reason REASON]\n"
 "       mica [-d DIR] revoke --from-crl CRL [--from-crl CRL]...\n"
 "\n"
-"Revoke a certificate and publish a new CRL. REASON (RFC 5280 5.3.1) is one\n"
-"of (case-insensitive; default unspecified):\n";
+"Revoke a certificate and publish a new CRL (a delta CRL when the CA makes\n"
+"them: 'mica crl --delta-hours'), said on standard error with its number.\n"
+"REASON (RFC 5280 5.3.1) is one of (case-insensitive; default unspecified):\n";
 static const char revoke_help_tail[] =
 "certificateHold can be undone with 'mica unrevoke'. keyCompromise also\n"
 "puts the key on the list of keys never certified again, and revokes every\n"
@@ -378,6 +379,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	struct cli_once once = { 0 };
 	const char *passfile = NULL;
 	struct ca_serials also = { NULL, 0 };
+	struct ca_crl crl;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
@@ -420,14 +422,24 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_revoke_all(ca, &cli, argv[optind], reason, &also, &err) != 0) {
+	if (ca_revoke_all(ca, &cli, argv[optind], reason, &also, &crl,
+			  &err) != 0) {
 		rc = cli_fail(&err);
 	} else {
 		for (size_t i = 0; i < also.n; i++)
 			fprintf(stderr, "revoked %s too (%s: the same key)\n",
 				also.v[i], ca_reason_name(reason));
-		fprintf(stderr, "revoked %s (%s); CRL published\n", argv[optind],
-			ca_reason_name(reason));
+		/* Which CRL: a CA that makes deltas publishes a revocation
+		 * in a delta CRL, its complete CRL keeping its period. */
+		if (crl.delta_base > 0)
+			cli_note("revoked %s (%s); delta CRL %lld published "
+				 "(on complete CRL %lld)", argv[optind],
+				 ca_reason_name(reason), (long long)crl.number,
+				 (long long)crl.delta_base);
+		else
+			cli_note("revoked %s (%s); CRL %lld published",
+				 argv[optind], ca_reason_name(reason),
+				 (long long)crl.number);
 	}
 	ca_serials_free(&also);
 	ca_close(ca);

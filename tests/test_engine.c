@@ -2631,8 +2631,13 @@ test_bad_tokens_are_unauthenticated_alike(void)
 	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, -1, token, id) == 0);
 	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, -1, revoked, rid) == 0);
 	CU_ASSERT_EQUAL_FATAL(ca_token_revoke(g_ca, &g_cli, rid, &err), 0);
+	/* Twice: a conflict (exit 6, 409), not "no such token". */
 	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, rid, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
+	CU_ASSERT_EQUAL(ca_token_revoke(g_ca, &g_cli, "0123456789abcdef", &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_STRING_EQUAL(err.code, "not_found");
 
 	/* Tokens with a known secret and a chosen expiry, stored directly
 	 * (ca_token_create cannot make one that has already expired). */
@@ -3381,6 +3386,7 @@ test_key_compromise_revokes_the_keys_others(void)
 	mbedtls_pk_context pk, other;
 	struct ca_issued a, b, held, gone, stranger;
 	struct ca_serials also;
+	struct ca_crl pub;
 	struct ca_crl crl;
 	struct ca_cert c;
 	struct mica_err err;
@@ -3399,7 +3405,10 @@ test_key_compromise_revokes_the_keys_others(void)
 	n0 = current_crl_number(g_ca);
 
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also, &err), 0);
+					    CA_REASON_KEY_COMPROMISE, &also, &pub, &err), 0);
+	/* The CRL that says so, by its number. */
+	CU_ASSERT(pub.number > 0);
+	CU_ASSERT_PTR_NULL(pub.der);
 	CU_ASSERT_EQUAL_FATAL(also.n, 2);
 	CU_ASSERT_STRING_EQUAL(also.v[0], b.serial);    /* oldest first */
 	CU_ASSERT_STRING_EQUAL(also.v[1], held.serial);
@@ -3453,7 +3462,7 @@ test_key_compromise_revokes_the_keys_others(void)
 	/* Refused again: nothing more, and ALSO says nothing. */
 	also.n = 99;
 	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, b.serial,
-				      CA_REASON_KEY_COMPROMISE, &also, &err), -1);
+				      CA_REASON_KEY_COMPROMISE, &also, NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 	CU_ASSERT_EQUAL(also.n, 0);
 	CU_ASSERT_PTR_NULL(also.v);
@@ -3463,7 +3472,7 @@ test_key_compromise_revokes_the_keys_others(void)
 
 		CU_ASSERT_EQUAL_FATAL(issue_cli(&other, "kc-d." DOMAIN, &d), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, d.serial, 4,
-						    &also, &err), 0);
+						    &also, NULL, &err), 0);
 		CU_ASSERT_EQUAL(also.n, 0);
 		CU_ASSERT_EQUAL(cert_status(stranger.serial), CA_CERT_VALID);
 		ca_issued_free(&d);
@@ -3594,7 +3603,7 @@ race_body(struct db *db, void *arg, struct mica_err *err)
 	if (db_cert_revoke(db, x->serial, 1, ca_crl_ahead_time(x->crl),
 			   err) != 0)
 		return -1;
-	return ca_crl_ahead_store(x->ca, db, "test", x->crl, err);
+	return ca_crl_ahead_store(x->ca, db, "test", x->crl, NULL, err);
 }
 
 /* A keyCompromise's CRLs are signed ahead with the key's other
@@ -3619,7 +3628,7 @@ cascade_body(struct db *db, void *arg, struct mica_err *err)
 		if (db_cert_revoke(db, v[i], 1, at, err) != 0)
 			goto out;
 	ca_crl_ahead_also(x->crl, v, n);
-	rc = ca_crl_ahead_store(x->ca, db, "test", x->crl, err);
+	rc = ca_crl_ahead_store(x->ca, db, "test", x->crl, NULL, err);
 out:
 	free(v);
 	return rc;
@@ -3712,7 +3721,7 @@ test_key_compromise_delta_lists_the_others(void)
 	mbedtls_pk_context pk;
 	struct ca_issued a, b, held;
 	struct ca_serials also;
-	struct ca_crl d;
+	struct ca_crl d, pub;
 	struct mica_err err;
 	sqlite3_stmt *st = NULL;
 	int64_t n0 = 0;
@@ -3732,11 +3741,16 @@ test_key_compromise_delta_lists_the_others(void)
 	sqlite3_finalize(st);
 
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also, &err), 0);
+					    CA_REASON_KEY_COMPROMISE, &also, &d, &err), 0);
 	CU_ASSERT_EQUAL(also.n, 2);
 	ca_serials_free(&also);
+	/* It says what it published: a delta, and on which complete CRL. */
+	pub = d;
+	CU_ASSERT(pub.number > n0);
+	CU_ASSERT(pub.delta_base > 0 && pub.delta_base < pub.number);
 	memset(&d, 0, sizeof(d));
 	CU_ASSERT_EQUAL_FATAL(ca_crl_delta_current_key(g_ca, 0, &d, &err), 0);
+	CU_ASSERT_EQUAL(d.number, pub.number);
 	CU_ASSERT_EQUAL(delta_find(d.der, d.der_len, a.serial, &reason), 1);
 	CU_ASSERT_EQUAL(reason, 1);
 	CU_ASSERT_EQUAL(delta_find(d.der, d.der_len, b.serial, &reason), 1);

@@ -905,7 +905,7 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 			     "keyCompromise, superseded, cessationOfOperation, certificateHold)");
 		goto out;
 	}
-	if (ca_revoke_all(c->ca, c->p, serial, reason, &also, err) != 0)
+	if (ca_revoke_all(c->ca, c->p, serial, reason, &also, NULL, err) != 0)
 		goto out;
 	web_crl_changed(c->srv, c->ca);
 	rc = reply_cert_also(c, rep, serial, &also, err);

@@ -153,6 +153,9 @@ run_ca() {
 	expect_rc "$KT: aACompromise is refused (4)" 4 "$MICA" -d "$D" revoke "$r3serial" --reason aACompromise
 	check "$KT: hold the third" "$MICA" -d "$D" revoke "$r3serial" --reason certificateHold
 	check "$KT: revoke keyCompromise" "$MICA" -d "$D" revoke "$rserial" --reason keyCompromise
+	# Which CRL it published, by its number (this CA makes no deltas).
+	is "$KT: ... saying which CRL it published" "$(tail -1 "$TMP/check.out")" \
+		"revoked $rserial (keyCompromise); CRL $(sqlite3 "$D/mica.db" 'SELECT max(number) FROM crl') published"
 	"$MICA" -d "$D" show "$r2serial" --json > "$W/r2.json" 2>/dev/null
 	"$MICA" -d "$D" show "$r3serial" --json > "$W/r3.json" 2>/dev/null
 	for f in r2 r3; do
@@ -613,9 +616,14 @@ grep -q "^revoked token $TID\$" "$W/trev.err" && ok "token revoke of the id in c
 is "token list --json: names an array, status as the API says it" \
 	"$(om token list --json 2>/dev/null | python3 -c 'import json,sys; t=[t for t in json.load(sys.stdin) if t["id"] == sys.argv[1]][0]; print(t["names"], t.get("status"))' "$TID")" \
 	"['a.contoso.test', '*.b.contoso.test'] revoked"
-expect_rc "token revoke of a revoked token: not found (exit 5)" 5 om token revoke "$TID"
-grep -q "revoked already" "$TMP/rc.err" && ok "... saying it may be revoked already" ||
+NAUD=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM audit')
+expect_rc "token revoke of a revoked token: a conflict (exit 6), as --help says" 6 om token revoke "$TID"
+grep -q "^mica: error: token $TID is already revoked\$" "$TMP/rc.err" && ok "... saying it is already revoked" ||
 	fail "token revoke again said: $(cat "$TMP/rc.err")"
+is "... and audits nothing" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM audit')" "$NAUD"
+expect_rc "token revoke of an unknown id: not found (exit 5)" 5 om token revoke 0123456789abcdef
+grep -q "^mica: error: no such token\$" "$TMP/rc.err" && ok "... saying there is no such token" ||
+	fail "token revoke of an unknown id said: $(cat "$TMP/rc.err")"
 expect_rc "token revoke of no id: malformed (exit 3)" 3 om token revoke ''
 expect_rc "token revoke of a non-hexadecimal id: malformed (exit 3)" 3 om token revoke GG
 check "... and says what an id looks like" grep -q "malformed token id" "$TMP/rc.err"

@@ -702,6 +702,10 @@ for i in 1 2 3; do
 done
 call DELETE "$S/api/v1/tokens/${PT[1]}" "${ADMH[@]}"
 expect "revoke the middle one of three tokens" 200
+call DELETE "$S/api/v1/tokens/${PT[1]}" "${ADMH[@]}"
+expect "revoke it again: a conflict, as 'mica token revoke' (exit 6)" 409 already_revoked
+call DELETE "$S/api/v1/tokens/0123456789abcdef" "${ADMH[@]}"
+expect "revoke an unknown token: not found" 404 not_found
 call GET "$S/api/v1/tokens?limit=3" "${ADMH[@]}"
 expect "list three tokens" 200
 is "... the newest first" "$(ids_of tokens id)" "${PT[2]} ${PT[1]} ${PT[0]}"

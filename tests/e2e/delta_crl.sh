@@ -58,8 +58,10 @@ else fail "no Freshest CRL in the complete CRL"; fi
 check "the complete CRL has no Delta CRL Indicator" sh -c "! grep -q 'Delta CRL Indicator' '$W/base.txt'"
 
 C0=$(n_complete)
-"$MICA" -d "$D" revoke "$(serial_of "$W/b.pem")" --reason keyCompromise >/dev/null 2>&1 || die "revoke"
+"$MICA" -d "$D" revoke "$(serial_of "$W/b.pem")" --reason keyCompromise >/dev/null 2>"$W/rev.err" || die "revoke"
 is "mica revoke publishes a delta, not a complete CRL" "$(n_complete)" "$C0"
+is "... and says so, with its number and the complete CRL's" "$(cat "$W/rev.err")" \
+	"revoked $(serial_of "$W/b.pem") (keyCompromise); delta CRL $(sqlite3 "$D/mica.db" 'SELECT max(number) FROM crl') published (on complete CRL $(sqlite3 "$D/mica.db" 'SELECT max(number) FROM crl WHERE delta_base = 0'))"
 "$MICA" -d "$D" crl --delta --pem --out "$W/delta.pem" 2>/dev/null || die "mica crl --delta"
 openssl crl -in "$W/delta.pem" -noout -text >"$W/delta.txt" 2>&1
 BASE_NUM=$(crl_num "$W/base.pem")
