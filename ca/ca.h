@@ -428,9 +428,13 @@ int ca_renew_challenge(struct ca *ca, const char *serial,
 		       struct mica_err *err);
 
 /* Renew SERIAL: same names and profile. CSR NULL reuses the old public key
- * (admin/CLI only). With a CSR, an admin may always renew; otherwise the
- * old certificate must be valid and not revoked (MICA_E_CONFLICT "revoked"
- * / "expired"), and:
+ * (admin/CLI only). FLAGS: CA_RENEW_SUPERSEDE, CA_RENEW_FORCE. With a CSR,
+ * an admin may always renew, but a revoked certificate only with
+ * CA_RENEW_FORCE (else MICA_E_CONFLICT "revoked", naming the date and
+ * reason; the renewal's cert.renew audit says it was forced), and one
+ * revoked for key compromise never with its old key (MICA_E_POLICY
+ * "key_compromised"); otherwise the old certificate must be valid and not
+ * revoked (MICA_E_CONFLICT "revoked" / "expired"), and:
  *  - a CSR for the same key whose challengePassword is a live nonce of
  *    ca_renew_challenge() for SERIAL is a fresh proof of possession: anyone
  *    may renew, no token is used, and the nonce is consumed in the
@@ -442,8 +446,10 @@ int ca_renew_challenge(struct ca *ca, const char *serial,
  * SUPERSEDE revokes the old certificate with reason superseded, audited as
  * cert.revoke in the same transaction: only for an admin or after the
  * fresh proof (else MICA_E_FORBIDDEN / MICA_E_UNAUTH "proof_required"). */
+#define CA_RENEW_SUPERSEDE 1
+#define CA_RENEW_FORCE     2
 int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
-	     const unsigned char *csr, size_t csr_len, int days, int supersede,
+	     const unsigned char *csr, size_t csr_len, int days, int flags,
 	     struct ca_issued *out, struct mica_err *err);
 
 /* A renewal of SERIAL whose caller has verified a signature made by the

@@ -508,6 +508,7 @@ struct ca_issue_job {
 					     * of renewal_of to use up, or NULL */
 	const char *consume_token;          /* token id to consume, or NULL */
 	const char *action;                 /* audit action */
+	const char *note;                   /* appended to its detail, or NULL */
 	struct db_request *record;          /* store this request as issued
 					     * (serial filled in), or NULL */
 	/* Also run in the transaction that stores the certificate, after

@@ -648,13 +648,14 @@ again:
 	/* Store it; only a committed certificate leaves this function. A
 	 * renewal that supersedes publishes a CRL in the same transaction, on
 	 * this handle's connection, so it does not hold up the batch. */
-	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s%s",
+	snprintf(detail, sizeof(detail), "profile %s, %d days%s%s%s%s%s%s",
 		 j->prof->name, j->d->days,
 		 j->renewal_of ? ", renews " : "", j->renewal_of ? j->renewal_of : "",
 		 j->consume_challenge ? ", fresh proof of possession" : "",
 		 j->d->clamped ? (ca->sh->path_end_name[0] != '\0' ?
 				  ", clamped to the notAfter of a CA above" :
-				  ", clamped to the CA's notAfter") : "");
+				  ", clamped to the CA's notAfter") : "",
+		 j->note != NULL ? ", " : "", j->note != NULL ? j->note : "");
 	cx.ca = ca;
 	cx.j = j;
 	cx.serial_hex = serial_hex;

@@ -111,9 +111,12 @@ out:
  * signature of the old certificate's key over this request). */
 static int
 renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
-      const unsigned char *csr_in, size_t csr_len, int days, int supersede,
+      const unsigned char *csr_in, size_t csr_len, int days, int flags,
       int proved, struct ca_issued *out, struct mica_err *err)
 {
+	int supersede = (flags & CA_RENEW_SUPERSEDE) != 0;
+	int force = (flags & CA_RENEW_FORCE) != 0;
+	char when[CA_DATE_TEXT], note[160];
 	char serial[CA_SERIAL_MAX];
 	struct db_cert old;
 	struct ca_csr csr;
@@ -201,9 +204,38 @@ renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	    (old.reason == CA_REASON_KEY_COMPROMISE ||
 	     old.reason == CA_REASON_CA_COMPROMISE)) {
 		mica_err_set(err, MICA_E_POLICY, "key_compromised",
-			     "certificate %s was revoked for key compromise; renew with a new key (--csr)",
+			     "certificate %s was revoked for key compromise; renew with a new key (--csr) "
+			     "and --force (the API: a CSR and \"force\": true)",
 			     serial);
 		goto out;
+	}
+	/* A revocation was a decision (privilege withdrawn, affiliation
+	 * changed, on hold, superseded...): a renewal for the same names
+	 * and profile would undo it unseen. An admin may still, saying so
+	 * (as Windows' CA, which never renews a revoked certificate, leaves
+	 * a new request for a new decision); anyone else never (renewable). */
+	note[0] = '\0';
+	if (old.status == DB_CERT_REVOKED && ca_is_admin(p)) {
+		ca_date_text(old.revoked_at, when);
+		if (!force) {
+			mica_err_set(err, MICA_E_CONFLICT, "revoked",
+				     "certificate %s was revoked on %s (%s): renewing it "
+				     "would undo that; --force renews it all the same "
+				     "(the API: \"force\": true)", serial, when,
+				     ca_reason_name(old.reason));
+			goto out;
+		}
+		/* On hold it may be revoked as superseded; else it is
+		 * revoked for good, and nothing is left to supersede. */
+		if (supersede && old.reason != CA_REASON_HOLD) {
+			mica_err_set(err, MICA_E_CONFLICT, "already_revoked",
+				     "certificate %s is revoked already (%s): "
+				     "superseding has nothing to revoke", serial,
+				     ca_reason_name(old.reason));
+			goto out;
+		}
+		snprintf(note, sizeof(note), "forced: %.40s was revoked on %s (%s)",
+			 serial, when, ca_reason_name(old.reason));
 	}
 	/* Who may renew: an admin always. Anyone else only a current
 	 * certificate, and either with a fresh proof of its key (the CSR
@@ -263,6 +295,7 @@ renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	j.consume_token = (p->kind == CA_PRINCIPAL_ENROLL && !fresh &&
 			   !proved) ? p->token_id : NULL;
 	j.action = "cert.renew";
+	j.note = note[0] != '\0' ? note : NULL;
 	if (ca_issue(ca, &j, out, err) != 0)
 		goto out;
 	rc = 0;
@@ -278,11 +311,10 @@ out:
 
 int
 ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
-	 const unsigned char *csr, size_t csr_len, int days, int supersede,
+	 const unsigned char *csr, size_t csr_len, int days, int flags,
 	 struct ca_issued *out, struct mica_err *err)
 {
-	return renew(ca, p, serial, csr, csr_len, days, supersede, 0, out,
-		     err);
+	return renew(ca, p, serial, csr, csr_len, days, flags, 0, out, err);
 }
 
 int

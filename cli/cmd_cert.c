@@ -190,11 +190,16 @@ static const char renew_help[] =
 "Issue a new certificate for the same names and profile as SERIAL, recorded\n"
 "as its renewal (linked both ways). Without --csr the old public key is\n"
 "reused; with --csr the CSR's key is certified (a new key or the same).\n"
+"A revoked certificate is renewed only with --force (else exit 6, naming\n"
+"when and why it was revoked): a renewal would undo the revocation. Forced,\n"
+"standard error and the audit trail say so. One revoked for keyCompromise\n"
+"is never renewed with its old key (exit 4), only with --csr and --force.\n"
 "\n"
 "Options:\n"
 "  --csr FILE              certify the key of this CSR\n"
 "  --supersede             revoke the old certificate (reason superseded)\n"
 "                          and publish a CRL\n"
+"  --force                 renew a revoked certificate all the same\n"
 "  --days N                validity in days (default: the profile's)\n"
 "  --out FILE              write the new certificate to FILE\n"
 "  --chain, --der          as for 'mica issue'\n"
@@ -206,6 +211,7 @@ cmd_renew(const char *datadir, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "csr", required_argument, NULL, 'c' },
 		{ "supersede", no_argument, NULL, 's' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "days", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "chain", no_argument, NULL, 'C' },
@@ -223,9 +229,11 @@ cmd_renew(const char *datadir, int argc, char **argv)
 	unsigned char *csr = NULL;
 	size_t csr_len = 0;
 	int64_t v;
-	int days = 0, supersede = 0, chain = 0, der = 0, c, rc = 0;
+	int days = 0, flags = 0, chain = 0, der = 0, c, rc = 0;
+	struct ca_cert old;
 
 	memset(&r, 0, sizeof(r));
+	memset(&old, 0, sizeof(old));
 	if ((argc = cli_take_data_dir(argc, argv, "ho:", opts, &datadir)) < 0)
 		return 2;
 	optind = 1;
@@ -234,7 +242,8 @@ cmd_renew(const char *datadir, int argc, char **argv)
 			return 2;
 		switch (c) {
 		case 'c': csrfile = optarg; break;
-		case 's': supersede = 1; break;
+		case 's': flags |= CA_RENEW_SUPERSEDE; break;
+		case 'f': flags |= CA_RENEW_FORCE; break;
 		case 'd':
 			if (cli_parse_int(optarg, 1, CA_DAYS_MAX, &v) != 0)
 				return cli_usage("renew", "--days must be a number of days, 1 to %d",
@@ -263,19 +272,34 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		goto out;
 	}
 	ca_principal_cli(&cli);
-	if (ca_renew(ca, &cli, argv[optind], csr, csr_len, days, supersede, &r,
+	/* What the renewal undoes, to say so (the engine refuses it
+	 * without --force, and audits it with). Looked up before: after,
+	 * --supersede would have changed nothing of a revoked one, but
+	 * say what the admin acted on. */
+	if ((flags & CA_RENEW_FORCE) != 0 &&
+	    ca_cert_get(ca, &cli, argv[optind], &old, &err) != 0)
+		memset(&old, 0, sizeof(old));   /* ca_renew says why */
+	if (ca_renew(ca, &cli, argv[optind], csr, csr_len, days, flags, &r,
 		     &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
+	}
+	if (old.status == CA_CERT_REVOKED) {
+		char t[32];
+
+		cli_note("warning: renewing certificate %s, revoked on %s (%s), "
+			 "as --force asked", argv[optind],
+			 cli_time(old.revoked_at, t), ca_reason_name(old.reason));
 	}
 	if (emit_cert(ca, &r, out, der, chain, &err) != 0) {
 		rc = cli_fail_issued(&err, r.serial);
 		goto out;
 	}
 	report_issued(&r, "renewed as");
-	if (supersede)
+	if ((flags & CA_RENEW_SUPERSEDE) != 0)
 		fprintf(stderr, "revoked %s as superseded\n", argv[optind]);
 out:
+	ca_cert_free(&old);
 	ca_issued_free(&r);
 	ca_close(ca);
 	free(csr);

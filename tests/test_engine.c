@@ -5968,6 +5968,88 @@ test_pass_get_reads_the_file_named(void)
 	free(longdir);
 }
 
+/* A revoked certificate is renewed by an admin only when forced: a
+ * renewal would undo the revocation. Forced, the audit says so; a key
+ * revoked for compromise never renews, forced or not; superseding what
+ * is revoked for good has nothing to revoke; a hold may be superseded. */
+static void
+test_renewing_a_revoked_certificate_needs_force(void)
+{
+	mbedtls_pk_context pk, nk, hk;
+	struct ca_issued a, kc, h, out;
+	struct ca_audit *au = NULL;
+	struct ca_cert c;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t len = 0, n = 0;
+	int64_t before;
+
+	memset(&out, 0, sizeof(out));
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(gen_key(&nk) == 0);
+	CU_ASSERT_FATAL(gen_key(&hk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "withdrawn.force." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial,
+					CA_REASON_PRIVILEGE_WITHDRAWN, &err), 0);
+	before = total_certs(g_ca);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, a.serial, NULL, 0, 0, 0, &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "revoked");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "privilegeWithdrawn"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "force"));
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, a.serial, NULL, 0, 0,
+				 CA_RENEW_SUPERSEDE | CA_RENEW_FORCE, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
+	CU_ASSERT_EQUAL(total_certs(g_ca), before);
+	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &g_cli, a.serial, NULL, 0, 0,
+				       CA_RENEW_FORCE, &out, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_audit_list(g_ca, &g_cli, 0, 0, 1, &au, &n, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(au[0].action, "cert.renew");
+	CU_ASSERT_PTR_NOT_NULL(au[0].detail != NULL ?
+			       strstr(au[0].detail, "forced: ") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(au[0].detail != NULL ?
+			       strstr(au[0].detail, "(privilegeWithdrawn)") : NULL);
+	ca_audit_array_free(au, n);
+	ca_issued_free(&out);
+
+	/* keyCompromise: never the old key, forced or not; a new key only
+	 * forced. */
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "kc.force." DOMAIN, &kc), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, kc.serial,
+					CA_REASON_KEY_COMPROMISE, &err), 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, kc.serial, NULL, 0, 0,
+				 CA_RENEW_FORCE, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	CU_ASSERT_FATAL(make_csr1(&nk, "kc.force." DOMAIN, &csr, &len) == 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, kc.serial, csr, len, 0, 0, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "revoked");
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, kc.serial, csr, len, 0,
+				 CA_RENEW_FORCE, &out, &err), 0);
+	ca_issued_free(&out);
+	free(csr);
+
+	/* On hold: forced and superseded, the hold becomes superseded. */
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&hk, "hold.force." DOMAIN, &h), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, h.serial, CA_REASON_HOLD, &err), 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &g_cli, h.serial, NULL, 0, 0,
+				 CA_RENEW_SUPERSEDE, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "revoked");
+	CU_ASSERT_EQUAL_FATAL(ca_renew(g_ca, &g_cli, h.serial, NULL, 0, 0,
+				       CA_RENEW_SUPERSEDE | CA_RENEW_FORCE, &out, &err), 0);
+	ca_issued_free(&out);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, h.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.reason, CA_REASON_SUPERSEDED);
+	ca_cert_free(&c);
+
+	ca_issued_free(&a);
+	ca_issued_free(&kc);
+	ca_issued_free(&h);
+	mbedtls_pk_free(&pk);
+	mbedtls_pk_free(&nk);
+	mbedtls_pk_free(&hk);
+}
+
 /* The command line's audit actor names the operating-system user, and
  * who ran sudo, with every byte of a name that could forge the actor's
  * shape or a listing's line escaped, and cut to fit. */
@@ -6055,6 +6137,8 @@ main(void)
 		{ "init refuses a directory that already holds a CA", test_init_refuses_existing_ca },
 		{ "the command line's audit actor names the user (and sudo's), escaped and bounded",
 		  test_cli_actor_names_the_user_escaped_and_bounded },
+		{ "a revoked certificate renews only forced, never with a compromised key",
+		  test_renewing_a_revoked_certificate_needs_force },
 		{ "init refuses bad options and leaves nothing behind",
 		  test_init_refuses_bad_options_and_leaves_nothing },
 		{ "open, init and restore refuse a data directory open to group or others",

@@ -789,13 +789,16 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		{ "csr",       WEB_J_STRING, 0, 2 * CA_CSR_MAX },
 		{ "days",      WEB_J_INT,    0, 0 },
 		{ "supersede", WEB_J_BOOL,   0, 0 },
+		{ "force",     WEB_J_BOOL,   0, 0 },
 	};
+	static const char *const flag_name[] = { "supersede", "force" };
+	static const int flag_bit[] = { CA_RENEW_SUPERSEDE, CA_RENEW_FORCE };
 	char serial[CA_SERIAL_MAX];
 	struct ca_issued out;
 	const unsigned char *csr = NULL;
 	size_t csr_len = 0;
 	json_t *j = NULL;
-	int days = 0, supersede = 0, rc = -1;
+	int days = 0, flags = 0, rc = -1;
 
 	memset(&out, 0, sizeof(out));
 	if (param_serial(c, serial, err) != 0)
@@ -803,7 +806,7 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (c->body_len == 0 || is_json(c)) {
 		if (c->body_len > 0 && c->q->n > 0)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
-					    "with a JSON body, give days and supersede in the JSON");
+					    "with a JSON body, give days, supersede and force in the JSON");
 		if (json_body(c, spec, sizeof(spec) / sizeof(spec[0]), &j, err) != 0 ||
 		    json_days(j, &days, err) != 0)
 			goto out;
@@ -811,7 +814,9 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			csr = (const unsigned char *)web_json_str(j, "csr");
 			csr_len = json_string_length(json_object_get(j, "csr"));
 		}
-		supersede = web_json_bool(j, "supersede", 0);
+		for (size_t i = 0; i < 2; i++)
+			if (web_json_bool(j, flag_name[i], 0))
+				flags |= flag_bit[i];
 	} else if (is_raw_csr(c)) {
 		csr = c->body;
 		csr_len = c->body_len;
@@ -822,31 +827,32 @@ web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	}
 	if (j == NULL) {
 		/* Query form (no JSON body). */
-		const char *sup = web_query_get(c->q, "supersede");
 		int64_t d;
 
 		if (web_query_int(c->q, "days", 1, CA_DAYS_MAX, 0, &d, err) != 0)
 			goto out;
 		days = (int)d;
-		if (sup != NULL) {
-			if (strcmp(sup, "true") == 0 || strcmp(sup, "1") == 0) {
-				supersede = 1;
-			} else if (strcmp(sup, "false") == 0 || strcmp(sup, "0") == 0) {
-				supersede = 0;
-			} else {
+		for (size_t i = 0; i < 2; i++) {
+			const char *v = web_query_get(c->q, flag_name[i]);
+
+			if (v == NULL || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+				continue;
+			if (strcmp(v, "true") != 0 && strcmp(v, "1") != 0) {
 				mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
-					     "supersede must be true or false (1 or 0)");
+					     "%s must be true or false (1 or 0)",
+					     flag_name[i]);
 				goto out;
 			}
+			flags |= flag_bit[i];
 		}
 	}
-	if (ca_renew(c->ca, c->p, serial, csr, csr_len, days, supersede, &out, err) != 0)
+	if (ca_renew(c->ca, c->p, serial, csr, csr_len, days, flags, &out, err) != 0)
 		goto out;
 	rc = reply_issued(c, rep, &out, 201, err);
 	if (rc == 0 && out.serial[0] != '\0')
 		snprintf(rep->location, sizeof(rep->location), "/api/v1/certificates/%s",
 			 out.serial);
-	if (supersede)
+	if (flags & CA_RENEW_SUPERSEDE)
 		web_crl_changed(c->srv, c->ca);
 out:
 	json_decref(j);

@@ -69,7 +69,7 @@ static const struct web_route routes[] = {
 	{ "GET",    "/api/v1/certificates",                   web_h_cert_list,     WEB_AUTH_ADMIN,
 	  "status expiring_days name limit cursor" },
 	{ "GET",    "/api/v1/certificates/{serial}",          web_h_cert_get,      WEB_AUTH_ADMIN, NULL },
-	{ "POST",   "/api/v1/certificates/{serial}/renew",    web_h_cert_renew,    WEB_AUTH_ANY,   "days supersede" },
+	{ "POST",   "/api/v1/certificates/{serial}/renew",    web_h_cert_renew,    WEB_AUTH_ANY,   "days supersede force" },
 	{ "POST",   "/api/v1/certificates/{serial}/renew-challenge", web_h_cert_renew_challenge,
 	  WEB_AUTH_ANY, NULL },
 	{ "POST",   "/api/v1/certificates/{serial}/revoke",   web_h_cert_revoke,   WEB_AUTH_ADMIN, NULL },

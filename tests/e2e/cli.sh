@@ -191,6 +191,12 @@ run_ca() {
 	expect_rc "$KT: unrevoke a keyCompromise is a conflict" 6 "$MICA" -d "$D" unrevoke "$rserial"
 	check "$KT: unrevoke the hold" "$MICA" -d "$D" unrevoke "$hserial"
 	refused "$KT: renewing a key-compromised certificate with its old key" 4 "$MICA" -d "$D" renew "$rserial"
+	refused "$KT: ... even with --force" 4 "$MICA" -d "$D" renew "$rserial" --force
+	csr kcnew ec-p256 /CN=kcnew "DNS:phone.contoso.test"
+	refused "$KT: renewing it with a new key, not forced: a conflict" 6 "$MICA" -d "$D" renew "$rserial" --csr "$W/kcnew.csr"
+	expect_rc "$KT: ... forced: renewed with the new key" 0 "$MICA" -d "$D" renew "$rserial" --csr "$W/kcnew.csr" --force --out "$W/kcnew.pem"
+	grep -q "^warning: renewing certificate $rserial, revoked on .* (keyCompromise), as --force asked" "$TMP/rc.err" &&
+		ok "$KT: ... saying what it renewed" || fail "$KT: ... stderr: $(cat "$TMP/rc.err")"
 	"$MICA" -d "$D" crl --pem > "$W/crl3.pem" 2>/dev/null
 	openssl verify -crl_check -CAfile "$W/root.pem" -CRLfile "$W/crl3.pem" "$W/cod.pem" >/dev/null 2>&1 && ok "$KT: released certificate verifies again" || fail "$KT: unrevoke not reflected in CRL"
 	# A CRL just published is valid for a relying party whose clock runs
@@ -1066,6 +1072,29 @@ openssl x509 -in "$W/tw4.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "
 	ok "... the certificate names both" || fail "... names: $(openssl x509 -in "$W/tw4.pem" -noout -ext subjectAltName 2>&1)"
 expect_rc "token create --name A --name B: repeatable" 0 \
 	om token create --enroll --name a.contoso.test --name b.contoso.test
+
+# Renewing a revoked certificate would undo the revocation: refused (a
+# conflict, 6) naming when and why it was revoked, unless --force; forced,
+# a warning says what was renewed and the audit records it.
+echo "# renewing a revoked certificate"
+csr pw ec-p256 /CN=pw.contoso.test "DNS:pw.contoso.test"
+om issue --csr "$W/pw.csr" --out "$W/pw.pem" 2>/dev/null || fail "issue pw"
+pw=$(serial_of "$W/pw.pem")
+om revoke "$pw" --reason privilegeWithdrawn 2>/dev/null || fail "revoke pw"
+D=$O refused "renew of a certificate revoked as privilegeWithdrawn: a conflict without --force" 6 om renew "$pw"
+grep -q "^mica: error: certificate $pw was revoked on [0-9-]* [0-9:]* UTC (privilegeWithdrawn): renewing it would undo that; --force renews it all the same" "$TMP/ref.err" &&
+	ok "... naming the date, the reason and --force" || fail "... it said: $(cat "$TMP/ref.err")"
+D=$O refused "... and with --supersede too" 6 om renew "$pw" --supersede
+N0=$(ncerts)
+expect_rc "renew --force: renewed all the same" 0 om renew "$pw" --force --out "$W/pw2.pem"
+grep -q "^warning: renewing certificate $pw, revoked on [0-9T:-]*Z (privilegeWithdrawn), as --force asked\$" "$TMP/rc.err" &&
+	ok "... with a warning naming the date and the reason" || fail "... stderr: $(cat "$TMP/rc.err")"
+is "... one certificate more" "$(ncerts)" "$((N0 + 1))"
+sqlite3 "$O/mica.db" "SELECT detail FROM audit WHERE action = 'cert.renew' AND target = '$(serial_of "$W/pw2.pem")'" |
+	grep -q "forced: $pw was revoked on .* (privilegeWithdrawn)" && ok "... and the audit trail says it was forced" ||
+	fail "... audit: $(sqlite3 "$O/mica.db" "SELECT detail FROM audit WHERE action = 'cert.renew' ORDER BY id DESC LIMIT 1")"
+expect_rc "renew --force --supersede of one revoked for good: a conflict, nothing to supersede" 6 \
+	om renew "$pw" --force --supersede
 
 # A store of schema 15 whose key was revoked for keyCompromise when that
 # revoked only the one certificate: the other certificate of the key is

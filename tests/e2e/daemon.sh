@@ -563,6 +563,21 @@ call POST "$S/api/v1/certificates/0123456789abcdef/renew" -H 'Content-Type: appl
 	--data-binary @"$W/mail2.json"
 expect "renewal of an unknown serial" 404
 unchanged "refused renewals"
+# An admin renews a revoked certificate only when it says so ("force"):
+# the renewal would undo the revocation. With a new key (the one revoked
+# for keyCompromise never renews).
+mkcsr mail3 "/CN=mail.contoso.test" "DNS:mail.contoso.test"
+snap
+call POST "$S/api/v1/certificates/$MAIL_SER/renew" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary @"$W/mail3.json"
+expect "an admin's renewal of a revoked certificate, not forced: a conflict" 409 revoked
+case $(json_get "$W/body" message) in
+*keyCompromise*force*) ok "... saying why it was revoked, and how to force it" ;;
+*) fail "... it said: $(json_get "$W/body" message)" ;; esac
+call POST "$S/api/v1/certificates/$MAIL_SER/renew?force=maybe" "${ADMH[@]}" \
+	-H 'Content-Type: application/pkcs10' --data-binary @"$W/mail3.der"
+expect "force=maybe: a bad parameter" 400 bad_parameter
+unchanged "unforced renewals of a revoked certificate"
 
 # ----------------------------------------------------------- admin API --
 
@@ -605,6 +620,13 @@ case $EXP_SERS in *" $MAIL_SER "*) fail "expiring_days lists a revoked certifica
 call GET "$S/api/v1/certificates?expiring_days=3650&status=revoked" "${ADMH[@]}"
 case " $(ids_of certificates serial) " in *" $MAIL_SER "*) ok "... unless status=revoked asks" ;;
 	*) fail "status=revoked&expiring_days lacks the revoked certificate" ;; esac
+# (Refused unforced above; forced here, after the listings that count
+# the revoked certificate as unrenewed.)
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["force"]=True; print(json.dumps(d))' \
+	"$W/mail3.json" > "$W/mail3f.json"
+call POST "$S/api/v1/certificates/$MAIL_SER/renew" "${ADMH[@]}" -H 'Content-Type: application/json' \
+	--data-binary @"$W/mail3f.json"
+expect "the admin's renewal of the revoked mail certificate, forced (\"force\": true): renewed" 201
 call GET "$S/api/v1/certificates/$WWW_SER" "${ADMH[@]}"
 is "the renewed certificate is still valid (status=valid lists it)" "$(json_get "$W/body" status)" valid
 is "... and says it is renewed" "$(json_get "$W/body" renewed)" true
