@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 
 #include "util/err.h"
+#include "util/shown.h"
 
 /* Longest text we look at: an email is at most 254 octets (RFC 5321 4.5.3.1.3
  * path limit minus the angle brackets); a DNS name 253 plus one trailing dot. */
@@ -63,29 +64,62 @@ to_lower(int c)
 	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
 }
 
-/* Printable ASCII without space: safe to quote in a message. */
-static int
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return 0;
-	return 1;
-}
+/* The most of a name a message shows (escapes included), before "...":
+ * a message is 256 bytes. */
+#define SHOWN_MAX 96
 
-/* The name as it may appear in a message: itself when printable, else a
- * neutral placeholder. */
+struct shown_buf {
+	char s[SHOWN_MAX + 4];
+};
+
+/* The name TEXT as a message quotes it, in B: printable ASCII and
+ * printable non-ASCII characters as they are ("m\u00fcnchen" reads
+ * münchen: what is told is the argument given), a backslash doubled, and
+ * every other byte - a blank, '"', a control, a byte of no well-formed
+ * UTF-8 character, a bidirectional control or invisible character
+ * (mica_cp_hidden) - as \xNN, so that nothing in it moves the cursor or
+ * passes for another name; cut to SHOWN_MAX with "...". SHOWN(text)
+ * gives it a buffer of its own. */
 static const char *
-shown(const char *text)
+shown(const char *text, struct shown_buf *b)
 {
-	return printable(text) ? text : "(a name with blanks, controls or non-ASCII in it)";
+	const unsigned char *u = (const unsigned char *)text;
+	size_t n = 0, left = strlen(text);
+
+	while (left > 0) {
+		uint32_t cp = 0;
+		size_t len = mica_utf8_next(u, left, &cp), w;
+
+		if (len == 1 && cp > 0x20 && cp < 0x7f && cp != '"')
+			w = cp == '\\' ? 2 : 1;
+		else if (len > 1 && cp >= 0xa0 && !mica_cp_hidden(cp))
+			w = len;
+		else
+			w = 4, len = 1;
+		if (n + w > SHOWN_MAX) {
+			memcpy(b->s + n, "...", 4);
+			return b->s;
+		}
+		if (w == 4)
+			snprintf(b->s + n, sizeof(b->s) - n, "\\x%02X", *u);
+		else if (cp == '\\')
+			memcpy(b->s + n, "\\\\", 2);
+		else
+			memcpy(b->s + n, u, w);
+		n += w;
+		u += len;
+		left -= len;
+	}
+	b->s[n] = '\0';
+	return b->s;
 }
+#define SHOWN(text) shown((text), &(struct shown_buf){ { 0 } })
 
 static int
 bad(struct mica_err *err, const char *text, const char *why)
 {
 	return mica_err_set(err, MICA_E_BADREQ, "bad_name",
-			    "invalid name \"%s\": %s", shown(text), why);
+			    "invalid name \"%s\": %s", SHOWN(text), why);
 }
 
 /* As bad(), naming the label LAB (LEN octets) of TEXT that is wrong. Only
@@ -97,7 +131,7 @@ bad_label(struct mica_err *err, const char *text, const char *lab,
 {
 	return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 			    "invalid name \"%s\": the label \"%.*s\" %s",
-			    shown(text), (int)len, lab, why);
+			    SHOWN(text), (int)len, lab, why);
 }
 
 /*
@@ -546,21 +580,21 @@ alabel_check(const char *lab, size_t len, const char *whole,
 					    "invalid name \"%s\": the label "
 					    "\"%.*s\" holds U+%04X, %s, which "
 					    "IDNA2008 does not allow (RFC 5892)",
-					    shown(whole), (int)len, lab,
+					    SHOWN(whole), (int)len, lab,
 					    (unsigned)cp[k], cp_whys[why]);
 		if (!contexto_ok(cp, n, k))
 			return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 					    "invalid name \"%s\": the label "
 					    "\"%.*s\" holds U+%04X where RFC "
 					    "5892 appendix A does not allow it",
-					    shown(whole), (int)len, lab,
+					    SHOWN(whole), (int)len, lab,
 					    (unsigned)cp[k]);
 	}
 	if (cp_mark(cp[0]))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 				    "invalid name \"%s\": the label \"%.*s\" "
 				    "begins with U+%04X, a combining mark "
-				    "(RFC 5891 4.2.3.2)", shown(whole),
+				    "(RFC 5891 4.2.3.2)", SHOWN(whole),
 				    (int)len, lab, (unsigned)cp[0]);
 	return 0;
 }
@@ -624,10 +658,13 @@ dns_parse(const char *s, size_t len, int allow_wild, char *out,
 		if (c == '_')
 			return bad(err, whole,
 				   "underscores are not allowed in host names");
+		if (c >= 0x80)
+			return bad(err, whole,
+				   "an international name is given as A-labels "
+				   "(\"xn--\", RFC 5890: 'idn2 NAME' prints them)");
 		if (!is_alpha(c) && !is_digit(c) && c != '-')
 			return bad(err, whole,
-				   "only letters, digits, hyphens and dots are allowed "
-				   "(use the xn-- form for international names)");
+				   "only letters, digits, hyphens and dots are allowed");
 		if (c == '-' && label_len == 0)
 			return bad(err, whole, "a label starts with a hyphen");
 		if (++label_len > LABEL_MAX)
@@ -819,7 +856,7 @@ bad_range(struct mica_err *err, const char *text, const char *why)
 {
 	if (text != NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_range",
-				    "%s: %s", shown(text), why);
+				    "%s: %s", SHOWN(text), why);
 	return mica_err_set(err, MICA_E_BADREQ, "bad_range",
 			    "address range: %s", why);
 }
@@ -891,7 +928,7 @@ ca_cidr_parse(const char *text, struct ca_cidr *out, struct mica_err *err)
 	if (prefix > bits)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_range",
 				    "%s: an %s prefix is 0 to %u bits long",
-				    shown(text), c.ip_len == 4 ? "IPv4" : "IPv6",
+				    SHOWN(text), c.ip_len == 4 ? "IPv4" : "IPv6",
 				    bits);
 	c.prefix = prefix;
 	cidr_finish(&c);
@@ -905,7 +942,7 @@ ca_cidr_parse(const char *text, struct ca_cidr *out, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_range",
 				    "%s: bits are set after the /%u prefix "
 				    "(the range is %s; for the one address, "
-				    "/%u)", shown(text), prefix, fixed.text, bits);
+				    "/%u)", SHOWN(text), prefix, fixed.text, bits);
 	}
 	*out = c;
 	return 0;

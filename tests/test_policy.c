@@ -314,11 +314,18 @@ test_name_length_limits(void)
 	buf[253] = 'a';
 	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
-	/* An international name in Unicode: not quoted (it could hold
-	 * anything), but said to be one, with the form that works. */
+	/* An international name in Unicode: quoted as given, and said to
+	 * be one, with the form that works. */
 	CU_ASSERT_EQUAL(ca_name_parse("m\xc3\xbcnchen.example.test", 0, &n, &err), -1);
-	CU_ASSERT(strstr(err.msg, "non-ASCII") != NULL);
+	CU_ASSERT(strstr(err.msg, "invalid name \"m\xc3\xbcnchen.example.test\"") != NULL);
+	CU_ASSERT(strstr(err.msg, "A-labels") != NULL);
 	CU_ASSERT(strstr(err.msg, "xn--") != NULL);
+	/* What could move a cursor, reorder the line or end the quote is
+	 * quoted escaped: a blank, '"', ESC, U+202E, a stray byte. */
+	CU_ASSERT_EQUAL(ca_name_parse("a b\"\x1b[2J\xe2\x80\xae\xff.example.test", 0,
+				      &n, &err), -1);
+	CU_ASSERT(strstr(err.msg, "invalid name \"a\\x20b\\x22\\x1B[2J"
+			 "\\xE2\\x80\\xAE\\xFF.example.test\"") != NULL);
 	/* A reserved label is named in the message, and why. */
 	CU_ASSERT_EQUAL(ca_name_parse("www.ab--cd.probe.test", 0, &n, &err), -1);
 	CU_ASSERT(strstr(err.msg, "label \"ab--cd\"") != NULL);

@@ -1073,6 +1073,15 @@ openssl x509 -in "$W/tw4.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "
 expect_rc "token create --name A --name B: repeatable" 0 \
 	om token create --enroll --name a.contoso.test --name b.contoso.test
 
+# A name in Unicode is refused, quoted as given (not hidden behind a
+# placeholder), and told to be given as A-labels.
+D=$O refused "issue --name münchen.contoso.test: malformed (3)" 3 om issue --csr "$W/outc.csr" --name münchen.contoso.test
+grep -qF 'invalid name "münchen.contoso.test": an international name is given as A-labels ("xn--"' "$TMP/ref.err" &&
+	ok "... quoting the name and saying to give A-labels" || fail "... it said: $(cat "$TMP/ref.err")"
+D=$O refused "issue --name with ESC and U+202E: malformed (3)" 3 om issue --csr "$W/outc.csr" --name "$(printf 'a\e[2J\xe2\x80\xaeb.contoso.test')"
+grep -qF 'invalid name "a\\x1B[2J\\xE2\\x80\\xAEb.contoso.test"' "$TMP/ref.err" &&
+	ok "... those escaped (the engine's \\xNN, its backslash doubled on the terminal)" || fail "... it said: $(cat "$TMP/ref.err")"
+
 # Renewing a revoked certificate would undo the revocation: refused (a
 # conflict, 6) naming when and why it was revoked, unless --force; forced,
 # a warning says what was renewed and the audit records it.
