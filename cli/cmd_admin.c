@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "ca/csr.h"
+#include "ca/profile.h"
 #include "ca/x509.h"
 #include "cli/cli.h"
 
@@ -33,7 +35,9 @@ static const char request_help[] =
 "request issued; 'deny' records the reason (plain text, up to 200\n"
 "characters, no control or invisible characters, no blanks around it). A\n"
 "decided request cannot be decided again: approving one issued already\n"
-"names its certificate's serial (exit 6). 'show --json', 'deny --json' and\n"
+"names its certificate's serial (exit 6). 'show' gives the names, the\n"
+"subject, who sent it, the validity asked for (or the profile's default)\n"
+"and the key's type and size. 'show --json', 'deny --json' and\n"
 "'approve --json' print the request as 'list --json' shows it (its serial,\n"
 "its reason); approve adds the certificate in \"certificate\" unless --out\n"
 "is given (for a request decided already, the request alone). ID is the\n"
@@ -295,6 +299,32 @@ cmd_request(const char *datadir, int argc, char **argv)
 				if (*nl == '\n')
 					*nl = ' ';
 			cli_line("Names:      %s\n", q.names ? q.names : "");
+			/* What an approver weighs beside the names: how long,
+			 * and which key. */
+			if (q.days > 0) {
+				cli_line("Validity:   %d days (asked for)\n", q.days);
+			} else {
+				int def = 0, max = 0;
+
+				if (q.profile != NULL &&
+				    ca_profile_days(ca, q.profile, &def, &max, NULL) == 0)
+					cli_line("Validity:   %d days (the %s profile's "
+						 "default now)\n", def, q.profile);
+			}
+			if (q.csr_der != NULL) {
+				struct ca_csr csr;
+
+				memset(&csr, 0, sizeof(csr));
+				if (ca_csr_parse(q.csr_der, q.csr_len, &csr, NULL) == 0) {
+					if (csr.key_kind == CA_PUBKEY_RSA)
+						cli_line("Key:        RSA %d bits\n", csr.key_bits);
+					else
+						cli_line("Key:        EC %s\n",
+							 csr.key_kind == CA_PUBKEY_EC_P384 ?
+							 "P-384" : "P-256");
+				}
+				ca_csr_free(&csr);
+			}
 			if (q.decided_by)
 				cli_line("Decided:    %s by %s\n", cli_time(q.decided_at, t), q.decided_by);
 			if (q.deny_reason)

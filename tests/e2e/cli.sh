@@ -681,6 +681,11 @@ with db:
 PY
 }
 pending_request "$RID"
+# What an approver weighs beside the names: the validity and the key.
+expect_rc "request show: exit 0" 0 om request show "$RID"
+grep -q "^Validity:   [0-9]* days (the server profile's default now)$" "$TMP/rc.out" &&
+	grep -q "^Key:        EC P-256$" "$TMP/rc.out" && ok "... shows the validity and the key" ||
+	fail "request show: $(cat "$TMP/rc.out")"
 expect_rc "request approve --json --out: exit 0" 0 om request approve "$RID" --json --out "$W/pend.pem"
 APS=$(sqlite3 "$O/mica.db" "SELECT serial FROM request WHERE id = '$RID'")
 is "... --json: the request, issued, with its serial" \
