@@ -15,14 +15,11 @@
   var KEY = 'mica.adminToken';
   var PAGE = 50;
   var certCursor = null;
-  var tokCursor = null;
-  var auditBefore = null;
-  var acmeAccCursor = null;
-  var acmeOrdCursor = null;
   /* Which listing the page shows: a new search or filter moves it on, and
      an answer to an older one (a "Show more" still under way) is dropped
-     rather than appended to the new list with its cursor. */
-  var certGen = 0, tokGen = 0, auditGen = 0, acmeAccGen = 0, acmeOrdGen = 0;
+     rather than appended to the new list with its cursor (the lists read
+     by pager() keep theirs in the pager). */
+  var certGen = 0;
   /* The other certificates of a revoked key named in the message after a
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
@@ -121,10 +118,7 @@
     session++;
     setToken(null);
     certCursor = null;
-    tokCursor = null;
-    auditBefore = null;
-    acmeAccCursor = null;
-    acmeOrdCursor = null;
+    [tokens, audit, acmeAccounts, acmeOrders].forEach(function (p) { p.cursor = null; });
     ['certs-more', 'tokens-more', 'audit-more', 'acme-accounts-more', 'acme-orders-more']
       .forEach(function (id) { $(id).hidden = true; });
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
@@ -705,32 +699,19 @@
   // number of tokens per request (docs/API.md), so a page may come back
   // short, even empty, with a cursor: go on by itself a few pages before
   // showing "more".
-  function loadTokens(more, hops) {
-    var all = $('tok-show').value === 'all';
-    var q = ['limit=' + PAGE, 'status=' + (all ? 'all' : 'active')];
-    if (more === true && tokCursor != null)
-      q.push('cursor=' + encodeURIComponent(tokCursor));
-    else
-      more = false;
-    $('tokens-empty').textContent = all ? 'No token yet.'
-      : 'No usable token. Show all to see the revoked, expired and used-up ones.';
-    if (!more)
-      tokGen++;
-    var gen = tokGen;
-    return call('/api/v1/tokens?' + q.join('&')).then(function (res) {
-      var list = (res.data && res.data.tokens) || [];
-      if (gen !== tokGen)
-        return;
-      if (more)
-        append('token-rows', 'tokens-empty', list, tokenRow);
-      else
-        fill('token-rows', 'tokens-empty', list, tokenRow);
-      tokCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
-      $('tokens-more').hidden = tokCursor == null;
-      if (list.length === 0 && tokCursor != null && (hops || 0) < 20)
-        return loadTokens(true, (hops || 0) + 1);
-    }, fail('Tokens'));
-  }
+  var tokens = pager({
+    url: '/api/v1/tokens', key: 'tokens', what: 'Tokens',
+    rows: 'token-rows', empty: 'tokens-empty', more: 'tokens-more',
+    row: function (table, t) { return tokenRow(table, t); },
+    query: function () {
+      var all = $('tok-show').value === 'all';
+      $('tokens-empty').textContent = all ? 'No token yet.'
+        : 'No usable token. Show all to see the revoked, expired and used-up ones.';
+      return ['status=' + (all ? 'all' : 'active')];
+    },
+    again: 20
+  });
+  var loadTokens = tokens.load;
 
   function tokenRow(table, t) {
     var actions = el('span', { 'class': 'row-actions' });
@@ -804,46 +785,20 @@
     return Promise.all([loadAcmeAccounts(false), loadAcmeOrders(false)]);
   }
 
-  // A page of the ACME accounts, newest first; "Show more" the next one
-  // (cursor=the last page's next_cursor), as for tokens.
-  function loadAcmeAccounts(more) {
-    var q = ['limit=' + PAGE];
-    if (more === true && acmeAccCursor != null)
-      q.push('cursor=' + encodeURIComponent(acmeAccCursor));
-    else
-      more = false;
-    if (!more)
-      acmeAccGen++;
-    var gen = acmeAccGen;
-    return call('/api/v1/acme/accounts?' + q.join('&')).then(function (res) {
-      var list = (res.data && res.data.accounts) || [];
-      if (gen !== acmeAccGen)
-        return;
-      (more ? append : fill)('acme-account-rows', 'acme-accounts-empty', list, acmeAccountRow);
-      acmeAccCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
-      $('acme-accounts-more').hidden = acmeAccCursor == null;
-    }, fail('ACME accounts'));
-  }
-
-  // The same for the orders, every account's.
-  function loadAcmeOrders(more) {
-    var q = ['limit=' + PAGE];
-    if (more === true && acmeOrdCursor != null)
-      q.push('cursor=' + encodeURIComponent(acmeOrdCursor));
-    else
-      more = false;
-    if (!more)
-      acmeOrdGen++;
-    var gen = acmeOrdGen;
-    return call('/api/v1/acme/orders?' + q.join('&')).then(function (res) {
-      var list = (res.data && res.data.orders) || [];
-      if (gen !== acmeOrdGen)
-        return;
-      (more ? append : fill)('acme-order-rows', 'acme-orders-empty', list, acmeOrderRow);
-      acmeOrdCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
-      $('acme-orders-more').hidden = acmeOrdCursor == null;
-    }, fail('ACME orders'));
-  }
+  // The ACME accounts and every account's orders, newest first, a page at
+  // a time.
+  var acmeAccounts = pager({
+    url: '/api/v1/acme/accounts', key: 'accounts', what: 'ACME accounts',
+    rows: 'acme-account-rows', empty: 'acme-accounts-empty', more: 'acme-accounts-more',
+    row: function (table, a) { return acmeAccountRow(table, a); }
+  });
+  var loadAcmeAccounts = acmeAccounts.load;
+  var acmeOrders = pager({
+    url: '/api/v1/acme/orders', key: 'orders', what: 'ACME orders',
+    rows: 'acme-order-rows', empty: 'acme-orders-empty', more: 'acme-orders-more',
+    row: function (table, o) { return acmeOrderRow(table, o); }
+  });
+  var loadAcmeOrders = acmeOrders.load;
 
   function acmeOrderRow(table, o) {
     var tr = row(table, [shortId(o.id), el('span', { 'class': 'names' }, names(o.names)), when(o.created_at),
@@ -885,24 +840,50 @@
   /* ---- audit ---- */
 
   // The newest page of the audit trail; "Show more" goes back a page at
-  // a time (before=the next page's id), as the token list does.
-  function loadAudit(more) {
-    var q = ['limit=' + PAGE];
-    if (more === true && auditBefore != null)
-      q.push('before=' + encodeURIComponent(auditBefore));
-    else
-      more = false;
-    if (!more)
-      auditGen++;
-    var gen = auditGen;
-    return call('/api/v1/audit?' + q.join('&')).then(function (res) {
-      var list = (res.data && res.data.audit) || [];
-      if (gen !== auditGen)
-        return;
-      (more ? append : fill)('audit-rows', 'audit-empty', list, auditRow);
-      auditBefore = res.data && res.data.next_before != null ? res.data.next_before : null;
-      $('audit-more').hidden = auditBefore == null;
-    }, fail('Audit trail'));
+  // a time (before=the next page's id).
+  var audit = pager({
+    url: '/api/v1/audit', key: 'audit', what: 'Audit trail',
+    rows: 'audit-rows', empty: 'audit-empty', more: 'audit-more',
+    row: function (table, a) { return auditRow(table, a); },
+    param: 'before', next: 'next_before'
+  });
+  var loadAudit = audit.load;
+
+  /* A list read a page at a time, newest first: load(false) its first
+     page, load(true) the next one after the last page's cursor ("Show
+     more"). SPEC: url and key (the listing and its array in the answer),
+     rows, empty and more (the ids of its table body, its empty message
+     and its button), row (a row's builder), what (for errors); param and
+     next (the cursor's query parameter and answer member: cursor and
+     next_cursor unless said), query (more query terms, asked each time),
+     again (how many pages that come back empty with a cursor to fetch on
+     by itself: a listing that looks at a bounded number of rows per
+     request, such as the usable tokens). A new first page drops the
+     answer to a "Show more" still under way (gen). */
+  function pager(spec) {
+    var p = { cursor: null, gen: 0 };
+    p.load = function (more, hops) {
+      var q = ['limit=' + PAGE].concat(spec.query ? spec.query() : []);
+      if (more === true && p.cursor != null)
+        q.push((spec.param || 'cursor') + '=' + encodeURIComponent(p.cursor));
+      else
+        more = false;
+      if (!more)
+        p.gen++;
+      var gen = p.gen;
+      return call(spec.url + '?' + q.join('&')).then(function (res) {
+        var list = (res.data && res.data[spec.key]) || [];
+        var next = res.data ? res.data[spec.next || 'next_cursor'] : null;
+        if (gen !== p.gen)
+          return;
+        (more ? append : fill)(spec.rows, spec.empty, list, spec.row);
+        p.cursor = next != null ? next : null;
+        $(spec.more).hidden = p.cursor == null;
+        if (list.length === 0 && p.cursor != null && (hops || 0) < (spec.again || 0))
+          return p.load(true, (hops || 0) + 1);
+      }, fail(spec.what));
+    };
+    return p;
   }
 
   /* A "Show more" button: one page at a time, so a double click does not
