@@ -1074,13 +1074,23 @@ test('an answer that comes after signing out is dropped, not shown to the next a
   const after = [];
   admin.on('request', (r) => { if (r.url().includes('/api/v1/')) after.push(r.method() + ' ' + r.url()); });
   const answered = admin.waitForResponse((r) => r.url().endsWith('/api/v1/tokens') && r.request().method() === 'POST');
+  // The token nobody saw is revoked with the credential it was made with.
+  const revoked = admin.waitForResponse((r) => r.url().includes('/api/v1/tokens/') &&
+    r.request().method() === 'DELETE', { timeout: 30000 });
   release();
-  assert.equal((await answered).status(), 201);
+  const made = await answered;
+  assert.equal(made.status(), 201);
+  const madeId = (await made.json()).id;
+  assert.equal((await revoked).status(), 200, 'the late token is revoked');
   // Give the page's handlers their turn.
   await admin.evaluate(() => new Promise((r) => setTimeout(r, 500)));
   assert.equal(await admin.isHidden('#signin-msg'), true,
     'signing out is no refusal: ' + await admin.textContent('#signin-msg'));
-  assert.deepEqual(after, [], 'nothing more is asked without a token');
+  assert.deepEqual(after, [`DELETE ${S.pages}/api/v1/tokens/${madeId}`],
+    'nothing more is asked but the late token\'s revocation');
+  const listed = await apiAdmin('/api/v1/tokens?status=all&limit=1000');
+  const late = listed.tokens.find((t) => t.id === madeId);
+  assert.equal(late && late.revoked, true, 'the store has it revoked');
   assert.equal(await admin.inputValue('#token-value'), '', 'the late token is not put in the page');
   assert.equal(await admin.isHidden('#token-created'), true);
   // The next admin signs in to a console with nothing of it, and can act.

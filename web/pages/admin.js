@@ -64,7 +64,13 @@
     if (!opts.token)
       return stale();
     return mica.api(path, opts).then(function (res) {
-      return s === session ? res : stale();
+      if (s === session)
+        return res;
+      // Dropped: the admin signed out meanwhile. An answer that made a
+      // secret nobody will now see withdraws it (opts.late).
+      if (opts.late)
+        opts.late(res, opts.token);
+      return stale();
     }, function (err) {
       if (s !== session)
         return stale();
@@ -73,6 +79,20 @@
       }
       throw err;
     });
+  }
+
+  /* For call()'s opts.late: a token (or an ACME credential, an
+     enrollment token too) made by a call whose answer came after sign-out
+     is revoked, with the token that call was made with: nobody saw its
+     secret, and an unseen credential left usable is one nobody will
+     think of revoking. IDOF picks its id from the answer. */
+  function revokeLate(idOf) {
+    return function (res, cred) {
+      var id = idOf((res && res.data) || {});
+      if (typeof id === 'string' && /^[0-9a-f]{1,64}$/.test(id))
+        mica.api('/api/v1/tokens/' + encodeURIComponent(id), { method: 'DELETE', token: cred })
+          .then(null, function () {});
+    };
   }
 
   /* A message; an error, or one STICKY, stays until the next. The same
@@ -635,7 +655,9 @@
     if (comment)
       body.comment = comment;
     btn.disabled = true;
-    call('/api/v1/tokens', { method: 'POST', body: body }).then(function (res) {
+    call('/api/v1/tokens', {
+      method: 'POST', body: body, late: revokeLate(function (d) { return d.id; })
+    }).then(function (res) {
       var t = res.data && typeof res.data.token === 'string' ? res.data.token : '';
       $('token-value').value = t;
       $('token-created').hidden = false;
@@ -766,7 +788,9 @@
     if (comment)
       body.comment = comment;
     btn.disabled = true;
-    call('/api/v1/acme/eab', { method: 'POST', body: body }).then(function (res) {
+    call('/api/v1/acme/eab', {
+      method: 'POST', body: body, late: revokeLate(function (d) { return d.eab_kid; })
+    }).then(function (res) {
       var d = res.data || {};
       $('eab-kid').value = typeof d.eab_kid === 'string' ? d.eab_kid : '';
       $('eab-hmac').value = typeof d.eab_hmac_key === 'string' ? d.eab_hmac_key : '';
