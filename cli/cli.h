@@ -68,7 +68,8 @@ int cli_fail(const struct mica_err *err);
  * something no certificate can be issued for (ca_token_scope_unreachable). */
 void cli_scope_warn(struct ca *ca, const struct ca_token_spec *spec);
 /* cli_fail() for a certificate issued (and recorded) that could not be
- * written out: the message names SERIAL and how to get it again. */
+ * written out: the cause, then a note naming SERIAL and how to get it
+ * again. */
 int cli_fail_issued(struct mica_err *err, const char *serial);
 /* Print a usage error ("mica CMD: MSG; see mica CMD --help") and return 2. */
 int cli_usage(const char *cmd, const char *fmt, ...)
