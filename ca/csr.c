@@ -1670,3 +1670,44 @@ ca_csr_free(struct ca_csr *c)
 	mbedtls_platform_zeroize(c->challenge, sizeof(c->challenge));
 	memset(c, 0, sizeof(*c));
 }
+
+/* The key of a stored request, as named to an admin (csr.h). */
+int
+ca_csr_key_text(const unsigned char *der, size_t der_len, char *buf,
+		size_t size)
+{
+	mbedtls_pk_context pk;
+	struct outer o;
+	unsigned char *p;
+	int rc = -1;
+
+	if (size > 0)
+		buf[0] = '\0';
+	if (der == NULL || der_len == 0 || size == 0)
+		return -1;
+	mbedtls_pk_init(&pk);
+	memset(&o, 0, sizeof(o));
+	if (parse_outer(der, der_len, &o, NULL) != 0)
+		goto out;
+	p = (unsigned char *)o.spki;
+	if (mbedtls_pk_parse_subpubkey(&p, o.spki + o.spki_len, &pk) != 0 ||
+	    p != o.spki + o.spki_len)
+		goto out;
+	if (mbedtls_pk_get_type(&pk) == MBEDTLS_PK_RSA) {
+		snprintf(buf, size, "RSA %zu", mbedtls_pk_get_bitlen(&pk));
+		rc = 0;
+	} else if (mbedtls_pk_get_type(&pk) == MBEDTLS_PK_ECKEY &&
+		   mbedtls_pk_ec(pk) != NULL) {
+		mbedtls_ecp_group_id gid =
+			mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(pk));
+
+		if (gid == MBEDTLS_ECP_DP_SECP256R1 || gid == MBEDTLS_ECP_DP_SECP384R1) {
+			snprintf(buf, size, "EC P-%d",
+				 gid == MBEDTLS_ECP_DP_SECP256R1 ? 256 : 384);
+			rc = 0;
+		}
+	}
+out:
+	mbedtls_pk_free(&pk);
+	return rc;
+}

@@ -92,4 +92,12 @@ int ca_csr_load(const unsigned char *in, size_t len, struct ca_csr *out,
 /* Free the fields of *c and zero it. Accepts NULL. */
 void ca_csr_free(struct ca_csr *c);
 
+/* The key of the CSR DER (DER_LEN octets, one mica stored: accepted once)
+ * as people name it - "EC P-256", "EC P-384", "RSA 3072" - into BUF (SIZE
+ * bytes; 16 suffice), without checking its signature: for showing a
+ * request to the admin who decides it. 0, or -1 and "" for a key of no
+ * such kind or a CSR that does not parse. */
+int ca_csr_key_text(const unsigned char *der, size_t der_len, char *buf,
+		    size_t size);
+
 #endif

@@ -59,7 +59,7 @@ static json_t *
 req_json(const struct ca_request *r, int *bad)
 {
 	json_t *o = json_object();
-	char t[32];
+	char t[32], key[16];
 
 	cli_jput(o, "id", mica_jstr(r->id), bad);
 	cli_jput(o, "status", json_string(req_status(r->status)), bad);
@@ -67,6 +67,8 @@ req_json(const struct ca_request *r, int *bad)
 	cli_jput(o, "subject", mica_jstr(r->subject), bad);
 	cli_jput(o, "names", mica_jlines(r->names), bad);
 	cli_jput(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), bad);
+	cli_jput(o, "key", ca_csr_key_text(r->csr_der, r->csr_len, key, sizeof(key)) == 0 ?
+		 json_string(key) : json_null(), bad);
 	cli_jput(o, "submitted_at", json_string(cli_time(r->submitted_at, t)), bad);
 	/* What was decided, as the API's admin listing has it: a script
 	 * must be able to find the certificate an approval issued, or why
@@ -279,6 +281,8 @@ cmd_request(const char *datadir, int argc, char **argv)
 	if (strcmp(sub, "show") == 0) {
 		struct ca_issued r;
 		struct ca_request q;
+		char key[16];
+
 		if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 			return cli_fail(&err);
 		memset(&r, 0, sizeof(r));
@@ -311,20 +315,8 @@ cmd_request(const char *datadir, int argc, char **argv)
 					cli_line("Validity:   %d days (the %s profile's "
 						 "default now)\n", def, q.profile);
 			}
-			if (q.csr_der != NULL) {
-				struct ca_csr csr;
-
-				memset(&csr, 0, sizeof(csr));
-				if (ca_csr_parse(q.csr_der, q.csr_len, &csr, NULL) == 0) {
-					if (csr.key_kind == CA_PUBKEY_RSA)
-						cli_line("Key:        RSA %d bits\n", csr.key_bits);
-					else
-						cli_line("Key:        EC %s\n",
-							 csr.key_kind == CA_PUBKEY_EC_P384 ?
-							 "P-384" : "P-256");
-				}
-				ca_csr_free(&csr);
-			}
+			if (ca_csr_key_text(q.csr_der, q.csr_len, key, sizeof(key)) == 0)
+				cli_line("Key:        %s\n", key);
 			if (q.decided_by)
 				cli_line("Decided:    %s by %s\n", cli_time(q.decided_at, t), q.decided_by);
 			if (q.deny_reason)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/csr.h"
 #include "ca/x509.h"
 #include "util/hex.h"
 #include "util/jstr.h"
@@ -291,6 +292,7 @@ json_t *
 web_json_request(const struct ca_request *r, int admin)
 {
 	json_t *o = json_object();
+	char key[16];
 	int bad = 0;
 
 	if (o == NULL)
@@ -301,6 +303,8 @@ web_json_request(const struct ca_request *r, int admin)
 	put(o, "subject", mica_jstr(r->subject), &bad);
 	put(o, "names", mica_jlines(r->names), &bad);
 	put(o, "days", r->days > 0 ? json_integer(r->days) : json_null(), &bad);
+	put(o, "key", ca_csr_key_text(r->csr_der, r->csr_len, key, sizeof(key)) == 0 ?
+	    json_string(key) : json_null(), &bad);
 	put(o, "submitted_at", web_jtime(r->submitted_at), &bad);
 	put(o, "decided_at", web_jtime(r->decided_at), &bad);
 	put(o, "serial", opt_str(r->serial), &bad);

@@ -664,6 +664,7 @@ test('a request without a token waits, is approved on /admin and is then issued'
   const row = `#pending-rows tr[data-id="${id}"]`;
   await admin.waitForSelector(row);
   assert.match(await admin.textContent(row), /web2\.contoso\.test/);
+  assert.match(await admin.textContent(row), /server(, \d+ days)?, EC P-256/, 'the row names the profile and the key');
   await admin.click(`${row} .approve`);
   await expectFlash(admin, 'ok', /Approved: certificate [0-9a-f]+ issued/);
   await admin.waitForSelector(row, { state: 'detached' });

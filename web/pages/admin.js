@@ -404,7 +404,10 @@
       when(r.submitted_at),
       el('span', { 'class': 'subject' }, String(r.subject || '')),
       el('span', { 'class': 'names' }, names(r.names)),
-      r.profile,
+      // What an approver weighs beside the names: the profile, the days
+      // asked for (else its default), the key.
+      String(r.profile || '') + (r.days ? ', ' + r.days + ' days' : '') +
+        (r.key ? ', ' + r.key : ''),
       r.client,
       el('span', { 'class': 'row-actions' }, approve, deny)
     ]);
