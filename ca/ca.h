@@ -519,9 +519,26 @@ const char *ca_reason_name(int reason);
  * it - affiliationChanged, superseded, cessationOfOperation,
  * certificateHold, privilegeWithdrawn. */
 int ca_reason_condemns_key(int reason, int ca_cert);
+/* Whether a certificate revoked for REASON may have it raised to
+ * keyCompromise when its key is found compromised later (RFC 5280 5.3.1;
+ * CA/B Forum BR 7.2.2 allows the update): the reasons that say nothing
+ * of the key - unspecified, affiliationChanged, superseded,
+ * cessationOfOperation, privilegeWithdrawn. Not keyCompromise itself,
+ * cACompromise or aACompromise (which say it already), nor
+ * certificateHold (a hold is revoked for good by any reason, dated then).
+ * db_cert_same_key's query lists the same set. */
+int ca_reason_raisable(int reason);
 
 /* Revoke with REASON (ca_reason_valid, else MICA_E_BADREQ) and publish a
- * new CRL. */
+ * new CRL. A certificate revoked already is a MICA_E_CONFLICT
+ * "already_revoked" - except one on hold (revoked for good, dated now)
+ * and, for keyCompromise, one revoked for a reason ca_reason_raisable
+ * allows: its reason is raised to keyCompromise, its revocation date
+ * kept (moving it later would extend the trust of what the key signed
+ * meanwhile), its key listed and its other certificates revoked or
+ * raised, published in a complete CRL (a delta lists revocations by
+ * date and would miss it) and audited as cert.revoke "keyCompromise
+ * (raised from REASON)". */
 int ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial,
 	      int reason, struct mica_err *err);
 /* Serials (lowercase hex), as ca_revoke_all returns them. */
@@ -536,10 +553,12 @@ struct ca_crl;   /* below, with the CRLs */
  * the same transaction and CRL; ALSO (may be NULL) receives their serials
  * (ca_serials_free). ca_revoke does the same and does not say. CRL (may
  * be NULL) gets the current key's CRL published with it: its number and
- * delta_base (a delta CRL, when the CA makes them), no DER. */
+ * delta_base (a delta CRL, when the CA makes them), no DER. RAISED_FROM
+ * (may be NULL) gets the reason a keyCompromise raised SERIAL's from
+ * (ca_revoke), -1 for a revocation. */
 int ca_revoke_all(struct ca *ca, const struct ca_principal *p,
 		  const char *serial, int reason, struct ca_serials *also,
-		  struct ca_crl *crl, struct mica_err *err);
+		  struct ca_crl *crl, int *raised_from, struct mica_err *err);
 /* As ca_revoke, but only SERIAL even for keyCompromise (the key still goes
  * on the list of keys never certified again): for a caller that has not
  * shown the key compromised, as an ACME account that is not the key. */

@@ -670,6 +670,15 @@ int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
  * show it commit together. NULL on
  * allocation failure only; free with ca_crl_ahead_free (NULL ok).
  */
+/* In a write transaction on DB: revoke the N serials of V (as
+ * db_cert_same_key gives them) for keyCompromise at NOW, each audited as
+ * ACTOR's cert.revoke with DETAIL; one revoked already for another reason
+ * (ca_reason_raisable) has it raised, its date kept, and the audit says
+ * from what ("...; raised from superseded"). */
+int ca_key_others_revoke(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n,
+			 int64_t now, const char *actor, const char *detail,
+			 struct mica_err *err);
+
 struct ca_crl_ahead;
 struct ca_crl_ahead *ca_crl_ahead_new(struct ca *ca, const char *serial,
 				      int release, int reason, int cascade);

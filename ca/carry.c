@@ -469,17 +469,13 @@ compromised(struct db *db, const char *serial, int reason, int64_t at,
 		goto out;
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s, "
 		 "carried in from a CRL)", serial);
-	for (size_t i = 0; i < nalso; i++) {
-		/* Revoked now, as ca_revoke does: one issued after AT
-		 * (in this store, since the backup) was not revoked before
-		 * it existed. */
-		if (db_cert_revoke(db, also[i], CA_REASON_KEY_COMPROMISE, now,
-				   err) != 0 ||
-		    db_audit_add(db, now, actor, "cert.revoke", also[i], detail,
+	/* Revoked now, as ca_revoke does: one issued after AT (in this
+	 * store, since the backup) was not revoked before it existed; one
+	 * revoked for another reason has it raised, its date kept. */
+	if (ca_key_others_revoke(db, also, nalso, now, actor, detail,
 				 err) != 0)
-			goto out;
-		sum->revoked++;
-	}
+		goto out;
+	sum->revoked += nalso;
 	rc = 0;
 out:
 	free(also);

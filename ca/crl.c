@@ -105,15 +105,22 @@ struct crl_change {
 	int64_t at;
 	int key_idx;               /* the key that signed it */
 	int listed;                /* 0: expired, on no CRL */
+	/* A keyCompromise for a certificate revoked already for a reason
+	 * ca_reason_raisable allows: the reason is raised, the date it was
+	 * revoked at (RAISE_AT) stays (ca/revoke.c revoke_raise). */
+	int raise;
+	int64_t raise_at;
 	/* A keyCompromise that revokes the key's other certificates too
 	 * (CASCADE): those the snapshot shows (ca/revoke.c finds them again
-	 * in the transaction), sorted, each with the key that signed it;
-	 * revoked with the same reason and time, all of them listed (none
-	 * has expired). */
+	 * in the transaction), sorted, each with the key that signed it and
+	 * the date it is listed with: AT, or the date of one revoked already
+	 * whose reason is raised (ALSO_RAISED counts those); all of them
+	 * listed (none has expired). */
 	int cascade;
 	char (*also)[DB_SERIAL_MAX];
 	int *also_key;
-	size_t nalso;
+	int64_t *also_at;
+	size_t nalso, also_raised;
 };
 
 /* Delta CRLs (RFC 5280 5.2.4) of key KEY_IDX are served (Freshest CRL) at
@@ -272,14 +279,16 @@ again:
 	if (db_revoked_foreach_key(db, k->idx, now, crl_collect_cb, &col,
 				   err) != 0 ||
 	    (col.skip != NULL && !ch->release && ch->listed &&
-	     crl_entry_add(&col, ch->serial, ch->at, ch->reason) != 0)) {
+	     crl_entry_add(&col, ch->serial, ch->raise ? ch->raise_at : ch->at,
+			   ch->reason) != 0)) {
 		mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 			     col.bad ? "a stored serial is malformed" : "out of memory");
 		goto out;
 	}
 	for (size_t j = 0; ch != NULL && j < ch->nalso; j++)
 		if (ch->also_key[j] == k->idx &&
-		    crl_entry_add(&col, ch->also[j], ch->at, ch->reason) != 0) {
+		    crl_entry_add(&col, ch->also[j], ch->also_at[j],
+				  ch->reason) != 0) {
 			mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 				     "out of memory");
 			goto out;
@@ -490,9 +499,12 @@ also_free(struct crl_change *ch)
 {
 	free(ch->also);
 	free(ch->also_key);
+	free(ch->also_at);
 	ch->also = NULL;
 	ch->also_key = NULL;
+	ch->also_at = NULL;
 	ch->nalso = 0;
+	ch->also_raised = 0;
 }
 
 /* The other certificates of CH's key that its keyCompromise revokes too,
@@ -510,7 +522,8 @@ also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
 	if (ch->nalso == 0)
 		return 0;
 	qsort(ch->also, ch->nalso, sizeof(*ch->also), serial_cmp);
-	if ((ch->also_key = calloc(ch->nalso, sizeof(*ch->also_key))) == NULL) {
+	if ((ch->also_key = calloc(ch->nalso, sizeof(*ch->also_key))) == NULL ||
+	    (ch->also_at = calloc(ch->nalso, sizeof(*ch->also_at))) == NULL) {
 		also_free(ch);
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				    "out of memory");
@@ -521,6 +534,13 @@ also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
 			return -1;
 		}
 		ch->also_key[i] = c.key_idx;
+		ch->also_at[i] = ch->at;
+		/* As ca/revoke.c revoke_listed: raised, its date kept. */
+		if (c.status == DB_CERT_REVOKED &&
+		    ca_reason_raisable(c.reason)) {
+			ch->also_at[i] = c.revoked_at;
+			ch->also_raised++;
+		}
 	}
 	return 0;
 }
@@ -548,7 +568,7 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 	struct db_cert cert;
 	struct mica_err e;
 	int64_t next, now;
-	int hours = 0;
+	int hours = 0, chosen = delta >= 0;
 	size_t n;
 
 	memset(pre, 0, sizeof(*pre));
@@ -577,8 +597,12 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 			goto out;
 		on_hold = cert.status == DB_CERT_REVOKED &&
 			  cert.reason == CA_REASON_HOLD;
+		ch->raise = !ch->release && cert.status == DB_CERT_REVOKED &&
+			    ch->reason == CA_REASON_KEY_COMPROMISE &&
+			    ca_reason_raisable(cert.reason);
+		ch->raise_at = ch->raise ? cert.revoked_at : 0;
 		if (ch->release ? !on_hold :
-		    cert.status == DB_CERT_REVOKED &&
+		    cert.status == DB_CERT_REVOKED && !ch->raise &&
 		    (!on_hold || ch->reason == CA_REASON_HOLD))
 			goto out;
 		ch->key_idx = cert.key_idx;
@@ -588,6 +612,12 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 		    ch->reason == CA_REASON_KEY_COMPROMISE &&
 		    also_find(db, ch, &e) != 0)
 			goto out;
+		/* A raised reason keeps its old date, which a delta (it
+		 * lists revocations from its base's date on) leaves out
+		 * once the next delta is made from the store: the complete
+		 * CRLs say it, and deltas on them (RFC 5280 5.2.4). */
+		if (!chosen && (ch->raise || ch->also_raised > 0))
+			delta = 0;
 	}
 	pre->delta = delta;
 	next = pre->last;

@@ -62,3 +62,17 @@ ca_reason_condemns_key(int reason, int ca_cert)
 	}
 	return 1;
 }
+
+int
+ca_reason_raisable(int reason)
+{
+	switch (reason) {
+	case CA_REASON_UNSPECIFIED:
+	case CA_REASON_AFFILIATION_CHANGED:
+	case CA_REASON_SUPERSEDED:
+	case CA_REASON_CESSATION:
+	case CA_REASON_PRIVILEGE_WITHDRAWN:
+		return 1;
+	}
+	return 0;
+}

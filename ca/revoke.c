@@ -29,6 +29,7 @@ struct revoke_tx {
 	unsigned char rsa_id[32];
 	int cascade;                /* keyCompromise revokes the key's others */
 	int condemn;                /* the key goes on the compromised list */
+	int raised_from;            /* a reason raised to keyCompromise, or -1 */
 	char (*also)[DB_SERIAL_MAX]; /* those it revoked */
 	size_t nalso;
 	struct db_crl published;    /* the current key's CRL it stored */
@@ -50,19 +51,69 @@ cert_rsa_id(const unsigned char *der, size_t len, unsigned char out[32])
 	return ca_key_rsa_id(ci.spki, ci.spki_len, out);
 }
 
-/* Revoke the N serials of V for keyCompromise at NOW, each audited as
- * ACTOR's with DETAIL. */
-static int
-revoke_listed(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n, int64_t now,
-	      const char *actor, const char *detail, struct mica_err *err)
+int
+ca_key_others_revoke(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n,
+		     int64_t now, const char *actor, const char *detail,
+		     struct mica_err *err)
 {
-	for (size_t i = 0; i < n; i++)
+	char raised[256];
+	struct db_cert_state st;
+
+	for (size_t i = 0; i < n; i++) {
+		if (db_cert_state_get(db, v[i], &st, err) != 0)
+			return -1;
+		if (st.status == DB_CERT_REVOKED &&
+		    ca_reason_raisable(st.reason)) {
+			snprintf(raised, sizeof(raised), "%s; raised from %s",
+				 detail, ca_reason_name(st.reason));
+			if (db_cert_reason_set(db, v[i], st.reason,
+					       CA_REASON_KEY_COMPROMISE,
+					       err) != 0 ||
+			    db_audit_add(db, now, actor, "cert.revoke", v[i],
+					 raised, err) != 0)
+				return -1;
+			continue;
+		}
 		if (db_cert_revoke(db, v[i], CA_REASON_KEY_COMPROMISE, now,
 				   err) != 0 ||
 		    db_audit_add(db, now, actor, "cert.revoke", v[i], detail,
 				 err) != 0)
 			return -1;
+	}
 	return 0;
+}
+
+/* SERIAL, revoked already, gets keyCompromise in place of a reason that
+ * said nothing of its key (RFC 5280 5.3.1; CA/B Forum BR 7.2.2 lets the
+ * CRL entry be updated so). The revocation date stays: a later one would
+ * extend the trust relying parties give to what the key signed before it
+ * (Authenticode's timestamped signatures), and an earlier one is a claim
+ * about when the key was compromised that this call is not told (RFC
+ * 5280 5.3.2 invalidityDate is the place for it). 1 and *FROM if it was
+ * raised, 0 if SERIAL is not such a certificate (db_cert_revoke then
+ * decides), -1 on error. */
+static int
+revoke_raise(struct revoke_tx *x, struct db *db, int64_t now, int *from,
+	     struct mica_err *err)
+{
+	struct db_cert_state st;
+	char detail[96];
+
+	if (x->reason != CA_REASON_KEY_COMPROMISE)
+		return 0;
+	if (db_cert_state_get(db, x->serial, &st, err) != 0)
+		return -1;
+	if (st.status != DB_CERT_REVOKED || !ca_reason_raisable(st.reason))
+		return 0;
+	snprintf(detail, sizeof(detail), "keyCompromise (raised from %s)",
+		 ca_reason_name(st.reason));
+	if (db_cert_reason_set(db, x->serial, st.reason,
+			       CA_REASON_KEY_COMPROMISE, err) != 0 ||
+	    db_audit_add(db, now, x->p->actor, "cert.revoke", x->serial,
+			 detail, err) != 0)
+		return -1;
+	*from = st.reason;
+	return 1;
 }
 
 /* A key revoked for keyCompromise is compromised in every certificate
@@ -83,7 +134,7 @@ revoke_same_key(struct revoke_tx *x, struct db *db, int64_t now,
 		return -1;
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s)",
 		 x->serial);
-	if (revoke_listed(db, x->also, x->nalso, now, x->p->actor, detail,
+	if (ca_key_others_revoke(db, x->also, x->nalso, now, x->p->actor, detail,
 			  err) != 0)
 		return -1;
 	ca_crl_ahead_also(x->crl, x->also, x->nalso);
@@ -101,9 +152,15 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 	int64_t now = ca_crl_ahead_time(x->crl);
 
 	if (!x->release) {
-		if (db_cert_revoke(db, x->serial, x->reason, now, err) != 0 ||
-		    db_audit_add(db, now, x->p->actor, "cert.revoke", x->serial,
-				 ca_reason_name(x->reason), err) != 0)
+		int r;
+
+		x->raised_from = -1;   /* a transaction run again */
+		if ((r = revoke_raise(x, db, now, &x->raised_from, err)) < 0)
+			return -1;
+		if (r == 0 &&
+		    (db_cert_revoke(db, x->serial, x->reason, now, err) != 0 ||
+		     db_audit_add(db, now, x->p->actor, "cert.revoke", x->serial,
+				  ca_reason_name(x->reason), err) != 0))
 			return -1;
 		/* The key itself is compromised: no issuance path certifies
 		 * it again (ca_issue, sign-ca's ca_key_check), from this
@@ -160,7 +217,7 @@ revoke_ca_cert(struct ca *ca, const char *serial, struct mica_err *err)
 static int
 revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	   int release, int reason, int cascade, struct ca_serials *also,
-	   struct ca_crl *crl, struct mica_err *err)
+	   struct ca_crl *crl, int *raised_from, struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
 	struct revoke_tx x;
@@ -172,7 +229,10 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	}
 	if (crl != NULL)
 		memset(crl, 0, sizeof(*crl));
+	if (raised_from != NULL)
+		*raised_from = -1;
 	memset(&x, 0, sizeof(x));
+	x.raised_from = -1;
 
 	if (ca_require_admin(p, err) != 0)
 		return -1;
@@ -258,6 +318,8 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 		crl->delta_base = x.published.delta_base;
 	}
 	db_crl_free(&x.published);
+	if (rc == 0 && raised_from != NULL)
+		*raised_from = x.raised_from;
 	if (rc == 0 && also != NULL) {
 		also->v = x.also;
 		also->n = x.nalso;
@@ -274,22 +336,25 @@ int
 ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	  int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 1, NULL, NULL, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 1, NULL, NULL, NULL,
+			  err);
 }
 
 int
 ca_revoke_one(struct ca *ca, const struct ca_principal *p,
 	      const char *serial_in, int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 0, NULL, NULL, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 0, NULL, NULL, NULL,
+			  err);
 }
 
 int
 ca_revoke_all(struct ca *ca, const struct ca_principal *p,
 	      const char *serial_in, int reason, struct ca_serials *also,
-	      struct ca_crl *crl, struct mica_err *err)
+	      struct ca_crl *crl, int *raised_from, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 1, also, crl, err);
+	return revoke_run(ca, p, serial_in, 0, reason, 1, also, crl,
+			  raised_from, err);
 }
 
 void
@@ -306,7 +371,7 @@ int
 ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	    const char *serial_in, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 1, 0, 0, NULL, NULL, err);
+	return revoke_run(ca, p, serial_in, 1, 0, 0, NULL, NULL, NULL, err);
 }
 
 /* ------------------------------------------- keys compromised before -- */
@@ -383,7 +448,7 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 			return -1;
 		snprintf(detail, sizeof(detail),
 			 "keyCompromise (the key of %s, revoked before)", serial);
-		if (revoke_listed(db, v, n, now, "mica", detail, err) != 0) {
+		if (ca_key_others_revoke(db, v, n, now, "mica", detail, err) != 0) {
 			free(v);
 			return -1;
 		}

@@ -408,7 +408,8 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	struct cli_crls crls;
-	int reason = 0, c, rc = 0, reason_given = 0;
+	int reason = 0, c, rc = 0, reason_given = 0, raised_from = -1;
+	char what[96];
 
 	memset(&crls, 0, sizeof(crls));
 
@@ -447,23 +448,29 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
 	if (ca_revoke_all(ca, &cli, argv[optind], reason, &also, &crl,
-			  &err) != 0) {
+			  &raised_from, &err) != 0) {
 		rc = cli_fail(&err);
 	} else {
 		for (size_t i = 0; i < also.n; i++)
 			fprintf(stderr, "revoked %s too (%s: the same key)\n",
 				also.v[i], ca_reason_name(reason));
+		if (raised_from >= 0)
+			snprintf(what, sizeof(what), "reason raised from %s to "
+				 "%s, revocation date kept",
+				 ca_reason_name(raised_from),
+				 ca_reason_name(reason));
+		else
+			snprintf(what, sizeof(what), "%s", ca_reason_name(reason));
 		/* Which CRL: a CA that makes deltas publishes a revocation
 		 * in a delta CRL, its complete CRL keeping its period. */
 		if (crl.delta_base > 0)
 			cli_note("revoked %s (%s); delta CRL %lld published "
-				 "(on complete CRL %lld)", argv[optind],
-				 ca_reason_name(reason), (long long)crl.number,
+				 "(on complete CRL %lld)", argv[optind], what,
+				 (long long)crl.number,
 				 (long long)crl.delta_base);
 		else
 			cli_note("revoked %s (%s); CRL %lld published",
-				 argv[optind], ca_reason_name(reason),
-				 (long long)crl.number);
+				 argv[optind], what, (long long)crl.number);
 	}
 	ca_serials_free(&also);
 	ca_close(ca);

@@ -189,15 +189,23 @@ static const char *const cert_sql[S__COUNT] = {
 	"UPDATE certificate SET status = CASE WHEN der IS NULL THEN 0 ELSE 1 END, "
 	"revoked_at = 0, reason = -1 "
 	"WHERE serial = ?1 AND status = 2 AND reason = 6",
+	/* Revoked for ?2, now for ?3; the revocation date stays. */
+	[S_CERT_REASON_SET] =
+	"UPDATE certificate SET reason = ?3 "
+	"WHERE serial = ?1 AND status = 2 AND reason = ?2",
 	/* The others of ?1's key that a keyCompromise still changes: being
-	 * signed, valid or on hold, and not expired at ?2. */
+	 * signed, valid, on hold, or revoked for a reason that says nothing
+	 * of the key (ca_reason_raisable: unspecified, affiliationChanged,
+	 * superseded, cessationOfOperation, privilegeWithdrawn), and not
+	 * expired at ?2. */
 	[S_CERT_SAME_KEY] =
 	"SELECT c.serial FROM certificate k "
 	"JOIN certificate c INDEXED BY certificate_by_spki "
 	"ON substr(c.spki_sha256, 1, 8) = substr(k.spki_sha256, 1, 8) "
 	"AND c.spki_sha256 = k.spki_sha256 "
 	"WHERE k.serial = ?1 AND c.serial <> ?1 AND c.not_after > ?2 "
-	"AND (c.status IN (0, 1) OR (c.status = 2 AND c.reason = 6)) "
+	"AND (c.status IN (0, 1) "
+	"     OR (c.status = 2 AND c.reason IN (0, 3, 4, 5, 6, 9))) "
 	"ORDER BY c.id",
 	/* The valid certificates of key ?1 with profile ?2 made since ?3
 	 * and not expired at ?4, newest first. */
@@ -911,6 +919,42 @@ db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
 			     old_reason == 6 ?
 			     "the certificate is already on hold" :
 			     "the certificate is already revoked");
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_cert_reason_set(struct db *db, const char *serial, int from, int to,
+		   struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if (!reason_ok(from) || !reason_ok(to) || from == 6 || to == 6)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_reason",
+				    "cannot change revocation reason %d to %d",
+				    from, to);
+	if ((st = db_stmt(db, S_CERT_REASON_SET, cert_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_i64(st, 2, from, &b);
+	db_bind_i64(st, 3, to, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) != 1) {
+		mica_err_set(err, MICA_E_CONFLICT, "state_changed",
+			     "the certificate is not revoked with reason %d",
+			     from);
+		goto out;
+	}
+	rc = 0;
 out:
 	db_stmt_done(st);
 	return rc;

@@ -404,9 +404,18 @@ void db_cert_array_free(struct db_cert *a, size_t n);
  * ("already_revoked"). */
 int db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
 		   struct mica_err *err);
+/* REVOKED with reason FROM -> reason TO, the revocation date kept (a
+ * reason raised to keyCompromise: RFC 5280 5.3.1, CA/B Forum BR 7.2.2).
+ * Neither may be certificateHold (db_cert_revoke, db_cert_unrevoke):
+ * MICA_E_BADREQ. Not revoked with FROM (or not there):
+ * MICA_E_CONFLICT "state_changed". */
+int db_cert_reason_set(struct db *db, const char *serial, int from, int to,
+		       struct mica_err *err);
 /* The serials of the other certificates of SERIAL's key (the same
  * SubjectPublicKeyInfo) that a revocation for keyCompromise must revoke
- * too: being signed, valid or on hold, and not expired at NOW; oldest
+ * too, or whose reason it raises: being signed, valid, on hold, or revoked
+ * for unspecified, affiliationChanged, superseded, cessationOfOperation or
+ * privilegeWithdrawn (ca_reason_raisable), and not expired at NOW; oldest
  * first. *OUT (free()) holds *N of them (NULL and 0 when none). */
 int db_cert_same_key(struct db *db, const char *serial, int64_t now,
 		     char (**out)[DB_SERIAL_MAX], size_t *n,

@@ -1751,6 +1751,25 @@ test_revocation_transitions(void)
 	CU_ASSERT_EQUAL(db_cert_revoke(db, "02", 1, NOW, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
 
+	/* superseded -> keyCompromise by db_cert_reason_set: the date
+	 * stays; only from the reason it has, never to or from a hold. */
+	CU_ASSERT_EQUAL(db_cert_reason_set(db, "02", 3, 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(db_cert_reason_set(db, "02", 4, 6, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(db_cert_reason_set(db, "02", 4, 7, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(db_cert_reason_set(db, "02", 4, 1, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(db, "02", &got, &err), 0);
+	CU_ASSERT(got.status == DB_CERT_REVOKED && got.reason == 1 &&
+		  got.revoked_at == NOW + 9);
+	db_cert_free(&got);
+	CU_ASSERT_EQUAL(db_cert_reason_set(db, "02", 4, 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(db_cert_reason_set(db, "99", 4, 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(db_cert_reason_set(db, "zz", 4, 1, &err), -1);
+
 	/* Unknown serials. */
 	CU_ASSERT_EQUAL(db_cert_revoke(db, "99", 1, NOW, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);

@@ -3379,7 +3379,8 @@ test_revocation_is_published_in_the_crl(void)
 
 /* A key revoked for keyCompromise is compromised in every certificate
  * that names it: the others valid or on hold are revoked with it, in the
- * same CRL; those revoked already keep their reason; another key's stay. */
+ * same CRL; one revoked already (superseded) has its reason raised, its
+ * date kept; another key's stay. */
 static void
 test_key_compromise_revokes_the_keys_others(void)
 {
@@ -3405,19 +3406,21 @@ test_key_compromise_revokes_the_keys_others(void)
 	n0 = current_crl_number(g_ca);
 
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also, &pub, &err), 0);
+					    CA_REASON_KEY_COMPROMISE, &also, &pub,
+					    NULL, &err), 0);
 	/* The CRL that says so, by its number. */
 	CU_ASSERT(pub.number > 0);
 	CU_ASSERT_PTR_NULL(pub.der);
-	CU_ASSERT_EQUAL_FATAL(also.n, 2);
+	CU_ASSERT_EQUAL_FATAL(also.n, 3);
 	CU_ASSERT_STRING_EQUAL(also.v[0], b.serial);    /* oldest first */
 	CU_ASSERT_STRING_EQUAL(also.v[1], held.serial);
+	CU_ASSERT_STRING_EQUAL(also.v[2], gone.serial);
 	ca_serials_free(&also);
 	CU_ASSERT_PTR_NULL(also.v);
 	CU_ASSERT_EQUAL(also.n, 0);
 	{
 		const char *const want[] = { a.serial, b.serial, held.serial, gone.serial };
-		const int reasons[] = { 1, 1, 1, 4 };
+		const int reasons[] = { 1, 1, 1, 1 };
 		for (size_t i = 0; i < 4; i++) {
 			CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, want[i], &c, &err), 0);
 			CU_ASSERT_EQUAL(c.status, CA_CERT_REVOKED);
@@ -3437,7 +3440,7 @@ test_key_compromise_revokes_the_keys_others(void)
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, held.serial, &reason), 1);
 	CU_ASSERT_EQUAL(reason, 1);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, gone.serial, &reason), 1);
-	CU_ASSERT_EQUAL(reason, 4);
+	CU_ASSERT_EQUAL(reason, 1);
 	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, stranger.serial, &reason), 0);
 	ca_crl_free(&crl);
 	/* Signed once, ahead of the lock, with the others in it: the CRLs
@@ -3462,7 +3465,8 @@ test_key_compromise_revokes_the_keys_others(void)
 	/* Refused again: nothing more, and ALSO says nothing. */
 	also.n = 99;
 	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, b.serial,
-				      CA_REASON_KEY_COMPROMISE, &also, NULL, &err), -1);
+				      CA_REASON_KEY_COMPROMISE, &also, NULL,
+				      NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 	CU_ASSERT_EQUAL(also.n, 0);
 	CU_ASSERT_PTR_NULL(also.v);
@@ -3472,7 +3476,7 @@ test_key_compromise_revokes_the_keys_others(void)
 
 		CU_ASSERT_EQUAL_FATAL(issue_cli(&other, "kc-d." DOMAIN, &d), 0);
 		CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, d.serial, 4,
-						    &also, NULL, &err), 0);
+						    &also, NULL, NULL, &err), 0);
 		CU_ASSERT_EQUAL(also.n, 0);
 		CU_ASSERT_EQUAL(cert_status(stranger.serial), CA_CERT_VALID);
 		ca_issued_free(&d);
@@ -3741,7 +3745,8 @@ test_key_compromise_delta_lists_the_others(void)
 	sqlite3_finalize(st);
 
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also, &d, &err), 0);
+					    CA_REASON_KEY_COMPROMISE, &also, &d,
+					    NULL, &err), 0);
 	CU_ASSERT_EQUAL(also.n, 2);
 	ca_serials_free(&also);
 	/* It says what it published: a delta, and on which complete CRL. */
@@ -3774,6 +3779,226 @@ test_key_compromise_delta_lists_the_others(void)
 	ca_issued_free(&b);
 	ca_issued_free(&held);
 	mbedtls_pk_free(&pk);
+}
+
+/* The revocation date of SERIAL's entry in the complete CRL DER, as
+ * seconds since the epoch; -1 if it is not listed or does not parse. */
+static int64_t
+crl_entry_date(const unsigned char *der, size_t len, const char *serial)
+{
+	mbedtls_x509_crl crl;
+	const mbedtls_x509_crl_entry *e;
+	unsigned char want[32];
+	size_t n = strlen(serial) / 2;
+	int64_t at = -1;
+
+	if (n == 0 || n > sizeof(want) || mica_hex_decode(serial, want, n) != 0)
+		return -1;
+	mbedtls_x509_crl_init(&crl);
+	if (mbedtls_x509_crl_parse_der(&crl, der, len) == 0)
+		for (e = &crl.entry; e != NULL && at < 0; e = e->next)
+			if (e->serial.len == n &&
+			    memcmp(e->serial.p, want, n) == 0) {
+				struct tm tm;
+
+				memset(&tm, 0, sizeof(tm));
+				tm.tm_year = e->revocation_date.year - 1900;
+				tm.tm_mon = e->revocation_date.mon - 1;
+				tm.tm_mday = e->revocation_date.day;
+				tm.tm_hour = e->revocation_date.hour;
+				tm.tm_min = e->revocation_date.min;
+				tm.tm_sec = e->revocation_date.sec;
+				at = (int64_t)timegm(&tm);
+			}
+	mbedtls_x509_crl_free(&crl);
+	return at;
+}
+
+/* 1 if the audit trail's newest lines hold ACTION on TARGET with DETAIL
+ * in its text. */
+static int
+audit_says(const char *action, const char *target, const char *detail)
+{
+	struct ca_audit *a = NULL;
+	size_t n = 0;
+	struct mica_err err;
+	int found = 0;
+
+	if (ca_audit_list(g_ca, &g_cli, 0, 0, 50, &a, &n, &err) != 0)
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		if (a[i].action != NULL && strcmp(a[i].action, action) == 0 &&
+		    a[i].target != NULL && strcmp(a[i].target, target) == 0 &&
+		    a[i].detail != NULL && strstr(a[i].detail, detail) != NULL)
+			found = 1;
+	ca_audit_array_free(a, n);
+	return found;
+}
+
+/* A key found compromised after its certificate was revoked for a reason
+ * that said nothing of the key (superseded): 'mica revoke --reason
+ * keyCompromise' raises the reason (RFC 5280 5.3.1, CA/B Forum BR 7.2.2),
+ * keeps the revocation date, lists the key, raises or revokes its other
+ * certificates, drops the pre-signed OCSP answer, audits it and publishes
+ * a complete CRL even when the CA makes deltas. Every other revocation of
+ * a revoked certificate stays a conflict that changes nothing. */
+static void
+test_key_compromise_raises_an_earlier_reason(void)
+{
+	mbedtls_pk_context pk, other;
+	struct ca_issued a, b, c, d, x;
+	struct ca_serials also;
+	struct ca_crl pub, crl;
+	struct ca_cert cert;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	int64_t n0, a_at, c_at;
+	int reason, from = 99;
+	char sql[256];
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(gen_key(&other) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "raise-a." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "raise-b." DOMAIN, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "raise-c." DOMAIN, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&other, "raise-d." DOMAIN, &d), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial,
+					CA_REASON_SUPERSEDED, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, c.serial,
+					CA_REASON_CESSATION, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, a.serial, &cert, &err), 0);
+	a_at = cert.revoked_at;
+	ca_cert_free(&cert);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c.serial, &cert, &err), 0);
+	c_at = cert.revoked_at;
+	ca_cert_free(&cert);
+	CU_ASSERT(a_at > 0 && c_at > 0);
+	n0 = current_crl_number(g_ca);
+
+	/* Any other reason on a revoked one: a conflict, no CRL, nothing
+	 * changed (hold included: a revoked certificate is not put on
+	 * hold). */
+	{
+		static const int others[] = { CA_REASON_UNSPECIFIED,
+			CA_REASON_AFFILIATION_CHANGED, CA_REASON_SUPERSEDED,
+			CA_REASON_CESSATION, CA_REASON_HOLD,
+			CA_REASON_PRIVILEGE_WITHDRAWN };
+		for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+			CU_ASSERT_EQUAL(ca_revoke(g_ca, &g_cli, a.serial,
+						  others[i], &err), -1);
+			CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+			CU_ASSERT_STRING_EQUAL(err.code, "already_revoked");
+		}
+	}
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, a.serial, &cert, &err), 0);
+	CU_ASSERT_EQUAL(cert.reason, CA_REASON_SUPERSEDED);
+	ca_cert_free(&cert);
+
+	/* A pre-signed OCSP answer for a's superseded state (as the
+	 * refresh stores one): the change must drop it. */
+	snprintf(sql, sizeof(sql), "INSERT INTO ocsp_response (serial, status, "
+		 "revoked_at, reason, this_update, next_update, der) VALUES "
+		 "('%s', 2, %lld, 4, 1, 2, x'30')", a.serial, (long long)a_at);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(ca_db(g_ca)->h, sql, NULL, NULL,
+					   NULL), SQLITE_OK);
+
+	/* Delta CRLs on: the raise still publishes complete CRLs. */
+	CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(g_ca, &g_cli, 6, &err), 0);
+	n0 = current_crl_number(g_ca);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
+					    CA_REASON_KEY_COMPROMISE, &also,
+					    &pub, &from, &err), 0);
+	CU_ASSERT_EQUAL(from, CA_REASON_SUPERSEDED);
+	CU_ASSERT(pub.number > n0);
+	CU_ASSERT_EQUAL(pub.delta_base, 0);
+	/* The others of the key: b revoked, c's reason raised too. */
+	CU_ASSERT_EQUAL_FATAL(also.n, 2);
+	CU_ASSERT_STRING_EQUAL(also.v[0], b.serial);
+	CU_ASSERT_STRING_EQUAL(also.v[1], c.serial);
+	ca_serials_free(&also);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, a.serial, &cert, &err), 0);
+	CU_ASSERT_EQUAL(cert.status, CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(cert.reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(cert.revoked_at, a_at);   /* the date kept */
+	ca_cert_free(&cert);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, c.serial, &cert, &err), 0);
+	CU_ASSERT_EQUAL(cert.reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(cert.revoked_at, c_at);
+	ca_cert_free(&cert);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, b.serial, &cert, &err), 0);
+	CU_ASSERT_EQUAL(cert.status, CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(cert.reason, CA_REASON_KEY_COMPROMISE);
+	ca_cert_free(&cert);
+	CU_ASSERT_EQUAL(cert_status(d.serial), CA_CERT_VALID);
+	CU_ASSERT(audit_says("cert.revoke", a.serial,
+			     "keyCompromise (raised from superseded)"));
+	CU_ASSERT(audit_says("cert.revoke", c.serial,
+			     "raised from cessationOfOperation"));
+	CU_ASSERT(audit_says("cert.revoke", b.serial, "keyCompromise (the key of"));
+	{
+		sqlite3_stmt *st = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(ca_db(g_ca)->h,
+			"SELECT count(*) FROM ocsp_response WHERE serial = ?1",
+			-1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_text(st, 1, a.serial, -1, SQLITE_STATIC);
+		CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+		CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+	}
+	/* The complete CRL says keyCompromise for all three, at the dates
+	 * they were revoked. */
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl.number, pub.number);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, a.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, b.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, c.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(crl_entry_date(crl.der, crl.der_len, a.serial), a_at);
+	CU_ASSERT_EQUAL(crl_entry_date(crl.der, crl.der_len, c.serial), c_at);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, d.serial, &reason), 0);
+	ca_crl_free(&crl);
+	/* The delta published with it is on that complete CRL. */
+	memset(&crl, 0, sizeof(crl));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_delta_current_key(g_ca, 0, &crl, &err), 0);
+	CU_ASSERT_EQUAL(crl.delta_base, pub.number);
+	ca_crl_free(&crl);
+	CU_ASSERT_EQUAL(ca_crl_set_delta_hours(g_ca, &g_cli, 0, &err), 0);
+
+	/* The key is never certified again. */
+	CU_ASSERT_FATAL(make_csr1(&pk, "raise-new." DOMAIN, &csr, &len) == 0);
+	memset(&x, 0, sizeof(x));
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, csr, len, "server", &x, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "key_compromised");
+	ca_issued_free(&x);
+	free(csr);
+
+	/* Raised once: keyCompromise again is a conflict, no CRL. */
+	n0 = current_crl_number(g_ca);
+	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, a.serial,
+				      CA_REASON_KEY_COMPROMISE, &also, NULL,
+				      &from, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(also.n, 0);
+	CU_ASSERT_EQUAL(from, -1);
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
+	/* A fresh revocation says it raised nothing. */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, d.serial,
+					    CA_REASON_SUPERSEDED, &also, NULL,
+					    &from, &err), 0);
+	CU_ASSERT_EQUAL(from, -1);
+	ca_serials_free(&also);
+
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	ca_issued_free(&c);
+	ca_issued_free(&d);
+	mbedtls_pk_free(&pk);
+	mbedtls_pk_free(&other);
 }
 
 /* With delta CRLs on: a revocation's deltas, signed ahead, lose the race
@@ -6213,6 +6438,8 @@ main(void)
 		  test_key_compromise_crls_signed_ahead_with_the_others },
 		{ "a keyCompromise's delta CRL lists the key's other certificates",
 		  test_key_compromise_delta_lists_the_others },
+		{ "a keyCompromise raises an earlier revocation's reason, keeping its date",
+		  test_key_compromise_raises_an_earlier_reason },
 		{ "the CRL number increases on every publication",
 		  test_crl_number_increases_on_every_publication },
 		{ "a CRL signed ahead that lost a race to another process is signed again",

@@ -739,7 +739,8 @@ seconds_left(int64_t at)
  * of the same key, for keyCompromise), [] when none. */
 static int
 reply_cert_also(struct web_ctx *c, struct web_reply *rep, const char *serial,
-		const struct ca_serials *also, struct mica_err *err)
+		const struct ca_serials *also, int raised_from,
+		struct mica_err *err)
 {
 	struct ca_cert cert;
 	json_t *o, *a = NULL;
@@ -761,6 +762,13 @@ reply_cert_also(struct web_ctx *c, struct web_reply *rep, const char *serial,
 				return oom(err);
 			}
 	}
+	/* A keyCompromise that raised an earlier revocation's reason. */
+	if (o != NULL && raised_from >= 0 &&
+	    json_object_set_new(o, "reason_raised_from",
+				json_string(ca_reason_name(raised_from))) != 0) {
+		json_decref(o);
+		return oom(err);
+	}
 	rc = web_reply_json(rep, 200, o, 0, err);
 	return rc;
 }
@@ -769,7 +777,7 @@ static int
 reply_cert(struct web_ctx *c, struct web_reply *rep, const char *serial,
 	   struct mica_err *err)
 {
-	return reply_cert_also(c, rep, serial, NULL, err);
+	return reply_cert_also(c, rep, serial, NULL, -1, err);
 }
 
 int
@@ -900,7 +908,7 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	struct ca_serials also = { NULL, 0 };
 	const char *rs;
 	json_t *j = NULL;
-	int reason = 0, rc = -1;
+	int reason = 0, rc = -1, raised_from = -1;
 
 	if (param_serial(c, serial, err) != 0 || json_body(c, spec, 1, &j, err) != 0)
 		return -1;
@@ -911,10 +919,11 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 			     "keyCompromise, superseded, cessationOfOperation, certificateHold)");
 		goto out;
 	}
-	if (ca_revoke_all(c->ca, c->p, serial, reason, &also, NULL, err) != 0)
+	if (ca_revoke_all(c->ca, c->p, serial, reason, &also, NULL,
+			  &raised_from, err) != 0)
 		goto out;
 	web_crl_changed(c->srv, c->ca);
-	rc = reply_cert_also(c, rep, serial, &also, err);
+	rc = reply_cert_also(c, rep, serial, &also, raised_from, err);
 out:
 	ca_serials_free(&also);
 	json_decref(j);
