@@ -20,6 +20,12 @@
 #   - after `mica revoke --reason keyCompromise` every way of asking says
 #     revoked with that reason and the revocation time, at once (the
 #     pre-signed "good" is gone), SHA-384 and SHA-512 CertIDs too;
+#   - a certificate revoked as superseded, its key found compromised later:
+#     `mica revoke --reason keyCompromise` raises the reason (other
+#     re-revocations stay exit 6), and openssl ocsp and openssl crl say
+#     keyCompromise at the first revocation time, for it and for the key's
+#     other certificates (valid, or revoked as cessationOfOperation); a new
+#     CSR for the key is refused;
 #   - a serial never issued is unknown, and so are zero and a 21-octet
 #     one; a query added to a GET is ignored; a certificate of another CA is
 #     unauthorized;
@@ -300,6 +306,80 @@ if ocsptool --ask --load-issuer "$ROOT" --load-cert "$W/srv.pem" --load-trust "$
 	grep -q "Certificate Status: revoked" "$W/gt.out" && grep -q "Verifying OCSP Response: Success" "$W/gt.out"; then
 	ok "GnuTLS ocsptool --ask: revoked, response verified"
 else fail "GnuTLS ocsptool --ask after revoke"; sed 's/^/    /' "$W/gt.out" | tail -8; fi
+
+# ------------------------------------------ raised to keyCompromise -----
+
+# A certificate revoked as superseded whose key is found compromised later:
+# 'mica revoke --reason keyCompromise' raises its reason (RFC 5280 5.3.1,
+# CA/B Forum BR 7.2.2), keeps its revocation date, and takes the key's
+# others with it (one valid, one revoked as cessationOfOperation). Judged
+# by openssl crl and openssl ocsp; the key is refused for a new
+# certificate.
+issue up
+US=$(serial_of "$W/up.pem")
+for t in up2 up3; do
+	openssl req -new -key "$W/up.key" -subj "/CN=$t.example.test" \
+		-addext "subjectAltName=DNS:$t.example.test" -out "$W/$t.csr" 2>/dev/null || die "openssl req"
+	"$MICA" -d "$D" issue --csr "$W/$t.csr" --profile server --out "$W/$t.pem" 2>"$W/issue.err" ||
+		die "mica issue: $(cat "$W/issue.err")"
+done
+"$MICA" -d "$D" revoke "$US" --reason superseded 2>/dev/null || die "mica revoke superseded"
+"$MICA" -d "$D" revoke "$(serial_of "$W/up3.pem")" --reason cessationOfOperation 2>/dev/null ||
+	die "mica revoke cessationOfOperation"
+ask "$W/up.pem" -no_nonce
+check "openssl ocsp: the superseded one is revoked, as superseded" \
+	sh -c "grep -q '^$W/up.pem: revoked' '$W/ask.out' && grep -q 'Reason: superseded' '$W/ask.out'"
+RT0=$(sed -n 's/^[[:space:]]*Revocation Time: //p' "$W/ask.out")
+for r in superseded affiliationChanged certificateHold unspecified; do
+	expect_rc "revoking the superseded one again as $r: a conflict (exit 6)" 6 \
+		"$MICA" -d "$D" revoke "$US" --reason "$r"
+done
+check "mica revoke --reason keyCompromise raises the superseded one" \
+	"$MICA" -d "$D" revoke "$US" --reason keyCompromise
+cp "$TMP/check.out" "$W/up-rev.err"
+check "... saying it raised the reason and kept the date" \
+	grep -q "^revoked $US (reason raised from superseded to keyCompromise, revocation date kept); CRL [0-9]* published\$" "$W/up-rev.err"
+check "... naming the key's valid other certificate" \
+	grep -q "^revoked $(serial_of "$W/up2.pem") too (keyCompromise" "$W/up-rev.err"
+check "... and the one revoked as cessationOfOperation" \
+	grep -q "^revoked $(serial_of "$W/up3.pem") too (keyCompromise" "$W/up-rev.err"
+check "the audit says from what it was raised" \
+	sh -c "'$MICA' -d '$D' audit --json | grep -q 'keyCompromise (raised from superseded)'"
+for how in nonce no_nonce; do
+	if [ $how = nonce ]; then ask "$W/up.pem"; else ask "$W/up.pem" -no_nonce; fi
+	is "openssl ocsp ($how) after the raise: revoked" "$(status_of "$W/ask.out" "$W/up.pem")" revoked
+	check "openssl ocsp ($how): reason keyCompromise, verified" \
+		sh -c "grep -q 'Reason: keyCompromise' '$W/ask.out' && grep -q '^Response verify OK' '$W/ask.out'"
+	is "openssl ocsp ($how): the revocation time is still the first" \
+		"$(sed -n 's/^[[:space:]]*Revocation Time: //p' "$W/ask.out")" "$RT0"
+done
+for t in up2 up3; do
+	ask "$W/$t.pem" -no_nonce
+	check "openssl ocsp: the key's other certificate $t is revoked for keyCompromise" \
+		sh -c "grep -q '^$W/$t.pem: revoked' '$W/ask.out' && grep -q 'Reason: keyCompromise' '$W/ask.out'"
+done
+"$MICA" -d "$D" crl --pem --out "$W/up-crl.pem" 2>/dev/null || die "mica crl"
+openssl crl -in "$W/up-crl.pem" -noout -text -CAfile "$ROOT" >"$W/up-crl.txt" 2>&1
+check "openssl crl: the CRL verifies" grep -q 'verify OK' "$W/up-crl.txt"
+# The entry of a serial in openssl crl -text: its lines up to the next.
+crl_entry() {
+	awk -v s="$(echo "$1" | tr a-f A-F)" '
+		/Serial Number:/ { on = (toupper($3) == s) }
+		on { print }' "$W/up-crl.txt"
+}
+for t in up up2 up3; do
+	crl_entry "$(serial_of "$W/$t.pem")" >"$W/up-entry-$t.txt"
+	check "openssl crl: $t is listed as Key Compromise" grep -q 'Key Compromise' "$W/up-entry-$t.txt"
+done
+is "openssl crl: the raised entry keeps its revocation date" \
+	"$(date -u -d "$(crl_entry "$US" | sed -n 's/^[[:space:]]*Revocation Date: //p')" +%s)" \
+	"$(date -u -d "$RT0" +%s)"
+expect_rc "keyCompromise again: a conflict (exit 6)" 6 "$MICA" -d "$D" revoke "$US" --reason keyCompromise
+openssl req -new -key "$W/up.key" -subj /CN=upnew.example.test \
+	-addext "subjectAltName=DNS:upnew.example.test" -out "$W/upnew.csr" 2>/dev/null || die "openssl req"
+expect_rc "a new CSR for the compromised key is refused (exit 4)" 4 \
+	"$MICA" -d "$D" issue --csr "$W/upnew.csr" --profile server --out "$W/upnew.pem"
+check "... as a compromised key" grep -q "revoked for key compromise" "$TMP/rc.err"
 
 # ----------------------------------------------- unknown, unauthorized ---
 
