@@ -498,6 +498,36 @@ else
 	grep -q "certificate revoked" "$W/v" && ok "openssl verify -crl_check rejects the other" || fail "verify: $(cat "$W/v")"
 fi
 
+echo "# keyCompromise raises an earlier revocation's reason"
+mkcsr up1 "/CN=up1.contoso.test" "DNS:up1.contoso.test"
+submit up1 "${ADMH[@]}"
+expect "a certificate to supersede" 201
+UP1=$(json_get "$W/body" serial)
+call POST "$S/api/v1/certificates/$UP1/revoke" "${ADMH[@]}" \
+	-H 'Content-Type: application/json' -d '{"reason":"superseded"}'
+expect "revoked as superseded" 200
+UP1_AT=$(json_get "$W/body" revoked_at)
+snap
+for r in affiliationChanged certificateHold superseded; do
+	call POST "$S/api/v1/certificates/$UP1/revoke" "${ADMH[@]}" \
+		-H 'Content-Type: application/json' -d "{\"reason\":\"$r\"}"
+	expect "revoking it again as $r" 409 already_revoked
+done
+unchanged "other revocations of a revoked certificate"
+call POST "$S/api/v1/certificates/$UP1/revoke" "${ADMH[@]}" \
+	-H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}'
+expect "keyCompromise for it: raised" 200
+is "... now keyCompromise" "$(json_get "$W/body" revocation_reason)" keyCompromise
+is "... raised from superseded" "$(json_get "$W/body" reason_raised_from)" superseded
+is "... its revocation date kept" "$(json_get "$W/body" revoked_at)" "$UP1_AT"
+fetch_crl
+openssl crl -in "$W/crl.pem" -noout -text | tr -d ' ' |
+	grep -i -A4 "^SerialNumber:$UP1\$" | grep -q KeyCompromise &&
+	ok "/crl gives it Key Compromise at once" || fail "/crl does not say keyCompromise for $UP1"
+call POST "$S/api/v1/certificates/$UP1/revoke" "${ADMH[@]}" \
+	-H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}'
+expect "keyCompromise again" 409 already_revoked
+
 echo "# certificate hold and unrevoke"
 mkcsr hold "/CN=hold.contoso.test" "DNS:hold.contoso.test"
 submit hold "${ADMH[@]}"
