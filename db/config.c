@@ -46,6 +46,9 @@ static const char *const config_sql[S__COUNT] = {
 	"SELECT name, public_url, key_type, cert_der, key_salt, key_iter, "
 	"key_nonce, key_ct, crl_days, created_at, state, key_idx, chain_der, "
 	"csr_der FROM ca WHERE id = 1",
+	[S_CA_SETTINGS_GET] = "SELECT public_url, crl_days FROM ca WHERE id = 1",
+	[S_CA_URL_SET] = "UPDATE ca SET public_url = ?1 WHERE id = 1",
+	[S_CA_CRL_DAYS_SET] = "UPDATE ca SET crl_days = ?1 WHERE id = 1",
 
 	[S_DOMAIN_ADD] = "INSERT INTO ca_domain (domain) VALUES (?1)",
 	[S_DOMAIN_REMOVE] = "DELETE FROM ca_domain WHERE domain = ?1",
@@ -302,6 +305,71 @@ int
 db_ca_raise_crl_floor(struct db *db, int64_t number, struct mica_err *err)
 {
 	return ca_set_i64(db, S_CA_CRL_FLOOR_RAISE, number, err);
+}
+
+int
+db_ca_settings(struct db *db, char **public_url, int *crl_days,
+	       struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+	int64_t days;
+
+	if (db == NULL || crl_days == NULL)
+		return db_bad_arg(err);
+	if (public_url != NULL)
+		*public_url = NULL;
+	if ((st = db_stmt(db, S_CA_SETTINGS_GET, config_sql, err)) == NULL)
+		goto out;
+	if ((r = db_step_row(db, st, err)) < 0)
+		goto out;
+	if (r == 0) {
+		mica_err_set(err, MICA_E_NOTFOUND, "ca_not_found",
+			     "the CA has not been initialised");
+		goto out;
+	}
+	if (public_url != NULL && db_col_str(st, 0, public_url) != 0) {
+		db_oom(err);
+		goto out;
+	}
+	days = sqlite3_column_int64(st, 1);
+	*crl_days = days > INT_MAX ? INT_MAX : days < INT_MIN ? INT_MIN :
+		    (int)days;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_set_public_url(struct db *db, const char *url, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || url == NULL || !db_text_ok(url))
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_CA_URL_SET, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, url, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ca_set_crl_days(struct db *db, int days, struct mica_err *err)
+{
+	/* The schema's CHECK (crl_days > 0) refuses the rest. */
+	if (days <= 0)
+		return db_bad_arg(err);
+	return ca_set_i64(db, S_CA_CRL_DAYS_SET, days, err);
 }
 
 int

@@ -279,6 +279,16 @@ int db_ca_raise_crl_floor(struct db *db, int64_t number,
 int db_ca_crl_floor(struct db *db, int64_t *out, struct mica_err *err);
 int db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],
 		     struct mica_err *err);
+/* The CA row's public URL (*PUBLIC_URL heap, "" for none; not read when
+ * PUBLIC_URL is NULL) and CRL validity in days, as stored (unchecked:
+ * bounds are the caller's). */
+int db_ca_settings(struct db *db, char **public_url, int *crl_days,
+		   struct mica_err *err);
+/* Replace the CA row's public URL (any text; what a URL may be is the
+ * caller's to decide) or its CRL validity (DAYS > 0). */
+int db_ca_set_public_url(struct db *db, const char *url,
+			 struct mica_err *err);
+int db_ca_set_crl_days(struct db *db, int days, struct mica_err *err);
 int db_ca_set_tls_serial(struct db *db, const char *serial,
 			 struct mica_err *err);
 
