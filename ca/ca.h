@@ -1019,6 +1019,37 @@ int ca_domain_remove(struct ca *ca, const struct ca_principal *p,
  * that permits it is installed. 0 otherwise (no constraints: a root, a
  * CA awaiting its certificate; a DOMAIN that does not parse). */
 int ca_domain_outside_constraints(struct ca *ca, const char *domain);
+/* The CA's public URL (the base of the CRL distribution point URL/crl,
+ * the AIA's caIssuers URL/ca.crt and OCSP URL/ocsp of what it signs, of
+ * its delta CRLs' Freshest CRL URL/delta.crl, sign-ca's defaults
+ * URL/root.crl and URL/root.crt) and the validity of its CRLs in days,
+ * as the store holds them now. *PUBLIC_URL heap ("" for an offline root
+ * given none); not read when PUBLIC_URL is NULL. */
+int ca_config_get(struct ca *ca, char **public_url, int *crl_days,
+		  struct mica_err *err);
+/* Change the public URL (PUBLIC_URL, NULL to keep it: an http:// or
+ * https:// URL as 'mica init' takes one, else MICA_E_BADREQ "bad_url")
+ * and the CRL validity (CRL_DAYS 1..365, 0 to keep it, else
+ * MICA_E_BADREQ "bad_days") for what is signed from then on: what was
+ * issued keeps the URLs it names. In one transaction, with an audit row
+ * for each value that changed ("ca.public_url", "ca.crl_days": old ->
+ * new); *CHANGED (may be NULL) says which (CA_CONFIG_URL,
+ * CA_CONFIG_CRL_DAYS), 0 when both were as given. A new URL is refused
+ * (MICA_E_CONFLICT "request_pending") while a request for this CA's
+ * certificate is out, made with the URL it has. Admin only. Needs no
+ * key: the CRL period counts at the next CRL signed, by any process (read
+ * from the store then); the URL at the next open of the CA (a running
+ * 'mica serve' goes on with the one it read at its start). */
+#define CA_CONFIG_URL      0x1
+#define CA_CONFIG_CRL_DAYS 0x2
+int ca_config_set(struct ca *ca, const struct ca_principal *p,
+		  const char *public_url, int crl_days, unsigned *changed,
+		  struct mica_err *err);
+/* 1 when the host of URL (a name or an address) is outside the name
+ * constraints of this CA's certificate, or of one above it: the daemon's
+ * HTTPS certificate cannot name it. 0 otherwise (no constraints; a host
+ * that is no name a certificate takes, "localhost"). */
+int ca_url_outside_constraints(struct ca *ca, const char *url);
 /* Seal the allowed domains as they stand with the CA key (after 'mica
  * serve' refused a list changed without it, and an admin reviewed it).
  * Adding and removing seal too; all three need a handle opened with

@@ -167,7 +167,8 @@ struct ca_shared {
 	char *crl_url;
 	char *aia_url;
 	char *ocsp_url;                /* URL/ocsp, named in AIA (ca/ocsp.h) */
-	int crl_days;
+	/* The CRL period is read from the store at each CRL (ca/crl.c
+	 * crl_days_now), not kept here: it may change under a daemon. */
 	struct ca_keyslot retired[CA_KEYS_MAX];   /* keys that sign CRLs only */
 	size_t nretired;
 	struct ca_key *pending_key;    /* a renewal's new key, when unlocked */

@@ -264,3 +264,121 @@ ca_profile_set_days(struct ca *ca, const struct ca_principal *p,
 	x.actor = p->actor;
 	return ca_tx(ca, CA_TX_DURABLE, days_body, &x, err);
 }
+
+/* ---------------------------------------- public URL and CRL period -- */
+
+int
+ca_config_get(struct ca *ca, char **public_url, int *crl_days,
+	      struct mica_err *err)
+{
+	if (db_ca_settings(ca->db, public_url, crl_days, err) != 0)
+		return -1;
+	/* As ca_open reads the row (shared_load): 0 is the old default. */
+	if (*crl_days == 0)
+		*crl_days = 7;
+	return 0;
+}
+
+struct config_tx {
+	const char *url;          /* NULL: kept */
+	int days;                 /* 0: kept */
+	const char *actor;
+	unsigned changed;         /* out: CA_CONFIG_* */
+};
+
+/* Compare with the row as it stands in the transaction (another admin's
+ * change may have come in since the handle was opened), change what
+ * differs, one audit row each with the old and the new value. */
+static int
+config_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct config_tx *x = arg;
+	char *old = NULL, detail[2 * CA_PUBLIC_URL_MAX + 16];
+	int days = 0, rc = -1;
+
+	x->changed = 0;
+	if (db_ca_settings(db, &old, &days, err) != 0)
+		goto out;
+	if (x->url != NULL && strcmp(old, x->url) != 0) {
+		snprintf(detail, sizeof(detail), "%s -> %s",
+			 old[0] != '\0' ? old : "(none)", x->url);
+		if (db_ca_set_public_url(db, x->url, err) != 0 ||
+		    db_audit_add(db, ca_now(), x->actor, "ca.public_url",
+				 NULL, detail, err) != 0)
+			goto out;
+		x->changed |= CA_CONFIG_URL;
+	}
+	if (x->days > 0 && days != x->days) {
+		snprintf(detail, sizeof(detail), "%d -> %d days", days, x->days);
+		if (db_ca_set_crl_days(db, x->days, err) != 0 ||
+		    db_audit_add(db, ca_now(), x->actor, "ca.crl_days", NULL,
+				 detail, err) != 0)
+			goto out;
+		x->changed |= CA_CONFIG_CRL_DAYS;
+	}
+	rc = 0;
+out:
+	free(old);
+	return rc;
+}
+
+int
+ca_config_set(struct ca *ca, const struct ca_principal *p,
+	      const char *public_url, int crl_days, unsigned *changed,
+	      struct mica_err *err)
+{
+	struct config_tx x;
+
+	if (changed != NULL)
+		*changed = 0;
+	if (ca_require_admin(p, err) != 0)
+		return -1;
+	if (public_url != NULL && !ca_public_url_new_ok(public_url))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_url",
+				    "the public URL must be an http:// or "
+				    "https:// URL of a host and perhaps a path, "
+				    "without a trailing slash, query or '.'/'..' "
+				    "segments, such as http://ca.contoso.test:8080");
+	if (crl_days < 0 || crl_days > CA_CRL_DAYS_MAX)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_days",
+				    "the CRL validity is 1 to %d days",
+				    CA_CRL_DAYS_MAX);
+	/* The request given out for this CA's certificate was made with
+	 * the URL it has: its name constraints permit the address of an
+	 * IP address URL (which the daemon's HTTPS certificate names), and
+	 * 'mica renew-ca' gives that same request again until a
+	 * certificate is installed. A new URL then would name an address
+	 * the certificate to come does not permit. */
+	if (public_url != NULL &&
+	    (ca->sh->state == DB_CA_AWAITING || ca->sh->pending_idx >= 0) &&
+	    strcmp(public_url, ca->sh->public_url) != 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "request_pending",
+				    "a request for this CA's certificate, made "
+				    "with the public URL it has, is waiting for "
+				    "its certificate: install that first ('mica "
+				    "install-ca'), then change the URL");
+	x.url = public_url;
+	x.days = crl_days;
+	x.actor = p->actor;
+	x.changed = 0;
+	if (ca_tx(ca, CA_TX_DURABLE, config_body, &x, err) != 0)
+		return -1;
+	if (changed != NULL)
+		*changed = x.changed;
+	return 0;
+}
+
+int
+ca_url_outside_constraints(struct ca *ca, const char *url)
+{
+	struct ca_name n;
+	char host[256];
+
+	if (ca == NULL || url == NULL)
+		return 0;
+	ca_url_host(url, host, sizeof(host));
+	if (host[0] == '\0' || ca_name_parse(host, 0, &n, NULL) != 0 ||
+	    n.kind == CA_NAME_EMAIL)
+		return 0;
+	return !ca_nc_allows_path(ca->sh, &n);
+}

@@ -138,6 +138,23 @@ delta_url(struct ca *ca, int key_idx, char *buf, size_t size)
 	       0 : -1;
 }
 
+/* The CRL period in days as the store holds it now, not as the handle
+ * read it at its open: 'mica config set --crl-days' counts from the next
+ * CRL signed, a running daemon's too. */
+static int
+crl_days_now(struct db *db, int *days, struct mica_err *err)
+{
+	if (db_ca_settings(db, NULL, days, err) != 0)
+		return -1;
+	if (*days < 0 || *days > CA_CRL_DAYS_MAX)
+		return mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+				    "the CA's CRL validity (%d days) is not 1 "
+				    "to %d", *days, CA_CRL_DAYS_MAX);
+	if (*days == 0)
+		*days = 7;
+	return 0;
+}
+
 /* A key that publishes a CRL: its index, and its certificate's subject
  * and key identifier, which the CRL names. */
 struct crl_key {
@@ -238,10 +255,12 @@ make_key(struct ca *ca, struct db *db, const struct crl_key *k,
 	struct ca_tbs_crl t;
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbs_len = 0, der_len = 0, alg_len;
-	int rc = -1, retried = 0;
+	int rc = -1, retried = 0, days = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&col, 0, sizeof(col));
+	if (crl_days_now(db, &days, err) != 0)
+		return -1;
 again:
 	memset(&col, 0, sizeof(col));
 	memset(&base, 0, sizeof(base));
@@ -299,7 +318,7 @@ again:
 	t.issuer = k->subject;
 	t.issuer_len = k->subject_len;
 	t.this_update = date;
-	t.next_update = date + (int64_t)ca->sh->crl_days * 86400;
+	t.next_update = date + (int64_t)days * 86400;
 	t.crl_number = *last + 1;
 	memcpy(t.aki, k->ski, k->ski_len);
 	t.aki_len = k->ski_len;
@@ -1076,8 +1095,12 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct delta_tx *x = arg;
 	char detail[32];
-	int was = 0, final = x->ca->sh->crl_days * 24;
+	int was = 0, final = 0;
 	int64_t held = 0, now = ca_now();
+
+	if (crl_days_now(db, &final, err) != 0)
+		return -1;
+	final *= 24;
 
 	snprintf(detail, sizeof(detail), "%d hours", x->hours);
 	/* The complete CRLs name their deltas (or stop naming them) from

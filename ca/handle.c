@@ -330,8 +330,9 @@ ca_public_url_warning(const char *u, char *buf, size_t size)
 	snprintf(buf, size, "certificates will point to %s for their CRL and "
 		 "CA certificate, an address only this machine reaches: other "
 		 "machines cannot check their revocation (Windows: \"revocation "
-		 "information not available\"); the URL is kept for the CA's "
-		 "life, so give --public-url with a name clients resolve", u);
+		 "information not available\"); each certificate names it for "
+		 "its life, so give a name clients resolve (--public-url, "
+		 "'mica config set --public-url')", u);
 	return 1;
 }
 
@@ -587,7 +588,6 @@ shared_load(struct ca_shared *sh, const struct db_ca *row,
 			     "would take");
 		goto out;
 	}
-	sh->crl_days = row->crl_days > 0 ? row->crl_days : 7;
 	if ((sh->name = strdup(row->name)) == NULL ||
 	    (sh->public_url = strdup(row->public_url)) == NULL)
 		goto oom;
