@@ -31,6 +31,7 @@ int cmd_audit(const char *datadir, int argc, char **argv);
 int cmd_request(const char *datadir, int argc, char **argv);
 int cmd_token(const char *datadir, int argc, char **argv);
 int cmd_profile(const char *datadir, int argc, char **argv);
+int cmd_config(const char *datadir, int argc, char **argv);
 int cmd_domain(const char *datadir, int argc, char **argv);
 int cmd_backup(const char *datadir, int argc, char **argv);
 int cmd_restore(const char *datadir, int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
- * cli/cmd_init.c - set-up commands: init, export-root, profile, domain,
- * backup, restore.
+ * cli/cmd_init.c - set-up commands: init, export-root, profile, config,
+ * domain, backup, restore.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -439,6 +439,182 @@ cmd_profile(const char *datadir, int argc, char **argv)
 	} else {
 		rc = cli_usage("profile", "unknown subcommand '%s' (list or set)", sub);
 	}
+	ca_close(ca);
+	return rc;
+}
+
+static const char config_help[] =
+"Usage: mica [-d DIR] config show [--json]\n"
+"       mica [-d DIR] config set [--public-url URL] [--crl-days N]\n"
+"\n"
+"The two settings 'mica init' took that can change later, as Windows\n"
+"Certificate Services lets its CDP/AIA URLs and CRL period be edited:\n"
+"\n"
+"  --public-url URL  the base of the URLs in what the CA signs from now on:\n"
+"                    the CRL distribution point URL/crl, the AIA's CA\n"
+"                    certificate URL/ca.crt and OCSP responder URL/ocsp,\n"
+"                    the delta CRLs' URL/delta.crl, the defaults of\n"
+"                    sign-ca (URL/root.crl, URL/root.crt) and the SCEP\n"
+"                    profile's URL/scep. Taken and warned of as init takes\n"
+"                    it (an http:// URL of a name every client resolves;\n"
+"                    a loopback address or https:// is warned of); a\n"
+"                    malformed one is exit 3 and changes nothing.\n"
+"  --crl-days N      the validity (nextUpdate) of the CRLs signed from now\n"
+"                    on, 1-365 days (init's default: 7, an offline root's\n"
+"                    180); the CRL in force keeps its own.\n"
+"  --json            (show) the settings as a JSON object\n"
+"\n"
+"'set' changes what is given, in one transaction, and records each change\n"
+"in the audit trail with its old and new value (ca.public_url,\n"
+"ca.crl_days); a value as it was is left alone and said so. No passphrase\n"
+"is needed: nothing is signed.\n"
+"\n"
+"What was issued is not changed: every certificate issued before, and the\n"
+"CA certificate itself (whose URLs are its issuer's), keeps naming the old\n"
+"URL for its life. Keep the old URL serving the CRL, the CA certificate\n"
+"and OCSP (or redirecting there) until the last certificate naming it has\n"
+"expired, or relying parties cannot check them (Windows: \"revocation\n"
+"information not available\"). An issuing CA whose certificate has name\n"
+"constraints is warned of a URL host they leave out: its daemon's HTTPS\n"
+"certificate cannot name it until 'mica renew-ca' (whose request permits\n"
+"an IP address URL's address) brings a new certificate; while a request\n"
+"for this CA's certificate is out, the URL cannot change (exit 6).\n"
+"\n"
+"A running 'mica serve' reads the CRL period from the store at each CRL\n"
+"(its next CRL has the new one; 'mica crl' publishes one now), but the URL\n"
+"only at its start, as it names it in its own HTTPS certificate and\n"
+"pages: restart it after changing the URL.\n"
+"\n"
+"Example:\n"
+"  mica config set --public-url http://ca.contoso.test:8080 --crl-days 3\n";
+
+int
+cmd_config(const char *datadir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "public-url", required_argument, NULL, 'u' },
+		{ "crl-days", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_once once = { 0 };
+	struct ca *ca = NULL;
+	struct mica_err err;
+	struct ca_principal cli;
+	const char *sub, *url = NULL;
+	char *old_url = NULL, *now_url = NULL, warn[700];
+	int json = 0, c, rc = 0, old_days = 0, now_days = 0, hours = 0;
+	int64_t days = 0;
+	unsigned changed = 0;
+	long pid = 0;
+
+	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
+		return 2;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_once(&once, "config", c, "h", opts, NULL) != 0)
+			return 2;
+		switch (c) {
+		case 'u': url = optarg; break;
+		case 'c':
+			if (cli_parse_int(optarg, 1, 365, &days) != 0)
+				return cli_usage("config", "--crl-days must be 1-365");
+			break;
+		case 'j': json = 1; break;
+		case 'h': fputs(config_help, stdout); return 0;
+		default: return cli_bad_option("config", "h", opts, argv, NULL);
+		}
+	}
+	sub = optind < argc ? argv[optind] : "show";
+	if (strcmp(sub, "show") != 0 && strcmp(sub, "set") != 0)
+		return cli_usage("config", "unknown subcommand '%s' (show or set)", sub);
+	if (optind + 1 < argc)
+		return cli_usage("config", "unexpected argument '%s'", argv[optind + 1]);
+	if (strcmp(sub, "show") == 0 && (url != NULL || days != 0))
+		return cli_usage("config", "--public-url and --crl-days are for 'set'");
+	if (strcmp(sub, "set") == 0 && json)
+		return cli_usage("config", "--json is for 'show'");
+	if (strcmp(sub, "set") == 0 && url == NULL && days == 0)
+		return cli_usage("config", "config set needs --public-url URL, "
+				 "--crl-days N or both");
+	/* show only reads: it works on a store on read-only media. */
+	if (ca_open(datadir, strcmp(sub, "show") == 0 ? CA_OPEN_READONLY : 0,
+		    NULL, &ca, &err) != 0)
+		return cli_fail(&err);
+	ca_principal_cli(&cli);
+	if (strcmp(sub, "show") == 0) {
+		if (ca_config_get(ca, &now_url, &now_days, &err) != 0) {
+			rc = cli_fail(&err);
+		} else if (json) {
+			json_t *o = json_object();
+			int bad = 0;
+
+			cli_jput(o, "public_url", now_url[0] != '\0' ?
+				 mica_jstr(now_url) : json_null(), &bad);
+			cli_jput(o, "crl_days", json_integer(now_days), &bad);
+			rc = cli_jprint(o, bad);
+		} else {
+			cli_line("public-url  %s\n", now_url[0] != '\0' ? now_url :
+				 "(none: an offline root publishing by hand)");
+			printf("crl-days    %d\n", now_days);
+		}
+		goto out;
+	}
+	if (ca_config_get(ca, &old_url, &old_days, &err) != 0 ||
+	    ca_config_set(ca, &cli, url, (int)days, &changed, &err) != 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (url != NULL && !(changed & CA_CONFIG_URL))
+		cli_line("public-url  %s (unchanged)\n", url);
+	if (changed & CA_CONFIG_URL) {
+		cli_line("public-url  %s (was %s)\n", url, old_url[0] != '\0' ?
+			 old_url : "none");
+		if (ca_public_url_warning(url, warn, sizeof(warn)))
+			cli_note("warning: %s", warn);
+		if (ca_url_outside_constraints(ca, url))
+			cli_note("warning: the host of %s is outside the name "
+				 "constraints of this CA's certificate (or one "
+				 "above it): the HTTPS certificate of 'mica "
+				 "serve' cannot name it until a certificate "
+				 "that permits it is installed ('mica renew-ca "
+				 "--help')", url);
+		if (old_url[0] != '\0')
+			cli_note("note: certificates issued before, and the CA "
+				 "certificate itself, keep naming %s (/crl, "
+				 "/ca.crt, /ocsp) until they expire: keep it "
+				 "serving them, or redirecting to the new URL",
+				 old_url);
+		if (ca_serve_running(datadir, &pid)) {
+			char who[40] = "";
+
+			if (pid > 0)
+				snprintf(who, sizeof(who), " (process %ld)", pid);
+			cli_note("note: the running 'mica serve'%s goes on "
+				 "naming the old URL until it is restarted: "
+				 "restart it", who);
+		}
+	}
+	if (days != 0) {
+		if (!(changed & CA_CONFIG_CRL_DAYS))
+			printf("crl-days    %d (unchanged)\n", (int)days);
+		else
+			printf("crl-days    %d (was %d): the next CRL published "
+			       "has it ('mica crl' publishes one now)\n",
+			       (int)days, old_days);
+		/* A delta that outlives its complete CRL completes one
+		 * relying parties have dropped. */
+		if (ca_crl_delta_hours(ca, &hours, &err) == 0 && hours > 0 &&
+		    hours >= days * 24)
+			cli_note("warning: delta CRLs are published every %d "
+				 "hours, no shorter than the complete CRL's %d "
+				 "days: 'mica crl --delta-hours N' sets a shorter "
+				 "period", hours, (int)days);
+	}
+out:
+	free(old_url);
+	free(now_url);
 	ca_close(ca);
 	return rc;
 }

@@ -42,6 +42,7 @@ static const struct {
 	{ "scep",        cmd_scep,        "write an iPhone/Mac profile that enrolls by SCEP (.mobileconfig)" },
 	{ "profile",     cmd_profile,     "list profiles or change their validity" },
 	{ "domain",      cmd_domain,      "list, add or remove allowed domains" },
+	{ "config",      cmd_config,      "show or change the public URL and the CRL validity" },
 	{ "audit",       cmd_audit,       "show the audit trail" },
 	{ "passphrase",  cmd_passphrase,  "re-seal the CA key under a new passphrase" },
 	{ "backup",      cmd_backup,      "take a consistent online copy of the database" },
