@@ -1857,6 +1857,166 @@ test_validity_follows_profile_overrides_and_is_clamped_to_the_root(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* Does DER hold the bytes of TEXT (a URI is an IA5String, written as
+ * it is)? */
+static int
+der_has(const unsigned char *der, size_t len, const char *text)
+{
+	size_t n = strlen(text);
+
+	for (size_t i = 0; n <= len && i <= len - n; i++)
+		if (memcmp(der + i, text, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* How many audit rows of CA are ACTION with DETAIL (any when NULL)? */
+static int
+audit_count(struct ca *ca, const char *action, const char *detail)
+{
+	struct ca_principal cli;
+	struct ca_audit *a = NULL;
+	struct mica_err err;
+	size_t n = 0;
+	int found = 0;
+
+	ca_principal_cli(&cli);
+	if (ca_audit_list(ca, &cli, 0, 0, 50, &a, &n, &err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (a[i].action != NULL && strcmp(a[i].action, action) == 0 &&
+		    (detail == NULL ||
+		     (a[i].detail != NULL && strcmp(a[i].detail, detail) == 0)))
+			found++;
+	ca_audit_array_free(a, n);
+	return found;
+}
+
+static void
+test_config_set_changes_urls_and_crl_days_of_what_comes_next(void)
+{
+	static const char *const bad[] = {
+		"http://new.contoso.test/", "ftp://new.contoso.test",
+		"http://admin@new.contoso.test", "http://new.contoso.test/a/../b",
+		"http://new.contoso.test?x=1", "http://new.contoso.test:0",
+		"http://new contoso.test", "new.contoso.test", "",
+	};
+	static const char old_url[] = "http://ca.contoso.test:8080";
+	static const char new_url[] = "http://new.contoso.test:9090/pki";
+	char dir[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_principal cli, anon;
+	struct ca_submit s;
+	struct ca_issued a, b;
+	struct ca_crl crl;
+	struct ca *ca = NULL;
+	struct mica_err err;
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	char *url = NULL;
+	int days = 0;
+	unsigned changed = 99;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&crl, 0, sizeof(crl));
+	fresh_path(dir, sizeof(dir), "config");
+	init_opts(&o, dir);
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &ca, &err), 0);
+	ca_principal_cli(&cli);
+	ca_principal_anon(&anon, "192.0.2.7");
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr1(&pk, "cfg." DOMAIN, &csr, &len) == 0);
+	memset(&s, 0, sizeof(s));
+	s.csr = csr;
+	s.csr_len = len;
+	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ca, &cli, &s, &a, &err), 0);
+	CU_ASSERT(der_has(a.der, a.der_len, "http://ca.contoso.test:8080/crl"));
+	CU_ASSERT(der_has(a.der, a.der_len, "http://ca.contoso.test:8080/ca.crt"));
+	CU_ASSERT(der_has(a.der, a.der_len, "http://ca.contoso.test:8080/ocsp"));
+
+	/* Refused: every URL init would refuse, a period out of 1..365, a
+	 * good URL beside a bad period, anyone but an admin. Nothing
+	 * changes, nothing is audited. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(ca_config_set(ca, &cli, bad[i], 0, &changed,
+					      &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_url");
+		CU_ASSERT_EQUAL(changed, 0);
+	}
+	CU_ASSERT_EQUAL(ca_config_set(ca, &cli, new_url, 366, NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_BADREQ);
+	CU_ASSERT_EQUAL(ca_config_set(ca, &cli, NULL, -1, NULL, &err), -1);
+	CU_ASSERT_EQUAL(ca_config_set(ca, &anon, new_url, 30, NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_EQUAL_FATAL(ca_config_get(ca, &url, &days, &err), 0);
+	CU_ASSERT_STRING_EQUAL(url, old_url);
+	CU_ASSERT_EQUAL(days, 7);
+	free(url);
+	url = NULL;
+	CU_ASSERT_EQUAL(audit_count(ca, "ca.public_url", NULL), 0);
+	CU_ASSERT_EQUAL(audit_count(ca, "ca.crl_days", NULL), 0);
+
+	/* Changed: one audit row each, with the old and the new value. */
+	CU_ASSERT_EQUAL_FATAL(ca_config_set(ca, &cli, new_url, 30, &changed,
+					    &err), 0);
+	CU_ASSERT_EQUAL(changed, CA_CONFIG_URL | CA_CONFIG_CRL_DAYS);
+	CU_ASSERT_EQUAL_FATAL(ca_config_get(ca, &url, &days, &err), 0);
+	CU_ASSERT_STRING_EQUAL(url, new_url);
+	CU_ASSERT_EQUAL(days, 30);
+	free(url);
+	url = NULL;
+	CU_ASSERT_EQUAL(audit_count(ca, "ca.public_url",
+		"http://ca.contoso.test:8080 -> http://new.contoso.test:9090/pki"), 1);
+	CU_ASSERT_EQUAL(audit_count(ca, "ca.crl_days", "7 -> 30 days"), 1);
+	/* The same again changes nothing and records nothing. */
+	CU_ASSERT_EQUAL(ca_config_set(ca, &cli, new_url, 30, &changed, &err), 0);
+	CU_ASSERT_EQUAL(changed, 0);
+	CU_ASSERT_EQUAL(audit_count(ca, "ca.public_url", NULL), 1);
+	CU_ASSERT_EQUAL(audit_count(ca, "ca.crl_days", NULL), 1);
+
+	/* The period is read from the store at each CRL: this handle,
+	 * opened before the change (as a running daemon's), signs the next
+	 * CRL with it. */
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish(ca, &cli, &crl, &err), 0);
+	CU_ASSERT_EQUAL(crl.next_update - crl.this_update, 30 * DAY);
+	ca_crl_free(&crl);
+
+	/* The URL at the next open: a certificate issued then names it for
+	 * its CRL, its CA certificate and OCSP; the earlier one is as it
+	 * was. */
+	ca_close(ca);
+	CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_UNLOCK, NULL, &ca, &err), 0);
+	CU_ASSERT_STRING_EQUAL(ca_public_url(ca), new_url);
+	CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ca, &cli, &s, &b, &err), 0);
+	CU_ASSERT(der_has(b.der, b.der_len, "http://new.contoso.test:9090/pki/crl"));
+	CU_ASSERT(der_has(b.der, b.der_len, "http://new.contoso.test:9090/pki/ca.crt"));
+	CU_ASSERT(der_has(b.der, b.der_len, "http://new.contoso.test:9090/pki/ocsp"));
+	CU_ASSERT(!der_has(b.der, b.der_len, old_url));
+	{
+		struct ca_cert got;
+
+		memset(&got, 0, sizeof(got));
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(ca, &cli, a.serial, &got, &err), 0);
+		CU_ASSERT(got.der_len == a.der_len &&
+			  memcmp(got.der, a.der, a.der_len) == 0);
+		CU_ASSERT(der_has(got.der, got.der_len, "http://ca.contoso.test:8080/crl"));
+		ca_cert_free(&got);
+	}
+	CU_ASSERT_EQUAL(verify_cert(ca, b.der, b.der_len, "cfg." DOMAIN, NULL, 0,
+				    &(uint32_t){ 0 }), 0);
+
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	ca_close(ca);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_a_ca_without_domains_issues_only_to_admins(void)
 {
@@ -6398,6 +6558,8 @@ main(void)
 		  test_issue_for_spki_obeys_the_policy },
 		{ "validity follows profile overrides and is clamped to the root's notAfter",
 		  test_validity_follows_profile_overrides_and_is_clamped_to_the_root },
+		{ "config set: a refused URL or period changes nothing; a change is audited, counts for the next CRL and the certificates issued after it",
+		  test_config_set_changes_urls_and_crl_days_of_what_comes_next },
 		{ "a CA without domains issues only to admins; domains are canonical",
 		  test_a_ca_without_domains_issues_only_to_admins },
 		{ "an anonymous submission is a pending request with an unguessable id",
