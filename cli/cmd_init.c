@@ -46,12 +46,14 @@ static const char init_help[] =
 "                          e.g. http://ca.contoso.test:8080 (certificates\n"
 "                          name URL/crl and URL/ca.crt; an offline root's,\n"
 "                          if given, is where its CRL and certificate are\n"
-"                          published: URL/root.crl, URL/root.crt)\n"
+"                          published: URL/root.crl, URL/root.crt);\n"
+"                          'mica config set' changes it later\n"
 "  --key TYPE              ec-p256 (default), ec-p384, rsa-2048, rsa-3072,\n"
 "                          rsa-4096\n"
 "  --days N                root validity in days (default 3650)\n"
 "  --crl-days N            CRL validity (nextUpdate) in days (default 7;\n"
-"                          180 for an offline root)\n"
+"                          180 for an offline root; 'mica config set'\n"
+"                          changes it later)\n"
 "  --root-only             an offline root (see above)\n"
 "  --subordinate           an issuing CA awaiting its certificate\n"
 "  --csr-out FILE          with --subordinate: write its request (PEM)\n"
@@ -580,12 +582,20 @@ cmd_config(const char *datadir, int argc, char **argv)
 				 "serve' cannot name it until a certificate "
 				 "that permits it is installed ('mica renew-ca "
 				 "--help')", url);
-		if (old_url[0] != '\0')
+		/* An offline root's URL is where its ARL and certificate
+		 * are published, named by the CA certificates it signed. */
+		if (old_url[0] != '\0' && ca_state(ca) == CA_STATE_ROOT_ONLY)
+			cli_note("note: the CA certificates signed before keep "
+				 "naming %s/root.crl and %s/root.crt until they "
+				 "expire: keep publishing there too", old_url,
+				 old_url);
+		else if (old_url[0] != '\0')
 			cli_note("note: certificates issued before, and the CA "
 				 "certificate itself, keep naming %s (/crl, "
-				 "/ca.crt, /ocsp) until they expire: keep it "
-				 "serving them, or redirecting to the new URL",
-				 old_url);
+				 "/ca.crt, /ocsp; /root.crl, /root.crt in CA "
+				 "certificates sign-ca made) until they expire: "
+				 "keep it serving them, or redirecting to the "
+				 "new URL", old_url);
 		if (ca_serve_running(datadir, &pid)) {
 			char who[40] = "";
 
