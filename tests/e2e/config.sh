@@ -13,7 +13,11 @@
 #     caIssuers and OCSP) and its CRLs have the new period; a certificate
 #     issued before keeps the old URL;
 #   - restarted, the daemon issues with the new URL, reports it, and its
-#     HTTPS certificate names the new host.
+#     HTTPS certificate names the new host;
+#   - an offline root given no URL at init takes one later, which sign-ca
+#     then names by default, and its next ARL has the new period; a CA
+#     awaiting its certificate refuses a new URL (exit 6: its request
+#     was made with the old one) but takes a new period.
 #
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/config.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
@@ -160,5 +164,33 @@ grep -qF "DNS:ca.contoso.test" "$W/san" && ok "its HTTPS certificate names the n
 is "setting the URL it has is said unchanged" "$(cat "$W/same.out")" "public-url  $NEW (unchanged)"
 is "... with no restart note" "$(cat "$W/same.err")" ""
 serve_stop
+
+# ----------------------------------------- an offline root, a sub-CA --
+
+# An offline root given no URL at init: one set later is what sign-ca
+# names by default (URL/root.crl, URL/root.crt), and its ARL follows the
+# new period.
+R=$W/root
+I=$W/issuing
+export MICA_PASSPHRASE="config e2e offline root passphrase"
+"$MICA" -d "$R" init --root-only --name "Config Offline Root" >/dev/null 2>&1 || die "init --root-only"
+is "an offline root shows no URL" "$("$MICA" -d "$R" config show | sed -n 's/^public-url  //p')" \
+	"(none: an offline root publishing by hand)"
+expect_rc "an offline root takes a URL and a period later" 0 \
+	"$MICA" -d "$R" config set --public-url http://pki.contoso.test --crl-days 90
+"$MICA" -d "$R" crl --out "$W/arl.pem" --pem >/dev/null 2>&1 || fail "mica crl on the offline root"
+is "its next ARL is valid the new 90 days" "$(period "$W/arl.pem")" $((90 * 86400))
+"$MICA" -d "$I" init --subordinate --name "Config Issuing CA" --domain contoso.test \
+	--public-url http://ca.contoso.test --csr-out "$W/issuing.csr" >/dev/null 2>&1 || die "init --subordinate"
+expect_rc "a CA awaiting its certificate keeps the URL its request was made with (6)" 6 \
+	"$MICA" -d "$I" config set --public-url http://ca2.contoso.test
+expect_rc "... but takes a new CRL period" 0 "$MICA" -d "$I" config set --crl-days 2
+if "$MICA" -d "$R" sign-ca --csr "$W/issuing.csr" --out "$W/issuing.crt" >/dev/null 2>"$W/sign.err"; then
+	is "sign-ca names the offline root's new URL by default" "$(urls "$W/issuing.crt")" \
+		"http://pki.contoso.test/root.crl http://pki.contoso.test/root.crt"
+else
+	fail "sign-ca: $(cat "$W/sign.err")"
+fi
+unset MICA_PASSPHRASE
 
 finish
