@@ -61,9 +61,10 @@ restored_body(struct db *db, void *arg, struct mica_err *err)
 	if (x->carry != NULL && n < sizeof(detail))
 		snprintf(detail + n, sizeof(detail) - n, "%s%zu CRL(s) carried "
 			 "in: %zu revoked, %zu never seen recorded revoked, %zu "
-			 "revoked already", n > 0 ? "; " : "", x->carried.crls,
+			 "revoked already, %zu raised to keyCompromise",
+			 n > 0 ? "; " : "", x->carried.crls,
 			 x->carried.revoked, x->carried.unknown,
-			 x->carried.already);
+			 x->carried.already, x->carried.raised);
 	return db_audit_add(db, now, ca_cli_actor(), "ca.restore", NULL,
 			    detail[0] != '\0' ? detail : NULL, err);
 }

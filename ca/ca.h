@@ -1105,6 +1105,8 @@ struct ca_carried {
 	size_t unknown;     /* serials this store never issued, recorded as
 			     * revoked (profile "from-crl", no body) */
 	size_t already;     /* revoked here already: left as they were */
+	size_t raised;      /* revoked here for a reason the CRL raised to
+			     * keyCompromise: raised here too */
 	size_t released;    /* on hold in a CRL, released since (or
 			     * expired): not carried in */
 	size_t still_held;  /* of those, on hold here: left on hold */

@@ -530,6 +530,28 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 		}
 		if (known && st.status == DB_CERT_REVOKED &&
 		    (!held || v == CARRY_HOLD)) {
+			/* Raised there to keyCompromise after this copy was
+			 * taken (ca_revoke): raised here too, its date kept,
+			 * and the key condemned with its others - else the
+			 * CRLs would say "superseded" again and the key could
+			 * be certified anew. */
+			if (e->reason == CA_REASON_KEY_COMPROMISE &&
+			    ca_reason_raisable(st.reason)) {
+				snprintf(detail, sizeof(detail), "keyCompromise "
+					 "(carried in from CRL %lld of this CA; "
+					 "raised from %s)", (long long)e->number,
+					 ca_reason_name(st.reason));
+				if (db_cert_reason_set(db, e->serial, st.reason,
+						       CA_REASON_KEY_COMPROMISE,
+						       err) != 0 ||
+				    db_audit_add(db, now, actor, "cert.revoke",
+						 e->serial, detail, err) != 0 ||
+				    compromised(db, e->serial, e->reason, e->at,
+						now, actor, &sum, err) != 0)
+					return -1;
+				sum.raised++;
+				continue;
+			}
 			sum.already++;
 			continue;
 		}

@@ -984,6 +984,11 @@ cli_carried_note(const struct ca_carried *w)
 		 "revoked, %zu revoked here already", w->crls,
 		 w->deltas > 0 ? " (deltas among them)" : "", w->revoked,
 		 w->unknown, w->already);
+	if (w->raised > 0)
+		cli_note("note: %zu certificate(s) revoked here for another reason "
+			 "are keyCompromise in the CRLs given: raised to it, their "
+			 "revocation dates kept, and their keys refused from now on",
+			 w->raised);
 	if (w->expired > 0)
 		cli_note("note: %zu of the CRLs had expired (past their "
 			 "nextUpdate); what they list was revoked all the same, "

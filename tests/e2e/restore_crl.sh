@@ -286,6 +286,45 @@ checkv "revoke --from-crl with that CRL, after the restore" \
 is "... the certificate stays valid" \
 	"$("$MICA" -d "$W/x" show "$X" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" valid
 
+# ------------------------- a reason raised to keyCompromise after the backup --
+# Revoked as superseded before the backup, raised to keyCompromise after
+# it (the key was found compromised): the CRL carried in says so, and the
+# restored store raises it too, its date kept, and refuses the key -
+# rather than saying "superseded" again and certifying the key anew.
+K=$W/kraise
+"$MICA" -d "$K" init --name "Raise CA" --domain example.test \
+	--public-url "$H" >/dev/null 2>&1 || die "init (raise)"
+KPASS=$(cat "$K/passphrase")
+D=$K
+RS=$(issue rs)
+MICA_PASSPHRASE=$KPASS "$MICA" -d "$K" revoke "$RS" --reason superseded >/dev/null 2>&1 || die "revoke rs superseded"
+"$MICA" -d "$K" backup "$W/bk-raise.db" >/dev/null 2>&1 || die "backup (raise)"
+RSAT=$(sqlite3 "$K/mica.db" "SELECT revoked_at FROM certificate WHERE serial = '$(printf '%032s' "$RS" | tr ' ' 0)'")
+MICA_PASSPHRASE=$KPASS "$MICA" -d "$K" revoke "$RS" --reason keyCompromise >/dev/null 2>&1 || die "raise rs"
+MICA_PASSPHRASE=$KPASS "$MICA" -d "$K" crl --out "$W/raise.crl" >/dev/null 2>&1 || die "crl (raise)"
+for how in restore from-crl; do
+	rm -rf "$W/x"
+	if [ "$how" = restore ]; then
+		MICA_PASSPHRASE=$KPASS "$MICA" -d "$W/x" restore --crl "$W/raise.crl" "$W/bk-raise.db" \
+			>/dev/null 2>"$W/raise.err"
+	else
+		MICA_PASSPHRASE=$KPASS "$MICA" -d "$W/x" restore "$W/bk-raise.db" >/dev/null 2>&1 &&
+			MICA_PASSPHRASE=$KPASS "$MICA" -d "$W/x" revoke --from-crl "$W/raise.crl" \
+			>/dev/null 2>"$W/raise.err"
+	fi
+	check "$how: a reason raised after the backup is carried in" test $? = 0
+	check "... and said so" grep -q "raised to it, their revocation dates kept" "$W/raise.err"
+	MICA_PASSPHRASE=$KPASS "$MICA" -d "$W/x" crl --out "$W/raise-next.crl" >/dev/null 2>&1 ||
+		die "crl after the raise carried in"
+	openssl crl -inform der -in "$W/raise-next.crl" -noout -text >"$W/raise-next.txt" 2>&1
+	is "openssl crl: the restored store's next CRL gives keyCompromise" \
+		"$(entry "$W/raise-next.txt" "$RS")" "Key Compromise"
+	is "... its revocation date kept" \
+		"$(sqlite3 "$W/x/mica.db" "SELECT revoked_at FROM certificate WHERE serial = '$(printf '%032s' "$RS" | tr ' ' 0)'")" "$RSAT"
+	expect_rc "... and its key is not certified again (exit 4)" 4 \
+		env MICA_PASSPHRASE="$KPASS" "$MICA" -d "$W/x" issue --csr "$W/rs.csr" --profile server
+done
+
 # ------------------------------ a root's CRL revoking an issuing CA's key --
 # On a root, a subordinate's certificate revoked as cACompromise puts its
 # key on the list of keys never certified again ('mica revoke' does); the
