@@ -4161,6 +4161,60 @@ test_key_compromise_raises_an_earlier_reason(void)
 	mbedtls_pk_free(&other);
 }
 
+/* A keyCompromise of a certificate still valid whose sibling was revoked
+ * superseded: the sibling's reason is raised, its entry keeps its old date,
+ * so the next delta (which lists by revocation date) would leave it out -
+ * a relying party holding the last complete CRL and that delta would see
+ * "superseded". The revocation publishes a complete CRL then, with deltas
+ * on, and the next delta completes it. */
+static void
+test_key_compromise_raised_sibling_publishes_complete(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a, b;
+	struct ca_serials also;
+	struct ca_crl pub, crl, delta;
+	struct mica_err err;
+	int64_t b_at;
+	int reason, from = 99;
+	struct ca_cert cert;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "rsib-a." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "rsib-b." DOMAIN, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, b.serial,
+					CA_REASON_SUPERSEDED, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, b.serial, &cert, &err), 0);
+	b_at = cert.revoked_at;
+	ca_cert_free(&cert);
+	CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(g_ca, &g_cli, 6, &err), 0);
+	memset(&pub, 0, sizeof(pub));
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
+					    CA_REASON_KEY_COMPROMISE, &also,
+					    &pub, &from, &err), 0);
+	CU_ASSERT_EQUAL(from, -1);           /* a itself was valid: no raise */
+	CU_ASSERT_EQUAL_FATAL(also.n, 1);
+	CU_ASSERT_STRING_EQUAL(also.v[0], b.serial);
+	ca_serials_free(&also);
+	CU_ASSERT_EQUAL(pub.delta_base, 0);  /* complete, not a delta */
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT_EQUAL(crl.number, pub.number);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, b.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(crl_entry_date(crl.der, crl.der_len, b.serial), b_at);
+	ca_crl_free(&crl);
+	/* A delta published later completes that complete CRL. */
+	memset(&delta, 0, sizeof(delta));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_publish_delta(g_ca, &g_cli, &delta, &err), 0);
+	CU_ASSERT_EQUAL(delta.delta_base, pub.number);
+	ca_crl_free(&delta);
+	ca_crl_free(&pub);
+	CU_ASSERT_EQUAL(ca_crl_set_delta_hours(g_ca, &g_cli, 0, &err), 0);
+	mbedtls_pk_free(&pk);
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+}
+
 /* With delta CRLs on: a revocation's deltas, signed ahead, lose the race
  * to a complete CRL another process stores a second after the snapshot.
  * A delta on that one would list only what was revoked from its
@@ -6602,6 +6656,8 @@ main(void)
 		  test_key_compromise_delta_lists_the_others },
 		{ "a keyCompromise raises an earlier revocation's reason, keeping its date",
 		  test_key_compromise_raises_an_earlier_reason },
+		{ "a keyCompromise that raises a sibling's reason publishes a complete CRL, deltas on",
+		  test_key_compromise_raised_sibling_publishes_complete },
 		{ "the CRL number increases on every publication",
 		  test_crl_number_increases_on_every_publication },
 		{ "a CRL signed ahead that lost a race to another process is signed again",
