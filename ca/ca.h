@@ -1412,10 +1412,12 @@ struct ca_mobileconfig_spec {
  * challenge, with this CA's root as a certificate payload. *OUT (heap,
  * *OUT_LEN octets) holds the token: the caller zeroizes it after use.
  * A bad name, profile, URL or expiry is MICA_E_BADREQ (or what
- * ca_token_create says) and stores nothing.
+ * ca_token_create says) and stores nothing. TOKEN_ID (may be NULL) gets
+ * the token's id, for revoking it.
  */
 int ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 			 const struct ca_mobileconfig_spec *spec, char **out,
-			 size_t *out_len, struct mica_err *err);
+			 size_t *out_len, char token_id[CA_ID_MAX],
+			 struct mica_err *err);
 
 #endif

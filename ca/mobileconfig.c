@@ -214,9 +214,11 @@ name_ok(struct ca *ca, const char *name, struct mica_err *err)
 int
 ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 		     const struct ca_mobileconfig_spec *spec, char **out,
-		     size_t *out_len, struct mica_err *err)
+		     size_t *out_len, char token_id[CA_ID_MAX],
+		     struct mica_err *err)
 {
 	struct ca_token_spec ts;
+	struct ca_token info;
 	const char *names[1], *url = spec->url;
 	char token[CA_TOKEN_MAX], urlbuf[CA_MOBILECONFIG_URL_MAX + 1];
 	size_t root_len = 0;
@@ -268,8 +270,13 @@ ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 	ts.comment = "SCEP challenge of a .mobileconfig";
 	/* The token checks the name and the profile (the CA's domains, the
 	 * known profiles) and stores nothing when they are refused. */
-	if (ca_token_create(ca, p, &ts, token, NULL, err) != 0 ||
-	    document(ca, spec->name, url, token, out, out_len, err) != 0)
+	memset(&info, 0, sizeof(info));
+	if (ca_token_create(ca, p, &ts, token, &info, err) != 0)
+		goto out;
+	if (token_id != NULL)
+		snprintf(token_id, CA_ID_MAX, "%s", info.id);
+	ca_token_free(&info);
+	if (document(ca, spec->name, url, token, out, out_len, err) != 0)
 		goto out;
 	rc = 0;
 out:

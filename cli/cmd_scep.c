@@ -82,7 +82,7 @@ cmd_scep(const char *datadir, int argc, char **argv)
 		return cli_fail(&err);
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
-	if (ca_scep_mobileconfig(ca, &cli, &spec, &doc, &doc_len, &err) != 0 ||
+	if (ca_scep_mobileconfig(ca, &cli, &spec, &doc, &doc_len, NULL, &err) != 0 ||
 	    cli_write_file(outp, doc, doc_len, 0600, &err) != 0) {
 		rc = cli_fail(&err);
 	} else if (outp != NULL && strcmp(outp, "-") != 0) {

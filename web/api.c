@@ -1102,7 +1102,7 @@ web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep,
 		{ "expires_in", WEB_J_INT,    0, 0 },
 	};
 	struct ca_mobileconfig_spec ms;
-	char fname[64], *doc = NULL;
+	char fname[64], token_id[CA_ID_MAX], *doc = NULL;
 	size_t doc_len = 0, k = 0;
 	json_t *j = NULL;
 	int rc = -1;
@@ -1117,7 +1117,8 @@ web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep,
 	ms.profile = web_json_str(j, "profile");
 	ms.url = web_json_str(j, "url");
 	ms.expires_in = web_json_int(j, "expires_in", 7 * 86400);
-	if (ca_scep_mobileconfig(c->ca, c->p, &ms, &doc, &doc_len, err) != 0)
+	if (ca_scep_mobileconfig(c->ca, c->p, &ms, &doc, &doc_len, token_id,
+				 err) != 0)
 		goto out;
 	/* The file's name: the device's, in characters any file system and
 	 * header takes. */
@@ -1137,9 +1138,12 @@ web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep,
 	rep->status = 200;
 	rep->ctype = "application/x-apple-aspen-config";
 	rep->max_age = -1;
+	/* The challenge's token id (not its secret): the admin page revokes
+	 * the token when its answer comes after its admin signed out. */
 	if (web_reply_header(rep, "Content-Disposition",
 			     "attachment; filename=\"%s.mobileconfig\"",
-			     fname) != 0) {
+			     fname) != 0 ||
+	    web_reply_header(rep, "X-Mica-Token-Id", "%s", token_id) != 0) {
 		oom(err);
 		goto out;
 	}

@@ -1104,6 +1104,38 @@ test('an answer that comes after signing out is dropped, not shown to the next a
   await ctx.close();
 });
 
+test('an iPhone profile made while signing out: its one-use challenge is revoked', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await adminSignIn(admin);
+  await admin.waitForSelector('#token-rows tr');
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await admin.route('**/api/v1/scep/mobileconfig', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await admin.fill('#mc-name', 'iphone-late.' + DOMAIN);
+  await admin.click('#mc-download');
+  await admin.click('#signout');
+  await admin.waitForSelector('#signin:not([hidden])');
+  const answered = admin.waitForResponse((r) => r.url().endsWith('/api/v1/scep/mobileconfig'));
+  const revoked = admin.waitForResponse((r) => r.url().includes('/api/v1/tokens/') &&
+    r.request().method() === 'DELETE', { timeout: 30000 });
+  release();
+  const made = await answered;
+  assert.equal(made.status(), 200);
+  const id = made.headers()['x-mica-token-id'];
+  assert.match(id || '', /^[0-9a-f]+$/, 'the answer names the challenge\'s token');
+  assert.equal((await revoked).status(), 200, 'the unseen challenge is revoked');
+  assert.ok((await revoked).url().endsWith('/api/v1/tokens/' + id));
+  const listed = await apiAdmin('/api/v1/tokens?status=all&limit=1000');
+  const late = listed.tokens.find((t) => t.id === id);
+  assert.equal(late && late.revoked, true, 'the store has it revoked');
+  await admin.unroute('**/api/v1/scep/mobileconfig');
+  await ctx.close();
+});
+
 test('row actions on /admin name their row and, done from the keyboard, leave focus in the list', async () => {
   const ctx = await newContext();
   const admin = await newPage(ctx);

@@ -85,10 +85,11 @@
      enrollment token too) made by a call whose answer came after sign-out
      is revoked, with the token that call was made with: nobody saw its
      secret, and an unseen credential left usable is one nobody will
-     think of revoking. IDOF picks its id from the answer. */
+     think of revoking. IDOF picks its id from the answer (its data, its
+     headers). */
   function revokeLate(idOf) {
     return function (res, cred) {
-      var id = idOf((res && res.data) || {});
+      var id = res ? idOf(res.data || {}, res.headers) : null;
       if (typeof id === 'string' && /^[0-9a-f]{1,64}$/.test(id))
         mica.api('/api/v1/tokens/' + encodeURIComponent(id), { method: 'DELETE', token: cred })
           .then(null, function () {});
@@ -693,7 +694,10 @@
     }
     var body = { name: name, profile: $('mc-profile').value, expires_in: +$('mc-expires').value };
     btn.disabled = true;
-    call('/api/v1/scep/mobileconfig', { method: 'POST', body: body, blob: true }).then(function (res) {
+    call('/api/v1/scep/mobileconfig', {
+      method: 'POST', body: body, blob: true,
+      late: revokeLate(function (d, h) { return h && h.get('X-Mica-Token-Id'); })
+    }).then(function (res) {
       var url = URL.createObjectURL(res.data);
       var a = el('a', { href: url, download: fileName(res.headers, 'device.mobileconfig') });
       document.body.appendChild(a);
