@@ -99,7 +99,11 @@ revoke_raise(struct revoke_tx *x, struct db *db, int64_t now, int *from,
 	struct db_cert_state st;
 	char detail[96];
 
-	if (x->reason != CA_REASON_KEY_COMPROMISE)
+	/* Not for ca_revoke_one (an ACME account that proved only the
+	 * names): it never raises the certificate it names, even one an
+	 * admin revoked since its "already revoked" check - the revocation
+	 * below then finds it revoked, a conflict. */
+	if (x->reason != CA_REASON_KEY_COMPROMISE || !x->cascade)
 		return 0;
 	if (db_cert_state_get(db, x->serial, &st, err) != 0)
 		return -1;
@@ -460,7 +464,8 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 	}
 	if (total > 0) {
 		mica_log(MICA_LOG_INFO, "revoked %zu certificate%s of keys "
-			 "revoked for key compromise before", total,
+			 "revoked for key compromise before (or raised the "
+			 "reason of those revoked for another)", total,
 			 total == 1 ? "" : "s");
 		return ca_crl_publish_tx(ca, db, "mica", NULL, err);
 	}

@@ -678,6 +678,31 @@ test_migration_backfills_compromised_keys(void)
 	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM compromised_key"), 1);
 }
 
+/* Schema 022: a store of schema 21 with a key listed as compromised (and
+ * a sibling an older mica left revoked for another reason) queues the key
+ * for the sweep that raises its siblings. */
+static void
+test_migration_022_queues_listed_keys(void)
+{
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128];
+
+	h = old_store(path, "v21", 21);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_EQUAL(sqlite3_exec(h,
+		"INSERT INTO compromised_key (spki_sha256, serial, added_at) "
+		"VALUES (x'" Z62 "01', 'aa01', 100); "
+		"PRAGMA user_version = 21; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM key_siblings_todo"), 0);
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	db_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM key_siblings_todo "
+				"WHERE serial = 'aa01'"), 1);
+}
+
 /* An upgrade is one transaction: a store of schema 18 whose migration 020
  * fails (an index of its name is in the way) keeps schema 18 and nothing
  * of 019, so the mica that made it still opens it; once the obstacle is
@@ -4597,6 +4622,8 @@ main(void)
 		  test_schema_check },
 		{ "migration 003 lists the keys of certificates revoked for keyCompromise",
 		  test_migration_backfills_compromised_keys },
+		{ "migration 022 queues the keys listed as compromised for the sweep that raises their siblings",
+		  test_migration_022_queues_listed_keys },
 		{ "a migration that fails leaves the store at the schema it had, nothing half applied",
 		  test_failed_upgrade_changes_nothing },
 		{ "migration 010 keeps searchable names lowercase and indexes expiry",

@@ -4215,6 +4215,69 @@ test_key_compromise_raised_sibling_publishes_complete(void)
 	ca_issued_free(&b);
 }
 
+/* A key listed as compromised by a mica from before the raise, with a
+ * sibling it left revoked as superseded: schema 022 queues the key for the
+ * sweep, which raises the sibling (its date kept) and publishes the CRL
+ * that says so. */
+static void
+test_key_sweep_raises_old_siblings(void)
+{
+	mbedtls_pk_context k;
+	struct ca_issued t1, t2;
+	struct ca_cert cert;
+	struct ca_crl crl;
+	struct mica_err err;
+	char sql[160];
+	int64_t t2_at, n1;
+	int reason;
+
+	CU_ASSERT_FATAL(gen_key(&k) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "sweep-r1." DOMAIN, &t1), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "sweep-r2." DOMAIN, &t2), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, t2.serial,
+					CA_REASON_SUPERSEDED, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, t2.serial, &cert, &err), 0);
+	t2_at = cert.revoked_at;
+	ca_cert_free(&cert);
+	/* An ACME account's revocation never raises the certificate it
+	 * names (ca_revoke_one): revoked already is a conflict. */
+	CU_ASSERT_EQUAL(ca_revoke_one(g_ca, &g_cli, t2.serial,
+				      CA_REASON_KEY_COMPROMISE, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, t2.serial, &cert, &err), 0);
+	CU_ASSERT_EQUAL(cert.reason, CA_REASON_SUPERSEDED);
+	ca_cert_free(&cert);
+	/* Listed, its sibling left alone (as ACME's revocation by an account
+	 * does, and as every mica before the raise did). */
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_one(g_ca, &g_cli, t1.serial,
+					    CA_REASON_KEY_COMPROMISE, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, t2.serial, &cert, &err), 0);
+	CU_ASSERT_EQUAL(cert.reason, CA_REASON_SUPERSEDED);
+	ca_cert_free(&cert);
+	/* What schema/022_raise_siblings.sql does for each listed key. */
+	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO key_siblings_todo "
+		 "(serial) SELECT serial FROM compromised_key");
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(ca_db(g_ca)->h, sql, NULL, NULL, NULL),
+			      SQLITE_OK);
+	n1 = current_crl_number(g_ca);
+	CU_ASSERT_EQUAL_FATAL(ca_key_sweep(g_ca, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, t2.serial, &cert, &err), 0);
+	CU_ASSERT_EQUAL(cert.status, CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(cert.reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(cert.revoked_at, t2_at);
+	ca_cert_free(&cert);
+	CU_ASSERT(audit_says("cert.revoke", t2.serial, "raised from superseded"));
+	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
+	CU_ASSERT(crl.number > n1);
+	CU_ASSERT_EQUAL(crl_find(crl.der, crl.der_len, t2.serial, &reason), 1);
+	CU_ASSERT_EQUAL(reason, CA_REASON_KEY_COMPROMISE);
+	CU_ASSERT_EQUAL(crl_entry_date(crl.der, crl.der_len, t2.serial), t2_at);
+	ca_crl_free(&crl);
+	mbedtls_pk_free(&k);
+	ca_issued_free(&t1);
+	ca_issued_free(&t2);
+}
+
 /* With delta CRLs on: a revocation's deltas, signed ahead, lose the race
  * to a complete CRL another process stores a second after the snapshot.
  * A delta on that one would list only what was revoked from its
@@ -6658,6 +6721,8 @@ main(void)
 		  test_key_compromise_raises_an_earlier_reason },
 		{ "a keyCompromise that raises a sibling's reason publishes a complete CRL, deltas on",
 		  test_key_compromise_raised_sibling_publishes_complete },
+		{ "the sweep raises a listed key's siblings revoked before for another reason (schema 022)",
+		  test_key_sweep_raises_old_siblings },
 		{ "the CRL number increases on every publication",
 		  test_crl_number_increases_on_every_publication },
 		{ "a CRL signed ahead that lost a race to another process is signed again",
