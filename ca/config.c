@@ -289,6 +289,42 @@ struct config_tx {
 /* Compare with the row as it stands in the transaction (another admin's
  * change may have come in since the handle was opened), change what
  * differs, one audit row each with the old and the new value. */
+/* The refusal of a new public URL while a request for this CA's
+ * certificate waits (ca_config_set). */
+static int
+request_pending(struct mica_err *err)
+{
+	return mica_err_set(err, MICA_E_CONFLICT, "request_pending",
+			    "a request for this CA's certificate, made with "
+			    "the public URL it has, is waiting for its "
+			    "certificate: install that first ('mica "
+			    "install-ca'), then change the URL");
+}
+
+/* Whether the store says a request for this CA's certificate waits: the
+ * first (an issuing CA awaiting it) or a new key's (renew-ca --new-key). */
+static int
+awaits_certificate(struct db *db, int *out, struct mica_err *err)
+{
+	struct db_ca row;
+	struct db_ca_key *keys = NULL;
+	size_t n = 0;
+
+	*out = 0;
+	memset(&row, 0, sizeof(row));
+	if (db_ca_get(db, &row, err) != 0)
+		return -1;
+	*out = row.state == DB_CA_AWAITING;
+	db_ca_free(&row);
+	if (db_ca_key_list(db, &keys, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].role == DB_KEY_PENDING)
+			*out = 1;
+	db_ca_key_array_free(keys, n);
+	return 0;
+}
+
 static int
 config_body(struct db *db, void *arg, struct mica_err *err)
 {
@@ -299,6 +335,19 @@ config_body(struct db *db, void *arg, struct mica_err *err)
 	x->changed = 0;
 	if (db_ca_settings(db, &old, &days, err) != 0)
 		goto out;
+	/* Again under the write lock, as the store has it now: a
+	 * 'mica renew-ca' since this handle was opened made a request with
+	 * the URL the store has (ca_config_set). */
+	if (x->url != NULL && strcmp(old, x->url) != 0) {
+		int waits = 0;
+
+		if (awaits_certificate(db, &waits, err) != 0)
+			goto out;
+		if (waits) {
+			request_pending(err);
+			goto out;
+		}
+	}
 	if (x->url != NULL && strcmp(old, x->url) != 0) {
 		snprintf(detail, sizeof(detail), "%s -> %s",
 			 old[0] != '\0' ? old : "(none)", x->url);
@@ -352,11 +401,7 @@ ca_config_set(struct ca *ca, const struct ca_principal *p,
 	if (public_url != NULL &&
 	    (ca->sh->state == DB_CA_AWAITING || ca->sh->pending_idx >= 0) &&
 	    strcmp(public_url, ca->sh->public_url) != 0)
-		return mica_err_set(err, MICA_E_CONFLICT, "request_pending",
-				    "a request for this CA's certificate, made "
-				    "with the public URL it has, is waiting for "
-				    "its certificate: install that first ('mica "
-				    "install-ca'), then change the URL");
+		return request_pending(err);
 	x.url = public_url;
 	x.days = crl_days;
 	x.actor = p->actor;

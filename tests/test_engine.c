@@ -1978,6 +1978,20 @@ test_config_set_changes_urls_and_crl_days_of_what_comes_next(void)
 	CU_ASSERT_EQUAL(changed, 0);
 	CU_ASSERT_EQUAL(audit_count(ca, "ca.public_url", NULL), 1);
 	CU_ASSERT_EQUAL(audit_count(ca, "ca.crl_days", NULL), 1);
+	/* A request for a new key's certificate made since this handle was
+	 * opened (another process's 'mica renew-ca --new-key'): the store,
+	 * read under the write lock, refuses a new URL all the same. */
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(ca_db(ca)->h,
+		"INSERT INTO ca_key (idx, role, key_type, key_salt, key_iter, "
+		"key_nonce, key_ct, created_at) VALUES (9, 2, 'ec-p256', x'00', "
+		"1, x'00', x'00', 1)", NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(ca_config_set(ca, &cli, "http://other.contoso.test", 0,
+				      &changed, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "request_pending");
+	CU_ASSERT_EQUAL(audit_count(ca, "ca.public_url", NULL), 1);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(ca_db(ca)->h,
+		"DELETE FROM ca_key WHERE idx = 9", NULL, NULL, NULL), SQLITE_OK);
 
 	/* The period is read from the store at each CRL: this handle,
 	 * opened before the change (as a running daemon's), signs the next
