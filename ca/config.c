@@ -286,9 +286,6 @@ struct config_tx {
 	unsigned changed;         /* out: CA_CONFIG_* */
 };
 
-/* Compare with the row as it stands in the transaction (another admin's
- * change may have come in since the handle was opened), change what
- * differs, one audit row each with the old and the new value. */
 /* The refusal of a new public URL while a request for this CA's
  * certificate waits (ca_config_set). */
 static int
@@ -325,6 +322,9 @@ awaits_certificate(struct db *db, int *out, struct mica_err *err)
 	return 0;
 }
 
+/* Compare with the row as it stands in the transaction (another admin's
+ * change may have come in since the handle was opened), change what
+ * differs, one audit row each with the old and the new value. */
 static int
 config_body(struct db *db, void *arg, struct mica_err *err)
 {
