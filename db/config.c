@@ -295,6 +295,29 @@ out:
 	return rc;
 }
 
+/* The same with the text V. */
+static int
+ca_set_text(struct db *db, int id, const char *v, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, id, config_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, v, &b);
+	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
 int
 db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
 {
@@ -344,23 +367,9 @@ out:
 int
 db_ca_set_public_url(struct db *db, const char *url, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK;
-
-	if (MICA_FAULT("db_write"))
-		return db_fault(err);
-	if (db == NULL || url == NULL || !db_text_ok(url))
+	if (url == NULL || !db_text_ok(url))
 		return db_bad_arg(err);
-	if ((st = db_stmt(db, S_CA_URL_SET, config_sql, err)) == NULL)
-		goto out;
-	db_bind_text(st, 1, url, &b);
-	if (db_binds_ok(db, b, err) != 0 ||
-	    db_step_done(db, st, NULL, NULL, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return ca_set_text(db, S_CA_URL_SET, url, err);
 }
 
 int
@@ -375,25 +384,9 @@ db_ca_set_crl_days(struct db *db, int days, struct mica_err *err)
 int
 db_ca_set_tls_serial(struct db *db, const char *serial, struct mica_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, b = SQLITE_OK;
-
-	if (MICA_FAULT("db_write"))
-		return db_fault(err);
-	if (db == NULL)
-		return db_bad_arg(err);
 	if (!db_serial_ok(serial))
 		return db_bad_serial(err);
-	if ((st = db_stmt(db, S_CA_TLS_SET, config_sql, err)) == NULL)
-		goto out;
-	db_bind_text(st, 1, serial, &b);
-	if (db_binds_ok(db, b, err) != 0 ||
-	    db_step_done(db, st, NULL, NULL, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return ca_set_text(db, S_CA_TLS_SET, serial, err);
 }
 
 int
