@@ -731,7 +731,7 @@
   var tokens = pager({
     url: '/api/v1/tokens', key: 'tokens', what: 'Tokens',
     rows: 'token-rows', empty: 'tokens-empty', more: 'tokens-more',
-    row: function (table, t) { return tokenRow(table, t); },
+    row: tokenRow,
     query: function () {
       var all = $('tok-show').value === 'all';
       $('tokens-empty').textContent = all ? 'No token yet.'
@@ -821,13 +821,13 @@
   var acmeAccounts = pager({
     url: '/api/v1/acme/accounts', key: 'accounts', what: 'ACME accounts',
     rows: 'acme-account-rows', empty: 'acme-accounts-empty', more: 'acme-accounts-more',
-    row: function (table, a) { return acmeAccountRow(table, a); }
+    row: acmeAccountRow
   });
   var loadAcmeAccounts = acmeAccounts.load;
   var acmeOrders = pager({
     url: '/api/v1/acme/orders', key: 'orders', what: 'ACME orders',
     rows: 'acme-order-rows', empty: 'acme-orders-empty', more: 'acme-orders-more',
-    row: function (table, o) { return acmeOrderRow(table, o); }
+    row: acmeOrderRow
   });
   var loadAcmeOrders = acmeOrders.load;
 
@@ -875,7 +875,7 @@
   var audit = pager({
     url: '/api/v1/audit', key: 'audit', what: 'Audit trail',
     rows: 'audit-rows', empty: 'audit-empty', more: 'audit-more',
-    row: function (table, a) { return auditRow(table, a); },
+    row: auditRow,
     param: 'before', next: 'next_before'
   });
   var loadAudit = audit.load;
