@@ -1456,6 +1456,52 @@ extract_sans(const unsigned char *san, size_t san_len, struct ca_name *list,
 	return 0;
 }
 
+/*
+ * The emailAddress attributes (PKCS #9, 1.2.840.113549.1.9.1) of subject
+ * DN as names, for a CSR with no subjectAltName whose CN is no name: what
+ * "openssl req -subj '/CN=Jane Doe/emailAddress=jane@contoso.test'",
+ * older S/MIME tools and some MDMs' SCEP payloads ask with. RFC 5280
+ * 4.1.2.6 puts such an address in the subjectAltName of the certificate
+ * (rfc822Name), which is where mica writes it. The value is an IA5String
+ * (RFC 5280 Appendix A; UTF8String and PrintableString are taken when they
+ * hold ASCII, as some tools write it so); one that is not a valid address
+ * is refused, said as the subject's, since it would be the certificate's
+ * only name.
+ */
+static int
+extract_subject_emails(const mbedtls_x509_name *dn, struct ca_name *list,
+		       size_t *count, struct mica_err *err)
+{
+	char text[NAME_TEXT_MAX + 1];
+	struct ca_name n;
+	struct mica_err why;
+
+	for (; dn != NULL; dn = dn->next) {
+		if (dn->oid.p == NULL ||
+		    MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS9_EMAIL, &dn->oid) != 0)
+			continue;
+		if ((dn->val.tag != MBEDTLS_ASN1_IA5_STRING &&
+		     dn->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
+		     dn->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING) ||
+		    dn->val.len == 0 || dn->val.len > NAME_TEXT_MAX ||
+		    memchr(dn->val.p, '\0', dn->val.len) != NULL)
+			return mica_err_set(err, MICA_E_POLICY, "bad_name",
+					    "the CSR's subject has an empty, "
+					    "overlong or NUL-bearing emailAddress");
+		memcpy(text, dn->val.p, dn->val.len);
+		text[dn->val.len] = '\0';
+		mica_err_clear(&why);
+		if (name_from_text(text, CA_NAME_EMAIL, &n, &why) != 0)
+			return mica_err_set(err, MICA_E_POLICY, "bad_name",
+					    "the CSR's subject has an emailAddress "
+					    "that is no valid e-mail address (%s)",
+					    why.msg);
+		if (add_name(list, count, &n, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 	     struct mica_err *err)
@@ -1609,6 +1655,11 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 		 * will say so. */
 		names[0] = n;
 		c.nnames = 1;
+	} else if (extract_subject_emails(subject, names, &c.nnames,
+					  err) != 0) {
+		/* No SAN and no CN that names anything: the subject's
+		 * emailAddress, if any, is the certificate's name. */
+		goto out;
 	}
 	if (c.nnames > 0) {
 		c.names = calloc(c.nnames, sizeof(*c.names));

@@ -43,8 +43,9 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 					    "fix it or add a subjectAltName", why.msg);
 		return mica_err_set(err, MICA_E_POLICY, "no_names",
 				    "the CSR names nothing: add a subjectAltName with its DNS "
-				    "names, addresses or e-mail addresses (a CN that is a host "
-				    "name also counts; an emailAddress in the subject does not)");
+				    "names, addresses or e-mail addresses (without one, a CN that "
+				    "is a host name, address or e-mail address counts, else the "
+				    "subject's emailAddress)");
 	}
 	if (count > CA_NAMES_MAX)
 		return mica_err_set(err, MICA_E_POLICY, "too_many_names",

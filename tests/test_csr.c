@@ -266,6 +266,18 @@ suite_init(void)
 	    ossl("req -new -key p256.key -subj '/CN=Jane Doe/O=Contoso' "
 		 "-out person.pem") ||
 	    ossl("req -new -key p256.key -subj '/O=Contoso' -out nocn.pem") ||
+	    ossl("req -new -key p256.key -subj '/CN=Jane Doe/emailAddress="
+		 "Jane@Contoso.TEST' -out email.pem") ||
+	    ossl("req -new -key p256.key -subj '/emailAddress=a@contoso.test"
+		 "/CN=Two Addresses/emailAddress=b@contoso.test/emailAddress="
+		 "A@CONTOSO.test' -out email2.pem") ||
+	    ossl("req -new -key p256.key -subj '/CN=mail.contoso.test/"
+		 "emailAddress=admin@contoso.test' -out emailcn.pem") ||
+	    ossl("req -new -key p256.key -subj '/CN=Jane Doe/emailAddress="
+		 "jane@contoso.test' -addext 'subjectAltName=DNS:"
+		 "www.contoso.test' -out emailsan.pem") ||
+	    ossl("req -new -key p256.key -subj '/CN=Jane Doe/emailAddress="
+		 "jane.contoso.test' -out bademail.pem") ||
 	    ossl("req -new -key p256.key -subj / -addext 'subjectAltName="
 		 "critical,email:bob@contoso.test' -out nosubj.pem") ||
 	    ossl("req -new -key rsa2048.key -sha256 " SUBJ " -out rsa.pem") ||
@@ -524,6 +536,51 @@ test_cn_only(void)
 	CU_ASSERT_STRING_EQUAL(c.subject, "");
 	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
 	CU_ASSERT_STRING_EQUAL(c.names[0].value, "bob@contoso.test");
+	ca_csr_free(&c);
+}
+
+/* No SAN and a CN that is no name: the subject's emailAddress attributes
+ * are the names (openssl req -subj '/CN=Jane Doe/emailAddress=...'). */
+static void
+test_subject_email(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(load_file("email.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.cn, "Jane Doe");
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_EQUAL(c.names[0].kind, CA_NAME_EMAIL);
+	/* the domain lowercased, the local part as given */
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "Jane@contoso.test");
+	ca_csr_free(&c);
+
+	/* every one, in order, an equal one once */
+	CU_ASSERT_EQUAL_FATAL(load_file("email2.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 3);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "a@contoso.test");
+	CU_ASSERT_STRING_EQUAL(c.names[1].value, "b@contoso.test");
+	CU_ASSERT_STRING_EQUAL(c.names[2].value, "A@contoso.test");
+	ca_csr_free(&c);
+
+	/* a CN that is a host name wins: a server's CSR with the admin's
+	 * address in its subject (openssl req's prompts) is for the host */
+	CU_ASSERT_EQUAL_FATAL(load_file("emailcn.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_EQUAL(c.names[0].kind, CA_NAME_DNS);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "mail.contoso.test");
+	ca_csr_free(&c);
+
+	/* and so does a subjectAltName */
+	CU_ASSERT_EQUAL_FATAL(load_file("emailsan.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "www.contoso.test");
+	ca_csr_free(&c);
+
+	/* one that is no address, were it the name, is said so */
+	expect_refused("bademail.pem", MICA_E_POLICY, "bad_name");
+	CU_ASSERT_EQUAL(load_file("bademail.pem", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "emailAddress"));
 	ca_csr_free(&c);
 }
 
@@ -1632,6 +1689,8 @@ main(void)
 			 test_der_and_rsa) ||
 	    !CU_add_test(s, "uses the CN when there is no SAN",
 			 test_cn_only) ||
+	    !CU_add_test(s, "uses the subject's emailAddress when nothing else names",
+			 test_subject_email) ||
 	    !CU_add_test(s, "tolerates critical keyUsage/SAN and CA:FALSE",
 			 test_extensions_tolerated) ||
 	    !CU_add_test(s, "accepts certreq's NEW CERTIFICATE REQUEST with CRLF",

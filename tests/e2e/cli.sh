@@ -439,14 +439,41 @@ expect_rc "profile set server --max-days 825: made" 0 "$MICA" -d "$TMP/warned" p
 [ ! -s "$TMP/rc.err" ] && ok "... without a warning" || fail "profile set 825 warned: $(cat "$TMP/rc.err")"
 expect_rc "profile set email --max-days 3650: made" 0 "$MICA" -d "$TMP/warned" profile set email --default-days 365 --max-days 3650
 [ ! -s "$TMP/rc.err" ] && ok "... without a warning (no serverAuth)" || fail "profile set email warned: $(cat "$TMP/rc.err")"
-# Outlook's old S/MIME request: the address only as the subject's
-# emailAddress. Refused, saying where the address must go.
+# Outlook's old S/MIME request (and openssl req's prompts): the address
+# only as the subject's emailAddress. It is the certificate's name, in the
+# subjectAltName (RFC 5280 4.1.2.6), and the certificate signs mail.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/smime.key" \
-	-subj "/CN=Alice/emailAddress=alice@contoso.test" -out "$TMP/smime.csr" 2>/dev/null || die "openssl req smime"
-expect_rc "an S/MIME CSR with its address only in the subject: exit 4" 4 \
-	"$MICA" -d "$TMP/warned" issue --profile email --csr "$TMP/smime.csr"
-grep -q "add a subjectAltName with .*e-mail addresses.*an emailAddress in the subject does not" "$TMP/rc.err" &&
-	ok "... saying the address goes in a subjectAltName" || fail "smime message: $(cat "$TMP/rc.err")"
+	-subj "/CN=Alice/emailAddress=Alice@Contoso.TEST" -out "$TMP/smime.csr" 2>/dev/null || die "openssl req smime"
+expect_rc "an S/MIME CSR with its address only in the subject: issued" 0 \
+	"$MICA" -d "$TMP/warned" issue --profile email --csr "$TMP/smime.csr" --out "$TMP/smime.pem"
+openssl x509 -in "$TMP/smime.pem" -noout -ext subjectAltName 2>/dev/null | grep -qx " *email:Alice@contoso.test" &&
+	ok "... its address in the subjectAltName, the domain lowercased" ||
+	fail "smime SAN: $(openssl x509 -in "$TMP/smime.pem" -noout -ext subjectAltName 2>&1)"
+"$MICA" -d "$TMP/warned" export-root --pem --out "$TMP/warned-root.pem" 2>/dev/null || die "export-root warned"
+printf 'Subject: test\r\n\r\nsigned\r\n' > "$TMP/smime.msg"
+if openssl cms -sign -in "$TMP/smime.msg" -signer "$TMP/smime.pem" -inkey "$TMP/smime.key" \
+	-out "$TMP/smime.eml" 2>"$TMP/cms.err" &&
+   openssl cms -verify -in "$TMP/smime.eml" -CAfile "$TMP/warned-root.pem" -purpose smimesign \
+	-out /dev/null 2>>"$TMP/cms.err"; then
+	ok "... and openssl cms signs with it, verified for S/MIME"
+else
+	fail "smime cms: $(cat "$TMP/cms.err")"
+fi
+# A subject with no address and a CN that is no name: refused, saying
+# where names go.
+openssl req -new -key "$TMP/smime.key" -subj "/CN=Alice/O=Contoso" -out "$TMP/noname.csr" 2>/dev/null ||
+	die "openssl req noname"
+expect_rc "a CSR naming nothing: exit 4" 4 \
+	"$MICA" -d "$TMP/warned" issue --profile email --csr "$TMP/noname.csr"
+grep -q "add a subjectAltName with .*e-mail addresses.*else the subject's emailAddress" "$TMP/rc.err" &&
+	ok "... saying where the names go" || fail "noname message: $(cat "$TMP/rc.err")"
+# An emailAddress that is no address, where it would be the name: said so.
+openssl req -new -key "$TMP/smime.key" -subj "/CN=Alice/emailAddress=alice.contoso.test" \
+	-out "$TMP/badmail.csr" 2>/dev/null || die "openssl req badmail"
+expect_rc "a subject emailAddress that is no address: exit 4" 4 \
+	"$MICA" -d "$TMP/warned" issue --profile email --csr "$TMP/badmail.csr"
+grep -q "subject has an emailAddress that is no valid e-mail address" "$TMP/rc.err" &&
+	ok "... said of the subject's emailAddress" || fail "badmail message: $(cat "$TMP/rc.err")"
 
 # The data directory before or after the command.
 echo "# -d DIR before or after the command"
