@@ -681,6 +681,9 @@ struct ca_cert_filter {
 				  * status -1, valid ones only */
 	const char *name;        /* NULL none; a name exactly, or "prefix*"
 				  * (ASCII case-insensitive) */
+	const char *token_id;    /* NULL none; the id of the enrollment token
+				  * whose uses issued them (any case; a
+				  * whole token is refused, never echoed) */
 	struct ca_cursor cursor;   /* all zero: the first page */
 	int limit;               /* 1..1000 */
 	int64_t scan_max;        /* 0, or bound the walk (db_cert_filter) */

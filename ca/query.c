@@ -122,7 +122,7 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	struct db_cert_filter df;
 	struct db_cert_cursor dn;
 	struct db_cert *v = NULL;
-	char name[CA_NAME_MAX + 1];
+	char name[CA_NAME_MAX + 1], tok[40];
 	size_t count = 0, nl = 0;
 
 	*out = NULL;
@@ -151,6 +151,41 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	df.now = f->now;
 	df.expiring_before = f->expiring_before;
 	df.name = f->name != NULL ? name : NULL;
+	if (f->token_id != NULL) {
+		size_t tl = strnlen(f->token_id, sizeof(tok));
+
+		/* The whole token (mica_ID_SECRET) is a secret: said so,
+		 * never repeated. */
+		if (strncmp(f->token_id, "mica_", 5) == 0)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+					    "give the token's id, as 'mica token list' "
+					    "shows it, not the token itself");
+		if (tl == 0 || tl >= sizeof(tok) ||
+		    strspn(f->token_id, "0123456789abcdefABCDEF") != tl)
+			return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+					    "a token's id is 16 hexadecimal digits, "
+					    "as 'mica token list' shows it");
+		for (size_t i = 0; i <= tl; i++)
+			tok[i] = (char)(f->token_id[i] >= 'A' && f->token_id[i] <= 'F' ?
+					f->token_id[i] - 'A' + 'a' : f->token_id[i]);
+		df.token_id = tok;
+	}
+	/* A token that does not exist is a mistyped id, not a token that
+	 * issued nothing: said so (revoked and expired tokens are kept). */
+	if (df.token_id != NULL) {
+		struct db_token t;
+		int r;
+
+		memset(&t, 0, sizeof(t));
+		r = db_token_get(ca->db, df.token_id, &t, err);
+		db_token_free(&t);
+		if (r != 0) {
+			if (err != NULL && err->kind == MICA_E_NOTFOUND)
+				mica_err_set(err, MICA_E_NOTFOUND, "token_not_found",
+					     "no token has this id ('mica token list')");
+			return -1;
+		}
+	}
 	df.cursor.id = f->cursor.id;
 	df.cursor.key = f->cursor.key;
 	df.cursor.keyed = f->cursor.keyed;

@@ -771,11 +771,24 @@ static const char list_help[] =
 "  --name NAME         only certificates with this name (DNS, IP or email,\n"
 "                      any case; an IPv6 address in any spelling); NAME*\n"
 "                      for the names that begin with NAME\n"
+"  --token ID          only certificates issued with a use of the\n"
+"                      enrollment token ID (as 'mica token list' shows it;\n"
+"                      over ACME, the token of the account's EAB): what to\n"
+"                      revoke when a token leaked\n"
 "  --limit N           at most N certificates (default 100); when more\n"
 "                      match, standard error says so\n"
 "  --all               every certificate that matches, however many (read\n"
 "                      from the store a thousand at a time)\n"
-"  --json              JSON (an array), for scripts and jq\n";
+"  --json              JSON (an array), for scripts and jq\n"
+"\n"
+"Example: revoke what a leaked token issued, after revoking the token:\n"
+"  mica token revoke 6485a189a8a068f1\n"
+"  mica list --token 6485a189a8a068f1 --status valid --all --json |\n"
+"      jq -r '.[].serial' |\n"
+"      while read -r s; do mica revoke \"$s\"; done\n"
+"\n"
+"Exit status: 0, also when nothing matches; 2 for a bad option; 5 when\n"
+"--token names no token.\n";
 
 /* Certificates read from the store at a time (ca_cert_list's most). */
 #define LIST_PAGE 1000
@@ -811,6 +824,7 @@ cmd_list(const char *datadir, int argc, char **argv)
 		{ "status", required_argument, NULL, 's' },
 		{ "expiring-days", required_argument, NULL, 'e' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "token", required_argument, NULL, 't' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
@@ -859,6 +873,17 @@ cmd_list(const char *datadir, int argc, char **argv)
 			if (optarg[0] == '\0')
 				return cli_usage("list", "--name needs a name");
 			f.name = optarg;
+			break;
+		case 't':
+			/* The whole token is a secret: never repeated. */
+			if (strncmp(optarg, "mica_", 5) == 0)
+				return cli_usage("list", "--token takes the token's id, as "
+						 "'mica token list' shows it, not the token itself");
+			if (optarg[0] == '\0' || strlen(optarg) > 39 ||
+			    strspn(optarg, "0123456789abcdefABCDEF") != strlen(optarg))
+				return cli_usage("list", "--token takes a token's id: "
+						 "hexadecimal, as 'mica token list' shows it");
+			f.token_id = optarg;
 			break;
 		case 'l':
 			if (cli_parse_int(optarg, 1, INT64_MAX, &want) != 0)

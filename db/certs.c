@@ -176,6 +176,21 @@ static const char *const cert_sql[S__COUNT] = {
 	"AND " LIST_STATUS " AND " LIST_EXPIRING " "
 	"AND (" NAMES_K1 ", " NAMES_K2 ") > (?8, ?9) "
 	"ORDER BY " NAMES_K1 ", " NAMES_K2 " LIMIT ?6",
+	/* The certificates of the token ?12, newest first: its index (which
+	 * ends in the rowid) down from the cursor, bounded below by ?11. */
+	[S_CERT_LIST_TOKEN] =
+	"SELECT " CERT_COLS " FROM certificate AS c "
+	"INDEXED BY certificate_by_token "
+	"WHERE token_id = ?12 AND id < ?1 AND id >= ?11 AND " LIST_STATUS
+	" AND " LIST_EXPIRING " AND " LIST_NAME " ORDER BY id DESC LIMIT ?6",
+	/* The same in an expiry order: the token's certificates, sorted by
+	 * the pair of S_CERT_LIST_NAMES. */
+	[S_CERT_LIST_TOKEN_SORTED] =
+	"SELECT " CERT_COLS " FROM certificate AS c "
+	"INDEXED BY certificate_by_token "
+	"WHERE token_id = ?12 AND " LIST_STATUS " AND " LIST_EXPIRING " AND "
+	LIST_NAME " AND (" NAMES_K1 ", " NAMES_K2 ") > (?8, ?9) "
+	"ORDER BY " NAMES_K1 ", " NAMES_K2 " LIMIT ?6",
 	/* How many names fall in [?1, ?2), counting no further than ?3. */
 	[S_CERT_NAME_COUNT] =
 	"SELECT count(*) FROM (SELECT 1 FROM cert_name "
@@ -678,6 +693,20 @@ name_range(const char *s, char lo[DB_NAME_FILTER_MAX + 2],
 	return 0;
 }
 
+/* A token's id as the store keeps it: 1..39 lowercase hex digits. */
+static int
+token_id_ok(const char *s)
+{
+	size_t n = strnlen(s, 40);
+
+	if (n == 0 || n > 39)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* The orders of a listing (see db_cert_list). */
 enum list_order { ORDER_NEWEST, ORDER_EXPIRY, ORDER_EXPIRED };
 
@@ -751,7 +780,7 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	const struct db_cert_cursor *cur;
 	size_t cnt = 0;
 	char lo[DB_NAME_FILTER_MAX + 2], hi[DB_NAME_FILTER_MAX + 2];
-	int rc = -1, b = SQLITE_OK, limit, more, few = 0, named;
+	int rc = -1, b = SQLITE_OK, limit, more, few = 0, named, tokened;
 	enum list_order order;
 	enum db_stmt_id id;
 	int64_t k8, k9, low_id = 0;
@@ -776,6 +805,11 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	named = f->name != NULL && f->name[0] != '\0';
 	if (named && name_range(f->name, lo, hi, err) != 0)
 		return -1;
+	tokened = f->token_id != NULL && f->token_id[0] != '\0';
+	if (tokened && !token_id_ok(f->token_id))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_filter",
+				    "a token filter is a token's id: 1 to 39 "
+				    "characters of lowercase hexadecimal");
 	order = f->expiring_before > 0 ? ORDER_EXPIRY :
 		f->status == DB_FILTER_EXPIRED ? ORDER_EXPIRED : ORDER_NEWEST;
 	/* A cursor is the last row of a page of the same order. */
@@ -790,11 +824,20 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 		*out = NULL;
 		return 0;
 	}
-	if (named && names_few(db, lo, hi, &few, err) != 0)
+	if (named && !tokened && names_few(db, lo, hi, &few, err) != 0)
 		goto out;
 
-	if (few) {
-		id = S_CERT_LIST_NAMES;
+	if (tokened && order == ORDER_NEWEST) {
+		id = S_CERT_LIST_TOKEN;
+		k8 = k9 = 0;
+		/* Another filter may match few of the token's certificates:
+		 * bound the walk as the whole table's. */
+		if (f->scan_max > 0 &&
+		    (named || f->status != -1 || f->expiring_before > 0) &&
+		    walk_floor(db, cur->id, f->scan_max, &low_id, err) != 0)
+			goto out;
+	} else if (few || tokened) {
+		id = tokened ? S_CERT_LIST_TOKEN_SORTED : S_CERT_LIST_NAMES;
 		/* The cursor in the sort pair's terms (NAMES_K1, NAMES_K2). */
 		if (cur->id == 0) {
 			k8 = k9 = INT64_MIN;
@@ -844,6 +887,7 @@ db_cert_list(struct db *db, const struct db_cert_filter *f,
 	bind_i64_opt(st, 9, k9, &b);
 	bind_i64_opt(st, 10, (int64_t)order, &b);
 	bind_i64_opt(st, 11, low_id, &b);
+	bind_text_opt(st, 12, tokened ? f->token_id : NULL, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	if (db_rows(db, st, sizeof(*a), (size_t)limit, cert_row, (void **)&a,

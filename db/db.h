@@ -378,6 +378,10 @@ struct db_cert_filter {
 	 * begins with what precedes the '*' (a prefix, at least one
 	 * character). Printable ASCII only, at most DB_NAME_FILTER_MAX. */
 	const char *name;
+	/* NULL or "": none. Else only the certificates whose issuance took
+	 * a use of the enrollment token of this id (1..39 characters of
+	 * lowercase hex; MICA_E_BADREQ "bad_filter" otherwise). */
+	const char *token_id;
 	struct db_cert_cursor cursor;   /* all zero: the first page */
 	int limit;             /* 1..1000 */
 	/* 0: walk as far as the page needs. N > 0: a newest-first listing
@@ -400,7 +404,9 @@ struct db_cert_filter {
  * "bad_cursor" if not. Every plan walks an index in the page's order and
  * stops at its end, except a name search, which reads the certificates of
  * the names that match and sorts them when they are few (an exact name, a
- * narrow prefix), and otherwise walks the order's index checking names.
+ * narrow prefix), and otherwise walks the order's index checking names,
+ * and a token's, which reads that token's certificates alone (newest
+ * first in its index's order, the expiry orders sorted).
  * *out is an array of *n certs (DER not loaded: der = NULL) to free with
  * db_cert_array_free. *next is all zero when no more rows. */
 int db_cert_list(struct db *db, const struct db_cert_filter *f,

@@ -2298,6 +2298,114 @@ list_all(struct db *db, struct db_cert_filter *f, int page, int order)
 	return total;
 }
 
+/* The certificates of one token (schema 024): 30 certificates, ids
+ * 1..30; i % 3 == 0 issued with token "ab12", i % 3 == 1 with "cd34",
+ * the others with none; i % 5 == 0 expired, i % 7 == 0 revoked, 29 and
+ * 30 issuing; names host<i>.example.test. Each filter alone and with the
+ * others, read at once and page by page, against what the rows say. */
+static void
+test_list_by_token(void)
+{
+	struct db_cert_filter f;
+	struct db_cert *a = NULL;
+	struct db_cert_cursor next;
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+	char serial[8], name[32];
+	size_t n = 0;
+	static const char *const toks[3] = { "ab12", "cd34", NULL };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	for (int i = 1; i <= 30; i++) {
+		int64_t na = i % 5 == 0 ? NOW - i : NOW + i * DAY;
+		struct db_cert c;
+
+		snprintf(serial, sizeof(serial), "%02x", i);
+		snprintf(name, sizeof(name), "host%d.example.test", i);
+		cert_init(&c, serial, name, na);
+		c.token_id = toks[i % 3];
+		CU_ASSERT_EQUAL_FATAL(db_cert_reserve(db, &c, &err), 0);
+		if (i >= 29)
+			continue;
+		CU_ASSERT_EQUAL(db_cert_complete(db, serial, DER, sizeof(DER), &err), 0);
+		if (i % 7 == 0)
+			CU_ASSERT_EQUAL(db_cert_revoke(db, serial, 1, NOW, &err), 0);
+	}
+
+	static const struct {
+		const char *token;
+		int status;
+		int64_t expiring_before;
+		const char *name;
+		size_t expect;
+	} cases[] = {
+		{ "ab12", -1, 0, NULL, 10 },                 /* 3, 6, ..., 30 */
+		{ "cd34", -1, 0, NULL, 10 },                 /* 1, 4, ..., 28 */
+		{ "ab12", DB_CERT_ISSUING, 0, NULL, 1 },     /* 30 */
+		{ "ab12", DB_CERT_REVOKED, 0, NULL, 1 },     /* 21 */
+		{ "cd34", DB_CERT_REVOKED, 0, NULL, 2 },     /* 7, 28 */
+		{ "ab12", DB_FILTER_EXPIRED, 0, NULL, 1 },   /* 15 (30 issuing) */
+		{ "ab12", DB_FILTER_CURRENT, 0, NULL, 7 },   /* 3 6 9 12 18 24 27 */
+		{ "ab12", -1, NOW + 12 * DAY + DAY / 2, NULL, 4 },   /* 3 6 9 12 */
+		{ "cd34", DB_FILTER_CURRENT, NOW + 20 * DAY, NULL, 5 }, /* 1 4 13 16 19 */
+		{ "ab12", -1, 0, "host1*", 3 },              /* 12, 15, 18 */
+		{ "ab12", -1, 0, "host15.example.test", 1 },
+		{ "ab12", -1, 0, "host16.example.test", 0 }, /* cd34's */
+		{ "ef", -1, 0, NULL, 0 },                    /* no such token */
+		{ "", -1, 0, NULL, 30 },                     /* none: every one */
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int order = cases[k].expiring_before ? 1 :
+			    cases[k].status == DB_FILTER_EXPIRED ? 2 : 0;
+		size_t want = cases[k].expect;
+
+		memset(&f, 0, sizeof(f));
+		f.token_id = cases[k].token;
+		f.status = cases[k].status;
+		f.now = NOW;
+		f.expiring_before = cases[k].expiring_before;
+		f.name = cases[k].name;
+		f.limit = 1000;
+		CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
+		if (n != want)
+			fprintf(stderr, "\n  token case %zu: %zu rows, want %zu\n",
+				k, n, want);
+		CU_ASSERT_EQUAL(n, want);
+		for (size_t i = 0; i < n; i++) {
+			int id = (int)strtol(a[i].serial, NULL, 16);
+
+			/* only the token's, as the rows were made */
+			if (cases[k].token[0] != '\0')
+				CU_ASSERT_EQUAL(id % 3, cases[k].token[0] == 'a' ? 0 : 1);
+			if (i > 0)
+				CU_ASSERT(list_after(&a[i - 1], &a[i], order));
+		}
+		db_cert_array_free(a, n);
+		CU_ASSERT_EQUAL(list_all(db, &f, 1, order), want);
+		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
+		f.scan_max = 4;
+		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
+		f.scan_max = 0;
+	}
+
+	/* Not a token's id: refused, whatever it holds. */
+	static const char *const bad[] = {
+		"AB12", "ab12'", "x", "ab 12", "0123456789012345678901234567890123456789",
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		memset(&f, 0, sizeof(f));
+		f.status = -1;
+		f.now = NOW;
+		f.limit = 10;
+		f.token_id = bad[k];
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_filter");
+		CU_ASSERT_PTR_NULL(a);
+	}
+	db_close(db);
+}
+
 static void
 test_list_filters_and_paging(void)
 {
@@ -4678,6 +4786,8 @@ main(void)
 		  test_revoked_foreach_large },
 		{ "lists by status, expiry and name, each in its order, with keyset paging",
 		  test_list_filters_and_paging },
+		{ "lists one token's certificates, with the other filters and paging",
+		  test_list_by_token },
 		{ "refuses a cursor of another order, a negative one, a bad name filter",
 		  test_list_refuses_bad_cursors_and_names },
 		{ "every listing walks an index in page order; broad and narrow prefixes agree",

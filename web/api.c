@@ -656,6 +656,7 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	const char *st = web_query_get(c->q, "status");
 	const char *nm = web_query_get(c->q, "name");
+	const char *tok = web_query_get(c->q, "token");
 	struct ca_cert_filter f;
 	struct ca_cert *v = NULL;
 	char name[NAME_FILTER_MAX + 1];
@@ -694,6 +695,9 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 					    "name filter: letters, digits and . - * @ _ : only");
 		f.name = name;
 	}
+	/* The engine checks the id (and never repeats a whole token). */
+	if (tok != NULL)
+		f.token_id = tok;
 	if (exp_days > 0)
 		f.expiring_before = c->now + exp_days * 86400;
 	f.limit = (int)limit;

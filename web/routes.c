@@ -67,7 +67,7 @@ static const struct web_route routes[] = {
 	/* Certificates. Renewal with the same key needs no token, but a fresh
 	 * proof of the key: a nonce from renew-challenge, signed in the CSR. */
 	{ "GET",    "/api/v1/certificates",                   web_h_cert_list,     WEB_AUTH_ADMIN,
-	  "status expiring_days name limit cursor" },
+	  "status expiring_days name token limit cursor" },
 	{ "GET",    "/api/v1/certificates/{serial}",          web_h_cert_get,      WEB_AUTH_ADMIN, NULL },
 	{ "POST",   "/api/v1/certificates/{serial}/renew",    web_h_cert_renew,    WEB_AUTH_ANY,   "days supersede force" },
 	{ "POST",   "/api/v1/certificates/{serial}/renew-challenge", web_h_cert_renew_challenge,

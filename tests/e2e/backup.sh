@@ -280,8 +280,8 @@ done
 # ------------------------------------------ hostile and older backups --
 
 NEWEST=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
-# The schema before the four newest migrations.
-PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -5 | head -1)
+# The schema before the five newest migrations.
+PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -6 | head -1)
 
 # tamper NAME SQL: $W/NAME.db, backup 1 changed by SQL, mode 0600.
 tamper() {
@@ -341,17 +341,18 @@ expect_rc "restore into an existing empty directory refuses a tampered backup" 3
 	"$MICA" -d "$W/r-empty" restore "$W/nodel.db"
 is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
-# A backup of an older schema: the four newest migrations undone (022
-# only adds rows, to an empty queue here; 021 redefines an index, 020 adds
-# one, 019 columns).
-tamper old "DROP INDEX acme_order_by_account;
+# A backup of an older schema: the five newest migrations undone (024
+# adds an index; 022 only adds rows, to an empty queue here; 021 redefines
+# an index, 020 adds one, 019 columns).
+tamper old "DROP INDEX certificate_by_token;
+	DROP INDEX acme_order_by_account;
 	CREATE INDEX acme_order_by_account ON acme_order (account_id, created_at);
 	DROP INDEX token_usable;
 	DROP INDEX acme_order_processing; ALTER TABLE certificate DROP COLUMN token_id;
 	ALTER TABLE ca DROP COLUMN restored_at; ALTER TABLE ca DROP COLUMN crl_floor;
 	PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
-expect_rc "restore of a backup of schema $PREV (before the four newest) succeeds" 0 \
+expect_rc "restore of a backup of schema $PREV (before the five newest) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"
 is "the restored store is at the newest schema ($NEWEST)" \
 	"$(sqlite3 "$W/r-old/mica.db" 'PRAGMA user_version')" "$NEWEST"
