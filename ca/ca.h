@@ -656,6 +656,8 @@ struct ca_cert {
 				       * in turn (as of the listing's now;
 				       * ca_cert_get: now) */
 	int64_t created_at;
+	int key_idx;                  /* the CA key that signed it (its chain:
+				       * ca_key_chain_pem) */
 };
 void ca_cert_free(struct ca_cert *c);
 void ca_cert_array_free(struct ca_cert *a, size_t n);
@@ -758,6 +760,44 @@ const char *ca_issued_chain_pem(struct ca *ca, const struct ca_issued *is);
  * IIS import). *OUT heap. */
 int ca_chain_p7b(struct ca *ca, unsigned char **out, size_t *len,
 		 struct mica_err *err);
+
+/* One certificate with its chain, as one file a server imports. */
+enum ca_bundle_form {
+	CA_BUNDLE_PEM = 1,   /* PEM: the certificate, then its chain in
+			      * ca_key_chain_pem's order (the issuing CA
+			      * first, the self-signed root last) */
+	CA_BUNDLE_P7B = 2,   /* the same certificates as a PKCS#7 certs-only
+			      * message (ca_p7_encode: DER sorts them) */
+};
+/* The certificate DER[0..DER_LEN) that the CA key KEY_IDX signed, with
+ * that key's chain (ca_key_chain_pem: for a key a rollover retired, its
+ * CA certificate and the chain it had), root included, in FORM. *OUT
+ * heap (a PEM one NUL-terminated, *OUT_LEN without the NUL).
+ * MICA_E_UNAVAIL "chain_unavailable" for a key this handle does not know
+ * (a daemon started before a rollover made on the command line): never a
+ * certificate without its chain, nor with another key's. */
+int ca_bundle(struct ca *ca, const unsigned char *der, size_t der_len,
+	      int key_idx, int form, unsigned char **out, size_t *out_len,
+	      struct mica_err *err);
+/* Whether C (from ca_cert_get) has certificate bytes to hand out: 0 if
+ * so; MICA_E_CONFLICT "not_issued" for one recorded and never completed,
+ * or known only from a CRL that listed it (ca_cert_from_crl). */
+int ca_cert_body_check(const struct ca_cert *c, struct mica_err *err);
+/* Admin: certificate SERIAL (as ca_cert_get takes it) with its chain,
+ * ca_bundle in FORM; *SERIAL_OUT (may be NULL) its serial, canonical.
+ * MICA_E_NOTFOUND "not_found", or ca_cert_body_check's refusal. */
+int ca_cert_bundle(struct ca *ca, const struct ca_principal *p,
+		   const char *serial, int form, char serial_out[CA_SERIAL_MAX],
+		   unsigned char **out, size_t *out_len, struct mica_err *err);
+/* Anyone who knows request ID (the id is the capability, as
+ * ca_request_status): its certificate with its chain, ca_bundle in FORM,
+ * once issued; *SERIAL_OUT (may be NULL) the certificate's serial.
+ * MICA_E_BADREQ "bad_id", MICA_E_NOTFOUND "not_found", and
+ * MICA_E_CONFLICT "request_pending" or "request_denied" while there is
+ * no certificate. */
+int ca_request_bundle(struct ca *ca, const char *id, int form,
+		      char serial_out[CA_SERIAL_MAX], unsigned char **out,
+		      size_t *out_len, struct mica_err *err);
 
 enum ca_state_kind {
 	CA_STATE_ACTIVE = 0,       /* has its certificate */

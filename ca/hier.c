@@ -92,6 +92,69 @@ ca_chain_p7b(struct ca *ca, unsigned char **out, size_t *len,
 	return ca_p7_encode(c, n, out, len, err);
 }
 
+int
+ca_bundle(struct ca *ca, const unsigned char *der, size_t der_len,
+	  int key_idx, int form, unsigned char **out, size_t *out_len,
+	  struct mica_err *err)
+{
+	struct ca_p7_cert c[CA_P7_CERTS_MAX];
+	struct ca_der_blob *above = NULL;
+	const char *chain = ca_key_chain_pem(ca, key_idx);
+	char *leaf = NULL;
+	size_t n = 0, ll, cl;
+	int rc = -1;
+
+	*out = NULL;
+	*out_len = 0;
+	assert(form == CA_BUNDLE_PEM || form == CA_BUNDLE_P7B);
+	if (der == NULL || der_len == 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "not_issued",
+				    "no certificate bytes");
+	/* A handle opened before a rollover made elsewhere knows no chain
+	 * for the new key: none rather than a wrong one (restarted, it
+	 * does). */
+	if (chain == NULL || *chain == '\0')
+		return mica_err_set(err, MICA_E_UNAVAIL, "chain_unavailable",
+				    "the chain of the CA key that signed this "
+				    "certificate is not loaded (a key rollover "
+				    "after 'mica serve' started: restart it)");
+	if (form == CA_BUNDLE_PEM) {
+		if (ca_pem_encode("CERTIFICATE", der, der_len, &leaf, err) != 0)
+			goto out;
+		ll = strlen(leaf);
+		cl = strlen(chain);
+		if ((*out = malloc(ll + cl + 1)) == NULL) {
+			oom(err);
+			goto out;
+		}
+		memcpy(*out, leaf, ll);
+		memcpy(*out + ll, chain, cl + 1);
+		*out_len = ll + cl;
+		rc = 0;
+		goto out;
+	}
+	if (ca_certs_load((const unsigned char *)chain, strlen(chain), &above,
+			  &n, err) != 0)
+		goto out;
+	if (n + 1 > CA_P7_CERTS_MAX) {
+		mica_err_set(err, MICA_E_INTERNAL, "chain_too_long",
+			     "%zu certificates do not fit one PKCS#7 message",
+			     n + 1);
+		goto out;
+	}
+	c[0].der = der;
+	c[0].len = der_len;
+	for (size_t i = 0; i < n; i++) {
+		c[i + 1].der = above[i].der;
+		c[i + 1].len = above[i].len;
+	}
+	rc = ca_p7_encode(c, n + 1, out, out_len, err);
+out:
+	free(leaf);
+	ca_blobs_free(above, n);
+	return rc;
+}
+
 /* ------------------------------------------------------- install-ca -- */
 
 /* The certificates an install works with: parsed, each with its source

@@ -45,6 +45,7 @@ cert_take(struct ca_cert *out, struct db_cert *in)
 	memcpy(out->renewed_by, in->renewed_by, sizeof(out->renewed_by));
 	out->renewed = in->renewal_live;
 	out->created_at = in->created_at;
+	out->key_idx = in->key_idx;
 	in->profile = in->subject = in->names = in->request_id = NULL;
 	in->der = NULL;
 	in->der_len = 0;
@@ -95,6 +96,46 @@ ca_cert_get(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	cert_take(out, &c);
 	db_cert_free(&c);
 	return 0;
+}
+
+int
+ca_cert_body_check(const struct ca_cert *c, struct mica_err *err)
+{
+	if (ca_cert_from_crl(c))
+		return mica_err_set(err, MICA_E_CONFLICT, "not_issued",
+				    "certificate %s is known here only from a CRL "
+				    "of this CA that listed it as revoked (restore "
+				    "--crl, revoke --from-crl): there are no "
+				    "certificate bytes", c->serial);
+	if (c->der == NULL || c->der_len == 0)
+		return mica_err_set(err, MICA_E_CONFLICT, "not_issued",
+				    "certificate %s was recorded but never "
+				    "completed (no certificate bytes)", c->serial);
+	return 0;
+}
+
+int
+ca_cert_bundle(struct ca *ca, const struct ca_principal *p,
+	       const char *serial, int form, char serial_out[CA_SERIAL_MAX],
+	       unsigned char **out, size_t *out_len, struct mica_err *err)
+{
+	struct ca_cert c;
+	int rc = -1;
+
+	*out = NULL;
+	*out_len = 0;
+	if (ca_cert_get(ca, p, serial, &c, err) != 0)
+		return -1;
+	if (ca_cert_body_check(&c, err) != 0 ||
+	    ca_bundle(ca, c.der, c.der_len, c.key_idx, form, out, out_len,
+		      err) != 0)
+		goto out;
+	if (serial_out != NULL)
+		memcpy(serial_out, c.serial, CA_SERIAL_MAX);
+	rc = 0;
+out:
+	ca_cert_free(&c);
+	return rc;
 }
 
 /* An IPv6 address has many spellings (2001:db8:0:0::1, 2001:DB8::1,

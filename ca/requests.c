@@ -326,6 +326,45 @@ ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 }
 
 int
+ca_request_bundle(struct ca *ca, const char *id, int form,
+		  char serial_out[CA_SERIAL_MAX], unsigned char **out,
+		  size_t *out_len, struct mica_err *err)
+{
+	struct ca_issued is;
+	struct ca_request req;
+	int rc = -1;
+
+	*out = NULL;
+	*out_len = 0;
+	if (ca_request_status(ca, id, &is, &req, err) != 0)
+		return -1;
+	/* What the poll says as "status", as a refusal: nothing to hand
+	 * out yet, or ever. */
+	if (is.status == CA_REQ_PENDING) {
+		mica_err_set(err, MICA_E_CONFLICT, "request_pending",
+			     "request %s waits for an admin's decision: no "
+			     "certificate yet", req.id);
+		goto out;
+	}
+	if (is.status != CA_REQ_ISSUED) {
+		mica_err_set(err, MICA_E_CONFLICT, "request_denied",
+			     "request %s was denied: it has no certificate",
+			     req.id);
+		goto out;
+	}
+	if (ca_bundle(ca, is.der, is.der_len, is.key_idx, form, out, out_len,
+		      err) != 0)
+		goto out;
+	if (serial_out != NULL)
+		memcpy(serial_out, is.serial, CA_SERIAL_MAX);
+	rc = 0;
+out:
+	ca_issued_free(&is);
+	ca_request_free(&req);
+	return rc;
+}
+
+int
 ca_request_list(struct ca *ca, const struct ca_principal *p, int status,
 		const struct ca_cursor *after, int limit,
 		struct ca_request **out, size_t *n, struct ca_cursor *next,

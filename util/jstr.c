@@ -68,3 +68,23 @@ mica_json_why(const json_error_t *e)
 	default:                               return "invalid syntax";
 	}
 }
+
+json_t *
+mica_jpems(const char *pem)
+{
+	static const char end[] = "-----END CERTIFICATE-----\n";
+	json_t *a = json_array();
+
+	for (const char *p = pem; a != NULL && p != NULL && *p != '\0';) {
+		const char *e = strstr(p, end);
+		size_t n = e != NULL ? (size_t)(e - p) + sizeof(end) - 1 :
+			   strlen(p);
+
+		if (json_array_append_new(a, json_stringn(p, n)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p += n;
+	}
+	return a;
+}

@@ -16,6 +16,10 @@ json_t *mica_jstr(const char *s);
  * contacts, as the store keeps them), each through mica_jstr; [] for
  * NULL. NULL only when out of memory. */
 json_t *mica_jlines(const char *s);
+/* An array of the PEM certificates concatenated in PEM (a chain as the
+ * engine keeps it), one string each, "-----END CERTIFICATE-----\n"
+ * included, in order; [] for NULL or "". NULL only when out of memory. */
+json_t *mica_jpems(const char *pem);
 /* Why jansson refused a text (E, filled by a failed json_loadb), in a few
  * words that never quote the input (jansson's own message does): "a
  * number out of range", "a member given twice"... Static storage. */
