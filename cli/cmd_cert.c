@@ -946,11 +946,29 @@ cmd_list(const char *datadir, int argc, char **argv)
 }
 
 static const char show_help[] =
-"Usage: mica [-d DIR] show SERIAL [--pem|--der|--json]\n"
+"Usage: mica [-d DIR] show SERIAL [--pem|--der|--json|--chain|--p7b]\n"
 "\n"
 "Show one certificate: its status, names, validity, revocation and renewal\n"
-"links (default), the certificate itself (--pem, --der) or all of it as\n"
-"JSON (--json, with the PEM in \"certificate\").\n";
+"links (default), the certificate itself (--pem, --der), all of it as JSON\n"
+"(--json, with the PEM in \"certificate\" and its chain in \"chain\"), or\n"
+"the certificate with its chain, for the server that installs it:\n"
+"\n"
+"  --chain   PEM: the certificate, then the CA that issued it, then each\n"
+"            certificate above up to the root (root included, last, as in\n"
+"            /ca-chain.pem and the API's \"chain\"): nginx ssl_certificate,\n"
+"            Apache SSLCertificateFile, Postfix smtpd_tls_chain_files (the\n"
+"            key file first there), HAProxy (with the key appended)\n"
+"  --p7b     DER PKCS#7 certs-only (.p7b) of the same certificates, what\n"
+"            Windows imports: certreq -accept cert.p7b, IIS \"Complete\n"
+"            Certificate Request\", Exchange's Import-ExchangeCertificate\n"
+"\n"
+"The chain is that of the CA key that signed this certificate: after a\n"
+"key rollover ('mica renew-ca'), an older certificate comes with the old\n"
+"CA certificate and the chain it had. --pem, --der, --json, --chain and\n"
+"--p7b do not go together. Written to standard output:\n"
+"\n"
+"  mica show 5f1c... --chain > mail.contoso.test.pem\n"
+"  mica show 5f1c... --p7b > mail.contoso.test.p7b\n";
 
 int
 cmd_show(const char *datadir, int argc, char **argv)
@@ -959,16 +977,21 @@ cmd_show(const char *datadir, int argc, char **argv)
 		{ "pem", no_argument, NULL, 'p' },
 		{ "der", no_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "chain", no_argument, NULL, 'c' },
+		{ "p7b", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum { SHOW_TEXT, SHOW_PEM, SHOW_DER, SHOW_JSON, SHOW_CHAIN, SHOW_P7B };
 	struct cli_once once = { 0 };
 	struct ca_cert cert;
 	struct ca_principal cli;
 	struct ca *ca = NULL;
 	struct mica_err err;
 	char *pem = NULL, t1[32], t2[32];
-	int mode = 0, c, rc = 0;
+	unsigned char *bundle = NULL;
+	size_t bundle_len = 0;
+	int mode = SHOW_TEXT, c, rc = 0;
 	int64_t now = (int64_t)time(NULL);
 
 	memset(&cert, 0, sizeof(cert));
@@ -981,12 +1004,17 @@ cmd_show(const char *datadir, int argc, char **argv)
 		switch (c) {
 		case 'p':
 		case 'D':
-		case 'j': {
-			int m = c == 'p' ? 1 : c == 'D' ? 2 : 3;
+		case 'j':
+		case 'c':
+		case 'P': {
+			int m = c == 'p' ? SHOW_PEM : c == 'D' ? SHOW_DER :
+				c == 'j' ? SHOW_JSON : c == 'c' ? SHOW_CHAIN :
+				SHOW_P7B;
 
 			/* One form: the last of two must not win silently. */
-			if (mode != 0 && mode != m)
-				return cli_usage("show", "--pem, --der and --json do not go together");
+			if (mode != SHOW_TEXT && mode != m)
+				return cli_usage("show", "--pem, --der, --json, "
+						 "--chain and --p7b do not go together");
 			mode = m;
 			break;
 		}
@@ -1003,19 +1031,17 @@ cmd_show(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if ((mode == 1 || mode == 2) && ca_cert_from_crl(&cert)) {
-		mica_err_set(&err, MICA_E_CONFLICT, "not_issued",
-			     "certificate %s is known here only from a CRL of "
-			     "this CA that listed it as revoked (restore --crl, "
-			     "revoke --from-crl): there are no certificate bytes",
-			     cert.serial);
+	/* The forms that are the certificate's bytes need them. */
+	if (mode != SHOW_TEXT && mode != SHOW_JSON &&
+	    ca_cert_body_check(&cert, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if ((mode == 1 || mode == 2) && cert.der == NULL) {
-		mica_err_set(&err, MICA_E_CONFLICT, "not_issued",
-			     "certificate %s was recorded but never completed (no certificate bytes)",
-			     cert.serial);
+	if ((mode == SHOW_CHAIN || mode == SHOW_P7B) &&
+	    (ca_bundle(ca, cert.der, cert.der_len, cert.key_idx,
+		       mode == SHOW_CHAIN ? CA_BUNDLE_PEM : CA_BUNDLE_P7B,
+		       &bundle, &bundle_len, &err) != 0 ||
+	     cli_write_file(NULL, bundle, bundle_len, 0644, &err) != 0)) {
 		rc = cli_fail(&err);
 		goto out;
 	}
@@ -1024,16 +1050,23 @@ cmd_show(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (mode == 1) {
+	if (mode == SHOW_CHAIN || mode == SHOW_P7B) {
+		/* Written above. */
+	} else if (mode == SHOW_PEM) {
 		fputs(pem, stdout);
-	} else if (mode == 2) {
+	} else if (mode == SHOW_DER) {
 		if (cli_write_file(NULL, cert.der, cert.der_len, 0644, &err) != 0)
 			rc = cli_fail(&err);
-	} else if (mode == 3) {
+	} else if (mode == SHOW_JSON) {
 		json_t *o = cert_json(&cert, now);
 		int bad = 0;
-		if (pem != NULL)
+		/* GET /api/v1/certificates/SERIAL's: the chain beside the
+		 * certificate ([] for a key this handle does not know). */
+		if (pem != NULL) {
 			cli_jput(o, "certificate", json_string(pem), &bad);
+			cli_jput(o, "chain", mica_jpems(ca_key_chain_pem(ca, cert.key_idx)),
+				 &bad);
+		}
 		rc = cli_jprint(o, bad || o == NULL);
 	} else {
 		char *names = cert.names ? strdup(cert.names) : NULL;
@@ -1065,6 +1098,7 @@ cmd_show(const char *datadir, int argc, char **argv)
 			       "backup; its dates are stand-ins\n");
 	}
 out:
+	free(bundle);
 	free(pem);
 	ca_cert_free(&cert);
 	ca_close(ca);
