@@ -184,6 +184,33 @@ reply_issued(struct web_ctx *c, struct web_reply *rep, const struct ca_issued *i
 	return web_reply_json(rep, status, web_json_issued(is, ca_issued_chain_pem(c->ca, is)), 0, err);
 }
 
+/* Reply with a certificate and its chain (ca_bundle's *B, B_LEN, taken
+ * over) in FORM, SERIAL its serial. Downloads, not public files: no
+ * cache keeps them (Cache-Control: no-store, as every API reply), but
+ * an ETag of the bytes answers a client holding them already with 304;
+ * the file is named by the serial. The media types are ACME's for the
+ * PEM chain (RFC 8555 9.1) and /ca.p7b's for the PKCS#7. */
+static int
+reply_bundle(struct web_reply *rep, int form, const char *serial,
+	     unsigned char *b, size_t b_len, struct mica_err *err)
+{
+	int p7 = form == CA_BUNDLE_P7B;
+
+	if ((rep->blob = web_blob_adopt(b, b_len)) == NULL)   /* frees B */
+		return oom(err);
+	rep->status = 200;
+	rep->ctype = p7 ? "application/x-pkcs7-certificates" :
+		     "application/pem-certificate-chain";
+	rep->max_age = -1;
+	web_reply_etag_body(rep);
+	/* SERIAL is lowercase hexadecimal (ca_serial_parse). */
+	if (web_reply_header(rep, "Content-Disposition",
+			     "attachment; filename=\"%s.%s\"", serial,
+			     p7 ? "p7b" : "pem") != 0)
+		return oom(err);
+	return 0;
+}
+
 /* ---------------------------------------------------- public files -- */
 
 int
@@ -569,6 +596,53 @@ out:
 	return rc;
 }
 
+/* A request's certificate with its chain in FORM. Pending or denied:
+ * 409 with the request's "status", as the poll reports it (pending with
+ * Retry-After, as the poll has). */
+static int
+req_bundle(struct web_ctx *c, struct web_reply *rep, int form,
+	   struct mica_err *err)
+{
+	char serial[CA_SERIAL_MAX];
+	unsigned char *b = NULL;
+	size_t len = 0;
+	json_t *x;
+	int pending;
+
+	if (param_id(c, err) != 0)
+		return -1;
+	if (ca_request_bundle(c->ca, c->m->param[0], form, serial, &b, &len,
+			      err) == 0)
+		return reply_bundle(rep, form, serial, b, len, err);
+	pending = strcmp(err->code, "request_pending") == 0;
+	if (err->kind != MICA_E_CONFLICT ||
+	    (!pending && strcmp(err->code, "request_denied") != 0))
+		return -1;
+	if ((x = json_object()) == NULL ||
+	    json_object_set_new(x, "status", json_string(pending ? "pending" :
+							  "denied")) != 0) {
+		json_decref(x);
+		return oom(err);
+	}
+	web_reply_error_with(rep, err, x);
+	json_decref(x);
+	if (pending)
+		rep->retry_after = 60;
+	return 0;
+}
+
+int
+web_h_req_cert_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	return req_bundle(c, rep, CA_BUNDLE_PEM, err);
+}
+
+int
+web_h_req_cert_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	return req_bundle(c, rep, CA_BUNDLE_P7B, err);
+}
+
 int
 web_h_req_approve(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
@@ -709,7 +783,7 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if ((arr = json_array()) == NULL)
 		goto oom;
 	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(arr, web_json_cert(&v[i], c->now)) != 0) {
+		if (json_array_append_new(arr, web_json_cert(&v[i], NULL, c->now)) != 0) {
 			json_decref(arr);
 			goto oom;
 		}
@@ -752,7 +826,8 @@ reply_cert_also(struct web_ctx *c, struct web_reply *rep, const char *serial,
 
 	if (ca_cert_get(c->ca, c->p, serial, &cert, err) != 0)
 		return -1;
-	o = web_json_cert(&cert, c->now);
+	o = web_json_cert(&cert, ca_key_chain_pem(c->ca, cert.key_idx),
+			  c->now);
 	ca_cert_free(&cert);
 	if (o != NULL && also != NULL) {
 		if ((a = json_array()) == NULL ||
@@ -792,6 +867,32 @@ web_h_cert_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (param_serial(c, serial, err) != 0)
 		return -1;
 	return reply_cert(c, rep, serial, err);
+}
+
+static int
+cert_bundle(struct web_ctx *c, struct web_reply *rep, int form,
+	    struct mica_err *err)
+{
+	char serial[CA_SERIAL_MAX];
+	unsigned char *b = NULL;
+	size_t len = 0;
+
+	if (param_serial(c, serial, err) != 0 ||
+	    ca_cert_bundle(c->ca, c->p, serial, form, serial, &b, &len, err) != 0)
+		return -1;
+	return reply_bundle(rep, form, serial, b, len, err);
+}
+
+int
+web_h_cert_chain_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	return cert_bundle(c, rep, CA_BUNDLE_PEM, err);
+}
+
+int
+web_h_cert_chain_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
+{
+	return cert_bundle(c, rep, CA_BUNDLE_P7B, err);
 }
 
 int

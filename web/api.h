@@ -66,10 +66,18 @@ int web_h_healthz(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 int web_h_req_submit(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_req_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* The certificate of an issued request with its chain, for whoever has
+ * the id: PEM (certificate.pem) or PKCS#7 (certificate.p7b). */
+int web_h_req_cert_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_req_cert_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_req_approve(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+/* Admin: a certificate with its chain, PEM (chain.pem) or PKCS#7
+ * (chain.p7b). */
+int web_h_cert_chain_pem(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
+int web_h_cert_chain_p7b(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_renew(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_renew_challenge(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);
 int web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err);

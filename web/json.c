@@ -257,7 +257,7 @@ opt_str(const char *s)
 }
 
 json_t *
-web_json_cert(const struct ca_cert *c, int64_t now)
+web_json_cert(const struct ca_cert *c, const char *chain_pem, int64_t now)
 {
 	json_t *o = json_object();
 	char hex[65];
@@ -283,8 +283,12 @@ web_json_cert(const struct ca_cert *c, int64_t now)
 	}
 	put(o, "spki_sha256", ca_cert_from_crl(c) ? json_null() : json_string(hex), &bad);
 	put(o, "created_at", web_jtime(c->created_at), &bad);
-	if (c->der != NULL && c->der_len > 0)
+	if (c->der != NULL && c->der_len > 0) {
 		put(o, "certificate", web_jpem("CERTIFICATE", c->der, c->der_len), &bad);
+		/* Beside it, as a request's answer has it: the chain of the
+		 * key that signed it, up to the root. */
+		put(o, "chain", mica_jpems(chain_pem), &bad);
+	}
 	return done(o, bad);
 }
 
@@ -364,8 +368,7 @@ web_json_audit(const struct ca_audit *a)
 json_t *
 web_json_issued(const struct ca_issued *is, const char *chain_pem)
 {
-	static const char end[] = "-----END CERTIFICATE-----\n";
-	json_t *o = json_object(), *chain;
+	json_t *o = json_object();
 	int bad = 0;
 
 	if (o == NULL)
@@ -382,17 +385,7 @@ web_json_issued(const struct ca_issued *is, const char *chain_pem)
 	put(o, "certificate", web_jpem("CERTIFICATE", is->der, is->der_len), &bad);
 	/* The chain from the issuing CA up to the root: one PEM string per
 	 * certificate (a single tier has one, the root). */
-	chain = json_array();
-	for (const char *p = chain_pem; chain != NULL && p != NULL && *p;) {
-		const char *e = strstr(p, end);
-		size_t n = e != NULL ? (size_t)(e - p) + sizeof(end) - 1 :
-			   strlen(p);
-
-		if (json_array_append_new(chain, json_stringn(p, n)) != 0)
-			bad = 1;
-		p += n;
-	}
-	put(o, "chain", chain, &bad);
+	put(o, "chain", mica_jpems(chain_pem), &bad);
 	put(o, "not_before", web_jtime(is->not_before), &bad);
 	put(o, "not_after", web_jtime(is->not_after), &bad);
 	if (is->notice[0] != '\0')

@@ -53,7 +53,11 @@ json_t *web_jpem(const char *label, const unsigned char *der, size_t len);
 const char *web_cert_status_name(const struct ca_cert *c, int64_t now);
 const char *web_req_status_name(int status);
 
-json_t *web_json_cert(const struct ca_cert *c, int64_t now);
+/* A certificate as the API shows it; with its bytes (ca_cert_get, not a
+ * listing), "certificate" and "chain" (CHAIN_PEM, ca_key_chain_pem of
+ * its key, split: [] when NULL). */
+json_t *web_json_cert(const struct ca_cert *c, const char *chain_pem,
+		      int64_t now);
 json_t *web_json_request(const struct ca_request *r, int admin);
 json_t *web_json_token(const struct ca_token *t, int64_t now);
 json_t *web_json_audit(const struct ca_audit *a);

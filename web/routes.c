@@ -57,10 +57,13 @@ static const struct web_route routes[] = {
 	{ "GET",    "/cgi-bin/pkiclient.exe",   web_h_scep_get,  WEB_AUTH_PUBLIC, "operation message" },
 	{ "POST",   "/cgi-bin/pkiclient.exe",   web_h_scep_post, WEB_AUTH_PUBLIC, "operation message" },
 
-	/* Requests: submit (token optional), poll by unguessable id. */
+	/* Requests: submit (token optional), poll by unguessable id, and
+	 * by the same id fetch the certificate with its chain. */
 	{ "POST",   "/api/v1/requests",               web_h_req_submit,  WEB_AUTH_ANY,   "profile days" },
 	{ "GET",    "/api/v1/requests",               web_h_req_list,    WEB_AUTH_ADMIN, "status limit cursor" },
 	{ "GET",    "/api/v1/requests/{id}",          web_h_req_get,     WEB_AUTH_ANY,   NULL },
+	{ "GET",    "/api/v1/requests/{id}/certificate.pem", web_h_req_cert_pem, WEB_AUTH_ANY, NULL },
+	{ "GET",    "/api/v1/requests/{id}/certificate.p7b", web_h_req_cert_p7b, WEB_AUTH_ANY, NULL },
 	{ "POST",   "/api/v1/requests/{id}/approve",  web_h_req_approve, WEB_AUTH_ADMIN, NULL },
 	{ "POST",   "/api/v1/requests/{id}/deny",     web_h_req_deny,    WEB_AUTH_ADMIN, NULL },
 
@@ -69,6 +72,9 @@ static const struct web_route routes[] = {
 	{ "GET",    "/api/v1/certificates",                   web_h_cert_list,     WEB_AUTH_ADMIN,
 	  "status expiring_days name token limit cursor" },
 	{ "GET",    "/api/v1/certificates/{serial}",          web_h_cert_get,      WEB_AUTH_ADMIN, NULL },
+	/* The certificate with its chain, as a server imports it. */
+	{ "GET",    "/api/v1/certificates/{serial}/chain.pem", web_h_cert_chain_pem, WEB_AUTH_ADMIN, NULL },
+	{ "GET",    "/api/v1/certificates/{serial}/chain.p7b", web_h_cert_chain_p7b, WEB_AUTH_ADMIN, NULL },
 	{ "POST",   "/api/v1/certificates/{serial}/renew",    web_h_cert_renew,    WEB_AUTH_ANY,   "days supersede force" },
 	{ "POST",   "/api/v1/certificates/{serial}/renew-challenge", web_h_cert_renew_challenge,
 	  WEB_AUTH_ANY, NULL },
