@@ -1682,6 +1682,121 @@ test_engine_ceremony(void)
 		ca_issued_free(&ok);
 		ca_principal_free(&anon);
 	}
+	/* The certificate with its chain as one file (mica show --chain,
+	 * --p7b, the API's chain.pem/.p7b): the chain of the key that
+	 * signed it, the old CA certificate's for a certificate of the
+	 * retired key, never the new one's; by serial (admin) and by
+	 * request id alike. */
+	{
+		struct ca_principal anon;
+		struct ca_issued pend;
+		struct ca_cert c;
+		struct ca_p7_cert got[CA_P7_CERTS_MAX];
+		unsigned char *b = NULL;
+		char *want = NULL, *lp = NULL, ser[CA_SERIAL_MAX];
+		size_t bl = 0, n = 0, rl;
+		const unsigned char *rd = ca_root_der(ica, &rl);
+		int has_sub = 0, has_next = 0, has_root = 0, has_leaf = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(ica, &cli, leaf0.serial, &c, &err), 0);
+		CU_ASSERT_EQUAL(c.key_idx, 0);
+		CU_ASSERT_EQUAL_FATAL(ca_pem_encode("CERTIFICATE", c.der, c.der_len,
+						    &lp, &err), 0);
+		CU_ASSERT_FATAL(asprintf(&want, "%s%s", lp,
+					 ca_key_chain_pem(ica, 0)) > 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_bundle(ica, &cli, leaf0.serial,
+						     CA_BUNDLE_PEM, ser, &b, &bl,
+						     &err), 0);
+		CU_ASSERT_STRING_EQUAL(ser, leaf0.serial);
+		CU_ASSERT(bl == strlen(want) && memcmp(b, want, bl) == 0);
+		free(b);
+		b = NULL;
+		CU_ASSERT_EQUAL_FATAL(ca_cert_bundle(ica, &cli, leaf0.serial,
+						     CA_BUNDLE_P7B, NULL, &b, &bl,
+						     &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_p7_decode(b, bl, got, &n, &err), 0);
+		CU_ASSERT_EQUAL(n, 3);
+		for (size_t i = 0; i < n; i++) {
+#define SAME(d, l) (got[i].len == (l) && memcmp(got[i].der, (d), (l)) == 0)
+			has_leaf |= SAME(c.der, c.der_len);
+			has_sub |= SAME(sub.der, sub.der_len);
+			has_next |= SAME(next.der, next.der_len);
+			has_root |= SAME(rd, rl);
+#undef SAME
+		}
+		CU_ASSERT(has_leaf && has_sub && has_root && !has_next);
+		free(b);
+		b = NULL;
+		free(want);
+		want = NULL;
+		free(lp);
+		lp = NULL;
+		ca_cert_free(&c);
+		/* A certificate of the new key: the current chain. */
+		CU_ASSERT_EQUAL_FATAL(ca_cert_get(ica, &cli, leaf.serial, &c, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_pem_encode("CERTIFICATE", c.der, c.der_len,
+						    &lp, &err), 0);
+		CU_ASSERT_FATAL(asprintf(&want, "%s%s", lp, ca_chain_pem(ica)) > 0);
+		CU_ASSERT_EQUAL_FATAL(ca_cert_bundle(ica, &cli, leaf.serial,
+						     CA_BUNDLE_PEM, NULL, &b, &bl,
+						     &err), 0);
+		CU_ASSERT(bl == strlen(want) && memcmp(b, want, bl) == 0);
+		free(b);
+		b = NULL;
+		free(want);
+		want = NULL;
+		free(lp);
+		lp = NULL;
+		/* A key this handle does not know: no file rather than one
+		 * without its chain. */
+		CU_ASSERT_EQUAL(ca_bundle(ica, c.der, c.der_len, 7, CA_BUNDLE_P7B,
+					  &b, &bl, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAVAIL);
+		CU_ASSERT_STRING_EQUAL(err.code, "chain_unavailable");
+		CU_ASSERT_PTR_NULL(b);
+		ca_cert_free(&c);
+		/* By request id: the approved request of the old key. */
+		CU_ASSERT_EQUAL_FATAL(ca_request_bundle(ica, req0, CA_BUNDLE_P7B, ser,
+							&b, &bl, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_p7_decode(b, bl, got, &n, &err), 0);
+		CU_ASSERT_EQUAL(n, 3);
+		has_sub = has_next = 0;
+		for (size_t i = 0; i < n; i++) {
+			has_sub |= got[i].len == sub.der_len &&
+				   memcmp(got[i].der, sub.der, sub.der_len) == 0;
+			has_next |= got[i].len == next.der_len &&
+				    memcmp(got[i].der, next.der, next.der_len) == 0;
+		}
+		CU_ASSERT(has_sub && !has_next);
+		free(b);
+		b = NULL;
+		/* Not an admin: not by serial. Pending, then denied: nothing
+		 * to hand out, said as the poll says it. */
+		ca_principal_anon(&anon, "192.0.2.9");
+		CU_ASSERT_EQUAL(ca_cert_bundle(ica, &anon, leaf0.serial, CA_BUNDLE_PEM,
+					       NULL, &b, &bl, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+		CU_ASSERT_EQUAL(ca_cert_bundle(ica, &cli, "0123456789abcdef",
+					       CA_BUNDLE_PEM, NULL, &b, &bl, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &anon, &s, &pend, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(pend.status, CA_REQ_PENDING);
+		CU_ASSERT_EQUAL(ca_request_bundle(ica, pend.request_id, CA_BUNDLE_PEM,
+						  NULL, &b, &bl, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+		CU_ASSERT_STRING_EQUAL(err.code, "request_pending");
+		CU_ASSERT_EQUAL_FATAL(ca_request_deny(ica, &cli, pend.request_id, NULL,
+						      &err), 0);
+		CU_ASSERT_EQUAL(ca_request_bundle(ica, pend.request_id, CA_BUNDLE_P7B,
+						  NULL, &b, &bl, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "request_denied");
+		CU_ASSERT_EQUAL(ca_request_bundle(ica, "0123456789abcdef0123456789abcdef",
+						  CA_BUNDLE_P7B, NULL, &b, &bl, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+		CU_ASSERT_PTR_NULL(b);
+		ca_issued_free(&pend);
+		ca_principal_free(&anon);
+	}
 	/* A certificate of the new CA key, revoked alone: on that key's
 	 * CRL (signed ahead), not the retired key's. */
 	{

@@ -320,10 +320,14 @@ test_route_match(void)
 		{ "POST", "/api/v1/requests", web_h_req_submit, NULL },
 		{ "GET", "/api/v1/requests", web_h_req_list, NULL },
 		{ "GET", "/api/v1/requests/0a1b", web_h_req_get, "0a1b" },
+		{ "GET", "/api/v1/requests/0a1b/certificate.pem", web_h_req_cert_pem, "0a1b" },
+		{ "HEAD", "/api/v1/requests/0a1b/certificate.p7b", web_h_req_cert_p7b, "0a1b" },
 		{ "POST", "/api/v1/requests/0a1b/approve", web_h_req_approve, "0a1b" },
 		{ "POST", "/api/v1/requests/0a1b/deny", web_h_req_deny, "0a1b" },
 		{ "GET", "/api/v1/certificates", web_h_cert_list, NULL },
 		{ "GET", "/api/v1/certificates/01:AB", web_h_cert_get, "01:AB" },
+		{ "GET", "/api/v1/certificates/01:AB/chain.pem", web_h_cert_chain_pem, "01:AB" },
+		{ "GET", "/api/v1/certificates/1f/chain.p7b", web_h_cert_chain_p7b, "1f" },
 		{ "POST", "/api/v1/certificates/0x1f/renew", web_h_cert_renew, "0x1f" },
 		{ "POST", "/api/v1/certificates/1f/renew-challenge", web_h_cert_renew_challenge, "1f" },
 		{ "POST", "/api/v1/certificates/1f/revoke", web_h_cert_revoke, "1f" },
@@ -345,6 +349,9 @@ test_route_match(void)
 		{ "GET", "/api/v1/requests/a/b", NULL, NULL },
 		{ "POST", "/api/v1/certificates/1f/renew-", NULL, NULL },
 		{ "POST", "/api/v1/certificates/1f/renewchallenge", NULL, NULL },
+		{ "GET", "/api/v1/certificates/1f/chain.der", NULL, NULL },
+		{ "GET", "/api/v1/certificates//chain.p7b", NULL, NULL },
+		{ "GET", "/api/v1/requests/0a1b/certificate", NULL, NULL },
 		{ "GET", "/api/v2/requests", NULL, NULL },
 		{ "GET", "//ca.crt", NULL, NULL },
 	};
@@ -392,6 +399,8 @@ test_route_method_not_allowed(void)
 		{ "GET", "/api/v1/requests/ab/approve", "POST" },
 		{ "POST", "/api/v1/tokens/ab", "DELETE" },
 		{ "DELETE", "/api/v1/certificates/01", "GET, HEAD" },
+		{ "POST", "/api/v1/certificates/01/chain.p7b", "GET, HEAD" },
+		{ "PUT", "/api/v1/requests/ab/certificate.pem", "GET, HEAD" },
 		{ "get", "/ca.crt", "GET, HEAD" },   /* methods are case-sensitive */
 		{ "OPTIONS", "/api/v1/crl", "POST" },
 	};
@@ -2403,7 +2412,7 @@ static void
 test_admin_gate(void)
 {
 	const struct web_route *routes;
-	struct web_route table[64];
+	struct web_route table[128];
 	char path[WEB_PATH_MAX], bearer_admin[160], bearer_enroll[160], bearer_unknown[160];
 	struct web_reply rep;
 	size_t n, nadmin = 0;
