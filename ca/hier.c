@@ -85,8 +85,12 @@ ca_chain_p7b(struct ca *ca, unsigned char **out, size_t *len,
 	if (n == 0)
 		return mica_err_set(err, MICA_E_CONFLICT, "awaiting_certificate",
 				    "this CA has no certificate yet");
+	/* Never a chain cut short, which a relying party would take for
+	 * the whole one (the chain's own bound keeps it well under). */
 	if (n > CA_P7_CERTS_MAX)
-		n = CA_P7_CERTS_MAX;
+		return mica_err_set(err, MICA_E_INTERNAL, "chain_too_long",
+				    "the chain has %zu certificates, a .p7b at most %d",
+				    n, CA_P7_CERTS_MAX);
 	for (size_t i = 0; i < n; i++)
 		c[i].der = ca_chain_der(ca, i, &c[i].len);
 	return ca_p7_encode(c, n, out, len, err);

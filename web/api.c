@@ -1232,14 +1232,13 @@ web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep,
 			    (*q >= '0' && *q <= '9') || *q == '.' || *q == '-') ?
 			   *q : '_';
 	fname[k] = '\0';
-	if ((rep->blob = web_blob_adopt(doc, doc_len)) == NULL) {
-		explicit_bzero(doc, doc_len);
-		free(doc);
+	/* Adopted or, on failure, wiped and freed: DOC is gone either way. */
+	rep->blob = web_blob_adopt_secret(doc, doc_len);
+	doc = NULL;
+	if (rep->blob == NULL) {
 		oom(err);
 		goto out;
 	}
-	rep->blob->secret = 1;
-	doc = NULL;
 	rep->status = 200;
 	rep->ctype = "application/x-apple-aspen-config";
 	rep->max_age = -1;

@@ -50,6 +50,26 @@ web_blob_adopt(void *data, size_t len)
 }
 
 struct web_blob *
+web_blob_adopt_secret(void *data, size_t len)
+{
+	struct web_blob *b;
+
+	if (data == NULL)
+		return NULL;
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		explicit_bzero(data, len);
+		free(data);
+		return NULL;
+	}
+	atomic_init(&b->refs, 1);
+	b->secret = 1;
+	b->adopted = 1;
+	b->len = len;
+	b->data = data;
+	return b;
+}
+
+struct web_blob *
 web_blob_ref(struct web_blob *b)
 {
 	if (b != NULL)

@@ -26,6 +26,9 @@ struct web_blob *web_blob_new(const void *data, size_t len);
 /* A blob that takes over the heap buffer DATA (LEN bytes, no NUL added):
  * no copy, for large bodies such as the CRL. On failure DATA is freed. */
 struct web_blob *web_blob_adopt(void *data, size_t len);
+/* The same for a secret (a profile holding a one-use challenge): marked
+ * secret, so wiped when freed, and wiped before it is freed on failure. */
+struct web_blob *web_blob_adopt_secret(void *data, size_t len);
 /* Take one more reference (B may be NULL); returns B. */
 struct web_blob *web_blob_ref(struct web_blob *b);
 /* Drop one reference; frees (zeroizing secret blobs) on the last. NULL ok. */
