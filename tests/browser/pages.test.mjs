@@ -588,6 +588,13 @@ test('an enrollment token made on /admin gets a certificate on /request that ope
   const chain = fs.readFileSync(await download(req, '#downloads .dl-chain', 'web1-chain.pem'), 'utf8');
   assert.equal((chain.match(/BEGIN CERTIFICATE/g) || []).length, 2);
   assert.ok(chain.includes(fs.readFileSync(S.rootPem, 'utf8').trim()), 'the chain ends with the root');
+  // The .p7b Windows completes its request with: the certificate and its
+  // chain, as OpenSSL reads it.
+  const p7 = await download(req, '#downloads .dl-p7b', 'web1.p7b');
+  const p7certs = run('openssl', ['pkcs7', '-inform', 'DER', '-in', p7, '-print_certs']).toString();
+  assert.equal((p7certs.match(/BEGIN CERTIFICATE/g) || []).length, 2);
+  assert.ok(p7certs.includes(fs.readFileSync(certPem, 'utf8').trim()), 'the .p7b holds the certificate');
+  assert.ok(p7certs.includes(fs.readFileSync(S.rootPem, 'utf8').trim()), 'the .p7b holds the root');
   await shots(req, 'request-issued');
 
   // The one-use token is spent: a second CSR with it is refused, in the page.

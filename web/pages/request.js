@@ -58,6 +58,12 @@
       links.appendChild(mica.downloadLink('Download chain (.pem)', base + '-chain.pem',
         full, 'application/x-pem-file', 'btn dl-chain'));
     }
+    /* Windows completes its request from a .p7b of the certificate and
+     * its chain (certreq -accept, IIS, Exchange): the daemon makes it,
+     * for whoever has the request's id, as this page does. */
+    if (typeof r.id === 'string' && /^[0-9a-f]{1,64}$/.test(r.id))
+      links.appendChild(el('a', { 'class': 'btn dl-p7b', download: base + '.p7b',
+        href: '/api/v1/requests/' + r.id + '/certificate.p7b' }, 'Download .p7b (Windows)'));
     box.appendChild(el('div', { 'class': 'notice ok', id: 'issued-msg' },
       'Certificate issued.'));
     box.appendChild(facts([
@@ -80,7 +86,10 @@
     box.appendChild(el('p', { 'class': 'actions' }, copy));
     box.appendChild(el('p', { 'class': 'small' },
       'Install the certificate with its private key on the server; the chain file ' +
-      'adds the root for servers that want to send it.'));
+      'adds the root for servers that want to send it. On the Windows server that ' +
+      'made the request, the .p7b (the certificate and its chain) completes it: ' +
+      'certreq -accept, IIS Manager\'s Complete Certificate Request, or Exchange\'s ' +
+      'Import-ExchangeCertificate.'));
   }
 
   function statusLink(id) {
