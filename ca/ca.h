@@ -555,10 +555,23 @@ struct ca_crl;   /* below, with the CRLs */
  * be NULL) gets the current key's CRL published with it: its number and
  * delta_base (a delta CRL, when the CA makes them), no DER. RAISED_FROM
  * (may be NULL) gets the reason a keyCompromise raised SERIAL's from
- * (ca_revoke), -1 for a revocation. */
+ * (ca_revoke), -1 for a revocation. INVALID_AT (0: not said) is when the
+ * certificate became invalid (RFC 5280 5.3.2 invalidityDate, in its CRL
+ * entries): not after now (nor, for a raised reason, after the revocation
+ * date kept), never with certificateHold - else MICA_E_POLICY
+ * "bad_invalidity_date". For keyCompromise the key's other certificates
+ * take it too, where it is not after their own revocation date and
+ * earlier than the one they have; a date stored only moves earlier. */
 int ca_revoke_all(struct ca *ca, const struct ca_principal *p,
-		  const char *serial, int reason, struct ca_serials *also,
-		  struct ca_crl *crl, int *raised_from, struct mica_err *err);
+		  const char *serial, int reason, int64_t invalid_at,
+		  struct ca_serials *also, struct ca_crl *crl, int *raised_from,
+		  struct mica_err *err);
+/* INVALID_AT of ca_revoke_all, from its text S: an RFC 3339 time in UTC,
+ * "2026-12-01T10:00:00Z" (no fraction, no offset), or a date,
+ * "2026-12-01" (its 00:00:00Z). Malformed (or a day that does not
+ * exist): MICA_E_BADREQ "bad_invalidity_date"; not after 1970:
+ * MICA_E_POLICY, the same code. */
+int ca_invalidity_parse(const char *s, int64_t *out, struct mica_err *err);
 /* As ca_revoke, but only SERIAL even for keyCompromise (the key still goes
  * on the list of keys never certified again): for a caller that has not
  * shown the key compromised, as an ACME account that is not the key. */

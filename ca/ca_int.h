@@ -492,6 +492,9 @@ int ca_run_policy(struct ca *ca, const struct ca_principal *p,
  * UTC" (the number itself if the date cannot be told). */
 #define CA_DATE_TEXT 32
 void ca_date_text(int64_t at, char out[CA_DATE_TEXT]);
+/* AT as RFC 3339 gives it, to the second: "2026-12-07T09:00:00Z" (the
+ * number itself if the date cannot be told). */
+void ca_date_rfc3339(int64_t at, char out[CA_DATE_TEXT]);
 int ca_spki_key(const unsigned char *spki, size_t len, int *kind, int *bits,
 		struct mica_err *err);
 
@@ -678,11 +681,26 @@ int ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
  * from what ("...; raised from superseded"). */
 int ca_key_others_revoke(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n,
 			 int64_t now, const char *actor, const char *detail,
-			 struct mica_err *err);
+			 int64_t invalid_at, struct mica_err *err);
+/* The invalidity date (RFC 5280 5.3.2) of an entry that has HAVE (0:
+ * none) and is told GIVEN (0: nothing) for a revocation dated
+ * REVOKED_AT: GIVEN where it is not after REVOKED_AT and earlier than
+ * HAVE (or there is none), else HAVE. The date only moves earlier: the
+ * earliest word of when it became invalid stands, and one after the
+ * revocation would let a relying party that goes by it trust what the
+ * key signed in between. db_cert_invalid_set stores the same. */
+int64_t ca_invalid_merge(int64_t have, int64_t given, int64_t revoked_at);
 
 struct ca_crl_ahead;
 struct ca_crl_ahead *ca_crl_ahead_new(struct ca *ca, const char *serial,
 				      int release, int reason, int cascade);
+/* The same for a revocation that says when the certificate became
+ * invalid (INVALID_AT > 0; RFC 5280 5.3.2), which its CRL entries carry
+ * (and those of the key's others, for a keyCompromise with CASCADE, as
+ * ca_key_others_revoke dates them). */
+struct ca_crl_ahead *ca_crl_ahead_dated(struct ca *ca, const char *serial,
+					int release, int reason,
+					int64_t invalid_at, int cascade);
 int64_t ca_crl_ahead_time(const struct ca_crl_ahead *a);
 /* OUT (may be NULL; db_crl_free it) gets the current key's CRL stored. */
 int ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,

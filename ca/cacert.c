@@ -49,6 +49,7 @@ static const unsigned char OID_DELTA_CRL[] = { 0x55, 0x1d, 0x1b };
 static const unsigned char OID_IDP[] = { 0x55, 0x1d, 0x1c };
 static const unsigned char OID_REASON_CODE[] = { 0x55, 0x1d, 0x15 };
 static const unsigned char OID_CERT_ISSUER[] = { 0x55, 0x1d, 0x1d };
+static const unsigned char OID_INVALIDITY_DATE[] = { 0x55, 0x1d, 0x18 };
 static const unsigned char OID_EKU[] = { 0x55, 0x1d, 0x25 };
 static const unsigned char OID_CDP[] = { 0x55, 0x1d, 0x1f };
 static const unsigned char OID_PC[] = { 0x55, 0x1d, 0x24 };
@@ -1838,8 +1839,8 @@ ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
 	struct ca_der_cur top, list, ent, exts, e, v;
 	const unsigned char *sv, *oid, *val, *rv;
 	size_t sl, oid_len, vlen, rl;
-	int64_t when;
-	int crit, reason;
+	int64_t when, invalid;
+	int crit, reason, gen;
 
 	if (crl->entries == NULL)
 		return 0;
@@ -1848,6 +1849,7 @@ ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
 		return bad_crl(err, "malformed revokedCertificates");
 	while (!ca_der_empty(&list)) {
 		reason = -1;
+		invalid = 0;
 		if (ca_der_enter(&list, CA_DER_SEQUENCE, &ent, NULL) < 0 ||
 		    ca_der_get_tlv(&ent, CA_DER_INTEGER, &sv, &sl, NULL) < 0 ||
 		    ca_der_get_time(&ent, &when, NULL, NULL) < 0)
@@ -1882,6 +1884,23 @@ ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
 						return bad_crl(err, "malformed "
 							       "reasonCode");
 					reason = rv[0];
+				} else if (oid_is(oid, oid_len,
+						  OID_INVALIDITY_DATE,
+						  sizeof(OID_INVALIDITY_DATE))) {
+					/* RFC 5280 5.3.2: a GeneralizedTime
+					 * (Zulu, whole seconds); another form,
+					 * or two, is -1 for the caller to
+					 * judge: the entry itself stands. */
+					int64_t t = 0;
+
+					ca_der_init(&v, val, vlen);
+					if (invalid != 0 ||
+					    ca_der_get_time(&v, &t, &gen,
+							    NULL) < 0 ||
+					    !ca_der_empty(&v) || !gen || t <= 0)
+						invalid = -1;
+					else
+						invalid = t;
 				} else if (oid_is(oid, oid_len, OID_CERT_ISSUER,
 						  sizeof(OID_CERT_ISSUER))) {
 					/* RFC 5280 5.3.3: an indirect CRL's
@@ -1894,13 +1913,12 @@ ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
 						       "critical extension mica "
 						       "does not know");
 				}
-				/* invalidityDate and the like: not the
-				 * revocation's date, left aside. */
+				/* Others non-critical: left aside. */
 			}
 		}
 		if (sl == 0 || (sv[0] & 0x80) != 0)
 			return bad_crl(err, "an entry's serial is not positive");
-		if (cb(ctx, sv, sl, when, reason) != 0)
+		if (cb(ctx, sv, sl, when, reason, invalid) != 0)
 			return -1;
 	}
 	return 0;

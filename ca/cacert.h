@@ -198,14 +198,16 @@ int ca_crl_info_read(const unsigned char *der, size_t len,
 int ca_crl_scope_covers(const struct ca_crl_info *crl,
 			const struct ca_cert_info *c);
 /* Call CB for each entry of CRL, in order: SERIAL (the INTEGER's
- * contents, positive), its revocationDate, and its reasonCode (RFC 5280
- * 5.3.1, 0..10; -1 when it has none). An entry with a certificateIssuer
- * (an indirect CRL's), an unknown critical extension or a malformed
- * reasonCode is MICA_E_BADREQ "bad_crl". CB returning non-zero stops the
- * walk: -1 then, ERR left to CB. */
+ * contents, positive), its revocationDate, its reasonCode (RFC 5280
+ * 5.3.1, 0..10; -1 when it has none) and its invalidityDate (5.3.2: 0
+ * when it has none, -1 when it is no GeneralizedTime in RFC 5280's form
+ * after 1970, or there are two; the caller judges). An entry with a
+ * certificateIssuer (an indirect CRL's), an unknown critical extension
+ * or a malformed reasonCode is MICA_E_BADREQ "bad_crl". CB returning
+ * non-zero stops the walk: -1 then, ERR left to CB. */
 typedef int (*ca_crl_entry_cb)(void *ctx, const unsigned char *serial,
 			       size_t serial_len, int64_t revoked_at,
-			       int reason);
+			       int reason, int64_t invalid_at);
 int ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
 			 void *ctx, struct mica_err *err);
 /* 1 if the CRL lists SERIAL (INTEGER contents), else 0. */

@@ -33,6 +33,7 @@ struct carry_ent {
 	int64_t number;       /* that CRL's cRLNumber */
 	int reason;           /* RFC 5280 5.3.1, 0 when it names none */
 	int64_t at;           /* revocationDate */
+	int64_t invalid_at;   /* invalidityDate (RFC 5280 5.3.2), 0 none */
 };
 
 /* One of this CA's keys as a CRL issuer. */
@@ -95,7 +96,7 @@ keys_load(struct ca *ca, struct ca_carry *c)
 
 static int
 entry_cb(void *ctx, const unsigned char *serial, size_t len, int64_t at,
-	 int reason)
+	 int reason, int64_t invalid_at)
 {
 	struct ca_carry *c = ctx;
 	struct carry_ent *e;
@@ -133,6 +134,19 @@ entry_cb(void *ctx, const unsigned char *serial, size_t len, int64_t at,
 				    "%s: an entry's reasonCode is %s", c->name,
 				    reason == 7 ? "the unassigned value 7" :
 				    "removeFromCRL, outside a delta CRL");
+	/* RFC 5280 5.3.2, as mica writes it: a GeneralizedTime after 1970,
+	 * no later than the revocation, never on a hold (nor on a
+	 * removeFromCRL). Anything else is no CRL of this CA's making. */
+	if (invalid_at != 0 &&
+	    (invalid_at < 0 || invalid_at > at || reason == CA_REASON_HOLD ||
+	     reason == REASON_REMOVE_FROM_CRL))
+		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
+				    "%s: an entry's invalidityDate is %s",
+				    c->name, invalid_at < 0 ?
+				    "malformed (or given twice)" :
+				    invalid_at > at ?
+				    "after its revocationDate" :
+				    "on a hold");
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct carry_ent *nv = realloc(c->v, cap * sizeof(*nv));
@@ -149,6 +163,7 @@ entry_cb(void *ctx, const unsigned char *serial, size_t len, int64_t at,
 	e->number = c->number;
 	e->reason = reason < 0 ? CA_REASON_UNSPECIFIED : reason;
 	e->at = at;
+	e->invalid_at = invalid_at;
 	return 0;
 }
 
@@ -424,9 +439,11 @@ standin_add(struct db *db, const struct carry_key *k,
 	rec.created_at = now;
 	rec.key_idx = k->idx;
 	standin_spki(e->serial, rec.spki_sha256);
-	if (db_cert_reserve(db, &rec, err) != 0)
+	if (db_cert_reserve(db, &rec, err) != 0 ||
+	    db_cert_revoke(db, e->serial, e->reason, e->at, err) != 0)
 		return -1;
-	return db_cert_revoke(db, e->serial, e->reason, e->at, err);
+	return e->invalid_at > 0 ?
+	       db_cert_invalid_set(db, e->serial, e->invalid_at, err) : 0;
 }
 
 /* A revocation for REASON carried in for SERIAL, a certificate this store
@@ -436,8 +453,8 @@ standin_add(struct db *db, const struct carry_key *k,
  * ca_revoke does; the store the CRL came from did the same). */
 static int
 compromised(struct db *db, const char *serial, int reason, int64_t at,
-	    int64_t now, const char *actor, struct ca_carried *sum,
-	    struct mica_err *err)
+	    int64_t invalid_at, int64_t now, const char *actor,
+	    struct ca_carried *sum, struct mica_err *err)
 {
 	struct db_cert rec;
 	struct ca_cert_info ci;
@@ -471,9 +488,10 @@ compromised(struct db *db, const char *serial, int reason, int64_t at,
 		 "carried in from a CRL)", serial);
 	/* Revoked now, as ca_revoke does: one issued after AT (in this
 	 * store, since the backup) was not revoked before it existed; one
-	 * revoked for another reason has it raised, its date kept. */
+	 * revoked for another reason has it raised, its date kept. The
+	 * key's invalidity date goes with it, as ca_revoke gives it. */
 	if (ca_key_others_revoke(db, also, nalso, now, actor, detail,
-				 err) != 0)
+				 invalid_at, err) != 0)
 		goto out;
 	sum->revoked += nalso;
 	rc = 0;
@@ -544,10 +562,15 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 				if (db_cert_reason_set(db, e->serial, st.reason,
 						       CA_REASON_KEY_COMPROMISE,
 						       err) != 0 ||
+				    (e->invalid_at > 0 &&
+				     db_cert_invalid_set(db, e->serial,
+							 e->invalid_at,
+							 err) != 0) ||
 				    db_audit_add(db, now, actor, "cert.revoke",
 						 e->serial, detail, err) != 0 ||
 				    compromised(db, e->serial, e->reason, e->at,
-						now, actor, &sum, err) != 0)
+						e->invalid_at, now, actor, &sum,
+						err) != 0)
 					return -1;
 				sum.raised++;
 				continue;
@@ -566,7 +589,10 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 			sum.unknown++;
 		} else {
 			if (db_cert_revoke(db, e->serial, e->reason, e->at,
-					   err) != 0)
+					   err) != 0 ||
+			    (e->invalid_at > 0 &&
+			     db_cert_invalid_set(db, e->serial, e->invalid_at,
+						 err) != 0))
 				return -1;
 			sum.revoked++;
 		}
@@ -574,8 +600,8 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 				 detail, err) != 0)
 			return -1;
 		if (known && ca_reason_condemns_key(e->reason, 1) &&
-		    compromised(db, e->serial, e->reason, e->at, now, actor,
-				&sum, err) != 0)
+		    compromised(db, e->serial, e->reason, e->at, e->invalid_at,
+				now, actor, &sum, err) != 0)
 			return -1;
 	}
 	/* RFC 5280 5.2.3: a number names one CRL; the next one this store

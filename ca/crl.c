@@ -53,10 +53,11 @@ crl_entry_new(struct crl_collect *c)
 	return &c->v[c->n];
 }
 
-/* Append SERIAL_HEX revoked at REVOKED_AT for REASON; 1 on failure. */
+/* Append SERIAL_HEX revoked at REVOKED_AT for REASON, invalid since
+ * INVALID_AT (0: not said); 1 on failure. */
 static int
 crl_entry_add(struct crl_collect *c, const char *serial_hex,
-	      int64_t revoked_at, int reason)
+	      int64_t revoked_at, int reason, int64_t invalid_at)
 {
 	struct ca_crl_entry *e;
 	size_t len = strlen(serial_hex);
@@ -71,12 +72,14 @@ crl_entry_add(struct crl_collect *c, const char *serial_hex,
 	e->serial_len = (unsigned char)(len / 2);
 	e->reason = (signed char)(ca_reason_valid(reason) ? reason : 0);
 	e->revoked_at = revoked_at;
+	e->invalid_at = invalid_at;
 	c->n++;
 	return 0;
 }
 
 static int
-crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason)
+crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason,
+	       int64_t invalid_at)
 {
 	struct crl_collect *c = ctx;
 
@@ -92,7 +95,7 @@ crl_collect_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason
 	    bsearch(serial_hex, c->skip_also, c->nskip_also,
 		    sizeof(*c->skip_also), serial_cmp) != NULL)
 		return 0;
-	return crl_entry_add(c, serial_hex, revoked_at, reason);
+	return crl_entry_add(c, serial_hex, revoked_at, reason, invalid_at);
 }
 
 /* A change the CRLs being made must already show, because the transaction
@@ -103,6 +106,11 @@ struct crl_change {
 	int release;
 	int reason;
 	int64_t at;
+	/* The invalidity date the revocation gives (RFC 5280 5.3.2; 0
+	 * none), and the one SERIAL's entry says with it: the earlier of
+	 * the two for a raised reason (ca_invalid_merge). */
+	int64_t invalid_at;
+	int64_t entry_invalid;
 	int key_idx;               /* the key that signed it */
 	int listed;                /* 0: expired, on no CRL */
 	/* A keyCompromise for a certificate revoked already for a reason
@@ -114,12 +122,14 @@ struct crl_change {
 	 * (CASCADE): those the snapshot shows (ca/revoke.c finds them again
 	 * in the transaction), sorted, each with the key that signed it and
 	 * the date it is listed with: AT, or the date of one revoked already
-	 * whose reason is raised (ALSO_RAISED counts those); all of them
-	 * listed (none has expired). */
+	 * whose reason is raised (ALSO_RAISED counts those), and its
+	 * invalidity date (ca_invalid_merge); all of them listed (none has
+	 * expired). */
 	int cascade;
 	char (*also)[DB_SERIAL_MAX];
 	int *also_key;
 	int64_t *also_at;
+	int64_t *also_invalid;
 	size_t nalso, also_raised;
 };
 
@@ -299,7 +309,7 @@ again:
 				   err) != 0 ||
 	    (col.skip != NULL && !ch->release && ch->listed &&
 	     crl_entry_add(&col, ch->serial, ch->raise ? ch->raise_at : ch->at,
-			   ch->reason) != 0)) {
+			   ch->reason, ch->entry_invalid) != 0)) {
 		mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 			     col.bad ? "a stored serial is malformed" : "out of memory");
 		goto out;
@@ -307,7 +317,7 @@ again:
 	for (size_t j = 0; ch != NULL && j < ch->nalso; j++)
 		if (ch->also_key[j] == k->idx &&
 		    crl_entry_add(&col, ch->also[j], ch->also_at[j],
-				  ch->reason) != 0) {
+				  ch->reason, ch->also_invalid[j]) != 0) {
 			mica_err_set(err, MICA_E_INTERNAL, "crl_failed",
 				     "out of memory");
 			goto out;
@@ -519,9 +529,11 @@ also_free(struct crl_change *ch)
 	free(ch->also);
 	free(ch->also_key);
 	free(ch->also_at);
+	free(ch->also_invalid);
 	ch->also = NULL;
 	ch->also_key = NULL;
 	ch->also_at = NULL;
+	ch->also_invalid = NULL;
 	ch->nalso = 0;
 	ch->also_raised = 0;
 }
@@ -542,7 +554,9 @@ also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
 		return 0;
 	qsort(ch->also, ch->nalso, sizeof(*ch->also), serial_cmp);
 	if ((ch->also_key = calloc(ch->nalso, sizeof(*ch->also_key))) == NULL ||
-	    (ch->also_at = calloc(ch->nalso, sizeof(*ch->also_at))) == NULL) {
+	    (ch->also_at = calloc(ch->nalso, sizeof(*ch->also_at))) == NULL ||
+	    (ch->also_invalid = calloc(ch->nalso,
+				       sizeof(*ch->also_invalid))) == NULL) {
 		also_free(ch);
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				    "out of memory");
@@ -560,6 +574,12 @@ also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
 			ch->also_at[i] = c.revoked_at;
 			ch->also_raised++;
 		}
+		/* As ca_key_others_revoke dates it: the key's invalidity
+		 * date, where it is earlier than what the entry says. A hold
+		 * has none to keep. */
+		ch->also_invalid[i] = ca_invalid_merge(
+			c.reason == CA_REASON_HOLD ? 0 : c.invalid_at,
+			ch->invalid_at, ch->also_at[i]);
 	}
 	return 0;
 }
@@ -620,6 +640,12 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 			    ch->reason == CA_REASON_KEY_COMPROMISE &&
 			    ca_reason_raisable(cert.reason);
 		ch->raise_at = ch->raise ? cert.revoked_at : 0;
+		/* A raise keeps the earlier of the two dates; a revocation
+		 * (of one on hold too) says the one given. */
+		ch->entry_invalid = ch->raise ?
+			ca_invalid_merge(cert.invalid_at, ch->invalid_at,
+					 cert.revoked_at) :
+			ch->invalid_at;
 		if (ch->release ? !on_hold :
 		    cert.status == DB_CERT_REVOKED && !ch->raise &&
 		    (!on_hold || ch->reason == CA_REASON_HOLD))
@@ -760,6 +786,13 @@ struct ca_crl_ahead *
 ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason,
 		 int cascade)
 {
+	return ca_crl_ahead_dated(ca, serial, release, reason, 0, cascade);
+}
+
+struct ca_crl_ahead *
+ca_crl_ahead_dated(struct ca *ca, const char *serial, int release,
+		   int reason, int64_t invalid_at, int cascade)
+{
 	struct ca_crl_ahead *a = calloc(1, sizeof(*a));
 
 	if (a == NULL)
@@ -767,6 +800,8 @@ ca_crl_ahead_new(struct ca *ca, const char *serial, int release, int reason,
 	a->ch.serial = serial;
 	a->ch.release = release;
 	a->ch.reason = reason;
+	a->ch.invalid_at = release ? 0 : invalid_at;
+	a->ch.entry_invalid = a->ch.invalid_at;
 	a->ch.cascade = cascade;
 	a->sh = ca->sh;
 	pthread_mutex_lock(&a->sh->crl_lock);

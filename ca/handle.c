@@ -1368,6 +1368,17 @@ ca_date_text(int64_t at, char out[CA_DATE_TEXT])
 		snprintf(out, CA_DATE_TEXT, "%lld", (long long)at);
 }
 
+void
+ca_date_rfc3339(int64_t at, char out[CA_DATE_TEXT])
+{
+	struct tm tm;
+	time_t t = (time_t)at;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, CA_DATE_TEXT, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, CA_DATE_TEXT, "%lld", (long long)at);
+}
+
 /* ca_expiry_warning for WHAT, which ends at END; ACTION what to do, and
  * WHERE where it is told. */
 static int

@@ -1573,11 +1573,12 @@ struct own_entry {
 
 static int
 own_entry_cb(void *ctx, const unsigned char *serial, size_t len,
-	     int64_t revoked_at, int reason)
+	     int64_t revoked_at, int reason, int64_t invalid_at)
 {
 	struct own_entry *o = ctx;
 
 	(void)revoked_at;
+	(void)invalid_at;
 	if (len == o->serial_len && memcmp(serial, o->serial, len) == 0) {
 		o->found = 1;
 		o->reason = reason;

@@ -93,6 +93,7 @@ static const unsigned char OID_OCSP[] = {
 };
 /* id-ce-cRLReasons (RFC 5280 5.3.1) */
 static const unsigned char OID_REASON[] = { 0x55, 0x1d, 0x15 };
+static const unsigned char OID_INVALIDITY[] = { 0x55, 0x1d, 0x18 };
 
 /* The signature AlgorithmIdentifiers mica may use, whole DER: ECDSA with
  * absent parameters (RFC 5758 3.2), RSA PKCS#1 v1.5 with NULL parameters
@@ -1081,16 +1082,73 @@ number_of(const unsigned char *m, size_t n)
 	return v;
 }
 
-/* One revokedCertificates entry (RFC 5280 5.1.2.6, 5.3.1). */
+/* The reasonCode of an entry (5.3.1), in VAL (the OCTET STRING's
+ * contents), into *REASON. */
+static int
+lint_entry_reason(const unsigned char *val, size_t val_len, int *reason,
+		  struct mica_err *err)
+{
+	struct ca_der_cur e;
+	struct mica_err derr;
+	const unsigned char *r;
+	size_t r_len;
+
+	/* CRLReason ::= ENUMERATED, one octet for 0..10. */
+	ca_der_init(&e, val, val_len);
+	if (ca_der_get_tlv(&e, CA_DER_ENUMERATED, &r, &r_len, &derr) < 0 ||
+	    ca_der_end(&e, "reasonCode", &derr) < 0)
+		return bad_der(err, "reasonCode", &derr);
+	if (r_len != 1)
+		return bad(err, "reasonCode not one octet");
+	/* 5.3.1: unspecified (0) SHOULD be expressed by omitting the
+	 * extension; mica always does. */
+	if (r[0] == 0)
+		return bad(err, "reasonCode unspecified present");
+	/* 5.3.1: 7 is unassigned; removeFromCRL (8) belongs in delta CRLs
+	 * only. */
+	if (!ca_reason_valid(r[0]))
+		return bad(err, "reasonCode invalid");
+	*reason = r[0];
+	return 0;
+}
+
+/* The invalidityDate of an entry revoked at WHEN (5.3.2), in VAL. */
+static int
+lint_entry_invalidity(const unsigned char *val, size_t val_len, int64_t when,
+		      struct mica_err *err)
+{
+	struct ca_der_cur e;
+	struct mica_err derr;
+	int64_t t;
+	int gen;
+
+	/* InvalidityDate ::= GeneralizedTime, whatever the year; the strict
+	 * form (Zulu, seconds, no fraction: 4.1.2.5.2) is what
+	 * ca_der_get_time reads. */
+	ca_der_init(&e, val, val_len);
+	if (ca_der_get_time(&e, &t, &gen, &derr) < 0 ||
+	    ca_der_end(&e, "invalidityDate", &derr) < 0)
+		return bad_der(err, "invalidityDate", &derr);
+	if (!gen)
+		return bad(err, "invalidityDate not a GeneralizedTime");
+	/* mica dates it no later than the revocation, never before 1970. */
+	if (t > when)
+		return bad(err, "invalidityDate after the revocationDate");
+	if (t <= 0)
+		return bad(err, "invalidityDate not after 1970");
+	return 0;
+}
+
+/* One revokedCertificates entry (RFC 5280 5.1.2.6, 5.3.1, 5.3.2). */
 static int
 lint_crl_entry(struct ca_der_cur *list, struct mica_err *err)
 {
 	struct ca_der_cur ent, exts, e;
 	struct mica_err derr;
-	const unsigned char *oid, *val, *r;
-	size_t oid_len, val_len, r_len;
+	const unsigned char *oid, *val;
+	size_t oid_len, val_len;
 	int64_t when;
-	int crit, seen = 0;
+	int crit, is_reason, reason = 0, seen_reason = 0, seen_invalid = 0;
 
 	if (ca_der_enter(list, CA_DER_SEQUENCE, &ent, &derr) < 0)
 		return bad_der(err, "CRL entry", &derr);
@@ -1105,41 +1163,38 @@ lint_crl_entry(struct ca_der_cur *list, struct mica_err *err)
 	if (ca_der_empty(&exts))
 		return bad(err, "empty crlEntryExtensions");
 	while (!ca_der_empty(&exts)) {
+		const char *name;
+
 		if (ca_der_enter(&exts, CA_DER_SEQUENCE, &e, &derr) < 0 ||
 		    ca_der_get_oid(&e, &oid, &oid_len, &derr) < 0)
 			return bad_der(err, "CRL entry extension", &derr);
-		if (!ca_der_oid_eq(oid, oid_len, OID_REASON,
-				   sizeof(OID_REASON)))
+		is_reason = ca_der_oid_eq(oid, oid_len, OID_REASON,
+					  sizeof(OID_REASON));
+		if (!is_reason && !ca_der_oid_eq(oid, oid_len, OID_INVALIDITY,
+						 sizeof(OID_INVALIDITY)))
 			return bad(err, "unknown CRL entry extension");
-		if (seen)
+		name = is_reason ? "reasonCode" : "invalidityDate";
+		if (is_reason ? seen_reason++ : seen_invalid++)
 			return bad(err, "duplicate CRL entry extension");
-		seen = 1;
+		/* Both non-critical (5.3.1, 5.3.2). */
 		if (ca_der_peek(&e, CA_DER_BOOLEAN)) {
 			if (ca_der_get_bool(&e, &crit, &derr) < 0)
-				return bad_der(err, "reasonCode", &derr);
-			return bad(err, "reasonCode critical");
+				return bad_der(err, name, &derr);
+			return bad(err, is_reason ? "reasonCode critical" :
+				   "invalidityDate critical");
 		}
 		if (ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val, &val_len,
 				   &derr) < 0 ||
-		    ca_der_end(&e, "reasonCode", &derr) < 0)
-			return bad_der(err, "reasonCode", &derr);
-		/* CRLReason ::= ENUMERATED, one octet for 0..10. */
-		ca_der_init(&e, val, val_len);
-		if (ca_der_get_tlv(&e, CA_DER_ENUMERATED, &r, &r_len,
-				   &derr) < 0 ||
-		    ca_der_end(&e, "reasonCode", &derr) < 0)
-			return bad_der(err, "reasonCode", &derr);
-		if (r_len != 1)
-			return bad(err, "reasonCode not one octet");
-		/* 5.3.1: unspecified (0) SHOULD be expressed by omitting the
-		 * extension; mica always does. */
-		if (r[0] == 0)
-			return bad(err, "reasonCode unspecified present");
-		/* 5.3.1: 7 is unassigned; removeFromCRL (8) belongs in
-		 * delta CRLs only. */
-		if (!ca_reason_valid(r[0]))
-			return bad(err, "reasonCode invalid");
+		    ca_der_end(&e, name, &derr) < 0)
+			return bad_der(err, name, &derr);
+		if (is_reason ? lint_entry_reason(val, val_len, &reason, err) :
+		    lint_entry_invalidity(val, val_len, when, err))
+			return -1;
 	}
+	/* A hold is no statement that the certificate became invalid: mica
+	 * never dates one. */
+	if (seen_invalid && reason == CA_REASON_HOLD)
+		return bad(err, "invalidityDate beside certificateHold");
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "ca/ca_int.h"
 #include "ca/cacert.h"
+#include "ca/der.h"
 #include "ca/sign.h"
 #include "util/log.h"
 
@@ -24,6 +25,7 @@ struct revoke_tx {
 	int release;                /* release from certificateHold */
 	int standin;                /* ... of a serial known only from a CRL */
 	int reason;                 /* else revoke with this reason */
+	int64_t invalid_at;         /* ... invalid since (0: not said) */
 	struct ca_crl_ahead *crl;   /* its CRLs, signed ahead */
 	int has_rsa_id;             /* the key is RSA: rsa_id is its modulus's */
 	unsigned char rsa_id[32];
@@ -51,10 +53,70 @@ cert_rsa_id(const unsigned char *der, size_t len, unsigned char out[32])
 	return ca_key_rsa_id(ci.spki, ci.spki_len, out);
 }
 
+int64_t
+ca_invalid_merge(int64_t have, int64_t given, int64_t revoked_at)
+{
+	if (given > 0 && given <= revoked_at && (have <= 0 || given < have))
+		return given;
+	return have > 0 ? have : 0;
+}
+
+int
+ca_invalidity_parse(const char *s, int64_t *out, struct mica_err *err)
+{
+	unsigned char der[2 + 15];
+	struct ca_der_cur c;
+	size_t len = s != NULL ? strnlen(s, 32) : 0;
+	int64_t t;
+	int gen;
+
+	*out = 0;
+	/* YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD: the punctuation where it
+	 * belongs, digits elsewhere (checked as the GeneralizedTime they
+	 * make, which also checks the calendar: month, day of the month,
+	 * leap years, hour, minute, second). */
+	if ((len != 20 && len != 10) ||
+	    s[4] != '-' || s[7] != '-' ||
+	    (len == 20 && (s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+			   s[19] != 'Z')))
+		return mica_err_set(err, MICA_E_BADREQ, "bad_invalidity_date",
+				    "the invalidity date must be an RFC 3339 "
+				    "time in UTC, 2026-12-01T10:00:00Z (no "
+				    "fraction, no offset: Z), or a date, "
+				    "2026-12-01 (its 00:00:00Z)");
+	der[0] = CA_DER_GEN_TIME;
+	der[1] = 15;
+	memcpy(der + 2, s, 4);
+	memcpy(der + 6, s + 5, 2);
+	memcpy(der + 8, s + 8, 2);
+	if (len == 20) {
+		memcpy(der + 10, s + 11, 2);
+		memcpy(der + 12, s + 14, 2);
+		memcpy(der + 14, s + 17, 2);
+	} else {
+		memcpy(der + 10, "000000", 6);
+	}
+	der[16] = 'Z';
+	ca_der_init(&c, der, sizeof(der));
+	if (ca_der_get_time(&c, &t, &gen, NULL) != 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_invalidity_date",
+				    "the invalidity date is no time: digits "
+				    "where they belong, a month 01..12, a day "
+				    "of that month, 00:00:00..23:59:59");
+	/* 0 stands for none in the store's callers; the CRL writes any
+	 * GeneralizedTime from 0001 up. */
+	if (t <= 0)
+		return mica_err_set(err, MICA_E_POLICY, "bad_invalidity_date",
+				    "the invalidity date must be after "
+				    "1970-01-01T00:00:00Z");
+	*out = t;
+	return 0;
+}
+
 int
 ca_key_others_revoke(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n,
 		     int64_t now, const char *actor, const char *detail,
-		     struct mica_err *err)
+		     int64_t invalid_at, struct mica_err *err)
 {
 	char raised[256];
 	struct db_cert_state st;
@@ -72,15 +134,38 @@ ca_key_others_revoke(struct db *db, char (*v)[DB_SERIAL_MAX], size_t n,
 			    db_audit_add(db, now, actor, "cert.revoke", v[i],
 					 raised, err) != 0)
 				return -1;
-			continue;
+		} else if (db_cert_revoke(db, v[i], CA_REASON_KEY_COMPROMISE,
+					  now, err) != 0 ||
+			   db_audit_add(db, now, actor, "cert.revoke", v[i],
+					detail, err) != 0) {
+			return -1;
 		}
-		if (db_cert_revoke(db, v[i], CA_REASON_KEY_COMPROMISE, now,
-				   err) != 0 ||
-		    db_audit_add(db, now, actor, "cert.revoke", v[i], detail,
-				 err) != 0)
+		/* The key was compromised then, whichever certificate names
+		 * it: each gets the date, where it is not after its own
+		 * revocation and earlier than what it says (one revoked as
+		 * superseded before the key leaked keeps none: its
+		 * revocation date is the earlier word). */
+		if (invalid_at > 0 &&
+		    db_cert_invalid_set(db, v[i], invalid_at, err) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* The audit detail of a revocation for REASON invalid since AT (0: not
+ * said), with MORE after the reason (may be ""), into BUF. */
+static void
+revoke_detail(char *buf, size_t size, int reason, int64_t at,
+	      const char *more)
+{
+	char when[CA_DATE_TEXT];
+
+	ca_date_rfc3339(at, when);
+	if (at > 0)
+		snprintf(buf, size, "%s%s; invalidity date %s",
+			 ca_reason_name(reason), more, when);
+	else
+		snprintf(buf, size, "%s%s", ca_reason_name(reason), more);
 }
 
 /* SERIAL, revoked already, gets keyCompromise in place of a reason that
@@ -97,7 +182,7 @@ revoke_raise(struct revoke_tx *x, struct db *db, int64_t now, int *from,
 	     struct mica_err *err)
 {
 	struct db_cert_state st;
-	char detail[96];
+	char detail[160], from_txt[48];
 
 	/* Not for ca_revoke_one (an ACME account that proved only the
 	 * names): it never raises the certificate it names, even one an
@@ -109,10 +194,27 @@ revoke_raise(struct revoke_tx *x, struct db *db, int64_t now, int *from,
 		return -1;
 	if (st.status != DB_CERT_REVOKED || !ca_reason_raisable(st.reason))
 		return 0;
-	snprintf(detail, sizeof(detail), "keyCompromise (raised from %s)",
+	/* The key leaked after its certificate was revoked: the revocation
+	 * date is the earlier word, and an invalidity date after it would
+	 * extend the trust it ends. */
+	if (x->invalid_at > st.revoked_at) {
+		char when[CA_DATE_TEXT];
+
+		ca_date_rfc3339(st.revoked_at, when);
+		return mica_err_set(err, MICA_E_POLICY, "bad_invalidity_date",
+				    "%s was revoked on %s, before the "
+				    "invalidity date given: raise the reason "
+				    "without --invalidity-date (the revocation "
+				    "date says more)", x->serial, when);
+	}
+	snprintf(from_txt, sizeof(from_txt), " (raised from %s)",
 		 ca_reason_name(st.reason));
+	revoke_detail(detail, sizeof(detail), CA_REASON_KEY_COMPROMISE,
+		      x->invalid_at, from_txt);
 	if (db_cert_reason_set(db, x->serial, st.reason,
 			       CA_REASON_KEY_COMPROMISE, err) != 0 ||
+	    (x->invalid_at > 0 &&
+	     db_cert_invalid_set(db, x->serial, x->invalid_at, err) != 0) ||
 	    db_audit_add(db, now, x->p->actor, "cert.revoke", x->serial,
 			 detail, err) != 0)
 		return -1;
@@ -139,7 +241,7 @@ revoke_same_key(struct revoke_tx *x, struct db *db, int64_t now,
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s)",
 		 x->serial);
 	if (ca_key_others_revoke(db, x->also, x->nalso, now, x->p->actor, detail,
-			  err) != 0)
+				 x->invalid_at, err) != 0)
 		return -1;
 	ca_crl_ahead_also(x->crl, x->also, x->nalso);
 	return 0;
@@ -156,15 +258,21 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 	int64_t now = ca_crl_ahead_time(x->crl);
 
 	if (!x->release) {
+		char detail[96];
 		int r;
 
 		x->raised_from = -1;   /* a transaction run again */
 		if ((r = revoke_raise(x, db, now, &x->raised_from, err)) < 0)
 			return -1;
+		revoke_detail(detail, sizeof(detail), x->reason, x->invalid_at,
+			      "");
 		if (r == 0 &&
 		    (db_cert_revoke(db, x->serial, x->reason, now, err) != 0 ||
+		     (x->invalid_at > 0 &&
+		      db_cert_invalid_set(db, x->serial, x->invalid_at,
+					  err) != 0) ||
 		     db_audit_add(db, now, x->p->actor, "cert.revoke", x->serial,
-				  ca_reason_name(x->reason), err) != 0))
+				  detail, err) != 0))
 			return -1;
 		/* The key itself is compromised: no issuance path certifies
 		 * it again (ca_issue, sign-ca's ca_key_check), from this
@@ -191,6 +299,40 @@ revoke_body(struct db *db, void *arg, struct mica_err *err)
 	db_crl_free(&x->published);   /* a transaction run again */
 	return ca_crl_ahead_store(x->ca, db, x->p->actor, x->crl,
 				  &x->published, err);
+}
+
+/* Whether a revocation for REASON may say the certificate became invalid
+ * at AT (RFC 5280 5.3.2): 0, else -1 and why (MICA_E_POLICY
+ * "bad_invalidity_date"). Not after now: the revocation is dated now (a
+ * raise keeps an earlier date: revoke_raise checks that one), and a
+ * certificate is not known to have become invalid after it is revoked.
+ * Not for certificateHold, which says the certificate may come back, nor
+ * removeFromCRL (no reason mica takes). */
+static int
+revoke_invalid_check(int reason, int64_t at, struct mica_err *err)
+{
+	char now_txt[CA_DATE_TEXT];
+	int64_t now = ca_now();
+
+	if (reason == CA_REASON_HOLD)
+		return mica_err_set(err, MICA_E_POLICY, "bad_invalidity_date",
+				    "certificateHold takes no invalidity date: "
+				    "a hold says the certificate may come back, "
+				    "not that it became invalid");
+	if (at <= 0)
+		return mica_err_set(err, MICA_E_POLICY, "bad_invalidity_date",
+				    "the invalidity date must be after "
+				    "1970-01-01T00:00:00Z");
+	if (at > now) {
+		ca_date_rfc3339(now, now_txt);
+		return mica_err_set(err, MICA_E_POLICY, "bad_invalidity_date",
+				    "the invalidity date is in the future (it is "
+				    "%s here): it says when the key was "
+				    "compromised or the certificate became "
+				    "invalid, no later than the revocation",
+				    now_txt);
+	}
+	return 0;
 }
 
 /* 1 if SERIAL is a CA certificate this CA signed (sign-ca, a cross
@@ -220,8 +362,9 @@ revoke_ca_cert(struct ca *ca, const char *serial, struct mica_err *err)
 
 static int
 revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
-	   int release, int reason, int cascade, struct ca_serials *also,
-	   struct ca_crl *crl, int *raised_from, struct mica_err *err)
+	   int release, int reason, int64_t invalid_at, int cascade,
+	   struct ca_serials *also, struct ca_crl *crl, int *raised_from,
+	   struct mica_err *err)
 {
 	char serial[CA_SERIAL_MAX];
 	struct revoke_tx x;
@@ -257,6 +400,9 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	if (!release && reason == CA_REASON_CA_COMPROMISE &&
 	    revoke_ca_cert(ca, serial, err) != 1)
 		return -1;
+	if (!release && invalid_at != 0 &&
+	    revoke_invalid_check(reason, invalid_at, err) != 0)
+		return -1;
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
 	x.ca = ca;
@@ -265,6 +411,7 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	x.release = release;
 	x.standin = 0;
 	x.reason = reason;
+	x.invalid_at = release ? 0 : invalid_at;
 	x.has_rsa_id = 0;
 	x.cascade = cascade;
 	x.condemn = 0;
@@ -309,8 +456,8 @@ revoke_run(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 			db_cert_free(&rec);
 		}
 	}
-	if ((x.crl = ca_crl_ahead_new(ca, serial, release, reason,
-				      cascade)) == NULL)
+	if ((x.crl = ca_crl_ahead_dated(ca, serial, release, reason,
+					x.invalid_at, cascade)) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "out of memory");
 	rc = ca_tx(ca, CA_TX_DURABLE | CA_TX_OWN, revoke_body, &x, err);
@@ -340,7 +487,7 @@ int
 ca_revoke(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 	  int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 1, NULL, NULL, NULL,
+	return revoke_run(ca, p, serial_in, 0, reason, 0, 1, NULL, NULL, NULL,
 			  err);
 }
 
@@ -348,17 +495,18 @@ int
 ca_revoke_one(struct ca *ca, const struct ca_principal *p,
 	      const char *serial_in, int reason, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 0, NULL, NULL, NULL,
+	return revoke_run(ca, p, serial_in, 0, reason, 0, 0, NULL, NULL, NULL,
 			  err);
 }
 
 int
 ca_revoke_all(struct ca *ca, const struct ca_principal *p,
-	      const char *serial_in, int reason, struct ca_serials *also,
-	      struct ca_crl *crl, int *raised_from, struct mica_err *err)
+	      const char *serial_in, int reason, int64_t invalid_at,
+	      struct ca_serials *also, struct ca_crl *crl, int *raised_from,
+	      struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 0, reason, 1, also, crl,
-			  raised_from, err);
+	return revoke_run(ca, p, serial_in, 0, reason, invalid_at, 1, also,
+			  crl, raised_from, err);
 }
 
 void
@@ -375,7 +523,7 @@ int
 ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	    const char *serial_in, struct mica_err *err)
 {
-	return revoke_run(ca, p, serial_in, 1, 0, 0, NULL, NULL, NULL, err);
+	return revoke_run(ca, p, serial_in, 1, 0, 0, 0, NULL, NULL, NULL, err);
 }
 
 /* ------------------------------------------- keys compromised before -- */
@@ -452,7 +600,8 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 			return -1;
 		snprintf(detail, sizeof(detail),
 			 "keyCompromise (the key of %s, revoked before)", serial);
-		if (ca_key_others_revoke(db, v, n, now, "mica", detail, err) != 0) {
+		if (ca_key_others_revoke(db, v, n, now, "mica", detail, 0,
+					 err) != 0) {
 			free(v);
 			return -1;
 		}

@@ -47,9 +47,12 @@
 #define URL_MAX            1024
 #define SIG_MAX            4096
 #define CRL_SERIAL_MAX     20
-/* CRLs: one entry is at most 2 + 22 + 17 + 14 = 55 octets; keep the whole
- * TBS below 4 GiB so four length octets always suffice. */
-#define CRL_ENTRIES_MAX    (((size_t)UINT32_MAX - 65536) / 64)
+/* CRLs: one entry is at most 2 + 23 + 17 + 2 + 12 + 26 = 82 octets (a
+ * serial of 20 octets with its sign octet, a GeneralizedTime, reasonCode
+ * and invalidityDate); keep the whole TBS below 4 GiB so four length
+ * octets always suffice. */
+#define CRL_ENTRY_MAX      96
+#define CRL_ENTRIES_MAX    (((size_t)UINT32_MAX - 65536) / CRL_ENTRY_MAX)
 
 /* OIDs (contents octets). */
 static const unsigned char OID_CN[] = { 0x55, 0x04, 0x03 };
@@ -1176,6 +1179,29 @@ out:
 /* TBSCertList                                                         */
 /* ------------------------------------------------------------------ */
 
+/* RFC 5280 5.3.1 reasonCode (2.5.29.21), non-critical: SEQUENCE { OID,
+ * OCTET STRING { ENUMERATED r } }, 2 + 5 + 2 + 3 octets with r. */
+static const unsigned char ENTRY_REASON_HEAD[] = {
+	0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01,
+};
+#define ENTRY_REASON_TLV (sizeof(ENTRY_REASON_HEAD) + 1)
+/* RFC 5280 5.3.2 invalidityDate (2.5.29.24), non-critical: SEQUENCE {
+ * OID, OCTET STRING { GeneralizedTime } }, whatever the year, Zulu, no
+ * fraction: 2 + 5 + 2 + 17 octets with the time. */
+static const unsigned char ENTRY_INVALID_HEAD[] = {
+	0x30, 0x18, 0x06, 0x03, 0x55, 0x1d, 0x18, 0x04, 0x11,
+};
+#define ENTRY_INVALID_TLV (sizeof(ENTRY_INVALID_HEAD) + 17)
+
+/* Contents length of an entry's crlEntryExtensions SEQUENCE, 0 when it
+ * has none. */
+static size_t
+entry_exts(const struct ca_crl_entry *e)
+{
+	return (e->reason != 0 ? ENTRY_REASON_TLV : 0) +
+	       (e->invalid_at != 0 ? ENTRY_INVALID_TLV : 0);
+}
+
 /* Contents length of a revokedCertificates entry. */
 static size_t
 entry_content(const struct ca_crl_entry *e)
@@ -1183,10 +1209,9 @@ entry_content(const struct ca_crl_entry *e)
 	size_t n = 2 + e->serial_len + ((e->serial[0] & 0x80) != 0) +
 		   ca_der_time_size(e->revoked_at);
 
-	/* crlEntryExtensions SEQUENCE { SEQUENCE { OID reasonCode,
-	 * OCTET STRING { ENUMERATED } } }: 2 + 2 + 5 + 2 + 3 */
-	if (e->reason != 0)
-		n += 14;
+	if (entry_exts(e) > 0)
+		n += 2 + entry_exts(e);
+	assert(2 + n <= CRL_ENTRY_MAX);
 	return n;
 }
 
@@ -1275,6 +1300,16 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		    e->revoked_at > CA_DER_TIME_LAST)
 			return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
 					    "CRL entry %zu: revocation date "
+					    "out of range", i);
+		/* 5.3.2: when the certificate became invalid, which the
+		 * store keeps no later than its revocation. */
+		if (e->invalid_at < 0 ||
+		    (e->invalid_at != 0 &&
+		     (e->invalid_at < CA_DER_TIME_MIN ||
+		      e->invalid_at > e->revoked_at ||
+		      e->reason == CA_REASON_HOLD)))
+			return mica_err_set(err, MICA_E_BADREQ, "bad_crl",
+					    "CRL entry %zu: invalidity date "
 					    "out of range", i);
 		n = entry_content(e);
 		revoked += ca_der_hdr_size(n) + n;
@@ -1372,17 +1407,18 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 				ca_der_w_byte(&w, 0);
 			ca_der_w_raw(&w, e->serial, e->serial_len);
 			ca_der_w_time(&w, e->revoked_at);
+			/* crlEntryExtensions (5.3): absent when empty */
+			if (entry_exts(e) > 0)
+				ca_der_w_hdr(&w, CA_DER_SEQUENCE, entry_exts(e));
 			if (e->reason != 0) {
-				/* RFC 5280 5.3.1 reasonCode (2.5.29.21),
-				 * non-critical */
-				static const unsigned char head[] = {
-					0x30, 0x0c, 0x30, 0x0a,
-					0x06, 0x03, 0x55, 0x1d, 0x15,
-					0x04, 0x03, 0x0a, 0x01,
-				};
-
-				ca_der_w_raw(&w, head, sizeof(head));
+				ca_der_w_raw(&w, ENTRY_REASON_HEAD,
+					     sizeof(ENTRY_REASON_HEAD));
 				ca_der_w_byte(&w, (unsigned char)e->reason);
+			}
+			if (e->invalid_at != 0) {
+				ca_der_w_raw(&w, ENTRY_INVALID_HEAD,
+					     sizeof(ENTRY_INVALID_HEAD));
+				ca_der_w_gentime(&w, e->invalid_at);
 			}
 		}
 	}

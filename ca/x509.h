@@ -133,6 +133,8 @@ struct ca_crl_entry {
 	unsigned char serial_len;  /* 1..20 */
 	signed char reason;        /* CRLReason; 0 (unspecified) is omitted */
 	int64_t revoked_at;
+	int64_t invalid_at;        /* RFC 5280 5.3.2 invalidityDate, 0 none;
+				    * not after revoked_at, not on hold */
 };
 
 struct ca_tbs_crl {
@@ -156,7 +158,8 @@ struct ca_tbs_crl {
 };
 
 /* Encode the TBSCertList (v2, with AKI and cRLNumber extensions; each entry
- * carries reasonCode unless unspecified). Must cope with 1M entries in
+ * carries reasonCode unless unspecified, and invalidityDate, a
+ * GeneralizedTime, when it has one). Must cope with 1M entries in
  * about a second and use little more memory than the output. *out heap. */
 int ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 		    size_t *out_len, struct mica_err *err);
@@ -242,7 +245,8 @@ int ca_lint_cert(const unsigned char *tbs, size_t tbs_len,
 /* Lint a DER TBSCertList: v2, issuer, thisUpdate < nextUpdate, time
  * encodings, revokedCertificates absent or non-empty, each serial positive
  * <= 20 octets, entries' reasonCode not "unspecified" (omitted instead),
- * AKI and cRLNumber (non-critical, positive, <= 20 octets) present. */
+ * entries' invalidityDate a GeneralizedTime in Zulu without fraction,
+ * not after the revocationDate, and never beside certificateHold, AKI and cRLNumber (non-critical, positive, <= 20 octets) present. */
 int ca_lint_crl(const unsigned char *tbs, size_t tbs_len,
 		const unsigned char *issuer, size_t issuer_len,
 		struct mica_err *err);

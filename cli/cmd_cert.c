@@ -311,7 +311,7 @@ out:
 }
 
 static const char revoke_help[] =
-"Usage: mica [-d DIR] revoke SERIAL [--reason REASON]\n"
+"Usage: mica [-d DIR] revoke SERIAL [--reason REASON] [--invalidity-date WHEN]\n"
 "       mica [-d DIR] revoke --from-crl CRL [--from-crl CRL]...\n"
 "\n"
 "Revoke a certificate and publish a new CRL (a delta CRL when the CA makes\n"
@@ -340,6 +340,24 @@ static const char revoke_help_tail[] =
 "everything a keyCompromise does above, and complete CRLs published (not\n"
 "a delta). Any other: exit 6, nothing changed.\n"
 "\n"
+"--invalidity-date WHEN says when the key was compromised or the\n"
+"certificate otherwise became invalid, if that is known and earlier than\n"
+"the revocation (RFC 5280 5.3.2; OpenSSL's ca -crl_compromise): every CRL\n"
+"lists it beside the revocation date, in the entry's invalidityDate, and\n"
+"'mica show' and --json say it. WHEN is an RFC 3339 time in UTC,\n"
+"2026-12-01T10:00:00Z (no fraction, no offset), or a date, 2026-12-01\n"
+"(its 00:00:00Z); anything else is a usage error (exit 2). It may not be\n"
+"after the revocation - now, or for a raised reason the revocation date\n"
+"kept - nor after a relying party's clock could have seen it (no\n"
+"leeway: a date in the future is refused), and not for certificateHold\n"
+"(a hold says the certificate may come back): exit 4, nothing changed.\n"
+"A date before the certificate was issued is taken (a key may leak\n"
+"before it is certified). With keyCompromise, the key's other\n"
+"certificates revoked with it take the same date (the key was\n"
+"compromised then, whichever certificate names it), except one revoked\n"
+"before that date, whose revocation date says more; a date stored only\n"
+"ever moves earlier.\n"
+"\n"
 "--from-crl carries forward what CRLs of this CA published elsewhere\n"
 "revoke - the last CRLs of the store a backup was restored from, found\n"
 "after 'mica restore' (which takes them with --crl too): one per CA key\n"
@@ -358,6 +376,7 @@ static const char revoke_help_tail[] =
 "\n"
 "Options:\n"
 "  --reason REASON         the revocation reason\n"
+"  --invalidity-date WHEN  when it became invalid (RFC 3339, UTC)\n"
 "  --from-crl CRL          carry CRL's revocations in (repeatable)\n"
 "  --passphrase-file FILE  the CA key's passphrase (to sign the CRL)\n";
 
@@ -410,6 +429,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "reason", required_argument, NULL, 'r' },
+		{ "invalidity-date", required_argument, NULL, 'i' },
 		{ "from-crl", required_argument, NULL, 'f' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -424,7 +444,8 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	struct mica_err err;
 	struct cli_crls crls;
 	int reason = 0, c, rc = 0, reason_given = 0, raised_from = -1;
-	char what[96];
+	int64_t invalid_at = 0;
+	char what[160];
 
 	memset(&crls, 0, sizeof(crls));
 
@@ -440,6 +461,14 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 				return cli_usage("revoke", "unknown reason '%s'", optarg);
 			reason_given = 1;
 			break;
+		case 'i':
+			if (ca_invalidity_parse(optarg, &invalid_at, &err) != 0) {
+				if (err.kind == MICA_E_BADREQ)
+					return cli_usage("revoke", "--invalidity-date "
+							 "'%s': %s", optarg, err.msg);
+				return cli_fail(&err);
+			}
+			break;
 		case 'f':
 			if ((rc = cli_crls_add(&crls, "revoke", "--from-crl",
 					       optarg)) != 0)
@@ -452,9 +481,10 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	}
 	if (crls.n > 0) {
 		/* Each entry brings its own serial and reason. */
-		if (optind != argc || reason_given)
-			return cli_usage("revoke", "--from-crl takes no SERIAL "
-					 "and no --reason: the CRL names both");
+		if (optind != argc || reason_given || invalid_at != 0)
+			return cli_usage("revoke", "--from-crl takes no SERIAL, "
+					 "no --reason and no --invalidity-date: "
+					 "the CRL names them");
 		return revoke_from_crls(datadir, passfile, &crls);
 	}
 	if (optind + 1 != argc)
@@ -462,7 +492,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_revoke_all(ca, &cli, argv[optind], reason, &also, &crl,
+	if (ca_revoke_all(ca, &cli, argv[optind], reason, invalid_at, &also, &crl,
 			  &raised_from, &err) != 0) {
 		rc = cli_fail(&err);
 	} else {
@@ -476,6 +506,13 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 				 ca_reason_name(reason));
 		else
 			snprintf(what, sizeof(what), "%s", ca_reason_name(reason));
+		if (invalid_at > 0) {
+			char when[32];
+
+			cli_time(invalid_at, when);
+			snprintf(what + strlen(what), sizeof(what) - strlen(what),
+				 ", invalid since %s", when);
+		}
 		/* Which CRL: a CA that makes deltas publishes a revocation
 		 * in a delta CRL, its complete CRL keeping its period. */
 		if (crl.delta_base > 0)

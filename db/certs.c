@@ -52,11 +52,12 @@
 
 /* The columns cert_read() reads, in its order, of the row c, with
  * renewal_live (RENEWAL_LIVE where the statement binds ?3 to now, else
- * 0) at column 16. */
+ * 0) at column 17. */
 #define CERT_COLS_AT(live) \
 	"c.id, c.serial, c.profile, c.subject, c.names, c.request_id, " \
 	"c.not_before, c.not_after, c.spki_sha256, c.status, c.revoked_at, " \
-	"c.reason, c.renewal_of, c.renewed_by, c.created_at, c.key_idx, " live
+	"c.reason, c.renewal_of, c.renewed_by, c.created_at, c.key_idx, " \
+	"coalesce(c.invalid_at, 0), " live
 #define CERT_COLS CERT_COLS_AT(RENEWAL_LIVE)
 
 #define LIST_MAX      1000       /* certificates per page */
@@ -208,6 +209,12 @@ static const char *const cert_sql[S__COUNT] = {
 	[S_CERT_REASON_SET] =
 	"UPDATE certificate SET reason = ?3 "
 	"WHERE serial = ?1 AND status = 2 AND reason = ?2",
+	/* The invalidity date (RFC 5280 5.3.2) only moves earlier, and is
+	 * never after the revocation date. */
+	[S_CERT_INVALID_SET] =
+	"UPDATE certificate SET invalid_at = ?2 "
+	"WHERE serial = ?1 AND status = 2 AND reason <> 6 "
+	"AND ?2 <= revoked_at AND (invalid_at IS NULL OR ?2 < invalid_at)",
 	/* The others of ?1's key that a keyCompromise still changes: being
 	 * signed, valid, on hold, or revoked for a reason that says nothing
 	 * of the key (ca_reason_raisable: unspecified, affiliationChanged,
@@ -246,11 +253,13 @@ static const char *const cert_sql[S__COUNT] = {
 	 * table access and no sort, whatever the planner's statistics say
 	 * (left to itself it may sort every revoked row in a temp B-tree). */
 	[S_REVOKED] =
-	"SELECT serial, revoked_at, reason FROM certificate "
+	"SELECT serial, revoked_at, reason, coalesce(invalid_at, 0) "
+	"FROM certificate "
 	"INDEXED BY certificate_revoked "
 	"WHERE status = 2 AND not_after > ?1 ORDER BY serial",
 	[S_REVOKED_KEY] =
-	"SELECT serial, revoked_at, reason FROM certificate "
+	"SELECT serial, revoked_at, reason, coalesce(invalid_at, 0) "
+	"FROM certificate "
 	"INDEXED BY certificate_revoked_by_key "
 	"WHERE status = 2 AND key_idx = ?2 AND not_after > ?1 ORDER BY serial",
 	[S_COUNTS] =
@@ -268,7 +277,7 @@ reason_ok(int r)
 	return r >= 0 && r <= 10 && r != 7 && r != 8;
 }
 
-/* Fill C from a row of CERT_COLS (plus der at column 17 if WITH_DER). */
+/* Fill C from a row of CERT_COLS (plus der at column 18 if WITH_DER). */
 static int
 cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	  struct mica_err *err)
@@ -292,7 +301,7 @@ cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	    db_col_str(st, 3, &c->subject) != 0 ||
 	    db_col_str(st, 4, &c->names) != 0 ||
 	    db_col_str(st, 5, &c->request_id) != 0 ||
-	    (with_der && db_col_blob(st, 17, &c->der, &c->der_len) != 0)) {
+	    (with_der && db_col_blob(st, 18, &c->der, &c->der_len) != 0)) {
 		db_oom(err);
 		goto out;
 	}
@@ -303,7 +312,8 @@ cert_read(sqlite3_stmt *st, struct db_cert *c, int with_der,
 	c->reason = sqlite3_column_int(st, 11);
 	c->created_at = sqlite3_column_int64(st, 14);
 	c->key_idx = sqlite3_column_int(st, 15);
-	c->renewal_live = sqlite3_column_int(st, 16) != 0;
+	c->invalid_at = sqlite3_column_int64(st, 16);
+	c->renewal_live = sqlite3_column_int(st, 17) != 0;
 	rc = 0;
 out:
 	if (rc != 0)
@@ -1004,6 +1014,51 @@ out:
 	return rc;
 }
 
+int
+db_cert_invalid_set(struct db *db, const char *serial, int64_t at,
+		    struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, status = 0, reason = 0, r;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL)
+		return db_bad_arg(err);
+	if (!db_serial_ok(serial))
+		return db_bad_serial(err);
+	if (at <= 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_invalidity_date",
+				    "the invalidity date must be after "
+				    "1970-01-01T00:00:00Z");
+	if ((st = db_stmt(db, S_CERT_INVALID_SET, cert_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	db_bind_i64(st, 2, at, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	db_stmt_done(st);
+	st = NULL;
+	/* Not changed: an earlier date stands, or AT is after the
+	 * revocation date (left as it is), unless the certificate is not
+	 * revoked at all. */
+	if ((r = cert_state(db, serial, &status, &reason, err)) < 0)
+		goto out;
+	if (r == 0) {
+		cert_not_found(err);
+		goto out;
+	}
+	if (status != 2 || reason == 6) {
+		mica_err_set(err, MICA_E_CONFLICT, "state_changed",
+			     "the certificate is not revoked (or is on hold)");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
 /* db_rows reader: a serial, one column. */
 static int
 serial_row(sqlite3_stmt *st, void *row, struct mica_err *err)
@@ -1243,7 +1298,8 @@ revoked_walk(struct db *db, int key_idx, int64_t now, db_revoked_cb cb,
 			goto out;
 		}
 		if (cb(ctx, (const char *)serial, sqlite3_column_int64(st, 1),
-		       sqlite3_column_int(st, 2)) != 0)
+		       sqlite3_column_int(st, 2),
+		       sqlite3_column_int64(st, 3)) != 0)
 			goto out;  /* stopped by the caller: err untouched */
 	}
 	if (r != SQLITE_DONE) {

@@ -305,6 +305,9 @@ struct db_cert {
 	int status;                  /* enum db_cert_status */
 	int64_t revoked_at;          /* 0 unless revoked */
 	int reason;                  /* RFC 5280 CRLReason, -1 unless revoked */
+	int64_t invalid_at;          /* RFC 5280 5.3.2 invalidity date, 0 if
+				      * none (revoked only, never on hold,
+				      * never after revoked_at) */
 	char renewal_of[DB_SERIAL_MAX];  /* "" if none */
 	char renewed_by[DB_SERIAL_MAX];  /* "" if none */
 	int64_t created_at;
@@ -427,6 +430,13 @@ int db_cert_revoke(struct db *db, const char *serial, int reason, int64_t at,
  * MICA_E_CONFLICT "state_changed". */
 int db_cert_reason_set(struct db *db, const char *serial, int from, int to,
 		       struct mica_err *err);
+/* SERIAL, revoked (not on hold), became invalid at AT (> 0; RFC 5280
+ * 5.3.2 invalidityDate): stored when it is not after the revocation date
+ * and earlier than the date SERIAL has (or it has none); otherwise the
+ * date stays as it is, and that is no error - the earliest word stands.
+ * Not revoked, or on hold: MICA_E_CONFLICT "state_changed". */
+int db_cert_invalid_set(struct db *db, const char *serial, int64_t at,
+			struct mica_err *err);
 /* The serials of the other certificates of SERIAL's key (the same
  * SubjectPublicKeyInfo) that a revocation for keyCompromise must revoke
  * too, or whose reason it raises: being signed, valid, on hold, or revoked
@@ -460,10 +470,12 @@ int db_cert_unlink_renewal(struct db *db, const char *old_serial,
 			   const char *new_serial, struct mica_err *err);
 
 /* Calls CB for every revoked certificate with not_after > NOW, in serial
- * order, streaming (no full copy in memory). CB returning non-zero stops the
- * walk and makes this return -1 with err untouched by the store. */
+ * order, streaming (no full copy in memory), with its invalidity date (0
+ * none). CB returning non-zero stops the walk and makes this return -1
+ * with err untouched by the store. */
 typedef int (*db_revoked_cb)(void *ctx, const char *serial_hex,
-			     int64_t revoked_at, int reason);
+			     int64_t revoked_at, int reason,
+			     int64_t invalid_at);
 int db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
 		       struct mica_err *err);
 /* The same for the certificates signed by key KEY_IDX only (its CRL). */
@@ -952,6 +964,8 @@ struct db_cert_state {
 	int64_t revoked_at;    /* 0 unless revoked */
 	int reason;            /* -1 unless revoked */
 	int key_idx;           /* the CA key that signed it */
+	int64_t invalid_at;    /* invalidity date, 0 none (db_cert_state_get
+				* only) */
 };
 /* SERIAL's state; MICA_E_NOTFOUND "cert_not_found" if never recorded. */
 int db_cert_state_get(struct db *db, const char *serial,

@@ -129,8 +129,8 @@ static const char *const ocsp_sql[S__COUNT] = {
 	[S_OCSP_RESPONDER_GET] =
 	"SELECT der FROM ocsp_responder WHERE serial = ?1",
 	[S_CERT_STATUS] =
-	"SELECT status, revoked_at, reason, key_idx FROM certificate "
-	"WHERE serial = ?1",
+	"SELECT status, revoked_at, reason, key_idx, coalesce(invalid_at, 0) "
+	"FROM certificate WHERE serial = ?1",
 };
 
 static int by_serial(struct db *db, int id, const char *serial, int fault,
@@ -371,6 +371,7 @@ db_cert_state_get(struct db *db, const char *serial, struct db_cert_state *s,
 	s->revoked_at = sqlite3_column_int64(st, 1);
 	s->reason = sqlite3_column_int(st, 2);
 	s->key_idx = sqlite3_column_int(st, 3);
+	s->invalid_at = sqlite3_column_int64(st, 4);
 	rc = 0;
 out:
 	db_stmt_done(st);

@@ -171,8 +171,10 @@ add_valid(struct db *db, const char *serial, const char *names,
 
 /* A db_revoked_cb that counts. */
 static int
-count_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason)
+count_cb(void *ctx, const char *serial_hex, int64_t revoked_at, int reason,
+	 int64_t invalid_at)
 {
+	(void)invalid_at;
 	(void)serial_hex;
 	(void)revoked_at;
 	(void)reason;
@@ -2118,11 +2120,12 @@ struct walk {
 	char serials[16][DB_SERIAL_MAX];
 	int64_t at[16];
 	int reason[16];
+	int64_t inv[16];
 	int n, stop_after;
 };
 
 static int
-walk_cb(void *ctx, const char *serial, int64_t at, int reason)
+walk_cb(void *ctx, const char *serial, int64_t at, int reason, int64_t inv)
 {
 	struct walk *w = ctx;
 
@@ -2130,6 +2133,7 @@ walk_cb(void *ctx, const char *serial, int64_t at, int reason)
 		snprintf(w->serials[w->n], DB_SERIAL_MAX, "%s", serial);
 		w->at[w->n] = at;
 		w->reason[w->n] = reason;
+		w->inv[w->n] = inv;
 	}
 	w->n++;
 	return w->stop_after > 0 && w->n >= w->stop_after;
@@ -2192,8 +2196,9 @@ test_revoked_foreach(void)
 struct big_walk { int64_t n; char last[DB_SERIAL_MAX]; int ordered; };
 
 static int
-big_cb(void *ctx, const char *serial, int64_t at, int reason)
+big_cb(void *ctx, const char *serial, int64_t at, int reason, int64_t inv)
 {
+	(void)inv;
 	struct big_walk *w = ctx;
 
 	if (w->n > 0 && strcmp(w->last, serial) >= 0)
@@ -2201,6 +2206,80 @@ big_cb(void *ctx, const char *serial, int64_t at, int reason)
 	snprintf(w->last, sizeof(w->last), "%s", serial);
 	w->n++;
 	return 0;
+}
+
+/* RFC 5280 5.3.2: the invalidity date of a revoked certificate, only
+ * ever moved earlier, never after its revocation, never on a hold; the
+ * CRL's walk and a read give it back. */
+static void
+test_invalidity_date(void)
+{
+	struct mica_err err;
+	struct db_cert c;
+	struct walk w;
+	struct db *db = fresh(NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(add_valid(db, "30", "a.test", NOW + DAY), 0);
+	CU_ASSERT_EQUAL(add_valid(db, "10", "a.test", NOW + DAY), 0);
+	CU_ASSERT_EQUAL(add_valid(db, "40", "a.test", NOW + DAY), 0);
+	CU_ASSERT_EQUAL(db_cert_revoke(db, "30", 1, NOW, &err), 0);
+	CU_ASSERT_EQUAL(db_cert_revoke(db, "10", 6, NOW, &err), 0);
+
+	/* None until one is given. */
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_EQUAL(db_revoked_foreach(db, NOW, walk_cb, &w, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(w.n, 2);
+	CU_ASSERT_EQUAL(w.inv[0], 0);
+	CU_ASSERT_EQUAL(w.inv[1], 0);
+
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "30", NOW - 100, &err), 0);
+	/* A later one leaves the earlier, and one after the revocation
+	 * changes nothing: neither is an error. */
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "30", NOW - 50, &err), 0);
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "30", NOW + 1, &err), 0);
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(db, "30", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.invalid_at, NOW - 100);
+	db_cert_free(&c);
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "30", NOW - 200, &err), 0);
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_EQUAL(db_revoked_foreach(db, NOW, walk_cb, &w, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(w.n, 2);
+	CU_ASSERT_STRING_EQUAL(w.serials[1], "30");
+	CU_ASSERT_EQUAL(w.inv[1], NOW - 200);
+	CU_ASSERT_EQUAL(w.inv[0], 0);
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, walk_cb, &w, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(w.n, 2);
+	CU_ASSERT_EQUAL(w.inv[1], NOW - 200);
+
+	/* A hold, a valid certificate, an unknown one, no date. */
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "10", NOW - 100, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "40", NOW - 100, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "99", NOW - 100, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+	CU_ASSERT_EQUAL(db_cert_invalid_set(db, "30", 0, &err), -1);
+
+	/* The store itself refuses what mica never writes. */
+	CU_ASSERT_NOT_EQUAL(sqlite3_exec(db->h, "UPDATE certificate SET "
+		"invalid_at = revoked_at + 1 WHERE serial = '30'", NULL, NULL,
+		NULL), SQLITE_OK);
+	CU_ASSERT_NOT_EQUAL(sqlite3_exec(db->h, "UPDATE certificate SET "
+		"invalid_at = 5 WHERE serial = '10'", NULL, NULL, NULL),
+		SQLITE_OK);
+	CU_ASSERT_NOT_EQUAL(sqlite3_exec(db->h, "UPDATE certificate SET "
+		"invalid_at = 5 WHERE serial = '40'", NULL, NULL, NULL),
+		SQLITE_OK);
+	/* A hold revoked for good keeps none; released, none either. */
+	CU_ASSERT_EQUAL(db_cert_unrevoke(db, "10", &err), 0);
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL_FATAL(db_cert_get(db, "10", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.invalid_at, 0);
+	db_cert_free(&c);
+	db_close(db);
 }
 
 static void
@@ -4782,6 +4861,8 @@ main(void)
 		  test_renewal_chain_depth },
 		{ "walks revoked, unexpired certificates in serial order",
 		  test_revoked_foreach },
+		{ "keeps a revocation's invalidity date, only ever earlier",
+		  test_invalidity_date },
 		{ "streams 180,000 revoked certificates quickly, in order",
 		  test_revoked_foreach_large },
 		{ "lists by status, expiry and name, each in its order, with keyset paging",

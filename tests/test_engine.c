@@ -3580,7 +3580,7 @@ test_key_compromise_revokes_the_keys_others(void)
 	n0 = current_crl_number(g_ca);
 
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also, &pub,
+					    CA_REASON_KEY_COMPROMISE, 0, &also, &pub,
 					    NULL, &err), 0);
 	/* The CRL that says so, by its number. */
 	CU_ASSERT(pub.number > 0);
@@ -3639,7 +3639,7 @@ test_key_compromise_revokes_the_keys_others(void)
 	/* Refused again: nothing more, and ALSO says nothing. */
 	also.n = 99;
 	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, b.serial,
-				      CA_REASON_KEY_COMPROMISE, &also, NULL,
+				      CA_REASON_KEY_COMPROMISE, 0, &also, NULL,
 				      NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 	CU_ASSERT_EQUAL(also.n, 0);
@@ -3649,7 +3649,7 @@ test_key_compromise_revokes_the_keys_others(void)
 		struct ca_issued d;
 
 		CU_ASSERT_EQUAL_FATAL(issue_cli(&other, "kc-d." DOMAIN, &d), 0);
-		CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, d.serial, 4,
+		CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, d.serial, 4, 0,
 						    &also, NULL, NULL, &err), 0);
 		CU_ASSERT_EQUAL(also.n, 0);
 		CU_ASSERT_EQUAL(cert_status(stranger.serial), CA_CERT_VALID);
@@ -3919,7 +3919,7 @@ test_key_compromise_delta_lists_the_others(void)
 	sqlite3_finalize(st);
 
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also, &d,
+					    CA_REASON_KEY_COMPROMISE, 0, &also, &d,
 					    NULL, &err), 0);
 	CU_ASSERT_EQUAL(also.n, 2);
 	ca_serials_free(&also);
@@ -4082,7 +4082,7 @@ test_key_compromise_raises_an_earlier_reason(void)
 	CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(g_ca, &g_cli, 6, &err), 0);
 	n0 = current_crl_number(g_ca);
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also,
+					    CA_REASON_KEY_COMPROMISE, 0, &also,
 					    &pub, &from, &err), 0);
 	CU_ASSERT_EQUAL(from, CA_REASON_SUPERSEDED);
 	CU_ASSERT(pub.number > n0);
@@ -4154,7 +4154,7 @@ test_key_compromise_raises_an_earlier_reason(void)
 	/* Raised once: keyCompromise again is a conflict, no CRL. */
 	n0 = current_crl_number(g_ca);
 	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-				      CA_REASON_KEY_COMPROMISE, &also, NULL,
+				      CA_REASON_KEY_COMPROMISE, 0, &also, NULL,
 				      &from, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
 	CU_ASSERT_EQUAL(also.n, 0);
@@ -4162,7 +4162,7 @@ test_key_compromise_raises_an_earlier_reason(void)
 	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
 	/* A fresh revocation says it raised nothing. */
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, d.serial,
-					    CA_REASON_SUPERSEDED, &also, NULL,
+					    CA_REASON_SUPERSEDED, 0, &also, NULL,
 					    &from, &err), 0);
 	CU_ASSERT_EQUAL(from, -1);
 	ca_serials_free(&also);
@@ -4204,7 +4204,7 @@ test_key_compromise_raised_sibling_publishes_complete(void)
 	CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(g_ca, &g_cli, 6, &err), 0);
 	memset(&pub, 0, sizeof(pub));
 	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
-					    CA_REASON_KEY_COMPROMISE, &also,
+					    CA_REASON_KEY_COMPROMISE, 0, &also,
 					    &pub, &from, &err), 0);
 	CU_ASSERT_EQUAL(from, -1);           /* a itself was valid: no raise */
 	CU_ASSERT_EQUAL_FATAL(also.n, 1);

@@ -2454,6 +2454,14 @@ reason_ext(int crit, blob enumerated)
 	return SEQ(ext_blob(OIDB(0x55, 0x1d, 0x15), crit, enumerated));
 }
 
+/* An entry's invalidityDate extension, critical or not, whose OCTET
+ * STRING holds VALUE. */
+static blob
+invalid_ext(int crit, blob value)
+{
+	return ext_blob(OIDB(0x55, 0x1d, 0x18), crit, value);
+}
+
 static blob
 crl_exts(blob aki, blob num)
 {
@@ -2526,6 +2534,73 @@ test_crl_matches_handmade(void)
 	free(tbs);
 }
 
+/* RFC 5280 5.3.2: an entry with an invalidity date carries invalidityDate
+ * (2.5.29.24, non-critical, a GeneralizedTime even before 2050) after
+ * reasonCode, or alone for unspecified; one without carries none. The
+ * encoding is exactly the hand-made one, and passes the lint. */
+static void
+test_crl_invalidity_date(void)
+{
+	struct ca_crl_entry ents[3];
+	struct ca_tbs_crl c;
+	struct crl_parts cp;
+	struct mica_err err;
+	unsigned char *tbs = NULL, *der = NULL, s16[16];
+	size_t tbs_len, der_len;
+	int64_t r1 = now - 100, inv0 = INT64_C(1796119200), inv1 = now - 86400;
+	mbedtls_x509_crl crl;
+	blob ref;
+
+	arena_used = 0;
+	memset(s16, 0xa5, sizeof(s16));
+	/* 2026-12-01T10:00:00Z, before R1 as the tests run after it. */
+	if (inv0 > r1)
+		inv0 = r1 - 3600;
+	set_entry(&ents[0], SERIAL_EE, sizeof(SERIAL_EE), 1, r1);
+	ents[0].invalid_at = inv0;
+	set_entry(&ents[1], s16, 16, 0, r1);
+	ents[1].invalid_at = inv1;
+	set_entry(&ents[2], (const unsigned char *)"\x07", 1, 4, r1);
+	crl_template(&c, &ca_ec, ents, 3);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), 0);
+	crl_parts_default(&cp, c.this_update, c.next_update, r1);
+	cp.revoked = SEQ(
+		SEQ(tlv(0x02, B(SERIAL_EE, sizeof(SERIAL_EE))), time_blob(r1, 0),
+		    SEQ(ext_blob(OIDB(0x55, 0x1d, 0x15), 0,
+				 LIT(0x0a, 0x01, 0x01)),
+			invalid_ext(0, time_blob(inv0, 1)))),
+		SEQ(tlv(0x02, CAT(LIT(0x00), B(s16, 16))), time_blob(r1, 0),
+		    SEQ(invalid_ext(0, time_blob(inv1, 1)))),
+		SEQ(LIT(0x02, 0x01, 0x07), time_blob(r1, 0),
+		    reason_ext(0, LIT(0x0a, 0x01, 0x04))));
+	ref = crl_parts_build(&cp);
+	CU_ASSERT_EQUAL(tbs_len, ref.n);
+	CU_ASSERT(tbs_len == ref.n && memcmp(tbs, ref.p, ref.n) == 0);
+	CU_ASSERT_EQUAL(ca_lint_crl(tbs, tbs_len, ca_ec.name, ca_ec.name_len,
+				    &err), 0);
+	/* mbedTLS takes it (entry extensions are its raw buffer). */
+	CU_ASSERT_EQUAL_FATAL(sign_wrap(ca_ec.k, tbs, tbs_len, &der, &der_len),
+			      0);
+	mbedtls_x509_crl_init(&crl);
+	CU_ASSERT_EQUAL(mbedtls_x509_crl_parse_der(&crl, der, der_len), 0);
+	mbedtls_x509_crl_free(&crl);
+	free(der);
+	free(tbs);
+	tbs = NULL;
+
+	/* The encoder refuses a date after the revocation, before 1970, or
+	 * beside a hold: no CRL of mica's says one. */
+	ents[0].invalid_at = r1 + 1;
+	CU_ASSERT_EQUAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "invalidity date"));
+	ents[0].invalid_at = -5;
+	CU_ASSERT_EQUAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), -1);
+	ents[0].invalid_at = inv0;
+	ents[0].reason = 6;
+	CU_ASSERT_EQUAL(ca_x509_tbs_crl(&c, &tbs, &tbs_len, &err), -1);
+	CU_ASSERT_PTR_NULL(tbs);
+}
+
 static const struct lint_case crl_cases[] = {
 	{ "version v1", "version not v2" },
 	{ "version absent", "version not v2" },
@@ -2551,14 +2626,22 @@ static const struct lint_case crl_cases[] = {
 	{ "21-octet revoked serial", "revoked serial longer than 20" },
 	{ "non-minimal revoked serial", "revoked serial not minimally" },
 	{ "GeneralizedTime for 2030", "GeneralizedTime used" },
-	{ "invalidityDate entry extension", "unknown CRL entry extension" },
+	{ "invalidityDate as UTCTime", "invalidityDate not a GeneralizedTime" },
 	{ "empty crlEntryExtensions", "empty crlEntryExtensions" },
 	{ "unknown signature algorithm", "signature algorithm unknown" },
 	{ "data after crlExtensions", "data after crlExtensions" },
 	{ "revocationDate malformed", "malformed revocationDate" },
 	{ "AKI critical", "authorityKeyIdentifier critical" },
 	{ "reasonCode 8 (removeFromCRL, delta CRLs only)", "reasonCode invalid" },
+	{ "invalidityDate critical", "invalidityDate critical" },
+	{ "invalidityDate after the revocationDate", "invalidityDate after" },
+	{ "invalidityDate beside certificateHold", "beside certificateHold" },
+	{ "invalidityDate twice", "duplicate CRL entry extension" },
+	{ "invalidityDate with a fraction", "malformed invalidityDate" },
+	{ "holdInstructionCode entry extension", "unknown CRL entry extension" },
+	{ "invalidityDate with data after the time", "malformed invalidityDate" },
 };
+
 
 static void
 crl_mutate(size_t i, struct crl_parts *c, int64_t r1)
@@ -2635,8 +2718,7 @@ crl_mutate(size_t i, struct crl_parts *c, int64_t r1)
 	case 23: c->next_up = tlv(0x18, STR("20300101000000Z")); break;
 	case 24:
 		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
-			SEQ(ext_blob(OIDB(0x55, 0x1d, 0x18), 0,
-				     time_blob(r1, 1)))));
+			SEQ(invalid_ext(0, time_blob(r1, 0)))));
 		break;
 	case 25:
 		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
@@ -2658,6 +2740,40 @@ crl_mutate(size_t i, struct crl_parts *c, int64_t r1)
 	case 30:
 		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
 				     reason_ext(0, LIT(0x0a, 0x01, 0x08))));
+		break;
+	case 31:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+			SEQ(invalid_ext(1, time_blob(r1 - 60, 1)))));
+		break;
+	case 32:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+			SEQ(invalid_ext(0, time_blob(r1 + 1, 1)))));
+		break;
+	case 33:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+			SEQ(invalid_ext(0, time_blob(r1 - 60, 1)),
+			    ext_blob(OIDB(0x55, 0x1d, 0x15), 0,
+				     LIT(0x0a, 0x01, 0x06)))));
+		break;
+	case 34:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+			SEQ(invalid_ext(0, time_blob(r1 - 60, 1)),
+			    invalid_ext(0, time_blob(r1 - 60, 1)))));
+		break;
+	case 35:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+			SEQ(invalid_ext(0, tlv(0x18, STR("20200101000000.5Z"))))));
+		break;
+	case 36:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+			SEQ(ext_blob(OIDB(0x55, 0x1d, 0x17), 0,
+				     OIDB(0x2a, 0x86, 0x48, 0xce, 0x38, 0x02,
+					  0x01)))));
+		break;
+	case 37:
+		c->revoked = SEQ(SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+			SEQ(invalid_ext(0, CAT(time_blob(r1 - 60, 1),
+					       LIT(0x05, 0x00))))));
 		break;
 	}
 }
@@ -3180,6 +3296,8 @@ main(void)
 		  test_crl_refusals },
 		{ "CRL encoder output equals DER built by hand",
 		  test_crl_matches_handmade },
+		{ "dates an entry with invalidityDate, a GeneralizedTime, when it has one",
+		  test_crl_invalidity_date },
 		{ "lint refuses deliberately broken TBSCertLists",
 		  test_lint_crl_cases },
 		{ "CRL of 1,000,000 entries encodes and lints",

@@ -1008,14 +1008,16 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 {
 	static const struct web_field spec[] = {
 		{ "reason", WEB_J_STRING, 0, 40 },
+		{ "invalidity_date", WEB_J_STRING, 0, 40 },
 	};
 	char serial[CA_SERIAL_MAX];
 	struct ca_serials also = { NULL, 0 };
-	const char *rs;
+	const char *rs, *is;
 	json_t *j = NULL;
 	int reason = 0, rc = -1, raised_from = -1;
+	int64_t invalid_at = 0;
 
-	if (param_serial(c, serial, err) != 0 || json_body(c, spec, 1, &j, err) != 0)
+	if (param_serial(c, serial, err) != 0 || json_body(c, spec, 2, &j, err) != 0)
 		return -1;
 	rs = web_json_str(j, "reason");
 	if (rs != NULL && (reason = ca_reason_parse(rs)) < 0) {
@@ -1024,7 +1026,11 @@ web_h_cert_revoke(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 			     "keyCompromise, superseded, cessationOfOperation, certificateHold)");
 		goto out;
 	}
-	if (ca_revoke_all(c->ca, c->p, serial, reason, &also, NULL,
+	/* RFC 5280 5.3.2: when it became invalid, RFC 3339 in UTC. */
+	is = web_json_str(j, "invalidity_date");
+	if (is != NULL && ca_invalidity_parse(is, &invalid_at, err) != 0)
+		goto out;
+	if (ca_revoke_all(c->ca, c->p, serial, reason, invalid_at, &also, NULL,
 			  &raised_from, err) != 0)
 		goto out;
 	web_crl_changed(c->srv, c->ca);

@@ -1,0 +1,44 @@
+-- schema/023_invalidity_date.sql - when a revoked certificate became
+-- invalid, if the admin knows (RFC 5280 5.3.2 invalidityDate).
+--
+-- Applied once, inside a transaction, when PRAGMA user_version < 23.
+--
+-- A revocation may say when the key was compromised or the certificate
+-- otherwise became invalid, which may be earlier than the revocation
+-- date ('mica revoke --invalidity-date', the API's "invalidity_date").
+-- Unix seconds (UTC), as revoked_at; NULL when none was given. Only a
+-- revoked certificate, not on hold, has one, and never after its
+-- revocation date: a later one would say nothing the revocation date
+-- does not, and a relying party that goes by it would trust what the
+-- key signed in between (ca/revoke.c). Every row has none until then.
+ALTER TABLE certificate ADD COLUMN invalid_at INTEGER
+	CHECK (invalid_at IS NULL
+	       OR (status = 2 AND reason <> 6
+		   AND invalid_at BETWEEN 1 AND revoked_at));
+
+-- The CRLs list it beside the revocation date (an entry extension), so
+-- the walk that builds them reads it from the covering indexes, as
+-- before, without visiting the table: both made again with the column.
+DROP INDEX certificate_revoked;
+CREATE INDEX certificate_revoked
+	ON certificate (serial, not_after, revoked_at, reason, status,
+			invalid_at)
+	WHERE status = 2;
+DROP INDEX certificate_revoked_by_key;
+CREATE INDEX certificate_revoked_by_key
+	ON certificate (key_idx, serial, not_after, revoked_at, reason, status,
+			invalid_at)
+	WHERE status = 2;
+
+-- The pre-signed OCSP answers say it too: one that changes drops the
+-- answer and marks the certificate for the refresh, as a change of its
+-- status, date or reason does (schema/007). mica changes it only with
+-- the reason, which drops them already; this keeps a store edited
+-- otherwise from serving an answer that says another date.
+CREATE TRIGGER ocsp_response_forget_invalid
+AFTER UPDATE OF invalid_at ON certificate
+WHEN NEW.invalid_at IS NOT OLD.invalid_at
+BEGIN
+	DELETE FROM ocsp_response WHERE serial = NEW.serial;
+	INSERT OR IGNORE INTO ocsp_dirty (serial) VALUES (NEW.serial);
+END;
