@@ -662,6 +662,8 @@ struct ca_cert {
 	int status;                   /* enum ca_cert_status */
 	int64_t revoked_at;           /* 0 unless revoked */
 	int reason;                   /* RFC 5280 CRLReason, -1 unless revoked */
+	int64_t invalid_at;           /* invalidity date (RFC 5280 5.3.2) of a
+				       * revoked one, 0 if none was given */
 	char renewal_of[CA_SERIAL_MAX];   /* "" if none */
 	char renewed_by[CA_SERIAL_MAX];   /* "" if none */
 	int renewed;                  /* a certificate still valid renewed it:

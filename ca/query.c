@@ -40,6 +40,7 @@ cert_take(struct ca_cert *out, struct db_cert *in)
 	memcpy(out->spki_sha256, in->spki_sha256, sizeof(out->spki_sha256));
 	out->status = in->status;
 	out->revoked_at = in->revoked_at;
+	out->invalid_at = in->invalid_at;
 	out->reason = in->reason;
 	memcpy(out->renewal_of, in->renewal_of, sizeof(out->renewal_of));
 	memcpy(out->renewed_by, in->renewed_by, sizeof(out->renewed_by));

@@ -780,6 +780,8 @@ cert_json(const struct ca_cert *c, int64_t now)
 	if (c->status == CA_CERT_REVOKED) {
 		cli_jput(o, "revoked_at", cli_jtime(c->revoked_at), &bad);
 		cli_jput(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
+		cli_jput(o, "invalidity_date", c->invalid_at > 0 ?
+			 cli_jtime(c->invalid_at) : json_null(), &bad);
 	}
 	cli_jput(o, "spki_sha256", ca_cert_from_crl(c) ? json_null() : json_string(hex), &bad);
 	cli_jput(o, "created_at", cli_jtime(c->created_at), &bad);
@@ -1121,6 +1123,9 @@ cmd_show(const char *datadir, int argc, char **argv)
 		if (cert.status == CA_CERT_REVOKED)
 			printf("Revoked:     %s (%s)\n", cli_time(cert.revoked_at, t1),
 			       ca_reason_name(cert.reason));
+		if (cert.status == CA_CERT_REVOKED && cert.invalid_at > 0)
+			printf("Invalidity date: %s\n",
+			       cli_time(cert.invalid_at, t2));
 		if (cert.renewal_of[0])
 			cli_line("Renews:      %s\n", cert.renewal_of);
 		if (cert.renewed_by[0])

@@ -280,6 +280,8 @@ web_json_cert(const struct ca_cert *c, const char *chain_pem, int64_t now)
 	if (c->status == CA_CERT_REVOKED) {
 		put(o, "revoked_at", web_jtime(c->revoked_at), &bad);
 		put(o, "revocation_reason", json_string(ca_reason_name(c->reason)), &bad);
+		put(o, "invalidity_date", c->invalid_at > 0 ?
+		    web_jtime(c->invalid_at) : json_null(), &bad);
 	}
 	put(o, "spki_sha256", ca_cert_from_crl(c) ? json_null() : json_string(hex), &bad);
 	put(o, "created_at", web_jtime(c->created_at), &bad);
