@@ -3551,6 +3551,102 @@ test_revocation_is_published_in_the_crl(void)
 	mbedtls_pk_free(&pk2);
 }
 
+/* The invalidity date's text (mica revoke --invalidity-date, the API's
+ * "invalidity_date"): RFC 3339 in UTC to the second, or a date; nothing
+ * else. */
+static void
+test_invalidity_date_parse(void)
+{
+	static const struct { const char *s; int64_t t; int kind; } cases[] = {
+		{ "2026-12-01T10:00:00Z", INT64_C(1796119200), 0 },
+		{ "2026-12-01", INT64_C(1796083200), 0 },
+		{ "2024-02-29T23:59:59Z", INT64_C(1709251199), 0 },
+		{ "1970-01-01T00:00:01Z", 1, 0 },
+		{ "1970-01-01T00:00:00Z", 0, MICA_E_POLICY },
+		{ "1969-12-31", 0, MICA_E_POLICY },
+		{ "2025-02-29", 0, MICA_E_BADREQ },
+		{ "2026-13-01", 0, MICA_E_BADREQ },
+		{ "2026-12-01T24:00:00Z", 0, MICA_E_BADREQ },
+		{ "2026-12-01T10:00:60Z", 0, MICA_E_BADREQ },
+		{ "2026-12-01t10:00:00z", 0, MICA_E_BADREQ },
+		{ "2026-12-01T10:00:00", 0, MICA_E_BADREQ },
+		{ "2026-12-01T10:00:00.5Z", 0, MICA_E_BADREQ },
+		{ "2026-12-01T10:00:00+00:00", 0, MICA_E_BADREQ },
+		{ "2026-12-01 10:00:00Z", 0, MICA_E_BADREQ },
+		{ "2026-1-01", 0, MICA_E_BADREQ },
+		{ "+026-12-01", 0, MICA_E_BADREQ },
+		{ "2026-12-0a", 0, MICA_E_BADREQ },
+		{ "20261201T100000Z", 0, MICA_E_BADREQ },
+		{ "", 0, MICA_E_BADREQ },
+		{ "2026-12-01T10:00:00Z and more", 0, MICA_E_BADREQ },
+	};
+	struct mica_err err;
+	int64_t t;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = ca_invalidity_parse(cases[i].s, &t, &err);
+
+		if ((rc == 0) != (cases[i].kind == 0) ||
+		    (rc == 0 && t != cases[i].t))
+			fprintf(stderr, "\n  invalidity date '%s': rc %d, %lld\n",
+				cases[i].s, rc, (long long)t);
+		if (cases[i].kind == 0) {
+			CU_ASSERT_EQUAL(rc, 0);
+			CU_ASSERT_EQUAL(t, cases[i].t);
+		} else {
+			CU_ASSERT_EQUAL(rc, -1);
+			CU_ASSERT_EQUAL(err.kind, cases[i].kind);
+			CU_ASSERT_STRING_EQUAL(err.code, "bad_invalidity_date");
+		}
+	}
+	CU_ASSERT_EQUAL(ca_invalidity_parse(NULL, &t, &err), -1);
+}
+
+/* A revocation that says when the key was compromised: stored, given to
+ * the key's others revoked with it; a date in the future, or with
+ * certificateHold, is refused and changes nothing. */
+static void
+test_revoke_invalidity_date(void)
+{
+	mbedtls_pk_context pk;
+	struct ca_issued a, b;
+	struct ca_cert c;
+	struct mica_err err;
+	int64_t n0, when = ca_now() - 86400;
+
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "inv-a." DOMAIN, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&pk, "inv-b." DOMAIN, &b), 0);
+	n0 = current_crl_number(g_ca);
+	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, a.serial,
+				      CA_REASON_KEY_COMPROMISE, ca_now() + 3600,
+				      NULL, NULL, NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_invalidity_date");
+	CU_ASSERT_EQUAL(ca_revoke_all(g_ca, &g_cli, a.serial, CA_REASON_HOLD,
+				      when, NULL, NULL, NULL, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_invalidity_date");
+	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, a.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.status, CA_CERT_VALID);
+	ca_cert_free(&c);
+
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &g_cli, a.serial,
+					    CA_REASON_KEY_COMPROMISE, when,
+					    NULL, NULL, NULL, &err), 0);
+	CU_ASSERT(current_crl_number(g_ca) > n0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, a.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.invalid_at, when);
+	ca_cert_free(&c);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_get(g_ca, &g_cli, b.serial, &c, &err), 0);
+	CU_ASSERT_EQUAL(c.status, CA_CERT_REVOKED);
+	CU_ASSERT_EQUAL(c.invalid_at, when);
+	ca_cert_free(&c);
+	ca_issued_free(&a);
+	ca_issued_free(&b);
+	mbedtls_pk_free(&pk);
+}
+
 /* A key revoked for keyCompromise is compromised in every certificate
  * that names it: the others valid or on hold are revoked with it, in the
  * same CRL; one revoked already (superseded) has its reason raised, its
@@ -6727,6 +6823,10 @@ main(void)
 		  test_revocation_is_published_in_the_crl },
 		{ "a keyCompromise revokes the key's other certificates",
 		  test_key_compromise_revokes_the_keys_others },
+		{ "reads an invalidity date as RFC 3339 in UTC, or a date, and nothing else",
+		  test_invalidity_date_parse },
+		{ "stores a revocation's invalidity date, for the key's others too; refuses a future one",
+		  test_revoke_invalidity_date },
 		{ "a keyCompromise's CRLs are signed ahead with the key's other certificates",
 		  test_key_compromise_crls_signed_ahead_with_the_others },
 		{ "a keyCompromise's delta CRL lists the key's other certificates",

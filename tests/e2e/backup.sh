@@ -280,8 +280,8 @@ done
 # ------------------------------------------ hostile and older backups --
 
 NEWEST=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
-# The schema before the five newest migrations.
-PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -6 | head -1)
+# The schema before the six newest migrations.
+PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -7 | head -1)
 
 # tamper NAME SQL: $W/NAME.db, backup 1 changed by SQL, mode 0600.
 tamper() {
@@ -341,10 +341,20 @@ expect_rc "restore into an existing empty directory refuses a tampered backup" 3
 	"$MICA" -d "$W/r-empty" restore "$W/nodel.db"
 is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
-# A backup of an older schema: the five newest migrations undone (024
-# adds an index; 022 only adds rows, to an empty queue here; 021 redefines
-# an index, 020 adds one, 019 columns).
+# A backup of an older schema: the six newest migrations undone (024
+# adds an index; 023 adds a column, remakes two indexes with it and adds a
+# trigger; 022 only adds rows, to an empty queue here; 021 redefines an
+# index, 020 adds one, 019 columns).
 tamper old "DROP INDEX certificate_by_token;
+	DROP TRIGGER ocsp_response_forget_invalid;
+	DROP INDEX certificate_revoked; DROP INDEX certificate_revoked_by_key;
+	CREATE INDEX certificate_revoked
+	ON certificate (serial, not_after, revoked_at, reason, status)
+	WHERE status = 2;
+	CREATE INDEX certificate_revoked_by_key
+	ON certificate (key_idx, serial, not_after, revoked_at, reason, status)
+	WHERE status = 2;
+	ALTER TABLE certificate DROP COLUMN invalid_at;
 	DROP INDEX acme_order_by_account;
 	CREATE INDEX acme_order_by_account ON acme_order (account_id, created_at);
 	DROP INDEX token_usable;
@@ -352,7 +362,7 @@ tamper old "DROP INDEX certificate_by_token;
 	ALTER TABLE ca DROP COLUMN restored_at; ALTER TABLE ca DROP COLUMN crl_floor;
 	PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
-expect_rc "restore of a backup of schema $PREV (before the five newest) succeeds" 0 \
+expect_rc "restore of a backup of schema $PREV (before the six newest) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"
 is "the restored store is at the newest schema ($NEWEST)" \
 	"$(sqlite3 "$W/r-old/mica.db" 'PRAGMA user_version')" "$NEWEST"
@@ -361,6 +371,8 @@ is "... has the column the upgrade adds" \
 	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM pragma_table_info('certificate') WHERE name = 'token_id'")" 1
 is "... and the index" \
 	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'token_usable'")" 1
+is "... and schema 023's column" \
+	"$(sqlite3 "$W/r-old/mica.db" "SELECT count(*) FROM pragma_table_info('certificate') WHERE name = 'invalid_at'")" 1
 "$MICA" -d "$W/r-old" export-root --der --out "$W/root-old.der" 2>/dev/null
 cmp -s "$W/root-old.der" "$W/root.der" && ok "... and serves the same root" || fail "the root restored from schema $PREV differs"
 is "the backup file is unchanged (SHA-256)" "$(sha256sum < "$W/old.db")" "$SUM"
