@@ -563,6 +563,7 @@ test('an enrollment token made on /admin gets a certificate on /request that ope
   assert.match(await admin.textContent('#token-rows'), /browser test/);
   S.adminCtx = ctx;
   S.adminPage = admin;
+  S.web1Token = token;
 
   // Submit the CSR with the token on /request.
   const { key, pem } = makeCsr('web1', 'web1.' + DOMAIN);
@@ -833,6 +834,42 @@ test('the admin console lists the usable tokens a page at a time, all of them wh
   assert.match(await admin.textContent(used), /used_up/);
   await admin.selectOption('#tok-show', 'active');
   await admin.waitForSelector(used, { state: 'detached' });
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
+test('the admin console lists what a token issued, and gives a certificate with its chain as a .p7b', async () => {
+  assert.ok(S.adminPage && S.web1Token && S.web1Serial, 'needs the admin page and the token and certificate of web1');
+  const admin = S.adminPage;
+  const id = S.web1Token.split('_')[1];
+  await admin.selectOption('#tok-show', 'all');
+  const tokRow = `#token-rows tr[data-id="${id}"]`;
+  await admin.waitForSelector(tokRow);
+  await admin.click(`${tokRow} button.certs`);
+  await admin.waitForFunction((v) => document.getElementById('cert-token').value === v, id);
+  await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 1);
+  assert.equal(await admin.getAttribute('#cert-rows tr', 'data-serial'), S.web1Serial,
+    'the one certificate the one-use token issued');
+  assert.equal(await admin.evaluate(() => document.activeElement && document.activeElement.id), 'certs-title');
+  // Its .p7b: the certificate and the root, as OpenSSL reads it.
+  const p7 = await download(admin, `#cert-rows tr[data-serial="${S.web1Serial}"] button.p7b`, 'web1-admin.p7b');
+  const certs = run('openssl', ['pkcs7', '-inform', 'DER', '-in', p7, '-print_certs']).toString();
+  assert.equal((certs.match(/BEGIN CERTIFICATE/g) || []).length, 2);
+  assert.ok(certs.includes(fs.readFileSync(S.rootPem, 'utf8').trim()), 'the .p7b holds the root');
+  assert.match(run('openssl', ['pkcs7', '-inform', 'DER', '-in', p7, '-print_certs', '-noout']).toString(),
+    /subject=CN ?= ?web1\./);
+  // A whole token typed in the filter is taken out of the page, never sent.
+  const sent = [];
+  const seen = (r) => { if (r.url().includes('/api/v1/certificates')) sent.push(r.url()); };
+  admin.on('request', seen);
+  await admin.fill('#cert-token', S.web1Token);
+  await admin.click('#cert-search');
+  await expectFlash(admin, 'error', /not the token itself/);
+  admin.off('request', seen);
+  assert.deepEqual(sent, [], 'no listing was asked for with the token');
+  assert.equal(await admin.inputValue('#cert-token'), '', 'the token is out of the field');
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.click('#cert-search');
+  await admin.selectOption('#tok-show', 'active');
   assert.deepEqual(await cspViolations(admin), []);
 });
 

@@ -456,12 +456,24 @@
     var st = $('cert-status').value;
     var nm = $('cert-name').value.trim().toLowerCase();
     var ex = $('cert-expiring').value.trim();
+    var tk = $('cert-token').value.trim().toLowerCase();
     if (st && st !== 'all')
       q.push('status=' + encodeURIComponent(st));
     if (nm !== '') {
       if (!/^[a-z0-9.\-*@_:]{1,253}$/.test(nm))
         throw new Error('A name filter has letters, digits and . - * @ _ : only.');
       q.push('name=' + encodeURIComponent(nm));
+    }
+    if (tk !== '') {
+      // A whole token pasted here is a secret: out of the field at once,
+      // and never sent.
+      if (/^mica_/.test(tk)) {
+        $('cert-token').value = '';
+        throw new Error('Issued with token: its id, as the Tokens list shows it - not the token itself.');
+      }
+      if (!/^[0-9a-f]{1,39}$/.test(tk))
+        throw new Error('Issued with token: its id, hexadecimal, as the Tokens list shows it.');
+      q.push('token=' + encodeURIComponent(tk));
     }
     if (ex !== '') {
       if (!/^\d{1,4}$/.test(ex) || +ex < 1 || +ex > 3650)
@@ -549,6 +561,14 @@
       ur.addEventListener('click', function () { unrevoke(c, rowPlace(ur, 'unrevoke')); });
       actions.appendChild(ur);
     }
+    // The certificate with its chain, as Windows installs it (certreq
+    // -accept, IIS, Exchange), for one still valid.
+    if (c.status === 'valid') {
+      var dl = label(el('button', { type: 'button', 'class': 'btn small subtle p7b' }, 'Download .p7b'),
+        'Download .p7b of ' + certName(c) + ': the certificate with its chain');
+      dl.addEventListener('click', function () { downloadP7b(c, dl); });
+      actions.appendChild(dl);
+    }
     var tr = row(table, [
       shortId(c.serial),
       el('span', { 'class': 'names', title: String(c.subject || '') }, names(c.names)),
@@ -559,6 +579,21 @@
     ]);
     tr.setAttribute('data-serial', String(c.serial));
     return tr;
+  }
+
+  function downloadP7b(c, btn) {
+    btn.disabled = true;
+    call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/chain.p7b', { blob: true })
+      .then(function (res) {
+        var url = URL.createObjectURL(res.data);
+        var a = el('a', { href: url, download: fileName(res.headers, String(c.serial) + '.p7b') });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      }, fail('Downloading the certificate')).then(function () {
+        btn.disabled = false;
+      });
   }
 
   function revoke(c, place) {
@@ -742,6 +777,19 @@
   });
   var loadTokens = tokens.load;
 
+  /* The certificates a token issued (what to revoke when it leaked):
+     the certificate list, filtered by it alone, every status. */
+  function certsOfToken(id) {
+    $('cert-name').value = '';
+    $('cert-expiring').value = '';
+    $('cert-status').value = 'all';
+    $('cert-token').value = String(id);
+    loadCerts().then(function () {
+      $('certs-title').focus();
+      $('certs').scrollIntoView();
+    });
+  }
+
   function tokenRow(table, t) {
     var actions = el('span', { 'class': 'row-actions' });
     var scope = t.kind === 'admin' ? 'everything'
@@ -765,6 +813,12 @@
           });
       });
       actions.appendChild(rv);
+    }
+    if (t.kind === 'enroll') {
+      var ct = label(el('button', { type: 'button', 'class': 'btn small subtle certs' }, 'Certificates'),
+        'Certificates issued with token ' + t.id + (t.comment ? ' (' + t.comment + ')' : ''));
+      ct.addEventListener('click', function () { certsOfToken(t.id); });
+      actions.appendChild(ct);
     }
     var id = el('span', null, shortId(t.id));
     if (t.comment)
