@@ -982,8 +982,8 @@ usage_says "issue --csr FILE -qz: the letter, not FILE" \
 grep -qF "outc.csr" "$TMP/use.err" && fail "... named the CSR file" || ok "... and not the CSR file"
 usage_says "crl -x: an unknown short option alone" \
 	"crl: unknown option '-x' (see" om crl -x
-usage_says "list --token=hunter2: an unknown long option, named" \
-	"list: unknown option '--token' (see" om list --token=hunter2
+usage_says "list --tokens=hunter2: an unknown long option, named" \
+	"list: unknown option '--tokens' (see" om list --tokens=hunter2
 grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
 usage_says "--passphrase-file=hunter2 crl: a command's option before the command, named" \
 	"mica: unknown option '--passphrase-file' before the command: only -d DIR goes there" \
@@ -1150,6 +1150,13 @@ sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at 
 	INSERT INTO compromised_key (spki_sha256, serial, added_at) SELECT spki_sha256, serial, revoked_at FROM certificate WHERE serial = '$up1';
 	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_status_row;
 	ALTER TABLE ca DROP COLUMN tls_serial; DROP INDEX acme_order_processing;
+	DROP INDEX certificate_by_token; DROP TRIGGER ocsp_response_forget_invalid;
+	DROP INDEX certificate_revoked; DROP INDEX certificate_revoked_by_key;
+	CREATE INDEX certificate_revoked ON certificate (serial, not_after, revoked_at, reason, status)
+		WHERE status = 2;
+	CREATE INDEX certificate_revoked_by_key
+		ON certificate (key_idx, serial, not_after, revoked_at, reason, status) WHERE status = 2;
+	ALTER TABLE certificate DROP COLUMN invalid_at;
 	ALTER TABLE certificate DROP COLUMN token_id; ALTER TABLE ca DROP COLUMN restored_at;
 	ALTER TABLE ca DROP COLUMN crl_floor; DROP INDEX token_usable;
 	PRAGMA user_version = 15" || die "sqlite3: an old store"
