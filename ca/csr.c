@@ -1464,17 +1464,19 @@ extract_sans(const unsigned char *san, size_t san_len, struct ca_name *list,
  * 4.1.2.6 puts such an address in the subjectAltName of the certificate
  * (rfc822Name), which is where mica writes it. The value is an IA5String
  * (RFC 5280 Appendix A; UTF8String and PrintableString are taken when they
- * hold ASCII, as some tools write it so); one that is not a valid address
- * is refused, said as the subject's, since it would be the certificate's
- * only name.
+ * hold ASCII, as some tools write it so). One that is not a valid address
+ * makes none of them names (never half a subject): *COUNT is left 0 and
+ * WHY says so, said as the subject's, for the request that needs names to
+ * report. The CSR itself stands: an admin's --name, sign-ca and a renewal
+ * with a new key do not go by these names.
  */
-static int
+static void
 extract_subject_emails(const mbedtls_x509_name *dn, struct ca_name *list,
-		       size_t *count, struct mica_err *err)
+		       size_t *count, struct mica_err *why)
 {
 	char text[NAME_TEXT_MAX + 1];
 	struct ca_name n;
-	struct mica_err why;
+	struct mica_err e;
 
 	for (; dn != NULL; dn = dn->next) {
 		if (dn->oid.p == NULL ||
@@ -1484,22 +1486,28 @@ extract_subject_emails(const mbedtls_x509_name *dn, struct ca_name *list,
 		     dn->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
 		     dn->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING) ||
 		    dn->val.len == 0 || dn->val.len > NAME_TEXT_MAX ||
-		    memchr(dn->val.p, '\0', dn->val.len) != NULL)
-			return mica_err_set(err, MICA_E_POLICY, "bad_name",
-					    "the CSR's subject has an empty, "
-					    "overlong or NUL-bearing emailAddress");
+		    memchr(dn->val.p, '\0', dn->val.len) != NULL) {
+			mica_err_set(why, MICA_E_POLICY, "bad_name",
+				     "the CSR's subject has an empty, overlong or "
+				     "NUL-bearing emailAddress");
+			goto refused;
+		}
 		memcpy(text, dn->val.p, dn->val.len);
 		text[dn->val.len] = '\0';
-		mica_err_clear(&why);
-		if (name_from_text(text, CA_NAME_EMAIL, &n, &why) != 0)
-			return mica_err_set(err, MICA_E_POLICY, "bad_name",
-					    "the CSR's subject has an emailAddress "
-					    "that is no valid e-mail address (%s)",
-					    why.msg);
-		if (add_name(list, count, &n, err) != 0)
-			return -1;
+		mica_err_clear(&e);
+		if (name_from_text(text, CA_NAME_EMAIL, &n, &e) != 0) {
+			mica_err_set(why, MICA_E_POLICY, "bad_name",
+				     "the CSR's subject has an emailAddress that "
+				     "is no valid e-mail address (%s)", e.msg);
+			goto refused;
+		}
+		if (add_name(list, count, &n, why) != 0)
+			goto refused;
 	}
-	return 0;
+	return;
+refused:
+	memset(list, 0, *count * sizeof(*list));
+	*count = 0;
 }
 
 int
@@ -1655,11 +1663,11 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 		 * will say so. */
 		names[0] = n;
 		c.nnames = 1;
-	} else if (extract_subject_emails(subject, names, &c.nnames,
-					  err) != 0) {
+	} else {
 		/* No SAN and no CN that names anything: the subject's
 		 * emailAddress, if any, is the certificate's name. */
-		goto out;
+		extract_subject_emails(subject, names, &c.nnames,
+				       &c.names_err);
 	}
 	if (c.nnames > 0) {
 		c.names = calloc(c.nnames, sizeof(*c.names));

@@ -34,8 +34,16 @@ struct ca_csr {
 	char *cn;                  /* subject commonName or NULL */
 	struct ca_name *names;     /* SAN names (DNS, IP, email), canonical;
 				    * if the CSR has no SAN, the CN when it is
-				    * a valid DNS name, IP or email */
+				    * a valid DNS name, IP or email, else the
+				    * subject's emailAddress attributes */
 	size_t nnames;
+	/* Why the subject's emailAddress attributes, which would have been
+	 * the names, are not (one is no valid address): kind MICA_E_NONE
+	 * when nothing was refused. Not a refusal of the CSR, which an
+	 * admin may still issue with other names, a CA may still sign and
+	 * a renewal may still take the key of; the refusal of a request
+	 * that has no other names to go by (ca/requests.c). */
+	struct mica_err names_err;
 	unsigned char *spki;       /* SubjectPublicKeyInfo, DER */
 	size_t spki_len;
 	unsigned char spki_sha256[32];

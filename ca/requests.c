@@ -35,6 +35,13 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 		/* A CN that was meant as a host name (it has a dot) but is
 		 * not a valid one: say what is wrong with it, rather than
 		 * only that nothing was named. */
+		/* The subject's emailAddress would have named it, but one
+		 * is no address: say which (ca_csr_parse kept why). */
+		if (csr->names_err.kind != MICA_E_NONE) {
+			if (err != NULL)
+				*err = csr->names_err;
+			return -1;
+		}
 		mica_err_clear(&why);
 		if (csr->cn != NULL && strchr(csr->cn, '.') != NULL &&
 		    ca_name_parse(csr->cn, 0, &cn_name, &why) != 0)

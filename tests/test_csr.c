@@ -278,6 +278,8 @@ suite_init(void)
 		 "www.contoso.test' -out emailsan.pem") ||
 	    ossl("req -new -key p256.key -subj '/CN=Jane Doe/emailAddress="
 		 "jane.contoso.test' -out bademail.pem") ||
+	    ossl("req -new -key p256.key -subj '/CN=Jane Doe/emailAddress="
+		 "jane@contoso.test/emailAddress=Jane Doe' -out bademail2.pem") ||
 	    ossl("req -new -key p256.key -subj / -addext 'subjectAltName="
 		 "critical,email:bob@contoso.test' -out nosubj.pem") ||
 	    ossl("req -new -key rsa2048.key -sha256 " SUBJ " -out rsa.pem") ||
@@ -577,10 +579,28 @@ test_subject_email(void)
 	CU_ASSERT_STRING_EQUAL(c.names[0].value, "www.contoso.test");
 	ca_csr_free(&c);
 
-	/* one that is no address, were it the name, is said so */
-	expect_refused("bademail.pem", MICA_E_POLICY, "bad_name");
-	CU_ASSERT_EQUAL(load_file("bademail.pem", &c, &err), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "emailAddress"));
+	/* one that is no address, were it the name, names nothing and is
+	 * said so - but the CSR stands: an admin may issue it with other
+	 * names, a root sign it, a renewal take its key */
+	CU_ASSERT_EQUAL_FATAL(load_file("bademail.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 0);
+	CU_ASSERT_PTR_NULL(c.names);
+	CU_ASSERT_EQUAL(c.names_err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(c.names_err.code, "bad_name");
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.names_err.msg, "emailAddress"));
+	ca_csr_free(&c);
+
+	/* a good address beside a bad one: none of them (never half a
+	 * subject) */
+	CU_ASSERT_EQUAL_FATAL(load_file("bademail2.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 0);
+	CU_ASSERT_EQUAL(c.names_err.kind, MICA_E_POLICY);
+	ca_csr_free(&c);
+
+	/* where something else names it, the subject's addresses are not
+	 * looked at */
+	CU_ASSERT_EQUAL_FATAL(load_file("email.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.names_err.kind, MICA_E_NONE);
 	ca_csr_free(&c);
 }
 

@@ -1485,6 +1485,56 @@ test_refused_submissions_store_and_sign_nothing(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* A subject's emailAddress names a CSR only when nothing else does; one
+ * that is no address leaves it naming nothing, which the request is
+ * refused for, saying so - but an admin's names still issue it. */
+static void
+test_bad_subject_email_leaves_the_admin_his_names(void)
+{
+	static const char *const override[] = { "jane-laptop." DOMAIN };
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL, *good = NULL;
+	size_t len = 0, good_len = 0;
+	struct ca_issued out;
+	struct ca_submit s;
+	struct mica_err err;
+	uint32_t flags;
+
+	memset(&out, 0, sizeof(out));
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr(&pk, "Jane Doe,emailAddress=jane.at." DOMAIN,
+				 NULL, 0, &csr, &len) == 0);
+	CU_ASSERT_FATAL(make_csr(&pk, "Jane Doe,emailAddress=jane@" DOMAIN,
+				 NULL, 0, &good, &good_len) == 0);
+
+	/* By itself it names nothing: refused, the address said to be
+	 * what is wrong. */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, csr, len, "client", &out, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "emailAddress"));
+	ca_issued_free(&out);
+
+	/* With an admin's names it is issued for them. */
+	memset(&s, 0, sizeof(s));
+	s.csr = csr;
+	s.csr_len = len;
+	s.names = override;
+	s.nnames = 1;
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &g_cli, &s, &out, &err), 0);
+	if (out.der != NULL)
+		CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, override[0],
+					    NULL, 0, &flags), 0);
+	ca_issued_free(&out);
+
+	/* A valid one is the name. */
+	CU_ASSERT_EQUAL(submit(g_ca, &g_cli, good, good_len, "client", &out, &err), 0);
+	ca_issued_free(&out);
+	free(csr);
+	free(good);
+	mbedtls_pk_free(&pk);
+}
+
 /* A search by an IPv6 address finds it in any of its spellings: the
  * certificate's is RFC 5952's, the admin's may be another. */
 static void
@@ -6777,6 +6827,8 @@ main(void)
 		  test_issued_row_is_valid_and_holds_the_returned_der },
 		{ "refused submissions store and sign nothing",
 		  test_refused_submissions_store_and_sign_nothing },
+		{ "a subject's emailAddress that is no address leaves the admin his names",
+		  test_bad_subject_email_leaves_the_admin_his_names },
 		{ "issue for a raw public key (the daemon's TLS key)",
 		  test_issue_for_spki_serves_the_daemon_key },
 		{ "a search by an IPv6 address finds it however it is written",

@@ -474,6 +474,9 @@ expect_rc "a subject emailAddress that is no address: exit 4" 4 \
 	"$MICA" -d "$TMP/warned" issue --profile email --csr "$TMP/badmail.csr"
 grep -q "subject has an emailAddress that is no valid e-mail address" "$TMP/rc.err" &&
 	ok "... said of the subject's emailAddress" || fail "badmail message: $(cat "$TMP/rc.err")"
+# ... but the CSR itself is sound: an admin's names issue it.
+expect_rc "... issued with an admin's --name all the same" 0 \
+	"$MICA" -d "$TMP/warned" issue --profile email --csr "$TMP/badmail.csr" --name alice@contoso.test
 
 # The data directory before or after the command.
 echo "# -d DIR before or after the command"
