@@ -988,6 +988,11 @@ usage_says "crl -x: an unknown short option alone" \
 usage_says "list --tokens=hunter2: an unknown long option, named" \
 	"list: unknown option '--tokens' (see" om list --tokens=hunter2
 grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
+# --token is list's own since it lists what a token issued: a value that
+# is no token id (a token's secret, perhaps) is refused, never repeated.
+usage_says "list --token=hunter2: no token id" \
+	"list: --token takes a token's id" om list --token=hunter2
+grep -qF hunter2 "$TMP/use.err" && fail "... echoing its value" || ok "... without its value"
 usage_says "--passphrase-file=hunter2 crl: a command's option before the command, named" \
 	"mica: unknown option '--passphrase-file' before the command: only -d DIR goes there" \
 	om --passphrase-file=hunter2 crl
