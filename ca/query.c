@@ -216,10 +216,11 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	 * issued nothing: said so (revoked and expired tokens are kept). */
 	if (df.token_id != NULL) {
 		struct db_token t;
-		int r;
+		int r, kind;
 
 		memset(&t, 0, sizeof(t));
 		r = db_token_get(ca->db, df.token_id, &t, err);
+		kind = t.kind;
 		db_token_free(&t);
 		if (r != 0) {
 			if (err != NULL && err->kind == MICA_E_NOTFOUND)
@@ -227,6 +228,17 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 					     "no token has this id ('mica token list')");
 			return -1;
 		}
+		/* A certificate names only the enrollment token whose use it
+		 * took: an admin token's would list nothing, which after a
+		 * leak reads as "it issued nothing". Its deeds are in the
+		 * audit trail. */
+		if (kind == DB_TOKEN_ADMIN)
+			return mica_err_set(err, MICA_E_BADREQ, "admin_token",
+					    "this is an admin token: certificates do "
+					    "not name the admin token that issued or "
+					    "approved them; what it did is in the audit "
+					    "trail as actor admin:%s ('mica audit')",
+					    df.token_id);
 	}
 	df.cursor.id = f->cursor.id;
 	df.cursor.key = f->cursor.key;

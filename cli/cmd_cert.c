@@ -826,8 +826,12 @@ static const char list_help[] =
 "      jq -r '.[].serial' |\n"
 "      while read -r s; do mica revoke \"$s\"; done\n"
 "\n"
-"Exit status: 0, also when nothing matches; 2 for a bad option; 5 when\n"
-"--token names no token.\n";
+"Certificates name only the enrollment token whose use they took: an\n"
+"admin token's id is refused (exit 3); what an admin token did is in\n"
+"'mica audit', as actor admin:ID.\n"
+"\n"
+"Exit status: 0, also when nothing matches; 2 for a bad option; 3 for an\n"
+"admin token's id; 5 when --token names no token.\n";
 
 /* Certificates read from the store at a time (ca_cert_list's most). */
 #define LIST_PAGE 1000

@@ -120,6 +120,15 @@ grep -q "no token has this id" "$TMP/rc.err" && ok "... said so" || fail "unknow
 call GET "$S/api/v1/certificates?token=0123456789abcdef" "${ADMH[@]}"
 is "GET ?token= an unknown id: 404" "$CODE" 404
 is "... token_not_found" "$(json_get "$W/body" error)" token_not_found
+# An admin token's certificates name no token: its id is refused, not
+# answered with an empty list that reads as "it issued nothing".
+ADM_ID=${ADM#mica_}
+ADM_ID=${ADM_ID%%_*}
+expect_rc "list --token of an admin token's id: exit 3" 3 "$MICA" -d "$D" list --token "$ADM_ID"
+grep -q "admin token.*audit trail as actor admin:$ADM_ID" "$TMP/rc.err" &&
+	ok "... saying where its deeds are" || fail "admin id: $(cat "$TMP/rc.err")"
+call GET "$S/api/v1/certificates?token=$ADM_ID" "${ADMH[@]}"
+is "GET ?token= an admin token's id: 400 admin_token" "$CODE $(json_get "$W/body" error)" "400 admin_token"
 SECRET=${T1##*_}
 expect_rc "list --token with the whole token: exit 2" 2 "$MICA" -d "$D" list --token "$T1"
 grep -q "not the token itself" "$TMP/rc.err" && ! grep -qF "$SECRET" "$TMP/rc.err" "$TMP/rc.out" &&
