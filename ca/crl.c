@@ -646,6 +646,12 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 			ca_invalid_merge(cert.invalid_at, ch->invalid_at,
 					 cert.revoked_at) :
 			ch->invalid_at;
+		/* Nor for a raise dated after the revocation date it keeps,
+		 * which the transaction refuses (revoke_raise): its CRLs
+		 * would be signed, their bodies left beside the store, for
+		 * nothing. */
+		if (ch->raise && ch->invalid_at > cert.revoked_at)
+			goto out;
 		if (ch->release ? !on_hold :
 		    cert.status == DB_CERT_REVOKED && !ch->raise &&
 		    (!on_hold || ch->reason == CA_REASON_HOLD))

@@ -153,10 +153,16 @@ F=$(leaf f e)    # the same key
 sqlite3 "$D/mica.db" "UPDATE certificate SET revoked_at = revoked_at - 86400 WHERE serial = '$E'" ||
 	die "sqlite3: backdating the revocation"
 E_AT=$(field "$D" "$E" revoked_at)
+N0=$(crl_number)
+BODIES=$(ls "$D/mica.db-crls")
 expect_rc "raising superseded with a date after the revocation date: refused (exit 4)" 4 \
 	"$MICA" -d "$D" revoke "$E" --reason keyCompromise \
 	--invalidity-date "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)"
 grep -q "was revoked on" "$TMP/rc.err" && ok "... saying when it was revoked" || fail "said: $(cat "$TMP/rc.err")"
+is "... no CRL published" "$(crl_number)" "$N0"
+# Nor signed ahead of the transaction that refuses it: no body of a CRL
+# that was never published left beside the store.
+is "... and no CRL body written beside the store" "$(ls "$D/mica.db-crls")" "$BODIES"
 is "... still superseded" "$(field "$D" "$E" revocation_reason)" superseded
 expect_rc "raising superseded to keyCompromise with --invalidity-date" 0 \
 	"$MICA" -d "$D" revoke "$E" --reason keyCompromise --invalidity-date 2025-03-01T08:30:00Z
