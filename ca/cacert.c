@@ -1887,14 +1887,15 @@ ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
 				} else if (oid_is(oid, oid_len,
 						  OID_INVALIDITY_DATE,
 						  sizeof(OID_INVALIDITY_DATE))) {
-					/* RFC 5280 5.3.2: a GeneralizedTime
-					 * (Zulu, whole seconds); another form,
-					 * or two, is -1 for the caller to
+					/* RFC 5280 5.3.2: non-critical, a
+					 * GeneralizedTime (Zulu, whole
+					 * seconds); another form, a critical
+					 * one, or two, is -1 for the caller to
 					 * judge: the entry itself stands. */
 					int64_t t = 0;
 
 					ca_der_init(&v, val, vlen);
-					if (invalid != 0 ||
+					if (invalid != 0 || crit ||
 					    ca_der_get_time(&v, &t, &gen,
 							    NULL) < 0 ||
 					    !ca_der_empty(&v) || !gen || t <= 0)

@@ -201,10 +201,11 @@ int ca_crl_scope_covers(const struct ca_crl_info *crl,
  * contents, positive), its revocationDate, its reasonCode (RFC 5280
  * 5.3.1, 0..10; -1 when it has none) and its invalidityDate (5.3.2: 0
  * when it has none, -1 when it is no GeneralizedTime in RFC 5280's form
- * after 1970, or there are two; the caller judges). An entry with a
- * certificateIssuer (an indirect CRL's), an unknown critical extension
- * or a malformed reasonCode is MICA_E_BADREQ "bad_crl". CB returning
- * non-zero stops the walk: -1 then, ERR left to CB. */
+ * after 1970, is critical, or there are two; the caller judges). An
+ * entry with a certificateIssuer (an indirect CRL's), an unknown
+ * critical extension or a malformed reasonCode is MICA_E_BADREQ
+ * "bad_crl". CB returning non-zero stops the walk: -1 then, ERR left to
+ * CB. */
 typedef int (*ca_crl_entry_cb)(void *ctx, const unsigned char *serial,
 			       size_t serial_len, int64_t revoked_at,
 			       int reason, int64_t invalid_at);

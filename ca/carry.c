@@ -143,7 +143,7 @@ entry_cb(void *ctx, const unsigned char *serial, size_t len, int64_t at,
 		return mica_err_set(c->err, MICA_E_BADREQ, "bad_crl",
 				    "%s: an entry's invalidityDate is %s",
 				    c->name, invalid_at < 0 ?
-				    "malformed (or given twice)" :
+				    "malformed (or critical, or given twice)" :
 				    invalid_at > at ?
 				    "after its revocationDate" :
 				    "on a hold");

@@ -37,6 +37,7 @@
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
+#include "ca/cacert.h"
 #include "ca/der.h"
 #include "ca/names.h"
 #include "ca/profile.h"
@@ -2601,6 +2602,71 @@ test_crl_invalidity_date(void)
 	CU_ASSERT_PTR_NULL(tbs);
 }
 
+/* ca_crl_foreach_entry's word on an entry's invalidityDate, which mica
+ * revoke --from-crl and mica restore --crl judge by: the time of one as
+ * mica writes it, 0 for none, -1 for any other (critical, a UTCTime, two
+ * of them). */
+struct invalid_seen {
+	int64_t v[8];
+	size_t n;
+};
+
+static int
+invalid_seen_cb(void *ctx, const unsigned char *serial, size_t serial_len,
+		int64_t revoked_at, int reason, int64_t invalid_at)
+{
+	struct invalid_seen *s = ctx;
+
+	(void)serial;
+	(void)serial_len;
+	(void)revoked_at;
+	(void)reason;
+	if (s->n < sizeof(s->v) / sizeof(s->v[0]))
+		s->v[s->n++] = invalid_at;
+	return 0;
+}
+
+static void
+test_crl_entry_invalidity_read(void)
+{
+	struct crl_parts cp;
+	struct ca_crl_info info;
+	struct invalid_seen seen;
+	struct mica_err err;
+	unsigned char *der = NULL;
+	size_t der_len;
+	int64_t r1 = now - 100, inv = now - 86400;
+	blob tbs;
+
+	arena_used = 0;
+	crl_parts_default(&cp, now - 60, now + 86400, r1);
+	cp.revoked = SEQ(
+		SEQ(LIT(0x02, 0x01, 0x01), time_blob(r1, 0),
+		    SEQ(invalid_ext(0, time_blob(inv, 1)))),
+		SEQ(LIT(0x02, 0x01, 0x02), time_blob(r1, 0)),
+		SEQ(LIT(0x02, 0x01, 0x03), time_blob(r1, 0),
+		    SEQ(invalid_ext(1, time_blob(inv, 1)))),
+		SEQ(LIT(0x02, 0x01, 0x04), time_blob(r1, 0),
+		    SEQ(invalid_ext(0, time_blob(inv, 0)))),
+		SEQ(LIT(0x02, 0x01, 0x05), time_blob(r1, 0),
+		    SEQ(invalid_ext(0, time_blob(inv, 1)),
+			invalid_ext(0, time_blob(inv, 1)))));
+	tbs = crl_parts_build(&cp);
+	CU_ASSERT_EQUAL_FATAL(sign_wrap(ca_ec.k, tbs.p, tbs.n, &der, &der_len),
+			      0);
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL_FATAL(ca_crl_info_read(der, der_len, &info, &err), 0);
+	CU_ASSERT_EQUAL(ca_crl_foreach_entry(&info, invalid_seen_cb, &seen,
+					     &err), 0);
+	CU_ASSERT_EQUAL_FATAL(seen.n, 5);
+	CU_ASSERT_EQUAL(seen.v[0], inv);    /* as mica writes it */
+	CU_ASSERT_EQUAL(seen.v[1], 0);      /* none */
+	CU_ASSERT_EQUAL(seen.v[2], -1);     /* critical */
+	CU_ASSERT_EQUAL(seen.v[3], -1);     /* a UTCTime */
+	CU_ASSERT_EQUAL(seen.v[4], -1);     /* two */
+	free(der);
+}
+
 static const struct lint_case crl_cases[] = {
 	{ "version v1", "version not v2" },
 	{ "version absent", "version not v2" },
@@ -3298,6 +3364,8 @@ main(void)
 		  test_crl_matches_handmade },
 		{ "dates an entry with invalidityDate, a GeneralizedTime, when it has one",
 		  test_crl_invalidity_date },
+		{ "reads an entry's invalidityDate, and flags one mica would not write",
+		  test_crl_entry_invalidity_read },
 		{ "lint refuses deliberately broken TBSCertLists",
 		  test_lint_crl_cases },
 		{ "CRL of 1,000,000 entries encodes and lints",
