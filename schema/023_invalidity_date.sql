@@ -30,11 +30,13 @@ CREATE INDEX certificate_revoked_by_key
 			invalid_at)
 	WHERE status = 2;
 
--- The pre-signed OCSP answers say it too: one that changes drops the
--- answer and marks the certificate for the refresh, as a change of its
--- status, date or reason does (schema/007). mica changes it only with
--- the reason, which drops them already; this keeps a store edited
--- otherwise from serving an answer that says another date.
+-- The pre-signed OCSP answers do not say it (RFC 6960 would allow it
+-- among singleExtensions; mica's say the revocation time and reason
+-- only, README): a change of it alone needs no new answer. mica changes
+-- it only with the status or the reason, whose triggers (schema/007)
+-- drop the answer already, so this one re-signs nothing more; it drops
+-- the answer and marks the certificate for the refresh, as those do,
+-- should a later answer carry the date.
 CREATE TRIGGER ocsp_response_forget_invalid
 AFTER UPDATE OF invalid_at ON certificate
 WHEN NEW.invalid_at IS NOT OLD.invalid_at

@@ -219,6 +219,12 @@ CODE=$(curl -s -o "$W/body" -w '%{http_code}' -H "Authorization: Bearer $ADM" \
 	"$H/api/v1/certificates/$B") || true
 is "API: GET of one revoked without: invalidity_date null" \
 	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("invalidity_date", "absent"))' "$W/body")" None
+# A JSON null counts as absent (docs/API.md, Conventions): no date.
+L=$(leaf l)
+call "$L" '{"reason": "superseded", "invalidity_date": null}'
+is "API: invalidity_date null is as absent: 200" "$CODE" 200
+is "... and the certificate has none" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("invalidity_date", "absent"))' "$W/body")" None
 # The CA makes deltas since above: the revocation is in the delta.
 curl -s -o "$W/served.crl" "$H/delta.crl" || true
 is "the served delta CRL carries it" "$(entry_invalidity "$W/served.crl" "$K")" "$WHEN_TXT"
