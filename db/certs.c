@@ -249,18 +249,18 @@ static const char *const cert_sql[S__COUNT] = {
 	[S_CERT_UNLINK_NEW] =
 	"UPDATE certificate SET renewal_of = NULL "
 	"WHERE serial = ?2 AND renewal_of = ?1",
-	/* Pinned to the partial covering index certificate_revoked: no
+	/* Pinned to the partial covering index certificate_crl: no
 	 * table access and no sort, whatever the planner's statistics say
 	 * (left to itself it may sort every revoked row in a temp B-tree). */
 	[S_REVOKED] =
 	"SELECT serial, revoked_at, reason, coalesce(invalid_at, 0) "
 	"FROM certificate "
-	"INDEXED BY certificate_revoked "
+	"INDEXED BY certificate_crl "
 	"WHERE status = 2 AND not_after > ?1 ORDER BY serial",
 	[S_REVOKED_KEY] =
 	"SELECT serial, revoked_at, reason, coalesce(invalid_at, 0) "
 	"FROM certificate "
-	"INDEXED BY certificate_revoked_by_key "
+	"INDEXED BY certificate_crl_by_key "
 	"WHERE status = 2 AND key_idx = ?2 AND not_after > ?1 ORDER BY serial",
 	[S_COUNTS] =
 	"SELECT (SELECT count(*) FROM certificate WHERE status = 0), "

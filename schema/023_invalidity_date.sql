@@ -17,18 +17,28 @@ ALTER TABLE certificate ADD COLUMN invalid_at INTEGER
 		   AND invalid_at BETWEEN 1 AND revoked_at));
 
 -- The CRLs list it beside the revocation date (an entry extension), so
--- the walk that builds them reads it from the covering indexes, as
--- before, without visiting the table: both made again with the column.
-DROP INDEX certificate_revoked;
-CREATE INDEX certificate_revoked
+-- the walk that builds them reads it from covering indexes, as before,
+-- without visiting the table: two new ones with the column take the
+-- place of certificate_revoked(_by_key). Made first, then the old ones
+-- dropped, with secure_delete off: made in the pages a drop had just
+-- freed, or dropped with every page overwritten, each page went into
+-- SQLite's statement journal, which (SQLite 3.40, Debian 12, with the
+-- spill db.c configures) failed with SQLITE_FULL from some ten thousand
+-- revoked certificates on and left the store at schema 22. The old
+-- pages hold serials and dates the CRLs publish: nothing secret. On
+-- again after (a failed migration closes the store).
+CREATE INDEX certificate_crl
 	ON certificate (serial, not_after, revoked_at, reason, status,
 			invalid_at)
 	WHERE status = 2;
-DROP INDEX certificate_revoked_by_key;
-CREATE INDEX certificate_revoked_by_key
+CREATE INDEX certificate_crl_by_key
 	ON certificate (key_idx, serial, not_after, revoked_at, reason, status,
 			invalid_at)
 	WHERE status = 2;
+PRAGMA secure_delete = OFF;
+DROP INDEX certificate_revoked;
+DROP INDEX certificate_revoked_by_key;
+PRAGMA secure_delete = ON;
 
 -- The pre-signed OCSP answers do not say it (RFC 6960 would allow it
 -- among singleExtensions; mica's say the revocation time and reason

@@ -23,7 +23,7 @@
  *                superseded(4), cessationOfOperation(5) (RFC 5280 5.3.1)
  *   der          NULL: the schema allows it for a revoked row (a
  *                certificate revoked while it was being signed), and CRL
- *                generation reads only the certificate_revoked covering
+ *                generation reads only the certificate_crl covering
  *                index, never the DER. spki_sha256 is random.
  *
  * With -g PCT, PCT percent of the rows (chosen at random) are valid

@@ -1159,7 +1159,7 @@ sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at 
 	DROP INDEX certificate_by_spki; DROP TABLE key_siblings_todo; DROP INDEX request_by_status_row;
 	ALTER TABLE ca DROP COLUMN tls_serial; DROP INDEX acme_order_processing;
 	DROP INDEX certificate_by_token; DROP TRIGGER ocsp_response_forget_invalid;
-	DROP INDEX certificate_revoked; DROP INDEX certificate_revoked_by_key;
+	DROP INDEX certificate_crl; DROP INDEX certificate_crl_by_key;
 	CREATE INDEX certificate_revoked ON certificate (serial, not_after, revoked_at, reason, status)
 		WHERE status = 2;
 	CREATE INDEX certificate_revoked_by_key
