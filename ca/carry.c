@@ -482,7 +482,8 @@ compromised(struct db *db, const char *serial, int reason, int64_t at,
 		return -1;
 	if (reason != CA_REASON_KEY_COMPROMISE)
 		return 0;
-	if (db_cert_same_key(db, serial, now, &also, &nalso, err) != 0)
+	if (db_cert_same_key(db, serial, now, CA_PROFILE_KEPT_ON_CRL, &also,
+			     &nalso, err) != 0)
 		goto out;
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s, "
 		 "carried in from a CRL)", serial);

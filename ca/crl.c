@@ -112,7 +112,8 @@ struct crl_change {
 	int64_t invalid_at;
 	int64_t entry_invalid;
 	int key_idx;               /* the key that signed it */
-	int listed;                /* 0: expired, on no CRL */
+	int listed;                /* 0: expired, on no CRL (but a
+				    * CA_PROFILE_KEPT_ON_CRL one) */
 	/* A keyCompromise for a certificate revoked already for a reason
 	 * ca_reason_raisable allows: the reason is raised, the date it was
 	 * revoked at (RAISE_AT) stays (ca/revoke.c revoke_raise). */
@@ -124,7 +125,7 @@ struct crl_change {
 	 * the date it is listed with: AT, or the date of one revoked already
 	 * whose reason is raised (ALSO_RAISED counts those), and its
 	 * invalidity date (ca_invalid_merge); all of them listed (none has
-	 * expired). */
+	 * expired, or it is of CA_PROFILE_KEPT_ON_CRL). */
 	int cascade;
 	char (*also)[DB_SERIAL_MAX];
 	int *also_key;
@@ -305,8 +306,8 @@ again:
 		col.skip_also = ch->also;
 		col.nskip_also = ch->nalso;
 	}
-	if (db_revoked_foreach_key(db, k->idx, now, crl_collect_cb, &col,
-				   err) != 0 ||
+	if (db_revoked_foreach_key(db, k->idx, now, CA_PROFILE_KEPT_ON_CRL,
+				   crl_collect_cb, &col, err) != 0 ||
 	    (col.skip != NULL && !ch->release && ch->listed &&
 	     crl_entry_add(&col, ch->serial, ch->raise ? ch->raise_at : ch->at,
 			   ch->reason, ch->entry_invalid) != 0)) {
@@ -547,8 +548,8 @@ also_find(struct db *db, struct crl_change *ch, struct mica_err *err)
 	struct db_cert_state c;
 
 	also_free(ch);
-	if (db_cert_same_key(db, ch->serial, ch->at, &ch->also, &ch->nalso,
-			     err) != 0)
+	if (db_cert_same_key(db, ch->serial, ch->at, CA_PROFILE_KEPT_ON_CRL,
+			     &ch->also, &ch->nalso, err) != 0)
 		return -1;
 	if (ch->nalso == 0)
 		return 0;
@@ -657,7 +658,9 @@ crl_presign(struct ca *ca, int delta, struct crl_change *ch,
 		    (!on_hold || ch->reason == CA_REASON_HOLD))
 			goto out;
 		ch->key_idx = cert.key_idx;
-		ch->listed = cert.not_after > now;
+		ch->listed = cert.not_after > now ||
+			     (cert.profile != NULL &&
+			      strcmp(cert.profile, CA_PROFILE_KEPT_ON_CRL) == 0);
 		ch->at = now;
 		if (ch->cascade && !ch->release &&
 		    ch->reason == CA_REASON_KEY_COMPROMISE &&

@@ -38,6 +38,14 @@
  * authentication included. */
 #define CA_EKU_CERT_REQUEST_AGENT (1u << 6) /* 1.3.6.1.4.1.311.20.2.1 */
 
+/* The profile whose revoked certificates stay on the CRLs after they
+ * expire: a code-signing certificate signs what outlives it (a timestamped
+ * Authenticode signature is checked against the CRL long after), so its
+ * revocation must stay published (CA/Browser Forum Code Signing Baseline
+ * Requirements 4.10.1; AD CS keeps such entries too). Every other revoked
+ * certificate leaves the CRL once it has expired (RFC 5280 3.3). */
+#define CA_PROFILE_KEPT_ON_CRL "codesign"
+
 /* Public key kinds accepted in CSRs. */
 enum ca_pubkey_kind { CA_PUBKEY_RSA = 1, CA_PUBKEY_EC_P256 = 2, CA_PUBKEY_EC_P384 = 3 };
 

@@ -236,7 +236,8 @@ revoke_same_key(struct revoke_tx *x, struct db *db, int64_t now,
 	free(x->also);   /* a transaction run again finds them again */
 	x->also = NULL;
 	x->nalso = 0;
-	if (db_cert_same_key(db, x->serial, now, &x->also, &x->nalso, err) != 0)
+	if (db_cert_same_key(db, x->serial, now, CA_PROFILE_KEPT_ON_CRL,
+			     &x->also, &x->nalso, err) != 0)
 		return -1;
 	snprintf(detail, sizeof(detail), "keyCompromise (the key of %s)",
 		 x->serial);
@@ -596,7 +597,8 @@ sweep_body(struct db *db, void *arg, struct mica_err *err)
 			return -1;
 		if (!found)
 			break;
-		if (db_cert_same_key(db, serial, now, &v, &n, err) != 0)
+		if (db_cert_same_key(db, serial, now, CA_PROFILE_KEPT_ON_CRL,
+				     &v, &n, err) != 0)
 			return -1;
 		snprintf(detail, sizeof(detail),
 			 "keyCompromise (the key of %s, revoked before)", serial);

@@ -219,13 +219,14 @@ static const char *const cert_sql[S__COUNT] = {
 	 * signed, valid, on hold, or revoked for a reason that says nothing
 	 * of the key (ca_reason_raisable: unspecified, affiliationChanged,
 	 * superseded, cessationOfOperation, privilegeWithdrawn), and not
-	 * expired at ?2. */
+	 * expired at ?2 - or of profile ?3, expired or not. */
 	[S_CERT_SAME_KEY] =
 	"SELECT c.serial FROM certificate k "
 	"JOIN certificate c INDEXED BY certificate_by_spki "
 	"ON substr(c.spki_sha256, 1, 8) = substr(k.spki_sha256, 1, 8) "
 	"AND c.spki_sha256 = k.spki_sha256 "
-	"WHERE k.serial = ?1 AND c.serial <> ?1 AND c.not_after > ?2 "
+	"WHERE k.serial = ?1 AND c.serial <> ?1 "
+	"AND (c.not_after > ?2 OR c.profile = ?3) "
 	"AND (c.status IN (0, 1) "
 	"     OR (c.status = 2 AND c.reason IN (0, 3, 4, 5, 6, 9))) "
 	"ORDER BY c.id",
@@ -256,12 +257,13 @@ static const char *const cert_sql[S__COUNT] = {
 	"SELECT serial, revoked_at, reason, coalesce(invalid_at, 0) "
 	"FROM certificate "
 	"INDEXED BY certificate_crl "
-	"WHERE status = 2 AND not_after > ?1 ORDER BY serial",
+	"WHERE status = 2 AND (not_after > ?1 OR profile = ?3) ORDER BY serial",
 	[S_REVOKED_KEY] =
 	"SELECT serial, revoked_at, reason, coalesce(invalid_at, 0) "
 	"FROM certificate "
 	"INDEXED BY certificate_crl_by_key "
-	"WHERE status = 2 AND key_idx = ?2 AND not_after > ?1 ORDER BY serial",
+	"WHERE status = 2 AND key_idx = ?2 AND (not_after > ?1 OR profile = ?3) "
+	"ORDER BY serial",
 	[S_COUNTS] =
 	"SELECT (SELECT count(*) FROM certificate WHERE status = 0), "
 	"(SELECT count(*) FROM certificate WHERE status = 1 AND not_after > ?1), "
@@ -1094,7 +1096,8 @@ out:
 
 int
 db_cert_same_key(struct db *db, const char *serial, int64_t now,
-		 char (**out)[DB_SERIAL_MAX], size_t *n, struct mica_err *err)
+		 const char *keep, char (**out)[DB_SERIAL_MAX], size_t *n,
+		 struct mica_err *err)
 {
 	sqlite3_stmt *st;
 	int b = SQLITE_OK;
@@ -1111,6 +1114,7 @@ db_cert_same_key(struct db *db, const char *serial, int64_t now,
 		return -1;
 	db_bind_text(st, 1, serial, &b);
 	db_bind_i64(st, 2, now, &b);
+	db_bind_text(st, 3, keep, &b);
 	return serial_rows(db, st, b, 0, out, n, err);
 }
 
@@ -1273,8 +1277,8 @@ db_cert_unlink_renewal(struct db *db, const char *old_serial,
 
 /* The walk of db_revoked_foreach(_key): KEY_IDX < 0 for every key. */
 static int
-revoked_walk(struct db *db, int key_idx, int64_t now, db_revoked_cb cb,
-	     void *ctx, struct mica_err *err)
+revoked_walk(struct db *db, int key_idx, int64_t now, const char *keep,
+	     db_revoked_cb cb, void *ctx, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *serial;
@@ -1286,8 +1290,10 @@ revoked_walk(struct db *db, int key_idx, int64_t now, db_revoked_cb cb,
 			  cert_sql, err)) == NULL)
 		goto out;
 	db_bind_i64(st, 1, now, &b);
+	/* (?2 is the key's, unused in the all-keys walk.) */
 	if (key_idx >= 0)
 		db_bind_i64(st, 2, key_idx, &b);
+	db_bind_text(st, 3, keep, &b);
 	if (db_binds_ok(db, b, err) != 0)
 		goto out;
 	/* Rows are handed out straight from SQLite's buffers: nothing is
@@ -1316,16 +1322,17 @@ int
 db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
 		   struct mica_err *err)
 {
-	return revoked_walk(db, -1, now, cb, ctx, err);
+	return revoked_walk(db, -1, now, NULL, cb, ctx, err);
 }
 
 int
 db_revoked_foreach_key(struct db *db, int key_idx, int64_t now,
-		       db_revoked_cb cb, void *ctx, struct mica_err *err)
+		       const char *keep, db_revoked_cb cb, void *ctx,
+		       struct mica_err *err)
 {
 	if (key_idx < 0)
 		return db_bad_arg(err);
-	return revoked_walk(db, key_idx, now, cb, ctx, err);
+	return revoked_walk(db, key_idx, now, keep, cb, ctx, err);
 }
 
 int

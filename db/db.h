@@ -441,10 +441,11 @@ int db_cert_invalid_set(struct db *db, const char *serial, int64_t at,
  * SubjectPublicKeyInfo) that a revocation for keyCompromise must revoke
  * too, or whose reason it raises: being signed, valid, on hold, or revoked
  * for unspecified, affiliationChanged, superseded, cessationOfOperation or
- * privilegeWithdrawn (ca_reason_raisable), and not expired at NOW; oldest
- * first. *OUT (free()) holds *N of them (NULL and 0 when none). */
+ * privilegeWithdrawn (ca_reason_raisable), and not expired at NOW - or of
+ * profile KEEP (NULL: none), expired or not; oldest first. *OUT (free())
+ * holds *N of them (NULL and 0 when none). */
 int db_cert_same_key(struct db *db, const char *serial, int64_t now,
-		     char (**out)[DB_SERIAL_MAX], size_t *n,
+		     const char *keep, char (**out)[DB_SERIAL_MAX], size_t *n,
 		     struct mica_err *err);
 /* The serials of the valid certificates of the key whose
  * SubjectPublicKeyInfo has SHA-256 SPKI_SHA256, of PROFILE, recorded at
@@ -478,9 +479,11 @@ typedef int (*db_revoked_cb)(void *ctx, const char *serial_hex,
 			     int64_t invalid_at);
 int db_revoked_foreach(struct db *db, int64_t now, db_revoked_cb cb, void *ctx,
 		       struct mica_err *err);
-/* The same for the certificates signed by key KEY_IDX only (its CRL). */
+/* The same for the certificates signed by key KEY_IDX only (its CRL),
+ * and those of profile KEEP (NULL: none) however long ago they expired. */
 int db_revoked_foreach_key(struct db *db, int key_idx, int64_t now,
-			   db_revoked_cb cb, void *ctx, struct mica_err *err);
+			   const char *keep, db_revoked_cb cb, void *ctx,
+			   struct mica_err *err);
 
 struct db_counts {
 	int64_t issuing, valid, revoked, expired, pending_requests;

@@ -26,14 +26,18 @@ ALTER TABLE certificate ADD COLUMN invalid_at INTEGER
 -- spill db.c configures) failed with SQLITE_FULL from some ten thousand
 -- revoked certificates on and left the store at schema 22. The old
 -- pages hold serials and dates the CRLs publish: nothing secret. On
--- again after (a failed migration closes the store).
+-- again after (a failed migration closes the store). The profile is
+-- in them too: a revoked code-signing certificate stays on the CRLs once
+-- it has expired (a timestamped Authenticode signature outlives the
+-- certificate; CA/Browser Forum Code Signing BR 4.10.1), where every
+-- other leaves them (RFC 5280 3.3), and the walk tells them apart there.
 CREATE INDEX certificate_crl
 	ON certificate (serial, not_after, revoked_at, reason, status,
-			invalid_at)
+			invalid_at, profile)
 	WHERE status = 2;
 CREATE INDEX certificate_crl_by_key
 	ON certificate (key_idx, serial, not_after, revoked_at, reason, status,
-			invalid_at)
+			invalid_at, profile)
 	WHERE status = 2;
 PRAGMA secure_delete = OFF;
 DROP INDEX certificate_revoked;

@@ -1041,7 +1041,7 @@ test_migrates_v4_store(void)
 	CU_ASSERT_EQUAL(crl.number, 3);
 	CU_ASSERT_EQUAL(crl.key_idx, 0);
 	db_crl_free(&crl);
-	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, 1700000000, count_cb,
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, 1700000000, NULL, count_cb,
 					       &walked, &err), 0);
 	CU_ASSERT_EQUAL(walked, 1);
 	CU_ASSERT_EQUAL(db_integrity_check(db, &err), 0);
@@ -1365,11 +1365,62 @@ test_crls_and_revocations_per_key(void)
 	CU_ASSERT_EQUAL(db_cert_reserve(db, &c, &err), -1);
 	CU_ASSERT_EQUAL(db_cert_revoke(db, "0a", 1, NOW, &err), 0);
 	CU_ASSERT_EQUAL(db_cert_revoke(db, "0b", 1, NOW, &err), 0);
-	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, count_cb, &n0, &err), 0);
-	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 1, NOW, count_cb, &n1, &err), 0);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, NULL, count_cb, &n0, &err), 0);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 1, NOW, NULL, count_cb, &n1, &err), 0);
 	CU_ASSERT_EQUAL(db_revoked_foreach(db, NOW, count_cb, &all, &err), 0);
 	CU_ASSERT(n0 == 1 && n1 == 1 && all == 2);
-	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, -1, NOW, count_cb, &n0, &err), -1);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, -1, NOW, NULL, count_cb, &n0, &err), -1);
+	db_close(db);
+}
+
+/* A revoked certificate of the profile the engine keeps on the CRLs stays
+ * in the walk once it has expired; any other leaves it. The same key's
+ * expired certificate of that profile is a sibling a keyCompromise still
+ * revokes. */
+static void
+test_revoked_kept_profile(void)
+{
+	struct db *db = fresh(NULL);
+	struct mica_err err;
+	struct db_cert c;
+	char (*also)[DB_SERIAL_MAX] = NULL;
+	size_t nalso = 0;
+	int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	/* 01 server and 02 codesign, both revoked and expired; 03 codesign
+	 * revoked, still valid; 04 codesign expired, valid, of 02's key;
+	 * 05 server expired, valid, of 02's key too. */
+	static const struct { const char *serial, *profile; int64_t na; int revoke; } rows[] = {
+		{ "01", "server", NOW - DAY, 1 }, { "02", "codesign", NOW - DAY, 1 },
+		{ "03", "codesign", NOW + DAY, 1 }, { "04", "codesign", NOW - 2 * DAY, 0 },
+		{ "05", "server", NOW - 2 * DAY, 0 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cert_init(&c, rows[i].serial, "x.test", rows[i].na);
+		c.not_before = rows[i].na - 30 * DAY;
+		c.profile = (char *)rows[i].profile;
+		if (i != 0)   /* 02..05 share one key; 01 has another */
+			memset(c.spki_sha256, 0xcd, sizeof(c.spki_sha256));
+		CU_ASSERT_EQUAL_FATAL(db_cert_reserve(db, &c, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(db_cert_complete(db, rows[i].serial, DER, sizeof(DER), &err), 0);
+		if (rows[i].revoke)
+			CU_ASSERT_EQUAL(db_cert_revoke(db, rows[i].serial, 1, rows[i].na - DAY, &err), 0);
+	}
+	n = 0;
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, NULL, count_cb, &n, &err), 0);
+	CU_ASSERT_EQUAL(n, 1);          /* 03 alone */
+	n = 0;
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, "codesign", count_cb, &n, &err), 0);
+	CU_ASSERT_EQUAL(n, 2);          /* 02 and 03, not the server's 01 */
+	CU_ASSERT_EQUAL(db_cert_same_key(db, "02", NOW, NULL, &also, &nalso, &err), 0);
+	CU_ASSERT_EQUAL(nalso, 0);      /* 03 revoked for keyCompromise; 04, 05 expired */
+	free(also);
+	also = NULL;
+	CU_ASSERT_EQUAL(db_cert_same_key(db, "02", NOW, "codesign", &also, &nalso, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(nalso, 1);
+	CU_ASSERT_STRING_EQUAL(also[0], "04");
+	free(also);
 	db_close(db);
 }
 
@@ -2250,7 +2301,7 @@ test_invalidity_date(void)
 	CU_ASSERT_EQUAL(w.inv[1], NOW - 200);
 	CU_ASSERT_EQUAL(w.inv[0], 0);
 	memset(&w, 0, sizeof(w));
-	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, walk_cb, &w, &err), 0);
+	CU_ASSERT_EQUAL(db_revoked_foreach_key(db, 0, NOW, NULL, walk_cb, &w, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(w.n, 2);
 	CU_ASSERT_EQUAL(w.inv[1], NOW - 200);
 
@@ -4917,6 +4968,8 @@ main(void)
 		  test_list_filters_and_paging },
 		{ "lists one token's certificates, with the other filters and paging",
 		  test_list_by_token },
+		{ "keeps a revoked certificate of the kept profile in the CRL walk once expired",
+		  test_revoked_kept_profile },
 		{ "refuses a cursor of another order, a negative one, a bad name filter",
 		  test_list_refuses_bad_cursors_and_names },
 		{ "every listing walks an index in page order; broad and narrow prefixes agree",

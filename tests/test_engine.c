@@ -3946,7 +3946,7 @@ cascade_body(struct db *db, void *arg, struct mica_err *err)
 	int rc = -1;
 
 	if (db_cert_revoke(db, x->serial, 1, at, err) != 0 ||
-	    db_cert_same_key(db, x->serial, at, &v, &n, err) != 0)
+	    db_cert_same_key(db, x->serial, at, CA_PROFILE_KEPT_ON_CRL, &v, &n, err) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (db_cert_revoke(db, v[i], 1, at, err) != 0)
