@@ -423,7 +423,7 @@ ca_url_outside_constraints(struct ca *ca, const char *url)
 		return 0;
 	ca_url_host(url, host, sizeof(host));
 	if (host[0] == '\0' || ca_name_parse(host, 0, &n, NULL) != 0 ||
-	    n.kind == CA_NAME_EMAIL)
+	    n.kind == CA_NAME_EMAIL || n.kind == CA_NAME_UPN)
 		return 0;
 	return !ca_nc_allows_path(ca->sh, &n);
 }

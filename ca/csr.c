@@ -1355,7 +1355,7 @@ san_type_name(int tag)
 	if ((tag & 0xc0) != MBEDTLS_ASN1_CONTEXT_SPECIFIC)
 		return "an unknown kind of";
 	switch (tag & 0x1f) {
-	case 0: return "an otherName (e.g. a Windows UPN)";
+	case 0: return "an otherName other than a Windows UPN";
 	case 1: return "a malformed (constructed) rfc822Name";
 	case 2: return "a malformed (constructed) dNSName";
 	case 3: return "an x400Address";
@@ -1369,10 +1369,74 @@ san_type_name(int tag)
 }
 
 /*
+ * The otherName whose contents are V[0..LEN) (the [0] wrapper's) as a UPN
+ * into OUT: OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }
+ * (RFC 5280 4.2.1.6, the [0] IMPLICIT tag in place of the SEQUENCE's),
+ * and for type-id 1.3.6.1.4.1.311.20.2.3 the value one UTF8String, as
+ * AD CS, certreq and OpenSSL write it. Every length exact, nothing after
+ * any element. Any other type-id is "unsupported_name", as any other kind
+ * of name is; a UPN that is no UTF8String of printable ASCII (no NUL, no
+ * control, no UTF-8 beyond ASCII: ca/names.c), or is malformed, is
+ * "bad_name". The value is never quoted before ca_name_parse has checked
+ * it.
+ */
+static int
+extract_upn(const unsigned char *v, size_t len, struct ca_name *out,
+	    struct mica_err *err)
+{
+	unsigned char *p = (unsigned char *)v, *q;
+	const unsigned char *end = v + len, *inner_end;
+	char text[CA_UPN_PREFIX_LEN + CA_UPN_MAX + 1];
+	size_t n, i;
+
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_OID) != 0 || n == 0)
+		return bad_csr(err, "bad otherName in subjectAltName");
+	if (n != CA_UPN_OID_LEN || memcmp(p, CA_UPN_OID, n) != 0)
+		return mica_err_set(err, MICA_E_POLICY, "unsupported_name",
+				    "the CSR asks for %s subject alternative "
+				    "name; mica certifies DNS names, IP "
+				    "addresses, email addresses and UPNs only",
+				    san_type_name(MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+						  MBEDTLS_ASN1_CONSTRUCTED));
+	p += n;
+	/* value [0] EXPLICIT: exactly the rest of the otherName. */
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+				 MBEDTLS_ASN1_CONSTRUCTED | 0) != 0 ||
+	    p + n != end)
+		return mica_err_set(err, MICA_E_POLICY, "bad_name",
+				    "the CSR has a malformed UPN (its value "
+				    "is not one [0] EXPLICIT element)");
+	inner_end = p + n;
+	q = p;
+	if (mbedtls_asn1_get_tag(&q, inner_end, &n,
+				 MBEDTLS_ASN1_UTF8_STRING) != 0 ||
+	    q + n != inner_end)
+		return mica_err_set(err, MICA_E_POLICY, "bad_name",
+				    "the CSR has a malformed UPN (its value "
+				    "is not one UTF8String)");
+	if (n == 0 || n > CA_UPN_MAX)
+		return mica_err_set(err, MICA_E_POLICY, "bad_name",
+				    "the CSR has an empty UPN or one longer "
+				    "than %d characters", CA_UPN_MAX);
+	for (i = 0; i < n; i++)
+		if (q[i] < 0x21 || q[i] > 0x7e)
+			return mica_err_set(err, MICA_E_POLICY, "bad_name",
+					    "the CSR has a UPN with a NUL, a "
+					    "blank, a control or a character "
+					    "beyond ASCII (mica certifies "
+					    "ASCII UPNs only)");
+	memcpy(text, CA_UPN_PREFIX, CA_UPN_PREFIX_LEN);
+	memcpy(text + CA_UPN_PREFIX_LEN, q, n);
+	text[CA_UPN_PREFIX_LEN + n] = '\0';
+	return name_from_text(text, CA_NAME_UPN, out, err);
+}
+
+/*
  * The names of the subjectAltName extension value SAN (RFC 5280 4.2.1.6):
  * GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName. dNSName,
- * rfc822Name and iPAddress are canonicalised and deduplicated into LIST;
- * any other kind of name is refused, since we would either drop it (and
+ * rfc822Name, iPAddress and a UPN otherName (extract_upn) are
+ * canonicalised and deduplicated into LIST; any other kind of name is
+ * refused, since we would either drop it (and
  * the requester would get less than asked) or certify what we cannot
  * check.
  */
@@ -1441,13 +1505,18 @@ extract_sans(const unsigned char *san, size_t san_len, struct ca_name *list,
 			if (name_from_text(text, CA_NAME_IP, &n, err) != 0)
 				return -1;
 			break;
+		case MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED |
+		     0:
+			if (extract_upn(v, len, &n, err) != 0)
+				return -1;
+			break;
 		default:
 			return mica_err_set(err, MICA_E_POLICY,
 					    "unsupported_name",
 					    "the CSR asks for %s subject "
 					    "alternative name; mica certifies "
-					    "DNS names, IP addresses and email "
-					    "addresses only",
+					    "DNS names, IP addresses, email "
+					    "addresses and UPNs only",
 					    san_type_name(tag));
 		}
 		if (add_name(list, count, &n, err) != 0)
@@ -1656,11 +1725,13 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 	if (san != NULL) {
 		if (extract_sans(san, san_len, names, &c.nnames, err) != 0)
 			goto out;
-	} else if (c.cn != NULL && ca_name_parse(c.cn, 0, &n, NULL) == 0) {
+	} else if (c.cn != NULL && ca_name_parse(c.cn, 0, &n, NULL) == 0 &&
+		   n.kind != CA_NAME_UPN) {
 		/* No SAN: a CN that is itself a valid name stands in for
 		 * one (what certreq and older tools produce). A CN like
 		 * "Jane Doe" is just a label: no names, and the policy
-		 * will say so. */
+		 * will say so. A CN "upn:..." is no name either: a UPN is
+		 * asked for in the subjectAltName, as Windows asks. */
 		names[0] = n;
 		c.nnames = 1;
 	} else {

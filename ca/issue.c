@@ -506,14 +506,17 @@ ca_issue(struct ca *ca, const struct ca_issue_job *j, struct ca_issued *out,
 	issuing_now(ca);
 	memset(&rec, 0, sizeof(rec));
 	/* Subject: CN = the first name when it fits the 64-character bound;
-	 * otherwise an empty subject with a critical SAN (RFC 5280 4.2.1.6). */
-	if (strlen(j->names[0].value) <= 64)
-		cn = j->names[0].value;
+	 * otherwise an empty subject with a critical SAN (RFC 5280 4.2.1.6).
+	 * A UPN's CN is the UPN itself, without "upn:", as AD CS's user
+	 * certificates show the account. */
+	if (strlen(ca_name_bare(&j->names[0])) <= 64)
+		cn = ca_name_bare(&j->names[0]);
 	/* Under name constraints relying parties read the CN as a host name
 	 * and check it against the dNSName subtrees: OpenSSL refuses one of
 	 * dots and digits, GnuTLS and NSS one with an '@' (an email address
 	 * of an ipsec certificate, which has serverAuth). Anything but a
-	 * host name goes in the SAN alone. */
+	 * host name (an address, an email address, a UPN) goes in the SAN
+	 * alone. */
 	if (ca_nc_any(ca->sh) && j->names[0].kind != CA_NAME_DNS)
 		cn = NULL;
 	/* A TLS server's CN is one of its host names or addresses (CA/B

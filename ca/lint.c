@@ -474,6 +474,40 @@ lint_eku(const struct ext *x, unsigned *flags, struct mica_err *err)
 	return 0;
 }
 
+/* The otherName G (tag [0] constructed) as the UPN mica writes, its text
+ * "upn:..." into OUT (room for a ca_name's value): type-id
+ * 1.3.6.1.4.1.311.20.2.3, value [0] EXPLICIT one UTF8String of 1 to
+ * CA_UPN_MAX printable ASCII octets, nothing after either. Any other
+ * otherName is a name type mica does not issue. */
+static int
+read_upn(const struct ca_der_tlv *g, char *out, size_t size,
+	 struct mica_err *err)
+{
+	struct ca_der_cur c, v;
+	const unsigned char *oid, *s;
+	size_t oid_len, len;
+
+	ca_der_init(&c, g->val, g->len);
+	if (ca_der_get_oid(&c, &oid, &oid_len, NULL) < 0 ||
+	    !ca_der_oid_eq(oid, oid_len, (const unsigned char *)CA_UPN_OID,
+			   CA_UPN_OID_LEN))
+		return bad(err, "subjectAltName has a name type mica does "
+			   "not issue (an otherName other than a UPN)");
+	if (ca_der_enter(&c, CA_DER_CTX_CONS(0), &v, NULL) < 0 ||
+	    !ca_der_empty(&c) ||
+	    ca_der_get_tlv(&v, CA_DER_UTF8_STRING, &s, &len, NULL) < 0 ||
+	    !ca_der_empty(&v))
+		return bad(err, "subjectAltName UPN malformed");
+	if (!ia5_printable(s, len) || len > CA_UPN_MAX ||
+	    CA_UPN_PREFIX_LEN + len >= size)
+		return bad(err, "subjectAltName UPN not printable ASCII or "
+			   "too long");
+	memcpy(out, CA_UPN_PREFIX, CA_UPN_PREFIX_LEN);
+	memcpy(out + CA_UPN_PREFIX_LEN, s, len);
+	out[CA_UPN_PREFIX_LEN + len] = '\0';
+	return 0;
+}
+
 /* RFC 5280 4.2.1.6: GeneralNames equal to the expected names, in order. */
 static int
 lint_san(const struct ext *x, const struct ca_lint_cert_expect *e,
@@ -483,6 +517,7 @@ lint_san(const struct ext *x, const struct ca_lint_cert_expect *e,
 	struct ca_der_tlv g;
 	struct mica_err derr;
 	size_t i = 0, vlen;
+	char upn[sizeof(e->names[0].value)];
 
 	if (ext_enter(x, CA_DER_SEQUENCE, &c, err) < 0)
 		return -1;
@@ -494,13 +529,22 @@ lint_san(const struct ext *x, const struct ca_lint_cert_expect *e,
 		if (ca_der_get_any(&c, &g, &derr) < 0)
 			return bad_der(err, "subjectAltName", &derr);
 		if (g.tag != CA_DER_CTX(1) && g.tag != CA_DER_CTX(2) &&
-		    g.tag != CA_DER_CTX(7))
+		    g.tag != CA_DER_CTX(7) && g.tag != CA_DER_CTX_CONS(0))
 			return bad(err, "subjectAltName has a name type mica "
 				   "does not issue");
+		if (g.tag == CA_DER_CTX_CONS(0) &&
+		    read_upn(&g, upn, sizeof(upn), err) < 0)
+			return -1;
 		if (i >= e->nnames)
 			return bad(err, "subjectAltName different (more "
 				   "names than expected)");
 		nm = &e->names[i++];
+		if (g.tag == CA_DER_CTX_CONS(0)) {
+			if (nm->kind != CA_NAME_UPN ||
+			    strncmp(nm->value, upn, sizeof(nm->value)) != 0)
+				return bad(err, "subjectAltName different");
+			continue;
+		}
 		if (g.tag == CA_DER_CTX(7)) {
 			if (g.len != 4 && g.len != 16)
 				return bad(err, "subjectAltName iPAddress not "
@@ -966,6 +1010,11 @@ read_san(const struct ext *x, struct ca_cert_facts *f, struct mica_err *err)
 				   CA_NAME_EMAIL;
 			memcpy(nm->value, g.val, g.len);
 			nm->value[g.len] = '\0';
+			break;
+		case CA_DER_CTX_CONS(0):
+			if (read_upn(&g, nm->value, sizeof(nm->value), err) < 0)
+				return -1;
+			nm->kind = CA_NAME_UPN;
 			break;
 		default:
 			return bad(err, "subjectAltName has a name type mica "

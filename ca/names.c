@@ -22,6 +22,14 @@
  *    a domain that is a valid DNS name (RFC 5280 4.2.1.6 forbids the
  *    quoted-string form). The local part keeps its case (RFC 5321 2.4);
  *    the domain is lowercased.
+ *  - A Microsoft User Principal Name (an otherName of type
+ *    1.3.6.1.4.1.311.20.2.3, what Windows' NPS and VPN servers map to an
+ *    Active Directory account), given as "upn:" and local@domain: the
+ *    rules of an rfc822Name, and none of the characters Windows refuses
+ *    in a logon name ("/ \ [ ] : ; | = , + * ? < >" and '"'; the dot-atom
+ *    refuses the others already). ASCII only: AD allows more in a UPN
+ *    prefix, but a name mica cannot check character by character it does
+ *    not certify. Its case is kept, as an email's local part.
  *
  * Address ranges for name constraints (ca_cidr_parse) take the same
  * addresses, with a prefix length and no host bits set.
@@ -35,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "util/err.h"
@@ -731,8 +740,11 @@ is_atext(int c)
 		strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
+/* The address S (LEN octets) into OUT (room for NAME_TEXT_MAX + 1):
+ * an rfc822Name, or with UPN the part of a UPN after "upn:", whose local
+ * part must also do without the atext Windows refuses in logon names. */
 static int
-email_parse(const char *s, size_t len, struct ca_name *out, const char *whole,
+email_parse(const char *s, size_t len, char *out, int upn, const char *whole,
 	    struct mica_err *err)
 {
 	const char *at = memchr(s, '@', len);
@@ -760,13 +772,38 @@ email_parse(const char *s, size_t len, struct ca_name *out, const char *whole,
 		if (!is_atext(c))
 			return bad(err, whole,
 				   "unsupported character in the local part");
+		if (upn && strchr("/|=+*?", c) != NULL)
+			return bad(err, whole, "a UPN's user part may not hold "
+				   "/ | = + * or ? (Windows refuses them in "
+				   "logon names)");
 	}
 	if (len - local_len - 1 > 0 && s[len - 1] == '.')
 		return bad(err, whole, "the email domain ends with a dot");
-	memcpy(out->value, s, local_len);
-	out->value[local_len] = '@';
-	return dns_parse(at + 1, len - local_len - 1, 0,
-			 out->value + local_len + 1, whole, err);
+	memcpy(out, s, local_len);
+	out[local_len] = '@';
+	return dns_parse(at + 1, len - local_len - 1, 0, out + local_len + 1,
+			 whole, err);
+}
+
+/* Does TEXT (LEN octets) begin with "upn:", in any case? */
+static int
+has_upn_prefix(const char *text, size_t len)
+{
+	return len >= CA_UPN_PREFIX_LEN &&
+	    strncasecmp(text, CA_UPN_PREFIX, CA_UPN_PREFIX_LEN) == 0;
+}
+
+/* "upn:local@domain" into OUT's value, the prefix lowercased. */
+static int
+upn_parse(const char *s, size_t len, struct ca_name *out, struct mica_err *err)
+{
+	if (!has_upn_prefix(s, len))
+		return bad(err, s, "a UPN is written \"upn:user@domain\"");
+	if (len == CA_UPN_PREFIX_LEN)
+		return bad(err, s, "empty UPN after \"upn:\"");
+	memcpy(out->value, CA_UPN_PREFIX, CA_UPN_PREFIX_LEN);
+	return email_parse(s + CA_UPN_PREFIX_LEN, len - CA_UPN_PREFIX_LEN,
+			   out->value + CA_UPN_PREFIX_LEN, 1, s, err);
 }
 
 int
@@ -795,7 +832,9 @@ ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 				    "empty name");
 
 	if (kind == 0) {
-		if (memchr(text, '@', len) != NULL)
+		if (has_upn_prefix(text, len))
+			kind = CA_NAME_UPN;
+		else if (memchr(text, '@', len) != NULL)
 			kind = CA_NAME_EMAIL;
 		else if (inet_pton(AF_INET, text, probe) == 1 ||
 			 inet_pton(AF_INET6, text, probe) == 1)
@@ -816,7 +855,11 @@ ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 			return -1;
 		break;
 	case CA_NAME_EMAIL:
-		if (email_parse(text, len, &n, text, err) != 0)
+		if (email_parse(text, len, n.value, 0, text, err) != 0)
+			return -1;
+		break;
+	case CA_NAME_UPN:
+		if (upn_parse(text, len, &n, err) != 0)
 			return -1;
 		break;
 	default:
@@ -989,6 +1032,16 @@ ca_name_kind_str(int kind)
 	case CA_NAME_DNS:   return "dns";
 	case CA_NAME_IP:    return "ip";
 	case CA_NAME_EMAIL: return "email";
+	case CA_NAME_UPN:   return "upn";
 	}
 	return "unknown";
+}
+
+const char *
+ca_name_bare(const struct ca_name *n)
+{
+	if (n->kind == CA_NAME_UPN &&
+	    strncmp(n->value, CA_UPN_PREFIX, CA_UPN_PREFIX_LEN) == 0)
+		return n->value + CA_UPN_PREFIX_LEN;
+	return n->value;
 }

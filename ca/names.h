@@ -10,7 +10,21 @@ enum ca_name_kind {
 	CA_NAME_DNS   = 1,  /* dNSName, lowercase, no trailing dot; may be "*.x.y" */
 	CA_NAME_IP    = 2,  /* iPAddress: value is the canonical text form */
 	CA_NAME_EMAIL = 4,  /* rfc822Name: local@domain, domain lowercased */
+	CA_NAME_UPN   = 8,  /* otherName UPN (szOID_NT_PRINCIPAL_NAME): value
+			     * "upn:local@domain", domain lowercased */
 };
+
+/* The prefix a UPN's text (CLI --name, JSON, the store, token scopes) and
+ * its ca_name value carry; the certificate carries what follows it. */
+#define CA_UPN_PREFIX     "upn:"
+#define CA_UPN_PREFIX_LEN 4
+/* Longest UPN after the prefix: a name's text is at most 254 characters. */
+#define CA_UPN_MAX        (254 - CA_UPN_PREFIX_LEN)
+/* The otherName type-id of a UPN, 1.3.6.1.4.1.311.20.2.3
+ * (szOID_NT_PRINCIPAL_NAME), as DER contents: OtherName ::= SEQUENCE {
+ * type-id OID, value [0] EXPLICIT UTF8String } (RFC 5280 4.2.1.6). */
+#define CA_UPN_OID        "\x2b\x06\x01\x04\x01\x82\x37\x14\x02\x03"
+#define CA_UPN_OID_LEN    10
 
 #define CA_NAME_MAX 253     /* longest DNS name; emails are bounded to 254 */
 #define CA_NAMES_MAX 100    /* most names one certificate may carry */
@@ -24,8 +38,12 @@ struct ca_name {
 
 /*
  * Parse and canonicalise one name given as text (CLI --name, JSON, token
- * scope). KIND_HINT 0 guesses: contains '@' -> email, parses as IPv4/IPv6
- * -> IP, else DNS. DNS names: LDH labels of 1..63 octets, total <= 253,
+ * scope). KIND_HINT 0 guesses: begins with "upn:" (any case) -> UPN,
+ * contains '@' -> email, parses as IPv4/IPv6 -> IP, else DNS. A UPN is
+ * "upn:" and an email address whose local part holds none of the
+ * characters Windows refuses in a logon name (/ | = + * ? beside what a
+ * dot-atom already refuses); its canonical text has the prefix in
+ * lowercase and the domain lowercased, the local part as given. DNS names: LDH labels of 1..63 octets, total <= 253,
  * at least two labels, lowercased, one trailing dot removed, "*" allowed only
  * as the whole leftmost label. Returns 0 or -1 (MICA_E_BADREQ, code
  * "bad_name", message names the problem without echoing more than the
@@ -74,7 +92,12 @@ int ca_cidr_from_mask(const unsigned char *ip, const unsigned char *mask,
 		      size_t ip_len, struct ca_cidr *out,
 		      struct mica_err *err);
 
-/* Canonical name kinds as strings: "dns", "ip", "email". */
+/* Canonical name kinds as strings: "dns", "ip", "email", "upn". */
 const char *ca_name_kind_str(int kind);
+
+/* N's value as the certificate carries it: for a UPN without its "upn:"
+ * prefix (what the otherName's UTF8String and a CN hold), else the value
+ * itself. Points into N. */
+const char *ca_name_bare(const struct ca_name *n);
 
 #endif

@@ -48,6 +48,11 @@
  * (iKEIntermediate); it is not needed by IKEv2 implementations and is not
  * emitted.
  *
+ * UPNs (Microsoft's otherName, ca/names.h) only in client: EAP-TLS
+ * against Windows NPS and VPN servers map a user's certificate to an
+ * Active Directory account by it; no other profile's relying party
+ * reads one.
+ *
  * Maximum lifetimes: 398 days for TLS servers matches what browsers
  * accept (Apple, Chrome, Mozilla policy since 2020); the others follow the
  * old 825-day CA/B ceiling, and code signing the 39 months of the CA/B
@@ -68,12 +73,13 @@ static const struct ca_profile profiles[] = {
 	},
 	{
 		.name = "client",
-		.description = "TLS client (clientAuth): users, mail clients "
-			       "and phones; email addresses and DNS names",
+		.description = "TLS client (clientAuth): users, mail clients, "
+			       "phones, 802.1X and VPN users; email addresses, "
+			       "DNS names and UPNs",
 		.ku_rsa = CA_KU_DIGITAL_SIGNATURE,
 		.ku_ec = CA_KU_DIGITAL_SIGNATURE,
 		.eku = CA_EKU_CLIENT_AUTH,
-		.name_kinds = CA_NAME_EMAIL | CA_NAME_DNS,
+		.name_kinds = CA_NAME_EMAIL | CA_NAME_DNS | CA_NAME_UPN,
 		.min_names = 1,
 		.default_days = 365,
 		.max_days = 825,
@@ -200,6 +206,8 @@ ca_name_in_domain(const struct ca_name *name, const char *domain)
 		 * since "*" is always a whole label of its own. */
 		return suffix_on_label(v, len, domain);
 	case CA_NAME_EMAIL:
+	case CA_NAME_UPN:
+		/* A UPN's domain is its suffix: "upn:" holds no '@'. */
 		at = memchr(v, '@', len);
 		if (at == NULL)
 			return 0;
@@ -232,8 +240,11 @@ ca_scope_covers(const char *pattern, const struct ca_name *name)
 	 * "Alice" and "alice" may be two mailboxes) and both sides are
 	 * canonical (the domain lowercased), so they compare exactly: a
 	 * token for alice@ never certifies Alice@. DNS names are in any
-	 * case. */
-	if (name->kind == CA_NAME_EMAIL)
+	 * case. A UPN compares as an email does, whole and exactly: AD
+	 * takes "Alice" for "alice", but a token names one spelling, and
+	 * no pattern ("*", a bare domain) covers a UPN, which names an
+	 * account, not a host. */
+	if (name->kind == CA_NAME_EMAIL || name->kind == CA_NAME_UPN)
 		return strcmp(pat.value, name->value) == 0;
 	if (strcasecmp(pat.value, name->value) == 0)
 		return 1;
@@ -287,7 +298,7 @@ check_name(const struct ca_policy_input *in, const struct ca_name *n,
 
 	if (value_len(n) == 0 ||
 	    (n->kind != CA_NAME_DNS && n->kind != CA_NAME_IP &&
-	     n->kind != CA_NAME_EMAIL))
+	     n->kind != CA_NAME_EMAIL && n->kind != CA_NAME_UPN))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 				    "a requested name is empty or malformed");
 	if (((unsigned)n->kind & p->name_kinds) == 0)

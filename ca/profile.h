@@ -68,14 +68,15 @@ const struct ca_profile *ca_profile_find(const char *name);
 
 /* Is NAME (a canonical DNS name, possibly "*.x") equal to DOMAIN or under it
  * on a label boundary? "a.contoso.test" and "contoso.test" are under
- * "contoso.test"; "evilcontoso.test" is not. For email names the part after
- * '@' is checked. IP names are never "under" a domain. */
+ * "contoso.test"; "evilcontoso.test" is not. For email names and UPNs the
+ * part after '@' is checked. IP names are never "under" a domain. */
 int ca_name_in_domain(const struct ca_name *name, const char *domain);
 
 /* Does a token scope pattern cover NAME? Patterns are canonical names;
  * "*.web.contoso.test" covers the literal "*.web.contoso.test" and any name
  * exactly one label below web.contoso.test; other patterns match exactly
- * (case-insensitive, IPs by octets). */
+ * (DNS names case-insensitive, IPs by octets, emails and UPNs octet for
+ * octet). */
 int ca_scope_covers(const char *pattern, const struct ca_name *name);
 
 struct ca_policy_input {

@@ -198,12 +198,14 @@ ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 	}
 
 	/* Subject: empty, or CN = the first name, exactly as mica writes it
-	 * (ca/x509.c), so no other attribute can smuggle in a name. */
+	 * (ca/x509.c; a UPN without its "upn:"), so no other attribute can
+	 * smuggle in a name. */
 	if (!(f->subject_len == 2 && f->subject[0] == 0x30 &&
 	      f->subject[1] == 0x00)) {
-		if (strlen(f->names[0].value) > 64 ||
-		    ca_x509_name(f->names[0].value, NULL, &cn, &cn_len,
-				 NULL) != 0 ||
+		const char *first = ca_name_bare(&f->names[0]);
+
+		if (strlen(first) > 64 ||
+		    ca_x509_name(first, NULL, &cn, &cn_len, NULL) != 0 ||
 		    cn_len != f->subject_len ||
 		    memcmp(cn, f->subject, cn_len) != 0) {
 			refuse(err, "subject is not the first name");

@@ -432,6 +432,26 @@ write_eku(unsigned char **p, unsigned char *start, unsigned eku)
 	return write_ext(p, start, OID_EKU, sizeof(OID_EKU), 0, len);
 }
 
+/* GeneralName otherName [0] { type-id 1.3.6.1.4.1.311.20.2.3, value [0]
+ * EXPLICIT UTF8String } (RFC 5280 4.2.1.6), as AD CS writes a UPN: the
+ * value is NM's without "upn:", ASCII (so UTF-8 as it is). */
+static int
+write_upn(unsigned char **p, unsigned char *start, const struct ca_name *nm)
+{
+	const char *v = ca_name_bare(nm);
+	size_t len = 0, vlen = strlen(v);
+	int ret;
+
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(p, start,
+			(const unsigned char *)v, vlen));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_UTF8_STRING, len));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX_CONS(0), len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(p, start, CA_UPN_OID,
+							 CA_UPN_OID_LEN));
+	MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start, CA_DER_CTX_CONS(0), len));
+	return (int)len;
+}
+
 /* RFC 5280 4.2.1.6 subjectAltName; critical when the subject is empty. */
 static int
 write_san(unsigned char **p, unsigned char *start, const struct ca_tbs_cert *t,
@@ -458,6 +478,9 @@ write_san(unsigned char **p, unsigned char *start, const struct ca_tbs_cert *t,
 							      nm->ip_len));
 			MBEDTLS_ASN1_CHK_ADD(len, write_hdr(p, start,
 					CA_DER_CTX(7), nm->ip_len));
+			break;
+		case CA_NAME_UPN:
+			MBEDTLS_ASN1_CHK_ADD(len, write_upn(p, start, nm));
 			break;
 		default:
 			return MBEDTLS_ERR_ASN1_INVALID_DATA;
@@ -890,11 +913,19 @@ check_tbs_cert(const struct ca_tbs_cert *t, size_t *crl_len, size_t *aia_len,
 						    "bad_name", "IP address "
 						    "of %zu octets", nm->ip_len);
 		} else if (nm->kind == CA_NAME_DNS ||
-			   nm->kind == CA_NAME_EMAIL) {
+			   nm->kind == CA_NAME_EMAIL ||
+			   nm->kind == CA_NAME_UPN) {
 			if (!ia5_ok(nm->value, sizeof(nm->value) - 1, &n))
 				return mica_err_set(err, MICA_E_BADREQ,
 						    "bad_name", "name %zu is "
 						    "not printable ASCII", i);
+			if (nm->kind == CA_NAME_UPN &&
+			    (n <= CA_UPN_PREFIX_LEN ||
+			     strncmp(nm->value, CA_UPN_PREFIX,
+				     CA_UPN_PREFIX_LEN) != 0))
+				return mica_err_set(err, MICA_E_BADREQ,
+						    "bad_name", "name %zu is "
+						    "a UPN without \"upn:\"", i);
 		} else {
 			return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 					    "name %zu of unknown kind", i);

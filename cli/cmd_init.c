@@ -326,6 +326,8 @@ kinds_text(unsigned kinds, char *buf, size_t size)
 		strncat(buf, buf[0] ? ",ip" : "ip", size - strlen(buf) - 1);
 	if (kinds & CA_NAME_EMAIL)
 		strncat(buf, buf[0] ? ",email" : "email", size - strlen(buf) - 1);
+	if (kinds & CA_NAME_UPN)
+		strncat(buf, buf[0] ? ",upn" : "upn", size - strlen(buf) - 1);
 	return buf;
 }
 

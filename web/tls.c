@@ -49,7 +49,7 @@ tls_names(struct web_tls *t, char names[WEB_TLS_NAMES_MAX][256])
 			nm.kind = CA_NAME_DNS;
 			snprintf(nm.value, sizeof(nm.value), "localhost");
 		} else if (ca_name_parse(cand[i], 0, &nm, NULL) != 0 ||
-			   nm.kind == CA_NAME_EMAIL) {
+			   nm.kind == CA_NAME_EMAIL || nm.kind == CA_NAME_UPN) {
 			continue;
 		}
 		for (size_t k = 0; k < n; k++)
