@@ -118,6 +118,21 @@ check_canonical(const struct ca_name *n, int hint)
 		if (v[0] == '.' || at[-1] == '.' || strstr(v, "..") != NULL)
 			fuzz_fail("email \"%s\": misplaced dot", v);
 		break;
+	case CA_NAME_UPN:
+		/* "upn:" and an email address without / | = + * ? */
+		if (strncmp(v, CA_UPN_PREFIX, CA_UPN_PREFIX_LEN) != 0)
+			fuzz_fail("UPN \"%s\" without its prefix", v);
+		v += CA_UPN_PREFIX_LEN;
+		at = strchr(v, '@');
+		if (n->ip_len != 0 || at == NULL || at == v || strchr(at + 1, '@') != NULL)
+			fuzz_fail("UPN \"%s\" malformed", v);
+		if (at - v > 64 || strcspn(v, "/|=+*?:") < (size_t)(at - v))
+			fuzz_fail("UPN \"%s\": bad user part", v);
+		if (!canonical_dns(at + 1, strlen(at + 1)) || at[1] == '*')
+			fuzz_fail("UPN \"%s\": domain not a canonical host name", v);
+		if (v[0] == '.' || at[-1] == '.' || strstr(v, "..") != NULL)
+			fuzz_fail("UPN \"%s\": misplaced dot", v);
+		break;
 	default:
 		fuzz_fail("ca_name_parse: kind %d", n->kind);
 	}
@@ -130,7 +145,7 @@ ref_in_domain(const struct ca_name *n, const char *domain)
 	const char *v = n->value, *at;
 	size_t vlen, dlen = strlen(domain);
 
-	if (n->kind == CA_NAME_EMAIL) {
+	if (n->kind == CA_NAME_EMAIL || n->kind == CA_NAME_UPN) {
 		at = strchr(v, '@');
 		v = at + 1;
 	} else if (n->kind != CA_NAME_DNS) {
@@ -161,7 +176,7 @@ ref_covers(const char *pattern, const struct ca_name *n)
 		return p.ip_len == n->ip_len && memcmp(p.ip, n->ip, n->ip_len) == 0;
 	/* An email's local part keeps its case (RFC 5321 2.4), its domain
 	 * matches in any case. */
-	if (n->kind == CA_NAME_EMAIL) {
+	if (n->kind == CA_NAME_EMAIL || n->kind == CA_NAME_UPN) {
 		const char *pa = strrchr(p.value, '@'), *na = strrchr(n->value, '@');
 
 		return pa != NULL && na != NULL && pa - p.value == na - n->value &&
@@ -192,7 +207,8 @@ same_name(const char *what, const struct ca_name *a, const struct ca_name *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int hints[] = { 0, CA_NAME_DNS, CA_NAME_IP, CA_NAME_EMAIL, 3, 0 };
+	static const int hints[] = { 0, CA_NAME_DNS, CA_NAME_IP, CA_NAME_EMAIL,
+				     CA_NAME_UPN, 3, 0 };
 	struct ca_name n, again, raw;
 	struct mica_err err;
 	char *buf, *name, *pattern = NULL, *domain = NULL, *nl;
@@ -248,7 +264,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ca_name_in_domain(&n, n.value))
 			fuzz_fail("IP %s is under a domain", n.value);
 	} else {
-		const char *d = n.kind == CA_NAME_EMAIL ? strchr(n.value, '@') + 1 : n.value;
+		const char *d = n.kind == CA_NAME_EMAIL || n.kind == CA_NAME_UPN ?
+				strchr(n.value, '@') + 1 : n.value;
 		const char *parent = strchr(d, '.');
 
 		if (d[0] != '*' && ca_name_in_domain(&n, d) != 1)
