@@ -332,6 +332,59 @@ suite_init(void)
 	    ossl("req -new -key p256.key " SUBJ " -addext "
 		 "'subjectAltName=otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@b.test' "
 		 "-out upn.pem") ||
+	    /* a UPN beside a DNS name, as certreq's "upn=" and OpenSSL's
+	     * otherName write it; then an otherName of another type */
+	    ossl("req -new -key p256.key -subj /CN=Alice -addext "
+		 "'subjectAltName=otherName:1.3.6.1.4.1.311.20.2.3;"
+		 "UTF8:Alice.Smith@Contoso.TEST,DNS:pc1.contoso.test,"
+		 "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:Alice.Smith@contoso.test' "
+		 "-out upn2.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'subjectAltName=otherName:1.2.3.4;UTF8:alice@contoso.test' "
+		 "-out othername.pem") ||
+	    /* hand-made UPN otherNames (OpenSSL's DER: syntax): an
+	     * IA5String, a BMPString, data after the UTF8String, data after
+	     * the [0], an empty UTF8String, a NUL, two UTF8Strings, the
+	     * UTF8String without its [0] EXPLICIT, no value, an "é", an
+	     * empty otherName */
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3024a022060a2b060104018237140203a0141612616c69636540636f"
+		 "6e746f736f2e74657374' -out upnia5.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3036a034060a2b060104018237140203a0261e240061006c0069006300"
+		 "6500400063006f006e0074006f0073006f002e0074006500730074' "
+		 "-out upnbmp.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3026a024060a2b060104018237140203a0160c12616c69636540636f"
+		 "6e746f736f2e746573740500' -out upntrail.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3026a024060a2b060104018237140203a0140c12616c69636540636f"
+		 "6e746f736f2e746573740500' -out upnafter.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3012a010060a2b060104018237140203a0020c00' "
+		 "-out upnempty.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3025a023060a2b060104018237140203a0150c13616c696365004063"
+		 "6f6e746f736f2e74657374' -out upnnul.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3036a034060a2b060104018237140203a0260c12616c69636540636f"
+		 "6e746f736f2e746573740c10626f6240636f6e746f736f2e74657374' "
+		 "-out upntwo.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3022a020060a2b0601040182371402030c12616c69636540636f6e74"
+		 "6f736f2e74657374' -out upnbare.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:300ea00c060a2b060104018237140203' -out upnnoval.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3025a023060a2b060104018237140203a0150c13616c6963c3a94063"
+		 "6f6e746f736f2e74657374' -out upnutf8.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext 'subjectAltName="
+		 "DER:3002a000' -out upnempty0.pem") ||
+	    ossl("req -new -key p256.key " SUBJ " -addext "
+		 "'subjectAltName=otherName:1.3.6.1.4.1.311.20.2.3;"
+		 "UTF8:al+ice@contoso.test' -out upnplus.pem") ||
+	    ossl("req -new -key p256.key -subj /CN=upn:alice@contoso.test "
+		 "-out upncn.pem") ||
 	    ossl("req -new -key p256.key " SUBJ " -addext "
 		 "'subjectAltName=DNS:my_host.contoso.test' -out under.pem") ||
 	    ossl("req -new -key p256.key -subj '/O=-----BEGIN X/CN=a.contoso.test' "
@@ -1094,17 +1147,75 @@ test_requested_extensions_are_ignored(void)
 }
 
 static void
+test_upn(void)
+{
+	struct ca_csr c;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(load_file("upn.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_EQUAL(c.names[0].kind, CA_NAME_UPN);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "upn:a@b.test");
+	ca_csr_free(&c);
+	/* canonical (the domain lowercased, the user part as given), in
+	 * order, the same UPN twice kept once */
+	CU_ASSERT_EQUAL_FATAL(load_file("upn2.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 2);
+	CU_ASSERT_EQUAL(c.names[0].kind, CA_NAME_UPN);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value,
+			       "upn:Alice.Smith@contoso.test");
+	CU_ASSERT_STRING_EQUAL(ca_name_bare(&c.names[0]),
+			       "Alice.Smith@contoso.test");
+	CU_ASSERT_EQUAL(c.names[1].kind, CA_NAME_DNS);
+	CU_ASSERT_STRING_EQUAL(c.names[1].value, "pc1.contoso.test");
+	ca_csr_free(&c);
+	/* A CN "upn:..." is no name: a UPN is asked for in the SAN. */
+	CU_ASSERT_EQUAL_FATAL(load_file("upncn.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(c.nnames, 0);
+	ca_csr_free(&c);
+}
+
+static void
+test_upn_malformed(void)
+{
+	static const char *const bad[] = {
+		"upnia5.pem", "upnbmp.pem", "upntrail.pem", "upnafter.pem",
+		"upnempty.pem", "upnnul.pem", "upntwo.pem", "upnbare.pem",
+		"upnnoval.pem", "upnutf8.pem", "upnplus.pem",
+	};
+	struct ca_csr c;
+	struct mica_err err;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_refused(bad[i], MICA_E_POLICY, "bad_name");
+	/* an otherName that is no SEQUENCE { OID, ... } at all */
+	expect_refused("upnempty0.pem", MICA_E_BADREQ, "bad_csr");
+	/* The messages say what is wrong, and quote no hostile byte. */
+	CU_ASSERT_EQUAL(load_file("upnbmp.pem", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not one UTF8String"));
+	CU_ASSERT_EQUAL(load_file("upnnul.pem", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "NUL"));
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "alice"));
+	CU_ASSERT_EQUAL(load_file("upnutf8.pem", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "beyond ASCII"));
+	CU_ASSERT_EQUAL(load_file("upnempty.pem", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "empty UPN"));
+	CU_ASSERT_EQUAL(load_file("upnplus.pem", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "\"upn:al+ice@contoso.test\""));
+}
+
+static void
 test_refused_extensions_and_names(void)
 {
 	expect_refused("uri.pem", MICA_E_POLICY, "unsupported_name");
-	expect_refused("upn.pem", MICA_E_POLICY, "unsupported_name");
+	expect_refused("othername.pem", MICA_E_POLICY, "unsupported_name");
 	/* The message names the kind, with its article. */
 	{
 		struct ca_csr c;
 		struct mica_err err;
 
-		CU_ASSERT_EQUAL(load_file("upn.pem", &c, &err), -1);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "asks for an otherName (e.g. a Windows UPN) subject"));
+		CU_ASSERT_EQUAL(load_file("othername.pem", &c, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "asks for an otherName other than a Windows UPN subject"));
 		ca_csr_free(&c);
 		CU_ASSERT_EQUAL(load_file("uri.pem", &c, &err), -1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "asks for a URI subject"));
@@ -1734,8 +1845,14 @@ main(void)
 	    !CU_add_test(s, "ignores requested cA=TRUE and critical EKU "
 			 "(the profile decides)",
 			 test_requested_extensions_are_ignored) ||
-	    !CU_add_test(s, "refuses URI/UPN and bad names",
+	    !CU_add_test(s, "refuses URI, non-UPN otherNames and bad names",
 			 test_refused_extensions_and_names) ||
+	    !CU_add_test(s, "reads a UPN otherName, canonical and deduplicated",
+			 test_upn) ||
+	    !CU_add_test(s, "refuses a malformed UPN otherName: wrong string "
+			 "type, trailing data, empty, NUL, two values, "
+			 "non-ASCII, Windows-refused characters",
+			 test_upn_malformed) ||
 	    !CU_add_test(s, "keeps at most 100 distinct names",
 			 test_name_count_limit) ||
 	    !CU_add_test(s, "reads DER whose subject contains PEM dashes",

@@ -263,6 +263,54 @@ static const struct name_case name_cases[] = {
 	{ "email given where a DNS name is expected is refused",
 	  "a@contoso.test", CA_NAME_DNS, -1, 0, NULL },
 	{ "unknown kind hint is refused", "www.contoso.test", 3, -1, 0, NULL },
+	/* UPNs: "upn:" and an email address, the prefix in any case */
+	{ "UPN: domain lowercased, user part kept", "upn:Alice.Smith@Contoso.TEST",
+	  0, 0, CA_NAME_UPN, "upn:Alice.Smith@contoso.test" },
+	{ "UPN: the prefix in capitals is canonicalised",
+	  "UPN:alice@contoso.test", 0, 0, CA_NAME_UPN,
+	  "upn:alice@contoso.test" },
+	{ "UPN with its kind as hint", "upn:alice@ad.contoso.test",
+	  CA_NAME_UPN, 0, CA_NAME_UPN, "upn:alice@ad.contoso.test" },
+	{ "UPN: a non-routable AD suffix is a DNS name too",
+	  "upn:alice@contoso.local", 0, 0, CA_NAME_UPN,
+	  "upn:alice@contoso.local" },
+	{ "UPN: atext Windows allows", "upn:a_b-c.d'e!f#g$h%i&j@contoso.test",
+	  0, 0, CA_NAME_UPN, "upn:a_b-c.d'e!f#g$h%i&j@contoso.test" },
+	{ "UPN without the prefix is an email", "alice@contoso.test", 0, 0,
+	  CA_NAME_EMAIL, "alice@contoso.test" },
+	{ "UPN hint without the prefix is refused", "alice@contoso.test",
+	  CA_NAME_UPN, -1, 0, NULL },
+	{ "UPN given where an email is expected is refused",
+	  "upn:alice@contoso.test", CA_NAME_EMAIL, -1, 0, NULL },
+	{ "UPN given where a DNS name is expected is refused",
+	  "upn:alice@contoso.test", CA_NAME_DNS, -1, 0, NULL },
+	{ "UPN: nothing after the prefix is refused", "upn:", 0, -1, 0, NULL },
+	{ "UPN: no @ is refused", "upn:alice", 0, -1, 0, NULL },
+	{ "UPN: a single-label domain (NetBIOS) is refused",
+	  "upn:alice@CONTOSO", 0, -1, 0, NULL },
+	{ "UPN: two @ are refused", "upn:a@b@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: a second prefix is refused", "upn:upn:a@contoso.test", 0, -1,
+	  0, NULL },
+	{ "UPN: a space after the prefix is refused", "upn: a@contoso.test",
+	  0, -1, 0, NULL },
+	{ "UPN: a backslash (DOMAIN\\user) is refused",
+	  "upn:CONTOSO\\alice@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: '+' (Windows refuses it) is refused", "upn:al+ice@contoso.test",
+	  0, -1, 0, NULL },
+	{ "UPN: '/' is refused", "upn:al/ice@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: '|' is refused", "upn:al|ice@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: '=' is refused", "upn:al=ice@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: '*' is refused", "upn:al*ice@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: '?' is refused", "upn:al?ice@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: a double dot is refused", "upn:a..b@contoso.test", 0, -1, 0,
+	  NULL },
+	{ "UPN: UTF-8 is refused", "upn:j\xc3\xbcrgen@contoso.test", 0, -1, 0,
+	  NULL },
+	{ "UPN: a 65-octet user part is refused",
+	  "upn:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "@contoso.test", 0, -1, 0, NULL },
+	{ "UPN: a wildcard domain is refused", "upn:a@*.contoso.test", 0, -1,
+	  0, NULL },
 };
 
 static void
@@ -363,6 +411,26 @@ test_name_length_limits(void)
 	CU_ASSERT_EQUAL(strlen(n.value), 254);
 	buf[254] = 'x';
 	CU_ASSERT_EQUAL(ca_name_parse(buf, CA_NAME_EMAIL, &n, &err), -1);
+
+	/* A UPN's text, prefix included, is bounded as an email's: 254
+	 * octets, so 250 after "upn:"; the certificate holds those 250. */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, "upn:", 4);
+	memset(buf + 4, 'a', 64);
+	buf[68] = '@';
+	memset(buf + 69, 'b', 185);   /* 69 + 185 = 254 */
+	buf[69 + 63] = buf[69 + 127] = '.';
+	buf[69 + 184] = 't';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), 0);
+	CU_ASSERT_EQUAL(n.kind, CA_NAME_UPN);
+	CU_ASSERT_EQUAL(strlen(n.value), 254);
+	CU_ASSERT_EQUAL(strlen(ca_name_bare(&n)), CA_UPN_MAX);
+	buf[254] = 'x';
+	CU_ASSERT_EQUAL(ca_name_parse(buf, 0, &n, &err), -1);
+	/* its message quotes a hostile UPN escaped, as any name's */
+	CU_ASSERT_EQUAL(ca_name_parse("upn:a\x1b[2J@contoso.test", 0, &n, &err),
+			-1);
+	CU_ASSERT(strstr(err.msg, "\"upn:a\\x1B[2J@contoso.test\"") != NULL);
 }
 
 static void
@@ -423,6 +491,7 @@ test_name_kind_str(void)
 	CU_ASSERT_STRING_EQUAL(ca_name_kind_str(CA_NAME_DNS), "dns");
 	CU_ASSERT_STRING_EQUAL(ca_name_kind_str(CA_NAME_IP), "ip");
 	CU_ASSERT_STRING_EQUAL(ca_name_kind_str(CA_NAME_EMAIL), "email");
+	CU_ASSERT_STRING_EQUAL(ca_name_kind_str(CA_NAME_UPN), "upn");
 	CU_ASSERT_PTR_NOT_NULL(ca_name_kind_str(99));
 }
 
@@ -474,7 +543,8 @@ test_profiles_builtin(void)
 	 * keyAgreement, never keyEncipherment, whatever the key */
 	CU_ASSERT_EQUAL(p->ku_rsa, CA_KU_DIGITAL_SIGNATURE);
 	CU_ASSERT_EQUAL(p->ku_ec, CA_KU_DIGITAL_SIGNATURE);
-	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_EMAIL | CA_NAME_DNS);
+	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_EMAIL | CA_NAME_DNS |
+			CA_NAME_UPN);
 	CU_ASSERT_EQUAL(p->max_days, 825);
 	p = ca_profile_find("email");
 	CU_ASSERT_EQUAL(p->eku, CA_EKU_EMAIL_PROTECTION);
@@ -484,6 +554,13 @@ test_profiles_builtin(void)
 	CU_ASSERT_EQUAL(p->eku, CA_EKU_IPSEC_IKE | CA_EKU_SERVER_AUTH |
 			CA_EKU_CLIENT_AUTH);
 	CU_ASSERT_EQUAL(p->name_kinds, CA_NAME_DNS | CA_NAME_IP | CA_NAME_EMAIL);
+	/* a UPN only in client certificates */
+	for (i = 0; i < n; i++) {
+		const struct ca_profile *q = &ca_profiles(NULL)[i];
+
+		CU_ASSERT_EQUAL((q->name_kinds & CA_NAME_UPN) != 0,
+				strcmp(q->name, "client") == 0);
+	}
 	p = ca_profile_find("codesign");
 	CU_ASSERT_EQUAL(p->eku, CA_EKU_CODE_SIGNING);
 	CU_ASSERT_EQUAL(p->ku_rsa, CA_KU_DIGITAL_SIGNATURE);
@@ -523,6 +600,14 @@ static const struct domain_case domain_cases[] = {
 	{ "email in a sub-domain", "alice@mail.contoso.test", "contoso.test",
 	  1 },
 	{ "email with a look-alike domain", "alice@evilcontoso.test",
+	  "contoso.test", 0 },
+	{ "UPN under the domain", "upn:alice@contoso.test", "contoso.test",
+	  1 },
+	{ "UPN in a sub-domain", "upn:alice@ad.contoso.test", "contoso.test",
+	  1 },
+	{ "UPN with a look-alike domain", "upn:alice@evilcontoso.test",
+	  "contoso.test", 0 },
+	{ "UPN whose user part names the domain", "upn:contoso.test@evil.test",
 	  "contoso.test", 0 },
 	{ "IPv4 never under a domain", "192.0.2.1", "contoso.test", 0 },
 	{ "IPv6 never under a domain", "2001:db8::1", "contoso.test", 0 },
@@ -592,6 +677,22 @@ static const struct scope_case scope_cases[] = {
 	  "contoso.test", "alice@contoso.test", 0 },
 	{ "garbage pattern covers nothing", "not a name", "www.contoso.test",
 	  0 },
+	{ "UPN pattern matches exactly", "upn:alice@contoso.test",
+	  "upn:alice@contoso.test", 1 },
+	{ "UPN pattern with the prefix and domain in capitals",
+	  "UPN:alice@CONTOSO.test", "upn:alice@contoso.test", 1 },
+	{ "UPN pattern keeps the user part's case", "upn:alice@contoso.test",
+	  "upn:Alice@contoso.test", 0 },
+	{ "UPN pattern does not match another account",
+	  "upn:alice@contoso.test", "upn:bob@contoso.test", 0 },
+	{ "email pattern does not cover the same UPN", "alice@contoso.test",
+	  "upn:alice@contoso.test", 0 },
+	{ "UPN pattern does not cover the same email", "upn:alice@contoso.test",
+	  "alice@contoso.test", 0 },
+	{ "DNS pattern does not cover a UPN in that domain", "contoso.test",
+	  "upn:alice@contoso.test", 0 },
+	{ "wildcard pattern does not cover a UPN under it", "*.contoso.test",
+	  "upn:alice@ad.contoso.test", 0 },
 };
 
 static void
@@ -698,7 +799,41 @@ static const struct policy_case policy_cases[] = {
 	  { "192.0.2.1" }, 1, 1, NULL, 1, { "192.0.2.1" }, P256, 0, 0, 0, NULL,
 	  0, 0 },
 
+	{ "client profile takes a UPN", "client",
+	  { "upn:alice@contoso.test", "alice@contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "server profile refuses a UPN", "server",
+	  { "www.contoso.test", "upn:alice@contoso.test" }, 0, 0, NULL, 0,
+	  { NULL }, P256, 0, 0, -1, "name_kind_not_allowed", 0, 0 },
+	{ "email profile refuses a UPN", "email", { "upn:alice@contoso.test" },
+	  0, 0, NULL, 0, { NULL }, P256, 0, 0, -1, "name_kind_not_allowed", 0,
+	  0 },
+	{ "ipsec profile refuses a UPN", "ipsec", { "upn:alice@contoso.test" },
+	  0, 0, NULL, 0, { NULL }, P256, 0, 0, -1, "name_kind_not_allowed", 0,
+	  0 },
+	{ "codesign profile refuses a UPN", "codesign",
+	  { "upn:alice@contoso.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0,
+	  -1, "name_kind_not_allowed", 0, 0 },
+	{ "UPN outside the domains refused", "client",
+	  { "upn:alice@evil.test" }, 0, 0, NULL, 0, { NULL }, P256, 0, 0, -1,
+	  "name_not_allowed", 0, 0 },
+	{ "UPN: no domains configured, a token may not", "client",
+	  { "upn:alice@contoso.test" }, 1, 1, NULL, 1,
+	  { "upn:alice@contoso.test" }, P256, 0, 0, -1, "name_not_allowed", 0,
+	  0 },
+
 	/* token scope */
+	{ "scoped UPN", "client", { "upn:alice@contoso.test" }, 0, 1, "client",
+	  1, { "upn:alice@contoso.test" }, P256, 0, 0, 0, NULL, 0, 0 },
+	{ "scoped UPN not listed", "client", { "upn:bob@contoso.test" }, 0, 1,
+	  "client", 1, { "upn:alice@contoso.test" }, P256, 0, 0, -1,
+	  "name_not_in_scope", 0, 0 },
+	{ "a scope listing the email does not grant the UPN", "client",
+	  { "upn:alice@contoso.test" }, 0, 1, "client", 1,
+	  { "alice@contoso.test" }, P256, 0, 0, -1, "name_not_in_scope", 0, 0 },
+	{ "scoped token, no name list: a UPN in the domains", "client",
+	  { "upn:alice@contoso.test" }, 0, 1, NULL, 0, { NULL }, P256, 0, 0, 0,
+	  NULL, 0, 0 },
 	{ "scoped token within domains, no name list", "server",
 	  { "www.contoso.test" }, 0, 1, NULL, 0, { NULL }, P256, 0, 0, 0, NULL,
 	  0, 0 },
@@ -901,6 +1036,19 @@ test_policy_messages_name_the_name(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "www.evil.test"));
 	/* the configured domains are not listed to the requester */
 	CU_ASSERT_PTR_NULL(strstr(err.msg, "fabrikam"));
+
+	/* A UPN refused by a profile: the message names the profile, the
+	 * kind and the name. */
+	c = NULL;
+	for (i = 0; i < sizeof(policy_cases) / sizeof(policy_cases[0]); i++)
+		if (strcmp(policy_cases[i].what,
+			   "server profile refuses a UPN") == 0)
+			c = &policy_cases[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	fill_input(c, &in, names);
+	CU_ASSERT_EQUAL(ca_policy_check(&in, &d, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.msg, "the server profile does not allow "
+			       "upn names (\"upn:alice@contoso.test\")");
 }
 
 static void
