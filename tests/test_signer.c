@@ -213,16 +213,19 @@ leaf_tbs(const struct leaf *l, unsigned char **tbs, size_t *tbs_len)
 	int rc;
 
 	for (n = 0; n < 4 && l->names[n] != NULL; n++) {
-		/* Built by hand: the signer must judge names, not the parser. */
+		/* Built by hand: the signer must judge names, not the parser.
+		 * "upn:..." is a UPN, kept whole as mica keeps it. */
 		memset(&names[n], 0, sizeof(names[n]));
-		names[n].kind = CA_NAME_DNS;
+		names[n].kind = strncmp(l->names[n], "upn:", 4) == 0 ?
+				CA_NAME_UPN : CA_NAME_DNS;
 		snprintf(names[n].value, sizeof(names[n].value), "%s",
 			 l->names[n]);
 	}
 	if (ca_random(serial, sizeof(serial), NULL) != 0)
 		return -1;
 	serial[0] = (serial[0] & 0x7f) | 0x01;
-	if (ca_x509_name(l->names[0], NULL, &subj, &subj_len, NULL) != 0)
+	if (ca_x509_name(n > 0 ? ca_name_bare(&names[0]) : "", NULL, &subj,
+			 &subj_len, NULL) != 0)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	t.serial = serial;
@@ -470,6 +473,84 @@ test_refuses_names_outside_the_domains(void)
 	leaf_default(&l);
 	l.names[0] = "intranet";
 	expect_refused(&l, "canonical");
+}
+
+/* Sign the TBS of L after PATCH replaced, in its last occurrence, FROM
+ * by TO (as long): the signer's verdict, 0 or -1 with *ERR. */
+static int
+sign_patched(const struct leaf *l, const char *from, const char *to,
+	     size_t n, struct mica_err *err)
+{
+	unsigned char *tbs = NULL, sig[CA_SIG_MAX], *p, *last = NULL;
+	size_t len = 0, sig_len = 0;
+	int rc;
+
+	if (leaf_tbs(l, &tbs, &len) != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "test", "encoding");
+	for (p = tbs; (p = memmem(p, len - (size_t)(p - tbs), from, n)) != NULL;
+	     p++)
+		last = p;
+	if (last == NULL) {
+		free(tbs);
+		return mica_err_set(err, MICA_E_INTERNAL, "test", "not found");
+	}
+	memcpy(last, to, n);
+	rc = ca_signer_sign(sg, CA_SIGN_LEAF, tbs, len, sig, &sig_len, NULL,
+			    err);
+	free(tbs);
+	return rc;
+}
+
+/* A client certificate's UPN otherName: signed as mica writes it, under
+ * the allowed domains, in the client profile alone; refused when its
+ * type-id, its string type or its account differs from what mica wrote
+ * (the subject's CN, which mica sets to the first name, then says who it
+ * was meant for). */
+static void
+test_upn_names(void)
+{
+	struct leaf l;
+	struct mica_err err;
+
+	leaf_default(&l);
+	l.eku = CA_EKU_CLIENT_AUTH;
+	l.names[0] = "upn:alice@contoso.test";
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
+	l.names[1] = "phone.contoso.test";
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
+
+	l.names[1] = "upn:alice@evil.example";
+	expect_refused(&l, "upn:alice@evil.example is outside the allowed "
+		       "domains");
+	l.names[1] = "upn:alice@CONTOSO.test";
+	expect_refused(&l, "canonical");
+	l.names[1] = NULL;
+	l.eku = CA_EKU_SERVER_AUTH;
+	expect_refused(&l, "a name kind the profile does not issue");
+
+	leaf_default(&l);
+	l.eku = CA_EKU_CLIENT_AUTH;
+	l.names[0] = "upn:alice@contoso.test";
+	/* another account than the one mica wrote, in the same domain */
+	CU_ASSERT_EQUAL(sign_patched(&l, "alice@", "bobby@", 6, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "subject is not the first name"));
+	/* another otherName type (1.3.6.1.4.1.311.20.2.4) */
+	CU_ASSERT_EQUAL(sign_patched(&l, "\x14\x02\x03", "\x14\x02\x04", 3,
+				     &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "name type mica does not issue"));
+	/* an IA5String for the UTF8String */
+	CU_ASSERT_EQUAL(sign_patched(&l, "\x0c\x12" "alice", "\x16\x12" "alice",
+				     7, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "UPN malformed"));
+	/* a control character in it */
+	CU_ASSERT_EQUAL(sign_patched(&l, "alice@", "al\x1b" "ce@", 6, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not printable ASCII"));
+	/* and the unpatched one still signs */
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
 }
 
 static void
@@ -1508,6 +1589,9 @@ main(void)
 		  test_refuses_a_ca_certificate },
 		{ "refuses names outside the allowed domains",
 		  test_refuses_names_outside_the_domains },
+		{ "signs a UPN as mica writes it, refuses another account, "
+		  "type or string",
+		  test_upn_names },
 		{ "refuses a 100-year or back-dated validity",
 		  test_refuses_long_or_dated_validity },
 		{ "refuses a foreign issuer, unknown usages and garbage",

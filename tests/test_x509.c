@@ -274,6 +274,9 @@ mkname(const char *spec, struct ca_name *n)
 	} else if (strncmp(spec, "email:", 6) == 0) {
 		n->kind = CA_NAME_EMAIL;
 		snprintf(n->value, sizeof(n->value), "%s", spec + 6);
+	} else if (strncmp(spec, "upn:", 4) == 0) {
+		n->kind = CA_NAME_UPN;     /* the value keeps its prefix */
+		snprintf(n->value, sizeof(n->value), "%s", spec);
 	} else {
 		n->kind = CA_NAME_IP;
 		snprintf(n->value, sizeof(n->value), "%s", spec + 3);
@@ -1056,10 +1059,12 @@ static const struct combo combos[] = {
 	    "IP Address:10.0.0.1", "IP Address:2001:DB8:0:0:0:0:0:1",
 	    NULL } },
 	{ "client", DS, DS, CA_EKU_CLIENT_AUTH,
-	  { "email:alice@contoso.test", "dns:laptop.contoso.test", NULL },
+	  { "email:alice@contoso.test", "dns:laptop.contoso.test",
+	    "upn:alice@contoso.test", NULL },
 	  "sslclient",
 	  { "TLS Web Client Authentication", "email:alice@contoso.test",
-	    "DNS:laptop.contoso.test", NULL } },
+	    "DNS:laptop.contoso.test", "othername: UPN::alice@contoso.test",
+	    NULL } },
 	{ "email", DS | KE, DS | KA, CA_EKU_EMAIL_PROTECTION,
 	  { "email:bob@contoso.test", NULL },
 	  "smimesign",
@@ -1672,6 +1677,179 @@ test_cert_matches_handmade(void)
 	CU_ASSERT_EQUAL(tbs_len, ref.n);
 	CU_ASSERT(tbs_len == ref.n && memcmp(tbs, ref.p, ref.n) == 0);
 	ee_expect(&e, nm, 2);
+	CU_ASSERT_EQUAL(ca_lint_cert(ref.p, ref.n, &e, &err), 0);
+	free(subject);
+	free(tbs);
+}
+
+/* The UPN otherName as written (RFC 5280 4.2.1.6 OtherName, type-id
+ * 1.3.6.1.4.1.311.20.2.3, value [0] EXPLICIT UTF8String), octet for
+ * octet, what AD CS writes: the SAN of a UPN and an email address. */
+static const unsigned char SAN_UPN_EMAIL[] = {
+	0x30, 0x38,
+	0xa0, 0x22,
+	0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x14, 0x02, 0x03,
+	0xa0, 0x14, 0x0c, 0x12,
+	'a', 'l', 'i', 'c', 'e', '@', 'c', 'o', 'n', 't', 'o', 's', 'o', '.',
+	't', 'e', 's', 't',
+	0x81, 0x12,
+	'a', 'l', 'i', 'c', 'e', '@', 'c', 'o', 'n', 't', 'o', 's', 'o', '.',
+	't', 'e', 's', 't',
+};
+
+static blob
+upn_other_name(blob oid, blob value)
+{
+	return tlv(0xa0, CAT(oid, tlv(0xa0, value)));
+}
+
+static blob
+oid_upn(void)
+{
+	return OIDB(0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x14, 0x02, 0x03);
+}
+
+static void
+test_upn_san(void)
+{
+	struct cert_parts cp;
+	struct ca_name nm[3];
+	struct ca_tbs_cert t;
+	struct ca_lint_cert_expect e, good;
+	struct ca_cert_facts *f;
+	struct mica_err err;
+	unsigned char *subject = NULL, *tbs = NULL;
+	size_t subject_len, tbs_len, i;
+	blob ref;
+	static const struct {
+		const char *what, *expect;
+	} bad[] = {
+		{ "another otherName type", "name type mica does not issue" },
+		{ "an IA5String", "UPN malformed" },
+		{ "a BMPString", "UPN malformed" },
+		{ "data after the UTF8String", "UPN malformed" },
+		{ "data after the [0]", "UPN malformed" },
+		{ "two UTF8Strings", "UPN malformed" },
+		{ "no [0] EXPLICIT", "UPN malformed" },
+		{ "an empty UTF8String", "not printable ASCII" },
+		{ "a NUL", "not printable ASCII" },
+		{ "UTF-8 beyond ASCII", "not printable ASCII" },
+		{ "a UPN where an email was meant", "subjectAltName different" },
+		{ "another account", "subjectAltName different" },
+	};
+
+	arena_used = 0;
+	mkname("upn:alice@contoso.test", &nm[0]);
+	mkname("email:alice@contoso.test", &nm[1]);
+	mkname("upn:bob@contoso.test", &nm[2]);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("mail.contoso.test", "Contoso",
+					   &subject, &subject_len, &err), 0);
+	ee_template(&t, &ca_ec, &kp_ee_ec, subject, subject_len, nm, 2);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err), 0);
+	/* the SAN octet for octet, and the whole TBS as built by hand */
+	CU_ASSERT_PTR_NOT_NULL(memmem(tbs, tbs_len, SAN_UPN_EMAIL,
+				      sizeof(SAN_UPN_EMAIL)));
+	cert_parts_default(&cp, t.not_before, t.not_after);
+	cp.ext[X_SAN] = ext_blob(oid_san(), 0,
+		SEQ(upn_other_name(oid_upn(), tlv(0x0c,
+						  STR("alice@contoso.test"))),
+		    tlv(0x81, STR("alice@contoso.test"))));
+	ref = cert_parts_build(&cp);
+	CU_ASSERT(tbs_len == ref.n && memcmp(tbs, ref.p, ref.n) == 0);
+	expect_of(&good, &t, &ca_ec);
+	CU_ASSERT_EQUAL(ca_lint_cert(tbs, tbs_len, &good, &err), 0);
+	/* read back as the signer reads it: the same two names */
+	f = malloc(sizeof(*f));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(ca_lint_cert_read(tbs, tbs_len, f, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(f->nnames, 2);
+	CU_ASSERT_EQUAL(f->names[0].kind, CA_NAME_UPN);
+	CU_ASSERT_STRING_EQUAL(f->names[0].value, "upn:alice@contoso.test");
+	CU_ASSERT_EQUAL(f->names[1].kind, CA_NAME_EMAIL);
+	free(f);
+
+	/* the encoder writes no UPN without its prefix */
+	{
+		struct ca_name raw = nm[0];
+		unsigned char *x = NULL;
+		size_t xl = 0;
+
+		snprintf(raw.value, sizeof(raw.value), "alice@contoso.test");
+		t.names = &raw;
+		t.nnames = 1;
+		CU_ASSERT_EQUAL(ca_x509_tbs_cert(&t, &x, &xl, &err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+		free(x);
+	}
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		blob san = EMPTY, u = STR("alice@contoso.test");
+		int rc;
+
+		arena_used = 0;
+		e = good;
+		switch (i) {
+		case 0:
+			san = upn_other_name(OIDB(0x2b, 0x06, 0x01, 0x04, 0x01,
+						  0x82, 0x37, 0x14, 0x02, 0x04),
+					     tlv(0x0c, u));
+			break;
+		case 1: san = upn_other_name(oid_upn(), tlv(0x16, u)); break;
+		case 2:
+			san = upn_other_name(oid_upn(), tlv(0x1e, LIT(0, 'a',
+				0, '@', 0, 'b', 0, '.', 0, 't')));
+			break;
+		case 3:
+			san = upn_other_name(oid_upn(), CAT(tlv(0x0c, u),
+							    LIT(0x05, 0x00)));
+			break;
+		case 4:
+			san = tlv(0xa0, CAT(oid_upn(), tlv(0xa0, tlv(0x0c, u)),
+					    LIT(0x05, 0x00)));
+			break;
+		case 5:
+			san = upn_other_name(oid_upn(), CAT(tlv(0x0c, u),
+							    tlv(0x0c, u)));
+			break;
+		case 6: san = tlv(0xa0, CAT(oid_upn(), tlv(0x0c, u))); break;
+		case 7: san = upn_other_name(oid_upn(), tlv(0x0c, EMPTY)); break;
+		case 8:
+			san = upn_other_name(oid_upn(), tlv(0x0c,
+				B("alice\0@contoso.test", 19)));
+			break;
+		case 9:
+			san = upn_other_name(oid_upn(), tlv(0x0c,
+				STR("al\xc3\xaf" "ce@contoso.test")));
+			break;
+		case 10:
+		case 11:
+			san = upn_other_name(oid_upn(), tlv(0x0c, u));
+			break;
+		}
+		/* expected: alice's UPN; her email (10), bob's UPN (11) */
+		e.names = &nm[i == 10 ? 1 : i == 11 ? 2 : 0];
+		e.nnames = 1;
+		cert_parts_default(&cp, t.not_before, t.not_after);
+		cp.ext[X_SAN] = ext_blob(oid_san(), 0, SEQ(san));
+		ref = cert_parts_build(&cp);
+		mica_err_clear(&err);
+		rc = ca_lint_cert(ref.p, ref.n, &e, &err);
+		if (rc != -1 || strstr(err.msg, bad[i].expect) == NULL)
+			fprintf(stderr, "\n  UPN case %zu (%s): rc %d, '%s'\n",
+				i, bad[i].what, rc, err.msg);
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].expect));
+	}
+	/* the handmade UPN itself passes, so each refusal above is its
+	 * mutation's */
+	arena_used = 0;
+	e = good;
+	e.names = &nm[0];
+	e.nnames = 1;
+	cert_parts_default(&cp, t.not_before, t.not_after);
+	cp.ext[X_SAN] = ext_blob(oid_san(), 0, SEQ(upn_other_name(oid_upn(),
+		tlv(0x0c, STR("alice@contoso.test")))));
+	ref = cert_parts_build(&cp);
 	CU_ASSERT_EQUAL(ca_lint_cert(ref.p, ref.n, &e, &err), 0);
 	free(subject);
 	free(tbs);
@@ -3343,6 +3521,8 @@ main(void)
 		  "mbedTLS, OpenSSL and GnuTLS", test_certs_accepted },
 		{ "encoder output equals DER built by hand",
 		  test_cert_matches_handmade },
+		{ "a UPN is written as AD CS writes it, and lint refuses any "
+		  "other otherName, string type or account", test_upn_san },
 		{ "notAfter in 2051 is GeneralizedTime", test_generalized_time_2051 },
 		{ "serials get a sign octet and are refused beyond 20 octets",
 		  test_serials },
