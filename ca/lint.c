@@ -1574,11 +1574,25 @@ nc_match(const struct ca_nc_subtree *t, const struct ca_name *n)
 int
 ca_nc_allows(const struct ca_nc *nc, const struct ca_name *name)
 {
+	struct ca_name mbox;
 	size_t i;
 	int any = 0;
 
 	if (nc == NULL)
 		return 1;
+	/* A UPN is constrained by no subtree mica writes or reads (RFC 5280
+	 * 4.2.1.10: a form without subtrees is not constrained; Windows
+	 * since Vista checks a UPN only against otherName UPN subtrees), so
+	 * relying parties would take one for any domain. mica judges it as
+	 * the mailbox it reads like: a CA held to contoso.test certifies no
+	 * account of another domain either. */
+	if (name->kind == CA_NAME_UPN) {
+		memset(&mbox, 0, sizeof(mbox));
+		mbox.kind = CA_NAME_EMAIL;
+		snprintf(mbox.value, sizeof(mbox.value), "%s",
+			 ca_name_bare(name));
+		name = &mbox;
+	}
 	for (i = 0; i < nc->nexcluded; i++)
 		if (nc->excluded[i].kind == name->kind &&
 		    nc_match(&nc->excluded[i], name))

@@ -225,7 +225,9 @@ int ca_nc_parse(const unsigned char *val, size_t len, struct ca_nc *nc,
  * within one? 1 yes, 0 no. NC NULL: yes. DNS: equal, or under it on a
  * label boundary ("." prefix: strictly under). Email: a constraint with
  * '@' is one mailbox, one starting with '.' a host under it, otherwise a
- * host. IP: within the address and mask. Case-insensitive. */
+ * host. IP: within the address and mask. Case-insensitive. A UPN, which
+ * no subtree of NC constrains for relying parties, is judged as the email
+ * address after its "upn:" (mica's own rule: see ca/lint.c). */
 int ca_nc_allows(const struct ca_nc *nc, const struct ca_name *name);
 
 /*

@@ -571,6 +571,12 @@ test_nc_encoding_and_matching(void)
 	CU_ASSERT_EQUAL(allows(nc, "alice@contoso.test"), 1);
 	CU_ASSERT_EQUAL(allows(nc, "bob@mail.contoso.test"), 1);
 	CU_ASSERT_EQUAL(allows(nc, "eve@evilcontoso.test"), 0);
+	/* A UPN as the mailbox it reads like (mica's rule, stricter than
+	 * RFC 5280's, for which no subtree here constrains it). */
+	CU_ASSERT_EQUAL(allows(nc, "upn:alice@contoso.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "upn:alice@ad.corp.fabrikam.test"), 1);
+	CU_ASSERT_EQUAL(allows(nc, "upn:eve@evilcontoso.test"), 0);
+	CU_ASSERT_EQUAL(allows(nc, "upn:eve@fabrikam.test"), 0);
 	/* No range permitted: both families excluded whole. */
 	CU_ASSERT_EQUAL(nc->nexcluded, 2);
 	CU_ASSERT_EQUAL(allows(nc, "10.0.0.5"), 0);
