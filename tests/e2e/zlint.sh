@@ -10,7 +10,7 @@
 #     one (sign-ca --cross);
 #   - leaves of every profile (server, client, email, ipsec, codesign)
 #     with P-256, P-384, RSA 2048 and RSA 3072 keys and every kind of name
-#     mica certifies (DNS, wildcard, IPv4, IPv6, email), from a root and
+#     mica certifies (DNS, wildcard, IPv4, IPv6, email, UPN), from a root and
 #     from an issuing CA; mica refuses Ed25519 keys and URI names, so none
 #     is linted;
 #   - what 'mica serve' makes for itself: its root, its HTTPS certificate
@@ -101,6 +101,9 @@ leaves() {
 	issue "$d" "$d-srv-rsa3072" server rsa-3072 "/CN=big.$dom" "DNS:big.$dom"
 	issue "$d" "$d-cli-p256" client ec-p256 /CN=alice "email:alice@$dom,DNS:phone.$dom"
 	issue "$d" "$d-cli-rsa" client rsa-2048 /CN=bob "email:bob@$dom"
+	# a Windows UPN first (the CN its address), as NPS and VPNs read it
+	issue "$d" "$d-cli-upn" client ec-p256 /CN=carol \
+		"otherName:1.3.6.1.4.1.311.20.2.3;UTF8:carol@$dom,email:carol@$dom"
 	issue "$d" "$d-mail-p384" email ec-p384 "/CN=Alice Example" "email:alice@$dom"
 	issue "$d" "$d-mail-rsa" email rsa-3072 "/CN=Bob Example" "email:bob@$dom"
 	issue "$d" "$d-ipsec-p256" ipsec ec-p256 "/CN=vpn.$dom" "DNS:vpn.$dom,email:vpn@$dom$ips"
