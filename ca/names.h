@@ -43,7 +43,8 @@ struct ca_name {
  * "upn:" and an email address whose local part holds none of the
  * characters Windows refuses in a logon name (/ | = + * ? beside what a
  * dot-atom already refuses); its canonical text has the prefix in
- * lowercase and the domain lowercased, the local part as given. DNS names: LDH labels of 1..63 octets, total <= 253,
+ * lowercase and the domain lowercased, the local part as given. DNS
+ * names: LDH labels of 1..63 octets, total <= 253,
  * at least two labels, lowercased, one trailing dot removed, "*" allowed only
  * as the whole leftmost label. Returns 0 or -1 (MICA_E_BADREQ, code
  * "bad_name", message names the problem without echoing more than the
