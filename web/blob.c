@@ -32,17 +32,22 @@ web_blob_new(const void *data, size_t len)
 	return b;
 }
 
-struct web_blob *
-web_blob_adopt(void *data, size_t len)
+/* Take over DATA (LEN bytes); on failure free it, wiped first if SECRET. */
+static struct web_blob *
+adopt(void *data, size_t len, int secret)
 {
 	struct web_blob *b;
 
-	if (data == NULL || (b = malloc(sizeof(*b))) == NULL) {
+	if (data == NULL)
+		return NULL;
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		if (secret)
+			explicit_bzero(data, len);
 		free(data);
 		return NULL;
 	}
 	atomic_init(&b->refs, 1);
-	b->secret = 0;
+	b->secret = secret;
 	b->adopted = 1;
 	b->len = len;
 	b->data = data;
@@ -50,23 +55,15 @@ web_blob_adopt(void *data, size_t len)
 }
 
 struct web_blob *
+web_blob_adopt(void *data, size_t len)
+{
+	return adopt(data, len, 0);
+}
+
+struct web_blob *
 web_blob_adopt_secret(void *data, size_t len)
 {
-	struct web_blob *b;
-
-	if (data == NULL)
-		return NULL;
-	if ((b = malloc(sizeof(*b))) == NULL) {
-		explicit_bzero(data, len);
-		free(data);
-		return NULL;
-	}
-	atomic_init(&b->refs, 1);
-	b->secret = 1;
-	b->adopted = 1;
-	b->len = len;
-	b->data = data;
-	return b;
+	return adopt(data, len, 1);
 }
 
 struct web_blob *
