@@ -319,6 +319,17 @@ check_name(const struct ca_policy_input *in, const struct ca_name *n,
 				    "certificate can vouch for", n->value);
 	}
 
+	/* A UPN is an Active Directory account, which NPS, VPN servers
+	 * and a KDC (PKINIT) map the certificate to by that name alone:
+	 * "any name within the domains" would be any account, an
+	 * administrator's too. As an address, a token gets one only when
+	 * its scope lists that very UPN. */
+	if (n->kind == CA_NAME_UPN && in->scoped && in->scope_names == NULL)
+		return mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
+				    "UPN %s is not allowed: only an admin, or "
+				    "a token whose scope lists that very UPN, "
+				    "may ask for one", n->value);
+
 	if (n->kind == CA_NAME_IP) {
 		/* An address proves nothing about who owns it, and the CA's
 		 * domain list cannot vouch for it. Only an admin (no scope)

@@ -392,7 +392,7 @@ static const char token_help[] =
 "(--profile, default any) and name patterns (--name, repeatable; default any\n"
 "name within the CA's domains; \"*.web.contoso.test\" covers that wildcard and\n"
 "every name one label below web.contoso.test; \"upn:alice@contoso.test\" that\n"
-"UPN only), for --uses certificates\n"
+"UPN only, the only way a token gets a UPN), for --uses certificates\n"
 "(default 1; -1 for unlimited), until --expires (e.g. 3600, 30m, 12h, 7d;\n"
 "default never). --comment is plain text, up to 200 characters, no control\n"
 "or invisible characters, no blanks around it.\n"

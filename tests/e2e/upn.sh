@@ -15,7 +15,8 @@
 #     alone (critical, empty subject) and OpenSSL and GnuTLS verify the
 #     chain; a UPN outside the constraints is refused;
 #   - over the API, an enrollment token scoped to one UPN gets it, with
-#     "names": ["upn:..."], and is refused another.
+#     "names": ["upn:..."], and is refused another; a token without
+#     --name gets no UPN at all.
 # A missing certtool makes its checks SKIP.
 #
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/upn.sh
@@ -228,6 +229,18 @@ is "... name_not_in_scope" "$(json_get "$W/dave.out" error)" name_not_in_scope
 csr carolmail "email:carol@contoso.test"
 submit carolmail
 is "... the email of the same text is not in the scope either" "$(json_get "$W/carolmail.out" error)" name_not_in_scope
+# A token without --name covers any name in the domains, but no UPN: it
+# would be any account (an administrator's too).
+"$MICA" -d "$A" token create --enroll --profile client --uses 5 > "$W/tok2.out" 2>"$W/tok2.err" ||
+	die "token create: $(cat "$W/tok2.err")"
+TOK=$(head -1 "$W/tok2.out")
+csr admin "otherName:$UPN_OID;UTF8:administrator@contoso.test"
+submit admin
+is "a token without --name, a UPN in the domains: 422" "$CODE" 422
+is "... name_not_allowed" "$(json_get "$W/admin.out" error)" name_not_allowed
+csr pc "DNS:pc1.contoso.test"
+submit pc
+is "... while a DNS name in the domains: 201" "$CODE" 201
 serve_stop
 
 finish
