@@ -96,6 +96,7 @@ local_policy(struct ca *ca, int key_idx, struct ca_sign_policy *p,
 		p->sig_alg_len = ca->sh->sig_alg_len;
 		p->not_before = ca->sh->not_before;
 		p->not_after = ca->sh->not_after;
+		p->nc = ca->sh->nc;
 		*key = ca->sh->key;
 	} else {
 		p->subject = k->subject;

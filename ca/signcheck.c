@@ -227,6 +227,11 @@ ca_signcheck_leaf(const struct ca_sign_policy *p, int64_t now,
 	e.nnames = f->nnames;
 	e.aki = p->ski;
 	e.aki_len = p->ski_len;
+	/* Relying parties hold DNS names, mailboxes and addresses to the
+	 * CA certificate's name constraints, but no UPN (mica writes no
+	 * otherName subtree): only this check keeps a UPN of another
+	 * domain out of a constrained CA's certificates. */
+	e.issuer_nc = p->nc;
 	if (ca_lint_cert(tbs, tbs_len, &e, &lerr) != 0) {
 		refuse_lint(err, &lerr);
 		goto out;

@@ -6,7 +6,9 @@
  * to-be-signed structure with the linter's own parser and checks it against
  * rules the front end cannot change: a leaf is never a CA and never signs
  * certificates or CRLs, names only what the CA's allowed domains permit,
- * lies within the CA's validity and a bounded lifetime, and carries the
+ * and its CA certificate's name constraints permit (a UPN as the mailbox
+ * it reads like: relying parties constrain none), lies within the CA's
+ * validity and a bounded lifetime, and carries the
  * extended key usages of one of mica's built-in profiles; a CRL is well
  * formed, names this CA, and has a plausible date. Whether a CRL number
  * increases is the caller's to track (it needs state shared by every
@@ -43,6 +45,8 @@ struct ca_sign_policy {
 	int64_t not_before, not_after;  /* the CA certificate's validity */
 	const char *const *domains;     /* allowed domains; none = any name */
 	size_t ndomains;
+	const struct ca_nc *nc;         /* the CA certificate's name
+					 * constraints, NULL: none */
 };
 
 /*

@@ -114,6 +114,7 @@ struct ca_signer_key_state {
 	struct ca_sign_policy pol;
 	unsigned char *subject;           /* pol.subject's storage */
 	unsigned char *sig_alg;           /* pol.sig_alg's storage */
+	struct ca_nc *nc;                 /* pol.nc's storage, or NULL */
 	struct ca_ocsp_issuer ocsp_issuer;   /* what its OCSP CertIDs hash
 					      * to; key1 is also its KeyHash */
 };

@@ -664,8 +664,8 @@ spawn_failed_bg(struct worker *w)
 
 /* Unseal one key and learn its rules from its CA certificate (the
  * subject, the key identifier - the certificate's SKI extension, which a
- * CA above may have computed otherwise than mica - and the validity):
- * fill ST->keys[IDX]. */
+ * CA above may have computed otherwise than mica - the validity and the
+ * name constraints): fill ST->keys[IDX]. */
 static int
 load_key(struct ca_signer_state *st, unsigned idx,
 	 const struct ca_sealed_key *sealed, const char *pass, size_t pass_len,
@@ -706,6 +706,13 @@ load_key(struct ca_signer_state *st, unsigned idx,
 	k->pol.ski_len = ci.ski_len;
 	k->pol.not_before = ci.not_before;
 	k->pol.not_after = ci.not_after;
+	if (ci.nc != NULL) {
+		if ((k->nc = malloc(sizeof(*k->nc))) == NULL)
+			goto oom;
+		if (ca_nc_parse(ci.nc, ci.nc_len, k->nc, err) != 0)
+			goto out;
+		k->pol.nc = k->nc;
+	}
 	alg = ca_key_sig_alg(k->key, &alg_len);
 	if ((k->sig_alg = malloc(alg_len)) == NULL)
 		goto oom;

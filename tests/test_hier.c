@@ -980,6 +980,112 @@ test_signcheck_cacert(void)
 	ca_key_free(sub);
 }
 
+/* What a constrained CA's signer takes for a leaf: its allowed domains
+ * may have come to hold one its name constraints leave out; relying
+ * parties refuse a host or mailbox there, but constrain no UPN, so the
+ * signer holds every name, a UPN as a mailbox, to the CA certificate's
+ * constraints itself. */
+static void
+test_signcheck_leaf_name_constraints(void)
+{
+	const char *doms[] = { "contoso.test" };
+	const char *allowed[] = { "contoso.test", "fabrikam.test" };
+	struct ca_key *root = NULL, *leaf = NULL;
+	struct ca_sign_policy pol;
+	struct ca_tbs_cert t;
+	struct ca_cert_info ci;
+	struct ca_name nm;
+	struct ca_nc nc;
+	struct mica_err err;
+	unsigned char *rder = NULL, *spki = NULL, *ncv = NULL, *tbs = NULL;
+	unsigned char serial[4] = { 0x34, 1, 2, 3 };
+	size_t rlen = 0, spki_len = 0, ncv_len = 0, tbs_len = 0;
+	int64_t now = (int64_t)time(NULL);
+	static const unsigned char empty_name[] = { 0x30, 0x00 };
+	static const struct {
+		const char *name;
+		int ok;
+	} cases[] = {
+		{ "upn:alice@contoso.test", 0 },
+		{ "upn:alice@ad.contoso.test", 0 },
+		{ "alice@contoso.test", 0 },
+		{ "pc1.contoso.test", 0 },
+		/* within the allowed domains, outside the constraints */
+		{ "upn:administrator@fabrikam.test", -1 },
+		{ "admin@fabrikam.test", -1 },
+		{ "pc1.fabrikam.test", -1 },
+	};
+
+	CU_ASSERT_EQUAL_FATAL(self_signed("Check NC CA", &root, &rder, &rlen), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(rder, rlen, &ci, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &leaf, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(leaf, &spki, &spki_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_nc_value(doms, 1, &ncv, &ncv_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_nc_parse(ncv, ncv_len, &nc, &err), 0);
+	memset(&pol, 0, sizeof(pol));
+	pol.subject = ci.subject;
+	pol.subject_len = ci.subject_len;
+	memcpy(pol.ski, ci.ski, ci.ski_len);
+	pol.ski_len = ci.ski_len;
+	pol.sig_alg = ca_key_sig_alg(root, &pol.sig_alg_len);
+	pol.not_before = ci.not_before;
+	pol.not_after = ci.not_after;
+	pol.domains = allowed;
+	pol.ndomains = 2;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(ca_name_parse(cases[i].name, 0, &nm, &err),
+				      0);
+		memset(&t, 0, sizeof(t));
+		t.serial = serial;
+		t.serial_len = sizeof(serial);
+		t.sig_alg = pol.sig_alg;
+		t.sig_alg_len = pol.sig_alg_len;
+		t.issuer = ci.subject;
+		t.issuer_len = ci.subject_len;
+		t.subject = empty_name;   /* as under constraints */
+		t.subject_len = sizeof(empty_name);
+		t.not_before = now - 60;
+		t.not_after = now + 90 * DAY;
+		t.spki = spki;
+		t.spki_len = spki_len;
+		t.path_len = -1;
+		t.key_usage = CA_KU_DIGITAL_SIGNATURE;
+		t.eku = CA_EKU_CLIENT_AUTH;
+		t.names = &nm;
+		t.nnames = 1;
+		ca_x509_key_id(spki, spki_len, t.ski, NULL);
+		t.has_aki = 1;
+		memcpy(t.aki, ci.ski, ci.ski_len);
+		t.aki_len = ci.ski_len;
+		free(tbs);
+		tbs = NULL;
+		CU_ASSERT_EQUAL_FATAL(ca_x509_tbs_cert(&t, &tbs, &tbs_len, &err),
+				      0);
+		/* Without the constraints every one is in the domains. */
+		pol.nc = NULL;
+		CU_ASSERT_EQUAL(ca_signcheck_leaf(&pol, now, tbs, tbs_len, &err),
+				0);
+		pol.nc = &nc;
+		if (ca_signcheck_leaf(&pol, now, tbs, tbs_len, &err) !=
+		    cases[i].ok) {
+			fprintf(stderr, "%s: %s\n", cases[i].name,
+				cases[i].ok ? "signed" : err.msg);
+			CU_FAIL("signer's verdict under name constraints");
+		} else if (cases[i].ok != 0) {
+			CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "name "
+						      "constraints"));
+		}
+	}
+	free(tbs);
+	free(ncv);
+	free(spki);
+	free(rder);
+	ca_key_free(root);
+	ca_key_free(leaf);
+}
+
 /* A Name of one RDN per (TAG, VALUE) of V (N of them), or with MULTI one
  * RDN holding them all, into BUF; its length. OID 2.5.4.3 (CN) unless
  * the tag has 0x100 set (then 2.5.4.10, O). */
@@ -2456,6 +2562,9 @@ main(void)
 		  test_ca_request_is_a_valid_pkcs10 },
 		{ "the root signs exactly the CA certificate requested",
 		  test_signcheck_cacert },
+		{ "a constrained CA's signer refuses a leaf name outside its "
+		  "constraints, a UPN too",
+		  test_signcheck_leaf_name_constraints },
 		{ "names compared as relying parties do (case, spacing, string types)",
 		  test_name_match },
 		{ "under another organisation's root: leaves end with it; revoked by its CRL, nothing issued until a rollover",
