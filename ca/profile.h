@@ -89,7 +89,9 @@ struct ca_policy_input {
 	/* Token scope; all NULL/0 when the caller is an admin (no scope). */
 	int scoped;                     /* 1 if the scope below applies */
 	const char *scope_profile;      /* NULL = any profile */
-	const char *const *scope_names; /* NULL = any name within the domains */
+	const char *const *scope_names; /* NULL = any DNS name or email within
+					 * the domains (an IP address or a
+					 * UPN only when a pattern names it) */
 	size_t nscope_names;
 	int key_kind;                   /* enum ca_pubkey_kind */
 	int key_bits;

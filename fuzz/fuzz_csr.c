@@ -158,9 +158,13 @@ name_ok_for(const struct ca_policy_input *in, const struct ca_name *n)
 
 	if (((unsigned)n->kind & in->profile->name_kinds) == 0)
 		return 0;
+	/* An address, and a UPN (an account to log on as), only for an
+	 * admin or a token whose scope names it. */
+	if ((n->kind == CA_NAME_IP || n->kind == CA_NAME_UPN) &&
+	    in->scoped && in->scope_names == NULL)
+		return 0;
 	if (n->kind == CA_NAME_IP) {
-		if (in->scoped && in->scope_names == NULL)
-			return 0;
+		/* no domain */
 	} else if (in->ndomains > 0) {
 		for (i = 0; i < in->ndomains; i++)
 			in_domain |= ca_name_in_domain(n, in->domains[i]);
