@@ -442,7 +442,7 @@ ca_policy_check(const struct ca_policy_input *in,
 						     p->min_names : 1))
 		return mica_err_set(err, MICA_E_POLICY, "no_names",
 				    "the request names nothing to certify "
-				    "(no DNS name, IP address or email)");
+				    "(no DNS name, IP address, email or UPN)");
 	if (in->nnames > CA_NAMES_MAX)
 		return mica_err_set(err, MICA_E_POLICY, "too_many_names",
 				    "at most %d names per certificate",
