@@ -1357,26 +1357,32 @@ const char *ca_public_url(struct ca *ca) { return ca->sh->public_url; }
 int64_t ca_not_after(struct ca *ca) { return ca->sh->not_after; }
 int64_t ca_path_not_after(struct ca *ca) { return ca->sh->path_not_after; }
 
-void
-ca_date_text(int64_t at, char out[CA_DATE_TEXT])
+/* AT in UTC for people (RFC3339 0) or as RFC 3339 (1); its number when
+ * it has no date. */
+static void
+date_out(int64_t at, int rfc3339, char out[CA_DATE_TEXT])
 {
 	struct tm tm;
 	time_t t = (time_t)at;
+	size_t n = 0;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, CA_DATE_TEXT, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+	if (gmtime_r(&t, &tm) != NULL)
+		n = rfc3339 ? strftime(out, CA_DATE_TEXT, "%Y-%m-%dT%H:%M:%SZ", &tm) :
+			      strftime(out, CA_DATE_TEXT, "%Y-%m-%d %H:%M UTC", &tm);
+	if (n == 0)
 		snprintf(out, CA_DATE_TEXT, "%lld", (long long)at);
+}
+
+void
+ca_date_text(int64_t at, char out[CA_DATE_TEXT])
+{
+	date_out(at, 0, out);
 }
 
 void
 ca_date_rfc3339(int64_t at, char out[CA_DATE_TEXT])
 {
-	struct tm tm;
-	time_t t = (time_t)at;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, CA_DATE_TEXT, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, CA_DATE_TEXT, "%lld", (long long)at);
+	date_out(at, 1, out);
 }
 
 /* ca_expiry_warning for WHAT, which ends at END; ACTION what to do, and
