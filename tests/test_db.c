@@ -2474,6 +2474,21 @@ list_all(struct db *db, struct db_cert_filter *f, int page, int order)
 	return total;
 }
 
+/* F's WANT rows again, page by page, 1 and 3 at a time; and with each
+ * page looking at no more than 4 ids (the API's bound), 3 and 100 at a
+ * time. F's scan bound is left 0. */
+static void
+list_pages_agree(struct db *db, struct db_cert_filter *f, int order,
+		 size_t want)
+{
+	CU_ASSERT_EQUAL(list_all(db, f, 1, order), want);
+	CU_ASSERT_EQUAL(list_all(db, f, 3, order), want);
+	f->scan_max = 4;
+	CU_ASSERT_EQUAL(list_all(db, f, 3, order), want);
+	CU_ASSERT_EQUAL(list_all(db, f, 100, order), want);
+	f->scan_max = 0;
+}
+
 /* The certificates of one token (schema 024): 30 certificates, ids
  * 1..30; i % 3 == 0 issued with token "ab12", i % 3 == 1 with "cd34",
  * the others with none; i % 5 == 0 expired, i % 7 == 0 revoked, 29 and
@@ -2557,11 +2572,7 @@ test_list_by_token(void)
 				CU_ASSERT(list_after(&a[i - 1], &a[i], order));
 		}
 		db_cert_array_free(a, n);
-		CU_ASSERT_EQUAL(list_all(db, &f, 1, order), want);
-		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
-		f.scan_max = 4;
-		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
-		f.scan_max = 0;
+		list_pages_agree(db, &f, order, want);
 	}
 
 	/* Not a token's id: refused, whatever it holds. */
@@ -2665,14 +2676,7 @@ test_list_filters_and_paging(void)
 				CU_ASSERT(list_after(&a[i - 1], &a[i], order));
 		}
 		db_cert_array_free(a, n);
-		/* The same rows page by page, 1 and 3 at a time; and with
-		 * each page looking at no more than 4 ids (the API's bound). */
-		CU_ASSERT_EQUAL(list_all(db, &f, 1, order), want);
-		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
-		f.scan_max = 4;
-		CU_ASSERT_EQUAL(list_all(db, &f, 3, order), want);
-		CU_ASSERT_EQUAL(list_all(db, &f, 100, order), want);
-		f.scan_max = 0;
+		list_pages_agree(db, &f, order, want);
 	}
 
 	/* A bounded walk for matches older than the ids it may look at
