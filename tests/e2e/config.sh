@@ -31,13 +31,6 @@ serve_ports
 OLD=http://127.0.0.1:$HP
 NEW=http://ca.contoso.test:$HP/pki
 
-call() { # call METHOD URL [curl options...]: status in $CODE, body in $W/body
-	local m=$1 u=$2
-	shift 2
-	CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" \
-		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
-}
-
 csr() { # csr NAME: $W/NAME.csr for NAME.contoso.test, and its JSON
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$W/$1.key" -subj "/CN=$1.contoso.test" \

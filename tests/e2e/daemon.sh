@@ -23,16 +23,6 @@ start_daemon() { # start_daemon OUTFILE [serve options...]
 	serve_start "$out" "$D" -- --log "$LOG" --threads 4 "$@" || serve_failed "$out"
 }
 
-# call METHOD URL [curl options...]: status in $CODE, body in $W/body,
-# headers in $W/hdr.
-call() {
-	local m=$1 u=$2
-	shift 2
-	CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" -D "$W/hdr" \
-		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
-}
-
-
 header() { # header NAME: value of a response header of the last call
 	tr -d '\r' < "$W/hdr" | sed -n "s/^$1: //Ip" | tail -1
 }

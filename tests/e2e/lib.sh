@@ -412,6 +412,16 @@ need_fault_hook() {
 # serial_of PEM: the certificate's serial, lowercase hex as mica writes it.
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 
+# call METHOD URL [curl options...]: one request, trusting $W/root.pem;
+# its status in $CODE, its body in $W/body, its header in $W/hdr. A
+# request that fails outright (refused, timed out) leaves CODE 000.
+call() {
+	local m=$1 u=$2
+	shift 2
+	CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" -D "$W/hdr" \
+		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
+}
+
 # json_get FILE PATH: the JSON value at PATH ("a.b.0") in FILE; "" for null,
 # absent, or a file that is not JSON; lists, objects and booleans as JSON.
 json_get() {

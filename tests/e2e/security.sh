@@ -14,14 +14,6 @@ serve_ports     # HP, SP, H, S
 
 # ------------------------------------------------------------ helpers --
 
-# call METHOD URL [curl options...]: status in $CODE, body in $W/body.
-call() {
-	local m=$1 u=$2
-	shift 2
-	CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" \
-		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
-}
-
 # jget KEY: a top-level string or number member of the last reply (the
 # daemon indents its JSON, one member per line) - without a python start
 # per call, which costs seconds on a busy machine.

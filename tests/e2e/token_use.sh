@@ -22,13 +22,6 @@ W=$(mktmp)
 D=$W/data
 serve_ports
 
-call() { # call METHOD URL [curl options...]: status in $CODE, body in $W/body
-	local m=$1 u=$2
-	shift 2
-	CODE=$(curl -s --max-time $((30 * TIME_SCALE)) --cacert "$W/root.pem" -X "$m" \
-		-o "$W/body" -w '%{http_code}' "$@" "$u") || true
-}
-
 # submit NAME AUTH: NAME.contoso.test issued with the bearer token AUTH;
 # its serial in $W/NAME.serial.
 submit() {
