@@ -19,7 +19,7 @@ enum ca_name_kind {
 #define CA_UPN_PREFIX     "upn:"
 #define CA_UPN_PREFIX_LEN 4
 /* Longest UPN after the prefix: a name's text is at most 254 characters. */
-#define CA_UPN_MAX        (254 - CA_UPN_PREFIX_LEN)
+#define CA_UPN_MAX        (CA_NAME_TEXT_MAX - CA_UPN_PREFIX_LEN)
 /* The otherName type-id of a UPN, 1.3.6.1.4.1.311.20.2.3
  * (szOID_NT_PRINCIPAL_NAME), as DER contents: OtherName ::= SEQUENCE {
  * type-id OID, value [0] EXPLICIT UTF8String } (RFC 5280 4.2.1.6). */
@@ -27,6 +27,9 @@ enum ca_name_kind {
 #define CA_UPN_OID_LEN    10
 
 #define CA_NAME_MAX 253     /* longest DNS name; emails are bounded to 254 */
+/* Longest text of any name: an email, or a UPN with its prefix (a name
+ * filter takes this many characters). */
+#define CA_NAME_TEXT_MAX 254
 #define CA_NAMES_MAX 100    /* most names one certificate may carry */
 
 struct ca_name {

@@ -141,10 +141,10 @@ out:
 
 /* An IPv6 address has many spellings (2001:db8:0:0::1, 2001:DB8::1,
  * 2001:0db8::1); a certificate's is kept in RFC 5952's, which inet_ntop
- * writes. Rewrite the whole filter NAME (room for CA_NAME_MAX + 1) so,
+ * writes. Rewrite the whole filter NAME (room for CA_NAME_TEXT_MAX + 1) so,
  * when it is an IPv6 address; leave anything else, a prefix too. */
 static void
-ip6_canonical(char name[CA_NAME_MAX + 1])
+ip6_canonical(char name[CA_NAME_TEXT_MAX + 1])
 {
 	unsigned char a[16];
 	char text[INET6_ADDRSTRLEN];
@@ -152,7 +152,7 @@ ip6_canonical(char name[CA_NAME_MAX + 1])
 	if (strchr(name, ':') == NULL || inet_pton(AF_INET6, name, a) != 1 ||
 	    inet_ntop(AF_INET6, a, text, sizeof(text)) == NULL)
 		return;
-	_Static_assert(sizeof(text) <= CA_NAME_MAX + 1, "filter room");
+	_Static_assert(sizeof(text) <= CA_NAME_TEXT_MAX + 1, "filter room");
 	memcpy(name, text, strlen(text) + 1);
 }
 
@@ -164,7 +164,7 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	struct db_cert_filter df;
 	struct db_cert_cursor dn;
 	struct db_cert *v = NULL;
-	char name[CA_NAME_MAX + 1], tok[40];
+	char name[CA_NAME_TEXT_MAX + 1], tok[40];
 	size_t count = 0, nl = 0;
 
 	*out = NULL;
@@ -172,7 +172,7 @@ ca_cert_list(struct ca *ca, const struct ca_principal *p,
 	memset(next, 0, sizeof(*next));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
-	if (f->name != NULL && (nl = strlen(f->name)) > CA_NAME_MAX)
+	if (f->name != NULL && (nl = strlen(f->name)) > CA_NAME_TEXT_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name", "name filter too long");
 	if (f->name != NULL && nl == 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name", "name filter is empty");

@@ -1589,6 +1589,61 @@ test_list_finds_an_ipv6_address_however_written(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* The longest name's text, an email (or a UPN with its prefix) of 254
+ * characters, is a name filter too: found whole, one more refused. */
+static void
+test_list_takes_the_longest_name(void)
+{
+	char mail[CA_NAME_TEXT_MAX + 2];
+	const char *names[1] = { mail };
+	mbedtls_pk_context pk;
+	unsigned char spki[256];
+	size_t sl = 0, at;
+	struct ca_issued out;
+	struct ca_cert_filter f;
+	struct ca_cert *v = NULL;
+	struct ca_cursor cur;
+	struct mica_err err;
+	size_t n = 0;
+
+	/* 64-octet local part, then labels of 60 under the domain. */
+	memset(mail, 'm', 64);
+	mail[64] = '@';
+	at = 65;
+	while (at + 61 + strlen(DOMAIN) <= CA_NAME_TEXT_MAX) {
+		memset(mail + at, 'd', 60);
+		mail[at + 60] = '.';
+		at += 61;
+	}
+	memset(mail + at, 'e', CA_NAME_TEXT_MAX - strlen(DOMAIN) - 1 - at);
+	at = CA_NAME_TEXT_MAX - strlen(DOMAIN) - 1;
+	mail[at] = '.';
+	memcpy(mail + at + 1, DOMAIN, strlen(DOMAIN) + 1);
+	CU_ASSERT_EQUAL_FATAL(strlen(mail), CA_NAME_TEXT_MAX);
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(spki_of(&pk, spki, sizeof(spki), &sl) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_issue_for_spki(g_ca, &g_cli, "email", spki, sl,
+						names, 1, 30, &out, &err), 0);
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	f.now = (int64_t)time(NULL);
+	f.limit = 10;
+	f.name = mail;
+	CU_ASSERT_EQUAL_FATAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	if (n == 1)
+		CU_ASSERT_STRING_EQUAL(v[0].serial, out.serial);
+	ca_cert_array_free(v, n);
+	v = NULL;
+	n = 0;
+	strcat(mail, "x");
+	CU_ASSERT_EQUAL(ca_cert_list(g_ca, &g_cli, &f, &v, &n, &cur, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_name");
+	CU_ASSERT_EQUAL(n, 0);
+	ca_issued_free(&out);
+	mbedtls_pk_free(&pk);
+}
+
 static void
 test_issue_for_spki_serves_the_daemon_key(void)
 {
@@ -6833,6 +6888,8 @@ main(void)
 		  test_issue_for_spki_serves_the_daemon_key },
 		{ "a search by an IPv6 address finds it however it is written",
 		  test_list_finds_an_ipv6_address_however_written },
+		{ "a name filter takes the longest name (254 characters)",
+		  test_list_takes_the_longest_name },
 		{ "the daemon's certificate obeys the policy: max_days, overrides, localhost",
 		  test_issue_for_spki_obeys_the_policy },
 		{ "validity follows profile overrides and is clamped to the root's notAfter",

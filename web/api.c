@@ -24,7 +24,7 @@
  * octets that many characters can fill, so text just over the limit is
  * told its limit in characters (201 emoji are 804 octets). */
 #define TEXT_OCTETS_MAX (16 * CA_TEXT_MAX)
-#define NAME_FILTER_MAX 253
+#define NAME_FILTER_MAX CA_NAME_TEXT_MAX
 #define LIST_SCAN_MAX 20000   /* ids a listing page may look at (docs/API.md) */
 /* /healthz is 503 once a signature has waited this long for its signer. */
 #define WEB_SIGNER_STALL_MS 15000
