@@ -1163,6 +1163,8 @@ struct ca_carried {
 	size_t unknown;     /* serials this store never issued, recorded as
 			     * revoked (profile "from-crl", no body) */
 	size_t already;     /* revoked here already: left as they were */
+	size_t dated;       /* of which given the CRL's earlier invalidity
+			     * date */
 	size_t raised;      /* revoked here for a reason the CRL raised to
 			     * keyCompromise: raised here too */
 	size_t released;    /* on hold in a CRL, released since (or

@@ -576,6 +576,28 @@ ca_carry_apply(struct db *db, const struct ca_carry *c, const char *actor,
 				sum.raised++;
 				continue;
 			}
+			/* The CRL knows an earlier invalidity date (given
+			 * where it was published, after this copy was
+			 * taken): taken, as 'mica revoke --invalidity-date'
+			 * takes one - never after the revocation date kept
+			 * here, never on a hold, only ever earlier. */
+			if (e->invalid_at > 0 && !held &&
+			    e->invalid_at <= st.revoked_at &&
+			    (st.invalid_at == 0 || e->invalid_at < st.invalid_at)) {
+				char when[CA_DATE_TEXT];
+
+				ca_date_rfc3339(e->invalid_at, when);
+				snprintf(detail, sizeof(detail), "%s; invalidity "
+					 "date %s (carried in from CRL %lld of "
+					 "this CA)", ca_reason_name(st.reason),
+					 when, (long long)e->number);
+				if (db_cert_invalid_set(db, e->serial,
+							e->invalid_at, err) != 0 ||
+				    db_audit_add(db, now, actor, "cert.revoke",
+						 e->serial, detail, err) != 0)
+					return -1;
+				sum.dated++;
+			}
 			sum.already++;
 			continue;
 		}

@@ -989,6 +989,10 @@ cli_carried_note(const struct ca_carried *w)
 			 "are keyCompromise in the CRLs given: raised to it, their "
 			 "revocation dates kept, and their keys refused from now on",
 			 w->raised);
+	if (w->dated > 0)
+		cli_note("note: %zu certificate(s) revoked here already have an "
+			 "earlier invalidity date in the CRLs given: taken",
+			 w->dated);
 	if (w->expired > 0)
 		cli_note("note: %zu of the CRLs had expired (past their "
 			 "nextUpdate); what they list was revoked all the same, "

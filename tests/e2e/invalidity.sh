@@ -15,7 +15,8 @@
 #   - the API: POST .../revoke {"invalidity_date": ...}: 200 and the
 #     field in the certificate JSON; 400 / 422 bad_invalidity_date, nothing
 #     changed;
-#   - mica restore --crl carries an entry's invalidity date into the copy.
+#   - mica restore --crl carries an entry's invalidity date into the copy,
+#     and gives it to a revocation the copy holds without one.
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/invalidity.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
@@ -243,6 +244,30 @@ if env MICA_PASSPHRASE="$(cat "$D/passphrase")" "$MICA" -d "$W/r" restore "$W/ba
 		"$(field "$W/r" "$M" invalidity_date)" 2025-11-11T11:11:11Z
 else
 	fail "mica restore --crl: $(tail -2 "$W/restore.out")"
+fi
+
+# A copy that holds the revocation without the date the CRL gives (taken
+# before the date was known: emulated by clearing it in a backup): restore
+# --crl takes the CRL's date, says so, and audits it.
+"$MICA" -d "$D" backup "$W/backup2.db" >/dev/null 2>&1 || die "mica backup 2"
+sqlite3 "$W/backup2.db" "UPDATE certificate SET invalid_at = NULL WHERE serial = '$M'" ||
+	die "sqlite3 backup2"
+if env MICA_PASSPHRASE="$(cat "$D/passphrase")" "$MICA" -d "$W/r2" restore "$W/backup2.db" \
+	--crl "$W/last.crl" >"$W/restore2.out" 2>&1; then
+	is "restore --crl: a revocation held already is given the CRL's earlier date" \
+		"$(field "$W/r2" "$M" invalidity_date)" 2025-11-11T11:11:11Z
+	check "... said on stderr" grep -q "earlier invalidity date in the CRLs given" \
+		"$W/restore2.out"
+	"$MICA" -d "$W/r2" audit --json >"$W/audit2.json" 2>/dev/null
+	check "... and audited" grep -q \
+		"privilegeWithdrawn; invalidity date 2025-11-11T11:11:11Z (carried in from CRL" \
+		"$W/audit2.json"
+	stored_crl "$W/r2" "delta_base = 0 ORDER BY number DESC" "$W/r2.crl" ||
+		die "stored_crl r2"
+	is "... and the CRL restore published carries it" \
+		"$(entry_invalidity "$W/r2.crl" "$M")" "$(entry_invalidity "$W/last.crl" "$M")"
+else
+	fail "mica restore --crl (no date): $(tail -2 "$W/restore2.out")"
 fi
 
 finish
