@@ -191,6 +191,17 @@ void ca_der_w_time(struct ca_der_w *w, int64_t t);
  * wants (RFC 6960 4.2.2.1). */
 void ca_der_w_gentime(struct ca_der_w *w, int64_t t);
 
+/* The invalidityDate extension (RFC 5280 5.3.2, 2.5.29.24), non-critical,
+ * as mica writes it in a CRL entry and an OCSP SingleResponse: these
+ * octets, SEQUENCE { OID, OCTET STRING { ... } }, then the
+ * GeneralizedTime (17 octets, whatever the year, Zulu, no fraction). */
+#define CA_DER_INVALIDITY_HEAD "\x30\x18\x06\x03\x55\x1d\x18\x04\x11"
+#define CA_DER_INVALIDITY_HEAD_LEN 9
+#define CA_DER_INVALIDITY_TLV (CA_DER_INVALIDITY_HEAD_LEN + 17)
+/* Its extnID, as DER contents. */
+#define CA_DER_OID_INVALIDITY "\x55\x1d\x18"
+#define CA_DER_OID_INVALIDITY_LEN 3
+
 /* 0 if every put fit and the buffer is exactly full (the size pass and the
  * write pass agree); else -1 with MICA_E_INTERNAL "encode_failed". */
 int ca_der_w_done(const struct ca_der_w *w, struct mica_err *err);

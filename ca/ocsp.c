@@ -506,6 +506,10 @@ fill_single(struct ca_ocsp_single *sr, const struct db_cert_state *s,
 		sr->status = CA_OCSP_REVOKED;
 		sr->revoked_at = s->revoked_at;
 		sr->reason = s->reason;
+		/* RFC 6960 4.4: the CRL entry's invalidityDate, as the
+		 * CRLs carry it (never on a hold: the store's CHECK). */
+		if (s->reason != CA_REASON_HOLD)
+			sr->invalid_at = s->invalid_at;
 	} else {
 		/* Never issued, or recorded but never signed (an issuance
 		 * that failed: nobody ever received it), or being issued

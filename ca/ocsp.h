@@ -160,6 +160,11 @@ struct ca_ocsp_single {
 	int64_t revoked_at;                /* REVOKED: revocationTime */
 	int reason;                        /* REVOKED: CRLReason, or -1 / 0
 					    * (unspecified): omitted */
+	int64_t invalid_at;                /* REVOKED, not on hold: the
+					    * invalidity date, written as
+					    * the singleExtension (RFC 6960
+					    * 4.4: RFC 5280 5.3.2), 0 none;
+					    * at most revoked_at */
 	int64_t this_update, next_update;
 };
 
@@ -185,7 +190,9 @@ int ca_ocsp_tbs_encode(const struct ca_ocsp_tbs *t, unsigned char **out,
  * thisUpdate within CA_SIGN_CLOCK_SLACK of NOW, a nextUpdate after
  * thisUpdate by at most CA_OCSP_PERIOD_MAX, 1..CA_OCSP_IDS_MAX responses
  * whose CertIDs all name the issuer IS, statuses well formed (a known
- * CRLReason), no single extensions, at most the nonce as response
+ * CRLReason), as single extension at most a non-critical invalidityDate
+ * (GeneralizedTime, after 1970, not after the revocationTime, on a
+ * revoked status that is no hold), at most the nonce as response
  * extension, at most CA_OCSP_TBS_MAX octets. 0 yes; -1 with
  * MICA_E_POLICY "signer_refused" and "signer: <rule>".
  */

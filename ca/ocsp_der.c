@@ -488,12 +488,21 @@ revoked_len(const struct ca_ocsp_single *s)
 	return GENTIME + (s->reason > 0 ? 5 : 0);
 }
 
+/* singleExtensions [1] EXPLICIT Extensions { invalidityDate }: whole
+ * element, 0 when S has no invalidity date. */
+static size_t
+single_exts_len(const struct ca_ocsp_single *s)
+{
+	return s->invalid_at > 0 ? tlv(tlv(CA_DER_INVALIDITY_TLV)) : 0;
+}
+
 static size_t
 single_len(const struct ca_ocsp_single *s)
 {
 	size_t st = s->status == CA_OCSP_REVOKED ? tlv(revoked_len(s)) : 2;
 
-	return s->certid_len + st + GENTIME + tlv(GENTIME);
+	return s->certid_len + st + GENTIME + tlv(GENTIME) +
+	       single_exts_len(s);
 }
 
 static int
@@ -503,15 +512,21 @@ check_single(const struct ca_ocsp_single *s)
 	    s->certid_len > CA_OCSP_CERTID_MAX * 4 ||
 	    s->this_update < 0 || s->this_update > CA_DER_TIME_LAST ||
 	    s->next_update <= s->this_update ||
-	    s->next_update > CA_DER_TIME_LAST)
+	    s->next_update > CA_DER_TIME_LAST || s->invalid_at < 0)
 		return -1;
 	switch (s->status) {
 	case CA_OCSP_GOOD:
 	case CA_OCSP_UNKNOWN:
-		return 0;
+		return s->invalid_at == 0 ? 0 : -1;
 	case CA_OCSP_REVOKED:
 		if (s->revoked_at < 0 || s->revoked_at > CA_DER_TIME_LAST ||
 		    (s->reason > 0 && !ca_reason_valid(s->reason)))
+			return -1;
+		/* Never after the revocation, never on a hold (as in a CRL
+		 * entry: ca/lint.c). */
+		if (s->invalid_at > 0 &&
+		    (s->invalid_at > s->revoked_at ||
+		     s->reason == CA_REASON_HOLD))
 			return -1;
 		return 0;
 	default:
@@ -587,6 +602,15 @@ ca_ocsp_tbs_encode(const struct ca_ocsp_tbs *t, unsigned char **out,
 		ca_der_w_gentime(&w, s->this_update);
 		ca_der_w_hdr(&w, CA_DER_CTX_CONS(0), GENTIME);
 		ca_der_w_gentime(&w, s->next_update);
+		if (s->invalid_at > 0) {
+			/* singleExtensions [1] EXPLICIT Extensions */
+			ca_der_w_hdr(&w, CA_DER_CTX_CONS(1),
+				     tlv(CA_DER_INVALIDITY_TLV));
+			ca_der_w_hdr(&w, CA_DER_SEQUENCE, CA_DER_INVALIDITY_TLV);
+			ca_der_w_raw(&w, CA_DER_INVALIDITY_HEAD,
+				     CA_DER_INVALIDITY_HEAD_LEN);
+			ca_der_w_gentime(&w, s->invalid_at);
+		}
 	}
 	if (t->nonce != NULL) {
 		/* responseExtensions [1] EXPLICIT Extensions */
@@ -757,6 +781,52 @@ get_gentime(struct ca_der_cur *c, int64_t *t, struct mica_err *err)
 	return 0;
 }
 
+/* The singleExtensions at C of a SingleResponse revoked at RT (-1: not
+ * revoked) for REASON (0 when none is given): only a non-critical
+ * invalidityDate, as ca_ocsp_tbs_encode writes it and a CRL entry has it
+ * (ca/lint.c), nothing after. */
+static int
+check_single_exts(struct ca_der_cur *c, int64_t rt, int reason,
+		  struct mica_err *err)
+{
+	struct ca_der_cur x, exts, e, v;
+	const unsigned char *oid, *val;
+	size_t oid_len, val_len;
+	int64_t t;
+	struct mica_err derr;
+
+	if (ca_der_enter(c, CA_DER_CTX_CONS(1), &x, &derr) < 0 ||
+	    ca_der_enter(&x, CA_DER_SEQUENCE, &exts, &derr) < 0 ||
+	    !ca_der_empty(&x) || !ca_der_empty(c))
+		return refuse(err, "singleExtensions malformed");
+	if (ca_der_enter(&exts, CA_DER_SEQUENCE, &e, &derr) < 0 ||
+	    ca_der_get_oid(&e, &oid, &oid_len, &derr) < 0)
+		return refuse(err, "singleExtensions malformed");
+	if (!ca_der_oid_eq(oid, oid_len,
+			   (const unsigned char *)CA_DER_OID_INVALIDITY,
+			   CA_DER_OID_INVALIDITY_LEN))
+		return refuse(err, "a single extension other than the "
+			      "invalidityDate");
+	if (!ca_der_empty(&exts))
+		return refuse(err, "more than one single extension");
+	if (ca_der_peek(&e, CA_DER_BOOLEAN))
+		return refuse(err, "invalidityDate critical or malformed");
+	if (ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val, &val_len,
+			   &derr) < 0 || !ca_der_empty(&e))
+		return refuse(err, "invalidityDate malformed");
+	ca_der_init(&v, val, val_len);
+	if (get_gentime(&v, &t, &derr) < 0 || !ca_der_empty(&v))
+		return refuse(err, "invalidityDate malformed");
+	if (rt < 0 || reason == CA_REASON_HOLD)
+		return refuse(err, "invalidityDate on a status that is not "
+			      "revoked, or on hold");
+	if (t > rt)
+		return refuse(err, "invalidityDate after the revocationTime");
+	if (t <= 0)
+		return refuse(err, "invalidityDate not after 1970");
+	return 0;
+}
+
 int
 ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
 		  const unsigned char key_hash[20], int64_t now,
@@ -807,6 +877,8 @@ ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
 			return refuse(err, "a CertID of another issuer");
 		if (ca_der_get_any(&one, &tl, &derr) < 0)
 			return refuse(err, "certStatus malformed");
+		rt = -1;
+		reason = 0;
 		switch (tl.tag) {
 		case CA_DER_CTX(0):
 		case CA_DER_CTX(2):
@@ -846,8 +918,9 @@ ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
 			return refuse(err, "nextUpdate missing or malformed");
 		if (next <= tu || next - tu > CA_OCSP_PERIOD_MAX)
 			return refuse(err, "nextUpdate not within the period");
-		if (!ca_der_empty(&one))
-			return refuse(err, "singleExtensions present");
+		if (!ca_der_empty(&one) &&
+		    check_single_exts(&one, rt, (int)reason, err) != 0)
+			return -1;
 	}
 	if (ca_der_peek(&rd, CA_DER_CTX_CONS(1))) {
 		if (ca_der_enter(&rd, CA_DER_CTX_CONS(1), &x, &derr) < 0 ||

@@ -1216,13 +1216,8 @@ static const unsigned char ENTRY_REASON_HEAD[] = {
 	0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01,
 };
 #define ENTRY_REASON_TLV (sizeof(ENTRY_REASON_HEAD) + 1)
-/* RFC 5280 5.3.2 invalidityDate (2.5.29.24), non-critical: SEQUENCE {
- * OID, OCTET STRING { GeneralizedTime } }, whatever the year, Zulu, no
- * fraction: 2 + 5 + 2 + 17 octets with the time. */
-static const unsigned char ENTRY_INVALID_HEAD[] = {
-	0x30, 0x18, 0x06, 0x03, 0x55, 0x1d, 0x18, 0x04, 0x11,
-};
-#define ENTRY_INVALID_TLV (sizeof(ENTRY_INVALID_HEAD) + 17)
+/* RFC 5280 5.3.2 invalidityDate (CA_DER_INVALIDITY_HEAD). */
+#define ENTRY_INVALID_TLV CA_DER_INVALIDITY_TLV
 
 /* Contents length of an entry's crlEntryExtensions SEQUENCE, 0 when it
  * has none. */
@@ -1447,8 +1442,8 @@ ca_x509_tbs_crl(const struct ca_tbs_crl *t, unsigned char **out,
 				ca_der_w_byte(&w, (unsigned char)e->reason);
 			}
 			if (e->invalid_at != 0) {
-				ca_der_w_raw(&w, ENTRY_INVALID_HEAD,
-					     sizeof(ENTRY_INVALID_HEAD));
+				ca_der_w_raw(&w, CA_DER_INVALIDITY_HEAD,
+					     CA_DER_INVALIDITY_HEAD_LEN);
 				ca_der_w_gentime(&w, e->invalid_at);
 			}
 		}

@@ -967,8 +967,7 @@ struct db_cert_state {
 	int64_t revoked_at;    /* 0 unless revoked */
 	int reason;            /* -1 unless revoked */
 	int key_idx;           /* the CA key that signed it */
-	int64_t invalid_at;    /* invalidity date, 0 none (db_cert_state_get
-				* only) */
+	int64_t invalid_at;    /* invalidity date, 0 none */
 };
 /* SERIAL's state; MICA_E_NOTFOUND "cert_not_found" if never recorded. */
 int db_cert_state_get(struct db *db, const char *serial,

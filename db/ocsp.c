@@ -38,7 +38,8 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"SELECT serial, status, revoked_at, reason, ?5, ?6, ?7, ?8, ?9, "
 	"CASE WHEN ?6 < not_after THEN ?10 END "
 	"FROM certificate WHERE serial = ?1 AND status = ?2 "
-	"AND revoked_at = ?3 AND reason = ?4",
+	"AND revoked_at = ?3 AND reason = ?4 "
+	"AND coalesce(invalid_at, 0) = ?11",
 	/* Certificates of key ?1 that are still valid by date (?2 now) and
 	 * have no response, one whose nextUpdate comes before ?3, or one
 	 * another signer than ?5 made (the daemon's --ocsp-signer
@@ -47,7 +48,8 @@ static const char *const ocsp_sql[S__COUNT] = {
 	 * SQLite on the id range: from the status index it would start over
 	 * at every batch and skip what the batches before it signed). */
 	[S_OCSP_TODO] =
-	"SELECT c.id, c.serial, c.status, c.revoked_at, c.reason "
+	"SELECT c.id, c.serial, c.status, c.revoked_at, c.reason, "
+	"coalesce(c.invalid_at, 0) "
 	"FROM certificate AS c LEFT JOIN ocsp_response AS o "
 	"ON o.serial = c.serial "
 	"WHERE c.id > ?6 AND +c.status IN (1, 2) AND c.key_idx = ?1 "
@@ -92,7 +94,8 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"AND at < CAST(strftime('%s', 'now') AS INTEGER) - 86400",
 	[S_OCSP_MARKED] =
 	"SELECT d.serial, c.id, c.status, c.revoked_at, c.reason, c.key_idx, "
-	"c.not_after FROM ocsp_dirty AS d LEFT JOIN certificate AS c "
+	"c.not_after, coalesce(c.invalid_at, 0) "
+	"FROM ocsp_dirty AS d LEFT JOIN certificate AS c "
 	"ON c.serial = d.serial LIMIT ?1",
 	[S_OCSP_UNMARK] =
 	"DELETE FROM ocsp_dirty WHERE serial = ?1",
@@ -100,7 +103,7 @@ static const char *const ocsp_sql[S__COUNT] = {
 	 * serial: nothing due, nothing read. */
 	[S_OCSP_DUE] =
 	"SELECT o.serial, c.id, c.status, c.revoked_at, c.reason, c.key_idx, "
-	"c.not_after FROM ocsp_response AS o "
+	"c.not_after, coalesce(c.invalid_at, 0) FROM ocsp_response AS o "
 	"JOIN certificate AS c ON c.serial = o.serial "
 	"WHERE o.refresh_at <= ?1 ORDER BY o.refresh_at LIMIT ?2",
 	[S_OCSP_NO_REFRESH] =
@@ -223,6 +226,7 @@ db_ocsp_put(struct db *db, const char *serial, const struct db_cert_state *s,
 	db_bind_text(st, 8, responder, &b);   /* NULL: SQL NULL */
 	db_bind_i64(st, 9, by_ca != 0, &b);
 	db_bind_i64(st, 10, refresh_at, &b);
+	db_bind_i64(st, 11, s->invalid_at, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
@@ -277,6 +281,7 @@ db_ocsp_todo(struct db *db, int key_idx, int by_ca, int64_t now,
 		t->state.status = sqlite3_column_int(st, 2);
 		t->state.revoked_at = sqlite3_column_int64(st, 3);
 		t->state.reason = sqlite3_column_int(st, 4);
+		t->state.invalid_at = sqlite3_column_int64(st, 5);
 		(*n)++;
 	}
 	if (*n < max && r != SQLITE_DONE) {
@@ -512,7 +517,7 @@ out:
 }
 
 /* Read up to MAX rows of ST (marked or due: serial, id, status,
- * revoked_at, reason, key_idx, not_after) into OUT. */
+ * revoked_at, reason, key_idx, not_after, invalid_at) into OUT. */
 static int
 read_todo(struct db *db, sqlite3_stmt *st, size_t max,
 	  struct db_ocsp_todo *out, size_t *n, struct mica_err *err)
@@ -533,6 +538,7 @@ read_todo(struct db *db, sqlite3_stmt *st, size_t max,
 		t->state.reason = sqlite3_column_int(st, 4);
 		t->state.key_idx = sqlite3_column_int(st, 5);
 		t->not_after = sqlite3_column_int64(st, 6);
+		t->state.invalid_at = sqlite3_column_int64(st, 7);
 		(*n)++;
 	}
 	if (*n < max && r != SQLITE_DONE) {

@@ -12,8 +12,9 @@
  * on success says only what the input holds: 1..CA_OCSP_IDS_MAX CertIDs
  * inside the input, hashes of their algorithm's length, serials of 1..20
  * octets without a leading zero, a nonce of 1..128 octets inside the input.
- * A request read is answered as the responder would (good, revoked,
- * unknown, in turn, with its nonce) and the signer's check must accept
+ * A request read is answered as the responder would (good, revoked -
+ * some with an invalidity date - unknown, in turn, with its nonce) and
+ * the signer's check must accept
  * that ResponseData for the issuer the CertIDs name, and refuse it for
  * another responder key. The same bytes are then given to the signer's
  * check as a ResponseData: it returns 0 or -1 "signer_refused", never
@@ -119,6 +120,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s[i].status = (int)(i % 3);
 		s[i].revoked_at = now - 60;
 		s[i].reason = (int)(i % 2);
+		/* Some revoked ones with an invalidity date (a single
+		 * extension the signer must take). */
+		if (s[i].status == CA_OCSP_REVOKED && i % 4 == 1)
+			s[i].invalid_at = now - 3600;
 		s[i].this_update = now;
 		s[i].next_update = now + CA_OCSP_PERIOD;
 	}

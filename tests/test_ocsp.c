@@ -644,9 +644,159 @@ test_response_data_round_trips_through_the_signers_check(void)
 	CU_ASSERT_EQUAL(ca_ocsp_tbs_encode(&t, &(unsigned char *){ NULL },
 					   &cid_len, &err), -1);
 	s[1].reason = 1;
+	/* An invalidity date after the revocation, on a hold, or on
+	 * another status (RFC 5280 5.3.2 as ca/lint.c reads a CRL's). */
+	s[1].invalid_at = s[1].revoked_at + 1;
+	CU_ASSERT_EQUAL(ca_ocsp_tbs_encode(&t, &(unsigned char *){ NULL },
+					   &cid_len, &err), -1);
+	s[1].invalid_at = s[1].revoked_at - 10;
+	s[1].reason = CA_REASON_HOLD;
+	CU_ASSERT_EQUAL(ca_ocsp_tbs_encode(&t, &(unsigned char *){ NULL },
+					   &cid_len, &err), -1);
+	s[1].invalid_at = 0;
+	s[1].reason = 1;
+	s[0].invalid_at = now - 10;
+	CU_ASSERT_EQUAL(ca_ocsp_tbs_encode(&t, &(unsigned char *){ NULL },
+					   &cid_len, &err), -1);
+	s[0].invalid_at = 0;
 	t.nsingles = 0;
 	CU_ASSERT_EQUAL(ca_ocsp_tbs_encode(&t, &(unsigned char *){ NULL },
 					   &cid_len, &err), -1);
+}
+
+/* Encode T, let EDIT change the TBS in place, then the signer's check:
+ * refused with RULE (or accepted: NULL). */
+static void
+edited_check(const struct ca_ocsp_tbs *t, int64_t now,
+	     void (*edit)(unsigned char *, size_t), const char *rule)
+{
+	unsigned char *tbs = NULL;
+	size_t len = 0;
+	struct mica_err err;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(t, &tbs, &len, &err), 0);
+	edit(tbs, len);
+	rc = ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, len, &err);
+	if (rule == NULL) {
+		if (rc != 0)
+			fprintf(stderr, "\n  refused: %s\n", err.msg);
+		CU_ASSERT_EQUAL(rc, 0);
+	} else {
+		CU_ASSERT_EQUAL(rc, -1);
+		if (rc == -1 && strstr(err.msg, rule) == NULL)
+			fprintf(stderr, "\n  refused as '%s', wanted '%s'\n",
+				err.msg, rule);
+		CU_ASSERT_PTR_NOT_NULL(rc == -1 ? strstr(err.msg, rule) : NULL);
+	}
+	free(tbs);
+}
+
+/* Where the invalidityDate extension starts in TBS (its head), or NULL. */
+static unsigned char *
+invalidity_at(unsigned char *tbs, size_t len)
+{
+	for (size_t i = 0; i + CA_DER_INVALIDITY_TLV <= len; i++)
+		if (memcmp(tbs + i, CA_DER_INVALIDITY_HEAD,
+			   CA_DER_INVALIDITY_HEAD_LEN) == 0)
+			return tbs + i;
+	return NULL;
+}
+
+static void edit_nothing(unsigned char *tbs, size_t len) { (void)tbs; (void)len; }
+/* The date's year 2099: after the revocation. */
+static void
+edit_year(unsigned char *tbs, size_t len)
+{
+	unsigned char *x = invalidity_at(tbs, len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	memcpy(x + CA_DER_INVALIDITY_HEAD_LEN + 2, "2099", 4);
+}
+/* Another extension's OID (2.5.29.23, holdInstructionCode). */
+static void
+edit_oid(unsigned char *tbs, size_t len)
+{
+	unsigned char *x = invalidity_at(tbs, len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	x[6] = 0x17;
+}
+/* The revocation reason certificateHold (the ENUMERATED before it). */
+static void
+edit_hold(unsigned char *tbs, size_t len)
+{
+	for (size_t i = 0; i + 5 <= len; i++)
+		if (tbs[i] == 0xa0 && tbs[i + 1] == 3 && tbs[i + 2] == 0x0a &&
+		    tbs[i + 3] == 1 && tbs[i + 4] == 1) {
+			tbs[i + 4] = CA_REASON_HOLD;
+			return;
+		}
+	CU_FAIL("no revocationReason keyCompromise found");
+}
+/* The date a UTCTime (tag 0x17): the same length, another type. */
+static void
+edit_utc(unsigned char *tbs, size_t len)
+{
+	unsigned char *x = invalidity_at(tbs, len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	x[CA_DER_INVALIDITY_HEAD_LEN] = 0x17;
+}
+
+static void
+test_response_data_carries_the_invalidity_date(void)
+{
+	unsigned char cid[CA_OCSP_CERTID_MAX], *tbs = NULL, *x;
+	size_t cid_len, len = 0;
+	struct ca_ocsp_single s;
+	struct ca_ocsp_tbs t;
+	struct mica_err err;
+	int64_t now = (int64_t)time(NULL);
+	char when[16];
+	struct tm tm;
+	time_t at = (time_t)(now - 7200);
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &g_is,
+		g_serial, sizeof(g_serial), cid, &cid_len, &err), 0);
+	memset(&s, 0, sizeof(s));
+	s.certid = cid;
+	s.certid_len = cid_len;
+	s.status = CA_OCSP_REVOKED;
+	s.revoked_at = now - 100;
+	s.reason = 1;
+	s.invalid_at = at;
+	s.this_update = now;
+	s.next_update = now + CA_OCSP_PERIOD;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.key_hash, g_kh, 20);
+	t.produced_at = now;
+	t.singles = &s;
+	t.nsingles = 1;
+	/* Written as RFC 5280 5.3.2 has it, non-critical, GeneralizedTime. */
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(&t, &tbs, &len, &err), 0);
+	x = invalidity_at(tbs, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	gmtime_r(&at, &tm);
+	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
+	CU_ASSERT(x[CA_DER_INVALIDITY_HEAD_LEN] == 0x18 &&
+		  x[CA_DER_INVALIDITY_HEAD_LEN + 1] == 15);
+	CU_ASSERT(memcmp(x + CA_DER_INVALIDITY_HEAD_LEN + 2, when, 14) == 0);
+	/* singleExtensions [1] { SEQUENCE { the extension } }, last. */
+	CU_ASSERT(x - tbs >= 4 && x[-4] == 0xa1 && x[-2] == 0x30);
+	CU_ASSERT(x + CA_DER_INVALIDITY_TLV == tbs + len);
+	free(tbs);
+	/* The signer takes it, and nothing else there. */
+	encode_check(&t, now, NULL);
+	edited_check(&t, now, edit_nothing, NULL);
+	edited_check(&t, now, edit_year, "invalidityDate after the revocationTime");
+	edited_check(&t, now, edit_oid, "other than the invalidityDate");
+	edited_check(&t, now, edit_hold, "on hold");
+	edited_check(&t, now, edit_utc, "invalidityDate malformed");
+	/* On the day of the revocation itself, and without a reason. */
+	s.invalid_at = s.revoked_at;
+	s.reason = -1;
+	encode_check(&t, now, NULL);
 }
 
 static void
@@ -830,6 +980,7 @@ struct seen {
 	int cstatus;                                     /* first single */
 	int64_t revoked_at;
 	int reason;
+	int64_t invalid_at;                              /* 0 none */
 	int has_nonce;
 };
 
@@ -897,6 +1048,21 @@ read_response(const unsigned char *der, size_t len, struct seen *s)
 				return -1;
 			s->reason = v[0];
 		}
+	}
+	/* thisUpdate, nextUpdate [0], then singleExtensions [1] { the
+	 * invalidityDate } as ca_ocsp_tbs_encode writes it. */
+	if (ca_der_get_time(&one, &t, NULL, NULL) < 0 ||
+	    ca_der_get_any(&one, &tl, NULL) < 0)
+		return -1;
+	if (ca_der_peek(&one, CA_DER_CTX_CONS(1))) {
+		if (ca_der_get_any(&one, &tl, NULL) < 0 ||
+		    tl.len != 2 + CA_DER_INVALIDITY_TLV ||
+		    memcmp(tl.val + 2, CA_DER_INVALIDITY_HEAD,
+			   CA_DER_INVALIDITY_HEAD_LEN) != 0)
+			return -1;
+		ca_der_init(&top, tl.val + 2 + CA_DER_INVALIDITY_HEAD_LEN, 17);
+		if (ca_der_get_time(&top, &s->invalid_at, NULL, NULL) < 0)
+			return -1;
 	}
 	s->has_nonce = ca_der_peek(&rd, CA_DER_CTX_CONS(1));
 	return 0;
@@ -1141,7 +1307,7 @@ test_presigned_answers_and_their_invalidation(void)
 	struct mica_err err;
 	unsigned char serial[20];
 	size_t serial_len, done = 0;
-	int64_t n = 0;
+	int64_t n = 0, invalid_at;
 	int pending = -1;
 	char hex[41];
 
@@ -1184,6 +1350,7 @@ test_presigned_answers_and_their_invalidation(void)
 	ask(&req, &a, &s);
 	CU_ASSERT_EQUAL(a.presigned, 1);
 	CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_REVOKED);
+	CU_ASSERT_EQUAL(s.invalid_at, 0);
 	ca_ocsp_answer_free(&a);
 	/* The refresh takes the mark. */
 	CU_ASSERT_EQUAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
@@ -1191,6 +1358,29 @@ test_presigned_answers_and_their_invalidation(void)
 	CU_ASSERT_EQUAL(pending, 0);
 	CU_ASSERT_EQUAL(ca_ocsp_pending(g_ca, 1, &pending, &err), 0);
 	CU_ASSERT_EQUAL(pending, 0);
+
+	/* Its key found compromised, with the date it was: the reason is
+	 * raised and the date given; the answer kept goes, and the
+	 * refresh signs one that says both (RFC 6960 4.4) ahead. */
+	ask(&req, &a, &s);
+	invalid_at = s.revoked_at - 3600;
+	ca_ocsp_answer_free(&a);
+	CU_ASSERT_EQUAL_FATAL(ca_revoke_all(g_ca, &cli, hex, 1, invalid_at, NULL,
+					    NULL, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_refresh(g_ca, 100000, &done, &err), 0);
+	CU_ASSERT(done >= 1);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(s.reason, 1);
+	CU_ASSERT_EQUAL(s.invalid_at, invalid_at);
+	ca_ocsp_answer_free(&a);
+	/* An earlier date learnt since (a CRL carried in): the same. */
+	CU_ASSERT_EQUAL_FATAL(db_cert_invalid_set(ca_db(g_ca), hex, invalid_at - 60,
+						  &err), 0);
+	ask(&req, &a, &s);
+	CU_ASSERT_EQUAL(a.presigned, 0);
+	CU_ASSERT_EQUAL(s.invalid_at, invalid_at - 60);
+	ca_ocsp_answer_free(&a);
 }
 
 /* Does the response S echo the CertID of the one-CertID request REQ, to
@@ -2013,6 +2203,8 @@ main(void)
 		  test_reader_takes_any_integer_serial },
 		{ "ResponseData round-trips through the signer's check, which refuses other keys, issuers, times",
 		  test_response_data_round_trips_through_the_signers_check },
+		{ "an invalidity date is a single extension the signer checks",
+		  test_response_data_carries_the_invalidity_date },
 		{ "the signer's check refuses hand-made ResponseData",
 		  test_signer_check_refuses_hand_made_response_data },
 		{ "error responses are SEQUENCE { ENUMERATED }",

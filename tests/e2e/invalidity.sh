@@ -15,12 +15,15 @@
 #   - the API: POST .../revoke {"invalidity_date": ...}: 200 and the
 #     field in the certificate JSON; 400 / 422 bad_invalidity_date, nothing
 #     changed;
+#   - OCSP answers carry it (a singleExtension), signed ahead and on
+#     demand, as openssl ocsp -resp_text reads them; GnuTLS ocsptool
+#     parses them;
 #   - mica restore --crl carries an entry's invalidity date into the copy,
 #     and gives it to a revocation the copy holds without one.
 # Run by 'make check' (MICA_BIN set), or: MICA_BIN=./mica bash tests/e2e/invalidity.sh
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 
-need openssl certtool curl sqlite3 python3
+need openssl certtool curl sqlite3 python3 ocsptool
 
 W=$(mktmp)
 D=$W/ca
@@ -229,6 +232,29 @@ is "... and the certificate has none" \
 # The CA makes deltas since above: the revocation is in the delta.
 curl -s -o "$W/served.crl" "$H/delta.crl" || true
 is "the served delta CRL carries it" "$(entry_invalidity "$W/served.crl" "$K")" "$WHEN_TXT"
+# OCSP says it too (RFC 6960 4.4: the CRL entry extension as a
+# singleExtension), signed ahead (no nonce) and on demand (a nonce);
+# OpenSSL verifies the response and prints it, GnuTLS reads it.
+ocsp_ask() { # ocsp_ask CERT [options]: openssl's text in $W/ocsp.out
+	local c=$1
+	shift
+	openssl ocsp -issuer "$W/root.pem" -cert "$c" -url "$H/ocsp" -CAfile "$W/root.pem" \
+		-timeout $((20 * TIME_SCALE)) -resp_text "$@" >"$W/ocsp.out" 2>&1
+}
+ocsp_invalidity() { sed -n '/Invalidity Date/{n;s/^ *//;p}' "$W/ocsp.out"; }
+for how in -no_nonce -nonce; do
+	ocsp_ask "$W/k.pem" $how -respout "$W/k.ocsp"
+	check "OCSP ($how): revoked, keyCompromise, verified" sh -c \
+		"grep -q '^$W/k.pem: revoked' '$W/ocsp.out' && grep -q 'Reason: keyCompromise' '$W/ocsp.out' &&
+		 grep -q '^Response verify OK' '$W/ocsp.out'"
+	is "OCSP ($how): the invalidity date as a single extension" "$(ocsp_invalidity)" "$WHEN_TXT"
+done
+check "GnuTLS ocsptool reads the response with it: revoked" sh -c \
+	"ocsptool -j -S '$W/k.ocsp' 2>&1 | grep -q 'Certificate Status: revoked'"
+ocsp_ask "$W/l.pem" -no_nonce
+check "OCSP: one revoked without a date: revoked, verified" sh -c \
+	"grep -q '^$W/l.pem: revoked' '$W/ocsp.out' && grep -q '^Response verify OK' '$W/ocsp.out'"
+is "... and no invalidity date" "$(ocsp_invalidity)" ""
 serve_stop
 
 # ------------------------------------------- carried in by restore --crl --
