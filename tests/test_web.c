@@ -1469,7 +1469,7 @@ test_framing(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
 					 cases[i].length, cases[i].te, 0, 0, NULL,
-					 cases[i].n_host > 0, NULL, 0, 0, 0 };
+					 cases[i].n_host > 0, NULL, 0, 0, 0, 0, 0 };
 		int rc = web_framing_check(&f, &err);
 
 		if ((rc == 0) != cases[i].ok)
@@ -1483,7 +1483,7 @@ test_framing(void)
 	/* RFC 9112 5.1: no white space between a field name and its colon
 	 * (libmicrohttpd keeps it in the name); one Authorization. */
 	{
-		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL, 0, 0, 0 };
+		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL, 0, 0, 0, 0, 0 };
 
 		CU_ASSERT(web_framing_check(&f, &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
@@ -1528,15 +1528,18 @@ test_framing(void)
 	CU_ASSERT(!web_field_name_ok("Na\x80me"));
 	CU_ASSERT(!web_field_name_ok("a:b"));
 
-	/* Host (RFC 9110 7.2): uri-host [":" port]. */
+	/* Host (RFC 9110 7.2): uri-host [":" port], a port 1..65535. */
 	{
 		static const char *const good[] = {
 			"ca.contoso.test", "ca.contoso.test:8443", "127.0.0.1:80",
-			"[::1]", "[::1]:443", "[2001:db8::1]", "x", "", "a:", "xn--bcher-kva.test",
+			"[::1]", "[::1]:443", "[2001:db8::1]", "x", "", "xn--bcher-kva.test",
+			"a:1", "a:65535", "a:08443", "[::1]:1",
 		};
 		static const char *const bad[] = {
 			"a b", "a/b", "a@b", "a?b", "a#b", "ca:80x", "[::1", "[::g]",
 			"[]", "a\tb", "a\x80", "[::1]x", "a:1:2",
+			"a:", "a:0", "a:00000", "a:65536", "a:99999", "a:008443", "[::1]:",
+			"[::1]:0", "a:-1", "a:+1",
 		};
 		struct web_framing f;
 
@@ -1551,6 +1554,20 @@ test_framing(void)
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
 		f.host = "ca.contoso.test:443";
 		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		/* One Origin and one Sec-Fetch-Site, as browsers send:
+		 * fine; two of either (the cross-site check reads the
+		 * first, a proxy may read the last): refused. */
+		f.n_origin = f.n_fetch_site = 1;
+		CU_ASSERT(web_framing_check(&f, &err) == 0);
+		f.n_origin = 2;
+		CU_ASSERT(web_framing_check(&f, &err) == -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "Origin"));
+		f.n_origin = 1;
+		f.n_fetch_site = 2;
+		CU_ASSERT(web_framing_check(&f, &err) == -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "Sec-Fetch-Site"));
+		f.n_origin = f.n_fetch_site = 0;
 		/* Blanks after the value are not part of it (RFC 9110 5.5);
 		 * within or before the port they are. */
 		f.host = "ca.contoso.test:443 \t ";

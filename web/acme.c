@@ -248,14 +248,13 @@ problem(struct acme_call *k, const struct mica_err *e)
 /* ------------------------------------------------------- the request -- */
 
 /* A Host header we may build URLs on: a name or IPv4 address, or an IPv6
- * address in brackets, and an optional port from 1 to 65535 ("h:" or
- * "h:99999" would make URLs no client can use). */
+ * address in brackets, and an optional port from 1 to 65535
+ * (web_host_ok); a name of letters, digits, dots and hyphens only. */
 static int
 host_ok(const char *h)
 {
-	const char *p = h, *port;
+	const char *p = h;
 	size_t n = strlen(h);
-	long v;
 
 	if (n == 0 || n > 100 || !web_host_ok(h))
 		return 0;
@@ -265,15 +264,7 @@ host_ok(const char *h)
 		for (; *p != '\0' && *p != ':'; p++)
 			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
 				return 0;
-	if (p == h)
-		return 0;
-	if (*p == '\0')
-		return 1;
-	port = p + 1;                           /* web_host_ok: digits */
-	if (*port == '\0' || strlen(port) > 5 || (v = strtol(port, NULL, 10)) < 1 ||
-	    v > 65535)
-		return 0;
-	return 1;
+	return p != h;
 }
 
 /* The request's path, from its route's pattern and parameters. */

@@ -362,6 +362,10 @@ framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
 		f->n_auth++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
 		f->n_ctype++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_ORIGIN) == 0)
+		f->n_origin++;
+	if (strcasecmp(key, "Sec-Fetch-Site") == 0)
+		f->n_fetch_site++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		if (f->n_length++ == 0)
 			f->length = value;

@@ -452,10 +452,21 @@ web_host_ok_n(const char *h, size_t n)
 			    strchr("-._~%!$&'()*+,;=", *p) == NULL))
 				return 0;
 	}
-	if (p < e && *p == ':')
-		for (p++; p < e; p++)
-			if (!isdigit((unsigned char)*p))
+	/* A port a client can have connected to: 1..65535 (RFC 3986 lets
+	 * it be empty or any digits; a URL built on "h:" or "h:99999" -
+	 * ACME's, a redirect's - would reach nothing). */
+	if (p < e && *p == ':') {
+		long v = 0;
+		size_t nd = 0;
+
+		for (p++; p < e; p++, nd++) {
+			if (!isdigit((unsigned char)*p) || nd == 5)
 				return 0;
+			v = v * 10 + (*p - '0');
+		}
+		if (v < 1 || v > 65535)
+			return 0;
+	}
 	return p == e;
 }
 
@@ -623,6 +634,12 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 	if (f->n_ctype > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "more than one Content-Type header");
+	/* The cross-site check (web/dispatch.c) reads the first line of
+	 * each; a proxy may read the last. */
+	if (f->n_origin > 1 || f->n_fetch_site > 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "more than one %s header",
+				    f->n_origin > 1 ? "Origin" : "Sec-Fetch-Site");
 	if (f->n_bad_value > 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "a header field value has a control character "
@@ -653,7 +670,7 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 					     web_value_len(f->host != NULL ? f->host : "")))
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "the Host header is not a host name or address "
-				    "with an optional port");
+				    "with an optional port from 1 to 65535");
 	if (f->n_length > 1)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_framing",
 				    "more than one Content-Length header");

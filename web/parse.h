@@ -104,6 +104,9 @@ struct web_framing {
 				       * other than HTAB (a bare CR) */
 	unsigned n_framing_like;      /* names that begin Content-Length or
 				       * Transfer-Encoding and go on */
+	unsigned n_origin;            /* Origin lines, and Sec-Fetch-Site */
+	unsigned n_fetch_site;        /* lines: the cross-site check reads
+				       * the first of each */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in
@@ -137,7 +140,8 @@ int web_framing_check(const struct web_framing *f, struct mica_err *err);
  * requests must name a Host? */
 int web_http11(const char *version);
 /* Is H a Host field value: uri-host [":" port] (RFC 9110 7.2, RFC 3986
- * 3.2.2: a reg-name, an IPv4 address or an IPv6 literal in brackets)?
+ * 3.2.2: a reg-name, an IPv4 address or an IPv6 literal in brackets),
+ * the port, if a colon is there, 1..65535 in at most five digits?
  * 1 yes, 0 no. */
 int web_host_ok(const char *h);
 /* The same of the first N bytes of H. */

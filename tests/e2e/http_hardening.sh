@@ -5,9 +5,10 @@
 #     is refused), TLS 1.1 is refused;
 #   - request framing: two Content-Length lines, Content-Length with
 #     Transfer-Encoding, two Host lines, a transfer coding other than
-#     chunked, white space before a field's colon, two Authorization
-#     lines: 400, then the connection is closed (nothing smuggled after
-#     it is answered);
+#     chunked, white space before a field's colon, two Authorization,
+#     Origin or Sec-Fetch-Site lines, a Host port that is empty, 0 or
+#     past 65535: 400, then the connection is closed (nothing smuggled
+#     after it is answered);
 #   - the access log holds no token secret in any spelling (percent-
 #     encoded, upper case, in an id's place): it names routes, not paths;
 #   - the pages that take a token (/request, /admin) are not served over
@@ -144,6 +145,18 @@ framing "white space before the colon (Transfer-Encoding :)" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding : chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
 framing "two Authorization lines" \
 	"GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer a\\r\\nAuthorization: Bearer b\\r\\n\\r\\n$SMUGGLE"
+# The cross-site check reads the first Origin / Sec-Fetch-Site line, a
+# proxy may read the last: two of either are refused.
+framing "two Origin lines" \
+	"GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nOrigin: http://x\\r\\nOrigin: https://evil.test\\r\\n\\r\\n$SMUGGLE"
+framing "two Sec-Fetch-Site lines" \
+	"GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nSec-Fetch-Site: same-origin\\r\\nSec-Fetch-Site: cross-site\\r\\n\\r\\n$SMUGGLE"
+# A Host whose port no client connected to (empty, 0, past 65535): no
+# redirect or URL is built on it.
+for port in "" 0 99999; do
+	framing "a Host with port '$port'" \
+		"GET /healthz HTTP/1.1\\r\\nHost: x:$port\\r\\n\\r\\n$SMUGGLE"
+done
 # The honest forms still work, and keep the connection.
 $TOOL raw --port "$HP" --wait 2 \
 	--data "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" > "$W/raw.json"
