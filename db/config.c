@@ -39,7 +39,8 @@ static const char *const config_sql[S__COUNT] = {
 	[S_CA_TLS_GET] = "SELECT tls_serial FROM ca WHERE id = 1",
 	[S_CA_TLS_SET] = "UPDATE ca SET tls_serial = ?1 WHERE id = 1",
 	[S_CA_RESTORED] =
-	"UPDATE ca SET restored_at = ?1, crl_floor = max(crl_floor, ?1) WHERE id = 1",
+	"UPDATE ca SET restored_at = ?1, restored_floor = ?2, "
+	"crl_floor = max(crl_floor, ?2) WHERE id = 1",
 	[S_CA_CRL_FLOOR_RAISE] =
 	"UPDATE ca SET crl_floor = max(crl_floor, ?1) WHERE id = 1",
 	[S_CA_GET] =
@@ -272,9 +273,10 @@ out:
 	return rc;
 }
 
-/* Run the one-parameter update ID of the CA row with V. */
+/* Run the update ID of the CA row with its N parameters V[0..N). */
 static int
-ca_set_i64(struct db *db, int id, int64_t v, struct mica_err *err)
+ca_set_i64s(struct db *db, int id, const int64_t *v, int n,
+	    struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK;
@@ -285,7 +287,8 @@ ca_set_i64(struct db *db, int id, int64_t v, struct mica_err *err)
 		return db_bad_arg(err);
 	if ((st = db_stmt(db, id, config_sql, err)) == NULL)
 		goto out;
-	db_bind_i64(st, 1, v, &b);
+	for (int i = 0; i < n; i++)
+		db_bind_i64(st, i + 1, v[i], &b);
 	if (db_binds_ok(db, b, err) != 0 ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
@@ -293,6 +296,13 @@ ca_set_i64(struct db *db, int id, int64_t v, struct mica_err *err)
 out:
 	db_stmt_done(st);
 	return rc;
+}
+
+/* Run the one-parameter update ID of the CA row with V. */
+static int
+ca_set_i64(struct db *db, int id, int64_t v, struct mica_err *err)
+{
+	return ca_set_i64s(db, id, &v, 1, err);
 }
 
 /* The same with the text V. */
@@ -319,9 +329,14 @@ out:
 }
 
 int
-db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err)
+db_ca_set_restored(struct db *db, int64_t at, int64_t floor,
+		   struct mica_err *err)
 {
-	return ca_set_i64(db, S_CA_RESTORED, at, err);
+	const int64_t v[2] = { at, floor };
+
+	if (at <= 0 || floor < at)
+		return db_bad_arg(err);
+	return ca_set_i64s(db, S_CA_RESTORED, v, 2, err);
 }
 
 int

@@ -33,8 +33,8 @@ static const char *const crl_sql[S__COUNT] = {
 	[S_CRL_LINEAGE] =
 	"SELECT COALESCE(MAX(number), 0) FROM crl "
 	"WHERE key_idx = ?1 AND delta_base = 0 AND (?2 = 0 OR "
-	"(SELECT restored_at FROM ca WHERE id = 1) = 0 OR "
-	"number <= (SELECT restored_at FROM ca WHERE id = 1))",
+	"(SELECT restored_floor FROM ca WHERE id = 1) = 0 OR "
+	"number <= (SELECT restored_floor FROM ca WHERE id = 1))",
 	[S_CRL_LAST_DATE] =
 	"SELECT this_update FROM crl ORDER BY number DESC LIMIT 1",
 	/* A full scan, for a rare admin action (deltas turned off). */

@@ -267,9 +267,13 @@ enum db_cert_status {
 
 /* The serial of the daemon's own TLS certificate (schema 018): "" when
  * none was recorded. */
-/* Record that 'mica restore' made this store at AT, and that CRL numbers
- * go on above AT from now (db_ca_crl_floor). */
-int db_ca_set_restored(struct db *db, int64_t at, struct mica_err *err);
+/* Record that 'mica restore' made this store at AT (Unix seconds), and
+ * that CRL numbers go on above FLOOR from now (db_ca_crl_floor; schema
+ * 025: the time of the restore in microseconds), which also separates the
+ * series of the store the backup was taken of from this one's
+ * (db_crl_lineage). */
+int db_ca_set_restored(struct db *db, int64_t at, int64_t floor,
+		       struct mica_err *err);
 /* Raise the number the next CRL goes above (db_ca_crl_floor) to NUMBER
  * if it is lower: a CRL of this CA numbered NUMBER exists elsewhere (one
  * carried in from the store a backup was taken of). */
@@ -520,8 +524,8 @@ int db_crl_body_put(struct db *db, struct db_crl *crl, struct mica_err *err);
 int db_crl_last_number(struct db *db, int64_t *out, struct mica_err *err);
 /* The highest number of key KEY_IDX's complete CRLs stored, 0 if none;
  * with BEFORE_RESTORE, of those made before the store was last restored
- * (numbered up to its time: the series of the store a backup was taken
- * of), all of them if it never was. */
+ * (numbered up to the floor the restore set: the series of the store a
+ * backup was taken of), all of them if it never was. */
 int db_crl_lineage(struct db *db, int key_idx, int before_restore,
 		   int64_t *out, struct mica_err *err);
 /* The thisUpdate of the highest-numbered CRL stored (of any key), 0 if

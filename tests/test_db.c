@@ -1267,14 +1267,18 @@ test_ca_states_and_keys(void)
 	{
 		int64_t floor = -1;
 
-		CU_ASSERT_EQUAL(db_ca_set_restored(db, 1000, &err), 0);
+		CU_ASSERT_EQUAL(db_ca_set_restored(db, 10, 1000, &err), 0);
+		CU_ASSERT_EQUAL(db_ca_crl_floor(db, &floor, &err), 0);
+		CU_ASSERT_EQUAL(floor, 1000);
 		CU_ASSERT_EQUAL(db_ca_raise_crl_floor(db, 5000, &err), 0);
 		CU_ASSERT_EQUAL(db_ca_raise_crl_floor(db, 4000, &err), 0);
 		CU_ASSERT_EQUAL(db_ca_crl_floor(db, &floor, &err), 0);
 		CU_ASSERT_EQUAL(floor, 5000);
-		CU_ASSERT_EQUAL(db_ca_set_restored(db, 3000, &err), 0);
+		CU_ASSERT_EQUAL(db_ca_set_restored(db, 30, 3000, &err), 0);
 		CU_ASSERT_EQUAL(db_ca_crl_floor(db, &floor, &err), 0);
 		CU_ASSERT_EQUAL(floor, 5000);
+		/* A floor below the restore's second is no floor. */
+		CU_ASSERT_EQUAL(db_ca_set_restored(db, 3000, 30, &err), -1);
 	}
 
 	/* A pending key, then a second: a conflict. A retired key needs its
@@ -2360,8 +2364,9 @@ test_upgrade_22_with_many_revoked(void)
 		 N, (long long)(NOW + DAY), (long long)NOW);
 	CU_ASSERT_EQUAL_FATAL(raw_exec(path, sql), SQLITE_OK);
 	/* Back to schema 22, as an older mica left it (tests/e2e/backup.sh
-	 * undoes 023 and 024 alike). */
+	 * undoes 023 to 025 alike). */
 	CU_ASSERT_EQUAL_FATAL(raw_exec(path,
+		"ALTER TABLE ca DROP COLUMN restored_floor; "
 		"DROP INDEX certificate_by_token; "
 		"DROP TRIGGER ocsp_response_forget_invalid; "
 		"DROP INDEX certificate_crl; DROP INDEX certificate_crl_by_key; "

@@ -253,6 +253,32 @@ for b in $(seq 1 $BACKUPS); do
 	fi
 	rm -f "$W/copy$b.db"*
 done
+# A restored store that published CRLs faster than one a second (a revoke
+# loop publishes one per revocation) ran ahead of the clock in seconds;
+# restored in turn from its backup within that lead, the copy gave its
+# numbers again, lower than its last. The floor is in microseconds now.
+R1=$W/restore1
+FASTN=40
+for i in $(seq $FASTN); do
+	MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$R1" crl >/dev/null 2>&1 || die "mica crl $i in restore1"
+done
+"$MICA" -d "$R1" backup "$W/backup-r1.db" >/dev/null 2>&1 || die "mica backup of restore1"
+for i in $(seq 5); do
+	MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$R1" crl >/dev/null 2>&1 || die "mica crl after the backup"
+done
+R1N=$(sqlite3 "$R1/mica.db" 'SELECT max(number) FROM crl')
+if MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$W/restore-r1" restore "$W/backup-r1.db" >/dev/null 2>&1 &&
+	MICA_PASSPHRASE=$PASS_VALUE "$MICA" -d "$W/restore-r1" crl --out "$W/r1again.crl" >/dev/null 2>&1; then
+	R2N=$(openssl crl -inform der -in "$W/r1again.crl" -noout -crlnumber 2>/dev/null | sed 's/.*=//')
+	if [ -n "$R2N" ] && [ "$((R2N))" -gt "$R1N" ]; then
+		ok "a restore of a restored store that published $FASTN CRLs in a burst numbers above all of them ($((R2N)) > $R1N)"
+	else
+		fail "restore of a restored store: CRL number '$R2N' not above its last, $R1N"
+	fi
+else
+	fail "restore of restore1's backup, or its first CRL"
+fi
+
 for b in $(seq 1 $BACKUPS); do
 	F=$W/backup$b.db
 	[ ! -e "$F-wal" ] && [ ! -e "$F-shm" ] && ok "restore leaves no -wal/-shm beside backup $b" ||
@@ -280,8 +306,8 @@ done
 # ------------------------------------------ hostile and older backups --
 
 NEWEST=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
-# The schema before the six newest migrations.
-PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -7 | head -1)
+# The schema before the seven newest migrations.
+PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -8 | head -1)
 
 # tamper NAME SQL: $W/NAME.db, backup 1 changed by SQL, mode 0600.
 tamper() {
@@ -341,11 +367,12 @@ expect_rc "restore into an existing empty directory refuses a tampered backup" 3
 	"$MICA" -d "$W/r-empty" restore "$W/nodel.db"
 is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
-# A backup of an older schema: the six newest migrations undone (024
-# adds an index; 023 adds a column, two indexes with it in place of two
-# without, and a trigger; 022 only adds rows, to an empty queue here; 021 redefines an
-# index, 020 adds one, 019 columns).
-tamper old "DROP INDEX certificate_by_token;
+# A backup of an older schema: the seven newest migrations undone (025
+# adds a column; 024 an index; 023 a column, two indexes with it in place
+# of two without, and a trigger; 022 only adds rows, to an empty queue
+# here; 021 redefines an index, 020 adds one, 019 columns).
+tamper old "ALTER TABLE ca DROP COLUMN restored_floor;
+	DROP INDEX certificate_by_token;
 	DROP TRIGGER ocsp_response_forget_invalid;
 	DROP INDEX certificate_crl; DROP INDEX certificate_crl_by_key;
 	CREATE INDEX certificate_revoked
@@ -362,7 +389,7 @@ tamper old "DROP INDEX certificate_by_token;
 	ALTER TABLE ca DROP COLUMN restored_at; ALTER TABLE ca DROP COLUMN crl_floor;
 	PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
-expect_rc "restore of a backup of schema $PREV (before the six newest) succeeds" 0 \
+expect_rc "restore of a backup of schema $PREV (before the seven newest) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"
 is "the restored store is at the newest schema ($NEWEST)" \
 	"$(sqlite3 "$W/r-old/mica.db" 'PRAGMA user_version')" "$NEWEST"
