@@ -768,7 +768,7 @@ crl_store_pre(struct ca *ca, struct db *db, const char *actor,
 			return -1;
 		if (last == pre->last)
 			return crl_store(db, actor, pre->made, pre->n, pre->cur,
-					 pre->made[0].crl.this_update, out, err);
+					 ca_now(), out, err);
 		/* Another CRL was stored since the snapshot: these would
 		 * miss what it published. Their numbers stay unused. */
 		delta = change ? 0 : pre->delta;

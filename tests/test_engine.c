@@ -3566,7 +3566,7 @@ test_revocation_is_published_in_the_crl(void)
 	struct ca_cert c;
 	struct mica_err err;
 	uint32_t flags;
-	int64_t n0;
+	int64_t n0, t0;
 	int reason;
 
 	CU_ASSERT_FATAL(gen_key(&pk) == 0);
@@ -3590,7 +3590,25 @@ test_revocation_is_published_in_the_crl(void)
 	CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
 	CU_ASSERT_EQUAL(current_crl_number(g_ca), n0);
 
+	t0 = ca_now();
 	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, a.serial, 1 /* keyCompromise */, &err), 0);
+	/* The CRL it published is audited when it was stored, not at its
+	 * thisUpdate, dated back for slow clocks: 'audit --since' finds
+	 * it, and the trail stays in time order. */
+	{
+		struct ca_audit *au = NULL;
+		size_t na = 0, seen = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_audit_list(g_ca, &g_cli, t0, 0, 50, &au,
+						    &na, &err), 0);
+		for (size_t i = 0; i < na; i++)
+			if (strcmp(au[i].action, "crl.publish") == 0) {
+				seen++;
+				CU_ASSERT(au[i].at >= t0 && au[i].at <= ca_now());
+			}
+		CU_ASSERT(seen >= 1);
+		ca_audit_array_free(au, na);
+	}
 	CU_ASSERT_EQUAL_FATAL(current_crl(g_ca, &crl), 0);
 	CU_ASSERT_EQUAL(crl.number, n0 + 1);
 	CU_ASSERT_EQUAL(crl_number_in_der(crl.der, crl.der_len), crl.number);
