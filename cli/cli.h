@@ -169,6 +169,10 @@ int cli_out_check(const char *path, struct mica_err *err);
 /* Is PATH (through a symbolic link) one of the data directory's own files
  * (the store and its journals, CRL bodies, passphrase, lock)? 1 or 0. */
 int cli_own_file(const char *path);
+/* Is DIR (a publication directory: served by a web server) the data
+ * directory or a folder inside it, where the store and the passphrase
+ * are? 1 or 0. */
+int cli_in_data_dir(const char *dir);
 /* Is the folder that holds FILE there and writable (a file is to be made
  * in it)? MICA_E_USAGE "cannot write SHOWN: FOLDER: why" if not. */
 int cli_folder_writable(const char *shown, const char *file,

@@ -267,6 +267,13 @@ cmd_serve(const char *datadir, int argc, char **argv)
 		return cli_usage("serve", "--log %s is one of the CA's own files "
 				 "(its store, CRLs, passphrase or lock): name "
 				 "another file", o.log_file);
+	/* What is published is meant for a web server to serve: never from
+	 * beside the store and the passphrase. */
+	if (o.publish_dir != NULL && cli_in_data_dir(o.publish_dir))
+		return cli_usage("serve", "--publish %s is the CA's data "
+				 "directory or inside it (its store and "
+				 "passphrase are there): publish into a folder "
+				 "of its own", o.publish_dir);
 	mica_err_clear(&err);
 	if (web_serve(&o, &err) != 0)
 		return cli_fail(&err);

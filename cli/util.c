@@ -591,6 +591,26 @@ cli_own_file(const char *path)
 }
 
 int
+cli_in_data_dir(const char *dir)
+{
+	char a[PATH_MAX], b[PATH_MAX], self[PATH_MAX];
+	size_t n;
+
+	if (dir == NULL || g_datadir == NULL || (n = strlen(dir)) == 0 ||
+	    n >= sizeof(self))
+		return 0;
+	/* "out/" is out; a folder not made yet is judged by its parent's
+	 * resolved path. */
+	memcpy(self, dir, n + 1);
+	while (n > 1 && self[n - 1] == '/')
+		self[--n] = '\0';
+	if (!resolve_path(self, a) || !resolve_path(g_datadir, b))
+		return 0;
+	n = strlen(b);
+	return strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
+}
+
+int
 cli_out_check(const char *path, struct mica_err *err)
 {
 	char real[PATH_MAX];
