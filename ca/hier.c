@@ -1782,7 +1782,7 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 	size_t der_len = 0, i;
 	int64_t now = ca_now();
 	int found = 0, rc = -1;
-	char name[160];
+	char name[160], clock_note[400] = "";
 
 	if (notice != NULL)
 		notice[0] = '\0';
@@ -1924,6 +1924,33 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 			     "machine's clock, or import it then", when);
 		goto out;
 	}
+	/* A higher number dated before the CRL it replaces: newer by RFC
+	 * 5280 5.2.3, which is what counts here, but older to a relying
+	 * party that goes by the date (Windows CryptoAPI keeps the one it
+	 * has): taken, and said (the root's clock was likely wrong). */
+	{
+		struct mica_err e2;
+		int64_t held_n = 0, held_tu = 0;
+		int held = 0;
+
+		if (crl.number > 0 &&
+		    db_root_crl_last(ca->db, issuer.ski, issuer.ski_len,
+				     &held_n, &held_tu, &held, &e2) == 0 &&
+		    held && held_n > 0 && crl.number > held_n &&
+		    crl.this_update < held_tu && notice != NULL) {
+			char a[CA_DATE_TEXT], b[CA_DATE_TEXT];
+
+			ca_date_text(crl.this_update, a);
+			ca_date_text(held_tu, b);
+			snprintf(clock_note, sizeof(clock_note),
+				 "CRL %lld is dated %s, before CRL %lld which "
+				 "it replaces (%s): relying parties that go by "
+				 "the date (Windows) keep the older one until it "
+				 "expires. Check the clock of the CA that "
+				 "signed it", (long long)crl.number, a,
+				 (long long)held_n, b);
+		}
+	}
 	memset(&row, 0, sizeof(row));
 	row.issuer_ski = issuer.ski;
 	row.issuer_ski_len = issuer.ski_len;
@@ -1952,6 +1979,8 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 		if ((which = atomic_load(&ca->sh->revoked)) != 0 &&
 		    notice != NULL)
 			revoked_notice(ca->sh, which, &issuer, notice);
+		else if (notice != NULL && clock_note[0] != '\0')
+			snprintf(notice, CA_NOTICE_MAX, "%s", clock_note);
 	}
 	rc = 0;
 out:

@@ -68,11 +68,29 @@ db_root_crl_insert(struct db *db, const struct db_root_crl *c,
 
 		/* RFC 5280 5.2.3: numbers increase; a CRL without one is
 		 * newer only by its thisUpdate. */
+		if (c->number == 0 && num > 0) {
+			mica_err_set(err, MICA_E_CONFLICT, "crl_not_newer",
+				     "this CRL has no CRL number, the one "
+				     "imported already has number %lld: it "
+				     "cannot be told newer (RFC 5280 5.2.3)",
+				     (long long)num);
+			goto out;
+		}
 		if (c->number < num ||
 		    (c->number == num && (num != 0 || c->this_update <= tu))) {
-			mica_err_set(err, MICA_E_CONFLICT, "crl_not_newer",
-				     "this CRL is not newer than the one "
-				     "imported already");
+			if (num == 0)
+				mica_err_set(err, MICA_E_CONFLICT,
+					     "crl_not_newer", "this CRL is not "
+					     "newer than the one imported "
+					     "already (neither has a number; "
+					     "its thisUpdate is not later)");
+			else
+				mica_err_set(err, MICA_E_CONFLICT,
+					     "crl_not_newer", "this CRL (number "
+					     "%lld) is not newer than the one "
+					     "imported already (number %lld)",
+					     (long long)c->number,
+					     (long long)num);
 			goto out;
 		}
 	}

@@ -1452,9 +1452,16 @@ test_root_crls(void)
 	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), 0);
 	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.code, "crl_not_newer");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(number 5) is not newer than "
+				      "the one imported already (number 5)"));
 	c.number = 4;
 	c.this_update = NOW + DAY;
 	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), -1);
+	/* One without a number after one with: said so, not "older". */
+	c.number = 0;
+	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "crl_not_newer");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "has no CRL number"));
 	c.number = 6;
 	CU_ASSERT_EQUAL(db_root_crl_insert(db, &c, &err), 0);
 	/* Another issuer key counts apart; without numbers, by thisUpdate. */

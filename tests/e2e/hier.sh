@@ -1602,6 +1602,17 @@ FT_ASAN="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 if [ -n "$FTLIB" ]; then
 	ft() { local off=$1; shift; env LD_PRELOAD="$FTLIB" FAKETIME="$off" \
 		FAKETIME_DONT_FAKE_MONOTONIC=1 "$FT_ASAN" "$MICA" "$@"; }
+	# The root's clock two hours ahead, then right: its next CRL has a
+	# higher number and an earlier thisUpdate (a step back of more than
+	# an hour is dated now). Newer by its number, taken, and said: a
+	# relying party that goes by the date keeps the other.
+	ft +2h -d R crl --out arl-ahead.crl >/dev/null 2>&1 || die "crl on R, 2 h ahead"
+	ft +2h -d dom import-crl arl-ahead.crl >/dev/null 2>&1 || die "import-crl, 2 h ahead"
+	m -d R crl --out arl-back.crl >/dev/null 2>&1 || die "crl on R, clock set right"
+	expect_rc "import-crl of a higher-numbered root CRL dated before the one held: taken" 0 \
+		m -d dom import-crl arl-back.crl
+	check "... saying its date is before the CRL it replaces" \
+		grep -q "^warning: CRL [0-9]* is dated .*, before CRL [0-9]* which it replaces" "$TMP/rc.err"
 	ft +100d -d dom list >/dev/null 2>ft.err
 	check "100 days on: mica list warns of nothing" sh -c "! grep -q \"root's CRL\" ft.err"
 	ft +160d -d dom list >/dev/null 2>ft.err
