@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "web/acme.h"
 #include "web/api.h"
@@ -176,6 +177,24 @@ allow_add(char *allow, size_t size, const char *method)
 	snprintf(allow + n, size - n, "%s%s", n > 0 ? ", " : "", method);
 }
 
+/* Paths clients take from Windows servers, whose IIS matches them in any
+ * case (NDES is documented as /CertSrv/mscep/mscep.dll as often as in
+ * lower case; a device profile keeps what the admin typed): PATH, or the
+ * route's spelling of it. */
+static const char *
+iis_path(const char *path)
+{
+	static const char *const paths[] = {
+		"/certsrv/mscep/mscep.dll", "/cgi-bin/pkiclient.exe",
+		"/scep/pkiclient.exe",
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (strcasecmp(path, paths[i]) == 0)
+			return paths[i];
+	return path;
+}
+
 int
 web_route_match(const struct web_route *table, size_t n, const char *method,
 		const char *path, struct web_match *m)
@@ -184,6 +203,7 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 	int path_known = 0;
 
 	memset(m, 0, sizeof(*m));
+	path = iis_path(path);
 	for (size_t i = 0; i < n; i++) {
 		if (!pattern_match(table[i].pattern, path, &tmp))
 			continue;

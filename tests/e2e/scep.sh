@@ -8,7 +8,7 @@
 #     the Certificate Request Agent EKU alone, so that openssl refuses it
 #     for TLS and S/MIME; issued by the root, recorded) and the root, as
 #     x-x509-ca-ra-cert;
-#     the NDES path /certsrv/mscep/mscep.dll answers the same;
+#     the NDES path /certsrv/mscep/mscep.dll answers the same, in any case;
 #   - against an EC P-256 CA, through the RA: scepclient enrolls with an
 #     enrollment token as challengePassword; openssl verifies the
 #     certificate against the root; the token's scope holds (a one-use
@@ -137,7 +137,10 @@ is "the README's command picks the RA's fingerprint" \
 	"$(openssl pkcs7 -inform der -in "$W/cacert.p7" -print_certs |
 		awk '/^subject=/ { ra = /SCEP RA/ } ra && /BEGIN/, /END/' |
 		openssl x509 -outform der | sha256sum | cut -d' ' -f1)" "$RA_FP"
-for alias in /certsrv/mscep/mscep.dll /cgi-bin/pkiclient.exe /scep/ /scep/pkiclient.exe; do
+# IIS matches NDES's path in any case, and device profiles keep what the
+# admin typed (Microsoft writes /CertSrv/mscep/mscep.dll as often).
+for alias in /certsrv/mscep/mscep.dll /CertSrv/mscep/mscep.dll /CERTSRV/MSCEP/MSCEP.DLL \
+	/cgi-bin/pkiclient.exe /scep/ /scep/pkiclient.exe; do
 	curl -fsS -o "$W/caps2" "$H$alias?operation=GetCACaps"
 	check "$alias answers GetCACaps as /scep" cmp -s "$W/caps" "$W/caps2"
 	curl -fsS -o "$W/cacert2.p7" "$H$alias?operation=GetCACert"
