@@ -12,6 +12,7 @@
 #include "ca/ca.h"
 
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include <mbedtls/x509_crt.h>
@@ -267,9 +268,18 @@ renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 				     "the CSR's challengePassword)", serial);
 			goto out;
 		}
-		if (fresh)
-			ca_sha256((const unsigned char *)csr.challenge,
-				  strlen(csr.challenge), proof);
+		/* The nonce is lower-case hex; typed into a CSR tool it
+		 * may come back in upper case, as serials and ids are taken
+		 * in any case. */
+		if (fresh) {
+			char lower[sizeof(csr.challenge)];
+			size_t cl = strnlen(csr.challenge, sizeof(lower) - 1);
+
+			for (size_t i = 0; i < cl; i++)
+				lower[i] = (char)tolower((unsigned char)csr.challenge[i]);
+			lower[cl] = '\0';
+			ca_sha256((const unsigned char *)lower, cl, proof);
+		}
 	}
 	/* With a fresh proof, the same names for the same key: the policy of
 	 * the day applies (domains, profile), no token scope. Otherwise the

@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5012,6 +5013,42 @@ fresh_renewal_csr(mbedtls_pk_context *k, const char *serial, const char *cn,
 	return make_csr_challenge(k, cn, nonce, csr, len);
 }
 
+/* The renewal nonce typed back in upper case (a CSR tool's prompt, a
+ * script): the same nonce, as serials and ids are taken in any case. */
+static void
+test_renewal_nonce_in_any_case(void)
+{
+	mbedtls_pk_context k;
+	struct ca_issued c1, c2;
+	struct ca_principal anon;
+	struct mica_err err;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	char nonce[CA_CHALLENGE_LEN + 1];
+	int64_t exp = 0;
+
+	CU_ASSERT_FATAL(gen_key(&k) == 0);
+	CU_ASSERT_EQUAL_FATAL(issue_cli(&k, "renewcase." DOMAIN, &c1), 0);
+	ca_principal_anon(&anon, "192.0.2.71");
+	CU_ASSERT_EQUAL_FATAL(ca_renew_challenge(g_ca, c1.serial, nonce, &exp,
+						 &err), 0);
+	for (char *s = nonce; *s != '\0'; s++)
+		*s = (char)toupper((unsigned char)*s);
+	CU_ASSERT_FATAL(make_csr_challenge(&k, "renewcase." DOMAIN, nonce, &csr,
+					   &len) == 0);
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, c1.serial, csr, len, 0, 0, &c2,
+				 &err), 0);
+	if (c2.der != NULL)
+		ca_issued_free(&c2);
+	/* Consumed: the same again is a used nonce. */
+	CU_ASSERT_EQUAL(ca_renew(g_ca, &anon, c1.serial, csr, len, 0, 0, &c2,
+				 &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_proof");
+	free(csr);
+	ca_issued_free(&c1);
+	mbedtls_pk_free(&k);
+}
+
 static void
 test_renewal_with_the_same_key_and_a_fresh_proof_needs_no_token(void)
 {
@@ -6981,6 +7018,8 @@ main(void)
 		  test_compromised_rsa_key_any_exponent },
 		{ "renewal with the same key and a fresh proof needs no token; a new key does; links both ways",
 		  test_renewal_with_the_same_key_and_a_fresh_proof_needs_no_token },
+		{ "a renewal nonce is taken in any case",
+		  test_renewal_nonce_in_any_case },
 		{ "a copied CSR neither renews nor supersedes; nonces are single-use, bounded, hashed",
 		  test_copied_csr_neither_renews_nor_revokes },
 		{ "renewal with a new key needs an enrollment token covering the names",
