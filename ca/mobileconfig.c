@@ -8,9 +8,11 @@
  */
 #include "ca/ca.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mbedtls/platform_util.h>
 
@@ -248,6 +250,17 @@ ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 			return mica_err_set(err, MICA_E_BADREQ, "no_public_url",
 					    "this CA has no public URL: give "
 					    "the SCEP URL the device can reach");
+		url = urlbuf;
+	} else if ((strncasecmp(url, "http://", 7) == 0 ||
+		    strncasecmp(url, "https://", 8) == 0) &&
+		   strlen(url) < sizeof(urlbuf)) {
+		/* A scheme is case-insensitive (RFC 3986 3.1): "HTTPS://"
+		 * is taken, and written in its canonical lower case. */
+		size_t sl = strcspn(url, ":");
+
+		memcpy(urlbuf, url, strlen(url) + 1);
+		for (size_t i = 0; i < sl; i++)
+			urlbuf[i] = (char)tolower((unsigned char)urlbuf[i]);
 		url = urlbuf;
 	}
 	if (!url_ok(url))

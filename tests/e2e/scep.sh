@@ -632,6 +632,12 @@ PY
 check "it is a plist with the root and a SCEP payload for that device" \
 	sh -c "tail -1 '$W/mc.out' | grep -q '^mica_'"
 MC_TOK=$(tail -1 "$W/mc.out")
+# A URL's scheme in any case (RFC 3986 3.1): taken, written in lower case.
+"$MICA" -d "$D" scep mobileconfig --name iphone-9.example.test --url "HTTP://${H#http://}/scep" \
+	--out "$W/upper.mobileconfig" 2>"$W/upper.err" || fail "mobileconfig --url HTTP://...: $(cat "$W/upper.err")"
+is "an upper-case scheme is written in lower case" \
+	"$(python3 -c 'import plistlib,sys; print(plistlib.load(open(sys.argv[1],"rb"))["PayloadContent"][1]["PayloadContent"]["URL"])' "$W/upper.mobileconfig" 2>&1)" \
+	"$H/scep"
 scep "$W/c10" -challenge "$MC_TOK" -cn iphone-1.example.test
 check "its challenge enrolls that device (scepclient standing in for iOS)" \
 	openssl verify -CAfile "$ROOT" "$W/c10/client.pem"
