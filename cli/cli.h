@@ -173,6 +173,11 @@ int cli_own_file(const char *path);
  * directory or a folder inside it, where the store and the passphrase
  * are? 1 or 0. */
 int cli_in_data_dir(const char *dir);
+/* Would binary output (DER, PKCS#7) for --out OUT (NULL or "-": standard
+ * output) go to a terminal? Then CMD's usage error (exit 2, as curl
+ * does: raw bytes there garble the terminal and help no one), before
+ * anything is done; else 0. */
+int cli_binary_out_check(const char *cmd, const char *out);
 /* Is the folder that holds FILE there and writable (a file is to be made
  * in it)? MICA_E_USAGE "cannot write SHOWN: FOLDER: why" if not. */
 int cli_folder_writable(const char *shown, const char *file,

@@ -160,6 +160,8 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		return cli_usage("issue", "--csr FILE is required");
 	if (chain && der)
 		return cli_usage("issue", "--chain and --der do not go together");
+	if (der && cli_binary_out_check("issue", out) != 0)
+		return 2;
 	if (cli_read_file(csrfile, CA_CSR_MAX, &csr, &csr_len, &err) != 0)
 		return cli_fail(&err);
 	s.csr = csr;
@@ -265,6 +267,8 @@ cmd_renew(const char *datadir, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("renew", "needs exactly one SERIAL");
+	if (der && cli_binary_out_check("renew", out) != 0)
+		return 2;
 	if (csrfile != NULL &&
 	    cli_read_file(csrfile, CA_CSR_MAX, &csr, &csr_len, &err) != 0)
 		return cli_fail(&err);
@@ -665,6 +669,8 @@ cmd_crl(const char *datadir, int argc, char **argv)
 	if (delta && delta_hours == 0)
 		return cli_usage("crl", "--delta with --delta-hours 0: delta CRLs "
 				 "would be turned off");
+	if (out != NULL && !as_pem && cli_binary_out_check("crl", out) != 0)
+		return 2;
 	if (cli_out_check(out, &err) != 0)
 		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
@@ -1072,6 +1078,9 @@ cmd_show(const char *datadir, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("show", "needs exactly one SERIAL");
+	if ((mode == SHOW_DER || mode == SHOW_P7B) &&
+	    cli_binary_out_check("show", NULL) != 0)
+		return 2;
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);

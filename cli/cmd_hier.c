@@ -335,6 +335,8 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 		return cli_usage("sign-ca", "--out FILE is required");
 	if (der && chain)
 		return cli_usage("sign-ca", "--chain and --der do not go together");
+	if (der && cli_binary_out_check("sign-ca", out) != 0)
+		return 2;
 	if (o.cross && !path_set)
 		o.path_len = -1;
 	o.permit = o.npermit > 0 ? permit : NULL;
@@ -665,6 +667,8 @@ cmd_export_chain(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("export-chain", "unexpected argument '%s'", argv[optind]);
+	if (p7b && cli_binary_out_check("export-chain", out) != 0)
+		return 2;
 	if (cli_out_check(out, &err) != 0)
 		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)

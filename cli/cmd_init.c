@@ -259,6 +259,8 @@ cmd_export_root(const char *datadir, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("export-root", "unexpected argument '%s'", argv[optind]);
+	if (der && cli_binary_out_check("export-root", out) != 0)
+		return 2;
 	if (cli_out_check(out, &err) != 0)
 		return cli_fail(&err);
 	if (ca_open(datadir, CA_OPEN_READONLY, NULL, &ca, &err) != 0)

@@ -591,6 +591,17 @@ cli_own_file(const char *path)
 }
 
 int
+cli_binary_out_check(const char *cmd, const char *out)
+{
+	if ((out == NULL || strcmp(out, "-") == 0) && isatty(STDOUT_FILENO))
+		return cli_usage(cmd, "the output is binary (DER): not written "
+				 "to a terminal; %s", strcmp(cmd, "show") == 0 ?
+				 "redirect standard output to a file" :
+				 "give --out FILE, or redirect standard output");
+	return 0;
+}
+
+int
 cli_in_data_dir(const char *dir)
 {
 	char a[PATH_MAX], b[PATH_MAX], self[PATH_MAX];

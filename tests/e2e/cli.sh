@@ -609,6 +609,23 @@ grep -q "are for 'token create'" "$TMP/rc.err" && ok "... naming the subcommand 
 expect_rc "token revoke ID --comment x: a usage error" 2 om token revoke 0123456789abcdef --comment x
 expect_rc "token create --enroll --json: a usage error" 2 om token create --enroll --json
 expect_rc "export-root --der --pem: a usage error (not the last one winning)" 2 om export-root --der --pem
+# DER to a terminal (a pty from script(1)): refused, as curl does, before
+# anything is done; redirected or with --out, written.
+N0=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM crl')
+for cmd in "export-root --der" "export-chain --p7b" "crl --out -"; do
+	script -qec "env MICA_PASSPHRASE='correct horse battery staple out' '$MICA' -d '$O' $cmd" \
+		/dev/null >"$W/tty.out" 2>&1
+	rc=$?
+	if [ $rc = 2 ] && grep -q "the output is binary (DER): not written to a terminal" "$W/tty.out"; then
+		ok "$cmd to a terminal: exit 2, saying why"
+	else
+		fail "$cmd to a terminal: exit $rc: $(head -c 300 "$W/tty.out" | cat -v)"
+	fi
+done
+is "... and no CRL was published by the refused 'crl'" "$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM crl')" "$N0"
+om export-root --der > "$W/root-pipe.der" 2>/dev/null &&
+	openssl x509 -inform der -in "$W/root-pipe.der" -noout 2>/dev/null &&
+	ok "export-root --der to a file: written" || fail "export-root --der redirected"
 expect_rc "show SERIAL --pem --json: a usage error" 2 om show 01 --pem --json
 expect_rc "request deny ID --status issued: a usage error" 2 om request deny 0123456789abcdef --status issued
 expect_rc "request list --reason x: a usage error" 2 om request list --reason x
