@@ -701,7 +701,8 @@ static const char audit_help[] =
 "Show the audit trail, newest first: every change of state (issuance,\n"
 "approval, denial, revocation, CRL publication, tokens, domains) with its\n"
 "time, actor, action, target and detail. --since takes a Unix time, a date\n"
-"(2026-11-24) or a duration back from now (12h, 7d). --limit N shows at\n"
+"(2026-11-24, its 00:00:00Z), an RFC 3339 UTC time (2026-11-24T17:30:00Z)\n"
+"or a duration back from now (90s, 30m, 12h, 7d). --limit N shows at\n"
 "most N entries (default 100); when more match, standard error says so.\n"
 "--all shows every entry (since --since). The columns are as wide as the\n"
 "first 10,000 entries shown need (--json for a program to read).\n";
@@ -829,7 +830,9 @@ cmd_audit(const char *datadir, int argc, char **argv)
 		switch (c) {
 		case 's':
 			if (parse_since(optarg, &since) != 0)
-				return cli_usage("audit", "--since takes a Unix time, YYYY-MM-DD or a duration like 7d");
+				return cli_usage("audit", "--since takes a Unix time, "
+						 "YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a "
+						 "duration like 30m or 7d");
 			break;
 		case 'l':
 			if (cli_parse_int(optarg, 1, INT64_MAX, &want) != 0)
