@@ -139,14 +139,29 @@ problem_type(const struct mica_err *e, const char **type, int *status)
 	}
 }
 
-/* SRC as a problem's detail: printable ASCII, '?' for anything else. */
+/* SRC as a problem's detail, which clients print to a terminal:
+ * printable ASCII, any other byte as \xNN - as the engine's messages
+ * already show controls and blanks (util/shown.h), so that a name is
+ * shown one way ("b\xc3\xbccher", not "b??cher" beside "x\x20"). A
+ * byte is never cut in half of its escape. */
 static void
 printable(char *detail, size_t size, const char *src)
 {
 	size_t n = 0;
 
-	for (const char *s = src; *s != '\0' && n + 1 < size; s++)
-		detail[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	for (const unsigned char *s = (const unsigned char *)src; *s != '\0';
+	     s++) {
+		if (*s >= 0x20 && *s < 0x7f) {
+			if (n + 1 >= size)
+				break;
+			detail[n++] = (char)*s;
+		} else {
+			if (n + 4 >= size)
+				break;
+			snprintf(detail + n, 5, "\\x%02x", *s);
+			n += 4;
+		}
+	}
 	detail[n] = '\0';
 }
 

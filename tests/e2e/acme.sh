@@ -567,6 +567,15 @@ client order "${A[@]}" --name www.fabrikam.test
 expect_problem "a name outside the allowed domains" rejectedIdentifier
 client order "${A[@]}" --name mail.contoso.test
 expect_problem "a name outside the token's scope" rejectedIdentifier
+# A name not in its A-label form (RFC 8555 7.1.4): refused, the detail in
+# printable ASCII with any other byte as \xNN, as mica shows names
+# everywhere (clients print it to a terminal).
+client order "${A[@]}" --name "bücher.app.contoso.test"
+expect_problem "a U-label name" rejectedIdentifier
+case "$(cj detail)" in
+*'b\xc3\xbccher.app.contoso.test'*) ok "... its detail shows the name's other bytes as \\xNN" ;;
+*) fail "U-label detail: $(cj detail)" ;;
+esac
 is "... one name: no subproblems" "$(cj subproblems)" ""
 # Several names refused: each, in one answer (RFC 8555 6.7.1), so that
 # the client drops them all at once; the names allowed are not listed.
