@@ -939,8 +939,11 @@ struct ca_sign_ca_opts {
  * cross-certificate and an issuing CA's, and also when the certificate
  * signed before is handed back again. MICA_E_POLICY
  * "no_name_constraints" when neither PERMIT nor the request names any
- * (a subordinate without them could certify any name); MICA_E_CONFLICT
- * "not_a_root" for a subordinate CA. */
+ * (a subordinate without them could certify any name); with CROSS,
+ * MICA_E_POLICY "cross_limits" for a root whose other limits the
+ * cross-certificate could not carry (extendedKeyUsage, policy
+ * constraints, inhibitAnyPolicy, keyUsage without cRLSign);
+ * MICA_E_CONFLICT "not_a_root" for a subordinate CA. */
 int ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	       const struct ca_sign_ca_opts *o, struct ca_issued *out,
 	       struct mica_err *err);

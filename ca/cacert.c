@@ -83,6 +83,8 @@ static const struct {
 	{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x0b }, 8 },  /* SIA */
 };
 
+static const unsigned char OID_INHIBIT_ANY[] = { 0x55, 0x1d, 0x36 };
+
 static int
 oid_is(const unsigned char *oid, size_t len, const unsigned char *want,
        size_t want_len)
@@ -300,6 +302,11 @@ read_exts(struct ca_der_cur *c, struct ca_cert_info *o, struct mica_err *err)
 		} else {
 			int known = 0;
 
+			/* inhibitAnyPolicy (2.5.29.54): a limit a
+			 * cross-certificate must not drop (ca/subca.c). */
+			if (oid_is(oid, oid_len, OID_INHIBIT_ANY,
+				   sizeof(OID_INHIBIT_ANY)))
+				o->inhibit_any = 1;
 			for (i = 0; i < sizeof(known_other) /
 			     sizeof(known_other[0]); i++)
 				if (oid_is(oid, oid_len, known_other[i].oid,

@@ -55,6 +55,7 @@ struct ca_cert_info {
 				      * -1 when absent */
 	int inhibit_mapping;         /* its inhibitPolicyMapping, likewise */
 	int pc_critical;             /* policyConstraints marked critical */
+	int inhibit_any;             /* inhibitAnyPolicy present */
 	int key_pss;                 /* the key is id-RSASSA-PSS (RFC 4055
 				      * 1.2), not rsaEncryption */
 	int unknown_critical;        /* an extension mica does not know, marked

@@ -871,6 +871,40 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 			goto out;
 		}
 	}
+	/* The other root's other limits bind, likewise, only those who
+	 * trust it directly, and mica's CA certificates carry none of them:
+	 * refused rather than dropped (devices trusting this root would
+	 * accept through the cross-certificate what that root refuses for
+	 * itself). */
+	if (o->cross && other.eku != NULL) {
+		mica_err_set(err, MICA_E_POLICY, "cross_limits",
+			     "the root to cross-sign limits the purposes of "
+			     "what it certifies (extendedKeyUsage), which a "
+			     "cross-certificate from mica cannot carry: devices "
+			     "that trust this root would accept for any purpose "
+			     "what that root allows for some only; not signed");
+		goto out;
+	}
+	if (o->cross && (other.require_explicit >= 0 ||
+			 other.inhibit_mapping >= 0 || other.inhibit_any)) {
+		mica_err_set(err, MICA_E_POLICY, "cross_limits",
+			     "the root to cross-sign constrains certificate "
+			     "policies (policyConstraints or inhibitAnyPolicy), "
+			     "which a cross-certificate from mica cannot carry: "
+			     "devices that trust this root would not apply them; "
+			     "not signed");
+		goto out;
+	}
+	if (o->cross && other.has_ku &&
+	    (other.key_usage & CA_KU_CRL_SIGN) == 0) {
+		mica_err_set(err, MICA_E_POLICY, "cross_limits",
+			     "the root to cross-sign may not sign CRLs (its "
+			     "keyUsage has no cRLSign), which a "
+			     "cross-certificate from mica always allows: devices "
+			     "that trust this root would take CRLs that root "
+			     "may not sign; not signed");
+		goto out;
+	}
 	if (!o->cross && !has_domain(r->permit, r->npermit)) {
 		mica_err_set(err, MICA_E_POLICY, "no_name_constraints",
 			     "the request asks for no DNS name constraints: "
@@ -939,6 +973,11 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 		t.path_len = other.path_len;
 	t.key_usage = CA_KU_KEY_CERT_SIGN | CA_KU_CRL_SIGN |
 		      CA_KU_DIGITAL_SIGNATURE;
+	/* Nor a use of its key it does not have (digitalSignature: OCSP
+	 * responses signed by that key). */
+	if (o->cross && other.has_ku &&
+	    (other.key_usage & CA_KU_DIGITAL_SIGNATURE) == 0)
+		t.key_usage &= ~CA_KU_DIGITAL_SIGNATURE;
 	t.nc_permit = permit;
 	t.nc_npermit = npermit;
 	/* A cross-certificate carries the other root's own key identifier,

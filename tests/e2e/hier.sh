@@ -759,6 +759,46 @@ expect_rc "... with --permit beyond the root's own (other.test): refused (4)" 4 
 	m -d R sign-ca --cross --cert xnc.pem --permit partner.test --permit other.test \
 	--crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xnc-wide.crt
 check "... saying it goes beyond the root's constraints" grep -q "goes beyond the name constraints" "$TMP/rc.err"
+# Its other limits the same: a root for TLS servers only, one that
+# constrains policies, one that may not sign CRLs. A cross-certificate
+# without them let devices trusting R accept a client certificate that
+# root refuses for itself (openssl verify -purpose sslclient, below).
+xroot() { # xroot NAME EXT...: a partner root with these extensions
+	local n=$1 a=()
+	shift
+	for e in "$@"; do a+=(-addext "$e"); done
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$n.key" \
+		-subj "/CN=Partner $n Root" -days 3650 -addext "basicConstraints=critical,CA:true" \
+		"${a[@]}" -out "$n.pem" 2>/dev/null || die "openssl: partner root $n"
+}
+xroot xeku "keyUsage=critical,keyCertSign,cRLSign" "extendedKeyUsage=serverAuth"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout xcli.key -subj /CN=alice \
+	-out xcli.csr 2>/dev/null
+openssl x509 -req -in xcli.csr -CA xeku.pem -CAkey xeku.key -CAcreateserial -days 30 \
+	-extfile <(printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n') \
+	-out xcli.pem 2>/dev/null
+openssl verify -purpose sslclient -CAfile xeku.pem xcli.pem >xcli.v 2>&1 &&
+	fail "the TLS-server-only root accepted a client certificate itself" ||
+	ok "a TLS-server-only partner root refuses a client certificate itself (openssl verify)"
+xroot xpol "keyUsage=critical,keyCertSign,cRLSign" "policyConstraints=critical,requireExplicitPolicy:0"
+xroot xinh "keyUsage=critical,keyCertSign,cRLSign" "inhibitAnyPolicy=critical,0"
+xroot xcrl "keyUsage=critical,keyCertSign"
+for x in xeku:extendedKeyUsage xpol:policyConstraints xinh:inhibitAnyPolicy xcrl:cRLSign; do
+	n=${x%%:*}
+	expect_rc "cross-signing a root with $n's limit (${x#*:}): refused (4)" 4 \
+		m -d R sign-ca --cross --cert "$n.pem" --crl-url "$H/old-root.crl" \
+		--aia-url "$H/old-root.crt" --out "$n-cross.crt"
+	check "... saying what the cross-certificate cannot carry" grep -q "cross-certificate from mica" "$TMP/rc.err"
+	[ ! -e "$n-cross.crt" ] && ok "... nothing written" || fail "$n-cross.crt written"
+done
+# One without digitalSignature: the cross-certificate leaves it out too.
+xroot xnods "keyUsage=critical,keyCertSign,cRLSign"
+expect_rc "cross-signing a root without digitalSignature: signed" 0 \
+	m -d R sign-ca --cross --cert xnods.pem --crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" \
+	--out xnods-cross.crt
+is "... its keyUsage as the root's: Certificate Sign, CRL Sign" \
+	"$(openssl x509 -in xnods-cross.crt -noout -ext keyUsage 2>/dev/null | tail -1 | sed 's/^ *//')" \
+	"Certificate Sign, CRL Sign"
 # A root that excludes a name under what it permits: the cross-certificate
 # cannot carry the exclusion, and devices trusting R would accept
 # secret.partner.test through it (openssl verify shows the other root
