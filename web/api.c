@@ -709,7 +709,9 @@ out:
 
 /* ---------------------------------------------------- certificates -- */
 
-/* A name filter: what names are made of, nothing else. */
+/* A name filter: what names are made of - printable ASCII without
+ * blanks, which an email address's local part may use much of
+ * (alice+tag@, o'brien@: RFC 5322 dot-atom) - nothing else. */
 static int
 name_filter_ok(char *s)
 {
@@ -718,8 +720,8 @@ name_filter_ok(char *s)
 	for (; *s != '\0'; s++, n++) {
 		if (*s >= 'A' && *s <= 'Z')
 			*s = (char)(*s - 'A' + 'a');
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      strchr(".-*@_:", *s) != NULL) || n >= NAME_FILTER_MAX)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    n >= NAME_FILTER_MAX)
 			return 0;
 	}
 	return n > 0;
@@ -766,7 +768,8 @@ web_h_cert_list(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		snprintf(name, sizeof(name), "%s", nm);
 		if (!name_filter_ok(name))
 			return mica_err_set(err, MICA_E_BADREQ, "bad_parameter",
-					    "name filter: letters, digits and . - * @ _ : only");
+					    "name filter: printable ASCII without blanks "
+					    "(a name, or a prefix ending in *)");
 		f.name = name;
 	}
 	/* The engine checks the id (and never repeats a whole token). */

@@ -690,6 +690,18 @@ call GET "$S/api/v1/requests?cursor=1.-2" "${ADMH[@]}"
 expect "a hostile request cursor" 400 bad_parameter
 call GET "$S/api/v1/certificates?name=*" "${ADMH[@]}"
 expect "a prefix of nothing" 400 bad_filter
+# An email address mica issues may hold most of printable ASCII in its
+# local part (RFC 5322 dot-atom): found by it whole, as the CLI finds it.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/atom.key" \
+	-subj "/CN=O'Brien" -out "$W/atom.csr" 2>/dev/null || die "openssl req (atom)"
+"$MICA" -d "$D" issue --csr "$W/atom.csr" --profile email --name "o'brien+tag@contoso.test" \
+	--out "$W/atom.pem" 2>/dev/null || die "mica issue o'brien+tag@contoso.test"
+ATOM=$(serial_of "$W/atom.pem")
+call GET "$S/api/v1/certificates?name=O%27Brien%2Btag%40contoso.test" "${ADMH[@]}"
+expect "?name= an email address with ' and + in it" 200
+is "... finds its certificate" "$(json_get "$W/body" certificates.0.serial)" "$ATOM"
+call GET "$S/api/v1/certificates?name=o%27brien%20tag%40contoso.test" "${ADMH[@]}"
+expect "?name= with a blank in it" 400 bad_parameter
 COLONS=$(echo "$NEW_SER" | sed 's/../&:/g; s/:$//' | tr a-f A-F)
 call GET "$S/api/v1/certificates/$COLONS" "${ADMH[@]}"
 expect "a serial with colons, upper case" 200
