@@ -812,6 +812,25 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 				     "name it as their issuer");
 			goto out;
 		}
+		/* ... and this key identifier as their authority key's
+		 * (RFC 5280 4.2.1.1): a CA above that makes it otherwise on
+		 * renewal (random, truncated SHA-256) would leave them, and
+		 * this key's CRL, unmatched by relying parties. */
+		if (x.mode == FOR_SAME_KEY && ca->sh->cert_der != NULL &&
+		    (c->ski_len != ca->sh->ski_len ||
+		     memcmp(c->ski, ca->sh->ski, c->ski_len) != 0)) {
+			mica_err_set(err, MICA_E_BADREQ, "key_id_changed",
+				     "the certificate's subjectKeyIdentifier is "
+				     "not the current one's: certificates "
+				     "already issued name it as their "
+				     "authorityKeyIdentifier, and relying "
+				     "parties would find their issuer no more. "
+				     "Have it signed with the same key "
+				     "identifier (openssl: subjectKeyIdentifier="
+				     "hash, the SHA-1 of the key), or renew with "
+				     "a new key (renew-ca --new-key)");
+			goto out;
+		}
 		/* The certificate in use, given again: nothing is renewed,
 		 * and the audit trail must not say so. */
 		if (x.mode == FOR_SAME_KEY && ca->sh->cert_der != NULL &&

@@ -953,6 +953,34 @@ m -d K issue --csr kleaf.csr --out kleaf.pem >/dev/null 2>&1 || fail "issue unde
 openssl verify -purpose sslserver -CAfile ent/root.pem -untrusted k.crt kleaf.pem > k.verify 2>&1 &&
 	fail "openssl verify took a server certificate under a clientAuth CA" ||
 	ok "... as openssl verify -purpose sslserver does ($(grep -o 'unsuitable certificate purpose' k.verify | head -1))"
+# Renewed with the same key, its new certificate signed with another key
+# identifier (a CA that draws it at random on renewal): the leaves issued
+# before name the old one as their authorityKeyIdentifier, and would
+# chain no more (openssl: "unable to get local issuer certificate").
+# Refused; signed with the same one, installed.
+m -d K renew-ca --csr-out k2.csr >/dev/null 2>&1 || fail "renew-ca K (same key)"
+cat >> ent/ca.cnf <<EOF
+[ v3_ca_client_rand ]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = 0a:0b:0c:0d:0e:0f:10:11:12:13:14:15:16:17:18:19:1a:1b:1c:1d
+authorityKeyIdentifier = keyid:always
+EOF
+openssl ca -batch -config ent/ca.cnf -extensions v3_ca_client_rand -in k2.csr -out k2-rand.crt \
+	-notext >ent/k2.log 2>&1 || die "openssl ca -extensions v3_ca_client_rand"
+expect_rc "install-ca of the same key's certificate with another subjectKeyIdentifier: refused (3)" 3 \
+	m -d K install-ca --cert k2-rand.crt
+check "... saying the leaves name the old one" grep -q "not the current one's: certificates already issued name it as their authorityKeyIdentifier" "$TMP/rc.err"
+m -d K export-chain --out k-chain.pem 2>/dev/null
+check "... and the chain served is still the one the leaves chain to" \
+	openssl verify -CAfile ent/root.pem -untrusted k-chain.pem kleaf.pem
+openssl ca -batch -config ent/ca.cnf -extensions v3_ca_client -in k2.csr -out k2.crt \
+	-notext >ent/k2.log 2>&1 || die "openssl ca -extensions v3_ca_client (renewal)"
+expect_rc "... signed with the same key identifier: installed" 0 m -d K install-ca --cert k2.crt
+m -d K export-chain --out k-chain2.pem 2>/dev/null
+check "... and the old leaf chains to the new certificate" \
+	openssl verify -CAfile ent/root.pem -untrusted k-chain2.pem kleaf.pem
 mkdir -p weak/newcerts
 : > weak/index.txt
 echo 1000 > weak/serial
