@@ -274,6 +274,7 @@ read_exts(struct ca_der_cur *c, struct ca_cert_info *o, struct mica_err *err)
 		if (oid_is(oid, oid_len, OID_BC, sizeof(OID_BC))) {
 			if (read_bc(val, len, o, err) < 0)
 				return -1;
+			o->bc_critical = crit;
 		} else if (oid_is(oid, oid_len, OID_KU, sizeof(OID_KU))) {
 			if (read_ku(val, len, o, err) < 0)
 				return -1;

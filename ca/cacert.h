@@ -36,6 +36,7 @@ struct ca_cert_info {
 	int64_t not_before, not_after;
 	int version;                 /* 1 or 3 */
 	int is_ca;                   /* basicConstraints cA */
+	int bc_critical;             /* basicConstraints marked critical */
 	int path_len;                /* pathLenConstraint, -1 when absent */
 	int has_ku;                  /* keyUsage present */
 	unsigned key_usage;          /* CA_KU_* */

@@ -562,6 +562,12 @@ chain_notes(const struct pool *p, const size_t *path, size_t npath,
 		{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02 },
 		  "clientAuth: client certificates issued under it are "
 		  "refused" },
+		{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04 },
+		  "emailProtection: S/MIME certificates issued under it "
+		  "(profile email) are refused" },
+		{ { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03 },
+		  "codeSigning: code-signing certificates issued under it "
+		  "(profile codesign) are refused" },
 	};
 	char name[160], what[320];
 
@@ -607,6 +613,30 @@ chain_notes(const struct pool *p, const size_t *path, size_t npath,
 			note(notice, name, " has no keyUsage: OpenSSL's "
 			     "verify -x509_strict refuses every certificate "
 			     "under it", NULL);
+		/* The same of the other extensions RFC 5280 has a CA
+		 * certificate carry, as it has them: a subjectKeyIdentifier
+		 * (4.2.1.2), a critical basicConstraints (4.2.1.9), an
+		 * authorityKeyIdentifier unless self-signed (4.2.1.1). */
+		if (c->version == 3 && !c->has_ski)
+			note(notice, name, " has no subjectKeyIdentifier: "
+			     "OpenSSL's verify -x509_strict refuses every "
+			     "certificate under it", NULL);
+		if (c->version == 3 && c->is_ca && !c->bc_critical)
+			note(notice, name, " has a basicConstraints not marked "
+			     "critical: OpenSSL's verify -x509_strict refuses "
+			     "every certificate under it", NULL);
+		if (c->version == 3 && c->aki == NULL &&
+		    !same_name(c->subject, c->subject_len, c->issuer,
+			       c->issuer_len))
+			note(notice, name, " has no authorityKeyIdentifier: "
+			     "OpenSSL's verify -x509_strict refuses every "
+			     "certificate under it", NULL);
+		/* Each CA of the path signs the CRL of what is under it. */
+		if (c->has_ku && (c->key_usage & CA_KU_CRL_SIGN) == 0)
+			note(notice, name, " may not sign CRLs (keyUsage without "
+			     "cRLSign): relying parties that check revocation "
+			     "refuse the certificates under it, and its CRL "
+			     "cannot be imported", NULL);
 	}
 }
 
@@ -695,10 +725,12 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 	size_t left_out = 0;
 	size_t path[CA_CHAIN_MAX + 1], npath = 0, i, total;
 	char **doms = NULL, name[160];
+	struct ca_name url_host;
 	int64_t now = ca_now();
-	int rc = -1;
+	int rc = -1, url_host_ok = 0;
 
 	memset(&x, 0, sizeof(x));
+	memset(&url_host, 0, sizeof(url_host));
 	if (notice != NULL)
 		notice[0] = '\0';
 	if (ca_require_admin(p, err) != 0)
@@ -959,9 +991,28 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 	}
 
 	/* The allowed domains the name constraints leave out: the policy
-	 * will refuse their names, say so now. */
+	 * will refuse their names, say so now. The public URL's host too:
+	 * the daemon's HTTPS certificate names it, and 'mica serve' cannot
+	 * start without a name it may certify. */
 	if (db_domain_list(ca->db, &doms, err) != 0)
 		goto out;
+	{
+		char host[256];
+
+		ca_url_host(ca->sh->public_url != NULL ? ca->sh->public_url :
+			    "", host, sizeof(host));
+		url_host_ok = host[0] != '\0' &&
+			      ca_name_parse(host, 0, &url_host, NULL) == 0 &&
+			      (url_host.kind == CA_NAME_DNS ||
+			       url_host.kind == CA_NAME_IP);
+	}
+	if (url_host_ok && nc != NULL && !ca_nc_allows(nc, &url_host)) {
+		note(notice, "the public URL's host, ", url_host.value,
+		     ", is outside the certificate's name constraints: the "
+		     "daemon's HTTPS certificate cannot name it ('mica config "
+		     "set --public-url' to a host they permit)");
+		url_host_ok = 0;
+	}
 	for (char **d = doms; nc != NULL && *d != NULL; d++) {
 		struct ca_name nm;
 
@@ -1004,6 +1055,17 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 					 "its names will be refused", name);
 				note(notice, "allowed domain ", *d, what);
 			}
+		}
+		if (url_host_ok && !ca_nc_allows(up, &url_host)) {
+			char what[400];
+
+			snprintf(what, sizeof(what), ", is outside the name "
+				 "constraints of %s, above this CA: the daemon's "
+				 "HTTPS certificate cannot name it ('mica config "
+				 "set --public-url' to a host they permit)", name);
+			note(notice, "the public URL's host, ", url_host.value,
+			     what);
+			url_host_ok = 0;
 		}
 		free(up);
 	}

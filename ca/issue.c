@@ -920,7 +920,7 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	struct ca_issue_job j;
 	unsigned char hash[32];
 	char **doms = NULL;
-	size_t nv = 0;
+	size_t nv = 0, nc_out = 0;
 	int kind, bits, rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -960,9 +960,17 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 		 * signer signs nothing else. */
 		for (char **dm = doms; *dm != NULL && !under; dm++)
 			under = ca_name_in_domain(nm, *dm);
-		if (!ca_nc_allows_path(ca->sh, nm))
-			under = 0;
-		else if (nm->kind == CA_NAME_IP)
+		if (!ca_nc_allows_path(ca->sh, nm)) {
+			/* Said as it is: the constraints of this CA's
+			 * certificate or one above it, not its domains. */
+			mica_log(MICA_LOG_INFO, "the daemon's certificate "
+				 "leaves out %s: outside the name constraints "
+				 "of this CA's certificate or of one above it",
+				 nm->value);
+			nc_out++;
+			continue;
+		}
+		if (nm->kind == CA_NAME_IP)
 			under = 1;
 		if (under)
 			nv++;
@@ -973,7 +981,11 @@ ca_issue_for_spki(struct ca *ca, const struct ca_principal *p,
 	}
 	if (nv == 0) {
 		mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
-			     "none of the daemon's names is allowed");
+			     "none of the daemon's names is allowed%s",
+			     nc_out > 0 ? " (some are outside the name "
+			     "constraints of this CA's certificate or of one "
+			     "above it: see the log; --public-url names the "
+			     "host clients reach the daemon by)" : "");
 		goto out;
 	}
 	nnames = nv;

@@ -948,6 +948,8 @@ grep -q "^note: .*CN=Fabrikam Client CA.* has an extendedKeyUsage without server
 	fail "... it said: $(cat "$TMP/rc.err")"
 grep -q "without clientAuth" "$TMP/rc.err" && fail "... and wrongly of clientAuth" ||
 	ok "... and none of clientAuth, which it allows"
+check "... and that S/MIME and code-signing certificates under it are refused" \
+	sh -c "grep -q 'without emailProtection' '$TMP/rc.err' && grep -q 'without codeSigning' '$TMP/rc.err'"
 csr kleaf web.fabrikam.test
 m -d K issue --csr kleaf.csr --out kleaf.pem >/dev/null 2>&1 || fail "issue under K"
 openssl verify -purpose sslserver -CAfile ent/root.pem -untrusted k.crt kleaf.pem > k.verify 2>&1 &&
@@ -981,6 +983,54 @@ expect_rc "... signed with the same key identifier: installed" 0 m -d K install-
 m -d K export-chain --out k-chain2.pem 2>/dev/null
 check "... and the old leaf chains to the new certificate" \
 	openssl verify -CAfile ent/root.pem -untrusted k-chain2.pem kleaf.pem
+# What else relying parties refuse, said by install-ca: a CA certificate
+# without subjectKeyIdentifier or authorityKeyIdentifier, with a
+# basicConstraints not marked critical (OpenSSL's -x509_strict: errors
+# 86, 85, 89), one that may not sign CRLs (-crl_check_all refuses what
+# is under it), and name constraints that leave out the public URL's
+# host (the daemon's HTTPS certificate could not name it).
+cat >> ent/ca.cnf <<EOF
+[ v3_ca_lax ]
+basicConstraints = CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
+nameConstraints = critical, permitted;DNS:fabrikam.test, excluded;IP:0.0.0.0/0.0.0.0
+EOF
+m -d LX init --subordinate --name "Fabrikam Lax CA" --domain fabrikam.test \
+	--public-url "$H" --csr-out lx.csr >/dev/null || fail "init LX"
+openssl ca -batch -config ent/ca.cnf -extensions v3_ca_lax -in lx.csr -out lx.crt -notext \
+	>ent/lx.log 2>&1 || die "openssl ca -extensions v3_ca_lax"
+expect_rc "install-ca of a CA certificate -x509_strict refuses: installed" 0 \
+	m -d LX install-ca --cert lx.crt --chain ent/root.pem
+for n in "has no subjectKeyIdentifier" "has no authorityKeyIdentifier" \
+	"has a basicConstraints not marked critical" \
+	"the public URL's host, 127.0.0.1, is outside the certificate's name constraints"; do
+	check "... noting that it $n" grep -q "$n" "$TMP/rc.err"
+done
+# Its daemon cannot start, and says why: the constraints, not the domains.
+expect_rc "... its daemon cannot name itself: mica serve exits 4" 4 \
+	m -d LX serve --http "127.0.0.1:$(free_port)" --https "127.0.0.1:$(free_port)"
+check "... saying its names are outside the name constraints" \
+	grep -q "none of the daemon's names is allowed (some are outside the name constraints" "$TMP/rc.err"
+csr lxleaf web.fabrikam.test
+m -d LX issue --csr lxleaf.csr --out lxleaf.pem >/dev/null 2>&1 || fail "issue under LX"
+openssl verify -x509_strict -CAfile ent/root.pem -untrusted lx.crt lxleaf.pem >lx.verify 2>&1 &&
+	fail "openssl verify -x509_strict took the chain" ||
+	ok "... as openssl verify -x509_strict refuses it ($(grep -o 'error [0-9]*' lx.verify | head -1))"
+# A root that may not sign CRLs: its CRL can never be imported, and
+# relying parties that check revocation refuse what is under it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout nocrl.key \
+	-subj "/CN=Fabrikam No-CRL Root" -days 3650 -addext "basicConstraints=critical,CA:true" \
+	-addext "keyUsage=critical,keyCertSign" -out nocrl.pem 2>/dev/null || die "openssl: a root without cRLSign"
+m -d NC0 init --subordinate --name "Fabrikam Under No-CRL CA" --domain fabrikam.test \
+	--public-url "$H" --csr-out nc0.csr >/dev/null || fail "init NC0"
+openssl x509 -req -in nc0.csr -CA nocrl.pem -CAkey nocrl.key -CAcreateserial -days 1000 \
+	-extfile <(printf 'basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n') \
+	-out nc0.crt 2>/dev/null || die "openssl x509 -req (nc0)"
+expect_rc "install-ca under a root that may not sign CRLs: installed" 0 \
+	m -d NC0 install-ca --cert nc0.crt --chain nocrl.pem
+check "... noting that it may not sign CRLs" grep -q "Fabrikam No-CRL Root.* may not sign CRLs" "$TMP/rc.err"
 mkdir -p weak/newcerts
 : > weak/index.txt
 echo 1000 > weak/serial
