@@ -307,6 +307,27 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 						    "%s does not verify the "
 						    "chain's certificate: %s",
 						    name, why.msg);
+			/* The issuer given, its name written otherwise (a
+			 * UTF8String for the BMPString it has): OpenSSL
+			 * matches them (RFC 5280 7.1), GnuTLS and mica,
+			 * which copies the name into what it issues, do
+			 * not. */
+			for (i = 0; i < p->n; i++)
+				if (i != cur &&
+				    ca_name_match(c->issuer, c->issuer_len,
+						  p->c[i].ci.subject,
+						  p->c[i].ci.subject_len) == 1)
+					return mica_err_set(err, MICA_E_BADREQ,
+						"chain_incomplete", "the "
+						"certificate's issuer name, %s, "
+						"is that of a certificate given, "
+						"written otherwise (other string "
+						"types): relying parties that "
+						"compare names octet for octet "
+						"(GnuTLS) would not chain them. "
+						"Have it signed with the issuer's "
+						"name as the issuer's certificate "
+						"has it", name);
 			return mica_err_set(err, MICA_E_BADREQ,
 					    "chain_incomplete",
 					    "no certificate given for %s, which "
@@ -337,10 +358,16 @@ build_path(struct pool *p, size_t leaf, int64_t now, size_t path[CA_CHAIN_MAX + 
 		}
 		/* 6.1.4 (m): no more below it than it allows. */
 		if (p->c[best].ci.path_len >= 0 &&
-		    below > (size_t)p->c[best].ci.path_len)
+		    below > (size_t)p->c[best].ci.path_len) {
+			ca_name_text(p->c[best].ci.subject,
+				     p->c[best].ci.subject_len, name, sizeof(name));
 			return mica_err_set(err, MICA_E_BADREQ, "path_too_long",
-					    "a CA of the chain allows fewer "
-					    "CAs below it (pathLenConstraint)");
+					    "%s allows %d CA(s) below it "
+					    "(pathLenConstraint), and the "
+					    "path puts %zu there, this CA "
+					    "included", name,
+					    p->c[best].ci.path_len, below);
+		}
 		p->c[best].used = 1;
 		path[(*npath)++] = best;
 		if (self_issued(&p->c[best].ci)) {

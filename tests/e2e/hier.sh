@@ -1031,6 +1031,49 @@ openssl x509 -req -in nc0.csr -CA nocrl.pem -CAkey nocrl.key -CAcreateserial -da
 expect_rc "install-ca under a root that may not sign CRLs: installed" 0 \
 	m -d NC0 install-ca --cert nc0.crt --chain nocrl.pem
 check "... noting that it may not sign CRLs" grep -q "Fabrikam No-CRL Root.* may not sign CRLs" "$TMP/rc.err"
+# A root that allows no CA below it: refused, naming it and its limit.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pl0.key \
+	-subj "/CN=Fabrikam Leaf-only Root" -days 3650 -addext "basicConstraints=critical,CA:true,pathlen:0" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" -out pl0.pem 2>/dev/null || die "openssl: a pathlen:0 root"
+openssl x509 -req -in nc0.csr -CA pl0.pem -CAkey pl0.key -CAcreateserial -days 1000 \
+	-extfile <(printf 'basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n') \
+	-out pl0-sub.crt 2>/dev/null || die "openssl x509 -req (pl0)"
+expect_rc "install-ca under a root whose pathLenConstraint is 0: refused (3)" 3 \
+	m -d NC0 install-ca --cert pl0-sub.crt --chain pl0.pem
+check "... naming that root and its limit" \
+	grep -q "CN=Fabrikam Leaf-only Root allows 0 CA(s) below it (pathLenConstraint), and the path puts 1 there" "$TMP/rc.err"
+# An issuer name written otherwise than the issuer's certificate has it
+# (a PrintableString for its UTF8String): said so, not "no certificate
+# given" for a root that was given.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout enc.key \
+	-subj "/CN=Fabrikam Encoded Root" -days 3650 -addext "basicConstraints=critical,CA:true" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" -out enc.pem 2>/dev/null || die "openssl: enc root"
+python3 - nc0.csr enc.pem enc.key enc-sub.crt <<'PY' || die "python: a sub certificate with a re-encoded issuer"
+import sys, datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.x509.name import _ASN1Type
+from cryptography.hazmat.primitives import hashes, serialization
+csr = x509.load_pem_x509_csr(open(sys.argv[1], "rb").read())
+root = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
+key = serialization.load_pem_private_key(open(sys.argv[3], "rb").read(), None)
+issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fabrikam Encoded Root",
+                                       _ASN1Type.PrintableString)])
+now = datetime.datetime.utcnow()
+c = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(issuer)
+     .public_key(csr.public_key()).serial_number(x509.random_serial_number())
+     .not_valid_before(now - datetime.timedelta(minutes=5))
+     .not_valid_after(now + datetime.timedelta(days=300))
+     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+     .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+     .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
+     .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root.public_key()), critical=False)
+     .sign(key, hashes.SHA256()))
+open(sys.argv[4], "wb").write(c.public_bytes(serialization.Encoding.PEM))
+PY
+expect_rc "install-ca of a certificate whose issuer name is re-encoded: refused (3)" 3 \
+	m -d NC0 install-ca --cert enc-sub.crt --chain enc.pem
+check "... saying the name is written otherwise" grep -q "is that of a certificate given, written otherwise" "$TMP/rc.err"
 mkdir -p weak/newcerts
 : > weak/index.txt
 echo 1000 > weak/serial
