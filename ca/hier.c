@@ -1864,7 +1864,8 @@ revoked_notice(const struct ca_shared *sh, int which,
 			 "certificate is installed: 'mica renew-ca --new-key "
 			 "--csr-out next.csr', have its CA sign it, then "
 			 "'mica install-ca --cert next.crt' (README: "
-			 "\"Two-tier set-up\")", by);
+			 "\"Two-tier set-up\"), or, if it is a certificateHold, "
+			 "until a newer CRL that releases it is imported", by);
 		return;
 	}
 	path_name(sh, (size_t)which - 1, name, sizeof(name));
@@ -1874,7 +1875,8 @@ revoked_notice(const struct ca_shared *sh, int which,
 		 "503) until it is certified under a CA that is not revoked: "
 		 "'mica renew-ca --new-key --csr-out next.csr', have it signed, "
 		 "then 'mica install-ca --cert next.crt --chain ...' (README: "
-		 "\"Two-tier set-up\")", by, name);
+		 "\"Two-tier set-up\"), or, if it is a certificateHold, until "
+		 "a newer CRL that releases it is imported", by, name);
 }
 
 int
@@ -1889,7 +1891,7 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 	unsigned char *der = NULL;
 	size_t der_len = 0, i;
 	int64_t now = ca_now();
-	int found = 0, rc = -1;
+	int found = 0, other_key = 0, rc = -1;
 	char name[160], clock_note[400] = "";
 
 	if (notice != NULL)
@@ -1948,11 +1950,13 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 				      ca->sh->chain[i].len, &issuer, err) != 0)
 			goto out;
 		if (!same_name(crl.issuer, crl.issuer_len, issuer.subject,
-			       issuer.subject_len) ||
-		    (crl.aki != NULL && !same_name(crl.aki, crl.aki_len,
-						   issuer.ski,
-						   issuer.ski_len)))
+			       issuer.subject_len))
 			continue;
+		if (crl.aki != NULL && !same_name(crl.aki, crl.aki_len,
+						  issuer.ski, issuer.ski_len)) {
+			other_key = 1;
+			continue;
+		}
 		if (ca_sig_verify(crl.tbs, crl.tbs_len, crl.sig_alg,
 				  crl.sig_alg_len, crl.sig, crl.sig_len,
 				  issuer.spki, issuer.spki_len, &e2) != 0) {
@@ -1967,9 +1971,17 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 	}
 	if (!found) {
 		ca_name_text(crl.issuer, crl.issuer_len, name, sizeof(name));
-		mica_err_set(err, MICA_E_BADREQ, "unknown_issuer",
-			     "the CRL of %s is not signed by a CA of this CA's "
-			     "chain", name);
+		if (other_key)
+			mica_err_set(err, MICA_E_BADREQ, "unknown_issuer",
+				     "the CRL of %s names another key of it "
+				     "(its authorityKeyIdentifier is not the key "
+				     "identifier of that CA's certificate in this "
+				     "CA's chain): relying parties would not "
+				     "take it for that certificate's", name);
+		else
+			mica_err_set(err, MICA_E_BADREQ, "unknown_issuer",
+				     "the CRL of %s is not signed by a CA of "
+				     "this CA's chain", name);
 		goto out;
 	}
 	/* A CA between the root and this one (three tiers) publishes its

@@ -1018,6 +1018,26 @@ m -d LX issue --csr lxleaf.csr --out lxleaf.pem >/dev/null 2>&1 || fail "issue u
 openssl verify -x509_strict -CAfile ent/root.pem -untrusted lx.crt lxleaf.pem >lx.verify 2>&1 &&
 	fail "openssl verify -x509_strict took the chain" ||
 	ok "... as openssl verify -x509_strict refuses it ($(grep -o 'error [0-9]*' lx.verify | head -1))"
+# A CRL of the root's name whose authorityKeyIdentifier names another key:
+# said so, not "not signed by a CA of this CA's chain".
+python3 - ent/root.pem ent/root.key ent-akix.crl <<'PY' || die "python: a CRL with another AKI"
+import sys, datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+root = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+key = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), None)
+now = datetime.datetime.utcnow()
+crl = (x509.CertificateRevocationListBuilder().issuer_name(root.subject)
+       .last_update(now - datetime.timedelta(minutes=5))
+       .next_update(now + datetime.timedelta(days=30))
+       .add_extension(x509.CRLNumber(77), critical=False)
+       .add_extension(x509.AuthorityKeyIdentifier(b"\x01" * 20, None, None), critical=False)
+       .sign(key, hashes.SHA256()))
+open(sys.argv[3], "wb").write(crl.public_bytes(serialization.Encoding.DER))
+PY
+expect_rc "import-crl of the root's name with another key identifier: refused (3)" 3 \
+	m -d LX import-crl ent-akix.crl
+check "... saying it names another key" grep -q "names another key of it" "$TMP/rc.err"
 # A root that may not sign CRLs: its CRL can never be imported, and
 # relying parties that check revocation refuse what is under it.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout nocrl.key \
