@@ -100,18 +100,25 @@ mica_shown(const char *in, size_t len, char *out, size_t size)
 /*
  * Code points no text from outside may show (Unicode's
  * Default_Ignorable_Code_Point set without the variation selectors
- * U+FE00..FE0F that emoji need, plus the controls and the line and
- * paragraph separators): invisible, or moving the text around them, they
- * would let a comment or a reason forge lines in a log or a terminal, or
- * make one entry of an admin list look like another (UTS #39 and #36,
- * "Trojan Source"). Sorted ranges.
+ * U+FE00..FE0F that emoji need, the rest of the format characters
+ * (General_Category Cf), plus the controls and the line and paragraph
+ * separators): invisible, or moving or reshaping the text around them,
+ * they would let a comment or a reason forge lines in a log or a
+ * terminal, or make one entry of an admin list look like another (UTS #39
+ * and #36, "Trojan Source"). Sorted ranges.
  */
 static const struct { uint32_t lo, hi; } hidden_cp[] = {
 	{ 0x0000, 0x001f },     /* C0 controls */
 	{ 0x007f, 0x009f },     /* DEL, C1 controls */
 	{ 0x00ad, 0x00ad },     /* soft hyphen */
 	{ 0x034f, 0x034f },     /* combining grapheme joiner */
+	{ 0x0600, 0x0605 },     /* Arabic number signs (Cf: drawn over the
+				 * digits after them) */
 	{ 0x061c, 0x061c },     /* Arabic letter mark */
+	{ 0x06dd, 0x06dd },     /* Arabic end of ayah (Cf) */
+	{ 0x070f, 0x070f },     /* Syriac abbreviation mark (Cf) */
+	{ 0x0890, 0x0891 },     /* Arabic pound and piastre marks (Cf) */
+	{ 0x08e2, 0x08e2 },     /* Arabic disputed end of ayah (Cf) */
 	{ 0x115f, 0x1160 },     /* Hangul fillers */
 	{ 0x17b4, 0x17b5 },     /* Khmer inherent vowels */
 	{ 0x180b, 0x180f },     /* Mongolian selectors and vowel separator */
@@ -126,6 +133,9 @@ static const struct { uint32_t lo, hi; } hidden_cp[] = {
 	{ 0xfeff, 0xfeff },     /* zero-width no-break space (BOM) */
 	{ 0xffa0, 0xffa0 },     /* halfwidth Hangul filler */
 	{ 0xfff0, 0xfffb },     /* interlinear annotation and unassigned */
+	{ 0x110bd, 0x110bd },   /* Kaithi number sign (Cf) */
+	{ 0x110cd, 0x110cd },   /* Kaithi number sign above (Cf) */
+	{ 0x13430, 0x1343f },   /* Egyptian hieroglyph format controls (Cf) */
 	{ 0x1bca0, 0x1bca3 },   /* shorthand format controls */
 	{ 0x1d173, 0x1d17a },   /* musical format controls */
 	{ 0xe0000, 0xe0fff },   /* tags, variation selectors supplement */

@@ -20,10 +20,10 @@ size_t mica_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
 /* 1 if code point CP is one no text from outside may show: a control,
  * the line and paragraph separators, a bidirectional control, an
  * invisible formatting character (Default_Ignorable_Code_Point but the
- * variation selectors emoji need) or a noncharacter - what would let one
- * entry of a log or a list forge a line or look like another (UTS #39,
- * "Trojan Source"). Free text refuses them (ca_text_check); a subject
- * keeps them escaped. */
+ * variation selectors emoji need), another format character (Cf) or a
+ * noncharacter - what would let one entry of a log or a list forge a
+ * line or look like another (UTS #39, "Trojan Source"). Free text
+ * refuses them (ca_text_check); a subject keeps them escaped. */
 int mica_cp_hidden(uint32_t cp);
 
 /* Length (1 to 4) of the well-formed UTF-8 character at S[0..LEN)
