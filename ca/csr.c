@@ -1028,14 +1028,19 @@ out:
 }
 
 /* UTF-8 without control characters (RFC 3629 well-formed, no C0, DEL or
- * C1): every character one that util/shown.h would show as it is. */
+ * C1). A bidirectional or invisible character is taken: the CN is then
+ * read as the name it may stand for, and the name's check refuses it
+ * quoting it escaped (ca_name_parse), which says more than "the CSR
+ * names nothing". */
 static int
 clean_utf8(const unsigned char *s, size_t n)
 {
+	uint32_t cp;
 	size_t i, k;
 
 	for (i = 0; i < n; i += k)
-		if ((k = mica_shown_len(s + i, n - i)) == 0)
+		if ((k = mica_utf8_next(s + i, n - i, &cp)) == 0 ||
+		    cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return 0;
 	return 1;
 }

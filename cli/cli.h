@@ -51,9 +51,12 @@ int cli_token_acme(const char *datadir, const struct ca_principal *p,
 		   const struct ca_token_spec *spec);
 
 /* Write S to F with every byte a terminal could act on (C0 and C1
- * controls, DEL, bytes of no well-formed UTF-8 character) shown as
- * \xNN, as git and ls -b show them: text that came from the command
- * line or a file name never moves the cursor or retitles a window. */
+ * controls, DEL, bytes of no well-formed UTF-8 character) or that could
+ * make a name read as another (bidirectional controls, invisible and
+ * other format characters: mica_cp_hidden) shown as \xNN, as git and
+ * ls -b show them: text that came from the command line, a file name or
+ * a certificate never moves the cursor, retitles a window or reads
+ * backwards. */
 void cli_put_shown(FILE *f, const char *s);
 /* One line of a listing (FMT ends with its one "\n") on standard output,
  * every byte a terminal could act on - in the values, such as a comment

@@ -53,6 +53,25 @@ static const struct shown_case shown_cases[] = {
 	{ "a surrogate (U+D800)", "\xed\xa0\x80", "\\xed\\xa0\\x80" },
 	{ "beyond U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },
 	{ "a lead byte F5", "\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80" },
+	/* "Contoso \u202etoor lanretxe\u202c Root" would read "Contoso
+	 * external root Root": bidirectional controls byte by byte. */
+	{ "U+202E RLO and U+202C PDF, which turn a name around",
+	  "Contoso \xe2\x80\xaetoor lanretxe\xe2\x80\xac Root",
+	  "Contoso \\xe2\\x80\\xaetoor lanretxe\\xe2\\x80\\xac Root" },
+	{ "the other bidirectional controls (LRE, LRM, RLM, ALM, LRI, PDI)",
+	  "\xe2\x80\xaa\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c\xe2\x81\xa6\xe2\x81\xa9",
+	  "\\xe2\\x80\\xaa\\xe2\\x80\\x8e\\xe2\\x80\\x8f\\xd8\\x9c"
+	  "\\xe2\\x81\\xa6\\xe2\\x81\\xa9" },
+	{ "invisible characters (ZWSP, ZWJ, WJ, BOM, soft hyphen)",
+	  "a\xe2\x80\x8b" "b\xe2\x80\x8d" "c\xe2\x81\xa0" "d\xef\xbb\xbf" "e\xc2\xad",
+	  "a\\xe2\\x80\\x8b" "b\\xe2\\x80\\x8d" "c\\xe2\\x81\\xa0" "d\\xef\\xbb\\xbf"
+	  "e\\xc2\\xad" },
+	{ "the other format characters (Cf: U+0600, U+13430)",
+	  "\xd8\x80" "1\xf0\x93\x90\xb0", "\\xd8\\x80" "1\\xf0\\x93\\x90\\xb0" },
+	{ "the line separator U+2028 and a noncharacter U+FFFE",
+	  "a\xe2\x80\xa8" "b\xef\xbf\xbe", "a\\xe2\\x80\\xa8" "b\\xef\\xbf\\xbe" },
+	{ "a variation selector (U+FE0F, of emoji) as it is",
+	  "\xe2\x9c\x94\xef\xb8\x8f", "\xe2\x9c\x94\xef\xb8\x8f" },
 	{ "a backslash doubled, so that a literal \\x07 is not BEL's escape",
 	  "C:\\ca \\x07", "C:\\\\ca \\\\x07" },
 };
@@ -281,8 +300,9 @@ main(void)
 		return 1;
 	s = CU_add_suite("util", NULL, NULL);
 	if (s == NULL ||
-	    !CU_add_test(s, "shows controls, C1 and bytes of no character as "
-			 "\\xNN, keeps printable UTF-8 (table)", test_shown_table) ||
+	    !CU_add_test(s, "shows controls, C1, bidirectional and invisible "
+			 "characters and bytes of no character as \\xNN, keeps "
+			 "printable UTF-8 (table)", test_shown_table) ||
 	    !CU_add_test(s, "cuts shown text between characters and escapes, "
 			 "never inside one", test_shown_cuts_whole) ||
 	    !CU_add_test(s, "a log line shows outside text escaped, on one line",

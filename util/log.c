@@ -147,9 +147,10 @@ mica_log(int level, const char *fmt, ...)
 	mlen = k < 0 ? 0 : (size_t)k < sizeof(msg) ? (size_t)k : sizeof(msg) - 1;
 	/* What clients send (a Host, a file name, a message quoting them)
 	 * must not forge a line (CR, LF), reach a terminal that shows the
-	 * log as an escape (ESC, C1 CSI 0x9b), or make the line invalid
-	 * UTF-8 that a JSON or line-based shipper refuses: every byte of
-	 * no printable well-formed character is written \xNN. A message
+	 * log as an escape (ESC, C1 CSI 0x9b), turn a name around (U+202E)
+	 * or make the line invalid UTF-8 that a JSON or line-based shipper
+	 * refuses: every byte of no printable well-formed character is
+	 * written \xNN. A message
 	 * cut by MSG's size ends in an escape, never half a character. */
 	n += mica_shown(msg, mlen, line + n, sizeof(line) - n - 1);
 	line[n++] = '\n';

@@ -32,8 +32,9 @@ void mica_log_set_plain(int on);
 
 /* Write "2026-11-24T17:30:00Z level: message\n" (plain: see above), the
  * message shown as util/shown.h shows text: controls (CR and LF too),
- * C1 controls and bytes of no UTF-8 character as \xNN, so that text from
- * outside never forges a line, acts on a terminal or breaks a log
+ * C1 controls, bidirectional and invisible characters and bytes of no
+ * UTF-8 character as \xNN, so that text from outside never forges a
+ * line, acts on a terminal, reads as another name or breaks a log
  * shipper's UTF-8. One line is at most 4096 bytes. */
 void mica_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -47,11 +47,15 @@ mica_shown_len(const unsigned char *s, size_t len)
 	uint32_t cp;
 	size_t n = mica_utf8_next(s, len, &cp);
 
-	/* ASCII but its controls and DEL; beyond, from U+00A0 (the C1
-	 * controls are U+0080-U+009F). */
+	/* ASCII but its controls and DEL; beyond, what mica_cp_hidden
+	 * does not hide: not the C1 controls (U+0080-U+009F), nor a
+	 * bidirectional control (U+202E turns the rest of a line around:
+	 * "Contoso \u202etoor" reads "Contoso root") or an invisible
+	 * character, which would make a name on a terminal or in a log
+	 * pass for another. */
 	if (n == 1)
 		return cp >= 0x20 && cp != 0x7f ? 1 : 0;
-	return n > 1 && cp >= 0xa0 ? n : 0;
+	return n > 1 && !mica_cp_hidden(cp) ? n : 0;
 }
 
 size_t

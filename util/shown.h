@@ -1,8 +1,9 @@
 /*
  * util/shown.h - text from outside (a path, a header, a file name) as it
  * may be shown on a terminal or written into a log line: every byte a
- * terminal or a log reader could act on spelled \xNN, a backslash \\, as git
- * and ls -b do.
+ * terminal or a log reader could act on, or that could make one name
+ * pass for another (a bidirectional control, an invisible character),
+ * spelled \xNN, a backslash \\, as git and ls -b do.
  * Shared by the command line's messages and the daemon's log.
  */
 #ifndef MICA_UTIL_SHOWN_H
@@ -23,13 +24,16 @@ size_t mica_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
  * variation selectors emoji need), another format character (Cf) or a
  * noncharacter - what would let one entry of a log or a list forge a
  * line or look like another (UTS #39, "Trojan Source"). Free text
- * refuses them (ca_text_check); a subject keeps them escaped. */
+ * refuses them (ca_text_check); a subject keeps them escaped, and so does
+ * mica_shown_len. */
 int mica_cp_hidden(uint32_t cp);
 
 /* Length (1 to 4) of the well-formed UTF-8 character at S[0..LEN)
- * (RFC 3629 3) if it is printable, else 0: a C0 control, DEL, a C1
- * control (U+0080-U+009F: 0x9b is CSI to some terminals), a surrogate,
- * an overlong form, a byte of no character, or a character cut by LEN. */
+ * (RFC 3629 3) if it may be shown, else 0: a C0 control, DEL, a C1
+ * control (U+0080-U+009F: 0x9b is CSI to some terminals), any other
+ * character mica_cp_hidden hides (a bidirectional control such as
+ * U+202E, an invisible one such as U+200B), a surrogate, an overlong
+ * form, a byte of no character, or a character cut by LEN. */
 size_t mica_shown_len(const unsigned char *s, size_t len);
 
 /* The shown form of the character at S[0..LEN) (LEN >= 1) into OUT, with
