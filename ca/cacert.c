@@ -1309,7 +1309,9 @@ canon_len(struct canon_buf *b, size_t n)
 }
 
 /* The I-th code point of a directory string of type TAG: *CP, and how
- * many octets it took; 0 at a malformed one. */
+ * many octets it took; 0 at a malformed one. A surrogate is malformed in
+ * a BMPString or a UniversalString as in UTF-8 (RFC 3629 3): UCS-2 and
+ * UCS-4 have none, and one would be written as no UTF-8 at all. */
 static size_t
 canon_cp(unsigned tag, const unsigned char *v, size_t len, uint32_t *cp)
 {
@@ -1328,13 +1330,14 @@ canon_cp(unsigned tag, const unsigned char *v, size_t len, uint32_t *cp)
 		if (len < 2)
 			return 0;
 		*cp = (uint32_t)v[0] << 8 | v[1];
-		return 2;
+		return *cp >= 0xd800 && *cp <= 0xdfff ? 0 : 2;
 	case 0x1c:                  /* UniversalString: UCS-4 */
 		if (len < 4)
 			return 0;
 		*cp = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
 		      (uint32_t)v[2] << 8 | v[3];
-		return *cp > 0x10ffff ? 0 : 4;
+		return *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff) ?
+		       0 : 4;
 	case CA_DER_UTF8_STRING:
 		return mica_utf8_next(v, len, cp);
 	}

@@ -152,7 +152,9 @@ int ca_name_match(const unsigned char *a, size_t alen,
  * (UTF8String, PrintableString, IA5String, VisibleString, TeletexString
  * read as Latin-1, BMPString, UniversalString) as UTF-8 text into OUT
  * (SIZE octets, NUL-terminated): 0; 1 when TAG is no string type; -1 when
- * the value does not decode, holds a NUL or does not fit. */
+ * the value does not decode (an ASCII type's octet past 0x7f, a BMPString
+ * of odd length, a surrogate, which UCS-2 and UCS-4 have none of), holds
+ * a NUL or does not fit. */
 int ca_dirstring_utf8(unsigned tag, const unsigned char *v, size_t len,
 		      char *out, size_t size);
 

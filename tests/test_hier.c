@@ -1407,6 +1407,48 @@ test_name_match(void)
 	CU_ASSERT_EQUAL(ca_name_match(NULL, 0, a, al), -1);
 }
 
+/* A directory string's text: every string type as UTF-8, a surrogate in
+ * UCS-2 or UCS-4 no text (it would be written as no UTF-8 either). */
+static void
+test_dirstring_text(void)
+{
+	static const struct {
+		unsigned tag;
+		const char *v;
+		size_t len;
+		int rc;
+		const char *text;
+	} cases[] = {
+		{ 0x0c, "Caf\xc3\xa9", 5, 0, "Caf\xc3\xa9" },
+		{ 0x13, "Contoso", 7, 0, "Contoso" },
+		{ 0x14, "\xc9" "cole", 5, 0, "\xc3\x89" "cole" },   /* Latin-1 */
+		{ 0x1e, "\0C\0a\0f\0\xe9", 8, 0, "Caf\xc3\xa9" },
+		{ 0x1e, "\x20\x2e", 2, 0, "\xe2\x80\xae" },         /* U+202E */
+		{ 0x1c, "\0\0\0C\0\x01\xf5\x12", 8, 0, "C\xf0\x9f\x94\x92" },
+		{ 0x1e, "\0C\0", 3, -1, NULL },                  /* odd length */
+		{ 0x1e, "\xd8\x3d\xdd\x12", 4, -1, NULL },         /* a pair: UTF-16 */
+		{ 0x1e, "\0a\xdc\x00", 4, -1, NULL },              /* a lone one */
+		{ 0x1c, "\0\0\xd8\x00", 4, -1, NULL },
+		{ 0x1c, "\0\x11\0\0", 4, -1, NULL },               /* past U+10FFFF */
+		{ 0x0c, "\xed\xa0\x80", 3, -1, NULL },              /* in UTF-8 */
+		{ 0x1e, "\0a\0\0", 4, -1, NULL },                  /* a NUL */
+		{ 0x04, "abc", 3, 1, NULL },                     /* no string */
+	};
+	char out[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = ca_dirstring_utf8(cases[i].tag,
+					   (const unsigned char *)cases[i].v,
+					   cases[i].len, out, sizeof(out));
+
+		if (rc != cases[i].rc)
+			fprintf(stderr, "\n  dirstring case %zu: rc %d\n", i, rc);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc == 0 && cases[i].text != NULL)
+			CU_ASSERT_STRING_EQUAL(out, cases[i].text);
+	}
+}
+
 /* --------------------------------------------------------- the engine */
 
 static void
@@ -2567,6 +2609,8 @@ main(void)
 		  test_signcheck_leaf_name_constraints },
 		{ "names compared as relying parties do (case, spacing, string types)",
 		  test_name_match },
+		{ "a directory string's text: every string type as UTF-8, no surrogate",
+		  test_dirstring_text },
 		{ "under another organisation's root: leaves end with it; revoked by its CRL, nothing issued until a rollover",
 		  test_revoked_under_org_root },
 		{ "three tiers: the root's CRL revoking the CA above stops issuance",
