@@ -1197,6 +1197,44 @@ oom:
 			    "out of memory");
 }
 
+/* The value V of an attribute as ca_name_text shows it, at BUF[*USED..SIZE)
+ * with a NUL; *USED moves past it. Cut at a whole character or escape. */
+static void
+name_value_text(const struct ca_der_tlv *v, char *buf, size_t size,
+		size_t *used)
+{
+	/* Room for any directory string's UTF-8: two octets for one of a
+	 * TeletexString (Latin-1), three for two of a BMPString. */
+	size_t room = v->len < SIZE_MAX / 2 ? 2 * v->len + 1 : 0;
+	char *text = room > 0 ? malloc(room) : NULL;
+
+	if (text != NULL &&
+	    ca_dirstring_utf8(v->tag, v->val, v->len, text, room) == 0) {
+		*used += mica_shown(text, strlen(text), buf + *used,
+				    size - *used);
+		free(text);
+		return;
+	}
+	free(text);
+	/* No text: a UTF8String not well formed (or holding a NUL) as any
+	 * text from outside; the octets of another type one by one - those
+	 * of an odd-length BMPString or a surrogate read as UTF-8 would show
+	 * what the certificate does not hold. */
+	if (v->tag == CA_DER_UTF8_STRING) {
+		*used += mica_shown((const char *)v->val, v->len, buf + *used,
+				    size - *used);
+		return;
+	}
+	for (size_t k = 0; k < v->len; k++) {
+		size_t n = mica_shown((const char *)v->val + k, 1, buf + *used,
+				      size - *used);
+
+		if (n == 0)
+			break;
+		*used += n;
+	}
+}
+
 void
 ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 {
@@ -1221,8 +1259,7 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 	const unsigned char *oid;
 	size_t oid_len, used = 0, i, k;
 	/* RDNs, most significant first in DER; shown last-first. */
-	struct { const char *label; const unsigned char *val; size_t len; }
-		parts[16];
+	struct { const char *label; struct ca_der_tlv v; } parts[16];
 	size_t nparts = 0;
 
 	if (size == 0)
@@ -1244,8 +1281,7 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 				if (oid_is(oid, oid_len, attrs[k].oid,
 					   attrs[k].len))
 					parts[nparts].label = attrs[k].label;
-			parts[nparts].val = v.val;
-			parts[nparts].len = v.len;
+			parts[nparts].v = v;
 			nparts++;
 		}
 	}
@@ -1256,13 +1292,7 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 		if (n < 0 || (size_t)n >= size - used)
 			return;
 		used += (size_t)n;
-		for (k = 0; k < parts[i].len && used + 1 < size; k++) {
-			unsigned char c = parts[i].val[k];
-
-			/* UTF-8 passes; controls do not reach a terminal. */
-			buf[used++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
-		}
-		buf[used] = '\0';
+		name_value_text(&parts[i].v, buf, size, &used);
 	}
 }
 

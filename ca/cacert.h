@@ -134,8 +134,18 @@ int ca_pem_or_der(const unsigned char *in, size_t len, const char *label,
 
 /* A Name (whole DER element) for people: "CN=Contoso Issuing CA 1,
  * O=Contoso", most significant last as mica shows subjects; attributes
- * other than CN, O, OU, C, L, ST, DC and emailAddress as their OID, and
- * non-printable octets as '?'. Cut to fit BUF (SIZE > 0). */
+ * other than CN, O, OU, C, L, ST, DC and emailAddress as "OID". A value
+ * of a directory string type is its text (ca_dirstring_utf8: a
+ * BMPString's UCS-2 and a UniversalString's UCS-4 in UTF-8, a
+ * TeletexString read as Latin-1, as OpenSSL reads it) as util/shown.h
+ * shows text: a control, a bidirectional or invisible character as \xNN
+ * of its UTF-8 octets, a backslash doubled. Any other value, and one that
+ * does not decode (a BMPString of odd length, a surrogate, a NUL), is
+ * its octets, printable ASCII as it is and the others \xNN (a UTF8String
+ * that is not well formed keeps its well-formed characters). So the text
+ * is well-formed UTF-8 that no list, page or terminal shows as another
+ * name: what the store's subject, an audit detail and a message hold.
+ * Cut to fit BUF (SIZE > 0), at a whole character or escape. */
 void ca_name_text(const unsigned char *name, size_t len, char *buf,
 		  size_t size);
 

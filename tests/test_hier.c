@@ -1449,6 +1449,74 @@ test_dirstring_text(void)
 	}
 }
 
+/* A Name for people (ca_name_text): every string type's text, and what
+ * could act on a terminal or pass for another name escaped. */
+static void
+test_name_text(void)
+{
+	static const struct {
+		const char *what;
+		struct nm_part v;
+		const char *text;
+	} cases[] = {
+		{ "a UTF8String as it is", { 0x0c, "Caf\xc3\xa9 Root", 0 },
+		  "CN=Caf\xc3\xa9 Root" },
+		{ "a BMPString (UCS-2) as its text",
+		  { 0x1e, "\0S\0u\0b\0 \0\xe9\0 \0C\0a\0f\0\xe9", 20 },
+		  "CN=Sub \xc3\xa9 Caf\xc3\xa9" },
+		{ "a UniversalString (UCS-4) as its text",
+		  { 0x1c, "\0\0\0C\0\0\0\xe9", 8 }, "CN=C\xc3\xa9" },
+		{ "a TeletexString read as Latin-1, as OpenSSL reads it",
+		  { 0x14, "\xc9" "cole", 0 }, "CN=\xc3\x89" "cole" },
+		{ "a BMPString of odd length: its octets",
+		  { 0x1e, "\0S\0u\0", 5 }, "CN=\\x00S\\x00u\\x00" },
+		{ "a BMPString with a surrogate: its octets",
+		  { 0x1e, "\xd8\x3d\0a", 4 }, "CN=\\xd8=\\x00a" },
+		{ "U+202E and a C1 CSI escaped, byte by byte",
+		  { 0x0c, "a\xe2\x80\xae" "b\xc2\x9b" "2J", 0 },
+		  "CN=a\\xe2\\x80\\xaeb\\xc2\\x9b2J" },
+		{ "... in a BMPString too",
+		  { 0x1e, "\0a\x20\x2e\0b\xfe\xff", 8 },
+		  "CN=a\\xe2\\x80\\xaeb\\xef\\xbb\\xbf" },
+		{ "ESC and a zero-width space",
+		  { 0x0c, "\x1b[2Jad\xe2\x80\x8bmin", 0 },
+		  "CN=\\x1b[2Jad\\xe2\\x80\\x8bmin" },
+		{ "a UTF8String not well formed keeps what is",
+		  { 0x0c, "Caf\xe9 \xc3\xa9", 0 }, "CN=Caf\\xe9 \xc3\xa9" },
+		{ "a NUL", { 0x0c, "a\0b", 3 }, "CN=a\\x00b" },
+		{ "a backslash doubled, so that the text \\x1b is not ESC's",
+		  { 0x0c, "a\\x1b", 0 }, "CN=a\\\\x1b" },
+		{ "another type's octets, ASCII as it is",
+		  { 0x04, "ab\xc3\xa9", 0 }, "CN=ab\\xc3\\xa9" },
+	};
+	static const struct nm_part two[] = {
+		{ 0x1e, "\0C\0A", 4 }, { 0x10c, "Contoso", 0 },
+	};
+	unsigned char der[200];
+	char out[128], small[12];
+	size_t l;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		l = name_der(&cases[i].v, 1, 0, der);
+		ca_name_text(der, l, out, sizeof(out));
+		if (strcmp(out, cases[i].text) != 0)
+			fprintf(stderr, "\n  %s: got \"%s\"\n", cases[i].what,
+				out);
+		CU_ASSERT_STRING_EQUAL(out, cases[i].text);
+	}
+	/* Most significant last; each value by its own type. */
+	l = name_der(two, 2, 0, der);
+	ca_name_text(der, l, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "O=Contoso, CN=CA");
+	/* Cut at a whole escape: "CN=a" and two of the three. */
+	l = name_der(&cases[6].v, 1, 0, der);
+	ca_name_text(der, l, small, sizeof(small));
+	CU_ASSERT_STRING_EQUAL(small, "CN=a\\xe2");
+	/* No Name: empty. */
+	ca_name_text(der, l - 1, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "");
+}
+
 /* --------------------------------------------------------- the engine */
 
 static void
@@ -2611,6 +2679,9 @@ main(void)
 		  test_name_match },
 		{ "a directory string's text: every string type as UTF-8, no surrogate",
 		  test_dirstring_text },
+		{ "a Name for people: every string type's text, controls, bidi "
+		  "and invisible characters escaped",
+		  test_name_text },
 		{ "under another organisation's root: leaves end with it; revoked by its CRL, nothing issued until a rollover",
 		  test_revoked_under_org_root },
 		{ "three tiers: the root's CRL revoking the CA above stops issuance",
