@@ -1231,9 +1231,10 @@ subject_utf8(const mbedtls_x509_name *dn, char *buf)
 	unsigned char run[SUBJECT_BUF];
 	size_t i = 0, o = 0;
 
-	/* Octets past ASCII only in UTF8Strings: in a BMPString (UCS-2) or
-	 * the ASCII types (which may not hold them) they are no UTF-8, and
-	 * decoded would show text the request does not hold. */
+	/* Octets past ASCII only in UTF8Strings (a BMPString's text is one
+	 * by now: dn_as_utf8): in the ASCII types (which may not hold them)
+	 * or a BMPString without text they are no UTF-8, and decoded would
+	 * show text the request does not hold. */
 	for (; dn != NULL; dn = dn->next) {
 		if (dn->oid.p == NULL || dn->val.tag == MBEDTLS_ASN1_UTF8_STRING)
 			continue;
@@ -1287,15 +1288,81 @@ subject_utf8(const mbedtls_x509_name *dn, char *buf)
 	buf[o] = '\0';
 }
 
+/* How long mbedtls_x509_dn_gets() writes the UTF8String TEXT (LEN
+ * octets): three characters for an octet past ASCII or of a control
+ * ("\C3"), one more for a character RFC 4514 2.4 escapes. It refuses a
+ * value longer than MBEDTLS_X509_MAX_DN_NAME_SIZE so written. */
+static size_t
+dn_gets_len(const char *text, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		n += c < 32 || c >= 127 ? 3 : 1;
+		if ((c != '\0' && strchr(",=+<>;\"\\", c) != NULL) ||
+		    (i == 0 && (c == '#' || c == ' ')) ||
+		    (i + 1 == len && c == ' '))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * DN as mbedtls_x509_dn_gets() is to print it, linked in V (DN has at
+ * most DN_ATTR_MAX attributes: parse_name): the same attributes, but the
+ * value of a BMPString, a UniversalString or a TeletexString that has
+ * text (ca_dirstring_utf8: UCS-2, UCS-4, Latin-1 as OpenSSL reads it) a
+ * UTF8String of that text, kept in TEXT (SIZE octets). dn_gets writes
+ * those types as "#" and the hex of their DER (RFC 4514 2.4): a CN that
+ * Windows or openssl req (string_mask=pkix) wrote as a BMPString read
+ * "CN=#1E14005300750062..." in every list. A value without text keeps
+ * that form, and so does one whose text dn_gets would write longer than
+ * it takes (forty characters past U+07FF are: three octets each, each
+ * octet three characters), which as hex it took: a request that loaded
+ * still loads. Returns the head, NULL for an empty subject.
+ */
+static const mbedtls_x509_name *
+dn_as_utf8(const mbedtls_x509_name *dn, mbedtls_x509_name v[DN_ATTR_MAX],
+	   char *text, size_t size)
+{
+	size_t n = 0, used = 0;
+
+	for (; dn != NULL; dn = dn->next, n++) {
+		assert(n < DN_ATTR_MAX);
+		v[n] = *dn;
+		v[n].next = NULL;
+		if (n > 0)
+			v[n - 1].next = &v[n];
+		if ((dn->val.tag != MBEDTLS_ASN1_BMP_STRING &&
+		     dn->val.tag != MBEDTLS_ASN1_UNIVERSAL_STRING &&
+		     dn->val.tag != MBEDTLS_ASN1_T61_STRING) ||
+		    ca_dirstring_utf8((unsigned)dn->val.tag, dn->val.p,
+				      dn->val.len, text + used,
+				      size - used) != 0 ||
+		    dn_gets_len(text + used, strlen(text + used)) + 4 >=
+		    MBEDTLS_X509_MAX_DN_NAME_SIZE)
+			continue;
+		v[n].val.tag = MBEDTLS_ASN1_UTF8_STRING;
+		v[n].val.p = (unsigned char *)text + used;
+		v[n].val.len = strlen(text + used);
+		used += v[n].val.len + 1;
+	}
+	return n > 0 ? v : NULL;
+}
+
 static int
 extract_subject(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 {
-	char buf[SUBJECT_BUF];
+	mbedtls_x509_name v[DN_ATTR_MAX];
+	char buf[SUBJECT_BUF], text[SUBJECT_BUF];
 	size_t i;
 	int n;
 
 	*out = NULL;
 	buf[0] = '\0';    /* an empty subject prints as "" */
+	dn = dn_as_utf8(dn, v, text, sizeof(text));
 	if (dn != NULL) {
 		n = mbedtls_x509_dn_gets(buf, sizeof(buf), dn);
 		if (n == MBEDTLS_ERR_X509_BUFFER_TOO_SMALL)

@@ -222,22 +222,31 @@ chal_req(const char *name, const char *mask, const char *value)
 		    name, name);
 }
 
-/* bmpcn.pem: a request whose CN is a BMPString (UCS-2), as some Windows
- * tools write it: openssl's string_mask MASK:0x800. */
+/* Fifty e-acutes: a CN of a length any relying party takes (at most 64
+ * characters, RFC 5280 A.1 ub-common-name). */
+#define E_ACUTE_10 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" \
+		   "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define E_ACUTE_50 E_ACUTE_10 E_ACUTE_10 E_ACUTE_10 E_ACUTE_10 E_ACUTE_10
+
+/* NAME.pem: a request by p256.key whose subject is DN (the lines of a
+ * [dn] section, UTF-8), its values encoded as openssl's string_mask MASK
+ * chooses: MASK:0x800 a BMPString (UCS-2), as some Windows tools write
+ * it, MASK:0x4 a TeletexString of Latin-1 octets. */
 static int
-bmp_req(void)
+mask_req(const char *name, const char *mask, const char *dn)
 {
 	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/bmp.cnf", tmpdir);
+	snprintf(path, sizeof(path), "%s/%s.cnf", tmpdir, name);
 	if ((f = fopen(path, "w")) == NULL)
 		return -1;
 	fprintf(f, "[req]\nprompt = no\ndistinguished_name = dn\n"
-		"string_mask = MASK:0x800\n[dn]\nCN = Bmp.Contoso.test\n");
+		"string_mask = %s\n[dn]\n%s\n", mask, dn);
 	if (fclose(f) != 0)
 		return -1;
-	return ossl("req -new -utf8 -key p256.key -config bmp.cnf -out bmpcn.pem");
+	return ossl("req -new -utf8 -key p256.key -config %s.cnf -out %s.pem",
+		    name, name);
 }
 
 static int
@@ -419,7 +428,12 @@ suite_init(void)
 	    ossl("pkcs8 -topk8 -in p256.key -passout pass:secret "
 		 "-out p256_enc.key") ||
 	    /* renewal proofs: a challengePassword (RFC 2985 5.4.1) */
-	    bmp_req() ||
+	    mask_req("bmpcn", "MASK:0x800", "CN = Bmp.Contoso.test") ||
+	    mask_req("bmptext", "MASK:0x800",
+		     "CN = Sub \xc3\xa9 Caf\xc3\xa9\nO = Contoso, Inc.") ||
+	    mask_req("bmprlo", "MASK:0x800", "CN = a\xe2\x80\xae" "b") ||
+	    mask_req("t61text", "MASK:0x4", "CN = \xc3\x89" "cole") ||
+	    mask_req("bmplong", "MASK:0x800", "CN = " E_ACUTE_50) ||
 	    chal_req("chal_utf8", "utf8only", "0123456789abcdef0123456789abcdef") ||
 	    chal_req("chal_print", "default", "0123456789abcdef0123456789abcdef") ||
 	    chal_req("chal_nonascii", "utf8only", "caf\xc3\xa9") ||
@@ -575,6 +589,26 @@ test_cn_only(void)
 		CU_ASSERT((unsigned char)*q < 0x80);
 	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
 	CU_ASSERT_STRING_EQUAL(c.names[0].value, "bmp.contoso.test");
+	ca_csr_free(&c);
+
+	/* and its text past ASCII is the subject's, not "#1E14..." (RFC
+	 * 4514's hex of what is not shown as a string) */
+	CU_ASSERT_EQUAL_FATAL(load_file("bmptext.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject,
+			       "CN=Sub \xc3\xa9 Caf\xc3\xa9, O=Contoso\\, Inc.");
+	ca_csr_free(&c);
+	/* where a UTF8String's U+202E keeps its escapes, a BMPString's too */
+	CU_ASSERT_EQUAL_FATAL(load_file("bmprlo.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "CN=a\\E2\\80\\AEb");
+	ca_csr_free(&c);
+	/* fifty characters past ASCII, whose text dn_gets would refuse as
+	 * too long: its hex as before, the request still read */
+	CU_ASSERT_EQUAL_FATAL(load_file("bmplong.pem", &c, &err), 0);
+	CU_ASSERT_EQUAL(strncmp(c.subject, "CN=#1E6400E900E9", 16), 0);
+	ca_csr_free(&c);
+	/* a TeletexString read as Latin-1, as OpenSSL reads it */
+	CU_ASSERT_EQUAL_FATAL(load_file("t61text.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "CN=\xc3\x89" "cole");
 	ca_csr_free(&c);
 
 	/* two CNs: the last (most specific) one is the CN */
