@@ -53,8 +53,9 @@ report_issued(const struct ca_issued *r, const char *what)
 
 	fprintf(stderr, "%s certificate %s, valid until %s\n", what, r->serial,
 		cli_time(r->not_after, t));
+	/* It may name a CA above (the one whose end cut the validity). */
 	if (r->notice[0])
-		fprintf(stderr, "note: %s\n", r->notice);
+		cli_note("note: %s", r->notice);
 }
 
 static const char issue_help[] =

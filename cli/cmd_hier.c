@@ -175,7 +175,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	fprintf(stderr, "installed the CA certificate of \"%s\"\n", ca_name(ca));
+	cli_note("installed the CA certificate of \"%s\"", ca_name(ca));
 	fprintf(stderr, "root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
 	/* A daemon keeps the certificate it started with: say so, or the
 	 * admin waits for a change that never comes. */
@@ -183,8 +183,10 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 		fprintf(stderr, "restart 'mica serve' to sign with it (until "
 			"then a running daemon offers it to SCEP clients as "
 			"GetNextCACert)\n");
+	/* The notes name CAs of the chain as their certificates do: a
+	 * root of another organisation's CN is outside text. */
 	if (notice[0] != '\0')
-		fprintf(stderr, "note: %s\n", notice);
+		cli_note("note: %s", notice);
 out:
 	ca_close(ca);
 	free(cert);
@@ -397,9 +399,9 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 			o.cross ? "cross-certificate" : "CA certificate",
 			r.serial, cli_time(r.not_after, t));
 	if (r.notice[0] != '\0')
-		fprintf(stderr, "note: %s\n", r.notice);
+		cli_note("note: %s", r.notice);
 	if (r.warning[0] != '\0')
-		fprintf(stderr, "warning: %s\n", r.warning);
+		cli_note("warning: %s", r.warning);
 out:
 	free(pem);
 	free(all);
@@ -621,7 +623,7 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 	cli_note("imported the CRL from %s",
 		 strcmp(file, "-") == 0 ? "standard input" : file);
 	if (notice[0] != '\0')
-		fprintf(stderr, "warning: %s\n", notice);
+		cli_note("warning: %s", notice);
 	/* A root's CRL soon past its nextUpdate already says so now. */
 	cli_expiry_warn(ca);
 out:

@@ -930,7 +930,7 @@ cli_scope_warn(struct ca *ca, const struct ca_token_spec *spec)
 
 	if (ca_token_scope_unreachable(ca, spec->names, spec->nnames, warning,
 				       sizeof(warning)))
-		fprintf(stderr, "warning: %s ('mica domain add')\n", warning);
+		cli_note("warning: %s ('mica domain add')", warning);
 }
 
 void
@@ -938,12 +938,13 @@ cli_expiry_warn(struct ca *ca)
 {
 	char warning[CA_EXPIRY_WARNING_MAX];
 
+	/* The first may name a CA above by its certificate's subject. */
 	if (ca_expiry_warning(ca, (int64_t)time(NULL), warning,
 			      sizeof(warning)) != 0)
-		fprintf(stderr, "warning: %s\n", warning);
+		cli_note("warning: %s", warning);
 	if (ca_root_crl_warning(ca, (int64_t)time(NULL), warning,
 				sizeof(warning)) != 0)
-		fprintf(stderr, "warning: %s\n", warning);
+		cli_note("warning: %s", warning);
 }
 
 const char *

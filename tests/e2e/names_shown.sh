@@ -70,4 +70,117 @@ done
 openssl x509 -in bmp.crt -noout -subject -nameopt utf8,sep_comma_plus | grep -q "CN=BMP é Café" &&
 	ok "OpenSSL reads the BMPString as the same text" || fail "openssl: $(openssl x509 -in bmp.crt -noout -subject -nameopt utf8)"
 
+# ---------------------------------------------- 2. names made to fool --
+
+# raw DESC FILE: pass if FILE holds none of the bytes of U+202E, U+202C,
+# U+009B or ESC (what would turn a line around or act on a terminal).
+raw() {
+	if LC_ALL=C grep -qF -e $'\xe2\x80\xae' -e $'\xe2\x80\xac' -e $'\xc2\x9b' \
+		-e $'\x1b' "$2"; then
+		fail "$1: $(cat -v "$2" | head -5)"
+	else
+		ok "$1"
+	fi
+}
+# The names escaped as a message shows them (the engine's \xNN, its
+# backslash doubled on the terminal), and as the store and JSON hold them.
+EVIL_SHOWN='CN=Evil \\xe2\\x80\\xaetoor lanretxe\\xe2\\x80\\xac Root \\xc2\\x9b2J'
+EVIL_TEXT='CN=Evil \xe2\x80\xaetoor lanretxe\xe2\x80\xac Root \xc2\x9b2J'
+BIDI_SHOWN='CN=Contoso \\xe2\\x80\\xaetoor lanretxe\\xe2\\x80\\xac Root'
+
+m -d I init --subordinate --name "Contoso Issuing CA" --domain contoso.test \
+	--public-url http://ca.contoso.test --csr-out issuing.csr >/dev/null 2>&1 || die "init I"
+python3 - <<'PY' || die "python3: the hostile root and CRL"
+import datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+now = datetime.datetime.now(datetime.timezone.utc)
+day = datetime.timedelta(days=1)
+def name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+def pem(c):
+    return c.public_bytes(serialization.Encoding.PEM)
+# Another organisation's root, ending in 20 days: its name is in the
+# notes and warnings of what it cuts short.
+rk = ec.generate_private_key(ec.SECP256R1())
+rn = name("Evil \u202etoor lanretxe\u202c Root \u009b2J")
+ski = x509.SubjectKeyIdentifier.from_public_key(rk.public_key())
+root = (x509.CertificateBuilder().subject_name(rn).issuer_name(rn)
+        .public_key(rk.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - day).not_valid_after(now + 20 * day)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False,
+                                     True, True, False, False), True)
+        .add_extension(ski, False)
+        .sign(rk, hashes.SHA256()))
+open("evil-root.pem", "wb").write(pem(root))
+# The issuing CA's request signed by it, with the request's extensions.
+csr = x509.load_pem_x509_csr(open("issuing.csr", "rb").read())
+b = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(rn)
+     .public_key(csr.public_key()).serial_number(x509.random_serial_number())
+     .not_valid_before(now - day).not_valid_after(now + 700 * day)
+     .add_extension(x509.AuthorityKeyIdentifier
+                    .from_issuer_subject_key_identifier(ski), False)
+     .add_extension(x509.SubjectKeyIdentifier
+                    .from_public_key(csr.public_key()), False))
+for e in csr.extensions:
+    b = b.add_extension(e.value, e.critical)
+open("evil-issuing.pem", "wb").write(pem(b.sign(rk, hashes.SHA256())))
+# A CRL of no CA here, its issuer's name turned around.
+ck = ec.generate_private_key(ec.SECP256R1())
+crl = (x509.CertificateRevocationListBuilder()
+       .issuer_name(name("Contoso \u202etoor lanretxe\u202c Root"))
+       .last_update(now - day).next_update(now + 7 * day)
+       .add_extension(x509.CRLNumber(1), False)
+       .sign(ck, hashes.SHA256()))
+open("bidi.crl", "wb").write(crl.public_bytes(serialization.Encoding.DER))
+PY
+
+expect_rc "install-ca under a root whose CN holds U+202E and U+009B" 0 \
+	m -d I install-ca --cert evil-issuing.pem --chain evil-root.pem
+raw "... its notes hold neither as it is" "$TMP/rc.err"
+check "... the note names the root escaped" \
+	grep -qF "note: the certificate of $EVIL_SHOWN, above this CA, ends on" "$TMP/rc.err"
+m -d I audit > audit.txt 2>&1 || fail "audit"
+raw "the audit trail shows neither" audit.txt
+check "... naming the root escaped" grep -qF "chain of 2 to $EVIL_SHOWN" audit.txt
+m -d I audit --json > audit.json 2>&1 || fail "audit --json"
+raw "... its JSON holds neither" audit.json
+is "... its JSON holds the text the store holds" \
+	"$(jq -r '.[] | select(.action == "ca.install") | .detail' audit.json | sed 's/.* to //')" "$EVIL_TEXT"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout web.key \
+	-subj /CN=www.contoso.test -addext subjectAltName=DNS:www.contoso.test \
+	-out web.csr 2>/dev/null || die "openssl req web"
+expect_rc "issue under it" 0 m -d I issue --csr web.csr --out web.crt
+raw "... its note (the validity cut) holds neither" "$TMP/rc.err"
+check "... naming the root escaped" \
+	grep -qF "the CA certificate of $EVIL_SHOWN, above this CA" "$TMP/rc.err"
+expect_rc "list" 0 m -d I list
+raw "... its warning (the root ends in 20 days) holds neither" "$TMP/rc.err"
+check "... naming the root escaped" \
+	grep -qF "warning: the CA certificate of $EVIL_SHOWN, above this CA, expires on" "$TMP/rc.err"
+
+expect_rc "import-crl of a CRL whose issuer turns around: refused (3)" 3 m -d I import-crl bidi.crl
+raw "... its error holds no U+202E" "$TMP/rc.err"
+check "... naming the issuer escaped" \
+	grep -qF "the CRL of $BIDI_SHOWN is not signed by a CA of this CA's chain" "$TMP/rc.err"
+expect_rc "revoke --from-crl of it: refused (3)" 3 m -d R revoke --from-crl bidi.crl
+raw "... its error holds no U+202E" "$TMP/rc.err"
+check "... naming the issuer escaped" grep -qF "is a CRL of $BIDI_SHOWN, not of this CA" "$TMP/rc.err"
+
+expect_rc "sign-ca --cross of that root" 0 m -d R sign-ca --cross --cert evil-root.pem \
+	--out cross.crt --crl-url http://r.test/root.crl --aia-url http://r.test/root.crt
+s=$(serial_of cross.crt)
+m -d R show "$s" > show.txt 2>&1 || fail "show"
+raw "... show holds neither" show.txt
+check "... naming it escaped" grep -qF "Subject:     $EVIL_SHOWN" show.txt
+m -d R list --json > list.json 2>&1 || fail "list --json"
+raw "... list --json holds neither" list.json
+is "... its subject the escaped text" \
+	"$(jq -r --arg s "$s" '.[] | select(.serial == $s) | .subject' list.json)" "$EVIL_TEXT"
+sqlite3 R/mica.db "SELECT subject FROM certificate WHERE serial = '$s'" > subject.txt
+raw "... the store's subject column holds neither" subject.txt
+
 finish
