@@ -334,6 +334,14 @@ struct ca_issued {
 				       * miss (no CRL, no caIssuers); "" */
 	int again;                    /* sign-ca: signed before for this same
 				       * request, handed back, not signed anew */
+	/* ca_request_status only (0 elsewhere): whether the certificate
+	 * was revoked since (on hold too), when, why (RFC 5280 CRLReason)
+	 * and from when it was invalid (0: not said), so whoever polls a
+	 * request learns that what it got must no longer be installed. */
+	int revoked;
+	int64_t revoked_at;
+	int reason;
+	int64_t invalid_at;
 };
 void ca_issued_free(struct ca_issued *r);
 
@@ -380,7 +388,9 @@ struct ca_cursor {
 };
 
 /* Request status by id (anyone who knows the unguessable id). If issued,
- * out->der holds the certificate. REQ gets the request. */
+ * out->der holds the certificate and out->revoked (with revoked_at,
+ * reason, invalid_at) says whether it was revoked since. REQ gets the
+ * request. */
 int ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 		      struct ca_request *req, struct mica_err *err);
 /* Admin: requests of STATUS (-1 for all), in the order recorded (oldest

@@ -325,6 +325,12 @@ ca_request_status(struct ca *ca, const char *id, struct ca_issued *out,
 		c.der = NULL;
 		out->not_before = c.not_before;
 		out->not_after = c.not_after;
+		if (c.status == DB_CERT_REVOKED) {
+			out->revoked = 1;
+			out->revoked_at = c.revoked_at;
+			out->reason = c.reason;
+			out->invalid_at = c.invalid_at;
+		}
 		db_cert_free(&c);
 	}
 	request_take(req, &r);

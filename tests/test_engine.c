@@ -2394,6 +2394,37 @@ test_approval_issues_once(void)
 	ca_issued_free(&out);
 }
 
+/* Whoever polls a request with its id alone learns that the certificate
+ * it got was revoked since: when and why. */
+static void
+test_request_status_tells_a_revocation(void)
+{
+	char id[CA_ID_MAX];
+	struct ca_issued out, st;
+	struct ca_request req;
+	struct mica_err err;
+
+	CU_ASSERT_EQUAL_FATAL(anon_submit("revoked-poll." DOMAIN, id), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_request_approve(g_ca, &g_cli, id, &out, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, id, &st, &req, &err), 0);
+	CU_ASSERT_EQUAL(st.status, CA_REQ_ISSUED);
+	CU_ASSERT_EQUAL(st.revoked, 0);
+	ca_request_free(&req);
+	ca_issued_free(&st);
+
+	CU_ASSERT_EQUAL_FATAL(ca_revoke(g_ca, &g_cli, out.serial, CA_REASON_CESSATION, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_request_status(g_ca, id, &st, &req, &err), 0);
+	CU_ASSERT_EQUAL(st.status, CA_REQ_ISSUED);
+	CU_ASSERT_PTR_NOT_NULL(st.der);
+	CU_ASSERT_EQUAL(st.revoked, 1);
+	CU_ASSERT_EQUAL(st.reason, CA_REASON_CESSATION);
+	CU_ASSERT(st.revoked_at > 0 && st.revoked_at <= (int64_t)time(NULL) + 1);
+	CU_ASSERT_EQUAL(st.invalid_at, 0);
+	ca_request_free(&req);
+	ca_issued_free(&st);
+	ca_issued_free(&out);
+}
+
 static void
 test_denial_is_final(void)
 {
@@ -6957,6 +6988,8 @@ main(void)
 		  test_anonymous_submission_waits_for_approval },
 		{ "approval issues once; a second approval conflicts",
 		  test_approval_issues_once },
+		{ "a request's status says its certificate was revoked since, when and why",
+		  test_request_status_tells_a_revocation },
 		{ "a denied request cannot be approved", test_denial_is_final },
 		{ "approval re-checks the policy of the day", test_approval_rechecks_policy },
 		{ "pending requests are capped at CA_PENDING_MAX", test_pending_requests_are_capped },

@@ -2643,6 +2643,69 @@ test_approve_again_names_the_serial(void)
 	web_reply_clear(&rep);
 }
 
+/* Whoever polls a request with its id is told what became of its
+ * certificate, in the certificate answer's own words: valid, then
+ * revoked with its date and reason. */
+static void
+test_poll_says_revoked(void)
+{
+	const struct web_route *routes;
+	struct web_reply rep;
+	struct mica_err err;
+	struct ca_principal cli;
+	char id[CA_ID_MAX], path[128], authz[CA_TOKEN_MAX + 16], serial[CA_SERIAL_MAX] = "";
+	size_t n;
+	json_t *j;
+
+	routes = web_routes(&n);
+	snprintf(authz, sizeof(authz), "Bearer %s", g_admin);
+	CU_ASSERT_FATAL(pending_request("poll-revoked.contoso.test", id) == 0);
+	snprintf(path, sizeof(path), "/api/v1/requests/%s", id);
+	/* Pending: no certificate, so nothing said of one. */
+	CU_ASSERT_EQUAL(dispatch_store(routes, n, "GET", path, NULL, &rep), 200);
+	j = reply_body(&rep);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_PTR_NULL(json_object_get(j, "certificate_status"));
+	json_decref(j);
+	web_reply_clear(&rep);
+
+	snprintf(path, sizeof(path), "/api/v1/requests/%s/approve", id);
+	CU_ASSERT_EQUAL_FATAL(dispatch_store(routes, n, "POST", path, authz, &rep), 200);
+	j = reply_body(&rep);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	if (json_string_value(json_object_get(j, "serial")) != NULL)
+		snprintf(serial, sizeof(serial), "%s", json_string_value(json_object_get(j, "serial")));
+	json_decref(j);
+	web_reply_clear(&rep);
+	CU_ASSERT_FATAL(serial[0] != '\0');
+
+	snprintf(path, sizeof(path), "/api/v1/requests/%s", id);
+	CU_ASSERT_EQUAL(dispatch_store(routes, n, "GET", path, NULL, &rep), 200);
+	j = reply_body(&rep);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "status")), "issued");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "certificate_status")), "valid");
+	CU_ASSERT_PTR_NULL(json_object_get(j, "revoked_at"));
+	CU_ASSERT_PTR_NULL(json_object_get(j, "revocation_reason"));
+	json_decref(j);
+	web_reply_clear(&rep);
+
+	ca_principal_cli(&cli);
+	CU_ASSERT_FATAL(ca_revoke(g_parent, &cli, serial, CA_REASON_SUPERSEDED, &err) == 0);
+	ca_principal_free(&cli);
+	CU_ASSERT_EQUAL(dispatch_store(routes, n, "GET", path, NULL, &rep), 200);
+	j = reply_body(&rep);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "status")), "issued");
+	CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(j, "certificate")));
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "certificate_status")), "revoked");
+	CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(j, "revoked_at")));
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "revocation_reason")), "superseded");
+	CU_ASSERT(json_is_null(json_object_get(j, "invalidity_date")));
+	json_decref(j);
+	web_reply_clear(&rep);
+}
+
 /* Walk GET PATH (with "?limit=2", "cursor" added) through ROUTES as the
  * admin, the ids of MEMBER's entries joined by spaces into OUT (of
  * SIZE). The number of pages, or -1 if one failed or the walk did not end
@@ -2841,7 +2904,9 @@ main(void)
 	    !CU_add_test(s, "pages the ACME accounts and orders by cursor; a bad cursor is a 400",
 			 test_acme_list_pages) ||
 	    !CU_add_test(s, "approving an issued request again: 409 with the certificate's serial",
-			 test_approve_again_names_the_serial)) {
+			 test_approve_again_names_the_serial) ||
+	    !CU_add_test(s, "a request's poll says its certificate was revoked, when and why",
+			 test_poll_says_revoked))) {
 		CU_cleanup_registry();
 		return 2;
 	}

@@ -584,6 +584,29 @@ web_h_req_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 			goto out;
 		}
 	}
+	/* What became of the certificate since, in the words of its own
+	 * answer (web_json_cert), so whoever polls with the id alone is told
+	 * not to install one that was revoked or has expired. */
+	if (req.status == CA_REQ_ISSUED && is.der != NULL) {
+		struct ca_cert cs;
+		int bad;
+
+		memset(&cs, 0, sizeof(cs));
+		cs.status = is.revoked ? CA_CERT_REVOKED : CA_CERT_VALID;
+		cs.not_after = is.not_after;
+		bad = json_object_set_new(o, "certificate_status",
+					  json_string(web_cert_status_name(&cs, c->now))) != 0;
+		if (!bad && is.revoked)
+			bad = json_object_set_new(o, "revoked_at", web_jtime(is.revoked_at)) != 0 ||
+			      json_object_set_new(o, "revocation_reason",
+						  json_string(ca_reason_name(is.reason))) != 0 ||
+			      json_object_set_new(o, "invalidity_date", is.invalid_at > 0 ?
+						  web_jtime(is.invalid_at) : json_null()) != 0;
+		if (bad) {
+			oom(err);
+			goto out;
+		}
+	}
 	if (req.status == CA_REQ_PENDING)
 		rep->retry_after = 60;
 	rc = web_reply_json(rep, 200, o, 0, err);
