@@ -2706,6 +2706,55 @@ test_poll_says_revoked(void)
 	web_reply_clear(&rep);
 }
 
+/* A page asked for with a slash after its name, as a hand writes it:
+ * moved to the page (its query kept), over plain HTTP straight to the
+ * HTTPS page; a file or the API with a slash after it is no page. */
+static void
+test_page_slash_moves(void)
+{
+	static const struct {
+		const char *uri;
+		int tls, status;
+		const char *location;
+	} cases[] = {
+		{ "/admin/", 1, 301, "/admin" },
+		{ "/request/", 1, 301, "/request" },
+		{ "/request/?a=1&b=%2F", 1, 301, "/request?a=1&b=%2F" },
+		{ "/admin/", 0, 302, "https://127.0.0.1:8443/admin" },
+		{ "/admin//", 1, 404, "" },
+		{ "/app.js/", 1, 404, "" },
+		{ "/ca.crt/", 1, 404, "" },
+		{ "/admin", 1, 200, "" },
+		{ "/", 1, 200, "" },
+	};
+	const struct web_route *routes;
+	struct web_request rq;
+	struct web_reply rep;
+	unsigned char key[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff };
+	size_t n;
+
+	routes = web_routes(&n);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&rq, 0, sizeof(rq));
+		rq.uri = cases[i].uri;
+		rq.path_len = strcspn(cases[i].uri, "?");
+		if (cases[i].uri[rq.path_len] == '?')
+			rq.query = cases[i].uri + rq.path_len + 1;
+		rq.method = "GET";
+		rq.client = "2001:db8:ff::1";
+		rq.client_key = key;
+		rq.tls = cases[i].tls;
+		rq.host = "127.0.0.1:8080";
+		web_reply_init(&rep);
+		web_dispatch(&g_srv, routes, n, &rq, &rep);
+		if (rep.status != cases[i].status || strcmp(rep.location, cases[i].location) != 0)
+			fprintf(stderr, "\n%s: %d \"%s\"\n", cases[i].uri, rep.status, rep.location);
+		CU_ASSERT_EQUAL(rep.status, cases[i].status);
+		CU_ASSERT_STRING_EQUAL(rep.location, cases[i].location);
+		web_reply_clear(&rep);
+	}
+}
+
 /* Walk GET PATH (with "?limit=2", "cursor" added) through ROUTES as the
  * admin, the ids of MEMBER's entries joined by spaces into OUT (of
  * SIZE). The number of pages, or -1 if one failed or the walk did not end
@@ -2906,7 +2955,9 @@ main(void)
 	    !CU_add_test(s, "approving an issued request again: 409 with the certificate's serial",
 			 test_approve_again_names_the_serial) ||
 	    !CU_add_test(s, "a request's poll says its certificate was revoked, when and why",
-			 test_poll_says_revoked))) {
+			 test_poll_says_revoked) ||
+	    !CU_add_test(s, "a page with a slash after its name moves to its name, its query kept",
+			 test_page_slash_moves)) {
 		CU_cleanup_registry();
 		return 2;
 	}

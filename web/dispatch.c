@@ -111,8 +111,8 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 		goto fail;
 	}
 	if (srv != NULL) {
-		int a = web_page_serve(srv, rq->tls, rq->method, path, rq->host,
-				       rep, &err);
+		int a = web_page_serve(srv, rq->tls, rq->method, path, rq->query,
+				       rq->host, rep, &err);
 
 		if (a == 0)
 			goto out;

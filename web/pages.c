@@ -5,6 +5,7 @@
  */
 #include "web/pages.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "ca/ca.h"
 #include "web/assets.h"
+#include "web/parse.h"
 #include "web/server.h"
 
 /* Append S to the growing page, HTML-escaped. */
@@ -169,17 +171,70 @@ https_location(const char *https, const char *host, const char *path,
 		snprintf(out, size, "%s%s", https, path);
 }
 
-int
-web_page_serve(struct web_server *srv, int tls, const char *method,
-	       const char *path, const char *host, struct web_reply *rep,
-	       struct mica_err *err)
+/* The page PATH names with a slash after it ("/admin/", "/request/", as
+ * a hand or a bookmark writes them), its path without the slash in BASE
+ * (of SIZE); NULL if PATH is not one. Files are not pages: "/app.js/" is
+ * no name of anything. */
+static const struct web_asset *
+slashed_page(const char *path, char *base, size_t size)
 {
 	const struct web_asset *a;
+	size_t n = strlen(path);
+
+	if (n < 3 || n > size || path[n - 1] != '/')
+		return NULL;
+	memcpy(base, path, n - 1);
+	base[n - 1] = '\0';
+	a = web_asset_find(base);
+	return a != NULL && strncmp(a->content_type, "text/html", 9) == 0 ? a : NULL;
+}
+
+/* Where a page asked for with a slash after it moves to: PATH, and QUERY
+ * as it came when it is printable ASCII and fits (a browser keeps the
+ * #fragment across a redirect by itself, so /request/#id=... still
+ * shows that request). A path alone, relative (RFC 9110 10.2.2): the
+ * Host header is not needed, nor trusted. */
+static void
+slash_location(const char *path, const char *query, char *out, size_t size)
+{
+	size_t pl = strlen(path), ql;
+	int ok = query != NULL && *query != '\0';
+
+	/* A page's path is a few characters: never longer than Location. */
+	assert(pl < size);
+	if (pl >= size) {
+		out[0] = '\0';
+		return;
+	}
+	for (const char *q = query; ok && *q != '\0'; q++)
+		ok = *q > 0x20 && *q < 0x7f;
+	ql = ok ? strlen(query) : 0;
+	memcpy(out, path, pl);
+	if (ok && pl + 1 + ql < size) {
+		out[pl] = '?';
+		memcpy(out + pl + 1, query, ql);
+		pl += 1 + ql;
+	}
+	out[pl] = '\0';
+}
+
+int
+web_page_serve(struct web_server *srv, int tls, const char *method,
+	       const char *path, const char *query, const char *host,
+	       struct web_reply *rep, struct mica_err *err)
+{
+	const struct web_asset *a;
+	char base[WEB_PATH_MAX];
+	int slashed = 0;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return 1;
-	if ((a = web_asset_find(path)) == NULL)
-		return 1;
+	if ((a = web_asset_find(path)) == NULL) {
+		if ((a = slashed_page(path, base, sizeof(base))) == NULL)
+			return 1;
+		path = a->path;
+		slashed = 1;
+	}
 	if (takes_token(path) && !tls && !web_api_over_http(srv)) {
 		const char *https = web_https_url(srv);
 
@@ -195,6 +250,14 @@ web_page_serve(struct web_server *srv, int tls, const char *method,
 		mica_err_set(err, MICA_E_FORBIDDEN, "https_required",
 			     "this page takes a token: it is served over HTTPS only");
 		return -1;
+	}
+	if (slashed) {
+		rep->status = 301;
+		slash_location(path, query, rep->location, sizeof(rep->location));
+		rep->ctype = "text/plain; charset=utf-8";
+		rep->pbody = "This page has no slash after its name.\n";
+		rep->plen = strlen(rep->pbody);
+		return 0;
 	}
 	if (strcmp(path, "/") == 0)
 		return render_index(srv, a, rep, err) == 0 ? 0 : -1;
