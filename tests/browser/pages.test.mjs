@@ -1477,6 +1477,88 @@ test('the admin console shows ACME accounts and orders a page at a time, "Show m
   await ctx.close();
 });
 
+test('/admin: "Show more" goes on with the listing searched, not with the filter as typed since', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await adminSignIn(admin);
+  // 55 certificates named more-N, more than a page: one CSR, the names
+  // given by the admin.
+  const { pem } = makeCsr('more', 'more-0.' + DOMAIN);
+  const made = await admin.evaluate(async ([csr, domain]) => {
+    const h = { 'Authorization': 'Bearer ' + sessionStorage.getItem('mica.adminToken'),
+      'Content-Type': 'application/json' };
+    let n = 0;
+    for (let i = 1; i <= 55; i++) {
+      const r = await fetch('/api/v1/requests', { method: 'POST', headers: h,
+        body: JSON.stringify({ csr, names: [`more-${i}.${domain}`] }) });
+      n += r.status === 201 ? 1 : 0;
+    }
+    return n;
+  }, [pem, DOMAIN]);
+  assert.equal(made, 55);
+  await admin.fill('#cert-name', 'more-*');
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.click('#cert-search');
+  await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 50);
+  await admin.waitForSelector('#certs-more:not([hidden])');
+
+  // Another name typed but not searched: "Show more" goes on with more-*.
+  const asked = [];
+  const seen = (r) => { if (r.url().includes('/api/v1/certificates?')) asked.push(r.url()); };
+  admin.on('request', seen);
+  await admin.fill('#cert-name', 'web1.' + DOMAIN);
+  await admin.click('#certs-more');
+  await admin.waitForSelector('#certs-more', { state: 'hidden' });
+  admin.off('request', seen);
+  assert.ok(asked.length > 0 && asked.every((u) => new URL(u).searchParams.get('name') === 'more-*'),
+    'every page asked for is of the listing searched: ' + asked.join(' '));
+  const names = await admin.$$eval('#cert-rows tr', (trs) => trs.map((t) => t.querySelector('.names').textContent));
+  assert.equal(names.length, 55);
+  assert.deepEqual(names.filter((n) => !/^more-\d+\.contoso\.test$/.test(n)), [], 'only the names searched');
+  assert.equal(new Set(names).size, 55, 'each once');
+
+  // A search the server refuses (no token of that id) empties the list:
+  // nothing of the last one stays under the new filter.
+  await admin.fill('#cert-name', '');
+  await admin.fill('#cert-token', 'ffffffffffffffff');
+  await admin.click('#cert-search');
+  await expectFlash(admin, 'error', /token_not_found/);
+  await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 0);
+  assert.equal(await admin.isHidden('#certs-more'), true);
+  assert.equal(await admin.isVisible('#certs-empty'), true);
+  assert.match(await admin.textContent('#certs-empty'), /refused/);
+  // One that succeeds lists again.
+  await admin.fill('#cert-token', '');
+  await admin.fill('#cert-name', 'more-7.' + DOMAIN);
+  await admin.click('#cert-search');
+  await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 1);
+  assert.equal((await admin.textContent('#certs-empty')).trim(), 'No certificate matches.');
+
+  // E-mail names mica issues go to the server as typed, which decides;
+  // what no name holds is refused in the page and asked of nobody.
+  const sent = [];
+  const out = (r) => { if (r.url().includes('/api/v1/certificates?')) sent.push(new URL(r.url()).searchParams.get('name')); };
+  admin.on('request', out);
+  for (const nm of [`alice+tag@${DOMAIN}`, `o'brien@${DOMAIN}`, 'alice+*']) {
+    await admin.fill('#cert-name', nm);
+    await admin.click('#cert-search');
+    await waitFor(`the search for ${nm}`, () => sent.includes(nm), 15000);
+    await admin.waitForTimeout(100);
+    assert.doesNotMatch(await admin.textContent('#flash'), /A name filter/, nm);
+  }
+  sent.length = 0;
+  for (const nm of ['a b', 'x<y', 'a"b', 'back\\slash', 'tick`s', 'x>y']) {
+    await admin.fill('#cert-name', nm);
+    await admin.click('#cert-search');
+    await expectFlash(admin, 'error', /A name filter/);
+    await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 0);
+  }
+  admin.off('request', out);
+  assert.deepEqual(sent, [], 'no refused filter was sent');
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

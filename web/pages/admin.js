@@ -14,12 +14,15 @@
   var el = mica.el;
   var KEY = 'mica.adminToken';
   var PAGE = 50;
-  var certCursor = null;
-  /* Which listing the page shows: a new search or filter moves it on, and
-     an answer to an older one (a "Show more" still under way) is dropped
-     rather than appended to the new list with its cursor (the lists read
-     by pager() keep theirs in the pager). */
-  var certGen = 0;
+  /* The certificate listing on screen: Q, the query it was searched
+     with (the filter as it was when Search was pressed: "Show more" and
+     a reload after an action go on with that, never with what was typed
+     since, whose cursor would be another listing's), null when none is
+     shown; CURSOR, where its next page starts; GEN, which listing it is:
+     a new search moves it on, and an answer to an older one (a "Show
+     more" still under way) is dropped rather than appended to the new
+     list (the lists read by pager() keep theirs in the pager). */
+  var certList = { q: null, cursor: null, gen: 0 };
   /* The other certificates of a revoked key named in the message after a
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
@@ -138,7 +141,8 @@
     var con = $('console');
     session++;
     setToken(null);
-    certCursor = null;
+    certList.q = certList.cursor = null;
+    certList.gen++;
     [tokens, audit, acmeAccounts, acmeOrders].forEach(function (p) { p.cursor = null; });
     ['certs-more', 'tokens-more', 'audit-more', 'acme-accounts-more', 'acme-orders-more']
       .forEach(function (id) { $(id).hidden = true; });
@@ -191,7 +195,7 @@
     else
       loadStatus();
     loadPending();
-    loadCerts(false);
+    searchCerts();
     loadTokens();
     loadAcme();
     loadAudit();
@@ -451,6 +455,8 @@
 
   /* ---- certificates ---- */
 
+  /* The query of the filter as typed; throws an Error saying what is
+     wrong with it. */
   function certQuery() {
     var q = ['limit=' + PAGE];
     var st = $('cert-status').value;
@@ -460,8 +466,12 @@
     if (st && st !== 'all')
       q.push('status=' + encodeURIComponent(st));
     if (nm !== '') {
-      if (!/^[a-z0-9.\-*@_:]{1,253}$/.test(nm))
-        throw new Error('A name filter has letters, digits and . - * @ _ : only.');
+      // What a name mica issues may hold (an e-mail address's local part:
+      // alice+tag@..., o'brien@...): printable ASCII, no blank and none of
+      // " < > \ `. The server decides the rest (a trailing * is a prefix).
+      if (!/^[!#-;=?-\[\]-_a-~]{1,253}$/.test(nm))
+        throw new Error('A name filter is letters, digits and the other printable characters ' +
+          'but blanks and " < > \\ `.');
       q.push('name=' + encodeURIComponent(nm));
     }
     if (tk !== '') {
@@ -485,35 +495,70 @@
     return q;
   }
 
-  // A filtered listing looks at a bounded number of certificates per
-  // request (docs/API.md), so a page may come back short, even empty,
-  // with a cursor: go on by itself a few pages before showing "more".
-  function loadCerts(more, hops) {
+  /* A search with the filter as typed: the listing shown from then on.
+     One refused, in the page or by the server, leaves no list: the last
+     one's rows under the new filter would pass for its answer. */
+  function searchCerts() {
     var q;
     try {
       q = certQuery();
     } catch (e) {
+      certsRefused();
       flash('error', e.message);
       return Promise.resolve();
     }
-    if (more && certCursor != null)
-      q.push('cursor=' + encodeURIComponent(certCursor));
+    certList.q = q;
+    return loadCerts(false);
+  }
+
+  function certsRefused() {
+    certList.q = certList.cursor = null;
+    certList.gen++;
+    mica.clear($('cert-rows'));
+    $('certs-table').hidden = true;
+    $('certs-more').hidden = true;
+    $('certs-empty').textContent = 'Nothing listed: the search was refused (see the message above).';
+    $('certs-empty').hidden = false;
+  }
+
+  // The listing searched (searchCerts): its first page again, or with
+  // MORE its next one. A filtered listing looks at a bounded number of
+  // certificates per request (docs/API.md), so a page may come back
+  // short, even empty, with a cursor: go on by itself a few pages before
+  // showing "more".
+  function loadCerts(more, hops) {
+    var q = certList.q;
+    if (q === null)
+      return Promise.resolve();      // none shown: nothing to go on with
+    if (more === true && certList.cursor != null)
+      q = q.concat('cursor=' + encodeURIComponent(certList.cursor));
+    else
+      more = false;
     if (!more)
-      certGen++;
-    var gen = certGen;
+      certList.gen++;
+    var gen = certList.gen;
     return call('/api/v1/certificates?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.certificates) || [];
-      if (gen !== certGen)
+      if (gen !== certList.gen)
         return;
-      if (more)
+      if (more) {
         append('cert-rows', 'certs-empty', list, certRow);
-      else
+      } else {
+        $('certs-empty').textContent = 'No certificate matches.';
         fill('cert-rows', 'certs-empty', list, certRow);
-      certCursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
-      $('certs-more').hidden = certCursor == null;
-      if (list.length === 0 && certCursor != null && (hops || 0) < 20)
+      }
+      certList.cursor = res.data && res.data.next_cursor != null ? res.data.next_cursor : null;
+      $('certs-more').hidden = certList.cursor == null;
+      if (list.length === 0 && certList.cursor != null && (hops || 0) < 20)
         return loadCerts(true, (hops || 0) + 1);
-    }, fail('Certificates'));
+    }, function (err) {
+      if (gen !== certList.gen)
+        return;
+      // A further page refused leaves the pages shown; a first page, none.
+      if (!more && err.status !== 401)
+        certsRefused();
+      fail('Certificates')(err);
+    });
   }
 
   /* " in 3 days", " in 5 hours", " in under an hour", " expired": how
@@ -784,7 +829,7 @@
     $('cert-expiring').value = '';
     $('cert-status').value = 'all';
     $('cert-token').value = String(id);
-    loadCerts().then(function () {
+    searchCerts().then(function () {
       $('certs-title').focus();
       $('certs').scrollIntoView();
     });
@@ -998,6 +1043,8 @@
   function refreshAll(place) {
     var lists;
     loadStatus();
+    // The certificate listing searched, from its first page (not the
+    // filter as typed since: that is a search of its own).
     lists = Promise.all([loadPending(), loadCerts(false)]);
     loadAudit();
     if (place)
@@ -1012,7 +1059,7 @@
     moreButton('audit-more', loadAudit);
     $('cert-filter').addEventListener('submit', function (ev) {
       ev.preventDefault();
-      loadCerts(false);
+      searchCerts();
     });
     moreButton('certs-more', loadCerts);
     moreButton('tokens-more', loadTokens);
