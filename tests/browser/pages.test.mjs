@@ -1527,11 +1527,13 @@ test('/admin: "Show more" goes on with the listing searched, not with the filter
   assert.equal(await admin.isHidden('#certs-more'), true);
   assert.equal(await admin.isVisible('#certs-empty'), true);
   assert.match(await admin.textContent('#certs-empty'), /refused/);
-  // One that succeeds lists again.
+  // One that succeeds then clears the message, in the live region too.
   await admin.fill('#cert-token', '');
   await admin.fill('#cert-name', 'more-7.' + DOMAIN);
   await admin.click('#cert-search');
   await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 1);
+  await admin.waitForSelector('#flash', { state: 'hidden' });
+  assert.doesNotMatch(await admin.textContent('#live'), /token_not_found/);
   assert.equal((await admin.textContent('#certs-empty')).trim(), 'No certificate matches.');
 
   // E-mail names mica issues go to the server as typed, which decides;

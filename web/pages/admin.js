@@ -112,6 +112,16 @@
     }
   }
 
+  /* The message line and the live region emptied as an action starts:
+     what they said was of the one before (an error stays until then, and
+     no longer: a refusal left beside a later success reads as its
+     outcome). */
+  function unflash() {
+    clearTimeout(flash.timer);
+    mica.clear($('flash')).hidden = true;
+    mica.clear($('live'));
+  }
+
   function fail(what) {
     return function (err) {
       if (err.status !== 401)
@@ -235,6 +245,7 @@
 
   function publishCrl() {
     var btn = $('crl-publish');
+    unflash();
     btn.disabled = true;
     call('/api/v1/crl', { method: 'POST', body: {} }).then(function (res) {
       flash('ok', 'Published CRL number ' + (res.data && res.data.number) +
@@ -419,6 +430,7 @@
     tr.setAttribute('data-id', String(r.id));
     approve.addEventListener('click', function () {
       var place = rowPlace(approve, 'approve');
+      unflash();
       approve.disabled = deny.disabled = true;
       call('/api/v1/requests/' + encodeURIComponent(r.id) + '/approve', { method: 'POST', body: {} })
         .then(function (res) {
@@ -441,6 +453,7 @@
           if (!a)
             return;
           var body = a.note ? { reason: a.note } : {};
+          unflash();
           call('/api/v1/requests/' + encodeURIComponent(r.id) + '/deny', { method: 'POST', body: body })
             .then(function () {
               flash('ok', 'Denied the request for ' + names(r.names) + '.');
@@ -655,6 +668,7 @@
       .then(function (a) {
         if (!a)
           return;
+        unflash();
         call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/revoke',
           { method: 'POST', body: { reason: a.reason } })
           .then(function (res) {
@@ -705,6 +719,7 @@
       .then(function (a) {
         if (!a)
           return;
+        unflash();
         call('/api/v1/certificates/' + encodeURIComponent(c.serial) + '/unrevoke',
           { method: 'POST', body: {} })
           .then(function () {
@@ -728,6 +743,7 @@
       body.profile = prof;
     if (nm.length > 0)
       body.names = nm;
+    unflash();
     if (uses !== '') {
       if (!/^\d{1,6}$/.test(uses) || +uses < 1) {
         flash('error', 'Uses: a number from 1 up.');
@@ -768,6 +784,7 @@
     ev.preventDefault();
     var btn = $('mc-download');
     var name = $('mc-name').value.trim();
+    unflash();
     if (name === '') {
       flash('error', 'Device name: the name the device\'s certificate is for.');
       return;
@@ -825,6 +842,7 @@
   /* The certificates a token issued (what to revoke when it leaked):
      the certificate list, filtered by it alone, every status. */
   function certsOfToken(id) {
+    unflash();
     $('cert-name').value = '';
     $('cert-expiring').value = '';
     $('cert-status').value = 'all';
@@ -849,6 +867,7 @@
           .then(function (a) {
             if (!a)
               return;
+            unflash();
             call('/api/v1/tokens/' + encodeURIComponent(t.id), { method: 'DELETE' })
               .then(function () {
                 flash('ok', 'Token ' + t.id + ' revoked.');
@@ -893,6 +912,7 @@
       body.names = nm;
     if (comment)
       body.comment = comment;
+    unflash();
     btn.disabled = true;
     call('/api/v1/acme/eab', {
       method: 'POST', body: body, late: revokeLate(function (d) { return d.eab_kid; })
@@ -950,6 +970,7 @@
           .then(function (x) {
             if (!x)
               return;
+            unflash();
             call('/api/v1/acme/accounts/' + encodeURIComponent(a.id) + '/deactivate',
               { method: 'POST', body: {} })
               .then(function () {
@@ -1025,6 +1046,7 @@
       var done = function () { b.disabled = false; };
       if (b.disabled)
         return;
+      unflash();
       b.disabled = true;
       Promise.resolve(load(true)).then(done, done);
     });
@@ -1054,23 +1076,36 @@
   document.addEventListener('DOMContentLoaded', function () {
     $('signin-form').addEventListener('submit', signIn);
     $('signout').addEventListener('click', function () { signOut(null); });
-    $('pending-refresh').addEventListener('click', loadPending);
-    $('audit-refresh').addEventListener('click', function () { loadAudit(false); });
+    $('pending-refresh').addEventListener('click', function () {
+      unflash();
+      loadPending();
+    });
+    $('audit-refresh').addEventListener('click', function () {
+      unflash();
+      loadAudit(false);
+    });
     moreButton('audit-more', loadAudit);
     $('cert-filter').addEventListener('submit', function (ev) {
       ev.preventDefault();
+      unflash();
       searchCerts();
     });
     moreButton('certs-more', loadCerts);
     moreButton('tokens-more', loadTokens);
-    $('tok-show').addEventListener('change', function () { loadTokens(false); });
+    $('tok-show').addEventListener('change', function () {
+      unflash();
+      loadTokens(false);
+    });
     $('token-filter').addEventListener('submit', function (ev) { ev.preventDefault(); });
     $('crl-publish').addEventListener('click', publishCrl);
     $('confirm-cancel').addEventListener('click', function () { $('confirm').close('cancel'); });
     $('token-form').addEventListener('submit', createToken);
     $('mc-form').addEventListener('submit', downloadMobileconfig);
     $('eab-form').addEventListener('submit', createEab);
-    $('acme-refresh').addEventListener('click', loadAcme);
+    $('acme-refresh').addEventListener('click', function () {
+      unflash();
+      loadAcme();
+    });
     moreButton('acme-accounts-more', loadAcmeAccounts);
     moreButton('acme-orders-more', loadAcmeOrders);
     $('eab-kid-copy').addEventListener('click', function () {
