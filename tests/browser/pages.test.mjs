@@ -1561,6 +1561,85 @@ test('/admin: "Show more" goes on with the listing searched, not with the filter
   await ctx.close();
 });
 
+test('/admin: a failed token or ACME credential leaves no earlier secret on screen; the API\'s warning is shown', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await adminSignIn(admin);
+  await admin.waitForSelector('#token-rows tr');
+  const ids = [];
+
+  // Uses: what the API takes (up to 10^9), not a bound of the page's own.
+  assert.equal(await admin.getAttribute('#tok-uses', 'max'), '1000000000');
+  await admin.fill('#tok-names', 'uses.' + DOMAIN);
+  await admin.fill('#tok-uses', '1000000');
+  await admin.fill('#tok-comment', 'a million uses');
+  await admin.click('#tok-create');
+  await admin.waitForSelector('#token-created:not([hidden])');
+  const first = await admin.inputValue('#token-value');
+  ids.push(first.split('_')[1]);
+  const listed = (await apiAdmin('/api/v1/tokens?status=all&limit=1000')).tokens.find((t) => t.id === ids[0]);
+  assert.equal(listed.uses_left, 1000000);
+  assert.equal(await admin.isHidden('#token-warning'), true, 'no warning for a name in the domains');
+
+  // Refused (a bidirectional override in the comment: bad_text): the
+  // token shown before is gone, not offered as the new one.
+  await admin.fill('#tok-comment', 'evil\u202etxt');
+  await admin.click('#tok-create');
+  await expectFlash(admin, 'error', /Creating the token.*bad_text/);
+  assert.equal(await admin.isHidden('#token-created'), true);
+  assert.equal(await admin.inputValue('#token-value'), '');
+
+  // A name outside the CA's domains: made, with the API's warning, and
+  // the refusal's message gone.
+  await admin.fill('#tok-comment', 'elsewhere');
+  await admin.fill('#tok-names', 'www.elsewhere.test');
+  await admin.click('#tok-create');
+  await admin.waitForSelector('#token-created:not([hidden])');
+  await admin.waitForSelector('#token-warning:not([hidden])');
+  assert.match(await admin.textContent('#token-warning'),
+    /www\.elsewhere\.test is not under any of the CA's allowed domains/);
+  assert.notEqual(await admin.inputValue('#token-value'), first);
+  ids.push((await admin.inputValue('#token-value')).split('_')[1]);
+  assert.ok(await admin.isHidden('#flash') || !/bad_text/.test(await admin.textContent('#flash')),
+    'the refusal\'s message went with the next creation');
+  // The next creation starts without the last one's warning.
+  await admin.fill('#tok-names', 'plain.' + DOMAIN);
+  await admin.click('#tok-create');
+  await admin.waitForFunction((old) => document.getElementById('token-value').value !== '' &&
+    !document.getElementById('token-value').value.includes(old), ids[1]);
+  ids.push((await admin.inputValue('#token-value')).split('_')[1]);
+  assert.equal(await admin.isHidden('#token-warning'), true);
+
+  // The ACME credential alike.
+  await admin.fill('#eab-names', 'acme.' + DOMAIN);
+  await admin.click('#eab-create');
+  await admin.waitForSelector('#eab-created:not([hidden])');
+  ids.push(await admin.inputValue('#eab-kid'));
+  assert.equal(await admin.isHidden('#eab-warning'), true);
+  await admin.fill('#eab-comment', 'evil\u202etxt');
+  await admin.click('#eab-create');
+  await expectFlash(admin, 'error', /Creating the ACME credential.*bad_text/);
+  assert.equal(await admin.isHidden('#eab-created'), true);
+  assert.equal(await admin.inputValue('#eab-hmac'), '');
+  assert.equal(await admin.inputValue('#eab-kid'), '');
+  await admin.fill('#eab-comment', 'elsewhere');
+  await admin.fill('#eab-names', 'acme.elsewhere.test');
+  await admin.click('#eab-create');
+  await admin.waitForSelector('#eab-created:not([hidden])');
+  await admin.waitForSelector('#eab-warning:not([hidden])');
+  assert.match(await admin.textContent('#eab-warning'), /acme\.elsewhere\.test is not under any/);
+  ids.push(await admin.inputValue('#eab-kid'));
+  await shots(admin, 'admin-token-warning');
+  await admin.locator('#acme').screenshot({ path: path.join(OUT, 'admin-eab-warning.png') });
+
+  for (const id of ids) {
+    const d = await curl(S.https + '/api/v1/tokens/' + id, ['-X', 'DELETE', '-H', 'Authorization: Bearer ' + S.admin]);
+    assert.equal(d.status, 200, `revoking ${id}: ${d.body}`);
+  }
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

@@ -122,6 +122,12 @@
     mica.clear($('live'));
   }
 
+  /* TEXT for a screen reader alone: what the page shows elsewhere than
+     in the message line (a secret's box), read out. */
+  function say(text) {
+    mica.clear($('live')).appendChild(el('p', null, text));
+  }
+
   function fail(what) {
     return function (err) {
       if (err.status !== 401)
@@ -162,7 +168,8 @@
     // A button a dropped call had disabled (Create token...) works again.
     Array.prototype.forEach.call(con.querySelectorAll('button'), function (b) { b.disabled = false; });
     ['token-value', 'eab-kid', 'eab-hmac'].forEach(function (id) { $(id).value = ''; });
-    ['token-created', 'eab-created', 'flash'].forEach(function (id) { $(id).hidden = true; });
+    ['token-created', 'eab-created', 'token-warning', 'eab-warning', 'flash']
+      .forEach(function (id) { $(id).hidden = true; });
     ['stat-valid', 'stat-revoked', 'stat-expired', 'stat-pending'].forEach(function (id) {
       $(id).textContent = '–';
     });
@@ -731,6 +738,24 @@
 
   /* ---- tokens ---- */
 
+  /* The box of a secret shown once (BOX, its FIELDS, its WARNING) shut
+     and emptied as a creation starts: one that fails then leaves no
+     earlier secret on screen as if it were its own. */
+  function shutSecret(box, fields, warning) {
+    $(box).hidden = true;
+    fields.forEach(function (id) { $(id).value = ''; });
+    $(warning).textContent = '';
+    $(warning).hidden = true;
+  }
+
+  /* The API's "warning" of a creation (a name outside the CA's allowed
+     domains: made, but no certificate for it until the domain is added)
+     into the box's WARNING element; none hides it. */
+  function showWarning(warning, text) {
+    $(warning).textContent = typeof text === 'string' ? text : '';
+    $(warning).hidden = $(warning).textContent === '';
+  }
+
   function createToken(ev) {
     ev.preventDefault();
     var btn = $('tok-create');
@@ -744,9 +769,11 @@
     if (nm.length > 0)
       body.names = nm;
     unflash();
+    shutSecret('token-created', ['token-value'], 'token-warning');
     if (uses !== '') {
-      if (!/^\d{1,6}$/.test(uses) || +uses < 1) {
-        flash('error', 'Uses: a number from 1 up.');
+      // The API's bound (CA_TOKEN_USES_MAX, docs/API.md), the field's max.
+      if (!/^\d{1,10}$/.test(uses) || +uses < 1 || +uses > 1000000000) {
+        flash('error', 'Uses: a number from 1 to 1000000000.');
         return;
       }
       body.uses = +uses;
@@ -758,10 +785,13 @@
     call('/api/v1/tokens', {
       method: 'POST', body: body, late: revokeLate(function (d) { return d.id; })
     }).then(function (res) {
-      var t = res.data && typeof res.data.token === 'string' ? res.data.token : '';
-      $('token-value').value = t;
+      var d = res.data || {};
+      $('token-value').value = typeof d.token === 'string' ? d.token : '';
+      showWarning('token-warning', d.warning);
       $('token-created').hidden = false;
       $('token-value').select();
+      say('Token created: copy it now, it is not shown again.' +
+        (typeof d.warning === 'string' ? ' ' + d.warning : ''));
       $('tok-names').value = '';
       $('tok-comment').value = '';
       loadTokens();
@@ -913,6 +943,7 @@
     if (comment)
       body.comment = comment;
     unflash();
+    shutSecret('eab-created', ['eab-kid', 'eab-hmac'], 'eab-warning');
     btn.disabled = true;
     call('/api/v1/acme/eab', {
       method: 'POST', body: body, late: revokeLate(function (d) { return d.eab_kid; })
@@ -920,7 +951,10 @@
       var d = res.data || {};
       $('eab-kid').value = typeof d.eab_kid === 'string' ? d.eab_kid : '';
       $('eab-hmac').value = typeof d.eab_hmac_key === 'string' ? d.eab_hmac_key : '';
+      showWarning('eab-warning', d.warning);
       $('eab-created').hidden = false;
+      say('ACME credential created: copy its key id and HMAC key now, the HMAC key is not ' +
+        'shown again.' + (typeof d.warning === 'string' ? ' ' + d.warning : ''));
       $('eab-names').value = '';
       $('eab-comment').value = '';
       loadTokens();
