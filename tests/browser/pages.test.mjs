@@ -98,6 +98,15 @@ async function apiAdmin(pathname) {
   return JSON.parse(r.body.toString('utf8'));
 }
 
+/** A request made without a token for NAME: its id. */
+async function pendingRequest(tag, name) {
+  const { csr } = makeCsr(tag, name);
+  const r = await curl(S.https + '/api/v1/requests', ['-H', 'Content-Type: application/pkcs10',
+    '--data-binary', '@' + csr]);
+  assert.equal(r.status, 202, r.body.toString());
+  return JSON.parse(r.body).id;
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -1636,6 +1645,62 @@ test('/admin: a failed token or ACME credential leaves no earlier secret on scre
     const d = await curl(S.https + '/api/v1/tokens/' + id, ['-X', 'DELETE', '-H', 'Authorization: Bearer ' + S.admin]);
     assert.equal(d.status, 200, `revoking ${id}: ${d.body}`);
   }
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
+test('/admin: a request decided meanwhile reloads the list and counts; a refused deny reason stays in the dialog', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  const raced = await pendingRequest('race', 'race.' + DOMAIN);
+  const denied = await pendingRequest('denyme', 'denyme.' + DOMAIN);
+  await adminSignIn(admin);
+  const prow = (id) => `#pending-rows tr[data-id="${id}"]`;
+  await admin.waitForSelector(prow(raced));
+  await admin.waitForSelector(prow(denied));
+  await admin.waitForFunction(() => /^\d+$/.test(document.getElementById('stat-pending').textContent));
+  const waiting = Number(await admin.textContent('#stat-pending'));
+
+  // Another admin approves it first: the 409 is said, the row goes and
+  // the counts follow, as after an approval here.
+  const ap = await curl(S.https + '/api/v1/requests/' + raced + '/approve',
+    ['-X', 'POST', '-H', 'Authorization: Bearer ' + S.admin]);
+  assert.equal(ap.status, 200, ap.body.toString());
+  await admin.click(`${prow(raced)} .approve`);
+  await expectFlash(admin, 'error', /Approving: .*already_decided/);
+  await admin.waitForSelector(prow(raced), { state: 'detached' });
+  await waitFor('the pending count', async () =>
+    Number(await admin.textContent('#stat-pending')) === waiting - 1, 15000);
+
+  // A reason the server refuses (a zero-width space: bad_text): the
+  // dialog stays, says why, and keeps what was typed.
+  await admin.click(`${prow(denied)} .deny`);
+  await admin.waitForSelector('#confirm[open]');
+  await admin.fill('#confirm-note', 'not\u200bours');
+  await admin.press('#confirm-note', 'Enter');
+  await admin.waitForSelector('#confirm-error:not([hidden])');
+  assert.match(await admin.textContent('#confirm-error'), /bad_text/);
+  assert.equal(await admin.evaluate(() => document.getElementById('confirm').open), true);
+  assert.equal(await admin.inputValue('#confirm-note'), 'not\u200bours');
+  assert.equal((await apiAdmin('/api/v1/requests/' + denied)).status, 'pending');
+  await admin.fill('#confirm-note', 'not ours');
+  await admin.press('#confirm-note', 'Enter');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
+  await expectFlash(admin, 'ok', /Denied the request for denyme\.contoso\.test/);
+  await admin.waitForSelector(prow(denied), { state: 'detached' });
+  const r = await apiAdmin('/api/v1/requests/' + denied);
+  assert.equal(r.status, 'denied');
+  assert.equal(r.reason, 'not ours');
+  // The next dialog starts clean.
+  const next = await pendingRequest('denyme2', 'denyme2.' + DOMAIN);
+  await admin.click('#pending-refresh');
+  await admin.waitForSelector(prow(next));
+  await admin.click(`${prow(next)} .deny`);
+  await admin.waitForSelector('#confirm[open]');
+  assert.equal(await admin.isHidden('#confirm-error'), true);
+  assert.equal(await admin.inputValue('#confirm-note'), '');
+  await admin.click('#confirm-cancel');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
   assert.deepEqual(await cspViolations(admin), []);
   await ctx.close();
 });

@@ -369,18 +369,26 @@
 
   /* Ask before acting: O = {title, text, ok, reason (revocation reason
    * select), warn (a function of the reason chosen: the warning to show
-   * with it, or null), note (free text)}. Resolves to {reason, note} or
-   * null. */
+   * with it, or null), note (free text), act}. Resolves to {reason, note}
+   * or null. With ACT (a function of {reason, note} returning a promise)
+   * the dialog stays open until ACT resolves; a rejection is said in the
+   * dialog, with what was typed kept to be corrected, rather than lost
+   * with a dialog closed before the server answered. */
   function ask(o) {
     var d = $('confirm');
     var sel = $('confirm-reason');
+    var ok = $('confirm-ok');
+    var refused = $('confirm-error');
     $('confirm-title').textContent = o.title;
     $('confirm-text').textContent = o.text;
-    $('confirm-ok').textContent = o.ok || 'Confirm';
+    ok.textContent = o.ok || 'Confirm';
+    ok.disabled = false;
     $('confirm-reason-field').hidden = !o.reason;
     $('confirm-text-field').hidden = !o.note;
     sel.value = 'unspecified';
     $('confirm-note').value = '';
+    refused.textContent = '';
+    refused.hidden = true;
     // The warning follows the reason as it is chosen: what a reason does
     // beyond this one certificate is said before it is done.
     sel.onchange = function () {
@@ -390,16 +398,44 @@
     };
     sel.onchange();
     if (typeof d.showModal !== 'function') {
-      /* Very old browsers: the platform's own dialog. */
-      return Promise.resolve(window.confirm(o.title + '\n\n' + o.text)
-        ? { reason: 'unspecified', note: '' } : null);
+      /* Very old browsers: the platform's own dialog (ACT's refusal,
+       * with no dialog left to say it in, goes to the message line). */
+      var yes = window.confirm(o.title + '\n\n' + o.text) ? { reason: 'unspecified', note: '' } : null;
+      if (yes && o.act)
+        return o.act(yes).then(function () { return yes; }, function (err) {
+          fail(o.ok || 'Confirm')(err);
+          return null;
+        });
+      return Promise.resolve(yes);
     }
     return new Promise(function (resolve) {
+      var done = null;
+      var answer = function () {
+        return { reason: $('confirm-reason').value, note: $('confirm-note').value.trim() };
+      };
       d.returnValue = '';
+      $('confirm-form').onsubmit = o.act ? function (ev) {
+        var a = answer();
+        ev.preventDefault();
+        if (ok.disabled)
+          return;
+        ok.disabled = true;
+        refused.hidden = true;
+        o.act(a).then(function () {
+          done = a;
+          if (d.open)
+            d.close('ok');
+        }, function (err) {
+          ok.disabled = false;
+          mica.notice(refused, 'error', 'Not accepted: ' + mica.errorText(err));
+          (o.note ? $('confirm-note') : ok).focus();
+        });
+      } : null;
       d.addEventListener('close', function onClose() {
         d.removeEventListener('close', onClose);
-        resolve(d.returnValue === 'ok'
-          ? { reason: $('confirm-reason').value, note: $('confirm-note').value.trim() } : null);
+        $('confirm-form').onsubmit = null;
+        ok.disabled = false;
+        resolve(o.act ? done : d.returnValue === 'ok' ? answer() : null);
       });
       d.showModal();
       (o.note ? $('confirm-note') : o.reason ? $('confirm-reason') : $('confirm-cancel')).focus();
@@ -445,6 +481,10 @@
             names(r.names) + '.');
           refreshAll(place);
         }, function (err) {
+          if (err.status === 409) {
+            decidedMeanwhile('Approving', err, place);
+            return;
+          }
           approve.disabled = deny.disabled = false;
           // A disabled button loses focus: give it back.
           if (document.activeElement === document.body)
@@ -455,22 +495,35 @@
     deny.addEventListener('click', function () {
       var place = rowPlace(deny, 'deny');
       ask({ title: 'Deny this request?', text: 'Request for ' + names(r.names) +
-        ' from ' + (r.client || 'unknown') + '. The requester sees the reason.', ok: 'Deny', note: true })
-        .then(function (a) {
-          if (!a)
-            return;
+        ' from ' + (r.client || 'unknown') + '. The requester sees the reason.', ok: 'Deny', note: true,
+        act: function (a) {
           var body = a.note ? { reason: a.note } : {};
           unflash();
-          call('/api/v1/requests/' + encodeURIComponent(r.id) + '/deny', { method: 'POST', body: body })
+          return call('/api/v1/requests/' + encodeURIComponent(r.id) + '/deny', { method: 'POST', body: body })
             .then(function () {
               flash('ok', 'Denied the request for ' + names(r.names) + '.');
               loadPending().then(function () { refocus(place); });
               loadStatus();
               loadAudit();
-            }, fail('Denying'));
-        });
+            }, function (err) {
+              // Decided meanwhile: nothing to correct in the dialog.
+              if (err.status === 409)
+                decidedMeanwhile('Denying', err, place);
+              else
+                throw err;
+            });
+        } });
     });
     return tr;
+  }
+
+  /* A request another admin (or an approval whose answer was lost)
+     decided meanwhile: said, and the list and counts loaded again, as
+     after a decision here; its row, with buttons that can only fail,
+     goes. */
+  function decidedMeanwhile(what, err, place) {
+    fail(what)(err);
+    refreshAll(place);
   }
 
   /* ---- certificates ---- */
