@@ -98,6 +98,17 @@ async function apiAdmin(pathname) {
   return JSON.parse(r.body.toString('utf8'));
 }
 
+/** POST (or METHOD) BODY as JSON to PATHNAME with TOKEN (the suite's admin
+ * token unless given): {status, body} (the body parsed, or null). */
+async function apiSend(pathname, body, token = S.admin, method = 'POST') {
+  const f = path.join(S.tmp, `send${++curlSeq}.json`);
+  fs.writeFileSync(f, JSON.stringify(body));
+  const r = await curl(S.https + pathname, ['-X', method, '-H', 'Authorization: Bearer ' + token,
+    '-H', 'Content-Type: application/json', '--data-binary', '@' + f]);
+  const text = r.body.toString('utf8');
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
 /** A request made without a token for NAME: its id. */
 async function pendingRequest(tag, name) {
   const { csr } = makeCsr(tag, name);
@@ -1701,6 +1712,38 @@ test('/admin: a request decided meanwhile reloads the list and counts; a refused
   assert.equal(await admin.inputValue('#confirm-note'), '');
   await admin.click('#confirm-cancel');
   await admin.waitForSelector('#confirm', { state: 'hidden' });
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
+test('/admin marks the token of this session; revoking it says that it ends the session, and does', async () => {
+  // A second admin token, so that the suite's own stays.
+  const made = await apiSend('/api/v1/tokens', { kind: 'admin', comment: 'second admin' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await admin.goto(S.pages + '/admin');
+  await admin.waitForSelector('#signin:not([hidden])');
+  await admin.fill('#admin-token', made.body.token);
+  await admin.click('#signin-btn');
+  await admin.waitForSelector('#console:not([hidden])');
+  const row = `#token-rows tr[data-id="${made.body.id}"]`;
+  await admin.waitForSelector(row);
+  assert.match(await admin.textContent(row), /this session/);
+  assert.deepEqual(await admin.$$eval('#token-rows tr', (trs, id) => trs.filter((t) => t.dataset.id !== id &&
+    /this session/.test(t.textContent)).map((t) => t.dataset.id), made.body.id), [], 'no other row is marked');
+  assert.match(await admin.getAttribute(`${row} .revoke`, 'aria-label'), /this session/);
+
+  await admin.click(`${row} .revoke`);
+  await admin.waitForSelector('#confirm[open]');
+  await admin.waitForSelector('#confirm-warning:not([hidden])');
+  assert.match(await admin.textContent('#confirm-warning'), /ends this session/);
+  await admin.click('#confirm-ok');
+  await admin.waitForSelector('#signin:not([hidden])');
+  assert.match(await admin.textContent('#signin-msg'), /revoked the token this session/);
+  assert.equal(await admin.evaluate(() => sessionStorage.getItem('mica.adminToken')), null);
+  const t = (await apiAdmin('/api/v1/tokens?status=all&limit=1000')).tokens.find((x) => x.id === made.body.id);
+  assert.equal(t.status, 'revoked');
   assert.deepEqual(await cspViolations(admin), []);
   await ctx.close();
 });

@@ -936,23 +936,42 @@
     });
   }
 
+  /* The id of the token this console is signed in with, or null. */
+  function ownTokenId() {
+    var m = /^mica_([0-9a-f]+)_/.exec(token() || memToken || '');
+    return m ? m[1] : null;
+  }
+
   function tokenRow(table, t) {
     var actions = el('span', { 'class': 'row-actions' });
     var scope = t.kind === 'admin' ? 'everything'
       : (t.profile || 'any profile') + ': ' + (Array.isArray(t.names) && t.names.length ? names(t.names) : 'any name in the domains');
+    // Revoking the token this console runs on ends its session: the row
+    // says which one that is, and the confirmation says what follows.
+    var own = t.id === ownTokenId();
     if (t.status === 'active') {
       var rv = label(el('button', { type: 'button', 'class': 'btn small subtle revoke' }, 'Revoke'),
-        'Revoke token ' + t.id + (t.comment ? ' (' + t.comment + ')' : ''));
+        'Revoke token ' + t.id + (t.comment ? ' (' + t.comment + ')' : '') +
+        (own ? ', the token of this session' : ''));
       rv.addEventListener('click', function () {
         var place = rowPlace(rv, 'revoke');
         ask({ title: 'Revoke this token?', ok: 'Revoke', text: 'Token ' + t.id +
-          (t.comment ? ' (' + t.comment + ')' : '') + ' stops working at once.' })
+          (t.comment ? ' (' + t.comment + ')' : '') + ' stops working at once.',
+          warn: own ? function () {
+            return 'It is the token this console is signed in with: revoking it ends this session ' +
+              'at once. Sign in again with another admin token.';
+          } : null })
           .then(function (a) {
             if (!a)
               return;
             unflash();
             call('/api/v1/tokens/' + encodeURIComponent(t.id), { method: 'DELETE' })
               .then(function () {
+                if (own) {
+                  signOut('You revoked the token this session was signed in with (' + t.id +
+                    '). Sign in with another admin token.');
+                  return;
+                }
                 flash('ok', 'Token ' + t.id + ' revoked.');
                 loadTokens().then(function () { refocus(place); });
                 loadAudit();
@@ -968,6 +987,8 @@
       actions.appendChild(ct);
     }
     var id = el('span', null, shortId(t.id));
+    if (own)
+      id.appendChild(el('span', { 'class': 'badge b-self' }, 'this session'));
     if (t.comment)
       id.appendChild(el('span', { 'class': 'sub names' }, String(t.comment)));
     var tr = row(table, [
