@@ -1748,6 +1748,19 @@ test('/admin marks the token of this session; revoking it says that it ends the 
   await ctx.close();
 });
 
+test('/admin names the CRL\'s thisUpdate for what it is, not its publication', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await adminSignIn(admin);
+  await admin.waitForSelector('#crl-facts dt');
+  const st = await apiAdmin('/api/v1/status');
+  assert.deepEqual(await admin.$$eval('#crl-facts dt', (l) => l.map((e) => e.textContent)),
+    ['Number', 'Valid from', 'Next update', 'Served at']);
+  assert.equal(await admin.textContent('[data-field="crl-this-update"]'),
+    st.crl.this_update.replace(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}).*$/, '$1 $2 UTC'));
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

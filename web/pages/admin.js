@@ -235,12 +235,15 @@
     $('stat-expired').textContent = String(c.expired != null ? c.expired : '–');
     $('stat-pending').textContent = String(c.pending_requests != null ? c.pending_requests : '–');
     var dl = mica.clear($('crl-facts'));
-    [['Number', crl.number], ['Published', mica.fmtTime(crl.this_update)],
-     ['Next update', mica.fmtTime(crl.next_update)], ['Served at', (s.public_url || '') + '/crl']]
+    // thisUpdate is not when the CRL was published: the CA dates it a
+    // few minutes back (ca/crl.c CRL_BACKDATE), so that a client whose
+    // clock is behind takes it; the API gives no publication time.
+    [['Number', crl.number, 'number'], ['Valid from', mica.fmtTime(crl.this_update), 'this-update'],
+     ['Next update', mica.fmtTime(crl.next_update), 'next-update'],
+     ['Served at', (s.public_url || '') + '/crl', 'served-at']]
       .forEach(function (p) {
         dl.appendChild(el('dt', null, p[0]));
-        dl.appendChild(el('dd', { 'data-field': 'crl-' + p[0].toLowerCase().replace(/ /g, '-') },
-          p[1] == null ? '' : String(p[1])));
+        dl.appendChild(el('dd', { 'data-field': 'crl-' + p[2] }, p[1] == null ? '' : String(p[1])));
       });
   }
 
