@@ -1761,6 +1761,31 @@ test('/admin names the CRL\'s thisUpdate for what it is, not its publication', a
   await ctx.close();
 });
 
+test('/request says a revoked certificate was revoked, and offers it for no install', async () => {
+  const { pem } = makeCsr('gone', 'gone.' + DOMAIN);
+  const r = await apiSend('/api/v1/requests', { csr: pem });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  await req.goto(S.pages + '/request#id=' + r.body.id);
+  await req.waitForSelector('#status-box #issued-msg');
+  assert.equal((await req.textContent('#status-box [data-field="certificate_status"]')).trim(), 'valid');
+
+  const rv = await apiSend(`/api/v1/certificates/${r.body.serial}/revoke`, { reason: 'superseded' });
+  assert.equal(rv.status, 200, JSON.stringify(rv.body));
+  await req.click('#status-refresh');
+  await req.waitForSelector('#status-box #revoked-msg');
+  assert.match(await req.textContent('#revoked-msg'), /revoked/);
+  assert.equal(await req.locator('#status-box #issued-msg').count(), 0, 'not "Certificate issued."');
+  assert.equal(await req.locator('#status-box #downloads').count(), 0, 'nothing to install');
+  assert.equal((await req.textContent('[data-field="revocation_reason"]')).trim(), 'superseded');
+  assert.match((await req.textContent('[data-field="revoked_at"]')).trim(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+  assert.equal((await req.textContent('[data-field="serial"]')).trim(), r.body.serial);
+  await shots(req, 'request-revoked');
+  assert.deepEqual(await cspViolations(req), []);
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

@@ -35,8 +35,32 @@
     return Array.isArray(names) ? names.join(', ') : '';
   }
 
+  /* A certificate R that was revoked or has expired since (the status's
+   * certificate_status, docs/API.md), into BOX: what became of it, and
+   * nothing to install. */
+  function renderGone(box, r) {
+    var revoked = r.certificate_status === 'revoked';
+    box.appendChild(el('div', { 'class': 'notice error', id: revoked ? 'revoked-msg' : 'expired-msg' },
+      revoked ? 'The certificate issued for this request was revoked on ' + mica.fmtTime(r.revoked_at) +
+        ' (' + String(r.revocation_reason || 'unspecified') + '). Clients that check revocation refuse ' +
+        'it: do not install it, submit a new request.'
+        : 'The certificate issued for this request expired on ' + mica.fmtTime(r.not_after) +
+        ': submit a new request.'));
+    box.appendChild(facts([
+      ['Serial', r.serial, 'serial'],
+      ['Certificate', r.certificate_status, 'certificate_status'],
+      ['Revoked', revoked ? mica.fmtTime(r.revoked_at) : null, 'revoked_at'],
+      ['Reason', revoked ? r.revocation_reason : null, 'revocation_reason'],
+      ['Valid from', mica.fmtTime(r.not_before), 'not_before'],
+      ['Valid until', mica.fmtTime(r.not_after), 'not_after'],
+      ['Names', namesText(r.names), 'names'],
+      ['Profile', r.profile, 'profile']
+    ]));
+  }
+
   /* The issued certificate R (201 of POST /requests, or an issued request)
-   * with its download links, into BOX. */
+   * with its download links, into BOX; one revoked or expired since, as
+   * renderGone says. */
   function renderIssued(box, r) {
     var pem = typeof r.certificate === 'string' ? r.certificate : '';
     var der = mica.pemToDer(pem);
@@ -46,6 +70,10 @@
     var base = 'cert-' + String(r.serial || 'new').slice(0, 16);
     var links = el('p', { 'class': 'actions', id: 'downloads' });
 
+    if (r.certificate_status === 'revoked' || r.certificate_status === 'expired') {
+      renderGone(box, r);
+      return;
+    }
     if (der)
       links.appendChild(mica.downloadLink('Download .crt', base + '.crt', der,
         'application/pkix-cert', 'btn primary dl-crt'));
@@ -68,6 +96,7 @@
       'Certificate issued.'));
     box.appendChild(facts([
       ['Serial', r.serial, 'serial'],
+      ['Certificate', r.certificate_status, 'certificate_status'],
       ['Valid from', mica.fmtTime(r.not_before), 'not_before'],
       ['Valid until', mica.fmtTime(r.not_after), 'not_after'],
       ['Names', namesText(r.names), 'names'],
