@@ -1786,6 +1786,33 @@ test('/request says a revoked certificate was revoked, and offers it for no inst
   await ctx.close();
 });
 
+test('/request saves every download of a certificate under one name, cert-SERIAL', async () => {
+  const name = 'saved.' + DOMAIN;
+  const tok = await apiSend('/api/v1/tokens', { kind: 'enroll', profile: 'server', names: [name], uses: 1 });
+  assert.equal(tok.status, 201);
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  await req.goto(S.pages + '/request');
+  await req.fill('#csr', makeCsr('saved', name).pem);
+  await req.fill('#token', tok.body.token);
+  await req.click('#submit');
+  await req.waitForSelector('#result #issued-msg');
+  const serial = (await req.textContent('#result [data-field="serial"]')).trim();
+  // The .p7b too, which the server would name SERIAL.p7b.
+  for (const [sel, ext] of [['.dl-crt', '.crt'], ['.dl-pem', '.pem'], ['.dl-chain', '-chain.pem'], ['.dl-p7b', '.p7b']]) {
+    const [dl] = await Promise.all([req.waitForEvent('download'), req.click('#result #downloads ' + sel)]);
+    assert.equal(dl.suggestedFilename(), `cert-${serial.slice(0, 16)}${ext}`, sel);
+    if (ext === '.p7b') {
+      const f = path.join(S.tmp, 'saved.p7b');
+      await dl.saveAs(f);
+      const certs = run('openssl', ['pkcs7', '-inform', 'DER', '-in', f, '-print_certs']).toString();
+      assert.equal((certs.match(/BEGIN CERTIFICATE/g) || []).length, 2, 'the .p7b: the certificate and the root');
+    }
+  }
+  assert.deepEqual(await cspViolations(req), []);
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

@@ -35,6 +35,16 @@
     return Array.isArray(names) ? names.join(', ') : '';
   }
 
+  /* Save BLOB as NAME, as a download link does. */
+  function saveBlob(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var a = el('a', { href: url, download: name });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  }
+
   /* A certificate R that was revoked or has expired since (the status's
    * certificate_status, docs/API.md), into BOX: what became of it, and
    * nothing to install. */
@@ -67,6 +77,8 @@
     var chain = Array.isArray(r.chain) ? r.chain.filter(function (c) {
       return typeof c === 'string';
     }) : [];
+    // One name for every download of a certificate: cert-SERIAL16 and
+    // the kind's ending (the .p7b too, whatever name the server gives).
     var base = 'cert-' + String(r.serial || 'new').slice(0, 16);
     var links = el('p', { 'class': 'actions', id: 'downloads' });
 
@@ -89,9 +101,24 @@
     /* Windows completes its request from a .p7b of the certificate and
      * its chain (certreq -accept, IIS, Exchange): the daemon makes it,
      * for whoever has the request's id, as this page does. */
-    if (typeof r.id === 'string' && /^[0-9a-f]{1,64}$/.test(r.id))
-      links.appendChild(el('a', { 'class': 'btn dl-p7b', download: base + '.p7b',
-        href: '/api/v1/requests/' + r.id + '/certificate.p7b' }, 'Download .p7b (Windows)'));
+    if (typeof r.id === 'string' && /^[0-9a-f]{1,64}$/.test(r.id)) {
+      // Fetched and saved here: a link would save it under the server's
+      // Content-Disposition name (SERIAL.p7b), which a download
+      // attribute does not override.
+      var p7b = el('a', { 'class': 'btn dl-p7b', download: base + '.p7b',
+        href: '/api/v1/requests/' + r.id + '/certificate.p7b' }, 'Download .p7b (Windows)');
+      p7b.addEventListener('click', function (ev) {
+        ev.preventDefault();
+        mica.api(p7b.getAttribute('href'), { blob: true }).then(function (res) {
+          saveBlob(res.data, base + '.p7b');
+        }, function (err) {
+          var note = $('p7b-msg') || links.parentNode.insertBefore(el('div', { id: 'p7b-msg' }),
+            links.nextSibling);
+          mica.notice(note, 'error', 'The .p7b could not be fetched: ' + mica.errorText(err));
+        });
+      });
+      links.appendChild(p7b);
+    }
     box.appendChild(el('div', { 'class': 'notice ok', id: 'issued-msg' },
       'Certificate issued.'));
     box.appendChild(facts([
