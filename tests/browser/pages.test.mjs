@@ -1813,6 +1813,52 @@ test('/request saves every download of a certificate under one name, cert-SERIAL
   await ctx.close();
 });
 
+test('/request: a result keeps its id in the URL, takes focus and says what was certified', async () => {
+  const name = 'focus.' + DOMAIN;
+  const tok = await apiSend('/api/v1/tokens', { kind: 'enroll', profile: 'server', names: [name], uses: 1 });
+  assert.equal(tok.status, 201);
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  await req.goto(S.pages + '/request');
+  await req.fill('#csr', makeCsr('focus', name).pem);
+  await req.fill('#token', tok.body.token);
+  await req.click('#submit');
+  await req.waitForSelector('#result #issued-msg');
+  const headingFocused = () => req.evaluate(() => {
+    const a = document.activeElement;
+    return a && a.tagName === 'H2' && a.closest('#result:not([hidden]), #status-view:not([hidden])') !== null;
+  });
+  await waitFor('focus on the result\'s heading', headingFocused, 15000);
+  await req.waitForSelector('#result [data-field="names"]');
+  assert.equal((await req.textContent('#result [data-field="names"]')).trim(), name);
+  assert.equal((await req.textContent('#result [data-field="profile"]')).trim(), 'server');
+  const id = /#id=([0-9a-f]{32})$/.exec(req.url());
+  assert.ok(id, 'the URL names the request: ' + req.url());
+  const serial = (await req.textContent('#result [data-field="serial"]')).trim();
+  // A reload shows the request's status, the certificate with it.
+  await req.reload();
+  await req.waitForSelector('#status-view:not([hidden]) #issued-msg');
+  assert.equal((await req.textContent('#status-box [data-field="serial"]')).trim(), serial);
+  assert.equal((await req.textContent('#status-box [data-field="id"]')).trim(), id[1]);
+
+  // Without a token: pending, the same; its status link shows it too.
+  await req.goto(S.pages + '/request');
+  await req.waitForSelector('#req-form:not([hidden])');
+  await req.fill('#csr', makeCsr('focus2', 'focus2.' + DOMAIN).pem);
+  await req.click('#submit');
+  await req.waitForSelector('#result #pending-msg');
+  await waitFor('focus on the result\'s heading', headingFocused, 15000);
+  const pid = /#id=([0-9a-f]{32})$/.exec(req.url());
+  assert.ok(pid, 'the URL names the request: ' + req.url());
+  await req.click('#status-link');
+  await req.waitForSelector('#status-view:not([hidden]) #pending-msg');
+  await req.reload();
+  await req.waitForSelector('#status-view:not([hidden]) #pending-msg');
+  assert.equal((await req.textContent('#status-box [data-field="id"]')).trim(), pid[1]);
+  assert.deepEqual(await cspViolations(req), []);
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

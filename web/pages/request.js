@@ -155,12 +155,21 @@
   /* The pending request ID (202 of POST /requests) into BOX. */
   function renderPending(box, id) {
     var href = statusLink(id);
+    var link = el('a', { href: href, id: 'status-link' }, 'status of request ' + id.slice(0, 8) + '…');
     box.appendChild(el('div', { 'class': 'notice info', id: 'pending-msg' },
       'Request received. It waits for an administrator\'s approval.'));
     box.appendChild(facts([['Request id', id, 'id']]));
     box.appendChild(el('p', null, 'Keep this link to check the status and fetch the ' +
-      'certificate once it is approved: ',
-      el('a', { href: href, id: 'status-link' }, 'status of request ' + id.slice(0, 8) + '…')));
+      'certificate once it is approved: ', link));
+    // The address already names the request (submit): following the link
+    // changes no fragment, so no hashchange says to show its status.
+    link.addEventListener('click', function (ev) {
+      if (location.hash !== '#id=' + id)
+        return;
+      ev.preventDefault();
+      loadStatus();
+      $('status-title').focus();
+    });
   }
 
   function showForm(show) {
@@ -231,10 +240,18 @@
         method: 'POST', body: s.body, type: s.type, token: token || null
       });
     }).then(function (res) {
+      return withStatus(res.data || {});
+    }).then(function (r) {
       var box = mica.clear($('result'));
-      var r = res.data || {};
+      var title = el('h2', { id: 'result-title', tabindex: '-1' },
+        r.status === 'issued' ? 'Your certificate' : 'Request submitted');
       box.hidden = false;
-      box.appendChild(el('h2', null, r.status === 'issued' ? 'Your certificate' : 'Request submitted'));
+      box.appendChild(title);
+      // The address names the request from now on: a reload shows its
+      // status instead of an empty form (and the id stays in the
+      // fragment, which no server sees).
+      if (typeof r.id === 'string' && ID_RE.test(r.id) && window.history && history.replaceState)
+        history.replaceState(null, '', statusLink(r.id));
       if (r.status === 'issued' && typeof r.certificate === 'string') {
         renderIssued(box, r);
       } else if (r.status === 'pending' && typeof r.id === 'string' && ID_RE.test(r.id)) {
@@ -247,11 +264,31 @@
       box.appendChild(el('p', { 'class': 'actions' },
         el('a', { 'class': 'btn subtle', href: location.pathname, id: 'another' }, 'Submit another request')));
       box.scrollIntoView({ block: 'start' });
+      // The form that had focus is gone: focus would fall to <body>.
+      title.focus();
     }, function (err) {
       mica.notice(msg, 'error', 'Not accepted: ' + mica.errorText(err));
     }).then(function () {
       btn.disabled = false;
       btn.textContent = 'Submit request';
+    });
+  }
+
+  /* A 201's request R with what only its status has (the names, the
+   * profile, the certificate's status): the status page and this result
+   * then say the same. R as it is when that cannot be read. */
+  function withStatus(r) {
+    if (r.status !== 'issued' || typeof r.id !== 'string' || !ID_RE.test(r.id))
+      return Promise.resolve(r);
+    return mica.api('/api/v1/requests/' + r.id).then(function (res) {
+      var st = res.data || {};
+      ['names', 'profile', 'certificate_status'].forEach(function (k) {
+        if (st[k] != null && r[k] == null)
+          r[k] = st[k];
+      });
+      return r;
+    }, function () {
+      return r;
     });
   }
 
