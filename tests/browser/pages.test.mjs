@@ -1859,6 +1859,22 @@ test('/request: a result keeps its id in the URL, takes focus and says what was 
   await ctx.close();
 });
 
+test('/request sends the pasted CSR whatever file is chosen beside it; a large file alone is refused', async () => {
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  const big = { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(70 * 1024, 0x41) };
+  await req.goto(S.pages + '/request');
+  await req.setInputFiles('#csr-file', big);
+  await req.click('#submit');
+  await req.waitForSelector('#form-msg.error:not([hidden])');
+  assert.match(await req.textContent('#form-msg'), /too large/);
+  await req.fill('#csr', makeCsr('bigfile', 'bigfile.' + DOMAIN).pem);
+  await req.click('#submit');
+  await req.waitForSelector('#result #pending-msg');
+  assert.deepEqual(await cspViolations(req), []);
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);

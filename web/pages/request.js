@@ -213,7 +213,8 @@
       $('csr').focus();
       return;
     }
-    if (file && file.size > 64 * 1024) {
+    // A file is sent only when the text box is empty (below).
+    if (file && text === '' && file.size > 64 * 1024) {
       mica.notice(msg, 'error', 'That file is too large for a CSR (64 KiB at most).');
       return;
     }
