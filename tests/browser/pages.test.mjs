@@ -1875,6 +1875,24 @@ test('/request sends the pasted CSR whatever file is chosen beside it; a large f
   await ctx.close();
 });
 
+test('/admin/ and /request/ move to the pages, the query and the fragment kept', async () => {
+  for (const p of ['/admin', '/request']) {
+    const r = await curl(S.pages + p + '/?x=1');
+    assert.equal(r.status, 301, `${p}/: ${r.status} ${r.body}`);
+    assert.equal(r.headers.location, p + '?x=1');
+  }
+  const id = await pendingRequest('slash', 'slash.' + DOMAIN);
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await page.goto(S.pages + '/request/#id=' + id);
+  assert.equal(page.url(), S.pages + '/request#id=' + id);
+  await page.waitForSelector('#status-view:not([hidden]) #pending-msg');
+  await page.goto(S.pages + '/admin/');
+  assert.equal(page.url(), S.pages + '/admin');
+  await page.waitForSelector('#signin:not([hidden])');
+  await ctx.close();
+});
+
 test('no page opened a dialog, threw, or logged an error', () => {
   assert.deepEqual(events.dialogs, []);
   assert.deepEqual(events.pageErrors, []);
