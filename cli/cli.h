@@ -173,8 +173,8 @@ int cli_out_check(const char *path, struct mica_err *err);
  * (the store and its journals, CRL bodies, passphrase, lock)? 1 or 0. */
 int cli_own_file(const char *path);
 /* Is DIR (a publication directory: served by a web server) the data
- * directory or a folder inside it, where the store and the passphrase
- * are? 1 or 0. */
+ * directory, a folder inside it, or one that holds it - where the store
+ * and the passphrase are, or above them? 1 or 0. */
 int cli_in_data_dir(const char *dir);
 /* Would binary output (DER, PKCS#7) for --out OUT (NULL or "-": standard
  * output) go to a terminal? Then CMD's usage error (exit 2, as curl

@@ -1184,8 +1184,8 @@ static const char publish_help[] =
 "'mica ocsp-sign') signed ahead of time, for the current key's certificates\n"
 "and for those of a key retired by a rollover whose CA certificate is valid\n"
 "('mica serve --publish OUTDIR' keeps OUTDIR current itself). OUTDIR is\n"
-"meant to be served: the CA's data directory, or a folder inside it, where\n"
-"the store and the passphrase are, is refused (exit 2).\n"
+"meant to be served: the CA's data directory, where the store and the\n"
+"passphrase are, a folder inside it or one that holds it is refused (exit 2).\n"
 "\n"
 "Prints the change number it reached. --since N, that number from an\n"
 "earlier run on the same OUTDIR: only the OCSP responses signed or dropped\n"
@@ -1229,9 +1229,10 @@ cmd_publish(const char *datadir, int argc, char **argv)
 	/* OUTDIR is for a web server to serve: never the folder of the
 	 * store and the passphrase, nor one inside it. */
 	if (cli_in_data_dir(argv[optind]))
-		return cli_usage("publish", "%s is the CA's data directory or "
-				 "inside it (its store and passphrase are "
-				 "there): publish into a folder of its own",
+		return cli_usage("publish", "%s is the CA's data directory, "
+				 "inside it or above it (a web server serving "
+				 "it would serve the store and the passphrase): "
+				 "publish into a folder of its own",
 				 argv[optind]);
 	/* OUTDIR as --out's FILE is checked: a user's mistake is a usage
 	 * error (2) before anything is done, not an internal one (1). */

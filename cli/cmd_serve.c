@@ -271,9 +271,10 @@ cmd_serve(const char *datadir, int argc, char **argv)
 	 * beside the store and the passphrase. */
 	if (o.publish_dir != NULL && cli_in_data_dir(o.publish_dir))
 		return cli_usage("serve", "--publish %s is the CA's data "
-				 "directory or inside it (its store and "
-				 "passphrase are there): publish into a folder "
-				 "of its own", o.publish_dir);
+				 "directory, inside it or above it (a web "
+				 "server serving it would serve the store and "
+				 "the passphrase): publish into a folder of its "
+				 "own", o.publish_dir);
 	mica_err_clear(&err);
 	if (web_serve(&o, &err) != 0)
 		return cli_fail(&err);

@@ -590,10 +590,28 @@ cli_own_file(const char *path)
 	return store_file(real);
 }
 
+/* Is OUT, an --out path, a terminal (/dev/tty, /dev/stdout on one)? */
+static int
+path_is_tty(const char *out)
+{
+	struct stat st;
+	int fd, tty;
+
+	if (stat(out, &st) != 0 || !S_ISCHR(st.st_mode))
+		return 0;
+	fd = open(out, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	tty = isatty(fd);
+	close(fd);
+	return tty;
+}
+
 int
 cli_binary_out_check(const char *cmd, const char *out)
 {
-	if ((out == NULL || strcmp(out, "-") == 0) && isatty(STDOUT_FILENO))
+	if (((out == NULL || strcmp(out, "-") == 0) && isatty(STDOUT_FILENO)) ||
+	    (out != NULL && strcmp(out, "-") != 0 && path_is_tty(out)))
 		return cli_usage(cmd, "the output is binary (DER): not written "
 				 "to a terminal; %s", strcmp(cmd, "show") == 0 ?
 				 "redirect standard output to a file" :
@@ -618,7 +636,12 @@ cli_in_data_dir(const char *dir)
 	if (!resolve_path(self, a) || !resolve_path(g_datadir, b))
 		return 0;
 	n = strlen(b);
-	return strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
+	if (strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0'))
+		return 1;
+	/* Nor a folder that holds it: a web server serving that folder
+	 * serves the store and the passphrase below it as well. */
+	n = strlen(a);
+	return strncmp(b, a, n) == 0 && (b[n] == '/' || (n == 1 && a[0] == '/'));
 }
 
 int

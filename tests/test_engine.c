@@ -835,6 +835,7 @@ test_open_refuses_a_data_directory_open_to_others(void)
 	struct ca *ca = NULL;
 	struct mica_err err;
 	char dir[PATH_MAX], bak[PATH_MAX + 16];
+	int64_t t0;
 
 	for (size_t i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
 		CU_ASSERT_EQUAL_FATAL(chmod(g_cadir, loose[i]), 0);
@@ -872,8 +873,23 @@ test_open_refuses_a_data_directory_open_to_others(void)
 	CU_ASSERT_EQUAL(err.kind, MICA_E_FORBIDDEN);
 	CU_ASSERT_EQUAL(ca_exists(dir), 0);
 	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0700), 0);
+	t0 = ca_now();
 	CU_ASSERT_EQUAL(ca_restore(dir, bak, NULL, NULL, NULL, &err), 0);
 	CU_ASSERT_EQUAL(ca_exists(dir), 1);
+	/* The restored store numbers its CRLs above the restore's time in
+	 * microseconds (schema 025): above any number the store backed up
+	 * could have given since, however fast it published. */
+	{
+		struct ca *r = NULL;
+		int64_t floor = 0;
+
+		CU_ASSERT_EQUAL_FATAL(ca_open(dir, CA_OPEN_READONLY, NULL, &r,
+					      &err), 0);
+		CU_ASSERT_EQUAL(db_ca_crl_floor(ca_db(r), &floor, &err), 0);
+		CU_ASSERT(floor >= t0 * 1000000 &&
+			  floor < (ca_now() + 1) * 1000000);
+		ca_close(r);
+	}
 }
 
 static struct ca *fresh_ca(const char *stem, int days, size_t ndomains);

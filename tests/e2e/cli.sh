@@ -612,7 +612,8 @@ expect_rc "export-root --der --pem: a usage error (not the last one winning)" 2 
 # DER to a terminal (a pty from script(1)): refused, as curl does, before
 # anything is done; redirected or with --out, written.
 N0=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM crl')
-for cmd in "export-root --der" "export-chain --p7b" "crl --out -"; do
+for cmd in "export-root --der" "export-chain --p7b" "crl --out -" "export-root --der --out /dev/stdout" \
+	"export-root --der --out /dev/tty"; do
 	script -qec "env MICA_PASSPHRASE='correct horse battery staple out' '$MICA' -d '$O' $cmd" \
 		/dev/null >"$W/tty.out" 2>&1
 	rc=$?

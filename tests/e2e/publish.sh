@@ -185,16 +185,18 @@ grep -q "not-a-dir is not a directory" "$TMP/rc.err" && ok "... saying so" ||
 # What is published is served by a web server: never beside the store and
 # the passphrase (the data directory, a folder in it, through a symlink).
 ln -s "$D" "$W/datalink"
-for out in "$D" "$D/" "$D/mica.db-crls" "$D/www" "$W/datalink/www"; do
+for out in "$D" "$D/" "$D/mica.db-crls" "$D/www" "$W/datalink/www" "$(dirname "$D")"; do
 	expect_rc "mica publish into $out (the data directory or in it): exit 2" 2 \
 		"$MICA" -d "$D" publish "$out"
-	grep -q "the CA's data directory or inside it" "$TMP/rc.err" && ok "... saying why" ||
+	grep -q "the CA's data directory, inside it or above it" "$TMP/rc.err" && ok "... saying why" ||
 		fail "publish $out said: $(cat "$TMP/rc.err")"
 done
 [ ! -e "$D/www" ] && [ ! -e "$D/crl" ] && [ ! -e "$D/mica.db-crls/crl" ] &&
 	ok "... and wrote nothing there" || fail "publish wrote into the data directory"
+# (Bounded: a daemon that took it would run until killed.)
 expect_rc "mica serve --publish into the data directory: exit 2" 2 \
-	"$MICA" -d "$D" serve --publish "$D/www" --http 127.0.0.1:1 --https none
+	timeout $((20 * TIME_SCALE)) "$MICA" -d "$D" serve --publish "$D/www" --http 127.0.0.1:1 --https none
+check "... saying why" grep -q "is the CA's data directory, inside it or above it" "$TMP/rc.err"
 "$MICA" -d "$D" publish "$W/pub2" 2>"$W/p.err"
 check "a second mica publish rewrites nothing" grep -q "0 file(s) written; OCSP responses: 0 written" "$W/p.err"
 

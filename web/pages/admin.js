@@ -545,7 +545,7 @@
       // What a name mica issues may hold (an e-mail address's local part:
       // alice+tag@..., o'brien@...): printable ASCII, no blank and none of
       // " < > \ `. The server decides the rest (a trailing * is a prefix).
-      if (!/^[!#-;=?-\[\]-_a-~]{1,253}$/.test(nm))
+      if (!/^[!#-;=?-\[\]-_a-~]{1,254}$/.test(nm))
         throw new Error('A name filter is letters, digits and the other printable characters ' +
           'but blanks and " < > \\ `.');
       q.push('name=' + encodeURIComponent(nm));
