@@ -2099,8 +2099,8 @@ ca_root_crl_import(struct ca *ca, const struct ca_principal *p,
 		if ((which = atomic_load(&ca->sh->revoked)) != 0 &&
 		    notice != NULL)
 			revoked_notice(ca->sh, which, &issuer, notice);
-		else if (notice != NULL && clock_note[0] != '\0')
-			snprintf(notice, CA_NOTICE_MAX, "%s", clock_note);
+		if (notice != NULL && clock_note[0] != '\0')
+			note(notice, clock_note, NULL, NULL);
 	}
 	rc = 0;
 out:
