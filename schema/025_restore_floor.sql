@@ -19,3 +19,11 @@
 -- this version keeps its floor in seconds: restored_at.
 ALTER TABLE ca ADD COLUMN restored_floor INTEGER NOT NULL DEFAULT 0;
 UPDATE ca SET restored_floor = restored_at;
+
+-- From this version on OCSP answers carry a revocation's invalidity date
+-- (RFC 6960 4.4; ca/ocsp.c). Those signed ahead before it do not: marked
+-- here, they are signed again by the daemon's next refresh rather than
+-- served without it until their own refresh (half a day at most). Read
+-- through the covering index of revoked certificates (schema 023).
+INSERT OR IGNORE INTO ocsp_dirty (serial)
+	SELECT serial FROM certificate WHERE status = 2 AND invalid_at IS NOT NULL;

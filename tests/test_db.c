@@ -2344,6 +2344,50 @@ test_invalidity_date(void)
 	db_close(db);
 }
 
+/* Schema 025: the OCSP answers signed before invalidity dates were written
+ * into them are signed again - their certificates marked at the upgrade,
+ * those without a date left alone. */
+static void
+test_upgrade_24_marks_dated_revocations(void)
+{
+	struct mica_err err;
+	struct db *db;
+	char path[128], sql[1024];
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int marked = -1;
+
+	db = fresh(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	db_close(db);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO certificate (serial, profile, not_before, not_after, "
+		 "spki_sha256, status, der, revoked_at, reason, created_at, "
+		 "invalid_at) VALUES ('0a', 'server', 0, %lld, zeroblob(32), 2, "
+		 "x'30', %lld, 1, 0, %lld), ('0b', 'server', 0, %lld, "
+		 "zeroblob(32), 2, x'30', %lld, 1, 0, NULL); "
+		 "DELETE FROM ocsp_dirty; "
+		 "ALTER TABLE ca DROP COLUMN restored_floor; "
+		 "PRAGMA user_version = 24",
+		 (long long)(NOW + DAY), (long long)NOW, (long long)(NOW - DAY),
+		 (long long)(NOW + DAY), (long long)NOW);
+	CU_ASSERT_EQUAL_FATAL(raw_exec(path, sql), SQLITE_OK);
+	db = NULL;
+	CU_ASSERT_EQUAL_FATAL(db_open(path, 0, &db, &err), 0);
+	db_close(db);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, "SELECT group_concat(serial) FROM ocsp_dirty",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *s = sqlite3_column_text(st, 0);
+
+		marked = s != NULL && strcmp((const char *)s, "0a") == 0;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	CU_ASSERT_EQUAL(marked, 1);
+}
+
 /* A store of schema 22 with tens of thousands of revoked certificates
  * upgrades to 23 (the invalidity date's covering indexes in place of the
  * old ones): remade in the pages a drop freed, or dropped with
@@ -4980,6 +5024,8 @@ main(void)
 		  test_revoked_foreach_large },
 		{ "upgrades a store of schema 22 with 60,000 revoked certificates",
 		  test_upgrade_22_with_many_revoked },
+		{ "upgrades to 25 marking the dated revocations' OCSP answers",
+		  test_upgrade_24_marks_dated_revocations },
 		{ "lists by status, expiry and name, each in its order, with keyset paging",
 		  test_list_filters_and_paging },
 		{ "lists one token's certificates, with the other filters and paging",
