@@ -799,6 +799,161 @@ test_response_data_carries_the_invalidity_date(void)
 	encode_check(&t, now, NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* singleExtensions written by hand: what the signer's check refuses  */
+
+/* T, L, V into OUT at *N (L < 65536). */
+static void
+put_tlv(unsigned char *out, size_t *n, unsigned tag, const unsigned char *v,
+	size_t len)
+{
+	out[(*n)++] = (unsigned char)tag;
+	if (len < 0x80) {
+		out[(*n)++] = (unsigned char)len;
+	} else if (len < 0x100) {
+		out[(*n)++] = 0x81;
+		out[(*n)++] = (unsigned char)len;
+	} else {
+		out[(*n)++] = 0x82;
+		out[(*n)++] = (unsigned char)(len >> 8);
+		out[(*n)++] = (unsigned char)len;
+	}
+	memcpy(out + *n, v, len);
+	*n += len;
+}
+
+/* A GeneralizedTime element for T into OUT at *N. */
+static void
+put_gentime(unsigned char *out, size_t *n, int64_t t)
+{
+	char s[16];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(s, sizeof(s), "%Y%m%d%H%M%SZ", &tm);
+	put_tlv(out, n, 0x18, (const unsigned char *)s, 15);
+}
+
+/* An Extension { invalidityDate (OID LAST octet 0x18, or another),
+ * critical TRUE when CRIT, OCTET STRING { GeneralizedTime AT } }. */
+static void
+put_ext(unsigned char *out, size_t *n, unsigned char last, int crit,
+	int64_t at)
+{
+	unsigned char in[64], val[32];
+	size_t ni = 0, nv = 0;
+	const unsigned char oid[3] = { 0x55, 0x1d, last };
+	static const unsigned char yes[1] = { 0xff };
+
+	put_tlv(in, &ni, 0x06, oid, 3);
+	if (crit)
+		put_tlv(in, &ni, 0x01, yes, 1);
+	put_gentime(val, &nv, at);
+	put_tlv(in, &ni, 0x04, val, nv);
+	put_tlv(out, n, 0x30, in, ni);
+}
+
+/* A ResponseData of one SingleResponse for the shared issuer's CertID,
+ * revoked at RT (GOOD: good instead), its singleExtensions the octets
+ * EXT[0..EXT_LEN) as given (whole elements, or anything), into OUT. */
+static size_t
+hand_rd(int good, int64_t rt, int64_t now, const unsigned char *ext,
+	size_t ext_len, unsigned char *out)
+{
+	unsigned char cid[CA_OCSP_CERTID_MAX], single[1024], st[64], nu[32],
+		      list[1100], rd[1200], kh[32];
+	size_t cid_len = 0, ns = 0, nst = 0, nnu = 0, nl = 0, nrd = 0, nkh = 0, n = 0;
+	struct mica_err err;
+	static const unsigned char reason[1] = { 1 };
+	unsigned char rsn[8];
+	size_t nr = 0;
+
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &g_is,
+		g_serial, sizeof(g_serial), cid, &cid_len, &err), 0);
+	memcpy(single, cid, cid_len);
+	ns = cid_len;
+	if (good) {
+		put_tlv(single, &ns, 0x80, NULL, 0);
+	} else {
+		put_gentime(st, &nst, rt);
+		put_tlv(rsn, &nr, 0x0a, reason, 1);
+		put_tlv(st, &nst, 0xa0, rsn, nr);
+		put_tlv(single, &ns, 0xa1, st, nst);
+	}
+	put_gentime(single, &ns, now);
+	put_gentime(nu, &nnu, now + CA_OCSP_PERIOD);
+	put_tlv(single, &ns, 0xa0, nu, nnu);
+	memcpy(single + ns, ext, ext_len);
+	ns += ext_len;
+	put_tlv(list, &nl, 0x30, single, ns);
+	put_tlv(kh, &nkh, 0x04, g_kh, 20);
+	put_tlv(rd, &nrd, 0xa2, kh, nkh);
+	put_gentime(rd, &nrd, now);
+	put_tlv(rd, &nrd, 0x30, list, nl);
+	put_tlv(out, &n, 0x30, rd, nrd);
+	return n;
+}
+
+static void
+test_signer_check_refuses_hand_made_single_extensions(void)
+{
+	int64_t now = (int64_t)time(NULL), rt = now - 600;
+	unsigned char exts[256], seq[256], one[128], tbs[2048];
+	size_t ne, ns, no, n;
+	struct mica_err err;
+	const struct {
+		const char *what;
+		int good;
+		int kind;          /* what goes in [1] */
+		const char *rule;  /* NULL: taken */
+	} cases[] = {
+		{ "one invalidityDate", 0, 0, NULL },
+		{ "critical", 0, 1, "critical or malformed" },
+		{ "two extensions", 0, 2, "more than one single extension" },
+		{ "an empty Extensions", 0, 3, "singleExtensions malformed" },
+		{ "data after [1]", 0, 4, "singleExtensions malformed" },
+		{ "on a good status", 1, 0, "not revoked, or on hold" },
+		{ "dated 1970-01-01T00:00:00Z", 0, 5, "not after 1970" },
+		{ "another extension", 0, 6, "other than the invalidityDate" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		no = ns = ne = 0;
+		switch (cases[i].kind) {
+		case 0: put_ext(one, &no, 0x18, 0, rt - 60); break;
+		case 1: put_ext(one, &no, 0x18, 1, rt - 60); break;
+		case 2:
+			put_ext(one, &no, 0x18, 0, rt - 60);
+			put_ext(one, &no, 0x18, 0, rt - 120);
+			break;
+		case 3: break;
+		case 4: put_ext(one, &no, 0x18, 0, rt - 60); break;
+		case 5: put_ext(one, &no, 0x18, 0, 0); break;
+		case 6: put_ext(one, &no, 0x17, 0, rt - 60); break;
+		}
+		put_tlv(seq, &ns, 0x30, one, no);
+		put_tlv(exts, &ne, 0xa1, seq, ns);
+		if (cases[i].kind == 4)
+			put_tlv(exts, &ne, 0x05, NULL, 0);
+		n = hand_rd(cases[i].good, rt, now, exts, ne, tbs);
+		mica_err_clear(&err);
+		if (cases[i].rule == NULL) {
+			if (ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, n, &err) != 0)
+				fprintf(stderr, "\n  %s refused: %s\n",
+					cases[i].what, err.msg);
+			CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, n,
+							  &err), 0);
+			continue;
+		}
+		CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, n, &err), -1);
+		if (strstr(err.msg, cases[i].rule) == NULL)
+			fprintf(stderr, "\n  %s: refused as '%s', wanted '%s'\n",
+				cases[i].what, err.msg, cases[i].rule);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, cases[i].rule));
+	}
+}
+
 static void
 test_signer_check_refuses_hand_made_response_data(void)
 {
@@ -2205,6 +2360,8 @@ main(void)
 		  test_response_data_round_trips_through_the_signers_check },
 		{ "an invalidity date is a single extension the signer checks",
 		  test_response_data_carries_the_invalidity_date },
+		{ "the signer's check takes an invalidityDate alone, and refuses other single extensions made by hand",
+		  test_signer_check_refuses_hand_made_single_extensions },
 		{ "the signer's check refuses hand-made ResponseData",
 		  test_signer_check_refuses_hand_made_response_data },
 		{ "error responses are SEQUENCE { ENUMERATED }",
