@@ -1581,6 +1581,92 @@ test('/admin: "Show more" goes on with the listing searched, not with the filter
   await ctx.close();
 });
 
+test('/admin: a search begun hides "Show more" at once; a deny cancelled under way touches no other dialog', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await adminSignIn(admin);
+  await admin.fill('#cert-name', 'more-*');
+  await admin.selectOption('#cert-status', 'valid');
+  await admin.click('#cert-search');
+  await admin.waitForFunction(() => document.querySelectorAll('#cert-rows tr').length === 50);
+  await admin.waitForSelector('#certs-more:not([hidden])');
+  // The next first page held until released: meanwhile the last
+  // listing's "Show more" is gone, so its cursor is never sent with the
+  // new filter, and the rows that come are the new search's alone.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const asked = [];
+  await admin.route('**/api/v1/certificates?*', async (route) => {
+    asked.push(new URL(route.request().url()).searchParams);
+    await held;
+    await route.continue();
+  });
+  await admin.fill('#cert-name', 'more-4*');
+  await admin.click('#cert-search');
+  assert.equal(await admin.isHidden('#certs-more'), true, '"Show more" hidden while the search runs');
+  release();
+  await admin.waitForFunction(() => [...document.querySelectorAll('#cert-rows tr')]
+    .every((t) => /^more-4/.test(t.querySelector('.names').textContent)) &&
+    document.querySelectorAll('#cert-rows tr').length > 0);
+  const names = await admin.$$eval('#cert-rows tr', (trs) => trs.map((t) => t.querySelector('.names').textContent));
+  assert.equal(new Set(names).size, names.length, 'no row twice: ' + names.join(' '));
+  assert.ok(asked.every((p) => !(p.get('name') === 'more-4*' && p.has('cursor'))),
+    'the new filter never went with a cursor of the old listing');
+  await admin.unroute('**/api/v1/certificates?*');
+
+  // A deny held, then its dialog cancelled; another request's dialog
+  // opened meanwhile stays open with what is typed in it when the first
+  // answer comes - and a refused one's error goes to the message line,
+  // not into that other dialog.
+  const a = await pendingRequest('heldok', 'heldok.' + DOMAIN);
+  const b = await pendingRequest('heldother', 'heldother.' + DOMAIN);
+  const c = await pendingRequest('heldbad', 'heldbad.' + DOMAIN);
+  await admin.click('#pending-refresh');
+  const prow = (id) => `#pending-rows tr[data-id="${id}"]`;
+  await admin.waitForSelector(prow(c));
+  let go;
+  let gate = new Promise((r) => { go = r; });
+  let denies = 0;
+  await admin.route('**/deny', async (route) => { denies++; await gate; await route.continue(); });
+  await admin.click(`${prow(a)} .deny`);
+  await admin.fill('#confirm-note', 'fine');
+  await admin.press('#confirm-note', 'Enter');
+  await waitFor('the deny sent', () => denies === 1, 15000);
+  await admin.click('#confirm-cancel');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
+  await admin.click(`${prow(b)} .deny`);
+  await admin.waitForSelector('#confirm[open]');
+  await admin.fill('#confirm-note', 'typing for b');
+  go();
+  await admin.waitForSelector(prow(a), { state: 'detached' });
+  assert.equal((await apiAdmin('/api/v1/requests/' + a)).status, 'denied');
+  assert.equal(await admin.evaluate(() => document.getElementById('confirm').open), true,
+    "the other request's dialog stays open");
+  assert.equal(await admin.inputValue('#confirm-note'), 'typing for b');
+  await admin.click('#confirm-cancel');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
+  gate = new Promise((r) => { go = r; });
+  await admin.click(`${prow(c)} .deny`);
+  await admin.fill('#confirm-note', 'bad\u200breason');
+  await admin.press('#confirm-note', 'Enter');
+  await waitFor('the refused deny sent', () => denies === 2, 15000);
+  await admin.keyboard.press('Escape');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
+  await admin.click(`${prow(b)} .deny`);
+  await admin.waitForSelector('#confirm[open]');
+  go();
+  await expectFlash(admin, 'error', /bad_text/);
+  assert.equal(await admin.isHidden('#confirm-error'), true, "no other request's refusal in this dialog");
+  assert.equal(await admin.evaluate(() => document.getElementById('confirm').open), true);
+  await admin.click('#confirm-cancel');
+  await admin.waitForSelector('#confirm', { state: 'hidden' });
+  await admin.unroute('**/deny');
+  assert.equal((await apiAdmin('/api/v1/requests/' + b)).status, 'pending');
+  assert.equal((await apiAdmin('/api/v1/requests/' + c)).status, 'pending');
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
 test('/admin: a failed token or ACME credential leaves no earlier secret on screen; the API\'s warning is shown', async () => {
   const ctx = await newContext();
   const admin = await newPage(ctx);
@@ -1771,17 +1857,30 @@ test('/request says a revoked certificate was revoked, and offers it for no inst
   await req.waitForSelector('#status-box #issued-msg');
   assert.equal((await req.textContent('#status-box [data-field="certificate_status"]')).trim(), 'valid');
 
-  const rv = await apiSend(`/api/v1/certificates/${r.body.serial}/revoke`, { reason: 'superseded' });
+  const rv = await apiSend(`/api/v1/certificates/${r.body.serial}/revoke`,
+    { reason: 'superseded', invalidity_date: '2026-01-02T03:04:05Z' });
   assert.equal(rv.status, 200, JSON.stringify(rv.body));
   await req.click('#status-refresh');
   await req.waitForSelector('#status-box #revoked-msg');
   assert.match(await req.textContent('#revoked-msg'), /revoked/);
+  assert.equal(await req.getAttribute('#revoked-msg', 'role'), 'alert', 'announced when found by "Check again"');
+  assert.equal((await req.textContent('[data-field="invalidity_date"]')).trim(), '2026-01-02 03:04 UTC');
   assert.equal(await req.locator('#status-box #issued-msg').count(), 0, 'not "Certificate issued."');
   assert.equal(await req.locator('#status-box #downloads').count(), 0, 'nothing to install');
   assert.equal((await req.textContent('[data-field="revocation_reason"]')).trim(), 'superseded');
   assert.match((await req.textContent('[data-field="revoked_at"]')).trim(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
   assert.equal((await req.textContent('[data-field="serial"]')).trim(), r.body.serial);
   await shots(req, 'request-revoked');
+  // On hold: said so, and that the CA may release it - not "submit anew".
+  const { pem: pem2 } = makeCsr('held', 'held.' + DOMAIN);
+  const r2 = await apiSend('/api/v1/requests', { csr: pem2 });
+  assert.equal(r2.status, 201, JSON.stringify(r2.body));
+  assert.equal((await apiSend(`/api/v1/certificates/${r2.body.serial}/revoke`,
+    { reason: 'certificateHold' })).status, 200);
+  await req.goto(S.pages + '/request#id=' + r2.body.id);
+  await req.waitForSelector('#status-box #revoked-msg');
+  assert.match(await req.textContent('#revoked-msg'), /on hold.*until the CA releases it/);
+  assert.doesNotMatch(await req.textContent('#revoked-msg'), /submit a new request/);
   assert.deepEqual(await cspViolations(req), []);
   await ctx.close();
 });

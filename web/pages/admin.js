@@ -413,22 +413,41 @@
     }
     return new Promise(function (resolve) {
       var done = null;
+      // This dialog's own state: closed (Cancel, Escape) while ACT still
+      // runs, its answer must reach neither the next dialog opened in
+      // the same element nor be lost - a refusal goes to the message
+      // line, and the promise settles when ACT does (a deny that went
+      // through is then reloaded by its caller as any other).
+      var closed = false, busy = false;
       var answer = function () {
         return { reason: $('confirm-reason').value, note: $('confirm-note').value.trim() };
+      };
+      var finish = function () {
+        resolve(o.act ? done : d.returnValue === 'ok' ? answer() : null);
       };
       d.returnValue = '';
       $('confirm-form').onsubmit = o.act ? function (ev) {
         var a = answer();
         ev.preventDefault();
-        if (ok.disabled)
+        if (ok.disabled || closed)
           return;
         ok.disabled = true;
+        busy = true;
         refused.hidden = true;
         o.act(a).then(function () {
+          busy = false;
           done = a;
-          if (d.open)
+          if (!closed)
             d.close('ok');
+          else
+            finish();
         }, function (err) {
+          busy = false;
+          if (closed) {
+            fail(o.ok || 'Confirm')(err);
+            finish();
+            return;
+          }
           ok.disabled = false;
           mica.notice(refused, 'error', 'Not accepted: ' + mica.errorText(err));
           (o.note ? $('confirm-note') : ok).focus();
@@ -436,9 +455,11 @@
       } : null;
       d.addEventListener('close', function onClose() {
         d.removeEventListener('close', onClose);
+        closed = true;
         $('confirm-form').onsubmit = null;
         ok.disabled = false;
-        resolve(o.act ? done : d.returnValue === 'ok' ? answer() : null);
+        if (!busy)
+          finish();
       });
       d.showModal();
       (o.note ? $('confirm-note') : o.reason ? $('confirm-reason') : $('confirm-cancel')).focus();
@@ -610,8 +631,14 @@
       q = q.concat('cursor=' + encodeURIComponent(certList.cursor));
     else
       more = false;
-    if (!more)
+    if (!more) {
+      // A first page begins a listing: the last one's cursor and its
+      // "Show more" go (clicked meanwhile, it would ask for the new
+      // filter from the old listing's place).
       certList.gen++;
+      certList.cursor = null;
+      $('certs-more').hidden = true;
+    }
     var gen = certList.gen;
     return call('/api/v1/certificates?' + q.join('&')).then(function (res) {
       var list = (res.data && res.data.certificates) || [];
@@ -630,8 +657,11 @@
     }, function (err) {
       if (gen !== certList.gen)
         return;
-      // A further page refused leaves the pages shown; a first page, none.
-      if (!more && err.status !== 401)
+      // A further page refused leaves the pages shown; a first page
+      // refused (4xx: the query), none. A failure of the server or the
+      // network keeps the listing and its rows, to be reloaded.
+      if (!more && err.status >= 400 && err.status < 500 && err.status !== 401 &&
+          err.status !== 429)
         certsRefused();
       fail('Certificates')(err);
     });

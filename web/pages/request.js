@@ -50,8 +50,14 @@
    * nothing to install. */
   function renderGone(box, r) {
     var revoked = r.certificate_status === 'revoked';
-    box.appendChild(el('div', { 'class': 'notice error', id: revoked ? 'revoked-msg' : 'expired-msg' },
-      revoked ? 'The certificate issued for this request was revoked on ' + mica.fmtTime(r.revoked_at) +
+    // A hold may be released by the CA: said so, not "submit anew".
+    var hold = revoked && r.revocation_reason === 'certificateHold';
+    box.appendChild(el('div', { 'class': 'notice error', role: 'alert',
+      id: revoked ? 'revoked-msg' : 'expired-msg' },
+      hold ? 'The certificate issued for this request was put on hold on ' +
+        mica.fmtTime(r.revoked_at) + ': clients that check revocation refuse it until the CA ' +
+        'releases it. Ask the CA\'s administrator.'
+        : revoked ? 'The certificate issued for this request was revoked on ' + mica.fmtTime(r.revoked_at) +
         ' (' + String(r.revocation_reason || 'unspecified') + '). Clients that check revocation refuse ' +
         'it: do not install it, submit a new request.'
         : 'The certificate issued for this request expired on ' + mica.fmtTime(r.not_after) +
@@ -61,6 +67,8 @@
       ['Certificate', r.certificate_status, 'certificate_status'],
       ['Revoked', revoked ? mica.fmtTime(r.revoked_at) : null, 'revoked_at'],
       ['Reason', revoked ? r.revocation_reason : null, 'revocation_reason'],
+      ['Invalid since', revoked && r.invalidity_date ? mica.fmtTime(r.invalidity_date) : null,
+        'invalidity_date'],
       ['Valid from', mica.fmtTime(r.not_before), 'not_before'],
       ['Valid until', mica.fmtTime(r.not_after), 'not_after'],
       ['Names', namesText(r.names), 'names'],
