@@ -193,6 +193,10 @@ for out in "$D" "$D/" "$D/mica.db-crls" "$D/www" "$W/datalink/www" "$(dirname "$
 done
 [ ! -e "$D/www" ] && [ ! -e "$D/crl" ] && [ ! -e "$D/mica.db-crls/crl" ] &&
 	ok "... and wrote nothing there" || fail "publish wrote into the data directory"
+# A folder beside it whose name begins with the data directory's is
+# neither in it nor above it: published.
+expect_rc "mica publish into $D-www (a sibling, the same prefix): published" 0 \
+	"$MICA" -d "$D" publish "$D-www"
 # (Bounded: a daemon that took it would run until killed.)
 expect_rc "mica serve --publish into the data directory: exit 2" 2 \
 	timeout $((20 * TIME_SCALE)) "$MICA" -d "$D" serve --publish "$D/www" --http 127.0.0.1:1 --https none
