@@ -818,7 +818,8 @@ put_tlv(unsigned char *out, size_t *n, unsigned tag, const unsigned char *v,
 		out[(*n)++] = (unsigned char)(len >> 8);
 		out[(*n)++] = (unsigned char)len;
 	}
-	memcpy(out + *n, v, len);
+	if (len > 0)           /* V may be NULL then: memcpy may not take it */
+		memcpy(out + *n, v, len);
 	*n += len;
 }
 
