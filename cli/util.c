@@ -502,6 +502,19 @@ resolve_path(const char *path, char out[PATH_MAX])
 	       (int)(PATH_MAX - have);
 }
 
+/* Is the resolved path CHILD the resolved folder DIR or under it (on a
+ * name boundary: /srv/ca-www is not under /srv/ca)? */
+static int
+path_under(const char *child, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return child[0] == '/';
+	return n > 0 && strncmp(child, dir, n) == 0 &&
+	       (child[n] == '/' || child[n] == '\0');
+}
+
 /* Is REAL, a file --out would replace, one of the data directory's own:
  * the store and its journals, the CRLs' bodies, the passphrase, the
  * daemon's lock? (An export-root --out DIR/passphrase put the root where
@@ -515,7 +528,6 @@ store_file(const char *real)
 		CA_FIRST_START_FILE,
 	};
 	char a[PATH_MAX], b[PATH_MAX], p[PATH_MAX];
-	size_t n;
 
 	if (g_datadir == NULL || !resolve_path(real, a))
 		return 0;
@@ -525,8 +537,7 @@ store_file(const char *real)
 			return 1;
 	}
 	snprintf(p, sizeof(p), "%s/" CA_DB_FILE "-crls", g_datadir);
-	n = resolve_path(p, b) ? strlen(b) : 0;
-	return n > 0 && strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
+	return resolve_path(p, b) && path_under(a, b);
 }
 
 /* Where --out PATH writes: *INTO 1 for a device or FIFO (written into,
@@ -635,13 +646,9 @@ cli_in_data_dir(const char *dir)
 		self[--n] = '\0';
 	if (!resolve_path(self, a) || !resolve_path(g_datadir, b))
 		return 0;
-	n = strlen(b);
-	if (strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0'))
-		return 1;
 	/* Nor a folder that holds it: a web server serving that folder
 	 * serves the store and the passphrase below it as well. */
-	n = strlen(a);
-	return strncmp(b, a, n) == 0 && (b[n] == '/' || (n == 1 && a[0] == '/'));
+	return path_under(a, b) || path_under(b, a);
 }
 
 int
