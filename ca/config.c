@@ -417,13 +417,8 @@ int
 ca_url_outside_constraints(struct ca *ca, const char *url)
 {
 	struct ca_name n;
-	char host[256];
 
-	if (ca == NULL || url == NULL)
-		return 0;
-	ca_url_host(url, host, sizeof(host));
-	if (host[0] == '\0' || ca_name_parse(host, 0, &n, NULL) != 0 ||
-	    n.kind == CA_NAME_EMAIL || n.kind == CA_NAME_UPN)
+	if (ca == NULL || url == NULL || !ca_url_host_name(url, &n))
 		return 0;
 	return !ca_nc_allows_path(ca->sh, &n);
 }

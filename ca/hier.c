@@ -1023,16 +1023,7 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 	 * start without a name it may certify. */
 	if (db_domain_list(ca->db, &doms, err) != 0)
 		goto out;
-	{
-		char host[256];
-
-		ca_url_host(ca->sh->public_url != NULL ? ca->sh->public_url :
-			    "", host, sizeof(host));
-		url_host_ok = host[0] != '\0' &&
-			      ca_name_parse(host, 0, &url_host, NULL) == 0 &&
-			      (url_host.kind == CA_NAME_DNS ||
-			       url_host.kind == CA_NAME_IP);
-	}
+	url_host_ok = ca_url_host_name(ca->sh->public_url, &url_host);
 	if (url_host_ok && nc != NULL && !ca_nc_allows(nc, &url_host)) {
 		note(notice, "the public URL's host, ", url_host.value,
 		     ", is outside the certificate's name constraints: the "

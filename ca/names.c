@@ -892,6 +892,16 @@ ca_url_host(const char *url, char *out, size_t size)
 	}
 }
 
+int
+ca_url_host_name(const char *url, struct ca_name *out)
+{
+	char host[256];
+
+	ca_url_host(url, host, sizeof(host));
+	return host[0] != '\0' && ca_name_parse(host, 0, out, NULL) == 0 &&
+	       (out->kind == CA_NAME_DNS || out->kind == CA_NAME_IP);
+}
+
 /* ---------------------------------------------------- address ranges -- */
 
 static int

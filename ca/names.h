@@ -88,6 +88,9 @@ int ca_cidr_parse(const char *text, struct ca_cidr *out,
 /* The host part of an http(s) URL (brackets of an IPv6 literal dropped)
  * into OUT; "" when URL is NULL, has no "://" or the host does not fit. */
 void ca_url_host(const char *url, char *out, size_t size);
+/* The host of URL (ca_url_host) as a DNS name or IP address into *OUT:
+ * 1, or 0 when there is none or it is neither. */
+int ca_url_host_name(const char *url, struct ca_name *out);
 
 /* The range of IP and MASK (IP_LEN 4 or 16 octets each) as read from an
  * iPAddress subtree: the mask must be a prefix (ones, then zeros) and IP
