@@ -49,7 +49,6 @@ static const unsigned char OID_DELTA_CRL[] = { 0x55, 0x1d, 0x1b };
 static const unsigned char OID_IDP[] = { 0x55, 0x1d, 0x1c };
 static const unsigned char OID_REASON_CODE[] = { 0x55, 0x1d, 0x15 };
 static const unsigned char OID_CERT_ISSUER[] = { 0x55, 0x1d, 0x1d };
-static const unsigned char OID_INVALIDITY_DATE[] = { 0x55, 0x1d, 0x18 };
 static const unsigned char OID_EKU[] = { 0x55, 0x1d, 0x25 };
 static const unsigned char OID_CDP[] = { 0x55, 0x1d, 0x1f };
 static const unsigned char OID_PC[] = { 0x55, 0x1d, 0x24 };
@@ -1926,8 +1925,8 @@ ca_crl_foreach_entry(const struct ca_crl_info *crl, ca_crl_entry_cb cb,
 							       "reasonCode");
 					reason = rv[0];
 				} else if (oid_is(oid, oid_len,
-						  OID_INVALIDITY_DATE,
-						  sizeof(OID_INVALIDITY_DATE))) {
+						  (const unsigned char *)CA_DER_OID_INVALIDITY,
+						  CA_DER_OID_INVALIDITY_LEN)) {
 					/* RFC 5280 5.3.2: non-critical, a
 					 * GeneralizedTime (Zulu, whole
 					 * seconds); another form, a critical

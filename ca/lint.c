@@ -93,7 +93,6 @@ static const unsigned char OID_OCSP[] = {
 };
 /* id-ce-cRLReasons (RFC 5280 5.3.1) */
 static const unsigned char OID_REASON[] = { 0x55, 0x1d, 0x15 };
-static const unsigned char OID_INVALIDITY[] = { 0x55, 0x1d, 0x18 };
 
 /* The signature AlgorithmIdentifiers mica may use, whole DER: ECDSA with
  * absent parameters (RFC 5758 3.2), RSA PKCS#1 v1.5 with NULL parameters
@@ -1219,8 +1218,10 @@ lint_crl_entry(struct ca_der_cur *list, struct mica_err *err)
 			return bad_der(err, "CRL entry extension", &derr);
 		is_reason = ca_der_oid_eq(oid, oid_len, OID_REASON,
 					  sizeof(OID_REASON));
-		if (!is_reason && !ca_der_oid_eq(oid, oid_len, OID_INVALIDITY,
-						 sizeof(OID_INVALIDITY)))
+		if (!is_reason &&
+		    !ca_der_oid_eq(oid, oid_len,
+				   (const unsigned char *)CA_DER_OID_INVALIDITY,
+				   CA_DER_OID_INVALIDITY_LEN))
 			return bad(err, "unknown CRL entry extension");
 		name = is_reason ? "reasonCode" : "invalidityDate";
 		if (is_reason ? seen_reason++ : seen_invalid++)
