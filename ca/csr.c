@@ -58,8 +58,11 @@
 
 /* Room for an RSA-4096 SubjectPublicKeyInfo (550 bytes) with margin. */
 #define SPKI_BUF      2048
-/* Display form of a subject; far beyond any real DN. */
-#define SUBJECT_BUF   2048
+/* The subject as ca_dn_print writes it, before subject_utf8 puts its
+ * UTF-8 back: far beyond any real DN (RFC 5280's upper bounds, 64 to 128
+ * characters a value, three octets a character past U+07FF and three
+ * characters an octet escaped, make some 1,150 for a long L or ST). */
+#define SUBJECT_BUF   8192
 /* A commonName longer than this is not kept (RFC 5280 ub-common-name is
  * 64; leave room for lenient issuers' requests). */
 #define CN_MAX        255
@@ -1079,7 +1082,7 @@ dn_string_tag(int tag)
 }
 
 /*
- * The subject as a list mbedtls_x509_dn_gets() can print. Pointers refer
+ * The subject as a list ca_dn_print() can print. Pointers refer
  * into the request's DER, which must outlive the list; free with
  * free_name(). An empty subject (allowed when the SAN is critical, RFC
  * 5280 4.2.1.6) gives an empty list, which mbedTLS's own CSR parser
@@ -1187,12 +1190,15 @@ extract_cn(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 			cn = dn;
 	if (cn == NULL || cn->val.len == 0 || cn->val.len > CN_MAX)
 		return 0;
-	/* A BMPString (UCS-2, as some Windows tools write a CN): its text
-	 * in UTF-8, read as any other CN. */
-	if (cn->val.tag == MBEDTLS_ASN1_BMP_STRING) {
-		char u[CN_MAX / 2 * 3 + 1];
+	/* A BMPString (UCS-2, as some Windows tools write a CN), a
+	 * UniversalString (UCS-4) or a TeletexString (read as Latin-1, as
+	 * OpenSSL reads it): its text in UTF-8, read as any other CN. */
+	if (cn->val.tag == MBEDTLS_ASN1_BMP_STRING ||
+	    cn->val.tag == MBEDTLS_ASN1_UNIVERSAL_STRING ||
+	    cn->val.tag == MBEDTLS_ASN1_T61_STRING) {
+		char u[CN_MAX * 2 + 1];   /* Latin-1: two octets at most */
 
-		if (ca_dirstring_utf8(MBEDTLS_ASN1_BMP_STRING, cn->val.p,
+		if (ca_dirstring_utf8((unsigned)cn->val.tag, cn->val.p,
 				      cn->val.len, u, sizeof(u)) != 0 ||
 		    !clean_utf8((const unsigned char *)u, strlen(u)))
 			return 0;
@@ -1217,8 +1223,8 @@ extract_cn(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 }
 
 /*
- * mbedtls_x509_dn_gets() writes every octet past ASCII as "\XX" (RFC 4514
- * 2.4's hexpair), so "CN=Jürgen" read "CN=J\C3\BCrgen" in every list. When
+ * ca_dn_print() writes every octet past ASCII as "\XX" (RFC 4514 2.4's
+ * hexpair), so "CN=Jürgen" would read "CN=J\C3\BCrgen" in every list. When
  * every octet past ASCII of DN's values is in a UTF8String, put back in
  * BUF, in place, each character those escapes spell as well-formed UTF-8
  * that may be shown (mica_cp_hidden: no control, bidirectional override
@@ -1228,7 +1234,7 @@ extract_cn(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 static void
 subject_utf8(const mbedtls_x509_name *dn, char *buf)
 {
-	unsigned char run[SUBJECT_BUF];
+	unsigned char *run;
 	size_t i = 0, o = 0;
 
 	/* Octets past ASCII only in UTF8Strings (a BMPString's text is one
@@ -1242,6 +1248,9 @@ subject_utf8(const mbedtls_x509_name *dn, char *buf)
 			if (dn->val.p[k] >= 0x80)
 				return;
 	}
+	/* Out of memory: the escapes stay, still a true picture. */
+	if ((run = malloc(strlen(buf) / 3 + 1)) == NULL)
+		return;
 	while (buf[i] != '\0') {
 		size_t n = 0, k = 0;
 
@@ -1286,42 +1295,130 @@ subject_utf8(const mbedtls_x509_name *dn, char *buf)
 		}
 	}
 	buf[o] = '\0';
+	free(run);
 }
 
-/* How long mbedtls_x509_dn_gets() writes the UTF8String TEXT (LEN
- * octets): three characters for an octet past ASCII or of a control
- * ("\C3"), one more for a character RFC 4514 2.4 escapes. It refuses a
- * value longer than MBEDTLS_X509_MAX_DN_NAME_SIZE so written. */
-static size_t
-dn_gets_len(const char *text, size_t len)
+/* Append the NUL-terminated S to BUF (SIZE) at *AT: 0, or -1 when it does
+ * not fit with its NUL. */
+static int
+dn_put(char *buf, size_t size, size_t *at, const char *s, size_t len)
 {
-	size_t n = 0;
+	if (len >= size - *at)
+		return -1;
+	memcpy(buf + *at, s, len);
+	*at += len;
+	buf[*at] = '\0';
+	return 0;
+}
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
+/* ca_dn_print's "\XX"s and hex pairs: mbedTLS writes capitals. */
+static void
+dn_hex(char *out, unsigned char c)
+{
+	static const char hex[] = "0123456789ABCDEF";
 
-		n += c < 32 || c >= 127 ? 3 : 1;
-		if ((c != '\0' && strchr(",=+<>;\"\\", c) != NULL) ||
-		    (i == 0 && (c == '#' || c == ' ')) ||
-		    (i + 1 == len && c == ' '))
-			n++;
+	out[0] = hex[c >> 4];
+	out[1] = hex[c & 15];
+}
+
+int
+ca_dn_print(char *buf, size_t size, const struct mbedtls_asn1_named_data *dn)
+{
+	const mbedtls_x509_name *n;
+	size_t at = 0;
+
+	if (size == 0)
+		return -1;
+	buf[0] = '\0';
+	for (n = dn; n != NULL; n = n->next) {
+		const char *short_name = NULL;
+		unsigned char tl[8];
+		size_t i, tl_len = 0;
+		int hex, ret;
+
+		if (n->oid.p == NULL)
+			continue;
+		if (n != dn && dn_put(buf, size, &at, ", ", 2) != 0)
+			return -1;
+		hex = n->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
+		      n->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING &&
+		      n->val.tag != MBEDTLS_ASN1_IA5_STRING;
+		if (mbedtls_oid_get_attr_short_name(&n->oid, &short_name) == 0) {
+			if (dn_put(buf, size, &at, short_name, strlen(short_name)) != 0)
+				return -1;
+		} else if ((ret = mbedtls_oid_get_numeric_string(buf + at, size - at,
+								 &n->oid)) > 0) {
+			at += (size_t)ret;
+			hex = 1;
+		} else if (ret == MBEDTLS_ERR_OID_BUF_TOO_SMALL) {
+			return -1;
+		} else if (dn_put(buf, size, &at, "??", 2) != 0) {
+			return -1;
+		}
+		if (dn_put(buf, size, &at, "=", 1) != 0)
+			return -1;
+		if (hex) {
+			/* "#", then the value's tag, length and octets in hex
+			 * (RFC 4514 2.4). */
+			size_t len = n->val.len, k;
+
+			tl[tl_len++] = (unsigned char)n->val.tag;
+			if (len < 0x80) {
+				tl[tl_len++] = (unsigned char)len;
+			} else {
+				for (k = 0; (len >> (8 * k)) != 0; k++)
+					;
+				tl[tl_len++] = (unsigned char)(0x80 | k);
+				while (k-- > 0)
+					tl[tl_len++] = (unsigned char)(len >> (8 * k));
+			}
+			if (dn_put(buf, size, &at, "#", 1) != 0)
+				return -1;
+			for (i = 0; i < tl_len + n->val.len; i++) {
+				char h[2];
+
+				dn_hex(h, i < tl_len ? tl[i] : n->val.p[i - tl_len]);
+				if (dn_put(buf, size, &at, h, 2) != 0)
+					return -1;
+			}
+			continue;
+		}
+		for (i = 0; i < n->val.len; i++) {
+			unsigned char c = n->val.p[i];
+			char e[4];
+			size_t el = 0;
+
+			if (c == '\0')
+				return -2;
+			if (strchr(",=+<>;\"\\", c) != NULL ||
+			    (i == 0 && (c == '#' || c == ' ')) ||
+			    (i + 1 == n->val.len && c == ' '))
+				e[el++] = '\\';
+			if (c < 32 || c >= 127) {
+				e[el++] = '\\';
+				dn_hex(e + el, c);
+				el += 2;
+			} else {
+				e[el++] = (char)c;
+			}
+			if (dn_put(buf, size, &at, e, el) != 0)
+				return -1;
+		}
 	}
-	return n;
+	return (int)at;
 }
 
 /*
- * DN as mbedtls_x509_dn_gets() is to print it, linked in V (DN has at
+ * DN as ca_dn_print() is to print it, linked in V (DN has at
  * most DN_ATTR_MAX attributes: parse_name): the same attributes, but the
  * value of a BMPString, a UniversalString or a TeletexString that has
  * text (ca_dirstring_utf8: UCS-2, UCS-4, Latin-1 as OpenSSL reads it) a
- * UTF8String of that text, kept in TEXT (SIZE octets). dn_gets writes
+ * UTF8String of that text, kept in TEXT (SIZE octets). ca_dn_print writes
  * those types as "#" and the hex of their DER (RFC 4514 2.4): a CN that
  * Windows or openssl req (string_mask=pkix) wrote as a BMPString read
- * "CN=#1E14005300750062..." in every list. A value without text keeps
- * that form, and so does one whose text dn_gets would write longer than
- * it takes (forty characters past U+07FF are: three octets each, each
- * octet three characters), which as hex it took: a request that loaded
- * still loads. Returns the head, NULL for an empty subject.
+ * "CN=#1E14005300750062..." in every list. A value without text, or
+ * whose text does not fit in TEXT, keeps that form. Returns the head,
+ * NULL for an empty subject.
  */
 static const mbedtls_x509_name *
 dn_as_utf8(const mbedtls_x509_name *dn, mbedtls_x509_name v[DN_ATTR_MAX],
@@ -1340,9 +1437,7 @@ dn_as_utf8(const mbedtls_x509_name *dn, mbedtls_x509_name v[DN_ATTR_MAX],
 		     dn->val.tag != MBEDTLS_ASN1_T61_STRING) ||
 		    ca_dirstring_utf8((unsigned)dn->val.tag, dn->val.p,
 				      dn->val.len, text + used,
-				      size - used) != 0 ||
-		    dn_gets_len(text + used, strlen(text + used)) + 4 >=
-		    MBEDTLS_X509_MAX_DN_NAME_SIZE)
+				      size - used) != 0)
 			continue;
 		v[n].val.tag = MBEDTLS_ASN1_UTF8_STRING;
 		v[n].val.p = (unsigned char *)text + used;
@@ -1356,33 +1451,43 @@ static int
 extract_subject(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 {
 	mbedtls_x509_name v[DN_ATTR_MAX];
-	char buf[SUBJECT_BUF], text[SUBJECT_BUF];
+	char *buf = malloc(SUBJECT_BUF), *text = malloc(SUBJECT_BUF);
 	size_t i;
-	int n;
+	int n, rc = -1;
 
 	*out = NULL;
+	if (buf == NULL || text == NULL) {
+		mica_err_set(err, MICA_E_INTERNAL, "internal", "out of memory");
+		goto out;
+	}
 	buf[0] = '\0';    /* an empty subject prints as "" */
-	dn = dn_as_utf8(dn, v, text, sizeof(text));
+	dn = dn_as_utf8(dn, v, text, SUBJECT_BUF);
 	if (dn != NULL) {
-		n = mbedtls_x509_dn_gets(buf, sizeof(buf), dn);
-		if (n == MBEDTLS_ERR_X509_BUFFER_TOO_SMALL)
-			return bad_csr(err, "the subject is too long");
-		if (n < 0)
-			return bad_csr(err, "the subject holds a value that is "
-				       "not text (a NUL byte, or a malformed "
-				       "string)");
+		n = ca_dn_print(buf, SUBJECT_BUF, dn);
+		if (n == -1) {
+			bad_csr(err, "the subject is too long");
+			goto out;
+		}
+		if (n < 0) {
+			bad_csr(err, "the subject holds a value that is not "
+				"text (a NUL byte, or a malformed string)");
+			goto out;
+		}
 	}
 	subject_utf8(dn, buf);
-	/* dn_gets already replaces most unprintables; make sure no control
-	 * character reaches a log or a terminal. */
+	/* ca_dn_print escapes every control already; make sure none
+	 * reaches a log or a terminal. */
 	for (i = 0; buf[i] != '\0'; i++)
 		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] == 0x7f)
 			buf[i] = '?';
-	*out = strdup(buf);
-	if (*out == NULL)
-		return mica_err_set(err, MICA_E_INTERNAL, "internal",
-				    "out of memory");
-	return 0;
+	if ((*out = strdup(buf)) == NULL)
+		mica_err_set(err, MICA_E_INTERNAL, "internal", "out of memory");
+	else
+		rc = 0;
+out:
+	free(buf);
+	free(text);
+	return rc;
 }
 
 /* Parse one name through ca_name_parse; a bad name in a CSR is a policy

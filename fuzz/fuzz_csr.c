@@ -21,7 +21,9 @@
  * of requester (admin, scoped token, unscoped token, token of another
  * profile), the policy decides as its contract says and a granted decision
  * is consistent (validity inside the CA's, clamping, key usages of the
- * profile for the key's algorithm, every name allowed).
+ * profile for the key's algorithm, every name allowed); and the subject
+ * as ca_dn_print writes it is what mbedtls_x509_dn_gets() writes, when
+ * that writes anything.
  */
 #include "fuzz/fuzz.h"
 
@@ -30,6 +32,9 @@
 #include "ca/keys.h"
 #include "ca/names.h"
 #include "ca/profile.h"
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/x509.h>
 
 /* 2026-01-01T00:00:00Z: policy decisions do not depend on the real clock. */
 #define NOW INT64_C(1767225600)
@@ -146,6 +151,85 @@ resign(const unsigned char *der, size_t der_len, int key, size_t *out_len)
 	put(p, sig, sig_len);
 	free(info);
 	return out;
+}
+
+/* ------------------------------------------------------ subject text -- */
+
+/* The subject of DER (a CSR's outer shape) as a list of its attributes,
+ * walked here with mbedTLS's ASN.1 reader (any single-octet tag a
+ * value): ca_dn_print must write what mbedtls_x509_dn_gets() writes
+ * whenever that writes anything, and where that gives up on a value
+ * longer than its 255 characters, a string anyway. */
+static void
+check_dn_print(const unsigned char *der, size_t der_len)
+{
+	struct ca_der_cur top, csr, cri;
+	struct ca_der_tlv version, subject;
+	struct mica_err err;
+	mbedtls_x509_name v[64];
+	unsigned char *p, *end;
+	size_t len, count = 0;
+	char ours[4096], theirs[4096];
+	int a, b;
+
+	ca_der_init(&top, der, der_len);
+	if (ca_der_enter(&top, CA_DER_SEQUENCE, &csr, &err) != 0 ||
+	    ca_der_enter(&csr, CA_DER_SEQUENCE, &cri, &err) != 0 ||
+	    ca_der_get_any(&cri, &version, &err) != 0 ||
+	    ca_der_get_any(&cri, &subject, &err) != 0)
+		return;
+	p = (unsigned char *)subject.raw;
+	end = p + subject.raw_len;
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SEQUENCE) != 0 || p + len != end)
+		return;
+	memset(v, 0, sizeof(v));
+	while (p < end) {
+		unsigned char *set_end;
+
+		if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED |
+					 MBEDTLS_ASN1_SET) != 0)
+			return;
+		for (set_end = p + len; p < set_end; count++) {
+			unsigned char *atv_end;
+
+			if (count == 64 ||
+			    mbedtls_asn1_get_tag(&p, set_end, &len,
+						 MBEDTLS_ASN1_CONSTRUCTED |
+						 MBEDTLS_ASN1_SEQUENCE) != 0)
+				return;
+			atv_end = p + len;
+			if (mbedtls_asn1_get_tag(&p, atv_end, &len,
+						 MBEDTLS_ASN1_OID) != 0)
+				return;
+			v[count].oid = (mbedtls_x509_buf){ MBEDTLS_ASN1_OID, len, p };
+			p += len;
+			if (p >= atv_end || (*p & 0x1f) == 0x1f)
+				return;
+			v[count].val.tag = *p++;
+			if (mbedtls_asn1_get_len(&p, atv_end, &len) != 0 ||
+			    p + len != atv_end)
+				return;
+			v[count].val.len = len;
+			v[count].val.p = p;
+			p += len;
+			if (count > 0)
+				v[count - 1].next = &v[count];
+		}
+	}
+	if (count == 0)
+		return;
+	a = ca_dn_print(ours, sizeof(ours), v);
+	b = mbedtls_x509_dn_gets(theirs, sizeof(theirs), v);
+	if (a < -2 || (a >= 0 && (size_t)a != strlen(ours)))
+		fuzz_fail("ca_dn_print returned %d for %zu octets", a, strlen(ours));
+	if (b >= 0 && (a != b || strcmp(ours, theirs) != 0))
+		fuzz_fail("ca_dn_print wrote \"%s\", mbedtls_x509_dn_gets \"%s\"",
+			  ours, theirs);
+	if (b == MBEDTLS_ERR_X509_INVALID_NAME && a != -2)
+		fuzz_fail("ca_dn_print took a NUL mbedtls_x509_dn_gets refused");
+	if (a == -2 && b >= 0)
+		fuzz_fail("ca_dn_print refused a NUL in what dn_gets wrote");
 }
 
 /* ------------------------------------------------------------ policy -- */
@@ -472,6 +556,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Everything behind the signature check, with a signature that holds
 	 * (parse_and_judge with a NULL key kind knows it is the re-signed
 	 * request). */
+	check_dn_print(der, der_len);
 	again = resign(der, der_len, (int)(salt & 1), &again_len);
 	if (again != NULL && again_len <= CA_CSR_MAX)
 		parse_and_judge("ca_csr_parse (re-signed)", again, again_len, salt, NULL);

@@ -19,8 +19,10 @@
 
 #include <sys/random.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/x509.h>
 
 #include "ca/csr.h"
 #include "ca/profile.h"
@@ -227,6 +229,16 @@ chal_req(const char *name, const char *mask, const char *value)
 #define E_ACUTE_10 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" \
 		   "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
 #define E_ACUTE_50 E_ACUTE_10 E_ACUTE_10 E_ACUTE_10 E_ACUTE_10 E_ACUTE_10
+/* Sixty Cyrillic capital ZHEs (an O of a Russian company's full name is
+ * as long; RFC 5280 A.1 ub-organization-name is 64), and sixty-four
+ * CJK ideographs (three octets each): values whose escaped form,
+ * "\D0\96" a letter, passes mbedtls_x509_dn_gets()'s 255 characters. */
+#define ZHE_10 "\xd0\x96\xd0\x96\xd0\x96\xd0\x96\xd0\x96" \
+	       "\xd0\x96\xd0\x96\xd0\x96\xd0\x96\xd0\x96"
+#define ZHE_60 ZHE_10 ZHE_10 ZHE_10 ZHE_10 ZHE_10 ZHE_10
+#define ZHONG_8 "\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad" \
+		"\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad"
+#define ZHONG_64 ZHONG_8 ZHONG_8 ZHONG_8 ZHONG_8 ZHONG_8 ZHONG_8 ZHONG_8 ZHONG_8
 
 /* NAME.pem: a request by p256.key whose subject is DN (the lines of a
  * [dn] section, UTF-8), its values encoded as openssl's string_mask MASK
@@ -434,6 +446,12 @@ suite_init(void)
 	    mask_req("bmprlo", "MASK:0x800", "CN = a\xe2\x80\xae" "b") ||
 	    mask_req("t61text", "MASK:0x4", "CN = \xc3\x89" "cole") ||
 	    mask_req("bmplong", "MASK:0x800", "CN = " E_ACUTE_50) ||
+	    mask_req("cyrlong", "utf8only",
+		     "O = " ZHE_60 "\nCN = www.contoso.test") ||
+	    mask_req("cjklong", "utf8only", "O = " ZHONG_64 "\nOU = " ZHONG_64
+		     "\nL = " ZHONG_64 ZHONG_64 "\nCN = www.contoso.test") ||
+	    /* a CN as a TeletexString (a UniversalString: test_dn_print) */
+	    mask_req("t61cn", "MASK:0x4", "CN = T61.Contoso.test") ||
 	    chal_req("chal_utf8", "utf8only", "0123456789abcdef0123456789abcdef") ||
 	    chal_req("chal_print", "default", "0123456789abcdef0123456789abcdef") ||
 	    chal_req("chal_nonascii", "utf8only", "caf\xc3\xa9") ||
@@ -601,10 +619,27 @@ test_cn_only(void)
 	CU_ASSERT_EQUAL_FATAL(load_file("bmprlo.pem", &c, &err), 0);
 	CU_ASSERT_STRING_EQUAL(c.subject, "CN=a\\E2\\80\\AEb");
 	ca_csr_free(&c);
-	/* fifty characters past ASCII, whose text dn_gets would refuse as
-	 * too long: its hex as before, the request still read */
+	/* fifty characters past ASCII, which mbedtls_x509_dn_gets() wrote
+	 * too long for a value (so mica showed the BMPString's hex) */
 	CU_ASSERT_EQUAL_FATAL(load_file("bmplong.pem", &c, &err), 0);
-	CU_ASSERT_EQUAL(strncmp(c.subject, "CN=#1E6400E900E9", 16), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "CN=" E_ACUTE_50);
+	ca_csr_free(&c);
+	/* UTF8String values of RFC 5280's lengths whose escaped form is
+	 * past its 255 characters (they were refused as "too long") */
+	CU_ASSERT_EQUAL_FATAL(load_file("cyrlong.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "O=" ZHE_60 ", CN=www.contoso.test");
+	CU_ASSERT_STRING_EQUAL(c.cn, "www.contoso.test");
+	ca_csr_free(&c);
+	CU_ASSERT_EQUAL_FATAL(load_file("cjklong.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "O=" ZHONG_64 ", OU=" ZHONG_64
+			       ", L=" ZHONG_64 ZHONG_64 ", CN=www.contoso.test");
+	ca_csr_free(&c);
+	/* a CN as a TeletexString names as any */
+	CU_ASSERT_EQUAL_FATAL(load_file("t61cn.pem", &c, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.cn);
+	CU_ASSERT_STRING_EQUAL(c.cn, "T61.Contoso.test");
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "t61.contoso.test");
 	ca_csr_free(&c);
 	/* a TeletexString read as Latin-1, as OpenSSL reads it */
 	CU_ASSERT_EQUAL_FATAL(load_file("t61text.pem", &c, &err), 0);
@@ -1666,6 +1701,192 @@ test_signed_mutations(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Subjects as text                                                    */
+/* ------------------------------------------------------------------ */
+
+/* DER header of TAG and LEN at P: its length. */
+static size_t
+put_tl(unsigned char *p, unsigned char tag, size_t len)
+{
+	p[0] = tag;
+	if (len < 0x80) {
+		p[1] = (unsigned char)len;
+		return 2;
+	}
+	p[1] = 0x82;
+	p[2] = (unsigned char)(len >> 8);
+	p[3] = (unsigned char)len;
+	return 4;
+}
+
+/* A request of p256.key whose subject is one CN of TAG holding VAL (LEN
+ * octets), signed by resign(). */
+static int
+cn_request(unsigned char tag, const unsigned char *val, size_t len,
+	   struct ca_csr *c, struct mica_err *err)
+{
+	static const unsigned char cn_oid[] = { 0x06, 0x03, 0x55, 0x04, 0x03 };
+	unsigned char subj[600], cri[1200], out[1400], *spki;
+	size_t spki_len = 0, atv, n = 0, k = 0, out_len;
+	mbedtls_pk_context key;
+	char path[256];
+	int rc = -1;
+
+	if (len > 400 || (spki = slurp("p256_spki.der", &spki_len)) == NULL)
+		return -1;
+	/* Name ::= SEQUENCE { SET { SEQUENCE { OID, value } } } */
+	atv = sizeof(cn_oid) + (len < 0x80 ? 2 : 4) + len;
+	n += put_tl(subj + n, 0x30, atv + (atv < 0x80 ? 2 : 4) +
+		    (atv + (atv < 0x80 ? 2 : 4) < 0x80 ? 2 : 4));
+	n += put_tl(subj + n, 0x31, atv + (atv < 0x80 ? 2 : 4));
+	n += put_tl(subj + n, 0x30, atv);
+	memcpy(subj + n, cn_oid, sizeof(cn_oid));
+	n += sizeof(cn_oid);
+	n += put_tl(subj + n, tag, len);
+	memcpy(subj + n, val, len);
+	n += len;
+	/* CertificationRequestInfo ::= SEQUENCE { 0, subject, spki, [0] {} } */
+	k += put_tl(cri + k, 0x30, 3 + n + spki_len + 2);
+	memcpy(cri + k, "\x02\x01\x00", 3);
+	k += 3;
+	memcpy(cri + k, subj, n);
+	k += n;
+	memcpy(cri + k, spki, spki_len);
+	k += spki_len;
+	memcpy(cri + k, "\xa0\x00", 2);
+	k += 2;
+	free(spki);
+	mbedtls_pk_init(&key);
+	path_in_tmp(path, sizeof(path), "p256.key");
+	if (mbedtls_pk_parse_keyfile(&key, path, NULL, rng, NULL) == 0 &&
+	    resign(&key, cri, k, out, &out_len) == 0)
+		rc = ca_csr_parse(out, out_len, c, err);
+	mbedtls_pk_free(&key);
+	return rc;
+}
+
+/* A random octet from what a Name's value holds and ca_dn_print treats
+ * apart: letters, RFC 4514's specials, '#' and ' ' (escaped first or
+ * last), controls, DEL, UTF-8 of U+00E9, and (seldom) a NUL. */
+static unsigned char
+dn_octet(void)
+{
+	static const unsigned char pick[] = "aZ9,=+<>;\"\\# \x01\x1f\x7f\xc3\xa9.-";
+	uint32_t r = 0;
+
+	getrandom(&r, sizeof(r), 0);
+	if (r % 500 == 0)
+		return 0;
+	return pick[(r >> 9) % (sizeof(pick) - 1)];
+}
+
+static void
+test_dn_print(void)
+{
+	/* CN, O, emailAddress, an OID mbedTLS has no name for, and one
+	 * whose encoding is not minimal (no dotted form: "??") */
+	static const unsigned char oids[][10] = {
+		{ 3, 0x55, 0x04, 0x03 }, { 3, 0x55, 0x04, 0x0a },
+		{ 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 },
+		{ 3, 0x2a, 0x03, 0x04 }, { 3, 0x2a, 0x80, 0x01 },
+	};
+	static const int tags[] = {
+		MBEDTLS_ASN1_UTF8_STRING, MBEDTLS_ASN1_PRINTABLE_STRING,
+		MBEDTLS_ASN1_IA5_STRING, MBEDTLS_ASN1_BMP_STRING,
+		MBEDTLS_ASN1_T61_STRING, MBEDTLS_ASN1_OCTET_STRING,
+	};
+	static const unsigned char uni[] = {
+		0, 0, 0, 'U', 0, 0, 0, 'n', 0, 0, 0, 'i', 0, 0, 0, '.',
+		0, 0, 0, 'c', 0, 0, 0, 'o', 0, 0, 0, '.', 0, 0, 0, 't',
+		0, 0, 0, 'e', 0, 0, 0, 's', 0, 0, 0, 't',
+	};
+	mbedtls_x509_name node[4];
+	unsigned char val[4][400];
+	char ours[4096], theirs[4096];
+	unsigned long same = 0, longer = 0;
+	struct ca_csr c;
+	struct mica_err err;
+
+	/* Octet for octet what mbedtls_x509_dn_gets() writes whenever it
+	 * writes anything; where it gives up (a value past its 255
+	 * characters), the text anyway. */
+	for (int round = 0; round < 20000; round++) {
+		uint32_t r[4];
+		int nn, a, b;
+
+		getrandom(r, sizeof(r), 0);
+		nn = 1 + (int)(r[0] % 4);
+		memset(node, 0, sizeof(node));
+		for (int i = 0; i < nn; i++) {
+			size_t len = (r[1] >> (8 * i)) % 4 == 0 ? 60 + r[2] % 300
+								: r[2] % 40;
+
+			r[2] = r[2] * 1103515245u + 12345u;
+			node[i].oid.tag = MBEDTLS_ASN1_OID;
+			node[i].oid.p = (unsigned char *)oids[(r[3] >> (3 * i)) % 5] + 1;
+			node[i].oid.len = oids[(r[3] >> (3 * i)) % 5][0];
+			node[i].val.tag = tags[(r[0] >> (4 + 3 * i)) % 6];
+			for (size_t k = 0; k < len; k++)
+				val[i][k] = dn_octet();
+			node[i].val.p = val[i];
+			node[i].val.len = len;
+			node[i].next = i + 1 < nn ? &node[i + 1] : NULL;
+		}
+		a = ca_dn_print(ours, sizeof(ours), node);
+		b = mbedtls_x509_dn_gets(theirs, sizeof(theirs), node);
+		if (b >= 0) {
+			CU_ASSERT_EQUAL(a, b);
+			if (a == b && strcmp(ours, theirs) == 0)
+				same++;
+			else
+				CU_FAIL("ca_dn_print differs from mbedtls_x509_dn_gets");
+		} else if (b == MBEDTLS_ERR_X509_INVALID_NAME) {
+			CU_ASSERT_EQUAL(a, -2);
+		} else {
+			CU_ASSERT_EQUAL(b, MBEDTLS_ERR_X509_BUFFER_TOO_SMALL);
+			if (a >= 0) {
+				CU_ASSERT_EQUAL((size_t)a, strlen(ours));
+				longer++;
+			} else {
+				CU_ASSERT_EQUAL(a, -2);
+			}
+		}
+	}
+	CU_ASSERT(same > 5000);
+	CU_ASSERT(longer > 100);
+
+	/* a BUF too small is -1, with BUF still a string */
+	node[0] = (mbedtls_x509_name){ 0 };
+	node[0].oid = (mbedtls_x509_buf){ MBEDTLS_ASN1_OID, 3,
+		(unsigned char *)oids[0] + 1 };
+	node[0].val = (mbedtls_x509_buf){ MBEDTLS_ASN1_UTF8_STRING, 3,
+		(unsigned char *)"a,b" };
+	CU_ASSERT_EQUAL(ca_dn_print(ours, 8, node), 7);
+	CU_ASSERT_STRING_EQUAL(ours, "CN=a\\,b");
+	CU_ASSERT_EQUAL(ca_dn_print(ours, 7, node), -1);
+	CU_ASSERT_PTR_NOT_NULL(memchr(ours, '\0', 7));
+
+	/* a CN as a UniversalString (UCS-4; openssl req writes none): its
+	 * text, and the name it holds */
+	CU_ASSERT_EQUAL_FATAL(cn_request(0x1c, uni, sizeof(uni), &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "CN=Uni.co.test");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.cn);
+	CU_ASSERT_STRING_EQUAL(c.cn, "Uni.co.test");
+	CU_ASSERT_EQUAL_FATAL(c.nnames, 1);
+	CU_ASSERT_STRING_EQUAL(c.names[0].value, "uni.co.test");
+	ca_csr_free(&c);
+	/* a UTF8String CN of 100 "\xd0\x96": long for a CN (RFC 5280 says
+	 * 64), but 200 octets are within what mica keeps (255) */
+	memset(val[0], 0, sizeof(val[0]));
+	for (int i = 0; i < 200; i += 2)
+		memcpy(val[0] + i, "\xd0\x96", 2);
+	CU_ASSERT_EQUAL_FATAL(cn_request(0x0c, val[0], 200, &c, &err), 0);
+	CU_ASSERT_EQUAL(strncmp(c.subject, "CN=" ZHE_10, 23), 0);
+	CU_ASSERT_EQUAL(strlen(c.subject), 203);
+	ca_csr_free(&c);
+}
+
+/* ------------------------------------------------------------------ */
 /* challengePassword                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -1902,6 +2123,8 @@ main(void)
 			 test_truncated_and_trailing) ||
 	    !CU_add_test(s, "refuses oversize input as too large",
 			 test_oversize) ||
+	    !CU_add_test(s, "writes subjects as mbedTLS, without its limit "
+			 "of 255 characters a value", test_dn_print) ||
 	    !CU_add_test(s, "survives every signed single-byte mutation",
 			 test_signed_mutations) ||
 	    !CU_add_test(s, "reads a challengePassword, bounded to 255 characters",
