@@ -330,13 +330,16 @@ out:
 
 /*
  * The text of a CA's subject, which sign-ca copies as it is into a
- * certificate every relying party below it shows: each value of a
- * directory string type, read as text, passes the free-text rules (ca_text_check: no controls, invisible
- * characters or blanks around it - zlint warns of leading and trailing
- * white space in a DN), and holds no NUL.
+ * certificate every relying party below it shows (from a CA's request,
+ * or from the root to cross-sign): each value of a directory string
+ * type, read as text, passes the free-text rules (ca_text_check: no
+ * controls, invisible characters or blanks around it - zlint warns of
+ * leading and trailing white space in a DN), and holds no NUL. WHO and
+ * CODE begin the refusal ("the CA's request", "bad_csr").
  */
 static int
-careq_subject_ok(const unsigned char *name, size_t len, struct mica_err *err)
+careq_subject_ok(const unsigned char *name, size_t len, const char *who,
+		 const char *code, struct mica_err *err)
 {
 	struct ca_der_cur top, seq, rdn, atv;
 	struct ca_der_tlv v;
@@ -348,33 +351,36 @@ careq_subject_ok(const unsigned char *name, size_t len, struct mica_err *err)
 
 	ca_der_init(&top, name, len);
 	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0)
-		return bad_req(err, "malformed subject");
+		goto malformed;
 	while (!ca_der_empty(&seq)) {
 		if (ca_der_enter(&seq, CA_DER_SET, &rdn, NULL) < 0)
-			return bad_req(err, "malformed subject");
+			goto malformed;
 		while (!ca_der_empty(&rdn)) {
 			if (ca_der_enter(&rdn, CA_DER_SEQUENCE, &atv, NULL) < 0 ||
 			    ca_der_get_oid(&atv, &oid, &oid_len, NULL) < 0 ||
 			    ca_der_get_any(&atv, &v, NULL) < 0)
-				return bad_req(err, "malformed subject");
+				goto malformed;
 			/* Every directory string type, as relying parties
 			 * show it (a BMPString's text too). */
 			if ((rc = ca_dirstring_utf8(v.tag, v.val, v.len, text,
 						    sizeof(text))) == 1)
 				continue;
 			if (rc != 0)
-				return bad_req(err, "a value of its subject is "
-					       "not text, too long or holds a "
-					       "NUL");
+				return mica_err_set(err, MICA_E_BADREQ, code,
+						    "%s: a value of its subject "
+						    "is not text, too long or "
+						    "holds a NUL", who);
 			mica_err_clear(&why);
 			if (ca_text_check(text, 128, "value", &why) != 0)
-				return mica_err_set(err, MICA_E_BADREQ,
-						    "bad_csr", "the CA's request: "
-						    "a value of its subject: %s",
-						    why.msg);
+				return mica_err_set(err, MICA_E_BADREQ, code,
+						    "%s: a value of its "
+						    "subject: %s", who, why.msg);
 		}
 	}
 	return 0;
+malformed:
+	return mica_err_set(err, MICA_E_BADREQ, code, "%s: malformed subject",
+			    who);
 }
 
 /*
@@ -406,7 +412,8 @@ read_careq(const unsigned char *der, size_t len, struct careq *r,
 		return bad_req(err, "malformed");
 	if (r->subject_len <= 2)
 		return bad_req(err, "a CA needs a subject name");
-	if (careq_subject_ok(r->subject, r->subject_len, err) != 0)
+	if (careq_subject_ok(r->subject, r->subject_len, "the CA's request",
+			     "bad_csr", err) != 0)
 		return -1;
 	while (!ca_der_empty(&attrs)) {
 		if (ca_der_enter(&attrs, CA_DER_SEQUENCE, &attr, NULL) < 0 ||
@@ -760,6 +767,12 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 				     "a self-signed CA certificate");
 			goto out;
 		}
+		/* Its subject goes into a certificate of this root as it
+		 * is: held to what a CA's request is held to. */
+		if (careq_subject_ok(other.subject, other.subject_len,
+				     "the root to cross-sign",
+				     "bad_certificate", err) != 0)
+			goto out;
 		r->subject = other.subject;
 		r->subject_len = other.subject_len;
 		r->spki = other.spki;
