@@ -4,6 +4,7 @@
  * hands over to the engine (ca/ca.h).
  */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,7 +181,22 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	cli_note("installed the CA certificate of \"%s\"", ca_name(ca));
+	{
+		/* The certificate's own subject (the handle holds it now):
+		 * the name given to init may not be what the CA above
+		 * wrote, nor what a rollover to a new name is. */
+		size_t len = 0;
+		const unsigned char *der = ca_cert_der(ca, &len);
+		struct ca_cert_info ci;
+		char name[256];
+
+		if (der != NULL && ca_cert_info_read(der, len, &ci, NULL) == 0)
+			ca_name_text(ci.subject, ci.subject_len, name,
+				     sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s", ca_name(ca));
+		cli_note("installed the CA certificate of \"%s\"", name);
+	}
 	fprintf(stderr, "root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
 	/* A daemon keeps the certificate it started with: say so, or the
 	 * admin waits for a change that never comes. */

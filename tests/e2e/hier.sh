@@ -310,6 +310,8 @@ check "... the first certificate: no restart to ask for" sh -c "! grep -q restar
 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T|(^| )(info|debug):' "$TMP/rc.err" &&
 	fail "... it wrote a log line: $(cat "$TMP/rc.err")" || ok "... in plain lines, no log line among them"
 is "... saying once what it installed" "$(grep -c '^installed the CA certificate' "$TMP/rc.err")" 1
+is "... naming the certificate's subject" "$(grep '^installed the CA certificate' "$TMP/rc.err")" \
+	'installed the CA certificate of "CN=Contoso Issuing CA 1"'
 n_audit=$(sqlite3 I/mica.db 'SELECT count(*) FROM audit')
 expect_rc "install-ca of the installed certificate again: a conflict (6)" 6 \
 	m -d I install-ca --cert issuing.crt --chain root.pem
