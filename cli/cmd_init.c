@@ -162,7 +162,9 @@ cmd_init(const char *datadir, int argc, char **argv)
 	mica_err_clear(&err);
 	if (ca_init(&o, &res, &err) != 0)
 		return cli_fail(&err);
-	printf("Created CA \"%s\" in %s\n", o.name, datadir);
+	/* The admin's own arguments, but a terminal acts on what a
+	 * directory name may hold: shown, as every other line. */
+	cli_line("Created CA \"%s\" in %s", o.name, datadir);
 	if (ca_public_url_warning(o.public_url, warn, sizeof(warn)))
 		cli_note("warning: %s", warn);
 	if (o.kind == CA_INIT_SUBORDINATE) {
@@ -183,29 +185,33 @@ cmd_init(const char *datadir, int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
-		printf("It awaits its CA certificate: have the request in %s signed\n"
-		       "(mica sign-ca on the root, Windows' SubCA template, openssl ca),\n"
-		       "then: mica -d %s install-ca --cert CERT --chain ROOT\n",
-		       csr_out, datadir);
+		cli_line("It awaits its CA certificate: have the request in %s "
+			 "signed", csr_out);
+		printf("(mica sign-ca on the root, Windows' SubCA template, "
+		       "openssl ca),\n");
+		cli_line("then: mica -d %s install-ca --cert CERT --chain ROOT",
+			 datadir);
 	} else {
 		printf("Root SHA-256 fingerprint: %s\n", res.fingerprint);
 		if (o.kind == CA_INIT_ROOT_ONLY)
 			printf("An offline root: it signs CA certificates (mica sign-ca) and its\n"
 			       "CRL (mica crl), and is never served.\n");
-		else if (o.ndomains == 0)
+		else if (o.ndomains == 0) {
 			/* Not an error: the policy lets an admin issue any
 			 * name then. But nobody should learn that from the
 			 * first refused enrollment. */
 			printf("No allowed domains (--domain): enrollment tokens, ACME and SCEP\n"
-			       "get no certificate, and an admin may issue any name, until\n"
-			       "'mica -d %s domain add DOMAIN'.\n", datadir);
+			       "get no certificate, and an admin may issue any name, until\n");
+			cli_line("'mica -d %s domain add DOMAIN'.", datadir);
+		}
 	}
-	if (res.passphrase_path[0] != '\0')
-		printf("The CA key's passphrase was generated into %s (mode 0600).\n"
-		       "Keep a copy somewhere safe and off this machine; without it the\n"
+	if (res.passphrase_path[0] != '\0') {
+		cli_line("The CA key's passphrase was generated into %s (mode "
+			 "0600).", res.passphrase_path);
+		printf("Keep a copy somewhere safe and off this machine; without it the\n"
 		       "CA key cannot be used. See README, \"The passphrase, and moving\n"
-		       "it off the machine\".\n",
-		       res.passphrase_path);
+		       "it off the machine\".\n");
+	}
 out:
 	free(pem);
 	ca_init_result_free(&res);

@@ -33,6 +33,7 @@
 #include "util/fault.h"
 #include "util/fsname.h"
 #include "util/log.h"
+#include "util/shown.h"
 #include "web/addr.h"
 #include "web/crl_cache.h"
 #include "web/ocsp.h"
@@ -72,6 +73,17 @@ struct web_daemon {
 	int64_t revoked_said_ms;         /* monotonic ms it was last said */
 };
 
+/* S as a terminal may be given it (util/shown.h: a control, a
+ * bidirectional or invisible character as \xNN) into BUF: the data
+ * directory and the CA's name are the admin's own arguments, but what a
+ * name may hold is acted on by a terminal all the same. */
+static const char *
+shown(const char *s, char *buf, size_t size)
+{
+	mica_shown(s, strlen(s), buf, size);
+	return buf;
+}
+
 /* jansson's memory is wiped when freed: a reply may hold a new token. */
 static void *
 json_zmalloc(size_t n)
@@ -93,7 +105,8 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 {
 	const struct web_opts *o = dm->o;
 	struct ca_init_opts io;
-	char host[256], name[65], url[220], warn[700];
+	char host[256], name[65], url[220], warn[700], dir[4 * PATH_MAX + 1];
+	char nm[4 * PATH_MAX + 1];
 
 	web_host_name(host, sizeof(host));
 	/* RFC 5280 ub-common-name: 64 characters. */
@@ -118,7 +131,8 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	io.passphrase_file = o->passphrase_file;
 	if (ca_init(&io, res, err) != 0)
 		return -1;
-	printf("created a new CA in %s: \"%s\"\n", o->datadir, name);
+	printf("created a new CA in %s: \"%s\"\n",
+	       shown(o->datadir, dir, sizeof(dir)), shown(name, nm, sizeof(nm)));
 	printf("certificates point to %s/crl and %s/ca.crt\n", url, url);
 	if (ca_public_url_warning(url, warn, sizeof(warn))) {
 		printf("warning: %s\n", warn);
@@ -126,11 +140,12 @@ init_ca(struct web_daemon *dm, struct ca_init_result *res, struct mica_err *err)
 	}
 	if (res->passphrase_path[0] != '\0')
 		printf("CA key passphrase written to %s: keep a copy offline, "
-		       "the CA key is useless without it\n", res->passphrase_path);
+		       "the CA key is useless without it\n",
+		       shown(res->passphrase_path, nm, sizeof(nm)));
 	else if (res->passphrase_kept)
 		printf("CA key sealed under the passphrase already in %s/%s: "
 		       "keep a copy offline, the CA key is useless without it\n",
-		       o->datadir, CA_PASS_FILE);
+		       dir, CA_PASS_FILE);
 	if (o->ndomains == 0)
 		printf("no --domain given: issuance needs allowed domains "
 		       "(mica domain add ...), except for admin-named certificates\n");
@@ -311,10 +326,13 @@ banner(struct web_daemon *dm, int first)
 {
 	struct ca *ca = dm->srv.parent;
 
+	char name[4 * 256 + 1];
+
+	shown(ca_name(ca), name, sizeof(name));
 	if (ca_chain_count(ca) > 1)
-		printf("issuing CA: %s, under a root\n", ca_name(ca));
+		printf("issuing CA: %s, under a root\n", name);
 	else
-		printf("root CA: %s\n", ca_name(ca));
+		printf("root CA: %s\n", name);
 	printf("root SHA-256 fingerprint: %s\n", ca_root_fingerprint(ca));
 	if (dm->http != NULL)
 		printf("http: %s (/ /ca.crt /ca.pem /root.crt /root.pem /ca-chain.pem /ca.p7b /crl /crl.pem%s /ocsp /scep /healthz%s)\n",

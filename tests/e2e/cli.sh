@@ -430,6 +430,19 @@ done
 rm -rf "$TMP/warned"
 "$MICA" -d "$TMP/warned" init --name R --public-url http://127.ca.contoso.test >/dev/null 2>"$TMP/warned.err"
 [ ! -s "$TMP/warned.err" ] && ok "init --public-url of a name: no warning" || fail "init warned: $(cat "$TMP/warned.err")"
+# A data directory whose name holds an escape sequence: init's lines show
+# it as \xNN, never as it is to the terminal.
+ESCDIR="$TMP/esc"$'\x1b'"]0;pwned"$'\x07'"dir"
+env -u MICA_PASSPHRASE "$MICA" -d "$ESCDIR" init --name R --public-url http://ca.contoso.test \
+	>"$TMP/esc.out" 2>&1 || fail "init in $ESCDIR: $(cat -v "$TMP/esc.out")"
+if LC_ALL=C grep -q $'[\x1b\x07]' "$TMP/esc.out"; then
+	fail "init printed the directory's escape as it is: $(cat -v "$TMP/esc.out")"
+else
+	ok "init shows a data directory's escape sequence as \\xNN"
+fi
+grep -qF 'esc\x1b]0;pwned\x07dir/passphrase (mode 0600)' "$TMP/esc.out" &&
+	ok "... in the passphrase line too" || fail "init: $(cat -v "$TMP/esc.out")"
+
 # A TLS server profile longer than Apple's platforms take (825 days) is
 # set, with a warning; at 825 none.
 expect_rc "profile set server --max-days 826: made" 0 "$MICA" -d "$TMP/warned" profile set server --default-days 365 --max-days 826
