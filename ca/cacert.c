@@ -1196,6 +1196,40 @@ oom:
 			    "out of memory");
 }
 
+/* S[0..LEN) at BUF[*USED..SIZE) with a NUL, as mica_shown writes it (a
+ * character it does not take as \xNN, a backslash doubled), RFC 4514
+ * 2.4's special characters of a value escaped with a backslash ("\,",
+ * "\+", and '#' or ' ' first, ' ' last), so that no value reads as two
+ * attributes; with BYTES each octet on its own (octets of no string, not
+ * to be read as UTF-8). Cut at a whole character or escape. */
+static void
+name_value_put(const unsigned char *s, size_t len, int bytes, char *buf,
+	       size_t size, size_t *used)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		char c[MICA_SHOWN_CHAR_MAX + 2];
+		size_t cl, n;
+
+		n = mica_shown_char(s + i, bytes ? 1 : len - i, c + 1, &cl);
+		if (n == 1 && ((s[i] != '\0' && strchr(",+\"<>;=", s[i]) != NULL) ||
+			       (i == 0 && (s[i] == '#' || s[i] == ' ')) ||
+			       (i + 1 == len && s[i] == ' '))) {
+			c[0] = '\\';
+			cl++;
+		} else {
+			memmove(c, c + 1, cl);
+		}
+		if (cl >= size - *used)
+			break;
+		memcpy(buf + *used, c, cl);
+		*used += cl;
+		buf[*used] = '\0';
+		i += n;
+	}
+}
+
 /* The value V of an attribute as ca_name_text shows it, at BUF[*USED..SIZE)
  * with a NUL; *USED moves past it. Cut at a whole character or escape. */
 static void
@@ -1209,8 +1243,8 @@ name_value_text(const struct ca_der_tlv *v, char *buf, size_t size,
 
 	if (text != NULL &&
 	    ca_dirstring_utf8(v->tag, v->val, v->len, text, room) == 0) {
-		*used += mica_shown(text, strlen(text), buf + *used,
-				    size - *used);
+		name_value_put((const unsigned char *)text, strlen(text), 0,
+			       buf, size, used);
 		free(text);
 		return;
 	}
@@ -1219,20 +1253,14 @@ name_value_text(const struct ca_der_tlv *v, char *buf, size_t size,
 	 * text from outside; the octets of another type one by one - those
 	 * of an odd-length BMPString or a surrogate read as UTF-8 would show
 	 * what the certificate does not hold. */
-	if (v->tag == CA_DER_UTF8_STRING) {
-		*used += mica_shown((const char *)v->val, v->len, buf + *used,
-				    size - *used);
-		return;
-	}
-	for (size_t k = 0; k < v->len; k++) {
-		size_t n = mica_shown((const char *)v->val + k, 1, buf + *used,
-				      size - *used);
-
-		if (n == 0)
-			break;
-		*used += n;
-	}
+	name_value_put(v->val, v->len, v->tag != CA_DER_UTF8_STRING, buf, size,
+		       used);
 }
+
+/* At most this many attributes are shown, the most specific ones (a
+ * hostile Name could push its CN out of a shorter list); "..." ends the
+ * text when some are left out. */
+#define NAME_TEXT_PARTS 32
 
 void
 ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
@@ -1256,9 +1284,15 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 	struct ca_der_cur top, seq, rdn, atv;
 	struct ca_der_tlv v;
 	const unsigned char *oid;
-	size_t oid_len, used = 0, i, k;
-	/* RDNs, most significant first in DER; shown last-first. */
-	struct { const char *label; struct ca_der_tlv v; } parts[16];
+	size_t oid_len, used = 0, i, k, nrdn = 0;
+	/* RDNs, most significant first in DER; shown last-first, the
+	 * attributes of one RDN joined by " + " (RFC 4514 2.2). The last
+	 * NAME_TEXT_PARTS are kept, in a ring. */
+	struct {
+		const char *label;
+		struct ca_der_tlv v;
+		size_t rdn;
+	} parts[NAME_TEXT_PARTS];
 	size_t nparts = 0;
 
 	if (size == 0)
@@ -1267,31 +1301,45 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 	ca_der_init(&top, name, len);
 	if (ca_der_enter(&top, CA_DER_SEQUENCE, &seq, NULL) < 0)
 		return;
-	while (!ca_der_empty(&seq) && nparts < 16) {
+	while (!ca_der_empty(&seq)) {
 		if (ca_der_enter(&seq, CA_DER_SET, &rdn, NULL) < 0)
 			return;
-		while (!ca_der_empty(&rdn) && nparts < 16) {
+		while (!ca_der_empty(&rdn)) {
+			size_t at = nparts % NAME_TEXT_PARTS;
+
 			if (ca_der_enter(&rdn, CA_DER_SEQUENCE, &atv, NULL) < 0 ||
 			    ca_der_get_oid(&atv, &oid, &oid_len, NULL) < 0 ||
 			    ca_der_get_any(&atv, &v, NULL) < 0)
 				return;
-			parts[nparts].label = "OID";
+			parts[at].label = "OID";
 			for (k = 0; k < sizeof(attrs) / sizeof(attrs[0]); k++)
 				if (oid_is(oid, oid_len, attrs[k].oid,
 					   attrs[k].len))
-					parts[nparts].label = attrs[k].label;
-			parts[nparts].v = v;
+					parts[at].label = attrs[k].label;
+			parts[at].v = v;
+			parts[at].rdn = nrdn;
 			nparts++;
 		}
+		nrdn++;
 	}
-	for (i = nparts; i-- > 0;) {
-		int n = snprintf(buf + used, size - used, "%s%s=",
-				 used > 0 ? ", " : "", parts[i].label);
+	for (i = nparts; i-- > 0 && nparts - i <= NAME_TEXT_PARTS;) {
+		size_t at = i % NAME_TEXT_PARTS;
+		const char *sep = i + 1 == nparts ? "" :
+			parts[at].rdn == parts[(i + 1) % NAME_TEXT_PARTS].rdn ?
+			" + " : ", ";
+		int n = snprintf(buf + used, size - used, "%s%s=", sep,
+				 parts[at].label);
 
-		if (n < 0 || (size_t)n >= size - used)
+		if (n < 0 || (size_t)n >= size - used) {
+			buf[used] = '\0';
 			return;
+		}
 		used += (size_t)n;
-		name_value_text(&parts[i].v, buf, size, &used);
+		name_value_text(&parts[at].v, buf, size, &used);
+	}
+	if (nparts > NAME_TEXT_PARTS && size - used > 5) {
+		memcpy(buf + used, ", ...", 6);
+		used += 5;
 	}
 }
 

@@ -1471,7 +1471,15 @@ test_name_text(void)
 		{ "a BMPString of odd length: its octets",
 		  { 0x1e, "\0S\0u\0", 5 }, "CN=\\x00S\\x00u\\x00" },
 		{ "a BMPString with a surrogate: its octets",
-		  { 0x1e, "\xd8\x3d\0a", 4 }, "CN=\\xd8=\\x00a" },
+		  { 0x1e, "\xd8\x3d\0a", 4 }, "CN=\\xd8\\=\\x00a" },
+		{ "RFC 4514's specials escaped: no value reads as two",
+		  { 0x0c, "Root, O=Contoso + OU=x;\"<>", 0 },
+		  "CN=Root\\, O\\=Contoso \\+ OU\\=x\\;\\\"\\<\\>" },
+		{ "'#' or ' ' first, ' ' last escaped",
+		  { 0x0c, "#a b ", 0 }, "CN=\\#a b\\ " },
+		{ "... ' ' first", { 0x0c, " a", 0 }, "CN=\\ a" },
+		{ "... in another type's octets too",
+		  { 0x04, "a,b", 0 }, "CN=a\\,b" },
 		{ "U+202E and a C1 CSI escaped, byte by byte",
 		  { 0x0c, "a\xe2\x80\xae" "b\xc2\x9b" "2J", 0 },
 		  "CN=a\\xe2\\x80\\xaeb\\xc2\\x9b2J" },
@@ -1508,8 +1516,43 @@ test_name_text(void)
 	l = name_der(two, 2, 0, der);
 	ca_name_text(der, l, out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "O=Contoso, CN=CA");
+	/* One RDN of two attributes: " + " (RFC 4514 2.2) */
+	l = name_der(two, 2, 1, der);
+	ca_name_text(der, l, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "O=Contoso + CN=CA");
+	{
+		/* forty RDNs: the last (most specific) thirty-two, and "..." */
+		unsigned char big[1000];
+		char text[600], want[600];
+		size_t at = 0, w = 0;
+
+		big[at++] = 0x30;
+		big[at++] = 0x82;
+		at += 2;
+		for (int i = 0; i < 40; i++) {
+			static const unsigned char atv[] = { 0x31, 0x0c, 0x30,
+				0x0a, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x03 };
+
+			memcpy(big + at, atv, sizeof(atv));
+			at += sizeof(atv);
+			at += (size_t)sprintf((char *)big + at, "%03d", i);
+		}
+		big[2] = (unsigned char)((at - 4) >> 8);
+		big[3] = (unsigned char)(at - 4);
+		for (int i = 39; i >= 8; i--)
+			w += (size_t)sprintf(want + w, "%sCN=%03d",
+					     i == 39 ? "" : ", ", i);
+		sprintf(want + w, ", ...");
+		ca_name_text(big, at, text, sizeof(text));
+		CU_ASSERT_STRING_EQUAL(text, want);
+	}
 	/* Cut at a whole escape: "CN=a" and two of the three. */
-	l = name_der(&cases[6].v, 1, 0, der);
+	{
+		static const struct nm_part rlo = {
+			0x0c, "a\xe2\x80\xae" "b\xc2\x9b" "2J", 0 };
+
+		l = name_der(&rlo, 1, 0, der);
+	}
 	ca_name_text(der, l, small, sizeof(small));
 	CU_ASSERT_STRING_EQUAL(small, "CN=a\\xe2");
 	/* No Name: empty. */
