@@ -1830,6 +1830,19 @@ sys.exit(not (d["status"] == "ok" and "/root.crl expires on" in d["warning"]))'
 		"$(curl -s -o hz.json -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/healthz") $(python3 -c 'import json; print(json.load(open("hz.json"))["error"])')" \
 		"503 root_crl_expired"
 	serve_stop
+	# A CRL that both revokes this CA and is dated before the one held
+	# (the root's clock was ahead, then set right, and it revoked this
+	# CA meanwhile): taken, and both are said.
+	ft +2h -d R crl --out arl-odp-ahead.crl >/dev/null 2>&1 || die "crl on R, 2 h ahead (ODP)"
+	ft +2h -d odp import-crl arl-odp-ahead.crl >/dev/null 2>&1 || die "import-crl ODP, 2 h ahead"
+	m -d R revoke "$(serial_of odp.crt)" --reason superseded >/dev/null 2>&1 || die "revoke ODP on R"
+	m -d R crl --out arl-odp-both.crl >/dev/null 2>&1 || die "crl on R (ODP revoked)"
+	expect_rc "import-crl of a CRL revoking this CA and dated back: taken" 0 \
+		m -d odp import-crl arl-odp-both.crl
+	check "... saying it revokes this CA" \
+		grep -q "^warning: this CRL revokes this CA's own certificate" "$TMP/rc.err"
+	check "... and that its date is before the CRL it replaces" \
+		grep -q "CRL [0-9]* is dated .*, before CRL [0-9]* which it replaces" "$TMP/rc.err"
 else
 	skip "the root's CRL near its nextUpdate warned of" "libfaketime missing"
 fi
