@@ -241,6 +241,24 @@ async function adminSignIn(page) {
   await page.waitForSelector('#console:not([hidden])');
 }
 
+/** Record every fetch the page's scripts make from now on, in
+ * window.__fetches: {url, settled}, settled set a task after the fetch
+ * settled, when the page's handlers of a failure have run. Synchronous,
+ * so what a click asked for is known as the click returns. */
+async function traceFetches(page) {
+  await page.evaluate(() => {
+    window.__fetches = [];
+    const f = window.fetch;
+    window.fetch = function (url) {
+      const rec = { url: String(url), settled: false };
+      window.__fetches.push(rec);
+      const p = f.apply(this, arguments);
+      p.then(() => {}, () => {}).then(() => setTimeout(() => { rec.settled = true; }, 0));
+      return p;
+    };
+  });
+}
+
 /** Wait until the admin page's message line says RE (kind: ok, error). */
 async function expectFlash(page, kind, re) {
   await page.waitForFunction(([k, src]) => {
@@ -1663,6 +1681,104 @@ test('/admin: a search begun hides "Show more" at once; a deny cancelled under w
   await admin.unroute('**/deny');
   assert.equal((await apiAdmin('/api/v1/requests/' + b)).status, 'pending');
   assert.equal((await apiAdmin('/api/v1/requests/' + c)).status, 'pending');
+  assert.deepEqual(await cspViolations(admin), []);
+  await ctx.close();
+});
+
+test('/admin: tokens and the audit trail go on with the listing shown; a new one drops the last one\'s "Show more" and late answers', async () => {
+  const ctx = await newContext();
+  const admin = await newPage(ctx);
+  await adminSignIn(admin);
+  // More tokens than a page when all are shown: revoked ones, so the
+  // usable list stays one page.
+  await admin.evaluate(async () => {
+    const h = { 'Authorization': 'Bearer ' + sessionStorage.getItem('mica.adminToken'),
+      'Content-Type': 'application/json' };
+    const all = await (await fetch('/api/v1/tokens?status=all&limit=1000', { headers: h })).json();
+    for (let i = all.tokens.length; i < 55; i++) {
+      const r = await fetch('/api/v1/tokens', { method: 'POST', headers: h,
+        body: JSON.stringify({ kind: 'enroll', expires_in: 3600, comment: 'pager ' + i }) });
+      await fetch('/api/v1/tokens/' + (await r.json()).id, { method: 'DELETE', headers: h });
+    }
+  });
+  const active = (await apiAdmin('/api/v1/tokens?status=active&limit=1000')).tokens.map((t) => t.id);
+  assert.ok(active.length > 0 && active.length < 50, `${active.length} usable tokens: one page`);
+  await admin.selectOption('#tok-show', 'all');
+  await admin.waitForFunction(() => document.querySelectorAll('#token-rows tr').length === 50);
+  await admin.waitForSelector('#tokens-more:not([hidden])');
+  await traceFetches(admin);
+
+  // Back to the usable ones, their first page held: meanwhile the "all"
+  // listing's "Show more" is gone, and with it its cursor - even a click
+  // that reaches the hidden button (a script's) asks for nothing, where
+  // it used to ask for the usable tokens after the "all" listing's place
+  // and append them.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const asked = [];
+  await admin.route('**/api/v1/tokens?*', async (route) => {
+    asked.push(new URL(route.request().url()).searchParams);
+    await held;
+    await route.continue();
+  });
+  await admin.selectOption('#tok-show', 'active');
+  await waitFor('the usable tokens asked for', () => asked.length === 1, 15000);
+  assert.equal(asked[0].get('status'), 'active');
+  assert.equal(asked[0].has('cursor'), false);
+  assert.equal(await admin.isHidden('#tokens-more'), true, '"Show more" hidden while the new listing loads');
+  const sent = await admin.evaluate(() => {
+    const n = window.__fetches.length;
+    document.getElementById('tokens-more').click();
+    return window.__fetches.slice(n).map((f) => f.url);
+  });
+  assert.deepEqual(sent, [], 'no page of the last listing asked for');
+  release();
+  await admin.waitForFunction((n) => document.querySelectorAll('#token-rows tr').length === n, active.length);
+  assert.equal(await admin.isHidden('#tokens-more'), true);
+  assert.deepEqual((await admin.$$eval('#token-rows tr', (trs) => trs.map((t) => t.dataset.id))).sort(),
+    [...active].sort(), 'the usable tokens, each once, nothing of the "all" listing');
+  assert.ok(asked.every((p) => !(p.get('status') === 'active' && p.has('cursor'))),
+    'the usable listing never went with a cursor: ' + asked.map(String).join(' '));
+  assert.match(await admin.textContent('#tokens-empty'), /No usable token/);
+  await admin.unroute('**/api/v1/tokens?*');
+
+  // The audit trail: a refresh held, then another; the first one's
+  // answer, a failure, comes last and is dropped - no error for a
+  // listing no longer shown, which the second one's rows replaced.
+  await admin.click('#audit-refresh');
+  await admin.waitForSelector('#audit-more:not([hidden])');
+  let fail1;
+  const gate = new Promise((r) => { fail1 = r; });
+  let n = 0;
+  await admin.route('**/api/v1/audit?*', async (route) => {
+    if (++n === 1) {
+      await gate;
+      await route.abort();
+    } else {
+      await route.continue();
+    }
+  });
+  const traced = await admin.evaluate(() => window.__fetches.length);
+  await admin.click('#audit-refresh');
+  await waitFor('the first refresh held', () => n === 1, 15000);
+  assert.equal(await admin.isHidden('#audit-more'), true, '"Show more" hidden while the refresh runs');
+  assert.deepEqual(await admin.evaluate(() => {
+    const k = window.__fetches.length;
+    document.getElementById('audit-more').click();
+    return window.__fetches.slice(k).map((f) => f.url);
+  }), [], 'no page after the last listing\'s cursor asked for');
+  await admin.$$eval('#audit-rows tr', (trs) => trs.forEach((t) => { t.dataset.old = '1'; }));
+  await admin.click('#audit-refresh');
+  await admin.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 50 &&
+    !document.querySelector('#audit-rows tr[data-old]') &&
+    !document.getElementById('audit-more').hidden);
+  fail1();
+  await admin.waitForFunction((k) => window.__fetches[k].settled, traced);
+  assert.equal(await admin.isHidden('#flash'), true,
+    'no error of the refresh overtaken: ' + await admin.textContent('#flash'));
+  assert.equal(await admin.locator('#audit-rows tr').count(), 50);
+  assert.equal(await admin.isHidden('#audit-more'), false, 'the listing shown goes on');
+  await admin.unroute('**/api/v1/audit?*');
   assert.deepEqual(await cspViolations(admin), []);
   await ctx.close();
 });

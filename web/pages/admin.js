@@ -159,7 +159,7 @@
     setToken(null);
     certList.q = certList.cursor = null;
     certList.gen++;
-    [tokens, audit, acmeAccounts, acmeOrders].forEach(function (p) { p.cursor = null; });
+    [tokens, audit, acmeAccounts, acmeOrders].forEach(function (p) { p.reset(); });
     ['certs-more', 'tokens-more', 'audit-more', 'acme-accounts-more', 'acme-orders-more']
       .forEach(function (id) { $(id).hidden = true; });
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
@@ -946,10 +946,11 @@
     rows: 'token-rows', empty: 'tokens-empty', more: 'tokens-more',
     row: tokenRow,
     query: function () {
-      var all = $('tok-show').value === 'all';
-      $('tokens-empty').textContent = all ? 'No token yet.'
+      return ['status=' + ($('tok-show').value === 'all' ? 'all' : 'active')];
+    },
+    emptyText: function (q) {
+      return q.indexOf('status=all') >= 0 ? 'No token yet.'
         : 'No usable token. Show all to see the revoked, expired and used-up ones.';
-      return ['status=' + (all ? 'all' : 'active')];
     },
     again: 20
   });
@@ -1141,39 +1142,61 @@
   });
   var loadAudit = audit.load;
 
-  /* A list read a page at a time, newest first: load(false) its first
-     page, load(true) the next one after the last page's cursor ("Show
+  /* A list read a page at a time, newest first: load(false) a search,
+     its first page, load(true) the next page of the listing shown ("Show
      more"). SPEC: url and key (the listing and its array in the answer),
      rows, empty and more (the ids of its table body, its empty message
      and its button), row (a row's builder), what (for errors); param and
      next (the cursor's query parameter and answer member: cursor and
-     next_cursor unless said), query (more query terms, asked each time),
-     again (how many pages that come back empty with a cursor to fetch on
-     by itself: a listing that looks at a bounded number of rows per
-     request, such as the usable tokens). A new first page drops the
-     answer to a "Show more" still under way (gen). */
+     next_cursor unless said), query (more query terms: read as a search
+     starts, and kept with its listing as the certificate list keeps
+     certList.q, so "Show more" goes on with the terms its cursor belongs
+     to, never with a field changed since), emptyText (the empty
+     message for those terms), again (how many pages that come back empty
+     with a cursor to fetch on by itself: a listing that looks at a
+     bounded number of rows per request, such as the usable tokens).
+     A search drops the last listing's cursor and hides its "Show more"
+     at once, and moves GEN on: an answer to an older search, or to a
+     "Show more" of one, is dropped, its error too, rather than put into
+     the new listing. */
   function pager(spec) {
-    var p = { cursor: null, gen: 0 };
+    var p = { q: null, cursor: null, gen: 0 };
     p.load = function (more, hops) {
-      var q = ['limit=' + PAGE].concat(spec.query ? spec.query() : []);
-      if (more === true && p.cursor != null)
-        q.push((spec.param || 'cursor') + '=' + encodeURIComponent(p.cursor));
-      else
+      var q;
+      if (more === true) {
+        if (p.q === null || p.cursor == null)
+          return Promise.resolve();  // no listing to go on with
+        q = p.q.concat((spec.param || 'cursor') + '=' + encodeURIComponent(p.cursor));
+      } else {
         more = false;
-      if (!more)
+        p.q = q = ['limit=' + PAGE].concat(spec.query ? spec.query() : []);
         p.gen++;
+        p.cursor = null;
+        $(spec.more).hidden = true;
+      }
       var gen = p.gen;
       return call(spec.url + '?' + q.join('&')).then(function (res) {
         var list = (res.data && res.data[spec.key]) || [];
         var next = res.data ? res.data[spec.next || 'next_cursor'] : null;
         if (gen !== p.gen)
           return;
+        if (!more && spec.emptyText)
+          $(spec.empty).textContent = spec.emptyText(q);
         (more ? append : fill)(spec.rows, spec.empty, list, spec.row);
         p.cursor = next != null ? next : null;
         $(spec.more).hidden = p.cursor == null;
         if (list.length === 0 && p.cursor != null && (hops || 0) < (spec.again || 0))
           return p.load(true, (hops || 0) + 1);
-      }, fail(spec.what));
+      }, function (err) {
+        if (gen !== p.gen)
+          return;
+        fail(spec.what)(err);
+      });
+    };
+    /* Sign-out: no listing, and an answer still under way dropped. */
+    p.reset = function () {
+      p.q = p.cursor = null;
+      p.gen++;
     };
     return p;
   }
