@@ -2028,6 +2028,81 @@ test('/request saves every download of a certificate under one name, cert-SERIAL
   await ctx.close();
 });
 
+/** The next download in CTX, in whichever of its pages (a tab a link
+ * opened too) it starts; rejects after MS. */
+function nextDownload(ctx, ms = 15000) {
+  let done;
+  const pages = new Set();
+  const got = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error('no download within ' + ms + ' ms')), ms);
+    const onDownload = (d) => done(null, d);
+    const watch = (p) => { pages.add(p); p.on('download', onDownload); };
+    done = (err, d) => {
+      clearTimeout(timer);
+      ctx.off('page', watch);
+      pages.forEach((p) => p.off('download', onDownload));
+      if (err) reject(err); else resolve(d);
+    };
+    ctx.pages().forEach(watch);
+    ctx.on('page', watch);
+  });
+  return got;
+}
+
+/** A certificate issued on /request in a new context: {ctx, req, serial}. */
+async function issuedOnRequest(tag) {
+  const name = tag + '.' + DOMAIN;
+  const tok = await apiSend('/api/v1/tokens', { kind: 'enroll', profile: 'server', names: [name], uses: 1 });
+  assert.equal(tok.status, 201);
+  const ctx = await newContext();
+  const req = await newPage(ctx);
+  await req.goto(S.pages + '/request');
+  await req.fill('#csr', makeCsr(tag, name).pem);
+  await req.fill('#token', tok.body.token);
+  await req.click('#submit');
+  await req.waitForSelector('#result #issued-msg');
+  const serial = (await req.textContent('#result [data-field="serial"]')).trim();
+  return { ctx, req, serial };
+}
+
+test('/request: the .p7b is saved as cert-SERIAL.p7b however the link is used, and opens no tab', async () => {
+  const { ctx, req, serial } = await issuedOnRequest('p7bways');
+  const want = `cert-${serial.slice(0, 16)}.p7b`;
+  const link = '#result #downloads .dl-p7b';
+  const opened = [];
+  ctx.on('page', (p) => opened.push(p));
+  // A middle click, or one with a key that opens a tab or a window or
+  // saves the link, would otherwise load the link itself: the server's
+  // name, SERIAL.p7b.
+  const ways = [
+    ['a click', () => req.click(link)],
+    ['a middle click', () => req.click(link, { button: 'middle' })],
+    ['Ctrl+click', () => req.click(link, { modifiers: ['Control'] })],
+    ['Shift+click', () => req.click(link, { modifiers: ['Shift'] })],
+    ['Meta+click', () => req.click(link, { modifiers: ['Meta'] })],
+    ['Alt+click', () => req.click(link, { modifiers: ['Alt'] })],
+    ['Enter', async () => { await req.focus(link); await req.keyboard.press('Enter'); }],
+  ];
+  for (const [how, act] of ways) {
+    const [dl] = await Promise.all([nextDownload(ctx), act()]);
+    assert.equal(dl.suggestedFilename(), want, how);
+    const f = path.join(S.tmp, 'ways.p7b');
+    await dl.saveAs(f);
+    const certs = run('openssl', ['pkcs7', '-inform', 'DER', '-in', f, '-print_certs']).toString();
+    assert.equal((certs.match(/BEGIN CERTIFICATE/g) || []).length, 2, how + ': the certificate and the root');
+  }
+  assert.deepEqual(opened.map((p) => p.url()), [], 'no tab or window opened');
+  // A right click still opens the browser's menu, which the page leaves
+  // alone (its "Save link as" may give the server's name).
+  const menu = await req.evaluate((sel) => {
+    const a = document.querySelector(sel);
+    return a.dispatchEvent(new MouseEvent('contextmenu', { bubbles: true, cancelable: true, button: 2 }));
+  }, link);
+  assert.equal(menu, true, 'the context menu is not taken away');
+  assert.deepEqual(await cspViolations(req), []);
+  await ctx.close();
+});
+
 test('/request: a result keeps its id in the URL, takes focus and says what was certified', async () => {
   const name = 'focus.' + DOMAIN;
   const tok = await apiSend('/api/v1/tokens', { kind: 'enroll', profile: 'server', names: [name], uses: 1 });

@@ -112,10 +112,14 @@
     if (typeof r.id === 'string' && /^[0-9a-f]{1,64}$/.test(r.id)) {
       // Fetched and saved here: a link would save it under the server's
       // Content-Disposition name (SERIAL.p7b), which a download
-      // attribute does not override.
+      // attribute does not override. So is a middle click (auxclick),
+      // and a click with a key held (a new tab or window, Alt's "save
+      // link"), which would load the link itself. The browser's own
+      // menu on the link (Open in new tab, Save link as) is not caught:
+      // that may still give the server's name.
       var p7b = el('a', { 'class': 'btn dl-p7b', download: base + '.p7b',
         href: '/api/v1/requests/' + r.id + '/certificate.p7b' }, 'Download .p7b (Windows)');
-      p7b.addEventListener('click', function (ev) {
+      var getP7b = function (ev) {
         ev.preventDefault();
         mica.api(p7b.getAttribute('href'), { blob: true }).then(function (res) {
           saveBlob(res.data, base + '.p7b');
@@ -124,6 +128,11 @@
             links.nextSibling);
           mica.notice(note, 'error', 'The .p7b could not be fetched: ' + mica.errorText(err));
         });
+      };
+      p7b.addEventListener('click', getP7b);
+      p7b.addEventListener('auxclick', function (ev) {
+        if (ev.button === 1)
+          getP7b(ev);
       });
       links.appendChild(p7b);
     }
