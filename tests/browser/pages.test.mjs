@@ -2103,6 +2103,43 @@ test('/request: the .p7b is saved as cert-SERIAL.p7b however the link is used, a
   await ctx.close();
 });
 
+test('/request: a .p7b that could not be fetched says so as an alert, and a later download clears it', async () => {
+  const { ctx, req, serial } = await issuedOnRequest('p7bfail');
+  const link = '#result #downloads .dl-p7b';
+  let refuse = true;
+  let gate = Promise.resolve();
+  await req.route('**/certificate.p7b', async (route) => {
+    await gate;
+    if (refuse)
+      await route.fulfill({ status: 503, contentType: 'application/json',
+        body: JSON.stringify({ error: 'unavailable', message: 'try again later' }) });
+    else
+      await route.continue();
+  });
+  await req.click(link);
+  await req.waitForSelector('#p7b-msg:not([hidden])');
+  assert.match(await req.textContent('#p7b-msg'), /could not be fetched: try again later \(unavailable\)/);
+  assert.equal(await req.getAttribute('#p7b-msg', 'role'), 'alert', 'a screen reader announces it');
+  assert.match(await req.getAttribute('#p7b-msg', 'class'), /\berror\b/);
+  // Tried again: the last error goes as the try starts (held here), and
+  // a failure is then shown, and announced, anew.
+  let release;
+  gate = new Promise((r) => { release = r; });
+  await req.click(link);
+  assert.equal(await req.isHidden('#p7b-msg'), true, 'the last error goes while the next try runs');
+  release();
+  await req.waitForSelector('#p7b-msg:not([hidden])');
+  assert.equal(await req.getAttribute('#p7b-msg', 'role'), 'alert');
+  assert.equal(await req.locator('[id="p7b-msg"]').count(), 1, 'one note, not one per try');
+  refuse = false;
+  const [dl] = await Promise.all([nextDownload(ctx), req.click(link)]);
+  assert.equal(dl.suggestedFilename(), `cert-${serial.slice(0, 16)}.p7b`);
+  assert.equal(await req.isVisible('#p7b-msg'), false, 'the error of the last try is gone');
+  await req.unroute('**/certificate.p7b');
+  assert.deepEqual(await cspViolations(req), []);
+  await ctx.close();
+});
+
 test('/request: a result keeps its id in the URL, takes focus and says what was certified', async () => {
   const name = 'focus.' + DOMAIN;
   const tok = await apiSend('/api/v1/tokens', { kind: 'enroll', profile: 'server', names: [name], uses: 1 });

@@ -120,12 +120,18 @@
       var p7b = el('a', { 'class': 'btn dl-p7b', download: base + '.p7b',
         href: '/api/v1/requests/' + r.id + '/certificate.p7b' }, 'Download .p7b (Windows)');
       var getP7b = function (ev) {
+        var last = $('p7b-msg');
         ev.preventDefault();
+        // The last try's error goes as this one starts: a success then
+        // leaves none, and a failure is announced anew.
+        if (last)
+          last.hidden = true;
         mica.api(p7b.getAttribute('href'), { blob: true }).then(function (res) {
           saveBlob(res.data, base + '.p7b');
         }, function (err) {
-          var note = $('p7b-msg') || links.parentNode.insertBefore(el('div', { id: 'p7b-msg' }),
-            links.nextSibling);
+          // An alert, as the form's errors are: a screen reader says it.
+          var note = $('p7b-msg') || links.parentNode.insertBefore(
+            el('div', { id: 'p7b-msg', role: 'alert' }), links.nextSibling);
           mica.notice(note, 'error', 'The .p7b could not be fetched: ' + mica.errorText(err));
         });
       };
