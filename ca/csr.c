@@ -1094,13 +1094,13 @@ dn_string_tag(int tag)
  */
 static int
 parse_name(const struct outer *o, mbedtls_x509_name **out,
-	   struct mica_err *err)
+	   unsigned char merged[DN_ATTR_MAX], struct mica_err *err)
 {
 	unsigned char *p = (unsigned char *)o->subject;
 	const unsigned char *end = o->subject + o->subject_len;
 	mbedtls_x509_name *head = NULL, **tail = &head;
 	size_t len, count = 0;
-	int rc = -1;
+	int rc = -1, first;
 
 	*out = NULL;
 	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED |
@@ -1117,6 +1117,7 @@ parse_name(const struct outer *o, mbedtls_x509_name **out,
 			goto out;
 		}
 		set_end = p + len;
+		first = 1;
 		while (p < set_end) {
 			const unsigned char *atv_end;
 			mbedtls_x509_name *n;
@@ -1133,6 +1134,9 @@ parse_name(const struct outer *o, mbedtls_x509_name **out,
 				bad_csr(err, "too many subject attributes");
 				goto out;
 			}
+			/* Not the RDN's first: shown joined by " + ". */
+			merged[count - 1] = !first;
+			first = 0;
 			n = calloc(1, sizeof(*n));
 			if (n == NULL) {
 				mica_err_set(err, MICA_E_INTERNAL, "internal",
@@ -1322,15 +1326,16 @@ dn_hex(char *out, unsigned char c)
 }
 
 int
-ca_dn_print(char *buf, size_t size, const struct mbedtls_asn1_named_data *dn)
+ca_dn_print(char *buf, size_t size, const struct mbedtls_asn1_named_data *dn,
+	    const unsigned char *merged)
 {
 	const mbedtls_x509_name *n;
-	size_t at = 0;
+	size_t at = 0, idx = 0;
 
 	if (size == 0)
 		return -1;
 	buf[0] = '\0';
-	for (n = dn; n != NULL; n = n->next) {
+	for (n = dn; n != NULL; n = n->next, idx++) {
 		const char *short_name = NULL;
 		unsigned char tl[8];
 		size_t i, tl_len = 0;
@@ -1338,7 +1343,9 @@ ca_dn_print(char *buf, size_t size, const struct mbedtls_asn1_named_data *dn)
 
 		if (n->oid.p == NULL)
 			continue;
-		if (n != dn && dn_put(buf, size, &at, ", ", 2) != 0)
+		if (n != dn && (merged != NULL && merged[idx] ?
+				dn_put(buf, size, &at, " + ", 3) :
+				dn_put(buf, size, &at, ", ", 2)) != 0)
 			return -1;
 		hex = n->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
 		      n->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING &&
@@ -1448,7 +1455,9 @@ dn_as_utf8(const mbedtls_x509_name *dn, mbedtls_x509_name v[DN_ATTR_MAX],
 }
 
 static int
-extract_subject(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
+extract_subject(const mbedtls_x509_name *dn,
+		const unsigned char merged[DN_ATTR_MAX], char **out,
+		struct mica_err *err)
 {
 	mbedtls_x509_name v[DN_ATTR_MAX];
 	char *buf = malloc(SUBJECT_BUF), *text = malloc(SUBJECT_BUF);
@@ -1463,7 +1472,7 @@ extract_subject(const mbedtls_x509_name *dn, char **out, struct mica_err *err)
 	buf[0] = '\0';    /* an empty subject prints as "" */
 	dn = dn_as_utf8(dn, v, text, SUBJECT_BUF);
 	if (dn != NULL) {
-		n = ca_dn_print(buf, SUBJECT_BUF, dn);
+		n = ca_dn_print(buf, SUBJECT_BUF, dn, merged);
 		if (n == -1) {
 			bad_csr(err, "the subject is too long");
 			goto out;
@@ -1762,6 +1771,7 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 {
 	mbedtls_pk_context pk;
 	mbedtls_x509_name *subject = NULL;
+	unsigned char merged[DN_ATTR_MAX] = { 0 };
 	struct outer o;
 	const struct sigalg *alg = NULL;
 	const unsigned char *san = NULL;
@@ -1889,8 +1899,8 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 		goto out;
 	}
 
-	if (parse_name(&o, &subject, err) != 0 ||
-	    extract_subject(subject, &c.subject, err) != 0 ||
+	if (parse_name(&o, &subject, merged, err) != 0 ||
+	    extract_subject(subject, merged, &c.subject, err) != 0 ||
 	    extract_cn(subject, &c.cn, err) != 0)
 		goto out;
 

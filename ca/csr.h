@@ -98,8 +98,9 @@ int ca_rsa_key_check(const struct mbedtls_pk_context *pk,
  * mbedtls_x509_dn_gets() writes it, octet for octet, but without its
  * limit of 255 characters a value (a UTF8String O of 43 Cyrillic letters,
  * where RFC 5280 allows 64, is 258): attributes "SHORT=value" joined by
- * ", " (also inside a multi-valued RDN: whether a node begins one is a
- * private field of mbedTLS's list, and parse_name's say none); the value of a UTF8String,
+ * ", ", or " + " before the Nth node (counting from 0) when MERGED (may
+ * be NULL) has MERGED[N] set: one RDN's attributes (mbedTLS's own list
+ * says so in a private field, which ca_dn_print cannot read); the value of a UTF8String,
  * PrintableString or IA5String with RFC 4514 2.4's escapes ("\,") and
  * each octet below 0x20 or past 0x7e as "\XX"; a value of any other type,
  * or of an attribute mbedTLS has no short name for (then shown as its
@@ -109,7 +110,8 @@ int ca_rsa_key_check(const struct mbedtls_pk_context *pk,
  */
 struct mbedtls_asn1_named_data;
 int ca_dn_print(char *buf, size_t size,
-		const struct mbedtls_asn1_named_data *dn);
+		const struct mbedtls_asn1_named_data *dn,
+		const unsigned char *merged);
 
 /* Decode + parse in one call. */
 int ca_csr_load(const unsigned char *in, size_t len, struct ca_csr *out,

@@ -450,6 +450,11 @@ suite_init(void)
 		     "O = " ZHE_60 "\nCN = www.contoso.test") ||
 	    mask_req("cjklong", "utf8only", "O = " ZHONG_64 "\nOU = " ZHONG_64
 		     "\nL = " ZHONG_64 ZHONG_64 "\nCN = www.contoso.test") ||
+	    /* one RDN of two attributes beside one of one */
+	    ossl("req -new -key p256.key -multivalue-rdn -subj "
+		 "'/O=Contoso/CN=a.contoso.test+OU=b' -out multirdn.pem") ||
+	    ossl("req -new -key p256.key -subj "
+		 "'/O=Contoso/CN=a.contoso.test/OU=b' -out threerdn.pem") ||
 	    /* a CN as a TeletexString (a UniversalString: test_dn_print) */
 	    mask_req("t61cn", "MASK:0x4", "CN = T61.Contoso.test") ||
 	    chal_req("chal_utf8", "utf8only", "0123456789abcdef0123456789abcdef") ||
@@ -1832,7 +1837,7 @@ test_dn_print(void)
 			node[i].val.len = len;
 			node[i].next = i + 1 < nn ? &node[i + 1] : NULL;
 		}
-		a = ca_dn_print(ours, sizeof(ours), node);
+		a = ca_dn_print(ours, sizeof(ours), node, NULL);
 		b = mbedtls_x509_dn_gets(theirs, sizeof(theirs), node);
 		if (b >= 0) {
 			CU_ASSERT_EQUAL(a, b);
@@ -1861,10 +1866,20 @@ test_dn_print(void)
 		(unsigned char *)oids[0] + 1 };
 	node[0].val = (mbedtls_x509_buf){ MBEDTLS_ASN1_UTF8_STRING, 3,
 		(unsigned char *)"a,b" };
-	CU_ASSERT_EQUAL(ca_dn_print(ours, 8, node), 7);
+	CU_ASSERT_EQUAL(ca_dn_print(ours, 8, node, NULL), 7);
 	CU_ASSERT_STRING_EQUAL(ours, "CN=a\\,b");
-	CU_ASSERT_EQUAL(ca_dn_print(ours, 7, node), -1);
+	CU_ASSERT_EQUAL(ca_dn_print(ours, 7, node, NULL), -1);
 	CU_ASSERT_PTR_NOT_NULL(memchr(ours, '\0', 7));
+
+	/* the attributes of one RDN joined by " + ": {CN + OU} is not the
+	 * two RDNs CN, OU */
+	CU_ASSERT_EQUAL_FATAL(load_file("multirdn.pem", &c, &err), 0);
+	/* (DER sorts a SET OF: OU first) */
+	CU_ASSERT_STRING_EQUAL(c.subject, "O=Contoso, OU=b + CN=a.contoso.test");
+	ca_csr_free(&c);
+	CU_ASSERT_EQUAL_FATAL(load_file("threerdn.pem", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.subject, "O=Contoso, CN=a.contoso.test, OU=b");
+	ca_csr_free(&c);
 
 	/* a CN as a UniversalString (UCS-4; openssl req writes none): its
 	 * text, and the name it holds */
