@@ -11,6 +11,7 @@
 
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #if defined(MBEDTLS_USE_PSA_CRYPTO)
@@ -1262,34 +1263,34 @@ name_value_text(const struct ca_der_tlv *v, char *buf, size_t size,
  * text when some are left out. */
 #define NAME_TEXT_PARTS 32
 
+/* The label of the attribute type OID (LEN octets) into LABEL: mbedTLS's
+ * short name (CN, O, serialNumber, title...), else its dotted form, else
+ * "OID" (an encoding that has none). */
+static void
+attr_label(const unsigned char *oid, size_t len, char *label, size_t size)
+{
+	mbedtls_asn1_buf b = { MBEDTLS_ASN1_OID, len, (unsigned char *)oid };
+	const char *short_name = NULL;
+
+	if (mbedtls_oid_get_attr_short_name(&b, &short_name) == 0)
+		snprintf(label, size, "%s", short_name);
+	else if (mbedtls_oid_get_numeric_string(label, size, &b) <= 0)
+		snprintf(label, size, "OID");
+}
+
 void
 ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 {
-	static const struct {
-		unsigned char oid[10];
-		size_t len;
-		const char *label;
-	} attrs[] = {
-		{ { 0x55, 0x04, 0x03 }, 3, "CN" },
-		{ { 0x55, 0x04, 0x0a }, 3, "O" },
-		{ { 0x55, 0x04, 0x0b }, 3, "OU" },
-		{ { 0x55, 0x04, 0x06 }, 3, "C" },
-		{ { 0x55, 0x04, 0x07 }, 3, "L" },
-		{ { 0x55, 0x04, 0x08 }, 3, "ST" },
-		{ { 0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01,
-		    0x19 }, 10, "DC" },
-		{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 }, 9,
-		  "emailAddress" },
-	};
 	struct ca_der_cur top, seq, rdn, atv;
 	struct ca_der_tlv v;
 	const unsigned char *oid;
-	size_t oid_len, used = 0, i, k, nrdn = 0;
+	size_t oid_len, used = 0, i, nrdn = 0;
 	/* RDNs, most significant first in DER; shown last-first, the
 	 * attributes of one RDN joined by " + " (RFC 4514 2.2). The last
 	 * NAME_TEXT_PARTS are kept, in a ring. */
 	struct {
-		const char *label;
+		const unsigned char *oid;
+		size_t oid_len;
 		struct ca_der_tlv v;
 		size_t rdn;
 	} parts[NAME_TEXT_PARTS];
@@ -1311,11 +1312,8 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 			    ca_der_get_oid(&atv, &oid, &oid_len, NULL) < 0 ||
 			    ca_der_get_any(&atv, &v, NULL) < 0)
 				return;
-			parts[at].label = "OID";
-			for (k = 0; k < sizeof(attrs) / sizeof(attrs[0]); k++)
-				if (oid_is(oid, oid_len, attrs[k].oid,
-					   attrs[k].len))
-					parts[at].label = attrs[k].label;
+			parts[at].oid = oid;
+			parts[at].oid_len = oid_len;
 			parts[at].v = v;
 			parts[at].rdn = nrdn;
 			nparts++;
@@ -1327,8 +1325,12 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 		const char *sep = i + 1 == nparts ? "" :
 			parts[at].rdn == parts[(i + 1) % NAME_TEXT_PARTS].rdn ?
 			" + " : ", ";
-		int n = snprintf(buf + used, size - used, "%s%s=", sep,
-				 parts[at].label);
+		char label[64];
+		int n;
+
+		attr_label(parts[at].oid, parts[at].oid_len, label,
+			   sizeof(label));
+		n = snprintf(buf + used, size - used, "%s%s=", sep, label);
 
 		if (n < 0 || (size_t)n >= size - used) {
 			buf[used] = '\0';

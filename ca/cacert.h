@@ -134,7 +134,10 @@ int ca_pem_or_der(const unsigned char *in, size_t len, const char *label,
 
 /* A Name (whole DER element) for people: "CN=Contoso Issuing CA 1,
  * O=Contoso", most significant last as mica shows subjects; attributes
- * other than CN, O, OU, C, L, ST, DC and emailAddress as "OID". A value
+ * by mbedTLS's short name (CN, O, serialNumber, title...), else as its
+ * dotted OID; RFC 4514 2.4's special characters of a value after a
+ * backslash, one RDN's attributes joined by " + ", the 32 most specific
+ * attributes and then "..." for more. A value
  * of a directory string type is its text (ca_dirstring_utf8: a
  * BMPString's UCS-2 and a UniversalString's UCS-4 in UTF-8, a
  * TeletexString read as Latin-1, as OpenSSL reads it) as util/shown.h

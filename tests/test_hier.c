@@ -1516,6 +1516,23 @@ test_name_text(void)
 	l = name_der(two, 2, 0, der);
 	ca_name_text(der, l, out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "O=Contoso, CN=CA");
+	{
+		/* serialNumber, title, 1.2.3.4: mbedTLS's short names, else
+		 * the dotted OID (every other type read "OID" alike) */
+		static const unsigned char sn[] = {
+			0x30, 0x2d,
+			0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x05,
+			0x13, 0x04, '1', '2', '3', '4',
+			0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x0c,
+			0x0c, 0x04, 'B', 'o', 's', 's',
+			0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x2a, 0x03, 0x04,
+			0x0c, 0x04, 'x', 'y', 'z', 'w',
+		};
+
+		ca_name_text(sn, sizeof(sn), out, sizeof(out));
+		CU_ASSERT_STRING_EQUAL(out, "1.2.3.4=xyzw, title=Boss, "
+				       "serialNumber=1234");
+	}
 	/* One RDN of two attributes: " + " (RFC 4514 2.2) */
 	l = name_der(two, 2, 1, der);
 	ca_name_text(der, l, out, sizeof(out));
