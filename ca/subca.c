@@ -328,6 +328,21 @@ out:
 	return rc;
 }
 
+/* NAME (a Name's DER) as ca_name_text shows it, for an audit detail: cut
+ * at a whole character or escape to fit AUDIT_NAME, "..." saying so (the
+ * detail's other facts follow it). */
+#define AUDIT_NAME 256
+static void
+audit_name(const unsigned char *name, size_t len, char out[AUDIT_NAME])
+{
+	char full[1024];
+
+	ca_name_text(name, len, full, sizeof(full));
+	ca_name_text(name, len, out, AUDIT_NAME - 3);
+	if (strlen(full) > strlen(out))
+		strcat(out, "...");
+}
+
 /*
  * The text of a CA's subject, which sign-ca copies as it is into a
  * certificate every relying party below it shows (from a CA's request,
@@ -479,7 +494,7 @@ static int
 subca_complete_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct subca_complete_tx *x = arg;
-	char why[300];
+	char why[480];
 	int r;
 
 	if ((r = db_cert_complete(db, x->serial, x->der, x->der_len, err)) < 0)
@@ -702,6 +717,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	size_t tbs_len = 0, cert_len = 0, nc_len = 0, alg_len, i;
 	const char *permit[CA_NC_PERMIT_MAX], *crl_from = "", *aia_from = "";
 	char serial_hex[CA_SERIAL_MAX], subj[300], detail[400];
+	char shown[AUDIT_NAME], until[CA_DATE_TEXT];
 	char *names = NULL;
 	size_t npermit = 0, names_len = 0;
 	int64_t now = ca_now(), nb, na, other_na;
@@ -1033,9 +1049,10 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 			other_na, now, out, &again, err) != 0)
 		goto out;
 	if (again) {
-		snprintf(detail, sizeof(detail), "%s %.250s, the same request "
+		audit_name(r->subject, r->subject_len, shown);
+		snprintf(detail, sizeof(detail), "%s %s, the same request "
 			 "again: written again, not signed anew", o->cross ?
-			 "cross-certificate for" : "CA certificate for", subj);
+			 "cross-certificate for" : "CA certificate for", shown);
 		memset(&cx, 0, sizeof(cx));
 		cx.serial = out->serial;
 		cx.actor = p->actor;
@@ -1090,11 +1107,12 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	want.max_days = days;
 	if (ca_sign_cacert(ca, &want, tbs, tbs_len, &cert, &cert_len, err) != 0)
 		goto out;
-	snprintf(detail, sizeof(detail), "%s %.250s, path length %d, %zu "
-		 "permitted domain(s) and range(s), until %lld", o->cross ?
+	audit_name(r->subject, r->subject_len, shown);
+	ca_date_rfc3339(na, until);
+	snprintf(detail, sizeof(detail), "%s %s, path length %d, %zu "
+		 "permitted domain(s) and range(s), until %s", o->cross ?
 		 "cross-certificate for" :
-		 "CA certificate for", subj, t.path_len, npermit,
-		 (long long)na);
+		 "CA certificate for", shown, t.path_len, npermit, until);
 	cx.serial = serial_hex;
 	cx.der = cert;
 	cx.der_len = cert_len;

@@ -66,6 +66,31 @@ for t in bmp:BMP t61:T61 ucs:UCS; do
 		"$(sqlite3 R/mica.db "SELECT hex(subject) FROM certificate WHERE serial = '$s'")" \
 		"$(printf 'CN=%s' "$cn" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
 done
+# A subject of RFC 5280's longest values in Cyrillic: the audit detail is
+# cut at a whole character, says so, and keeps its other facts (it was cut
+# inside a character, and the JSON then showed every letter as '?').
+python3 - <<'EOF' || die "python3: a long Cyrillic request"
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+k = ec.generate_private_key(ec.SECP256R1())
+n = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "\u0416" * 64),
+               x509.NameAttribute(NameOID.COMMON_NAME, "\u0426" * 64)])
+r = (x509.CertificateSigningRequestBuilder().subject_name(n)
+     .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+     .sign(k, hashes.SHA256()))
+open("cyr.csr", "wb").write(r.public_bytes(serialization.Encoding.PEM))
+EOF
+expect_rc "sign-ca: 64 Cyrillic letters in O and in CN" 0 \
+	m -d R sign-ca --csr cyr.csr --out cyr.crt --permit example.test
+s=$(serial_of cyr.crt)
+cyr_detail=$(m -d R audit --json | jq -r --arg s "$s" '.[] | select(.target == $s and .action == "ca.sign") | .detail')
+check "... its audit detail is cut after whole letters, and says so" \
+	python3 -c 'import sys; d = sys.argv[1]; sys.exit(not (d.startswith("CA certificate for CN=" + "\u0426" * 64 + ", O=\u0416") and "?" not in d and "\u0416..., path length 0" in d))' "$cyr_detail"
+check "... and ends with the date it runs to" \
+	python3 -c 'import re, sys; sys.exit(not re.search(r", until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", sys.argv[1]))' "$cyr_detail"
+
 # OpenSSL, which relying parties use, reads the same text.
 openssl x509 -in bmp.crt -noout -subject -nameopt utf8,sep_comma_plus | grep -q "CN=BMP é Café" &&
 	ok "OpenSSL reads the BMPString as the same text" || fail "openssl: $(openssl x509 -in bmp.crt -noout -subject -nameopt utf8)"
