@@ -48,6 +48,7 @@
 #include <mbedtls/x509.h>
 
 #include "ca/cacert.h"
+#include "ca/der.h"
 #include "ca/profile.h"
 #include "util/hex.h"
 #include "util/shown.h"
@@ -509,6 +510,36 @@ bad_csr(struct mica_err *err, const char *why)
 }
 
 /*
+ * Every constructed element of DER (LEN octets) read again with mica's
+ * strict reader, at most DEPTH levels down: a length not minimally
+ * encoded ("30 84 00 00 01 01" for "30 82 01 01", which BER allows) is no
+ * DER. A request is signed DER (RFC 2986 4.2); its outer SEQUENCE is not
+ * under the signature, so one request re-encoded would pass for another
+ * (the same CSR sent again answers with its pending request), and
+ * relying parties' parsers (Go's, step-ca's) refuse it. The contents of
+ * a primitive element (an extension's OCTET STRING) are their own
+ * parsers' to read.
+ */
+static int
+der_strict(const unsigned char *der, size_t len, int depth)
+{
+	struct ca_der_cur c;
+	struct ca_der_tlv t;
+
+	if (depth == 0)
+		return -1;
+	ca_der_init(&c, der, len);
+	while (!ca_der_empty(&c)) {
+		if (ca_der_get_any(&c, &t, NULL) < 0)
+			return -1;
+		if ((t.tag & 0x20) != 0 &&
+		    der_strict(t.val, t.len, depth - 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * CertificationRequest ::= SEQUENCE {
  *     certificationRequestInfo CertificationRequestInfo,
  *     signatureAlgorithm AlgorithmIdentifier, signature BIT STRING }
@@ -576,6 +607,9 @@ parse_outer(const unsigned char *der, size_t der_len, struct outer *o,
 	p += len;
 	if (p != end)
 		return bad_csr(err, "data after the signature");
+	if (der_strict(der, der_len, 16) != 0)
+		return bad_csr(err, "not DER (a length not in its shortest "
+			       "form, or an element malformed)");
 	return 0;
 }
 

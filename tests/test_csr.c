@@ -1620,9 +1620,14 @@ resign(mbedtls_pk_context *key, const unsigned char *cri, size_t cri_len,
 	body = cri_len + sizeof(alg) + 3 + sig_len;
 	if (body > 0xffff)
 		return -1;
+	/* DER: the length in its shortest form */
 	out[o++] = 0x30;
-	out[o++] = 0x82;
-	out[o++] = (unsigned char)(body >> 8);
+	if (body >= 0x100) {
+		out[o++] = 0x82;
+		out[o++] = (unsigned char)(body >> 8);
+	} else if (body >= 0x80) {
+		out[o++] = 0x81;
+	}
 	out[o++] = (unsigned char)body;
 	memcpy(out + o, cri, cri_len);
 	o += cri_len;
@@ -1718,10 +1723,22 @@ put_tl(unsigned char *p, unsigned char tag, size_t len)
 		p[1] = (unsigned char)len;
 		return 2;
 	}
+	if (len < 0x100) {
+		p[1] = 0x81;
+		p[2] = (unsigned char)len;
+		return 3;
+	}
 	p[1] = 0x82;
 	p[2] = (unsigned char)(len >> 8);
 	p[3] = (unsigned char)len;
 	return 4;
+}
+
+/* The octets put_tl writes for LEN. */
+static size_t
+tl_size(size_t len)
+{
+	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
 }
 
 /* A request of p256.key whose subject is one CN of TAG holding VAL (LEN
@@ -1740,10 +1757,10 @@ cn_request(unsigned char tag, const unsigned char *val, size_t len,
 	if (len > 400 || (spki = slurp("p256_spki.der", &spki_len)) == NULL)
 		return -1;
 	/* Name ::= SEQUENCE { SET { SEQUENCE { OID, value } } } */
-	atv = sizeof(cn_oid) + (len < 0x80 ? 2 : 4) + len;
-	n += put_tl(subj + n, 0x30, atv + (atv < 0x80 ? 2 : 4) +
-		    (atv + (atv < 0x80 ? 2 : 4) < 0x80 ? 2 : 4));
-	n += put_tl(subj + n, 0x31, atv + (atv < 0x80 ? 2 : 4));
+	atv = sizeof(cn_oid) + tl_size(len) + len;
+	n += put_tl(subj + n, 0x30, atv + tl_size(atv) +
+		    tl_size(atv + tl_size(atv)));
+	n += put_tl(subj + n, 0x31, atv + tl_size(atv));
 	n += put_tl(subj + n, 0x30, atv);
 	memcpy(subj + n, cn_oid, sizeof(cn_oid));
 	n += sizeof(cn_oid);
@@ -1899,6 +1916,70 @@ test_dn_print(void)
 	CU_ASSERT_EQUAL(strncmp(c.subject, "CN=" ZHE_10, 23), 0);
 	CU_ASSERT_EQUAL(strlen(c.subject), 203);
 	ca_csr_free(&c);
+}
+
+/* BER's lengths not in their shortest form: the outer SEQUENCE's (not
+ * under the signature: the same request re-encoded), and one inside it,
+ * signed. */
+static void
+test_ber_lengths(void)
+{
+	mbedtls_pk_context key;
+	unsigned char *der, *ber, *cri, out[2048];
+	size_t len = 0, cri_len, out_len;
+	char path[256];
+	struct ca_csr c;
+	struct mica_err err;
+
+	der = slurp("san.der", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+	CU_ASSERT_EQUAL_FATAL(der[1], 0x82);
+	CU_ASSERT_EQUAL_FATAL(ca_csr_parse(der, len, &c, &err), 0);
+	ca_csr_free(&c);
+	/* 30 82 LL LL -> 30 84 00 00 LL LL */
+	ber = malloc(len + 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ber);
+	ber[0] = 0x30;
+	ber[1] = 0x84;
+	ber[2] = ber[3] = 0;
+	memcpy(ber + 4, der + 2, len - 2);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_csr_parse(ber, len + 2, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not DER"));
+	free(ber);
+
+	/* the subject's SEQUENCE as 30 81 LL (LL < 128), signed */
+	CU_ASSERT_EQUAL_FATAL(der[4], 0x30);
+	CU_ASSERT_EQUAL_FATAL(der[5], 0x81);
+	cri_len = 3 + der[6];
+	cri = malloc(cri_len + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cri);
+	/* version 02 01 00 at 7..9, the subject at 10 */
+	CU_ASSERT_EQUAL_FATAL(der[10], 0x30);
+	CU_ASSERT_FATAL(der[11] < 0x80);
+	memcpy(cri, der + 4, 7);                 /* up to the subject's tag */
+	cri[7] = 0x81;
+	memcpy(cri + 8, der + 11, cri_len - 7);  /* its length, the rest */
+	cri[2] = (unsigned char)(der[6] + 1);    /* the CRI one longer */
+	CU_ASSERT_FATAL(cri[2] >= 0x80);
+	mbedtls_pk_init(&key);
+	path_in_tmp(path, sizeof(path), "p256.key");
+	CU_ASSERT_EQUAL_FATAL(mbedtls_pk_parse_keyfile(&key, path, NULL, rng,
+						       NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(resign(&key, cri, cri_len + 1, out, &out_len), 0);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_csr_parse(out, out_len, &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not DER"));
+	/* and the same bytes with the subject's length written right:
+	 * taken (the harness is not what refused it) */
+	memcpy(cri, der + 4, cri_len);
+	CU_ASSERT_EQUAL_FATAL(resign(&key, cri, cri_len, out, &out_len), 0);
+	CU_ASSERT_EQUAL(ca_csr_parse(out, out_len, &c, &err), 0);
+	ca_csr_free(&c);
+	mbedtls_pk_free(&key);
+	free(cri);
+	free(der);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2140,6 +2221,8 @@ main(void)
 			 test_oversize) ||
 	    !CU_add_test(s, "writes subjects as mbedTLS, without its limit "
 			 "of 255 characters a value", test_dn_print) ||
+	    !CU_add_test(s, "refuses lengths not in their shortest form (BER)",
+			 test_ber_lengths) ||
 	    !CU_add_test(s, "survives every signed single-byte mutation",
 			 test_signed_mutations) ||
 	    !CU_add_test(s, "reads a challengePassword, bounded to 255 characters",
