@@ -951,11 +951,15 @@ check_rsa(mbedtls_pk_context *pk, int *bits, struct mica_err *err)
 			     "65537");
 		goto out;
 	}
-	if (mbedtls_mpi_bitlen(&e) > 256) {
+	/* Go's crypto/x509 refuses a certificate whose exponent is past
+	 * 2^31 - 1 (Caddy, Traefik, every Go client), Windows' CryptoAPI
+	 * one past 2^32 - 1: issued, it would be of no use to them. */
+	if (mbedtls_mpi_bitlen(&e) > 31) {
 		mica_err_set(err, MICA_E_POLICY, "unsupported_key",
-			     "RSA public exponents longer than 256 bits are not "
-			     "supported (this one has %zu)",
-			     mbedtls_mpi_bitlen(&e));
+			     "RSA public exponents above 2^31 - 1 are not "
+			     "supported: Go and Windows cannot use a "
+			     "certificate with one (this one has %zu bits; "
+			     "65537 is the usual)", mbedtls_mpi_bitlen(&e));
 		goto out;
 	}
 	rc = 0;

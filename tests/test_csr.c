@@ -455,6 +455,14 @@ suite_init(void)
 		 "'/O=Contoso/CN=a.contoso.test+OU=b' -out multirdn.pem") ||
 	    ossl("req -new -key p256.key -subj "
 		 "'/O=Contoso/CN=a.contoso.test/OU=b' -out threerdn.pem") ||
+	    /* RSA public exponents of 2^31 - 1 (taken) and 2^32 + 1 (which
+	     * Go and Windows cannot use) */
+	    ossl("genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+		 "-pkeyopt rsa_keygen_pubexp:2147483647 -out e31.key") ||
+	    ossl("req -new -key e31.key " SUBJ " -out e31.pem") ||
+	    ossl("genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+		 "-pkeyopt rsa_keygen_pubexp:4294967297 -out e33.key") ||
+	    ossl("req -new -key e33.key " SUBJ " -out e33.pem") ||
 	    /* a CN as a TeletexString (a UniversalString: test_dn_print) */
 	    mask_req("t61cn", "MASK:0x4", "CN = T61.Contoso.test") ||
 	    chal_req("chal_utf8", "utf8only", "0123456789abcdef0123456789abcdef") ||
@@ -979,6 +987,16 @@ test_weak_and_unsupported_keys(void)
 	expect_refused("p521.pem", MICA_E_POLICY, "unsupported_key");
 	expect_refused("k1.pem", MICA_E_POLICY, "unsupported_key");
 	expect_refused("ed25519.pem", MICA_E_POLICY, "unsupported_key");
+	/* an RSA exponent past 2^31 - 1, which Go and Windows cannot use;
+	 * 2^31 - 1 itself taken */
+	expect_refused("e33.pem", MICA_E_POLICY, "unsupported_key");
+	{
+		struct ca_csr c;
+		struct mica_err err;
+
+		CU_ASSERT_EQUAL(load_file("e31.pem", &c, &err), 0);
+		ca_csr_free(&c);
+	}
 	/* P-256 with its parameters spelled out (RFC 5480 2.1.1 allows
 	 * namedCurve only): the message says so, not "another curve". */
 	{

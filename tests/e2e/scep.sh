@@ -346,8 +346,8 @@ check "... the new certificate certifies the new key" sh -c \
 # ---- a signer's key the server will not use -------------------------------
 # Anyone may send a certificate: verifying with an RSA key of 8192 bits
 # and an exponent as long costs half a second of CPU, so the signer's key
-# gets a CSR key's check (2048 to 4096 bits, an exponent of at most 256
-# bits) first, and anything else is FAILURE badAlg, nothing spent.
+# gets a CSR key's check (2048 to 4096 bits, an exponent of at most
+# 2^31 - 1) first, and anything else is FAILURE badAlg, nothing spent.
 # cpu_ticks PID: the user and system time of PID so far, in clock ticks.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 TOKF=$(token --uses 1)
