@@ -1775,10 +1775,18 @@ extract_subject_emails(const mbedtls_x509_name *dn, struct ca_name *list,
 		if (dn->oid.p == NULL ||
 		    MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS9_EMAIL, &dn->oid) != 0)
 			continue;
-		if ((dn->val.tag != MBEDTLS_ASN1_IA5_STRING &&
-		     dn->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
-		     dn->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING) ||
-		    dn->val.len == 0 || dn->val.len > NAME_TEXT_MAX ||
+		if (dn->val.tag != MBEDTLS_ASN1_IA5_STRING &&
+		    dn->val.tag != MBEDTLS_ASN1_UTF8_STRING &&
+		    dn->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING) {
+			/* PKCS#9 says IA5String; UTF8String and
+			 * PrintableString are taken, as tools write them. */
+			mica_err_set(why, MICA_E_POLICY, "bad_name",
+				     "the CSR's subject has an emailAddress that "
+				     "is not an IA5String (nor a UTF8String or "
+				     "PrintableString)");
+			goto refused;
+		}
+		if (dn->val.len == 0 || dn->val.len > NAME_TEXT_MAX ||
 		    memchr(dn->val.p, '\0', dn->val.len) != NULL) {
 			mica_err_set(why, MICA_E_POLICY, "bad_name",
 				     "the CSR's subject has an empty, overlong or "

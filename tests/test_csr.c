@@ -1759,13 +1759,14 @@ tl_size(size_t len)
 	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
 }
 
-/* A request of p256.key whose subject is one CN of TAG holding VAL (LEN
- * octets), signed by resign(). */
+/* A request of p256.key whose subject is one attribute, of type OID (its
+ * whole DER, OID_LEN octets), a TAG holding VAL (LEN octets), signed by
+ * resign(). */
 static int
-cn_request(unsigned char tag, const unsigned char *val, size_t len,
-	   struct ca_csr *c, struct mica_err *err)
+attr_request(const unsigned char *cn_oid, size_t oid_len, unsigned char tag,
+	     const unsigned char *val, size_t len, struct ca_csr *c,
+	     struct mica_err *err)
 {
-	static const unsigned char cn_oid[] = { 0x06, 0x03, 0x55, 0x04, 0x03 };
 	unsigned char subj[600], cri[1200], out[1400], *spki;
 	size_t spki_len = 0, atv, n = 0, k = 0, out_len;
 	mbedtls_pk_context key;
@@ -1775,13 +1776,13 @@ cn_request(unsigned char tag, const unsigned char *val, size_t len,
 	if (len > 400 || (spki = slurp("p256_spki.der", &spki_len)) == NULL)
 		return -1;
 	/* Name ::= SEQUENCE { SET { SEQUENCE { OID, value } } } */
-	atv = sizeof(cn_oid) + tl_size(len) + len;
+	atv = oid_len + tl_size(len) + len;
 	n += put_tl(subj + n, 0x30, atv + tl_size(atv) +
 		    tl_size(atv + tl_size(atv)));
 	n += put_tl(subj + n, 0x31, atv + tl_size(atv));
 	n += put_tl(subj + n, 0x30, atv);
-	memcpy(subj + n, cn_oid, sizeof(cn_oid));
-	n += sizeof(cn_oid);
+	memcpy(subj + n, cn_oid, oid_len);
+	n += oid_len;
 	n += put_tl(subj + n, tag, len);
 	memcpy(subj + n, val, len);
 	n += len;
@@ -1803,6 +1804,16 @@ cn_request(unsigned char tag, const unsigned char *val, size_t len,
 		rc = ca_csr_parse(out, out_len, c, err);
 	mbedtls_pk_free(&key);
 	return rc;
+}
+
+/* The same, the attribute a commonName. */
+static int
+cn_request(unsigned char tag, const unsigned char *val, size_t len,
+	   struct ca_csr *c, struct mica_err *err)
+{
+	static const unsigned char oid[] = { 0x06, 0x03, 0x55, 0x04, 0x03 };
+
+	return attr_request(oid, sizeof(oid), tag, val, len, c, err);
 }
 
 /* A random octet from what a Name's value holds and ca_dn_print treats
@@ -1934,6 +1945,21 @@ test_dn_print(void)
 	CU_ASSERT_EQUAL(strncmp(c.subject, "CN=" ZHE_10, 23), 0);
 	CU_ASSERT_EQUAL(strlen(c.subject), 203);
 	ca_csr_free(&c);
+	{
+		/* an emailAddress as a BMPString (PKCS#9 says IA5String):
+		 * refused, the message naming the type */
+		static const unsigned char email[] = { 0x06, 0x09, 0x2a, 0x86,
+			0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 };
+		static const unsigned char a_b[] = { 0, 'a', 0, '@', 0, 'b',
+			0, '.', 0, 't', 0, 'e', 0, 's', 0, 't' };
+
+		CU_ASSERT_EQUAL_FATAL(attr_request(email, sizeof(email), 0x1e,
+						   a_b, sizeof(a_b), &c, &err), 0);
+		CU_ASSERT_EQUAL(c.nnames, 0);
+		CU_ASSERT_STRING_EQUAL(c.names_err.code, "bad_name");
+		CU_ASSERT_PTR_NOT_NULL(strstr(c.names_err.msg, "not an IA5String"));
+		ca_csr_free(&c);
+	}
 }
 
 /* BER's lengths not in their shortest form: the outer SEQUENCE's (not
