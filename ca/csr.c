@@ -291,42 +291,49 @@ pem_decode(const unsigned char *in, size_t len, unsigned char **der,
 }
 
 /*
- * UTF-16 text of IN (LEN octets, after any byte order mark; BE: big
- * endian) into *OUT (heap, *OUT_LEN octets) as ASCII. A PEM or base64
- * CSR is ASCII, so each character's other octet is 0: what PowerShell's
- * "> file" and Out-File write, and Exchange's documented
- * [System.Text.Encoding]::Unicode (no byte order mark).
+ * UTF-16 (W 2) or UTF-32 (W 4) text of IN (LEN octets, after any byte
+ * order mark; BE: big endian) into *OUT (heap, *OUT_LEN octets) as ASCII.
+ * A PEM or base64 CSR is ASCII, so each character's other octets are 0:
+ * what PowerShell's "> file" and Out-File write (-Encoding utf32 too), and
+ * Exchange's documented [System.Text.Encoding]::Unicode (no byte order
+ * mark).
  */
 static int
-utf16_ascii(const unsigned char *in, size_t len, int be, unsigned char **out,
-	    size_t *out_len, struct mica_err *err)
+utf16_ascii(const unsigned char *in, size_t len, int be, size_t w,
+	    unsigned char **out, size_t *out_len, struct mica_err *err)
 {
+	const char *what = w == 4 ? "UTF-32" : "UTF-16";
 	unsigned char *a;
 
 	*out = NULL;
 	*out_len = 0;
-	if (len % 2 != 0)
+	if (len % w != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
-				    "the CSR file is UTF-16 text of an odd "
-				    "length: save it as ASCII or UTF-8");
-	if ((a = malloc(len / 2 + 1)) == NULL)
+				    "the CSR file is %s text of a length "
+				    "that is no whole number of characters: "
+				    "save it as ASCII or UTF-8", what);
+	if ((a = malloc(len / w + 1)) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "internal",
 				    "out of memory");
-	for (size_t i = 0; i < len / 2; i++) {
-		unsigned char c = in[2 * i + (be ? 1 : 0)];
-		unsigned char z = in[2 * i + (be ? 0 : 1)];
+	for (size_t i = 0; i < len / w; i++) {
+		const unsigned char *u = in + w * i;
+		unsigned char c = u[be ? w - 1 : 0];
+		int z = 0;
 
+		for (size_t k = 0; k < w; k++)
+			if (k != (be ? w - 1 : 0))
+				z |= u[k];
 		if (z != 0 || c == 0 || c >= 0x80) {
 			free(a);
 			return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
-					    "the CSR file is UTF-16 text with "
-					    "a character that is not ASCII: save "
-					    "it as ASCII or UTF-8");
+					    "the CSR file is %s text with a "
+					    "character that is not ASCII: save "
+					    "it as ASCII or UTF-8", what);
 		}
 		a[i] = c;
 	}
 	*out = a;
-	*out_len = len / 2;
+	*out_len = len / w;
 	return 0;
 }
 
@@ -374,16 +381,28 @@ ca_csr_decode(const unsigned char *in, size_t len, unsigned char **der,
 	if (len >= 3 && in[0] == 0xef && in[1] == 0xbb && in[2] == 0xbf) {
 		in += 3;    /* UTF-8 byte order mark (Notepad) */
 		len -= 3;
+	} else if (len >= 4 && ((in[0] == 0xff && in[1] == 0xfe &&
+				 in[2] == 0 && in[3] == 0) ||
+				(in[0] == 0 && in[1] == 0 && in[2] == 0xfe &&
+				 in[3] == 0xff))) {
+		/* UTF-32 with its byte order mark (Out-File -Encoding
+		 * utf32): before UTF-16's, whose mark begins it. */
+		if (utf16_ascii(in + 4, len - 4, in[0] == 0, 4, &text,
+				&text_len, err) != 0)
+			return -1;
+		in = text;
+		len = text_len;
 	} else if (len >= 2 && ((in[0] == 0xff && in[1] == 0xfe) ||
 				(in[0] == 0xfe && in[1] == 0xff))) {
 		/* UTF-16 with its byte order mark (PowerShell 5's ">"). */
-		if (utf16_ascii(in + 2, len - 2, in[0] == 0xfe, &text,
+		if (utf16_ascii(in + 2, len - 2, in[0] == 0xfe, 2, &text,
 				&text_len, err) != 0)
 			return -1;
 		in = text;
 		len = text_len;
 	} else if ((u16 = utf16_guess(in, len)) != 0) {
-		if (utf16_ascii(in, len, u16 == 2, &text, &text_len, err) != 0)
+		if (utf16_ascii(in, len, u16 == 2, 2, &text, &text_len,
+				err) != 0)
 			return -1;
 		in = text;
 		len = text_len;

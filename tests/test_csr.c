@@ -865,6 +865,31 @@ test_utf16_text(void)
 			CU_ASSERT(strstr(err.msg, "not ASCII") != NULL);
 			free(u);
 		}
+	/* UTF-32 with its byte order mark (Out-File -Encoding utf32), either
+	 * endianness: the same CSR; a character past ASCII refused as
+	 * UTF-32's */
+	for (int be = 0; be <= 1; be++) {
+		size_t n = strlen(crlf), k = 0;
+
+		u = malloc(4 * n + 4);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+		memcpy(u, be ? "\0\0\xfe\xff" : "\xff\xfe\0\0", 4);
+		k = 4;
+		for (size_t i = 0; i < n; i++, k += 4) {
+			memset(u + k, 0, 4);
+			u[k + (be ? 3 : 0)] = (unsigned char)crlf[i];
+		}
+		CU_ASSERT_EQUAL(ca_csr_decode(u, k, &der, &der_len, &err), 0);
+		CU_ASSERT(der_len == ref_len && der != NULL &&
+			  memcmp(der, ref, ref_len) == 0);
+		free(der);
+		der = NULL;
+		u[4 + 4 * 5 + (be ? 2 : 1)] = 0x01;     /* U+0100 and up */
+		CU_ASSERT_EQUAL(ca_csr_load(u, k, &c, &err), -1);
+		CU_ASSERT(strstr(err.msg, "UTF-32 text with a character that "
+				 "is not ASCII") != NULL);
+		free(u);
+	}
 	/* A private key in UTF-16 is still a private key. */
 	u = utf16_of("-----BEGIN PRIVATE KEY-----\r\nMIIB\r\n"
 		     "-----END PRIVATE KEY-----\r\n", 0, 0, &ulen);
@@ -2221,7 +2246,7 @@ main(void)
 			 test_extensions_tolerated) ||
 	    !CU_add_test(s, "accepts certreq's NEW CERTIFICATE REQUEST with CRLF",
 			 test_new_certificate_request_label) ||
-	    !CU_add_test(s, "reads UTF-16 text (PowerShell, Exchange) as the ASCII it holds",
+	    !CU_add_test(s, "reads UTF-16 and UTF-32 text (PowerShell, Exchange) as the ASCII it holds",
 			 test_utf16_text) ||
 	    !CU_add_test(s, "accepts bare base64 with or without CRLF",
 			 test_bare_base64) ||
