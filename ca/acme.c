@@ -421,10 +421,29 @@ ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			     "this account is %s", out->acct.status);
 		goto out;
 	}
+	if (out->has_acct && ca_acme_key_usable(ca, &key, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	ca_jwk_free(&key);
 	return rc;
+}
+
+int
+ca_acme_key_usable(struct ca *ca, const struct ca_jwk *key,
+		   struct mica_err *err)
+{
+	unsigned char h[32];
+
+	ca_sha256(key->spki, key->spki_len, h);
+	if (ca_key_check(ca->db, key->spki, key->spki_len, h, err) == 0)
+		return 0;
+	if (err != NULL && strcmp(err->code, "key_compromised") == 0)
+		mica_err_set(err, MICA_E_UNAUTH, "account_key_compromised",
+			     "this account's key was revoked for key "
+			     "compromise: it acts for nobody; make a new "
+			     "account with a new key");
+	return -1;
 }
 
 /* ---------------------------------------------------------- principal -- */

@@ -95,6 +95,29 @@ key_not_compromised(struct ca *ca, const struct ca_jwk *k, struct mica_err *err)
 	return -1;
 }
 
+/* In a transaction: a key some certificate of this CA certifies (of any
+ * status) opens no account and becomes none's - RFC 8555 11.1's rule
+ * (no certificate for an account key) the other way round, which ACME
+ * finalize, and every issuance (ca_key_certifiable), keep the first way. */
+static int
+key_not_certified(struct db *db, const unsigned char *spki, size_t spki_len,
+		  struct mica_err *err)
+{
+	char serial[DB_SERIAL_MAX];
+	unsigned char h[32];
+	int r;
+
+	ca_sha256(spki, spki_len, h);
+	if ((r = db_cert_key_certified(db, h, serial, err)) < 0)
+		return -1;
+	if (r == 1)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_public_key",
+				    "this key is certified (certificate %s): "
+				    "an ACME account needs a key of its own "
+				    "(RFC 8555 11.1)", serial);
+	return 0;
+}
+
 /* RFC 8555 7.3.4: the binding JWS EAB (an object) must be MACed with the
  * key of an unbound credential, name this request's URL, and carry the
  * account key KEY. TOKEN_ID gets the credential's id.
@@ -179,6 +202,8 @@ out:
 struct new_acct_tx {
 	const struct db_acme_account *row;
 	const char *actor;
+	const unsigned char *spki;     /* the account key's */
+	size_t spki_len;
 };
 
 static int
@@ -187,7 +212,8 @@ new_acct_body(struct db *db, void *arg, struct mica_err *err)
 	struct new_acct_tx *x = arg;
 	char detail[96];
 
-	if (db_acme_account_insert(db, x->row, err) != 0)
+	if (key_not_certified(db, x->spki, x->spki_len, err) != 0 ||
+	    db_acme_account_insert(db, x->row, err) != 0)
 		return -1;
 	if (x->row->token_id[0] != '\0') {
 		if (db_acme_eab_bind(db, x->row->token_id, x->row->id, x->row->created_at,
@@ -242,6 +268,8 @@ ca_acme_new_account(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 				     "the account of this key is %s", found.status);
 			goto out;
 		}
+		if (ca_acme_key_usable(ca, &x.jws.jwk, err) != 0)
+			goto out;
 		ca_acme_account_take(out, &found);
 		rc = 0;
 		goto out;
@@ -278,6 +306,8 @@ ca_acme_new_account(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 	snprintf(actor, sizeof(actor), "acme:%s@%s", row.id, r->client ? r->client : "?");
 	tx.row = &row;
 	tx.actor = actor;
+	tx.spki = x.jws.jwk.spki;
+	tx.spki_len = x.jws.jwk.spki_len;
 	if (ca_tx(ca, CA_TX_DURABLE, new_acct_body, &tx, err) != 0) {
 		/* Raced by a twin request with the same key: return its account. */
 		if (err != NULL && err->kind == MICA_E_CONFLICT &&
@@ -314,6 +344,8 @@ struct acct_tx {
 	const char *contact;
 	const unsigned char *old_thumb, *new_thumb;
 	const char *jwk;
+	const unsigned char *new_spki;  /* the new key's */
+	size_t new_spki_len;
 };
 
 static int
@@ -323,7 +355,9 @@ acct_body(struct db *db, void *arg, struct mica_err *err)
 	int64_t now = ca_now();
 
 	if (x->new_thumb != NULL) {
-		if (db_acme_account_set_key(db, x->id, x->old_thumb, x->new_thumb,
+		if (key_not_certified(db, x->new_spki, x->new_spki_len,
+				      err) != 0 ||
+		    db_acme_account_set_key(db, x->id, x->old_thumb, x->new_thumb,
 					    x->jwk, err) != 0 ||
 		    db_audit_add(db, now, x->actor, "acme.account.key_change", x->id,
 				 NULL, err) != 0)
@@ -467,6 +501,8 @@ ca_acme_key_change(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r
 	tx.old_thumb = x.acct.thumbprint;
 	tx.new_thumb = inner.jwk.thumbprint;
 	tx.jwk = inner.jwk.json;
+	tx.new_spki = inner.jwk.spki;
+	tx.new_spki_len = inner.jwk.spki_len;
 	if (ca_tx(ca, CA_TX_DURABLE, acct_body, &tx, err) != 0) {
 		if (err != NULL && strcmp(err->code, "key_in_use") == 0 &&
 		    db_acme_account_by_key(ca->db, inner.jwk.thumbprint, &row, NULL) == 0) {

@@ -138,6 +138,11 @@ struct ca_acme_auth {
 int ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		 int flags, struct ca_acme_auth *out, struct mica_err *err);
 void ca_acme_auth_free(struct ca_acme_auth *x);
+/* Whether an account's key KEY may still act: not revoked for
+ * keyCompromise since (MICA_E_UNAUTH "account_key_compromised": whoever
+ * has the key may be anyone by now). */
+int ca_acme_key_usable(struct ca *ca, const struct ca_jwk *key,
+		       struct mica_err *err);
 
 /* The account id in a kid or account URL: R->acct_prefix followed by an
  * id; -1 if URL is not one. */

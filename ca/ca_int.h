@@ -543,6 +543,12 @@ int ca_renewal_link_cert(struct db *db, const struct db_cert *prev,
  * exponent. ca_issue() calls it for every certificate. */
 int ca_key_check(struct db *db, const unsigned char *spki, size_t spki_len,
 		 const unsigned char spki_hash[32], struct mica_err *err);
+/* ca_key_check, and not an ACME account's key (RFC 8555 11.1; MICA_E_POLICY
+ * "account_key"): what every issuance, pending request and CA certificate
+ * checks in its transaction. */
+int ca_key_certifiable(struct db *db, const unsigned char *spki,
+		       size_t spki_len, const unsigned char spki_hash[32],
+		       struct mica_err *err);
 /* A compromised RSA key is compromised for every public exponent (its
  * factors give the private key for each): its second identity is OUT, a
  * SHA-256 of its modulus (domain-separated from SPKI hashes). 1 if SPKI

@@ -32,6 +32,7 @@
 #include <mbedtls/sha256.h>
 
 #include "ca/ca_int.h"
+#include "ca/jws.h"
 #include "ca/keys.h"
 #include "ca/sign.h"
 #include "ca/x509.h"
@@ -207,13 +208,45 @@ ca_key_check(struct db *db, const unsigned char *spki, size_t spki_len,
 	return 0;
 }
 
+int
+ca_key_certifiable(struct db *db, const unsigned char *spki, size_t spki_len,
+		   const unsigned char spki_hash[32], struct mica_err *err)
+{
+	struct db_acme_account a;
+	struct mica_err e2;
+	unsigned char th[32];
+	int r;
+
+	if (ca_key_check(db, spki, spki_len, spki_hash, err) != 0)
+		return -1;
+	/* RFC 8555 11.1: an ACME account's key (of any account, of any
+	 * status) is never certified. */
+	if ((r = ca_jwk_spki_thumbprint(spki, spki_len, th)) == 1)
+		return 0;
+	if (r != 0)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+				    "out of memory");
+	if (db_acme_account_by_key(db, th, &a, &e2) == 0) {
+		db_acme_account_free(&a);
+		return mica_err_set(err, MICA_E_POLICY, "account_key",
+				    "this public key is an ACME account's key "
+				    "(RFC 8555 11.1): a certificate needs a key "
+				    "of its own");
+	}
+	if (e2.kind == MICA_E_NOTFOUND)
+		return 0;
+	if (err != NULL)
+		*err = e2;
+	return -1;
+}
+
 static int
 reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct reserve_tx *x = arg;
 
-	if (ca_key_check(db, x->j->spki, x->j->spki_len, x->j->spki_hash,
-			 err) != 0)
+	if (ca_key_certifiable(db, x->j->spki, x->j->spki_len,
+			       x->j->spki_hash, err) != 0)
 		return -1;
 	/* The proof is used up with the renewal it allows, or not at all. */
 	if (x->j->consume_challenge != NULL &&

@@ -108,7 +108,8 @@ pending_body(struct db *db, void *arg, struct mica_err *err)
 	struct pending_tx *x = arg;
 	int64_t pending = 0;
 
-	if (ca_key_check(db, x->spki, x->spki_len, x->spki_hash, err) != 0)
+	if (ca_key_certifiable(db, x->spki, x->spki_len, x->spki_hash,
+			       err) != 0)
 		return -1;
 	if (db_req_find_pending(db, x->rec->profile, x->rec->csr_der,
 				x->rec->csr_len, x->existing, err) != 0)

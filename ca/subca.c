@@ -477,8 +477,8 @@ subca_reserve_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct subca_reserve_tx *x = arg;
 
-	if (ca_key_check(db, x->spki, x->spki_len, x->rec->spki_sha256,
-			 err) != 0)
+	if (ca_key_certifiable(db, x->spki, x->spki_len, x->rec->spki_sha256,
+			       err) != 0)
 		return -1;
 	return db_cert_reserve(db, x->rec, err);
 }

@@ -237,6 +237,10 @@ static const char *const cert_sql[S__COUNT] = {
 	"WHERE substr(c.spki_sha256, 1, 8) = substr(?1, 1, 8) "
 	"AND c.spki_sha256 = ?1 AND c.profile = ?2 AND c.status = 1 "
 	"AND c.created_at >= ?3 AND c.not_after > ?4 ORDER BY c.id DESC",
+	[S_CERT_ANY_OF_KEY] =
+	"SELECT c.serial FROM certificate c INDEXED BY certificate_by_spki "
+	"WHERE substr(c.spki_sha256, 1, 8) = substr(?1, 1, 8) "
+	"AND c.spki_sha256 = ?1 ORDER BY c.id DESC LIMIT 1",
 	[S_CERT_LINK_OLD] =
 	"UPDATE certificate SET renewed_by = ?2 WHERE serial = ?1",
 	[S_CERT_SET_REQUEST] =
@@ -1139,6 +1143,29 @@ db_cert_of_key(struct db *db, const unsigned char spki_sha256[32],
 	db_bind_i64(st, 3, since, &b);
 	db_bind_i64(st, 4, now, &b);
 	return serial_rows(db, st, b, max, out, n, err);
+}
+
+int
+db_cert_key_certified(struct db *db, const unsigned char spki_sha256[32],
+		      char serial[DB_SERIAL_MAX], struct mica_err *err)
+{
+	char (*v)[DB_SERIAL_MAX] = NULL;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int b = SQLITE_OK;
+
+	if (db == NULL || spki_sha256 == NULL || serial == NULL)
+		return db_bad_arg(err);
+	serial[0] = '\0';
+	if ((st = db_stmt(db, S_CERT_ANY_OF_KEY, cert_sql, err)) == NULL)
+		return -1;
+	db_bind_blob(st, 1, spki_sha256, 32, &b);
+	if (serial_rows(db, st, b, 1, &v, &n, err) != 0)
+		return -1;
+	if (n == 1)
+		memcpy(serial, v[0], DB_SERIAL_MAX);
+	free(v);
+	return n == 1 ? 1 : 0;
 }
 
 int

@@ -459,6 +459,11 @@ int db_cert_of_key(struct db *db, const unsigned char spki_sha256[32],
 		   const char *profile, int64_t since, int64_t now, size_t max,
 		   char (**out)[DB_SERIAL_MAX], size_t *n,
 		   struct mica_err *err);
+/* Whether a certificate of any status records the key whose
+ * SubjectPublicKeyInfo has SHA-256 SPKI_SHA256: 1 with SERIAL its newest,
+ * 0 (SERIAL "") when none, -1 on error. */
+int db_cert_key_certified(struct db *db, const unsigned char spki_sha256[32],
+			  char serial[DB_SERIAL_MAX], struct mica_err *err);
 /* REVOKED with reason certificateHold -> VALID (or ISSUING if no DER).
  * MICA_E_CONFLICT ("not_on_hold") otherwise. */
 int db_cert_unrevoke(struct db *db, const char *serial, struct mica_err *err);

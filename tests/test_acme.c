@@ -2061,6 +2061,94 @@ test_open_orders_are_limited(void)
 	client_free(&d);
 }
 
+/* RFC 8555 11.1 both ways, and a key compromised since: an account key
+ * is never certified (by any path: mica issue, the API, SCEP); a key a
+ * certificate certifies becomes no account's (newAccount, keyChange); an
+ * account whose key was revoked for keyCompromise since acts no more. */
+static void
+test_account_keys_and_certified_keys(void)
+{
+	struct client c, e;
+	struct ca_acme_account acct;
+	struct ca_issued is;
+	struct mica_err err;
+	unsigned char spki[300], h[32];
+	char prot[2000], ipl[2000], conflict[CA_ID_MAX], path[600], *inner;
+	char payload[3000], kid[CA_ID_MAX];
+	unsigned char key[32];
+	const char *tn[1] = { "keys.contoso.test" };
+	int sl, created;
+
+	client_new(&c, NULL, NULL);
+	/* 1. the account's key is certified by no path */
+	sl = mbedtls_pk_write_pubkey_der(&c.k.pk, spki, sizeof(spki));
+	CU_ASSERT_FATAL(sl > 0);
+	CU_ASSERT(ca_issue_for_spki(g_ca, &g_cli, "server", spki + sizeof(spki) - sl,
+				    (size_t)sl, tn, 1, 0, &is, &err) != 0);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+	CU_ASSERT_STRING_EQUAL(err.code, "account_key");
+
+	/* 2. a certified key opens no account, and becomes none's */
+	memset(&e, 0, sizeof(e));
+	tkey_ec(&e.k, 0);
+	sl = mbedtls_pk_write_pubkey_der(&e.k.pk, spki, sizeof(spki));
+	CU_ASSERT_FATAL(sl > 0);
+	CU_ASSERT_FATAL(ca_issue_for_spki(g_ca, &g_cli, "server", spki + sizeof(spki) - sl,
+					  (size_t)sl, tn, 1, 0, &is, &err) == 0);
+	eab_new(NULL, kid, key);
+	eab_payload(&e, kid, key, sizeof(key), payload, sizeof(payload));
+	CU_ASSERT(ca_acme_new_account(g_ca, g_acme, req(&e, "/new-account", payload, 1),
+				      &acct, &created, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_public_key");
+	CU_ASSERT(strstr(err.msg, is.serial) != NULL);
+	snprintf(prot, sizeof(prot), "{\"alg\":\"ES256\",\"url\":\"" BASE
+		 "/key-change\",\"jwk\":%s}", e.k.jwk);
+	snprintf(ipl, sizeof(ipl), "{\"account\":\"%s\",\"oldKey\":%s}", c.kid, c.k.jwk);
+	inner = jws_raw(&e.k, prot, ipl);
+	CU_ASSERT(ca_acme_key_change(g_ca, g_acme, req(&c, "/key-change", inner, 0), &acct,
+				     conflict, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_public_key");
+	free(inner);
+	ca_issued_free(&is);
+
+	/* 3. the account's key revoked for keyCompromise since (an older
+	 * mica certified account keys): the account acts no more, nor is
+	 * it found again by its key */
+	snprintf(path, sizeof(path), "/acct/%s", c.kid + strlen(BASE "/acct/"));
+	CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, path, NULL, 0),
+				       c.kid + strlen(BASE "/acct/"), &acct, &err) == 0);
+	ca_acme_account_free(&acct);
+	sl = mbedtls_pk_write_pubkey_der(&c.k.pk, spki, sizeof(spki));
+	CU_ASSERT_FATAL(sl > 0);
+	mbedtls_sha256(spki + sizeof(spki) - sl, (size_t)sl, h, 0);
+	{
+		char db[PATH_MAX + 16];
+		sqlite3 *hd = NULL;
+		sqlite3_stmt *st = NULL;
+
+		snprintf(db, sizeof(db), "%s/mica.db", g_cadir);
+		CU_ASSERT_FATAL(sqlite3_open_v2(db, &hd, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+		sqlite3_busy_timeout(hd, 10000);
+		CU_ASSERT_FATAL(sqlite3_prepare_v2(hd, "INSERT INTO compromised_key "
+			"(spki_sha256, serial, added_at) VALUES (?1, '7e57', 1)", -1, &st,
+			NULL) == SQLITE_OK);
+		sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+		CU_ASSERT(sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_finalize(st);
+		sqlite3_close(hd);
+	}
+	CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, path, NULL, 0),
+				       c.kid + strlen(BASE "/acct/"), &acct, &err) != 0);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_UNAUTH);
+	CU_ASSERT_STRING_EQUAL(err.code, "account_key_compromised");
+	CU_ASSERT(ca_acme_new_account(g_ca, g_acme, req(&c, "/new-account",
+			"{\"onlyReturnExisting\":true}", 1), &acct, &created, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "account_key_compromised");
+	client_free(&c);
+	free(e.body);
+	tkey_free(&e.k);
+}
+
 static void
 test_flow_refusals_before_any_order(void)
 {
@@ -2415,6 +2503,8 @@ main(void)
 		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way "
 		  "(account keys, a compromised key)",
 		  test_flow_http01_to_certificate_and_refusals },
+		{ "an account key is never certified, a certified key is no account's, "
+		  "a compromised one acts no more", test_account_keys_and_certified_keys },
 		{ "no EAB, wrong url, foreign names and accounts, failed dns-01, deactivation",
 		  test_flow_refusals_before_any_order },
 #ifdef MICA_FAULT_INJECTION

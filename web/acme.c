@@ -61,6 +61,8 @@ static const struct {
 	/* RFC 8555 7.3.6: a request of a deactivated account is 401. */
 	{ "account_deactivated",       "unauthorized",            401 },
 	{ "account_does_not_exist",    "accountDoesNotExist",     400 },
+	/* Its key revoked for keyCompromise: anyone may hold it. */
+	{ "account_key_compromised",   "unauthorized",            403 },
 	{ "rejected_identifier",       "rejectedIdentifier",      400 },
 	{ "unsupported_identifier",    "unsupportedIdentifier",   400 },
 	{ "bad_csr",                   "badCSR",                  400 },
@@ -100,6 +102,7 @@ static const struct {
 	{ "unsupported_key",           "badCSR",                  400 },
 	{ "weak_signature",            "badCSR",                  400 },
 	{ "key_compromised",           "badCSR",                  400 },
+	{ "account_key",               "badCSR",                  400 },
 	{ "bad_token",                 "unauthorized",            403 },
 	{ "token_exhausted",           "unauthorized",            403 },
 };
