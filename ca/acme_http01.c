@@ -269,23 +269,166 @@ out:
 	return rc;
 }
 
-/* Follow LOC from CUR into NEXT: absolute http(s) URLs on the allowed
- * ports, or a path on the same origin. */
+/* RFC 3986 5.2.4: PATH (LEN octets) without its "." and ".." segments,
+ * into OUT (SIZE): 0, or -1 when it does not fit. */
+static int
+remove_dots(const char *path, size_t len, char *out, size_t size)
+{
+	const char *p = path, *end = path + len;
+	size_t o = 0;
+
+	while (p < end) {
+		size_t left = (size_t)(end - p), n;
+
+		if (left >= 3 && memcmp(p, "../", 3) == 0) {
+			p += 3;
+		} else if (left >= 2 && memcmp(p, "./", 2) == 0) {
+			p += 2;
+		} else if (left >= 3 && memcmp(p, "/./", 3) == 0) {
+			p += 2;                          /* "/" stays */
+		} else if (left == 2 && memcmp(p, "/.", 2) == 0) {
+			p = "/";
+			end = p + 1;
+		} else if ((left >= 4 && memcmp(p, "/../", 4) == 0) ||
+			   (left == 3 && memcmp(p, "/..", 3) == 0)) {
+			/* "/" stays, and the segment before goes */
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			if (left == 3) {
+				p = "/";
+				end = p + 1;
+			} else {
+				p += 3;
+			}
+		} else if ((left == 1 && p[0] == '.') ||
+			   (left == 2 && memcmp(p, "..", 2) == 0)) {
+			break;
+		} else {
+			/* the first segment, with its "/", moves to OUT */
+			n = p[0] == '/' ? 1 : 0;
+			while (n < left && p[n] != '/')
+				n++;
+			if (o + n >= size)
+				return -1;
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	if (o == 0 || out[0] != '/') {
+		/* a request's path is absolute */
+		if (o + 1 >= size)
+			return -1;
+		memmove(out + 1, out, o);
+		out[0] = '/';
+		o++;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int
+ca_acme_ref_path(const char *base, const char *ref, char *out, size_t size)
+{
+	const char *bq = base + strcspn(base, "?"), *rq;
+	char merged[2 * LOC_MAX];
+	size_t bl = (size_t)(bq - base), rl, at;
+
+	if (ref[0] == '\0' || ref[0] == '?') {
+		/* the same path, its query or this one */
+		rq = ref[0] == '?' ? ref : bq;
+		if (bl + strlen(rq) >= size)
+			return -1;
+		memcpy(out, base, bl);
+		snprintf(out + bl, size - bl, "%s", rq);
+		return 0;
+	}
+	rq = ref + strcspn(ref, "?");
+	rl = (size_t)(rq - ref);
+	if (ref[0] == '/') {
+		at = 0;
+	} else {
+		/* RFC 3986 5.2.3: the base's path up to its last "/" */
+		at = bl;
+		while (at > 0 && base[at - 1] != '/')
+			at--;
+		if (at == 0) {
+			merged[0] = '/';
+			at = 1;
+		} else {
+			memcpy(merged, base, at);
+		}
+	}
+	if (at + rl >= sizeof(merged))
+		return -1;
+	memcpy(merged + at, ref, rl);
+	if (remove_dots(merged, at + rl, out, size) != 0)
+		return -1;
+	at = strlen(out);
+	if (at + strlen(rq) >= size)
+		return -1;
+	snprintf(out + at, size - at, "%s", rq);
+	return 0;
+}
+
+/* Has REF a scheme (RFC 3986 3.1: a letter, then letters, digits, "+",
+ * "-" or ".", then ":")? */
+static int
+has_scheme(const char *ref)
+{
+	size_t i = 0;
+
+	if (!((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z')))
+		return 0;
+	while (ref[i] != '\0' && ref[i] != ':') {
+		char c = ref[i++];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+			return 0;
+	}
+	return ref[i] == ':';
+}
+
+/* Follow LOC from CUR into NEXT, as RFC 3986 5.2 resolves a reference
+ * against the URL asked: absolute http(s) URLs on the allowed ports, one
+ * without its scheme ("//host/path"), or a path on the same origin,
+ * absolute or relative ("moved/TOKEN", "../x", "?q"); a fragment is not
+ * sent. */
 static int
 redirect(const struct ca_acme_vctx *v, const struct target *cur,
 	 const char *loc, struct target *next, struct ca_acme_verr *e)
 {
-	const char *p = loc, *hs, *he, *path;
+	char ref[LOC_MAX + 8], path[LOC_MAX];
+	const char *p, *hs, *he;
+	size_t rl;
 	int port = -1;
 
 	*next = *cur;
 	for (const char *c = loc; *c != '\0'; c++)
 		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
 			return ca_acme_vfail(e, "connection", "redirect to an invalid location");
-	if (loc[0] == '/' && loc[1] != '/') {
-		snprintf(next->path, sizeof(next->path), "%s", loc);
-		return 0;
+	rl = strcspn(loc, "#");
+	if (rl >= LOC_MAX)
+		return ca_acme_vfail(e, "connection", "redirect to an invalid location");
+	if (loc[0] == '/' && loc[1] == '/') {
+		/* a network-path reference: the scheme of the URL asked */
+		snprintf(ref, sizeof(ref), "%s:%.*s", cur->https ? "https" : "http",
+			 (int)rl, loc);
+	} else {
+		memcpy(ref, loc, rl);
+		ref[rl] = '\0';
+		if (!has_scheme(ref)) {
+			if (ca_acme_ref_path(cur->path, ref, next->path,
+					     sizeof(next->path)) != 0)
+				return ca_acme_vfail(e, "connection",
+						     "redirect to an invalid location");
+			return 0;
+		}
 	}
+	p = ref;
 	if (strncasecmp(p, "http://", 7) == 0) {
 		next->https = 0;
 		p += 7;
@@ -304,11 +447,12 @@ redirect(const struct ca_acme_vctx *v, const struct target *cur,
 		next->ip = 1;
 	} else {
 		hs = p;
-		he = p + strcspn(p, ":/?#");
+		he = p + strcspn(p, ":/?");
 		p = he;
 		next->ip = 0;
 	}
-	if (he == hs || (size_t)(he - hs) >= sizeof(next->host) || strchr(hs, '@') != NULL)
+	if (he == hs || (size_t)(he - hs) >= sizeof(next->host) ||
+	    memchr(hs, '@', (size_t)(he - hs)) != NULL)
 		return ca_acme_vfail(e, "connection", "redirect to an invalid host");
 	memcpy(next->host, hs, (size_t)(he - hs));
 	next->host[he - hs] = '\0';
@@ -337,10 +481,12 @@ redirect(const struct ca_acme_vctx *v, const struct target *cur,
 		return ca_acme_vfail(e, "connection", "redirect to port %d, which is "
 				     "not the %s port", port, next->https ? "https" : "http");
 	next->port = port;
-	path = *p == '/' ? p : "/";
-	if (*p != '/' && *p != '\0')
+	if (*p != '/' && *p != '?' && *p != '\0')
 		return ca_acme_vfail(e, "connection", "redirect to an invalid location");
-	snprintf(next->path, sizeof(next->path), "%s", path);
+	/* the path resolved against the new origin's root */
+	snprintf(path, sizeof(path), "%s%s", *p == '/' ? "" : "/", p);
+	if (ca_acme_ref_path("/", path, next->path, sizeof(next->path)) != 0)
+		return ca_acme_vfail(e, "connection", "redirect to an invalid location");
 	return 0;
 }
 

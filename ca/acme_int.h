@@ -143,6 +143,13 @@ void ca_acme_auth_free(struct ca_acme_auth *x);
  * has the key may be anyone by now). */
 int ca_acme_key_usable(struct ca *ca, const struct ca_jwk *key,
 		       struct mica_err *err);
+/* The path (and query) that REF, a reference without a scheme or an
+ * authority and without its fragment ("moved/x", "../x", "/x", "?q",
+ * ""), names when resolved against the path BASE ("/a/b?q") as RFC 3986
+ * 5.2 resolves it, "." and ".." segments removed: into OUT (SIZE), 0; -1
+ * when it does not fit. What an http-01 redirect's Location means. */
+int ca_acme_ref_path(const char *base, const char *ref, char *out,
+		     size_t size);
 
 /* The account id in a kid or account URL: R->acct_prefix followed by an
  * id; -1 if URL is not one. */

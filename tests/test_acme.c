@@ -843,6 +843,7 @@ static pthread_t g_httpd;
 static pthread_mutex_t g_ka_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_ka[200];          /* what the responder answers */
 static char g_path[200];        /* for the path it was asked */
+static char g_moved[200];       /* if set, g_path redirects here (relative) */
 
 /* The handles open on the test's CA: g_ca and its clones (each with a
  * store connection of its own). g_handles: how many before the workers
@@ -866,7 +867,8 @@ httpd(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		char req[2048], resp[512], path[200], ka[200];
+		char req[2048], resp[512], path[200], ka[200], moved[200];
+		char to[420];
 		ssize_t n;
 		int c = accept(g_listen, NULL, NULL);
 
@@ -877,8 +879,20 @@ httpd(void *arg)
 		pthread_mutex_lock(&g_ka_lock);
 		snprintf(path, sizeof(path), "%s", g_path);
 		snprintf(ka, sizeof(ka), "%s", g_ka);
+		snprintf(moved, sizeof(moved), "%s", g_moved);
 		pthread_mutex_unlock(&g_ka_lock);
-		if (strncmp(req, "GET ", 4) == 0 && strncmp(req + 4, path, strlen(path)) == 0)
+		/* moved: the challenge's path redirects, by a reference
+		 * relative to it, to MOVED in the same folder */
+		snprintf(to, sizeof(to), "GET /.well-known/acme-challenge/%s ", moved);
+		if (moved[0] != '\0' && strncmp(req + 4, path, strlen(path)) == 0 &&
+		    req[4 + strlen(path)] == ' ')
+			snprintf(resp, sizeof(resp), "HTTP/1.1 302 Found\r\nLocation: %s\r\n"
+				 "Content-Length: 0\r\nConnection: close\r\n\r\n", moved);
+		else if (moved[0] != '\0' && strncmp(req, to, strlen(to)) == 0)
+			snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+				 "Connection: close\r\n\r\n%s\n", strlen(ka) + 1, ka);
+		else if (moved[0] == '\0' && strncmp(req, "GET ", 4) == 0 &&
+			 strncmp(req + 4, path, strlen(path)) == 0)
 			snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
 				 "Connection: close\r\n\r\n%s\n", strlen(ka) + 1, ka);
 		else
@@ -2061,6 +2075,82 @@ test_open_orders_are_limited(void)
 	client_free(&d);
 }
 
+/* An http-01 redirect's Location resolved as RFC 3986 5.2 resolves a
+ * reference: its examples (5.4.1 and 5.4.2, paths and queries). */
+static void
+test_redirect_references(void)
+{
+	static const char *const cases[][2] = {
+		{ "g", "/b/c/g" }, { "./g", "/b/c/g" }, { "g/", "/b/c/g/" },
+		{ "/g", "/g" }, { "?y", "/b/c/d;p?y" }, { "g?y", "/b/c/g?y" },
+		{ ";x", "/b/c/;x" }, { "g;x", "/b/c/g;x" }, { "", "/b/c/d;p?q" },
+		{ ".", "/b/c/" }, { "./", "/b/c/" }, { "..", "/b/" },
+		{ "../", "/b/" }, { "../g", "/b/g" }, { "../..", "/" },
+		{ "../../", "/" }, { "../../g", "/g" },
+		{ "../../../g", "/g" }, { "../../../../g", "/g" },
+		{ "/./g", "/g" }, { "/../g", "/g" }, { "g.", "/b/c/g." },
+		{ ".g", "/b/c/.g" }, { "g..", "/b/c/g.." }, { "..g", "/b/c/..g" },
+		{ "./../g", "/b/g" }, { "./g/.", "/b/c/g/" }, { "g/./h", "/b/c/g/h" },
+		{ "g/../h", "/b/c/h" }, { "g;x=1/./y", "/b/c/g;x=1/y" },
+		{ "g;x=1/../y", "/b/c/y" }, { "g?y/./x", "/b/c/g?y/./x" },
+		{ "g?y/../x", "/b/c/g?y/../x" },
+	};
+	char out[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = ca_acme_ref_path("/b/c/d;p?q", cases[i][0], out, sizeof(out));
+
+		CU_ASSERT(rc == 0 && strcmp(out, cases[i][1]) == 0);
+		if (rc != 0 || strcmp(out, cases[i][1]) != 0)
+			fprintf(stderr, "\n  \"%s\": \"%s\", not \"%s\"\n",
+				cases[i][0], rc == 0 ? out : "(refused)", cases[i][1]);
+	}
+	/* what an http-01 responder moved says */
+	CU_ASSERT(ca_acme_ref_path("/.well-known/acme-challenge/T", "moved-T", out,
+				   sizeof(out)) == 0 &&
+		  strcmp(out, "/.well-known/acme-challenge/moved-T") == 0);
+	/* too long for OUT: refused, never cut */
+	CU_ASSERT(ca_acme_ref_path("/a/b", "ccccccccccccccccc", out, 8) == -1);
+}
+
+/* A web server that moved its challenge folder and says so with a
+ * reference relative to the path asked ("Location: moved-TOKEN", RFC
+ * 9110 10.2.2): followed, the authorization valid. */
+static void
+test_http01_follows_relative_redirect(void)
+{
+	struct client c;
+	struct ca_acme_order o;
+	struct ca_acme_authz z;
+	struct mica_err err;
+	char path[200];
+
+	client_new(&c, NULL, NULL);
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.web.contoso.test\"}]}", 0),
+		&o, &err) == 0);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0),
+					   o.authz[0], &z, &err) == 0);
+	http01_answer(&c, z.token);
+	pthread_mutex_lock(&g_ka_lock);
+	snprintf(g_moved, sizeof(g_moved), "moved-%s", z.token);
+	pthread_mutex_unlock(&g_ka_lock);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", z.id);
+	ca_acme_authz_free(&z);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+					   CA_ACME_HTTP01, &z, &err) == 0);
+	ca_acme_authz_free(&z);
+	wait_authz(&c, o.authz[0], &z);
+	CU_ASSERT_STRING_EQUAL(z.status, "valid");
+	ca_acme_authz_free(&z);
+	pthread_mutex_lock(&g_ka_lock);
+	g_moved[0] = '\0';
+	pthread_mutex_unlock(&g_ka_lock);
+	ca_acme_order_free(&o);
+	client_free(&c);
+}
+
 /* RFC 8555 11.1 both ways, and a key compromised since: an account key
  * is never certified (by any path: mica issue, the API, SCEP); a key a
  * certificate certifies becomes no account's (newAccount, keyChange); an
@@ -2503,6 +2593,10 @@ main(void)
 		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way "
 		  "(account keys, a compromised key)",
 		  test_flow_http01_to_certificate_and_refusals },
+		{ "an http-01 redirect's Location is resolved as RFC 3986 5.2 says",
+		  test_redirect_references },
+		{ "http-01 follows a redirect relative to the path asked",
+		  test_http01_follows_relative_redirect },
 		{ "an account key is never certified, a certified key is no account's, "
 		  "a compromised one acts no more", test_account_keys_and_certified_keys },
 		{ "no EAB, wrong url, foreign names and accounts, failed dns-01, deactivation",
