@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ca/acme_int.h"
+#include "util/shown.h"
 #include "util/hex.h"
 
 #define RESP_MAX       16384
@@ -573,10 +574,15 @@ ca_acme_http01(const struct ca_acme_vctx *v, const char *name, int ip,
 				    body[blen - 1] == '\r' || body[blen - 1] == '\n'))
 			blen--;
 		if (blen != strlen(key_authz) || memcmp(body, key_authz, blen) != 0) {
+			/* shown (util/shown.h): a NUL in it would end the
+			 * text, and what was sent read as the answer due */
+			char got[4 * 100 + 1];
+
+			mica_shown((const char *)body, blen > 100 ? 100 : blen, got,
+				   sizeof(got));
 			ca_acme_vfail(e, "incorrect_response",
 				      "the key authorization at %s does not match: got "
-				      "\"%.*s\"", where, (int)(blen > 100 ? 100 : blen),
-				      (const char *)body);
+				      "\"%s\"", where, got);
 			goto out;
 		}
 		rc = 0;

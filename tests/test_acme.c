@@ -844,6 +844,7 @@ static pthread_mutex_t g_ka_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_ka[200];          /* what the responder answers */
 static char g_path[200];        /* for the path it was asked */
 static char g_moved[200];       /* if set, g_path redirects here (relative) */
+static int g_nul;               /* if set, a NUL after the answer */
 
 /* The handles open on the test's CA: g_ca and its clones (each with a
  * store connection of its own). g_handles: how many before the workers
@@ -870,7 +871,8 @@ httpd(void *arg)
 		char req[2048], resp[512], path[200], ka[200], moved[200];
 		char to[420];
 		ssize_t n;
-		int c = accept(g_listen, NULL, NULL);
+		size_t rlen;
+		int nul, c = accept(g_listen, NULL, NULL);
 
 		if (c < 0)
 			return NULL;
@@ -880,6 +882,7 @@ httpd(void *arg)
 		snprintf(path, sizeof(path), "%s", g_path);
 		snprintf(ka, sizeof(ka), "%s", g_ka);
 		snprintf(moved, sizeof(moved), "%s", g_moved);
+		nul = g_nul;
 		pthread_mutex_unlock(&g_ka_lock);
 		/* moved: the challenge's path redirects, by a reference
 		 * relative to it, to MOVED in the same folder */
@@ -897,7 +900,12 @@ httpd(void *arg)
 				 "Connection: close\r\n\r\n%s\n", strlen(ka) + 1, ka);
 		else
 			snprintf(resp, sizeof(resp), "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-		if (write(c, resp, strlen(resp)) < 0)
+		rlen = strlen(resp);
+		if (nul && strncmp(resp, "HTTP/1.1 200", 12) == 0) {
+			/* the answer, then a NUL where its LF was */
+			resp[rlen - 1] = '\0';
+		}
+		if (write(c, resp, rlen) < 0)
 			perror("write");
 		close(c);
 	}
@@ -2146,6 +2154,34 @@ test_http01_follows_relative_redirect(void)
 	ca_acme_authz_free(&z);
 	pthread_mutex_lock(&g_ka_lock);
 	g_moved[0] = '\0';
+	pthread_mutex_unlock(&g_ka_lock);
+	ca_acme_order_free(&o);
+
+	/* The answer and a NUL: a wrong answer, its detail showing the NUL
+	 * (it ended the text, which then read as the answer due) */
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"mail.contoso.test\"}]}", 0),
+		&o, &err) == 0);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0),
+					   o.authz[0], &z, &err) == 0);
+	http01_answer(&c, z.token);
+	pthread_mutex_lock(&g_ka_lock);
+	g_nul = 1;
+	pthread_mutex_unlock(&g_ka_lock);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", z.id);
+	ca_acme_authz_free(&z);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+					   CA_ACME_HTTP01, &z, &err) == 0);
+	ca_acme_authz_free(&z);
+	wait_authz(&c, o.authz[0], &z);
+	CU_ASSERT_STRING_EQUAL(z.status, "invalid");
+	CU_ASSERT(z.error_detail != NULL && strstr(z.error_detail, "\\x00\"") != NULL);
+	if (z.error_detail != NULL && strstr(z.error_detail, "\\x00\"") == NULL)
+		fprintf(stderr, "\n  detail: %s\n", z.error_detail);
+	ca_acme_authz_free(&z);
+	pthread_mutex_lock(&g_ka_lock);
+	g_nul = 0;
 	pthread_mutex_unlock(&g_ka_lock);
 	ca_acme_order_free(&o);
 	client_free(&c);
