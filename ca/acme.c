@@ -383,7 +383,8 @@ ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 
 	memset(out, 0, sizeof(*out));
 	memset(&key, 0, sizeof(key));
-	if (ca_jws_parse(r->body, r->body_len, flags | CA_JWS_NEED_NONCE,
+	if (ca_jws_parse(r->body, r->body_len,
+			 (flags & ~CA_ACME_ANY_KEY) | CA_JWS_NEED_NONCE,
 			 &out->jws, err) != 0)
 		return -1;
 	/* RFC 8555 6.4: the JWS is bound to the URL it was sent to. */
@@ -421,7 +422,8 @@ ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			     "this account is %s", out->acct.status);
 		goto out;
 	}
-	if (out->has_acct && ca_acme_key_usable(ca, &key, err) != 0)
+	if (out->has_acct && (flags & CA_ACME_ANY_KEY) == 0 &&
+	    ca_acme_key_usable(ca, &key, err) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -392,7 +392,11 @@ ca_acme_account_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req 
 	memset(out, 0, sizeof(*out));
 	memset(&row, 0, sizeof(row));
 	memset(&tx, 0, sizeof(tx));
-	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0)
+	/* A key revoked for keyCompromise may still deactivate its account
+	 * (RFC 8555 7.3.6 takes rights away only: what its owner should do
+	 * then), and nothing else. */
+	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID | CA_ACME_ANY_KEY, &x,
+			 err) != 0)
 		goto out;
 	if (strcmp(x.acct.id, id) != 0) {
 		mica_err_set(err, MICA_E_FORBIDDEN, "unauthorized",
@@ -418,6 +422,21 @@ ca_acme_account_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req 
 			}
 			tx.deactivate = 1;
 		}
+	}
+	if (!tx.deactivate || tx.set_contact) {
+		struct ca_jwk k;
+		int usable;
+
+		memset(&k, 0, sizeof(k));
+		if (ca_jwk_parse(x.acct.jwk, strlen(x.acct.jwk), &k, err) != 0) {
+			mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
+				     "a stored account key does not parse");
+			goto out;
+		}
+		usable = ca_acme_key_usable(ca, &k, err);
+		ca_jwk_free(&k);
+		if (usable != 0)
+			goto out;
 	}
 	if (tx.set_contact || tx.deactivate) {
 		char actor[96];

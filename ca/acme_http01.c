@@ -381,13 +381,15 @@ has_scheme(const char *ref)
 {
 	size_t i = 0;
 
-	if (!((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z')))
+	if (!((ref[0] >= 'a' && ref[0] <= 'z') ||
+	      (ref[0] >= 'A' && ref[0] <= 'Z')))
 		return 0;
 	while (ref[i] != '\0' && ref[i] != ':') {
 		char c = ref[i++];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+		      (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+		      c == '.'))
 			return 0;
 	}
 	return ref[i] == ':';
@@ -416,16 +418,16 @@ redirect(const struct ca_acme_vctx *v, const struct target *cur,
 		return ca_acme_vfail(e, "connection", "redirect to an invalid location");
 	if (loc[0] == '/' && loc[1] == '/') {
 		/* a network-path reference: the scheme of the URL asked */
-		snprintf(ref, sizeof(ref), "%s:%.*s", cur->https ? "https" : "http",
-			 (int)rl, loc);
+		snprintf(ref, sizeof(ref), "%s:%.*s",
+			 cur->https ? "https" : "http", (int)rl, loc);
 	} else {
 		memcpy(ref, loc, rl);
 		ref[rl] = '\0';
 		if (!has_scheme(ref)) {
 			if (ca_acme_ref_path(cur->path, ref, next->path,
 					     sizeof(next->path)) != 0)
-				return ca_acme_vfail(e, "connection",
-						     "redirect to an invalid location");
+				return ca_acme_vfail(e, "connection", "redirect "
+						     "to an invalid location");
 			return 0;
 		}
 	}
@@ -574,15 +576,29 @@ ca_acme_http01(const struct ca_acme_vctx *v, const char *name, int ip,
 				    body[blen - 1] == '\r' || body[blen - 1] == '\n'))
 			blen--;
 		if (blen != strlen(key_authz) || memcmp(body, key_authz, blen) != 0) {
-			/* shown (util/shown.h): a NUL in it would end the
-			 * text, and what was sent read as the answer due */
-			char got[4 * 100 + 1];
+			/* Shown (util/shown.h: a NUL in it would end the
+			 * text, and what was sent read as the answer due),
+			 * cut at a whole escape, and before the URL, which
+			 * the detail's end may cut. */
+			char got[100];
+			size_t g = 0, i = 0;
 
-			mica_shown((const char *)body, blen > 100 ? 100 : blen, got,
-				   sizeof(got));
-			ca_acme_vfail(e, "incorrect_response",
-				      "the key authorization at %s does not match: got "
-				      "\"%s\"", where, got);
+			while (i < blen) {
+				char c[MICA_SHOWN_CHAR_MAX + 1];
+				size_t cl, n;
+
+				n = mica_shown_char(body + i, blen - i, c, &cl);
+
+				if (g + cl >= sizeof(got))
+					break;
+				memcpy(got + g, c, cl);
+				g += cl;
+				i += n;
+			}
+			got[g] = '\0';
+			ca_acme_vfail(e, "incorrect_response", "wrong key "
+				      "authorization: got \"%s\"%s from %s", got,
+				      i < blen ? "..." : "", where);
 			goto out;
 		}
 		rc = 0;

@@ -132,9 +132,13 @@ struct ca_acme_auth {
  * required), check that its "url" is R->url (unauthorized otherwise),
  * find the key - the account named by "kid" (account_does_not_exist), or
  * the "jwk" - and the signature, then use the nonce up (bad_nonce), and
- * for an account check it is valid (unauthorized). *OUT is freed with
- * ca_acme_auth_free, also after a failure.
+ * for an account check it is valid (unauthorized) and that its key was
+ * not revoked for keyCompromise since (ca_acme_key_usable) - unless
+ * FLAGS has CA_ACME_ANY_KEY, for the one request such a key may still
+ * make: deactivating its account. *OUT is freed with ca_acme_auth_free,
+ * also after a failure.
  */
+#define CA_ACME_ANY_KEY 0x1000
 int ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		 int flags, struct ca_acme_auth *out, struct mica_err *err);
 void ca_acme_auth_free(struct ca_acme_auth *x);

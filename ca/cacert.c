@@ -1202,8 +1202,9 @@ oom:
  * 2.4's special characters of a value escaped with a backslash ("\,",
  * "\+", and '#' or ' ' first, ' ' last), so that no value reads as two
  * attributes; with BYTES each octet on its own (octets of no string, not
- * to be read as UTF-8). Cut at a whole character or escape. */
-static void
+ * to be read as UTF-8). Cut at a whole character or escape: 1 when cut,
+ * else 0. */
+static int
 name_value_put(const unsigned char *s, size_t len, int bytes, char *buf,
 	       size_t size, size_t *used)
 {
@@ -1214,29 +1215,34 @@ name_value_put(const unsigned char *s, size_t len, int bytes, char *buf,
 		size_t cl, n;
 
 		n = mica_shown_char(s + i, bytes ? 1 : len - i, c + 1, &cl);
-		if (n == 1 && ((s[i] != '\0' && strchr(",+\"<>;=", s[i]) != NULL) ||
-			       (i == 0 && (s[i] == '#' || s[i] == ' ')) ||
-			       (i + 1 == len && s[i] == ' '))) {
+		if (n == 1 &&
+		    ((s[i] != '\0' && strchr(",+\"<>;=", s[i]) != NULL) ||
+		     (i == 0 && (s[i] == '#' || s[i] == ' ')) ||
+		     (i + 1 == len && s[i] == ' '))) {
 			c[0] = '\\';
 			cl++;
 		} else {
 			memmove(c, c + 1, cl);
 		}
 		if (cl >= size - *used)
-			break;
+			return 1;
 		memcpy(buf + *used, c, cl);
 		*used += cl;
 		buf[*used] = '\0';
 		i += n;
 	}
+	return 0;
 }
 
 /* The value V of an attribute as ca_name_text shows it, at BUF[*USED..SIZE)
- * with a NUL; *USED moves past it. Cut at a whole character or escape. */
-static void
+ * with a NUL; *USED moves past it. Cut at a whole character or escape:
+ * 1 when cut, else 0. */
+static int
 name_value_text(const struct ca_der_tlv *v, char *buf, size_t size,
 		size_t *used)
 {
+	int cut;
+
 	/* Room for any directory string's UTF-8: two octets for one of a
 	 * TeletexString (Latin-1), three for two of a BMPString. */
 	size_t room = v->len < SIZE_MAX / 2 ? 2 * v->len + 1 : 0;
@@ -1244,18 +1250,18 @@ name_value_text(const struct ca_der_tlv *v, char *buf, size_t size,
 
 	if (text != NULL &&
 	    ca_dirstring_utf8(v->tag, v->val, v->len, text, room) == 0) {
-		name_value_put((const unsigned char *)text, strlen(text), 0,
-			       buf, size, used);
+		cut = name_value_put((const unsigned char *)text, strlen(text),
+				     0, buf, size, used);
 		free(text);
-		return;
+		return cut;
 	}
 	free(text);
 	/* No text: a UTF8String not well formed (or holding a NUL) as any
 	 * text from outside; the octets of another type one by one - those
 	 * of an odd-length BMPString or a surrogate read as UTF-8 would show
 	 * what the certificate does not hold. */
-	name_value_put(v->val, v->len, v->tag != CA_DER_UTF8_STRING, buf, size,
-		       used);
+	return name_value_put(v->val, v->len, v->tag != CA_DER_UTF8_STRING,
+			      buf, size, used);
 }
 
 /* At most this many attributes are shown, the most specific ones (a
@@ -1284,7 +1290,10 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 	struct ca_der_cur top, seq, rdn, atv;
 	struct ca_der_tlv v;
 	const unsigned char *oid;
-	size_t oid_len, used = 0, i, nrdn = 0;
+	size_t oid_len, used = 0, i, nrdn = 0, mark, vstart;
+	/* Room for "..." when the text is cut (BUF is too small for it). */
+	size_t lim = size > 4 ? size - 3 : size;
+	int cut = 0;
 	/* RDNs, most significant first in DER; shown last-first, the
 	 * attributes of one RDN joined by " + " (RFC 4514 2.2). The last
 	 * NAME_TEXT_PARTS are kept, in a ring. */
@@ -1330,18 +1339,30 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 
 		attr_label(parts[at].oid, parts[at].oid_len, label,
 			   sizeof(label));
-		n = snprintf(buf + used, size - used, "%s%s=", sep, label);
-
-		if (n < 0 || (size_t)n >= size - used) {
-			buf[used] = '\0';
-			return;
+		mark = used;
+		n = snprintf(buf + used, lim - used, "%s%s=", sep, label);
+		if (n < 0 || (size_t)n >= lim - used) {
+			used = mark;
+			cut = 1;
+			break;
 		}
 		used += (size_t)n;
-		name_value_text(&parts[at].v, buf, size, &used);
+		vstart = used;
+		if (name_value_text(&parts[at].v, buf, lim, &used) != 0) {
+			/* no label without a character of its value */
+			if (used == vstart)
+				used = mark;
+			cut = 1;
+			break;
+		}
 	}
-	if (nparts > NAME_TEXT_PARTS && size - used > 5) {
+	buf[used] = '\0';
+	if (cut) {
+		/* the room kept for it */
+		if (lim < size)
+			memcpy(buf + used, "...", 4);
+	} else if (nparts > NAME_TEXT_PARTS && size - used > 5) {
 		memcpy(buf + used, ", ...", 6);
-		used += 5;
 	}
 }
 

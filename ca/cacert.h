@@ -148,7 +148,8 @@ int ca_pem_or_der(const unsigned char *in, size_t len, const char *label,
  * that is not well formed keeps its well-formed characters). So the text
  * is well-formed UTF-8 that no list, page or terminal shows as another
  * name: what the store's subject, an audit detail and a message hold.
- * Cut to fit BUF (SIZE > 0), at a whole character or escape. */
+ * Cut to fit BUF (SIZE > 0) at a whole character or escape, "..." saying
+ * so (SIZE > 4), never after a label without a character of its value. */
 void ca_name_text(const unsigned char *name, size_t len, char *buf,
 		  size_t size);
 

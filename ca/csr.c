@@ -1394,7 +1394,7 @@ ca_dn_print(char *buf, size_t size, const struct mbedtls_asn1_named_data *dn,
 	buf[0] = '\0';
 	for (n = dn; n != NULL; n = n->next, idx++) {
 		const char *short_name = NULL;
-		unsigned char tl[8];
+		unsigned char tl[2 + sizeof(size_t)];   /* tag, length */
 		size_t i, tl_len = 0;
 		int hex, ret;
 
@@ -1408,10 +1408,11 @@ ca_dn_print(char *buf, size_t size, const struct mbedtls_asn1_named_data *dn,
 		      n->val.tag != MBEDTLS_ASN1_PRINTABLE_STRING &&
 		      n->val.tag != MBEDTLS_ASN1_IA5_STRING;
 		if (mbedtls_oid_get_attr_short_name(&n->oid, &short_name) == 0) {
-			if (dn_put(buf, size, &at, short_name, strlen(short_name)) != 0)
+			if (dn_put(buf, size, &at, short_name,
+				   strlen(short_name)) != 0)
 				return -1;
-		} else if ((ret = mbedtls_oid_get_numeric_string(buf + at, size - at,
-								 &n->oid)) > 0) {
+		} else if ((ret = mbedtls_oid_get_numeric_string(
+				    buf + at, size - at, &n->oid)) > 0) {
 			at += (size_t)ret;
 			hex = 1;
 		} else if (ret == MBEDTLS_ERR_OID_BUF_TOO_SMALL) {
@@ -1434,14 +1435,16 @@ ca_dn_print(char *buf, size_t size, const struct mbedtls_asn1_named_data *dn,
 					;
 				tl[tl_len++] = (unsigned char)(0x80 | k);
 				while (k-- > 0)
-					tl[tl_len++] = (unsigned char)(len >> (8 * k));
+					tl[tl_len++] =
+						(unsigned char)(len >> (8 * k));
 			}
 			if (dn_put(buf, size, &at, "#", 1) != 0)
 				return -1;
 			for (i = 0; i < tl_len + n->val.len; i++) {
 				char h[2];
 
-				dn_hex(h, i < tl_len ? tl[i] : n->val.p[i - tl_len]);
+				dn_hex(h, i < tl_len ? tl[i] :
+					  n->val.p[i - tl_len]);
 				if (dn_put(buf, size, &at, h, 2) != 0)
 					return -1;
 			}

@@ -98,9 +98,11 @@ int ca_rsa_key_check(const struct mbedtls_pk_context *pk,
  * mbedtls_x509_dn_gets() writes it, octet for octet, but without its
  * limit of 255 characters a value (a UTF8String O of 43 Cyrillic letters,
  * where RFC 5280 allows 64, is 258): attributes "SHORT=value" joined by
- * ", ", or " + " before the Nth node (counting from 0) when MERGED (may
- * be NULL) has MERGED[N] set: one RDN's attributes (mbedTLS's own list
- * says so in a private field, which ca_dn_print cannot read); the value of a UTF8String,
+ * ", ", or " + " before the Nth node (counting every node from 0) when
+ * MERGED (NULL, or one entry a node) has MERGED[N] set: one RDN's
+ * attributes (mbedTLS's own list says so in a private field, which
+ * mbedtls_x509_dn_get_next reads; a list mica builds cannot set it);
+ * the value of a UTF8String,
  * PrintableString or IA5String with RFC 4514 2.4's escapes ("\,") and
  * each octet below 0x20 or past 0x7e as "\XX"; a value of any other type,
  * or of an attribute mbedTLS has no short name for (then shown as its

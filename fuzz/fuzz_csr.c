@@ -35,6 +35,7 @@
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/x509.h>
+#include <mbedtls/x509_csr.h>
 
 /* 2026-01-01T00:00:00Z: policy decisions do not depend on the real clock. */
 #define NOW INT64_C(1767225600)
@@ -155,6 +156,39 @@ resign(const unsigned char *der, size_t der_len, int key, size_t *out_len)
 
 /* ------------------------------------------------------ subject text -- */
 
+/* The subject of DER as mbedTLS's CSR parser reads it, multi-valued RDNs
+ * marked (its private next_merged, read by the public
+ * mbedtls_x509_dn_get_next): ca_dn_print with the same marks writes what
+ * mbedtls_x509_dn_gets() writes, " + " and all. */
+static void
+check_merged(const unsigned char *der, size_t der_len)
+{
+	mbedtls_x509_csr csr;
+	mbedtls_x509_name *n;
+	unsigned char merged[256];
+	char ours[4096], theirs[4096];
+	size_t i = 0;
+	int a, b;
+
+	mbedtls_x509_csr_init(&csr);
+	if (mbedtls_x509_csr_parse_der(&csr, der, der_len) != 0)
+		goto out;
+	memset(merged, 0, sizeof(merged));
+	for (n = &csr.subject; n != NULL; n = n->next, i++) {
+		if (i + 1 >= sizeof(merged))
+			goto out;
+		if (n->next != NULL && mbedtls_x509_dn_get_next(n) != n->next)
+			merged[i + 1] = 1;
+	}
+	a = ca_dn_print(ours, sizeof(ours), &csr.subject, merged);
+	b = mbedtls_x509_dn_gets(theirs, sizeof(theirs), &csr.subject);
+	if (b >= 0 && (a != b || strcmp(ours, theirs) != 0))
+		fuzz_fail("ca_dn_print wrote \"%s\", mbedtls_x509_dn_gets \"%s\" "
+			  "(multi-valued RDNs marked)", ours, theirs);
+out:
+	mbedtls_x509_csr_free(&csr);
+}
+
 /* The subject of DER (a CSR's outer shape) as a list of its attributes,
  * walked here with mbedTLS's ASN.1 reader (any single-octet tag a
  * value): ca_dn_print must write what mbedtls_x509_dn_gets() writes
@@ -219,6 +253,7 @@ check_dn_print(const unsigned char *der, size_t der_len)
 	}
 	if (count == 0)
 		return;
+	check_merged(der, der_len);
 	a = ca_dn_print(ours, sizeof(ours), v, NULL);
 	b = mbedtls_x509_dn_gets(theirs, sizeof(theirs), v);
 	if (a < -2 || (a >= 0 && (size_t)a != strlen(ours)))

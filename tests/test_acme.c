@@ -2270,6 +2270,24 @@ test_account_keys_and_certified_keys(void)
 	CU_ASSERT(ca_acme_new_account(g_ca, g_acme, req(&c, "/new-account",
 			"{\"onlyReturnExisting\":true}", 1), &acct, &created, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "account_key_compromised");
+	/* it changes nothing (a contact), but may deactivate its account
+	 * (RFC 8555 7.3.6 takes rights away only) */
+	CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, path,
+			"{\"contact\":[\"mailto:x@contoso.test\"]}", 0),
+			c.kid + strlen(BASE "/acct/"), &acct, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "account_key_compromised");
+	CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, path,
+			"{\"status\":\"deactivated\",\"contact\":[]}", 0),
+			c.kid + strlen(BASE "/acct/"), &acct, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "account_key_compromised");
+	CU_ASSERT_FATAL(ca_acme_account_post(g_ca, g_acme, req(&c, path,
+			"{\"status\":\"deactivated\"}", 0),
+			c.kid + strlen(BASE "/acct/"), &acct, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(acct.status, "deactivated");
+	ca_acme_account_free(&acct);
+	CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, path, NULL, 0),
+				       c.kid + strlen(BASE "/acct/"), &acct, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "account_deactivated");
 	client_free(&c);
 	free(e.body);
 	tkey_free(&e.k);

@@ -1571,7 +1571,24 @@ test_name_text(void)
 		l = name_der(&rlo, 1, 0, der);
 	}
 	ca_name_text(der, l, small, sizeof(small));
-	CU_ASSERT_STRING_EQUAL(small, "CN=a\\xe2");
+	CU_ASSERT_STRING_EQUAL(small, "CN=a\\xe2...");
+	{
+		/* cut before a label whose value has no room: never an "O="
+		 * that reads as an empty O */
+		static const struct nm_part cn_o[] = {
+			{ 0x10c, "X", 0 },
+			{ 0x0c, "AAAA\xe2\x80\xae" "BBBBBBBB", 0 },
+		};
+		char mid[32];
+
+		l = name_der(cn_o, 2, 0, der);
+		ca_name_text(der, l, mid, sizeof(mid));
+		CU_ASSERT_STRING_EQUAL(mid, "CN=AAAA\\xe2\\x80\\xaeBBBBBBBB...");
+		ca_name_text(der, l, mid, 12);
+		CU_ASSERT_STRING_EQUAL(mid, "CN=AAAA...");
+		ca_name_text(der, l, out, sizeof(out));
+		CU_ASSERT_STRING_EQUAL(out, "CN=AAAA\\xe2\\x80\\xaeBBBBBBBB, O=X");
+	}
 	/* No Name: empty. */
 	ca_name_text(der, l - 1, out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "");

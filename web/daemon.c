@@ -325,7 +325,6 @@ static void
 banner(struct web_daemon *dm, int first)
 {
 	struct ca *ca = dm->srv.parent;
-
 	char name[4 * 256 + 1];
 
 	shown(ca_name(ca), name, sizeof(name));
