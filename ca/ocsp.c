@@ -929,8 +929,15 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 	 * CertID: nothing else is stored by serial). */
 	if (r.nids == 1 && r.nonce == NULL && r.ids[0].hash == CA_OCSP_SHA1 &&
 	    st[0].status >= DB_CERT_VALID) {
-		struct put_tx x = { hex[0], &st[0], &sresp,
+		/* The response went to OUT: the CA key's is stored whole,
+		 * from there (it stored nothing, the store refusing a NULL
+		 * response, and every request was signed anew). */
+		struct signed_resp view = sresp;
+		struct put_tx x = { hex[0], &st[0], &view,
 				    out->this_update, out->next_update, 0 };
+
+		view.der = out->der;
+		view.der_len = out->der_len;
 
 		if (ca_tx(ca, 0, put_body, &x, &e) != 0)
 			mica_log(MICA_LOG_WARN, "ocsp: could not store a "

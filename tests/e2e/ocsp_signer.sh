@@ -81,6 +81,10 @@ if grep -q "mica OCSP responder" ask.out || grep -q "^ *Certificate:" ask.out; t
 	fail "ca mode: the response carries a certificate"
 else ok "ca mode: no certificate in the response"; fi
 is "ca mode: GnuTLS ocsptool --ask agrees (good, verified)" "$(gt "$ROOT" srv.pem)" good
+# What the CA key signed on demand is kept (it was refused by the store,
+# a warning each time, and every request signed anew).
+check "ca mode: every response signed on demand was stored" \
+	sh -c "! grep -q 'could not store a response' '$W/a.out.err'"
 wait_for "a pre-signed response by the CA key" 60 sh -c \
 	"[ \$(sqlite3 '$D/mica.db' \"SELECT count(*) FROM ocsp_response WHERE serial = '$S' AND by_ca = 1 AND responder IS NULL\") = 1 ]" &&
 	ok "ca mode: the response is pre-signed by the CA key (by_ca)" ||
