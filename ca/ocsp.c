@@ -976,6 +976,14 @@ prune_body(struct db *db, void *arg, struct mica_err *err)
 	return db_ocsp_prune(db, *(const int64_t *)arg, err);
 }
 
+static int
+future_body(struct db *db, void *arg, struct mica_err *err)
+{
+	const int64_t *now = arg;
+
+	return db_ocsp_future(db, *now, *now + REFRESH_LEFT, 1, NULL, err);
+}
+
 int
 ca_ocsp_pending(struct ca *ca, int revoked, int *pending,
 		struct mica_err *err)
@@ -1182,6 +1190,19 @@ ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
 		int64_t before = now - 7 * INT64_C(86400);
 
 		if (ca_tx(ca, CA_TX_OWN, prune_body, &before, err) != 0)
+			return -1;
+	}
+	/* Responses dated after now (the clock was set back since they
+	 * were signed) are due now: served only by the daemon, which lets
+	 * them go (future_dated), they would stay in a publication - and
+	 * unused by a relying party with the right time - until their
+	 * refresh time, which is the step later. */
+	{
+		int any = 0;
+
+		if (db_ocsp_future(ca->db, now, now + REFRESH_LEFT, 0, &any,
+				   err) != 0 ||
+		    (any && ca_tx(ca, CA_TX_OWN, future_body, &now, err) != 0))
 			return -1;
 	}
 	r.batch = max < 256 ? max : 256;

@@ -527,9 +527,12 @@ ocsp_one(void *ctx, const char *serial, int64_t not_after, const void *der,
 	 * would need four more such runs in one than in the other to share
 	 * a name. */
 	merge_slashes((char *)b64);
-	if (der == NULL || not_after <= w->now) {
-		/* Dropped (revoked, not re-signed yet) or expired: nothing
-		 * may be served from here. */
+	if (der == NULL || not_after <= w->now || this_update > w->now) {
+		/* Dropped (revoked, not re-signed yet), expired, or dated
+		 * after now (the clock was set back since it was signed: a
+		 * relying party with the right time refuses it; the next
+		 * refresh signs it again): nothing may be served from
+		 * here. */
 		if ((pfd = open_parent(w->dfd, (char *)b64, &leaf, 0)) < 0)
 			return 0;   /* never published */
 		if (unlinkat(pfd, leaf, 0) == 0)

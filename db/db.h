@@ -1056,6 +1056,13 @@ int db_ocsp_walked(struct db *db, int key_idx, int by_ca, int *walked,
 		   struct mica_err *err);
 int db_ocsp_walked_set(struct db *db, int key_idx, int by_ca,
 		       struct mica_err *err);
+/* The responses dated after NOW (the clock was set back since they were
+ * signed; a relying party with the right time refuses them), found
+ * through the index on refresh_at (REFRESH_AFTER: NOW + the refresh
+ * margin, past which such rows' refresh_at lies): without MARK, whether
+ * there is one (*ANY); with MARK (in a transaction), make them due now. */
+int db_ocsp_future(struct db *db, int64_t now, int64_t refresh_after,
+		   int mark, int *any, struct mica_err *err);
 /* Drop the responses whose nextUpdate is before BEFORE (those of
  * certificates that expired long ago: nothing refreshes them), and the
  * oldest records of dropped responses (ocsp_gone) older than a day. */

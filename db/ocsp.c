@@ -106,6 +106,17 @@ static const char *const ocsp_sql[S__COUNT] = {
 	"c.not_after, coalesce(c.invalid_at, 0) FROM ocsp_response AS o "
 	"JOIN certificate AS c ON c.serial = o.serial "
 	"WHERE o.refresh_at <= ?1 ORDER BY o.refresh_at LIMIT ?2",
+	/* Dated after ?1 (the clock was set back since they were signed):
+	 * refresh_at is thisUpdate + half the period, so through the index
+	 * on refresh_at, past ?2 (now + half the period): usually nothing,
+	 * at the cost of one index probe. */
+	[S_OCSP_FUTURE_ANY] =
+	"SELECT EXISTS (SELECT 1 FROM ocsp_response INDEXED BY "
+	"ocsp_response_by_refresh WHERE refresh_at > ?2 AND this_update > ?1)",
+	[S_OCSP_FUTURE_DUE] =
+	"UPDATE ocsp_response SET refresh_at = ?1 WHERE serial IN (SELECT "
+	"serial FROM ocsp_response INDEXED BY ocsp_response_by_refresh "
+	"WHERE refresh_at > ?2 AND this_update > ?1)",
 	[S_OCSP_NO_REFRESH] =
 	"UPDATE ocsp_response SET refresh_at = NULL WHERE serial = ?1",
 	[S_OCSP_WALKED_GET] =
@@ -424,6 +435,38 @@ db_ocsp_foreach(struct db *db, int key_idx, int64_t now,
 	if (r != SQLITE_DONE) {
 		db_fail(db, r, NULL, NULL, err);
 		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_ocsp_future(struct db *db, int64_t now, int64_t refresh_after, int mark,
+	       int *any, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK, r;
+
+	if (mark && MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || (!mark && any == NULL))
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, mark ? S_OCSP_FUTURE_DUE : S_OCSP_FUTURE_ANY,
+			  ocsp_sql, err)) == NULL)
+		goto out;
+	db_bind_i64(st, 1, now, &b);
+	db_bind_i64(st, 2, refresh_after, &b);
+	if (db_binds_ok(db, b, err) != 0)
+		goto out;
+	if (mark) {
+		if (db_step_done(db, st, NULL, NULL, err) != 0)
+			goto out;
+	} else {
+		if ((r = db_step_row(db, st, err)) < 0)
+			goto out;
+		*any = r == 1 && sqlite3_column_int(st, 0) != 0;
 	}
 	rc = 0;
 out:

@@ -219,6 +219,28 @@ TU=$(sed -n 's/^ *This Update: //p' "$W/ocsp.out" | head -1)
 [ -n "$TU" ] && [ "$(date -u -d "$TU" +%s)" -le "$(date +%s)" ] &&
 	ok "D: its thisUpdate is not in the future ($TU)" || fail "D: its thisUpdate is '$TU'"
 scep_ra_ok "$(date +%s)" "D: the SCEP RA certificate is valid at the real time"
+# The responses signed ahead of time at +100 days, about certificates no
+# one asked about since, are signed again by the background refresh (they
+# waited for their refresh time, 100 days and 12 hours on, served by a
+# publication until then, which a relying party refuses: thisUpdate in
+# the future).
+future_rows() {
+	[ "$(sqlite3 "$D/mica.db" "SELECT count(*) FROM ocsp_response WHERE this_update > $(date +%s)")" = 0 ]
+}
+[ "$(sqlite3 "$D/mica.db" "SELECT count(*) FROM ocsp_response")" -gt 1 ] ||
+	fail "D: fewer pre-signed responses than the test needs"
+wait_for "no pre-signed response dated after now" 120 future_rows &&
+	ok "D: the responses signed at +100 days are signed again" ||
+	fail "D: $(sqlite3 "$D/mica.db" "SELECT count(*) FROM ocsp_response WHERE this_update > $(date +%s)") responses dated after now"
+"$MICA" -d "$D" publish "$W/pub" >/dev/null 2>&1 || fail "D: mica publish"
+bad=0
+for f in $(find "$W/pub/ocsp" -type f 2>/dev/null); do
+	openssl ocsp -respin "$f" -resp_text -noverify 2>/dev/null |
+		sed -n 's/^ *This Update: //p' | while read -r tu; do
+			[ "$(date -u -d "$tu" +%s)" -le "$(date +%s)" ] || echo future
+		done | grep -q future && bad=$((bad + 1))
+done
+is "D: mica publish writes no response dated after now" "$bad" 0
 enroll "$T10" d10
 is "D: the 10-day token, whose days have not passed, enrolls again" "$CODE" 201
 is "D: 'mica token list' says it is active" "$(token_status "$(date +%s)" "$T10_ID")" active
