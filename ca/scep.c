@@ -739,6 +739,21 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 			rc = 0;
 			goto out;
 		}
+		/* Asked again by its key's holder: what became of it the
+		 * first time - not a second certificate, nor a challenge
+		 * checked again, which that enrollment spent (a copy of the
+		 * message signed by someone else may have come first). */
+		if (seen) {
+			struct db_scep_tx first;
+
+			if (db_scep_tx_of_csr(o->ca->db, csr_hash, &first,
+					      err) != 0)
+				goto out;
+			mica_log(MICA_LOG_INFO, "scep: %s: a CSR enrolled "
+				 "already, asked again by its key", o->client);
+			rc = tx_state(o, &first, err);
+			goto out;
+		}
 	}
 	if (renewal) {
 		/* Signed with the certificate it renews: that is the proof

@@ -1158,6 +1158,10 @@ int db_scep_tx_add(struct db *db, const char *tid,
 int db_scep_tx_get(struct db *db, const char *tid,
 		   const unsigned char signer[32], struct db_scep_tx *out,
 		   struct mica_err *err);
+/* The first transaction recorded with the CSR whose SHA-256 is CSR_HASH,
+ * whatever its id and signer; MICA_E_NOTFOUND "scep_tx_not_found". */
+int db_scep_tx_of_csr(struct db *db, const unsigned char csr_hash[32],
+		      struct db_scep_tx *out, struct mica_err *err);
 /* *SEEN = 1 if a transaction with this CSR (its SHA-256) is recorded,
  * whatever its id and signer, else 0 (an index lookup). */
 int db_scep_tx_seen(struct db *db, const unsigned char csr_hash[32],

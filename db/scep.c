@@ -37,6 +37,9 @@ static const char *const scep_sql[S__COUNT] = {
 	"WHERE tid = ?1 AND signer = ?2",
 	[S_SCEP_TX_BY_CSR] =
 	"SELECT 1 FROM scep_tx WHERE csr_hash = ?1 LIMIT 1",
+	[S_SCEP_TX_OF_CSR] =
+	"SELECT csr_hash, request_id, serial, created_at FROM scep_tx "
+	"WHERE csr_hash = ?1 ORDER BY created_at LIMIT 1",
 };
 
 int
@@ -113,22 +116,30 @@ out:
 	return rc;
 }
 
-int
-db_scep_tx_get(struct db *db, const char *tid, const unsigned char signer[32],
-	       struct db_scep_tx *out, struct mica_err *err)
+/* One transaction (TID of SIGNER, or with TID NULL the first recorded
+ * with the CSR whose SHA-256 is SIGNER) into OUT. */
+static int
+tx_read(struct db *db, const char *tid, const unsigned char signer[32],
+	struct db_scep_tx *out, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	unsigned char *h = NULL;
 	size_t hl = 0;
 	int rc = -1, b = SQLITE_OK, r;
 
-	if (db == NULL || out == NULL || !tid_ok(tid) || signer == NULL)
+	if (db == NULL || out == NULL || (tid != NULL && !tid_ok(tid)) ||
+	    signer == NULL)
 		return db_bad_arg(err);
 	memset(out, 0, sizeof(*out));
-	if ((st = db_stmt(db, S_SCEP_TX_GET, scep_sql, err)) == NULL)
+	if ((st = db_stmt(db, tid != NULL ? S_SCEP_TX_GET : S_SCEP_TX_OF_CSR,
+			  scep_sql, err)) == NULL)
 		goto out;
-	db_bind_text(st, 1, tid, &b);
-	db_bind_blob(st, 2, signer, 32, &b);
+	if (tid != NULL) {
+		db_bind_text(st, 1, tid, &b);
+		db_bind_blob(st, 2, signer, 32, &b);
+	} else {
+		db_bind_blob(st, 1, signer, 32, &b);
+	}
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 0) {
@@ -151,6 +162,22 @@ out:
 	free(h);
 	db_stmt_done(st);
 	return rc;
+}
+
+int
+db_scep_tx_get(struct db *db, const char *tid, const unsigned char signer[32],
+	       struct db_scep_tx *out, struct mica_err *err)
+{
+	if (tid == NULL)
+		return db_bad_arg(err);
+	return tx_read(db, tid, signer, out, err);
+}
+
+int
+db_scep_tx_of_csr(struct db *db, const unsigned char csr_hash[32],
+		  struct db_scep_tx *out, struct mica_err *err)
+{
+	return tx_read(db, NULL, csr_hash, out, err);
 }
 
 int

@@ -312,11 +312,22 @@ check "... with a valid token: a new certificate in the token's scope" \
 	sh -c "openssl x509 -in '$W/rn3.pem' -noout -ext subjectAltName | grep -q 'DNS:dev1b.example.test'"
 "$MICA" -d "$D" revoke "$(openssl x509 -in "$W/rn2.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')" \
 	>/dev/null 2>&1 || fail "revoke"
+# (a CSR of its own - the name in capitals, the same name: the very CSR
+# renewed above, asked again by its key, gets the certificate it got,
+# below)
 $TOOL make "$W/rn.der" --ra "$W/ra.pem" --key "$W/c1/k.pem" --signer "$W/rn2.pem" \
-	--cn dev1.example.test --challenge "$TOK" || die "scep_msg make"
+	--cn DEV1.example.test --challenge "$TOK" || die "scep_msg make"
 scep_post "$W/rn.der"
 is "PKCSReq signed with a revoked certificate, spent challenge: FAILURE badRequest" \
 	"$(reply "$W/c1/k.pem" | cut -d' ' -f1-2)" "status=2 failinfo=2"
+N=$(count "SELECT count(*) FROM certificate")
+$TOOL make "$W/rn.der" --ra "$W/ra.pem" --key "$W/c1/k.pem" --signer "$W/rn2.pem" \
+	--cn dev1.example.test --challenge "$TOK" || die "scep_msg make"
+scep_post "$W/rn.der"
+is "the CSR renewed before, again by its key: SUCCESS" \
+	"$(reply "$W/c1/k.pem" "$W/rn4.pem" | cut -d' ' -f1-2)" "status=0 failinfo="
+check "... with the certificate it got then" cmp -s "$W/rn.pem" "$W/rn4.pem"
+is "... and no new one" "$(count "SELECT count(*) FROM certificate")" "$N"
 # A renewal issues the renewed certificate's names, whatever the CSR
 # asks: a CSR of a new key for other names is no renewal. Signed by a
 # current certificate, a PKCSReq for other names is an enrollment (no
@@ -530,7 +541,9 @@ is "no certificate for the copies" "$(count "SELECT count(*) FROM certificate")"
 is "and the challenge is not spent" \
 	"$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")" "$U"
 # The key's holder may ask again (a client that made a new self-signed
-# certificate for its key): served as before.
+# certificate for its key, as scepclient does when its self.pem is gone):
+# it gets the certificate that CSR got, not a second one, and spends
+# nothing more.
 openssl req -x509 -new -key "$W/v.key" -subj /CN=dev9.example.test -days 1 -out "$W/v2.self" 2>/dev/null ||
 	die "openssl req -x509"
 $TOOL make "$W/v2.der" --ra "$W/ra.pem" --key "$W/v.key" --signer "$W/v2.self" \
@@ -538,6 +551,9 @@ $TOOL make "$W/v2.der" --ra "$W/ra.pem" --key "$W/v.key" --signer "$W/v2.self" \
 scep_post "$W/v2.der"
 is "the CSR's own key asking again, with a new certificate: SUCCESS" \
 	"$(reply "$W/v.key" "$W/v2.pem")" "status=0 failinfo= tid=tid-v2"
+check "... with the certificate that CSR got" cmp -s "$W/v.pem" "$W/v2.pem"
+is "... and no other" "$(count "SELECT count(*) FROM certificate")" "$N"
+is "... spending nothing" "$(count "SELECT sum(uses_left) FROM token WHERE uses_left > 0")" "$U"
 # Two copies signed by two strangers, sent together before anything was
 # recorded for their CSR: the second waits for the first and is refused.
 $TOOL make "$W/w.der" --ra "$W/ra.pem" --key "$W/w.key" --cn dev10.example.test \
@@ -572,6 +588,13 @@ cp "$W/x2.der.reply" "$W/reply.der"; X2=$(reply "$W/x2.key" | cut -d' ' -f1)
 is "two strangers' copies at once: one SUCCESS, one FAILURE" \
 	"$(printf '%s\n%s\n' "$X1" "$X2" | sort | tr '\n' ' ')" "status=0 status=2 "
 is "one certificate for them" "$(count "SELECT count(*) FROM certificate")" "$((N + 1))"
+# The device itself, after a stranger's copy spent its challenge (a
+# one-use one would be spent for good): the certificate its CSR got.
+scep_post "$W/w.der"
+is "the device's own message after a copy came first: SUCCESS" \
+	"$(reply "$W/w.key" "$W/w.pem")" "status=0 failinfo= tid=tid-w"
+check "... for its key" sh -c "[ \"\$(openssl x509 -in '$W/w.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$W/w.key' -pubout)\" ]"
+is "... and no second certificate" "$(count "SELECT count(*) FROM certificate")" "$((N + 1))"
 
 # ---- GetCert ---------------------------------------------------------------
 SER=$(openssl x509 -in "$W/r6.pem" -noout -serial | cut -d= -f2)
