@@ -44,6 +44,7 @@ struct carry_key {
 	int64_t not_before, not_after;
 	int64_t newest_complete;   /* the highest complete CRL given, 0 none */
 	int64_t own_complete;      /* the store's own newest (db_crl_lineage) */
+	int64_t own_all;           /* ... counting a restored store's own too */
 };
 
 struct ca_carry {
@@ -52,6 +53,7 @@ struct ca_carry {
 	struct carry_key keys[CA_KEYS_MAX];
 	size_t nkeys;
 	struct ca_carried sum;     /* the CRLs' counts; the rest at apply */
+	int64_t floor;             /* db_ca_restored_floor, 0 none */
 	int delta;                 /* the CRL being read is a delta */
 	int key;                   /* ... of keys[key] */
 	int64_t number;            /* ... numbered so */
@@ -329,10 +331,20 @@ ca_carry_read(struct ca *ca, const struct ca_crl_file *f, size_t n,
 	 * not hold it, and is not put back. */
 	for (size_t i = 0; i < c->nkeys; i++)
 		if (db_crl_lineage(ca->db, c->keys[i].idx, !backup,
-				   &c->keys[i].own_complete, err) != 0) {
+				   &c->keys[i].own_complete, err) != 0 ||
+		    db_crl_lineage(ca->db, c->keys[i].idx, 0,
+				   &c->keys[i].own_all, err) != 0) {
 			ca_carry_free(c);
 			return -1;
 		}
+	/* A CRL numbered above a restore's floor is one the restored store
+	 * made itself: weighed against all its own (a hold it released
+	 * since is not put back), where one from before (the days the
+	 * backup lost) is weighed against those from before the restore. */
+	if (db_ca_restored_floor(ca->db, &c->floor, err) != 0) {
+		ca_carry_free(c);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (carry_one(c, &f[i], now, err) != 0) {
 			ca_carry_free(c);
@@ -394,7 +406,9 @@ weigh(const struct ca_carry *c, const struct carry_ent *v, size_t n,
 	    key_of(c, last->key_idx)->newest_complete > last->number)
 		return CARRY_RELEASED;
 	/* No newer than the store's own CRL: the store knows better. */
-	if (key_of(c, last->key_idx)->own_complete > last->number)
+	if ((c->floor != 0 && last->number > c->floor ?
+	     key_of(c, last->key_idx)->own_all :
+	     key_of(c, last->key_idx)->own_complete) > last->number)
 		return CARRY_STALE;
 	return CARRY_HOLD;
 }

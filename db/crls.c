@@ -42,6 +42,8 @@ static const char *const crl_sql[S__COUNT] = {
 	"SELECT coalesce(max(next_update), 0) FROM crl WHERE delta_base = 0",
 	/* Set by a restore (schema 019). */
 	[S_CA_CRL_FLOOR] = "SELECT crl_floor FROM ca WHERE id = 1",
+	[S_CA_RESTORED_FLOOR] =
+	"SELECT restored_floor FROM ca WHERE id = 1",
 	/* RFC 5280 5.2.3: monotonically increasing, checked in the same
 	 * statement so that two writers cannot both pass a separate check. */
 	[S_CRL_INSERT] =
@@ -143,6 +145,12 @@ int
 db_ca_crl_floor(struct db *db, int64_t *out, struct mica_err *err)
 {
 	return crl_scalar(db, S_CA_CRL_FLOOR, out, err);
+}
+
+int
+db_ca_restored_floor(struct db *db, int64_t *out, struct mica_err *err)
+{
+	return crl_scalar(db, S_CA_RESTORED_FLOOR, out, err);
 }
 
 int

@@ -281,6 +281,11 @@ int db_ca_raise_crl_floor(struct db *db, int64_t number,
 			  struct mica_err *err);
 /* The number the next CRL goes above whatever the store holds (0: none). */
 int db_ca_crl_floor(struct db *db, int64_t *out, struct mica_err *err);
+/* The CRL number a restore began at (schema 025; 0 for a store never
+ * restored, or restored before it): the CRLs numbered above it are the
+ * restored store's own. */
+int db_ca_restored_floor(struct db *db, int64_t *out,
+			 struct mica_err *err);
 int db_ca_tls_serial(struct db *db, char serial[DB_SERIAL_MAX],
 		     struct mica_err *err);
 /* The CA row's public URL (*PUBLIC_URL heap, "" for none; not read when

@@ -285,6 +285,18 @@ checkv "revoke --from-crl with that CRL, after the restore" \
 	env MICA_PASSPHRASE="$OPASS" "$MICA" -d "$W/x" revoke --from-crl "$W/held.crl"
 is "... the certificate stays valid" \
 	"$("$MICA" -d "$W/x" show "$X" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" valid
+# On that restored store, a hold of its own, published, released, then
+# carried in from the CRL that listed it: the store's own later CRL knows
+# it was released (the CRLs from before the restore did not), not put back.
+D=$W/x
+G=$(MICA_PASSPHRASE=$OPASS issue g)
+MICA_PASSPHRASE=$OPASS "$MICA" -d "$W/x" revoke "$G" --reason certificateHold >/dev/null 2>&1 || die "hold G"
+MICA_PASSPHRASE=$OPASS "$MICA" -d "$W/x" crl --out "$W/held2.crl" >/dev/null 2>&1 || die "crl (G held)"
+MICA_PASSPHRASE=$OPASS "$MICA" -d "$W/x" unrevoke "$G" >/dev/null 2>&1 || die "unrevoke G"
+checkv "revoke --from-crl of the restored store's own CRL of a hold it released since" \
+	env MICA_PASSPHRASE="$OPASS" "$MICA" -d "$W/x" revoke --from-crl "$W/held2.crl"
+is "... the certificate stays valid" \
+	"$("$MICA" -d "$W/x" show "$G" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" valid
 
 # ------------------------- a reason raised to keyCompromise after the backup --
 # Revoked as superseded before the backup, raised to keyCompromise after
