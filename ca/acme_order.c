@@ -1029,26 +1029,15 @@ static int
 not_an_account_key(struct ca *ca, const struct ca_csr *csr,
 		   struct mica_err *err)
 {
-	struct db_acme_account found;
-	struct mica_err e2;
-	unsigned char th[32];
-	int r = ca_jwk_spki_thumbprint(csr->spki, csr->spki_len, th);
+	int is;
 
-	if (r == 1)
-		return 0;
-	if (r != 0)
-		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-	if (db_acme_account_by_key(ca->db, th, &found, &e2) == 0) {
-		db_acme_account_free(&found);
+	if (ca_account_key(ca->db, csr->spki, csr->spki_len, &is, err) != 0)
+		return -1;
+	if (is)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
 				    "the CSR's key is an ACME account key: "
 				    "the certificate needs a key of its own");
-	}
-	if (e2.kind == MICA_E_NOTFOUND)
-		return 0;
-	if (err != NULL)
-		*err = e2;
-	return -1;
+	return 0;
 }
 
 int

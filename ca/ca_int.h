@@ -543,6 +543,10 @@ int ca_renewal_link_cert(struct db *db, const struct db_cert *prev,
  * exponent. ca_issue() calls it for every certificate. */
 int ca_key_check(struct db *db, const unsigned char *spki, size_t spki_len,
 		 const unsigned char spki_hash[32], struct mica_err *err);
+/* Whether SPKI is the key of an ACME account (any, of any status): *IS 1
+ * or 0; -1 on a store or memory failure. */
+int ca_account_key(struct db *db, const unsigned char *spki, size_t spki_len,
+		   int *is, struct mica_err *err);
 /* ca_key_check, and not an ACME account's key (RFC 8555 11.1; MICA_E_POLICY
  * "account_key"): what every issuance, pending request and CA certificate
  * checks in its transaction. */

@@ -209,35 +209,49 @@ ca_key_check(struct db *db, const unsigned char *spki, size_t spki_len,
 }
 
 int
-ca_key_certifiable(struct db *db, const unsigned char *spki, size_t spki_len,
-		   const unsigned char spki_hash[32], struct mica_err *err)
+ca_account_key(struct db *db, const unsigned char *spki, size_t spki_len,
+	       int *is, struct mica_err *err)
 {
 	struct db_acme_account a;
 	struct mica_err e2;
 	unsigned char th[32];
 	int r;
 
-	if (ca_key_check(db, spki, spki_len, spki_hash, err) != 0)
-		return -1;
-	/* RFC 8555 11.1: an ACME account's key (of any account, of any
-	 * status) is never certified. */
+	*is = 0;
 	if ((r = ca_jwk_spki_thumbprint(spki, spki_len, th)) == 1)
-		return 0;
+		return 0;       /* no account key is of its kind */
 	if (r != 0)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				    "out of memory");
 	if (db_acme_account_by_key(db, th, &a, &e2) == 0) {
 		db_acme_account_free(&a);
-		return mica_err_set(err, MICA_E_POLICY, "account_key",
-				    "this public key is an ACME account's key "
-				    "(RFC 8555 11.1): a certificate needs a key "
-				    "of its own");
+		*is = 1;
+		return 0;
 	}
 	if (e2.kind == MICA_E_NOTFOUND)
 		return 0;
 	if (err != NULL)
 		*err = e2;
 	return -1;
+}
+
+int
+ca_key_certifiable(struct db *db, const unsigned char *spki, size_t spki_len,
+		   const unsigned char spki_hash[32], struct mica_err *err)
+{
+	int is;
+
+	if (ca_key_check(db, spki, spki_len, spki_hash, err) != 0 ||
+	    ca_account_key(db, spki, spki_len, &is, err) != 0)
+		return -1;
+	/* RFC 8555 11.1: an ACME account's key (of any account, of any
+	 * status) is never certified. */
+	if (is)
+		return mica_err_set(err, MICA_E_POLICY, "account_key",
+				    "this public key is an ACME account's key "
+				    "(RFC 8555 11.1): a certificate needs a key "
+				    "of its own");
+	return 0;
 }
 
 static int
