@@ -588,7 +588,6 @@ ca_acme_http01(const struct ca_acme_vctx *v, const char *name, int ip,
 				size_t cl, n;
 
 				n = mica_shown_char(body + i, blen - i, c, &cl);
-
 				if (g + cl >= sizeof(got))
 					break;
 				memcpy(got + g, c, cl);

@@ -1361,8 +1361,12 @@ ca_name_text(const unsigned char *name, size_t len, char *buf, size_t size)
 		/* the room kept for it */
 		if (lim < size)
 			memcpy(buf + used, "...", 4);
-	} else if (nparts > NAME_TEXT_PARTS && size - used > 5) {
-		memcpy(buf + used, ", ...", 6);
+	} else if (nparts > NAME_TEXT_PARTS) {
+		/* attributes left out: said, in the room kept if need be */
+		if (size - used > 5)
+			memcpy(buf + used, ", ...", 6);
+		else if (lim < size)
+			memcpy(buf + used, "...", 4);
 	}
 }
 

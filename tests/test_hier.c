@@ -1562,6 +1562,10 @@ test_name_text(void)
 		sprintf(want + w, ", ...");
 		ca_name_text(big, at, text, sizeof(text));
 		CU_ASSERT_STRING_EQUAL(text, want);
+		/* room for the 32 but not for ", ...": "..." all the same */
+		ca_name_text(big, at, text, w + 4);
+		CU_ASSERT_EQUAL(strncmp(text, want, w), 0);
+		CU_ASSERT_STRING_EQUAL(text + w, "...");
 	}
 	/* Cut at a whole escape: "CN=a" and two of the three. */
 	{
