@@ -329,18 +329,13 @@ out:
 }
 
 /* NAME (a Name's DER) as ca_name_text shows it, for an audit detail: cut
- * at a whole character or escape to fit AUDIT_NAME, "..." saying so (the
- * detail's other facts follow it). */
+ * at a whole character or escape to fit AUDIT_NAME, "..." saying so
+ * (ca_name_text's), the detail's other facts after it. */
 #define AUDIT_NAME 256
 static void
 audit_name(const unsigned char *name, size_t len, char out[AUDIT_NAME])
 {
-	char full[1024];
-
-	ca_name_text(name, len, full, sizeof(full));
-	ca_name_text(name, len, out, AUDIT_NAME - 3);
-	if (strlen(full) > strlen(out))
-		strcat(out, "...");
+	ca_name_text(name, len, out, AUDIT_NAME);
 }
 
 /*
