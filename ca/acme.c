@@ -422,9 +422,15 @@ ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 			     "this account is %s", out->acct.status);
 		goto out;
 	}
-	if (out->has_acct && (flags & CA_ACME_ANY_KEY) == 0 &&
-	    ca_acme_key_usable(ca, &key, err) != 0)
-		goto out;
+	if (out->has_acct && ca_acme_key_usable(ca, &key, &out->key_err) != 0) {
+		if ((flags & CA_ACME_ANY_KEY) == 0 ||
+		    strcmp(out->key_err.code, "account_key_compromised") != 0) {
+			if (err != NULL)
+				*err = out->key_err;
+			goto out;
+		}
+		out->key_compromised = 1;
+	}
 	rc = 0;
 out:
 	ca_jwk_free(&key);

@@ -423,20 +423,10 @@ ca_acme_account_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req 
 			tx.deactivate = 1;
 		}
 	}
-	if (!tx.deactivate || tx.set_contact) {
-		struct ca_jwk k;
-		int usable;
-
-		memset(&k, 0, sizeof(k));
-		if (ca_jwk_parse(x.acct.jwk, strlen(x.acct.jwk), &k, err) != 0) {
-			mica_err_set(err, MICA_E_INTERNAL, "store_corrupt",
-				     "a stored account key does not parse");
-			goto out;
-		}
-		usable = ca_acme_key_usable(ca, &k, err);
-		ca_jwk_free(&k);
-		if (usable != 0)
-			goto out;
+	if (x.key_compromised && (!tx.deactivate || tx.set_contact)) {
+		if (err != NULL)
+			*err = x.key_err;
+		goto out;
 	}
 	if (tx.set_contact || tx.deactivate) {
 		char actor[96];

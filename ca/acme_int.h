@@ -125,6 +125,10 @@ struct ca_acme_auth {
 	struct ca_jws jws;
 	int has_acct;
 	struct db_acme_account acct;     /* the signer's account (kid) */
+	/* With CA_ACME_ANY_KEY: its key was revoked for keyCompromise
+	 * since, and KEY_ERR is the refusal of anything but deactivating. */
+	int key_compromised;
+	struct mica_err key_err;
 };
 
 /*
@@ -135,8 +139,9 @@ struct ca_acme_auth {
  * for an account check it is valid (unauthorized) and that its key was
  * not revoked for keyCompromise since (ca_acme_key_usable) - unless
  * FLAGS has CA_ACME_ANY_KEY, for the one request such a key may still
- * make: deactivating its account. *OUT is freed with ca_acme_auth_free,
- * also after a failure.
+ * make, deactivating its account: then OUT->key_compromised says so, and
+ * OUT->key_err is the refusal of the rest. *OUT is freed with
+ * ca_acme_auth_free, also after a failure.
  */
 #define CA_ACME_ANY_KEY 0x1000
 int ca_acme_auth(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
