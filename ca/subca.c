@@ -328,16 +328,6 @@ out:
 	return rc;
 }
 
-/* NAME (a Name's DER) as ca_name_text shows it, for an audit detail: cut
- * at a whole character or escape to fit AUDIT_NAME, "..." saying so
- * (ca_name_text's), the detail's other facts after it. */
-#define AUDIT_NAME 256
-static void
-audit_name(const unsigned char *name, size_t len, char out[AUDIT_NAME])
-{
-	ca_name_text(name, len, out, AUDIT_NAME);
-}
-
 /*
  * The text of a CA's subject, which sign-ca copies as it is into a
  * certificate every relying party below it shows (from a CA's request,
@@ -712,7 +702,10 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	size_t tbs_len = 0, cert_len = 0, nc_len = 0, alg_len, i;
 	const char *permit[CA_NC_PERMIT_MAX], *crl_from = "", *aia_from = "";
 	char serial_hex[CA_SERIAL_MAX], subj[300], detail[400];
-	char shown[AUDIT_NAME], until[CA_DATE_TEXT];
+	/* The subject for the audit detail: shorter than SUBJ (which the
+	 * store keeps), the validity after it; ca_name_text says "..." when
+	 * it cuts. */
+	char shown[256], until[CA_DATE_TEXT];
 	char *names = NULL;
 	size_t npermit = 0, names_len = 0;
 	int64_t now = ca_now(), nb, na, other_na;
@@ -1044,7 +1037,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 			other_na, now, out, &again, err) != 0)
 		goto out;
 	if (again) {
-		audit_name(r->subject, r->subject_len, shown);
+		ca_name_text(r->subject, r->subject_len, shown, sizeof(shown));
 		snprintf(detail, sizeof(detail), "%s %s, the same request "
 			 "again: written again, not signed anew", o->cross ?
 			 "cross-certificate for" : "CA certificate for", shown);
@@ -1102,7 +1095,7 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	want.max_days = days;
 	if (ca_sign_cacert(ca, &want, tbs, tbs_len, &cert, &cert_len, err) != 0)
 		goto out;
-	audit_name(r->subject, r->subject_len, shown);
+	ca_name_text(r->subject, r->subject_len, shown, sizeof(shown));
 	ca_date_rfc3339(na, until);
 	snprintf(detail, sizeof(detail), "%s %s, path length %d, %zu "
 		 "permitted domain(s) and range(s), until %s", o->cross ?
