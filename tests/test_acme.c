@@ -2121,6 +2121,44 @@ test_redirect_references(void)
 	CU_ASSERT(ca_acme_ref_path("/a/b", "ccccccccccccccccc", out, 8) == -1);
 }
 
+/* An order of client C for NAME, its http-01 challenge answered by the
+ * responder - redirecting first by "moved-TOKEN" (MOVED), or with a NUL
+ * after the answer (NUL) - and validated: the authorization, no longer
+ * pending, into *Z (free with ca_acme_authz_free). */
+static void
+http01_validate(struct client *c, const char *name, int moved, int nul,
+		struct ca_acme_authz *z)
+{
+	struct ca_acme_order o;
+	struct mica_err err;
+	char path[200], body[200];
+
+	snprintf(body, sizeof(body),
+		 "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}]}", name);
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(c, "/new-order", body, 0),
+					  &o, &err) == 0);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(c, path, NULL, 0),
+					   o.authz[0], z, &err) == 0);
+	http01_answer(c, z->token);
+	pthread_mutex_lock(&g_ka_lock);
+	if (moved)
+		snprintf(g_moved, sizeof(g_moved), "moved-%s", z->token);
+	g_nul = nul;
+	pthread_mutex_unlock(&g_ka_lock);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", z->id);
+	ca_acme_authz_free(z);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(c, path, "{}", 0), o.authz[0],
+					   CA_ACME_HTTP01, z, &err) == 0);
+	ca_acme_authz_free(z);
+	wait_authz(c, o.authz[0], z);
+	pthread_mutex_lock(&g_ka_lock);
+	g_moved[0] = '\0';
+	g_nul = 0;
+	pthread_mutex_unlock(&g_ka_lock);
+	ca_acme_order_free(&o);
+}
+
 /* A web server that moved its challenge folder and says so with a
  * reference relative to the path asked ("Location: moved-TOKEN", RFC
  * 9110 10.2.2): followed, the authorization valid. */
@@ -2128,62 +2166,21 @@ static void
 test_http01_follows_relative_redirect(void)
 {
 	struct client c;
-	struct ca_acme_order o;
 	struct ca_acme_authz z;
-	struct mica_err err;
-	char path[200];
 
 	client_new(&c, NULL, NULL);
-	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
-		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.web.contoso.test\"}]}", 0),
-		&o, &err) == 0);
-	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
-	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0),
-					   o.authz[0], &z, &err) == 0);
-	http01_answer(&c, z.token);
-	pthread_mutex_lock(&g_ka_lock);
-	snprintf(g_moved, sizeof(g_moved), "moved-%s", z.token);
-	pthread_mutex_unlock(&g_ka_lock);
-	snprintf(path, sizeof(path), "/chall/%s/http-01", z.id);
-	ca_acme_authz_free(&z);
-	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
-					   CA_ACME_HTTP01, &z, &err) == 0);
-	ca_acme_authz_free(&z);
-	wait_authz(&c, o.authz[0], &z);
+	http01_validate(&c, "a.web.contoso.test", 1, 0, &z);
 	CU_ASSERT_STRING_EQUAL(z.status, "valid");
 	ca_acme_authz_free(&z);
-	pthread_mutex_lock(&g_ka_lock);
-	g_moved[0] = '\0';
-	pthread_mutex_unlock(&g_ka_lock);
-	ca_acme_order_free(&o);
 
 	/* The answer and a NUL: a wrong answer, its detail showing the NUL
 	 * (it ended the text, which then read as the answer due) */
-	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
-		"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"mail.contoso.test\"}]}", 0),
-		&o, &err) == 0);
-	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
-	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0),
-					   o.authz[0], &z, &err) == 0);
-	http01_answer(&c, z.token);
-	pthread_mutex_lock(&g_ka_lock);
-	g_nul = 1;
-	pthread_mutex_unlock(&g_ka_lock);
-	snprintf(path, sizeof(path), "/chall/%s/http-01", z.id);
-	ca_acme_authz_free(&z);
-	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
-					   CA_ACME_HTTP01, &z, &err) == 0);
-	ca_acme_authz_free(&z);
-	wait_authz(&c, o.authz[0], &z);
+	http01_validate(&c, "mail.contoso.test", 0, 1, &z);
 	CU_ASSERT_STRING_EQUAL(z.status, "invalid");
 	CU_ASSERT(z.error_detail != NULL && strstr(z.error_detail, "\\x00\"") != NULL);
 	if (z.error_detail != NULL && strstr(z.error_detail, "\\x00\"") == NULL)
 		fprintf(stderr, "\n  detail: %s\n", z.error_detail);
 	ca_acme_authz_free(&z);
-	pthread_mutex_lock(&g_ka_lock);
-	g_nul = 0;
-	pthread_mutex_unlock(&g_ka_lock);
-	ca_acme_order_free(&o);
 	client_free(&c);
 }
 
