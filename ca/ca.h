@@ -311,6 +311,8 @@ void ca_principal_free(struct ca_principal *p);
 
 /* -------------------------------------------------------- issuance -- */
 
+struct ca_on_record;
+
 struct ca_submit {
 	const unsigned char *csr;     /* PEM, base64 or DER */
 	size_t csr_len;
@@ -318,6 +320,8 @@ struct ca_submit {
 	int days;                     /* 0 = profile default */
 	const char *const *names;     /* override the CSR's names (admin/CLI) */
 	size_t nnames;
+	/* The engine's own protocols (ca_int.h): NULL everywhere else. */
+	const struct ca_on_record *on_record;
 };
 
 struct ca_issued {
@@ -471,8 +475,8 @@ int ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
  * valid and not revoked, and every other rule of ca_renew holds. */
 int ca_renew_proved(struct ca *ca, const struct ca_principal *p,
 		    const char *serial, const unsigned char *csr,
-		    size_t csr_len, struct ca_issued *out,
-		    struct mica_err *err);
+		    size_t csr_len, const struct ca_on_record *rec,
+		    struct ca_issued *out, struct mica_err *err);
 
 /* Issue a certificate of PROFILE for a key the caller holds (the daemon's
  * own TLS certificate): admin/CLI only, decided by the same policy as any

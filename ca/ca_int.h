@@ -498,6 +498,19 @@ void ca_date_rfc3339(int64_t at, char out[CA_DATE_TEXT]);
 int ca_spki_key(const unsigned char *spki, size_t len, int *kind, int *bits,
 		struct mica_err *err);
 
+/* A protocol's own record of a submission (SCEP's transaction, ca/scep.c),
+ * written by FN in the transaction that first records the submission's
+ * outcome: the pending request's (REQUEST_ID, SERIAL "") or the
+ * reservation of the certificate issued at once, before it is signed
+ * (SERIAL, REQUEST_ID ""). A process killed after that commit leaves the
+ * two together, before it neither; a reservation forgotten later
+ * (db_cert_discard) takes the SCEP transaction recorded with it. */
+struct ca_on_record {
+	int (*fn)(struct db *db, void *arg, const char *request_id,
+		  const char *serial, struct mica_err *err);
+	void *arg;
+};
+
 struct ca_issue_job {
 	const struct ca_principal *p;
 	const struct ca_profile *prof;
@@ -521,6 +534,8 @@ struct ca_issue_job {
 	int (*on_stored)(struct db *db, void *arg, const char *serial,
 			 struct mica_err *err);
 	void *on_stored_arg;
+	const struct ca_on_record *on_record;   /* run when the serial is
+						 * reserved, or NULL */
 	int daemon_tls;                     /* the daemon's own HTTPS
 					     * certificate: made under a
 					     * revoked CA certificate too

@@ -37,6 +37,7 @@
 #include "ca/sign.h"
 #include "ca/x509.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 void
@@ -126,7 +127,8 @@ struct reserve_tx {
 	const struct ca_issue_job *j;
 	const struct db_cert *rec;
 	int failed_at;              /* 1 consuming the token, 2 reserving,
-				     * 3 using the renewal nonce */
+				     * 3 using the renewal nonce, 4 the
+				     * caller's record (on_record) */
 };
 
 /* The RSA half of a key's identity (ca_int.h). The SPKI is walked by
@@ -277,6 +279,12 @@ reserve_body(struct db *db, void *arg, struct mica_err *err)
 	}
 	if (db_cert_reserve(db, x->rec, err) != 0) {
 		x->failed_at = 2;
+		return -1;
+	}
+	if (x->j->on_record != NULL &&
+	    x->j->on_record->fn(db, x->j->on_record->arg, "", x->rec->serial,
+				err) != 0) {
+		x->failed_at = 4;
 		return -1;
 	}
 	return 0;
@@ -690,6 +698,10 @@ again:
 	}
 	reserved = 1;
 	consumed = j->consume_token != NULL;
+	/* Tests hold a protocol's issuance here, reserved and not signed (a
+	 * process killed now: tests/e2e/scep.sh). */
+	if (j->on_record != NULL)
+		MICA_TEST_GATE("MICA_TEST_RECORDED_ISSUE_GATE");
 
 	/* Sign outside any transaction. */
 	if (ca_sign_leaf(ca, tbs, tbs_len, &cert, &cert_len, err) != 0)

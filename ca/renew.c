@@ -113,7 +113,8 @@ out:
 static int
 renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
       const unsigned char *csr_in, size_t csr_len, int days, int flags,
-      int proved, struct ca_issued *out, struct mica_err *err)
+      int proved, const struct ca_on_record *rec, struct ca_issued *out,
+      struct mica_err *err)
 {
 	int supersede = (flags & CA_RENEW_SUPERSEDE) != 0;
 	int force = (flags & CA_RENEW_FORCE) != 0;
@@ -306,6 +307,7 @@ renew(struct ca *ca, const struct ca_principal *p, const char *serial_in,
 			   !proved) ? p->token_id : NULL;
 	j.action = "cert.renew";
 	j.note = note[0] != '\0' ? note : NULL;
+	j.on_record = rec;
 	if (ca_issue(ca, &j, out, err) != 0)
 		goto out;
 	rc = 0;
@@ -324,16 +326,18 @@ ca_renew(struct ca *ca, const struct ca_principal *p, const char *serial,
 	 const unsigned char *csr, size_t csr_len, int days, int flags,
 	 struct ca_issued *out, struct mica_err *err)
 {
-	return renew(ca, p, serial, csr, csr_len, days, flags, 0, out, err);
+	return renew(ca, p, serial, csr, csr_len, days, flags, 0, NULL, out,
+		     err);
 }
 
 int
 ca_renew_proved(struct ca *ca, const struct ca_principal *p,
 		const char *serial, const unsigned char *csr, size_t csr_len,
-		struct ca_issued *out, struct mica_err *err)
+		const struct ca_on_record *rec, struct ca_issued *out,
+		struct mica_err *err)
 {
 	if (csr == NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_csr",
 				    "a renewal needs a CSR");
-	return renew(ca, p, serial, csr, csr_len, 0, 0, 1, out, err);
+	return renew(ca, p, serial, csr, csr_len, 0, 0, 1, rec, out, err);
 }

@@ -93,6 +93,7 @@ struct pending_tx {
 	const char *actor;
 	char detail[200];
 	char existing[CA_ID_MAX];   /* out: the request already pending */
+	const struct ca_on_record *on_record;   /* or NULL */
 };
 
 /* Looked up and counted in the transaction that inserts, so that
@@ -115,7 +116,9 @@ pending_body(struct db *db, void *arg, struct mica_err *err)
 				x->rec->csr_len, x->existing, err) != 0)
 		return -1;
 	if (x->existing[0] != '\0')
-		return 0;
+		return x->on_record == NULL ? 0 :
+		       x->on_record->fn(db, x->on_record->arg, x->existing, "",
+					err);
 	if (db_req_count_pending_client(db, x->rec->client, &pending, err) != 0)
 		return -1;
 	if (pending >= CA_PENDING_PER_CLIENT)
@@ -128,7 +131,9 @@ pending_body(struct db *db, void *arg, struct mica_err *err)
 	if (pending >= CA_PENDING_MAX)
 		return mica_err_set(err, MICA_E_RATE, "too_many_pending",
 				    "too many requests are waiting for approval; try again later");
-	if (db_req_insert(db, x->rec, err) != 0)
+	if (db_req_insert(db, x->rec, err) != 0 ||
+	    (x->on_record != NULL &&
+	     x->on_record->fn(db, x->on_record->arg, x->rec->id, "", err) != 0))
 		return -1;
 	return db_audit_add(db, ca_now(), x->actor, "request.submit", x->rec->id,
 			    x->detail, err);
@@ -194,6 +199,7 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 		x.spki_hash = csr.spki_sha256;
 		x.actor = p->actor;
 		x.existing[0] = '\0';
+		x.on_record = s->on_record;
 		snprintf(x.detail, sizeof(x.detail), "profile %s from %s",
 			 prof->name, p->client);
 		if (ca_tx(ca, CA_TX_DURABLE, pending_body, &x, err) != 0)
@@ -219,6 +225,7 @@ ca_submit_csr(struct ca *ca, const struct ca_principal *p,
 	j.consume_token = p->kind == CA_PRINCIPAL_ENROLL ? p->token_id : NULL;
 	j.action = "cert.issue";
 	j.record = &rec;
+	j.on_record = s->on_record;
 	rc = ca_issue(ca, &j, out, err);
 	if (rc == 0)
 		snprintf(out->request_id, sizeof(out->request_id), "%s", rec.id);

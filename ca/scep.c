@@ -399,9 +399,31 @@ tx_state(struct op *o, const struct db_scep_tx *tx, struct mica_err *err)
 	memset(&req, 0, sizeof(req));
 	memset(&c, 0, sizeof(c));
 	if (tx->serial[0] != '\0') {
-		if (db_cert_get(o->ca->db, tx->serial, &c, err) != 0)
-			goto out;
-		if (c.der == NULL || c.status != DB_CERT_VALID) {
+		struct mica_err e;
+
+		mica_err_clear(&e);
+		if (db_cert_get(o->ca->db, tx->serial, &c, &e) != 0) {
+			/* Forgotten since it was looked up (the sweep of
+			 * issuances left by a killed process takes the
+			 * transaction with the row). */
+			if (e.kind != MICA_E_NOTFOUND) {
+				*err = e;
+				goto out;
+			}
+			fail(o, CA_SCEP_BAD_REQUEST, "the issuance was "
+			     "interrupted and given up; enroll again");
+		} else if (c.status == DB_CERT_ISSUING) {
+			/* Reserved, not yet stored: signed in another
+			 * process on this store, or left by a process killed
+			 * while signing, until the sweep gives the row up
+			 * (CA_ISSUE_ABANDON_S) and the device's next message
+			 * enrolls again. Either way the device waits. */
+			mica_log(MICA_LOG_INFO, "scep: %s: transaction %s: "
+				 "certificate %s is being issued (or was "
+				 "interrupted): pending", o->client,
+				 o->m->tid, tx->serial);
+			o->rep.status = CA_SCEP_PENDING;
+		} else if (c.der == NULL || c.status != DB_CERT_VALID) {
 			fail(o, CA_SCEP_BAD_REQUEST, "certificate revoked or "
 			     "never completed");
 		} else if (success(o, c.der, c.der_len, err) != 0) {
@@ -441,11 +463,19 @@ struct scep_tx_rec {
 	struct db_scep_tx tx;
 };
 
+/* ca_on_record's: the transaction is recorded in the transaction that
+ * records what it became (the pending request, or the reserved serial of
+ * the certificate issued at once), so that a process killed meanwhile
+ * leaves both or neither. */
 static int
-tx_body(struct db *db, void *arg, struct mica_err *err)
+tx_record(struct db *db, void *arg, const char *request_id,
+	  const char *serial, struct mica_err *err)
 {
 	struct scep_tx_rec *x = arg;
 
+	snprintf(x->tx.request_id, sizeof(x->tx.request_id), "%s", request_id);
+	snprintf(x->tx.serial, sizeof(x->tx.serial), "%s", serial);
+	x->tx.created_at = ca_now();
 	return db_scep_tx_add(db, x->tid, x->signer, &x->tx, err);
 }
 
@@ -640,6 +670,7 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	struct ca_submit sub;
 	struct ca_issued is;
 	struct scep_tx_rec x;
+	struct ca_on_record rec = { tx_record, &x };
 	struct mica_err e;
 	char old_serial[CA_SERIAL_MAX];
 	int rc = -1, renewal = 0, own = 0, authed = 0, seen = 0, r;
@@ -682,6 +713,10 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 	memset(&sub, 0, sizeof(sub));
 	sub.csr = csr_der;
 	sub.csr_len = csr_len;
+	sub.on_record = &rec;
+	x.tid = m->tid;
+	x.signer = m->signer_hash;
+	memcpy(x.tx.csr_hash, csr_hash, 32);
 	own = (m->type == CA_SCEP_RENEWALREQ || m->type == CA_SCEP_PKCSREQ) &&
 	      own_current_cert(o->ca, m->signer_cert, m->signer_cert_len,
 			       old_serial);
@@ -762,7 +797,7 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		 * needed. */
 		ca_principal_anon(&p, o->client);
 		r = ca_renew_proved(o->ca, &p, old_serial, csr_der, csr_len,
-				    &is, &e);
+				    &rec, &is, &e);
 	} else if (csr.has_challenge && csr.challenge[0] != '\0') {
 		/* The challengePassword is an enrollment token. */
 		if (!authed && ca_authenticate(o->ca, csr.challenge, o->client,
@@ -796,6 +831,21 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		sub.profile = "client";
 		r = ca_submit_csr(o->ca, &p, &sub, &is, &e);
 	}
+	if (r != 0 && e.kind == MICA_E_CONFLICT &&
+	    strcmp(e.code, "scep_tx_exists") == 0) {
+		struct db_scep_tx other;
+
+		/* The same message raced in twice, through another process
+		 * on this store (twins in this one wait for each other, see
+		 * inflight_enter): the first one recorded answers for both;
+		 * the second recorded nothing (its transaction, which would
+		 * have reserved a certificate, was rolled back). */
+		if (db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &other,
+				   err) != 0)
+			goto out;
+		rc = tx_state(o, &other, err);
+		goto out;
+	}
 	if (r != 0) {
 		if (service_fault(&e)) {
 			*err = e;
@@ -803,33 +853,6 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		}
 		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
 		rc = 0;
-		goto out;
-	}
-	x.tid = m->tid;
-	x.signer = m->signer_hash;
-	memcpy(x.tx.csr_hash, csr_hash, 32);
-	x.tx.created_at = ca_now();
-	if (is.status == CA_REQ_ISSUED && is.request_id[0] == '\0')
-		snprintf(x.tx.serial, sizeof(x.tx.serial), "%s", is.serial);
-	else
-		snprintf(x.tx.request_id, sizeof(x.tx.request_id), "%s",
-			 is.request_id);
-	if (ca_tx(o->ca, CA_TX_DURABLE, tx_body, &x, &e) != 0) {
-		struct db_scep_tx other;
-
-		/* The same message raced in twice, through another process
-		 * on this store (twins in this one wait for each other, see
-		 * inflight_enter): the first one recorded answers for both
-		 * (the other's certificate stays recorded, as every
-		 * certificate signed is). */
-		if (e.kind != MICA_E_CONFLICT ||
-		    db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &other,
-				   err) != 0) {
-			if (e.kind != MICA_E_CONFLICT)
-				*err = e;
-			goto out;
-		}
-		rc = tx_state(o, &other, err);
 		goto out;
 	}
 	if (is.status == CA_REQ_PENDING) {

@@ -112,6 +112,10 @@ static const char *const cert_sql[S__COUNT] = {
 	"WHERE status = 0 AND created_at < ?1 "
 	"AND created_at >= (SELECT coalesce(max(restored_at), 0) FROM ca) "
 	"ORDER BY created_at, id LIMIT ?2",
+	/* The SCEP transaction recorded with the reservation (ca/scep.c):
+	 * with the row gone, the device's next message enrolls again. */
+	[S_CERT_DISCARD_SCEP] =
+	"DELETE FROM scep_tx WHERE serial = ?1",
 	/* The certificate it was renewing must not point at it any more. */
 	[S_CERT_DISCARD_UNLINK] =
 	"UPDATE certificate SET renewed_by = NULL WHERE serial = "
@@ -534,6 +538,12 @@ db_cert_discard(struct db *db, const char *serial, struct mica_err *err)
 				     "can be discarded");
 		goto out;
 	}
+	db_stmt_done(st);
+	if ((st = db_stmt(db, S_CERT_DISCARD_SCEP, cert_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, serial, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
 	db_stmt_done(st);
 	st = NULL;
 	in_sp = 0;

@@ -343,7 +343,8 @@ int db_cert_reserve(struct db *db, const struct db_cert *c, struct mica_err *err
  * (completed already). */
 int db_cert_complete(struct db *db, const char *serial, const unsigned char *der,
 		     size_t der_len, struct mica_err *err);
-/* Delete an ISSUING row whose signing failed (nothing was signed). */
+/* Delete an ISSUING row whose signing failed or was abandoned (nothing
+ * was signed), and the SCEP transaction recorded with it. */
 int db_cert_discard(struct db *db, const char *serial, struct mica_err *err);
 /* An ISSUING row recorded before a time: what a process killed between
  * reserving and completing a certificate left. */

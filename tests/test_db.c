@@ -1965,7 +1965,23 @@ test_discard(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	cert_init(&c, "0b", "gone.test", NOW + DAY);
 	CU_ASSERT_EQUAL_FATAL(db_cert_reserve(db, &c, &err), 0);
-	CU_ASSERT_EQUAL(db_cert_discard(db, "0b", &err), 0);
+	/* A SCEP transaction recorded with the reservation goes with it;
+	 * another's stays. */
+	{
+		struct db_scep_tx tx, got;
+		unsigned char signer[32] = { 1 };
+
+		memset(&tx, 0, sizeof(tx));
+		tx.created_at = NOW;
+		snprintf(tx.serial, sizeof(tx.serial), "0b");
+		CU_ASSERT_EQUAL(db_scep_tx_add(db, "t-0b", signer, &tx, &err), 0);
+		snprintf(tx.serial, sizeof(tx.serial), "0c");
+		CU_ASSERT_EQUAL(db_scep_tx_add(db, "t-0c", signer, &tx, &err), 0);
+		CU_ASSERT_EQUAL(db_cert_discard(db, "0b", &err), 0);
+		CU_ASSERT_EQUAL(db_scep_tx_get(db, "t-0b", signer, &got, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
+		CU_ASSERT_EQUAL(db_scep_tx_get(db, "t-0c", signer, &got, &err), 0);
+	}
 	CU_ASSERT_EQUAL(cert_status(db, "0b"), -1);
 	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
 	CU_ASSERT_EQUAL(n, 0);
@@ -2368,6 +2384,7 @@ test_upgrade_24_marks_dated_revocations(void)
 		 "zeroblob(32), 2, x'30', %lld, 1, 0, NULL); "
 		 "DELETE FROM ocsp_dirty; "
 		 "ALTER TABLE ca DROP COLUMN restored_floor; "
+		 "DROP INDEX scep_tx_by_serial; "
 		 "PRAGMA user_version = 24",
 		 (long long)(NOW + DAY), (long long)NOW, (long long)(NOW - DAY),
 		 (long long)(NOW + DAY), (long long)NOW);
@@ -2418,6 +2435,7 @@ test_upgrade_22_with_many_revoked(void)
 	 * undoes 023 to 025 alike). */
 	CU_ASSERT_EQUAL_FATAL(raw_exec(path,
 		"ALTER TABLE ca DROP COLUMN restored_floor; "
+		"DROP INDEX scep_tx_by_serial; "
 		"DROP INDEX certificate_by_token; "
 		"DROP TRIGGER ocsp_response_forget_invalid; "
 		"DROP INDEX certificate_crl; DROP INDEX certificate_crl_by_key; "

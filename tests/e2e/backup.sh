@@ -306,8 +306,8 @@ done
 # ------------------------------------------ hostile and older backups --
 
 NEWEST=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
-# The schema before the seven newest migrations.
-PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -8 | head -1)
+# The schema before the eight newest migrations.
+PREV=$(ls "$SRC/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -9 | head -1)
 
 # tamper NAME SQL: $W/NAME.db, backup 1 changed by SQL, mode 0600.
 tamper() {
@@ -367,11 +367,11 @@ expect_rc "restore into an existing empty directory refuses a tampered backup" 3
 	"$MICA" -d "$W/r-empty" restore "$W/nodel.db"
 is "... and leaves the directory empty" "$(ls -A "$W/r-empty")" ""
 
-# A backup of an older schema: the seven newest migrations undone (025
-# adds a column; 024 an index; 023 a column, two indexes with it in place
+# A backup of an older schema: the eight newest migrations undone (026
+# adds an index, 025 a column; 024 an index; 023 a column, two indexes with it in place
 # of two without, and a trigger; 022 only adds rows, to an empty queue
 # here; 021 redefines an index, 020 adds one, 019 columns).
-tamper old "ALTER TABLE ca DROP COLUMN restored_floor;
+tamper old "DROP INDEX scep_tx_by_serial; ALTER TABLE ca DROP COLUMN restored_floor;
 	DROP INDEX certificate_by_token;
 	DROP TRIGGER ocsp_response_forget_invalid;
 	DROP INDEX certificate_crl; DROP INDEX certificate_crl_by_key;
@@ -389,7 +389,7 @@ tamper old "ALTER TABLE ca DROP COLUMN restored_floor;
 	ALTER TABLE ca DROP COLUMN restored_at; ALTER TABLE ca DROP COLUMN crl_floor;
 	PRAGMA user_version = $PREV"
 SUM=$(sha256sum < "$W/old.db")
-expect_rc "restore of a backup of schema $PREV (before the seven newest) succeeds" 0 \
+expect_rc "restore of a backup of schema $PREV (before the eight newest) succeeds" 0 \
 	"$MICA" -d "$W/r-old" restore "$W/old.db"
 is "the restored store is at the newest schema ($NEWEST)" \
 	"$(sqlite3 "$W/r-old/mica.db" 'PRAGMA user_version')" "$NEWEST"

@@ -1198,7 +1198,7 @@ sqlite3 "$O/mica.db" "UPDATE certificate SET status = 2, reason = 1, revoked_at 
 	ALTER TABLE certificate DROP COLUMN invalid_at;
 	ALTER TABLE certificate DROP COLUMN token_id; ALTER TABLE ca DROP COLUMN restored_at;
 	ALTER TABLE ca DROP COLUMN crl_floor; DROP INDEX token_usable;
-	ALTER TABLE ca DROP COLUMN restored_floor;
+	ALTER TABLE ca DROP COLUMN restored_floor; DROP INDEX scep_tx_by_serial;
 	PRAGMA user_version = 15" || die "sqlite3: an old store"
 is "in the old store the key's other certificate is valid" \
 	"$(sqlite3 "$O/mica.db" "SELECT status FROM certificate WHERE serial = '$up2'")" 1

@@ -947,6 +947,74 @@ is "the RA key is stored sealed, once" "$(count "SELECT count(*) FROM scep_ra_ke
 scep_post "$W/p2.der"
 is "a CertPoll made before the restart still decrypts: SUCCESS" \
 	"$(reply "$W/p.key" | cut -d' ' -f1)" "status=0"
+
+# ---- killed while signing ------------------------------------------------------
+# The daemon is killed while a PKCSReq's certificate is being signed (held
+# there by the test gate of fault-injection builds, util/fault.h): the
+# serial was reserved, the challenge's one use spent, and the SCEP
+# transaction recorded in that same commit. The device, sending its
+# message again after the restart, is told PENDING and polls (it was
+# FAILURE badRequest - for good, the use spent - and with a multi-use
+# challenge a second certificate). Once the sweep gives the row up (ten
+# minutes; moved back here by hand) the transaction goes with it, the use
+# is given back, and the same message enrolls.
+if fault_injection_built; then
+TOKK=$(token --profile client --uses 1)
+TOKKID=$(echo "$TOKK" | cut -d_ -f2)
+$TOOL make "$W/kill.der" --ra "$W/ra.pem" --key "$W/kill.key" --cn dev11.example.test \
+	--challenge "$TOKK" --tid tid-kill || die "scep_msg make"
+$TOOL make "$W/killp.der" --ra "$W/ra.pem" --key "$W/kill.key" --cn dev11.example.test \
+	--type certpoll --tid tid-kill || die "scep_msg make"
+kill_uses() { count "SELECT uses_left FROM token WHERE id = '$TOKKID'"; }
+issuing_rows() { count "SELECT count(*) FROM certificate WHERE status = 0"; }
+kill_tx() { count "SELECT count(*) FROM scep_tx WHERE tid = 'tid-kill'"; }
+is "no row is being issued before" "$(issuing_rows)" 0
+dev11() { count "SELECT count(*) FROM certificate WHERE subject LIKE '%dev11.example.test%'"; }
+serve_stop
+serve_start "$W/serve1c.out" "$D" "MICA_TEST_RECORDED_ISSUE_GATE=$W/ig" -- || serve_failed "$W/serve1c.out"
+curl -s -o /dev/null --max-time $((60 * TIME_SCALE)) -H 'Content-Type: application/x-pki-message' \
+	--data-binary "@$W/kill.der" "$H/scep?operation=PKIOperation" &
+KPID=$!
+wait_for "the issuance held before its signature" 30 test -s "$W/ig.reached" ||
+	fail "the issuance never reached the gate"
+KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
+# shellcheck disable=SC2086
+kill -KILL "$SERVE_PID" "$KEEPER" $(pgrep -P "$KEEPER") 2>/dev/null
+serve_wait
+wait "$KPID" 2>/dev/null
+is "the row left is the reserved certificate" "$(issuing_rows)" 1
+is "... recorded with the transaction" \
+	"$(count "SELECT serial FROM scep_tx WHERE tid = 'tid-kill'")" \
+	"$(count "SELECT serial FROM certificate WHERE status = 0")"
+is "... and the challenge's use is spent" "$(kill_uses)" 0
+serve_start "$W/serve1e.out" "$D" -- || serve_failed "$W/serve1e.out"
+scep_post "$W/kill.der"
+is "the same PKCSReq after the restart: PENDING" "$(reply "$W/kill.key")" \
+	"status=3 failinfo= tid=tid-kill"
+scep_post "$W/killp.der"
+is "... and its CertPoll: PENDING" "$(reply "$W/kill.key")" "status=3 failinfo= tid=tid-kill"
+is "... no certificate issued meanwhile" "$(dev11)" 1
+serve_stop
+count "UPDATE certificate SET created_at = created_at - 601 WHERE status = 0" ||
+	fail "sqlite3 could not age the row"
+serve_start "$W/serve1d.out" "$D" -- || serve_failed "$W/serve1d.out"
+is "a start once the row is older than ten minutes forgets it" "$(issuing_rows)" 0
+is "... and the transaction recorded with it" "$(kill_tx)" 0
+is "... and gives the use back" "$(kill_uses)" 1
+scep_post "$W/killp.der"
+is "a CertPoll then: no such transaction (badCertId)" "$(reply "$W/kill.key")" \
+	"status=2 failinfo=4 tid=tid-kill"
+scep_post "$W/kill.der"
+is "the same PKCSReq again: SUCCESS" "$(reply "$W/kill.key" "$W/kill.pem")" \
+	"status=0 failinfo= tid=tid-kill"
+check "... with a certificate for its key" \
+	sh -c "[ \"\$(openssl x509 -in '$W/kill.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$W/kill.key' -pubout)\" ]"
+is "... one, and the use spent" "$(dev11) $(kill_uses)" "1 0"
+scep_post "$W/killp.der"
+is "... and its CertPoll: SUCCESS" "$(reply "$W/kill.key" | cut -d' ' -f1)" "status=0"
+else
+	skip "a SCEP enrollment killed while signing" "mica built without --enable-fault-injection"
+fi
 serve_stop
 
 # ---- an RSA CA ----------------------------------------------------------------

@@ -1,0 +1,14 @@
+-- schema/026_scep_tx_by_serial.sql - SCEP transactions found by their
+-- certificate's serial.
+--
+-- Applied once, inside a transaction, when PRAGMA user_version < 26.
+--
+-- A SCEP transaction is now recorded in the transaction that reserves the
+-- serial of the certificate it asks for, before that certificate is
+-- signed (ca/scep.c): a daemon killed while signing leaves the two
+-- together, and the device asking again is told PENDING rather than
+-- spending its challenge a second time. When the reservation is forgotten
+-- (its signing failed, or the sweep of rows left mid-issuance gives the
+-- token's use back), its transaction goes with it (db_cert_discard),
+-- found through this index; the device's next message enrolls anew.
+CREATE INDEX scep_tx_by_serial ON scep_tx (serial) WHERE serial IS NOT NULL;
