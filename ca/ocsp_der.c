@@ -228,6 +228,69 @@ get_exts(struct ca_der_cur *c, const unsigned char **nonce,
 	return 0;
 }
 
+/* AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER,
+ * parameters ANY DEFINED BY algorithm OPTIONAL } (RFC 5280 4.1.1.2):
+ * one OID, then at most one element, which is not looked into. */
+static int
+get_algid(struct ca_der_cur *c, struct mica_err *err)
+{
+	struct ca_der_cur alg;
+	struct ca_der_tlv params;
+	const unsigned char *oid;
+	size_t oid_len;
+
+	if (ca_der_enter(c, CA_DER_SEQUENCE, &alg, err) < 0 ||
+	    ca_der_get_oid(&alg, &oid, &oid_len, err) < 0)
+		return -1;
+	if (!ca_der_empty(&alg) && ca_der_get_any(&alg, &params, err) < 0)
+		return -1;
+	return ca_der_end(&alg, "AlgorithmIdentifier", err);
+}
+
+/* optionalSignature [0] EXPLICIT Signature, Signature ::= SEQUENCE {
+ * signatureAlgorithm AlgorithmIdentifier, signature BIT STRING, certs
+ * [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL } (RFC 6960 4.1.1).
+ * Read for its shape only: mica answers anyone (RFC 5019 2.1.2 lets a
+ * responder leave the signature unchecked), so neither the signature nor
+ * the certificates are verified. Each certificate must be a Certificate's
+ * SEQUENCE { tbsCertificate SEQUENCE, AlgorithmIdentifier, BIT STRING }
+ * (RFC 5280 4.1); its contents are not looked into. The request's
+ * CA_OCSP_REQ_MAX bounds how many there can be. */
+static int
+get_signature(struct ca_der_cur *c, struct mica_err *err)
+{
+	struct ca_der_cur x, sig, certs, list, cert, tbs;
+	const unsigned char *bits;
+	size_t nbits;
+	unsigned unused;
+
+	if (ca_der_enter(c, CA_DER_CTX_CONS(0), &x, err) < 0 ||
+	    ca_der_enter(&x, CA_DER_SEQUENCE, &sig, err) < 0 ||
+	    ca_der_end(&x, "optionalSignature", err) < 0 ||
+	    get_algid(&sig, err) < 0 ||
+	    ca_der_get_bitstring(&sig, &bits, &nbits, &unused, err) < 0)
+		return -1;
+	if (nbits == 0)
+		return malformed(err, "an empty request signature");
+	if (ca_der_peek(&sig, CA_DER_CTX_CONS(0))) {
+		if (ca_der_enter(&sig, CA_DER_CTX_CONS(0), &certs, err) < 0 ||
+		    ca_der_enter(&certs, CA_DER_SEQUENCE, &list, err) < 0 ||
+		    ca_der_end(&certs, "certs", err) < 0)
+			return -1;
+		while (!ca_der_empty(&list))
+			if (ca_der_enter(&list, CA_DER_SEQUENCE, &cert,
+					 err) < 0 ||
+			    ca_der_enter(&cert, CA_DER_SEQUENCE, &tbs,
+					 err) < 0 ||
+			    get_algid(&cert, err) < 0 ||
+			    ca_der_get_bitstring(&cert, &bits, &nbits, &unused,
+						 err) < 0 ||
+			    ca_der_end(&cert, "Certificate", err) < 0)
+				return -1;
+	}
+	return ca_der_end(&sig, "Signature", err);
+}
+
 static int
 req_parse(const unsigned char *der, size_t len, struct ca_ocsp_req *out,
 	  struct mica_err *err)
@@ -249,7 +312,7 @@ req_parse(const unsigned char *der, size_t len, struct ca_ocsp_req *out,
 	/* optionalSignature [0] EXPLICIT: not checked (RFC 5019 2.1.2:
 	 * responders need not), but it must be well formed and last. */
 	if (ca_der_peek(&req, CA_DER_CTX_CONS(0)) &&
-	    ca_der_get_any(&req, &skip, err) < 0)
+	    get_signature(&req, err) < 0)
 		goto bad;
 	if (ca_der_end(&req, "OCSPRequest", err) < 0)
 		goto bad;

@@ -111,7 +111,10 @@ struct reqspec {
 	int two_nonces;
 	int version;              /* -1: absent */
 	int requestor;            /* a requestorName */
-	int signature;            /* an optionalSignature */
+	int signature;            /* an optionalSignature: 1 without its
+				   * certs, 2 with a certificate */
+	const unsigned char *sig_raw;  /* else these contents of [0] */
+	size_t sig_raw_len;
 	int ext_crit;             /* an unknown critical request extension */
 	int ext_other;            /* an unknown non-critical one */
 };
@@ -131,6 +134,50 @@ nonce_ext(struct buf *exts, int len)
 	put(&e, OID_NONCE, sizeof(OID_NONCE));
 	tlv(&e, 0x04, v.b, v.n);
 	tlv(exts, 0x30, e.b, e.n);
+}
+
+/* RFC 6960 4.1.1: Signature ::= SEQUENCE { signatureAlgorithm
+ * AlgorithmIdentifier, signature BIT STRING, certs [0] EXPLICIT SEQUENCE
+ * OF Certificate OPTIONAL }, as 'openssl ocsp -signer' writes it:
+ * ecdsa-with-SHA256 (no parameters), a made-up signature, and with
+ * CERTS one certificate, of a Certificate's shape (SEQUENCE { tbs,
+ * sha256WithRSAEncryption with its NULL, BIT STRING }). */
+static const unsigned char ALG_ECDSA256[] = {
+	0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+};
+static const unsigned char ALG_RSA256[] = {
+	0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+	0x0b, 0x05, 0x00,
+};
+static const unsigned char SIG_BITS[] = { 0x03, 0x03, 0x00, 0x5a, 0xa5 };
+
+static void
+a_certificate(struct buf *o)
+{
+	struct buf c = { .n = 0 };
+	unsigned char tbs[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+
+	put(&c, tbs, sizeof(tbs));
+	put(&c, ALG_RSA256, sizeof(ALG_RSA256));
+	put(&c, SIG_BITS, sizeof(SIG_BITS));
+	tlv(o, 0x30, c.b, c.n);
+}
+
+static void
+signature(struct buf *o, int certs)
+{
+	struct buf s = { .n = 0 };
+
+	put(&s, ALG_ECDSA256, sizeof(ALG_ECDSA256));
+	put(&s, SIG_BITS, sizeof(SIG_BITS));
+	if (certs) {
+		struct buf l = { .n = 0 };
+
+		a_certificate(&l);
+		wrap(&l, 0x30);
+		tlv(&s, 0xa0, l.b, l.n);
+	}
+	tlv(o, 0x30, s.b, s.n);
 }
 
 static void
@@ -186,10 +233,13 @@ build_req(const struct reqspec *s, struct buf *out)
 	}
 	out->n = 0;
 	tlv(out, 0x30, tbs.b, tbs.n);
-	if (s->signature) {
-		unsigned char sig[] = { 0x30, 0x00 };
+	if (s->sig_raw != NULL) {
+		tlv(out, 0xa0, s->sig_raw, s->sig_raw_len);
+	} else if (s->signature) {
+		struct buf sig = { .n = 0 };
 
-		tlv(out, 0xa0, sig, sizeof(sig));
+		signature(&sig, s->signature == 2);
+		tlv(out, 0xa0, sig.b, sig.n);
 	}
 	wrap(out, 0x30);
 }
@@ -243,6 +293,17 @@ test_reader_accepts_what_clients_send(void)
 	CU_ASSERT(ca_ocsp_certid_is(&r.ids[3], &g_is));
 	CU_ASSERT_EQUAL(r.nonce_len, 32);
 	CU_ASSERT(r.nonce != NULL && r.nonce[0] == 0x5a);
+
+	/* Signed with the signer's certificate in it ('openssl ocsp
+	 * -signer'): answered as unsigned (the signature is not checked). */
+	s = spec();
+	s.signature = 2;
+	s.nonce_len = 16;
+	build_req(&s, &b);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.nids, 1);
+	CU_ASSERT(ca_ocsp_certid_is(&r.ids[0], &g_is));
+	CU_ASSERT_EQUAL(r.nonce_len, 16);
 
 	/* SHA-384 and SHA-512 CertIDs ('openssl ocsp -sha384'), with the
 	 * hashes of their own length, naming the issuer by those hashes
@@ -546,6 +607,158 @@ test_reader_refuses_hostile_requests(void)
 	s.ext_crit = 1;
 	build_req(&s, &b);
 	refused(b.b, b.n, "unknown critical extension");
+}
+
+/* The optionalSignature [0] is not checked, but it must be a Signature
+ * (RFC 6960 4.1.1): anything else in it is a malformed request, as
+ * docs/API.md says, not a request answered. */
+static void
+test_reader_refuses_a_malformed_signature(void)
+{
+	static struct buf b, sig, c, l, junk;
+	struct ca_ocsp_req r;
+	struct mica_err err;
+	struct reqspec s;
+	size_t i;
+
+	/* Each: the contents of the Signature SEQUENCE, or with SEQ 0 the
+	 * contents of [0] itself. */
+	static const struct {
+		const char *what;
+		int seq;
+		const char *v;
+		size_t n;
+	} bad[] = {
+		{ "an empty [0]", 0, "", 0 },
+		{ "an OCTET STRING, not a Signature", 0, "\x04\x01\x00", 3 },
+		{ "a NULL, not a Signature", 0, "\x05\x00", 2 },
+		{ "an empty Signature", 1, "", 0 },
+		{ "no BIT STRING", 1, "\x30\x0a\x06\x08\x2a\x86\x48\xce"
+		  "\x3d\x04\x03\x02", 12 },
+		{ "no AlgorithmIdentifier", 1, "\x03\x03\x00\x5a\xa5", 5 },
+		{ "an OCTET STRING for the BIT STRING", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x04\x02\x5a\xa5", 16 },
+		{ "an AlgorithmIdentifier without its OID", 1,
+		  "\x30\x03\x02\x01\x01\x03\x03\x00\x5a\xa5", 10 },
+		{ "an empty AlgorithmIdentifier", 1,
+		  "\x30\x00\x03\x03\x00\x5a\xa5", 7 },
+		{ "an AlgorithmIdentifier with two parameters", 1,
+		  "\x30\x0b\x06\x05\x2b\x0e\x03\x02\x1d\x05\x00\x05\x00"
+		  "\x03\x03\x00\x5a\xa5", 18 },
+		{ "a BIT STRING with no octets", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x00", 14 },
+		{ "a BIT STRING with unused bits set", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x02\x01\x01", 16 },
+		{ "trailing data after the BIT STRING", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x03\x00\x5a\xa5\x05\x00", 19 },
+		{ "certs [1], not [0]", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x03\x00\x5a\xa5\xa1\x02\x30\x00", 21 },
+		{ "certs [0] IMPLICIT, primitive", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x03\x00\x5a\xa5\x80\x02\x30\x00", 21 },
+		{ "certs [0] holding a SET, not a SEQUENCE OF", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x03\x00\x5a\xa5\xa0\x02\x31\x00", 21 },
+		{ "certs [0] empty", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x03\x00\x5a\xa5\xa0\x00", 19 },
+		{ "a certificate that is an INTEGER", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x03\x00\x5a\xa5\xa0\x05\x30\x03\x02\x01\x01", 24 },
+		{ "a certificate that is an empty SEQUENCE", 1,
+		  "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"
+		  "\x03\x03\x00\x5a\xa5\xa0\x04\x30\x02\x30\x00", 23 },
+	};
+
+	/* The well-formed one, as the reader's happy test takes it. */
+	s = spec();
+	s.signature = 2;
+	build_req(&s, &b);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		junk.n = 0;
+		if (bad[i].seq)
+			tlv(&junk, 0x30, bad[i].v, bad[i].n);
+		else
+			put(&junk, bad[i].v, bad[i].n);
+		s = spec();
+		s.sig_raw = junk.b;
+		s.sig_raw_len = junk.n;
+		build_req(&s, &b);
+		refused(b.b, b.n, bad[i].what);
+	}
+
+	/* A well-formed Signature with something after it in [0]. */
+	sig.n = 0;
+	signature(&sig, 0);
+	put(&sig, "\x05\x00", 2);
+	s = spec();
+	s.sig_raw = sig.b;
+	s.sig_raw_len = sig.n;
+	build_req(&s, &b);
+	refused(b.b, b.n, "trailing data after the Signature in [0]");
+
+	/* Certificates: one, then one with a trailing element inside, one
+	 * whose tbsCertificate is no SEQUENCE, and two Signatures. */
+	sig.n = 0;
+	signature(&sig, 1);
+	s = spec();
+	s.sig_raw = sig.b;
+	s.sig_raw_len = sig.n;
+	build_req(&s, &b);
+	CU_ASSERT_EQUAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
+
+	c.n = 0;
+	put(&c, "\x30\x03\x02\x01\x07", 5);
+	put(&c, ALG_RSA256, sizeof(ALG_RSA256));
+	put(&c, SIG_BITS, sizeof(SIG_BITS));
+	put(&c, "\x05\x00", 2);
+	wrap(&c, 0x30);
+	for (int k = 0; k < 2; k++) {
+		if (k == 1) {
+			c.n = 0;
+			put(&c, "\x02\x01\x07", 3);
+			put(&c, ALG_RSA256, sizeof(ALG_RSA256));
+			put(&c, SIG_BITS, sizeof(SIG_BITS));
+			wrap(&c, 0x30);
+		}
+		l = c;
+		wrap(&l, 0x30);
+		wrap(&l, 0xa0);
+		sig.n = 0;
+		put(&sig, ALG_ECDSA256, sizeof(ALG_ECDSA256));
+		put(&sig, SIG_BITS, sizeof(SIG_BITS));
+		put(&sig, l.b, l.n);
+		wrap(&sig, 0x30);
+		s = spec();
+		s.sig_raw = sig.b;
+		s.sig_raw_len = sig.n;
+		build_req(&s, &b);
+		refused(b.b, b.n, k == 0 ? "trailing data in a certificate" :
+			"a certificate whose tbsCertificate is no SEQUENCE");
+	}
+
+	sig.n = 0;
+	signature(&sig, 0);
+	signature(&sig, 0);
+	s = spec();
+	s.sig_raw = sig.b;
+	s.sig_raw_len = sig.n;
+	build_req(&s, &b);
+	refused(b.b, b.n, "two Signatures in [0]");
+
+	/* And every truncation of a signed request. */
+	s = spec();
+	s.signature = 2;
+	build_req(&s, &b);
+	for (i = 1; i < b.n; i++)
+		refused(b.b, i, "a signed request truncated");
 }
 
 /* ------------------------------------------------------------------ */
@@ -2355,6 +2568,8 @@ main(void)
 		  test_reader_accepts_what_clients_send },
 		{ "the request reader refuses truncated, BER, wrong version, unknown hash (MD5, SHA-224, SHA3-256), a hash of another's length, serials not DER INTEGERs, too many CertIDs, bad nonces, critical extensions",
 		  test_reader_refuses_hostile_requests },
+		{ "the request reader takes a signed request, unchecked, and refuses an optionalSignature that is no Signature (not a SEQUENCE, a bad AlgorithmIdentifier, no BIT STRING, a wrong tag, trailing data, certs that are no Certificates)",
+		  test_reader_refuses_a_malformed_signature },
 		{ "the request reader takes any INTEGER serial: zero, negative, 21 octets are serials no certificate has",
 		  test_reader_takes_any_integer_serial },
 		{ "ResponseData round-trips through the signer's check, which refuses other keys, issuers, times",

@@ -32,7 +32,10 @@
 #   - hostile input gets a clean OCSP error status (malformedRequest)
 #     with 200: garbage, a truncated request, an oversized one, version 2,
 #     unknown hash algorithms (MD5, a made-up OID), a thousand CertIDs, an
-#     over-long nonce, a GET that is not base64; a body over the daemon's
+#     over-long nonce, a GET that is not base64, a signed request
+#     (`openssl ocsp -signer`, answered) whose optionalSignature is made
+#     junk (not a Signature, no BIT STRING, a wrong tag, trailing data);
+#     a body over the daemon's
 #     64 KiB cap (three thousand CertIDs) is 413, a wrong Content-Type 415;
 #     the daemon lives on;
 #   - stapling: `openssl s_server -status_url` fetches mica's response
@@ -489,6 +492,63 @@ assert d.count(oid) == 1
 open(sys.argv[2], 'wb').write(d.replace(oid, oid[:-1] + b'\x63'))
 PY
 hostile "an unknown hash algorithm (a made-up OID, SHA-512-long hashes)" "$W/h8"
+# A signed request ('openssl ocsp -signer', its certificate in it): the
+# signature is not checked, the request is answered. Its optionalSignature
+# [0] made junk in ways that keep the request's own DER whole is
+# malformedRequest (RFC 6960 4.1.1: a Signature).
+issue signer
+openssl ocsp -issuer "$ROOT" -cert "$W/signer.pem" -signer "$W/signer.pem" -signkey "$W/signer.key" \
+	-no_nonce -reqout "$W/sreq.der" >/dev/null 2>&1 || die "openssl ocsp -signer -reqout"
+check "openssl wrote a signed request with its certificate" sh -c \
+	"openssl ocsp -reqin '$W/sreq.der' -req_text | grep -q 'Signature Algorithm: ecdsa-with-SHA256' &&
+	 openssl ocsp -reqin '$W/sreq.der' -req_text | grep -q 'Subject: CN *= *signer.example.test'"
+ask "$W/signer.pem" -signer "$W/signer.pem" -signkey "$W/signer.key"
+is "openssl ocsp -signer (nonce): good" "$(status_of "$W/ask.out" "$W/signer.pem")" good
+check "openssl ocsp -signer: the response verifies" grep -q "^Response verify OK" "$W/ask.out"
+python3 - "$W" <<'PY'
+import sys
+w = sys.argv[1]
+req = open(w + '/sreq.der', 'rb').read()
+def tlv(tag, body):
+    n = len(body)
+    if n < 0x80: l = bytes([n])
+    elif n < 0x100: l = bytes([0x81, n])
+    else: l = bytes([0x82, n >> 8, n & 0xff])
+    return bytes([tag]) + l + body
+def parse(d):   # -> (tag, body, rest)
+    t, n, i = d[0], d[1], 2
+    if n & 0x80:
+        k = n & 0x7f; n = int.from_bytes(d[2:2 + k], 'big'); i = 2 + k
+    return t, d[i:i + n], d[i + n:]
+_, outer, _ = parse(req)                     # OCSPRequest
+t, tbs, rest = parse(outer)                  # TBSRequest
+tbs = tlv(t, tbs)
+t0, sig0, _ = parse(rest)                    # [0] EXPLICIT
+assert t0 == 0xa0
+_, sig, _ = parse(sig0)                      # Signature
+_, alg, rest = parse(sig)                    # AlgorithmIdentifier
+alg = tlv(0x30, alg)
+tb, bits, certs = parse(rest)                # BIT STRING, certs [0]
+assert tb == 0x03 and certs[:1] == b'\xa0'
+def req_with(in0):
+    return tlv(0x30, tbs + tlv(0xa0, in0))
+junk = {
+    'sj1': req_with(tlv(0x04, sig)),                                   # not a SEQUENCE
+    'sj2': req_with(tlv(0x30, sig) + b'\x05\x00'),                     # trailing in [0]
+    'sj3': req_with(tlv(0x30, alg + tlv(0x04, bits) + certs)),         # no BIT STRING
+    'sj4': req_with(tlv(0x30, tlv(0x30, b'\x02\x01\x01') + tlv(0x03, bits) + certs)),  # no OID
+    'sj5': req_with(tlv(0x30, alg + tlv(0x03, bits) + b'\xa1' + certs[1:])),  # certs [1]
+    'sj6': req_with(tlv(0x30, alg + tlv(0x03, bits) + certs + b'\x05\x00')),  # trailing
+}
+for name, d in junk.items():
+    open(w + '/' + name, 'wb').write(d)
+PY
+hostile "a signed request's [0] holding an OCTET STRING, not a Signature" "$W/sj1"
+hostile "a signed request with data after its Signature in [0]" "$W/sj2"
+hostile "a signed request whose signature is an OCTET STRING, not a BIT STRING" "$W/sj3"
+hostile "a signed request whose AlgorithmIdentifier has no OID" "$W/sj4"
+hostile "a signed request with its certs as [1]" "$W/sj5"
+hostile "a signed request with data after its certs" "$W/sj6"
 code=$(curl -s -o "$W/resp.der" -w '%{http_code}' --max-time $((20 * TIME_SCALE)) "$H/ocsp/%%%")
 if [ "$code" = 200 ] && [ "$(resp_status "$W/resp.der")" = 1 ]; then ok "GET with a broken escape: malformedRequest"
 else fail "GET with a broken escape: $code"; fi
