@@ -566,8 +566,9 @@ struct ca_crl;   /* below, with the CRLs */
  * key (being signed, valid or on hold, not expired) is revoked too, in
  * the same transaction and CRL; ALSO (may be NULL) receives their serials
  * (ca_serials_free). ca_revoke does the same and does not say. CRL (may
- * be NULL) gets the current key's CRL published with it: its number and
- * delta_base (a delta CRL, when the CA makes them), no DER. RAISED_FROM
+ * be NULL) gets the CRL published with it that lists it, that of the key
+ * that signed the certificate (a key a rollover retired, maybe): its
+ * number and delta_base (a delta CRL, when the CA makes them), no DER. RAISED_FROM
  * (may be NULL) gets the reason a keyCompromise raised SERIAL's from
  * (ca_revoke), -1 for a revocation. INVALID_AT (0: not said) is when the
  * certificate became invalid (RFC 5280 5.3.2 invalidityDate, in its CRL

@@ -727,7 +727,9 @@ struct ca_crl_ahead *ca_crl_ahead_dated(struct ca *ca, const char *serial,
 					int release, int reason,
 					int64_t invalid_at, int cascade);
 int64_t ca_crl_ahead_time(const struct ca_crl_ahead *a);
-/* OUT (may be NULL; db_crl_free it) gets the current key's CRL stored. */
+/* OUT (may be NULL; db_crl_free it) gets the CRL stored that lists the
+ * change: that of the key that signed the certificate (a key a rollover
+ * retired, maybe), a delta when deltas were published. */
 int ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
 		       struct ca_crl_ahead *a, struct db_crl *out,
 		       struct mica_err *err);

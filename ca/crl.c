@@ -411,10 +411,12 @@ crl_pre_free(struct crl_pre *pre)
 }
 
 /* Insert each of N CRLs of MADE with its audit line. OUT (may be NULL)
- * takes MADE[CUR]'s (the current key's). */
+ * takes MADE[CUR]'s (the current key's), or with KEY >= 0 key KEY's of
+ * the same kind (complete, or delta) when one was made. */
 static int
 crl_store(struct db *db, const char *actor, struct crl_made *made, size_t n,
-	  size_t cur, int64_t now, struct db_crl *out, struct mica_err *err)
+	  size_t cur, int key, int64_t now, struct db_crl *out,
+	  struct mica_err *err)
 {
 	for (size_t i = 0; i < n; i++)
 		if (db_crl_insert(db, &made[i].crl, err) != 0 ||
@@ -422,6 +424,14 @@ crl_store(struct db *db, const char *actor, struct crl_made *made, size_t n,
 				 made[i].detail, err) != 0)
 			return -1;
 	if (out != NULL && cur < n) {
+		int delta = made[cur].crl.delta_base > 0;
+
+		for (size_t i = 0; key >= 0 && i < n; i++)
+			if (made[i].crl.key_idx == key &&
+			    (made[i].crl.delta_base > 0) == delta) {
+				cur = i;
+				break;
+			}
 		*out = made[cur].crl;
 		made[cur].crl.der = NULL;
 	}
@@ -480,7 +490,8 @@ make_all(struct ca *ca, struct db *db, const struct crl_key *keys, size_t n,
 }
 
 /* Publish every key's complete CRL (DELTA 0) or delta CRL (1) inside the
- * write transaction on DB, CH (may be NULL) already made by it: read the
+ * write transaction on DB, CH (may be NULL) already made by it; OUT (may
+ * be NULL) gets the current key's, or with KEY >= 0 key KEY's: read the
  * revoked set, number, sign and insert, all under the write lock, so the
  * numbers strictly increase with the content. This is the path that
  * cannot lose a race, used when CRLs signed ahead (crl_presign) did.
@@ -488,7 +499,7 @@ make_all(struct ca *ca, struct db *db, const struct crl_key *keys, size_t n,
  * valid that long, whatever the stored period (0 by then). */
 static int
 publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
-	    int final_hours, struct db_crl *out, struct mica_err *err)
+	    int final_hours, int key, struct db_crl *out, struct mica_err *err)
 {
 	struct crl_key keys[CA_KEYS_MAX];
 	struct crl_made made[2 * CA_KEYS_MAX];
@@ -517,7 +528,7 @@ publish_all(struct ca *ca, struct db *db, const char *actor, int delta,
 	if (make_all(ca, db, keys, n, now, &last, hours, delta, NULL, made,
 		     &i, &cur, err) != 0)
 		goto out;
-	rc = crl_store(db, actor, made, i, cur, now, out, err);
+	rc = crl_store(db, actor, made, i, cur, key, now, out, err);
 out:
 	while (i-- > 0)
 		db_crl_free(&made[i].crl);
@@ -754,11 +765,11 @@ crl_presign_run(struct ca *ca, int delta, struct crl_change *ch,
 /* In the write transaction on DB: store the CRLs PRE signed ahead if they
  * are still the next ones, else make them here, under the lock (complete
  * ones for a CHANGE: see ca_crl_ahead_store). OUT (may be NULL) gets the
- * current key's. */
+ * current key's, or with KEY >= 0 key KEY's. */
 static int
 crl_store_pre(struct ca *ca, struct db *db, const char *actor,
-	      struct crl_pre *pre, int delta, int change, struct db_crl *out,
-	      struct mica_err *err)
+	      struct crl_pre *pre, int delta, int change, int key,
+	      struct db_crl *out, struct mica_err *err)
 {
 	int64_t last = 0;
 
@@ -768,19 +779,19 @@ crl_store_pre(struct ca *ca, struct db *db, const char *actor,
 			return -1;
 		if (last == pre->last)
 			return crl_store(db, actor, pre->made, pre->n, pre->cur,
-					 ca_now(), out, err);
+					 key, ca_now(), out, err);
 		/* Another CRL was stored since the snapshot: these would
 		 * miss what it published. Their numbers stay unused. */
 		delta = change ? 0 : pre->delta;
 	}
-	return publish_all(ca, db, actor, delta, 0, out, err);
+	return publish_all(ca, db, actor, delta, 0, key, out, err);
 }
 
 int
 ca_crl_publish_tx(struct ca *ca, struct db *db, const char *actor,
 		  struct db_crl *out, struct mica_err *err)
 {
-	return publish_all(ca, db, actor, 0, 0, out, err);
+	return publish_all(ca, db, actor, 0, 0, -1, out, err);
 }
 
 /* --- a change and its CRLs, signed ahead (ca_int.h) --- */
@@ -841,8 +852,26 @@ ca_crl_ahead_store(struct ca *ca, struct db *db, const char *actor,
 		   struct ca_crl_ahead *a, struct db_crl *out,
 		   struct mica_err *err)
 {
+	struct db_cert_state st;
+	struct mica_err e;
+	int key = -1;
+
+	/* OUT is the CRL that lists the change: that of the key that signed
+	 * the certificate, which after a rollover may be a retired key, not
+	 * the current one. A serial the transaction discarded (a stand-in
+	 * released from hold) leaves the current key's. */
+	if (out != NULL) {
+		mica_err_clear(&e);
+		if (db_cert_state_get(db, a->ch.serial, &st, &e) == 0)
+			key = st.key_idx;
+		else if (e.kind != MICA_E_NOTFOUND) {
+			if (err != NULL)
+				*err = e;
+			return -1;
+		}
+	}
 	return crl_store_pre(ca, db, actor, &a->pre,
-			     a->pre.ready ? a->pre.delta : 0, 1, out, err);
+			     a->pre.ready ? a->pre.delta : 0, 1, key, out, err);
 }
 
 void
@@ -887,8 +916,8 @@ publish_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct publish_tx *x = arg;
 
-	return crl_store_pre(x->ca, db, x->actor, x->pre, x->delta, 0, x->crl,
-			     err);
+	return crl_store_pre(x->ca, db, x->actor, x->pre, x->delta, 0, -1,
+			     x->crl, err);
 }
 
 /* Publish complete CRLs (DELTA 0) or deltas (1), signed ahead (on the
@@ -1157,7 +1186,7 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 	    ca_crl_publish_tx(x->ca, db, x->actor, NULL, err) != 0)
 		return -1;
 	if (x->hours > 0)
-		return publish_all(x->ca, db, x->actor, 1, 0, NULL, err);
+		return publish_all(x->ca, db, x->actor, 1, 0, -1, NULL, err);
 	/* Turned off: the complete CRLs published until now name
 	 * URL/delta.crl and are kept by relying parties until their
 	 * nextUpdate, up to a CRL period from now, while no delta would
@@ -1175,7 +1204,7 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 	if (held > now && (held - now + CRL_BACKDATE + 3599) / 3600 > final)
 		final = (int)((held - now + CRL_BACKDATE + 3599) / 3600);
 	if (was > 0)
-		return publish_all(x->ca, db, x->actor, 1, final, NULL, err);
+		return publish_all(x->ca, db, x->actor, 1, final, -1, NULL, err);
 	return 0;
 }
 

@@ -34,7 +34,8 @@ struct revoke_tx {
 	int raised_from;            /* a reason raised to keyCompromise, or -1 */
 	char (*also)[DB_SERIAL_MAX]; /* those it revoked */
 	size_t nalso;
-	struct db_crl published;    /* the current key's CRL it stored */
+	struct db_crl published;    /* the CRL it stored of the key that
+				     * signed the certificate */
 };
 
 /* The second identity of the key certified by DER (ca_key_rsa_id): 1 and

@@ -321,7 +321,8 @@ static const char revoke_help[] =
 "       mica [-d DIR] revoke --from-crl CRL [--from-crl CRL]...\n"
 "\n"
 "Revoke a certificate and publish a new CRL (a delta CRL when the CA makes\n"
-"them: 'mica crl --delta-hours'), said on standard error with its number.\n"
+"them: 'mica crl --delta-hours'), said on standard error with its number;\n"
+"after a key rollover, the CRL of the key that signed the certificate.\n"
 "REASON (RFC 5280 5.3.1) is one of (case-insensitive; default unspecified):\n";
 static const char revoke_help_tail[] =
 "certificateHold can be undone with 'mica unrevoke'. keyCompromise also\n"

@@ -1,5 +1,6 @@
-/* tests/crl_find.h - looking a serial up in a CRL's DER, for the unit
- * tests that check what a CRL lists (tests/test_engine.c, test_hier.c).
+/* tests/crl_find.h - looking a serial up in a CRL's DER (a delta CRL's
+ * too), for the unit tests that check what a CRL lists
+ * (tests/test_engine.c, test_hier.c).
  * Needs <string.h>, <mbedtls/x509_crl.h> and util/hex.h. */
 #ifndef MICA_TESTS_CRL_FIND_H
 #define MICA_TESTS_CRL_FIND_H
@@ -52,6 +53,32 @@ crl_find(const unsigned char *der, size_t len, const char *serial, int *reason)
 	}
 	mbedtls_x509_crl_free(&crl);
 	return found;
+}
+
+/* crl_find for a delta CRL, which mbedTLS does not parse (its Delta CRL
+ * Indicator is critical): the entry of SERIAL found in the DER as
+ * INTEGER, and the reasonCode in the few bytes after it. */
+static int
+delta_find(const unsigned char *der, size_t len, const char *serial,
+	   int *reason)
+{
+	static const unsigned char oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x15 };
+	unsigned char want[2 + 32];
+	size_t n = strlen(serial) / 2;
+	const unsigned char *p, *end = der + len, *r;
+
+	*reason = -1;
+	if (n == 0 || n > 32 || mica_hex_decode(serial, want + 2, n) != 0)
+		return -1;
+	want[0] = 0x02;
+	want[1] = (unsigned char)n;
+	if ((p = find_bytes(der, end, want, n + 2)) == NULL)
+		return 0;
+	r = find_bytes(p, end - p > 40 ? p + 40 : end, oid, sizeof(oid));
+	if (r != NULL && end - r >= 5 && r[0] == 0x04 && r[1] == 0x03 &&
+	    r[2] == 0x0a && r[3] == 0x01)
+		*reason = r[4];
+	return 1;
 }
 
 #endif

@@ -1608,7 +1608,7 @@ test_engine_ceremony(void)
 	struct ca_init_result res;
 	struct ca_principal cli;
 	struct ca_sign_ca_opts so;
-	struct ca_issued sub, leaf, leaf0, next, kk_old, kk_new;
+	struct ca_issued sub, leaf, leaf0, next, kk_old, kk_new, old1, old2;
 	char req0[CA_ID_MAX];
 	struct ca_key *kk = NULL;
 	struct ca_submit s;
@@ -1753,6 +1753,29 @@ test_engine_ceremony(void)
 	CU_ASSERT_EQUAL_FATAL(ca_key_generate(CA_KEY_EC_P256, &kk, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(submit_key(ica, &cli, &s, kk,
 					 "kk-old.contoso.test", &kk_old), 0);
+	/* Two more of the first key, revoked after the rollover (below). */
+	{
+		struct ca_submit os = s;
+		unsigned char *ocsr = NULL;
+		size_t ocsr_len = 0;
+
+		CU_ASSERT_EQUAL_FATAL(leaf_csr("old1.contoso.test", &ocsr,
+					       &ocsr_len), 0);
+		os.csr = ocsr;
+		os.csr_len = ocsr_len;
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &os, &old1,
+						    &err), 0);
+		free(ocsr);
+		CU_ASSERT_EQUAL_FATAL(leaf_csr("old2.contoso.test", &ocsr,
+					       &ocsr_len), 0);
+		os.csr = ocsr;
+		os.csr_len = ocsr_len;
+		CU_ASSERT_EQUAL_FATAL(ca_submit_csr(ica, &cli, &os, &old2,
+						    &err), 0);
+		free(ocsr);
+		CU_ASSERT_EQUAL(old1.key_idx, 0);
+		CU_ASSERT_EQUAL(old2.key_idx, 0);
+	}
 	{
 		struct ca_cert_info li, ii;
 
@@ -2122,6 +2145,43 @@ test_engine_ceremony(void)
 		CU_ASSERT_EQUAL(why, 4);
 		CU_ASSERT_EQUAL(key_crl_lists(ica, 0, plain.serial, &why), 0);
 		ca_issued_free(&plain);
+	}
+	/* A certificate of the retired key, revoked: the CRL said to be
+	 * published with it (what 'mica revoke' reports) is the one that
+	 * lists it, the retired key's - a complete CRL, then a delta once
+	 * the CA makes them - not the current key's, published beside it. */
+	{
+		struct ca_crl said, k0, d0;
+		int why = 0;
+
+		memset(&said, 0, sizeof(said));
+		CU_ASSERT_EQUAL_FATAL(ca_revoke_all(ica, &cli, old1.serial,
+			CA_REASON_SUPERSEDED, 0, NULL, &said, NULL, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_crl_current_key(ica, 0, &k0, &err), 0);
+		CU_ASSERT_EQUAL(crl_find(k0.der, k0.der_len, old1.serial, &why),
+				1);
+		CU_ASSERT_EQUAL(said.delta_base, 0);
+		CU_ASSERT_EQUAL(said.number, k0.number);
+		ca_crl_free(&k0);
+		ca_crl_free(&said);
+
+		CU_ASSERT_EQUAL_FATAL(ca_crl_set_delta_hours(ica, &cli, 24,
+							     &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_revoke_all(ica, &cli, old2.serial,
+			CA_REASON_SUPERSEDED, 0, NULL, &said, NULL, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_crl_delta_current_key(ica, 0, &d0,
+							       &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_crl_current_key(ica, 0, &k0, &err), 0);
+		CU_ASSERT_EQUAL(delta_find(d0.der, d0.der_len, old2.serial,
+					   &why), 1);
+		CU_ASSERT_EQUAL(said.number, d0.number);
+		CU_ASSERT_EQUAL(said.delta_base, k0.number);
+		ca_crl_free(&d0);
+		ca_crl_free(&k0);
+		ca_crl_free(&said);
+		CU_ASSERT_EQUAL(ca_crl_set_delta_hours(ica, &cli, 0, &err), 0);
+		ca_issued_free(&old1);
+		ca_issued_free(&old2);
 	}
 	/* The same key under the new CA key: a keyCompromise of this one
 	 * revokes the other too, each on its own key's CRL, signed ahead. */

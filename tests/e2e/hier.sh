@@ -623,7 +623,7 @@ is "... signed by the new CA certificate" "$(aki_of new.pem)" "$(ski_of next.crt
 openssl x509 -in new.pem -noout -text | grep -q "URI:$H/crl/1" && ok "... naming its key's CRL, /crl/1" || fail "CDP of key 1"
 openssl x509 -in new.pem -noout -text | grep -q "CA Issuers - URI:$H/ca/1.crt" && ok "... and CA certificate, /ca/1.crt" || fail "AIA of key 1"
 SER2=$(serial_of app.pem)
-m -d I revoke "$SER2" --reason superseded >/dev/null || fail "revoke an old leaf"
+m -d I revoke "$SER2" --reason superseded >/dev/null 2>revoke-old.err || fail "revoke an old leaf"
 # The CLI published the old key's CRL in the store; the daemon reloads its
 # cached copy from there at most once a second.
 crl0_lists() {
@@ -637,6 +637,11 @@ is "/crl/1: the new key's CRL" "$(fetch /crl/1 crl1.der)" "200 application/pkix-
 openssl crl -inform der -in crl0.der -noout -CAfile chain.pem 2>&1 | grep -q 'verify OK' &&
 	ok "the old key signs its CRL" || fail "old key CRL signature"
 openssl crl -inform der -in crl0.der -noout -text | grep -qi "$SER2" && ok "... listing what it issued" || fail "old CRL misses the revoked leaf"
+# The CRL 'mica revoke' says it published is that one, not the new key's
+# published beside it (the numbers are one series for both keys).
+N0=$(openssl crl -inform der -in crl0.der -noout -crlnumber | sed -n 's/^crlNumber=//p')
+is "mica revoke names the old key's CRL, which lists the leaf" "$(tail -1 revoke-old.err)" \
+	"revoked $SER2 (superseded); CRL $((N0)) published"
 openssl crl -inform der -in crl1.der -noout -text | grep -qi "$SER2" && fail "the new CRL lists an old leaf" || ok "the new key's CRL lists only its own"
 # Each with the CRLs its certificates name (GnuTLS keeps one CRL per
 # issuer name, and both keys' CRLs name the same CA).
