@@ -1360,6 +1360,7 @@ int ca_ocsp_count(struct ca *ca, int64_t *count, struct mica_err *err);
 /* Publication to a directory: ca/publish.c                            */
 /* ------------------------------------------------------------------ */
 
+#define CA_PUBLISH_STALE_MAX 8
 struct ca_publish_stats {
 	size_t files;            /* certificate, chain and CRL files written */
 	size_t ocsp_written;     /* responses written (new or changed) */
@@ -1370,6 +1371,20 @@ struct ca_publish_stats {
 	size_t ocsp_read;        /* certificates looked at */
 	int64_t past;            /* a *SEQ past the store's last change,
 				  * taken as a full pass; else -1 */
+	/* The CRLs published (written, or left as they were) whose
+	 * nextUpdate had passed, which relying parties refuse: NSTALE of
+	 * them, one per CRL (the same CRL in several files counts once),
+	 * the first CA_PUBLISH_STALE_MAX described in STALE. */
+	size_t nstale;
+	struct ca_publish_stale {
+		char file[32];           /* the first file it went to: "crl",
+					  * "delta.crl", "keys/1/crl"... */
+		int64_t number;          /* its cRLNumber */
+		int64_t next_update;
+		int delta;               /* a delta CRL */
+		int root;                /* the root's, imported: not this
+					  * CA's to sign */
+	} stale[CA_PUBLISH_STALE_MAX];
 };
 
 /*
@@ -1382,7 +1397,9 @@ struct ca_publish_stats {
  * decodes to; its '/' are directories). Each file atomically (temporary
  * name, then rename), only when it changed; the response file of a
  * certificate revoked since (its response dropped, not yet re-signed) or
- * expired is removed. *ST (may be NULL) counts. Signs nothing.
+ * expired is removed. *ST (may be NULL) counts, and says which CRLs it
+ * published had expired (still published: what the store holds; the
+ * caller warns). Signs nothing.
  */
 int ca_publish(struct ca *ca, const char *dir, struct ca_publish_stats *st,
 	       struct mica_err *err);

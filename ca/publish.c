@@ -401,6 +401,33 @@ publish_path(int dfd, const char *path, const void *data, size_t len,
 	return rc;
 }
 
+/* CRL, published as FILE, if its nextUpdate is not after NOW: relying
+ * parties refuse it from then on (RFC 5280 5.1.2.5), so the caller must be
+ * told, once per CRL (ST->nstale). ROOT: the root's CRL, imported. */
+static void
+stale_note(struct ca_publish_stats *st, const char *file,
+	   const struct ca_crl *crl, int root, int64_t now)
+{
+	struct ca_publish_stale *s;
+	size_t n = st->nstale < CA_PUBLISH_STALE_MAX ? st->nstale :
+		   CA_PUBLISH_STALE_MAX;
+
+	if (crl->next_update <= 0 || crl->next_update > now)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (st->stale[i].root == root &&
+		    st->stale[i].number == crl->number)
+			return;   /* keys/0/crl is crl */
+	if (st->nstale++ >= CA_PUBLISH_STALE_MAX)
+		return;
+	s = &st->stale[n];
+	snprintf(s->file, sizeof(s->file), "%s", file);
+	s->number = crl->number;
+	s->next_update = crl->next_update;
+	s->delta = crl->delta_base > 0;
+	s->root = root;
+}
+
 /* PATH (relative to DFD) is no longer published: a delta CRL after the
  * CA turned deltas off and the last one expired. Left in place, the web
  * server would go on serving it, expired, where the daemon says 404. */
@@ -435,6 +462,8 @@ publish_key_crl(struct ca *ca, int dfd, int idx,
 		return -1;
 	}
 	rc = publish_path(dfd, path, crl.der, crl.der_len, st, err);
+	if (rc == 0)
+		stale_note(st, path, &crl, 0, ca_now());
 	ca_crl_free(&crl);
 	return rc;
 }
@@ -686,6 +715,7 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 	    ca_pem_encode("X509 CRL", crl.der, crl.der_len, &pem, err) != 0 ||
 	    publish_file(dfd, dfd, "crl.pem", pem, strlen(pem), st, err) != 0)
 		goto out;
+	stale_note(st, "crl", &crl, 0, ca_now());
 	ca_crl_free(&crl);
 	/* The latest delta CRL, when the CA publishes them (key 0's, as
 	 * /delta.crl: what its complete CRL's Freshest CRL names). */
@@ -693,6 +723,7 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		if (publish_file(dfd, dfd, "delta.crl", crl.der, crl.der_len, st,
 				 err) != 0)
 			goto out;
+		stale_note(st, "delta.crl", &crl, 0, ca_now());
 		ca_crl_free(&crl);
 	} else if (e.kind != MICA_E_NOTFOUND) {
 		if (err != NULL)
@@ -705,6 +736,8 @@ ca_publish_since(struct ca *ca, const char *dir, int64_t *seq,
 		if (publish_file(dfd, dfd, "root.crl", crl.der, crl.der_len, st,
 				 err) != 0)
 			goto out;
+		/* A single-tier CA's root.crl is its own CRL. */
+		stale_note(st, "root.crl", &crl, ca->sh->nchain > 0, ca_now());
 	} else if (e.kind != MICA_E_NOTFOUND) {
 		if (err != NULL)
 			*err = e;

@@ -1193,7 +1193,13 @@ static const char publish_help[] =
 "since are looked at (as the daemon's passes between its hourly full ones);\n"
 "responses that went stale and certificates that expired wait for a run\n"
 "without --since. A number past the store's last change (a store restored\n"
-"from an older backup) makes a full run, and a note says so.\n";
+"from an older backup) makes a full run, and a note says so.\n"
+"\n"
+"A CRL it publishes whose nextUpdate has passed (the store's latest, when\n"
+"no new one could be signed: the daemon not running, the CA key not\n"
+"usable) is published all the same, and a warning on standard error names\n"
+"it and what to do ('mica crl', or for root.crl 'mica import-crl'); the\n"
+"exit status stays 0, as for every warning.\n";
 
 int
 cmd_publish(const char *datadir, int argc, char **argv)
@@ -1282,6 +1288,31 @@ cmd_publish(const char *datadir, int argc, char **argv)
 		 "%zu certificate(s) looked at, up to change %lld",
 		argv[optind], st.files, st.ocsp_written, st.ocsp_kept,
 		st.ocsp_removed, st.ocsp_read, (long long)seq);
+	/* Published all the same: it is what the store holds, and taking it
+	 * away would serve relying parties no better. The admin must know. */
+	for (size_t i = 0; i < st.nstale && i < CA_PUBLISH_STALE_MAX; i++) {
+		const struct ca_publish_stale *x = &st.stale[i];
+		char when[32];
+
+		cli_time(x->next_update, when);
+		if (x->root)
+			cli_note("warning: %s/%s, the root's CRL (number %lld), "
+				 "expired at %s: relying parties that check it "
+				 "refuse this CA's certificate; import the "
+				 "root's newer CRL ('mica import-crl'), then "
+				 "publish again", argv[optind], x->file,
+				 (long long)x->number, when);
+		else
+			cli_note("warning: %s/%s, %sCRL %lld, expired at %s: "
+				 "relying parties refuse it; sign a new one "
+				 "('mica crl%s', or let 'mica serve' run), then "
+				 "publish again", argv[optind], x->file,
+				 x->delta ? "delta " : "", (long long)x->number,
+				 when, x->delta ? " --delta" : "");
+	}
+	if (st.nstale > CA_PUBLISH_STALE_MAX)
+		cli_note("warning: %zu more expired CRL(s) published",
+			 st.nstale - CA_PUBLISH_STALE_MAX);
 out:
 	ca_close(ca);
 	return rc;

@@ -3,7 +3,9 @@
 # CRL. The daemon runs under libfaketime (LD_PRELOAD, FAKETIME="+N": its
 # clock runs N seconds ahead; the monotonic clock is left alone) against a
 # CA whose CRLs last one day (--crl-days 1):
-#   A. started three days later, when the stored CRL has long expired: it
+#   A. started three days later, when the stored CRL has long expired:
+#      'mica publish' before it writes that CRL with a warning naming it
+#      (and none once a current one is stored); the daemon
 #      publishes a fresh one before serving; /crl and /crl.pem carry
 #      nextUpdate in the (fake) future, signed by the root; openssl verify
 #      -crl_check accepts a certificate with it at the fake time;
@@ -106,6 +108,23 @@ else
 		next_update = strftime('%s','now') - 2 * 86400 WHERE number = $N0"
 	echo "# no libfaketime: the stored CRL's dates are moved three days back instead"
 fi
+# Before it, 'mica publish' (which signs nothing) finds only that CRL in
+# the store: it publishes it, as the store holds it, and says so - a
+# warning naming the file, the CRL and when it expired, exit 0 as for
+# every warning - judged by openssl at the fake time.
+if [ -n "$FTLIB" ]; then
+	env "${FT_ENV[@]}" "$MICA" -d "$D" publish "$W/pub.a" >/dev/null 2>"$W/pub.a.err"
+	is "A: mica publish with only the expired CRL: exit 0" "$?" 0
+	PN=$(crl_field "$W/pub.a/crl" nextupdate)
+	[ -n "$PN" ] && [ "$PN" -le "$(fake_now)" ] &&
+		ok "A: ... the crl it wrote has expired at the fake time (openssl: nextUpdate $(date -u -d "@$PN"))" ||
+		fail "A: the published crl's nextUpdate $(date -u -d "@${PN:-0}") is not before the fake now"
+	grep -qF "warning: $W/pub.a/crl, CRL $N0, expired at $(date -u -d "@${PN:-0}" +%Y-%m-%dT%H:%M:%SZ): relying parties refuse it; sign a new one ('mica crl'" "$W/pub.a.err" &&
+		ok "A: ... and a warning says so, naming the file, the CRL and when it expired" ||
+		fail "A: mica publish said: $(cat "$W/pub.a.err")"
+else
+	skip "A: mica publish warns of the expired CRL it publishes" "needs libfaketime (Debian: faketime)"
+fi
 TOK=$("$MICA" -d "$D" token create --enroll --uses 1 2>/dev/null)
 START_MS=$(host_ms)
 host_serve "$W/out.a" "$D" "${FT_ENV[@]}" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
@@ -148,6 +167,14 @@ crl_verify_at "$(($(fake_now) + 60))" "$W/root.pem" "$W/a.pem" \
 	"openssl verify -crl_check at the fake time accepts a certificate with this CRL"
 host_stop
 is "the daemon stops cleanly" "$HOST_RC" 0
+# Once the daemon published a current CRL, 'mica publish' writes it, and
+# warns of nothing.
+env "${FT_ENV[@]}" "$MICA" -d "$D" publish "$W/pub.a" >/dev/null 2>"$W/pub.a2.err"
+is "A: mica publish after the daemon's new CRL: exit 0" "$?" 0
+PN=$(crl_field "$W/pub.a/crl" nextupdate)
+[ -n "$PN" ] && [ "$PN" -gt "$(fake_now)" ] && ! grep -q "warning" "$W/pub.a2.err" &&
+	ok "A: ... a current crl (nextUpdate $(date -u -d "@$PN")), no warning" ||
+	fail "A: published nextUpdate $(date -u -d "@${PN:-0}"), it said: $(cat "$W/pub.a2.err")"
 
 # ---------------------------------------- B and C: expiring while serving --
 
