@@ -70,7 +70,8 @@ name_canon(const char *text, char out[NAME_MAX_TEXT])
  * text, and move *OFF past it. RFC 1035 4.1.4: a pointer must point
  * before the place it is found (compressors only point back), and at most
  * JUMPS_MAX are followed, so no name can loop. Labels with other octets than a host name's make the message
- * unreadable for us (-1).
+ * unreadable for us (-1); a name that runs past the end of the message
+ * is -2 (the message was cut: see ca_dns_parse_txt).
  */
 static int
 name_read(const unsigned char *msg, size_t len, size_t *off,
@@ -83,12 +84,14 @@ name_read(const unsigned char *msg, size_t len, size_t *off,
 		unsigned c;
 
 		if (p >= len)
-			return -1;
+			return -2;
 		c = msg[p];
 		if ((c & 0xc0) == 0xc0) {
 			size_t target;
 
-			if (p + 1 >= len || ++jumps > JUMPS_MAX)
+			if (p + 1 >= len)
+				return -2;
+			if (++jumps > JUMPS_MAX)
 				return -1;
 			target = (size_t)(c & 0x3f) << 8 | msg[p + 1];
 			if (target >= p)
@@ -106,7 +109,9 @@ name_read(const unsigned char *msg, size_t len, size_t *off,
 			p++;
 			break;
 		}
-		if (p + 1 + c > len || o + c + 1 >= NAME_MAX_TEXT)
+		if (p + 1 + c > len)
+			return -2;
+		if (o + c + 1 >= NAME_MAX_TEXT)
 			return -1;
 		if (o > 0)
 			out[o++] = '.';
@@ -171,6 +176,44 @@ ca_dns_query(uint16_t id, const char *qname, uint16_t qtype, unsigned char *buf,
 
 /* ------------------------------------------------------------ parsing -- */
 
+/*
+ * Move *OFF past the record there (owner, type, class, TTL, RDATA) without
+ * reading it: the authority and additional sections', whose names need
+ * not be host names. 0; -1 if its owner is no name (an extended label
+ * type, longer than 255 octets); -2 if the message ends first.
+ */
+static int
+record_skip(const unsigned char *msg, size_t len, size_t *off)
+{
+	size_t p = *off, rdlen;
+
+	for (;;) {
+		if (p >= len)
+			return -2;
+		if ((msg[p] & 0xc0) == 0xc0) {
+			p += 2;
+			break;
+		}
+		if ((msg[p] & 0xc0) != 0)
+			return -1;
+		if (msg[p] == 0) {
+			p++;
+			break;
+		}
+		p += 1 + (size_t)msg[p];
+		if (p - *off > 255)
+			return -1;   /* RFC 1035 3.1 */
+	}
+	if (p > len || len - p < 10)
+		return -2;
+	rdlen = (size_t)msg[p + 8] << 8 | msg[p + 9];
+	p += 10;
+	if (rdlen > len - p)
+		return -2;
+	*off = p + rdlen;
+	return 0;
+}
+
 struct rr {
 	char owner[NAME_MAX_TEXT];
 	uint16_t type;
@@ -183,8 +226,8 @@ ca_dns_parse_txt(const unsigned char *msg, size_t len, uint16_t id,
 {
 	char want[NAME_MAX_TEXT], name[NAME_MAX_TEXT];
 	struct rr *rrs = NULL;
-	size_t off = 12, nrr = 0, an;
-	int rc = -1;
+	size_t off = 12, nrr = 0, an, more;
+	int rc = -1, r;
 
 	memset(out, 0, sizeof(*out));
 	if (name_canon(qname, want) != 0)
@@ -202,6 +245,8 @@ ca_dns_parse_txt(const unsigned char *msg, size_t len, uint16_t id,
 		return mica_err_set(err, MICA_E_BADREQ, "dns_mismatch",
 				    "a DNS answer without our one question");
 	an = (size_t)msg[6] << 8 | msg[7];
+	/* NSCOUNT and ARCOUNT: read only to see that they are all there. */
+	more = ((size_t)msg[8] << 8 | msg[9]) + ((size_t)msg[10] << 8 | msg[11]);
 	if (name_read(msg, len, &off, name) != 0 || off + 4 > len)
 		return bad(err, "a DNS answer with a malformed question");
 	if (strcmp(name, want) != 0 || msg[off] != 0 || msg[off + 1] != TYPE_TXT ||
@@ -219,25 +264,34 @@ ca_dns_parse_txt(const unsigned char *msg, size_t len, uint16_t id,
 	if (an > 0 && (rrs = calloc(an, sizeof(*rrs))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	for (size_t i = 0; i < an; i++) {
-		struct rr *r = &rrs[nrr];
+		struct rr *x = &rrs[nrr];
 		uint16_t class;
 
-		if (name_read(msg, len, &off, r->owner) != 0 || off + 10 > len) {
+		if ((r = name_read(msg, len, &off, x->owner)) == -2 || off + 10 > len)
+			goto cut;
+		if (r != 0) {
 			bad(err, "a DNS answer with a malformed record");
 			goto out;
 		}
-		r->type = (uint16_t)(msg[off] << 8 | msg[off + 1]);
+		x->type = (uint16_t)(msg[off] << 8 | msg[off + 1]);
 		class = (uint16_t)(msg[off + 2] << 8 | msg[off + 3]);
-		r->rdlen = (size_t)msg[off + 8] << 8 | msg[off + 9];
-		r->rdata = off + 10;
-		if (r->rdlen > len - r->rdata) {
-			bad(err, "a DNS record longer than its message");
-			goto out;
-		}
-		off = r->rdata + r->rdlen;
-		if (class == CLASS_IN && (r->type == TYPE_TXT || r->type == TYPE_CNAME))
+		x->rdlen = (size_t)msg[off + 8] << 8 | msg[off + 9];
+		x->rdata = off + 10;
+		if (x->rdlen > len - x->rdata)
+			goto cut;
+		off = x->rdata + x->rdlen;
+		if (class == CLASS_IN && (x->type == TYPE_TXT || x->type == TYPE_CNAME))
 			nrr++;
 	}
+	/* Each record takes 11 octets at least: a count larger than the
+	 * message ends at its end. */
+	for (size_t i = 0; i < more; i++)
+		if ((r = record_skip(msg, len, &off)) == -2) {
+			goto cut;
+		} else if (r != 0) {
+			bad(err, "a DNS answer with a malformed record");
+			goto out;
+		}
 	/* Follow CNAMEs of the answer section from the name asked for. */
 	for (int hop = 0; hop < CNAME_HOPS; hop++) {
 		int moved = 0;
@@ -290,6 +344,15 @@ ca_dns_parse_txt(const unsigned char *msg, size_t len, uint16_t id,
 			continue;   /* not text: it cannot match anything */
 		out->n++;
 	}
+	rc = 0;
+	goto out;
+cut:
+	/* The message ends before the records its header counts: cut short
+	 * (RFC 1035 4.2.1 truncation, by a server or middlebox that did not
+	 * set TC), so what it holds is not the whole answer. Truncated, as
+	 * TC says: asked again over TCP, never read as fewer records. */
+	out->truncated = 1;
+	out->n = 0;
 	rc = 0;
 out:
 	free(rrs);
@@ -443,7 +506,8 @@ lookup_tcp(const struct sockaddr *server, socklen_t slen, const char *qname,
 	if (ca_dns_parse_txt(a, alen, id, qname, out, err) != 0)
 		goto out;
 	if (out->truncated) {
-		bad(err, "a truncated DNS answer over TCP");
+		bad(err, "a truncated DNS answer over TCP (TC set, or the message "
+		    "ends before the records it counts)");
 		goto out;
 	}
 	rc = 0;

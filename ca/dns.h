@@ -8,7 +8,8 @@
  * struct __res_state internals (nsaddr_list, and _u._ext for IPv6);
  * its answers would still need parsing with ns_parserr, and what must be
  * fuzzed is the code that reads hostile answers. This client asks over
- * UDP (again over TCP when the answer is truncated), accepts only the
+ * UDP (again over TCP when the answer is truncated: TC set, or the
+ * message ending before the records it counts), accepts only the
  * answer to its own question (id, question section), follows CNAMEs
  * within the answer, and reads every octet through bounds-checked cursors
  * (compression pointers only backwards, a bounded number of them).
@@ -31,7 +32,9 @@
 
 struct ca_dns_txt {
 	int rcode;                   /* 0 NOERROR, 3 NXDOMAIN */
-	int truncated;               /* TC: ask again over TCP */
+	int truncated;               /* TC, or the message ends before the
+				      * records its header counts (cut
+				      * without TC): ask again over TCP */
 	size_t n;
 	char v[CA_DNS_TXT_MAX][CA_DNS_TXT_LEN];   /* NUL-terminated */
 };
@@ -48,7 +51,9 @@ int ca_dns_query(uint16_t id, const char *qname, uint16_t qtype,
  * QNAME TXT IN; the TXT records of QNAME (or of the name a CNAME chain of
  * the answer section leads to) are joined string by string into OUT.
  * Records beyond CA_DNS_TXT_MAX or CA_DNS_TXT_LEN are dropped. A response
- * with RCODE other than NOERROR or NXDOMAIN is an error. MICA_E_BADREQ
+ * with RCODE other than NOERROR or NXDOMAIN is an error. A message that
+ * ends before the records its header counts (ANCOUNT, NSCOUNT, ARCOUNT)
+ * is OUT->truncated with no records, as one with TC. MICA_E_BADREQ
  * "dns" for anything malformed, "dns_mismatch" for an answer to another
  * question (the caller keeps waiting).
  */

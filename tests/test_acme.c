@@ -14,6 +14,8 @@
 
 #include <arpa/inet.h>
 #include <ftw.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -720,6 +722,217 @@ test_dns_answers_are_read_strictly(void)
 	CU_ASSERT(txt.truncated);
 	n = dns_answer(msg, 7, 0x82, 0, NULL, 0);
 	CU_ASSERT(ca_dns_parse_txt(msg, n, 7, "_acme-challenge.www.contoso.test", &txt, &err) != 0);
+}
+
+/* An answer whose message ends before the records its header counts -
+ * a UDP answer cut at 512 octets by a server or middlebox that did not
+ * set TC - is read as truncated (asked again over TCP), never as an
+ * answer with fewer records, nor as a malformed one; an answer whose
+ * authority and additional records are all there is read as before. */
+static void
+test_dns_answer_cut_without_tc_is_truncated(void)
+{
+	unsigned char msg[600];
+	struct ca_dns_txt txt;
+	struct mica_err err;
+	size_t n;
+	static const unsigned char txt_rr[] = {
+		0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60, 0, 3, 2, 'o', 'k' };
+	/* authority: contoso.test (the question's, at 32) NS ns.contoso.test;
+	 * additional: an OPT-like record of the root, no data */
+	static const unsigned char ns_ar[] = {
+		0xc0, 0x20, 0, 2, 0, 1, 0, 0, 0, 60, 0, 5, 2, 'n', 's', 0xc0, 0x20,
+		0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 0 };
+	const char *qn = "_acme-challenge.www.contoso.test";
+
+	/* Two TXT records counted, one there. */
+	n = dns_answer(msg, 9, 0x80, 2, txt_rr, sizeof(txt_rr));
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 9, qn, &txt, &err) == 0);
+	CU_ASSERT(txt.truncated);
+	CU_ASSERT_EQUAL(txt.n, 0);
+	/* The answer whole, its authority and additional sections counted
+	 * and missing: the answer is no less cut. */
+	n = dns_answer(msg, 9, 0x80, 1, txt_rr, sizeof(txt_rr));
+	msg[9] = 1;
+	msg[11] = 1;
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 9, qn, &txt, &err) == 0);
+	CU_ASSERT(txt.truncated);
+	CU_ASSERT_EQUAL(txt.n, 0);
+	/* ... and with them, read as it is; cut anywhere in them, truncated. */
+	memcpy(msg + n, ns_ar, sizeof(ns_ar));
+	n += sizeof(ns_ar);
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 9, qn, &txt, &err) == 0);
+	CU_ASSERT(!txt.truncated);
+	CU_ASSERT(txt.n == 1 && strcmp(txt.v[0], "ok") == 0);
+	for (size_t cut = n - sizeof(ns_ar) - sizeof(txt_rr); cut < n; cut++) {
+		CU_ASSERT(ca_dns_parse_txt(msg, cut, 9, qn, &txt, &err) == 0);
+		CU_ASSERT(txt.truncated && txt.n == 0);
+	}
+	/* Malformed is still malformed: an owner pointing forwards. */
+	n = dns_answer(msg, 9, 0x80, 1, txt_rr, sizeof(txt_rr));
+	msg[n - sizeof(txt_rr) + 1] = 0x7f;
+	CU_ASSERT(ca_dns_parse_txt(msg, n, 9, qn, &txt, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "dns");
+}
+
+#define DNS_LAB_RECORDS 4      /* TXT records of 200 octets: over 512 */
+
+/* A DNS server on loopback that answers over UDP with the first 512
+ * octets of a larger answer and TC clear (what a non-compliant server or
+ * middlebox does), and over TCP with the whole answer. */
+struct dns_lab {
+	int udp, tcp;
+	uint16_t port;
+	atomic_int stop;
+	int udp_answered, tcp_answered;
+	pthread_t thread;
+};
+
+/* The whole answer to query Q[0..QLEN) into A (SIZE octets): its length,
+ * 0 if it does not fit. */
+static size_t
+dns_lab_answer(const unsigned char *q, size_t qlen, unsigned char *a, size_t size)
+{
+	static const unsigned char head[] = {
+		0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60, 0, 201, 200 };
+	size_t n = qlen;
+
+	if (qlen < 12 || qlen + DNS_LAB_RECORDS * (sizeof(head) + 200) > size)
+		return 0;
+	memcpy(a, q, qlen);
+	a[2] = 0x81;
+	a[3] = 0x80;
+	a[7] = DNS_LAB_RECORDS;
+	for (int i = 0; i < DNS_LAB_RECORDS; i++) {
+		memcpy(a + n, head, sizeof(head));
+		n += sizeof(head);
+		memset(a + n, 'a' + i, 200);
+		n += 200;
+	}
+	return n;
+}
+
+static void *
+dns_lab_run(void *arg)
+{
+	struct dns_lab *l = arg;
+	unsigned char q[514], a[2048];
+
+	while (!atomic_load(&l->stop)) {
+		struct pollfd p[2] = { { l->udp, POLLIN, 0 }, { l->tcp, POLLIN, 0 } };
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		struct timeval tv = { 5, 0 };
+		ssize_t r;
+		size_t n;
+		int s;
+
+		if (poll(p, 2, 100) <= 0)
+			continue;
+		if (p[0].revents & POLLIN) {
+			r = recvfrom(l->udp, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+			if (r > 0 && (n = dns_lab_answer(q, (size_t)r, a, sizeof(a))) > 0 &&
+			    sendto(l->udp, a, n > 512 ? 512 : n, 0,
+				   (struct sockaddr *)&from, fl) > 0)
+				l->udp_answered++;
+		}
+		if ((p[1].revents & POLLIN) && (s = accept(l->tcp, NULL, NULL)) >= 0) {
+			setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (recv(s, q, 2, MSG_WAITALL) == 2 &&
+			    (size_t)(q[0] << 8 | q[1]) <= sizeof(q) - 2 &&
+			    recv(s, q + 2, (size_t)(q[0] << 8 | q[1]), MSG_WAITALL) ==
+			    (ssize_t)(q[0] << 8 | q[1]) &&
+			    (n = dns_lab_answer(q + 2, (size_t)(q[0] << 8 | q[1]),
+						a + 2, sizeof(a) - 2)) > 0) {
+				a[0] = (unsigned char)(n >> 8);
+				a[1] = (unsigned char)n;
+				if (send(s, a, n + 2, MSG_NOSIGNAL) == (ssize_t)(n + 2))
+					l->tcp_answered++;
+			}
+			close(s);
+		}
+	}
+	return NULL;
+}
+
+/* Start L on one port for UDP and TCP: 0, or -1. */
+static int
+dns_lab_start(struct dns_lab *l)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+
+	memset(l, 0, sizeof(*l));
+	for (int tries = 0; tries < 20; tries++) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		l->udp = socket(AF_INET, SOCK_DGRAM, 0);
+		l->tcp = socket(AF_INET, SOCK_STREAM, 0);
+		if (l->udp >= 0 && l->tcp >= 0 &&
+		    bind(l->udp, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+		    getsockname(l->udp, (struct sockaddr *)&sin, &sl) == 0 &&
+		    bind(l->tcp, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+		    listen(l->tcp, 4) == 0) {
+			l->port = ntohs(sin.sin_port);
+			atomic_init(&l->stop, 0);
+			if (pthread_create(&l->thread, NULL, dns_lab_run, l) == 0)
+				return 0;
+		}
+		/* That port's TCP side is someone else's: another pair. */
+		if (l->udp >= 0)
+			close(l->udp);
+		if (l->tcp >= 0)
+			close(l->tcp);
+	}
+	return -1;
+}
+
+static void
+dns_lab_stop(struct dns_lab *l)
+{
+	atomic_store(&l->stop, 1);
+	pthread_join(l->thread, NULL);
+	close(l->udp);
+	close(l->tcp);
+}
+
+/* The lookup asks again over TCP when the UDP answer was cut without TC,
+ * and reads every record of the whole answer. */
+static void
+test_dns_lookup_retries_a_cut_answer_over_tcp(void)
+{
+	struct dns_lab l;
+	struct sockaddr_in sin;
+	struct timespec deadline;
+	struct ca_dns_txt txt;
+	struct mica_err err;
+	char want[201];
+
+	CU_ASSERT_FATAL(dns_lab_start(&l) == 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(l.port);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 20;
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT(ca_dns_txt_lookup((struct sockaddr *)&sin, sizeof(sin),
+				    "_acme-challenge.www.contoso.test", &deadline,
+				    NULL, &txt, &err) == 0);
+	dns_lab_stop(&l);
+	if (err.code[0] != '\0')
+		fprintf(stderr, "lookup: %s: %s\n", err.code, err.msg);
+	CU_ASSERT_EQUAL(l.udp_answered, 1);
+	CU_ASSERT_EQUAL(l.tcp_answered, 1);
+	CU_ASSERT(!txt.truncated);
+	CU_ASSERT_EQUAL_FATAL(txt.n, DNS_LAB_RECORDS);
+	for (int i = 0; i < DNS_LAB_RECORDS; i++) {
+		memset(want, 'a' + i, 200);
+		want[200] = '\0';
+		CU_ASSERT_STRING_EQUAL(txt.v[i], want);
+	}
 }
 
 /* A self-signed tls-alpn-01 certificate for NAME: SAN (NAME and EXTRA if
@@ -2633,6 +2846,10 @@ main(void)
 		{ "hosts(5) files: comments, aliases, IPv6, bad lines skipped", test_hosts_file_parse },
 		{ "HTTP response heads and chunked bodies are read strictly", test_http_head_and_chunks },
 		{ "DNS answers: id, question, CNAME, pointers only backwards, rcodes", test_dns_answers_are_read_strictly },
+		{ "a DNS answer that ends before the records it counts is truncated, not short",
+		  test_dns_answer_cut_without_tc_is_truncated },
+		{ "a UDP answer cut at 512 octets without TC is asked again over TCP",
+		  test_dns_lookup_retries_a_cut_answer_over_tcp },
 		{ "tls-alpn-01 certificates: one name, a critical acmeIdentifier, the digest", test_tls_alpn_certificate_check },
 		{ "validation connects to loopback and link-local only in a lab", test_addresses_validation_may_connect_to },
 		{ "an order replaces only a certificate it shares a name with (RFC 9773 5)",
