@@ -153,6 +153,10 @@ struct ca_acme_order {
 	 * made; NULL when one name or none alone is to blame). */
 	struct ca_acme_rejected *rejected;
 	size_t nrejected;
+	/* A new order refused for CA_ACME_OPEN_ORDERS: seconds until the
+	 * first of the account's open orders expires and makes room
+	 * (1..CA_ACME_ORDER_HOURS hours), for Retry-After; 0 otherwise. */
+	int64_t retry_after;
 };
 void ca_acme_order_free(struct ca_acme_order *o);
 void ca_acme_order_array_free(struct ca_acme_order *a, size_t n);

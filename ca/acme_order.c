@@ -286,24 +286,37 @@ struct new_order_tx {
 	size_t naz;
 	const char *actor;
 	const char *detail;
+	int64_t retry_after;        /* out: refused for the open orders */
 };
 
 static int
 new_order_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct new_order_tx *x = arg;
-	int64_t open = 0;
+	int64_t open = 0, first = 0, now = x->o->created_at;
 	int replaced = 0;
 
 	/* Counted in the transaction that records the order, so that orders
 	 * sent at once cannot pass the limit together. */
-	if (db_acme_order_count_open(db, x->o->account_id, x->o->created_at,
-				     &open, err) != 0)
+	x->retry_after = 0;
+	if (db_acme_order_count_open(db, x->o->account_id, now, &open, &first,
+				     err) != 0)
 		return -1;
-	if (open >= CA_ACME_OPEN_ORDERS)
+	if (open >= CA_ACME_OPEN_ORDERS) {
+		/* Room comes when the first of them expires (unless the
+		 * client finalizes or gives one up sooner): that, not a
+		 * few seconds, is when asking again can succeed. Bounded by
+		 * an order's lifetime (a row dated later by a clock set
+		 * back), at least 1. */
+		x->retry_after = first - now;
+		if (x->retry_after < 1)
+			x->retry_after = 1;
+		if (x->retry_after > (int64_t)CA_ACME_ORDER_HOURS * 3600)
+			x->retry_after = (int64_t)CA_ACME_ORDER_HOURS * 3600;
 		return mica_err_set(err, MICA_E_RATE, "rate_limited",
 				    "this account has %d orders waiting: finish "
 				    "or let them expire", CA_ACME_OPEN_ORDERS);
+	}
 
 	/* RFC 9773 5: one order replaces a certificate; asked here, in the
 	 * transaction that records this one, so that of two orders racing
@@ -535,8 +548,11 @@ ca_acme_new_order(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	tx.naz = nnames;
 	tx.actor = p.actor;
 	tx.detail = detail;
-	if (ca_tx(ca, 0, new_order_body, &tx, err) != 0)
+	tx.retry_after = 0;
+	if (ca_tx(ca, 0, new_order_body, &tx, err) != 0) {
+		out->retry_after = tx.retry_after;
 		goto out;
+	}
 	rc = order_load(ca, o.id, NULL, out, err);
 out:
 	free(az);

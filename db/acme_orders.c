@@ -37,7 +37,7 @@ static const char *const order_sql[S__COUNT] = {
 	"SELECT " ORDER_COLS ", rowid FROM acme_order WHERE account_id = ?3 "
 	"AND rowid < ?1 ORDER BY rowid DESC LIMIT ?2",
 	[S_ACME_ORDER_OPEN] =
-	"SELECT count(*) FROM acme_order WHERE account_id = ?1 "
+	"SELECT count(*), min(expires) FROM acme_order WHERE account_id = ?1 "
 	"AND status IN ('pending', 'ready') AND expires > ?2",
 	[S_ACME_ORDER_BY_SERIAL] =
 	"SELECT " ORDER_COLS " FROM acme_order WHERE serial = ?1",
@@ -353,7 +353,7 @@ out:
 
 int
 db_acme_order_count_open(struct db *db, const char *account_id, int64_t now,
-			 int64_t *out, struct mica_err *err)
+			 int64_t *out, int64_t *first_expiry, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
@@ -361,14 +361,19 @@ db_acme_order_count_open(struct db *db, const char *account_id, int64_t now,
 	if (db == NULL || account_id == NULL || out == NULL)
 		return db_bad_arg(err);
 	*out = 0;
+	if (first_expiry != NULL)
+		*first_expiry = 0;
 	if ((st = db_stmt(db, S_ACME_ORDER_OPEN, order_sql, err)) == NULL)
 		goto out;
 	db_bind_text(st, 1, account_id, &b);
 	db_bind_i64(st, 2, now, &b);
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
-	if (r == 1)
+	if (r == 1) {
 		*out = sqlite3_column_int64(st, 0);
+		if (first_expiry != NULL && *out > 0)
+			*first_expiry = sqlite3_column_int64(st, 1);
+	}
 	rc = 0;
 out:
 	db_stmt_done(st);

@@ -899,9 +899,12 @@ int db_acme_order_list(struct db *db, const char *account_id,
 		       int64_t before_row, int limit,
 		       struct db_acme_order **out, size_t *n,
 		       int64_t *next_row, struct mica_err *err);
-/* Orders of ACCOUNT_ID still pending or ready and not expired at NOW. */
+/* *OUT: the orders of ACCOUNT_ID still pending or ready and not expired
+ * at NOW; *FIRST_EXPIRY (may be NULL): when the first of them expires, 0
+ * if there is none. */
 int db_acme_order_count_open(struct db *db, const char *account_id,
-			     int64_t now, int64_t *out, struct mica_err *err);
+			     int64_t now, int64_t *out, int64_t *first_expiry,
+			     struct mica_err *err);
 /* The order whose certificate is SERIAL; MICA_E_NOTFOUND if none. */
 int db_acme_order_by_serial(struct db *db, const char *serial,
 			    struct db_acme_order *out, struct mica_err *err);

@@ -2256,8 +2256,8 @@ test_expired_order_replaces_nothing(void)
 }
 
 /* At most CA_ACME_OPEN_ORDERS pending or ready orders per account; one
- * more is rateLimited with nothing stored, and room comes back as one
- * expires. */
+ * more is rateLimited with nothing stored, told to come back when the
+ * oldest expires, and room comes back as one expires. */
 static void
 test_open_orders_are_limited(void)
 {
@@ -2266,6 +2266,7 @@ test_open_orders_are_limited(void)
 	struct mica_err err;
 	char payload[256], first[CA_ID_MAX] = "";
 	int made = 0;
+	time_t t;
 
 	client_new(&d, NULL, NULL);
 	for (int i = 0; i < CA_ACME_OPEN_ORDERS; i++) {
@@ -2287,11 +2288,26 @@ test_open_orders_are_limited(void)
 				    &o, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "rate_limited");
 	CU_ASSERT(strstr(err.msg, "orders waiting") != NULL);
+	/* Retry-After: when the oldest of them expires (all made just now:
+	 * an order's lifetime), not seconds. */
+	t = time(NULL);
+	CU_ASSERT(o.retry_after > CA_ACME_ORDER_HOURS * 3600 - 120 &&
+		  o.retry_after <= CA_ACME_ORDER_HOURS * 3600);
+	ca_acme_order_free(&o);
+	/* One expires in five minutes: that is the wait. */
+	store_update(sqlite3_mprintf("UPDATE acme_order SET expires = %lld WHERE id = '%q'",
+				     (long long)t + 300, first));
+	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0),
+				    &o, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "rate_limited");
+	CU_ASSERT(o.retry_after > 300 - 60 && o.retry_after <= 300);
+	ca_acme_order_free(&o);
 	/* One expires: room for one more. */
 	store_update(sqlite3_mprintf("UPDATE acme_order SET expires = %lld WHERE id = '%q'",
 				     (long long)time(NULL) - 60, first));
 	CU_ASSERT(ca_acme_new_order(g_ca, g_acme, req(&d, "/new-order", payload, 0),
 				    &o, &err) == 0);
+	CU_ASSERT_EQUAL(o.retry_after, 0);
 	ca_acme_order_free(&o);
 	client_free(&d);
 }
@@ -2856,7 +2872,7 @@ main(void)
 		  test_replaces_needs_a_shared_name },
 		{ "an order that expired unfinalized replaces nothing (RFC 9773 5)",
 		  test_expired_order_replaces_nothing },
-		{ "an account has at most 100 orders waiting; one more is rateLimited",
+		{ "an account has at most 100 orders waiting; one more is rateLimited until the oldest expires",
 		  test_open_orders_are_limited },
 		{ "EAB account, order, http-01, finalize, certificate, ARI, revocation; refusals on the way "
 		  "(account keys, a compromised key)",

@@ -650,6 +650,9 @@ web_h_acme_new_order(struct web_ctx *c, struct web_reply *rep, struct mica_err *
 	    (rc = ca_acme_new_order(c->ca, k.a, &k.req, &o, err)) == 0 &&
 	    (rc = reply(&k, 201, order_json(&k, &o), err)) == 0)
 		web_reply_header(rep, "Location", "%s/order/%s", k.base, o.id);
+	/* The open orders' limit: when the first of them expires. */
+	if (rc != 0 && o.retry_after > 0)
+		rep->retry_after = (int)o.retry_after;
 	k.refused = &o;
 	finish(&k, rc, err);
 	ca_acme_order_free(&o);

@@ -736,6 +736,26 @@ is "mica acme orders --json: the API's orders" \
 "$MICA" -d "$D" acme orders --limit 1 >/dev/null 2>"$W/o-cut.err"
 grep -q "more ACME orders match than the 1 shown" "$W/o-cut.err" &&
 	ok "acme orders --limit 1: standard error says more match" || fail "no note: $(cat "$W/o-cut.err")"
+# 100 orders open at once per account: one more is rateLimited, told to
+# come back when the first of them expires (24 hours: they were all made
+# just now), not in seconds.
+eab LIM --name '*.app.contoso.test' --comment limit
+client fill-orders --key "$W/k-lim.pem" --eab-kid "$LIM_KID" --eab-hmac="$LIM_HMAC" \
+	--n 101 --prefix lim --domain app.contoso.test
+is "an account makes 100 orders; the 101st is rateLimited (429)" \
+	"$(cj made) $(cj problem) $(cj status)" "100 rateLimited 429"
+RA=$(cj retry_after)
+[ -n "$RA" ] && [ "$RA" -gt $((86400 - 300)) ] && [ "$RA" -le 86400 ] &&
+	ok "... Retry-After: when its first open order expires ($RA s)" ||
+	fail "open orders' Retry-After: '$RA', wanted about 86400"
+sqlite3 "$D/mica.db" "UPDATE acme_order SET expires = strftime('%s', 'now') + 600 WHERE rowid =
+	(SELECT min(rowid) FROM acme_order WHERE account_id =
+	 (SELECT id FROM acme_account WHERE token_id = '$LIM_KID'))"
+client fill-orders --key "$W/k-lim.pem" --n 1 --prefix lim-more --domain app.contoso.test
+RA=$(cj retry_after)
+[ "$(cj problem)" = rateLimited ] && [ -n "$RA" ] && [ "$RA" -gt 300 ] && [ "$RA" -le 600 ] &&
+	ok "... and when the first expires in 10 minutes, Retry-After says so ($RA s)" ||
+	fail "open orders' Retry-After after one nears its end: '$(cj problem)' '$RA', wanted about 600"
 # EAB credentials through the API: the limits the command line enforces.
 NTOK=$(sqlite3 "$D/mica.db" "SELECT count(*) FROM token")
 for body in '{"uses":0}' '{"uses":-2}' '{"expires_in":0}' '{"names":[]}'; do

@@ -23,6 +23,9 @@ Commands (all take --dir URL --cacert PEM; account commands take
                  --finalize-twice finalizes again after success.
   order          only the new-order step for --name...; the order or the
                  problem
+  fill-orders    new orders for NAME-PREFIX<i>.DOMAIN (i from 0) until
+                 one is refused, at most --n; {"made": N, "problem",
+                 "retry_after"...}
   replay-nonce   send a POST-as-GET of the account twice with one nonce
   foreign        account --key orders; account --other-key reads that
                  order, and signs with its own key a JWS naming the first
@@ -82,11 +85,14 @@ class Problem(Exception):
         self.body = body if isinstance(body, dict) else {}
         t = self.body.get("type", "")
         self.type = t.rsplit(":", 1)[-1] if t else "(none)"
+        self.retry_after = None    # its Retry-After header, if any
         super().__init__("%s %s: %s" % (status, self.type, self.body.get("detail", "")))
 
     def as_dict(self):
         d = {"problem": self.type, "status": self.status,
              "detail": self.body.get("detail", "")}
+        if self.retry_after is not None:
+            d["retry_after"] = self.retry_after
         # RFC 8555 6.7.1: "TYPE:VALUE:PROBLEM ..." of each subproblem.
         sub = self.body.get("subproblems")
         if sub is not None:
@@ -212,6 +218,7 @@ class Acme:
         ctype = r.getheader("Content-Type", "")
         if r.status >= 400:
             p = Problem(r.status, json.loads(data) if "json" in ctype and data else {})
+            p.retry_after = r.getheader("Retry-After")
             if p.type == "badNonce" and retry_bad_nonce and nonce is None:
                 return self.post(url, payload, key, use_jwk, None, kid, signer, raw,
                                  retry_bad_nonce=False)
@@ -361,7 +368,7 @@ RESPONDER = None
 def main():
     global RESPONDER
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cmd", choices=["account", "issue", "order", "replay-nonce",
+    ap.add_argument("cmd", choices=["account", "issue", "order", "fill-orders", "replay-nonce",
                                     "foreign", "replaces", "bench", "bench-api"])
     ap.add_argument("--dir", required=True)
     ap.add_argument("--cacert", required=True)
@@ -416,6 +423,20 @@ def main():
                 d = p.as_dict()
                 d["step"] = "finalize"
                 print(json.dumps(d))
+        elif o.cmd == "fill-orders":
+            # New orders for NAME-PREFIX<i>.DOMAIN until one is refused
+            # (at most --n): how many were made, and the refusal.
+            a.account(key, o.eab_kid, o.eab_hmac)
+            res = {"made": 0}
+            for i in range(o.n):
+                try:
+                    a.post(a.dir["newOrder"], {"identifiers": [
+                        {"type": "dns", "value": "%s%d.%s" % (o.prefix, i, o.domain)}]})
+                    res["made"] += 1
+                except Problem as p:
+                    res.update(p.as_dict())
+                    break
+            print(json.dumps(res))
         elif o.cmd == "replay-nonce":
             a.account(key, o.eab_kid, o.eab_hmac)
             n = a.new_nonce()
