@@ -225,11 +225,12 @@ int ca_acme_finalize(struct ca *ca, struct ca_acme *a,
 /* 7.4.2 POST-as-GET of the certificate SERIAL, by the account that ordered
  * it: *DER heap; *CHAIN the PEM chain of the CA key that signed it
  * (ca_key_chain_pem: after a rollover, an older certificate's is not the
- * current key's), owned by CA, NULL if that key is gone. */
+ * current key's), owned by CA, NULL if that key is gone; *KEY_IDX (may be
+ * NULL) that key, for ca_bundle. */
 int ca_acme_cert_post(struct ca *ca, struct ca_acme *a,
 		      const struct ca_acme_req *r, const char *serial,
 		      unsigned char **der, size_t *der_len, const char **chain,
-		      struct mica_err *err);
+		      int *key_idx, struct mica_err *err);
 /* 7.6 revokeCert, by the account that ordered the certificate, an account
  * holding valid authorizations for all its names, or the certificate's
  * own key; publishes a new CRL (through ca_revoke). */

@@ -1225,7 +1225,7 @@ out:
 int
 ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		  const char *serial, unsigned char **der, size_t *der_len,
-		  const char **chain, struct mica_err *err)
+		  const char **chain, int *key_idx, struct mica_err *err)
 {
 	struct ca_acme_auth x;
 	struct db_acme_order o;
@@ -1261,6 +1261,8 @@ ca_acme_cert_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	*der_len = c.der_len;
 	c.der = NULL;
 	*chain = ca_key_chain_pem(ca, c.key_idx);
+	if (key_idx != NULL)
+		*key_idx = c.key_idx;
 	rc = 0;
 out:
 	db_cert_free(&c);

@@ -1727,7 +1727,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 	 * with POST-as-GET, as an order is: a payload is malformed. */
 	snprintf(path, sizeof(path), "/cert/%s", o2.serial);
 	CU_ASSERT(ca_acme_cert_post(g_ca, g_acme, req(&c, path, "{}", 0), o2.serial,
-				    &der, &der_len, &chain, &err) != 0);
+				    &der, &der_len, &chain, NULL, &err) != 0);
 	CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 	CU_ASSERT(strstr(err.msg, "POST-as-GET") != NULL);
 	CU_ASSERT(der == NULL);
@@ -1749,7 +1749,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 	/* The certificate verifies against the root. */
 	snprintf(path, sizeof(path), "/cert/%s", o2.serial);
 	CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), o2.serial,
-					  &der, &der_len, &chain, &err) == 0);
+					  &der, &der_len, &chain, NULL, &err) == 0);
 	/* Handed out with the chain of the key that signed it: here the
 	 * current one's. */
 	CU_ASSERT(chain != NULL && chain == ca_chain_pem(g_ca));
@@ -1943,7 +1943,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 
 				snprintf(cpath, sizeof(cpath), "/cert/%s", sn);
 				CU_ASSERT(ca_acme_cert_post(g_ca, g_acme, req(&d, cpath, NULL, 0), sn,
-							    &dd, &dl, &dchain,
+							    &dd, &dl, &dchain, NULL,
 							    i == 0 ? &mine : &none) != 0);
 				CU_ASSERT(dd == NULL);
 			}
@@ -2076,7 +2076,7 @@ test_flow_http01_to_certificate_and_refusals(void)
 						 &f4, &err) == 0);
 		snprintf(path, sizeof(path), "/cert/%s", f4.serial);
 		CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), f4.serial,
-						  &d4, &dl4, &chain4, &err) == 0);
+						  &d4, &dl4, &chain4, NULL, &err) == 0);
 		d64 = b64(d4, dl4);
 		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":null}", d64);
 		CU_ASSERT(ca_acme_revoke(g_ca, g_acme, req(&c, "/revoke-cert", payload, 0), &err) == 0);
@@ -2172,7 +2172,7 @@ issue_http01(struct client *c, const char *name, struct ca_acme_order *o,
 	ca_acme_order_free(&n);
 	snprintf(path, sizeof(path), "/cert/%s", o->serial);
 	CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(c, path, NULL, 0), o->serial,
-					  &der, &der_len, &chain, &err) == 0);
+					  &der, &der_len, &chain, NULL, &err) == 0);
 	mbedtls_x509_crt_init(&crt);
 	CU_ASSERT_FATAL(mbedtls_x509_crt_parse_der(&crt, der, der_len) == 0);
 	ari_certid(&crt, certid, certid_len);

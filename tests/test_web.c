@@ -2095,6 +2095,69 @@ is_problem(const struct web_reply *rep, int status, const char *type)
 	return ok;
 }
 
+/* RFC 9110 12.5.1 as the ACME certificate URL reads Accept: the PEM chain
+ * by default, q=0 excludes, the most specific range decides, the highest
+ * q wins, ties go to the server's order, nothing acceptable is -1. */
+static void
+test_accept_pick(void)
+{
+	static const char *const t[] = {
+		"application/pem-certificate-chain", "application/pkix-cert",
+		"application/pkcs7-mime",
+	};
+	static const struct { const char *accept; int want; } cases[] = {
+		{ NULL, 0 },
+		{ "", 0 },
+		{ " , ,", 0 },
+		{ "application/pem-certificate-chain", 0 },
+		{ "*/*", 0 },
+		{ "application/*", 0 },
+		{ "application/pkix-cert", 1 },
+		{ "Application/PKIX-Cert", 1 },
+		{ "application/pkcs7-mime", 2 },
+		{ "application/pkcs7-mime; smime-type=certs-only", 2 },
+		{ "application/pkcs7-mime;smime-type=\"certs-only, x\";q=0.5", 2 },
+		{ "text/html", -1 },
+		{ "text/*, image/png;q=1", -1 },
+		{ "application/pem-certificate-chain;q=0", -1 },
+		{ "application/*;q=0", -1 },
+		{ "*/*;q=0", -1 },
+		{ "application/pkix-cert;q=0, */*", 0 },
+		{ "application/pem-certificate-chain;q=0, */*", 1 },
+		{ "application/pem-certificate-chain;q=0.5, application/pkix-cert", 1 },
+		{ "application/pkix-cert;q=0.3, application/pkcs7-mime;Q=0.4", 2 },
+		{ "application/pkcs7-mime, application/pkix-cert", 1 },
+		{ "application/*;q=0.2, application/pkcs7-mime;q=0.9", 2 },
+		{ "application/pkix-cert;q=0.001", 1 },
+		{ "application/pkix-cert;q=1.000", 1 },
+		/* the most specific range decides, whatever its q */
+		{ "application/pkix-cert;q=0, application/*;q=1, */*;q=0", 0 },
+		{ "*/*;q=0.1, application/pkix-cert;q=0.05", 0 },
+		/* elements that are not media ranges count for nothing */
+		{ "application/pkix-cert;q=2, text/html", -1 },
+		{ "application/pkix-cert;q=0.0001, text/html", -1 },
+		{ "application/pkix-cert;q=, application/pkcs7-mime", 2 },
+		{ "application/pkix-cert x, application/pkcs7-mime", 2 },
+		{ "pkix-cert, application/pkcs7-mime", 2 },
+		{ "application/pkix-cert;q=0.5x", 0 },
+		{ "/", 0 },
+		{ "garbage;;", 0 },
+		/* Java's default: "*" and "q=.2" are not HTTP's */
+		{ "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2", 0 },
+		{ "*", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = web_accept_pick(cases[i].accept, t, 3);
+
+		if (got != cases[i].want)
+			fprintf(stderr, "Accept: %s: %d, wanted %d\n",
+				cases[i].accept ? cases[i].accept : "(none)", got,
+				cases[i].want);
+		CU_ASSERT_EQUAL(got, cases[i].want);
+	}
+}
+
 static void
 test_route_acme(void)
 {
@@ -2937,6 +3000,8 @@ main(void)
 	    !CU_add_test(s, "an Origin of another host is another site when Fetch Metadata is absent", test_dispatch_cross_origin) ||
 	    !CU_add_test(s, "a browser on loopback over HTTP must call the API by a loopback name", test_dispatch_loopback_rebinding) ||
 	    !CU_add_test(s, "tells which request paths are ACME's", test_route_acme) ||
+	    !CU_add_test(s, "reads Accept as RFC 9110 12.5.1 for the ACME certificate formats",
+			 test_accept_pick) ||
 	    !CU_add_test(s, "answers every refusal under /acme/ as an ACME problem document",
 			 test_dispatch_acme_problems)) {
 		CU_cleanup_registry();

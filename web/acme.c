@@ -88,6 +88,9 @@ static const struct {
 	{ "ca_revoked",                "serverInternal",          503 },
 	/* The dispatcher's, before any handler (web_acme_error). */
 	{ "method_not_allowed",        "malformed",               405 },
+	/* RFC 9110 15.5.7: the certificate in no format the Accept allows;
+	 * ACME has no type of its own for it. */
+	{ "not_acceptable",            "malformed",               406 },
 	/* The engine's policy, in ACME's words: a name the account may not
 	 * have is a rejected identifier; a key or CSR it may not certify is a
 	 * bad CSR. */
@@ -741,21 +744,40 @@ web_h_acme_chall(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	return finish(&k, rc, err);
 }
 
+/* The formats of a certificate, in the order of preference (RFC 8555
+ * 7.4.2: the PEM chain unless the client asks for another). */
+enum { CERT_PEM, CERT_DER, CERT_P7 };
+static const char *const cert_types[] = {
+	"application/pem-certificate-chain",   /* RFC 8555 9.1 */
+	"application/pkix-cert",               /* RFC 2585 4.1: the leaf */
+	"application/pkcs7-mime",              /* RFC 8551 3.2.2 certs-only */
+};
+
+/* The certificate as the request's Accept asks: the PEM chain, the leaf's
+ * DER, or the chain as a PKCS#7 certs-only message; 406 for none of
+ * them. Checked once the certificate is found and the account may read
+ * it, so that an unknown one is 404 whatever the Accept. */
 int
 web_h_acme_cert(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
 	struct acme_call k;
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, *p7 = NULL;
 	const char *chain;
 	char *leaf = NULL;
-	size_t len = 0, ll, rl;
+	size_t len = 0, ll, rl, p7_len = 0;
 	struct web_blob *b;
-	int rc;
+	int rc, key_idx = 0,
+	    form = web_accept_pick(c->accept, cert_types,
+				   sizeof(cert_types) / sizeof(cert_types[0]));
 
-	if ((rc = begin(c, rep, &k, 1, err)) == 0 &&
+	if ((rc = begin(c, rep, &k, 1, err)) != 0 ||
 	    (rc = ca_acme_cert_post(c->ca, k.a, &k.req, c->m->param[0], &der, &len,
-				    &chain, err)) == 0 &&
-	    (rc = ca_pem_encode("CERTIFICATE", der, len, &leaf, err)) == 0) {
+				    &chain, &key_idx, err)) != 0)
+		goto out;
+	switch (form) {
+	case CERT_PEM:
+		if ((rc = ca_pem_encode("CERTIFICATE", der, len, &leaf, err)) != 0)
+			break;
 		/* RFC 8555 9.1: the certificate, then its issuers upwards:
 		 * the CA certificate of the key that signed it (a key a
 		 * rollover retired, for an older one), up to the root. */
@@ -763,15 +785,47 @@ web_h_acme_cert(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 		rl = chain != NULL ? strlen(chain) : 0;
 		if ((b = web_blob_new(NULL, ll + rl)) == NULL) {
 			rc = mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
-		} else {
-			memcpy(b->data, leaf, ll);
-			if (rl > 0)
-				memcpy(b->data + ll, chain, rl);
-			rep->blob = b;
-			rep->status = 200;
-			rep->ctype = "application/pem-certificate-chain";
+			break;
 		}
+		memcpy(b->data, leaf, ll);
+		if (rl > 0)
+			memcpy(b->data + ll, chain, rl);
+		rep->blob = b;
+		rep->status = 200;
+		rep->ctype = cert_types[CERT_PEM];
+		break;
+	case CERT_DER:
+		if ((rep->blob = web_blob_adopt(der, len)) == NULL) {   /* frees DER */
+			der = NULL;
+			rc = mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+			break;
+		}
+		der = NULL;
+		rep->status = 200;
+		rep->ctype = cert_types[CERT_DER];
+		break;
+	case CERT_P7:
+		/* The same certificates as the PEM chain (ca_bundle: never
+		 * without the chain of the key that signed it). */
+		if ((rc = ca_bundle(c->ca, der, len, key_idx, CA_BUNDLE_P7B, &p7,
+				    &p7_len, err)) != 0)
+			break;
+		if ((rep->blob = web_blob_adopt(p7, p7_len)) == NULL) {   /* frees P7 */
+			rc = mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+			break;
+		}
+		rep->status = 200;
+		rep->ctype = "application/pkcs7-mime; smime-type=certs-only";
+		break;
+	default:
+		rc = mica_err_set(err, MICA_E_BADREQ, "not_acceptable",
+				  "the certificate is served as "
+				  "application/pem-certificate-chain (the default), "
+				  "application/pkix-cert or application/pkcs7-mime: "
+				  "the Accept header allows none of them");
+		break;
 	}
+out:
 	free(leaf);
 	free(der);
 	return finish(&k, rc, err);

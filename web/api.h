@@ -32,6 +32,8 @@ struct web_ctx {
 	int64_t now;
 	const char *method;            /* "GET", "HEAD", "POST"... */
 	const char *host;              /* the Host header, NULL if none */
+	const char *accept;            /* the Accept header, NULL if none
+					* (web_accept_pick reads it) */
 };
 
 /* A body that carries nothing, for the actions that take none: empty, or

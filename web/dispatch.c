@@ -278,6 +278,7 @@ matched:
 	c.now = now;
 	c.method = rq->method;
 	c.host = rq->host;
+	c.accept = rq->accept;
 	if (m.route->fn(&c, rep, &err) != 0)
 		goto fail;
 	goto out;

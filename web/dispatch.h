@@ -30,6 +30,8 @@ struct web_request {
 	const char *fetch_site;          /* raw Sec-Fetch-Site (a browser's
 					  * Fetch Metadata), or NULL */
 	const char *origin;              /* raw Origin (RFC 6454), or NULL */
+	const char *accept;              /* raw Accept (its first line), or
+					  * NULL */
 	const unsigned char *body;
 	size_t body_len;
 };

@@ -592,6 +592,8 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 							    "Sec-Fetch-Site");
 		rq.origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							MHD_HTTP_HEADER_ORIGIN);
+		rq.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_ACCEPT);
 		rq.body = r->body;
 		rq.body_len = r->body_len;
 		if (lst->slow != NULL &&

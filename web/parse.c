@@ -357,6 +357,183 @@ web_media_type(const char *header, char *out, size_t outsz)
 	return 0;
 }
 
+/* Skip OWS (RFC 9110 5.6.3) from P. */
+static const char *
+ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* A token from *P (moved past it): its length, 0 if none. */
+static size_t
+token_at(const char **p)
+{
+	const char *s = *p;
+
+	while (is_tchar((unsigned char)**p))
+		(*p)++;
+	return (size_t)(*p - s);
+}
+
+/* RFC 9110 12.4.2 qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+ * from *P (moved past it) in thousandths; -1 if it is none. ".2" is read
+ * as 0.2: Java's HttpURLConnection ends its default Accept so ("*; q=.2"). */
+static int
+qvalue_at(const char **p)
+{
+	const char *s = *p;
+	int q = 0, scale = 100;
+
+	if (*s != '0' && *s != '1' && !(*s == '.' && s[1] >= '0' && s[1] <= '9'))
+		return -1;
+	if (*s != '.')
+		q = (*s++ - '0') * 1000;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9' && scale > 0; s++, scale /= 10)
+			q += (*s - '0') * scale;
+	if (q > 1000 || (*s >= '0' && *s <= '9'))
+		return -1;
+	*p = s;
+	return q;
+}
+
+/* One element of an Accept list at *P: media-range (type "/" subtype, or
+ * "*" alone as Java's default Accept sends it) and parameters, its q in
+ * *Q (1000 unless said). 0 and *P past it, or -1 and *P where reading
+ * stopped. The type and subtype into *TYPE, *TLEN, *SUB, *SLEN. */
+static int
+accept_elem(const char **p, const char **type, size_t *tlen, const char **sub,
+	    size_t *slen, int *q)
+{
+	const char *s = *p;
+	int rc = -1;
+
+	*q = 1000;
+	*type = s;
+	if ((*tlen = token_at(&s)) == 0)
+		goto out;
+	if (*s == '/') {
+		s++;
+		*sub = s;
+		if ((*slen = token_at(&s)) == 0)
+			goto out;
+	} else if (*tlen == 1 && **type == '*') {
+		*sub = *type;
+		*slen = 1;
+	} else {
+		goto out;
+	}
+	for (;;) {
+		const char *name;
+		size_t nlen;
+
+		s = ows(s);
+		if (*s != ';')
+			break;
+		s = ows(s + 1);
+		name = s;
+		if ((nlen = token_at(&s)) == 0 || *s++ != '=')
+			goto out;
+		if (nlen == 1 && (*name == 'q' || *name == 'Q')) {
+			if ((*q = qvalue_at(&s)) < 0)
+				goto out;
+		} else if (*s == '"') {
+			/* RFC 9110 5.6.4 quoted-string: the value is not
+			 * compared (media type parameters are not). */
+			for (s++; *s != '"'; s++) {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				else if (*s == '\0')
+					goto out;
+			}
+			s++;
+		} else if (token_at(&s) == 0) {
+			goto out;
+		}
+	}
+	rc = *s == ',' || *s == '\0' ? 0 : -1;
+out:
+	*p = s;
+	return rc;
+}
+
+/* How specifically the range TYPE/SUB names media type MT: 3 exactly, 2
+ * by its type, 1 for any, 0 not at all. Case does not count (RFC 9110
+ * 8.3.1). */
+static int
+range_match(const char *type, size_t tlen, const char *sub, size_t slen,
+	    const char *mt)
+{
+	const char *slash = strchr(mt, '/');
+	size_t mtl = (size_t)(slash - mt);
+
+	if (tlen == 1 && *type == '*')
+		return slen == 1 && *sub == '*' ? 1 : 0;
+	if (tlen != mtl || strncasecmp(type, mt, tlen) != 0)
+		return 0;
+	if (slen == 1 && *sub == '*')
+		return 2;
+	return slen == strlen(slash + 1) && strncasecmp(sub, slash + 1, slen) == 0 ? 3 : 0;
+}
+
+int
+web_accept_pick(const char *accept, const char *const *types, size_t n)
+{
+	int spec[WEB_ACCEPT_TYPES_MAX], q[WEB_ACCEPT_TYPES_MAX], best = -1, read = 0;
+	const char *p = accept;
+
+	assert(n > 0 && n <= WEB_ACCEPT_TYPES_MAX);
+	if (accept == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		assert(strchr(types[i], '/') != NULL);
+		spec[i] = 0;
+		q[i] = 0;
+	}
+	while (*p != '\0') {
+		const char *type, *sub;
+		size_t tlen, slen;
+		int eq;
+
+		p = ows(p);
+		if (*p == ',') {               /* empty elements (5.6.1) */
+			p++;
+			continue;
+		}
+		if (*p == '\0')
+			break;
+		if (accept_elem(&p, &type, &tlen, &sub, &slen, &eq) != 0) {
+			/* An element we cannot read counts for nothing: on to
+			 * the next (a comma in a quoted string ends it too
+			 * early, and is read as the start of another). */
+			while (*p != '\0' && *p != ',')
+				p++;
+			continue;
+		}
+		read++;
+		/* The most specific range that names a type gives its q
+		 * (12.5.1); of equally specific ones, the highest. */
+		for (size_t i = 0; i < n; i++) {
+			int m = range_match(type, tlen, sub, slen, types[i]);
+
+			if (m > spec[i] || (m > 0 && m == spec[i] && eq > q[i])) {
+				spec[i] = m;
+				q[i] = eq;
+			}
+		}
+	}
+	/* Nothing readable: as if there were no Accept (12.5.1 lets a server
+	 * disregard the field). */
+	if (read == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (q[i] > 0 && (best < 0 || q[i] > q[best]))
+			best = (int)i;
+	return best;
+}
+
 int
 web_bearer(const char *header, char *tok, size_t toksz)
 {

@@ -176,6 +176,21 @@ char *web_target_authority(const char *uri);
  * is deliberately not honoured: whole seconds cannot tell two CRLs or OCSP
  * responses of one second apart. */
 int web_not_modified(const char *method, const char *inm, const char *etag);
+#define WEB_ACCEPT_TYPES_MAX 8
+/*
+ * RFC 9110 12.5.1: which of TYPES[0..N) (1..WEB_ACCEPT_TYPES_MAX media
+ * types "type/subtype", lowercase, in the server's order of preference)
+ * to send for the Accept header ACCEPT (NULL: none). Each type takes the
+ * q of the most specific media range naming it (the type itself, then
+ * its top-level type with the subtype a wildcard, then the wildcard of
+ * all types; 1 when a range says no q); q=0 excludes it; of those left the
+ * highest q wins, ties going to the earlier in TYPES. Media type
+ * parameters other than q are not compared; case does not count. An
+ * element that is not a media range is ignored; an Accept of none that
+ * can be read, or absent, is TYPES[0]. The index, or -1 when the client
+ * accepts none of TYPES (406).
+ */
+int web_accept_pick(const char *accept, const char *const *types, size_t n);
 /* Is NAME a field name (RFC 9110 5.1: a token)? 1 yes, 0 no. */
 int web_field_name_ok(const char *name);
 /* Is VALUE (NULL: none) free of control characters other than HTAB (RFC

@@ -605,12 +605,56 @@ expect_problem "a JWS signed by another account's key" malformed forged
 client issue "${A[@]}" --name a5.app.contoso.test --csr-name a6.app.contoso.test --http-port "$AP"
 expect_problem "a CSR whose names differ from the order" badCSR
 is "nothing was issued for any refusal" "$(ncerts)" "$n0"
-client issue "${A[@]}" --name a7.app.contoso.test --http-port "$AP" --finalize-twice
+# The certificate is downloaded again with each Accept below (RFC 8555
+# 7.4.2: the PEM chain by default, other formats on request).
+ACC=(- application/pkix-cert application/pkcs7-mime text/html
+     'application/pkix-cert;q=0, */*'
+     'application/pem-certificate-chain;q=0.5, application/pkix-cert'
+     '*/*' 'application/*' 'application/pem-certificate-chain;q=0'
+     'text/plain, Application/PKCS7-MIME;Q=0.3')
+ACC_ARGS=()
+for v in "${ACC[@]}"; do ACC_ARGS+=(--accept "$v"); done
+mkdir -p "$W/fmt"
+client issue "${A[@]}" --name a7.app.contoso.test --http-port "$AP" --finalize-twice \
+	"${ACC_ARGS[@]}" --accept-dir "$W/fmt"
 is "the test client's own flow works" "$(cj order_status)" valid
 expect_problem "an order finalized twice" orderNotReady second
 is "the second finalize issued nothing" "$(ncerts)" "$((n0 + 1))"
 is "the certificate comes with its chain (application/pem-certificate-chain)" "$(cj chain_certs)" 2
 SERIAL=$(cj serial)
+PEM_T="200 application/pem-certificate-chain"
+is "the certificate without Accept: the PEM chain" "$(cj accept.0)" "$PEM_T"
+is "Accept: application/pkix-cert: the certificate in DER" "$(cj accept.1)" "200 application/pkix-cert"
+if openssl x509 -inform DER -in "$W/fmt/1.bin" -noout -serial > "$W/fmt/1.serial" 2>&1 &&
+	openssl x509 -in "$W/fmt/0.bin" -outform DER | cmp -s - "$W/fmt/1.bin"; then
+	ok "... OpenSSL reads that DER: the leaf of the PEM chain ($(cat "$W/fmt/1.serial"))"
+else
+	fail "the DER download: $(head -c 200 "$W/fmt/1.serial")"
+fi
+is "Accept: application/pkcs7-mime: a PKCS#7 certs-only message" "$(cj accept.2)" "200 application/pkcs7-mime; smime-type=certs-only"
+# The same certificates as the PEM chain (DER sorts a SET OF: compared
+# as sets).
+if openssl pkcs7 -inform DER -in "$W/fmt/2.bin" -print_certs -out "$W/fmt/2.pem" 2> "$W/fmt/2.err" &&
+	python3 - "$W/fmt/0.bin" "$W/fmt/2.pem" 2>> "$W/fmt/2.err" <<'PY'
+import base64, re, sys
+load = lambda f: sorted(base64.b64decode(m) for m in re.findall(
+    r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", open(f).read(), re.S))
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if len(a) != 2 or a != b:
+    sys.exit("PEM chain: %d certificates, PKCS#7: %d, the same: %s" % (len(a), len(b), a == b))
+PY
+then
+	ok "... OpenSSL reads it: the certificates of the PEM chain"
+else
+	fail "the PKCS#7 download: $(tail -n 3 "$W/fmt/2.err")"
+fi
+is "Accept: text/html: 406, a malformed problem" "$(cj accept.3)" "406 malformed"
+is "Accept: application/pkix-cert;q=0, */*: q=0 excludes DER, the PEM chain" "$(cj accept.4)" "$PEM_T"
+is "Accept: the PEM chain at q=0.5, DER at 1: DER" "$(cj accept.5)" "200 application/pkix-cert"
+is "Accept: */*: the PEM chain" "$(cj accept.6)" "$PEM_T"
+is "Accept: application/*: the PEM chain" "$(cj accept.7)" "$PEM_T"
+is "Accept: the PEM chain at q=0 only: 406" "$(cj accept.8)" "406 malformed"
+is "Accept: media types in any case, with a q: PKCS#7" "$(cj accept.9)" "200 application/pkcs7-mime; smime-type=certs-only"
 # Another account's objects are answered as unknown ids (same status,
 # type and detail), at every URL, whatever the request asks.
 client foreign "${A[@]}" --other-key "$W/k-ot.pem" --name a9.app.contoso.test --http-port "$AP"

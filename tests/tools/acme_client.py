@@ -21,6 +21,9 @@ Commands (all take --dir URL --cacert PEM; account commands take
                  with a CSR for --csr-name... (default: the order's
                  names), download; {"serial", "status", "problem"...}.
                  --finalize-twice finalizes again after success.
+                 --accept A (repeated; '-' for no Accept header) downloads
+                 the certificate again with each, the i-th into
+                 --accept-dir/i.bin; "accept": ["STATUS TYPE"...]
   order          only the new-order step for --name...; the order or the
                  problem
   fill-orders    new orders for NAME-PREFIX<i>.DOMAIN (i from 0) until
@@ -206,14 +209,15 @@ class Acme:
         return r.getheader("Replay-Nonce")
 
     def post(self, url, payload, key=None, use_jwk=False, nonce=None, kid=None,
-             signer=None, raw=False, retry_bad_nonce=True):
+             signer=None, raw=False, retry_bad_nonce=True, headers=None):
         key = key or self.key
         n = nonce or getattr(self.local, "nonce", None) or self.new_nonce()
         self.local.nonce = None
         body = json.dumps(jws(key, url, payload, nonce=n, kid=kid or self.kid,
                               use_jwk=use_jwk, signer=signer)).encode()
-        r, data = self.request("POST", url, body,
-                               {"Content-Type": "application/jose+json"})
+        h = {"Content-Type": "application/jose+json"}
+        h.update(headers or {})
+        r, data = self.request("POST", url, body, h)
         self.local.nonce = r.getheader("Replay-Nonce")
         ctype = r.getheader("Content-Type", "")
         if r.status >= 400:
@@ -221,7 +225,7 @@ class Acme:
             p.retry_after = r.getheader("Retry-After")
             if p.type == "badNonce" and retry_bad_nonce and nonce is None:
                 return self.post(url, payload, key, use_jwk, None, kid, signer, raw,
-                                 retry_bad_nonce=False)
+                                 retry_bad_nonce=False, headers=headers)
             raise p
         if raw:
             return r, data
@@ -307,8 +311,25 @@ class Responder:
 
 # --------------------------------------------------------------- flows --
 
+def fetch_formats(a, cert_url, accepts, where):
+    """POST-as-GET of CERT_URL once for each Accept of ACCEPTS (None: no
+    Accept header at all); the body of the i-th into WHERE/i.bin. Each
+    answer as "STATUS CONTENT-TYPE" (a problem: "STATUS TYPE")."""
+    res = []
+    for i, acc in enumerate(accepts):
+        h = {} if acc is None else {"Accept": acc}
+        try:
+            r, data = a.post(cert_url, None, raw=True, headers=h)
+            with open(os.path.join(where, "%d.bin" % i), "wb") as f:
+                f.write(data)
+            res.append("%d %s" % (r.status, r.getheader("Content-Type", "")))
+        except Problem as p:
+            res.append("%d %s" % (p.status, p.type))
+    return res
+
+
 def do_issue(a, names, csr_names=None, finalize_twice=False, timings=None,
-             csr_key=None):
+             csr_key=None, accepts=None, accept_dir=None):
     """new-order -> http-01 -> finalize -> certificate. Returns a dict."""
     t = time.time()
     out = {}
@@ -350,6 +371,9 @@ def do_issue(a, names, csr_names=None, finalize_twice=False, timings=None,
     cert = x509.load_pem_x509_certificate(pem)
     out["serial"] = "%x" % cert.serial_number
     out["chain_certs"] = pem.count(b"BEGIN CERTIFICATE")
+    if accepts:
+        out["cert_url"] = order["certificate"]
+        out["accept"] = fetch_formats(a, order["certificate"], accepts, accept_dir)
     if timings is not None:
         timings["finalize"].append(time.time() - t)
     if finalize_twice:
@@ -390,6 +414,10 @@ def main():
     ap.add_argument("--domain", default="contoso.test")
     ap.add_argument("--token", help="bench-api: an enrollment token")
     ap.add_argument("--replaces", help="replaces: the certID (RFC 9773)")
+    ap.add_argument("--accept", action="append", default=[],
+                    help="issue: download the certificate again with this "
+                         "Accept ('-': none), each into --accept-dir/i.bin")
+    ap.add_argument("--accept-dir", default=".")
     o = ap.parse_args()
 
     if o.cmd == "bench-api":
@@ -417,8 +445,11 @@ def main():
                 with open(o.csr_key, "rb") as f:
                     ck = serialization.load_pem_private_key(f.read(), None)
             try:
+                accepts = [None if v == "-" else v for v in o.accept]
                 print(json.dumps(do_issue(a, o.name, o.csr_name or None,
-                                          o.finalize_twice, csr_key=ck)))
+                                          o.finalize_twice, csr_key=ck,
+                                          accepts=accepts,
+                                          accept_dir=o.accept_dir)))
             except Problem as p:
                 d = p.as_dict()
                 d["step"] = "finalize"
