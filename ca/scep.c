@@ -162,6 +162,81 @@ out:
 	return rc;
 }
 
+/* A message encrypted to an earlier RA certificate of the RA key: the RA
+ * certificate is renewed a month before its 90 days end, and a device
+ * that fetched GetCACert before (pinned, or pending since) encrypts to the
+ * one it has. Into *OUT (heap; NULL if none): the RA certificate a
+ * recipient of M names by issuer and serial, if this CA recorded it, it
+ * has not expired, and it certifies the key of RA, the current one (the
+ * key the signers decrypt with; an RA key made anew - a store restored
+ * elsewhere - cannot read what was encrypted to its predecessor). */
+static int
+earlier_ra(struct ca *ca, const struct ca_scep_msg *m, const unsigned char *ra,
+	   size_t ra_len, unsigned char **out, size_t *out_len,
+	   struct mica_err *err)
+{
+	mbedtls_x509_crt cur, old;
+	int64_t now = ca_now(), not_after;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*out_len = 0;
+	mbedtls_x509_crt_init(&cur);
+	mbedtls_x509_crt_init(&old);
+	if (mbedtls_x509_crt_parse_der(&cur, ra, ra_len) != 0) {
+		mica_err_set(err, MICA_E_INTERNAL, "bad_record",
+			     "the RA certificate does not parse");
+		goto out;
+	}
+	for (size_t i = 0; i < m->nrecips && *out == NULL; i++) {
+		const struct ca_scep_recip *r = &m->recips[i];
+		const unsigned char *p = r->serial;
+		size_t n = r->serial_len;
+		char serial[CA_SERIAL_MAX];
+		struct mica_err e;
+
+		if (r->issuer_len != cur.issuer_raw.len ||
+		    memcmp(r->issuer, cur.issuer_raw.p, r->issuer_len) != 0)
+			continue;
+		while (n > 1 && p[0] == 0) {
+			p++;
+			n--;
+		}
+		if (n == 0 || n > 20 || (p[0] & 0x80) != 0)
+			continue;
+		mica_hex_encode(p, n, serial);
+		mica_err_clear(&e);
+		if (db_scep_ra_get(ca->db, serial, &der, &len, &not_after,
+				   &e) != 0) {
+			if (e.kind != MICA_E_NOTFOUND) {
+				*err = e;
+				goto out;
+			}
+			continue;
+		}
+		mbedtls_x509_crt_free(&old);
+		mbedtls_x509_crt_init(&old);
+		if (now < not_after &&
+		    mbedtls_x509_crt_parse_der(&old, der, len) == 0 &&
+		    old.pk_raw.len == cur.pk_raw.len &&
+		    memcmp(old.pk_raw.p, cur.pk_raw.p, cur.pk_raw.len) == 0) {
+			*out = der;
+			*out_len = len;
+			der = NULL;
+		}
+		free(der);
+		der = NULL;
+	}
+	rc = 0;
+out:
+	free(der);
+	mbedtls_x509_crt_free(&cur);
+	mbedtls_x509_crt_free(&old);
+	return rc;
+}
+
 /* A copy of the current RA certificate (made or renewed when due). */
 static int
 ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
@@ -1025,7 +1100,8 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 	struct op o;
 	struct mica_err e;
 	unsigned char *ra = NULL, *content = NULL, key[CA_SCEP_KEY_MAX];
-	size_t ra_len = 0, content_len = 0, klen;
+	unsigned char *to = NULL;
+	size_t ra_len = 0, content_len = 0, klen, to_len = 0;
 	const char *why = NULL;
 	int rc = -1, ri, fi;
 
@@ -1043,9 +1119,16 @@ ca_scep_pkiop(struct ca *ca, const char *client, const unsigned char *msg,
 	o.rep.tid = m.tid;
 	o.rep.recipient_nonce = m.nonce;
 	o.rep.recipient_nonce_len = m.nonce_len;
+	/* Encrypted to an earlier RA certificate of the same key: looked up
+	 * for a signed message only. */
+	if (m.sig_ok && ca_scep_msg_recip(&m, ra, ra_len) < 0 &&
+	    earlier_ra(ca, &m, ra, ra_len, &to, &to_len, err) != 0)
+		goto out;
 	/* Everything decided before the RA decrypts anything: the
 	 * algorithms (badAlg), the signature, the type, the recipient. */
-	if (ca_scep_msg_check(&m, ra, ra_len, &ri, &fi, &why) != 0) {
+	if (ca_scep_msg_check(&m, to != NULL ? to : ra,
+			      to != NULL ? to_len : ra_len, &ri, &fi,
+			      &why) != 0) {
 		fail(&o, fi, why);
 		goto reply;
 	}
@@ -1107,6 +1190,7 @@ out:
 	}
 	free(o.content);
 	free(ra);
+	free(to);
 	ca_scep_msg_free(&m);
 	return rc;
 }

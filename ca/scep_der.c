@@ -731,7 +731,8 @@ ca_scep_msg_check(const struct ca_scep_msg *m,
 			       "an unknown messageType");
 	if ((*ri = ca_scep_msg_recip(m, ra_cert, ra_cert_len)) < 0)
 		return refused(fail_info, why, CA_SCEP_BAD_MESSAGE_CHECK,
-			       "not encrypted to the current RA certificate");
+			       "not encrypted to an unexpired RA certificate "
+			       "of the RA key (fetch GetCACert again)");
 	/* The envelope's algorithms are signed (the messageDigest covers
 	 * it), so these come after the signature; they are the sender's
 	 * own choice, in the clear, and the answer depends on nothing

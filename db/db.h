@@ -1135,6 +1135,10 @@ int db_scep_ra_add(struct db *db, const char *serial,
  * *NOT_AFTER its end; MICA_E_NOTFOUND if none. */
 int db_scep_ra_latest(struct db *db, int64_t now, unsigned char **der,
 		      size_t *len, int64_t *not_after, struct mica_err *err);
+/* The RA certificate of SERIAL (hex), expired or not, as
+ * db_scep_ra_latest gives it; MICA_E_NOTFOUND if none. */
+int db_scep_ra_get(struct db *db, const char *serial, unsigned char **der,
+		   size_t *len, int64_t *not_after, struct mica_err *err);
 
 /* The sealed RA key (schema/008_scep.sql). */
 struct db_scep_key {

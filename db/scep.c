@@ -23,6 +23,8 @@ static const char *const scep_sql[S__COUNT] = {
 	[S_SCEP_TX_ADD] =
 	"INSERT INTO scep_tx (tid, signer, csr_hash, request_id, serial, "
 	"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_SCEP_RA_GET] =
+	"SELECT der, not_after FROM scep_ra WHERE serial = ?1",
 	[S_SCEP_RA_LATEST] =
 	"SELECT der, not_after FROM scep_ra WHERE not_after > ?1 "
 	"ORDER BY not_after DESC LIMIT 1",
@@ -187,9 +189,10 @@ db_scep_tx_seen(struct db *db, const unsigned char csr_hash[32], int *seen,
 	return db_hash_listed(db, S_SCEP_TX_BY_CSR, scep_sql, csr_hash, seen, err);
 }
 
-int
-db_scep_ra_latest(struct db *db, int64_t now, unsigned char **der,
-		  size_t *len, int64_t *not_after, struct mica_err *err)
+/* db_scep_ra_latest (SERIAL NULL) and db_scep_ra_get. */
+static int
+ra_get(struct db *db, const char *serial, int64_t now, unsigned char **der,
+       size_t *len, int64_t *not_after, struct mica_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, b = SQLITE_OK, r;
@@ -198,9 +201,15 @@ db_scep_ra_latest(struct db *db, int64_t now, unsigned char **der,
 		return db_bad_arg(err);
 	*der = NULL;
 	*len = 0;
-	if ((st = db_stmt(db, S_SCEP_RA_LATEST, scep_sql, err)) == NULL)
+	if (serial != NULL && !db_serial_ok(serial))
+		return db_bad_serial(err);
+	if ((st = db_stmt(db, serial != NULL ? S_SCEP_RA_GET : S_SCEP_RA_LATEST,
+			  scep_sql, err)) == NULL)
 		goto out;
-	db_bind_i64(st, 1, now, &b);
+	if (serial != NULL)
+		db_bind_text(st, 1, serial, &b);
+	else
+		db_bind_i64(st, 1, now, &b);
 	if (db_binds_ok(db, b, err) != 0 || (r = db_step_row(db, st, err)) < 0)
 		goto out;
 	if (r == 0) {
@@ -217,6 +226,20 @@ db_scep_ra_latest(struct db *db, int64_t now, unsigned char **der,
 out:
 	db_stmt_done(st);
 	return rc;
+}
+
+int
+db_scep_ra_latest(struct db *db, int64_t now, unsigned char **der,
+		  size_t *len, int64_t *not_after, struct mica_err *err)
+{
+	return ra_get(db, NULL, now, der, len, not_after, err);
+}
+
+int
+db_scep_ra_get(struct db *db, const char *serial, unsigned char **der,
+	       size_t *len, int64_t *not_after, struct mica_err *err)
+{
+	return ra_get(db, serial, 0, der, len, not_after, err);
 }
 
 void

@@ -1015,6 +1015,42 @@ is "... and its CertPoll: SUCCESS" "$(reply "$W/kill.key" | cut -d' ' -f1)" "sta
 else
 	skip "a SCEP enrollment killed while signing" "mica built without --enable-fault-injection"
 fi
+
+# ---- an earlier RA certificate of the same key ---------------------------------
+# The RA certificate is renewed a month before its 90 days end; a device
+# that fetched GetCACert before (pending since, or pinned) encrypts to the
+# earlier one, which is still valid and certifies the same key: taken (it
+# was FAILURE badMessageCheck, which ends a pending device's enrollment).
+# Once that certificate has expired, it is refused.
+FTLIB=$(faketime_lib)
+if [ -n "$FTLIB" ]; then
+serve_stop
+serve_start "$W/serve1f.out" "$D" "LD_PRELOAD=$FTLIB" "FAKETIME=+65d" -- || serve_failed "$W/serve1f.out"
+curl -fsS -o "$W/cacert65.p7" "$H/scep?operation=GetCACert" || die "GetCACert 65 days on"
+openssl pkcs7 -inform der -in "$W/cacert65.p7" -print_certs 2>/dev/null |
+	awk '/^subject=/ { ra = /SCEP RA/ } ra && /BEGIN/, /END/' >"$W/ra65.pem"
+RA65_SERIAL=$(openssl x509 -in "$W/ra65.pem" -noout -serial 2>/dev/null | cut -d= -f2 | tr 'A-F' 'a-f')
+check "65 days on, GetCACert gives a renewed RA certificate" \
+	sh -c "[ -n '$RA65_SERIAL' ] && [ '$RA65_SERIAL' != '$RA_SERIAL' ]"
+is "... for the same RA key" "$(openssl x509 -in "$W/ra65.pem" -noout -pubkey 2>/dev/null)" \
+	"$(openssl x509 -in "$W/ra.pem" -noout -pubkey)"
+$TOOL make "$W/early.der" --ra "$W/ra.pem" --key "$W/p.key" --cn dev5.example.test \
+	--type certpoll --tid tid-p5 || die "scep_msg make"
+scep_post "$W/early.der"
+is "a CertPoll encrypted to the earlier RA certificate, still valid: SUCCESS" \
+	"$(reply "$W/p.key" | cut -d' ' -f1)" "status=0"
+$TOOL make "$W/late.der" --ra "$W/ra65.pem" --key "$W/p.key" --cn dev5.example.test \
+	--type certpoll --tid tid-p5 || die "scep_msg make"
+scep_post "$W/late.der"
+is "... and one encrypted to the renewed one: SUCCESS" "$(reply "$W/p.key" | cut -d' ' -f1)" "status=0"
+count "UPDATE scep_ra SET not_before = 0, not_after = 1 WHERE serial = '$RA_SERIAL'" ||
+	fail "sqlite3 could not end the earlier RA certificate"
+scep_post "$W/early.der"
+is "once the earlier RA certificate has expired: FAILURE badMessageCheck" \
+	"$(reply "$W/p.key")" "status=2 failinfo=1 tid=tid-p5"
+else
+	skip "an earlier RA certificate" "libfaketime is not installed"
+fi
 serve_stop
 
 # ---- an RSA CA ----------------------------------------------------------------
