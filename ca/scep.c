@@ -596,12 +596,14 @@ out:
 }
 
 /* May CSR renew certificate SERIAL (a current one of this CA, whose key
- * signed the message)? Its key, or, for a new key, names that are all the
- * certificate's (at least one): a renewal issues the certificate's names
- * whatever the CSR asks, so a CSR that asks for others is not one (a
- * device enrolling for new names with its certificate as signer), and
- * anyone's CSR wrapped by the holder of some certificate would otherwise
- * bind that certificate's names to another's key. 1 yes, 0 no, -1 ERR. */
+ * signed the message)? Names that are all the certificate's (at least
+ * one), or none at all with the certificate's key: a renewal issues the
+ * certificate's names whatever the CSR asks, so a CSR that asks for
+ * others - with the same key too - is not one (a device enrolling for new
+ * or more names with its certificate as signer would get the old names
+ * and be told SUCCESS), and anyone's CSR wrapped by the holder of some
+ * certificate would otherwise bind that certificate's names to another's
+ * key. 1 yes, 0 no, -1 ERR. */
 static int
 csr_renews(struct ca *ca, const char *serial, const struct ca_csr *csr,
 	   struct mica_err *err)
@@ -614,9 +616,9 @@ csr_renews(struct ca *ca, const char *serial, const struct ca_csr *csr,
 	memset(&c, 0, sizeof(c));
 	if (db_cert_get(ca->db, serial, &c, err) != 0)
 		return -1;
-	if (memcmp(csr->spki_sha256, c.spki_sha256, 32) == 0) {
-		yes = 1;
-	} else if (csr->nnames > 0) {
+	if (csr->nnames == 0) {
+		yes = memcmp(csr->spki_sha256, c.spki_sha256, 32) == 0;
+	} else {
 		if (ca_stored_names_parse(c.names, &names, &n, err) != 0) {
 			db_cert_free(&c);
 			return -1;
@@ -801,8 +803,8 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 			goto out;
 		}
 		if (m->type == CA_SCEP_RENEWALREQ) {
-			fail(o, CA_SCEP_BAD_REQUEST, "a renewal with a new key "
-			     "asks for the names of the certificate it renews");
+			fail(o, CA_SCEP_BAD_REQUEST, "a renewal asks only for "
+			     "names of the certificate it renews");
 			rc = 0;
 			goto out;
 		}

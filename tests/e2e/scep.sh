@@ -353,6 +353,33 @@ is "RenewalReq with a new key for the certificate's name: renewed" \
 	"$(reply "$W/c1/k.pem" "$W/nk-cert.pem" | cut -d' ' -f1-2)" "status=0 failinfo="
 check "... the new certificate certifies the new key" sh -c \
 	"[ \"\$(openssl x509 -in '$W/nk-cert.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$W/nk.pem' -pubout)\" ]"
+# The same for the certificate's own key: a CSR for other names, or for
+# more, is no renewal (it was renewed with the old names and told
+# SUCCESS, the device believing it had the names it asked for).
+N=$(count "SELECT count(*) FROM certificate")
+$TOOL make "$W/sk.der" --ra "$W/ra.pem" --key "$W/nk.pem" --signer "$W/nk-cert.pem" \
+	--cn devother.example.test --type renewalreq || die "scep_msg make"
+scep_post "$W/sk.der"
+is "RenewalReq with the same key for another name: FAILURE badRequest" \
+	"$(reply "$W/nk.pem" | cut -d' ' -f1-2)" "status=2 failinfo=2"
+$TOOL make "$W/sk.der" --ra "$W/ra.pem" --key "$W/nk.pem" --signer "$W/nk-cert.pem" \
+	--cn dev1b.example.test --san dev1b.example.test --san devmore.example.test \
+	--type renewalreq || die "scep_msg make"
+scep_post "$W/sk.der"
+is "RenewalReq with the same key for its name and one more: FAILURE badRequest" \
+	"$(reply "$W/nk.pem" | cut -d' ' -f1-2)" "status=2 failinfo=2"
+$TOOL make "$W/sk.der" --ra "$W/ra.pem" --key "$W/nk.pem" --signer "$W/nk-cert.pem" \
+	--cn devother.example.test || die "scep_msg make"
+scep_post "$W/sk.der"
+is "PKCSReq with the same key for another name, no challenge: PENDING (for an admin)" \
+	"$(reply "$W/nk.pem" | cut -d' ' -f1)" "status=3"
+is "... and nothing issued" "$(count "SELECT count(*) FROM certificate")" "$N"
+$TOOL make "$W/sk.der" --ra "$W/ra.pem" --key "$W/nk.pem" --signer "$W/nk-cert.pem" \
+	--cn dev1b.example.test --type renewalreq || die "scep_msg make"
+scep_post "$W/sk.der"
+is "RenewalReq with the same key for the certificate's name: renewed" \
+	"$(reply "$W/nk.pem" "$W/sk-cert.pem" | cut -d' ' -f1-2)" "status=0 failinfo="
+check "... for that name" sh -c "openssl x509 -in '$W/sk-cert.pem' -noout -ext subjectAltName | grep -q 'DNS:dev1b.example.test'"
 
 # ---- a signer's key the server will not use -------------------------------
 # Anyone may send a certificate: verifying with an RSA key of 8192 bits

@@ -7,6 +7,7 @@ answer holds.
 Python's cryptography does RSA, hashes and ciphers; the DER is by hand.
 
   scep_msg.py make OUT --ra RA.pem --key KEY.pem --cn NAME [--challenge C]
+      [--san DNSNAME ...]
       [--type pkcsreq|renewalreq|certpoll|getcert|getcrl] [--tid T]
       [--cipher aes128|aes256|des3|cast5|aes128-ofb]
       [--digest sha256|sha1|sha384|md5] [--sig-alg rsa|pss] [--key-alg rsa|oaep]
@@ -244,6 +245,9 @@ def make(a):
         if a.challenge:
             b = b.add_attribute(x509.oid.AttributeOID.CHALLENGE_PASSWORD,
                                 a.challenge.encode())
+        if a.san:
+            b = b.add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName(n) for n in a.san]), critical=False)
         ckey = load_key(a.csr_key) if a.csr_key else key
         content = b.sign(ckey, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
     elif a.type == "certpoll":
@@ -391,6 +395,7 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--cn", default="device.example.test")
     ap.add_argument("--challenge")
+    ap.add_argument("--san", action="append")
     ap.add_argument("--type", default="pkcsreq", choices=sorted(TYPES))
     ap.add_argument("--tid", default=os.urandom(8).hex())
     ap.add_argument("--cipher", default="aes128",
