@@ -380,6 +380,20 @@ scep_post "$W/sk.der"
 is "RenewalReq with the same key for the certificate's name: renewed" \
 	"$(reply "$W/nk.pem" "$W/sk-cert.pem" | cut -d' ' -f1-2)" "status=0 failinfo="
 check "... for that name" sh -c "openssl x509 -in '$W/sk-cert.pem' -noout -ext subjectAltName | grep -q 'DNS:dev1b.example.test'"
+# A RenewalReq not signed with a current certificate of this CA (its own
+# self-signed one: a device whose certificate lapsed) is an enrollment
+# with a valid challenge, and refused without one (never pending).
+$TOOL make "$W/rs.der" --ra "$W/ra.pem" --key "$W/rs.key" --cn devlapsed.example.test \
+	--type renewalreq || die "scep_msg make"
+scep_post "$W/rs.der"
+is "RenewalReq signed with a self-signed certificate, no challenge: FAILURE badRequest" \
+	"$(reply "$W/rs.key" | cut -d' ' -f1-2)" "status=2 failinfo=2"
+TOKL=$(token --profile client --uses 1)
+$TOOL make "$W/rs.der" --ra "$W/ra.pem" --key "$W/rs.key" --cn devlapsed.example.test \
+	--challenge "$TOKL" --type renewalreq --tid tid-rs || die "scep_msg make"
+scep_post "$W/rs.der"
+is "... with a valid challenge: enrolled" "$(reply "$W/rs.key" "$W/rs.pem")" "status=0 failinfo= tid=tid-rs"
+check "... for its name" sh -c "openssl x509 -in '$W/rs.pem' -noout -ext subjectAltName | grep -q 'DNS:devlapsed.example.test'"
 
 # ---- a signer's key the server will not use -------------------------------
 # Anyone may send a certificate: verifying with an RSA key of 8192 bits
