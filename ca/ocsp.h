@@ -93,12 +93,14 @@ struct ca_ocsp_req {
 
 /*
  * Read an OCSPRequest (RFC 6960 4.1.1) strictly: DER only, the whole
- * input consumed, at most CA_OCSP_REQ_MAX octets; version absent or v1;
- * a requestorName and a signature are read and ignored (mica answers
+ * input consumed, at most CA_OCSP_REQ_MAX octets; version absent (v1
+ * written out is not DER, X.690 11.5, nor is a critical FALSE); a
+ * requestorName and a signature are read and ignored (mica answers
  * anyone, RFC 5019 2.1.2); 1..CA_OCSP_IDS_MAX CertIDs, each with SHA-1,
  * SHA-256, SHA-384 or SHA-512 (parameters NULL or absent; any other
  * algorithm is refused), hashes of that length and any
- * INTEGER serial (one no certificate has is answered unknown); request
+ * DER INTEGER serial (one no certificate has is answered unknown; a
+ * non-minimal one is refused); request
  * extensions: the nonce
  * (1..128 octets, RFC 9654), others ignored unless critical; no
  * singleRequestExtensions that are critical. Anything else: -1 with

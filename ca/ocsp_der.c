@@ -175,7 +175,8 @@ get_certid(struct ca_der_cur *c, struct ca_ocsp_certid *id,
 
 /* Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension. With NONCE set,
  * the RFC 9654 nonce is taken; any other critical extension refuses the
- * request (RFC 5280 4.2, by analogy: one it does not know). */
+ * request (RFC 5280 4.2, by analogy: one it does not know), and so does
+ * a critical FALSE written out (not DER). */
 static int
 get_exts(struct ca_der_cur *c, const unsigned char **nonce,
 	 size_t *nonce_len, int only_nonce, struct mica_err *err)
@@ -197,9 +198,16 @@ get_exts(struct ca_der_cur *c, const unsigned char **nonce,
 		if (ca_der_enter(&seq, CA_DER_SEQUENCE, &e, err) < 0 ||
 		    ca_der_get_oid(&e, &oid, &oid_len, err) < 0)
 			return -1;
-		if (ca_der_peek(&e, CA_DER_BOOLEAN) &&
-		    ca_der_get_bool(&e, &crit, err) < 0)
-			return -1;
+		/* critical BOOLEAN DEFAULT FALSE (RFC 5280 4.1): DER leaves
+		 * FALSE out (X.690 11.5), and no client writes it. */
+		if (ca_der_peek(&e, CA_DER_BOOLEAN)) {
+			if (ca_der_get_bool(&e, &crit, err) < 0)
+				return -1;
+			if (!crit)
+				return malformed(err, "critical FALSE written "
+						 "out (DER leaves a DEFAULT "
+						 "out)");
+		}
 		if (ca_der_get_tlv(&e, CA_DER_OCTET_STRING, &val, &len,
 				   err) < 0 ||
 		    ca_der_end(&e, "Extension", err) < 0)
@@ -317,14 +325,16 @@ req_parse(const unsigned char *der, size_t len, struct ca_ocsp_req *out,
 	if (ca_der_end(&req, "OCSPRequest", err) < 0)
 		goto bad;
 
-	/* version [0] EXPLICIT Version DEFAULT v1: only v1 is known. */
+	/* version [0] EXPLICIT Version DEFAULT v1: only v1 is known, and
+	 * DER leaves it out (X.690 11.5), as every client does. */
 	if (ca_der_peek(&tbs, CA_DER_CTX_CONS(0))) {
 		if (ca_der_enter(&tbs, CA_DER_CTX_CONS(0), &v, err) < 0 ||
 		    ca_der_get_uint(&v, 255, &version, err) < 0 ||
 		    ca_der_end(&v, "version", err) < 0)
 			goto bad;
-		if (version != 0)
-			return malformed(err, "version not v1");
+		return malformed(err, version != 0 ? "version not v1" :
+				 "version v1 written out (DER leaves a "
+				 "DEFAULT out)");
 	}
 	/* requestorName [1] EXPLICIT GeneralName: ignored. */
 	if (ca_der_peek(&tbs, CA_DER_CTX_CONS(1)) &&

@@ -117,14 +117,24 @@ struct reqspec {
 	size_t sig_raw_len;
 	int ext_crit;             /* an unknown critical request extension */
 	int ext_other;            /* an unknown non-critical one */
+	int ext_false;            /* the unknown non-critical one with its
+				   * critical FALSE written out */
+	int nonce_false;          /* the nonce with critical FALSE written */
+	int single_ext;           /* a non-critical singleRequestExtension:
+				   * 1 as DER has it, 2 critical FALSE
+				   * written out */
 };
 
 static const unsigned char OID_NONCE[] = {
 	0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02,
 };
 
+/* critical BOOLEAN DEFAULT FALSE (RFC 5280 4.1) written out, which DER
+ * forbids (X.690 11.5). */
+static const unsigned char CRIT_FALSE[] = { 0x01, 0x01, 0x00 };
+
 static void
-nonce_ext(struct buf *exts, int len)
+nonce_ext(struct buf *exts, int len, int crit_false)
 {
 	struct buf e = { .n = 0 }, v = { .n = 0 };
 	unsigned char nonce[CA_OCSP_NONCE_MAX + 1];
@@ -132,6 +142,8 @@ nonce_ext(struct buf *exts, int len)
 	memset(nonce, 0x5a, sizeof(nonce));
 	tlv(&v, 0x04, nonce, (size_t)len);
 	put(&e, OID_NONCE, sizeof(OID_NONCE));
+	if (crit_false)
+		put(&e, CRIT_FALSE, sizeof(CRIT_FALSE));
 	tlv(&e, 0x04, v.b, v.n);
 	tlv(exts, 0x30, e.b, e.n);
 }
@@ -198,6 +210,21 @@ build_req(const struct reqspec *s, struct buf *out)
 	for (int i = 0; i < s->nids; i++) {
 		one.n = 0;
 		put(&one, cid, cid_len);
+		if (s->single_ext) {
+			/* NSS's service locator (ocspclnt -L) has this shape:
+			 * [0] { SEQUENCE { Extension } } */
+			struct buf e = { .n = 0 };
+			unsigned char oid[] = { 0x06, 0x03, 0x2a, 0x03, 0x05 };
+			unsigned char v[] = { 0x05, 0x00 };
+
+			put(&e, oid, sizeof(oid));
+			if (s->single_ext == 2)
+				put(&e, CRIT_FALSE, sizeof(CRIT_FALSE));
+			tlv(&e, 0x04, v, sizeof(v));
+			wrap(&e, 0x30);
+			wrap(&e, 0x30);
+			tlv(&one, 0xa0, e.b, e.n);
+		}
 		tlv(&list, 0x30, one.b, one.n);
 	}
 	if (s->version >= 0) {
@@ -212,10 +239,10 @@ build_req(const struct reqspec *s, struct buf *out)
 	}
 	tlv(&tbs, 0x30, list.b, list.n);
 	if (s->nonce_len >= 0)
-		nonce_ext(&exts, s->nonce_len);
+		nonce_ext(&exts, s->nonce_len, s->nonce_false);
 	if (s->two_nonces)
-		nonce_ext(&exts, 8);
-	if (s->ext_crit || s->ext_other) {
+		nonce_ext(&exts, 8, 0);
+	if (s->ext_crit || s->ext_other || s->ext_false) {
 		struct buf e = { .n = 0 };
 		unsigned char oid[] = { 0x06, 0x03, 0x2a, 0x03, 0x04 };
 		unsigned char t[] = { 0x01, 0x01, 0xff };
@@ -224,6 +251,8 @@ build_req(const struct reqspec *s, struct buf *out)
 		put(&e, oid, sizeof(oid));
 		if (s->ext_crit)
 			put(&e, t, sizeof(t));
+		else if (s->ext_false)
+			put(&e, CRIT_FALSE, sizeof(CRIT_FALSE));
 		tlv(&e, 0x04, v, sizeof(v));
 		tlv(&exts, 0x30, e.b, e.n);
 	}
@@ -282,10 +311,10 @@ test_reader_accepts_what_clients_send(void)
 	s.hash = CA_OCSP_SHA256;
 	s.nonce_len = 32;
 	s.nids = CA_OCSP_IDS_MAX;
-	s.version = 0;
 	s.requestor = 1;
 	s.signature = 1;
 	s.ext_other = 1;
+	s.single_ext = 1;
 	build_req(&s, &b);
 	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_parse(b.b, b.n, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.nids, CA_OCSP_IDS_MAX);
@@ -476,6 +505,33 @@ test_reader_refuses_hostile_requests(void)
 	s.version = 1;   /* v2 does not exist */
 	build_req(&s, &b);
 	refused(b.b, b.n, "version 2");
+	s.version = 255;
+	build_req(&s, &b);
+	refused(b.b, b.n, "version 256");
+
+	/* X.690 11.5: DER leaves a value equal to its DEFAULT out. No client
+	 * writes these (OpenSSL, GnuTLS, NSS, Java, pyca checked: README),
+	 * so they are not DER, and malformed: version [0] EXPLICIT Version
+	 * DEFAULT v1 holding v1, and critical BOOLEAN DEFAULT FALSE holding
+	 * FALSE, on a nonce, another request extension or a
+	 * singleRequestExtension. */
+	s = spec();
+	s.version = 0;
+	build_req(&s, &b);
+	refused(b.b, b.n, "version v1 written out");
+	s = spec();
+	s.nonce_len = 16;
+	s.nonce_false = 1;
+	build_req(&s, &b);
+	refused(b.b, b.n, "the nonce's critical FALSE written out");
+	s = spec();
+	s.ext_false = 1;
+	build_req(&s, &b);
+	refused(b.b, b.n, "an extension's critical FALSE written out");
+	s = spec();
+	s.single_ext = 2;
+	build_req(&s, &b);
+	refused(b.b, b.n, "a singleRequestExtension's critical FALSE written out");
 
 	/* An unknown hash algorithm: MD5's OID where SHA-1's is. */
 	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &g_is,
@@ -2564,9 +2620,9 @@ main(void)
 		const char *name;
 		CU_TestFunc fn;
 	} tests[] = {
-		{ "the request reader accepts what clients send (SHA-1, SHA-256, SHA-384, SHA-512, nonce, v1, requestor, signature)",
+		{ "the request reader accepts what clients send (SHA-1, SHA-256, SHA-384, SHA-512, nonce, requestor, signature, extensions)",
 		  test_reader_accepts_what_clients_send },
-		{ "the request reader refuses truncated, BER, wrong version, unknown hash (MD5, SHA-224, SHA3-256), a hash of another's length, serials not DER INTEGERs, too many CertIDs, bad nonces, critical extensions",
+		{ "the request reader refuses truncated, BER, wrong version, a DEFAULT written out (version v1, critical FALSE), unknown hash (MD5, SHA-224, SHA3-256), a hash of another's length, serials not DER INTEGERs, too many CertIDs, bad nonces, critical extensions",
 		  test_reader_refuses_hostile_requests },
 		{ "the request reader takes a signed request, unchecked, and refuses an optionalSignature that is no Signature (not a SEQUENCE, a bad AlgorithmIdentifier, no BIT STRING, a wrong tag, trailing data, certs that are no Certificates)",
 		  test_reader_refuses_a_malformed_signature },
