@@ -1719,6 +1719,48 @@ test_responder_refuses_other_issuers_and_garbage(void)
 	CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_MALFORMED);
 	CU_ASSERT_EQUAL(a.max_age, 0);
 	ca_ocsp_answer_free(&a);
+
+	/* The issued serial with one 0x00 more in front: the same number,
+	 * but no DER INTEGER (X.690 8.3.2), so neither that certificate's
+	 * answer nor an unknown: malformedRequest. Built from the CertID
+	 * of the serial as it is, which is answered good. */
+	issuer_of_g_ca(&is);
+	for (int pad = 0; pad <= 1; pad++) {
+		static struct buf cid, r;
+		unsigned char enc[CA_OCSP_CERTID_MAX], in[24];
+		size_t enc_len, n = 0, head;
+		struct mica_err err;
+		struct reqspec rs = spec();
+
+		CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is,
+			serial, serial_len, enc, &enc_len, &err), 0);
+		CU_ASSERT_FATAL(enc_len < 0x80 && enc[1] == enc_len - 2);
+		/* SEQUENCE { alg, nameHash, keyHash, INTEGER }: the INTEGER
+		 * is last, after 2 + 11 + 22 + 22 octets. */
+		head = 2 + 11 + 22 + 22;
+		CU_ASSERT_EQUAL_FATAL(enc[head], 0x02);
+		if (pad)
+			in[n++] = 0x00;
+		if (serial[0] & 0x80)
+			in[n++] = 0x00;
+		memcpy(in + n, serial, serial_len);
+		n += serial_len;
+		cid.n = 0;
+		put(&cid, enc + 2, head - 2);
+		tlv(&cid, 0x02, in, n);
+		wrap(&cid, 0x30);
+		rs.certid = cid.b;
+		rs.certid_len = cid.n;
+		build_req(&rs, &r);
+		ask(&r, &a, &s);
+		if (pad) {
+			CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_MALFORMED);
+		} else {
+			CU_ASSERT_EQUAL(s.rstatus, CA_OCSP_SUCCESSFUL);
+			CU_ASSERT_EQUAL(s.cstatus, CA_OCSP_GOOD);
+		}
+		ca_ocsp_answer_free(&a);
+	}
 }
 
 static void
@@ -2644,7 +2686,7 @@ main(void)
 		  test_responder_answers_good_revoked_unknown },
 		{ "an answer of a good and an unknown is cached no longer than the unknown's nextUpdate",
 		  test_responder_cache_life_is_the_earliest_next_update },
-		{ "the responder answers unauthorized for other issuers, malformedRequest for garbage",
+		{ "the responder answers unauthorized for other issuers, malformedRequest for garbage and for a serial not minimally encoded",
 		  test_responder_refuses_other_issuers_and_garbage },
 		{ "pre-signed answers are served, dropped and marked by a revocation, and re-made",
 		  test_presigned_answers_and_their_invalidation },
