@@ -80,6 +80,9 @@ struct ca_keyslot {
 	unsigned char ski[CA_KEYID_MAX];             /* its key identifier */
 	size_t ski_len;
 	int64_t not_before, not_after;
+	int64_t path_not_after;   /* a retired key's: the earliest notAfter of
+				   * its certificate and the path above it
+				   * (slot_chain), as ca_shared's */
 	char *chain_pem;   /* a retired key's: its certificate and those above,
 			    * PEM (slot_chain); NULL for the current key's */
 };
@@ -601,6 +604,10 @@ struct ca_ocsp_key {
 					 * by the delegated responder) */
 	struct ca_ocsp_issuer issuer;   /* what its CertIDs hash to */
 	int64_t not_after;              /* its CA certificate's */
+	int64_t path_end;               /* the earliest notAfter of that
+					 * certificate and those above it: no
+					 * response is valid past it, and none
+					 * is made after it */
 	int64_t delegate_until;         /* with by_ca 0: from then on the
 					 * path ends too soon for a responder
 					 * certificate, and the CA key signs

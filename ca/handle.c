@@ -471,11 +471,16 @@ slot_chain(struct ca_keyslot *k, const unsigned char *chain_der,
 	    ca_der_split(chain_der, chain_len, chain, CA_CHAIN_MAX, &n,
 			 err) != 0)
 		return -1;
+	k->path_not_after = k->not_after;
 	for (size_t i = 0; i < n && root == SIZE_MAX; i++) {
 		struct ca_cert_info ci;
 
 		if (ca_cert_info_read(chain[i].der, chain[i].len, &ci, err) != 0)
 			return -1;
+		/* The path up to the root, as chain_load's (crosses, after
+		 * the root, left out). */
+		if (ci.not_after < k->path_not_after)
+			k->path_not_after = ci.not_after;
 		if (ci.subject_len == ci.issuer_len &&
 		    memcmp(ci.subject, ci.issuer, ci.subject_len) == 0)
 			root = i;

@@ -42,6 +42,7 @@
  */
 #include "ca/ca.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -162,7 +163,7 @@ state(struct ca *ca, struct mica_err *err)
 static int
 key_add(struct ca_ocsp_key *keys, size_t *n, int idx, int by_ca,
 	const unsigned char *cert, size_t cert_len, int64_t not_after,
-	struct mica_err *err)
+	int64_t path_end, struct mica_err *err)
 {
 	struct ca_cert_info ci;
 	struct ca_ocsp_key *k = &keys[*n];
@@ -178,6 +179,7 @@ key_add(struct ca_ocsp_key *keys, size_t *n, int idx, int by_ca,
 	k->idx = idx;
 	k->by_ca = by_ca;
 	k->not_after = not_after;
+	k->path_end = path_end < not_after ? path_end : not_after;
 	k->delegate_until = INT64_MAX;
 	(*n)++;
 	return 0;
@@ -195,7 +197,7 @@ ca_ocsp_keys(struct ca *ca, int64_t valid_after, struct ca_ocsp_key *keys,
 	if (key_add(keys, n, ca->sh->key_idx,
 		    (ca->sh->flags & CA_OPEN_OCSP_BY_CA) != 0,
 		    ca->sh->cert_der, ca->sh->cert_len, ca->sh->not_after,
-		    err) != 0)
+		    ca->sh->path_not_after, err) != 0)
 		return -1;
 	/* A responder certificate must outlast the responses it signs
 	 * (CERT_RENEW_LEFT) and end with the path: in the path's last
@@ -210,7 +212,7 @@ ca_ocsp_keys(struct ca *ca, int64_t valid_after, struct ca_ocsp_key *keys,
 		if (k->cert == NULL || k->not_after <= valid_after)
 			continue;
 		if (key_add(keys, n, k->idx, 1, k->cert, k->cert_len,
-			    k->not_after, err) != 0)
+			    k->not_after, k->path_not_after, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -236,16 +238,16 @@ learn(struct ca *ca, struct ca_ocsp_state *o, struct mica_err *err)
 }
 
 /* The key whose CA certificate ID names, valid at NOW; NULL if none (a
- * CertID of another issuer, or of a retired key whose certificate has
- * expired). */
+ * CertID of another issuer, or of a key whose certificate, or one above
+ * it, has expired: nothing it signs could be valid, as nextUpdate never
+ * passes the path's end). */
 static const struct ca_ocsp_key *
 key_of(const struct ca_ocsp_state *o, const struct ca_ocsp_certid *id,
        int64_t now)
 {
 	for (size_t i = 0; i < o->nkeys; i++)
 		if (ca_ocsp_certid_is(id, &o->keys[i].issuer))
-			return o->keys[i].not_after >= now ? &o->keys[i] :
-			       NULL;
+			return o->keys[i].path_end > now ? &o->keys[i] : NULL;
 	return NULL;
 }
 
@@ -490,15 +492,43 @@ single_state(struct ca *ca, const struct ca_ocsp_key *k, const char *hex,
 	return 0;
 }
 
+/* The nextUpdate of a response of K signed at NOW for PERIOD: never
+ * past the end of K's CA path (its CA certificate's or one's above it),
+ * when relying parties no longer take what the CA signed, so a cache
+ * keeps no answer for then. K valid at NOW (key_of), so it is after
+ * NOW. */
+static int64_t
+next_update(const struct ca_ocsp_key *k, int64_t now, int64_t period)
+{
+	assert(k->path_end > now);
+	return k->path_end - now < period ? k->path_end : now + period;
+}
+
+/* When to sign again a response valid from THIS to NEXT: half a period
+ * before NEXT, or half a period after THIS when the path's end cut it
+ * shorter (what is signed later ends there too, and a change of status
+ * marks it anyway; the store's look for responses dated ahead of a clock
+ * set back counts on refresh_at >= THIS + REFRESH_LEFT). The store
+ * refreshes none that outlives its certificate, which a leaf cut to the
+ * path's end does; this is for one issued before its path got shorter
+ * (a CA certificate installed under a root that ends sooner). */
+static int64_t
+refresh_time(int64_t this, int64_t next)
+{
+	return next - REFRESH_LEFT > this + REFRESH_LEFT ?
+	       next - REFRESH_LEFT : this + REFRESH_LEFT;
+}
+
 static void
-fill_single(struct ca_ocsp_single *sr, const struct db_cert_state *s,
-	    const unsigned char *certid, size_t certid_len, int64_t now)
+fill_single(struct ca_ocsp_single *sr, const struct ca_ocsp_key *k,
+	    const struct db_cert_state *s, const unsigned char *certid,
+	    size_t certid_len, int64_t now)
 {
 	memset(sr, 0, sizeof(*sr));
 	sr->certid = certid;
 	sr->certid_len = certid_len;
 	sr->this_update = now;
-	sr->next_update = now + CA_OCSP_PERIOD;
+	sr->next_update = next_update(k, now, CA_OCSP_PERIOD);
 	sr->reason = -1;
 	if (s->status == DB_CERT_VALID) {
 		sr->status = CA_OCSP_GOOD;
@@ -516,7 +546,7 @@ fill_single(struct ca_ocsp_single *sr, const struct db_cert_state *s,
 		 * now: kept by caches no longer than a serial never issued
 		 * is (UNKNOWN_PERIOD), not a day. */
 		sr->status = CA_OCSP_UNKNOWN;
-		sr->next_update = now + UNKNOWN_PERIOD;
+		sr->next_update = next_update(k, now, UNKNOWN_PERIOD);
 	}
 }
 
@@ -525,16 +555,17 @@ struct put_tx {
 	const struct db_cert_state *s;
 	const struct signed_resp *r;
 	int64_t this_update, next_update;
+	int64_t refresh_at;            /* refresh_time's */
 	int stored;                    /* out: db_ocsp_put's */
 };
 
 /* Store the response without the responder certificate (schema/009),
- * to be signed again REFRESH_LEFT before its nextUpdate. */
+ * to be signed again at X->refresh_at. */
 static int
 put_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct put_tx *x = arg;
-	int64_t refresh_at = x->next_update - REFRESH_LEFT;
+	int64_t refresh_at = x->refresh_at;
 
 	if (x->r->by_ca)
 		return db_ocsp_put(db, x->serial, x->s, x->r->der,
@@ -591,7 +622,7 @@ presign_one(struct ca *ca, struct ca_ocsp_state *o,
 	if (ca_ocsp_certid_encode(CA_OCSP_SHA1, &k->issuer, serial, n, certid,
 				  &certid_len, err) != 0)
 		return -1;
-	fill_single(&sr, s, certid, certid_len, now);
+	fill_single(&sr, k, s, certid, certid_len, now);
 	memset(&rd, 0, sizeof(rd));
 	responder_key_hash(o, k, now, rd.key_hash);
 	rd.produced_at = now;
@@ -604,6 +635,7 @@ presign_one(struct ca *ca, struct ca_ocsp_state *o,
 	x->r = r;
 	x->this_update = sr.this_update;
 	x->next_update = sr.next_update;
+	x->refresh_at = refresh_time(sr.this_update, sr.next_update);
 	return 0;
 }
 
@@ -864,7 +896,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 		} else if (single_state(ca, k, hex[i], &st[i], &e) != 0) {
 			goto later;
 		}
-		fill_single(&sr[i], &st[i], r.ids[i].raw, r.ids[i].raw_len,
+		fill_single(&sr[i], k, &st[i], r.ids[i].raw, r.ids[i].raw_len,
 			    now);
 		if (st[i].status < 0)
 			never++;
@@ -886,7 +918,7 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 			goto internal;
 		if (got > 0)
 			return 0;
-		sr[0].next_update = now + UNKNOWN_PERIOD;
+		sr[0].next_update = next_update(k, now, UNKNOWN_PERIOD);
 		rd.nonce = NULL;
 		rd.nonce_len = 0;
 	}
@@ -934,7 +966,9 @@ ca_ocsp_answer(struct ca *ca, const unsigned char *req, size_t req_len,
 		 * response, and every request was signed anew). */
 		struct signed_resp view = sresp;
 		struct put_tx x = { hex[0], &st[0], &view,
-				    out->this_update, out->next_update, 0 };
+				    out->this_update, out->next_update,
+				    refresh_time(out->this_update,
+						 out->next_update), 0 };
 
 		view.der = out->der;
 		view.der_len = out->der_len;
@@ -998,7 +1032,7 @@ key_by_idx(const struct ca_ocsp_state *o, int idx, int64_t now)
 {
 	for (size_t k = 0; k < o->nkeys; k++)
 		if (o->keys[k].idx == idx)
-			return o->keys[k].not_after >= now ? &o->keys[k] : NULL;
+			return o->keys[k].path_end > now ? &o->keys[k] : NULL;
 	return NULL;
 }
 
@@ -1229,8 +1263,8 @@ ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
 	    refresh_list(&r, 0, &left, err) != 0)
 		goto out;
 	for (k = 0; k < o->nkeys && left > 0; k++) {
-		if (o->keys[k].not_after < now)
-			continue;   /* expired since the start */
+		if (o->keys[k].path_end <= now)
+			continue;   /* its path expired since the start */
 		if (refresh_walk(&r, k, &left, err) != 0)
 			goto out;
 	}

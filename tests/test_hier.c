@@ -28,6 +28,7 @@
 #include "ca/csr.h"
 #include "ca/der.h"
 #include "ca/keys.h"
+#include "ca/ocsp.h"
 #include "ca/p7.h"
 #include "ca/sign.h"
 #include "ca/signcheck.h"
@@ -2311,13 +2312,13 @@ struct org_ca {
 };
 
 /* ISSUER's CA certificate (DER, heap) for SPKI named SUBJECT, serial
- * SERIAL, valid from a day ago for DAYS days - not cut to the issuer's
+ * SERIAL, valid from a day ago until NOT_AFTER - not cut to the issuer's
  * end, as openssl ca and AD CS do not cut it. */
 static int
-org_sign(const struct org_ca *issuer, const unsigned char *subject,
-	 size_t subject_len, const unsigned char *spki, size_t spki_len,
-	 unsigned char serial, int path_len, int64_t days,
-	 unsigned char **der, size_t *len)
+org_sign_until(const struct org_ca *issuer, const unsigned char *subject,
+	       size_t subject_len, const unsigned char *spki, size_t spki_len,
+	       unsigned char serial, int path_len, int64_t not_after,
+	       unsigned char **der, size_t *len)
 {
 	struct ca_tbs_cert t;
 	struct mica_err err;
@@ -2336,7 +2337,7 @@ org_sign(const struct org_ca *issuer, const unsigned char *subject,
 	t.subject = subject;
 	t.subject_len = subject_len;
 	t.not_before = (int64_t)time(NULL) - DAY;
-	t.not_after = t.not_before + days * DAY;
+	t.not_after = not_after;
 	t.spki = spki;
 	t.spki_len = spki_len;
 	t.is_ca = 1;
@@ -2355,11 +2356,23 @@ org_sign(const struct org_ca *issuer, const unsigned char *subject,
 	return rc;
 }
 
-/* A CA named CN with a new key, certified by ISSUER (NULL: self-signed)
- * with serial SERIAL for DAYS days. */
+/* org_sign_until for DAYS days from a day ago. */
 static int
-org_ca_new(struct org_ca *c, const char *cn, const struct org_ca *issuer,
-	   unsigned char serial, int64_t days)
+org_sign(const struct org_ca *issuer, const unsigned char *subject,
+	 size_t subject_len, const unsigned char *spki, size_t spki_len,
+	 unsigned char serial, int path_len, int64_t days,
+	 unsigned char **der, size_t *len)
+{
+	return org_sign_until(issuer, subject, subject_len, spki, spki_len,
+			      serial, path_len,
+			      (int64_t)time(NULL) - DAY + days * DAY, der, len);
+}
+
+/* A CA named CN with a new key, certified by ISSUER (NULL: self-signed)
+ * with serial SERIAL until NOT_AFTER. */
+static int
+org_ca_new_until(struct org_ca *c, const char *cn, const struct org_ca *issuer,
+		 unsigned char serial, int64_t not_after)
 {
 	struct mica_err err;
 
@@ -2369,9 +2382,18 @@ org_ca_new(struct org_ca *c, const char *cn, const struct org_ca *issuer,
 	    ca_x509_name(cn, NULL, &c->name, &c->name_len, &err) != 0 ||
 	    ca_x509_key_id(c->spki, c->spki_len, c->ski, &err) != 0)
 		return -1;
-	return org_sign(issuer != NULL ? issuer : c, c->name, c->name_len,
-			c->spki, c->spki_len, serial, -1, days, &c->der,
-			&c->len);
+	return org_sign_until(issuer != NULL ? issuer : c, c->name,
+			      c->name_len, c->spki, c->spki_len, serial, -1,
+			      not_after, &c->der, &c->len);
+}
+
+/* org_ca_new_until for DAYS days from a day ago. */
+static int
+org_ca_new(struct org_ca *c, const char *cn, const struct org_ca *issuer,
+	   unsigned char serial, int64_t days)
+{
+	return org_ca_new_until(c, cn, issuer, serial,
+				(int64_t)time(NULL) - DAY + days * DAY);
 }
 
 static void
@@ -2676,6 +2698,164 @@ test_revoked_under_org_root(void)
 	org_ca_free(&root);
 }
 
+/* The thisUpdate and nextUpdate of the first SingleResponse of the
+ * successful OCSPResponse DER[0..LEN): 0, or -1 if it is not one. */
+static int
+ocsp_times(const unsigned char *der, size_t len, int64_t *this_update,
+	   int64_t *next_update)
+{
+	struct ca_der_cur c, r, x, rb, basic, tbs, list, one, nu;
+	struct ca_der_tlv skip;
+	const unsigned char *v;
+	size_t n;
+	int gen;
+
+	ca_der_init(&c, der, len);
+	if (ca_der_enter(&c, CA_DER_SEQUENCE, &r, NULL) < 0 ||
+	    ca_der_get_tlv(&r, CA_DER_ENUMERATED, &v, &n, NULL) < 0 ||
+	    n != 1 || v[0] != 0 ||
+	    ca_der_enter(&r, CA_DER_CTX_CONS(0), &x, NULL) < 0 ||
+	    ca_der_enter(&x, CA_DER_SEQUENCE, &rb, NULL) < 0 ||
+	    ca_der_get_any(&rb, &skip, NULL) < 0 ||            /* OID */
+	    ca_der_get_tlv(&rb, CA_DER_OCTET_STRING, &v, &n, NULL) < 0)
+		return -1;
+	ca_der_init(&c, v, n);
+	if (ca_der_enter(&c, CA_DER_SEQUENCE, &basic, NULL) < 0 ||
+	    ca_der_enter(&basic, CA_DER_SEQUENCE, &tbs, NULL) < 0 ||
+	    ca_der_get_any(&tbs, &skip, NULL) < 0 ||           /* responderID */
+	    ca_der_get_any(&tbs, &skip, NULL) < 0 ||           /* producedAt */
+	    ca_der_enter(&tbs, CA_DER_SEQUENCE, &list, NULL) < 0 ||
+	    ca_der_enter(&list, CA_DER_SEQUENCE, &one, NULL) < 0 ||
+	    ca_der_get_any(&one, &skip, NULL) < 0 ||           /* CertID */
+	    ca_der_get_any(&one, &skip, NULL) < 0 ||           /* certStatus */
+	    ca_der_get_time(&one, this_update, &gen, NULL) < 0 ||
+	    ca_der_enter(&one, CA_DER_CTX_CONS(0), &nu, NULL) < 0 ||
+	    ca_der_get_time(&nu, next_update, &gen, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* Ask CA about SERIAL (hex) of the key whose certificate is CERT, with a
+ * nonce or not: the successful answer in *A (free it), its DER's times. */
+static void
+ocsp_ask(struct ca *ca, const struct ca_cert_info *cert, const char *serial,
+	 int nonce, struct ca_ocsp_answer *a, int64_t *this_update,
+	 int64_t *next_update)
+{
+	struct ca_ocsp_issuer is;
+	struct mica_err err;
+	unsigned char sn[20], cid[CA_OCSP_CERTID_MAX], req[512];
+	size_t sn_len = strlen(serial) / 2, cid_len = 0, req_len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(mica_hex_decode(serial, sn, sn_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_issuer_hashes(cert->subject,
+		cert->subject_len, cert->spki, cert->spki_len, &is, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_certid_encode(CA_OCSP_SHA1, &is, sn,
+		sn_len, cid, &cid_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_req_encode(cid, cid_len, req,
+		sizeof(req), &req_len, &err), 0);
+	if (nonce) {
+		/* requestExtensions [2] { SEQUENCE { SEQUENCE { nonce OID,
+		 * OCTET STRING { OCTET STRING (16) } } } } after the list:
+		 * the TBSRequest and the OCSPRequest grow by 31 octets. */
+		static const unsigned char ext[] = {
+			0xa2, 0x1d, 0x30, 0x1b, 0x30, 0x19, 0x06, 0x09, 0x2b,
+			0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02, 0x04,
+			0x0c, 0x04, 0x0a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+		};
+
+		CU_ASSERT_FATAL(req[1] < 0x80 - sizeof(ext) &&
+				req[3] < 0x80 - sizeof(ext));
+		memcpy(req + req_len, ext, sizeof(ext));
+		req_len += sizeof(ext);
+		req[1] += sizeof(ext);
+		req[3] += sizeof(ext);
+	}
+	CU_ASSERT_EQUAL_FATAL(ca_ocsp_answer(ca, req, req_len, a, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(a->status, 0);
+	CU_ASSERT_EQUAL_FATAL(ocsp_times(a->der, a->der_len, this_update,
+					 next_update), 0);
+	CU_ASSERT_EQUAL(*this_update, a->this_update);
+	CU_ASSERT_EQUAL(*next_update, a->next_update);
+}
+
+/*
+ * Under a root of another organisation that ends in ten hours, an OCSP
+ * answer about a leaf is valid until the root ends, not a day (relying
+ * parties would keep an answer for when they refuse the path), whether
+ * signed ahead of time or for a nonce; the cache headers follow; and the
+ * refresh does not sign it again at every pass, since what it would sign
+ * ends then too.
+ */
+static void
+test_ocsp_next_update_ends_with_the_path(void)
+{
+	struct org_ca root;
+	struct ca *ica = NULL;
+	struct ca_principal cli;
+	struct ca_issued leaf;
+	struct ca_ocsp_answer a;
+	struct mica_err err;
+	struct ca_cert_info ri, si;
+	char notice[CA_NOTICE_MAX];
+	unsigned char *sub = NULL, *spki = NULL, *subject = NULL;
+	size_t sub_len = 0, spki_len = 0, subject_len = 0, done = 0;
+	int64_t now = (int64_t)time(NULL), end = now + 10 * 3600;
+	int64_t tu = 0, nu = 0;
+
+	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL_FATAL(org_ca_new_until(&root, "Org Root Ending", NULL,
+					       1, end), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ica = org_sub("org-end",
+						   "Org Issuing End"));
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ica->sh->key, &spki, &spki_len,
+					  &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Org Issuing End", NULL, &subject,
+					   &subject_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(org_sign(&root, subject, subject_len, spki,
+				       spki_len, 0x31, 0, 730, &sub, &sub_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, sub, sub_len, root.der,
+					      root.len, notice, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(root.der, root.len, &ri,
+						&err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(sub, sub_len, &si, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_path_not_after(ica), ri.not_after);
+	CU_ASSERT(ri.not_after - now < CA_OCSP_PERIOD);
+	CU_ASSERT_EQUAL_FATAL(leaf_issue(ica, "end.contoso.test", 30, &leaf,
+					 &err), 0);
+	CU_ASSERT(leaf.not_after <= ri.not_after);
+
+	/* Signed on demand (nothing is stored yet). */
+	ocsp_ask(ica, &si, leaf.serial, 0, &a, &tu, &nu);
+	CU_ASSERT_EQUAL(nu, ri.not_after);
+	CU_ASSERT(tu < nu);
+	CU_ASSERT(a.max_age > 0 && a.max_age <= ri.not_after - tu);
+	ca_ocsp_answer_free(&a);
+	/* For a nonce, signed for this request alone. */
+	ocsp_ask(ica, &si, leaf.serial, 1, &a, &tu, &nu);
+	CU_ASSERT_EQUAL(a.signed_now, 1);
+	CU_ASSERT_EQUAL(nu, ri.not_after);
+	ca_ocsp_answer_free(&a);
+
+	/* Signed ahead of time: the same end, and a pass right after has
+	 * nothing to do (refreshing half a day before a nextUpdate ten
+	 * hours away would sign it at every pass). */
+	CU_ASSERT_EQUAL(ca_ocsp_refresh(ica, 100000, &done, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_refresh(ica, 100000, &done, &err), 0);
+	CU_ASSERT_EQUAL(done, 0);
+	ocsp_ask(ica, &si, leaf.serial, 0, &a, &tu, &nu);
+	CU_ASSERT_EQUAL(a.presigned, 1);
+	CU_ASSERT_EQUAL(nu, ri.not_after);
+	ca_ocsp_answer_free(&a);
+
+	ca_issued_free(&leaf);
+	free(sub);
+	free(spki);
+	free(subject);
+	ca_close(ica);
+	org_ca_free(&root);
+}
+
 /*
  * Three tiers: an organisation's root, its intermediate, this CA. The
  * root's CRL speaks of the intermediate (its serials, not this CA's):
@@ -2825,6 +3005,8 @@ main(void)
 		  test_name_text },
 		{ "under another organisation's root: leaves end with it; revoked by its CRL, nothing issued until a rollover",
 		  test_revoked_under_org_root },
+		{ "an OCSP answer's nextUpdate never passes the end of the CA's path, signed ahead of time or not, and is not signed again at every pass",
+		  test_ocsp_next_update_ends_with_the_path },
 		{ "three tiers: the root's CRL revoking the CA above stops issuance",
 		  test_revoked_above },
 		{ "the ceremony: offline root, issuing CA, install, issue, rollover",
