@@ -320,6 +320,20 @@ ca_der_get_oid(struct ca_der_cur *c, const unsigned char **oid, size_t *len,
 }
 
 int
+ca_der_printable(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || (c != '\0' &&
+						  strchr(" '()+,-./:=?", c) != NULL)))
+			return 0;
+	}
+	return 1;
+}
+
+int
 ca_der_oid_eq(const unsigned char *oid, size_t len, const unsigned char *want,
 	      size_t want_len)
 {

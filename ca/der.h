@@ -132,6 +132,10 @@ int ca_der_get_bool(struct ca_der_cur *c, int *v, struct mica_err *err);
 int ca_der_get_oid(struct ca_der_cur *c, const unsigned char **oid,
 		   size_t *len, struct mica_err *err);
 
+/* 1 if S[0..N) are all characters of a PrintableString (X.680 41.4:
+ * letters, digits, space and ' ( ) + , - . / : = ?), else 0. */
+int ca_der_printable(const unsigned char *s, size_t n);
+
 /* 1 if the OID contents OID[0..LEN) equal WANT[0..WANT_LEN), else 0. */
 int ca_der_oid_eq(const unsigned char *oid, size_t len,
 		  const unsigned char *want, size_t want_len);

@@ -241,12 +241,15 @@ req_attrs(const unsigned char *p, size_t len, struct ca_scep_msg *m,
 			if (a->have_type++ || small_decimal(&v, &a->type) != 0)
 				return bad(err, "bad messageType");
 		} else if (OIDEQ(oid, oid_len, OID_TRANSACTION_ID)) {
+			/* RFC 8894 3.2.1.1: a PrintableString, sent back
+			 * in the CertRep as one. */
 			if (a->have_tid++ || v.tag != CA_DER_PRINTABLE ||
-			    v.len == 0 || v.len > CA_SCEP_TID_MAX)
-				return bad(err, "bad transactionID");
-			for (size_t i = 0; i < v.len; i++)
-				if (v.val[i] < 0x20 || v.val[i] > 0x7e)
-					return bad(err, "bad transactionID");
+			    v.len == 0 || v.len > CA_SCEP_TID_MAX ||
+			    !ca_der_printable(v.val, v.len))
+				return bad(err, "bad transactionID (a "
+					   "PrintableString of 1 to 128 "
+					   "letters, digits, space and "
+					   "'()+,-./:=?)");
 			memcpy(m->tid, v.val, v.len);
 			m->tid[v.len] = '\0';
 		} else if (OIDEQ(oid, oid_len, OID_SENDER_NONCE)) {
@@ -1252,7 +1255,8 @@ ca_scep_attrs_check(const unsigned char *attrs, size_t len,
 		} else if (OIDEQ(oid, oid_len, OID_TRANSACTION_ID)) {
 			k = 6;
 			if (v.tag != CA_DER_PRINTABLE || v.len == 0 ||
-			    v.len > CA_SCEP_TID_MAX)
+			    v.len > CA_SCEP_TID_MAX ||
+			    !ca_der_printable(v.val, v.len))
 				return refuse(err, "bad transactionID");
 		} else if (OIDEQ(oid, oid_len, OID_SENDER_NONCE) ||
 			   OIDEQ(oid, oid_len, OID_RECIPIENT_NONCE)) {

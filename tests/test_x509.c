@@ -655,6 +655,30 @@ test_der_lengths(void)
 	CU_ASSERT_PTR_EQUAL(c.p, big);
 }
 
+/* PrintableString's characters (X.680 41.4): SCEP's transactionID. */
+static void
+test_der_printable(void)
+{
+	static const char ok[] = "AZaz09 '()+,-./:=?";
+
+	CU_ASSERT_EQUAL(ca_der_printable((const unsigned char *)ok,
+					 strlen(ok)), 1);
+	CU_ASSERT_EQUAL(ca_der_printable((const unsigned char *)"", 0), 1);
+	for (int c = 0; c < 256; c++) {
+		unsigned char b = (unsigned char)c;
+
+		if (strchr(ok, c) != NULL && c != 0)
+			continue;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		CU_ASSERT_EQUAL(ca_der_printable(&b, 1), 0);
+	}
+	CU_ASSERT_EQUAL(ca_der_printable((const unsigned char *)"ab*", 3), 0);
+	CU_ASSERT_EQUAL(ca_der_printable((const unsigned char *)"a&b", 3), 0);
+	CU_ASSERT_EQUAL(ca_der_printable((const unsigned char *)"a\0b", 3), 0);
+}
+
 static void
 test_der_primitives(void)
 {
@@ -3506,6 +3530,8 @@ main(void)
 		  "lengths", test_der_lengths },
 		{ "DER reader checks INTEGER, BOOLEAN, OID and BIT STRING "
 		  "encodings", test_der_primitives },
+		{ "der: PrintableString's characters and no others",
+		  test_der_printable },
 		{ "DER reader parses only strict RFC 5280 times",
 		  test_der_time_parse },
 		{ "time writer picks UTCTime for 1950..2049 and agrees with "

@@ -888,6 +888,14 @@ is "mutated messages: 400 or FAILURE, never a certificate" "$bad" 0
 printf 'garbage' >"$W/t.der"
 scep_post "$W/t.der"
 is "garbage is 400" "$HTTP_CODE" 400
+# transactionID is a PrintableString (RFC 8894 3.2.1.1), sent back in the
+# CertRep as one: '*' and '&' are not of its characters.
+for t in 'tid*1' 'tid&1'; do
+	$TOOL make "$W/badtid.der" --ra "$W/ra.pem" --key "$W/p.key" --cn dev5.example.test \
+		--type certpoll --tid "$t" || die "scep_msg make"
+	scep_post "$W/badtid.der"
+	is "a transactionID with a character PrintableString has not ($t): 400" "$HTTP_CODE" 400
+done
 # Encrypted to another RA (a certificate of another key).
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/other.key" -subj "/CN=mica SCEP RA" \
 	-days 1 -out "$W/other.pem" 2>/dev/null
