@@ -62,6 +62,15 @@ ca_acme_certid_parse(struct ca *ca, const char *cert_id,
 		return mica_err_set(err, MICA_E_BADREQ, "malformed",
 				    "a certID is base64url(authority key id) \".\" "
 				    "base64url(serial)");
+	/* The serial's DER INTEGER contents (RFC 9773 4.1): minimal and
+	 * positive, as the certificate has it - a 0x00 it does not need, or
+	 * a negative number, names no certificate (it was read as the
+	 * serial without the 0x00, or as a positive one). */
+	if ((ser[0] & 0x80) != 0 ||
+	    (sl > 1 && ser[0] == 0 && (ser[1] & 0x80) == 0))
+		return mica_err_set(err, MICA_E_BADREQ, "malformed",
+				    "the certID's serial is not a DER INTEGER's "
+				    "minimal, positive contents");
 	/* Issued by this CA? Its certificates name the key id of the key
 	 * that signed them: the current one, or one retired by a rollover
 	 * (its certificates are still valid and still renew). */

@@ -1880,6 +1880,34 @@ test_flow_http01_to_certificate_and_refusals(void)
 			}
 			ca_acme_order_free(&r1);
 		}
+		/* The serial as DER INTEGER contents, minimal and positive:
+		 * a 0x00 it does not need, or the same octets read as a
+		 * negative number, is no certID of it. */
+		{
+			unsigned char padded[40];
+			char *a64 = b64(crt.authority_key_id.keyIdentifier.p,
+					crt.authority_key_id.keyIdentifier.len);
+			char *s64, bad[160];
+
+			CU_ASSERT_FATAL(crt.serial.len + 1 <= sizeof(padded));
+			padded[0] = 0;
+			memcpy(padded + 1, crt.serial.p, crt.serial.len);
+			if ((crt.serial.p[0] & 0x80) == 0) {
+				s64 = b64(padded, crt.serial.len + 1);
+				snprintf(bad, sizeof(bad), "%s.%s", a64, s64);
+				free(s64);
+				CU_ASSERT(ca_acme_renewal_info(g_ca, bad, &start,
+							       &end, &err) != 0);
+				CU_ASSERT_STRING_EQUAL(err.code, "malformed");
+			}
+			padded[0] = 0xff;
+			s64 = b64(padded, crt.serial.len + 1);
+			snprintf(bad, sizeof(bad), "%s.%s", a64, s64);
+			free(s64);
+			CU_ASSERT(ca_acme_renewal_info(g_ca, bad, &start, &end,
+						       &err) != 0);
+			free(a64);
+		}
 		certid[0] ^= 1;
 		CU_ASSERT(ca_acme_renewal_info(g_ca, certid, &start, &end, &err) != 0);
 	}
