@@ -190,7 +190,9 @@ int ca_ocsp_tbs_encode(const struct ca_ocsp_tbs *t, unsigned char **out,
  * May the OCSP key sign this ResponseData at time NOW? Read strictly: no
  * version (v1), responderID byKey equal to KEY_HASH, producedAt,
  * thisUpdate within CA_SIGN_CLOCK_SLACK of NOW, a nextUpdate after
- * thisUpdate by at most CA_OCSP_PERIOD_MAX, 1..CA_OCSP_IDS_MAX responses
+ * thisUpdate by at most CA_OCSP_PERIOD_MAX and, with UNTIL > 0, not
+ * after UNTIL (the end of the CA's path: no answer outlives the issuer),
+ * 1..CA_OCSP_IDS_MAX responses
  * whose CertIDs all name the issuer IS, statuses well formed (a known
  * CRLReason), as single extension at most a non-critical invalidityDate
  * (GeneralizedTime, after 1970, not after the revocationTime, on a
@@ -200,7 +202,7 @@ int ca_ocsp_tbs_encode(const struct ca_ocsp_tbs *t, unsigned char **out,
  */
 int ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
 		      const unsigned char key_hash[20], int64_t now,
-		      const unsigned char *tbs, size_t tbs_len,
+		      int64_t until, const unsigned char *tbs, size_t tbs_len,
 		      struct mica_err *err);
 
 /* The BasicOCSPResponse { TBS, ALG, SIG } without its optional certs

@@ -903,7 +903,7 @@ check_single_exts(struct ca_der_cur *c, int64_t rt, int reason,
 int
 ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
 		  const unsigned char key_hash[20], int64_t now,
-		  const unsigned char *tbs, size_t tbs_len,
+		  int64_t until, const unsigned char *tbs, size_t tbs_len,
 		  struct mica_err *err)
 {
 	struct ca_der_cur top, rd, rid, list, one, rev, r, nu, x;
@@ -991,6 +991,9 @@ ca_ocsp_tbs_check(const struct ca_ocsp_issuer *is,
 			return refuse(err, "nextUpdate missing or malformed");
 		if (next <= tu || next - tu > CA_OCSP_PERIOD_MAX)
 			return refuse(err, "nextUpdate not within the period");
+		if (until > 0 && next > until)
+			return refuse(err, "nextUpdate after the end of the "
+				      "CA's path");
 		if (!ca_der_empty(&one) &&
 		    check_single_exts(&one, rt, (int)reason, err) != 0)
 			return -1;

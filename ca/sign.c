@@ -536,7 +536,8 @@ ca_sign_ocsp(struct ca *ca, const unsigned char *tbs, size_t tbs_len,
 			      err) != 0 ||
 	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
 				  ci.spki_len, &is, err) != 0 ||
-	    ca_ocsp_tbs_check(&is, kh, ca_now(), tbs, tbs_len, err) != 0)
+	    ca_ocsp_tbs_check(&is, kh, ca_now(), ca->sh->path_not_after, tbs,
+			      tbs_len, err) != 0)
 		return -1;
 	return ca_key_sign(k, tbs, tbs_len, sig, sig_len, err);
 }
@@ -553,7 +554,7 @@ ca_sign_ocsp_ca(struct ca *ca, int key_idx, const unsigned char *tbs,
 	const unsigned char *cert;
 	struct ca_key *key;
 	size_t cert_len;
-	int64_t not_after;
+	int64_t not_after, until;
 
 	*sig_len = 0;
 	if (ca_sign_ready(ca, err) != 0)
@@ -571,6 +572,7 @@ ca_sign_ocsp_ca(struct ca *ca, int key_idx, const unsigned char *tbs,
 		cert = ca->sh->cert_der;
 		cert_len = ca->sh->cert_len;
 		not_after = ca->sh->not_after;
+		until = ca->sh->path_not_after;
 		if (!(ca->sh->flags & CA_OPEN_OCSP_BY_CA) &&
 		    ca_now() < ca->sh->path_not_after - CA_OCSP_DELEGATE_LEFT)
 			key = NULL;
@@ -580,6 +582,7 @@ ca_sign_ocsp_ca(struct ca *ca, int key_idx, const unsigned char *tbs,
 		cert = k != NULL ? k->cert : NULL;
 		cert_len = k != NULL ? k->cert_len : 0;
 		not_after = k != NULL ? k->not_after : 0;
+		until = k != NULL ? k->path_not_after : 0;
 	}
 	if (key == NULL || cert == NULL || ca_now() > not_after)
 		return mica_err_set(err, MICA_E_POLICY, "signer_refused",
@@ -588,7 +591,8 @@ ca_sign_ocsp_ca(struct ca *ca, int key_idx, const unsigned char *tbs,
 	if (ca_cert_info_read(cert, cert_len, &ci, err) != 0 ||
 	    ca_ocsp_issuer_hashes(ci.subject, ci.subject_len, ci.spki,
 				  ci.spki_len, &is, err) != 0 ||
-	    ca_ocsp_tbs_check(&is, is.key1, ca_now(), tbs, tbs_len, err) != 0)
+	    ca_ocsp_tbs_check(&is, is.key1, ca_now(), until, tbs, tbs_len,
+			      err) != 0)
 		return -1;
 	return ca_key_sign(key, tbs, tbs_len, sig, sig_len, err);
 }

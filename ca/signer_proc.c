@@ -141,6 +141,21 @@ set_domains(struct ca_signer_state *st, const unsigned char *p, size_t len,
 	return 0;
 }
 
+/* The latest nextUpdate an OCSP response of CA key KEY may have: its CA
+ * certificate's notAfter, and for the current key the end of its path
+ * too (OCSP_CA_FROM + CA_OCSP_DELEGATE_LEFT): nothing answers for a time
+ * when the issuer is no longer valid. */
+static int64_t
+ocsp_until(const struct ca_signer_state *st, unsigned key)
+{
+	int64_t until = st->keys[key].pol.not_after;
+
+	if (key == st->current && st->ocsp_ca_from > 0 &&
+	    st->ocsp_ca_from + CA_OCSP_DELEGATE_LEFT < until)
+		until = st->ocsp_ca_from + CA_OCSP_DELEGATE_LEFT;
+	return until;
+}
+
 int
 ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 		 const unsigned char *p, size_t len, uint16_t *rtype,
@@ -244,7 +259,8 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 				       reply_len);
 		}
 		if (ca_ocsp_tbs_check(&st->ocsp_issuer, st->ocsp_key_hash, now,
-				      p, len, &e) != 0 ||
+				      ocsp_until(st, st->current), p, len,
+				      &e) != 0 ||
 		    ca_key_sign(st->ocsp_key, p, len, sig, &sig_len, &e) != 0)
 			return refusal(st, "an OCSP response", &e, rtype, reply,
 				       reply_len);
@@ -268,7 +284,8 @@ ca_signer_handle(struct ca_signer_state *st, uint16_t type, uint16_t key,
 		}
 		k = &st->keys[key];
 		if (ca_ocsp_tbs_check(&k->ocsp_issuer, k->ocsp_issuer.key1,
-				      now, p, len, &e) != 0 ||
+				      now, ocsp_until(st, key), p, len,
+				      &e) != 0 ||
 		    ca_key_sign(k->key, p, len, sig, &sig_len, &e) != 0)
 			return refusal(st, "an OCSP response", &e, rtype, reply,
 				       reply_len);

@@ -138,13 +138,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("the answer to a request read could not be encoded: %s",
 			  err.msg);
 	if (consistent) {
-		rc = ca_ocsp_tbs_check(&is, kh, now, tbs, tbs_len, &err);
+		rc = ca_ocsp_tbs_check(&is, kh, now, 0, tbs, tbs_len, &err);
 		if (rc != 0)
 			fuzz_fail("the signer refused the answer to a request read: %s",
 				  err.msg);
 	}
 	memset(other, 0x43, sizeof(other));
-	if (ca_ocsp_tbs_check(&is, other, now, tbs, tbs_len, &err) != -1)
+	if (ca_ocsp_tbs_check(&is, other, now, 0, tbs, tbs_len, &err) != -1)
 		fuzz_fail("the signer accepted another responder's key");
 	free(tbs);
 
@@ -152,7 +152,7 @@ check_tbs:
 	/* The same bytes as a ResponseData a front end sends the signer. */
 	memset(&is, 0, sizeof(is));
 	mica_err_clear(&err);
-	rc = ca_ocsp_tbs_check(&is, kh, now, data, size, &err);
+	rc = ca_ocsp_tbs_check(&is, kh, now, 0, data, size, &err);
 	fuzz_check_err("ca_ocsp_tbs_check", rc, &err);
 	if (rc != 0 && strcmp(err.code, "signer_refused") != 0)
 		fuzz_fail("the signer's check failed as %s", err.code);

@@ -822,6 +822,7 @@ test_reader_refuses_a_malformed_signature(void)
 /* ------------------------------------------------------------------ */
 
 static const unsigned char g_kh[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+static int64_t g_until;   /* the end of the CA's path for encode_check */
 
 static int
 encode_check(const struct ca_ocsp_tbs *t, int64_t now, const char *rule)
@@ -833,7 +834,7 @@ encode_check(const struct ca_ocsp_tbs *t, int64_t now, const char *rule)
 
 	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(t, &tbs, &len, &err), 0);
 	mica_err_clear(&err);
-	rc = ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, len, &err);
+	rc = ca_ocsp_tbs_check(&g_is, g_kh, now, g_until, tbs, len, &err);
 	if (rule != NULL) {
 		CU_ASSERT_EQUAL(rc, -1);
 		CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
@@ -907,6 +908,12 @@ test_response_data_round_trips_through_the_signers_check(void)
 	s[0].next_update = now + 30 * 86400;
 	encode_check(&t, now, "nextUpdate not within the period");
 	s[0].next_update = now + CA_OCSP_PERIOD;
+	/* No answer outlives the CA's path. */
+	g_until = now + CA_OCSP_PERIOD - 1;
+	encode_check(&t, now, "nextUpdate after the end of the CA's path");
+	g_until = now + CA_OCSP_PERIOD;
+	encode_check(&t, now, NULL);
+	g_until = 0;
 
 	/* The writer refuses what no response may say. */
 	s[1].reason = 7;
@@ -946,7 +953,7 @@ edited_check(const struct ca_ocsp_tbs *t, int64_t now,
 
 	CU_ASSERT_EQUAL_FATAL(ca_ocsp_tbs_encode(t, &tbs, &len, &err), 0);
 	edit(tbs, len);
-	rc = ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, len, &err);
+	rc = ca_ocsp_tbs_check(&g_is, g_kh, now, 0, tbs, len, &err);
 	if (rule == NULL) {
 		if (rc != 0)
 			fprintf(stderr, "\n  refused: %s\n", err.msg);
@@ -1209,14 +1216,14 @@ test_signer_check_refuses_hand_made_single_extensions(void)
 		n = hand_rd(cases[i].good, rt, now, exts, ne, tbs);
 		mica_err_clear(&err);
 		if (cases[i].rule == NULL) {
-			if (ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, n, &err) != 0)
+			if (ca_ocsp_tbs_check(&g_is, g_kh, now, 0, tbs, n, &err) != 0)
 				fprintf(stderr, "\n  %s refused: %s\n",
 					cases[i].what, err.msg);
-			CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, n,
+			CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, now, 0, tbs, n,
 							  &err), 0);
 			continue;
 		}
-		CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, now, tbs, n, &err), -1);
+		CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, now, 0, tbs, n, &err), -1);
 		if (strstr(err.msg, cases[i].rule) == NULL)
 			fprintf(stderr, "\n  %s: refused as '%s', wanted '%s'\n",
 				cases[i].what, err.msg, cases[i].rule);
@@ -1239,12 +1246,12 @@ test_signer_check_refuses_hand_made_response_data(void)
 	struct mica_err err;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, time(NULL),
+		CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, time(NULL), 0,
 						  bad[i].der, bad[i].len,
 						  &err), -1);
 		CU_ASSERT_STRING_EQUAL(err.code, "signer_refused");
 	}
-	CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, time(NULL), NULL, 0,
+	CU_ASSERT_EQUAL(ca_ocsp_tbs_check(&g_is, g_kh, time(NULL), 0, NULL, 0,
 					  &err), -1);
 }
 
