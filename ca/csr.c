@@ -503,6 +503,9 @@ static const struct sigalg sigalg_pss =
 #define OID_SM2  "\x2a\x81\x1c\xcf\x55\x01\x82\x2d" /* 1.2.156.10197.1.301 */
 /* PKCS#9 challengePassword, 1.2.840.113549.1.9.7 (RFC 2985 5.4.1) */
 #define OID_CHALLENGE_PASSWORD MBEDTLS_OID_PKCS9 "\x07"
+/* szOID_CERT_EXTENSIONS, 1.3.6.1.4.1.311.2.1.14: Microsoft's extension
+ * request of xenroll's days. */
+#define OID_MS_CERT_EXTENSIONS "\x2b\x06\x01\x04\x01\x82\x37\x02\x01\x0e"
 
 /* The parts of CertificationRequest (RFC 2986 4.1, 4.2) we look at. */
 struct outer {
@@ -820,11 +823,9 @@ read_challenge(unsigned char **p, const unsigned char *attr_end,
 }
 
 /*
- * Walk the attributes (RFC 2986 4.1) for the extensionRequest (PKCS#9,
- * RFC 2985 5.4.2) and the challengePassword (RFC 2985 5.4.1, at most one,
- * into *CH); other attributes (Windows' OS version and CSP info...) are
- * skipped. Sets *san / *san_len to the subjectAltName extension's value,
- * or NULL / 0.
+ * An extension request's values at *P (moved to ATTR_END): SET {
+ * Extensions ::= SEQUENCE OF Extension }. Sets *san / *san_len to the
+ * subjectAltName extension's value, or leaves them.
  *
  *  - Only subjectAltName is used. Every other extension, critical or not
  *    (basicConstraints cA=TRUE, keyUsage, extendedKeyUsage...), is ignored:
@@ -834,13 +835,92 @@ read_challenge(unsigned char **p, const unsigned char *attr_end,
  *    instance of an extension; which of two SANs would be meant?).
  */
 static int
+read_ext_request(unsigned char **pp, const unsigned char *attr_end,
+		 const unsigned char **san, size_t *san_len,
+		 struct mica_err *err)
+{
+	mbedtls_asn1_buf seen[EXT_MAX];
+	unsigned char *p = *pp;
+	size_t len, nseen = 0, i;
+
+	if (mbedtls_asn1_get_tag(&p, attr_end, &len,
+				 MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SET) != 0 ||
+	    p + len != attr_end ||
+	    mbedtls_asn1_get_tag(&p, attr_end, &len,
+				 MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SEQUENCE) != 0 ||
+	    p + len != attr_end)
+		return bad_csr(err, "bad extension request");
+	while (p < attr_end) {
+		mbedtls_asn1_buf id;
+		const unsigned char *ext_end;
+		int critical = 0;
+
+		/* Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER,
+		 *   critical BOOLEAN DEFAULT FALSE,
+		 *   extnValue OCTET STRING } (RFC 5280 4.1) */
+		if (mbedtls_asn1_get_tag(&p, attr_end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED |
+					 MBEDTLS_ASN1_SEQUENCE) != 0)
+			return bad_csr(err, "bad extension");
+		ext_end = p + len;
+		if (mbedtls_asn1_get_tag(&p, ext_end, &id.len,
+					 MBEDTLS_ASN1_OID) != 0 ||
+		    id.len == 0)
+			return bad_csr(err, "bad extension id");
+		id.p = p;
+		p += id.len;
+		if (p < ext_end && *p == MBEDTLS_ASN1_BOOLEAN &&
+		    mbedtls_asn1_get_bool(&p, ext_end, &critical) != 0)
+			return bad_csr(err, "bad extension criticality");
+		if (mbedtls_asn1_get_tag(&p, ext_end, &len,
+					 MBEDTLS_ASN1_OCTET_STRING) != 0 ||
+		    p + len != ext_end)
+			return bad_csr(err, "bad extension value");
+
+		for (i = 0; i < nseen; i++)
+			if (seen[i].len == id.len &&
+			    memcmp(seen[i].p, id.p, id.len) == 0)
+				return bad_csr(err, "an extension is "
+					       "requested twice");
+		if (nseen == EXT_MAX)
+			return bad_csr(err, "too many extensions");
+		seen[nseen++] = id;
+
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME, &id) == 0) {
+			*san = p;
+			*san_len = len;
+		}
+		/* Every other requested extension (basicConstraints
+		 * cA=TRUE, extra key usages, critical or not) is ignored:
+		 * the profile decides, never the CSR. */
+		(void)critical;
+		p = (unsigned char *)ext_end;
+	}
+	*pp = p;
+	return 0;
+}
+
+/*
+ * Walk the attributes (RFC 2986 4.1) for the extensionRequest (PKCS#9,
+ * RFC 2985 5.4.2) and the challengePassword (RFC 2985 5.4.1, at most one,
+ * into *CH); other attributes (Windows' OS version and CSP info...) are
+ * skipped. Sets *san / *san_len to the subjectAltName extension's value,
+ * or NULL / 0 (read_ext_request). A request without a PKCS#9
+ * extensionRequest may carry its extensions in Microsoft's older
+ * attribute of the same form (szOID_CERT_EXTENSIONS, 1.3.6.1.4.1.311.2.1.14,
+ * written by xenroll: IIS 6 and Exchange 2003's request wizards); it is
+ * read then, and ignored beside a PKCS#9 one. Each at most once.
+ */
+static int
 walk_attributes(const struct outer *o, const unsigned char **san,
 		size_t *san_len, struct challenge_ref *ch, struct mica_err *err)
 {
-	unsigned char *p = (unsigned char *)o->attrs;
+	unsigned char *p = (unsigned char *)o->attrs, *ms = NULL;
 	const unsigned char *attrs_end = o->attrs + o->attrs_len;
-	mbedtls_asn1_buf seen[EXT_MAX];
-	size_t len, nseen = 0, i;
+	const unsigned char *ms_end = NULL;
+	size_t len;
 	int seen_req = 0;
 
 	*san = NULL;
@@ -867,71 +947,26 @@ walk_attributes(const struct outer *o, const unsigned char **san,
 				return -1;
 			continue;
 		}
+		if (MBEDTLS_OID_CMP(OID_MS_CERT_EXTENSIONS, &type) == 0) {
+			if (ms != NULL)
+				return bad_csr(err, "two extension requests");
+			ms = p;
+			ms_end = attr_end;
+			p = (unsigned char *)attr_end;
+			continue;
+		}
 		if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS9_CSR_EXT_REQ, &type) != 0) {
 			p = (unsigned char *)attr_end;   /* other attributes */
 			continue;
 		}
 		if (seen_req++)
 			return bad_csr(err, "two extension requests");
-		/* values SET { Extensions ::= SEQUENCE OF Extension } */
-		if (mbedtls_asn1_get_tag(&p, attr_end, &len,
-					 MBEDTLS_ASN1_CONSTRUCTED |
-					 MBEDTLS_ASN1_SET) != 0 ||
-		    p + len != attr_end ||
-		    mbedtls_asn1_get_tag(&p, attr_end, &len,
-					 MBEDTLS_ASN1_CONSTRUCTED |
-					 MBEDTLS_ASN1_SEQUENCE) != 0 ||
-		    p + len != attr_end)
-			return bad_csr(err, "bad extension request");
-		while (p < attr_end) {
-			mbedtls_asn1_buf id;
-			const unsigned char *ext_end;
-			int critical = 0;
-
-			/* Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER,
-			 *   critical BOOLEAN DEFAULT FALSE,
-			 *   extnValue OCTET STRING } (RFC 5280 4.1) */
-			if (mbedtls_asn1_get_tag(&p, attr_end, &len,
-						 MBEDTLS_ASN1_CONSTRUCTED |
-						 MBEDTLS_ASN1_SEQUENCE) != 0)
-				return bad_csr(err, "bad extension");
-			ext_end = p + len;
-			if (mbedtls_asn1_get_tag(&p, ext_end, &id.len,
-						 MBEDTLS_ASN1_OID) != 0 ||
-			    id.len == 0)
-				return bad_csr(err, "bad extension id");
-			id.p = p;
-			p += id.len;
-			if (p < ext_end && *p == MBEDTLS_ASN1_BOOLEAN &&
-			    mbedtls_asn1_get_bool(&p, ext_end, &critical) != 0)
-				return bad_csr(err, "bad extension criticality");
-			if (mbedtls_asn1_get_tag(&p, ext_end, &len,
-						 MBEDTLS_ASN1_OCTET_STRING) != 0 ||
-			    p + len != ext_end)
-				return bad_csr(err, "bad extension value");
-
-			for (i = 0; i < nseen; i++)
-				if (seen[i].len == id.len &&
-				    memcmp(seen[i].p, id.p, id.len) == 0)
-					return bad_csr(err, "an extension is "
-						       "requested twice");
-			if (nseen == EXT_MAX)
-				return bad_csr(err, "too many extensions");
-			seen[nseen++] = id;
-
-			if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME,
-					    &id) == 0) {
-				*san = p;
-				*san_len = len;
-			}
-			/* Every other requested extension (basicConstraints
-			 * cA=TRUE, extra key usages, critical or not) is
-			 * ignored: the profile decides, never the CSR. */
-			(void)critical;
-			p = (unsigned char *)ext_end;
-		}
-		p = (unsigned char *)attr_end;
+		if (read_ext_request(&p, attr_end, san, san_len, err) != 0)
+			return -1;
 	}
+	if (!seen_req && ms != NULL &&
+	    read_ext_request(&ms, ms_end, san, san_len, err) != 0)
+		return -1;
 	return 0;
 }
 

@@ -1833,6 +1833,129 @@ attr_request(const unsigned char *cn_oid, size_t oid_len, unsigned char tag,
 	return rc;
 }
 
+/* A request of p256.key for CN=legacy.contoso.test whose attributes ([0])
+ * are ATTRS (whole DER of each Attribute, ATTRS_LEN octets), signed by
+ * resign(). */
+static int
+attrs_request(const unsigned char *attrs, size_t attrs_len, struct ca_csr *c,
+	      struct mica_err *err)
+{
+	static const unsigned char subj[] = { 0x30, 0x1e, 0x31, 0x1c, 0x30,
+		0x1a, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x13, 'l', 'e', 'g',
+		'a', 'c', 'y', '.', 'c', 'o', 'n', 't', 'o', 's', 'o', '.', 't',
+		'e', 's', 't' };
+	unsigned char cri[1200], out[1400], *spki;
+	size_t spki_len = 0, k = 0, body, out_len;
+	mbedtls_pk_context key;
+	char path[256];
+	int rc = -1;
+
+	if (attrs_len > 600 || (spki = slurp("p256_spki.der", &spki_len)) == NULL)
+		return -1;
+	body = 3 + sizeof(subj) + spki_len + tl_size(attrs_len) + attrs_len;
+	k += put_tl(cri + k, 0x30, body);
+	memcpy(cri + k, "\x02\x01\x00", 3);
+	k += 3;
+	memcpy(cri + k, subj, sizeof(subj));
+	k += sizeof(subj);
+	memcpy(cri + k, spki, spki_len);
+	k += spki_len;
+	k += put_tl(cri + k, 0xa0, attrs_len);
+	memcpy(cri + k, attrs, attrs_len);
+	k += attrs_len;
+	free(spki);
+	mbedtls_pk_init(&key);
+	path_in_tmp(path, sizeof(path), "p256.key");
+	if (mbedtls_pk_parse_keyfile(&key, path, NULL, rng, NULL) == 0 &&
+	    resign(&key, cri, k, out, &out_len) == 0)
+		rc = ca_csr_parse(out, out_len, c, err);
+	mbedtls_pk_free(&key);
+	return rc;
+}
+
+/* An extension request attribute of type OID (10 octets of contents)
+ * asking for subjectAltName dNSName NAME (at most 60 characters), into
+ * OUT: its length. */
+static size_t
+ext_req_attr(const unsigned char *oid, size_t oid_len, const char *name,
+	     unsigned char *out)
+{
+	/* Each part's whole length, from the inside out. */
+	size_t nl = strlen(name), gn = 2 + nl, gns = 2 + gn, os = 2 + gns;
+	size_t ext_c = 5 + os, ext = 2 + ext_c, exts = 2 + ext, set = 2 + exts;
+	size_t n = 0;
+
+	n += put_tl(out + n, 0x30, 2 + oid_len + set);  /* Attribute */
+	n += put_tl(out + n, 0x06, oid_len);
+	memcpy(out + n, oid, oid_len);
+	n += oid_len;
+	n += put_tl(out + n, 0x31, exts);               /* values */
+	n += put_tl(out + n, 0x30, ext);                /* Extensions */
+	n += put_tl(out + n, 0x30, ext_c);              /* Extension */
+	memcpy(out + n, "\x06\x03\x55\x1d\x11", 5);   /* subjectAltName */
+	n += 5;
+	n += put_tl(out + n, 0x04, gns);
+	n += put_tl(out + n, 0x30, gn);                 /* GeneralNames */
+	n += put_tl(out + n, 0x82, nl);                 /* dNSName */
+	memcpy(out + n, name, nl);
+	n += nl;
+	return n;
+}
+
+static int
+has_name(const struct ca_csr *c, const char *name)
+{
+	for (size_t i = 0; i < c->nnames; i++)
+		if (strcmp(c->names[i].value, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Microsoft's older extension request (szOID_CERT_EXTENSIONS), as IIS 6
+ * and Exchange 2003 wrote their requests: its subjectAltName is read
+ * (it was skipped, and the certificate got the CN alone); beside a
+ * PKCS#9 extensionRequest it is ignored; twice, refused. */
+static void
+test_ms_extension_request(void)
+{
+	static const unsigned char ms[] = { 0x2b, 0x06, 0x01, 0x04, 0x01,
+		0x82, 0x37, 0x02, 0x01, 0x0e };
+	static const unsigned char pkcs9[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7,
+		0x0d, 0x01, 0x09, 0x0e };
+	unsigned char attrs[400];
+	struct ca_csr c;
+	struct mica_err err;
+	size_t n;
+
+	n = ext_req_attr(ms, sizeof(ms), "mail.contoso.test", attrs);
+	CU_ASSERT_EQUAL_FATAL(attrs_request(attrs, n, &c, &err), 0);
+	CU_ASSERT(has_name(&c, "mail.contoso.test"));
+	CU_ASSERT_EQUAL(c.nnames, 1);   /* the SAN's, not the CN */
+	ca_csr_free(&c);
+
+	n = ext_req_attr(pkcs9, sizeof(pkcs9), "www.contoso.test", attrs);
+	n += ext_req_attr(ms, sizeof(ms), "mail.contoso.test", attrs + n);
+	CU_ASSERT_EQUAL_FATAL(attrs_request(attrs, n, &c, &err), 0);
+	CU_ASSERT(has_name(&c, "www.contoso.test"));
+	CU_ASSERT(!has_name(&c, "mail.contoso.test"));
+	ca_csr_free(&c);
+	n = ext_req_attr(ms, sizeof(ms), "mail.contoso.test", attrs);
+	n += ext_req_attr(pkcs9, sizeof(pkcs9), "www.contoso.test", attrs + n);
+	CU_ASSERT_EQUAL_FATAL(attrs_request(attrs, n, &c, &err), 0);
+	CU_ASSERT(has_name(&c, "www.contoso.test"));
+	CU_ASSERT(!has_name(&c, "mail.contoso.test"));
+	ca_csr_free(&c);
+
+	n = ext_req_attr(ms, sizeof(ms), "mail.contoso.test", attrs);
+	n += ext_req_attr(ms, sizeof(ms), "mail.contoso.test", attrs + n);
+	CU_ASSERT_EQUAL(attrs_request(attrs, n, &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "two extension requests"));
+	/* The same form as PKCS#9's: a malformed one is refused alike. */
+	n = ext_req_attr(ms, sizeof(ms), "mail.contoso.test", attrs);
+	attrs[n - 1 - strlen("mail.contoso.test") - 1] ^= 0x01;  /* dNSName len */
+	CU_ASSERT_EQUAL(attrs_request(attrs, n, &c, &err), -1);
+}
+
 /* The same, the attribute a commonName. */
 static int
 cn_request(unsigned char tag, const unsigned char *val, size_t len,
@@ -2330,6 +2453,8 @@ main(void)
 	    !CU_add_test(s, "ignores requested cA=TRUE and critical EKU "
 			 "(the profile decides)",
 			 test_requested_extensions_are_ignored) ||
+	    !CU_add_test(s, "reads Microsoft's older extension request, "
+			 "ignored beside PKCS#9's", test_ms_extension_request) ||
 	    !CU_add_test(s, "refuses URI, non-UPN otherNames and bad names",
 			 test_refused_extensions_and_names) ||
 	    !CU_add_test(s, "reads a UPN otherName, canonical and deduplicated",
