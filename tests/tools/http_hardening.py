@@ -13,6 +13,11 @@ the handshake is done, then the bytes are as raw as on plain TCP).
           reset instead, "error:..." otherwise). --token random gives every
           request a bearer token with a new random id, so the failures do
           not add up in the rate limiter.
+  expect  a POST whose head declares a body over the limit, with or without
+          "Expect: 100-continue", the body never sent; or a chunked one,
+          sent after the server's "100 Continue"; prints JSON: the
+          interim and final statuses, Connection, the error, how the
+          connection ended (see cmd_expect).
   trickle the slow-client attack of issue 9 item 4: --per connections
           from each of the loopback source addresses --addrs (TLS with
           --tls), each sending one byte of a request head every --every
@@ -265,6 +270,101 @@ def cmd_deadline(a):
     print(json.dumps(out, sort_keys=True))
 
 
+def read_until_closed(s, wait):
+    """Everything S sends within WAIT seconds or until it closes; and
+    how it ended: 'closed', 'reset' or 'open' (still open at the end)."""
+    buf = b''
+    deadline = time.time() + wait
+    s.settimeout(0.2)
+    while time.time() < deadline:
+        try:
+            d = s.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            continue
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return buf, 'reset'
+        if not d:
+            return buf, 'closed'
+        buf += d
+    return buf, 'open'
+
+
+def cmd_expect(a):
+    """POST to --path a head that declares a body of --length octets (or
+    a chunked one of --chunked octets), with "Expect: 100-continue" if
+    --expect. A declared body is never sent: the server must answer on
+    the head alone. A chunked one is sent once the server said "100
+    Continue" (or at once without --expect). Prints JSON: the interim
+    statuses, the final status, its Connection field, its JSON body's
+    "error" (or an ACME problem's "type"), how the connection ended, and
+    the octets of body sent."""
+    s = connect(a.port, a.tls, timeout=30)
+    head = ('POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n'
+            % (a.path, a.ctype)).encode()
+    if a.expect:
+        head += b'Expect: 100-continue\r\n'
+    if a.chunked is not None:
+        head += b'Transfer-Encoding: chunked\r\n\r\n'
+    else:
+        head += b'Content-Length: %d\r\n\r\n' % a.length
+    s.sendall(head)
+    buf, sent = b'', 0
+    if a.chunked is not None:
+        if a.expect:
+            # Wait for the interim answer (or anything else) first.
+            s.settimeout(0.2)
+            deadline = time.time() + a.wait
+            while b'\r\n\r\n' not in buf and time.time() < deadline:
+                try:
+                    d = s.recv(65536)
+                except (socket.timeout, ssl.SSLWantReadError):
+                    continue
+                if not d:
+                    break
+                buf += d
+        chunk = b'%x\r\n%s\r\n' % (8192, b'a' * 8192)
+        try:
+            while sent < a.chunked:
+                s.sendall(chunk)
+                sent += 8192
+            s.sendall(b'0\r\n\r\n')
+        except OSError:
+            pass
+    more, after = read_until_closed(s, a.wait)
+    buf += more
+    s.close()
+    out = {'interim': [], 'status': None, 'connection': None, 'error': None,
+           'after': after, 'body_sent': sent}
+    while True:
+        end = buf.find(b'\r\n\r\n')
+        if end < 0:
+            break
+        lines = buf[:end].decode('latin-1').split('\r\n')
+        parts = lines[0].split()
+        if len(parts) < 2 or not parts[1].isdigit():
+            out['status'] = 'garbage'
+            break
+        fields = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(':')
+            fields[k.strip().lower()] = v.strip()
+        code = int(parts[1])
+        buf = buf[end + 4:]
+        if 100 <= code < 200:
+            out['interim'].append(code)
+            continue
+        out['status'] = code
+        out['connection'] = fields.get('connection')
+        body = buf[:int(fields.get('content-length', '0'))]
+        try:
+            j = json.loads(body)
+            out['error'] = j.get('error') or j.get('type')
+        except ValueError:
+            out['error'] = 'not JSON'
+        break
+    print(json.dumps(out, sort_keys=True))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -281,6 +381,15 @@ def main():
     p.add_argument('--size', type=int, default=100 * 1024)
     p.add_argument('--count', type=int, default=20)
     p.add_argument('--token', choices=['none', 'random'], default='none')
+    p = sub.add_parser('expect')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--tls', action='store_true')
+    p.add_argument('--path', default='/api/v1/requests')
+    p.add_argument('--ctype', default='application/json')
+    p.add_argument('--expect', action='store_true')
+    p.add_argument('--length', type=int, default=10 * 1000 * 1000)
+    p.add_argument('--chunked', type=int)
+    p.add_argument('--wait', type=float, default=10.0)
     p = sub.add_parser('trickle')
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--tls', action='store_true')
@@ -296,8 +405,8 @@ def main():
     p.add_argument('--tls', action='store_true')
     p.add_argument('--max', type=float, default=60)
     a = ap.parse_args()
-    {'raw': cmd_raw, 'early': cmd_early, 'trickle': cmd_trickle,
-     'deadline': cmd_deadline}[a.cmd](a)
+    {'raw': cmd_raw, 'early': cmd_early, 'expect': cmd_expect,
+     'trickle': cmd_trickle, 'deadline': cmd_deadline}[a.cmd](a)
 
 
 if __name__ == '__main__':
