@@ -1706,6 +1706,9 @@ test_log_path(void)
 		{ "/", NULL, "/" },
 		{ "/api/v1/status", NULL, "/api/v1/status" },
 		{ "", NULL, "(other path)" },
+		{ "*", NULL, "*" },
+		{ "**", NULL, "(other path)" },
+		{ "*", "", "(other path)" },
 	};
 	char raw[256], upper[sizeof(secret)];
 
@@ -1917,6 +1920,40 @@ test_dispatch_early_errors(void)
 		}
 		web_reply_clear(&rep);
 	}
+}
+
+/* "OPTIONS *" asks about the server (RFC 9110 9.3.7): 200, every method
+ * the routes take in Allow, no content; "*" with any other method, or
+ * with a query, is no request target (400); OPTIONS of a path is the
+ * path's 405 with its own methods. */
+static void
+test_dispatch_options_asterisk(void)
+{
+	struct web_reply rep;
+	char code[64];
+
+	CU_ASSERT_EQUAL(dispatch("OPTIONS", "*", 0, 0, NULL, NULL, &rep, code, sizeof(code)), 200);
+	CU_ASSERT_STRING_EQUAL(rep.allow, "GET, HEAD, POST, DELETE, OPTIONS");
+	CU_ASSERT_PTR_NULL(rep.ctype);
+	CU_ASSERT_PTR_NULL(rep.blob);
+	CU_ASSERT_EQUAL(rep.plen, 0);
+	web_reply_clear(&rep);
+	CU_ASSERT_EQUAL(dispatch("OPTIONS", "*", 1, 1, NULL, NULL, &rep, code, sizeof(code)), 200);
+	web_reply_clear(&rep);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const m[] = { "GET", "HEAD", "POST", "DELETE" };
+
+		CU_ASSERT_EQUAL(dispatch(m[i], "*", 0, 0, NULL, NULL, &rep, code, sizeof(code)), 400);
+		CU_ASSERT_STRING_EQUAL(code, "bad_request_target");
+		CU_ASSERT_STRING_EQUAL(rep.allow, "");
+		web_reply_clear(&rep);
+	}
+	CU_ASSERT_EQUAL(dispatch("OPTIONS", "*?x", 0, 0, NULL, NULL, &rep, code, sizeof(code)), 400);
+	CU_ASSERT_STRING_EQUAL(code, "bad_path");
+	web_reply_clear(&rep);
+	CU_ASSERT_EQUAL(dispatch("OPTIONS", "/ca.crt", 0, 0, NULL, NULL, &rep, code, sizeof(code)), 405);
+	CU_ASSERT_STRING_EQUAL(rep.allow, "GET, HEAD");
+	web_reply_clear(&rep);
 }
 
 /* Another site's page cannot make a browser call the API (a no-cors POST
@@ -2995,6 +3032,8 @@ main(void)
 	    !CU_add_test(s, "believes X-Forwarded-For from trusted proxies only, rightmost untrusted hop", test_proxies) ||
 	    !CU_add_test(s, "answers bad paths, methods, plain-HTTP API calls, queries and media types before the engine",
 			 test_dispatch_early_errors) ||
+	    !CU_add_test(s, "answers OPTIONS * with the server's methods, any other '*' with 400",
+			 test_dispatch_options_asterisk) ||
 	    !CU_add_test(s, "refuses API calls another site's page made a browser send (Sec-Fetch-Site)",
 			 test_dispatch_cross_site) ||
 	    !CU_add_test(s, "an Origin of another host is another site when Fetch Metadata is absent", test_dispatch_cross_origin) ||

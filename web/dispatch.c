@@ -83,6 +83,19 @@ web_dispatch(struct web_server *srv, const struct web_route *table, size_t ntabl
 	memset(tok, 0, sizeof(tok));
 	mica_err_clear(&err);
 
+	/* The asterisk form (RFC 9112 3.2.4) asks about the server as a
+	 * whole, and is for OPTIONS only (RFC 9110 9.3.7): 200, the methods
+	 * it takes in Allow, no content. */
+	if (rq->path_len == 1 && rq->uri[0] == '*' && rq->query == NULL) {
+		if (strcmp(rq->method, "OPTIONS") != 0) {
+			mica_err_set(&err, MICA_E_BADREQ, "bad_request_target",
+				     "the request target \"*\" is for OPTIONS only");
+			goto fail;
+		}
+		rep->status = 200;
+		web_routes_methods(table, ntable, rep->allow, sizeof(rep->allow));
+		goto out;
+	}
 	/* A "{*}" route takes its tail raw (web_route_match_tail): public
 	 * files only, so nothing below but the handler needs the path. Such
 	 * a path by another method is 405 (whatever its tail: a long one, or

@@ -39,6 +39,7 @@ struct web_request {
 /*
  * Answer RQ through REP using the route table TABLE[0..N) (web_routes()
  * in the daemon), in this order:
+ *   the target "*" (200 + Allow for OPTIONS, 400 for any other method) ->
  *   decode the path (dot segments refused) -> the pages -> match (404, or
  *   405 + Allow) -> HTTPS required for the API (unless loopback or
  *   --api-over-http; a browser on loopback must name it localhost or a

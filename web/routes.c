@@ -177,6 +177,21 @@ allow_add(char *allow, size_t size, const char *method)
 	snprintf(allow + n, size - n, "%s%s", n > 0 ? ", " : "", method);
 }
 
+void
+web_routes_methods(const struct web_route *table, size_t n, char *allow,
+		   size_t size)
+{
+	if (size == 0)
+		return;
+	allow[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		allow_add(allow, size, table[i].method);
+		if (strcmp(table[i].method, "GET") == 0)
+			allow_add(allow, size, "HEAD");
+	}
+	allow_add(allow, size, "OPTIONS");
+}
+
 /* Paths clients take from Windows servers, whose IIS matches them in any
  * case (NDES is documented as /CertSrv/mscep/mscep.dll as often as in
  * lower case; a device profile keeps what the admin typed): PATH, or the
@@ -329,6 +344,8 @@ web_log_path(const char *raw, size_t len)
 						   pre) == 0)
 			return routes[i].pattern;
 	}
+	if (raw != NULL && len == 1 && raw[0] == '*')
+		return "*";     /* the asterisk form: "OPTIONS *" */
 	if (raw == NULL || web_path_parse(raw, len, path, sizeof(path), NULL) != 0)
 		return "(other path)";
 	if ((a = web_asset_find(path)) != NULL)

@@ -64,6 +64,13 @@ enum { WEB_ROUTE_OK = 0, WEB_ROUTE_NOT_FOUND, WEB_ROUTE_BAD_METHOD };
 /* The daemon's route table (static storage). */
 const struct web_route *web_routes(size_t *n);
 /*
+ * The methods the routes of TABLE take, HEAD beside GET, then OPTIONS
+ * (which the server takes for "*"), as an Allow value into ALLOW (SIZE
+ * bytes, cut short if it does not fit): what "OPTIONS *" answers.
+ */
+void web_routes_methods(const struct web_route *table, size_t n, char *allow,
+			size_t size);
+/*
  * Match METHOD and a decoded PATH against TABLE: "{name}" matches one
  * non-empty segment of at most WEB_PARAM_MAX-1 bytes. Returns WEB_ROUTE_OK
  * (m->route and params set), WEB_ROUTE_NOT_FOUND, or WEB_ROUTE_BAD_METHOD

@@ -168,6 +168,32 @@ $TOOL raw --port "$HP" --wait 2 \
 	--data "POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n" > "$W/raw.json"
 is "a chunked body alone is read (400 for the missing CSR, not for the framing)" \
 	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[400] open"
+# RFC 9110 9.3.7, RFC 9112 3.2.4: "OPTIONS *" asks about the server as a
+# whole: 200, the methods it takes in Allow, no content. "*" is the target
+# of OPTIONS only; OPTIONS of a path is that path's 405 and its Allow.
+for l in http https; do
+	if [ $l = http ]; then base=$H; else base=$S; fi
+	CODE=$(curl -s --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" -D "$W/hdr" -o "$W/body" \
+		-w '%{http_code}' -X OPTIONS --request-target '*' "$base")
+	allow=$(tr -d '\r' < "$W/hdr" | sed -n 's/^allow: //Ip')
+	clen=$(tr -d '\r' < "$W/hdr" | sed -n 's/^content-length: //Ip')
+	if [ "$CODE" = 200 ] && [ "$allow" = "GET, HEAD, POST, DELETE, OPTIONS" ] &&
+		[ "$clen" = 0 ] && [ ! -s "$W/body" ]; then
+		ok "$l: OPTIONS * is 200, Allow: $allow, no content"
+	else
+		fail "$l: OPTIONS *: $CODE, Allow '$allow', Content-Length '$clen', $(wc -c < "$W/body") bytes"
+	fi
+	CODE=$(curl -s --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" -o "$W/body" -w '%{http_code}' \
+		--request-target '*' "$base")
+	is "$l: GET * is 400 bad_request_target" "$CODE $(json_get "$W/body" error)" "400 bad_request_target"
+	CODE=$(curl -s --max-time $((10 * TIME_SCALE)) --cacert "$W/root.pem" -D "$W/hdr" -o /dev/null \
+		-w '%{http_code}' -X OPTIONS "$base/healthz")
+	is "$l: OPTIONS /healthz is still 405 with the path's Allow" \
+		"$CODE $(tr -d '\r' < "$W/hdr" | sed -n 's/^allow: //Ip')" "405 GET, HEAD"
+done
+$TOOL raw --port "$HP" --wait 2 --data "OPTIONS * HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET * HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nOPTIONS *?x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" > "$W/raw.json"
+is "OPTIONS *, GET *, OPTIONS *?x, GET /healthz on one connection: 200, 400, 400, 200" \
+	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[200, 400, 400, 200] open"
 # RFC 9112 3.2.2: a server must accept the absolute form of the target.
 $TOOL raw --port "$HP" --wait 2 \
 	--data "GET http://127.0.0.1:$HP/healthz HTTP/1.1\\r\\nHost: 127.0.0.1:$HP\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: [::1]:80\\r\\n\\r\\n" > "$W/raw.json"
