@@ -339,18 +339,115 @@ slow_cancel(void *arg)
 	MHD_resume_connection(r->mhd);
 }
 
+/*
+ * What a field's value hides. libmicrohttpd 0.9.75 keeps a field line's
+ * bytes where they came, but hands its value out as a C string: a NUL
+ * octet ends it there, and "Authorization: Bearer mica_x<NUL>junk" would
+ * be read as "Bearer mica_x" where a proxy in front read all of it (RFC
+ * 9110 5.5: a field value never holds NUL; a recipient must reject the
+ * message or replace it). The head is parsed in place, one line after
+ * the other, in order, each CR LF (or bare LF) written over with NULs: in
+ * the connection's buffer, between the end of one value and the next
+ * field's name there is only the line's end, 1 or 2 octets, both NUL;
+ * after the last value, that and the empty line's end, 2 to 4 octets,
+ * up to the end of the head (MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE
+ * counts from the method). More is what a NUL hid, or a line folded into
+ * the field (RFC 9112 5.2: 400 or unfold; the library appends it to the
+ * name, elsewhere). NULs that end a value, where its line (or the empty
+ * line after it) ends in a bare LF, cannot be told from a CR: there are
+ * at most two, and they hide nothing after them. Another release of
+ * libmicrohttpd may lay the head out otherwise: a value outside the head
+ * means the layout is not the one known, and nothing is judged.
+ */
+#if MHD_VERSION <= 0x00097500
+#define HEAD_SCAN 1
+#else
+#define HEAD_SCAN 0
+#endif
+
+struct head_scan {
+	struct web_framing *f;
+	const char *head, *head_end;  /* the head in libmicrohttpd's buffer,
+				       * or NULL: not judged */
+	const char *end;              /* the last value's end, or NULL */
+	int unknown;                  /* a value outside the head */
+};
+
+/* Only NULs in [END, NEXT), and from MIN to MAX of them? */
+static int
+line_end_ok(const char *end, const char *next, size_t min, size_t max)
+{
+	uintptr_t e = (uintptr_t)end, n = (uintptr_t)next;
+
+	if (n < e || n - e < min || n - e > max)
+		return 0;
+	for (; end < next; end++)
+		if (*end != '\0')
+			return 0;
+	return 1;
+}
+
+/* Where the field KEY: VALUE lies in the head: after the last value? */
+static void
+head_scan_field(struct head_scan *s, const char *key, const char *value)
+{
+	uintptr_t v = (uintptr_t)value;
+
+	if (s->head == NULL || s->unknown)
+		return;
+	if (value == NULL || v < (uintptr_t)s->head || v >= (uintptr_t)s->head_end) {
+		s->unknown = 1;
+		return;
+	}
+	if (s->end != NULL && !line_end_ok(s->end, key, 1, 2))
+		s->f->n_hidden++;
+	s->end = value + strlen(value);
+}
+
+/* S for a head whose request line starts at METHOD (libmicrohttpd's,
+ * in its buffer), its fields to count into F. */
+static void
+head_scan_start(struct head_scan *s, struct web_framing *f,
+		struct MHD_Connection *conn, const char *method)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	memset(s, 0, sizeof(*s));
+	s->f = f;
+	if (!HEAD_SCAN || method == NULL)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (ci == NULL || ci->header_size == 0)
+		return;
+	s->head = method;
+	s->head_end = method + ci->header_size;
+}
+
+/* After the last field: the head's end is where it should be? */
+static void
+head_scan_done(struct head_scan *s)
+{
+	if (s->head == NULL || s->unknown || s->end == NULL)
+		return;
+	if (!line_end_ok(s->end, s->head_end, 2, 4))
+		s->f->n_hidden++;
+}
+
 /* Count the framing fields of a request head (all their lines: libmicro-
- * httpd's lookup returns only the first), the Authorization lines, and the
- * names that are not tokens. */
+ * httpd's lookup returns only the first), the Authorization lines, the
+ * names that are not tokens, and the lines with more than their value
+ * (head_scan_field). */
 static enum MHD_Result
 framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
 	      const char *value)
 {
-	struct web_framing *f = cls;
+	struct head_scan *s = cls;
+	struct web_framing *f = s->f;
 
 	(void)kind;
 	if (key == NULL)
 		return MHD_YES;
+	head_scan_field(s, key, value);
 	if (!web_field_name_ok(key))
 		f->n_bad_name++;
 	if (!web_field_value_ok(value))
@@ -472,6 +569,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_NO;     /* out of memory in the URI callback */
 	if (!r->started) {
 		struct web_framing f;
+		struct head_scan hs;
 		struct mica_err e;
 		int64_t clen;
 
@@ -487,7 +585,9 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		 * front that used another line would disagree. RFC 9112 6.3:
 		 * 400, then close. */
 		memset(&f, 0, sizeof(f));
-		MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &f);
+		head_scan_start(&hs, &f, conn, method);
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &hs);
+		head_scan_done(&hs);
 		f.http11 = web_http11(version);
 		f.target = r->uri;
 		if (web_framing_check(&f, &e) != 0)

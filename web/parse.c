@@ -825,6 +825,11 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
 				    "a header field name begins like Content-Length "
 				    "or Transfer-Encoding (a line folded after it?)");
+	if (f->n_hidden > 0)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_header",
+				    "a header field line goes on after its value: "
+				    "a NUL octet in the value, or a line folded "
+				    "into it");
 
 	if (f->target != NULL)
 		for (const unsigned char *t = (const unsigned char *)f->target;

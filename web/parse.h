@@ -107,6 +107,10 @@ struct web_framing {
 	unsigned n_origin;            /* Origin lines, and Sec-Fetch-Site */
 	unsigned n_fetch_site;        /* lines: the cross-site check reads
 				       * the first of each */
+	unsigned n_hidden;            /* lines with more after the value
+				       * libmicrohttpd gives (a NUL in the
+				       * value, a line folded into it:
+				       * web/http.c) */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in
@@ -127,6 +131,9 @@ struct web_framing {
  * or Transfer-Encoding and goes on ("Content-Length41": libmicrohttpd
  * 0.9.75 joins a folded line, "Content-Length:" CRLF " 41", to the name,
  * where a proxy that unfolds reads a length; RFC 9112 5.2): "bad_header".
+ * A field line with more in it than its value as libmicrohttpd gives it
+ * (a NUL octet, where the value stops, RFC 9110 5.5; or a line folded
+ * into it, RFC 9112 5.2): "bad_header".
  * Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1: "MUST treat
  * the message as if the framing is faulty"): "bad_framing". An HTTP/1.1
  * request without Host (RFC 9112 3.2: "MUST respond with 400"):

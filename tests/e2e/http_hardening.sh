@@ -131,6 +131,27 @@ framing "a folded Transfer-Encoding" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding:\\r\\n chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
 framing "a bare CR in a field value (RFC 9110 5.5)" \
 	"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\rb\\r\\n\\r\\n$SMUGGLE"
+# RFC 9110 5.5: no NUL in a field value. libmicrohttpd 0.9.75 hands the
+# value out cut at the NUL: mica would read "Bearer mica_x" where a proxy
+# read the whole line.
+framing "a NUL in a field value" \
+	"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\x00b\\r\\n\\r\\n$SMUGGLE"
+framing "a NUL in Authorization, after the token" \
+	"GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer mica_x\\x00junk\\r\\n\\r\\n$SMUGGLE"
+framing "a NUL in Content-Type (the last field)" \
+	"POST /ocsp HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 0\\r\\nContent-Type: application/ocsp-request\\x00x\\r\\n\\r\\n$SMUGGLE"
+framing "a NUL ending a value (before CR LF)" \
+	"GET /healthz HTTP/1.1\\r\\nHost: x\\x00\\r\\nX-A: b\\r\\n\\r\\n$SMUGGLE"
+framing "a NUL in the last value, lines ending in bare LF" \
+	"GET /healthz HTTP/1.1\\nHost: x\\nX-A: a\\x00b\\n\\n$SMUGGLE"
+# RFC 9112 5.2: a folded line (obs-fold) is refused, as a proxy may unfold
+# it into the value, where libmicrohttpd joins it to the name.
+framing "a field line folded onto the next" \
+	"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\r\\n b\\r\\n\\r\\n$SMUGGLE"
+# A LF alone ends a line (RFC 9112 2.2 lets a recipient take it so): what
+# follows it in a value is a line of its own, here one without a colon.
+framing "a bare LF in a field value" \
+	"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\nb\\r\\n\\r\\n$SMUGGLE"
 framing "two Content-Type lines" \
 	"POST /ocsp HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/ocsp-request\\r\\nContent-Type: text/plain\\r\\nContent-Length: 0\\r\\n\\r\\n$SMUGGLE"
 framing "Transfer-Encoding: gzip, chunked" \
