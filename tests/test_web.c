@@ -1469,7 +1469,7 @@ test_framing(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
 					 cases[i].length, cases[i].te, 0, 0, NULL,
-					 cases[i].n_host > 0, NULL, 0, 0, 0, 0, 0, 0 };
+					 cases[i].n_host > 0, NULL, 0, 0, 0, 0, 0, 0, 0 };
 		int rc = web_framing_check(&f, &err);
 
 		if ((rc == 0) != cases[i].ok)
@@ -1483,7 +1483,7 @@ test_framing(void)
 	/* RFC 9112 5.1: no white space between a field name and its colon
 	 * (libmicrohttpd keeps it in the name); one Authorization. */
 	{
-		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, 0 };
+		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0 };
 
 		CU_ASSERT(web_framing_check(&f, &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
@@ -1517,6 +1517,10 @@ test_framing(void)
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");
 		CU_ASSERT(strstr(err.msg, "NUL") != NULL);
 		f.n_hidden = 0;
+		f.target_hidden = 1;
+		CU_ASSERT(web_framing_check(&f, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, "bad_request_target");
+		f.target_hidden = 0;
 		CU_ASSERT(web_framing_check(&f, &err) == 0);
 	}
 	CU_ASSERT(web_field_value_ok("Bearer abc\tdef \x80\xff"));

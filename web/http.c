@@ -32,6 +32,9 @@ struct web_req {
 	struct web_listener *lst;
 	struct web_conn *conn;    /* its connection's entry, or NULL */
 	char *uri;                /* raw request target, heap */
+	const char *target;       /* libmicrohttpd's, in its buffer (only
+				   * compared: head_scan_line), or NULL */
+	size_t target_len;        /* its length then */
 	char *authority;          /* an absolute-form target's host[:port],
 				   * heap, or NULL: it stands for Host */
 	size_t path_len;          /* uri[0..path_len) is the path */
@@ -141,8 +144,12 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->lst = lst;
 	/* libmicrohttpd bounds the request line by the connection's memory
 	 * pool, so the copy is bounded too. */
-	if (uri == NULL)
+	if (uri != NULL) {
+		r->target = uri;
+		r->target_len = strlen(uri);
+	} else {
 		uri = "";
+	}
 	/* An absolute-form target ("GET http://host/path"), which a server
 	 * must accept (RFC 9112 3.2.2), is routed by its path, and its
 	 * authority is the request's host: Host is then ignored. */
@@ -433,6 +440,33 @@ head_scan_done(struct head_scan *s)
 		s->f->n_hidden++;
 }
 
+/* Does the request line hide something behind a NUL? libmicrohttpd
+ * leaves it in place: METHOD, a NUL for the blank after it and the
+ * blanks it skips, TARGET[0..TLEN) (as the URI callback saw it, before
+ * the query was cut off), a NUL for the blank before the version,
+ * VERSION. More between them is what a NUL in the method or the target
+ * hid: "GET /healthz<NUL>x" would be served as "GET /healthz". */
+static void
+head_scan_line(struct head_scan *s, const char *method, const char *target,
+	       size_t tlen, const char *version)
+{
+	const char *p;
+
+	if (s->head == NULL || target == NULL || version == NULL ||
+	    (uintptr_t)target < (uintptr_t)s->head ||
+	    (uintptr_t)target >= (uintptr_t)s->head_end ||
+	    (uintptr_t)version <= (uintptr_t)target ||
+	    (uintptr_t)version >= (uintptr_t)s->head_end)
+		return;
+	p = method + strlen(method);
+	if (*p++ != '\0')
+		return;
+	while (p < target && *p == ' ')
+		p++;
+	if (p != target || target + tlen + 1 != version)
+		s->f->target_hidden = 1;
+}
+
 /* Count the framing fields of a request head (all their lines: libmicro-
  * httpd's lookup returns only the first), the Authorization lines, the
  * names that are not tokens, and the lines with more than their value
@@ -588,6 +622,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		head_scan_start(&hs, &f, conn, method);
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &hs);
 		head_scan_done(&hs);
+		head_scan_line(&hs, method, r->target, r->target_len, version);
 		f.http11 = web_http11(version);
 		f.target = r->uri;
 		if (web_framing_check(&f, &e) != 0)

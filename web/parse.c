@@ -831,6 +831,9 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 				    "a NUL octet in the value, or a line folded "
 				    "into it");
 
+	if (f->target_hidden)
+		return mica_err_set(err, MICA_E_BADREQ, "bad_request_target",
+				    "the request line has a NUL octet in it");
 	if (f->target != NULL)
 		for (const unsigned char *t = (const unsigned char *)f->target;
 		     *t != '\0'; t++)

@@ -111,6 +111,9 @@ struct web_framing {
 				       * libmicrohttpd gives (a NUL in the
 				       * value, a line folded into it:
 				       * web/http.c) */
+	int target_hidden;            /* the request line has more in its
+				       * method or target than libmicro-
+				       * httpd gives (a NUL in it) */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in
@@ -139,7 +142,9 @@ struct web_framing {
  * request without Host (RFC 9112 3.2: "MUST respond with 400"):
  * "bad_header". A target with a blank or a control
  * character in it (RFC 9112 3.2; libmicrohttpd, told to be tolerant, reads
- * "GET /a b HTTP/1.1" as the target "/a b"): "bad_request_target". The
+ * "GET /a b HTTP/1.1" as the target "/a b"), or a method or target with
+ * more in it than libmicrohttpd gives (a NUL octet, where it stops):
+ * "bad_request_target". The
  * caller answers 400 and closes the connection.
  */
 int web_framing_check(const struct web_framing *f, struct mica_err *err);

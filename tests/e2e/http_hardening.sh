@@ -131,6 +131,13 @@ framing "a folded Transfer-Encoding" \
 	"POST /api/v1/requests HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding:\\r\\n chunked\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n$SMUGGLE"
 framing "a bare CR in a field value (RFC 9110 5.5)" \
 	"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\rb\\r\\n\\r\\n$SMUGGLE"
+# libmicrohttpd reads the method and the target up to a NUL too.
+framing "a NUL in the request target" \
+	"GET /healthz\\x00x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
+framing "a NUL in the query" \
+	"GET /healthz?a\\x00b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
+framing "a NUL in the method" \
+	"G\\x00ET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
 # RFC 9110 5.5: no NUL in a field value. libmicrohttpd 0.9.75 hands the
 # value out cut at the NUL: mica would read "Bearer mica_x" where a proxy
 # read the whole line.
