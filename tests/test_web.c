@@ -2165,8 +2165,9 @@ test_accept_pick(void)
 		{ "application/pkcs7-mime", 2 },
 		{ "application/pkcs7-mime; smime-type=certs-only", 2 },
 		{ "application/pkcs7-mime;smime-type=\"certs-only, x\";q=0.5", 2 },
-		{ "text/html", -1 },
-		{ "text/*, image/png;q=1", -1 },
+		{ "text/html", 0 },             /* disregarded: the default */
+		{ "application/json", 0 },
+		{ "text/*, image/png;q=1", 0 },
 		{ "application/pem-certificate-chain;q=0", -1 },
 		{ "application/*;q=0", -1 },
 		{ "*/*;q=0", -1 },
@@ -2182,8 +2183,15 @@ test_accept_pick(void)
 		{ "application/pkix-cert;q=0, application/*;q=1, */*;q=0", 0 },
 		{ "*/*;q=0.1, application/pkix-cert;q=0.05", 0 },
 		/* elements that are not media ranges count for nothing */
-		{ "application/pkix-cert;q=2, text/html", -1 },
-		{ "application/pkix-cert;q=0.0001, text/html", -1 },
+		{ "application/pkix-cert;q=2, text/html", 0 },
+		{ "application/pkix-cert;q=0.0001, text/html", 0 },
+		/* a parameter without "=": that element alone is unreadable
+		 * (reading stops there, not past the end nor the comma) */
+		{ "text/html;q", 0 },
+		{ "application/pkix-cert;level", 0 },
+		{ "x/y;a, application/pkix-cert", 1 },
+		{ "application/pkix-cert;level=1", 1 },
+		{ "application/pkix-cert;q=0, text/html", 0 },
 		{ "application/pkix-cert;q=, application/pkcs7-mime", 2 },
 		{ "application/pkix-cert x, application/pkcs7-mime", 2 },
 		{ "pkix-cert, application/pkcs7-mime", 2 },

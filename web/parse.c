@@ -434,8 +434,9 @@ accept_elem(const char **p, const char **type, size_t *tlen, const char **sub,
 			break;
 		s = ows(s + 1);
 		name = s;
-		if ((nlen = token_at(&s)) == 0 || *s++ != '=')
-			goto out;
+		if ((nlen = token_at(&s)) == 0 || *s != '=')
+			goto out;    /* never past the end, nor a ',' */
+		s++;
 		if (nlen == 1 && (*name == 'q' || *name == 'Q')) {
 			if ((*q = qvalue_at(&s)) < 0)
 				goto out;
@@ -531,6 +532,12 @@ web_accept_pick(const char *accept, const char *const *types, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (q[i] > 0 && (best < 0 || q[i] > q[best]))
 			best = (int)i;
+	/* None acceptable, and no range names the default (text/html,
+	 * application/json): the field is disregarded (12.5.1), the default
+	 * sent. Only a client that refuses the default itself (q=0 on a
+	 * range naming it) and takes none of the others gets a 406. */
+	if (best < 0 && spec[0] == 0)
+		return 0;
 	return best;
 }
 

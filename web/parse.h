@@ -199,8 +199,10 @@ int web_not_modified(const char *method, const char *inm, const char *etag);
  * highest q wins, ties going to the earlier in TYPES. Media type
  * parameters other than q are not compared; case does not count. An
  * element that is not a media range is ignored; an Accept of none that
- * can be read, or absent, is TYPES[0]. The index, or -1 when the client
- * accepts none of TYPES (406).
+ * can be read, or absent, is TYPES[0]; so is one that names none of TYPES
+ * (the field is disregarded, as 12.5.1 allows: text/html, application/json).
+ * The index, or -1 when the client refuses TYPES[0] (q=0 on a range that
+ * names it) and accepts none of the others (406).
  */
 int web_accept_pick(const char *accept, const char *const *types, size_t n);
 /* Is NAME a field name (RFC 9110 5.1: a token)? 1 yes, 0 no. */

@@ -648,7 +648,7 @@ then
 else
 	fail "the PKCS#7 download: $(tail -n 3 "$W/fmt/2.err")"
 fi
-is "Accept: text/html: 406, a malformed problem" "$(cj accept.3)" "406 malformed"
+is "Accept: text/html, naming none of the formats: disregarded, the PEM chain" "$(cj accept.3)" "$PEM_T"
 is "Accept: application/pkix-cert;q=0, */*: q=0 excludes DER, the PEM chain" "$(cj accept.4)" "$PEM_T"
 is "Accept: the PEM chain at q=0.5, DER at 1: DER" "$(cj accept.5)" "200 application/pkix-cert"
 is "Accept: */*: the PEM chain" "$(cj accept.6)" "$PEM_T"
