@@ -66,6 +66,7 @@ restored_body(struct db *db, void *arg, struct mica_err *err)
 	 * (in seconds, a store that revoked in a loop ran ahead of the
 	 * clock, and this one gave its numbers again). */
 	if (db_ca_set_restored(db, now, restore_floor(now), err) != 0 ||
+	    db_scep_tx_forget_issuing(db, err) != 0 ||
 	    (x->carry != NULL &&
 	     ca_carry_apply(db, x->carry, ca_cli_actor(), &x->carried, err) != 0) ||
 	    db_counts(db, now, &c, err) != 0)

@@ -538,6 +538,29 @@ struct scep_tx_rec {
 	struct db_scep_tx tx;
 };
 
+/* A CSR enrolled already, asked again by its key under another
+ * transactionID or certificate: this transaction recorded as an alias of
+ * the first one of that CSR (FIRST, out), which it then answers with. */
+struct alias_tx {
+	const char *tid;
+	const unsigned char *signer;
+	const unsigned char *csr_hash;
+	struct db_scep_tx first;
+};
+
+static int
+alias_body(struct db *db, void *arg, struct mica_err *err)
+{
+	struct alias_tx *x = arg;
+	struct db_scep_tx t;
+
+	if (db_scep_tx_of_csr(db, x->csr_hash, &x->first, err) != 0)
+		return -1;
+	t = x->first;
+	t.created_at = ca_now();
+	return db_scep_tx_add(db, x->tid, x->signer, &t, err);
+}
+
 /* ca_on_record's: the transaction is recorded in the transaction that
  * records what it became (the pending request, or the reserved serial of
  * the certificate issued at once), so that a process killed meanwhile
@@ -854,17 +877,33 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		/* Asked again by its key's holder: what became of it the
 		 * first time - not a second certificate, nor a challenge
 		 * checked again, which that enrollment spent (a copy of the
-		 * message signed by someone else may have come first). */
+		 * message signed by someone else may have come first). This
+		 * transaction is recorded as the first one's alias, so that
+		 * the device's CertPoll finds it (told PENDING, it polls
+		 * with this transactionID and certificate). */
 		if (seen) {
-			struct db_scep_tx first;
+			struct alias_tx a;
+			struct mica_err e2;
 
-			if (db_scep_tx_of_csr(o->ca->db, csr_hash, &first,
-					      err) != 0)
+			memset(&a, 0, sizeof(a));
+			a.tid = m->tid;
+			a.signer = m->signer_hash;
+			a.csr_hash = csr_hash;
+			mica_err_clear(&e2);
+			if (ca_tx(o->ca, CA_TX_DURABLE, alias_body, &a,
+				  &e2) == 0) {
+				mica_log(MICA_LOG_INFO, "scep: %s: a CSR "
+					 "enrolled already, asked again by "
+					 "its key", o->client);
+				rc = tx_state(o, &a.first, err);
 				goto out;
-			mica_log(MICA_LOG_INFO, "scep: %s: a CSR enrolled "
-				 "already, asked again by its key", o->client);
-			rc = tx_state(o, &first, err);
-			goto out;
+			}
+			/* Forgotten meanwhile (an interrupted issuance
+			 * given up): enrolled anew below. */
+			if (e2.kind != MICA_E_NOTFOUND) {
+				*err = e2;
+				goto out;
+			}
 		}
 	}
 	if (renewal) {
@@ -917,10 +956,26 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		 * inflight_enter): the first one recorded answers for both;
 		 * the second recorded nothing (its transaction, which would
 		 * have reserved a certificate, was rolled back). */
+		mica_err_clear(&e);
 		if (db_scep_tx_get(o->ca->db, m->tid, m->signer_hash, &other,
-				   err) != 0)
+				   &e) != 0) {
+			if (e.kind != MICA_E_NOTFOUND) {
+				*err = e;
+				goto out;
+			}
+			/* Given up since (its issuance interrupted). */
+			fail(o, CA_SCEP_BAD_REQUEST, "the same transaction "
+			     "was interrupted meanwhile; send it again");
+			rc = 0;
 			goto out;
-		rc = tx_state(o, &other, err);
+		}
+		if (!ca_ct_equal(other.csr_hash, csr_hash, 32)) {
+			fail(o, CA_SCEP_BAD_REQUEST, "a known transactionID "
+			     "with another CSR");
+			rc = 0;
+		} else {
+			rc = tx_state(o, &other, err);
+		}
 		goto out;
 	}
 	if (r != 0) {

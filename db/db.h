@@ -1135,6 +1135,11 @@ int db_scep_ra_add(struct db *db, const char *serial,
  * *NOT_AFTER its end; MICA_E_NOTFOUND if none. */
 int db_scep_ra_latest(struct db *db, int64_t now, unsigned char **der,
 		      size_t *len, int64_t *not_after, struct mica_err *err);
+/* Forget the SCEP transactions recorded with a certificate still being
+ * issued (ISSUING): a restored store's, whose rows the sweep leaves to
+ * the admin (schema 019), so that the device's next message is judged
+ * anew rather than answered PENDING for ever. */
+int db_scep_tx_forget_issuing(struct db *db, struct mica_err *err);
 /* The RA certificate of SERIAL (hex), expired or not, as
  * db_scep_ra_latest gives it; MICA_E_NOTFOUND if none. */
 int db_scep_ra_get(struct db *db, const char *serial, unsigned char **der,

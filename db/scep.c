@@ -23,6 +23,9 @@ static const char *const scep_sql[S__COUNT] = {
 	[S_SCEP_TX_ADD] =
 	"INSERT INTO scep_tx (tid, signer, csr_hash, request_id, serial, "
 	"created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_SCEP_TX_FORGET_ISSUING] =
+	"DELETE FROM scep_tx WHERE serial IN "
+	"(SELECT serial FROM certificate WHERE status = 0)",
 	[S_SCEP_RA_GET] =
 	"SELECT der, not_after FROM scep_ra WHERE serial = ?1",
 	[S_SCEP_RA_LATEST] =
@@ -313,6 +316,23 @@ db_scep_key_set(struct db *db, const struct db_scep_key *k, int64_t now,
 	db_bind_blob(st, 4, k->ct, k->ct_len, &b);
 	db_bind_i64(st, 5, now, &b);
 	if (db_binds_ok(db, b, err) != 0 ||
+	    db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_scep_tx_forget_issuing(struct db *db, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db == NULL)
+		return db_bad_arg(err);
+	if ((st = db_stmt(db, S_SCEP_TX_FORGET_ISSUING, scep_sql, err)) == NULL ||
 	    db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
 	rc = 0;

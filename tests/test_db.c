@@ -1981,6 +1981,17 @@ test_discard(void)
 		CU_ASSERT_EQUAL(db_scep_tx_get(db, "t-0b", signer, &got, &err), -1);
 		CU_ASSERT_EQUAL(err.kind, MICA_E_NOTFOUND);
 		CU_ASSERT_EQUAL(db_scep_tx_get(db, "t-0c", signer, &got, &err), 0);
+		/* A restore forgets those of rows still issuing (the
+		 * sweep leaves a backup's to the admin). */
+		cert_init(&c, "0e", "gone.test", NOW + DAY);
+		CU_ASSERT_EQUAL_FATAL(db_cert_reserve(db, &c, &err), 0);
+		snprintf(tx.serial, sizeof(tx.serial), "0e");
+		CU_ASSERT_EQUAL(db_scep_tx_add(db, "t-0e", signer, &tx, &err), 0);
+		CU_ASSERT_EQUAL(db_scep_tx_forget_issuing(db, &err), 0);
+		CU_ASSERT_EQUAL(db_scep_tx_get(db, "t-0e", signer, &got, &err), -1);
+		CU_ASSERT_EQUAL(db_scep_tx_get(db, "t-0c", signer, &got, &err), 0);
+		CU_ASSERT_EQUAL(db_cert_discard(db, "0e", &err), 0);
+		cert_init(&c, "0b", "gone.test", NOW + DAY);
 	}
 	CU_ASSERT_EQUAL(cert_status(db, "0b"), -1);
 	CU_ASSERT_EQUAL(db_cert_list(db, &f, &a, &n, &next, &err), 0);
