@@ -540,7 +540,8 @@ struct scep_tx_rec {
 
 /* A CSR enrolled already, asked again by its key under another
  * transactionID or certificate: this transaction recorded as an alias of
- * the first one of that CSR (FIRST, out), which it then answers with. */
+ * the first one of that CSR (FIRST, out), which it then answers with -
+ * up to DB_SCEP_TX_PER_CSR transactions a CSR. */
 struct alias_tx {
 	const char *tid;
 	const unsigned char *signer;
@@ -553,9 +554,16 @@ alias_body(struct db *db, void *arg, struct mica_err *err)
 {
 	struct alias_tx *x = arg;
 	struct db_scep_tx t;
+	int full = 0;
 
-	if (db_scep_tx_of_csr(db, x->csr_hash, &x->first, err) != 0)
+	if (db_scep_tx_of_csr(db, x->csr_hash, &x->first, err) != 0 ||
+	    db_scep_tx_csr_full(db, x->csr_hash, &full, err) != 0)
 		return -1;
+	/* A key's holder could otherwise record a row per transactionID it
+	 * makes up: past the bound, answered without one (a CertPoll of
+	 * such a transaction is then badCertId; its PKCSReq is answered). */
+	if (full)
+		return 0;
 	t = x->first;
 	t.created_at = ca_now();
 	return db_scep_tx_add(db, x->tid, x->signer, &t, err);

@@ -1184,5 +1184,10 @@ int db_scep_tx_of_csr(struct db *db, const unsigned char csr_hash[32],
  * whatever its id and signer, else 0 (an index lookup). */
 int db_scep_tx_seen(struct db *db, const unsigned char csr_hash[32],
 		    int *seen, struct mica_err *err);
+/* *FULL = 1 if DB_SCEP_TX_PER_CSR or more transactions have this CSR (a
+ * bound on the aliases its key's holder may record), else 0. */
+#define DB_SCEP_TX_PER_CSR 8
+int db_scep_tx_csr_full(struct db *db, const unsigned char csr_hash[32],
+			int *full, struct mica_err *err);
 
 #endif

@@ -42,6 +42,9 @@ static const char *const scep_sql[S__COUNT] = {
 	"WHERE tid = ?1 AND signer = ?2",
 	[S_SCEP_TX_BY_CSR] =
 	"SELECT 1 FROM scep_tx WHERE csr_hash = ?1 LIMIT 1",
+	/* A row iff DB_SCEP_TX_PER_CSR (8) or more transactions have it. */
+	[S_SCEP_TX_CSR_FULL] =
+	"SELECT 1 FROM scep_tx WHERE csr_hash = ?1 LIMIT 1 OFFSET 7",
 	[S_SCEP_TX_OF_CSR] =
 	"SELECT csr_hash, request_id, serial, created_at FROM scep_tx "
 	"WHERE csr_hash = ?1 ORDER BY created_at LIMIT 1",
@@ -190,6 +193,14 @@ db_scep_tx_seen(struct db *db, const unsigned char csr_hash[32], int *seen,
 		struct mica_err *err)
 {
 	return db_hash_listed(db, S_SCEP_TX_BY_CSR, scep_sql, csr_hash, seen, err);
+}
+
+int
+db_scep_tx_csr_full(struct db *db, const unsigned char csr_hash[32],
+		    int *full, struct mica_err *err)
+{
+	return db_hash_listed(db, S_SCEP_TX_CSR_FULL, scep_sql, csr_hash, full,
+			      err);
 }
 
 /* db_scep_ra_latest (SERIAL NULL) and db_scep_ra_get. */

@@ -2008,6 +2008,38 @@ test_discard(void)
 	db_close(db);
 }
 
+/* The bound on one CSR's SCEP transactions (its key's holder records an
+ * alias per re-ask): full at DB_SCEP_TX_PER_CSR, another CSR's apart. */
+static void
+test_scep_tx_per_csr(void)
+{
+	struct db_scep_tx tx;
+	struct mica_err err;
+	struct db *db = fresh(NULL);
+	unsigned char signer[32] = { 2 }, other[32];
+	char tid[16];
+	int full = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	memset(&tx, 0, sizeof(tx));
+	memset(tx.csr_hash, 0x5a, 32);
+	memset(other, 0x5b, 32);
+	tx.created_at = NOW;
+	snprintf(tx.request_id, sizeof(tx.request_id), "0a");
+	for (int i = 0; i < DB_SCEP_TX_PER_CSR; i++) {
+		CU_ASSERT_EQUAL(db_scep_tx_csr_full(db, tx.csr_hash, &full,
+						    &err), 0);
+		CU_ASSERT_EQUAL(full, 0);
+		snprintf(tid, sizeof(tid), "t%d", i);
+		CU_ASSERT_EQUAL(db_scep_tx_add(db, tid, signer, &tx, &err), 0);
+	}
+	CU_ASSERT_EQUAL(db_scep_tx_csr_full(db, tx.csr_hash, &full, &err), 0);
+	CU_ASSERT_EQUAL(full, 1);
+	CU_ASSERT_EQUAL(db_scep_tx_csr_full(db, other, &full, &err), 0);
+	CU_ASSERT_EQUAL(full, 0);
+	db_close(db);
+}
+
 static void
 test_renewal_links(void)
 {
@@ -5051,6 +5083,7 @@ main(void)
 		  test_invalidity_date },
 		{ "streams 180,000 revoked certificates quickly, in order",
 		  test_revoked_foreach_large },
+		{ "bounds one CSR's SCEP transactions", test_scep_tx_per_csr },
 		{ "upgrades a store of schema 22 with 60,000 revoked certificates",
 		  test_upgrade_22_with_many_revoked },
 		{ "upgrades to 25 marking the dated revocations' OCSP answers",
