@@ -1786,6 +1786,29 @@ tl_size(size_t len)
 	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
 }
 
+/* CertificationRequestInfo CRI (LEN octets) signed by p256.key (resign)
+ * and read by ca_csr_parse. */
+static int
+resign_parse(const unsigned char *cri, size_t len, struct ca_csr *c,
+	     struct mica_err *err)
+{
+	unsigned char out[1400];
+	size_t out_len;
+	mbedtls_pk_context key;
+	char path[256];
+	int rc = -1;
+
+	if (len + 100 > sizeof(out))
+		return -1;
+	mbedtls_pk_init(&key);
+	path_in_tmp(path, sizeof(path), "p256.key");
+	if (mbedtls_pk_parse_keyfile(&key, path, NULL, rng, NULL) == 0 &&
+	    resign(&key, cri, len, out, &out_len) == 0)
+		rc = ca_csr_parse(out, out_len, c, err);
+	mbedtls_pk_free(&key);
+	return rc;
+}
+
 /* A request of p256.key whose subject is one attribute, of type OID (its
  * whole DER, OID_LEN octets), a TAG holding VAL (LEN octets), signed by
  * resign(). */
@@ -1794,11 +1817,8 @@ attr_request(const unsigned char *cn_oid, size_t oid_len, unsigned char tag,
 	     const unsigned char *val, size_t len, struct ca_csr *c,
 	     struct mica_err *err)
 {
-	unsigned char subj[600], cri[1200], out[1400], *spki;
-	size_t spki_len = 0, atv, n = 0, k = 0, out_len;
-	mbedtls_pk_context key;
-	char path[256];
-	int rc = -1;
+	unsigned char subj[600], cri[1200], *spki;
+	size_t spki_len = 0, atv, n = 0, k = 0;
 
 	if (len > 400 || (spki = slurp("p256_spki.der", &spki_len)) == NULL)
 		return -1;
@@ -1824,13 +1844,7 @@ attr_request(const unsigned char *cn_oid, size_t oid_len, unsigned char tag,
 	memcpy(cri + k, "\xa0\x00", 2);
 	k += 2;
 	free(spki);
-	mbedtls_pk_init(&key);
-	path_in_tmp(path, sizeof(path), "p256.key");
-	if (mbedtls_pk_parse_keyfile(&key, path, NULL, rng, NULL) == 0 &&
-	    resign(&key, cri, k, out, &out_len) == 0)
-		rc = ca_csr_parse(out, out_len, c, err);
-	mbedtls_pk_free(&key);
-	return rc;
+	return resign_parse(cri, k, c, err);
 }
 
 /* A request of p256.key for CN=legacy.contoso.test whose attributes ([0])
@@ -1844,11 +1858,8 @@ attrs_request(const unsigned char *attrs, size_t attrs_len, struct ca_csr *c,
 		0x1a, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x13, 'l', 'e', 'g',
 		'a', 'c', 'y', '.', 'c', 'o', 'n', 't', 'o', 's', 'o', '.', 't',
 		'e', 's', 't' };
-	unsigned char cri[1200], out[1400], *spki;
-	size_t spki_len = 0, k = 0, body, out_len;
-	mbedtls_pk_context key;
-	char path[256];
-	int rc = -1;
+	unsigned char cri[1200], *spki;
+	size_t spki_len = 0, k = 0, body;
 
 	if (attrs_len > 600 || (spki = slurp("p256_spki.der", &spki_len)) == NULL)
 		return -1;
@@ -1864,13 +1875,7 @@ attrs_request(const unsigned char *attrs, size_t attrs_len, struct ca_csr *c,
 	memcpy(cri + k, attrs, attrs_len);
 	k += attrs_len;
 	free(spki);
-	mbedtls_pk_init(&key);
-	path_in_tmp(path, sizeof(path), "p256.key");
-	if (mbedtls_pk_parse_keyfile(&key, path, NULL, rng, NULL) == 0 &&
-	    resign(&key, cri, k, out, &out_len) == 0)
-		rc = ca_csr_parse(out, out_len, c, err);
-	mbedtls_pk_free(&key);
-	return rc;
+	return resign_parse(cri, k, c, err);
 }
 
 /* An extension request attribute of type OID (10 octets of contents)
