@@ -445,7 +445,9 @@ head_scan_done(struct head_scan *s)
  * blanks it skips, TARGET[0..TLEN) (as the URI callback saw it, before
  * the query was cut off), a NUL for the blank before the version,
  * VERSION. More between them is what a NUL in the method or the target
- * hid: "GET /healthz<NUL>x" would be served as "GET /healthz". */
+ * hid: "GET /healthz<NUL>x" would be served as "GET /healthz". In a
+ * head with no field, the same holds after VERSION as after a last
+ * value (head_scan_done). Called after head_scan_done. */
 static void
 head_scan_line(struct head_scan *s, const char *method, const char *target,
 	       size_t tlen, const char *version)
@@ -465,6 +467,12 @@ head_scan_line(struct head_scan *s, const char *method, const char *target,
 		p++;
 	if (p != target || target + tlen + 1 != version)
 		s->f->target_hidden = 1;
+	/* No field (HTTP/1.0): the head ends after the version, as it
+	 * would after a last value. A line that starts with a NUL ends the
+	 * head for the library, what follows the NUL unread. */
+	if (s->end == NULL && !s->unknown &&
+	    !line_end_ok(version + strlen(version), s->head_end, 2, 4))
+		s->f->n_hidden++;
 }
 
 /* Count the framing fields of a request head (all their lines: libmicro-

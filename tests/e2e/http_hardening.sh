@@ -151,6 +151,12 @@ framing "a NUL ending a value (before CR LF)" \
 	"GET /healthz HTTP/1.1\\r\\nHost: x\\x00\\r\\nX-A: b\\r\\n\\r\\n$SMUGGLE"
 framing "a NUL in the last value, lines ending in bare LF" \
 	"GET /healthz HTTP/1.1\\nHost: x\\nX-A: a\\x00b\\n\\n$SMUGGLE"
+# A head with no field at all (HTTP/1.0): a line that starts with a NUL
+# ends it there for libmicrohttpd, the field behind the NUL unread.
+framing "a NUL hiding a field line, in a head with no field" \
+	"GET /healthz HTTP/1.0\\r\\n\\x00X-A: b\\r\\n\\r\\n$SMUGGLE"
+framing "a NUL hiding a field line, in a head with no field, bare LFs" \
+	"GET /healthz HTTP/1.0\\n\\x00X-A: b\\n\\n$SMUGGLE"
 # RFC 9112 5.2: a folded line (obs-fold) is refused, as a proxy may unfold
 # it into the value, where libmicrohttpd joins it to the name.
 framing "a field line folded onto the next" \
