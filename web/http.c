@@ -8,6 +8,7 @@
  */
 #include "web/http.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ struct web_req {
 	size_t target_len;        /* its length then */
 	char *authority;          /* an absolute-form target's host[:port],
 				   * heap, or NULL: it stands for Host */
+	char *accept;             /* the Accept lines joined (accept_value),
+				   * heap, or NULL */
 	size_t path_len;          /* uri[0..path_len) is the path */
 	const char *query;        /* after '?', or NULL */
 	char method[16];
@@ -542,6 +545,63 @@ xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
+/* Accept lines: their count and joined length; with BUF, joined there. */
+struct accept_lines {
+	size_t n, len;
+	char *buf;
+};
+
+static enum MHD_Result
+accept_join(void *cls, enum MHD_ValueKind kind, const char *key,
+	    const char *value)
+{
+	struct accept_lines *a = cls;
+	size_t vl;
+
+	(void)kind;
+	if (key == NULL || value == NULL ||
+	    strcasecmp(key, MHD_HTTP_HEADER_ACCEPT) != 0)
+		return MHD_YES;
+	vl = strlen(value);
+	if (a->n > 0) {
+		if (a->buf != NULL)
+			memcpy(a->buf + a->len, ", ", 2);
+		a->len += 2;
+	}
+	if (a->buf != NULL)
+		memcpy(a->buf + a->len, value, vl);
+	a->len += vl;
+	a->n++;
+	return MHD_YES;
+}
+
+/* The request's Accept, NULL if none. RFC 9110 5.3: the lines of a list
+ * field are one list, in order, joined by commas; libmicrohttpd's lookup
+ * returns only the first, and "Accept: application/pem-certificate-chain;
+ * q=0" then "Accept: application/pkix-cert" read so would be a 406. More
+ * than one line: joined into R->accept (freed at completion); out of
+ * memory, the first line. */
+static const char *
+accept_value(struct MHD_Connection *conn, struct web_req *r)
+{
+	struct accept_lines a;
+	size_t len;
+
+	memset(&a, 0, sizeof(a));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, accept_join, &a);
+	if (a.n > 1 && r->accept == NULL && (r->accept = malloc(a.len + 1)) != NULL) {
+		len = a.len;
+		memset(&a, 0, sizeof(a));
+		a.buf = r->accept;
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, accept_join, &a);
+		assert(a.len == len);
+		r->accept[len] = '\0';
+	}
+	if (r->accept != NULL)
+		return r->accept;
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+}
+
 /* Behind a trusted proxy, the client is who the proxy says it is
  * (web/proxy.h); from anyone else, the peer. */
 static void
@@ -735,8 +795,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 							    "Sec-Fetch-Site");
 		rq.origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							MHD_HTTP_HEADER_ORIGIN);
-		rq.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							MHD_HTTP_HEADER_ACCEPT);
+		rq.accept = accept_value(conn, r);
 		rq.body = r->body;
 		rq.body_len = r->body_len;
 		if (lst->slow != NULL &&
@@ -844,5 +903,6 @@ req_end(struct web_req *r, enum MHD_RequestTerminationCode toe)
 	free(r->body);
 	free(r->uri);
 	free(r->authority);
+	free(r->accept);
 	free(r);
 }

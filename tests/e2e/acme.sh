@@ -611,7 +611,8 @@ ACC=(- application/pkix-cert application/pkcs7-mime text/html
      'application/pkix-cert;q=0, */*'
      'application/pem-certificate-chain;q=0.5, application/pkix-cert'
      '*/*' 'application/*' 'application/pem-certificate-chain;q=0'
-     'text/plain, Application/PKCS7-MIME;Q=0.3')
+     'text/plain, Application/PKCS7-MIME;Q=0.3'
+     $'application/pem-certificate-chain;q=0\napplication/pkix-cert')
 ACC_ARGS=()
 for v in "${ACC[@]}"; do ACC_ARGS+=(--accept "$v"); done
 mkdir -p "$W/fmt"
@@ -655,6 +656,8 @@ is "Accept: */*: the PEM chain" "$(cj accept.6)" "$PEM_T"
 is "Accept: application/*: the PEM chain" "$(cj accept.7)" "$PEM_T"
 is "Accept: the PEM chain at q=0 only: 406" "$(cj accept.8)" "406 malformed"
 is "Accept: media types in any case, with a q: PKCS#7" "$(cj accept.9)" "200 application/pkcs7-mime; smime-type=certs-only"
+# RFC 9110 5.3: the lines of a list field are one list, in order.
+is "Accept in two lines, the PEM chain refused in the first: DER" "$(cj accept.10)" "200 application/pkix-cert"
 # Another account's objects are answered as unknown ids (same status,
 # type and detail), at every URL, whatever the request asks.
 client foreign "${A[@]}" --other-key "$W/k-ot.pem" --name a9.app.contoso.test --http-port "$AP"

@@ -21,7 +21,8 @@ Commands (all take --dir URL --cacert PEM; account commands take
                  with a CSR for --csr-name... (default: the order's
                  names), download; {"serial", "status", "problem"...}.
                  --finalize-twice finalizes again after success.
-                 --accept A (repeated; '-' for no Accept header) downloads
+                 --accept A (repeated; '-' for no Accept header; a
+                 newline in A: an Accept line each) downloads
                  the certificate again with each, the i-th into
                  --accept-dir/i.bin; "accept": ["STATUS TYPE"...]
   order          only the new-order step for --name...; the order or the
@@ -317,7 +318,11 @@ def fetch_formats(a, cert_url, accepts, where):
     answer as "STATUS CONTENT-TYPE" (a problem: "STATUS TYPE")."""
     res = []
     for i, acc in enumerate(accepts):
-        h = {} if acc is None else {"Accept": acc}
+        # A newline in ACC: each line an Accept field line of its own
+        # (names that differ in case only: http.client sends them all).
+        spell = ["Accept", "accept", "ACCEPT", "aCCEPT"]
+        h = {} if acc is None else {
+            spell[j]: v for j, v in enumerate(acc.split("\n"))}
         try:
             r, data = a.post(cert_url, None, raw=True, headers=h)
             with open(os.path.join(where, "%d.bin" % i), "wb") as f:
