@@ -17,7 +17,7 @@
 
 need curl openssl python3 sqlite3 jq
 
-TOOL=$MICA_SRCDIR/tests/tools/acme_client.py
+TOOL=${MICA_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/tools/acme_client.py
 W=$(mktmp)
 D=$W/data
 LOG=$W/mica.log
