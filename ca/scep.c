@@ -162,6 +162,22 @@ out:
 	return rc;
 }
 
+/* Into SERIAL the hex by which the store knows the certificate whose
+ * serial is the INTEGER contents P[0..N), its leading zero octets dropped;
+ * 0 if no certificate of this CA can have it (over 20 octets). */
+static int
+serial_hex(const unsigned char *p, size_t n, char serial[CA_SERIAL_MAX])
+{
+	while (n > 1 && p[0] == 0) {
+		p++;
+		n--;
+	}
+	if (n == 0 || n > 20)
+		return 0;
+	mica_hex_encode(p, n, serial);
+	return 1;
+}
+
 /* A message encrypted to an earlier RA certificate of the RA key: the RA
  * certificate is renewed a month before its 90 days end, and a device
  * that fetched GetCACert before (pinned, or pending since) encrypts to the
@@ -192,21 +208,16 @@ earlier_ra(struct ca *ca, const struct ca_scep_msg *m, const unsigned char *ra,
 	}
 	for (size_t i = 0; i < m->nrecips && *out == NULL; i++) {
 		const struct ca_scep_recip *r = &m->recips[i];
-		const unsigned char *p = r->serial;
-		size_t n = r->serial_len;
 		char serial[CA_SERIAL_MAX];
 		struct mica_err e;
 
+		/* A negative serial (its first octet's top bit set) is
+		 * no certificate's. */
 		if (r->issuer_len != cur.issuer_raw.len ||
-		    memcmp(r->issuer, cur.issuer_raw.p, r->issuer_len) != 0)
+		    memcmp(r->issuer, cur.issuer_raw.p, r->issuer_len) != 0 ||
+		    r->serial_len == 0 || (r->serial[0] & 0x80) != 0 ||
+		    !serial_hex(r->serial, r->serial_len, serial))
 			continue;
-		while (n > 1 && p[0] == 0) {
-			p++;
-			n--;
-		}
-		if (n == 0 || n > 20 || (p[0] & 0x80) != 0)
-			continue;
-		mica_hex_encode(p, n, serial);
 		mica_err_clear(&e);
 		if (db_scep_ra_get(ca->db, serial, &der, &len, &not_after,
 				   &e) != 0) {
@@ -602,18 +613,8 @@ own_current_cert(struct ca *ca, const unsigned char *der, size_t len,
 	mbedtls_x509_crt_init(&crt);
 	if (mbedtls_x509_crt_parse_der(&crt, der, len) != 0)
 		goto out;
-	{
-		const unsigned char *p = crt.serial.p;
-		size_t n = crt.serial.len;
-
-		while (n > 1 && p[0] == 0) {
-			p++;
-			n--;
-		}
-		if (n > 20)
-			goto out;
-		mica_hex_encode(p, n, serial);
-	}
+	if (!serial_hex(crt.serial.p, crt.serial.len, serial))
+		goto out;
 	if (db_cert_get(ca->db, serial, &c, &e) != 0)
 		goto out;
 	if (c.status == DB_CERT_VALID && c.der != NULL && c.der_len == len &&
@@ -1058,16 +1059,10 @@ ias_serial(struct op *o, const unsigned char *c, size_t n,
 		fail(o, CA_SCEP_BAD_REQUEST, e.msg);
 		return 0;
 	}
-	while (sl > 1 && sn[0] == 0) {
-		sn++;
-		sl--;
-	}
 	if (il != o->ca->sh->subject_len ||
-	    memcmp(issuer, o->ca->sh->subject, il) != 0 || sl > 20) {
+	    memcmp(issuer, o->ca->sh->subject, il) != 0 ||
+	    !serial_hex(sn, sl, serial))
 		fail(o, CA_SCEP_BAD_CERT_ID, "not a certificate of this CA");
-		return 0;
-	}
-	mica_hex_encode(sn, sl, serial);
 	return 0;
 }
 
