@@ -514,6 +514,15 @@ struct ca_on_record {
 	void *arg;
 };
 
+/* In that transaction: R's record (R NULL: none, 0). */
+static inline int
+ca_on_record_run(const struct ca_on_record *r, struct db *db,
+		 const char *request_id, const char *serial,
+		 struct mica_err *err)
+{
+	return r == NULL ? 0 : r->fn(db, r->arg, request_id, serial, err);
+}
+
 struct ca_issue_job {
 	const struct ca_principal *p;
 	const struct ca_profile *prof;

@@ -281,9 +281,8 @@ reserve_body(struct db *db, void *arg, struct mica_err *err)
 		x->failed_at = 2;
 		return -1;
 	}
-	if (x->j->on_record != NULL &&
-	    x->j->on_record->fn(db, x->j->on_record->arg, "", x->rec->serial,
-				err) != 0) {
+	if (ca_on_record_run(x->j->on_record, db, "", x->rec->serial,
+			     err) != 0) {
 		x->failed_at = 4;
 		return -1;
 	}

@@ -116,8 +116,7 @@ pending_body(struct db *db, void *arg, struct mica_err *err)
 				x->rec->csr_len, x->existing, err) != 0)
 		return -1;
 	if (x->existing[0] != '\0')
-		return x->on_record == NULL ? 0 :
-		       x->on_record->fn(db, x->on_record->arg, x->existing, "",
+		return ca_on_record_run(x->on_record, db, x->existing, "",
 					err);
 	if (db_req_count_pending_client(db, x->rec->client, &pending, err) != 0)
 		return -1;
@@ -132,8 +131,7 @@ pending_body(struct db *db, void *arg, struct mica_err *err)
 		return mica_err_set(err, MICA_E_RATE, "too_many_pending",
 				    "too many requests are waiting for approval; try again later");
 	if (db_req_insert(db, x->rec, err) != 0 ||
-	    (x->on_record != NULL &&
-	     x->on_record->fn(db, x->on_record->arg, x->rec->id, "", err) != 0))
+	    ca_on_record_run(x->on_record, db, x->rec->id, "", err) != 0)
 		return -1;
 	return db_audit_add(db, ca_now(), x->actor, "request.submit", x->rec->id,
 			    x->detail, err);
