@@ -320,6 +320,33 @@ ca_der_get_oid(struct ca_der_cur *c, const unsigned char **oid, size_t *len,
 }
 
 int
+ca_der_get_algid(struct ca_der_cur *c, const unsigned char **oid,
+		 size_t *oid_len, int *plain, struct mica_err *err)
+{
+	struct ca_der_cur a;
+	struct ca_der_tlv v;
+	const unsigned char *o;
+	size_t ol;
+
+	if (plain != NULL)
+		*plain = 1;
+	if (ca_der_enter(c, CA_DER_SEQUENCE, &a, err) != 0 ||
+	    ca_der_get_oid(&a, &o, &ol, err) != 0)
+		return -1;
+	if (oid != NULL)
+		*oid = o;
+	if (oid_len != NULL)
+		*oid_len = ol;
+	if (!ca_der_empty(&a)) {
+		if (ca_der_get_any(&a, &v, err) != 0)
+			return -1;
+		if (plain != NULL)
+			*plain = v.tag == CA_DER_NULL && v.len == 0;
+	}
+	return ca_der_end(&a, "AlgorithmIdentifier", err);
+}
+
+int
 ca_der_printable(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

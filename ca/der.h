@@ -132,6 +132,13 @@ int ca_der_get_bool(struct ca_der_cur *c, int *v, struct mica_err *err);
 int ca_der_get_oid(struct ca_der_cur *c, const unsigned char **oid,
 		   size_t *len, struct mica_err *err);
 
+/* AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER,
+ * parameters ANY OPTIONAL } (RFC 5280 4.1.1.2): *OID and *OID_LEN its OID,
+ * *PLAIN 1 when the parameters are absent or NULL, 0 when they are one
+ * other element, not looked into (each output may be NULL). */
+int ca_der_get_algid(struct ca_der_cur *c, const unsigned char **oid,
+		     size_t *oid_len, int *plain, struct mica_err *err);
+
 /* 1 if S[0..N) are all characters of a PrintableString (X.680 41.4:
  * letters, digits, space and ' ( ) + , - . / : = ?), else 0. */
 int ca_der_printable(const unsigned char *s, size_t n);

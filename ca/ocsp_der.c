@@ -236,25 +236,6 @@ get_exts(struct ca_der_cur *c, const unsigned char **nonce,
 	return 0;
 }
 
-/* AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER,
- * parameters ANY DEFINED BY algorithm OPTIONAL } (RFC 5280 4.1.1.2):
- * one OID, then at most one element, which is not looked into. */
-static int
-get_algid(struct ca_der_cur *c, struct mica_err *err)
-{
-	struct ca_der_cur alg;
-	struct ca_der_tlv params;
-	const unsigned char *oid;
-	size_t oid_len;
-
-	if (ca_der_enter(c, CA_DER_SEQUENCE, &alg, err) < 0 ||
-	    ca_der_get_oid(&alg, &oid, &oid_len, err) < 0)
-		return -1;
-	if (!ca_der_empty(&alg) && ca_der_get_any(&alg, &params, err) < 0)
-		return -1;
-	return ca_der_end(&alg, "AlgorithmIdentifier", err);
-}
-
 /* optionalSignature [0] EXPLICIT Signature, Signature ::= SEQUENCE {
  * signatureAlgorithm AlgorithmIdentifier, signature BIT STRING, certs
  * [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL } (RFC 6960 4.1.1).
@@ -275,7 +256,7 @@ get_signature(struct ca_der_cur *c, struct mica_err *err)
 	if (ca_der_enter(c, CA_DER_CTX_CONS(0), &x, err) < 0 ||
 	    ca_der_enter(&x, CA_DER_SEQUENCE, &sig, err) < 0 ||
 	    ca_der_end(&x, "optionalSignature", err) < 0 ||
-	    get_algid(&sig, err) < 0 ||
+	    ca_der_get_algid(&sig, NULL, NULL, NULL, err) < 0 ||
 	    ca_der_get_bitstring(&sig, &bits, &nbits, &unused, err) < 0)
 		return -1;
 	if (nbits == 0)
@@ -290,7 +271,7 @@ get_signature(struct ca_der_cur *c, struct mica_err *err)
 					 err) < 0 ||
 			    ca_der_enter(&cert, CA_DER_SEQUENCE, &tbs,
 					 err) < 0 ||
-			    get_algid(&cert, err) < 0 ||
+			    ca_der_get_algid(&cert, NULL, NULL, NULL, err) < 0 ||
 			    ca_der_get_bitstring(&cert, &bits, &nbits, &unused,
 						 err) < 0 ||
 			    ca_der_end(&cert, "Certificate", err) < 0)

@@ -131,28 +131,6 @@ cipher_oid(int cipher, size_t *len)
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
 
-/* AlgorithmIdentifier { OID, parameters OPTIONAL }: *OID its OID; *PLAIN
- * 1 when the parameters are absent or NULL, as every algorithm mica
- * supports has them, 0 when they are one other element (an algorithm mica
- * does not support may carry any: RSASSA-PSS, RSAES-OAEP, RC2). */
-static int
-alg_read(struct ca_der_cur *c, const unsigned char **oid, size_t *oid_len,
-	 int *plain, struct mica_err *err)
-{
-	struct ca_der_cur a;
-	struct ca_der_tlv v;
-
-	*plain = 1;
-	if (ca_der_enter(c, CA_DER_SEQUENCE, &a, err) != 0 ||
-	    ca_der_get_oid(&a, oid, oid_len, err) != 0)
-		return -1;
-	if (!ca_der_empty(&a)) {
-		if (ca_der_get_any(&a, &v, err) != 0)
-			return -1;
-		*plain = v.tag == CA_DER_NULL && v.len == 0;
-	}
-	return ca_der_end(&a, "AlgorithmIdentifier", err);
-}
 
 static mbedtls_md_type_t
 digest_of(const unsigned char *oid, size_t len)
@@ -286,7 +264,7 @@ recip(struct ca_der_cur *c, struct ca_scep_recip *r, struct mica_err *err)
 	    ca_der_get_tlv(&ias, CA_DER_INTEGER, &r->serial, &r->serial_len,
 			   err) != 0 || r->serial_len == 0 ||
 	    ca_der_end(&ias, "issuerAndSerialNumber", err) != 0 ||
-	    alg_read(&ri, &oid, &oid_len, &plain, err) != 0 ||
+	    ca_der_get_algid(&ri, &oid, &oid_len, &plain, err) != 0 ||
 	    (OIDEQ(oid, oid_len, OID_RSA) && !plain) ||
 	    ca_der_get_tlv(&ri, CA_DER_OCTET_STRING, &r->ekey, &r->ekey_len,
 			   err) != 0 ||
@@ -510,7 +488,7 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	}
 	/* digestAlgorithms: read for shape; the SignerInfo's is the one. */
 	while (!ca_der_empty(&set))
-		if (alg_read(&set, &oid, &oid_len, &plain, err) != 0) {
+		if (ca_der_get_algid(&set, &oid, &oid_len, &plain, err) != 0) {
 			bad(err, "malformed digestAlgorithms");
 			goto out;
 		}
@@ -562,7 +540,7 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	    ca_der_get_tlv(&sid, CA_DER_INTEGER, &sid_serial, &sid_serial_len,
 			   err) != 0 || sid_serial_len == 0 ||
 	    ca_der_end(&sid, "issuerAndSerialNumber", err) != 0 ||
-	    alg_read(&si, &oid, &oid_len, &plain, err) != 0) {
+	    ca_der_get_algid(&si, &oid, &oid_len, &plain, err) != 0) {
 		bad(err, "malformed SignerInfo");
 		goto out;
 	}
@@ -591,7 +569,7 @@ ca_scep_msg_parse(const unsigned char *der, size_t len,
 	}
 	if (req_attrs(attrs, attrs_len, out, &a, err) != 0)
 		goto out;
-	if (alg_read(&si, &oid, &oid_len, &plain, err) != 0) {
+	if (ca_der_get_algid(&si, &oid, &oid_len, &plain, err) != 0) {
 		bad(err, "malformed SignerInfo");
 		goto out;
 	}
