@@ -85,22 +85,7 @@ def cmd_raw(a):
     payload = a.data.encode('latin-1').decode('unicode_escape').encode('latin-1')
     s = connect(a.port, a.tls)
     s.sendall(payload)
-    buf = b''
-    closed = 'open'
-    deadline = time.time() + a.wait
-    s.settimeout(0.2)
-    while time.time() < deadline:
-        try:
-            d = s.recv(65536)
-        except (socket.timeout, ssl.SSLWantReadError):
-            continue
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            closed = 'reset'
-            break
-        if not d:
-            closed = 'closed'
-            break
-        buf += d
+    buf, closed = read_until_closed(s, a.wait)
     s.close()
     statuses, rest = responses(buf)
     print(json.dumps({'statuses': statuses, 'after': closed,
