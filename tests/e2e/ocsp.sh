@@ -419,10 +419,8 @@ hostile() { # hostile WHAT FILE: POSTed, a 200 malformedRequest
 }
 printf 'GET / HTTP/1.0\r\n\r\n' >"$W/h1"; hostile "garbage" "$W/h1"
 head -c 20 "$W/req.der" >"$W/h2"; hostile "a truncated request" "$W/h2"
-python3 - "$W" <<'PY'
-import sys
-w = sys.argv[1]
-req = open(w + '/req.der', 'rb').read()
+# The DER the hand-made requests below are built with.
+cat >"$W/derlib.py" <<'PY'
 def tlv(tag, body):
     n = len(body)
     if n < 0x80: l = bytes([n])
@@ -435,6 +433,13 @@ def parse(d):   # -> (tag, body, rest)
     if n & 0x80:
         k = n & 0x7f; n = int.from_bytes(d[2:2 + k], 'big'); i = 2 + k
     return t, d[i:i + n], d[i + n:]
+PY
+python3 - "$W" <<'PY'
+import sys
+w = sys.argv[1]
+sys.path.insert(0, w)
+from derlib import tlv, parse
+req = open(w + '/req.der', 'rb').read()
 _, tbsreq, _ = parse(req)                    # OCSPRequest
 _, tbs, _ = parse(tbsreq)                    # TBSRequest
 _, reqlist, _ = parse(tbs)                   # requestList
@@ -508,18 +513,9 @@ check "openssl ocsp -signer: the response verifies" grep -q "^Response verify OK
 python3 - "$W" <<'PY'
 import sys
 w = sys.argv[1]
+sys.path.insert(0, w)
+from derlib import tlv, parse
 req = open(w + '/sreq.der', 'rb').read()
-def tlv(tag, body):
-    n = len(body)
-    if n < 0x80: l = bytes([n])
-    elif n < 0x100: l = bytes([0x81, n])
-    else: l = bytes([0x82, n >> 8, n & 0xff])
-    return bytes([tag]) + l + body
-def parse(d):   # -> (tag, body, rest)
-    t, n, i = d[0], d[1], 2
-    if n & 0x80:
-        k = n & 0x7f; n = int.from_bytes(d[2:2 + k], 'big'); i = 2 + k
-    return t, d[i:i + n], d[i + n:]
 _, outer, _ = parse(req)                     # OCSPRequest
 t, tbs, rest = parse(outer)                  # TBSRequest
 tbs = tlv(t, tbs)
