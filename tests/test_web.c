@@ -28,6 +28,7 @@
 #include "ca/ca.h"
 #include "db/db.h"     /* ACME fixtures for the listings: no ACME client here */
 #include "util/log.h"
+#include "util/shown.h"
 #include "web/acme.h"
 #include "web/addr.h"
 #include "web/api.h"
@@ -1003,6 +1004,82 @@ test_error_mapping(void)
 	}
 }
 
+/* The message of a refusal as the client reads it, for MSG. */
+static char *
+error_message_of(const char *msg)
+{
+	struct web_reply r;
+	struct mica_err e;
+	json_t *j;
+	char *out = NULL;
+
+	web_reply_init(&r);
+	mica_err_set(&e, MICA_E_BADREQ, "bad_name", "%s", msg);
+	web_reply_error(&r, &e);
+	if ((j = reply_body(&r)) != NULL) {
+		const char *m = json_string_value(json_object_get(j, "message"));
+
+		out = m != NULL ? strdup(m) : NULL;
+		json_decref(j);
+	}
+	web_reply_clear(&r);
+	return out;
+}
+
+static void
+test_error_keeps_letters(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		/* A name given in Unicode is quoted as given (README), not
+		 * as "m??nchen", which "mänchen" would read as too. */
+		{ "invalid name \"m\xc3\xbcnchen.contoso.test\"",
+		  "invalid name \"m\xc3\xbcnchen.contoso.test\"" },
+		{ "CN=\xe5\xbc\xa0\xe4\xb8\x89 \xf0\x9f\x94\x92",
+		  "CN=\xe5\xbc\xa0\xe4\xb8\x89 \xf0\x9f\x94\x92" },
+		/* What could forge a line or turn one around stays out:
+		 * U+202E, U+200B, a C1 control (CSI), a lone continuation
+		 * byte, a truncated character, an overlong NUL. */
+		{ "a\xe2\x80\xae" "b", "a???b" },
+		{ "a\xe2\x80\x8b" "b", "a???b" },
+		{ "a\xc2\x9b" "2Jb", "a??2Jb" },
+		{ "a\x80" "b\xc3", "a?b?" },
+		{ "\xc0\x80x", "??x" },
+	};
+	char big[400], *m;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		m = error_message_of(cases[i].in);
+		CU_ASSERT_PTR_NOT_NULL(m);
+		if (m != NULL)
+			CU_ASSERT_STRING_EQUAL(m, cases[i].want);
+		free(m);
+	}
+	/* Cut at a whole character: a message longer than the room is
+	 * still well-formed UTF-8 (else jansson refuses it, and the client
+	 * would get a 500's body). */
+	for (size_t pad = 250; pad < 256; pad++) {
+		memset(big, 'a', pad);
+		for (size_t k = pad; k + 2 < sizeof(big); k += 2)
+			memcpy(big + k, "\xc3\xbc", 2);
+		big[sizeof(big) - 1] = '\0';
+		m = error_message_of(big);
+		CU_ASSERT_PTR_NOT_NULL(m);
+		if (m != NULL) {
+			const unsigned char *u = (const unsigned char *)m;
+			size_t n = strlen(m), at = 0, w = 1;
+			uint32_t cp;
+
+			CU_ASSERT(n >= pad && n < 256);
+			while (at < n && (w = mica_utf8_next(u + at, n - at, &cp)) > 0)
+				at += w;
+			CU_ASSERT_EQUAL(at, n);
+		}
+		free(m);
+	}
+}
+
 static void
 test_error_no_internals(void)
 {
@@ -1053,8 +1130,9 @@ test_error_no_internals(void)
 		json_decref(x);
 	}
 
-	/* Control characters and non-ASCII never reach a body; a code that
-	 * is not snake_case becomes the kind's default. */
+	/* Control characters and bytes of no character never reach a body
+	 * (printable UTF-8 does: test_error_keeps_letters); a code that is
+	 * not snake_case becomes the kind's default. */
 	web_reply_init(&r);
 	mica_err_set(&e, MICA_E_BADREQ, "Bad Code!", "line\r\nInjected: yes \xff");
 	web_reply_error(&r, &e);
@@ -3044,6 +3122,7 @@ main(void)
 	    !CU_add_test(s, "reads validated JSON fields", test_json_getters) ||
 	    !CU_add_test(s, "maps every error kind to its status and a JSON body", test_error_mapping) ||
 	    !CU_add_test(s, "never puts internals or control characters in an error body", test_error_no_internals) ||
+	    !CU_add_test(s, "keeps a name's letters in an error message, not its controls", test_error_keeps_letters) ||
 	    !CU_add_test(s, "renders JSON replies into refcounted bodies", test_reply_json) ||
 	    !CU_add_test(s, "renders times, tokens without hashes, certificate status", test_render) ||
 	    !CU_add_test(s, "describes clients and recognises loopback", test_clients) ||

@@ -11,6 +11,7 @@
 #include <mbedtls/sha256.h>
 
 #include "util/log.h"
+#include "util/shown.h"
 #include "web/ratelimit.h"
 
 /* ----------------------------------------------------------- replies -- */
@@ -103,16 +104,30 @@ web_reply_header(struct web_reply *r, const char *name, const char *fmt, ...)
 	return 0;
 }
 
-/* Copy S into OUT keeping only printable ASCII (others become '?'). */
+/* Copy S into OUT keeping the characters a log line shows as they are
+ * (util/shown.h: printable ASCII, and printable UTF-8 such as the "ü" of
+ * a name the client gave, so "münchen" and "mänchen" stay two names);
+ * each byte of a control, a bidirectional or invisible character, or of
+ * no character becomes '?'. A character is copied whole or not at all,
+ * so OUT is well-formed UTF-8 (which json_string requires). */
 static void
-ascii_copy(char *out, size_t outsz, const char *s)
+text_copy(char *out, size_t outsz, const char *s)
 {
-	size_t o = 0;
+	size_t o = 0, len = s != NULL ? strlen(s) : 0;
 
-	for (; s != NULL && *s != '\0' && o + 1 < outsz; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (size_t i = 0; i < len && o + 1 < outsz;) {
+		size_t n = mica_shown_len((const unsigned char *)s + i, len - i);
 
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		if (n == 0) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + n >= outsz)
+			break;
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
 	}
 	out[o] = '\0';
 }
@@ -165,8 +180,8 @@ reply_error(struct web_reply *r, const struct mica_err *e, json_t *extra)
 	if (kind == MICA_E_INTERNAL) {
 		/* The detail stays in the log, the client learns nothing. */
 		if (e != NULL) {
-			ascii_copy(code, sizeof(code), e->code);
-			ascii_copy(msg, sizeof(msg), e->msg);
+			text_copy(code, sizeof(code), e->code);
+			text_copy(msg, sizeof(msg), e->msg);
 			mica_log(MICA_LOG_ERR, "internal error: %s: %s", code, msg);
 		}
 		snprintf(code, sizeof(code), "internal");
@@ -174,7 +189,7 @@ reply_error(struct web_reply *r, const struct mica_err *e, json_t *extra)
 	} else {
 		snprintf(code, sizeof(code), "%s",
 			 e != NULL && code_ok(e->code) ? e->code : mica_err_kind_code(kind));
-		ascii_copy(msg, sizeof(msg), e != NULL ? e->msg : NULL);
+		text_copy(msg, sizeof(msg), e != NULL ? e->msg : NULL);
 		if (msg[0] == '\0')
 			snprintf(msg, sizeof(msg), "%s", default_message(kind));
 		if (kind == MICA_E_UNAVAIL)
