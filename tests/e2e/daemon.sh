@@ -849,6 +849,30 @@ call GET "$S/api/v1/audit?limit=5" "${ADMH[@]}"
 expect "read the audit log" 200
 is "five rows" "$(json_get "$W/body" audit | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 5
 [ -n "$(json_get "$W/body" next_before)" ] && ok "with a cursor" || fail "audit without next_before"
+# Every actor the daemon has written so far (its start, its responder,
+# its RA, its CRLs, the admin's and the command line's calls) is one
+# docs/API.md names, in its spelling there (`cli:<user>`, `daemon`...):
+# a script that sorts the trail by actor is told of them all.
+call GET "$S/api/v1/audit?limit=10000" "${ADMH[@]}"
+json_get "$W/body" audit | python3 -c '
+import json, re, sys
+form = [("^cli:", "cli:<user>"), ("^admin:", "admin:<token id>"),
+        ("^enroll:", "enroll:<token id>"), ("^acme:", "acme:<account>"),
+        ("^anon@", "anon@<address>")]
+def doc(a):
+    for pat, f in form:
+        if re.match(pat, a):
+            return f
+    return a
+for a in sorted({doc(e["actor"]) for e in json.load(sys.stdin)}):
+    print(a)' >"$W/actors"
+unnamed=
+while read -r a; do
+	grep -qF "\`$a\`" "${MICA_SRCDIR:-$(dirname "$0")/../..}/docs/API.md" || unnamed="$unnamed $a"
+done <"$W/actors"
+[ -s "$W/actors" ] && [ -z "$unnamed" ] &&
+	ok "docs/API.md names every actor of the audit trail: $(tr '\n' ' ' <"$W/actors")" ||
+	fail "audit actors docs/API.md does not name:$unnamed"
 call GET "$S/api/v1/status" "${ADMH[@]}"
 expect "status" 200
 is "status names the fingerprint" "$(json_get "$W/body" fingerprint_sha256)" "$FP"
