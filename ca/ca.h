@@ -1501,7 +1501,9 @@ struct ca_mobileconfig_spec {
 };
 
 /*
- * Admin P: a new one-use enrollment token for exactly SPEC->name under
+ * Admin P: a new one-use enrollment token for exactly SPEC->name (in its
+ * canonical form, as the certificate will name it: lower case, no
+ * trailing dot; the profile's CN and names say the same) under
  * SPEC->profile (stored hashed, audited as every token), and the unsigned
  * .mobileconfig (an XML plist) that carries it as the SCEP payload's
  * challenge, with this CA's root as a certificate payload. *OUT (heap,

@@ -185,31 +185,33 @@ url_ok(const char *u)
 }
 
 /* A device's name: one DNS name, no wildcard, under one of the CA's
- * allowed domains. A token's scope alone does not need that (policy
- * decides at issuance), but a profile for a name that can never be issued
- * would only fail on the device. */
+ * allowed domains, parsed into *N: N->value is its canonical form, as
+ * the token stores it and the certificate will name it ("Phone-1.Contoso.
+ * test." is "phone-1.contoso.test"). A token's scope alone does not need
+ * that (policy decides at issuance), but a profile for a name that can
+ * never be issued would only fail on the device. */
 static int
-name_ok(struct ca *ca, const char *name, struct mica_err *err)
+name_ok(struct ca *ca, const char *name, struct ca_name *n,
+	struct mica_err *err)
 {
-	struct ca_name n;
 	char **doms = NULL;
 	int in = 0;
 
-	if (ca_name_parse(name, 0, &n, err) != 0)
+	if (ca_name_parse(name, 0, n, err) != 0)
 		return -1;
-	if (n.kind != CA_NAME_DNS || strchr(n.value, '*') != NULL)
+	if (n->kind != CA_NAME_DNS || strchr(n->value, '*') != NULL)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 				    "a device's name is one DNS name, without "
 				    "a wildcard");
 	if (ca_domain_list(ca, &doms, err) != 0)
 		return -1;
 	for (size_t i = 0; doms[i] != NULL && !in; i++)
-		in = ca_name_in_domain(&n, doms[i]);
+		in = ca_name_in_domain(n, doms[i]);
 	ca_strv_free(doms);
 	if (!in)
 		return mica_err_set(err, MICA_E_POLICY, "name_not_allowed",
 				    "%s is not under the CA's allowed domains",
-				    n.value);
+				    n->value);
 	return 0;
 }
 
@@ -223,6 +225,7 @@ ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 	struct ca_token info;
 	const char *names[1], *url = spec->url;
 	char token[CA_TOKEN_MAX], urlbuf[CA_MOBILECONFIG_URL_MAX + 1];
+	struct ca_name name;
 	size_t root_len = 0;
 	int rc = -1;
 
@@ -235,7 +238,7 @@ ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 	if (spec->name == NULL || spec->name[0] == '\0')
 		return mica_err_set(err, MICA_E_BADREQ, "bad_name",
 				    "the device's name is required");
-	if (name_ok(ca, spec->name, err) != 0)
+	if (name_ok(ca, spec->name, &name, err) != 0)
 		return -1;
 	if (spec->expires_in <= 0 ||
 	    spec->expires_in > CA_MOBILECONFIG_EXPIRES_MAX)
@@ -273,7 +276,9 @@ ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 		return mica_err_set(err, MICA_E_CONFLICT, "awaiting_certificate",
 				    "this CA has no certificate yet");
 	memset(&ts, 0, sizeof(ts));
-	names[0] = spec->name;
+	/* The name as the certificate will have it, in the token, the CN
+	 * the device asks for and the profile's name alike. */
+	names[0] = name.value;
 	ts.kind = CA_TOKEN_ENROLL;
 	ts.profile = spec->profile != NULL ? spec->profile : "client";
 	ts.names = names;
@@ -289,7 +294,7 @@ ca_scep_mobileconfig(struct ca *ca, const struct ca_principal *p,
 	if (token_id != NULL)
 		snprintf(token_id, CA_ID_MAX, "%s", info.id);
 	ca_token_free(&info);
-	if (document(ca, spec->name, url, token, out, out_len, err) != 0)
+	if (document(ca, name.value, url, token, out, out_len, err) != 0)
 		goto out;
 	rc = 0;
 out:

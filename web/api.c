@@ -1239,6 +1239,8 @@ web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep,
 		{ "expires_in", WEB_J_INT,    0, 0 },
 	};
 	struct ca_mobileconfig_spec ms;
+	struct ca_name canon;
+	const char *fname_src;
 	char fname[64], token_id[CA_ID_MAX], *doc = NULL;
 	size_t doc_len = 0, k = 0;
 	json_t *j = NULL;
@@ -1250,16 +1252,20 @@ web_h_scep_mobileconfig(struct web_ctx *c, struct web_reply *rep,
 				    "send {\"name\": \"DEVICE NAME\", ...}");
 	if (json_body(c, spec, sizeof(spec) / sizeof(spec[0]), &j, err) != 0)
 		return -1;
-	ms.name = web_json_str(j, "name");
+	ms.name = fname_src = web_json_str(j, "name");
 	ms.profile = web_json_str(j, "profile");
 	ms.url = web_json_str(j, "url");
 	ms.expires_in = web_json_int(j, "expires_in", 7 * 86400);
 	if (ca_scep_mobileconfig(c->ca, c->p, &ms, &doc, &doc_len, token_id,
 				 err) != 0)
 		goto out;
-	/* The file's name: the device's, in characters any file system and
-	 * header takes. */
-	for (const char *q = ms.name; *q != '\0' && k < 40; q++, k++)
+	/* The file's name: the device's as the profile names it (its
+	 * canonical form: "Phone-1.Contoso.test." makes
+	 * phone-1.contoso.test.mobileconfig), in characters any file
+	 * system and header takes. */
+	if (ca_name_parse(ms.name, 0, &canon, NULL) == 0)
+		fname_src = canon.value;
+	for (const char *q = fname_src; *q != '\0' && k < 40; q++, k++)
 		fname[k] = ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
 			    (*q >= '0' && *q <= '9') || *q == '.' || *q == '-') ?
 			   *q : '_';

@@ -782,6 +782,18 @@ scep "$W/c12" -challenge "$MC2_TOK" -cn iphone-2.example.test
 check "its challenge enrolls that device (scepclient)" openssl verify -CAfile "$ROOT" "$W/c12/client.pem"
 scep "$W/c13" -challenge "$MC2_TOK" -cn iphone-2.example.test
 check "and only once" test ! -e "$W/c13/client.pem"
+# A name typed as a hand writes it (capitals, the fully qualified
+# trailing dot) is the certificate's name, lower case, no dot: so is the
+# profile's CN, its display name and the file's name, never
+# "IPhone-4.Example.Test..mobileconfig".
+printf '{"name": "IPhone-4.Example.Test."}' >"$W/mc4.json"
+mc_post "$W/mc4.json" -H "Authorization: Bearer $ADM"
+is "a name with capitals and a trailing dot: 200" "$HTTP_CODE" 200
+check "named for the device as its certificate will be" \
+	grep -qi '^content-disposition: attachment; filename="iphone-4.example.test.mobileconfig"' "$W/mc.hdr"
+is "the profile's CN and display name are that name" \
+	"$(python3 -c 'import plistlib,sys; d=plistlib.load(open(sys.argv[1],"rb")); print(d["PayloadContent"][1]["PayloadContent"]["Subject"][0][0][1], d["PayloadContent"][1]["PayloadDisplayName"], d["PayloadDisplayName"].rsplit(": ", 1)[-1])' "$W/mc.dl" 2>&1)" \
+	"iphone-4.example.test iphone-4.example.test iphone-4.example.test"
 
 # ---- certmonger --------------------------------------------------------------
 if [ -n "$SCEP_SUBMIT" ]; then
