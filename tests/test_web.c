@@ -377,14 +377,29 @@ test_route_match(void)
 			CU_ASSERT_EQUAL(m.nparams, 0);
 		}
 	}
-	/* A parameter longer than WEB_PARAM_MAX - 1 matches nothing. */
+	/* A parameter longer than WEB_PARAM_MAX - 1 matches its route as
+	 * overlong, with an empty param (the dispatcher's 400, not a 404);
+	 * one byte shorter, as it is. */
 	{
 		char path[300];
 
 		snprintf(path, sizeof(path), "/api/v1/requests/%0*d", WEB_PARAM_MAX, 7);
-		CU_ASSERT_EQUAL(web_route_match(t, n, "GET", path, &m), WEB_ROUTE_NOT_FOUND);
+		CU_ASSERT_EQUAL(web_route_match(t, n, "GET", path, &m), WEB_ROUTE_OK);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m.route);
+		CU_ASSERT_STRING_EQUAL(m.route->pattern, "/api/v1/requests/{id}");
+		CU_ASSERT_EQUAL(m.overlong, 1);
+		CU_ASSERT_STRING_EQUAL(m.param[0], "");
+		snprintf(path, sizeof(path), "/api/v1/requests/%0*d/approve",
+			 WEB_PARAM_MAX + 100, 7);
+		CU_ASSERT_EQUAL(web_route_match(t, n, "POST", path, &m), WEB_ROUTE_OK);
+		CU_ASSERT_EQUAL(m.overlong, 1);
+		/* By another method: 405, as for a short id. */
+		CU_ASSERT_EQUAL(web_route_match(t, n, "PUT", path, &m),
+				WEB_ROUTE_BAD_METHOD);
 		snprintf(path, sizeof(path), "/api/v1/requests/%0*d", WEB_PARAM_MAX - 1, 7);
 		CU_ASSERT_EQUAL(web_route_match(t, n, "GET", path, &m), WEB_ROUTE_OK);
+		CU_ASSERT_EQUAL(m.overlong, 0);
+		CU_ASSERT_EQUAL(strlen(m.param[0]), WEB_PARAM_MAX - 1);
 	}
 }
 

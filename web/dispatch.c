@@ -278,6 +278,14 @@ matched:
 		}
 	}
 
+	/* Where the handler would refuse a malformed id, after the
+	 * token: one too long to be any (web_route_match). */
+	if (m.overlong) {
+		mica_err_set(&err, MICA_E_BADREQ, "bad_path",
+			     "a path segment is longer than %d bytes",
+			     WEB_PARAM_MAX - 1);
+		goto fail;
+	}
 	memset(&c, 0, sizeof(c));
 	c.srv = srv;
 	c.ca = ca;

@@ -122,23 +122,31 @@ web_routes(size_t *n)
 	return routes;
 }
 
-/* Does PATH fit PAT? "{x}" takes one non-empty segment. Fills M's params. */
+/* Does PATH fit PAT? "{x}" takes one non-empty segment. Fills M's params;
+ * a segment of WEB_PARAM_MAX bytes or more fits too, as an empty param
+ * with m->overlong set (the route's to refuse as a bad id, not a 404). */
 static int
 pattern_match(const char *pat, const char *path, struct web_match *m)
 {
 	const char *p = pat, *s = path;
 
 	m->nparams = 0;
+	m->overlong = 0;
 	while (*p != '\0' && *s != '\0') {
 		if (*p == '{') {
 			const char *close = strchr(p, '}');
 			size_t len = strcspn(s, "/");
 
-			if (close == NULL || len == 0 || len >= WEB_PARAM_MAX ||
+			if (close == NULL || len == 0 ||
 			    m->nparams == WEB_MAX_PARAMS)
 				return 0;
-			memcpy(m->param[m->nparams], s, len);
-			m->param[m->nparams][len] = '\0';
+			if (len >= WEB_PARAM_MAX) {
+				m->overlong = 1;
+				m->param[m->nparams][0] = '\0';
+			} else {
+				memcpy(m->param[m->nparams], s, len);
+				m->param[m->nparams][len] = '\0';
+			}
 			m->nparams++;
 			p = close + 1;
 			s += len;
@@ -215,6 +223,7 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 		const char *path, struct web_match *m)
 {
 	struct web_match tmp;
+	const struct web_route *overlong = NULL;
 	int path_known = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -224,6 +233,13 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 			continue;
 		path_known = 1;
 		if (method_fits(table[i].method, method)) {
+			/* A route that takes the segments as they are goes
+			 * before one that would refuse one as too long. */
+			if (tmp.overlong) {
+				if (overlong == NULL)
+					overlong = &table[i];
+				continue;
+			}
 			*m = tmp;
 			m->route = &table[i];
 			m->allow[0] = '\0';
@@ -232,6 +248,12 @@ web_route_match(const struct web_route *table, size_t n, const char *method,
 		allow_add(m->allow, sizeof(m->allow), table[i].method);
 		if (strcmp(table[i].method, "GET") == 0)
 			allow_add(m->allow, sizeof(m->allow), "HEAD");
+	}
+	if (overlong != NULL) {
+		(void)pattern_match(overlong->pattern, path, m);
+		m->route = overlong;
+		m->allow[0] = '\0';
+		return WEB_ROUTE_OK;
 	}
 	if (!path_known) {
 		m->allow[0] = '\0';

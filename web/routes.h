@@ -54,6 +54,9 @@ struct web_match {
 	const struct web_route *route;
 	size_t nparams;
 	char param[WEB_MAX_PARAMS][WEB_PARAM_MAX];
+	int overlong;           /* a "{x}" segment of WEB_PARAM_MAX bytes or
+				 * more: its param is "" (refused before the
+				 * handler, 400 bad_path) */
 	char allow[64];         /* methods for the path, when BAD_METHOD */
 	char tail[WEB_TAIL_MAX];   /* a "{*}" route's rest of the path, raw
 				    * (still percent-encoded) */
@@ -72,8 +75,10 @@ void web_routes_methods(const struct web_route *table, size_t n, char *allow,
 			size_t size);
 /*
  * Match METHOD and a decoded PATH against TABLE: "{name}" matches one
- * non-empty segment of at most WEB_PARAM_MAX-1 bytes. Returns WEB_ROUTE_OK
- * (m->route and params set), WEB_ROUTE_NOT_FOUND, or WEB_ROUTE_BAD_METHOD
+ * non-empty segment; one of WEB_PARAM_MAX bytes or more is matched as ""
+ * with m->overlong set, when no route takes the path otherwise. Returns
+ * WEB_ROUTE_OK (m->route and params set), WEB_ROUTE_NOT_FOUND, or
+ * WEB_ROUTE_BAD_METHOD
  * (some route has the path, none the method; m->allow lists them, with
  * HEAD beside GET).
  */

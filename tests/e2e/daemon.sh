@@ -1077,6 +1077,17 @@ call GET "$S/api/v1/requests/NOT-AN-ID"
 expect "a malformed request id" 400 bad_id
 call GET "$S/api/v1/requests/0123456789abcdef0123456789abcdef"
 expect "an unknown request id" 404
+# A segment too long for any id or serial is the route's 400 too, not
+# "no such resource" (after the token, as the handler's would be).
+LONG_SEG=$(printf 'a%.0s' $(seq 300))
+call GET "$S/api/v1/requests/$LONG_SEG" "${ADMH[@]}"
+expect "a request id of 300 bytes" 400 bad_path
+call POST "$S/api/v1/certificates/$LONG_SEG/revoke" "${ADMH[@]}"
+expect "revoke with a serial of 300 bytes" 400 bad_path
+call POST "$S/api/v1/certificates/$LONG_SEG/revoke"
+expect "... without a token: 401 first" 401 missing_token
+call GET "$H/crl/$LONG_SEG"
+expect "a public route's key of 300 bytes" 400 bad_path
 call DELETE "$H/ca.crt"
 expect "DELETE /ca.crt" 405 method_not_allowed
 is "405 says what is allowed" "$(header Allow)" "GET, HEAD"
