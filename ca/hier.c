@@ -1116,10 +1116,16 @@ ca_install_cert(struct ca *ca, const struct ca_principal *p,
 	MICA_TEST_GATE("MICA_TEST_INSTALL_GATE");
 	/* Then sign under it: reload what the handle knows, and publish
 	 * the CRL of every key (the first one of a new certificate). */
-	if (ca_reload(ca, err) != 0)
+	if (ca_reload(ca, err) != 0 || ca_crl_publish(ca, p, NULL, err) != 0) {
+		/* The certificate is installed (committed above): an error
+		 * that named only the cause (a busy store) would read as
+		 * nothing done. Say what is, and what finishes it. */
+		mica_err_set(err, MICA_E_INTERNAL, "crl_not_published",
+			     "installed the CA certificate, but its CRL could "
+			     "not be published (%s): run this install-ca "
+			     "again, or 'mica crl'", err->msg);
 		goto out;
-	if (ca_crl_publish(ca, p, NULL, err) != 0)
-		goto out;
+	}
 	/* No log line: the command says what it installed, and the audit
 	 * trail (ca.install) keeps the detail. */
 	rc = 0;

@@ -27,6 +27,8 @@
 #     names /crl/1: 'mica serve' publishes it at start (not only when
 #     key 0's is due), and install-ca given the certificate again finishes
 #     the job (exit 0, saying so) instead of "installed already" (exit 6).
+#     One whose CRL fails there (MICA_FAULT=db_commit) says it installed
+#     the certificate and how to finish (exit 1), not the bare cause.
 #   - sign-ca killed after its commit, before its --out FILE: the same
 #     sign-ca again writes the certificate it recorded (exit 0, saying
 #     so, and audited as ca.sign.again) instead of signing a second one
@@ -375,6 +377,44 @@ if killed_at MICA_TEST_INSTALL_GATE rollover "$MICA" -d "$SUB" install-ca --cert
 	check "... and publishes the CRLs from then on" "$MICA" -d "$W/sub2" crl
 else
 	fail "install-ca of the rollover never reached its gate"
+fi
+
+# install-ca whose CRL fails after the certificate is committed (a busy
+# or full store: MICA_FAULT=db_commit:n, probed from 1 until it
+# succeeds): a failure that left the certificate installed says so and
+# how to finish (exit 1), not the bare cause (exit 8: "nothing done").
+S3=$W/sub3
+"$MICA" -d "$S3" init --subordinate --name "Faulted Issuing CA" \
+	--domain contoso.test --public-url http://127.0.0.1:1 \
+	--csr-out "$W/sub3.csr" >/dev/null 2>&1 &&
+	"$MICA" -d "$R" sign-ca --csr "$W/sub3.csr" --out "$W/sub3.crt" >/dev/null 2>&1 ||
+	die "setting up the third issuing CA"
+installed_failed=
+for n in 1 2 3 4 5 6; do
+	rm -rf "$W/sub3f"
+	cp -a "$S3" "$W/sub3f"
+	MICA_FAULT=db_commit:$n "$MICA" -d "$W/sub3f" install-ca \
+		--cert "$W/sub3.crt" --chain "$W/root.pem" >"$TMP/f.out" 2>"$TMP/f.err"
+	frc=$?
+	[ "$frc" = 0 ] && break
+	# Installed: its audit row is committed with the certificate.
+	if [ "$(sqlite3 -readonly "$W/sub3f/mica.db" \
+		"SELECT count(*) FROM audit WHERE action = 'ca.install'")" != 0 ]; then
+		installed_failed=$n
+		break
+	fi
+done
+if [ -n "$installed_failed" ]; then
+	is "install-ca failing after its commit (db_commit:$installed_failed) exits 1" "$frc" 1
+	grep -q "installed the CA certificate, but its CRL could not be published" "$TMP/f.err" &&
+		grep -q "run this install-ca again" "$TMP/f.err" &&
+		ok "... saying it is installed, and how to finish" ||
+		fail "... it said: $(cat "$TMP/f.err")"
+	expect_rc "... install-ca again finishes it (exit 0)" 0 \
+		"$MICA" -d "$W/sub3f" install-ca --cert "$W/sub3.crt" --chain "$W/root.pem"
+	is "... with the CRL" "$(crls_of "$W/sub3f" 0)" 1
+else
+	fail "no db_commit fault of install-ca left the certificate installed (exit $frc)"
 fi
 
 # ----------------------------------------------------------- sign-ca --
