@@ -301,10 +301,13 @@ db_schema_version(struct db *db)
 
 /*
  * Refuse a file that is not a mica database (some other program's SQLite
- * file must not be "migrated") and set *VERSION to its schema version.
+ * file must not be "migrated"), naming PATH (a -d DIR mistyped to another
+ * program's folder is found by its name), and set *VERSION to its schema
+ * version.
  */
 static int
-check_identity(struct db *db, int *version, struct mica_err *err)
+check_identity(struct db *db, const char *path, int *version,
+	       struct mica_err *err)
 {
 	int64_t app, uv, objects;
 
@@ -313,15 +316,16 @@ check_identity(struct db *db, int *version, struct mica_err *err)
 	    query_int(db, "SELECT count(*) FROM sqlite_master", &objects, err) != 0) {
 		if (err != NULL && strcmp(err->code, "store_corrupt") == 0)
 			mica_err_set(err, MICA_E_UNAVAIL, "not_a_mica_database",
-				     "the file is not a mica database");
+				     "%s is not a mica database", path);
 		return -1;
 	}
 	if (app != DB_APPLICATION_ID && !(app == 0 && uv == 0 && objects == 0))
 		return mica_err_set(err, MICA_E_UNAVAIL, "not_a_mica_database",
-				    "the file is not a mica database");
+				    "%s is not a mica database (another "
+				    "program's SQLite file)", path);
 	if (uv < 0 || uv > INT_MAX)
 		return mica_err_set(err, MICA_E_UNAVAIL, "not_a_mica_database",
-				    "the database has an invalid schema version");
+				    "%s has an invalid schema version", path);
 	*version = (int)uv;
 	return 0;
 }
@@ -815,7 +819,7 @@ db_open(const char *path, int flags, struct db **out, struct mica_err *err)
 	sqlite3_busy_handler(db->h, busy_wait, db);
 
 	/* Identify before writing anything (WAL mode rewrites the header). */
-	if (check_identity(db, &version, err) != 0)
+	if (check_identity(db, path, &version, err) != 0)
 		goto out;
 	if (version > builtin) {
 		mica_err_set(err, MICA_E_UNAVAIL, "schema_too_new",

@@ -1402,6 +1402,17 @@ grep -q "mica.db is a symbolic link to nothing" "$TMP/rc.err" && ok "... saying 
 expect_rc "-d naming a file: exit 8" 8 "$MICA" -d "$UNR/file" list
 grep -q "is not a directory" "$TMP/rc.err" && ok "... saying so, not 'run mica init'" ||
 	fail "-d FILE said: $(cat "$TMP/rc.err")"
+# Another program's SQLite file as mica.db (-d mistyped): refused,
+# untouched, and named, so that the admin sees which folder was taken.
+FOR=$W/foreigndb
+mkdir -m 700 "$FOR"
+sqlite3 "$FOR/mica.db" "CREATE TABLE mydata (x); INSERT INTO mydata VALUES (42);"
+chmod 600 "$FOR/mica.db"
+expect_rc "another program's database as mica.db: list exits 8" 8 "$MICA" -d "$FOR" list
+grep -q "$FOR/mica.db is not a mica database" "$TMP/rc.err" && ok "... naming the file" ||
+	fail "a foreign mica.db said: $(cat "$TMP/rc.err")"
+expect_rc "... crl exits 8" 8 "$MICA" -d "$FOR" crl
+is "... and it is left as it was" "$(sqlite3 "$FOR/mica.db" "PRAGMA user_version; SELECT x FROM mydata" | tr '\n' ' ')" "0 42 "
 # An empty mica.db (an init killed before its schema): refused, untouched.
 EMP=$W/emptydb
 mkdir -m 700 "$EMP"
