@@ -771,7 +771,10 @@ static const char backup_help[] =
 "Write a consistent copy of the whole database (certificates, requests,\n"
 "tokens, CRLs, audit trail and the encrypted CA key) to FILE, created with\n"
 "mode 0600; a FILE that exists is never overwritten (exit 6), so a nightly\n"
-"backup names each copy anew (backup-$(date +%F).db). Safe while 'mica\n"
+"backup names each copy anew (backup-$(date +%F).db). A name of the\n"
+"CA's own (DIR/mica.db-journal, a file in DIR/mica.db-crls/, by any path\n"
+"or link: what --out refuses) is a usage error (exit 2): the store or\n"
+"its CRLs would take it for theirs and remove it. Safe while 'mica\n"
 "serve' is running (SQLite's online backup).\n"
 "The newest CRLs, whose bodies the data directory keeps beside the store\n"
 "(mica.db-crls/), go into FILE too: it needs nothing else to be restored.\n"
@@ -834,6 +837,17 @@ cmd_backup(const char *datadir, int argc, char **argv)
 	 * in conflict (6). */
 	if (cli_folder_writable(file, file, &err) != 0)
 		return cli_fail(&err);
+	/* Nor under a name of the CA's own, as --out: the next open of the
+	 * store takes DIR/mica.db-journal for a journal and deletes it, the
+	 * CRLs' sweep removes a DIR/mica.db-crls/N.crl - a backup said to
+	 * be written, gone without a word. */
+	if (cli_own_file(file)) {
+		mica_err_set(&err, MICA_E_USAGE, "bad_path",
+			     "%s is one of the CA's own files (its store, CRLs, "
+			     "passphrase or lock): name the backup another file",
+			     file);
+		return cli_fail(&err);
+	}
 	if (ca_open(datadir, 0, NULL, &ca, &err) != 0) {
 		struct mica_err e2;
 		int version = 0;

@@ -965,6 +965,17 @@ grep -q "a backup is a database file, not standard input" "$TMP/rc.err" &&
 [ ! -e "$W/restore-empty" ] && ok "... which made no directory" || fail "restore '' made $W/restore-empty"
 (cd "$W" && om backup -- -dash.db 2>/dev/null) && [ -s "$W/-dash.db" ] && ok "backup -- -dash.db: a name beginning with '-' after '--'" || fail "backup -- -dash.db"
 (cd "$W" && MICA_PASSPHRASE="correct horse battery staple out" "$MICA" -d "$W/r-dash" restore -- -dash.db 2>/dev/null) && [ -s "$W/r-dash/mica.db" ] && ok "restore -- -dash.db" || fail "restore -- -dash.db"
+# A backup under a name of the CA's own would be written, said so, then
+# lost: the store's next open deletes a mica.db-journal that is no
+# journal, the CRLs' sweep a mica.db-crls/N.crl. Refused as --out is.
+NEXTCRL=$(( $(sqlite3 "$O/mica.db" "SELECT max(number) FROM crl") + 1 ))
+for own in "mica.db-crls/$NEXTCRL.crl" mica.db-journal mica.db-wal mica.db; do
+	before=$(ls -A "$O" "$O/mica.db-crls" | md5sum)
+	expect_rc "backup DIR/$own (a name of the CA's own): a usage error (2)" 2 om backup "$O/$own"
+	grep -q "is one of the CA's own files" "$TMP/rc.err" && ok "... saying so" ||
+		fail "backup DIR/$own said: $(cat "$TMP/rc.err")"
+	is "... and writing nothing there" "$(ls -A "$O" "$O/mica.db-crls" | md5sum)" "$before"
+done
 expect_rc "backup -dash.db (an option): a usage error" 2 om backup -dash.db
 grep -q "unknown option '-dash.db'.*after '--'" "$TMP/rc.err" && ok "... naming the option and pointing to '--'" ||
 	fail "backup -dash.db said: $(cat "$TMP/rc.err")"
