@@ -170,8 +170,13 @@ int cli_write_file(const char *path, const void *data, size_t len, int mode,
  * directory, a missing or read-only folder, a dangling symlink). */
 int cli_out_check(const char *path, struct mica_err *err);
 /* Is PATH (through a symbolic link) one of the data directory's own files
- * (the store and its journals, CRL bodies, passphrase, lock)? 1 or 0. */
+ * (the store and its journals, CRL bodies, passphrase, lock), or the
+ * passphrase file the command was given? 1 or 0. */
 int cli_own_file(const char *path);
+/* PATH, the command's --passphrase-file (NULL: none), is one of the CA's
+ * own files from now on for cli_out_check and cli_own_file (not copied:
+ * PATH must outlive the command, as argv does). Returns PATH. */
+const char *cli_passphrase_file(const char *path);
 /* Is DIR (a publication directory: served by a web server) the data
  * directory, a folder inside it, or one that holds it - where the store
  * and the passphrase are, or above them? 1 or 0. */

@@ -246,7 +246,7 @@ cmd_request(const char *datadir, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'r': reason = optarg; break;
 		case 'o': out = optarg; break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(request_help, stdout); return 0;
 		default: return cli_bad_option("request", "ho:", opts, argv, NULL);
 		}

@@ -150,7 +150,7 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'C': chain = 1; break;
 		case 'D': der = 1; break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(issue_help, stdout); return 0;
 		default: return cli_bad_option("issue", "ho:", opts, argv, NULL);
 		}
@@ -261,7 +261,7 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'C': chain = 1; break;
 		case 'D': der = 1; break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(renew_help, stdout); return 0;
 		default: return cli_bad_option("renew", "ho:", opts, argv, NULL);
 		}
@@ -485,7 +485,7 @@ cmd_revoke(const char *datadir, int argc, char **argv)
 					       optarg)) != 0)
 				return rc;
 			break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': revoke_usage(); return 0;
 		default: return cli_bad_option("revoke", "h", opts, argv, NULL);
 		}
@@ -572,7 +572,7 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 		if (cli_once(&once, "unrevoke", c, "h", opts, NULL) != 0)
 			return 2;
 		switch (c) {
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(unrevoke_help, stdout); return 0;
 		default: return cli_bad_option("unrevoke", "h", opts, argv, NULL);
 		}
@@ -656,7 +656,7 @@ cmd_crl(const char *datadir, int argc, char **argv)
 			if (cli_parse_int(optarg, 0, 15, &key) != 0)
 				return cli_usage("crl", "--key must be a key index, 0-15");
 			break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'D': delta = 1; break;
 		case 'H':
 			if (cli_parse_int(optarg, 0, CA_DELTA_HOURS_MAX, &delta_hours) != 0)
@@ -1366,7 +1366,7 @@ cmd_ocsp_sign(const char *datadir, int argc, char **argv)
 			else if (strcmp(optarg, "delegated") != 0)
 				return cli_usage("ocsp-sign", "--ocsp-signer wants 'delegated' or 'ca'");
 			break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(ocsp_sign_help, stdout); return 0;
 		default: return cli_bad_option("ocsp-sign", "h", opts, argv, NULL);
 		}

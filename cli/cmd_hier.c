@@ -156,7 +156,7 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(install_help, stdout); goto out;
 		default:
 			rc = cli_bad_option("install-ca", "h", opts, argv, NULL);
@@ -355,7 +355,7 @@ cmd_sign_ca(const char *datadir, int argc, char **argv)
 		case 'a': o.aia_url = optarg; break;
 		case 'D': der = 1; break;
 		case 'C': chain = 1; break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(sign_help, stdout); return 0;
 		default: return cli_bad_option("sign-ca", "ho:", opts, argv, NULL);
 		}
@@ -519,7 +519,7 @@ cmd_renew_ca(const char *datadir, int argc, char **argv)
 				return cli_usage("renew-ca", "--path-len must be 0-16");
 			path_len = (int)v;
 			break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(renew_ca_help, stdout); return 0;
 		default: return cli_bad_option("renew-ca", "h", opts, argv, NULL);
 		}

@@ -128,7 +128,7 @@ cmd_init(const char *datadir, int argc, char **argv)
 				return cli_usage("init", "--crl-days must be 1-365");
 			o.crl_days = (int)v;
 			break;
-		case 'p': o.passphrase_file = optarg; break;
+		case 'p': o.passphrase_file = cli_passphrase_file(optarg); break;
 		case 'R':
 			if (o.kind != CA_INIT_ROOT)
 				return cli_usage("init", "--root-only and --subordinate do not go together");
@@ -992,7 +992,7 @@ cmd_restore(const char *datadir, int argc, char **argv)
 		case 'P':
 			if (optarg[0] == '\0')
 				return cli_usage("restore", "--passphrase-file is empty");
-			passfile = optarg;
+			passfile = cli_passphrase_file(optarg);
 			break;
 		case 'c':
 			if ((r = cli_crls_add(&crls, "restore", "--crl",
@@ -1098,7 +1098,7 @@ cmd_passphrase(const char *datadir, int argc, char **argv)
 			return 2;
 		switch (c) {
 		case 'n': newfile = optarg; break;
-		case 'P': passfile = optarg; break;
+		case 'P': passfile = cli_passphrase_file(optarg); break;
 		case 'h': fputs(passphrase_help, stdout); return 0;
 		default: return cli_bad_option("passphrase", "h", opts, argv, NULL);
 		}

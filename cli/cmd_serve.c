@@ -204,7 +204,7 @@ cmd_serve(const char *datadir, int argc, char **argv)
 			o.public_url = optarg;
 			break;
 		case 'P':
-			o.passphrase_file = optarg;
+			o.passphrase_file = cli_passphrase_file(optarg);
 			break;
 		case 'L':
 			o.log_file = optarg;

@@ -24,6 +24,9 @@
 /* The data directory of the command running (cli_take_data_dir), whose
  * own files --out never replaces. */
 static const char *g_datadir;
+/* The --passphrase-file of the command running (cli_passphrase_file):
+ * outside the data directory too, --out never replaces it. */
+static const char *g_passfile;
 /* How many -d DIR were taken, before the command (cli_data_dir_given)
  * and after it (cli_take_data_dir): one at most. */
 static int g_datadir_given;
@@ -32,6 +35,13 @@ void
 cli_data_dir_given(void)
 {
 	g_datadir_given++;
+}
+
+const char *
+cli_passphrase_file(const char *path)
+{
+	g_passfile = path;
+	return path;
 }
 
 void
@@ -517,8 +527,9 @@ path_under(const char *child, const char *dir)
 
 /* Is REAL, a file --out would replace, one of the data directory's own:
  * the store and its journals, the CRLs' bodies, the passphrase, the
- * daemon's lock? (An export-root --out DIR/passphrase put the root where
- * the only copy of an init's passphrase was.) */
+ * daemon's lock - or the --passphrase-file given? (An export-root --out
+ * DIR/passphrase put the root where the only copy of an init's
+ * passphrase was.) */
 static int
 store_file(const char *real)
 {
@@ -528,7 +539,16 @@ store_file(const char *real)
 		CA_FIRST_START_FILE,
 	};
 	char a[PATH_MAX], b[PATH_MAX], p[PATH_MAX];
+	struct stat sr, sp;
 
+	/* The passphrase file given, by any name (a link, a hard link
+	 * too): a certificate written over the only copy of the
+	 * passphrase (on a USB stick, as the README advises) loses the
+	 * CA key for good. */
+	if (g_passfile != NULL && stat(real, &sr) == 0 &&
+	    stat(g_passfile, &sp) == 0 && sr.st_dev == sp.st_dev &&
+	    sr.st_ino == sp.st_ino)
+		return 1;
 	if (g_datadir == NULL || !resolve_path(real, a))
 		return 0;
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {

@@ -601,6 +601,29 @@ ln -s "$W/real.pem" "$W/link.pem"
 om export-root --pem --out "$W/link.pem" 2>/dev/null || fail "export-root through a symlink"
 check "--out a symlink: the file it names is written, the link kept" \
 	sh -c "[ -L '$W/link.pem' ] && openssl x509 -in '$W/real.pem' -noout"
+# --out (and --csr-out, --log) never replaces the --passphrase-file given,
+# by any name: a certificate written over the only copy of the passphrase
+# (off the machine, as the README advises) loses the CA key for good.
+PF=$W/ext-pass
+printf 'correct horse battery staple out\n' > "$PF"
+chmod 600 "$PF"
+ln "$PF" "$W/ext-pass-hard"
+ln -s "$PF" "$W/ext-pass-soft"
+N0=$(ncerts)
+for o in "$PF" "$W/ext-pass-hard" "$W/ext-pass-soft"; do
+	expect_rc "issue --out the --passphrase-file (${o##*/}): a usage error (2)" 2 \
+		"$MICA" -d "$O" issue --csr "$W/outc.csr" --passphrase-file "$PF" --out "$o"
+done
+grep -q "is one of the CA's own files" "$TMP/rc.err" && ok "... saying so" ||
+	fail "--out the passphrase file said: $(cat "$TMP/rc.err")"
+expect_rc "crl --out the --passphrase-file: a usage error (2)" 2 \
+	"$MICA" -d "$O" crl --passphrase-file "$PF" --out "$PF"
+is "... nothing issued, the passphrase file intact" "$(ncerts) $(cat "$PF")" "$N0 correct horse battery staple out"
+expect_rc "init --subordinate --csr-out its --passphrase-file: a usage error (2)" 2 \
+	"$MICA" -d "$W/sub-pf" init --subordinate --name "PF Issuing" --domain contoso.test \
+	--public-url http://ca.contoso.test --passphrase-file "$PF" --csr-out "$PF"
+is "... no CA made, the passphrase file intact" "$([ -e "$W/sub-pf/mica.db" ] && echo made) $(cat "$PF")" \
+	" correct horse battery staple out"
 om issue --csr "$W/outc.csr" --out "$W/out.pem" 2>/dev/null || fail "issue --out"
 is "a certificate written by --out is 0644 (the umask is for the store)" "$(stat -c %a "$W/out.pem")" 644
 NCRL=$(sqlite3 "$O/mica.db" 'SELECT count(*) FROM crl')
