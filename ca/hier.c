@@ -1432,8 +1432,13 @@ ca_renew_ca(struct ca *ca, const struct ca_principal *p, int new_key,
 			if (ca->sh->retired[i].idx > idx)
 				idx = ca->sh->retired[i].idx;
 		if (++idx >= CA_KEYS_MAX) {
+			/* Say what is left: the same key renews as often
+			 * as it must; a new key means a new issuing CA. */
 			mica_err_set(err, MICA_E_CONFLICT, "too_many_keys",
-				     "this CA has had %d keys already",
+				     "this CA has had %d keys already, the most "
+				     "it keeps: renew its certificate with the "
+				     "current key (renew-ca without --new-key), "
+				     "or set up a new issuing CA for a new key",
 				     CA_KEYS_MAX);
 			goto out;
 		}

@@ -2299,6 +2299,80 @@ test_engine_ceremony(void)
 	ca_close(root);
 }
 
+/* A CA keeps 16 keys (indexes 0-15): the rollover past them is refused,
+ * saying what is left - a renewal with the same key, which still works. */
+static void
+test_rollover_key_limit(void)
+{
+	char rdir[PATH_MAX], idir[PATH_MAX], notice[CA_NOTICE_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_principal cli;
+	struct ca_sign_ca_opts so;
+	struct ca_issued sub;
+	struct ca *root = NULL, *ica = NULL;
+	struct mica_err err;
+	const char *doms[] = { "contoso.test" };
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	const unsigned char *rder;
+	size_t rlen;
+	int i;
+
+	ca_principal_cli(&cli);
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(rdir, sizeof(rdir), "limit-root");
+	o.name = "Limit Root";
+	o.kind = CA_INIT_ROOT_ONLY;
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	ca_init_result_free(&res);
+	CU_ASSERT_EQUAL_FATAL(ca_open(rdir, CA_OPEN_UNLOCK, NULL, &root, &err), 0);
+	rder = ca_root_der(root, &rlen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rder);
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(idir, sizeof(idir), "limit-issuing");
+	o.name = "Limit Issuing CA";
+	o.kind = CA_INIT_SUBORDINATE;
+	o.domains = doms;
+	o.ndomains = 1;
+	o.public_url = "http://ca.contoso.test";
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_open(idir, CA_OPEN_UNLOCK, NULL, &ica, &err), 0);
+	memset(&so, 0, sizeof(so));
+	so.csr = res.csr;
+	so.csr_len = res.csr_len;
+	CU_ASSERT_EQUAL_FATAL(ca_sign_ca(root, &cli, &so, &sub, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, sub.der, sub.der_len,
+					      rder, rlen, notice, &err), 0);
+	ca_issued_free(&sub);
+	ca_init_result_free(&res);
+	/* Keys 1 to 15. */
+	for (i = 1; i < 16; i++) {
+		CU_ASSERT_EQUAL_FATAL(ca_renew_ca(ica, &cli, 1, NULL, -1, NULL,
+						  &csr, &csr_len, &err), 0);
+		so.csr = csr;
+		so.csr_len = csr_len;
+		CU_ASSERT_EQUAL_FATAL(ca_sign_ca(root, &cli, &so, &sub, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, sub.der,
+						      sub.der_len, NULL, 0,
+						      notice, &err), 0);
+		ca_issued_free(&sub);
+		free(csr);
+		csr = NULL;
+	}
+	CU_ASSERT_EQUAL(ca_renew_ca(ica, &cli, 1, NULL, -1, NULL, &csr,
+				    &csr_len, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "too_many_keys");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "without --new-key"));
+	CU_ASSERT_PTR_NULL(csr);
+	CU_ASSERT_EQUAL(ca_renew_ca(ica, &cli, 0, NULL, -1, NULL, &csr,
+				    &csr_len, &err), 0);
+	free(csr);
+	ca_close(ica);
+	ca_close(root);
+}
+
 /* ------------------------------------- another organisation's root */
 
 /* A CA of another organisation (openssl ca, AD CS), made here: its key,
@@ -3011,6 +3085,8 @@ main(void)
 		  test_revoked_above },
 		{ "the ceremony: offline root, issuing CA, install, issue, rollover",
 		  test_engine_ceremony },
+		{ "a rollover past the 16th key is refused, naming what is left",
+		  test_rollover_key_limit },
 		{ "a path's policyConstraints, key algorithm, CDP and caIssuers read",
 		  test_path_extensions_read },
 		{ "RSASSA-PSS signatures of other CAs' roots: verified, with their keys' restrictions",
