@@ -633,7 +633,10 @@ cmd_import_crl(const char *datadir, int argc, char **argv)
 	 * '-'. An option named as such, not "needs exactly one FILE" when
 	 * one was given. */
 	if (argc == 3 && strcmp(argv[1], "--") == 0) {
-		file = argv[2];
+		/* After "--", '-' is the file of that name, as --help says
+		 * (backup and restore read it so); cli_read_file would take
+		 * it for standard input. */
+		file = strcmp(argv[2], "-") == 0 ? "./-" : argv[2];
 	} else if (argc == 2 && (argv[1][0] != '-' || strcmp(argv[1], "-") == 0)) {
 		file = argv[1];
 	} else {

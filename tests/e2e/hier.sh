@@ -686,6 +686,11 @@ expect_rc "import-crl --bogus: a usage error (2)" 2 m -d I import-crl --bogus ar
 grep -q "unknown option '--bogus'" "$TMP/rc.err" && ok "... naming the option" ||
 	fail "import-crl --bogus: $(cat "$TMP/rc.err")"
 rm -f ./-arl2.der
+# After "--", '-' is the file named '-' (as --help says), not standard input.
+cp arl2.der ./-
+expect_rc "import-crl -- -: the file named '-', the same CRL, not newer (6)" 6 \
+	m -d I import-crl -- - < /dev/null
+rm -f ./-
 judge "a leaf of the revoked issuing CA" refuse root.pem keep.pem issuing.pem crl0.der arl2.der
 judge "a leaf of the new issuing certificate" ok root.pem new.pem next.pem crl1.der arl2.der
 
