@@ -1221,6 +1221,20 @@ ca_crl_set_delta_hours(struct ca *ca, const struct ca_principal *p, int hours,
 		return mica_err_set(err, MICA_E_BADREQ, "bad_delta_hours",
 				    "the delta CRL period is 1..%d hours "
 				    "(0: none)", CA_DELTA_HOURS_MAX);
+	/* An offline root's complete CRLs would name a delta that no
+	 * 'mica serve' publishes every period (none runs it): once the
+	 * last one expired, relying parties that follow the Freshest CRL
+	 * (Windows) would refuse everything under the root. Turning them
+	 * off (0) stays open, for a root that has them. */
+	if (hours > 0 && ca_state(ca) == CA_STATE_ROOT_ONLY)
+		return mica_err_set(err, MICA_E_CONFLICT, "root_only",
+				    "an offline root publishes no delta CRLs: "
+				    "nothing would publish them every %d "
+				    "hour(s) ('mica serve' does not run it), "
+				    "and relying parties that follow its CRL "
+				    "to them (Windows) would refuse every "
+				    "certificate under it once the last one "
+				    "expired", hours);
 	if (ca_sign_ready(ca, err) != 0)
 		return -1;
 	x.ca = ca;

@@ -612,7 +612,8 @@ static const char crl_help[] =
 "complete CRL keeps its period. --delta-hours 0 publishes a last delta,\n"
 "valid as long as the complete CRLs before that name one (a CRL period at\n"
 "least). --delta publishes a delta CRL now (and writes it with --out;\n"
-"beside --delta-hours N, the delta that publishes).\n"
+"beside --delta-hours N, the delta that publishes). An offline root takes\n"
+"no --delta-hours N (exit 6): nothing would publish its deltas.\n"
 "\n"
 "The CA key's passphrase comes from --passphrase-file FILE, else\n"
 "$MICA_PASSPHRASE, else DIR/passphrase.\n";

@@ -2299,6 +2299,37 @@ test_engine_ceremony(void)
 	ca_close(root);
 }
 
+/* An offline root takes no delta CRL period: no daemon would publish its
+ * deltas, and its ARL would name one that expires within hours. */
+static void
+test_root_only_no_deltas(void)
+{
+	char rdir[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_principal cli;
+	struct ca *root = NULL;
+	struct mica_err err;
+	int hours = -1;
+
+	ca_principal_cli(&cli);
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(rdir, sizeof(rdir), "nodelta-root");
+	o.name = "No Delta Root";
+	o.kind = CA_INIT_ROOT_ONLY;
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	ca_init_result_free(&res);
+	CU_ASSERT_EQUAL_FATAL(ca_open(rdir, CA_OPEN_UNLOCK, NULL, &root, &err), 0);
+	CU_ASSERT_EQUAL(ca_crl_set_delta_hours(root, &cli, 2, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "root_only");
+	CU_ASSERT_EQUAL(ca_crl_delta_hours(root, &hours, &err), 0);
+	CU_ASSERT_EQUAL(hours, 0);
+	/* Off stays open (a root given deltas by an older mica). */
+	CU_ASSERT_EQUAL(ca_crl_set_delta_hours(root, &cli, 0, &err), 0);
+	ca_close(root);
+}
+
 /* A CA keeps 16 keys (indexes 0-15): the rollover past them is refused,
  * saying what is left - a renewal with the same key, which still works. */
 static void
@@ -3087,6 +3118,8 @@ main(void)
 		  test_engine_ceremony },
 		{ "a rollover past the 16th key is refused, naming what is left",
 		  test_rollover_key_limit },
+		{ "an offline root takes no delta CRL period",
+		  test_root_only_no_deltas },
 		{ "a path's policyConstraints, key algorithm, CDP and caIssuers read",
 		  test_path_extensions_read },
 		{ "RSASSA-PSS signatures of other CAs' roots: verified, with their keys' restrictions",
