@@ -1205,7 +1205,10 @@ ca_ocsp_refresh_pass(struct ca *ca, size_t max, struct ca_ocsp_pass *p,
 
 	memset(p, 0, sizeof(*p));
 	memset(&r, 0, sizeof(r));
-	if (ca_sign_ready(ca, err) != 0)
+	/* An offline root signs CA certificates and its CRL, nothing else:
+	 * not a responder certificate ('mica list' would never show it),
+	 * nor answers for certificates that name no OCSP URL. */
+	if (ca_state_certified(ca, err) != 0 || ca_sign_ready(ca, err) != 0)
 		return -1;
 	if ((o = state(ca, err)) == NULL)
 		return -1;

@@ -1336,7 +1336,8 @@ static const char ocsp_sign_help[] =
 "when no daemon runs at all, and for the benchmark. Prints how many were\n"
 "signed. The delegated responder is this process's own (a new responder\n"
 "certificate, recorded as the daemon's are), the CA key with\n"
-"--ocsp-signer ca.\n";
+"--ocsp-signer ca. An offline root signs none (exit 6, root_only): CA\n"
+"certificates and its CRL, nothing else.\n";
 
 int
 cmd_ocsp_sign(const char *datadir, int argc, char **argv)

@@ -2330,6 +2330,31 @@ test_root_only_no_deltas(void)
 	ca_close(root);
 }
 
+/* An offline root signs no OCSP responder certificate and no answers
+ * ('mica ocsp-sign'): CA certificates and its CRL, nothing else. */
+static void
+test_root_only_no_ocsp(void)
+{
+	char rdir[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_ocsp_pass pass;
+	struct ca *root = NULL;
+	struct mica_err err;
+
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(rdir, sizeof(rdir), "noocsp-root");
+	o.name = "No OCSP Root";
+	o.kind = CA_INIT_ROOT_ONLY;
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	ca_init_result_free(&res);
+	CU_ASSERT_EQUAL_FATAL(ca_open(rdir, CA_OPEN_UNLOCK, NULL, &root, &err), 0);
+	CU_ASSERT_EQUAL(ca_ocsp_refresh_pass(root, SIZE_MAX, &pass, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "root_only");
+	ca_close(root);
+}
+
 /* A CA keeps 16 keys (indexes 0-15): the rollover past them is refused,
  * saying what is left - a renewal with the same key, which still works. */
 static void
@@ -3120,6 +3145,8 @@ main(void)
 		  test_rollover_key_limit },
 		{ "an offline root takes no delta CRL period",
 		  test_root_only_no_deltas },
+		{ "an offline root signs no OCSP responder nor answers",
+		  test_root_only_no_ocsp },
 		{ "a path's policyConstraints, key algorithm, CDP and caIssuers read",
 		  test_path_extensions_read },
 		{ "RSASSA-PSS signatures of other CAs' roots: verified, with their keys' restrictions",
