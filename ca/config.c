@@ -183,6 +183,14 @@ int
 ca_domain_add(struct ca *ca, const struct ca_principal *p, const char *domain,
 	      struct mica_err *err)
 {
+	/* As init --root-only --domain: the list constrains what a CA
+	 * issues, and an offline root issues nothing of its own (sign-ca
+	 * takes --permit, or the request's). Removing stays open. */
+	if (ca_state(ca) == CA_STATE_ROOT_ONLY)
+		return mica_err_set(err, MICA_E_CONFLICT, "root_only",
+				    "an offline root issues no certificates "
+				    "of its own: add the domain to the issuing "
+				    "CA, or give it to sign-ca with --permit");
 	return domain_change(ca, p, domain, DOMAIN_ADD, err);
 }
 

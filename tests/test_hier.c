@@ -2355,6 +2355,36 @@ test_root_only_no_ocsp(void)
 	ca_close(root);
 }
 
+/* Nor does it take allowed domains, as init --root-only refuses --domain:
+ * they constrain what a CA issues, and it issues nothing of its own. */
+static void
+test_root_only_no_domains(void)
+{
+	char rdir[PATH_MAX];
+	struct ca_init_opts o;
+	struct ca_init_result res;
+	struct ca_principal cli;
+	struct ca *root = NULL;
+	struct mica_err err;
+	char **doms = NULL;
+
+	ca_principal_cli(&cli);
+	memset(&o, 0, sizeof(o));
+	o.datadir = dir_of(rdir, sizeof(rdir), "nodomain-root");
+	o.name = "No Domain Root";
+	o.kind = CA_INIT_ROOT_ONLY;
+	CU_ASSERT_EQUAL_FATAL(ca_init(&o, &res, &err), 0);
+	ca_init_result_free(&res);
+	CU_ASSERT_EQUAL_FATAL(ca_open(rdir, CA_OPEN_UNLOCK, NULL, &root, &err), 0);
+	CU_ASSERT_EQUAL(ca_domain_add(root, &cli, "contoso.test", &err), -1);
+	CU_ASSERT_EQUAL(err.kind, MICA_E_CONFLICT);
+	CU_ASSERT_STRING_EQUAL(err.code, "root_only");
+	CU_ASSERT_EQUAL_FATAL(ca_domain_list(root, &doms, &err), 0);
+	CU_ASSERT_PTR_NULL(doms[0]);
+	ca_strv_free(doms);
+	ca_close(root);
+}
+
 /* A CA keeps 16 keys (indexes 0-15): the rollover past them is refused,
  * saying what is left - a renewal with the same key, which still works. */
 static void
@@ -3147,6 +3177,8 @@ main(void)
 		  test_root_only_no_deltas },
 		{ "an offline root signs no OCSP responder nor answers",
 		  test_root_only_no_ocsp },
+		{ "an offline root takes no allowed domain",
+		  test_root_only_no_domains },
 		{ "a path's policyConstraints, key algorithm, CDP and caIssuers read",
 		  test_path_extensions_read },
 		{ "RSASSA-PSS signatures of other CAs' roots: verified, with their keys' restrictions",
