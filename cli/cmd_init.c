@@ -3,6 +3,7 @@
  * domain, backup, restore.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,9 @@ static const char init_help[] =
 "                          changes it later)\n"
 "  --root-only             an offline root (see above)\n"
 "  --subordinate           an issuing CA awaiting its certificate\n"
-"  --csr-out FILE          with --subordinate: write its request (PEM)\n"
+"  --csr-out FILE          with --subordinate: write its request (PEM;\n"
+"                          '-': standard output, holding it alone, what\n"
+"                          init says then going to standard error)\n"
 "  --path-len N            with --subordinate: CAs it may sign below it\n"
 "                          (default 0: none)\n"
 "  --passphrase-file FILE  read the passphrase from FILE (mode 0600)\n"
@@ -70,6 +73,28 @@ static const char init_help[] =
 "Example:\n"
 "  mica init --name \"Contoso Root CA\" --domain contoso.test \\\n"
 "            --public-url http://ca.contoso.test:8080\n";
+
+/* One line of what init says, shown as cli_line does: on standard
+ * output, or on standard error when standard output carries the request
+ * (--csr-out -), which nothing else may be mixed into. */
+static void __attribute__((format(printf, 2, 3)))
+init_say(int to_stderr, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (to_stderr)
+		cli_note("%s", s);
+	else
+		cli_line("%s", s);
+	free(s);
+}
 
 int
 cmd_init(const char *datadir, int argc, char **argv)
@@ -97,7 +122,7 @@ cmd_init(const char *datadir, int argc, char **argv)
 	const char *domains[100], *csr_out = NULL;
 	char *pem = NULL, warn[700];
 	int64_t v;
-	int c, rc = 0;
+	int c, rc = 0, to_err = 0;
 
 	if ((argc = cli_take_data_dir(argc, argv, "h", opts, &datadir)) < 0)
 		return 2;
@@ -162,9 +187,10 @@ cmd_init(const char *datadir, int argc, char **argv)
 	mica_err_clear(&err);
 	if (ca_init(&o, &res, &err) != 0)
 		return cli_fail(&err);
+	to_err = csr_out != NULL && strcmp(csr_out, "-") == 0;
 	/* The admin's own arguments, but a terminal acts on what a
 	 * directory name may hold: shown, as every other line. */
-	cli_line("Created CA \"%s\" in %s", o.name, datadir);
+	init_say(to_err, "Created CA \"%s\" in %s", o.name, datadir);
 	if (ca_public_url_warning(o.public_url, warn, sizeof(warn)))
 		cli_note("warning: %s", warn);
 	if (o.kind == CA_INIT_SUBORDINATE) {
@@ -185,12 +211,16 @@ cmd_init(const char *datadir, int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
-		cli_line("It awaits its CA certificate: have the request in %s "
-			 "signed", csr_out);
-		printf("(mica sign-ca on the root, Windows' SubCA template, "
-		       "openssl ca),\n");
-		cli_line("then: mica -d %s install-ca --cert CERT --chain ROOT",
-			 datadir);
+		if (to_err)
+			init_say(to_err, "It awaits its CA certificate: have the "
+				 "request (on standard output) signed");
+		else
+			init_say(to_err, "It awaits its CA certificate: have the "
+				 "request in %s signed", csr_out);
+		init_say(to_err, "(mica sign-ca on the root, Windows' SubCA "
+			 "template, openssl ca),");
+		init_say(to_err, "then: mica -d %s install-ca --cert CERT --chain "
+			 "ROOT", datadir);
 	} else {
 		printf("Root SHA-256 fingerprint: %s\n", res.fingerprint);
 		if (o.kind == CA_INIT_ROOT_ONLY)
@@ -206,11 +236,11 @@ cmd_init(const char *datadir, int argc, char **argv)
 		}
 	}
 	if (res.passphrase_path[0] != '\0') {
-		cli_line("The CA key's passphrase was generated into %s (mode "
-			 "0600).", res.passphrase_path);
-		printf("Keep a copy somewhere safe and off this machine; without it the\n"
-		       "CA key cannot be used. See README, \"The passphrase, and moving\n"
-		       "it off the machine\".\n");
+		init_say(to_err, "The CA key's passphrase was generated into %s "
+			 "(mode 0600).", res.passphrase_path);
+		fputs("Keep a copy somewhere safe and off this machine; without it the\n"
+		      "CA key cannot be used. See README, \"The passphrase, and moving\n"
+		      "it off the machine\".\n", to_err ? stderr : stdout);
 	}
 out:
 	free(pem);

@@ -1447,6 +1447,18 @@ grep -q "$FOR/mica.db is not a mica database" "$TMP/rc.err" && ok "... naming th
 	fail "a foreign mica.db said: $(cat "$TMP/rc.err")"
 expect_rc "... crl exits 8" 8 "$MICA" -d "$FOR" crl
 is "... and it is left as it was" "$(sqlite3 "$FOR/mica.db" "PRAGMA user_version; SELECT x FROM mydata" | tr '\n' ' ')" "0 42 "
+# init --subordinate --csr-out -: standard output is the request alone,
+# as a pipe to openssl or a file for certreq wants it; what init says
+# goes to standard error.
+MICA_PASSPHRASE="correct horse battery staple out" "$MICA" -d "$W/sub-stdout" init \
+	--subordinate --name "Stdout Issuing" --domain contoso.test \
+	--public-url http://ca.contoso.test --csr-out - >"$W/sub-stdout.csr" 2>"$W/sub-stdout.err"
+is "init --subordinate --csr-out -: exit 0" "$?" 0
+is "... standard output holds the PEM request and nothing else" \
+	"$(grep -cv -e '^-----[A-Z ]*-----$' -e '^[A-Za-z0-9+/=]*$' "$W/sub-stdout.csr")" 0
+check "... a request openssl reads" openssl req -in "$W/sub-stdout.csr" -noout -verify
+grep -q 'Created CA "Stdout Issuing"' "$W/sub-stdout.err" && ok "... what init says on standard error" ||
+	fail "init --csr-out - said on stderr: $(cat "$W/sub-stdout.err")"
 # An empty mica.db (an init killed before its schema): refused, untouched.
 EMP=$W/emptydb
 mkdir -m 700 "$EMP"
