@@ -103,6 +103,13 @@ ca_token_create(struct ca *ca, const struct ca_principal *p,
 		memset(info, 0, sizeof(*info));
 	if (ca_require_admin(p, err) != 0)
 		return -1;
+	/* An offline root is never served: a token made there could never
+	 * be used (a CA awaiting its certificate may take some ahead). */
+	if (ca_state(ca) == CA_STATE_ROOT_ONLY)
+		return mica_err_set(err, MICA_E_CONFLICT, "root_only",
+				    "this is an offline root: it is never "
+				    "served, so a token would never be used; "
+				    "make tokens on the issuing CA");
 	if (spec->kind != CA_TOKEN_ENROLL && spec->kind != CA_TOKEN_ADMIN)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_kind",
 				    "token kind must be enroll or admin");

@@ -2382,6 +2382,25 @@ test_root_only_no_domains(void)
 	CU_ASSERT_EQUAL_FATAL(ca_domain_list(root, &doms, &err), 0);
 	CU_ASSERT_PTR_NULL(doms[0]);
 	ca_strv_free(doms);
+	/* Nor a token: nothing serves an offline root. */
+	{
+		struct ca_token_spec ts;
+		struct ca_token info;
+		char tok[CA_TOKEN_MAX];
+
+		memset(&ts, 0, sizeof(ts));
+		ts.kind = CA_TOKEN_ENROLL;
+		ts.uses = 1;
+		ts.expires_in = 3600;
+		CU_ASSERT_EQUAL(ca_token_create(root, &cli, &ts, tok, &info,
+						&err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "root_only");
+		CU_ASSERT_STRING_EQUAL(tok, "");
+		ts.kind = CA_TOKEN_ADMIN;
+		CU_ASSERT_EQUAL(ca_token_create(root, &cli, &ts, tok, &info,
+						&err), -1);
+		CU_ASSERT_STRING_EQUAL(err.code, "root_only");
+	}
 	ca_close(root);
 }
 
@@ -3177,7 +3196,7 @@ main(void)
 		  test_root_only_no_deltas },
 		{ "an offline root signs no OCSP responder nor answers",
 		  test_root_only_no_ocsp },
-		{ "an offline root takes no allowed domain",
+		{ "an offline root takes no allowed domain and makes no token",
 		  test_root_only_no_domains },
 		{ "a path's policyConstraints, key algorithm, CDP and caIssuers read",
 		  test_path_extensions_read },
