@@ -304,6 +304,16 @@ m -d R2 export-root --out other-root.pem
 expect_rc "install-ca refuses a chain to another root (3)" 3 m -d I install-ca --cert issuing.crt --chain other-root.pem
 grep -q 'chain' "$TMP/rc.err" && ok "... naming the missing link" || fail "no reason"
 expect_rc "install-ca refuses a root that is not a CA's chain (3)" 3 m -d I install-ca --cert root.pem --chain root.pem
+# The root's CRL, taken for its certificate (root.crl beside root.crt):
+# named as what it is, DER or PEM.
+m -d R crl --out root-arl.crl >/dev/null 2>&1
+m -d R crl --pem --out root-arl.pem >/dev/null 2>&1
+expect_rc "install-ca refuses a CRL given as the chain (3)" 3 m -d I install-ca --cert issuing.crt --chain root-arl.crl
+grep -q 'this is a CRL, not a certificate' "$TMP/rc.err" && ok "... saying it is a CRL" ||
+	fail "CRL as chain: $(cat "$TMP/rc.err")"
+expect_rc "... a PEM CRL too (3)" 3 m -d I install-ca --cert issuing.crt --chain root-arl.pem
+grep -q 'the file holds a CRL, not a certificate' "$TMP/rc.err" && ok "... saying so" ||
+	fail "PEM CRL as chain: $(cat "$TMP/rc.err")"
 expect_rc "install-ca with the chain" 0 m -d I install-ca --cert issuing.crt --chain root.pem
 check "... the first certificate: no restart to ask for" sh -c "! grep -q restart '$TMP/rc.err'"
 # The command line's own plain lines, no log line (time, level) among them.
