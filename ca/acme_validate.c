@@ -232,12 +232,31 @@ finish_body(struct db *db, void *arg, struct mica_err *err)
 	int64_t now = ca_now();
 	char detail[600];
 	int rc = -1, ready = 1;
+	struct mica_err e1;
 
 	if (db_acme_authz_finish(db, z->id, x->valid, x->valid ? NULL : x->e->code,
 				 x->valid ? NULL : x->e->detail, now,
 				 x->valid ? now + (int64_t)CA_ACME_AUTHZ_DAYS * 86400 : z->expires,
-				 err) != 0)
-		return -1;
+				 &e1) != 0) {
+		if (e1.kind != MICA_E_CONFLICT) {
+			*err = e1;
+			return -1;
+		}
+		/* RFC 8555 7.5.2: the client deactivated the authorization
+		 * while this ran. It stays deactivated (its orders are
+		 * invalid already); the challenge says how the validation
+		 * ended, instead of "processing" for ever - and is no longer
+		 * one a restart queues again. */
+		if (db_acme_authz_settle(db, z->id, x->valid, x->valid ? NULL : x->e->code,
+					 x->valid ? NULL : x->e->detail, err) != 0)
+			return -1;
+		snprintf(detail, sizeof(detail), "%s %s: %s (the authorization was "
+			 "deactivated meanwhile)%s%s", z->chall, z->name,
+			 x->valid ? "valid" : "invalid", x->valid ? "" : ": ",
+			 x->valid ? "" : x->e->detail);
+		return db_audit_add(db, now, x->actor, "acme.challenge.done", z->id,
+				    detail, err);
+	}
 	snprintf(detail, sizeof(detail), "%s %s%s%s", z->chall, z->name,
 		 x->valid ? "" : ": ", x->valid ? "" : x->e->detail);
 	if (db_audit_add(db, now, x->actor, x->valid ? "acme.authz.valid" :
@@ -294,8 +313,11 @@ ca_acme_validate(struct ca_acme *a, struct ca *ca, const char *id)
 		return;
 	}
 	/* Only what a challenge POST left processing; anything else was
-	 * settled meanwhile. */
-	if (strcmp(z.status, "pending") != 0 || strcmp(z.chall_status, "processing") != 0)
+	 * settled meanwhile. An authorization deactivated while its
+	 * challenge was processing (by an older mica, which then left the
+	 * challenge so) is validated to settle the challenge (finish_body). */
+	if (strcmp(z.chall_status, "processing") != 0 ||
+	    (strcmp(z.status, "pending") != 0 && strcmp(z.status, "deactivated") != 0))
 		goto out;
 	if (db_acme_account_get(ca->db, z.account_id, &acct, &err) != 0) {
 		mica_log(MICA_LOG_WARN, "acme: validation of %s: %s", id, err.msg);

@@ -61,6 +61,11 @@ static const char *const order_sql[S__COUNT] = {
 	"UPDATE acme_authz SET status = ?2, chall_status = ?2, validated_at = ?3, "
 	"expires = ?4, error_code = ?5, error_detail = ?6 "
 	"WHERE id = ?1 AND status = 'pending' AND chall_status = 'processing'",
+	/* Deactivated while its challenge was being validated: the
+	 * challenge alone records how that ended. */
+	[S_ACME_AUTHZ_SETTLE] =
+	"UPDATE acme_authz SET chall_status = ?2, error_code = ?3, error_detail = ?4 "
+	"WHERE id = ?1 AND status = 'deactivated' AND chall_status = 'processing'",
 	[S_ACME_AUTHZ_DEACTIVATE] =
 	"UPDATE acme_authz SET status = 'deactivated' "
 	"WHERE id = ?1 AND status IN ('pending', 'valid')",
@@ -598,6 +603,39 @@ db_acme_authz_finish(struct db *db, const char *id, int valid, const char *code,
 	db_bind_i64(st, 4, expires, &b);
 	db_bind_text(st, 5, valid ? NULL : code, &b);
 	db_bind_text(st, 6, valid ? NULL : detail, &b);
+	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) != 1) {
+		db_stmt_done(st);
+		st = NULL;
+		no_change(db, S_ACME_AUTHZ_EXISTS, id, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+db_acme_authz_settle(struct db *db, const char *id, int valid, const char *code,
+		     const char *detail, struct mica_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, b = SQLITE_OK;
+
+	if (MICA_FAULT("db_write"))
+		return db_fault(err);
+	if (db == NULL || id == NULL || (!valid && code == NULL))
+		return db_bad_arg(err);
+	if (!db_text_ok(code) || !db_text_ok(detail))
+		return mica_err_set(err, MICA_E_TOOLARGE, "too_large", "error too long");
+	if ((st = db_stmt(db, S_ACME_AUTHZ_SETTLE, order_sql, err)) == NULL)
+		goto out;
+	db_bind_text(st, 1, id, &b);
+	db_bind_text(st, 2, valid ? "valid" : "invalid", &b);
+	db_bind_text(st, 3, valid ? NULL : code, &b);
+	db_bind_text(st, 4, valid ? NULL : detail, &b);
 	if (db_binds_ok(db, b, err) != 0 || db_step_done(db, st, NULL, NULL, err) != 0)
 		goto out;
 	if (sqlite3_changes(db->h) != 1) {

@@ -949,6 +949,12 @@ int db_acme_authz_start(struct db *db, const char *id, const char *chall,
 int db_acme_authz_finish(struct db *db, const char *id, int valid,
 			 const char *code, const char *detail, int64_t at,
 			 int64_t expires, struct mica_err *err);
+/* The challenge being validated on an authorization deactivated
+ * meanwhile ended (VALID 1, or CODE and DETAIL): the challenge records
+ * it, the authorization stays deactivated. */
+int db_acme_authz_settle(struct db *db, const char *id, int valid,
+			 const char *code, const char *detail,
+			 struct mica_err *err);
 /* pending or valid -> deactivated. */
 int db_acme_authz_deactivate(struct db *db, const char *id,
 			     struct mica_err *err);

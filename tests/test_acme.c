@@ -1058,6 +1058,10 @@ static char g_ka[200];          /* what the responder answers */
 static char g_path[200];        /* for the path it was asked */
 static char g_moved[200];       /* if set, g_path redirects here (relative) */
 static int g_nul;               /* if set, a NUL after the answer */
+/* If g_hold is set, the responder, once it has read a request, sets
+ * g_held and answers only when g_hold is cleared (g_hold_cond). */
+static int g_hold, g_held;
+static pthread_cond_t g_hold_cond = PTHREAD_COND_INITIALIZER;
 
 /* The handles open on the test's CA: g_ca and its clones (each with a
  * store connection of its own). g_handles: how many before the workers
@@ -1092,6 +1096,12 @@ httpd(void *arg)
 		n = read(c, req, sizeof(req) - 1);
 		req[n > 0 ? n : 0] = '\0';
 		pthread_mutex_lock(&g_ka_lock);
+		if (g_hold) {
+			g_held = 1;
+			pthread_cond_broadcast(&g_hold_cond);
+			while (g_hold)
+				pthread_cond_wait(&g_hold_cond, &g_ka_lock);
+		}
 		snprintf(path, sizeof(path), "%s", g_path);
 		snprintf(ka, sizeof(ka), "%s", g_ka);
 		snprintf(moved, sizeof(moved), "%s", g_moved);
@@ -2441,6 +2451,85 @@ test_http01_follows_relative_redirect(void)
 	client_free(&c);
 }
 
+/* RFC 8555 7.5.2: an authorization deactivated while its challenge is
+ * being validated stays deactivated, and the challenge says how the
+ * validation ended: it was left "processing" for ever (a client polling
+ * it was told Retry-After: 1 for good), and queued again at every start,
+ * taking a place of the validations a restart resumes. */
+static void
+test_deactivation_during_validation_settles_the_challenge(void)
+{
+	struct client c;
+	struct ca_acme_order o;
+	struct ca_acme_authz z;
+	struct mica_err err;
+	struct timespec until;
+	char path[200];
+	char (*left)[40] = NULL;
+	size_t nleft = 0;
+	int held = 1;
+
+	client_new(&c, NULL, NULL);
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"mail.contoso.test\"}]}", 0),
+			&o, &err) == 0);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0),
+					   o.authz[0], &z, &err) == 0);
+	http01_answer(&c, z.token);
+	ca_acme_authz_free(&z);
+	pthread_mutex_lock(&g_ka_lock);
+	g_hold = 1;
+	g_held = 0;
+	pthread_mutex_unlock(&g_ka_lock);
+	snprintf(path, sizeof(path), "/chall/%s/http-01", o.authz[0]);
+	CU_ASSERT_FATAL(ca_acme_chall_post(g_ca, g_acme, req(&c, path, "{}", 0), o.authz[0],
+					   CA_ACME_HTTP01, &z, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(z.tried_status, "processing");
+	ca_acme_authz_free(&z);
+	/* The worker has asked the responder: the validation is under way. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&g_ka_lock);
+	while (!g_held && held)
+		held = pthread_cond_timedwait(&g_hold_cond, &g_ka_lock, &until) == 0;
+	pthread_mutex_unlock(&g_ka_lock);
+	CU_ASSERT(held);
+	snprintf(path, sizeof(path), "/authz/%s", o.authz[0]);
+	CU_ASSERT(ca_acme_authz_post(g_ca, g_acme, req(&c, path, "{\"status\":\"deactivated\"}", 0),
+				     o.authz[0], &z, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(z.status, "deactivated");
+	ca_acme_authz_free(&z);
+	pthread_mutex_lock(&g_ka_lock);
+	g_hold = 0;
+	pthread_cond_broadcast(&g_hold_cond);
+	pthread_mutex_unlock(&g_ka_lock);
+	/* The answer was right: the challenge is valid, the authorization
+	 * still deactivated, its order invalid. */
+	for (int i = 0; i < 400; i++) {
+		CU_ASSERT_FATAL(ca_acme_authz_post(g_ca, g_acme, req(&c, path, NULL, 0),
+						   o.authz[0], &z, &err) == 0);
+		if (strcmp(z.tried_status, "processing") != 0)
+			break;
+		ca_acme_authz_free(&z);
+		usleep(50000);
+	}
+	CU_ASSERT_STRING_EQUAL(z.status, "deactivated");
+	CU_ASSERT_STRING_EQUAL(z.tried_status, "valid");
+	ca_acme_authz_free(&z);
+	CU_ASSERT(db_acme_authz_processing(g_ca->db, 1000, &left, &nleft, &err) == 0);
+	for (size_t i = 0; i < nleft; i++)
+		CU_ASSERT(strcmp(left[i], o.authz[0]) != 0);
+	free(left);
+	snprintf(path, sizeof(path), "/order/%s", o.id);
+	ca_acme_order_free(&o);
+	CU_ASSERT(ca_acme_order_post(g_ca, g_acme, req(&c, path, NULL, 0),
+				     strrchr(path, '/') + 1, &o, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(o.status, "invalid");
+	ca_acme_order_free(&o);
+	client_free(&c);
+}
+
 /* RFC 8555 11.1 both ways, and a key compromised since: an account key
  * is never certified (by any path: mica issue, the API, SCEP); a key a
  * certificate certifies becomes no account's (newAccount, keyChange); an
@@ -2909,6 +2998,8 @@ main(void)
 		  test_redirect_references },
 		{ "http-01 follows a redirect relative to the path asked",
 		  test_http01_follows_relative_redirect },
+		{ "an authorization deactivated during its validation settles its challenge (RFC 8555 7.5.2)",
+		  test_deactivation_during_validation_settles_the_challenge },
 		{ "an account key is never certified, a certified key is no account's, "
 		  "a compromised one acts no more", test_account_keys_and_certified_keys },
 		{ "no EAB, wrong url, foreign names and accounts, failed dns-01, deactivation",
