@@ -1008,24 +1008,53 @@ same_names(const struct ca_name *a, size_t na, const struct ca_name *b, size_t n
 }
 
 /* RFC 8555 7.4: a CSR asks for identifiers in its CN as well as in its
- * subjectAltName. Is the CN of CSR (if it names a host: a DNS name with a
- * dot, or an address) one of NAMES? Free text, a single label or an
- * e-mail address in the CN names no identifier. The certificate's subject
- * comes from policy and would leave such a CN out; but the client asked
- * for a name the order does not hold, and is told so rather than given a
- * certificate without it. */
+ * subjectAltName. Does the CN of CSR name a host (a DNS name with a dot,
+ * or an address: into CN)? Is it (if it does) one of NAMES? Free text, a
+ * single label or an e-mail address in the CN names no identifier. The
+ * certificate's subject comes from policy and would leave such a CN out;
+ * but the client asked for a name the order does not hold, and is told
+ * so rather than given a certificate without it. */
+static int
+cn_host(const struct ca_csr *csr, struct ca_name *cn)
+{
+	return csr->cn != NULL && ca_name_parse(csr->cn, 0, cn, NULL) == 0 &&
+	       ((cn->kind == CA_NAME_DNS && strchr(cn->value, '.') != NULL) ||
+		cn->kind == CA_NAME_IP);
+}
+
 static int
 cn_in_names(const struct ca_csr *csr, const struct ca_name *names, size_t n)
 {
 	struct ca_name cn;
 
-	if (csr->cn == NULL || ca_name_parse(csr->cn, 0, &cn, NULL) != 0 ||
-	    (cn.kind == CA_NAME_DNS && strchr(cn.value, '.') == NULL) ||
-	    (cn.kind != CA_NAME_DNS && cn.kind != CA_NAME_IP))
+	if (!cn_host(csr, &cn))
 		return 1;
 	for (size_t i = 0; i < n; i++)
 		if (names[i].kind == cn.kind && strcmp(names[i].value, cn.value) == 0)
 			return 1;
+	return 0;
+}
+
+/* The identifiers CSR asks for (RFC 8555 7.4: "either in the commonName
+ * ... or in an extensionRequest attribute requesting a subjectAltName
+ * extension, or both"): its names, and its CN when it names a host, as
+ * Boulder reads a CSR. A CSR of "CN=mail.contoso.test" with the other
+ * names in its subjectAltName asks for all of them. *OUT heap, *N names
+ * (the CN may repeat one). */
+static int
+csr_idents(const struct ca_csr *csr, struct ca_name **out, size_t *n,
+	   struct mica_err *err)
+{
+	struct ca_name cn;
+
+	*n = 0;
+	if ((*out = calloc(csr->nnames + 1, sizeof(**out))) == NULL)
+		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
+	if (csr->nnames > 0)
+		memcpy(*out, csr->names, csr->nnames * sizeof(**out));
+	*n = csr->nnames;
+	if (cn_host(csr, &cn))
+		(*out)[(*n)++] = cn;
 	return 0;
 }
 
@@ -1070,11 +1099,11 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 	struct ca_issued is;
 	struct order_move_tx mv;
 	const struct ca_profile *prof;
-	struct ca_name *names = NULL;
+	struct ca_name *names = NULL, *asked = NULL;
 	unsigned char *der = NULL;
 	const char *b64;
 	json_t *pl = NULL;
-	size_t der_len = 0, b64_len;
+	size_t der_len = 0, b64_len, nasked = 0;
 	int rc = -1, processing = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1128,14 +1157,16 @@ ca_acme_finalize(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
 		if (ca_name_parse(cur.idents[i].value, cur.idents[i].ip ? CA_NAME_IP : CA_NAME_DNS,
 				  &names[i], err) != 0)
 			goto out;
-	if (!same_names(csr.names, csr.nnames, names, cur.nidents)) {
-		mica_err_set(err, MICA_E_BADREQ, "bad_csr",
-			     "the CSR's names differ from the order's identifiers");
-		goto out;
-	}
 	if (!cn_in_names(&csr, names, cur.nidents)) {
 		mica_err_set(err, MICA_E_BADREQ, "bad_csr",
 			     "the CSR's common name is not one of the order's identifiers");
+		goto out;
+	}
+	if (csr_idents(&csr, &asked, &nasked, err) != 0)
+		goto out;
+	if (!same_names(asked, nasked, names, cur.nidents)) {
+		mica_err_set(err, MICA_E_BADREQ, "bad_csr",
+			     "the CSR's names differ from the order's identifiers");
 		goto out;
 	}
 	if (ca_acme_principal(ca, a, &x.acct, r->client, &p, err) != 0 ||
@@ -1210,6 +1241,7 @@ out:
 				 cur.id, e2.msg);
 	}
 	ca_issued_free(&is);
+	free(asked);
 	free(names);
 	free(der);
 	ca_csr_free(&csr);

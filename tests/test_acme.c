@@ -2451,6 +2451,83 @@ test_http01_follows_relative_redirect(void)
 	client_free(&c);
 }
 
+/* RFC 8555 7.4: identifiers "MUST appear either in the commonName ... or
+ * in an extensionRequest attribute requesting a subjectAltName
+ * extension, or both". A CSR whose CN names one of the order's names and
+ * whose subjectAltName names the others asks for all of them (it was
+ * badCSR: only the subjectAltName counted); one that names fewer is
+ * still badCSR. */
+static void
+test_finalize_counts_the_cn_as_an_identifier(void)
+{
+	static const char *const www[] = { "www.contoso.test" };
+	struct client c;
+	struct ca_acme_authz z;
+	struct ca_acme_order o, o2;
+	struct mica_err err;
+	struct tkey ck;
+	char path[200], *csr, *payload;
+	int64_t before;
+
+	client_new(&c, NULL, NULL);
+	http01_validate(&c, "www.contoso.test", 0, 0, &z);
+	CU_ASSERT_STRING_EQUAL(z.status, "valid");
+	ca_acme_authz_free(&z);
+	http01_validate(&c, "mail.contoso.test", 0, 0, &z);
+	CU_ASSERT_STRING_EQUAL(z.status, "valid");
+	ca_acme_authz_free(&z);
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.contoso.test\"},"
+			"{\"type\":\"dns\",\"value\":\"mail.contoso.test\"}]}", 0), &o, &err) == 0);
+	CU_ASSERT_STRING_EQUAL(o.status, "ready");
+	snprintf(path, sizeof(path), "/order/%s/finalize", o.id);
+	before = count_certs();
+	/* A CN that names no host, the subjectAltName one of two names. */
+	tkey_ec(&ck, 0);
+	csr = csr_b64_subject(www, 1, &ck, "CN=x");
+	CU_ASSERT_FATAL(asprintf(&payload, "{\"csr\":\"%s\"}", csr) > 0);
+	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) != 0);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	CU_ASSERT(count_certs() == before);
+	free(csr);
+	free(payload);
+	/* The other in the CN: both asked for. */
+	csr = csr_b64_subject(www, 1, &ck, "CN=mail.contoso.test");
+	CU_ASSERT_FATAL(asprintf(&payload, "{\"csr\":\"%s\"}", csr) > 0);
+	CU_ASSERT(ca_acme_finalize(g_ca, g_acme, req(&c, path, payload, 0), o.id, &o2, &err) == 0);
+	if (strcmp(o2.status, "valid") != 0)
+		fprintf(stderr, "\n  finalize: %s\n", err.msg);
+	CU_ASSERT_STRING_EQUAL(o2.status, "valid");
+	CU_ASSERT(count_certs() == before + 1);
+	/* The certificate names both. */
+	if (o2.serial[0] != '\0') {
+		unsigned char *der = NULL;
+		size_t der_len = 0;
+		const char *chain = NULL;
+		mbedtls_x509_crt crt;
+		int dns = 0;
+
+		snprintf(path, sizeof(path), "/cert/%s", o2.serial);
+		CU_ASSERT_FATAL(ca_acme_cert_post(g_ca, g_acme, req(&c, path, NULL, 0), o2.serial,
+						  &der, &der_len, &chain, NULL, &err) == 0);
+		mbedtls_x509_crt_init(&crt);
+		CU_ASSERT_FATAL(mbedtls_x509_crt_parse_der(&crt, der, der_len) == 0);
+		for (const mbedtls_x509_sequence *q = &crt.subject_alt_names; q != NULL && q->buf.p != NULL;
+		     q = q->next)
+			dns += (q->buf.len == 16 && memcmp(q->buf.p, "www.contoso.test", 16) == 0) ||
+			       (q->buf.len == 17 && memcmp(q->buf.p, "mail.contoso.test", 17) == 0);
+		CU_ASSERT(dns == 2);
+		mbedtls_x509_crt_free(&crt);
+		free(der);
+	}
+	free(csr);
+	free(payload);
+	tkey_free(&ck);
+	ca_acme_order_free(&o2);
+	ca_acme_order_free(&o);
+	client_free(&c);
+}
+
 /* RFC 8555 7.5.2: an authorization deactivated while its challenge is
  * being validated stays deactivated, and the challenge says how the
  * validation ended: it was left "processing" for ever (a client polling
@@ -2998,6 +3075,8 @@ main(void)
 		  test_redirect_references },
 		{ "http-01 follows a redirect relative to the path asked",
 		  test_http01_follows_relative_redirect },
+		{ "finalize takes a CN naming one identifier and a subjectAltName naming the others (RFC 8555 7.4)",
+		  test_finalize_counts_the_cn_as_an_identifier },
 		{ "an authorization deactivated during its validation settles its challenge (RFC 8555 7.5.2)",
 		  test_deactivation_during_validation_settles_the_challenge },
 		{ "an account key is never certified, a certified key is no account's, "
