@@ -50,6 +50,7 @@ struct ca_acme;
 #define CA_ACME_OPEN_ORDERS  100   /* pending or ready orders per account */
 #define CA_ACME_ORDER_HOURS  24    /* a new order and its authorizations */
 #define CA_ACME_AUTHZ_DAYS   7     /* a valid authorization is reused */
+#define CA_ACME_ORDERS_PAGE  1000  /* orders in a page of an account's list */
 
 /* Challenge types, as bits of struct ca_acme_authz's offered set. */
 enum ca_acme_chall {
@@ -203,11 +204,15 @@ int ca_acme_new_order(struct ca *ca, struct ca_acme *a,
 int ca_acme_order_post(struct ca *ca, struct ca_acme *a,
 		       const struct ca_acme_req *r, const char *id,
 		       struct ca_acme_order *out, struct mica_err *err);
-/* 7.1.2.1 the orders of account ID (its own only): ids, newest first. */
+/* 7.1.2.1 the orders of account ID (its own only) that a client may
+ * list (not invalid, nor expired): ids (heap, at most CA_ACME_ORDERS_PAGE),
+ * newest first, made before the order whose place is BEFORE (> 0; 0: from
+ * the newest). *NEXT is where the next page starts (its "next" link), 0
+ * when no order follows. */
 int ca_acme_orders_post(struct ca *ca, struct ca_acme *a,
 			const struct ca_acme_req *r, const char *id,
-			char (**ids)[CA_ID_MAX], size_t *n,
-			struct mica_err *err);
+			int64_t before, char (**ids)[CA_ID_MAX], size_t *n,
+			int64_t *next, struct mica_err *err);
 /* 7.5 POST-as-GET of authorization ID, or 7.5.2 its deactivation. */
 int ca_acme_authz_post(struct ca *ca, struct ca_acme *a,
 		       const struct ca_acme_req *r, const char *id,

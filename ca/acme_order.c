@@ -595,18 +595,26 @@ out:
 	return rc;
 }
 
+/* Rows of the store read for one page of an account's orders, at most:
+ * a page skips the orders it does not list (RFC 8555 7.1.2.1), and an
+ * account with many invalid ones must not make one request read them
+ * all. */
+#define ORDERS_SCAN_MAX (10 * CA_ACME_ORDERS_PAGE)
+
 int
 ca_acme_orders_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *r,
-		    const char *id, char (**ids)[CA_ID_MAX], size_t *n,
-		    struct mica_err *err)
+		    const char *id, int64_t before, char (**ids)[CA_ID_MAX],
+		    size_t *n, int64_t *next, struct mica_err *err)
 {
 	struct ca_acme_auth x;
 	struct db_acme_order *v = NULL;
-	size_t count = 0;
+	size_t count = 0, scanned = 0;
+	int64_t from = before, more = 0, now = ca_now();
 	int rc = -1;
 
 	*ids = NULL;
 	*n = 0;
+	*next = 0;
 	if (ca_acme_auth(ca, a, r, CA_JWS_NEED_KID, &x, err) != 0 ||
 	    post_as_get(&x, "an account's list of orders", err) != 0)
 		goto out;
@@ -615,26 +623,53 @@ ca_acme_orders_post(struct ca *ca, struct ca_acme *a, const struct ca_acme_req *
 			     "an account may only list its own orders");
 		goto out;
 	}
-	if (db_acme_order_list(ca->db, id, 0, 1000, &v, &count, NULL, err) != 0)
+	if (before < 0) {
+		no_such(err, "page of orders");
 		goto out;
-	if (count > 0 && (*ids = calloc(count, sizeof(**ids))) == NULL) {
+	}
+	if ((*ids = calloc(CA_ACME_ORDERS_PAGE, sizeof(**ids))) == NULL) {
 		mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 		goto out;
 	}
 	/* RFC 8555 7.1.2.1: the server SHOULD NOT include orders that
 	 * are invalid - nor, then, a pending or ready one past its expiry,
-	 * which a client reads as invalid. */
-	for (size_t i = 0; i < count; i++) {
-		int open = strcmp(v[i].status, "pending") == 0 ||
-			   strcmp(v[i].status, "ready") == 0;
+	 * which a client reads as invalid. Left out before the page is
+	 * cut, so that a page holds the newest orders it may list (the
+	 * newest rows all invalid hid the valid ones behind them); a
+	 * "next" page (Link rel="next") starts after the last row read. */
+	do {
+		if (db_acme_order_list(ca->db, id, from, CA_ACME_ORDERS_PAGE, &v,
+				       &count, &more, err) != 0)
+			goto out;
+		for (size_t i = 0; i < count; i++) {
+			int open = strcmp(v[i].status, "pending") == 0 ||
+				   strcmp(v[i].status, "ready") == 0;
 
-		if (strcmp(v[i].status, "invalid") != 0 &&
-		    !(open && v[i].expires <= ca_now()))
-			memcpy((*ids)[(*n)++], v[i].id, CA_ID_MAX);
-	}
+			from = v[i].rowid;
+			scanned++;
+			if (strcmp(v[i].status, "invalid") != 0 &&
+			    !(open && v[i].expires <= now))
+				memcpy((*ids)[(*n)++], v[i].id, CA_ID_MAX);
+			if (*n == CA_ACME_ORDERS_PAGE || scanned == ORDERS_SCAN_MAX) {
+				/* Whether anything follows this row. */
+				if (i + 1 < count || more != 0)
+					*next = from;
+				more = 0;
+				break;
+			}
+		}
+		db_acme_order_array_free(v, count);
+		v = NULL;
+		count = 0;
+	} while (more != 0);
 	rc = 0;
 out:
 	db_acme_order_array_free(v, count);
+	if (rc != 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
 	ca_acme_auth_free(&x);
 	return rc;
 }

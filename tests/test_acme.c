@@ -1745,14 +1745,16 @@ test_flow_http01_to_certificate_and_refusals(void)
 		char (*ids)[CA_ID_MAX] = NULL, lpath[600];
 		const char *acct = c.kid + strlen(BASE "/acct/");
 		size_t nids = 0;
+		int64_t next = 0;
 
 		snprintf(lpath, sizeof(lpath), "/acct/%s/orders", acct);
 		CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&c, lpath, "{}", 0), acct,
-					      &ids, &nids, &err) != 0);
+					      0, &ids, &nids, &next, &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "malformed");
 		CU_ASSERT(strstr(err.msg, "POST-as-GET") != NULL);
 		CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&c, lpath, NULL, 0), acct,
-					      &ids, &nids, &err) == 0);
+					      0, &ids, &nids, &next, &err) == 0);
+		CU_ASSERT_EQUAL(next, 0);
 		CU_ASSERT(nids >= 1);
 		free(ids);
 	}
@@ -2451,6 +2453,84 @@ test_http01_follows_relative_redirect(void)
 	client_free(&c);
 }
 
+/* The list of CLIENT's orders from BEFORE (0: the first page): its ids
+ * into *IDS (heap), their number into *N, the next page's place into
+ * *NEXT. */
+static void
+orders_page(struct client *c, int64_t before, char (**ids)[CA_ID_MAX],
+	    size_t *n, int64_t *next)
+{
+	const char *acct = c->kid + strlen(BASE "/acct/");
+	struct mica_err err;
+	char path[200];
+
+	if (before > 0)
+		snprintf(path, sizeof(path), "/acct/%s/orders/%lld", acct, (long long)before);
+	else
+		snprintf(path, sizeof(path), "/acct/%s/orders", acct);
+	CU_ASSERT_FATAL(ca_acme_orders_post(g_ca, g_acme, req(c, path, NULL, 0), acct,
+					    before, ids, n, next, &err) == 0);
+}
+
+/* RFC 8555 7.1.2.1: an account's list of orders leaves the invalid ones
+ * out, and comes in pages linked by "next". It read the newest 1000 rows
+ * and then left the invalid ones out: behind 1000 invalid orders, an
+ * account's live order was listed nowhere, and of more than 1000 the
+ * older ones were cut without a word. */
+static void
+test_orders_list_pages(void)
+{
+	struct client c;
+	struct ca_acme_order o;
+	struct mica_err err;
+	char (*ids)[CA_ID_MAX] = NULL;
+	const char *acct;
+	size_t n = 0;
+	int64_t next = -1;
+
+	client_new(&c, NULL, NULL);
+	acct = c.kid + strlen(BASE "/acct/");
+	CU_ASSERT_FATAL(ca_acme_new_order(g_ca, g_acme, req(&c, "/new-order",
+			"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"live.contoso.test\"}]}", 0),
+			&o, &err) == 0);
+	/* 1000 failed orders after it. */
+	store_update(sqlite3_mprintf(
+		"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d) "
+		"INSERT INTO acme_order (id, account_id, status, names, profile, expires, "
+		"created_at, updated_at, error_code) SELECT printf('inv%%05d', i), '%q', "
+		"'invalid', 'x.contoso.test', 'server', 1, 1, 1, 'malformed' FROM s",
+		CA_ACME_ORDERS_PAGE, acct));
+	orders_page(&c, 0, &ids, &n, &next);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT(n == 1 && strcmp(ids[0], o.id) == 0);
+	CU_ASSERT_EQUAL(next, 0);
+	free(ids);
+	/* A page and one more of open orders after those: two pages, the
+	 * second with the last of them and the first order. */
+	store_update(sqlite3_mprintf(
+		"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d) "
+		"INSERT INTO acme_order (id, account_id, status, names, profile, expires, "
+		"created_at, updated_at) SELECT printf('pen%%05d', i), '%q', "
+		"'pending', 'x.contoso.test', 'server', %lld, 1, 1 FROM s",
+		CA_ACME_ORDERS_PAGE + 1, acct, (long long)time(NULL) + 3600));
+	orders_page(&c, 0, &ids, &n, &next);
+	CU_ASSERT_EQUAL(n, CA_ACME_ORDERS_PAGE);
+	CU_ASSERT(n > 0 && strcmp(ids[0], "pen01001") == 0);
+	CU_ASSERT(next > 0);
+	free(ids);
+	ids = NULL;
+	if (next > 0) {
+		orders_page(&c, next, &ids, &n, &next);
+		CU_ASSERT_EQUAL(n, 2);
+		CU_ASSERT(n == 2 && strcmp(ids[0], "pen00001") == 0 &&
+			  strcmp(ids[1], o.id) == 0);
+		CU_ASSERT_EQUAL(next, 0);
+		free(ids);
+	}
+	ca_acme_order_free(&o);
+	client_free(&c);
+}
+
 /* RFC 8555 7.4: identifiers "MUST appear either in the commonName ... or
  * in an extensionRequest attribute requesting a subjectAltName
  * extension, or both". A CSR whose CN names one of the order's names and
@@ -2777,6 +2857,7 @@ test_flow_refusals_before_any_order(void)
 		char (*ids)[CA_ID_MAX] = NULL, lpath[600];
 		const char *mine = c.kid + strlen(BASE "/acct/");
 		size_t nids = 0;
+		int64_t next = 0;
 
 		struct ca_acme_order live;
 
@@ -2785,7 +2866,7 @@ test_flow_refusals_before_any_order(void)
 			&live, &err) == 0);
 		snprintf(lpath, sizeof(lpath), "/acct/%s/orders", mine);
 		CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&c, lpath, NULL, 0), mine,
-					      &ids, &nids, &err) == 0);
+					      0, &ids, &nids, &next, &err) == 0);
 		/* The live one listed, the invalid one not. */
 		CU_ASSERT_EQUAL(nids, 1);
 		for (size_t i = 0; i < nids; i++) {
@@ -2813,6 +2894,7 @@ test_flow_refusals_before_any_order(void)
 		struct ca_acme_authz z2;
 		struct mica_err mine, none;
 		size_t nids = 0;
+		int64_t next = 0;
 		char *csr;
 		const char *names[1] = { "x.web.contoso.test" };
 		char fin[4000];
@@ -2867,7 +2949,8 @@ test_flow_refusals_before_any_order(void)
 
 			snprintf(path, sizeof(path), "/acct/%s/orders", id);
 			CU_ASSERT(ca_acme_orders_post(g_ca, g_acme, req(&d, path, NULL, 0), id,
-						      &ids, &nids, i == 0 ? &mine : &none) != 0);
+						      0, &ids, &nids, &next,
+						      i == 0 ? &mine : &none) != 0);
 			CU_ASSERT(ids == NULL);
 		}
 		same_refusal(&mine, &none);
@@ -3075,6 +3158,8 @@ main(void)
 		  test_redirect_references },
 		{ "http-01 follows a redirect relative to the path asked",
 		  test_http01_follows_relative_redirect },
+		{ "an account's list of orders leaves invalid ones out before it is cut in pages linked by next",
+		  test_orders_list_pages },
 		{ "finalize takes a CN naming one identifier and a subjectAltName naming the others (RFC 8555 7.4)",
 		  test_finalize_counts_the_cn_as_an_identifier },
 		{ "an authorization deactivated during its validation settles its challenge (RFC 8555 7.5.2)",

@@ -603,11 +603,23 @@ web_h_acme_orders(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	struct acme_call k;
 	char (*ids)[CA_ID_MAX] = NULL, url[URL_MAX];
 	size_t n = 0;
+	int64_t before = 0, next = 0;
 	json_t *o, *a;
 	int rc;
 
+	/* /acme/acct/ID/orders/PLACE: a page after the first, as the "next"
+	 * link of the one before gave it (RFC 8555 7.1.2.1) - digits, no
+	 * leading zero; anything else names no page (-1). */
+	if (c->m->nparams > 1) {
+		const char *pg = c->m->param[1];
+		size_t len = strlen(pg);
+
+		before = len > 0 && len <= 18 && pg[0] != '0' &&
+			 strspn(pg, "0123456789") == len ? strtoll(pg, NULL, 10) : -1;
+	}
 	if ((rc = begin(c, rep, &k, 1, err)) == 0 &&
-	    (rc = ca_acme_orders_post(c->ca, k.a, &k.req, c->m->param[0], &ids, &n, err)) == 0) {
+	    (rc = ca_acme_orders_post(c->ca, k.a, &k.req, c->m->param[0], before,
+				      &ids, &n, &next, err)) == 0) {
 		o = json_object();
 		a = json_array();
 		for (size_t i = 0; i < n; i++) {
@@ -616,6 +628,9 @@ web_h_acme_orders(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 		}
 		json_object_set_new(o, "orders", a);
 		rc = reply(&k, 200, o, err);
+		if (rc == 0 && next > 0)
+			web_reply_header(rep, "Link", "<%s%s/orders/%lld>;rel=\"next\"",
+					 k.acct_prefix, c->m->param[0], (long long)next);
 	}
 	free(ids);
 	return finish(&k, rc, err);

@@ -104,6 +104,7 @@ static const struct web_route routes[] = {
 	{ "POST",   "/acme/new-account",         web_h_acme_new_account,  WEB_AUTH_ACME, NULL },
 	{ "POST",   "/acme/acct/{id}",           web_h_acme_account,      WEB_AUTH_ACME, NULL },
 	{ "POST",   "/acme/acct/{id}/orders",    web_h_acme_orders,       WEB_AUTH_ACME, NULL },
+	{ "POST",   "/acme/acct/{id}/orders/{n}", web_h_acme_orders,      WEB_AUTH_ACME, NULL },
 	{ "POST",   "/acme/key-change",          web_h_acme_key_change,   WEB_AUTH_ACME, NULL },
 	{ "POST",   "/acme/new-order",           web_h_acme_new_order,    WEB_AUTH_ACME, NULL },
 	{ "POST",   "/acme/order/{id}",          web_h_acme_order,        WEB_AUTH_ACME, NULL },
