@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mbedtls/platform_util.h>
 
@@ -20,8 +21,9 @@
 /* ------------------------------------------------------------ contact -- */
 
 /* RFC 8555 7.3: "contact" is an array of URLs; this server takes mailto:
- * with one plain address (RFC 6068 without hfields). *OUT heap,
- * '\n'-separated, NULL for an empty array. */
+ * with one plain address (RFC 6068 without hfields). The scheme is read
+ * in any case (RFC 3986 3.1: "MAILTO:" is "mailto:") and kept as
+ * "mailto:". *OUT heap, '\n'-separated, NULL for an empty array. */
 static int
 contact_parse(json_t *v, char **out, struct mica_err *err)
 {
@@ -44,7 +46,7 @@ contact_parse(json_t *v, char **out, struct mica_err *err)
 		if (c == NULL)
 			return mica_err_set(err, MICA_E_BADREQ, "malformed",
 					    "\"contact\" must be an array of URLs");
-		if (strncmp(c, "mailto:", 7) != 0)
+		if (strncasecmp(c, "mailto:", 7) != 0)
 			return mica_err_set(err, MICA_E_BADREQ, "unsupported_contact",
 					    "only mailto: contacts are supported");
 		at = strchr(c + 7, '@');
@@ -68,7 +70,8 @@ contact_parse(json_t *v, char **out, struct mica_err *err)
 		json_t *it = json_array_get(v, i);
 		size_t cl = json_string_length(it);
 
-		memcpy(p, json_string_value(it), cl);
+		memcpy(p, "mailto:", 7);
+		memcpy(p + 7, json_string_value(it) + 7, cl - 7);
 		p += cl;
 		*p++ = i + 1 < n ? '\n' : '\0';
 	}

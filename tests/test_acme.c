@@ -2453,6 +2453,56 @@ test_http01_follows_relative_redirect(void)
 	client_free(&c);
 }
 
+/* RFC 8555 7.3: contacts are mailto: URLs of one plain address each, at
+ * most CA_ACME_CONTACTS_MAX. The scheme in capitals is the same scheme
+ * (RFC 3986 3.1), kept as "mailto:" - it was unsupportedContact; what
+ * would smuggle more (hfields, lists, line breaks) stays refused. */
+static void
+test_account_contacts(void)
+{
+	static const struct {
+		const char *contact, *code;
+	} bad[] = {
+		{ "[\"tel:+15550100\"]", "unsupported_contact" },
+		{ "[\"mailto:a@contoso.test?bcc=b@fabrikam.test\"]", "invalid_contact" },
+		{ "[\"mailto:a@contoso.test,b@fabrikam.test\"]", "invalid_contact" },
+		{ "[\"mailto:a@contoso.test\\r\\nBcc: b@fabrikam.test\"]", "invalid_contact" },
+		{ "[\"mailto:contoso.test\"]", "invalid_contact" },
+		{ "[\"mailto:a@b\",\"mailto:a@b\",\"mailto:a@b\",\"mailto:a@b\",\"mailto:a@b\"]",
+		  "invalid_contact" },
+		{ "\"mailto:a@contoso.test\"", "malformed" },
+		{ "[5]", "malformed" },
+	};
+	struct client c;
+	struct ca_acme_account acct;
+	struct mica_err err;
+	char path[600], payload[300];
+	const char *id;
+
+	client_new(&c, NULL, NULL);
+	id = c.kid + strlen(BASE "/acct/");
+	snprintf(path, sizeof(path), "/acct/%s", id);
+	CU_ASSERT_FATAL(ca_acme_account_post(g_ca, g_acme, req(&c, path,
+			"{\"contact\":[\"MAILTO:ops@contoso.test\",\"Mailto:it@contoso.test\"]}", 0),
+			id, &acct, &err) == 0);
+	CU_ASSERT(acct.contact != NULL &&
+		  strcmp(acct.contact, "mailto:ops@contoso.test\nmailto:it@contoso.test") == 0);
+	ca_acme_account_free(&acct);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(payload, sizeof(payload), "{\"contact\":%s}", bad[i].contact);
+		CU_ASSERT(ca_acme_account_post(g_ca, g_acme, req(&c, path, payload, 0), id,
+					       &acct, &err) != 0);
+		CU_ASSERT_STRING_EQUAL(err.code, bad[i].code);
+	}
+	/* None of them changed what was there. */
+	CU_ASSERT_FATAL(ca_acme_account_post(g_ca, g_acme, req(&c, path, NULL, 0), id,
+					     &acct, &err) == 0);
+	CU_ASSERT(acct.contact != NULL &&
+		  strcmp(acct.contact, "mailto:ops@contoso.test\nmailto:it@contoso.test") == 0);
+	ca_acme_account_free(&acct);
+	client_free(&c);
+}
+
 /* The list of CLIENT's orders from BEFORE (0: the first page): its ids
  * into *IDS (heap), their number into *N, the next page's place into
  * *NEXT. */
@@ -3158,6 +3208,8 @@ main(void)
 		  test_redirect_references },
 		{ "http-01 follows a redirect relative to the path asked",
 		  test_http01_follows_relative_redirect },
+		{ "contacts: mailto: in any case, one plain address each, at most four",
+		  test_account_contacts },
 		{ "an account's list of orders leaves invalid ones out before it is cut in pages linked by next",
 		  test_orders_list_pages },
 		{ "finalize takes a CN naming one identifier and a subjectAltName naming the others (RFC 8555 7.4)",
