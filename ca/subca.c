@@ -522,12 +522,14 @@ fetch_url(const char *u)
 	       strncasecmp(u, "ldap://", 7) == 0;
 }
 
-/* A URL for the CDP or AIA: as given, else this root's public URL with
- * SUFFIX, else the request's if it is one to fetch from (OUT gets the
- * choice, "" for none). */
+/* A URL for the CDP or AIA: as given (by OPTION), else this root's public
+ * URL with SUFFIX, else the request's if it is one to fetch from (OUT gets
+ * the choice, "" for none; *FROM says where it came from, a static
+ * string). */
 static void
-pick_url(const char *given, const char *public_url, const char *suffix,
-	 const char *requested, char out[URL_MAX + 1], const char **from)
+pick_url(const char *given, const char *option, const char *public_url,
+	 const char *suffix, const char *requested, char out[URL_MAX + 1],
+	 const char **from)
 {
 	if (given != NULL) {
 		snprintf(out, URL_MAX + 1, "%s", given);
@@ -541,9 +543,14 @@ pick_url(const char *given, const char *public_url, const char *suffix,
 			"left out";
 	} else {
 		snprintf(out, URL_MAX + 1, "%s", requested);
-		/* A cross-certificate has no request to take it from. */
-		*from = requested[0] != '\0' ? "the request's" :
-			"no --crl-url, and this root has no public URL";
+		/* A cross-certificate has no request to take it from. The
+		 * note names the option that would have given this URL. */
+		if (requested[0] != '\0')
+			*from = "the request's";
+		else if (strcmp(option, "--aia-url") == 0)
+			*from = "no --aia-url, and this root has no public URL";
+		else
+			*from = "no --crl-url, and this root has no public URL";
 	}
 }
 
@@ -959,10 +966,10 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 	{
 		char crl[URL_MAX + 1], aia[URL_MAX + 1];
 
-		pick_url(o->crl_url, ca->sh->public_url, "/root.crl",
-			 r->crl_url, crl, &crl_from);
-		pick_url(o->aia_url, ca->sh->public_url, "/root.crt",
-			 r->aia_url, aia, &aia_from);
+		pick_url(o->crl_url, "--crl-url", ca->sh->public_url,
+			 "/root.crl", r->crl_url, crl, &crl_from);
+		pick_url(o->aia_url, "--aia-url", ca->sh->public_url,
+			 "/root.crt", r->aia_url, aia, &aia_from);
 		snprintf(r->crl_url, sizeof(r->crl_url), "%s", crl);
 		snprintf(r->aia_url, sizeof(r->aia_url), "%s", aia);
 	}

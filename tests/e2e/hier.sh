@@ -751,6 +751,10 @@ expect_rc "the old root cross-signs the new one" 0 m -d R sign-ca --cross --cert
 grep -q '^note: CDP ' "$TMP/rc.err" && ! grep -q "the request's" "$TMP/rc.err" &&
 	ok "... its note on the CDP names no request (a cross-certificate has none)" ||
 	fail "cross-certificate CDP note: $(cat "$TMP/rc.err")"
+# Each URL's note names its own option: caIssuers comes from --aia-url.
+grep -q "caIssuers none (no --aia-url, and this root has no public URL)" "$TMP/rc.err" &&
+	ok "... its note on caIssuers names --aia-url, the option that gives it" ||
+	fail "cross-certificate caIssuers note: $(cat "$TMP/rc.err")"
 # R has no public URL and no --crl-url was given: relying parties that
 # check revocation cannot check this certificate, which sign-ca says.
 grep -q "^warning: the cross-certificate names no CRL distribution point and no caIssuers URL: relying parties that check revocation cannot check it, and revoking it reaches none of them; sign it again with --crl-url URL and --aia-url URL" "$TMP/rc.err" &&
