@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/decimal.h"
@@ -181,6 +183,82 @@ test_log_cuts_a_long_line_whole(void)
 	free(text);
 }
 
+static int
+count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/* The log's file fills up (RLIMIT_FSIZE stands in for a full disk: a
+ * write cut short, then refused, as ENOSPC does): the line cut short is
+ * ended before the next one, and the lines lost are said once there is
+ * room again. In a child: the limit would cut this suite's own output. */
+static void
+test_log_says_lines_lost_on_a_full_disk(void)
+{
+	char path[] = "/tmp/mica-test-util-XXXXXX", buf[4096], *l, *next;
+	char *last = NULL;
+	struct rlimit lim;
+	int fd = mkstemp(path), status = -1, n_lines = 0, notice = 0;
+	ssize_t n;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	if ((pid = fork()) == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		mica_log_set_plain(0);
+		if (mica_log_open(path) != 0)
+			_exit(2);
+		mica_log(MICA_LOG_INFO, "first line, whole");
+		getrlimit(RLIMIT_FSIZE, &lim);
+		lim.rlim_cur = 80;
+		if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+			_exit(3);
+		mica_log(MICA_LOG_INFO, "second line, cut short");
+		mica_log(MICA_LOG_INFO, "third line, lost");
+		lim.rlim_cur = lim.rlim_max;
+		if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+			_exit(3);
+		mica_log(MICA_LOG_INFO, "fourth line, whole");
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT_FATAL(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT_FATAL((fd = open(path, O_RDONLY)) >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	unlink(path);
+	CU_ASSERT_FATAL(n > 0);
+	buf[n] = '\0';
+	/* The file ends a line; each line starts with its own time. */
+	CU_ASSERT_EQUAL(buf[n - 1], '\n');
+	for (l = buf; *l != '\0'; l = next + 1) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(next = strchr(l, '\n'));
+		*next = '\0';
+		CU_ASSERT_EQUAL(strncmp(l, "20", 2), 0);
+		/* never two lines' times on one line */
+		CU_ASSERT_EQUAL(count_of(l, "Z "), 1);
+		CU_ASSERT_PTR_NULL(strstr(l, "third"));
+		if (strstr(l, "Z warning: 2 log line(s) lost: ") != NULL)
+			notice++;
+		last = l;
+		n_lines++;
+	}
+	/* first, second's part, the notice, fourth */
+	CU_ASSERT_EQUAL(n_lines, 4);
+	CU_ASSERT_EQUAL(notice, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(last);
+	CU_ASSERT_PTR_NOT_NULL(strstr(last, " info: fourth line, whole"));
+}
+
 /* ------------------------------------------------------------------ */
 /* mica_decimal                                                        */
 /* ------------------------------------------------------------------ */
@@ -309,6 +387,9 @@ main(void)
 			 test_log_escapes_outside_text) ||
 	    !CU_add_test(s, "a long log line is cut at a whole escape",
 			 test_log_cuts_a_long_line_whole) ||
+	    !CU_add_test(s, "a log on a full disk ends a line cut short and "
+			 "says how many lines were lost",
+			 test_log_says_lines_lost_on_a_full_disk) ||
 	    !CU_add_test(s, "takes one spelling of a number: no sign, blank or "
 			 "leading zero (table)", test_decimal_table) ||
 	    !CU_add_test(s, "a background thread runs ten nice steps below "

@@ -19,6 +19,13 @@ static int log_fd = 2;
 static char *log_path;
 static int log_level = MICA_LOG_INFO;
 static int log_plain;
+/* What a full disk (or a file size limit) did to the log: a line cut
+ * short, whose end the next line must not continue, and how many lines
+ * were lost and why, said once the log takes lines again. Under
+ * log_lock. */
+static int log_torn;
+static unsigned long log_lost;
+static int log_lost_errno;
 
 /* A link or FIFO another user planted in a shared folder (/tmp) is not
  * written through (mica_planted). Nor one made there between that look
@@ -78,6 +85,10 @@ mica_log_reopen(void)
 			if (log_fd != 2)
 				close(log_fd);
 			log_fd = fd;
+			/* A rotated log starts afresh: nothing of the torn
+			 * line is in it. The lines lost are still said. */
+			if (lseek(fd, 0, SEEK_END) == 0)
+				log_torn = 0;
 		}
 	}
 	pthread_mutex_unlock(&log_lock);
@@ -109,6 +120,77 @@ mica_log_set_plain(int on)
 	log_plain = on;
 }
 
+/* write(2) all of BUF[0..N) to the log; returns how much was written. */
+static size_t
+write_all(const char *buf, size_t n)
+{
+	size_t done = 0;
+	ssize_t w;
+
+	while (done < n) {
+		w = write(log_fd, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	return done;
+}
+
+/* Write LINE (N bytes, ending in LF) under log_lock. A write cut short
+ * (ENOSPC, EFBIG past RLIMIT_FSIZE) leaves part of a line: the next one
+ * that gets through starts with LF, so that it never continues that
+ * part (API.md: a log line stays one line). Lines that could not be
+ * written are counted, and the first line written again is preceded by
+ * a warning that says how many were lost and why, rather than a log
+ * with a silent gap. NOW dates that warning (0: plain, no time). */
+static void
+log_write(const char *line, size_t n, time_t now)
+{
+	char pre[256];
+	struct tm tm;
+	size_t p = 0, w;
+	int k;
+
+	if (log_torn)
+		pre[p++] = '\n';
+	if (log_lost > 0) {
+		if (!log_plain) {
+			gmtime_r(&now, &tm);
+			p += strftime(pre + p, sizeof(pre) - p,
+				      "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		}
+		k = snprintf(pre + p, sizeof(pre) - p,
+			     "warning: %lu log line(s) lost: %s\n", log_lost,
+			     strerror(log_lost_errno));
+		if (k > 0)
+			p += (size_t)k < sizeof(pre) - p ? (size_t)k :
+			     sizeof(pre) - p - 1;
+	}
+	if (p > 0) {
+		w = write_all(pre, p);
+		if (w < p) {
+			/* Neither the notice nor LINE is in: say both next
+			 * time. */
+			if (w > 0)
+				log_torn = 1;
+			log_lost++;
+			log_lost_errno = errno;
+			return;
+		}
+		log_torn = 0;
+		log_lost = 0;
+	}
+	w = write_all(line, n);
+	if (w < n) {
+		if (w > 0)
+			log_torn = 1;
+		log_lost++;
+		log_lost_errno = errno;
+	}
+}
+
 void
 mica_log(int level, const char *fmt, ...)
 {
@@ -118,7 +200,7 @@ mica_log(int level, const char *fmt, ...)
 	 * bytes for one; a message of them is cut at LINE's end. */
 	char msg[2048], line[4096];
 	struct tm tm;
-	time_t now;
+	time_t now = 0;
 	va_list ap;
 	size_t n, mlen;
 	int k, saved = errno;
@@ -155,9 +237,7 @@ mica_log(int level, const char *fmt, ...)
 	n += mica_shown(msg, mlen, line + n, sizeof(line) - n - 1);
 	line[n++] = '\n';
 	pthread_mutex_lock(&log_lock);
-	if (write(log_fd, line, n) < 0) {
-		/* nothing sensible to do */
-	}
+	log_write(line, n, now);
 	pthread_mutex_unlock(&log_lock);
 	errno = saved;
 }

@@ -3,6 +3,8 @@
  *
  * Never pass a secret (token, key, passphrase, CSR body) to these
  * functions. Thread-safe: each line is written with a single write(2).
+ * A line the file had no room for is counted, not retried: the next line
+ * written says how many were lost (util/log.c, log_write).
  */
 #ifndef MICA_UTIL_LOG_H
 #define MICA_UTIL_LOG_H
