@@ -27,8 +27,14 @@
 
 /* How long a signature may take (a million-entry CRL is about a second of
  * hashing; valgrind makes it many) and how long a caller waits for an idle
- * signer or for the keeper to start. */
+ * signer or for the keeper to start. A certificate's or an OCSP
+ * response's signature takes milliseconds: a signer that has not answered
+ * one in QUICK_REPLY_TIMEOUT_MS is stopped or starved, and the request
+ * (an API worker's, which serves other connections in turn) fails with
+ * 503 rather than hold that worker, and /healthz and /crl behind it, for
+ * five minutes. */
 #define REPLY_TIMEOUT_MS   (300 * 1000)
+#define QUICK_REPLY_TIMEOUT_MS (30 * 1000)
 #define IDLE_WAIT_S        30
 #define START_TIMEOUT_MS   (600 * 1000)
 
@@ -550,9 +556,15 @@ round_trip(struct ca_signer *s, int i, uint16_t type, uint16_t key,
 	struct ca_signer_hdr hdr;
 	uint32_t id;
 	int fd = s->conns[i].fd;
+	int quick = type == CA_SMSG_SIGN_LEAF || type == CA_SMSG_OCSP_SIGN ||
+		    type == CA_SMSG_OCSP_CA_SIGN;
+	int tmo = quick ? QUICK_REPLY_TIMEOUT_MS : REPLY_TIMEOUT_MS;
+	int64_t t0 = mica_mono_ms();
+	pid_t pid;
 
 	pthread_mutex_lock(&s->mu);
 	id = ++s->next_id;
+	pid = s->conns[i].pid;
 	s->conns[i].since = type != CA_SMSG_SIGN_CRL ? mica_mono_ms() : 0;
 	pthread_mutex_unlock(&s->mu);
 	hdr.type = type;
@@ -564,11 +576,17 @@ round_trip(struct ca_signer *s, int i, uint16_t type, uint16_t key,
 	    (alen && send_all(fd, a, alen) != 0) ||
 	    (blen && send_all(fd, b, blen) != 0))
 		return -2;
-	if (ca_signer_read_all(fd, h, sizeof(h), REPLY_TIMEOUT_MS) != 0 ||
-	    ca_signer_hdr_get(h, &hdr) != 0 || hdr.id != id ||
+	if (ca_signer_read_all(fd, h, sizeof(h), tmo) != 0) {
+		if (mica_mono_ms() - t0 >= tmo)
+			mica_log(MICA_LOG_WARN, "signer[%d] has not answered "
+				 "for %d s (stopped or starved?): its request "
+				 "fails", (int)pid, tmo / 1000);
+		return -1;
+	}
+	if (ca_signer_hdr_get(h, &hdr) != 0 || hdr.id != id ||
 	    (hdr.type != CA_SMSG_OK && hdr.type != CA_SMSG_REFUSED) ||
 	    hdr.len > size ||
-	    ca_signer_read_all(fd, buf, hdr.len, REPLY_TIMEOUT_MS) != 0)
+	    ca_signer_read_all(fd, buf, hdr.len, tmo) != 0)
 		return -1;
 	*rtype = hdr.type;
 	*len = hdr.len;

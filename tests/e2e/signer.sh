@@ -18,6 +18,8 @@
 #  - a domain added with the CLI while the daemon runs is used at once; a
 #    domain slipped into the store without the key stops the daemon from
 #    starting until an admin acts with the key;
+#  - a certificate waiting for a stopped signer fails (503) after 30 s,
+#    not the five minutes a CRL may take, and gives its token use back;
 #  - when the keeper dies, mica serve stops (exit 8) instead of serving
 #    without a key.
 . "${MICA_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
@@ -338,6 +340,36 @@ is "... the request answered 503" "$(cat "$W/stuck.status")" 503
 is "... nothing left issuing" "$(issuing_rows)" 0
 is "... and the token's use given back" "$(uses_left "$T2ID")" 1
 start "$W/out.mid3" || serve_failed "$W/out.mid3"
+
+# ------------------------------ a signer that does not answer, serving --
+# A certificate's signature takes milliseconds. One waiting for a stopped
+# (or starved) signer held its API worker - and the other connections
+# that worker serves, /healthz and /crl among them - for the signer
+# timeout, five minutes; it fails after 30 s now, 503, and says so.
+T3=$("$MICA" -d "$D" token create --enroll --uses 1 --comment "stuck serving" 2>/dev/null)
+T3ID=$(token_field comment "stuck serving" id)
+KEEPER=$(pgrep -P "$SERVE_PID" -x mica-keeper)
+STOPPED=$(pgrep -P "$KEEPER")
+# shellcheck disable=SC2086
+kill -STOP $STOPPED
+: > "$W/stall.status"
+enroll stall.contoso.test "$T3" > "$W/stall.status" &
+STUCKPID=$!
+T0=$SECONDS
+wait_for "an answer while the signers are stopped" 90 test -s "$W/stall.status" ||
+	fail "no answer within $((90 * TIME_SCALE)) s while the signers are stopped"
+kill "$STUCKPID" 2>/dev/null
+wait "$STUCKPID" 2>/dev/null
+# shellcheck disable=SC2086
+kill -CONT $STOPPED 2>/dev/null
+is "a request waiting for a stopped signer is answered 503" "$(cat "$W/stall.status")" 503
+echo "# ... after $((SECONDS - T0)) s"
+check "... and the log names the signer that did not answer" grep -q 'has not answered for 30 s' "$LOG"
+is "... nothing left issuing" "$(issuing_rows)" 0
+is "... and the token's use given back" "$(uses_left "$T3ID")" 1
+stall_again() { [ "$(enroll stall2.contoso.test "$T3")" = 201 ]; }
+check "once the signers run again, the token gets its certificate" \
+	wait_for "a certificate after the signers resumed" 60 stall_again
 
 # ------------------------------------------------------ the keeper dies --
 
