@@ -27,6 +27,7 @@
 #include "ca/signcheck.h"
 #include "ca/signer.h"
 #include "ca/x509.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 int
@@ -205,6 +206,8 @@ sign_raw(struct ca *ca, enum ca_sign_kind kind, int key_idx,
 	if (ca->sh->signer != NULL) {
 		struct mica_err e;
 
+		if (kind == CA_SIGN_LEAF)
+			MICA_TEST_GATE("MICA_TEST_LEAF_SIGN_GATE");
 		if (ca_signer_sign_key(ca->sh->signer, kind,
 				       (unsigned)key_idx, tbs, tbs_len, sig,
 				       sig_len, floor, &e) == 0)
@@ -221,6 +224,21 @@ sign_raw(struct ca *ca, enum ca_sign_kind kind, int key_idx,
 			return 0;
 		if (kind == CA_SIGN_LEAF && strcmp(e.code, "signer_refused") == 0)
 			audit_refusal(ca, &e);
+		/* The signer dates "now" by the wall clock as this process
+		 * did when it built TBS: a date a day or more away from it
+		 * there means the clock stepped in between (a VM resumed,
+		 * NTP). Nothing was signed or recorded; the same request
+		 * succeeds when made again, so it is no 422 but a 503. */
+		if (strcmp(e.code, "signer_refused") == 0 &&
+		    strstr(e.msg, "too far from now") != NULL) {
+			char why[sizeof(e.msg)];
+
+			memcpy(why, e.msg, sizeof(why));
+			why[sizeof(why) - 1] = '\0';
+			mica_err_set(&e, MICA_E_UNAVAIL, "clock_stepped",
+				     "the clock stepped while this was being "
+				     "signed (%s); try again", why);
+		}
 		if (err != NULL)
 			*err = e;
 		return -1;
