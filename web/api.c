@@ -697,6 +697,35 @@ web_h_req_approve(struct web_ctx *c, struct web_reply *rep, struct mica_err *err
 	return rc;
 }
 
+/* The 409 of a deny whose request was decided already (ERR): with its
+ * "status", and "serial" when issued. 0 when the reply is made, -1 to
+ * answer ERR as it is (the request could not be read again). */
+static int
+decided_409(struct web_ctx *c, struct web_reply *rep, const struct mica_err *err)
+{
+	struct ca_issued is;
+	struct ca_request req;
+	struct mica_err e;
+	json_t *x = NULL;
+	int rc = -1;
+
+	if (ca_request_status(c->ca, c->m->param[0], &is, &req, &e) != 0)
+		return -1;
+	if ((x = json_object()) == NULL ||
+	    json_object_set_new(x, "status",
+				json_string(web_req_status_name(req.status))) != 0 ||
+	    (req.status == CA_REQ_ISSUED && is.serial[0] != '\0' &&
+	     json_object_set_new(x, "serial", json_string(is.serial)) != 0))
+		goto out;
+	web_reply_error_with(rep, err, x);
+	rc = 0;
+out:
+	json_decref(x);
+	ca_request_free(&req);
+	ca_issued_free(&is);
+	return rc;
+}
+
 int
 web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 {
@@ -710,8 +739,17 @@ web_h_req_deny(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	if (param_id(c, err) != 0 || json_body(c, spec, 1, &j, err) != 0)
 		return -1;
 	reason = web_json_str(j, "reason");
-	if (ca_request_deny(c->ca, c->p, c->m->param[0], reason, err) != 0)
+	if (ca_request_deny(c->ca, c->p, c->m->param[0], reason, err) != 0) {
+		/* Decided already: 409 with what it became, as approve's
+		 * (an issued one with the serial to fetch it by), so that an
+		 * admin whose deny lost to an approval learns of the
+		 * certificate. */
+		if (err->kind == MICA_E_CONFLICT &&
+		    strcmp(err->code, "already_decided") == 0 &&
+		    decided_409(c, rep, err) == 0)
+			rc = 0;
 		goto out;
+	}
 	/* The reply says what was recorded, as a later GET shows it. */
 	if (reason == NULL || reason[0] == '\0')
 		reason = CA_DENY_REASON_DEFAULT;

@@ -415,6 +415,14 @@ verify "openssl verifies the approved certificate" "$W/pend.pem"
 snap
 call POST "$S/api/v1/requests/$PEND/approve" "${ADMH[@]}"
 expect "approving a decided request" 409 already_decided
+PEND_SER=$(json_get "$W/body" serial)
+# A deny that lost to the approval learns of the certificate, as a
+# second approval does.
+call POST "$S/api/v1/requests/$PEND/deny" "${ADMH[@]}"
+expect "denying an issued request" 409 already_decided
+is "... saying it was issued" "$(json_get "$W/body" status)" issued
+is "... with its serial, as the second approval's" "$(json_get "$W/body" serial)" "$PEND_SER"
+[ -n "$PEND_SER" ] && ok "... which is set" || fail "no serial in the 409"
 unchanged "second approval"
 
 echo "# deny"
@@ -432,6 +440,8 @@ call POST "$S/api/v1/requests/$DENY/approve" "${ADMH[@]}"
 expect "approving a denied request" 409 already_decided
 call POST "$S/api/v1/requests/$DENY/deny" "${ADMH[@]}"
 expect "denying twice" 409 already_decided
+is "... saying it is denied" "$(json_get "$W/body" status)" denied
+is "... and no serial" "$(json_get "$W/body" serial)" ""
 unchanged "decisions on a decided request"
 # A request that does not exist is 404 not_found whatever is asked of it,
 # as the table of errors says (approve and deny said request_not_found).
