@@ -587,6 +587,10 @@ test_parse_int(void)
 		{ "99999999999999999999", 0, 0 },
 		{ "", 0, 0 }, { "-", 0, 0 }, { "+1", 0, 0 }, { " 1", 0, 0 },
 		{ "1 ", 0, 0 }, { "0x10", 0, 0 }, { "1e3", 0, 0 }, { "1.0", 0, 0 },
+		/* Leading zeros are dropped before digits only: a '-' after
+		 * them is no sign (a Content-Length "0-0" read as 0). */
+		{ "00-123", 0, 0 }, { "0-0", 0, 0 }, { "0-", 0, 0 },
+		{ "-007", 1, -7 }, { "000", 1, 0 },
 	};
 	int64_t v;
 
@@ -755,6 +759,10 @@ test_bearer(void)
 		{ "Bearer a\tb", NULL },
 		{ "Bearer\ttok", NULL },
 		{ "", NULL },
+		/* RFC 6750 2.1: '=' pads the end, after one other. */
+		{ "Bearer ab=cd", NULL },
+		{ "Bearer ===", NULL },
+		{ "Bearer a=", "a=" },
 	};
 	char tok[CA_TOKEN_MAX], small[4];
 

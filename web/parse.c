@@ -277,7 +277,8 @@ web_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 	d = s + neg;
 	if (*d < '0' || *d > '9')
 		return -1;
-	while (d[0] == '0' && d[1] != '\0')
+	/* Leading zeros, before another digit only ("00-5" is no number). */
+	while (d[0] == '0' && d[1] >= '0' && d[1] <= '9')
 		d++;
 	if (strlen(d) > 19)
 		return -1;
@@ -545,7 +546,7 @@ int
 web_bearer(const char *header, char *tok, size_t toksz)
 {
 	const char *p = header;
-	size_t n = 0;
+	size_t n = 0, pad = 0;
 
 	if (p == NULL || toksz == 0 || strncasecmp(p, "bearer", 6) != 0)
 		return -1;
@@ -562,13 +563,18 @@ web_bearer(const char *header, char *tok, size_t toksz)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || strchr("-._~+/=", c) != NULL))
 			goto bad;
+		/* '=' is padding: at the end only, after one other. */
+		if (c == '=')
+			pad++;
+		else if (pad > 0)
+			goto bad;
 		if (n + 1 >= toksz)
 			goto bad;
 		tok[n++] = (char)c;
 	}
 	while (*p == ' ')
 		p++;
-	if (*p != '\0' || n == 0)
+	if (*p != '\0' || n == pad)
 		goto bad;
 	tok[n] = '\0';
 	return 0;
