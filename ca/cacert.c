@@ -1008,31 +1008,6 @@ add_p7(struct ca_der_blob *v, size_t *n, const unsigned char *der,
 	return 0;
 }
 
-/* Is DER, which is no certificate, shaped as a CRL (RFC 5280 5.1: a
- * TBSCertList's optional version, signature and issuer, then thisUpdate,
- * a Time, where a certificate's TBS has its serial's INTEGER, then its
- * validity's SEQUENCE)? A root.crl given for root.crt is then named as
- * what it is, not "malformed validity". 1 or 0. */
-static int
-crl_shaped(const unsigned char *der, size_t len)
-{
-	struct ca_der_cur top, c, tbs;
-	const unsigned char *v;
-	size_t vl;
-
-	ca_der_init(&top, der, len);
-	if (ca_der_enter(&top, CA_DER_SEQUENCE, &c, NULL) != 0 ||
-	    ca_der_enter(&c, CA_DER_SEQUENCE, &tbs, NULL) != 0)
-		return 0;
-	if (ca_der_peek(&tbs, CA_DER_INTEGER) &&
-	    ca_der_get_tlv(&tbs, CA_DER_INTEGER, &v, &vl, NULL) != 0)
-		return 0;
-	return ca_der_get_tlv(&tbs, CA_DER_SEQUENCE, &v, &vl, NULL) == 0 &&
-	       ca_der_get_tlv(&tbs, CA_DER_SEQUENCE, &v, &vl, NULL) == 0 &&
-	       (ca_der_peek(&tbs, CA_DER_UTC_TIME) ||
-		ca_der_peek(&tbs, CA_DER_GEN_TIME));
-}
-
 /* DER of one certificate, or of a PKCS#7 message (told apart by the
  * second element of the outer SEQUENCE: an OID in a ContentInfo). */
 static int
@@ -1046,8 +1021,14 @@ add_der(struct ca_der_blob *v, size_t *n, const unsigned char *der,
 	if (ca_der_enter(&top, CA_DER_SEQUENCE, &c, NULL) == 0 &&
 	    ca_der_peek(&c, CA_DER_OID))
 		return add_p7(v, n, der, len, err);
-	if (crl_shaped(der, len))
-		return bad_cert(err, "this is a CRL, not a certificate");
+	/* A root.crl given for root.crt: named as what it is, not as a
+	 * certificate with a "malformed validity". */
+	{
+		struct ca_crl_info ci;
+
+		if (ca_crl_info_read(der, len, &ci, NULL) == 0)
+			return bad_cert(err, "this is a CRL, not a certificate");
+	}
 	if ((cp = malloc(len ? len : 1)) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
 				    "out of memory");
