@@ -5,6 +5,7 @@
  */
 #include "ca/acme.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,62 @@
 #define CONTACT_MAX 254
 
 /* ------------------------------------------------------------ contact -- */
+
+/* RFC 5322 3.2.3 atext, less '%' (RFC 6068 percent-encoding, which would
+ * hide a NUL or a second address: "mailto:%00@x") and '?' (hfields). */
+static int
+local_char(char ch)
+{
+	return isalnum((unsigned char)ch) || strchr("!#$&'*+-/=^_`{|}~", ch) != NULL;
+}
+
+/* Whether [A, AT) @ (AT, END) is a plain address: a dot-atom local part
+ * of at most 64 characters (RFC 5321 4.5.3.1.1) and a host name of
+ * letters, digits and hyphens in labels of 1 to 63 between single dots,
+ * without a leading or trailing hyphen or dot. */
+static int
+addr_ok(const char *a, const char *at, const char *end)
+{
+	size_t label = 0;
+
+	if (at - a > 64 || a[0] == '.' || at[-1] == '.')
+		return 0;
+	for (const char *q = a; q < at; q++)
+		if (*q == '.' ? q[1] == '.' : !local_char(*q))
+			return 0;
+	for (const char *q = at + 1; q <= end; q++) {
+		if (q == end || *q == '.') {
+			if (label == 0 || label > 63 || q[-1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*q) && *q != '-')
+			return 0;
+		if (label++ == 0 && *q == '-')
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether the contact at index I of array V repeats an earlier one: the
+ * same local part and the same host name in any case (the scheme's case
+ * is already set aside). A repeated contact is kept once. */
+static int
+contact_seen(json_t *v, size_t i)
+{
+	const char *c = json_string_value(json_array_get(v, i)) + 7;
+	const char *at = strchr(c, '@');
+
+	for (size_t j = 0; j < i; j++) {
+		const char *d = json_string_value(json_array_get(v, j)) + 7;
+
+		if (strncmp(c, d, (size_t)(at - c) + 1) == 0 &&
+		    strcasecmp(at + 1, d + (at - c) + 1) == 0)
+			return 1;
+	}
+	return 0;
+}
 
 /* RFC 8555 7.3: "contact" is an array of URLs; this server takes mailto:
  * with one plain address (RFC 6068 without hfields). The scheme is read
@@ -59,6 +116,14 @@ contact_parse(json_t *v, char **out, struct mica_err *err)
 				return mica_err_set(err, MICA_E_BADREQ, "invalid_contact",
 						    "a contact is mailto: and one plain "
 						    "e-mail address (no hfields, no lists)");
+		if (!addr_ok(c + 7, at, c + cl))
+			return mica_err_set(err, MICA_E_BADREQ, "invalid_contact",
+					    "a contact is mailto: and one plain e-mail "
+					    "address: a local part of letters, digits and "
+					    "!#$&'*+-/=^_`{|}~ between dots (no "
+					    "percent-encoding), '@', and a host name");
+		if (contact_seen(v, i))
+			continue;
 		len += cl + 1;
 	}
 	if (n == 0)
@@ -70,10 +135,14 @@ contact_parse(json_t *v, char **out, struct mica_err *err)
 		json_t *it = json_array_get(v, i);
 		size_t cl = json_string_length(it);
 
+		if (contact_seen(v, i))
+			continue;
+		if (p != s)
+			p[-1] = '\n';
 		memcpy(p, "mailto:", 7);
 		memcpy(p + 7, json_string_value(it) + 7, cl - 7);
 		p += cl;
-		*p++ = i + 1 < n ? '\n' : '\0';
+		*p++ = '\0';
 	}
 	*out = s;
 	return 0;

@@ -2468,6 +2468,17 @@ test_account_contacts(void)
 		{ "[\"mailto:a@contoso.test,b@fabrikam.test\"]", "invalid_contact" },
 		{ "[\"mailto:a@contoso.test\\r\\nBcc: b@fabrikam.test\"]", "invalid_contact" },
 		{ "[\"mailto:contoso.test\"]", "invalid_contact" },
+		{ "[\"mailto:%00@contoso.test\"]", "invalid_contact" },
+		{ "[\"mailto:a%40b@contoso.test\"]", "invalid_contact" },
+		{ "[\"mailto:a..b@contoso.test\"]", "invalid_contact" },
+		{ "[\"mailto:.a@contoso.test\"]", "invalid_contact" },
+		{ "[\"mailto:a@-contoso.test\"]", "invalid_contact" },
+		{ "[\"mailto:a@contoso-.test\"]", "invalid_contact" },
+		{ "[\"mailto:a@contoso..test\"]", "invalid_contact" },
+		{ "[\"mailto:a@contoso.test.\"]", "invalid_contact" },
+		{ "[\"mailto:a@contoso_x.test\"]", "invalid_contact" },
+		{ "[\"mailto:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@c.test\"]",
+		  "invalid_contact" },
 		{ "[\"mailto:a@b\",\"mailto:a@b\",\"mailto:a@b\",\"mailto:a@b\",\"mailto:a@b\"]",
 		  "invalid_contact" },
 		{ "\"mailto:a@contoso.test\"", "malformed" },
@@ -2482,6 +2493,15 @@ test_account_contacts(void)
 	client_new(&c, NULL, NULL);
 	id = c.kid + strlen(BASE "/acct/");
 	snprintf(path, sizeof(path), "/acct/%s", id);
+	/* A contact given twice (its host name in any case) is kept once. */
+	CU_ASSERT_FATAL(ca_acme_account_post(g_ca, g_acme, req(&c, path,
+			"{\"contact\":[\"mailto:it-ops+acme@x-1.contoso.test\","
+			"\"MAILTO:it-ops+acme@X-1.Contoso.TEST\",\"mailto:b@c\"]}", 0),
+			id, &acct, &err) == 0);
+	CU_ASSERT(acct.contact != NULL &&
+		  strcmp(acct.contact,
+			 "mailto:it-ops+acme@x-1.contoso.test\nmailto:b@c") == 0);
+	ca_acme_account_free(&acct);
 	CU_ASSERT_FATAL(ca_acme_account_post(g_ca, g_acme, req(&c, path,
 			"{\"contact\":[\"MAILTO:ops@contoso.test\",\"Mailto:it@contoso.test\"]}", 0),
 			id, &acct, &err) == 0);
@@ -3208,7 +3228,7 @@ main(void)
 		  test_redirect_references },
 		{ "http-01 follows a redirect relative to the path asked",
 		  test_http01_follows_relative_redirect },
-		{ "contacts: mailto: in any case, one plain address each, at most four",
+		{ "contacts: mailto: in any case, one plain address each, at most four, kept once",
 		  test_account_contacts },
 		{ "an account's list of orders leaves invalid ones out before it is cut in pages linked by next",
 		  test_orders_list_pages },
