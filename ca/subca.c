@@ -963,6 +963,15 @@ ca_sign_ca(struct ca *ca, const struct ca_principal *p,
 			     URL_MAX);
 		goto out;
 	}
+	/* A file: or javascript: URL would be signed into a CA certificate
+	 * for its life, and nobody fetches from it. */
+	if ((o->crl_url != NULL && !fetch_url(o->crl_url)) ||
+	    (o->aia_url != NULL && !fetch_url(o->aia_url))) {
+		mica_err_set(err, MICA_E_USAGE, "bad_url",
+			     "--crl-url and --aia-url must be http://, https:// "
+			     "or ldap:// URLs (RFC 5280 4.2.1.13, 4.2.2.1)");
+		goto out;
+	}
 	{
 		char crl[URL_MAX + 1], aia[URL_MAX + 1];
 

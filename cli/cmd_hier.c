@@ -282,8 +282,9 @@ static const char sign_help[] =
 "                          (10.0.0.0/8, 192.0.2.7/32, 2001:db8::/32), no\n"
 "                          bit set after the prefix; needs a DOMAIN too\n"
 "  --cross                 cross-certify another root\n"
-"  --crl-url URL           the CRL distribution point to name\n"
-"  --aia-url URL           the caIssuers URL to name\n"
+"  --crl-url URL           the CRL distribution point to name (http://,\n"
+"                          https:// or ldap://, at most 1024 characters)\n"
+"  --aia-url URL           the caIssuers URL to name (the same)\n"
 "  --der                   write DER\n"
 "  --chain                 append this root's certificate (PEM)\n"
 "  --passphrase-file FILE  the root key's passphrase\n";

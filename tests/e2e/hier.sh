@@ -773,6 +773,19 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout xnc
 	-addext "keyUsage=critical,keyCertSign,cRLSign" \
 	-addext "nameConstraints=critical,permitted;DNS:partner.test" -out xnc.pem 2>/dev/null ||
 	die "openssl: a partner root with constraints"
+# A URL nobody fetches from is not signed into a CA certificate for its
+# life; nothing is recorded.
+count_json() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+n_before=$(m -d R list --json | count_json)
+expect_rc "sign-ca --crl-url file:///etc/passwd: a usage error (2)" 2 \
+	m -d R sign-ca --cross --cert xnc.pem --permit partner.test --crl-url file:///etc/passwd \
+	--aia-url "$H/old-root.crt" --out xnc-file.crt
+check "... saying which URLs it takes" grep -q "must be http://, https:// or ldap:// URLs" "$TMP/rc.err"
+expect_rc "sign-ca --aia-url javascript:alert(1): a usage error (2)" 2 \
+	m -d R sign-ca --cross --cert xnc.pem --permit partner.test --crl-url "$H/old-root.crl" \
+	--aia-url "javascript:alert(1)" --out xnc-file.crt
+check "... writing nothing and recording nothing" sh -c \
+	"test ! -e xnc-file.crt && test \"\$('$MICA' -d R list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" = '$n_before'"
 expect_rc "cross-signing a root with name constraints of its own, no --permit: refused (4)" 4 \
 	m -d R sign-ca --cross --cert xnc.pem --crl-url "$H/old-root.crl" --aia-url "$H/old-root.crt" --out xnc-cross.crt
 check "... saying to give --permit" grep -q "name constraints of its own" "$TMP/rc.err"
