@@ -243,7 +243,7 @@ ca_signer_domains_parse(const unsigned char *blob, size_t len, char ***out,
 			size_t *n)
 {
 	const size_t hl = sizeof(blob_head) - 1;
-	const unsigned char *p, *end = blob + len;
+	const unsigned char *p, *end;
 	char **v = NULL;
 	size_t cnt = 0, cap = 0;
 
@@ -251,6 +251,7 @@ ca_signer_domains_parse(const unsigned char *blob, size_t len, char ***out,
 	*n = 0;
 	if (blob == NULL || len < hl || memcmp(blob, blob_head, hl) != 0)
 		return -1;
+	end = blob + len;
 	for (p = blob + hl; p < end;) {
 		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
 		char name[256], canon[256];
