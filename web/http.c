@@ -726,9 +726,13 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 * 413 comes after it. A client that waits for
 				 * "100 Continue" sends nothing more: refusing
 				 * at once is clean; so is a body too large to
-				 * be worth reading. */
+				 * be worth reading. Not an HTTP/1.0 client's
+				 * Expect: it sends its body without waiting,
+				 * and the server must ignore the expectation
+				 * (RFC 9110 10.1.1). */
 				if (clen > WEB_DISCARD_MAX ||
-				    (expect != NULL && strcasecmp(expect, "100-continue") == 0))
+				    (f.http11 && expect != NULL &&
+				     strcasecmp(expect, "100-continue") == 0))
 					return refuse_early(conn, r, MICA_E_TOOLARGE, "body_too_large",
 							    "request body larger than 64 KiB");
 			}

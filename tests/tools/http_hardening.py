@@ -277,15 +277,16 @@ def read_until_closed(s, wait):
 def cmd_expect(a):
     """POST to --path a head that declares a body of --length octets (or
     a chunked one of --chunked octets), with "Expect: 100-continue" if
-    --expect. A declared body is never sent: the server must answer on
-    the head alone. A chunked one is sent once the server said "100
+    --expect, as HTTP/1.0 with --http10. A declared body is sent right
+    after the head with --send-body, never otherwise: the server must
+    then answer on the head alone. A chunked one is sent once the server said "100
     Continue" (or at once without --expect). Prints JSON: the interim
     statuses, the final status, its Connection field, its JSON body's
     "error" (or an ACME problem's "type"), how the connection ended, and
     the octets of body sent."""
     s = connect(a.port, a.tls, timeout=30)
-    head = ('POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n'
-            % (a.path, a.ctype)).encode()
+    head = ('POST %s HTTP/%s\r\nHost: x\r\nContent-Type: %s\r\n'
+            % (a.path, '1.0' if a.http10 else '1.1', a.ctype)).encode()
     if a.expect:
         head += b'Expect: 100-continue\r\n'
     if a.chunked is not None:
@@ -313,6 +314,15 @@ def cmd_expect(a):
                 s.sendall(chunk)
                 sent += 8192
             s.sendall(b'0\r\n\r\n')
+        except OSError:
+            pass
+    elif a.send_body:
+        # As an HTTP/1.0 client does, Expect or not: the body at once.
+        try:
+            while sent < a.length:
+                n = min(16384, a.length - sent)
+                s.sendall(b' ' * n)
+                sent += n
         except OSError:
             pass
     more, after = read_until_closed(s, a.wait)
@@ -374,6 +384,9 @@ def main():
     p.add_argument('--expect', action='store_true')
     p.add_argument('--length', type=int, default=10 * 1000 * 1000)
     p.add_argument('--chunked', type=int)
+    p.add_argument('--http10', action='store_true')
+    p.add_argument('--send-body', action='store_true',
+                   help='send the declared body right after the head')
     p.add_argument('--wait', type=float, default=10.0)
     p = sub.add_parser('trickle')
     p.add_argument('--port', type=int, required=True)
