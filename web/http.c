@@ -9,12 +9,17 @@
 #include "web/http.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
 
 #include "util/fault.h"
 #include "util/log.h"
@@ -54,6 +59,8 @@ struct web_req {
 	size_t body_seen;         /* including discarded bytes */
 	int started;
 	int too_large;
+	int answered;             /* its 413 written mid-body: nothing
+				   * more is sent (answer_mid_body) */
 	int status;               /* for the access log */
 	/* A request for a slow route (web/slow.h) is answered from the
 	 * lane: its connection suspended meanwhile. */
@@ -208,12 +215,73 @@ http_date(int64_t t, char *buf, size_t size)
 			tm.tm_sec) < (int)size ? 0 : -1;
 }
 
+/* The header fields of REP for R, each handed to ADD(CTX, name, value):
+ * one list for the responses libmicrohttpd sends (send_reply) and the one
+ * mica writes itself (answer_mid_body). */
+static void
+reply_fields(struct web_req *r, const struct web_reply *rep,
+	     void (*add)(void *ctx, const char *name, const char *value), void *ctx)
+{
+	char buf[64];
+
+	if (rep->ctype != NULL)
+		add(ctx, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
+	add(ctx, "X-Content-Type-Options", "nosniff");
+	/* Every response, pages and JSON alike: nothing inline, nothing from
+	 * another origin, never framed. */
+	add(ctx, "Content-Security-Policy", WEB_PAGES_CSP);
+	add(ctx, "X-Frame-Options", "DENY");
+	add(ctx, "Referrer-Policy", "no-referrer");
+	if (rep->max_age < 0) {
+		add(ctx, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	} else {
+		snprintf(buf, sizeof(buf), "public, max-age=%d", rep->max_age);
+		add(ctx, MHD_HTTP_HEADER_CACHE_CONTROL, buf);
+	}
+	if (rep->etag[0] != '\0')
+		add(ctx, MHD_HTTP_HEADER_ETAG, rep->etag);
+	if (rep->last_modified > 0 &&
+	    http_date(rep->last_modified, buf, sizeof(buf)) == 0)
+		add(ctx, MHD_HTTP_HEADER_LAST_MODIFIED, buf);
+	if (rep->expires > 0 && http_date(rep->expires, buf, sizeof(buf)) == 0)
+		add(ctx, MHD_HTTP_HEADER_EXPIRES, buf);
+	if (rep->location[0] != '\0')
+		add(ctx, MHD_HTTP_HEADER_LOCATION, rep->location);
+	if (rep->allow[0] != '\0')
+		add(ctx, MHD_HTTP_HEADER_ALLOW, rep->allow);
+	if (rep->retry_after > 0) {
+		snprintf(buf, sizeof(buf), "%d", rep->retry_after);
+		add(ctx, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+	}
+	if (rep->www_auth)
+		add(ctx, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    rep->www_auth == 2 ?
+		    "Bearer realm=\"mica\", error=\"invalid_token\"" :
+		    "Bearer realm=\"mica\"");
+	if (rep->close || atomic_load(&r->lst->closing))
+		add(ctx, MHD_HTTP_HEADER_CONNECTION, "close");
+	for (size_t i = 0; i < rep->nhdr && i < WEB_EXTRA_HEADERS; i++)
+		add(ctx, rep->hdr[i].name, rep->hdr[i].value);
+	/* RFC 6797: once a browser has been here over HTTPS, it never comes
+	 * back over plain HTTP (where a token could be read). Not on the
+	 * HTTP listener: a browser ignores it there (RFC 6797 8.1). Only
+	 * where the URLs it upgrades reach this listener (web_hsts_applies):
+	 * it covers every port of the host name. */
+	if (r->lst->tls && r->lst->srv->hsts)
+		add(ctx, "Strict-Transport-Security", WEB_HSTS);
+}
+
+static void
+mhd_field(void *ctx, const char *name, const char *value)
+{
+	MHD_add_response_header(ctx, name, value);
+}
+
 static enum MHD_Result
 send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char buf[64];
 
 	/* A representation the client holds already (a CRL, an OCSP
 	 * response): 304 with its validators and no body (RFC 9110 15.4.5).
@@ -240,51 +308,7 @@ send_reply(struct MHD_Connection *conn, struct web_req *r, struct web_reply *rep
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	if (rep->ctype != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	/* Every response, pages and JSON alike: nothing inline, nothing from
-	 * another origin, never framed. */
-	MHD_add_response_header(resp, "Content-Security-Policy", WEB_PAGES_CSP);
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	if (rep->max_age < 0) {
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	} else {
-		snprintf(buf, sizeof(buf), "public, max-age=%d", rep->max_age);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, buf);
-	}
-	if (rep->etag[0] != '\0')
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
-	if (rep->last_modified > 0 &&
-	    http_date(rep->last_modified, buf, sizeof(buf)) == 0)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, buf);
-	if (rep->expires > 0 && http_date(rep->expires, buf, sizeof(buf)) == 0)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_EXPIRES, buf);
-	if (rep->location[0] != '\0')
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
-	if (rep->allow[0] != '\0')
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
-	if (rep->retry_after > 0) {
-		snprintf(buf, sizeof(buf), "%d", rep->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
-	}
-	if (rep->www_auth)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					rep->www_auth == 2 ?
-					"Bearer realm=\"mica\", error=\"invalid_token\"" :
-					"Bearer realm=\"mica\"");
-	if (rep->close || atomic_load(&r->lst->closing))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	for (size_t i = 0; i < rep->nhdr && i < WEB_EXTRA_HEADERS; i++)
-		MHD_add_response_header(resp, rep->hdr[i].name, rep->hdr[i].value);
-	/* RFC 6797: once a browser has been here over HTTPS, it never comes
-	 * back over plain HTTP (where a token could be read). Not on the
-	 * HTTP listener: a browser ignores it there (RFC 6797 8.1). Only
-	 * where the URLs it upgrades reach this listener (web_hsts_applies):
-	 * it covers every port of the host name. */
-	if (r->lst->tls && r->lst->srv->hsts)
-		MHD_add_response_header(resp, "Strict-Transport-Security", WEB_HSTS);
+	reply_fields(r, rep, mhd_field, resp);
 	r->status = rep->status;
 	ret = MHD_queue_response(conn, (unsigned int)rep->status, resp);
 	MHD_destroy_response(resp);
@@ -657,6 +681,140 @@ body_append(struct web_req *r, const char *data, size_t n)
 	return 0;
 }
 
+/* A response head being written by hand (answer_mid_body). */
+struct raw_head {
+	char *p, *end;
+	int overflow;
+};
+
+static void
+raw_field(void *ctx, const char *name, const char *value)
+{
+	struct raw_head *h = ctx;
+	int n;
+
+	if (h->overflow)
+		return;
+	n = snprintf(h->p, (size_t)(h->end - h->p), "%s: %s\r\n", name, value);
+	if (n < 0 || n >= h->end - h->p)
+		h->overflow = 1;
+	else
+		h->p += n;
+}
+
+/* All of BUF[0..LEN) to the client of CONN, on its TLS session or its
+ * socket, within a few seconds; -1 if it could not be. */
+static int
+raw_send(struct MHD_Connection *conn, int tls, const char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t ss = NULL;
+	int fd;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return -1;
+	fd = ci->connect_fd;
+	if (tls) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci == NULL || ci->tls_session == NULL)
+			return -1;
+		ss = (gnutls_session_t)ci->tls_session;
+	}
+	/* The socket is non-blocking, and its send buffer empty (the
+	 * connection was reading): a response head and a short body go out
+	 * at once, but wait a little for room all the same. */
+	for (int tries = 0; len > 0 && tries < 50; tries++) {
+		ssize_t n;
+
+		if (ss != NULL) {
+			n = gnutls_record_send(ss, buf, len);
+			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+				n = -2;
+			else if (n < 0)
+				return -1;
+		} else {
+			n = send(fd, buf, len, MSG_NOSIGNAL);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+				n = -2;
+			else if (n < 0)
+				return -1;
+		}
+		if (n == -2) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			/* GnuTLS wants the same record again: same
+			 * arguments, so nothing moves. */
+			(void)poll(&pfd, 1, 100);
+			continue;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	if (len > 0)
+		return -1;
+	/* Nothing more comes from this side: the client sees the end of the
+	 * response, and the connection's end, while it is still sending. */
+	if (ss != NULL)
+		(void)gnutls_bye(ss, GNUTLS_SHUT_WR);
+	(void)shutdown(fd, SHUT_WR);
+	return 0;
+}
+
+/* A body past WEB_DISCARD_MAX that is still coming (a chunked one: a
+ * declared length is refused before its body, in web_mhd_access's first
+ * call). libmicrohttpd takes no response before the body's end
+ * (MHD_queue_response refuses it), and closing now would reset the
+ * connection under a client that is still sending: it would see only
+ * the reset. So the 413 is written here, by hand, with the fields
+ * send_reply gives it, and "Connection: close"; the caller then reads
+ * and drops up to WEB_DISCARD_MAX more, so that a client that reads as
+ * it sends (curl) sees the answer and stops, before the connection is
+ * closed. -1 if it could not be written. */
+static int
+answer_mid_body(struct MHD_Connection *conn, struct web_req *r)
+{
+	struct web_reply rep;
+	struct raw_head h;
+	char head[8192], len[32], date[64];
+	const void *body;
+	size_t blen;
+	int n, rc = -1;
+
+	web_reply_init(&rep);
+	rep.close = 1;
+	req_fail(r, &rep, MICA_E_TOOLARGE, "body_too_large",
+		 "request body larger than 64 KiB");
+	body = rep.blob != NULL ? rep.blob->data : rep.pbody;
+	blen = rep.blob != NULL ? rep.blob->len : rep.plen;
+	h.p = head;
+	h.end = head + sizeof(head);
+	h.overflow = 0;
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n", rep.status,
+		     MHD_get_reason_phrase_for((unsigned int)rep.status));
+	h.p += n;
+	/* RFC 9110 6.6.1, as libmicrohttpd adds it to its own. */
+	if (http_date((int64_t)time(NULL), date, sizeof(date)) == 0)
+		raw_field(&h, MHD_HTTP_HEADER_DATE, date);
+	snprintf(len, sizeof(len), "%zu", blen);
+	raw_field(&h, MHD_HTTP_HEADER_CONTENT_LENGTH, len);
+	reply_fields(r, &rep, raw_field, &h);
+	if (h.overflow || (size_t)(h.end - h.p) < 2 + blen)
+		goto out;
+	memcpy(h.p, "\r\n", 2);
+	h.p += 2;
+	if (blen > 0)
+		memcpy(h.p, body, blen);
+	h.p += blen;
+	if (raw_send(conn, r->lst->tls, head, (size_t)(h.p - head)) != 0)
+		goto out;
+	r->status = rep.status;
+	rc = 0;
+out:
+	web_reply_clear(&rep);
+	return rc;
+}
+
 enum MHD_Result
 web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 	       const char *method, const char *version, const char *upload_data,
@@ -761,12 +919,25 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			r->body = NULL;
 			r->body_len = r->body_cap = 0;
 		}
-		if (r->too_large)
-			return r->body_seen > WEB_DISCARD_MAX ? MHD_NO : MHD_YES;
+		if (r->too_large) {
+			if (r->body_seen <= WEB_DISCARD_MAX)
+				return MHD_YES;
+			/* Still coming past WEB_DISCARD_MAX (chunked): the
+			 * 413 now, then up to WEB_DISCARD_MAX more dropped
+			 * while the client notices, then closed. */
+			if (!r->answered) {
+				if (answer_mid_body(conn, r) != 0)
+					return MHD_NO;
+				r->answered = 1;
+			}
+			return r->body_seen > 2 * (size_t)WEB_DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
 		if (body_append(r, upload_data, n) != 0)
 			return MHD_NO;
 		return MHD_YES;
 	}
+	if (r->answered)
+		return MHD_NO;     /* answered (answer_mid_body): closed now */
 	web_conn_busy(lst->conns, r->conn);
 	web_reply_init(&rep);
 	if (r->too_large) {

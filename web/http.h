@@ -18,7 +18,9 @@
 					  * dropped up to this, so the client
 					  * gets its 413 (closing with unread
 					  * bytes would reset the connection);
-					  * past it the connection is closed */
+					  * a chunked one still coming past it
+					  * gets its 413 then, and is closed
+					  * after as much again */
 #define WEB_HSTS           "max-age=31536000"   /* one year, HTTPS only */
 
 struct web_server;
