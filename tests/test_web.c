@@ -1769,6 +1769,15 @@ test_framing(void)
 		}
 		CU_ASSERT_PTR_NULL(web_origin_form("*"));
 		CU_ASSERT_PTR_NULL(web_origin_form("ftp://x/y"));
+		/* An empty path: of OPTIONS, the server as a whole (RFC
+		 * 9112 3.2.4). */
+		CU_ASSERT(web_target_path_empty("http://ca.test"));
+		CU_ASSERT(web_target_path_empty("HTTPS://ca.test:8443"));
+		CU_ASSERT(web_target_path_empty("http://ca.test?q"));
+		CU_ASSERT(!web_target_path_empty("http://ca.test/"));
+		CU_ASSERT(!web_target_path_empty("http://ca.test/crl"));
+		CU_ASSERT(!web_target_path_empty("/"));
+		CU_ASSERT(!web_target_path_empty("*"));
 		/* Its authority stands for Host (RFC 9112 3.2.2). */
 		{
 			static const char *const auth[][2] = {

@@ -59,6 +59,8 @@ struct web_req {
 	size_t body_seen;         /* including discarded bytes */
 	int started;
 	int too_large;
+	int empty_path;           /* an absolute-form target's path was
+				   * empty: r->uri is "/" then */
 	int answered;             /* its 413 written mid-body: nothing
 				   * more is sent (answer_mid_body) */
 	int status;               /* for the access log */
@@ -169,6 +171,7 @@ web_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 			free(r);
 			return NULL;
 		}
+		r->empty_path = web_target_path_empty(uri);
 	} else if ((r->uri = strdup(uri)) == NULL) {
 		free(r);
 		return NULL;
@@ -839,6 +842,12 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 			snprintf(r->method, sizeof(r->method), "-");
 		else
 			snprintf(r->method, sizeof(r->method), "%s", method);
+		/* "OPTIONS http://host" is "OPTIONS *" (RFC 9112 3.2.4), not
+		 * "OPTIONS /". */
+		if (r->empty_path && strcmp(r->method, "OPTIONS") == 0) {
+			assert(r->uri[0] == '/');
+			r->uri[0] = '*';
+		}
 		client_resolve(conn, r);
 		/* libmicrohttpd frames the body by the first Content-Length
 		 * and reads whatever follows as the next request: a proxy in

@@ -733,6 +733,14 @@ web_target_authority(const char *uri)
 	return p != NULL ? strndup(p, strcspn(p, "/?#")) : NULL;
 }
 
+int
+web_target_path_empty(const char *uri)
+{
+	const char *p = after_scheme(uri);
+
+	return p != NULL && p[strcspn(p, "/?#")] != '/';
+}
+
 char *
 web_origin_form(const char *uri)
 {

@@ -178,6 +178,11 @@ int web_origin_foreign(const char *origin, const char *host);
  * 3.2.2) without its scheme and authority, "/" for an empty path; NULL
  * for any other URI (used as it is). Heap; the caller frees it. */
 char *web_origin_form(const char *uri);
+/* 1 if URI is an absolute-form target with an empty path ("http://host",
+ * "http://host?q"), else 0. Of OPTIONS, such a target asks about the
+ * server as a whole, as "*" does (RFC 9112 3.2.4: a proxy forwards it
+ * so). */
+int web_target_path_empty(const char *uri);
 /* The authority ("host:port") of an absolute-form target URI, possibly
  * empty; NULL for any other URI, or out of memory. Heap; the caller
  * frees it. */

@@ -228,6 +228,16 @@ done
 $TOOL raw --port "$HP" --wait 2 --data "OPTIONS * HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET * HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nOPTIONS *?x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" > "$W/raw.json"
 is "OPTIONS *, GET *, OPTIONS *?x, GET /healthz on one connection: 200, 400, 400, 200" \
 	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[200, 400, 400, 200] open"
+# RFC 9112 3.2.4: OPTIONS with an absolute-form target whose path is empty
+# is the asterisk form a proxy forwards as "OPTIONS *": the server as a
+# whole (it was "OPTIONS /", 405 with the page's Allow); with a path it
+# is that path's, and with a query only it is 400, as "OPTIONS *?x" is.
+$TOOL raw --port "$HP" --wait 2 --data "OPTIONS http://127.0.0.1:$HP HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nOPTIONS http://127.0.0.1:$HP/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nOPTIONS http://x?y HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET http://x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" > "$W/raw.json"
+is "OPTIONS http://HOST, OPTIONS http://HOST/, OPTIONS http://x?y, GET http://x: 200, 405, 400, 200" \
+	"$(json_get "$W/raw.json" statuses) $(json_get "$W/raw.json" after)" "[200, 405, 400, 200] open"
+curl -s --max-time $((10 * TIME_SCALE)) -D "$W/hdr" -o /dev/null -X OPTIONS --request-target "http://127.0.0.1:$HP" "$H/"
+is "OPTIONS http://HOST: the server's Allow" "$(tr -d '\r' < "$W/hdr" | sed -n 's/^allow: //Ip')" \
+	"GET, HEAD, POST, DELETE, OPTIONS"
 # RFC 9112 3.2.2: a server must accept the absolute form of the target.
 $TOOL raw --port "$HP" --wait 2 \
 	--data "GET http://127.0.0.1:$HP/healthz HTTP/1.1\\r\\nHost: 127.0.0.1:$HP\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: [::1]:80\\r\\n\\r\\n" > "$W/raw.json"
