@@ -1570,7 +1570,7 @@ test_framing(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct web_framing f = { cases[i].n_length, cases[i].n_te, cases[i].n_host,
 					 cases[i].length, cases[i].te, 0, 0, NULL,
-					 cases[i].n_host > 0, NULL, 0, 0, 0, 0, 0, 0, 0 };
+					 cases[i].n_host > 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL };
 		int rc = web_framing_check(&f, &err);
 
 		if ((rc == 0) != cases[i].ok)
@@ -1581,10 +1581,34 @@ test_framing(void)
 			CU_ASSERT_STRING_EQUAL(err.code, "bad_framing");
 		}
 	}
+	/* RFC 9110 9.1: a method is a token. */
+	{
+		static const char *const methods[][2] = {
+			{ "GET", "1" }, { "OPTIONS", "1" }, { "get", "1" },
+			{ "M-SEARCH", "1" }, { "X~!#$%&'*+.^_`|", "1" },
+			{ "G@T", "0" }, { "G\x1bT", "0" }, { "G\xc3\x89T", "0" },
+			{ "GE(T)", "0" }, { "G:T", "0" }, { "G\"T", "0" }, { "", "0" },
+		};
+
+		for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+			struct web_framing f;
+
+			memset(&f, 0, sizeof(f));
+			f.n_host = 1;
+			f.host = "x";
+			f.http11 = 1;
+			f.method = methods[i][0];
+			if ((web_framing_check(&f, &err) == 0) != (methods[i][1][0] == '1'))
+				fprintf(stderr, "\nmethod case %zu\n", i);
+			CU_ASSERT_EQUAL(web_framing_check(&f, &err) == 0, methods[i][1][0] == '1');
+			if (methods[i][1][0] == '0')
+				CU_ASSERT_STRING_EQUAL(err.code, "bad_method");
+		}
+	}
 	/* RFC 9112 5.1: no white space between a field name and its colon
 	 * (libmicrohttpd keeps it in the name); one Authorization. */
 	{
-		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0 };
+		struct web_framing f = { 1, 0, 1, "5", NULL, 1, 0, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL };
 
 		CU_ASSERT(web_framing_check(&f, &err) != 0);
 		CU_ASSERT_STRING_EQUAL(err.code, "bad_header");

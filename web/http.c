@@ -860,6 +860,7 @@ web_mhd_access(void *cls, struct MHD_Connection *conn, const char *url,
 		head_scan_line(&hs, method, r->target, r->target_len, version);
 		f.http11 = web_http11(version);
 		f.target = r->uri;
+		f.method = method != NULL ? method : "";
 		if (web_framing_check(&f, &e) != 0)
 			return refuse_early(conn, r, e.kind, e.code, e.msg);
 		if (r->authority != NULL &&

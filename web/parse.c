@@ -855,6 +855,20 @@ web_framing_check(const struct web_framing *f, struct mica_err *err)
 	if (f->target_hidden)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_request_target",
 				    "the request line has a NUL octet in it");
+	/* RFC 9110 9.1, RFC 9112 3: a method is a token; libmicrohttpd
+	 * takes any octets up to the first blank ("G@T", a control
+	 * character, UTF-8), which a proxy may read otherwise. */
+	if (f->method != NULL) {
+		const unsigned char *m = (const unsigned char *)f->method;
+
+		if (*m == '\0')
+			return mica_err_set(err, MICA_E_BADREQ, "bad_method",
+					    "the method is not a token");
+		for (; *m != '\0'; m++)
+			if (!is_tchar(*m))
+				return mica_err_set(err, MICA_E_BADREQ, "bad_method",
+						    "the method is not a token");
+	}
 	if (f->target != NULL)
 		for (const unsigned char *t = (const unsigned char *)f->target;
 		     *t != '\0'; t++)

@@ -114,6 +114,8 @@ struct web_framing {
 	int target_hidden;            /* the request line has more in its
 				       * method or target than libmicro-
 				       * httpd gives (a NUL in it) */
+	const char *method;           /* the request's method (NULL: not
+				       * checked) */
 };
 /*
  * Refuse a request whose framing is ambiguous, so that mica and anything in

@@ -138,6 +138,10 @@ framing "a NUL in the query" \
 	"GET /healthz?a\\x00b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
 framing "a NUL in the method" \
 	"G\\x00ET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
+# RFC 9110 9.1: a method is a token; libmicrohttpd takes any octets up to
+# the first blank, and mica answered 405 and kept the connection open.
+framing "a method that is not a token (G@T)" "G@T /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
+framing "a method with an escape character in it" "G\\x1bT /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUGGLE"
 # RFC 9110 5.5: no NUL in a field value. libmicrohttpd 0.9.75 hands the
 # value out cut at the NUL: mica would read "Bearer mica_x" where a proxy
 # read the whole line.
