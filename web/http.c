@@ -806,9 +806,12 @@ answer_mid_body(struct MHD_Connection *conn, struct web_req *r)
 		goto out;
 	memcpy(h.p, "\r\n", 2);
 	h.p += 2;
-	if (blen > 0)
+	/* A HEAD's answer has no content, but the Content-Length it would
+	 * have (RFC 9110 9.3.2), as libmicrohttpd sends it. */
+	if (strcmp(r->method, "HEAD") != 0 && blen > 0) {
 		memcpy(h.p, body, blen);
-	h.p += blen;
+		h.p += blen;
+	}
 	if (raw_send(conn, r->lst->tls, head, (size_t)(h.p - head)) != 0)
 		goto out;
 	r->status = rep.status;

@@ -275,7 +275,7 @@ def read_until_closed(s, wait):
 
 
 def cmd_expect(a):
-    """POST to --path a head that declares a body of --length octets (or
+    """--method (POST) to --path a head that declares a body of --length octets (or
     a chunked one of --chunked octets), with "Expect: 100-continue" if
     --expect, as HTTP/1.0 with --http10. A declared body is sent right
     after the head with --send-body, never otherwise: the server must
@@ -285,8 +285,8 @@ def cmd_expect(a):
     "error" (or an ACME problem's "type"), how the connection ended, and
     the octets of body sent."""
     s = connect(a.port, a.tls, timeout=30)
-    head = ('POST %s HTTP/%s\r\nHost: x\r\nContent-Type: %s\r\n'
-            % (a.path, '1.0' if a.http10 else '1.1', a.ctype)).encode()
+    head = ('%s %s HTTP/%s\r\nHost: x\r\nContent-Type: %s\r\n'
+            % (a.method, a.path, '1.0' if a.http10 else '1.1', a.ctype)).encode()
     if a.expect:
         head += b'Expect: 100-continue\r\n'
     if a.chunked is not None:
@@ -351,6 +351,10 @@ def cmd_expect(a):
         out['status'] = code
         out['connection'] = fields.get('connection')
         body = buf[:int(fields.get('content-length', '0'))]
+        if a.method == 'HEAD':
+            # No content follows a HEAD's head: what does is left over.
+            out['error'] = 'no content' if not buf else 'content: %d' % len(buf)
+            break
         try:
             j = json.loads(body)
             out['error'] = j.get('error') or j.get('type')
@@ -385,6 +389,7 @@ def main():
     p.add_argument('--length', type=int, default=10 * 1000 * 1000)
     p.add_argument('--chunked', type=int)
     p.add_argument('--http10', action='store_true')
+    p.add_argument('--method', default='POST')
     p.add_argument('--send-body', action='store_true',
                    help='send the declared body right after the head')
     p.add_argument('--wait', type=float, default=10.0)
