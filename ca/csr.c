@@ -635,6 +635,42 @@ parse_outer(const unsigned char *der, size_t der_len, struct outer *o,
 	return 0;
 }
 
+/* The message for an RSA key past 4096 bits, one wording for both places
+ * that refuse it (check_key_alg, check_rsa). */
+static int
+rsa_too_large(size_t bits, struct mica_err *err)
+{
+	return mica_err_set(err, MICA_E_POLICY, "unsupported_key",
+			    "RSA keys larger than 4096 bits are not supported "
+			    "(this one has %zu)", bits);
+}
+
+/* The size in bits of the modulus of the RSAPublicKey (RFC 8017 A.1.1) in
+ * the subjectPublicKey BIT STRING at P, leading zero octets not counted;
+ * 0 when it does not read as one (mbedTLS then says it is malformed). */
+static size_t
+rsa_modulus_bits(unsigned char *p, const unsigned char *end)
+{
+	size_t len, bits;
+	unsigned char top;
+
+	if (mbedtls_asn1_get_bitstring_null(&p, end, &len) != 0 ||
+	    mbedtls_asn1_get_tag(&p, p + len, &len, MBEDTLS_ASN1_CONSTRUCTED |
+				 MBEDTLS_ASN1_SEQUENCE) != 0 ||
+	    mbedtls_asn1_get_tag(&p, p + len, &len, MBEDTLS_ASN1_INTEGER) != 0)
+		return 0;
+	while (len > 0 && *p == 0) {
+		p++;
+		len--;
+	}
+	if (len == 0)
+		return 0;
+	bits = (len - 1) * 8;
+	for (top = *p; top != 0; top >>= 1)
+		bits++;
+	return bits;
+}
+
 /*
  * Refuse unsupported key types by their SubjectPublicKeyInfo algorithm,
  * with a message that names them, before handing the key to mbedTLS
@@ -656,8 +692,14 @@ check_key_alg(const struct outer *o, struct mica_err *err)
 	if (mbedtls_asn1_get_alg(&p, p + len, &alg, &params) != 0)
 		return bad_csr(err, "no public key algorithm");
 
-	if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS1_RSA, &alg) == 0)
-		return 0;
+	if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS1_RSA, &alg) == 0) {
+		/* mbedTLS reads no modulus past MBEDTLS_MPI_MAX_SIZE (8192
+		 * bits): a well-formed 16384-bit key would be "malformed"
+		 * there, when it is only one we do not take. */
+		size_t bits = rsa_modulus_bits(p, end);
+
+		return bits > 4096 ? rsa_too_large(bits, err) : 0;
+	}
 	if (MBEDTLS_OID_CMP(MBEDTLS_OID_EC_ALG_UNRESTRICTED, &alg) == 0) {
 		/* RFC 5480 2.1.1: namedCurve only; implicitCurve and
 		 * specifiedCurve are refused. */
@@ -989,9 +1031,7 @@ check_rsa(mbedtls_pk_context *pk, int *bits, struct mica_err *err)
 		goto out;
 	}
 	if (*bits > 4096) {
-		mica_err_set(err, MICA_E_POLICY, "unsupported_key",
-			     "RSA keys larger than 4096 bits are not supported "
-			     "(this one has %d)", *bits);
+		rsa_too_large((size_t)*bits, err);
 		goto out;
 	}
 	if (rsa == NULL || mbedtls_rsa_check_pubkey(rsa) != 0 ||

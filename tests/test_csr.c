@@ -1038,6 +1038,118 @@ test_weak_and_unsupported_keys(void)
 	}
 }
 
+/* DER: the element TAG of the LEN octets at BODY, followed by the LEN2
+ * octets at TAIL (or none), in a new heap buffer of *OUT_LEN octets;
+ * frees BODY. NULL when out of memory. */
+static unsigned char *
+tlv_then(unsigned char tag, unsigned char *body, size_t len,
+	 const unsigned char *tail, size_t len2, size_t *out_len)
+{
+	unsigned char *out = malloc(len + len2 + 4), *o = out;
+
+	if (out != NULL && body != NULL) {
+		*o++ = tag;
+		if (len >= 0x100)
+			*o++ = 0x82, *o++ = (unsigned char)(len >> 8);
+		else if (len >= 0x80)
+			*o++ = 0x81;
+		*o++ = (unsigned char)len;
+		memcpy(o, body, len);
+		if (len2 > 0)
+			memcpy(o + len, tail, len2);
+		*out_len = (size_t)(o - out) + len + len2;
+	} else {
+		free(out);
+		out = NULL;
+	}
+	free(body);
+	return out;
+}
+
+/* A heap copy of PREFIX (LEN octets) before the LEN2 octets at BODY (which
+ * is freed), its length in *OUT_LEN. */
+static unsigned char *
+prefixed(const unsigned char *prefix, size_t len, unsigned char *body,
+	 size_t len2, size_t *out_len)
+{
+	unsigned char *out = body != NULL ? malloc(len + len2) : NULL;
+
+	if (out != NULL) {
+		memcpy(out, prefix, len);
+		memcpy(out + len, body, len2);
+		*out_len = len + len2;
+	}
+	free(body);
+	return out;
+}
+
+/* A DER CSR (empty subject, no attributes) for an RSA key whose modulus
+ * has BITS bits (its top and bottom bits set; e = 65537), "signed"
+ * sha256WithRSAEncryption with 256 zero octets: a key refused is refused
+ * before any signature is checked. Heap, caller frees; NULL when out of
+ * memory. */
+static unsigned char *
+csr_rsa_bits(size_t bits, size_t *out_len)
+{
+	static const unsigned char e[] = "\x02\x03\x01\x00\x01";
+	static const unsigned char rsa_alg[] = "\x30\x0d\x06\x09\x2a\x86"
+		"\x48\x86\xf7\x0d\x01\x01\x01\x05\x00";
+	static const unsigned char head[] = "\x02\x01\x00\x30\x00";
+	static const unsigned char attrs[] = "\xa0\x00";
+	/* sha256WithRSAEncryption, BIT STRING of 256 zero octets */
+	unsigned char tail[15 + 5 + 256] =
+		"\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b"
+		"\x05\x00\x03\x82\x01\x01\x00";
+	size_t nlen = (bits + 7) / 8 + 1, len = 0;
+	unsigned char *x = calloc(1, nlen);
+
+	if (x == NULL)
+		return NULL;
+	x[1] = (unsigned char)(1u << ((bits - 1) % 8));
+	x[nlen - 1] |= 1;
+	x = tlv_then(0x02, x, nlen, e, sizeof(e) - 1, &len); /* n, e */
+	x = tlv_then(0x30, x, len, NULL, 0, &len);	/* RSAPublicKey */
+	x = prefixed((const unsigned char *)"", 1, x, len, &len);
+	x = tlv_then(0x03, x, len, NULL, 0, &len);	/* subjectPublicKey */
+	x = prefixed(rsa_alg, sizeof(rsa_alg) - 1, x, len, &len);
+	x = tlv_then(0x30, x, len, attrs, 2, &len);	/* SPKI, [0] {} */
+	x = prefixed(head, sizeof(head) - 1, x, len, &len);
+	x = tlv_then(0x30, x, len, tail, sizeof(tail), &len);	/* CRI */
+	x = tlv_then(0x30, x, len, NULL, 0, &len);
+	*out_len = len;
+	return x;
+}
+
+/* An RSA key past 4096 bits is unsupported_key with its size, however
+ * large: mbedTLS reads no modulus past 8192 bits, and a 16384-bit key
+ * (openssl genrsa 16384) was "malformed" (400 bad_csr, exit 3). */
+static void
+test_rsa_too_large(void)
+{
+	static const size_t bits[] = { 4104, 8192, 8200, 16384 };
+
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		struct ca_csr c;
+		struct mica_err err;
+		unsigned char *der;
+		size_t len = 0;
+		char want[32];
+
+		der = csr_rsa_bits(bits[i], &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(ca_csr_parse(der, len, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, MICA_E_POLICY);
+		CU_ASSERT_STRING_EQUAL(err.code, "unsupported_key");
+		snprintf(want, sizeof(want), "(this one has %zu)", bits[i]);
+		if (strstr(err.msg, want) == NULL)
+			fprintf(stderr, "\n  %zu bits: %s: %s\n", bits[i],
+				err.code, err.msg);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+		free(der);
+	}
+}
+
 static void
 test_weak_signatures(void)
 {
@@ -2449,6 +2561,8 @@ main(void)
 			 test_tampered_signature) ||
 	    !CU_add_test(s, "refuses RSA-1024, P-521, secp256k1 and Ed25519",
 			 test_weak_and_unsupported_keys) ||
+	    !CU_add_test(s, "refuses an RSA key of 16384 bits as unsupported, not malformed",
+			 test_rsa_too_large) ||
 	    !CU_add_test(s, "refuses SHA-1 by policy, and in RSASSA-PSS",
 			 test_weak_signatures) ||
 	    !CU_add_test(s, "refuses RSASSA-PSS with SHA-1 or MD5 written out",
