@@ -48,7 +48,11 @@ canonical(const struct ca_name *raw, struct ca_name *out)
 		if (inet_ntop(raw->ip_len == 4 ? AF_INET : AF_INET6, raw->ip,
 			      text, sizeof(text)) == NULL)
 			return -1;
-		return ca_name_parse(text, CA_NAME_IP, out, NULL);
+		/* As stored: a renewal carries the names an earlier mica
+		 * certified, an IPv4-mapped address among them, which only
+		 * new names refuse (the policy has said so already). */
+		return ca_name_parse(text, CA_NAME_IP | CA_NAME_STORED, out,
+				     NULL);
 	}
 	if (ca_name_parse(raw->value, raw->kind, out, NULL) != 0)
 		return -1;

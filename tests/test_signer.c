@@ -15,6 +15,7 @@
  */
 #include <CUnit/Basic.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -214,10 +215,18 @@ leaf_tbs(const struct leaf *l, unsigned char **tbs, size_t *tbs_len)
 
 	for (n = 0; n < 4 && l->names[n] != NULL; n++) {
 		/* Built by hand: the signer must judge names, not the parser.
-		 * "upn:..." is a UPN, kept whole as mica keeps it. */
+		 * "upn:..." is a UPN, kept whole as mica keeps it; what
+		 * inet_pton reads is an address, as its octets. */
 		memset(&names[n], 0, sizeof(names[n]));
 		names[n].kind = strncmp(l->names[n], "upn:", 4) == 0 ?
 				CA_NAME_UPN : CA_NAME_DNS;
+		if (inet_pton(AF_INET, l->names[n], names[n].ip) == 1) {
+			names[n].kind = CA_NAME_IP;
+			names[n].ip_len = 4;
+		} else if (inet_pton(AF_INET6, l->names[n], names[n].ip) == 1) {
+			names[n].kind = CA_NAME_IP;
+			names[n].ip_len = 16;
+		}
 		snprintf(names[n].value, sizeof(names[n].value), "%s",
 			 l->names[n]);
 	}
@@ -473,6 +482,31 @@ test_refuses_names_outside_the_domains(void)
 	leaf_default(&l);
 	l.names[0] = "intranet";
 	expect_refused(&l, "canonical");
+}
+
+/* Addresses are under no domain. An IPv4-mapped one is refused in new
+ * names by the policy, but a certificate an earlier mica issued with one
+ * is renewed (README): the signer signs it as stored. It refused it as
+ * "not a canonical name", so 'mica renew' of such a certificate failed
+ * (exit 4, "signer: a subjectAltName is not a canonical name"). */
+static void
+test_signs_addresses_as_stored(void)
+{
+	struct leaf l;
+	struct mica_err err;
+
+	leaf_default(&l);
+	l.names[0] = "10.1.2.3";
+	l.names[1] = "2001:db8::1";
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
+	l.names[0] = "::ffff:10.1.2.3";
+	mica_err_clear(&err);
+	if (sign_leaf(&l, &err) != 0)
+		fprintf(stderr, "\n  ::ffff:10.1.2.3: %s\n", err.msg);
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
+	l.names[0] = "mail.contoso.test";
+	l.names[1] = "::ffff:10.1.2.3";
+	CU_ASSERT_EQUAL(sign_leaf(&l, &err), 0);
 }
 
 /* Sign the TBS of L after PATCH replaced, in its last occurrence, FROM
@@ -1589,6 +1623,8 @@ main(void)
 		  test_refuses_a_ca_certificate },
 		{ "refuses names outside the allowed domains",
 		  test_refuses_names_outside_the_domains },
+		{ "signs addresses, an IPv4-mapped one as stored (renewal)",
+		  test_signs_addresses_as_stored },
 		{ "signs a UPN as mica writes it, refuses another account, "
 		  "type or string",
 		  test_upn_names },
