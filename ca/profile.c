@@ -289,6 +289,25 @@ in_any_domain(const struct ca_policy_input *in, const struct ca_name *name)
 	return 0;
 }
 
+/* What address N is when it is one no connection goes to (RFC 6890:
+ * the unspecified address, IPv4's limited broadcast, multicast), else
+ * NULL. A certificate naming it would be refused by no relying party and
+ * match no server. */
+static const char *
+ip_nowhere(const struct ca_name *n)
+{
+	static const unsigned char zero[16];
+
+	if (memcmp(n->ip, zero, n->ip_len) == 0)
+		return "the unspecified address";
+	if (n->ip_len == 4 && memcmp(n->ip, "\xff\xff\xff\xff", 4) == 0)
+		return "the broadcast address";
+	if ((n->ip_len == 4 && (n->ip[0] & 0xf0) == 0xe0) ||
+	    (n->ip_len == 16 && n->ip[0] == 0xff))
+		return "a multicast address";
+	return NULL;
+}
+
 static int
 check_name(const struct ca_policy_input *in, const struct ca_name *n,
 	   struct mica_err *err)
@@ -331,6 +350,14 @@ check_name(const struct ca_policy_input *in, const struct ca_name *n,
 				    "may ask for one", n->value);
 
 	if (n->kind == CA_NAME_IP) {
+		const char *what = ip_nowhere(n);
+
+		if (what != NULL)
+			return mica_err_set(err, MICA_E_POLICY,
+					    "name_not_allowed",
+					    "IP address %s is %s: no client "
+					    "connects to it over TLS", n->value,
+					    what);
 		/* An address proves nothing about who owns it, and the CA's
 		 * domain list cannot vouch for it. Only an admin (no scope)
 		 * may put one in a certificate, or a token whose scope
