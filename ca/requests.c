@@ -14,20 +14,58 @@
 #include "ca/keys.h"
 #include "util/hex.h"
 
-/* Names: the caller's override (admin only) or the CSR's. *out heap. */
+/* Whether NAMES[0..N) are, as a set, the CSR's own names (in any order,
+ * spelling or repetition: both parsed to their canonical form). */
+static int
+names_are_the_csr(const char *const *names, size_t n, const struct ca_csr *csr)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ca_name nm;
+		int found = 0;
+
+		if (ca_name_parse(names[i], 0, &nm, NULL) != 0)
+			return 0;
+		for (size_t j = 0; j < csr->nnames && !found; j++)
+			found = csr->names[j].kind == nm.kind &&
+				strcmp(csr->names[j].value, nm.value) == 0;
+		if (!found)
+			return 0;
+	}
+	for (size_t j = 0; j < csr->nnames; j++) {
+		int found = 0;
+
+		for (size_t i = 0; i < n && !found; i++) {
+			struct ca_name nm;
+
+			found = ca_name_parse(names[i], 0, &nm, NULL) == 0 &&
+				csr->names[j].kind == nm.kind &&
+				strcmp(csr->names[j].value, nm.value) == 0;
+		}
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* Names: the caller's override (admin only: anyone else may only repeat
+ * the CSR's) or the CSR's. *out heap. */
 static int
 collect_names(const struct ca_principal *p, const struct ca_submit *s,
 	      const struct ca_csr *csr, struct ca_name **out, size_t *n,
 	      struct mica_err *err)
 {
 	struct ca_name *v;
-	size_t count = s->nnames > 0 ? s->nnames : csr->nnames;
+	size_t nnames = s->nnames, count;
 
 	*out = NULL;
 	*n = 0;
-	if (s->nnames > 0 && !ca_is_admin(p))
-		return mica_err_set(err, MICA_E_FORBIDDEN, "names_override",
-				    "only an admin may set names other than the CSR's");
+	if (nnames > 0 && !ca_is_admin(p)) {
+		if (csr->nnames == 0 || !names_are_the_csr(s->names, nnames, csr))
+			return mica_err_set(err, MICA_E_FORBIDDEN, "names_override",
+					    "only an admin may set names other than the CSR's");
+		nnames = 0;   /* the CSR's, as it has them */
+	}
+	count = nnames > 0 ? nnames : csr->nnames;
 	if (count == 0) {
 		struct mica_err why;
 		struct ca_name cn_name;
@@ -60,7 +98,7 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 	if ((v = calloc(count, sizeof(*v))) == NULL)
 		return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory", "out of memory");
 	for (size_t i = 0; i < count; i++) {
-		if (s->nnames > 0) {
+		if (nnames > 0) {
 			if (ca_name_parse(s->names[i], 0, &v[i], err) != 0) {
 				free(v);
 				return -1;

@@ -1502,6 +1502,61 @@ test_refused_submissions_store_and_sign_nothing(void)
 	mbedtls_pk_free(&pk);
 }
 
+/* A token holder may repeat the CSR's own names in "names" (any order,
+ * case, repetition): they are the CSR's, not an override; one name more
+ * or less is an override, which only an admin may make. */
+static void
+test_token_may_repeat_the_csrs_names(void)
+{
+	static const char *const csr_names[] = { "same1." DOMAIN, "same2." DOMAIN };
+	static const char *const same[] = { "SAME2." DOMAIN, "same1." DOMAIN,
+					     "same2." DOMAIN };
+	static const char *const fewer[] = { "same1." DOMAIN };
+	static const char *const more[] = { "same1." DOMAIN, "same2." DOMAIN,
+					    "same3." DOMAIN };
+	mbedtls_pk_context pk;
+	unsigned char *csr = NULL;
+	size_t len = 0;
+	struct ca_issued out;
+	struct ca_submit s;
+	struct ca_principal enroll;
+	struct mica_err err;
+	char token[CA_TOKEN_MAX], id[CA_ID_MAX];
+	uint32_t flags;
+
+	memset(&out, 0, sizeof(out));
+	CU_ASSERT_FATAL(gen_key(&pk) == 0);
+	CU_ASSERT_FATAL(make_csr(&pk, "same1." DOMAIN, csr_names, 2, &csr, &len) == 0);
+	CU_ASSERT_FATAL(make_enroll_token(NULL, NULL, 0, 1, token, id) == 0);
+	CU_ASSERT_EQUAL_FATAL(ca_authenticate(g_ca, token, "192.0.2.68", &enroll, &err), 0);
+	memset(&s, 0, sizeof(s));
+	s.csr = csr;
+	s.csr_len = len;
+	s.names = fewer;
+	s.nnames = 1;
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &enroll, &s, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "names_override");
+	s.names = more;
+	s.nnames = 3;
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &enroll, &s, &out, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "names_override");
+	CU_ASSERT_EQUAL(token_uses_left(id), 1);
+	s.names = same;
+	s.nnames = 3;
+	CU_ASSERT_EQUAL(ca_submit_csr(g_ca, &enroll, &s, &out, &err), 0);
+	if (out.der != NULL) {
+		CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "same1." DOMAIN,
+					    NULL, 0, &flags), 0);
+		CU_ASSERT_EQUAL(verify_cert(g_ca, out.der, out.der_len, "same2." DOMAIN,
+					    NULL, 0, &flags), 0);
+	}
+	CU_ASSERT_EQUAL(token_uses_left(id), 0);
+	ca_issued_free(&out);
+	ca_principal_free(&enroll);
+	free(csr);
+	mbedtls_pk_free(&pk);
+}
+
 /* A subject's emailAddress names a CSR only when nothing else does; one
  * that is no address leaves it naming nothing, which the request is
  * refused for, saying so - but an admin's names still issue it. */
@@ -6960,6 +7015,8 @@ main(void)
 		  test_refused_submissions_store_and_sign_nothing },
 		{ "a subject's emailAddress that is no address leaves the admin his names",
 		  test_bad_subject_email_leaves_the_admin_his_names },
+		{ "a token may repeat the CSR's names, not change them",
+		  test_token_may_repeat_the_csrs_names },
 		{ "issue for a raw public key (the daemon's TLS key)",
 		  test_issue_for_spki_serves_the_daemon_key },
 		{ "a search by an IPv6 address finds it however it is written",
