@@ -549,14 +549,16 @@ der_strict(const unsigned char *der, size_t len, int depth)
 	struct ca_der_tlv t;
 
 	if (depth == 0)
-		return -1;
+		return -2;
 	ca_der_init(&c, der, len);
 	while (!ca_der_empty(&c)) {
+		int r;
+
 		if (ca_der_get_any(&c, &t, NULL) < 0)
 			return -1;
 		if ((t.tag & 0x20) != 0 &&
-		    der_strict(t.val, t.len, depth - 1) != 0)
-			return -1;
+		    (r = der_strict(t.val, t.len, depth - 1)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -629,9 +631,16 @@ parse_outer(const unsigned char *der, size_t der_len, struct outer *o,
 	p += len;
 	if (p != end)
 		return bad_csr(err, "data after the signature");
-	if (der_strict(der, der_len, 16) != 0)
+	switch (der_strict(der, der_len, 16)) {
+	case 0:
+		break;
+	case -2:
+		return bad_csr(err, "elements nested more than 16 levels "
+			       "deep (a request needs about 10)");
+	default:
 		return bad_csr(err, "not DER (a length not in its shortest "
 			       "form, or an element malformed)");
+	}
 	return 0;
 }
 

@@ -2356,6 +2356,57 @@ test_ber_lengths(void)
 	free(der);
 }
 
+/* DER nested deeper than any request needs (here in the signature
+ * algorithm's parameters, outside what is signed) is refused saying so,
+ * not as a length in the wrong form. */
+static void
+test_nesting_too_deep(void)
+{
+	unsigned char *der, out[4096], nest[64];
+	size_t len = 0, cri_len, alg_off, alg_len, o = 0, nl = 2;
+	struct ca_csr c;
+	struct mica_err err;
+	static const unsigned char ecdsa_sha256[] = {
+		0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+
+	der = slurp("san.der", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+	CU_ASSERT_EQUAL_FATAL(der[1], 0x82);
+	CU_ASSERT_EQUAL_FATAL(der[5], 0x81);
+	cri_len = 3 + der[6];
+	alg_off = 4 + cri_len;
+	CU_ASSERT_EQUAL_FATAL(der[alg_off], 0x30);
+	alg_len = 2 + der[alg_off + 1];
+	/* 20 SEQUENCEs, each inside the next: 30 26 30 24 ... 30 00 */
+	nest[sizeof(nest) - 2] = 0x30;
+	nest[sizeof(nest) - 1] = 0x00;
+	for (int i = 1; i < 20; i++) {
+		nest[sizeof(nest) - nl - 2] = 0x30;
+		nest[sizeof(nest) - nl - 1] = (unsigned char)nl;
+		nl += 2;
+	}
+	out[o++] = 0x30;
+	out[o++] = 0x82;
+	o += 2;
+	memcpy(out + o, der + 4, cri_len);
+	o += cri_len;
+	out[o++] = 0x30;
+	out[o++] = (unsigned char)(sizeof(ecdsa_sha256) + nl);
+	memcpy(out + o, ecdsa_sha256, sizeof(ecdsa_sha256));
+	o += sizeof(ecdsa_sha256);
+	memcpy(out + o, nest + sizeof(nest) - nl, nl);
+	o += nl;
+	memcpy(out + o, der + alg_off + alg_len, len - alg_off - alg_len);
+	o += len - alg_off - alg_len;
+	out[2] = (unsigned char)((o - 4) >> 8);
+	out[3] = (unsigned char)(o - 4);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_csr_parse(out, o, &c, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.code, "bad_csr");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nested more than 16 levels"));
+	free(der);
+}
+
 /* ------------------------------------------------------------------ */
 /* challengePassword                                                   */
 /* ------------------------------------------------------------------ */
@@ -2599,6 +2650,8 @@ main(void)
 			 test_oversize) ||
 	    !CU_add_test(s, "writes subjects as mbedTLS, without its limit "
 			 "of 255 characters a value", test_dn_print) ||
+	    !CU_add_test(s, "refuses DER nested deeper than a request needs, saying so",
+			 test_nesting_too_deep) ||
 	    !CU_add_test(s, "refuses lengths not in their shortest form (BER)",
 			 test_ber_lengths) ||
 	    !CU_add_test(s, "survives every signed single-byte mutation",
