@@ -82,9 +82,17 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 		}
 		mica_err_clear(&why);
 		if (csr->cn != NULL && strchr(csr->cn, '.') != NULL &&
+		    strchr(csr->cn, ':') == NULL &&
 		    ca_name_parse(csr->cn, 0, &cn_name, &why) != 0)
 			return mica_err_set(err, MICA_E_POLICY, "no_names",
 					    "the CSR names nothing: its CN is not a valid host name (%s); "
+					    "fix it or add a subjectAltName", why.msg);
+		/* One with a colon was meant as an IPv6 address ("fe80::1%eth0":
+		 * a zone names a link on one machine only). */
+		if (csr->cn != NULL && strchr(csr->cn, ':') != NULL &&
+		    ca_name_parse(csr->cn, CA_NAME_IP, &cn_name, &why) != 0)
+			return mica_err_set(err, MICA_E_POLICY, "no_names",
+					    "the CSR names nothing: its CN is not a valid IP address (%s); "
 					    "fix it or add a subjectAltName", why.msg);
 		return mica_err_set(err, MICA_E_POLICY, "no_names",
 				    "the CSR names nothing: add a subjectAltName with its DNS "

@@ -312,6 +312,10 @@ open(sys.argv[2], 'wb').write(b)" "$W/fmt.der" "$W/broken.der" || die "python3"
 	refused "$KT: a CN with an underscore and no SAN" 4 "$MICA" -d "$D" issue --csr "$W/uscore.csr"
 	grep -qF 'its CN is not a valid host name (invalid name "bad_name.contoso.test": underscores' "$TMP/ref.err" &&
 		ok "$KT: ... saying why the CN is no name" || fail "$KT: message: $(cat "$TMP/ref.err")"
+	csr zone ec-p256 "/CN=fe80::1%eth0"
+	refused "$KT: a CN that is an address with a zone, and no SAN" 4 "$MICA" -d "$D" issue --csr "$W/zone.csr"
+	grep -qF 'its CN is not a valid IP address (invalid name "fe80::1%eth0": not an IPv4 or IPv6 address)' "$TMP/ref.err" &&
+		ok "$KT: ... saying the CN is no address" || fail "$KT: message: $(cat "$TMP/ref.err")"
 	# Names no relying party should meet, refused with the label named: a
 	# label RFC 5890 reserves, and A-labels IDNA2008 disallows (a snowman;
 	# "a" and U+2488, drawn "a1." to fake a dot; a lone zero width
