@@ -111,7 +111,10 @@ certify(struct ca *ca, struct ca_scep_state *s, int64_t now,
 
 /* After a restart: the newest RA certificate in the store, if it is for
  * the RA key the signers hold (sealed in the store, ca/handle.c), signed
- * by this CA's current key and not yet due for renewal. Called with
+ * by this CA's current key and not yet due for renewal - or due, but
+ * ending with the CA's path already, as ra_cert keeps it: in the path's
+ * last month a new one could last no longer, and one made at every start
+ * would change the fingerprint devices pin at every restart. Called with
  * s->mu held. 0 when S->cert is set or there is nothing to reuse; -1 when
  * the store or the signers could not be asked (busy, slow to start):
  * then the caller must not certify another RA, or one slow answer under
@@ -143,7 +146,8 @@ reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
 		goto out;
 	rc = 0;
 	mica_err_clear(&e);
-	if (not_after - now < CA_SCEP_RA_RENEW_LEFT ||
+	if ((not_after - now < CA_SCEP_RA_RENEW_LEFT &&
+	     not_after < ca->sh->path_not_after) ||
 	    ca_cert_info_read(der, len, &ra, &e) != 0 ||
 	    ra.not_before > now ||
 	    ra.spki_len != spki_len ||

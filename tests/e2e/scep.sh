@@ -43,6 +43,8 @@
 #     SHA-256, the transactionID and the senderNonce as recipientNonce
 #     (openssl cms -verify and -cmsout -print), nothing stored or spent;
 #     unreadable attributes stay 400 bad_scep;
+#   - in the CA's last month the RA certificate ends with the CA, and a
+#     restart keeps it rather than certify another (libfaketime);
 #   - hostile input: truncated and mutated messages, garbage, another
 #     recipient, MD5, a CertRep-sized body over the cap, bad base64: a
 #     SCEP FAILURE or a 4xx, nothing stored, the daemon lives on.
@@ -1134,6 +1136,37 @@ else
 	skip "an earlier RA certificate" "libfaketime is not installed"
 fi
 serve_stop
+
+# ---- the RA certificate in the CA's last month ---------------------------------
+# Within a month of the end of the CA's path the RA certificate is cut to
+# that end, and a new one could last no longer: a restart keeps it (every
+# start certified a new one, whose fingerprint devices pin). A CA of its
+# own, ten years from its end: 3635 days on, about two weeks remain.
+if [ -n "$FTLIB" ]; then
+D4=$W/last
+"$MICA" -d "$D4" init --name "Last Month CA" --domain example.test \
+	--public-url "$H" >/dev/null 2>&1 || die "init a CA for its last month"
+ra_last() {
+	curl -fsS -o "$W/cacert-last.p7" "$H/scep?operation=GetCACert" || die "GetCACert in the CA's last month"
+	openssl pkcs7 -inform der -in "$W/cacert-last.p7" -print_certs 2>/dev/null |
+		awk '/^subject=/ { ra = /SCEP RA/ } ra && /BEGIN/, /END/' |
+		openssl x509 -noout -serial -enddate 2>/dev/null | tr '\n' ' '
+}
+for n in 1 2; do
+	serve_start "$W/serve-last$n.out" "$D4" "LD_PRELOAD=$FTLIB" "FAKETIME=+3635d" \
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" -- ||
+		serve_failed "$W/serve-last$n.out"
+	eval "RA_LAST$n=\$(ra_last)"
+	serve_stop
+done
+is "in the CA's last month, the RA certificate ends with the CA" \
+	"$(echo "$RA_LAST1" | sed 's/.*notAfter=//')" \
+	"$(openssl x509 -in <("$MICA" -d "$D4" export-root 2>/dev/null) -noout -enddate | sed 's/notAfter=//') "
+is "... and a restart keeps it (same certificate)" "$RA_LAST2" "$RA_LAST1"
+is "... one RA certificate recorded" "$(sqlite3 "$D4/mica.db" 'SELECT count(*) FROM scep_ra')" 1
+else
+	skip "the RA certificate in the CA's last month" "libfaketime is not installed"
+fi
 
 # ---- an RSA CA ----------------------------------------------------------------
 D2=$W/rsa
