@@ -927,10 +927,15 @@ enroll_once(struct op *o, const unsigned char *csr_der, size_t csr_len,
 		ca_principal_anon(&p, o->client);
 		r = ca_renew_proved(o->ca, &p, old_serial, csr_der, csr_len,
 				    &rec, &is, &e);
-	} else if (csr.has_challenge && csr.challenge[0] != '\0') {
-		/* The challengePassword is an enrollment token. */
-		if (!authed && ca_authenticate(o->ca, csr.challenge, o->client,
-					       &p, &e) != 0) {
+	} else if (csr.has_challenge) {
+		/* The challengePassword is an enrollment token. One that is
+		 * no printable ASCII (a token with a line end pasted along,
+		 * accented letters: ca/csr.c keeps it as present but empty)
+		 * is a wrong challenge like any other - FAILURE, nothing
+		 * stored -, not a request without one left for an admin. */
+		if (!authed && (csr.challenge[0] == '\0' ||
+				ca_authenticate(o->ca, csr.challenge, o->client,
+						&p, &e) != 0)) {
 			if (service_fault(&e)) {
 				*err = e;
 				goto out;

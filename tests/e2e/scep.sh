@@ -13,7 +13,8 @@
 #     enrollment token as challengePassword; openssl verifies the
 #     certificate against the root; the token's scope holds (a one-use
 #     token enrolls once; a name outside the token is refused);
-#   - a wrong challenge gets FAILURE, no certificate, nothing stored;
+#   - a wrong challenge gets FAILURE, no certificate, nothing stored; so
+#     does one that is no printable ASCII (a token with a line end);
 #   - without a challenge: PENDING, a pending request, `mica request
 #     approve`, and the waiting scepclient gets its certificate; CertPoll
 #     answers the same;
@@ -189,6 +190,20 @@ check "a wrong challenge gets FAILURE" grep -q 'failInfo: badRequest' "$W/c3/log
 check "and no certificate" test ! -e "$W/c3/client.pem"
 db_dump "$D" >"$W/after.sql"
 check "a refused enrollment stores nothing" cmp -s "$W/before.sql" "$W/after.sql"
+# A challenge that is no printable ASCII - a token with the line end it
+# was pasted with, accented letters - is as wrong as any other: FAILURE,
+# nothing stored (it was taken for none: PENDING, and a request left for
+# an admin while scepclient polled).
+TOK3=$(token --profile client --name '*.example.test' --uses 5)
+db_dump "$D" >"$W/before2.sql"
+scep "$W/c3n" -challenge "$TOK3
+" -cn dev3n.example.test
+check "a token with a line end after it is a wrong challenge: FAILURE" grep -q 'failInfo: badRequest' "$W/c3n/log"
+scep "$W/c3u" -challenge "pässwörd" -cn dev3u.example.test
+check "an accented challenge: FAILURE" grep -q 'failInfo: badRequest' "$W/c3u/log"
+check "and no certificate for them" test ! -e "$W/c3n/client.pem" -a ! -e "$W/c3u/client.pem"
+db_dump "$D" >"$W/after2.sql"
+check "... and nothing stored for them (no pending request)" cmp -s "$W/before2.sql" "$W/after2.sql"
 # (An admin token's use is noted, to the minute, whatever it was used for.)
 scep "$W/c3b" -challenge "$ADM" -cn dev3.example.test
 check "an admin token is no challenge" grep -q 'failInfo: badRequest' "$W/c3b/log"
