@@ -2009,21 +2009,32 @@ ca_csr_parse(const unsigned char *der, size_t der_len, struct ca_csr *out,
 	if (verify_sig(&pk, &o, alg, err) != 0)
 		goto out;
 	/* The challengePassword, now known to be signed by the key. Only a
-	 * printable string of printable ASCII can be a mica nonce; any other
-	 * value is kept as present but empty, which matches nothing. */
+	 * string of printable ASCII can be a mica nonce or token; any other
+	 * value is kept as present but empty, which matches nothing. A
+	 * BMPString (a DirectoryString may be one, RFC 2985 5.4.1) holds
+	 * it as UCS-2: each character 0x00 and the ASCII octet. */
 	if (ch.p != NULL) {
+		int bmp = ch.tag == MBEDTLS_ASN1_BMP_STRING;
+		size_t step = bmp ? 2 : 1, cl = 0;
 		int printable = ch.tag == MBEDTLS_ASN1_UTF8_STRING ||
 				ch.tag == MBEDTLS_ASN1_PRINTABLE_STRING ||
-				ch.tag == MBEDTLS_ASN1_IA5_STRING;
+				ch.tag == MBEDTLS_ASN1_IA5_STRING ||
+				(bmp && ch.len % 2 == 0);
 
-		for (size_t i = 0; printable && i < ch.len; i++)
-			printable = ch.p[i] >= 0x20 && ch.p[i] < 0x7f;
-		c.has_challenge = 1;
-		if (printable) {
-			assert(ch.len < sizeof(c.challenge));
-			memcpy(c.challenge, ch.p, ch.len);
-			c.challenge[ch.len] = '\0';
+		for (size_t i = 0; printable && i < ch.len; i += step) {
+			unsigned char v = ch.p[i + step - 1];
+
+			printable = (!bmp || ch.p[i] == 0) && v >= 0x20 &&
+				    v < 0x7f;
+			if (printable) {
+				assert(cl + 1 < sizeof(c.challenge));
+				c.challenge[cl++] = (char)v;
+			}
 		}
+		c.has_challenge = 1;
+		if (!printable)
+			cl = 0;
+		memset(c.challenge + cl, 0, sizeof(c.challenge) - cl);
 	}
 
 	/* SubjectPublicKeyInfo as we will put it in the certificate:

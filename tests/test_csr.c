@@ -2527,6 +2527,10 @@ test_challenge_password_hostile(void)
 	static const unsigned char two[] = { 0x0c, 0x01, 'a', 0x0c, 0x01, 'b' };
 	static const unsigned char empty[] = { 0x0c, 0x00 };
 	static const unsigned char bmp[] = { 0x1e, 0x04, 0x00, 'a', 0x00, 'b' };
+	static const unsigned char bmp_e[] = { 0x1e, 0x04, 0x00, 'a', 0x00, 0xe9 };
+	static const unsigned char bmp_hi[] = { 0x1e, 0x04, 0x00, 'a', 0x01, 'b' };
+	static const unsigned char bmp_odd[] = { 0x1e, 0x03, 0x00, 'a', 0x00 };
+	static const unsigned char bmp_nl[] = { 0x1e, 0x04, 0x00, 'a', 0x00, '\n' };
 	static const unsigned char ctl[] = { 0x0c, 0x03, 'a', '\n', 'b' };
 	static const unsigned char nul[] = { 0x0c, 0x03, 'a', 0x00, 'b' };
 	static const unsigned char ia5[] = { 0x16, 0x02, 'o', 'k' };
@@ -2549,7 +2553,15 @@ test_challenge_password_hostile(void)
 		{ "two values (SINGLE VALUE)", two, sizeof(two), 0, -1, 0 },
 		{ "an empty value", empty, sizeof(empty), 0, -1, 0 },
 		{ "a value cut short", cut, sizeof(cut), 0, -1, 0 },
-		{ "a BMPString: present, not usable", bmp, sizeof(bmp), 0, 0, 0 },
+		{ "a BMPString of ASCII (NDES's)", bmp, sizeof(bmp), 0, 0, 1 },
+		{ "a BMPString of an e-acute: present, not usable", bmp_e,
+		  sizeof(bmp_e), 0, 0, 0 },
+		{ "a BMPString of U+0162: present, not usable", bmp_hi,
+		  sizeof(bmp_hi), 0, 0, 0 },
+		{ "a BMPString of an odd length: present, not usable", bmp_odd,
+		  sizeof(bmp_odd), 0, 0, 0 },
+		{ "a BMPString with a newline: present, not usable", bmp_nl,
+		  sizeof(bmp_nl), 0, 0, 0 },
 		{ "a newline: present, not usable", ctl, sizeof(ctl), 0, 0, 0 },
 		{ "a NUL: present, not usable", nul, sizeof(nul), 0, 0, 0 },
 	};
@@ -2577,6 +2589,12 @@ test_challenge_password_hostile(void)
 	CU_ASSERT_EQUAL_FATAL(signed_with_attrs(attrs, n, der, &der_len), 0);
 	CU_ASSERT_EQUAL_FATAL(ca_csr_parse(der, der_len, &c, &err), 0);
 	CU_ASSERT_STRING_EQUAL(c.challenge, "abcd");
+	ca_csr_free(&c);
+	/* A BMPString's as its ASCII: "ab". */
+	n = chal_attr(bmp, sizeof(bmp), attrs);
+	CU_ASSERT_EQUAL_FATAL(signed_with_attrs(attrs, n, der, &der_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_csr_parse(der, der_len, &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.challenge, "ab");
 	ca_csr_free(&c);
 }
 
