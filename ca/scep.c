@@ -109,12 +109,21 @@ certify(struct ca *ca, struct ca_scep_state *s, int64_t now,
 	return 0;
 }
 
+/* Is an RA certificate valid until NOT_AFTER due for renewal at NOW? A
+ * month before its end, unless it ends with the CA's path already: one
+ * made then could last no longer. */
+static int
+ra_due(const struct ca *ca, int64_t not_after, int64_t now)
+{
+	return not_after - now < CA_SCEP_RA_RENEW_LEFT &&
+	       not_after < ca->sh->path_not_after;
+}
+
 /* After a restart: the newest RA certificate in the store, if it is for
  * the RA key the signers hold (sealed in the store, ca/handle.c), signed
- * by this CA's current key and not yet due for renewal - or due, but
- * ending with the CA's path already, as ra_cert keeps it: in the path's
- * last month a new one could last no longer, and one made at every start
- * would change the fingerprint devices pin at every restart. Called with
+ * by this CA's current key and not yet due for renewal (ra_due: one that
+ * ends with the CA's path is kept, or every start in the path's last
+ * month would change the fingerprint devices pin). Called with
  * s->mu held. 0 when S->cert is set or there is nothing to reuse; -1 when
  * the store or the signers could not be asked (busy, slow to start):
  * then the caller must not certify another RA, or one slow answer under
@@ -146,8 +155,7 @@ reuse(struct ca *ca, struct ca_scep_state *s, int64_t now,
 		goto out;
 	rc = 0;
 	mica_err_clear(&e);
-	if ((not_after - now < CA_SCEP_RA_RENEW_LEFT &&
-	     not_after < ca->sh->path_not_after) ||
+	if (ra_due(ca, not_after, now) ||
 	    ca_cert_info_read(der, len, &ra, &e) != 0 ||
 	    ra.not_before > now ||
 	    ra.spki_len != spki_len ||
@@ -271,8 +279,7 @@ ra_cert(struct ca *ca, unsigned char **der, size_t *len, struct mica_err *err)
 	 * ahead, then was corrected): a client with the right time would
 	 * take the RA certificate for one not valid yet. */
 	if ((s->cert == NULL || now < s->not_before ||
-	     (s->not_after - now < CA_SCEP_RA_RENEW_LEFT &&
-	      s->not_after < ca->sh->path_not_after)) &&
+	     ra_due(ca, s->not_after, now)) &&
 	    certify(ca, s, now, err) != 0)
 		goto out;
 	if ((*der = malloc(s->cert_len)) == NULL) {
