@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mbedtls/base64.h>
 
@@ -143,13 +144,13 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 
 	if (op == NULL)
 		return -1;
-	if (strcmp(op, "GetCACaps") == 0)
+	if (strcasecmp(op, "GetCACaps") == 0)
 		return caps(c, rep, err);
-	if (strcmp(op, "GetCACert") == 0)
+	if (strcasecmp(op, "GetCACert") == 0)
 		return cacert(c, rep, err);
-	if (strcmp(op, "GetNextCACert") == 0)
+	if (strcasecmp(op, "GetNextCACert") == 0)
 		return nextcacert(c, rep, err);
-	if (strcmp(op, "PKIOperation") != 0)
+	if (strcasecmp(op, "PKIOperation") != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_operation",
 				    "unknown SCEP operation");
 	/* HEAD is GET without the answer (RFC 9110 9.3.2): here it would
@@ -166,14 +167,15 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	/* RFC 8894 4.3: the base64 of the message, URL-encoded (its lines'
 	 * ends, if it was wrapped, are dropped by the query parser, as for
 	 * sscep); the query parser turned a raw '+' into a space: it was
-	 * base64's '+'. */
+	 * base64's '+'. Its '=' padding may be missing (a client that
+	 * strips it as URL-unsafe), as the OCSP GET form takes it. */
 	msg = web_query_get(c->q, "message");
 	if (msg == NULL || (len = strlen(msg)) == 0 || len > GET_MSG_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_message",
 				    "PKIOperation over GET needs message= "
 				    "(base64, at most %d characters; POST "
 				    "larger messages)", GET_MSG_MAX);
-	if ((b64 = malloc(len + 1)) == NULL || (der = malloc(len)) == NULL) {
+	if ((b64 = malloc(len + 3)) == NULL || (der = malloc(len + 3)) == NULL) {
 		free(b64);
 		return oom(err);
 	}
@@ -181,6 +183,12 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	for (size_t i = 0; i < len; i++)
 		if (b64[i] == ' ')
 			b64[i] = '+';
+	if (strchr(b64, '=') == NULL && len % 4 >= 2) {
+		/* 2 or 3 characters past a quantum: "==" or "=" more; a
+		 * quantum of 1 is no base64 and stays refused. */
+		memcpy(b64 + len, len % 4 == 2 ? "==" : "=", len % 4 == 2 ? 3 : 2);
+		len = strlen(b64);
+	}
 	if (mbedtls_base64_decode(der, len, &n, (const unsigned char *)b64,
 				  len) != 0 || n == 0)
 		rc = mica_err_set(err, MICA_E_BADREQ, "bad_message",
@@ -202,7 +210,7 @@ web_h_scep_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	/* RFC 8894 4.3: POST is for PKIOperation only. The body is the
 	 * binary message whatever its Content-Type says (application/
 	 * x-pki-message; scepclient sends application/octet-stream). */
-	if (strcmp(op, "PKIOperation") != 0)
+	if (strcasecmp(op, "PKIOperation") != 0)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_operation",
 				    "only PKIOperation is POSTed");
 	if (c->body == NULL || c->body_len == 0)
