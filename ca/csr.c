@@ -1665,8 +1665,7 @@ add_name(struct ca_name *list, size_t *count, const struct ca_name *n,
 	size_t i;
 
 	for (i = 0; i < *count; i++)
-		if (list[i].kind == n->kind &&
-		    strcmp(list[i].value, n->value) == 0)
+		if (ca_name_same(&list[i], n))
 			return 0;
 	if (*count >= CA_NAMES_MAX)
 		return mica_err_set(err, MICA_E_POLICY, "too_many_names",

@@ -700,6 +700,16 @@ dns_parse(const char *s, size_t len, int allow_wild, char *out,
 	return 0;
 }
 
+int
+ca_name_same(const struct ca_name *a, const struct ca_name *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == CA_NAME_UPN)
+		return strcasecmp(a->value, b->value) == 0;
+	return strcmp(a->value, b->value) == 0;
+}
+
 static int
 ip_parse(const char *s, struct ca_name *out, const char *whole, int stored,
 	 struct mica_err *err)

@@ -56,6 +56,10 @@ struct ca_name {
 struct mica_err;
 int ca_name_parse(const char *text, int kind_hint, struct ca_name *out,
 		  struct mica_err *err);
+/* Whether A and B name the same thing: the same kind and canonical text,
+ * a UPN's local part in any case (Active Directory finds an account by it
+ * so: alice and Alice are one account). */
+int ca_name_same(const struct ca_name *a, const struct ca_name *b);
 /* KIND_HINT may add CA_NAME_STORED for a name read back from the store,
  * made under the rules of the mica that issued it: an IPv4-mapped IPv6
  * address (refused in new names since 2026-12) is then taken. */

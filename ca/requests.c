@@ -26,8 +26,7 @@ names_are_the_csr(const char *const *names, size_t n, const struct ca_csr *csr)
 		if (ca_name_parse(names[i], 0, &nm, NULL) != 0)
 			return 0;
 		for (size_t j = 0; j < csr->nnames && !found; j++)
-			found = csr->names[j].kind == nm.kind &&
-				strcmp(csr->names[j].value, nm.value) == 0;
+			found = ca_name_same(&csr->names[j], &nm);
 		if (!found)
 			return 0;
 	}
@@ -38,8 +37,7 @@ names_are_the_csr(const char *const *names, size_t n, const struct ca_csr *csr)
 			struct ca_name nm;
 
 			found = ca_name_parse(names[i], 0, &nm, NULL) == 0 &&
-				csr->names[j].kind == nm.kind &&
-				strcmp(csr->names[j].value, nm.value) == 0;
+				ca_name_same(&csr->names[j], &nm);
 		}
 		if (!found)
 			return 0;

@@ -80,8 +80,7 @@ ca_names_unique(struct ca_name *v, size_t n)
 		int dup = 0;
 
 		for (size_t m = 0; m < k && !dup; m++)
-			dup = v[m].kind == v[i].kind &&
-			      strcmp(v[m].value, v[i].value) == 0;
+			dup = ca_name_same(&v[m], &v[i]);
 		if (!dup)
 			v[k++] = v[i];
 	}

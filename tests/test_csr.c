@@ -360,7 +360,8 @@ suite_init(void)
 	    ossl("req -new -key p256.key -subj /CN=Alice -addext "
 		 "'subjectAltName=otherName:1.3.6.1.4.1.311.20.2.3;"
 		 "UTF8:Alice.Smith@Contoso.TEST,DNS:pc1.contoso.test,"
-		 "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:Alice.Smith@contoso.test' "
+		 "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:Alice.Smith@contoso.test,"
+		 "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:alice.smith@contoso.test' "
 		 "-out upn2.pem") ||
 	    ossl("req -new -key p256.key " SUBJ " -addext "
 		 "'subjectAltName=otherName:1.2.3.4;UTF8:alice@contoso.test' "
@@ -1389,7 +1390,8 @@ test_upn(void)
 	CU_ASSERT_STRING_EQUAL(c.names[0].value, "upn:a@b.test");
 	ca_csr_free(&c);
 	/* canonical (the domain lowercased, the user part as given), in
-	 * order, the same UPN twice kept once */
+	 * order, the same UPN twice kept once - in another case too: Active
+	 * Directory finds one account by both */
 	CU_ASSERT_EQUAL_FATAL(load_file("upn2.pem", &c, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(c.nnames, 2);
 	CU_ASSERT_EQUAL(c.names[0].kind, CA_NAME_UPN);
