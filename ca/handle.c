@@ -1448,6 +1448,26 @@ ca_expiry_warning(struct ca *ca, int64_t now, char *buf, size_t size)
 				  "certified under one that lasts", "'mica "
 				  "renew-ca --help'", buf, size);
 	}
+	/* Cut to the root's end (sign-ca does so): a renewal from that root
+	 * is cut the same, so "renew it" would not help; a new root would. */
+	if (sh->root_der != NULL && sh->root_der != sh->cert_der) {
+		struct ca_cert_info ci;
+		char name[160], what[220];
+
+		if (ca_cert_info_read(sh->root_der, sh->root_len, &ci,
+				      NULL) == 0 &&
+		    ci.not_after <= sh->not_after) {
+			ca_name_text(ci.subject, ci.subject_len, name,
+				     sizeof(name));
+			snprintf(what, sizeof(what), "CA certificate, and the "
+				 "root above it (%s) with it,", name);
+			return expiry_say(what, sh->not_after, now, "have "
+					  "this CA certified under a new "
+					  "root", "README: 'Replacing the "
+					  "root at the end of its life'", buf,
+					  size);
+		}
+	}
 	return expiry_say("CA certificate", sh->not_after, now, "renew it",
 			  "'mica renew-ca --help'", buf, size);
 }

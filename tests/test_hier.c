@@ -2688,6 +2688,79 @@ leaf_issue(struct ca *ca, const char *name, int days, struct ca_issued *out,
 	return rc;
 }
 
+/* An issuing CA whose certificate ends with its root (sign-ca cuts it so):
+ * a renewal from that root would end no later, so the warning of its end
+ * says to have it certified under a new root, not "renew it". One that
+ * ends before its root is told to renew. */
+static void
+test_expiry_warning_with_the_root(void)
+{
+	struct org_ca root;
+	struct ca *ica = NULL, *ica2 = NULL;
+	struct ca_principal cli;
+	struct mica_err err;
+	char notice[CA_NOTICE_MAX], w[CA_EXPIRY_WARNING_MAX];
+	unsigned char *sub = NULL, *sub2 = NULL, *spki = NULL, *subject = NULL;
+	size_t sub_len = 0, sub2_len = 0, spki_len = 0, subject_len = 0;
+	struct ca_cert_info ri;
+
+	ca_principal_cli(&cli);
+	CU_ASSERT_EQUAL_FATAL(org_ca_new(&root, "Org Root", NULL, 1, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_cert_info_read(root.der, root.len, &ri, &err),
+			      0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ica = org_sub("org-w", "Org Issuing W"));
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ica->sh->key, &spki, &spki_len,
+					  &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Org Issuing W", NULL, &subject,
+					   &subject_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(org_sign_until(&root, subject, subject_len, spki,
+					     spki_len, 0x31, 0,
+					     ri.not_after, &sub,
+					     &sub_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica, &cli, sub, sub_len, root.der,
+					      root.len, notice, &err), 0);
+	CU_ASSERT_EQUAL(ca_not_after(ica), ca_path_not_after(ica));
+	CU_ASSERT_EQUAL(ca_expiry_warning(ica, ca_not_after(ica) - 5 * DAY, w,
+					  sizeof(w)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "the CA certificate, and the root "
+				      "above it (CN=Org Root) with it, "
+				      "expires on"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "have this CA certified under a new "
+				      "root"));
+	CU_ASSERT_PTR_NULL(strstr(w, "renew it"));
+	CU_ASSERT_EQUAL(ca_expiry_warning(ica, ca_not_after(ica) + 1, w,
+					  sizeof(w)), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "a new root"));
+
+	/* Ending 50 days before the root: renewing it helps. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ica2 = org_sub("org-w2", "Org Issuing W2"));
+	free(spki);
+	spki = NULL;
+	free(subject);
+	subject = NULL;
+	CU_ASSERT_EQUAL_FATAL(ca_key_spki(ica2->sh->key, &spki, &spki_len,
+					  &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_x509_name("Org Issuing W2", NULL, &subject,
+					   &subject_len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(org_sign_until(&root, subject, subject_len, spki,
+					     spki_len, 0x32, 0,
+					     ri.not_after - 50 * DAY,
+					     &sub2, &sub2_len), 0);
+	CU_ASSERT_EQUAL_FATAL(ca_install_cert(ica2, &cli, sub2, sub2_len,
+					      root.der, root.len, notice,
+					      &err), 0);
+	CU_ASSERT_EQUAL(ca_expiry_warning(ica2, ca_not_after(ica2) - 5 * DAY,
+					  w, sizeof(w)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "renew it before then"));
+	ca_close(ica);
+	ca_close(ica2);
+	free(sub);
+	free(sub2);
+	free(spki);
+	free(subject);
+	org_ca_free(&root);
+}
+
 /*
  * Two tiers under a root of another organisation that ends first: leaves
  * are cut to the root's end (relying parties refuse them after it), and
@@ -3184,6 +3257,8 @@ main(void)
 		  test_name_text },
 		{ "under another organisation's root: leaves end with it; revoked by its CRL, nothing issued until a rollover",
 		  test_revoked_under_org_root },
+		{ "an issuing CA ending with its root is told of a new root, not to renew",
+		  test_expiry_warning_with_the_root },
 		{ "an OCSP answer's nextUpdate never passes the end of the CA's path, signed ahead of time or not, and is not signed again at every pass",
 		  test_ocsp_next_update_ends_with_the_path },
 		{ "three tiers: the root's CRL revoking the CA above stops issuance",
