@@ -76,6 +76,19 @@ ca_service_certify(struct ca *ca, const struct ca_service *svc, int64_t now,
 	 * responder's certificate (and the responses it signs) after it. */
 	if (t.not_after > ca->sh->path_not_after)
 		t.not_after = ca->sh->path_not_after;
+	if (ca->sh->path_not_after <= now) {
+		/* Past the end: "expires too soon" would tell an operator
+		 * to wait or look at the wrong thing (the same code as
+		 * /healthz's). */
+		char end[CA_DATE_TEXT];
+
+		ca_date_text(ca->sh->path_not_after, end);
+		mica_err_set(err, MICA_E_CONFLICT, "ca_expired",
+			     "the CA certificate, or one above it, expired "
+			     "on %s: no %s certificate is made until it is "
+			     "renewed", end, svc->log_name);
+		goto out;
+	}
 	if (t.not_after - now < svc->min_left) {
 		mica_err_set(err, MICA_E_CONFLICT, "ca_expiring",
 			     "the CA certificate expires too soon for %s "

@@ -1193,6 +1193,19 @@ is "in the CA's last month, the RA certificate ends with the CA" \
 	"$(openssl x509 -in <("$MICA" -d "$D4" export-root 2>/dev/null) -noout -enddate | sed 's/notAfter=//') "
 is "... and a restart keeps it (same certificate)" "$RA_LAST2" "$RA_LAST1"
 is "... one RA certificate recorded" "$(sqlite3 "$D4/mica.db" 'SELECT count(*) FROM scep_ra')" 1
+# Past the CA's end (no HTTPS: the daemon's own certificate cannot be
+# made then), with no RA certificate left to keep: GetCACert says the CA
+# has expired, not that it "expires too soon".
+sqlite3 "$D4/mica.db" 'DELETE FROM scep_ra' || fail "sqlite3 could not drop the RA certificate"
+serve_start "$W/serve-past.out" "$D4" "LD_PRELOAD=$FTLIB" "FAKETIME=+3660d" \
+	"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" -- --https none ||
+	serve_failed "$W/serve-past.out"
+PAST=$(curl -sS -w ' %{http_code}' "$H/scep?operation=GetCACert" | tr -d '\n')
+case $PAST in
+*'"ca_expired"'*'expired on '*' 409') ok "past the CA's end, GetCACert: 409 ca_expired, 'expired on'" ;;
+*) fail "past the CA's end, GetCACert: got '$PAST'" ;;
+esac
+serve_stop
 else
 	skip "the RA certificate in the CA's last month" "libfaketime is not installed"
 fi
