@@ -760,8 +760,20 @@ web_serve(const struct web_opts *o, struct mica_err *err)
 		int fd = https_fd;
 
 		https_fd = -1;
-		if (web_tls_start(&dm->tls, fd, err) != 0)
+		if (web_tls_start(&dm->tls, fd, err) != 0) {
+			/* Issuance's own words would leave the operator with
+			 * a CA that serves nothing: say what still can. */
+			if (err != NULL && strcmp(err->code, "ca_expiring") == 0)
+				mica_err_set(err, err->kind, err->code,
+					     "the CA certificate, or one above "
+					     "it, expires within the hour or "
+					     "has expired: no HTTPS certificate "
+					     "can be made for the daemon (renew "
+					     "it; meanwhile --https none serves "
+					     "the CRLs and CA certificates over "
+					     "HTTP)");
 			goto out;
+		}
 	}
 	banner(dm, first);
 	expiry_maintain(dm, tick);

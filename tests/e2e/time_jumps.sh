@@ -250,4 +250,26 @@ is "D: the 1-day token stays active too (its day has not passed)" \
 host_stop
 is "the daemon stops cleanly" "$HOST_RC" 0
 host_sanitizers "$W/out.err"
+
+# E. a CA of two days, its daemon started three days on: no HTTPS
+# certificate can be made, and the refusal says what still can be served
+# (it read as issuance's "nothing is issued"); with --https none the
+# daemon serves its CRL and says at /healthz that the CA has expired.
+E=$W/short
+host_ca "$E" --days 2
+rc=0
+timeout 120 env -u MICA_PASSPHRASE LD_PRELOAD="$FTLIB" FAKETIME=+3d \
+	"$MICA" -d "$E" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
+	>"$W/e.out" 2>"$W/e.err" || rc=$?
+is "E: past the CA's end, serve with HTTPS exits 4" "$rc" 4
+check "E: ... saying that --https none still serves the CRLs" \
+	grep -q "no HTTPS certificate can be made for the daemon.*--https none serves the CRLs" "$W/e.err"
+host_serve "$W/e2.out" "$E" "LD_PRELOAD=$FTLIB" FAKETIME=+3d -- --https none ||
+	serve_failed "$W/e2.out"
+is "E: with --https none, /crl answers 200" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$H/crl")" 200
+is "E: ... and /healthz 503 ca_expired" \
+	"$(curl -s -w ' %{http_code}' "$H/healthz" | tr -d '\n' | sed 's/.*"error": *"\([a-z_]*\)".* \([0-9]*\)$/\1 \2/')" \
+	"ca_expired 503"
+host_stop
 finish
