@@ -1446,6 +1446,7 @@ web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	struct web_blob *der_b = NULL;
 	int64_t tu = 0, nu = 0, num = 0;
 	json_t *o, *cnt, *crl;
+	char warning[CA_EXPIRY_WARNING_MAX];
 	int bad = 0;
 
 	if (ca_counts(c->ca, &counts, err) != 0)
@@ -1474,6 +1475,10 @@ web_h_status(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	bad |= json_object_set_new(o, "fingerprint_sha256", mica_jstr(ca_root_fingerprint(c->ca)));
 	bad |= json_object_set_new(o, "public_url", mica_jstr(ca_public_url(c->ca)));
 	bad |= json_object_set_new(o, "not_after", web_jtime(ca_not_after(c->ca)));
+	/* The admin page shows it: the end of the CA (or of one above it)
+	 * was told only in the log, /healthz and the command line. */
+	if (ca_expiry_warning(c->ca, c->now, warning, sizeof(warning)) != 0)
+		bad |= json_object_set_new(o, "warning", json_string(warning));
 	bad |= json_object_set_new(o, "counts", cnt);
 	bad |= json_object_set_new(o, "crl", crl);
 	if (bad) {

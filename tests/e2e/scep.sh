@@ -1175,6 +1175,7 @@ if [ -n "$FTLIB" ]; then
 D4=$W/last
 "$MICA" -d "$D4" init --name "Last Month CA" --domain example.test \
 	--public-url "$H" >/dev/null 2>&1 || die "init a CA for its last month"
+"$MICA" -d "$D4" export-root --pem >"$W/last-root.pem" || die "export-root of the last month CA"
 ra_last() {
 	curl -fsS -o "$W/cacert-last.p7" "$H/scep?operation=GetCACert" || die "GetCACert in the CA's last month"
 	openssl pkcs7 -inform der -in "$W/cacert-last.p7" -print_certs 2>/dev/null |
@@ -1186,6 +1187,14 @@ for n in 1 2; do
 		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" -- ||
 		serve_failed "$W/serve-last$n.out"
 	eval "RA_LAST$n=\$(ra_last)"
+	if [ "$n" = 1 ]; then
+		# The admin page's status carries the CA's coming end too.
+		ADM4=$("$MICA" -d "$D4" token create --admin 2>/dev/null | grep -o 'mica_[0-9a-f_]*' | head -1)
+		env LD_PRELOAD="$FTLIB" FAKETIME=+3635d curl -sS --cacert "$W/last-root.pem" \
+			-H "Authorization: Bearer $ADM4" "$S/api/v1/status" >"$W/status-last.json" 2>&1
+		check "in the CA's last month, /api/v1/status carries the warning of its end" \
+			grep -q '"warning": "the root CA certificate expires on .* (in 1[0-9] days)' "$W/status-last.json"
+	fi
 	serve_stop
 done
 is "in the CA's last month, the RA certificate ends with the CA" \

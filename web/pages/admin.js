@@ -163,12 +163,12 @@
     ['certs-more', 'tokens-more', 'audit-more', 'acme-accounts-more', 'acme-orders-more']
       .forEach(function (id) { $(id).hidden = true; });
     Array.prototype.forEach.call(con.querySelectorAll('tbody'), mica.clear);
-    ['ca-facts', 'crl-facts', 'flash', 'live'].forEach(function (id) { mica.clear($(id)); });
+    ['ca-facts', 'ca-warning', 'crl-facts', 'flash', 'live'].forEach(function (id) { mica.clear($(id)); });
     Array.prototype.forEach.call(con.querySelectorAll('form'), function (f) { f.reset(); });
     // A button a dropped call had disabled (Create token...) works again.
     Array.prototype.forEach.call(con.querySelectorAll('button'), function (b) { b.disabled = false; });
     ['token-value', 'eab-kid', 'eab-hmac'].forEach(function (id) { $(id).value = ''; });
-    ['token-created', 'eab-created', 'token-warning', 'eab-warning', 'flash']
+    ['token-created', 'eab-created', 'token-warning', 'eab-warning', 'ca-warning', 'flash']
       .forEach(function (id) { $(id).hidden = true; });
     ['stat-valid', 'stat-revoked', 'stat-expired', 'stat-pending'].forEach(function (id) {
       $(id).textContent = '–';
@@ -226,10 +226,14 @@
     $('ca-name').textContent = s.name || 'Administration';
     document.title = (s.name ? s.name + ' - ' : '') + 'administration - mica';
     var facts = mica.clear($('ca-facts'));
-    facts.appendChild(document.createTextNode('Root valid until ' + mica.fmtTime(s.not_after) +
-      ' · SHA-256 '));
+    facts.appendChild(document.createTextNode('CA certificate valid until ' + mica.fmtTime(s.not_after) +
+      ' · root SHA-256 '));
     mica.fingerprint(facts.appendChild(el('span', { 'class': 'id', id: 'ca-fingerprint' })),
       s.fingerprint_sha256 || '');
+    // The end of this CA's certificate (or of one above it) near or past.
+    var cw = $('ca-warning');
+    cw.textContent = s.warning || '';
+    cw.hidden = !s.warning;
     $('stat-valid').textContent = String(c.valid != null ? c.valid : '–');
     $('stat-revoked').textContent = String(c.revoked != null ? c.revoked : '–');
     $('stat-expired').textContent = String(c.expired != null ? c.expired : '–');
