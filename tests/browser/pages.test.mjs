@@ -1042,6 +1042,44 @@ test('a certificate with under a day left says hours, not "in 0 days"', async ()
   assert.deepEqual(await cspViolations(admin), []);
 });
 
+test('a certificate on hold is revoked for good on /admin, not only released', async () => {
+  assert.ok(S.adminPage, 'needs the signed-in admin page');
+  const admin = S.adminPage;
+  const hold = makeCsr('hold1', 'hold1.' + DOMAIN);
+  const r = await apiSend('/api/v1/requests', { csr: hold.pem });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const serial = r.body.serial;
+  const h = await apiSend('/api/v1/certificates/' + serial + '/revoke', { reason: 'certificateHold' });
+  assert.equal(h.status, 200, JSON.stringify(h.body));
+  const row = `#cert-rows tr[data-serial="${serial}"]`;
+  await admin.fill('#cert-name', 'hold1.' + DOMAIN);
+  await admin.selectOption('#cert-status', 'revoked');
+  await admin.fill('#cert-expiring', '');
+  await admin.click('#cert-search');
+  await admin.waitForFunction((sel) => document.querySelector(sel) !== null, row);
+  assert.ok(await admin.isVisible(`${row} .unrevoke`), 'the hold can be released');
+  // The key found compromised while on hold: revoked for good from here,
+  // as the API and 'mica revoke' allow, and not put on hold again.
+  await admin.click(`${row} .revoke`);
+  await admin.waitForSelector('#confirm[open]');
+  assert.match(await admin.textContent('#confirm-title'), /for good/);
+  assert.equal(await admin.isDisabled('#confirm-reason option[value="certificateHold"]'), true);
+  await admin.selectOption('#confirm-reason', 'keyCompromise');
+  await admin.click('#confirm-ok');
+  await expectFlash(admin, 'ok', /Revoked hold1\.contoso\.test \(keyCompromise\)/);
+  const c = await apiAdmin('/api/v1/certificates/' + serial);
+  assert.equal(c.status, 'revoked');
+  assert.equal(c.revocation_reason, 'keyCompromise');
+  await admin.click('#cert-search');
+  await admin.waitForFunction((sel) => {
+    const tr = document.querySelector(sel);
+    return tr !== null && /keyCompromise/.test(tr.textContent) && tr.querySelector('.revoke') === null &&
+      tr.querySelector('.unrevoke') === null;
+  }, row);
+  await admin.fill('#cert-name', '');
+  assert.deepEqual(await cspViolations(admin), []);
+});
+
 test('a subject containing <script> is shown as text and runs nothing', async () => {
   assert.ok(S.adminPage, 'needs the signed-in admin page');
   const ctx = await newContext();

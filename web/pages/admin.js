@@ -391,6 +391,8 @@
     ok.textContent = o.ok || 'Confirm';
     ok.disabled = false;
     $('confirm-reason-field').hidden = !o.reason;
+    // A certificate on hold is revoked for good: not on hold again.
+    sel.querySelector('option[value="certificateHold"]').disabled = !!o.held;
     $('confirm-text-field').hidden = !o.note;
     sel.value = 'unspecified';
     $('confirm-note').value = '';
@@ -711,6 +713,12 @@
       rv.addEventListener('click', function () { revoke(c, rowPlace(rv, 'revoke')); });
       actions.appendChild(rv);
     } else if (c.status === 'revoked' && c.revocation_reason === 'certificateHold') {
+      // A hold ends either way: released, or revoked for good (the key
+      // found compromised after all), as the API and 'mica revoke' let it.
+      var rh = label(el('button', { type: 'button', 'class': 'btn small danger revoke' }, 'Revoke'),
+        'Revoke ' + certName(c) + ' for good');
+      rh.addEventListener('click', function () { revoke(c, rowPlace(rh, 'revoke')); });
+      actions.appendChild(rh);
       var ur = label(el('button', { type: 'button', 'class': 'btn small subtle unrevoke' }, 'Release hold'),
         'Release hold on ' + certName(c));
       ur.addEventListener('click', function () { unrevoke(c, rowPlace(ur, 'unrevoke')); });
@@ -752,9 +760,12 @@
   }
 
   function revoke(c, place) {
-    ask({ title: 'Revoke this certificate?', ok: 'Revoke', reason: true,
-      text: 'Certificate ' + c.serial + ' for ' + names(c.names) + '. Clients that check the CRL ' +
-        'will refuse it; only certificateHold can be released later.',
+    var held = c.status === 'revoked' && c.revocation_reason === 'certificateHold';
+    ask({ title: held ? 'Revoke this certificate for good?' : 'Revoke this certificate?',
+      ok: 'Revoke', reason: true, held: held,
+      text: 'Certificate ' + c.serial + ' for ' + names(c.names) + (held ?
+        ' is on hold. Revoked for good, dated now, it can no longer be released.' :
+        '. Clients that check the CRL will refuse it; only certificateHold can be released later.'),
       warn: function (reason) {
         return reason === 'keyCompromise'
           ? 'keyCompromise revokes every other certificate of this key too, and the key is ' +
