@@ -1042,7 +1042,7 @@ test('a certificate with under a day left says hours, not "in 0 days"', async ()
   assert.deepEqual(await cspViolations(admin), []);
 });
 
-test('a certificate on hold is revoked for good on /admin, not only released', async () => {
+test('a certificate on hold is revoked for good on /admin, and a revoked one raised to keyCompromise', async () => {
   assert.ok(S.adminPage, 'needs the signed-in admin page');
   const admin = S.adminPage;
   const hold = makeCsr('hold1', 'hold1.' + DOMAIN);
@@ -1076,6 +1076,34 @@ test('a certificate on hold is revoked for good on /admin, not only released', a
     return tr !== null && /keyCompromise/.test(tr.textContent) && tr.querySelector('.revoke') === null &&
       tr.querySelector('.unrevoke') === null;
   }, row);
+
+  // One revoked as superseded whose key is found compromised later: its
+  // reason is raised from its row, its revocation date kept.
+  const sup = makeCsr('sup1', 'sup1.' + DOMAIN);
+  const r2 = await apiSend('/api/v1/requests', { csr: sup.pem });
+  assert.equal(r2.status, 201, JSON.stringify(r2.body));
+  const s2 = r2.body.serial;
+  const v2 = await apiSend('/api/v1/certificates/' + s2 + '/revoke', { reason: 'superseded' });
+  assert.equal(v2.status, 200, JSON.stringify(v2.body));
+  const row2 = `#cert-rows tr[data-serial="${s2}"]`;
+  await admin.fill('#cert-name', 'sup1.' + DOMAIN);
+  await admin.click('#cert-search');
+  await admin.waitForFunction((sel) => document.querySelector(sel) !== null, row2);
+  await admin.click(`${row2} .raise`);
+  await admin.waitForSelector('#confirm[open]');
+  assert.equal(await admin.inputValue('#confirm-reason'), 'keyCompromise');
+  assert.equal(await admin.isDisabled('#confirm-reason option[value="unspecified"]'), true);
+  assert.equal(await admin.isDisabled('#confirm-reason option[value="certificateHold"]'), true);
+  await admin.click('#confirm-ok');
+  await expectFlash(admin, 'ok', /Raised sup1\.contoso\.test from superseded to keyCompromise/);
+  const c2 = await apiAdmin('/api/v1/certificates/' + s2);
+  assert.equal(c2.revocation_reason, 'keyCompromise');
+  assert.equal(c2.revoked_at, v2.body.revoked_at, 'the revocation date is kept');
+  await admin.click('#cert-search');
+  await admin.waitForFunction((sel) => {
+    const tr = document.querySelector(sel);
+    return tr !== null && /keyCompromise/.test(tr.textContent) && tr.querySelector('.raise') === null;
+  }, row2);
   await admin.fill('#cert-name', '');
   assert.deepEqual(await cspViolations(admin), []);
 });

@@ -26,6 +26,10 @@
   /* The other certificates of a revoked key named in the message after a
      keyCompromise (the rest counted). */
   var ALSO_NAMED = 5;
+  /* The reasons a revocation is raised from to keyCompromise when the key
+   * is found compromised later (docs/API.md, ca_reason_raisable). */
+  var RAISABLE = ['unspecified', 'affiliationChanged', 'superseded', 'cessationOfOperation',
+    'privilegeWithdrawn'];
   var memToken = null;     /* when sessionStorage is unavailable */
   /* Counts sign-outs: an answer to a call made before the last one is
      dropped, so it neither fills the console for the next admin nor, as
@@ -391,10 +395,14 @@
     ok.textContent = o.ok || 'Confirm';
     ok.disabled = false;
     $('confirm-reason-field').hidden = !o.reason;
-    // A certificate on hold is revoked for good: not on hold again.
-    sel.querySelector('option[value="certificateHold"]').disabled = !!o.held;
+    // A certificate on hold is revoked for good: not on hold again; one
+    // revoked already takes only the reason it is raised to (O.only).
+    Array.prototype.forEach.call(sel.options, function (opt) {
+      opt.disabled = (!!o.held && opt.value === 'certificateHold') ||
+        (!!o.only && opt.value !== o.only);
+    });
     $('confirm-text-field').hidden = !o.note;
-    sel.value = 'unspecified';
+    sel.value = o.only || 'unspecified';
     $('confirm-note').value = '';
     refused.textContent = '';
     refused.hidden = true;
@@ -723,6 +731,15 @@
         'Release hold on ' + certName(c));
       ur.addEventListener('click', function () { unrevoke(c, rowPlace(ur, 'unrevoke')); });
       actions.appendChild(ur);
+    } else if (c.status === 'revoked' && RAISABLE.indexOf(c.revocation_reason) >= 0 &&
+        c.profile !== 'from-crl') {
+      // Its key found compromised after it was revoked for a reason that
+      // said nothing of the key: raised to keyCompromise, as the API and
+      // 'mica revoke' do (its date kept).
+      var rk = label(el('button', { type: 'button', 'class': 'btn small danger raise' }, 'Key compromised'),
+        'Raise the revocation of ' + certName(c) + ' to keyCompromise');
+      rk.addEventListener('click', function () { revoke(c, rowPlace(rk, 'raise')); });
+      actions.appendChild(rk);
     }
     // The certificate with its chain, as Windows installs it (certreq
     // -accept, IIS, Exchange), for one still valid.
@@ -761,10 +778,15 @@
 
   function revoke(c, place) {
     var held = c.status === 'revoked' && c.revocation_reason === 'certificateHold';
-    ask({ title: held ? 'Revoke this certificate for good?' : 'Revoke this certificate?',
-      ok: 'Revoke', reason: true, held: held,
+    var raise = c.status === 'revoked' && !held;
+    ask({ title: held ? 'Revoke this certificate for good?' :
+      raise ? 'Was its key compromised?' : 'Revoke this certificate?',
+      ok: raise ? 'Raise to keyCompromise' : 'Revoke', reason: true, held: held,
+      only: raise ? 'keyCompromise' : null,
       text: 'Certificate ' + c.serial + ' for ' + names(c.names) + (held ?
         ' is on hold. Revoked for good, dated now, it can no longer be released.' :
+        raise ? ' was revoked (' + c.revocation_reason + '). Its reason becomes keyCompromise, ' +
+        'its revocation date kept.' :
         '. Clients that check the CRL will refuse it; only certificateHold can be released later.'),
       warn: function (reason) {
         return reason === 'keyCompromise'
@@ -781,7 +803,9 @@
           { method: 'POST', body: { reason: a.reason } })
           .then(function (res) {
             var also = res.data && Array.isArray(res.data.also_revoked) ? res.data.also_revoked : [];
-            var done = 'Revoked ' + names(c.names) + ' (' + a.reason + ')';
+            var from = res.data && res.data.reason_raised_from;
+            var done = from ? 'Raised ' + names(c.names) + ' from ' + from + ' to ' + a.reason :
+              'Revoked ' + names(c.names) + ' (' + a.reason + ')';
             if (also.length === 0) {
               flash('ok', done + '; a new CRL was published.');
               refreshAll(place);
