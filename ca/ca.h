@@ -623,6 +623,13 @@ int ca_crl_delta_maintain(struct ca *ca, int *published,
 /* Only from certificateHold; publishes a new CRL. */
 int ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 		const char *serial, struct mica_err *err);
+/* ca_unrevoke, and CRL (may be NULL) gets the number and dates of the
+ * CRL that says so (its der NULL): the complete CRL of the key that
+ * signed the certificate, or with delta_base > 0 the delta on it. */
+struct ca_crl;
+int ca_unrevoke_crl(struct ca *ca, const struct ca_principal *p,
+		    const char *serial, struct ca_crl *crl,
+		    struct mica_err *err);
 
 struct ca_crl {
 	int64_t number;               /* cRLNumber */

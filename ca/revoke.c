@@ -528,6 +528,13 @@ ca_unrevoke(struct ca *ca, const struct ca_principal *p,
 	return revoke_run(ca, p, serial_in, 1, 0, 0, 0, NULL, NULL, NULL, err);
 }
 
+int
+ca_unrevoke_crl(struct ca *ca, const struct ca_principal *p,
+		const char *serial_in, struct ca_crl *crl, struct mica_err *err)
+{
+	return revoke_run(ca, p, serial_in, 1, 0, 0, 0, NULL, crl, NULL, err);
+}
+
 /* ------------------------------------------- keys compromised before -- */
 
 /* ca_key_backfill()'s transaction: every certificate the list names. */

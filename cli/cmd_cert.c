@@ -544,8 +544,9 @@ static const char unrevoke_help[] =
 "Usage: mica [-d DIR] unrevoke SERIAL [--passphrase-file FILE]\n"
 "\n"
 "Release a certificate revoked with reason certificateHold, and publish a\n"
-"new CRL without it. Certificates revoked for any other reason stay\n"
-"revoked.\n"
+"new CRL without it (and a delta CRL on it when the CA makes them), said\n"
+"on standard error with its number. Certificates revoked for any other\n"
+"reason stay revoked.\n"
 "\n"
 "Options:\n"
 "  --passphrase-file FILE  the CA key's passphrase (to sign the CRL)\n";
@@ -561,6 +562,7 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 	struct cli_once once = { 0 };
 	const char *passfile = NULL;
 	struct ca_principal cli;
+	struct ca_crl crl;
 	struct ca *ca = NULL;
 	struct mica_err err;
 	int c, rc = 0;
@@ -582,10 +584,18 @@ cmd_unrevoke(const char *datadir, int argc, char **argv)
 	if (ca_open(datadir, CA_OPEN_UNLOCK, passfile, &ca, &err) != 0)
 		return cli_fail(&err);
 	ca_principal_cli(&cli);
-	if (ca_unrevoke(ca, &cli, argv[optind], &err) != 0)
+	if (ca_unrevoke_crl(ca, &cli, argv[optind], &crl, &err) != 0)
 		rc = cli_fail(&err);
+	else if (crl.delta_base > 0)
+		/* A release publishes complete CRLs (no delta says it without
+		 * removeFromCRL), then a delta on them when the CA makes
+		 * deltas: name both, as revoke names its CRL. */
+		fprintf(stderr, "released %s from hold; CRL %lld and delta CRL "
+			"%lld published\n", argv[optind],
+			(long long)crl.delta_base, (long long)crl.number);
 	else
-		fprintf(stderr, "released %s from hold; CRL published\n", argv[optind]);
+		fprintf(stderr, "released %s from hold; CRL %lld published\n",
+			argv[optind], (long long)crl.number);
 	ca_close(ca);
 	return rc;
 }

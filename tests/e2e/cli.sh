@@ -190,6 +190,10 @@ run_ca() {
 	check "$KT: revoke certificateHold" "$MICA" -d "$D" revoke "$hserial" --reason certificateHold
 	expect_rc "$KT: unrevoke a keyCompromise is a conflict" 6 "$MICA" -d "$D" unrevoke "$rserial"
 	check "$KT: unrevoke the hold" "$MICA" -d "$D" unrevoke "$hserial"
+	# It names the CRL that says so, as revoke does: the store's newest.
+	unum=$(sed -n "s/^released $hserial from hold; CRL \([0-9]*\) published\$/\1/p" "$TMP/check.out")
+	is "$KT: ... naming the CRL it published" "${unum:-none}" \
+		"$(sqlite3 "$D/mica.db" 'SELECT max(number) FROM crl WHERE delta_base = 0')"
 	refused "$KT: renewing a key-compromised certificate with its old key" 4 "$MICA" -d "$D" renew "$rserial"
 	refused "$KT: ... even with --force" 4 "$MICA" -d "$D" renew "$rserial" --force
 	csr kcnew ec-p256 /CN=kcnew "DNS:phone.contoso.test"
