@@ -1185,8 +1185,11 @@ hours_body(struct db *db, void *arg, struct mica_err *err)
 			 x->hours > 0 ? detail : "off", err) != 0 ||
 	    ca_crl_publish_tx(x->ca, db, x->actor, NULL, err) != 0)
 		return -1;
+	/* Turned on: the complete CRLs just published came with their
+	 * deltas (make_all reads the period set above); one more would be
+	 * the same delta under another number. */
 	if (x->hours > 0)
-		return publish_all(x->ca, db, x->actor, 1, 0, -1, NULL, err);
+		return 0;
 	/* Turned off: the complete CRLs published until now name
 	 * URL/delta.crl and are kept by relying parties until their
 	 * nextUpdate, up to a CRL period from now, while no delta would

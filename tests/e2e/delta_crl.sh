@@ -56,6 +56,8 @@ if grep -q "X509v3 Freshest CRL" "$W/base.txt" && grep -q "URI:$H/delta.crl" "$W
 	ok "the complete CRL names its deltas: Freshest CRL $H/delta.crl"
 else fail "no Freshest CRL in the complete CRL"; fi
 check "the complete CRL has no Delta CRL Indicator" sh -c "! grep -q 'Delta CRL Indicator' '$W/base.txt'"
+is "turning deltas on publishes one delta on the complete CRL, not two alike" \
+	"$(sqlite3 "$D/mica.db" 'SELECT count(*) FROM crl WHERE delta_base > 0')" 1
 
 C0=$(n_complete)
 "$MICA" -d "$D" revoke "$(serial_of "$W/b.pem")" --reason keyCompromise >/dev/null 2>"$W/rev.err" || die "revoke"
