@@ -175,6 +175,9 @@ cmd_issue(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	/* A certificate from a CA about to end ends with it (list and crl
+	 * say so too). */
+	cli_expiry_warn(ca);
 	ca_principal_cli(&cli);
 	if (ca_submit_csr(ca, &cli, &s, &r, &err) != 0) {
 		rc = cli_fail(&err);
@@ -281,6 +284,7 @@ cmd_renew(const char *datadir, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	cli_expiry_warn(ca);
 	ca_principal_cli(&cli);
 	/* What the renewal undoes, to say so (the engine refuses it
 	 * without --force, and audits it with). Looked up before: after,

@@ -393,6 +393,14 @@ host_ca "$E" --days 20
 grep -Eq "^warning: the root CA certificate expires on .* \(in (19|20) days\): make a new root before then" "$W/e.list" &&
 	ok "E: mica list warns of the root's end 20 days ahead" ||
 	fail "E: mica list said: $(cat "$W/e.list")"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/e.key" \
+	-subj /CN=e.contoso.test -addext "subjectAltName=DNS:e.contoso.test" -out "$W/e.csr" 2>/dev/null ||
+	die "openssl req"
+"$MICA" -d "$E" issue --csr "$W/e.csr" --out "$W/e.crt" 2>"$W/e.issue"
+is "E: mica issue issues (exit 0) ..." "$?" 0
+grep -Eq "^warning: the root CA certificate expires on .* \(in (19|20) days\)" "$W/e.issue" &&
+	ok "E: ... and warns of the root's end, which the certificate cannot outlive" ||
+	fail "E: mica issue said: $(cat "$W/e.issue")"
 host_serve "$W/out.e" "$E" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
 	--threads 2 --log "$W/log.e" || { cat "$W/out.e.err"; die "mica serve did not start"; }
 CODE=$(curl -s -o "$W/e.health" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/healthz")
