@@ -556,6 +556,13 @@ der_strict(const unsigned char *der, size_t len, int depth)
 
 		if (ca_der_get_any(&c, &t, NULL) < 0)
 			return -1;
+		/* X.690 8.3.2: an INTEGER in its fewest octets (OpenSSL
+		 * refuses "02 02 00 01" too, as illegal padding). */
+		if (t.tag == 0x02 &&
+		    (t.len == 0 ||
+		     (t.len > 1 && ((t.val[0] == 0x00 && t.val[1] < 0x80) ||
+				    (t.val[0] == 0xff && t.val[1] >= 0x80)))))
+			return -1;
 		if ((t.tag & 0x20) != 0 &&
 		    (r = der_strict(t.val, t.len, depth - 1)) != 0)
 			return r;
@@ -638,8 +645,8 @@ parse_outer(const unsigned char *der, size_t der_len, struct outer *o,
 		return bad_csr(err, "elements nested more than 16 levels "
 			       "deep (a request needs about 10)");
 	default:
-		return bad_csr(err, "not DER (a length not in its shortest "
-			       "form, or an element malformed)");
+		return bad_csr(err, "not DER (a length or an integer not in "
+			       "its shortest form, or an element malformed)");
 	}
 	return 0;
 }

@@ -2353,6 +2353,18 @@ test_ber_lengths(void)
 	CU_ASSERT_EQUAL_FATAL(resign(&key, cri, cri_len, out, &out_len), 0);
 	CU_ASSERT_EQUAL(ca_csr_parse(out, out_len, &c, &err), 0);
 	ca_csr_free(&c);
+	/* the version INTEGER in two octets, 02 02 00 00 (X.690 8.3.2:
+	 * an integer in its fewest octets), signed */
+	CU_ASSERT_EQUAL_FATAL(der[7], 0x02);
+	CU_ASSERT_EQUAL_FATAL(der[8], 0x01);
+	memcpy(cri, der + 4, 3);
+	cri[2] = (unsigned char)(der[6] + 1);
+	memcpy(cri + 3, "\x02\x02\x00\x00", 4);
+	memcpy(cri + 7, der + 10, cri_len - 6);
+	CU_ASSERT_EQUAL_FATAL(resign(&key, cri, cri_len + 1, out, &out_len), 0);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(ca_csr_parse(out, out_len, &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "an integer not in its shortest form"));
 	mbedtls_pk_free(&key);
 	free(cri);
 	free(der);
