@@ -211,6 +211,10 @@ cmd_install_ca(const char *datadir, int argc, char **argv)
 	 * root of another organisation's CN is outside text. */
 	if (notice[0] != '\0')
 		cli_note("note: %s", notice);
+	/* A certificate that ends within the month (cut to its root's end,
+	 * as sign-ca cuts it in the root's last years) is said now, not
+	 * first by the daemon. */
+	cli_expiry_warn(ca);
 out:
 	ca_close(ca);
 	free(cert);

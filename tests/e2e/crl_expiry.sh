@@ -401,6 +401,25 @@ is "E: mica issue issues (exit 0) ..." "$?" 0
 grep -Eq "^warning: the root CA certificate expires on .* \(in (19|20) days\)" "$W/e.issue" &&
 	ok "E: ... and warns of the root's end, which the certificate cannot outlive" ||
 	fail "E: mica issue said: $(cat "$W/e.issue")"
+# Under an offline root with 20 days left, sign-ca cuts the issuing CA's
+# certificate to the root's end: install-ca says so at once, and that a
+# new root, not a renewal, is what helps.
+ER=$W/er
+EI=$W/ei
+mkdir -m 700 "$ER" "$EI"
+env -u MICA_PASSPHRASE "$MICA" -d "$ER" init --root-only --name "Short Root" --days 20 \
+	>"$W/er.out" 2>&1 || { cat "$W/er.out" >&2; die "init --root-only"; }
+env -u MICA_PASSPHRASE "$MICA" -d "$EI" init --subordinate --name "Short Issuing" \
+	--domain contoso.test --public-url http://pki.contoso.test --csr-out "$W/ei.csr" \
+	>"$W/ei.out" 2>&1 || { cat "$W/ei.out" >&2; die "init --subordinate"; }
+"$MICA" -d "$ER" sign-ca --csr "$W/ei.csr" --permit contoso.test --out "$W/ei.crt" \
+	>"$W/er.sign" 2>&1 || { cat "$W/er.sign" >&2; die "sign-ca"; }
+"$MICA" -d "$ER" export-root --out "$W/er.pem" || die "export-root"
+"$MICA" -d "$EI" install-ca --cert "$W/ei.crt" --chain "$W/er.pem" 2>"$W/ei.install"
+is "E: install-ca of a certificate cut to a root 20 days from its end (exit 0) ..." "$?" 0
+grep -Eq "^warning: the CA certificate, and the root above it \(CN=Short Root\) with it, expires on .* \(in (19|20) days\): have this CA certified under a new root" "$W/ei.install" &&
+	ok "E: ... warns at once that only a new root helps" ||
+	fail "E: install-ca said: $(cat "$W/ei.install")"
 host_serve "$W/out.e" "$E" -- --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
 	--threads 2 --log "$W/log.e" || { cat "$W/out.e.err"; die "mica serve did not start"; }
 CODE=$(curl -s -o "$W/e.health" -w '%{http_code}' --max-time $((5 * TIME_SCALE)) "$H/healthz")
