@@ -57,8 +57,21 @@ ca_store_in_the_way(const char *datadir, const char *dbpath, const char *hint,
 				    "%s is an empty file, not a CA (an "
 				    "interrupted 'mica init'?): remove it first",
 				    dbpath);
-	return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
-			    "%s already holds a CA; %s", datadir, hint);
+	/* Another program's file by that name (a -d mistyped to another
+	 * program's folder) is no CA: say what it is. */
+	switch (db_file_kind(dbpath)) {
+	case DB_FILE_NOT_SQLITE:
+		return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
+				    "%s is not a mica database (not an SQLite "
+				    "file at all); %s", dbpath, hint);
+	case DB_FILE_FOREIGN:
+		return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
+				    "%s is not a mica database (another "
+				    "program's SQLite file); %s", dbpath, hint);
+	default:
+		return mica_err_set(err, MICA_E_CONFLICT, "ca_exists",
+				    "%s already holds a CA; %s", datadir, hint);
+	}
 }
 
 int

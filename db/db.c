@@ -299,6 +299,33 @@ db_schema_version(struct db *db)
 	return v < 0 || v > INT_MAX ? -1 : (int)v;
 }
 
+int
+db_file_kind(const char *path)
+{
+	/* https://sqlite.org/fileformat.html 1.3: the magic string, and
+	 * the application ID as a big-endian integer at offset 68. */
+	static const char magic[16] = "SQLite format 3";
+	unsigned char h[100];
+	uint32_t app;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return DB_FILE_MAYBE_MICA;
+	n = read(fd, h, sizeof(h));
+	close(fd);
+	if (n < (ssize_t)sizeof(magic))
+		return DB_FILE_MAYBE_MICA;
+	if (memcmp(h, magic, sizeof(magic)) != 0)
+		return DB_FILE_NOT_SQLITE;
+	if (n < (ssize_t)sizeof(h))
+		return DB_FILE_MAYBE_MICA;
+	app = (uint32_t)h[68] << 24 | (uint32_t)h[69] << 16 |
+	      (uint32_t)h[70] << 8 | h[71];
+	return app != 0 && app != DB_APPLICATION_ID ? DB_FILE_FOREIGN :
+	       DB_FILE_MAYBE_MICA;
+}
+
 /*
  * Refuse a file that is not a mica database (some other program's SQLite
  * file must not be "migrated"), naming PATH (a -d DIR mistyped to another

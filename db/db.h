@@ -66,6 +66,20 @@ struct db;
 int db_open(const char *path, int flags, struct db **out, struct mica_err *err);
 
 /*
+ * What the file at PATH is, read from its first 100 octets without
+ * SQLite (nothing is created or locked beside it): DB_FILE_NOT_SQLITE
+ * (not an SQLite database at all), DB_FILE_FOREIGN (an SQLite database
+ * whose header names another program's application_id), else
+ * DB_FILE_MAYBE_MICA (mica's, an SQLite file of no program, one too short
+ * to tell, or one that cannot be read). For messages only: a mica store
+ * whose first transaction is still in its -wal reads as the last.
+ */
+#define DB_FILE_MAYBE_MICA 0
+#define DB_FILE_NOT_SQLITE 1
+#define DB_FILE_FOREIGN    2
+int db_file_kind(const char *path);
+
+/*
  * Is the store at PATH open in another process? Every SQLite connection
  * to a WAL database holds a shared lock on the dead-man-switch byte of its
  * -shm file as long as it is open, whatever mica made it - an older

@@ -351,6 +351,43 @@ test_refuses_insecure_modes(void)
 	db_close(db);
 }
 
+/* What a file in the store's place is, from its header alone, for the
+ * message that refuses to overwrite it: mica's, not SQLite at all, or
+ * another program's SQLite database. Nothing is created beside it. */
+static void
+test_file_kind(void)
+{
+	struct mica_err err;
+	struct db *db = NULL;
+	sqlite3 *h = NULL;
+	char path[128], other[128], text[128], buf[160];
+	FILE *f;
+
+	new_path(path, "kind-mica");
+	CU_ASSERT_EQUAL_FATAL(db_open(path, DB_OPEN_CREATE, &db, &err), 0);
+	db_close(db);
+	CU_ASSERT_EQUAL(db_file_kind(path), DB_FILE_MAYBE_MICA);
+	new_path(text, "kind-text");
+	CU_ASSERT_FATAL((f = fopen(text, "w")) != NULL);
+	for (int i = 0; i < 20; i++)
+		fputs("not a database at all\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(db_file_kind(text), DB_FILE_NOT_SQLITE);
+	new_path(other, "kind-other");
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(other, &h), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "PRAGMA application_id = 12345; "
+				     "CREATE TABLE t(a)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	CU_ASSERT_EQUAL(db_file_kind(other), DB_FILE_FOREIGN);
+	CU_ASSERT(!exists(side(buf, other, "-wal")));
+	CU_ASSERT(!exists(side(buf, text, "-journal")));
+	/* Nothing to tell: missing, empty. */
+	CU_ASSERT_EQUAL(db_file_kind(new_path(buf, "kind-missing")), DB_FILE_MAYBE_MICA);
+	CU_ASSERT_FATAL((f = fopen(buf, "w")) != NULL);
+	fclose(f);
+	CU_ASSERT_EQUAL(db_file_kind(buf), DB_FILE_MAYBE_MICA);
+}
+
 static void
 test_missing_file(void)
 {
@@ -5143,6 +5180,8 @@ main(void)
 		  test_writer_waits_for_lock },
 		{ "keeps the WAL bounded while bodies follow each other without a pause",
 		  test_writer_bounds_wal },
+		{ "tells another program's file in the store's place from the header",
+		  test_file_kind },
 	};
 	CU_pSuite suite;
 	unsigned int failed;

@@ -1455,6 +1455,23 @@ grep -q "$FOR/mica.db is not a mica database" "$TMP/rc.err" && ok "... naming th
 	fail "a foreign mica.db said: $(cat "$TMP/rc.err")"
 expect_rc "... crl exits 8" 8 "$MICA" -d "$FOR" crl
 is "... and it is left as it was" "$(sqlite3 "$FOR/mica.db" "PRAGMA user_version; SELECT x FROM mydata" | tr '\n' ' ')" "0 42 "
+# init there says what the file is, not that the folder holds a CA.
+FOR2=$W/foreigndb2
+mkdir -m 700 "$FOR2"
+sqlite3 "$FOR2/mica.db" "PRAGMA application_id = 1886418291; CREATE TABLE mydata (x);"
+chmod 600 "$FOR2/mica.db"
+expect_rc "init over another program's SQLite file as mica.db: exit 6" 6 \
+	env MICA_PASSPHRASE="correct horse battery staple f2" "$MICA" -d "$FOR2" init \
+	--name "Foreign" --public-url http://ca.contoso.test
+grep -qF "$FOR2/mica.db is not a mica database (another program's SQLite file); refusing to overwrite it" "$TMP/rc.err" &&
+	ok "... saying what the file is" || fail "init over a foreign mica.db said: $(cat "$TMP/rc.err")"
+printf 'name,serial\nweb,1\n' > "$FOR2/mica.db"
+expect_rc "init over a text file as mica.db: exit 6" 6 \
+	env MICA_PASSPHRASE="correct horse battery staple f2" "$MICA" -d "$FOR2" init \
+	--name "Foreign" --public-url http://ca.contoso.test
+grep -qF "$FOR2/mica.db is not a mica database (not an SQLite file at all)" "$TMP/rc.err" &&
+	ok "... saying so" || fail "init over a text mica.db said: $(cat "$TMP/rc.err")"
+is "... and it is left as it was" "$(cat "$FOR2/mica.db")" "$(printf 'name,serial\nweb,1')"
 # init --subordinate --csr-out -: standard output is the request alone,
 # as a pipe to openssl or a file for certreq wants it; what init says
 # goes to standard error.
