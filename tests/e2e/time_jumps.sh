@@ -258,13 +258,13 @@ host_sanitizers "$W/out.err"
 E=$W/short
 host_ca "$E" --days 2
 rc=0
-timeout 120 env -u MICA_PASSPHRASE LD_PRELOAD="$FTLIB" FAKETIME=+3d \
+timeout 120 env -u MICA_PASSPHRASE LD_PRELOAD="$FTLIB" FAKETIME=+3d "$ASAN_FT" \
 	"$MICA" -d "$E" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$SP" \
 	>"$W/e.out" 2>"$W/e.err" || rc=$?
 is "E: past the CA's end, serve with HTTPS exits 4" "$rc" 4
 check "E: ... saying that --https none still serves the CRLs" \
 	grep -q "no HTTPS certificate can be made for the daemon.*--https none serves the CRLs" "$W/e.err"
-host_serve "$W/e2.out" "$E" "LD_PRELOAD=$FTLIB" FAKETIME=+3d -- --https none ||
+host_serve "$W/e2.out" "$E" "LD_PRELOAD=$FTLIB" FAKETIME=+3d "$ASAN_FT" -- --https none ||
 	serve_failed "$W/e2.out"
 is "E: with --https none, /crl answers 200" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$H/crl")" 200
