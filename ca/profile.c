@@ -291,8 +291,8 @@ in_any_domain(const struct ca_policy_input *in, const struct ca_name *name)
 
 /* What address N is when it is one no connection goes to (RFC 6890:
  * the unspecified address, IPv4's limited broadcast, multicast), else
- * NULL. A certificate naming it would be refused by no relying party and
- * match no server. */
+ * NULL. Relying parties would take a certificate naming it, and no
+ * connection would ever match it. */
 static const char *
 ip_nowhere(const struct ca_name *n)
 {
