@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <mbedtls/base64.h>
 
 #include "ca/ca.h"
 #include "web/api.h"
@@ -96,22 +95,13 @@ web_h_ocsp_post(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	return ocsp_reply(c, rep, c->body, c->body_len, 0, err);
 }
 
-/* The base64 alphabet of RFC 4648 4, which RFC 6960 A.1 names (not the
- * URL-safe one of section 5). */
-static int
-b64_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
 int
 web_ocsp_get_decode(const char *tail, unsigned char *der, size_t size,
 		    size_t *der_len, struct mica_err *err)
 {
 	char buf[WEB_TAIL_MAX + 2];
 	char *b64;
-	size_t n, i, pad = 0, data;
+	size_t n;
 	int len;
 
 	*der_len = 0;
@@ -135,53 +125,13 @@ web_ocsp_get_decode(const char *tail, unsigned char *der, size_t size,
 	/* Up to 1 KiB of base64 once decoded, however it was encoded. */
 	if (n == 0 || n > OCSP_GET_B64_MAX)
 		goto bad;
-	for (i = 0; i < n; i++) {
-		/* A space can only be a '+' that something between the
-		 * client and here decoded as a form would (a client that
-		 * sent '+' raw, a proxy that turned it into " " and then
-		 * %20): base64 has no space, so taking it back is
-		 * unambiguous, and what the DER reader gets is judged as
-		 * strictly as ever. Boulder's and CFSSL's responders do the
-		 * same; 'openssl ocsp -port' only percent-decodes, and its
-		 * base64 reader skips a space as white space, which shifts
-		 * what follows into garbage. */
-		if (b64[i] == ' ')
-			b64[i] = '+';
-		if (b64[i] == '=')
-			pad++;
-		else if (pad > 0 || !b64_char((unsigned char)b64[i]))
-			goto bad;   /* '=' inside, or not base64 at all */
-	}
-	/* RFC 4648 3.2: some clients strip the padding. Unpadded base64 of
-	 * 4k+2 or 4k+3 characters still says exactly how many octets it
-	 * holds; 4k+1 characters are no base64 at all, and padding that is
-	 * there must be the right padding. */
-	data = n - pad;
-	switch (data % 4) {
-	case 0:
-		if (pad != 0)
-			goto bad;
-		break;
-	case 2:
-		if (pad == 0) {
-			b64[n++] = '=';
-			b64[n++] = '=';
-		} else if (pad != 2) {
-			goto bad;
-		}
-		break;
-	case 3:
-		if (pad == 0)
-			b64[n++] = '=';
-		else if (pad != 1)
-			goto bad;
-		break;
-	default:
-		goto bad;
-	}
-	if (mbedtls_base64_decode(der, size, der_len,
-				  (const unsigned char *)b64, n) != 0 ||
-	    *der_len == 0)
+	/* The base64 alphabet of RFC 4648 4, which RFC 6960 A.1 names (not
+	 * the URL-safe one of section 5); a space taken back as the '+' a
+	 * form decoding made of it ('openssl ocsp -port' only
+	 * percent-decodes, and its base64 reader skips a space as white
+	 * space, which shifts what follows into garbage); the padding some
+	 * clients strip put back. */
+	if (web_b64_decode(b64, n, der, size, der_len) != 0)
 		goto bad;
 	return 0;
 bad:

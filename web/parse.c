@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <mbedtls/base64.h>
+
 #include "ca/ca.h"
 #include "util/decimal.h"
 #include "util/hex.h"
@@ -1008,4 +1010,63 @@ web_client_describe(const struct sockaddr *sa, char *text, size_t textsz,
 		return;
 	}
 	web_client_describe16(a, text, textsz, key, loopback);
+}
+
+static int
+b64_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+int
+web_b64_decode(char *b64, size_t n, unsigned char *out, size_t size,
+	       size_t *out_len)
+{
+	size_t pad = 0, data;
+
+	*out_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* A space can only be a '+' that something between the
+		 * client and here decoded as a form would (a client that
+		 * sent '+' raw, a proxy that turned it into " " and then
+		 * %20): taking it back is unambiguous, and what the DER
+		 * reader gets is judged as strictly as ever. Boulder's and
+		 * CFSSL's responders do the same. */
+		if (b64[i] == ' ')
+			b64[i] = '+';
+		if (b64[i] == '=')
+			pad++;
+		else if (pad > 0 || !b64_char((unsigned char)b64[i]))
+			return -1;   /* '=' inside, or not base64 at all */
+	}
+	data = n - pad;
+	switch (data % 4) {
+	case 0:
+		if (pad != 0)
+			return -1;
+		break;
+	case 2:
+		if (pad == 0) {
+			b64[n++] = '=';
+			b64[n++] = '=';
+		} else if (pad != 2) {
+			return -1;
+		}
+		break;
+	case 3:
+		if (pad == 0)
+			b64[n++] = '=';
+		else if (pad != 1)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	if (mbedtls_base64_decode(out, size, out_len, (const unsigned char *)b64,
+				  n) != 0 || *out_len == 0) {
+		*out_len = 0;
+		return -1;
+	}
+	return 0;
 }

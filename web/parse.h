@@ -15,6 +15,18 @@
 #define WEB_QUERY_KEYS     16            /* most key=value pairs */
 
 /*
+ * Decode B64[0..N), base64 as a URL carries it (OCSP's GET path, SCEP's
+ * message=): a space is a '+' that something decoded as a form would
+ * (base64 has none), and '=' padding may be left out (RFC 4648 3.2: 4k+2
+ * or 4k+3 characters still say how many octets they hold; 4k+1 are no
+ * base64, and padding that is there must be right). B64 must have room
+ * for N + 2 characters (the padding put back). OUT gets at most SIZE
+ * octets, *OUT_LEN their number. 0, or -1 for anything else (a character
+ * outside the standard alphabet, '=' inside, nothing decoded).
+ */
+int web_b64_decode(char *b64, size_t n, unsigned char *out, size_t size,
+		   size_t *out_len);
+/*
  * Percent-decode IN[0..LEN) into OUT (OUTSZ bytes, NUL-terminated). FLAGS:
  * WEB_PCT_PLUS turns '+' into a space (query strings); WEB_PCT_DROP_NL
  * drops a decoded CR or LF (base64 wrapped in lines, as sscep sends a

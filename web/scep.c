@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <mbedtls/base64.h>
 
 #include "ca/ca.h"
 #include "web/blob.h"
@@ -168,29 +167,19 @@ web_h_scep_get(struct web_ctx *c, struct web_reply *rep, struct mica_err *err)
 	 * ends, if it was wrapped, are dropped by the query parser, as for
 	 * sscep); the query parser turned a raw '+' into a space: it was
 	 * base64's '+'. Its '=' padding may be missing (a client that
-	 * strips it as URL-unsafe), as the OCSP GET form takes it. */
+	 * strips it as URL-unsafe): web_b64_decode, as for the OCSP GET. */
 	msg = web_query_get(c->q, "message");
 	if (msg == NULL || (len = strlen(msg)) == 0 || len > GET_MSG_MAX)
 		return mica_err_set(err, MICA_E_BADREQ, "bad_message",
 				    "PKIOperation over GET needs message= "
 				    "(base64, at most %d characters; POST "
 				    "larger messages)", GET_MSG_MAX);
-	if ((b64 = malloc(len + 3)) == NULL || (der = malloc(len + 3)) == NULL) {
+	if ((b64 = malloc(len + 3)) == NULL || (der = malloc(len)) == NULL) {
 		free(b64);
 		return oom(err);
 	}
 	memcpy(b64, msg, len + 1);
-	for (size_t i = 0; i < len; i++)
-		if (b64[i] == ' ')
-			b64[i] = '+';
-	if (strchr(b64, '=') == NULL && len % 4 >= 2) {
-		/* 2 or 3 characters past a quantum: "==" or "=" more; a
-		 * quantum of 1 is no base64 and stays refused. */
-		memcpy(b64 + len, len % 4 == 2 ? "==" : "=", len % 4 == 2 ? 3 : 2);
-		len = strlen(b64);
-	}
-	if (mbedtls_base64_decode(der, len, &n, (const unsigned char *)b64,
-				  len) != 0 || n == 0)
+	if (web_b64_decode(b64, len, der, len, &n) != 0)
 		rc = mica_err_set(err, MICA_E_BADREQ, "bad_message",
 				  "message= is not base64");
 	else
