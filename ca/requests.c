@@ -14,35 +14,41 @@
 #include "ca/keys.h"
 #include "util/hex.h"
 
-/* Whether NAMES[0..N) are, as a set, the CSR's own names (in any order,
- * spelling or repetition: both parsed to their canonical form). */
+/* Whether each of A[0..NA) is among B[0..NB) (ca_name_same). */
 static int
-names_are_the_csr(const char *const *names, size_t n, const struct ca_csr *csr)
+names_within(const struct ca_name *a, size_t na, const struct ca_name *b,
+	     size_t nb)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct ca_name nm;
+	for (size_t i = 0; i < na; i++) {
 		int found = 0;
 
-		if (ca_name_parse(names[i], 0, &nm, NULL) != 0)
-			return 0;
-		for (size_t j = 0; j < csr->nnames && !found; j++)
-			found = ca_name_same(&csr->names[j], &nm);
-		if (!found)
-			return 0;
-	}
-	for (size_t j = 0; j < csr->nnames; j++) {
-		int found = 0;
-
-		for (size_t i = 0; i < n && !found; i++) {
-			struct ca_name nm;
-
-			found = ca_name_parse(names[i], 0, &nm, NULL) == 0 &&
-				ca_name_same(&csr->names[j], &nm);
-		}
+		for (size_t j = 0; j < nb && !found; j++)
+			found = ca_name_same(&a[i], &b[j]);
 		if (!found)
 			return 0;
 	}
 	return 1;
+}
+
+/* Whether NAMES[0..N) are, as a set, the CSR's own names (in any order,
+ * spelling or repetition: each parsed once to its canonical form): 1 or
+ * 0, -1 out of memory. */
+static int
+names_are_the_csr(const char *const *names, size_t n, const struct ca_csr *csr)
+{
+	struct ca_name *v;
+	int same = 0;
+
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (ca_name_parse(names[i], 0, &v[i], NULL) != 0)
+			goto out;
+	same = names_within(v, n, csr->names, csr->nnames) &&
+	       names_within(csr->names, csr->nnames, v, n);
+out:
+	free(v);
+	return same;
 }
 
 /* Names: the caller's override (admin only: anyone else may only repeat
@@ -58,7 +64,13 @@ collect_names(const struct ca_principal *p, const struct ca_submit *s,
 	*out = NULL;
 	*n = 0;
 	if (nnames > 0 && !ca_is_admin(p)) {
-		if (csr->nnames == 0 || !names_are_the_csr(s->names, nnames, csr))
+		int same = csr->nnames > 0 ?
+			   names_are_the_csr(s->names, nnames, csr) : 0;
+
+		if (same < 0)
+			return mica_err_set(err, MICA_E_INTERNAL, "out_of_memory",
+					    "out of memory");
+		if (same == 0)
 			return mica_err_set(err, MICA_E_FORBIDDEN, "names_override",
 					    "only an admin may set names other than the CSR's");
 		nnames = 0;   /* the CSR's, as it has them */
