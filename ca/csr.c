@@ -556,12 +556,10 @@ der_strict(const unsigned char *der, size_t len, int depth)
 
 		if (ca_der_get_any(&c, &t, NULL) < 0)
 			return -1;
-		/* X.690 8.3.2: an INTEGER in its fewest octets (OpenSSL
-		 * refuses "02 02 00 01" too, as illegal padding). */
-		if (t.tag == 0x02 &&
-		    (t.len == 0 ||
-		     (t.len > 1 && ((t.val[0] == 0x00 && t.val[1] < 0x80) ||
-				    (t.val[0] == 0xff && t.val[1] >= 0x80)))))
+		/* An INTEGER in its fewest octets (OpenSSL refuses "02 02
+		 * 00 01" too, as illegal padding). */
+		if (t.tag == CA_DER_INTEGER &&
+		    ca_der_int_check(t.val, t.len, NULL) != 0)
 			return -1;
 		if ((t.tag & 0x20) != 0 &&
 		    (r = der_strict(t.val, t.len, depth - 1)) != 0)

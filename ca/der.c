@@ -183,8 +183,8 @@ ca_der_enter(struct ca_der_cur *c, unsigned tag, struct ca_der_cur *inner,
 }
 
 /* X.690 8.3.2: the first nine bits of an INTEGER are never all equal. */
-static int
-int_check(const unsigned char *v, size_t n, struct mica_err *err)
+int
+ca_der_int_check(const unsigned char *v, size_t n, struct mica_err *err)
 {
 	if (n == 0)
 		return der_fail(err, "INTEGER with no contents");
@@ -202,7 +202,7 @@ ca_der_get_int(struct ca_der_cur *c, const unsigned char **v, size_t *n,
 
 	if (ca_der_get_tlv(c, CA_DER_INTEGER, v, n, err) < 0)
 		return -1;
-	if (int_check(*v, *n, err) < 0) {
+	if (ca_der_int_check(*v, *n, err) < 0) {
 		*c = save;
 		return -1;
 	}
@@ -219,7 +219,7 @@ ca_der_get_posint(struct ca_der_cur *c, const unsigned char **mag,
 
 	if (ca_der_get_tlv(c, CA_DER_INTEGER, &v, &n, err) < 0)
 		return -1;
-	if (int_check(v, n, err) < 0)
+	if (ca_der_int_check(v, n, err) < 0)
 		goto fail;
 	if ((v[0] & 0x80) != 0 || (n == 1 && v[0] == 0)) {
 		der_fail(err, "INTEGER not positive");
@@ -248,7 +248,7 @@ ca_der_get_uint(struct ca_der_cur *c, uint64_t max, uint64_t *out,
 
 	if (ca_der_get_tlv(c, CA_DER_INTEGER, &v, &n, err) < 0)
 		return -1;
-	if (int_check(v, n, err) < 0)
+	if (ca_der_int_check(v, n, err) < 0)
 		goto fail;
 	if ((v[0] & 0x80) != 0) {
 		der_fail(err, "INTEGER negative");

@@ -109,6 +109,10 @@ int ca_der_get_elem(struct ca_der_cur *c, unsigned tag,
 int ca_der_enter(struct ca_der_cur *c, unsigned tag, struct ca_der_cur *inner,
 		 struct mica_err *err);
 
+/* Are V[0..N), an INTEGER's contents, DER (X.690 8.3.2: one octet at
+ * least, and the first nine bits never all equal)? 0, or -1 with ERR. */
+int ca_der_int_check(const unsigned char *v, size_t n, struct mica_err *err);
+
 /* INTEGER of any sign, minimally encoded: *v and *n get its content
  * octets (big-endian two's complement, 1.. octets). */
 int ca_der_get_int(struct ca_der_cur *c, const unsigned char **v, size_t *n,
