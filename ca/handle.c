@@ -1449,8 +1449,11 @@ ca_expiry_warning(struct ca *ca, int64_t now, char *buf, size_t size)
 				  "renew-ca --help'", buf, size);
 	}
 	/* Cut to the root's end (sign-ca does so): a renewal from that root
-	 * is cut the same, so "renew it" would not help; a new root would. */
-	if (sh->root_der != NULL && sh->root_der != sh->cert_der) {
+	 * is cut the same, so "renew it" would not help; a new root would.
+	 * The root is read only within the warning's days: /healthz asks
+	 * this at every request. */
+	if (sh->root_der != NULL && sh->root_der != sh->cert_der &&
+	    sh->not_after - now <= (int64_t)CA_EXPIRY_WARN_DAYS * 86400) {
 		struct ca_cert_info ci;
 		char name[160], what[220];
 
